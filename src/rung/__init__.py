@@ -1,0 +1,58 @@
+"""rung: hyperparameter search that spends compute where it pays.
+
+A pure engine decides, a journal remembers, executors (local processes, Ray, a simulated clock)
+do the work. See ``Study`` for the facade and ``run`` for the one-call shorthand.
+"""
+
+from rung.core.events import Action, Decision
+from rung.core.records import Budget, Checkpoint, Objective, Outcome, Result, Trial, TrialStatus
+from rung.core.rng import derive_rng
+from rung.errors import (
+    ConfigError,
+    JournalError,
+    PauseTrial,
+    ReplayDivergenceError,
+    RungError,
+    SpaceError,
+    StopTrial,
+)
+from rung.executors.simulated import SimulatedExecutor
+from rung.schedulers import ASHA, FIFOScheduler
+from rung.searchers import GridSearcher, RandomSearcher
+from rung.space import Categorical, Fixed, Float, Int, SearchSpace
+from rung.study import Study, run
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ASHA",
+    "Action",
+    "Budget",
+    "Categorical",
+    "Checkpoint",
+    "ConfigError",
+    "Decision",
+    "FIFOScheduler",
+    "Fixed",
+    "Float",
+    "GridSearcher",
+    "Int",
+    "JournalError",
+    "Objective",
+    "Outcome",
+    "PauseTrial",
+    "RandomSearcher",
+    "ReplayDivergenceError",
+    "Result",
+    "RungError",
+    "SearchSpace",
+    "SimulatedExecutor",
+    "SpaceError",
+    "StopTrial",
+    "Study",
+    "Trial",
+    "TrialStatus",
+    "__version__",
+    "derive_rng",
+    "run",
+]

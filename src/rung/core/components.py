@@ -1,0 +1,220 @@
+"""The two extension points, ``Searcher`` (what to try) and ``Scheduler`` (when, and how far).
+
+They never call each other and see nothing but a read-only ``History`` and the objects passed to
+their hooks: no engine, no executor, no storage, no clock, no global random state. Components are
+plain values: the constructor only stores its arguments (scikit-learn style), ``bind`` is called
+once by the engine before any other hook, and ``to_json`` persists a component as
+``{"name": ..., "params": {...}}``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from rung.core.events import Decision
+from rung.core.history import History
+from rung.core.records import ComponentSpec, Objective, Outcome, Result
+from rung.space import SearchSpace
+
+
+@dataclass(frozen=True, slots=True)
+class BindContext:
+    """What a component learns once, before its first hook call."""
+
+    space: SearchSpace
+    objective: Objective
+    max_step: int
+    seed: int
+
+
+class Component:
+    """Shared plumbing: constructor-parameter introspection and JSON persistence."""
+
+    name: ClassVar[str] = ""
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments, read back from same-named attributes."""
+        out: dict[str, Any] = {}
+        for p in inspect.signature(type(self).__init__).parameters.values():
+            if p.name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                continue
+            out[p.name] = getattr(self, p.name)
+        return out
+
+    def to_spec(self) -> ComponentSpec:
+        return ComponentSpec(self.name, self.get_params())
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+
+# --- searcher -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestRequest:
+    """One call of ``Searcher.suggest``.
+
+    Attributes:
+        trial_id: id the new trial will get.
+        index: how many configurations the searcher has proposed before this one (a grid
+            searcher proposes its ``index``-th point).
+        history: the study so far, including pending (launched or running) trials.
+        rng: a generator derived from ``(seed, "searcher", trial_id)``: the only randomness a
+            searcher may use.
+    """
+
+    trial_id: int
+    index: int
+    history: History
+    rng: np.random.Generator
+
+
+class Searcher(Component, ABC):
+    """Proposes configurations.
+
+    Contract: ``suggest`` is called by the engine when the scheduler asks for a new trial. Its
+    output must depend only on the request and the bind context (not on earlier calls), because
+    on replay the engine takes launched trials' params from the journal and does not call it.
+    Returning ``None`` means the searcher is exhausted (for now).
+    """
+
+    space: SearchSpace
+    objective: Objective
+    max_step: int
+    seed: int
+
+    def bind(self, ctx: BindContext) -> None:
+        """Called once by the engine before any ``suggest``."""
+        self.space = ctx.space
+        self.objective = ctx.objective
+        self.max_step = ctx.max_step
+        self.seed = ctx.seed
+
+    @abstractmethod
+    def suggest(self, request: SuggestRequest) -> dict[str, Any] | None:
+        """Return the params of the next trial (valid in the space), or ``None``."""
+
+
+# --- scheduler ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StartNew:
+    """Start a new trial with a configuration from the searcher, running to ``until_step``
+    before waiting for a decision. ``tags`` are recorded on the trial (a bracket, a rung)."""
+
+    until_step: int
+    tags: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Resume a paused or interrupted trial from its checkpoint (from step 1 if it has none)."""
+
+    trial_id: int
+    until_step: int
+
+
+@dataclass(frozen=True, slots=True)
+class Fork:
+    """Start a new trial with ``params`` from the checkpoint of ``parent_id`` (PBT exploit)."""
+
+    parent_id: int
+    params: Mapping[str, Any]
+    until_step: int
+    tags: Mapping[str, Any] = field(default_factory=dict)
+
+
+NextTrial = StartNew | Resume | Fork
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRequest:
+    """One call of ``Scheduler.on_result``: trial ``trial_id`` reported ``result``, whose
+    lower-is-better score is ``score``; ``until_step`` is the trial's current lease."""
+
+    trial_id: int
+    result: Result
+    score: float
+    until_step: int
+    history: History
+
+
+@dataclass(frozen=True, slots=True)
+class EndRequest:
+    """One call of ``Scheduler.on_trial_end``."""
+
+    trial_id: int
+    outcome: Outcome
+    history: History
+
+
+class Scheduler(Component, ABC):
+    """Decides which trial takes a free slot, how far it runs and whether it goes on.
+
+    Contract:
+      - ``next_trial(history)`` is called by the engine whenever a slot is free (after a trial
+        ends, when capacity grows, on a tick); ``None`` means "nothing to start now".
+      - ``on_result(request)`` is called for every result of an active trial that has not been
+        told to stop or pause; it returns the ``Decision``.
+      - ``on_trial_end(request)`` is called once for every run of a trial that ends.
+    A scheduler may keep internal state: on replay the engine feeds it the same calls in the same
+    order. ``state()`` must be JSON-serializable (for the CLI and the dashboard).
+
+    The default ``next_trial`` resumes interrupted trials (oldest first, at most
+    ``max_interruptions`` times each) before starting new ones.
+    """
+
+    max_step: int
+    objective: Objective
+    seed: int
+    max_interruptions: ClassVar[int] = 3
+
+    def bind(self, ctx: BindContext) -> None:
+        self.max_step = ctx.max_step
+        self.objective = ctx.objective
+        self.seed = ctx.seed
+
+    def next_trial(self, history: History) -> NextTrial | None:
+        resume = self.resume_interrupted(history)
+        if resume is not None:
+            return resume
+        return StartNew(self.lease(1))
+
+    def resume_interrupted(self, history: History) -> Resume | None:
+        """Resume the oldest interrupted trial that has not been interrupted too often."""
+        from rung.core.records import TrialStatus
+
+        for tid in history.ids(TrialStatus.INTERRUPTED):
+            if history.interruptions(tid) <= self.max_interruptions:
+                ckpt = history.checkpoint(tid)
+                return Resume(tid, self.lease(ckpt.step + 1 if ckpt else 1))
+        return None
+
+    def lease(self, start_step: int) -> int:
+        """The step at which a trial started at ``start_step`` first waits for a decision."""
+        return self.max_step
+
+    @abstractmethod
+    def on_result(self, request: ResultRequest) -> Decision:
+        """Decide on one result."""
+
+    def on_trial_end(self, request: EndRequest) -> None:  # noqa: B027 - optional hook
+        """Note that a run of a trial ended (default: nothing)."""
+
+    def state(self) -> dict[str, Any]:
+        """JSON-serializable view of internal state (rung tables, brackets)."""
+        return {}
+
+
+def finite_or_none(x: float) -> float | None:
+    return x if math.isfinite(x) else None

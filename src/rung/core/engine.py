@@ -1,0 +1,305 @@
+"""The ``Engine``: the one pure object that owns all trial state.
+
+``Engine.handle(event) -> list[Command]`` is the only thing that changes a study. The engine does
+no I/O, reads no clock (time arrives inside events), starts no threads and draws no global random
+numbers, so the same events always give the same commands: that is what makes journal replay,
+the simulated executor and the conformance suites possible.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from rung.core.components import (
+    BindContext,
+    EndRequest,
+    Fork,
+    NextTrial,
+    ResultRequest,
+    Resume,
+    Scheduler,
+    Searcher,
+    StartNew,
+    SuggestRequest,
+)
+from rung.core.events import (
+    Action,
+    CapacityChanged,
+    CheckpointSaved,
+    Command,
+    Decision,
+    Event,
+    Launch,
+    Record,
+    Reply,
+    ResultReported,
+    Tick,
+    TrialEnded,
+    TrialStarted,
+    is_event,
+)
+from rung.core.history import History
+from rung.core.records import Checkpoint, Outcome, Result, StudySpec, TrialStatus
+from rung.core.rng import derive_rng
+from rung.errors import ReplayDivergenceError
+
+
+class _Lease:
+    """Per-run state of an active (launched or running) trial."""
+
+    __slots__ = ("decided", "position", "until_step")
+
+    def __init__(self, until_step: int, position: int) -> None:
+        self.until_step = until_step
+        self.position = position  # last step this run reported (start_step - 1 before any)
+        self.decided = False  # a STOP/PAUSE reply was sent; later results are only recorded
+
+
+class Engine:
+    """Owns the ``History``, the searcher, the scheduler, capacity, leases and the budget.
+
+    Args:
+        spec: the study specification.
+        searcher, scheduler: component instances (built from ``spec`` by ``from_spec``).
+    """
+
+    def __init__(self, spec: StudySpec, searcher: Searcher, scheduler: Scheduler) -> None:
+        self.spec = spec
+        self.history = History(spec.space, spec.objective, spec.max_step)
+        self.searcher = searcher
+        self.scheduler = scheduler
+        ctx = BindContext(spec.space, spec.objective, spec.max_step, spec.seed)
+        searcher.bind(ctx)
+        scheduler.bind(ctx)
+        self.capacity = 0
+        self.active: dict[int, _Lease] = {}
+        self.now = 0.0  # time of the last event
+        self.elapsed = 0.0  # driver time summed over sessions (for Budget.max_time)
+        self._clock_started = False
+        self.exhausted = False  # the searcher returned None the last time it was asked
+        self.tail: list[Command] = []  # after replay: regenerated commands not in the journal
+        self._replay_params: dict[int, Mapping[str, Any]] = {}
+
+    @classmethod
+    def from_spec(cls, spec: StudySpec) -> Engine:
+        from rung.core.registry import build
+
+        searcher = build("searcher", spec.searcher)
+        scheduler = build("scheduler", spec.scheduler)
+        assert isinstance(searcher, Searcher) and isinstance(scheduler, Scheduler)
+        return cls(spec, searcher, scheduler)
+
+    # --- status -----------------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        """True when nothing runs and nothing more will be launched with the current capacity."""
+        return self.capacity > 0 and not self.active
+
+    def budget_left(self) -> bool:
+        """False once any budget limit is reached (trials, time or steps)."""
+        b = self.spec.budget
+        if b.max_time is not None and self.elapsed >= b.max_time:
+            return False
+        return not (b.max_steps is not None and self.history.steps_consumed >= b.max_steps)
+
+    def _may_start_new(self) -> bool:
+        n = self.spec.budget.n_trials
+        return n is None or self.history.n_suggested < n
+
+    # --- the one entry point ------------------------------------------------------------------
+    def handle(self, event: Event) -> list[Command]:
+        """Apply one event and return the commands it causes."""
+        self._advance_clock(event)
+        out: list[Command] = []
+        if isinstance(event, ResultReported):
+            self._on_result(event, out)
+        elif isinstance(event, TrialEnded):
+            self._on_end(event, out)
+        elif isinstance(event, TrialStarted):
+            if event.trial_id in self.active:
+                self.history._start(event.trial_id)
+        elif isinstance(event, CheckpointSaved):
+            if event.trial_id in self.history:
+                self.history._checkpoint(event.trial_id, Checkpoint(event.step, event.path))
+        elif isinstance(event, CapacityChanged):
+            if event.capacity < 0:
+                raise ValueError(f"capacity must be >= 0, got {event.capacity}")
+            self.capacity = event.capacity
+            self._fill(out)
+        elif isinstance(event, Tick):
+            self._fill(out)
+        else:
+            raise TypeError(f"not an event: {event!r}")
+        return out
+
+    def _advance_clock(self, event: Event) -> None:
+        t = float(event.time)
+        if isinstance(event, CapacityChanged) and event.new_session:
+            self._clock_started = False
+        if self._clock_started and t > self.now:
+            self.elapsed += t - self.now
+        self._clock_started = True
+        self.now = t
+
+    # --- results ------------------------------------------------------------------------------
+    def _on_result(self, ev: ResultReported, out: list[Command]) -> None:
+        lease = self.active.get(ev.trial_id)
+        if lease is None:
+            return  # a late result from a trial that already ended: journaled, not applied
+        step = int(ev.step)
+        consumed = max(0, step - lease.position)
+        lease.position = max(lease.position, step)
+        result = Result(step, dict(ev.metrics), ev.time)
+        score = self.history._add_result(ev.trial_id, result, consumed)
+        if lease.decided:
+            return
+        request = ResultRequest(ev.trial_id, result, score, lease.until_step, self.history)
+        decision = self.scheduler.on_result(request)
+        if step >= self.spec.max_step:
+            return  # the trial is finishing anyway; the worker does not wait at max_step
+        if decision.action is Action.CONTINUE and not self.budget_left():
+            decision = Decision.stop("budget exhausted")
+        if decision.action is not Action.CONTINUE:
+            lease.decided = True
+            out.append(Reply(ev.trial_id, step, decision))
+        elif step >= lease.until_step:
+            until = decision.until_step if decision.until_step is not None else self.spec.max_step
+            lease.until_step = max(min(until, self.spec.max_step), step + 1)
+            if decision.until_step != lease.until_step:
+                decision = Decision(decision.action, lease.until_step, decision.checkpoint,
+                                    decision.reason)
+            out.append(Reply(ev.trial_id, step, decision))
+        elif decision.checkpoint:
+            out.append(Reply(ev.trial_id, step, decision))
+
+    def _on_end(self, ev: TrialEnded, out: list[Command]) -> None:
+        if self.active.pop(ev.trial_id, None) is None:
+            return  # duplicate or late end of a trial that is not active
+        outcome = Outcome(ev.outcome)
+        self.history._end(ev.trial_id, outcome.status, ev.error)
+        self.scheduler.on_trial_end(EndRequest(ev.trial_id, outcome, self.history))
+        self._fill(out)
+
+    # --- launching ----------------------------------------------------------------------------
+    def _fill(self, out: list[Command]) -> None:
+        while len(self.active) < self.capacity and self.budget_left():
+            nxt = self.scheduler.next_trial(self.history)
+            if nxt is None:
+                return
+            launch = self._materialize(nxt)
+            if launch is None:
+                return
+            out.append(launch)
+
+    def _materialize(self, nxt: NextTrial) -> Launch | None:
+        h = self.history
+        max_step = self.spec.max_step
+        if isinstance(nxt, StartNew):
+            if not self._may_start_new():
+                return None
+            tid = h.next_id
+            params = self._replay_params.get(tid)
+            if params is None:
+                request = SuggestRequest(
+                    tid, h.n_suggested, h, derive_rng(self.spec.seed, "searcher", tid)
+                )
+                suggested = self.searcher.suggest(request)
+                if suggested is None:
+                    self.exhausted = True
+                    return None
+                params = self.spec.space.validate(suggested)
+            h._create(tid, params, None, nxt.tags, suggested=True)
+            start, ckpt = 1, None
+        elif isinstance(nxt, Resume):
+            tid = nxt.trial_id
+            status = h.status(tid)
+            if status not in (TrialStatus.PAUSED, TrialStatus.INTERRUPTED):
+                raise RuntimeError(f"scheduler resumed trial {tid}, which is {status.value}")
+            params = h.params(tid)
+            c = h.checkpoint(tid)
+            start, ckpt = (c.step + 1, c.path) if c is not None else (1, None)
+        elif isinstance(nxt, Fork):
+            c = h.checkpoint(nxt.parent_id)
+            tid = h.next_id
+            params = self._replay_params.get(tid) or self.spec.space.validate(nxt.params)
+            h._create(tid, params, nxt.parent_id, nxt.tags, suggested=False)
+            start, ckpt = (c.step + 1, c.path) if c is not None else (1, None)
+            if c is not None:
+                h._checkpoint(tid, c)
+        else:
+            raise TypeError(f"scheduler returned {nxt!r}")
+        until = min(max(nxt.until_step, start), max_step)
+        h._launch(tid)
+        self.active[tid] = _Lease(until, start - 1)
+        return Launch(tid, params, start, until, max_step, ckpt)
+
+    # --- replay -------------------------------------------------------------------------------
+    @classmethod
+    def replay(
+        cls, spec: StudySpec, records: Iterable[Record], engine: Engine | None = None
+    ) -> Engine:
+        """Rebuild the engine from journaled records.
+
+        Launched trials take their params from the journal (searchers are not re-run). The
+        commands each event regenerates must equal the journaled ones; a mismatch raises
+        ``ReplayDivergenceError``. When the journal ends part-way through an event's commands,
+        the missing ones are left in ``engine.tail``: they were never sent to a worker.
+        """
+        eng = engine if engine is not None else cls.from_spec(spec)
+        turns: list[tuple[Event, list[Command]]] = []
+        for rec in records:
+            if is_event(rec):
+                turns.append((rec, []))  # type: ignore[arg-type]
+            elif not turns:
+                raise ReplayDivergenceError(f"journal starts with a command: {rec!r}")
+            else:
+                turns[-1][1].append(rec)  # type: ignore[arg-type]
+                if isinstance(rec, Launch):
+                    eng._replay_params[rec.trial_id] = rec.params
+        for i, (event, journaled) in enumerate(turns):
+            regenerated = eng.handle(event)
+            n = len(journaled)
+            if regenerated[:n] != journaled or (n > len(regenerated)):
+                raise ReplayDivergenceError(_divergence(i, event, journaled, regenerated))
+            if n < len(regenerated):
+                if i != len(turns) - 1:
+                    raise ReplayDivergenceError(_divergence(i, event, journaled, regenerated))
+                eng.tail = regenerated[n:]
+        eng._replay_params.clear()
+        return eng
+
+    def interrupt_active(self, time: float, reason: str) -> list[tuple[Event, list[Command]]]:
+        """End every launched or running trial as interrupted (after a crash); returns the
+        events and the commands they caused, for the caller to journal."""
+        turns: list[tuple[Event, list[Command]]] = []
+        for tid in list(self.active):
+            ev = TrialEnded(tid, Outcome.INTERRUPTED, time, reason)
+            turns.append((ev, self.handle(ev)))
+        return turns
+
+    def summary(self) -> dict[str, Any]:
+        h = self.history
+        best = h.best_trial()
+        return {
+            "trials": len(h),
+            "by_status": {s.value: h.count(s) for s in TrialStatus if h.count(s)},
+            "steps_consumed": h.steps_consumed,
+            "results": h.n_results,
+            "best_score": best.score if best is not None else None,
+            "best_trial": best.id if best is not None else None,
+            "elapsed": self.elapsed,
+            "budget_left": self.budget_left() and self._may_start_new(),
+        }
+
+
+def _divergence(i: int, event: Event, journaled: Sequence[Command], regen: Sequence[Command]) -> str:
+    return (
+        f"replay diverged at event #{i} {event!r}: journal has {list(journaled)!r}, "
+        f"replay produced {list(regen)!r}"
+    )
+
+
+def score_or_nan(x: float) -> float:
+    return x if math.isfinite(x) else math.nan

@@ -1,0 +1,157 @@
+"""Events (facts reported by executors) and commands (intents issued by the engine).
+
+Every event carries the executor's ``time``; the engine reads no clock. All of them are frozen,
+slotted and JSON-encodable (see ``rung.storage.codec``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rung.core.records import Outcome
+
+
+class Action(enum.StrEnum):
+    CONTINUE = "continue"
+    PAUSE = "pause"
+    STOP = "stop"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A scheduler's answer to a result.
+
+    ``until_step`` is the lease: the worker streams results below it without waiting and blocks
+    for a reply when it reports at it (``None``: run to ``max_step``). ``checkpoint`` asks the
+    worker to save a checkpoint now. ``reason`` is for humans (CLI, dashboard, journal).
+    """
+
+    action: Action = Action.CONTINUE
+    until_step: int | None = None
+    checkpoint: bool = False
+    reason: str = ""
+
+    @classmethod
+    def proceed(cls, until_step: int | None = None, reason: str = "") -> Decision:
+        return cls(Action.CONTINUE, until_step, False, reason)
+
+    @classmethod
+    def stop(cls, reason: str) -> Decision:
+        return cls(Action.STOP, None, False, reason)
+
+    @classmethod
+    def pause(cls, reason: str) -> Decision:
+        return cls(Action.PAUSE, None, True, reason)
+
+
+CONTINUE = Decision()
+
+# --- events ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TrialStarted:
+    trial_id: int
+    time: float
+
+
+@dataclass(frozen=True, slots=True)
+class ResultReported:
+    trial_id: int
+    step: int
+    metrics: Mapping[str, Any]
+    time: float
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointSaved:
+    trial_id: int
+    step: int
+    path: str
+    time: float
+
+
+@dataclass(frozen=True, slots=True)
+class TrialEnded:
+    trial_id: int
+    outcome: Outcome
+    time: float
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityChanged:
+    """The number of trials the executor can run at once. ``new_session`` marks the first event
+    of a driver session (a fresh run or a resume): time spent between sessions is not counted
+    against ``Budget.max_time``."""
+
+    capacity: int
+    time: float
+    new_session: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Time passed with nothing else to report."""
+
+    time: float
+
+
+Event = TrialStarted | ResultReported | CheckpointSaved | TrialEnded | CapacityChanged | Tick
+EVENT_TYPES: tuple[type, ...] = (
+    TrialStarted, ResultReported, CheckpointSaved, TrialEnded, CapacityChanged, Tick
+)
+
+# --- commands -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Launch:
+    """Start (or resume, or fork) a trial: run ``params`` from ``start_step`` up to ``max_step``,
+    restoring ``checkpoint`` first if given, waiting for a reply at ``until_step``."""
+
+    trial_id: int
+    params: Mapping[str, Any]
+    start_step: int
+    until_step: int
+    max_step: int
+    checkpoint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The decision on the trial's result at ``step`` (replies are keyed by ``(trial_id, step)``
+    so a stale reply is never applied to another result)."""
+
+    trial_id: int
+    step: int
+    decision: Decision
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """End a trial now, whatever it is doing (kill its worker)."""
+
+    trial_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteCheckpoint:
+    """The checkpoint is no longer needed by anyone: the executor (or study) may delete it."""
+
+    trial_id: int
+    path: str
+
+
+Command = Launch | Reply | Cancel | DeleteCheckpoint
+COMMAND_TYPES: tuple[type, ...] = (Launch, Reply, Cancel, DeleteCheckpoint)
+
+Record = Event | Command
+
+
+def is_event(record: Any) -> bool:
+    return isinstance(record, EVENT_TYPES)

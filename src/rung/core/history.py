@@ -1,0 +1,291 @@
+"""``History``: everything that happened to every trial, with incremental indexes.
+
+Searchers and schedulers read it; only the engine writes it (through the underscore methods).
+Every read on the hot path is O(1) or O(log n): per-status id sets, per-step sorted score tables
+and running best-trial bookkeeping are updated as events arrive, never recomputed by scanning.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from rung.core.records import Checkpoint, Objective, Result, Trial, TrialStatus
+from rung.space import SearchSpace
+
+
+class _TrialState:
+    __slots__ = (
+        "checkpoint",
+        "error",
+        "id",
+        "interruptions",
+        "last_step",
+        "launches",
+        "params",
+        "parent_id",
+        "results",
+        "scores",
+        "snapshot",
+        "status",
+        "tags",
+    )
+
+    def __init__(
+        self, tid: int, params: Mapping[str, Any], parent_id: int | None, tags: Mapping[str, Any]
+    ) -> None:
+        self.id = tid
+        self.params = params
+        self.parent_id = parent_id
+        self.tags = dict(tags)
+        self.status = TrialStatus.LAUNCHED
+        self.results: list[Result] = []
+        self.scores: dict[int, float] = {}
+        self.last_step = 0
+        self.checkpoint: Checkpoint | None = None
+        self.error: str | None = None
+        self.launches = 0
+        self.interruptions = 0
+        self.snapshot: Trial | None = None
+
+
+class History:
+    """Read-only record of a study for searchers and schedulers.
+
+    Scores are lower-is-better (``Objective.score``); a missing or non-finite metric scores
+    ``inf``. When a trial reports the same step twice (it was restarted without a checkpoint),
+    the later result replaces the earlier one in the per-step tables.
+    """
+
+    def __init__(self, space: SearchSpace, objective: Objective, max_step: int) -> None:
+        self.space = space
+        self.objective = objective
+        self.max_step = max_step
+        self._trials: dict[int, _TrialState] = {}
+        self._by_status: dict[TrialStatus, dict[int, None]] = {s: {} for s in TrialStatus}
+        self._at_step: dict[int, list[tuple[float, int]]] = {}
+        self._best_at_step: dict[int, tuple[float, int]] = {}
+        self._top_step = 0
+        self.n_suggested = 0
+        self.steps_consumed = 0
+        self.n_results = 0
+        self.version = 0  # bumped on every change, so components can cache derived data
+
+    # --- reads: trials --------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._trials)
+
+    def __contains__(self, trial_id: object) -> bool:
+        return trial_id in self._trials
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._trials)
+
+    @property
+    def next_id(self) -> int:
+        return len(self._trials)
+
+    def trial(self, trial_id: int) -> Trial:
+        """A snapshot of one trial (cached until the trial changes)."""
+        st = self._trials[trial_id]
+        if st.snapshot is None:
+            st.snapshot = Trial(
+                id=st.id,
+                params=st.params,
+                status=st.status,
+                results=tuple(st.results),
+                checkpoint=st.checkpoint,
+                parent_id=st.parent_id,
+                tags=dict(st.tags),
+                error=st.error,
+                score=st.scores.get(st.last_step, math.inf),
+            )
+        return st.snapshot
+
+    def trials(self, status: TrialStatus | Sequence[TrialStatus] | None = None) -> list[Trial]:
+        return [self.trial(i) for i in self.ids(status)]
+
+    def ids(self, status: TrialStatus | Sequence[TrialStatus] | None = None) -> list[int]:
+        """Trial ids, in creation order within each status."""
+        if status is None:
+            return list(self._trials)
+        if isinstance(status, TrialStatus):
+            return list(self._by_status[status])
+        out: list[int] = []
+        for s in status:
+            out.extend(self._by_status[s])
+        return sorted(out)
+
+    def count(self, status: TrialStatus) -> int:
+        return len(self._by_status[status])
+
+    def status(self, trial_id: int) -> TrialStatus:
+        return self._trials[trial_id].status
+
+    def params(self, trial_id: int) -> Mapping[str, Any]:
+        return self._trials[trial_id].params
+
+    def tags(self, trial_id: int) -> Mapping[str, Any]:
+        return self._trials[trial_id].tags
+
+    def parent_id(self, trial_id: int) -> int | None:
+        return self._trials[trial_id].parent_id
+
+    def results(self, trial_id: int) -> Sequence[Result]:
+        return self._trials[trial_id].results
+
+    def last_step(self, trial_id: int) -> int:
+        """Highest step the trial has reported (0 if none)."""
+        return self._trials[trial_id].last_step
+
+    def checkpoint(self, trial_id: int) -> Checkpoint | None:
+        return self._trials[trial_id].checkpoint
+
+    def launches(self, trial_id: int) -> int:
+        """How many times the trial has been launched (1 + resumes)."""
+        return self._trials[trial_id].launches
+
+    def interruptions(self, trial_id: int) -> int:
+        return self._trials[trial_id].interruptions
+
+    def score(self, trial_id: int, step: int | None = None) -> float:
+        """Score of the trial at ``step`` (default: its highest step); ``inf`` if none."""
+        st = self._trials[trial_id]
+        return st.scores.get(st.last_step if step is None else step, math.inf)
+
+    def scores(self, trial_id: int) -> Mapping[int, float]:
+        """Step -> score for one trial."""
+        return self._trials[trial_id].scores
+
+    def pending(self) -> list[int]:
+        """Ids of launched or running trials (what model-based searchers must not re-propose)."""
+        return [*self._by_status[TrialStatus.LAUNCHED], *self._by_status[TrialStatus.RUNNING]]
+
+    # --- reads: per-step tables -----------------------------------------------------------
+    def steps(self) -> list[int]:
+        """Steps at which at least one result was reported, ascending."""
+        return sorted(self._at_step)
+
+    def at_step(self, step: int) -> Sequence[tuple[float, int]]:
+        """``(score, trial_id)`` of every trial that reported ``step``, best first."""
+        return self._at_step.get(step, ())
+
+    def n_at_step(self, step: int) -> int:
+        return len(self._at_step.get(step, ()))
+
+    def rank_at(self, step: int, score: float, trial_id: int | None = None) -> int:
+        """Number of results at ``step`` strictly better than ``(score, trial_id)``; ties are
+        broken by trial id, so ranks are total and deterministic."""
+        key = (score, -1 if trial_id is None else trial_id)
+        return bisect.bisect_left(self._at_step.get(step, ()), key)
+
+    def quantile_at(self, step: int, q: float) -> float:
+        """The ``q``-quantile (lower interpolation) of scores at ``step``; ``nan`` if none."""
+        table = self._at_step.get(step)
+        if not table:
+            return math.nan
+        i = min(int(math.floor(q * (len(table) - 1))), len(table) - 1)
+        return table[max(i, 0)][0]
+
+    @property
+    def top_step(self) -> int:
+        """Highest step any trial has reported."""
+        return self._top_step
+
+    def best_trial_id(self) -> int | None:
+        """Best score among trials that reached ``max_step``; if none did, best at the highest
+        step reached by any trial. Ties go to the earlier trial."""
+        if self._best_at_step.get(self.max_step) is not None:
+            return self._best_at_step[self.max_step][1]
+        if self._top_step == 0:
+            return None
+        best = self._best_at_step.get(self._top_step)
+        return best[1] if best is not None else None
+
+    def best_trial(self) -> Trial | None:
+        tid = self.best_trial_id()
+        return None if tid is None else self.trial(tid)
+
+    # --- writes (engine only) -------------------------------------------------------------
+    def _touch(self, st: _TrialState) -> None:
+        st.snapshot = None
+        self.version += 1
+
+    def _set_status(self, st: _TrialState, status: TrialStatus) -> None:
+        del self._by_status[st.status][st.id]
+        st.status = status
+        self._by_status[status][st.id] = None
+        self._touch(st)
+
+    def _create(
+        self,
+        trial_id: int,
+        params: Mapping[str, Any],
+        parent_id: int | None,
+        tags: Mapping[str, Any],
+        suggested: bool,
+    ) -> None:
+        assert trial_id == len(self._trials), "trial ids are dense and issued in order"
+        st = _TrialState(trial_id, params, parent_id, tags)
+        self._trials[trial_id] = st
+        self._by_status[st.status][trial_id] = None
+        if suggested:
+            self.n_suggested += 1
+        self.version += 1
+
+    def _launch(self, trial_id: int) -> None:
+        st = self._trials[trial_id]
+        st.launches += 1
+        st.error = None
+        self._set_status(st, TrialStatus.LAUNCHED)
+
+    def _start(self, trial_id: int) -> None:
+        st = self._trials[trial_id]
+        if st.status is TrialStatus.LAUNCHED:
+            self._set_status(st, TrialStatus.RUNNING)
+
+    def _add_result(self, trial_id: int, result: Result, consumed: int) -> float:
+        st = self._trials[trial_id]
+        score = self.objective.score(result.metrics)
+        step = result.step
+        table = self._at_step.get(step)
+        if table is None:
+            table = self._at_step[step] = []
+        old = st.scores.get(step)
+        if old is not None:
+            i = bisect.bisect_left(table, (old, trial_id))
+            if i < len(table) and table[i] == (old, trial_id):
+                table.pop(i)
+        bisect.insort(table, (score, trial_id))
+        best = self._best_at_step.get(step)
+        if best is None or (score, trial_id) < best or best[1] == trial_id:
+            self._best_at_step[step] = table[0]
+        st.scores[step] = score
+        st.results.append(result)
+        if step > st.last_step:
+            st.last_step = step
+        if step > self._top_step:
+            self._top_step = step
+        self.steps_consumed += consumed
+        self.n_results += 1
+        self._touch(st)
+        return score
+
+    def _checkpoint(self, trial_id: int, checkpoint: Checkpoint | None) -> None:
+        st = self._trials[trial_id]
+        st.checkpoint = checkpoint
+        self._touch(st)
+
+    def _end(self, trial_id: int, status: TrialStatus, error: str | None) -> None:
+        st = self._trials[trial_id]
+        st.error = error
+        if status is TrialStatus.INTERRUPTED:
+            st.interruptions += 1
+        self._set_status(st, status)
+
+    def _tag(self, trial_id: int, key: str, value: Any) -> None:
+        st = self._trials[trial_id]
+        st.tags[key] = value
+        self._touch(st)

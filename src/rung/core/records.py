@@ -1,0 +1,266 @@
+"""Value types of a study: statuses, results, trials, objectives, budgets and the study spec."""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rung.errors import ConfigError
+from rung.space import SearchSpace
+
+SPEC_VERSION = 1
+
+
+class TrialStatus(enum.StrEnum):
+    """Where a trial is in its life. ``LAUNCHED`` means a ``Launch`` command was issued and no
+    worker has started it yet. ``PAUSED`` and ``INTERRUPTED`` trials may be resumed; the rest of
+    the non-active statuses are final."""
+
+    LAUNCHED = "launched"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def active(self) -> bool:
+        return self in (TrialStatus.LAUNCHED, TrialStatus.RUNNING)
+
+    @property
+    def final(self) -> bool:
+        return self in (TrialStatus.COMPLETED, TrialStatus.STOPPED, TrialStatus.FAILED)
+
+
+class Outcome(enum.StrEnum):
+    """How a run of a trial ended (``TrialEnded.outcome``)."""
+
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    PAUSED = "paused"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def status(self) -> TrialStatus:
+        return TrialStatus(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One intermediate (or final) result: ``step`` is the fidelity axis (epochs, rounds, ...)."""
+
+    step: int
+    metrics: Mapping[str, float]
+    time: float
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A saved trial state: the step it was taken at and where it lives (relative to the
+    study's checkpoint directory, or any URI an executor understands)."""
+
+    step: int
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Trial:
+    """An immutable snapshot of a trial, as read from ``History``.
+
+    ``score`` is the lower-is-better score of the result at the trial's highest step (``inf``
+    when it has no result or its metric is missing or not finite)."""
+
+    id: int
+    params: Mapping[str, Any]
+    status: TrialStatus
+    results: tuple[Result, ...] = ()
+    checkpoint: Checkpoint | None = None
+    parent_id: int | None = None
+    tags: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    score: float = math.inf
+
+    @property
+    def last_step(self) -> int:
+        return max((r.step for r in self.results), default=0)
+
+    @property
+    def last_result(self) -> Result | None:
+        return self.results[-1] if self.results else None
+
+    @property
+    def metrics(self) -> Mapping[str, float]:
+        """Metrics of the result at the highest step (empty if there is none)."""
+        best: Result | None = None
+        for r in self.results:
+            if best is None or r.step >= best.step:
+                best = r
+        return best.metrics if best is not None else {}
+
+
+class Mode(enum.StrEnum):
+    MIN = "min"
+    MAX = "max"
+
+
+@dataclass(frozen=True, slots=True)
+class Objective:
+    """The metric a study optimizes and its direction.
+
+    ``score(metrics)`` turns reported metrics into one lower-is-better number: the metric for
+    ``mode="min"``, its negation for ``"max"``. A missing, non-numeric, NaN or infinite metric
+    scores ``inf`` (the worst possible), so a diverged trial is recorded but never preferred.
+    """
+
+    metric: str
+    mode: str = "min"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.metric, str) or not self.metric:
+            raise ConfigError(f"objective.metric: must be a non-empty string, got {self.metric!r}")
+        if self.mode not in ("min", "max"):
+            raise ConfigError(f"objective.mode: must be 'min' or 'max', got {self.mode!r}")
+
+    def score(self, metrics: Mapping[str, Any]) -> float:
+        v = metrics.get(self.metric)
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            try:
+                v = float(v)  # numpy scalars
+            except (TypeError, ValueError):
+                return math.inf
+        if not math.isfinite(v):
+            return math.inf
+        return float(v) if self.mode == "min" else -float(v)
+
+    def value(self, score: float) -> float:
+        """Invert ``score``: the metric value a score stands for."""
+        return score if self.mode == "min" else -score
+
+    def to_json(self) -> dict[str, Any]:
+        return {"metric": self.metric, "mode": self.mode}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Objective:
+        return cls(str(d["metric"]), str(d.get("mode", "min")))
+
+
+def _optional_positive(name: str, v: Any, integral: bool) -> None:
+    if v is None:
+        return
+    ok = isinstance(v, int) if integral else isinstance(v, int | float)
+    if isinstance(v, bool) or not ok or not v > 0 or (isinstance(v, float) and not math.isfinite(v)):
+        kind = "a positive integer" if integral else "a positive number"
+        raise ConfigError(f"budget.{name}: must be {kind} or None, got {v!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """When a study stops launching work. Any limit may be ``None`` (unlimited).
+
+    - ``n_trials``: configurations proposed by the searcher (PBT forks do not count);
+    - ``max_time``: seconds of driver time, summed over sessions (a resumed study does not
+      count the time it was down);
+    - ``max_steps``: resource units consumed across all trials, one unit per step trained
+      (re-training steps after a restart counts again, because it costs again).
+
+    Once a limit is reached no trial is launched or resumed, and running trials are stopped at
+    their next report.
+    """
+
+    n_trials: int | None = None
+    max_time: float | None = None
+    max_steps: int | None = None
+
+    def __post_init__(self) -> None:
+        _optional_positive("n_trials", self.n_trials, True)
+        _optional_positive("max_time", self.max_time, False)
+        _optional_positive("max_steps", self.max_steps, True)
+
+    @property
+    def unlimited(self) -> bool:
+        return self.n_trials is None and self.max_time is None and self.max_steps is None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"n_trials": self.n_trials, "max_time": self.max_time, "max_steps": self.max_steps}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any] | None) -> Budget:
+        if d is None:
+            return cls()
+        unknown = set(d) - {"n_trials", "max_time", "max_steps"}
+        if unknown:
+            raise ConfigError(
+                f"budget.{sorted(unknown)[0]}: unknown budget key (n_trials, max_time, max_steps)"
+            )
+        return cls(d.get("n_trials"), d.get("max_time"), d.get("max_steps"))
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentSpec:
+    """A searcher or scheduler persisted as a plain value: registry name and constructor params."""
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "params": dict(self.params)}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> ComponentSpec:
+        return cls(str(d["name"]), dict(d.get("params", {})))
+
+
+@dataclass(frozen=True, slots=True)
+class StudySpec:
+    """Everything that defines a study; stored once, as JSON, when the study is created."""
+
+    name: str
+    space: SearchSpace
+    objective: Objective
+    searcher: ComponentSpec
+    scheduler: ComponentSpec
+    max_step: int = 1
+    budget: Budget = field(default_factory=Budget)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError(f"name: must be a non-empty string, got {self.name!r}")
+        if isinstance(self.max_step, bool) or not isinstance(self.max_step, int) or self.max_step < 1:
+            raise ConfigError(f"max_step: must be a positive integer, got {self.max_step!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed: must be a non-negative integer, got {self.seed!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": SPEC_VERSION,
+            "name": self.name,
+            "space": self.space.to_json(),
+            "objective": self.objective.to_json(),
+            "searcher": self.searcher.to_json(),
+            "scheduler": self.scheduler.to_json(),
+            "max_step": self.max_step,
+            "budget": self.budget.to_json(),
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> StudySpec:
+        version = d.get("version", SPEC_VERSION)
+        if version != SPEC_VERSION:
+            raise ConfigError(f"version: study spec version {version!r} is not supported")
+        return cls(
+            name=str(d["name"]),
+            space=SearchSpace.from_json(d["space"]),
+            objective=Objective.from_json(d["objective"]),
+            searcher=ComponentSpec.from_json(d["searcher"]),
+            scheduler=ComponentSpec.from_json(d["scheduler"]),
+            max_step=int(d.get("max_step", 1)),
+            budget=Budget.from_json(d.get("budget")),
+            seed=int(d.get("seed", 0)),
+        )

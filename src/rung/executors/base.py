@@ -1,0 +1,50 @@
+"""The ``Executor`` protocol: turn commands into actions and actions into events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from rung.core.events import Command, Event
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """What an executor learns when a driver session starts.
+
+    Attributes:
+        study: the study name.
+        checkpoint_dir: where checkpoints live (``None`` for in-memory studies: a temporary
+            directory is used by executors that need one).
+        max_step: the study's ``max_step``.
+    """
+
+    study: str
+    checkpoint_dir: Path | None
+    max_step: int
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Runs trials for the driver.
+
+    - ``start(ctx)``: begin a session; returns the first events, starting with a
+      ``CapacityChanged(..., new_session=True)``.
+    - ``submit(commands)``: act on commands (called only after they are journaled).
+    - ``poll(timeout)``: wait up to ``timeout`` seconds for events (``None``: until one comes);
+      an empty list means nothing happened.
+    - ``now()``: the executor's clock (wall time, or virtual time for the simulator).
+    - ``shutdown()``: stop every worker; idempotent.
+    """
+
+    def start(self, ctx: RunContext) -> list[Event]: ...
+
+    def submit(self, commands: Sequence[Command]) -> None: ...
+
+    def poll(self, timeout: float | None) -> list[Event]: ...
+
+    def now(self) -> float: ...
+
+    def shutdown(self) -> None: ...

@@ -1,0 +1,211 @@
+"""Simulated executor: the real engine, searchers and schedulers on a virtual clock.
+
+A ``Benchmark`` stands in for training: ``evaluate(params, step)`` gives the metrics at a step and
+the seconds that step takes. Workers follow the same lease protocol as real ones: below their
+lease they stream results without waiting, at it they wait for the reply (which, with no network
+in between, arrives at the same virtual instant), and a STOP or PAUSE decided earlier is honoured
+at their next report. Events come off a heap ordered by ``(time, seq)``, so a run is bit-for-bit
+reproducible, thousands of workers run in seconds of real time, and no real clock is read
+anywhere.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rung.core.events import (
+    Action,
+    CapacityChanged,
+    Cancel,
+    CheckpointSaved,
+    Command,
+    Decision,
+    DeleteCheckpoint,
+    Event,
+    Launch,
+    Reply,
+    ResultReported,
+    TrialEnded,
+    TrialStarted,
+)
+from rung.core.records import Outcome
+from rung.executors.base import RunContext
+
+
+class _Job:
+    __slots__ = ("gen", "max_step", "params", "pending", "started", "step", "until_step", "waiting")
+
+    def __init__(self, launch: Launch, gen: int, started: float) -> None:
+        self.params = launch.params
+        self.step = launch.start_step - 1  # last step computed
+        self.until_step = launch.until_step
+        self.max_step = launch.max_step
+        self.pending: Decision | None = None  # a STOP/PAUSE to honour at the next report
+        self.waiting = False  # blocked at its lease, waiting for a reply
+        self.gen = gen
+        self.started = started
+
+
+class SimulatedExecutor:
+    """Args:
+        benchmark: anything with ``evaluate(params, step) -> (metrics, seconds)``.
+        n_workers: simulated worker slots.
+        start_time: virtual time at which the session starts (a resumed study passes the time
+            its journal ended at, so time never runs backwards).
+        launch_delay: virtual seconds between a ``Launch`` and the trial's first step (worker
+            start-up cost).
+    """
+
+    def __init__(
+        self,
+        benchmark: Any,
+        n_workers: int,
+        start_time: float = 0.0,
+        launch_delay: float = 0.0,
+    ) -> None:
+        if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+            raise ValueError(f"n_workers: must be a positive integer, got {n_workers!r}")
+        self.benchmark = benchmark
+        self.n_workers = n_workers
+        self.launch_delay = launch_delay
+        self._now = float(start_time)
+        self._heap: list[tuple[float, int, int, int, Event]] = []
+        self._seq = 0
+        self._gen = 0
+        self._jobs: dict[int, _Job] = {}
+        self.busy_time = 0.0  # sum over trial runs of (end - start): worker utilization
+        self.start_time = float(start_time)
+
+    # --- protocol ------------------------------------------------------------------------------
+    def start(self, ctx: RunContext) -> list[Event]:
+        return [CapacityChanged(self.n_workers, self._now, new_session=True)]
+
+    def now(self) -> float:
+        return self._now
+
+    @property
+    def idle(self) -> bool:
+        return not self._heap
+
+    def poll(self, timeout: float | None) -> list[Event]:
+        while self._heap:
+            t, _, tid, gen, ev = heapq.heappop(self._heap)
+            job = self._jobs.get(tid)
+            if job is None or job.gen != gen:
+                continue  # the job was cancelled or ended: drop its scheduled events
+            self._now = t
+            out = [ev]
+            if isinstance(ev, ResultReported):
+                self._after_report(tid, job, ev.step, out)
+            elif isinstance(ev, TrialEnded):
+                self._finish(tid, job)
+            return out
+        return []
+
+    def submit(self, commands: Sequence[Command]) -> None:
+        for c in commands:
+            if isinstance(c, Launch):
+                self._launch(c)
+            elif isinstance(c, Reply):
+                self._reply(c)
+            elif isinstance(c, Cancel):
+                job = self._jobs.get(c.trial_id)
+                if job is not None:
+                    job.gen = -1
+                    self._push(self._now, c.trial_id, -1, TrialEnded(c.trial_id, Outcome.STOPPED,
+                                                                      self._now, c.reason))
+                    self._jobs[c.trial_id] = job
+            elif isinstance(c, DeleteCheckpoint):
+                pass  # virtual checkpoints take no space
+
+    def shutdown(self) -> None:
+        self._heap.clear()
+        self._jobs.clear()
+
+    # --- internals ----------------------------------------------------------------------------
+    def _push(self, t: float, tid: int, gen: int, ev: Event) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (t, self._seq, tid, gen, ev))
+
+    def _launch(self, c: Launch) -> None:
+        self._gen += 1
+        job = _Job(c, self._gen, self._now)
+        self._jobs[c.trial_id] = job
+        self._push(self._now, c.trial_id, job.gen, TrialStarted(c.trial_id, self._now))
+        self._schedule_step(c.trial_id, job, self._now + self.launch_delay)
+
+    def _schedule_step(self, tid: int, job: _Job, t: float) -> None:
+        step = job.step + 1
+        metrics, seconds = self.benchmark.evaluate(job.params, step)
+        job.step = step
+        done_at = t + float(seconds)
+        self._push(done_at, tid, job.gen, ResultReported(tid, step, _plain(metrics), done_at))
+
+    def _after_report(self, tid: int, job: _Job, step: int, out: list[Event]) -> None:
+        """What the worker does right after sending the result of ``step``."""
+        if job.pending is not None:
+            self._honour(tid, job, job.pending, step, immediate=out)
+        elif step >= job.max_step:
+            self._end(tid, job, Outcome.COMPLETED, None, immediate=out)
+        elif step >= job.until_step:
+            job.waiting = True
+        else:
+            self._schedule_step(tid, job, self._now)
+
+    def _reply(self, r: Reply) -> None:
+        job = self._jobs.get(r.trial_id)
+        if job is None or job.gen < 0:
+            return
+        d = r.decision
+        if job.waiting and r.step == job.step:
+            job.waiting = False
+            if d.action is Action.CONTINUE:
+                if d.until_step is not None:
+                    job.until_step = d.until_step
+                if d.checkpoint:
+                    self._save(r.trial_id, job, job.step)
+                self._schedule_step(r.trial_id, job, self._now)
+            else:
+                self._honour(r.trial_id, job, d, job.step, immediate=None)
+        elif d.action is not Action.CONTINUE:
+            job.pending = d
+        elif d.checkpoint:
+            self._save(r.trial_id, job, r.step)
+
+    def _honour(
+        self, tid: int, job: _Job, d: Decision, step: int, immediate: list[Event] | None
+    ) -> None:
+        if d.action is Action.PAUSE:
+            self._save(tid, job, step, immediate)
+            self._end(tid, job, Outcome.PAUSED, None, immediate)
+        else:
+            self._end(tid, job, Outcome.STOPPED, None, immediate)
+
+    def _save(self, tid: int, job: _Job, step: int, immediate: list[Event] | None = None) -> None:
+        ev = CheckpointSaved(tid, step, f"sim/{tid}/{step}", self._now)
+        if immediate is not None:
+            immediate.append(ev)
+        else:
+            self._push(self._now, tid, job.gen, ev)
+
+    def _end(
+        self, tid: int, job: _Job, outcome: Outcome, error: str | None,
+        immediate: list[Event] | None,
+    ) -> None:
+        ev = TrialEnded(tid, outcome, self._now, error)
+        if immediate is not None:
+            immediate.append(ev)
+            self._finish(tid, job)
+        else:
+            self._push(self._now, tid, job.gen, ev)
+
+    def _finish(self, tid: int, job: _Job) -> None:
+        self.busy_time += self._now - job.started
+        del self._jobs[tid]
+
+
+def _plain(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: float(v) if hasattr(v, "__float__") and not isinstance(v, bool) else v
+            for k, v in metrics.items()}

@@ -1,0 +1,7 @@
+"""Schedulers: which trial takes a free slot, how far it runs, whether it goes on."""
+
+from rung.core.components import Fork, Resume, Scheduler, StartNew
+from rung.schedulers.asha import ASHA
+from rung.schedulers.fifo import FIFOScheduler
+
+__all__ = ["ASHA", "FIFOScheduler", "Fork", "Resume", "Scheduler", "StartNew"]

@@ -1,0 +1,15 @@
+"""Search spaces: parameter types, conditions, the shared unit encoding, grids and JSON."""
+
+from rung.space.params import Categorical, Fixed, Float, Int, Param, param_from_json
+from rung.space.search_space import SearchSpace, product_size
+
+__all__ = [
+    "Categorical",
+    "Fixed",
+    "Float",
+    "Int",
+    "Param",
+    "SearchSpace",
+    "param_from_json",
+    "product_size",
+]

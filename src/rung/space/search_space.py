@@ -1,0 +1,276 @@
+"""``SearchSpace``: named parameters, their conditions, and the one unit encoding all searchers use."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from rung.errors import SpaceError
+from rung.space.params import Categorical, Fixed, Float, Int, Param, param_from_json
+
+
+def _coerce_param(name: str, value: Any) -> Param:
+    if isinstance(value, Param):
+        return copy.copy(value)
+    if isinstance(value, Mapping):
+        return param_from_json(name, value)
+    if isinstance(value, list | tuple):
+        return Categorical(list(value))
+    if isinstance(value, str | int | float | bool) or value is None:
+        return Fixed(value)
+    raise SpaceError(f"{name!r}: cannot make a parameter from {value!r}")
+
+
+class SearchSpace:
+    """An ordered mapping of parameter names to parameters, with ``when=`` conditions.
+
+    The constructor validates everything and raises ``SpaceError`` naming the offending key:
+    an empty space, ``low >= high``, ``log`` with ``low <= 0``, duplicate or non-scalar choices,
+    ``when`` conditions naming unknown parents, parent values the parent cannot take, or cycles.
+
+    A plain mapping is accepted too: a ``Param``, a JSON parameter (``{"type": "float", ...}``),
+    a list (categorical) or a scalar (fixed) per name.
+    """
+
+    def __init__(self, params: Mapping[str, Any]) -> None:
+        if isinstance(params, SearchSpace):
+            params = params.params
+        if not isinstance(params, Mapping):
+            raise SpaceError(f"a search space is a mapping of names to parameters, got {params!r}")
+        if not params:
+            raise SpaceError("the search space is empty: give at least one parameter")
+        self.params: dict[str, Param] = {}
+        for name, value in params.items():
+            if not isinstance(name, str) or not name:
+                raise SpaceError(f"parameter names must be non-empty strings, got {name!r}")
+            self.params[name] = _coerce_param(name, value)._bind(name)
+        self._check_conditions()
+        self.order: list[str] = self._topological_order()
+        self.dims: list[str] = [n for n, p in self.params.items() if p.tunable]
+        self._dim_index = {n: i for i, n in enumerate(self.dims)}
+        self.conditional = any(p.when for p in self.params.values())
+
+    # --- construction -----------------------------------------------------------------------
+    @classmethod
+    def coerce(cls, space: SearchSpace | Mapping[str, Any]) -> SearchSpace:
+        """Return ``space`` itself if it is a ``SearchSpace``, else build one from the mapping."""
+        return space if isinstance(space, SearchSpace) else cls(space)
+
+    def _check_conditions(self) -> None:
+        for name, p in self.params.items():
+            for parent, values in p.when.items():
+                if parent == name:
+                    raise SpaceError(f"{name!r}: 'when' refers to the parameter itself")
+                if parent not in self.params:
+                    raise SpaceError(f"{name!r}: 'when' refers to unknown parameter {parent!r}")
+                pp = self.params[parent]
+                for v in values:
+                    if not pp.contains(v):
+                        raise SpaceError(
+                            f"{name!r}: 'when' value {v!r} can never be taken by {parent!r}"
+                        )
+
+    def _topological_order(self) -> list[str]:
+        order: list[str] = []
+        state: dict[str, int] = {}  # 1 = visiting, 2 = done
+
+        def visit(n: str, path: list[str]) -> None:
+            if state.get(n) == 2:
+                return
+            if state.get(n) == 1:
+                cycle = " -> ".join([*path[path.index(n):], n])
+                raise SpaceError(f"{n!r}: cyclic 'when' conditions ({cycle})")
+            state[n] = 1
+            for parent in self.params[n].when:
+                visit(parent, [*path, n])
+            state[n] = 2
+            order.append(n)
+
+        for n in self.params:
+            visit(n, [])
+        return order
+
+    # --- mapping protocol -----------------------------------------------------------------
+    def __getitem__(self, name: str) -> Param:
+        return self.params[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.params
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.params)
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SearchSpace) and self.to_json() == other.to_json()
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.to_json(), sort_keys=True))
+
+    def __repr__(self) -> str:
+        return f"SearchSpace({self.params!r})"
+
+    # --- conditions -----------------------------------------------------------------------
+    def _is_active(self, p: Param, values: Mapping[str, Any]) -> bool:
+        for parent, allowed in p.when.items():
+            if parent not in values or values[parent] not in allowed:
+                return False
+        return True
+
+    def active(self, params: Mapping[str, Any]) -> list[str]:
+        """Names of the parameters that are active given the values in ``params`` (in
+        topological order)."""
+        seen: dict[str, Any] = {}
+        out: list[str] = []
+        for n in self.order:
+            p = self.params[n]
+            if self._is_active(p, seen):
+                out.append(n)
+                if n in params:
+                    seen[n] = params[n]
+        return out
+
+    # --- sampling and validation ----------------------------------------------------------
+    def sample(self, rng: np.random.Generator) -> dict[str, Any]:
+        """Draw one configuration uniformly in the unit encoding (log parameters uniformly in log
+        space). Only active parameters appear in the result, in definition order."""
+        values: dict[str, Any] = {}
+        for n in self.order:
+            p = self.params[n]
+            if self._is_active(p, values):
+                values[n] = p.sample(rng)
+        return {n: values[n] for n in self.params if n in values}
+
+    def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Check a configuration and return it normalized (ints as ``int``, floats as ``float``,
+        missing fixed values filled in). Raises ``SpaceError`` naming the first bad key: an
+        unknown name, a missing active parameter, a value of the wrong type or out of range, or
+        a value given for a parameter that its conditions make inactive."""
+        if not isinstance(params, Mapping):
+            raise SpaceError(f"a configuration is a mapping of names to values, got {params!r}")
+        for k in params:
+            if k not in self.params:
+                raise SpaceError(f"{k!r}: not a parameter of this space ({list(self.params)})")
+        values: dict[str, Any] = {}
+        for n in self.order:
+            p = self.params[n]
+            if self._is_active(p, values):
+                if n in params:
+                    values[n] = p.validate(params[n])
+                elif isinstance(p, Fixed):
+                    values[n] = p.value
+                else:
+                    raise SpaceError(f"{n!r}: missing a value for this active parameter")
+            elif n in params:
+                cond = ", ".join(f"{k} in {list(v)!r}" for k, v in p.when.items())
+                raise SpaceError(f"{n!r}: given, but inactive here (active when {cond})")
+        return {n: values[n] for n in self.params if n in values}
+
+    # --- unit encoding --------------------------------------------------------------------
+    @property
+    def n_dims(self) -> int:
+        return len(self.dims)
+
+    def to_unit(self, params: Mapping[str, Any]) -> np.ndarray:
+        """Encode a configuration as a point of ``[0, 1]^n_dims`` (one coordinate per tunable
+        parameter, in ``self.dims`` order). Inactive (or absent) parameters are NaN."""
+        u = np.full(len(self.dims), np.nan)
+        for i, n in enumerate(self.dims):
+            if n in params:
+                u[i] = self.params[n].to_unit(params[n])
+        return u
+
+    def from_unit(self, u: Any) -> dict[str, Any]:
+        """Decode a point of the unit cube. Coordinates of parameters that the decoded values make
+        inactive are ignored; a NaN coordinate of an active parameter decodes as 0.5."""
+        arr = np.asarray(u, dtype=float)
+        if arr.shape != (len(self.dims),):
+            raise SpaceError(f"expected a vector of {len(self.dims)} unit coordinates, got {arr.shape}")
+        values: dict[str, Any] = {}
+        for n in self.order:
+            p = self.params[n]
+            if not self._is_active(p, values):
+                continue
+            if p.tunable:
+                x = arr[self._dim_index[n]]
+                values[n] = p.from_unit(0.5 if math.isnan(x) else float(x))
+            else:
+                values[n] = p.from_unit(0.5)
+        return {n: values[n] for n in self.params if n in values}
+
+    def dim_index(self, name: str) -> int:
+        return self._dim_index[name]
+
+    # --- grid -----------------------------------------------------------------------------
+    def grid(self, points: int | Mapping[str, int] = 5) -> list[dict[str, Any]]:
+        """All configurations of a grid: every choice of each categorical, ``points`` values of
+        each numeric parameter (all values if it has fewer), only active combinations, no
+        duplicates, in a deterministic order."""
+        def n_points(name: str) -> int:
+            k = points.get(name, 5) if isinstance(points, Mapping) else points
+            if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+                raise SpaceError(f"{name!r}: grid points must be a positive integer, got {k!r}")
+            return k
+
+        if isinstance(points, Mapping):
+            for k in points:
+                if k not in self.params:
+                    raise SpaceError(f"{k!r}: grid points given for an unknown parameter")
+        axes = {n: self.params[n].grid(n_points(n)) for n in self.order}
+        partial: list[dict[str, Any]] = [{}]
+        for n in self.order:
+            p = self.params[n]
+            nxt: list[dict[str, Any]] = []
+            for cfg in partial:
+                if self._is_active(p, cfg):
+                    nxt.extend({**cfg, n: v} for v in axes[n])
+                else:
+                    nxt.append(cfg)
+            partial = nxt
+        out: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for cfg in partial:
+            ordered = {n: cfg[n] for n in self.params if n in cfg}
+            key = json.dumps(ordered, sort_keys=True)
+            if key not in seen:
+                seen.add(key)
+                out.append(ordered)
+        return out
+
+    def grid_size(self, points: int | Mapping[str, int] = 5) -> int:
+        return len(self.grid(points))
+
+    # --- JSON -----------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {n: p.to_json() for n, p in self.params.items()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | str) -> SearchSpace:
+        if isinstance(data, str):
+            data = json.loads(data)
+        if not isinstance(data, Mapping):
+            raise SpaceError(f"a JSON search space is an object, got {data!r}")
+        return cls({n: param_from_json(n, d) for n, d in data.items()})
+
+
+def product_size(space: SearchSpace) -> float:
+    """Number of distinct configurations, ``inf`` if any continuous parameter is unquantized."""
+    total = 1.0
+    for p in space.params.values():
+        if isinstance(p, Float) and p.step is None:
+            return math.inf
+        if isinstance(p, Float | Int):
+            total *= p._n
+        elif isinstance(p, Categorical):
+            total *= len(p.choices)
+    return total
+
+
+__all__ = ["Categorical", "Fixed", "Float", "Int", "Param", "SearchSpace", "product_size"]

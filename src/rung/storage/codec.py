@@ -1,0 +1,81 @@
+"""Versioned JSON encoding of journal records (events and commands). No pickle, anywhere.
+
+A record is stored as ``kind`` (the class name) and a JSON object body carrying ``"v"``, the
+record format version. Unknown kinds or versions raise ``JournalError`` instead of guessing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from rung.core.events import (
+    COMMAND_TYPES,
+    EVENT_TYPES,
+    Action,
+    Decision,
+    Record,
+    TrialEnded,
+)
+from rung.core.records import Outcome
+from rung.errors import JournalError
+
+RECORD_VERSION = 1
+_TYPES: dict[str, type] = {t.__name__: t for t in (*EVENT_TYPES, *COMMAND_TYPES)}
+
+
+def to_body(record: Record) -> tuple[str, dict[str, Any]]:
+    """``(kind, body)`` of a record; the body is plain JSON data."""
+    kind = type(record).__name__
+    if kind not in _TYPES:
+        raise JournalError(f"cannot journal {record!r}: not an event or command")
+    body: dict[str, Any] = {"v": RECORD_VERSION}
+    for f in dataclasses.fields(record):  # type: ignore[arg-type]
+        value = getattr(record, f.name)
+        if isinstance(value, Decision):
+            value = {
+                "action": value.action.value,
+                "until_step": value.until_step,
+                "checkpoint": value.checkpoint,
+                "reason": value.reason,
+            }
+        elif isinstance(value, Mapping):
+            value = dict(value)
+        elif isinstance(value, Outcome | Action):
+            value = value.value
+        body[f.name] = value
+    return kind, body
+
+
+def from_body(kind: str, body: Mapping[str, Any]) -> Record:
+    cls = _TYPES.get(kind)
+    if cls is None:
+        raise JournalError(f"unknown journal record kind {kind!r}")
+    version = body.get("v")
+    if version != RECORD_VERSION:
+        raise JournalError(f"{kind} record has format version {version!r}, expected {RECORD_VERSION}")
+    kwargs = {k: v for k, v in body.items() if k != "v"}
+    if "decision" in kwargs:
+        d = kwargs["decision"]
+        kwargs["decision"] = Decision(Action(d["action"]), d["until_step"], d["checkpoint"], d["reason"])
+    if cls is TrialEnded:
+        kwargs["outcome"] = Outcome(kwargs["outcome"])
+    try:
+        return cls(**kwargs)  # type: ignore[no-any-return]
+    except TypeError as e:
+        raise JournalError(f"malformed {kind} record {dict(body)!r}: {e}") from None
+
+
+def dumps(record: Record) -> tuple[str, str]:
+    kind, body = to_body(record)
+    return kind, json.dumps(body, separators=(",", ":"), allow_nan=True)
+
+
+def loads(kind: str, text: str) -> Record:
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise JournalError(f"unreadable {kind} record: {e}") from None
+    return from_body(kind, body)

@@ -1,0 +1,173 @@
+"""SQLite journal: WAL mode, one writer per study, read-only readers, versioned JSON records.
+
+Two tables: ``study`` (name, spec JSON) and ``record`` (study, seq, kind, body JSON). Each
+``append`` is one transaction, so a record batch is either wholly there or not at all: a driver
+killed mid-write leaves the journal as it was after the previous batch (SQLite discards a torn
+WAL frame on open). With ``synchronous=NORMAL`` in WAL mode a committed batch survives a crash of
+the process; only a power loss may lose the last batches, never corrupt the file.
+
+One driver writes a study at a time: the writer holds an advisory ``flock`` on a sidecar file,
+which the kernel releases when the process dies, so a SIGKILLed driver never leaves a stale lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from rung.core.events import Record
+from rung.errors import JournalError
+from rung.storage.codec import dumps, loads
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS study (
+    name TEXT PRIMARY KEY,
+    spec TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS record (
+    study TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (study, seq)
+) WITHOUT ROWID;
+"""
+
+
+class SQLiteJournal:
+    """Args:
+        path: the database file (created with its parent directory if missing, unless
+            ``readonly``).
+        readonly: open a read-only connection (CLI, dashboard); never blocks the writer.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        self._seq: dict[str, int] = {}
+        self._locks: dict[str, int] = {}
+        if readonly:
+            if not self.path.exists():
+                raise JournalError(f"no journal at {self.path}")
+            self._conn = sqlite3.connect(
+                f"file:{self.path}?mode=ro", uri=True, check_same_thread=False
+            )
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+        self._conn.execute("PRAGMA busy_timeout=10000")
+
+    # --- the five methods -----------------------------------------------------------------
+    def create_study(self, name: str, spec: Mapping[str, Any]) -> None:
+        self._writable()
+        try:
+            with self._tx():
+                self._conn.execute(
+                    "INSERT INTO study (name, spec, created) VALUES (?, ?, ?)",
+                    (name, json.dumps(dict(spec)), time.time()),
+                )
+        except sqlite3.IntegrityError:
+            raise JournalError(f"study {name!r} already exists in {self.path}") from None
+
+    def load_study(self, name: str) -> dict[str, Any]:
+        row = self._conn.execute("SELECT spec FROM study WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            known = ", ".join(self.list_studies()) or "none"
+            raise JournalError(f"no study named {name!r} in {self.path} (studies: {known})")
+        spec: dict[str, Any] = json.loads(row[0])
+        return spec
+
+    def append(self, name: str, records: Sequence[Record]) -> None:
+        if not records:
+            return
+        self._writable()
+        self._lock(name)
+        seq = self._seq.get(name)
+        if seq is None:
+            seq = self._max_seq(name)
+        rows = []
+        for i, r in enumerate(records, start=seq + 1):
+            kind, body = dumps(r)
+            rows.append((name, i, kind, body))
+        with self._tx():
+            self._conn.executemany(
+                "INSERT INTO record (study, seq, kind, body) VALUES (?, ?, ?, ?)", rows
+            )
+        self._seq[name] = seq + len(rows)
+
+    def read(self, name: str, after: int = 0) -> list[Record]:
+        self.load_study(name)
+        cur = self._conn.execute(
+            "SELECT kind, body FROM record WHERE study = ? AND seq > ? ORDER BY seq",
+            (name, after),
+        )
+        return [loads(kind, body) for kind, body in cur]
+
+    def list_studies(self) -> list[str]:
+        return [r[0] for r in self._conn.execute("SELECT name FROM study ORDER BY created, name")]
+
+    # --- extras (not part of the protocol) ------------------------------------------------
+    def count(self, name: str) -> int:
+        return self._max_seq(name)
+
+    def close(self) -> None:
+        for fd in self._locks.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._locks.clear()
+        self._conn.close()
+
+    def __enter__(self) -> SQLiteJournal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- internals ------------------------------------------------------------------------
+    def _max_seq(self, name: str) -> int:
+        row = self._conn.execute(
+            "SELECT COALESCE(MAX(seq), 0) FROM record WHERE study = ?", (name,)
+        ).fetchone()
+        return int(row[0])
+
+    def _writable(self) -> None:
+        if self.readonly:
+            raise JournalError(f"{self.path} was opened read-only")
+
+    @contextlib.contextmanager
+    def _tx(self) -> Any:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def _lock(self, name: str) -> None:
+        if name in self._locks:
+            return
+        import fcntl
+
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+        lock_path = self.path.with_name(f"{self.path.name}.{safe}.lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise JournalError(
+                f"study {name!r} in {self.path} is being written by another process"
+            ) from None
+        self._locks[name] = fd
+        self._seq[name] = self._max_seq(name)  # taken under the lock: nobody else appends

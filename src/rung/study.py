@@ -1,0 +1,378 @@
+"""``Study``: the user's facade over the engine, the journal and the executors."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from rung.core.engine import Engine
+from rung.core.events import (
+    Action,
+    CapacityChanged,
+    Command,
+    Decision,
+    Event,
+    Launch,
+    Record,
+    Reply,
+    ResultReported,
+    TrialEnded,
+    TrialStarted,
+)
+from rung.core.records import (
+    Budget,
+    Objective,
+    Outcome,
+    StudySpec,
+    Trial,
+    TrialStatus,
+)
+from rung.core.registry import to_spec
+from rung.errors import ConfigError, JournalError, RungError
+from rung.executors.base import Executor, RunContext
+from rung.executors.driver import drive
+from rung.space import SearchSpace
+from rung.storage import Journal, MemoryJournal, SQLiteJournal, open_journal
+
+log = logging.getLogger("rung.study")
+
+
+def _objective(objective: Objective | str | Mapping[str, Any] | None, mode: str | None) -> Objective:
+    if isinstance(objective, Objective):
+        return objective
+    if isinstance(objective, str):
+        return Objective(objective, mode or "min")
+    if isinstance(objective, Mapping):
+        return Objective.from_json(objective)
+    raise ConfigError(f"objective: expected rung.Objective(metric, mode) or a metric name, got {objective!r}")
+
+
+def _budget(budget: Budget | Mapping[str, Any] | None) -> Budget:
+    if budget is None:
+        return Budget()
+    if isinstance(budget, Budget):
+        return budget
+    if isinstance(budget, Mapping):
+        return Budget.from_json(budget)
+    raise ConfigError(f"budget: expected rung.Budget(...) or a mapping, got {budget!r}")
+
+
+class Study:
+    """A named search: its spec, its journal and the engine replayed from it.
+
+    Create one with ``Study.create``, reopen it (after a crash, or from another process) with
+    ``Study.load``; drive it with ``run`` (real workers), ``simulate`` (virtual clock) or
+    ``ask`` / ``report`` / ``tell`` (your own loop).
+    """
+
+    def __init__(self, spec: StudySpec, journal: Journal, engine: Engine) -> None:
+        self.spec = spec
+        self.journal = journal
+        self.engine = engine
+        self._decided: dict[int, Decision] = {}
+        self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
+
+    # --- construction -------------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        name: str,
+        space: SearchSpace | Mapping[str, Any],
+        objective: Objective | str = "loss",
+        searcher: Any = "random",
+        scheduler: Any = "fifo",
+        max_step: int = 1,
+        budget: Budget | Mapping[str, Any] | None = None,
+        seed: int = 0,
+        storage: str | os.PathLike[str] | Journal | None = None,
+        mode: str | None = None,
+        load_if_exists: bool = False,
+    ) -> Study:
+        """Validate everything, then store the spec. An invalid spec raises ``ConfigError`` /
+        ``SpaceError`` naming the offending key, before anything is written."""
+        spec = StudySpec(
+            name=name,
+            space=SearchSpace.coerce(space),
+            objective=_objective(objective, mode),
+            searcher=to_spec("searcher", searcher),
+            scheduler=to_spec("scheduler", scheduler),
+            max_step=max_step,
+            budget=_budget(budget),
+            seed=seed,
+        )
+        engine = Engine.from_spec(spec)  # binds components: catches bad params now
+        journal = open_journal(storage)
+        if name in journal.list_studies():
+            if load_if_exists:
+                return cls.load(name, journal)
+            raise JournalError(f"study {name!r} already exists (use Study.load or load_if_exists=True)")
+        journal.create_study(name, spec.to_json())
+        return cls(spec, journal, engine)
+
+    @classmethod
+    def load(cls, name: str, storage: str | os.PathLike[str] | Journal) -> Study:
+        """Reopen a study by replaying its journal. Trials that were running when the driver
+        stopped stay active until the next ``run`` ends them as interrupted."""
+        journal = open_journal(storage)
+        spec = StudySpec.from_json(journal.load_study(name))
+        engine = Engine.replay(spec, journal.read(name))
+        return cls(spec, journal, engine)
+
+    # --- properties ---------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def history(self) -> Any:
+        return self.engine.history
+
+    def trials(self, status: TrialStatus | str | None = None) -> list[Trial]:
+        """Snapshots of all trials (or those with ``status``), in id order."""
+        if isinstance(status, str):
+            status = TrialStatus(status)
+        return self.engine.history.trials(status)
+
+    def trial(self, trial_id: int) -> Trial:
+        return self.engine.history.trial(trial_id)
+
+    @property
+    def best_trial(self) -> Trial | None:
+        """The trial with the best score among those that reached ``max_step``; if none did, the
+        best at the highest step any trial reached. ``None`` before the first result."""
+        return self.engine.history.best_trial()
+
+    def best_value(self) -> float | None:
+        best = self.best_trial
+        if best is None or not math.isfinite(best.score):
+            return None
+        return self.spec.objective.value(best.score)
+
+    def summary(self) -> dict[str, Any]:
+        """Trial counts by status, steps consumed, best score and value, elapsed driver time."""
+        s = self.engine.summary()
+        s["name"] = self.name
+        s["best_value"] = self.best_value()
+        s["metric"] = self.spec.objective.metric
+        s["mode"] = self.spec.objective.mode
+        s["scheduler"] = self.engine.scheduler.state()
+        return s
+
+    # --- journaled handling -------------------------------------------------------------------
+    def _handle(self, events: list[Event]) -> list[Command]:
+        records: list[Record] = []
+        out: list[Command] = []
+        for ev in events:
+            cmds = self.engine.handle(ev)
+            records.append(ev)
+            records.extend(cmds)
+            out.extend(cmds)
+        self.journal.append(self.name, records)
+        return out
+
+    def _checkpoint_dir(self) -> Path:
+        if isinstance(self.journal, SQLiteJournal):
+            base = self.journal.path
+            return base.with_name(f"{base.stem}-checkpoints") / self.name
+        if self._tmpdir is None:
+            self._tmpdir = tempfile.TemporaryDirectory(prefix=f"rung-{self.name}-")
+        return Path(self._tmpdir.name)
+
+    def _resume_events(self, now: float) -> list[Event]:
+        """Before a new session: journal what the last one generated but never sent, and end
+        the trials it left running as interrupted (with capacity 0, so nothing is launched
+        into the old session's slots)."""
+        if self.engine.tail:
+            self.journal.append(self.name, self.engine.tail)
+            self.engine.tail = []
+        if not self.engine.active:
+            return []
+        first: list[Event] = [CapacityChanged(0, now, new_session=True)]
+        first += [
+            TrialEnded(tid, Outcome.INTERRUPTED, now, "the driver stopped while it ran")
+            for tid in self.engine.active
+        ]
+        return first
+
+    def _check_budget(self) -> None:
+        if self.spec.budget.unlimited and self.spec.searcher.name != "grid":
+            raise ConfigError(
+                "budget: a run needs a limit (rung.Budget(n_trials=..., max_time=..., "
+                "max_steps=...)); only a grid search ends by itself"
+            )
+
+    # --- drivers ------------------------------------------------------------------------------
+    def run(
+        self,
+        objective: Callable[..., Any],
+        executor: str | Executor = "local",
+        n_workers: int | None = None,
+        on_turn: Callable[[Engine], None] | None = None,
+        **executor_options: Any,
+    ) -> Study:
+        """Run ``objective(ctx)`` on real workers until the budget is spent.
+
+        ``executor`` is ``"local"`` (worker processes, the default), ``"ray"``, or an
+        ``Executor`` instance. Interrupting it (Ctrl-C, a crash) loses nothing: ``Study.load``
+        and ``run`` again resume.
+        """
+        self._check_budget()
+        ex = self._make_executor(objective, executor, n_workers, executor_options)
+        ctx = RunContext(self.name, self._checkpoint_dir(), self.spec.max_step)
+        first = self._resume_events(ex.now())
+        drive(self.engine, ex, self.journal, ctx, on_turn=on_turn, first=first)
+        return self
+
+    def _make_executor(
+        self, objective: Callable[..., Any], executor: str | Executor, n_workers: int | None,
+        options: Mapping[str, Any],
+    ) -> Executor:
+        if not isinstance(executor, str):
+            return executor
+        if executor == "local":
+            from rung.executors.local import LocalExecutor
+
+            return LocalExecutor(objective, n_workers=n_workers, **options)
+        if executor == "ray":
+            from rung.executors.ray import RayExecutor
+
+            return RayExecutor(objective=objective, max_concurrent=n_workers, **options)
+        raise ConfigError(f"executor: unknown executor {executor!r} (local, ray, or an instance)")
+
+    def simulate(
+        self,
+        benchmark: Any,
+        n_workers: int = 1,
+        launch_delay: float = 0.0,
+        on_turn: Callable[[Engine], None] | None = None,
+    ) -> Study:
+        """Run the study against a ``Benchmark`` on a virtual clock (see ``SimulatedExecutor``).
+        Returns the study; the executor is available as ``study.last_executor``."""
+        from rung.executors.simulated import SimulatedExecutor
+
+        self._check_budget()
+        ex = SimulatedExecutor(benchmark, n_workers, start_time=self.engine.now,
+                               launch_delay=launch_delay)
+        ctx = RunContext(self.name, None, self.spec.max_step)
+        first = self._resume_events(ex.now())
+        self.last_executor = ex
+        drive(self.engine, ex, self.journal, ctx, on_turn=on_turn, first=first)
+        return self
+
+    # --- ask / report / tell ------------------------------------------------------------------
+    def _now(self) -> float:
+        return time.time()
+
+    def ask(self) -> Trial | None:
+        """Take a slot and get the trial the scheduler wants run next (a new configuration, or
+        a paused or interrupted one to resume: check ``trial.checkpoint``). ``None`` when the
+        budget is spent or there is nothing to run now."""
+        eng = self.engine
+        t = self._now()
+        cmds = self._handle([CapacityChanged(len(eng.active) + 1, t)])
+        launch = next((c for c in cmds if isinstance(c, Launch)), None)
+        if launch is None:
+            self._handle([CapacityChanged(len(eng.active), t)])
+            return None
+        self._handle([TrialStarted(launch.trial_id, t)])
+        return eng.history.trial(launch.trial_id)
+
+    def report(self, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
+        """Record an intermediate result; returns the scheduler's decision. Once a trial is told
+        to stop or pause, later reports get that same decision."""
+        if trial_id in self._decided:
+            self._record_late(trial_id, step, metrics)
+            return self._decided[trial_id]
+        self._require_active(trial_id)
+        cmds = self._handle([ResultReported(trial_id, int(step), dict(metrics), self._now())])
+        for c in cmds:
+            if isinstance(c, Reply) and c.trial_id == trial_id:
+                if c.decision.action is not Action.CONTINUE:
+                    self._decided[trial_id] = c.decision
+                return c.decision
+        lease = self.engine.active.get(trial_id)
+        return Decision.proceed(lease.until_step if lease else None)
+
+    def _record_late(self, trial_id: int, step: int, metrics: Mapping[str, Any]) -> None:
+        if trial_id in self.engine.active:
+            self._handle([ResultReported(trial_id, int(step), dict(metrics), self._now())])
+
+    def tell(
+        self,
+        trial_id: int,
+        status: str | Outcome = "completed",
+        metrics: Mapping[str, Any] | None = None,
+        step: int | None = None,
+        error: str | None = None,
+    ) -> Trial:
+        """End a trial. ``metrics``, if given, are recorded first as its final result, at
+        ``step`` (default: ``max_step`` for a completed trial, else its last step)."""
+        try:
+            outcome = Outcome(status)
+        except ValueError:
+            raise ConfigError(
+                f"status: {status!r} is not one of {[o.value for o in Outcome]}"
+            ) from None
+        self._require_active(trial_id)
+        eng = self.engine
+        t = self._now()
+        events: list[Event] = []
+        if metrics is not None:
+            if step is None:
+                last = eng.history.last_step(trial_id)
+                step = self.spec.max_step if outcome is Outcome.COMPLETED or not last else last
+            events.append(ResultReported(trial_id, int(step), dict(metrics), t))
+        self._handle(events)
+        self._handle([CapacityChanged(max(len(eng.active) - 1, 0), t),
+                      TrialEnded(trial_id, outcome, t, error)])
+        self._decided.pop(trial_id, None)
+        return eng.history.trial(trial_id)
+
+    def _require_active(self, trial_id: int) -> None:
+        if trial_id not in self.engine.active:
+            if trial_id not in self.engine.history:
+                raise RungError(f"trial {trial_id} does not exist in study {self.name!r}")
+            status = self.engine.history.status(trial_id).value
+            raise RungError(f"trial {trial_id} is {status}, not running")
+
+    def close(self) -> None:
+        if isinstance(self.journal, SQLiteJournal):
+            self.journal.close()
+        if self._tmpdir is not None:
+            self._tmpdir.cleanup()
+            self._tmpdir = None
+
+
+def run(
+    objective: Callable[..., Any],
+    space: SearchSpace | Mapping[str, Any],
+    metric: str = "loss",
+    mode: str = "min",
+    searcher: Any = "random",
+    scheduler: Any = "fifo",
+    max_step: int = 1,
+    n_trials: int | None = None,
+    max_time: float | None = None,
+    max_steps: int | None = None,
+    seed: int = 0,
+    storage: str | os.PathLike[str] | Journal | None = None,
+    name: str = "rung",
+    executor: str | Executor = "local",
+    n_workers: int | None = None,
+) -> Study:
+    """One call: create a study, run it, return it."""
+    budget = Budget(n_trials, max_time, max_steps)
+    study = Study.create(
+        name, space, Objective(metric, mode), searcher=searcher, scheduler=scheduler,
+        max_step=max_step, budget=budget, seed=seed, storage=storage,
+    )
+    return study.run(objective, executor=executor, n_workers=n_workers)
+
+
+__all__ = ["MemoryJournal", "Study", "run"]
