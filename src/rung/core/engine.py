@@ -8,6 +8,7 @@ the simulated executor and the conformance suites possible.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -30,6 +31,7 @@ from rung.core.events import (
     CheckpointSaved,
     Command,
     Decision,
+    DeleteCheckpoint,
     Event,
     Launch,
     Record,
@@ -81,6 +83,11 @@ class Engine:
         self.exhausted = False  # the searcher returned None the last time it was asked
         self.tail: list[Command] = []  # after replay: regenerated commands not in the journal
         self._replay_params: dict[int, Mapping[str, Any]] = {}
+        # checkpoint lifecycle: who still needs each checkpoint, and the best N kept
+        self._ckpt_refs: dict[str, set[int]] = {}
+        self._ckpt_size: dict[str, int] = {}
+        self._kept: list[tuple[float, int, str]] = []
+        self.checkpoint_bytes = 0
 
     @classmethod
     def from_spec(cls, spec: StudySpec) -> Engine:
@@ -122,7 +129,7 @@ class Engine:
                 self.history._start(event.trial_id)
         elif isinstance(event, CheckpointSaved):
             if event.trial_id in self.history:
-                self.history._checkpoint(event.trial_id, Checkpoint(event.step, event.path))
+                self._on_checkpoint(event, out)
         elif isinstance(event, CapacityChanged):
             if event.capacity < 0:
                 raise ValueError(f"capacity must be >= 0, got {event.capacity}")
@@ -179,8 +186,54 @@ class Engine:
             return  # duplicate or late end of a trial that is not active
         outcome = Outcome(ev.outcome)
         self.history._end(ev.trial_id, outcome.status, ev.error)
+        if outcome.status.final:
+            self._retire_checkpoint(ev.trial_id, outcome, out)
         self.scheduler.on_trial_end(EndRequest(ev.trial_id, outcome, self.history))
         self._fill(out)
+
+    # --- checkpoint lifecycle -----------------------------------------------------------------
+    # A checkpoint is deleted when nobody needs it any more: its trial saved a newer one or
+    # ended for good (unless it is among the ``keep_checkpoints`` best finished trials), and no
+    # forked trial still starts from it. Paused and interrupted trials keep theirs.
+    def _on_checkpoint(self, ev: CheckpointSaved, out: list[Command]) -> None:
+        old = self.history.checkpoint(ev.trial_id)
+        self.history._checkpoint(ev.trial_id, Checkpoint(ev.step, ev.path))
+        self._ref(ev.trial_id, ev.path, ev.size)
+        if old is not None and old.path != ev.path:
+            self._unref(ev.trial_id, old.path, out)
+
+    def _ref(self, trial_id: int, path: str, size: int = 0) -> None:
+        refs = self._ckpt_refs.get(path)
+        if refs is None:
+            refs = self._ckpt_refs[path] = set()
+            self._ckpt_size[path] = int(size)
+            self.checkpoint_bytes += int(size)
+        refs.add(trial_id)
+
+    def _unref(self, trial_id: int, path: str, out: list[Command]) -> None:
+        refs = self._ckpt_refs.get(path)
+        if refs is None:
+            return
+        refs.discard(trial_id)
+        if not refs:
+            del self._ckpt_refs[path]
+            self.checkpoint_bytes -= self._ckpt_size.pop(path, 0)
+            out.append(DeleteCheckpoint(trial_id, path))
+
+    def _retire_checkpoint(self, trial_id: int, outcome: Outcome, out: list[Command]) -> None:
+        c = self.history.checkpoint(trial_id)
+        if c is None:
+            return
+        keep = self.spec.keep_checkpoints
+        if keep > 0 and outcome is not Outcome.FAILED:
+            entry = (self.history.score(trial_id), trial_id, c.path)
+            bisect.insort(self._kept, entry)
+            if len(self._kept) <= keep:
+                return
+            _, evicted, path = self._kept.pop()
+            self._unref(evicted, path, out)
+        else:
+            self._unref(trial_id, c.path, out)
 
     # --- launching ----------------------------------------------------------------------------
     def _fill(self, out: list[Command]) -> None:
@@ -228,6 +281,7 @@ class Engine:
             start, ckpt = (c.step + 1, c.path) if c is not None else (1, None)
             if c is not None:
                 h._checkpoint(tid, c)
+                self._ref(tid, c.path)
         else:
             raise TypeError(f"scheduler returned {nxt!r}")
         until = min(max(nxt.until_step, start), max_step)
@@ -290,6 +344,8 @@ class Engine:
             "best_score": best.score if best is not None else None,
             "best_trial": best.id if best is not None else None,
             "elapsed": self.elapsed,
+            "checkpoints": len(self._ckpt_refs),
+            "checkpoint_bytes": self.checkpoint_bytes,
             "budget_left": self.budget_left() and self._may_start_new(),
         }
 

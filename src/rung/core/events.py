@@ -68,10 +68,13 @@ class ResultReported:
 
 @dataclass(frozen=True, slots=True)
 class CheckpointSaved:
+    """A worker saved the trial's state at ``step`` to ``path`` (``size`` bytes on disk)."""
+
     trial_id: int
     step: int
     path: str
     time: float
+    size: int = 0
 
 
 @dataclass(frozen=True, slots=True)

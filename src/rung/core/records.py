@@ -217,7 +217,11 @@ class ComponentSpec:
 
 @dataclass(frozen=True, slots=True)
 class StudySpec:
-    """Everything that defines a study; stored once, as JSON, when the study is created."""
+    """Everything that defines a study; stored once, as JSON, when the study is created.
+
+    ``keep_checkpoints`` is how many of the best finished trials keep their final checkpoint
+    (the others' are deleted when they end; paused and interrupted trials always keep theirs).
+    """
 
     name: str
     space: SearchSpace
@@ -227,8 +231,14 @@ class StudySpec:
     max_step: int = 1
     budget: Budget = field(default_factory=Budget)
     seed: int = 0
+    keep_checkpoints: int = 1
 
     def __post_init__(self) -> None:
+        if (isinstance(self.keep_checkpoints, bool) or not isinstance(self.keep_checkpoints, int)
+                or self.keep_checkpoints < 0):
+            raise ConfigError(
+                f"keep_checkpoints: must be an integer >= 0, got {self.keep_checkpoints!r}"
+            )
         if not isinstance(self.name, str) or not self.name:
             raise ConfigError(f"name: must be a non-empty string, got {self.name!r}")
         if isinstance(self.max_step, bool) or not isinstance(self.max_step, int) or self.max_step < 1:
@@ -247,6 +257,7 @@ class StudySpec:
             "max_step": self.max_step,
             "budget": self.budget.to_json(),
             "seed": self.seed,
+            "keep_checkpoints": self.keep_checkpoints,
         }
 
     @classmethod
@@ -263,4 +274,5 @@ class StudySpec:
             max_step=int(d.get("max_step", 1)),
             budget=Budget.from_json(d.get("budget")),
             seed=int(d.get("seed", 0)),
+            keep_checkpoints=int(d.get("keep_checkpoints", 1)),
         )
