@@ -28,7 +28,7 @@ class ReplayDivergenceError(JournalError):
     """Replaying a journal regenerated commands that differ from the journaled ones."""
 
 
-class TrialInterrupt(BaseException):  # noqa: N818 - a control-flow signal, not an error
+class TrialInterrupt(BaseException):
     """Base of the signals that unwind an objective at a report. Not an ``Exception`` so that a
     user's broad ``except Exception`` around training code does not swallow it."""
 

@@ -43,14 +43,18 @@ from rung.storage import Journal, MemoryJournal, SQLiteJournal, open_journal
 log = logging.getLogger("rung.study")
 
 
-def _objective(objective: Objective | str | Mapping[str, Any] | None, mode: str | None) -> Objective:
+def _objective(
+    objective: Objective | str | Mapping[str, Any] | None, mode: str | None
+) -> Objective:
     if isinstance(objective, Objective):
         return objective
     if isinstance(objective, str):
         return Objective(objective, mode or "min")
     if isinstance(objective, Mapping):
         return Objective.from_json(objective)
-    raise ConfigError(f"objective: expected rung.Objective(metric, mode) or a metric name, got {objective!r}")
+    raise ConfigError(
+        f"objective: expected rung.Objective(metric, mode) or a metric name, got {objective!r}"
+    )
 
 
 def _budget(budget: Budget | Mapping[str, Any] | None) -> Budget:
@@ -111,7 +115,9 @@ class Study:
         if name in journal.list_studies():
             if load_if_exists:
                 return cls.load(name, journal)
-            raise JournalError(f"study {name!r} already exists (use Study.load or load_if_exists=True)")
+            raise JournalError(
+                f"study {name!r} already exists (use Study.load or load_if_exists=True)"
+            )
         journal.create_study(name, spec.to_json())
         return cls(spec, journal, engine)
 
@@ -230,7 +236,10 @@ class Study:
         return self
 
     def _make_executor(
-        self, objective: Callable[..., Any], executor: str | Executor, n_workers: int | None,
+        self,
+        objective: Callable[..., Any],
+        executor: str | Executor,
+        n_workers: int | None,
         options: Mapping[str, Any],
     ) -> Executor:
         if not isinstance(executor, str):
@@ -238,11 +247,13 @@ class Study:
         if executor == "local":
             from rung.executors.local import LocalExecutor
 
-            return LocalExecutor(objective, n_workers=n_workers, **options)
+            local: Executor = LocalExecutor(objective, n_workers=n_workers, **options)
+            return local
         if executor == "ray":
             from rung.executors.ray import RayExecutor
 
-            return RayExecutor(objective=objective, max_concurrent=n_workers, **options)
+            ray: Executor = RayExecutor(objective=objective, max_concurrent=n_workers, **options)
+            return ray
         raise ConfigError(f"executor: unknown executor {executor!r} (local, ray, or an instance)")
 
     def simulate(
@@ -257,8 +268,9 @@ class Study:
         from rung.executors.simulated import SimulatedExecutor
 
         self._check_budget()
-        ex = SimulatedExecutor(benchmark, n_workers, start_time=self.engine.now,
-                               launch_delay=launch_delay)
+        ex = SimulatedExecutor(
+            benchmark, n_workers, start_time=self.engine.now, launch_delay=launch_delay
+        )
         ctx = RunContext(self.name, None, self.spec.max_step)
         first = self._resume_events(ex.now())
         self.last_executor = ex
@@ -329,8 +341,12 @@ class Study:
                 step = self.spec.max_step if outcome is Outcome.COMPLETED or not last else last
             events.append(ResultReported(trial_id, int(step), dict(metrics), t))
         self._handle(events)
-        self._handle([CapacityChanged(max(len(eng.active) - 1, 0), t),
-                      TrialEnded(trial_id, outcome, t, error)])
+        self._handle(
+            [
+                CapacityChanged(max(len(eng.active) - 1, 0), t),
+                TrialEnded(trial_id, outcome, t, error),
+            ]
+        )
         self._decided.pop(trial_id, None)
         return eng.history.trial(trial_id)
 
@@ -369,8 +385,15 @@ def run(
     """One call: create a study, run it, return it."""
     budget = Budget(n_trials, max_time, max_steps)
     study = Study.create(
-        name, space, Objective(metric, mode), searcher=searcher, scheduler=scheduler,
-        max_step=max_step, budget=budget, seed=seed, storage=storage,
+        name,
+        space,
+        Objective(metric, mode),
+        searcher=searcher,
+        scheduler=scheduler,
+        max_step=max_step,
+        budget=budget,
+        seed=seed,
+        storage=storage,
     )
     return study.run(objective, executor=executor, n_workers=n_workers)
 

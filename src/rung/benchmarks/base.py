@@ -127,9 +127,13 @@ def check_nonnegative(name: str, what: str, value: float) -> float:
 
 
 def read_floats(name: str, params: Mapping[str, Any], keys: Sequence[str]) -> tuple[float, ...]:
-    """The values of ``keys`` in ``params`` as floats, or ``SpaceError`` naming a missing key."""
+    """The values of ``keys`` in ``params`` as floats, or ``SpaceError`` naming a missing key.
+
+    ``+ 0.0`` turns ``-0.0`` into ``0.0``: the two are equal as cache keys but have different
+    ``repr``s, so without it the noise of a zero could depend on which sign was seen first.
+    """
     try:
-        return tuple([float(params[k]) for k in keys])
+        return tuple([float(params[k]) + 0.0 for k in keys])
     except KeyError as e:
         raise SpaceError(
             f"{name}: parameter {e.args[0]!r} is missing from {dict(params)!r}"

@@ -208,7 +208,7 @@ class Scheduler(Component, ABC):
     def on_result(self, request: ResultRequest) -> Decision:
         """Decide on one result."""
 
-    def on_trial_end(self, request: EndRequest) -> None:  # noqa: B027 - optional hook
+    def on_trial_end(self, request: EndRequest) -> None:
         """Note that a run of a trial ended (default: nothing)."""
 
     def state(self) -> dict[str, Any]:

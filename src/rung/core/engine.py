@@ -175,8 +175,9 @@ class Engine:
             until = decision.until_step if decision.until_step is not None else self.spec.max_step
             lease.until_step = max(min(until, self.spec.max_step), step + 1)
             if decision.until_step != lease.until_step:
-                decision = Decision(decision.action, lease.until_step, decision.checkpoint,
-                                    decision.reason)
+                decision = Decision(
+                    decision.action, lease.until_step, decision.checkpoint, decision.reason
+                )
             out.append(Reply(ev.trial_id, step, decision))
         elif decision.checkpoint:
             out.append(Reply(ev.trial_id, step, decision))
@@ -350,7 +351,9 @@ class Engine:
         }
 
 
-def _divergence(i: int, event: Event, journaled: Sequence[Command], regen: Sequence[Command]) -> str:
+def _divergence(
+    i: int, event: Event, journaled: Sequence[Command], regen: Sequence[Command]
+) -> str:
     return (
         f"replay diverged at event #{i} {event!r}: journal has {list(journaled)!r}, "
         f"replay produced {list(regen)!r}"

@@ -105,7 +105,12 @@ class Tick:
 
 Event = TrialStarted | ResultReported | CheckpointSaved | TrialEnded | CapacityChanged | Tick
 EVENT_TYPES: tuple[type, ...] = (
-    TrialStarted, ResultReported, CheckpointSaved, TrialEnded, CapacityChanged, Tick
+    TrialStarted,
+    ResultReported,
+    CheckpointSaved,
+    TrialEnded,
+    CapacityChanged,
+    Tick,
 )
 
 # --- commands -------------------------------------------------------------------------------

@@ -186,7 +186,7 @@ class History:
         table = self._at_step.get(step)
         if not table:
             return math.nan
-        i = min(int(math.floor(q * (len(table) - 1))), len(table) - 1)
+        i = min(math.floor(q * (len(table) - 1)), len(table) - 1)
         return table[max(i, 0)][0]
 
     @property

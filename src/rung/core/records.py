@@ -128,14 +128,15 @@ class Objective:
 
     def score(self, metrics: Mapping[str, Any]) -> float:
         v = metrics.get(self.metric)
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            try:
-                v = float(v)  # numpy scalars
-            except (TypeError, ValueError):
-                return math.inf
-        if not math.isfinite(v):
+        if v is None or isinstance(v, str | bytes):
             return math.inf
-        return float(v) if self.mode == "min" else -float(v)
+        try:
+            x = float(v)  # ints, floats, numpy scalars
+        except (TypeError, ValueError):
+            return math.inf
+        if not math.isfinite(x):
+            return math.inf
+        return x if self.mode == "min" else -x
 
     def value(self, score: float) -> float:
         """Invert ``score``: the metric value a score stands for."""
@@ -153,7 +154,12 @@ def _optional_positive(name: str, v: Any, integral: bool) -> None:
     if v is None:
         return
     ok = isinstance(v, int) if integral else isinstance(v, int | float)
-    if isinstance(v, bool) or not ok or not v > 0 or (isinstance(v, float) and not math.isfinite(v)):
+    if (
+        isinstance(v, bool)
+        or not ok
+        or not v > 0
+        or (isinstance(v, float) and not math.isfinite(v))
+    ):
         kind = "a positive integer" if integral else "a positive number"
         raise ConfigError(f"budget.{name}: must be {kind} or None, got {v!r}")
 
@@ -234,14 +240,21 @@ class StudySpec:
     keep_checkpoints: int = 1
 
     def __post_init__(self) -> None:
-        if (isinstance(self.keep_checkpoints, bool) or not isinstance(self.keep_checkpoints, int)
-                or self.keep_checkpoints < 0):
+        if (
+            isinstance(self.keep_checkpoints, bool)
+            or not isinstance(self.keep_checkpoints, int)
+            or self.keep_checkpoints < 0
+        ):
             raise ConfigError(
                 f"keep_checkpoints: must be an integer >= 0, got {self.keep_checkpoints!r}"
             )
         if not isinstance(self.name, str) or not self.name:
             raise ConfigError(f"name: must be a non-empty string, got {self.name!r}")
-        if isinstance(self.max_step, bool) or not isinstance(self.max_step, int) or self.max_step < 1:
+        if (
+            isinstance(self.max_step, bool)
+            or not isinstance(self.max_step, int)
+            or self.max_step < 1
+        ):
             raise ConfigError(f"max_step: must be a positive integer, got {self.max_step!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed: must be a non-negative integer, got {self.seed!r}")

@@ -23,7 +23,9 @@ def _key_words(key: object) -> list[int]:
     elif isinstance(key, tuple):
         return [w for k in key for w in _key_words(k)]
     else:
-        raise TypeError(f"derive_rng keys must be str, int, float, bool, None or tuples, not {key!r}")
+        raise TypeError(
+            f"derive_rng keys must be str, int, float, bool, None or tuples, not {key!r}"
+        )
     digest = hashlib.blake2b(data, digest_size=8).digest()
     return [int.from_bytes(digest[:4], "little"), int.from_bytes(digest[4:], "little")]
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from rung.core.events import (
     Action,
-    CapacityChanged,
     Cancel,
+    CapacityChanged,
     CheckpointSaved,
     Command,
     Decision,
@@ -50,12 +50,12 @@ class _Job:
 
 class SimulatedExecutor:
     """Args:
-        benchmark: anything with ``evaluate(params, step) -> (metrics, seconds)``.
-        n_workers: simulated worker slots.
-        start_time: virtual time at which the session starts (a resumed study passes the time
-            its journal ended at, so time never runs backwards).
-        launch_delay: virtual seconds between a ``Launch`` and the trial's first step (worker
-            start-up cost).
+    benchmark: anything with ``evaluate(params, step) -> (metrics, seconds)``.
+    n_workers: simulated worker slots.
+    start_time: virtual time at which the session starts (a resumed study passes the time
+        its journal ended at, so time never runs backwards).
+    launch_delay: virtual seconds between a ``Launch`` and the trial's first step (worker
+        start-up cost).
     """
 
     def __init__(
@@ -114,8 +114,12 @@ class SimulatedExecutor:
                 job = self._jobs.get(c.trial_id)
                 if job is not None:
                     job.gen = -1
-                    self._push(self._now, c.trial_id, -1, TrialEnded(c.trial_id, Outcome.STOPPED,
-                                                                      self._now, c.reason))
+                    self._push(
+                        self._now,
+                        c.trial_id,
+                        -1,
+                        TrialEnded(c.trial_id, Outcome.STOPPED, self._now, c.reason),
+                    )
                     self._jobs[c.trial_id] = job
             elif isinstance(c, DeleteCheckpoint):
                 pass  # virtual checkpoints take no space
@@ -191,7 +195,11 @@ class SimulatedExecutor:
             self._push(self._now, tid, job.gen, ev)
 
     def _end(
-        self, tid: int, job: _Job, outcome: Outcome, error: str | None,
+        self,
+        tid: int,
+        job: _Job,
+        outcome: Outcome,
+        error: str | None,
         immediate: list[Event] | None,
     ) -> None:
         ev = TrialEnded(tid, outcome, self._now, error)
@@ -207,5 +215,7 @@ class SimulatedExecutor:
 
 
 def _plain(metrics: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: float(v) if hasattr(v, "__float__") and not isinstance(v, bool) else v
-            for k, v in metrics.items()}
+    return {
+        k: float(v) if hasattr(v, "__float__") and not isinstance(v, bool) else v
+        for k, v in metrics.items()
+    }

@@ -24,8 +24,8 @@ from rung.errors import ConfigError
 @register("searcher", "grid")
 class GridSearcher(Searcher):
     """Args:
-        points: values per numeric parameter (an int, or a mapping name -> int).
-        shuffle: propose grid points in a seeded random order.
+    points: values per numeric parameter (an int, or a mapping name -> int).
+    shuffle: propose grid points in a seeded random order.
     """
 
     def __init__(self, points: int | Mapping[str, int] = 5, shuffle: bool = False) -> None:
@@ -35,7 +35,9 @@ class GridSearcher(Searcher):
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
         if isinstance(self.points, bool) or not isinstance(self.points, int | Mapping):
-            raise ConfigError(f"searcher.params.points: expected an int or mapping, got {self.points!r}")
+            raise ConfigError(
+                f"searcher.params.points: expected an int or mapping, got {self.points!r}"
+            )
         self._grid = self.space.grid(self.points)
         if self.shuffle:
             order = derive_rng(ctx.seed, "grid").permutation(len(self._grid))

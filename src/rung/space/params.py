@@ -90,7 +90,11 @@ class Param:
         return {"when": {k: list(v) if len(v) > 1 else v[0] for k, v in self.when.items()}}
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.to_json() == other.to_json()  # type: ignore[attr-defined]
+        return (
+            isinstance(other, Param)
+            and type(self) is type(other)
+            and self.to_json() == other.to_json()
+        )
 
     def __hash__(self) -> int:
         return hash(repr(self.to_json()))
@@ -142,7 +146,7 @@ class Float(Param):
                 raise SpaceError(f"{name!r}: step must be > 0, got {step}")
             if self.log:
                 raise SpaceError(f"{name!r}: step and log=True cannot be combined")
-            self._n = int(math.floor((high - low) / step + 1e-9)) + 1
+            self._n = math.floor((high - low) / step + 1e-9) + 1
         self.low, self.high = low, high
         return self
 
@@ -286,10 +290,10 @@ class Int(Param):
         for i in range(points):
             u = 0.5 if points == 1 else i / (points - 1)
             if self.log:
-                v = int(round(math.exp(math.log(self.low) + u * math.log(self.high / self.low))))
+                v = round(math.exp(math.log(self.low) + u * math.log(self.high / self.low)))
                 v = min(max(v, self.low), self.high)
             else:
-                v = self.low + int(round(u * (self._n - 1))) * self.step
+                v = self.low + round(u * (self._n - 1)) * self.step
             if v not in out:
                 out.append(v)
         return out
@@ -407,7 +411,9 @@ class Fixed(Param):
         if isinstance(value, np.generic):
             value = value.item()
         if type(value) is not type(self.value) or value != self.value:
-            raise SpaceError(f"{self.name!r}: expected the fixed value {self.value!r}, got {value!r}")
+            raise SpaceError(
+                f"{self.name!r}: expected the fixed value {self.value!r}, got {value!r}"
+            )
         return self.value
 
     def grid(self, points: int) -> list[Any]:
@@ -422,7 +428,10 @@ def param_from_json(name: str, d: Any) -> Param:
     if not isinstance(d, Mapping) or "type" not in d:
         raise SpaceError(f"{name!r}: expected a mapping with a 'type' key, got {d!r}")
     kinds: dict[str, type[Param]] = {
-        "float": Float, "int": Int, "categorical": Categorical, "fixed": Fixed
+        "float": Float,
+        "int": Int,
+        "categorical": Categorical,
+        "fixed": Fixed,
     }
     cls = kinds.get(str(d["type"]))
     if cls is None:

@@ -1,4 +1,4 @@
-"""``SearchSpace``: named parameters, their conditions, and the one unit encoding all searchers use."""
+"""``SearchSpace``: named parameters, their conditions, and the unit encoding all searchers use."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ class SearchSpace:
             if state.get(n) == 2:
                 return
             if state.get(n) == 1:
-                cycle = " -> ".join([*path[path.index(n):], n])
+                cycle = " -> ".join([*path[path.index(n) :], n])
                 raise SpaceError(f"{n!r}: cyclic 'when' conditions ({cycle})")
             state[n] = 1
             for parent in self.params[n].when:
@@ -192,7 +192,9 @@ class SearchSpace:
         inactive are ignored; a NaN coordinate of an active parameter decodes as 0.5."""
         arr = np.asarray(u, dtype=float)
         if arr.shape != (len(self.dims),):
-            raise SpaceError(f"expected a vector of {len(self.dims)} unit coordinates, got {arr.shape}")
+            raise SpaceError(
+                f"expected a vector of {len(self.dims)} unit coordinates, got {arr.shape}"
+            )
         values: dict[str, Any] = {}
         for n in self.order:
             p = self.params[n]
@@ -213,6 +215,7 @@ class SearchSpace:
         """All configurations of a grid: every choice of each categorical, ``points`` values of
         each numeric parameter (all values if it has fewer), only active combinations, no
         duplicates, in a deterministic order."""
+
         def n_points(name: str) -> int:
             k = points.get(name, 5) if isinstance(points, Mapping) else points
             if isinstance(k, bool) or not isinstance(k, int) or k < 1:

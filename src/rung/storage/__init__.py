@@ -11,7 +11,9 @@ from rung.storage.memory import MemoryJournal
 from rung.storage.sqlite import SQLiteJournal
 
 
-def open_journal(storage: str | os.PathLike[str] | Journal | None, readonly: bool = False) -> Journal:
+def open_journal(
+    storage: str | os.PathLike[str] | Journal | None, readonly: bool = False
+) -> Journal:
     """``None`` -> in-memory; a path (``.db``/``.sqlite`` or any file name) -> SQLite; a
     ``sqlite:///path`` URL -> SQLite; a ``Journal`` instance -> itself."""
     if storage is None:
@@ -19,7 +21,7 @@ def open_journal(storage: str | os.PathLike[str] | Journal | None, readonly: boo
     if isinstance(storage, str | os.PathLike):
         s = os.fspath(storage)
         if s.startswith("sqlite:///"):
-            s = s[len("sqlite:///"):]
+            s = s[len("sqlite:///") :]
         return SQLiteJournal(Path(s), readonly=readonly)
     if isinstance(storage, Journal):
         return storage

@@ -32,7 +32,7 @@ def to_body(record: Record) -> tuple[str, dict[str, Any]]:
     if kind not in _TYPES:
         raise JournalError(f"cannot journal {record!r}: not an event or command")
     body: dict[str, Any] = {"v": RECORD_VERSION}
-    for f in dataclasses.fields(record):  # type: ignore[arg-type]
+    for f in dataclasses.fields(record):
         value = getattr(record, f.name)
         if isinstance(value, Decision):
             value = {
@@ -55,11 +55,15 @@ def from_body(kind: str, body: Mapping[str, Any]) -> Record:
         raise JournalError(f"unknown journal record kind {kind!r}")
     version = body.get("v")
     if version != RECORD_VERSION:
-        raise JournalError(f"{kind} record has format version {version!r}, expected {RECORD_VERSION}")
+        raise JournalError(
+            f"{kind} record has format version {version!r}, expected {RECORD_VERSION}"
+        )
     kwargs = {k: v for k, v in body.items() if k != "v"}
     if "decision" in kwargs:
         d = kwargs["decision"]
-        kwargs["decision"] = Decision(Action(d["action"]), d["until_step"], d["checkpoint"], d["reason"])
+        kwargs["decision"] = Decision(
+            Action(d["action"]), d["until_step"], d["checkpoint"], d["reason"]
+        )
     if cls is TrialEnded:
         kwargs["outcome"] = Outcome(kwargs["outcome"])
     try:

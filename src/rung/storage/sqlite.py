@@ -43,9 +43,9 @@ CREATE TABLE IF NOT EXISTS record (
 
 class SQLiteJournal:
     """Args:
-        path: the database file (created with its parent directory if missing, unless
-            ``readonly``).
-        readonly: open a read-only connection (CLI, dashboard); never blocks the writer.
+    path: the database file (created with its parent directory if missing, unless
+        ``readonly``).
+    readonly: open a read-only connection (CLI, dashboard); never blocks the writer.
     """
 
     def __init__(self, path: str | os.PathLike[str], readonly: bool = False) -> None:
@@ -157,6 +157,7 @@ class SQLiteJournal:
     def _lock(self, name: str) -> None:
         if name in self._locks:
             return
+        self.load_study(name)  # an unknown study is an error, not a silent new one
         import fcntl
 
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import rung
+from rung import ASHA, Budget, ConfigError, Float, Objective, SpaceError, Study, TrialStatus
+from rung.errors import JournalError, RungError
+
+
+def space() -> dict:
+    return {"x": Float(0.0, 1.0), "opt": ["a", "b"]}
+
+
+def test_ask_report_tell_with_asha() -> None:
+    s = Study.create(
+        "at",
+        space(),
+        Objective("loss", "min"),
+        scheduler=ASHA(3),
+        max_step=9,
+        budget=Budget(n_trials=4),
+    )
+    t0, t1, t2 = s.ask(), s.ask(), s.ask()
+    assert t0 is not None and t1 is not None and t2 is not None
+    assert {t0.id, t1.id, t2.id} == {0, 1, 2}
+    assert s.trial(0).status is TrialStatus.RUNNING
+    d = s.report(t0.id, 1, {"loss": 0.5})
+    assert d.action is rung.Action.CONTINUE and d.until_step == 3
+    d = s.report(t1.id, 1, {"loss": 0.9})
+    assert d.action is rung.Action.STOP
+    assert s.report(t1.id, 2, {"loss": 0.8}).action is rung.Action.STOP  # sticky
+    s.tell(t1.id, "stopped")
+    assert s.trial(1).status is TrialStatus.STOPPED
+    t3 = s.ask()
+    assert t3 is not None and t3.id == 3
+    assert s.ask() is None  # budget of 4 trials used
+    s.tell(t0.id, "completed", {"loss": 0.1})
+    assert s.trial(0).last_step == 9
+    assert s.best_trial is not None and s.best_trial.id == 0
+    assert s.best_value() == pytest.approx(0.1)
+    with pytest.raises(RungError, match="trial 0 is completed"):
+        s.report(0, 3, {"loss": 1.0})
+    with pytest.raises(RungError, match="does not exist"):
+        s.tell(99)
+    with pytest.raises(ConfigError, match="status"):
+        s.tell(t2.id, "exploded")
+
+
+def test_best_trial_prefers_trials_that_reached_max_step() -> None:
+    s = Study.create("b", space(), "acc", mode="max", max_step=5, budget=Budget(n_trials=3))
+    a, b = s.ask(), s.ask()
+    assert a is not None and b is not None
+    s.report(a.id, 2, {"acc": 0.99})  # great early, never finished
+    s.tell(a.id, "stopped")
+    assert s.best_trial is not None and s.best_trial.id == a.id  # best at the highest step
+    s.tell(b.id, "completed", {"acc": 0.7})
+    assert s.best_trial is not None and s.best_trial.id == b.id
+    assert s.best_value() == pytest.approx(0.7)
+    summ = s.summary()
+    assert summ["by_status"] == {"stopped": 1, "completed": 1}
+    assert summ["steps_consumed"] == 2 + 5
+    assert summ["best_value"] == pytest.approx(0.7)
+
+
+def test_nan_and_missing_metrics_score_worst() -> None:
+    s = Study.create("n", space(), "loss", budget=Budget(n_trials=3))
+    for metrics in ({"loss": float("nan")}, {"other": 1.0}, {"loss": 2.0}):
+        t = s.ask()
+        assert t is not None
+        s.tell(t.id, "completed", metrics)
+    assert math.isinf(s.trial(0).score) and math.isinf(s.trial(1).score)
+    assert s.best_trial is not None and s.best_trial.id == 2
+    assert math.isnan(s.trial(0).metrics["loss"])
+
+
+def test_failed_trial_keeps_its_error() -> None:
+    s = Study.create("f", space(), "loss", budget=Budget(n_trials=2))
+    t = s.ask()
+    assert t is not None
+    s.tell(t.id, "failed", error="Traceback...\nValueError: boom")
+    assert s.trial(t.id).status is TrialStatus.FAILED
+    assert "boom" in (s.trial(t.id).error or "")
+
+
+def test_invalid_spec_never_writes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = tmp_path / "x.db"
+    cases = [
+        (dict(space={"x": Float(1.0, 0.0)}), SpaceError, "'x'"),
+        (dict(space=space(), scheduler="nope"), ConfigError, "nope"),
+        (
+            dict(space=space(), scheduler={"name": "asha", "params": {"eta": 2}}),
+            ConfigError,
+            "scheduler.params.eta",
+        ),
+        (dict(space=space(), max_step=0), ConfigError, "max_step"),
+        (dict(space=space(), budget={"n_trial": 3}), ConfigError, "budget.n_trial"),
+        (dict(space=space(), budget={"n_trials": -1}), ConfigError, "budget.n_trials"),
+        (dict(space=space(), objective="loss", mode="minimize"), ConfigError, "objective.mode"),
+    ]
+    for kwargs, exc, key in cases:
+        with pytest.raises(exc, match=key):
+            Study.create("bad", storage=str(db), **kwargs)  # type: ignore[arg-type]
+        assert not db.exists()
+
+
+def test_run_requires_a_budget() -> None:
+    from rung.testing import ToyBenchmark
+
+    s = Study.create("u", space(), "loss")
+    with pytest.raises(ConfigError, match="budget"):
+        s.simulate(ToyBenchmark(1, rung.SearchSpace(space())), n_workers=2)
+
+
+def test_grid_search_ends_by_itself_and_load_if_exists(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from rung.testing import ToyBenchmark
+
+    sp = rung.SearchSpace(space())
+    db = str(tmp_path / "g.db")
+    s = Study.create(
+        "g", sp, "loss", searcher={"name": "grid", "params": {"points": 3}}, storage=db
+    )
+    s.simulate(ToyBenchmark(1, sp), n_workers=2)
+    assert len(s.trials()) == 6 and s.engine.exhausted
+    s.close()
+    with pytest.raises(JournalError, match="already exists"):
+        Study.create("g", sp, "loss", storage=db)
+    again = Study.create("g", sp, "loss", storage=db, load_if_exists=True)
+    assert len(again.trials()) == 6
