@@ -3,5 +3,14 @@
 from rung.core.components import Searcher, SuggestRequest
 from rung.searchers.grid import GridSearcher
 from rung.searchers.random import RandomSearcher
+from rung.searchers.sobol import SobolSearcher
+from rung.searchers.tpe import TPESearcher
 
-__all__ = ["GridSearcher", "RandomSearcher", "Searcher", "SuggestRequest"]
+__all__ = [
+    "GridSearcher",
+    "RandomSearcher",
+    "Searcher",
+    "SobolSearcher",
+    "SuggestRequest",
+    "TPESearcher",
+]

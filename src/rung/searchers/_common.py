@@ -1,0 +1,206 @@
+"""Shared machinery of the model-based searchers (Sobol initial design, unit-space snapping,
+observation gathering). Private: the public names live in the searcher modules.
+
+Everything here is a pure function of the space, the seed and the ``History`` it is given; the
+caches only memoize such functions (a trial's params never change once it exists), so a searcher
+that uses them still returns what a fresh instance would, as replay requires.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.stats import qmc
+
+from rung.core.history import History
+from rung.core.records import TrialStatus
+from rung.core.rng import derive_rng
+from rung.errors import ConfigError
+from rung.space import Categorical, Float, Int, SearchSpace
+
+# dimension kinds in the unit encoding
+CONT, DISC, CAT = 0, 1, 2
+
+
+class SobolDesign:
+    """The points of one scrambled Sobol sequence (Owen scrambling, scipy.stats.qmc), seeded
+    from the study seed. ``point(i)`` is the ``i``-th point whatever was asked before: points
+    are generated in power-of-two blocks and kept, so asking is O(1) amortized."""
+
+    def __init__(self, d: int, seed: int, key: str = "sobol") -> None:
+        self.d = d
+        # an integer seed: scipy re-seeds from a Generator's seed sequence in a way that loses
+        # the derived entropy, so hand it a plain 63-bit seed drawn from the derived stream
+        int_seed = int(derive_rng(seed, key).integers(2**63))
+        self._engine = qmc.Sobol(max(d, 1), scramble=True, rng=np.random.default_rng(int_seed))
+        self._points = np.empty((0, max(d, 1)))
+
+    def points(self, n: int) -> np.ndarray:
+        """The first ``n`` points, shape ``(n, d)``."""
+        have = self._points.shape[0]
+        if have < n:
+            # grow to the next power of two: Sobol' balance holds for prefixes of length 2**m
+            target = 1 << max(4, (n - 1).bit_length())
+            block = self._engine.random(target - have)
+            self._points = np.vstack([self._points, block])
+        return np.asarray(self._points[:n, : self.d])
+
+    def point(self, i: int) -> np.ndarray:
+        return np.array(self.points(i + 1)[i], dtype=float)
+
+
+@dataclass(frozen=True, slots=True)
+class Dims:
+    """Per-dimension facts of the unit encoding, as arrays aligned with ``space.dims``.
+
+    ``kind``: CONT (float, log int), DISC (an integer or stepped float: ``size`` equal bins),
+    CAT (unordered categorical with ``size`` choices; an ``ordered=True`` categorical is DISC).
+    """
+
+    kind: np.ndarray
+    size: np.ndarray
+    log_int: tuple[tuple[int, float, float, int, int], ...]  # (dim, lo, hi, low, high)
+    conditional: bool
+
+    @property
+    def d(self) -> int:
+        return int(self.kind.shape[0])
+
+
+def dims_of(space: SearchSpace) -> Dims:
+    kind = np.zeros(space.n_dims, dtype=int)
+    size = np.zeros(space.n_dims, dtype=int)
+    log_int: list[tuple[int, float, float, int, int]] = []
+    for j, name in enumerate(space.dims):
+        p = space[name]
+        if isinstance(p, Categorical):
+            kind[j] = DISC if p.ordered else CAT
+            size[j] = len(p.choices)
+        elif isinstance(p, Int):
+            if p.log:
+                lo, hi = math.log(p.low - 0.5), math.log(p.high + 0.5)
+                log_int.append((j, lo, hi, p.low, p.high))
+            else:
+                kind[j], size[j] = DISC, p._n
+        elif isinstance(p, Float) and p.step is not None:
+            kind[j], size[j] = DISC, p._n
+    return Dims(kind, size, tuple(log_int), space.conditional)
+
+
+def snap(space: SearchSpace, dims: Dims, U: np.ndarray, conditions: bool = True) -> np.ndarray:
+    """Map raw unit points (rows of ``U``) to the encoding of the configurations they decode to:
+    bin centres for discrete and categorical dimensions, exact codes for log integers and NaN for
+    the dimensions the decoded values make inactive. Equal to
+    ``space.to_unit(space.from_unit(u))`` row by row, vectorized when the space is not
+    conditional. ``conditions=False`` snaps every coordinate as if all were active."""
+    U = np.clip(np.asarray(U, dtype=float), 0.0, 1.0)
+    if dims.conditional and conditions:
+        return np.array([space.to_unit(space.from_unit(np.nan_to_num(u, nan=0.5))) for u in U])
+    out = U.copy()
+    binned = dims.kind != CONT
+    if binned.any():
+        n = dims.size[binned].astype(float)
+        k = np.minimum(np.floor(U[:, binned] * n), n - 1)
+        out[:, binned] = (k + 0.5) / n
+    for j, lo, hi, low, high in dims.log_int:
+        x = np.clip(np.round(np.exp(lo + U[:, j] * (hi - lo))), low, high)
+        out[:, j] = (np.log(x) - lo) / (hi - lo)
+    return out
+
+
+def decode(space: SearchSpace, u: np.ndarray) -> dict[str, Any]:
+    return space.from_unit(np.nan_to_num(np.asarray(u, dtype=float), nan=0.5))
+
+
+def check_int(name: str, v: Any, low: int, high: int | None = None) -> int:
+    if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < low or (
+        high is not None and v > high
+    ):
+        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ConfigError(f"searcher.params.{name}: must be an integer {rng}, got {v!r}")
+    return int(v)
+
+
+def check_float(
+    name: str, v: Any, low: float, high: float, low_open: bool = False, high_open: bool = False
+) -> float:
+    ok = not isinstance(v, bool) and isinstance(v, int | float | np.integer | np.floating)
+    if ok:
+        x = float(v)
+        ok = math.isfinite(x) and (x > low if low_open else x >= low) and (
+            x < high if high_open else x <= high
+        )
+    if not ok:
+        lb = "(" if low_open else "["
+        hb = ")" if high_open else "]"
+        raise ConfigError(f"searcher.params.{name}: must be a number in {lb}{low}, {high}{hb}, "
+                          f"got {v!r}")
+    return float(v)
+
+
+class UnitCache:
+    """Unit encodings of trials' params, by trial id (params never change once created)."""
+
+    def __init__(self, space: SearchSpace) -> None:
+        self.space = space
+        self._owner: History | None = None
+        self._rows: dict[int, np.ndarray] = {}
+
+    def get(self, history: History, ids: Sequence[int]) -> np.ndarray:
+        if self._owner is not history:
+            self._owner, self._rows = history, {}
+        rows = self._rows
+        out = np.empty((len(ids), self.space.n_dims))
+        for i, tid in enumerate(ids):
+            r = rows.get(tid)
+            if r is None:
+                r = rows[tid] = self.space.to_unit(history.params(tid))
+            out[i] = r
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Observations:
+    """What a model is fit on: trials observed at ``step`` and the rest.
+
+    Attributes:
+        step: the fidelity modelled.
+        ids: trials with a result at ``step``, in id order; ``y`` their lower-is-better scores
+            (``inf`` when the metric was missing or not finite).
+        pending: launched or running trials without a result at ``step`` (in id order).
+        dropped: trials that ended (stopped or completed) below ``step``: a scheduler judged them
+            worse than those it let reach ``step``.
+    """
+
+    step: int
+    ids: list[int]
+    y: np.ndarray
+    pending: list[int]
+    dropped: list[int]
+
+
+def model_step(history: History, min_points: int) -> int | None:
+    """The largest step with at least ``min_points`` results (BOHB's rule); ``None`` if none."""
+    for s in reversed(history.steps()):
+        if history.n_at_step(s) >= min_points:
+            return s
+    return None
+
+
+def gather(history: History, step: int) -> Observations:
+    table = history.at_step(step)
+    by_id = sorted((tid, score) for score, tid in table)
+    ids = [t for t, _ in by_id]
+    y = np.array([s for _, s in by_id], dtype=float)
+    seen = set(ids)
+    pending = sorted(t for t in history.pending() if t not in seen)
+    dropped: list[int] = []
+    if history.steps() and step > history.steps()[0]:
+        for tid in history.ids((TrialStatus.STOPPED, TrialStatus.COMPLETED)):
+            if tid not in seen and 0 < history.last_step(tid) < step:
+                dropped.append(tid)
+    return Observations(step, ids, y, pending, dropped)

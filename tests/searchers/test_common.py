@@ -1,0 +1,109 @@
+"""Properties every rung searcher must have: determinism, valid (conditional) suggestions,
+replay-safety, pending-awareness. Parametrized over all built-in stochastic searchers."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from searcher_helpers import (
+    BRANIN_SPACE,
+    MIXED_SPACE,
+    branin,
+    make_study,
+    mixed_loss,
+    run_sequential,
+    unit,
+)
+
+import rung
+from rung.errors import ConfigError
+from rung.storage import MemoryJournal
+
+FAST = {
+    "random": "random",
+    "sobol": "sobol",
+    "tpe": {"name": "tpe", "params": {"n_initial": 5}},
+    "tpe-uni": {"name": "tpe", "params": {"n_initial": 5, "multivariate": False}},
+}
+SEARCHERS = list(FAST)
+
+
+@pytest.mark.parametrize("name", SEARCHERS)
+def test_same_seed_same_suggestions(name: str) -> None:
+    a = run_sequential(make_study(FAST[name], MIXED_SPACE, seed=3), mixed_loss, 20)
+    b = run_sequential(make_study(FAST[name], MIXED_SPACE, seed=3), mixed_loss, 20)
+    c = run_sequential(make_study(FAST[name], MIXED_SPACE, seed=4), mixed_loss, 20)
+    assert a == b
+    assert a != c
+
+
+@pytest.mark.parametrize("name", SEARCHERS)
+def test_suggestions_valid_in_mixed_conditional_space(name: str) -> None:
+    study = make_study(FAST[name], MIXED_SPACE, seed=1)
+    params = run_sequential(study, mixed_loss, 30)
+    space = study.spec.space
+    for p in params:
+        assert space.validate(p) == p
+        u = space.to_unit(p)
+        active = ~np.isnan(u)
+        assert np.all((u[active] >= 0) & (u[active] <= 1))
+        assert ("momentum" in p) == (p["opt"] == "sgd")
+    # the conditional branch and every category get explored
+    assert {p["opt"] for p in params} == {"adam", "sgd", "rmsprop"}
+
+
+@pytest.mark.parametrize("name", SEARCHERS)
+def test_replay_then_continue_equals_live(name: str) -> None:
+    """Suggestions may not depend on state accumulated across calls: a study reloaded from its
+    journal half-way continues exactly as the uninterrupted one."""
+    live = make_study(FAST[name], MIXED_SPACE, seed=2)
+    expected = run_sequential(live, mixed_loss, 24)
+    journal = MemoryJournal()
+    first = make_study(FAST[name], MIXED_SPACE, seed=2)
+    first.journal = journal
+    journal.create_study("t", first.spec.to_json())
+    got = run_sequential(first, mixed_loss, 12)
+    again = rung.Study.load("t", journal)
+    got += run_sequential(again, mixed_loss, 12)
+    assert got == expected
+
+
+@pytest.mark.parametrize("name", ["sobol", "tpe", "tpe-uni"])
+def test_parallel_pending_suggestions_are_diverse(name: str) -> None:
+    study = make_study(FAST[name], BRANIN_SPACE, seed=0)
+    run_sequential(study, branin, 20)
+    batch = []
+    for _ in range(8):
+        t = study.ask()
+        assert t is not None
+        batch.append(unit(study, t.params))
+    dmin = min(np.linalg.norm(a - b) for a, b in itertools.combinations(batch, 2))
+    assert dmin > 0.01
+
+
+def test_bad_params_raise_config_error_naming_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"searcher\.params\.gamma"):
+        make_study({"name": "tpe", "params": {"gamma": 2.0}})
+    with pytest.raises(ConfigError, match=r"searcher\.params\.n_initial"):
+        make_study({"name": "tpe", "params": {"n_initial": -1}})
+    with pytest.raises(ConfigError, match=r"searcher\.params\.bandwidth"):
+        make_study({"name": "tpe", "params": {"bandwidth": "wide"}})
+
+
+def test_sobol_points_are_the_seeded_sequence() -> None:
+    from scipy.stats import qmc
+
+    study = make_study("sobol", {"a": rung.Float(0.0, 1.0), "b": rung.Float(0.0, 1.0)}, seed=7)
+    params = run_sequential(study, lambda p: p["a"], 16)
+    u = np.array([[p["a"], p["b"]] for p in params])
+    # scrambled Sobol' points: one per cell of a 4x4 grid (a (0, 2, 2)-net in base 2)
+    cells = {(int(a * 4), int(b * 4)) for a, b in u}
+    assert len(cells) == 16
+    assert qmc.discrepancy(u) < 0.01
+
+
+def test_tpe_and_sobol_registered_and_exported() -> None:
+    assert rung.TPESearcher.name == "tpe"
+    assert rung.SobolSearcher.name == "sobol"
