@@ -1,0 +1,1 @@
+"""The ``rung`` command: run, resume, list and inspect studies from YAML specs (see ``main``)."""

@@ -1,0 +1,387 @@
+"""``rung``: run, resume, list and inspect studies.
+
+    rung run spec.yaml            validate the spec, create the study, run it with a live view
+    rung resume NAME              continue a study after Ctrl-C or a crash, from its journal
+    rung ls                       the studies under runs/ (or --storage FILE|DIR)
+    rung show NAME                summary, best trials, rung occupancy, diagnostics
+    rung demo                     a real search: an MLP on scikit-learn's digits, with ASHA
+
+Exit codes: 0 done, 1 a run failed, 2 a bad spec or command line (nothing was written),
+130 interrupted (the study can be resumed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from rung.errors import ConfigError, RungError
+
+DEFAULT_DIR = Path("runs")
+
+
+class CLIError(Exception):
+    """A one-line error for the user, with the exit code to leave with."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# --- argument parsing -------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="rung",
+        description="rung: hyperparameter search that spends compute where it pays.",
+        epilog="`rung COMMAND --help` describes each command.",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    def view_options(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--workers", type=_positive_int, metavar="N",
+                       help="worker processes (default: the spec's n_workers, else all cores)")
+        q.add_argument("--log-every", type=float, default=5.0, metavar="SECONDS",
+                       help="seconds between progress lines when output is not a terminal")
+        q.add_argument("--no-live", action="store_true",
+                       help="plain progress lines even on a terminal")
+
+    q = sub.add_parser("run", help="create a study from a YAML spec and run it",
+                       description="Validate SPEC completely, create the study, run it.")
+    q.add_argument("spec", help="the YAML study spec")
+    q.add_argument("--storage", metavar="FILE", help="SQLite file (overrides the spec's storage)")
+    view_options(q)
+
+    q = sub.add_parser("resume", help="continue a study from its journal",
+                       description="Continue a study after Ctrl-C, a crash or a kill.")
+    q.add_argument("name", help="study name")
+    q.add_argument("--storage", metavar="FILE|DIR",
+                   help="SQLite file or directory to search (default: runs/)")
+    view_options(q)
+
+    q = sub.add_parser("ls", help="list studies", description="List studies and their state.")
+    q.add_argument("--storage", metavar="FILE|DIR",
+                   help="SQLite file or directory of .db files (default: runs/)")
+
+    q = sub.add_parser("show", help="show one study",
+                       description="Summary, best trials, rung occupancy and diagnostics.")
+    q.add_argument("name", help="study name")
+    q.add_argument("--storage", metavar="FILE|DIR",
+                   help="SQLite file or directory to search (default: runs/)")
+    q.add_argument("--top", type=_positive_int, default=10, metavar="K",
+                   help="how many of the best trials to list (default 10)")
+
+    q = sub.add_parser("demo", help="run a real search (MLP on digits, ASHA, all cores)",
+                       description="Tune a scikit-learn MLP on the digits data set with ASHA, "
+                                   "epochs as the step, on local worker processes.")
+    q.add_argument("--trials", type=_positive_int, default=None, metavar="N",
+                   help="configurations to try (default 150)")
+    q.add_argument("--max-step", type=_positive_int, default=None, metavar="EPOCHS",
+                   help="epochs for a configuration that is never stopped (default 27)")
+    q.add_argument("--name", default=None, help="study name (default: demo-<date>-<time>)")
+    q.add_argument("--storage", metavar="FILE", default=None,
+                   help="SQLite file (default: runs/demo.db)")
+    q.add_argument("--seed", type=int, default=0)
+    view_options(q)
+    return p
+
+
+def _positive_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {s!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "run": cmd_run, "resume": cmd_resume, "ls": cmd_ls, "show": cmd_show, "demo": cmd_demo,
+    }
+    try:
+        return handlers[args.command](args)
+    except CLIError as e:
+        _error(str(e))
+        return e.code
+    except ConfigError as e:
+        _error(str(e))
+        return 2
+    except RungError as e:
+        _error(str(e))
+        return 1
+
+
+def _error(message: str) -> None:
+    print(f"rung: error: {' '.join(message.split())}", file=sys.stderr, flush=True)
+
+
+# --- storage lookup ---------------------------------------------------------------------------
+def _db_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.glob("*.db") if p.is_file())
+
+
+def _studies_in(path: Path) -> list[str]:
+    from rung.storage import SQLiteJournal
+
+    try:
+        with SQLiteJournal(path, readonly=True) as j:
+            return j.list_studies()
+    except Exception:
+        return []  # not a rung journal
+
+
+def find_storage(name: str, storage: str | None) -> Path:
+    """The SQLite file that holds study ``name``: ``storage`` itself if it is a file, else
+    ``<dir>/<name>.db`` or any ``<dir>/*.db`` holding it (``dir``: ``storage`` or ``runs/``)."""
+    if storage is not None and not Path(storage).is_dir():
+        path = Path(storage)
+        if not path.exists():
+            raise CLIError(f"no journal at {path}", 2)
+        if name not in _studies_in(path):
+            known = ", ".join(_studies_in(path)) or "none"
+            raise CLIError(f"no study named {name!r} in {path} (studies: {known})", 2)
+        return path
+    directory = Path(storage) if storage is not None else DEFAULT_DIR
+    preferred = directory / f"{name}.db"
+    candidates = [preferred] if preferred.is_file() else []
+    candidates += [p for p in _db_files(directory) if p != preferred]
+    for p in candidates:
+        if name in _studies_in(p):
+            return p
+    raise CLIError(
+        f"no study named {name!r} in {directory}/*.db (use --storage FILE, or `rung ls`)", 2
+    )
+
+
+def _lock_path(db: Path, name: str) -> Path:
+    # Mirrors SQLiteJournal._lock: the writer of a study holds an flock on this sidecar file.
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return db.with_name(f"{db.name}.{safe}.lock")
+
+
+def is_being_written(db: Path, name: str) -> bool:
+    """True if a live driver holds the study's writer lock (the kernel drops it when the
+    driver dies, so a killed driver never looks alive)."""
+    try:
+        fd = os.open(_lock_path(db, name), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # closing releases our probe lock
+    return False
+
+
+# --- run / resume / demo ----------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    from rung.spec import load_spec
+
+    spec, fn = load_spec(args.spec)  # validates everything; nothing written yet
+    if args.storage:
+        spec = _with(spec, storage=Path(args.storage))
+    if args.workers:
+        spec = _with(spec, n_workers=args.workers)
+    return _create_and_run(spec, fn, args)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    try:
+        import sklearn  # noqa: F401
+
+        from rung.demo import demo_spec, describe_best
+    except ImportError as e:
+        raise CLIError(f"the demo needs scikit-learn ({e.name or e}): "
+                       "pip install 'rung[examples]'", 2) from None
+    spec = demo_spec(name=args.name, storage=args.storage, n_trials=args.trials,
+                     max_step=args.max_step, n_workers=args.workers, seed=args.seed)
+    from rung.spec import resolve_objective
+
+    fn = resolve_objective(spec)
+    n = spec.n_workers or os.cpu_count() or 1
+    print(f"rung demo: tuning a scikit-learn MLP on the digits data set with ASHA: "
+          f"{spec.study.budget.n_trials} configurations, up to {spec.study.max_step} epochs "
+          f"each, {n} worker processes; journal {spec.storage}", flush=True)
+    code = _create_and_run(spec, fn, args)
+    if code == 0:
+        from rung.storage import SQLiteJournal
+        from rung.study import Study
+
+        with SQLiteJournal(spec.storage, readonly=True) as j:
+            print(describe_best(Study.load(spec.name, j)), flush=True)
+    return code
+
+
+def _with(spec: Any, **changes: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(spec, **changes)
+
+
+def _create_and_run(spec: Any, fn: Any, args: argparse.Namespace) -> int:
+    from rung.core.engine import Engine
+    from rung.spec import RunSpec
+    from rung.storage import SQLiteJournal
+    from rung.study import Study
+
+    assert isinstance(spec, RunSpec)
+    path = spec.storage
+    if path.exists() and spec.name in _studies_in(path):
+        raise CLIError(
+            f"spec.name: study {spec.name!r} already exists in {path} "
+            f"(continue it with: rung resume {spec.name}{_storage_flag(path, spec.name)})", 2
+        )
+    engine = Engine.from_spec(spec.study)
+    journal = SQLiteJournal(path)
+    journal.create_study(spec.name, spec.journal_json())
+    study = Study(spec.study, journal, engine)
+    return _drive(study, spec, fn, args)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from rung.spec import resolve_objective, spec_from_journal
+    from rung.storage import SQLiteJournal
+    from rung.study import Study
+
+    path = find_storage(args.name, args.storage)
+    if is_being_written(path, args.name):
+        raise CLIError(f"study {args.name!r} in {path} is being run by another process", 1)
+    journal = SQLiteJournal(path)
+    spec = spec_from_journal(journal.load_study(args.name), path)
+    if args.workers:
+        spec = _with(spec, n_workers=args.workers)
+    fn = resolve_objective(spec) if spec.executor != "simulated" else None
+    study = Study.load(args.name, journal)
+    return _drive(study, spec, fn, args)
+
+
+def _storage_flag(path: Path, name: str) -> str:
+    default = DEFAULT_DIR / f"{name}.db"
+    try:
+        if path.resolve() == default.resolve():
+            return ""
+    except OSError:
+        pass
+    return f" --storage {path}"
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops a run as cleanly as Ctrl-C does (workers shut down, journal intact)."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace) -> int:
+    from rung.cli.progress import Progress
+    from rung.cli.report import best_line, fmt_params
+    from rung.spec import load_benchmark
+
+    live = False if args.no_live else None
+    resume_cmd = f"rung resume {spec.name}{_storage_flag(spec.storage, spec.name)}"
+    try:
+        with _sigterm_as_interrupt(), Progress(study, live=live, interval=args.log_every) as prog:
+            if spec.executor == "simulated":
+                study.simulate(load_benchmark(spec), n_workers=spec.n_workers or 1,
+                               on_turn=prog.on_turn)
+            else:
+                study.run(fn, executor=spec.executor, n_workers=spec.n_workers,
+                          on_turn=prog.on_turn)
+    except KeyboardInterrupt:
+        study.close()
+        print(f"rung: interrupted; {len(study.history)} trials are in the journal. "
+              f"Resume with: {resume_cmd}", file=sys.stderr, flush=True)
+        return 130
+    except RungError as e:
+        study.close()
+        raise CLIError(f"{e} (the journal is intact; resume with: {resume_cmd})", 1) from None
+    best = study.best_trial
+    print(f"rung: {spec.name} done: {best_line(study)}", flush=True)
+    if best is not None:
+        print(f"rung: best params: {fmt_params(best.params)}", flush=True)
+    print(f"rung: inspect it with: rung show {spec.name}{_storage_flag(spec.storage, spec.name)}",
+          flush=True)
+    study.close()
+    return 0
+
+
+# --- ls / show ----------------------------------------------------------------------------------
+def cmd_ls(args: argparse.Namespace) -> int:
+    from rung.cli.report import LS_HEADERS, ls_row, table
+    from rung.storage import SQLiteJournal
+    from rung.study import Study
+
+    target = Path(args.storage) if args.storage else DEFAULT_DIR
+    if target.is_dir():
+        files = _db_files(target)
+    elif target.exists():
+        files = [target]
+    elif args.storage:
+        raise CLIError(f"no journal at {target}", 2)
+    else:
+        files = []
+    rows = []
+    for path in files:
+        try:
+            journal = SQLiteJournal(path, readonly=True)
+        except RungError:
+            continue
+        with journal:
+            for name in journal.list_studies():
+                try:
+                    study = Study.load(name, journal)
+                except RungError as e:
+                    rows.append([name, f"unreadable: {e}", *[""] * 7, str(path)])
+                    continue
+                rows.append(ls_row(study, str(path), is_being_written(path, name)))
+    if not rows:
+        hint = "" if args.storage else " (start one with `rung run spec.yaml` or `rung demo`)"
+        print(f"no studies in {target}{hint}")
+        return 0
+    print(table(LS_HEADERS, rows, indent=""))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from rung.cli.report import show_text
+    from rung.storage import SQLiteJournal
+    from rung.study import Study
+
+    path = find_storage(args.name, args.storage)
+    with SQLiteJournal(path, readonly=True) as journal:
+        study = Study.load(args.name, journal)
+        text = show_text(study, str(path), top=args.top)
+        if is_being_written(path, args.name):
+            text += "\n\n(a driver is running this study right now: this is a snapshot)"
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

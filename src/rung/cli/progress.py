@@ -1,0 +1,193 @@
+"""Progress of a running study: a live terminal view (rich) or plain log lines.
+
+``Progress.on_turn`` is handed to ``Study.run(on_turn=...)``: the driver calls it after every
+turn, which may be thousands of times a second, so it only reads the clock until a render is
+due. It reads the engine and never changes it.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections import deque
+from typing import IO, Any
+
+from rung.cli.report import (
+    STATUS_COLUMNS,
+    best_line,
+    counts,
+    fmt_duration,
+    fmt_num,
+    fmt_params,
+    state_sections,
+)
+from rung.core.engine import Engine
+from rung.core.records import TrialStatus
+from rung.study import Study
+
+_FINISHED = (TrialStatus.COMPLETED, TrialStatus.STOPPED, TrialStatus.FAILED)
+
+
+class Progress:
+    """Args:
+        study: the study being run (read only).
+        stream: where plain lines go (default ``sys.stdout``).
+        live: ``True`` for the rich live view, ``False`` for plain lines, ``None`` to decide
+            by whether ``stream`` is a terminal (and rich is installed).
+        interval: seconds between plain lines.
+        refresh: seconds between live-view redraws.
+    """
+
+    def __init__(
+        self,
+        study: Study,
+        stream: IO[str] | None = None,
+        live: bool | None = None,
+        interval: float = 5.0,
+        refresh: float = 0.25,
+    ) -> None:
+        self.study = study
+        self.stream = stream if stream is not None else sys.stdout
+        self.interval = interval
+        self.refresh = refresh
+        self.note: str | None = None
+        if live is None:
+            live = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._live: Any = None
+        if live:
+            try:
+                import rich  # noqa: F401
+            except ImportError:
+                self.note = "for a live view: pip install 'rung[cli]'"
+                live = False
+        self.live = live
+        self.started = time.monotonic()
+        self._next = 0.0
+        self._samples: deque[tuple[float, int, int]] = deque()  # (t, results, finished)
+        self._base = self._totals(study.engine)
+
+    # --- context manager: starts and stops the live view --------------------------------------
+    def __enter__(self) -> Progress:
+        if self.live:
+            from rich.console import Console
+            from rich.live import Live
+
+            console = Console(file=self.stream)
+            self._live = Live(self._renderable(self.study.engine), console=console,
+                              refresh_per_second=max(1.0, 1.0 / self.refresh), transient=False)
+            self._live.__enter__()
+        elif self.note:
+            self._print(f"rung: note: {self.note}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            try:
+                self._live.update(self._renderable(self.study.engine), refresh=True)
+            finally:
+                self._live.__exit__(None, None, None)
+                self._live = None
+        else:
+            self._print(self.line(self.study.engine))
+
+    # --- the callback -------------------------------------------------------------------------
+    def on_turn(self, engine: Engine) -> None:
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + (self.refresh if self.live else self.interval)
+        if self._live is not None:
+            self._live.update(self._renderable(engine))
+        else:
+            self._print(self.line(engine))
+
+    # --- what is shown ------------------------------------------------------------------------
+    def _totals(self, engine: Engine) -> tuple[int, int]:
+        h = engine.history
+        return h.n_results, sum(h.count(s) for s in _FINISHED)
+
+    def throughput(self, engine: Engine, window: float = 10.0) -> tuple[float, float]:
+        """(trials finished per second, results reported per second) over the last
+        ``window`` seconds of wall time (since the start, for a shorter run)."""
+        now = time.monotonic()
+        results, finished = self._totals(engine)
+        self._samples.append((now, results, finished))
+        while len(self._samples) > 2 and now - self._samples[1][0] >= window:
+            self._samples.popleft()
+        t0, r0, f0 = self._samples[0]
+        if now - t0 < 0.5:  # not enough history yet: use the whole session
+            t0, r0, f0 = self.started, *self._base
+        dt = max(now - t0, 1e-9)
+        return (finished - f0) / dt, (results - r0) / dt
+
+    def line(self, engine: Engine) -> str:
+        """One plain progress line."""
+        h = engine.history
+        c = counts(h)
+        tps, rps = self.throughput(engine)
+        n = self.study.spec.budget.n_trials
+        trials = f"{h.n_suggested}/{n}" if n is not None else f"{len(h)}"
+        status = " ".join(f"{k} {c[k]}" for k in STATUS_COLUMNS if c[k] or k != "interrupted")
+        return (
+            f"rung: [{fmt_duration(time.monotonic() - self.started):>6}] {self.study.name}: "
+            f"trials {trials} | {status} | {best_line(self.study)} | "
+            f"{tps:.2f} trials/s, {rps:.1f} reports/s"
+        )
+
+    def _renderable(self, engine: Engine) -> Any:
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
+        h = engine.history
+        spec = self.study.spec
+        c = counts(h)
+        tps, rps = self.throughput(engine)
+        n = spec.budget.n_trials
+        head = Text.assemble(
+            ("rung ", "bold cyan"), (self.study.name, "bold"),
+            f"  {spec.searcher.name} + {spec.scheduler.name}, {spec.objective.metric} "
+            f"({spec.objective.mode}), max_step {spec.max_step}   "
+            f"elapsed {fmt_duration(time.monotonic() - self.started)}",
+        )
+        status = Table(box=None, pad_edge=False, show_edge=False)
+        status.add_column("trials", justify="right")
+        for k in STATUS_COLUMNS:
+            status.add_column(k, justify="right")
+        status.add_column("trials/s", justify="right")
+        status.add_column("reports/s", justify="right")
+        status.add_row(
+            f"{h.n_suggested}/{n}" if n is not None else str(len(h)),
+            *[str(c[k]) for k in STATUS_COLUMNS], f"{tps:.2f}", f"{rps:.1f}",
+        )
+        parts: list[Any] = [head, status]
+        best = self.study.best_trial
+        if best is not None and math.isfinite(best.score):
+            parts.append(Text.assemble(("best ", "bold green"), best_line(self.study)[5:]))
+            parts.append(Text("  " + fmt_params(best.params), style="dim"))
+        else:
+            parts.append(Text("best: none yet", style="dim"))
+        try:
+            state = engine.scheduler.state()
+        except Exception:
+            state = {}
+        scalars, _ = state_sections(state)
+        for key, value in state.items():
+            if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+                t = Table(title=f"{spec.scheduler.name} {key}", title_justify="left", box=None)
+                headers: list[str] = []
+                for row in value:
+                    headers.extend(k for k in row if k not in headers)
+                for hd in headers:
+                    t.add_column(hd, justify="right")
+                for row in value:
+                    t.add_row(*[fmt_num(row.get(hd, "")) for hd in headers])
+                parts.append(t)
+        if scalars:
+            parts.append(Text(" ".join(scalars), style="dim"))
+        parts.append(Text("Ctrl-C stops cleanly; the study can be resumed", style="dim"))
+        return Group(*parts)
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)

@@ -1,0 +1,246 @@
+"""Plain-text views of a study shared by ``rung show``, ``rung ls`` and the live view.
+
+Everything here reads a ``Study`` (replayed from its journal) and returns strings or rows; the
+commands decide where they go. Plain text, so that the output is the same in a terminal, a pipe
+and a test.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from rung.core.history import History
+from rung.core.records import Trial, TrialStatus
+from rung.study import Study
+
+#: Status columns in display order; "running" counts launched and running trials.
+STATUS_COLUMNS = ("running", "paused", "stopped", "completed", "failed", "interrupted")
+
+
+def fmt_num(x: Any) -> str:
+    """A number in at most ~6 significant digits; anything else as ``str``."""
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return str(x)
+    if isinstance(x, int):
+        return str(x)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return f"{x:.6g}"
+
+
+def fmt_params(params: Mapping[str, Any]) -> str:
+    return " ".join(f"{k}={fmt_num(v)}" for k, v in params.items())
+
+
+def fmt_duration(seconds: float) -> str:
+    s = max(0.0, float(seconds))
+    if s < 60:
+        return f"{s:.1f}s"
+    m, s = divmod(round(s), 60)
+    if m < 60:
+        return f"{m}m{s:02d}s"
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m"
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], indent: str = "  ") -> str:
+    """Left-aligned columns separated by two spaces."""
+    cells = [[str(h) for h in headers], *[[fmt_num(c) for c in r] for r in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    return "\n".join(indent + line for line in lines)
+
+
+def counts(history: History) -> dict[str, int]:
+    """Trials per display status (``running`` = launched + running)."""
+    out = {
+        "running": history.count(TrialStatus.LAUNCHED) + history.count(TrialStatus.RUNNING),
+    }
+    for s in STATUS_COLUMNS[1:]:
+        out[s] = history.count(TrialStatus(s))
+    return out
+
+
+def fmt_counts(c: Mapping[str, int]) -> str:
+    return ", ".join(f"{k} {c[k]}" for k in STATUS_COLUMNS)
+
+
+def best_line(study: Study) -> str:
+    """``best val_acc=0.97 (trial #12, step 27)`` or ``best: none yet``."""
+    best = study.best_trial
+    metric = study.spec.objective.metric
+    if best is None or not math.isfinite(best.score):
+        return "best: none yet"
+    value = study.spec.objective.value(best.score)
+    return f"best {metric}={fmt_num(value)} (trial #{best.id}, step {best.last_step})"
+
+
+def state_sections(state: Mapping[str, Any]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Split a scheduler's JSON ``state()`` into ``key=value`` scalars and titled tables (any
+    value that is a list of mappings, such as ASHA's ``rungs``)."""
+    scalars: list[str] = []
+    tables: list[tuple[str, str]] = []
+    for key, value in state.items():
+        if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+            headers: list[str] = []
+            for row in value:
+                headers.extend(k for k in row if k not in headers)
+            rows = [[_cell(row.get(h, "")) for h in headers] for row in value]
+            tables.append((key, table(headers, rows, indent="    ")))
+        else:
+            scalars.append(f"{key}={_cell(value)}")
+    return scalars, tables
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, int | float | str) or v is None:
+        return "-" if v is None else v
+    return json.dumps(v, sort_keys=True, default=str)
+
+
+def occupancy_text(study: Study) -> str:
+    """The scheduler's state (ASHA: results and continued trials per rung), or ``""``."""
+    try:
+        state = study.engine.scheduler.state()
+    except Exception as e:  # a display must not take the run down
+        return f"  (scheduler state unavailable: {e})"
+    if not state:
+        return ""
+    scalars, tables = state_sections(state)
+    parts = [f"  {' '.join(scalars)}"] if scalars else []
+    for title, text in tables:
+        parts.append(f"  {title}:")
+        parts.append(text)
+    return "\n".join(parts)
+
+
+def diagnostics_text(study: Study) -> str:
+    """``study.diagnostics()`` rendered as lines, if the study has that method."""
+    fn = getattr(study, "diagnostics", None)
+    if fn is None:
+        return ""
+    try:
+        diag = fn()
+    except Exception as e:
+        return f"  (diagnostics unavailable: {e})"
+    return _render_any(diag, "  ")
+
+
+def _render_any(value: Any, indent: str) -> str:
+    if value is None or value == {} or value == []:
+        return ""
+    if isinstance(value, str):
+        return "\n".join(indent + line for line in value.splitlines())
+    if isinstance(value, Mapping):
+        lines = []
+        for k, v in value.items():
+            if isinstance(v, Mapping | list) and v and not _flat(v):
+                lines.append(f"{indent}{k}:")
+                lines.append(_render_any(v, indent + "  "))
+            else:
+                lines.append(f"{indent}{k}: {_cell(v) if not isinstance(v, str) else v}")
+        return "\n".join(line for line in lines if line)
+    if isinstance(value, list):
+        if value and all(isinstance(v, Mapping) for v in value):
+            headers: list[str] = []
+            for row in value:
+                headers.extend(k for k in row if k not in headers)
+            return table(headers, [[_cell(r.get(h, "")) for h in headers] for r in value], indent)
+        return "\n".join(f"{indent}- {v if isinstance(v, str) else _cell(v)}" for v in value)
+    return indent + str(_cell(value))
+
+
+def _flat(v: Mapping[str, Any] | list[Any]) -> bool:
+    items = v.values() if isinstance(v, Mapping) else v
+    return all(isinstance(x, int | float | str | bool) or x is None for x in items)
+
+
+def top_trials(study: Study, k: int) -> list[Trial]:
+    """The ``k`` best trials with a finite score: those at the highest step first (a trial
+    that reached ``max_step`` beats one stopped early), then by score."""
+    trials = [t for t in study.trials() if math.isfinite(t.score)]
+    trials.sort(key=lambda t: (-t.last_step, t.score, t.id))
+    return trials[:k]
+
+
+def show_text(study: Study, where: str, top: int = 10) -> str:
+    """Everything ``rung show`` prints."""
+    spec = study.spec
+    s = study.summary()
+    h = study.history
+    c = counts(h)
+    budget = ", ".join(f"{k}={v}" for k, v in spec.budget.to_json().items() if v is not None)
+    sched = spec.scheduler
+    sched_txt = sched.name + (f" {json.dumps(dict(sched.params), sort_keys=True)}"
+                              if sched.params else "")
+    srch = spec.searcher
+    srch_txt = srch.name + (f" {json.dumps(dict(srch.params), sort_keys=True)}"
+                            if srch.params else "")
+    lines = [
+        f"study {study.name}  ({where})",
+        f"  objective  {spec.objective.metric} ({spec.objective.mode})   max_step {spec.max_step}"
+        f"   seed {spec.seed}",
+        f"  searcher   {srch_txt}",
+        f"  scheduler  {sched_txt}",
+        f"  budget     {budget or 'none'}   "
+        f"({'spent' if not s['budget_left'] else 'not spent'})",
+        f"  trials     {s['trials']}: {fmt_counts(c)}",
+        f"  work       {s['results']} results, {s['steps_consumed']} steps, "
+        f"{fmt_duration(s['elapsed'])} of driver time, {s['checkpoints']} checkpoints kept",
+        f"  {best_line(study)}",
+    ]
+    best = study.best_trial
+    if best is not None and math.isfinite(best.score):
+        lines.append(f"  best params  {fmt_params(best.params)}")
+    if c["running"]:
+        lines.append(
+            f"  note: {c['running']} trial(s) were running when the driver stopped; "
+            f"`rung resume {study.name}` ends them as interrupted and resumes them"
+        )
+    trials = top_trials(study, top)
+    if trials:
+        metric = spec.objective.metric
+        rows = [
+            [t.id, t.status.value, t.last_step,
+             fmt_num(spec.objective.value(t.score)), fmt_params(t.params)]
+            for t in trials
+        ]
+        lines.append("")
+        lines.append(f"best trials (top {len(trials)})")
+        lines.append(table(["trial", "status", "step", metric, "params"], rows))
+    occ = occupancy_text(study)
+    if occ:
+        lines.append("")
+        lines.append(f"rung occupancy ({sched.name})")
+        lines.append(occ)
+    diag = diagnostics_text(study)
+    if diag:
+        lines.append("")
+        lines.append("diagnostics")
+        lines.append(diag)
+    return "\n".join(lines)
+
+
+def ls_row(study: Study, where: str, running: bool) -> list[Any]:
+    """One row of ``rung ls``: name, state, trials, per-status counts, best value, storage."""
+    s = study.summary()
+    c = counts(study.history)
+    if running:
+        state = "running"
+    elif not s["budget_left"] and not c["running"]:
+        state = "done"
+    else:
+        state = "resumable"
+    best = s["best_value"]
+    return [study.name, state, s["trials"], c["completed"], c["stopped"], c["paused"],
+            c["failed"], c["running"] + c["interrupted"],
+            "-" if best is None else f"{fmt_num(best)} ({s['metric']})", where]
+
+
+LS_HEADERS = ["study", "state", "trials", "completed", "stopped", "paused", "failed",
+              "unfinished", "best", "storage"]

@@ -1,0 +1,509 @@
+"""YAML study specs for the ``rung`` command: loading and complete validation.
+
+A spec names a study and everything needed to run it::
+
+    name: mlp
+    objective: train:fit          # module:function, imported from `path` (default: the spec's dir)
+    path: .
+    space:
+      lr: {type: float, low: 1.0e-5, high: 0.1, log: true}
+      width: {type: int, low: 16, high: 512, log: true}
+      opt: [adam, sgd]            # a list is categorical
+      epochs_per_step: 1          # a scalar is fixed
+    metric: val_loss
+    mode: min
+    max_step: 27
+    searcher: random              # a name, or {name: ..., params: {...}}
+    scheduler: {name: asha, params: {reduction_factor: 3}}
+    budget: {n_trials: 100}
+    executor: local               # local | ray | simulated (needs `benchmark`)
+    n_workers: 4                  # default: all cores
+    storage: runs/mlp.db          # default: runs/<name>.db
+    seed: 0
+    keep_checkpoints: 1
+
+``load_spec`` validates *everything* (including importing the objective and binding the searcher
+and scheduler) before the caller opens any storage, and raises ``SpecError`` whose message is one
+line naming the offending key, e.g. ``spec.space.lr.low: must be < high (got low=1, high=0.1)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import os
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rung.core.engine import Engine
+from rung.core.records import Budget, Objective, StudySpec
+from rung.core.registry import to_spec
+from rung.errors import ConfigError
+from rung.space import SearchSpace
+
+#: Executors the CLI can drive.
+EXECUTORS = ("local", "ray", "simulated")
+
+_TOP_KEYS = (
+    "name", "objective", "path", "space", "metric", "mode", "max_step", "searcher", "scheduler",
+    "budget", "executor", "n_workers", "storage", "seed", "keep_checkpoints", "benchmark",
+)
+_PARAM_KEYS: dict[str, tuple[str, ...]] = {
+    "float": ("type", "low", "high", "log", "step", "when"),
+    "int": ("type", "low", "high", "log", "step", "when"),
+    "categorical": ("type", "choices", "ordered", "when"),
+    "fixed": ("type", "value", "when"),
+}
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_REF_RE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
+_KEYED_RE = re.compile(r"^([A-Za-z_][\w]*(?:\.[\w]+)*): ")
+_SPACE_RE = re.compile(r"^'([^']+)': ")
+
+#: Key under which the CLI stores how to run a study (objective, executor...) in its spec JSON,
+#: so that ``rung resume NAME`` needs nothing but the journal.
+CLI_KEY = "cli"
+
+
+class SpecError(ConfigError):
+    """An invalid spec. ``key`` is the dotted path of the offending key (``spec.space.lr.low``);
+    ``str(error)`` is one line: ``"<key>: <what is wrong>"``."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A validated spec: the ``StudySpec`` plus how the CLI runs it.
+
+    Attributes:
+        study: what is stored in the journal and replayed.
+        objective: ``"module:function"`` (``None`` for a simulated benchmark run).
+        path: absolute directories prepended to ``sys.path`` before importing ``objective``.
+        executor: ``"local"``, ``"ray"`` or ``"simulated"``.
+        n_workers: worker count (``None``: all cores).
+        storage: the SQLite journal file.
+        benchmark: ``{"name", "params"}`` of a ``rung.benchmarks`` problem (simulated only).
+    """
+
+    study: StudySpec
+    objective: str | None
+    path: tuple[str, ...] = ()
+    executor: str = "local"
+    n_workers: int | None = None
+    storage: Path = field(default_factory=lambda: Path("runs/study.db"))
+    benchmark: dict[str, Any] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.study.name
+
+    def cli_json(self) -> dict[str, Any]:
+        """How to run the study, stored beside the study spec in the journal."""
+        return {
+            "objective": self.objective,
+            "path": list(self.path),
+            "executor": self.executor,
+            "n_workers": self.n_workers,
+            "benchmark": self.benchmark,
+        }
+
+    def journal_json(self) -> dict[str, Any]:
+        return {**self.study.to_json(), CLI_KEY: self.cli_json()}
+
+
+# --- loading ----------------------------------------------------------------------------------
+def read_yaml(path: str | os.PathLike[str]) -> Any:
+    """Parse a YAML file (PyYAML is imported here, lazily). Raises ``SpecError`` on a missing
+    file or a syntax error, with the line number."""
+    try:
+        import yaml
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise SpecError(
+            "spec", "reading a YAML spec needs PyYAML: pip install 'rung[cli]'"
+        ) from None
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError("spec", f"no such file: {p}") from None
+    except OSError as e:
+        raise SpecError("spec", f"cannot read {p}: {e.strerror or e}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise SpecError("spec", f"invalid YAML{where}: {problem}") from None
+
+
+def load_spec(
+    path: str | os.PathLike[str], import_objective: bool = True
+) -> tuple[RunSpec, Callable[..., Any] | None]:
+    """Read and validate a spec file; returns the spec and the imported objective function
+    (``None`` for a simulated benchmark run, or when ``import_objective`` is false)."""
+    data = read_yaml(path)
+    spec = parse_spec(data, base_dir=Path(path).resolve().parent)
+    fn = resolve_objective(spec) if import_objective and spec.objective else None
+    return spec, fn
+
+
+def parse_spec(data: Any, base_dir: Path | None = None) -> RunSpec:
+    """Validate a spec given as plain data (what YAML produced). ``base_dir`` anchors a
+    relative ``path`` (default: the current directory)."""
+    base = base_dir if base_dir is not None else Path.cwd()
+    if not isinstance(data, Mapping):
+        raise SpecError("spec", f"must be a mapping of keys to values, got {_kind(data)}")
+    for k in data:
+        if k not in _TOP_KEYS:
+            hint = _close(str(k), _TOP_KEYS)
+            raise SpecError(f"spec.{k}", f"unknown key{hint} (known: {', '.join(_TOP_KEYS)})")
+
+    name = data.get("name")
+    if name is None:
+        raise SpecError("spec.name", "missing (a name for the study, e.g. name: mlp)")
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise SpecError(
+            "spec.name", f"must be letters, digits, '.', '_' or '-', got {name!r}"
+        )
+
+    executor = data.get("executor", "simulated" if data.get("benchmark") is not None else "local")
+    if executor not in EXECUTORS:
+        raise SpecError("spec.executor", f"must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+
+    benchmark: dict[str, Any] | None = None
+    bench_obj: Any = None
+    if executor == "simulated":
+        if "objective" in data:
+            raise SpecError("spec.objective",
+                            "not used by the simulated executor (give a benchmark)")
+        benchmark, bench_obj = _benchmark(data.get("benchmark"))
+    elif "benchmark" in data:
+        raise SpecError("spec.benchmark", "only used with executor: simulated")
+
+    objective: str | None = None
+    paths: tuple[str, ...] = ()
+    if executor != "simulated":
+        objective = data.get("objective")
+        if objective is None:
+            raise SpecError("spec.objective", "missing (the training function as module:function)")
+        if not isinstance(objective, str) or not _REF_RE.match(objective):
+            raise SpecError(
+                "spec.objective", f"must be 'module:function' (e.g. train:fit), got {objective!r}"
+            )
+        paths = _paths(data.get("path", "."), base)
+    elif "path" in data:
+        raise SpecError("spec.path", "not used by the simulated executor")
+
+    use_own = "space" in data or bench_obj is None
+    space = _space(data.get("space")) if use_own else bench_obj.space
+
+    metric = data.get("metric", bench_obj.metric if bench_obj is not None else None)
+    if metric is None:
+        raise SpecError("spec.metric", "missing (the reported metric to optimize, e.g. val_loss)")
+    if not isinstance(metric, str) or not metric:
+        raise SpecError("spec.metric", f"must be a non-empty string, got {metric!r}")
+    mode = data.get("mode", bench_obj.mode if bench_obj is not None else "min")
+    if mode not in ("min", "max"):
+        raise SpecError("spec.mode", f"must be min or max, got {mode!r}")
+
+    max_step = data.get("max_step", bench_obj.max_step if bench_obj is not None else 1)
+    _int("spec.max_step", max_step, 1)
+    if bench_obj is not None and max_step > bench_obj.max_step:
+        raise SpecError(
+            "spec.max_step", f"the benchmark goes up to {bench_obj.max_step}, got {max_step}"
+        )
+    seed = data.get("seed", 0)
+    _int("spec.seed", seed, 0)
+    keep = data.get("keep_checkpoints", 1)
+    _int("spec.keep_checkpoints", keep, 0)
+
+    n_workers = data.get("n_workers")
+    if n_workers is not None:
+        _int("spec.n_workers", n_workers, 1)
+
+    budget_data = data.get("budget")
+    if budget_data is not None and not isinstance(budget_data, Mapping):
+        raise SpecError("spec.budget", f"must be a mapping (n_trials, max_time, max_steps), "
+                        f"got {_kind(budget_data)}")
+    budget = _wrap(lambda: Budget.from_json(budget_data))
+
+    searcher = _wrap(lambda: to_spec("searcher", _component("searcher", data.get("searcher"))))
+    scheduler = _wrap(lambda: to_spec("scheduler", _component("scheduler", data.get("scheduler"))))
+    if budget.unlimited and searcher.name != "grid":
+        raise SpecError(
+            "spec.budget", "missing: a run needs a limit (n_trials, max_time or max_steps)"
+        )
+
+    study = _wrap(lambda: StudySpec(
+        name=name, space=space, objective=Objective(metric, mode), searcher=searcher,
+        scheduler=scheduler, max_step=max_step, budget=budget, seed=seed, keep_checkpoints=keep,
+    ))
+    _wrap(lambda: Engine.from_spec(study))  # binding catches bad component params
+
+    storage = data.get("storage")
+    if storage is None:
+        storage_path = Path("runs") / f"{name}.db"
+    elif isinstance(storage, str) and storage and not storage.startswith(":memory:"):
+        storage_path = Path(storage[len("sqlite:///"):] if storage.startswith("sqlite:///")
+                            else storage)
+        if storage_path.is_dir():
+            raise SpecError("spec.storage", f"{storage} is a directory; give a .db file path")
+    else:
+        raise SpecError("spec.storage", f"must be the path of an SQLite file, got {storage!r}")
+
+    return RunSpec(
+        study=study, objective=objective, path=paths, executor=str(executor),
+        n_workers=n_workers, storage=storage_path, benchmark=benchmark,
+    )
+
+
+def spec_from_journal(data: Mapping[str, Any], storage: Path) -> RunSpec:
+    """Rebuild a ``RunSpec`` from a study spec stored by ``rung run`` (for ``rung resume``)."""
+    study = StudySpec.from_json(data)
+    cli = data.get(CLI_KEY)
+    if not isinstance(cli, Mapping):
+        raise ConfigError(
+            f"study {study.name!r} was not created by `rung run` (it has no objective on "
+            "record); resume it from Python with Study.load(...).run(objective)"
+        )
+    return RunSpec(
+        study=study,
+        objective=cli.get("objective"),
+        path=tuple(cli.get("path") or ()),
+        executor=str(cli.get("executor", "local")),
+        n_workers=cli.get("n_workers"),
+        storage=storage,
+        benchmark=cli.get("benchmark"),
+    )
+
+
+def resolve_objective(spec: RunSpec) -> Callable[..., Any]:
+    """Import ``spec.objective`` (after prepending ``spec.path`` to ``sys.path``, and to
+    ``PYTHONPATH`` so that worker processes find it too)."""
+    ref = spec.objective
+    if ref is None:
+        raise SpecError("spec.objective", "missing (the training function as module:function)")
+    for p in reversed(spec.path):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    if spec.path:
+        old = os.environ.get("PYTHONPATH", "")
+        parts = [p for p in spec.path if p not in old.split(os.pathsep)]
+        if parts:
+            os.environ["PYTHONPATH"] = os.pathsep.join([*parts, *([old] if old else [])])
+    module_name, _, attr = ref.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name and module_name.startswith(e.name):
+            where = ", ".join(spec.path) or "sys.path"
+            raise SpecError(
+                "spec.objective", f"no module named {module_name!r} (looked in {where})"
+            ) from None
+        raise SpecError(
+            "spec.objective", f"importing {module_name!r} failed: {_one_line(e)}"
+        ) from None
+    except Exception as e:
+        raise SpecError(
+            "spec.objective", f"importing {module_name!r} failed: {_one_line(e)}"
+        ) from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise SpecError("spec.objective", f"module {module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise SpecError("spec.objective", f"{ref} is not callable")
+    fn: Callable[..., Any] = obj
+    return fn
+
+
+def load_benchmark(spec: RunSpec) -> Any:
+    """Build the spec's benchmark (simulated executor)."""
+    from rung.benchmarks import benchmark_from_json
+
+    if spec.benchmark is None:
+        raise SpecError("spec.benchmark", "missing (the simulated executor needs a benchmark)")
+    return benchmark_from_json(spec.benchmark)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def _wrap(fn: Callable[[], Any]) -> Any:
+    """Run ``fn``, turning a ``ConfigError`` raised by the library into a ``SpecError`` whose
+    key is rooted at ``spec.``."""
+    try:
+        return fn()
+    except SpecError:
+        raise
+    except ConfigError as e:
+        raise as_spec_error(e) from None
+
+
+def as_spec_error(e: ConfigError) -> SpecError:
+    msg = _one_line(e)
+    m = _SPACE_RE.match(msg)
+    if m:  # SpaceError: "'lr': low (1.0) must be < high (0.1)"
+        return SpecError(f"spec.space.{m.group(1)}", msg[m.end():])
+    m = _KEYED_RE.match(msg)
+    if m:  # "scheduler.params.reduction_factor: must be ..."
+        return SpecError(f"spec.{m.group(1)}", msg[m.end():])
+    return SpecError("spec", msg)
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip() or type(e).__name__
+    return " ".join(text.split())
+
+
+def _kind(v: Any) -> str:
+    if v is None:
+        return "nothing"
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
+            int: "an integer", float: "a number"}.get(type(v), type(v).__name__)
+
+
+def _close(key: str, known: tuple[str, ...]) -> str:
+    import difflib
+
+    m = difflib.get_close_matches(key, known, n=1)
+    return f" (did you mean {m[0]!r}?)" if m else ""
+
+
+def _int(key: str, v: Any, minimum: int) -> None:
+    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise SpecError(key, f"must be {what}, got {v!r}")
+
+
+def _paths(value: Any, base: Path) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value]
+    out: list[str] = []
+    for i, p in enumerate(items):
+        key = "spec.path" if not isinstance(value, list) else f"spec.path[{i}]"
+        if not isinstance(p, str) or not p:
+            raise SpecError(key, f"must be a directory path, got {p!r}")
+        full = (base / p).resolve()
+        if not full.is_dir():
+            raise SpecError(key, f"no such directory: {full}")
+        out.append(str(full))
+    return tuple(out)
+
+
+def _component(kind: str, value: Any) -> Any:
+    if value is None:
+        return "random" if kind == "searcher" else "fifo"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        params = value.get("params")
+        if params is not None and not isinstance(params, Mapping):
+            raise SpecError(f"spec.{kind}.params", f"must be a mapping, got {_kind(params)}")
+        return value
+    raise SpecError(f"spec.{kind}", f"must be a name or {{name: ..., params: {{...}}}}, "
+                    f"got {_kind(value)}")
+
+
+def _benchmark(value: Any) -> tuple[dict[str, Any], Any]:
+    from rung.benchmarks import BENCHMARKS, benchmark_from_json
+
+    if value is None:
+        raise SpecError("spec.benchmark", f"missing: the simulated executor needs a benchmark "
+                        f"(one of {', '.join(BENCHMARKS)})")
+    data: Any = {"name": value, "params": {}} if isinstance(value, str) else value
+    if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
+        raise SpecError("spec.benchmark", f"must be a name or {{name: ..., params: {{...}}}}, "
+                        f"got {value!r}")
+    extra = set(data) - {"name", "params"}
+    if extra:
+        raise SpecError(f"spec.benchmark.{sorted(extra)[0]}", "unknown key (use name and params)")
+    if data["name"] not in BENCHMARKS:
+        raise SpecError("spec.benchmark.name",
+                        f"unknown benchmark {data['name']!r} (one of {', '.join(BENCHMARKS)})")
+    try:
+        bench = benchmark_from_json(data)
+    except ConfigError as e:
+        raise SpecError("spec.benchmark.params", _one_line(e)) from None
+    return {"name": data["name"], "params": dict(data.get("params") or {})}, bench
+
+
+def _space(value: Any) -> SearchSpace:
+    if value is None:
+        raise SpecError("spec.space", "missing (the parameters to search, e.g. "
+                        "lr: {type: float, low: 1.0e-4, high: 0.1, log: true})")
+    if not isinstance(value, Mapping) or not value:
+        raise SpecError("spec.space", f"must be a non-empty mapping of parameter names, "
+                        f"got {_kind(value) if value != {} else 'an empty mapping'}")
+    for pname, p in value.items():
+        _check_param(f"spec.space.{pname}", p)
+    space: SearchSpace = _wrap(lambda: SearchSpace(dict(value)))
+    return space
+
+
+def _check_param(key: str, p: Any) -> None:
+    """The checks whose failures are best reported on a sub-key (``.low``, ``.choices``); the
+    rest is left to ``SearchSpace``, whose errors name the parameter."""
+    if isinstance(p, list):
+        if not p:
+            raise SpecError(key, "an empty list: a categorical parameter needs choices")
+        return
+    if not isinstance(p, Mapping):
+        return  # a scalar: fixed (SearchSpace rejects what is not a JSON scalar)
+    kind = p.get("type")
+    if kind is None:
+        raise SpecError(f"{key}.type", "missing (float, int, categorical or fixed)")
+    if kind not in _PARAM_KEYS:
+        raise SpecError(f"{key}.type", f"must be float, int, categorical or fixed, got {kind!r}")
+    for k in p:
+        if k not in _PARAM_KEYS[kind]:
+            hint = _close(str(k), _PARAM_KEYS[kind])
+            raise SpecError(f"{key}.{k}", f"unknown key for a {kind} parameter{hint} "
+                            f"(known: {', '.join(_PARAM_KEYS[kind][1:])})")
+    if kind in ("float", "int"):
+        for bound in ("low", "high"):
+            if bound not in p:
+                raise SpecError(f"{key}.{bound}", "missing")
+            v = p[bound]
+            ok = isinstance(v, int) if kind == "int" else isinstance(v, int | float)
+            if isinstance(v, bool) or not ok or not math.isfinite(v):
+                what = "an integer" if kind == "int" else "a finite number"
+                raise SpecError(f"{key}.{bound}", f"must be {what}, got {v!r}")
+        if not p["low"] < p["high"]:
+            raise SpecError(f"{key}.low", f"must be < high (got low={p['low']}, high={p['high']})")
+        log = p.get("log", False)
+        if not isinstance(log, bool):
+            raise SpecError(f"{key}.log", f"must be true or false, got {log!r}")
+        if log and p["low"] <= 0:
+            raise SpecError(f"{key}.low", f"must be > 0 with log: true, got {p['low']}")
+        step = p.get("step")
+        if step is not None and (isinstance(step, bool) or not isinstance(step, int | float)
+                                 or not step > 0):
+            raise SpecError(f"{key}.step", f"must be a positive number, got {step!r}")
+    elif kind == "categorical":
+        choices = p.get("choices")
+        if not isinstance(choices, list) or not choices:
+            raise SpecError(f"{key}.choices", f"must be a non-empty list, got {choices!r}")
+    elif kind == "fixed" and "value" not in p:
+        raise SpecError(f"{key}.value", "missing")
+    when = p.get("when")
+    if when is not None and not isinstance(when, Mapping):
+        raise SpecError(f"{key}.when", f"must be a mapping of parameter to value(s), got {when!r}")
+
+
+__all__ = [
+    "CLI_KEY",
+    "EXECUTORS",
+    "RunSpec",
+    "SpecError",
+    "load_benchmark",
+    "load_spec",
+    "parse_spec",
+    "resolve_objective",
+    "spec_from_journal",
+]
