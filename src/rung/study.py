@@ -287,12 +287,15 @@ class Study:
         budget is spent or there is nothing to run now."""
         eng = self.engine
         t = self._now()
-        cmds = self._handle([CapacityChanged(len(eng.active) + 1, t)])
+        grow = CapacityChanged(len(eng.active) + 1, t)
+        cmds = eng.handle(grow)
         launch = next((c for c in cmds if isinstance(c, Launch)), None)
         if launch is None:
-            self._handle([CapacityChanged(len(eng.active), t)])
+            shrink = CapacityChanged(len(eng.active), t)
+            self.journal.append(self.name, [grow, *cmds, shrink, *eng.handle(shrink)])
             return None
-        self._handle([TrialStarted(launch.trial_id, t)])
+        started = TrialStarted(launch.trial_id, t)
+        self.journal.append(self.name, [grow, *cmds, started, *eng.handle(started)])
         return eng.history.trial(launch.trial_id)
 
     def report(self, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
@@ -340,13 +343,9 @@ class Study:
                 last = eng.history.last_step(trial_id)
                 step = self.spec.max_step if outcome is Outcome.COMPLETED or not last else last
             events.append(ResultReported(trial_id, int(step), dict(metrics), t))
+        events.append(CapacityChanged(max(len(eng.active) - 1, 0), t))
+        events.append(TrialEnded(trial_id, outcome, t, error))
         self._handle(events)
-        self._handle(
-            [
-                CapacityChanged(max(len(eng.active) - 1, 0), t),
-                TrialEnded(trial_id, outcome, t, error),
-            ]
-        )
         self._decided.pop(trial_id, None)
         return eng.history.trial(trial_id)
 

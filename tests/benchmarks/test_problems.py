@@ -205,11 +205,14 @@ def test_answers_do_not_depend_on_the_order_of_calls(index: int) -> None:
 @pytest.mark.parametrize("index", range(4))
 def test_different_seeds_give_different_noise_at_low_fidelity(index: int) -> None:
     a, b = noisy_benchmarks(0)[index], noisy_benchmarks(1)[index]
-    for s in range(5):
+    differ = 0
+    for s in range(10):
         params = sample(a, s)
         if isinstance(a, CountingOnes):  # x_j in {0, 1} would be noiseless
             params = {**params, "cont0": 0.5}
-        assert loss(a, params, 1) != loss(b, params, 1)
+        differ += loss(a, params, 1) != loss(b, params, 1)
+    # counting ones draws a binomial count at step 1, so two seeds may agree by chance
+    assert differ >= 7
 
 
 def test_numpy_integer_step_and_numpy_floats_are_accepted() -> None:

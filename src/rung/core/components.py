@@ -69,7 +69,8 @@ class SuggestRequest:
             searcher proposes its ``index``-th point).
         history: the study so far, including pending (launched or running) trials.
         rng: a generator derived from ``(seed, "searcher", trial_id)``: the only randomness a
-            searcher may use.
+            searcher may use. It is valid during the call only (the engine re-seeds one
+            generator for every request): do not keep it.
     """
 
     trial_id: int

@@ -44,7 +44,7 @@ from rung.core.events import (
 )
 from rung.core.history import History
 from rung.core.records import Checkpoint, Outcome, Result, StudySpec, TrialStatus
-from rung.core.rng import derive_rng
+from rung.core.rng import StreamFactory
 from rung.errors import ReplayDivergenceError
 
 
@@ -83,6 +83,7 @@ class Engine:
         self.exhausted = False  # the searcher returned None the last time it was asked
         self.tail: list[Command] = []  # after replay: regenerated commands not in the journal
         self._replay_params: dict[int, Mapping[str, Any]] = {}
+        self._streams = StreamFactory()
         # checkpoint lifecycle: who still needs each checkpoint, and the best N kept
         self._ckpt_refs: dict[str, set[int]] = {}
         self._ckpt_size: dict[str, int] = {}
@@ -257,7 +258,7 @@ class Engine:
             params = self._replay_params.get(tid)
             if params is None:
                 request = SuggestRequest(
-                    tid, h.n_suggested, h, derive_rng(self.spec.seed, "searcher", tid)
+                    tid, h.n_suggested, h, self._streams(self.spec.seed, "searcher", tid)
                 )
                 suggested = self.searcher.suggest(request)
                 if suggested is None:

@@ -7,12 +7,12 @@ and running best-trial bookkeeping are updated as events arrive, never recompute
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from rung.core.records import Checkpoint, Objective, Result, Trial, TrialStatus
+from rung.core.sorted_table import SortedTable
 from rung.space import SearchSpace
 
 
@@ -65,7 +65,7 @@ class History:
         self.max_step = max_step
         self._trials: dict[int, _TrialState] = {}
         self._by_status: dict[TrialStatus, dict[int, None]] = {s: {} for s in TrialStatus}
-        self._at_step: dict[int, list[tuple[float, int]]] = {}
+        self._at_step: dict[int, SortedTable] = {}
         self._best_at_step: dict[int, tuple[float, int]] = {}
         self._top_step = 0
         self.n_suggested = 0
@@ -168,9 +168,10 @@ class History:
         """Steps at which at least one result was reported, ascending."""
         return sorted(self._at_step)
 
-    def at_step(self, step: int) -> Sequence[tuple[float, int]]:
+    def at_step(self, step: int) -> SortedTable:
         """``(score, trial_id)`` of every trial that reported ``step``, best first."""
-        return self._at_step.get(step, ())
+        table = self._at_step.get(step)
+        return table if table is not None else SortedTable()
 
     def n_at_step(self, step: int) -> int:
         return len(self._at_step.get(step, ()))
@@ -179,7 +180,8 @@ class History:
         """Number of results at ``step`` strictly better than ``(score, trial_id)``; ties are
         broken by trial id, so ranks are total and deterministic."""
         key = (score, -1 if trial_id is None else trial_id)
-        return bisect.bisect_left(self._at_step.get(step, ()), key)
+        table = self._at_step.get(step)
+        return table.bisect_left(key) if table is not None else 0
 
     def quantile_at(self, step: int, q: float) -> float:
         """The ``q``-quantile (lower interpolation) of scores at ``step``; ``nan`` if none."""
@@ -187,7 +189,7 @@ class History:
         if not table:
             return math.nan
         i = min(math.floor(q * (len(table) - 1)), len(table) - 1)
-        return table[max(i, 0)][0]
+        return float(table[max(i, 0)][0])
 
     @property
     def top_step(self) -> int:
@@ -252,13 +254,11 @@ class History:
         step = result.step
         table = self._at_step.get(step)
         if table is None:
-            table = self._at_step[step] = []
+            table = self._at_step[step] = SortedTable()
         old = st.scores.get(step)
         if old is not None:
-            i = bisect.bisect_left(table, (old, trial_id))
-            if i < len(table) and table[i] == (old, trial_id):
-                table.pop(i)
-        bisect.insort(table, (score, trial_id))
+            table.discard((old, trial_id))
+        table.add((score, trial_id))
         best = self._best_at_step.get(step)
         if best is None or (score, trial_id) < best or best[1] == trial_id:
             self._best_at_step[step] = table[0]

@@ -18,6 +18,7 @@ from typing import Any
 from rung.core.components import BindContext, ResultRequest, Scheduler
 from rung.core.events import Decision
 from rung.core.registry import register
+from rung.core.sorted_table import SortedTable
 from rung.errors import ConfigError
 
 
@@ -52,7 +53,7 @@ class ASHA(Scheduler):
             raise ConfigError(f"scheduler.params.min_step: must be an int >= 1, got {r!r}")
         self.rungs = rung_steps(r, eta, ctx.max_step)
         self._rung_index = {s: k for k, s in enumerate(self.rungs)}
-        self._tables: list[list[tuple[float, int]]] = [[] for _ in self.rungs]
+        self._tables: list[SortedTable] = [SortedTable() for _ in self.rungs]
         self._entered: list[dict[int, float]] = [{} for _ in self.rungs]
         self._passed: list[set[int]] = [set() for _ in self.rungs]
 
@@ -69,10 +70,10 @@ class ASHA(Scheduler):
         table, entered = self._tables[k], self._entered[k]
         old = entered.get(tid)
         if old is not None:  # re-reported after a restart: the new result replaces the old
-            table.pop(bisect.bisect_left(table, (old, tid)))
+            table.remove((old, tid))
         entered[tid] = score
-        bisect.insort(table, (score, tid))
-        rank = bisect.bisect_left(table, (score, tid))
+        table.add((score, tid))
+        rank = table.bisect_left((score, tid))
         n = len(table)
         eta = self.reduction_factor
         if rank * eta < n:

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import bisect
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rung.core import sorted_table
+from rung.core.sorted_table import SortedTable
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(-50, 50)), max_size=400))
+def test_matches_a_sorted_list(ops: list[tuple[bool, int]]) -> None:
+    old = sorted_table.LOAD
+    sorted_table.LOAD = 4  # small blocks: exercise splits and block removal
+    try:
+        t, ref = SortedTable(), []
+        for add, x in ops:
+            if add or x not in ref:
+                t.add(x)
+                bisect.insort(ref, x)
+            else:
+                t.remove(x)
+                ref.remove(x)
+            assert len(t) == len(ref)
+        assert list(t) == ref
+        for q in range(-52, 53, 7):
+            assert t.bisect_left(q) == bisect.bisect_left(ref, q)
+        for i in range(len(ref)):
+            assert t[i] == ref[i]
+            assert t[-1 - i] == ref[-1 - i]
+    finally:
+        sorted_table.LOAD = old
