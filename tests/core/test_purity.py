@@ -16,6 +16,7 @@ ALLOWED_ROOTS = {
     "abc",
     "bisect",
     "collections",
+    "contextlib",
     "dataclasses",
     "enum",
     "hashlib",

@@ -48,7 +48,9 @@ class ASHA(Scheduler):
         super().bind(ctx)
         eta, r = self.reduction_factor, self.min_step
         if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
-            raise ConfigError(f"scheduler.params.reduction_factor: must be an int >= 2, got {eta!r}")
+            raise ConfigError(
+                f"scheduler.params.reduction_factor: must be an int >= 2, got {eta!r}"
+            )
         if isinstance(r, bool) or not isinstance(r, int) or r < 1:
             raise ConfigError(f"scheduler.params.min_step: must be an int >= 1, got {r!r}")
         self.rungs = rung_steps(r, eta, ctx.max_step)
