@@ -122,10 +122,13 @@ class Study:
         return cls(spec, journal, engine)
 
     @classmethod
-    def load(cls, name: str, storage: str | os.PathLike[str] | Journal) -> Study:
+    def load(
+        cls, name: str, storage: str | os.PathLike[str] | Journal, readonly: bool = False
+    ) -> Study:
         """Reopen a study by replaying its journal. Trials that were running when the driver
-        stopped stay active until the next ``run`` ends them as interrupted."""
-        journal = open_journal(storage)
+        stopped stay active until the next ``run`` ends them as interrupted. ``readonly=True``
+        opens a SQLite journal without write access (for inspection while a driver runs)."""
+        journal = open_journal(storage, readonly=readonly)
         spec = StudySpec.from_json(journal.load_study(name))
         engine = Engine.replay(spec, journal.read(name))
         return cls(spec, journal, engine)
