@@ -9,12 +9,13 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rung.core.engine import Engine
 from rung.core.events import (
     Action,
     CapacityChanged,
+    CheckpointSaved,
     Command,
     Decision,
     Event,
@@ -39,6 +40,9 @@ from rung.executors.base import Executor, RunContext
 from rung.executors.driver import drive
 from rung.space import SearchSpace
 from rung.storage import Journal, MemoryJournal, SQLiteJournal, open_journal
+
+if TYPE_CHECKING:
+    from rung.diagnostics import FidelityDiagnostics
 
 log = logging.getLogger("rung.study")
 
@@ -172,6 +176,14 @@ class Study:
         s["mode"] = self.spec.objective.mode
         s["scheduler"] = self.engine.scheduler.state()
         return s
+
+    def diagnostics(self, emit: bool = True) -> FidelityDiagnostics:
+        """Fidelity diagnostics: the rank correlation between adjacent rungs, with a warning
+        (logged, and in ``.warnings``) when low fidelities predict high ones poorly. Returns a
+        ``rung.diagnostics.FidelityDiagnostics``; see that module for the rule."""
+        from rung.diagnostics import diagnose_engine
+
+        return diagnose_engine(self.engine, emit=emit)
 
     # --- journaled handling -------------------------------------------------------------------
     def _handle(self, events: list[Event]) -> list[Command]:
@@ -316,6 +328,15 @@ class Study:
                 return c.decision
         lease = self.engine.active.get(trial_id)
         return Decision.proceed(lease.until_step if lease else None)
+
+    def checkpoint(self, trial_id: int, step: int, path: str, size: int = 0) -> None:
+        """Record that the trial's state at ``step`` was saved at ``path`` (for your own
+        ask/report/tell loop: when a decision asks for a checkpoint, or before telling
+        ``"paused"``). A later ``ask`` that resumes the trial, or forks it (PBT), hands
+        ``path`` back as ``trial.checkpoint``."""
+        if trial_id not in self.engine.history:
+            raise RungError(f"trial {trial_id} does not exist in study {self.name!r}")
+        self._handle([CheckpointSaved(trial_id, int(step), str(path), self._now(), int(size))])
 
     def _record_late(self, trial_id: int, step: int, metrics: Mapping[str, Any]) -> None:
         if trial_id in self.engine.active:
