@@ -255,7 +255,7 @@ def _check_scheduler_ask_tell(make: Callable[[], Scheduler], max_step: int) -> N
             s.tell(tid, "stopped" if step < max_step else "completed")
             del running[tid]
         elif d.action.value == "pause":
-            s.engine.handle(CheckpointSaved(tid, step, f"mem/{tid}/{step}", s.engine.now))
+            s.checkpoint(tid, step, f"mem/{tid}/{step}")  # journaled, so replay sees it
             s.tell(tid, "paused")
             del running[tid]
     _check_protocol(_records(s), 4, "ask/tell")
