@@ -46,6 +46,7 @@ decision once taken is never contradicted by a later, lower grace period.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -91,7 +92,7 @@ def spearman(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -
     a = np.asarray(x, dtype=float)
     b = np.asarray(y, dtype=float)
     if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"spearman needs two 1-d sequences of one length, got {a.shape}, {b.shape}")
+        raise ValueError(f"spearman needs two 1-d sequences of one length: {a.shape}, {b.shape}")
     if len(a) < 2:
         return math.nan
     ra, rb = _ranks(a), _ranks(b)
@@ -295,7 +296,9 @@ class FidelityDiagnostics:
         }
 
 
-def pairs_between(history: History, low_step: int, high_step: int) -> tuple[list[float], list[float]]:
+def pairs_between(
+    history: History, low_step: int, high_step: int
+) -> tuple[list[float], list[float]]:
     """Scores at ``low_step`` and ``high_step`` of every trial that reported both."""
     xs: list[float] = []
     ys: list[float] = []
@@ -323,7 +326,7 @@ def diagnose(
     ladder = sorted(set(int(s) for s in steps))
     out: list[FidelityPair] = []
     warnings: list[str] = []
-    for lo, hi in zip(ladder, ladder[1:], strict=False):
+    for lo, hi in itertools.pairwise(ladder):
         xs, ys = pairs_between(history, lo, hi)
         rho = spearman(xs, ys) if len(xs) >= 2 else math.nan
         low = len(xs) >= min_pairs and rho < threshold

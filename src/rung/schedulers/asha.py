@@ -1,13 +1,40 @@
-"""Asynchronous successive halving, stopping variant (Li et al., "A System for Massively Parallel
-Hyperparameter Tuning", MLSys 2020).
+"""Asynchronous successive halving, ASHA (Li, Jamieson, Rostamizadeh, Gonina, Ben-tzur, Hardt,
+Recht and Talwalkar, "A System for Massively Parallel Hyperparameter Tuning", MLSys 2020).
 
-Rungs sit at ``min_step * eta**k`` for every ``k`` with ``min_step * eta**k <= max_step``
-(``eta`` is the reduction factor). When a trial reports at rung ``k`` its score joins that rung's
-table, and it continues past the rung only if it is in the top ``1/eta`` of all results recorded
-at the rung so far: with ``n`` results and rank ``r`` (0-based, ties to the earlier trial),
-it continues iff ``r * eta < n``, i.e. at most ``ceil(n / eta)`` trials ever pass a rung of
-``n``. Decisions never wait for a rung to fill, so no worker idles: that is the "asynchronous".
-Workers hold a lease up to the next rung and wait for the decision there.
+Rungs sit at ``min_step * eta**k`` for every ``k`` with ``min_step * eta**k < max_step`` (``eta``
+is the reduction factor); the top of the ladder is ``max_step``. Decisions never wait for a rung
+to fill, so no worker idles waiting for stragglers: that is the "asynchronous". Workers hold a
+lease up to their next rung and wait for the decision there.
+
+Two variants:
+
+``variant="stopping"`` (the default; the early-stopping form used by most libraries)
+    When a trial reports at rung ``k`` its score joins that rung's table, and it continues past
+    the rung only if it is in the top ``1/eta`` of all results recorded at the rung so far: with
+    ``n`` results and rank ``r`` (0-based, ties to the earlier trial) it continues iff
+    ``r * eta < n``; otherwise it is stopped for good.
+
+``variant="promotion"`` (the paper's Algorithm 2)
+    A trial that reaches rung ``k`` is *paused* there (the worker saves a checkpoint and frees
+    its slot). Whenever a worker is free, ``get_job`` looks for the highest rung ``k`` that has a
+    paused trial in its top ``floor(n_k / eta)`` not yet promoted, and resumes the best such
+    trial from its checkpoint up to rung ``k + 1``; if there is none, it starts a new trial at
+    the bottom rung. A trial that reports at a rung where ``get_job`` would pick *it* at once is
+    promoted in place (it continues without the checkpoint round trip), which is exactly what
+    Algorithm 2 does when the freed worker is its own.
+
+Neither variant bounds the *count* of trials that pass a rung by ``ceil(n / eta)``: each pass is
+decided with the ``n`` known at that moment, so a run of ever-better arrivals all pass (the
+paper's "mispromotions", whose fraction vanishes as the rung grows). What holds, and is tested,
+is that every pass or promotion was in the top ``1/eta`` of its rung at the moment it was made.
+
+``guard=True`` watches the rank correlation between adjacent rungs and raises the grace period
+(the first rung that stops or pauses trials) when low fidelities predict high ones poorly; see
+``rung.diagnostics`` for the exact, replay-safe rule.
+
+Complexity: a report at a rung costs ``O(log n)`` comparisons (a sorted rung table, plus a list
+insertion); ``next_trial`` of the promotion variant looks at the head of each rung's waiting list,
+``O(number of rungs * log n)`` plus trials still on their way to being paused.
 """
 
 from __future__ import annotations
@@ -15,11 +42,22 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
-from rung.core.components import BindContext, ResultRequest, Scheduler
+from rung.core.components import (
+    BindContext,
+    NextTrial,
+    ResultRequest,
+    Resume,
+    Scheduler,
+    StartNew,
+)
 from rung.core.events import Decision
+from rung.core.history import History
+from rung.core.records import TrialStatus
 from rung.core.registry import register
-from rung.core.sorted_table import SortedTable
+from rung.diagnostics import FidelityGuard
 from rung.errors import ConfigError
+
+VARIANTS = ("stopping", "promotion")
 
 
 def rung_steps(min_step: int, eta: int, max_step: int) -> list[int]:
@@ -33,66 +71,242 @@ def rung_steps(min_step: int, eta: int, max_step: int) -> list[int]:
     return steps
 
 
-@register("scheduler", "asha")
-class ASHA(Scheduler):
-    """Args:
-        reduction_factor: ``eta`` (>= 2): the fraction ``1/eta`` continues at each rung.
-        min_step: the first rung (the grace period: no trial stops before it).
-    """
+def check_int(key: str, value: Any, minimum: int) -> int:
+    """``value`` if it is an int >= ``minimum``, else ``ConfigError`` naming
+    ``scheduler.params.<key>``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"scheduler.params.{key}: must be an int >= {minimum}, got {value!r}")
+    return value
 
-    def __init__(self, reduction_factor: int = 3, min_step: int = 1) -> None:
-        self.reduction_factor = reduction_factor
-        self.min_step = min_step
 
-    def bind(self, ctx: BindContext) -> None:
-        super().bind(ctx)
-        eta, r = self.reduction_factor, self.min_step
-        if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
-            raise ConfigError(
-                f"scheduler.params.reduction_factor: must be an int >= 2, got {eta!r}"
-            )
-        if isinstance(r, bool) or not isinstance(r, int) or r < 1:
-            raise ConfigError(f"scheduler.params.min_step: must be an int >= 1, got {r!r}")
-        self.rungs = rung_steps(r, eta, ctx.max_step)
-        self._rung_index = {s: k for k, s in enumerate(self.rungs)}
-        self._tables: list[SortedTable] = [SortedTable() for _ in self.rungs]
-        self._entered: list[dict[int, float]] = [{} for _ in self.rungs]
-        self._passed: list[set[int]] = [set() for _ in self.rungs]
+def check_bool(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"scheduler.params.{key}: must be true or false, got {value!r}")
+    return value
 
-    def lease(self, start_step: int) -> int:
-        i = bisect.bisect_left(self.rungs, start_step)
-        return self.rungs[i] if i < len(self.rungs) else self.max_step
 
-    def on_result(self, request: ResultRequest) -> Decision:
-        step = request.result.step
-        k = self._rung_index.get(step)
-        if k is None:
-            return Decision.proceed(self.lease(step + 1))
-        tid, score = request.trial_id, request.score
-        table, entered = self._tables[k], self._entered[k]
-        old = entered.get(tid)
-        if old is not None:  # re-reported after a restart: the new result replaces the old
-            table.remove((old, tid))
-        entered[tid] = score
-        table.add((score, tid))
-        rank = table.bisect_left((score, tid))
-        n = len(table)
-        eta = self.reduction_factor
-        if rank * eta < n:
-            self._passed[k].add(tid)
-            return Decision.proceed(
-                self.lease(step + 1), f"rank {rank + 1}/{n} at rung {k} (step {step})"
-            )
-        cutoff = table[(n - 1) // eta][0]
-        return Decision.stop(
-            f"rank {rank + 1}/{n} at rung {k} (step {step}): not in the top 1/{eta} "
-            f"(cutoff score {cutoff:.6g})"
-        )
+class RungTable:
+    """One rung: every result recorded at its step (best first) and, for promotions, the
+    trials that reported here and were not promoted yet."""
+
+    __slots__ = ("entered", "passed", "step", "table", "waiting")
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+        self.table: list[tuple[float, int]] = []
+        self.entered: dict[int, float] = {}
+        self.passed: set[int] = set()  # continued (stopping) or promoted (promotion)
+        self.waiting: list[tuple[float, int]] = []  # promotion variant: not promoted yet
+
+    def add(self, trial_id: int, score: float) -> tuple[int, int]:
+        """Record (or, after a restart, replace) a result; returns ``(rank, n)``."""
+        old = self.entered.get(trial_id)
+        if old is not None:
+            self.table.pop(bisect.bisect_left(self.table, (old, trial_id)))
+            i = bisect.bisect_left(self.waiting, (old, trial_id))
+            if i < len(self.waiting) and self.waiting[i] == (old, trial_id):
+                self.waiting.pop(i)
+        self.entered[trial_id] = score
+        key = (score, trial_id)
+        bisect.insort(self.table, key)
+        return bisect.bisect_left(self.table, key), len(self.table)
+
+    def wait(self, trial_id: int) -> None:
+        bisect.insort(self.waiting, (self.entered[trial_id], trial_id))
+
+    def unwait(self, trial_id: int) -> None:
+        key = (self.entered[trial_id], trial_id)
+        i = bisect.bisect_left(self.waiting, key)
+        if i < len(self.waiting) and self.waiting[i] == key:
+            self.waiting.pop(i)
+
+    def cutoff(self, eta: int) -> float:
+        """Score of the last trial inside the top ``1/eta``."""
+        return self.table[(len(self.table) - 1) // eta][0]
+
+    def candidate(self, eta: int, history: History, running: int | None = None) -> int | None:
+        """Algorithm 2's choice at this rung: the best not-yet-promoted trial inside the top
+        ``floor(n / eta)`` that can be resumed now (``running``: a trial reporting at this very
+        moment counts as available). Trials that ended for good are dropped from the waiting
+        list; trials still on their way to being paused are skipped for now."""
+        quota = len(self.table) // eta
+        i = 0
+        waiting = self.waiting
+        while i < len(waiting):
+            score, tid = waiting[i]
+            if bisect.bisect_left(self.table, (score, tid)) >= quota:
+                return None
+            if tid == running:
+                return tid
+            status = history.status(tid)
+            if status is TrialStatus.PAUSED:
+                return tid
+            if status.final:
+                waiting.pop(i)  # failed or stopped since: it can never be promoted
+                continue
+            i += 1
+        return None
 
     def state(self) -> dict[str, Any]:
         return {
-            "rungs": [
-                {"step": s, "results": len(t), "continued": len(p)}
-                for s, t, p in zip(self.rungs, self._tables, self._passed, strict=True)
-            ]
+            "step": self.step,
+            "results": len(self.table),
+            "continued": len(self.passed),
+            "waiting": len(self.waiting),
         }
+
+
+class Ladder:
+    """The rungs of one ASHA bracket and both variants' decisions on them (shared by ``ASHA``
+    and ``AsyncHyperband``)."""
+
+    def __init__(self, rungs: list[int], eta: int, max_step: int, promotion: bool) -> None:
+        self.rungs = rungs
+        self.eta = eta
+        self.max_step = max_step
+        self.promotion = promotion
+        self.tables = [RungTable(s) for s in rungs]
+        self.index = {s: k for k, s in enumerate(rungs)}
+        self.level = 0  # first rung that makes decisions (raised by a guard)
+
+    def lease(self, start_step: int) -> int:
+        """The first active rung at or after ``start_step`` (else ``max_step``)."""
+        i = max(bisect.bisect_left(self.rungs, start_step), self.level)
+        return self.rungs[i] if i < len(self.rungs) else self.max_step
+
+    def decide(self, trial_id: int, step: int, score: float, history: History) -> Decision:
+        k = self.index.get(step)
+        if k is None:
+            return Decision.proceed(self.lease(step + 1))
+        table = self.tables[k]
+        rank, n = table.add(trial_id, score)
+        nxt = self.lease(step + 1)
+        where = f"rung {k} (step {step})"
+        if k < self.level:
+            table.passed.add(trial_id)
+            return Decision.proceed(nxt, f"rank {rank + 1}/{n} at {where}: below the grace period")
+        if trial_id in table.passed:  # re-reported after a restart: the decision stands
+            return Decision.proceed(nxt, f"rank {rank + 1}/{n} at {where}: already promoted")
+        eta = self.eta
+        if not self.promotion:
+            if rank * eta < n:
+                table.passed.add(trial_id)
+                return Decision.proceed(nxt, f"rank {rank + 1}/{n} at {where}")
+            return Decision.stop(
+                f"rank {rank + 1}/{n} at {where}: not in the top 1/{eta} "
+                f"(cutoff score {table.cutoff(eta):.6g})"
+            )
+        # promotion variant: would Algorithm 2, run for the worker this trial frees, pick it?
+        table.wait(trial_id)
+        higher = next(
+            (j for j in range(len(self.tables) - 1, k, -1)
+             if self.tables[j].candidate(eta, history) is not None),
+            None,
+        )
+        if higher is None and table.candidate(eta, history, running=trial_id) == trial_id:
+            self.promote(k, trial_id)
+            return Decision.proceed(nxt, f"rank {rank + 1}/{n} at {where}: promoted")
+        quota = n // eta
+        why = (
+            f"a trial at rung {higher} goes first" if higher is not None
+            else f"promotable: top {quota} of {n}" if rank < quota
+            else f"not in the top {quota} of {n} yet"
+        )
+        return Decision.pause(f"rank {rank + 1}/{n} at {where}: paused ({why})")
+
+    def promote(self, k: int, trial_id: int) -> None:
+        table = self.tables[k]
+        table.unwait(trial_id)
+        table.passed.add(trial_id)
+
+    def get_job(self, history: History) -> Resume | None:
+        """Algorithm 2: resume the best promotable paused trial of the highest rung."""
+        for k in range(len(self.tables) - 1, -1, -1):
+            tid = self.tables[k].candidate(self.eta, history)
+            if tid is not None:
+                self.promote(k, tid)
+                return Resume(tid, self.lease(self.rungs[k] + 1))
+        return None
+
+    def state(self) -> list[dict[str, Any]]:
+        return [t.state() for t in self.tables]
+
+
+@register("scheduler", "asha")
+class ASHA(Scheduler):
+    """Asynchronous successive halving.
+
+    Args:
+        reduction_factor: ``eta`` (>= 2): the fraction ``1/eta`` goes on at each rung.
+        min_step: the first rung (the grace period: no trial stops before it).
+        variant: ``"stopping"`` (stop trials below the cutoff) or ``"promotion"`` (pause every
+            trial at each rung, resume the top ``1/eta`` from their checkpoints).
+        guard: raise the grace period while adjacent rungs' rank correlation is low (see
+            ``rung.diagnostics``).
+    """
+
+    def __init__(
+        self,
+        reduction_factor: int = 3,
+        min_step: int = 1,
+        variant: str = "stopping",
+        guard: bool = False,
+    ) -> None:
+        self.reduction_factor = reduction_factor
+        self.min_step = min_step
+        self.variant = variant
+        self.guard = guard
+
+    def get_params(self) -> dict[str, Any]:
+        # Parameters added after the first release are persisted only when set, so the specs
+        # of existing studies (and their journals) stay byte-identical.
+        params = super().get_params()
+        if params["variant"] == "stopping":
+            del params["variant"]
+        if params["guard"] is False:
+            del params["guard"]
+        return params
+
+    def bind(self, ctx: BindContext) -> None:
+        super().bind(ctx)
+        eta = check_int("reduction_factor", self.reduction_factor, 2)
+        r = check_int("min_step", self.min_step, 1)
+        if self.variant not in VARIANTS:
+            raise ConfigError(
+                f"scheduler.params.variant: must be 'stopping' or 'promotion', got {self.variant!r}"
+            )
+        check_bool("guard", self.guard)
+        self.rungs = rung_steps(r, eta, ctx.max_step)
+        self._ladder = Ladder(self.rungs, eta, ctx.max_step, self.variant == "promotion")
+        self._guard = FidelityGuard([*self.rungs, ctx.max_step]) if self.guard else None
+
+    def fidelity_steps(self) -> list[int]:
+        return [*self.rungs, self.max_step]
+
+    def lease(self, start_step: int) -> int:
+        return self._ladder.lease(start_step)
+
+    def next_trial(self, history: History) -> NextTrial | None:
+        resume = self.resume_interrupted(history)
+        if resume is not None:
+            return resume
+        if self._ladder.promotion:
+            job = self._ladder.get_job(history)
+            if job is not None:
+                return job
+        return StartNew(self.lease(1))
+
+    def on_result(self, request: ResultRequest) -> Decision:
+        if self._guard is not None and self._guard.observe(
+            request.trial_id, request.result.step, request.score, request.history
+        ):
+            self._ladder.level = self._guard.level
+        return self._ladder.decide(
+            request.trial_id, request.result.step, request.score, request.history
+        )
+
+    def state(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"variant": self.variant, "rungs": self._ladder.state()}
+        if self._guard is not None:
+            out["guard"] = self._guard.state()
+        return out
