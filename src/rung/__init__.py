@@ -16,6 +16,7 @@ from rung.errors import (
     SpaceError,
     StopTrial,
 )
+from rung.executors.runtime import TrialContext
 from rung.executors.simulated import SimulatedExecutor
 from rung.schedulers import ASHA, FIFOScheduler
 from rung.searchers import GridSearcher, RandomSearcher
@@ -51,6 +52,7 @@ __all__ = [
     "StopTrial",
     "Study",
     "Trial",
+    "TrialContext",
     "TrialStatus",
     "__version__",
     "derive_rng",

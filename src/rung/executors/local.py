@@ -1,0 +1,573 @@
+"""Local executor: persistent worker processes on this machine, one pipe each.
+
+The driver waits on every worker's pipe (and process sentinel) at once with
+``multiprocessing.connection.wait`` and drains every message that is ready, so one driver turn
+(and one journal transaction) covers many events. Workers are started once per session and serve
+trial after trial; a worker that dies (an exception in the runtime, ``os._exit``, a signal, a
+segfault) is detected through its pipe or its sentinel, its trial ends ``interrupted`` (the
+scheduler may resume it from its last checkpoint) and a fresh worker takes its place.
+
+Messages are the runtime's small tuples (see ``rung.executors.runtime``), pickled with the
+highest protocol and sent as single framed writes; nothing here is journaled, so pickle is fine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import pickle
+import select
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+import weakref
+from collections import deque
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from rung.core.events import (
+    Cancel,
+    CapacityChanged,
+    CheckpointSaved,
+    Command,
+    DeleteCheckpoint,
+    Event,
+    Launch,
+    Reply,
+    ResultReported,
+    TrialEnded,
+    TrialStarted,
+)
+from rung.core.records import Outcome
+from rung.errors import ConfigError, RungError
+from rung.executors.base import RunContext
+from rung.executors.runtime import (
+    ENDED,
+    INIT_ERROR,
+    READY,
+    RESULT,
+    SAVED,
+    TrialContext,
+    encode_launch,
+    encode_reply,
+    worker_loop,
+)
+
+log = logging.getLogger("rung.local")
+
+_dumps = pickle.dumps
+_loads = pickle.loads
+_PROTO = pickle.HIGHEST_PROTOCOL
+
+# A TrialStarted made by the executor itself (at dispatch) travels with the next batch of worker
+# messages rather than in a driver turn (and a journal transaction) of its own; it waits at most
+# this long for company.
+_STARTED_DELAY = 0.05
+# Consecutive workers that die before they are ready: after this many, the objective cannot be
+# run here (an import that crashes the interpreter, say) and the run fails instead of looping.
+_MAX_STARTUP_DEATHS = 3
+_SHUTDOWN_GRACE = 2.0
+
+
+# --- worker process side -----------------------------------------------------------------------
+class PipeChannel:
+    """A ``Channel`` over one end of a ``multiprocessing`` pipe.
+
+    Messages are pickled here and sent with ``send_bytes`` (cheaper than ``Connection.send``,
+    whose pickler is set up per call); ``poll`` uses a ``select.poll`` object registered once,
+    because ``Connection.poll`` builds a selector per call. A ``Connection`` buffers nothing, so
+    "the descriptor is readable" is exactly "a message (or the end of the pipe) is there".
+    """
+
+    __slots__ = ("_poller", "_recv_bytes", "_send_bytes", "conn")
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._send_bytes = conn.send_bytes
+        self._recv_bytes = conn.recv_bytes
+        self._poller = select.poll()
+        self._poller.register(conn.fileno(), select.POLLIN)
+
+    def send(self, msg: Any) -> None:
+        self._send_bytes(_dumps(msg, _PROTO))
+
+    def recv(self) -> Any:
+        return _loads(self._recv_bytes())
+
+    def poll(self) -> bool:
+        return bool(self._poller.poll(0))
+
+
+def _die_with_parent(parent_pid: int | None) -> None:
+    """Make the kernel kill this worker when the driver dies, even by SIGKILL (Linux), so a
+    crashed driver never leaves orphans computing for nobody."""
+    if parent_pid is None:
+        return
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass  # best effort: the worker still exits when its pipe closes
+    if os.getppid() != parent_pid:
+        os._exit(0)  # the driver died before we could ask to follow it
+
+
+def _worker_main(
+    conn: Connection,
+    payload: bytes | None,
+    objective: Callable[[TrialContext], Any] | None,
+    checkpoint_root: str,
+    checkpoint_every: int | None,
+    parent_pid: int | None,
+) -> None:
+    """Entry point of a worker process (module level, so spawn can import it)."""
+    # Ctrl-C in a terminal reaches the whole process group: the driver decides what happens
+    # (it shuts the workers down), so a worker does not die half-way through a message.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent_pid)
+    chan = PipeChannel(conn)
+    try:
+        fn = pickle.loads(payload) if payload is not None else objective
+        if not callable(fn):
+            raise TypeError(f"the objective is not callable: {fn!r}")
+    except BaseException:  # reported to the driver, which raises it
+        chan.send((INIT_ERROR, traceback.format_exc()))
+        return
+    chan.send((READY, os.getpid()))
+    worker_loop(chan, fn, Path(checkpoint_root), checkpoint_every)
+
+
+# --- driver side -------------------------------------------------------------------------------
+class _Worker:
+    __slots__ = ("conn", "dead", "poller", "process", "ready", "sentinel", "token", "trial")
+
+    def __init__(self, process: Any, conn: Connection) -> None:
+        self.process = process
+        self.conn = conn
+        self.sentinel: int = process.sentinel
+        self.poller = select.poll()
+        self.poller.register(conn.fileno(), select.POLLIN)
+        self.trial: int | None = None  # the trial it runs
+        self.token = 0  # run token of that trial
+        self.ready = False  # it loaded the objective
+        self.dead = False
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "still running, killed"
+    if code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+def _name(fn: Any) -> str:
+    mod = getattr(fn, "__module__", None)
+    qual = getattr(fn, "__qualname__", None) or getattr(type(fn), "__qualname__", repr(fn))
+    return f"{mod}.{qual}" if mod else str(qual)
+
+
+def _serialize_objective(objective: Any) -> bytes:
+    """Pickle the objective for spawn workers (by reference, for a module-level function), or
+    explain why it cannot be."""
+    name = _name(objective)
+    hint = ("define it at module level in an importable module (spawn workers import it by "
+            "name), or use start_method='fork'")
+    if getattr(objective, "__module__", None) == "__main__":
+        main = sys.modules.get("__main__")
+        if main is not None and not getattr(main, "__file__", None):
+            raise ConfigError(
+                f"objective {name}: defined in an interactive session, where spawn worker "
+                f"processes cannot import it; {hint}"
+            )
+    try:
+        return pickle.dumps(objective, _PROTO)
+    except (pickle.PicklingError, AttributeError, TypeError) as e:
+        raise ConfigError(f"objective {name} cannot be sent to worker processes ({e}); "
+                          f"{hint}") from None
+
+
+def _default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the CPUs this process may use (containers)
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _reap(processes: list[Any]) -> None:
+    """Finalizer: kill workers an executor left behind (it was never shut down)."""
+    for p in processes:
+        if p.is_alive():
+            p.kill()
+            p.join(1.0)
+
+
+class LocalExecutor:
+    """Runs trials in worker processes on this machine.
+
+    Args:
+        objective: ``objective(ctx: rung.TrialContext)``. With the default ``spawn`` start
+            method it must be importable by name (a module-level function, or a picklable
+            callable object); a lambda or a nested function raises ``ConfigError`` naming it.
+            As with any spawn-based code, a script must guard its entry point with
+            ``if __name__ == "__main__":``.
+        n_workers: worker processes, i.e. trials run at once (default: the CPUs this process
+            may use).
+        checkpoint_every: if set, every report whose step is a multiple of it (and the report
+            at ``max_step``) saves a checkpoint through the report's ``save`` callback, so an
+            interrupted trial resumes from there (worker-side: costs no round trip).
+        start_method: ``"spawn"`` (default: safe with threads, CUDA and SQLite in the driver),
+            ``"forkserver"`` or ``"fork"`` (starts faster and takes any callable, but forks
+            the driver's threads and open handles).
+
+    Checkpoints live under the run's ``checkpoint_dir`` as ``<trial_id>/<step>/``; the engine
+    decides when one is no longer needed and this executor deletes it.
+    """
+
+    def __init__(
+        self,
+        objective: Callable[[TrialContext], Any],
+        n_workers: int | None = None,
+        checkpoint_every: int | None = None,
+        start_method: str = "spawn",
+    ) -> None:
+        if not callable(objective):
+            raise ConfigError(f"objective: expected a callable, got {objective!r}")
+        if n_workers is not None and (isinstance(n_workers, bool) or not isinstance(n_workers, int)
+                                      or n_workers < 1):
+            raise ConfigError(f"n_workers: must be a positive integer or None, got {n_workers!r}")
+        if checkpoint_every is not None and (
+            isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int)
+            or checkpoint_every < 1
+        ):
+            raise ConfigError(
+                f"checkpoint_every: must be a positive integer or None, got {checkpoint_every!r}"
+            )
+        methods = multiprocessing.get_all_start_methods()
+        if start_method not in methods:
+            raise ConfigError(f"start_method: must be one of {methods}, got {start_method!r}")
+        self.objective = objective
+        self.n_workers = n_workers if n_workers is not None else _default_workers()
+        self.checkpoint_every = checkpoint_every
+        self.start_method = start_method
+        self._payload = None if start_method == "fork" else _serialize_objective(objective)
+        self._mp: Any = multiprocessing.get_context(start_method)
+        self._workers: list[_Worker] = []
+        self._processes: list[Any] = []  # every process started, for the finalizer
+        self._finalizer = weakref.finalize(self, _reap, self._processes)
+        self._owner: dict[Any, _Worker] = {}  # waitable (connection or sentinel) -> worker
+        self._waitables: list[Any] = []
+        self._idle: deque[_Worker] = deque()
+        self._running: dict[int, _Worker] = {}  # trial id -> its worker
+        self._queue: deque[Launch] = deque()  # launches waiting for a worker
+        self._events: list[Event] = []  # events made here, returned by the next poll
+        self._urgent = False  # _events holds something the driver must see at once
+        self._token = 0
+        self._last = 0.0
+        self._startup_deaths = 0
+        self._root: Path | None = None
+        self._tmp_root: str | None = None
+        self._open = False
+
+    # --- the Executor protocol --------------------------------------------------------------
+    def start(self, ctx: RunContext) -> list[Event]:
+        """Start the workers; returns ``[CapacityChanged(n_workers, now, new_session=True)]``.
+
+        Workers load the objective in the background: launches sent before they are ready
+        simply wait in their pipes.
+        """
+        if self._open:
+            raise RuntimeError("LocalExecutor.start: already started (call shutdown first)")
+        if ctx.checkpoint_dir is None:
+            self._tmp_root = tempfile.mkdtemp(prefix=f"rung-{ctx.study}-")
+            root = Path(self._tmp_root)
+        else:
+            root = Path(ctx.checkpoint_dir)
+            root.mkdir(parents=True, exist_ok=True)
+        self._root = root.resolve()
+        self._open = True
+        self._startup_deaths = 0
+        for _ in range(self.n_workers):
+            self._spawn()
+        return [CapacityChanged(self.n_workers, self.now(), new_session=True)]
+
+    def now(self) -> float:
+        """Wall-clock time, never earlier than any time this executor has reported."""
+        t = time.time()
+        if t < self._last:
+            return self._last
+        self._last = t
+        return t
+
+    @property
+    def idle(self) -> bool:
+        """Nothing runs, waits for a worker, or waits to be reported."""
+        return not self._running and not self._queue and not self._events
+
+    def submit(self, commands: Sequence[Command]) -> None:
+        """Launches go to idle workers (or wait for one), replies to the worker running the
+        trial (a reply for a trial no longer running is dropped), ``Cancel`` kills the trial's
+        worker, ``DeleteCheckpoint`` removes the directory."""
+        for c in commands:
+            if isinstance(c, Reply):
+                w = self._running.get(c.trial_id)
+                if w is not None:
+                    self._send(w, encode_reply(c, w.token))
+            elif isinstance(c, Launch):
+                self._queue.append(c)
+            elif isinstance(c, Cancel):
+                self._cancel(c)
+            elif isinstance(c, DeleteCheckpoint):
+                self._delete(c.path)
+            else:
+                raise TypeError(f"LocalExecutor cannot run {c!r}")
+        if self._queue:
+            self._dispatch()
+
+    def poll(self, timeout: float | None) -> list[Event]:
+        """Wait up to ``timeout`` seconds for worker messages and return every event that is
+        ready (all messages already in every pipe, plus deaths and cancellations)."""
+        if self._events:
+            if self._urgent:
+                timeout = 0.0
+            elif timeout is None or timeout > _STARTED_DELAY:
+                timeout = _STARTED_DELAY
+        out = self._events
+        self._events = []
+        self._urgent = False
+        ready = multiprocessing.connection.wait(self._waitables, timeout)
+        if not ready:
+            return out
+        owner = self._owner
+        dead: list[_Worker] = []
+        for obj in ready:
+            w = owner.get(obj)
+            if w is None or w.dead:
+                continue
+            if obj is w.conn:
+                if not self._read(w, out):
+                    dead.append(w)
+            elif w not in dead:  # sentinel: the process exited; read what it left first
+                self._read(w, out)
+                dead.append(w)
+        for w in dead:
+            if not w.dead:
+                self._retire(w, out, Outcome.INTERRUPTED, None)
+        if self._queue:
+            self._dispatch()
+        if self._events:  # made while reading (a replacement's dispatch): deliver them too
+            out.extend(self._events)
+            self._events = []
+            self._urgent = False
+        return out
+
+    def shutdown(self) -> None:
+        """Stop every worker: idle ones are asked to exit, busy ones are terminated; any still
+        alive after a short grace period is killed. Idempotent."""
+        if not self._open:
+            return
+        self._open = False
+        for w in self._workers:
+            if w.trial is None and not w.dead:
+                with contextlib.suppress(OSError):
+                    w.conn.send_bytes(_dumps(None, _PROTO))
+            else:
+                w.process.terminate()
+        deadline = time.monotonic() + _SHUTDOWN_GRACE
+        for w in self._workers:
+            w.process.join(max(0.0, deadline - time.monotonic()))
+            if w.process.is_alive():
+                w.process.kill()
+                w.process.join(1.0)
+            w.conn.close()
+            w.dead = True
+        self._workers.clear()
+        self._owner.clear()
+        self._waitables.clear()
+        self._idle.clear()
+        self._running.clear()
+        self._queue.clear()
+        self._events = []
+        self._processes.clear()
+        if self._tmp_root is not None:
+            shutil.rmtree(self._tmp_root, ignore_errors=True)
+            self._tmp_root = None
+
+    # --- workers ----------------------------------------------------------------------------
+    def _spawn(self) -> _Worker:
+        parent, child = self._mp.Pipe(duplex=True)
+        fork = self.start_method == "fork"
+        process = self._mp.Process(
+            target=_worker_main,
+            args=(child, self._payload, self.objective if fork else None, str(self._root),
+                  self.checkpoint_every,
+                  None if self.start_method == "forkserver" else os.getpid()),
+            name=f"rung-worker-{len(self._processes)}",
+            daemon=False,  # objectives may start processes of their own (data loaders)
+        )
+        process.start()
+        child.close()  # only the worker holds its end: its death reads as end-of-file here
+        w = _Worker(process, parent)
+        self._processes.append(process)
+        self._workers.append(w)
+        self._owner[parent] = w
+        self._owner[w.sentinel] = w
+        self._waitables.extend((parent, w.sentinel))
+        self._idle.append(w)
+        return w
+
+    def _dispatch(self) -> None:
+        t = self.now()
+        while self._queue and self._idle:
+            w = self._idle.popleft()
+            if w.dead:
+                continue
+            launch = self._queue.popleft()
+            self._token += 1
+            w.trial = launch.trial_id
+            w.token = self._token
+            self._running[launch.trial_id] = w
+            self._send(w, encode_launch(launch, self._token))
+            self._events.append(TrialStarted(launch.trial_id, t))
+
+    def _send(self, w: _Worker, msg: Any) -> None:
+        try:
+            w.conn.send_bytes(_dumps(msg, _PROTO))
+        except OSError:
+            # the worker is dead: its sentinel (or end-of-file) reports it at the next poll
+            log.debug("worker %s: send failed, it died", w.process.pid)
+
+    def _read(self, w: _Worker, out: list[Event]) -> bool:
+        """Decode every message waiting in ``w``'s pipe into ``out``; False at end-of-file."""
+        recv = w.conn.recv_bytes
+        ready = w.poller.poll
+        last = self._last
+        try:
+            while ready(0):
+                msg = _loads(recv())
+                tag = msg[0]
+                if tag == RESULT:
+                    t = msg[4]
+                    if t < last:
+                        t = last
+                    last = t
+                    out.append(ResultReported(msg[1], msg[2], msg[3], t))
+                elif tag == ENDED:
+                    t = msg[3]
+                    if t < last:
+                        t = last
+                    last = t
+                    tid = msg[1]
+                    out.append(TrialEnded(tid, Outcome(msg[2]), t, msg[4]))
+                    if w.trial == tid:
+                        w.trial = None
+                        del self._running[tid]
+                        self._idle.append(w)
+                elif tag == SAVED:
+                    t = msg[4]
+                    if t < last:
+                        t = last
+                    last = t
+                    out.append(CheckpointSaved(msg[1], msg[2], msg[3], t, msg[5]))
+                elif tag == READY:
+                    w.ready = True
+                    self._startup_deaths = 0
+                elif tag == INIT_ERROR:
+                    raise RungError(
+                        f"worker processes cannot load the objective {_name(self.objective)}:\n"
+                        f"{msg[1]}"
+                    )
+                else:
+                    raise RungError(f"unexpected message from worker {w.process.pid}: {msg!r}")
+        except (EOFError, OSError):
+            return False
+        finally:
+            self._last = last
+        return True
+
+    def _retire(self, w: _Worker, out: list[Event], outcome: Outcome, reason: str | None) -> None:
+        """Remove a dead (or killed) worker: end its trial, start a replacement."""
+        w.dead = True
+        p = w.process
+        p.join(1.0)
+        if p.is_alive():  # closed its pipe but lingers: it is of no use any more
+            p.kill()
+            p.join(1.0)
+        self._workers.remove(w)
+        self._owner.pop(w.conn, None)
+        self._owner.pop(w.sentinel, None)
+        self._waitables = [x for x in self._waitables if x is not w.conn and x != w.sentinel]
+        w.conn.close()
+        if w.trial is not None:
+            tid = w.trial
+            del self._running[tid]
+            w.trial = None
+            if reason is None:
+                reason = (f"worker process {p.pid} died ({_describe_exit(p.exitcode)}) while "
+                          f"running trial {tid}")
+            log.warning("trial %d: %s", tid, reason)
+            out.append(TrialEnded(tid, outcome, self.now(), reason))
+        elif not w.ready:
+            log.warning("worker process %s died at start-up (%s)", p.pid,
+                        _describe_exit(p.exitcode))
+        if not w.ready:
+            self._startup_deaths += 1
+            if self._startup_deaths >= _MAX_STARTUP_DEATHS:
+                raise RungError(
+                    f"{self._startup_deaths} worker processes in a row died before loading the "
+                    f"objective {_name(self.objective)} (last: {_describe_exit(p.exitcode)})"
+                )
+        if self._open:
+            self._spawn()
+
+    def _cancel(self, c: Cancel) -> None:
+        w = self._running.get(c.trial_id)
+        if w is None:
+            for launch in self._queue:
+                if launch.trial_id == c.trial_id:
+                    self._queue.remove(launch)
+                    self._events.append(TrialEnded(c.trial_id, Outcome.STOPPED, self.now(),
+                                                   c.reason))
+                    self._urgent = True
+                    break
+            return  # not running here (it ended already): nothing to cancel
+        w.process.kill()
+        w.process.join()
+        self._read(w, self._events)  # what it sent before it died is still worth recording
+        w.ready = True  # killed on purpose: not a start-up failure
+        self._retire(w, self._events, Outcome.STOPPED, c.reason)
+        self._urgent = True
+
+    def _delete(self, path: str) -> None:
+        root = self._root
+        if root is None:
+            return
+        target = (root / path).resolve()
+        if root not in target.parents:
+            log.warning("not deleting checkpoint %r: outside the checkpoint directory %s",
+                        path, root)
+            return
+        shutil.rmtree(target, ignore_errors=True)
+        parent = target.parent
+        if parent != root:
+            # the trial's directory goes with its last checkpoint; it stays while not empty
+            # (a newer checkpoint, a save in progress)
+            with contextlib.suppress(OSError):
+                parent.rmdir()
+
+
+__all__ = ["LocalExecutor", "PipeChannel"]

@@ -1,0 +1,107 @@
+"""Objectives for the executor tests. They live in an importable module because spawn worker
+processes import the objective by name."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import rung
+
+
+def noop(ctx: rung.TrialContext) -> None:
+    """Nine reports of a constant-free, param-dependent loss, nothing else."""
+    x = float(ctx.params["x"])
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        ctx.report(step, loss=x / step)
+
+
+def quadratic(ctx: rung.TrialContext) -> None:
+    """Loss depends on params: (x - 0.3)^2 shrinking with steps; good configs keep going."""
+    x = float(ctx.params["x"])
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        ctx.report(step, loss=(x - 0.3) ** 2 + 1.0 / step)
+
+
+def _state_saver(state: dict[str, Any]) -> Any:
+    def save(d: str) -> None:
+        Path(d, "state.json").write_text(json.dumps(state))
+
+    return save
+
+
+def _load(ctx: rung.TrialContext) -> dict[str, Any]:
+    if ctx.checkpoint is None:
+        return {"step": 0, "resumed_from": None}
+    state: dict[str, Any] = json.loads(Path(ctx.checkpoint, "state.json").read_text())
+    return state
+
+
+def checkpointed(ctx: rung.TrialContext) -> None:
+    """Saves ``{"step": s, "trial": id}`` at every checkpoint; records every run's start in a
+    log directory given by the ``log`` param (one JSON line per run)."""
+    state = _load(ctx)
+    log_dir = Path(str(ctx.params["log"]))
+    with open(log_dir / f"{ctx.trial_id}.runs", "a") as f:
+        f.write(json.dumps({"start_step": ctx.start_step, "checkpoint": ctx.checkpoint,
+                            "restored": state, "pid": os.getpid()}) + "\n")
+    x = float(ctx.params["x"])
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        state = {"step": step, "trial": ctx.trial_id}
+        ctx.report(step, loss=(x - 0.3) ** 2 + 1.0 / step, save=_state_saver(state))
+
+
+def kill_once(ctx: rung.TrialContext) -> None:
+    """Like ``checkpointed``, but the first run of trial 0 SIGKILLs its own worker right after
+    the report at ``params["kill_at"]`` (whose checkpoint is saved by then)."""
+    state = _load(ctx)
+    log_dir = Path(str(ctx.params["log"]))
+    with open(log_dir / f"{ctx.trial_id}.runs", "a") as f:
+        f.write(json.dumps({"start_step": ctx.start_step, "checkpoint": ctx.checkpoint,
+                            "restored": state, "pid": os.getpid()}) + "\n")
+    kill_at = int(ctx.params["kill_at"])
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        state = {"step": step, "trial": ctx.trial_id}
+        ctx.report(step, loss=float(ctx.params["x"]) + 1.0 / step, save=_state_saver(state))
+        if ctx.trial_id == 0 and step == kill_at and ctx.checkpoint is None:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def exit_hard(ctx: rung.TrialContext) -> None:
+    """Trial 1 ends its worker with ``os._exit`` in the middle; the others complete."""
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        if ctx.trial_id == 1 and step == 2:
+            os._exit(3)
+        ctx.report(step, loss=float(ctx.params["x"]))
+
+
+def failing(ctx: rung.TrialContext) -> None:
+    """Trials with x > 0.5 raise after one report; the others complete."""
+    x = float(ctx.params["x"])
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        ctx.report(step, loss=x)
+        if x > 0.5:
+            raise ValueError(f"diverged at x={x:.3f}")
+
+
+def nan_loss(ctx: rung.TrialContext) -> None:
+    """Even trials report NaN (then inf), odd ones a finite loss."""
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        bad = ctx.trial_id % 2 == 0
+        ctx.report(step, loss=(math.nan if step == 1 else math.inf) if bad
+                   else float(ctx.params["x"]))
+
+
+def returns_metrics(ctx: rung.TrialContext) -> dict[str, float]:
+    """Single-fidelity: no report, the final metrics are returned."""
+    return {"loss": float(ctx.params["x"]) ** 2}
+
+
+def hang(ctx: rung.TrialContext) -> None:
+    """Reports once, then blocks forever (until cancelled or killed)."""
+    ctx.report(ctx.start_step, loss=1.0)
+    signal.pause()
