@@ -212,6 +212,13 @@ class Scheduler(Component, ABC):
     def on_trial_end(self, request: EndRequest) -> None:
         """Note that a run of a trial ended (default: nothing)."""
 
+    def on_start_refused(self, history: History) -> bool:
+        """Called by the engine when it could not start the new trial ``next_trial`` asked for
+        (``Budget.n_trials`` is spent, or the searcher is exhausted). Return True to be asked
+        once more in the same turn (say, to resume paused trials that were waiting for a rung to
+        fill with new trials); the default, False, ends the turn."""
+        return False
+
     def state(self) -> dict[str, Any]:
         """JSON-serializable view of internal state (rung tables, brackets)."""
         return {}

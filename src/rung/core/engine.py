@@ -239,13 +239,19 @@ class Engine:
 
     # --- launching ----------------------------------------------------------------------------
     def _fill(self, out: list[Command]) -> None:
+        retried = False
         while len(self.active) < self.capacity and self.budget_left():
             nxt = self.scheduler.next_trial(self.history)
             if nxt is None:
                 return
             launch = self._materialize(nxt)
             if launch is None:
-                return
+                # no new trial can start (trial budget spent, searcher exhausted): the scheduler
+                # may want to resume paused trials instead (once per turn, so it cannot loop)
+                if retried or not self.scheduler.on_start_refused(self.history):
+                    return
+                retried = True
+                continue
             out.append(launch)
 
     def _materialize(self, nxt: NextTrial) -> Launch | None:
