@@ -3,5 +3,16 @@
 from rung.core.components import Fork, Resume, Scheduler, StartNew
 from rung.schedulers.asha import ASHA
 from rung.schedulers.fifo import FIFOScheduler
+from rung.schedulers.hyperband import Hyperband
+from rung.schedulers.successive_halving import SuccessiveHalving
 
-__all__ = ["ASHA", "FIFOScheduler", "Fork", "Resume", "Scheduler", "StartNew"]
+__all__ = [
+    "ASHA",
+    "FIFOScheduler",
+    "Fork",
+    "Hyperband",
+    "Resume",
+    "Scheduler",
+    "StartNew",
+    "SuccessiveHalving",
+]

@@ -1,0 +1,436 @@
+"""Synchronous successive halving (Jamieson and Talwalkar, "Non-stochastic Best Arm
+Identification and Hyperparameter Optimization", AISTATS 2016), in the form Hyperband runs as its
+inner loop (Li, Jamieson, DeSalvo, Rostamizadeh and Talwalkar, "Hyperband: A Novel Bandit-Based
+Approach to Hyperparameter Optimization", JMLR 2018, Algorithm 1, lines 3-9).
+
+A *bracket* ``s`` draws ``n`` configurations and runs them through rungs ``i = 0..s``::
+
+    n_i = floor(n * eta**-i)                 configurations at rung i
+    r_i = floor(R * eta**(i - s))            steps each of them has trained at rung i
+    keep the top floor(n_i / eta) of rung i; they go on to rung i + 1
+
+with ``R = max_step``; the last rung is ``r_s = R``. (``r_i`` is the paper's ``r * eta**i`` with
+``r = R * eta**-s``, rounded down to whole steps; it never drops below ``min_step``.)
+Successive halving on its own is the most aggressive bracket, ``s = s_max = floor(log_eta(R /
+min_step))``, with ``n = eta**s_max`` configurations unless ``n_configs`` says otherwise.
+
+**Pause and resume.** A trial that reaches its rung is *paused*: the worker saves a checkpoint
+and frees its slot. When every member of the rung has reported (or ended without reporting:
+failed, or interrupted too often), the rung is *complete*: the top ``floor(n_i / eta)`` (ties to
+the earlier trial) are *resumed* from their checkpoints up to the next rung, and the rest stay
+paused for good. The last member to report learns its fate at once (promoted in place, or
+stopped) instead of pausing.
+
+**No deadlock.** Ray Tune's synchronous HyperBand could hang (ray-project/ray#6780): trials
+waiting at a milestone kept resources that the trials they waited for needed. Here a worker slot
+is freed only by ``TrialEnded``, and a trial waiting for its rung has *ended* (paused), so it holds
+nothing. ``next_trial`` offers, in order: interrupted members of open brackets (resumed from
+their checkpoints, up to their rung), paused promoted trials (oldest bracket first), new
+members for a bracket whose first rung is not full, and finally a new bracket. Brackets are
+opened in the paper's order; a bracket that cannot use a free worker because it waits for its
+running members lets the next bracket start, so no worker idles while there is work (with one
+worker this is exactly the paper's sequential loop). Whenever no trial is running, every open
+rung is complete or has a member to (re)start, so ``next_trial`` always has an answer until the
+brackets are done: the property test runs every bracket to the end for many ``(R, eta)`` and
+1 to 64 workers.
+
+**Budget.** When the engine cannot create a new trial (``Budget.n_trials`` spent, searcher
+exhausted), ``on_start_refused`` closes every first rung with the members it has (promoting
+``max(1, floor(n/eta))`` of them, so the bracket still carries its best to ``max_step``), and no
+bracket is opened or filled any more.
+
+Paused losers keep their checkpoints until the study ends: the engine has no command yet to end
+a paused trial (see the report of issue 3).
+
+Complexity: a report at a rung costs ``O(log n)`` (sorted rung table); completing a rung sorts
+nothing (the table is kept sorted); ``next_trial`` is ``O(open brackets)``.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from typing import Any
+
+from rung.core.components import (
+    BindContext,
+    EndRequest,
+    NextTrial,
+    ResultRequest,
+    Resume,
+    Scheduler,
+    StartNew,
+)
+from rung.core.events import CONTINUE, Decision
+from rung.core.history import History
+from rung.core.records import Outcome, TrialStatus
+from rung.core.registry import register
+from rung.diagnostics import FidelityGuard
+from rung.errors import ConfigError
+from rung.schedulers.asha import check_bool, check_int
+
+
+def s_max_for(min_step: int, eta: int, max_step: int) -> int:
+    """``floor(log_eta(max_step / min_step))``, in exact integer arithmetic."""
+    s = 0
+    while min_step * eta ** (s + 1) <= max_step:
+        s += 1
+    return s
+
+
+def bracket_plan(
+    s: int, s_max: int, eta: int, max_step: int, n: int | None = None
+) -> tuple[list[int], list[int]]:
+    """``([n_0..n_s], [r_0..r_s])`` of bracket ``s`` (Hyperband, Algorithm 1).
+
+    ``n`` defaults to the paper's ``ceil((s_max + 1) / (s + 1) * eta**s)``.
+    """
+    if n is None:
+        n = -(-(s_max + 1) * eta**s // (s + 1))
+    ns = [n // eta**i for i in range(s + 1)]
+    rs = [max_step * eta**i // eta**s for i in range(s + 1)]
+    return ns, rs
+
+
+class _Rung:
+    __slots__ = ("closed", "dead", "members", "promoted", "quota", "scores", "step", "table")
+
+    def __init__(self, step: int, quota: int) -> None:
+        self.step = step
+        self.quota = quota  # planned size (the paper's n_i)
+        self.members: dict[int, None] = {}
+        self.scores: dict[int, float] = {}
+        self.table: list[tuple[float, int]] = []
+        self.dead: set[int] = set()
+        self.closed = False  # membership is final
+        self.promoted: list[int] | None = None  # decided when the rung completes
+
+    @property
+    def complete(self) -> bool:
+        return self.closed and len(self.scores) + len(self.dead) >= len(self.members)
+
+    def record(self, tid: int, score: float) -> None:
+        old = self.scores.get(tid)
+        if old is not None:
+            self.table.pop(bisect.bisect_left(self.table, (old, tid)))
+        self.scores[tid] = score
+        bisect.insort(self.table, (score, tid))
+        self.dead.discard(tid)
+
+    def rank(self, tid: int) -> int:
+        return bisect.bisect_left(self.table, (self.scores[tid], tid))
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "planned": self.quota,
+            "members": len(self.members),
+            "results": len(self.scores),
+            "dead": len(self.dead),
+            "promoted": None if self.promoted is None else len(self.promoted),
+        }
+
+
+class _Bracket:
+    __slots__ = ("done", "index", "queue", "rungs", "s")
+
+    def __init__(self, index: int, s: int, ns: Sequence[int], rs: Sequence[int]) -> None:
+        self.index = index
+        self.s = s
+        self.rungs = [_Rung(r, n) for n, r in zip(ns, rs, strict=True)]
+        self.queue: dict[int, None] = {}  # promoted trials to resume, best first
+        self.done = False
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "bracket": self.index,
+            "s": self.s,
+            "done": self.done,
+            "rungs": [r.state() for r in self.rungs],
+        }
+
+
+class SynchronousBrackets(Scheduler):
+    """Shared machinery of ``SuccessiveHalving`` and ``Hyperband``: brackets of synchronous
+    rungs, paused and resumed trials. Subclasses choose the next bracket (``_next_bracket``)."""
+
+    reduction_factor: int
+    min_step: int
+    guard: bool
+    iterations: int | None
+
+    def bind(self, ctx: BindContext) -> None:
+        super().bind(ctx)
+        eta = check_int("reduction_factor", self.reduction_factor, 2)
+        r = check_int("min_step", self.min_step, 1)
+        if r > ctx.max_step:
+            raise ConfigError(
+                f"scheduler.params.min_step: {r} is above max_step ({ctx.max_step})"
+            )
+        if self.iterations is not None:
+            check_int("iterations", self.iterations, 1)
+        check_bool("guard", self.guard)
+        self.s_max = s_max_for(r, eta, ctx.max_step)
+        # the most aggressive bracket's rungs are the fidelity ladder the guard watches
+        self._ladder = bracket_plan(self.s_max, self.s_max, eta, ctx.max_step)[1]
+        self._guard = FidelityGuard(self._ladder) if self.guard else None
+        self._brackets: dict[int, _Bracket] = {}  # open brackets, oldest first
+        self._finished: list[dict[str, Any]] = []  # states of finished brackets (the last few)
+        self._n_finished = 0
+        self._n_opened = 0
+        self._where: dict[int, tuple[int, int]] = {}  # trial -> (bracket, rung) it works for
+        self._interrupted: dict[int, None] = {}
+        self._seen = 0  # trials registered from history
+        self._starved = False
+        self._promotions = 0
+
+    # --- geometry ---------------------------------------------------------------------------
+    @property
+    def current_s_max(self) -> int:
+        """``s_max`` for new brackets: lowered by one per guard raise."""
+        level = self._guard.level if self._guard is not None else 0
+        return max(self.s_max - level, 0)
+
+    def fidelity_steps(self) -> list[int]:
+        return list(self._ladder)
+
+    def _next_bracket(self, index: int) -> tuple[int, list[int], list[int]] | None:
+        """``(s, [n_i], [r_i])`` of the ``index``-th bracket, or ``None`` to open no more."""
+        raise NotImplementedError
+
+    # --- bookkeeping ------------------------------------------------------------------------
+    def _sync(self, history: History) -> None:
+        """Register the trials created since the last call (new members of first rungs)."""
+        n = len(history)
+        for tid in range(self._seen, n):
+            b = history.tags(tid).get("bracket")
+            br = self._brackets.get(b) if isinstance(b, int) else None
+            if br is None:
+                continue
+            rung0 = br.rungs[0]
+            rung0.members[tid] = None
+            self._where[tid] = (br.index, 0)
+            if len(rung0.members) >= rung0.quota:
+                rung0.closed = True
+        self._seen = n
+
+    def _check(self, br: _Bracket, i: int, history: History) -> list[int]:
+        """Complete rung ``i`` if it can be; returns the promoted trials (possibly empty)."""
+        rung = br.rungs[i]
+        if rung.promoted is not None or not rung.complete:
+            return []
+        last = i == len(br.rungs) - 1
+        if last:
+            rung.promoted = []
+            self._finish(br)
+            return []
+        # floor(n_i / eta), and at least one, so a bracket always carries its best to the top
+        # (this only matters for brackets cut short by the budget or a small n_configs: the
+        # paper's brackets have floor(n_i / eta) >= 1 below their last rung)
+        k = min(max(len(rung.members) // self.reduction_factor, 1), len(rung.table))
+        promoted = [tid for _, tid in rung.table[:k]]
+        rung.promoted = promoted
+        self._promotions += len(promoted)
+        nxt = br.rungs[i + 1]
+        nxt.quota = len(promoted)
+        nxt.closed = True
+        for tid in promoted:
+            nxt.members[tid] = None
+            self._where[tid] = (br.index, i + 1)
+        for tid in rung.members:
+            if tid not in nxt.members:
+                self._where.pop(tid, None)
+        br.queue.update(dict.fromkeys(promoted))
+        if not promoted:
+            self._finish(br)
+        else:
+            self._check(br, i + 1, history)
+        return promoted
+
+    def _finish(self, br: _Bracket) -> None:
+        br.done = True
+        for rung in br.rungs:
+            for tid in rung.members:
+                if self._where.get(tid, (-1, 0))[0] == br.index:
+                    del self._where[tid]
+        self._brackets.pop(br.index, None)
+        self._n_finished += 1
+        self._finished.append(br.state())
+        del self._finished[:-8]
+
+    def _mark_dead(self, tid: int, history: History) -> None:
+        where = self._where.get(tid)
+        if where is None:
+            return
+        br = self._brackets.get(where[0])
+        if br is None:
+            return
+        rung = br.rungs[where[1]]
+        if tid not in rung.scores:
+            rung.dead.add(tid)
+            br.queue.pop(tid, None)
+            self._check(br, where[1], history)
+
+    # --- hooks ------------------------------------------------------------------------------
+    def next_trial(self, history: History) -> NextTrial | None:
+        self._sync(history)
+        # 1. interrupted members of open brackets: resume them towards their rung
+        for tid in list(self._interrupted):
+            if history.status(tid) is not TrialStatus.INTERRUPTED:
+                del self._interrupted[tid]
+                continue
+            where = self._where.get(tid)
+            if where is None or where[0] not in self._brackets:
+                del self._interrupted[tid]
+                continue
+            del self._interrupted[tid]
+            br = self._brackets[where[0]]
+            br.queue.pop(tid, None)  # promoted while it was being interrupted
+            return Resume(tid, br.rungs[where[1]].step)
+        # 2. promoted trials that have paused (oldest bracket first)
+        for br in self._brackets.values():
+            for tid in br.queue:
+                if history.status(tid) is TrialStatus.PAUSED:
+                    del br.queue[tid]
+                    return Resume(tid, br.rungs[self._where[tid][1]].step)
+        if self._starved:
+            return None
+        # 3. new members for a first rung that is not full
+        for br in self._brackets.values():
+            rung0 = br.rungs[0]
+            if not rung0.closed:
+                return StartNew(rung0.step, {"bracket": br.index, "s": br.s})
+        # 4. a new bracket
+        plan = self._next_bracket(self._n_opened)
+        if plan is None:
+            return None
+        s, ns, rs = plan
+        br = _Bracket(self._n_opened, s, ns, rs)
+        self._n_opened += 1
+        self._brackets[br.index] = br
+        return StartNew(rs[0], {"bracket": br.index, "s": s})
+
+    def on_start_refused(self, history: History) -> bool:
+        self._sync(history)
+        self._starved = True
+        for br in list(self._brackets.values()):
+            rung0 = br.rungs[0]
+            if rung0.closed:
+                continue
+            rung0.closed = True
+            if not rung0.members:
+                self._finish(br)
+            else:
+                self._check(br, 0, history)
+        return True
+
+    def on_result(self, request: ResultRequest) -> Decision:
+        history = request.history
+        self._sync(history)
+        tid, step, score = request.trial_id, request.result.step, request.score
+        if self._guard is not None:
+            self._guard.observe(tid, step, score, history)
+        where = self._where.get(tid)
+        if where is None or where[0] not in self._brackets:
+            if "bracket" in history.tags(tid):  # a loser resumed after an interruption
+                return Decision.stop("no longer in its bracket (not promoted)")
+            return CONTINUE
+        br = self._brackets[where[0]]
+        i = where[1]
+        rung = br.rungs[i]
+        br.queue.pop(tid, None)  # it runs: nothing to resume
+        if step != rung.step:
+            return Decision.proceed(rung.step)
+        rung.record(tid, score)
+        last = i == len(br.rungs) - 1
+        if last:
+            self._check(br, i, history)
+            return CONTINUE
+        promoted = self._check(br, i, history)
+        here = f"bracket {br.index} rung {i} (step {step})"
+        if rung.promoted is None:
+            expected = len(rung.members) if rung.closed else rung.quota
+            return Decision.pause(
+                f"{here}: {len(rung.scores)}/{expected} results in; paused until the rung "
+                f"is complete"
+            )
+        n, k = len(rung.table), len(rung.promoted)
+        rank = rung.rank(tid) + 1
+        if tid in promoted:
+            br.queue.pop(tid, None)  # it is on its worker: no resume needed
+            return Decision.proceed(
+                br.rungs[i + 1].step, f"{here}: rank {rank}/{n}, promoted (top {k})"
+            )
+        return Decision.stop(f"{here}: rank {rank}/{n}, not in the top {k}")
+
+    def on_trial_end(self, request: EndRequest) -> None:
+        history = request.history
+        self._sync(history)
+        tid = request.trial_id
+        if tid not in self._where:
+            return
+        outcome = request.outcome
+        if outcome is Outcome.INTERRUPTED:
+            if history.interruptions(tid) <= self.max_interruptions:
+                self._interrupted[tid] = None
+            else:
+                self._mark_dead(tid, history)
+        elif outcome in (Outcome.FAILED, Outcome.STOPPED, Outcome.COMPLETED):
+            self._mark_dead(tid, history)
+
+    def state(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "s_max": self.s_max,
+            "brackets_opened": self._n_opened,
+            "brackets_finished": self._n_finished,
+            "promotions": self._promotions,
+            "starved": self._starved,
+            "open": [br.state() for br in self._brackets.values()],
+            "finished": list(self._finished),
+        }
+        if self._guard is not None:
+            out["guard"] = self._guard.state()
+        return out
+
+
+@register("scheduler", "successive_halving")
+class SuccessiveHalving(SynchronousBrackets):
+    """Synchronous successive halving: bracket after bracket of ``n_configs`` trials (default
+    ``eta**s_max``), each rung keeping the top ``1/eta``.
+
+    Args:
+        reduction_factor: ``eta`` (>= 2).
+        min_step: the first rung's resource ``r`` (the bracket is ``s = floor(log_eta(max_step /
+            min_step))``).
+        n_configs: configurations per bracket (default ``eta**s``: one reaches ``max_step``).
+        iterations: brackets to run (``None``: until the budget is spent).
+        guard: open later brackets at a higher first rung while the rank correlation between
+            adjacent rungs is low (see ``rung.diagnostics``).
+    """
+
+    def __init__(
+        self,
+        reduction_factor: int = 3,
+        min_step: int = 1,
+        n_configs: int | None = None,
+        iterations: int | None = None,
+        guard: bool = False,
+    ) -> None:
+        self.reduction_factor = reduction_factor
+        self.min_step = min_step
+        self.n_configs = n_configs
+        self.iterations = iterations
+        self.guard = guard
+
+    def bind(self, ctx: BindContext) -> None:
+        super().bind(ctx)
+        if self.n_configs is not None:
+            check_int("n_configs", self.n_configs, 1)
+
+    def _next_bracket(self, index: int) -> tuple[int, list[int], list[int]] | None:
+        if self.iterations is not None and index >= self.iterations:
+            return None
+        s = self.current_s_max
+        n = self.n_configs if self.n_configs is not None else self.reduction_factor**s
+        ns, rs = bracket_plan(s, s, self.reduction_factor, self.max_step, n)
+        return s, ns, rs
