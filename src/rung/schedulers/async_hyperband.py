@@ -1,0 +1,164 @@
+"""Asynchronous Hyperband (Li, Jamieson, Rostamizadeh, Gonina, Ben-tzur, Hardt, Recht and
+Talwalkar, "A System for Massively Parallel Hyperparameter Tuning", MLSys 2020, section 3.2:
+"asynchronous Hyperband loops through brackets of ASHA with different early-stopping rates").
+
+ASHA needs a grace period (its first rung); Hyperband's answer, hedging over every choice of it,
+carries over: bracket ``b = 0..s_max`` is an ASHA ladder whose first rung is ``min_step *
+eta**b`` (the early-stopping rate ``b``), with ``s_max = floor(log_eta(max_step / min_step))``.
+Bracket ``b = s_max`` has no rung below ``max_step``: random search.
+
+Each new trial joins one bracket, drawn with ``derive_rng(seed, "bracket", trial_id)``, so the
+assignment is a pure function of the seed and the trial id (the same live, in replay and under
+any event order; never global randomness). Bracket ``b`` is drawn with probability
+proportional to the number of configurations synchronous Hyperband gives its counterpart
+``s = s_max - b``, ``ceil((s_max + 1) / (s + 1) * eta**s)``, so the mix of aggressive and
+conservative trials is Hyperband's. Brackets never wait for each other: each ladder decides as
+ASHA does (``variant="stopping"`` or ``"promotion"``, see ``rung.schedulers.asha``), and in the
+promotion variant a free worker takes the best promotable paused trial of any bracket (brackets
+in order ``b = 0, 1, ...``, highest rung first within each) before a new trial starts.
+
+``guard=True`` watches bracket 0's rungs (see ``rung.diagnostics``); a raise to step ``m`` makes
+every bracket skip its rungs below ``m``.
+
+Complexity: as ASHA per report (one ladder); ``next_trial`` draws one bracket, ``O(s_max)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rung.core.components import (
+    BindContext,
+    NextTrial,
+    ResultRequest,
+    Resume,
+    Scheduler,
+    StartNew,
+)
+from rung.core.events import CONTINUE, Decision
+from rung.core.history import History
+from rung.core.records import TrialStatus
+from rung.core.registry import register
+from rung.core.rng import derive_rng
+from rung.diagnostics import FidelityGuard
+from rung.errors import ConfigError
+from rung.schedulers.asha import VARIANTS, Ladder, check_bool, check_int, rung_steps
+from rung.schedulers.successive_halving import s_max_for
+
+
+@register("scheduler", "async_hyperband")
+class AsyncHyperband(Scheduler):
+    """Asynchronous Hyperband: several ASHA brackets with different grace periods.
+
+    Args:
+        reduction_factor: ``eta`` (>= 2).
+        min_step: the first rung of the most aggressive bracket.
+        brackets: how many brackets (``b = 0..brackets-1``; default and maximum ``s_max + 1``).
+        variant: ``"stopping"`` or ``"promotion"`` (as in ``ASHA``).
+        guard: raise every bracket's grace period while adjacent rungs' rank correlation is low.
+    """
+
+    def __init__(
+        self,
+        reduction_factor: int = 3,
+        min_step: int = 1,
+        brackets: int | None = None,
+        variant: str = "stopping",
+        guard: bool = False,
+    ) -> None:
+        self.reduction_factor = reduction_factor
+        self.min_step = min_step
+        self.brackets = brackets
+        self.variant = variant
+        self.guard = guard
+
+    def bind(self, ctx: BindContext) -> None:
+        super().bind(ctx)
+        eta = check_int("reduction_factor", self.reduction_factor, 2)
+        r = check_int("min_step", self.min_step, 1)
+        if self.variant not in VARIANTS:
+            raise ConfigError(
+                f"scheduler.params.variant: must be 'stopping' or 'promotion', got {self.variant!r}"
+            )
+        check_bool("guard", self.guard)
+        if r > ctx.max_step:
+            raise ConfigError(f"scheduler.params.min_step: {r} is above max_step ({ctx.max_step})")
+        s_max = s_max_for(r, eta, ctx.max_step)
+        n_brackets = s_max + 1
+        if self.brackets is not None:
+            n_brackets = check_int("brackets", self.brackets, 1)
+            if n_brackets > s_max + 1:
+                raise ConfigError(
+                    f"scheduler.params.brackets: at most {s_max + 1} with min_step={r}, "
+                    f"eta={eta}, max_step={ctx.max_step}; got {n_brackets}"
+                )
+        self.s_max = s_max
+        promotion = self.variant == "promotion"
+        self._ladders = [
+            Ladder(rung_steps(r * eta**b, eta, ctx.max_step), eta, ctx.max_step, promotion)
+            for b in range(n_brackets)
+        ]
+        sizes = [-(-(s_max + 1) * eta ** (s_max - b) // (s_max - b + 1)) for b in range(n_brackets)]
+        total = sum(sizes)
+        self._cdf = [sum(sizes[: b + 1]) / total for b in range(n_brackets)]
+        self.weights = [x / total for x in sizes]
+        self._guard = (
+            FidelityGuard([*self._ladders[0].rungs, ctx.max_step]) if self.guard else None
+        )
+
+    def fidelity_steps(self) -> list[int]:
+        return [*self._ladders[0].rungs, self.max_step]
+
+    def bracket_of(self, trial_id: int) -> int:
+        """The bracket a new trial with this id joins (a pure function of seed and id)."""
+        u = float(derive_rng(self.seed, "bracket", trial_id).random())
+        for b, c in enumerate(self._cdf):
+            if u < c:
+                return b
+        return len(self._cdf) - 1
+
+    def _ladder(self, history: History, trial_id: int) -> Ladder | None:
+        b = history.tags(trial_id).get("bracket")
+        if isinstance(b, int) and 0 <= b < len(self._ladders):
+            return self._ladders[b]
+        return None
+
+    def next_trial(self, history: History) -> NextTrial | None:
+        for tid in history.ids(TrialStatus.INTERRUPTED):
+            if history.interruptions(tid) <= self.max_interruptions:
+                ckpt = history.checkpoint(tid)
+                start = ckpt.step + 1 if ckpt else 1
+                ladder = self._ladder(history, tid)
+                return Resume(tid, ladder.lease(start) if ladder else self.max_step)
+        if self.variant == "promotion":
+            for ladder in self._ladders:
+                job = ladder.get_job(history)
+                if job is not None:
+                    return job
+        b = self.bracket_of(history.next_id)
+        return StartNew(self._ladders[b].lease(1), {"bracket": b})
+
+    def on_result(self, request: ResultRequest) -> Decision:
+        tid, step, score, history = (
+            request.trial_id, request.result.step, request.score, request.history
+        )
+        if self._guard is not None and self._guard.observe(tid, step, score, history):
+            floor = self._guard.min_step
+            for each in self._ladders:
+                each.level = sum(1 for s in each.rungs if s < floor)
+        ladder = self._ladder(history, tid)
+        if ladder is None:
+            return CONTINUE
+        return ladder.decide(tid, step, score, history)
+
+    def state(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "variant": self.variant,
+            "brackets": [
+                {"bracket": b, "weight": w, "rungs": ladder.state()}
+                for b, (w, ladder) in enumerate(zip(self.weights, self._ladders, strict=True))
+            ],
+        }
+        if self._guard is not None:
+            out["guard"] = self._guard.state()
+        return out
