@@ -140,7 +140,7 @@ def demo_spec(
         searcher=ComponentSpec("random", {}),
         scheduler=ComponentSpec("asha", {"reduction_factor": 3, "min_step": 1}),
         max_step=max_step or 27,
-        budget=Budget(n_trials=n_trials or 150),
+        budget=Budget(n_trials=n_trials or 200),
         seed=seed,
         keep_checkpoints=1,
     )

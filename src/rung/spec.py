@@ -18,6 +18,7 @@ A spec names a study and everything needed to run it::
     budget: {n_trials: 100}
     executor: local               # local | ray | simulated (needs `benchmark`)
     n_workers: 4                  # default: all cores
+    checkpoint_every: 3           # local: also checkpoint every 3 steps (resume loses less)
     storage: runs/mlp.db          # default: runs/<name>.db
     seed: 0
     keep_checkpoints: 1
@@ -51,6 +52,7 @@ EXECUTORS = ("local", "ray", "simulated")
 _TOP_KEYS = (
     "name", "objective", "path", "space", "metric", "mode", "max_step", "searcher", "scheduler",
     "budget", "executor", "n_workers", "storage", "seed", "keep_checkpoints", "benchmark",
+    "checkpoint_every",
 )
 _PARAM_KEYS: dict[str, tuple[str, ...]] = {
     "float": ("type", "low", "high", "log", "step", "when"),
@@ -90,6 +92,8 @@ class RunSpec:
         n_workers: worker count (``None``: all cores).
         storage: the SQLite journal file.
         benchmark: ``{"name", "params"}`` of a ``rung.benchmarks`` problem (simulated only).
+        checkpoint_every: local executor: save a checkpoint every that many steps (through
+            the report's ``save`` callback) besides those the scheduler asks for.
     """
 
     study: StudySpec
@@ -99,6 +103,7 @@ class RunSpec:
     n_workers: int | None = None
     storage: Path = field(default_factory=lambda: Path("runs/study.db"))
     benchmark: dict[str, Any] | None = None
+    checkpoint_every: int | None = None
 
     @property
     def name(self) -> str:
@@ -112,7 +117,14 @@ class RunSpec:
             "executor": self.executor,
             "n_workers": self.n_workers,
             "benchmark": self.benchmark,
+            "checkpoint_every": self.checkpoint_every,
         }
+
+    def executor_options(self) -> dict[str, Any]:
+        """Keyword arguments for the executor's constructor."""
+        if self.executor == "local" and self.checkpoint_every is not None:
+            return {"checkpoint_every": self.checkpoint_every}
+        return {}
 
     def journal_json(self) -> dict[str, Any]:
         return {**self.study.to_json(), CLI_KEY: self.cli_json()}
@@ -228,6 +240,11 @@ def parse_spec(data: Any, base_dir: Path | None = None) -> RunSpec:
     n_workers = data.get("n_workers")
     if n_workers is not None:
         _int("spec.n_workers", n_workers, 1)
+    every = data.get("checkpoint_every")
+    if every is not None:
+        _int("spec.checkpoint_every", every, 1)
+        if executor != "local":
+            raise SpecError("spec.checkpoint_every", "only used with executor: local")
 
     budget_data = data.get("budget")
     if budget_data is not None and not isinstance(budget_data, Mapping):
@@ -261,7 +278,7 @@ def parse_spec(data: Any, base_dir: Path | None = None) -> RunSpec:
 
     return RunSpec(
         study=study, objective=objective, path=paths, executor=str(executor),
-        n_workers=n_workers, storage=storage_path, benchmark=benchmark,
+        n_workers=n_workers, storage=storage_path, benchmark=benchmark, checkpoint_every=every,
     )
 
 
@@ -282,6 +299,7 @@ def spec_from_journal(data: Mapping[str, Any], storage: Path) -> RunSpec:
         n_workers=cli.get("n_workers"),
         storage=storage,
         benchmark=cli.get("benchmark"),
+        checkpoint_every=cli.get("checkpoint_every"),
     )
 
 

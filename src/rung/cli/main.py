@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Tune a scikit-learn MLP on the digits data set with ASHA, "
                                    "epochs as the step, on local worker processes.")
     q.add_argument("--trials", type=_positive_int, default=None, metavar="N",
-                   help="configurations to try (default 150)")
+                   help="configurations to try (default 200)")
     q.add_argument("--max-step", type=_positive_int, default=None, metavar="EPOCHS",
                    help="epochs for a configuration that is never stopped (default 27)")
     q.add_argument("--name", default=None, help="study name (default: demo-<date>-<time>)")
@@ -111,6 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         return handlers[args.command](args)
+    except BrokenPipeError:  # `rung show x | head`: the reader left, nothing to complain about
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except CLIError as e:
         _error(str(e))
         return e.code
@@ -312,7 +316,7 @@ def _drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace) -> int:
                                on_turn=prog.on_turn)
             else:
                 study.run(fn, executor=spec.executor, n_workers=spec.n_workers,
-                          on_turn=prog.on_turn)
+                          on_turn=prog.on_turn, **spec.executor_options())
     except KeyboardInterrupt:
         study.close()
         print(f"rung: interrupted; {len(study.history)} trials are in the journal. "

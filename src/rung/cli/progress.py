@@ -84,7 +84,7 @@ class Progress:
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:
             try:
-                self._live.update(self._renderable(self.study.engine), refresh=True)
+                self._live.update(self._renderable(self.study.engine, final=True), refresh=True)
             finally:
                 self._live.__exit__(None, None, None)
                 self._live = None
@@ -135,7 +135,7 @@ class Progress:
             f"{tps:.2f} trials/s, {rps:.1f} reports/s"
         )
 
-    def _renderable(self, engine: Engine) -> Any:
+    def _renderable(self, engine: Engine, final: bool = False) -> Any:
         from rich.console import Group
         from rich.table import Table
         from rich.text import Text
@@ -186,7 +186,8 @@ class Progress:
                 parts.append(t)
         if scalars:
             parts.append(Text(" ".join(scalars), style="dim"))
-        parts.append(Text("Ctrl-C stops cleanly; the study can be resumed", style="dim"))
+        if not final:
+            parts.append(Text("Ctrl-C stops cleanly; the study can be resumed", style="dim"))
         return Group(*parts)
 
     def _print(self, text: str) -> None:

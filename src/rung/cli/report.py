@@ -125,7 +125,12 @@ def diagnostics_text(study: Study) -> str:
     if fn is None:
         return ""
     try:
-        diag = fn()
+        try:
+            diag = fn(emit=False)  # rung's own: do not also log the warnings
+        except TypeError:
+            diag = fn()
+        if hasattr(diag, "to_json"):
+            diag = diag.to_json()
     except Exception as e:
         return f"  (diagnostics unavailable: {e})"
     return _render_any(diag, "  ")
@@ -157,7 +162,7 @@ def _render_any(value: Any, indent: str) -> str:
 
 def _flat(v: Mapping[str, Any] | list[Any]) -> bool:
     items = v.values() if isinstance(v, Mapping) else v
-    return all(isinstance(x, int | float | str | bool) or x is None for x in items)
+    return all(isinstance(x, int | float | bool) or x is None for x in items)
 
 
 def top_trials(study: Study, k: int) -> list[Trial]:
