@@ -14,7 +14,7 @@ import rung
 
 
 def noop(ctx: rung.TrialContext) -> None:
-    """Nine reports of a constant-free, param-dependent loss, nothing else."""
+    """One report per step of a loss that depends on ``x``, and no work at all."""
     x = float(ctx.params["x"])
     for step in range(ctx.start_step, ctx.max_step + 1):
         ctx.report(step, loss=x / step)
@@ -55,26 +55,31 @@ def checkpointed(ctx: rung.TrialContext) -> None:
         ctx.report(step, loss=(x - 0.3) ** 2 + 1.0 / step, save=_state_saver(state))
 
 
-def kill_once(ctx: rung.TrialContext) -> None:
-    """Like ``checkpointed``, but the first run of trial 0 SIGKILLs its own worker right after
-    the report at ``params["kill_at"]`` (whose checkpoint is saved by then)."""
+def block_once(ctx: rung.TrialContext) -> None:
+    """Like ``checkpointed``; the first run of trial 0 blocks after its report at
+    ``params["block_at"]`` (checkpointed by then with ``checkpoint_every``) until the test kills
+    its worker."""
     state = _load(ctx)
     log_dir = Path(str(ctx.params["log"]))
     with open(log_dir / f"{ctx.trial_id}.runs", "a") as f:
         f.write(json.dumps({"start_step": ctx.start_step, "checkpoint": ctx.checkpoint,
                             "restored": state, "pid": os.getpid()}) + "\n")
-    kill_at = int(ctx.params["kill_at"])
+    block_at = int(ctx.params["block_at"])
     for step in range(ctx.start_step, ctx.max_step + 1):
         state = {"step": step, "trial": ctx.trial_id}
         ctx.report(step, loss=float(ctx.params["x"]) + 1.0 / step, save=_state_saver(state))
-        if ctx.trial_id == 0 and step == kill_at and ctx.checkpoint is None:
-            os.kill(os.getpid(), signal.SIGKILL)
+        if ctx.trial_id == 0 and step == block_at and ctx.checkpoint is None:
+            while True:
+                signal.pause()
 
 
 def exit_hard(ctx: rung.TrialContext) -> None:
-    """Trial 1 ends its worker with ``os._exit`` in the middle; the others complete."""
+    """The first run of trial 1 ends its worker with ``os._exit(3)`` at step 2 (a marker file
+    in ``params["log"]`` remembers it); every other run completes."""
+    marker = Path(str(ctx.params["log"])) / "exited"
     for step in range(ctx.start_step, ctx.max_step + 1):
-        if ctx.trial_id == 1 and step == 2:
+        if ctx.trial_id == 1 and step == 2 and not marker.exists():
+            marker.write_text(str(os.getpid()))
             os._exit(3)
         ctx.report(step, loss=float(ctx.params["x"]))
 

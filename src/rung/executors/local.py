@@ -267,7 +267,8 @@ class LocalExecutor:
         self._payload = None if start_method == "fork" else _serialize_objective(objective)
         self._mp: Any = multiprocessing.get_context(start_method)
         self._workers: list[_Worker] = []
-        self._processes: list[Any] = []  # every process started, for the finalizer
+        self._processes: list[Any] = []  # this session's processes, for the finalizer
+        self.worker_pids: list[int] = []  # every worker process ever started, in order
         self._finalizer = weakref.finalize(self, _reap, self._processes)
         self._owner: dict[Any, _Worker] = {}  # waitable (connection or sentinel) -> worker
         self._waitables: list[Any] = []
@@ -312,6 +313,11 @@ class LocalExecutor:
             return self._last
         self._last = t
         return t
+
+    def pid_of(self, trial_id: int) -> int | None:
+        """The process id of the worker running ``trial_id`` (``None`` if it runs nowhere)."""
+        w = self._running.get(trial_id)
+        return None if w is None else int(w.process.pid)
 
     @property
     def idle(self) -> bool:
@@ -416,10 +422,11 @@ class LocalExecutor:
             args=(child, self._payload, self.objective if fork else None, str(self._root),
                   self.checkpoint_every,
                   None if self.start_method == "forkserver" else os.getpid()),
-            name=f"rung-worker-{len(self._processes)}",
+            name=f"rung-worker-{len(self.worker_pids)}",
             daemon=False,  # objectives may start processes of their own (data loaders)
         )
         process.start()
+        self.worker_pids.append(process.pid)
         child.close()  # only the worker holds its end: its death reads as end-of-file here
         w = _Worker(process, parent)
         self._processes.append(process)

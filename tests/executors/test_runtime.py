@@ -1,0 +1,332 @@
+"""The worker runtime (``TrialContext``, ``run_trial``) over an in-process channel double.
+
+The double answers each message the worker sends with the replies a script gives for it, so
+"the worker blocked for a reply" is observable (``recv`` on an empty queue fails the test
+instead of hanging) and "the worker streamed without waiting" is too (nothing was received).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import rung
+from rung.core.events import (
+    CheckpointSaved,
+    Decision,
+    Launch,
+    Reply,
+    ResultReported,
+    TrialEnded,
+)
+from rung.core.records import Outcome
+from rung.executors.runtime import (
+    ENDED,
+    LAUNCH,
+    RESULT,
+    SAVED,
+    TrialContext,
+    decode,
+    encode_launch,
+    encode_reply,
+    run_trial,
+    worker_loop,
+)
+
+Responder = Callable[[tuple[Any, ...]], list[Any]]
+
+
+class FakeChannel:
+    """Records what the worker sends; queues the replies ``respond(msg)`` returns for it."""
+
+    def __init__(self, respond: Responder | None = None, preload: list[Any] | None = None) -> None:
+        self.sent: list[tuple[Any, ...]] = []
+        self.inbox: deque[Any] = deque(preload or [])
+        self.respond = respond
+        self.recv_calls = 0
+
+    def send(self, msg: Any) -> None:
+        self.sent.append(msg)
+        if self.respond is not None:
+            self.inbox.extend(self.respond(msg))
+
+    def recv(self) -> Any:
+        self.recv_calls += 1
+        if not self.inbox:
+            raise AssertionError("the worker waits for a reply that will never come")
+        return self.inbox.popleft()
+
+    def poll(self) -> bool:
+        return bool(self.inbox)
+
+    def of(self, tag: int) -> list[tuple[Any, ...]]:
+        return [m for m in self.sent if m[0] == tag]
+
+
+TOKEN = 7
+
+
+def launch(tid: int = 3, start: int = 1, until: int = 9, max_step: int = 9,
+           ckpt: str | None = None, params: dict[str, Any] | None = None) -> tuple[Any, ...]:
+    return encode_launch(Launch(tid, params or {"x": 0.5}, start, until, max_step, ckpt), TOKEN)
+
+
+def reply(step: int, decision: Decision, tid: int = 3, token: int = TOKEN) -> tuple[Any, ...]:
+    return encode_reply(Reply(tid, step, decision), token)
+
+
+def at_step(answers: dict[int, Decision], tid: int = 3) -> Responder:
+    """Reply ``answers[step]`` to the result at ``step``."""
+
+    def respond(msg: tuple[Any, ...]) -> list[Any]:
+        if msg[0] == RESULT and msg[2] in answers:
+            return [reply(msg[2], answers[msg[2]], tid)]
+        return []
+
+    return respond
+
+
+def loop_objective(ctx: TrialContext) -> None:
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        ctx.report(step, loss=1.0 / step)
+
+
+def ended(ch: FakeChannel) -> tuple[Any, ...]:
+    ends = ch.of(ENDED)
+    assert len(ends) == 1, ch.sent
+    return ends[0]
+
+
+def test_streams_below_the_lease_without_waiting() -> None:
+    ch = FakeChannel()
+    assert run_trial(loop_objective, launch(until=9), ch, None) == "completed"
+    assert ch.recv_calls == 0  # nothing to wait for: max_step is the lease and is never waited at
+    assert [m[2] for m in ch.of(RESULT)] == list(range(1, 10))
+    assert ended(ch)[2] == "completed" and ended(ch)[4] is None
+
+
+def test_blocks_at_the_lease_and_the_reply_extends_it() -> None:
+    ch = FakeChannel(at_step({3: Decision.proceed(6), 6: Decision.proceed(9)}))
+    run_trial(loop_objective, launch(until=3), ch, None)
+    assert ch.recv_calls == 2  # at 3 and at 6, nowhere else
+    assert ended(ch)[2] == "completed"
+
+
+def test_stop_at_the_lease_unwinds_with_stop_trial() -> None:
+    seen: list[int] = []
+
+    def objective(ctx: TrialContext) -> None:
+        for step in range(1, ctx.max_step + 1):
+            seen.append(step)
+            ctx.report(step, loss=1.0)
+
+    ch = FakeChannel(at_step({1: Decision.stop("below the rung-0 cutoff")}))
+    assert run_trial(objective, launch(until=1), ch, None) == "stopped"
+    assert seen == [1]
+    assert ended(ch)[4] is None  # the reason is journaled with the Reply, not repeated
+
+
+def test_async_stop_is_honoured_at_the_next_report() -> None:
+    # the STOP for step 2 arrives while the worker is already past it
+    ch = FakeChannel(at_step({2: Decision.stop("budget exhausted")}))
+    seen: list[int] = []
+
+    def objective(ctx: TrialContext) -> None:
+        for step in range(1, ctx.max_step + 1):
+            seen.append(step)
+            ctx.report(step, loss=1.0)
+
+    run_trial(objective, launch(until=9), ch, None)
+    # with an instant channel the reply is there when report(2) polls: honoured at once
+    assert seen == [1, 2] and ended(ch)[2] == "stopped"
+
+
+def test_stop_for_an_earlier_step_ends_the_wait_at_the_lease() -> None:
+    # the engine sends nothing for step 3 after it stopped the trial at step 2
+    ch = FakeChannel(preload=[])
+    calls = {"n": 0}
+
+    def respond(msg: tuple[Any, ...]) -> list[Any]:
+        if msg[0] == RESULT and msg[2] == 3:
+            calls["n"] += 1
+            return [reply(2, Decision.stop("late"))]
+        return []
+
+    ch.respond = respond
+    run_trial(loop_objective, launch(until=3), ch, None)
+    assert calls["n"] == 1 and ended(ch)[2] == "stopped"
+    assert [m[2] for m in ch.of(RESULT)] == [1, 2, 3]
+
+
+def test_stale_reply_of_another_run_is_ignored() -> None:
+    ch = FakeChannel(at_step({3: Decision.proceed(9)}))
+    ch.inbox.append(reply(1, Decision.stop("from an earlier run"), token=TOKEN - 1))
+    assert run_trial(loop_objective, launch(until=3), ch, None) == "completed"
+
+
+def test_user_stop_trial_keeps_its_reason() -> None:
+    def objective(ctx: TrialContext) -> None:
+        ctx.report(1, loss=math.nan)
+        raise rung.StopTrial("diverged")
+
+    ch = FakeChannel()
+    assert run_trial(objective, launch(), ch, None) == "stopped"
+    assert ended(ch)[4] == "diverged"
+
+
+def test_exception_fails_the_trial_with_its_traceback() -> None:
+    def objective(ctx: TrialContext) -> None:
+        ctx.report(1, loss=1.0)
+        raise ValueError("bad batch")
+
+    ch = FakeChannel()
+    assert run_trial(objective, launch(), ch, None) == "failed"
+    err = ended(ch)[4]
+    assert "Traceback" in err and "ValueError: bad batch" in err and "objective" in err
+
+
+def test_system_exit_in_the_objective_fails_the_trial() -> None:
+    def objective(ctx: TrialContext) -> None:
+        raise SystemExit(2)
+
+    ch = FakeChannel()
+    assert run_trial(objective, launch(), ch, None) == "failed"
+
+
+def test_returned_metrics_become_the_final_result() -> None:
+    ch = FakeChannel()
+    run_trial(lambda ctx: {"loss": 0.25}, launch(max_step=5), ch, None)
+    assert [(m[2], m[3]) for m in ch.of(RESULT)] == [(5, {"loss": 0.25})]  # at max_step
+
+    def partial(ctx: TrialContext) -> dict[str, float]:
+        ctx.report(1, loss=2.0)
+        ctx.report(2, loss=1.0)
+        return {"loss": 0.5, "acc": 0.9}
+
+    ch = FakeChannel()
+    run_trial(partial, launch(max_step=5), ch, None)
+    assert [(m[2], m[3]) for m in ch.of(RESULT)][-1] == (2, {"loss": 0.5, "acc": 0.9})
+
+
+def test_nan_inf_and_numpy_metrics_are_recorded_as_given() -> None:
+    def objective(ctx: TrialContext) -> None:
+        ctx.report(1, loss=math.nan, acc=np.float32(0.5), n=np.int64(3), v=np.array(2.0))
+        ctx.report(2, loss=math.inf)
+
+    ch = FakeChannel()
+    run_trial(objective, launch(), ch, None)
+    m1, m2 = (m[3] for m in ch.of(RESULT))
+    assert math.isnan(m1["loss"]) and m1["acc"] == 0.5 and m1["n"] == 3 and m1["v"] == 2.0
+    assert {type(v) for v in m1.values()} <= {float, int}
+    assert m2 == {"loss": math.inf}
+    assert rung.Objective("loss").score(m1) == math.inf  # scored as the worst
+
+
+def saver(payload: dict[str, Any]) -> Callable[[str], None]:
+    def save(d: str) -> None:
+        Path(d, "state.json").write_text(json.dumps(payload))
+
+    return save
+
+
+def test_checkpoint_requested_by_the_scheduler(tmp_path: Path) -> None:
+    ask = Decision(rung.Action.CONTINUE, 9, True, "checkpoint for a fork")
+    ch = FakeChannel(at_step({3: ask}))
+
+    def objective(ctx: TrialContext) -> None:
+        for step in range(1, ctx.max_step + 1):
+            ctx.report(step, loss=1.0, save=saver({"step": step}))
+
+    run_trial(objective, launch(until=3), ch, tmp_path)
+    (saved,) = ch.of(SAVED)
+    _, tid, step, path, _, size = saved
+    assert (tid, step, path) == (3, 3, "3/3")
+    state = tmp_path / "3" / "3" / "state.json"
+    assert json.loads(state.read_text()) == {"step": 3}
+    assert size == state.stat().st_size
+    assert sorted(p.name for p in (tmp_path / "3").iterdir()) == ["3"]  # no temporary left
+
+
+def test_pause_saves_then_unwinds_and_resume_sees_the_checkpoint(tmp_path: Path) -> None:
+    ch = FakeChannel(at_step({3: Decision.pause("promotion variant")}))
+
+    def objective(ctx: TrialContext) -> None:
+        state = {"step": 0}
+        if ctx.checkpoint is not None:
+            state = json.loads(Path(ctx.checkpoint, "state.json").read_text())
+        assert state["step"] == ctx.start_step - 1
+        for step in range(ctx.start_step, ctx.max_step + 1):
+            ctx.report(step, loss=1.0, save=saver({"step": step}))
+
+    assert run_trial(objective, launch(until=3), ch, tmp_path) == "paused"
+    kinds = [m[0] for m in ch.sent]
+    assert kinds[-2:] == [SAVED, ENDED]  # the checkpoint is announced before the end
+    assert ch.of(SAVED)[0][3] == "3/3"
+    # resume: the runtime resolves the relative path against the checkpoint directory
+    ch2 = FakeChannel()
+    assert run_trial(objective, launch(start=4, until=9, ckpt="3/3"), ch2, tmp_path) == "completed"
+    assert [m[2] for m in ch2.of(RESULT)] == list(range(4, 10))
+
+
+def test_checkpoint_every(tmp_path: Path) -> None:
+    def objective(ctx: TrialContext) -> None:
+        for step in range(ctx.start_step, ctx.max_step + 1):
+            ctx.report(step, loss=1.0, save=saver({"step": step}))
+
+    ch = FakeChannel()
+    run_trial(objective, launch(max_step=8), ch, tmp_path, checkpoint_every=3)
+    assert [m[2] for m in ch.of(SAVED)] == [3, 6, 8]  # every 3 steps, and the last step
+
+
+def test_context_attributes(tmp_path: Path) -> None:
+    got: dict[str, Any] = {}
+
+    def objective(ctx: TrialContext) -> None:
+        got.update(params=ctx.params, trial_id=ctx.trial_id, start_step=ctx.start_step,
+                   max_step=ctx.max_step, checkpoint=ctx.checkpoint)
+
+    run_trial(objective, launch(tid=4, start=3, max_step=7, ckpt="4/2", params={"lr": 0.1}),
+              FakeChannel(), tmp_path)
+    assert got == {"params": {"lr": 0.1}, "trial_id": 4, "start_step": 3, "max_step": 7,
+                   "checkpoint": str(tmp_path / "4" / "2")}
+    assert rung.TrialContext is TrialContext
+
+
+def test_worker_loop_serves_trials_and_drops_stale_replies() -> None:
+    def respond(msg: tuple[Any, ...]) -> list[Any]:
+        if msg[0] == ENDED and msg[1] == 1:  # a reply that crossed the end, then more work
+            return [reply(4, Decision.stop("stale"), tid=1), launch(tid=2)]
+        if msg[0] == ENDED:
+            return [None]  # the driver asks the idle worker to exit
+        return []
+
+    ch = FakeChannel(respond, preload=[launch(tid=1)])
+    worker_loop(ch, loop_objective, None)
+    assert [m[1] for m in ch.of(ENDED)] == [1, 2]
+    assert all(m[2] == "completed" for m in ch.of(ENDED))
+
+
+def test_messages_decode_to_engine_events() -> None:
+    assert decode((RESULT, 1, 2, {"loss": 0.5}, 10.0)) == ResultReported(1, 2, {"loss": 0.5}, 10.0)
+    assert decode((SAVED, 1, 2, "1/2", 10.0, 42)) == CheckpointSaved(1, 2, "1/2", 10.0, 42)
+    assert decode((ENDED, 1, "failed", 10.0, "tb"), 11.0) == TrialEnded(1, Outcome.FAILED, 11.0,
+                                                                         "tb")
+    assert launch()[0] == LAUNCH
+    with pytest.raises(ValueError):
+        decode((LAUNCH,))
+
+
+def test_report_rejects_a_non_integer_step() -> None:
+    def objective(ctx: TrialContext) -> None:
+        ctx.report(1.5, loss=1.0)  # type: ignore[arg-type]
+
+    ch = FakeChannel()
+    run_trial(objective, launch(), ch, None)
+    assert "expected an integer step" in ended(ch)[4]
