@@ -5,6 +5,7 @@ from rung.schedulers.asha import ASHA
 from rung.schedulers.async_hyperband import AsyncHyperband
 from rung.schedulers.fifo import FIFOScheduler
 from rung.schedulers.hyperband import Hyperband
+from rung.schedulers.median import MedianStoppingRule
 from rung.schedulers.successive_halving import SuccessiveHalving
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "FIFOScheduler",
     "Fork",
     "Hyperband",
+    "MedianStoppingRule",
     "Resume",
     "Scheduler",
     "StartNew",
