@@ -18,8 +18,16 @@ from rung.errors import (
 )
 from rung.executors.runtime import TrialContext
 from rung.executors.simulated import SimulatedExecutor
-from rung.schedulers import ASHA, FIFOScheduler
-from rung.searchers import GridSearcher, RandomSearcher
+from rung.schedulers import (
+    ASHA,
+    PBT,
+    AsyncHyperband,
+    FIFOScheduler,
+    Hyperband,
+    MedianStoppingRule,
+    SuccessiveHalving,
+)
+from rung.searchers import GridSearcher, RandomSearcher, SobolSearcher, TPESearcher
 from rung.space import Categorical, Fixed, Float, Int, SearchSpace
 from rung.study import Study, run
 
@@ -27,7 +35,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ASHA",
+    "PBT",
     "Action",
+    "AsyncHyperband",
     "Budget",
     "Categorical",
     "Checkpoint",
@@ -37,8 +47,10 @@ __all__ = [
     "Fixed",
     "Float",
     "GridSearcher",
+    "Hyperband",
     "Int",
     "JournalError",
+    "MedianStoppingRule",
     "Objective",
     "Outcome",
     "PauseTrial",
@@ -48,9 +60,12 @@ __all__ = [
     "RungError",
     "SearchSpace",
     "SimulatedExecutor",
+    "SobolSearcher",
     "SpaceError",
     "StopTrial",
     "Study",
+    "SuccessiveHalving",
+    "TPESearcher",
     "Trial",
     "TrialContext",
     "TrialStatus",

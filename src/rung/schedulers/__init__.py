@@ -6,10 +6,12 @@ from rung.schedulers.async_hyperband import AsyncHyperband
 from rung.schedulers.fifo import FIFOScheduler
 from rung.schedulers.hyperband import Hyperband
 from rung.schedulers.median import MedianStoppingRule
+from rung.schedulers.pbt import PBT
 from rung.schedulers.successive_halving import SuccessiveHalving
 
 __all__ = [
     "ASHA",
+    "PBT",
     "AsyncHyperband",
     "FIFOScheduler",
     "Fork",

@@ -1,0 +1,302 @@
+"""Population-based training (Jaderberg, Dalibard, Osindero, Czarnecki, Donahue, Razavi, Vinyals,
+Green, Dunning, Simonyan, Fernando and Kavukcuoglu, "Population Based Training of Neural
+Networks", arXiv:1711.09846, 2017).
+
+A *population* of ``population_size`` trials trains in parallel. Every ``perturbation_interval``
+steps (the paper's "ready" criterion), a member that reports at an interval step is ranked
+against the most recent interval results of the live population (truncation selection, the
+paper's section 3.1):
+
+- in the bottom ``quantile_fraction`` (at most half the population): **exploit**. The trial is
+  stopped, and a new trial is *forked* from the checkpoint of a member drawn uniformly from the
+  top ``quantile_fraction``: ``Fork(parent_id=donor, params=explore(donor's params))``. The
+  fork starts from the donor's checkpoint, never the stopped trial's own (the bug of
+  ray-project/ray#28196), takes the stopped trial's place in the population, and records its
+  lineage in ``parent_id``;
+- otherwise it continues to the next interval step, saving a checkpoint now (so it can serve as
+  a donor).
+
+**Explore** (the paper's "perturb", section 3.1 and appendix A): each explored hyperparameter is
+resampled from the space with probability ``resample_probability``; otherwise a number is
+multiplied by 0.8 or 1.2 (equally likely), clipped to its range and snapped to its grid (an
+integer that would not move moves by one grid step), an ordered categorical moves to a
+neighbouring choice, and an unordered categorical keeps its value. Parameters that the new values
+make inactive are dropped and newly active ones are sampled, so the result is always valid in
+the space.
+
+**Checkpoints.** Workers wait for a decision at every interval step (their lease ends there),
+and the decision carries ``checkpoint=True``: the checkpoint exists before anyone can fork from
+it. The engine keeps a donor's checkpoint as long as a fork still needs it.
+
+**Determinism.** The donor and the explored values come from ``derive_rng(seed, "pbt",
+recipient, step)``; ranking is by ``(score, trial id)``. Forks do not count toward
+``Budget.n_trials``; bound a PBT study with ``Budget.max_steps``.
+
+Complexity: a report at an interval step ranks the live population, ``O(P log P)``; other
+reports are ``O(1)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from rung.core.components import (
+    BindContext,
+    EndRequest,
+    Fork,
+    NextTrial,
+    ResultRequest,
+    Scheduler,
+    StartNew,
+)
+from rung.core.events import Action, Decision
+from rung.core.history import History
+from rung.core.records import Outcome, TrialStatus
+from rung.core.registry import register
+from rung.core.rng import derive_rng
+from rung.errors import ConfigError
+from rung.schedulers.asha import check_int
+from rung.space import Categorical, Float, Int, Param, SearchSpace
+
+_LIVE = (TrialStatus.LAUNCHED, TrialStatus.RUNNING, TrialStatus.PAUSED)
+
+
+def perturb(p: Param, value: Any, up: bool) -> Any:
+    """PBT's perturbation of one value (see the module docstring)."""
+    if isinstance(p, Float):
+        x = float(value) * (1.2 if up else 0.8)
+        x = min(max(x, p.low), p.high)
+        if p.step is not None:
+            k = round((x - p.low) / p.step)
+            x = min(p.low + k * p.step, p.high)
+        return x
+    if isinstance(p, Int):
+        x = round(int(value) * (1.2 if up else 0.8))
+        if x == value:
+            x = value + (p.step if up else -p.step)
+        x = min(max(x, p.low), p.high)
+        return p.low + (x - p.low) // p.step * p.step
+    if isinstance(p, Categorical) and p.ordered:
+        i = p.index(value) + (1 if up else -1)
+        return p.choices[min(max(i, 0), len(p.choices) - 1)]
+    return value
+
+
+def explore(
+    space: SearchSpace,
+    params: Mapping[str, Any],
+    names: Sequence[str],
+    resample_probability: float,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """Perturb or resample ``names`` in ``params``; returns a valid configuration."""
+    out = dict(params)
+    for name in names:
+        if name not in out:
+            continue  # inactive in this configuration
+        p = space.params[name]
+        if rng.random() < resample_probability:
+            out[name] = p.sample(rng)
+        else:
+            out[name] = perturb(p, out[name], bool(rng.random() < 0.5))
+    for _ in range(len(space.params) + 1):  # settle conditions (a DAG: this terminates)
+        active = space.active(out)
+        changed = False
+        for n in [n for n in out if n not in active]:
+            del out[n]
+            changed = True
+        for n in active:
+            if n not in out:
+                out[n] = space.params[n].sample(rng)
+                changed = True
+        if not changed:
+            break
+    return space.validate(out)
+
+
+@register("scheduler", "pbt")
+class PBT(Scheduler):
+    """Population-based training.
+
+    Args:
+        population_size: trials that train side by side (>= 2).
+        perturbation_interval: steps between exploit/explore decisions (below ``max_step``).
+        quantile_fraction: the bottom fraction is replaced by forks of the top fraction
+            (``0 < q <= 0.5``).
+        resample_probability: chance that explore resamples a value instead of perturbing it.
+        hyperparams: names of the parameters to explore (default: every tunable parameter).
+    """
+
+    def __init__(
+        self,
+        population_size: int = 8,
+        perturbation_interval: int = 4,
+        quantile_fraction: float = 0.25,
+        resample_probability: float = 0.25,
+        hyperparams: list[str] | None = None,
+    ) -> None:
+        self.population_size = population_size
+        self.perturbation_interval = perturbation_interval
+        self.quantile_fraction = quantile_fraction
+        self.resample_probability = resample_probability
+        self.hyperparams = hyperparams
+
+    def bind(self, ctx: BindContext) -> None:
+        super().bind(ctx)
+        check_int("population_size", self.population_size, 2)
+        interval = check_int("perturbation_interval", self.perturbation_interval, 1)
+        if interval >= ctx.max_step:
+            raise ConfigError(
+                f"scheduler.params.perturbation_interval: must be below max_step "
+                f"({ctx.max_step}) for any exploit to happen, got {interval}"
+            )
+        q = self.quantile_fraction
+        if isinstance(q, bool) or not isinstance(q, int | float) or not 0 < q <= 0.5:
+            raise ConfigError(
+                f"scheduler.params.quantile_fraction: must be in (0, 0.5], got {q!r}"
+            )
+        p = self.resample_probability
+        if isinstance(p, bool) or not isinstance(p, int | float) or not 0 <= p <= 1:
+            raise ConfigError(
+                f"scheduler.params.resample_probability: must be in [0, 1], got {p!r}"
+            )
+        space = ctx.space
+        if self.hyperparams is None:
+            names = list(space.dims)
+        else:
+            if isinstance(self.hyperparams, str) or not isinstance(self.hyperparams, list):
+                raise ConfigError(
+                    f"scheduler.params.hyperparams: must be a list of parameter names, "
+                    f"got {self.hyperparams!r}"
+                )
+            names = []
+            for n in self.hyperparams:
+                if n not in space.dims:
+                    raise ConfigError(
+                        f"scheduler.params.hyperparams: {n!r} is not a tunable parameter of "
+                        f"the space ({space.dims})"
+                    )
+                names.append(n)
+        self.space = space
+        self._names = names
+        self._seen = 0
+        self._members: dict[int, None] = {}  # the live population
+        self._originals = 0
+        self._last: dict[int, tuple[int, float]] = {}  # member -> its last interval result
+        self._pending: dict[int, int] = {}  # stopped member -> step, waiting for its fork
+        self._exploits = 0
+        self._lineage: list[dict[str, Any]] = []  # the most recent forks
+
+    def lease(self, start_step: int) -> int:
+        """The first interval step at or after ``start_step`` (or ``max_step``)."""
+        i = self.perturbation_interval
+        return min(-(-start_step // i) * i, self.max_step)
+
+    # --- bookkeeping ------------------------------------------------------------------------
+    def _sync(self, history: History) -> None:
+        n = len(history)
+        for tid in range(self._seen, n):
+            self._members[tid] = None
+            if history.parent_id(tid) is None:
+                self._originals += 1
+        self._seen = n
+
+    def _ranked(self) -> list[tuple[float, int]]:
+        return sorted((score, tid) for tid, (_, score) in self._last.items())
+
+    def _quantile(self, m: int) -> int:
+        k = math.ceil(m * self.quantile_fraction)
+        return min(k, m // 2)
+
+    # --- hooks ------------------------------------------------------------------------------
+    def next_trial(self, history: History) -> NextTrial | None:
+        self._sync(history)
+        resume = self.resume_interrupted(history)
+        if resume is not None:
+            return resume
+        while self._pending:
+            recipient, step = next(iter(self._pending.items()))
+            del self._pending[recipient]
+            fork = self._fork(history, recipient, step)
+            if fork is not None:
+                return fork
+            # no live member has a checkpoint any more: refill the slot with a new member
+            return StartNew(self.lease(1), {"pbt": "member", "replaces": recipient})
+        if self._originals < self.population_size:
+            return StartNew(self.lease(1), {"pbt": "member"})
+        return None
+
+    def _fork(self, history: History, recipient: int, step: int) -> Fork | None:
+        ranked = [
+            (s, t) for s, t in self._ranked()
+            if history.status(t) in _LIVE and history.checkpoint(t) is not None
+        ]
+        if not ranked:
+            return None
+        top = ranked[: max(self._quantile(len(self._last)), 1)]
+        rng = derive_rng(self.seed, "pbt", recipient, step)
+        donor = top[int(rng.integers(len(top)))][1]
+        params = explore(
+            self.space, history.params(donor), self._names, self.resample_probability, rng
+        )
+        ckpt = history.checkpoint(donor)
+        assert ckpt is not None
+        self._exploits += 1
+        self._lineage.append(
+            {"replaces": recipient, "parent": donor, "step": ckpt.step, "at": step}
+        )
+        del self._lineage[:-20]
+        tags = {"pbt": "fork", "replaces": recipient}
+        return Fork(donor, params, self.lease(ckpt.step + 1), tags)
+
+    def on_result(self, request: ResultRequest) -> Decision:
+        history = request.history
+        self._sync(history)
+        tid, step, score = request.trial_id, request.result.step, request.score
+        interval = self.perturbation_interval
+        if step % interval or step >= self.max_step or tid not in self._members:
+            return Decision.proceed(self.lease(step + 1))
+        self._last[tid] = (step, score)
+        ranked = self._ranked()
+        m = len(ranked)
+        k = self._quantile(m)
+        rank = ranked.index((score, tid))
+        if k >= 1 and rank >= m - k:
+            donors = [
+                t for _, t in ranked[:k]
+                if history.status(t) in _LIVE and history.checkpoint(t) is not None
+            ]
+            if donors:
+                del self._members[tid]
+                del self._last[tid]
+                self._pending[tid] = step
+                return Decision.stop(
+                    f"exploit: rank {rank + 1}/{m} at step {step} is in the bottom {k}; "
+                    f"replaced by a fork of a top-{k} trial"
+                )
+        return Decision(
+            Action.CONTINUE, step + interval, True, f"rank {rank + 1}/{m} at step {step}"
+        )
+
+    def on_trial_end(self, request: EndRequest) -> None:
+        self._sync(request.history)
+        if request.outcome in (Outcome.COMPLETED, Outcome.STOPPED, Outcome.FAILED):
+            self._members.pop(request.trial_id, None)
+            self._last.pop(request.trial_id, None)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "population": list(self._members),
+            "ranked": [[tid, self._last[tid][0], _finite(s)] for s, tid in self._ranked()],
+            "pending_forks": list(self._pending),
+            "exploits": self._exploits,
+            "recent_forks": [dict(e) for e in self._lineage],
+        }
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
