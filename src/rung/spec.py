@@ -186,7 +186,8 @@ def parse_spec(data: Any, base_dir: Path | None = None) -> RunSpec:
             "spec.name", f"must be letters, digits, '.', '_' or '-', got {name!r}"
         )
 
-    executor = data.get("executor", "simulated" if data.get("benchmark") is not None else "local")
+    simulated = data.get("benchmark") is not None and "objective" not in data
+    executor = data.get("executor", "simulated" if simulated else "local")
     if executor not in EXECUTORS:
         raise SpecError("spec.executor", f"must be one of {', '.join(EXECUTORS)}, got {executor!r}")
 

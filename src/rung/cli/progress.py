@@ -75,7 +75,7 @@ class Progress:
 
             console = Console(file=self.stream)
             self._live = Live(self._renderable(self.study.engine), console=console,
-                              refresh_per_second=max(1.0, 1.0 / self.refresh), transient=False)
+                              refresh_per_second=1.0 / max(self.refresh, 0.05), transient=False)
             self._live.__enter__()
         elif self.note:
             self._print(f"rung: note: {self.note}")
