@@ -1,0 +1,209 @@
+"""ASHA: stopping and promotion variants, the guard, parameters (scripted, exact decisions)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sched_script import Script, summary
+
+import rung
+from rung import ASHA, Action, Budget, ConfigError, Decision
+from rung.core.components import Resume
+from rung.core.records import TrialStatus
+from rung.schedulers.asha import Ladder
+
+
+def test_default_construction_and_params_round_trip() -> None:
+    # the original two-parameter form keeps working and persists exactly as before
+    assert rung.ASHA(reduction_factor=3).get_params() == {"reduction_factor": 3, "min_step": 1}
+    a = ASHA(3, 2, variant="promotion", guard=True)
+    assert a.get_params() == {
+        "reduction_factor": 3,
+        "min_step": 2,
+        "variant": "promotion",
+        "guard": True,
+    }
+    assert a.to_spec().to_json() == {"name": "asha", "params": a.get_params()}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "key"),
+    [
+        ({"reduction_factor": 1}, "reduction_factor"),
+        ({"min_step": 0}, "min_step"),
+        ({"variant": "halving"}, "variant"),
+        ({"guard": "yes"}, "guard"),
+    ],
+)
+def test_bad_params_raise_config_error_naming_the_key(kwargs: dict, key: str) -> None:
+    with pytest.raises(ConfigError, match=rf"scheduler\.params\.{key}"):
+        Script(ASHA(**kwargs))
+
+
+def test_stopping_variant_exact_decisions() -> None:
+    s = Script(ASHA(3), max_step=9)  # rungs at steps 1 and 3
+    assert [c.until_step for c in s.capacity(3)] == [1, 1, 1]
+    assert s.report(0, 1, 0.5) == Decision(
+        Action.CONTINUE, 3, False, "rank 1/1 at rung 0 (step 1)"
+    )
+    d = s.report(1, 1, 0.9)
+    assert d == Decision(
+        Action.STOP, None, False,
+        "rank 2/2 at rung 0 (step 1): not in the top 1/3 (cutoff score 0.5)",
+    )
+    assert s.report(2, 1, 0.7) == Decision.stop(
+        "rank 2/3 at rung 0 (step 1): not in the top 1/3 (cutoff score 0.5)"
+    )
+    assert s.report(0, 2, 0.4) is None  # streaming below the lease
+    assert s.report(0, 3, 0.3) == Decision(
+        Action.CONTINUE, 9, False, "rank 1/1 at rung 1 (step 3)"
+    )
+    s.assert_replay_matches()
+
+
+def test_promotion_variant_pauses_and_resumes_from_the_checkpoint() -> None:
+    s = Script(ASHA(2, variant="promotion"), max_step=4)  # rungs at steps 1 and 2
+    assert summary(s.capacity(2)) == [(0, 1, 1, None), (1, 1, 1, None)]
+    # alone at rung 0: floor(1/2) = 0 promotable, so it pauses
+    assert s.report(0, 1, 0.5) == Decision.pause(
+        "rank 1/1 at rung 0 (step 1): paused (not in the top 0 of 1 yet)"
+    )
+    # trial 1 is worse; trial 0 (better) is promotable but still on its way to pause
+    assert s.report(1, 1, 0.9) == Decision.pause(
+        "rank 2/2 at rung 0 (step 1): paused (not in the top 1 of 2 yet)"
+    )
+    # the worker of trial 0 saves and ends paused: the freed slot resumes it (Algorithm 2)
+    assert summary(s.pause(0, 1)) == [(0, 2, 2, "c/0/1")]
+    # trial 1 is not in the top floor(2/2) = 1: a new trial starts instead
+    assert summary(s.pause(1, 1)) == [(2, 1, 1, None)]
+    # at rung 1 trial 0 waits for company
+    assert s.report(0, 2, 0.4) == Decision.pause(
+        "rank 1/1 at rung 1 (step 2): paused (not in the top 0 of 1 yet)"
+    )
+    # trial 2 reports the best rung-0 score: the free worker would pick it, so it goes on
+    # without a checkpoint round trip
+    assert s.report(2, 1, 0.1) == Decision(
+        Action.CONTINUE, 2, False, "rank 1/3 at rung 0 (step 1): promoted"
+    )
+    assert summary(s.pause(0, 2)) == [(3, 1, 1, None)]
+    # trial 2 reaches rung 1 and beats trial 0 there: rung 1 holds 2 results, floor(2/2) = 1
+    assert s.report(2, 2, 0.2) == Decision(
+        Action.CONTINUE, 4, False, "rank 1/2 at rung 1 (step 2): promoted"
+    )
+    st = s.scheduler.state()
+    assert st["variant"] == "promotion"
+    assert [(r["step"], r["results"], r["continued"]) for r in st["rungs"]] == [
+        (1, 3, 2),
+        (2, 2, 1),
+    ]
+    # the paused trials keep their checkpoints (the engine deletes none of them)
+    assert s.engine.history.checkpoint(1).path == "c/1/1"
+    assert s.engine.history.checkpoint(0).path == "c/0/2"
+    s.assert_replay_matches()
+
+
+class _Statuses:
+    """The one History read ``Ladder`` needs: trial statuses."""
+
+    def __init__(self) -> None:
+        self.of: dict[int, TrialStatus] = {}
+
+    def status(self, tid: int) -> TrialStatus:
+        return self.of[tid]
+
+
+def test_get_job_takes_the_highest_rung_with_a_promotable_paused_trial() -> None:
+    h = _Statuses()
+    ladder = Ladder([1, 2, 4], 2, 8, promotion=True)
+    for tid, step, score in [(0, 1, 0.1), (1, 1, 0.2), (2, 1, 0.3), (3, 1, 0.4)]:
+        h.of[tid] = TrialStatus.RUNNING
+        assert ladder.decide(tid, step, score, h).action is Action.PAUSE
+        h.of[tid] = TrialStatus.PAUSED
+    # rung 0: 4 results, top 2 promotable: trial 0 first (best)
+    assert ladder.get_job(h) == Resume(0, 2)
+    h.of[0] = TrialStatus.RUNNING
+    assert ladder.decide(0, 2, 0.5, h).action is Action.PAUSE
+    h.of[0] = TrialStatus.PAUSED
+    h.of[9] = TrialStatus.RUNNING
+    ladder.decide(9, 1, 0.9, h)
+    h.of[9] = TrialStatus.PAUSED
+    h.of[8] = TrialStatus.RUNNING
+    assert ladder.decide(8, 2, 0.6, h).action is Action.PAUSE
+    h.of[8] = TrialStatus.PAUSED
+    # rung 1 now has 2 results (trial 0 best): it is served before rung 0's trial 1
+    assert ladder.get_job(h) == Resume(0, 4)
+    assert ladder.get_job(h) == Resume(1, 2)
+    # rung 0: 5 results, quota 2, both taken; rung 1: quota 1, taken: nothing to promote
+    assert ladder.get_job(h) is None
+    # a trial that failed while waiting is dropped, never resumed
+    h.of[2] = TrialStatus.FAILED
+    for tid, score in [(10, 0.95), (11, 0.96), (12, 0.97)]:
+        h.of[tid] = TrialStatus.RUNNING
+        ladder.decide(tid, 1, score, h)
+        h.of[tid] = TrialStatus.PAUSED
+    # 8 results at rung 0, quota 4: trials 0, 1 promoted, 2 failed, 3 next
+    assert ladder.get_job(h) == Resume(3, 2)
+    assert ladder.get_job(h) is None
+
+
+def test_mispromotions_are_possible_but_each_promotion_was_in_the_top_at_its_time() -> None:
+    # a run of ever-better arrivals: every one of them is in the top 1/eta when it arrives
+    s = Script(ASHA(3), max_step=9)
+    s.capacity(6)
+    passed = 0
+    for tid in range(6):
+        d = s.report(tid, 1, 1.0 - 0.1 * tid)
+        assert d is not None
+        passed += d.action is Action.CONTINUE
+    assert passed == 6  # more than ceil(6/3): the count bound is not a property of ASHA
+
+
+def test_guard_raises_the_grace_period_when_rungs_disagree(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    s = Script(ASHA(3, guard=True), max_step=9, budget=Budget(n_trials=100))
+    s.capacity(12)
+    for tid in range(12):  # ever-better rung-0 scores: all pass rung 0 ...
+        d = s.report(tid, 1, 1.0 - 0.01 * tid)
+        assert d is not None and d.action is Action.CONTINUE
+    with caplog.at_level(logging.WARNING, logger="rung.diagnostics"):
+        for tid in range(12):  # ... and reach step 3 in the reverse order: rho = -1
+            s.report(tid, 2, 0.5)
+            d = s.report(tid, 3, 0.1 + 0.01 * tid)
+            assert d is not None
+    guard = s.scheduler.state()["guard"]
+    assert guard["level"] == 1 and guard["min_step"] == 3
+    assert guard["raises"] == [{"from_step": 1, "to_step": 3, "spearman": -1.0, "pairs": 10}]
+    assert "no longer stopping trials before step 3" in caplog.text
+    # new trials now run to rung 1 before their first decision ...
+    (launch,) = s.end(11, "stopped")
+    assert launch.until_step == 3
+    # ... and a terrible step-1 result no longer stops anybody: no reply, it streams on to
+    # step 3, where rung 1 judges it
+    assert s.report(12, 1, 99.0) is None
+    assert s.report(12, 2, 99.0) is None
+    assert s.report(12, 3, 99.0) == Decision.stop(
+        "rank 13/13 at rung 1 (step 3): not in the top 1/3 (cutoff score 0.14)"
+    )
+    # a trial that was already waiting at step 1 when the guard rose is not judged there
+    s2 = Script(ASHA(3, guard=True), max_step=9)
+    s2.capacity(13)
+    for tid in range(12):
+        s2.report(tid, 1, 1.0 - 0.01 * tid)
+        s2.report(tid, 2, 0.5)
+        s2.report(tid, 3, 0.1 + 0.01 * tid)
+    assert s2.report(12, 1, 99.0) == Decision(
+        Action.CONTINUE, 3, False, "rank 13/13 at rung 0 (step 1): below the grace period"
+    )
+    s.assert_replay_matches()
+
+
+def test_guard_stays_put_when_rungs_agree() -> None:
+    s = Script(ASHA(3, guard=True), max_step=9)
+    s.capacity(30)
+    for tid in range(30):
+        s.report(tid, 1, 1.0 - 0.01 * tid)
+        s.report(tid, 2, 0.5)
+        s.report(tid, 3, 0.9 - 0.01 * tid)  # same order: rho = +1
+    assert s.scheduler.state()["guard"]["level"] == 0
