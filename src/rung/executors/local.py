@@ -1,27 +1,30 @@
 """Local executor: persistent worker processes on this machine, one pipe each.
 
-The driver waits on every worker's pipe (and process sentinel) at once with
-``multiprocessing.connection.wait`` and drains every message that is ready, so one driver turn
-(and one journal transaction) covers many events. Workers are started once per session and serve
+The driver waits on every worker's pipe (and process sentinel) at once, with one ``poll`` object
+registered once (what ``multiprocessing.connection.wait`` does, minus building a selector on every
+call), and drains every message that is ready with one ``read`` per pipe, so one driver turn (and
+one journal transaction) covers many events. Workers are started once per session and serve
 trial after trial; a worker that dies (an exception in the runtime, ``os._exit``, a signal, a
 segfault) is detected through its pipe or its sentinel, its trial ends ``interrupted`` (the
 scheduler may resume it from its last checkpoint) and a fresh worker takes its place.
 
 Messages are the runtime's small tuples (see ``rung.executors.runtime``), pickled with the
-highest protocol and sent as single framed writes; nothing here is journaled, so pickle is fine.
+highest protocol, each sent as one length-prefixed ``write``; nothing here is journaled, so pickle
+is fine. POSIX only (``select.poll``, process sentinels).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import multiprocessing
-import multiprocessing.connection
 import os
 import pickle
 import select
 import shutil
 import signal
+import struct
 import sys
 import tempfile
 import time
@@ -78,32 +81,90 @@ _SHUTDOWN_GRACE = 2.0
 
 
 # --- worker process side -----------------------------------------------------------------------
+_HEADER = struct.Struct("!I")
+_READ_SIZE = 1 << 18
+
+
+def _frame(msg: Any) -> bytes:
+    payload = _dumps(msg, _PROTO)
+    return _HEADER.pack(len(payload)) + payload
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class FrameReader:
+    """Splits the bytes read from a pipe into messages (``[4-byte length][pickle]`` frames).
+    A read takes whatever is there, so several messages cost one system call; a frame that
+    arrived only in part waits in the buffer for its rest."""
+
+    __slots__ = ("_buf", "fd")
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._buf = b""
+
+    def fill(self) -> bool:
+        """Read what is available (blocks if nothing is); False at end-of-file."""
+        data = os.read(self.fd, _READ_SIZE)
+        if not data:
+            return False
+        self._buf = self._buf + data if self._buf else data
+        return True
+
+    def has_message(self) -> bool:
+        buf = self._buf
+        return len(buf) >= 4 and len(buf) - 4 >= _HEADER.unpack_from(buf)[0]
+
+    def messages(self) -> list[Any]:
+        """Every complete message in the buffer, oldest first."""
+        buf = self._buf
+        end = len(buf)
+        pos = 0
+        out = []
+        view = memoryview(buf)
+        while end - pos >= 4:
+            n = _HEADER.unpack_from(buf, pos)[0]
+            if end - pos - 4 < n:
+                break
+            out.append(_loads(view[pos + 4:pos + 4 + n]))
+            pos += 4 + n
+        view.release()
+        self._buf = buf[pos:] if pos < end else b""
+        return out
+
+
 class PipeChannel:
-    """A ``Channel`` over one end of a ``multiprocessing`` pipe.
+    """The worker's ``Channel`` over its end of the pipe: framed pickles written with one
+    ``write`` each, read through a ``FrameReader``; ``poll`` is a ``select.poll`` object
+    registered once (``Connection.poll`` builds a selector per call)."""
 
-    Messages are pickled here and sent with ``send_bytes`` (cheaper than ``Connection.send``,
-    whose pickler is set up per call); ``poll`` uses a ``select.poll`` object registered once,
-    because ``Connection.poll`` builds a selector per call. A ``Connection`` buffers nothing, so
-    "the descriptor is readable" is exactly "a message (or the end of the pipe) is there".
-    """
-
-    __slots__ = ("_poller", "_recv_bytes", "_send_bytes", "conn")
+    __slots__ = ("_fd", "_pending", "_poller", "_reader", "conn")
 
     def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self._send_bytes = conn.send_bytes
-        self._recv_bytes = conn.recv_bytes
+        self.conn = conn  # keeps the descriptor open
+        self._fd = conn.fileno()
+        self._reader = FrameReader(self._fd)
+        self._pending: deque[Any] = deque()
         self._poller = select.poll()
-        self._poller.register(conn.fileno(), select.POLLIN)
+        self._poller.register(self._fd, select.POLLIN)
 
     def send(self, msg: Any) -> None:
-        self._send_bytes(_dumps(msg, _PROTO))
+        _write_all(self._fd, _frame(msg))
 
     def recv(self) -> Any:
-        return _loads(self._recv_bytes())
+        pending = self._pending
+        while not pending:
+            if not self._reader.fill():
+                raise EOFError("the driver closed the pipe")
+            pending.extend(self._reader.messages())
+        return pending.popleft()
 
     def poll(self) -> bool:
-        return bool(self._poller.poll(0))
+        return bool(self._pending) or bool(self._poller.poll(0))
 
 
 def _die_with_parent(parent_pid: int | None) -> None:
@@ -150,14 +211,17 @@ def _worker_main(
 
 # --- driver side -------------------------------------------------------------------------------
 class _Worker:
-    __slots__ = ("conn", "dead", "poller", "process", "ready", "sentinel", "token", "trial")
+    __slots__ = ("conn", "dead", "fd", "poller", "process", "reader", "ready", "sentinel",
+                 "token", "trial")
 
     def __init__(self, process: Any, conn: Connection) -> None:
         self.process = process
         self.conn = conn
+        self.fd = conn.fileno()
+        self.reader = FrameReader(self.fd)
         self.sentinel: int = process.sentinel
-        self.poller = select.poll()
-        self.poller.register(conn.fileno(), select.POLLIN)
+        self.poller = select.poll()  # this pipe alone: draining a dead worker
+        self.poller.register(self.fd, select.POLLIN)
         self.trial: int | None = None  # the trial it runs
         self.token = 0  # run token of that trial
         self.ready = False  # it loaded the objective
@@ -270,8 +334,8 @@ class LocalExecutor:
         self._processes: list[Any] = []  # this session's processes, for the finalizer
         self.worker_pids: list[int] = []  # every worker process ever started, in order
         self._finalizer = weakref.finalize(self, _reap, self._processes)
-        self._owner: dict[Any, _Worker] = {}  # waitable (connection or sentinel) -> worker
-        self._waitables: list[Any] = []
+        self._poller = select.poll()  # every worker's pipe and sentinel
+        self._owner: dict[int, _Worker] = {}  # descriptor (pipe or sentinel) -> worker
         self._idle: deque[_Worker] = deque()
         self._running: dict[int, _Worker] = {}  # trial id -> its worker
         self._queue: deque[Launch] = deque()  # launches waiting for a worker
@@ -355,20 +419,21 @@ class LocalExecutor:
         out = self._events
         self._events = []
         self._urgent = False
-        ready = multiprocessing.connection.wait(self._waitables, timeout)
+        ms = -1 if timeout is None else max(0, math.ceil(timeout * 1000))
+        ready = self._poller.poll(ms)
         if not ready:
             return out
         owner = self._owner
         dead: list[_Worker] = []
-        for obj in ready:
-            w = owner.get(obj)
+        for fd, _mask in ready:
+            w = owner.get(fd)
             if w is None or w.dead:
                 continue
-            if obj is w.conn:
+            if fd == w.fd:
                 if not self._read(w, out):
                     dead.append(w)
             elif w not in dead:  # sentinel: the process exited; read what it left first
-                self._read(w, out)
+                self._drain(w, out)
                 dead.append(w)
         for w in dead:
             if not w.dead:
@@ -390,7 +455,7 @@ class LocalExecutor:
         for w in self._workers:
             if w.trial is None and not w.dead:
                 with contextlib.suppress(OSError):
-                    w.conn.send_bytes(_dumps(None, _PROTO))
+                    _write_all(w.fd, _frame(None))
             else:
                 w.process.terminate()
         deadline = time.monotonic() + _SHUTDOWN_GRACE
@@ -403,7 +468,7 @@ class LocalExecutor:
             w.dead = True
         self._workers.clear()
         self._owner.clear()
-        self._waitables.clear()
+        self._poller = select.poll()
         self._idle.clear()
         self._running.clear()
         self._queue.clear()
@@ -431,9 +496,10 @@ class LocalExecutor:
         w = _Worker(process, parent)
         self._processes.append(process)
         self._workers.append(w)
-        self._owner[parent] = w
+        self._owner[w.fd] = w
         self._owner[w.sentinel] = w
-        self._waitables.extend((parent, w.sentinel))
+        self._poller.register(w.fd, select.POLLIN)
+        self._poller.register(w.sentinel, select.POLLIN)
         self._idle.append(w)
         return w
 
@@ -453,19 +519,35 @@ class LocalExecutor:
 
     def _send(self, w: _Worker, msg: Any) -> None:
         try:
-            w.conn.send_bytes(_dumps(msg, _PROTO))
+            _write_all(w.fd, _frame(msg))
         except OSError:
             # the worker is dead: its sentinel (or end-of-file) reports it at the next poll
             log.debug("worker %s: send failed, it died", w.process.pid)
 
     def _read(self, w: _Worker, out: list[Event]) -> bool:
-        """Decode every message waiting in ``w``'s pipe into ``out``; False at end-of-file."""
-        recv = w.conn.recv_bytes
-        ready = w.poller.poll
+        """One read of ``w``'s pipe; decode every complete message into ``out``. False at
+        end-of-file (the worker is gone)."""
+        try:
+            alive = w.reader.fill()
+        except OSError:
+            alive = False
+        msgs = w.reader.messages()
+        if msgs:
+            self._decode(w, msgs, out)
+        return alive
+
+    def _drain(self, w: _Worker, out: list[Event]) -> None:
+        """Read everything a dead worker left in its pipe (never blocks: a grandchild of the
+        worker may still hold the pipe open)."""
+        while w.poller.poll(0) and self._read(w, out):
+            pass
+
+    def _decode(self, w: _Worker, msgs: list[Any], out: list[Event]) -> None:
+        # times are clamped to be non-decreasing: two workers' clocks are read a few
+        # microseconds apart, and the engine's elapsed-time budget must never run backwards
         last = self._last
         try:
-            while ready(0):
-                msg = _loads(recv())
+            for msg in msgs:
                 tag = msg[0]
                 if tag == RESULT:
                     t = msg[4]
@@ -500,11 +582,8 @@ class LocalExecutor:
                     )
                 else:
                     raise RungError(f"unexpected message from worker {w.process.pid}: {msg!r}")
-        except (EOFError, OSError):
-            return False
         finally:
             self._last = last
-        return True
 
     def _retire(self, w: _Worker, out: list[Event], outcome: Outcome, reason: str | None) -> None:
         """Remove a dead (or killed) worker: end its trial, start a replacement."""
@@ -515,9 +594,10 @@ class LocalExecutor:
             p.kill()
             p.join(1.0)
         self._workers.remove(w)
-        self._owner.pop(w.conn, None)
-        self._owner.pop(w.sentinel, None)
-        self._waitables = [x for x in self._waitables if x is not w.conn and x != w.sentinel]
+        for fd in (w.fd, w.sentinel):
+            self._owner.pop(fd, None)
+            with contextlib.suppress(KeyError, ValueError):
+                self._poller.unregister(fd)
         w.conn.close()
         if w.trial is not None:
             tid = w.trial
@@ -554,7 +634,7 @@ class LocalExecutor:
             return  # not running here (it ended already): nothing to cancel
         w.process.kill()
         w.process.join()
-        self._read(w, self._events)  # what it sent before it died is still worth recording
+        self._drain(w, self._events)  # what it sent before it died is still worth recording
         w.ready = True  # killed on purpose: not a start-up failure
         self._retire(w, self._events, Outcome.STOPPED, c.reason)
         self._urgent = True
@@ -577,4 +657,4 @@ class LocalExecutor:
                 parent.rmdir()
 
 
-__all__ = ["LocalExecutor", "PipeChannel"]
+__all__ = ["FrameReader", "LocalExecutor", "PipeChannel"]
