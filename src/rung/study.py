@@ -9,7 +9,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rung.core.engine import Engine
 from rung.core.events import (
@@ -258,6 +258,9 @@ class Study:
         options: Mapping[str, Any],
     ) -> Executor:
         if not isinstance(executor, str):
+            if getattr(executor, "objective", False) is None:
+                # built without one (rung.RayExecutor(address=...)): it runs this objective
+                cast(Any, executor).objective = objective
             return executor
         if executor == "local":
             from rung.executors.local import LocalExecutor
