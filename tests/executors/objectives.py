@@ -110,3 +110,16 @@ def hang(ctx: rung.TrialContext) -> None:
     """Reports once, then blocks forever (until cancelled or killed)."""
     ctx.report(ctx.start_step, loss=1.0)
     signal.pause()
+
+
+def block_in_first_session(ctx: rung.TrialContext) -> None:
+    """Reports step 1, then, while ``RUNG_TEST_BLOCK`` is set in the environment (the first
+    driver session of the crash test), blocks until its worker dies; otherwise completes."""
+    log_dir = Path(str(ctx.params["log"]))
+    with open(log_dir / f"{ctx.trial_id}.runs", "a") as f:
+        f.write(json.dumps({"start_step": ctx.start_step, "pid": os.getpid()}) + "\n")
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        ctx.report(step, loss=float(ctx.params["x"]) / step)
+        if os.environ.get("RUNG_TEST_BLOCK"):
+            while True:
+                signal.pause()
