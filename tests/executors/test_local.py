@@ -156,6 +156,16 @@ def test_nan_and_inf_metrics_are_recorded_and_scored_worst(tmp_path: Path) -> No
         assert s.best_trial is not None and s.best_trial.id % 2 == 1
 
 
+def test_study_run_hands_its_objective_to_an_instance_built_without_one(tmp_path: Path) -> None:
+    study = make_study(tmp_path, "noobj", 3, max_step=2)
+    ex = LocalExecutor(n_workers=1, start_method=FAST)
+    study.run(objectives.noop, executor=ex)
+    assert ex.objective is objectives.noop
+    assert all(t.status is TrialStatus.COMPLETED for t in study.trials())
+    with pytest.raises(ConfigError, match="objective"):
+        LocalExecutor(n_workers=1).start(RunContext("x", tmp_path, 1))
+
+
 def test_objective_returning_metrics(tmp_path: Path) -> None:
     study = make_study(tmp_path, "ret", 3, max_step=1)
     study.run(objectives.returns_metrics, n_workers=2, start_method=FAST)

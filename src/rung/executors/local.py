@@ -287,6 +287,8 @@ class LocalExecutor:
         objective: ``objective(ctx: rung.TrialContext)``. With the default ``spawn`` start
             method it must be importable by name (a module-level function, or a picklable
             callable object); a lambda or a nested function raises ``ConfigError`` naming it.
+            ``None``: set later (``Study.run`` hands its objective to an instance built
+            without one).
             As with any spawn-based code, a script must guard its entry point with
             ``if __name__ == "__main__":``.
         n_workers: worker processes, i.e. trials run at once (default: the CPUs this process
@@ -304,12 +306,12 @@ class LocalExecutor:
 
     def __init__(
         self,
-        objective: Callable[[TrialContext], Any],
+        objective: Callable[[TrialContext], Any] | None = None,
         n_workers: int | None = None,
         checkpoint_every: int | None = None,
         start_method: str = "spawn",
     ) -> None:
-        if not callable(objective):
+        if objective is not None and not callable(objective):
             raise ConfigError(f"objective: expected a callable, got {objective!r}")
         if n_workers is not None and (isinstance(n_workers, bool) or not isinstance(n_workers, int)
                                       or n_workers < 1):
@@ -328,7 +330,11 @@ class LocalExecutor:
         self.n_workers = n_workers if n_workers is not None else _default_workers()
         self.checkpoint_every = checkpoint_every
         self.start_method = start_method
-        self._payload = None if start_method == "fork" else _serialize_objective(objective)
+        # checked now for an early, clear error; pickled again at start (Study.run may set
+        # ``objective`` on an instance built without one)
+        if objective is not None and start_method != "fork":
+            _serialize_objective(objective)
+        self._payload: bytes | None = None
         self._mp: Any = multiprocessing.get_context(start_method)
         self._workers: list[_Worker] = []
         self._processes: list[Any] = []  # this session's processes, for the finalizer
@@ -357,6 +363,10 @@ class LocalExecutor:
         """
         if self._open:
             raise RuntimeError("LocalExecutor.start: already started (call shutdown first)")
+        if self.objective is None or not callable(self.objective):
+            raise ConfigError(f"objective: expected a callable, got {self.objective!r}")
+        if self.start_method != "fork":
+            self._payload = _serialize_objective(self.objective)
         if ctx.checkpoint_dir is None:
             self._tmp_root = tempfile.mkdtemp(prefix=f"rung-{ctx.study}-")
             root = Path(self._tmp_root)
