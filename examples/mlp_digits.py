@@ -63,7 +63,7 @@ def restore(model: MLPClassifier, directory: str, d: dict[str, np.ndarray]) -> N
     layers and the optimizer; the saved weights are then copied *in place*, because the
     optimizer keeps references to these very arrays. (The optimizer's moment estimates start
     afresh: for a resumed trial that is a slightly warmer restart, nothing worse.)"""
-    model.partial_fit(d["X_tr"][:20], d["y_tr"][:20], classes=d["classes"])
+    model.partial_fit(d["X_tr"][:128], d["y_tr"][:128], classes=d["classes"])
     with np.load(os.path.join(directory, "weights.npz")) as f:
         for i, w in enumerate(model.coefs_):
             w[...] = f[f"W{i}"]

@@ -92,7 +92,7 @@ def load_weights(
     """Restore a checkpoint into a fresh model: one ``partial_fit`` on a few samples builds
     the layers and the optimizer, then the saved weights are copied in place (the optimizer
     holds references to these very arrays)."""
-    model.partial_fit(data["X_tr"][:32], data["y_tr"][:32], classes=data["classes"])
+    model.partial_fit(data["X_tr"][:128], data["y_tr"][:128], classes=data["classes"])
     with np.load(Path(directory) / "weights.npz") as f:
         for i, w in enumerate(model.coefs_):
             w[...] = f[f"W{i}"]
