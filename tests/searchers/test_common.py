@@ -26,6 +26,7 @@ FAST = {
     "sobol": "sobol",
     "tpe": {"name": "tpe", "params": {"n_initial": 5}},
     "tpe-uni": {"name": "tpe", "params": {"n_initial": 5, "multivariate": False}},
+    "gp": {"name": "gp", "params": {"n_initial": 5, "n_candidates": 128}},
 }
 SEARCHERS = list(FAST)
 
@@ -70,7 +71,7 @@ def test_replay_then_continue_equals_live(name: str) -> None:
     assert got == expected
 
 
-@pytest.mark.parametrize("name", ["sobol", "tpe", "tpe-uni"])
+@pytest.mark.parametrize("name", ["sobol", "tpe", "tpe-uni", "gp"])
 def test_parallel_pending_suggestions_are_diverse(name: str) -> None:
     study = make_study(FAST[name], BRANIN_SPACE, seed=0)
     run_sequential(study, branin, 20)
@@ -107,3 +108,28 @@ def test_sobol_points_are_the_seeded_sequence() -> None:
 def test_tpe_and_sobol_registered_and_exported() -> None:
     assert rung.TPESearcher.name == "tpe"
     assert rung.SobolSearcher.name == "sobol"
+
+
+def _median_best(searcher: object, seeds: range, n: int) -> float:
+    out = []
+    for seed in seeds:
+        study = make_study(searcher, BRANIN_SPACE, seed=seed)
+        run_sequential(study, branin, n)
+        v = study.best_value()
+        assert v is not None
+        out.append(v)
+    return float(np.median(out))
+
+
+def test_gp_beats_random_on_branin() -> None:
+    gp = _median_best({"name": "gp", "params": {"n_initial": 8, "n_candidates": 128}},
+                      range(3), 25)
+    rnd = _median_best("random", range(3), 25)
+    assert gp < rnd
+    assert gp - 0.397887 < 0.05
+
+
+def test_tpe_beats_random_on_branin() -> None:
+    tpe = _median_best("tpe", range(5), 50)
+    rnd = _median_best("random", range(5), 50)
+    assert tpe < rnd

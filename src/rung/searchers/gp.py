@@ -1,0 +1,344 @@
+"""Gaussian-process Bayesian optimization.
+
+Snoek, Larochelle and Adams, "Practical Bayesian optimization of machine learning algorithms",
+NeurIPS 2012 (Matérn-5/2 ARD kernel, pending evaluations integrated over); acquisition LogEI of
+Ament et al., "Unexpected improvements to expected improvement for Bayesian optimization",
+NeurIPS 2023; batches beyond the fantasy cap by local penalization (González, Dai, Hennig and
+Lawrence, "Batch Bayesian optimization via local penalization", AISTATS 2016); constraints by
+probability of feasibility (Gardner et al., "Bayesian optimization with inequality constraints",
+ICML 2014).
+
+One suggestion:
+
+1. *Initial design*: the first ``n_initial`` suggestions are points of the study's scrambled
+   Sobol' sequence (as is any made before ``min_points`` observations exist).
+2. *Data*: results at the largest step with at least ``min_points`` of them (with a
+   multi-fidelity scheduler), in the unit encoding; categorical parameters one-hot, inactive
+   numeric coordinates set to -0.5 (outside the cube, so "inactive" is its own value). Scores
+   are standardized; a missing or non-finite score is replaced by the worst finite one.
+3. *Cost bound*: at most ``max_points`` observations enter the GP: when there are more, the
+   best half of them and an evenly spaced (by rank) selection of the rest. With the default 256
+   a suggestion stays well under a second at 1,000 observations and beyond (see
+   ``benchmarks/RESULTS.md``).
+4. *Hyperparameters*: MAP by L-BFGS-B from deterministic starts (``_gp.GP.fit``); a fit is a
+   pure function of the data, so it is cached and reused while only pending trials change.
+5. *Pending trials*: EI is averaged over 16 *fantasies* of the outcomes of the
+   ``max_fantasies`` most recent pending trials, drawn jointly from the posterior (Snoek et al.
+   2012, section 3.3); the fantasies share one factorization, so this costs one Cholesky of
+   ``n + p`` points. A pending point has no improvement left under any fantasy, and a region
+   whose fantasies are good has a better incumbent, so concurrent suggestions spread out;
+   pending trials beyond that cap *locally
+   penalize* the acquisition with a ball whose radius follows from a Lipschitz estimate of the
+   mean, so hundreds of concurrent suggestions still spread over distinct promising regions.
+6. *Acquisition*: LogEI (plus log probability of feasibility per constraint, one GP each, and
+   the penalties) on ``n_candidates`` scrambled Sobol' points and as many perturbations of the
+   best observations; the best few are polished by L-BFGS-B over their active continuous
+   coordinates with the analytic gradient; the best polished point that is not already an
+   observed or pending configuration is proposed.
+
+Randomness (the candidate sets) comes only from ``request.rng``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import log_ndtr
+from scipy.stats import qmc
+
+from rung.core.components import BindContext, Searcher, SuggestRequest
+from rung.core.history import History
+from rung.core.registry import register
+from rung.searchers._common import (
+    CAT,
+    CONT,
+    Observations,
+    SobolDesign,
+    UnitCache,
+    check_int,
+    decode,
+    dims_of,
+    gather,
+    model_step,
+    snap,
+)
+from rung.searchers._gp import GP, Features, Hyper, log_ei, log_ei_avg, log_ei_grad
+
+
+class _Model:
+    """A fitted GP on standardized targets plus what the acquisition needs: the incumbent
+    ``best`` and, with fantasies, one incumbent per fantasy (``bests``)."""
+
+    def __init__(self, gp: GP, best: float, bests: np.ndarray | None = None) -> None:
+        self.gp = gp
+        self.best = best
+        self.bests = bests
+
+
+@register("searcher", "gp")
+class GPSearcher(Searcher):
+    """Args:
+        n_initial: Sobol' points before the model takes over.
+        n_candidates: quasi-random candidates per suggestion (as many local ones are added).
+        n_polish: best candidates polished by L-BFGS-B.
+        max_points: most observations the GP is conditioned on.
+        max_fantasies: most pending trials added as kriging-believer fantasies; the rest
+            penalize locally.
+        min_points: observations a step needs to be modelled (default 3).
+    """
+
+    def __init__(
+        self,
+        n_initial: int = 10,
+        n_candidates: int = 512,
+        n_polish: int = 4,
+        max_points: int = 256,
+        max_fantasies: int = 64,
+        min_points: int | None = None,
+    ) -> None:
+        self.n_initial = n_initial
+        self.n_candidates = n_candidates
+        self.n_polish = n_polish
+        self.max_points = max_points
+        self.max_fantasies = max_fantasies
+        self.min_points = min_points
+
+    def bind(self, ctx: BindContext) -> None:
+        super().bind(ctx)
+        check_int("n_initial", self.n_initial, 0)
+        check_int("n_candidates", self.n_candidates, 1)
+        check_int("n_polish", self.n_polish, 0)
+        check_int("max_points", self.max_points, 4)
+        check_int("max_fantasies", self.max_fantasies, 0)
+        self._min_points = 3 if self.min_points is None else check_int(
+            "min_points", self.min_points, 2)
+        self._dims = dims_of(ctx.space)
+        self._features = Features(self._dims.kind, self._dims.size, CAT)
+        self._design = SobolDesign(ctx.space.n_dims, ctx.seed)
+        self._units = UnitCache(ctx.space)
+        self._fit_cache: tuple[Any, Hyper] | None = None
+        log_ints = {j for j, *_ in self._dims.log_int}
+        self._polish_dims = np.array(
+            [j for j in range(self._dims.d) if self._dims.kind[j] == CONT and j not in log_ints],
+            dtype=int,
+        )
+
+    # --- data ---------------------------------------------------------------------------------
+    def _select(self, obs: Observations) -> tuple[list[int], np.ndarray] | None:
+        y = obs.y.copy()
+        finite = np.isfinite(y)
+        if not finite.any():
+            return None
+        y[~finite] = y[finite].max()
+        keep = _subset(y, np.array(obs.ids), self.max_points)
+        return [obs.ids[i] for i in keep], y[keep]
+
+    def _fit(self, step: int, ids: list[int], y: np.ndarray, Z: np.ndarray) -> GP:
+        """Hyperparameters on at most ``MAX_FIT_POINTS`` of the points (the same best-half
+        rule), then the posterior on all of them."""
+        gp = GP(Z, y, self._features.group, self._features.n_groups)
+        key = (step, tuple(ids), y.tobytes())
+        if self._fit_cache is not None and self._fit_cache[0] == key:
+            hyper = self._fit_cache[1]
+        else:
+            sub = _subset(y, np.array(ids), MAX_FIT_POINTS)
+            fit_gp = GP(Z[sub], y[sub], self._features.group, self._features.n_groups)
+            hyper = fit_gp.fit()
+            self._fit_cache = (key, hyper)
+        gp.condition(hyper)
+        return gp
+
+    # --- suggest ------------------------------------------------------------------------------
+    def suggest(self, request: SuggestRequest) -> dict[str, Any] | None:
+        h = request.history
+        fallback = self._design.point(request.index)
+        if request.index < self.n_initial or self._dims.d == 0:
+            return decode(self.space, fallback)
+        step = model_step(h, self._min_points)
+        if step is None:
+            return decode(self.space, fallback)
+        obs = gather(h, step)
+        sel = self._select(obs)
+        if sel is None:
+            return decode(self.space, fallback)
+        ids, y_raw = sel
+        mean, sd = float(y_raw.mean()), float(y_raw.std())
+        y = (y_raw - mean) / (sd if sd > 0 else 1.0)
+        X = self._units.get(h, ids)
+        Z = self._features(X)
+        gp = self._fit(step, ids, y, Z)
+        best = float(y.min())
+        hyper = gp.hyper
+        assert hyper is not None
+        # pending trials: the newest as kriging-believer fantasies, the rest as penalties
+        pending = obs.pending
+        fant = pending[-self.max_fantasies:] if self.max_fantasies else []
+        penal = pending[: len(pending) - len(fant)]
+        bests = None
+        if fant:
+            Zp = self._features(self._units.get(h, fant))
+            mu_p, cov = gp.joint(Zp)
+            p = len(fant)
+            Lp = np.linalg.cholesky(cov + (1e-6 + 1e-9 * p) * np.eye(p) + 1e-8 * np.eye(p))
+            F = mu_p[:, None] + Lp @ request.rng.standard_normal((p, N_FANTASIES))
+            gp = GP(np.vstack([Z, Zp]), np.vstack([np.repeat(y[:, None], N_FANTASIES, 1), F]),
+                    gp.group, gp.n_groups)
+            gp.condition(hyper)
+            bests = np.minimum(best, F.min(axis=0))
+        lp = self._penalties(gp, h, penal, best) if penal else None
+        model = _Model(gp, best, bests)
+        taken = self._taken(h, obs)
+        u = self._optimize(model, lp, X, y, request.rng, taken)
+        return decode(self.space, u if u is not None else fallback)
+
+    def _taken(self, h: History, obs: Observations) -> set[bytes]:
+        U = self._units.get(h, [*obs.ids, *obs.pending])
+        return {_key(u) for u in U}
+
+    # --- acquisition --------------------------------------------------------------------------
+    def _penalties(
+        self, gp: GP, h: History, ids: list[int], best: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """Local penalization balls of the pending trials beyond the fantasy cap: centres (in GP
+        features), posterior means and sds there, and the Lipschitz constant of the mean."""
+        Zp = self._features(self._units.get(h, ids))
+        mu, var = gp.predict(Zp)
+        if mu.ndim == 2:
+            mu = mu.mean(axis=1)
+        cols = self._features.numeric_cols
+        if cols.size:
+            probe = Zp[: min(64, Zp.shape[0])]
+            _, _, dmu, _ = gp.predict_grad(probe, cols)
+            if dmu.ndim == 3:
+                dmu = dmu.mean(axis=2)
+            lip = float(np.max(np.linalg.norm(dmu, axis=1)))
+        else:
+            lip = 0.0
+        lip = max(lip, 1e-7)
+        return Zp, mu, np.sqrt(var), lip
+
+    def _acq(
+        self, model: _Model, lp: Any, Zc: np.ndarray, grad_cols: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        gp = model.gp
+        g: np.ndarray | None
+        if grad_cols is None:
+            mu, var = gp.predict(Zc)
+            if model.bests is not None:
+                val, g = log_ei_avg(mu, var, model.bests)
+            else:
+                val, g = log_ei(mu, var, model.best), None
+        else:
+            mu, var, dmu, dvar = gp.predict_grad(Zc, grad_cols)
+            if model.bests is not None:
+                val, g = log_ei_avg(mu, var, model.bests, dmu, dvar)
+            else:
+                val, g = log_ei_grad(mu, var, dmu, dvar, model.best)
+        if lp is not None:
+            Zp, mup, sdp, lip = lp
+            diff = Zc[:, None, :] - Zp[None, :, :]
+            dist = np.sqrt(np.sum(diff * diff, axis=2)) + 1e-12  # (q, p)
+            t = (model.best + lip * dist - mup[None, :]) / sdp[None, :]
+            val = val + np.sum(log_ndtr(t), axis=1)
+            if g is not None and grad_cols is not None:
+                dlog = np.exp(-0.5 * t * t - 0.5 * math.log(2 * math.pi) - log_ndtr(t))
+                coef = dlog * lip / sdp[None, :] / dist  # (q, p)
+                g = g + np.einsum("qp,qpc->qc", coef, diff[:, :, grad_cols])
+        return val, g
+
+    def _candidates(
+        self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        d = self._dims.d
+        n = self.n_candidates
+        sob = qmc.Sobol(d, scramble=True, rng=np.random.default_rng(int(rng.integers(2**63))))
+        m = 1 << max(0, (n - 1).bit_length())
+        glob = sob.random_base2(int(math.log2(m)))[:n]
+        # local: perturb the best observations at two scales
+        top = X[np.argsort(y, kind="stable")[: min(5, X.shape[0])]]
+        base = top[rng.integers(top.shape[0], size=n)]
+        base = np.where(np.isnan(base), rng.random(base.shape), base)
+        scale = np.where(rng.random((n, 1)) < 0.5, 0.02, 0.1)
+        loc = base + scale * rng.standard_normal(base.shape)
+        flip = rng.random(base.shape) < 1.0 / max(d, 1)
+        binned = self._dims.kind != CONT
+        loc = np.where(flip & binned[None, :], rng.random(base.shape), loc)
+        return snap(self.space, self._dims, np.clip(np.vstack([glob, loc]), 0.0, 1.0))
+
+    def _optimize(
+        self, model: _Model, lp: Any, X: np.ndarray, y: np.ndarray, rng: np.random.Generator,
+        taken: set[bytes],
+    ) -> np.ndarray | None:
+        C = self._candidates(X, y, rng)
+        vals, _ = self._acq(model, lp, self._features(C))
+        order = np.argsort(-vals, kind="stable")
+        starts: list[np.ndarray] = []
+        seen: set[bytes] = set()
+        for i in order:
+            k = _key(C[i])
+            if k in seen:
+                continue
+            seen.add(k)
+            starts.append(C[i])
+            if len(starts) >= max(self.n_polish, 1) * 4:
+                break
+        polished = self._polish(model, lp, starts[: self.n_polish])
+        finals = [*polished, *starts]
+        F = np.array(finals)
+        fv, _ = self._acq(model, lp, self._features(F))
+        for i in np.argsort(-fv, kind="stable"):
+            if _key(F[i]) not in taken:
+                return np.asarray(F[i])
+        return None
+
+    def _polish(self, model: _Model, lp: Any, starts: list[np.ndarray]) -> list[np.ndarray]:
+        """L-BFGS-B on the active continuous coordinates of every start at once (the sum of
+        separable objectives: one model evaluation per iteration for all starts)."""
+        if not starts:
+            return []
+        U0 = np.array(starts)
+        act = ~np.isnan(U0[:, self._polish_dims]) if self._polish_dims.size else None
+        if act is None or not act.any():
+            return starts
+        col_of = {j: c0 for j, c0, _ in self._features.slices}
+        cols = np.array([col_of[j] for j in self._polish_dims], dtype=int)
+        Z0 = self._features(U0)
+        rows, which = np.nonzero(act)  # variable v is dim polish_dims[which[v]] of start rows[v]
+
+        def f(x: np.ndarray) -> tuple[float, np.ndarray]:
+            Z = Z0.copy()
+            Z[rows, cols[which]] = x
+            v, g = self._acq(model, lp, Z, cols)
+            assert g is not None
+            return -float(np.sum(v)), -g[rows, which]
+
+        x0 = U0[rows, self._polish_dims[which]]
+        res = minimize(f, x0, jac=True, method="L-BFGS-B",
+                       bounds=[(0.0, 1.0)] * x0.size, options={"maxiter": 30})
+        U = U0.copy()
+        if np.all(np.isfinite(res.x)):
+            U[rows, self._polish_dims[which]] = np.clip(res.x, 0.0, 1.0)
+        return list(snap(self.space, self._dims, U))
+
+
+MAX_FIT_POINTS = 128
+N_FANTASIES = 16
+
+
+def _subset(y: np.ndarray, ids: np.ndarray, cap: int) -> np.ndarray:
+    """Indices of at most ``cap`` points, ascending: all of them if they fit, else the best half
+    of ``cap`` and an evenly spaced (by rank) selection of the others."""
+    if y.shape[0] <= cap:
+        return np.arange(y.shape[0])
+    order = np.lexsort((ids, y))
+    k = cap // 2
+    rest = order[k:]
+    pick = np.unique(np.linspace(0, len(rest) - 1, cap - k).round().astype(int))
+    return np.sort(np.concatenate([order[:k], rest[pick]]))
+
+
+def _key(u: np.ndarray) -> bytes:
+    return bytes(np.round(np.nan_to_num(u, nan=-1.0), 9).tobytes())
