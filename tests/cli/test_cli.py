@@ -167,7 +167,7 @@ def test_run_local_end_to_end(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
-    write_spec(tmp_path, tiny_spec(name="cc", n_trials=40, max_step=9, delay=0.05))
+    write_spec(tmp_path, tiny_spec(name="cc", n_trials=24, max_step=9, delay=0.04))
     proc = popen_rung("run", "spec.yaml", "--log-every", "0.2", cwd=tmp_path)
     assert proc.stdout is not None
     deadline = time.monotonic() + 60
@@ -181,10 +181,10 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
     assert "Traceback" not in err
     study = load(tmp_path / "runs" / "cc.db", "cc")
     n_before = len(study.trials())
-    assert 0 < n_before < 40
+    assert 0 < n_before < 24
     r = run_rung("resume", "cc", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     study = load(tmp_path / "runs" / "cc.db", "cc")
-    assert study.engine.history.n_suggested == 40
-    assert [t.id for t in study.trials()] == list(range(40))
+    assert study.engine.history.n_suggested == 24
+    assert [t.id for t in study.trials()] == list(range(24))
     assert all(t.status.value in ("completed", "stopped") for t in study.trials())
