@@ -166,7 +166,9 @@ def test_run_local_end_to_end(tmp_path: Path) -> None:
     assert f"(trial #{best.id}, step 9)" in r.stdout
 
 
-def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
+def test_ctrl_c_stops_cleanly_and_resume_finishes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write_spec(tmp_path, tiny_spec(name="cc", n_trials=24, max_step=9, delay=0.04))
     proc = popen_rung("run", "spec.yaml", "--log-every", "0.2", cwd=tmp_path)
     assert proc.stdout is not None
@@ -174,6 +176,12 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
     for line in proc.stdout:  # wait for the first results, then interrupt
         if "best loss=" in line or time.monotonic() > deadline:
             break
+    # while it runs: `ls` sees a live driver, `resume` refuses to start a second one
+    capsys.readouterr()
+    assert main(["ls", "--storage", str(tmp_path / "runs")]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split()[:2] == ["cc", "running"]
+    assert main(["resume", "cc", "--storage", str(tmp_path / "runs")]) == 1
+    assert "being run by another process" in capsys.readouterr().err
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
