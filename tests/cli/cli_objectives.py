@@ -10,7 +10,8 @@ from typing import Any
 
 def train(ctx: Any) -> None:
     """Loss ``(x - 0.3)**2 + 1/step``; sleeps ``delay`` seconds per step; checkpoints a JSON
-    file and, when resumed, checks that the checkpoint is the one it should start from."""
+    file and, when resumed, checks that the checkpoint is the one it should start from. With
+    ``fail_at``, a trial whose ``x > 0.5`` raises at that step."""
     x = float(ctx.params["x"])
     delay = float(ctx.params.get("delay", 0.0))
     if ctx.checkpoint is not None:
@@ -18,9 +19,12 @@ def train(ctx: Any) -> None:
             state = json.load(f)
         if state["step"] != ctx.start_step - 1 or state["x"] != x:
             raise RuntimeError(f"wrong checkpoint {state} for x={x} start={ctx.start_step}")
+    fail_at = ctx.params.get("fail_at")
     for step in range(ctx.start_step, ctx.max_step + 1):
         if delay:
             time.sleep(delay)
+        if fail_at is not None and step == fail_at and x > 0.5:
+            raise ValueError(f"boom at step {step} (x={x:.3f})")
 
         def save(directory: str, step: int = step) -> None:
             with open(os.path.join(directory, "state.json"), "w") as f:

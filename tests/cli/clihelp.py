@@ -19,8 +19,11 @@ def write_spec(directory: Path, text: str, name: str = "spec.yaml") -> Path:
 
 
 def tiny_spec(name: str = "tiny", n_trials: int = 6, max_step: int = 9, delay: float = 0.0,
-              n_workers: int = 2, storage: str | None = None, extra: str = "") -> str:
-    """A spec for ``cli_objectives:train`` on local worker processes."""
+              n_workers: int = 2, storage: str | None = None, extra: str = "",
+              fixed: dict[str, Any] | None = None,
+              scheduler: str = "{name: asha, params: {reduction_factor: 3}}") -> str:
+    """A spec for ``cli_objectives:train`` on local worker processes; ``fixed`` adds fixed
+    parameters to the space."""
     lines = [
         f"name: {name}",
         "objective: cli_objectives:train",
@@ -28,10 +31,11 @@ def tiny_spec(name: str = "tiny", n_trials: int = 6, max_step: int = 9, delay: f
         "space:",
         "  x: {type: float, low: 0.0, high: 1.0}",
         f"  delay: {delay}",
+        *[f"  {k}: {v}" for k, v in (fixed or {}).items()],
         "metric: loss",
         "mode: min",
         f"max_step: {max_step}",
-        "scheduler: {name: asha, params: {reduction_factor: 3}}",
+        f"scheduler: {scheduler}",
         f"budget: {{n_trials: {n_trials}}}",
         f"n_workers: {n_workers}",
         "seed: 3",

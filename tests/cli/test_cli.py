@@ -166,6 +166,21 @@ def test_run_local_end_to_end(tmp_path: Path) -> None:
     assert f"(trial #{best.id}, step 9)" in r.stdout
 
 
+def test_failing_trials_are_recorded_and_shown(tmp_path: Path) -> None:
+    write_spec(tmp_path, tiny_spec(name="f", n_trials=8, max_step=3, fixed={"fail_at": 2},
+                                   scheduler="fifo"))
+    r = run_rung("run", "spec.yaml", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    study = load(tmp_path / "runs" / "f.db", "f")
+    failed = study.trials("failed")
+    assert failed, "some x > 0.5 among 8 draws"
+    assert all(t.params["x"] > 0.5 and "boom at step 2" in (t.error or "") for t in failed)
+    assert all(t.params["x"] <= 0.5 for t in study.trials("completed"))
+    r = run_rung("show", "f", cwd=tmp_path)
+    assert f"failed {len(failed)}" in r.stdout
+    assert f"last failure  trial #{failed[-1].id}: ValueError: boom at step 2" in r.stdout
+
+
 def test_ctrl_c_stops_cleanly_and_resume_finishes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -116,18 +116,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except CLIError as e:
-        _error(str(e))
+        _error(str(e), one_line=e.code == 2)
         return e.code
     except ConfigError as e:
         _error(str(e))
         return 2
     except RungError as e:
-        _error(str(e))
+        _error(str(e), one_line=False)
         return 1
 
 
-def _error(message: str) -> None:
-    print(f"rung: error: {' '.join(message.split())}", file=sys.stderr, flush=True)
+def _error(message: str, one_line: bool = True) -> None:
+    """Print an error. Usage errors are one line; a failed run keeps its lines (a worker's
+    traceback, say)."""
+    text = " ".join(message.split()) if one_line else message.strip()
+    print(f"rung: error: {text}", file=sys.stderr, flush=True)
 
 
 # --- storage lookup ---------------------------------------------------------------------------
@@ -324,7 +327,7 @@ def _drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace) -> int:
         return 130
     except RungError as e:
         study.close()
-        raise CLIError(f"{e} (the journal is intact; resume with: {resume_cmd})", 1) from None
+        raise CLIError(f"{e}\n(the journal is intact; resume with: {resume_cmd})", 1) from None
     best = study.best_trial
     print(f"rung: {spec.name} done: {best_line(study)}", flush=True)
     if best is not None:

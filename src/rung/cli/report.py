@@ -202,6 +202,9 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
     best = study.best_trial
     if best is not None and math.isfinite(best.score):
         lines.append(f"  best params  {fmt_params(best.params)}")
+    if c["failed"]:
+        failed = study.trials("failed")[-1]
+        lines.append(f"  last failure  trial #{failed.id}: {_last_line(failed.error)}")
     if c["running"]:
         lines.append(
             f"  note: {c['running']} trial(s) were running when the driver stopped; "
@@ -229,6 +232,12 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
         lines.append("diagnostics")
         lines.append(diag)
     return "\n".join(lines)
+
+
+def _last_line(error: str | None) -> str:
+    """The line of an error (a traceback) that says what went wrong: its last non-empty one."""
+    lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
+    return lines[-1] if lines else "(no error text)"
 
 
 def ls_row(study: Study, where: str, running: bool) -> list[Any]:
