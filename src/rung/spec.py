@@ -19,7 +19,7 @@ A spec names a study and everything needed to run it::
     executor: local               # local | ray | simulated (needs `benchmark`)
     n_workers: 4                  # default: all cores
     checkpoint_every: 3           # local: also checkpoint every 3 steps (resume loses less)
-    storage: runs/mlp.db          # default: runs/<name>.db
+    storage: runs/mlp.db          # default: runs/<name>.db (relative to the current directory)
     seed: 0
     keep_checkpoints: 1
 

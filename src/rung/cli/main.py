@@ -220,7 +220,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from rung.spec import resolve_objective
 
     fn = resolve_objective(spec)
-    n = spec.n_workers or os.cpu_count() or 1
+    n = spec.n_workers or _cores()
     print(f"rung demo: tuning a scikit-learn MLP on the digits data set with ASHA: "
           f"{spec.study.budget.n_trials} configurations, up to {spec.study.max_step} epochs "
           f"each, {n} worker processes; journal {spec.storage}", flush=True)
@@ -232,6 +232,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         with SQLiteJournal(spec.storage, readonly=True) as j:
             print(describe_best(Study.load(spec.name, j)), flush=True)
     return code
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # what LocalExecutor uses by default
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def _with(spec: Any, **changes: Any) -> Any:
