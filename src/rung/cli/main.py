@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -57,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("run", help="create a study from a YAML spec and run it",
                        description="Validate SPEC completely, create the study, run it.")
     q.add_argument("spec", help="the YAML study spec")
-    q.add_argument("--storage", metavar="FILE", help="SQLite file (overrides the spec's storage)")
+    q.add_argument("--storage", metavar="FILE|DIR",
+                   help="SQLite file, or a directory for <name>.db (overrides the spec's storage)")
     view_options(q)
 
     q = sub.add_parser("resume", help="continue a study from its journal",
@@ -201,7 +203,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     spec, fn = load_spec(args.spec)  # validates everything; nothing written yet
     if args.storage:
-        spec = _with(spec, storage=Path(args.storage))
+        storage = Path(args.storage)
+        spec = _with(spec, storage=storage / f"{spec.name}.db" if storage.is_dir() else storage)
     if args.workers:
         spec = _with(spec, n_workers=args.workers)
     return _create_and_run(spec, fn, args)
@@ -261,8 +264,11 @@ def _create_and_run(spec: Any, fn: Any, args: argparse.Namespace) -> int:
             f"(continue it with: rung resume {spec.name}{_storage_flag(path, spec.name)})", 2
         )
     engine = Engine.from_spec(spec.study)
-    journal = SQLiteJournal(path)
-    journal.create_study(spec.name, spec.journal_json())
+    try:
+        journal = SQLiteJournal(path)
+        journal.create_study(spec.name, spec.journal_json())
+    except sqlite3.DatabaseError as e:
+        raise CLIError(f"spec.storage: {path} is not an SQLite journal ({e})", 2) from None
     study = Study(spec.study, journal, engine)
     return _drive(study, spec, fn, args)
 
