@@ -1,0 +1,496 @@
+"""``RayExecutor`` on a real multi-node Ray cluster on this machine.
+
+The cluster (``ray.cluster_utils.Cluster``) has a head node without CPUs (the driver connects
+there) and two worker nodes with one CPU each, one of which also declares one GPU; every node's
+object store is small. It is started once for the module and shut down at the end (no raylet
+outlives the tests). Tests marked ``ray`` skip when Ray is not installed; the others (import
+hygiene, resource arithmetic, archives) run everywhere.
+
+Nothing here waits on a clock: every search ends when its budget is spent, and interference
+(removing a node, adding one) is triggered from the driver's ``on_turn`` hook when the engine
+shows the state it needs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import ray_objectives
+
+import rung
+from rung import ASHA, Budget, Float, Objective, Study, TrialStatus
+from rung.core.engine import Engine
+from rung.core.events import (
+    Cancel,
+    CapacityChanged,
+    CheckpointSaved,
+    Event,
+    Launch,
+    ResultReported,
+    TrialEnded,
+    TrialStarted,
+)
+from rung.core.records import Outcome
+from rung.errors import ConfigError, RungError
+from rung.executors.base import Executor, RunContext
+from rung.executors.ray import (
+    RayExecutor,
+    actor_resource_options,
+    cluster_capacity,
+    normalize_resources,
+    pack_dir,
+    trials_per_node,
+    unpack_dir,
+)
+
+HAVE_RAY = importlib.util.find_spec("ray") is not None
+NO_RAY = "Ray is not installed: pip install 'rung[ray]'"
+
+
+def ray_test(fn: Any) -> Any:
+    """Mark a test that needs Ray (and the module's cluster)."""
+    return pytest.mark.ray(pytest.mark.skipif(not HAVE_RAY, reason=NO_RAY)(fn))
+
+
+OBJECT_STORE = 80 * 1024 * 1024
+SRC = str(Path(rung.__file__).resolve().parents[1])
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": SRC}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=120, check=False)
+
+
+# --- without a cluster -----------------------------------------------------------------------
+def test_import_rung_never_imports_ray() -> None:
+    r = _python("import rung, sys\n"
+                "assert 'ray' not in sys.modules\n"
+                "assert rung.RayExecutor.__name__ == 'RayExecutor'\n"
+                "assert 'ray' not in sys.modules\n")
+    assert r.returncode == 0, r.stderr
+
+
+def test_missing_ray_says_how_to_install_it() -> None:
+    r = _python(
+        "import sys\n"
+        "sys.modules['ray'] = None  # as if Ray were not installed\n"
+        "import rung\n"
+        "try:\n"
+        "    rung.RayExecutor()\n"
+        "except rung.RungError as e:\n"
+        "    print(e)\n"
+        "study = rung.Study.create('s', {'x': rung.Float(0, 1)}, rung.Objective('loss'),\n"
+        "                          budget=rung.Budget(n_trials=1))\n"
+        "try:\n"
+        "    study.run(print, executor='ray')\n"
+        "except rung.RungError as e:\n"
+        "    print(e)\n"
+    )
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 2 and all("pip install 'rung[ray]'" in ln for ln in lines), r.stdout
+
+
+def test_resources_are_normalized_to_ray_spelling() -> None:
+    assert normalize_resources({"cpu": 2, "gpu": 0.5}) == {"CPU": 2.0, "GPU": 0.5}
+    assert normalize_resources({"GPU": 1}) == {"GPU": 1.0, "CPU": 1.0}  # cpu defaults to 1
+    assert normalize_resources({"cpu": 0, "gpu": 1}) == {"CPU": 0.0, "GPU": 1.0}
+    r = normalize_resources({"cpu": 1, "memory": 2e9, "accel": 1})
+    assert actor_resource_options(r) == {"num_cpus": 1.0, "num_gpus": 0.0, "memory": 2e9,
+                                         "resources": {"accel": 1.0}}
+    for bad in ({"cpu": -1}, {"gpu": 1.5}, {"cpu": "one"}, {"cpu": 1, "CPU": 2},
+                {"cpu": float("nan")}):
+        with pytest.raises(ConfigError):
+            normalize_resources(bad)
+
+
+def test_capacity_counts_whole_trials_per_node_and_gpu_fractions_per_device() -> None:
+    cpu1 = normalize_resources({"cpu": 1})
+    assert trials_per_node({"CPU": 3.0}, cpu1) == 3
+    assert trials_per_node({"GPU": 2.0}, cpu1) == 0
+    half = normalize_resources({"cpu": 1, "gpu": 0.5})
+    assert trials_per_node({"CPU": 8.0, "GPU": 1.0}, half) == 2
+    assert trials_per_node({"CPU": 1.0, "GPU": 1.0}, half) == 1  # CPU-bound
+    third = normalize_resources({"cpu": 0, "gpu": 0.3})
+    assert trials_per_node({"GPU": 2.0}, third) == 6  # 3 per device, not floor(2 / 0.3) = 6.67
+    assert trials_per_node({"CPU": 4.0}, normalize_resources({"cpu": 0})) is None
+    nodes = [
+        {"Alive": True, "Resources": {"CPU": 0.0}},
+        {"Alive": True, "Resources": {"CPU": 1.0, "GPU": 1.0}},
+        {"Alive": True, "Resources": {"CPU": 1.0}},
+        {"Alive": False, "Resources": {"CPU": 64.0}},
+    ]
+    assert cluster_capacity(nodes, cpu1) == 2
+    assert cluster_capacity(nodes, normalize_resources({"cpu": 0, "gpu": 0.5})) == 2
+    assert cluster_capacity([], cpu1) == 0
+
+
+def test_checkpoint_archives_round_trip_and_refuse_escapes(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "a" / "b").mkdir(parents=True)
+    (src / "top.txt").write_text("top")
+    (src / "a" / "b" / "deep.bin").write_bytes(b"\x00\x01" * 1000)
+    data = pack_dir(src)
+    unpack_dir(data, tmp_path / "out" / "7" / "3")
+    out = tmp_path / "out" / "7" / "3"
+    assert (out / "top.txt").read_text() == "top"
+    assert (out / "a" / "b" / "deep.bin").read_bytes() == b"\x00\x01" * 1000
+    unpack_dir(pack_dir(src / "a"), out)  # replaces what was there
+    assert sorted(p.name for p in out.iterdir()) == ["b"]
+    assert [p.name for p in (tmp_path / "out" / "7").iterdir()] == ["3"]  # no temporaries left
+
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("../escaped.txt")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    with pytest.raises(Exception):  # noqa: B017 - tarfile's filter error, or ours
+        unpack_dir(buf.getvalue(), tmp_path / "evil" / "1")
+    assert not (tmp_path / "evil" / "escaped.txt").exists()
+    assert not (tmp_path / "escaped.txt").exists()
+
+
+@pytest.mark.skipif(not HAVE_RAY, reason=NO_RAY)
+def test_arguments_are_checked_without_touching_ray() -> None:
+    for kwargs in ({"max_concurrent": 0}, {"transport": "grpc"}, {"checkpoint_every": 0},
+                   {"driver_port": -1}, {"address": 3}, {"resources_per_trial": {"cpu": -1}}):
+        with pytest.raises(ConfigError):
+            RayExecutor(**kwargs)
+    with pytest.raises(ConfigError, match="max_concurrent"):
+        RayExecutor(resources_per_trial={"cpu": 0})  # requests nothing: no limit from Ray
+    ex = RayExecutor(address="auto", resources_per_trial={"cpu": 1, "gpu": 0.5})
+    assert isinstance(ex, Executor) and ex.objective is None
+    with pytest.raises(ConfigError, match="no objective"):
+        ex.start(RunContext("s", None, 3))
+
+
+# --- on a cluster ---------------------------------------------------------------------------
+class ClusterHandle:
+    """Handles on the module's cluster."""
+
+    def __init__(self, cluster: Any) -> None:
+        self.cluster = cluster
+        self.address: str = cluster.address
+
+    def connect(self) -> None:
+        import ray
+
+        if not ray.is_initialized():
+            ray.init(address=self.address, log_to_driver=False)
+
+    def node(self, node_id: str) -> Any:
+        for n in self.cluster.worker_nodes:
+            if n.node_id == node_id:
+                return n
+        raise KeyError(node_id)
+
+    def worker_ids(self) -> set[str]:
+        return {n.node_id for n in self.cluster.worker_nodes}
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[ClusterHandle]:
+    if not HAVE_RAY:
+        pytest.skip(NO_RAY)
+    import ray
+    import ray.cloudpickle
+    from ray.cluster_utils import Cluster
+
+    ray.cloudpickle.register_pickle_by_value(ray_objectives)
+    c = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 0, "object_store_memory": OBJECT_STORE, "include_dashboard": False})
+    try:
+        c.add_node(num_cpus=1, num_gpus=1, resources={"pin_a": 1},
+                   object_store_memory=OBJECT_STORE)
+        c.add_node(num_cpus=1, resources={"pin_b": 1}, object_store_memory=OBJECT_STORE)
+        tc = ClusterHandle(c)
+        tc.connect()
+        yield tc
+    finally:
+        ray.shutdown()
+        c.shutdown()
+
+
+def make_study(tmp_path: Path, name: str, n_trials: int, max_step: int = 4,
+               scheduler: Any = "fifo", sleep: float = 0.0, barrier: int = 0) -> Study:
+    space: dict[str, Any] = {"x": Float(0.0, 1.0), "log": rung.Fixed(str(tmp_path)),
+                             "sleep": rung.Fixed(sleep), "barrier": rung.Fixed(barrier)}
+    return Study.create(
+        name, space, Objective("loss", "min"), scheduler=scheduler, max_step=max_step,
+        budget=Budget(n_trials=n_trials), seed=3, storage=tmp_path / "study.db",
+    )
+
+
+def ckpt_root(tmp_path: Path, name: str) -> Path:
+    return tmp_path / "study-checkpoints" / name
+
+
+def runs(tmp_path: Path, trial_id: int) -> list[dict[str, Any]]:
+    lines = (tmp_path / f"{trial_id}.runs").read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def journal(study: Study) -> list[Any]:
+    return study.journal.read(study.name)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def check_results_complete(study: Study) -> None:
+    """Every trial has exactly one result at every step it ran through (nothing lost or
+    duplicated by restarts)."""
+    for t in study.trials():
+        steps = [r.step for r in t.results]
+        assert steps == sorted(set(steps)), f"trial {t.id}: results {steps}"
+        if t.status is TrialStatus.COMPLETED:
+            assert steps == list(range(1, study.spec.max_step + 1)), f"trial {t.id}: {steps}"
+
+
+@ray_test
+@pytest.mark.parametrize("transport", ["socket", "ray"])
+def test_search_uses_every_node_and_reuses_actors(tmp_path: Path, transport: str,
+                                                  cluster: ClusterHandle) -> None:
+    study = make_study(tmp_path, f"basic-{transport}", 10, barrier=2)
+    study.run(ray_objectives.quick, executor="ray", transport=transport)
+    trials = study.trials()
+    assert len(trials) == 10 and all(t.status is TrialStatus.COMPLETED for t in trials)
+    check_results_complete(study)
+    logs = [r for t in trials for r in runs(tmp_path, t.id)]
+    assert {r["node"] for r in logs} == cluster.worker_ids()  # both CPU nodes, never the head
+    assert len({r["pid"] for r in logs}) == 2  # one actor per slot, reused trial after trial
+    caps = [r.capacity for r in journal(study) if isinstance(r, CapacityChanged)]
+    assert caps == [2]
+
+
+@ray_test
+def test_executor_started_ray_itself_and_stops_it(tmp_path: Path, cluster: ClusterHandle) -> None:
+    import ray
+
+    ray.shutdown()
+    try:
+        study = make_study(tmp_path, "own-ray", 3, max_step=2)
+        ex = RayExecutor(address=cluster.address, max_concurrent=1,
+                         ray_init={"log_to_driver": False})
+        study.run(ray_objectives.quick, executor=ex)
+        assert [t.status for t in study.trials()] == [TrialStatus.COMPLETED] * 3
+        assert not ray.is_initialized()  # it started Ray, so it stopped it
+        caps = [r.capacity for r in journal(study) if isinstance(r, CapacityChanged)]
+        assert caps == [1]  # max_concurrent caps the cluster's 2
+    finally:
+        cluster.connect()
+
+
+@ray_test
+@pytest.mark.parametrize("transport", ["socket", "ray"])
+def test_asha_promotion_resumes_paused_trials_on_other_nodes(
+    tmp_path: Path, transport: str, cluster: ClusterHandle
+) -> None:
+    name = f"promo-{transport}"
+    study = make_study(tmp_path, name, 12, max_step=8, sleep=0.02,
+                       scheduler=ASHA(reduction_factor=2, variant="promotion"))
+    study.run(ray_objectives.checkpointed, executor="ray", transport=transport)
+    trials = study.trials()
+    assert all(t.status in (TrialStatus.COMPLETED, TrialStatus.PAUSED) for t in trials)
+    assert any(t.status is TrialStatus.COMPLETED for t in trials)
+    check_results_complete(study)
+    root = ckpt_root(tmp_path, name)
+    recs = journal(study)
+    saved = [r for r in recs if isinstance(r, CheckpointSaved)]
+    assert saved
+    resumed = 0
+    crossed = 0
+    for t in trials:
+        rs = runs(tmp_path, t.id)
+        for before, after in itertools.pairwise(rs):
+            resumed += 1
+            crossed += before["node"] != after["node"]
+            # the checkpoint came back intact, from the worker's scratch space: never from the
+            # driver's directory (no shared filesystem needed)
+            assert after["restored"] == {"trial": t.id, "step": after["start_step"] - 1}
+            assert not Path(after["checkpoint"]).resolve().is_relative_to(root.resolve())
+    assert resumed >= 1, "no paused trial was resumed"
+    print(f"{resumed} resumes, {crossed} on another node")  # which node is up to timing
+    # the driver holds the checkpoints of the paused trials, at the journaled relative paths
+    for t in trials:
+        if t.status is TrialStatus.PAUSED:
+            assert t.checkpoint is not None
+            assert (root / t.checkpoint.path / "state.json").is_file()
+    # workers' scratch copies are gone
+    assert not any(Path(r["checkpoint"]).exists() for t in trials for r in runs(tmp_path, t.id)
+                   if r["checkpoint"])
+
+
+class _EndSession(Exception):
+    pass
+
+
+@ray_test
+def test_paused_trials_resume_on_another_node_in_a_later_session(
+    tmp_path: Path, cluster: ClusterHandle
+) -> None:
+    """Session 1 runs only on node A (a custom resource pins it there) and is stopped once
+    four trials are paused; session 2 (``Study.load`` + ``run``) runs only on node B, where
+    the paused trials ASHA promotes are resumed from the checkpoints the driver kept. One
+    trial at a time, so the whole run is deterministic."""
+    name = "pinned"
+    study = make_study(tmp_path, name, 10, max_step=4,
+                       scheduler=ASHA(reduction_factor=2, variant="promotion"))
+
+    def stop_after_pauses(engine: Engine) -> None:
+        if engine.history.count(TrialStatus.PAUSED) >= 4:
+            raise _EndSession
+
+    with pytest.raises(_EndSession):
+        study.run(ray_objectives.checkpointed, executor="ray", on_turn=stop_after_pauses,
+                  resources_per_trial={"cpu": 1, "pin_a": 1})
+    paused_on_a = {t.id for t in study.trials() if t.status is TrialStatus.PAUSED}
+    node_a = {r["node"] for tid in paused_on_a for r in runs(tmp_path, tid)}
+    assert len(node_a) == 1
+    study.close()
+
+    again = Study.load(name, storage=tmp_path / "study.db")
+    again.run(ray_objectives.checkpointed, executor="ray",
+              resources_per_trial={"cpu": 1, "pin_b": 1})
+    check_results_complete(again)
+    moved = 0
+    for tid in paused_on_a:
+        rs = runs(tmp_path, tid)
+        if len(rs) > 1:
+            moved += 1
+            assert rs[0]["node"] in node_a and rs[1]["node"] not in node_a
+            assert rs[1]["restored"] == {"trial": tid, "step": rs[1]["start_step"] - 1}
+    assert moved >= 1, "no trial paused on node A was resumed on node B"
+
+
+@ray_test
+def test_gpu_fractions_place_two_trials_per_gpu(tmp_path: Path, cluster: ClusterHandle) -> None:
+    study = make_study(tmp_path, "gpu", 4, max_step=3, barrier=2)
+    ex = RayExecutor(resources_per_trial={"cpu": 0, "gpu": 0.5})
+    study.run(ray_objectives.gpu_probe, executor=ex)
+    assert all(t.status is TrialStatus.COMPLETED for t in study.trials())
+    logs = [r for t in study.trials() for r in runs(tmp_path, t.id)]
+    gpu_nodes = {r["node"] for r in logs}
+    assert len(gpu_nodes) == 1  # only the GPU node can hold them
+    assert all(r["gpus"] == ["0"] and r["cuda"] == "0" for r in logs)
+    assert len({r["pid"] for r in logs}) == 2  # two actors share the one GPU
+    caps = [r.capacity for r in journal(study) if isinstance(r, CapacityChanged)]
+    assert caps == [2]
+
+
+@ray_test
+@pytest.mark.usefixtures("cluster")
+def test_an_objective_that_cannot_load_on_workers_fails_the_run(tmp_path: Path) -> None:
+    study = make_study(tmp_path, "unloadable", 2)
+    with pytest.raises(RungError, match="cannot load the objective"):
+        study.run(ray_objectives.Unloadable(), executor="ray", n_workers=1)
+
+
+def _poll_until(ex: RayExecutor, pred: Any, limit: float = 60.0) -> list[Event]:
+    seen: list[Event] = []
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        seen += ex.poll(1.0)
+        if pred(seen):
+            return seen
+    raise AssertionError(f"timed out; events: {seen}")
+
+
+@ray_test
+@pytest.mark.usefixtures("cluster")
+def test_cancel_kills_the_actor_and_a_fresh_one_takes_its_slot(tmp_path: Path) -> None:
+    ex = RayExecutor(objective=ray_objectives.checkpointed, max_concurrent=1)
+    params = {"x": 0.5, "log": str(tmp_path), "sleep": 0.2}
+    try:
+        evs = ex.start(RunContext("cancel", tmp_path / "ck", 50))
+        assert evs == [CapacityChanged(1, evs[0].time, new_session=True)]
+        ex.submit([Launch(0, params, 1, 50, 50, None)])
+        seen = _poll_until(ex, lambda s: any(isinstance(e, ResultReported) for e in s))
+        assert isinstance(seen[0], TrialStarted)
+        ex.submit([Cancel(0, "cancelled by the test")])
+        seen = _poll_until(ex, lambda s: any(isinstance(e, TrialEnded) for e in s))
+        ended = [e for e in seen if isinstance(e, TrialEnded)]
+        assert ended == [TrialEnded(0, Outcome.STOPPED, ended[0].time, "cancelled by the test")]
+        pid = runs(tmp_path, 0)[0]["pid"]
+        deadline = time.monotonic() + 30
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive(pid)
+        ex.submit([Launch(1, {**params, "sleep": 0.0}, 1, 3, 3, None)])
+        seen = _poll_until(ex, lambda s: any(isinstance(e, TrialEnded) for e in s))
+        ended = [e for e in seen if isinstance(e, TrialEnded)]
+        assert [(e.trial_id, e.outcome) for e in ended] == [(1, Outcome.COMPLETED)]
+        assert runs(tmp_path, 1)[0]["pid"] != pid
+        assert ex.idle
+    finally:
+        ex.shutdown()
+        ex.shutdown()  # idempotent
+
+
+@ray_test
+def test_node_loss_interrupts_trials_which_resume_from_checkpoints_elsewhere(
+    tmp_path: Path, cluster: ClusterHandle
+) -> None:
+    """A worker node is removed while trials run on it; later a node joins again."""
+    name = "loss"
+    study = make_study(tmp_path, name, 4, max_step=10, sleep=0.1)
+    state: dict[str, Any] = {"removed": None, "added": False}
+
+    def interfere(engine: Engine) -> None:
+        h = engine.history
+        if state["removed"] is None:
+            # once a running trial has checkpointed step 3, take its node away
+            for tid in engine.active:
+                c = h.checkpoint(tid)
+                if c is not None and c.step >= 3 and (tmp_path / f"{tid}.runs").exists():
+                    node_id = runs(tmp_path, tid)[-1]["node"]
+                    state["removed"] = (tid, c.step, node_id)
+                    cluster.cluster.remove_node(cluster.node(node_id))
+                    return
+        elif not state["added"] and engine.capacity == 1:
+            state["added"] = True
+            cluster.cluster.add_node(num_cpus=1, object_store_memory=OBJECT_STORE)
+
+    study.run(ray_objectives.checkpointed, executor="ray", on_turn=interfere,
+              checkpoint_every=1)
+    assert state["removed"] is not None and state["added"]
+    victim, ckpt_step, dead_node = state["removed"]
+    trials = study.trials()
+    assert len(trials) == 4 and all(t.status is TrialStatus.COMPLETED for t in trials)
+    check_results_complete(study)  # nothing recorded was lost, nothing duplicated
+    recs = journal(study)
+    interrupted = [r for r in recs if isinstance(r, TrialEnded)
+                   and r.outcome is Outcome.INTERRUPTED]
+    assert victim in {r.trial_id for r in interrupted}
+    assert all("died" in (r.error or "") for r in interrupted)
+    # the victim resumed from its last checkpoint (at least the one seen), on another node
+    vr = runs(tmp_path, victim)
+    assert len(vr) >= 2 and vr[0]["node"] == dead_node and vr[-1]["node"] != dead_node
+    assert vr[-1]["start_step"] >= ckpt_step + 1
+    assert vr[-1]["restored"] == {"trial": victim, "step": vr[-1]["start_step"] - 1}
+    # capacity followed the cluster: 2, down to 1 when the node went, up to 2 when one joined
+    caps = [r.capacity for r in recs if isinstance(r, CapacityChanged)]
+    assert caps[0] == 2 and 1 in caps and caps[-1] == 2
+    # replaying the journal gives the same state
+    again = Study.load(name, storage=tmp_path / "study.db", readonly=True)
+    assert [(t.id, t.status, len(t.results)) for t in again.trials()] == [
+        (t.id, t.status, len(t.results)) for t in trials]
