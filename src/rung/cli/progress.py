@@ -20,6 +20,8 @@ from rung.cli.report import (
     fmt_duration,
     fmt_num,
     fmt_params,
+    is_records,
+    records_table,
     state_sections,
 )
 from rung.core.engine import Engine
@@ -174,16 +176,22 @@ class Progress:
             state = {}
         scalars, _ = state_sections(state)
         for key, value in state.items():
-            if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-                t = Table(title=f"{spec.scheduler.name} {key}", title_justify="left", box=None)
-                headers: list[str] = []
-                for row in value:
-                    headers.extend(k for k in row if k not in headers)
-                for hd in headers:
-                    t.add_column(hd, justify="right")
-                for row in value:
-                    t.add_row(*[fmt_num(row.get(hd, "")) for hd in headers])
-                parts.append(t)
+            if not is_records(value):
+                continue
+            headers: list[str] = []
+            for row in value:
+                headers.extend(k for k in row if k not in headers)
+            if any(is_records(row.get(hd)) for row in value for hd in headers):
+                # nested (brackets of rungs): the plain rendering reads better than a grid
+                parts.append(Text(f"{spec.scheduler.name} {key}", style="italic"))
+                parts.append(Text(records_table(value, indent="  ")))
+                continue
+            t = Table(title=f"{spec.scheduler.name} {key}", title_justify="left", box=None)
+            for hd in headers:
+                t.add_column(hd, justify="right")
+            for row in value:
+                t.add_row(*[fmt_num(row.get(hd, "")) for hd in headers])
+            parts.append(t)
         if scalars:
             parts.append(Text(" ".join(scalars), style="dim"))
         if not final:

@@ -86,15 +86,39 @@ def state_sections(state: Mapping[str, Any]) -> tuple[list[str], list[tuple[str,
     scalars: list[str] = []
     tables: list[tuple[str, str]] = []
     for key, value in state.items():
-        if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
-            headers: list[str] = []
-            for row in value:
-                headers.extend(k for k in row if k not in headers)
-            rows = [[_cell(row.get(h, "")) for h in headers] for row in value]
-            tables.append((key, table(headers, rows, indent="    ")))
+        if is_records(value):
+            tables.append((key, records_table(value, indent="    ")))
         else:
             scalars.append(f"{key}={_cell(value)}")
     return scalars, tables
+
+
+def is_records(value: Any) -> bool:
+    """A non-empty list of mappings (rendered as a table)."""
+    return isinstance(value, list) and bool(value) and all(isinstance(v, Mapping) for v in value)
+
+
+def records_table(rows: Sequence[Mapping[str, Any]], indent: str = "  ") -> str:
+    """A table of ``rows``. A column holding lists of mappings (a bracket's rungs) becomes a
+    nested table under each row, whose other columns are shown as ``key=value``."""
+    headers: list[str] = []
+    for row in rows:
+        headers.extend(k for k in row if k not in headers)
+    nested = [h for h in headers if any(is_records(r.get(h)) for r in rows)]
+    flat = [h for h in headers if h not in nested]
+    if not nested:
+        return table(flat, [[_cell(r.get(h, "")) for h in flat] for r in rows], indent)
+    out: list[str] = []
+    for r in rows:
+        out.append(indent + " ".join(f"{h}={fmt_num(_cell(r.get(h, '')))}" for h in flat))
+        for h in nested:
+            value: Any = r.get(h)
+            if is_records(value):
+                out.append(f"{indent}  {h}:")
+                out.append(records_table(value, indent + "    "))
+            else:
+                out.append(f"{indent}  {h}: {fmt_num(_cell(value))}")
+    return "\n".join(out)
 
 
 def _cell(v: Any) -> Any:
@@ -151,11 +175,8 @@ def _render_any(value: Any, indent: str) -> str:
                 lines.append(f"{indent}{k}: {_cell(v) if not isinstance(v, str) else v}")
         return "\n".join(line for line in lines if line)
     if isinstance(value, list):
-        if value and all(isinstance(v, Mapping) for v in value):
-            headers: list[str] = []
-            for row in value:
-                headers.extend(k for k in row if k not in headers)
-            return table(headers, [[_cell(r.get(h, "")) for h in headers] for r in value], indent)
+        if is_records(value):
+            return records_table(value, indent)
         return "\n".join(f"{indent}- {v if isinstance(v, str) else _cell(v)}" for v in value)
     return indent + str(_cell(value))
 
