@@ -184,7 +184,7 @@ class Progress:
             if any(is_records(row.get(hd)) for row in value for hd in headers):
                 # nested (brackets of rungs): the plain rendering reads better than a grid
                 parts.append(Text(f"{spec.scheduler.name} {key}", style="italic"))
-                parts.append(Text(records_table(value, indent="  ")))
+                parts.append(Text(records_table(value, indent="  ", limit=2)))
                 continue
             t = Table(title=f"{spec.scheduler.name} {key}", title_justify="left", box=None)
             for hd in headers:

@@ -80,14 +80,16 @@ def best_line(study: Study) -> str:
     return f"best {metric}={fmt_num(value)} (trial #{best.id}, step {best.last_step})"
 
 
-def state_sections(state: Mapping[str, Any]) -> tuple[list[str], list[tuple[str, str]]]:
+def state_sections(
+    state: Mapping[str, Any], limit: int | None = None
+) -> tuple[list[str], list[tuple[str, str]]]:
     """Split a scheduler's JSON ``state()`` into ``key=value`` scalars and titled tables (any
     value that is a list of mappings, such as ASHA's ``rungs``)."""
     scalars: list[str] = []
     tables: list[tuple[str, str]] = []
     for key, value in state.items():
         if is_records(value):
-            tables.append((key, records_table(value, indent="    ")))
+            tables.append((key, records_table(value, indent="    ", limit=limit)))
         else:
             scalars.append(f"{key}={_cell(value)}")
     return scalars, tables
@@ -98,9 +100,12 @@ def is_records(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(v, Mapping) for v in value)
 
 
-def records_table(rows: Sequence[Mapping[str, Any]], indent: str = "  ") -> str:
+def records_table(
+    rows: Sequence[Mapping[str, Any]], indent: str = "  ", limit: int | None = None
+) -> str:
     """A table of ``rows``. A column holding lists of mappings (a bracket's rungs) becomes a
-    nested table under each row, whose other columns are shown as ``key=value``."""
+    nested table under each row, whose other columns are shown as ``key=value``. With
+    ``limit``, only the last ``limit`` rows of a table holding nested ones are shown."""
     headers: list[str] = []
     for row in rows:
         headers.extend(k for k in row if k not in headers)
@@ -109,6 +114,9 @@ def records_table(rows: Sequence[Mapping[str, Any]], indent: str = "  ") -> str:
     if not nested:
         return table(flat, [[_cell(r.get(h, "")) for h in flat] for r in rows], indent)
     out: list[str] = []
+    if limit is not None and len(rows) > limit:
+        out.append(f"{indent}({len(rows) - limit} earlier not shown)")
+        rows = rows[-limit:]
     for r in rows:
         out.append(indent + " ".join(f"{h}={fmt_num(_cell(r.get(h, '')))}" for h in flat))
         for h in nested:
@@ -127,7 +135,7 @@ def _cell(v: Any) -> Any:
     return json.dumps(v, sort_keys=True, default=str)
 
 
-def occupancy_text(study: Study) -> str:
+def occupancy_text(study: Study, limit: int | None = 12) -> str:
     """The scheduler's state (ASHA: results and continued trials per rung), or ``""``."""
     try:
         state = study.engine.scheduler.state()
@@ -135,7 +143,7 @@ def occupancy_text(study: Study) -> str:
         return f"  (scheduler state unavailable: {e})"
     if not state:
         return ""
-    scalars, tables = state_sections(state)
+    scalars, tables = state_sections(state, limit)
     parts = [f"  {' '.join(scalars)}"] if scalars else []
     for title, text in tables:
         parts.append(f"  {title}:")
