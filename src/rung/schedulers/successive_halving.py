@@ -183,6 +183,8 @@ class SynchronousBrackets(Scheduler):
         self._seen = 0  # trials registered from history
         self._starved = False
         self._promotions = 0
+        # (bracket, rung, members, promoted) of every completed rung, for tests and analysis
+        self.completed_rungs: list[tuple[int, int, int, int]] = []
 
     # --- geometry ---------------------------------------------------------------------------
     @property
@@ -231,6 +233,7 @@ class SynchronousBrackets(Scheduler):
         promoted = [tid for _, tid in rung.table[:k]]
         rung.promoted = promoted
         self._promotions += len(promoted)
+        self.completed_rungs.append((br.index, i, len(rung.members), len(promoted)))
         nxt = br.rungs[i + 1]
         nxt.quota = len(promoted)
         nxt.closed = True
