@@ -302,6 +302,10 @@ class LocalExecutor:
 
     Checkpoints live under the run's ``checkpoint_dir`` as ``<trial_id>/<step>/``; the engine
     decides when one is no longer needed and this executor deletes it.
+
+    Workers ignore SIGINT: Ctrl-C in a terminal reaches the whole process group, and it is the
+    driver that decides (``drive`` calls ``shutdown``, which stops every worker). On Linux a
+    worker also dies with its driver, even a SIGKILLed one, so a crash leaves no orphan.
     """
 
     def __init__(
@@ -376,8 +380,12 @@ class LocalExecutor:
         self._root = root.resolve()
         self._open = True
         self._startup_deaths = 0
-        for _ in range(self.n_workers):
-            self._spawn()
+        try:
+            for _ in range(self.n_workers):
+                self._spawn()
+        except BaseException:  # Ctrl-C or a failed start: take down what already started
+            self.shutdown()
+            raise
         return [CapacityChanged(self.n_workers, self.now(), new_session=True)]
 
     def now(self) -> float:
@@ -604,6 +612,8 @@ class LocalExecutor:
             p.kill()
             p.join(1.0)
         self._workers.remove(w)
+        with contextlib.suppress(ValueError):
+            self._processes.remove(p)
         for fd in (w.fd, w.sentinel):
             self._owner.pop(fd, None)
             with contextlib.suppress(KeyError, ValueError):

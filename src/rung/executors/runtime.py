@@ -179,7 +179,7 @@ class TrialContext:
         checkpoint: absolute path of the directory to restore from, or ``None`` (start from
             scratch). It is the directory an earlier ``save`` callback filled.
 
-    ``report`` is the only method. Typical use::
+    ``report`` is the one method that talks to the scheduler. Typical use::
 
         def train(ctx: rung.TrialContext) -> None:
             model = build(ctx.params)
