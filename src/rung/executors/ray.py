@@ -916,7 +916,12 @@ class RayExecutor:
         if not dead and now < self._next_nodes:
             self._fill_pool()
             return
-        cap = self._cluster_capacity()
+        try:
+            cap = self._cluster_capacity()
+        except Exception as e:  # the GCS is briefly unreachable: keep the last capacity
+            log.warning("cannot read the Ray cluster's nodes (%s); capacity stays %d",
+                        _first_line(str(e)), self.capacity)
+            cap = self.capacity
         cost = time.monotonic() - now
         self._next_nodes = time.monotonic() + min(
             _NODES_INTERVAL_MAX, max(_NODES_INTERVAL, _NODES_COST_FACTOR * cost)
