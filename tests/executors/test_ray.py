@@ -256,14 +256,17 @@ def alive(pid: int) -> bool:
     return True
 
 
-def check_results_complete(study: Study) -> None:
-    """Every trial has exactly one result at every step it ran through (nothing lost or
-    duplicated by restarts)."""
+def check_results_complete(study: Study, restarts: bool = False) -> None:
+    """Every trial has a result at every step it ran through, nothing lost. A pause saves at
+    the step it stops at, so a resumed trial repeats nothing; after an interruption
+    (``restarts``) the steps since the last checkpoint run again and are reported again."""
     for t in study.trials():
         steps = [r.step for r in t.results]
-        assert steps == sorted(set(steps)), f"trial {t.id}: results {steps}"
+        if not restarts:
+            assert steps == sorted(set(steps)), f"trial {t.id}: results {steps}"
+        assert sorted(set(steps)) == list(range(1, max(steps, default=0) + 1)), steps
         if t.status is TrialStatus.COMPLETED:
-            assert steps == list(range(1, study.spec.max_step + 1)), f"trial {t.id}: {steps}"
+            assert max(steps) == study.spec.max_step, f"trial {t.id}: {steps}"
 
 
 @ray_test
@@ -371,7 +374,7 @@ def test_paused_trials_resume_on_another_node_in_a_later_session(
     again = Study.load(name, storage=tmp_path / "study.db")
     again.run(ray_objectives.checkpointed, executor="ray",
               resources_per_trial={"cpu": 1, "pin_b": 1})
-    check_results_complete(again)
+    check_results_complete(again, restarts=True)  # session 1 ended with a trial running
     moved = 0
     for tid in paused_on_a:
         rs = runs(tmp_path, tid)
@@ -476,7 +479,7 @@ def test_node_loss_interrupts_trials_which_resume_from_checkpoints_elsewhere(
     victim, ckpt_step, dead_node = state["removed"]
     trials = study.trials()
     assert len(trials) == 4 and all(t.status is TrialStatus.COMPLETED for t in trials)
-    check_results_complete(study)  # nothing recorded was lost, nothing duplicated
+    check_results_complete(study, restarts=True)  # nothing recorded was lost
     recs = journal(study)
     interrupted = [r for r in recs if isinstance(r, TrialEnded)
                    and r.outcome is Outcome.INTERRUPTED]
