@@ -142,43 +142,38 @@ def test_progress_views(sim_study: Path) -> None:
     assert "sim" in text and "asha rungs" in text and "trials/s" in text
 
 
-def test_run_local_end_to_end(tmp_path: Path) -> None:
-    """A real `rung run` with worker processes, then `rung show` from another process."""
-    write_spec(tmp_path, tiny_spec(n_trials=6, max_step=9, storage="out/t.db",
-                                   extra="checkpoint_every: 3\n"))
+def test_run_local_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A real `rung run` with worker processes (trials with x > 0.5 raise at step 1), then
+    `rung show`."""
+    write_spec(tmp_path, tiny_spec(n_trials=8, max_step=9, storage="out/t.db",
+                                   fixed={"fail_at": 1}, extra="checkpoint_every: 3\n"))
     r = run_rung("run", "spec.yaml", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "tiny done: best loss=" in r.stdout
     assert "rung show tiny --storage out/t.db" in r.stdout
     study = load(tmp_path / "out" / "t.db", "tiny")
     trials = study.trials()
-    assert [t.id for t in trials] == list(range(6))
-    assert all(t.status.value in ("completed", "stopped") for t in trials)
+    assert [t.id for t in trials] == list(range(8))
+    failed = study.trials("failed")
+    assert failed, "some of the 8 draws have x > 0.5"
+    for t in trials:
+        if t.status.value == "failed":
+            assert t.params["x"] > 0.5 and "boom at step 1" in (t.error or "")
+        else:
+            assert t.status.value in ("completed", "stopped")
     best = study.best_trial
     assert best is not None and best.last_step == 9
     assert math.isclose(best.score, (best.params["x"] - 0.3) ** 2 + 1 / 9)
     # the best finished trial keeps its final checkpoint (keep_checkpoints: 1)
     assert best.checkpoint is not None
     assert (tmp_path / "out" / "t-checkpoints" / "tiny" / best.checkpoint.path).is_dir()
-    r = run_rung("show", "tiny", "--storage", "out", cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    assert "trials     6:" in r.stdout
-    assert f"(trial #{best.id}, step 9)" in r.stdout
-
-
-def test_failing_trials_are_recorded_and_shown(tmp_path: Path) -> None:
-    write_spec(tmp_path, tiny_spec(name="f", n_trials=8, max_step=3, fixed={"fail_at": 2},
-                                   scheduler="fifo"))
-    r = run_rung("run", "spec.yaml", cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    study = load(tmp_path / "runs" / "f.db", "f")
-    failed = study.trials("failed")
-    assert failed, "some x > 0.5 among 8 draws"
-    assert all(t.params["x"] > 0.5 and "boom at step 2" in (t.error or "") for t in failed)
-    assert all(t.params["x"] <= 0.5 for t in study.trials("completed"))
-    r = run_rung("show", "f", cwd=tmp_path)
-    assert f"failed {len(failed)}" in r.stdout
-    assert f"last failure  trial #{failed[-1].id}: ValueError: boom at step 2" in r.stdout
+    monkeypatch.chdir(tmp_path)
+    assert main(["show", "tiny", "--storage", "out"]) == 0
+    out = capsys.readouterr().out
+    assert "trials     8:" in out and f"failed {len(failed)}" in out
+    assert f"(trial #{best.id}, step 9)" in out
+    assert f"last failure  trial #{failed[-1].id}: ValueError: boom at step 1" in out
 
 
 def test_ctrl_c_stops_cleanly_and_resume_finishes(
