@@ -408,6 +408,25 @@ def test_an_objective_that_cannot_load_on_workers_fails_the_run(tmp_path: Path) 
         study.run(ray_objectives.Unloadable(), executor="ray", n_workers=1)
 
 
+@ray_test
+@pytest.mark.usefixtures("cluster")
+def test_workers_that_cannot_reach_the_driver_fail_the_run_with_advice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    def unreachable(self: RayExecutor) -> None:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self._address = s.getsockname()  # nobody listens there
+        s.close()
+
+    monkeypatch.setattr(RayExecutor, "_listen", unreachable)
+    study = make_study(tmp_path, "unreachable", 2)
+    with pytest.raises(RungError, match="cannot connect to the rung driver.*transport='ray'"):
+        study.run(ray_objectives.quick, executor="ray", n_workers=1)
+
+
 def _poll_until(ex: RayExecutor, pred: Any, limit: float = 60.0) -> list[Event]:
     seen: list[Event] = []
     deadline = time.monotonic() + limit

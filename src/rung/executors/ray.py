@@ -702,17 +702,17 @@ class RayExecutor:
             raise ConfigError(
                 f"objective {_name(self.objective)} cannot be sent to Ray workers: {e}"
             ) from None
-        self._connect()
-        if ctx.checkpoint_dir is None:
-            self._tmp_root = tempfile.mkdtemp(prefix=f"rung-{ctx.study}-")
-            root = Path(self._tmp_root)
-        else:
-            root = Path(ctx.checkpoint_dir)
-            root.mkdir(parents=True, exist_ok=True)
-        self._root = root.resolve()
         self._study = ctx.study
         self._open = True
         try:
+            self._connect()
+            if ctx.checkpoint_dir is None:
+                self._tmp_root = tempfile.mkdtemp(prefix=f"rung-{ctx.study}-")
+                root = Path(self._tmp_root)
+            else:
+                root = Path(ctx.checkpoint_dir)
+                root.mkdir(parents=True, exist_ok=True)
+            self._root = root.resolve()
             self._payload = ray.put(payload)
             self._cls = ray.remote(_RungWorker)
             if self._socket:
@@ -1022,8 +1022,11 @@ class RayExecutor:
                             f"{self._startup_deaths} Ray worker actors in a row failed to "
                             f"start (is rung installed on every node?):\n{err}"
                         )
-                elif err is not None and "cannot connect to the rung driver" in str(err):
-                    raise RungError(_first_line(str(err), 1000))
+                elif isinstance(getattr(err, "cause", None), RungError):
+                    raise RungError(str(getattr(err, "cause", err)))  # serve() could not connect
+                else:
+                    log.warning("%s died before it was ready: %s", w.where(),
+                                _describe_death(err))
                 continue
             if w.trial is not None:
                 tid = w.trial
