@@ -28,15 +28,17 @@ time the count has grown by 10%), so the amortized cost per result is ``O(log m)
 
 **The guard rule** (``guard=True`` on ``ASHA``, ``SuccessiveHalving``, ``Hyperband`` and
 ``AsyncHyperband``). The scheduler keeps a *level* ``L``, the index of its first active rung; it
-starts at 0 and only ever goes up. Each time a trial reports at fidelity step ``L + 1`` having
-reported at step ``L`` (one new pair for the pair ``(L, L+1)``), and the pair count ``n`` is due
-for a check (``n >= 10`` and ``n`` has reached the next check point), the guard computes the
-Spearman correlation of that pair; if it is below 0.6, ``L`` becomes ``L + 1``, and the checks
-start over for the pair ``(L+1, L+2)``. A scheduler whose level is ``L`` makes no stop / pause
-decision at rungs below ``L`` (ASHA: from that moment on; synchronous brackets: for brackets
-opened after it, whose smallest resource becomes rung ``L``'s step), so late bloomers survive
-until a fidelity that predicts the top one. When ``L`` passes the last rung, the scheduler runs
-every new trial to ``max_step`` (it has become random search with FIFO).
+starts at 0 and only ever goes up. Each time a trial reports at fidelity step ``k + 1`` having
+reported at step ``k`` (one new pair for the pair ``(k, k+1)``), and the pair count ``n`` is due
+for a check (``n >= 10`` and ``n`` has reached that pair's next check point), the guard computes
+the Spearman correlation of that pair; if it is below 0.6 and ``k >= L``, ``L`` becomes
+``k + 1``: a rung whose ranking disagrees with the next one's must not stop trials, and neither
+may any rung below it (their survivors were picked to do well at it). Pairs below ``L`` are no
+longer checked. A scheduler whose level is ``L`` makes no stop / pause decision at rungs below
+``L`` (ASHA: from that moment on; synchronous brackets: for brackets opened after it, whose
+smallest resource becomes rung ``L``'s step), so late bloomers survive until a fidelity that
+predicts the next one. When ``L`` passes the last rung, the scheduler runs every new trial to
+``max_step`` (it has become random search with FIFO).
 
 The level is a deterministic function of the sequence of results the scheduler has seen, in the
 order it saw them, and nothing else: replaying the journal feeds the same results in the same
@@ -194,7 +196,7 @@ class FidelityGuard:
         self.threshold = threshold
         self.min_pairs = min_pairs
         self.level = 0
-        self._next_check = min_pairs
+        self._next_check = [min_pairs] * len(self.tracker)
         self.raises: list[dict[str, Any]] = []
 
     @property
@@ -209,18 +211,17 @@ class FidelityGuard:
     def observe(self, trial_id: int, step: int, score: float, history: History) -> bool:
         """Note one result; returns True if it raised the level."""
         i = self.tracker.observe(trial_id, step, score, history)
-        if i is None or i != self.level:
+        if i is None or i < self.level:
             return False
         n = self.tracker.n_pairs(i)
-        if n < self._next_check:
+        if n < self._next_check[i]:
             return False
-        self._next_check = n + max(1, n // 10)
+        self._next_check[i] = n + max(1, n // 10)
         rho = self.tracker.spearman(i)
         if not rho < self.threshold:  # nan (constant scores) never raises
             return False
         lo, hi = self.steps[i], self.steps[i + 1]
-        self.level += 1
-        self._next_check = self.min_pairs
+        self.level = i + 1
         self.raises.append({"from_step": lo, "to_step": hi, "spearman": rho, "pairs": n})
         log.warning(
             "fidelity guard: rank correlation between steps %d and %d is %.2f over %d trials "

@@ -230,6 +230,7 @@ def test_pbt_forks_start_from_a_donor_checkpoint_never_their_own(data: st.DataOb
                 assert r.start_step == int(r.checkpoint.rsplit("/", 1)[1]) + 1
                 replaced = h.tags(r.trial_id)["replaces"]
                 assert parent != replaced and replaced in exploited
+                ckpt_of[r.trial_id] = r.checkpoint  # a fork holds its donor's checkpoint
             seen.add(r.trial_id)
     forks = [t for t in h if h.parent_id(t) is not None]
     assert h.n_suggested == len(h) - len(forks)  # forks do not count toward n_trials

@@ -5,7 +5,9 @@ Networks", arXiv:1711.09846, 2017).
 A *population* of ``population_size`` trials trains in parallel. Every ``perturbation_interval``
 steps (the paper's "ready" criterion), a member that reports at an interval step is ranked
 against the most recent interval results of the live population (truncation selection, the
-paper's section 3.1):
+paper's section 3.1). Members report asynchronously, so ranks use each member's latest interval
+result (a fork starts with its donor's result at the checkpoint it copied), and nobody is
+exploited until every member of the population has started and reported once:
 
 - in the bottom ``quantile_fraction`` (at most half the population): **exploit**. The trial is
   stopped, and a new trial is *forked* from the checkpoint of a member drawn uniformly from the
@@ -245,6 +247,12 @@ class PBT(Scheduler):
         )
         ckpt = history.checkpoint(donor)
         assert ckpt is not None
+        # a Fork is always materialized, as trial ``next_id``: it joins the population now
+        self._sync(history)
+        fork_id = history.next_id
+        self._members[fork_id] = None
+        self._last[fork_id] = (ckpt.step, history.score(donor, ckpt.step))
+        self._seen = fork_id + 1
         self._exploits += 1
         self._lineage.append(
             {"replaces": recipient, "parent": donor, "step": ckpt.step, "at": step}
@@ -265,7 +273,9 @@ class PBT(Scheduler):
         m = len(ranked)
         k = self._quantile(m)
         rank = ranked.index((score, tid))
-        if k >= 1 and rank >= m - k:
+        # rank against the whole population: once every member has started and has a result
+        complete = self._originals >= self.population_size and m >= len(self._members)
+        if complete and k >= 1 and rank >= m - k:
             donors = [
                 t for _, t in ranked[:k]
                 if history.status(t) in _LIVE and history.checkpoint(t) is not None

@@ -1,0 +1,166 @@
+"""Population-based training: exploit from the donor's checkpoint, explore, lineage, and the
+checkpoint lifecycle seen from the scheduler."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sched_script import Script, summary
+
+from rung import Action, Budget, Categorical, ConfigError, Decision, Float, Int, SearchSpace
+from rung.core import DeleteCheckpoint
+from rung.core.rng import derive_rng
+from rung.schedulers import PBT
+from rung.schedulers.pbt import explore, perturb
+
+SPACE = SearchSpace({"lr": Float(0.001, 1.0, log=True), "width": Int(1, 64)})
+
+
+def _start(s: Script) -> None:
+    """Population of 4 at step 2: trial 0 best, 1 and 2 in the middle, 3 worst."""
+    assert [c.until_step for c in s.capacity(4)] == [2, 2, 2, 2]  # wait at the interval
+    assert s.engine.history.tags(0) == {"pbt": "member"}
+    assert s.report(0, 1, 0.9) is None
+    assert s.report(0, 2, 0.1) == Decision(Action.CONTINUE, 4, True, "rank 1/1 at step 2")
+    s.checkpoint(0, 2)  # the worker saves, as asked
+    # trial 2 is worse than the others, but trial 3 has not reported: no exploit yet
+    for tid, loss in [(1, 0.3), (2, 0.4)]:
+        s.report(tid, 1, 0.9)
+        d = s.report(tid, 2, loss)
+        assert d == Decision(Action.CONTINUE, 4, True, f"rank {tid + 1}/{tid + 1} at step 2")
+        s.checkpoint(tid, 2)
+
+
+def test_exploit_stops_the_bottom_and_forks_the_top_from_its_checkpoint() -> None:
+    s = Script(PBT(4, 2, 0.25, 0.0), max_step=6, space=SPACE, budget=Budget(max_steps=100))
+    _start(s)
+    s.report(3, 1, 0.9)
+    assert s.report(3, 2, 0.8) == Decision.stop(
+        "exploit: rank 4/4 at step 2 is in the bottom 1; replaced by a fork of a top-1 trial"
+    )
+    # the slot is refilled by a fork of trial 0 (the top 1 of 4), from ITS checkpoint
+    (launch,) = s.end(3, "stopped")
+    assert summary([launch]) == [(4, 3, 4, "c/0/2")]
+    h = s.engine.history
+    assert h.parent_id(4) == 0 and h.tags(4) == {"pbt": "fork", "replaces": 3}
+    assert h.checkpoint(4).path == "c/0/2"
+    # explore: x0.8 or x1.2 of the donor's values (resample_probability = 0)
+    donor, child = h.params(0), h.params(4)
+    assert child["lr"] == pytest.approx(donor["lr"] * 0.8) or child["lr"] == pytest.approx(
+        min(donor["lr"] * 1.2, 1.0)
+    )
+    assert abs(child["width"] - donor["width"]) >= 1 or donor["width"] in (1, 64)
+    # forks do not count toward n_trials
+    assert h.n_suggested == 4 and len(h) == 5
+    st = s.scheduler.state()
+    assert st["population"] == [0, 1, 2, 4] and st["exploits"] == 1
+    assert st["recent_forks"] == [{"replaces": 3, "parent": 0, "step": 2, "at": 2}]
+    s.assert_replay_matches()
+
+
+def test_the_donor_checkpoint_survives_while_the_fork_needs_it() -> None:
+    s = Script(PBT(4, 2, 0.25, 0.0), max_step=6, space=SPACE, budget=Budget(max_steps=100))
+    _start(s)
+    s.report(3, 1, 0.9)
+    s.report(3, 2, 0.8)
+    s.end(3, "stopped")  # fork 4 starts from c/0/2
+    # the donor moves on and saves a newer checkpoint: c/0/2 must survive (the fork uses it)
+    s.report(0, 3, 0.1)
+    s.report(0, 4, 0.05)
+    cmds = s.checkpoint(0, 4)
+    assert not [c for c in cmds if isinstance(c, DeleteCheckpoint)]
+    assert s.engine.summary()["checkpoint_bytes"] == 40  # c/0/2, c/0/4, c/1/2, c/2/2
+    # once the fork has its own checkpoint, nobody needs c/0/2
+    s.start(4)
+    s.report(4, 3, 0.2)
+    s.report(4, 4, 0.15)
+    cmds = s.checkpoint(4, 4)
+    assert [c.path for c in cmds if isinstance(c, DeleteCheckpoint)] == ["c/0/2"]
+
+
+def test_no_exploit_without_a_donor_checkpoint() -> None:
+    s = Script(PBT(2, 2, 0.5, 0.0), max_step=6, space=SPACE, budget=Budget(max_steps=100))
+    s.capacity(2)
+    s.report(0, 2, 0.1)  # asked to checkpoint, but the save has not arrived yet
+    d = s.report(1, 2, 0.9)
+    assert d == Decision(Action.CONTINUE, 4, True, "rank 2/2 at step 2")
+
+
+def test_a_paused_trial_keeps_its_checkpoint() -> None:
+    from rung import ASHA
+
+    s = Script(ASHA(3, variant="promotion"), max_step=9)
+    s.capacity(1)
+    assert s.report(0, 1, 0.5).action is Action.PAUSE  # type: ignore[union-attr]
+    s.checkpoint(0, 1)
+    cmds = s.feed()
+    s.end(0, "paused")
+    assert not [c for c in s.commands if isinstance(c, DeleteCheckpoint)]
+    assert s.engine.history.checkpoint(0).path == "c/0/1"
+    assert s.engine.summary()["checkpoint_bytes"] == 10
+    assert cmds == []
+
+
+def test_perturb_rules() -> None:
+    space = SearchSpace({
+        "f": Float(0.0, 1.0),
+        "q": Float(0.0, 1.0, step=0.25),
+        "i": Int(1, 10),
+        "big": Int(0, 100, step=5),
+        "o": Categorical(["s", "m", "l"], ordered=True),
+        "u": Categorical(["a", "b"]),
+    })
+    p = space.params
+    assert perturb(p["f"], 0.5, True) == pytest.approx(0.6)
+    assert perturb(p["f"], 0.5, False) == pytest.approx(0.4)
+    assert perturb(p["f"], 0.9, True) == 1.0  # clipped
+    assert perturb(p["q"], 0.5, True) == 0.5  # 0.6 snaps back to the 0.25 grid
+    assert perturb(p["q"], 0.75, True) == 1.0  # 0.9 -> 1.0
+    assert perturb(p["i"], 2, True) == 3  # 2.4 would round back to 2: moves one step
+    assert perturb(p["i"], 1, False) == 1  # clipped at the bottom
+    assert perturb(p["big"], 50, True) == 60
+    assert perturb(p["o"], "m", True) == "l" and perturb(p["o"], "s", False) == "s"
+    assert perturb(p["u"], "a", True) == "a"  # unordered: only resampling changes it
+
+
+def test_explore_keeps_configurations_valid_under_conditions() -> None:
+    space = SearchSpace({
+        "opt": Categorical(["adam", "sgd"]),
+        "momentum": Float(0.0, 0.99, when={"opt": "sgd"}),
+        "lr": Float(1e-4, 1.0, log=True),
+    })
+    for i in range(200):
+        rng = derive_rng(0, "t", i)
+        start = space.sample(rng)
+        out = explore(space, start, space.dims, 0.5, rng)
+        assert space.validate(out) == out
+        assert ("momentum" in out) == (out["opt"] == "sgd")
+    # only the named hyperparameters change
+    rng = derive_rng(1, "t")
+    out = explore(space, {"opt": "adam", "lr": 0.01}, ["lr"], 0.0, rng)
+    assert out["opt"] == "adam" and out["lr"] in (pytest.approx(0.008), pytest.approx(0.012))
+
+
+def test_explore_is_deterministic_per_key() -> None:
+    a = explore(SPACE, {"lr": 0.1, "width": 8}, SPACE.dims, 0.25, derive_rng(3, "pbt", 1, 2))
+    b = explore(SPACE, {"lr": 0.1, "width": 8}, SPACE.dims, 0.25, derive_rng(3, "pbt", 1, 2))
+    assert a == b
+    assert isinstance(np.float64(a["lr"]), np.float64)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "key"),
+    [
+        ({"population_size": 1}, "population_size"),
+        ({"perturbation_interval": 0}, "perturbation_interval"),
+        ({"perturbation_interval": 9}, "perturbation_interval"),
+        ({"quantile_fraction": 0.6}, "quantile_fraction"),
+        ({"quantile_fraction": 0}, "quantile_fraction"),
+        ({"resample_probability": 1.5}, "resample_probability"),
+        ({"hyperparams": ["nope"]}, "hyperparams"),
+        ({"hyperparams": "lr"}, "hyperparams"),
+    ],
+)
+def test_bad_params(kwargs: dict, key: str) -> None:
+    with pytest.raises(ConfigError, match=rf"scheduler\.params\.{key}"):
+        Script(PBT(**kwargs), max_step=9, space=SPACE)
