@@ -423,7 +423,7 @@ def _set_recv_timeout(fd: int, seconds: float) -> None:
         s.detach()
 
 
-class _RungWorker:
+class RungWorker:
     """The Ray actor that runs trials (one per slot; wrapped with ``ray.remote`` by the
     executor). Created by the driver only; every method is called by the driver.
 
@@ -714,7 +714,7 @@ class RayExecutor:
                 root.mkdir(parents=True, exist_ok=True)
             self._root = root.resolve()
             self._payload = ray.put(payload)
-            self._cls = ray.remote(_RungWorker)
+            self._cls = ray.remote(RungWorker)
             if self._socket:
                 self._listen()
             self._startup_deaths = 0
