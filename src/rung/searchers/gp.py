@@ -30,13 +30,17 @@ One suggestion:
    pending trials beyond that cap *locally
    penalize* the acquisition with a ball whose radius follows from a Lipschitz estimate of the
    mean, so hundreds of concurrent suggestions still spread over distinct promising regions.
-6. *Acquisition*: LogEI (plus log probability of feasibility per constraint, one GP each, and
-   the penalties) on ``n_candidates`` scrambled Sobol' points and as many perturbations of the
-   best observations; the best few are polished by L-BFGS-B over their active continuous
-   coordinates with the analytic gradient; the best polished point that is not already an
-   observed or pending configuration is proposed.
+6. *Acquisition*: LogEI over the best feasible observation, plus the log probability of
+   feasibility of every constraint (one GP per constraint slack; while nothing is feasible,
+   the probability of feasibility alone), plus the penalties, on ``n_candidates`` scrambled
+   Sobol' points and as many perturbations of the best observations; the best few are
+   polished by L-BFGS-B over their active continuous coordinates with the analytic gradient;
+   the best polished point that is not already an observed or pending configuration is
+   proposed.
 
-Randomness (the candidate sets) comes only from ``request.rng``.
+Several objectives are scalarized per suggestion by ParEGO's augmented Chebyshev norm with
+random weights (Knowles 2006). Randomness (candidates, fantasies, weights) comes only from
+``request.rng``.
 """
 
 from __future__ import annotations
@@ -72,10 +76,19 @@ class _Model:
     """A fitted GP on standardized targets plus what the acquisition needs: the incumbent
     ``best`` and, with fantasies, one incumbent per fantasy (``bests``)."""
 
-    def __init__(self, gp: GP, best: float, bests: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        gp: GP,
+        best: float,
+        bests: np.ndarray | None = None,
+        cons: list[tuple[GP, float]] | None = None,
+        use_ei: bool = True,
+    ) -> None:
         self.gp = gp
         self.best = best
         self.bests = bests
+        self.cons = cons or []  # (GP of a standardized constraint slack, feasibility threshold)
+        self.use_ei = use_ei
 
 
 @register("searcher", "gp")
@@ -119,7 +132,7 @@ class GPSearcher(Searcher):
         self._features = Features(self._dims.kind, self._dims.size, CAT)
         self._design = SobolDesign(ctx.space.n_dims, ctx.seed)
         self._units = UnitCache(ctx.space)
-        self._fit_cache: tuple[Any, Hyper] | None = None
+        self._fit_cache: dict[str, tuple[Any, Hyper]] = {}
         log_ints = {j for j, *_ in self._dims.log_int}
         self._polish_dims = np.array(
             [j for j in range(self._dims.d) if self._dims.kind[j] == CONT and j not in log_ints],
@@ -136,18 +149,21 @@ class GPSearcher(Searcher):
         keep = _subset(y, np.array(obs.ids), self.max_points)
         return [obs.ids[i] for i in keep], y[keep]
 
-    def _fit(self, step: int, ids: list[int], y: np.ndarray, Z: np.ndarray) -> GP:
+    def _fit(
+        self, step: int, ids: list[int], y: np.ndarray, Z: np.ndarray, tag: str = "objective"
+    ) -> GP:
         """Hyperparameters on at most ``MAX_FIT_POINTS`` of the points (the same best-half
-        rule), then the posterior on all of them."""
+        rule), then the posterior on all of them. One cached fit per ``tag``."""
         gp = GP(Z, y, self._features.group, self._features.n_groups)
         key = (step, tuple(ids), y.tobytes())
-        if self._fit_cache is not None and self._fit_cache[0] == key:
-            hyper = self._fit_cache[1]
+        cached = self._fit_cache.get(tag)
+        if cached is not None and cached[0] == key:
+            hyper = cached[1]
         else:
             sub = _subset(y, np.array(ids), MAX_FIT_POINTS)
             fit_gp = GP(Z[sub], y[sub], self._features.group, self._features.n_groups)
             hyper = fit_gp.fit()
-            self._fit_cache = (key, hyper)
+            self._fit_cache[tag] = (key, hyper)
         gp.condition(hyper)
         return gp
 
@@ -165,12 +181,25 @@ class GPSearcher(Searcher):
         if sel is None:
             return decode(self.space, fallback)
         ids, y_raw = sel
-        mean, sd = float(y_raw.mean()), float(y_raw.std())
-        y = (y_raw - mean) / (sd if sd > 0 else 1.0)
+        if len(h.objectives) > 1:
+            y_raw = _parego(np.array([h.values(t, step) for t in ids]), request.rng)
+        y = _standardize(y_raw)
         X = self._units.get(h, ids)
         Z = self._features(X)
         gp = self._fit(step, ids, y, Z)
-        best = float(y.min())
+        cons: list[tuple[GP, float]] = []
+        feasible = np.ones(len(ids), dtype=bool)
+        if h.constraints:
+            slack = np.array([h.slacks(t, step) for t in ids]).reshape(len(ids), -1)
+            feasible = np.all(slack <= 0, axis=1)
+            for c in range(slack.shape[1]):
+                sc = slack[:, c].copy()
+                fin = np.isfinite(sc)
+                sc[~fin] = sc[fin].max() if fin.any() else 1.0
+                m_c, s_c = float(sc.mean()), float(sc.std()) or 1.0
+                cons.append((self._fit(step, ids, (sc - m_c) / s_c, Z, f"c{c}"), -m_c / s_c))
+        use_ei = bool(feasible.any())
+        best = float(y[feasible].min()) if use_ei else float(y.min())
         hyper = gp.hyper
         assert hyper is not None
         # pending trials: the newest as kriging-believer fantasies, the rest as penalties
@@ -189,7 +218,7 @@ class GPSearcher(Searcher):
             gp.condition(hyper)
             bests = np.minimum(best, F.min(axis=0))
         lp = self._penalties(gp, h, penal, best) if penal else None
-        model = _Model(gp, best, bests)
+        model = _Model(gp, best, bests, cons, use_ei)
         taken = self._taken(h, obs)
         u = self._optimize(model, lp, X, y, request.rng, taken)
         return decode(self.space, u if u is not None else fallback)
@@ -225,7 +254,11 @@ class GPSearcher(Searcher):
     ) -> tuple[np.ndarray, np.ndarray | None]:
         gp = model.gp
         g: np.ndarray | None
-        if grad_cols is None:
+        if not model.use_ei:  # nothing feasible yet: find feasibility first
+            q = Zc.shape[0]
+            val = np.zeros(q)
+            g = None if grad_cols is None else np.zeros((q, grad_cols.shape[0]))
+        elif grad_cols is None:
             mu, var = gp.predict(Zc)
             if model.bests is not None:
                 val, g = log_ei_avg(mu, var, model.bests)
@@ -237,6 +270,19 @@ class GPSearcher(Searcher):
                 val, g = log_ei_avg(mu, var, model.bests, dmu, dvar)
             else:
                 val, g = log_ei_grad(mu, var, dmu, dvar, model.best)
+        for gpc, thr in model.cons:
+            if grad_cols is None:
+                mc, vc = gpc.predict(Zc)
+            else:
+                mc, vc, dmc, dvc = gpc.predict_grad(Zc, grad_cols)
+            sc = np.sqrt(vc)
+            t = (thr - mc) / sc
+            lpof = log_ndtr(t)
+            val = val + lpof
+            if g is not None and grad_cols is not None:
+                ratio = np.exp(-0.5 * t * t - 0.5 * math.log(2 * math.pi) - lpof)
+                dsc = dvc / (2.0 * sc[:, None])
+                g = g + ratio[:, None] * (-dmc / sc[:, None] - t[:, None] * dsc / sc[:, None])
         if lp is not None:
             Zp, mup, sdp, lip = lp
             diff = Zc[:, None, :] - Zp[None, :, :]
@@ -325,6 +371,22 @@ class GPSearcher(Searcher):
 
 
 MAX_FIT_POINTS = 128
+
+
+def _standardize(y: np.ndarray) -> np.ndarray:
+    sd = float(y.std())
+    return np.asarray((y - y.mean()) / (sd if sd > 0 else 1.0))
+
+
+def _parego(Y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """ParEGO's scalarization (Knowles, IEEE TEVC 2006) of lower-is-better objectives: each
+    normalized to [0, 1], then the augmented Chebyshev norm with random simplex weights."""
+    Y = np.where(np.isfinite(Y), Y, np.nan)
+    lo, hi = np.nanmin(Y, axis=0), np.nanmax(Y, axis=0)
+    N = (Y - lo) / np.where(hi > lo, hi - lo, 1.0)
+    N = np.where(np.isnan(N), 1.0, N)
+    w = rng.dirichlet(np.ones(Y.shape[1]))
+    return np.asarray(np.max(w * N, axis=1) + 0.05 * np.sum(w * N, axis=1))
 N_FANTASIES = 16
 
 

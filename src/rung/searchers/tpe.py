@@ -45,6 +45,7 @@ from rung.core.components import BindContext, Searcher, SuggestRequest
 from rung.core.history import History
 from rung.core.registry import register
 from rung.errors import ConfigError
+from rung.multiobjective import default_reference, hv_contributions, nondominated_sort
 from rung.searchers._common import (
     Dims,
     Observations,
@@ -157,9 +158,35 @@ class TPESearcher(Searcher):
         return max(1, min(k, self.max_below, n))
 
     def _rank(self, h: History, obs: Observations) -> list[int]:
-        """Observed trial ids, best first (ties broken by trial id)."""
-        order = np.lexsort((np.array(obs.ids), obs.y))
-        return [obs.ids[i] for i in order]
+        """Observed trial ids, best first (ties broken by trial id). With constraints, feasible
+        trials first, then by total violation; with several objectives, by non-dominated
+        front, the front that straddles the split ordered by hypervolume contribution."""
+        ids = np.array(obs.ids)
+        if len(h.objectives) == 1 and not h.constraints:
+            order = np.lexsort((ids, obs.y))
+            return [obs.ids[i] for i in order]
+        viol = np.array([h.violation(t, obs.step) for t in obs.ids])
+        if len(h.objectives) == 1:
+            order = np.lexsort((ids, obs.y, viol))
+            return [obs.ids[i] for i in order]
+        Y = np.array([h.values(t, obs.step) for t in obs.ids]).reshape(len(obs.ids), -1)
+        viol = np.where(np.all(np.isfinite(Y), axis=1), viol, np.inf)
+        ok = viol == 0.0
+        front = np.full(len(obs.ids), np.iinfo(np.int64).max // 2)
+        if ok.any():
+            front[ok] = nondominated_sort(Y[ok])
+        rank = [int(i) for i in np.lexsort((ids, front, viol))]
+        k = self.n_below(len(rank))
+        if ok.sum() > k:
+            f = front[rank[k - 1]]
+            members = [i for i in rank if front[i] == f and ok[i]]
+            if len(members) > 1:
+                ref = default_reference(Y[ok])
+                contrib = hv_contributions(Y[members], ref)
+                best_first = [members[j] for j in np.argsort(-contrib, kind="stable")]
+                first = rank.index(members[0])
+                rank[first:first + len(members)] = best_first
+        return [obs.ids[i] for i in rank]
 
     def _split(self, h: History, obs: Observations) -> tuple[list[int], list[int]]:
         ranked = self._rank(h, obs)
