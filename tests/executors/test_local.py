@@ -103,9 +103,12 @@ def test_bad_configs_stop_exactly_at_a_rung(tmp_path: Path) -> None:
         assert [r.step for r in t.results] == list(range(1, t.last_step + 1))
     for t in completed:
         assert [r.step for r in t.results] == list(range(1, 10))
-    # the loss depends on the params: survivors are the configurations near x = 0.3
-    dist = sorted(abs(float(t.params["x"]) - 0.3) for t in study.trials())
-    assert all(abs(float(t.params["x"]) - 0.3) <= dist[len(dist) // 2] for t in completed)
+    # the loss depends on the params: survivors are, on average, the configurations nearer
+    # x = 0.3 (not each of them: the first trial to reach a rung always passes it)
+    def mean_dist(ts: list[rung.Trial]) -> float:
+        return sum(abs(float(t.params["x"]) - 0.3) for t in ts) / len(ts)
+
+    assert mean_dist(completed) < mean_dist(stopped)
 
 
 def test_pause_and_resume_from_checkpoint_with_promotion_asha(tmp_path: Path) -> None:
@@ -122,8 +125,8 @@ def test_pause_and_resume_from_checkpoint_with_promotion_asha(tmp_path: Path) ->
             assert r["checkpoint"] is not None
             assert r["restored"] == {"step": r["start_step"] - 1, "trial": t.id}
             assert r["checkpoint"].endswith(f"{t.id}/{r['start_step'] - 1}")
-    assert any(t.status is TrialStatus.COMPLETED and t.last_step == 9 for t in resumed)
-    assert study.trials(TrialStatus.PAUSED) or study.trials(TrialStatus.COMPLETED)
+        # and the resumed runs reported from there on
+        assert {r["start_step"] for r in rs[1:]} <= {res.step for res in t.results}
 
 
 # --- failures -----------------------------------------------------------------------------------
@@ -338,8 +341,10 @@ def test_keyboard_interrupt_in_the_driver_leaves_no_worker_behind(tmp_path: Path
 
 # --- checkpoints --------------------------------------------------------------------------------
 def test_checkpoints_of_stopped_trials_are_deleted_and_the_best_kept(tmp_path: Path) -> None:
+    # one worker: arrivals at the rungs come in trial order, so which trials stop where is
+    # fixed by the seed (with two, the order of arrival, and so the decisions, may vary)
     study = make_study(tmp_path, "ck", 12, scheduler=ASHA(reduction_factor=3))
-    study.run(objectives.checkpointed, n_workers=2, checkpoint_every=1, start_method=FAST)
+    study.run(objectives.checkpointed, n_workers=1, checkpoint_every=1, start_method=FAST)
     saved = [r for r in study.journal.read("ck") if type(r).__name__ == "CheckpointSaved"]
     # every trial that went on past a step saved there (a STOP comes before the save: a trial
     # stopped at step 1 has nothing worth keeping)
