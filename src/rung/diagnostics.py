@@ -17,7 +17,8 @@ the safe side for a guard whose job is to stop trusting bad ones.
 **Warning.** ``diagnose`` flags every pair with at least ``MIN_PAIRS`` (10) pairs and a
 correlation below ``LOW_CORRELATION`` (0.6): the pair's ``low`` field is true, a message is added
 to ``FidelityDiagnostics.warnings`` and logged (logger ``rung.diagnostics``, level WARNING).
-``Study.diagnostics()`` calls it.
+``Study.diagnostics()`` calls it, and adds one warning per guard raise. (Nothing is logged from
+inside a scheduler: schedulers run in the pure engine, and a log record reads the clock.)
 
 **Cost.** ``diagnose`` is on demand (CLI, dashboard, end of a run): for each adjacent pair it walks
 the trials that reported the higher step (History keeps per-step tables, so no scan over all
@@ -222,12 +223,9 @@ class FidelityGuard:
             return False
         lo, hi = self.steps[i], self.steps[i + 1]
         self.level = i + 1
+        # recorded in the scheduler's state, not logged: the guard runs inside the pure engine,
+        # and a log record reads the clock (Study.diagnostics() reports it)
         self.raises.append({"from_step": lo, "to_step": hi, "spearman": rho, "pairs": n})
-        log.warning(
-            "fidelity guard: rank correlation between steps %d and %d is %.2f over %d trials "
-            "(< %.2f); no longer stopping trials before step %d",
-            lo, hi, rho, n, self.threshold, hi,
-        )
         return True
 
     def state(self) -> dict[str, Any]:
@@ -353,7 +351,19 @@ def diagnose_engine(engine: Any, emit: bool = True) -> FidelityDiagnostics:
     state = sched.state()
     if isinstance(state, Mapping) and isinstance(state.get("guard"), Mapping):
         guard = state["guard"]
-    return diagnose(engine.history, steps, guard=guard, emit=emit)
+    out = diagnose(engine.history, steps, guard=guard, emit=emit)
+    if guard is None or not guard.get("raises"):
+        return out
+    notes = [
+        f"fidelity guard: rank correlation between steps {r['from_step']} and {r['to_step']} "
+        f"was {r['spearman']:.2f} over {r['pairs']} trials; no trial is stopped before step "
+        f"{r['to_step']} since"
+        for r in guard["raises"]
+    ]
+    if emit:
+        for msg in notes:
+            log.warning("%s", msg)
+    return FidelityDiagnostics(out.steps, out.pairs, (*out.warnings, *notes), guard)
 
 
 __all__ = [
