@@ -32,9 +32,9 @@ is that every pass or promotion was in the top ``1/eta`` of its rung at the mome
 (the first rung that stops or pauses trials) when low fidelities predict high ones poorly; see
 ``rung.diagnostics`` for the exact, replay-safe rule.
 
-Complexity: a report at a rung costs ``O(log n)`` comparisons (a sorted rung table, plus a list
-insertion); ``next_trial`` of the promotion variant looks at the head of each rung's waiting list,
-``O(number of rungs * log n)`` plus trials still on their way to being paused.
+Complexity: a report at a rung costs ``O(log n)`` comparisons and an insertion that moves at most
+one block of a ``SortedTable``; ``next_trial`` of the promotion variant looks at the head of each
+rung's waiting list, ``O(number of rungs * log n)`` plus trials still on their way to a pause.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ from rung.core.events import Decision
 from rung.core.history import History
 from rung.core.records import TrialStatus
 from rung.core.registry import register
+from rung.core.sorted_table import SortedTable
 from rung.diagnostics import FidelityGuard
 from rung.errors import ConfigError
 
@@ -87,42 +88,39 @@ def check_bool(key: str, value: Any) -> bool:
 
 class RungTable:
     """One rung: every result recorded at its step (best first) and, for promotions, the
-    trials that reported here and were not promoted yet."""
+    trials that reported here and were not promoted yet. Both are ``SortedTable``s: O(log n)
+    ranks, inserts that move at most a block."""
 
     __slots__ = ("entered", "passed", "step", "table", "waiting")
 
     def __init__(self, step: int) -> None:
         self.step = step
-        self.table: list[tuple[float, int]] = []
+        self.table = SortedTable()  # (score, trial id)
         self.entered: dict[int, float] = {}
         self.passed: set[int] = set()  # continued (stopping) or promoted (promotion)
-        self.waiting: list[tuple[float, int]] = []  # promotion variant: not promoted yet
+        self.waiting = SortedTable()  # promotion variant: (score, trial id) not promoted yet
 
     def add(self, trial_id: int, score: float) -> tuple[int, int]:
         """Record (or, after a restart, replace) a result; returns ``(rank, n)``."""
         old = self.entered.get(trial_id)
         if old is not None:
-            self.table.pop(bisect.bisect_left(self.table, (old, trial_id)))
-            i = bisect.bisect_left(self.waiting, (old, trial_id))
-            if i < len(self.waiting) and self.waiting[i] == (old, trial_id):
-                self.waiting.pop(i)
+            self.table.remove((old, trial_id))
+            self.waiting.discard((old, trial_id))
         self.entered[trial_id] = score
         key = (score, trial_id)
-        bisect.insort(self.table, key)
-        return bisect.bisect_left(self.table, key), len(self.table)
+        self.table.add(key)
+        return self.table.bisect_left(key), len(self.table)
 
     def wait(self, trial_id: int) -> None:
-        bisect.insort(self.waiting, (self.entered[trial_id], trial_id))
+        self.waiting.add((self.entered[trial_id], trial_id))
 
     def unwait(self, trial_id: int) -> None:
-        key = (self.entered[trial_id], trial_id)
-        i = bisect.bisect_left(self.waiting, key)
-        if i < len(self.waiting) and self.waiting[i] == key:
-            self.waiting.pop(i)
+        self.waiting.discard((self.entered[trial_id], trial_id))
 
     def cutoff(self, eta: int) -> float:
         """Score of the last trial inside the top ``1/eta``."""
-        return self.table[(len(self.table) - 1) // eta][0]
+        score: float = self.table[(len(self.table) - 1) // eta][0]
+        return score
 
     def candidate(self, eta: int, history: History, running: int | None = None) -> int | None:
         """Algorithm 2's choice at this rung: the best not-yet-promoted trial inside the top
@@ -134,15 +132,15 @@ class RungTable:
         waiting = self.waiting
         while i < len(waiting):
             score, tid = waiting[i]
-            if bisect.bisect_left(self.table, (score, tid)) >= quota:
+            if self.table.bisect_left((score, tid)) >= quota:
                 return None
             if tid == running:
-                return tid
+                return int(tid)
             status = history.status(tid)
             if status is TrialStatus.PAUSED:
-                return tid
+                return int(tid)
             if status.final:
-                waiting.pop(i)  # failed or stopped since: it can never be promoted
+                waiting.remove((score, tid))  # failed or stopped since: never promotable
                 continue
             i += 1
         return None

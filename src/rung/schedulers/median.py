@@ -15,9 +15,9 @@ trial's scores and ``avg_u(s)`` = the mean of trial ``u``'s scores at its report
 ``<= s``, trial ``t`` stops at ``s`` iff ``best_t(s) > median{avg_u(s) : u != t}``.
 
 Bookkeeping is incremental: each trial keeps its running sum, count and best; each step keeps
-a sorted table of the running averages reported there. A report costs one ``O(log n)`` search
-and one list insertion into its step's table (``n``: trials that reported the step) and the
-median is read by index in ``O(1)``, skipping the trial's own entry: no scan over trials. A
+a ``SortedTable`` of the running averages reported there. A report costs an ``O(log n)`` search
+and an insertion that moves at most one block (``n``: trials that reported the step), and the
+median is read by index in ``O(log n)``, skipping the trial's own entry: no scan over trials. A
 trial that re-reports a step (restarted without a checkpoint) has its entry replaced and its
 running statistics rebuilt from ``History`` (rare).
 
@@ -27,7 +27,6 @@ delivered asynchronously and honoured at the trial's next report.
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -35,6 +34,7 @@ from typing import Any
 from rung.core.components import BindContext, ResultRequest, Scheduler
 from rung.core.events import CONTINUE, Decision
 from rung.core.registry import register
+from rung.core.sorted_table import SortedTable
 from rung.schedulers.asha import check_int
 
 
@@ -68,7 +68,7 @@ class MedianStoppingRule(Scheduler):
         check_int("grace_period", self.grace_period, 1)
         check_int("min_trials", self.min_trials, 1)
         self._trials: dict[int, _Running] = {}
-        self._tables: dict[int, list[tuple[float, int]]] = {}
+        self._tables: dict[int, SortedTable] = {}
         self._stopped = 0
 
     def _update(self, tid: int, step: int, score: float, scores: Mapping[int, float]) -> _Running:
@@ -89,12 +89,12 @@ class MedianStoppingRule(Scheduler):
         avg = r.total / r.count if math.isfinite(r.total) else math.inf
         table = self._tables.get(step)
         if table is None:
-            table = self._tables[step] = []
+            table = self._tables[step] = SortedTable()
         old = r.avg_at.get(step)
         if old is not None:
-            table.pop(bisect.bisect_left(table, (old, tid)))
+            table.remove((old, tid))
         r.avg_at[step] = avg
-        bisect.insort(table, (avg, tid))
+        table.add((avg, tid))
         return r
 
     def on_result(self, request: ResultRequest) -> Decision:
@@ -106,10 +106,11 @@ class MedianStoppingRule(Scheduler):
         m = len(table) - 1  # other trials at this step
         if m < self.min_trials:
             return CONTINUE
-        own = bisect.bisect_left(table, (r.avg_at[step], tid))
+        own = table.bisect_left((r.avg_at[step], tid))
 
         def other(j: int) -> float:  # j-th smallest average among the other trials
-            return table[j if j < own else j + 1][0]
+            value: float = table[j if j < own else j + 1][0]
+            return value
 
         median = other(m // 2) if m % 2 else (other(m // 2 - 1) + other(m // 2)) / 2.0
         if r.best > median:

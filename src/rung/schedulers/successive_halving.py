@@ -48,7 +48,6 @@ nothing (the table is kept sorted); ``next_trial`` is ``O(open brackets)``.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from typing import Any
 
@@ -65,6 +64,7 @@ from rung.core.events import CONTINUE, Decision
 from rung.core.history import History
 from rung.core.records import Outcome, TrialStatus
 from rung.core.registry import register
+from rung.core.sorted_table import SortedTable
 from rung.diagnostics import FidelityGuard
 from rung.errors import ConfigError
 from rung.schedulers.asha import check_bool, check_int
@@ -100,7 +100,7 @@ class _Rung:
         self.quota = quota  # planned size (the paper's n_i)
         self.members: dict[int, None] = {}
         self.scores: dict[int, float] = {}
-        self.table: list[tuple[float, int]] = []
+        self.table = SortedTable()  # (score, trial id)
         self.dead: set[int] = set()
         self.closed = False  # membership is final
         self.promoted: list[int] | None = None  # decided when the rung completes
@@ -112,13 +112,13 @@ class _Rung:
     def record(self, tid: int, score: float) -> None:
         old = self.scores.get(tid)
         if old is not None:
-            self.table.pop(bisect.bisect_left(self.table, (old, tid)))
+            self.table.remove((old, tid))
         self.scores[tid] = score
-        bisect.insort(self.table, (score, tid))
+        self.table.add((score, tid))
         self.dead.discard(tid)
 
     def rank(self, tid: int) -> int:
-        return bisect.bisect_left(self.table, (self.scores[tid], tid))
+        return self.table.bisect_left((self.scores[tid], tid))
 
     def state(self) -> dict[str, Any]:
         return {
@@ -230,7 +230,7 @@ class SynchronousBrackets(Scheduler):
         # (this only matters for brackets cut short by the budget or a small n_configs: the
         # paper's brackets have floor(n_i / eta) >= 1 below their last rung)
         k = min(max(len(rung.members) // self.reduction_factor, 1), len(rung.table))
-        promoted = [tid for _, tid in rung.table[:k]]
+        promoted = [int(rung.table[j][1]) for j in range(k)]
         rung.promoted = promoted
         self._promotions += len(promoted)
         self.completed_rungs.append((br.index, i, len(rung.members), len(promoted)))
