@@ -91,14 +91,22 @@ def test_a_paused_trial_keeps_its_checkpoint() -> None:
 
     s = Script(ASHA(3, variant="promotion"), max_step=9)
     s.capacity(1)
-    assert s.report(0, 1, 0.5).action is Action.PAUSE  # type: ignore[union-attr]
-    s.checkpoint(0, 1)
-    cmds = s.feed()
-    s.end(0, "paused")
+    d = s.report(0, 1, 0.5)
+    assert d is not None and d.action is Action.PAUSE and d.checkpoint
+    s.pause(0, 1)  # saves c/0/1, ends paused; the freed slot starts trial 1
+    s.report(1, 1, 0.9)
+    s.pause(1, 1)
     assert not [c for c in s.commands if isinstance(c, DeleteCheckpoint)]
     assert s.engine.history.checkpoint(0).path == "c/0/1"
-    assert s.engine.summary()["checkpoint_bytes"] == 10
-    assert cmds == []
+    assert s.engine.summary()["checkpoint_bytes"] == 20
+    # when trial 0 is resumed and saves a newer checkpoint, the old one goes
+    s.report(2, 1, 0.7)  # rung 0 now holds 3 results: trial 0 (best) is promotable
+    (resumed,) = s.pause(2, 1)
+    assert (resumed.trial_id, resumed.checkpoint) == (0, "c/0/1")
+    s.report(0, 2, 0.4)
+    s.report(0, 3, 0.3)
+    cmds = s.checkpoint(0, 3)
+    assert [c.path for c in cmds if isinstance(c, DeleteCheckpoint)] == ["c/0/1"]
 
 
 def test_perturb_rules() -> None:
