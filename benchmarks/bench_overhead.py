@@ -81,7 +81,9 @@ def run_rung(n: int, workers: int, storage: str, tmp: Path, profile: bool) -> di
     if profile:
         import cProfile
 
-        prof = cProfile.Profile()
+        # CPU time, not wall time: time spent preempted or waiting for workers is not the
+        # driver's cost, and on a shared machine it would drown everything else
+        prof = cProfile.Profile(time.process_time)
         prof.enable()
     t0 = time.perf_counter()
     study.run(rung_objective, n_workers=workers, on_turn=on_turn)
@@ -101,20 +103,22 @@ def run_rung(n: int, workers: int, storage: str, tmp: Path, profile: bool) -> di
     if storage == "sqlite":
         out["journal_records"] = study.journal.count("bench")  # type: ignore[attr-defined]
     if prof is not None:
-        out["profile"] = summarize_profile(prof, t1 - t0)
+        out["profile"] = summarize_profile(prof)
     study.close()
     return out
 
 
-def summarize_profile(prof: Any, total: float) -> list[tuple[str, float]]:
-    """Share of the driver's wall time spent under a few functions of interest."""
+def summarize_profile(prof: Any) -> list[tuple[str, float]]:
+    """Share of the driver's CPU time spent under a few functions of interest."""
     import pstats
 
     stats = pstats.Stats(prof)
+    total = stats.total_tt  # type: ignore[attr-defined]
     wanted = {
         ("engine.py", "handle"): "Engine.handle (engine + history + scheduler + searcher)",
         ("sqlite.py", "append"): "SQLiteJournal.append (one transaction per driver turn)",
         ("codec.py", "dumps"): "  of which codec.dumps (records -> JSON)",
+        ("sqlite.py", "_tx"): "  of which the transaction (BEGIN IMMEDIATE ... COMMIT)",
         ("local.py", "poll"): "LocalExecutor.poll (waiting for workers + decoding messages)",
         ("local.py", "_read"): "  of which decoding messages (LocalExecutor._read)",
         ("local.py", "submit"): "LocalExecutor.submit (sending launches and replies)",
@@ -301,6 +305,19 @@ def run_child(cfg: dict[str, Any], timeout: float) -> dict[str, Any]:
         return res
 
 
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median trials/s (the lower one for an even count); its peak RSS is
+    the largest of all runs."""
+    ok = [r for r in runs if "error" not in r]
+    if not ok:
+        return runs[-1]
+    ok.sort(key=lambda r: r["trials"] / r["wall"])
+    med = dict(ok[(len(ok) - 1) // 2])
+    med["peak_rss_mib"] = max(r["peak_rss_mib"] for r in ok)
+    med["runs"] = len(runs)
+    return med
+
+
 # --- the report -----------------------------------------------------------------------------------
 def machine() -> str:
     model = platform.processor() or platform.machine()
@@ -350,22 +367,27 @@ def write_section(text: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=10000,
-                    help="trials for rung and for Optuna in-memory (default 10000)")
+                    help="trials for rung and for the large Optuna in-memory run (default 10000)")
+    ap.add_argument("--n-small", type=int, default=1000,
+                    help="trials for the small rung and Optuna in-memory runs (default 1000)")
     ap.add_argument("--n-optuna-journal", type=int, default=1000,
                     help="trials for Optuna with JournalFileBackend (default 1000)")
     ap.add_argument("--n-optuna-sqlite", type=int, default=300,
                     help="trials for Optuna with SQLite storage (default 300)")
     ap.add_argument("--n-ray", type=int, default=200, help="trials for Ray Tune (default 200)")
-    ap.add_argument("--n-ray-default", type=int, default=100,
-                    help="trials for Ray Tune with default settings (default 100: ~0.3 trials/s)")
+    ap.add_argument("--n-ray-default", type=int, default=50,
+                    help="trials for Ray Tune with default settings (default 50: ~0.2 trials/s)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs per configuration; the table shows the median (default 1)")
     ap.add_argument("--skip-ray", action="store_true")
     ap.add_argument("--skip-optuna", action="store_true")
     ap.add_argument("--only", default=None,
                     help="comma-separated configuration ids (rung-sqlite, rung-memory, "
-                         "optuna-memory, optuna-journal, optuna-sqlite, ray-default, ray-reuse)")
+                         "rung-sqlite-small, optuna-memory-small, optuna-memory, "
+                         "optuna-journal, optuna-sqlite, ray-default, ray-reuse)")
     ap.add_argument("--profile", action="store_true",
-                    help="also profile rung-sqlite's driver (cProfile; slows it down)")
+                    help="also profile rung-sqlite's driver, in a run of its own (cProfile)")
     ap.add_argument("--timeout", type=float, default=1800.0, help="per configuration, seconds")
     ap.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -380,6 +402,10 @@ def main() -> None:
          {"system": "rung", "storage": "sqlite", "n": args.n}),
         ("rung-memory", "rung", "in-memory journal", f"{w} processes",
          {"system": "rung", "storage": "memory", "n": args.n}),
+        ("rung-sqlite-small", "rung", "SQLite journal", f"{w} processes",
+         {"system": "rung", "storage": "sqlite", "n": args.n_small}),
+        ("optuna-memory-small", "Optuna 5", "in-memory", f"{w} threads (n_jobs)",
+         {"system": "optuna", "storage": "memory", "n": args.n_small}),
         ("optuna-memory", "Optuna 5", "in-memory", f"{w} threads (n_jobs)",
          {"system": "optuna", "storage": "memory", "n": args.n}),
         ("optuna-journal", "Optuna 5", "JournalFileBackend", f"{w} threads (n_jobs)",
@@ -402,13 +428,17 @@ def main() -> None:
             continue
         if args.skip_optuna and cfg["system"] == "optuna":
             continue
-        cfg = {**cfg, "workers": w, "profile": args.profile and cid == "rung-sqlite"}
-        print(f"running {cid} ({cfg['n']} trials) ...", file=sys.stderr, flush=True)
-        r = run_child(cfg, args.timeout)
+        cfg = {**cfg, "workers": w}
+        print(f"running {cid} ({cfg['n']} trials, {args.repeat}x) ...", file=sys.stderr,
+              flush=True)
+        r = median_run([run_child(cfg, args.timeout) for _ in range(args.repeat)])
         results[cid] = r
-        profile = r.pop("profile", None) or profile
         rows.append(fmt_row(label, storage, par, r))
         print(rows[-1], file=sys.stderr, flush=True)
+    if args.profile:  # a run of its own: profiling slows the driver down
+        cfg = {"system": "rung", "storage": "sqlite", "n": args.n, "workers": w, "profile": True}
+        print(f"profiling rung-sqlite ({args.n} trials) ...", file=sys.stderr, flush=True)
+        profile = run_child(cfg, args.timeout).get("profile") or []
 
     cmd = "python benchmarks/bench_overhead.py " + " ".join(sys.argv[1:])
     lines = [
@@ -421,7 +451,8 @@ def main() -> None:
         "",
         f"N no-op trials x {MAX_STEP} reports (unless stopped), random search, asynchronous "
         f"successive halving (eta={ETA}, steps 1..{MAX_STEP}), {w} workers. Wall time includes "
-        "start-up (worker processes, Ray's cluster); peak RSS is the whole process tree.",
+        "start-up (worker processes, Ray's cluster); peak RSS is the whole process tree. "
+        f"Each row is the median of {args.repeat} run(s) by trials/s.",
         "",
         "| system | storage | parallelism | trials | reports | wall s | trials/s | reports/s "
         "| peak RSS MiB | notes |",
@@ -437,9 +468,9 @@ def main() -> None:
         lines += [f"Goal: rung durable (SQLite) >= 1,000 trials/s -> {verdict} "
                   f"({tps:,.0f} trials/s overall, {steady:,.0f} after worker start-up).", ""]
     if profile:
-        lines += ["Where rung's driver spends its wall time (cProfile of rung-sqlite, "
-                  "cumulative; profiling slows it down):", "",
-                  "| function | share of driver wall time |", "|---|---|"]
+        lines += ["Where rung's driver spends its CPU time (cProfile of rung-sqlite with a CPU "
+                  "clock, cumulative per function; profiling slows it down):", "",
+                  "| function | share of driver CPU time |", "|---|---|"]
         lines += [f"| {label} | {share:.0%} |" for label, share in profile]
         lines.append("")
     text = "\n".join(lines)
