@@ -5,7 +5,16 @@ do the work. See ``Study`` for the facade and ``run`` for the one-call shorthand
 """
 
 from rung.core.events import Action, Decision
-from rung.core.records import Budget, Checkpoint, Objective, Outcome, Result, Trial, TrialStatus
+from rung.core.records import (
+    Budget,
+    Checkpoint,
+    Constraint,
+    Objective,
+    Outcome,
+    Result,
+    Trial,
+    TrialStatus,
+)
 from rung.core.rng import derive_rng
 from rung.errors import (
     ConfigError,
@@ -27,7 +36,14 @@ from rung.schedulers import (
     MedianStoppingRule,
     SuccessiveHalving,
 )
-from rung.searchers import GridSearcher, RandomSearcher, SobolSearcher, TPESearcher
+from rung.searchers import (
+    BOHBSearcher,
+    GPSearcher,
+    GridSearcher,
+    RandomSearcher,
+    SobolSearcher,
+    TPESearcher,
+)
 from rung.space import Categorical, Fixed, Float, Int, SearchSpace
 from rung.study import Study, run
 
@@ -38,14 +54,17 @@ __all__ = [
     "PBT",
     "Action",
     "AsyncHyperband",
+    "BOHBSearcher",
     "Budget",
     "Categorical",
     "Checkpoint",
     "ConfigError",
+    "Constraint",
     "Decision",
     "FIFOScheduler",
     "Fixed",
     "Float",
+    "GPSearcher",
     "GridSearcher",
     "Hyperband",
     "Int",

@@ -7,9 +7,11 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
 
 from rung.core.engine import Engine
 from rung.core.events import (
@@ -28,6 +30,7 @@ from rung.core.events import (
 )
 from rung.core.records import (
     Budget,
+    Constraint,
     Objective,
     Outcome,
     StudySpec,
@@ -92,7 +95,7 @@ class Study:
         cls,
         name: str,
         space: SearchSpace | Mapping[str, Any],
-        objective: Objective | str = "loss",
+        objective: Objective | str | Sequence[Objective | str | Mapping[str, Any]] = "loss",
         searcher: Any = "random",
         scheduler: Any = "fifo",
         max_step: int = 1,
@@ -101,13 +104,30 @@ class Study:
         storage: str | os.PathLike[str] | Journal | None = None,
         mode: str | None = None,
         load_if_exists: bool = False,
+        constraints: Sequence[Constraint | Mapping[str, Any]] = (),
     ) -> Study:
         """Validate everything, then store the spec. An invalid spec raises ``ConfigError`` /
-        ``SpaceError`` naming the offending key, before anything is written."""
+        ``SpaceError`` naming the offending key, before anything is written.
+
+        ``objective`` may be a list of objectives (a multi-objective study: see
+        ``pareto_front``; the first one is the scalar ``score``), and ``constraints`` a list of
+        ``rung.Constraint(metric, "<=" | ">=", bound)``."""
+        objectives: tuple[Objective, ...] = ()
+        if isinstance(objective, list | tuple):
+            objectives = tuple(_objective(o, mode) for o in objective)
+            if not objectives:
+                raise ConfigError("objective: the list of objectives is empty")
+            objective = objectives[0]
+            if len(objectives) == 1:
+                objectives = ()
         spec = StudySpec(
             name=name,
             space=SearchSpace.coerce(space),
-            objective=_objective(objective, mode),
+            objective=_objective(objective, mode),  # type: ignore[arg-type]
+            objectives=objectives,
+            constraints=tuple(
+                c if isinstance(c, Constraint) else Constraint.from_json(c) for c in constraints
+            ),
             searcher=to_spec("searcher", searcher),
             scheduler=to_spec("scheduler", scheduler),
             max_step=max_step,
@@ -158,8 +178,60 @@ class Study:
     @property
     def best_trial(self) -> Trial | None:
         """The trial with the best score among those that reached ``max_step``; if none did, the
-        best at the highest step any trial reached. ``None`` before the first result."""
-        return self.engine.history.best_trial()
+        best at the highest step any trial reached. ``None`` before the first result. With
+        constraints, only feasible trials count (``None`` while none is)."""
+        h = self.engine.history
+        if not h.constraints:
+            return h.best_trial()
+        for step in (self.spec.max_step, h.top_step):
+            for _, tid in h.at_step(step):
+                if h.violation(tid, step) == 0.0:
+                    return h.trial(tid)
+        return None
+
+    def feasible(self, trial_id: int) -> bool:
+        """The trial has a result at its highest step and meets every constraint there."""
+        return self.engine.history.violation(trial_id) == 0.0
+
+    def pareto_front(self) -> list[Trial]:
+        """Feasible trials that no other feasible trial dominates, judged at each trial's
+        highest step on every objective (one objective: the best feasible trials). Only trials
+        that reached the highest step any trial reached are compared, so a multi-fidelity
+        study is judged at its top fidelity; in id order."""
+        from rung.multiobjective import non_dominated
+
+        h = self.engine.history
+        top = h.top_step
+        ids = [
+            t for t in h
+            if top and h.last_step(t) == top and h.violation(t) == 0.0
+            and all(math.isfinite(v) for v in h.values(t))
+        ]
+        if not ids:
+            return []
+        Y = np.array([h.values(t) for t in ids])
+        mask = non_dominated(Y)
+        return [h.trial(t) for t, k in zip(ids, mask, strict=True) if k]
+
+    def hypervolume(self, reference: Sequence[float] | None = None) -> float:
+        """Hypervolume of the Pareto front in the objectives' own units and directions,
+        bounded by ``reference`` (metric values; default: 10% beyond the front's worst)."""
+        from rung.multiobjective import default_reference, hypervolume
+
+        h = self.engine.history
+        front = self.pareto_front()
+        if not front:
+            return 0.0
+        Y = np.array([h.values(t.id) for t in front])
+        if reference is None:
+            ref = default_reference(Y)
+        else:
+            objs = h.objectives
+            if len(reference) != len(objs):
+                raise ConfigError(f"reference: expected {len(objs)} values, got {len(reference)}")
+            ref = np.array([o.score({o.metric: float(r)}) for o, r in zip(objs, reference,
+                                                                         strict=True)])
+        return hypervolume(Y, ref)
 
     def best_value(self) -> float | None:
         best = self.best_trial

@@ -209,3 +209,44 @@ def test_sobol_and_random_run_multi_objective_with_constraints() -> None:
             study.tell(t.id, "completed", _zdt_like(t.params))
         assert study.pareto_front()
         assert study.hypervolume([0.0, 100.0]) > 0
+
+
+# --- MO-ASHA --------------------------------------------------------------------------------
+
+
+def test_mo_asha_rank_orders_feasible_fronts_and_spreads() -> None:
+    from rung.schedulers.mo_asha import eps_net_order, mo_rank
+
+    Y = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [0.9, 0.9], [0.0, 0.0]])
+    viol = np.array([0.0, 0.0, 0.0, 0.0, 3.0])  # the best point is infeasible
+    order = mo_rank(Y, viol, np.arange(5))
+    assert set(order[:3]) == {0, 1, 2} and order[3] == 3 and order[4] == 4
+    # the epsilon-net starts at one end and jumps to the other, not to the neighbour
+    assert eps_net_order(np.array([[0.0, 1.0], [0.1, 0.9], [1.0, 0.0]]))[:2] == [0, 2]
+
+
+def test_mo_asha_promotes_at_most_ceil_n_over_eta_and_finds_a_front() -> None:
+    from rung.benchmarks import MFBranin
+
+    bench = MFBranin(max_step=9)
+
+    class TwoObjectives:
+        space = bench.space
+        max_step = 9
+
+        def evaluate(self, p: Mapping[str, Any], step: int) -> tuple[dict[str, float], float]:
+            m, sec = bench.evaluate(p, step)
+            return {"loss": m["loss"], "size": float(p["x1"]) + 5.0}, sec
+
+    study = rung.Study.create(
+        "moasha", bench.space,
+        objective=[rung.Objective("loss"), rung.Objective("size")],
+        scheduler=rung.schedulers.MOASHA(reduction_factor=3), searcher="tpe", max_step=9,
+        budget=rung.Budget(n_trials=60), seed=0, storage=MemoryJournal(),
+    )
+    study.simulate(TwoObjectives(), n_workers=4)
+    st = study.engine.scheduler.state()
+    for r in st["rungs"]:
+        assert r["continued"] <= math.ceil(r["results"] / 3)
+    assert study.history.n_at_step(9) >= 1
+    assert study.pareto_front()

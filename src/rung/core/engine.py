@@ -69,7 +69,9 @@ class Engine:
 
     def __init__(self, spec: StudySpec, searcher: Searcher, scheduler: Scheduler) -> None:
         self.spec = spec
-        self.history = History(spec.space, spec.objective, spec.max_step)
+        self.history = History(
+            spec.space, spec.objective, spec.max_step, spec.objectives, spec.constraints
+        )
         self.searcher = searcher
         self.scheduler = scheduler
         ctx = BindContext(spec.space, spec.objective, spec.max_step, spec.seed)

@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from rung.core.records import Checkpoint, Objective, Result, Trial, TrialStatus
+from rung.core.records import Checkpoint, Constraint, Objective, Result, Trial, TrialStatus
 from rung.core.sorted_table import SortedTable
 from rung.space import SearchSpace
 
@@ -24,6 +24,7 @@ class _TrialState:
         "interruptions",
         "last_step",
         "launches",
+        "metrics",
         "params",
         "parent_id",
         "results",
@@ -43,6 +44,7 @@ class _TrialState:
         self.status = TrialStatus.LAUNCHED
         self.results: list[Result] = []
         self.scores: dict[int, float] = {}
+        self.metrics: dict[int, Mapping[str, Any]] = {}
         self.last_step = 0
         self.checkpoint: Checkpoint | None = None
         self.error: str | None = None
@@ -59,9 +61,19 @@ class History:
     the later result replaces the earlier one in the per-step tables.
     """
 
-    def __init__(self, space: SearchSpace, objective: Objective, max_step: int) -> None:
+    def __init__(
+        self,
+        space: SearchSpace,
+        objective: Objective,
+        max_step: int,
+        objectives: Sequence[Objective] = (),
+        constraints: Sequence[Constraint] = (),
+    ) -> None:
         self.space = space
         self.objective = objective
+        #: every objective (the first is ``objective``); one entry for a single-objective study
+        self.objectives: tuple[Objective, ...] = tuple(objectives) or (objective,)
+        self.constraints: tuple[Constraint, ...] = tuple(constraints)
         self.max_step = max_step
         self._trials: dict[int, _TrialState] = {}
         self._by_status: dict[TrialStatus, dict[int, None]] = {s: {} for s in TrialStatus}
@@ -158,6 +170,33 @@ class History:
     def scores(self, trial_id: int) -> Mapping[int, float]:
         """Step -> score for one trial."""
         return self._trials[trial_id].scores
+
+    def values(self, trial_id: int, step: int | None = None) -> tuple[float, ...]:
+        """Lower-is-better score of every objective at ``step`` (default: the trial's highest
+        step); ``inf`` where a metric is missing or not finite, or the step has no result."""
+        st = self._trials[trial_id]
+        m = st.metrics.get(st.last_step if step is None else step)
+        if m is None:
+            return tuple(math.inf for _ in self.objectives)
+        return tuple(o.score(m) for o in self.objectives)
+
+    def violation(self, trial_id: int, step: int | None = None) -> float:
+        """Total constraint violation at ``step`` (default: the highest step): 0 when feasible
+        (always, without constraints, once a result exists), ``inf`` without a result there or
+        when a constrained metric is missing."""
+        st = self._trials[trial_id]
+        m = st.metrics.get(st.last_step if step is None else step)
+        if m is None:
+            return math.inf
+        return float(sum(c.violation(m) for c in self.constraints))
+
+    def slacks(self, trial_id: int, step: int | None = None) -> tuple[float, ...]:
+        """``Constraint.slack`` of every constraint at ``step`` (feasible iff all ``<= 0``)."""
+        st = self._trials[trial_id]
+        m = st.metrics.get(st.last_step if step is None else step)
+        if m is None:
+            return tuple(math.inf for _ in self.constraints)
+        return tuple(c.slack(m) for c in self.constraints)
 
     def pending(self) -> list[int]:
         """Ids of launched or running trials (what model-based searchers must not re-propose)."""
@@ -263,6 +302,7 @@ class History:
         if best is None or (score, trial_id) < best or best[1] == trial_id:
             self._best_at_step[step] = table[0]
         st.scores[step] = score
+        st.metrics[step] = result.metrics
         st.results.append(result)
         if step > st.last_step:
             st.last_step = step

@@ -150,6 +150,55 @@ class Objective:
         return cls(str(d["metric"]), str(d.get("mode", "min")))
 
 
+_OPS = ("<=", ">=")
+
+
+@dataclass(frozen=True, slots=True)
+class Constraint:
+    """An outcome constraint: a trial is feasible when ``metric op bound`` holds at the step
+    considered (e.g. ``Constraint("latency_ms", "<=", 100)``).
+
+    ``violation(metrics)`` is 0 when satisfied, the amount by which the bound is exceeded
+    otherwise, and ``inf`` when the metric is missing or not finite (never feasible)."""
+
+    metric: str
+    op: str = "<="
+    bound: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.metric, str) or not self.metric:
+            raise ConfigError(
+                f"constraints.metric: must be a non-empty string, got {self.metric!r}"
+            )
+        if self.op not in _OPS:
+            raise ConfigError(f"constraints.op: must be '<=' or '>=', got {self.op!r}")
+        b = self.bound
+        if isinstance(b, bool) or not isinstance(b, int | float) or not math.isfinite(b):
+            raise ConfigError(f"constraints.bound: must be a finite number, got {b!r}")
+
+    def slack(self, metrics: Mapping[str, Any]) -> float:
+        """``value - bound`` for ``<=`` (``bound - value`` for ``>=``): feasible iff ``<= 0``;
+        ``inf`` when the metric is missing or not finite."""
+        v = metrics.get(self.metric)
+        try:
+            x = float(v)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return math.inf
+        if isinstance(v, bool) or not math.isfinite(x):
+            return math.inf
+        return x - self.bound if self.op == "<=" else self.bound - x
+
+    def violation(self, metrics: Mapping[str, Any]) -> float:
+        return max(0.0, self.slack(metrics))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"metric": self.metric, "op": self.op, "bound": self.bound}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Constraint:
+        return cls(str(d["metric"]), str(d.get("op", "<=")), d.get("bound", 0.0))
+
+
 def _optional_positive(name: str, v: Any, integral: bool) -> None:
     if v is None:
         return
@@ -227,6 +276,11 @@ class StudySpec:
 
     ``keep_checkpoints`` is how many of the best finished trials keep their final checkpoint
     (the others' are deleted when they end; paused and interrupted trials always keep theirs).
+
+    ``objectives`` lists every objective of a multi-objective study (``objective`` is then the
+    first, and remains the one the scalar ``score`` and single-objective schedulers use);
+    ``constraints`` are outcome constraints. Both are empty for a plain study, and are written
+    to JSON only when non-empty, so older specs read back unchanged.
     """
 
     name: str
@@ -238,8 +292,15 @@ class StudySpec:
     budget: Budget = field(default_factory=Budget)
     seed: int = 0
     keep_checkpoints: int = 1
+    objectives: tuple[Objective, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.objectives and self.objectives[0] != self.objective:
+            raise ConfigError("objective: must be the first of objectives")
+        metrics = [o.metric for o in self.objectives]
+        if len(set(metrics)) != len(metrics):
+            raise ConfigError(f"objective: duplicate metric among {metrics}")
         if (
             isinstance(self.keep_checkpoints, bool)
             or not isinstance(self.keep_checkpoints, int)
@@ -271,7 +332,8 @@ class StudySpec:
             "budget": self.budget.to_json(),
             "seed": self.seed,
             "keep_checkpoints": self.keep_checkpoints,
-        }
+        } | ({"objectives": [o.to_json() for o in self.objectives]} if self.objectives else {}) \
+          | ({"constraints": [c.to_json() for c in self.constraints]} if self.constraints else {})
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> StudySpec:
@@ -288,4 +350,6 @@ class StudySpec:
             budget=Budget.from_json(d.get("budget")),
             seed=int(d.get("seed", 0)),
             keep_checkpoints=int(d.get("keep_checkpoints", 1)),
+            objectives=tuple(Objective.from_json(o) for o in d.get("objectives", ())),
+            constraints=tuple(Constraint.from_json(c) for c in d.get("constraints", ())),
         )

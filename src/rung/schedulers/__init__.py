@@ -6,11 +6,13 @@ from rung.schedulers.async_hyperband import AsyncHyperband
 from rung.schedulers.fifo import FIFOScheduler
 from rung.schedulers.hyperband import Hyperband
 from rung.schedulers.median import MedianStoppingRule
+from rung.schedulers.mo_asha import MOASHA
 from rung.schedulers.pbt import PBT
 from rung.schedulers.successive_halving import SuccessiveHalving
 
 __all__ = [
     "ASHA",
+    "MOASHA",
     "PBT",
     "AsyncHyperband",
     "FIFOScheduler",

@@ -1,0 +1,140 @@
+"""Multi-objective asynchronous successive halving (stopping variant).
+
+Schmucker, Donini, Zafar, Salinas and Archambeau, "Multi-objective asynchronous successive
+halving", arXiv:2106.12639, 2021. ASHA's rungs (``min_step * eta**k`` below ``max_step``), with
+the scalar ranking at a rung replaced by a multi-objective one: when a trial reports at a rung,
+every result recorded there so far is ordered by
+
+1. feasibility (with constraints: feasible first, then by total violation),
+2. non-dominated front (NSGA-II sorting of the lower-is-better objective values,
+   ``History.values``),
+3. inside a front, the order of a greedy epsilon-net (the paper's "EpsNet" selection): start
+   from the point best in the first objective, then repeatedly take the point farthest (in
+   objectives normalized to the rung's range) from those already taken, so the survivors
+   spread along the front instead of crowding one end;
+
+and the trial continues iff its position ``r`` satisfies ``r * eta < n`` (``n`` results at the
+rung) and fewer than ``ceil(n / eta)`` have passed the rung so far (positions inside a front
+shift as results arrive, so unlike a scalar ranking the quota must be checked explicitly).
+With one objective and no constraints the order is ASHA's.
+
+Cost: a decision sorts the rung, ``O(n^2 m)`` for ``n`` results at it; fine for the thousands
+of trials of a multi-objective study, not the O(log n) of scalar ASHA.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+import numpy as np
+
+from rung.core.components import BindContext, ResultRequest, Scheduler
+from rung.core.events import Decision
+from rung.core.registry import register
+from rung.errors import ConfigError
+from rung.multiobjective import nondominated_sort
+from rung.schedulers.asha import rung_steps
+
+
+def eps_net_order(Y: np.ndarray) -> list[int]:
+    """Greedy farthest-point order of the rows of ``Y`` (objectives normalized to [0, 1])."""
+    n = Y.shape[0]
+    if n <= 1:
+        return list(range(n))
+    lo, hi = Y.min(axis=0), Y.max(axis=0)
+    N = (Y - lo) / np.where(hi > lo, hi - lo, 1.0)
+    first = int(np.lexsort(N.T[::-1])[0])
+    order = [first]
+    dmin = np.linalg.norm(N - N[first], axis=1)
+    dmin[first] = -1.0
+    for _ in range(n - 1):
+        nxt = int(np.argmax(dmin))  # ties: lowest index (the earlier trial)
+        order.append(nxt)
+        dmin = np.minimum(dmin, np.linalg.norm(N - N[nxt], axis=1))
+        dmin[order] = -1.0
+    return order
+
+
+def mo_rank(values: np.ndarray, violation: np.ndarray, ids: np.ndarray) -> list[int]:
+    """Row indices best first: feasibility, front, epsilon-net order inside each front."""
+    n = values.shape[0]
+    finite = np.all(np.isfinite(values), axis=1)
+    viol = np.where(finite, violation, np.inf)
+    ok = viol == 0.0
+    front = np.full(n, n + 1)
+    if ok.any():
+        front[ok] = nondominated_sort(values[ok])
+    out: list[int] = []
+    for f in sorted(set(front[ok].tolist())):
+        members = np.flatnonzero(ok & (front == f))
+        members = members[np.argsort(ids[members], kind="stable")]
+        out.extend(int(members[i]) for i in eps_net_order(values[members]))
+    bad = np.flatnonzero(~ok)
+    out.extend(int(i) for i in bad[np.lexsort((ids[bad], viol[bad]))])
+    return out
+
+
+@register("scheduler", "mo_asha")
+class MOASHA(Scheduler):
+    """Args:
+        reduction_factor: ``eta`` (>= 2): at most ``ceil(n / eta)`` results pass a rung.
+        min_step: the first rung (no trial stops before it).
+    """
+
+    def __init__(self, reduction_factor: int = 3, min_step: int = 1) -> None:
+        self.reduction_factor = reduction_factor
+        self.min_step = min_step
+
+    def bind(self, ctx: BindContext) -> None:
+        super().bind(ctx)
+        eta, r = self.reduction_factor, self.min_step
+        if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
+            raise ConfigError(
+                f"scheduler.params.reduction_factor: must be an int >= 2, got {eta!r}"
+            )
+        if isinstance(r, bool) or not isinstance(r, int) or r < 1:
+            raise ConfigError(f"scheduler.params.min_step: must be an int >= 1, got {r!r}")
+        self.rungs = rung_steps(r, eta, ctx.max_step)
+        self._rung_index = {s: k for k, s in enumerate(self.rungs)}
+        self._members: list[dict[int, None]] = [{} for _ in self.rungs]
+        self._passed: list[set[int]] = [set() for _ in self.rungs]
+
+    def lease(self, start_step: int) -> int:
+        i = bisect.bisect_left(self.rungs, start_step)
+        return self.rungs[i] if i < len(self.rungs) else self.max_step
+
+    def on_result(self, request: ResultRequest) -> Decision:
+        step = request.result.step
+        k = self._rung_index.get(step)
+        if k is None:
+            return Decision.proceed(self.lease(step + 1))
+        h = request.history
+        tid = request.trial_id
+        members = self._members[k]
+        members[tid] = None
+        ids = np.array(list(members))
+        values = np.array([h.values(t, step) for t in ids]).reshape(len(ids), -1)
+        viol = np.array([h.violation(t, step) for t in ids])
+        order = mo_rank(values, viol, ids)
+        rank = order.index(int(np.flatnonzero(ids == tid)[0]))
+        n, eta = len(ids), self.reduction_factor
+        # positions inside a front shift as results arrive, so the quota is enforced too
+        quota = -(-n // eta)
+        if rank * eta < n and len(self._passed[k]) < quota:
+            self._passed[k].add(tid)
+            return Decision.proceed(
+                self.lease(step + 1), f"position {rank + 1}/{n} at rung {k} (step {step})"
+            )
+        return Decision.stop(
+            f"position {rank + 1}/{n} at rung {k} (step {step}): not in the top 1/{eta} by "
+            "non-dominated sorting"
+        )
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "rungs": [
+                {"step": s, "results": len(m), "continued": len(p)}
+                for s, m, p in zip(self.rungs, self._members, self._passed, strict=True)
+            ]
+        }
