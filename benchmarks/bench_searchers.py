@@ -1,0 +1,375 @@
+"""Searcher quality and speed, rung side by side with Optuna 5.
+
+Quality: simple regret (best value so far minus the known optimum; for the scikit-learn task,
+the best validation error) after 25, 50 and 100 trials, median and interquartile range over
+seeds, on Branin (2-D), Hartmann6 (6-D), Levy (10-D) and an SVM on scikit-learn's bundled
+digits data (4 parameters: two log-scaled, a categorical kernel and a conditional integer).
+rung runs on its simulated executor (``Study.simulate``, ``max_step=1``) with 1 worker
+(sequential) and 8 (8 trials always in flight: the searcher sees 7 pending ones); Optuna runs
+sequentially through ask-and-tell (``--optuna-parallel`` adds its 8-in-flight run too).
+
+Speed: wall time of one ``suggest`` (rung, cold: a fresh searcher, so hyperparameters are
+refit) and one ``ask`` (Optuna) on a study that already has 100, 300 and 1,000 completed random
+trials of Hartmann6.
+
+Usage::
+
+    python benchmarks/bench_searchers.py --quick                 # a minute or two
+    python benchmarks/bench_searchers.py --seeds 10 --trials 100 --out results.json
+    python benchmarks/bench_searchers.py --problems branin --methods rung-gp,optuna-gp
+
+Optuna's GPSampler needs torch (a bench extra: ``pip install torch==2.13.0``); without it the
+``optuna-gp`` method is skipped with a note. BLAS and torch are pinned to one thread so that
+both libraries are measured alike on a shared 2-core machine.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import math  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Mapping  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import rung  # noqa: E402
+from rung.benchmarks import MFBranin, MFHartmann6  # noqa: E402
+from rung.storage import MemoryJournal  # noqa: E402
+
+log = logging.getLogger("bench_searchers")
+CHECKPOINTS = (25, 50, 100)
+
+
+# --- problems -------------------------------------------------------------------------------
+
+
+class Levy:
+    """Levy function, d = 10, on [-10, 10]^d; minimum 0 at (1, ..., 1) (Laguna & Martí 2005)."""
+
+    name = "levy10"
+    max_step = 1
+    metric = "loss"
+    mode = "min"
+    optimum = 0.0
+
+    def __init__(self, d: int = 10) -> None:
+        self.d = d
+        self.space = rung.SearchSpace({f"x{i}": rung.Float(-10.0, 10.0) for i in range(d)})
+
+    def value(self, p: Mapping[str, Any]) -> float:
+        x = np.array([float(p[f"x{i}"]) for i in range(self.d)])
+        w = 1 + (x - 1) / 4
+        t1 = math.sin(math.pi * w[0]) ** 2
+        t2 = np.sum((w[:-1] - 1) ** 2 * (1 + 10 * np.sin(math.pi * w[:-1] + 1) ** 2))
+        t3 = (w[-1] - 1) ** 2 * (1 + math.sin(2 * math.pi * w[-1]) ** 2)
+        return float(t1 + t2 + t3)
+
+    def evaluate(self, params: Mapping[str, Any], step: int) -> tuple[dict[str, float], float]:
+        return {"loss": self.value(params)}, 1.0
+
+
+class Fn:
+    """A rung benchmark at ``max_step=1`` with a plain ``value``."""
+
+    def __init__(self, bench: Any, name: str) -> None:
+        self.bench = bench
+        self.name = name
+        self.space = bench.space
+        self.max_step = 1
+        self.metric = bench.metric
+        self.mode = bench.mode
+        self.optimum = bench.optimum
+
+    def value(self, p: Mapping[str, Any]) -> float:
+        return float(self.bench.evaluate(p, 1)[0][self.metric])
+
+    def evaluate(self, params: Mapping[str, Any], step: int) -> tuple[dict[str, float], float]:
+        return {self.metric: self.value(params)}, 1.0
+
+
+class DigitsSVM:
+    """Validation error of an SVM on scikit-learn's bundled digits (500 train, 500 validation).
+
+    Parameters: ``C`` (log), ``gamma`` (log), ``kernel`` in {rbf, poly}, ``degree`` (2..4,
+    only for poly). Results are memoized by configuration, so repeated seeds cost nothing.
+    The optimum is unknown: "regret" is the error itself."""
+
+    name = "svm-digits"
+    max_step = 1
+    metric = "error"
+    mode = "min"
+    optimum = 0.0
+
+    def __init__(self) -> None:
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+
+        X, y = load_digits(return_X_y=True)
+        X = X / 16.0
+        self.data = train_test_split(X, y, train_size=500, test_size=500, random_state=0,
+                                     stratify=y)
+        self.space = rung.SearchSpace({
+            "C": rung.Float(1e-3, 1e3, log=True),
+            "gamma": rung.Float(1e-5, 1e1, log=True),
+            "kernel": rung.Categorical(["rbf", "poly"]),
+            "degree": rung.Int(2, 4, when={"kernel": "poly"}),
+        })
+        self._memo: dict[str, float] = {}
+
+    def value(self, p: Mapping[str, Any]) -> float:
+        key = json.dumps(dict(p), sort_keys=True)
+        v = self._memo.get(key)
+        if v is None:
+            from sklearn.svm import SVC
+
+            Xtr, Xte, ytr, yte = self.data
+            clf = SVC(C=p["C"], gamma=p["gamma"], kernel=p["kernel"],
+                      degree=int(p.get("degree", 3)), max_iter=20000)
+            clf.fit(Xtr, ytr)
+            v = self._memo[key] = float(1.0 - clf.score(Xte, yte))
+        return v
+
+    def evaluate(self, params: Mapping[str, Any], step: int) -> tuple[dict[str, float], float]:
+        return {"error": self.value(params)}, 1.0
+
+
+def make_problem(name: str) -> Any:
+    if name == "branin":
+        return Fn(MFBranin(max_step=1), "branin")
+    if name == "hartmann6":
+        return Fn(MFHartmann6(max_step=1), "hartmann6")
+    if name == "levy10":
+        return Levy(10)
+    if name == "svm-digits":
+        return DigitsSVM()
+    raise SystemExit(f"unknown problem {name!r}")
+
+
+# --- runners --------------------------------------------------------------------------------
+
+
+def run_rung(problem: Any, searcher: str, seed: int, n_trials: int, workers: int) -> list[float]:
+    """Values of trials in launch order."""
+    study = rung.Study.create(
+        "bench", problem.space, rung.Objective(problem.metric, problem.mode),
+        searcher=searcher, budget=rung.Budget(n_trials=n_trials), seed=seed,
+        storage=MemoryJournal(),
+    )
+    study.simulate(problem, n_workers=workers)
+    out = []
+    for t in study.trials():
+        v = t.metrics.get(problem.metric)
+        out.append(float(v) if v is not None else math.inf)
+    return out
+
+
+def _optuna_sampler(kind: str, seed: int) -> Any:
+    import optuna
+
+    if kind == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if kind == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if kind == "gp":
+        return optuna.samplers.GPSampler(seed=seed, deterministic_objective=True)
+    raise ValueError(kind)
+
+
+def _optuna_distributions(space: rung.SearchSpace) -> dict[str, Any]:
+    import optuna.distributions as od
+
+    out: dict[str, Any] = {}
+    for name, p in space.params.items():
+        if isinstance(p, rung.Float):
+            out[name] = od.FloatDistribution(p.low, p.high, log=p.log, step=p.step)
+        elif isinstance(p, rung.Int):
+            out[name] = od.IntDistribution(p.low, p.high, log=p.log, step=p.step)
+        elif isinstance(p, rung.Categorical):
+            out[name] = od.CategoricalDistribution(list(p.choices))
+    return out
+
+
+def _ask_params(trial: Any, space: rung.SearchSpace, dists: dict[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for name in space.order:
+        p = space[name]
+        if not all(params.get(k) in v for k, v in p.when.items()):
+            continue
+        if name in dists:
+            params[name] = trial._suggest(name, dists[name])
+    return {n: params[n] for n in space.params if n in params}
+
+
+def run_optuna(problem: Any, kind: str, seed: int, n_trials: int, workers: int) -> list[float]:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=_optuna_sampler(kind, seed), direction="minimize")
+    dists = _optuna_distributions(problem.space)
+    sign = 1.0 if problem.mode == "min" else -1.0
+    out: list[float] = []
+    inflight: list[tuple[Any, dict[str, Any]]] = []
+    asked = 0
+    while len(out) < n_trials:
+        while asked < n_trials and len(inflight) < workers:
+            t = study.ask()
+            inflight.append((t, _ask_params(t, problem.space, dists)))
+            asked += 1
+        t, params = inflight.pop(0)  # equal durations: the oldest finishes first
+        v = problem.value(params)
+        study.tell(t, sign * v)
+        out.append(v)
+    return out
+
+
+def regret_curve(problem: Any, values: list[float]) -> dict[int, float]:
+    sign = 1.0 if problem.mode == "min" else -1.0
+    out = {}
+    for k in CHECKPOINTS:
+        if k <= len(values):
+            best = min(sign * v for v in values[:k])
+            out[k] = max(0.0, best - sign * problem.optimum) if problem.optimum is not None \
+                else best
+    return out
+
+
+# --- suggest time ---------------------------------------------------------------------------
+
+
+def time_rung(searcher: str, n_obs: int) -> float:
+    from rung.core.components import BindContext, SuggestRequest
+    from rung.core.registry import build, to_spec
+    from rung.core.rng import derive_rng
+
+    problem = Fn(MFHartmann6(max_step=1), "hartmann6")
+    study = rung.Study.create(
+        "t", problem.space, rung.Objective(problem.metric, problem.mode), searcher="random",
+        budget=rung.Budget(n_trials=n_obs), seed=0, storage=MemoryJournal(),
+    )
+    study.simulate(problem, n_workers=1)
+    h = study.engine.history
+    s = build("searcher", to_spec("searcher", searcher))
+    assert isinstance(s, rung.core.components.Searcher)
+    s.bind(BindContext(study.spec.space, study.spec.objective, 1, 0))
+    rq = SuggestRequest(h.next_id, max(h.n_suggested, 10**6), h, derive_rng(0, "s", n_obs))
+    t = time.perf_counter()
+    s.suggest(rq)
+    return time.perf_counter() - t
+
+
+def time_optuna(kind: str, n_obs: int) -> float:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    problem = Fn(MFHartmann6(max_step=1), "hartmann6")
+    dists = _optuna_distributions(problem.space)
+    rng = np.random.default_rng(0)
+    trials = []
+    for _ in range(n_obs):
+        p = {k: float(rng.random()) for k in dists}
+        trials.append(optuna.trial.create_trial(params=p, distributions=dists,
+                                                value=problem.value(p)))
+    study = optuna.create_study(sampler=_optuna_sampler(kind, 0))
+    study.add_trials(trials)
+    t = time.perf_counter()
+    tr = study.ask()
+    _ask_params(tr, problem.space, dists)
+    return time.perf_counter() - t
+
+
+# --- main -----------------------------------------------------------------------------------
+
+METHODS: dict[str, tuple[str, str]] = {
+    "rung-random": ("rung", "random"),
+    "rung-sobol": ("rung", "sobol"),
+    "rung-tpe": ("rung", "tpe"),
+    "rung-gp": ("rung", "gp"),
+    "optuna-random": ("optuna", "random"),
+    "optuna-tpe": ("optuna", "tpe"),
+    "optuna-gp": ("optuna", "gp"),
+}
+
+
+def _have_torch() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    torch.set_num_threads(1)
+    return True
+
+
+def summarize(xs: list[float]) -> dict[str, float]:
+    a = np.asarray(xs)
+    return {"median": float(np.median(a)), "q25": float(np.quantile(a, 0.25)),
+            "q75": float(np.quantile(a, 0.75))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--trials", type=int, default=100)
+    ap.add_argument("--quick", action="store_true", help="3 seeds, 50 trials, no 1,000 timing")
+    ap.add_argument("--problems", default="branin,hartmann6,levy10,svm-digits")
+    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--workers", default="1,8", help="rung worker counts")
+    ap.add_argument("--optuna-parallel", action="store_true")
+    ap.add_argument("--timing", default="100,300,1000", help="observation counts ('' = none)")
+    ap.add_argument("--out", default=None, help="write the raw results as JSON")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    if args.quick:
+        args.seeds, args.trials, args.timing = min(args.seeds, 3), min(args.trials, 50), "100,300"
+    methods = [m for m in args.methods.split(",") if m]
+    if "optuna-gp" in methods and not _have_torch():
+        log.warning("optuna-gp skipped: torch is not installed (pip install torch==2.13.0)")
+        methods.remove("optuna-gp")
+    workers = [int(w) for w in args.workers.split(",")]
+    results: dict[str, Any] = {"quality": {}, "timing": {}, "args": vars(args)}
+    for pname in [p for p in args.problems.split(",") if p]:
+        problem = make_problem(pname)
+        for m in methods:
+            lib, kind = METHODS[m]
+            wl = workers if lib == "rung" else ([1, 8] if args.optuna_parallel else [1])
+            for w in wl:
+                curves = []
+                t0 = time.perf_counter()
+                for seed in range(args.seeds):
+                    run = run_rung if lib == "rung" else run_optuna
+                    curves.append(regret_curve(problem, run(problem, kind, seed, args.trials, w)))
+                key = f"{pname}/{m}/w{w}"
+                results["quality"][key] = {
+                    str(k): summarize([c[k] for c in curves]) for k in CHECKPOINTS
+                    if all(k in c for c in curves)
+                } | {"seconds": time.perf_counter() - t0}
+                log.info("%s %s", key, json.dumps(results["quality"][key]))
+                if args.out:
+                    with open(args.out, "w") as f:
+                        json.dump(results, f, indent=1)
+    for n in [int(x) for x in args.timing.split(",") if x]:
+        for m in methods:
+            lib, kind = METHODS[m]
+            if kind in ("random", "sobol"):
+                continue
+            fn = time_rung if lib == "rung" else time_optuna
+            ts = [fn(kind, n) for _ in range(3 if n <= 300 else 1)]
+            results["timing"][f"{m}/{n}"] = float(np.median(ts))
+            log.info("suggest %s at %d: %.3fs", m, n, float(np.median(ts)))
+            if args.out:
+                with open(args.out, "w") as f:
+                    json.dump(results, f, indent=1)
+    print(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
