@@ -8,7 +8,7 @@ rung runs on its simulated executor (``Study.simulate``, ``max_step=1``) with 1 
 (sequential) and 8 (8 trials always in flight: the searcher sees 7 pending ones); Optuna runs
 sequentially through ask-and-tell (``--optuna-parallel`` adds its 8-in-flight run too).
 
-Speed: wall time of one ``suggest`` (rung, cold: a fresh searcher, so hyperparameters are
+Speed: wall and CPU (process) time of one ``suggest`` (rung, cold: a fresh searcher, so hyperparameters are
 refit) and one ``ask`` (Optuna) on a study that already has 100, 300 and 1,000 completed random
 trials of Hartmann6.
 
@@ -245,7 +245,7 @@ def regret_curve(problem: Any, values: list[float]) -> dict[int, float]:
 # --- suggest time ---------------------------------------------------------------------------
 
 
-def time_rung(searcher: str, n_obs: int) -> float:
+def time_rung(searcher: str, n_obs: int) -> tuple[float, float]:
     from rung.core.components import BindContext, SuggestRequest
     from rung.core.registry import build, to_spec
     from rung.core.rng import derive_rng
@@ -261,12 +261,12 @@ def time_rung(searcher: str, n_obs: int) -> float:
     assert isinstance(s, rung.core.components.Searcher)
     s.bind(BindContext(study.spec.space, study.spec.objective, 1, 0))
     rq = SuggestRequest(h.next_id, max(h.n_suggested, 10**6), h, derive_rng(0, "s", n_obs))
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     s.suggest(rq)
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.process_time() - c
 
 
-def time_optuna(kind: str, n_obs: int) -> float:
+def time_optuna(kind: str, n_obs: int) -> tuple[float, float]:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -280,10 +280,10 @@ def time_optuna(kind: str, n_obs: int) -> float:
                                                 value=problem.value(p)))
     study = optuna.create_study(sampler=_optuna_sampler(kind, 0))
     study.add_trials(trials)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     tr = study.ask()
     _ask_params(tr, problem.space, dists)
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.process_time() - c
 
 
 # --- main -----------------------------------------------------------------------------------
@@ -361,9 +361,10 @@ def main(argv: list[str] | None = None) -> int:
             if kind in ("random", "sobol"):
                 continue
             fn = time_rung if lib == "rung" else time_optuna
-            ts = [fn(kind, n) for _ in range(3 if n <= 300 else 1)]
-            results["timing"][f"{m}/{n}"] = float(np.median(ts))
-            log.info("suggest %s at %d: %.3fs", m, n, float(np.median(ts)))
+            ts = np.array([fn(kind, n) for _ in range(3 if n <= 300 else 1)])
+            wall, cpu = float(np.median(ts[:, 0])), float(np.median(ts[:, 1]))
+            results["timing"][f"{m}/{n}"] = {"wall": wall, "cpu": cpu}
+            log.info("suggest %s at %d: %.3fs wall, %.3fs cpu", m, n, wall, cpu)
             if args.out:
                 with open(args.out, "w") as f:
                     json.dump(results, f, indent=1)
