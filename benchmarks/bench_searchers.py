@@ -260,7 +260,7 @@ def time_rung(searcher: str, n_obs: int) -> tuple[float, float]:
     s = build("searcher", to_spec("searcher", searcher))
     assert isinstance(s, rung.core.components.Searcher)
     s.bind(BindContext(study.spec.space, study.spec.objective, 1, 0))
-    rq = SuggestRequest(h.next_id, max(h.n_suggested, 10**6), h, derive_rng(0, "s", n_obs))
+    rq = SuggestRequest(h.next_id, h.n_suggested, h, derive_rng(0, "s", n_obs))
     t, c = time.perf_counter(), time.process_time()
     s.suggest(rq)
     return time.perf_counter() - t, time.process_time() - c
@@ -314,6 +314,73 @@ def summarize(xs: list[float]) -> dict[str, float]:
             "q75": float(np.quantile(a, 0.75))}
 
 
+def _fmt(q: Mapping[str, float]) -> str:
+    return f"{q['median']:.3g} [{q['q25']:.3g}, {q['q75']:.3g}]"
+
+
+def report(results: Mapping[str, Any]) -> str:
+    """Markdown tables and the goals' verdicts from merged results."""
+    qual = results["quality"]
+    lines: list[str] = []
+    problems = sorted({k.split("/")[0] for k in qual}, key=lambda p: list(PROBLEMS).index(p))
+    lines.append("Simple regret (median [IQR] over seeds; svm-digits: validation error), "
+                 "by trials:\n")
+    lines.append("| problem | method | workers | 25 | 50 | 100 | run time |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for p in problems:
+        for key, v in qual.items():
+            pp, m, w = key.split("/")
+            if pp != p:
+                continue
+            cells = [_fmt(v[c]) if c in v else "-" for c in ("25", "50", "100")]
+            lines.append(f"| {p} | {m} | {w[1:]} | " + " | ".join(cells)
+                         + f" | {v['seconds']:.0f} s |")
+    verdicts: list[str] = []
+    for ours, theirs in (("rung-gp", "optuna-gp"), ("rung-tpe", "optuna-tpe")):
+        for p in problems:
+            a, b = qual.get(f"{p}/{ours}/w1"), qual.get(f"{p}/{theirs}/w1")
+            if a is None or b is None:
+                continue
+            for c in ("25", "50", "100"):
+                if c in a and c in b:
+                    ok = a[c]["median"] <= b[c]["median"]
+                    verdicts.append(f"{ours} <= {theirs} on {p} at {c}: "
+                                    f"{'yes' if ok else 'NO'} ({a[c]['median']:.3g} vs "
+                                    f"{b[c]['median']:.3g})")
+    for m in ("rung-gp", "rung-tpe"):
+        for p in problems:
+            a, b = qual.get(f"{p}/{m}/w8"), qual.get(f"{p}/{m}/w1")
+            if a is None or b is None:
+                continue
+            for c in ("25", "50", "100"):
+                if c in a and c in b:
+                    ok = a[c]["median"] <= 1.5 * b[c]["median"]
+                    verdicts.append(f"{m} 8 workers within 1.5x of sequential on {p} at {c}: "
+                                    f"{'yes' if ok else 'NO'} ({a[c]['median']:.3g} vs "
+                                    f"{b[c]['median']:.3g})")
+    if verdicts:
+        lines.append("\nGoals:\n")
+        lines.extend(f"- {v}" for v in verdicts)
+    timing = results.get("timing", {})
+    if timing:
+        ns = sorted({int(k.split("/")[1]) for k in timing})
+        ms = sorted({k.split("/")[0] for k in timing})
+        lines.append("\nTime of one suggestion on Hartmann6 with n completed trials, "
+                     "CPU seconds (wall seconds on the shared machine):\n")
+        lines.append("| method | " + " | ".join(f"n={n}" for n in ns) + " |")
+        lines.append("|---|" + "---|" * len(ns))
+        for m in ms:
+            row = []
+            for n in ns:
+                t = timing.get(f"{m}/{n}")
+                row.append("-" if t is None else f"{t['cpu']:.3f} ({t['wall']:.2f})")
+            lines.append(f"| {m} | " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+PROBLEMS = ("branin", "hartmann6", "levy10", "svm-digits")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=10)
@@ -325,7 +392,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--optuna-parallel", action="store_true")
     ap.add_argument("--timing", default="100,300,1000", help="observation counts ('' = none)")
     ap.add_argument("--out", default=None, help="write the raw results as JSON")
+    ap.add_argument("--merge", default=None,
+                    help="comma-separated result JSON files: merge them, print the report and "
+                         "write the bench_searchers section of RESULTS.md (no runs)")
+    ap.add_argument("--notes", default="", help="text appended to the RESULTS.md section")
     args = ap.parse_args(argv)
+    if args.merge:
+        merged: dict[str, Any] = {"quality": {}, "timing": {}}
+        for path in args.merge.split(","):
+            with open(path) as f:
+                d = json.load(f)
+            merged["quality"].update(d.get("quality", {}))
+            merged["timing"].update(d.get("timing", {}))
+        body = report(merged) + ("\n" + args.notes if args.notes else "")
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from _results import write_section
+
+        write_section("bench_searchers", body)
+        print(body)
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     if args.quick:
         args.seeds, args.trials, args.timing = min(args.seeds, 3), min(args.trials, 50), "100,300"

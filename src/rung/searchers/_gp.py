@@ -200,7 +200,7 @@ class GP:
         best: tuple[float, np.ndarray] | None = None
         for x0 in starts:
             res = minimize(self._neg_log_post, x0, args=(S,), jac=True, method="L-BFGS-B",
-                           bounds=bounds, options={"maxiter": max_iter})
+                           bounds=bounds, options={"maxiter": max_iter, "ftol": 1e-7})
             val = float(res.fun)
             if math.isfinite(val) and (best is None or val < best[0]):
                 best = (val, np.asarray(res.x))

@@ -170,16 +170,15 @@ class GPSearcher(Searcher):
     # --- suggest ------------------------------------------------------------------------------
     def suggest(self, request: SuggestRequest) -> dict[str, Any] | None:
         h = request.history
-        fallback = self._design.point(request.index)
         if request.index < self.n_initial or self._dims.d == 0:
-            return decode(self.space, fallback)
+            return self._initial(request)
         step = model_step(h, self._min_points)
         if step is None:
-            return decode(self.space, fallback)
+            return self._initial(request)
         obs = gather(h, step)
         sel = self._select(obs)
         if sel is None:
-            return decode(self.space, fallback)
+            return self._initial(request)
         ids, y_raw = sel
         if len(h.objectives) > 1:
             y_raw = _parego(np.array([h.values(t, step) for t in ids]), request.rng)
@@ -221,7 +220,11 @@ class GPSearcher(Searcher):
         model = _Model(gp, best, bests, cons, use_ei)
         taken = self._taken(h, obs)
         u = self._optimize(model, lp, X, y, request.rng, taken)
-        return decode(self.space, u if u is not None else fallback)
+        return decode(self.space, u) if u is not None else self._initial(request)
+
+    def _initial(self, request: SuggestRequest) -> dict[str, Any]:
+        """The ``index``-th point of the study's Sobol' sequence."""
+        return decode(self.space, self._design.point(request.index))
 
     def _taken(self, h: History, obs: Observations) -> set[bytes]:
         U = self._units.get(h, [*obs.ids, *obs.pending])
