@@ -25,6 +25,7 @@ from rung.errors import (
     SpaceError,
     StopTrial,
 )
+from rung.executors.ray import RayExecutor  # imports Ray only when one is started
 from rung.executors.runtime import TrialContext
 from rung.executors.simulated import SimulatedExecutor
 from rung.schedulers import (
@@ -74,6 +75,7 @@ __all__ = [
     "Outcome",
     "PauseTrial",
     "RandomSearcher",
+    "RayExecutor",
     "ReplayDivergenceError",
     "Result",
     "RungError",
