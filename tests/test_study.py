@@ -128,3 +128,11 @@ def test_grid_search_ends_by_itself_and_load_if_exists(tmp_path) -> None:  # typ
         Study.create("g", sp, "loss", storage=db)
     again = Study.create("g", sp, "loss", storage=db, load_if_exists=True)
     assert len(again.trials()) == 6
+
+
+def test_keep_checkpoints_is_part_of_the_spec(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = str(tmp_path / "k.db")
+    Study.create("k", space(), "loss", budget=Budget(n_trials=1), keep_checkpoints=3, storage=db)
+    assert Study.load("k", db, readonly=True).spec.keep_checkpoints == 3
+    with pytest.raises(ConfigError, match="keep_checkpoints"):
+        Study.create("k2", space(), "loss", keep_checkpoints=-1)

@@ -105,13 +105,15 @@ class Study:
         mode: str | None = None,
         load_if_exists: bool = False,
         constraints: Sequence[Constraint | Mapping[str, Any]] = (),
+        keep_checkpoints: int = 1,
     ) -> Study:
         """Validate everything, then store the spec. An invalid spec raises ``ConfigError`` /
         ``SpaceError`` naming the offending key, before anything is written.
 
         ``objective`` may be a list of objectives (a multi-objective study: see
         ``pareto_front``; the first one is the scalar ``score``), and ``constraints`` a list of
-        ``rung.Constraint(metric, "<=" | ">=", bound)``."""
+        ``rung.Constraint(metric, "<=" | ">=", bound)``. ``keep_checkpoints``: how many of the
+        best finished trials keep their final checkpoint."""
         objectives: tuple[Objective, ...] = ()
         if isinstance(objective, list | tuple):
             objectives = tuple(_objective(o, mode) for o in objective)
@@ -133,6 +135,7 @@ class Study:
             max_step=max_step,
             budget=_budget(budget),
             seed=seed,
+            keep_checkpoints=keep_checkpoints,
         )
         engine = Engine.from_spec(spec)  # binds components: catches bad params now
         journal = open_journal(storage)

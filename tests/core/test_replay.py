@@ -131,3 +131,19 @@ def test_one_writer_per_study(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert len(ro.read("s")) == 1
     with pytest.raises(JournalError, match="read-only"):
         ro.append("s", [Tick(1.0)])
+
+
+def test_a_file_that_is_not_a_journal_is_a_journal_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from rung.errors import JournalError
+
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    for ro in (False, True):
+        with pytest.raises(JournalError, match="not a rung journal"):
+            SQLiteJournal(junk, readonly=ro)
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
+    with pytest.raises(JournalError, match="not a rung journal"):
+        SQLiteJournal(other, readonly=True)

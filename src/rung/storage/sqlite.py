@@ -59,12 +59,29 @@ class SQLiteJournal:
             self._conn = sqlite3.connect(
                 f"file:{self.path}?mode=ro", uri=True, check_same_thread=False
             )
+            try:
+                tables = {
+                    r[0]
+                    for r in self._conn.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'table'"
+                    )
+                }
+            except sqlite3.DatabaseError as e:
+                self._conn.close()
+                raise JournalError(f"{self.path} is not a rung journal: {e}") from None
+            if not {"study", "record"} <= tables:
+                self._conn.close()
+                raise JournalError(f"{self.path} is not a rung journal (no study/record tables)")
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(_SCHEMA)
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._conn.executescript(_SCHEMA)
+            except sqlite3.DatabaseError as e:
+                self._conn.close()
+                raise JournalError(f"{self.path} is not a rung journal: {e}") from None
         self._conn.execute("PRAGMA busy_timeout=10000")
 
     # --- the five methods -----------------------------------------------------------------
