@@ -29,7 +29,8 @@ from rung.core.events import Cancel, Launch, ResultReported, TrialEnded, TrialSt
 from rung.core.records import Outcome
 from rung.errors import ConfigError, RungError
 from rung.executors.base import Executor, RunContext
-from rung.executors.local import LocalExecutor
+from rung.executors.local import FrameReader, LocalExecutor, PipeChannel, _frame
+from rung.executors.runtime import RESULT
 
 FAST = "fork"  # start method of the tests that are not about spawn itself
 
@@ -369,6 +370,47 @@ def test_checkpoint_every_saves_on_schedule(tmp_path: Path) -> None:
         assert steps == [3, 6, 8]  # every 3 steps and the last one
         assert all(r.path == f"{tid}/{r.step}" and r.size > 0
                    for r in saved if r.trial_id == tid)
+
+
+# --- transport ----------------------------------------------------------------------------------
+def test_frames_survive_partial_reads_and_batches() -> None:
+    r, w = os.pipe()
+    try:
+        msgs = [(RESULT, 1, 2, {"loss": 0.5}, 1.0), ("x" * 300_000,), None, (RESULT, 2)]
+        data = b"".join(_frame(m) for m in msgs)
+        reader = FrameReader(r)
+        got: list[Any] = []
+        for i in range(0, len(data), 7000):  # arrives in pieces, frames cut anywhere
+            os.write(w, data[i:i + 7000])
+            assert reader.fill()
+            got += reader.messages()
+        assert got == msgs
+        os.close(w)
+        w = -1
+        assert not reader.fill()  # end-of-file
+    finally:
+        os.close(r)
+        if w >= 0:
+            os.close(w)
+
+
+def test_pipe_channel_round_trip() -> None:
+    import multiprocessing
+
+    a, b = multiprocessing.Pipe(duplex=True)
+    left, right = PipeChannel(a), PipeChannel(b)
+    assert not right.poll()
+    left.send((1, "one"))
+    left.send((2, {"two": 2.0}))
+    assert right.poll()
+    assert right.recv() == (1, "one")
+    assert right.poll()  # the second frame came with the first read
+    assert right.recv() == (2, {"two": 2.0})
+    assert not right.poll()
+    a.close()
+    with pytest.raises(EOFError):
+        right.recv()
+    b.close()
 
 
 # --- configuration errors -----------------------------------------------------------------------

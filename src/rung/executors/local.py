@@ -115,10 +115,6 @@ class FrameReader:
         self._buf = self._buf + data if self._buf else data
         return True
 
-    def has_message(self) -> bool:
-        buf = self._buf
-        return len(buf) >= 4 and len(buf) - 4 >= _HEADER.unpack_from(buf)[0]
-
     def messages(self) -> list[Any]:
         """Every complete message in the buffer, oldest first."""
         buf = self._buf
