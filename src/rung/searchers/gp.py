@@ -106,7 +106,7 @@ class GPSearcher(Searcher):
     def __init__(
         self,
         n_initial: int = 10,
-        n_candidates: int = 512,
+        n_candidates: int = 1024,
         n_polish: int = 4,
         max_points: int = 256,
         max_fantasies: int = 64,
