@@ -26,27 +26,40 @@ RECORD_VERSION = 1
 _TYPES: dict[str, type] = {t.__name__: t for t in (*EVENT_TYPES, *COMMAND_TYPES)}
 
 
+# field names per record type, computed once (``dataclasses.fields`` is slow on the hot path)
+_FIELDS: dict[type, tuple[str, ...]] = {
+    t: tuple(f.name for f in dataclasses.fields(t)) for t in _TYPES.values()
+}
+_PLAIN = (int, float, str, type(None), dict, bool)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=True)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decision):
+        return {
+            "action": value.action.value,
+            "until_step": value.until_step,
+            "checkpoint": value.checkpoint,
+            "reason": value.reason,
+        }
+    if isinstance(value, Outcome | Action):
+        return value.value
+    if isinstance(value, Mapping):
+        return dict(value)
+    return value
+
+
 def to_body(record: Record) -> tuple[str, dict[str, Any]]:
     """``(kind, body)`` of a record; the body is plain JSON data."""
-    kind = type(record).__name__
-    if kind not in _TYPES:
+    cls = type(record)
+    names = _FIELDS.get(cls)
+    if names is None:
         raise JournalError(f"cannot journal {record!r}: not an event or command")
     body: dict[str, Any] = {"v": RECORD_VERSION}
-    for f in dataclasses.fields(record):
-        value = getattr(record, f.name)
-        if isinstance(value, Decision):
-            value = {
-                "action": value.action.value,
-                "until_step": value.until_step,
-                "checkpoint": value.checkpoint,
-                "reason": value.reason,
-            }
-        elif isinstance(value, Mapping):
-            value = dict(value)
-        elif isinstance(value, Outcome | Action):
-            value = value.value
-        body[f.name] = value
-    return kind, body
+    for name in names:
+        value = getattr(record, name)
+        body[name] = value if type(value) in _PLAIN else _plain(value)
+    return cls.__name__, body
 
 
 def from_body(kind: str, body: Mapping[str, Any]) -> Record:
@@ -74,7 +87,7 @@ def from_body(kind: str, body: Mapping[str, Any]) -> Record:
 
 def dumps(record: Record) -> tuple[str, str]:
     kind, body = to_body(record)
-    return kind, json.dumps(body, separators=(",", ":"), allow_nan=True)
+    return kind, _ENCODER.encode(body)
 
 
 def loads(kind: str, text: str) -> Record:
