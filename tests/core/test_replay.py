@@ -143,6 +143,11 @@ def test_a_file_that_is_not_a_journal_is_a_journal_error(tmp_path) -> None:  # t
     for ro in (False, True):
         with pytest.raises(JournalError, match="not a rung journal"):
             SQLiteJournal(junk, readonly=ro)
+    fresh = tmp_path / "fresh.db"
+    sqlite3.connect(fresh).close()  # a writer created the file, not yet its tables
+    assert SQLiteJournal(fresh, readonly=True).list_studies() == []
+    with pytest.raises(JournalError, match="no study"):
+        SQLiteJournal(fresh, readonly=True).read("s")
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
     with pytest.raises(JournalError, match="not a rung journal"):

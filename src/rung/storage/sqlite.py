@@ -52,6 +52,7 @@ class SQLiteJournal:
         self.path = Path(path)
         self.readonly = readonly
         self._seq: dict[str, int] = {}
+        self._empty = False
         self._locks: dict[str, int] = {}
         if readonly:
             if not self.path.exists():
@@ -69,7 +70,9 @@ class SQLiteJournal:
             except sqlite3.DatabaseError as e:
                 self._conn.close()
                 raise JournalError(f"{self.path} is not a rung journal: {e}") from None
-            if not {"study", "record"} <= tables:
+            # no tables yet: a writer has just created the file (an empty journal, for now)
+            self._empty = not tables
+            if tables and not {"study", "record"} <= tables:
                 self._conn.close()
                 raise JournalError(f"{self.path} is not a rung journal (no study/record tables)")
         else:
@@ -97,6 +100,8 @@ class SQLiteJournal:
             raise JournalError(f"study {name!r} already exists in {self.path}") from None
 
     def load_study(self, name: str) -> dict[str, Any]:
+        if self._empty:
+            raise JournalError(f"no study named {name!r} in {self.path} (studies: none)")
         row = self._conn.execute("SELECT spec FROM study WHERE name = ?", (name,)).fetchone()
         if row is None:
             known = ", ".join(self.list_studies()) or "none"
@@ -131,6 +136,8 @@ class SQLiteJournal:
         return [loads(kind, body) for kind, body in cur]
 
     def list_studies(self) -> list[str]:
+        if self._empty:
+            return []
         return [r[0] for r in self._conn.execute("SELECT name FROM study ORDER BY created, name")]
 
     # --- extras (not part of the protocol) ------------------------------------------------
@@ -152,6 +159,8 @@ class SQLiteJournal:
 
     # --- internals ------------------------------------------------------------------------
     def _max_seq(self, name: str) -> int:
+        if self._empty:
+            return 0
         row = self._conn.execute(
             "SELECT COALESCE(MAX(seq), 0) FROM record WHERE study = ?", (name,)
         ).fetchone()
