@@ -665,9 +665,11 @@ class RayExecutor:
         self._payload: Any = None
         self._authkey = b""
         self._listener: socket.socket | None = None
+        self._poller: Any = None  # one select.poll over the listener and every connection
+        self._fds: dict[int, _Worker] = {}  # connection fd -> worker
         self._address: tuple[str, int] | None = None
         self._workers: dict[int, _Worker] = {}  # wid -> live worker (pending or ready)
-        self._owner: dict[Any, _Worker] = {}  # connection or fetch ref -> worker
+        self._owner: dict[Any, _Worker] = {}  # fetch ref in flight -> worker (transport="ray")
         self._idle: deque[_Worker] = deque()
         self._running: dict[int, _Worker] = {}  # trial id -> worker
         self._queue: deque[Launch] = deque()
@@ -716,6 +718,7 @@ class RayExecutor:
             self._payload = ray.put(payload)
             self._cls = ray.remote(RungWorker)
             if self._socket:
+                self._poller = select.poll()
                 self._listen()
             self._startup_deaths = 0
             self._next_check = 0.0
@@ -835,6 +838,8 @@ class RayExecutor:
         if self._listener is not None:
             self._listener.close()
             self._listener = None
+        self._poller = None
+        self._fds.clear()
         self._payload = None
         if self._tmp_root is not None:
             shutil.rmtree(self._tmp_root, ignore_errors=True)
@@ -874,6 +879,7 @@ class RayExecutor:
         except OSError as e:
             raise RungError(f"RayExecutor: cannot listen on {host}:{self.driver_port}: {e}") from e
         self._listener = sock
+        self._poller.register(sock.fileno(), select.POLLIN)
         self._address = (host, sock.getsockname()[1])
         self._authkey = secrets.token_bytes(32)
 
@@ -983,7 +989,10 @@ class RayExecutor:
         w.dead = True
         self._workers.pop(w.wid, None)
         if w.conn is not None:
-            self._owner.pop(w.conn, None)
+            if not w.conn.closed:
+                fd = w.conn.fileno()
+                if self._fds.pop(fd, None) is not None and self._poller is not None:
+                    self._poller.unregister(fd)
             w.conn.close()
         if w.fetch is not None:
             self._owner.pop(w.fetch, None)
@@ -1139,20 +1148,20 @@ class RayExecutor:
     # --- transport="socket" ---------------------------------------------------------------------
     def _poll_sockets(self, timeout: float, out: list[Event],
                       dead: list[tuple[_Worker, BaseException | None]]) -> None:
-        waitables: list[Any] = [w.conn for w in self._workers.values() if w.conn is not None]
-        if self._listener is not None:
-            waitables.append(self._listener)
-        ready = wait(waitables, timeout)
+        # one poll object kept across calls: building a selector per call (as
+        # multiprocessing.connection.wait does) costs more than the rest of a turn's reading
+        ready = self._poller.poll(math.ceil(timeout * 1000))
         if not ready:
             return
         t = self.now()
-        owner = self._owner
-        for obj in ready:
-            if obj is self._listener:
-                self._accept()
+        fds = self._fds
+        for fd, _ in ready:
+            w = fds.get(fd)
+            if w is None:
+                if self._listener is not None and fd == self._listener.fileno():
+                    self._accept()
                 continue
-            w = owner.get(obj)
-            if w is None or w.dead:
+            if w.dead:
                 continue
             if not self._read(w, t, out):
                 dead.append((w, None))
@@ -1197,7 +1206,8 @@ class RayExecutor:
         w.conn = conn
         w.poller = select.poll()
         w.poller.register(conn.fileno(), select.POLLIN)
-        self._owner[conn] = w
+        self._fds[conn.fileno()] = w
+        self._poller.register(conn.fileno(), select.POLLIN)
         self._handle(w, hello, self.now(), self._events)
 
     # --- transport="ray" ------------------------------------------------------------------------
