@@ -395,7 +395,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--merge", default=None,
                     help="comma-separated result JSON files: merge them, print the report and "
                          "write the bench_searchers section of RESULTS.md (no runs)")
-    ap.add_argument("--notes", default="", help="text appended to the RESULTS.md section")
+    ap.add_argument("--notes", default=None,
+                    help="a Markdown file whose text is appended to the RESULTS.md section")
     args = ap.parse_args(argv)
     if args.merge:
         merged: dict[str, Any] = {"quality": {}, "timing": {}}
@@ -404,7 +405,11 @@ def main(argv: list[str] | None = None) -> int:
                 d = json.load(f)
             merged["quality"].update(d.get("quality", {}))
             merged["timing"].update(d.get("timing", {}))
-        body = report(merged) + ("\n" + args.notes if args.notes else "")
+        notes = ""
+        if args.notes:
+            with open(args.notes) as f:
+                notes = "\n" + f.read()
+        body = report(merged) + notes
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         from _results import write_section
 
