@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import qmc
 
 from rung.core.history import History
 from rung.core.records import TrialStatus
@@ -36,6 +35,10 @@ class SobolDesign:
         # an integer seed: scipy re-seeds from a Generator's seed sequence in a way that loses
         # the derived entropy, so hand it a plain 63-bit seed drawn from the derived stream
         int_seed = int(derive_rng(seed, key).integers(2**63))
+        # scipy.stats takes about a second to import: only when a Sobol sequence is needed,
+        # not in every worker process that imports rung
+        from scipy.stats import qmc
+
         self._engine = qmc.Sobol(max(d, 1), scramble=True, rng=np.random.default_rng(int_seed))
         self._points = np.empty((0, max(d, 1)))
 

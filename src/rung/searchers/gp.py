@@ -51,7 +51,6 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import log_ndtr
-from scipy.stats import qmc
 
 from rung.core.components import BindContext, Searcher, SuggestRequest
 from rung.core.history import History
@@ -303,6 +302,8 @@ class GPSearcher(Searcher):
     ) -> np.ndarray:
         d = self._dims.d
         n = self.n_candidates
+        from scipy.stats import qmc  # lazily: scipy.stats is slow to import
+
         sob = qmc.Sobol(d, scramble=True, rng=np.random.default_rng(int(rng.integers(2**63))))
         m = 1 << max(0, (n - 1).bit_length())
         glob = sob.random_base2(int(math.log2(m)))[:n]
