@@ -123,3 +123,14 @@ def block_in_first_session(ctx: rung.TrialContext) -> None:
         if os.environ.get("RUNG_TEST_BLOCK"):
             while True:
                 signal.pause()
+
+
+def thread_env(ctx: rung.TrialContext) -> dict[str, float]:
+    """Reports the BLAS/OpenMP thread limits the worker was started with (0: unset)."""
+    import os
+
+    return {
+        "loss": 0.0,
+        "omp": float(os.environ.get("OMP_NUM_THREADS", "0")),
+        "openblas": float(os.environ.get("OPENBLAS_NUM_THREADS", "0")),
+    }

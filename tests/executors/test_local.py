@@ -443,3 +443,27 @@ def test_objective_missing_in_the_worker_raises_instead_of_looping(tmp_path: Pat
             study.run(mod.train, n_workers=1)
     finally:
         del sys.modules[mod.__name__]
+
+
+@pytest.mark.parametrize(("threads", "user", "want"), [(1, None, 1.0), (3, None, 3.0),
+                                                        (None, None, 0.0), (1, "4", 4.0)])
+def test_threads_per_worker_limits_blas_threads_unless_the_user_set_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threads: int | None, user: str | None,
+    want: float,
+) -> None:
+    for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(v, raising=False)
+    if user is not None:
+        monkeypatch.setenv("OMP_NUM_THREADS", user)
+    study = make_study(tmp_path, "threads", 1)
+    ex = LocalExecutor(objectives.thread_env, n_workers=1, threads_per_worker=threads,
+                       start_method=FAST)
+    study.run(objectives.thread_env, executor=ex)
+    (t,) = study.trials()
+    assert t.metrics["omp"] == want
+    if user is None:
+        assert t.metrics["openblas"] == want
+    # the driver's own environment is left as it was
+    assert os.environ.get("OMP_NUM_THREADS") == user
+    with pytest.raises(ConfigError, match="threads_per_worker"):
+        LocalExecutor(objectives.thread_env, threads_per_worker=0)
