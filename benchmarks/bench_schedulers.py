@@ -124,9 +124,9 @@ def run_one(job: tuple[str, int, str, int, int]) -> dict[str, Any]:
             last[1] = done[0][1]
             trained.append((h.steps_consumed, engine.now, done[0][1]))
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     study.simulate(bench, n_workers=workers, on_turn=on_turn)
-    real = time.perf_counter() - t0
+    real, cpu = time.perf_counter() - t0, time.process_time() - c0
     ex = study.last_executor
     h = study.history
     regrets = {
@@ -149,6 +149,7 @@ def run_one(job: tuple[str, int, str, int, int]) -> dict[str, Any]:
         "trials": len(h),
         "guard_level": guard,
         "real_seconds": real,
+        "cpu_seconds": cpu,
         "curve": [(s, t, regrets[tid]) for s, t, tid in trajectory],
         "curve_trained": [(s, t, regrets[tid]) for s, t, tid in trained],
     }
@@ -174,6 +175,11 @@ def median_curve(
             qs = np.quantile(vals, [0.25, 0.5, 0.75])
         out.append(tuple(math.inf if math.isnan(v) else float(v) for v in qs))
     return out  # type: ignore[return-value]
+
+
+def _g(x: Any) -> Any:
+    """Floats with 6 significant digits in the CSVs."""
+    return f"{x:.6g}" if isinstance(x, float) else x
 
 
 def bootstrap_mean_ci(d: np.ndarray, seed: int = 0, n: int = 4000) -> tuple[float, float]:
@@ -329,12 +335,12 @@ def main() -> None:
 
     OUT.mkdir(exist_ok=True)
     keys = ["problem", "workers", "method", "seed", "budget", "final_regret", "steps",
-            "wall_clock", "utilization", "trials", "guard_level", "real_seconds"]
+            "wall_clock", "utilization", "trials", "guard_level", "real_seconds", "cpu_seconds"]
     with open(OUT / "schedulers_runs.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(keys)
         for r in runs:
-            w.writerow([r[k] for k in keys])
+            w.writerow([_g(r[k]) for k in keys])
 
     groups: dict[tuple[int, str, str], list[dict[str, Any]]] = {}
     for r in runs:
@@ -356,12 +362,14 @@ def main() -> None:
                             curve = median_curve(rs, grid, axis, key)
                             for x, (a, m, b) in zip(grid, curve, strict=True):
                                 w.writerow([workers, problem, method, inc, name,
-                                            round(float(x), 3), a, m, b])
+                                            _g(float(x)), _g(a), _g(m), _g(b)])
     with open(OUT / "schedulers_pbt_toy.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["setting", "method", "seed", "best_q", "regret", "steps"])
         for row in toy_rows:
-            w.writerow([row[k] for k in ("setting", "method", "seed", "best_q", "regret", "steps")])
+            w.writerow(
+                [_g(row[k]) for k in ("setting", "method", "seed", "best_q", "regret", "steps")]
+            )
 
     body = report(runs, groups, toy_rows, args.seeds, sim_seconds, total_seconds)
     print(body)
@@ -378,12 +386,15 @@ def report(
     total_seconds: float,
 ) -> str:
     out: list[str] = []
+    cpu = sum(r["cpu_seconds"] for r in runs)
     out.append(
         f"{len(runs)} simulated runs ({seeds} seeds; max_step 27; random searcher for every "
         f"method; equal `Budget.max_steps` per worker count: "
         + ", ".join(f"{b} steps with {w} workers" for w, (b, _) in SETTINGS.items())
         + f") in {sim_seconds:.0f} s, PBT toy in {total_seconds - sim_seconds:.0f} s; "
-        f"total {total_seconds:.0f} s real time on a machine shared with other jobs. Final "
+        f"total {total_seconds:.0f} s real time on a machine shared with other jobs "
+        f"({cpu:.0f} CPU-seconds of simulation: about {cpu / 2 / 60:.1f} minutes on 2 idle "
+        "cores). Final "
         "regret: `Study.best_trial`'s configuration, true value at max_step minus the optimum. "
         "'Budget fraction to reach FIFO's final median': the first point of the median (over "
         "seeds) regret-vs-resource curve at or below random+FIFO's final median regret, for the "
@@ -403,7 +414,10 @@ def report(
             rows = []
             fifo = groups[(workers, problem, "random+fifo")]
             fifo_final = float(np.median([r["final_regret"] for r in fifo]))
-            fine = np.linspace(0, budget, 401)[1:]
+            # up to the steps really consumed: trials running when the budget ran out finish
+            # their step, so every method overshoots the budget a little
+            end = max(r["steps"] for m in METHODS for r in groups[(workers, problem, m)])
+            fine = np.linspace(0, end, 401)[1:]
             for method in METHODS:
                 rs = groups[(workers, problem, method)]
                 fr = np.array([r["final_regret"] for r in rs])
