@@ -84,7 +84,7 @@ def test_parallel_pending_suggestions_are_diverse(name: str) -> None:
         assert t is not None
         batch.append(unit(study, t.params))
     dmin = min(np.linalg.norm(a - b) for a, b in itertools.combinations(batch, 2))
-    assert dmin > 0.005
+    assert dmin > 0.004  # distinct points, not copies (unit cube; ~0.06 in Branin units)
 
 
 def test_bad_params_raise_config_error_naming_the_key() -> None:
