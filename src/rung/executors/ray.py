@@ -315,10 +315,10 @@ class _Shipper:
             except Exception:  # the driver records no checkpoint; the trial goes on
                 log.exception("trial %s: cannot pack checkpoint %s", msg[1], local)
                 data = None
-            _remove_dir(local, self.root)
+            _remove_dir(local, self.root.parent)
             return (*msg, data)
         if tag == ENDED and self.restored is not None:
-            _remove_dir(self.restored, self.root)
+            _remove_dir(self.restored, self.root.parent)
             self.restored = None
         return msg
 
@@ -329,7 +329,7 @@ class _Shipper:
         msg = msg[:8]
         ckpt = msg[7]
         if self.restored is not None:
-            _remove_dir(self.restored, self.root)
+            _remove_dir(self.restored, self.root.parent)
             self.restored = None
         if ckpt is not None and data is not None:
             dest = self.root / ckpt
@@ -437,7 +437,9 @@ class RungWorker:
         ray = importlib.import_module("ray")
         self._wid = wid
         self._every = checkpoint_every
-        self._root = Path(tempfile.mkdtemp(prefix=prefix))
+        # created on demand (by the first save or restore) and removed whenever it is empty,
+        # so an actor that is killed leaves nothing behind unless it dies mid-transfer
+        self._root = Path(tempfile.gettempdir()) / f"{prefix}{os.getpid()}-{secrets.token_hex(4)}"
         self._ship = _Shipper(self._root)
         self._objective: Callable[[TrialContext], Any] | None = None
         node_id = ray.get_runtime_context().get_node_id()
@@ -970,7 +972,8 @@ class RayExecutor:
         opts = {**actor_resource_options(self.resources), "max_restarts": 0,
                 "max_task_retries": 0, **self.actor_options,
                 "max_concurrency": 1 if self._socket else 2}
-        prefix = f"rung-ray-{self._study}-{wid}-"
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self._study)[:40]
+        prefix = f"rung-ray-{safe}-{wid}-"
         actor = self._cls.options(**opts).remote(self._payload, wid, self.checkpoint_every, prefix)
         w = _Worker(wid, actor)
         if self._socket:
