@@ -10,7 +10,6 @@ once by the engine before any other hook, and ``to_json`` persists a component a
 from __future__ import annotations
 
 import inspect
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -222,7 +221,3 @@ class Scheduler(Component, ABC):
     def state(self) -> dict[str, Any]:
         """JSON-serializable view of internal state (rung tables, brackets)."""
         return {}
-
-
-def finite_or_none(x: float) -> float | None:
-    return x if math.isfinite(x) else None

@@ -9,7 +9,6 @@ the simulated executor and the conformance suites possible.
 from __future__ import annotations
 
 import bisect
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -367,7 +366,3 @@ def _divergence(
         f"replay diverged at event #{i} {event!r}: journal has {list(journaled)!r}, "
         f"replay produced {list(regen)!r}"
     )
-
-
-def score_or_nan(x: float) -> float:
-    return x if math.isfinite(x) else math.nan
