@@ -24,6 +24,11 @@ def test_matches_a_sorted_list(ops: list[tuple[bool, int]]) -> None:
                 t.remove(x)
                 ref.remove(x)
             assert len(t) == len(ref)
+            # queries between updates: the rank index is updated in place, not only rebuilt
+            assert t.bisect_left(x) == bisect.bisect_left(ref, x)
+            if ref:
+                i = abs(x) % len(ref)
+                assert t[i] == ref[i]
         assert list(t) == ref
         for q in range(-52, 53, 7):
             assert t.bisect_left(q) == bisect.bisect_left(ref, q)

@@ -19,7 +19,7 @@ import numpy as np
 
 from rung.core.events import Decision
 from rung.core.history import History
-from rung.core.records import ComponentSpec, Objective, Outcome, Result
+from rung.core.records import ComponentSpec, Objective, Outcome, Result, TrialStatus
 from rung.space import SearchSpace
 
 
@@ -192,8 +192,8 @@ class Scheduler(Component, ABC):
 
     def resume_interrupted(self, history: History) -> Resume | None:
         """Resume the oldest interrupted trial that has not been interrupted too often."""
-        from rung.core.records import TrialStatus
-
+        if not history.count(TrialStatus.INTERRUPTED):
+            return None
         for tid in history.ids(TrialStatus.INTERRUPTED):
             if history.interruptions(tid) <= self.max_interruptions:
                 ckpt = history.checkpoint(tid)

@@ -103,6 +103,9 @@ class Trial:
         return best.metrics if best is not None else {}
 
 
+_TEXT = (str, bytes)  # metric values that are not numbers, even if float() could parse them
+
+
 class Mode(enum.StrEnum):
     MIN = "min"
     MAX = "max"
@@ -128,7 +131,11 @@ class Objective:
 
     def score(self, metrics: Mapping[str, Any]) -> float:
         v = metrics.get(self.metric)
-        if v is None or isinstance(v, str | bytes):
+        if type(v) is float:  # the common case, on every report's hot path
+            if v - v != 0.0:  # NaN or infinite
+                return math.inf
+            return v if self.mode == "min" else -v
+        if v is None or isinstance(v, _TEXT):
             return math.inf
         try:
             x = float(v)  # ints, floats, numpy scalars

@@ -1,10 +1,14 @@
-"""``SortedTable``: a sorted multiset with O(sqrt n) inserts and O(log n) rank queries.
+"""``SortedTable``: a sorted multiset with O(LOAD + log n) inserts, removals and rank queries.
 
 A plain list kept sorted with ``bisect.insort`` moves up to n items per insert, so per-step score
 tables (every trial reports step 1) would cost O(n) per report and overall O(n^2). Here items
-live in sorted blocks of at most ``LOAD`` entries, with the blocks' maxima in a separate index:
-an insert moves at most ``LOAD`` items, a rank sums block lengths (cached prefix sums, rebuilt
-lazily). Stdlib only, like the rest of the core.
+live in sorted blocks of at most ``2 * LOAD`` entries, with the blocks' maxima in a separate
+index. An insert moves at most a block's worth of items (a ``memmove``, cheap next to Python
+bytecode). Ranks need the number of items in the blocks before a given one: a Fenwick tree
+(binary indexed tree; Fenwick, Software: Practice and Experience 1994) over the block lengths
+answers that in O(log blocks) and is updated in O(log blocks) per insert, so no per-insert
+O(blocks) prefix-sum rebuild happens; it is rebuilt only when blocks split or vanish (once per
+``LOAD`` inserts at most). Stdlib only, like the rest of the core.
 """
 
 from __future__ import annotations
@@ -12,19 +16,20 @@ from __future__ import annotations
 import bisect
 import contextlib
 from collections.abc import Iterator
-from itertools import accumulate
 from typing import Any
 
 LOAD = 512
 
 
 class SortedTable:
-    __slots__ = ("_blocks", "_len", "_maxes", "_offsets")
+    __slots__ = ("_blocks", "_len", "_maxes", "_tree")
 
     def __init__(self) -> None:
         self._blocks: list[list[Any]] = []
         self._maxes: list[Any] = []
-        self._offsets: list[int] | None = []
+        # Fenwick tree over len(block): _tree[i] (1-based) sums the lengths of blocks
+        # (i - lowbit(i), i]. ``None`` when it must be rebuilt (after a split or a removal).
+        self._tree: list[int] | None = [0]
         self._len = 0
 
     def __len__(self) -> int:
@@ -49,24 +54,64 @@ class SortedTable:
 
     __hash__ = None  # type: ignore[assignment]
 
+    # --- Fenwick tree over block lengths ----------------------------------------------------
+    def _fenwick(self) -> list[int]:
+        tree = self._tree
+        if tree is None:
+            n = len(self._blocks)
+            tree = [0] * (n + 1)
+            for i, b in enumerate(self._blocks, 1):
+                tree[i] += len(b)
+                j = i + (i & -i)
+                if j <= n:
+                    tree[j] += tree[i]
+            self._tree = tree
+        return tree
+
+    def _grow(self, block: int, delta: int) -> None:
+        """Add ``delta`` to the length of block ``block`` (0-based) in the tree, if it is built."""
+        tree = self._tree
+        if tree is None:
+            return
+        i = block + 1
+        n = len(tree)
+        while i < n:
+            tree[i] += delta
+            i += i & -i
+
+    def _before(self, block: int) -> int:
+        """Number of items in blocks ``0 .. block - 1``."""
+        tree = self._fenwick()
+        total = 0
+        i = block
+        while i > 0:
+            total += tree[i]
+            i -= i & -i
+        return total
+
+    # --- updates ----------------------------------------------------------------------------
     def add(self, item: Any) -> None:
         self._len += 1
-        self._offsets = None
-        if not self._blocks:
-            self._blocks.append([item])
+        blocks = self._blocks
+        if not blocks:
+            blocks.append([item])
             self._maxes.append(item)
+            self._tree = None
             return
         i = bisect.bisect_left(self._maxes, item)
-        if i == len(self._blocks):
+        if i == len(blocks):
             i -= 1
-            self._blocks[i].append(item)
+            blocks[i].append(item)
             self._maxes[i] = item
         else:
-            bisect.insort(self._blocks[i], item)
-        block = self._blocks[i]
+            bisect.insort(blocks[i], item)
+        block = blocks[i]
         if len(block) > 2 * LOAD:
-            self._blocks[i : i + 1] = [block[:LOAD], block[LOAD:]]
+            blocks[i : i + 1] = [block[:LOAD], block[LOAD:]]
             self._maxes[i : i + 1] = [block[LOAD - 1], block[-1]]
+            self._tree = None
+        else:
+            self._grow(i, 1)
 
     def remove(self, item: Any) -> None:
         """Remove one occurrence of ``item``; ``ValueError`` if absent."""
@@ -79,36 +124,46 @@ class SortedTable:
             raise ValueError(f"{item!r} not in table")
         del block[j]
         self._len -= 1
-        self._offsets = None
         if not block:
             del self._blocks[i]
             del self._maxes[i]
+            self._tree = None
         else:
             self._maxes[i] = block[-1]
+            self._grow(i, -1)
 
     def discard(self, item: Any) -> None:
         with contextlib.suppress(ValueError):
             self.remove(item)
 
-    def _prefix(self) -> list[int]:
-        if self._offsets is None:
-            self._offsets = [0, *accumulate(len(b) for b in self._blocks)]
-        return self._offsets
-
+    # --- queries ----------------------------------------------------------------------------
     def bisect_left(self, item: Any) -> int:
         """Number of items strictly less than ``item``."""
         i = bisect.bisect_left(self._maxes, item)
         if i == len(self._blocks):
             return self._len
-        return self._prefix()[i] + bisect.bisect_left(self._blocks[i], item)
+        return self._before(i) + bisect.bisect_left(self._blocks[i], item)
 
     def __getitem__(self, index: int) -> Any:
         if index < 0:
             index += self._len
         if not 0 <= index < self._len:
             raise IndexError(index)
-        if index < len(self._blocks[0]):
-            return self._blocks[0][index]
-        prefix = self._prefix()
-        i = bisect.bisect_right(prefix, index) - 1
-        return self._blocks[i][index - prefix[i]]
+        blocks = self._blocks
+        if index < len(blocks[0]):
+            return blocks[0][index]
+        if index >= self._len - len(blocks[-1]):
+            return blocks[-1][index - (self._len - len(blocks[-1]))]
+        # Fenwick descent: the last block position whose prefix length is <= index
+        tree = self._fenwick()
+        n = len(tree) - 1
+        pos = 0
+        rest = index
+        step = 1 << n.bit_length()
+        while step:
+            nxt = pos + step
+            if nxt <= n and tree[nxt] <= rest:
+                pos = nxt
+                rest -= tree[nxt]
+            step >>= 1
+        return blocks[pos][rest]

@@ -17,6 +17,11 @@ import numpy as np
 from rung.errors import SpaceError
 
 Scalar = str | int | float | bool | None
+
+# isinstance targets as tuples: a ``X | Y`` union is rebuilt on every call, on validation's hot path
+_NUMBER = (int, float, np.floating, np.integer)
+_FLOATING = (float, np.floating)
+_INTEGER = (int, np.integer)
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -178,7 +183,7 @@ class Float(Param):
         return min(max(x, self.low), self.high)
 
     def validate(self, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        if isinstance(value, bool) or not isinstance(value, _NUMBER):
             raise SpaceError(f"{self.name!r}: expected a number, got {value!r}")
         x = float(value)
         if not math.isfinite(x) or x < self.low or x > self.high:
@@ -272,9 +277,9 @@ class Int(Param):
     def validate(self, value: Any) -> int:
         if isinstance(value, bool):
             raise SpaceError(f"{self.name!r}: expected an integer, got {value!r}")
-        if isinstance(value, float | np.floating) and float(value).is_integer():
+        if isinstance(value, _FLOATING) and float(value).is_integer():
             value = int(value)
-        if not isinstance(value, int | np.integer):
+        if not isinstance(value, _INTEGER):
             raise SpaceError(f"{self.name!r}: expected an integer, got {value!r}")
         x = int(value)
         if x < self.low or x > self.high:

@@ -54,6 +54,9 @@ class SearchSpace:
         self.dims: list[str] = [n for n, p in self.params.items() if p.tunable]
         self._dim_index = {n: i for i, n in enumerate(self.dims)}
         self.conditional = any(p.when for p in self.params.values())
+        # no conditions and the definition order is the sampling order: the fast paths of
+        # ``sample`` and ``validate`` give exactly what the general loops give
+        self._plain = not self.conditional and self.order == list(self.params)
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
@@ -141,6 +144,8 @@ class SearchSpace:
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
         """Draw one configuration uniformly in the unit encoding (log parameters uniformly in log
         space). Only active parameters appear in the result, in definition order."""
+        if self._plain:
+            return {n: p.sample(rng) for n, p in self.params.items()}
         values: dict[str, Any] = {}
         for n in self.order:
             p = self.params[n]
@@ -158,6 +163,8 @@ class SearchSpace:
         for k in params:
             if k not in self.params:
                 raise SpaceError(f"{k!r}: not a parameter of this space ({list(self.params)})")
+        if self._plain and len(params) == len(self.params):
+            return {n: p.validate(params[n]) for n, p in self.params.items()}
         values: dict[str, Any] = {}
         for n in self.order:
             p = self.params[n]
