@@ -20,6 +20,7 @@ from rung.core import (
     Reply,
     ResultReported,
     ResultRequest,
+    Resume,
     StartNew,
     StudySpec,
     Tick,
@@ -264,3 +265,78 @@ def test_asha_param_validation_names_key() -> None:
     with pytest.raises(ConfigError, match="unknown scheduler 'nope'"):
         engine("nope")
     assert ASHA(4).get_params() == {"reduction_factor": 4, "min_step": 1}
+
+
+class _PauseThenRetire(Scheduler):
+    """Pauses every trial at step 3; when the second trial ends paused, retires the worse of
+    the two paused trials and resumes the better one."""
+
+    def __init__(self) -> None:
+        pass
+
+    def bind(self, ctx):  # type: ignore[no-untyped-def]
+        super().bind(ctx)
+        self._out: list[int] = []
+        self._resume: int | None = None
+
+    def next_trial(self, history):  # type: ignore[no-untyped-def]
+        if self._resume is not None and history.status(self._resume) is TrialStatus.PAUSED:
+            tid, self._resume = self._resume, None
+            return Resume(tid, self.max_step)
+        if len(history) < 2:
+            return StartNew(3)
+        return None
+
+    def on_result(self, request: ResultRequest) -> Decision:
+        return Decision.pause("rung 3") if request.result.step == 3 else Decision()
+
+    def on_trial_end(self, request):  # type: ignore[no-untyped-def]
+        h = request.history
+        paused = h.ids(TrialStatus.PAUSED)
+        if len(paused) == 2:
+            best, worst = sorted(paused, key=lambda t: h.score(t))
+            self._out, self._resume = [worst], best
+
+    def retired(self) -> list[int]:
+        out, self._out = self._out, []
+        return out
+
+
+def test_retired_paused_trial_ends_stopped_and_releases_its_checkpoint() -> None:
+    from rung.core.registry import register
+
+    register("scheduler", "_pause_then_retire")(_PauseThenRetire)
+    e = engine("_pause_then_retire", max_step=9, keep=0)
+    events = [
+        CapacityChanged(1, 0.0),
+        ResultReported(0, 3, {"loss": 2.0}, 1.0),
+        CheckpointSaved(0, 3, "0/3", 1.0, 7),
+        TrialEnded(0, Outcome.PAUSED, 1.0),
+        ResultReported(1, 3, {"loss": 1.0}, 2.0),
+        CheckpointSaved(1, 3, "1/3", 2.0, 5),
+    ]
+    for ev in events:
+        e.handle(ev)
+    assert e.summary()["checkpoint_bytes"] == 12
+    last = TrialEnded(1, Outcome.PAUSED, 2.0)
+    cmds = e.handle(last)
+    # trial 0 (worse) is retired: stopped, its checkpoint deleted; trial 1 resumes from its own
+    assert cmds[0] == DeleteCheckpoint(0, "0/3")
+    (launch,) = launches(cmds)
+    assert (launch.trial_id, launch.start_step, launch.checkpoint) == (1, 4, "1/3")
+    assert e.history.status(0) is TrialStatus.STOPPED
+    assert e.summary()["checkpoint_bytes"] == 5
+    # replay regenerates the same commands from the same events
+    records = []
+    e2 = engine("_pause_then_retire", max_step=9, keep=0)
+    for ev in [*events, last]:
+        records += [ev, *e2.handle(ev)]
+    e3 = Engine.replay(e2.spec, records)
+    assert e3.history.status(0) is TrialStatus.STOPPED and e3.checkpoint_bytes == 5
+
+
+def test_retiring_a_trial_that_is_not_paused_changes_nothing() -> None:
+    e = engine(max_step=9)
+    e.handle(CapacityChanged(1, 0.0))
+    e._end_retired([0, 42], [])  # 0 is running, 42 does not exist
+    assert e.history.status(0) in (TrialStatus.LAUNCHED, TrialStatus.RUNNING)

@@ -166,6 +166,9 @@ class Engine:
             return
         request = ResultRequest(ev.trial_id, result, score, lease.until_step, self.history)
         decision = self.scheduler.on_result(request)
+        retired = self.scheduler.retired()
+        if retired:
+            self._end_retired(retired, out)
         if step >= self.spec.max_step:
             return  # the trial is finishing anyway; the worker does not wait at max_step
         if decision.action is Action.CONTINUE and not self.budget_left():
@@ -192,7 +195,20 @@ class Engine:
         if outcome.status.final:
             self._retire_checkpoint(ev.trial_id, outcome, out)
         self.scheduler.on_trial_end(EndRequest(ev.trial_id, outcome, self.history))
+        retired = self.scheduler.retired()
+        if retired:
+            self._end_retired(retired, out)
         self._fill(out)
+
+    def _end_retired(self, trial_ids: Sequence[int], out: list[Command]) -> None:
+        """End paused trials the scheduler will never resume: status stopped, checkpoint
+        released. No event records this: replay regenerates it from the same scheduler calls,
+        and the ``DeleteCheckpoint`` commands it causes are journaled."""
+        h = self.history
+        for tid in trial_ids:
+            if tid in h and h.status(tid) is TrialStatus.PAUSED:
+                h._end(tid, TrialStatus.STOPPED, None)
+                self._retire_checkpoint(tid, Outcome.STOPPED, out)
 
     # --- checkpoint lifecycle -----------------------------------------------------------------
     # A checkpoint is deleted when nobody needs it any more: its trial saved a newer one or
