@@ -176,8 +176,11 @@ def test_hyperband_runs_every_bracket_to_the_end(
     assert study.engine.history.count(TrialStatus.COMPLETED) == completed
     for _, _, members, promoted in eng.scheduler.completed_rungs:  # type: ignore[attr-defined]
         assert promoted == members // eta
-    # every trial ended: paused at a rung (a loser), stopped, or completed
+    # every trial ended stopped or completed: the losers of every rung were retired (none is
+    # left paused), and their checkpoints released
     assert not study.trials("running") and not study.trials("launched")
+    assert not study.trials("paused")
+    assert eng.summary()["checkpoints"] <= eng.spec.keep_checkpoints
 
 
 @settings(max_examples=100, deadline=None, derandomize=True)
@@ -194,6 +197,7 @@ def test_successive_halving_under_a_trial_budget_never_waits_forever(
     state = study.engine.scheduler.state()
     assert study.engine.done
     assert state["open"] == [], "a bracket was left waiting"
+    assert not study.trials("paused"), "a loser was left paused"
     for _, _, members, promoted in study.engine.scheduler.completed_rungs:  # type: ignore
         assert promoted <= max(1, members // eta)
     assert study.engine.history.count(TrialStatus.COMPLETED) >= 1

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from sched_script import Script, summary
+from sched_script import Script, launches, summary
 
 import rung
 from rung import Action, Budget, ConfigError, Decision
+from rung.core import DeleteCheckpoint, Reply, TrialEnded
 from rung.core.components import BindContext
+from rung.core.records import Outcome
 from rung.schedulers import Hyperband, SuccessiveHalving
 from rung.schedulers.successive_halving import bracket_plan, s_max_for
 from rung.testing import default_space
@@ -107,10 +109,56 @@ def test_successive_halving_pauses_then_resumes_the_top_third() -> None:
         (3, 3, 1),
         (1, 1, 0),
     ]
-    # losers stay paused with their checkpoints; the stopped ones lost theirs
+    # the losers were retired: nothing is left paused, and only the best finished trial's
+    # checkpoint is kept (keep_checkpoints=1)
     h = s.engine.history
-    assert h.status(0) is rung.TrialStatus.PAUSED and h.checkpoint(0).path == "c/0/1"
+    assert h.count(rung.TrialStatus.PAUSED) == 0
+    assert h.status(0) is rung.TrialStatus.STOPPED
+    assert s.engine.summary()["checkpoints"] == 1
     s.assert_replay_matches()
+
+
+def _deleted(cmds: list) -> list[int]:
+    return [c.trial_id for c in cmds if isinstance(c, DeleteCheckpoint)]
+
+
+def test_losers_of_a_completed_rung_are_retired_and_release_their_checkpoints() -> None:
+    s = Script(SuccessiveHalving(3, iterations=1), max_step=9, keep=0)
+    _fill_rung0(s)
+    # seven checkpoints of 10 bytes on disk: trials 0-6 paused at step 1
+    assert s.engine.summary()["checkpoint_bytes"] == 70
+    mark = len(s.commands)
+    assert s.report(8, 1, LOSSES[8]).action is Action.STOP
+    # rung 0 completes: top 3 = trials 2, 6, 4; the paused losers 0, 1, 3, 5 end stopped and
+    # their checkpoints go at once (trial 7 is still saving, trial 8 is being stopped)
+    assert s.commands[mark:] == [
+        DeleteCheckpoint(0, "c/0/1"),
+        DeleteCheckpoint(1, "c/1/1"),
+        DeleteCheckpoint(3, "c/3/1"),
+        DeleteCheckpoint(5, "c/5/1"),
+        Reply(8, 1, Decision.stop("bracket 0 rung 0 (step 1): rank 4/9, not in the top 3")),
+    ]
+    h = s.engine.history
+    assert [h.status(t).value for t in range(9)] == [
+        "stopped", "stopped", "paused", "stopped", "paused", "stopped", "paused", "launched",
+        "launched",
+    ]  # (the script sends no TrialStarted: active trials stay "launched")
+    assert s.engine.summary()["checkpoint_bytes"] == 30
+    # trial 7's pause arrives after the rung completed without it: retired in the same turn,
+    # and its slot resumes the best promoted trial
+    s.checkpoint(7, 1)
+    assert s.engine.summary()["checkpoint_bytes"] == 40
+    cmds = s.feed(TrialEnded(7, Outcome.PAUSED, s.tick()))
+    assert _deleted(cmds) == [7]
+    assert summary(launches(cmds)) == [(2, 2, 3, "c/2/1"), (6, 2, 3, "c/6/1")]
+    assert h.status(7) is rung.TrialStatus.STOPPED
+    # trial 8 (stopped, never saved) frees its slot for the third promoted trial
+    assert summary(s.end(8, "stopped")) == [(4, 2, 3, "c/4/1")]
+    assert s.engine.summary()["checkpoint_bytes"] == 30  # trials 2, 4, 6
+    assert s.engine.summary()["by_status"]["stopped"] == 6
+    s.assert_replay_matches()
+    again = s.replayed()
+    assert again.checkpoint_bytes == 30 and again.history.status(7) is rung.TrialStatus.STOPPED
 
 
 def test_the_last_reporter_of_a_rung_is_promoted_in_place() -> None:

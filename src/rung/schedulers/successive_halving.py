@@ -17,9 +17,11 @@ min_step))``, with ``n = eta**s_max`` configurations unless ``n_configs`` says o
 **Pause and resume.** A trial that reaches its rung is *paused*: the worker saves a checkpoint
 and frees its slot. When every member of the rung has reported (or ended without reporting:
 failed, or interrupted too often), the rung is *complete*: the top ``floor(n_i / eta)`` (ties to
-the earlier trial) are *resumed* from their checkpoints up to the next rung, and the rest stay
-paused for good. The last member to report learns its fate at once (promoted in place, or
-stopped) instead of pausing.
+the earlier trial) are *resumed* from their checkpoints up to the next rung, and the rest are
+*retired* (``Scheduler.retired``): the engine ends them as stopped and releases their
+checkpoints at once. A loser that is still saving its checkpoint when the rung completes is
+retired when its pause arrives. The last member to report learns its fate at once (promoted in
+place, or stopped) instead of pausing.
 
 **No deadlock.** Ray Tune's synchronous HyperBand could hang (ray-project/ray#6780): trials
 waiting at a milestone kept resources that the trials they waited for needed. Here a worker slot
@@ -39,8 +41,9 @@ exhausted), ``on_start_refused`` closes every first rung with the members it has
 ``max(1, floor(n/eta))`` of them, so the bracket still carries its best to ``max_step``), and no
 bracket is opened or filled any more.
 
-Paused losers keep their checkpoints until the study ends: the engine has no command yet to end
-a paused trial (see the report of issue 3).
+The losers of a rung completed by ``on_start_refused`` are named to the engine at its next
+``on_result`` or ``on_trial_end`` (the engine polls ``retired()`` after those two hooks only); a
+promoted member of that rung resumes in the same turn, so that poll comes with its first report.
 
 Complexity: a report at a rung costs ``O(log n)`` (sorted rung table); completing a rung sorts
 nothing (the table is kept sorted); ``next_trial`` is ``O(open brackets)``.
@@ -183,6 +186,7 @@ class SynchronousBrackets(Scheduler):
         self._seen = 0  # trials registered from history
         self._starved = False
         self._promotions = 0
+        self._retired: list[int] = []  # paused losers to name in the next ``retired()``
         # (bracket, rung, members, promoted) of every completed rung, for tests and analysis
         self.completed_rungs: list[tuple[int, int, int, int]] = []
 
@@ -243,6 +247,8 @@ class SynchronousBrackets(Scheduler):
         for tid in rung.members:
             if tid not in nxt.members:
                 self._where.pop(tid, None)
+                if history.status(tid) is TrialStatus.PAUSED:
+                    self._retired.append(tid)  # a loser: it will never be resumed
         br.queue.update(dict.fromkeys(promoted))
         if not promoted:
             self._finish(br)
@@ -370,9 +376,12 @@ class SynchronousBrackets(Scheduler):
         history = request.history
         self._sync(history)
         tid = request.trial_id
-        if tid not in self._where:
-            return
         outcome = request.outcome
+        if tid not in self._where:
+            if outcome is Outcome.PAUSED and "bracket" in history.tags(tid):
+                # told to pause before its rung completed without it: a loser, now paused
+                self._retired.append(tid)
+            return
         if outcome is Outcome.INTERRUPTED:
             if history.interruptions(tid) <= self.max_interruptions:
                 self._interrupted[tid] = None
@@ -380,6 +389,10 @@ class SynchronousBrackets(Scheduler):
                 self._mark_dead(tid, history)
         elif outcome in (Outcome.FAILED, Outcome.STOPPED, Outcome.COMPLETED):
             self._mark_dead(tid, history)
+
+    def retired(self) -> list[int]:
+        out, self._retired = self._retired, []
+        return out
 
     def state(self) -> dict[str, Any]:
         out: dict[str, Any] = {
