@@ -8,19 +8,22 @@ import pytest
 from sched_script import Script
 
 from rung import ConfigError, Decision
+from rung.core import Reply
 from rung.core.history import History
 from rung.schedulers import MedianStoppingRule
 
 
 def test_exact_decisions_with_grace_period_and_min_trials() -> None:
     s = Script(MedianStoppingRule(grace_period=2, min_trials=2), max_step=5)
-    assert [c.until_step for c in s.capacity(4)] == [5, 5, 5, 5]  # workers never wait
+    # nothing can be decided before the grace period: every worker first waits at step 2
+    assert [c.until_step for c in s.capacity(4)] == [2, 2, 2, 2]
     for tid, loss in [(0, 1.0), (1, 0.5), (2, 2.0)]:
-        assert s.report(tid, 1, loss) is None  # before the grace period: no decision
-    assert s.report(0, 2, 0.8) is None  # no other trial at step 2 yet
-    assert s.report(1, 2, 0.4) is None  # one other trial: below min_trials
+        assert s.report(tid, 1, loss) is None  # streaming below the lease
+    # no other trial at step 2 yet: trial 0 leads, so it waits again at its next step
+    assert s.report(0, 2, 0.8) == Decision.proceed(3)
+    assert s.report(1, 2, 0.4) == Decision.proceed(3)  # one other trial: below min_trials
     # two others: running averages 0.9 (trial 0) and 0.45 (trial 1), median 0.675; trial 2's
-    # best so far, 1.9, is worse
+    # best so far, 1.9, is worse. It was waiting at step 2, so the stop takes effect there.
     assert s.report(2, 2, 1.9) == Decision.stop(
         "best score 1.9 by step 2 is worse than the median 0.675 of 2 other trials' running "
         "averages at step 2"
@@ -28,8 +31,35 @@ def test_exact_decisions_with_grace_period_and_min_trials() -> None:
     # trial 3 is judged on its best so far (0.7 at step 1), not on its current 0.85: the
     # median of 0.9, 0.45 and 1.95 is 0.9
     assert s.report(3, 1, 0.7) is None
-    assert s.report(3, 2, 0.85) is None
+    assert s.report(3, 2, 0.85) == Decision.proceed(3)
     assert s.scheduler.state() == {"trials": 4, "stopped": 1, "steps": 2}
+    s.assert_replay_matches()
+
+
+def test_the_lease_ends_at_the_next_step_with_references() -> None:
+    """An objective that reports every other step: a trial behind the others waits only at
+    steps where the rule can decide; a trial ahead of them waits at its next step."""
+    s = Script(MedianStoppingRule(grace_period=1, min_trials=1), max_step=9)
+    assert [c.until_step for c in s.capacity(1)] == [1]
+    # trial 0 alone, reporting steps 2, 4, 6: no references, it leads and waits at each report
+    assert s.report(0, 2, 0.5) == Decision.proceed(3)
+    assert s.report(0, 4, 0.4) == Decision.proceed(5)
+    assert s.report(0, 6, 0.3) == Decision.proceed(7)
+    # a second trial starts behind it: its first decidable step is 2 (step 1 has no results)
+    assert [c.until_step for c in s.capacity(2)] == [2]
+    assert s.report(1, 2, 0.45) == Decision.proceed(4)  # not worse than 0.5; next: step 4
+    # trial 0's running average at step 4 is 0.45: a tie, so it goes on, to step 6 (step 5
+    # has no results)
+    assert s.report(1, 4, 0.6) == Decision.proceed(6)
+    assert s.report(1, 6, 0.6) == Decision.stop(
+        "best score 0.45 by step 6 is worse than the median 0.4 of 1 other trials' running "
+        "averages at step 6"
+    )
+    # every reply went to a worker waiting at that very step (none was sent while streaming)
+    replies = [c for c in s.commands if isinstance(c, Reply)]
+    assert [(c.trial_id, c.step) for c in replies] == [
+        (0, 2), (0, 4), (0, 6), (1, 2), (1, 4), (1, 6)
+    ]
     s.assert_replay_matches()
 
 
@@ -37,11 +67,11 @@ def test_a_trial_is_stopped_on_ties_only_when_strictly_worse() -> None:
     s = Script(MedianStoppingRule(1, 1), max_step=3)
     s.capacity(2)
     s.report(0, 1, 0.5)
-    assert s.report(1, 1, 0.5) is None  # equal to the median: not strictly worse
-    assert s.report(1, 2, 0.6) is None  # no other trial at step 2 yet
+    assert s.report(1, 1, 0.5) == Decision.proceed(2)  # equal to the median: goes on
+    assert s.report(1, 2, 0.6) == Decision.proceed(3)  # no other trial at step 2 yet
     # trial 0 got worse (0.9), but its best so far (0.5) beats trial 1's average (0.55)
-    assert s.report(0, 2, 0.9) is None
-    assert s.report(1, 3, 0.6) is None
+    assert s.report(0, 2, 0.9) == Decision.proceed(3)
+    assert s.report(1, 3, 0.6) is None  # max_step: the trial finishes, no reply
     # at step 3 trial 0's best (0.5) is compared with trial 1's average (0.5667): goes on
     assert s.report(0, 3, 2.0) is None
 

@@ -238,3 +238,23 @@ def test_pbt_forks_start_from_a_donor_checkpoint_never_their_own(data: st.DataOb
             seen.add(r.trial_id)
     forks = [t for t in h if h.parent_id(t) is not None]
     assert h.n_suggested == len(h) - len(forks)  # forks do not count toward n_trials
+
+
+@FAST
+@given(data=st.data())
+def test_median_stops_take_effect_where_the_worker_waits(data: st.DataObject) -> None:
+    """Every stop of the median rule is the reply to a result at the trial's lease: the worker
+    was waiting for it, so it never trains a step past the decision."""
+    w = _world("median", data)
+    lease: dict[int, int] = {}
+    stops = 0
+    for r in w.records:
+        if isinstance(r, Launch):
+            lease[r.trial_id] = r.until_step
+        elif isinstance(r, Reply) and r.decision.reason.startswith("best score"):
+            assert r.step == lease[r.trial_id]
+            stops += 1
+        elif isinstance(r, Reply) and r.decision.until_step is not None:
+            lease[r.trial_id] = r.decision.until_step
+    # (a stop decided at max_step gets no reply: the trial is finishing anyway)
+    assert stops <= w.engine.scheduler.state()["stopped"]

@@ -21,12 +21,27 @@ median is read by index in ``O(log n)``, skipping the trial's own entry: no scan
 trial that re-reports a step (restarted without a checkpoint) has its entry replaced and its
 running statistics rebuilt from ``History`` (rare).
 
-Workers are not made to wait for decisions (their lease runs to ``max_step``): a STOP is
-delivered asynchronously and honoured at the trial's next report.
+**Leases.** A decision takes effect at the step it is made only if the worker waits there for
+it (DESIGN, "The lease"); otherwise the STOP reaches the worker while it trains the next step.
+So each lease ends at the next step at which the rule *can* decide: the first step ``s`` after
+the trial's last report, at or after ``grace_period``, that at least ``min_trials`` other trials
+have already reported (``s`` is not always the next step: an objective may report every few
+steps, and the steps in between have no references). Past the last such step the trial leads
+the population: no reference exists yet, but other running trials may report its next step
+before it does (they started earlier in the same turn, or run faster), so a leader waits at its
+next step (at or after the grace period), where the rule may then decide. A trial therefore
+never trains a step past a decision that was possible when its lease was set; the only
+decisions delivered asynchronously are made at a step that gained its references after the
+lease skipped it (irregular reporting), and the engine applies them at the worker's next
+report. The price is one round trip to the driver per decidable step, as for any rule that
+may decide at every step.
+Finding the next decidable step is a bisection in the sorted list of steps that have at least
+``min_trials`` results (a step enters it once).
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -69,7 +84,29 @@ class MedianStoppingRule(Scheduler):
         check_int("min_trials", self.min_trials, 1)
         self._trials: dict[int, _Running] = {}
         self._tables: dict[int, SortedTable] = {}
+        self._decidable: list[int] = []  # steps with >= min_trials results, ascending
         self._stopped = 0
+
+    def _next_decision(self, start: int, own: _Running | None) -> int:
+        """The step at which a trial whose next report is at ``start`` or later waits: the
+        first step ``>= max(start, grace_period)`` that ``min_trials`` other trials have
+        reported; if there is none (it leads), that first step itself."""
+        first = max(start, self.grace_period)
+        if first >= self.max_step:
+            return self.max_step
+        i = bisect.bisect_left(self._decidable, first)
+        while i < len(self._decidable):
+            step = self._decidable[i]
+            others = len(self._tables[step]) - (own is not None and step in own.avg_at)
+            if others >= self.min_trials:
+                return step
+            i += 1  # the trial's own old entry (a restart) made the count: look further
+        return first
+
+    def lease(self, start_step: int) -> int:
+        # for a new or resumed trial (no trial id here): a resumed trial's own old entries may
+        # make a step look decidable, so it may wait once for nothing, never too late
+        return self._next_decision(start_step, None)
 
     def _update(self, tid: int, step: int, score: float, scores: Mapping[int, float]) -> _Running:
         r = self._trials.get(tid)
@@ -95,17 +132,19 @@ class MedianStoppingRule(Scheduler):
             table.remove((old, tid))
         r.avg_at[step] = avg
         table.add((avg, tid))
+        if len(table) == self.min_trials:
+            bisect.insort(self._decidable, step)
         return r
 
     def on_result(self, request: ResultRequest) -> Decision:
         tid, step, score = request.trial_id, request.result.step, request.score
         r = self._update(tid, step, score, request.history.scores(tid))
-        if step < self.grace_period:
-            return CONTINUE
         table = self._tables[step]
         m = len(table) - 1  # other trials at this step
-        if m < self.min_trials:
-            return CONTINUE
+        if step < self.grace_period or m < self.min_trials:
+            if step < request.until_step:
+                return CONTINUE  # streaming below the lease: the lease stands
+            return Decision.proceed(self._next_decision(step + 1, r))
         own = table.bisect_left((r.avg_at[step], tid))
 
         def other(j: int) -> float:  # j-th smallest average among the other trials
@@ -119,7 +158,9 @@ class MedianStoppingRule(Scheduler):
                 f"best score {r.best:.6g} by step {step} is worse than the median {median:.6g} "
                 f"of {m} other trials' running averages at step {step}"
             )
-        return CONTINUE
+        if step < request.until_step:
+            return CONTINUE
+        return Decision.proceed(self._next_decision(step + 1, r))
 
     def state(self) -> dict[str, Any]:
         return {
