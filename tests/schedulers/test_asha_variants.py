@@ -9,6 +9,7 @@ from sched_script import Script, summary
 
 import rung
 from rung import ASHA, Action, Budget, ConfigError, Decision
+from rung.core import DeleteCheckpoint
 from rung.core.components import Resume
 from rung.core.records import TrialStatus
 from rung.diagnostics import diagnose_engine
@@ -102,6 +103,71 @@ def test_promotion_variant_pauses_and_resumes_from_the_checkpoint() -> None:
     assert s.engine.history.checkpoint(1).path == "c/1/1"
     assert s.engine.history.checkpoint(0).path == "c/0/2"
     s.assert_replay_matches()
+
+
+def test_promotion_variant_retires_paused_trials_once_their_rung_is_final() -> None:
+    """With n_trials = 4 the population of each rung becomes final: paused trials outside its
+    top floor(n / eta) can never be promoted, so they end stopped and lose their checkpoints."""
+    s = Script(ASHA(2, variant="promotion"), max_step=4, budget=Budget(n_trials=4), keep=0)
+    s.capacity(2)
+    s.report(0, 1, 0.5)
+    s.report(1, 1, 0.9)
+    assert summary(s.pause(0, 1)) == [(0, 2, 2, "c/0/1")]  # promoted (top 1 of 2)
+    assert summary(s.pause(1, 1)) == [(2, 1, 1, None)]
+    s.report(2, 1, 0.7)
+    s.report(0, 2, 0.4)
+    assert summary(s.pause(2, 1)) == [(3, 1, 1, None)]  # the fourth and last trial
+    # trial 0 pauses at rung 1; no fifth trial can start: the engine refuses it. Rung 0 is not
+    # final yet (trial 3 has still to report there), so nothing is retired
+    assert s.pause(0, 2) == []
+    assert s.scheduler.state()["rungs"][0]["waiting"] == 2
+    # trial 3 reports at rung 0: its population (4) is final, quota floor(4/2) = 2 (trials 0
+    # and 2). Trial 1 (rank 4), paused, is retired at once; trial 3 (rank 3) when it pauses
+    mark = len(s.commands)
+    assert s.report(3, 1, 0.8) == Decision.pause(
+        "rank 3/4 at rung 0 (step 1): paused (not in the top 2 of 4 yet)"
+    )
+    assert s.commands[mark:-1] == [DeleteCheckpoint(1, "c/1/1")]
+    h = s.engine.history
+    assert h.status(1) is TrialStatus.STOPPED
+    mark = len(s.commands)
+    assert summary(s.pause(3, 1)) == [(2, 2, 2, "c/2/1")]  # trial 2 promoted, from its own
+    assert s.commands[mark] == DeleteCheckpoint(3, "c/3/1")  # before the launch
+    assert h.status(3) is TrialStatus.STOPPED
+    # rung 1: trials 0 (0.4) and 2 (0.6), quota 1: final once trial 2 reported; trial 2 is
+    # retired when it pauses, and trial 0 is promoted to max_step
+    assert s.report(2, 2, 0.6) == Decision.pause(
+        "rank 2/2 at rung 1 (step 2): paused (not in the top 1 of 2 yet)"
+    )
+    mark = len(s.commands)
+    assert summary(s.pause(2, 2)) == [(0, 3, 4, "c/0/2")]
+    assert [c for c in s.commands[mark:] if isinstance(c, DeleteCheckpoint)] == [
+        DeleteCheckpoint(2, "c/2/1"),  # replaced by its step-2 checkpoint
+        DeleteCheckpoint(2, "c/2/2"),  # retired
+    ]
+    s.report(0, 3, 0.3)
+    s.report(0, 4, 0.2)
+    s.end(0)
+    assert s.engine.done
+    assert {t: h.status(t).value for t in h} == {
+        0: "completed", 1: "stopped", 2: "stopped", 3: "stopped"
+    }
+    assert s.engine.summary()["checkpoint_bytes"] == 0  # keep_checkpoints=0: nothing kept
+    s.assert_replay_matches()
+    again = s.replayed()
+    assert again.history.status(1) is TrialStatus.STOPPED and again.checkpoint_bytes == 0
+
+
+def test_promotion_variant_keeps_paused_trials_while_new_trials_may_start() -> None:
+    # no trial budget: rung 0 can always grow, so a trial outside its top half today may be
+    # promoted tomorrow; nothing is retired
+    s = Script(ASHA(2, variant="promotion"), max_step=4, keep=0)
+    s.capacity(1)
+    for tid, loss in enumerate([0.5, 0.9, 0.7, 0.8]):
+        s.report(tid, 1, loss)
+        s.pause(tid, 1)
+    assert not any(isinstance(c, DeleteCheckpoint) for c in s.commands)
+    assert s.engine.history.status(1) is TrialStatus.PAUSED
 
 
 class _Statuses:

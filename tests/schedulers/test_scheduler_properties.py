@@ -258,3 +258,29 @@ def test_median_stops_take_effect_where_the_worker_waits(data: st.DataObject) ->
             lease[r.trial_id] = r.decision.until_step
     # (a stop decided at max_step gets no reply: the trial is finishing anyway)
     assert stops <= w.engine.scheduler.state()["stopped"]
+
+
+@pytest.mark.parametrize("name", ["asha-promotion", "async-hyperband"])
+@FAST
+@given(data=st.data())
+def test_promotion_retires_only_trials_that_can_never_be_promoted(
+    name: str, data: st.DataObject
+) -> None:
+    """A retired trial (paused, then stopped without running again) ranks outside the top
+    floor(n / eta) of its rung's final population, and is never launched again."""
+    w = _world(name, data)
+    h = w.engine.history
+    last_end: dict[int, Outcome] = {}
+    for r in w.records:
+        if isinstance(r, TrialEnded):
+            last_end[r.trial_id] = Outcome(r.outcome)
+    sched = w.engine.scheduler
+    for tid in h:
+        if h.status(tid) is not TrialStatus.STOPPED or last_end.get(tid) is not Outcome.PAUSED:
+            continue
+        ladder = sched._ladder_of(h, tid)  # type: ignore[attr-defined]
+        k = max(i for i, t in enumerate(ladder.tables) if tid in t.entered)
+        table = ladder.tables[k]
+        assert k < ladder.final
+        assert table.table.bisect_left((table.entered[tid], tid)) >= len(table.table) // ladder.eta
+        assert tid not in table.passed

@@ -23,6 +23,23 @@ Two variants:
     promoted in place (it continues without the checkpoint round trip), which is exactly what
     Algorithm 2 does when the freed worker is its own.
 
+**Retiring paused trials (promotion variant).** A trial paused at rung ``k`` outside the top
+``floor(n_k / eta)`` can become promotable while rung ``k`` still grows (worse arrivals raise
+the quota without moving it down), so it must stay paused as long as any trial may still report
+at rung ``k``. That stops being possible once (a) no new trial can start (the engine refused one
+in ``on_start_refused``: ``Budget.n_trials`` is spent or the searcher is exhausted) and (b) no
+live trial (launched, running, paused, or interrupted and still to be resumed) has yet to report
+at rung ``k``. Rung ``k``'s population is then final, and so is its quota: every paused trial
+ranked at or below it can never be promoted, and is retired (``Scheduler.retired``: the engine
+ends it stopped and releases its checkpoint); a loser still on its way to pausing is retired
+when its pause arrives. Retiring rung ``k``'s losers can make rung ``k + 1`` final in turn. The
+ladder keeps the count of live trials by the highest rung each has reported at, so the test is
+``O(number of rungs)`` per event. What it cannot see: the engine polls ``retired()`` after
+``on_result`` and ``on_trial_end`` only, so losers found when the first start is refused with
+no trial running (the study's last turn, typically with one worker) stay paused; a study that
+ends because ``Budget.max_steps`` or ``max_time`` is spent never tells the scheduler, and its
+paused trials keep their checkpoints (so a resumed study with more budget can promote them).
+
 Neither variant bounds the *count* of trials that pass a rung by ``ceil(n / eta)``: each pass is
 decided with the ``n`` known at that moment, so a run of ever-better arrivals all pass (the
 paper's "mispromotions", whose fraction vanishes as the rung grows). What holds, and is tested,
@@ -44,6 +61,7 @@ from typing import Any
 
 from rung.core.components import (
     BindContext,
+    EndRequest,
     NextTrial,
     ResultRequest,
     Resume,
@@ -52,7 +70,7 @@ from rung.core.components import (
 )
 from rung.core.events import Decision
 from rung.core.history import History
-from rung.core.records import TrialStatus
+from rung.core.records import Outcome, TrialStatus
 from rung.core.registry import register
 from rung.core.sorted_table import SortedTable
 from rung.diagnostics import FidelityGuard
@@ -166,6 +184,68 @@ class Ladder:
         self.tables = [RungTable(s) for s in rungs]
         self.index = {s: k for k, s in enumerate(rungs)}
         self.level = 0  # first rung that makes decisions (raised by a guard)
+        # promotion variant: live trials by the highest rung they reported at (-1: none yet),
+        # counted in ``live[k + 1]``; rungs ``0 .. final - 1`` have their final population
+        self.position: dict[int, int] = {}
+        self.live = [0] * (len(rungs) + 1)
+        self.final = 0
+
+    # --- live trials and final rungs (promotion variant) ------------------------------------
+    def join(self, trial_id: int) -> None:
+        """A new trial of this ladder (it has reported at no rung)."""
+        if trial_id not in self.position:
+            self.position[trial_id] = -1
+            self.live[0] += 1
+
+    def leave(self, trial_id: int) -> None:
+        """A trial ended for good (or will never be resumed): it reaches no further rung."""
+        k = self.position.pop(trial_id, None)
+        if k is not None:
+            self.live[k + 1] -= 1
+
+    def _reached(self, trial_id: int, k: int) -> None:
+        old = self.position.get(trial_id)
+        if old is not None and k > old:
+            self.live[old + 1] -= 1
+            self.live[k + 1] += 1
+            self.position[trial_id] = k
+
+    def is_loser(self, trial_id: int) -> bool:
+        """Paused at a rung whose population is final, outside its top ``floor(n / eta)``:
+        never promotable."""
+        k = self.position.get(trial_id, -1)
+        if not 0 <= k < self.final:
+            return False
+        table = self.tables[k]
+        score = table.entered[trial_id]
+        return (
+            trial_id not in table.passed
+            and table.table.bisect_left((score, trial_id)) >= len(table.table) // self.eta
+        )
+
+    def settle(self, history: History) -> list[int]:
+        """Mark the rungs whose population became final (the caller knows no new trial can
+        start) and return their paused losers, which leave the ladder."""
+        out: list[int] = []
+        while self.final < len(self.tables) and not any(self.live[: self.final + 1]):
+            table = self.tables[self.final]
+            quota = len(table.table) // self.eta
+            self.final += 1
+            waiting = table.waiting
+            i = len(waiting)
+            while i and table.table.bisect_left(waiting[i - 1]) >= quota:
+                i -= 1
+            for entry in [waiting[j] for j in range(i, len(waiting))]:
+                tid = int(entry[1])
+                status = history.status(tid)
+                if status is TrialStatus.PAUSED:
+                    waiting.remove(entry)
+                    self.leave(tid)
+                    out.append(tid)
+                elif status.final:
+                    waiting.remove(entry)
+                # else still on its way to pausing: retired when its pause arrives
+        return out
 
     def lease(self, start_step: int) -> int:
         """The first active rung at or after ``start_step`` (else ``max_step``)."""
@@ -178,6 +258,8 @@ class Ladder:
             return Decision.proceed(self.lease(step + 1))
         table = self.tables[k]
         rank, n = table.add(trial_id, score)
+        if self.promotion:
+            self._reached(trial_id, k)
         nxt = self.lease(step + 1)
         where = f"rung {k} (step {step})"
         if k < self.level:
@@ -217,6 +299,12 @@ class Ladder:
         table.unwait(trial_id)
         table.passed.add(trial_id)
 
+    def retire(self, trial_id: int) -> None:
+        """Drop a paused loser (``is_loser``) from its rung's waiting list and the ladder."""
+        table = self.tables[self.position[trial_id]]
+        table.unwait(trial_id)
+        self.leave(trial_id)
+
     def get_job(self, history: History) -> Resume | None:
         """Algorithm 2: resume the best promotable paused trial of the highest rung."""
         for k in range(len(self.tables) - 1, -1, -1):
@@ -230,8 +318,64 @@ class Ladder:
         return [t.state() for t in self.tables]
 
 
+class RetiringLadders(Scheduler):
+    """Shared by ``ASHA`` and ``AsyncHyperband``: in the promotion variant, retire paused
+    trials that can never be promoted (see "Retiring paused trials" in the module docstring).
+    Subclasses say which ladder a trial belongs to."""
+
+    def _ladder_of(self, history: History, trial_id: int) -> Ladder | None:
+        raise NotImplementedError
+
+    def _ladders_all(self) -> list[Ladder]:
+        raise NotImplementedError
+
+    def _bind_retiring(self) -> None:
+        self._seen = 0  # trials registered with their ladder
+        self._starved = False  # the engine refused a new trial: none will start any more
+        self._retired: list[int] = []
+
+    # promotion variant: which paused trials can never be promoted (see the module docstring)
+    def _sync(self, history: History) -> None:
+        for tid in range(self._seen, len(history)):
+            ladder = self._ladder_of(history, tid)
+            if ladder is not None and ladder.promotion:
+                ladder.join(tid)
+        self._seen = len(history)
+
+    def _settle(self, history: History) -> None:
+        if self._starved:
+            for ladder in self._ladders_all():
+                if ladder.promotion:
+                    self._retired.extend(ladder.settle(history))
+
+    def on_trial_end(self, request: EndRequest) -> None:
+        history, tid, outcome = request.history, request.trial_id, request.outcome
+        self._sync(history)
+        ladder = self._ladder_of(history, tid)
+        if ladder is None or not ladder.promotion:
+            return
+        if outcome.status.final or (
+            outcome is Outcome.INTERRUPTED and history.interruptions(tid) > self.max_interruptions
+        ):
+            ladder.leave(tid)  # it will report at no further rung
+        elif outcome is Outcome.PAUSED and ladder.is_loser(tid):
+            ladder.retire(tid)
+            self._retired.append(tid)
+        self._settle(history)
+
+    def on_start_refused(self, history: History) -> bool:
+        self._sync(history)
+        self._starved = True
+        self._settle(history)
+        return False
+
+    def retired(self) -> list[int]:
+        out, self._retired = self._retired, []
+        return out
+
+
 @register("scheduler", "asha")
-class ASHA(Scheduler):
+class ASHA(RetiringLadders):
     """Asynchronous successive halving.
 
     Args:
@@ -277,9 +421,16 @@ class ASHA(Scheduler):
         self.rungs = rung_steps(r, eta, ctx.max_step)
         self._ladder = Ladder(self.rungs, eta, ctx.max_step, self.variant == "promotion")
         self._guard = FidelityGuard([*self.rungs, ctx.max_step]) if self.guard else None
+        self._bind_retiring()
 
     def fidelity_steps(self) -> list[int]:
         return [*self.rungs, self.max_step]
+
+    def _ladder_of(self, history: History, trial_id: int) -> Ladder | None:
+        return self._ladder
+
+    def _ladders_all(self) -> list[Ladder]:
+        return [self._ladder]
 
     def lease(self, start_step: int) -> int:
         return self._ladder.lease(start_step)
@@ -295,13 +446,16 @@ class ASHA(Scheduler):
         return StartNew(self.lease(1))
 
     def on_result(self, request: ResultRequest) -> Decision:
+        self._sync(request.history)
         if self._guard is not None and self._guard.observe(
             request.trial_id, request.result.step, request.score, request.history
         ):
             self._ladder.level = self._guard.level
-        return self._ladder.decide(
+        decision = self._ladder.decide(
             request.trial_id, request.result.step, request.score, request.history
         )
+        self._settle(request.history)
+        return decision
 
     def state(self) -> dict[str, Any]:
         out: dict[str, Any] = {"variant": self.variant, "rungs": self._ladder.state()}

@@ -15,7 +15,10 @@ proportional to the number of configurations synchronous Hyperband gives its cou
 conservative trials is Hyperband's. Brackets never wait for each other: each ladder decides as
 ASHA does (``variant="stopping"`` or ``"promotion"``, see ``rung.schedulers.asha``), and in the
 promotion variant a free worker takes the best promotable paused trial of any bracket (brackets
-in order ``b = 0, 1, ...``, highest rung first within each) before a new trial starts.
+in order ``b = 0, 1, ...``, highest rung first within each) before a new trial starts. Once no
+new trial can start, each ladder retires the paused trials it can provably never promote, as
+ASHA does (``rung.schedulers.asha``, "Retiring paused trials"); a trial's ladder is fixed at its
+creation, so every ladder's populations become final on their own.
 
 ``guard=True`` watches bracket 0's rungs (see ``rung.diagnostics``); a raise to step ``m`` makes
 every bracket skip its rungs below ``m``.
@@ -32,7 +35,6 @@ from rung.core.components import (
     NextTrial,
     ResultRequest,
     Resume,
-    Scheduler,
     StartNew,
 )
 from rung.core.events import CONTINUE, Decision
@@ -42,12 +44,19 @@ from rung.core.registry import register
 from rung.core.rng import derive_rng
 from rung.diagnostics import FidelityGuard
 from rung.errors import ConfigError
-from rung.schedulers.asha import VARIANTS, Ladder, check_bool, check_int, rung_steps
+from rung.schedulers.asha import (
+    VARIANTS,
+    Ladder,
+    RetiringLadders,
+    check_bool,
+    check_int,
+    rung_steps,
+)
 from rung.schedulers.successive_halving import s_max_for
 
 
 @register("scheduler", "async_hyperband")
-class AsyncHyperband(Scheduler):
+class AsyncHyperband(RetiringLadders):
     """Asynchronous Hyperband: several ASHA brackets with different grace periods.
 
     Args:
@@ -105,6 +114,7 @@ class AsyncHyperband(Scheduler):
         self._guard = (
             FidelityGuard([*self._ladders[0].rungs, ctx.max_step]) if self.guard else None
         )
+        self._bind_retiring()
 
     def fidelity_steps(self) -> list[int]:
         return [*self._ladders[0].rungs, self.max_step]
@@ -122,6 +132,12 @@ class AsyncHyperband(Scheduler):
         if isinstance(b, int) and 0 <= b < len(self._ladders):
             return self._ladders[b]
         return None
+
+    def _ladder_of(self, history: History, trial_id: int) -> Ladder | None:
+        return self._ladder(history, trial_id)
+
+    def _ladders_all(self) -> list[Ladder]:
+        return self._ladders
 
     def next_trial(self, history: History) -> NextTrial | None:
         for tid in history.ids(TrialStatus.INTERRUPTED):
@@ -146,10 +162,13 @@ class AsyncHyperband(Scheduler):
             floor = self._guard.min_step
             for each in self._ladders:
                 each.level = sum(1 for s in each.rungs if s < floor)
+        self._sync(history)
         ladder = self._ladder(history, tid)
         if ladder is None:
             return CONTINUE
-        return ladder.decide(tid, step, score, history)
+        decision = ladder.decide(tid, step, score, history)
+        self._settle(history)
+        return decision
 
     def state(self) -> dict[str, Any]:
         out: dict[str, Any] = {
