@@ -10,8 +10,13 @@ ICML 2014).
 
 One suggestion:
 
-1. *Initial design*: the first ``n_initial`` suggestions are points of the study's scrambled
-   Sobol' sequence (as is any made before ``min_points`` observations exist).
+1. *Initial design*: suggestions are points of the study's scrambled Sobol' sequence until
+   ``n_initial`` have been made *and* ``n_initial`` observations exist (the convention of
+   Optuna's ``n_startup_trials``, which counts completed trials). With parallel workers the
+   design so continues while its first points are still running, instead of fitting a GP to
+   a handful of them: with 8 workers and ``n_initial=10`` the model would otherwise take over
+   at 3 observations, which on Hartmann6 left the 8-worker regret at 50 trials 2x worse
+   (``benchmarks/RESULTS.md``).
 2. *Data*: results at the largest step with at least ``min_points`` of them (with a
    multi-fidelity scheduler), in the unit encoding; categorical parameters one-hot, inactive
    numeric coordinates set to -0.5 (outside the cube, so "inactive" is its own value). Scores
@@ -93,7 +98,7 @@ class _Model:
 @register("searcher", "gp")
 class GPSearcher(Searcher):
     """Args:
-        n_initial: Sobol' points before the model takes over.
+        n_initial: Sobol' points, and observations, before the model takes over.
         n_candidates: quasi-random candidates per suggestion (as many local ones are added).
         n_polish: best candidates polished by L-BFGS-B.
         max_points: most observations the GP is conditioned on.
@@ -169,7 +174,10 @@ class GPSearcher(Searcher):
     # --- suggest ------------------------------------------------------------------------------
     def suggest(self, request: SuggestRequest) -> dict[str, Any] | None:
         h = request.history
-        if request.index < self.n_initial or self._dims.d == 0:
+        # the design goes on while its points are still running (observations counted at the
+        # step with the most of them, so a multi-fidelity study counts its low-step results)
+        n_obs = max((h.n_at_step(s) for s in h.steps()), default=0)
+        if request.index < self.n_initial or n_obs < self.n_initial or self._dims.d == 0:
             return self._initial(request)
         step = model_step(h, self._min_points)
         if step is None:

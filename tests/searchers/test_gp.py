@@ -1,0 +1,109 @@
+"""Behaviour of the ``gp`` searcher and its GP that the shared searcher properties do not cover:
+the initial design with parallel workers, the noise floor on deterministic objectives, and
+factorization of clustered data."""
+
+from __future__ import annotations
+
+import numpy as np
+from searcher_helpers import BRANIN_SPACE, branin, make_study, run_sequential
+
+from rung.searchers._gp import GP, Hyper
+
+
+def test_initial_design_continues_while_its_points_run() -> None:
+    """With 8 workers and ``n_initial=5``, the model does not take over at the 6th suggestion
+    (nothing observed yet) nor while fewer than 5 results exist: until then the suggestions are
+    the study's Sobol' points, the same as the ``sobol`` searcher's."""
+    gp = make_study({"name": "gp", "params": {"n_initial": 5, "n_candidates": 64}}, seed=3)
+    sobol = make_study("sobol", seed=3)
+    running = [gp.ask() for _ in range(8)]
+    expected = [sobol.ask() for _ in range(12)]
+    assert all(t is not None for t in running + expected)
+    got = [t.params for t in running if t is not None]
+    # 4 results arrive; each freed slot gets a new suggestion, still from the design
+    for t in running[:4]:
+        assert t is not None
+        gp.tell(t.id, "completed", {"loss": branin(t.params)})
+        nxt = gp.ask()
+        assert nxt is not None
+        got.append(nxt.params)
+    assert got == [t.params for t in expected if t is not None]
+    # the 5th result completes the design: the next suggestion comes from the model
+    t5 = running[4]
+    assert t5 is not None
+    gp.tell(t5.id, "completed", {"loss": branin(t5.params)})
+    model_pick = gp.ask()
+    nxt_sobol = sobol.ask()
+    assert model_pick is not None and nxt_sobol is not None
+    assert model_pick.params != nxt_sobol.params
+
+
+def test_sequential_initial_design_is_n_initial_points() -> None:
+    gp = make_study({"name": "gp", "params": {"n_initial": 5, "n_candidates": 64}}, seed=1)
+    sobol = make_study("sobol", seed=1)
+    a = run_sequential(gp, branin, 6)
+    b = run_sequential(sobol, branin, 6)
+    assert a[:5] == b[:5]
+    assert a[5] != b[5]
+
+
+def _branin_unit(U: np.ndarray) -> np.ndarray:
+    return np.array([branin({"x1": -5 + 15 * u[0], "x2": 15 * u[1]}) for u in U])
+
+
+def test_noise_floor_resolves_small_differences_of_a_deterministic_objective() -> None:
+    """Branin with values up to 300 in the data and a cluster of points whose values differ by
+    about 1e-4 near a minimum: the MAP noise goes below 1e-6 (standardized), and the posterior
+    mean ranks the cluster's points as the objective does."""
+    rng = np.random.default_rng(0)
+    opt = np.array([(np.pi + 5) / 15, 2.275 / 15])
+    U = np.vstack([rng.random((40, 2)), opt + 1e-3 * rng.standard_normal((20, 2))])
+    y = _branin_unit(U)
+    ys = (y - y.mean()) / y.std()
+    gp = GP(U, ys, np.array([0, 1]), 2)
+    hyper = gp.fit()
+    assert np.exp(hyper.log_noise) < 1e-6
+    gp.condition(hyper)
+    probe = opt + 1e-3 * rng.standard_normal((30, 2))
+    truth = _branin_unit(probe)
+    mu, _ = gp.predict(probe)
+    assert np.ptp(truth) < 1e-2  # differences far below the data's spread (sd ~ 50)
+    corr = np.corrcoef(np.argsort(np.argsort(mu)), np.argsort(np.argsort(truth)))[0, 1]
+    assert corr > 0.9
+
+
+def test_condition_survives_duplicated_points_at_the_noise_floor() -> None:
+    U = np.repeat(np.array([[0.2, 0.3], [0.7, 0.1], [0.5, 0.5]]), 4, axis=0)
+    U = U + np.repeat([[0.0, 0.0], [1e-12, 0.0], [0.0, 1e-12], [0.0, 0.0]], 3, axis=0)
+    y = np.array([0.1, -1.0, 0.9] * 4)
+    gp = GP(U, (y - y.mean()) / y.std(), np.array([0, 1]), 2)
+    hyper = gp.fit()
+    gp.condition(Hyper(np.log([0.1, 0.1]), float(np.log(50.0)), float(np.log(1e-9))))
+    mu, var = gp.predict(np.array([[0.2, 0.3], [0.9, 0.9]]))
+    assert np.all(np.isfinite(mu)) and np.all(var > 0)
+    assert hyper.log_noise >= np.log(1e-9) - 1e-9
+
+
+def test_gp_reaches_branin_minimum_precisely() -> None:
+    """A deterministic objective converges well below the old noise floor's resolution."""
+    study = make_study({"name": "gp", "params": {"n_candidates": 256}}, seed=0)
+    run_sequential(study, branin, 45)
+    v = study.best_value()
+    assert v is not None and v - 0.397887 < 2e-4
+
+
+def test_parallel_batch_with_pending_trials_spreads_out() -> None:
+    """Seven pending suggestions made one after another without results (a wave of 8 workers)
+    are distinct and not stacked on one spot."""
+    study = make_study({"name": "gp", "params": {"n_initial": 8, "n_candidates": 256}},
+                       BRANIN_SPACE, seed=2)
+    run_sequential(study, branin, 15)
+    batch = []
+    for _ in range(8):
+        t = study.ask()
+        assert t is not None
+        batch.append(study.spec.space.to_unit(t.params))
+    B = np.array(batch)
+    d = np.linalg.norm(B[:, None] - B[None], axis=2)[np.triu_indices(8, 1)]
+    assert d.min() > 1e-3
+    assert np.median(d) > 0.02
