@@ -398,7 +398,9 @@ class Study:
             self._record_late(trial_id, step, metrics)
             return self._decided[trial_id]
         self._require_active(trial_id)
-        cmds = self._handle([ResultReported(trial_id, int(step), dict(metrics), self._now())])
+        ev = ResultReported(trial_id, int(step), dict(metrics), self._now())
+        cmds = self.engine.handle(ev)
+        self.journal.append(self.spec.name, [ev, *cmds])
         for c in cmds:
             if isinstance(c, Reply) and c.trial_id == trial_id:
                 if c.decision.action is not Action.CONTINUE:
@@ -431,7 +433,7 @@ class Study:
         """End a trial. ``metrics``, if given, are recorded first as its final result, at
         ``step`` (default: ``max_step`` for a completed trial, else its last step)."""
         try:
-            outcome = Outcome(status)
+            outcome = status if type(status) is Outcome else Outcome(status)
         except ValueError:
             raise ConfigError(
                 f"status: {status!r} is not one of {[o.value for o in Outcome]}"

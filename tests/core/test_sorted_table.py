@@ -37,3 +37,22 @@ def test_matches_a_sorted_list(ops: list[tuple[bool, int]]) -> None:
             assert t[-1 - i] == ref[-1 - i]
     finally:
         sorted_table.LOAD = old
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-50, 50), max_size=60), st.lists(st.integers(-50, 50), max_size=60))
+def test_update_adds_everything(first: list[int], batch: list[int]) -> None:
+    old = sorted_table.LOAD
+    sorted_table.LOAD = 4
+    try:
+        t = SortedTable()
+        t.update(first)
+        t.update(batch)  # small or large next to the table: both paths
+        ref = sorted(first + batch)
+        assert list(t) == ref and len(t) == len(ref)
+        for i in range(len(ref)):
+            assert t[i] == ref[i]
+        for q in range(-51, 52, 5):
+            assert t.bisect_left(q) == bisect.bisect_left(ref, q)
+    finally:
+        sorted_table.LOAD = old

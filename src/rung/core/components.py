@@ -58,7 +58,7 @@ class Component:
 # --- searcher -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built on every hook call, and frozen init is slower
 class SuggestRequest:
     """One call of ``Searcher.suggest``.
 
@@ -137,7 +137,7 @@ class Fork:
 NextTrial = StartNew | Resume | Fork
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built on every hook call, and frozen init is slower
 class ResultRequest:
     """One call of ``Scheduler.on_result``: trial ``trial_id`` reported ``result``, whose
     lower-is-better score is ``score``; ``until_step`` is the trial's current lease."""
@@ -149,7 +149,7 @@ class ResultRequest:
     history: History
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built on every hook call, and frozen init is slower
 class EndRequest:
     """One call of ``Scheduler.on_trial_end``."""
 

@@ -46,6 +46,8 @@ from rung.core.records import Checkpoint, Outcome, Result, StudySpec, TrialStatu
 from rung.core.rng import StreamFactory
 from rung.errors import ReplayDivergenceError
 
+_EVENT_KINDS = (ResultReported, TrialEnded, TrialStarted, CheckpointSaved, CapacityChanged, Tick)
+
 
 class _Lease:
     """Per-run state of an active (launched or running) trial."""
@@ -120,10 +122,13 @@ class Engine:
     # --- the one entry point ------------------------------------------------------------------
     def handle(self, event: Event) -> list[Command]:
         """Apply one event and return the commands it causes."""
+        kind = type(event)
+        if kind not in _EVENT_KINDS and not isinstance(event, _EVENT_KINDS):
+            raise TypeError(f"not an event: {event!r}")
         self._advance_clock(event)
         out: list[Command] = []
-        if isinstance(event, ResultReported):
-            self._on_result(event, out)
+        if kind is ResultReported:
+            self._on_result(event, out)  # type: ignore[arg-type]
         elif isinstance(event, TrialEnded):
             self._on_end(event, out)
         elif isinstance(event, TrialStarted):
@@ -137,14 +142,16 @@ class Engine:
                 raise ValueError(f"capacity must be >= 0, got {event.capacity}")
             self.capacity = event.capacity
             self._fill(out)
-        elif isinstance(event, Tick):
+        elif isinstance(event, ResultReported):  # a subclass: not on the fast path above
+            self._on_result(event, out)
+        else:  # Tick
             self._fill(out)
-        else:
-            raise TypeError(f"not an event: {event!r}")
         return out
 
     def _advance_clock(self, event: Event) -> None:
-        t = float(event.time)
+        t = event.time
+        if type(t) is not float:
+            t = float(t)
         if isinstance(event, CapacityChanged) and event.new_session:
             self._clock_started = False
         if self._clock_started and t > self.now:
@@ -160,7 +167,7 @@ class Engine:
         step = int(ev.step)
         consumed = max(0, step - lease.position)
         lease.position = max(lease.position, step)
-        result = Result(step, dict(ev.metrics), ev.time)
+        result = Result(step, ev.metrics, ev.time)  # events are immutable: no copy needed
         score = self.history._add_result(ev.trial_id, result, consumed)
         if lease.decided:
             return
@@ -190,7 +197,7 @@ class Engine:
     def _on_end(self, ev: TrialEnded, out: list[Command]) -> None:
         if self.active.pop(ev.trial_id, None) is None:
             return  # duplicate or late end of a trial that is not active
-        outcome = Outcome(ev.outcome)
+        outcome = ev.outcome if type(ev.outcome) is Outcome else Outcome(ev.outcome)
         self.history._end(ev.trial_id, outcome.status, ev.error)
         if outcome.status.final:
             self._retire_checkpoint(ev.trial_id, outcome, out)

@@ -78,6 +78,9 @@ class History:
         self._trials: dict[int, _TrialState] = {}
         self._by_status: dict[TrialStatus, dict[int, None]] = {s: {} for s in TrialStatus}
         self._at_step: dict[int, SortedTable] = {}
+        # results not yet merged into their step's table: merged on the first read, so a study
+        # whose components never ask for ranks pays no sorted insert per report
+        self._unsorted: dict[int, list[tuple[float, int]]] = {}
         self._best_at_step: dict[int, tuple[float, int]] = {}
         self._top_step = 0
         self.n_suggested = 0
@@ -207,24 +210,33 @@ class History:
         """Steps at which at least one result was reported, ascending."""
         return sorted(self._at_step)
 
+    def _table(self, step: int) -> SortedTable | None:
+        table = self._at_step.get(step)
+        pending = self._unsorted.get(step)
+        if pending:
+            assert table is not None
+            table.update(pending)
+            pending.clear()
+        return table
+
     def at_step(self, step: int) -> SortedTable:
         """``(score, trial_id)`` of every trial that reported ``step``, best first."""
-        table = self._at_step.get(step)
+        table = self._table(step)
         return table if table is not None else SortedTable()
 
     def n_at_step(self, step: int) -> int:
-        return len(self._at_step.get(step, ()))
+        return len(self._at_step.get(step, ())) + len(self._unsorted.get(step, ()))
 
     def rank_at(self, step: int, score: float, trial_id: int | None = None) -> int:
         """Number of results at ``step`` strictly better than ``(score, trial_id)``; ties are
         broken by trial id, so ranks are total and deterministic."""
         key = (score, -1 if trial_id is None else trial_id)
-        table = self._at_step.get(step)
+        table = self._table(step)
         return table.bisect_left(key) if table is not None else 0
 
     def quantile_at(self, step: int, q: float) -> float:
         """The ``q``-quantile (lower interpolation) of scores at ``step``; ``nan`` if none."""
-        table = self._at_step.get(step)
+        table = self._table(step)
         if not table:
             return math.nan
         i = min(math.floor(q * (len(table) - 1)), len(table) - 1)
@@ -291,15 +303,22 @@ class History:
         st = self._trials[trial_id]
         score = self.objective.score(result.metrics)
         step = result.step
-        table = self._at_step.get(step)
-        if table is None:
-            table = self._at_step[step] = SortedTable()
+        key = (score, trial_id)
         old = st.scores.get(step)
-        if old is not None:
+        if old is None:
+            pending = self._unsorted.get(step)
+            if pending is None:
+                self._at_step[step] = SortedTable()
+                pending = self._unsorted[step] = []
+            pending.append(key)
+            best = self._best_at_step.get(step)
+            if best is None or key < best:
+                self._best_at_step[step] = key
+        else:  # a restarted trial reports this step again: its new result replaces the old
+            table = self._table(step)
+            assert table is not None
             table.discard((old, trial_id))
-        table.add((score, trial_id))
-        best = self._best_at_step.get(step)
-        if best is None or (score, trial_id) < best or best[1] == trial_id:
+            table.add(key)
             self._best_at_step[step] = table[0]
         st.scores[step] = score
         st.metrics[step] = result.metrics

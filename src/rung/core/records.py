@@ -33,7 +33,7 @@ class TrialStatus(enum.StrEnum):
 
     @property
     def final(self) -> bool:
-        return self in (TrialStatus.COMPLETED, TrialStatus.STOPPED, TrialStatus.FAILED)
+        return self in _FINAL
 
 
 class Outcome(enum.StrEnum):
@@ -47,7 +47,11 @@ class Outcome(enum.StrEnum):
 
     @property
     def status(self) -> TrialStatus:
-        return TrialStatus(self.value)
+        return _STATUS_OF[self]
+
+
+_FINAL = frozenset({TrialStatus.COMPLETED, TrialStatus.STOPPED, TrialStatus.FAILED})
+_STATUS_OF = {o: TrialStatus(o.value) for o in Outcome}
 
 
 @dataclass(frozen=True, slots=True)

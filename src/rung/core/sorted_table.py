@@ -113,6 +113,19 @@ class SortedTable:
         else:
             self._grow(i, 1)
 
+    def update(self, items: list[Any]) -> None:
+        """Add many items: one by one when they are few next to the table, else by one sort
+        of everything and a rebuild of the blocks (``O((n + k) log(n + k))``)."""
+        if len(items) * 8 < self._len:
+            for item in items:
+                self.add(item)
+            return
+        merged = sorted([*self, *items])
+        self._blocks = [merged[i : i + LOAD] for i in range(0, len(merged), LOAD)]
+        self._maxes = [b[-1] for b in self._blocks]
+        self._len = len(merged)
+        self._tree = None
+
     def remove(self, item: Any) -> None:
         """Remove one occurrence of ``item``; ``ValueError`` if absent."""
         i = bisect.bisect_left(self._maxes, item)
