@@ -10,8 +10,11 @@ A spec names a study and everything needed to run it::
       width: {type: int, low: 16, high: 512, log: true}
       opt: [adam, sgd]            # a list is categorical
       epochs_per_step: 1          # a scalar is fixed
-    metric: val_loss
-    mode: min
+    metric: val_loss             # or a list: [accuracy, latency_ms] (multi-objective)
+    mode: min                    # or one per metric: [max, min]
+    constraints:                 # optional outcome constraints, "metric <= bound" or ">="
+      - latency_ms <= 100
+      - {metric: memory_mb, op: "<=", bound: 512}
     max_step: 27
     searcher: random              # a name, or {name: ..., params: {...}}
     scheduler: {name: asha, params: {reduction_factor: 3}}
@@ -41,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from rung.core.engine import Engine
-from rung.core.records import Budget, Objective, StudySpec
+from rung.core.records import Budget, Constraint, StudySpec, objectives_from
 from rung.core.registry import to_spec
 from rung.errors import ConfigError
 from rung.space import SearchSpace
@@ -52,7 +55,7 @@ EXECUTORS = ("local", "ray", "simulated")
 _TOP_KEYS = (
     "name", "objective", "path", "space", "metric", "mode", "max_step", "searcher", "scheduler",
     "budget", "executor", "n_workers", "storage", "seed", "keep_checkpoints", "benchmark",
-    "checkpoint_every",
+    "checkpoint_every", "constraints",
 )
 _PARAM_KEYS: dict[str, tuple[str, ...]] = {
     "float": ("type", "low", "high", "log", "step", "when"),
@@ -62,7 +65,7 @@ _PARAM_KEYS: dict[str, tuple[str, ...]] = {
 }
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _REF_RE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
-_KEYED_RE = re.compile(r"^([A-Za-z_][\w]*(?:\.[\w]+)*): ")
+_KEYED_RE = re.compile(r"^([A-Za-z_][\w]*(?:\[\d+\]|\.[\w]+)*): ")
 _SPACE_RE = re.compile(r"^'([^']+)': ")
 
 #: Key under which the CLI stores how to run a study (objective, executor...) in its spec JSON,
@@ -221,11 +224,15 @@ def parse_spec(data: Any, base_dir: Path | None = None) -> RunSpec:
     metric = data.get("metric", bench_obj.metric if bench_obj is not None else None)
     if metric is None:
         raise SpecError("spec.metric", "missing (the reported metric to optimize, e.g. val_loss)")
-    if not isinstance(metric, str) or not metric:
-        raise SpecError("spec.metric", f"must be a non-empty string, got {metric!r}")
+    if not isinstance(metric, str | list):
+        raise SpecError(
+            "spec.metric", f"must be a metric name or a list of names, got {_kind(metric)}"
+        )
     mode = data.get("mode", bench_obj.mode if bench_obj is not None else "min")
-    if mode not in ("min", "max"):
-        raise SpecError("spec.mode", f"must be min or max, got {mode!r}")
+    if not isinstance(mode, str | list):
+        raise SpecError("spec.mode", f"must be min or max (or a list of them), got {mode!r}")
+    objectives = _wrap(lambda: objectives_from(metric, mode))
+    constraints = _constraints(data.get("constraints"))
 
     max_step = data.get("max_step", bench_obj.max_step if bench_obj is not None else 1)
     _int("spec.max_step", max_step, 1)
@@ -261,8 +268,9 @@ def parse_spec(data: Any, base_dir: Path | None = None) -> RunSpec:
         )
 
     study = _wrap(lambda: StudySpec(
-        name=name, space=space, objective=Objective(metric, mode), searcher=searcher,
+        name=name, space=space, objective=objectives[0], searcher=searcher,
         scheduler=scheduler, max_step=max_step, budget=budget, seed=seed, keep_checkpoints=keep,
+        objectives=tuple(objectives) if len(objectives) > 1 else (), constraints=constraints,
     ))
     _wrap(lambda: Engine.from_spec(study))  # binding catches bad component params
 
@@ -412,6 +420,49 @@ def _paths(value: Any, base: Path) -> tuple[str, ...]:
         if not full.is_dir():
             raise SpecError(key, f"no such directory: {full}")
         out.append(str(full))
+    return tuple(out)
+
+
+_CONSTRAINT_RE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(<=|>=)\s*(\S+)\s*$")
+
+
+def _constraints(value: Any) -> tuple[Constraint, ...]:
+    """``constraints``: a list whose items are ``"metric <= bound"`` / ``"metric >= bound"``
+    strings or ``{metric, op, bound}`` mappings."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise SpecError(
+            "spec.constraints",
+            f"must be a list (e.g. [\"latency_ms <= 100\"]), got {_kind(value)}",
+        )
+    out: list[Constraint] = []
+    for i, item in enumerate(value):
+        key = f"spec.constraints[{i}]"
+        if isinstance(item, str):
+            m = _CONSTRAINT_RE.match(item)
+            if m is None:
+                raise SpecError(
+                    key, f"must read 'metric <= bound' or 'metric >= bound', got {item!r}"
+                )
+            try:
+                bound = float(m.group(3))
+            except ValueError:
+                raise SpecError(f"{key}.bound", f"must be a number, got {m.group(3)!r}") from None
+            item = {"metric": m.group(1), "op": m.group(2), "bound": bound}
+        if not isinstance(item, Mapping):
+            raise SpecError(key, f"must be a string or a mapping, got {_kind(item)}")
+        for k in item:
+            if k not in ("metric", "op", "bound"):
+                raise SpecError(f"{key}.{k}", "unknown key (known: metric, op, bound)")
+        if "metric" not in item or "bound" not in item:
+            missing = "metric" if "metric" not in item else "bound"
+            raise SpecError(f"{key}.{missing}", "missing")
+        try:
+            out.append(Constraint.from_json(item))
+        except ConfigError as e:
+            field_ = str(e).split(":", 1)[0].rsplit(".", 1)[-1]
+            raise SpecError(f"{key}.{field_}", str(e).split(": ", 1)[-1]) from None
     return tuple(out)
 
 

@@ -36,6 +36,7 @@ from rung.core.records import (
     StudySpec,
     Trial,
     TrialStatus,
+    objectives_from,
 )
 from rung.core.registry import to_spec
 from rung.errors import ConfigError, JournalError, RungError
@@ -471,8 +472,8 @@ class Study:
 def run(
     objective: Callable[..., Any],
     space: SearchSpace | Mapping[str, Any],
-    metric: str = "loss",
-    mode: str = "min",
+    metric: str | Sequence[str] = "loss",
+    mode: str | Sequence[str] = "min",
     searcher: Any = "random",
     scheduler: Any = "fifo",
     max_step: int = 1,
@@ -484,19 +485,30 @@ def run(
     name: str = "rung",
     executor: str | Executor = "local",
     n_workers: int | None = None,
+    constraints: Sequence[Constraint | Mapping[str, Any]] = (),
 ) -> Study:
-    """One call: create a study, run it, return it."""
+    """One call: create a study, run it, return it.
+
+    ``metric`` may be a list (a multi-objective study), with one ``mode`` for all or one per
+    metric; ``constraints`` are ``rung.Constraint(metric, "<=" | ">=", bound)`` (or mappings of
+    the same keys). Example: maximize accuracy subject to latency_ms <= 100::
+
+        rung.run(fit, space, metric="accuracy", mode="max",
+                 constraints=[rung.Constraint("latency_ms", "<=", 100)], n_trials=50)
+    """
     budget = Budget(n_trials, max_time, max_steps)
+    objectives = objectives_from(metric, mode)
     study = Study.create(
         name,
         space,
-        Objective(metric, mode),
+        objectives if len(objectives) > 1 else objectives[0],
         searcher=searcher,
         scheduler=scheduler,
         max_step=max_step,
         budget=budget,
         seed=seed,
         storage=storage,
+        constraints=constraints,
     )
     return study.run(objective, executor=executor, n_workers=n_workers)
 

@@ -76,6 +76,19 @@ CASES = [
     ("objective", "no_such_module_xyz:train", "spec.objective"),
     ("objective", "cli_objectives:no_such_function", "spec.objective"),
     ("path", "does/not/exist", "spec.path"),
+    ("metric", ["loss", ""], "spec.metric[1]"),
+    ("metric", [], "spec.metric"),
+    ("metric", {"loss": "min"}, "spec.metric"),
+    ("mode", ["min", "up"], "spec.mode"),
+    ("mode", ["min", "max"], "spec.mode"),  # two modes for one metric
+    ("constraints", "loss <= 1", "spec.constraints"),
+    ("constraints", ["loss < 1"], "spec.constraints[0]"),
+    ("constraints", ["loss <= one"], "spec.constraints[0].bound"),
+    ("constraints", [{"metric": "loss", "op": "==", "bound": 1}], "spec.constraints[0].op"),
+    ("constraints", [{"metric": "loss", "bound": "x"}], "spec.constraints[0].bound"),
+    ("constraints", [{"metric": "loss"}], "spec.constraints[0].bound"),
+    ("constraints", [{"metric": "loss", "bound": 1, "strict": True}],
+     "spec.constraints[0].strict"),
 ]
 
 
@@ -174,3 +187,22 @@ def test_the_real_command(tmp_path: Path, change: str, value: Any, key: str) -> 
     assert r.stderr.splitlines() == [r.stderr.strip()]
     assert r.stderr.startswith(f"rung: error: {key}: ")
     assert files_under(tmp_path) == {"spec.yaml"}
+
+
+def test_objectives_and_constraints_reach_the_study_spec() -> None:
+    spec = base()
+    spec["metric"] = ["loss", "latency_ms"]
+    spec["mode"] = ["min", "min"]
+    spec["constraints"] = ["latency_ms <= 100", {"metric": "memory_mb", "op": ">=", "bound": 1}]
+    study = parse_spec(spec).study
+    assert [(o.metric, o.mode) for o in study.objectives] == [("loss", "min"), ("latency_ms", "min")]
+    assert study.objective.metric == "loss"
+    assert [c.to_json() for c in study.constraints] == [
+        {"metric": "latency_ms", "op": "<=", "bound": 100.0},
+        {"metric": "memory_mb", "op": ">=", "bound": 1},
+    ]
+    # one metric in a list with one mode is a plain single-objective study
+    spec2 = base()
+    spec2["metric"], spec2["mode"] = ["acc"], "max"
+    s2 = parse_spec(spec2).study
+    assert s2.objectives == () and (s2.objective.metric, s2.objective.mode) == ("acc", "max")

@@ -134,3 +134,10 @@ def thread_env(ctx: rung.TrialContext) -> dict[str, float]:
         "omp": float(os.environ.get("OMP_NUM_THREADS", "0")),
         "openblas": float(os.environ.get("OPENBLAS_NUM_THREADS", "0")),
     }
+
+
+def accuracy_latency(ctx: rung.TrialContext) -> None:
+    """Two outcomes that trade off: accuracy grows with ``x``, so does latency (100 * x ms)."""
+    x = float(ctx.params["x"])
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        ctx.report(step, accuracy=x, latency_ms=100.0 * x + 20.0)

@@ -467,3 +467,23 @@ def test_threads_per_worker_limits_blas_threads_unless_the_user_set_them(
     assert os.environ.get("OMP_NUM_THREADS") == user
     with pytest.raises(ConfigError, match="threads_per_worker"):
         LocalExecutor(objectives.thread_env, threads_per_worker=0)
+
+
+def test_run_with_constraints_and_two_objectives() -> None:
+    """rung.run takes a list of metrics with their modes and outcome constraints: the best
+    trial is the most accurate feasible one, and the Pareto front holds feasible trials only."""
+    study = rung.run(
+        objectives.accuracy_latency, {"x": rung.Float(0.0, 1.0)},
+        metric=["accuracy", "latency_ms"], mode=["max", "min"],
+        constraints=[rung.Constraint("latency_ms", "<=", 70.0)],
+        n_trials=12, n_workers=2, seed=3,
+    )
+    trials = study.trials()
+    assert len(trials) == 12 and all(t.status is rung.TrialStatus.COMPLETED for t in trials)
+    feasible = [t for t in trials if t.metrics["latency_ms"] <= 70.0]
+    assert feasible and len(feasible) < len(trials)  # the constraint bites for this seed
+    best = study.best_trial
+    assert best is not None and best.id == max(feasible, key=lambda t: t.metrics["accuracy"]).id
+    front = study.pareto_front()
+    assert front and {t.id for t in front} <= {t.id for t in feasible}
+    assert [o.metric for o in study.spec.objectives] == ["accuracy", "latency_ms"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,6 +159,35 @@ class Objective:
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Objective:
         return cls(str(d["metric"]), str(d.get("mode", "min")))
+
+
+def objectives_from(
+    metric: str | Sequence[str], mode: str | Sequence[str] = "min"
+) -> list[Objective]:
+    """Objectives from a metric name (or a list of them) and a mode (or one mode per metric).
+    Raises ``ConfigError`` naming ``metric`` / ``mode`` (with the index) when they do not fit."""
+    metrics = [metric] if isinstance(metric, str) else list(metric)
+    if not metrics:
+        raise ConfigError("metric: the list of metrics is empty")
+    if isinstance(mode, str):
+        modes = [mode] * len(metrics)
+    else:
+        modes = list(mode)
+        if len(modes) != len(metrics):
+            raise ConfigError(
+                f"mode: {len(modes)} modes for {len(metrics)} metrics {metrics} "
+                "(give one mode, or one per metric)"
+            )
+    out: list[Objective] = []
+    for i, (m, d) in enumerate(zip(metrics, modes, strict=True)):
+        where = "" if isinstance(metric, str) else f"[{i}]"
+        if not isinstance(m, str) or not m:
+            raise ConfigError(f"metric{where}: must be a non-empty string, got {m!r}")
+        if d not in ("min", "max"):
+            where_mode = "" if isinstance(mode, str) else f"[{i}]"
+            raise ConfigError(f"mode{where_mode}: must be 'min' or 'max', got {d!r}")
+        out.append(Objective(m, d))
+    return out
 
 
 _OPS = ("<=", ">=")
