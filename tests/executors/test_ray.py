@@ -34,6 +34,7 @@ from rung.core.events import (
     Cancel,
     CapacityChanged,
     CheckpointSaved,
+    DeleteCheckpoint,
     Event,
     Launch,
     ResultReported,
@@ -313,7 +314,12 @@ def test_asha_promotion_resumes_paused_trials_on_other_nodes(
                        scheduler=ASHA(reduction_factor=2, variant="promotion"))
     study.run(ray_objectives.checkpointed, executor="ray", transport=transport)
     trials = study.trials()
-    assert all(t.status in (TrialStatus.COMPLETED, TrialStatus.PAUSED) for t in trials)
+    # paused trials that can never be promoted once the trial budget is spent are retired
+    # (ended stopped, checkpoint deleted); the others stay paused with their checkpoints
+    assert all(
+        t.status in (TrialStatus.COMPLETED, TrialStatus.PAUSED, TrialStatus.STOPPED)
+        for t in trials
+    )
     assert any(t.status is TrialStatus.COMPLETED for t in trials)
     check_results_complete(study)
     root = ckpt_root(tmp_path, name)
@@ -334,10 +340,18 @@ def test_asha_promotion_resumes_paused_trials_on_other_nodes(
     assert resumed >= 1, "no paused trial was resumed"
     print(f"{resumed} resumes, {crossed} on another node")  # which node is up to timing
     # the driver holds the checkpoints of the paused trials, at the journaled relative paths
+    deleted = {r.path for r in recs if isinstance(r, DeleteCheckpoint)}
+    kept = []
     for t in trials:
         if t.status is TrialStatus.PAUSED:
             assert t.checkpoint is not None
             assert (root / t.checkpoint.path / "state.json").is_file()
+        elif t.checkpoint is not None:  # ended for good: deleted, unless among the best kept
+            if t.checkpoint.path in deleted:
+                assert not (root / t.checkpoint.path).exists()
+            else:
+                kept.append(t.id)
+    assert len(kept) <= study.spec.keep_checkpoints
     # workers' scratch copies are gone
     assert not any(Path(r["checkpoint"]).exists() for t in trials for r in runs(tmp_path, t.id)
                    if r["checkpoint"])

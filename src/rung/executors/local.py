@@ -39,13 +39,11 @@ from typing import Any
 from rung.core.events import (
     Cancel,
     CapacityChanged,
-    CheckpointSaved,
     Command,
     DeleteCheckpoint,
     Event,
     Launch,
     Reply,
-    ResultReported,
     TrialEnded,
     TrialStarted,
 )
@@ -54,13 +52,14 @@ from rung.errors import ConfigError, RungError
 from rung.executors.base import RunContext
 from rung.executors.runtime import (
     ENDED,
+    EVENT_TAGS,
     INIT_ERROR,
     READY,
-    RESULT,
-    SAVED,
     TrialContext,
+    decode,
     encode_launch,
     encode_reply,
+    message_time,
     worker_loop,
 )
 
@@ -601,29 +600,16 @@ class LocalExecutor:
         try:
             for msg in msgs:
                 tag = msg[0]
-                if tag == RESULT:
-                    t = msg[4]
+                if tag in EVENT_TAGS:
+                    t = message_time(msg)
                     if t < last:
                         t = last
                     last = t
-                    out.append(ResultReported(msg[1], msg[2], msg[3], t))
-                elif tag == ENDED:
-                    t = msg[3]
-                    if t < last:
-                        t = last
-                    last = t
-                    tid = msg[1]
-                    out.append(TrialEnded(tid, Outcome(msg[2]), t, msg[4]))
-                    if w.trial == tid:
+                    out.append(decode(msg, t))
+                    if tag == ENDED and w.trial == msg[1]:
                         w.trial = None
-                        del self._running[tid]
+                        del self._running[msg[1]]
                         self._idle.append(w)
-                elif tag == SAVED:
-                    t = msg[4]
-                    if t < last:
-                        t = last
-                    last = t
-                    out.append(CheckpointSaved(msg[1], msg[2], msg[3], t, msg[5]))
                 elif tag == READY:
                     w.ready = True
                     self._startup_deaths = 0

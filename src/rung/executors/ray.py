@@ -88,7 +88,6 @@ from rung.core.events import (
     Event,
     Launch,
     Reply,
-    ResultReported,
     TrialEnded,
     TrialStarted,
 )
@@ -103,6 +102,7 @@ from rung.executors.runtime import (
     RESULT,
     SAVED,
     TrialContext,
+    decode,
     encode_launch,
     encode_reply,
     worker_loop,
@@ -1099,10 +1099,10 @@ class RayExecutor:
     def _handle(self, w: _Worker, msg: Any, t: float, out: list[Event]) -> None:
         tag = msg[0]
         if tag == RESULT:
-            out.append(ResultReported(msg[1], msg[2], msg[3], t))
+            out.append(decode(msg, t))
         elif tag == ENDED:
             tid = msg[1]
-            out.append(TrialEnded(tid, Outcome(msg[2]), t, msg[4]))
+            out.append(decode(msg, t))
             if w.trial == tid:
                 w.trial = None
                 del self._running[tid]

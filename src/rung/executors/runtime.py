@@ -107,6 +107,16 @@ def encode_reply(reply: Reply, token: int) -> Message:
             d.reason if code != A_CONTINUE else "")
 
 
+#: Tags of the worker messages that become engine events (see ``decode``).
+EVENT_TAGS = frozenset({RESULT, SAVED, ENDED})
+
+
+def message_time(msg: Message) -> float:
+    """The worker's timestamp of an event message."""
+    t: float = msg[3] if msg[0] == ENDED else msg[4]
+    return t
+
+
 def decode(msg: Message, time_: float | None = None) -> Event:
     """The engine event for a worker message (``RESULT``, ``SAVED`` or ``ENDED``); ``time_``
     overrides the worker's timestamp (executors clamp times so the journal never runs
