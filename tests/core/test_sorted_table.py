@@ -56,3 +56,20 @@ def test_update_adds_everything(first: list[int], batch: list[int]) -> None:
             assert t.bisect_left(q) == bisect.bisect_left(ref, q)
     finally:
         sorted_table.LOAD = old
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(-30, 30), max_size=200))
+def test_add_rank_is_add_then_bisect_left(items: list[int]) -> None:
+    old = sorted_table.LOAD
+    sorted_table.LOAD = 4
+    try:
+        t, ref = SortedTable(), []
+        for x in items:
+            assert t.add_rank(x) == bisect.bisect_left(ref, x)
+            bisect.insort(ref, x)
+            assert list(t) == ref
+        for i in range(len(ref)):
+            assert t[i] == ref[i]
+    finally:
+        sorted_table.LOAD = old

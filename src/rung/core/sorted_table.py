@@ -113,6 +113,33 @@ class SortedTable:
         else:
             self._grow(i, 1)
 
+    def add_rank(self, item: Any) -> int:
+        """Add ``item`` and return its rank: the number of items strictly less than it (one
+        search instead of ``add`` then ``bisect_left``)."""
+        blocks = self._blocks
+        if not blocks:
+            self.add(item)
+            return 0
+        i = bisect.bisect_left(self._maxes, item)
+        if i == len(blocks):
+            i -= 1
+            block = blocks[i]
+            j = len(block)
+            block.append(item)
+            self._maxes[i] = item
+        else:
+            block = blocks[i]
+            j = bisect.bisect_left(block, item)
+            block.insert(j, item)
+        self._len += 1
+        if len(block) > 2 * LOAD:
+            blocks[i : i + 1] = [block[:LOAD], block[LOAD:]]
+            self._maxes[i : i + 1] = [block[LOAD - 1], block[-1]]
+            self._tree = None
+        else:
+            self._grow(i, 1)
+        return self._before(i) + j
+
     def update(self, items: list[Any]) -> None:
         """Add many items: one by one when they are few next to the table, else by one sort
         of everything and a rebuild of the blocks (``O((n + k) log(n + k))``)."""
