@@ -340,3 +340,47 @@ def test_retiring_a_trial_that_is_not_paused_changes_nothing() -> None:
     e.handle(CapacityChanged(1, 0.0))
     e._end_retired([0, 42], [])  # 0 is running, 42 does not exist
     assert e.history.status(0) in (TrialStatus.LAUNCHED, TrialStatus.RUNNING)
+
+
+class _RetireWhenRefused(Scheduler):
+    """Pauses every trial at step 2; once the engine refuses a new start (trial budget spent),
+    retires every paused trial but the best."""
+
+    def __init__(self) -> None:
+        pass
+
+    def bind(self, ctx):  # type: ignore[no-untyped-def]
+        super().bind(ctx)
+        self._out: list[int] = []
+
+    def next_trial(self, history):  # type: ignore[no-untyped-def]
+        return StartNew(2)
+
+    def on_result(self, request: ResultRequest) -> Decision:
+        return Decision.pause("rung 2") if request.result.step == 2 else Decision()
+
+    def on_start_refused(self, history) -> bool:  # type: ignore[no-untyped-def]
+        paused = sorted(history.ids(TrialStatus.PAUSED), key=history.score)
+        self._out = paused[1:]
+        return False
+
+    def retired(self) -> list[int]:
+        out, self._out = self._out, []
+        return out
+
+
+def test_trials_retired_when_a_start_is_refused_end_in_the_same_turn() -> None:
+    from rung.core.registry import register
+
+    register("scheduler", "_retire_when_refused")(_RetireWhenRefused)
+    e = engine("_retire_when_refused", max_step=9, budget=Budget(n_trials=2), keep=0)
+    e.handle(CapacityChanged(1, 0.0))
+    e.handle(ResultReported(0, 2, {"loss": 3.0}, 1.0))
+    e.handle(CheckpointSaved(0, 2, "0/2", 1.0, 4))
+    e.handle(TrialEnded(0, Outcome.PAUSED, 1.0))  # trial 1 starts
+    e.handle(ResultReported(1, 2, {"loss": 1.0}, 2.0))
+    e.handle(CheckpointSaved(1, 2, "1/2", 2.0, 4))
+    cmds = e.handle(TrialEnded(1, Outcome.PAUSED, 2.0))  # no third trial may start
+    assert cmds == [DeleteCheckpoint(0, "0/2")]
+    assert e.history.status(0) is TrialStatus.STOPPED
+    assert e.history.status(1) is TrialStatus.PAUSED

@@ -167,7 +167,8 @@ class Scheduler(Component, ABC):
       - ``on_result(request)`` is called for every result of an active trial that has not been
         told to stop or pause; it returns the ``Decision``.
       - ``on_trial_end(request)`` is called once for every run of a trial that ends.
-      - ``retired()`` is called right after each ``on_result`` and ``on_trial_end``: paused
+      - ``retired()`` is called right after each ``on_result``, ``on_trial_end`` and
+        ``on_start_refused``: paused
         trials it names will never be resumed, so the engine ends them as stopped and releases
         their checkpoints.
     A scheduler may keep internal state: on replay the engine feeds it the same calls in the same
@@ -216,7 +217,8 @@ class Scheduler(Component, ABC):
 
     def retired(self) -> list[int]:
         """Paused trials this scheduler has given up on for good, named once each (default:
-        none). Called by the engine after every ``on_result`` and ``on_trial_end``; a named trial
+        none). Called by the engine after every ``on_result``, ``on_trial_end`` and
+        ``on_start_refused``; a named trial
         that is paused then ends with status ``stopped`` (no ``on_trial_end`` call follows: the
         scheduler already knows) and its checkpoint is deleted unless ``keep_checkpoints`` keeps
         it. Names of trials that are not paused (running, already ended) are ignored. Synchronous

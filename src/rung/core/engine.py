@@ -272,7 +272,13 @@ class Engine:
             if launch is None:
                 # no new trial can start (trial budget spent, searcher exhausted): the scheduler
                 # may want to resume paused trials instead (once per turn, so it cannot loop)
-                if retried or not self.scheduler.on_start_refused(self.history):
+                if retried:
+                    return
+                again = self.scheduler.on_start_refused(self.history)
+                retired = self.scheduler.retired()
+                if retired:
+                    self._end_retired(retired, out)
+                if not again:
                     return
                 retried = True
                 continue
