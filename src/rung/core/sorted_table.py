@@ -91,35 +91,24 @@ class SortedTable:
 
     # --- updates ----------------------------------------------------------------------------
     def add(self, item: Any) -> None:
+        self._insert(item)
+
+    def add_rank(self, item: Any) -> int:
+        """Add ``item`` and return its rank: the number of items strictly less than it (one
+        search instead of ``add`` then ``bisect_left``)."""
+        i, j = self._insert(item)
+        return self._before(i) + j if i else j
+
+    def _insert(self, item: Any) -> tuple[int, int]:
+        """Insert ``item``; returns (block, position in the block) where it went (before any
+        split)."""
         self._len += 1
         blocks = self._blocks
         if not blocks:
             blocks.append([item])
             self._maxes.append(item)
             self._tree = None
-            return
-        i = bisect.bisect_left(self._maxes, item)
-        if i == len(blocks):
-            i -= 1
-            blocks[i].append(item)
-            self._maxes[i] = item
-        else:
-            bisect.insort(blocks[i], item)
-        block = blocks[i]
-        if len(block) > 2 * LOAD:
-            blocks[i : i + 1] = [block[:LOAD], block[LOAD:]]
-            self._maxes[i : i + 1] = [block[LOAD - 1], block[-1]]
-            self._tree = None
-        else:
-            self._grow(i, 1)
-
-    def add_rank(self, item: Any) -> int:
-        """Add ``item`` and return its rank: the number of items strictly less than it (one
-        search instead of ``add`` then ``bisect_left``)."""
-        blocks = self._blocks
-        if not blocks:
-            self.add(item)
-            return 0
+            return 0, 0
         i = bisect.bisect_left(self._maxes, item)
         if i == len(blocks):
             i -= 1
@@ -131,14 +120,13 @@ class SortedTable:
             block = blocks[i]
             j = bisect.bisect_left(block, item)
             block.insert(j, item)
-        self._len += 1
         if len(block) > 2 * LOAD:
             blocks[i : i + 1] = [block[:LOAD], block[LOAD:]]
             self._maxes[i : i + 1] = [block[LOAD - 1], block[-1]]
             self._tree = None
         else:
             self._grow(i, 1)
-        return self._before(i) + j
+        return i, j
 
     def update(self, items: list[Any]) -> None:
         """Add many items: one by one when they are few next to the table, else by one sort
