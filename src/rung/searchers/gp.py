@@ -102,8 +102,8 @@ class GPSearcher(Searcher):
         n_candidates: quasi-random candidates per suggestion (as many local ones are added).
         n_polish: best candidates polished by L-BFGS-B.
         max_points: most observations the GP is conditioned on.
-        max_fantasies: most pending trials added as kriging-believer fantasies; the rest
-            penalize locally.
+        max_fantasies: most pending trials whose outcomes are fantasized (joint posterior
+            draws); the rest penalize locally.
         min_points: observations a step needs to be modelled (default 3).
     """
 
@@ -208,7 +208,7 @@ class GPSearcher(Searcher):
         best = float(y[feasible].min()) if use_ei else float(y.min())
         hyper = gp.hyper
         assert hyper is not None
-        # pending trials: the newest as kriging-believer fantasies, the rest as penalties
+        # pending trials: the newest as joint fantasies, the rest as penalties
         pending = obs.pending
         fant = pending[-self.max_fantasies:] if self.max_fantasies else []
         penal = pending[: len(pending) - len(fant)]
