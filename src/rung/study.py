@@ -383,7 +383,11 @@ class Study:
         t = self._now()
         grow = CapacityChanged(len(eng.active) + 1, t)
         cmds = eng.handle(grow)
-        launch = next((c for c in cmds if isinstance(c, Launch)), None)
+        launch = None
+        for c in cmds:
+            if type(c) is Launch:
+                launch = c
+                break
         if launch is None:
             shrink = CapacityChanged(len(eng.active), t)
             self.journal.append(self.name, [grow, *cmds, shrink, *eng.handle(shrink)])

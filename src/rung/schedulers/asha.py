@@ -125,9 +125,7 @@ class RungTable:
             self.table.remove((old, trial_id))
             self.waiting.discard((old, trial_id))
         self.entered[trial_id] = score
-        key = (score, trial_id)
-        self.table.add(key)
-        return self.table.bisect_left(key), len(self.table)
+        return self.table.add_rank((score, trial_id)), len(self.table)
 
     def wait(self, trial_id: int) -> None:
         self.waiting.add((self.entered[trial_id], trial_id))
