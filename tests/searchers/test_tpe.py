@@ -1,0 +1,70 @@
+"""TPE specifics: defaults that match Optuna's TPESampler conventions, the constant liar for
+pending trials, and what a wave of parallel suggestions looks like."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from searcher_helpers import BRANIN_SPACE, branin, make_study, run_sequential, unit
+
+from rung.searchers.tpe import TPESearcher, ramp_weights
+
+
+def test_defaults_follow_optuna_conventions() -> None:
+    s = TPESearcher()
+    assert (s.n_initial, s.n_candidates, s.prior_weight, s.gamma, s.max_below) == (
+        10, 24, 1.0, 0.1, 25)
+    assert s.multivariate and s.constant_liar
+    # below-group size: min(ceil(0.1 n), 25), at least one
+    assert [s.n_below(n) for n in (1, 9, 10, 11, 100, 251, 1000)] == [1, 1, 1, 2, 10, 25, 25]
+
+
+def test_ramp_weights() -> None:
+    assert np.array_equal(ramp_weights(24), np.ones(24))
+    w = ramp_weights(40)
+    assert w.shape == (40,) and np.all(w[-25:] == 1.0)
+    assert w[0] == pytest.approx(1 / 40) and np.all(np.diff(w) >= 0)
+
+
+def _batch(liar: bool, seed: int, n_seq: int = 30, n_batch: int = 8) -> np.ndarray:
+    study = make_study({"name": "tpe", "params": {"constant_liar": liar}}, BRANIN_SPACE,
+                       seed=seed)
+    run_sequential(study, branin, n_seq)
+    out = []
+    for _ in range(n_batch):
+        t = study.ask()  # stays pending: the next ask sees it
+        assert t is not None
+        out.append(unit(study, t.params))
+    return np.array(out)
+
+
+def _nearest(B: np.ndarray) -> np.ndarray:
+    d = np.linalg.norm(B[:, None, :] - B[None, :, :], axis=2)
+    np.fill_diagonal(d, math.inf)
+    return d.min(axis=1)
+
+
+def test_pending_trials_join_the_above_group_as_its_worst() -> None:
+    study = make_study("tpe", BRANIN_SPACE, seed=0)
+    run_sequential(study, branin, 20)
+    pending = [study.ask() for _ in range(3)]
+    s = study.engine.searcher
+    assert isinstance(s, TPESearcher)
+    from rung.searchers._common import gather
+
+    h = study.engine.history
+    below, above = s._split(h, gather(h, 1))
+    ids = [t.id for t in pending if t is not None]
+    assert len(below) == 2 and above[-3:] == ids
+    assert not set(ids) & set(below)
+
+
+def test_a_wave_of_pending_suggestions_is_spread_out_by_the_liar() -> None:
+    """With the constant liar the 8 suggestions of a wave (one candidate set each, from its own
+    stream) are distinct and farther apart than the same wave made blind to pending trials."""
+    liar = [_nearest(_batch(True, seed)) for seed in range(4)]
+    blind = [_nearest(_batch(False, seed)) for seed in range(4)]
+    assert all(d.min() > 0.004 for d in liar)
+    assert np.median(np.concatenate(liar)) > np.median(np.concatenate(blind))
