@@ -16,9 +16,9 @@ Measured per run:
   highest step reached). Final regrets are those of ``Study.best_trial`` at the end;
 - **worker utilization**: ``busy_time / (workers x wall-clock)``.
 
-Budgets: ``TRAININGS`` (8) full-training equivalents per worker for both worker counts, i.e.
-``workers x max_step x 8`` steps. A trial cannot be fully trained before ``max_step`` sequential
-steps, while all workers consume ``workers x max_step`` steps, so 1/8 of the budget is a floor
+Budgets: ``TRAININGS`` (16) full-training equivalents per worker for both worker counts, i.e.
+``workers x max_step x 16`` steps. A trial cannot be fully trained before ``max_step`` sequential
+steps, while all workers consume ``workers x max_step`` steps, so 1/16 of the budget is a floor
 on every method's 'reach' fraction; it must be the same for both worker counts and well below
 the 1/5 of the resource claim, or that claim is decided by the budget, not by the scheduler.
 
@@ -92,9 +92,11 @@ PROBLEMS: dict[str, tuple[str, dict[str, Any], bool]] = {
 # steps, during which every busy worker consumes max_step steps, so no method can have a fully
 # trained trial before 1 / TRAININGS of the budget: that floor must lie well below the 1/5 of
 # the resource claim, and be the same for both worker counts, or resource fractions cannot be
-# compared (the first version gave 256 workers 1.5 trainings each: floor 0.67). 8 rather than
-# 16 keeps the 256-worker runs (55,296 steps each) within about half an hour on 2 cores.
-TRAININGS = 8
+# compared (the first version gave 256 workers 1.5 trainings each: floor 0.67). 16, as the
+# first version gave 16 workers: with 8 the 16-worker budget halves (3,456 steps) and FIFO's
+# final regret is a much weaker target, reached by ASHA only after 0.21-0.29 of the budget
+# (measured); 16 costs about 45 CPU-minutes, mostly the 256-worker runs (110,592 steps each).
+TRAININGS = 16
 MAX_STEP = 27
 SETTINGS: dict[int, tuple[int, list[str]]] = {
     16: (16 * MAX_STEP * TRAININGS, list(PROBLEMS)),
