@@ -5,7 +5,9 @@ the scheduler says stop, then tell. Schedulers: FIFO (every trial to step 9) and
 rungs at steps 1 and 3). Optuna 5 runs the same loop in memory with RandomSampler and either no
 pruner or SuccessiveHalvingPruner(min_resource=1, reduction_factor=3). Study sizes 10^3, 10^4,
 10^5 trials; the per-report cost of the first and last 10% of trials shows whether bookkeeping
-stays flat as the study grows.
+stays flat as the study grows. Each configuration runs in a fresh process, one at a time, so
+no run inherits another's heap (a larger heap makes the garbage collector's full passes, and
+so every later run, slower).
 
     python benchmarks/bench_core.py [--sizes 1000 10000 100000] [--optuna-max 10000]
 """
@@ -14,9 +16,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import multiprocessing
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -112,6 +116,12 @@ def _loop(n: int, one: Callable[[], int]) -> Run:
     return r
 
 
+def _isolated(fn: Callable[[int, str], Run], n: int, sched: str) -> Run:
+    """``fn(n, sched)`` in a fresh spawned process."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as ex:
+        return ex.submit(fn, n, sched).result()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
@@ -125,7 +135,7 @@ def main() -> None:
     ratios: dict[tuple[str, int], float] = {}
     for sched in ("fifo", "asha"):
         for n in args.sizes:
-            r = run_rung(n, sched)
+            r = _isolated(run_rung, n, sched)
             rows.append(["rung", sched, n, r.reports, round(r.reports / r.seconds),
                          round(r.first * 1e6, 1), round(r.last * 1e6, 1), round(r.seconds, 2)])
             print(rows[-1], flush=True)
@@ -134,7 +144,7 @@ def main() -> None:
             if n > args.optuna_max:
                 rows.append(["optuna", sched, n, "-", "skipped (O(n^2))", "-", "-", "-"])
                 continue
-            o = run_optuna(n, sched)
+            o = _isolated(run_optuna, n, sched)
             rows.append(["optuna", sched, n, o.reports, round(o.reports / o.seconds),
                          round(o.first * 1e6, 1), round(o.last * 1e6, 1), round(o.seconds, 2)])
             ratios[(sched, n)] = (r.reports / r.seconds) / (o.reports / o.seconds)
@@ -142,7 +152,8 @@ def main() -> None:
     headers = ["library", "scheduler", "trials", "reports", "reports/s", "µs/report first 10%",
                "µs/report last 10%", "seconds"]
     text = (
-        "Sequential in-process loop, in-memory storage for both (rung: MemoryJournal, every event "
+        "Sequential in-process loop, each configuration in a fresh process; in-memory storage for "
+        "both (rung: MemoryJournal, every event "
         "journaled; Optuna 5.0: in-memory storage, RandomSampler, SuccessiveHalvingPruner("
         "min_resource=1, reduction_factor=3) or NopPruner).\n\n" + table(headers, rows)
     )
