@@ -316,6 +316,9 @@ class Ladder:
         return [t.state() for t in self.tables]
 
 
+_NONE: list[int] = []  # shared empty answer of ``retired`` (the engine only reads it)
+
+
 class RetiringLadders(Scheduler):
     """Shared by ``ASHA`` and ``AsyncHyperband``: in the promotion variant, retire paused
     trials that can never be promoted (see "Retiring paused trials" in the module docstring).
@@ -328,12 +331,16 @@ class RetiringLadders(Scheduler):
         raise NotImplementedError
 
     def _bind_retiring(self) -> None:
+        # only the promotion variant pauses trials: the stopping variant skips this bookkeeping
+        self._promoting = any(ladder.promotion for ladder in self._ladders_all())
         self._seen = 0  # trials registered with their ladder
         self._starved = False  # the engine refused a new trial: none will start any more
         self._retired: list[int] = []
 
     # promotion variant: which paused trials can never be promoted (see the module docstring)
     def _sync(self, history: History) -> None:
+        if not self._promoting:
+            return
         for tid in range(self._seen, len(history)):
             ladder = self._ladder_of(history, tid)
             if ladder is not None and ladder.promotion:
@@ -341,7 +348,7 @@ class RetiringLadders(Scheduler):
         self._seen = len(history)
 
     def _settle(self, history: History) -> None:
-        if self._starved:
+        if self._starved and self._promoting:
             for ladder in self._ladders_all():
                 if ladder.promotion:
                     self._retired.extend(ladder.settle(history))
@@ -368,6 +375,8 @@ class RetiringLadders(Scheduler):
         return False
 
     def retired(self) -> list[int]:
+        if not self._retired:
+            return _NONE
         out, self._retired = self._retired, []
         return out
 
