@@ -206,3 +206,19 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(
     assert study.engine.history.n_suggested == 24
     assert [t.id for t in study.trials()] == list(range(24))
     assert all(t.status.value in ("completed", "stopped") for t in study.trials())
+
+
+def test_show_states_constraints_and_no_feasible_trial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A spec's constraints are shown with the objective; when no trial satisfies them the
+    best line says so instead of 'none yet'."""
+    monkeypatch.chdir(tmp_path)
+    write_spec(tmp_path, sim_spec("cons", n_trials=12,
+                                  extra="constraints: ['loss <= -1', {metric: loss, op: '>=', bound: 0}]\n"))
+    assert main(["run", "spec.yaml", "--no-live"]) == 0
+    assert "cons done: best: no feasible trial yet" in capsys.readouterr().out
+    assert main(["show", "cons"]) == 0
+    out = capsys.readouterr().out
+    assert "objective  loss (min)   subject to loss <= -1, loss >= 0" in out
+    assert "best: no feasible trial yet" in out

@@ -21,6 +21,7 @@ from rung.cli.report import (
     fmt_num,
     fmt_params,
     is_records,
+    no_best,
     records_table,
     state_sections,
 )
@@ -169,7 +170,7 @@ class Progress:
             parts.append(Text.assemble(("best ", "bold green"), best_line(self.study)[5:]))
             parts.append(Text("  " + fmt_params(best.params), style="dim"))
         else:
-            parts.append(Text("best: none yet", style="dim"))
+            parts.append(Text(no_best(self.study), style="dim"))
         try:
             state = engine.scheduler.state()
         except Exception:

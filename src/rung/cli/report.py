@@ -70,12 +70,32 @@ def fmt_counts(c: Mapping[str, int]) -> str:
     return ", ".join(f"{k} {c[k]}" for k in STATUS_COLUMNS)
 
 
+def no_best(study: Study) -> str:
+    """What to say while there is no best trial: with constraints and results, that no trial
+    is feasible yet (rather than that nothing was measured)."""
+    if study.spec.constraints and study.engine.history.n_results:
+        return "best: no feasible trial yet"
+    return "best: none yet"
+
+
+def objective_text(study: Study) -> str:
+    """``loss (min)``, every objective of a multi-objective study, and the constraints."""
+    spec = study.spec
+    objs = spec.objectives or (spec.objective,)
+    text = ", ".join(f"{o.metric} ({o.mode})" for o in objs)
+    if spec.constraints:
+        text += "   subject to " + ", ".join(
+            f"{c.metric} {c.op} {fmt_num(c.bound)}" for c in spec.constraints
+        )
+    return text
+
+
 def best_line(study: Study) -> str:
     """``best val_acc=0.97 (trial #12, step 27)`` or ``best: none yet``."""
     best = study.best_trial
     metric = study.spec.objective.metric
     if best is None or not math.isfinite(best.score):
-        return "best: none yet"
+        return no_best(study)
     value = study.spec.objective.value(best.score)
     return f"best {metric}={fmt_num(value)} (trial #{best.id}, step {best.last_step})"
 
@@ -217,8 +237,7 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
                             if srch.params else "")
     lines = [
         f"study {study.name}  ({where})",
-        f"  objective  {spec.objective.metric} ({spec.objective.mode})   max_step {spec.max_step}"
-        f"   seed {spec.seed}",
+        f"  objective  {objective_text(study)}   max_step {spec.max_step}   seed {spec.seed}",
         f"  searcher   {srch_txt}",
         f"  scheduler  {sched_txt}",
         f"  budget     {budget or 'none'}   "
