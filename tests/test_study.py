@@ -136,3 +136,16 @@ def test_keep_checkpoints_is_part_of_the_spec(tmp_path) -> None:  # type: ignore
     assert Study.load("k", db, readonly=True).spec.keep_checkpoints == 3
     with pytest.raises(ConfigError, match="keep_checkpoints"):
         Study.create("k2", space(), "loss", keep_checkpoints=-1)
+
+
+def test_ask_and_tell_return_snapshots_without_keeping_them() -> None:
+    """The Trial handed back by ask/tell is a fresh snapshot; the history does not keep one
+    alive per trial (a 10^5-trial study would otherwise hold 10^5 of them)."""
+    s = Study.create("snap", space(), "loss", max_step=3, budget=Budget(n_trials=2))
+    t = s.ask()
+    assert t is not None and s.engine.history._trials[t.id].snapshot is None
+    s.report(t.id, 1, {"loss": 0.5})
+    ended = s.tell(t.id, "completed", {"loss": 0.25})
+    assert s.engine.history._trials[t.id].snapshot is None
+    assert ended == s.trial(t.id)  # the cached read gives the same record
+    assert ended.status is TrialStatus.COMPLETED and ended.score == 0.25

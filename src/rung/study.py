@@ -394,7 +394,7 @@ class Study:
             return None
         started = TrialStarted(launch.trial_id, t)
         self.journal.append(self.name, [grow, *cmds, started, *eng.handle(started)])
-        return eng.history.trial(launch.trial_id)
+        return eng.history.trial(launch.trial_id, cache=False)  # stale after its first report
 
     def report(self, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
         """Record an intermediate result; returns the scheduler's decision. Once a trial is told
@@ -456,7 +456,7 @@ class Study:
         events.append(TrialEnded(trial_id, outcome, t, error))
         self._handle(events)
         self._decided.pop(trial_id, None)
-        return eng.history.trial(trial_id)
+        return eng.history.trial(trial_id, cache=False)  # read once by the caller, if at all
 
     def _require_active(self, trial_id: int) -> None:
         if trial_id not in self.engine.active:

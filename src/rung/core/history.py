@@ -102,11 +102,14 @@ class History:
     def next_id(self) -> int:
         return len(self._trials)
 
-    def trial(self, trial_id: int) -> Trial:
-        """A snapshot of one trial (cached until the trial changes)."""
+    def trial(self, trial_id: int, cache: bool = True) -> Trial:
+        """A snapshot of one trial (cached until the trial changes; ``cache=False`` builds one
+        without keeping it, for a caller that reads it once: a study of 10^5 trials would
+        otherwise keep 10^5 snapshots alive for the garbage collector to walk)."""
         st = self._trials[trial_id]
-        if st.snapshot is None:
-            st.snapshot = Trial(
+        snapshot = st.snapshot
+        if snapshot is None:
+            snapshot = Trial(
                 id=st.id,
                 params=st.params,
                 status=st.status,
@@ -117,7 +120,9 @@ class History:
                 error=st.error,
                 score=st.scores.get(st.last_step, math.inf),
             )
-        return st.snapshot
+            if cache:
+                st.snapshot = snapshot
+        return snapshot
 
     def trials(self, status: TrialStatus | Sequence[TrialStatus] | None = None) -> list[Trial]:
         return [self.trial(i) for i in self.ids(status)]
