@@ -460,9 +460,9 @@ def _constraints(value: Any) -> tuple[Constraint, ...]:
             raise SpecError(f"{key}.{missing}", "missing")
         try:
             out.append(Constraint.from_json(item))
-        except ConfigError as e:
-            field_ = str(e).split(":", 1)[0].rsplit(".", 1)[-1]
-            raise SpecError(f"{key}.{field_}", str(e).split(": ", 1)[-1]) from None
+        except ConfigError as e:  # "constraints.bound: ..." -> spec.constraints[i].bound
+            err = as_spec_error(e)
+            raise SpecError(err.key.replace("spec.constraints", key, 1), err.message) from None
     return tuple(out)
 
 

@@ -122,13 +122,12 @@ class Engine:
     # --- the one entry point ------------------------------------------------------------------
     def handle(self, event: Event) -> list[Command]:
         """Apply one event and return the commands it causes."""
-        kind = type(event)
-        if kind not in _EVENT_KINDS and not isinstance(event, _EVENT_KINDS):
+        if not isinstance(event, _EVENT_KINDS):
             raise TypeError(f"not an event: {event!r}")
         self._advance_clock(event)
         out: list[Command] = []
-        if kind is ResultReported:
-            self._on_result(event, out)  # type: ignore[arg-type]
+        if isinstance(event, ResultReported):
+            self._on_result(event, out)
         elif isinstance(event, TrialEnded):
             self._on_end(event, out)
         elif isinstance(event, TrialStarted):
@@ -142,8 +141,6 @@ class Engine:
                 raise ValueError(f"capacity must be >= 0, got {event.capacity}")
             self.capacity = event.capacity
             self._fill(out)
-        elif isinstance(event, ResultReported):  # a subclass: not on the fast path above
-            self._on_result(event, out)
         else:  # Tick
             self._fill(out)
         return out

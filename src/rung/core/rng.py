@@ -19,20 +19,18 @@ _KEY_TYPES = (str, int, float, bool, type(None), tuple)
 
 def _state(seed: int, keys: tuple[object, ...]) -> Any:
     if len(keys) == 2 and type(keys[0]) is str and type(keys[1]) is int:
-        # the engine's one-stream-per-trial case: same bytes as the general repr below
+        # the engine's one-stream-per-trial case: the same text as the general repr below
         text = f"({int(seed)}, ({keys[0]!r}, {keys[1]}))"
-        return _from_digest(hashlib.blake2b(text.encode(), digest_size=32).digest())
-    for k in keys:
-        if not isinstance(k, _KEY_TYPES):
-            raise TypeError(
-                f"derive_rng keys must be str, int, float, bool, None or tuples, not {k!r}"
-            )
-    # repr of these types is deterministic across processes and platforms (floats print as
-    # their shortest round-trip form) and keeps types apart ("1" vs 1 vs 1.0 vs True).
-    return _from_digest(hashlib.blake2b(repr((int(seed), keys)).encode(), digest_size=32).digest())
-
-
-def _from_digest(d: bytes) -> Any:
+    else:
+        for k in keys:
+            if not isinstance(k, _KEY_TYPES):
+                raise TypeError(
+                    f"derive_rng keys must be str, int, float, bool, None or tuples, not {k!r}"
+                )
+        # repr of these types is deterministic across processes and platforms (floats print
+        # as their shortest round-trip form) and keeps types apart ("1" vs 1 vs 1.0 vs True).
+        text = repr((int(seed), keys))
+    d = hashlib.blake2b(text.encode(), digest_size=32).digest()
     return {
         "bit_generator": "PCG64",
         "state": {
