@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,16 @@ class RunContext:
     study: str
     checkpoint_dir: Path | None
     max_step: int
+
+    def checkpoint_root(self) -> tuple[Path, str | None]:
+        """The (resolved, existing) directory checkpoints go to, and the temporary directory
+        made for it when the study names none (the executor removes that one at shutdown)."""
+        if self.checkpoint_dir is None:
+            tmp = tempfile.mkdtemp(prefix=f"rung-{self.study}-")
+            return Path(tmp).resolve(), tmp
+        root = Path(self.checkpoint_dir)
+        root.mkdir(parents=True, exist_ok=True)
+        return root.resolve(), None
 
 
 @runtime_checkable

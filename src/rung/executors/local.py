@@ -26,7 +26,6 @@ import shutil
 import signal
 import struct
 import sys
-import tempfile
 import time
 import traceback
 import weakref
@@ -403,13 +402,7 @@ class LocalExecutor:
             raise ConfigError(f"objective: expected a callable, got {self.objective!r}")
         if self.start_method != "fork":
             self._payload = _serialize_objective(self.objective)
-        if ctx.checkpoint_dir is None:
-            self._tmp_root = tempfile.mkdtemp(prefix=f"rung-{ctx.study}-")
-            root = Path(self._tmp_root)
-        else:
-            root = Path(ctx.checkpoint_dir)
-            root.mkdir(parents=True, exist_ok=True)
-        self._root = root.resolve()
+        self._root, self._tmp_root = ctx.checkpoint_root()
         self._open = True
         self._startup_deaths = 0
         try:

@@ -710,13 +710,7 @@ class RayExecutor:
         self._open = True
         try:
             self._connect()
-            if ctx.checkpoint_dir is None:
-                self._tmp_root = tempfile.mkdtemp(prefix=f"rung-{ctx.study}-")
-                root = Path(self._tmp_root)
-            else:
-                root = Path(ctx.checkpoint_dir)
-                root.mkdir(parents=True, exist_ok=True)
-            self._root = root.resolve()
+            self._root, self._tmp_root = ctx.checkpoint_root()
             self._payload = ray.put(payload)
             self._cls = ray.remote(RungWorker)
             if self._socket:
