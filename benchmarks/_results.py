@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import platform
 import re
 import shlex
 import sys
 from pathlib import Path
+from typing import IO, Any
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADER = (
@@ -51,3 +53,17 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
     out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     out += ["| " + " | ".join(fmt(c) for c in r) + " |" for r in rows]
     return "\n".join(out)
+
+
+def child_result(returncode: int, out: IO[bytes], err: IO[bytes], tail: int) -> dict[str, Any]:
+    """The JSON a benchmark child printed on its last ``RESULT {...}`` line of ``out``, or
+    ``{"error": ...}`` with the exit code and the last ``tail`` lines of ``err``."""
+    out.seek(0)
+    err.seek(0)
+    lines = [ln for ln in out.read().decode(errors="replace").splitlines()
+             if ln.startswith("RESULT ")]
+    if returncode != 0 or not lines:
+        last = err.read().decode(errors="replace").strip().splitlines()[-tail:]
+        return {"error": f"exit code {returncode}: " + " | ".join(last)}
+    res: dict[str, Any] = json.loads(lines[-1][len("RESULT "):])
+    return res

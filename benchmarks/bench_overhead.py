@@ -47,6 +47,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import child_result
+
 MAX_STEP = 9
 ETA = 3
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -293,14 +296,9 @@ def run_child(cfg: dict[str, Any], timeout: float) -> dict[str, Any]:
             return {"error": f"timed out after {timeout:.0f} s"}
         stop.set()
         sampler.join()
-        out.seek(0)
-        err.seek(0)
-        lines = [ln for ln in out.read().decode(errors="replace").splitlines()
-                 if ln.startswith("RESULT ")]
-        if proc.returncode != 0 or not lines:
-            tail = err.read().decode(errors="replace").strip().splitlines()[-15:]
-            return {"error": f"exit code {proc.returncode}: " + " | ".join(tail)}
-        res: dict[str, Any] = json.loads(lines[-1][len("RESULT "):])
+        res = child_result(proc.returncode, out, err, tail=15)
+        if "error" in res:
+            return res
         res["peak_rss_mib"] = peak / 2**20
         return res
 

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _results import table, write_section
+from _results import child_result, table, write_section
 
 MAX_STEP = 9
 ETA = 3
@@ -160,15 +160,7 @@ def run_child(cfg: dict[str, Any], env: dict[str, str], timeout: float) -> dict[
                                   timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             return {"error": f"timed out after {timeout:.0f} s"}
-        out.seek(0)
-        err.seek(0)
-        lines = [ln for ln in out.read().decode(errors="replace").splitlines()
-                 if ln.startswith("RESULT ")]
-        if proc.returncode != 0 or not lines:
-            tail = err.read().decode(errors="replace").strip().splitlines()[-12:]
-            return {"error": f"exit code {proc.returncode}: " + " | ".join(tail)}
-        res: dict[str, Any] = json.loads(lines[-1][len("RESULT "):])
-        return res
+        return child_result(proc.returncode, out, err, tail=12)
 
 
 # --- the report ----------------------------------------------------------------------------------

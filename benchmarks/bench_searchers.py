@@ -378,28 +378,24 @@ def report(results: Mapping[str, Any]) -> str:
             lines.append(f"| {p} | {m} | {w[1:]} | " + " | ".join(cells)
                          + f" | {v['seconds']:.0f} s |")
     verdicts: list[str] = []
+
+    def goal(claim: str, p: str, row: str, ref: str, factor: float) -> None:
+        """``claim`` on problem ``p``: median of ``row`` <= ``factor`` x median of ``ref``."""
+        a, b = qual.get(f"{p}/{row}"), qual.get(f"{p}/{ref}")
+        if a is None or b is None:
+            return
+        for c in ("25", "50", "100"):
+            if c in a and c in b:
+                ok = a[c]["median"] <= factor * b[c]["median"]
+                verdicts.append(f"{claim} on {p} at {c}: {'yes' if ok else 'NO'} "
+                                f"({a[c]['median']:.3g} vs {b[c]['median']:.3g})")
+
     for ours, theirs in (("rung-gp", "optuna-gp"), ("rung-tpe", "optuna-tpe")):
         for p in problems:
-            a, b = qual.get(f"{p}/{ours}/w1"), qual.get(f"{p}/{theirs}/w1")
-            if a is None or b is None:
-                continue
-            for c in ("25", "50", "100"):
-                if c in a and c in b:
-                    ok = a[c]["median"] <= b[c]["median"]
-                    verdicts.append(f"{ours} <= {theirs} on {p} at {c}: "
-                                    f"{'yes' if ok else 'NO'} ({a[c]['median']:.3g} vs "
-                                    f"{b[c]['median']:.3g})")
+            goal(f"{ours} <= {theirs}", p, f"{ours}/w1", f"{theirs}/w1", 1.0)
     for m in ("rung-gp", "rung-tpe"):
         for p in problems:
-            a, b = qual.get(f"{p}/{m}/w8"), qual.get(f"{p}/{m}/w1")
-            if a is None or b is None:
-                continue
-            for c in ("25", "50", "100"):
-                if c in a and c in b:
-                    ok = a[c]["median"] <= 1.5 * b[c]["median"]
-                    verdicts.append(f"{m} 8 workers within 1.5x of sequential on {p} at {c}: "
-                                    f"{'yes' if ok else 'NO'} ({a[c]['median']:.3g} vs "
-                                    f"{b[c]['median']:.3g})")
+            goal(f"{m} 8 workers within 1.5x of sequential", p, f"{m}/w8", f"{m}/w1", 1.5)
     if verdicts:
         lines.append("\nGoals:\n")
         lines.extend(f"- {v}" for v in verdicts)
