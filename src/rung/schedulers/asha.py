@@ -34,11 +34,11 @@ ranked at or below it can never be promoted, and is retired (``Scheduler.retired
 ends it stopped and releases its checkpoint); a loser still on its way to pausing is retired
 when its pause arrives. Retiring rung ``k``'s losers can make rung ``k + 1`` final in turn. The
 ladder keeps the count of live trials by the highest rung each has reported at, so the test is
-``O(number of rungs)`` per event. What it cannot see: the engine polls ``retired()`` after
-``on_result`` and ``on_trial_end`` only, so losers found when the first start is refused with
-no trial running (the study's last turn, typically with one worker) stay paused; a study that
-ends because ``Budget.max_steps`` or ``max_time`` is spent never tells the scheduler, and its
-paused trials keep their checkpoints (so a resumed study with more budget can promote them).
+``O(number of rungs)`` per event (the engine polls ``retired()`` after ``on_result``,
+``on_trial_end`` and ``on_start_refused``, so losers found in the turn a start is refused end
+in that turn). What it cannot see: a study that ends because ``Budget.max_steps`` or
+``max_time`` is spent never tells the scheduler, and its paused trials keep their checkpoints
+(so a resumed study with more budget can promote them).
 
 Neither variant bounds the *count* of trials that pass a rung by ``ceil(n / eta)``: each pass is
 decided with the ``n`` known at that moment, so a run of ever-better arrivals all pass (the

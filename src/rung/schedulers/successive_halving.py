@@ -41,9 +41,8 @@ exhausted), ``on_start_refused`` closes every first rung with the members it has
 ``max(1, floor(n/eta))`` of them, so the bracket still carries its best to ``max_step``), and no
 bracket is opened or filled any more.
 
-The losers of a rung completed by ``on_start_refused`` are named to the engine at its next
-``on_result`` or ``on_trial_end`` (the engine polls ``retired()`` after those two hooks only); a
-promoted member of that rung resumes in the same turn, so that poll comes with its first report.
+The losers of a rung completed by ``on_start_refused`` are retired in that same turn: the engine
+polls ``retired()`` after ``on_start_refused`` as after ``on_result`` and ``on_trial_end``.
 
 Complexity: a report at a rung costs ``O(log n)`` (sorted rung table); completing a rung sorts
 nothing (the table is kept sorted); ``next_trial`` is ``O(open brackets)``.
