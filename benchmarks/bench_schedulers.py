@@ -31,7 +31,9 @@ Writes ``benchmarks/results/schedulers_runs.csv`` (one row per run),
 against time), ``schedulers_pbt_toy.csv``, and the ``bench_schedulers`` section of
 ``benchmarks/RESULTS.md``.
 
-Usage: ``python benchmarks/bench_schedulers.py [--seeds 20] [--jobs 2]``
+Usage: ``python benchmarks/bench_schedulers.py [--seeds 20] [--jobs 2]``. A subset
+(``--problems``, ``--workers``, ``--methods``; random+FIFO, the target, always runs) prints its
+report and writes nothing, nor does ``--no-write``: the files above always hold one full run.
 """
 
 from __future__ import annotations
@@ -382,24 +384,55 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--jobs", type=int, default=multiprocessing.cpu_count())
-    ap.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
+    ap.add_argument(
+        "--no-write", action="store_true",
+        help="print the report only: do not touch RESULTS.md or benchmarks/results/",
+    )
+    ap.add_argument("--problems", nargs="+", choices=list(PROBLEMS), help="subset (no writes)")
+    ap.add_argument("--workers", nargs="+", type=int, choices=list(SETTINGS),
+                    help="subset (no writes)")
+    ap.add_argument("--methods", nargs="+", choices=list(METHODS),
+                    help="subset (no writes; random+fifo, the target, always runs)")
     args = ap.parse_args()
+    subset = bool(args.problems or args.workers or args.methods)
+    settings = {
+        workers: (budget, [p for p in problems if not args.problems or p in args.problems])
+        for workers, (budget, problems) in SETTINGS.items()
+        if not args.workers or workers in args.workers
+    }
+    methods = [m for m in METHODS
+               if not args.methods or m in args.methods or m == "random+fifo"]
     t0 = time.perf_counter()
     jobs = [
         (problem, workers, method, seed, budget)
-        for workers, (budget, problems) in SETTINGS.items()
+        for workers, (budget, problems) in settings.items()
         for problem in problems
         for seed in range(args.seeds)
-        for method in METHODS
+        for method in methods
     ]
     jobs.sort(key=lambda j: -j[1])  # the slow 256-worker runs first
     with multiprocessing.Pool(args.jobs) as pool:
         runs = pool.map(run_one, jobs, chunksize=1)
     runs.sort(key=lambda r: (r["workers"], r["problem"], r["method"], r["seed"]))
     sim_seconds = time.perf_counter() - t0
-    toy_rows = pbt_toy(args.seeds)
+    toy_rows = [] if subset else pbt_toy(args.seeds)
     total_seconds = time.perf_counter() - t0
+    groups: dict[tuple[int, str, str], list[dict[str, Any]]] = {}
+    for r in runs:
+        groups.setdefault((r["workers"], r["problem"], r["method"]), []).append(r)
+    body = report(runs, groups, toy_rows, args.seeds, sim_seconds, total_seconds)
+    print(body)
+    if subset or args.no_write:
+        return
+    write_files(runs, groups, toy_rows)
+    write_section("bench_schedulers", body)
 
+
+def write_files(
+    runs: list[dict[str, Any]],
+    groups: dict[tuple[int, str, str], list[dict[str, Any]]],
+    toy_rows: list[dict[str, Any]],
+) -> None:
     OUT.mkdir(exist_ok=True)
     keys = ["problem", "workers", "method", "seed", "budget", "final_regret", "steps",
             "wall_clock", "utilization", "trials", "guard_level", "real_seconds", "cpu_seconds"]
@@ -409,9 +442,6 @@ def main() -> None:
         for r in runs:
             w.writerow([_g(r[k]) for k in keys])
 
-    groups: dict[tuple[int, str, str], list[dict[str, Any]]] = {}
-    for r in runs:
-        groups.setdefault((r["workers"], r["problem"], r["method"]), []).append(r)
     with open(OUT / "schedulers_curves.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(
@@ -437,11 +467,6 @@ def main() -> None:
             w.writerow(
                 [_g(row[k]) for k in ("setting", "method", "seed", "best_q", "regret", "steps")]
             )
-
-    body = report(runs, groups, toy_rows, args.seeds, sim_seconds, total_seconds)
-    print(body)
-    if not args.no_write:
-        write_section("bench_schedulers", body)
 
 
 def report(
@@ -485,11 +510,15 @@ def report(
     claims: list[str] = []
     for workers, (budget, problems) in SETTINGS.items():
         for problem in problems:
+            if (workers, problem, "random+fifo") not in groups:
+                continue  # not in this subset
             rows = []
             fifo = groups[(workers, problem, "random+fifo")]
             fifo_final = float(np.median([r["final_regret"] for r in fifo]))
             claim_reach: dict[str, tuple[Any, ...]] = {}
             for method in METHODS:
+                if (workers, problem, method) not in groups:
+                    continue
                 rs = groups[(workers, problem, method)]
                 fr = np.array([r["final_regret"] for r in rs])
                 reach_fr: list[float | None] = []
@@ -519,6 +548,8 @@ def report(
             if high:
                 for method, label in (("asha", "ASHA (stopping variant)"),
                                       ("asha-promotion", "ASHA (promotion variant)")):
+                    if method not in claim_reach:
+                        continue
                     frac, ci = claim_reach[method]
                     ok = frac is not None and frac <= 0.2
                     lo, hi = ci if ci is not None else (math.inf, math.inf)
@@ -533,6 +564,8 @@ def report(
             else:
                 fifo_by_seed = {r["seed"]: r["final_regret"] for r in fifo}
                 for method in ("asha+guard", "asha-promotion+guard", "asha"):
+                    if (workers, problem, method) not in groups:
+                        continue
                     rs = groups[(workers, problem, method)]
                     d = np.array([r["final_regret"] - fifo_by_seed[r["seed"]] for r in rs])
                     lo, hi = bootstrap_mean_ci(d)
@@ -551,7 +584,9 @@ def report(
                             f"seed: mean {d.mean():+.3f}, 95% CI [{lo:+.3f}, {hi:+.3f}] "
                             f"(claim: not worse, i.e. the CI does not lie above 0)."
                         )
-            if workers == 256 and problem == "hartmann3-default":
+            if workers == 256 and problem == "hartmann3-default" and all(
+                (256, problem, m) in groups for m in ("asha", "hyperband")
+            ):
                 ua = float(np.median([r["utilization"] for r in groups[(256, problem, "asha")]]))
                 uh = float(np.median(
                     [r["utilization"] for r in groups[(256, problem, "hyperband")]]
@@ -561,6 +596,16 @@ def report(
                     f"utilization {ua:.3f} (claim: >= 0.95); synchronous Hyperband {uh:.3f}."
                 )
 
+    if toy_rows:
+        pbt_report(toy_rows, seeds, out, claims)
+    out.append("\n### Claims\n")
+    out.extend(claims)
+    return "\n".join(out)
+
+
+def pbt_report(
+    toy_rows: list[dict[str, Any]], seeds: int, out: list[str], claims: list[str]
+) -> None:
     toy: dict[tuple[str, str], list[float]] = {}
     steps: dict[tuple[str, str], list[int]] = {}
     for row in toy_rows:
@@ -589,9 +634,6 @@ def report(
                 f"- {'PASS' if p > b else 'FAIL'}: PBT toy, {setting}: PBT median best Q "
                 f"{p:.3f} vs {base} {b:.3f} at equal steps."
             )
-    out.append("\n### Claims\n")
-    out.extend(claims)
-    return "\n".join(out)
 
 
 if __name__ == "__main__":
