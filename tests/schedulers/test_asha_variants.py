@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pytest
 from sched_script import Script, summary
 
@@ -62,6 +63,51 @@ def test_stopping_variant_exact_decisions() -> None:
         Action.CONTINUE, 9, False, "rank 1/1 at rung 1 (step 3)"
     )
     s.assert_replay_matches()
+
+
+def test_stopping_variant_keeps_ceil_n_over_eta_places_counting_the_new_result() -> None:
+    """The documented convention: rank ``r`` of ``n`` continues iff ``r * eta < n``, i.e. the
+    top ``ceil(n / eta)``. When ``eta`` does not divide ``n`` that is one place more than the
+    promotion variant's ``floor(n / eta)``."""
+    s = Script(ASHA(3), max_step=9)
+    s.capacity(7)
+    go = Decision(Action.CONTINUE, 3, False, "rank 2/4 at rung 0 (step 1)")
+    assert s.report(0, 1, 0.1) == Decision(Action.CONTINUE, 3, False, "rank 1/1 at rung 0 (step 1)")
+    assert s.report(1, 1, 0.5) == Decision.stop(
+        "rank 2/2 at rung 0 (step 1): not in the top 1/3 (cutoff score 0.1)"
+    )
+    assert s.report(2, 1, 0.6) == Decision.stop(
+        "rank 3/3 at rung 0 (step 1): not in the top 1/3 (cutoff score 0.1)"
+    )
+    assert s.report(3, 1, 0.2) == go  # 2nd of 4: ceil(4/3) = 2 places (floor would be 1)
+    assert s.report(4, 1, 0.3) == Decision.stop(
+        "rank 3/5 at rung 0 (step 1): not in the top 1/3 (cutoff score 0.2)"
+    )
+    assert s.report(5, 1, 0.25) == Decision.stop(
+        "rank 3/6 at rung 0 (step 1): not in the top 1/3 (cutoff score 0.2)"
+    )
+    assert s.report(6, 1, 0.22) == Decision(
+        Action.CONTINUE, 3, False, "rank 3/7 at rung 0 (step 1)"
+    )
+    s.assert_replay_matches()
+
+
+def test_stopping_variant_equals_the_quantile_rule_of_syne_tune() -> None:
+    """Continue iff the score is at most ``np.quantile`` (linear) of every score recorded at the
+    rung, the new one included, at ``1 / eta`` (Syne Tune's stopping rung system); a rung's
+    first result always continues."""
+    rng = np.random.Generator(np.random.PCG64(7))
+    for eta in (2, 3, 4):
+        s = Script(ASHA(eta), max_step=eta**2)
+        s.capacity(40)
+        seen: list[float] = []
+        for tid in range(40):
+            score = float(rng.random())
+            seen.append(score)
+            d = s.report(tid, 1, score)
+            assert d is not None
+            expected = len(seen) == 1 or score <= np.quantile(seen, 1 / eta)
+            assert (d.action is Action.CONTINUE) == expected, (eta, tid)
 
 
 def test_promotion_variant_pauses_and_resumes_from_the_checkpoint() -> None:
