@@ -1,13 +1,13 @@
 """Behaviour of the ``gp`` searcher and its GP that the shared searcher properties do not cover:
-the initial design with parallel workers, the noise floor on deterministic objectives, and
-factorization of clustered data."""
+the initial design with parallel workers, the noise floor on deterministic objectives,
+factorization of clustered data and the lengthscale prior."""
 
 from __future__ import annotations
 
 import numpy as np
 from searcher_helpers import BRANIN_SPACE, branin, make_study, run_sequential
 
-from rung.searchers._gp import GP, Hyper
+from rung.searchers._gp import GP, Hyper, lengthscale_penalty
 
 
 def test_initial_design_continues_while_its_points_run() -> None:
@@ -107,3 +107,36 @@ def test_parallel_batch_with_pending_trials_spreads_out() -> None:
     d = np.linalg.norm(B[:, None] - B[None], axis=2)[np.triu_indices(8, 1)]
     assert d.min() > 1e-3
     assert np.median(d) > 0.02
+
+
+def test_lengthscale_prior_is_centred_on_the_unit_cube_with_exponential_tails() -> None:
+    """``0.1 (l^2 + 1 / l^2)``: minimum at ``l = 1``, symmetric in ``log l``, about 0.9 at 1/3
+    and 3 and 10 at 0.1 and 10; the gradient is the derivative in ``log l``."""
+    log_l = np.log(np.array([0.1, 1 / 3, 1.0, 3.0, 10.0]))
+    vals = np.array([lengthscale_penalty(np.array([a]))[0] for a in log_l])
+    assert np.argmin(vals) == 2 and vals[2] == 0.2
+    np.testing.assert_allclose(vals[0], vals[4])
+    np.testing.assert_allclose(vals[1], vals[3])
+    assert 0.9 < vals[1] < 0.92 and 9.9 < vals[0] < 10.1
+    total, grad = lengthscale_penalty(log_l)
+    np.testing.assert_allclose(total, vals.sum())
+    eps = 1e-6
+    fd = [(lengthscale_penalty(np.array([a + eps]))[0]
+           - lengthscale_penalty(np.array([a - eps]))[0]) / (2 * eps) for a in log_l]
+    np.testing.assert_allclose(grad, fd, rtol=1e-5)
+
+
+def test_irrelevant_parameter_keeps_a_lengthscale_of_a_few_units() -> None:
+    """15 points in 3 dimensions, the objective ignoring the third: the fit keeps the third
+    lengthscale longer than the others but at a few units (the earlier log-normal prior let it
+    drift to about 12 here, and to 80-340 at 25-40 points, so that dimension was no longer
+    explored), and it grows as points accumulate."""
+    rng = np.random.default_rng(0)
+    ls = []
+    for n in (15, 40):
+        U = rng.random((n, 3))
+        y = np.sin(6 * U[:, 0]) + 4 * (U[:, 1] - 0.5) ** 2
+        hyper = GP(U, (y - y.mean()) / y.std(), np.arange(3), 3).fit()
+        ls.append(np.exp(hyper.log_ls))
+    assert 2.0 < ls[0][2] < 5.0 and ls[0][2] > 3 * ls[0][:2].max()
+    assert ls[1][2] > ls[0][2] and ls[1][2] < 10.0
