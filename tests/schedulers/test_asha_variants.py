@@ -65,37 +65,39 @@ def test_stopping_variant_exact_decisions() -> None:
     s.assert_replay_matches()
 
 
-def test_stopping_variant_keeps_ceil_n_over_eta_places_counting_the_new_result() -> None:
-    """The documented convention: rank ``r`` of ``n`` continues iff ``r * eta < n``, i.e. the
-    top ``ceil(n / eta)``. When ``eta`` does not divide ``n`` that is one place more than the
-    promotion variant's ``floor(n / eta)``."""
+def test_stopping_variant_keeps_the_papers_floor_n_over_eta_places() -> None:
+    """Rank ``r`` of ``n`` (the new result included) continues iff ``r < max(1, n // eta)``:
+    Algorithm 2's quota ``floor(n / eta)``, and the best so far while the rung holds fewer than
+    ``eta`` results."""
     s = Script(ASHA(3), max_step=9)
-    s.capacity(7)
-    go = Decision(Action.CONTINUE, 3, False, "rank 2/4 at rung 0 (step 1)")
-    assert s.report(0, 1, 0.1) == Decision(Action.CONTINUE, 3, False, "rank 1/1 at rung 0 (step 1)")
+    s.capacity(8)
+    go = Decision(Action.CONTINUE, 3, False, "rank 1/1 at rung 0 (step 1)")
+    assert s.report(0, 1, 0.1) == go
     assert s.report(1, 1, 0.5) == Decision.stop(
         "rank 2/2 at rung 0 (step 1): not in the top 1/3 (cutoff score 0.1)"
     )
-    assert s.report(2, 1, 0.6) == Decision.stop(
-        "rank 3/3 at rung 0 (step 1): not in the top 1/3 (cutoff score 0.1)"
+    assert s.report(2, 1, 0.05) == Decision(
+        Action.CONTINUE, 3, False, "rank 1/3 at rung 0 (step 1)"
     )
-    assert s.report(3, 1, 0.2) == go  # 2nd of 4: ceil(4/3) = 2 places (floor would be 1)
+    # 2nd of 4: floor(4/3) = 1 place (Syne Tune's quantile rule, ceil(4/3) = 2, would continue)
+    assert s.report(3, 1, 0.08) == Decision.stop(
+        "rank 2/4 at rung 0 (step 1): not in the top 1/3 (cutoff score 0.05)"
+    )
     assert s.report(4, 1, 0.3) == Decision.stop(
-        "rank 3/5 at rung 0 (step 1): not in the top 1/3 (cutoff score 0.2)"
+        "rank 4/5 at rung 0 (step 1): not in the top 1/3 (cutoff score 0.05)"
     )
-    assert s.report(5, 1, 0.25) == Decision.stop(
-        "rank 3/6 at rung 0 (step 1): not in the top 1/3 (cutoff score 0.2)"
+    assert s.report(5, 1, 0.07) == Decision(  # 2nd of 6: floor(6/3) = 2 places
+        Action.CONTINUE, 3, False, "rank 2/6 at rung 0 (step 1)"
     )
-    assert s.report(6, 1, 0.22) == Decision(
-        Action.CONTINUE, 3, False, "rank 3/7 at rung 0 (step 1)"
+    assert s.report(6, 1, 0.09) == Decision.stop(  # 4th of 7: 2 places
+        "rank 4/7 at rung 0 (step 1): not in the top 1/3 (cutoff score 0.07)"
     )
     s.assert_replay_matches()
 
 
-def test_stopping_variant_equals_the_quantile_rule_of_syne_tune() -> None:
-    """Continue iff the score is at most ``np.quantile`` (linear) of every score recorded at the
-    rung, the new one included, at ``1 / eta`` (Syne Tune's stopping rung system); a rung's
-    first result always continues."""
+def test_stopping_variant_decisions_follow_the_quota_for_any_eta() -> None:
+    """Against a direct computation of the rule: continue iff fewer than ``max(1, n // eta)``
+    recorded scores (the new one included) are better or equal and earlier."""
     rng = np.random.Generator(np.random.PCG64(7))
     for eta in (2, 3, 4):
         s = Script(ASHA(eta), max_step=eta**2)
@@ -106,7 +108,8 @@ def test_stopping_variant_equals_the_quantile_rule_of_syne_tune() -> None:
             seen.append(score)
             d = s.report(tid, 1, score)
             assert d is not None
-            expected = len(seen) == 1 or score <= np.quantile(seen, 1 / eta)
+            rank = sum(x < score for x in seen)
+            expected = rank < max(1, len(seen) // eta)
             assert (d.action is Action.CONTINUE) == expected, (eta, tid)
 
 
@@ -299,7 +302,7 @@ def test_guard_raises_the_grace_period_when_rungs_disagree(
     assert s.report(12, 1, 99.0) is None
     assert s.report(12, 2, 99.0) is None
     assert s.report(12, 3, 99.0) == Decision.stop(
-        "rank 13/13 at rung 1 (step 3): not in the top 1/3 (cutoff score 0.14)"
+        "rank 13/13 at rung 1 (step 3): not in the top 1/3 (cutoff score 0.13)"
     )
     # a trial that was already waiting at step 1 when the guard rose is not judged there
     s2 = Script(ASHA(3, guard=True), max_step=9)

@@ -148,10 +148,12 @@ def test_few_pairs_are_not_flagged() -> None:
 
 def test_guard_on_a_misleading_problem_turns_asha_into_fifo_and_replays() -> None:
     bench = _Reversed(9)
+    # 120 trials: the guard needs 10 trials to pass both rungs before it can judge step 3
+    # against step 9, and only the top floor(n/3) of each rung pass
     plain = Study.create("p", bench.space, "loss", scheduler=ASHA(3), max_step=9,
-                         budget=Budget(n_trials=80), seed=1).simulate(bench, n_workers=4)
+                         budget=Budget(n_trials=120), seed=1).simulate(bench, n_workers=4)
     guarded = Study.create("g", bench.space, "loss", scheduler=ASHA(3, guard=True), max_step=9,
-                           budget=Budget(n_trials=80), seed=1).simulate(bench, n_workers=4)
+                           budget=Budget(n_trials=120), seed=1).simulate(bench, n_workers=4)
     g = guarded.engine.scheduler.state()["guard"]
     assert g["level"] == 2 and g["min_step"] == 9  # both rungs skipped
     assert guarded.diagnostics(emit=False).guard == g
