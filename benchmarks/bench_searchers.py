@@ -422,6 +422,8 @@ PROBLEMS = ("branin", "hartmann6", "levy10", "hgb-cancer")
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="seeds are first-seed .. first-seed + seeds - 1")
     ap.add_argument("--trials", type=int, default=100)
     ap.add_argument("--quick", action="store_true", help="3 seeds, 50 trials, no 1,000 timing")
     ap.add_argument("--problems", default=",".join(PROBLEMS))
@@ -471,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
             for w in wl:
                 curves = []
                 t0 = time.perf_counter()
-                for seed in range(args.seeds):
+                for seed in range(args.first_seed, args.first_seed + args.seeds):
                     run = run_rung if lib == "rung" else run_optuna
                     curves.append(regret_curve(problem, run(problem, kind, seed, args.trials, w)))
                 key = f"{pname}/{m}/w{w}"

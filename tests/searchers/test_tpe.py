@@ -1,5 +1,6 @@
 """TPE specifics: defaults that match Optuna's TPESampler conventions, the constant liar for
-pending trials, and what a wave of parallel suggestions looks like."""
+pending trials, what a wave of parallel suggestions looks like, and how conditional
+parameters enter the joint kernels."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import numpy as np
 import pytest
 from searcher_helpers import BRANIN_SPACE, branin, make_study, run_sequential, unit
 
+import rung
+from rung.searchers._common import dims_of
+from rung.searchers._parzen import Parzen
 from rung.searchers.tpe import TPESearcher, ramp_weights
 
 
@@ -68,3 +72,27 @@ def test_a_wave_of_pending_suggestions_is_spread_out_by_the_liar() -> None:
     blind = [_nearest(_batch(False, seed)) for seed in range(4)]
     assert all(d.min() > 0.004 for d in liar)
     assert np.median(np.concatenate(liar)) > np.median(np.concatenate(blind))
+
+
+def test_joint_kernels_are_a_normalized_density_on_a_conditional_space() -> None:
+    """How conditional parameters enter TPE's joint kernels: an observation that did not use
+    ``k`` is uniform in ``k``'s coordinate and a configuration without ``k`` ignores it, so the
+    probabilities of all configurations of the tree (``c = a``, or ``c = b`` with each ``k``)
+    sum to one, and with no observation that used ``k``, ``k`` given ``c = b`` is uniform."""
+    space = rung.SearchSpace({"c": rung.Categorical(["a", "b"]),
+                              "k": rung.Int(1, 5, when={"c": "b"})})
+    dims = dims_of(space)
+    configs = [{"c": "a"}] + [{"c": "b", "k": k} for k in range(1, 6)]
+    U = np.array([space.to_unit(p) for p in configs])
+    seen = [{"c": "a"}, {"c": "b", "k": 2}, {"c": "b", "k": 2}, {"c": "b", "k": 4}]
+    X = np.array([space.to_unit(p) for p in seen])
+    for rows in ([0, 1, 2, 3], [0, 0, 1], [0, 0]):
+        est = Parzen(X[rows], np.ones(len(rows)), dims, prior_weight=1.0)
+        p = np.exp(est.log_pdf(U))
+        assert p.sum() == pytest.approx(1.0)
+    # only c = a observed, kernels that leave their category with probability 1/2 and no
+    # prior: half the mass on c = b, spread evenly over k
+    est = Parzen(X[[0, 0]], np.ones(2), dims, prior_weight=0.0,
+                 cat_bandwidth=np.full((2, 2), 0.5))
+    p = np.exp(est.log_pdf(U))
+    assert p[0] == pytest.approx(0.5) and np.allclose(p[1:], 0.1)
