@@ -147,9 +147,13 @@ class RungTable:
     def unwait(self, trial_id: int) -> None:
         self.waiting.discard((self.entered[trial_id], trial_id))
 
+    def keeps(self, eta: int) -> int:
+        """How many of its results the stopping variant lets past: ``max(1, floor(n / eta))``."""
+        return len(self.table) // eta or 1
+
     def cutoff(self, eta: int) -> float:
-        """Score of the last trial inside the stopping variant's top ``max(1, floor(n / eta))``."""
-        score: float = self.table[max(1, len(self.table) // eta) - 1][0]
+        """Score of the last result the stopping variant lets past."""
+        score: float = self.table[self.keeps(eta) - 1][0]
         return score
 
     def candidate(self, eta: int, history: History, running: int | None = None) -> int | None:
@@ -281,7 +285,7 @@ class Ladder:
             return Decision.proceed(nxt, f"rank {rank + 1}/{n} at {where}: already promoted")
         eta = self.eta
         if not self.promotion:
-            if rank < (n // eta or 1):
+            if rank < table.keeps(eta):
                 table.passed.add(trial_id)
                 return Decision.proceed(nxt, f"rank {rank + 1}/{n} at {where}")
             return Decision.stop(

@@ -142,9 +142,7 @@ class MedianStoppingRule(Scheduler):
         table = self._tables[step]
         m = len(table) - 1  # other trials at this step
         if step < self.grace_period or m < self.min_trials:
-            if step < request.until_step:
-                return CONTINUE  # streaming below the lease: the lease stands
-            return Decision.proceed(self._next_decision(step + 1, r))
+            return self._carry_on(step, request.until_step, r)
         own = table.bisect_left((r.avg_at[step], tid))
 
         def other(j: int) -> float:  # j-th smallest average among the other trials
@@ -158,7 +156,12 @@ class MedianStoppingRule(Scheduler):
                 f"best score {r.best:.6g} by step {step} is worse than the median {median:.6g} "
                 f"of {m} other trials' running averages at step {step}"
             )
-        if step < request.until_step:
+        return self._carry_on(step, request.until_step, r)
+
+    def _carry_on(self, step: int, until_step: int, r: _Running) -> Decision:
+        """Not stopped at ``step``: below the lease the lease stands (the worker streams on);
+        at it, a new lease to the next step where the rule can decide."""
+        if step < until_step:
             return CONTINUE
         return Decision.proceed(self._next_decision(step + 1, r))
 
