@@ -44,8 +44,11 @@ def test_ask_report_tell_with_asha() -> None:
         s.report(0, 3, {"loss": 1.0})
     with pytest.raises(RungError, match="does not exist"):
         s.tell(99)
-    with pytest.raises(ConfigError, match="status"):
+    with pytest.raises(ConfigError, match="status: 'exploded' is not one of"):
         s.tell(t2.id, "exploded")
+    with pytest.raises(ConfigError, match=r"status: \['stopped'\] is not one of"):
+        s.tell(t2.id, ["stopped"])  # type: ignore[arg-type]
+    assert s.tell(t2.id, TrialStatus.STOPPED.value).status is TrialStatus.STOPPED
 
 
 def test_best_trial_prefers_trials_that_reached_max_step() -> None:

@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("rung.study")
 
 
+_OUTCOMES: dict[str, Outcome] = {o.value: o for o in Outcome}  # tell's status, by value
+
+
 def _objective(
     objective: Objective | str | Mapping[str, Any] | None, mode: str | None
 ) -> Objective:
@@ -270,7 +273,7 @@ class Study:
             records.append(ev)
             records.extend(cmds)
             out.extend(cmds)
-        self.journal.append(self.name, records)
+        self.journal.append(self.spec.name, records)
         return out
 
     def _checkpoint_dir(self) -> Path:
@@ -390,10 +393,10 @@ class Study:
                 break
         if launch is None:
             shrink = CapacityChanged(len(eng.active), t)
-            self.journal.append(self.name, [grow, *cmds, shrink, *eng.handle(shrink)])
+            self.journal.append(self.spec.name, [grow, *cmds, shrink, *eng.handle(shrink)])
             return None
         started = TrialStarted(launch.trial_id, t)
-        self.journal.append(self.name, [grow, *cmds, started, *eng.handle(started)])
+        self.journal.append(self.spec.name, [grow, *cmds, started, *eng.handle(started)])
         return eng.history.trial(launch.trial_id, cache=False)  # stale after its first report
 
     def report(self, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
@@ -402,8 +405,11 @@ class Study:
         if trial_id in self._decided:
             self._record_late(trial_id, step, metrics)
             return self._decided[trial_id]
-        self._require_active(trial_id)
-        cmds = self._handle([ResultReported(trial_id, int(step), dict(metrics), self._now())])
+        if trial_id not in self.engine.active:
+            self._require_active(trial_id)
+        ev = ResultReported(trial_id, int(step), dict(metrics), self._now())
+        cmds = self.engine.handle(ev)
+        self.journal.append(self.spec.name, [ev, *cmds])
         for c in cmds:
             if isinstance(c, Reply) and c.trial_id == trial_id:
                 if c.decision.action is not Action.CONTINUE:
@@ -435,12 +441,11 @@ class Study:
     ) -> Trial:
         """End a trial. ``metrics``, if given, are recorded first as its final result, at
         ``step`` (default: ``max_step`` for a completed trial, else its last step)."""
-        try:
-            outcome = status if type(status) is Outcome else Outcome(status)
-        except ValueError:
-            raise ConfigError(
-                f"status: {status!r} is not one of {[o.value for o in Outcome]}"
-            ) from None
+        outcome = status if isinstance(status, Outcome) else None
+        if outcome is None and isinstance(status, str):
+            outcome = _OUTCOMES.get(status)
+        if outcome is None:
+            raise ConfigError(f"status: {status!r} is not one of {[o.value for o in Outcome]}")
         self._require_active(trial_id)
         eng = self.engine
         t = self._now()

@@ -18,12 +18,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from rung.core.events import Decision
+from rung.core.frozen import record
 from rung.core.history import History
 from rung.core.records import ComponentSpec, Objective, Outcome, Result, TrialStatus
 from rung.space import SearchSpace
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BindContext:
     """What a component learns once, before its first hook call."""
 
@@ -107,7 +108,7 @@ class Searcher(Component, ABC):
 # --- scheduler ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StartNew:
     """Start a new trial with a configuration from the searcher, running to ``until_step``
     before waiting for a decision. ``tags`` are recorded on the trial (a bracket, a rung)."""
@@ -116,7 +117,7 @@ class StartNew:
     tags: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Resume:
     """Resume a paused or interrupted trial from its checkpoint (from step 1 if it has none)."""
 
@@ -124,7 +125,7 @@ class Resume:
     until_step: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Fork:
     """Start a new trial with ``params`` from the checkpoint of ``parent_id`` (PBT exploit)."""
 

@@ -9,7 +9,7 @@ the simulated executor and the conformance suites possible.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from rung.core.components import (
@@ -79,6 +79,8 @@ class Engine:
         searcher.bind(ctx)
         scheduler.bind(ctx)
         self.capacity = 0
+        b = spec.budget
+        self._bounded = b.max_time is not None or b.max_steps is not None  # budget_left can fail
         self.active: dict[int, _Lease] = {}
         self.now = 0.0  # time of the last event
         self.elapsed = 0.0  # driver time summed over sessions (for Budget.max_time)
@@ -122,30 +124,12 @@ class Engine:
     # --- the one entry point ------------------------------------------------------------------
     def handle(self, event: Event) -> list[Command]:
         """Apply one event and return the commands it causes."""
-        if not isinstance(event, _EVENT_KINDS):
-            raise TypeError(f"not an event: {event!r}")
-        self._advance_clock(event)
-        out: list[Command] = []
-        if isinstance(event, ResultReported):
-            self._on_result(event, out)
-        elif isinstance(event, TrialEnded):
-            self._on_end(event, out)
-        elif isinstance(event, TrialStarted):
-            if event.trial_id in self.active:
-                self.history._start(event.trial_id)
-        elif isinstance(event, CheckpointSaved):
-            if event.trial_id in self.history:
-                self._on_checkpoint(event, out)
-        elif isinstance(event, CapacityChanged):
-            if event.capacity < 0:
-                raise ValueError(f"capacity must be >= 0, got {event.capacity}")
-            self.capacity = event.capacity
-            self._fill(out)
-        else:  # Tick
-            self._fill(out)
-        return out
-
-    def _advance_clock(self, event: Event) -> None:
+        on = _HANDLERS.get(type(event))
+        if on is None:
+            if not isinstance(event, _EVENT_KINDS):
+                raise TypeError(f"not an event: {event!r}")
+            on = next(h for k, h in _HANDLERS.items() if isinstance(event, k))  # a subclass
+        # the clock: elapsed time adds up within a session, not across the gap between two
         t = event.time
         if type(t) is not float:
             t = float(t)
@@ -155,6 +139,27 @@ class Engine:
             self.elapsed += t - self.now
         self._clock_started = True
         self.now = t
+        out: list[Command] = []
+        on(self, event, out)
+        return out
+
+    # --- small events -------------------------------------------------------------------------
+    def _on_started(self, ev: TrialStarted, out: list[Command]) -> None:
+        if ev.trial_id in self.active:
+            self.history._start(ev.trial_id)
+
+    def _on_checkpoint_saved(self, ev: CheckpointSaved, out: list[Command]) -> None:
+        if ev.trial_id in self.history:
+            self._on_checkpoint(ev, out)
+
+    def _on_capacity(self, ev: CapacityChanged, out: list[Command]) -> None:
+        if ev.capacity < 0:
+            raise ValueError(f"capacity must be >= 0, got {ev.capacity}")
+        self.capacity = ev.capacity
+        self._fill(out)
+
+    def _on_tick(self, ev: Tick, out: list[Command]) -> None:
+        self._fill(out)
 
     # --- results ------------------------------------------------------------------------------
     def _on_result(self, ev: ResultReported, out: list[Command]) -> None:
@@ -175,7 +180,7 @@ class Engine:
             self._end_retired(retired, out)
         if step >= self.spec.max_step:
             return  # the trial is finishing anyway; the worker does not wait at max_step
-        if decision.action is Action.CONTINUE and not self.budget_left():
+        if decision.action is Action.CONTINUE and self._bounded and not self.budget_left():
             decision = Decision.stop("budget exhausted")
         if decision.action is not Action.CONTINUE:
             lease.decided = True
@@ -392,3 +397,14 @@ def _divergence(
         f"replay diverged at event #{i} {event!r}: journal has {list(journaled)!r}, "
         f"replay produced {list(regen)!r}"
     )
+
+
+# the handler of each kind of event, by exact type (a lookup instead of an isinstance chain)
+_HANDLERS: dict[type, Callable[[Engine, Any, list[Command]], None]] = {
+    ResultReported: Engine._on_result,
+    TrialEnded: Engine._on_end,
+    TrialStarted: Engine._on_started,
+    CheckpointSaved: Engine._on_checkpoint_saved,
+    CapacityChanged: Engine._on_capacity,
+    Tick: Engine._on_tick,
+}

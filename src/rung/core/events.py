@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from rung.core.frozen import record
 from rung.core.records import Outcome
 
 
@@ -20,7 +20,7 @@ class Action(enum.StrEnum):
     STOP = "stop"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Decision:
     """A scheduler's answer to a result.
 
@@ -36,7 +36,13 @@ class Decision:
 
     @classmethod
     def proceed(cls, until_step: int | None = None, reason: str = "") -> Decision:
-        return cls(Action.CONTINUE, until_step, False, reason)
+        if reason or cls is not Decision:
+            return cls(Action.CONTINUE, until_step, False, reason)
+        # decisions are immutable: the plain ones are shared (one per lease end)
+        d = _PROCEED.get(until_step)
+        if d is None:
+            d = _PROCEED[until_step] = cls(Action.CONTINUE, until_step, False, reason)
+        return d
 
     @classmethod
     def stop(cls, reason: str) -> Decision:
@@ -48,17 +54,18 @@ class Decision:
 
 
 CONTINUE = Decision()
+_PROCEED: dict[int | None, Decision] = {None: CONTINUE}
 
 # --- events ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TrialStarted:
     trial_id: int
     time: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ResultReported:
     trial_id: int
     step: int
@@ -66,7 +73,7 @@ class ResultReported:
     time: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CheckpointSaved:
     """A worker saved the trial's state at ``step`` to ``path`` (``size`` bytes on disk)."""
 
@@ -77,7 +84,7 @@ class CheckpointSaved:
     size: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TrialEnded:
     trial_id: int
     outcome: Outcome
@@ -85,7 +92,7 @@ class TrialEnded:
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CapacityChanged:
     """The number of trials the executor can run at once. ``new_session`` marks the first event
     of a driver session (a fresh run or a resume): time spent between sessions is not counted
@@ -96,7 +103,7 @@ class CapacityChanged:
     new_session: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Tick:
     """Time passed with nothing else to report."""
 
@@ -116,7 +123,7 @@ EVENT_TYPES: tuple[type, ...] = (
 # --- commands -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Launch:
     """Start (or resume, or fork) a trial: run ``params`` from ``start_step`` up to ``max_step``,
     restoring ``checkpoint`` first if given, waiting for a reply at ``until_step``."""
@@ -129,7 +136,7 @@ class Launch:
     checkpoint: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Reply:
     """The decision on the trial's result at ``step`` (replies are keyed by ``(trial_id, step)``
     so a stale reply is never applied to another result)."""
@@ -139,7 +146,7 @@ class Reply:
     decision: Decision
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Cancel:
     """End a trial now, whatever it is doing (kill its worker)."""
 
@@ -147,7 +154,7 @@ class Cancel:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DeleteCheckpoint:
     """The checkpoint is no longer needed by anyone: the executor (or study) may delete it."""
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from rung.core.frozen import record
 from rung.errors import ConfigError
 from rung.space import SearchSpace
 
@@ -54,7 +55,7 @@ _FINAL = frozenset({TrialStatus.COMPLETED, TrialStatus.STOPPED, TrialStatus.FAIL
 _STATUS_OF = {o: TrialStatus(o.value) for o in Outcome}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Result:
     """One intermediate (or final) result: ``step`` is the fidelity axis (epochs, rounds, ...)."""
 
@@ -63,7 +64,7 @@ class Result:
     time: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Checkpoint:
     """A saved trial state: the step it was taken at and where it lives (relative to the
     study's checkpoint directory, or any URI an executor understands)."""
@@ -72,7 +73,7 @@ class Checkpoint:
     path: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Trial:
     """An immutable snapshot of a trial, as read from ``History``.
 
@@ -115,7 +116,7 @@ class Mode(enum.StrEnum):
     MAX = "max"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Objective:
     """The metric a study optimizes and its direction.
 
@@ -193,7 +194,7 @@ def objectives_from(
 _OPS = ("<=", ">=")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Constraint:
     """An outcome constraint: a trial is feasible when ``metric op bound`` holds at the step
     considered (e.g. ``Constraint("latency_ms", "<=", 100)``).
@@ -253,7 +254,7 @@ def _optional_positive(name: str, v: Any, integral: bool) -> None:
         raise ConfigError(f"budget.{name}: must be {kind} or None, got {v!r}")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Budget:
     """When a study stops launching work. Any limit may be ``None`` (unlimited).
 
@@ -295,7 +296,7 @@ class Budget:
         return cls(d.get("n_trials"), d.get("max_time"), d.get("max_steps"))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ComponentSpec:
     """A searcher or scheduler persisted as a plain value: registry name and constructor params."""
 
@@ -310,7 +311,7 @@ class ComponentSpec:
         return cls(str(d["name"]), dict(d.get("params", {})))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StudySpec:
     """Everything that defines a study; stored once, as JSON, when the study is created.
 
