@@ -1,6 +1,6 @@
 """TPE specifics: defaults that match Optuna's TPESampler conventions, the constant liar for
-pending trials, what a wave of parallel suggestions looks like, and how conditional
-parameters enter the joint kernels."""
+pending trials and its light kernels, what a wave of parallel suggestions looks like, and how
+conditional parameters enter the joint kernels."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def test_defaults_follow_optuna_conventions() -> None:
     assert (s.n_initial, s.n_candidates, s.prior_weight, s.gamma, s.max_below) == (
         10, 24, 1.0, 0.1, 25)
     assert s.multivariate and s.constant_liar
+    assert s.liar_weight == 0.01  # rung's: a full-weight liar over-explores (tpe.py, step 3)
     # below-group size: min(ceil(0.1 n), 25), at least one
     assert [s.n_below(n) for n in (1, 9, 10, 11, 100, 251, 1000)] == [1, 1, 1, 2, 10, 25, 25]
 
@@ -50,8 +51,8 @@ def _nearest(B: np.ndarray) -> np.ndarray:
     return d.min(axis=1)
 
 
-def test_pending_trials_join_the_above_group_as_its_worst() -> None:
-    study = make_study("tpe", BRANIN_SPACE, seed=0)
+def _split_with_pending(liar: bool) -> tuple[TPESearcher, rung.Study, list[list[int]]]:
+    study = make_study({"name": "tpe", "params": {"constant_liar": liar}}, BRANIN_SPACE, seed=0)
     run_sequential(study, branin, 20)
     pending = [study.ask() for _ in range(3)]
     s = study.engine.searcher
@@ -59,18 +60,53 @@ def test_pending_trials_join_the_above_group_as_its_worst() -> None:
     from rung.searchers._common import gather
 
     h = study.engine.history
-    below, above = s._split(h, gather(h, 1))
-    ids = [t.id for t in pending if t is not None]
-    assert len(below) == 2 and above[-3:] == ids
-    assert not set(ids) & set(below)
+    below, above, liars = s._split(h, gather(h, 1))
+    return s, study, [below, above, liars, [t.id for t in pending if t is not None]]
+
+
+def test_pending_trials_join_the_above_group_as_light_liars() -> None:
+    s, study, (below, above, liars, ids) = _split_with_pending(True)
+    assert len(below) == 2 and len(above) == 18 and liars == ids and len(ids) == 3
+    assert not set(ids) & set(below + above)
+    g = s._density(study.engine.history, above, liars)
+    assert g.n_kernels == 18 + 3 + 1  # the observations, the liars, the prior
+    assert np.allclose(g.w[18:21] / g.w[:18].max(), 0.01)  # the heaviest observation weighs 1
+
+
+def test_without_the_liar_pending_trials_are_left_out() -> None:
+    _, _, (below, above, liars, ids) = _split_with_pending(False)
+    assert len(below) == 2 and len(above) == 18 and liars == [] and len(ids) == 3
+    assert not set(ids) & set(below + above)
+
+
+def _suggest_with_pending(liar: bool, n_pending: int) -> dict[str, object] | None:
+    """The suggestion for one fixed request (index 20, one rng stream) after 20 results and
+    ``n_pending`` trials still running."""
+    from rung.core.components import SuggestRequest
+    from rung.core.rng import derive_rng
+
+    study = make_study({"name": "tpe", "params": {"constant_liar": liar}}, BRANIN_SPACE, seed=3)
+    run_sequential(study, branin, 20)
+    for _ in range(n_pending):
+        assert study.ask() is not None
+    rng = derive_rng(0, "test")
+    return study.engine.searcher.suggest(SuggestRequest(99, 20, study.engine.history, rng))
+
+
+def test_pending_trials_move_a_suggestion_only_with_the_liar() -> None:
+    """Without the liar a suggestion depends on the results only."""
+    assert _suggest_with_pending(False, 3) == _suggest_with_pending(False, 0)
+    assert _suggest_with_pending(True, 3) != _suggest_with_pending(True, 0)
 
 
 def test_a_wave_of_pending_suggestions_is_spread_out_by_the_liar() -> None:
     """With the constant liar the 8 suggestions of a wave (one candidate set each, from its own
-    stream) are distinct and farther apart than the same wave made blind to pending trials."""
+    stream) are distinct and farther apart than the same wave made blind to pending trials, the
+    default, whose suggestions still differ (each draws its own candidates)."""
     liar = [_nearest(_batch(True, seed)) for seed in range(4)]
     blind = [_nearest(_batch(False, seed)) for seed in range(4)]
     assert all(d.min() > 0.004 for d in liar)
+    assert all(d.min() > 0.0 for d in blind)
     assert np.median(np.concatenate(liar)) > np.median(np.concatenate(blind))
 
 
