@@ -266,7 +266,7 @@ class Engine:
     # --- launching ----------------------------------------------------------------------------
     def _fill(self, out: list[Command]) -> None:
         retried = False
-        while len(self.active) < self.capacity and self.budget_left():
+        while len(self.active) < self.capacity and (not self._bounded or self.budget_left()):
             nxt = self.scheduler.next_trial(self.history)
             if nxt is None:
                 return

@@ -277,20 +277,19 @@ class Ladder:
         if self.promotion:
             self._reached(trial_id, k)
         nxt = self.lease(step + 1)
-        where = f"rung {k} (step {step})"
+        where = f"rank {rank + 1}/{n} at rung {k} (step {step})"
         if k < self.level:
             table.passed.add(trial_id)
-            return Decision.proceed(nxt, f"rank {rank + 1}/{n} at {where}: below the grace period")
+            return Decision.proceed(nxt, f"{where}: below the grace period")
         if trial_id in table.passed:  # re-reported after a restart: the decision stands
-            return Decision.proceed(nxt, f"rank {rank + 1}/{n} at {where}: already promoted")
+            return Decision.proceed(nxt, f"{where}: already promoted")
         eta = self.eta
         if not self.promotion:
             if rank < table.keeps(eta):
                 table.passed.add(trial_id)
-                return Decision.proceed(nxt, f"rank {rank + 1}/{n} at {where}")
+                return Decision.proceed(nxt, where)
             return Decision.stop(
-                f"rank {rank + 1}/{n} at {where}: not in the top 1/{eta} "
-                f"(cutoff score {table.cutoff(eta):.6g})"
+                f"{where}: not in the top 1/{eta} (cutoff score {table.cutoff(eta):.6g})"
             )
         # promotion variant: would Algorithm 2, run for the worker this trial frees, pick it?
         table.wait(trial_id)
@@ -301,14 +300,14 @@ class Ladder:
         )
         if higher is None and table.candidate(eta, history, running=trial_id) == trial_id:
             self.promote(k, trial_id)
-            return Decision.proceed(nxt, f"rank {rank + 1}/{n} at {where}: promoted")
+            return Decision.proceed(nxt, f"{where}: promoted")
         quota = n // eta
         why = (
             f"a trial at rung {higher} goes first" if higher is not None
             else f"promotable: top {quota} of {n}" if rank < quota
             else f"not in the top {quota} of {n} yet"
         )
-        return Decision.pause(f"rank {rank + 1}/{n} at {where}: paused ({why})")
+        return Decision.pause(f"{where}: paused ({why})")
 
     def promote(self, k: int, trial_id: int) -> None:
         table = self.tables[k]
@@ -471,15 +470,17 @@ class ASHA(RetiringLadders):
         return StartNew(self.lease(1))
 
     def on_result(self, request: ResultRequest) -> Decision:
-        self._sync(request.history)
+        history = request.history
+        if self._promoting:
+            self._sync(history)
         if self._guard is not None and self._guard.observe(
-            request.trial_id, request.result.step, request.score, request.history
+            request.trial_id, request.result.step, request.score, history
         ):
             self._ladder.level = self._guard.level
-        decision = self._ladder.decide(
-            request.trial_id, request.result.step, request.score, request.history
-        )
-        self._settle(request.history)
+        tid, step = request.trial_id, request.result.step
+        decision = self._ladder.decide(tid, step, request.score, history)
+        if self._starved:
+            self._settle(history)
         return decision
 
     def state(self) -> dict[str, Any]:

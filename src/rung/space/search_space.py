@@ -158,7 +158,7 @@ class SearchSpace:
         missing fixed values filled in). Raises ``SpaceError`` naming the first bad key: an
         unknown name, a missing active parameter, a value of the wrong type or out of range, or
         a value given for a parameter that its conditions make inactive."""
-        if not isinstance(params, Mapping):
+        if type(params) is not dict and not isinstance(params, Mapping):  # (ABC check is slow)
             raise SpaceError(f"a configuration is a mapping of names to values, got {params!r}")
         for k in params:
             if k not in self.params:
