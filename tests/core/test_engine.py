@@ -384,3 +384,16 @@ def test_trials_retired_when_a_start_is_refused_end_in_the_same_turn() -> None:
     assert cmds == [DeleteCheckpoint(0, "0/2")]
     assert e.history.status(0) is TrialStatus.STOPPED
     assert e.history.status(1) is TrialStatus.PAUSED
+
+
+def test_handle_rejects_what_is_not_an_event_and_accepts_subclasses_of_events() -> None:
+    e = engine()
+    with pytest.raises(TypeError, match="not an event"):
+        e.handle(Launch(0, {"x": 0.5}, 1, 9, 9, None))  # type: ignore[arg-type]
+
+    class Grow(CapacityChanged):  # an executor's own subclass still dispatches as its base
+        __slots__ = ()
+
+    cmds = e.handle(Grow(2, 0.0))
+    assert e.capacity == 2 and [c.trial_id for c in launches(cmds)] == [0, 1]
+
