@@ -49,6 +49,9 @@ from rung.storage import MemoryJournal  # noqa: E402
 
 log = logging.getLogger("bench_searchers")
 CHECKPOINTS = (25, 50, 100)
+# with 8 workers trial k is decided knowing k - 8 results, as sequential trial k - 7 is: regret
+# is also kept at k - 7, to compare the two at equal information (not a goal of the issue)
+LAGGED = tuple(k - 7 for k in CHECKPOINTS)
 
 
 # --- problems -------------------------------------------------------------------------------
@@ -251,7 +254,7 @@ def run_optuna(problem: Any, kind: str, seed: int, n_trials: int, workers: int) 
 def regret_curve(problem: Any, values: list[float]) -> dict[int, float]:
     sign = 1.0 if problem.mode == "min" else -1.0
     out = {}
-    for k in CHECKPOINTS:
+    for k in (*CHECKPOINTS, *LAGGED):
         if k <= len(values):
             best = min(sign * v for v in values[:k])
             out[k] = max(0.0, best - sign * problem.optimum) if problem.optimum is not None \
@@ -380,17 +383,22 @@ def report(results: Mapping[str, Any]) -> str:
     verdicts: list[str] = []
     references: list[str] = []
 
+    equal_info: list[str] = []
+
     def goal(claim: str, p: str, row: str, ref: str, factor: float,
-             out: list[str] = verdicts) -> None:
-        """``claim`` on problem ``p``: median of ``row`` <= ``factor`` x median of ``ref``."""
+             out: list[str] = verdicts, lag: int = 0) -> None:
+        """``claim`` on problem ``p``: median of ``row`` at k <= ``factor`` x median of ``ref``
+        at k - ``lag``."""
         a, b = qual.get(f"{p}/{row}"), qual.get(f"{p}/{ref}")
         if a is None or b is None:
             return
-        for c in ("25", "50", "100"):
-            if c in a and c in b:
-                ok = a[c]["median"] <= factor * b[c]["median"]
-                out.append(f"{claim} on {p} at {c}: {'yes' if ok else 'NO'} "
-                           f"({a[c]['median']:.3g} vs {b[c]['median']:.3g})")
+        for k in CHECKPOINTS:
+            c, r = str(k), str(k - lag)
+            if c in a and r in b:
+                ok = a[c]["median"] <= factor * b[r]["median"]
+                at = f"at {c}" if not lag else f"at {c} vs {r}"
+                out.append(f"{claim} on {p} {at}: {'yes' if ok else 'NO'} "
+                           f"({a[c]['median']:.3g} vs {b[r]['median']:.3g})")
 
     for ours, theirs in (("rung-gp", "optuna-gp"), ("rung-tpe", "optuna-tpe")):
         for p in problems:
@@ -405,10 +413,18 @@ def report(results: Mapping[str, Any]) -> str:
     if verdicts:
         lines.append("\nGoals:\n")
         lines.extend(f"- {v}" for v in verdicts)
+    for m in ("rung-gp", "rung-tpe", "optuna-gp", "optuna-tpe"):
+        for p in problems:
+            goal(f"{m} 8 workers at k within 1.5x of sequential at k - 7", p, f"{m}/w8",
+                 f"{m}/w1", 1.5, equal_info, lag=7)
     if references:
         lines.append("\nThe same rule for Optuna with 8 trials in flight (a reference, not a "
                      "goal):\n")
         lines.extend(f"- {v}" for v in references)
+    if equal_info:
+        lines.append("\nAt equal information (a reference, not a goal): the 8-worker run's "
+                     "trial k is decided knowing k - 8 results, as sequential trial k - 7 is:\n")
+        lines.extend(f"- {v}" for v in equal_info)
     timing = results.get("timing", {})
     if timing:
         ns = sorted({int(k.split("/")[1]) for k in timing})
@@ -492,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
                     run = run_rung if lib == "rung" else run_optuna
                     curves.append(regret_curve(problem, run(problem, kind, seed, args.trials, w)))
                 key = f"{pname}/{m}/w{w}"
-                done = [k for k in CHECKPOINTS if all(k in c for c in curves)]
+                done = [k for k in (*CHECKPOINTS, *LAGGED) if all(k in c for c in curves)]
                 row: dict[str, Any] = {str(k): summarize([c[k] for c in curves]) for k in done}
                 row["seconds"] = time.perf_counter() - t0
                 if problem.optimum is None:  # raw values; report() turns them into regret
