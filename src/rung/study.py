@@ -405,11 +405,8 @@ class Study:
         if trial_id in self._decided:
             self._record_late(trial_id, step, metrics)
             return self._decided[trial_id]
-        if trial_id not in self.engine.active:
-            self._require_active(trial_id)
-        ev = ResultReported(trial_id, int(step), dict(metrics), self._now())
-        cmds = self.engine.handle(ev)
-        self.journal.append(self.spec.name, [ev, *cmds])
+        self._require_active(trial_id)
+        cmds = self._handle([ResultReported(trial_id, int(step), dict(metrics), self._now())])
         for c in cmds:
             if isinstance(c, Reply) and c.trial_id == trial_id:
                 if c.decision.action is not Action.CONTINUE:

@@ -46,8 +46,6 @@ from rung.core.records import Checkpoint, Outcome, Result, StudySpec, TrialStatu
 from rung.core.rng import StreamFactory
 from rung.errors import ReplayDivergenceError
 
-_EVENT_KINDS = (ResultReported, TrialEnded, TrialStarted, CheckpointSaved, CapacityChanged, Tick)
-
 
 class _Lease:
     """Per-run state of an active (launched or running) trial."""
@@ -125,10 +123,10 @@ class Engine:
     def handle(self, event: Event) -> list[Command]:
         """Apply one event and return the commands it causes."""
         on = _HANDLERS.get(type(event))
-        if on is None:
-            if not isinstance(event, _EVENT_KINDS):
+        if on is None:  # a subclass of an event kind, or not an event
+            on = next((h for k, h in _HANDLERS.items() if isinstance(event, k)), None)
+            if on is None:
                 raise TypeError(f"not an event: {event!r}")
-            on = next(h for k, h in _HANDLERS.items() if isinstance(event, k))  # a subclass
         # the clock: elapsed time adds up within a session, not across the gap between two
         t = event.time
         if type(t) is not float:
