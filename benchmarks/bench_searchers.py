@@ -342,7 +342,9 @@ def _fmt(q: Mapping[str, float]) -> str:
 def rebase(qual: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, float]]:
     """Regret for problems whose optimum is unknown (rows marked ``"unknown_optimum"``, with
     per-seed best values under ``"values"``): the value minus the best value of any run of any
-    method in ``qual``. Returns the rebased rows and the reference value of each such problem."""
+    method in ``qual``. Returns the rebased rows and the reference value of each such problem.
+    Every row that has per-seed ``"values"`` also gets its per-seed regrets, ``"regrets"``
+    (rows of a known optimum store regrets as their values)."""
     refs: dict[str, float] = {}
     for key, v in qual.items():
         if v.get("unknown_optimum"):
@@ -353,10 +355,22 @@ def rebase(qual: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, float]]:
     for key, v in qual.items():
         p = key.split("/")[0]
         if p in refs and v.get("unknown_optimum"):
-            v = dict(v) | {c: summarize([x - refs[p] for x in xs])
-                           for c, xs in v["values"].items()}
+            regrets = {c: [x - refs[p] for x in xs] for c, xs in v["values"].items()}
+            v = dict(v) | {c: summarize(xs) for c, xs in regrets.items()}
+            v["regrets"] = regrets
+        elif "values" in v and not v.get("unknown_optimum"):
+            v = dict(v) | {"regrets": v["values"]}
         out[key] = v
     return out, refs
+
+
+def p_worse(a: list[float], b: list[float], factor: float = 1.0) -> float:
+    """One-sided Mann-Whitney U p-value for "regrets ``a`` tend to exceed ``factor`` x ``b``":
+    a small value says the row is worse than its goal allows beyond seed-to-seed noise; a
+    large one, that these seeds cannot tell it from meeting the goal."""
+    from scipy.stats import mannwhitneyu
+
+    return float(mannwhitneyu(a, [factor * x for x in b], alternative="greater").pvalue)
 
 
 def report(results: Mapping[str, Any]) -> str:
@@ -397,8 +411,12 @@ def report(results: Mapping[str, Any]) -> str:
             if c in a and r in b:
                 ok = a[c]["median"] <= factor * b[r]["median"]
                 at = f"at {c}" if not lag else f"at {c} vs {r}"
+                test = ""
+                if c in a.get("regrets", {}) and r in b.get("regrets", {}):
+                    pw = p_worse(a["regrets"][c], b["regrets"][r], factor)
+                    test = f"; p(worse) = {pw:.2g}"
                 out.append(f"{claim} on {p} {at}: {'yes' if ok else 'NO'} "
-                           f"({a[c]['median']:.3g} vs {b[r]['median']:.3g})")
+                           f"({a[c]['median']:.3g} vs {b[r]['median']:.3g}{test})")
 
     for ours, theirs in (("rung-gp", "optuna-gp"), ("rung-tpe", "optuna-tpe")):
         for p in problems:
@@ -411,7 +429,10 @@ def report(results: Mapping[str, Any]) -> str:
             goal(f"{m} 8 workers within 1.5x of sequential", p, f"{m}/w8", f"{m}/w1", 1.5,
                  references)
     if verdicts:
-        lines.append("\nGoals:\n")
+        lines.append("\nGoals (each compares medians over seeds; where both rows keep their "
+                     "per-seed regrets, p(worse) is the one-sided Mann-Whitney U p-value for "
+                     "\"the left side's regrets exceed the bound\": small means worse beyond "
+                     "seed-to-seed noise, large means these seeds cannot tell the two apart):\n")
         lines.extend(f"- {v}" for v in verdicts)
     for m in ("rung-gp", "rung-tpe", "optuna-gp", "optuna-tpe"):
         for p in problems:
@@ -512,9 +533,10 @@ def main(argv: list[str] | None = None) -> int:
                 done = [k for k in (*CHECKPOINTS, *LAGGED) if all(k in c for c in curves)]
                 row: dict[str, Any] = {str(k): summarize([c[k] for c in curves]) for k in done}
                 row["seconds"] = time.perf_counter() - t0
-                if problem.optimum is None:  # raw values; report() turns them into regret
+                # per seed: regrets, or raw values that report() turns into regrets
+                row["values"] = {str(k): [c[k] for c in curves] for k in done}
+                if problem.optimum is None:
                     row["unknown_optimum"] = True
-                    row["values"] = {str(k): [c[k] for c in curves] for k in done}
                 results["quality"][key] = row
                 log.info("%s %s", key, json.dumps(results["quality"][key]))
                 if args.out:

@@ -45,3 +45,27 @@ def test_regret_for_unknown_optimum_is_relative_to_the_best_run() -> None:
     assert out["branin/a/w1"] is qual["branin/a/w1"]
     text = bench.report({"quality": qual, "timing": {}})
     assert "minus 0.1," in text
+
+
+def test_goal_lines_carry_a_rank_test_where_per_seed_regrets_exist() -> None:
+    worse = [2.0, 3.0, 4.0, 5.0, 6.0]
+    better = [0.1, 0.2, 0.3, 0.4, 0.5]
+    assert bench.p_worse(worse, better) < 0.01
+    assert bench.p_worse(better, worse) > 0.99
+    # the factor scales the reference: 3x a row's own regrets is no longer beaten
+    assert bench.p_worse(worse, worse, 3.0) > 0.9
+    qual = {
+        "branin/rung-gp/w1": {"25": bench.summarize(worse), "seconds": 1.0,
+                              "values": {"25": worse}},
+        "branin/optuna-gp/w1": {"25": bench.summarize(better), "seconds": 1.0,
+                                "values": {"25": better}},
+        "hartmann6/rung-gp/w1": {"25": bench.summarize(worse), "seconds": 1.0},
+        "hartmann6/optuna-gp/w1": {"25": bench.summarize(better), "seconds": 1.0},
+    }
+    text = bench.report({"quality": qual, "timing": {}})
+    line = next(x for x in text.splitlines() if "on branin at 25" in x)
+    assert line == (f"- rung-gp <= optuna-gp on branin at 25: NO (4 vs 0.3; "
+                    f"p(worse) = {bench.p_worse(worse, better):.2g})")
+    # without per-seed values (rows from before they were kept) there is no test
+    line = next(x for x in text.splitlines() if "on hartmann6 at 25" in x)
+    assert line == "- rung-gp <= optuna-gp on hartmann6 at 25: NO (4 vs 0.3)"
