@@ -19,6 +19,11 @@ Usage::
     python benchmarks/bench_searchers.py --quick                 # a minute or two
     python benchmarks/bench_searchers.py --seeds 10 --trials 100 --out results.json
     python benchmarks/bench_searchers.py --problems branin --methods rung-gp,optuna-gp
+    python benchmarks/bench_searchers.py --merge a.json,b.json --pool c.json,d.json --notes N.md
+
+``--merge`` writes the report (the goals' verdicts with a rank test where rows keep per-seed
+regrets) to ``RESULTS.md`` without running anything; ``--pool`` adds the sequential goals over
+the union of disjoint seed blocks (runs with ``--first-seed``).
 
 Optuna's GPSampler needs torch (a bench extra: ``pip install torch==2.13.0``); without it the
 ``optuna-gp`` method is skipped with a note. BLAS and torch are pinned to one thread so that
