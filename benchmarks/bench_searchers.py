@@ -353,10 +353,11 @@ def rebase(
     Every row that has per-seed ``"values"`` also gets its per-seed regrets, ``"regrets"``
     (rows of a known optimum store regrets as their values). ``fixed`` gives the reference
     of a problem instead (the pooled seed blocks count from the main table's reference)."""
-    refs: dict[str, float] = dict(fixed or {})
+    fixed = fixed or {}
+    refs: dict[str, float] = dict(fixed)
     for key, v in qual.items():
-        if v.get("unknown_optimum") and key.split("/")[0] not in (fixed or {}):
-            p = key.split("/")[0]
+        p = key.split("/")[0]
+        if v.get("unknown_optimum") and p not in fixed:
             best = min(min(xs) for xs in v["values"].values())
             refs[p] = min(refs.get(p, math.inf), best)
     out: dict[str, Any] = {}
@@ -381,21 +382,19 @@ def pool(paths: list[str]) -> dict[str, Any]:
     for path in paths:
         with open(path) as f:
             d = json.load(f)
-        a = d.get("args", {})
-        first = int(a.get("first_seed", 0))
-        seeds = set(range(first, first + int(a.get("seeds", 10))))
+        first = int(d.get("args", {}).get("first_seed", 0))
         for key, row in d.get("quality", {}).items():
             if "values" not in row:
                 continue
+            seeds = set(range(first, first + len(next(iter(row["values"].values())))))
             have = seeds_of.setdefault(key, set())
             if have & seeds:
                 raise SystemExit(f"--pool: {key} has seeds {sorted(have & seeds)} twice "
                                  f"(again in {path})")
             have |= seeds
-            p = out.setdefault(key, {"seconds": 0.0, "values": {}})
+            p = out.setdefault(key, {"values": {}})
             if row.get("unknown_optimum"):
                 p["unknown_optimum"] = True
-            p["seconds"] += row.get("seconds", 0.0)
             for c, xs in row["values"].items():
                 p["values"].setdefault(c, []).extend(xs)
     for key, p in out.items():

@@ -4,6 +4,7 @@ optimum."""
 from __future__ import annotations
 
 import importlib
+import json
 import math
 import sys
 from pathlib import Path
@@ -76,8 +77,6 @@ def test_goal_lines_carry_a_rank_test_where_per_seed_regrets_exist() -> None:
 
 
 def _block(tmp_path: Path, name: str, first: int, rows: dict[str, list[float]]) -> str:
-    import json
-
     quality = {key: {"seconds": 1.0, "values": {"25": xs}} for key, xs in rows.items()}
     path = tmp_path / name
     path.write_text(json.dumps({"quality": quality,
