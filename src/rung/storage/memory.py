@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from rung.core.events import Record
@@ -47,3 +48,11 @@ class MemoryJournal:
 
     def list_studies(self) -> list[str]:
         return list(self._specs)
+
+    def checkpoint_dir(self, name: str) -> Path | None:
+        """``None``: nothing of an in-memory study persists, checkpoints included."""
+        return None
+
+    def is_being_written(self, name: str) -> bool:
+        """``False``: no other process can see this journal."""
+        return False

@@ -140,6 +140,32 @@ class SQLiteJournal:
             return []
         return [r[0] for r in self._conn.execute("SELECT name FROM study ORDER BY created, name")]
 
+    def checkpoint_dir(self, name: str) -> Path | None:
+        """``<stem>-checkpoints/<name>`` beside the database file (not created here)."""
+        return self.path.with_name(f"{self.path.stem}-checkpoints") / name
+
+    def is_being_written(self, name: str) -> bool:
+        """True while a live driver holds the study's writer lock (this journal, or another
+        process: the kernel drops the lock when its holder dies, so a killed driver never looks
+        alive). Never blocks and never takes the lock."""
+        if name in self._locks:
+            return True
+        import fcntl
+
+        try:
+            fd = os.open(self._lock_path(name), os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        finally:
+            os.close(fd)  # closing releases the probe lock
+        return False
+
     # --- extras (not part of the protocol) ------------------------------------------------
     def count(self, name: str) -> int:
         return self._max_seq(name)
@@ -186,9 +212,7 @@ class SQLiteJournal:
         self.load_study(name)  # an unknown study is an error, not a silent new one
         import fcntl
 
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-        lock_path = self.path.with_name(f"{self.path.name}.{safe}.lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self._lock_path(name), os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -198,3 +222,8 @@ class SQLiteJournal:
             ) from None
         self._locks[name] = fd
         self._seq[name] = self._max_seq(name)  # taken under the lock: nobody else appends
+
+    def _lock_path(self, name: str) -> Path:
+        """The sidecar file whose ``flock`` marks the study's one writer."""
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+        return self.path.with_name(f"{self.path.name}.{safe}.lock")
