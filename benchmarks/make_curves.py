@@ -40,7 +40,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import platform
@@ -241,6 +240,8 @@ def load_table(path: Path) -> dict[str, Any] | None:
 
 
 def save_table(task: Task, path: Path, rows: dict[str, list[Any]]) -> None:
+    from rung.benchmarks.curve_table import write_curve_table
+
     meta = {
         "task": task.name,
         "data": task.data,
@@ -251,16 +252,8 @@ def save_table(task: Task, path: Path, rows: dict[str, list[Any]]) -> None:
         "machine": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cores".strip(),
         "generator": "benchmarks/make_curves.py v1",
     }
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(
-        tmp,
-        params=np.asarray(rows["params"], dtype=np.float64).reshape(-1, len(task.space)),
-        val_error=np.asarray(rows["val_error"], dtype=np.float32).reshape(-1, task.max_step),
-        val_logloss=np.asarray(rows["val_logloss"], dtype=np.float32).reshape(-1, task.max_step),
-        seconds=np.asarray(rows["seconds"], dtype=np.float32).reshape(-1, task.max_step),
-        meta=np.asarray(json.dumps(meta)),
-    )
-    os.replace(tmp, path)
+    metrics = {m: np.asarray(rows[m]) for m in meta["metrics"]}
+    write_curve_table(path, meta, np.asarray(rows["params"]), metrics, np.asarray(rows["seconds"]))
 
 
 def generate(task: Task, target: int, chunk: int, flush: int) -> int:

@@ -14,6 +14,7 @@ name               class                      source
 ``mf-hartmann3``   ``MFHartmann3``            mf-prior-bench / Mallik et al. 2023 (PriorBand)
 ``mf-hartmann6``   ``MFHartmann6``            mf-prior-bench / Mallik et al. 2023 (PriorBand)
 ``counting-ones``  ``CountingOnes``           Falkner et al. 2018 (BOHB)
+``curve-table``    ``CurveTable``             recorded learning curves (benchmarks/curves)
 =================  =========================  ============================================
 """
 
@@ -25,11 +26,13 @@ from typing import Any
 from rung.benchmarks.base import Benchmark, regret
 from rung.benchmarks.branin import MFBranin
 from rung.benchmarks.counting_ones import CountingOnes
+from rung.benchmarks.curve_table import CurveTable
 from rung.benchmarks.hartmann import PRESETS, MFHartmann3, MFHartmann6
 from rung.errors import ConfigError
 
 _REGISTRY: dict[str, Callable[..., Benchmark]] = {
     "counting-ones": CountingOnes,
+    "curve-table": CurveTable,
     "mf-branin": MFBranin,
     "mf-hartmann3": MFHartmann3,
     "mf-hartmann6": MFHartmann6,
@@ -71,6 +74,7 @@ __all__ = [
     "PRESETS",
     "Benchmark",
     "CountingOnes",
+    "CurveTable",
     "MFBranin",
     "MFHartmann3",
     "MFHartmann6",

@@ -1,0 +1,87 @@
+"""CurveTable: nearest-row lookup, recorded values and costs, JSON round trip, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rung.benchmarks import CurveTable, benchmark_from_json, get_benchmark, regret
+from rung.benchmarks.curve_table import write_curve_table
+from rung.errors import ConfigError
+
+META = {
+    "task": "toy",
+    "max_step": 4,
+    "metrics": {"val_error": "min", "val_acc": "max"},
+    "space": {
+        "lr": {"type": "float", "low": 1e-3, "high": 1.0, "log": True},
+        "leaves": {"type": "int", "low": 2, "high": 64, "log": True},
+    },
+}
+PARAMS = np.array([[1e-3, 2], [0.1, 8], [1.0, 64]])
+ERROR = np.array([[0.5, 0.5, 0.5, 0.4], [0.5, 0.3, 0.2, 0.1], [0.2, 0.2, 0.25, 0.3]])
+SECONDS = np.array([[1, 1, 1, 1], [2, 2, 2, 2], [0.5, 0.5, 0.5, 0.5]])
+
+
+@pytest.fixture
+def table(tmp_path: Path) -> Path:
+    path = tmp_path / "toy.npz"
+    write_curve_table(path, META, PARAMS, {"val_error": ERROR, "val_acc": 1 - ERROR}, SECONDS)
+    return path
+
+
+def test_exact_rows_replay_their_curves_and_costs(table: Path) -> None:
+    b = CurveTable(table)
+    assert (b.metric, b.mode, b.max_step) == ("val_error", "min", 4)
+    assert b.rows[1] == {"lr": pytest.approx(0.1), "leaves": 8}
+    for i, row in enumerate(b.rows):
+        for step in range(1, 5):
+            metrics, seconds = b.evaluate(row, step)
+            assert metrics["val_error"] == pytest.approx(ERROR[i, step - 1])
+            assert metrics["val_acc"] == pytest.approx(1 - ERROR[i, step - 1])
+            assert seconds == pytest.approx(SECONDS[i, step - 1])
+    assert b.optimum == pytest.approx(0.1)
+    assert regret(b, b.final_value(b.rows[2])) == pytest.approx(0.2)
+
+
+def test_any_point_maps_to_the_nearest_row_in_unit_space(table: Path) -> None:
+    b = CurveTable(table)
+    # lr 0.08 (log scale near 0.1) and 10 leaves: row 1; lr 0.9, leaves 50: row 2
+    assert b.row_of({"lr": 0.08, "leaves": 10}) == 1
+    assert b.row_of({"lr": 0.9, "leaves": 50}) == 2
+    assert b.row_of({"lr": 0.0011, "leaves": 3}) == 0
+    assert b.evaluate({"lr": 0.08, "leaves": 10}, 4)[0]["val_error"] == pytest.approx(0.1)
+
+
+def test_options_and_json_round_trip(table: Path) -> None:
+    b = get_benchmark("curve-table", path=str(table), metric="val_acc", max_step=2, rows=2)
+    assert (b.mode, b.max_step, len(b.params)) == ("max", 2, 2)
+    assert b.optimum == pytest.approx(0.7)  # best of rows 0-1 at step 2
+    again = benchmark_from_json(b.to_json())
+    assert isinstance(again, CurveTable)
+    assert again.evaluate(b.rows[1], 2) == b.evaluate(b.rows[1], 2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"metric": "loss"}, "metric 'loss'"),
+        ({"max_step": 5}, "max_step"),
+        ({"rows": 0}, "rows"),
+    ],
+)
+def test_bad_options_name_the_argument(table: Path, kwargs: dict, words: str) -> None:
+    with pytest.raises(ConfigError, match=words):
+        CurveTable(table, **kwargs)
+
+
+def test_missing_file_and_bad_step(table: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        CurveTable(tmp_path / "nope.npz")
+    with pytest.raises(ValueError, match="step 5"):
+        CurveTable(table).evaluate(PARAMS_ROW0, 5)
+
+
+PARAMS_ROW0 = {"lr": 1e-3, "leaves": 2}
