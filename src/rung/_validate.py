@@ -1,0 +1,136 @@
+"""The one family of value checks every component uses.
+
+Each ``check_*`` function returns the value normalized (``int``, ``float``, ``bool``, the matching
+choice) or raises ``ConfigError(key=key, message=...)``: ``key`` is the dotted path of the value
+relative to the study spec (``scheduler.params.reduction_factor``, ``budget.n_trials``), so the
+error names it and the CLI can prefix it with ``spec.``. ``error=`` picks a subclass of
+``ConfigError`` to raise instead (the search space raises ``SpaceError``).
+
+Booleans are never numbers here (``True`` is not the integer 1), NumPy integers and floats are
+accepted wherever Python ones are, and floats must be finite. ``is_int`` / ``is_number`` are the
+bare predicates, for code that builds its own message.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+
+from rung.errors import ConfigError
+
+T = TypeVar("T")
+
+# isinstance targets as tuples: a ``X | Y`` union is rebuilt on every call
+_INTEGER = (int, np.integer)
+_NUMBER = (int, float, np.integer, np.floating)
+
+
+def is_int(value: Any) -> bool:
+    """``value`` is an integer (Python or NumPy), and not a ``bool``."""
+    return isinstance(value, _INTEGER) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    """``value`` is a real number (Python or NumPy, possibly infinite or NaN), not a ``bool``."""
+    return isinstance(value, _NUMBER) and not isinstance(value, bool)
+
+
+def _bounds(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    if low is not None and high is not None:
+        return f" in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    if low is not None:
+        return f" {'>' if low_open else '>='} {low}"
+    if high is not None:
+        return f" {'<' if high_open else '<='} {high}"
+    return ""
+
+
+def _inside(
+    x: float, low: float | None, high: float | None, low_open: bool, high_open: bool
+) -> bool:
+    if low is not None and (x <= low if low_open else x < low):
+        return False
+    return not (high is not None and (x >= high if high_open else x > high))
+
+
+def check_int(
+    key: str,
+    value: Any,
+    low: int | None = None,
+    high: int | None = None,
+    *,
+    error: type[ConfigError] = ConfigError,
+) -> int:
+    """``value`` as an ``int`` if it is an integer in ``[low, high]`` (either bound optional).
+
+    Raises ``error(key=key, ...)``: ``"must be an integer >= 1, got 0"``.
+    """
+    if is_int(value) and _inside(value, low, high, False, False):
+        return int(value)
+    raise error(key=key, message=f"must be an integer{_bounds(low, high, False, False)}, "
+                                 f"got {value!r}")
+
+
+def check_float(
+    key: str,
+    value: Any,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+    error: type[ConfigError] = ConfigError,
+) -> float:
+    """``value`` as a ``float`` if it is a finite number between ``low`` and ``high`` (either
+    optional; ``low_open`` / ``high_open`` exclude the bound itself). Integers are accepted.
+
+    Raises ``error(key=key, ...)``: ``"must be a finite number in [0, 1], got 1.5"``.
+    """
+    if is_number(value):
+        x = float(value)
+        if math.isfinite(x) and _inside(x, low, high, low_open, high_open):
+            return x
+    rng = _bounds(low, high, low_open, high_open)
+    raise error(key=key, message=f"must be a finite number{rng}, got {value!r}")
+
+
+def check_positive(
+    key: str, value: Any, *, error: type[ConfigError] = ConfigError
+) -> float:
+    """``value`` as a ``float`` if it is a finite number > 0."""
+    return check_float(key, value, 0, low_open=True, error=error)
+
+
+def check_bool(key: str, value: Any, *, error: type[ConfigError] = ConfigError) -> bool:
+    """``value`` if it is ``True`` or ``False`` (NumPy booleans too, returned as ``bool``)."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise error(key=key, message=f"must be true or false, got {value!r}")
+
+
+def check_choice(
+    key: str, value: Any, choices: Sequence[T], *, error: type[ConfigError] = ConfigError
+) -> T:
+    """The element of ``choices`` equal to ``value`` (same type: ``1`` does not match ``True``).
+
+    Raises ``error(key=key, ...)``: ``"must be one of 'min', 'max', got 'up'"``.
+    """
+    for c in choices:
+        if type(c) is type(value) and c == value:
+            return c
+    listed = ", ".join(repr(c) for c in choices)
+    raise error(key=key, message=f"must be one of {listed}, got {value!r}")
+
+
+__all__ = [
+    "check_bool",
+    "check_choice",
+    "check_float",
+    "check_int",
+    "check_positive",
+    "is_int",
+    "is_number",
+]
