@@ -3,8 +3,9 @@
 Each ``check_*`` function returns the value normalized (``int``, ``float``, ``bool``, the matching
 choice) or raises ``ConfigError(key=key, message=...)``: ``key`` is the dotted path of the value
 relative to the study spec (``scheduler.params.reduction_factor``, ``budget.n_trials``), so the
-error names it and the CLI can prefix it with ``spec.``. ``error=`` picks a subclass of
-``ConfigError`` to raise instead (the search space raises ``SpaceError``).
+error names it and the CLI can prefix it with ``spec.``. ``error=`` builds the exception instead
+(any callable taking ``key=`` and ``message=`` that returns a ``ConfigError``; the search space
+passes ``functools.partial(SpaceError, param=name)``).
 
 Booleans are never numbers here (``True`` is not the integer 1), NumPy integers and floats are
 accepted wherever Python ones are, and floats must be finite. ``is_int`` / ``is_number`` are the
@@ -14,7 +15,7 @@ bare predicates, for code that builds its own message.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -62,7 +63,7 @@ def check_int(
     low: int | None = None,
     high: int | None = None,
     *,
-    error: type[ConfigError] = ConfigError,
+    error: Callable[..., ConfigError] = ConfigError,
 ) -> int:
     """``value`` as an ``int`` if it is an integer in ``[low, high]`` (either bound optional).
 
@@ -82,7 +83,7 @@ def check_float(
     *,
     low_open: bool = False,
     high_open: bool = False,
-    error: type[ConfigError] = ConfigError,
+    error: Callable[..., ConfigError] = ConfigError,
 ) -> float:
     """``value`` as a ``float`` if it is a finite number between ``low`` and ``high`` (either
     optional; ``low_open`` / ``high_open`` exclude the bound itself). Integers are accepted.
@@ -98,13 +99,13 @@ def check_float(
 
 
 def check_positive(
-    key: str, value: Any, *, error: type[ConfigError] = ConfigError
+    key: str, value: Any, *, error: Callable[..., ConfigError] = ConfigError
 ) -> float:
     """``value`` as a ``float`` if it is a finite number > 0."""
     return check_float(key, value, 0, low_open=True, error=error)
 
 
-def check_bool(key: str, value: Any, *, error: type[ConfigError] = ConfigError) -> bool:
+def check_bool(key: str, value: Any, *, error: Callable[..., ConfigError] = ConfigError) -> bool:
     """``value`` if it is ``True`` or ``False`` (NumPy booleans too, returned as ``bool``)."""
     if isinstance(value, bool | np.bool_):
         return bool(value)
@@ -112,7 +113,7 @@ def check_bool(key: str, value: Any, *, error: type[ConfigError] = ConfigError) 
 
 
 def check_choice(
-    key: str, value: Any, choices: Sequence[T], *, error: type[ConfigError] = ConfigError
+    key: str, value: Any, choices: Sequence[T], *, error: Callable[..., ConfigError] = ConfigError
 ) -> T:
     """The element of ``choices`` equal to ``value`` (same type: ``1`` does not match ``True``).
 
