@@ -3,6 +3,7 @@
 from rung.core.components import Fork, Resume, Scheduler, StartNew
 from rung.schedulers.asha import ASHA
 from rung.schedulers.async_hyperband import AsyncHyperband
+from rung.schedulers.curve import CurveASHA
 from rung.schedulers.fifo import FIFOScheduler
 from rung.schedulers.hyperband import Hyperband
 from rung.schedulers.median import MedianStoppingRule
@@ -15,6 +16,7 @@ __all__ = [
     "MOASHA",
     "PBT",
     "AsyncHyperband",
+    "CurveASHA",
     "FIFOScheduler",
     "Fork",
     "Hyperband",

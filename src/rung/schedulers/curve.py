@@ -1,0 +1,514 @@
+"""Curve-aware asynchronous successive halving: rank trials by where their learning curve is
+going, pause instead of stopping, and resume a late bloomer once the model expects it to win.
+
+Rungs sit at ``min_step * eta**k`` below ``max_step``, as in ASHA (Li et al., "A System for
+Massively Parallel Hyperparameter Tuning", MLSys 2020), and decisions follow ASHA's promotion
+variant (the paper's Algorithm 2) with two changes:
+
+1. **Rank by the predicted final value.** At rung ``k`` a trial is ranked by its *predicted
+   score at* ``max_step`` (lower is better), not by its current score: its prediction comes from
+   its latest rung (a trial that went on past ``k`` is ranked by what it showed higher up, and a
+   completed one by its final score). Ties at equal prediction, common before any model is fitted
+   (75-95% of gradient-boosting configurations share the first round's error), are broken by a
+   per-trial key drawn from ``derive_rng(seed, "curve-tie", trial_id)``, so ``n`` tied results
+   fill the quota ``max(1, floor(n / eta))`` instead of handing it all to the earliest trial.
+2. **Pause, never stop.** Every trial reaching a rung is paused there (unless it would be
+   promoted at once, which continues it in place). ``next_trial`` resumes the best paused trial
+   of the highest rung that has one inside the quota -- rank ``< max(1, floor(n_k / eta))`` among
+   the ``n_k`` results of rung ``k`` -- while fewer than that quota have left the rung; otherwise
+   it starts a new trial. Because predictions move when the model learns, a trial paused as a
+   loser is promoted later if its prediction rises into the quota: the late bloomer is kept.
+
+**Predictor: a rung-to-rung regression chain.** For each pair of adjacent decision steps
+``s_j -> s_{j+1}`` (the rungs, then ``max_step``) a Gaussian process learns the change
+``y(s_{j+1}) - y(s_j)`` from ``(u(config), y(s_j), y(s_j) - y(s_{j-1}))``: the configuration in
+the space's unit encoding, the score at ``s_j`` and the last slope. Its training rows are all
+trials (of every rung, stopped or not) that reported both steps. A trial at rung ``L`` is
+predicted by chaining ``f_L, f_{L+1}, ...`` up to ``max_step`` (each step feeds the next its
+predicted value and slope, and variances add); a transition with fewer than ``min_fit`` rows
+keeps the value as it is (the last known or predicted value). This is the tabular form of the
+learning-curve extrapolation that uses configuration features and partial curves of all other
+trials, in the spirit of freeze-thaw Bayesian optimization (Swersky, Snoek and Adams, 2014,
+"Freeze-Thaw Bayesian Optimization", arXiv:1406.3896) and of the learning-curve models of Klein,
+Falkner, Springenberg and Hutter (ICLR 2017, "Learning Curve Prediction with Bayesian Neural
+Networks"); Kadra, Janowski, Grabocka et al. (NeurIPS 2023, "Scaling Laws for Hyperparameter
+Optimization") rank by a config-conditioned power-law extrapolation instead, which we considered
+and left for later: a chain of per-rung GPs needs no curve-shape assumption (error curves of
+boosting plateau, rise and fall) and a fit per rung stays small. The GP is ``rung``'s own
+(``rung.searchers._gp``: ARD Matérn-5/2, MAP hyperparameters by L-BFGS-B from a fixed start).
+``explore > 0`` ranks by the lower confidence bound ``mean - explore * sd`` instead of the mean,
+so uncertain trials get promoted and the model sees how they end.
+
+**Determinism.** Model ``f_j`` is refitted only when its training set has grown by the factor
+``refit_growth`` since its last fit (the first fit at ``min_fit`` rows), on the last
+``max_points`` rows in arrival order: the moments and the data are functions of the history's
+event order, never of the clock, so replay reproduces every prediction and decision.
+
+**Retiring paused trials.** As in ASHA's promotion variant: once no new trial can start
+(``on_start_refused``) and no live trial is below rung ``k``, rung ``k``'s population is final.
+Its remaining places (quota minus trials already promoted from it) go to the best-predicted
+waiting trials at that moment, which stay promotable; every other paused trial of the rung is
+retired (``Scheduler.retired``: the engine ends it stopped and releases its checkpoint), and one
+still on its way to its pause is retired when the pause arrives. When the budget ends in time or
+steps, paused trials simply stay paused.
+
+**Complexity.** A result at a non-rung step is O(1). A result at a rung costs O(K log n) table
+updates plus one chain prediction, O(K m) kernel evaluations (``K`` rungs, ``m <= max_points``).
+A refit of ``f_j`` costs a GP fit on ``m`` rows (``O(m^3)`` per L-BFGS step) and a re-prediction
+and re-sort of the trials at rungs ``<= j`` (O(n K m + n log n)); refits are geometric in each
+transition's row count, so there are ``O(K log n)`` of them in a run.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from typing import Any
+
+import numpy as np
+
+from rung._validate import check_float, check_int
+from rung.core.components import (
+    BindContext,
+    EndRequest,
+    NextTrial,
+    ResultRequest,
+    Resume,
+    Scheduler,
+    StartNew,
+)
+from rung.core.events import Decision
+from rung.core.history import History
+from rung.core.records import Outcome, TrialStatus
+from rung.core.registry import register
+from rung.core.rng import derive_rng
+from rung.core.sorted_table import SortedTable
+
+Entry = tuple[float, float, int]  # (rank value, tie key, trial id): lower is better
+
+
+class _Transition:
+    """Model ``f_j`` of one step pair ``s_j -> s_{j+1}``: rows, and the fitted GP (or none)."""
+
+    __slots__ = ("X", "fitted_at", "gp", "ids", "lo", "scale", "t_mean", "t_sd", "y")
+
+    def __init__(self) -> None:
+        self.X: list[np.ndarray] = []  # raw features (u(config), y_j, slope_j)
+        self.y: list[float] = []  # targets y_{j+1} - y_j
+        self.ids: set[int] = set()
+        self.fitted_at = 0
+        self.gp: Any = None
+        self.lo = np.zeros(0)
+        self.scale = np.ones(0)
+        self.t_mean = 0.0
+        self.t_sd = 1.0
+
+
+@register("scheduler", "curve")
+class CurveASHA(Scheduler):
+    """ASHA's promotion variant ranked by predicted final value (see the module docstring).
+
+    Args:
+        reduction_factor: ``eta`` (>= 2): at most ``max(1, floor(n / eta))`` of a rung's ``n``
+            results are promoted from it.
+        min_step: the first rung.
+        min_fit: rows a transition needs before its model is fitted (>= 3).
+        refit_growth: refit a transition's model when its rows have grown by this factor (> 1).
+        max_points: a model is fitted on at most this many rows (the latest) (>= 8).
+        explore: rank by ``mean - explore * sd`` of the predicted final score (>= 0).
+    """
+
+    version = 1
+
+    def __init__(
+        self,
+        reduction_factor: int = 3,
+        min_step: int = 1,
+        min_fit: int = 8,
+        refit_growth: float = 1.5,
+        max_points: int = 128,
+        explore: float = 0.0,
+    ) -> None:
+        self.reduction_factor = reduction_factor
+        self.min_step = min_step
+        self.min_fit = min_fit
+        self.refit_growth = refit_growth
+        self.max_points = max_points
+        self.explore = explore
+
+    # --- setup --------------------------------------------------------------------------------
+    def bind(self, ctx: BindContext) -> None:
+        super().bind(ctx)
+        p = "scheduler.params."
+        self._eta = check_int(p + "reduction_factor", self.reduction_factor, 2)
+        r = check_int(p + "min_step", self.min_step, 1)
+        check_int(p + "min_fit", self.min_fit, 3)
+        check_float(p + "refit_growth", self.refit_growth, 1.0, low_open=True)
+        check_int(p + "max_points", self.max_points, 8)
+        check_float(p + "explore", self.explore, 0.0)
+        rungs: list[int] = []
+        while r < ctx.max_step:
+            rungs.append(r)
+            r *= self._eta
+        self.rungs = rungs
+        self._steps = [*rungs, ctx.max_step]  # s_0 .. s_K
+        self._index = {s: k for k, s in enumerate(self._steps)}
+        self._space = ctx.space
+        k_top = len(rungs)
+        self._trans = [_Transition() for _ in range(k_top)]
+        self._pop = [SortedTable() for _ in range(k_top)]  # every result at rung k
+        self._waiting = [SortedTable() for _ in range(k_top)]  # reported at k, not promoted
+        self._promoted: list[set[int]] = [set() for _ in range(k_top)]
+        self._level: dict[int, int] = {}  # trial -> highest decision step index reported
+        self._members: list[dict[int, None]] = [{} for _ in range(k_top)]  # entered rung k
+        self._waits: dict[int, int] = {}  # trial -> the rung it waits at (not promoted)
+        self._entry: dict[int, Entry] = {}
+        self._units: dict[int, np.ndarray] = {}
+        self._ties: dict[int, float] = {}
+        self._feat: Any = None  # rung.searchers._gp.Features, built on first fit
+        # retiring: live trials by level (index level + 1; 0 = no rung yet); rungs below
+        # ``final`` have their final population, ``reserved[k]`` their remaining places
+        self._live = [0] * (k_top + 2)
+        self._pos: dict[int, int] = {}
+        self._seen = 0
+        self._final = 0
+        self._reserved: dict[int, set[int]] = {}
+        self._starved = False
+        self._retired: list[int] = []
+
+    def fidelity_steps(self) -> list[int]:
+        return list(self._steps)
+
+    def lease(self, start_step: int) -> int:
+        i = bisect.bisect_left(self.rungs, start_step)
+        return self.rungs[i] if i < len(self.rungs) else self.max_step
+
+    def _tie(self, tid: int) -> float:
+        t = self._ties.get(tid)
+        if t is None:
+            t = self._ties[tid] = float(derive_rng(self.seed, "curve-tie", tid).random())
+        return t
+
+    def _unit(self, history: History, tid: int) -> np.ndarray:
+        u = self._units.get(tid)
+        if u is None:
+            u = self._units[tid] = np.asarray(self._space.to_unit(history.params(tid)), float)
+        return u
+
+    # --- features and models ------------------------------------------------------------------
+    def _curve(self, history: History, tid: int, j: int) -> tuple[float, float] | None:
+        """``(y(s_j), slope)`` of a trial, or ``None`` without a finite score at ``s_j``."""
+        scores = history.scores(tid)
+        y = scores.get(self._steps[j])
+        if y is None or not math.isfinite(y):
+            return None
+        prev = self._steps[j - 1] if j else self._steps[0] // self._eta
+        yp = scores.get(prev) if prev >= 1 else None
+        slope = y - yp if yp is not None and math.isfinite(yp) else 0.0
+        return y, slope
+
+    def _row(self, history: History, tid: int, j: int) -> bool:
+        """Add trial ``tid``'s row to transition ``j`` (it reported ``s_{j+1}``); True if the
+        model should be refitted now."""
+        tr = self._trans[j]
+        if tid in tr.ids:
+            return False
+        cur = self._curve(history, tid, j)
+        nxt = history.scores(tid).get(self._steps[j + 1])
+        if cur is None or nxt is None or not math.isfinite(nxt):
+            return False
+        tr.ids.add(tid)
+        tr.X.append(np.concatenate([self._unit(history, tid), cur]))
+        tr.y.append(nxt - cur[0])
+        n = len(tr.y)
+        return n >= self.min_fit and n >= self.refit_growth * tr.fitted_at
+
+    def _fit(self, j: int) -> None:
+        from rung.searchers._common import CAT, dims_of
+        from rung.searchers._gp import GP, Features
+
+        tr = self._trans[j]
+        tr.fitted_at = len(tr.y)
+        X = np.array(tr.X[-self.max_points :])
+        y = np.array(tr.y[-self.max_points :])
+        if self._feat is None:
+            dims = dims_of(self._space)
+            self._feat = Features(dims.kind, dims.size, CAT)
+        d = X.shape[1] - 2
+        curve = X[:, d:]
+        tr.lo = curve.min(axis=0)
+        span = curve.max(axis=0) - tr.lo
+        tr.scale = np.where(span > 1e-12, span, 1.0)
+        tr.t_mean = float(y.mean())
+        sd = float(y.std())
+        if sd < 1e-12:  # every row changed by the same amount: a constant model
+            tr.gp, tr.t_sd = None, 0.0
+            return
+        tr.t_sd = sd
+        Z = self._inputs(tr, X)
+        group = np.concatenate([self._feat.group, [self._feat.n_groups, self._feat.n_groups + 1]])
+        gp = GP(Z, (y - tr.t_mean) / sd, group, self._feat.n_groups + 2)
+        gp.condition(gp.fit(max_iter=30, n_starts=1))
+        tr.gp = gp
+
+    def _inputs(self, tr: _Transition, X: np.ndarray) -> np.ndarray:
+        d = X.shape[1] - 2
+        return np.hstack([self._feat(X[:, :d]), (X[:, d:] - tr.lo) / tr.scale])
+
+    def _predict(self, level: int, U: np.ndarray, y: np.ndarray, slope: np.ndarray) -> np.ndarray:
+        """Rank values of trials at decision step ``level`` (rows of ``U``, ``y``, ``slope``):
+        the chained prediction at ``max_step`` minus ``explore`` standard deviations."""
+        y, slope = y.astype(float), slope.astype(float)
+        var = np.zeros_like(y)
+        for j in range(level, len(self._trans)):
+            tr = self._trans[j]
+            if tr.fitted_at == 0:
+                slope = np.zeros_like(y)
+                continue
+            if tr.gp is None:
+                delta = np.full_like(y, tr.t_mean)
+            else:
+                mu, v = tr.gp.predict(self._inputs(tr, np.column_stack([U, y, slope])))
+                delta = tr.t_mean + tr.t_sd * mu
+                var = var + tr.t_sd**2 * v
+            y, slope = y + delta, delta
+        out: np.ndarray = y - self.explore * np.sqrt(var) if self.explore else y
+        return out
+
+    def _repredict(self, history: History, upto: int) -> None:
+        """After a refit of transition ``upto``: new rank values for every trial at a rung
+        ``<= upto``; rebuild the tables of rungs ``<= upto``."""
+        by_level: dict[int, list[int]] = {}
+        for tid, lv in self._level.items():
+            if lv <= upto and math.isfinite(self._entry[tid][0]):
+                by_level.setdefault(lv, []).append(tid)
+        for lv, ids in sorted(by_level.items()):
+            curves = [self._curve(history, t, lv) for t in ids]
+            ids = [t for t, c in zip(ids, curves, strict=True) if c is not None]
+            if not ids:
+                continue
+            U = np.array([self._unit(history, t) for t in ids])
+            y = np.array([c[0] for c in curves if c is not None])
+            slope = np.array([c[1] for c in curves if c is not None])
+            values = self._predict(lv, U, y, slope)
+            for t, v, y0 in zip(ids, values, y, strict=True):
+                self._entry[t] = (float(v) if math.isfinite(v) else float(y0), self._tie(t), t)
+        for k in range(min(upto, len(self._pop) - 1) + 1):
+            pop, waiting = SortedTable(), SortedTable()
+            pop.update([self._entry[t] for t in self._members[k]])
+            waiting.update([self._entry[t] for t, w in self._waits.items() if w == k])
+            self._pop[k], self._waiting[k] = pop, waiting
+
+    def _place(self, history: History, tid: int, level: int, score: float) -> None:
+        """Record that ``tid`` reported decision step ``level``: new rank value, table entries
+        (replaced at the rungs it had entered, added at ``level``)."""
+        old = self._entry.get(tid)
+        value = score
+        if level < len(self._trans) and math.isfinite(score):
+            cur = self._curve(history, tid, level)
+            assert cur is not None
+            v = float(
+                self._predict(level, self._unit(history, tid)[None, :],
+                              np.array([cur[0]]), np.array([cur[1]]))[0]
+            )
+            value = v if math.isfinite(v) else score
+        new: Entry = (value, self._tie(tid), tid)
+        self._entry[tid] = new
+        self._level[tid] = max(self._level.get(tid, -1), level)
+        for k, members in enumerate(self._members):
+            if tid in members:
+                if old is not None:
+                    self._pop[k].discard(old)
+                self._pop[k].add(new)
+            elif k == level:
+                members[tid] = None
+                self._pop[k].add(new)
+        w = self._waits.get(tid)
+        if w is not None and old is not None:
+            self._waiting[w].discard(old)
+            self._waiting[w].add(new)
+
+    def _wait(self, k: int, tid: int) -> None:
+        self._waits[tid] = k
+        self._waiting[k].add(self._entry[tid])
+
+    def _unwait(self, tid: int) -> None:
+        k = self._waits.pop(tid, None)
+        if k is not None:
+            self._waiting[k].discard(self._entry[tid])
+
+    # --- promotion ----------------------------------------------------------------------------
+    def _quota(self, k: int) -> int:
+        return max(1, len(self._pop[k]) // self._eta)
+
+    def _candidate(self, k: int, history: History, running: int | None = None) -> int | None:
+        """The best waiting trial of rung ``k`` that may be promoted now (``running``: the trial
+        reporting at this moment counts as available)."""
+        reserved = self._reserved.get(k)
+        quota = self._quota(k)
+        if reserved is None and len(self._promoted[k]) >= quota:
+            return None
+        waiting, pop = self._waiting[k], self._pop[k]
+        i = 0
+        while i < len(waiting):
+            entry = waiting[i]
+            tid = int(entry[2])
+            if reserved is None and pop.bisect_left(entry) >= quota:
+                return None
+            status = history.status(tid)
+            if reserved is not None and tid not in reserved:
+                i += 1
+                continue
+            if tid == running or status is TrialStatus.PAUSED:
+                return tid
+            if status.final:
+                self._unwait(tid)  # stopped or failed since: never promotable
+                continue
+            i += 1
+        return None
+
+    def _promote(self, k: int, tid: int) -> None:
+        self._unwait(tid)
+        self._promoted[k].add(tid)
+        reserved = self._reserved.get(k)
+        if reserved is not None:
+            reserved.discard(tid)
+
+    def next_trial(self, history: History) -> NextTrial | None:
+        resume = self.resume_interrupted(history)
+        if resume is not None:
+            return resume
+        for k in range(len(self._pop) - 1, -1, -1):
+            tid = self._candidate(k, history)
+            if tid is not None:
+                self._promote(k, tid)
+                return Resume(tid, self.lease(self._steps[k] + 1))
+        return StartNew(self.lease(1))
+
+    def on_result(self, request: ResultRequest) -> Decision:
+        step = request.result.step
+        k = self._index.get(step)
+        if k is None:
+            return Decision.proceed(self.lease(step + 1))
+        history, tid = request.history, request.trial_id
+        self._sync(history)
+        refit = self._row(history, tid, k - 1) if k else False
+        self._place(history, tid, k, request.score)
+        if refit:
+            self._fit(k - 1)
+            self._repredict(history, k - 1)
+        self._reach(tid, k)
+        if self._starved:
+            self._settle(history)
+        if k == len(self._pop):
+            return Decision.proceed(self.max_step)
+        nxt = self.lease(step + 1)
+        rank, n = self._pop[k].bisect_left(self._entry[tid]), len(self._pop[k])
+        value = self._entry[tid][0]
+        where = f"rank {rank + 1}/{n} at rung {k} (step {step}), predicted final {value:.6g}"
+        if tid in self._promoted[k]:  # re-reported after a restart: the decision stands
+            return Decision.proceed(nxt, f"{where}: already promoted")
+        self._wait(k, tid)
+        higher = next(
+            (j for j in range(len(self._pop) - 1, k, -1)
+             if self._candidate(j, history) is not None),
+            None,
+        )
+        if higher is None and self._candidate(k, history, running=tid) == tid:
+            self._promote(k, tid)
+            return Decision.proceed(nxt, f"{where}: promoted")
+        quota = self._quota(k)
+        why = (
+            f"a trial at rung {higher} goes first" if higher is not None
+            else f"top {quota} of {n}, places used" if rank < quota
+            else f"not in the top {quota} of {n} yet"
+        )
+        return Decision.pause(f"{where}: paused ({why})")
+
+    # --- retiring (see the module docstring) --------------------------------------------------
+    def _sync(self, history: History) -> None:
+        for tid in range(self._seen, len(history)):
+            self._pos[tid] = -1
+            self._live[0] += 1
+        self._seen = len(history)
+
+    def _reach(self, tid: int, k: int) -> None:
+        old = self._pos.get(tid)
+        if old is not None and k > old:
+            self._live[old + 1] -= 1
+            self._live[k + 1] += 1
+            self._pos[tid] = k
+
+    def _leave(self, tid: int) -> None:
+        k = self._pos.pop(tid, None)
+        if k is not None:
+            self._live[k + 1] -= 1
+
+    def _settle(self, history: History) -> None:
+        """Finalize rungs whose population can no longer grow; retire their paused losers."""
+        while self._final < len(self._pop) and not any(self._live[: self._final + 1]):
+            k = self._final
+            self._final += 1
+            places = max(0, self._quota(k) - len(self._promoted[k]))
+            keep: set[int] = set()
+            for entry in list(self._waiting[k]):
+                tid = entry[2]
+                status = history.status(tid)
+                if status.final:
+                    self._unwait(tid)
+                elif len(keep) < places:
+                    keep.add(tid)
+                elif status is TrialStatus.PAUSED:
+                    self._unwait(tid)
+                    self._leave(tid)
+                    self._retired.append(tid)
+                # else on its way to pausing: retired when the pause arrives
+            self._reserved[k] = keep
+
+    def _is_loser(self, tid: int) -> bool:
+        k = self._pos.get(tid, -1)
+        reserved = self._reserved.get(k)
+        return 0 <= k < len(self._pop) and reserved is not None and tid not in reserved and (
+            tid not in self._promoted[k]
+        )
+
+    def on_trial_end(self, request: EndRequest) -> None:
+        history, tid, outcome = request.history, request.trial_id, request.outcome
+        self._sync(history)
+        if outcome.status.final or (
+            outcome is Outcome.INTERRUPTED and history.interruptions(tid) > self.max_interruptions
+        ):
+            self._leave(tid)
+        elif outcome is Outcome.PAUSED and self._is_loser(tid):
+            self._unwait(tid)
+            self._leave(tid)
+            self._retired.append(tid)
+        if self._starved:
+            self._settle(history)
+
+    def on_start_refused(self, history: History) -> bool:
+        self._sync(history)
+        self._starved = True
+        self._settle(history)
+        return any(self._candidate(k, history) is not None for k in range(len(self._pop)))
+
+    def retired(self) -> list[int]:
+        if not self._retired:
+            return []
+        out, self._retired = self._retired, []
+        return out
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "rungs": [
+                {
+                    "step": self._steps[k],
+                    "results": len(self._pop[k]),
+                    "promoted": len(self._promoted[k]),
+                    "waiting": len(self._waiting[k]),
+                    "model_rows": len(self._trans[k].y),
+                    "fitted_at": self._trans[k].fitted_at,
+                }
+                for k in range(len(self._pop))
+            ],
+        }
