@@ -10,11 +10,11 @@ from sched_script import Script, summary
 
 import rung
 from rung import ASHA, Action, Budget, ConfigError, Decision
+from rung.analysis import diagnose_engine
 from rung.core import DeleteCheckpoint
 from rung.core.components import Resume
 from rung.core.records import TrialStatus
-from rung.diagnostics import diagnose_engine
-from rung.schedulers.asha import Ladder
+from rung.schedulers._ladder import Ladder
 
 
 def test_default_construction_and_params_round_trip() -> None:

@@ -12,15 +12,9 @@ from scipy.stats import spearmanr
 
 import rung
 from rung import ASHA, Budget, Float, SearchSpace, Study
-from rung.diagnostics import (
-    FidelityGuard,
-    PairTracker,
-    default_steps,
-    diagnose,
-    fidelity_steps,
-    spearman,
-)
+from rung.analysis import default_steps, diagnose, fidelity_steps
 from rung.schedulers import AsyncHyperband, Hyperband
+from rung.schedulers._guard import FidelityGuard, PairTracker, spearman
 
 
 def test_spearman_matches_scipy_including_ties_and_infinities() -> None:

@@ -25,7 +25,7 @@ from rung.schedulers import (
     MedianStoppingRule,
     SuccessiveHalving,
 )
-from rung.schedulers.asha import rung_steps
+from rung.schedulers._ladder import rung_steps
 from rung.schedulers.successive_halving import bracket_plan, s_max_for
 
 FAST = settings(

@@ -13,15 +13,15 @@ any event order; never global randomness). Bracket ``b`` is drawn with probabili
 proportional to the number of configurations synchronous Hyperband gives its counterpart
 ``s = s_max - b``, ``ceil((s_max + 1) / (s + 1) * eta**s)``, so the mix of aggressive and
 conservative trials is Hyperband's. Brackets never wait for each other: each ladder decides as
-ASHA does (``variant="stopping"`` or ``"promotion"``, see ``rung.schedulers.asha``), and in the
+ASHA does (``variant="stopping"`` or ``"promotion"``, see ``rung.schedulers._ladder``), and in the
 promotion variant a free worker takes the best promotable paused trial of any bracket (brackets
 in order ``b = 0, 1, ...``, highest rung first within each) before a new trial starts. Once no
 new trial can start, each ladder retires the paused trials it can provably never promote, as
-ASHA does (``rung.schedulers.asha``, "Retiring paused trials"); a trial's ladder is fixed at its
+ASHA does (``rung.schedulers._ladder``, "Retiring paused trials"); a trial's ladder is fixed at its
 creation, so every ladder's populations become final on their own.
 
-``guard=True`` watches bracket 0's rungs (see ``rung.diagnostics``); a raise to step ``m`` makes
-every bracket skip its rungs below ``m``.
+``guard=True`` watches bracket 0's rungs (see ``rung.schedulers._guard``); a raise to step
+``m`` makes every bracket skip its rungs below ``m``.
 
 Complexity: as ASHA per report (one ladder); ``next_trial`` draws one bracket, ``O(s_max)``.
 """
@@ -42,9 +42,9 @@ from rung.core.history import History
 from rung.core.records import TrialStatus
 from rung.core.registry import register
 from rung.core.rng import derive_rng
-from rung.diagnostics import FidelityGuard
 from rung.errors import ConfigError
-from rung.schedulers.asha import (
+from rung.schedulers._guard import FidelityGuard
+from rung.schedulers._ladder import (
     VARIANTS,
     Ladder,
     RetiringLadders,

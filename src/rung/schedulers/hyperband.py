@@ -26,9 +26,9 @@ otherwise idle. ``iterations`` bounds the number of passes over all brackets (``
 until the budget is spent).
 
 ``guard=True``: while the rank correlation between adjacent rungs of the most aggressive
-bracket is low (see ``rung.diagnostics``), each guard raise drops the most aggressive remaining
-bracket from later iterations (``s_max`` goes down by one, so the smallest first rung goes up by a
-factor ``eta``); brackets already open finish as planned.
+bracket is low (see ``rung.schedulers._guard``), each guard raise drops the most aggressive
+remaining bracket from later iterations (``s_max`` goes down by one, so the smallest first rung
+goes up by a factor ``eta``); brackets already open finish as planned.
 """
 
 from __future__ import annotations

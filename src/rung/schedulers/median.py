@@ -50,7 +50,7 @@ from rung.core.components import BindContext, ResultRequest, Scheduler
 from rung.core.events import CONTINUE, Decision
 from rung.core.registry import register
 from rung.core.sorted_table import SortedTable
-from rung.schedulers.asha import check_int
+from rung.schedulers._ladder import check_int
 
 
 class _Running:

@@ -34,7 +34,7 @@ from rung.core.events import Decision
 from rung.core.registry import register
 from rung.errors import ConfigError
 from rung.multiobjective import nondominated_sort
-from rung.schedulers.asha import rung_steps
+from rung.schedulers._ladder import rung_steps
 
 
 def eps_net_order(Y: np.ndarray) -> list[int]:

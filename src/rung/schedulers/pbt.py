@@ -61,7 +61,7 @@ from rung.core.records import Outcome, TrialStatus
 from rung.core.registry import register
 from rung.core.rng import derive_rng
 from rung.errors import ConfigError
-from rung.schedulers.asha import check_int
+from rung.schedulers._ladder import check_int
 from rung.space import Categorical, Float, Int, Param, SearchSpace
 
 _LIVE = (TrialStatus.LAUNCHED, TrialStatus.RUNNING, TrialStatus.PAUSED)

@@ -67,9 +67,9 @@ from rung.core.history import History
 from rung.core.records import Outcome, TrialStatus
 from rung.core.registry import register
 from rung.core.sorted_table import SortedTable
-from rung.diagnostics import FidelityGuard
 from rung.errors import ConfigError
-from rung.schedulers.asha import check_bool, check_int
+from rung.schedulers._guard import FidelityGuard
+from rung.schedulers._ladder import check_bool, check_int
 
 
 def s_max_for(min_step: int, eta: int, max_step: int) -> int:
@@ -420,7 +420,7 @@ class SuccessiveHalving(SynchronousBrackets):
         n_configs: configurations per bracket (default ``eta**s``: one reaches ``max_step``).
         iterations: brackets to run (``None``: until the budget is spent).
         guard: open later brackets at a higher first rung while the rank correlation between
-            adjacent rungs is low (see ``rung.diagnostics``).
+            adjacent rungs is low (see ``rung.schedulers._guard``).
     """
 
     def __init__(

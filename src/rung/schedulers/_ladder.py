@@ -1,0 +1,368 @@
+"""The rung ladder of asynchronous successive halving, shared by ``ASHA`` and ``AsyncHyperband``.
+
+Li, Jamieson, Rostamizadeh, Gonina, Ben-tzur, Hardt, Recht and Talwalkar, "A System for Massively
+Parallel Hyperparameter Tuning", MLSys 2020, Algorithm 2.
+
+A ladder has rungs at ``min_step * eta**k`` for every ``k`` with ``min_step * eta**k < max_step``
+(``rung_steps``); ``max_step`` is its top. Each rung keeps every result recorded at its step in a
+``RungTable`` (a ``SortedTable`` of ``(score, trial id)``, best first). A trial that reports at
+rung ``k`` is ranked among the ``n`` results recorded there so far (the new one included):
+
+``variant="stopping"``
+    It continues iff its rank ``r`` (0-based, ties to the earlier trial) satisfies
+    ``r < max(1, floor(n / eta))`` (``RungTable.keeps``), and is stopped for good otherwise.
+    ``floor(n / eta)`` is Algorithm 2's ``top_k(rung, |rung| / eta)``; while a rung holds fewer
+    than ``eta`` results the best result so far continues (the first result always continues).
+
+``variant="promotion"``
+    It is paused at the rung (its worker saves a checkpoint and frees the slot). ``get_job``
+    resumes, on every free worker, the best not-yet-promoted paused trial inside the top
+    ``floor(n_k / eta)`` of the highest rung that has one (Algorithm 2); if there is none, a new
+    trial starts. A trial that reports where ``get_job`` would pick it at once is promoted in
+    place (no checkpoint round trip), which is what Algorithm 2 does when the freed worker is
+    its own.
+
+Rungs below ``Ladder.level`` (raised by a fidelity guard, ``rung.schedulers._guard``) make no
+stop or pause decision.
+
+**Retiring paused trials (promotion variant).** A trial paused at rung ``k`` outside the top
+``floor(n_k / eta)`` may become promotable while rung ``k`` grows, so it stays paused as long as
+any trial may still report at rung ``k``. That stops being possible once (a) no new trial can
+start (the engine called ``on_start_refused``) and (b) no live trial (launched, running, paused,
+or interrupted and still to be resumed) has yet to report at rung ``k``. Rung ``k``'s population
+is then final: its paused trials outside the quota can never be promoted and are retired
+(``Scheduler.retired``: the engine ends them stopped and releases their checkpoints); a loser
+still on its way to pausing is retired when its pause arrives. Retiring rung ``k``'s losers can
+make rung ``k + 1`` final in turn. The ladder counts live trials by the highest rung each has
+reported at, so the test costs ``O(number of rungs)`` per event. A study that ends because
+``Budget.max_steps`` or ``max_time`` is spent never tells the scheduler: its paused trials keep
+their checkpoints, so a resumed study with more budget can still promote them.
+
+**Invariant.** Every pass (stopping) or promotion was inside the top ``1/eta`` of its rung at
+the moment it was made. The *count* of passes is not bounded by the rung's final quota: each is
+decided with the ``n`` known at that moment (the paper's "mispromotions", a vanishing fraction
+as the rung grows).
+
+Complexity: a report at a rung costs ``O(log n)`` comparisons and an insertion that moves at
+most one block of a ``SortedTable``; ``get_job`` looks at the head of each rung's waiting list,
+``O(number of rungs * log n)`` plus trials still on their way to a pause.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+from rung.core.components import EndRequest, Resume, Scheduler
+from rung.core.events import Decision
+from rung.core.history import History
+from rung.core.records import Outcome, TrialStatus
+from rung.core.sorted_table import SortedTable
+from rung.errors import ConfigError
+
+VARIANTS = ("stopping", "promotion")
+
+
+def rung_steps(min_step: int, eta: int, max_step: int) -> list[int]:
+    """``min_step * eta**k`` for every ``k`` that stays below ``max_step`` (rungs strictly
+    below the top, where decisions are made)."""
+    steps: list[int] = []
+    r = min_step
+    while r < max_step:
+        steps.append(r)
+        r *= eta
+    return steps
+
+
+def check_int(key: str, value: Any, minimum: int) -> int:
+    """``value`` if it is an int >= ``minimum``, else ``ConfigError`` naming
+    ``scheduler.params.<key>``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"scheduler.params.{key}: must be an int >= {minimum}, got {value!r}")
+    return value
+
+
+def check_bool(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"scheduler.params.{key}: must be true or false, got {value!r}")
+    return value
+
+
+class RungTable:
+    """One rung: every result recorded at its step (best first) and, for promotions, the
+    trials that reported here and were not promoted yet. Both are ``SortedTable``s: O(log n)
+    ranks, inserts that move at most a block."""
+
+    __slots__ = ("entered", "passed", "step", "table", "waiting")
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+        self.table = SortedTable()  # (score, trial id)
+        self.entered: dict[int, float] = {}
+        self.passed: set[int] = set()  # continued (stopping) or promoted (promotion)
+        self.waiting = SortedTable()  # promotion variant: (score, trial id) not promoted yet
+
+    def add(self, trial_id: int, score: float) -> tuple[int, int]:
+        """Record (or, after a restart, replace) a result; returns ``(rank, n)``."""
+        old = self.entered.get(trial_id)
+        if old is not None:
+            self.table.remove((old, trial_id))
+            self.waiting.discard((old, trial_id))
+        self.entered[trial_id] = score
+        return self.table.add_rank((score, trial_id)), len(self.table)
+
+    def wait(self, trial_id: int) -> None:
+        self.waiting.add((self.entered[trial_id], trial_id))
+
+    def unwait(self, trial_id: int) -> None:
+        self.waiting.discard((self.entered[trial_id], trial_id))
+
+    def keeps(self, eta: int) -> int:
+        """How many of its results the stopping variant lets past: ``max(1, floor(n / eta))``."""
+        return len(self.table) // eta or 1
+
+    def cutoff(self, eta: int) -> float:
+        """Score of the last result the stopping variant lets past."""
+        score: float = self.table[self.keeps(eta) - 1][0]
+        return score
+
+    def candidate(self, eta: int, history: History, running: int | None = None) -> int | None:
+        """Algorithm 2's choice at this rung: the best not-yet-promoted trial inside the top
+        ``floor(n / eta)`` that can be resumed now (``running``: a trial reporting at this very
+        moment counts as available). Trials that ended for good are dropped from the waiting
+        list; trials still on their way to being paused are skipped for now."""
+        quota = len(self.table) // eta
+        i = 0
+        waiting = self.waiting
+        while i < len(waiting):
+            score, tid = waiting[i]
+            if self.table.bisect_left((score, tid)) >= quota:
+                return None
+            if tid == running:
+                return int(tid)
+            status = history.status(tid)
+            if status is TrialStatus.PAUSED:
+                return int(tid)
+            if status.final:
+                waiting.remove((score, tid))  # failed or stopped since: never promotable
+                continue
+            i += 1
+        return None
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "results": len(self.table),
+            "continued": len(self.passed),
+            "waiting": len(self.waiting),
+        }
+
+
+class Ladder:
+    """The rungs of one ASHA bracket and both variants' decisions on them (shared by ``ASHA``
+    and ``AsyncHyperband``)."""
+
+    def __init__(self, rungs: list[int], eta: int, max_step: int, promotion: bool) -> None:
+        self.rungs = rungs
+        self.eta = eta
+        self.max_step = max_step
+        self.promotion = promotion
+        self.tables = [RungTable(s) for s in rungs]
+        self.index = {s: k for k, s in enumerate(rungs)}
+        self.level = 0  # first rung that makes decisions (raised by a guard)
+        # promotion variant: live trials by the highest rung they reported at (-1: none yet),
+        # counted in ``live[k + 1]``; rungs ``0 .. final - 1`` have their final population
+        self.position: dict[int, int] = {}
+        self.live = [0] * (len(rungs) + 1)
+        self.final = 0
+
+    # --- live trials and final rungs (promotion variant) ------------------------------------
+    def join(self, trial_id: int) -> None:
+        """A new trial of this ladder (it has reported at no rung)."""
+        if trial_id not in self.position:
+            self.position[trial_id] = -1
+            self.live[0] += 1
+
+    def leave(self, trial_id: int) -> None:
+        """A trial ended for good (or will never be resumed): it reaches no further rung."""
+        k = self.position.pop(trial_id, None)
+        if k is not None:
+            self.live[k + 1] -= 1
+
+    def _reached(self, trial_id: int, k: int) -> None:
+        old = self.position.get(trial_id)
+        if old is not None and k > old:
+            self.live[old + 1] -= 1
+            self.live[k + 1] += 1
+            self.position[trial_id] = k
+
+    def is_loser(self, trial_id: int) -> bool:
+        """Paused at a rung whose population is final, outside its top ``floor(n / eta)``:
+        never promotable."""
+        k = self.position.get(trial_id, -1)
+        if not 0 <= k < self.final:
+            return False
+        table = self.tables[k]
+        score = table.entered[trial_id]
+        return (
+            trial_id not in table.passed
+            and table.table.bisect_left((score, trial_id)) >= len(table.table) // self.eta
+        )
+
+    def settle(self, history: History) -> list[int]:
+        """Mark the rungs whose population became final (the caller knows no new trial can
+        start) and return their paused losers, which leave the ladder."""
+        out: list[int] = []
+        while self.final < len(self.tables) and not any(self.live[: self.final + 1]):
+            table = self.tables[self.final]
+            quota = len(table.table) // self.eta
+            self.final += 1
+            waiting = table.waiting
+            i = len(waiting)
+            while i and table.table.bisect_left(waiting[i - 1]) >= quota:
+                i -= 1
+            for entry in [waiting[j] for j in range(i, len(waiting))]:
+                tid = int(entry[1])
+                status = history.status(tid)
+                if status is TrialStatus.PAUSED:
+                    waiting.remove(entry)
+                    self.leave(tid)
+                    out.append(tid)
+                elif status.final:
+                    waiting.remove(entry)
+                # else still on its way to pausing: retired when its pause arrives
+        return out
+
+    def lease(self, start_step: int) -> int:
+        """The first active rung at or after ``start_step`` (else ``max_step``)."""
+        i = max(bisect.bisect_left(self.rungs, start_step), self.level)
+        return self.rungs[i] if i < len(self.rungs) else self.max_step
+
+    def decide(self, trial_id: int, step: int, score: float, history: History) -> Decision:
+        k = self.index.get(step)
+        if k is None:
+            return Decision.proceed(self.lease(step + 1))
+        table = self.tables[k]
+        rank, n = table.add(trial_id, score)
+        if self.promotion:
+            self._reached(trial_id, k)
+        nxt = self.lease(step + 1)
+        where = f"rank {rank + 1}/{n} at rung {k} (step {step})"
+        if k < self.level:
+            table.passed.add(trial_id)
+            return Decision.proceed(nxt, f"{where}: below the grace period")
+        if trial_id in table.passed:  # re-reported after a restart: the decision stands
+            return Decision.proceed(nxt, f"{where}: already promoted")
+        eta = self.eta
+        if not self.promotion:
+            if rank < table.keeps(eta):
+                table.passed.add(trial_id)
+                return Decision.proceed(nxt, where)
+            return Decision.stop(
+                f"{where}: not in the top 1/{eta} (cutoff score {table.cutoff(eta):.6g})"
+            )
+        # promotion variant: would Algorithm 2, run for the worker this trial frees, pick it?
+        table.wait(trial_id)
+        higher = next(
+            (j for j in range(len(self.tables) - 1, k, -1)
+             if self.tables[j].candidate(eta, history) is not None),
+            None,
+        )
+        if higher is None and table.candidate(eta, history, running=trial_id) == trial_id:
+            self.promote(k, trial_id)
+            return Decision.proceed(nxt, f"{where}: promoted")
+        quota = n // eta
+        why = (
+            f"a trial at rung {higher} goes first" if higher is not None
+            else f"promotable: top {quota} of {n}" if rank < quota
+            else f"not in the top {quota} of {n} yet"
+        )
+        return Decision.pause(f"{where}: paused ({why})")
+
+    def promote(self, k: int, trial_id: int) -> None:
+        table = self.tables[k]
+        table.unwait(trial_id)
+        table.passed.add(trial_id)
+
+    def retire(self, trial_id: int) -> None:
+        """Drop a paused loser (``is_loser``) from its rung's waiting list and the ladder."""
+        table = self.tables[self.position[trial_id]]
+        table.unwait(trial_id)
+        self.leave(trial_id)
+
+    def get_job(self, history: History) -> Resume | None:
+        """Algorithm 2: resume the best promotable paused trial of the highest rung."""
+        for k in range(len(self.tables) - 1, -1, -1):
+            tid = self.tables[k].candidate(self.eta, history)
+            if tid is not None:
+                self.promote(k, tid)
+                return Resume(tid, self.lease(self.rungs[k] + 1))
+        return None
+
+    def state(self) -> list[dict[str, Any]]:
+        return [t.state() for t in self.tables]
+
+
+_NONE: list[int] = []  # shared empty answer of ``retired`` (the engine only reads it)
+
+
+class RetiringLadders(Scheduler):
+    """Shared by ``ASHA`` and ``AsyncHyperband``: in the promotion variant, retire paused
+    trials that can never be promoted (see "Retiring paused trials" above).
+    Subclasses say which ladder a trial belongs to."""
+
+    def _ladder_of(self, history: History, trial_id: int) -> Ladder | None:
+        raise NotImplementedError
+
+    def _ladders_all(self) -> list[Ladder]:
+        raise NotImplementedError
+
+    def _bind_retiring(self) -> None:
+        # only the promotion variant pauses trials: the stopping variant skips this bookkeeping
+        self._promoting = any(ladder.promotion for ladder in self._ladders_all())
+        self._seen = 0  # trials registered with their ladder
+        self._starved = False  # the engine refused a new trial: none will start any more
+        self._retired: list[int] = []
+
+    # promotion variant: which paused trials can never be promoted (see the module docstring)
+    def _sync(self, history: History) -> None:
+        if not self._promoting:
+            return
+        for tid in range(self._seen, len(history)):
+            ladder = self._ladder_of(history, tid)
+            if ladder is not None and ladder.promotion:
+                ladder.join(tid)
+        self._seen = len(history)
+
+    def _settle(self, history: History) -> None:
+        if self._starved and self._promoting:
+            for ladder in self._ladders_all():
+                if ladder.promotion:
+                    self._retired.extend(ladder.settle(history))
+
+    def on_trial_end(self, request: EndRequest) -> None:
+        history, tid, outcome = request.history, request.trial_id, request.outcome
+        self._sync(history)
+        ladder = self._ladder_of(history, tid)
+        if ladder is None or not ladder.promotion:
+            return
+        if outcome.status.final or (
+            outcome is Outcome.INTERRUPTED and history.interruptions(tid) > self.max_interruptions
+        ):
+            ladder.leave(tid)  # it will report at no further rung
+        elif outcome is Outcome.PAUSED and ladder.is_loser(tid):
+            ladder.retire(tid)
+            self._retired.append(tid)
+        self._settle(history)
+
+    def on_start_refused(self, history: History) -> bool:
+        self._sync(history)
+        self._starved = True
+        self._settle(history)
+        return False
+
+    def retired(self) -> list[int]:
+        if not self._retired:
+            return _NONE
+        out, self._retired = self._retired, []
+        return out
