@@ -9,7 +9,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,11 +39,11 @@ from rung.core.records import (
     objectives_from,
 )
 from rung.core.registry import to_spec
+from rung.driver import drive, handle, turn
 from rung.errors import ConfigError, JournalError, RungError
 from rung.executors.base import Executor, RunContext
-from rung.executors.driver import drive
 from rung.space import SearchSpace
-from rung.storage import Journal, MemoryJournal, SQLiteJournal, open_journal
+from rung.storage import Journal, MemoryJournal, open_journal
 
 if TYPE_CHECKING:
     from rung.analysis import FidelityDiagnostics
@@ -266,20 +266,15 @@ class Study:
 
     # --- journaled handling -------------------------------------------------------------------
     def _handle(self, events: list[Event]) -> list[Command]:
-        records: list[Record] = []
-        out: list[Command] = []
-        for ev in events:
-            cmds = self.engine.handle(ev)
-            records.append(ev)
-            records.extend(cmds)
-            out.extend(cmds)
-        self.journal.append(self.spec.name, records)
-        return out
+        """One driver turn (``rung.driver.turn``) for events of the caller's own loop."""
+        return turn(self.engine, self.journal, self.spec.name, events)
 
     def _checkpoint_dir(self) -> Path:
-        if isinstance(self.journal, SQLiteJournal):
-            base = self.journal.path
-            return base.with_name(f"{base.stem}-checkpoints") / self.name
+        """Where a run's checkpoints go: the journal's directory for them, or a temporary
+        directory that lives as long as this ``Study`` (removed by ``close``)."""
+        kept = self.journal.checkpoint_dir(self.name)
+        if kept is not None:
+            return kept
         if self._tmpdir is None:
             self._tmpdir = tempfile.TemporaryDirectory(prefix=f"rung-{self.name}-")
         return Path(self._tmpdir.name)
@@ -301,10 +296,11 @@ class Study:
         return first
 
     def _check_budget(self) -> None:
-        if self.spec.budget.unlimited and self.spec.searcher.name != "grid":
+        if self.spec.budget.unlimited and not self.engine.searcher.exhausts:
             raise ConfigError(
                 "budget: a run needs a limit (rung.Budget(n_trials=..., max_time=..., "
-                "max_steps=...)); only a grid search ends by itself"
+                "max_steps=...)); only a searcher that runs out of configurations (a grid) "
+                "ends by itself"
             )
 
     # --- drivers ------------------------------------------------------------------------------
@@ -324,7 +320,7 @@ class Study:
         """
         self._check_budget()
         ex = self._make_executor(objective, executor, n_workers, executor_options)
-        ctx = RunContext(self.name, self._checkpoint_dir(), self.spec.max_step)
+        ctx = RunContext(self.name, self._checkpoint_dir(), self.spec.max_step, objective)
         first = self._resume_events(ex.now())
         drive(self.engine, ex, self.journal, ctx, on_turn=on_turn, first=first)
         return self
@@ -337,10 +333,7 @@ class Study:
         options: Mapping[str, Any],
     ) -> Executor:
         if not isinstance(executor, str):
-            if getattr(executor, "objective", False) is None:
-                # built without one (rung.RayExecutor(address=...)): it runs this objective
-                cast(Any, executor).objective = objective
-            return executor
+            return executor  # it gets the objective with the session's RunContext
         if executor == "local":
             from rung.executors.local import LocalExecutor
 
@@ -384,19 +377,20 @@ class Study:
         budget is spent or there is nothing to run now."""
         eng = self.engine
         t = self._now()
-        grow = CapacityChanged(len(eng.active) + 1, t)
-        cmds = eng.handle(grow)
+        # one turn of two events, the second depending on what the first launched: a slot
+        # more, then the launched trial starts in it (or the slot goes again)
+        records: list[Record] = []
         launch = None
-        for c in cmds:
+        for c in handle(eng, (CapacityChanged(len(eng.active) + 1, t),), records):
             if type(c) is Launch:
                 launch = c
                 break
         if launch is None:
-            shrink = CapacityChanged(len(eng.active), t)
-            self.journal.append(self.spec.name, [grow, *cmds, shrink, *eng.handle(shrink)])
+            handle(eng, (CapacityChanged(len(eng.active), t),), records)
+            self.journal.append(self.spec.name, records)
             return None
-        started = TrialStarted(launch.trial_id, t)
-        self.journal.append(self.spec.name, [grow, *cmds, started, *eng.handle(started)])
+        handle(eng, (TrialStarted(launch.trial_id, t),), records)
+        self.journal.append(self.spec.name, records)
         return eng.history.trial(launch.trial_id, cache=False)  # stale after its first report
 
     def report(self, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
@@ -466,8 +460,8 @@ class Study:
             raise RungError(f"trial {trial_id} is {status}, not running")
 
     def close(self) -> None:
-        if isinstance(self.journal, SQLiteJournal):
-            self.journal.close()
+        """Close the journal and remove the temporary checkpoint directory, if any."""
+        self.journal.close()
         if self._tmpdir is not None:
             self._tmpdir.cleanup()
             self._tmpdir = None

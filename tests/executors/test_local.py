@@ -29,8 +29,10 @@ from rung.core.events import Cancel, Launch, ResultReported, TrialEnded, TrialSt
 from rung.core.records import Outcome
 from rung.errors import ConfigError, RungError
 from rung.executors.base import Executor, RunContext
-from rung.executors.local import FrameReader, LocalExecutor, PipeChannel, _frame
-from rung.executors.runtime import RESULT
+from rung.executors.local import LocalExecutor
+from rung.executors.pipe import FrameReader, PipeChannel
+from rung.executors.pipe import frame as _frame
+from rung.executors.protocol import RESULT
 
 FAST = "fork"  # start method of the tests that are not about spawn itself
 

@@ -53,6 +53,7 @@ from rung.executors.ray import (
     trials_per_node,
     unpack_dir,
 )
+from rung.executors.ray.transport import SocketTransport
 
 HAVE_RAY = importlib.util.find_spec("ray") is not None
 NO_RAY = "Ray is not installed: pip install 'rung[ray]'"
@@ -429,13 +430,13 @@ def test_workers_that_cannot_reach_the_driver_fail_the_run_with_advice(
 ) -> None:
     import socket
 
-    def unreachable(self: RayExecutor) -> None:
+    def unreachable(self: SocketTransport) -> None:
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
         self._address = s.getsockname()  # nobody listens there
         s.close()
 
-    monkeypatch.setattr(RayExecutor, "_listen", unreachable)
+    monkeypatch.setattr(SocketTransport, "_listen", unreachable)
     study = make_study(tmp_path, "unreachable", 2)
     with pytest.raises(RungError, match="cannot connect to the rung driver.*transport='ray'"):
         study.run(ray_objectives.quick, executor="ray", n_workers=1)

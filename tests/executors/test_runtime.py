@@ -27,18 +27,16 @@ from rung.core.events import (
     TrialEnded,
 )
 from rung.core.records import Outcome
-from rung.executors.runtime import (
+from rung.executors.protocol import (
     ENDED,
     LAUNCH,
     RESULT,
     SAVED,
-    TrialContext,
     decode,
     encode_launch,
     encode_reply,
-    run_trial,
-    worker_loop,
 )
+from rung.executors.worker import TrialContext, run_trial, worker_loop
 
 Responder = Callable[[tuple[Any, ...]], list[Any]]
 

@@ -109,6 +109,11 @@ class Searcher(Component, ABC):
 
 
 @record
+    #: True when the searcher runs out of configurations by itself (``suggest`` returns
+    #: ``None`` for good after finitely many, as a grid does), so a study using it ends
+    #: without a budget. Read by ``Study`` before a run; a class attribute, not state.
+    exhausts: bool = False
+
 class StartNew:
     """Start a new trial with a configuration from the searcher, running to ``until_step``
     before waiting for a decision. ``tags`` are recorded on the trial (a bracket, a rung)."""

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from rung.core.events import Command, Event
 
@@ -20,11 +20,15 @@ class RunContext:
         checkpoint_dir: where checkpoints live (``None`` for in-memory studies: a temporary
             directory is used by executors that need one).
         max_step: the study's ``max_step``.
+        objective: the objective the session runs (``Study.run``'s first argument; ``None``
+            when there is none, as in a simulation). An executor built with an objective of
+            its own runs that one; one built without takes this one.
     """
 
     study: str
     checkpoint_dir: Path | None
     max_step: int
+    objective: Callable[..., Any] | None = None
 
     def checkpoint_root(self) -> tuple[Path, str | None]:
         """The (resolved, existing) directory checkpoints go to, and the temporary directory
@@ -47,8 +51,15 @@ class Executor(Protocol):
     - ``poll(timeout)``: wait up to ``timeout`` seconds for events (``None``: until one comes);
       an empty list means nothing happened.
     - ``now()``: the executor's clock (wall time, or virtual time for the simulator).
+    - ``idle``: nothing runs, waits to run, or waits to be reported, so no event can come
+      unless a command is submitted (an executor waiting for capacity to appear is not idle).
+      The driver stops with an error when the engine still waits for trials and the executor
+      is idle.
     - ``shutdown()``: stop every worker; idempotent.
     """
+
+    @property
+    def idle(self) -> bool: ...
 
     def start(self, ctx: RunContext) -> list[Event]: ...
 

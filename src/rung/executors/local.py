@@ -8,9 +8,8 @@ trial after trial; a worker that dies (an exception in the runtime, ``os._exit``
 segfault) is detected through its pipe or its sentinel, its trial ends ``interrupted`` (the
 scheduler may resume it from its last checkpoint) and a fresh worker takes its place.
 
-Messages are the runtime's small tuples (see ``rung.executors.runtime``), pickled with the
-highest protocol, each sent as one length-prefixed ``write``; nothing here is journaled, so pickle
-is fine. POSIX only (``select.poll``, process sentinels).
+Messages are the wire protocol's tuples (``rung.executors.protocol``) in the pipe framing of
+``rung.executors.pipe``. POSIX only (``select.poll``, process sentinels).
 """
 
 from __future__ import annotations
@@ -22,193 +21,39 @@ import multiprocessing
 import os
 import pickle
 import select
-import shutil
 import signal
-import struct
 import sys
 import time
-import traceback
 import weakref
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
-from rung.core.events import (
-    Cancel,
-    CapacityChanged,
-    Command,
-    DeleteCheckpoint,
-    Event,
-    Launch,
-    Reply,
-    TrialEnded,
-    TrialStarted,
-)
+from rung.core.events import Cancel, CapacityChanged, Event
 from rung.core.records import Outcome
 from rung.errors import ConfigError, RungError
 from rung.executors.base import RunContext
-from rung.executors.runtime import (
-    ENDED,
-    EVENT_TAGS,
-    INIT_ERROR,
-    READY,
-    TrialContext,
-    decode,
-    encode_launch,
-    encode_reply,
-    message_time,
-    worker_loop,
+from rung.executors.pipe import FrameReader, frame, worker_main, write_all
+from rung.executors.pool import (
+    MAX_STARTUP_DEATHS,
+    SHUTDOWN_GRACE,
+    Pool,
+    Slot,
+    callable_name,
 )
+from rung.executors.protocol import ENDED, EVENT_TAGS, INIT_ERROR, READY, decode, message_time
+from rung.executors.worker import TrialContext
 
 log = logging.getLogger("rung.local")
 
-_dumps = pickle.dumps
-_loads = pickle.loads
 _PROTO = pickle.HIGHEST_PROTOCOL
 
-# A TrialStarted made by the executor itself (at dispatch) travels with the next batch of worker
-# messages rather than in a driver turn (and a journal transaction) of its own; it waits at most
-# this long for company.
-_STARTED_DELAY = 0.05
-# Consecutive workers that die before they are ready: after this many, the objective cannot be
-# run here (an import that crashes the interpreter, say) and the run fails instead of looping.
-_MAX_STARTUP_DEATHS = 3
-_SHUTDOWN_GRACE = 2.0
 
-
-# --- worker process side -----------------------------------------------------------------------
-_HEADER = struct.Struct("!I")
-_READ_SIZE = 1 << 18
-
-
-def _frame(msg: Any) -> bytes:
-    payload = _dumps(msg, _PROTO)
-    return _HEADER.pack(len(payload)) + payload
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-class FrameReader:
-    """Splits the bytes read from a pipe into messages (``[4-byte length][pickle]`` frames).
-    A read takes whatever is there, so several messages cost one system call; a frame that
-    arrived only in part waits in the buffer for its rest."""
-
-    __slots__ = ("_buf", "fd")
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self._buf = b""
-
-    def fill(self) -> bool:
-        """Read what is available (blocks if nothing is); False at end-of-file."""
-        data = os.read(self.fd, _READ_SIZE)
-        if not data:
-            return False
-        self._buf = self._buf + data if self._buf else data
-        return True
-
-    def messages(self) -> list[Any]:
-        """Every complete message in the buffer, oldest first."""
-        buf = self._buf
-        end = len(buf)
-        pos = 0
-        out = []
-        view = memoryview(buf)
-        while end - pos >= 4:
-            n = _HEADER.unpack_from(buf, pos)[0]
-            if end - pos - 4 < n:
-                break
-            out.append(_loads(view[pos + 4:pos + 4 + n]))
-            pos += 4 + n
-        view.release()
-        self._buf = buf[pos:] if pos < end else b""
-        return out
-
-
-class PipeChannel:
-    """The worker's ``Channel`` over its end of the pipe: framed pickles written with one
-    ``write`` each, read through a ``FrameReader``; ``poll`` is a ``select.poll`` object
-    registered once (``Connection.poll`` builds a selector per call)."""
-
-    __slots__ = ("_fd", "_pending", "_poller", "_reader", "conn")
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn  # keeps the descriptor open
-        self._fd = conn.fileno()
-        self._reader = FrameReader(self._fd)
-        self._pending: deque[Any] = deque()
-        self._poller = select.poll()
-        self._poller.register(self._fd, select.POLLIN)
-
-    def send(self, msg: Any) -> None:
-        _write_all(self._fd, _frame(msg))
-
-    def recv(self) -> Any:
-        pending = self._pending
-        while not pending:
-            if not self._reader.fill():
-                raise EOFError("the driver closed the pipe")
-            pending.extend(self._reader.messages())
-        return pending.popleft()
-
-    def poll(self) -> bool:
-        return bool(self._pending) or bool(self._poller.poll(0))
-
-
-def _die_with_parent(parent_pid: int | None) -> None:
-    """Make the kernel kill this worker when the driver dies, even by SIGKILL (Linux), so a
-    crashed driver never leaves orphans computing for nobody."""
-    if parent_pid is None:
-        return
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass  # best effort: the worker still exits when its pipe closes
-    if os.getppid() != parent_pid:
-        os._exit(0)  # the driver died before we could ask to follow it
-
-
-def _worker_main(
-    conn: Connection,
-    payload: bytes | None,
-    objective: Callable[[TrialContext], Any] | None,
-    checkpoint_root: str,
-    checkpoint_every: int | None,
-    parent_pid: int | None,
-) -> None:
-    """Entry point of a worker process (module level, so spawn can import it)."""
-    # Ctrl-C in a terminal reaches the whole process group: the driver decides what happens
-    # (it shuts the workers down), so a worker does not die half-way through a message.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent(parent_pid)
-    chan = PipeChannel(conn)
-    try:
-        fn = pickle.loads(payload) if payload is not None else objective
-        if not callable(fn):
-            raise TypeError(f"the objective is not callable: {fn!r}")
-    except BaseException:  # reported to the driver, which raises it
-        chan.send((INIT_ERROR, traceback.format_exc()))
-        return
-    chan.send((READY, os.getpid()))
-    worker_loop(chan, fn, Path(checkpoint_root), checkpoint_every)
-
-
-# --- driver side -------------------------------------------------------------------------------
-class _Worker:
-    __slots__ = ("conn", "dead", "fd", "poller", "process", "reader", "ready", "sentinel",
-                 "token", "trial")
+class _Worker(Slot):
+    __slots__ = ("conn", "fd", "poller", "process", "reader", "ready", "sentinel")
 
     def __init__(self, process: Any, conn: Connection) -> None:
+        super().__init__()
         self.process = process
         self.conn = conn
         self.fd = conn.fileno()
@@ -216,10 +61,7 @@ class _Worker:
         self.sentinel: int = process.sentinel
         self.poller = select.poll()  # this pipe alone: draining a dead worker
         self.poller.register(self.fd, select.POLLIN)
-        self.trial: int | None = None  # the trial it runs
-        self.token = 0  # run token of that trial
         self.ready = False  # it loaded the objective
-        self.dead = False
 
 
 def _describe_exit(code: int | None) -> str:
@@ -233,16 +75,11 @@ def _describe_exit(code: int | None) -> str:
     return f"exited with code {code}"
 
 
-def _name(fn: Any) -> str:
-    mod = getattr(fn, "__module__", None)
-    qual = getattr(fn, "__qualname__", None) or getattr(type(fn), "__qualname__", repr(fn))
-    return f"{mod}.{qual}" if mod else str(qual)
-
 
 def _serialize_objective(objective: Any) -> bytes:
     """Pickle the objective for spawn workers (by reference, for a module-level function), or
     explain why it cannot be."""
-    name = _name(objective)
+    name = callable_name(objective)
     hint = ("define it at module level in an importable module (spawn workers import it by "
             "name), or use start_method='fork'")
     if getattr(objective, "__module__", None) == "__main__":
@@ -297,15 +134,16 @@ def _thread_limits(n: int | None) -> Iterator[None]:
             os.environ.pop(v, None)
 
 
-class LocalExecutor:
+
+class LocalExecutor(Pool[_Worker]):
     """Runs trials in worker processes on this machine.
 
     Args:
         objective: ``objective(ctx: rung.TrialContext)``. With the default ``spawn`` start
             method it must be importable by name (a module-level function, or a picklable
             callable object); a lambda or a nested function raises ``ConfigError`` naming it.
-            ``None``: set later (``Study.run`` hands its objective to an instance built
-            without one).
+            ``None``: run the objective of the session (``RunContext.objective``: the one
+            ``Study.run`` was given), which this instance then keeps.
             As with any spawn-based code, a script must guard its entry point with
             ``if __name__ == "__main__":``.
         n_workers: worker processes, i.e. trials run at once (default: the CPUs this process
@@ -365,8 +203,8 @@ class LocalExecutor:
         self.n_workers = n_workers if n_workers is not None else _default_workers()
         self.checkpoint_every = checkpoint_every
         self.start_method = start_method
-        # checked now for an early, clear error; pickled again at start (Study.run may set
-        # ``objective`` on an instance built without one)
+        # checked now for an early, clear error; pickled again at start (an instance built
+        # without one takes the session's)
         if objective is not None and start_method != "fork":
             _serialize_objective(objective)
         self._payload: bytes | None = None
@@ -377,17 +215,7 @@ class LocalExecutor:
         self._finalizer = weakref.finalize(self, _reap, self._processes)
         self._poller = select.poll()  # every worker's pipe and sentinel
         self._owner: dict[int, _Worker] = {}  # descriptor (pipe or sentinel) -> worker
-        self._idle: deque[_Worker] = deque()
-        self._running: dict[int, _Worker] = {}  # trial id -> its worker
-        self._queue: deque[Launch] = deque()  # launches waiting for a worker
-        self._events: list[Event] = []  # events made here, returned by the next poll
-        self._urgent = False  # _events holds something the driver must see at once
-        self._token = 0
-        self._last = 0.0
-        self._startup_deaths = 0
-        self._root: Path | None = None
-        self._tmp_root: str | None = None
-        self._open = False
+        super().__init__()
 
     # --- the Executor protocol --------------------------------------------------------------
     def start(self, ctx: RunContext) -> list[Event]:
@@ -398,11 +226,13 @@ class LocalExecutor:
         """
         if self._open:
             raise RuntimeError("LocalExecutor.start: already started (call shutdown first)")
+        if self.objective is None:
+            self.objective = ctx.objective
         if self.objective is None or not callable(self.objective):
             raise ConfigError(f"objective: expected a callable, got {self.objective!r}")
         if self.start_method != "fork":
             self._payload = _serialize_objective(self.objective)
-        self._root, self._tmp_root = ctx.checkpoint_root()
+        self._open_root(ctx)
         self._open = True
         self._startup_deaths = 0
         try:
@@ -413,55 +243,15 @@ class LocalExecutor:
             raise
         return [CapacityChanged(self.n_workers, self.now(), new_session=True)]
 
-    def now(self) -> float:
-        """Wall-clock time, never earlier than any time this executor has reported."""
-        t = time.time()
-        if t < self._last:
-            return self._last
-        self._last = t
-        return t
-
     def pid_of(self, trial_id: int) -> int | None:
         """The process id of the worker running ``trial_id`` (``None`` if it runs nowhere)."""
         w = self._running.get(trial_id)
         return None if w is None else int(w.process.pid)
 
-    @property
-    def idle(self) -> bool:
-        """Nothing runs, waits for a worker, or waits to be reported."""
-        return not self._running and not self._queue and not self._events
-
-    def submit(self, commands: Sequence[Command]) -> None:
-        """Launches go to idle workers (or wait for one), replies to the worker running the
-        trial (a reply for a trial no longer running is dropped), ``Cancel`` kills the trial's
-        worker, ``DeleteCheckpoint`` removes the directory."""
-        for c in commands:
-            if isinstance(c, Reply):
-                w = self._running.get(c.trial_id)
-                if w is not None:
-                    self._send(w, encode_reply(c, w.token))
-            elif isinstance(c, Launch):
-                self._queue.append(c)
-            elif isinstance(c, Cancel):
-                self._cancel(c)
-            elif isinstance(c, DeleteCheckpoint):
-                self._delete(c.path)
-            else:
-                raise TypeError(f"LocalExecutor cannot run {c!r}")
-        if self._queue:
-            self._dispatch()
-
     def poll(self, timeout: float | None) -> list[Event]:
         """Wait up to ``timeout`` seconds for worker messages and return every event that is
         ready (all messages already in every pipe, plus deaths and cancellations)."""
-        if self._events:
-            if self._urgent:
-                timeout = 0.0
-            elif timeout is None or timeout > _STARTED_DELAY:
-                timeout = _STARTED_DELAY
-        out = self._events
-        self._events = []
-        self._urgent = False
+        out, timeout = self._begin_poll(timeout)
         ms = -1 if timeout is None else max(0, math.ceil(timeout * 1000))
         ready = self._poller.poll(ms)
         if not ready:
@@ -481,13 +271,7 @@ class LocalExecutor:
         for w in dead:
             if not w.dead:
                 self._retire(w, out, Outcome.INTERRUPTED, None)
-        if self._queue:
-            self._dispatch()
-        if self._events:  # made while reading (a replacement's dispatch): deliver them too
-            out.extend(self._events)
-            self._events = []
-            self._urgent = False
-        return out
+        return self._end_poll(out)
 
     def shutdown(self) -> None:
         """Stop every worker: idle ones are asked to exit, busy ones are terminated; any still
@@ -498,10 +282,10 @@ class LocalExecutor:
         for w in self._workers:
             if w.trial is None and not w.dead:
                 with contextlib.suppress(OSError):
-                    _write_all(w.fd, _frame(None))
+                    write_all(w.fd, frame(None))
             else:
                 w.process.terminate()
-        deadline = time.monotonic() + _SHUTDOWN_GRACE
+        deadline = time.monotonic() + SHUTDOWN_GRACE
         for w in self._workers:
             w.process.join(max(0.0, deadline - time.monotonic()))
             if w.process.is_alive():
@@ -517,16 +301,14 @@ class LocalExecutor:
         self._queue.clear()
         self._events = []
         self._processes.clear()
-        if self._tmp_root is not None:
-            shutil.rmtree(self._tmp_root, ignore_errors=True)
-            self._tmp_root = None
+        self._close_root()
 
     # --- workers ----------------------------------------------------------------------------
     def _spawn(self) -> _Worker:
         parent, child = self._mp.Pipe(duplex=True)
         fork = self.start_method == "fork"
         process = self._mp.Process(
-            target=_worker_main,
+            target=worker_main,
             args=(child, self._payload, self.objective if fork else None, str(self._root),
                   self.checkpoint_every,
                   None if self.start_method == "forkserver" else os.getpid()),
@@ -547,23 +329,9 @@ class LocalExecutor:
         self._idle.append(w)
         return w
 
-    def _dispatch(self) -> None:
-        t = self.now()
-        while self._queue and self._idle:
-            w = self._idle.popleft()
-            if w.dead:
-                continue
-            launch = self._queue.popleft()
-            self._token += 1
-            w.trial = launch.trial_id
-            w.token = self._token
-            self._running[launch.trial_id] = w
-            self._send(w, encode_launch(launch, self._token))
-            self._events.append(TrialStarted(launch.trial_id, t))
-
     def _send(self, w: _Worker, msg: Any) -> None:
         try:
-            _write_all(w.fd, _frame(msg))
+            write_all(w.fd, frame(msg))
         except OSError:
             # the worker is dead: its sentinel (or end-of-file) reports it at the next poll
             log.debug("worker %s: send failed, it died", w.process.pid)
@@ -599,17 +367,15 @@ class LocalExecutor:
                         t = last
                     last = t
                     out.append(decode(msg, t))
-                    if tag == ENDED and w.trial == msg[1]:
-                        w.trial = None
-                        del self._running[msg[1]]
+                    if tag == ENDED and self._release(w, msg[1]):
                         self._idle.append(w)
                 elif tag == READY:
                     w.ready = True
                     self._startup_deaths = 0
                 elif tag == INIT_ERROR:
                     raise RungError(
-                        f"worker processes cannot load the objective {_name(self.objective)}:\n"
-                        f"{msg[1]}"
+                        "worker processes cannot load the objective "
+                        f"{callable_name(self.objective)}:\n{msg[1]}"
                     )
                 else:
                     raise RungError(f"unexpected message from worker {w.process.pid}: {msg!r}")
@@ -633,61 +399,30 @@ class LocalExecutor:
                 self._poller.unregister(fd)
         w.conn.close()
         if w.trial is not None:
-            tid = w.trial
-            del self._running[tid]
-            w.trial = None
             if reason is None:
                 reason = (f"worker process {p.pid} died ({_describe_exit(p.exitcode)}) while "
-                          f"running trial {tid}")
-            log.warning("trial %d: %s", tid, reason)
-            out.append(TrialEnded(tid, outcome, self.now(), reason))
+                          f"running trial {w.trial}")
+            self._end_run(w, out, outcome, reason)
         elif not w.ready:
             log.warning("worker process %s died at start-up (%s)", p.pid,
                         _describe_exit(p.exitcode))
         if not w.ready:
             self._startup_deaths += 1
-            if self._startup_deaths >= _MAX_STARTUP_DEATHS:
+            if self._startup_deaths >= MAX_STARTUP_DEATHS:
                 raise RungError(
                     f"{self._startup_deaths} worker processes in a row died before loading the "
-                    f"objective {_name(self.objective)} (last: {_describe_exit(p.exitcode)})"
+                    f"objective {callable_name(self.objective)} "
+                    f"(last: {_describe_exit(p.exitcode)})"
                 )
         if self._open:
             self._spawn()
 
-    def _cancel(self, c: Cancel) -> None:
-        w = self._running.get(c.trial_id)
-        if w is None:
-            for launch in self._queue:
-                if launch.trial_id == c.trial_id:
-                    self._queue.remove(launch)
-                    self._events.append(TrialEnded(c.trial_id, Outcome.STOPPED, self.now(),
-                                                   c.reason))
-                    self._urgent = True
-                    break
-            return  # not running here (it ended already): nothing to cancel
+    def _stop_running(self, w: _Worker, c: Cancel) -> None:
         w.process.kill()
         w.process.join()
         self._drain(w, self._events)  # what it sent before it died is still worth recording
         w.ready = True  # killed on purpose: not a start-up failure
         self._retire(w, self._events, Outcome.STOPPED, c.reason)
-        self._urgent = True
-
-    def _delete(self, path: str) -> None:
-        root = self._root
-        if root is None:
-            return
-        target = (root / path).resolve()
-        if root not in target.parents:
-            log.warning("not deleting checkpoint %r: outside the checkpoint directory %s",
-                        path, root)
-            return
-        shutil.rmtree(target, ignore_errors=True)
-        parent = target.parent
-        if parent != root:
-            # the trial's directory goes with its last checkpoint; it stays while not empty
-            # (a newer checkpoint, a save in progress)
-            with contextlib.suppress(OSError):
-                parent.rmdir()
 
 
-__all__ = ["FrameReader", "LocalExecutor", "PipeChannel"]
+__all__ = ["LocalExecutor"]

@@ -1,490 +1,64 @@
-"""The worker-side runtime: ``TrialContext`` and the loop that runs objectives.
+"""Former home of the wire protocol and the worker loop, kept so existing imports work.
 
-It speaks a tiny message protocol over a ``Channel`` (anything with ``send``, ``recv`` and a
-non-blocking ``poll``), so the same code runs behind a local process pipe, a Ray actor or a test
-double. Messages are plain tuples with a small integer tag first: they pickle several times
-faster than dataclasses and keep the per-report cost of the hot path to one ``send``.
-
-Driver -> worker:
-
-- ``(LAUNCH, token, trial_id, params, start_step, until_step, max_step, checkpoint)``: run a
-  trial. ``token`` is unique per run, so a reply addressed to an earlier run of the same trial
-  (a stale reply that crossed the trial's end on the wire) is recognised and dropped.
-  ``checkpoint`` is relative to the checkpoint directory (or ``None``).
-- ``(REPLY, token, trial_id, step, action, until_step, checkpoint, reason)``: the decision on
-  the result at ``step``; ``action`` is ``A_CONTINUE`` / ``A_PAUSE`` / ``A_STOP``.
-- ``None``: exit the worker loop.
-
-Worker -> driver:
-
-- ``(RESULT, trial_id, step, metrics, time)``
-- ``(SAVED, trial_id, step, path, time, size)``: ``path`` relative to the checkpoint directory.
-- ``(ENDED, trial_id, outcome, time, error)``: ``outcome`` is an ``Outcome`` value string.
-- ``(READY, pid)`` and ``(INIT_ERROR, text)``: sent by worker processes at start-up.
-
-``encode_launch``, ``encode_reply`` and ``decode`` convert between these tuples and the
-engine's commands and events, so every executor maps them the same way.
+New code imports ``rung.executors.protocol`` (tags, encode / decode) and
+``rung.executors.worker`` (``TrialContext``, ``worker_loop``) directly.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import os
-import shutil
-import time
-import traceback
-from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import Any, Protocol
-
-from rung.core.events import (
-    Action,
-    CheckpointSaved,
-    Decision,
-    Event,
-    Launch,
-    Reply,
-    ResultReported,
-    TrialEnded,
+from rung.executors.protocol import (
+    A_CONTINUE,
+    A_PAUSE,
+    A_STOP,
+    ENDED,
+    EVENT_TAGS,
+    INIT_ERROR,
+    LAUNCH,
+    READY,
+    REPLY,
+    RESULT,
+    SAVED,
+    Message,
+    decision_of,
+    decode,
+    encode_launch,
+    encode_reply,
+    message_time,
 )
-from rung.core.records import Outcome
-from rung.errors import PauseTrial, StopTrial, TrialInterrupt
-
-log = logging.getLogger("rung.runtime")
-
-# --- message tags ----------------------------------------------------------------------------
-LAUNCH = 0
-REPLY = 1
-RESULT = 2
-SAVED = 3
-ENDED = 4
-READY = 5
-INIT_ERROR = 6
-
-A_CONTINUE = 0
-A_PAUSE = 1
-A_STOP = 2
-_ACTION_CODE = {Action.CONTINUE: A_CONTINUE, Action.PAUSE: A_PAUSE, Action.STOP: A_STOP}
-
-Message = tuple[Any, ...]
-SaveFn = Callable[[str], Any]
-
-
-class WorkerExit(BaseException):  # control flow, like SystemExit
-    """The driver is gone or asked the worker to exit: unwind the objective and the worker
-    loop without reporting anything (the driver ends the trial itself)."""
-
-
-class Channel(Protocol):
-    """The worker's end of the transport to the driver.
-
-    ``send`` must not block for long (messages are small); ``recv`` blocks until a message
-    arrives and raises ``EOFError`` when the driver is gone; ``poll`` answers without blocking
-    whether ``recv`` would return at once.
-    """
-
-    def send(self, msg: Any) -> None: ...
-
-    def recv(self) -> Any: ...
-
-    def poll(self) -> bool: ...
-
-
-# --- driver-side helpers (shared by executors) -----------------------------------------------
-def encode_launch(launch: Launch, token: int) -> Message:
-    """The ``LAUNCH`` message for ``launch`` in the run identified by ``token``."""
-    return (LAUNCH, token, launch.trial_id, launch.params, launch.start_step, launch.until_step,
-            launch.max_step, launch.checkpoint)
-
-
-def encode_reply(reply: Reply, token: int) -> Message:
-    """The ``REPLY`` message for ``reply`` (the reason travels only with STOP / PAUSE: a worker
-    has no use for it otherwise)."""
-    d = reply.decision
-    code = _ACTION_CODE[d.action]
-    return (REPLY, token, reply.trial_id, reply.step, code, d.until_step, d.checkpoint,
-            d.reason if code != A_CONTINUE else "")
-
-
-#: Tags of the worker messages that become engine events (see ``decode``).
-EVENT_TAGS = frozenset({RESULT, SAVED, ENDED})
-
-
-def message_time(msg: Message) -> float:
-    """The worker's timestamp of an event message."""
-    t: float = msg[3] if msg[0] == ENDED else msg[4]
-    return t
-
-
-def decode(msg: Message, time_: float | None = None) -> Event:
-    """The engine event for a worker message (``RESULT``, ``SAVED`` or ``ENDED``); ``time_``
-    overrides the worker's timestamp (executors clamp times so the journal never runs
-    backwards)."""
-    tag = msg[0]
-    if tag == RESULT:
-        return ResultReported(msg[1], msg[2], msg[3], msg[4] if time_ is None else time_)
-    if tag == SAVED:
-        return CheckpointSaved(msg[1], msg[2], msg[3], msg[4] if time_ is None else time_, msg[5])
-    if tag == ENDED:
-        return TrialEnded(msg[1], Outcome(msg[2]), msg[3] if time_ is None else time_, msg[4])
-    raise ValueError(f"not an event message: {msg!r}")
-
-
-# --- metrics ---------------------------------------------------------------------------------
-_PLAIN = frozenset({float, int, str, bool, type(None)})
-
-
-def plain_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
-    """Metrics as JSON-friendly Python values: numpy scalars and 0-d tensors become ``float``
-    (or ``int``), JSON-able containers are kept, anything else becomes its ``repr``. NaN and inf
-    are kept as given (the journal encodes them; the objective scores them worst)."""
-    out: dict[str, Any] = {}
-    for k, v in metrics.items():
-        out[str(k)] = _plain(v)
-    return out
-
-
-def _plain(v: Any) -> Any:
-    if type(v) in _PLAIN:
-        return v
-    if isinstance(v, bool | int | float | str):
-        return v  # subclasses (numpy.float64 is a float)
-    item = getattr(v, "item", None)
-    if callable(item):
-        try:
-            return _plain(item())
-        except (TypeError, ValueError, RuntimeError):
-            pass
-    if isinstance(v, list | tuple):
-        return [_plain(x) for x in v]
-    if isinstance(v, Mapping):
-        return {str(k): _plain(x) for k, x in v.items()}
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return repr(v)
-
-
-def dir_size(path: str | os.PathLike[str]) -> int:
-    """Bytes of all files under ``path`` (apparent sizes, symlinks not followed)."""
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for f in files:
-            with contextlib.suppress(OSError):  # vanished while we walked: takes no space
-                total += os.lstat(os.path.join(root, f)).st_size
-    return total
-
-
-# --- the context -----------------------------------------------------------------------------
-class TrialContext:
-    """What an objective gets: the trial's configuration and the channel back to the scheduler.
-
-    Attributes:
-        params: the configuration (a mapping of parameter name to value).
-        trial_id: the trial's id in the study.
-        start_step: the first step to run: 1 for a fresh trial, ``checkpoint step + 1`` when
-            resuming (after a pause or an interruption) or forking from a checkpoint.
-        max_step: the last step (the study's ``max_step``).
-        checkpoint: absolute path of the directory to restore from, or ``None`` (start from
-            scratch). It is the directory an earlier ``save`` callback filled.
-
-    ``report`` is the one method that talks to the scheduler. Typical use::
-
-        def train(ctx: rung.TrialContext) -> None:
-            model = build(ctx.params)
-            if ctx.checkpoint is not None:
-                model.load(ctx.checkpoint)
-            for step in range(ctx.start_step, ctx.max_step + 1):
-                ctx.report(step, val_loss=fit_one_epoch(model), save=model.save)
-
-    Metrics are recorded exactly as given: a NaN, an infinity or a missing objective metric is
-    kept in the trial's results, and ``Objective.score`` scores it as the worst possible
-    (``inf``), so a diverged trial is never preferred (and is the first to be stopped at a
-    rung). The objective may also return a mapping of metrics: it is recorded as a final result
-    at the last reported step (at ``max_step`` if it reported nothing), which is how a
-    single-fidelity objective reports.
-
-    Not thread-safe: call ``report`` from the thread running the objective.
-    """
-
-    __slots__ = (
-        "_decided",
-        "_every",
-        "_last_step",
-        "_pending",
-        "_poll",
-        "_recv",
-        "_root",
-        "_send",
-        "_token",
-        "_until",
-        "_want_ckpt",
-        "_warned",
-        "checkpoint",
-        "max_step",
-        "params",
-        "start_step",
-        "trial_id",
-    )
-
-    def __init__(
-        self,
-        channel: Channel,
-        token: int,
-        trial_id: int,
-        params: Mapping[str, Any],
-        start_step: int,
-        until_step: int,
-        max_step: int,
-        checkpoint_root: Path | None,
-        checkpoint: str | None = None,
-        checkpoint_every: int | None = None,
-    ) -> None:
-        self.params = params
-        self.trial_id = trial_id
-        self.start_step = start_step
-        self.max_step = max_step
-        self.checkpoint: str | None = None
-        if checkpoint is not None:
-            self.checkpoint = (
-                str(checkpoint_root / checkpoint) if checkpoint_root is not None else checkpoint
-            )
-        # bound methods cached: report() is the hot path of every trial
-        self._send = channel.send
-        self._recv = channel.recv
-        self._poll = channel.poll
-        self._token = token
-        self._until = until_step
-        self._root = checkpoint_root
-        self._every = checkpoint_every
-        self._pending: tuple[int, str] | None = None  # a STOP / PAUSE to honour: (code, reason)
-        self._decided = False  # the unwinding signal came from a scheduler decision
-        self._want_ckpt = False  # the scheduler asked for a checkpoint not yet saved
-        self._last_step = 0  # 0: nothing reported in this run
-        self._warned = False
-
-    def __repr__(self) -> str:
-        return (f"TrialContext(trial_id={self.trial_id}, params={dict(self.params)!r}, "
-                f"start_step={self.start_step}, max_step={self.max_step}, "
-                f"checkpoint={self.checkpoint!r})")
-
-    @property
-    def last_step(self) -> int:
-        """The last step reported in this run (0 before the first report)."""
-        return self._last_step
-
-    def report(self, step: int, save: SaveFn | None = None, **metrics: Any) -> None:
-        """Report the metrics at ``step`` and apply the scheduler's decision.
-
-        Below the trial's lease the result is sent and ``report`` returns at once (no round
-        trip); at the lease step it waits for the decision. A decision that arrives
-        asynchronously is applied at the next ``report``.
-
-        Args:
-            step: the fidelity step just finished (epoch, round, ...): a positive integer.
-            save: ``save(directory)`` writes the trial's state into ``directory`` (which exists
-                and is empty). It is called when the scheduler asks for a checkpoint, before
-                a pause, and every ``checkpoint_every`` steps (and at ``max_step``) if the
-                executor was given that option. Without it, the trial cannot be checkpointed.
-            **metrics: the values to record (the objective's metric among them).
-
-        Raises:
-            StopTrial: the scheduler stopped the trial; let it propagate.
-            PauseTrial: the scheduler paused the trial (its checkpoint is saved); let it
-                propagate. Both derive from ``BaseException``, so ``except Exception`` in
-                training code does not swallow them.
-        """
-        if type(step) is not int:
-            step = _as_step(step)
-        for v in metrics.values():
-            if type(v) not in _PLAIN:
-                metrics = plain_metrics(metrics)
-                break
-        try:
-            self._send((RESULT, self.trial_id, step, metrics, time.time()))
-        except OSError:
-            raise WorkerExit("the driver is gone") from None
-        self._last_step = step
-        if self._pending is None:
-            apply, recv, poll = self._apply, self._recv, self._poll
-            try:
-                while poll():
-                    apply(recv())
-                # at the lease: wait for the decision on this step (or a STOP / PAUSE decided
-                # on an earlier one, after which the engine sends nothing more)
-                while self._pending is None and self._until <= step < self.max_step:
-                    apply(recv())
-            except (EOFError, OSError):
-                raise WorkerExit("the driver is gone") from None
-        if self._pending is not None:
-            self._honour(step, save)
-        if save is not None:
-            every = self._every
-            if self._want_ckpt or (every is not None and (step % every == 0
-                                                           or step == self.max_step)):
-                self._save(step, save)
-        elif self._want_ckpt and not self._warned:
-            self._warned = True
-            log.warning("trial %d: the scheduler asked for a checkpoint but report() was given "
-                        "no save callback", self.trial_id)
-
-    # --- internals ----------------------------------------------------------------------------
-    def _apply(self, msg: Message | None) -> None:
-        """Apply one message from the driver while the trial runs."""
-        if msg is None:
-            raise WorkerExit("the driver asked the worker to exit")
-        if msg[0] != REPLY or msg[1] != self._token:
-            return  # a stale reply for an earlier run: never applied to this one
-        _, _, _, rstep, code, until, ckpt, reason = msg
-        if code != A_CONTINUE:
-            if self._pending is None:
-                self._pending = (code, reason)
-            return
-        if ckpt:
-            self._want_ckpt = True
-        if rstep >= self._until:
-            # the reply at the lease extends it; a checkpoint-only reply below the lease
-            # carries no lease of its own (the engine did not move it either)
-            self._until = max(until if until is not None else self.max_step, rstep + 1)
-
-    def _honour(self, step: int, save: SaveFn | None) -> None:
-        assert self._pending is not None
-        code, reason = self._pending
-        self._decided = True
-        if code == A_PAUSE:
-            if save is not None:
-                self._save(step, save)
-            else:
-                log.warning("trial %d paused at step %d without a save callback: it will "
-                            "restart from its last checkpoint", self.trial_id, step)
-            raise PauseTrial(reason)
-        raise StopTrial(reason)
-
-    def _save(self, step: int, save: SaveFn) -> None:
-        self._want_ckpt = False
-        root = self._root
-        if root is None:
-            log.warning("trial %d: no checkpoint directory, checkpoint skipped", self.trial_id)
-            return
-        tdir = root / str(self.trial_id)
-        final = tdir / str(step)
-        # write into a private temporary directory, then rename: a worker killed mid-save
-        # leaves garbage, never a half-written checkpoint under a journaled path
-        tmp = tdir / f".tmp-{step}-{os.getpid()}"
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir(parents=True)
-        try:
-            save(str(tmp))
-            size = dir_size(tmp)
-            if final.exists():
-                shutil.rmtree(final)  # re-reached after a restart from an older checkpoint
-            os.rename(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        try:
-            self._send((SAVED, self.trial_id, step, f"{self.trial_id}/{step}", time.time(), size))
-        except OSError:
-            raise WorkerExit("the driver is gone") from None
-
-
-def _as_step(step: Any) -> int:
-    try:
-        if isinstance(step, float) and step.is_integer():
-            return int(step)
-        return int(step.__index__())
-    except (AttributeError, TypeError):
-        raise TypeError(f"report(step=...): expected an integer step, got {step!r}") from None
-
-
-# --- running trials --------------------------------------------------------------------------
-def run_trial(
-    objective: Callable[[TrialContext], Any],
-    msg: Message,
-    channel: Channel,
-    checkpoint_root: Path | None,
-    checkpoint_every: int | None = None,
-) -> str:
-    """Run one trial from its ``LAUNCH`` message and send everything it produces, ending with
-    exactly one ``ENDED`` message. Returns the outcome value.
-
-    Contract: never raises for anything the objective does. ``StopTrial`` -> stopped,
-    ``PauseTrial`` -> paused, any other exception (even ``SystemExit``) -> failed with the
-    traceback as the error; a normal return -> completed (a returned mapping is recorded as a
-    final result first). Only ``WorkerExit`` (the driver is gone or wants the worker to exit)
-    and errors of the channel itself propagate.
-    """
-    _, token, tid, params, start, until, max_step, ckpt = msg
-    ctx = TrialContext(channel, token, tid, params, start, until, max_step, checkpoint_root,
-                       ckpt, checkpoint_every)
-    error: str | None = None
-    try:
-        ret = objective(ctx)
-    except WorkerExit:
-        raise
-    except StopTrial as e:
-        outcome = Outcome.STOPPED.value
-        error = None if ctx._decided else (e.reason or None)
-    except PauseTrial as e:
-        outcome = Outcome.PAUSED.value
-        error = None if ctx._decided else (e.reason or None)
-    except TrialInterrupt as e:  # an unknown subclass: treat like a stop
-        outcome = Outcome.STOPPED.value
-        error = e.reason or None
-    except BaseException:  # a failing trial must not take the search down
-        outcome = Outcome.FAILED.value
-        error = traceback.format_exc()
-    else:
-        outcome = Outcome.COMPLETED.value
-        if isinstance(ret, Mapping):
-            step = ctx._last_step or max_step
-            channel.send((RESULT, tid, step, plain_metrics(ret), time.time()))
-        elif ret is not None:
-            log.warning("trial %d: objective returned %s, not a mapping of metrics: ignored",
-                        tid, type(ret).__name__)
-    channel.send((ENDED, tid, outcome, time.time(), error))
-    return outcome
-
-
-def worker_loop(
-    channel: Channel,
-    objective: Callable[[TrialContext], Any],
-    checkpoint_root: Path | None,
-    checkpoint_every: int | None = None,
-) -> None:
-    """Serve trials until the driver sends ``None`` or goes away (``EOFError``).
-
-    Replies that arrive between trials are stale (their trial ended while they were on the
-    wire) and are dropped.
-    """
-    recv = channel.recv
-    try:
-        while True:
-            msg = recv()
-            if msg is None:
-                return
-            if msg[0] == LAUNCH:
-                run_trial(objective, msg, channel, checkpoint_root, checkpoint_every)
-    except (EOFError, BrokenPipeError, ConnectionResetError, WorkerExit):
-        return
-
-
-def decision_of(msg: Message) -> Decision:
-    """The ``Decision`` a ``REPLY`` message carries (for tests and debugging)."""
-    _, _, _, _, code, until, ckpt, reason = msg
-    action = {A_CONTINUE: Action.CONTINUE, A_PAUSE: Action.PAUSE, A_STOP: Action.STOP}[code]
-    return Decision(action, until, bool(ckpt), reason)
-
+from rung.executors.worker import (
+    Channel,
+    SaveFn,
+    TrialContext,
+    WorkerExit,
+    dir_size,
+    plain_metrics,
+    run_trial,
+    worker_loop,
+)
 
 __all__ = [
+    "A_CONTINUE",
+    "A_PAUSE",
+    "A_STOP",
+    "ENDED",
+    "EVENT_TAGS",
+    "INIT_ERROR",
+    "LAUNCH",
+    "READY",
+    "REPLY",
+    "RESULT",
+    "SAVED",
     "Channel",
+    "Message",
+    "SaveFn",
     "TrialContext",
     "WorkerExit",
+    "decision_of",
     "decode",
+    "dir_size",
     "encode_launch",
     "encode_reply",
+    "message_time",
     "plain_metrics",
     "run_trial",
     "worker_loop",

@@ -28,6 +28,8 @@ class GridSearcher(Searcher):
     shuffle: propose grid points in a seeded random order.
     """
 
+    exhausts = True  # a finite grid: the study ends when every point was proposed
+
     def __init__(self, points: int | Mapping[str, int] = 5, shuffle: bool = False) -> None:
         self.points = points
         self.shuffle = shuffle

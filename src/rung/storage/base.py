@@ -25,6 +25,8 @@ class Journal(Protocol):
       temporary directory). It need not exist yet.
     - ``is_being_written(name)``: whether a live driver (this process or another) holds the
       study's writer role; ``False`` for journals that no other process can see.
+    - ``close()``: release what the journal holds open (connections, writer locks);
+      idempotent. Nothing may be called on it afterwards.
     """
 
     def create_study(self, name: str, spec: Mapping[str, Any]) -> None: ...
@@ -40,3 +42,5 @@ class Journal(Protocol):
     def checkpoint_dir(self, name: str) -> Path | None: ...
 
     def is_being_written(self, name: str) -> bool: ...
+
+    def close(self) -> None: ...

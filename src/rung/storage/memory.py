@@ -56,3 +56,6 @@ class MemoryJournal:
     def is_being_written(self, name: str) -> bool:
         """``False``: no other process can see this journal."""
         return False
+
+    def close(self) -> None:
+        """Nothing to release: the records stay readable."""

@@ -1,0 +1,157 @@
+"""The local executor's transport: framed pickles over a process pipe, and the worker
+process's entry point.
+
+Every message is one ``write`` of ``[4-byte length][pickle]``, pickled with the highest
+protocol; a read takes whatever is there, so several messages cost one system call. Nothing
+here is journaled, so pickle is fine. POSIX only (``select.poll``).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import signal
+import struct
+import sys
+import traceback
+from collections import deque
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from rung.executors.protocol import INIT_ERROR, READY
+from rung.executors.worker import TrialContext, worker_loop
+
+_dumps = pickle.dumps
+_loads = pickle.loads
+_PROTO = pickle.HIGHEST_PROTOCOL
+_HEADER = struct.Struct("!I")
+_READ_SIZE = 1 << 18
+
+
+def frame(msg: Any) -> bytes:
+    """``msg`` as one frame: its pickle behind a 4-byte length."""
+    payload = _dumps(msg, _PROTO)
+    return _HEADER.pack(len(payload)) + payload
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to ``fd`` (blocking)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class FrameReader:
+    """Splits the bytes read from a pipe into messages (``[4-byte length][pickle]`` frames).
+    A read takes whatever is there, so several messages cost one system call; a frame that
+    arrived only in part waits in the buffer for its rest."""
+
+    __slots__ = ("_buf", "fd")
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._buf = b""
+
+    def fill(self) -> bool:
+        """Read what is available (blocks if nothing is); False at end-of-file."""
+        data = os.read(self.fd, _READ_SIZE)
+        if not data:
+            return False
+        self._buf = self._buf + data if self._buf else data
+        return True
+
+    def messages(self) -> list[Any]:
+        """Every complete message in the buffer, oldest first."""
+        buf = self._buf
+        end = len(buf)
+        pos = 0
+        out = []
+        view = memoryview(buf)
+        while end - pos >= 4:
+            n = _HEADER.unpack_from(buf, pos)[0]
+            if end - pos - 4 < n:
+                break
+            out.append(_loads(view[pos + 4:pos + 4 + n]))
+            pos += 4 + n
+        view.release()
+        self._buf = buf[pos:] if pos < end else b""
+        return out
+
+
+class PipeChannel:
+    """The worker's ``Channel`` over its end of the pipe: framed pickles written with one
+    ``write`` each, read through a ``FrameReader``; ``poll`` is a ``select.poll`` object
+    registered once (``Connection.poll`` builds a selector per call)."""
+
+    __slots__ = ("_fd", "_pending", "_poller", "_reader", "conn")
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn  # keeps the descriptor open
+        self._fd = conn.fileno()
+        self._reader = FrameReader(self._fd)
+        self._pending: deque[Any] = deque()
+        self._poller = select.poll()
+        self._poller.register(self._fd, select.POLLIN)
+
+    def send(self, msg: Any) -> None:
+        write_all(self._fd, frame(msg))
+
+    def recv(self) -> Any:
+        pending = self._pending
+        while not pending:
+            if not self._reader.fill():
+                raise EOFError("the driver closed the pipe")
+            pending.extend(self._reader.messages())
+        return pending.popleft()
+
+    def poll(self) -> bool:
+        return bool(self._pending) or bool(self._poller.poll(0))
+
+
+
+def _die_with_parent(parent_pid: int | None) -> None:
+    """Make the kernel kill this worker when the driver dies, even by SIGKILL (Linux), so a
+    crashed driver never leaves orphans computing for nobody."""
+    if parent_pid is None:
+        return
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass  # best effort: the worker still exits when its pipe closes
+    if os.getppid() != parent_pid:
+        os._exit(0)  # the driver died before we could ask to follow it
+
+
+def worker_main(
+    conn: Connection,
+    payload: bytes | None,
+    objective: Callable[[TrialContext], Any] | None,
+    checkpoint_root: str,
+    checkpoint_every: int | None,
+    parent_pid: int | None,
+) -> None:
+    """Entry point of a worker process (module level, so spawn can import it)."""
+    # Ctrl-C in a terminal reaches the whole process group: the driver decides what happens
+    # (it shuts the workers down), so a worker does not die half-way through a message.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent_pid)
+    chan = PipeChannel(conn)
+    try:
+        fn = pickle.loads(payload) if payload is not None else objective
+        if not callable(fn):
+            raise TypeError(f"the objective is not callable: {fn!r}")
+    except BaseException:  # reported to the driver, which raises it
+        chan.send((INIT_ERROR, traceback.format_exc()))
+        return
+    chan.send((READY, os.getpid()))
+    worker_loop(chan, fn, Path(checkpoint_root), checkpoint_every)
+
+
+__all__ = ["FrameReader", "PipeChannel", "frame", "worker_main", "write_all"]

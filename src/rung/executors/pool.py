@@ -1,0 +1,258 @@
+"""What every real executor shares: worker slots, the launch queue, dispatch, cancel, checkpoint
+deletion, run tokens and a clock that never runs backwards.
+
+A ``Pool`` keeps one ``Slot`` per worker (a local process, a Ray actor). Launches wait in a
+queue until a slot is idle; each dispatch gets a fresh run token, so a reply that crossed a
+trial's end on the wire is never applied to a later run. Events the pool makes itself (a
+``TrialStarted`` at dispatch, a ``TrialEnded`` for a cancelled trial) are held until the next
+``poll``: a ``TrialStarted`` waits at most ``STARTED_DELAY`` for worker messages to travel with
+(one driver turn and one journal transaction for both), a cancellation is delivered at once.
+
+Subclasses move the messages (``_send``), stop a running trial (``_stop_running``) and read
+their workers in ``poll`` between ``_begin_poll`` and ``_end_poll``.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections import deque
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from rung.core.events import (
+    Cancel,
+    Command,
+    DeleteCheckpoint,
+    Event,
+    Launch,
+    Reply,
+    TrialEnded,
+    TrialStarted,
+)
+from rung.core.records import Outcome
+from rung.executors.base import RunContext
+from rung.executors.protocol import Message, encode_launch, encode_reply
+
+log = logging.getLogger("rung.pool")
+
+# A TrialStarted made by the executor itself (at dispatch) travels with the next batch of worker
+# messages rather than in a driver turn (and a journal transaction) of its own; it waits at most
+# this long for company.
+STARTED_DELAY = 0.05
+# Consecutive workers that die before they are ready: after this many, the objective cannot be
+# run (an import that crashes the interpreter, a node without rung) and the run fails instead of
+# starting workers forever.
+MAX_STARTUP_DEATHS = 3
+# Seconds workers get to exit cleanly at shutdown (or to flush what they sent before a cancel).
+SHUTDOWN_GRACE = 2.0
+
+
+class Slot:
+    """One worker as the pool sees it: the trial it runs (``None``: idle), that run's token,
+    and whether the worker is gone."""
+
+    __slots__ = ("dead", "token", "trial")
+
+    def __init__(self) -> None:
+        self.trial: int | None = None
+        self.token = 0
+        self.dead = False
+
+
+W = TypeVar("W", bound=Slot)
+
+
+class Pool(Generic[W]):
+    """The shared half of a real executor (see the module docstring). Not an executor by itself:
+    subclasses add ``start``, ``poll`` and ``shutdown``."""
+
+    def __init__(self) -> None:
+        self._idle: deque[W] = deque()  # ready workers without a trial
+        self._running: dict[int, W] = {}  # trial id -> its worker
+        self._queue: deque[Launch] = deque()  # launches waiting for a worker
+        self._events: list[Event] = []  # events made here, returned by the next poll
+        self._urgent = False  # _events holds something the driver must see at once
+        self._token = 0
+        self._last = 0.0
+        self._startup_deaths = 0
+        self._root: Path | None = None
+        self._tmp_root: str | None = None
+        self._open = False
+
+    # --- the shared half of the Executor protocol -----------------------------------------------
+    def now(self) -> float:
+        """Wall-clock time, never earlier than any time this executor has reported."""
+        t = time.time()
+        if t < self._last:
+            return self._last
+        self._last = t
+        return t
+
+    @property
+    def idle(self) -> bool:
+        """Nothing runs, waits for a worker, or waits to be reported."""
+        return not self._running and not self._queue and not self._events
+
+    def submit(self, commands: Sequence[Command]) -> None:
+        """Launches go to idle workers (or wait for one), replies to the worker running the
+        trial (a reply for a trial no longer running is dropped), ``Cancel`` stops the trial's
+        worker (or drops the queued launch), ``DeleteCheckpoint`` removes the directory."""
+        for c in commands:
+            if isinstance(c, Reply):
+                w = self._running.get(c.trial_id)
+                if w is not None:
+                    self._send(w, encode_reply(c, w.token))
+            elif isinstance(c, Launch):
+                self._queue.append(c)
+            elif isinstance(c, Cancel):
+                self._cancel(c)
+            elif isinstance(c, DeleteCheckpoint):
+                self._delete(c.path)
+            else:
+                raise TypeError(f"{type(self).__name__} cannot run {c!r}")
+        if self._queue:
+            self._dispatch()
+        self._flush()
+
+    # --- for subclasses -----------------------------------------------------------------------
+    def _send(self, w: W, msg: Any) -> None:
+        """Send ``msg`` to ``w``; a dead worker is reported by its transport, not here."""
+        raise NotImplementedError
+
+    def _stop_running(self, w: W, c: Cancel) -> None:
+        """Stop the worker running ``c.trial_id`` (kill it), record what it sent before, end
+        the trial ``stopped`` with ``c.reason`` and replace the worker."""
+        raise NotImplementedError
+
+    def _launch_message(self, launch: Launch, token: int) -> Message:
+        """The ``LAUNCH`` message for ``launch`` (a transport may attach data to it)."""
+        return encode_launch(launch, token)
+
+    def _flush(self) -> None:
+        """Push out messages a transport batches per driver turn (none by default)."""
+
+    def _open_root(self, ctx: RunContext) -> None:
+        self._root, self._tmp_root = ctx.checkpoint_root()
+
+    def _close_root(self) -> None:
+        if self._tmp_root is not None:
+            shutil.rmtree(self._tmp_root, ignore_errors=True)
+            self._tmp_root = None
+
+    def _begin_poll(self, timeout: float | None) -> tuple[list[Event], float | None]:
+        """Take the held events; shorten ``timeout`` so they are not held for long."""
+        if self._events:
+            if self._urgent:
+                timeout = 0.0
+            elif timeout is None or timeout > STARTED_DELAY:
+                timeout = STARTED_DELAY
+        out = self._events
+        self._events = []
+        self._urgent = False
+        return out, timeout
+
+    def _end_poll(self, out: list[Event]) -> list[Event]:
+        """Dispatch what waits, flush, and add the events made meanwhile."""
+        if self._queue:
+            self._dispatch()
+        self._flush()
+        if self._events:  # made while reading (a dispatch, a cancellation): deliver them too
+            out.extend(self._events)
+            self._events = []
+            self._urgent = False
+        return out
+
+    def _dispatch(self) -> None:
+        t = self.now()
+        while self._queue and self._idle:
+            w = self._idle.popleft()
+            if w.dead:
+                continue
+            launch = self._queue.popleft()
+            self._token += 1
+            w.trial = launch.trial_id
+            w.token = self._token
+            self._running[launch.trial_id] = w
+            self._send(w, self._launch_message(launch, self._token))
+            self._events.append(TrialStarted(launch.trial_id, t))
+
+    def _release(self, w: W, trial_id: int) -> bool:
+        """The worker says ``trial_id`` ended: free its slot (True), unless it had already
+        moved on (a late message: False)."""
+        if w.trial != trial_id:
+            return False
+        w.trial = None
+        del self._running[trial_id]
+        return True
+
+    def _end_run(self, w: W, out: list[Event], outcome: Outcome, reason: str) -> None:
+        """End the trial ``w`` runs with ``outcome`` (its worker is gone or was killed)."""
+        tid = w.trial
+        if tid is None:
+            return
+        del self._running[tid]
+        w.trial = None
+        if outcome is Outcome.INTERRUPTED:
+            log.warning("trial %d: %s", tid, reason)
+        out.append(TrialEnded(tid, outcome, self.now(), reason))
+
+    def _cancel(self, c: Cancel) -> None:
+        w = self._running.get(c.trial_id)
+        if w is None:
+            for launch in self._queue:
+                if launch.trial_id == c.trial_id:
+                    self._queue.remove(launch)
+                    self._events.append(
+                        TrialEnded(c.trial_id, Outcome.STOPPED, self.now(), c.reason)
+                    )
+                    self._urgent = True
+                    break
+            return  # not running here (it ended already): nothing to cancel
+        self._stop_running(w, c)
+        self._urgent = True
+
+    def _delete(self, path: str) -> None:
+        root = self._root
+        if root is None:
+            return
+        target = (root / path).resolve()
+        if root not in target.parents:
+            log.warning("not deleting checkpoint %r: outside the checkpoint directory %s",
+                        path, root)
+            return
+        remove_dir(target, root)
+
+
+def remove_dir(path: Path, stop: Path) -> None:
+    """Remove ``path``, then its parents up to (not including) ``stop`` while they are empty
+    (a trial's directory goes with its last checkpoint; it stays while a newer checkpoint or a
+    save in progress is in it)."""
+    shutil.rmtree(path, ignore_errors=True)
+    parent = path.parent
+    while parent != stop and stop in parent.parents:
+        try:
+            parent.rmdir()
+        except OSError:
+            return
+        parent = parent.parent
+
+
+def callable_name(fn: Any) -> str:
+    """``module.qualname`` of a callable, for error messages."""
+    mod = getattr(fn, "__module__", None)
+    qual = getattr(fn, "__qualname__", None) or getattr(type(fn), "__qualname__", repr(fn))
+    return f"{mod}.{qual}" if mod else str(qual)
+
+
+__all__ = [
+    "MAX_STARTUP_DEATHS",
+    "SHUTDOWN_GRACE",
+    "STARTED_DELAY",
+    "Pool",
+    "Slot",
+    "callable_name",
+    "remove_dir",
+]

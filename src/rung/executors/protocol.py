@@ -1,0 +1,124 @@
+"""The wire protocol between the driver and its workers: message tags and the conversion
+between messages and the engine's commands and events.
+
+Messages are plain tuples with a small integer tag first: they pickle several times faster than
+dataclasses and keep the per-report cost of the hot path to one ``send``.
+
+Driver -> worker:
+
+- ``(LAUNCH, token, trial_id, params, start_step, until_step, max_step, checkpoint)``: run a
+  trial. ``token`` is unique per run, so a reply addressed to an earlier run of the same trial
+  (a stale reply that crossed the trial's end on the wire) is recognised and dropped.
+  ``checkpoint`` is relative to the checkpoint directory (or ``None``).
+- ``(REPLY, token, trial_id, step, action, until_step, checkpoint, reason)``: the decision on
+  the result at ``step``; ``action`` is ``A_CONTINUE`` / ``A_PAUSE`` / ``A_STOP``.
+- ``None``: exit the worker loop.
+
+Worker -> driver:
+
+- ``(RESULT, trial_id, step, metrics, time)``
+- ``(SAVED, trial_id, step, path, time, size)``: ``path`` relative to the checkpoint directory.
+- ``(ENDED, trial_id, outcome, time, error)``: ``outcome`` is an ``Outcome`` value string.
+- ``(READY, pid)`` and ``(INIT_ERROR, text)``: sent by worker processes at start-up.
+
+``encode_launch``, ``encode_reply`` and ``decode`` convert between these tuples and the
+engine's commands and events, so every executor maps them the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rung.core.events import (
+    Action,
+    CheckpointSaved,
+    Decision,
+    Event,
+    Launch,
+    Reply,
+    ResultReported,
+    TrialEnded,
+)
+from rung.core.records import Outcome
+
+LAUNCH = 0
+REPLY = 1
+RESULT = 2
+SAVED = 3
+ENDED = 4
+READY = 5
+INIT_ERROR = 6
+
+A_CONTINUE = 0
+A_PAUSE = 1
+A_STOP = 2
+_ACTION_CODE = {Action.CONTINUE: A_CONTINUE, Action.PAUSE: A_PAUSE, Action.STOP: A_STOP}
+_CODE_ACTION = {code: action for action, code in _ACTION_CODE.items()}
+
+Message = tuple[Any, ...]
+
+
+def encode_launch(launch: Launch, token: int) -> Message:
+    """The ``LAUNCH`` message for ``launch`` in the run identified by ``token``."""
+    return (LAUNCH, token, launch.trial_id, launch.params, launch.start_step, launch.until_step,
+            launch.max_step, launch.checkpoint)
+
+
+def encode_reply(reply: Reply, token: int) -> Message:
+    """The ``REPLY`` message for ``reply`` (the reason travels only with STOP / PAUSE: a worker
+    has no use for it otherwise)."""
+    d = reply.decision
+    code = _ACTION_CODE[d.action]
+    return (REPLY, token, reply.trial_id, reply.step, code, d.until_step, d.checkpoint,
+            d.reason if code != A_CONTINUE else "")
+
+
+#: Tags of the worker messages that become engine events (see ``decode``).
+EVENT_TAGS = frozenset({RESULT, SAVED, ENDED})
+
+
+def message_time(msg: Message) -> float:
+    """The worker's timestamp of an event message."""
+    t: float = msg[3] if msg[0] == ENDED else msg[4]
+    return t
+
+
+def decode(msg: Message, time_: float | None = None) -> Event:
+    """The engine event for a worker message (``RESULT``, ``SAVED`` or ``ENDED``); ``time_``
+    overrides the worker's timestamp (executors clamp times so the journal never runs
+    backwards)."""
+    tag = msg[0]
+    if tag == RESULT:
+        return ResultReported(msg[1], msg[2], msg[3], msg[4] if time_ is None else time_)
+    if tag == SAVED:
+        return CheckpointSaved(msg[1], msg[2], msg[3], msg[4] if time_ is None else time_, msg[5])
+    if tag == ENDED:
+        return TrialEnded(msg[1], Outcome(msg[2]), msg[3] if time_ is None else time_, msg[4])
+    raise ValueError(f"not an event message: {msg!r}")
+
+
+def decision_of(msg: Message) -> Decision:
+    """The ``Decision`` a ``REPLY`` message carries."""
+    _, _, _, _, code, until, ckpt, reason = msg
+    return Decision(_CODE_ACTION[code], until, bool(ckpt), reason)
+
+
+__all__ = [
+    "A_CONTINUE",
+    "A_PAUSE",
+    "A_STOP",
+    "ENDED",
+    "EVENT_TAGS",
+    "INIT_ERROR",
+    "LAUNCH",
+    "READY",
+    "REPLY",
+    "RESULT",
+    "SAVED",
+    "Message",
+    "decision_of",
+    "decode",
+    "encode_launch",
+    "encode_reply",
+    "message_time",
+]

@@ -1,0 +1,517 @@
+"""Ray executor, the driver side: trials on the actors of a Ray cluster.
+
+One worker actor per slot, reused from trial to trial (like the local executor's processes),
+each placed by Ray according to the per-trial resources (CPUs, GPU fractions, memory, custom
+resources). Inside an actor the shared worker loop (``rung.executors.worker``) runs the
+objective, so the lease protocol, ``TrialContext`` and checkpoint saving are exactly those of
+the local executor. Messages travel over one of two transports (``transport.py``).
+
+Ray is the authority on liveness: an actor whose node dies (or that is killed) is reported by
+Ray, its trial ends ``interrupted`` (the scheduler resumes it from its last checkpoint on
+another node) and a replacement actor is started if the cluster still has room. Capacity is
+the number of trials the cluster's alive nodes can hold at once (capped by
+``max_concurrent``); it is re-read from Ray (``ray.nodes()``) every second or so (less often
+when the call is slow) and at once after a death, and every change is reported as a
+``CapacityChanged`` event.
+
+Checkpoints need no shared filesystem. An actor saves into a private directory on its own
+node; the save is packed as an uncompressed tar archive and shipped with the ``SAVED``
+message, the driver unpacks it under the run's ``checkpoint_dir`` (``<trial>/<step>``, the
+path the ``CheckpointSaved`` event records, relative to that directory) and the actor deletes
+its copy. A trial resumed or forked from a checkpoint gets the archive with its ``LAUNCH``
+message, on whichever node it lands.
+
+Event times are the driver's clock at receipt (workers' clocks on other machines may be
+skewed; a batch is received within milliseconds of being sent).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from rung.core.events import Cancel, CapacityChanged, Event, Launch
+from rung.core.records import Outcome
+from rung.errors import ConfigError, RungError
+from rung.executors.base import RunContext
+from rung.executors.pool import (
+    MAX_STARTUP_DEATHS,
+    SHUTDOWN_GRACE,
+    Pool,
+    callable_name,
+)
+from rung.executors.protocol import (
+    ENDED,
+    INIT_ERROR,
+    READY,
+    RESULT,
+    SAVED,
+    Message,
+    decode,
+    encode_launch,
+)
+from rung.executors.ray.actor import RungWorker
+from rung.executors.ray.archive import archive_for, store_shipped
+from rung.executors.ray.importing import check_ray_installed, import_ray
+from rung.executors.ray.resources import (
+    actor_resource_options,
+    cluster_capacity,
+    normalize_resources,
+    trials_per_node,
+)
+from rung.executors.ray.transport import (
+    Death,
+    RayCallTransport,
+    RayWorker,
+    SocketTransport,
+    Transport,
+    describe_death,
+    error_of,
+    first_line,
+)
+from rung.executors.worker import TrialContext
+
+log = logging.getLogger("rung.ray")
+
+TRANSPORTS = ("auto", "socket", "ray")
+
+# How often, at most, Ray is asked about actor deaths (a cheap ``ray.wait``).
+_CHECK_INTERVAL = 0.5
+# How often, at least, the cluster's nodes are re-read (``ray.nodes()``, a GCS round trip that
+# takes well under a millisecond on an idle cluster and tens of them on a saturated one): the
+# interval grows with the call's cost so that it never takes more than ~1% of the driver.
+_NODES_INTERVAL = 1.0
+_NODES_INTERVAL_MAX = 10.0
+_NODES_COST_FACTOR = 100.0
+# Seconds between two "no node can run a trial" warnings while capacity is 0.
+_NO_ROOM_WARNING_EVERY = 60.0
+
+
+class RayExecutor(Pool[RayWorker]):
+    """Runs trials on a Ray cluster.
+
+    Args:
+        address: the cluster to connect to: ``"auto"`` (the cluster this machine belongs to),
+            ``"host:port"`` of a head node, or ``"ray://host:10001"`` (Ray Client). ``None``:
+            the Ray connection already opened by this process if any, else ``ray.init()``
+            (which honours ``RAY_ADDRESS``, or starts a local Ray instance).
+        resources_per_trial: what one trial needs, reserved by its actor: ``{"cpu": 1}`` by
+            default; ``{"cpu": 1, "gpu": 0.5}`` runs two trials per GPU; ``"memory"`` is in
+            bytes; any other key is a custom Ray resource. ``cpu`` defaults to 1 when not given.
+        max_concurrent: at most this many trials at once (default: as many as the cluster's
+            nodes can hold, following nodes as they join and leave).
+        objective: ``objective(ctx: rung.TrialContext)``; without one, the session's
+            (``RunContext.objective``, the one ``Study.run`` was given) is run and kept. It
+            is cloudpickled, so lambdas and closures work; modules it imports must be
+            installed on every node.
+        checkpoint_every: if set, every report whose step is a multiple of it (and the report
+            at ``max_step``) saves a checkpoint through the report's ``save`` callback, so a
+            trial interrupted by a node loss resumes from there.
+        transport: ``"socket"`` (workers connect back to the driver over TCP: fastest),
+            ``"ray"`` (everything through Ray calls: works with Ray Client and closed ports)
+            or ``"auto"`` (``"ray"`` for ``ray://`` addresses and Ray Client sessions, else
+            ``"socket"``).
+        driver_port: the TCP port the driver listens on for its workers (transport
+            ``"socket"``; 0 picks a free one). Set it to open a single port in a firewall.
+        ray_init: extra keyword arguments for ``ray.init`` when this executor connects (e.g.
+            ``{"num_cpus": 4}`` for a local instance, ``{"runtime_env": {...}}``).
+        actor_options: extra Ray actor options (e.g. ``{"scheduling_strategy": "SPREAD"}``,
+            ``{"runtime_env": {...}}``); resources come from ``resources_per_trial``.
+
+    Raises:
+        RungError: Ray is not installed (the message says ``pip install 'rung[ray]'``).
+        ConfigError: an invalid argument (names it).
+
+    If this executor started Ray (``ray.init``), ``shutdown`` stops it again; a connection
+    opened before is left open. The driver must run on a node of the cluster for
+    ``transport="socket"``; Ray Client drivers get ``"ray"`` automatically.
+    """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        resources_per_trial: Mapping[str, Any] | None = None,
+        max_concurrent: int | None = None,
+        *,
+        objective: Callable[[TrialContext], Any] | None = None,
+        checkpoint_every: int | None = None,
+        transport: str = "auto",
+        driver_port: int = 0,
+        ray_init: Mapping[str, Any] | None = None,
+        actor_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        check_ray_installed()
+        if address is not None and not isinstance(address, str):
+            raise ConfigError(f"address: expected a string or None, got {address!r}")
+        if objective is not None and not callable(objective):
+            raise ConfigError(f"objective: expected a callable, got {objective!r}")
+        if max_concurrent is not None and (
+            isinstance(max_concurrent, bool) or not isinstance(max_concurrent, int)
+            or max_concurrent < 1
+        ):
+            raise ConfigError(
+                f"max_concurrent: must be a positive integer or None, got {max_concurrent!r}"
+            )
+        if checkpoint_every is not None and (
+            isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int)
+            or checkpoint_every < 1
+        ):
+            raise ConfigError(
+                f"checkpoint_every: must be a positive integer or None, got {checkpoint_every!r}"
+            )
+        if transport not in TRANSPORTS:
+            raise ConfigError(f"transport: must be one of {TRANSPORTS}, got {transport!r}")
+        if isinstance(driver_port, bool) or not isinstance(driver_port, int) or not (
+            0 <= driver_port < 65536
+        ):
+            raise ConfigError(f"driver_port: must be a port number or 0, got {driver_port!r}")
+        self.resources = normalize_resources(
+            {"cpu": 1} if resources_per_trial is None else resources_per_trial
+        )
+        if trials_per_node({}, self.resources) is None and max_concurrent is None:
+            raise ConfigError(
+                "resources_per_trial: requests no resource, so the cluster sets no limit; "
+                "pass max_concurrent"
+            )
+        self.address = address
+        self.max_concurrent = max_concurrent
+        self.objective = objective
+        self.checkpoint_every = checkpoint_every
+        self.transport = transport
+        self.driver_port = driver_port
+        self.ray_init = dict(ray_init or {})
+        self.actor_options = dict(actor_options or {})
+        self.capacity = 0  # last capacity reported
+        self._ray: Any = None
+        self._started_ray = False
+        self._tp: Transport | None = None  # this session's transport
+        self._cls: Any = None
+        self._payload: Any = None
+        self._workers: dict[int, RayWorker] = {}  # wid -> live worker (pending or ready)
+        self._wid = 0
+        self._next_check = 0.0
+        self._next_nodes = 0.0
+        self._no_room_warned = -math.inf
+        self._study = "study"
+        super().__init__()
+
+    # --- the Executor protocol ------------------------------------------------------------------
+    def start(self, ctx: RunContext) -> list[Event]:
+        """Connect to Ray, start one actor per slot the cluster has room for, and return
+        ``[CapacityChanged(capacity, now, new_session=True)]``. Actors start in the background;
+        launches wait until one is ready."""
+        if self._open:
+            raise RuntimeError("RayExecutor.start: already started (call shutdown first)")
+        if self.objective is None:
+            self.objective = ctx.objective
+        if self.objective is None:
+            raise ConfigError("RayExecutor: no objective (pass objective=..., or use Study.run)")
+        ray = self._ray = import_ray()
+        try:
+            payload = ray.cloudpickle.dumps(self.objective)
+        except Exception as e:
+            raise ConfigError(
+                f"objective {callable_name(self.objective)} cannot be sent to Ray workers: {e}"
+            ) from None
+        self._study = ctx.study
+        self._open = True
+        try:
+            tp = self._tp = self._connect()
+            self._open_root(ctx)
+            self._payload = ray.put(payload)
+            self._cls = ray.remote(RungWorker)
+            tp.open()
+            self._startup_deaths = 0
+            self._next_check = 0.0
+            self._next_nodes = time.monotonic() + _NODES_INTERVAL
+            self.capacity = self._cluster_capacity()
+            self._warn_if_no_room()
+            self._fill_pool()
+        except BaseException:
+            self.shutdown()
+            raise
+        log.info("Ray executor: capacity %d, resources per trial %s, transport %s",
+                 self.capacity, self.resources, tp.name)
+        return [CapacityChanged(self.capacity, self.now(), new_session=True)]
+
+    @property
+    def idle(self) -> bool:
+        """Nothing runs, waits for a worker, or waits to be reported, and the cluster has room
+        (with no room, the executor waits for nodes to join: it is not stalled)."""
+        return self.capacity > 0 and super().idle
+
+    def poll(self, timeout: float | None) -> list[Event]:
+        """Wait up to ``timeout`` seconds for worker messages and return every event that is
+        ready: messages from every actor, actor deaths, and capacity changes."""
+        out, timeout = self._begin_poll(timeout)
+        until_check = max(0.0, self._next_check - time.monotonic())
+        if timeout is None or timeout > until_check:
+            timeout = until_check
+        dead: list[Death] = []
+        assert self._tp is not None
+        self._tp.poll(timeout, out, dead)
+        if dead or time.monotonic() >= self._next_check:
+            self._check(out, dead)
+        return self._end_poll(out)
+
+    def shutdown(self) -> None:
+        """Stop every actor (idle ones exit cleanly and remove their scratch directories, busy
+        ones are killed), close the listener, and stop Ray if this executor started it.
+        Idempotent."""
+        if not self._open:
+            return
+        self._open = False
+        ray, tp = self._ray, self._tp
+        if tp is not None:
+            waits: list[Any] = []
+            for w in self._workers.values():
+                if w.ready and w.trial is None and not w.dead:
+                    ref = tp.ask_exit(w)
+                    if ref is not None:
+                        waits.append(ref)
+            if waits and ray is not None:
+                with contextlib.suppress(Exception):
+                    ray.wait(waits, num_returns=len(waits), timeout=SHUTDOWN_GRACE)
+        for w in self._workers.values():
+            self._kill(w)
+        if tp is not None:
+            tp.close()
+        self._tp = None
+        self._workers.clear()
+        self._idle.clear()
+        self._running.clear()
+        self._queue.clear()
+        self._events = []
+        self._payload = None
+        self._close_root()
+        if self._started_ray and ray is not None:
+            self._started_ray = False
+            with contextlib.suppress(Exception):
+                ray.shutdown()
+
+    # --- connection and capacity -----------------------------------------------------------------
+    def _connect(self) -> Transport:
+        """Connect to Ray (unless connected) and choose the transport."""
+        ray = self._ray
+        client = False
+        if not ray.is_initialized():
+            kwargs = dict(self.ray_init)
+            if self.address is not None:
+                kwargs["address"] = self.address
+            kwargs.setdefault("log_to_driver", True)
+            ray.init(**kwargs)
+            self._started_ray = True
+        with contextlib.suppress(Exception):
+            client = bool(ray.util.client.ray.is_connected())
+        if self.transport == "auto":
+            addr = self.address or os.environ.get("RAY_ADDRESS", "")
+            socket = not (client or addr.startswith("ray://"))
+        else:
+            socket = self.transport == "socket"
+            if socket and client:
+                raise ConfigError("transport='socket' needs the driver on a cluster node; this "
+                                  "is a Ray Client session: use transport='ray' (or 'auto')")
+        if socket:
+            return SocketTransport(ray, self._workers, self._handle, self.now, self.driver_port)
+        return RayCallTransport(ray, self._workers, self._handle, self.now)
+
+    def _cluster_capacity(self) -> int:
+        fit = cluster_capacity(self._ray.nodes(), self.resources)
+        if fit is None:
+            assert self.max_concurrent is not None
+            return self.max_concurrent
+        return fit if self.max_concurrent is None else min(fit, self.max_concurrent)
+
+    def _warn_if_no_room(self) -> None:
+        if self.capacity > 0:
+            return
+        now = time.monotonic()
+        if now - self._no_room_warned < _NO_ROOM_WARNING_EVERY:
+            return
+        self._no_room_warned = now
+        nodes = [n.get("Resources", {}) for n in self._ray.nodes() if n.get("Alive")]
+        shown = [{k: v for k, v in r.items() if not k.startswith("node:")
+                  and k != "object_store_memory"} for r in nodes]
+        log.warning("no node of the Ray cluster can run a trial needing %s (alive nodes: %s); "
+                    "waiting for nodes to join", self.resources, shown)
+
+    def _check(self, out: list[Event], dead: list[Death]) -> None:
+        """Ask Ray about actor deaths (transport="socket") and the cluster's capacity."""
+        self._next_check = time.monotonic() + _CHECK_INTERVAL
+        assert self._tp is not None
+        self._tp.find_deaths(dead)
+        if dead:
+            self._bury(dead, out)
+        now = time.monotonic()
+        if not dead and now < self._next_nodes:
+            self._fill_pool()
+            return
+        try:
+            cap = self._cluster_capacity()
+        except Exception as e:  # the GCS is briefly unreachable: keep the last capacity
+            log.warning("cannot read the Ray cluster's nodes (%s); capacity stays %d",
+                        first_line(str(e)), self.capacity)
+            cap = self.capacity
+        cost = time.monotonic() - now
+        self._next_nodes = time.monotonic() + min(
+            _NODES_INTERVAL_MAX, max(_NODES_INTERVAL, _NODES_COST_FACTOR * cost)
+        )
+        if cap != self.capacity:
+            log.info("cluster capacity changed: %d -> %d trials", self.capacity, cap)
+            self.capacity = cap
+            out.append(CapacityChanged(cap, self.now()))
+            self._warn_if_no_room()
+        elif cap == 0:
+            self._warn_if_no_room()
+        self._fill_pool()
+
+    # --- actors -------------------------------------------------------------------------------
+    def _fill_pool(self) -> None:
+        """Keep one actor per slot: start missing ones, stop idle or unready ones beyond it."""
+        if not self._open:
+            return
+        live = [w for w in self._workers.values() if not w.dead]
+        surplus = len(live) - self.capacity
+        if surplus > 0:
+            for w in sorted(live, key=lambda x: (x.ready, x.trial is not None)):
+                if surplus == 0 or w.trial is not None:
+                    break
+                self._retire(w)
+                surplus -= 1
+        for _ in range(-surplus):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        tp = self._tp
+        assert tp is not None
+        self._wid += 1
+        wid = self._wid
+        opts = {**actor_resource_options(self.resources), "max_restarts": 0,
+                "max_task_retries": 0, **self.actor_options,
+                "max_concurrency": tp.max_concurrency}
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self._study)[:40]
+        prefix = f"rung-ray-{safe}-{wid}-"
+        actor = self._cls.options(**opts).remote(self._payload, wid, self.checkpoint_every, prefix)
+        w = RayWorker(wid, actor)
+        self._workers[wid] = w
+        tp.attach(w)
+
+    def _retire(self, w: RayWorker) -> None:
+        """Stop a worker that is not running a trial (surplus, or after its trial)."""
+        self._drop(w)
+        self._kill(w)
+
+    def _drop(self, w: RayWorker) -> None:
+        w.dead = True
+        self._workers.pop(w.wid, None)
+        if self._tp is not None:
+            self._tp.detach(w)
+        with contextlib.suppress(ValueError):
+            self._idle.remove(w)
+
+    def _kill(self, w: RayWorker) -> None:
+        with contextlib.suppress(Exception):
+            self._ray.kill(w.actor, no_restart=True)
+
+    def _bury(self, dead: list[Death], out: list[Event]) -> None:
+        """End the trials of dead actors as interrupted and forget the actors."""
+        ray = self._ray
+        # a connection that closed is usually seen before Ray reports the death: give Ray a
+        # moment to say why (node lost, process killed) for the trial's error text
+        unknown = [w.life for w, err in dead if err is None and w.life is not None]
+        if unknown:
+            with contextlib.suppress(Exception):
+                ray.wait(unknown, num_returns=len(unknown), timeout=1.0)
+        seen: set[int] = set()
+        for w, err in dead:
+            if w.wid in seen or (w.dead and w.trial is None):
+                continue
+            seen.add(w.wid)
+            if err is None and w.life is not None:
+                err = error_of(ray, w.life)
+            self._drop(w)
+            self._kill(w)
+            if not w.ready:
+                if err is not None and getattr(err, "actor_init_failed", False):
+                    self._startup_deaths += 1
+                    log.warning("%s failed to start: %s", w.where(), first_line(str(err)))
+                    if self._startup_deaths >= MAX_STARTUP_DEATHS:
+                        raise RungError(
+                            f"{self._startup_deaths} Ray worker actors in a row failed to "
+                            f"start (is rung installed on every node?):\n{err}"
+                        )
+                elif isinstance(getattr(err, "cause", None), RungError):
+                    raise RungError(str(getattr(err, "cause", err)))  # serve() could not connect
+                else:
+                    log.warning("%s died before it was ready: %s", w.where(),
+                                describe_death(err))
+                continue
+            if w.trial is not None:
+                reason = (f"{w.where()} died while running trial {w.trial}: "
+                          f"{describe_death(err)}")
+                self._end_run(w, out, Outcome.INTERRUPTED, reason)
+
+
+    # --- messages and commands ------------------------------------------------------------------
+    def _send(self, w: RayWorker, msg: Any) -> None:
+        assert self._tp is not None
+        self._tp.send(w, msg)
+
+    def _flush(self) -> None:
+        if self._tp is not None:
+            self._tp.flush()
+
+    def _launch_message(self, launch: Launch, token: int) -> Message:
+        """``LAUNCH`` with the archive of the checkpoint to restore (or ``None``) appended."""
+        return (*encode_launch(launch, token), archive_for(self._root, launch))
+
+    def _handle(self, w: RayWorker, msg: Any, t: float, out: list[Event]) -> None:
+        tag = msg[0]
+        if tag == RESULT:
+            out.append(decode(msg, t))
+        elif tag == ENDED:
+            out.append(decode(msg, t))
+            if self._release(w, msg[1]):
+                live = sum(1 for x in self._workers.values() if not x.dead)
+                if live > self.capacity:
+                    self._retire(w)  # the cluster shrank: this slot is gone
+                else:
+                    self._idle.append(w)
+        elif tag == SAVED:
+            ev = store_shipped(self._root, msg, t)
+            if ev is not None:
+                out.append(ev)
+        elif tag == READY:
+            self._ready(w, msg)
+        elif tag == INIT_ERROR:
+            raise RungError(
+                f"Ray workers cannot load the objective {callable_name(self.objective)}:\n{msg[2]}"
+            )
+        else:
+            raise RungError(f"unexpected message from {w.where()}: {msg!r}")
+
+    def _ready(self, w: RayWorker, msg: Any) -> None:
+        _, _, node_id, ip, pid, _host = msg
+        w.node = f"{ip} ({str(node_id)[:8]})"
+        w.pid = pid
+        w.ready = True
+        self._startup_deaths = 0
+        if not w.dead:
+            self._idle.append(w)
+
+    def _stop_running(self, w: RayWorker, c: Cancel) -> None:
+        self._kill(w)
+        assert self._tp is not None
+        self._tp.drain(w, self._events)  # what the trial sent before it died is worth recording
+        if w.trial == c.trial_id:
+            self._end_run(w, self._events, Outcome.STOPPED, c.reason)
+        self._drop(w)
+        self._fill_pool()
+
+
+__all__ = ["TRANSPORTS", "RayExecutor"]
