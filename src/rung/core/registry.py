@@ -1,8 +1,17 @@
 """Searchers and schedulers by name.
 
-Built-in components register themselves when ``rung.searchers`` / ``rung.schedulers`` are
-imported; the registry imports those packages on first lookup, so ``rung.core`` itself stays
-free of them.
+A component becomes available by name in one of two ways, both made by the component's own
+package, never by this module:
+
+- ``@register(kind, name)`` on the class: the class is in the registry once its module is
+  imported (user components, tests, benchmarks).
+- ``declare(kind, name, module)``: the name is known at once and its module is imported only
+  when the name is first looked up or built. The built-in packages (``rung.searchers``,
+  ``rung.schedulers``) declare their components this way, so knowing every name costs no import
+  of a component module (and none of SciPy). The declared module must ``@register`` the name.
+
+``rung.core`` imports nothing above it: this module names no package; it imports a declared
+module path when asked for that name.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from rung.errors import ConfigError
 C = TypeVar("C", bound=type[Component])
 
 _REGISTRY: dict[str, dict[str, type[Component]]] = {"searcher": {}, "scheduler": {}}
-_PACKAGES = {"searcher": "rung.searchers", "scheduler": "rung.schedulers"}
+_DECLARED: dict[str, dict[str, str]] = {"searcher": {}, "scheduler": {}}
 _BASES: dict[str, type[Component]] = {"searcher": Searcher, "scheduler": Scheduler}
 
 
@@ -36,19 +45,35 @@ def register(kind: str, name: str) -> Callable[[C], C]:
     return deco
 
 
+def declare(kind: str, name: str, module: str) -> None:
+    """Make ``name`` known now and import ``module`` (which registers it) on first use."""
+    if kind not in _DECLARED:
+        raise ValueError(f"unknown component kind {kind!r}")
+    _DECLARED[kind][name] = module
+
+
 def names(kind: str) -> list[str]:
-    importlib.import_module(_PACKAGES[kind])
-    return sorted(_REGISTRY[kind])
+    """Every registered or declared name of ``kind``, sorted (imports nothing)."""
+    return sorted(_REGISTRY[kind].keys() | _DECLARED[kind].keys())
 
 
 def lookup(kind: str, name: str) -> type[Component]:
-    importlib.import_module(_PACKAGES[kind])
-    try:
-        return _REGISTRY[kind][name]
-    except KeyError:
+    """The class registered as ``name``, importing its declared module if needed."""
+    cls = _REGISTRY[kind].get(name)
+    if cls is None and name in _DECLARED[kind]:
+        importlib.import_module(_DECLARED[kind][name])
+        cls = _REGISTRY[kind].get(name)
+        if cls is None:
+            raise ConfigError(
+                key=kind,
+                message=f"{name!r} is declared in {_DECLARED[kind][name]}, which does not "
+                f"register it",
+            )
+    if cls is None:
         raise ConfigError(
-            f"{kind}: unknown {kind} {name!r} (known: {', '.join(sorted(_REGISTRY[kind]))})"
-        ) from None
+            key=kind, message=f"unknown {kind} {name!r} (known: {', '.join(names(kind))})"
+        )
+    return cls
 
 
 def build(kind: str, spec: ComponentSpec) -> Component:
@@ -59,15 +84,16 @@ def build(kind: str, spec: ComponentSpec) -> Component:
     for key in spec.params:
         if key not in accepted:
             raise ConfigError(
-                f"{kind}.params.{key}: {spec.name!r} takes no parameter {key!r} "
-                f"(accepted: {', '.join(sorted(accepted)) or 'none'})"
+                key=f"{kind}.params.{key}",
+                message=f"{spec.name!r} takes no parameter {key!r} "
+                f"(accepted: {', '.join(sorted(accepted)) or 'none'})",
             )
     try:
         return cls(**dict(spec.params))
     except ConfigError:
         raise
     except (TypeError, ValueError) as e:
-        raise ConfigError(f"{kind}.params: {spec.name!r}: {e}") from None
+        raise ConfigError(key=f"{kind}.params", message=f"{spec.name!r}: {e}") from None
 
 
 def to_spec(kind: str, value: Any) -> ComponentSpec:
@@ -78,14 +104,18 @@ def to_spec(kind: str, value: Any) -> ComponentSpec:
         spec = ComponentSpec(value, {})
     elif isinstance(value, Mapping):
         if "name" not in value:
-            raise ConfigError(f"{kind}: a mapping needs a 'name' key, got {dict(value)!r}")
+            raise ConfigError(
+                key=kind, message=f"a mapping needs a 'name' key, got {dict(value)!r}"
+            )
         extra = set(value) - {"name", "params"}
         if extra:
-            raise ConfigError(f"{kind}.{sorted(extra)[0]}: unknown key (use 'name' and 'params')")
+            raise ConfigError(
+                key=f"{kind}.{sorted(extra)[0]}", message="unknown key (use 'name' and 'params')"
+            )
         spec = ComponentSpec(str(value["name"]), dict(value.get("params") or {}))
     elif isinstance(value, _BASES[kind]):
         spec = value.to_spec()
     else:
-        raise ConfigError(f"{kind}: expected a name or a {kind} instance, got {value!r}")
+        raise ConfigError(key=kind, message=f"expected a name or a {kind} instance, got {value!r}")
     build(kind, spec)  # validate now: an invalid spec never starts a run
     return spec

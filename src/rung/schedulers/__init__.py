@@ -1,15 +1,52 @@
-"""Schedulers: which trial takes a free slot, how far it runs, whether it goes on."""
+"""Schedulers: which trial takes a free slot, how far it runs, whether it goes on.
+
+Every built-in scheduler is declared here by name (``rung.core.registry.declare``) and its class
+exported lazily: importing this package imports no scheduler module; ``lookup`` / ``build`` by
+name, or reading an attribute below, imports just that scheduler's module.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from rung.core.components import Fork, Resume, Scheduler, StartNew
-from rung.schedulers.asha import ASHA
-from rung.schedulers.async_hyperband import AsyncHyperband
-from rung.schedulers.curve import CurveASHA
-from rung.schedulers.fifo import FIFOScheduler
-from rung.schedulers.hyperband import Hyperband
-from rung.schedulers.median import MedianStoppingRule
-from rung.schedulers.mo_asha import MOASHA
-from rung.schedulers.pbt import PBT
-from rung.schedulers.successive_halving import SuccessiveHalving
+from rung.core.registry import declare
+
+if TYPE_CHECKING:
+    from rung.schedulers.asha import ASHA
+    from rung.schedulers.async_hyperband import AsyncHyperband
+    from rung.schedulers.curve import CurveASHA
+    from rung.schedulers.fifo import FIFOScheduler
+    from rung.schedulers.hyperband import Hyperband
+    from rung.schedulers.median import MedianStoppingRule
+    from rung.schedulers.mo_asha import MOASHA
+    from rung.schedulers.pbt import PBT
+    from rung.schedulers.successive_halving import SuccessiveHalving
+
+# registry name, class name, module (the module registers the class under that name)
+_BUILTIN = (
+    ("asha", "ASHA", "rung.schedulers.asha"),
+    ("async_hyperband", "AsyncHyperband", "rung.schedulers.async_hyperband"),
+    ("curve", "CurveASHA", "rung.schedulers.curve"),
+    ("fifo", "FIFOScheduler", "rung.schedulers.fifo"),
+    ("hyperband", "Hyperband", "rung.schedulers.hyperband"),
+    ("median", "MedianStoppingRule", "rung.schedulers.median"),
+    ("mo_asha", "MOASHA", "rung.schedulers.mo_asha"),
+    ("pbt", "PBT", "rung.schedulers.pbt"),
+    ("successive_halving", "SuccessiveHalving", "rung.schedulers.successive_halving"),
+)
+_MODULE_OF = {cls: module for _, cls, module in _BUILTIN}
+for _name, _, _module in _BUILTIN:
+    declare("scheduler", _name, _module)
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "ASHA",

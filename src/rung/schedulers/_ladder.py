@@ -58,7 +58,6 @@ from rung.core.events import Decision
 from rung.core.history import History
 from rung.core.records import Outcome, TrialStatus
 from rung.core.sorted_table import SortedTable
-from rung.errors import ConfigError
 
 VARIANTS = ("stopping", "promotion")
 
@@ -72,20 +71,6 @@ def rung_steps(min_step: int, eta: int, max_step: int) -> list[int]:
         steps.append(r)
         r *= eta
     return steps
-
-
-def check_int(key: str, value: Any, minimum: int) -> int:
-    """``value`` if it is an int >= ``minimum``, else ``ConfigError`` naming
-    ``scheduler.params.<key>``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"scheduler.params.{key}: must be an int >= {minimum}, got {value!r}")
-    return value
-
-
-def check_bool(key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"scheduler.params.{key}: must be true or false, got {value!r}")
-    return value
 
 
 class RungTable:

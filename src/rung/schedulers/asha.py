@@ -20,20 +20,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from rung._validate import check_bool, check_choice, check_int
 from rung.core.components import BindContext, NextTrial, ResultRequest, StartNew
 from rung.core.events import Decision
 from rung.core.history import History
 from rung.core.registry import register
-from rung.errors import ConfigError
 from rung.schedulers._guard import FidelityGuard
-from rung.schedulers._ladder import (
-    VARIANTS,
-    Ladder,
-    RetiringLadders,
-    check_bool,
-    check_int,
-    rung_steps,
-)
+from rung.schedulers._ladder import VARIANTS, Ladder, RetiringLadders, rung_steps
 
 __all__ = ["ASHA", "rung_steps"]
 
@@ -75,13 +68,10 @@ class ASHA(RetiringLadders):
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
-        eta = check_int("reduction_factor", self.reduction_factor, 2)
-        r = check_int("min_step", self.min_step, 1)
-        if self.variant not in VARIANTS:
-            raise ConfigError(
-                f"scheduler.params.variant: must be 'stopping' or 'promotion', got {self.variant!r}"
-            )
-        check_bool("guard", self.guard)
+        eta = check_int("scheduler.params.reduction_factor", self.reduction_factor, 2)
+        r = check_int("scheduler.params.min_step", self.min_step, 1)
+        check_choice("scheduler.params.variant", self.variant, VARIANTS)
+        check_bool("scheduler.params.guard", self.guard)
         self.rungs = rung_steps(r, eta, ctx.max_step)
         self._ladder = Ladder(self.rungs, eta, ctx.max_step, self.variant == "promotion")
         self._guard = FidelityGuard([*self.rungs, ctx.max_step]) if self.guard else None

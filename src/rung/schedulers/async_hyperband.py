@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rung._validate import check_bool, check_choice, check_int
 from rung.core.components import (
     BindContext,
     NextTrial,
@@ -44,14 +45,7 @@ from rung.core.registry import register
 from rung.core.rng import derive_rng
 from rung.errors import ConfigError
 from rung.schedulers._guard import FidelityGuard
-from rung.schedulers._ladder import (
-    VARIANTS,
-    Ladder,
-    RetiringLadders,
-    check_bool,
-    check_int,
-    rung_steps,
-)
+from rung.schedulers._ladder import VARIANTS, Ladder, RetiringLadders, rung_steps
 from rung.schedulers.successive_halving import s_max_for
 
 
@@ -83,22 +77,22 @@ class AsyncHyperband(RetiringLadders):
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
-        eta = check_int("reduction_factor", self.reduction_factor, 2)
-        r = check_int("min_step", self.min_step, 1)
-        if self.variant not in VARIANTS:
-            raise ConfigError(
-                f"scheduler.params.variant: must be 'stopping' or 'promotion', got {self.variant!r}"
-            )
-        check_bool("guard", self.guard)
+        eta = check_int("scheduler.params.reduction_factor", self.reduction_factor, 2)
+        r = check_int("scheduler.params.min_step", self.min_step, 1)
+        check_choice("scheduler.params.variant", self.variant, VARIANTS)
+        check_bool("scheduler.params.guard", self.guard)
         if r > ctx.max_step:
-            raise ConfigError(f"scheduler.params.min_step: {r} is above max_step ({ctx.max_step})")
+            raise ConfigError(
+                key="scheduler.params.min_step", message=f"{r} is above max_step ({ctx.max_step})"
+            )
         s_max = s_max_for(r, eta, ctx.max_step)
         n_brackets = s_max + 1
         if self.brackets is not None:
-            n_brackets = check_int("brackets", self.brackets, 1)
+            n_brackets = check_int("scheduler.params.brackets", self.brackets, 1)
             if n_brackets > s_max + 1:
                 raise ConfigError(
-                    f"scheduler.params.brackets: at most {s_max + 1} with min_step={r}, "
+                    key="scheduler.params.brackets",
+                    message=f"at most {s_max + 1} with min_step={r}, "
                     f"eta={eta}, max_step={ctx.max_step}; got {n_brackets}"
                 )
         self.s_max = s_max

@@ -46,11 +46,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from rung._validate import check_int
 from rung.core.components import BindContext, ResultRequest, Scheduler
 from rung.core.events import CONTINUE, Decision
 from rung.core.registry import register
 from rung.core.sorted_table import SortedTable
-from rung.schedulers._ladder import check_int
 
 
 class _Running:
@@ -80,8 +80,8 @@ class MedianStoppingRule(Scheduler):
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
-        check_int("grace_period", self.grace_period, 1)
-        check_int("min_trials", self.min_trials, 1)
+        check_int("scheduler.params.grace_period", self.grace_period, 1)
+        check_int("scheduler.params.min_trials", self.min_trials, 1)
         self._trials: dict[int, _Running] = {}
         self._tables: dict[int, SortedTable] = {}
         self._decidable: list[int] = []  # steps with >= min_trials results, ascending

@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
+from rung._validate import check_int
 from rung.core.components import BindContext, ResultRequest, Scheduler
 from rung.core.events import Decision
 from rung.core.registry import register
-from rung.errors import ConfigError
 from rung.multiobjective import nondominated_sort
 from rung.schedulers._ladder import rung_steps
 
@@ -88,13 +88,8 @@ class MOASHA(Scheduler):
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
-        eta, r = self.reduction_factor, self.min_step
-        if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
-            raise ConfigError(
-                f"scheduler.params.reduction_factor: must be an int >= 2, got {eta!r}"
-            )
-        if isinstance(r, bool) or not isinstance(r, int) or r < 1:
-            raise ConfigError(f"scheduler.params.min_step: must be an int >= 1, got {r!r}")
+        eta = check_int("scheduler.params.reduction_factor", self.reduction_factor, 2)
+        r = check_int("scheduler.params.min_step", self.min_step, 1)
         self.rungs = rung_steps(r, eta, ctx.max_step)
         self._rung_index = {s: k for k, s in enumerate(self.rungs)}
         self._members: list[dict[int, None]] = [{} for _ in self.rungs]

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from rung._validate import check_float, check_int
 from rung.core.components import (
     BindContext,
     EndRequest,
@@ -61,7 +62,6 @@ from rung.core.records import Outcome, TrialStatus
 from rung.core.registry import register
 from rung.core.rng import derive_rng
 from rung.errors import ConfigError
-from rung.schedulers._ladder import check_int
 from rung.space import Categorical, Float, Int, Param, SearchSpace
 
 _LIVE = (TrialStatus.LAUNCHED, TrialStatus.RUNNING, TrialStatus.PAUSED)
@@ -149,38 +149,34 @@ class PBT(Scheduler):
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
-        check_int("population_size", self.population_size, 2)
-        interval = check_int("perturbation_interval", self.perturbation_interval, 1)
+        check_int("scheduler.params.population_size", self.population_size, 2)
+        interval = check_int(
+            "scheduler.params.perturbation_interval", self.perturbation_interval, 1
+        )
         if interval >= ctx.max_step:
             raise ConfigError(
-                f"scheduler.params.perturbation_interval: must be below max_step "
-                f"({ctx.max_step}) for any exploit to happen, got {interval}"
+                key="scheduler.params.perturbation_interval",
+                message=f"must be below max_step ({ctx.max_step}) for any exploit to happen, "
+                f"got {interval}",
             )
-        q = self.quantile_fraction
-        if isinstance(q, bool) or not isinstance(q, int | float) or not 0 < q <= 0.5:
-            raise ConfigError(
-                f"scheduler.params.quantile_fraction: must be in (0, 0.5], got {q!r}"
-            )
-        p = self.resample_probability
-        if isinstance(p, bool) or not isinstance(p, int | float) or not 0 <= p <= 1:
-            raise ConfigError(
-                f"scheduler.params.resample_probability: must be in [0, 1], got {p!r}"
-            )
+        check_float("scheduler.params.quantile_fraction", self.quantile_fraction, 0, 0.5,
+                    low_open=True)
+        check_float("scheduler.params.resample_probability", self.resample_probability, 0, 1)
         space = ctx.space
         if self.hyperparams is None:
             names = list(space.dims)
         else:
             if isinstance(self.hyperparams, str) or not isinstance(self.hyperparams, list):
                 raise ConfigError(
-                    f"scheduler.params.hyperparams: must be a list of parameter names, "
-                    f"got {self.hyperparams!r}"
+                    key="scheduler.params.hyperparams",
+                    message=f"must be a list of parameter names, got {self.hyperparams!r}",
                 )
             names = []
             for n in self.hyperparams:
                 if n not in space.dims:
                     raise ConfigError(
-                        f"scheduler.params.hyperparams: {n!r} is not a tunable parameter of "
-                        f"the space ({space.dims})"
+                        key="scheduler.params.hyperparams",
+                        message=f"{n!r} is not a tunable parameter of the space ({space.dims})",
                     )
                 names.append(n)
         self.space = space

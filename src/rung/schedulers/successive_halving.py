@@ -53,6 +53,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rung._validate import check_bool, check_int
 from rung.core.components import (
     BindContext,
     EndRequest,
@@ -69,7 +70,6 @@ from rung.core.registry import register
 from rung.core.sorted_table import SortedTable
 from rung.errors import ConfigError
 from rung.schedulers._guard import FidelityGuard
-from rung.schedulers._ladder import check_bool, check_int
 
 
 def s_max_for(min_step: int, eta: int, max_step: int) -> int:
@@ -163,15 +163,15 @@ class SynchronousBrackets(Scheduler):
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
-        eta = check_int("reduction_factor", self.reduction_factor, 2)
-        r = check_int("min_step", self.min_step, 1)
+        eta = check_int("scheduler.params.reduction_factor", self.reduction_factor, 2)
+        r = check_int("scheduler.params.min_step", self.min_step, 1)
         if r > ctx.max_step:
             raise ConfigError(
-                f"scheduler.params.min_step: {r} is above max_step ({ctx.max_step})"
+                key="scheduler.params.min_step", message=f"{r} is above max_step ({ctx.max_step})"
             )
         if self.iterations is not None:
-            check_int("iterations", self.iterations, 1)
-        check_bool("guard", self.guard)
+            check_int("scheduler.params.iterations", self.iterations, 1)
+        check_bool("scheduler.params.guard", self.guard)
         self.s_max = s_max_for(r, eta, ctx.max_step)
         # the most aggressive bracket's rungs are the fidelity ladder the guard watches
         self._ladder = bracket_plan(self.s_max, self.s_max, eta, ctx.max_step)[1]
@@ -440,7 +440,7 @@ class SuccessiveHalving(SynchronousBrackets):
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
         if self.n_configs is not None:
-            check_int("n_configs", self.n_configs, 1)
+            check_int("scheduler.params.n_configs", self.n_configs, 1)
 
     def _next_bracket(self, index: int) -> tuple[int, list[int], list[int]] | None:
         if self.iterations is not None and index >= self.iterations:

@@ -1,12 +1,46 @@
-"""Searchers: what to try next. Each module registers its searcher by name."""
+"""Searchers: what to try next.
+
+Every built-in searcher is declared here by name (``rung.core.registry.declare``) and its class
+exported lazily: importing this package imports no searcher module (and so no SciPy);
+``lookup`` / ``build`` by name, or reading an attribute below, imports just that module.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from rung.core.components import Searcher, SuggestRequest
-from rung.searchers.bohb import BOHBSearcher
-from rung.searchers.gp import GPSearcher
-from rung.searchers.grid import GridSearcher
-from rung.searchers.random import RandomSearcher
-from rung.searchers.sobol import SobolSearcher
-from rung.searchers.tpe import TPESearcher
+from rung.core.registry import declare
+
+if TYPE_CHECKING:
+    from rung.searchers.bohb import BOHBSearcher
+    from rung.searchers.gp import GPSearcher
+    from rung.searchers.grid import GridSearcher
+    from rung.searchers.random import RandomSearcher
+    from rung.searchers.sobol import SobolSearcher
+    from rung.searchers.tpe import TPESearcher
+
+# registry name, class name, module (the module registers the class under that name)
+_BUILTIN = (
+    ("bohb", "BOHBSearcher", "rung.searchers.bohb"),
+    ("gp", "GPSearcher", "rung.searchers.gp"),
+    ("grid", "GridSearcher", "rung.searchers.grid"),
+    ("random", "RandomSearcher", "rung.searchers.random"),
+    ("sobol", "SobolSearcher", "rung.searchers.sobol"),
+    ("tpe", "TPESearcher", "rung.searchers.tpe"),
+)
+_MODULE_OF = {cls: module for _, cls, module in _BUILTIN}
+for _name, _, _module in _BUILTIN:
+    declare("searcher", _name, _module)
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "BOHBSearcher",

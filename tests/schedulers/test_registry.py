@@ -1,0 +1,56 @@
+"""The component registry: declared names are known without importing their modules."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from rung.core.components import Scheduler
+from rung.core.registry import declare, lookup, names
+from rung.errors import ConfigError
+
+BUILTIN = {
+    "asha", "async_hyperband", "curve", "fifo", "hyperband", "median", "mo_asha", "pbt",
+    "successive_halving",
+}
+
+
+def test_every_builtin_name_is_declared_and_builds() -> None:
+    assert set(names("scheduler")) >= BUILTIN
+    assert {"random", "grid", "sobol", "tpe", "gp", "bohb"} <= set(names("searcher"))
+    for name in BUILTIN:
+        cls = lookup("scheduler", name)
+        assert issubclass(cls, Scheduler) and cls.name == name
+
+
+def test_a_declared_module_is_imported_on_first_lookup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "lazy_sched_mod.py").write_text(
+        "from rung.core.registry import register\n"
+        "from rung.schedulers.fifo import FIFOScheduler\n"
+        "@register('scheduler', 'lazy_test')\n"
+        "class Lazy(FIFOScheduler):\n"
+        "    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    declare("scheduler", "lazy_test", "lazy_sched_mod")
+    assert "lazy_test" in names("scheduler")
+    assert "lazy_sched_mod" not in sys.modules
+    assert lookup("scheduler", "lazy_test").__name__ == "Lazy"
+    assert "lazy_sched_mod" in sys.modules
+
+
+def test_unknown_and_unregistered_names_raise_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ConfigError, match="unknown scheduler 'nope'") as e:
+        lookup("scheduler", "nope")
+    assert e.value.key == "scheduler"
+    (tmp_path / "empty_sched_mod.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    declare("scheduler", "ghost", "empty_sched_mod")
+    with pytest.raises(ConfigError, match="does not register it"):
+        lookup("scheduler", "ghost")
