@@ -14,9 +14,7 @@ One suggestion:
    ``n_initial`` have been made *and* ``n_initial`` observations exist (the convention of
    Optuna's ``n_startup_trials``, which counts completed trials). With parallel workers the
    design so continues while its first points are still running, instead of fitting a GP to
-   a handful of them: with 8 workers and ``n_initial=10`` the model would otherwise take over
-   at 3 observations, which on Hartmann6 left the 8-worker regret at 50 trials 2x worse
-   (``benchmarks/RESULTS.md``).
+   a handful of them.
 2. *Data*: results at the largest step with at least ``min_points`` of them (with a
    multi-fidelity scheduler), in the unit encoding; categorical parameters one-hot, inactive
    numeric coordinates set to -0.5 (outside the cube, so "inactive" is its own value). Scores

@@ -21,27 +21,15 @@ The algorithm, step by step (each step is one method below):
 
    Pending trials join "above" as its worst members (the *constant liar*, Optuna's
    ``constant_liar=True``, so parallel suggestions do not repeat one another), but their kernels
-   weigh ``liar_weight`` = 0.01 each where an observation weighs up to 1. At full weight (Optuna's
-   choice) the liar spreads a wave of parallel suggestions too far: pending trials were drawn
-   from ``l``, so with 8 in flight ``g`` grows a bump of seven kernels on the incumbent's region
-   and the suggestions leave it (Branin, 8 workers, trials 40-100: median distance to the
-   incumbent 0.16, sequential 0.08, weight 0.01: 0.10). ``bench_searchers`` with 8 workers over
-   seeds 0-199, median regret at 25/50/100, weight 0.01 against 1: Branin 0.75/0.14/0.015
-   against 1.09/0.24/0.036 (better in 145 of 200 seeds at 100), Hartmann6 1.46/0.61/0.25 against
-   1.46/0.59/0.25 (mean log ratio within 0.03 at each checkpoint); Levy10 (50 seeds) and
-   hgb-cancer (seeds 0-19) alike. Without the liar (Optuna's default) Branin gains less at 25
-   and 50 (0.82/0.20/0.017) and hgb-cancer loses on seeds 10-19 (best loss at 100: 0.0767
-   against 0.0723, worse in 8 of 10 seeds; its integer and categorical parameters make repeated
-   configurations likely); weights 0.1 and 0.3, narrow pending kernels that leave the others'
-   bandwidths alone, and the liar only until ``n_initial`` results exist were no better. A
-   sequential study has no pending trials, so none of this can change it.
+   weigh ``liar_weight`` (default 0.01) each where an observation weighs up to 1, so a wave of
+   parallel suggestions spreads without being pushed out of the incumbent's region. A
+   sequential study has no pending trials and is unaffected. (Why 0.01: docs/algorithm-notes.md.)
 4. *Weights.* Inside each group, ordered best first, all but the last 25 members get a linear
    ramp of weights from ``1/n`` up (Optuna's ``default_weights``, but over value order, where
    Optuna 5 and Hyperopt ramp over trial age, oldest least): the "above" observations nearest
    the split weigh least, so ``g`` describes the clearly bad regions (the "below" group, at
    most ``max_below`` = 25, is unweighted). A prior kernel of weight ``prior_weight`` is added
-   to both. (Age order measured worse on most problems and checkpoints of ``bench_searchers``
-   and no better on its hgb-cancer task over 40 seeds.)
+   to both. (Value order rather than age order: docs/algorithm-notes.md.)
 5. *Densities* ``l(x)`` (below) and ``g(x)`` (above): mixtures of truncated Gaussians on the unit
    encoding with the neighbour-distance bandwidth and magic clip (``bandwidth="scott"``: one
    bandwidth ``0.2 n^(-1/(d+4))`` per group), discretized for integer and stepped parameters,
@@ -51,8 +39,7 @@ The algorithm, step by step (each step is one method below):
    uniform in that coordinate, and a candidate ignores the coordinates it does not use, so the
    joint kernels are a normalized density on the tree-structured space (Bergstra et al.'s
    tree, modelled jointly). Optuna instead models a parameter that is not always active apart,
-   from the trials that used it (per co-active group with ``group=True``). On hgb-cancer both
-   choices, and bin masses for log integers, measured alike over 40 seeds.
+   from the trials that used it (per co-active group with ``group=True``).
 6. *Acquisition.* ``n_candidates`` draws from ``l``; the one maximizing ``log l - log g`` (the
    expected-improvement ranking of the paper) is proposed. ``multivariate=True`` draws and
    scores whole configurations from joint kernels (Falkner et al. 2018); ``False`` treats every
