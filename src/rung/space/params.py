@@ -8,39 +8,54 @@ parameters take no coordinate.
 
 from __future__ import annotations
 
+import difflib
+import functools
+import inspect
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from rung._validate import check_bool, check_float, check_int, is_number
 from rung.errors import SpaceError
 
 Scalar = str | int | float | bool | None
 
 # isinstance targets as tuples: a ``X | Y`` union is rebuilt on every call, on validation's hot path
-_NUMBER = (int, float, np.floating, np.integer)
 _FLOATING = (float, np.floating)
 _INTEGER = (int, np.integer)
 _SCALARS = (str, int, float, bool, type(None))
+
+
+def param_error(name: str, message: str, field: str | None = None) -> SpaceError:
+    """A ``SpaceError`` about parameter ``name`` (key ``name`` or ``name.field``)."""
+    return SpaceError(key=f"{name}.{field}" if field else name, param=name, message=message)
+
+
+def _raiser(name: str) -> Callable[..., SpaceError]:
+    """``error=`` for ``rung._validate``: a ``SpaceError`` that names parameter ``name``."""
+    return functools.partial(SpaceError, param=name)
 
 
 def _norm_when(name: str, when: Mapping[str, Any] | None) -> dict[str, tuple[Scalar, ...]]:
     if when is None:
         return {}
     if not isinstance(when, Mapping):
-        raise SpaceError(f"{name!r}: 'when' must be a mapping of parent name to value(s)")
+        raise param_error(
+            name, f"must be a mapping of parent name to value(s), got {when!r}", "when"
+        )
     out: dict[str, tuple[Scalar, ...]] = {}
     for parent, values in when.items():
         if not isinstance(parent, str):
-            raise SpaceError(f"{name!r}: 'when' parent names must be strings, got {parent!r}")
+            raise param_error(name, f"'when' parent names must be strings, got {parent!r}")
         vals = tuple(values) if isinstance(values, list | tuple | set | frozenset) else (values,)
         if not vals:
-            raise SpaceError(f"{name!r}: 'when' condition on {parent!r} lists no values")
+            raise param_error(name, f"'when' condition on {parent!r} lists no values")
         for v in vals:
             if not isinstance(v, _SCALARS):
-                raise SpaceError(
-                    f"{name!r}: 'when' value {v!r} for parent {parent!r} is not a JSON scalar"
+                raise param_error(
+                    name, f"'when' value {v!r} for parent {parent!r} is not a JSON scalar"
                 )
         out[parent] = vals
     return out
@@ -109,12 +124,6 @@ class Param:
         return f"{type(self).__name__}({body})"
 
 
-def _finite_number(name: str, what: str, v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        raise SpaceError(f"{name!r}: {what} must be a finite number, got {v!r}")
-    return float(v)
-
-
 class Float(Param):
     """A real parameter in ``[low, high]``; ``log=True`` samples uniformly in log space;
     ``step`` quantizes to ``low + k * step``."""
@@ -139,18 +148,14 @@ class Float(Param):
     def _bind(self, name: str) -> Param:
         self.name = name
         self.when = _norm_when(name, self.when)
-        low = _finite_number(name, "low", self.low)
-        high = _finite_number(name, "high", self.high)
-        if low >= high:
-            raise SpaceError(f"{name!r}: low ({low}) must be < high ({high})")
-        if self.log and low <= 0:
-            raise SpaceError(f"{name!r}: log=True needs low > 0, got low={low}")
+        error = _raiser(name)
+        low = check_float(f"{name}.low", self.low, error=error)
+        high = check_float(f"{name}.high", self.high, error=error)
+        _check_bounds(name, low, high, check_bool(f"{name}.log", self.log, error=error))
         if self.step is not None:
-            step = _finite_number(name, "step", self.step)
-            if step <= 0:
-                raise SpaceError(f"{name!r}: step must be > 0, got {step}")
+            step = check_float(f"{name}.step", self.step, 0, low_open=True, error=error)
             if self.log:
-                raise SpaceError(f"{name!r}: step and log=True cannot be combined")
+                raise param_error(name, "step and log=True cannot be combined", "step")
             self._n = math.floor((high - low) / step + 1e-9) + 1
         self.low, self.high = low, high
         return self
@@ -183,15 +188,15 @@ class Float(Param):
         return min(max(x, self.low), self.high)
 
     def validate(self, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, _NUMBER):
-            raise SpaceError(f"{self.name!r}: expected a number, got {value!r}")
+        if not is_number(value):
+            raise param_error(self.name, f"expected a number, got {value!r}")
         x = float(value)
         if not math.isfinite(x) or x < self.low or x > self.high:
-            raise SpaceError(f"{self.name!r}: {value!r} is outside [{self.low}, {self.high}]")
+            raise param_error(self.name, f"{value!r} is outside [{self.low}, {self.high}]")
         if self.step is not None:
             k = (x - self.low) / self.step
             if abs(k - round(k)) > 1e-6:
-                raise SpaceError(f"{self.name!r}: {value!r} is not on the step grid {self.step}")
+                raise param_error(self.name, f"{value!r} is not on the step grid {self.step}")
             return self._quantize(x)
         return x
 
@@ -243,18 +248,14 @@ class Int(Param):
     def _bind(self, name: str) -> Param:
         self.name = name
         self.when = _norm_when(name, self.when)
-        for what, v in (("low", self.low), ("high", self.high), ("step", self.step)):
-            if isinstance(v, bool) or not isinstance(v, int | np.integer):
-                raise SpaceError(f"{name!r}: {what} must be an integer, got {v!r}")
-        self.low, self.high, self.step = int(self.low), int(self.high), int(self.step)
-        if self.low >= self.high:
-            raise SpaceError(f"{name!r}: low ({self.low}) must be < high ({self.high})")
-        if self.step < 1:
-            raise SpaceError(f"{name!r}: step must be >= 1, got {self.step}")
-        if self.log and self.low <= 0:
-            raise SpaceError(f"{name!r}: log=True needs low > 0, got low={self.low}")
-        if self.log and self.step != 1:
-            raise SpaceError(f"{name!r}: step and log=True cannot be combined")
+        error = _raiser(name)
+        self.low = check_int(f"{name}.low", self.low, error=error)
+        self.high = check_int(f"{name}.high", self.high, error=error)
+        log = check_bool(f"{name}.log", self.log, error=error)
+        _check_bounds(name, self.low, self.high, log)
+        self.step = check_int(f"{name}.step", self.step, 1, error=error)
+        if log and self.step != 1:
+            raise param_error(name, "step and log=True cannot be combined", "step")
         self._n = (self.high - self.low) // self.step + 1
         return self
 
@@ -276,16 +277,16 @@ class Int(Param):
 
     def validate(self, value: Any) -> int:
         if isinstance(value, bool):
-            raise SpaceError(f"{self.name!r}: expected an integer, got {value!r}")
+            raise param_error(self.name, f"expected an integer, got {value!r}")
         if isinstance(value, _FLOATING) and float(value).is_integer():
             value = int(value)
         if not isinstance(value, _INTEGER):
-            raise SpaceError(f"{self.name!r}: expected an integer, got {value!r}")
+            raise param_error(self.name, f"expected an integer, got {value!r}")
         x = int(value)
         if x < self.low or x > self.high:
-            raise SpaceError(f"{self.name!r}: {value!r} is outside [{self.low}, {self.high}]")
+            raise param_error(self.name, f"{value!r} is outside [{self.low}, {self.high}]")
         if (x - self.low) % self.step:
-            raise SpaceError(f"{self.name!r}: {value!r} is not on the step grid {self.step}")
+            raise param_error(self.name, f"{value!r} is not on the step grid {self.step}")
         return x
 
     def grid(self, points: int) -> list[Any]:
@@ -332,20 +333,21 @@ class Categorical(Param):
         self.name = name
         self.when = _norm_when(name, self.when)
         if isinstance(self.choices, str | bytes) or not isinstance(self.choices, Sequence):
-            raise SpaceError(f"{name!r}: choices must be a list, got {self.choices!r}")
+            raise param_error(name, f"must be a non-empty list, got {self.choices!r}", "choices")
         choices = list(self.choices)
         if not choices:
-            raise SpaceError(f"{name!r}: choices must not be empty")
+            raise param_error(name, "must be a non-empty list, got []", "choices")
         seen: set[tuple[str, Any]] = set()
         for c in choices:
             if not isinstance(c, _SCALARS):
-                raise SpaceError(
-                    f"{name!r}: choice {c!r} is not a JSON scalar (str, int, float, bool, None)"
+                raise param_error(
+                    name, f"choice {c!r} is not a JSON scalar (str, int, float, bool, None)"
                 )
             key = (type(c).__name__, c)
             if key in seen:
-                raise SpaceError(f"{name!r}: duplicate choice {c!r}")
+                raise param_error(name, f"duplicate choice {c!r}")
             seen.add(key)
+        self.ordered = check_bool(f"{name}.ordered", self.ordered, error=_raiser(name))
         self.choices = tuple(choices)
         self._index = {(type(c).__name__, c): i for i, c in enumerate(choices)}
         return self
@@ -354,8 +356,8 @@ class Categorical(Param):
         try:
             return self._index[(type(value).__name__, value)]
         except (KeyError, TypeError):
-            raise SpaceError(
-                f"{self.name!r}: {value!r} is not one of {list(self.choices)!r}"
+            raise param_error(
+                self.name, f"{value!r} is not one of {list(self.choices)!r}"
             ) from None
 
     def to_unit(self, value: Any) -> float:
@@ -396,7 +398,7 @@ class Fixed(Param):
         self.name = name
         self.when = _norm_when(name, self.when)
         if not isinstance(self.value, _SCALARS):
-            raise SpaceError(f"{name!r}: Fixed value {self.value!r} is not a JSON scalar")
+            raise param_error(name, f"Fixed value {self.value!r} is not a JSON scalar")
         return self
 
     @property
@@ -416,9 +418,7 @@ class Fixed(Param):
         if isinstance(value, np.generic):
             value = value.item()
         if type(value) is not type(self.value) or value != self.value:
-            raise SpaceError(
-                f"{self.name!r}: expected the fixed value {self.value!r}, got {value!r}"
-            )
+            raise param_error(self.name, f"expected the fixed value {self.value!r}, got {value!r}")
         return self.value
 
     def grid(self, points: int) -> list[Any]:
@@ -428,21 +428,44 @@ class Fixed(Param):
         return {"type": "fixed", "value": self.value} | self._when_json()
 
 
+def _check_bounds(name: str, low: float, high: float, log: bool) -> None:
+    if low >= high:
+        raise param_error(name, f"must be < high (got low={low}, high={high})", "low")
+    if log and low <= 0:
+        raise param_error(name, f"must be > 0 with log=True, got {low}", "low")
+
+
+_KINDS: dict[str, type[Param]] = {
+    "float": Float,
+    "int": Int,
+    "categorical": Categorical,
+    "fixed": Fixed,
+}
+
+
 def param_from_json(name: str, d: Any) -> Param:
-    """Build a parameter from its JSON form (as written by ``Param.to_json``)."""
-    if not isinstance(d, Mapping) or "type" not in d:
-        raise SpaceError(f"{name!r}: expected a mapping with a 'type' key, got {d!r}")
-    kinds: dict[str, type[Param]] = {
-        "float": Float,
-        "int": Int,
-        "categorical": Categorical,
-        "fixed": Fixed,
-    }
-    cls = kinds.get(str(d["type"]))
+    """Build a parameter from its JSON form (as written by ``Param.to_json``).
+
+    A missing, unknown or unexpected key raises ``SpaceError`` keyed on it (``lr.type``,
+    ``lr.lgo``, ``lr.high``); the parameter's own checks run when it is bound to its name.
+    """
+    if not isinstance(d, Mapping):
+        raise param_error(name, f"expected a mapping with a 'type' key, got {d!r}")
+    kinds = ", ".join(_KINDS)
+    if "type" not in d:
+        raise param_error(name, f"missing ({kinds})", "type")
+    cls = _KINDS.get(d["type"]) if isinstance(d["type"], str) else None
     if cls is None:
-        raise SpaceError(f"{name!r}: unknown parameter type {d['type']!r} (one of {sorted(kinds)})")
-    kwargs = {k: v for k, v in d.items() if k != "type"}
-    try:
-        return cls(**kwargs)
-    except TypeError as e:
-        raise SpaceError(f"{name!r}: {e}") from None
+        raise param_error(name, f"must be one of {kinds}, got {d['type']!r}", "type")
+    sig = inspect.signature(cls.__init__).parameters
+    known = [k for k in sig if k != "self"]
+    for k in d:
+        if k != "type" and k not in known:
+            close = difflib.get_close_matches(str(k), known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise param_error(name, f"unknown key for a {d['type']} parameter{hint} "
+                             f"(known: {', '.join(known)})", str(k))
+    for k in known:
+        if sig[k].default is inspect.Parameter.empty and k not in d:
+            raise param_error(name, "missing", k)
+    return cls(**{k: v for k, v in d.items() if k != "type"})

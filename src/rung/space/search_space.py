@@ -10,8 +10,17 @@ from typing import Any
 
 import numpy as np
 
+from rung._validate import is_int
 from rung.errors import SpaceError
-from rung.space.params import Categorical, Fixed, Float, Int, Param, param_from_json
+from rung.space.params import (
+    Categorical,
+    Fixed,
+    Float,
+    Int,
+    Param,
+    param_error,
+    param_from_json,
+)
 
 
 def _coerce_param(name: str, value: Any) -> Param:
@@ -20,10 +29,12 @@ def _coerce_param(name: str, value: Any) -> Param:
     if isinstance(value, Mapping):
         return param_from_json(name, value)
     if isinstance(value, list | tuple):
+        if not value:
+            raise param_error(name, "an empty list: a categorical parameter needs choices")
         return Categorical(list(value))
     if isinstance(value, str | int | float | bool) or value is None:
         return Fixed(value)
-    raise SpaceError(f"{name!r}: cannot make a parameter from {value!r}")
+    raise param_error(name, f"cannot make a parameter from {value!r}")
 
 
 class SearchSpace:
@@ -68,14 +79,14 @@ class SearchSpace:
         for name, p in self.params.items():
             for parent, values in p.when.items():
                 if parent == name:
-                    raise SpaceError(f"{name!r}: 'when' refers to the parameter itself")
+                    raise param_error(name, "'when' refers to the parameter itself")
                 if parent not in self.params:
-                    raise SpaceError(f"{name!r}: 'when' refers to unknown parameter {parent!r}")
+                    raise param_error(name, f"'when' refers to unknown parameter {parent!r}")
                 pp = self.params[parent]
                 for v in values:
                     if not pp.contains(v):
-                        raise SpaceError(
-                            f"{name!r}: 'when' value {v!r} can never be taken by {parent!r}"
+                        raise param_error(
+                            name, f"'when' value {v!r} can never be taken by {parent!r}"
                         )
 
     def _topological_order(self) -> list[str]:
@@ -87,7 +98,7 @@ class SearchSpace:
                 return
             if state.get(n) == 1:
                 cycle = " -> ".join([*path[path.index(n) :], n])
-                raise SpaceError(f"{n!r}: cyclic 'when' conditions ({cycle})")
+                raise param_error(n, f"cyclic 'when' conditions ({cycle})")
             state[n] = 1
             for parent in self.params[n].when:
                 visit(parent, [*path, n])
@@ -162,7 +173,7 @@ class SearchSpace:
             raise SpaceError(f"a configuration is a mapping of names to values, got {params!r}")
         for k in params:
             if k not in self.params:
-                raise SpaceError(f"{k!r}: not a parameter of this space ({list(self.params)})")
+                raise param_error(k, f"not a parameter of this space ({list(self.params)})")
         if self._plain and len(params) == len(self.params):
             return {n: p.validate(params[n]) for n, p in self.params.items()}
         values: dict[str, Any] = {}
@@ -174,10 +185,10 @@ class SearchSpace:
                 elif isinstance(p, Fixed):
                     values[n] = p.value
                 else:
-                    raise SpaceError(f"{n!r}: missing a value for this active parameter")
+                    raise param_error(n, "missing a value for this active parameter")
             elif n in params:
                 cond = ", ".join(f"{k} in {list(v)!r}" for k, v in p.when.items())
-                raise SpaceError(f"{n!r}: given, but inactive here (active when {cond})")
+                raise param_error(n, f"given, but inactive here (active when {cond})")
         return {n: values[n] for n in self.params if n in values}
 
     # --- unit encoding --------------------------------------------------------------------
@@ -225,14 +236,14 @@ class SearchSpace:
 
         def n_points(name: str) -> int:
             k = points.get(name, 5) if isinstance(points, Mapping) else points
-            if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-                raise SpaceError(f"{name!r}: grid points must be a positive integer, got {k!r}")
-            return k
+            if not is_int(k) or k < 1:
+                raise param_error(name, f"grid points must be a positive integer, got {k!r}")
+            return int(k)
 
         if isinstance(points, Mapping):
             for k in points:
                 if k not in self.params:
-                    raise SpaceError(f"{k!r}: grid points given for an unknown parameter")
+                    raise param_error(k, "grid points given for an unknown parameter")
         axes = {n: self.params[n].grid(n_points(n)) for n in self.order}
         partial: list[dict[str, Any]] = [{}]
         for n in self.order:
