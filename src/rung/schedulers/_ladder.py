@@ -9,10 +9,12 @@ A ladder has rungs at ``min_step * eta**k`` for every ``k`` with ``min_step * et
 rung ``k`` is ranked among the ``n`` results recorded there so far (the new one included):
 
 ``variant="stopping"``
-    It continues iff its rank ``r`` (0-based, ties to the earlier trial) satisfies
-    ``r < max(1, floor(n / eta))`` (``RungTable.keeps``), and is stopped for good otherwise.
-    ``floor(n / eta)`` is Algorithm 2's ``top_k(rung, |rung| / eta)``; while a rung holds fewer
-    than ``eta`` results the best result so far continues (the first result always continues).
+    It continues iff it is inside the top ``max(1, floor(n / eta))`` (``RungTable.keeps``):
+    with ``b`` results strictly better than it, iff ``b < keeps`` and fewer than ``keeps - b``
+    results of its exact score have passed (``RungTable.admits``); otherwise it is stopped for
+    good. Without ties this is ``rank < keeps``. ``floor(n / eta)`` is Algorithm 2's
+    ``top_k(rung, |rung| / eta)``; while a rung holds fewer than ``eta`` results the best result
+    so far continues (the first result always continues).
 
 ``variant="promotion"``
     It is paused at the rung (its worker saves a checkpoint and frees the slot). ``get_job``
@@ -21,6 +23,17 @@ rung ``k`` is ranked among the ``n`` results recorded there so far (the new one 
     trial starts. A trial that reports where ``get_job`` would pick it at once is promoted in
     place (no checkpoint round trip), which is what Algorithm 2 does when the freed worker is
     its own.
+
+**Ties.** Equal scores are common at low fidelity (a model that still predicts the majority
+class). In the stopping variant the places a tied score has inside the quota are filled by the
+tied results as they arrive: after ``n`` tied results exactly ``max(1, floor(n / eta))`` have
+passed. The decision is final when a result arrives, so no rule can both fill the quota exactly
+at every ``n`` and choose among tied results by anything but arrival: the places open at the
+arrivals that grow the quota (the 1st, then the ``2 eta``-th, ``3 eta``-th, ...), spread over
+the arrival sequence rather than given to its head. In the promotion variant and in the
+sorted tables' ranks, ties go to the lower trial id: the tied trials wait together, a new tied
+arrival sorts after them and never displaces a promoted one, so exactly ``floor(n / eta)`` of
+``n`` tied results are promotable, deterministically and without any random draw.
 
 Rungs below ``Ladder.level`` (raised by a fidelity guard, ``rung.schedulers._guard``) make no
 stop or pause decision.
@@ -78,13 +91,14 @@ class RungTable:
     trials that reported here and were not promoted yet. Both are ``SortedTable``s: O(log n)
     ranks, inserts that move at most a block."""
 
-    __slots__ = ("entered", "passed", "step", "table", "waiting")
+    __slots__ = ("entered", "passed", "passed_at", "step", "table", "waiting")
 
     def __init__(self, step: int) -> None:
         self.step = step
         self.table = SortedTable()  # (score, trial id)
         self.entered: dict[int, float] = {}
         self.passed: set[int] = set()  # continued (stopping) or promoted (promotion)
+        self.passed_at: dict[float, int] = {}  # how many of ``passed`` have each score
         self.waiting = SortedTable()  # promotion variant: (score, trial id) not promoted yet
 
     def add(self, trial_id: int, score: float) -> tuple[int, int]:
@@ -93,8 +107,32 @@ class RungTable:
         if old is not None:
             self.table.remove((old, trial_id))
             self.waiting.discard((old, trial_id))
+            if trial_id in self.passed:
+                self._count(old, -1)
+                self._count(score, 1)
         self.entered[trial_id] = score
         return self.table.add_rank((score, trial_id)), len(self.table)
+
+    def _count(self, score: float, delta: int) -> None:
+        left = self.passed_at.get(score, 0) + delta
+        if left:
+            self.passed_at[score] = left
+        else:
+            del self.passed_at[score]
+
+    def mark(self, trial_id: int) -> None:
+        """``trial_id`` (already recorded) passed this rung."""
+        if trial_id not in self.passed:
+            self.passed.add(trial_id)
+            self._count(self.entered[trial_id], 1)
+
+    def admits(self, score: float, eta: int) -> bool:
+        """The stopping variant's rule for a result of ``score`` just recorded here: the
+        results strictly better than it (``b``) leave ``keeps(eta) - b`` places, which results
+        of exactly this score fill until as many of them have passed (ties fill the quota; see
+        "Ties" in the module docstring). ``O(log n)``."""
+        better = self.table.bisect_left((score,))  # (score,) sorts before every (score, id)
+        return self.passed_at.get(score, 0) < self.keeps(eta) - better
 
     def wait(self, trial_id: int) -> None:
         self.waiting.add((self.entered[trial_id], trial_id))
@@ -234,17 +272,22 @@ class Ladder:
         nxt = self.lease(step + 1)
         where = f"rank {rank + 1}/{n} at rung {k} (step {step})"
         if k < self.level:
-            table.passed.add(trial_id)
+            table.mark(trial_id)
             return Decision.proceed(nxt, f"{where}: below the grace period")
         if trial_id in table.passed:  # re-reported after a restart: the decision stands
             return Decision.proceed(nxt, f"{where}: already promoted")
         eta = self.eta
         if not self.promotion:
-            if rank < table.keeps(eta):
-                table.passed.add(trial_id)
-                return Decision.proceed(nxt, where)
+            keeps = table.keeps(eta)
+            if table.admits(score, eta):
+                table.mark(trial_id)
+                if rank < keeps:
+                    return Decision.proceed(nxt, where)
+                return Decision.proceed(nxt, f"{where}: tied at the cutoff, fills the quota")
+            cutoff = table.cutoff(eta)
+            full = "; the places of its tied score are taken" if score == cutoff else ""
             return Decision.stop(
-                f"{where}: not in the top 1/{eta} (cutoff score {table.cutoff(eta):.6g})"
+                f"{where}: not in the top 1/{eta} (cutoff score {cutoff:.6g}){full}"
             )
         # promotion variant: would Algorithm 2, run for the worker this trial frees, pick it?
         table.wait(trial_id)
@@ -267,7 +310,7 @@ class Ladder:
     def promote(self, k: int, trial_id: int) -> None:
         table = self.tables[k]
         table.unwait(trial_id)
-        table.passed.add(trial_id)
+        table.mark(trial_id)
 
     def retire(self, trial_id: int) -> None:
         """Drop a paused loser (``is_loser``) from its rung's waiting list and the ladder."""

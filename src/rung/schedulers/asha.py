@@ -44,6 +44,10 @@ class ASHA(RetiringLadders):
             ``rung.schedulers._guard``).
     """
 
+    version = 2
+    changes = {2: "stopping variant: tied results at a rung fill the max(1, floor(n/eta)) "
+                  "quota (before: only the first of them continued)"}
+
     def __init__(
         self,
         reduction_factor: int = 3,

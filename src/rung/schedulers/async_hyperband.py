@@ -61,6 +61,10 @@ class AsyncHyperband(RetiringLadders):
         guard: raise every bracket's grace period while adjacent rungs' rank correlation is low.
     """
 
+    version = 2
+    changes = {2: "stopping variant: tied results at a rung fill the max(1, floor(n/eta)) "
+                  "quota (before: only the first of them continued)"}
+
     def __init__(
         self,
         reduction_factor: int = 3,

@@ -13,10 +13,14 @@ every result recorded there so far is ordered by
    objectives normalized to the rung's range) from those already taken, so the survivors
    spread along the front instead of crowding one end;
 
-and the trial continues iff its position ``r`` satisfies ``r * eta < n`` (``n`` results at the
-rung) and fewer than ``ceil(n / eta)`` have passed the rung so far (positions inside a front
-shift as results arrive, so unlike a scalar ranking the quota must be checked explicitly).
-With one objective and no constraints the order is ASHA's.
+and the trial continues iff fewer than ``ceil(n / eta)`` results have passed the rung so far
+(``n`` results at the rung; positions inside a front shift as results arrive, so unlike a scalar
+ranking the quota is checked explicitly) and either its position ``r`` satisfies
+``r * eta < n``, or it ties: results with identical objective values and violation are
+interchangeable, so they share the positions any of them holds inside ``r * eta < n``, and a
+tied result continues while fewer of them have passed than they hold. After ``n`` identical
+results exactly ``ceil(n / eta)`` have passed (without the tie rule only the first would).
+MO-ASHA keeps the paper's ``ceil(n / eta)`` quota (ASHA's is ``max(1, floor(n / eta))``).
 
 Cost: a decision sorts the rung, ``O(n^2 m)`` for ``n`` results at it; fine for the thousands
 of trials of a multi-objective study, not the O(log n) of scalar ASHA.
@@ -82,6 +86,10 @@ class MOASHA(Scheduler):
         min_step: the first rung (no trial stops before it).
     """
 
+    version = 2
+    changes = {2: "results with identical values at a rung fill the ceil(n/eta) quota "
+                  "(before: only the first of them continued)"}
+
     def __init__(self, reduction_factor: int = 3, min_step: int = 1) -> None:
         self.reduction_factor = reduction_factor
         self.min_step = min_step
@@ -112,15 +120,29 @@ class MOASHA(Scheduler):
         values = np.array([h.values(t, step) for t in ids]).reshape(len(ids), -1)
         viol = np.array([h.violation(t, step) for t in ids])
         order = mo_rank(values, viol, ids)
-        rank = order.index(int(np.flatnonzero(ids == tid)[0]))
+        me = int(np.flatnonzero(ids == tid)[0])
+        rank = order.index(me)
         n, eta = len(ids), self.reduction_factor
         # positions inside a front shift as results arrive, so the quota is enforced too
         quota = -(-n // eta)
-        if rank * eta < n and len(self._passed[k]) < quota:
-            self._passed[k].add(tid)
-            return Decision.proceed(
-                self.lease(step + 1), f"position {rank + 1}/{n} at rung {k} (step {step})"
-            )
+        where = f"position {rank + 1}/{n} at rung {k} (step {step})"
+        if len(self._passed[k]) < quota:
+            # ties: results identical to this one are interchangeable, so they share the
+            # places any of them holds inside the quota
+            same = np.all(values == values[me], axis=1) & (viol == viol[me])
+            same[me] = True  # a non-finite row equals nothing, not even itself
+            if same.sum() == 1:
+                if rank * eta < n:
+                    self._passed[k].add(tid)
+                    return Decision.proceed(self.lease(step + 1), where)
+            else:
+                places = sum(1 for pos, row in enumerate(order) if same[row] and pos * eta < n)
+                taken = sum(1 for t in ids[same] if int(t) in self._passed[k])
+                if taken < places:
+                    self._passed[k].add(tid)
+                    return Decision.proceed(
+                        self.lease(step + 1), f"{where}: tied, fills the quota"
+                    )
         return Decision.stop(
             f"position {rank + 1}/{n} at rung {k} (step {step}): not in the top 1/{eta} by "
             "non-dominated sorting"
