@@ -35,9 +35,25 @@ class BindContext:
 
 
 class Component:
-    """Shared plumbing: constructor-parameter introspection and JSON persistence."""
+    """Shared plumbing: constructor-parameter introspection, JSON persistence and versions.
+
+    ``version`` is the component's algorithm version, recorded in the journal with the study
+    (``rung.core.versions``). Bump it whenever the same calls could produce different decisions
+    or suggestions (a tie rule, a rounding, a default), and say what changed in ``changes``::
+
+        class ASHA(Scheduler):
+            version = 2
+            changes = {2: "ties at a rung's cutoff now fill the quota"}
+
+    Replaying a journal written with another version still works when the change does not
+    touch it; when it does, ``ReplayDivergenceError`` names the versions and quotes ``changes``.
+    A component built on another one's code (BOHB on TPE's density estimates, say) bumps its own
+    version too when that code changes its behaviour.
+    """
 
     name: ClassVar[str] = ""
+    version: ClassVar[int] = 1
+    changes: ClassVar[Mapping[int, str]] = {}
 
     def get_params(self) -> dict[str, Any]:
         """Constructor arguments, read back from same-named attributes."""
@@ -93,6 +109,11 @@ class Searcher(Component, ABC):
     max_step: int
     seed: int
 
+    #: True when the searcher runs out of configurations by itself (``suggest`` returns
+    #: ``None`` for good after finitely many, as a grid does), so a study using it ends
+    #: without a budget. Read by ``Study`` before a run; a class attribute, not state.
+    exhausts: bool = False
+
     def bind(self, ctx: BindContext) -> None:
         """Called once by the engine before any ``suggest``."""
         self.space = ctx.space
@@ -109,11 +130,6 @@ class Searcher(Component, ABC):
 
 
 @record
-    #: True when the searcher runs out of configurations by itself (``suggest`` returns
-    #: ``None`` for good after finitely many, as a grid does), so a study using it ends
-    #: without a budget. Read by ``Study`` before a run; a class attribute, not state.
-    exhausts: bool = False
-
 class StartNew:
     """Start a new trial with a configuration from the searcher, running to ``until_step``
     before waiting for a decision. ``tags`` are recorded on the trial (a bracket, a rung)."""

@@ -44,6 +44,7 @@ from rung.core.events import (
 from rung.core.history import History
 from rung.core.records import Checkpoint, Outcome, Result, StudySpec, TrialStatus
 from rung.core.rng import StreamFactory
+from rung.core.versions import explain
 from rung.errors import ReplayDivergenceError
 
 
@@ -87,6 +88,8 @@ class Engine:
         self.tail: list[Command] = []  # after replay: regenerated commands not in the journal
         self._replay_params: dict[int, Mapping[str, Any]] = {}
         self._streams = StreamFactory()
+        # after replay: how the code that wrote the journal differs from this code, if it does
+        self.version_note: str | None = None
         # checkpoint lifecycle: who still needs each checkpoint, and the best N kept
         self._ckpt_refs: dict[str, set[int]] = {}
         self._ckpt_size: dict[str, int] = {}
@@ -338,8 +341,25 @@ class Engine:
         commands each event regenerates must equal the journaled ones; a mismatch raises
         ``ReplayDivergenceError``. When the journal ends part-way through an event's commands,
         the missing ones are left in ``engine.tail``: they were never sent to a worker.
+
+        When ``spec.written_by`` (the code that wrote the journal) differs from the running
+        code, ``engine.version_note`` says how (``rung.core.versions.explain``) and replay is
+        attempted all the same: if it diverges, the error starts with that note.
         """
         eng = engine if engine is not None else cls.from_spec(spec)
+        written = spec.written_by
+        eng.version_note = None if written is None else explain(
+            written, type(eng.searcher), type(eng.scheduler)
+        )
+        try:
+            eng._replay(records)
+        except ReplayDivergenceError as e:
+            if eng.version_note is None:
+                raise
+            raise ReplayDivergenceError(f"{eng.version_note}. {e}") from None
+        return eng
+
+    def _replay(self, records: Iterable[Record]) -> None:
         turns: list[tuple[Event, list[Command]]] = []
         for rec in records:
             if is_event(rec):
@@ -349,18 +369,17 @@ class Engine:
             else:
                 turns[-1][1].append(rec)  # type: ignore[arg-type]
                 if isinstance(rec, Launch):
-                    eng._replay_params[rec.trial_id] = rec.params
+                    self._replay_params[rec.trial_id] = rec.params
         for i, (event, journaled) in enumerate(turns):
-            regenerated = eng.handle(event)
+            regenerated = self.handle(event)
             n = len(journaled)
             if regenerated[:n] != journaled or (n > len(regenerated)):
                 raise ReplayDivergenceError(_divergence(i, event, journaled, regenerated))
             if n < len(regenerated):
                 if i != len(turns) - 1:
                     raise ReplayDivergenceError(_divergence(i, event, journaled, regenerated))
-                eng.tail = regenerated[n:]
-        eng._replay_params.clear()
-        return eng
+                self.tail = regenerated[n:]
+        self._replay_params.clear()
 
     def interrupt_active(self, time: float, reason: str) -> list[tuple[Event, list[Command]]]:
         """End every launched or running trial as interrupted (after a crash); returns the

@@ -1,0 +1,105 @@
+"""Which code wrote a journal: the rung release and each component's algorithm version.
+
+A study's spec is stored with ``Versions`` (its ``written_by``). Replay compares them with the
+running code: when they agree, replay is exact by construction; when they differ, replay is still
+attempted (a change may not touch this study), and if it diverges, the ``ReplayDivergenceError``
+begins with ``explain``'s account of what changed, taken from the components' ``changes``.
+
+How a component declares a change of behaviour (see ``Component``): bump its ``version`` class
+attribute and add ``changes[new_version] = "what changed, in one line"``.
+
+Journals written before versions were recorded carry none: they read back as ``LEGACY``
+(version 1 of every component, rung release unknown).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from rung.core.frozen import record
+from rung.errors import JournalError
+
+if TYPE_CHECKING:  # components import records, which import this module
+    from rung.core.components import Component
+
+RUNG_VERSION = "0.1.0"
+"""The rung release (``rung.__version__``; ``pyproject.toml`` reads it from here)."""
+
+
+@record
+class Versions:
+    """The code a journal was written with.
+
+    Attributes:
+        rung: the rung release; ``""`` for a journal that predates versioning.
+        searcher, scheduler: the algorithm versions of the study's two components.
+    """
+
+    rung: str
+    searcher: int
+    scheduler: int
+
+    @property
+    def legacy(self) -> bool:
+        """True for a journal written before rung recorded versions."""
+        return self.rung == ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rung": self.rung, "searcher": self.searcher, "scheduler": self.scheduler}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any] | None) -> Versions:
+        """``None`` (no record in the spec) reads as ``LEGACY``."""
+        if d is None:
+            return LEGACY
+        try:
+            return cls(str(d["rung"]), int(d["searcher"]), int(d["scheduler"]))
+        except (KeyError, TypeError, ValueError):
+            raise JournalError(f"written_by: malformed version record {d!r}") from None
+
+
+LEGACY = Versions("", 1, 1)
+
+
+def current(searcher: type[Component], scheduler: type[Component]) -> Versions:
+    """The versions of the running code for a study with these component classes."""
+    return Versions(RUNG_VERSION, searcher.version, scheduler.version)
+
+
+def explain(written: Versions, searcher: type[Component], scheduler: type[Component]) -> str | None:
+    """Why replaying a journal written by ``written`` with these classes may not reproduce it:
+    the releases and every algorithm version that differs, with the components' ``changes``.
+    ``None`` when the journal was written by exactly this code."""
+    if written == current(searcher, scheduler):
+        return None
+    if written.legacy:
+        origin = "journal predates version records (its components read as algorithm version 1)"
+    else:
+        origin = f"journal was written by rung {written.rung}"
+    parts = [
+        _component(kind, cls, old)
+        for kind, cls, old in (
+            ("searcher", searcher, written.searcher),
+            ("scheduler", scheduler, written.scheduler),
+        )
+        if old != cls.version
+    ]
+    if not parts:
+        parts = [
+            f"algorithm versions unchanged (searcher {searcher.__name__} v{searcher.version}, "
+            f"scheduler {scheduler.__name__} v{scheduler.version})"
+        ]
+    return f"{origin}; this is rung {RUNG_VERSION}: " + "; ".join(parts)
+
+
+def _component(kind: str, cls: type[Component], old: int) -> str:
+    new = cls.version
+    name = cls.__name__
+    if old > new:
+        return (
+            f"{kind} {name} has algorithm version {old} in the journal, newer than this rung's "
+            f"version {new} (upgrade rung to replay it)"
+        )
+    what = [f"v{v}: {cls.changes.get(v, 'no description')}" for v in range(old + 1, new + 1)]
+    return f"{kind} {name} algorithm version {old} -> {new} ({'; '.join(what)})"
