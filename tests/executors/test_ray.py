@@ -54,6 +54,7 @@ from rung.executors.ray import (
     unpack_dir,
 )
 from rung.executors.ray.transport import SocketTransport
+from rung.testing import check_executor
 
 HAVE_RAY = importlib.util.find_spec("ray") is not None
 NO_RAY = "Ray is not installed: pip install 'rung[ray]'"
@@ -440,6 +441,14 @@ def test_workers_that_cannot_reach_the_driver_fail_the_run_with_advice(
     study = make_study(tmp_path, "unreachable", 2)
     with pytest.raises(RungError, match="cannot connect to the rung driver.*transport='ray'"):
         study.run(ray_objectives.quick, executor="ray", n_workers=1)
+
+
+@ray_test
+@pytest.mark.usefixtures("cluster")
+@pytest.mark.parametrize("transport", ["socket", "ray"])
+def test_ray_executor_conforms(tmp_path: Path, transport: str) -> None:
+    check_executor(lambda: RayExecutor(max_concurrent=1, transport=transport), tmp_path,
+                   timeout=120.0)
 
 
 def _poll_until(ex: RayExecutor, pred: Any, limit: float = 60.0) -> list[Event]:

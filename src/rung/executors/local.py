@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
+from rung._validate import check_int
 from rung.core.events import Cancel, CapacityChanged, Event
 from rung.core.records import Outcome
 from rung.errors import ConfigError, RungError
@@ -177,24 +178,10 @@ class LocalExecutor(Pool[_Worker]):
     ) -> None:
         if objective is not None and not callable(objective):
             raise ConfigError(f"objective: expected a callable, got {objective!r}")
-        if n_workers is not None and (isinstance(n_workers, bool) or not isinstance(n_workers, int)
-                                      or n_workers < 1):
-            raise ConfigError(f"n_workers: must be a positive integer or None, got {n_workers!r}")
-        if checkpoint_every is not None and (
-            isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int)
-            or checkpoint_every < 1
-        ):
-            raise ConfigError(
-                f"checkpoint_every: must be a positive integer or None, got {checkpoint_every!r}"
-            )
-        if threads_per_worker is not None and (
-            isinstance(threads_per_worker, bool) or not isinstance(threads_per_worker, int)
-            or threads_per_worker < 1
-        ):
-            raise ConfigError(
-                "threads_per_worker: must be a positive integer or None, "
-                f"got {threads_per_worker!r}"
-            )
+        for key, value in (("n_workers", n_workers), ("checkpoint_every", checkpoint_every),
+                           ("threads_per_worker", threads_per_worker)):
+            if value is not None:
+                check_int(key, value, 1)
         self.threads_per_worker = threads_per_worker
         methods = multiprocessing.get_all_start_methods()
         if start_method not in methods:

@@ -97,6 +97,23 @@ def decode(msg: Message, time_: float | None = None) -> Event:
     raise ValueError(f"not an event message: {msg!r}")
 
 
+# --- the lease ------------------------------------------------------------------------------
+def waits_for_reply(step: int, until: int, max_step: int) -> bool:
+    """A worker that just reported ``step`` under lease ``until`` blocks for the reply: it is at
+    (or past) its lease and not at the last step (where the trial finishes anyway)."""
+    return until <= step < max_step
+
+
+def extended_lease(until: int, step: int, reply_until: int | None, max_step: int) -> int:
+    """The lease after a CONTINUE reply to the result at ``step``. A reply at or past the
+    current lease moves it to the reply's ``until_step`` (``None``: ``max_step``), always
+    beyond ``step``; a reply below the lease (a checkpoint request, or one for an earlier step)
+    leaves it where it is. Every executor's workers apply this rule."""
+    if step < until:
+        return until
+    return max(reply_until if reply_until is not None else max_step, step + 1)
+
+
 def decision_of(msg: Message) -> Decision:
     """The ``Decision`` a ``REPLY`` message carries."""
     _, _, _, _, code, until, ckpt, reason = msg
@@ -120,5 +137,7 @@ __all__ = [
     "decode",
     "encode_launch",
     "encode_reply",
+    "extended_lease",
     "message_time",
+    "waits_for_reply",
 ]

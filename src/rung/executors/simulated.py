@@ -1,12 +1,14 @@
 """Simulated executor: the real engine, searchers and schedulers on a virtual clock.
 
 A ``Benchmark`` stands in for training: ``evaluate(params, step)`` gives the metrics at a step and
-the seconds that step takes. Workers follow the same lease protocol as real ones: below their
-lease they stream results without waiting, at it they wait for the reply (which, with no network
-in between, arrives at the same virtual instant), and a STOP or PAUSE decided earlier is honoured
-at their next report. Events come off a heap ordered by ``(time, seq)``, so a run is bit-for-bit
-reproducible, thousands of workers run in seconds of real time, and no real clock is read
-anywhere.
+the seconds that step takes. Workers follow the same lease protocol as real ones, with the same
+rules (``rung.executors.protocol.waits_for_reply`` and ``extended_lease``): below their lease
+they stream results without waiting, at it they wait for the reply (which, with no network in
+between, arrives at the same virtual instant), and a STOP or PAUSE decided earlier is honoured
+at their next report. A checkpoint asked for below the lease is saved at the step it was asked
+for (a real worker saves it at its next report). Events come off a heap ordered by
+``(time, seq)``, so a run is bit-for-bit reproducible, thousands of workers run in seconds of
+real time, and no real clock is read anywhere.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from rung.core.events import (
 )
 from rung.core.records import Outcome
 from rung.executors.base import RunContext
+from rung.executors.protocol import extended_lease, waits_for_reply
 
 
 class _Job:
@@ -153,7 +156,7 @@ class SimulatedExecutor:
             self._honour(tid, job, job.pending, step, immediate=out)
         elif step >= job.max_step:
             self._end(tid, job, Outcome.COMPLETED, None, immediate=out)
-        elif step >= job.until_step:
+        elif waits_for_reply(step, job.until_step, job.max_step):
             job.waiting = True
         else:
             self._schedule_step(tid, job, self._now)
@@ -166,8 +169,8 @@ class SimulatedExecutor:
         if job.waiting and r.step == job.step:
             job.waiting = False
             if d.action is Action.CONTINUE:
-                if d.until_step is not None:
-                    job.until_step = d.until_step
+                job.until_step = extended_lease(job.until_step, r.step, d.until_step,
+                                                job.max_step)
                 if d.checkpoint:
                     self._save(r.trial_id, job, job.step)
                 self._schedule_step(r.trial_id, job, self._now)

@@ -28,6 +28,8 @@ from rung.executors.protocol import (
     RESULT,
     SAVED,
     Message,
+    extended_lease,
+    waits_for_reply,
 )
 
 log = logging.getLogger("rung.runtime")
@@ -237,7 +239,7 @@ class TrialContext:
                     apply(recv())
                 # at the lease: wait for the decision on this step (or a STOP / PAUSE decided
                 # on an earlier one, after which the engine sends nothing more)
-                while self._pending is None and self._until <= step < self.max_step:
+                while self._pending is None and waits_for_reply(step, self._until, self.max_step):
                     apply(recv())
             except (EOFError, OSError):
                 raise WorkerExit("the driver is gone") from None
@@ -267,10 +269,7 @@ class TrialContext:
             return
         if ckpt:
             self._want_ckpt = True
-        if rstep >= self._until:
-            # the reply at the lease extends it; a checkpoint-only reply below the lease
-            # carries no lease of its own (the engine did not move it either)
-            self._until = max(until if until is not None else self.max_step, rstep + 1)
+        self._until = extended_lease(self._until, rstep, until, self.max_step)
 
     def _honour(self, step: int, save: SaveFn | None) -> None:
         assert self._pending is not None

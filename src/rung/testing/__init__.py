@@ -1,4 +1,4 @@
-"""Public conformance suites: every searcher, scheduler and journal must pass them."""
+"""Public conformance suites: every searcher, scheduler, journal and executor must pass them."""
 
 from rung.testing.conformance import (
     ToyBenchmark,
@@ -8,14 +8,24 @@ from rung.testing.conformance import (
     default_space,
     sample_records,
 )
+from rung.testing.executors import (
+    ScriptedBenchmark,
+    check_executor,
+    scripted_metrics,
+    scripted_objective,
+)
 from rung.testing.purity import forbid_impurity
 
 __all__ = [
+    "ScriptedBenchmark",
     "ToyBenchmark",
+    "check_executor",
     "check_journal",
     "check_scheduler",
     "check_searcher",
     "default_space",
     "forbid_impurity",
     "sample_records",
+    "scripted_metrics",
+    "scripted_objective",
 ]

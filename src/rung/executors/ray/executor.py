@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from rung._validate import check_int
 from rung.core.events import Cancel, CapacityChanged, Event, Launch
 from rung.core.records import Outcome
 from rung.errors import ConfigError, RungError
@@ -150,26 +151,13 @@ class RayExecutor(Pool[RayWorker]):
             raise ConfigError(f"address: expected a string or None, got {address!r}")
         if objective is not None and not callable(objective):
             raise ConfigError(f"objective: expected a callable, got {objective!r}")
-        if max_concurrent is not None and (
-            isinstance(max_concurrent, bool) or not isinstance(max_concurrent, int)
-            or max_concurrent < 1
-        ):
-            raise ConfigError(
-                f"max_concurrent: must be a positive integer or None, got {max_concurrent!r}"
-            )
-        if checkpoint_every is not None and (
-            isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int)
-            or checkpoint_every < 1
-        ):
-            raise ConfigError(
-                f"checkpoint_every: must be a positive integer or None, got {checkpoint_every!r}"
-            )
+        for key, value in (("max_concurrent", max_concurrent),
+                           ("checkpoint_every", checkpoint_every)):
+            if value is not None:
+                check_int(key, value, 1)
         if transport not in TRANSPORTS:
             raise ConfigError(f"transport: must be one of {TRANSPORTS}, got {transport!r}")
-        if isinstance(driver_port, bool) or not isinstance(driver_port, int) or not (
-            0 <= driver_port < 65536
-        ):
-            raise ConfigError(f"driver_port: must be a port number or 0, got {driver_port!r}")
+        check_int("driver_port", driver_port, 0, 65535)
         self.resources = normalize_resources(
             {"cpu": 1} if resources_per_trial is None else resources_per_trial
         )
