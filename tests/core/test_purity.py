@@ -30,7 +30,7 @@ ALLOWED_ROOTS = {
     "numpy",
     "rung",
 }
-ALLOWED_RUNG = ("rung.core", "rung.space", "rung.errors")
+ALLOWED_RUNG = ("rung.core", "rung.space", "rung.errors", "rung._validate")
 
 
 def imports(path: Path) -> list[str]:

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import field
 from typing import Any
 
+from rung._validate import check_choice, check_float, check_int, check_positive
 from rung.core.frozen import record
-from rung.core.versions import Versions, current
 from rung.errors import ConfigError
 from rung.space import SearchSpace
 
@@ -131,9 +131,10 @@ class Objective:
 
     def __post_init__(self) -> None:
         if not isinstance(self.metric, str) or not self.metric:
-            raise ConfigError(f"objective.metric: must be a non-empty string, got {self.metric!r}")
-        if self.mode not in ("min", "max"):
-            raise ConfigError(f"objective.mode: must be 'min' or 'max', got {self.mode!r}")
+            raise ConfigError(
+                key="objective.metric", message=f"must be a non-empty string, got {self.metric!r}"
+            )
+        check_choice("objective.mode", self.mode, _MODES)
 
     def score(self, metrics: Mapping[str, Any]) -> float:
         v = metrics.get(self.metric)
@@ -163,6 +164,9 @@ class Objective:
         return cls(str(d["metric"]), str(d.get("mode", "min")))
 
 
+_MODES = ("min", "max")
+
+
 def objectives_from(
     metric: str | Sequence[str], mode: str | Sequence[str] = "min"
 ) -> list[Objective]:
@@ -170,24 +174,25 @@ def objectives_from(
     Raises ``ConfigError`` naming ``metric`` / ``mode`` (with the index) when they do not fit."""
     metrics = [metric] if isinstance(metric, str) else list(metric)
     if not metrics:
-        raise ConfigError("metric: the list of metrics is empty")
+        raise ConfigError(key="metric", message="the list of metrics is empty")
     if isinstance(mode, str):
         modes = [mode] * len(metrics)
     else:
         modes = list(mode)
         if len(modes) != len(metrics):
             raise ConfigError(
-                f"mode: {len(modes)} modes for {len(metrics)} metrics {metrics} "
-                "(give one mode, or one per metric)"
+                key="mode",
+                message=f"{len(modes)} modes for {len(metrics)} metrics {metrics} "
+                "(give one mode, or one per metric)",
             )
     out: list[Objective] = []
     for i, (m, d) in enumerate(zip(metrics, modes, strict=True)):
         where = "" if isinstance(metric, str) else f"[{i}]"
         if not isinstance(m, str) or not m:
-            raise ConfigError(f"metric{where}: must be a non-empty string, got {m!r}")
-        if d not in ("min", "max"):
-            where_mode = "" if isinstance(mode, str) else f"[{i}]"
-            raise ConfigError(f"mode{where_mode}: must be 'min' or 'max', got {d!r}")
+            raise ConfigError(
+                key=f"metric{where}", message=f"must be a non-empty string, got {m!r}"
+            )
+        d = check_choice("mode" if isinstance(mode, str) else f"mode[{i}]", d, _MODES)
         out.append(Objective(m, d))
     return out
 
@@ -210,13 +215,11 @@ class Constraint:
     def __post_init__(self) -> None:
         if not isinstance(self.metric, str) or not self.metric:
             raise ConfigError(
-                f"constraints.metric: must be a non-empty string, got {self.metric!r}"
+                key="constraints.metric",
+                message=f"must be a non-empty string, got {self.metric!r}",
             )
-        if self.op not in _OPS:
-            raise ConfigError(f"constraints.op: must be '<=' or '>=', got {self.op!r}")
-        b = self.bound
-        if isinstance(b, bool) or not isinstance(b, int | float) or not math.isfinite(b):
-            raise ConfigError(f"constraints.bound: must be a finite number, got {b!r}")
+        check_choice("constraints.op", self.op, _OPS)
+        check_float("constraints.bound", self.bound)
 
     def slack(self, metrics: Mapping[str, Any]) -> float:
         """``value - bound`` for ``<=`` (``bound - value`` for ``>=``): feasible iff ``<= 0``;
@@ -242,17 +245,14 @@ class Constraint:
 
 
 def _optional_positive(name: str, v: Any, integral: bool) -> None:
+    """A budget limit: ``None`` (unlimited), or a positive integer (a positive number for a
+    time)."""
     if v is None:
         return
-    ok = isinstance(v, int) if integral else isinstance(v, int | float)
-    if (
-        isinstance(v, bool)
-        or not ok
-        or not v > 0
-        or (isinstance(v, float) and not math.isfinite(v))
-    ):
-        kind = "a positive integer" if integral else "a positive number"
-        raise ConfigError(f"budget.{name}: must be {kind} or None, got {v!r}")
+    if integral:
+        check_int(f"budget.{name}", v, 1)
+    else:
+        check_positive(f"budget.{name}", v)
 
 
 @record
@@ -292,7 +292,8 @@ class Budget:
         unknown = set(d) - {"n_trials", "max_time", "max_steps"}
         if unknown:
             raise ConfigError(
-                f"budget.{sorted(unknown)[0]}: unknown budget key (n_trials, max_time, max_steps)"
+                key=f"budget.{sorted(unknown)[0]}",
+                message="unknown budget key (n_trials, max_time, max_steps)",
             )
         return cls(d.get("n_trials"), d.get("max_time"), d.get("max_steps"))
 
@@ -323,10 +324,6 @@ class StudySpec:
     first, and remains the one the scalar ``score`` and single-objective schedulers use);
     ``constraints`` are outcome constraints. Both are empty for a plain study, and are written
     to JSON only when non-empty, so older specs read back unchanged.
-
-    ``written_by`` is the code that wrote the journal (``rung.core.versions``): set when the spec
-    is read from one (``LEGACY`` if the journal predates version records), ``None`` for a new
-    spec, whose JSON records the running code's versions. It takes no part in equality.
     """
 
     name: str
@@ -340,42 +337,18 @@ class StudySpec:
     keep_checkpoints: int = 1
     objectives: tuple[Objective, ...] = ()
     constraints: tuple[Constraint, ...] = ()
-    written_by: Versions | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.objectives and self.objectives[0] != self.objective:
-            raise ConfigError("objective: must be the first of objectives")
+            raise ConfigError(key="objective", message="must be the first of objectives")
         metrics = [o.metric for o in self.objectives]
         if len(set(metrics)) != len(metrics):
-            raise ConfigError(f"objective: duplicate metric among {metrics}")
-        if (
-            isinstance(self.keep_checkpoints, bool)
-            or not isinstance(self.keep_checkpoints, int)
-            or self.keep_checkpoints < 0
-        ):
-            raise ConfigError(
-                f"keep_checkpoints: must be an integer >= 0, got {self.keep_checkpoints!r}"
-            )
+            raise ConfigError(key="objective", message=f"duplicate metric among {metrics}")
         if not isinstance(self.name, str) or not self.name:
-            raise ConfigError(f"name: must be a non-empty string, got {self.name!r}")
-        if (
-            isinstance(self.max_step, bool)
-            or not isinstance(self.max_step, int)
-            or self.max_step < 1
-        ):
-            raise ConfigError(f"max_step: must be a positive integer, got {self.max_step!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"seed: must be a non-negative integer, got {self.seed!r}")
-
-    def versions(self) -> Versions:
-        """``written_by`` for a spec read from a journal; the running code's versions of its
-        components for a new one."""
-        if self.written_by is not None:
-            return self.written_by
-        from rung.core.registry import lookup  # the registry imports this module
-
-        searcher = lookup("searcher", self.searcher.name)
-        return current(searcher, lookup("scheduler", self.scheduler.name))
+            raise ConfigError(key="name", message=f"must be a non-empty string, got {self.name!r}")
+        # the JSON form needs Python ints: keep the checked (normalized) values
+        for key, low in (("keep_checkpoints", 0), ("max_step", 1), ("seed", 0)):
+            object.__setattr__(self, key, check_int(key, getattr(self, key), low))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -389,7 +362,6 @@ class StudySpec:
             "budget": self.budget.to_json(),
             "seed": self.seed,
             "keep_checkpoints": self.keep_checkpoints,
-            "written_by": self.versions().to_json(),
         } | ({"objectives": [o.to_json() for o in self.objectives]} if self.objectives else {}) \
           | ({"constraints": [c.to_json() for c in self.constraints]} if self.constraints else {})
 
@@ -410,5 +382,4 @@ class StudySpec:
             keep_checkpoints=int(d.get("keep_checkpoints", 1)),
             objectives=tuple(Objective.from_json(o) for o in d.get("objectives", ())),
             constraints=tuple(Constraint.from_json(c) for c in d.get("constraints", ())),
-            written_by=Versions.from_json(d.get("written_by")),
         )
