@@ -126,7 +126,7 @@ class CurveASHA(Scheduler):
         min_step: int = 1,
         min_fit: int = 8,
         refit_growth: float = 1.5,
-        max_points: int = 128,
+        max_points: int = 64,
         explore: float = 0.0,
     ) -> None:
         self.reduction_factor = reduction_factor
