@@ -2,53 +2,113 @@
 
 A pure engine decides, a journal remembers, executors (local processes, Ray, a simulated clock)
 do the work. See ``Study`` for the facade and ``run`` for the one-call shorthand.
+
+Every public name is exported lazily: reading ``rung.X`` imports just the module that defines
+``X``, so a process that never touches a model-based searcher never imports SciPy. ``import
+rung`` imports the core (NumPy included) and the two component packages, which declare every
+built-in searcher and scheduler by name without importing one. ``__all__`` and ``dir(rung)``
+list every name.
 """
 
-from rung.core.events import Action, Decision
-from rung.core.records import (
-    Budget,
-    Checkpoint,
-    Constraint,
-    Objective,
-    Outcome,
-    Result,
-    Trial,
-    TrialStatus,
-)
-from rung.core.rng import derive_rng
-from rung.errors import (
-    ConfigError,
-    JournalError,
-    PauseTrial,
-    ReplayDivergenceError,
-    RungError,
-    SpaceError,
-    StopTrial,
-)
-from rung.executors.ray import RayExecutor  # imports Ray only when one is started
-from rung.executors.runtime import TrialContext
-from rung.executors.simulated import SimulatedExecutor
-from rung.schedulers import (
-    ASHA,
-    PBT,
-    AsyncHyperband,
-    FIFOScheduler,
-    Hyperband,
-    MedianStoppingRule,
-    SuccessiveHalving,
-)
-from rung.searchers import (
-    BOHBSearcher,
-    GPSearcher,
-    GridSearcher,
-    RandomSearcher,
-    SobolSearcher,
-    TPESearcher,
-)
-from rung.space import Categorical, Fixed, Float, Int, SearchSpace
-from rung.study import Study, run
+from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# the built-in components' names must be known before any lookup by name (``searcher="tpe"``),
+# whichever module of rung is imported first; declaring them imports no component module
+for _package in ("rung.searchers", "rung.schedulers"):
+    importlib.import_module(_package)
+del _package
+
+if TYPE_CHECKING:
+    from rung.core.events import Action, Decision
+    from rung.core.records import (
+        Budget,
+        Checkpoint,
+        Constraint,
+        Objective,
+        Outcome,
+        Result,
+        Trial,
+        TrialStatus,
+    )
+    from rung.core.rng import derive_rng
+    from rung.core.versions import RUNG_VERSION as __version__
+    from rung.errors import (
+        ConfigError,
+        JournalError,
+        PauseTrial,
+        ReplayDivergenceError,
+        RungError,
+        SpaceError,
+        StopTrial,
+    )
+    from rung.executors.ray import RayExecutor
+    from rung.executors.simulated import SimulatedExecutor
+    from rung.executors.worker import TrialContext
+    from rung.schedulers.asha import ASHA
+    from rung.schedulers.async_hyperband import AsyncHyperband
+    from rung.schedulers.fifo import FIFOScheduler
+    from rung.schedulers.hyperband import Hyperband
+    from rung.schedulers.median import MedianStoppingRule
+    from rung.schedulers.pbt import PBT
+    from rung.schedulers.successive_halving import SuccessiveHalving
+    from rung.searchers.bohb import BOHBSearcher
+    from rung.searchers.gp import GPSearcher
+    from rung.searchers.grid import GridSearcher
+    from rung.searchers.random import RandomSearcher
+    from rung.searchers.sobol import SobolSearcher
+    from rung.searchers.tpe import TPESearcher
+    from rung.space import Categorical, Fixed, Float, Int, SearchSpace
+    from rung.study import Study, run
+
+# public name -> the module that defines it (and the attribute's name there, when it differs)
+_EXPORTS: dict[str, str] = {
+    "Action": "rung.core.events",
+    "Decision": "rung.core.events",
+    "Budget": "rung.core.records",
+    "Checkpoint": "rung.core.records",
+    "Constraint": "rung.core.records",
+    "Objective": "rung.core.records",
+    "Outcome": "rung.core.records",
+    "Result": "rung.core.records",
+    "Trial": "rung.core.records",
+    "TrialStatus": "rung.core.records",
+    "derive_rng": "rung.core.rng",
+    "__version__": "rung.core.versions",
+    "ConfigError": "rung.errors",
+    "JournalError": "rung.errors",
+    "PauseTrial": "rung.errors",
+    "ReplayDivergenceError": "rung.errors",
+    "RungError": "rung.errors",
+    "SpaceError": "rung.errors",
+    "StopTrial": "rung.errors",
+    "RayExecutor": "rung.executors.ray",  # imports Ray only when an executor starts
+    "SimulatedExecutor": "rung.executors.simulated",
+    "TrialContext": "rung.executors.worker",
+    "ASHA": "rung.schedulers.asha",
+    "AsyncHyperband": "rung.schedulers.async_hyperband",
+    "FIFOScheduler": "rung.schedulers.fifo",
+    "Hyperband": "rung.schedulers.hyperband",
+    "MedianStoppingRule": "rung.schedulers.median",
+    "PBT": "rung.schedulers.pbt",
+    "SuccessiveHalving": "rung.schedulers.successive_halving",
+    "BOHBSearcher": "rung.searchers.bohb",
+    "GPSearcher": "rung.searchers.gp",
+    "GridSearcher": "rung.searchers.grid",
+    "RandomSearcher": "rung.searchers.random",
+    "SobolSearcher": "rung.searchers.sobol",
+    "TPESearcher": "rung.searchers.tpe",
+    "Categorical": "rung.space",
+    "Fixed": "rung.space",
+    "Float": "rung.space",
+    "Int": "rung.space",
+    "SearchSpace": "rung.space",
+    "Study": "rung.study",
+    "run": "rung.study",
+}
+_RENAMED = {"__version__": "RUNG_VERSION"}
 
 __all__ = [
     "ASHA",
@@ -94,3 +154,17 @@ __all__ = [
     "derive_rng",
     "run",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines ``name`` on first access, and keep the value here."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), _RENAMED.get(name, name))
+    globals()[name] = value  # later reads skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

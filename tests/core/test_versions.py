@@ -15,6 +15,7 @@ from rung.storage import MemoryJournal
 from rung.testing import ToyBenchmark, default_space
 
 BENCH = ToyBenchmark(max_step=9)
+V = ASHAClass.version  # the running code's ASHA version; tests bump it to V + 1
 
 
 def _run(journal: MemoryJournal, name: str = "v") -> Study:
@@ -31,8 +32,10 @@ def _strip_versions(journal: MemoryJournal, name: str) -> None:
 
 
 def _bump_asha(monkeypatch: pytest.MonkeyPatch, diverge: bool) -> None:
-    monkeypatch.setattr(ASHAClass, "version", 2)
-    monkeypatch.setattr(ASHAClass, "changes", {2: "ties at a rung's cutoff now fill the quota"})
+    monkeypatch.setattr(ASHAClass, "version", V + 1)
+    monkeypatch.setattr(
+        ASHAClass, "changes", {**ASHAClass.changes, V + 1: "ties at a rung's cutoff now fill the quota"}
+    )
     if diverge:  # a different first lease: the very first Launch differs
         monkeypatch.setattr(ASHAClass, "lease", lambda self, start_step: self.max_step)
 
@@ -41,10 +44,10 @@ def test_the_spec_records_the_rung_release_and_component_versions() -> None:
     journal = MemoryJournal()
     _run(journal)
     stored = journal.load_study("v")["written_by"]
-    assert stored == {"rung": RUNG_VERSION, "searcher": 1, "scheduler": 1}
+    assert stored == {"rung": RUNG_VERSION, "searcher": RandomSearcher.version, "scheduler": V}
     assert rung.__version__ == RUNG_VERSION
     spec = StudySpec.from_json(journal.load_study("v"))
-    assert spec.written_by == Versions(RUNG_VERSION, 1, 1)
+    assert spec.written_by == Versions(RUNG_VERSION, RandomSearcher.version, V)
     assert spec.to_json()["written_by"] == stored  # a loaded spec keeps the journal's versions
 
 
@@ -67,7 +70,7 @@ def test_a_version_change_that_does_not_touch_the_journal_replays_with_a_note(
     note = loaded.engine.version_note
     assert note is not None
     assert f"journal was written by rung {RUNG_VERSION}" in note
-    assert "scheduler ASHA algorithm version 1 -> 2" in note
+    assert f"scheduler ASHA algorithm version {V} -> {V + 1}" in note
     assert "ties at a rung's cutoff now fill the quota" in note
 
 
@@ -81,7 +84,7 @@ def test_a_divergence_after_a_version_change_names_the_change(
         Study.load("v", journal)
     msg = str(err.value)
     assert msg.startswith(f"journal was written by rung {RUNG_VERSION}; this is rung")
-    assert "scheduler ASHA algorithm version 1 -> 2 (v2: ties at a rung's cutoff now fill" in msg
+    assert f"ASHA algorithm version {V} -> {V + 1} (v{V + 1}: ties at a rung's cutoff" in msg
     assert "replay diverged at event #" in msg
 
 
@@ -106,7 +109,7 @@ def test_a_divergence_of_a_journal_without_versions_says_it_predates_them(
     _bump_asha(monkeypatch, diverge=True)
     with pytest.raises(ReplayDivergenceError, match="journal predates version records") as err:
         Study.load("v", journal)
-    assert "ASHA algorithm version 1 -> 2" in str(err.value)
+    assert f"ASHA algorithm version 1 -> {V + 1}" in str(err.value)
 
 
 def test_a_same_version_divergence_is_reported_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,10 +122,10 @@ def test_a_same_version_divergence_is_reported_as_before(monkeypatch: pytest.Mon
 
 
 def test_explain_names_a_journal_newer_than_the_code() -> None:
-    note = explain(Versions("9.0.0", 1, 5), RandomSearcher, ASHAClass)
+    note = explain(Versions("9.0.0", 1, V + 3), RandomSearcher, ASHAClass)
     assert note is not None
     assert "journal was written by rung 9.0.0" in note
-    assert "scheduler ASHA has algorithm version 5 in the journal, newer than" in note
+    assert f"scheduler ASHA has algorithm version {V + 3} in the journal, newer than" in note
     assert "upgrade rung" in note
 
 
@@ -136,6 +139,6 @@ def test_explain_lists_every_change_between_two_versions(monkeypatch: pytest.Mon
 
 
 def test_explain_is_silent_for_the_same_code() -> None:
-    assert explain(Versions(RUNG_VERSION, 1, 1), RandomSearcher, ASHAClass) is None
-    release_only = explain(Versions("0.0.1", 1, 1), RandomSearcher, ASHAClass)
+    assert explain(Versions(RUNG_VERSION, 1, V), RandomSearcher, ASHAClass) is None
+    release_only = explain(Versions("0.0.1", 1, V), RandomSearcher, ASHAClass)
     assert release_only is not None and "algorithm versions unchanged" in release_only
