@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from rung.errors import StopTrial
-from rung.spec import load_spec
+from rung.cli.spec import load_spec
 from rung.storage import SQLiteJournal
 from rung.study import Study
 

@@ -153,6 +153,23 @@ class Study:
         return cls(spec, journal, engine)
 
     @classmethod
+    def from_spec(
+        cls,
+        spec: StudySpec,
+        storage: str | os.PathLike[str] | Journal | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Study:
+        """Create a study from a ``StudySpec`` (what ``create`` builds from its arguments).
+
+        The components are bound first, so an invalid spec raises ``ConfigError`` before the
+        journal is opened. ``extra`` is stored beside the spec's JSON (the CLI records how to
+        run the study there). Raises ``JournalError`` if the study exists."""
+        engine = Engine.from_spec(spec)
+        journal = open_journal(storage)
+        journal.create_study(spec.name, {**spec.to_json(), **(extra or {})})
+        return cls(spec, journal, engine)
+
+    @classmethod
     def load(
         cls, name: str, storage: str | os.PathLike[str] | Journal, readonly: bool = False
     ) -> Study:

@@ -12,7 +12,7 @@ import yaml
 from clihelp import HERE, files_under, run_rung
 
 from rung.cli.main import main
-from rung.spec import SpecError, parse_spec
+from rung.cli.spec import SpecError, parse_spec
 
 
 def base() -> dict[str, Any]:
@@ -206,3 +206,42 @@ def test_objectives_and_constraints_reach_the_study_spec() -> None:
     spec2["metric"], spec2["mode"] = ["acc"], "max"
     s2 = parse_spec(spec2).study
     assert s2.objectives == () and (s2.objective.metric, s2.objective.mode) == ("acc", "max")
+
+
+def test_the_key_comes_from_the_exception_not_its_text() -> None:
+    """Keys are data: a message that looks like another key does not move the error."""
+    from rung.cli.spec import as_spec_error
+    from rung.errors import ConfigError, SpaceError
+
+    e = ConfigError(key="scheduler.params.eta", message="'x': budget.n_trials: looks keyed")
+    err = as_spec_error(e)
+    assert (err.key, err.message) == ("spec.scheduler.params.eta", e.message)
+    assert str(err) == f"spec.scheduler.params.eta: {e.message}"
+    assert as_spec_error(SpaceError(key="lr.low", param="lr", message="m")).key == "spec.space.lr.low"
+    assert as_spec_error(SpaceError("the search space is empty")).key == "spec.space"
+    assert as_spec_error(ConfigError("budget.n_trials: only text, no key")).key == "spec"
+
+
+def test_a_parameter_name_that_looks_like_a_key() -> None:
+    spec = base()
+    spec["space"] = {"w'ei: rd": {"type": "float", "low": 1.0, "high": 0.5}}
+    with pytest.raises(SpecError) as info:
+        parse_spec(spec)
+    assert info.value.key == "spec.space.w'ei: rd.low"
+
+
+@pytest.mark.parametrize(("param", "key"), [
+    ({"type": "float", "low": 0.0, "high": 1.0, "when": 3}, "spec.space.x.when"),
+    ({"type": "int", "low": 0, "high": 4, "step": 0}, "spec.space.x.step"),
+    ({"type": "float", "low": 0.0, "high": 1.0, "log": "yes"}, "spec.space.x.log"),
+    ({"type": "categorical", "choices": []}, "spec.space.x.choices"),
+    ({"type": "fixed"}, "spec.space.x.value"),
+    ({"type": "int", "low": 1}, "spec.space.x.high"),
+])
+def test_space_errors_name_the_sub_key(param: dict[str, Any], key: str) -> None:
+    spec = base()
+    spec["space"]["x"] = param
+    with pytest.raises(SpecError) as info:
+        parse_spec(spec)
+    assert info.value.key == key
+    assert "\n" not in str(info.value) and str(info.value).startswith(f"{key}: ")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import os
 import signal
 import sqlite3
@@ -22,9 +21,12 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rung.errors import ConfigError, RungError
+
+if TYPE_CHECKING:
+    from rung.cli.spec import RunSpec
 
 DEFAULT_DIR = Path("runs")
 
@@ -173,33 +175,9 @@ def find_storage(name: str, storage: str | None) -> Path:
     )
 
 
-def _lock_path(db: Path, name: str) -> Path:
-    # Mirrors SQLiteJournal._lock: the writer of a study holds an flock on this sidecar file.
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-    return db.with_name(f"{db.name}.{safe}.lock")
-
-
-def is_being_written(db: Path, name: str) -> bool:
-    """True if a live driver holds the study's writer lock (the kernel drops it when the
-    driver dies, so a killed driver never looks alive)."""
-    try:
-        fd = os.open(_lock_path(db, name), os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)  # closing releases our probe lock
-    return False
-
-
 # --- run / resume / demo ----------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
-    from rung.spec import load_spec
+    from rung.cli.spec import load_spec
 
     spec, fn = load_spec(args.spec)  # validates everything; nothing written yet
     if args.storage:
@@ -214,13 +192,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         import sklearn  # noqa: F401
 
-        from rung.demo import demo_spec, describe_best
+        from rung.cli.demo import demo_spec, describe_best
     except ImportError as e:
         raise CLIError(f"the demo needs scikit-learn ({e.name or e}): "
                        "pip install 'rung[examples]'", 2) from None
     spec = demo_spec(name=args.name, storage=args.storage, n_trials=args.trials,
                      max_step=args.max_step, n_workers=args.workers, seed=args.seed)
-    from rung.spec import resolve_objective
+    from rung.cli.spec import resolve_objective
 
     fn = resolve_objective(spec)
     n = spec.n_workers or _cores()
@@ -229,11 +207,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
           f"each, {n} worker processes; journal {spec.storage}", flush=True)
     code = _create_and_run(spec, fn, args)
     if code == 0:
-        from rung.storage import SQLiteJournal
         from rung.study import Study
 
-        with SQLiteJournal(spec.storage, readonly=True) as j:
-            print(describe_best(Study.load(spec.name, j)), flush=True)
+        study = Study.load(spec.name, spec.storage, readonly=True)
+        try:
+            print(describe_best(study), flush=True)
+        finally:
+            study.close()
     return code
 
 
@@ -250,38 +230,33 @@ def _with(spec: Any, **changes: Any) -> Any:
     return dataclasses.replace(spec, **changes)
 
 
-def _create_and_run(spec: Any, fn: Any, args: argparse.Namespace) -> int:
-    from rung.core.engine import Engine
-    from rung.spec import RunSpec
-    from rung.storage import SQLiteJournal
+def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace) -> int:
+    from rung.cli.spec import CLI_KEY
     from rung.study import Study
 
-    assert isinstance(spec, RunSpec)
     path = spec.storage
     if path.exists() and spec.name in _studies_in(path):
         raise CLIError(
             f"spec.name: study {spec.name!r} already exists in {path} "
             f"(continue it with: rung resume {spec.name}{_storage_flag(path, spec.name)})", 2
         )
-    engine = Engine.from_spec(spec.study)
     try:
-        journal = SQLiteJournal(path)
-        journal.create_study(spec.name, spec.journal_json())
+        study = Study.from_spec(spec.study, path, extra={CLI_KEY: spec.cli_json()})
     except sqlite3.DatabaseError as e:
         raise CLIError(f"spec.storage: {path} is not an SQLite journal ({e})", 2) from None
-    study = Study(spec.study, journal, engine)
     return _drive(study, spec, fn, args)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from rung.spec import resolve_objective, spec_from_journal
-    from rung.storage import SQLiteJournal
+    from rung.cli.spec import resolve_objective, spec_from_journal
+    from rung.storage import open_journal
     from rung.study import Study
 
     path = find_storage(args.name, args.storage)
-    if is_being_written(path, args.name):
+    journal = open_journal(path)
+    if journal.is_being_written(args.name):
+        journal.close()
         raise CLIError(f"study {args.name!r} in {path} is being run by another process", 1)
-    journal = SQLiteJournal(path)
     spec = spec_from_journal(journal.load_study(args.name), path)
     if args.workers:
         spec = _with(spec, n_workers=args.workers)
@@ -321,7 +296,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 def _drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace) -> int:
     from rung.cli.progress import Progress
     from rung.cli.report import best_line, fmt_params
-    from rung.spec import load_benchmark
+    from rung.cli.spec import load_benchmark
 
     live = False if args.no_live else None
     resume_cmd = f"rung resume {spec.name}{_storage_flag(spec.storage, spec.name)}"
@@ -379,7 +354,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
                 except RungError as e:
                     rows.append([name, f"unreadable: {e}", *[""] * 7, str(path)])
                     continue
-                rows.append(ls_row(study, str(path), is_being_written(path, name)))
+                rows.append(ls_row(study, str(path), journal.is_being_written(name)))
     if not rows:
         hint = "" if args.storage else " (start one with `rung run spec.yaml` or `rung demo`)"
         print(f"no studies in {target}{hint}")
@@ -397,7 +372,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     with SQLiteJournal(path, readonly=True) as journal:
         study = Study.load(args.name, journal)
         text = show_text(study, str(path), top=args.top)
-        if is_being_written(path, args.name):
+        if journal.is_being_written(args.name):
             text += "\n\n(a driver is running this study right now: this is a snapshot)"
     print(text)
     return 0

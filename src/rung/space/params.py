@@ -468,4 +468,8 @@ def param_from_json(name: str, d: Any) -> Param:
     for k in known:
         if sig[k].default is inspect.Parameter.empty and k not in d:
             raise param_error(name, "missing", k)
-    return cls(**{k: v for k, v in d.items() if k != "type"})
+    try:
+        return cls(**{k: v for k, v in d.items() if k != "type"})
+    except SpaceError as e:  # raised before the parameter knows its name ('when')
+        field = e.key[len(e.param):].lstrip(".") if e.key and e.param else ""
+        raise param_error(name, e.message, field or None) from None

@@ -34,7 +34,6 @@ line naming the offending key, e.g. ``spec.space.lr.low: must be < high (got low
 from __future__ import annotations
 
 import importlib
-import math
 import os
 import re
 import sys
@@ -43,10 +42,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rung._validate import check_int
 from rung.core.engine import Engine
 from rung.core.records import Budget, Constraint, StudySpec, objectives_from
 from rung.core.registry import to_spec
-from rung.errors import ConfigError
+from rung.errors import ConfigError, SpaceError
 from rung.space import SearchSpace
 
 #: Executors the CLI can drive.
@@ -57,16 +57,11 @@ _TOP_KEYS = (
     "budget", "executor", "n_workers", "storage", "seed", "keep_checkpoints", "benchmark",
     "checkpoint_every", "constraints",
 )
-_PARAM_KEYS: dict[str, tuple[str, ...]] = {
-    "float": ("type", "low", "high", "log", "step", "when"),
-    "int": ("type", "low", "high", "log", "step", "when"),
-    "categorical": ("type", "choices", "ordered", "when"),
-    "fixed": ("type", "value", "when"),
-}
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _REF_RE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
-_KEYED_RE = re.compile(r"^([A-Za-z_][\w]*(?:\[\d+\]|\.[\w]+)*): ")
-_SPACE_RE = re.compile(r"^'([^']+)': ")
+
+#: Modules that moved, for objectives recorded in older journals (``rung resume``).
+_MOVED = {"rung.demo": "rung.cli.demo"}
 
 #: Key under which the CLI stores how to run a study (objective, executor...) in its spec JSON,
 #: so that ``rung resume NAME`` needs nothing but the journal.
@@ -129,8 +124,6 @@ class RunSpec:
             return {"checkpoint_every": self.checkpoint_every}
         return {}
 
-    def journal_json(self) -> dict[str, Any]:
-        return {**self.study.to_json(), CLI_KEY: self.cli_json()}
 
 
 # --- loading ----------------------------------------------------------------------------------
@@ -173,122 +166,148 @@ def load_spec(
 def parse_spec(data: Any, base_dir: Path | None = None) -> RunSpec:
     """Validate a spec given as plain data (what YAML produced). ``base_dir`` anchors a
     relative ``path`` (default: the current directory)."""
-    base = base_dir if base_dir is not None else Path.cwd()
+    top = _top_level(data)
+    name = _name(top)
+    executor = _executor(top)
+    benchmark, bench = _benchmark(top.get("benchmark")) if executor == "simulated" else (None, None)
+    objective, paths = _objective_ref(top, executor, base_dir or Path.cwd())
+    space = _space(top.get("space")) if "space" in top or bench is None else bench.space
+    max_step = _max_step(top, bench)
+    n_workers, every = _workers(top, executor)
+    study = _study_spec(top, name, space, max_step, bench)
+    return RunSpec(
+        study=study, objective=objective, path=paths, executor=executor, n_workers=n_workers,
+        storage=_storage(top.get("storage"), name), benchmark=benchmark, checkpoint_every=every,
+    )
+
+
+# --- the pieces of parse_spec, one key (or a few related keys) each ------------------------------
+def _top_level(data: Any) -> Mapping[str, Any]:
     if not isinstance(data, Mapping):
         raise SpecError("spec", f"must be a mapping of keys to values, got {_kind(data)}")
     for k in data:
         if k not in _TOP_KEYS:
             hint = _close(str(k), _TOP_KEYS)
             raise SpecError(f"spec.{k}", f"unknown key{hint} (known: {', '.join(_TOP_KEYS)})")
+    return data
 
-    name = data.get("name")
+
+def _name(top: Mapping[str, Any]) -> str:
+    name = top.get("name")
     if name is None:
         raise SpecError("spec.name", "missing (a name for the study, e.g. name: mlp)")
     if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise SpecError(
-            "spec.name", f"must be letters, digits, '.', '_' or '-', got {name!r}"
-        )
+        raise SpecError("spec.name", f"must be letters, digits, '.', '_' or '-', got {name!r}")
+    return name
 
-    simulated = data.get("benchmark") is not None and "objective" not in data
-    executor = data.get("executor", "simulated" if simulated else "local")
+
+def _executor(top: Mapping[str, Any]) -> str:
+    """``executor`` (default: simulated for a spec with a benchmark and no objective), and the
+    keys that only one kind of executor reads."""
+    simulated = top.get("benchmark") is not None and "objective" not in top
+    executor = top.get("executor", "simulated" if simulated else "local")
     if executor not in EXECUTORS:
         raise SpecError("spec.executor", f"must be one of {', '.join(EXECUTORS)}, got {executor!r}")
-
-    benchmark: dict[str, Any] | None = None
-    bench_obj: Any = None
     if executor == "simulated":
-        if "objective" in data:
-            raise SpecError("spec.objective",
-                            "not used by the simulated executor (give a benchmark)")
-        benchmark, bench_obj = _benchmark(data.get("benchmark"))
-    elif "benchmark" in data:
+        for key in ("objective", "path"):
+            if key in top:
+                raise SpecError(f"spec.{key}", "not used by the simulated executor"
+                                + (" (give a benchmark)" if key == "objective" else ""))
+    elif "benchmark" in top:
         raise SpecError("spec.benchmark", "only used with executor: simulated")
+    return str(executor)
 
-    objective: str | None = None
-    paths: tuple[str, ...] = ()
-    if executor != "simulated":
-        objective = data.get("objective")
-        if objective is None:
-            raise SpecError("spec.objective", "missing (the training function as module:function)")
-        if not isinstance(objective, str) or not _REF_RE.match(objective):
-            raise SpecError(
-                "spec.objective", f"must be 'module:function' (e.g. train:fit), got {objective!r}"
-            )
-        paths = _paths(data.get("path", "."), base)
-    elif "path" in data:
-        raise SpecError("spec.path", "not used by the simulated executor")
 
-    use_own = "space" in data or bench_obj is None
-    space = _space(data.get("space")) if use_own else bench_obj.space
+def _objective_ref(
+    top: Mapping[str, Any], executor: str, base: Path
+) -> tuple[str | None, tuple[str, ...]]:
+    """``objective`` (``module:function``) and ``path``; neither for a simulated run."""
+    if executor == "simulated":
+        return None, ()
+    objective = top.get("objective")
+    if objective is None:
+        raise SpecError("spec.objective", "missing (the training function as module:function)")
+    if not isinstance(objective, str) or not _REF_RE.match(objective):
+        raise SpecError(
+            "spec.objective", f"must be 'module:function' (e.g. train:fit), got {objective!r}"
+        )
+    return objective, _paths(top.get("path", "."), base)
 
-    metric = data.get("metric", bench_obj.metric if bench_obj is not None else None)
+
+def _max_step(top: Mapping[str, Any], bench: Any) -> int:
+    max_step = _int("spec.max_step", top.get("max_step", bench.max_step if bench else 1), 1)
+    if bench is not None and max_step > bench.max_step:
+        raise SpecError(
+            "spec.max_step", f"the benchmark goes up to {bench.max_step}, got {max_step}"
+        )
+    return max_step
+
+
+def _workers(top: Mapping[str, Any], executor: str) -> tuple[int | None, int | None]:
+    """``n_workers`` and ``checkpoint_every`` (local executor only)."""
+    n_workers = top.get("n_workers")
+    if n_workers is not None:
+        n_workers = _int("spec.n_workers", n_workers, 1)
+    every = top.get("checkpoint_every")
+    if every is not None:
+        every = _int("spec.checkpoint_every", every, 1)
+        if executor != "local":
+            raise SpecError("spec.checkpoint_every", "only used with executor: local")
+    return n_workers, every
+
+
+def _study_spec(
+    top: Mapping[str, Any], name: str, space: SearchSpace, max_step: int, bench: Any
+) -> StudySpec:
+    """The ``StudySpec``, checked by binding its searcher and scheduler to an engine."""
+    metric = top.get("metric", bench.metric if bench is not None else None)
     if metric is None:
         raise SpecError("spec.metric", "missing (the reported metric to optimize, e.g. val_loss)")
     if not isinstance(metric, str | list):
         raise SpecError(
             "spec.metric", f"must be a metric name or a list of names, got {_kind(metric)}"
         )
-    mode = data.get("mode", bench_obj.mode if bench_obj is not None else "min")
+    mode = top.get("mode", bench.mode if bench is not None else "min")
     if not isinstance(mode, str | list):
         raise SpecError("spec.mode", f"must be min or max (or a list of them), got {mode!r}")
     objectives = _wrap(lambda: objectives_from(metric, mode))
-    constraints = _constraints(data.get("constraints"))
-
-    max_step = data.get("max_step", bench_obj.max_step if bench_obj is not None else 1)
-    _int("spec.max_step", max_step, 1)
-    if bench_obj is not None and max_step > bench_obj.max_step:
-        raise SpecError(
-            "spec.max_step", f"the benchmark goes up to {bench_obj.max_step}, got {max_step}"
-        )
-    seed = data.get("seed", 0)
-    _int("spec.seed", seed, 0)
-    keep = data.get("keep_checkpoints", 1)
-    _int("spec.keep_checkpoints", keep, 0)
-
-    n_workers = data.get("n_workers")
-    if n_workers is not None:
-        _int("spec.n_workers", n_workers, 1)
-    every = data.get("checkpoint_every")
-    if every is not None:
-        _int("spec.checkpoint_every", every, 1)
-        if executor != "local":
-            raise SpecError("spec.checkpoint_every", "only used with executor: local")
-
-    budget_data = data.get("budget")
-    if budget_data is not None and not isinstance(budget_data, Mapping):
-        raise SpecError("spec.budget", f"must be a mapping (n_trials, max_time, max_steps), "
-                        f"got {_kind(budget_data)}")
-    budget = _wrap(lambda: Budget.from_json(budget_data))
-
-    searcher = _wrap(lambda: to_spec("searcher", _component("searcher", data.get("searcher"))))
-    scheduler = _wrap(lambda: to_spec("scheduler", _component("scheduler", data.get("scheduler"))))
-    if budget.unlimited and searcher.name != "grid":
-        raise SpecError(
-            "spec.budget", "missing: a run needs a limit (n_trials, max_time or max_steps)"
-        )
-
-    study = _wrap(lambda: StudySpec(
+    constraints = _constraints(top.get("constraints"))
+    seed = _int("spec.seed", top.get("seed", 0), 0)
+    keep = _int("spec.keep_checkpoints", top.get("keep_checkpoints", 1), 0)
+    budget = _budget(top.get("budget"))
+    searcher = _wrap(lambda: to_spec("searcher", _component("searcher", top.get("searcher"))))
+    scheduler = _wrap(lambda: to_spec("scheduler", _component("scheduler", top.get("scheduler"))))
+    study: StudySpec = _wrap(lambda: StudySpec(
         name=name, space=space, objective=objectives[0], searcher=searcher,
         scheduler=scheduler, max_step=max_step, budget=budget, seed=seed, keep_checkpoints=keep,
         objectives=tuple(objectives) if len(objectives) > 1 else (), constraints=constraints,
     ))
-    _wrap(lambda: Engine.from_spec(study))  # binding catches bad component params
+    engine: Engine = _wrap(lambda: Engine.from_spec(study))  # binding checks component params
+    if budget.unlimited and not engine.searcher.exhausts:
+        raise SpecError(
+            "spec.budget", "missing: a run needs a limit (n_trials, max_time or max_steps)"
+        )
+    return study
 
-    storage = data.get("storage")
-    if storage is None:
-        storage_path = Path("runs") / f"{name}.db"
-    elif isinstance(storage, str) and storage and not storage.startswith(":memory:"):
-        storage_path = Path(storage[len("sqlite:///"):] if storage.startswith("sqlite:///")
-                            else storage)
-        if storage_path.is_dir():
-            raise SpecError("spec.storage", f"{storage} is a directory; give a .db file path")
-    else:
-        raise SpecError("spec.storage", f"must be the path of an SQLite file, got {storage!r}")
 
-    return RunSpec(
-        study=study, objective=objective, path=paths, executor=str(executor),
-        n_workers=n_workers, storage=storage_path, benchmark=benchmark, checkpoint_every=every,
-    )
+def _budget(value: Any) -> Budget:
+    if value is not None and not isinstance(value, Mapping):
+        raise SpecError("spec.budget", f"must be a mapping (n_trials, max_time, max_steps), "
+                        f"got {_kind(value)}")
+    budget: Budget = _wrap(lambda: Budget.from_json(value))
+    return budget
+
+
+def _storage(value: Any, name: str) -> Path:
+    """The SQLite file: ``runs/<name>.db`` by default; ``sqlite:///`` URLs are accepted."""
+    if value is None:
+        return Path("runs") / f"{name}.db"
+    if not isinstance(value, str) or not value or value.startswith(":memory:"):
+        raise SpecError("spec.storage", f"must be the path of an SQLite file, got {value!r}")
+    path = Path(value.removeprefix("sqlite:///"))
+    if path.is_dir():
+        raise SpecError("spec.storage", f"{value} is a directory; give a .db file path")
+    return path
 
 
 def spec_from_journal(data: Mapping[str, Any], storage: Path) -> RunSpec:
@@ -327,6 +346,7 @@ def resolve_objective(spec: RunSpec) -> Callable[..., Any]:
         if parts:
             os.environ["PYTHONPATH"] = os.pathsep.join([*parts, *([old] if old else [])])
     module_name, _, attr = ref.partition(":")
+    module_name = _MOVED.get(module_name, module_name)
     try:
         obj: Any = importlib.import_module(module_name)
     except ModuleNotFoundError as e:
@@ -374,14 +394,14 @@ def _wrap(fn: Callable[[], Any]) -> Any:
 
 
 def as_spec_error(e: ConfigError) -> SpecError:
-    msg = _one_line(e)
-    m = _SPACE_RE.match(msg)
-    if m:  # SpaceError: "'lr': low (1.0) must be < high (0.1)"
-        return SpecError(f"spec.space.{m.group(1)}", msg[m.end():])
-    m = _KEYED_RE.match(msg)
-    if m:  # "scheduler.params.reduction_factor: must be ..."
-        return SpecError(f"spec.{m.group(1)}", msg[m.end():])
-    return SpecError("spec", msg)
+    """The ``SpecError`` for a library error: its key (relative to the study spec, or to the
+    search space for a ``SpaceError``) rooted at ``spec.``; an error without a key is about the
+    spec as a whole (``spec``, or ``spec.space``)."""
+    if isinstance(e, SpecError):
+        return e
+    root = "spec.space" if isinstance(e, SpaceError) else "spec"
+    key = f"{root}.{e.key}" if e.key else root
+    return SpecError(key, " ".join(e.message.split()) or type(e).__name__)
 
 
 def _one_line(e: BaseException) -> str:
@@ -403,10 +423,8 @@ def _close(key: str, known: tuple[str, ...]) -> str:
     return f" (did you mean {m[0]!r}?)" if m else ""
 
 
-def _int(key: str, v: Any, minimum: int) -> None:
-    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise SpecError(key, f"must be {what}, got {v!r}")
+def _int(key: str, v: Any, minimum: int) -> int:
+    return check_int(key, v, minimum, error=SpecError)
 
 
 def _paths(value: Any, base: Path) -> tuple[str, ...]:
@@ -460,9 +478,9 @@ def _constraints(value: Any) -> tuple[Constraint, ...]:
             raise SpecError(f"{key}.{missing}", "missing")
         try:
             out.append(Constraint.from_json(item))
-        except ConfigError as e:  # "constraints.bound: ..." -> spec.constraints[i].bound
-            err = as_spec_error(e)
-            raise SpecError(err.key.replace("spec.constraints", key, 1), err.message) from None
+        except ConfigError as e:  # key "constraints.bound" -> spec.constraints[i].bound
+            field = (e.key or "").removeprefix("constraints")
+            raise SpecError(f"{key}{field}", as_spec_error(e).message) from None
     return tuple(out)
 
 
@@ -498,72 +516,21 @@ def _benchmark(value: Any) -> tuple[dict[str, Any], Any]:
                         f"unknown benchmark {data['name']!r} (one of {', '.join(BENCHMARKS)})")
     try:
         bench = benchmark_from_json(data)
-    except ConfigError as e:
-        raise SpecError("spec.benchmark.params", _one_line(e)) from None
+    except ConfigError as e:  # key "<benchmark>.<param>" -> spec.benchmark.params.<param>
+        prefix = f"{data['name']}."
+        field = e.key[len(prefix):] if e.key and e.key.startswith(prefix) else ""
+        key = f"spec.benchmark.params.{field}" if field else "spec.benchmark.params"
+        raise SpecError(key, as_spec_error(e).message) from None
     return {"name": data["name"], "params": dict(data.get("params") or {})}, bench
 
 
 def _space(value: Any) -> SearchSpace:
+    """``space``: checked by ``SearchSpace`` itself, whose errors carry the parameter's key."""
     if value is None:
         raise SpecError("spec.space", "missing (the parameters to search, e.g. "
                         "lr: {type: float, low: 1.0e-4, high: 0.1, log: true})")
-    if not isinstance(value, Mapping) or not value:
-        raise SpecError("spec.space", f"must be a non-empty mapping of parameter names, "
-                        f"got {_kind(value) if value != {} else 'an empty mapping'}")
-    for pname, p in value.items():
-        _check_param(f"spec.space.{pname}", p)
-    space: SearchSpace = _wrap(lambda: SearchSpace(dict(value)))
+    space: SearchSpace = _wrap(lambda: SearchSpace(value))
     return space
-
-
-def _check_param(key: str, p: Any) -> None:
-    """The checks whose failures are best reported on a sub-key (``.low``, ``.choices``); the
-    rest is left to ``SearchSpace``, whose errors name the parameter."""
-    if isinstance(p, list):
-        if not p:
-            raise SpecError(key, "an empty list: a categorical parameter needs choices")
-        return
-    if not isinstance(p, Mapping):
-        return  # a scalar: fixed (SearchSpace rejects what is not a JSON scalar)
-    kind = p.get("type")
-    if kind is None:
-        raise SpecError(f"{key}.type", "missing (float, int, categorical or fixed)")
-    if kind not in _PARAM_KEYS:
-        raise SpecError(f"{key}.type", f"must be float, int, categorical or fixed, got {kind!r}")
-    for k in p:
-        if k not in _PARAM_KEYS[kind]:
-            hint = _close(str(k), _PARAM_KEYS[kind])
-            raise SpecError(f"{key}.{k}", f"unknown key for a {kind} parameter{hint} "
-                            f"(known: {', '.join(_PARAM_KEYS[kind][1:])})")
-    if kind in ("float", "int"):
-        for bound in ("low", "high"):
-            if bound not in p:
-                raise SpecError(f"{key}.{bound}", "missing")
-            v = p[bound]
-            ok = isinstance(v, int) if kind == "int" else isinstance(v, int | float)
-            if isinstance(v, bool) or not ok or not math.isfinite(v):
-                what = "an integer" if kind == "int" else "a finite number"
-                raise SpecError(f"{key}.{bound}", f"must be {what}, got {v!r}")
-        if not p["low"] < p["high"]:
-            raise SpecError(f"{key}.low", f"must be < high (got low={p['low']}, high={p['high']})")
-        log = p.get("log", False)
-        if not isinstance(log, bool):
-            raise SpecError(f"{key}.log", f"must be true or false, got {log!r}")
-        if log and p["low"] <= 0:
-            raise SpecError(f"{key}.low", f"must be > 0 with log: true, got {p['low']}")
-        step = p.get("step")
-        if step is not None and (isinstance(step, bool) or not isinstance(step, int | float)
-                                 or not step > 0):
-            raise SpecError(f"{key}.step", f"must be a positive number, got {step!r}")
-    elif kind == "categorical":
-        choices = p.get("choices")
-        if not isinstance(choices, list) or not choices:
-            raise SpecError(f"{key}.choices", f"must be a non-empty list, got {choices!r}")
-    elif kind == "fixed" and "value" not in p:
-        raise SpecError(f"{key}.value", "missing")
-    when = p.get("when")
-    if when is not None and not isinstance(when, Mapping):
-        raise SpecError(f"{key}.when", f"must be a mapping of parameter to value(s), got {when!r}")
 
 
 __all__ = [

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from rung.cli.spec import RunSpec
 from rung.core.records import Budget, ComponentSpec, Objective, StudySpec
 from rung.space import Categorical, Float, Int, SearchSpace
-from rung.spec import RunSpec
 from rung.study import Study
 
 DEMO_SPACE = SearchSpace({
@@ -145,7 +145,7 @@ def demo_spec(
         keep_checkpoints=1,
     )
     return RunSpec(
-        study=study, objective="rung.demo:train", path=(), executor="local",
+        study=study, objective="rung.cli.demo:train", path=(), executor="local",
         n_workers=n_workers, storage=Path(storage) if storage else Path("runs") / "demo.db",
     )
 
