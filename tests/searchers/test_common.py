@@ -34,7 +34,14 @@ FAST = {
 SEARCHERS = list(FAST)
 
 
-@pytest.mark.parametrize("name", [n for n in SEARCHERS if n != "gp-lp"])
+def lanes(names: list[str]) -> list[object]:
+    """``names`` as parameters, GP's in the slow lane (``pytest -m slow``): its 20-30 trial runs
+    take a minute each on busy cores, and ``test_conformance_suite`` keeps a short GP run
+    (determinism, replay) in the default lane."""
+    return [pytest.param(n, marks=pytest.mark.slow) if n == "gp" else n for n in names]
+
+
+@pytest.mark.parametrize("name", lanes([n for n in SEARCHERS if n != "gp-lp"]))
 def test_same_seed_same_suggestions(name: str) -> None:
     a = run_sequential(make_study(FAST[name], MIXED_SPACE, seed=3), mixed_loss, 20)
     b = run_sequential(make_study(FAST[name], MIXED_SPACE, seed=3), mixed_loss, 20)
@@ -43,7 +50,7 @@ def test_same_seed_same_suggestions(name: str) -> None:
     assert a != c
 
 
-@pytest.mark.parametrize("name", [n for n in SEARCHERS if n != "gp-lp"])
+@pytest.mark.parametrize("name", lanes([n for n in SEARCHERS if n != "gp-lp"]))
 def test_suggestions_valid_in_mixed_conditional_space(name: str) -> None:
     study = make_study(FAST[name], MIXED_SPACE, seed=1)
     params = run_sequential(study, mixed_loss, 30)
@@ -58,7 +65,7 @@ def test_suggestions_valid_in_mixed_conditional_space(name: str) -> None:
     assert {p["opt"] for p in params} == {"adam", "sgd", "rmsprop"}
 
 
-@pytest.mark.parametrize("name", [n for n in SEARCHERS if n != "gp-lp"])
+@pytest.mark.parametrize("name", lanes([n for n in SEARCHERS if n != "gp-lp"]))
 def test_replay_then_continue_equals_live(name: str) -> None:
     """Suggestions may not depend on state accumulated across calls: a study reloaded from its
     journal half-way continues exactly as the uninterrupted one."""
@@ -124,6 +131,7 @@ def _median_best(searcher: object, seeds: range, n: int) -> float:
     return float(np.median(out))
 
 
+@pytest.mark.slow  # a quality run (minutes on 2 busy cores)
 def test_gp_beats_random_on_branin() -> None:
     gp = _median_best({"name": "gp", "params": {"n_initial": 8, "n_candidates": 128}},
                       range(3), 25)
@@ -184,6 +192,7 @@ def test_bohb_with_hyperband_brackets() -> None:
     assert study.history.n_at_step(9) >= 1
 
 
+@pytest.mark.slow  # a quality run (minutes on 2 busy cores)
 def test_gp_batch_of_100_pending_stays_in_promising_regions() -> None:
     """Past the fantasy cap (64) local penalization takes over: the batch does not collapse
     to random search; most of it lies near one of Branin's three minima."""

@@ -5,6 +5,7 @@ factorization of clustered data and the lengthscale prior."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from searcher_helpers import BRANIN_SPACE, branin, make_study, run_sequential
 
 from rung.searchers._gp import GP, Hyper, lengthscale_penalty
@@ -84,6 +85,7 @@ def test_condition_survives_duplicated_points_at_the_noise_floor() -> None:
     assert hyper.log_noise >= np.log(1e-9) - 1e-9
 
 
+@pytest.mark.slow  # a quality run (minutes on 2 busy cores)
 def test_gp_reaches_branin_minimum_precisely() -> None:
     """A deterministic objective converges well below the old noise floor's resolution."""
     study = make_study({"name": "gp", "params": {"n_candidates": 256}}, seed=0)

@@ -168,7 +168,9 @@ def _feasible_fraction(searcher: Any, seeds: range, n: int) -> float:
 
 @pytest.mark.parametrize("searcher", [
     {"name": "tpe", "params": {"n_initial": 8}},
-    {"name": "gp", "params": {"n_initial": 8, "n_candidates": 128}},
+    pytest.param(  # a quality run: minutes on 2 busy cores
+        {"name": "gp", "params": {"n_initial": 8, "n_candidates": 128}}, marks=pytest.mark.slow
+    ),
 ])
 def test_constraint_handling_prefers_feasible(searcher: Any) -> None:
     base = _feasible_fraction("random", range(3), 30)
