@@ -18,7 +18,6 @@ import numpy as np
 from rung.core.history import History
 from rung.core.records import TrialStatus
 from rung.core.rng import derive_rng
-from rung.errors import ConfigError
 from rung.space import Categorical, Float, Int, SearchSpace
 
 # dimension kinds in the unit encoding
@@ -117,32 +116,6 @@ def snap(space: SearchSpace, dims: Dims, U: np.ndarray, conditions: bool = True)
 
 def decode(space: SearchSpace, u: np.ndarray) -> dict[str, Any]:
     return space.from_unit(np.nan_to_num(np.asarray(u, dtype=float), nan=0.5))
-
-
-def check_int(name: str, v: Any, low: int, high: int | None = None) -> int:
-    if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < low or (
-        high is not None and v > high
-    ):
-        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ConfigError(f"searcher.params.{name}: must be an integer {rng}, got {v!r}")
-    return int(v)
-
-
-def check_float(
-    name: str, v: Any, low: float, high: float, low_open: bool = False, high_open: bool = False
-) -> float:
-    ok = not isinstance(v, bool) and isinstance(v, int | float | np.integer | np.floating)
-    if ok:
-        x = float(v)
-        ok = math.isfinite(x) and (x > low if low_open else x >= low) and (
-            x < high if high_open else x <= high
-        )
-    if not ok:
-        lb = "(" if low_open else "["
-        hb = ")" if high_open else "]"
-        raise ConfigError(f"searcher.params.{name}: must be a number in {lb}{low}, {high}{hb}, "
-                          f"got {v!r}")
-    return float(v)
 
 
 class UnitCache:

@@ -33,13 +33,12 @@ from typing import Any
 
 import numpy as np
 
+from rung._validate import check_float, check_int
 from rung.core.components import BindContext, Searcher, SuggestRequest
 from rung.core.registry import register
 from rung.searchers._common import (
     CAT,
     UnitCache,
-    check_float,
-    check_int,
     decode,
     dims_of,
     gather,
@@ -80,12 +79,14 @@ class BOHBSearcher(Searcher):
         super().bind(ctx)
         d = ctx.space.n_dims
         self._min_points = d + 1 if self.min_points is None else check_int(
-            "min_points", self.min_points, 1)
-        check_int("top_n_percent", self.top_n_percent, 1, 99)
-        check_int("num_samples", self.num_samples, 1)
-        check_float("random_fraction", self.random_fraction, 0.0, 1.0)
-        check_float("bandwidth_factor", self.bandwidth_factor, 0.0, 1e6, low_open=True)
-        check_float("min_bandwidth", self.min_bandwidth, 0.0, 1.0, low_open=True)
+            "searcher.params.min_points", self.min_points, 1)
+        check_int("searcher.params.top_n_percent", self.top_n_percent, 1, 99)
+        check_int("searcher.params.num_samples", self.num_samples, 1)
+        check_float("searcher.params.random_fraction", self.random_fraction, 0.0, 1.0)
+        check_float(
+            "searcher.params.bandwidth_factor", self.bandwidth_factor, 0.0, 1e6, low_open=True
+        )
+        check_float("searcher.params.min_bandwidth", self.min_bandwidth, 0.0, 1.0, low_open=True)
         self._dims = dims_of(ctx.space)
         self._units = UnitCache(ctx.space)
 

@@ -55,6 +55,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import log_ndtr
 
+from rung._validate import check_int
 from rung.core.components import BindContext, Searcher, SuggestRequest
 from rung.core.history import History
 from rung.core.registry import register
@@ -64,7 +65,6 @@ from rung.searchers._common import (
     Observations,
     SobolDesign,
     UnitCache,
-    check_int,
     decode,
     dims_of,
     gather,
@@ -123,13 +123,13 @@ class GPSearcher(Searcher):
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
-        check_int("n_initial", self.n_initial, 0)
-        check_int("n_candidates", self.n_candidates, 1)
-        check_int("n_polish", self.n_polish, 0)
-        check_int("max_points", self.max_points, 4)
-        check_int("max_fantasies", self.max_fantasies, 0)
+        check_int("searcher.params.n_initial", self.n_initial, 0)
+        check_int("searcher.params.n_candidates", self.n_candidates, 1)
+        check_int("searcher.params.n_polish", self.n_polish, 0)
+        check_int("searcher.params.max_points", self.max_points, 4)
+        check_int("searcher.params.max_fantasies", self.max_fantasies, 0)
         self._min_points = 3 if self.min_points is None else check_int(
-            "min_points", self.min_points, 2)
+            "searcher.params.min_points", self.min_points, 2)
         self._dims = dims_of(ctx.space)
         self._features = Features(self._dims.kind, self._dims.size, CAT)
         self._design = SobolDesign(ctx.space.n_dims, ctx.seed)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from rung._validate import is_int
 from rung.core.components import BindContext, Searcher, SuggestRequest
 from rung.core.registry import register
 from rung.core.rng import derive_rng
@@ -36,9 +37,10 @@ class GridSearcher(Searcher):
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
-        if isinstance(self.points, bool) or not isinstance(self.points, int | Mapping):
+        if not (is_int(self.points) or isinstance(self.points, Mapping)):
             raise ConfigError(
-                f"searcher.params.points: expected an int or mapping, got {self.points!r}"
+                key="searcher.params.points",
+                message=f"expected an int or mapping, got {self.points!r}",
             )
         self._grid = self.space.grid(self.points)
         if self.shuffle:

@@ -57,18 +57,16 @@ from typing import Any
 
 import numpy as np
 
+from rung._validate import check_bool, check_choice, check_float, check_int
 from rung.core.components import BindContext, Searcher, SuggestRequest
 from rung.core.history import History
 from rung.core.registry import register
-from rung.errors import ConfigError
 from rung.multiobjective import default_reference, hv_contributions, nondominated_sort
 from rung.searchers._common import (
     Dims,
     Observations,
     SobolDesign,
     UnitCache,
-    check_float,
-    check_int,
     decode,
     dims_of,
     gather,
@@ -132,25 +130,19 @@ class TPESearcher(Searcher):
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
-        check_int("n_initial", self.n_initial, 0)
-        check_int("max_below", self.max_below, 1)
-        check_int("n_candidates", self.n_candidates, 1)
-        check_float("gamma", self.gamma, 0.0, 1.0, low_open=True)
-        check_float("prior_weight", self.prior_weight, 0.0, math.inf)
-        check_float("liar_weight", self.liar_weight, 0.0, math.inf)
+        check_int("searcher.params.n_initial", self.n_initial, 0)
+        check_int("searcher.params.max_below", self.max_below, 1)
+        check_int("searcher.params.n_candidates", self.n_candidates, 1)
+        check_float("searcher.params.gamma", self.gamma, 0.0, 1.0, low_open=True)
+        check_float("searcher.params.prior_weight", self.prior_weight, 0.0)
+        check_float("searcher.params.liar_weight", self.liar_weight, 0.0)
         for key in ("multivariate", "constant_liar"):
-            if not isinstance(getattr(self, key), bool):
-                raise ConfigError(f"searcher.params.{key}: must be true or false, "
-                                  f"got {getattr(self, key)!r}")
-        if self.gamma_schedule not in ("linear", "sqrt"):
-            raise ConfigError(f"searcher.params.gamma_schedule: 'linear' or 'sqrt', "
-                              f"got {self.gamma_schedule!r}")
-        if self.bandwidth not in ("neighbor", "scott"):
-            raise ConfigError(f"searcher.params.bandwidth: 'neighbor' or 'scott', "
-                              f"got {self.bandwidth!r}")
+            check_bool(f"searcher.params.{key}", getattr(self, key))
+        check_choice("searcher.params.gamma_schedule", self.gamma_schedule, ("linear", "sqrt"))
+        check_choice("searcher.params.bandwidth", self.bandwidth, ("neighbor", "scott"))
         d = ctx.space.n_dims
         self._min_points = (max(5, d + 1) if self.min_points is None
-                            else check_int("min_points", self.min_points, 2))
+                            else check_int("searcher.params.min_points", self.min_points, 2))
         self._dims: Dims = dims_of(ctx.space)
         self._design = SobolDesign(d, ctx.seed)
         self._units = UnitCache(ctx.space)
