@@ -10,6 +10,7 @@ from typing import Any
 
 from rung._validate import check_choice, check_float, check_int, check_positive
 from rung.core.frozen import record
+from rung.core.versions import Versions, current
 from rung.errors import ConfigError
 from rung.space import SearchSpace
 
@@ -324,6 +325,10 @@ class StudySpec:
     first, and remains the one the scalar ``score`` and single-objective schedulers use);
     ``constraints`` are outcome constraints. Both are empty for a plain study, and are written
     to JSON only when non-empty, so older specs read back unchanged.
+
+    ``written_by`` is the code that wrote the journal (``rung.core.versions``): set when the spec
+    is read from one (``LEGACY`` if the journal predates version records), ``None`` for a new
+    spec, whose JSON records the running code's versions. It takes no part in equality.
     """
 
     name: str
@@ -337,6 +342,7 @@ class StudySpec:
     keep_checkpoints: int = 1
     objectives: tuple[Objective, ...] = ()
     constraints: tuple[Constraint, ...] = ()
+    written_by: Versions | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.objectives and self.objectives[0] != self.objective:
@@ -350,6 +356,16 @@ class StudySpec:
         for key, low in (("keep_checkpoints", 0), ("max_step", 1), ("seed", 0)):
             object.__setattr__(self, key, check_int(key, getattr(self, key), low))
 
+    def versions(self) -> Versions:
+        """``written_by`` for a spec read from a journal; the running code's versions of its
+        components for a new one."""
+        if self.written_by is not None:
+            return self.written_by
+        from rung.core.registry import lookup  # the registry imports this module
+
+        searcher = lookup("searcher", self.searcher.name)
+        return current(searcher, lookup("scheduler", self.scheduler.name))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "version": SPEC_VERSION,
@@ -362,6 +378,7 @@ class StudySpec:
             "budget": self.budget.to_json(),
             "seed": self.seed,
             "keep_checkpoints": self.keep_checkpoints,
+            "written_by": self.versions().to_json(),
         } | ({"objectives": [o.to_json() for o in self.objectives]} if self.objectives else {}) \
           | ({"constraints": [c.to_json() for c in self.constraints]} if self.constraints else {})
 
@@ -382,4 +399,5 @@ class StudySpec:
             keep_checkpoints=int(d.get("keep_checkpoints", 1)),
             objectives=tuple(Objective.from_json(o) for o in d.get("objectives", ())),
             constraints=tuple(Constraint.from_json(c) for c in d.get("constraints", ())),
+            written_by=Versions.from_json(d.get("written_by")),
         )
