@@ -56,7 +56,7 @@ def get_benchmark(name: str, **kwargs: Any) -> Benchmark:
     try:
         return factory(**kwargs)
     except TypeError as e:
-        raise ConfigError(f"{name}: {e}") from None
+        raise ConfigError(key=name, message=str(e)) from None
 
 
 def benchmark_from_json(data: Mapping[str, Any]) -> Benchmark:
@@ -65,7 +65,7 @@ def benchmark_from_json(data: Mapping[str, Any]) -> Benchmark:
         raise ConfigError(f"a benchmark is {{'name': ..., 'params': {{...}}}}, got {data!r}")
     params = data.get("params", {})
     if not isinstance(params, Mapping):
-        raise ConfigError(f"{data['name']}: 'params' must be a mapping, got {params!r}")
+        raise ConfigError(key=data["name"], message=f"'params' must be a mapping, got {params!r}")
     return get_benchmark(data["name"], **params)
 
 

@@ -7,13 +7,11 @@ and for the virtual seconds that step would have taken, and advances its clock b
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
-import numpy as np
-
-from rung.errors import ConfigError, SpaceError
+from rung._validate import is_int
+from rung.errors import SpaceError
 from rung.space import SearchSpace
 
 
@@ -98,32 +96,9 @@ def check_step(name: str, step: Any, max_step: int) -> int:
     Implementations test ``type(step) is int and 1 <= step <= max_step`` inline and only call this
     on the rare other path (NumPy integers, errors), to keep ``evaluate`` cheap.
     """
-    if (
-        isinstance(step, bool)
-        or not isinstance(step, int | np.integer)
-        or not (1 <= step <= max_step)
-    ):
+    if not is_int(step) or not (1 <= step <= max_step):
         raise ValueError(f"{name}: step {step!r} is outside 1..{max_step}")
     return int(step)
-
-
-def check_max_step(name: str, max_step: int) -> int:
-    """Validate a constructor's ``max_step`` (an integer >= 1) and return it as ``int``."""
-    if isinstance(max_step, bool) or not isinstance(max_step, int | np.integer) or max_step < 1:
-        raise ConfigError(f"{name}: max_step must be an integer >= 1, got {max_step!r}")
-    return int(max_step)
-
-
-def check_nonnegative(name: str, what: str, value: float) -> float:
-    """Validate a finite, non-negative constructor number and return it as ``float``."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float | np.integer | np.floating)
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ConfigError(f"{name}: {what} must be a finite number >= 0, got {value!r}")
-    return float(value)
 
 
 def read_floats(name: str, params: Mapping[str, Any], keys: Sequence[str]) -> tuple[float, ...]:
@@ -135,8 +110,9 @@ def read_floats(name: str, params: Mapping[str, Any], keys: Sequence[str]) -> tu
     try:
         return tuple([float(params[k]) + 0.0 for k in keys])
     except KeyError as e:
+        k = str(e.args[0])
         raise SpaceError(
-            f"{name}: parameter {e.args[0]!r} is missing from {dict(params)!r}"
+            key=k, param=k, message=f"missing from the params given to {name}: {dict(params)!r}"
         ) from None
 
 

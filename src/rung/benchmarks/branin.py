@@ -30,15 +30,13 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from rung._validate import check_float, check_int, check_positive
 from rung.benchmarks.base import (
     ConfigCache,
-    check_max_step,
-    check_nonnegative,
     check_step,
     read_floats,
 )
 from rung.core.rng import derive_rng
-from rung.errors import ConfigError
 from rung.space import Float, SearchSpace
 
 _B = 5.1 / (4.0 * math.pi**2)
@@ -88,15 +86,12 @@ class MFBranin:
         seconds_per_step: float = 1.0,
         cost_spread: float = 1.0,
     ) -> None:
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ConfigError(f"{self.name}: seed must be an integer, got {seed!r}")
-        self.max_step: int = check_max_step(self.name, max_step)
-        self.seed = seed
-        self.noise = check_nonnegative(self.name, "noise", noise)
-        self.seconds_per_step = check_nonnegative(self.name, "seconds_per_step", seconds_per_step)
-        if self.seconds_per_step == 0:
-            raise ConfigError(f"{self.name}: seconds_per_step must be > 0")
-        self.cost_spread = check_nonnegative(self.name, "cost_spread", cost_spread)
+        name = self.name
+        self.seed = check_int(f"{name}.seed", seed)
+        self.max_step: int = check_int(f"{name}.max_step", max_step, 1)
+        self.noise = check_float(f"{name}.noise", noise, 0)
+        self.seconds_per_step = check_positive(f"{name}.seconds_per_step", seconds_per_step)
+        self.cost_spread = check_float(f"{name}.cost_spread", cost_spread, 0)
         self.optimum: float | None = 0.397887
         self.space: SearchSpace = SearchSpace({"x1": Float(-5.0, 10.0), "x2": Float(0.0, 15.0)})
         self._keys = ("x1", "x2")

@@ -35,22 +35,15 @@ from typing import Any
 
 import numpy as np
 
+from rung._validate import check_int, check_positive
 from rung.benchmarks.base import (
     ConfigCache,
-    check_max_step,
-    check_nonnegative,
     check_step,
     read_floats,
 )
 from rung.core.rng import derive_rng
 from rung.errors import ConfigError
 from rung.space import Categorical, Float, Param, SearchSpace
-
-
-def _count(name: str, what: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-        raise ConfigError(f"{name}: {what} must be an integer >= 0, got {value!r}")
-    return int(value)
 
 
 class _Estimates:
@@ -108,22 +101,16 @@ class CountingOnes:
         seconds_per_step: float = 1.0,
     ) -> None:
         name = self.name
-        self.n_categorical = _count(name, "n_categorical", n_categorical)
-        self.n_continuous = _count(name, "n_continuous", n_continuous)
+        self.n_categorical = check_int(f"{name}.n_categorical", n_categorical, 0)
+        self.n_continuous = check_int(f"{name}.n_continuous", n_continuous, 0)
         if self.n_categorical + self.n_continuous == 0:
             raise ConfigError(
-                f"{name}: needs at least one parameter (n_categorical + n_continuous)"
+                key=name, message="needs at least one parameter (n_categorical + n_continuous)"
             )
-        self.max_step: int = check_max_step(name, max_step)
-        self.samples_per_step = _count(name, "samples_per_step", samples_per_step)
-        if self.samples_per_step == 0:
-            raise ConfigError(f"{name}: samples_per_step must be >= 1")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ConfigError(f"{name}: seed must be an integer, got {seed!r}")
-        self.seed = seed
-        self.seconds_per_step = check_nonnegative(name, "seconds_per_step", seconds_per_step)
-        if self.seconds_per_step == 0:
-            raise ConfigError(f"{name}: seconds_per_step must be > 0")
+        self.max_step: int = check_int(f"{name}.max_step", max_step, 1)
+        self.samples_per_step = check_int(f"{name}.samples_per_step", samples_per_step, 1)
+        self.seed = check_int(f"{name}.seed", seed)
+        self.seconds_per_step = check_positive(f"{name}.seconds_per_step", seconds_per_step)
         self.optimum: float | None = -float(self.n_categorical + self.n_continuous)
         self._cat_keys = tuple(f"cat{i}" for i in range(self.n_categorical))
         self._cont_keys = tuple(f"cont{j}" for j in range(self.n_continuous))

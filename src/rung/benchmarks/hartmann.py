@@ -45,10 +45,9 @@ import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from rung._validate import check_float, check_int, check_positive
 from rung.benchmarks.base import (
     ConfigCache,
-    check_max_step,
-    check_nonnegative,
     check_step,
     read_floats,
 )
@@ -137,20 +136,19 @@ class _MFHartmann:
     ) -> None:
         name = self.registry_name
         if preset not in PRESETS:
-            raise ConfigError(f"{name}: unknown preset {preset!r}; choose one of {list(PRESETS)}")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ConfigError(f"{name}: seed must be an integer, got {seed!r}")
+            raise ConfigError(
+                key=f"{name}.preset",
+                message=f"unknown preset {preset!r}; choose one of {list(PRESETS)}",
+            )
+        self.seed = check_int(f"{name}.seed", seed)
         self.name: str = name
         self.preset = preset
-        self.max_step: int = check_max_step(name, max_step)
-        self.seed = seed
+        self.max_step: int = check_int(f"{name}.max_step", max_step, 1)
         preset_bias, preset_noise = PRESETS[preset]
-        self.bias = check_nonnegative(name, "bias", preset_bias if bias is None else bias)
-        self.noise = check_nonnegative(name, "noise", preset_noise if noise is None else noise)
-        self.seconds_per_step = check_nonnegative(name, "seconds_per_step", seconds_per_step)
-        if self.seconds_per_step == 0:
-            raise ConfigError(f"{name}: seconds_per_step must be > 0")
-        self.cost_spread = check_nonnegative(name, "cost_spread", cost_spread)
+        self.bias = check_float(f"{name}.bias", preset_bias if bias is None else bias, 0)
+        self.noise = check_float(f"{name}.noise", preset_noise if noise is None else noise, 0)
+        self.seconds_per_step = check_positive(f"{name}.seconds_per_step", seconds_per_step)
+        self.cost_spread = check_float(f"{name}.cost_spread", cost_spread, 0)
         self.optimum: float | None = self.known_optimum
         self._keys = tuple(f"x{i}" for i in range(self.dims))
         self.space: SearchSpace = SearchSpace({k: Float(0.0, 1.0) for k in self._keys})
