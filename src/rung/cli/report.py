@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from rung._validate import is_int, is_number
 from rung.core.history import History
 from rung.core.records import Trial, TrialStatus
 from rung.study import Study
@@ -22,9 +23,7 @@ STATUS_COLUMNS = ("running", "paused", "stopped", "completed", "failed", "interr
 
 def fmt_num(x: Any) -> str:
     """A number in at most ~6 significant digits; anything else as ``str``."""
-    if isinstance(x, bool) or not isinstance(x, int | float):
-        return str(x)
-    if isinstance(x, int):
+    if not is_number(x) or is_int(x):
         return str(x)
     if math.isnan(x):
         return "nan"
