@@ -386,7 +386,9 @@ class StudySpec:
     def from_json(cls, d: Mapping[str, Any]) -> StudySpec:
         version = d.get("version", SPEC_VERSION)
         if version != SPEC_VERSION:
-            raise ConfigError(f"version: study spec version {version!r} is not supported")
+            raise ConfigError(
+                key="version", message=f"study spec version {version!r} is not supported"
+            )
         return cls(
             name=str(d["name"]),
             space=SearchSpace.from_json(d["space"]),
