@@ -12,7 +12,7 @@ import difflib
 import functools
 import inspect
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,8 @@ from rung._validate import check_bool, check_float, check_int, is_number
 from rung.errors import SpaceError
 
 Scalar = str | int | float | bool | None
+When = Mapping[str, Scalar | Sequence[Scalar] | Set[Scalar]]
+"""``when=``: parent name -> the value, or the values, under which the parameter is active."""
 
 # isinstance targets as tuples: a ``X | Y`` union is rebuilt on every call, on validation's hot path
 _FLOATING = (float, np.floating)
@@ -38,7 +40,7 @@ def _raiser(name: str) -> Callable[..., SpaceError]:
     return functools.partial(SpaceError, param=name)
 
 
-def _norm_when(name: str, when: Mapping[str, Any] | None) -> dict[str, tuple[Scalar, ...]]:
+def _norm_when(name: str, when: When | None) -> dict[str, tuple[Scalar, ...]]:
     if when is None:
         return {}
     if not isinstance(when, Mapping):
@@ -80,20 +82,20 @@ class Param:
     def to_unit(self, value: Any) -> float:
         raise NotImplementedError
 
-    def from_unit(self, u: float) -> Any:
+    def from_unit(self, u: float) -> Scalar:
         raise NotImplementedError
 
-    def sample(self, rng: np.random.Generator) -> Any:
+    def sample(self, rng: np.random.Generator) -> Scalar:
         return self.from_unit(float(rng.random()))
 
-    def validate(self, value: Any) -> Any:
+    def validate(self, value: Any) -> Scalar:
         """Return ``value`` normalized to this parameter's type, or raise ``SpaceError``."""
         raise NotImplementedError
 
     def grid(self, points: int) -> list[Any]:
         raise NotImplementedError
 
-    def contains(self, value: Any) -> bool:
+    def contains(self, value: object) -> bool:
         try:
             self.validate(value)
         except SpaceError:
@@ -136,7 +138,7 @@ class Float(Param):
         high: float,
         log: bool = False,
         step: float | None = None,
-        when: Mapping[str, Any] | None = None,
+        when: When | None = None,
     ) -> None:
         self.low = low
         self.high = high
@@ -237,7 +239,7 @@ class Int(Param):
         high: int,
         log: bool = False,
         step: int = 1,
-        when: Mapping[str, Any] | None = None,
+        when: When | None = None,
     ) -> None:
         self.low = low
         self.high = high
@@ -323,7 +325,7 @@ class Categorical(Param):
         self,
         choices: Sequence[Scalar],
         ordered: bool = False,
-        when: Mapping[str, Any] | None = None,
+        when: When | None = None,
     ) -> None:
         self.choices = choices
         self.ordered = ordered
@@ -390,7 +392,7 @@ class Fixed(Param):
 
     kind = "fixed"
 
-    def __init__(self, value: Scalar, when: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, value: Scalar, when: When | None = None) -> None:
         self.value = value
         self.when = _norm_when("fixed", when)
 

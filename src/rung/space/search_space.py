@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,9 +18,17 @@ from rung.space.params import (
     Float,
     Int,
     Param,
+    Scalar,
     param_error,
     param_from_json,
 )
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+ParamLike = Param | Mapping[str, object] | Sequence[Scalar] | Scalar
+"""What a ``SearchSpace`` accepts per name: a ``Param``, its JSON form (``{"type": ...}``), a
+list of choices (categorical) or a scalar (fixed)."""
 
 
 def _coerce_param(name: str, value: Any) -> Param:
@@ -48,7 +56,7 @@ class SearchSpace:
     a list (categorical) or a scalar (fixed) per name.
     """
 
-    def __init__(self, params: Mapping[str, Any]) -> None:
+    def __init__(self, params: Mapping[str, ParamLike]) -> None:
         if isinstance(params, SearchSpace):
             params = params.params
         if not isinstance(params, Mapping):
@@ -71,7 +79,7 @@ class SearchSpace:
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
-    def coerce(cls, space: SearchSpace | Mapping[str, Any]) -> SearchSpace:
+    def coerce(cls, space: SearchSpace | Mapping[str, ParamLike]) -> SearchSpace:
         """Return ``space`` itself if it is a ``SearchSpace``, else build one from the mapping."""
         return space if isinstance(space, SearchSpace) else cls(space)
 
@@ -138,7 +146,7 @@ class SearchSpace:
                 return False
         return True
 
-    def active(self, params: Mapping[str, Any]) -> list[str]:
+    def active(self, params: Mapping[str, object]) -> list[str]:
         """Names of the parameters that are active given the values in ``params`` (in
         topological order)."""
         seen: dict[str, Any] = {}
@@ -164,7 +172,7 @@ class SearchSpace:
                 values[n] = p.sample(rng)
         return {n: values[n] for n in self.params if n in values}
 
-    def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
+    def validate(self, params: Mapping[str, object]) -> dict[str, Any]:
         """Check a configuration and return it normalized (ints as ``int``, floats as ``float``,
         missing fixed values filled in). Raises ``SpaceError`` naming the first bad key: an
         unknown name, a missing active parameter, a value of the wrong type or out of range, or
@@ -196,7 +204,7 @@ class SearchSpace:
     def n_dims(self) -> int:
         return len(self.dims)
 
-    def to_unit(self, params: Mapping[str, Any]) -> np.ndarray:
+    def to_unit(self, params: Mapping[str, Scalar]) -> np.ndarray:
         """Encode a configuration as a point of ``[0, 1]^n_dims`` (one coordinate per tunable
         parameter, in ``self.dims`` order). Inactive (or absent) parameters are NaN."""
         u = np.full(len(self.dims), np.nan)
@@ -205,7 +213,7 @@ class SearchSpace:
                 u[i] = self.params[n].to_unit(params[n])
         return u
 
-    def from_unit(self, u: Any) -> dict[str, Any]:
+    def from_unit(self, u: ArrayLike) -> dict[str, Any]:
         """Decode a point of the unit cube. Coordinates of parameters that the decoded values make
         inactive are ignored; a NaN coordinate of an active parameter decodes as 0.5."""
         arr = np.asarray(u, dtype=float)
