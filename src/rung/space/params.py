@@ -169,7 +169,7 @@ class Float(Param):
         k = min(max(k, 0), self._n - 1)
         return float(self.low + k * self.step)
 
-    def to_unit(self, value: Any) -> float:
+    def to_unit(self, value: float) -> float:
         x = float(value)
         if self.step is not None:
             k = round((x - self.low) / self.step)
@@ -202,7 +202,7 @@ class Float(Param):
             return self._quantize(x)
         return x
 
-    def grid(self, points: int) -> list[Any]:
+    def grid(self, points: int) -> list[float]:
         if self.step is not None and self._n <= points:
             return [float(self.low + k * self.step) for k in range(self._n)]
         if points == 1:
@@ -261,7 +261,7 @@ class Int(Param):
         self._n = (self.high - self.low) // self.step + 1
         return self
 
-    def to_unit(self, value: Any) -> float:
+    def to_unit(self, value: int) -> float:
         x = int(value)
         if self.log:
             lo, hi = math.log(self.low - 0.5), math.log(self.high + 0.5)
@@ -291,7 +291,7 @@ class Int(Param):
             raise param_error(self.name, f"{value!r} is not on the step grid {self.step}")
         return x
 
-    def grid(self, points: int) -> list[Any]:
+    def grid(self, points: int) -> list[int]:
         if self._n <= points:
             return [self.low + k * self.step for k in range(self._n)]
         out: list[int] = []
@@ -354,7 +354,7 @@ class Categorical(Param):
         self._index = {(type(c).__name__, c): i for i, c in enumerate(choices)}
         return self
 
-    def index(self, value: Any) -> int:
+    def index(self, value: Scalar) -> int:
         try:
             return self._index[(type(value).__name__, value)]
         except (KeyError, TypeError):
@@ -362,7 +362,7 @@ class Categorical(Param):
                 self.name, f"{value!r} is not one of {list(self.choices)!r}"
             ) from None
 
-    def to_unit(self, value: Any) -> float:
+    def to_unit(self, value: Scalar) -> float:
         return (self.index(value) + 0.5) / len(self.choices)
 
     def from_unit(self, u: float) -> Scalar:
@@ -377,7 +377,7 @@ class Categorical(Param):
             value = value.item()
         return self.choices[self.index(value)]
 
-    def grid(self, points: int) -> list[Any]:
+    def grid(self, points: int) -> list[Scalar]:
         return list(self.choices)
 
     def to_json(self) -> dict[str, Any]:
@@ -407,7 +407,7 @@ class Fixed(Param):
     def tunable(self) -> bool:
         return False
 
-    def to_unit(self, value: Any) -> float:
+    def to_unit(self, value: Scalar) -> float:
         return 0.5
 
     def from_unit(self, u: float) -> Scalar:
@@ -423,7 +423,7 @@ class Fixed(Param):
             raise param_error(self.name, f"expected the fixed value {self.value!r}, got {value!r}")
         return self.value
 
-    def grid(self, points: int) -> list[Any]:
+    def grid(self, points: int) -> list[Scalar]:
         return [self.value]
 
     def to_json(self) -> dict[str, Any]:
