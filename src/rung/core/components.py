@@ -257,3 +257,9 @@ class Scheduler(Component, ABC):
     def state(self) -> dict[str, Any]:
         """JSON-serializable view of internal state (rung tables, brackets)."""
         return {}
+
+
+# what the API accepts where a component is named (``Study.create(searcher=...)``, ``rung.run``):
+# an instance, its persisted form, a registry name, or a ``{"name": ..., "params": {...}}`` mapping
+SearcherLike = Searcher | ComponentSpec | str | Mapping[str, object]
+SchedulerLike = Scheduler | ComponentSpec | str | Mapping[str, object]

@@ -168,5 +168,5 @@ COMMAND_TYPES: tuple[type, ...] = (Launch, Reply, Cancel, DeleteCheckpoint)
 Record = Event | Command
 
 
-def is_event(record: Any) -> bool:
+def is_event(record: object) -> bool:
     return isinstance(record, EVENT_TYPES)

@@ -17,7 +17,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +197,7 @@ class SQLiteJournal:
             raise JournalError(f"{self.path} was opened read-only")
 
     @contextlib.contextmanager
-    def _tx(self) -> Any:
+    def _tx(self) -> Iterator[None]:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield
