@@ -18,7 +18,6 @@ from rung.core.events import (
     Action,
     CapacityChanged,
     CheckpointSaved,
-    Command,
     Decision,
     Event,
     Launch,
@@ -282,10 +281,6 @@ class Study:
         return diagnose_engine(self.engine, emit=emit)
 
     # --- journaled handling -------------------------------------------------------------------
-    def _handle(self, events: list[Event]) -> list[Command]:
-        """One driver turn (``rung.driver.turn``) for events of the caller's own loop."""
-        return turn(self.engine, self.journal, self.spec.name, events)
-
     def _checkpoint_dir(self) -> Path:
         """Where a run's checkpoints go: the journal's directory for them, or a temporary
         directory that lives as long as this ``Study`` (removed by ``close``)."""
@@ -417,7 +412,8 @@ class Study:
             self._record_late(trial_id, step, metrics)
             return self._decided[trial_id]
         self._require_active(trial_id)
-        cmds = self._handle([ResultReported(trial_id, int(step), dict(metrics), self._now())])
+        cmds = turn(self.engine, self.journal, self.spec.name,
+                    [ResultReported(trial_id, int(step), dict(metrics), self._now())])
         for c in cmds:
             if isinstance(c, Reply) and c.trial_id == trial_id:
                 if c.decision.action is not Action.CONTINUE:
@@ -433,11 +429,13 @@ class Study:
         ``path`` back as ``trial.checkpoint``."""
         if trial_id not in self.engine.history:
             raise RungError(f"trial {trial_id} does not exist in study {self.name!r}")
-        self._handle([CheckpointSaved(trial_id, int(step), str(path), self._now(), int(size))])
+        turn(self.engine, self.journal, self.spec.name,
+             [CheckpointSaved(trial_id, int(step), str(path), self._now(), int(size))])
 
     def _record_late(self, trial_id: int, step: int, metrics: Mapping[str, Any]) -> None:
         if trial_id in self.engine.active:
-            self._handle([ResultReported(trial_id, int(step), dict(metrics), self._now())])
+            turn(self.engine, self.journal, self.spec.name,
+                 [ResultReported(trial_id, int(step), dict(metrics), self._now())])
 
     def tell(
         self,
@@ -465,7 +463,7 @@ class Study:
             events.append(ResultReported(trial_id, int(step), dict(metrics), t))
         events.append(CapacityChanged(max(len(eng.active) - 1, 0), t))
         events.append(TrialEnded(trial_id, outcome, t, error))
-        self._handle(events)
+        turn(self.engine, self.journal, self.spec.name, events)
         self._decided.pop(trial_id, None)
         return eng.history.trial(trial_id, cache=False)  # read once by the caller, if at all
 
