@@ -156,14 +156,16 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import the module that defines ``name`` on first access, and keep the value here."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), _RENAMED.get(name, name))
-    globals()[name] = value  # later reads skip this function
-    return value
+if not TYPE_CHECKING:  # hidden from type checkers, so that they flag unknown names
+
+    def __getattr__(name: str) -> Any:
+        """Import the module that defines ``name`` on first access, and keep the value here."""
+        module = _EXPORTS.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), _RENAMED.get(name, name))
+        globals()[name] = value  # later reads skip this function
+        return value
 
 
 def __dir__() -> list[str]:
