@@ -46,6 +46,9 @@ from rung.storage import Journal, MemoryJournal, open_journal
 
 if TYPE_CHECKING:
     from rung.analysis import FidelityDiagnostics
+    from rung.core.components import SchedulerLike, SearcherLike
+    from rung.core.history import History
+    from rung.space.search_space import ParamLike
 
 log = logging.getLogger("rung.study")
 
@@ -97,10 +100,10 @@ class Study:
     def create(
         cls,
         name: str,
-        space: SearchSpace | Mapping[str, Any],
+        space: SearchSpace | Mapping[str, ParamLike],
         objective: Objective | str | Sequence[Objective | str | Mapping[str, Any]] = "loss",
-        searcher: Any = "random",
-        scheduler: Any = "fifo",
+        searcher: SearcherLike = "random",
+        scheduler: SchedulerLike = "fifo",
         max_step: int = 1,
         budget: Budget | Mapping[str, Any] | None = None,
         seed: int = 0,
@@ -186,7 +189,7 @@ class Study:
         return self.spec.name
 
     @property
-    def history(self) -> Any:
+    def history(self) -> History:
         return self.engine.history
 
     def trials(self, status: TrialStatus | str | None = None) -> list[Trial]:
@@ -484,11 +487,11 @@ class Study:
 
 def run(
     objective: Callable[..., Any],
-    space: SearchSpace | Mapping[str, Any],
+    space: SearchSpace | Mapping[str, ParamLike],
     metric: str | Sequence[str] = "loss",
     mode: str | Sequence[str] = "min",
-    searcher: Any = "random",
-    scheduler: Any = "fifo",
+    searcher: SearcherLike = "random",
+    scheduler: SchedulerLike = "fifo",
     max_step: int = 1,
     n_trials: int | None = None,
     max_time: float | None = None,
