@@ -34,14 +34,7 @@ FAST = {
 SEARCHERS = list(FAST)
 
 
-def lanes(names: list[str]) -> list[object]:
-    """``names`` as parameters, GP's in the slow lane (``pytest -m slow``): its 20-30 trial runs
-    take a minute each on busy cores, and ``test_conformance_suite`` keeps a short GP run
-    (determinism, replay) in the default lane."""
-    return [pytest.param(n, marks=pytest.mark.slow) if n == "gp" else n for n in names]
-
-
-@pytest.mark.parametrize("name", lanes([n for n in SEARCHERS if n != "gp-lp"]))
+@pytest.mark.parametrize("name", [n for n in SEARCHERS if n != "gp-lp"])
 def test_same_seed_same_suggestions(name: str) -> None:
     a = run_sequential(make_study(FAST[name], MIXED_SPACE, seed=3), mixed_loss, 20)
     b = run_sequential(make_study(FAST[name], MIXED_SPACE, seed=3), mixed_loss, 20)
@@ -50,7 +43,7 @@ def test_same_seed_same_suggestions(name: str) -> None:
     assert a != c
 
 
-@pytest.mark.parametrize("name", lanes([n for n in SEARCHERS if n != "gp-lp"]))
+@pytest.mark.parametrize("name", [n for n in SEARCHERS if n != "gp-lp"])
 def test_suggestions_valid_in_mixed_conditional_space(name: str) -> None:
     study = make_study(FAST[name], MIXED_SPACE, seed=1)
     params = run_sequential(study, mixed_loss, 30)
@@ -65,7 +58,7 @@ def test_suggestions_valid_in_mixed_conditional_space(name: str) -> None:
     assert {p["opt"] for p in params} == {"adam", "sgd", "rmsprop"}
 
 
-@pytest.mark.parametrize("name", lanes([n for n in SEARCHERS if n != "gp-lp"]))
+@pytest.mark.parametrize("name", [n for n in SEARCHERS if n != "gp-lp"])
 def test_replay_then_continue_equals_live(name: str) -> None:
     """Suggestions may not depend on state accumulated across calls: a study reloaded from its
     journal half-way continues exactly as the uninterrupted one."""
