@@ -58,9 +58,31 @@ unit = st.floats(0.0, 1.0, allow_nan=False)
 # --- protocol and registry ------------------------------------------------------------------
 
 
+def _tiny_table(directory: Any) -> str:
+    """A two-row, three-step curve table (``curve-table`` needs a file to replay)."""
+    from rung.benchmarks.curve_table import write_curve_table
+
+    path = str(directory / "tiny.npz")
+    meta = {
+        "task": "tiny",
+        "max_step": 3,
+        "metrics": {"loss": "min"},
+        "space": {"x": {"type": "float", "low": 0.0, "high": 1.0, "log": False}},
+    }
+    values = np.array([[0.9, 0.5, 0.4], [0.8, 0.7, 0.6]])
+    write_curve_table(path, meta, np.array([[0.2], [0.7]]), {"loss": values}, np.ones((2, 3)))
+    return path
+
+
+def build(name: str, directory: Any) -> Any:
+    """``get_benchmark(name)`` with default arguments (a tiny table for ``curve-table``)."""
+    kwargs = {"path": _tiny_table(directory)} if name == "curve-table" else {}
+    return get_benchmark(name, **kwargs)
+
+
 @pytest.mark.parametrize("name", BENCHMARKS)
-def test_registry_builds_conforming_benchmarks(name: str) -> None:
-    bench = get_benchmark(name)
+def test_registry_builds_conforming_benchmarks(name: str, tmp_path: Any) -> None:
+    bench = build(name, tmp_path)
     assert isinstance(bench, Benchmark)
     assert bench.name == name
     assert isinstance(bench.space, SearchSpace)
@@ -74,7 +96,9 @@ def test_registry_builds_conforming_benchmarks(name: str) -> None:
 
 
 def test_registry_names() -> None:
-    assert set(BENCHMARKS) == {"mf-branin", "mf-hartmann3", "mf-hartmann6", "counting-ones"}
+    assert set(BENCHMARKS) == {
+        "mf-branin", "mf-hartmann3", "mf-hartmann6", "counting-ones", "curve-table"
+    }
 
 
 def test_registry_rejects_unknown_name_and_bad_arguments() -> None:
@@ -364,15 +388,15 @@ def test_cost_depends_on_the_configuration_within_a_documented_range() -> None:
 
 @pytest.mark.parametrize("name", BENCHMARKS)
 @pytest.mark.parametrize("step", [0, -1, "top", 2.5, True, None])
-def test_evaluate_rejects_bad_steps_naming_them(name: str, step: Any) -> None:
-    bench = get_benchmark(name)
+def test_evaluate_rejects_bad_steps_naming_them(name: str, step: Any, tmp_path: Any) -> None:
+    bench = build(name, tmp_path)
     with pytest.raises(ValueError, match=rf"step {step!r} is outside 1\.\.{bench.max_step}"):
         bench.evaluate(sample(bench, 0), step)
 
 
 @pytest.mark.parametrize("name", BENCHMARKS)
-def test_evaluate_rejects_step_past_max_step(name: str) -> None:
-    bench = get_benchmark(name)
+def test_evaluate_rejects_step_past_max_step(name: str, tmp_path: Any) -> None:
+    bench = build(name, tmp_path)
     with pytest.raises(ValueError, match=f"step {bench.max_step + 1} is outside"):
         bench.evaluate(sample(bench, 0), bench.max_step + 1)
     bench.evaluate(sample(bench, 0), bench.max_step)  # the top step itself is fine
