@@ -19,11 +19,15 @@ import argparse
 import logging
 import math
 import multiprocessing
+import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # two processes share two cores
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 from scipy.stats import mannwhitneyu
@@ -47,21 +51,34 @@ METHODS: dict[str, tuple[str, Callable[[], Any]]] = {
 }
 
 
-def load(name: str, rows: int) -> CurveTable:
-    path = CURVES / f"{name}.npz"
-    with np.load(path, allow_pickle=False) as z:
-        n = len(z["params"])
-    return CurveTable(path, rows=min(rows, n))
+def method(name: str) -> tuple[str, Callable[[], Any]]:
+    """A name of ``METHODS``, or a variant such as ``curve:min_step=9:explore=1.0`` or
+    ``asha:min_step=9`` (``CurveASHA`` / ``ASHA(3)`` with those keyword arguments)."""
+    if name in METHODS:
+        return METHODS[name]
+    base, *pairs = name.split(":")
+    kwargs = {k: (float(v) if "." in v else int(v)) for k, v in (p.split("=") for p in pairs)}
+    searcher = "tpe" if base.endswith("+tpe") else "random"
+    cls = CurveASHA if base.startswith("curve") else ASHA
+    return searcher, lambda: cls(3, **kwargs)
+
+DEFAULT = ["random+fifo", "asha", "asha-promotion", "curve", "curve+tpe",
+           "asha:min_step=9", "curve:min_step=9", "curve+tpe:min_step=9"]
+
+
+def available(name: str) -> int:
+    with np.load(CURVES / f"{name}.npz", allow_pickle=False) as z:
+        return len(z["params"])
 
 
 def run_one(job: tuple[str, int, str, int, int]) -> dict[str, Any]:
-    name, workers, method, seed, rows = job
+    name, workers, name_of, seed, rows = job
     logging.disable(logging.WARNING)
-    bench = load(name, rows)
+    bench = CurveTable(CURVES / f"{name}.npz", rows=rows)
     compute = FULL_CURVES * float(bench.seconds.sum(axis=1).mean())
-    searcher, sched = METHODS[method]
+    searcher, sched = method(name_of)
     study = Study.create(
-        method, bench.space, Objective(bench.metric, bench.mode), searcher=searcher,
+        "bench", bench.space, Objective(bench.metric, bench.mode), searcher=searcher,
         scheduler=sched(), max_step=bench.max_step, budget=Budget(max_time=compute / workers),
         seed=seed, storage=MemoryJournal(),
     )
@@ -81,7 +98,7 @@ def run_one(job: tuple[str, int, str, int, int]) -> dict[str, Any]:
     best = study.best_trial
     final = bench.final_value(best.params) - bench.optimum if best else math.inf
     full = study.history.n_at_step(bench.max_step)
-    return {"table": name, "workers": workers, "method": method, "seed": seed,
+    return {"table": name, "workers": workers, "method": name_of, "seed": seed,
             "final": final, "curve": curve, "trials": len(study.history), "full": full,
             "cpu": time.process_time() - t0, "rows": len(bench.params)}
 
@@ -109,7 +126,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--workers", default="1,8")
     ap.add_argument("--tables", default=",".join(sorted(p.stem for p in CURVES.glob("*.npz"))))
-    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--methods", default=",".join(DEFAULT))
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     tables = args.tables.split(",")
@@ -118,7 +135,8 @@ def main() -> None:
         if must not in methods:
             methods.insert(0, must)
     workers = [int(w) for w in args.workers.split(",")]
-    jobs = [(t, w, m, s, args.rows) for t in tables for w in workers for m in methods
+    rows = {t: min(args.rows, available(t)) for t in tables}  # fixed while the tables grow
+    jobs = [(t, w, m, s, rows[t]) for t in tables for w in workers for m in methods
             for s in range(args.seeds)]
     t0 = time.time()
     with multiprocessing.Pool(args.jobs) as pool:

@@ -124,7 +124,7 @@ class CurveASHA(Scheduler):
         self,
         reduction_factor: int = 3,
         min_step: int = 1,
-        min_fit: int = 8,
+        min_fit: int = 4,
         refit_growth: float = 1.5,
         max_points: int = 64,
         explore: float = 0.0,
