@@ -203,8 +203,9 @@ class Study:
 
     @property
     def best_trial(self) -> Trial | None:
-        """The trial with the best score among those that reached ``max_step``; if none did, the
-        best at the highest step any trial reached. ``None`` before the first result. With
+        """The trial with the best final score: among those that reached ``max_step`` or
+        completed below it by themselves (``History.best_trial_id``); if none did, the best at the
+        highest step any trial reached. ``None`` before the first result. With
         constraints, only feasible trials count (``None`` while none is)."""
         h = self.engine.history
         if not h.constraints:

@@ -7,7 +7,18 @@ import numpy as np
 import pytest
 from sched_script import Script, summary
 
-from rung import Action, Budget, Categorical, ConfigError, Decision, Float, Int, SearchSpace
+from rung import (
+    Action,
+    Budget,
+    Categorical,
+    ConfigError,
+    Decision,
+    Float,
+    Int,
+    Objective,
+    SearchSpace,
+    Study,
+)
 from rung.core import DeleteCheckpoint
 from rung.core.rng import derive_rng
 from rung.schedulers import PBT
@@ -172,3 +183,98 @@ def test_explore_is_deterministic_per_key() -> None:
 def test_bad_params(kwargs: dict, key: str) -> None:
     with pytest.raises(ConfigError, match=rf"scheduler\.params\.{key}"):
         Script(PBT(**kwargs), max_step=9, space=SPACE)
+
+
+# --- time-sharing: a population larger than the worker slots ------------------------------
+
+
+class _Drift:
+    """A tiny benchmark: the best ``lr`` drifts with the step, so members rank differently at
+    different intervals (stateless: the simulated executor evaluates ``(params, step)``)."""
+
+    name = "drift"
+    space = SearchSpace({"lr": Float(1e-4, 1e-1, log=True)})
+    max_step = 20
+    metric = "acc"
+    mode = "max"
+    optimum = None
+
+    def evaluate(self, params: dict, step: int) -> tuple[dict[str, float], float]:
+        best = -3.5 + step / 10
+        acc = step * (1.0 - 0.1 * (np.log10(params["lr"]) - best) ** 2)
+        return {"acc": float(acc)}, 1.0
+
+
+def _timeshared(n_workers: int, seed: int = 0) -> Study:
+    bench = _Drift()
+    study = Study.create(
+        "ts", bench.space, objective=Objective("acc", "max"), searcher="random",
+        scheduler=PBT(8, 4, 0.25, 0.25), max_step=bench.max_step,
+        budget=Budget(max_steps=8 * bench.max_step), seed=seed,
+    )
+    return study.simulate(bench, n_workers=n_workers)
+
+
+@pytest.mark.parametrize("n_workers", [1, 2, 3])
+def test_a_population_larger_than_the_workers_time_shares_and_exploits(n_workers: int) -> None:
+    study = _timeshared(n_workers)
+    # every generation (steps 4, 8, 12, 16) is judged: 2 of 8 exploited each time
+    assert study.engine.scheduler.state()["exploits"] == 4 * 2
+    h = study.engine.history
+    # the population advances in step: nobody trains past interval step s before every
+    # member has reached it (virtual times of the results)
+    for s in (4, 8, 12, 16):
+        reached = [r.time for t in h for r in h.results(t) if r.step == s]
+        beyond = [r.time for t in h for r in h.results(t) if r.step == s + 1]
+        assert len(reached) == 8 and len(beyond) == 8
+        assert max(reached) <= min(beyond)
+    forks = [t for t in h if h.parent_id(t) is not None]
+    assert len(forks) == 8
+    for t in forks:  # a fork starts from its donor's checkpoint at a generation's step
+        assert h.tags(t)["pbt"] == "fork"
+        assert min(h.scores(t)) % 4 == 1
+    # the final population reaches max_step together, and the best member is the best trial
+    final = [t for t in h if h.last_step(t) == bench_max]
+    assert len(final) == 8
+    best = min(final, key=lambda t: (h.score(t), t))
+    assert study.best_trial is not None and study.best_trial.id == best
+
+
+bench_max = _Drift.max_step
+
+
+def test_time_sharing_is_deterministic_and_replays() -> None:
+    a, b = _timeshared(2, seed=5), _timeshared(2, seed=5)
+    ha, hb = a.engine.history, b.engine.history
+    assert [ha.params(t) for t in ha] == [hb.params(t) for t in hb]
+    assert [ha.parent_id(t) for t in ha] == [hb.parent_id(t) for t in hb]
+
+
+def test_the_pbt_toy_exploits_and_best_trial_is_the_best_member() -> None:
+    """The Ray Tune ``pbt_function``-style toy on the local executor, 8 members on 2 workers:
+    members that meet the goal end early, and one of them is the best trial."""
+    import pbt_toy
+
+    study = Study.create(
+        "toy", SearchSpace({"lr": Float(1e-4, 1e-1, log=True)}),
+        objective=Objective("acc", "max"), searcher="random",
+        scheduler=PBT(8, 4, 0.25, 0.25), max_step=40, budget=Budget(max_steps=8 * 40), seed=0,
+    )
+    study.run(pbt_toy.toy, executor="local", n_workers=2)
+    h = study.engine.history
+    assert study.engine.scheduler.state()["exploits"] >= 2 * 8  # 2 per generation, 9 of them
+    finals = {t: h.score(t) for t in h if h.status(t).value == "completed"}
+    best = study.best_trial
+    assert best is not None and best.id == min(finals, key=lambda t: (finals[t], t))
+    assert study.best_value() > pbt_toy.GOAL  # a member met the goal (a fixed lr cannot)
+    assert h.last_step(best.id) < 40  # ... and completed early: that final value counts
+
+
+def test_best_trial_counts_a_trial_that_completed_early() -> None:
+    study = Study.create("b", SPACE, objective=Objective("acc", "max"), max_step=10, seed=0)
+    early, late = study.ask(), study.ask()
+    assert early is not None and late is not None
+    study.report(early.id, 3, {"acc": 9.0})
+    study.tell(early.id, "completed", {"acc": 9.0}, step=3)  # the objective returned early
+    study.tell(late.id, "completed", {"acc": 5.0})  # at max_step
+    assert study.best_trial is not None and study.best_trial.id == early.id

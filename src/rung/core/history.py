@@ -82,6 +82,9 @@ class History:
         # whose components never ask for ranks pays no sorted insert per report
         self._unsorted: dict[int, list[tuple[float, int]]] = {}
         self._best_at_step: dict[int, tuple[float, int]] = {}
+        # best (score, id) of trials that completed by themselves below max_step (an objective
+        # that returns early: its last result is its final one)
+        self._best_completed_early: tuple[float, int] | None = None
         self._top_step = 0
         self.n_suggested = 0
         self.steps_consumed = 0
@@ -253,10 +256,14 @@ class History:
         return self._top_step
 
     def best_trial_id(self) -> int | None:
-        """Best score among trials that reached ``max_step``; if none did, best at the highest
-        step reached by any trial. Ties go to the earlier trial."""
-        if self._best_at_step.get(self.max_step) is not None:
-            return self._best_at_step[self.max_step][1]
+        """Best final score: among trials that reached ``max_step`` and trials that completed
+        below it (the objective returned early, so its last result is final, as a PBT member
+        that met its goal); if there are none, best at the highest step reached by any trial.
+        Ties go to the earlier trial."""
+        final = self._best_at_step.get(self.max_step)
+        early = self._best_completed_early
+        if final is not None or early is not None:
+            return min(k for k in (final, early) if k is not None)[1]
         if self._top_step == 0:
             return None
         best = self._best_at_step.get(self._top_step)
@@ -347,6 +354,10 @@ class History:
         st.error = error
         if status is TrialStatus.INTERRUPTED:
             st.interruptions += 1
+        elif status is TrialStatus.COMPLETED and 0 < st.last_step < self.max_step:
+            key = (st.scores[st.last_step], trial_id)
+            if self._best_completed_early is None or key < self._best_completed_early:
+                self._best_completed_early = key
         self._set_status(st, status)
 
     def _tag(self, trial_id: int, key: str, value: Any) -> None:

@@ -26,6 +26,21 @@ neighbouring choice, and an unordered categorical keeps its value. Parameters th
 make inactive are dropped and newly active ones are sampled, so the result is always valid in
 the space.
 
+**Time-sharing** (a population larger than the worker slots, as Ray Tune does it). The
+scheduler never learns the number of slots; it sees members waiting instead. When a member
+reaches an interval step while another member waits for a slot (an original not started yet, or
+a member paused behind it), it pauses there with a checkpoint instead of continuing, and a free
+slot goes to the waiting member that is furthest behind (lowest step, then lowest id). A paused
+member is resumed only when nobody is behind it, so the population advances one interval at a
+time (a *generation*, the synchronous variant of the paper's section 3) and a slot may idle
+while the last member of a generation finishes. When the last live member reaches interval step
+``s``, the whole generation is judged at once: the bottom ``quantile_fraction`` of the members'
+results at ``s`` are exploited (the reporter is stopped; paused ones are retired through
+``retired()``) and their places are filled by forks of top members' checkpoints at ``s``. Every
+other member pauses at ``s`` and is resumed in turn. A generation whose last member fails
+instead of reporting is not judged (its members just move on). With a population no larger
+than the slots nobody waits, and the asynchronous rule above applies unchanged.
+
 **Checkpoints.** Workers wait for a decision at every interval step (their lease ends there),
 and the decision carries ``checkpoint=True``: the checkpoint exists before anyone can fork from
 it. The engine keeps a donor's checkpoint as long as a fork still needs it.
@@ -53,6 +68,7 @@ from rung.core.components import (
     Fork,
     NextTrial,
     ResultRequest,
+    Resume,
     Scheduler,
     StartNew,
 )
@@ -133,6 +149,14 @@ class PBT(Scheduler):
         hyperparams: names of the parameters to explore (default: every tunable parameter).
     """
 
+    version = 2
+    changes = {
+        2: "a population larger than the worker slots time-shares: members pause at every "
+        "interval step while others wait, the member furthest behind resumes, and each "
+        "generation's bottom quantile is exploited at once (before: members ran to max_step "
+        "one after another and nobody was exploited until the last ones)",
+    }
+
     def __init__(
         self,
         population_size: int = 8,
@@ -188,6 +212,9 @@ class PBT(Scheduler):
         self._pending: dict[int, int] = {}  # stopped member -> step, waiting for its fork
         self._exploits = 0
         self._lineage: list[dict[str, Any]] = []  # the most recent forks
+        self._paused: dict[int, int] = {}  # time-sharing: member -> interval step it waits at
+        self._retire: list[int] = []  # paused members exploited, for ``retired()``
+        self._judged: dict[int, list[int]] = {}  # time-sharing: recipient -> the top it forks
 
     def lease(self, start_step: int) -> int:
         """The first interval step at or after ``start_step`` (or ``max_step``)."""
@@ -210,6 +237,21 @@ class PBT(Scheduler):
         k = math.ceil(m * self.quantile_fraction)
         return min(k, m // 2)
 
+    def _alive(self, history: History, tid: int) -> bool:
+        """Running, paused, or interrupted and still to be resumed."""
+        status = history.status(tid)
+        if status is TrialStatus.INTERRUPTED:
+            return history.interruptions(tid) <= self.max_interruptions
+        return status in _LIVE
+
+    def _lowest_step(self, history: History) -> int:
+        """The interval step of the live member furthest behind (0: one has none yet)."""
+        steps = [
+            self._last[t][0] if t in self._last else 0
+            for t in self._members if self._alive(history, t)
+        ]
+        return min(steps, default=0)
+
     # --- hooks ------------------------------------------------------------------------------
     def next_trial(self, history: History) -> NextTrial | None:
         self._sync(history)
@@ -218,26 +260,44 @@ class PBT(Scheduler):
             return resume
         while self._pending:
             recipient, step = next(iter(self._pending.items()))
+            top = self._judged.get(recipient)
+            if top is not None:
+                # time-sharing: fork from the judged generation's top, from checkpoints at
+                # ``step`` (wait while a top member is still saving its own)
+                if any(self._alive(history, t) and not _fresh(history, t, step) for t in top):
+                    return None
+                del self._judged[recipient]
+                top = [t for t in top if _fresh(history, t, step)]
             del self._pending[recipient]
-            fork = self._fork(history, recipient, step)
+            fork = self._fork(history, recipient, step, top)
             if fork is not None:
                 return fork
             # no live member has a checkpoint any more: refill the slot with a new member
             return StartNew(self.lease(1), {"pbt": "member", "replaces": recipient})
         if self._originals < self.population_size:
             return StartNew(self.lease(1), {"pbt": "member"})
+        if self._paused:
+            # time-sharing: the member furthest behind, once nobody is behind it
+            tid, step = min(self._paused.items(), key=lambda e: (e[1], e[0]))
+            if step <= self._lowest_step(history):
+                del self._paused[tid]
+                ckpt = history.checkpoint(tid)
+                return Resume(tid, self.lease(ckpt.step + 1 if ckpt else 1))
         return None
 
-    def _fork(self, history: History, recipient: int, step: int) -> Fork | None:
-        ranked = [
-            (s, t) for s, t in self._ranked()
-            if history.status(t) in _LIVE and history.checkpoint(t) is not None
-        ]
-        if not ranked:
+    def _fork(
+        self, history: History, recipient: int, step: int, top: list[int] | None = None
+    ) -> Fork | None:
+        if top is None:
+            ranked = [
+                t for _, t in self._ranked()
+                if history.status(t) in _LIVE and history.checkpoint(t) is not None
+            ]
+            top = ranked[: max(self._quantile(len(self._last)), 1)]
+        if not top:
             return None
-        top = ranked[: max(self._quantile(len(self._last)), 1)]
         rng = derive_rng(self.seed, "pbt", recipient, step)
-        donor = top[int(rng.integers(len(top)))][1]
+        donor = top[int(rng.integers(len(top)))]
         params = explore(
             self.space, history.params(donor), self._names, self.resample_probability, rng
         )
@@ -265,6 +325,8 @@ class PBT(Scheduler):
         if step % interval or step >= self.max_step or tid not in self._members:
             return Decision.proceed(self.lease(step + 1))
         self._last[tid] = (step, score)
+        if self._originals < self.population_size or self._paused:
+            return self._time_share(history, tid, step)
         ranked = self._ranked()
         m = len(ranked)
         k = self._quantile(m)
@@ -288,20 +350,79 @@ class PBT(Scheduler):
             Action.CONTINUE, step + interval, True, f"rank {rank + 1}/{m} at step {step}"
         )
 
+    def _time_share(self, history: History, tid: int, step: int) -> Decision:
+        """A member reached interval ``step`` while others wait for a slot: pause it there, and
+        judge the generation once its last live member has arrived (module docstring)."""
+        behind = sum(
+            1 for t in self._members
+            if self._alive(history, t) and (t not in self._last or self._last[t][0] < step)
+        )
+        if behind or self._originals < self.population_size:
+            self._paused[tid] = step
+            waiting = behind + self.population_size - self._originals
+            return Decision(
+                Action.PAUSE, None, True,
+                f"time-sharing: paused at step {step} until {waiting} member(s) behind catch up",
+            )
+        ranked = self._ranked()
+        m = len(ranked)
+        k = self._quantile(m)
+        has_donor = any(
+            history.status(t) in _LIVE and (t == tid or history.checkpoint(t) is not None)
+            for _, t in ranked[:k]
+        )
+        stop = False
+        if k >= 1 and has_donor:
+            top = [t for _, t in ranked[:k]]
+            for _, t in ranked[m - k:]:
+                del self._members[t]
+                del self._last[t]
+                self._pending[t] = step
+                self._judged[t] = top
+                if t == tid:
+                    stop = True
+                else:
+                    self._paused.pop(t, None)
+                    self._retire.append(t)
+        if stop:
+            return Decision.stop(
+                f"exploit: generation at step {step} judged; rank in the bottom {k} of {m}; "
+                f"replaced by a fork of a top-{k} trial"
+            )
+        self._paused[tid] = step
+        rank = ranked.index((self._last[tid][1], tid))
+        return Decision(
+            Action.PAUSE, None, True,
+            f"time-sharing: generation at step {step} judged (rank {rank + 1}/{m}, "
+            f"{k if has_donor else 0} exploited); paused for the next interval",
+        )
+
+    def retired(self) -> list[int]:
+        out, self._retire = self._retire, []
+        return out
+
     def on_trial_end(self, request: EndRequest) -> None:
         self._sync(request.history)
         if request.outcome in (Outcome.COMPLETED, Outcome.STOPPED, Outcome.FAILED):
             self._members.pop(request.trial_id, None)
             self._last.pop(request.trial_id, None)
+            self._paused.pop(request.trial_id, None)
 
     def state(self) -> dict[str, Any]:
         return {
             "population": list(self._members),
             "ranked": [[tid, self._last[tid][0], _finite(s)] for s, tid in self._ranked()],
             "pending_forks": list(self._pending),
+            "paused": sorted(self._paused),
             "exploits": self._exploits,
             "recent_forks": [dict(e) for e in self._lineage],
         }
+
+
+def _fresh(history: History, tid: int, step: int) -> bool:
+    """``tid`` is live and has a checkpoint at ``step`` or later."""
+    ckpt = history.checkpoint(tid)
+    return history.status(tid) in _LIVE and ckpt is not None and ckpt.step >= step
 
 
 def _finite(x: float) -> float | None:
