@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from rung.errors import StopTrial
 from rung.cli.spec import load_spec
+from rung.errors import StopTrial
 from rung.storage import SQLiteJournal
 from rung.study import Study
 
