@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rung.auto import choose, is_auto
 from rung.core.engine import Engine
 from rung.core.events import (
     Action,
@@ -88,10 +89,15 @@ class Study:
     ``ask`` / ``report`` / ``tell`` (your own loop).
     """
 
-    def __init__(self, spec: StudySpec, journal: Journal, engine: Engine) -> None:
+    def __init__(
+        self, spec: StudySpec, journal: Journal, engine: Engine, auto: str | None = None
+    ) -> None:
         self.spec = spec
         self.journal = journal
         self.engine = engine
+        #: Why ``searcher="auto"`` / ``scheduler="auto"`` chose what they chose (``None`` when
+        #: the user named both); stored in the journal with the spec.
+        self.auto_reason = auto
         self._decided: dict[int, Decision] = {}
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
 
@@ -102,8 +108,8 @@ class Study:
         name: str,
         space: SearchSpace | Mapping[str, ParamLike],
         objective: Objective | str | Sequence[Objective | str | Mapping[str, Any]] = "loss",
-        searcher: SearcherLike = "random",
-        scheduler: SchedulerLike = "fifo",
+        searcher: SearcherLike = "auto",
+        scheduler: SchedulerLike = "auto",
         max_step: int = 1,
         budget: Budget | Mapping[str, Any] | None = None,
         seed: int = 0,
@@ -112,6 +118,7 @@ class Study:
         load_if_exists: bool = False,
         constraints: Sequence[Constraint | Mapping[str, Any]] = (),
         keep_checkpoints: int = 1,
+        n_workers: int | None = None,
     ) -> Study:
         """Validate everything, then store the spec. An invalid spec raises ``ConfigError`` /
         ``SpaceError`` naming the offending key, before anything is written.
@@ -119,7 +126,12 @@ class Study:
         ``objective`` may be a list of objectives (a multi-objective study: see
         ``pareto_front``; the first one is the scalar ``score``), and ``constraints`` a list of
         ``rung.Constraint(metric, "<=" | ">=", bound)``. ``keep_checkpoints``: how many of the
-        best finished trials keep their final checkpoint."""
+        best finished trials keep their final checkpoint.
+
+        ``searcher`` and ``scheduler`` default to ``"auto"``: chosen from the space, ``max_step``,
+        the objectives, the budget and ``n_workers`` (the workers the study expects; default:
+        the machine's cores) by ``rung.auto``; the choice and its reason are logged, stored in
+        the journal and kept in ``auto_reason``."""
         objectives: tuple[Objective, ...] = ()
         if isinstance(objective, list | tuple):
             objectives = tuple(_objective(o, mode) for o in objective)
@@ -128,9 +140,24 @@ class Study:
             objective = objectives[0]
             if len(objectives) == 1:
                 objectives = ()
+        space = SearchSpace.coerce(space)
+        the_budget = _budget(budget)
+        auto = None
+        if is_auto(searcher) or is_auto(scheduler):
+            auto = choose(
+                space,
+                searcher=None if is_auto(searcher) else to_spec("searcher", searcher),
+                scheduler=None if is_auto(scheduler) else to_spec("scheduler", scheduler),
+                max_step=max_step,
+                n_objectives=max(1, len(objectives)),
+                n_workers=n_workers if n_workers is not None else (os.cpu_count() or 1),
+                budget=the_budget,
+            )
+            searcher, scheduler = auto.searcher, auto.scheduler
+            log.info("study %s: %s", name, auto.reason)
         spec = StudySpec(
             name=name,
-            space=SearchSpace.coerce(space),
+            space=space,
             objective=_objective(objective, mode),  # type: ignore[arg-type]
             objectives=objectives,
             constraints=tuple(
@@ -139,7 +166,7 @@ class Study:
             searcher=to_spec("searcher", searcher),
             scheduler=to_spec("scheduler", scheduler),
             max_step=max_step,
-            budget=_budget(budget),
+            budget=the_budget,
             seed=seed,
             keep_checkpoints=keep_checkpoints,
         )
@@ -151,8 +178,11 @@ class Study:
             raise JournalError(
                 f"study {name!r} already exists (use Study.load or load_if_exists=True)"
             )
-        journal.create_study(name, spec.to_json())
-        return cls(spec, journal, engine)
+        stored = spec.to_json()
+        if auto is not None:
+            stored["auto"] = auto.reason
+        journal.create_study(name, stored)
+        return cls(spec, journal, engine, auto.reason if auto is not None else None)
 
     @classmethod
     def from_spec(
@@ -179,9 +209,11 @@ class Study:
         stopped stay active until the next ``run`` ends them as interrupted. ``readonly=True``
         opens a SQLite journal without write access (for inspection while a driver runs)."""
         journal = open_journal(storage, readonly=readonly)
-        spec = StudySpec.from_json(journal.load_study(name))
+        stored = journal.load_study(name)
+        spec = StudySpec.from_json(stored)
         engine = Engine.replay(spec, journal.read(name))
-        return cls(spec, journal, engine)
+        auto = stored.get("auto")
+        return cls(spec, journal, engine, auto if isinstance(auto, str) else None)
 
     # --- properties ---------------------------------------------------------------------------
     @property
@@ -491,8 +523,8 @@ def run(
     space: SearchSpace | Mapping[str, ParamLike],
     metric: str | Sequence[str] = "loss",
     mode: str | Sequence[str] = "min",
-    searcher: SearcherLike = "random",
-    scheduler: SchedulerLike = "fifo",
+    searcher: SearcherLike = "auto",
+    scheduler: SchedulerLike = "auto",
     max_step: int = 1,
     n_trials: int | None = None,
     max_time: float | None = None,
@@ -526,6 +558,7 @@ def run(
         seed=seed,
         storage=storage,
         constraints=constraints,
+        n_workers=n_workers,
     )
     return study.run(objective, executor=executor, n_workers=n_workers)
 

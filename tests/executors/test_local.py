@@ -44,8 +44,9 @@ def make_study(tmp_path: Path, name: str, n_trials: int, max_step: int = 9,
     space: dict[str, Any] = {"x": Float(0.0, 1.0), "log": rung.Fixed(str(tmp_path))}
     space.update(extra or {})
     return Study.create(
-        name, space, Objective("loss", "min"), scheduler=scheduler, max_step=max_step,
-        budget=Budget(n_trials=n_trials), seed=1, storage=tmp_path / "study.db",
+        name, space, Objective("loss", "min"), searcher="random", scheduler=scheduler,
+        max_step=max_step, budget=Budget(n_trials=n_trials), seed=1,
+        storage=tmp_path / "study.db",
     )
 
 
@@ -248,8 +249,8 @@ def on_turn(engine):
         print("RUNNING", flush=True)
 
 study = Study.create("crash", {{"x": Float(0.0, 1.0), "log": rung.Fixed({log!r})}},
-                     Objective("loss", "min"), max_step=3, budget=Budget(n_trials=6), seed=1,
-                     storage={db!r})
+                     Objective("loss", "min"), searcher="random", scheduler="fifo", max_step=3,
+                     budget=Budget(n_trials=6), seed=1, storage={db!r})
 study.run(objectives.block_in_first_session, n_workers=2, start_method="fork", on_turn=on_turn)
 """
 

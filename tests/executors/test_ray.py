@@ -233,7 +233,8 @@ def make_study(tmp_path: Path, name: str, n_trials: int, max_step: int = 4,
     space: dict[str, Any] = {"x": Float(0.0, 1.0), "log": rung.Fixed(str(tmp_path)),
                              "sleep": rung.Fixed(sleep), "barrier": rung.Fixed(barrier)}
     return Study.create(
-        name, space, Objective("loss", "min"), scheduler=scheduler, max_step=max_step,
+        name, space, Objective("loss", "min"), searcher="random", scheduler=scheduler,
+        max_step=max_step,
         budget=Budget(n_trials=n_trials), seed=3, storage=tmp_path / "study.db",
     )
 

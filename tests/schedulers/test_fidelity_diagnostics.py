@@ -100,7 +100,8 @@ def test_fidelity_steps_follow_the_scheduler() -> None:
     ahb = Study.create("b", SearchSpace({"x": Float(0, 1)}), "loss",
                        scheduler=AsyncHyperband(3), max_step=27)
     assert fidelity_steps(ahb.engine.scheduler, 27) == [1, 3, 9, 27]
-    fifo = Study.create("f", SearchSpace({"x": Float(0, 1)}), "loss", max_step=27)
+    fifo = Study.create("f", SearchSpace({"x": Float(0, 1)}), "loss", scheduler="fifo",
+                        max_step=27)
     assert fidelity_steps(fifo.engine.scheduler, 27) == [1, 3, 9, 27]
 
 
@@ -133,7 +134,8 @@ def test_study_diagnostics_warns_on_low_correlation(caplog: pytest.LogCaptureFix
 
 
 def test_few_pairs_are_not_flagged() -> None:
-    s = Study.create("d", _Reversed(9).space, "loss", max_step=9, budget=Budget(n_trials=9))
+    s = Study.create("d", _Reversed(9).space, "loss", searcher="random", scheduler="fifo",
+                     max_step=9, budget=Budget(n_trials=9))
     s.simulate(_Reversed(9), n_workers=2)
     d = s.diagnostics(emit=False)
     assert d.pairs[1].n_pairs == 9 and d.pairs[1].spearman == pytest.approx(-1.0)
@@ -144,9 +146,11 @@ def test_guard_on_a_misleading_problem_turns_asha_into_fifo_and_replays() -> Non
     bench = _Reversed(9)
     # 120 trials: the guard needs 10 trials to pass both rungs before it can judge step 3
     # against step 9, and only the top floor(n/3) of each rung pass
-    plain = Study.create("p", bench.space, "loss", scheduler=ASHA(3), max_step=9,
+    plain = Study.create("p", bench.space, "loss", searcher="random", scheduler=ASHA(3),
+                         max_step=9,
                          budget=Budget(n_trials=120), seed=1).simulate(bench, n_workers=4)
-    guarded = Study.create("g", bench.space, "loss", scheduler=ASHA(3, guard=True), max_step=9,
+    guarded = Study.create("g", bench.space, "loss", searcher="random",
+                           scheduler=ASHA(3, guard=True), max_step=9,
                            budget=Budget(n_trials=120), seed=1).simulate(bench, n_workers=4)
     g = guarded.engine.scheduler.state()["guard"]
     assert g["level"] == 2 and g["min_step"] == 9  # both rungs skipped
@@ -158,7 +162,8 @@ def test_guard_on_a_misleading_problem_turns_asha_into_fifo_and_replays() -> Non
 
 
 def test_diagnose_on_a_plain_history() -> None:
-    s = Study.create("x", SmallBench(9).space, "loss", max_step=9, budget=Budget(n_trials=20))
+    s = Study.create("x", SmallBench(9).space, "loss", searcher="random", scheduler="fifo",
+                     max_step=9, budget=Budget(n_trials=20))
     s.simulate(SmallBench(9), n_workers=3)
     d = diagnose(s.history, [1, 3, 9], emit=False)
     assert [p.n_pairs for p in d.pairs] == [20, 20]

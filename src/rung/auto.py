@@ -1,0 +1,131 @@
+"""``searcher="auto"`` and ``scheduler="auto"``: the default components, chosen from the study.
+
+The choice is a pure function of what is known when a study is created: the search space
+(dimension, share of categorical parameters, conditions), ``max_step``, the number of workers the
+study expects, the objectives and the budget. It is made once, stored in the journal with its
+reason (the spec holds the chosen components, ``auto`` the reason), and never revisited, so a
+resumed study keeps what it started with.
+
+The rules and the evidence behind them (``benchmarks/RESULTS.md``):
+
+Searcher
+  * several objectives: ``tpe`` (MOTPE; the GP searcher's multi-objective mode costs far more
+    per suggestion and scales worse with trials);
+  * 64 workers or more: ``random``; model-based placement of a batch that large has not been
+    shown better than random at equal trials (issue 14 item 6 is open), and random suggestions
+    cost nothing;
+  * a conditional space, more than 12 tunable dimensions, more than half of them categorical, or
+    a trial budget above 300: ``tpe`` (``bench_searchers``: its cost per suggestion stays flat,
+    and it models conditional and categorical parameters natively);
+  * otherwise (few continuous or integer dimensions, a modest budget): ``gp``, which is ahead of
+    TPE and of Optuna's GPSampler at 25-100 trials on the ``bench_searchers`` functions.
+
+Scheduler
+  * ``max_step == 1`` (nothing to stop early): ``fifo``;
+  * several objectives: ``mo_asha``;
+  * otherwise ``asha`` (stopping variant, eta 3): ties at a rung fill its quota, and on the
+    curve tables it is the rung-based method measured against the peers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rung.core.records import Budget, ComponentSpec
+from rung.space import Categorical, SearchSpace
+
+AUTO = "auto"
+MANY_WORKERS = 64
+MANY_DIMS = 12
+MANY_TRIALS = 300
+
+
+@dataclass(frozen=True)
+class AutoChoice:
+    """The components ``auto`` stands for, and one sentence a person can check."""
+
+    searcher: ComponentSpec
+    scheduler: ComponentSpec
+    reason: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "searcher": self.searcher.to_json(),
+            "scheduler": self.scheduler.to_json(),
+            "reason": self.reason,
+        }
+
+
+def is_auto(value: object) -> bool:
+    """``value`` asks for the automatic choice (the string ``"auto"`` or ``{"name": "auto"}``)."""
+    if isinstance(value, str):
+        return value == AUTO
+    if isinstance(value, dict):
+        return value.get("name") == AUTO and not value.get("params")
+    return False
+
+
+def choose_searcher(
+    space: SearchSpace, n_objectives: int, n_workers: int, budget: Budget
+) -> tuple[ComponentSpec, str]:
+    """The searcher ``auto`` picks, and why (see the module docstring)."""
+    tunable = [space[n] for n in space if space[n].tunable]
+    d = len(tunable)
+    categorical = sum(isinstance(p, Categorical) for p in tunable)
+    conditional = any(p.when for p in tunable)
+    if n_objectives > 1:
+        return ComponentSpec("tpe", {}), f"{n_objectives} objectives: tpe (MOTPE)"
+    if n_workers >= MANY_WORKERS:
+        return ComponentSpec("random", {}), f"{n_workers} workers (>= {MANY_WORKERS}): random"
+    if d == 0:
+        return ComponentSpec("random", {}), "nothing to tune: random"
+    why = []
+    if conditional:
+        why.append("a conditional space")
+    if d > MANY_DIMS:
+        why.append(f"{d} dimensions (> {MANY_DIMS})")
+    if categorical * 2 > d:
+        why.append(f"{categorical} of {d} parameters categorical")
+    if budget.n_trials is not None and budget.n_trials > MANY_TRIALS:
+        why.append(f"{budget.n_trials} trials (> {MANY_TRIALS})")
+    if why:
+        return ComponentSpec("tpe", {}), " and ".join(why) + ": tpe"
+    size = f"{d} dimension{'s' if d != 1 else ''}"
+    return ComponentSpec("gp", {}), f"{size}, {categorical} categorical, unconditional: gp"
+
+
+def choose_scheduler(max_step: int, n_objectives: int) -> tuple[ComponentSpec, str]:
+    """The scheduler ``auto`` picks, and why (see the module docstring)."""
+    if max_step == 1:
+        return ComponentSpec("fifo", {}), "max_step 1 (one fidelity): fifo"
+    if n_objectives > 1:
+        return ComponentSpec("mo_asha", {}), f"max_step {max_step}, several objectives: mo_asha"
+    return (
+        ComponentSpec("asha", {"reduction_factor": 3}),
+        f"max_step {max_step}: asha (stopping, eta 3)",
+    )
+
+
+def choose(
+    space: SearchSpace,
+    *,
+    searcher: ComponentSpec | None,
+    scheduler: ComponentSpec | None,
+    max_step: int,
+    n_objectives: int,
+    n_workers: int,
+    budget: Budget,
+) -> AutoChoice:
+    """Fill in whichever of ``searcher`` / ``scheduler`` is ``None`` (asked for as ``auto``).
+
+    The reason names every automatic pick and the facts it rests on; a component the user named
+    is kept as it is and not mentioned.
+    """
+    parts = []
+    if searcher is None:
+        searcher, why = choose_searcher(space, n_objectives, n_workers, budget)
+        parts.append(f"searcher {searcher.name} ({why})")
+    if scheduler is None:
+        scheduler, why = choose_scheduler(max_step, n_objectives)
+        parts.append(f"scheduler {scheduler.name} ({why})")
+    return AutoChoice(searcher, scheduler, "auto: " + "; ".join(parts))

@@ -1,0 +1,98 @@
+"""searcher="auto" / scheduler="auto": the rules, the default of Study.create and rung.run, and
+the reason stored in the journal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import rung
+from rung.auto import choose, is_auto
+from rung.core.records import Budget, ComponentSpec
+from rung.space import Categorical, Float, Int, SearchSpace
+
+SMALL = SearchSpace({"x": Float(0.0, 1.0), "n": Int(1, 10)})
+
+
+def pick(space: SearchSpace, max_step: int = 1, workers: int = 2, objectives: int = 1,
+         n_trials: int | None = 50) -> tuple[str, str, str]:
+    c = choose(space, searcher=None, scheduler=None, max_step=max_step,
+               n_objectives=objectives, n_workers=workers, budget=Budget(n_trials=n_trials))
+    return c.searcher.name, c.scheduler.name, c.reason
+
+
+def test_small_continuous_space_gets_gp_and_one_fidelity_gets_fifo() -> None:
+    s, sch, why = pick(SMALL)
+    assert (s, sch) == ("gp", "fifo")
+    assert why == ("auto: searcher gp (2 dimensions, 0 categorical, unconditional: gp); "
+                   "scheduler fifo (max_step 1 (one fidelity): fifo)")
+
+
+def test_multi_fidelity_gets_asha_with_eta_3() -> None:
+    c = choose(SMALL, searcher=None, scheduler=None, max_step=27, n_objectives=1, n_workers=4,
+               budget=Budget(n_trials=50))
+    assert c.scheduler == ComponentSpec("asha", {"reduction_factor": 3})
+    assert "max_step 27: asha" in c.reason
+
+
+@pytest.mark.parametrize(
+    ("space", "trials", "words"),
+    [
+        (SearchSpace({"opt": Categorical(["a", "b"]), "m": Float(0, 1, when={"opt": "b"})}),
+         50, "a conditional space"),
+        (SearchSpace({f"x{i}": Float(0, 1) for i in range(13)}), 50, "13 dimensions (> 12)"),
+        (SearchSpace({"a": Categorical([1, 2]), "b": Categorical([1, 2]), "x": Float(0, 1)}),
+         50, "2 of 3 parameters categorical"),
+        (SMALL, 301, "301 trials (> 300)"),
+    ],
+)
+def test_tpe_where_gp_does_not_fit(space: SearchSpace, trials: int, words: str) -> None:
+    s, _, why = pick(space, n_trials=trials)
+    assert s == "tpe"
+    assert words in why
+
+
+def test_many_workers_random_several_objectives_tpe_and_mo_asha() -> None:
+    assert pick(SMALL, workers=64)[0] == "random"
+    assert pick(SMALL, workers=63)[0] == "gp"
+    s, sch, _ = pick(SMALL, max_step=9, objectives=2)
+    assert (s, sch) == ("tpe", "mo_asha")
+
+
+def test_a_named_component_is_kept_and_not_mentioned() -> None:
+    c = choose(SMALL, searcher=ComponentSpec("random", {}), scheduler=None, max_step=9,
+               n_objectives=1, n_workers=2, budget=Budget(n_trials=10))
+    assert c.searcher.name == "random"
+    assert "searcher" not in c.reason and "scheduler asha" in c.reason
+
+
+def test_is_auto() -> None:
+    assert is_auto("auto") and is_auto({"name": "auto"})
+    assert not is_auto("tpe") and not is_auto({"name": "auto", "params": {"x": 1}})
+    assert not is_auto(rung.RandomSearcher())
+
+
+def test_study_create_defaults_to_auto_and_journals_the_reason(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    study = rung.Study.create("a", SMALL, max_step=9, budget={"n_trials": 5}, storage=db,
+                              n_workers=2)
+    assert (study.spec.searcher.name, study.spec.scheduler.name) == ("gp", "asha")
+    assert study.auto_reason is not None and study.auto_reason.startswith("auto: searcher gp")
+    study.close()
+    again = rung.Study.load("a", db)
+    assert again.auto_reason == study.auto_reason
+    assert again.spec == study.spec
+    again.close()
+
+
+def test_named_components_leave_no_reason() -> None:
+    study = rung.Study.create("b", SMALL, searcher="random", scheduler="fifo",
+                              budget={"n_trials": 3})
+    assert study.auto_reason is None
+
+
+def test_the_expected_worker_count_steers_the_choice() -> None:
+    study = rung.Study.create("c", SMALL, budget={"n_trials": 3}, n_workers=128)
+    assert study.spec.searcher.name == "random"
+    assert "128 workers" in (study.auto_reason or "")
