@@ -190,16 +190,22 @@ class Study:
         spec: StudySpec,
         storage: str | os.PathLike[str] | Journal | None = None,
         extra: Mapping[str, Any] | None = None,
+        auto: str | None = None,
     ) -> Study:
         """Create a study from a ``StudySpec`` (what ``create`` builds from its arguments).
 
         The components are bound first, so an invalid spec raises ``ConfigError`` before the
         journal is opened. ``extra`` is stored beside the spec's JSON (the CLI records how to
-        run the study there). Raises ``JournalError`` if the study exists."""
+        run the study there); ``auto`` is the reason of an automatic choice of components
+        (``rung.auto``), stored and kept in ``auto_reason``. Raises ``JournalError`` if the
+        study exists."""
         engine = Engine.from_spec(spec)
         journal = open_journal(storage)
-        journal.create_study(spec.name, {**spec.to_json(), **(extra or {})})
-        return cls(spec, journal, engine)
+        stored = {**spec.to_json(), **(extra or {})}
+        if auto is not None:
+            stored["auto"] = auto
+        journal.create_study(spec.name, stored)
+        return cls(spec, journal, engine, auto)
 
     @classmethod
     def load(

@@ -35,6 +35,7 @@ def tiny_spec(name: str = "tiny", n_trials: int = 6, max_step: int = 9, delay: f
         "metric: loss",
         "mode: min",
         f"max_step: {max_step}",
+        "searcher: random",
         f"scheduler: {scheduler}",
         f"budget: {{n_trials: {n_trials}}}",
         f"n_workers: {n_workers}",

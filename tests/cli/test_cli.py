@@ -222,3 +222,18 @@ def test_show_states_constraints_and_no_feasible_trial(
     out = capsys.readouterr().out
     assert "objective  loss (min)   subject to loss <= -1, loss >= 0" in out
     assert "best: no feasible trial yet" in out
+
+
+def test_auto_choice_is_printed_and_journaled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_spec(tmp_path, "name: auto\nexecutor: simulated\nbenchmark: {name: mf-branin}\n"
+                         "budget: {n_trials: 8}\nn_workers: 2\nseed: 1\n")
+    assert main(["run", "spec.yaml", "--no-live"]) == 0
+    out = capsys.readouterr().out
+    reason = ("auto: searcher gp (2 dimensions, 0 categorical, unconditional: gp); "
+              "scheduler asha (max_step 27: asha (stopping, eta 3))")
+    assert f"rung: auto: {reason}" in out
+    study = load(tmp_path / "runs" / "auto.db", "auto")
+    assert study.auto_reason == reason
+    assert (study.spec.searcher.name, study.spec.scheduler.name) == ("gp", "asha")

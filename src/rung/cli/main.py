@@ -241,9 +241,12 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace) -> int:
             f"(continue it with: rung resume {spec.name}{_storage_flag(path, spec.name)})", 2
         )
     try:
-        study = Study.from_spec(spec.study, path, extra={CLI_KEY: spec.cli_json()})
+        study = Study.from_spec(spec.study, path, extra={CLI_KEY: spec.cli_json()},
+                                auto=spec.auto)
     except sqlite3.DatabaseError as e:
         raise CLIError(f"spec.storage: {path} is not an SQLite journal ({e})", 2) from None
+    if spec.auto is not None:
+        print(f"rung: {spec.name}: {spec.auto}", flush=True)
     return _drive(study, spec, fn, args)
 
 

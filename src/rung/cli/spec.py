@@ -16,7 +16,7 @@ A spec names a study and everything needed to run it::
       - latency_ms <= 100
       - {metric: memory_mb, op: "<=", bound: 512}
     max_step: 27
-    searcher: random              # a name, or {name: ..., params: {...}}
+    searcher: random              # a name, or {name: ..., params: {...}}; default auto
     scheduler: {name: asha, params: {reduction_factor: 3}}
     budget: {n_trials: 100}
     executor: local               # local | ray | simulated (needs `benchmark`)
@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from rung._validate import check_int
+from rung.auto import AUTO, choose, is_auto
 from rung.core.engine import Engine
 from rung.core.records import Budget, Constraint, StudySpec, objectives_from
 from rung.core.registry import to_spec
@@ -92,6 +93,8 @@ class RunSpec:
         benchmark: ``{"name", "params"}`` of a ``rung.benchmarks`` problem (simulated only).
         checkpoint_every: local executor: save a checkpoint every that many steps (through
             the report's ``save`` callback) besides those the scheduler asks for.
+        auto: why ``searcher`` / ``scheduler`` ``auto`` (the default) chose what they chose;
+            ``None`` when the spec names both.
     """
 
     study: StudySpec
@@ -102,6 +105,7 @@ class RunSpec:
     storage: Path = field(default_factory=lambda: Path("runs/study.db"))
     benchmark: dict[str, Any] | None = None
     checkpoint_every: int | None = None
+    auto: str | None = None
 
     @property
     def name(self) -> str:
@@ -174,10 +178,12 @@ def parse_spec(data: Any, base_dir: Path | None = None) -> RunSpec:
     space = _space(top.get("space")) if "space" in top or bench is None else bench.space
     max_step = _max_step(top, bench)
     n_workers, every = _workers(top, executor)
-    study = _study_spec(top, name, space, max_step, bench)
+    expected = n_workers or (1 if executor == "simulated" else os.cpu_count() or 1)
+    study, auto = _study_spec(top, name, space, max_step, bench, expected)
     return RunSpec(
         study=study, objective=objective, path=paths, executor=executor, n_workers=n_workers,
         storage=_storage(top.get("storage"), name), benchmark=benchmark, checkpoint_every=every,
+        auto=auto,
     )
 
 
@@ -257,9 +263,15 @@ def _workers(top: Mapping[str, Any], executor: str) -> tuple[int | None, int | N
 
 
 def _study_spec(
-    top: Mapping[str, Any], name: str, space: SearchSpace, max_step: int, bench: Any
-) -> StudySpec:
-    """The ``StudySpec``, checked by binding its searcher and scheduler to an engine."""
+    top: Mapping[str, Any],
+    name: str,
+    space: SearchSpace,
+    max_step: int,
+    bench: Any,
+    n_workers: int,
+) -> tuple[StudySpec, str | None]:
+    """The ``StudySpec``, checked by binding its searcher and scheduler to an engine, and the
+    reason of the ``auto`` choice (``None`` when the spec names both components)."""
     metric = top.get("metric", bench.metric if bench is not None else None)
     if metric is None:
         raise SpecError("spec.metric", "missing (the reported metric to optimize, e.g. val_loss)")
@@ -275,8 +287,20 @@ def _study_spec(
     seed = _int("spec.seed", top.get("seed", 0), 0)
     keep = _int("spec.keep_checkpoints", top.get("keep_checkpoints", 1), 0)
     budget = _budget(top.get("budget"))
-    searcher = _wrap(lambda: to_spec("searcher", _component("searcher", top.get("searcher"))))
-    scheduler = _wrap(lambda: to_spec("scheduler", _component("scheduler", top.get("scheduler"))))
+    named = {k: _component(k, top.get(k)) for k in ("searcher", "scheduler")}
+    auto = None
+    if any(is_auto(v) for v in named.values()):
+        auto = choose(
+            space,
+            searcher=None if is_auto(named["searcher"]) else
+            _wrap(lambda: to_spec("searcher", named["searcher"])),
+            scheduler=None if is_auto(named["scheduler"]) else
+            _wrap(lambda: to_spec("scheduler", named["scheduler"])),
+            max_step=max_step, n_objectives=len(objectives), n_workers=n_workers, budget=budget,
+        )
+        named = {"searcher": auto.searcher, "scheduler": auto.scheduler}
+    searcher = _wrap(lambda: to_spec("searcher", named["searcher"]))
+    scheduler = _wrap(lambda: to_spec("scheduler", named["scheduler"]))
     study: StudySpec = _wrap(lambda: StudySpec(
         name=name, space=space, objective=objectives[0], searcher=searcher,
         scheduler=scheduler, max_step=max_step, budget=budget, seed=seed, keep_checkpoints=keep,
@@ -287,7 +311,7 @@ def _study_spec(
         raise SpecError(
             "spec.budget", "missing: a run needs a limit (n_trials, max_time or max_steps)"
         )
-    return study
+    return study, None if auto is None else auto.reason
 
 
 def _budget(value: Any) -> Budget:
@@ -486,7 +510,7 @@ def _constraints(value: Any) -> tuple[Constraint, ...]:
 
 def _component(kind: str, value: Any) -> Any:
     if value is None:
-        return "random" if kind == "searcher" else "fifo"
+        return AUTO
     if isinstance(value, str):
         return value
     if isinstance(value, Mapping):
