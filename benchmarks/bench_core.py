@@ -50,7 +50,7 @@ def run_rung(n: int, scheduler: str) -> Run:
     sched = rung.ASHA(3) if scheduler == "asha" else rung.FIFOScheduler()
     study = rung.Study.create(
         "core", {"x": rung.Float(0, 1), "y": rung.Float(0, 1)}, rung.Objective("loss"),
-        scheduler=sched, max_step=MAX_STEP, budget=rung.Budget(n_trials=n), storage=MemoryJournal(),
+        searcher="random", scheduler=sched, max_step=MAX_STEP, budget=rung.Budget(n_trials=n), storage=MemoryJournal(),
     )
     return _loop(n, lambda: _rung_trial(study))
 
