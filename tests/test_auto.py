@@ -32,8 +32,11 @@ def test_small_continuous_space_gets_gp_and_one_fidelity_gets_fifo() -> None:
 def test_multi_fidelity_gets_asha_with_eta_3() -> None:
     c = choose(SMALL, searcher=None, scheduler=None, max_step=27, n_objectives=1, n_workers=4,
                budget=Budget(n_trials=50))
-    assert c.scheduler == ComponentSpec("asha", {"reduction_factor": 3})
-    assert "max_step 27: asha" in c.reason
+    assert c.scheduler == ComponentSpec("asha", {"reduction_factor": 3, "min_step": 1})
+    assert "max_step 27: asha (stopping, eta 3, first rung at step 1)" in c.reason
+    c = choose(SMALL, searcher=None, scheduler=None, max_step=243, n_objectives=1, n_workers=4,
+               budget=Budget(n_trials=50))
+    assert c.scheduler == ComponentSpec("asha", {"reduction_factor": 3, "min_step": 9})
 
 
 @pytest.mark.parametrize(
