@@ -52,6 +52,14 @@ retired (``Scheduler.retired``: the engine ends it stopped and releases its chec
 still on its way to its pause is retired when the pause arrives. When the budget ends in time or
 steps, paused trials simply stay paused.
 
+**Measured** (``benchmarks/bench_curve.py``, RESULTS.md "Curve-aware scheduler"; curve tables
+of 155-175 rows, 30 full-curve costs of compute, 10 seeds): it does not beat random+FIFO on the
+late-bloomer tables (hgb-german, hgb-magic), nor ASHA with the same rungs by more than seed
+noise; with ``min_step=9`` it is level with random+FIFO on hgb-ring and ahead of ASHA
+(stopping, ``min_step=1``) on german, magic and ring at 8 workers (p <= 0.01). The prediction at
+the first rungs of those tables is no better than the current value (there is nothing to learn
+from a tied first round), so the grace period matters more than the ranking there.
+
 **Complexity.** A result at a non-rung step is O(1). A result at a rung costs O(K log n) table
 updates plus one chain prediction, O(K m) kernel evaluations (``K`` rungs, ``m <= max_points``).
 A refit of ``f_j`` costs a GP fit on ``m`` rows (``O(m^3)`` per L-BFGS step) and a re-prediction
