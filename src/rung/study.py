@@ -46,6 +46,8 @@ from rung.space import SearchSpace
 from rung.storage import Journal, MemoryJournal, open_journal
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from rung.analysis import FidelityDiagnostics
     from rung.core.components import SchedulerLike, SearcherLike
     from rung.core.history import History
@@ -321,6 +323,22 @@ class Study:
         from rung.analysis import diagnose_engine
 
         return diagnose_engine(self.engine, emit=emit)
+
+    def trials_dataframe(self) -> pd.DataFrame:
+        """One row per trial: ``trial_id``, ``params_<name>``, ``status``, ``value`` (the metric
+        in its own direction), ``score``, ``steps``, the last ``decision`` with its ``reason``,
+        ``start_time`` / ``end_time``, ``checkpoint``, ... (``rung.analysis_frames``; needs
+        pandas: ``pip install 'rung[dashboard]'``). Reads the journal, never writes it."""
+        from rung.analysis_frames import study_fold, trials_dataframe
+
+        return trials_dataframe(self.engine.history, study_fold(self))
+
+    def results_dataframe(self) -> pd.DataFrame:
+        """One row per reported result: ``trial_id``, ``step``, ``time``, the metrics, and the
+        ``decision`` on it with its ``reason`` (``rung.analysis_frames``; needs pandas)."""
+        from rung.analysis_frames import results_dataframe, study_fold
+
+        return results_dataframe(self.engine.history, study_fold(self))
 
     # --- journaled handling -------------------------------------------------------------------
     def _checkpoint_dir(self) -> Path:

@@ -95,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SQLite file (default: runs/demo.db)")
     q.add_argument("--seed", type=int, default=0)
     view_options(q)
+    from rung.cli import export  # each adds its subcommand (and its handler) itself
+    export.add_parser(sub)
     return p
 
 
@@ -114,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": cmd_run, "resume": cmd_resume, "ls": cmd_ls, "show": cmd_show, "demo": cmd_demo,
     }
     try:
-        return handlers[args.command](args)
+        return (handlers.get(args.command) or args.handler)(args)  # export, plot, dashboard
     except BrokenPipeError:  # `rung show x | head`: the reader left, nothing to complain about
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -1,0 +1,371 @@
+"""Results as data: a study's trials and results as rows, folded from its journal (read-only).
+
+``Study.trials_dataframe()`` and ``Study.results_dataframe()`` are thin wrappers over
+``trials_dataframe`` / ``results_dataframe`` here; ``rung export``, ``rung.plot`` and the
+dashboard read the same rows. Two sources, both read-only:
+
+- the replayed ``History`` (``study.history``): params, status, score, checkpoint, parent, error
+  (the engine's own view, so a row never disagrees with ``study.trial(i)``);
+- the journal's records (``JournalFold``): what the history does not keep: when each run of a
+  trial started and ended, every decision with its reason and the time it was made, and the
+  worker slot each run occupied.
+
+**Worker slots.** Events carry no worker identity (a slot is a slot), so the fold reconstructs
+one: a started trial takes the lowest-numbered free slot and gives it back when its run ends.
+That is exactly a Gantt chart of the executor's capacity: overlapping runs never share a slot,
+and a gap in a row is a slot that stood idle.
+
+pandas is an optional extra (``pip install 'rung[dataframe]'``, also in ``rung[dashboard]``);
+the row builders (``trial_rows``, ``result_rows``) need nothing but the standard library.
+
+Cost: ``JournalFold.update`` is O(new records); rows are O(trials + results).
+"""
+
+from __future__ import annotations
+
+import heapq
+import importlib
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from rung.core.events import (
+    Cancel,
+    CapacityChanged,
+    Record,
+    Reply,
+    ResultReported,
+    Tick,
+    TrialEnded,
+    TrialStarted,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from rung.core.history import History
+    from rung.core.records import StudySpec
+
+
+def require(module: str, extra: str, what: str) -> ModuleType:
+    """Import an optional dependency, or raise ``ImportError`` saying which extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise ImportError(
+            f"{what} needs {module.split('.')[0]}, which is not installed: "
+            f"pip install 'rung[{extra}]'"
+        ) from e
+
+
+def _pandas() -> Any:
+    return require("pandas", "dashboard", "a DataFrame of a study (rung[dataframe] also has it)")
+
+
+# --- the fold -------------------------------------------------------------------------------
+@dataclass(slots=True)
+class DecisionMade:
+    """One decision on a trial: a scheduler's reply to its result at ``step`` (``action``:
+    continue / pause / stop), or a ``Cancel`` (``action`` ``"cancel"``, ``step`` the trial's last
+    reported step)."""
+
+    trial_id: int
+    step: int
+    action: str
+    reason: str
+    time: float
+
+
+@dataclass(slots=True)
+class Run:
+    """One run of a trial on a worker slot: from ``TrialStarted`` to ``TrialEnded`` (``end`` and
+    ``outcome`` are ``None`` while it runs)."""
+
+    trial_id: int
+    slot: int
+    start: float
+    end: float | None = None
+    outcome: str | None = None
+
+
+@dataclass(slots=True)
+class ResultSeen:
+    trial_id: int
+    step: int
+    metrics: Mapping[str, Any]
+    time: float
+
+
+@dataclass
+class JournalFold:
+    """What the records say beyond the history: runs, slots, decisions, capacity over time.
+
+    Feed it records in journal order with ``update`` (again and again, with the records after
+    ``n_records``, to follow a live run)."""
+
+    n_records: int = 0
+    now: float = 0.0
+    start: float | None = None
+    results: list[ResultSeen] = field(default_factory=list)
+    runs: list[Run] = field(default_factory=list)
+    decisions: list[DecisionMade] = field(default_factory=list)
+    capacity: list[tuple[float, int]] = field(default_factory=list)
+    #: the decision at (trial, step), the latest one wins
+    decision_at: dict[tuple[int, int], DecisionMade] = field(default_factory=dict)
+    last_decision: dict[int, DecisionMade] = field(default_factory=dict)
+    first_start: dict[int, float] = field(default_factory=dict)
+    last_end: dict[int, float] = field(default_factory=dict)
+    last_step: dict[int, int] = field(default_factory=dict)
+    _open: dict[int, Run] = field(default_factory=dict)
+    _free: list[int] = field(default_factory=list)
+    _n_slots: int = 0
+
+    def update(self, records: Iterable[Record]) -> JournalFold:
+        for r in records:
+            self.n_records += 1
+            t = getattr(r, "time", None)
+            if t is not None:
+                self.now = max(self.now, float(t))
+                if self.start is None:
+                    self.start = float(t)
+            kind = type(r)
+            if kind is ResultReported:
+                assert isinstance(r, ResultReported)
+                self.results.append(ResultSeen(r.trial_id, r.step, r.metrics, r.time))
+                self.last_step[r.trial_id] = max(self.last_step.get(r.trial_id, 0), r.step)
+            elif kind is Reply:
+                assert isinstance(r, Reply)
+                d = r.decision
+                self._decide(DecisionMade(r.trial_id, r.step, d.action.value, d.reason, self.now))
+            elif kind is Cancel:
+                assert isinstance(r, Cancel)
+                step = self.last_step.get(r.trial_id, 0)
+                self._decide(DecisionMade(r.trial_id, step, "cancel", r.reason, self.now))
+            elif kind is TrialStarted:
+                assert isinstance(r, TrialStarted)
+                self._start(r.trial_id, r.time)
+            elif kind is TrialEnded:
+                assert isinstance(r, TrialEnded)
+                self._end(r.trial_id, r.time, r.outcome.value)
+            elif kind is CapacityChanged:
+                assert isinstance(r, CapacityChanged)
+                self.capacity.append((r.time, r.capacity))
+            elif kind is Tick:
+                pass
+        return self
+
+    def _decide(self, d: DecisionMade) -> None:
+        self.decisions.append(d)
+        self.decision_at[(d.trial_id, d.step)] = d
+        self.last_decision[d.trial_id] = d
+
+    def _start(self, tid: int, t: float) -> None:
+        if tid in self._open:
+            return
+        if self._free:
+            slot = heapq.heappop(self._free)
+        else:
+            slot = self._n_slots
+            self._n_slots += 1
+        run = Run(tid, slot, t)
+        self.runs.append(run)
+        self._open[tid] = run
+        self.first_start.setdefault(tid, t)
+
+    def _end(self, tid: int, t: float, outcome: str) -> None:
+        self.last_end[tid] = t
+        run = self._open.pop(tid, None)
+        if run is None:
+            return  # ended before it started (stopped while launched)
+        run.end = t
+        run.outcome = outcome
+        heapq.heappush(self._free, run.slot)
+
+    @property
+    def n_slots(self) -> int:
+        """Worker slots ever used at once."""
+        return self._n_slots
+
+    def slot_of(self, trial_id: int) -> int | None:
+        """The slot of the trial's latest run (``None`` if it never started)."""
+        run = self._open.get(trial_id)
+        if run is not None:
+            return run.slot
+        for r in reversed(self.runs):
+            if r.trial_id == trial_id:
+                return r.slot
+        return None
+
+
+def fold(records: Iterable[Record]) -> JournalFold:
+    """``JournalFold().update(records)``."""
+    return JournalFold().update(records)
+
+
+# --- rows -----------------------------------------------------------------------------------
+def _finite(x: float) -> float:
+    return x if math.isfinite(x) else math.nan
+
+
+def _metric_value(history: History, trial_id: int) -> float:
+    return _finite(history.objective.value(history.score(trial_id)))
+
+
+def trial_rows(history: History, jf: JournalFold) -> list[dict[str, Any]]:
+    """One dict per trial, in id order (the columns of ``trials_dataframe``)."""
+    names = list(history.space)
+    multi = len(history.objectives) > 1
+    slots: dict[int, int] = {}
+    for run in jf.runs:
+        slots[run.trial_id] = run.slot
+    rows: list[dict[str, Any]] = []
+    for tid in history:
+        params = history.params(tid)
+        status = history.status(tid)
+        score = history.score(tid)
+        row: dict[str, Any] = {"trial_id": tid}
+        for n in names:
+            row[f"params_{n}"] = params.get(n)
+        row["status"] = status.value
+        row["value"] = _finite(history.objective.value(score))
+        if multi:
+            for o, v in zip(history.objectives, history.values(tid), strict=True):
+                row[f"values_{o.metric}"] = _finite(o.value(v))
+        row["score"] = _finite(score)
+        row["steps"] = history.last_step(tid)
+        row["n_results"] = len(history.results(tid))
+        d = jf.last_decision.get(tid)
+        row["decision"] = d.action if d is not None else None
+        row["decision_step"] = d.step if d is not None else None
+        row["reason"] = d.reason if d is not None else None
+        start = jf.first_start.get(tid)
+        end = None if status.active else jf.last_end.get(tid)
+        row["start_time"] = start
+        row["end_time"] = end
+        row["duration"] = (end - start) if start is not None and end is not None else None
+        row["worker"] = slots.get(tid)
+        row["launches"] = history.launches(tid)
+        ckpt = history.checkpoint(tid)
+        row["checkpoint"] = ckpt.path if ckpt is not None else None
+        row["parent_id"] = history.parent_id(tid)
+        row["error"] = history.trial(tid, cache=False).error
+        rows.append(row)
+    return rows
+
+
+_RESULT_FIXED = ("trial_id", "step", "time", "score", "value", "decision", "reason")
+
+
+def result_rows(history: History, jf: JournalFold) -> list[dict[str, Any]]:
+    """One dict per reported result, in journal order (the columns of ``results_dataframe``):
+    ``trial_id, step, time``, one column per metric (named as reported; ``metric_<name>`` if
+    that clashes with a fixed column), ``score`` (lower is better), ``value`` (the objective's
+    metric), and the ``decision`` on that result with its ``reason`` (``None`` where the trial
+    streamed on under its lease and no decision was asked for)."""
+    obj = history.objective
+    rows: list[dict[str, Any]] = []
+    for r in jf.results:
+        row: dict[str, Any] = {"trial_id": r.trial_id, "step": r.step, "time": r.time}
+        for k, v in r.metrics.items():
+            row[f"metric_{k}" if k in _RESULT_FIXED else k] = v
+        score = obj.score(r.metrics)
+        row["score"] = _finite(score)
+        row["value"] = _finite(obj.value(score))
+        d = jf.decision_at.get((r.trial_id, r.step))
+        row["decision"] = d.action if d is not None else None
+        row["reason"] = d.reason if d is not None else None
+        rows.append(row)
+    return rows
+
+
+def _columns(history: History) -> list[str]:
+    cols = ["trial_id", *(f"params_{n}" for n in history.space), "status", "value"]
+    if len(history.objectives) > 1:
+        cols += [f"values_{o.metric}" for o in history.objectives]
+    cols += ["score", "steps", "n_results", "decision", "decision_step", "reason",
+             "start_time", "end_time", "duration", "worker", "launches", "checkpoint",
+             "parent_id", "error"]
+    return cols
+
+
+def trials_dataframe(history: History, jf: JournalFold) -> pd.DataFrame:
+    """One row per trial (see ``Study.trials_dataframe``)."""
+    pd = _pandas()
+    return pd.DataFrame(trial_rows(history, jf), columns=_columns(history))
+
+
+def results_dataframe(history: History, jf: JournalFold) -> pd.DataFrame:
+    """One row per reported result (see ``Study.results_dataframe``)."""
+    pd = _pandas()
+    rows = result_rows(history, jf)
+    if not rows:
+        return pd.DataFrame(columns=["trial_id", "step", "time", history.objective.metric,
+                                     "score", "value", "decision", "reason"])
+    return pd.DataFrame(rows)
+
+
+# --- derived views shared by plots and the dashboard ----------------------------------------
+def rung_cutoffs(
+    history: History, jf: JournalFold, steps: Sequence[int]
+) -> dict[int, float]:
+    """For each rung step below ``max_step``: the cut-off actually applied, as a metric value:
+    the worst result at that step among the trials that went on past it (a trial there below
+    the cut-off was stopped or paused). Steps where no trial went on are left out."""
+    out: dict[int, float] = {}
+    top = {tid: s for tid, s in jf.last_step.items()}
+    for s in steps:
+        if s >= history.max_step:
+            continue
+        worst = -math.inf
+        for score, tid in history.at_step(s):
+            if top.get(tid, 0) > s and math.isfinite(score):
+                worst = max(worst, score)
+        if worst > -math.inf:
+            out[s] = history.objective.value(worst)
+    return out
+
+
+def occupancy(jf: JournalFold, steps: Sequence[int]) -> dict[int, list[tuple[float, int]]]:
+    """For each rung step: ``(time, trials that have reported that step by then)``, one point
+    per first arrival (a cumulative count, the rung's occupancy over time)."""
+    want = set(steps)
+    seen: set[tuple[int, int]] = set()
+    out: dict[int, list[tuple[float, int]]] = {s: [] for s in sorted(want)}
+    for r in jf.results:
+        if r.step in want and (r.trial_id, r.step) not in seen:
+            seen.add((r.trial_id, r.step))
+            pts = out[r.step]
+            pts.append((r.time, len(pts) + 1))
+    return out
+
+
+def study_fold(study: Any) -> JournalFold:
+    """The fold of a ``Study``'s journal (read-only)."""
+    return fold(study.journal.read(study.name))
+
+
+def spec_steps(spec: StudySpec, scheduler: Any) -> list[int]:
+    """The rung steps of a study: its scheduler's fidelity steps (``rung.analysis``)."""
+    from rung.analysis import fidelity_steps
+
+    return fidelity_steps(scheduler, spec.max_step)
+
+
+__all__ = [
+    "DecisionMade",
+    "JournalFold",
+    "ResultSeen",
+    "Run",
+    "fold",
+    "occupancy",
+    "require",
+    "result_rows",
+    "results_dataframe",
+    "rung_cutoffs",
+    "spec_steps",
+    "study_fold",
+    "trial_rows",
+    "trials_dataframe",
+]

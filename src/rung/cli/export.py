@@ -1,0 +1,83 @@
+"""``rung export NAME``: a study's trials (or results) as CSV, Parquet or JSON.
+
+Reads the journal read-only, so it works while another process runs the study (a snapshot of
+what was committed when it opened the journal).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+FORMATS = ("csv", "parquet", "json")
+_SUFFIX = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json"}
+
+
+def add_parser(sub: Any) -> None:
+    q = sub.add_parser(
+        "export", help="write a study's trials or results as CSV, Parquet or JSON",
+        description="One row per trial (--table trials, the default) or per reported result "
+                    "(--table results), with params, status, value, decisions and their "
+                    "reasons, times and checkpoints. Safe while another process runs the "
+                    "study. Needs pandas (pip install 'rung[dashboard]'); Parquet also "
+                    "pyarrow.")
+    q.add_argument("name", help="study name")
+    q.add_argument("--storage", metavar="FILE|DIR",
+                   help="SQLite file or directory to search (default: runs/)")
+    q.add_argument("--format", choices=FORMATS, default=None,
+                   help="csv, parquet or json (default: from -o's suffix, else csv)")
+    q.add_argument("--table", choices=("trials", "results"), default="trials",
+                   help="trials: one row per trial (default); results: one per reported result")
+    q.add_argument("-o", "--output", metavar="FILE",
+                   help="where to write (default: standard output; Parquet needs a file)")
+    q.set_defaults(handler=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from rung.cli.main import CLIError, find_storage
+    from rung.storage import SQLiteJournal
+    from rung.study import Study
+
+    fmt = args.format
+    out = Path(args.output) if args.output else None
+    if fmt is None:
+        fmt = _SUFFIX.get(out.suffix.lower(), "csv") if out is not None else "csv"
+    if fmt == "parquet" and out is None:
+        raise CLIError("--format parquet needs -o FILE (Parquet is binary)", 2)
+    path = find_storage(args.name, args.storage)
+    try:
+        with SQLiteJournal(path, readonly=True) as journal:
+            study = Study.load(args.name, journal)
+            df = study.trials_dataframe() if args.table == "trials" else study.results_dataframe()
+    except ImportError as e:
+        raise CLIError(str(e), 2) from None
+    try:
+        text = _write(df, fmt, out)
+    except ImportError as e:  # parquet without pyarrow
+        raise CLIError(f"--format parquet needs pyarrow ({e}): pip install pyarrow", 2) from None
+    if text is not None:
+        sys.stdout.write(text)
+    else:
+        print(f"rung: wrote {len(df)} {args.table} rows of {args.name} to {out}",
+              file=sys.stderr, flush=True)
+    return 0
+
+
+def _write(df: Any, fmt: str, out: Path | None) -> str | None:
+    if fmt == "parquet":
+        assert out is not None
+        df.to_parquet(out, index=False)
+        return None
+    if fmt == "csv":
+        if out is None:
+            text: str = df.to_csv(index=False)
+            return text
+        df.to_csv(out, index=False)
+        return None
+    text = df.to_json(orient="records", indent=1)
+    if out is None:
+        return text + "\n"
+    out.write_text(text + "\n")
+    return None

@@ -1,0 +1,209 @@
+"""Results as data: Study.trials_dataframe / results_dataframe and `rung export` (issue 16 item 1)."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import subprocess
+import sys
+import textwrap
+import time
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+
+import rung
+from rung.benchmarks import get_benchmark
+from rung.cli.main import main
+from rung.storage import SQLiteJournal
+
+pd = pytest.importorskip("pandas")
+
+
+def simulated(storage: object = None, n_trials: int = 30, name: str = "frames") -> rung.Study:
+    b = get_benchmark("mf-hartmann3")
+    s = rung.Study.create(
+        name, b.space, objective=rung.Objective(b.metric, b.mode), searcher="random",
+        scheduler=rung.ASHA(reduction_factor=3), max_step=b.max_step,
+        budget=rung.Budget(n_trials=n_trials), seed=0, storage=storage,
+    )
+    return s.simulate(b, n_workers=3)
+
+
+def test_trials_dataframe_one_row_per_trial_with_decisions_and_reasons() -> None:
+    s = simulated()
+    df = s.trials_dataframe()
+    assert list(df["trial_id"]) == list(range(len(s.history)))
+    for col in ("params_x0", "params_x1", "params_x2", "status", "value", "score", "steps",
+                "decision", "reason", "start_time", "end_time", "duration", "worker",
+                "checkpoint"):
+        assert col in df.columns, col
+    stopped = df[df.status == "stopped"]
+    assert len(stopped) > 0
+    assert (stopped["decision"] == "stop").all()
+    assert stopped["reason"].str.contains("rung").all()
+    for t in s.trials():
+        row = df.loc[df.trial_id == t.id].iloc[0]
+        assert row["params_x0"] == t.params["x0"]
+        assert row["steps"] == t.last_step
+        assert row["status"] == t.status.value
+        assert row["value"] == pytest.approx(t.metrics["loss"])
+    best = s.best_trial
+    assert best is not None
+    done = df[df.steps == s.spec.max_step]
+    assert done.loc[done.value.idxmin(), "trial_id"] == best.id
+    assert (df["end_time"] >= df["start_time"]).all()
+    # three simulated workers: three slots, never two overlapping runs in one
+    assert set(df["worker"]) == {0, 1, 2}
+
+
+def test_results_dataframe_one_row_per_result_with_the_decision_at_that_step() -> None:
+    s = simulated()
+    r = s.results_dataframe()
+    assert len(r) == s.history.n_results
+    assert {"trial_id", "step", "time", "loss", "score", "value", "decision", "reason"} <= set(
+        r.columns)
+    rung_steps = set(s.engine.scheduler.fidelity_steps())
+    decided = r[r.decision.notna()]
+    assert set(decided["step"]) <= rung_steps
+    # every stopped trial's stop is on the row of the result it was stopped at
+    for t in s.trials("stopped"):
+        rows = decided[(decided.trial_id == t.id) & (decided.decision == "stop")]
+        assert list(rows["step"]) == [t.last_step]
+        assert "not in the top" in rows["reason"].iloc[0]
+
+
+def test_max_mode_value_is_the_metric_and_score_its_negation() -> None:
+    s = rung.Study.create("mx", {"x": rung.Float(0, 1)}, objective=rung.Objective("acc", "max"),
+                          searcher="random", scheduler="fifo", budget=rung.Budget(n_trials=3))
+    for _ in range(3):
+        t = s.ask()
+        assert t is not None
+        s.tell(t.id, "completed", {"acc": t.params["x"]})
+    t = s.ask()  # budget spent
+    assert t is None
+    df = s.trials_dataframe()
+    assert list(df["value"]) == pytest.approx([tr.params["x"] for tr in s.trials()])
+    assert list(df["score"]) == pytest.approx(list(-df["value"]))
+
+
+def test_multi_objective_has_one_values_column_per_objective() -> None:
+    s = rung.Study.create("mo", {"x": rung.Float(0, 1)}, objective=["a", rung.Objective("b", "max")],
+                          searcher="random", scheduler="fifo", budget=rung.Budget(n_trials=4))
+    while (t := s.ask()) is not None:
+        s.tell(t.id, "completed", {"a": t.params["x"], "b": 1 - t.params["x"]})
+    df = s.trials_dataframe()
+    assert {"values_a", "values_b"} <= set(df.columns)
+    assert list(df["values_b"]) == pytest.approx(list(1 - df["values_a"]))
+
+
+def test_empty_study_frames_have_columns() -> None:
+    s = rung.Study.create("e", {"x": rung.Float(0, 1)}, searcher="random", scheduler="fifo",
+                          budget=rung.Budget(n_trials=1))
+    assert len(s.trials_dataframe()) == 0
+    assert "params_x" in s.trials_dataframe().columns
+    assert len(s.results_dataframe()) == 0
+
+
+def test_missing_pandas_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = rung.Study.create("np", {"x": rung.Float(0, 1)}, searcher="random", scheduler="fifo",
+                          budget=rung.Budget(n_trials=1))
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ImportError, match=r"pip install 'rung\[dashboard\]'"):
+        s.trials_dataframe()
+
+
+def run_cli(*argv: str) -> tuple[int, str]:
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        code = main(list(argv))
+    return code, buf.getvalue()
+
+
+def test_export_csv_json_to_stdout_and_files(tmp_path: Path) -> None:
+    db = tmp_path / "j.db"
+    s = simulated(db, n_trials=12)
+    n, n_results = len(s.history), s.history.n_results
+    s.close()
+    code, out = run_cli("export", "frames", "--storage", str(db))
+    assert code == 0
+    df = pd.read_csv(io.StringIO(out))
+    assert len(df) == n and "reason" in df.columns and "params_x0" in df.columns
+    code, out = run_cli("export", "frames", "--storage", str(db), "--format", "json",
+                        "--table", "results")
+    rows = json.loads(out)
+    assert len(rows) == n_results and {"trial_id", "step", "loss", "decision"} <= set(rows[0])
+    assert run_cli("export", "frames", "--storage", str(db), "-o", str(tmp_path / "t.json"))[0] == 0
+    assert len(json.loads((tmp_path / "t.json").read_text())) == n
+    assert run_cli("export", "frames", "--storage", str(db), "-o", str(tmp_path / "t.csv"))[0] == 0
+    assert len(pd.read_csv(tmp_path / "t.csv")) == n
+
+
+def test_export_parquet(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    db = tmp_path / "j.db"
+    simulated(db, n_trials=6).close()
+    out = tmp_path / "t.parquet"
+    assert run_cli("export", "frames", "--storage", str(db), "-o", str(out))[0] == 0
+    df = pd.read_parquet(out)
+    assert len(df) == 6 and "status" in df.columns
+
+
+def test_export_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "j.db"
+    simulated(db, n_trials=2).close()
+    assert main(["export", "nope", "--storage", str(db)]) == 2
+    assert main(["export", "frames", "--storage", str(db), "--format", "parquet"]) == 2
+    assert "needs -o" in capsys.readouterr().err
+
+
+LIVE = textwrap.dedent("""
+    import sys, time
+    import rung
+    s = rung.Study.create("live", {"x": rung.Float(0, 1)}, objective="loss",
+                          searcher="random", scheduler=rung.ASHA(reduction_factor=2),
+                          max_step=4, budget=rung.Budget(n_trials=400), seed=0,
+                          storage=sys.argv[1])
+    print("ready", flush=True)
+    while (t := s.ask()) is not None:
+        for step in range(1, 5):
+            d = s.report(t.id, step, {"loss": t.params["x"] + 1 / step})
+            time.sleep(0.01)
+            if d.action.value != "continue":
+                break
+        if d.action.value == "continue":
+            s.tell(t.id, "completed")
+        else:
+            s.tell(t.id, "stopped")
+""")
+
+
+def test_export_a_study_another_process_is_running(tmp_path: Path) -> None:
+    db = tmp_path / "live.db"
+    proc = subprocess.Popen([sys.executable, "-c", LIVE, str(db)], stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        sizes = []
+        deadline = time.monotonic() + 60
+        while len(sizes) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            with SQLiteJournal(db, readonly=True) as j:
+                assert j.is_being_written("live")  # still running: a live export
+            code, out = run_cli("export", "live", "--storage", str(db), "--table", "results")
+            assert code == 0
+            df = pd.read_csv(io.StringIO(out))
+            if len(df) and (not sizes or len(df) > sizes[-1]):
+                sizes.append(len(df))
+        assert len(sizes) == 2 and sizes[1] > sizes[0]
+        assert proc.poll() is None, "the run ended before the second export"
+        stops = df[df.decision == "stop"]
+        assert len(stops) and stops["reason"].notna().all()
+    finally:
+        proc.kill()
+        proc.wait()
+    # after the writer is gone, the journal still reads
+    code, out = run_cli("export", "live", "--storage", str(db))
+    assert code == 0 and not math.isnan(len(pd.read_csv(io.StringIO(out))))
