@@ -132,3 +132,87 @@ def test_joint_kernels_are_a_normalized_density_on_a_conditional_space() -> None
                  cat_bandwidth=np.full((2, 2), 0.5))
     p = np.exp(est.log_pdf(U))
     assert p[0] == pytest.approx(0.5) and np.allclose(p[1:], 0.1)
+
+
+# --- conditional spaces: groups of co-active parameters, and every branch keeps a share ------
+
+NESTED = rung.SearchSpace({
+    "optimizer": rung.Categorical(["sgd", "adam", "rmsprop"]),
+    "lr": rung.Float(1e-5, 1e-1, log=True),
+    "dropout": rung.Float(0.0, 0.8),
+    "momentum": rung.Float(0.0, 0.99, when={"optimizer": "sgd"}),
+    "nesterov": rung.Categorical([False, True], when={"optimizer": "sgd"}),
+    "beta1": rung.Float(0.5, 0.999, when={"optimizer": "adam"}),
+    "beta2": rung.Float(0.9, 0.9999, when={"optimizer": "adam"}),
+    "rho": rung.Float(0.5, 0.99, when={"optimizer": "rmsprop"}),
+    "centered": rung.Categorical([False, True], when={"optimizer": "rmsprop"}),
+})
+
+
+def nested_loss(p: dict) -> float:
+    """Issue 14's lock-in problem (9 parameters, optimizer-dependent children): adam is broad
+    and mediocre (0.30 at best) and looks best early; rmsprop is poor almost everywhere but
+    holds the optimum (about -0.05) in a valley of lr and rho."""
+    lr = math.log10(p["lr"])
+    shared = 0.05 * (p["dropout"] - 0.3) ** 2
+    if p["optimizer"] == "adam":
+        return 0.30 + 0.02 * (lr + 3) ** 2 + 0.1 * (p["beta1"] - 0.9) ** 2 + shared
+    if p["optimizer"] == "sgd":
+        return (0.45 + 0.03 * (lr + 1.5) ** 2 + 0.2 * (p["momentum"] - 0.9) ** 2
+                - 0.05 * p["nesterov"] + shared)
+    d = (lr + 2.5) ** 2 + ((p["rho"] - 0.9) / 0.15) ** 2
+    return 0.7 - 0.7 * math.exp(-d) - 0.05 * p["centered"] + shared
+
+
+def _nested_run(searcher: object, seed: int, n: int) -> tuple[list[str], float]:
+    study = make_study(searcher, NESTED, seed=seed)
+    chosen, best = [], math.inf
+    for _ in range(n):
+        t = study.ask()
+        assert t is not None
+        v = nested_loss(dict(t.params))
+        study.tell(t.id, "completed", {"loss": v})
+        chosen.append(t.params["optimizer"])
+        best = min(best, v)
+    return chosen, best
+
+
+def test_every_branch_is_tried_after_trial_30() -> None:
+    runs = [_nested_run("tpe", seed, 60) for seed in range(3)]
+    for chosen, _ in runs:
+        assert set(chosen[30:]) == {"sgd", "adam", "rmsprop"}
+    # most seeds leave adam's plateau (0.30) for the rmsprop valley (version 1: none did)
+    assert sum(best < 0.2 for _, best in runs) >= 2
+
+
+def test_without_the_branch_share_a_branch_can_be_abandoned() -> None:
+    """The share is what guarantees the visits (the groups alone leave some seeds on adam)."""
+    runs = [_nested_run({"name": "tpe", "params": {"min_branch_share": 0.0}}, s, 60)[0]
+            for s in range(3)]
+    assert any(set(c[30:]) != {"sgd", "adam", "rmsprop"} for c in runs)
+
+
+def test_activity_groups_and_grouped_densities() -> None:
+    from rung.searchers._parzen import GroupedParzen, activity_groups
+
+    dims = dims_of(NESTED)
+    seen = [NESTED.sample(np.random.default_rng(i)) for i in range(12)]
+    X = np.array([NESTED.to_unit(p) for p in seen])
+    groups = activity_groups(X)
+    names = [[NESTED.dims[j] for j in g] for g in groups]
+    assert ["optimizer", "lr", "dropout"] in names
+    assert ["momentum", "nesterov"] in names and ["rho", "centered"] in names
+    # one group (no condition): the same density and the same draws as one joint Parzen
+    plain = X[:, [1, 2]]
+    pdims = dims_of(rung.SearchSpace({"lr": NESTED["lr"], "dropout": NESTED["dropout"]}))
+    w = np.linspace(0.5, 1.0, 12)
+    a = Parzen(plain, w, pdims, 1.0)
+    b = GroupedParzen(plain, w, pdims, activity_groups(plain), 1.0)
+    assert np.allclose(a.log_pdf(plain), b.log_pdf(plain))
+    assert np.array_equal(a.sample(np.random.default_rng(3), 5),
+                          b.sample(np.random.default_rng(3), 5))
+    # a branch's density is its children's, fitted on the rows that used them only
+    g = GroupedParzen(X, np.ones(12), dims, groups, 1.0)
+    rms = [i for i, p in enumerate(seen) if p["optimizer"] == "rmsprop"]
+    part = next(p for grp, p in g.parts if NESTED.dims[grp[0]] == "rho")
+    assert part.n_kernels == len(rms) + 1  # + the prior

@@ -35,12 +35,24 @@ The algorithm, step by step (each step is one method below):
    bandwidth ``0.2 n^(-1/(d+4))`` per group), discretized for integer and stepped parameters,
    Aitchison-Aitken style probability tables for categorical ones (``_parzen.Parzen``).
    Log-scaled integers are scored by the density at their code (Optuna: the mass of their bin).
-   Conditional parameters: an observation that did not use a parameter leaves its kernel
-   uniform in that coordinate, and a candidate ignores the coordinates it does not use, so the
-   joint kernels are a normalized density on the tree-structured space (Bergstra et al.'s
-   tree, modelled jointly). Optuna instead models a parameter that is not always active apart,
-   from the trials that used it (per co-active group with ``group=True``).
-6. *Acquisition.* ``n_candidates`` draws from ``l``; the one maximizing ``log l - log g`` (the
+   Conditional parameters (multivariate): the dimensions are split into groups of co-active
+   parameters (a branch's children, the parameters every configuration uses), and each group
+   has its own ``l`` and ``g`` fitted only on the observations that used it; a candidate's
+   density is the product over the groups it uses (Optuna's ``group=True``;
+   ``_parzen.GroupedParzen`` says why a single joint kernel locks onto one branch). Univariate:
+   each parameter's density comes from the observations that used it.
+6. *Branches* (conditional spaces). A categorical that other parameters' ``when=`` conditions
+   name chooses a branch of the tree. ``l/g`` ranks a branch by its typical observation, so a
+   branch whose good region is narrow (poor on average, best at its optimum) loses every
+   acquisition once "below" holds another branch, and is never tried again: the categorical
+   kernels give an unobserved branch only the prior's mass, and ``g`` holds the branch's poor
+   draws (Watanabe 2023, section 3, on categorical and conditional parameters). So every value
+   of a branching categorical keeps at least ``min_branch_share`` of the recent half of the
+   trials in which the categorical is active (capped at ``0.5 / choices``): when one falls
+   below it, the next suggestion is restricted to that branch (the least-tried value, then the
+   first), its other coordinates still chosen by ``l/g``. A per-branch minimum exploration,
+   deterministic given the history; ``min_branch_share=0`` turns it off.
+7. *Acquisition.* ``n_candidates`` draws from ``l``; the one maximizing ``log l - log g`` (the
    expected-improvement ranking of the paper) is proposed. ``multivariate=True`` draws and
    scores whole configurations from joint kernels (Falkner et al. 2018); ``False`` treats every
    parameter independently, as the original paper does.
@@ -73,7 +85,8 @@ from rung.searchers._common import (
     model_step,
     snap,
 )
-from rung.searchers._parzen import Parzen
+from rung.searchers._parzen import GroupedParzen, Parzen, activity_groups
+from rung.space import Categorical
 
 
 def ramp_weights(n: int) -> np.ndarray:
@@ -100,7 +113,18 @@ class TPESearcher(Searcher):
         liar_weight: the weight of a pending trial's kernel in ``g`` (an observation's is at
             most 1).
         min_points: observations a step needs to be modelled (default ``max(5, d + 1)``).
+        min_branch_share: the least share of the recent half of the trials that each value of a
+            branching categorical keeps (step 6); 0 turns it off.
     """
+
+    version = 2
+    changes = {
+        2: "conditional spaces (multivariate): one density per group of co-active parameters, "
+        "fitted on the trials that used them (was one joint kernel, which locked onto one "
+        "branch); each value of a categorical that 'when=' conditions name keeps at least "
+        "min_branch_share (0.1) of the recent half of the trials, the next suggestion is "
+        "restricted to a branch below it",
+    }
 
     def __init__(
         self,
@@ -115,6 +139,7 @@ class TPESearcher(Searcher):
         constant_liar: bool = True,
         liar_weight: float = 0.01,
         min_points: int | None = None,
+        min_branch_share: float = 0.1,
     ) -> None:
         self.n_initial = n_initial
         self.multivariate = multivariate
@@ -127,6 +152,7 @@ class TPESearcher(Searcher):
         self.constant_liar = constant_liar
         self.liar_weight = liar_weight
         self.min_points = min_points
+        self.min_branch_share = min_branch_share
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
@@ -136,6 +162,7 @@ class TPESearcher(Searcher):
         check_float("searcher.params.gamma", self.gamma, 0.0, 1.0, low_open=True)
         check_float("searcher.params.prior_weight", self.prior_weight, 0.0)
         check_float("searcher.params.liar_weight", self.liar_weight, 0.0)
+        check_float("searcher.params.min_branch_share", self.min_branch_share, 0.0, 1.0)
         for key in ("multivariate", "constant_liar"):
             check_bool(f"searcher.params.{key}", getattr(self, key))
         check_choice("searcher.params.gamma_schedule", self.gamma_schedule, ("linear", "sqrt"))
@@ -146,6 +173,11 @@ class TPESearcher(Searcher):
         self._dims: Dims = dims_of(ctx.space)
         self._design = SobolDesign(d, ctx.seed)
         self._units = UnitCache(ctx.space)
+        parents = {parent for p in ctx.space.params.values() for parent in p.when}
+        self._branching = [
+            (j, name, len(p.choices)) for j, name in enumerate(ctx.space.dims)
+            if name in parents and isinstance(p := ctx.space[name], Categorical)
+        ]
 
     # --- the algorithm ----------------------------------------------------------------------
     def suggest(self, request: SuggestRequest) -> dict[str, Any] | None:
@@ -156,13 +188,36 @@ class TPESearcher(Searcher):
         if step is None:
             return decode(self.space, self._design.point(request.index))
         obs = gather(h, step)
+        branch = self._short_branch(h)
         below, above, liars = self._split(h, obs)
         if not below:
             return decode(self.space, self._design.point(request.index))
-        l_est = self._density(h, below)
-        g_est = self._density(h, above, liars)
-        u = self._best_candidate(l_est, g_est, request.rng)
+        groups = None
+        if self._dims.conditional and self.multivariate:
+            groups = activity_groups(self._units.get(h, below + above + liars))
+        l_est = self._density(h, below, groups=groups)
+        g_est = self._density(h, above, liars, groups)
+        u = self._best_candidate(l_est, g_est, request.rng, branch)
         return decode(self.space, u)
+
+    def _short_branch(self, h: History) -> tuple[int, float] | None:
+        """``(dimension, code)`` of the branch below its minimum share (step 6), or ``None``."""
+        if not self._branching or self.min_branch_share <= 0:
+            return None
+        for j, name, c in self._branching:
+            counts = np.zeros(c, dtype=int)
+            p = self.space[name]
+            assert isinstance(p, Categorical)
+            n = len(h)
+            for tid in range(n - (n + 1) // 2, n):  # the recent half: a branch tried early
+                params = h.params(tid)              # and then abandoned comes back too
+                if name in params:
+                    counts[p.index(params[name])] += 1
+            share = min(self.min_branch_share, 0.5 / c)
+            k = int(np.argmin(counts))
+            if counts[k] < share * counts.sum():
+                return j, (k + 0.5) / c
+        return None
 
     def n_below(self, n: int) -> int:
         if self.gamma_schedule == "sqrt":
@@ -213,8 +268,15 @@ class TPESearcher(Searcher):
         liars = list(obs.pending) if self.constant_liar else []
         return ranked[:k], ranked[k:] + sorted(obs.dropped), liars
 
-    def _density(self, h: History, ids: list[int], liars: Sequence[int] = ()) -> Parzen:
-        """Observations weighted by the ramp, liars (appended last) by ``liar_weight``."""
+    def _density(
+        self,
+        h: History,
+        ids: list[int],
+        liars: Sequence[int] = (),
+        groups: list[np.ndarray] | None = None,
+    ) -> Any:
+        """Observations weighted by the ramp, liars (appended last) by ``liar_weight``; one
+        density per group of co-active dimensions when ``groups`` is given (step 5)."""
         ids = list(ids) + list(liars)
         X = self._units.get(h, ids)
         w = np.concatenate([ramp_weights(len(ids) - len(liars)),
@@ -223,12 +285,23 @@ class TPESearcher(Searcher):
         if self.bandwidth == "scott":
             s = 0.2 * max(len(ids), 1) ** (-1.0 / (self._dims.d + 4))
             sigma = np.full(X.shape, max(s, 1.0 / min(100.0, len(ids) + 2.0)))
+        if groups is not None:
+            return GroupedParzen(X, w, self._dims, groups, self.prior_weight, sigma=sigma)
         return Parzen(X, w, self._dims, self.prior_weight, sigma=sigma)
 
-    def _best_candidate(self, l_est: Parzen, g_est: Parzen, rng: np.random.Generator) -> np.ndarray:
+    def _best_candidate(
+        self,
+        l_est: Any,
+        g_est: Any,
+        rng: np.random.Generator,
+        branch: tuple[int, float] | None = None,
+    ) -> np.ndarray:
         n = self.n_candidates
         if self.multivariate:
-            C = snap(self.space, self._dims, l_est.sample(rng, n))
+            raw = l_est.sample(rng, n)
+            if branch is not None:
+                raw[:, branch[0]] = branch[1]
+            C = snap(self.space, self._dims, raw)
             acq = l_est.log_pdf(C) - g_est.log_pdf(C)
             return np.asarray(C[int(np.argmax(acq))])
         # independent: every parameter picks its own best draw
@@ -239,4 +312,6 @@ class TPESearcher(Searcher):
             x = snap(self.space, self._dims, raw, conditions=False)[:, j]
             acq = l_est.log_pdf_marginal(j, x) - g_est.log_pdf_marginal(j, x)
             u[j] = x[int(np.argmax(acq))]
+        if branch is not None:
+            u[branch[0]] = branch[1]
         return u
