@@ -10,12 +10,15 @@ One suggestion:
 
 1. With probability ``random_fraction`` (and until a model exists), a uniform random
    configuration: BOHB keeps its convergence guarantee from these.
-2. *Budget*: the largest step at which at least ``min_points + 2`` trials reported
-   (``min_points`` defaults to ``d + 1``).
-3. *Split*: the best ``max(min_points, top_n_percent% of n)`` observations are "good", the
-   next ``max(min_points, (100 - top_n_percent)% of n)`` "bad". Pending trials, and trials a
-   scheduler stopped below that step, are added to "bad" (a constant liar, so parallel
-   suggestions spread out; an extension of the paper, which relies on randomness for that).
+2. *Budget*: the largest step at which enough trials reported for both densities, at least
+   ``2 * min_points`` (``min_points`` defaults to ``d + 1``): the paper's "largest budget with
+   a model", where a model needs ``min_points`` observations in each group (HpBandSter fits no
+   KDE on fewer; the paper's ``N_min + 2`` would leave "bad" two points).
+3. *Split*: the best ``max(min_points, top_n_percent% of n)`` observations at that step are
+   "good", the next ``max(min_points, (100 - top_n_percent)% of n)`` "bad". Only observations
+   at that step count, as in the paper: neither pending trials nor trials a scheduler stopped
+   below it (version 1 added both to "bad", which on late-bloomer curves marked the slow
+   starters a scheduler had stopped early as bad and steered sampling to fast starters).
 4. *Densities*: product-kernel KDEs of both groups with Scott's normal-reference bandwidth
    ``1.06 std n^(-1/(d+4))`` per dimension, clipped below at ``min_bandwidth``; categorical
    parameters use Aitchison-Aitken kernels (statsmodels' ``KDEMultivariate``, as the paper).
@@ -59,6 +62,13 @@ class BOHBSearcher(Searcher):
         min_bandwidth: lower bound of every bandwidth.
     """
 
+    version = 2
+    changes = {
+        2: "the density model uses only the observations at the modelled step (no pending "
+        "trials or trials stopped below it in the 'bad' group) and that step is the largest "
+        "with 2 * min_points observations (was min_points + 2)",
+    }
+
     def __init__(
         self,
         min_points: int | None = None,
@@ -95,7 +105,7 @@ class BOHBSearcher(Searcher):
         h = request.history
         if self._dims.d == 0 or rng.random() < self.random_fraction:
             return self.space.sample(rng)
-        step = model_step(h, self._min_points + 2)
+        step = model_step(h, 2 * self._min_points)
         if step is None:
             return self.space.sample(rng)
         obs = gather(h, step)
@@ -105,7 +115,7 @@ class BOHBSearcher(Searcher):
         n_good = max(self._min_points, (self.top_n_percent * n) // 100)
         n_bad = max(self._min_points, ((100 - self.top_n_percent) * n) // 100)
         good = ranked[:n_good]
-        bad = ranked[n_good:n_good + n_bad] + obs.pending + obs.dropped
+        bad = ranked[n_good:n_good + n_bad]
         if len(good) < self._min_points or len(bad) < self._min_points:
             return self.space.sample(rng)
         Xg, Xb = self._units.get(h, good), self._units.get(h, bad)
