@@ -95,8 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SQLite file (default: runs/demo.db)")
     q.add_argument("--seed", type=int, default=0)
     view_options(q)
-    from rung.cli import export  # each adds its subcommand (and its handler) itself
+    from rung.cli import export, plot  # each adds its subcommand (and its handler) itself
     export.add_parser(sub)
+    plot.add_parser(sub)
     return p
 
 

@@ -1,0 +1,57 @@
+"""``rung plot NAME --kind KIND -o FILE``: one of ``rung.plot``'s figures, as PNG, SVG or HTML.
+
+Reads the journal read-only: it works while another process runs the study.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+KIND_NAMES = ("history", "curves", "occupancy", "workers", "parallel", "importance", "pareto",
+              "slices")  # rung.plot.KINDS (not imported here: that would load rung.plot early)
+
+
+def add_parser(sub: Any) -> None:
+    q = sub.add_parser(
+        "plot", help="draw a figure of a study (PNG, SVG, PDF or HTML)",
+        description="history: value per trial and best so far; curves: learning curves by "
+                    "outcome with rung cut-offs and decisions; occupancy: trials per rung over "
+                    "time; workers: Gantt of runs per worker slot; parallel: parallel "
+                    "coordinates; importance: parameter importance (main-effect variance); "
+                    "pareto: Pareto front (multi-objective); slices: parameter vs metric at "
+                    "each rung. Needs matplotlib (pip install 'rung[plot]').")
+    q.add_argument("name", help="study name")
+    q.add_argument("--kind", choices=KIND_NAMES, default="curves",
+                   help="which figure (default: curves)")
+    q.add_argument("-o", "--output", metavar="FILE", required=True,
+                   help="the file to write: .png, .svg, .pdf or .html")
+    q.add_argument("--storage", metavar="FILE|DIR",
+                   help="SQLite file or directory to search (default: runs/)")
+    q.set_defaults(handler=cmd_plot)
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from rung.cli.main import CLIError, find_storage
+
+    if not args.output.lower().endswith((".png", ".svg", ".pdf", ".html")):
+        raise CLIError(f"-o {args.output}: write a .png, .svg, .pdf or .html file", 2)
+    from rung.storage import SQLiteJournal
+    from rung.study import Study
+
+    path = find_storage(args.name, args.storage)
+    try:
+        from rung.plot import plot, save
+
+        with SQLiteJournal(path, readonly=True) as journal:
+            study = Study.load(args.name, journal)
+            fig = plot(study, args.kind)
+    except ImportError as e:
+        raise CLIError(str(e), 2) from None
+    except ValueError as e:  # e.g. a Pareto front of a single-objective study
+        raise CLIError(str(e), 2) from None
+    out = save(fig, args.output)
+    print(f"rung: wrote the {args.kind} plot of {args.name} to {out}", file=sys.stderr,
+          flush=True)
+    return 0

@@ -1,0 +1,395 @@
+"""The figures of ``rung.plot``; matplotlib is imported only when one is drawn."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rung.analysis_frames import (
+    JournalFold,
+    occupancy,
+    require,
+    rung_cutoffs,
+    spec_steps,
+    study_fold,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from rung.core.history import History
+    from rung.study import Study
+
+#: colour of a trial by its status (also used for the runs of the worker timeline, by outcome)
+STATUS_COLORS: Mapping[str, str] = {
+    "completed": "#2ca02c",
+    "stopped": "#d62728",
+    "paused": "#ff7f0e",
+    "running": "#1f77b4",
+    "launched": "#1f77b4",
+    "failed": "#111111",
+    "interrupted": "#9467bd",
+}
+
+
+def _figure(w: float = 8.0, h: float = 5.0, **kw: Any) -> Figure:
+    require("matplotlib", "plot", "rung.plot")
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(w, h), layout="constrained", **kw)
+
+
+@dataclass
+class _Data:
+    history: History
+    fold: JournalFold
+    steps: list[int]
+    max_step: int
+    metric: str
+    name: str
+
+    def label(self) -> str:
+        o = self.history.objective
+        return f"{o.metric} ({'lower' if o.mode == 'min' else 'higher'} is better)"
+
+
+def _data(study: Study) -> _Data:
+    h = study.history
+    return _Data(h, study_fold(study), spec_steps(study.spec, study.engine.scheduler),
+                 study.spec.max_step, h.objective.metric, study.name)
+
+
+def _value(h: History, tid: int, step: int | None = None) -> float:
+    s = h.score(tid, step)
+    return h.objective.value(s) if math.isfinite(s) else math.nan
+
+
+def _final(h: History, tid: int) -> bool:
+    return h.last_step(tid) >= h.max_step or h.status(tid).value == "completed"
+
+
+# --- the figures ----------------------------------------------------------------------------
+def optimization_history(study: Study) -> Figure:
+    """Each trial's value at its last step (by trial id, coloured by status) and the best
+    final value so far (trials that reached ``max_step`` or completed by themselves)."""
+    d = _data(study)
+    h = d.history
+    fig = _figure()
+    ax = fig.add_subplot()
+    xs, ys, cs = [], [], []
+    best_x, best_y = [], []
+    best = math.inf
+    for tid in h:
+        v = _value(h, tid)
+        if math.isnan(v):
+            continue
+        xs.append(tid)
+        ys.append(v)
+        cs.append(STATUS_COLORS.get(h.status(tid).value, "#777777"))
+        if _final(h, tid):
+            s = h.score(tid)
+            if s < best:
+                best = s
+            best_x.append(tid)
+            best_y.append(h.objective.value(best))
+    ax.scatter(xs, ys, c=cs, s=14, gid="trials", label="value at the trial's last step")
+    if best_x:
+        ax.step(best_x, best_y, where="post", color="black", lw=1.5, gid="best",
+                label="best final value so far")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(d.label())
+    ax.set_title(f"{d.name}: optimization history")
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+def learning_curves(study: Study) -> Figure:
+    """Every trial's metric by step, coloured by outcome; each rung's step (dotted) and the
+    cut-off applied there (a black bar); where trials were stopped (x) or paused (v)."""
+    d = _data(study)
+    h, jf = d.history, d.fold
+    fig = _figure(9, 5.5)
+    ax = fig.add_subplot()
+    seen: set[str] = set()
+    for tid in h:
+        pts = sorted(h.scores(tid).items())
+        if not pts:
+            continue
+        status = h.status(tid).value
+        label = status if status not in seen else None
+        seen.add(status)
+        ax.plot([p[0] for p in pts], [_v(h, p[1]) for p in pts], lw=0.9, alpha=0.75,
+                color=STATUS_COLORS.get(status, "#777777"), gid=f"trial-{tid}", label=label)
+    for s in d.steps:
+        if s < d.max_step:
+            ax.axvline(s, color="#999999", ls=":", lw=0.8, gid=f"rung-{s}")
+    cut = rung_cutoffs(h, jf, d.steps)
+    for i, (s, c) in enumerate(sorted(cut.items())):
+        ax.plot([s / 1.15, s * 1.15], [c, c], color="black", lw=3, solid_capstyle="butt",
+                gid=f"cutoff-{s}", label="rung cut-off" if i == 0 else None)
+    for action, marker, color in (("stop", "x", "#d62728"), ("pause", "v", "#ff7f0e")):
+        xs, ys = [], []
+        for (tid, step), dm in jf.decision_at.items():
+            if dm.action == action and tid in h and step in h.scores(tid):
+                xs.append(step)
+                ys.append(_v(h, h.scores(tid)[step]))
+        if xs:
+            ax.scatter(xs, ys, marker=marker, color=color, s=28, zorder=3, gid=action,
+                       label=f"{'stopped' if action == 'stop' else 'paused'} here")
+    if d.max_step >= 9:
+        ax.set_xscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel(d.label())
+    ax.set_title(f"{d.name}: learning curves by outcome, with rung cut-offs")
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+def _v(h: History, score: float) -> float:
+    return h.objective.value(score) if math.isfinite(score) else math.nan
+
+
+def rung_occupancy(study: Study) -> Figure:
+    """How many trials have reached each rung's step, over time."""
+    d = _data(study)
+    occ = occupancy(d.fold, d.steps)
+    t0 = d.fold.start or 0.0
+    fig = _figure()
+    ax = fig.add_subplot()
+    for s, pts in occ.items():
+        if not pts:
+            continue
+        ax.step([0.0] + [t - t0 for t, _ in pts], [0] + [n for _, n in pts], where="post",
+                gid=f"rung-{s}", label=f"step {s}")
+    ax.set_xlabel("time since the study started (s)")
+    ax.set_ylabel("trials that reached the step")
+    ax.set_title(f"{d.name}: rung occupancy over time")
+    ax.legend(loc="best", fontsize="small", title="rung")
+    return fig
+
+
+def worker_timeline(study: Study) -> Figure:
+    """A Gantt chart: each worker slot's runs (coloured by how they ended) and its idle gaps.
+    Slots are reconstructed from the journal (``rung.analysis_frames``)."""
+    d = _data(study)
+    jf = d.fold
+    t0 = jf.start or 0.0
+    end = jf.now
+    by_slot: dict[int, list[tuple[float, float, str]]] = defaultdict(list)
+    for r in jf.runs:
+        stop = r.end if r.end is not None else end
+        by_slot[r.slot].append((r.start - t0, max(stop - r.start, 0.0), r.outcome or "running"))
+    n = max(jf.n_slots, 1)
+    fig = _figure(9, max(2.5, 0.35 * n + 1.5))
+    ax = fig.add_subplot()
+    busy = 0.0
+    for slot in sorted(by_slot):
+        bars = by_slot[slot]
+        busy += sum(w for _, w, _ in bars)
+        ax.broken_barh([(x, w) for x, w, _ in bars], (slot - 0.4, 0.8),
+                       facecolors=[STATUS_COLORS.get(o, "#777777") for _, _, o in bars],
+                       edgecolor="white", linewidth=0.3, gid=f"slot-{slot}")
+    span = max(end - t0, 1e-12)
+    util = busy / (span * n) if jf.runs else 0.0
+    ax.set_yticks(range(n))
+    ax.set_ylim(-0.6, n - 0.4)
+    ax.invert_yaxis()
+    ax.set_xlabel("time since the study started (s)")
+    ax.set_ylabel("worker slot")
+    ax.set_title(f"{d.name}: worker timeline ({len(jf.runs)} runs on {jf.n_slots} slots, "
+                 f"{util:.0%} busy)")
+    from matplotlib.patches import Patch
+
+    used = sorted({o for bars in by_slot.values() for _, _, o in bars})
+    ax.legend(handles=[Patch(color=STATUS_COLORS.get(o, "#777777"), label=o) for o in used],
+              loc="upper right", fontsize="small")
+    return fig
+
+
+def _unit(param: Any, value: Any) -> float:
+    if value is None:
+        return math.nan
+    choices = getattr(param, "choices", None)
+    if choices is not None:
+        k = len(choices)
+        idx = next((i for i, c in enumerate(choices) if c == value), 0)
+        return idx / (k - 1) if k > 1 else 0.5
+    try:
+        return float(param.to_unit(value))
+    except (NotImplementedError, TypeError, ValueError):
+        return 0.5
+
+
+def parallel_coordinates(study: Study) -> Figure:
+    """One line per trial through every parameter (scaled as the searchers see it: log
+    parameters on a log scale) to its value at its last step, coloured by that value."""
+    d = _data(study)
+    h = d.history
+    names = [n for n in h.space if h.space[n].tunable]
+    rows, vals = [], []
+    for tid in h:
+        v = _value(h, tid)
+        if math.isnan(v):
+            continue
+        p = h.params(tid)
+        rows.append([_unit(h.space[n], p.get(n)) for n in names])
+        vals.append(v)
+    fig = _figure(max(6.0, 1.3 * (len(names) + 1) + 2), 5)
+    ax = fig.add_subplot()
+    import matplotlib as mpl
+
+    if vals:
+        lo, hi = min(vals), max(vals)
+        norm = mpl.colors.Normalize(lo, hi if hi > lo else lo + 1)
+        cmap = mpl.colormaps["viridis_r" if h.objective.mode == "min" else "viridis"]
+        order = sorted(range(len(vals)), key=lambda i: -h.objective.score({d.metric: vals[i]}))
+        for i in order:  # best drawn last, on top
+            y = [*rows[i], norm(vals[i])]
+            ax.plot(range(len(y)), y, color=cmap(norm(vals[i])), lw=0.9, alpha=0.8,
+                    gid=f"trial-{i}")
+        fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=d.label())
+    for x in range(len(names) + 1):
+        ax.axvline(x, color="#555555", lw=0.8)
+    ax.set_xticks(range(len(names) + 1), [*names, d.metric])
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_ylabel("scaled value (each axis: its own range)")
+    ax.set_title(f"{d.name}: parallel coordinates ({len(vals)} trials)")
+    return fig
+
+
+def param_importance(study: Study) -> Figure:
+    """Each parameter's share of the score's variance (``rung.analysis.param_importance``: a
+    main-effect variance, NumPy only; its docstring says why that method)."""
+    from rung.analysis import param_importance as importance
+
+    d = _data(study)
+    imp = importance(d.history)
+    items = sorted(imp.importances.items(), key=lambda kv: kv[1])
+    fig = _figure(7, max(2.5, 0.4 * len(items) + 1.5))
+    ax = fig.add_subplot()
+    ax.barh([k for k, _ in items], [v for _, v in items], color="#1f77b4", gid="importance")
+    ax.set_xlabel("share of the score's variance explained (main effect)")
+    ax.set_ylabel("parameter")
+    ax.set_title(f"{d.name}: parameter importance at step {imp.step} ({imp.n_trials} trials)")
+    ax.set_xlim(0, 1)
+    return fig
+
+
+def pareto_front(study: Study) -> Figure:
+    """The first two objectives of every trial at its last step, the non-dominated feasible
+    ones highlighted and joined (a multi-objective study)."""
+    d = _data(study)
+    h = d.history
+    if len(h.objectives) < 2:
+        raise ValueError(f"study {d.name!r} has one objective: a Pareto front needs two or more "
+                         "(rung.Study.create(objective=[...]))")
+    o1, o2 = h.objectives[0], h.objectives[1]
+    xs, ys = [], []
+    for tid in h:
+        v = h.values(tid)
+        if math.isfinite(v[0]) and math.isfinite(v[1]):
+            xs.append(o1.value(v[0]))
+            ys.append(o2.value(v[1]))
+    front = study.pareto_front()
+    fx = [o1.value(h.values(t.id)[0]) for t in front]
+    fy = [o2.value(h.values(t.id)[1]) for t in front]
+    order = sorted(range(len(fx)), key=lambda i: fx[i])
+    fig = _figure(7, 5.5)
+    ax = fig.add_subplot()
+    ax.scatter(xs, ys, s=14, color="#aaaaaa", gid="trials", label="trials")
+    ax.scatter(fx, fy, s=30, color="#d62728", zorder=3, gid="front", label="Pareto front")
+    if order:
+        ax.step([fx[i] for i in order], [fy[i] for i in order], where="post", color="#d62728",
+                lw=1, gid="front-line")
+    ax.set_xlabel(f"{o1.metric} ({o1.mode})")
+    ax.set_ylabel(f"{o2.metric} ({o2.mode})")
+    ax.set_title(f"{d.name}: Pareto front ({len(front)} of {len(xs)} trials)")
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+def intermediate_slices(study: Study) -> Figure:
+    """One panel per parameter: its value against the metric at each rung step (one colour per
+    step), to see whether a parameter's effect shows early or only at high fidelity."""
+    d = _data(study)
+    h = d.history
+    names = [n for n in h.space if h.space[n].tunable]
+    steps = [s for s in d.steps if h.n_at_step(s)]
+    cols = min(3, max(1, len(names)))
+    rows = math.ceil(max(1, len(names)) / cols)
+    fig = _figure(4.2 * cols, 3.4 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    import matplotlib as mpl
+
+    cmap = mpl.colormaps["plasma"]
+    for k, name in enumerate(names):
+        ax: Axes = axes[k // cols][k % cols]
+        p = h.space[name]
+        log = bool(getattr(p, "log", False))
+        for j, s in enumerate(steps):
+            xs, ys = [], []
+            for score, tid in h.at_step(s):
+                x = h.params(tid).get(name)
+                if x is not None and math.isfinite(score):
+                    xs.append(x if getattr(p, "choices", None) is None else str(x))
+                    ys.append(h.objective.value(score))
+            ax.scatter(xs, ys, s=10, alpha=0.7, color=cmap(j / max(len(steps) - 1, 1) * 0.85),
+                       gid=f"step-{s}", label=f"step {s}")
+        if log:
+            ax.set_xscale("log")
+        ax.set_xlabel(name)
+        ax.set_ylabel(d.metric)
+    for k in range(len(names), rows * cols):
+        axes[k // cols][k % cols].set_visible(False)
+    if names:
+        axes[0][0].legend(fontsize="x-small", title="metric at", title_fontsize="x-small")
+    fig.suptitle(f"{d.name}: intermediate-value slices")
+    return fig
+
+
+#: ``rung plot --kind`` names -> figure functions
+KINDS: dict[str, Callable[[Study], Figure]] = {
+    "history": optimization_history,
+    "curves": learning_curves,
+    "occupancy": rung_occupancy,
+    "workers": worker_timeline,
+    "parallel": parallel_coordinates,
+    "importance": param_importance,
+    "pareto": pareto_front,
+    "slices": intermediate_slices,
+}
+
+
+def plot(study: Study, kind: str) -> Figure:
+    """The figure ``kind`` (one of ``KINDS``) of ``study``."""
+    try:
+        f = KINDS[kind]
+    except KeyError:
+        raise ValueError(f"unknown plot kind {kind!r}: one of {', '.join(KINDS)}") from None
+    return f(study)
+
+
+def save(fig: Figure, path: str | Path) -> Path:
+    """Write ``fig`` to ``path``: ``.png``, ``.svg`` or ``.pdf`` as matplotlib writes them;
+    ``.html`` as a self-contained page with the figure as inline SVG (no scripts)."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix == ".html":
+        import html
+        import io
+
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg")
+        title = html.escape(fig.axes[0].get_title() if fig.axes else "rung")
+        p.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
+                     f"</head><body>{buf.getvalue()}</body></html>\n")
+        return p
+    if suffix not in (".png", ".svg", ".pdf"):
+        raise ValueError(f"{p}: write a .png, .svg, .pdf or .html file")
+    fig.savefig(p, dpi=120 if suffix == ".png" else "figure")
+    return p
