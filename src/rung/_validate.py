@@ -14,6 +14,7 @@ bare predicates, for code that builds its own message.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -23,6 +24,10 @@ import numpy as np
 from rung.errors import ConfigError
 
 T = TypeVar("T")
+
+#: Largest ``max_step`` a study accepts. A step is one report of a trial (an epoch, a boosting
+#: round, a data fraction's index); a larger resource is reported in coarser steps.
+MAX_STEP = 1_000_000
 
 # isinstance targets as tuples: a ``X | Y`` union is rebuilt on every call
 _INTEGER = (int, np.integer)
@@ -126,11 +131,47 @@ def check_choice(
     raise error(key=key, message=f"must be one of {listed}, got {value!r}")
 
 
+def check_objective(
+    key: str, fn: Any, *, error: Callable[..., ConfigError] = ConfigError
+) -> Callable[..., Any]:
+    """``fn`` if it is a callable that takes one positional argument, the trial context (extra
+    parameters need defaults).
+
+    A callable whose signature cannot be read (some built-ins) is accepted. Raises
+    ``error(key=key, ...)``: ``"train(a, b) cannot take the trial context as its one argument:
+    write it as def train(ctx): ..."``.
+    """
+    if not callable(fn):
+        raise error(key=key, message=f"must be a function taking the trial context, got {fn!r}")
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return fn  # type: ignore[no-any-return]
+    try:
+        sig.bind(None)
+    except TypeError:
+        name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+        empty = inspect.Parameter.empty
+        sig = sig.replace(parameters=[p.replace(annotation=empty) for p in sig.parameters.values()],
+                          return_annotation=inspect.Signature.empty)
+        raise error(key=key, message=f"{name}{sig} cannot take the trial context as its one "
+                                     f"argument: write it as def {_short(name)}(ctx): ...") \
+            from None
+    return fn  # type: ignore[no-any-return]
+
+
+def _short(qualname: str) -> str:
+    tail = qualname.rsplit(".", 1)[-1]
+    return tail if tail.isidentifier() else "train"
+
+
 __all__ = [
+    "MAX_STEP",
     "check_bool",
     "check_choice",
     "check_float",
     "check_int",
+    "check_objective",
     "check_positive",
     "is_int",
     "is_number",

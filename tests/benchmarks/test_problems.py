@@ -420,7 +420,7 @@ def test_single_step_benchmarks_work() -> None:
 
 class _Fake:
     name = "fake"
-    space = SearchSpace({"x": (0, 1)})
+    space = SearchSpace({"x": [0, 1]})
     max_step = 1
     metric = "acc"
     mode = "max"

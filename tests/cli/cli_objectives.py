@@ -31,3 +31,21 @@ def train(ctx: Any) -> None:
                 json.dump({"step": step, "x": x}, f)
 
         ctx.report(step, loss=(x - 0.3) ** 2 + 1.0 / step, save=save)
+
+
+def no_args() -> None:
+    """An objective that forgot the trial context."""
+
+
+def two_args(ctx: Any, extra: Any) -> None:
+    """An objective with one parameter too many."""
+
+
+def keyword_only(*, ctx: Any) -> None:
+    """An objective that cannot take the context positionally."""
+
+
+def with_default(ctx: Any, scale: float = 1.0) -> None:
+    """Extra parameters with defaults are fine."""
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        ctx.report(step, loss=scale / step)

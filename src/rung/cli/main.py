@@ -23,7 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from rung.errors import ConfigError, RungError
+from rung.errors import ConfigError, JournalError, RungError
 
 if TYPE_CHECKING:
     from rung.cli.spec import RunSpec
@@ -185,7 +185,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     spec, fn = load_spec(args.spec)  # validates everything; nothing written yet
     if args.storage:
         storage = Path(args.storage)
-        spec = _with(spec, storage=storage / f"{spec.name}.db" if storage.is_dir() else storage)
+        storage = storage / f"{spec.name}.db" if storage.is_dir() else storage
+        from rung.storage.paths import storage_problem
+
+        problem = storage_problem(storage)
+        if problem is not None:
+            raise CLIError(f"--storage: {problem}", 2)
+        spec = _with(spec, storage=storage)
     if args.workers:
         spec = _with(spec, n_workers=args.workers)
     return _create_and_run(spec, fn, args)
@@ -248,6 +254,8 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace) -> int:
                                 auto=spec.auto)
     except sqlite3.DatabaseError as e:
         raise CLIError(f"spec.storage: {path} is not an SQLite journal ({e})", 2) from None
+    except JournalError as e:  # the file cannot be created or is not a journal
+        raise CLIError(f"spec.storage: {e}", 2) from None
     if spec.auto is not None:
         print(f"rung: {spec.name}: {spec.auto}", flush=True)
     return _drive(study, spec, fn, args)

@@ -2,7 +2,7 @@
 
 A spec names a study and everything needed to run it::
 
-    name: mlp
+    name: mlp                     # letters (any script), digits, '.', '_', '-'; <= 100 bytes
     objective: train:fit          # module:function, imported from `path` (default: the spec's dir)
     path: .
     space:
@@ -15,7 +15,7 @@ A spec names a study and everything needed to run it::
     constraints:                 # optional outcome constraints, "metric <= bound" or ">="
       - latency_ms <= 100
       - {metric: memory_mb, op: "<=", bound: 512}
-    max_step: 27
+    max_step: 27                  # at most 1,000,000 (rung._validate.MAX_STEP)
     searcher: random              # a name, or {name: ..., params: {...}}; default auto
     scheduler: {name: asha, params: {reduction_factor: 3}}
     budget: {n_trials: 100}
@@ -29,26 +29,32 @@ A spec names a study and everything needed to run it::
 ``load_spec`` validates *everything* (including importing the objective and binding the searcher
 and scheduler) before the caller opens any storage, and raises ``SpecError`` whose message is one
 line naming the offending key, e.g. ``spec.space.lr.low: must be < high (got low=1, high=0.1)``.
+Reading the file (UTF-8, YAML, no key given twice) is ``rung.cli.spec_yaml``; importing and
+checking the objective is ``rung.cli.spec_objective``.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import sys
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rung._validate import check_int
+from rung._validate import MAX_STEP, check_int, is_int
 from rung.auto import AUTO, choose, is_auto
+from rung.cli.spec_error import SpecError, as_spec_error, wrap
+from rung.cli.spec_objective import resolve_objective
+from rung.cli.spec_yaml import read_yaml
 from rung.core.engine import Engine
 from rung.core.records import Budget, Constraint, StudySpec, objectives_from
 from rung.core.registry import to_spec
-from rung.errors import ConfigError, SpaceError
+from rung.errors import ConfigError
 from rung.space import SearchSpace
+from rung.storage.paths import storage_problem
 
 #: Executors the CLI can drive.
 EXECUTORS = ("local", "ray", "simulated")
@@ -58,25 +64,13 @@ _TOP_KEYS = (
     "budget", "executor", "n_workers", "storage", "seed", "keep_checkpoints", "benchmark",
     "checkpoint_every", "constraints",
 )
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+#: Longest study name, in UTF-8 bytes: ``<name>.db`` and its lock file fit a file name.
+NAME_MAX_BYTES = 100
 _REF_RE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
-
-#: Modules that moved, for objectives recorded in older journals (``rung resume``).
-_MOVED = {"rung.demo": "rung.cli.demo"}
 
 #: Key under which the CLI stores how to run a study (objective, executor...) in its spec JSON,
 #: so that ``rung resume NAME`` needs nothing but the journal.
 CLI_KEY = "cli"
-
-
-class SpecError(ConfigError):
-    """An invalid spec. ``key`` is the dotted path of the offending key (``spec.space.lr.low``);
-    ``str(error)`` is one line: ``"<key>: <what is wrong>"``."""
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
-        self.key = key
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -131,31 +125,6 @@ class RunSpec:
 
 
 # --- loading ----------------------------------------------------------------------------------
-def read_yaml(path: str | os.PathLike[str]) -> Any:
-    """Parse a YAML file (PyYAML is imported here, lazily). Raises ``SpecError`` on a missing
-    file or a syntax error, with the line number."""
-    try:
-        import yaml
-    except ImportError:  # pragma: no cover - depends on the installation
-        raise SpecError(
-            "spec", "reading a YAML spec needs PyYAML: pip install 'rung[cli]'"
-        ) from None
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError("spec", f"no such file: {p}") from None
-    except OSError as e:
-        raise SpecError("spec", f"cannot read {p}: {e.strerror or e}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise SpecError("spec", f"invalid YAML{where}: {problem}") from None
-
-
 def load_spec(
     path: str | os.PathLike[str], import_objective: bool = True
 ) -> tuple[RunSpec, Callable[..., Any] | None]:
@@ -180,6 +149,8 @@ def parse_spec(data: Any, base_dir: Path | None = None) -> RunSpec:
     n_workers, every = _workers(top, executor)
     expected = n_workers or (1 if executor == "simulated" else os.cpu_count() or 1)
     study, auto = _study_spec(top, name, space, max_step, bench, expected)
+    if bench is not None:
+        _check_reported(study, bench)
     return RunSpec(
         study=study, objective=objective, path=paths, executor=executor, n_workers=n_workers,
         storage=_storage(top.get("storage"), name), benchmark=benchmark, checkpoint_every=every,
@@ -199,11 +170,26 @@ def _top_level(data: Any) -> Mapping[str, Any]:
 
 
 def _name(top: Mapping[str, Any]) -> str:
+    """``name``: in NFC form, a letter or digit (of any script) then letters, digits, '.', '_'
+    or '-', at most ``NAME_MAX_BYTES`` bytes in UTF-8 (it names the journal's files)."""
     name = top.get("name")
     if name is None:
         raise SpecError("spec.name", "missing (a name for the study, e.g. name: mlp)")
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise SpecError("spec.name", f"must be letters, digits, '.', '_' or '-', got {name!r}")
+    if not isinstance(name, str):
+        raise SpecError("spec.name", f"must be a string, got {_kind(name)}")
+    name = unicodedata.normalize("NFC", name)
+    if not name or not name[0].isalnum() or any(not (c.isalnum() or c in "._-") for c in name):
+        raise SpecError("spec.name", f"must start with a letter or digit and hold only letters "
+                        f"(any script), digits, '.', '_' or '-', got {name!r}")
+    size = len(name.encode("utf-8"))
+    if size > NAME_MAX_BYTES:
+        raise SpecError("spec.name", f"too long: {size} bytes in UTF-8, at most "
+                        f"{NAME_MAX_BYTES} (it names the journal's files)")
+    try:
+        os.fsencode(name)
+    except UnicodeError:
+        raise SpecError("spec.name", f"{name!r} cannot be a file name with this system's "
+                        f"encoding ({sys.getfilesystemencoding()}); use ASCII letters") from None
     return name
 
 
@@ -241,7 +227,11 @@ def _objective_ref(
 
 
 def _max_step(top: Mapping[str, Any], bench: Any) -> int:
-    max_step = _int("spec.max_step", top.get("max_step", bench.max_step if bench else 1), 1)
+    value = top.get("max_step", bench.max_step if bench else 1)
+    if is_int(value) and value > MAX_STEP:
+        raise SpecError("spec.max_step", f"at most {MAX_STEP:,} (a step is one report of a "
+                        f"trial: an epoch, a round...), got {value:,}")
+    max_step = _int("spec.max_step", value, 1)
     if bench is not None and max_step > bench.max_step:
         raise SpecError(
             "spec.max_step", f"the benchmark goes up to {bench.max_step}, got {max_step}"
@@ -282,7 +272,7 @@ def _study_spec(
     mode = top.get("mode", bench.mode if bench is not None else "min")
     if not isinstance(mode, str | list):
         raise SpecError("spec.mode", f"must be min or max (or a list of them), got {mode!r}")
-    objectives = _wrap(lambda: objectives_from(metric, mode))
+    objectives = wrap(lambda: objectives_from(metric, mode))
     constraints = _constraints(top.get("constraints"))
     seed = _int("spec.seed", top.get("seed", 0), 0)
     keep = _int("spec.keep_checkpoints", top.get("keep_checkpoints", 1), 0)
@@ -293,20 +283,20 @@ def _study_spec(
         auto = choose(
             space,
             searcher=None if is_auto(named["searcher"]) else
-            _wrap(lambda: to_spec("searcher", named["searcher"])),
+            wrap(lambda: to_spec("searcher", named["searcher"])),
             scheduler=None if is_auto(named["scheduler"]) else
-            _wrap(lambda: to_spec("scheduler", named["scheduler"])),
+            wrap(lambda: to_spec("scheduler", named["scheduler"])),
             max_step=max_step, n_objectives=len(objectives), n_workers=n_workers, budget=budget,
         )
         named = {"searcher": auto.searcher, "scheduler": auto.scheduler}
-    searcher = _wrap(lambda: to_spec("searcher", named["searcher"]))
-    scheduler = _wrap(lambda: to_spec("scheduler", named["scheduler"]))
-    study: StudySpec = _wrap(lambda: StudySpec(
+    searcher = wrap(lambda: to_spec("searcher", named["searcher"]))
+    scheduler = wrap(lambda: to_spec("scheduler", named["scheduler"]))
+    study: StudySpec = wrap(lambda: StudySpec(
         name=name, space=space, objective=objectives[0], searcher=searcher,
         scheduler=scheduler, max_step=max_step, budget=budget, seed=seed, keep_checkpoints=keep,
         objectives=tuple(objectives) if len(objectives) > 1 else (), constraints=constraints,
     ))
-    engine: Engine = _wrap(lambda: Engine.from_spec(study))  # binding checks component params
+    engine: Engine = wrap(lambda: Engine.from_spec(study))  # binding checks component params
     if budget.unlimited and not engine.searcher.exhausts:
         raise SpecError(
             "spec.budget", "missing: a run needs a limit (n_trials, max_time or max_steps)"
@@ -314,23 +304,49 @@ def _study_spec(
     return study, None if auto is None else auto.reason
 
 
+def _check_reported(study: StudySpec, bench: Any) -> None:
+    """A simulated run knows what its benchmark reports: every objective and constraint metric
+    must be among it (a constraint on a metric never reported would make every trial
+    infeasible)."""
+    import numpy as np
+
+    try:
+        params = bench.space.sample(np.random.default_rng(0))
+        reported = set(bench.evaluate(params, 1)[0])
+    except Exception:  # a benchmark that cannot be probed is checked at run time
+        return
+    known = ", ".join(sorted(reported))
+    objectives = study.objectives or (study.objective,)
+    for i, o in enumerate(objectives):
+        if o.metric not in reported:
+            key = f"spec.metric[{i}]" if study.objectives else "spec.metric"
+            raise SpecError(key, f"the benchmark never reports {o.metric!r} (it reports: {known})")
+    for i, c in enumerate(study.constraints):
+        if c.metric not in reported:
+            raise SpecError(f"spec.constraints[{i}].metric",
+                            f"the benchmark never reports {c.metric!r} (it reports: {known})")
+
+
 def _budget(value: Any) -> Budget:
     if value is not None and not isinstance(value, Mapping):
         raise SpecError("spec.budget", f"must be a mapping (n_trials, max_time, max_steps), "
                         f"got {_kind(value)}")
-    budget: Budget = _wrap(lambda: Budget.from_json(value))
+    budget: Budget = wrap(lambda: Budget.from_json(value))
     return budget
 
 
 def _storage(value: Any, name: str) -> Path:
-    """The SQLite file: ``runs/<name>.db`` by default; ``sqlite:///`` URLs are accepted."""
+    """The SQLite file: ``runs/<name>.db`` by default; ``sqlite:///`` URLs are accepted. The
+    file must be creatable (or an existing file): see ``rung.storage.paths.storage_problem``."""
     if value is None:
-        return Path("runs") / f"{name}.db"
-    if not isinstance(value, str) or not value or value.startswith(":memory:"):
+        path = Path("runs") / f"{name}.db"
+    elif not isinstance(value, str) or not value or value.startswith(":memory:"):
         raise SpecError("spec.storage", f"must be the path of an SQLite file, got {value!r}")
-    path = Path(value.removeprefix("sqlite:///"))
-    if path.is_dir():
-        raise SpecError("spec.storage", f"{value} is a directory; give a .db file path")
+    else:
+        path = Path(value.removeprefix("sqlite:///"))
+    problem = storage_problem(path)
+    if problem is not None:
+        raise SpecError("spec.storage", problem)
     return path
 
 
@@ -340,8 +356,9 @@ def spec_from_journal(data: Mapping[str, Any], storage: Path) -> RunSpec:
     cli = data.get(CLI_KEY)
     if not isinstance(cli, Mapping):
         raise ConfigError(
-            f"study {study.name!r} was not created by `rung run` (it has no objective on "
-            "record); resume it from Python with Study.load(...).run(objective)"
+            key="objective",
+            message=f"study {study.name!r} has none on record (it was not created by "
+            "`rung run`); resume it from Python with Study.load(...).run(objective)",
         )
     return RunSpec(
         study=study,
@@ -355,47 +372,6 @@ def spec_from_journal(data: Mapping[str, Any], storage: Path) -> RunSpec:
     )
 
 
-def resolve_objective(spec: RunSpec) -> Callable[..., Any]:
-    """Import ``spec.objective`` (after prepending ``spec.path`` to ``sys.path``, and to
-    ``PYTHONPATH`` so that worker processes find it too)."""
-    ref = spec.objective
-    if ref is None:
-        raise SpecError("spec.objective", "missing (the training function as module:function)")
-    for p in reversed(spec.path):
-        if p not in sys.path:
-            sys.path.insert(0, p)
-    if spec.path:
-        old = os.environ.get("PYTHONPATH", "")
-        parts = [p for p in spec.path if p not in old.split(os.pathsep)]
-        if parts:
-            os.environ["PYTHONPATH"] = os.pathsep.join([*parts, *([old] if old else [])])
-    module_name, _, attr = ref.partition(":")
-    module_name = _MOVED.get(module_name, module_name)
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except ModuleNotFoundError as e:
-        if e.name and module_name.startswith(e.name):
-            where = ", ".join(spec.path) or "sys.path"
-            raise SpecError(
-                "spec.objective", f"no module named {module_name!r} (looked in {where})"
-            ) from None
-        raise SpecError(
-            "spec.objective", f"importing {module_name!r} failed: {_one_line(e)}"
-        ) from None
-    except Exception as e:
-        raise SpecError(
-            "spec.objective", f"importing {module_name!r} failed: {_one_line(e)}"
-        ) from None
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise SpecError("spec.objective", f"module {module_name!r} has no attribute {attr!r}")
-        obj = getattr(obj, part)
-    if not callable(obj):
-        raise SpecError("spec.objective", f"{ref} is not callable")
-    fn: Callable[..., Any] = obj
-    return fn
-
-
 def load_benchmark(spec: RunSpec) -> Any:
     """Build the spec's benchmark (simulated executor)."""
     from rung.benchmarks import benchmark_from_json
@@ -406,28 +382,6 @@ def load_benchmark(spec: RunSpec) -> Any:
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def _wrap(fn: Callable[[], Any]) -> Any:
-    """Run ``fn``, turning a ``ConfigError`` raised by the library into a ``SpecError`` whose
-    key is rooted at ``spec.``."""
-    try:
-        return fn()
-    except SpecError:
-        raise
-    except ConfigError as e:
-        raise as_spec_error(e) from None
-
-
-def as_spec_error(e: ConfigError) -> SpecError:
-    """The ``SpecError`` for a library error: its key (relative to the study spec, or to the
-    search space for a ``SpaceError``) rooted at ``spec.``; an error without a key is about the
-    spec as a whole (``spec``, or ``spec.space``)."""
-    if isinstance(e, SpecError):
-        return e
-    root = "spec.space" if isinstance(e, SpaceError) else "spec"
-    key = f"{root}.{e.key}" if e.key else root
-    return SpecError(key, " ".join(e.message.split()) or type(e).__name__)
-
-
 def _one_line(e: BaseException) -> str:
     text = str(e).strip() or type(e).__name__
     return " ".join(text.split())
@@ -553,7 +507,7 @@ def _space(value: Any) -> SearchSpace:
     if value is None:
         raise SpecError("spec.space", "missing (the parameters to search, e.g. "
                         "lr: {type: float, low: 1.0e-4, high: 0.1, log: true})")
-    space: SearchSpace = _wrap(lambda: SearchSpace(value))
+    space: SearchSpace = wrap(lambda: SearchSpace(value))
     return space
 
 

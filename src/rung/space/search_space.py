@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rung._validate import is_int
+from rung._validate import is_int, is_number
 from rung.errors import SpaceError
 from rung.space.params import (
     Categorical,
@@ -36,13 +36,26 @@ def _coerce_param(name: str, value: Any) -> Param:
         return copy.copy(value)
     if isinstance(value, Mapping):
         return param_from_json(name, value)
-    if isinstance(value, list | tuple):
+    if isinstance(value, tuple):
+        raise param_error(name, _tuple_message(value))
+    if isinstance(value, list):
         if not value:
             raise param_error(name, "an empty list: a categorical parameter needs choices")
         return Categorical(list(value))
     if isinstance(value, str | int | float | bool) or value is None:
         return Fixed(value)
     raise param_error(name, f"cannot make a parameter from {value!r}")
+
+
+def _tuple_message(value: tuple[Any, ...]) -> str:
+    """What to write instead of a tuple: a range is ``Float`` / ``Int``, choices are a list."""
+    if len(value) == 2 and all(is_number(v) for v in value):
+        low, high = value
+        kind = "Int" if all(is_int(v) for v in value) else "Float"
+        other = "Float" if kind == "Int" else "Int"
+        return (f"a tuple is ambiguous: write rung.{kind}({low!r}, {high!r}) (or rung.{other}) "
+                f"for a range, or a list [{low!r}, {high!r}] for two choices")
+    return f"a tuple is ambiguous: write a list {list(value)!r} for categorical choices"
 
 
 class SearchSpace:
@@ -60,13 +73,15 @@ class SearchSpace:
         if isinstance(params, SearchSpace):
             params = params.params
         if not isinstance(params, Mapping):
-            raise SpaceError(f"a search space is a mapping of names to parameters, got {params!r}")
+            raise SpaceError(message=f"a search space is a mapping of names to parameters, "
+                             f"got {params!r}")
         if not params:
-            raise SpaceError("the search space is empty: give at least one parameter")
+            raise SpaceError(message="the search space is empty: give at least one parameter")
         self.params: dict[str, Param] = {}
         for name, value in params.items():
             if not isinstance(name, str) or not name:
-                raise SpaceError(f"parameter names must be non-empty strings, got {name!r}")
+                raise SpaceError(key=str(name) or None, param=None, message=f"parameter names "
+                                 f"must be non-empty strings, got {name!r}")
             self.params[name] = _coerce_param(name, value)._bind(name)
         self._check_conditions()
         self.order: list[str] = self._topological_order()
@@ -178,7 +193,8 @@ class SearchSpace:
         unknown name, a missing active parameter, a value of the wrong type or out of range, or
         a value given for a parameter that its conditions make inactive."""
         if type(params) is not dict and not isinstance(params, Mapping):  # (ABC check is slow)
-            raise SpaceError(f"a configuration is a mapping of names to values, got {params!r}")
+            raise SpaceError(message=f"a configuration is a mapping of names to values, "
+                             f"got {params!r}")
         for k in params:
             if k not in self.params:
                 raise param_error(k, f"not a parameter of this space ({list(self.params)})")
@@ -219,7 +235,7 @@ class SearchSpace:
         arr = np.asarray(u, dtype=float)
         if arr.shape != (len(self.dims),):
             raise SpaceError(
-                f"expected a vector of {len(self.dims)} unit coordinates, got {arr.shape}"
+                message=f"expected a vector of {len(self.dims)} unit coordinates, got {arr.shape}"
             )
         values: dict[str, Any] = {}
         for n in self.order:
@@ -285,7 +301,7 @@ class SearchSpace:
         if isinstance(data, str):
             data = json.loads(data)
         if not isinstance(data, Mapping):
-            raise SpaceError(f"a JSON search space is an object, got {data!r}")
+            raise SpaceError(message=f"a JSON search space is an object, got {data!r}")
         return cls({n: param_from_json(n, d) for n, d in data.items()})
 
 

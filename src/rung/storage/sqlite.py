@@ -24,6 +24,7 @@ from typing import Any
 from rung.core.events import Record
 from rung.errors import JournalError
 from rung.storage.codec import dumps, loads
+from rung.storage.paths import lock_file_name, storage_problem
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS study (
@@ -55,11 +56,14 @@ class SQLiteJournal:
         self._empty = False
         self._locks: dict[str, int] = {}
         if readonly:
-            if not self.path.exists():
+            if "\0" in str(self.path) or not self.path.exists():
                 raise JournalError(f"no journal at {self.path}")
-            self._conn = sqlite3.connect(
-                f"file:{self.path}?mode=ro", uri=True, check_same_thread=False
-            )
+            # a URI: quote the path, whose '?' or '#' would otherwise end it
+            uri = self.path.absolute().as_uri() + "?mode=ro"
+            try:
+                self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            except sqlite3.Error as e:
+                raise JournalError(f"cannot open the journal {self.path}: {e}") from None
             try:
                 tables = {
                     r[0]
@@ -76,8 +80,16 @@ class SQLiteJournal:
                 self._conn.close()
                 raise JournalError(f"{self.path} is not a rung journal (no study/record tables)")
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            problem = storage_problem(self.path)
+            if problem is not None:
+                raise JournalError(f"cannot create a journal at {self.path}: {problem}")
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._conn = sqlite3.connect(
+                    self.path, check_same_thread=False, isolation_level=None
+                )
+            except (OSError, sqlite3.Error) as e:
+                raise JournalError(f"cannot create a journal at {self.path}: {e}") from None
             try:
                 self._conn.execute("PRAGMA journal_mode=WAL")
                 self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -225,5 +237,4 @@ class SQLiteJournal:
 
     def _lock_path(self, name: str) -> Path:
         """The sidecar file whose ``flock`` marks the study's one writer."""
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-        return self.path.with_name(f"{self.path.name}.{safe}.lock")
+        return self.path.with_name(lock_file_name(self.path.name, name))

@@ -1,0 +1,83 @@
+"""Importing a spec's objective (``module:function``) and checking that it can be called.
+
+``resolve_objective`` runs before any storage is opened, so an objective that cannot be imported
+or that does not take the trial context as its one argument stops ``rung run`` with exit code 2
+and a one-line error naming ``spec.objective``, instead of failing every trial at run time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from rung._validate import check_objective
+from rung.cli.spec_error import SpecError
+
+if TYPE_CHECKING:
+    from rung.cli.spec import RunSpec
+
+#: Modules that moved, for objectives recorded in older journals (``rung resume``).
+_MOVED = {"rung.demo": "rung.cli.demo"}
+
+
+def resolve_objective(spec: RunSpec) -> Callable[..., Any]:
+    """Import ``spec.objective`` (after prepending ``spec.path`` to ``sys.path``, and to
+    ``PYTHONPATH`` so that worker processes find it too) and check its signature.
+
+    Raises ``SpecError`` (key ``spec.objective``): no such module or attribute, the import
+    raised, not callable, or a signature that cannot take one argument (the trial context).
+    """
+    ref = spec.objective
+    if ref is None:
+        raise SpecError("spec.objective", "missing (the training function as module:function)")
+    for p in reversed(spec.path):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    if spec.path:
+        old = os.environ.get("PYTHONPATH", "")
+        parts = [p for p in spec.path if p not in old.split(os.pathsep)]
+        if parts:
+            os.environ["PYTHONPATH"] = os.pathsep.join([*parts, *([old] if old else [])])
+    module_name, _, attr = ref.partition(":")
+    module_name = _MOVED.get(module_name, module_name)
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name and module_name.startswith(e.name):
+            where = ", ".join(spec.path) or "sys.path"
+            raise SpecError(
+                "spec.objective", f"no module named {module_name!r} (looked in {where})"
+            ) from None
+        raise SpecError(
+            "spec.objective", f"importing {module_name!r} failed: {_one_line(e)}"
+        ) from None
+    except BaseException as e:  # a module that raises or exits on import
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        raise SpecError(
+            "spec.objective", f"importing {module_name!r} failed: {type(e).__name__}: "
+            f"{_one_line(e)}"
+        ) from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise SpecError("spec.objective", f"module {module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise SpecError("spec.objective", f"{ref} is not callable")
+    fn: Callable[..., Any] = check_objective("spec.objective", obj, error=_spec_error)
+    return fn
+
+
+def _spec_error(*, key: str, message: str) -> SpecError:
+    return SpecError(key, message)
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip() or type(e).__name__
+    return " ".join(text.split())
+
+
+__all__ = ["resolve_objective"]

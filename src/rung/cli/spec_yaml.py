@@ -1,0 +1,118 @@
+"""Reading a YAML spec file: UTF-8 text, YAML syntax, and no key given twice.
+
+PyYAML's ``safe_load`` keeps the last of two equal keys in a mapping and says nothing, so a spec
+that sets ``lr`` twice runs with whichever came last. ``read_yaml`` composes the document, walks
+its nodes and rejects a repeated key with its dotted path (``spec.space.lr``) and both lines,
+then constructs the data exactly as ``safe_load`` would. Every failure is a ``SpecError`` whose
+message is one line.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from rung.cli.spec_error import SpecError
+
+#: Mapping keys YAML treats specially: ``<<`` merges another mapping (a merge may repeat keys).
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def read_yaml(path: str | os.PathLike[str]) -> Any:
+    """Parse a YAML file (PyYAML is imported here, lazily).
+
+    Raises ``SpecError`` (key ``spec``, or the repeated key's path) on a missing or unreadable
+    file, text that is not UTF-8, a YAML syntax error (with the line) or a key given twice in one
+    mapping.
+    """
+    try:
+        import yaml  # noqa: F401  (only: is PyYAML installed?)
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise SpecError(
+            "spec", "reading a YAML spec needs PyYAML: pip install 'rung[cli]'"
+        ) from None
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise SpecError("spec", f"no such file: {p}") from None
+    except IsADirectoryError:
+        raise SpecError("spec", f"{p} is a directory, not a YAML file") from None
+    except OSError as e:
+        raise SpecError("spec", f"cannot read {p}: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise SpecError(
+            "spec", f"not UTF-8 text: byte 0x{raw[e.start]:02x} at line {line} "
+            f"(save the file as UTF-8)"
+        ) from None
+    return parse_yaml(text)
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse YAML text as ``yaml.safe_load`` does, rejecting a key repeated in a mapping."""
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_unique_keys(loader, node)
+        return loader.construct_document(node)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise SpecError("spec", f"invalid YAML{where}: {_one_line(problem)}") from None
+    except RecursionError:
+        raise SpecError("spec", "invalid YAML: nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def _check_unique_keys(loader: Any, root: Any) -> None:
+    """Walk the node graph (each node once: aliases may share or nest nodes) and raise
+    ``SpecError`` at the first mapping that holds a key twice."""
+    import yaml
+
+    seen: set[int] = set()
+    stack: list[tuple[Any, str]] = [(root, "spec")]
+    while stack:
+        node, where = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((v, f"{where}[{i}]") for i, v in reversed(list(enumerate(node.value))))
+        elif isinstance(node, yaml.MappingNode):
+            first: dict[Any, int] = {}
+            children = []
+            for key_node, value_node in node.value:
+                if key_node.tag == _MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
+                    children.append((value_node, where))
+                    continue
+                key = loader.construct_object(key_node)
+                line = key_node.start_mark.line + 1
+                try:
+                    earlier = first.get(key)
+                except TypeError:  # unhashable: construction reports it
+                    continue
+                if earlier is not None:
+                    lines = f"line {line}" if earlier == line else f"lines {earlier} and {line}"
+                    raise SpecError(
+                        f"{where}.{key}", f"given twice in one mapping ({lines}); keep one"
+                    )
+                first[key] = line
+                children.append((value_node, f"{where}.{key}"))
+            stack.extend(reversed(children))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+__all__ = ["parse_yaml", "read_yaml"]

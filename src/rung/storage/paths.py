@@ -1,0 +1,74 @@
+"""Checking a journal's file path before anything is written.
+
+``storage_problem`` says why an SQLite journal could not be created or opened at a path (a
+parent that is a file, a directory without write permission, a name too long for the file
+system, a NUL byte), or returns ``None``. ``rung run`` calls it while it validates the spec, so
+a bad ``storage`` is a one-line error with exit code 2 and nothing on disk, instead of a
+``FileNotFoundError`` from deep inside ``sqlite3``; ``SQLiteJournal`` turns the same failures,
+should they still happen (a race), into ``JournalError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+#: Longest file name (bytes) most file systems accept.
+NAME_MAX = 255
+
+
+def lock_file_name(db_name: str, study: str) -> str:
+    """The name of the sidecar file whose ``flock`` marks a study's one writer: ``<db file
+    name>.<study, sanitized>.lock``, or a hashed name when that would be too long."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in study)
+    name = f"{db_name}.{safe}.lock"
+    if len(os.fsencode(name)) <= NAME_MAX:
+        return name
+    digest = hashlib.sha256(f"{db_name}\0{study}".encode("utf-8", "surrogateescape"))
+    return f".rung-{digest.hexdigest()[:32]}.lock"
+
+
+def storage_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why no SQLite journal can be created or opened at ``path`` (one line), or ``None``.
+
+    Checks, without writing anything: no NUL byte; every component fits a file name; if the
+    file exists it is a regular, readable and writable file; else its nearest existing ancestor
+    is a directory in which this process may create entries (missing directories in between
+    are created later, by the journal).
+    """
+    text = os.fspath(path)
+    if "\0" in text:
+        return "contains a NUL character"
+    if not text.strip():
+        return "is empty"
+    p = Path(text)
+    for part in p.parts:
+        try:
+            n = len(os.fsencode(part))
+        except UnicodeError:
+            return f"{part!r} cannot be encoded as a file name on this system"
+        if n > NAME_MAX:
+            return f"the name {part[:40]!r}... is {n} bytes long (at most {NAME_MAX})"
+    try:
+        if p.exists():
+            if p.is_dir():
+                return f"{p} is a directory; give a .db file path"
+            if not p.is_file():
+                return f"{p} is not a regular file"
+            if not os.access(p, os.R_OK | os.W_OK):
+                return f"{p} is not readable and writable by this user"
+            return None
+        ancestor = p.absolute().parent
+        while not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            return f"cannot create a directory under {ancestor}: it is a file"
+        if not os.access(ancestor, os.W_OK | os.X_OK):
+            return f"cannot create files under {ancestor}: permission denied"
+    except OSError as e:  # a component that cannot be inspected
+        return f"cannot use {p}: {e.strerror or e}"
+    return None
+
+
+__all__ = ["NAME_MAX", "lock_file_name", "storage_problem"]

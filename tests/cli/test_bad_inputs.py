@@ -1,0 +1,261 @@
+"""Issue 15 item 6: each bad input a user tried gets a one-line error naming the key, exit code 2
+and nothing written (no traceback, no silent acceptance)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from clihelp import HERE, files_under, run_rung, sim_spec
+
+from rung import Float, Int, SearchSpace, SpaceError
+from rung._validate import MAX_STEP, check_objective
+from rung.cli.main import main
+from rung.cli.spec import SpecError, parse_spec
+from rung.cli.spec_yaml import parse_yaml
+from rung.errors import ConfigError, JournalError
+from rung.storage import SQLiteJournal
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setenv("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
+    return tmp_path
+
+
+def local_spec(**changes: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "name": "bad", "objective": "cli_objectives:train", "path": str(HERE),
+        "space": {"x": {"type": "float", "low": 0.0, "high": 1.0}}, "metric": "loss",
+        "max_step": 3, "searcher": "random", "scheduler": "fifo", "budget": {"n_trials": 2},
+        "n_workers": 1,
+    }
+    spec.update(changes)
+    return spec
+
+
+def rejects(isolated: Path, capsys: pytest.CaptureFixture[str], text: str | bytes,
+            key: str, *fragments: str, argv: tuple[str, ...] = ()) -> str:
+    """``rung run`` on this spec text: exit 2, one stderr line starting with the key, no stdout
+    and no file but the spec."""
+    path = isolated / "spec.yaml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    before = files_under(isolated)
+    code = main(["run", "spec.yaml", "--no-live", *argv])
+    out, err = capsys.readouterr()
+    assert code == 2, err
+    assert out == ""
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"rung: error: {key}: "), err
+    for f in fragments:
+        assert f in err, err
+    assert files_under(isolated) == before
+    return err
+
+
+# --- storage -----------------------------------------------------------------------------------
+def test_storage_under_a_file(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (isolated / "afile").write_text("x")
+    text = yaml.safe_dump(local_spec(storage="afile/sub/s.db"))
+    rejects(isolated, capsys, text, "spec.storage", "afile: it is a file")
+
+
+def test_storage_flag_under_a_file(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (isolated / "afile").write_text("x")
+    rejects(isolated, capsys, yaml.safe_dump(local_spec()), "--storage", "it is a file",
+            argv=("--storage", "afile/s.db"))
+
+
+def test_storage_name_too_long_and_nul(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rejects(isolated, capsys, yaml.safe_dump(local_spec(storage="x" * 300 + ".db")),
+            "spec.storage", "bytes long (at most 255)")
+    rejects(isolated, capsys, yaml.safe_dump(local_spec(storage="a\0b.db")), "spec.storage",
+            "NUL")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_storage_in_a_read_only_directory(isolated: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    ro = isolated / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        rejects(isolated, capsys, yaml.safe_dump(local_spec(storage="ro/x/s.db")),
+                "spec.storage", "permission denied")
+    finally:
+        ro.chmod(0o700)
+
+
+def test_journal_path_errors_are_journal_errors(tmp_path: Path) -> None:
+    """The Python API (Study.create(storage=...)) gets a JournalError, not FileNotFoundError."""
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(JournalError, match="it is a file"):
+        SQLiteJournal(tmp_path / "afile" / "deeper" / "s.db")
+    with pytest.raises(JournalError, match="no journal"):
+        SQLiteJournal(tmp_path / "nope.db", readonly=True)
+
+
+def test_read_only_journal_path_with_uri_characters(tmp_path: Path) -> None:
+    path = tmp_path / "odd?name#1.db"
+    with SQLiteJournal(path) as j:
+        j.create_study("s", {"x": 1})
+    with SQLiteJournal(path, readonly=True) as j:
+        assert j.list_studies() == ["s"]
+
+
+def test_long_study_name_lock_file_fits(tmp_path: Path) -> None:
+    from rung.storage.paths import NAME_MAX, lock_file_name
+
+    name = lock_file_name("d" * 200 + ".db", "é" * 100)
+    assert len(os.fsencode(name)) <= NAME_MAX
+    assert lock_file_name("s.db", "mlp") == "s.db.mlp.lock"  # unchanged for usual names
+
+
+# --- the spec file itself ----------------------------------------------------------------------
+def test_non_utf8_spec(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rejects(isolated, capsys, b"name: \xe9tudes\nmax_step: 3\n", "spec",
+            "not UTF-8 text: byte 0xe9 at line 1")
+
+
+@pytest.mark.parametrize(("text", "key", "lines"), [
+    ("name: a\nname: b\n", "spec.name", "lines 1 and 2"),
+    ("space:\n  lr: {type: float, low: 0.1, high: 1}\n  lr: [1, 2]\n", "spec.space.lr",
+     "lines 2 and 3"),
+    ("space: {x: {type: int, low: 1, low: 2, high: 5}}\n", "spec.space.x.low", "line 1"),
+    ("constraints:\n- {metric: a, bound: 1, bound: 2}\n", "spec.constraints[0].bound", "line 2"),
+])
+def test_duplicate_yaml_keys(isolated: Path, capsys: pytest.CaptureFixture[str], text: str,
+                             key: str, lines: str) -> None:
+    rejects(isolated, capsys, text, key, "given twice", lines)
+
+
+def test_yaml_merge_keys_and_aliases_are_not_duplicates() -> None:
+    data = parse_yaml("base: &b {low: 0.0, high: 1.0}\nx: {<<: *b, type: float}\ny: *b\n")
+    assert data["x"] == {"low": 0.0, "high": 1.0, "type": "float"} and data["y"] is data["base"]
+    a = parse_yaml("a: &a [1, *a]\n")["a"]
+    assert a[1] is a  # recursive aliases are fine
+    assert parse_yaml("") is None
+
+
+# --- values ------------------------------------------------------------------------------------
+def test_max_step_is_bounded(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rejects(isolated, capsys, yaml.safe_dump(local_spec(max_step=10**26)), "spec.max_step",
+            f"at most {MAX_STEP:,}")
+    assert parse_spec(local_spec(max_step=MAX_STEP)).study.max_step == MAX_STEP
+
+
+def test_unicode_name_is_accepted(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = sim_spec(name="études", n_trials=4)
+    (isolated / "spec.yaml").write_text(text, encoding="utf-8")
+    assert main(["run", "spec.yaml", "--no-live"]) == 0
+    assert (isolated / "runs" / "études.db").is_file()
+    capsys.readouterr()
+    assert main(["show", "études"]) == 0
+    assert "études" in capsys.readouterr().out
+    # the decomposed spelling (e + combining accent) is the same name
+    nfd = unicodedata.normalize("NFD", "études")
+    assert parse_spec(yaml.safe_load(sim_spec(name=nfd))).name == "études"
+
+
+@pytest.mark.parametrize(("name", "fragment"), [
+    ("a/b", "must start with a letter or digit and hold only letters (any script), digits"),
+    ("-x", "must start with a letter or digit"),
+    ("é" * 51, "too long: 102 bytes in UTF-8, at most 100"),
+    (7, "must be a string, got an integer"),
+])
+def test_bad_names_say_what_is_allowed(isolated: Path, capsys: pytest.CaptureFixture[str],
+                                       name: Any, fragment: str) -> None:
+    rejects(isolated, capsys, yaml.safe_dump(local_spec(name=name)), "spec.name", fragment)
+
+
+def test_constraint_on_a_metric_the_benchmark_never_reports(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rejects(isolated, capsys, sim_spec(extra="constraints: [latency <= 3]\n"),
+            "spec.constraints[0].metric", "never reports 'latency'", "it reports:")
+    rejects(isolated, capsys, sim_spec(extra="metric: los\n"), "spec.metric",
+            "never reports 'los'")
+
+
+# --- the objective -----------------------------------------------------------------------------
+@pytest.mark.parametrize("fn", ["no_args", "two_args", "keyword_only"])
+def test_objective_with_the_wrong_signature(isolated: Path, capsys: pytest.CaptureFixture[str],
+                                            fn: str) -> None:
+    text = yaml.safe_dump(local_spec(objective=f"cli_objectives:{fn}"))
+    rejects(isolated, capsys, text, "spec.objective", f"{fn}(",
+            "cannot take the trial context as its one argument", f"def {fn}(ctx)")
+
+
+def test_objective_with_defaults_is_fine(isolated: Path) -> None:
+    text = yaml.safe_dump(local_spec(objective="cli_objectives:with_default"))
+    (isolated / "spec.yaml").write_text(text)
+    assert main(["run", "spec.yaml", "--no-live"]) == 0
+
+
+def test_check_objective() -> None:
+    def ok(ctx: Any, *rest: Any, **kw: Any) -> None: ...
+
+    assert check_objective("f", ok) is ok
+    assert check_objective("f", print) is print  # a built-in: accepted
+    with pytest.raises(ConfigError) as info:
+        check_objective("objective", lambda: None)
+    assert info.value.key == "objective"
+    with pytest.raises(ConfigError, match="must be a function"):
+        check_objective("objective", 3)
+
+
+def test_the_real_command_wrong_signature(tmp_path: Path) -> None:
+    """In a real process: one line, exit 2, nothing written."""
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(local_spec(objective="cli_objectives:no_args")))
+    r = run_rung("run", "spec.yaml", cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.splitlines() == [r.stderr.strip()]
+    assert r.stderr.startswith("rung: error: spec.objective: no_args() cannot take")
+    assert files_under(tmp_path) == {"spec.yaml"}
+
+
+# --- Python spaces -----------------------------------------------------------------------------
+@pytest.mark.parametrize(("value", "fragment"), [
+    ((0.1, 1.0), "rung.Float(0.1, 1.0) (or rung.Int) for a range, or a list [0.1, 1.0]"),
+    ((1, 10), "rung.Int(1, 10) (or rung.Float) for a range"),
+    (("a", "b", "c"), "write a list ['a', 'b', 'c'] for categorical choices"),
+])
+def test_a_tuple_in_a_python_space(value: tuple[Any, ...], fragment: str) -> None:
+    with pytest.raises(SpaceError) as info:
+        SearchSpace({"x": value})
+    assert info.value.key == "x" and fragment in info.value.message
+    assert "\n" not in str(info.value)
+
+
+def test_lists_stay_categorical() -> None:
+    space = SearchSpace({"x": [0.1, 1.0], "f": Float(0.1, 1.0), "i": Int(1, 10)})
+    assert space["x"].to_json() == {"type": "categorical", "choices": [0.1, 1.0]}
+
+
+def test_resume_of_a_python_study_names_the_key(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rung import Objective, Study
+
+    Study.create("py", SearchSpace({"x": Float(0, 1)}), Objective("loss"), searcher="random",
+                 scheduler="fifo", storage=str(isolated / "runs" / "py.db")).close()
+    assert main(["resume", "py"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rung: error: objective: study 'py' has none on record"), err
+    assert len(err.splitlines()) == 1
+
+
+def test_spec_error_keys_render_on_one_line() -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec({"na\nme": 1})
+    assert "\n" not in str(info.value) and str(info.value).startswith("spec.na\\nme: unknown")
