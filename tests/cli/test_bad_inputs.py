@@ -259,3 +259,15 @@ def test_spec_error_keys_render_on_one_line() -> None:
     with pytest.raises(SpecError) as info:
         parse_spec({"na\nme": 1})
     assert "\n" not in str(info.value) and str(info.value).startswith("spec.na\\nme: unknown")
+
+
+def test_characters_yaml_does_not_allow(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rejects(isolated, capsys, b"name: x\nseed: 1\x00\n", "spec",
+            "invalid YAML at line 2: character U+0000 is not allowed")
+
+
+def test_a_bad_when_names_the_parameter_not_its_type() -> None:
+    with pytest.raises(SpaceError) as info:
+        SearchSpace({"lr": Float(0.1, 1.0, when=3)})  # type: ignore[arg-type]
+    assert info.value.key == "lr.when" and str(info.value).startswith("'lr'.when: ")
+    assert "when=3" in repr(Float(0.1, 1.0, when=3))  # type: ignore[arg-type]  # unbound repr

@@ -41,6 +41,12 @@ def read_yaml(path: str | os.PathLike[str]) -> Any:
         raise SpecError("spec", f"{p} is a directory, not a YAML file") from None
     except OSError as e:
         raise SpecError("spec", f"cannot read {p}: {e.strerror or e}") from None
+    return loads_yaml(raw)
+
+
+def loads_yaml(raw: bytes) -> Any:
+    """Parse the bytes of a YAML spec: UTF-8 text, else ``SpecError`` naming the first bad byte
+    and its line; then ``parse_yaml``."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -56,7 +62,10 @@ def parse_yaml(text: str) -> Any:
     """Parse YAML text as ``yaml.safe_load`` does, rejecting a key repeated in a mapping."""
     import yaml
 
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow, anywhere in the text
+        raise SpecError("spec", _reader_message(text, e)) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -111,8 +120,14 @@ def _check_unique_keys(loader: Any, root: Any) -> None:
             stack.extend(reversed(children))
 
 
+def _reader_message(text: str, e: Any) -> str:
+    line = text[: e.position].count("\n") + 1
+    code = e.character if isinstance(e.character, int) else ord(str(e.character)[:1] or "?")
+    return f"invalid YAML at line {line}: character U+{code:04X} is not allowed in YAML text"
+
+
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-__all__ = ["parse_yaml", "read_yaml"]
+__all__ = ["loads_yaml", "parse_yaml", "read_yaml"]

@@ -63,6 +63,15 @@ def _norm_when(name: str, when: When | None) -> dict[str, tuple[Scalar, ...]]:
     return out
 
 
+def _early_when(when: Any) -> Any:
+    """``when`` normalized if it is valid, else as given: a constructor does not know the
+    parameter's name yet, so ``_bind`` reports the error, keyed on that name."""
+    try:
+        return _norm_when("", when)
+    except SpaceError:
+        return when
+
+
 class Param:
     """Base of all parameter types. Subclasses are immutable after construction."""
 
@@ -109,6 +118,10 @@ class Param:
     def _when_json(self) -> dict[str, Any]:
         if not self.when:
             return {}
+        if not isinstance(self.when, dict) or not all(
+            isinstance(v, tuple) and v for v in self.when.values()
+        ):
+            return {"when": self.when}  # not bound yet, and invalid: shown as given
         return {"when": {k: list(v) if len(v) > 1 else v[0] for k, v in self.when.items()}}
 
     def __eq__(self, other: object) -> bool:
@@ -144,7 +157,7 @@ class Float(Param):
         self.high = high
         self.log = log
         self.step = step
-        self.when = _norm_when("float", when)
+        self.when = _early_when(when)
         self._checked = False
 
     def _bind(self, name: str) -> Param:
@@ -245,7 +258,7 @@ class Int(Param):
         self.high = high
         self.log = log
         self.step = step
-        self.when = _norm_when("int", when)
+        self.when = _early_when(when)
 
     def _bind(self, name: str) -> Param:
         self.name = name
@@ -329,7 +342,7 @@ class Categorical(Param):
     ) -> None:
         self.choices = choices
         self.ordered = ordered
-        self.when = _norm_when("categorical", when)
+        self.when = _early_when(when)
 
     def _bind(self, name: str) -> Param:
         self.name = name
@@ -394,7 +407,7 @@ class Fixed(Param):
 
     def __init__(self, value: Scalar, when: When | None = None) -> None:
         self.value = value
-        self.when = _norm_when("fixed", when)
+        self.when = _early_when(when)
 
     def _bind(self, name: str) -> Param:
         self.name = name

@@ -81,7 +81,7 @@ class SearchSpace:
         for name, value in params.items():
             if not isinstance(name, str) or not name:
                 raise SpaceError(key=str(name) or None, param=None, message=f"parameter names "
-                                 f"must be non-empty strings, got {name!r}")
+                                 f"in a search space must be non-empty strings, got {name!r}")
             self.params[name] = _coerce_param(name, value)._bind(name)
         self._check_conditions()
         self.order: list[str] = self._topological_order()
