@@ -1,0 +1,103 @@
+"""The dashboard's web app: Starlette routes over ``rung.dashboard.data`` (read-only).
+
+``GET /`` is the single page (``static/index.html``: studies, overview, trials, curves,
+parallel coordinates, Pareto front, workers; it polls the JSON API every few seconds).
+``/api/studies``, ``/api/study/{name}``, ``.../trials``, ``.../trial/{id}``, ``.../curves``,
+``.../workers``, ``.../pareto`` return JSON. ``/static/plotly.min.js`` is Plotly's bundle as
+shipped inside the ``plotly`` wheel: served from the installed package, never from a CDN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rung.analysis_frames import require
+from rung.dashboard import data
+
+STATIC = Path(__file__).with_name("static")
+
+
+def plotly_js() -> Path:
+    """The Plotly bundle inside the installed ``plotly`` package."""
+    import importlib.resources
+
+    require("plotly", "dashboard", "the dashboard's charts")
+    p = Path(str(importlib.resources.files("plotly") / "package_data" / "plotly.min.js"))
+    if not p.is_file():
+        raise ImportError(f"the plotly package has no {p.name}: pip install 'rung[dashboard]'")
+    return p
+
+
+def create_app(storage: str | Path, name: str | None = None, interval: float = 2.0) -> Any:
+    """The ASGI app over the journal(s) at ``storage`` (a file or a directory of ``*.db``),
+    showing every study there or only ``name``. ``interval``: seconds between page refreshes."""
+    require("starlette", "dashboard", "rung dashboard")
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import FileResponse, JSONResponse, Response
+    from starlette.routing import Route
+
+    catalog = data.Catalog(storage, name)
+    js = plotly_js()
+    index = (STATIC / "index.html").read_text().replace("__INTERVAL_MS__",
+                                                        str(int(interval * 1000)))
+
+    def page(request: Request) -> Response:
+        return Response(index, media_type="text/html")
+
+    def studies(request: Request) -> Response:
+        rows = []
+        for n, _ in catalog.studies():
+            try:
+                rows.append(data.study_row(catalog.snapshot(n)))
+            except Exception as e:  # one unreadable study does not hide the others
+                rows.append({"name": n, "error": str(e)})
+        return JSONResponse({"studies": rows, "storage": str(catalog.storage)})
+
+    def on_study(view: Callable[..., dict[str, Any]]) -> Callable[[Request], Response]:
+        def endpoint(request: Request) -> Response:
+            n = request.path_params["name"]
+            try:
+                snap = catalog.snapshot(n)
+            except KeyError:
+                return JSONResponse({"error": f"no study named {n!r}"}, status_code=404)
+            args = [int(request.path_params["tid"])] if "tid" in request.path_params else []
+            try:
+                return JSONResponse(view(snap, *args))
+            except KeyError:
+                return JSONResponse({"error": "no such trial"}, status_code=404)
+        return endpoint
+
+    def static(request: Request) -> Response:
+        f = request.path_params["file"]
+        if f == "plotly.min.js":
+            return FileResponse(js, media_type="text/javascript")
+        p = STATIC / f
+        if f not in {x.name for x in STATIC.iterdir()} or not p.is_file():
+            return Response("not found", status_code=404)
+        return FileResponse(p)
+
+    routes = [
+        Route("/", page),
+        Route("/api/studies", studies),
+        Route("/api/study/{name}", on_study(data.overview)),
+        Route("/api/study/{name}/trials", on_study(data.trials)),
+        Route("/api/study/{name}/trial/{tid:int}", on_study(data.trial_detail)),
+        Route("/api/study/{name}/curves", on_study(data.curves)),
+        Route("/api/study/{name}/workers", on_study(data.workers)),
+        Route("/api/study/{name}/pareto", on_study(data.pareto)),
+        Route("/static/{file}", static),
+    ]
+    return Starlette(routes=routes)
+
+
+def serve(storage: str | Path, name: str | None = None, host: str = "127.0.0.1",
+          port: int = 8080, interval: float = 2.0) -> None:
+    """Run the dashboard with uvicorn until interrupted."""
+    require("uvicorn", "dashboard", "rung dashboard")
+    import uvicorn
+
+    app = create_app(storage, name, interval)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

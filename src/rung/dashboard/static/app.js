@@ -1,0 +1,282 @@
+// rung dashboard: a single page over the read-only JSON API; re-renders the current page
+// every `interval` milliseconds. Charts: Plotly (served by the app from the plotly package).
+"use strict";
+
+const INTERVAL = parseInt(document.body.dataset.interval, 10) || 2000;
+const COLORS = {
+  completed: "#2ca02c", stopped: "#d62728", paused: "#ff7f0e", running: "#1f77b4",
+  launched: "#1f77b4", failed: "#111111", interrupted: "#9467bd",
+};
+const PAGES = [["", "overview"], ["trials", "trials"], ["curves", "learning curves"],
+               ["parallel", "parallel coordinates"], ["pareto", "Pareto front"],
+               ["workers", "workers"]];
+const state = { sort: "trial_id", dir: 1, filter: "", selected: null, route: null };
+const CONFIG = { displaylogo: false, responsive: true };
+
+function esc(s) {
+  return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+function fmt(x) {
+  if (x === null || x === undefined) return "";
+  if (typeof x === "number") {
+    if (Number.isInteger(x)) return String(x);
+    const a = Math.abs(x);
+    return a !== 0 && (a < 1e-3 || a >= 1e5) ? x.toExponential(3) : x.toPrecision(4);
+  }
+  return String(x);
+}
+async function api(path) {
+  const r = await fetch("/api/" + path, { cache: "no-store" });
+  const body = await r.json();
+  if (!r.ok) throw new Error(body.error || r.statusText);
+  return body;
+}
+function route() {
+  const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  if (parts[0] === "study" && parts[1]) return { study: parts[1], page: parts[2] || "" };
+  return { study: null, page: "studies" };
+}
+function link(study, page) {
+  return "#/study/" + encodeURIComponent(study) + (page ? "/" + page : "");
+}
+function nav(r) {
+  const el = document.getElementById("nav");
+  if (!r.study) { el.innerHTML = '<a class="active" href="#/">studies</a>'; return; }
+  el.innerHTML = '<a href="#/">studies</a>' + PAGES.map(([p, label]) =>
+    `<a href="${link(r.study, p)}" id="nav-${p || "overview"}" class="${p === r.page ? "active" : ""}">${esc(label)}</a>`).join("");
+}
+function main() { return document.getElementById("main"); }
+function ensure(id, html) {
+  // the page skeleton is built once per route, then only its parts are refreshed
+  let el = document.getElementById(id);
+  if (!el) { main().innerHTML = html; el = document.getElementById(id); }
+  return el;
+}
+
+// --- pages --------------------------------------------------------------------------------
+async function pageStudies() {
+  const d = await api("studies");
+  const box = ensure("studies", '<h2>Studies</h2><div id="studies"></div>');
+  if (!d.studies.length) { box.innerHTML = `<p class="muted">no studies in ${esc(d.storage)}</p>`; return; }
+  box.innerHTML = `<table id="studies-table"><thead><tr><th>study</th><th>state</th><th>trials</th>
+    <th>by status</th><th>best</th><th>searcher</th><th>scheduler</th><th>journal</th></tr></thead><tbody>` +
+    d.studies.map((s) => s.error ? `<tr><td>${esc(s.name)}</td><td colspan="7">${esc(s.error)}</td></tr>` :
+      `<tr><td><a href="${link(s.name, "")}">${esc(s.name)}</a></td>
+      <td>${s.live ? '<span class="live">live</span>' : "idle"}</td><td>${s.trials}</td>
+      <td>${Object.entries(s.by_status).map(([k, v]) => `<span class="status-${k}">${k} ${v}</span>`).join(", ")}</td>
+      <td>${fmt(s.best_value)} ${esc(s.metric)} (${esc(s.mode)})</td><td>${esc(s.searcher)}</td>
+      <td>${esc(s.scheduler)}</td><td class="muted">${esc(s.path)}</td></tr>`).join("") + "</tbody></table>";
+}
+
+async function pageOverview(name) {
+  const s = await api("study/" + encodeURIComponent(name));
+  const box = ensure("overview", '<div id="overview"></div>');
+  const budget = Object.entries(s.budget).map(([k, v]) =>
+    `<div class="card">${esc(k)}<b>${fmt(v.used)} / ${fmt(v.limit)}</b>${Math.round(100 * v.used / v.limit)}% spent</div>`).join("");
+  box.innerHTML = `<h2>${esc(s.name)} ${s.live ? '<span class="live">live</span>' : ""}</h2>
+    <div class="cards">
+      <div class="card">trials<b id="n-trials">${s.trials}</b>${Object.entries(s.by_status).map(([k, v]) => `<span class="status-${k}">${k} ${v}</span>`).join(" · ")}</div>
+      <div class="card">best ${esc(s.metric)} (${esc(s.mode)})<b id="best-value">${fmt(s.best_value)}</b>trial ${fmt(s.best_trial)} at step ${fmt(s.best_step)}</div>
+      ${budget}
+      <div class="card">throughput<b>${fmt(s.throughput.trials_per_min)}</b>trials/min · ${fmt(s.throughput.results_per_s)} results/s</div>
+      <div class="card">elapsed<b>${fmt(s.elapsed)} s</b>${s.workers} worker slots</div>
+    </div>
+    <h3>Components</h3>
+    <p>searcher <b>${esc(s.searcher)}</b> ${esc(JSON.stringify(s.searcher_params))} · scheduler <b>${esc(s.scheduler)}</b>
+       ${esc(JSON.stringify(s.scheduler_params))} · rungs at steps ${esc(s.rung_steps.join(", "))} (max ${s.max_step})</p>
+    ${s.auto_reason ? `<p class="reason">${esc(s.auto_reason)}</p>` : ""}
+    <h3>Best params</h3><pre>${esc(JSON.stringify(s.best_params, null, 1))}</pre>
+    <p class="muted">${esc(s.path)} · ${s.records} records · ${s.results} results · ${s.steps_consumed} steps</p>`;
+}
+
+function trialCols(d) {
+  return ["trial_id", ...d.params.map((p) => "params_" + p), "status", "value",
+    ...(d.objectives.length > 1 ? d.objectives.map((o) => "values_" + o) : []),
+    "steps", "decision", "decision_step", "reason", "duration", "worker"];
+}
+function cmp(a, b) {
+  if (a === b) return 0;
+  if (a === null || a === undefined) return 1;
+  if (b === null || b === undefined) return -1;
+  return a < b ? -1 : 1;
+}
+async function pageTrials(name) {
+  const d = await api("study/" + encodeURIComponent(name) + "/trials");
+  const box = ensure("trials-box", `<h2>Trials</h2>
+    <input type="search" id="filter" placeholder="filter: status, reason, params… (all words)">
+    <span id="count" class="muted"></span>
+    <div class="split"><div class="scroll" id="trials-box"></div><div id="trial-detail"></div></div>`);
+  const filter = document.getElementById("filter");
+  if (!filter.dataset.bound) {
+    filter.dataset.bound = "1";
+    filter.value = state.filter;
+    filter.addEventListener("input", () => { state.filter = filter.value; pageTrials(name); });
+  }
+  const cols = trialCols(d);
+  const words = state.filter.toLowerCase().split(/\s+/).filter(Boolean);
+  let rows = d.rows.filter((r) => {
+    const text = cols.map((c) => r[c]).join(" ").toLowerCase();
+    return words.every((w) => text.includes(w));
+  });
+  rows.sort((a, b) => state.dir * cmp(a[state.sort], b[state.sort]));
+  document.getElementById("count").textContent = `${rows.length} of ${d.rows.length} trials`;
+  const key = JSON.stringify([rows, state.sort, state.dir]);
+  if (box.dataset.key === key && box.firstChild) {  // nothing changed: keep the DOM as it is
+    if (state.selected !== null) await trialDetail(name, state.selected);
+    return;
+  }
+  box.dataset.key = key;
+  box.innerHTML = `<table id="trials-table"><thead><tr>${cols.map((c) =>
+      `<th data-col="${c}" class="${c === state.sort ? "sorted" : ""}" data-dir="${state.dir > 0 ? " ▲" : " ▼"}">${esc(c.replace(/^params_/, ""))}</th>`).join("")}</tr></thead>
+    <tbody>${rows.map((r) => `<tr data-id="${r.trial_id}" class="${r.trial_id === state.selected ? "sel" : ""}">${cols.map((c) =>
+      `<td class="${c === "reason" ? "reason" : c === "status" ? "status-" + r.status : ""}">${esc(fmt(r[c]))}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
+  box.querySelectorAll("th").forEach((th) => th.addEventListener("click", () => {
+    const c = th.dataset.col;
+    state.dir = state.sort === c ? -state.dir : 1;
+    state.sort = c;
+    pageTrials(name);
+  }));
+  box.querySelectorAll("tbody tr").forEach((tr) => tr.addEventListener("click", () => {
+    state.selected = parseInt(tr.dataset.id, 10);
+    box.querySelectorAll("tr.sel").forEach((x) => x.classList.remove("sel"));
+    tr.classList.add("sel");
+    trialDetail(name, state.selected);
+  }));
+  if (state.selected !== null) await trialDetail(name, state.selected);
+}
+
+async function trialDetail(name, tid) {
+  const t = await api(`study/${encodeURIComponent(name)}/trial/${tid}`);
+  const el = document.getElementById("trial-detail");
+  if (!el) return;
+  if (!document.getElementById("trial-curve")) {
+    el.innerHTML = '<h3 id="trial-title"></h3><div id="trial-curve" class="small-chart"></div><div id="trial-info"></div>';
+  }
+  document.getElementById("trial-title").textContent = `trial ${t.trial_id}: ${t.status}`;
+  const stops = t.results.filter((r) => r.decision && r.decision !== "continue");
+  Plotly.react("trial-curve", [
+    { x: t.results.map((r) => r.step), y: t.results.map((r) => r.value), mode: "lines+markers",
+      name: t.metric, line: { color: COLORS[t.status] || "#777" } },
+    { x: stops.map((r) => r.step), y: stops.map((r) => r.value), mode: "markers", name: "decision",
+      marker: { symbol: "x", size: 11, color: "#d62728" }, text: stops.map((r) => r.reason) },
+  ], { margin: { t: 10, r: 10, b: 40, l: 50 }, xaxis: { title: { text: "step" } },
+       yaxis: { title: { text: t.metric } }, showlegend: false }, CONFIG);
+  document.getElementById("trial-info").innerHTML = `
+    <pre>${esc(JSON.stringify(t.params, null, 1))}</pre>
+    ${t.error ? `<pre class="status-failed">${esc(t.error)}</pre>` : ""}
+    <h4>Decisions</h4>
+    <table id="decisions"><thead><tr><th>step</th><th>decision</th><th>reason</th></tr></thead><tbody>
+    ${t.decisions.map((d) => `<tr><td>${d.step}</td><td>${esc(d.action)}</td><td class="reason">${esc(d.reason)}</td></tr>`).join("")
+      || '<tr><td colspan="3" class="muted">none yet</td></tr>'}</tbody></table>`;
+}
+
+async function pageCurves(name) {
+  const d = await api("study/" + encodeURIComponent(name) + "/curves");
+  ensure("curves", '<h2>Learning curves</h2><p class="muted" id="curves-note"></p><div id="curves" class="chart"></div>');
+  document.getElementById("curves-note").textContent =
+    `${d.trials.length} of ${d.total} trials; dotted: rung steps; black bars: the cut-off applied at each rung; x: stopped there`;
+  const seen = new Set();
+  const traces = d.trials.map((t) => {
+    const first = !seen.has(t.status);
+    seen.add(t.status);
+    return { x: t.x, y: t.y, mode: "lines", name: t.status, legendgroup: t.status, showlegend: first,
+             line: { color: COLORS[t.status] || "#777", width: 1 }, opacity: 0.75,
+             hovertemplate: `trial ${t.id}: %{y} at step %{x}<extra>${t.status}</extra>` };
+  });
+  const marks = d.decisions;
+  traces.push({ x: marks.map((m) => m.step), y: marks.map((m) => m.value), mode: "markers",
+                name: "stopped / paused here", marker: { symbol: "x", color: "#d62728", size: 8 },
+                text: marks.map((m) => `trial ${m.id}: ${m.reason}`), hoverinfo: "text" });
+  const shapes = d.rung_steps.filter((s) => s < d.max_step).map((s) => ({
+    type: "line", x0: s, x1: s, yref: "paper", y0: 0, y1: 1, line: { dash: "dot", color: "#999", width: 1 } }));
+  Object.entries(d.cutoffs).forEach(([s, c]) => shapes.push({
+    type: "line", x0: Number(s) / 1.15, x1: Number(s) * 1.15, y0: c, y1: c, line: { color: "#000", width: 4 } }));
+  Plotly.react("curves", traces, {
+    margin: { t: 20 }, shapes, xaxis: { title: { text: "step" }, type: d.max_step >= 9 ? "log" : "linear" },
+    yaxis: { title: { text: `${d.metric} (${d.mode})` } } }, CONFIG);
+}
+
+async function pageParallel(name) {
+  const d = await api("study/" + encodeURIComponent(name) + "/trials");
+  ensure("parallel", '<h2>Parallel coordinates</h2><p class="muted" id="par-note"></p><div id="parallel" class="chart"></div>');
+  const rows = d.rows.filter((r) => r.value !== null);
+  document.getElementById("par-note").textContent = `${rows.length} trials with a value (at each trial's last step)`;
+  if (!rows.length) return;
+  const dims = d.params.map((p) => {
+    const spec = d.space[p] || {};
+    const vals = rows.map((r) => r["params_" + p]);
+    if (spec.type === "categorical" || vals.some((v) => typeof v === "string" || typeof v === "boolean")) {
+      const choices = spec.choices || [...new Set(vals.map(String))];
+      return { label: p, values: vals.map((v) => choices.map(String).indexOf(String(v))),
+               tickvals: choices.map((_, i) => i), ticktext: choices.map(String) };
+    }
+    if (spec.log) return { label: `log10(${p})`, values: vals.map((v) => (v === null ? null : Math.log10(v))) };
+    return { label: p, values: vals };
+  });
+  dims.push({ label: d.metric, values: rows.map((r) => r.value) });
+  Plotly.react("parallel", [{ type: "parcoords", dimensions: dims,
+    line: { color: rows.map((r) => r.value), colorscale: "Viridis", reversescale: d.mode === "min", showscale: true } }],
+    { margin: { t: 40, l: 60, r: 60 } }, CONFIG);
+}
+
+async function pagePareto(name) {
+  const d = await api("study/" + encodeURIComponent(name) + "/pareto");
+  ensure("pareto", '<h2>Pareto front</h2><p class="muted" id="pareto-note"></p><div id="pareto" class="chart"></div>');
+  if (d.objectives.length < 2) {
+    document.getElementById("pareto-note").textContent = "this study has one objective: no Pareto front";
+    Plotly.purge("pareto");
+    return;
+  }
+  const front = new Set(d.front);
+  const on = d.points.filter((p) => front.has(p.id)).sort((a, b) => a.x - b.x);
+  document.getElementById("pareto-note").textContent = `${on.length} non-dominated of ${d.points.length} trials`;
+  Plotly.react("pareto", [
+    { x: d.points.map((p) => p.x), y: d.points.map((p) => p.y), mode: "markers", name: "trials",
+      marker: { color: "#aaa" }, text: d.points.map((p) => `trial ${p.id}`) },
+    { x: on.map((p) => p.x), y: on.map((p) => p.y), mode: "lines+markers", name: "Pareto front",
+      line: { shape: "hv", color: "#d62728" }, text: on.map((p) => `trial ${p.id}`) },
+  ], { margin: { t: 20 }, xaxis: { title: { text: `${d.objectives[0]} (${d.modes[0]})` } },
+       yaxis: { title: { text: `${d.objectives[1]} (${d.modes[1]})` } } }, CONFIG);
+}
+
+async function pageWorkers(name) {
+  const d = await api("study/" + encodeURIComponent(name) + "/workers");
+  ensure("workers", '<h2>Worker timeline</h2><p class="muted" id="workers-note"></p><div id="workers" class="chart"></div>');
+  document.getElementById("workers-note").textContent =
+    `${d.runs.length} runs on ${d.slots} worker slots` + (d.utilization === null ? "" : `, ${Math.round(100 * d.utilization)}% busy`);
+  const by = {};
+  d.runs.forEach((r) => { (by[r.outcome] = by[r.outcome] || []).push(r); });
+  const traces = Object.entries(by).map(([o, runs]) => ({
+    type: "bar", orientation: "h", name: o, base: runs.map((r) => r.start),
+    x: runs.map((r) => Math.max(r.end - r.start, 1e-9)), y: runs.map((r) => "slot " + r.slot),
+    marker: { color: COLORS[o] || "#777", line: { color: "#fff", width: 0.5 } },
+    text: runs.map((r) => `trial ${r.trial_id}`), hoverinfo: "text+name" }));
+  Plotly.react("workers", traces, { barmode: "overlay", margin: { t: 20, l: 70 },
+    xaxis: { title: { text: "time since the study started (s)" } },
+    yaxis: { autorange: "reversed", type: "category" } }, CONFIG);
+}
+
+// --- the loop -----------------------------------------------------------------------------
+const HANDLERS = { "": pageOverview, trials: pageTrials, curves: pageCurves, parallel: pageParallel,
+                   pareto: pagePareto, workers: pageWorkers };
+let busy = false;
+async function render() {
+  if (busy) return;
+  busy = true;
+  const r = route();
+  const key = r.study + "/" + r.page;
+  if (state.route !== key) { state.route = key; main().innerHTML = ""; nav(r); }
+  try {
+    if (!r.study) await pageStudies();
+    else await (HANDLERS[r.page] || pageOverview)(r.study);
+    document.getElementById("status").textContent = "updated " + new Date().toLocaleTimeString();
+  } catch (e) {
+    document.getElementById("status").textContent = "could not refresh: " + e.message;
+  } finally {
+    busy = false;
+  }
+}
+window.addEventListener("hashchange", render);
+render();
+setInterval(render, INTERVAL);
