@@ -140,25 +140,36 @@ def test_budget_n_trials_and_done() -> None:
     assert e.history.best_trial_id() == 0
 
 
-def test_budget_max_steps_stops_running_trials() -> None:
+def test_budget_max_steps_caps_leases_and_stops_running_trials() -> None:
+    # leases never reach beyond a trial's share of the steps left: 10 steps, 2 workers
     e = engine(budget=Budget(max_steps=10), max_step=9)
-    e.handle(CapacityChanged(2, 0.0))
-    for s in range(1, 6):
+    l0, l1 = launches(e.handle(CapacityChanged(2, 0.0)))
+    assert l0.until_step == l1.until_step == 5
+    for s in range(1, 5):
         assert e.handle(ResultReported(0, s, {"loss": 1.0}, float(s))) == []
+    (r,) = e.handle(ResultReported(0, 5, {"loss": 1.0}, 5.0))  # 5 left for 2 workers: 2 more
+    assert r == Reply(0, 5, Decision(Action.CONTINUE, 7, False, ""))
+    for s in range(1, 5):
+        assert e.handle(ResultReported(1, s, {"loss": 1.0}, float(s))) == []
     out = e.handle(ResultReported(1, 5, {"loss": 1.0}, 5.0))  # consumed 5 + 5 = 10
     assert out == [Reply(1, 5, Decision(Action.STOP, None, False, "budget exhausted"))]
     assert e.history.steps_consumed == 10
     (r,) = e.handle(ResultReported(0, 6, {"loss": 1.0}, 6.0))
     assert r.decision.action is Action.STOP
+    assert e.history.steps_consumed == 11  # one step over, for one worker
     assert launches(e.handle(TrialEnded(0, Outcome.STOPPED, 6.0))) == []
 
 
 def test_budget_max_time_excludes_time_between_sessions() -> None:
     e = engine(budget=Budget(max_time=10.0))
-    e.handle(CapacityChanged(1, 100.0, new_session=True))
+    e.handle(CapacityChanged(1, 90.0, new_session=True))
+    e.handle(Tick(95.0))
+    assert e.elapsed == 0.0  # the clock starts with the first trial (not worker start-up)
+    e.handle(TrialStarted(0, 100.0))
     e.handle(Tick(108.0))
     assert e.elapsed == pytest.approx(8.0)
     e.handle(CapacityChanged(1, 5000.0, new_session=True))  # resumed much later
+    e.handle(TrialStarted(0, 5000.0))
     assert e.elapsed == pytest.approx(8.0)
     (r,) = e.handle(ResultReported(0, 1, {"loss": 1.0}, 5003.0))
     assert r.decision.action is Action.STOP and e.elapsed == pytest.approx(11.0)

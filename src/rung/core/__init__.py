@@ -33,6 +33,7 @@ from rung.core.events import (
     ResultReported,
     Tick,
     TrialEnded,
+    TrialRetried,
     TrialStarted,
 )
 from rung.core.history import History
@@ -85,6 +86,7 @@ __all__ = [
     "Tick",
     "Trial",
     "TrialEnded",
+    "TrialRetried",
     "TrialStarted",
     "TrialStatus",
     "derive_rng",

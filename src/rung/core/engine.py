@@ -9,6 +9,7 @@ the simulated executor and the conformance suites possible.
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -38,6 +39,7 @@ from rung.core.events import (
     ResultReported,
     Tick,
     TrialEnded,
+    TrialRetried,
     TrialStarted,
     is_event,
 )
@@ -47,16 +49,21 @@ from rung.core.rng import StreamFactory
 from rung.core.versions import explain
 from rung.errors import ReplayDivergenceError
 
+#: ``TrialEnded.error`` / ``Trial.error`` of a trial failed because it was interrupted more
+#: often than its scheduler's ``max_interruptions`` (``Study.run(retry_failed=True)`` retries it)
+TOO_MANY_INTERRUPTIONS = "too many interruptions"
+
 
 class _Lease:
     """Per-run state of an active (launched or running) trial."""
 
-    __slots__ = ("decided", "position", "until_step")
+    __slots__ = ("decided", "failure", "position", "until_step")
 
     def __init__(self, until_step: int, position: int) -> None:
         self.until_step = until_step
         self.position = position  # last step this run reported (start_step - 1 before any)
         self.decided = False  # a STOP/PAUSE reply was sent; later results are only recorded
+        self.failure: str | None = None  # an invalid objective metric: the run ends failed
 
 
 class Engine:
@@ -78,6 +85,7 @@ class Engine:
         searcher.bind(ctx)
         scheduler.bind(ctx)
         self.capacity = 0
+        self._multi = len(self.history.objectives) > 1
         b = spec.budget
         self._bounded = b.max_time is not None or b.max_steps is not None  # budget_left can fail
         self.active: dict[int, _Lease] = {}
@@ -134,11 +142,14 @@ class Engine:
         t = event.time
         if type(t) is not float:
             t = float(t)
+        # (Budget.max_time counts from the first trial start of a session: worker start-up
+        # before it is not the search's time)
         if isinstance(event, CapacityChanged) and event.new_session:
             self._clock_started = False
         if self._clock_started and t > self.now:
             self.elapsed += t - self.now
-        self._clock_started = True
+        elif type(event) is TrialStarted or type(event) is ResultReported:
+            self._clock_started = True
         self.now = t
         out: list[Command] = []
         on(self, event, out)
@@ -174,6 +185,14 @@ class Engine:
         score = self.history._add_result(ev.trial_id, result, consumed)
         if lease.decided:
             return
+        if score == math.inf or self._multi:  # a metric missing, NaN, infinite or not a number
+            bad = self._invalid_metric(ev.metrics, step)
+            if bad is not None:  # Objective(nan="fail"): the run ends failed, never scored
+                lease.failure = bad
+                lease.decided = True
+                if step < self.spec.max_step:
+                    out.append(Reply(ev.trial_id, step, Decision.stop(f"failed: {bad}")))
+                return
         request = ResultRequest(ev.trial_id, result, score, lease.until_step, self.history)
         decision = self.scheduler.on_result(request)
         retired = self.scheduler.retired()
@@ -188,7 +207,8 @@ class Engine:
             out.append(Reply(ev.trial_id, step, decision))
         elif step >= lease.until_step:
             until = decision.until_step if decision.until_step is not None else self.spec.max_step
-            lease.until_step = max(min(until, self.spec.max_step), step + 1)
+            until = self._cap_lease(step, min(until, self.spec.max_step))
+            lease.until_step = max(until, step + 1)
             if decision.until_step != lease.until_step:
                 decision = Decision(
                     decision.action, lease.until_step, decision.checkpoint, decision.reason
@@ -197,18 +217,58 @@ class Engine:
         elif decision.checkpoint:
             out.append(Reply(ev.trial_id, step, decision))
 
+    def _invalid_metric(self, metrics: Mapping[str, Any], step: int) -> str | None:
+        """Why ``metrics`` cannot be scored under an objective whose ``nan`` policy is
+        ``"fail"`` (``None``: they can, or every unscorable objective says ``"worst"``)."""
+        for o in self.history.objectives:
+            if o.nan == "fail":
+                bad = o.problem(metrics)
+                if bad is not None:
+                    return f"{bad} at step {step}"
+        return None
+
+    def _cap_lease(self, position: int, until: int) -> int:
+        """With ``Budget.max_steps``: no lease reaches beyond this trial's share of the steps
+        left (at least one step), so the budget is overshot by at most one step per worker."""
+        max_steps = self.spec.budget.max_steps
+        if max_steps is None:
+            return until
+        share = max(1, (max_steps - self.history.steps_consumed) // max(self.capacity, 1))
+        return min(until, position + share)
+
     def _on_end(self, ev: TrialEnded, out: list[Command]) -> None:
-        if self.active.pop(ev.trial_id, None) is None:
+        lease = self.active.pop(ev.trial_id, None)
+        if lease is None:
             return  # duplicate or late end of a trial that is not active
         outcome = ev.outcome if type(ev.outcome) is Outcome else Outcome(ev.outcome)
-        self.history._end(ev.trial_id, outcome.status, ev.error)
+        error = ev.error
+        if lease.failure is not None:  # it reported an invalid objective metric
+            outcome, error = Outcome.FAILED, lease.failure
+        h = self.history
+        h._end(ev.trial_id, outcome.status, error)
         if outcome.status.final:
             self._retire_checkpoint(ev.trial_id, outcome, out)
-        self.scheduler.on_trial_end(EndRequest(ev.trial_id, outcome, self.history))
+        self.scheduler.on_trial_end(EndRequest(ev.trial_id, outcome, h))
+        if outcome is Outcome.INTERRUPTED:
+            n = h.interruptions(ev.trial_id)
+            if n > self.scheduler.max_interruptions:
+                # the scheduler will not resume it: it fails, visibly, keeping its checkpoint
+                # (``Study.run(retry_failed=True)`` resumes it from there)
+                h._end(ev.trial_id, TrialStatus.FAILED,
+                       f"{TOO_MANY_INTERRUPTIONS} ({n}; last: {error or 'no reason given'})")
         retired = self.scheduler.retired()
         if retired:
             self._end_retired(retired, out)
         self._fill(out)
+
+    def _on_retry(self, ev: TrialRetried, out: list[Command]) -> None:
+        """A trial failed for too many interruptions becomes interrupted again, its count of
+        interruptions reset, so the scheduler resumes it."""
+        h = self.history
+        tid = ev.trial_id
+        if tid in h and h.status(tid) is TrialStatus.FAILED and is_retryable(h.error(tid)):
+            h._retry(tid)
+            self._fill(out)
 
     def _end_retired(self, trial_ids: Sequence[int], out: list[Command]) -> None:
         """End paused trials the scheduler will never resume: status stopped, checkpoint
@@ -254,7 +314,11 @@ class Engine:
         if c is None:
             return
         keep = self.spec.keep_checkpoints
-        if keep > 0 and outcome is not Outcome.FAILED:
+        # only final results compete for the kept places: a stopped trial's low-fidelity score
+        # says nothing against a completed one's (its checkpoint goes when it stops)
+        if keep > 0 and outcome is Outcome.COMPLETED and (
+            self.history.last_step(trial_id) >= self.spec.max_step
+        ):
             entry = (self.history.score(trial_id), trial_id, c.path)
             bisect.insort(self._kept, entry)
             if len(self._kept) <= keep:
@@ -325,7 +389,7 @@ class Engine:
                 self._ref(tid, c.path)
         else:
             raise TypeError(f"scheduler returned {nxt!r}")
-        until = min(max(nxt.until_step, start), max_step)
+        until = min(max(self._cap_lease(start - 1, nxt.until_step), start), max_step)
         h._launch(tid)
         self.active[tid] = _Lease(until, start - 1)
         return Launch(tid, params, start, until, max_step, ckpt)
@@ -374,7 +438,11 @@ class Engine:
             regenerated = self.handle(event)
             n = len(journaled)
             if regenerated[:n] != journaled or (n > len(regenerated)):
-                raise ReplayDivergenceError(_divergence(i, event, journaled, regenerated))
+                # checkpoint deletions are housekeeping, not decisions: a journal written
+                # before a change of the checkpoint lifecycle still replays
+                if _decisions(regenerated) != _decisions(journaled):
+                    raise ReplayDivergenceError(_divergence(i, event, journaled, regenerated))
+                continue
             if n < len(regenerated):
                 if i != len(turns) - 1:
                     raise ReplayDivergenceError(_divergence(i, event, journaled, regenerated))
@@ -407,6 +475,10 @@ class Engine:
         }
 
 
+def _decisions(commands: Sequence[Command]) -> list[Command]:
+    return [c for c in commands if type(c) is not DeleteCheckpoint]
+
+
 def _divergence(
     i: int, event: Event, journaled: Sequence[Command], regen: Sequence[Command]
 ) -> str:
@@ -424,4 +496,11 @@ _HANDLERS: dict[type, Callable[[Engine, Any, list[Command]], None]] = {
     CheckpointSaved: Engine._on_checkpoint_saved,
     CapacityChanged: Engine._on_capacity,
     Tick: Engine._on_tick,
+    TrialRetried: Engine._on_retry,
 }
+
+
+def is_retryable(error: str | None) -> bool:
+    """The trial failed only because it was interrupted too often (``TrialRetried`` retries
+    such a trial)."""
+    return error is not None and error.startswith(TOO_MANY_INTERRUPTIONS)

@@ -110,7 +110,20 @@ class Tick:
     time: float
 
 
-Event = TrialStarted | ResultReported | CheckpointSaved | TrialEnded | CapacityChanged | Tick
+@record
+class TrialRetried:
+    """The user asked to retry a trial that failed because it was interrupted too often
+    (``Study.run(retry_failed=True)``, ``rung resume --retry-failed``): it becomes interrupted
+    again, with its count of interruptions reset, and the scheduler resumes it."""
+
+    trial_id: int
+    time: float
+
+
+Event = (
+    TrialStarted | ResultReported | CheckpointSaved | TrialEnded | CapacityChanged | Tick
+    | TrialRetried
+)
 EVENT_TYPES: tuple[type, ...] = (
     TrialStarted,
     ResultReported,
@@ -118,6 +131,7 @@ EVENT_TYPES: tuple[type, ...] = (
     TrialEnded,
     CapacityChanged,
     Tick,
+    TrialRetried,
 )
 
 # --- commands -------------------------------------------------------------------------------

@@ -57,8 +57,9 @@ class History:
     """Read-only record of a study for searchers and schedulers.
 
     Scores are lower-is-better (``Objective.score``); a missing or non-finite metric scores
-    ``inf``. When a trial reports the same step twice (it was restarted without a checkpoint),
-    the later result replaces the earlier one in the per-step tables.
+    ``inf``. A trial holds one result per step: when it reports a step again (it was resumed
+    from an older checkpoint, or restarted without one), the later result replaces the earlier
+    one, in ``results`` and in the per-step tables (the journal keeps both reports).
     """
 
     def __init__(
@@ -112,6 +113,7 @@ class History:
         st = self._trials[trial_id]
         snapshot = st.snapshot
         if snapshot is None:
+            score = st.scores.get(st.last_step, math.inf)
             snapshot = Trial(
                 id=st.id,
                 params=st.params,
@@ -121,7 +123,8 @@ class History:
                 parent_id=st.parent_id,
                 tags=dict(st.tags),
                 error=st.error,
-                score=st.scores.get(st.last_step, math.inf),
+                score=score,
+                value=self.objective.value(score) if score != math.inf else None,
             )
             if cache:
                 st.snapshot = snapshot
@@ -165,6 +168,10 @@ class History:
 
     def checkpoint(self, trial_id: int) -> Checkpoint | None:
         return self._trials[trial_id].checkpoint
+
+    def error(self, trial_id: int) -> str | None:
+        """Why the trial's last run failed (or was interrupted); ``None`` otherwise."""
+        return self._trials[trial_id].error
 
     def launches(self, trial_id: int) -> int:
         """How many times the trial has been launched (1 + resumes)."""
@@ -334,7 +341,14 @@ class History:
             self._best_at_step[step] = table[0]
         st.scores[step] = score
         st.metrics[step] = result.metrics
-        st.results.append(result)
+        results = st.results
+        if old is None:
+            results.append(result)
+        else:  # one result per step: the repeat replaces the earlier one (the journal keeps both)
+            i = len(results) - 1
+            while results[i].step != step:  # a restart repeats recent steps: a short scan
+                i -= 1
+            results[i] = result
         if step > st.last_step:
             st.last_step = step
         if step > self._top_step:
@@ -359,6 +373,13 @@ class History:
             if self._best_completed_early is None or key < self._best_completed_early:
                 self._best_completed_early = key
         self._set_status(st, status)
+
+    def _retry(self, trial_id: int) -> None:
+        """A failed trial becomes interrupted again, with no interruptions counted."""
+        st = self._trials[trial_id]
+        st.error = None
+        st.interruptions = 0
+        self._set_status(st, TrialStatus.INTERRUPTED)
 
     def _tag(self, trial_id: int, key: str, value: Any) -> None:
         st = self._trials[trial_id]

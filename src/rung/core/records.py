@@ -80,7 +80,10 @@ class Trial:
     """An immutable snapshot of a trial, as read from ``History``.
 
     ``score`` is the lower-is-better score of the result at the trial's highest step (``inf``
-    when it has no result or its metric is missing or not finite)."""
+    when it has no result or its metric is missing or not finite); ``value`` is the objective
+    metric there, in its own direction (an accuracy of 0.94 under ``mode="max"`` has value
+    0.94 and score -0.94), ``None`` when it has none. ``error`` says why the trial failed (or
+    its last run was interrupted)."""
 
     id: int
     params: Mapping[str, Any]
@@ -91,6 +94,7 @@ class Trial:
     tags: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None
     score: float = math.inf
+    value: float | None = None
 
     @property
     def last_step(self) -> int:
@@ -124,11 +128,18 @@ class Objective:
 
     ``score(metrics)`` turns reported metrics into one lower-is-better number: the metric for
     ``mode="min"``, its negation for ``"max"``. A missing, non-numeric, NaN or infinite metric
-    scores ``inf`` (the worst possible), so a diverged trial is recorded but never preferred.
+    scores ``inf`` (the worst possible).
+
+    ``nan`` says what such a result does to its trial: ``"fail"`` (the default) ends the trial
+    ``failed`` with an error naming the metric and the step (``"metric 'loss' is nan at step
+    3"``), and the result is never ranked; ``"worst"`` keeps the trial running with the result
+    scored as the worst possible (``inf``), for a search that expects some configurations to
+    diverge and wants them ranked last rather than failed.
     """
 
     metric: str
     mode: str = "min"
+    nan: str = "fail"
 
     def __post_init__(self) -> None:
         if not isinstance(self.metric, str) or not self.metric:
@@ -136,6 +147,24 @@ class Objective:
                 key="objective.metric", message=f"must be a non-empty string, got {self.metric!r}"
             )
         check_choice("objective.mode", self.mode, _MODES)
+        check_choice("objective.nan", self.nan, _NAN_POLICIES)
+
+    def problem(self, metrics: Mapping[str, Any]) -> str | None:
+        """Why ``metrics`` cannot be scored (``"metric 'loss' is nan"``), ``None`` if they can."""
+        name = self.metric
+        if name not in metrics:
+            have = ", ".join(repr(k) for k in list(metrics)[:5]) or "none"
+            return f"metric {name!r} was not reported (reported: {have})"
+        v = metrics[name]
+        if isinstance(v, _TEXT) or v is None:
+            return f"metric {name!r} is not a number: {v!r} ({type(v).__name__})"
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            return f"metric {name!r} is not a number: {v!r} ({type(v).__name__})"
+        if not math.isfinite(x):
+            return f"metric {name!r} is {x}"
+        return None
 
     def score(self, metrics: Mapping[str, Any]) -> float:
         v = metrics.get(self.metric)
@@ -158,14 +187,17 @@ class Objective:
         return score if self.mode == "min" else -score
 
     def to_json(self) -> dict[str, Any]:
-        return {"metric": self.metric, "mode": self.mode}
+        return {"metric": self.metric, "mode": self.mode, "nan": self.nan}
 
     @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> Objective:
-        return cls(str(d["metric"]), str(d.get("mode", "min")))
+    def from_json(cls, d: Mapping[str, Any], nan: str = "fail") -> Objective:
+        """``nan``: the policy when ``d`` names none (a journal written before the policy
+        existed reads back as ``"worst"``, what its trials were run with)."""
+        return cls(str(d["metric"]), str(d.get("mode", "min")), str(d.get("nan", nan)))
 
 
 _MODES = ("min", "max")
+_NAN_POLICIES = ("fail", "worst")
 
 
 def objectives_from(
@@ -392,14 +424,16 @@ class StudySpec:
         return cls(
             name=str(d["name"]),
             space=SearchSpace.from_json(d["space"]),
-            objective=Objective.from_json(d["objective"]),
+            objective=Objective.from_json(d["objective"], nan="worst"),
             searcher=ComponentSpec.from_json(d["searcher"]),
             scheduler=ComponentSpec.from_json(d["scheduler"]),
             max_step=int(d.get("max_step", 1)),
             budget=Budget.from_json(d.get("budget")),
             seed=int(d.get("seed", 0)),
             keep_checkpoints=int(d.get("keep_checkpoints", 1)),
-            objectives=tuple(Objective.from_json(o) for o in d.get("objectives", ())),
+            objectives=tuple(
+                Objective.from_json(o, nan="worst") for o in d.get("objectives", ())
+            ),
             constraints=tuple(Constraint.from_json(c) for c in d.get("constraints", ())),
             written_by=Versions.from_json(d.get("written_by")),
         )
