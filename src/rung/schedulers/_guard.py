@@ -26,6 +26,11 @@ at rungs below ``L`` (ASHA from then on; synchronous brackets for brackets opene
 **Invariants.** ``L`` is a deterministic function of the sequence of results fed to
 ``observe`` (no clock, no randomness), so replay reproduces every raise; it never decreases.
 
+**A first rung chosen from data** (``FirstRung``, ``min_step="auto"`` of ``ASHA`` and
+``AsyncHyperband``) closes the guard's blind spot: it measures each candidate first rung on
+complete, *unselected* curves, where every configuration is represented, not only survivors.
+See ``FirstRung``.
+
 Cost: ``PairTracker.observe`` adds or replaces one pair in ``O(1)``; correlations are computed
 lazily on the geometric check schedule, ``O(log m)`` amortized per result for ``m`` pairs.
 """
@@ -195,15 +200,178 @@ class FidelityGuard:
         }
 
 
+#: Spearman correlation with the final value a step needs to become the first rung
+#: (``min_step="auto"``).
+MIN_CORRELATION = 0.5
+#: Candidate steps need at least this many complete curves with a value there to be measured.
+MIN_CURVES = 3
+AUTO = "auto"
+
+
+class FirstRung:
+    """``min_step="auto"``: the first rung that makes decisions, chosen from the study's own
+    complete learning curves.
+
+    **Sources.** A grace period (Ray Tune's and Syne Tune's ``grace_period``, ASHA's minimum
+    resource ``r``) is a fixed guess in every peer; Hyperband (Li et al., JMLR 2018) hedges
+    over it because the right one is unknown, and BOHB (Falkner, Klein and Hutter, ICML 2018)
+    assumes small budgets rank like large ones. Benchmark suites check exactly that assumption
+    with the rank correlation between fidelities (Egele, Guyon, Sun and Balaprakash, "Is One
+    Epoch All You Need For Multi-Fidelity Hyperparameter Optimization?", 2023: when a few
+    dominant curves lead from the first epoch, one epoch suffices; when curves cross, it does
+    not). ``FirstRung`` runs that check inside the study, on its own curves.
+
+    **Probes.** The first ``probes`` trials (ids ``0 .. probes - 1``) are never stopped or
+    paused: they run to ``max_step`` and give complete curves. Until the first estimate no rung
+    decides for any trial (``level == len(steps)``).
+
+    **Measure.** Only *unselected* complete curves count: trials that reached ``max_step``
+    without having been judged at a deciding rung (probes, and trials that passed every rung
+    while no rung decided). Curves of trials that survived a cut are a restricted range
+    (survivors only), which is ``FidelityGuard``'s blind spot. For each candidate step ``s``
+    (the ladder's rungs from step 1, ascending), over the ``n`` curves with a value at ``s``:
+    ``rho(s)``, Spearman's correlation between the value at ``s`` and at ``max_step``, and the
+    tie share ``t(s)``, the largest share of curves with one exact value at ``s`` (the column
+    ``make_curves.py --report`` prints).
+
+    **Rule.** The first rung is the lowest ``s`` with ``n >= MIN_CURVES``,
+    ``rho(s) >= threshold`` and ``t(s) <= 1 - 1/eta`` (with more ties than that, the top
+    ``1/eta`` quota must be filled from one tied group, i.e. by arrival order, not by value).
+    If no candidate passes, no rung decides: every trial runs to ``max_step``.
+
+    **When.** Estimated when the count of unselected complete curves reaches ``probes``, then
+    each time it reaches ``ceil(1.5 x`` the previous count (fixed counts, in the order results
+    arrive: replay reproduces every estimate). The first rung is raised freely, but lowered only
+    while no rung has judged a trial yet: a lower first rung would judge new trials by a
+    fidelity the earlier, already-judged ones were spared.
+
+    **State.** Plain ints, floats and lists: ``state()`` is JSON.
+    """
+
+    def __init__(
+        self,
+        steps: Sequence[int],
+        max_step: int,
+        eta: int,
+        probes: int,
+        threshold: float = MIN_CORRELATION,
+    ) -> None:
+        self.steps = list(steps)
+        self.max_step = max_step
+        self.eta = eta
+        self.probes = probes
+        self.threshold = threshold
+        self.level = len(self.steps)  # no rung decides before the first estimate
+        self.decided = False  # a rung at or above ``level`` has judged a trial
+        self._judged: set[int] = set()
+        self._curves: dict[int, tuple[list[float | None], float]] = {}
+        self._next = probes
+        self.estimates: list[dict[str, Any]] = []
+        self.reason = f"first rung not chosen yet (waiting for {probes} complete curves)"
+
+    @property
+    def min_step(self) -> int:
+        """The step of the first deciding rung (``max_step`` while none decides)."""
+        return self.steps[self.level] if self.level < len(self.steps) else self.max_step
+
+    def is_probe(self, trial_id: int) -> bool:
+        return trial_id < self.probes
+
+    def judge(self, trial_id: int) -> None:
+        """A deciding rung is about to judge ``trial_id`` (not a probe): its curve, if it
+        completes, is a selected one."""
+        self._judged.add(trial_id)
+        self.decided = True
+
+    def observe(self, trial_id: int, step: int, score: float, history: History) -> str | None:
+        """Note one result; returns the reason of a new estimate, else ``None``."""
+        if step != self.max_step or trial_id in self._judged or trial_id in self._curves:
+            return None
+        scores = history.scores(trial_id)
+        self._curves[trial_id] = ([scores.get(s) for s in self.steps], score)
+        n = len(self._curves)
+        if n < self._next:
+            return None
+        self._next = max(n + 1, -(-3 * n // 2))
+        return self._estimate()
+
+    def _estimate(self) -> str:
+        curves = list(self._curves.values())
+        rows: list[dict[str, Any]] = []
+        chosen: int | None = None
+        max_tie = 1.0 - 1.0 / self.eta
+        for i, s in enumerate(self.steps):
+            pairs = [(x, f) for v, f in curves if (x := v[i]) is not None]
+            n = len(pairs)
+            rho, tie = math.nan, 0.0
+            if n:
+                xs = [x for x, _ in pairs]
+                counts: dict[float, int] = {}
+                for x in xs:
+                    counts[x] = counts.get(x, 0) + 1
+                tie = max(counts.values()) / n
+                rho = spearman(xs, [f for _, f in pairs]) if n >= MIN_CURVES else math.nan
+            ok = n >= MIN_CURVES and rho >= self.threshold and tie <= max_tie
+            rows.append({"step": s, "curves": n, "spearman": json_float(rho),
+                         "tie_share": tie, "ok": ok})
+            if ok and chosen is None:
+                chosen = i
+        want = len(self.steps) if chosen is None else chosen
+        kept = want < self.level and self.decided
+        if not kept:
+            self.level = want
+        self.reason = self._explain(rows, len(curves), chosen, kept)
+        self.estimates.append({"curves": len(curves), "min_step": self.min_step,
+                               "steps": rows, "reason": self.reason})
+        return self.reason
+
+    def _explain(self, rows: list[dict[str, Any]], n: int, chosen: int | None,
+                 kept: bool) -> str:
+        def one(r: dict[str, Any]) -> str:
+            rho = r["spearman"]
+            text = f"step {r['step']}: " + ("n/a" if rho is None else f"{rho:.2f}")
+            if r["tie_share"] > 1.0 - 1.0 / self.eta:
+                text += f", {r['tie_share']:.0%} tied"
+            return text
+
+        over = f"over {n} complete curves"
+        below = "; ".join(one(r) for r in rows[: len(rows) if chosen is None else chosen])
+        if chosen is None:
+            head = (f"no early stopping: no step below {self.max_step} reaches Spearman "
+                    f"{self.threshold:g} with the final value {over}")
+        else:
+            rho = rows[chosen]["spearman"]
+            head = (f"first rung at step {self.steps[chosen]}: Spearman {rho:.2f} with the "
+                    f"final value {over}")
+        if kept:
+            head += f" (kept at step {self.min_step}: a higher rung has already judged trials)"
+        return head + (f" ({below})" if below else "")
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "min_step": self.min_step,
+            "level": self.level,
+            "probes": self.probes,
+            "threshold": self.threshold,
+            "complete_curves": len(self._curves),
+            "reason": self.reason,
+            "estimates": [dict(e) for e in self.estimates],
+        }
+
+
 def json_float(x: float) -> float | None:
     """``x``, or ``None`` when it is not finite (JSON has no nan)."""
     return x if math.isfinite(x) else None
 
 
 __all__ = [
+    "AUTO",
     "LOW_CORRELATION",
+    "MIN_CORRELATION",
+    "MIN_CURVES",
     "MIN_PAIRS",
     "FidelityGuard",
+    "FirstRung",
     "PairTracker",
     "json_float",
     "spearman",

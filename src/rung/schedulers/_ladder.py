@@ -66,11 +66,14 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
+from rung._validate import check_float, check_int
 from rung.core.components import EndRequest, Resume, Scheduler
 from rung.core.events import Decision
 from rung.core.history import History
 from rung.core.records import Outcome, TrialStatus
 from rung.core.sorted_table import SortedTable
+from rung.errors import ConfigError
+from rung.schedulers._guard import AUTO, FidelityGuard, FirstRung
 
 VARIANTS = ("stopping", "promotion")
 
@@ -193,6 +196,7 @@ class Ladder:
         self.tables = [RungTable(s) for s in rungs]
         self.index = {s: k for k, s in enumerate(rungs)}
         self.level = 0  # first rung that makes decisions (raised by a guard)
+        self.below = "below the grace period"  # reason at rungs below ``level``
         # promotion variant: live trials by the highest rung they reported at (-1: none yet),
         # counted in ``live[k + 1]``; rungs ``0 .. final - 1`` have their final population
         self.position: dict[int, int] = {}
@@ -261,19 +265,26 @@ class Ladder:
         i = max(bisect.bisect_left(self.rungs, start_step), self.level)
         return self.rungs[i] if i < len(self.rungs) else self.max_step
 
-    def decide(self, trial_id: int, step: int, score: float, history: History) -> Decision:
+    def decide(
+        self, trial_id: int, step: int, score: float, history: History, probe: bool = False
+    ) -> Decision:
+        """The decision on a result. A ``probe`` (``min_step="auto"``) is recorded in the rung
+        tables like any trial but never stopped or paused: it runs to ``max_step``."""
         k = self.index.get(step)
         if k is None:
-            return Decision.proceed(self.lease(step + 1))
+            return Decision.proceed(self.max_step if probe else self.lease(step + 1))
         table = self.tables[k]
         rank, n = table.add(trial_id, score)
         if self.promotion:
             self._reached(trial_id, k)
-        nxt = self.lease(step + 1)
         where = f"rank {rank + 1}/{n} at rung {k} (step {step})"
+        if probe:
+            table.mark(trial_id)
+            return Decision.proceed(self.max_step, f"{where}: probe, runs to max_step")
+        nxt = self.lease(step + 1)
         if k < self.level:
             table.mark(trial_id)
-            return Decision.proceed(nxt, f"{where}: below the grace period")
+            return Decision.proceed(nxt, f"{where}: {self.below}")
         if trial_id in table.passed:  # re-reported after a restart: the decision stands
             return Decision.proceed(nxt, f"{where}: already promoted")
         eta = self.eta
@@ -344,6 +355,100 @@ class RetiringLadders(Scheduler):
 
     def _ladders_all(self) -> list[Ladder]:
         raise NotImplementedError
+
+    # --- the first rung: a guard and/or ``min_step="auto"`` (``rung.schedulers._guard``) ----
+    _guard: FidelityGuard | None
+    _first: FirstRung | None
+
+    def _base_step(self, min_step: int | str) -> int:
+        """The lowest rung step the ladders are built from: ``min_step``, or 1 for ``"auto"``
+        (every ``eta**k`` is a candidate first rung)."""
+        if min_step == AUTO:
+            return 1
+        if isinstance(min_step, str):
+            raise ConfigError(
+                key="scheduler.params.min_step",
+                message=f"an integer >= 1 or {AUTO!r}; got {min_step!r}",
+            )
+        return check_int("scheduler.params.min_step", min_step, 1)
+
+    def _bind_first(
+        self,
+        min_step: int | str,
+        candidates: list[int],
+        eta: int,
+        probes: int | None,
+        min_correlation: float,
+    ) -> None:
+        """Set up ``min_step="auto"`` over ``candidates`` (the lowest bracket's rungs)."""
+        self._first = None
+        self._pending: str | None = None
+        if min_step != AUTO:
+            return
+        n = eta + 2 if probes is None else check_int("scheduler.params.probes", probes, 2)
+        corr = check_float("scheduler.params.min_correlation", min_correlation, -1.0, 1.0)
+        self._first = FirstRung(candidates, self.max_step, eta, n, corr)
+        self._set_levels()
+
+    def _floor(self) -> int:
+        """The lowest step at which any rung decides."""
+        floor = 0
+        if self._guard is not None:
+            floor = self._guard.min_step
+        if self._first is not None:
+            floor = max(floor, self._first.min_step)
+        return floor
+
+    def _set_levels(self) -> None:
+        floor = self._floor()
+        for ladder in self._ladders_all():
+            ladder.level = bisect.bisect_left(ladder.rungs, floor)
+            if self._first is not None:
+                ladder.below = (
+                    f"below the first rung (step {floor}, chosen from data)"
+                    if floor < self.max_step else "no rung decides (first rung from data)"
+                )
+
+    def _observe_fidelity(self, trial_id: int, step: int, score: float, history: History) -> None:
+        """Feed the guard and the first-rung estimate; move the ladders' levels if they move."""
+        moved = self._guard is not None and self._guard.observe(trial_id, step, score, history)
+        if self._first is not None:
+            reason = self._first.observe(trial_id, step, score, history)
+            if reason is not None:
+                self._pending = reason
+                moved = True
+        if moved:
+            self._set_levels()
+
+    def _is_probe(self, ladder: Ladder, trial_id: int, step: int) -> bool:
+        """True for a probe of ``min_step="auto"``; otherwise note that a deciding rung judges
+        the trial (its curve is then a selected one)."""
+        first = self._first
+        if first is None:
+            return False
+        if first.is_probe(trial_id):
+            return True
+        k = ladder.index.get(step)
+        if k is not None and k >= ladder.level:
+            first.judge(trial_id)
+        return False
+
+    def _explained(self, decision: Decision, ladder: Ladder, step: int) -> Decision:
+        """The first decision at a deciding rung after an estimate carries its reason."""
+        if self._pending is None:
+            return decision
+        k = ladder.index.get(step)
+        if k is None or k < ladder.level or not decision.reason:
+            return decision
+        reason = f"{decision.reason}; {self._pending}"
+        self._pending = None
+        return Decision(decision.action, decision.until_step, decision.checkpoint, reason)
+
+    def _new_lease(self, trial_id: int, lease: int) -> int:
+        """A new trial's lease: a probe runs to ``max_step`` without waiting."""
+        if self._first is not None and self._first.is_probe(trial_id):
+            return self.max_step
+        return lease
 
     def _bind_retiring(self) -> None:
         # only the promotion variant pauses trials: the stopping variant skips this bookkeeping

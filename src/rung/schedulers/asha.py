@@ -13,7 +13,11 @@ Workers hold a lease up to their next active rung and wait for the decision ther
 
 The exact rules, invariants and costs are those of the shared ladder, ``rung.schedulers._ladder``.
 ``guard=True`` raises the grace period (the first rung that stops or pauses trials) while
-adjacent rungs' rank correlation is low (``rung.schedulers._guard``).
+adjacent rungs' rank correlation is low (``rung.schedulers._guard``). ``min_step="auto"`` chooses
+the first rung from the study's own data: the first ``probes`` trials run to ``max_step`` uncut,
+and the first rung is the lowest rung step ``eta**k`` whose values rank the complete curves like
+their final values (``FirstRung`` in ``rung.schedulers._guard``: the measure, the rule, when it
+is re-estimated, the sources).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from rung.core.components import BindContext, NextTrial, ResultRequest, StartNew
 from rung.core.events import Decision
 from rung.core.history import History
 from rung.core.registry import register
-from rung.schedulers._guard import FidelityGuard
+from rung.schedulers._guard import MIN_CORRELATION, FidelityGuard
 from rung.schedulers._ladder import VARIANTS, Ladder, RetiringLadders, rung_steps
 
 __all__ = ["ASHA", "rung_steps"]
@@ -37,28 +41,39 @@ class ASHA(RetiringLadders):
 
     Args:
         reduction_factor: ``eta`` (>= 2): the fraction ``1/eta`` goes on at each rung.
-        min_step: the first rung (the grace period: no trial stops before it).
+        min_step: the first rung (the grace period: no trial stops before it), or ``"auto"``:
+            chosen from complete curves (rungs at ``eta**k``; see ``FirstRung``).
         variant: ``"stopping"`` (stop trials below the cutoff) or ``"promotion"`` (pause every
             trial at each rung, resume the top ``1/eta`` from their checkpoints).
         guard: raise the grace period while adjacent rungs' rank correlation is low (see
             ``rung.schedulers._guard``).
+        probes: with ``min_step="auto"``, how many first trials run to ``max_step`` uncut
+            (default ``eta + 2``).
+        min_correlation: with ``min_step="auto"``, the Spearman correlation with the final
+            value the first rung needs (default 0.5).
     """
 
-    version = 2
+    version = 3
     changes = {2: "stopping variant: tied results at a rung fill the max(1, floor(n/eta)) "
-                  "quota (before: only the first of them continued)"}
+                  "quota (before: only the first of them continued)",
+               3: "min_step='auto': the first rung chosen from complete curves (an integer "
+                  "min_step decides as in version 2)"}
 
     def __init__(
         self,
         reduction_factor: int = 3,
-        min_step: int = 1,
+        min_step: int | str = 1,
         variant: str = "stopping",
         guard: bool = False,
+        probes: int | None = None,
+        min_correlation: float = MIN_CORRELATION,
     ) -> None:
         self.reduction_factor = reduction_factor
         self.min_step = min_step
         self.variant = variant
         self.guard = guard
+        self.probes = probes
+        self.min_correlation = min_correlation
 
     def get_params(self) -> dict[str, Any]:
         # Parameters added after the first release are persisted only when set, so the specs
@@ -68,17 +83,22 @@ class ASHA(RetiringLadders):
             del params["variant"]
         if params["guard"] is False:
             del params["guard"]
+        if params["probes"] is None:
+            del params["probes"]
+        if params["min_correlation"] == MIN_CORRELATION:
+            del params["min_correlation"]
         return params
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
         eta = check_int("scheduler.params.reduction_factor", self.reduction_factor, 2)
-        r = check_int("scheduler.params.min_step", self.min_step, 1)
+        r = self._base_step(self.min_step)
         check_choice("scheduler.params.variant", self.variant, VARIANTS)
         check_bool("scheduler.params.guard", self.guard)
         self.rungs = rung_steps(r, eta, ctx.max_step)
         self._ladder = Ladder(self.rungs, eta, ctx.max_step, self.variant == "promotion")
         self._guard = FidelityGuard([*self.rungs, ctx.max_step]) if self.guard else None
+        self._bind_first(self.min_step, self.rungs, eta, self.probes, self.min_correlation)
         self._bind_retiring()
 
     def fidelity_steps(self) -> list[int]:
@@ -101,18 +121,21 @@ class ASHA(RetiringLadders):
             job = self._ladder.get_job(history)
             if job is not None:
                 return job
-        return StartNew(self.lease(1))
+        return StartNew(self._new_lease(history.next_id, self.lease(1)))
 
     def on_result(self, request: ResultRequest) -> Decision:
         history = request.history
         if self._promoting:
             self._sync(history)
-        if self._guard is not None and self._guard.observe(
-            request.trial_id, request.result.step, request.score, history
-        ):
-            self._ladder.level = self._guard.level
-        tid, step = request.trial_id, request.result.step
-        decision = self._ladder.decide(tid, step, request.score, history)
+        tid, step, ladder = request.trial_id, request.result.step, self._ladder
+        if self._guard is not None or self._first is not None:
+            self._observe_fidelity(tid, step, request.score, history)
+        if self._first is None:
+            decision = ladder.decide(tid, step, request.score, history)
+        else:
+            probe = self._is_probe(ladder, tid, step)
+            decision = ladder.decide(tid, step, request.score, history, probe)
+            decision = self._explained(decision, ladder, step)
         if self._starved:
             self._settle(history)
         return decision
@@ -121,4 +144,6 @@ class ASHA(RetiringLadders):
         out: dict[str, Any] = {"variant": self.variant, "rungs": self._ladder.state()}
         if self._guard is not None:
             out["guard"] = self._guard.state()
+        if self._first is not None:
+            out["first_rung"] = self._first.state()
         return out

@@ -21,7 +21,10 @@ ASHA does (``rung.schedulers._ladder``, "Retiring paused trials"); a trial's lad
 creation, so every ladder's populations become final on their own.
 
 ``guard=True`` watches bracket 0's rungs (see ``rung.schedulers._guard``); a raise to step
-``m`` makes every bracket skip its rungs below ``m``.
+``m`` makes every bracket skip its rungs below ``m``. ``min_step="auto"`` builds the brackets
+from step 1 and chooses the lowest deciding step ``m`` from complete curves (``FirstRung`` in
+``rung.schedulers._guard``: the first ``probes`` trials run to ``max_step`` uncut); every bracket
+skips its rungs below ``m``, as with the guard.
 
 Complexity: as ASHA per report (one ladder); ``next_trial`` draws one bracket, ``O(s_max)``.
 """
@@ -44,7 +47,7 @@ from rung.core.records import TrialStatus
 from rung.core.registry import register
 from rung.core.rng import derive_rng
 from rung.errors import ConfigError
-from rung.schedulers._guard import FidelityGuard
+from rung.schedulers._guard import MIN_CORRELATION, FidelityGuard
 from rung.schedulers._ladder import VARIANTS, Ladder, RetiringLadders, rung_steps
 from rung.schedulers.successive_halving import s_max_for
 
@@ -55,34 +58,55 @@ class AsyncHyperband(RetiringLadders):
 
     Args:
         reduction_factor: ``eta`` (>= 2).
-        min_step: the first rung of the most aggressive bracket.
+        min_step: the first rung of the most aggressive bracket, or ``"auto"`` (brackets
+            from step 1; the lowest deciding step chosen from complete curves).
         brackets: how many brackets (``b = 0..brackets-1``; default and maximum ``s_max + 1``).
         variant: ``"stopping"`` or ``"promotion"`` (as in ``ASHA``).
         guard: raise every bracket's grace period while adjacent rungs' rank correlation is low.
+        probes: with ``min_step="auto"``, how many first trials run to ``max_step`` uncut
+            (default ``eta + 2``).
+        min_correlation: with ``min_step="auto"``, the Spearman correlation with the final
+            value the lowest deciding step needs (default 0.5).
     """
 
-    version = 2
+    version = 3
     changes = {2: "stopping variant: tied results at a rung fill the max(1, floor(n/eta)) "
-                  "quota (before: only the first of them continued)"}
+                  "quota (before: only the first of them continued)",
+               3: "min_step='auto': the lowest deciding rung chosen from complete curves (an "
+                  "integer min_step decides as in version 2)"}
 
     def __init__(
         self,
         reduction_factor: int = 3,
-        min_step: int = 1,
+        min_step: int | str = 1,
         brackets: int | None = None,
         variant: str = "stopping",
         guard: bool = False,
+        probes: int | None = None,
+        min_correlation: float = MIN_CORRELATION,
     ) -> None:
         self.reduction_factor = reduction_factor
         self.min_step = min_step
         self.brackets = brackets
         self.variant = variant
         self.guard = guard
+        self.probes = probes
+        self.min_correlation = min_correlation
+
+    def get_params(self) -> dict[str, Any]:
+        # parameters added after the first release are persisted only when set (the specs of
+        # existing studies stay byte-identical)
+        params = super().get_params()
+        if params["probes"] is None:
+            del params["probes"]
+        if params["min_correlation"] == MIN_CORRELATION:
+            del params["min_correlation"]
+        return params
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
         eta = check_int("scheduler.params.reduction_factor", self.reduction_factor, 2)
-        r = check_int("scheduler.params.min_step", self.min_step, 1)
+        r = self._base_step(self.min_step)
         check_choice("scheduler.params.variant", self.variant, VARIANTS)
         check_bool("scheduler.params.guard", self.guard)
         if r > ctx.max_step:
@@ -111,6 +135,9 @@ class AsyncHyperband(RetiringLadders):
         self.weights = [x / total for x in sizes]
         self._guard = (
             FidelityGuard([*self._ladders[0].rungs, ctx.max_step]) if self.guard else None
+        )
+        self._bind_first(
+            self.min_step, self._ladders[0].rungs, eta, self.probes, self.min_correlation
         )
         self._bind_retiring()
 
@@ -150,21 +177,25 @@ class AsyncHyperband(RetiringLadders):
                 if job is not None:
                     return job
         b = self.bracket_of(history.next_id)
-        return StartNew(self._ladders[b].lease(1), {"bracket": b})
+        lease = self._new_lease(history.next_id, self._ladders[b].lease(1))
+        return StartNew(lease, {"bracket": b})
 
     def on_result(self, request: ResultRequest) -> Decision:
         tid, step, score, history = (
             request.trial_id, request.result.step, request.score, request.history
         )
-        if self._guard is not None and self._guard.observe(tid, step, score, history):
-            floor = self._guard.min_step
-            for each in self._ladders:
-                each.level = sum(1 for s in each.rungs if s < floor)
+        if self._guard is not None or self._first is not None:
+            self._observe_fidelity(tid, step, score, history)
         self._sync(history)
         ladder = self._ladder(history, tid)
         if ladder is None:
             return CONTINUE
-        decision = ladder.decide(tid, step, score, history)
+        if self._first is None:
+            decision = ladder.decide(tid, step, score, history)
+        else:
+            probe = self._is_probe(ladder, tid, step)
+            decision = ladder.decide(tid, step, score, history, probe)
+            decision = self._explained(decision, ladder, step)
         self._settle(history)
         return decision
 
@@ -178,4 +209,6 @@ class AsyncHyperband(RetiringLadders):
         }
         if self._guard is not None:
             out["guard"] = self._guard.state()
+        if self._first is not None:
+            out["first_rung"] = self._first.state()
         return out

@@ -1,0 +1,193 @@
+"""``min_step="auto"`` (``FirstRung``): probes run to the top uncut, the first rung is the lowest
+rung step whose values rank the complete curves like their final values, and every decision is
+reproduced by replay (scripted, exact decisions)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+
+import pytest
+from random_world import SmallBench
+from sched_script import Script, summary
+
+from rung import ASHA, Action, AsyncHyperband, Budget, ConfigError, Study
+from rung.core.components import Scheduler
+from rung.schedulers._guard import FirstRung
+from rung.testing import check_scheduler
+
+# max_step 9, eta 3: candidate first rungs at steps 1 and 3; probes = eta + 2 = 5
+
+
+def finals(n: int) -> list[float]:
+    return [0.1 * (i + 1) for i in range(n)]  # trial i ends with loss 0.1 (i + 1)
+
+
+def run_probes(s: Script, at1: Callable[[float], float], at3: Callable[[float], float]) -> None:
+    """Five probes report at every step 1..9: ``at1(final)`` at steps 1-2, ``at3(final)`` at
+    3-8, their final loss at 9. Their leases end at max_step: no reply, no decision."""
+    assert summary(s.capacity(5)) == [(t, 1, 9, None) for t in range(5)]
+    s.start(*range(5))
+    for tid, f in enumerate(finals(5)):
+        for step in range(1, 10):
+            v = at1(f) if step < 3 else at3(f) if step < 9 else f
+            assert s.report(tid, step, v) is None  # streaming: a probe never waits
+    for tid in range(5):  # the estimate is made before any new trial starts
+        s.end(tid)
+
+
+def test_probes_run_uncut_and_informative_low_steps_keep_the_first_rung_at_1() -> None:
+    s = Script(ASHA(3, min_step="auto"), max_step=9)
+    state = s.scheduler.state()["first_rung"]
+    assert state["min_step"] == 9 and state["probes"] == 5  # no rung decides before the data
+    run_probes(s, at1=lambda f: f, at3=lambda f: f)
+    state = s.scheduler.state()["first_rung"]
+    assert state["min_step"] == 1
+    assert state["reason"] == (
+        "first rung at step 1: Spearman 1.00 with the final value over 5 complete curves"
+    )
+    # the next trials wait at rung 1 and are judged there: the quota of 1/3 of 6 results
+    new = [c for c in s.commands if getattr(c, "trial_id", -1) == 5]
+    assert summary([c for c in new if type(c).__name__ == "Launch"]) == [(5, 1, 1, None)]
+    s.start(5)
+    d = s.report(5, 1, 0.05)  # best at rung 1: goes on, and carries the estimate's reason
+    assert d is not None and d.action is Action.CONTINUE and d.until_step == 3
+    assert d.reason == ("rank 1/6 at rung 0 (step 1); first rung at step 1: Spearman 1.00 "
+                        "with the final value over 5 complete curves")
+    s.end(5)
+    s.start(6)
+    d = s.report(6, 1, 0.9)  # worst of 7: outside the top max(1, floor(7/3)) = 2
+    assert d is not None and d.action is Action.STOP
+    assert "first rung" not in d.reason  # the reason is attached once
+    s.assert_replay_matches()
+
+
+def test_reversed_first_step_moves_the_first_rung_up() -> None:
+    s = Script(ASHA(3, min_step="auto"), max_step=9)
+    run_probes(s, at1=lambda f: 1.0 - f, at3=lambda f: f)  # step 1 ranks backwards
+    state = s.scheduler.state()["first_rung"]
+    assert state["min_step"] == 3
+    assert state["reason"] == (
+        "first rung at step 3: Spearman 1.00 with the final value over 5 complete curves "
+        "(step 1: -1.00)"
+    )
+    s.start(5)
+    # trial 5's lease ends at rung 3: rung 1 makes no decision, even for the worst value
+    assert s.report(5, 1, 0.99) is None
+    d = s.report(5, 3, 0.99)
+    assert d is not None and d.action is Action.STOP
+    assert d.reason.startswith("rank 6/6 at rung 1 (step 3): not in the top 1/3")
+    assert d.reason.endswith("first rung at step 3: Spearman 1.00 with the final value over "
+                             "5 complete curves (step 1: -1.00)")
+    s.assert_replay_matches()
+
+
+def test_uninformative_low_steps_mean_no_early_stopping() -> None:
+    s = Script(ASHA(3, min_step="auto"), max_step=9)
+    run_probes(s, at1=lambda f: 0.5, at3=lambda f: 1.0 - f)  # all tied, then reversed
+    state = s.scheduler.state()["first_rung"]
+    assert state["min_step"] == 9
+    assert state["reason"] == (
+        "no early stopping: no step below 9 reaches Spearman 0.5 with the final value over 5 "
+        "complete curves (step 1: n/a, 100% tied; step 3: -1.00)"
+    )
+    launched = [c for c in s.commands if type(c).__name__ == "Launch" and c.trial_id == 5]
+    assert summary(launched) == [(5, 1, 9, None)]  # runs to the top like FIFO
+    json.dumps(s.scheduler.state())
+    s.assert_replay_matches()
+
+
+def test_promotion_variant_and_async_hyperband_follow_the_estimate() -> None:
+    for sched in (ASHA(3, min_step="auto", variant="promotion"),
+                  AsyncHyperband(3, min_step="auto")):
+        s = Script(sched, max_step=9)
+        run_probes(s, at1=lambda f: 1.0 - f, at3=lambda f: f)
+        assert s.scheduler.state()["first_rung"]["min_step"] == 3
+        s.assert_replay_matches()
+
+
+class _History:
+    def __init__(self) -> None:
+        self.table: dict[int, dict[int, float]] = {}
+
+    def scores(self, tid: int) -> Mapping[int, float]:
+        return self.table[tid]
+
+
+def feed(first: FirstRung, h: _History, tid: int, curve: dict[int, float]) -> str | None:
+    h.table[tid] = curve
+    return first.observe(tid, 9, curve[9], h)  # type: ignore[arg-type]
+
+
+def test_re_estimated_at_fixed_counts_raised_freely_never_lowered_after_decisions() -> None:
+    first = FirstRung([1, 3], 9, 3, probes=3)
+    h = _History()
+    good = [{1: f, 3: f, 9: f} for f in (0.1, 0.2, 0.3, 0.4, 0.5)]
+    assert feed(first, h, 0, good[0]) is None and feed(first, h, 1, good[1]) is None
+    assert feed(first, h, 2, good[2]) is not None and first.min_step == 1  # count 3
+    first.judge(7)  # a deciding rung judged a trial: its curve will not count
+    assert feed(first, h, 7, {1: 0.9, 3: 0.1, 9: 0.0}) is None
+    # more unselected curves: step 1 now reversed on most of them -> raised to step 3 at
+    # count ceil(1.5 * 3) = 5
+    assert feed(first, h, 3, {1: 0.9, 3: 0.05, 9: 0.05}) is None
+    why = feed(first, h, 4, {1: 0.95, 3: 0.01, 9: 0.01})
+    assert why is not None and first.min_step == 3
+    # the data swing back (step 1 fine again), but step 3 has judged trials: not lowered
+    for tid in range(10, 32):
+        f = 0.5 + tid / 100
+        why = feed(first, h, tid, {1: f, 3: f, 9: f}) or why
+    assert first.min_step == 3
+    assert [e["curves"] for e in first.estimates] == [3, 5, 8, 12, 18, 27]
+    assert "kept at step 3" in first.estimates[-1]["reason"]
+    json.dumps(first.state())
+
+
+def test_lowered_while_nothing_was_judged() -> None:
+    first = FirstRung([1, 3], 9, 3, probes=3)
+    h = _History()
+    for tid, f in enumerate((0.3, 0.2, 0.1)):  # step 1 and 3 reversed: no rung decides
+        feed(first, h, tid, {1: f, 3: f, 9: 0.4 - f})
+    assert first.min_step == 9
+    for tid, f in zip(range(3, 5), (0.5, 0.6), strict=True):  # no decision yet: may go down
+        feed(first, h, tid, {1: 0.0, 3: f, 9: f})
+    assert first.min_step == 3
+
+
+def test_params_persist_only_when_set_and_bad_values_name_the_key() -> None:
+    assert ASHA(3).get_params() == {"reduction_factor": 3, "min_step": 1}
+    assert ASHA(3, min_step="auto", probes=8).get_params() == {
+        "reduction_factor": 3, "min_step": "auto", "probes": 8}
+    assert "probes" not in AsyncHyperband(3).get_params()
+    for bad, key in (({"min_step": "soon"}, "min_step"), ({"min_step": "auto", "probes": 1},
+                     "probes"), ({"min_step": "auto", "min_correlation": 2.0},
+                     "min_correlation")):
+        with pytest.raises(ConfigError, match=key):
+            Script(ASHA(3, **bad))  # type: ignore[arg-type]
+
+
+VARIANTS: dict[str, Callable[[], Scheduler]] = {
+    "asha-auto": lambda: ASHA(3, min_step="auto"),
+    "asha-auto-promotion-guard": lambda: ASHA(3, min_step="auto", variant="promotion",
+                                              guard=True),
+    "asha-auto-probes-3": lambda: ASHA(2, min_step="auto", probes=3, min_correlation=0.2),
+    "async-hyperband-auto": lambda: AsyncHyperband(3, min_step="auto"),
+    "async-hyperband-auto-promotion": lambda: AsyncHyperband(3, min_step="auto",
+                                                             variant="promotion"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_conformance(name: str) -> None:
+    check_scheduler(VARIANTS[name])
+
+
+def test_simulated_study_with_auto_first_rung_is_reproducible() -> None:
+    out = []
+    for _ in range(2):
+        study = Study.create("a", SmallBench(27).space, "loss",
+                             scheduler=ASHA(3, min_step="auto"), max_step=27,
+                             budget=Budget(n_trials=60), seed=4)
+        study.simulate(SmallBench(27), n_workers=4)
+        out.append(json.dumps(study.engine.scheduler.state(), sort_keys=True))
+    assert out[0] == out[1]
+    assert json.loads(out[0])["first_rung"]["estimates"]
