@@ -26,13 +26,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import math
 import os
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -213,7 +214,7 @@ def constraints(draw: st.DrawFn) -> Any:
 def spec_mappings(draw: st.DrawFn) -> Any:
     """A spec as YAML would parse it: a valid one with 0 to 5 mutations."""
     spec: Any = base_spec(draw(st.booleans()))
-    for _ in range(draw(st.integers(0, 5))):
+    for _ in range(draw(st.sampled_from([0, 1, 1, 2, 2, 3, 4, 5]))):
         op = draw(st.sampled_from([
             "set", "delete", "param", "param", "param", "component", "budget", "constraints",
             "metric", "name", "storage", "max_step", "benchmark", "unknown",
@@ -229,7 +230,12 @@ def spec_mappings(draw: st.DrawFn) -> Any:
             parents = [k for k in space if isinstance(k, str)]
             pname = draw(st.one_of(st.sampled_from(["x", "c", "k", "y"]), st.text(max_size=4),
                                    scalars))
-            space[pname] = draw(param_dicts(parents))
+            if draw(st.booleans()):  # a sound parameter, in its JSON form
+                good = draw(good_params({n: SearchSpace.coerce(space)[n] for n in parents}
+                                        if _sound(space) else {}))
+                space[pname] = good.to_json() if hasattr(good, "to_json") else good
+            else:
+                space[pname] = draw(param_dicts(parents))
         elif op == "component":
             kind = draw(st.sampled_from(["searcher", "scheduler"]))
             spec[kind] = draw(components(kind))
@@ -271,6 +277,14 @@ def spec_mappings(draw: st.DrawFn) -> Any:
     if draw(st.integers(0, 30)) == 0:
         spec = draw(anything)  # not a mapping at all
     return spec
+
+
+def _sound(space: Mapping[Any, Any]) -> bool:
+    try:
+        SearchSpace(space)
+    except Exception:
+        return False
+    return True
 
 
 # --- YAML bytes --------------------------------------------------------------------------------
@@ -327,6 +341,47 @@ py_anything = st.one_of(anything, py_numbers, st.just(object()), st.just(Float),
                         st.tuples(py_numbers, py_numbers), st.just([[1]]))
 
 
+good_scalars = st.one_of(
+    st.integers(-1000, 1000), st.floats(-1e6, 1e6), st.booleans(), st.text(max_size=5), st.none()
+)
+
+
+@st.composite
+def good_params(draw: st.DrawFn, parents: dict[str, Any]) -> Any:
+    """A parameter that should be accepted: a sound range or choices, and ``when=`` on an
+    earlier categorical or fixed parameter with values it can take."""
+    when: dict[str, Any] | None = None
+    choosers = {n: p for n, p in parents.items() if isinstance(p, Categorical | Fixed)}
+    conditional = draw(st.booleans())
+    if choosers and conditional:
+        name = sorted(choosers)[draw(st.integers(0, len(choosers) - 1))]
+        p = choosers[name]
+        options = list(p.choices) if isinstance(p, Categorical) else [p.value]
+        picked = draw(st.lists(st.sampled_from(options), min_size=1, max_size=2))
+        when = {name: picked if len(picked) > 1 else picked[0]}
+    kind = draw(st.sampled_from(["Float", "Int", "Categorical", "Fixed", "list", "scalar"]))
+    if kind == "Float":
+        log = draw(st.booleans())
+        low = draw(st.floats(1e-6, 1e3) if log else st.floats(-1e3, 1e3))
+        high = low + draw(st.floats(1e-3, 1e3))
+        step = None if log or draw(st.booleans()) else (high - low) / draw(st.integers(1, 50))
+        return Float(low, high, log=log, step=step, when=when)
+    if kind == "Int":
+        log = draw(st.booleans())
+        low = draw(st.integers(1, 100) if log else st.integers(-100, 100))
+        high = low + draw(st.integers(1, 1000))
+        return Int(low, high, log=log, step=1 if log else draw(st.integers(1, 7)), when=when)
+    choices = draw(st.lists(good_scalars, min_size=1, max_size=5,
+                            unique_by=lambda v: (type(v).__name__, v)))
+    if kind == "Categorical":
+        return Categorical(choices, ordered=draw(st.booleans()), when=when)
+    if kind == "Fixed":
+        return Fixed(choices[0], when=when)
+    if kind == "list" or when is None:
+        return choices if kind == "list" else choices[0]
+    return choices[0]
+
+
 @st.composite
 def python_params(draw: st.DrawFn, parents: list[str]) -> Any:
     """One value of a Python space: a Param (arguments often wrong), a tuple, a list, a JSON
@@ -369,6 +424,12 @@ def python_params(draw: st.DrawFn, parents: list[str]) -> Any:
 @st.composite
 def python_spaces(draw: st.DrawFn) -> Any:
     params: dict[Any, Any] = {}
+    if draw(st.booleans()):  # a sound space, perhaps with one wild parameter
+        for i in range(draw(st.integers(1, 5))):
+            params[f"p{i}"] = draw(good_params({k: v for k, v in params.items()}))
+        if draw(st.integers(0, 3)) == 0:
+            params[draw(st.sampled_from(sorted(params)))] = draw(python_params(sorted(params)))
+        return params
     for _ in range(draw(st.integers(0, 5))):
         parents = [k for k in params if isinstance(k, str)]
         name = draw(st.one_of(st.sampled_from(["lr", "width", "opt", "m"]), st.text(max_size=4),
@@ -415,33 +476,56 @@ def check_mapping(data: Any) -> str:
     """``"accepted"`` or ``"rejected"`` for a parsed spec; raises ``Violation``."""
     from rung.cli.spec import parse_spec
 
-    return _guard(lambda: parse_spec(data, base_dir=OBJECTIVES), spec=True)
+    return _guard(lambda: _study_round_trip(parse_spec(data, base_dir=OBJECTIVES)), spec=True)
 
 
 def check_yaml(raw: bytes) -> str:
     from rung.cli.spec import parse_spec
     from rung.cli.spec_yaml import loads_yaml
 
-    return _guard(lambda: parse_spec(loads_yaml(raw), base_dir=OBJECTIVES), spec=True)
+    return _guard(lambda: _study_round_trip(parse_spec(loads_yaml(raw), base_dir=OBJECTIVES)),
+                  spec=True)
 
 
 def check_space(params: Any) -> str:
-    """``SearchSpace(params)``; an accepted space must sample, validate its samples and
-    round-trip through JSON."""
-
-    def use() -> None:
+    """``SearchSpace(params)``: accepted or refused with a one-line ``RungError``. An accepted
+    space must then sample, validate its own samples, encode them and round-trip through JSON:
+    any exception there (a ``RungError`` too) breaks the property."""
+    try:
         space = SearchSpace(params)
+    except RungError as e:
+        _check_error(e, spec=False)
+        return "rejected"
+    except Exception as e:
+        raise Violation(f"{type(e).__name__}: {e}") from e
+    try:
         rng = np.random.default_rng(0)
         for _ in range(3):
             cfg = space.sample(rng)
             if space.validate(cfg) != cfg:
                 raise Violation(f"a sample does not validate to itself: {cfg!r}")
-            space.to_unit(cfg)
-        again = SearchSpace.from_json(space.to_json())
-        if again != space:
-            raise Violation(f"JSON round trip changed the space: {space.to_json()!r}")
+            u = space.to_unit(cfg)
+            space.validate(space.from_unit(u))
+        again = SearchSpace.from_json(json.loads(json.dumps(space.to_json())))
+    except Violation:
+        raise
+    except Exception as e:
+        raise Violation(f"accepted space {space.to_json()!r} then {type(e).__name__}: {e}") from e
+    if again != space:
+        raise Violation(f"JSON round trip changed the space: {space.to_json()!r}")
+    return "accepted"
 
-    return _guard(use, spec=False)
+
+def _study_round_trip(spec: Any) -> None:
+    """An accepted spec's study must survive the journal's JSON (what ``rung resume`` reads)."""
+    from rung.core.records import StudySpec
+
+    try:
+        again = StudySpec.from_json(json.loads(json.dumps(spec.study.to_json())))
+    except Exception as e:
+        raise Violation(f"accepted spec, then its JSON fails: {type(e).__name__}: {e}") from e
+    if again != spec.study:
+        raise Violation(f"JSON round trip changed the study spec: {spec.study.to_json()!r}")
 
 
 def check_cli(raw: bytes, workdir: Path) -> None:

@@ -271,3 +271,14 @@ def test_a_bad_when_names_the_parameter_not_its_type() -> None:
         SearchSpace({"lr": Float(0.1, 1.0, when=3)})  # type: ignore[arg-type]
     assert info.value.key == "lr.when" and str(info.value).startswith("'lr'.when: ")
     assert "when=3" in repr(Float(0.1, 1.0, when=3))  # type: ignore[arg-type]  # unbound repr
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("seed: !!timestamp 'not a date'\n", "line 1, column 7: cannot build a tag:yaml.org,2002:timestamp"),
+    ("seed: !!timestamp 2001-13-45\n", "cannot build a tag:yaml.org,2002:timestamp value"),
+    ("seed: !!int 0x\n", "cannot build a tag:yaml.org,2002:int value"),
+    ("seed: !!float abc\n", "cannot build a tag:yaml.org,2002:float value"),
+])
+def test_yaml_values_pyyaml_cannot_build(isolated: Path, capsys: pytest.CaptureFixture[str],
+                                         text: str, fragment: str) -> None:
+    rejects(isolated, capsys, text, "spec", "invalid YAML at ", fragment)

@@ -169,3 +169,15 @@ def test_json_round_trip() -> None:
     assert SearchSpace.from_json(json.dumps(s.to_json())) == s
     with pytest.raises(SpaceError, match="'a'"):
         SearchSpace.from_json({"a": {"type": "complex"}})
+
+
+def test_numpy_arguments_are_normalized_for_json() -> None:
+    """A NumPy step or log flag is stored as a Python value: the journal's JSON must hold it."""
+    import json
+
+    space = SearchSpace({"a": Float(1, 2, step=np.float32(0.5)), "b": Int(1, 9, log=np.bool_(True))})
+    assert json.loads(json.dumps(space.to_json())) == {
+        "a": {"type": "float", "low": 1.0, "high": 2.0, "step": 0.5},
+        "b": {"type": "int", "low": 1, "high": 9, "log": True},
+    }
+    assert type(space["a"].step) is float and type(space["b"].log) is bool

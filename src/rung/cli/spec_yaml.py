@@ -63,7 +63,7 @@ def parse_yaml(text: str) -> Any:
     import yaml
 
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _loader()(text)
     except yaml.reader.ReaderError as e:  # a character YAML does not allow, anywhere in the text
         raise SpecError("spec", _reader_message(text, e)) from None
     try:
@@ -81,6 +81,34 @@ def parse_yaml(text: str) -> Any:
         raise SpecError("spec", "invalid YAML: nested too deeply") from None
     finally:
         loader.dispose()
+
+
+_LOADER: Any = None
+
+
+def _loader() -> Any:
+    """``yaml.SafeLoader`` whose constructor turns a value it cannot build (``!!timestamp`` on
+    text that is no date, ``!!int`` on ``0x``: PyYAML raises ``AttributeError`` or
+    ``ValueError`` for those) into a ``ConstructorError`` at the value's line."""
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        class Loader(yaml.SafeLoader):
+            def construct_object(self, node: Any, deep: bool = False) -> Any:
+                try:
+                    return super().construct_object(node, deep=deep)
+                except (yaml.YAMLError, RecursionError):
+                    raise
+                except (ArithmeticError, AttributeError, LookupError, TypeError,
+                        ValueError) as e:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"cannot build a {node.tag} value: {_one_line(str(e))}",
+                        node.start_mark,
+                    ) from None
+
+        _LOADER = Loader
+    return _LOADER
 
 
 def _check_unique_keys(loader: Any, root: Any) -> None:

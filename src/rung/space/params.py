@@ -166,12 +166,14 @@ class Float(Param):
         error = _raiser(name)
         low = check_float(f"{name}.low", self.low, error=error)
         high = check_float(f"{name}.high", self.high, error=error)
-        _check_bounds(name, low, high, check_bool(f"{name}.log", self.log, error=error))
+        self.log = check_bool(f"{name}.log", self.log, error=error)
+        _check_bounds(name, low, high, self.log)
         if self.step is not None:
-            step = check_float(f"{name}.step", self.step, 0, low_open=True, error=error)
+            # normalized (a NumPy float32 step would not be JSON in the journal)
+            self.step = check_float(f"{name}.step", self.step, 0, low_open=True, error=error)
             if self.log:
                 raise param_error(name, "step and log=True cannot be combined", "step")
-            self._n = math.floor((high - low) / step + 1e-9) + 1
+            self._n = math.floor((high - low) / self.step + 1e-9) + 1
         self.low, self.high = low, high
         return self
 
@@ -266,7 +268,7 @@ class Int(Param):
         error = _raiser(name)
         self.low = check_int(f"{name}.low", self.low, error=error)
         self.high = check_int(f"{name}.high", self.high, error=error)
-        log = check_bool(f"{name}.log", self.log, error=error)
+        self.log = log = check_bool(f"{name}.log", self.log, error=error)
         _check_bounds(name, self.low, self.high, log)
         self.step = check_int(f"{name}.step", self.step, 1, error=error)
         if log and self.step != 1:
