@@ -23,12 +23,20 @@ class RunContext:
         objective: the objective the session runs (``Study.run``'s first argument; ``None``
             when there is none, as in a simulation). An executor built with an objective of
             its own runs that one; one built without takes this one.
+        trial_timeout: seconds one run of a trial may take (from its dispatch to a worker);
+            a run still going then is killed and ends ``failed`` with reason ``timeout``.
+        max_time: seconds this session may run trials, counted from the first trial start
+            (what is left of ``Budget.max_time``): the engine stops launching then, and
+            trials still running ``MAX_TIME_GRACE`` seconds later are killed and end
+            ``failed`` with reason ``timeout``. ``None``: no bound.
     """
 
     study: str
     checkpoint_dir: Path | None
     max_step: int
     objective: Callable[..., Any] | None = None
+    trial_timeout: float | None = None
+    max_time: float | None = None
 
     def checkpoint_root(self) -> tuple[Path, str | None]:
         """The (resolved, existing) directory checkpoints go to, and the temporary directory

@@ -43,6 +43,7 @@ from rung.executors.pool import (
     callable_name,
 )
 from rung.executors.protocol import ENDED, EVENT_TAGS, INIT_ERROR, READY, decode, message_time
+from rung.executors.spawn_guard import EXIT_NO_MAIN_GUARD, no_main_guard_message
 from rung.executors.worker import TrialContext
 
 log = logging.getLogger("rung.local")
@@ -242,7 +243,7 @@ class LocalExecutor(Pool[_Worker]):
         ms = -1 if timeout is None else max(0, math.ceil(timeout * 1000))
         ready = self._poller.poll(ms)
         if not ready:
-            return out
+            return self._end_poll(out) if self._events else out
         owner = self._owner
         dead: list[_Worker] = []
         for fd, _mask in ready:
@@ -313,8 +314,7 @@ class LocalExecutor(Pool[_Worker]):
         self._owner[w.sentinel] = w
         self._poller.register(w.fd, select.POLLIN)
         self._poller.register(w.sentinel, select.POLLIN)
-        self._idle.append(w)
-        return w
+        return w  # idle (given trials) once it says it is ready
 
     def _send(self, w: _Worker, msg: Any) -> None:
         try:
@@ -359,6 +359,8 @@ class LocalExecutor(Pool[_Worker]):
                 elif tag == READY:
                     w.ready = True
                     self._startup_deaths = 0
+                    if w.trial is None and not w.dead:
+                        self._idle.append(w)
                 elif tag == INIT_ERROR:
                     raise RungError(
                         "worker processes cannot load the objective "
@@ -390,9 +392,11 @@ class LocalExecutor(Pool[_Worker]):
                 reason = (f"worker process {p.pid} died ({_describe_exit(p.exitcode)}) while "
                           f"running trial {w.trial}")
             self._end_run(w, out, outcome, reason)
-        elif not w.ready:
+        elif not w.ready and p.exitcode != EXIT_NO_MAIN_GUARD:
             log.warning("worker process %s died at start-up (%s)", p.pid,
                         _describe_exit(p.exitcode))
+        if not w.ready and p.exitcode == EXIT_NO_MAIN_GUARD:
+            raise RungError(no_main_guard_message())
         if not w.ready:
             self._startup_deaths += 1
             if self._startup_deaths >= MAX_STARTUP_DEATHS:
@@ -404,12 +408,12 @@ class LocalExecutor(Pool[_Worker]):
         if self._open:
             self._spawn()
 
-    def _stop_running(self, w: _Worker, c: Cancel) -> None:
+    def _stop_running(self, w: _Worker, c: Cancel, outcome: Outcome = Outcome.STOPPED) -> None:
         w.process.kill()
         w.process.join()
         self._drain(w, self._events)  # what it sent before it died is still worth recording
         w.ready = True  # killed on purpose: not a start-up failure
-        self._retire(w, self._events, Outcome.STOPPED, c.reason)
+        self._retire(w, self._events, outcome, c.reason)
 
 
 __all__ = ["LocalExecutor"]

@@ -2,11 +2,17 @@
 deletion, run tokens and a clock that never runs backwards.
 
 A ``Pool`` keeps one ``Slot`` per worker (a local process, a Ray actor). Launches wait in a
-queue until a slot is idle; each dispatch gets a fresh run token, so a reply that crossed a
-trial's end on the wire is never applied to a later run. Events the pool makes itself (a
+queue until a slot is idle and ready (worker start-up is not a trial's time); each dispatch
+gets a fresh run token, so a reply that crossed a trial's end on the wire is never applied to
+a later run. Events the pool makes itself (a
 ``TrialStarted`` at dispatch, a ``TrialEnded`` for a cancelled trial) are held until the next
 ``poll``: a ``TrialStarted`` waits at most ``STARTED_DELAY`` for worker messages to travel with
 (one driver turn and one journal transaction for both), a cancellation is delivered at once.
+
+Every run is bounded: a trial running longer than the session's ``trial_timeout``, or still
+running ``MAX_TIME_GRACE`` seconds after the session's ``max_time`` (counted from the first
+dispatch), is killed and ends ``failed`` with reason ``timeout: ...``. ``_begin_poll`` wakes
+the poll for the next such deadline and enforces the ones that passed.
 
 Subclasses move the messages (``_send``), stop a running trial (``_stop_running``) and read
 their workers in ``poll`` between ``_begin_poll`` and ``_end_poll``.
@@ -48,6 +54,9 @@ STARTED_DELAY = 0.05
 MAX_STARTUP_DEATHS = 3
 # Seconds workers get to exit cleanly at shutdown (or to flush what they sent before a cancel).
 SHUTDOWN_GRACE = 2.0
+# Seconds past ``max_time`` that running trials get to reach their next report (where the
+# engine stops them) before they are killed as timed out.
+MAX_TIME_GRACE = 1.0
 
 
 class Slot:
@@ -81,6 +90,11 @@ class Pool(Generic[W]):
         self._root: Path | None = None
         self._tmp_root: str | None = None
         self._open = False
+        # time bounds of the session (see the module docstring)
+        self._trial_timeout: float | None = None
+        self._max_time: float | None = None
+        self._deadline: float | None = None  # set at the first dispatch, with max_time
+        self._started: dict[int, float] = {}  # trial id -> when its run was dispatched
 
     # --- the shared half of the Executor protocol -----------------------------------------------
     def now(self) -> float:
@@ -122,9 +136,10 @@ class Pool(Generic[W]):
         """Send ``msg`` to ``w``; a dead worker is reported by its transport, not here."""
         raise NotImplementedError
 
-    def _stop_running(self, w: W, c: Cancel) -> None:
+    def _stop_running(self, w: W, c: Cancel, outcome: Outcome = Outcome.STOPPED) -> None:
         """Stop the worker running ``c.trial_id`` (kill it), record what it sent before, end
-        the trial ``stopped`` with ``c.reason`` and replace the worker."""
+        the trial with ``outcome`` (default ``stopped``) and ``c.reason``, and replace the
+        worker."""
         raise NotImplementedError
 
     def _launch_message(self, launch: Launch, token: int) -> Message:
@@ -135,7 +150,12 @@ class Pool(Generic[W]):
         """Push out messages a transport batches per driver turn (none by default)."""
 
     def _open_root(self, ctx: RunContext) -> None:
+        """Open the session: its checkpoint directory and its time bounds."""
         self._root, self._tmp_root = ctx.checkpoint_root()
+        self._trial_timeout = ctx.trial_timeout
+        self._max_time = ctx.max_time
+        self._deadline = None
+        self._started.clear()
 
     def _close_root(self) -> None:
         if self._tmp_root is not None:
@@ -143,7 +163,13 @@ class Pool(Generic[W]):
             self._tmp_root = None
 
     def _begin_poll(self, timeout: float | None) -> tuple[list[Event], float | None]:
-        """Take the held events; shorten ``timeout`` so they are not held for long."""
+        """Enforce the timeouts that passed; take the held events; shorten ``timeout`` so
+        they are not held for long, nor a deadline missed."""
+        if self._started and (self._trial_timeout is not None or self._deadline is not None):
+            wake = self._expire()
+            if wake is not None:
+                wait = max(0.0, wake - self.now())
+                timeout = wait if timeout is None else min(timeout, wait)
         if self._events:
             if self._urgent:
                 timeout = 0.0
@@ -178,6 +204,46 @@ class Pool(Generic[W]):
             self._running[launch.trial_id] = w
             self._send(w, self._launch_message(launch, self._token))
             self._events.append(TrialStarted(launch.trial_id, t))
+            self._started[launch.trial_id] = t
+            if self._deadline is None and self._max_time is not None:
+                self._deadline = t + self._max_time + MAX_TIME_GRACE
+
+    def _expire(self) -> float | None:
+        """Kill the runs past their deadline (ending them ``failed``, reason ``timeout``);
+        return the next deadline of a run still going (``None``: none)."""
+        now = self.now()
+        per_trial = self._trial_timeout
+        deadline = self._deadline
+        nxt: float | None = None
+        for tid, t0 in list(self._started.items()):
+            w = self._running.get(tid)
+            if w is None or w.trial != tid:
+                del self._started[tid]
+                continue
+            ends = reason = None
+            if per_trial is not None:
+                ends = t0 + per_trial
+                reason = f"timeout: trial_timeout of {per_trial:g} s reached"
+            if deadline is not None and (ends is None or deadline < ends):
+                ends = deadline
+                reason = (f"timeout: still running {MAX_TIME_GRACE:g} s after max_time "
+                          f"({self._max_time:g} s) was reached")
+            if ends is None or reason is None:
+                continue
+            if now >= ends:
+                del self._started[tid]
+                log.warning("trial %d: %s; its worker is killed", tid, reason)
+                self._stop_running(w, Cancel(tid, reason), Outcome.FAILED)
+                self._urgent = True
+            elif nxt is None or ends < nxt:
+                nxt = ends
+        if deadline is not None and now >= deadline and self._queue:
+            for launch in self._queue:  # never started: the session's time is up
+                self._events.append(TrialEnded(launch.trial_id, Outcome.STOPPED, now,
+                                               "max_time reached before it started"))
+            self._queue.clear()
+            self._urgent = True
+        return nxt
 
     def _release(self, w: W, trial_id: int) -> bool:
         """The worker says ``trial_id`` ended: free its slot (True), unless it had already
@@ -186,6 +252,7 @@ class Pool(Generic[W]):
             return False
         w.trial = None
         del self._running[trial_id]
+        self._started.pop(trial_id, None)
         return True
 
     def _end_run(self, w: W, out: list[Event], outcome: Outcome, reason: str) -> None:
@@ -194,6 +261,7 @@ class Pool(Generic[W]):
         if tid is None:
             return
         del self._running[tid]
+        self._started.pop(tid, None)
         w.trial = None
         if outcome is Outcome.INTERRUPTED:
             log.warning("trial %d: %s", tid, reason)
@@ -249,6 +317,7 @@ def callable_name(fn: Any) -> str:
 
 __all__ = [
     "MAX_STARTUP_DEATHS",
+    "MAX_TIME_GRACE",
     "SHUTDOWN_GRACE",
     "STARTED_DELAY",
     "Pool",

@@ -9,6 +9,10 @@ at their next report. A checkpoint asked for below the lease is saved at the ste
 for (a real worker saves it at its next report). Events come off a heap ordered by
 ``(time, seq)``, so a run is bit-for-bit reproducible, thousands of workers run in seconds of
 real time, and no real clock is read anywhere.
+
+The session's time bounds (``RunContext.trial_timeout`` and ``max_time``) hold on the virtual
+clock as they do in ``rung.executors.pool``: a run past its deadline ends ``failed`` with
+reason ``timeout: ...`` at that virtual instant.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from rung.core.events import (
 )
 from rung.core.records import Outcome
 from rung.executors.base import RunContext
+from rung.executors.pool import MAX_TIME_GRACE
 from rung.executors.protocol import extended_lease, waits_for_reply
 
 
@@ -80,9 +85,15 @@ class SimulatedExecutor:
         self._jobs: dict[int, _Job] = {}
         self.busy_time = 0.0  # sum over trial runs of (end - start): worker utilization
         self.start_time = float(start_time)
+        self._trial_timeout: float | None = None
+        self._max_time: float | None = None
+        self._deadline: float | None = None
 
     # --- protocol ------------------------------------------------------------------------------
     def start(self, ctx: RunContext) -> list[Event]:
+        self._trial_timeout = ctx.trial_timeout
+        self._max_time = ctx.max_time
+        self._deadline = None
         return [CapacityChanged(self.n_workers, self._now, new_session=True)]
 
     def now(self) -> float:
@@ -142,6 +153,23 @@ class SimulatedExecutor:
         self._jobs[c.trial_id] = job
         self._push(self._now, c.trial_id, job.gen, TrialStarted(c.trial_id, self._now))
         self._schedule_step(c.trial_id, job, self._now + self.launch_delay)
+        self._schedule_timeout(c.trial_id, job)
+
+    def _schedule_timeout(self, tid: int, job: _Job) -> None:
+        """The run's deadline, if the session has one: an end ``failed`` at that virtual time
+        (dropped if the run ends first, like every event of an ended job)."""
+        if self._deadline is None and self._max_time is not None:
+            self._deadline = self._now + self._max_time + MAX_TIME_GRACE
+        ends = None
+        if self._trial_timeout is not None:
+            ends = self._now + self._trial_timeout
+            reason = f"timeout: trial_timeout of {self._trial_timeout:g} s reached"
+        if self._deadline is not None and (ends is None or self._deadline < ends):
+            ends = self._deadline
+            reason = (f"timeout: still running {MAX_TIME_GRACE:g} s after max_time "
+                      f"({self._max_time:g} s) was reached")
+        if ends is not None:
+            self._push(ends, tid, job.gen, TrialEnded(tid, Outcome.FAILED, ends, reason))
 
     def _schedule_step(self, tid: int, job: _Job, t: float) -> None:
         step = job.step + 1

@@ -492,12 +492,14 @@ class RayExecutor(Pool[RayWorker]):
         if not w.dead:
             self._idle.append(w)
 
-    def _stop_running(self, w: RayWorker, c: Cancel) -> None:
+    def _stop_running(
+        self, w: RayWorker, c: Cancel, outcome: Outcome = Outcome.STOPPED
+    ) -> None:
         self._kill(w)
         assert self._tp is not None
         self._tp.drain(w, self._events)  # what the trial sent before it died is worth recording
         if w.trial == c.trial_id:
-            self._end_run(w, self._events, Outcome.STOPPED, c.reason)
+            self._end_run(w, self._events, outcome, c.reason)
         self._drop(w)
         self._fill_pool()
 
