@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         JournalError,
         PauseTrial,
         ReplayDivergenceError,
+        RunFailed,
         RungError,
         SpaceError,
         StopTrial,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from rung.executors.ray import RayExecutor
     from rung.executors.simulated import SimulatedExecutor
     from rung.executors.worker import TrialContext
+    from rung.reporter import Reporter
     from rung.schedulers.asha import ASHA
     from rung.schedulers.async_hyperband import AsyncHyperband
     from rung.schedulers.fifo import FIFOScheduler
@@ -81,12 +83,14 @@ _EXPORTS: dict[str, str] = {
     "JournalError": "rung.errors",
     "PauseTrial": "rung.errors",
     "ReplayDivergenceError": "rung.errors",
+    "RunFailed": "rung.errors",
     "RungError": "rung.errors",
     "SpaceError": "rung.errors",
     "StopTrial": "rung.errors",
     "RayExecutor": "rung.executors.ray",  # imports Ray only when an executor starts
     "SimulatedExecutor": "rung.executors.simulated",
     "TrialContext": "rung.executors.worker",
+    "Reporter": "rung.reporter",
     "ASHA": "rung.schedulers.asha",
     "AsyncHyperband": "rung.schedulers.async_hyperband",
     "FIFOScheduler": "rung.schedulers.fifo",
@@ -137,7 +141,9 @@ __all__ = [
     "RandomSearcher",
     "RayExecutor",
     "ReplayDivergenceError",
+    "Reporter",
     "Result",
+    "RunFailed",
     "RungError",
     "SearchSpace",
     "SimulatedExecutor",

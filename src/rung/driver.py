@@ -12,12 +12,19 @@ The driver knows executors only through the ``Executor`` protocol.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from rung.core.engine import Engine
 from rung.core.events import Command, Event, Record, Tick
+from rung.core.records import TrialStatus
+from rung.errors import RunFailed
 from rung.executors.base import Executor, RunContext
 from rung.storage.base import Journal
+
+if TYPE_CHECKING:
+    from rung.reporter import Reporter
 
 log = logging.getLogger("rung.driver")
 
@@ -57,6 +64,7 @@ def drive(
     poll_timeout: float = 1.0,
     on_turn: Callable[[Engine], None] | None = None,
     first: list[Event] | None = None,
+    reporter: Reporter | None = None,
 ) -> None:
     """Run the study until the engine is done (budget spent or nothing left to launch), then
     shut the executor down (also when anything raises).
@@ -64,19 +72,29 @@ def drive(
     Args:
         first: extra events to handle before the executor's first ones (used on resume).
         on_turn: called after every turn (progress display); must not change anything.
+        reporter: told about every turn's events (failed trials) and the end of the run.
 
     Raises:
         StallError: the executor is ``idle`` while the engine still waits for trials.
+        RunFailed: more trials failed than the spec's ``max_failures`` allows.
     """
     pending: list[Event] = [*(first or []), *executor.start(ctx)]
+    ended = False  # the run ended as runs end (budget, nothing left, max_failures)
     try:
         while True:
             commands = turn(engine, journal, ctx.study, pending)
             if commands:
                 executor.submit(commands)
+            if reporter is not None:
+                reporter.on_turn(engine, pending)
             if on_turn is not None:
                 on_turn(engine)
+            limit = failure_limit(engine)
+            if limit is not None:
+                ended = True
+                raise RunFailed(limit, _counts(engine))
             if engine.done:
+                ended = True
                 break
             pending = executor.poll(poll_timeout)
             if not pending:
@@ -87,6 +105,55 @@ def drive(
                 pending = [Tick(executor.now())]
     finally:
         executor.shutdown()
+        if reporter is not None and ended:
+            reporter.end(engine, ctx.study)
 
 
-__all__ = ["StallError", "drive", "handle", "turn"]
+def _counts(engine: Engine) -> dict[str, int]:
+    h = engine.history
+    return {s.value: h.count(s) for s in TrialStatus if h.count(s)}
+
+
+def failure_limit(engine: Engine) -> str | None:
+    """Why the run must stop because of ``max_failures`` (``None``: it need not). A count
+    stops it once that many trials failed; a fraction once that share of the ended trials
+    failed, judged when at least 5 ended. O(1)."""
+    limit = engine.spec.max_failures
+    if limit is None:
+        return None
+    h = engine.history
+    failed = h.count(TrialStatus.FAILED)
+    if not failed:
+        return None
+    if isinstance(limit, int):
+        if failed < limit:
+            return None
+        allowed = f"max_failures={limit}"
+    else:
+        ended = failed + h.count(TrialStatus.COMPLETED) + h.count(TrialStatus.STOPPED)
+        if ended < 5 or failed < limit * ended:
+            return None
+        allowed = f"max_failures={limit} of the {ended} ended trials"
+    return f"{failed} trials failed ({allowed}): the run was stopped early"
+
+
+def check_produced(engine: Engine) -> None:
+    """Raise ``RunFailed`` when the study has trials but none reported the objective metric as
+    a finite number (every one failed, reported NaN, or reported other metrics)."""
+    h = engine.history
+    if not len(h):
+        return
+    if any(math.isfinite(v) for t in h for v in h.scores(t).values()):
+        return  # (once per run, and it stops at the first scored result)
+    metric = engine.spec.objective.metric
+    failed = h.count(TrialStatus.FAILED)
+    first = next((h.error(t) for t in h.ids(TrialStatus.FAILED) if h.error(t)), None)
+    from rung.reporter import error_summary
+
+    why = f"; {failed} of {len(h)} trials failed" if failed else ""
+    if first is not None:
+        why += f" (first: {error_summary(first)})"
+    raise RunFailed(f"no trial produced the objective metric {metric!r}{why}", _counts(engine))
+
+
+__all__ = ["StallError", "check_produced", "drive", "failure_limit", "handle", "turn"]

@@ -92,6 +92,17 @@ class ReplayDivergenceError(JournalError):
     """Replaying a journal regenerated commands that differ from the journaled ones."""
 
 
+class RunFailed(RungError):
+    """A run produced nothing usable: no trial reported the objective metric (every one
+    failed, or reported NaN, or another metric), or more trials failed than
+    ``max_failures`` allows (the run was stopped early). ``counts`` holds the trials by
+    status when it was raised (``{"failed": 12, "completed": 0, ...}``)."""
+
+    def __init__(self, message: str, counts: dict[str, int] | None = None) -> None:
+        super().__init__(message)
+        self.counts = dict(counts or {})
+
+
 class TrialInterrupt(BaseException):
     """Base of the signals that unwind an objective at a report. Not an ``Exception`` so that a
     user's broad ``except Exception`` around training code does not swallow it."""

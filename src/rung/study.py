@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rung._validate import is_int
 from rung.auto import choose, is_auto
-from rung.core.engine import Engine
+from rung.core.engine import Engine, is_retryable
 from rung.core.events import (
     Action,
     CapacityChanged,
@@ -26,6 +27,7 @@ from rung.core.events import (
     Reply,
     ResultReported,
     TrialEnded,
+    TrialRetried,
     TrialStarted,
 )
 from rung.core.records import (
@@ -39,9 +41,11 @@ from rung.core.records import (
     objectives_from,
 )
 from rung.core.registry import to_spec
-from rung.driver import drive, handle, turn
+from rung.driver import check_produced, drive, handle, turn
 from rung.errors import ConfigError, JournalError, RungError
 from rung.executors.base import Executor, RunContext
+from rung.executors.spawn_guard import exit_if_reimported
+from rung.reporter import Reporter, visible
 from rung.space import SearchSpace
 from rung.storage import Journal, MemoryJournal, open_journal
 
@@ -121,6 +125,8 @@ class Study:
         constraints: Sequence[Constraint | Mapping[str, Any]] = (),
         keep_checkpoints: int = 1,
         n_workers: int | None = None,
+        max_failures: int | float | None = None,
+        trial_timeout: float | None = None,
     ) -> Study:
         """Validate everything, then store the spec. An invalid spec raises ``ConfigError`` /
         ``SpaceError`` naming the offending key, before anything is written.
@@ -133,7 +139,12 @@ class Study:
         ``searcher`` and ``scheduler`` default to ``"auto"``: chosen from the space, ``max_step``,
         the objectives, the budget and ``n_workers`` (the workers the study expects; default:
         the machine's cores) by ``rung.auto``; the choice and its reason are logged, stored in
-        the journal and kept in ``auto_reason``."""
+        the journal and kept in ``auto_reason``.
+
+        ``max_failures`` (a count, or a fraction of the ended trials) stops a run early with
+        ``RunFailed`` once that many trials failed; ``trial_timeout`` (seconds) kills a trial
+        run that takes longer, which then ends ``failed`` with reason ``timeout``."""
+        exit_if_reimported()
         objectives: tuple[Objective, ...] = ()
         if isinstance(objective, list | tuple):
             objectives = tuple(_objective(o, mode) for o in objective)
@@ -171,6 +182,8 @@ class Study:
             budget=the_budget,
             seed=seed,
             keep_checkpoints=keep_checkpoints,
+            max_failures=max_failures,
+            trial_timeout=trial_timeout,
         )
         engine = Engine.from_spec(spec)  # binds components: catches bad params now
         journal = open_journal(storage)
@@ -201,6 +214,7 @@ class Study:
         run the study there); ``auto`` is the reason of an automatic choice of components
         (``rung.auto``), stored and kept in ``auto_reason``. Raises ``JournalError`` if the
         study exists."""
+        exit_if_reimported()
         engine = Engine.from_spec(spec)
         journal = open_journal(storage)
         stored = {**spec.to_json(), **(extra or {})}
@@ -216,6 +230,7 @@ class Study:
         """Reopen a study by replaying its journal. Trials that were running when the driver
         stopped stay active until the next ``run`` ends them as interrupted. ``readonly=True``
         opens a SQLite journal without write access (for inspection while a driver runs)."""
+        exit_if_reimported()
         journal = open_journal(storage, readonly=readonly)
         stored = journal.load_study(name)
         spec = StudySpec.from_json(stored)
@@ -382,20 +397,64 @@ class Study:
         executor: str | Executor = "local",
         n_workers: int | None = None,
         on_turn: Callable[[Engine], None] | None = None,
+        retry_failed: bool = False,
+        reporter: Reporter | None = None,
         **executor_options: Any,
     ) -> Study:
         """Run ``objective(ctx)`` on real workers until the budget is spent.
 
         ``executor`` is ``"local"`` (worker processes, the default), ``"ray"``, or an
         ``Executor`` instance. Interrupting it (Ctrl-C, a crash) loses nothing: ``Study.load``
-        and ``run`` again resume.
+        and ``run`` again resume. ``retry_failed=True`` first makes the trials that failed
+        for too many interruptions resumable again (their interruptions count from zero).
+
+        Every failed trial is logged as one line (``trial 3 failed at step 2: ValueError:
+        boom``) and the run ends with a count of trials by status, through ``reporter``
+        (default: a ``rung.Reporter`` on the ``rung.run`` logger, shown on stderr when the
+        application configured no logging).
+
+        Raises:
+            RunFailed: no trial produced the objective metric, or more trials failed than
+                ``max_failures`` allows (the run stops early then). The journal is intact.
         """
+        exit_if_reimported()
         self._check_budget()
+        if reporter is None:
+            visible()
+            reporter = Reporter()
         ex = self._make_executor(objective, executor, n_workers, executor_options)
-        ctx = RunContext(self.name, self._checkpoint_dir(), self.spec.max_step, objective)
         first = self._resume_events(ex.now())
-        drive(self.engine, ex, self.journal, ctx, on_turn=on_turn, first=first)
+        first = self._retry_events(first, ex.now()) if retry_failed else first
+        drive(self.engine, ex, self.journal, self._run_context(objective), on_turn=on_turn,
+              first=first, reporter=reporter)
+        check_produced(self.engine)
         return self
+
+    def _run_context(self, objective: Callable[..., Any] | None) -> RunContext:
+        """The session's context: checkpoints, and the time bounds (what is left of
+        ``Budget.max_time``, and ``trial_timeout``)."""
+        max_time = self.spec.budget.max_time
+        left = None if max_time is None else max(max_time - self.engine.elapsed, 0.0)
+        ckpt = self._checkpoint_dir() if objective is not None else None
+        return RunContext(self.name, ckpt, self.spec.max_step, objective,
+                          trial_timeout=self.spec.trial_timeout, max_time=left)
+
+    def _retry_events(self, first: list[Event], now: float) -> list[Event]:
+        """Journal the resume events now (they may fail trials for too many interruptions),
+        then ``TrialRetried`` for every trial failed that way, with no capacity yet: the
+        session's first ``CapacityChanged`` launches them."""
+        if first:
+            turn(self.engine, self.journal, self.name, first)
+        h = self.engine.history
+        retry: list[Event] = [
+            TrialRetried(t, now) for t in h.ids(TrialStatus.FAILED) if is_retryable(h.error(t))
+        ]
+        if retry:
+            log.info("study %s: retrying %d trial(s) failed for too many interruptions",
+                     self.name, len(retry))
+            if not first:  # no slot may be filled before the new session starts
+                retry.insert(0, CapacityChanged(0, now, new_session=True))
+        return retry
 
     def _make_executor(
         self,
@@ -433,7 +492,7 @@ class Study:
         ex = SimulatedExecutor(
             benchmark, n_workers, start_time=self.engine.now, launch_delay=launch_delay
         )
-        ctx = RunContext(self.name, None, self.spec.max_step)
+        ctx = self._run_context(None)
         first = self._resume_events(ex.now())
         self.last_executor = ex
         drive(self.engine, ex, self.journal, ctx, on_turn=on_turn, first=first)
@@ -467,7 +526,15 @@ class Study:
 
     def report(self, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
         """Record an intermediate result; returns the scheduler's decision. Once a trial is told
-        to stop or pause, later reports get that same decision."""
+        to stop or pause, later reports get that same decision.
+
+        Raises:
+            ConfigError: ``step`` is not an integer >= 1 (key ``step``).
+        """
+        given: Any = step
+        if not (is_int(given) or (isinstance(given, float) and given.is_integer())) or given < 1:
+            raise ConfigError(key="step", message=f"must be an integer >= 1, got {step!r}")
+        step = int(given)
         if trial_id in self._decided:
             self._record_late(trial_id, step, metrics)
             return self._decided[trial_id]
@@ -559,8 +626,14 @@ def run(
     executor: str | Executor = "local",
     n_workers: int | None = None,
     constraints: Sequence[Constraint | Mapping[str, Any]] = (),
+    budget: Budget | Mapping[str, Any] | None = None,
+    max_failures: int | float | None = None,
+    trial_timeout: float | None = None,
 ) -> Study:
     """One call: create a study, run it, return it.
+
+    The budget is ``n_trials`` / ``max_time`` / ``max_steps``, or ``budget=rung.Budget(...)``
+    (not both). ``max_failures`` and ``trial_timeout`` are ``Study.create``'s.
 
     ``metric`` may be a list (a multi-objective study), with one ``mode`` for all or one per
     metric; ``constraints`` are ``rung.Constraint(metric, "<=" | ">=", bound)`` (or mappings of
@@ -569,7 +642,11 @@ def run(
         rung.run(fit, space, metric="accuracy", mode="max",
                  constraints=[rung.Constraint("latency_ms", "<=", 100)], n_trials=50)
     """
-    budget = Budget(n_trials, max_time, max_steps)
+    if budget is None:
+        budget = Budget(n_trials, max_time, max_steps)
+    elif n_trials is not None or max_time is not None or max_steps is not None:
+        raise ConfigError(key="budget", message="give budget= or n_trials / max_time / "
+                          "max_steps, not both")
     objectives = objectives_from(metric, mode)
     study = Study.create(
         name,
@@ -583,6 +660,8 @@ def run(
         storage=storage,
         constraints=constraints,
         n_workers=n_workers,
+        max_failures=max_failures,
+        trial_timeout=trial_timeout,
     )
     return study.run(objective, executor=executor, n_workers=n_workers)
 

@@ -141,3 +141,54 @@ def accuracy_latency(ctx: rung.TrialContext) -> None:
     x = float(ctx.params["x"])
     for step in range(ctx.start_step, ctx.max_step + 1):
         ctx.report(step, accuracy=x, latency_ms=100.0 * x + 20.0)
+
+
+# --- issue 15: failures, bounds, retries ------------------------------------------------------
+def always_fails(ctx: rung.TrialContext) -> None:
+    """Reports nothing; raises at once."""
+    raise ValueError(f"boom in trial {ctx.trial_id}")
+
+
+def fails_at_2(ctx: rung.TrialContext) -> None:
+    """Reports step 1 (without the objective metric), raises at step 2."""
+    ctx.report(1, acc=0.5)
+    raise RuntimeError("exploded at step 2")
+
+
+def typo_metric(ctx: rung.TrialContext) -> None:
+    """Reports ``los`` instead of ``loss``."""
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        ctx.report(step, los=float(ctx.params["x"]))
+
+
+def string_metric(ctx: rung.TrialContext) -> None:
+    """Reports the loss as a string."""
+    ctx.report(1, loss="0.5")
+
+
+def hang_forever(ctx: rung.TrialContext) -> None:
+    """Reports nothing and never returns (until its worker is killed)."""
+    while True:
+        signal.pause()
+
+
+def hang_odd(ctx: rung.TrialContext) -> None:
+    """Odd trials report step 1, then hang; even trials complete at once."""
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        ctx.report(step, loss=float(ctx.params["x"]))
+        if ctx.trial_id % 2 == 1:
+            while True:
+                signal.pause()
+
+
+def dies_until_allowed(ctx: rung.TrialContext) -> None:
+    """Reports with a save callback at every step; dies (``os._exit``) at step 2 while no
+    file ``allowed`` is in ``params["log"]``. Records every run's start."""
+    log_dir = Path(str(ctx.params["log"]))
+    with open(log_dir / f"{ctx.trial_id}.runs", "a") as f:
+        f.write(json.dumps({"start_step": ctx.start_step}) + "\n")
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        if step == 2 and not (log_dir / "allowed").exists():
+            os._exit(5)
+        state = {"step": step, "trial": ctx.trial_id}
+        ctx.report(step, loss=1.0 / step, save=_state_saver(state))

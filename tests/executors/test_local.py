@@ -147,8 +147,27 @@ def test_failing_objective_is_recorded_and_the_search_goes_on(tmp_path: Path) ->
         assert [r.step for r in t.results] == [1]  # its report before the error is kept
 
 
-def test_nan_and_inf_metrics_are_recorded_and_scored_worst(tmp_path: Path) -> None:
+def test_nan_and_inf_metrics_fail_their_trial_and_the_search_goes_on(tmp_path: Path) -> None:
     study = make_study(tmp_path, "nan", 6, max_step=2)
+    study.run(objectives.nan_loss, n_workers=2, start_method=FAST)
+    again = Study.load("nan", tmp_path / "study.db")  # through the JSON journal too
+    for s in (study, again):
+        for t in s.trials():
+            if t.id % 2 == 0:
+                assert t.status is TrialStatus.FAILED
+                assert t.error == "metric 'loss' is nan at step 1"
+                assert math.isnan(t.results[0].metrics["loss"])
+                assert t.score == math.inf and t.value is None
+            else:
+                assert t.status is TrialStatus.COMPLETED and math.isfinite(t.score)
+        assert s.best_trial is not None and s.best_trial.id % 2 == 1
+
+
+def test_nan_worst_records_nan_and_inf_and_scores_them_worst(tmp_path: Path) -> None:
+    space: dict[str, Any] = {"x": Float(0.0, 1.0), "log": rung.Fixed(str(tmp_path))}
+    study = Study.create("nan", space, Objective("loss", "min", nan="worst"),
+                         searcher="random", scheduler="fifo", max_step=2,
+                         budget=Budget(n_trials=6), seed=1, storage=tmp_path / "study.db")
     study.run(objectives.nan_loss, n_workers=2, start_method=FAST)
     again = Study.load("nan", tmp_path / "study.db")  # through the JSON journal too
     for s in (study, again):

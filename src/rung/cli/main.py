@@ -23,7 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from rung.errors import ConfigError, JournalError, RungError
+from rung.errors import ConfigError, JournalError, RunFailed, RungError
 
 if TYPE_CHECKING:
     from rung.cli.spec import RunSpec
@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("name", help="study name")
     q.add_argument("--storage", metavar="FILE|DIR",
                    help="SQLite file or directory to search (default: runs/)")
+    q.add_argument("--retry-failed", action="store_true",
+                   help="resume the trials that failed for too many interruptions too")
     view_options(q)
 
     q = sub.add_parser("ls", help="list studies", description="List studies and their state.")
@@ -322,12 +324,16 @@ def _drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace) -> int:
                                on_turn=prog.on_turn)
             else:
                 study.run(fn, executor=spec.executor, n_workers=spec.n_workers,
-                          on_turn=prog.on_turn, **spec.executor_options())
+                          on_turn=prog.on_turn, **spec.executor_options(),
+                          retry_failed=getattr(args, "retry_failed", False))
     except KeyboardInterrupt:
         study.close()
         print(f"rung: interrupted; {len(study.history)} trials are in the journal. "
               f"Resume with: {resume_cmd}", file=sys.stderr, flush=True)
         return 130
+    except RunFailed as e:
+        study.close()
+        raise CLIError(f"{spec.name}: {e}", 1) from None
     except RungError as e:
         study.close()
         raise CLIError(f"{e}\n(the journal is intact; resume with: {resume_cmd})", 1) from None

@@ -93,10 +93,9 @@ def best_line(study: Study) -> str:
     """``best val_acc=0.97 (trial #12, step 27)`` or ``best: none yet``."""
     best = study.best_trial
     metric = study.spec.objective.metric
-    if best is None or not math.isfinite(best.score):
+    if best is None or best.value is None:
         return no_best(study)
-    value = study.spec.objective.value(best.score)
-    return f"best {metric}={fmt_num(value)} (trial #{best.id}, step {best.last_step})"
+    return f"best {metric}={fmt_num(best.value)} (trial #{best.id}, step {best.last_step})"
 
 
 def state_sections(
@@ -262,7 +261,7 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
         metric = spec.objective.metric
         rows = [
             [t.id, t.status.value, t.last_step,
-             fmt_num(spec.objective.value(t.score)), fmt_params(t.params)]
+             fmt_num(t.value), fmt_params(t.params)]
             for t in trials
         ]
         lines.append("")

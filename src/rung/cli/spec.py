@@ -62,6 +62,7 @@ EXECUTORS = ("local", "ray", "simulated")
 _TOP_KEYS = (
     "name", "objective", "path", "space", "metric", "mode", "max_step", "searcher", "scheduler",
     "budget", "executor", "n_workers", "storage", "seed", "keep_checkpoints", "benchmark",
+    "max_failures", "trial_timeout",
     "checkpoint_every", "constraints",
 )
 #: Longest study name, in UTF-8 bytes: ``<name>.db`` and its lock file fit a file name.
@@ -295,6 +296,7 @@ def _study_spec(
         name=name, space=space, objective=objectives[0], searcher=searcher,
         scheduler=scheduler, max_step=max_step, budget=budget, seed=seed, keep_checkpoints=keep,
         objectives=tuple(objectives) if len(objectives) > 1 else (), constraints=constraints,
+        max_failures=top.get("max_failures"), trial_timeout=top.get("trial_timeout"),
     ))
     engine: Engine = wrap(lambda: Engine.from_spec(study))  # binding checks component params
     if budget.unlimited and not engine.searcher.exhausts:

@@ -8,7 +8,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import field
 from typing import Any
 
-from rung._validate import check_choice, check_float, check_int, check_positive
+from rung._validate import (
+    check_choice,
+    check_float,
+    check_int,
+    check_positive,
+    is_int,
+    is_number,
+)
 from rung.core.frozen import record
 from rung.core.versions import Versions, current
 from rung.errors import ConfigError
@@ -358,6 +365,12 @@ class StudySpec:
     ``constraints`` are outcome constraints. Both are empty for a plain study, and are written
     to JSON only when non-empty, so older specs read back unchanged.
 
+    ``max_failures`` stops a run early (``RunFailed``) once that many trials failed (an
+    integer >= 1) or that fraction of the ended trials did (a float in (0, 1), checked once
+    at least 5 trials ended). ``trial_timeout``: seconds a run of one trial may take before its
+    worker is killed and the trial fails with reason ``timeout``. Both are written to JSON only
+    when set.
+
     ``written_by`` is the code that wrote the journal (``rung.core.versions``): set when the spec
     is read from one (``LEGACY`` if the journal predates version records), ``None`` for a new
     spec, whose JSON records the running code's versions. It takes no part in equality.
@@ -374,6 +387,8 @@ class StudySpec:
     keep_checkpoints: int = 1
     objectives: tuple[Objective, ...] = ()
     constraints: tuple[Constraint, ...] = ()
+    max_failures: int | float | None = None
+    trial_timeout: float | None = None
     written_by: Versions | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -387,6 +402,18 @@ class StudySpec:
         # the JSON form needs Python ints: keep the checked (normalized) values
         for key, low in (("keep_checkpoints", 0), ("max_step", 1), ("seed", 0)):
             object.__setattr__(self, key, check_int(key, getattr(self, key), low))
+        if self.trial_timeout is not None:
+            object.__setattr__(self, "trial_timeout",
+                               float(check_positive("trial_timeout", self.trial_timeout)))
+        mf = self.max_failures
+        if mf is not None:
+            if is_int(mf) and mf >= 1:
+                object.__setattr__(self, "max_failures", int(mf))
+            elif is_int(mf) or not is_number(mf) or not 0.0 < float(mf) < 1.0:
+                raise ConfigError(key="max_failures", message="must be an integer >= 1 (a "
+                                  f"count) or a number in (0, 1) (a fraction), got {mf!r}")
+            else:
+                object.__setattr__(self, "max_failures", float(mf))
 
     def versions(self) -> Versions:
         """``written_by`` for a spec read from a journal; the running code's versions of its
@@ -412,7 +439,9 @@ class StudySpec:
             "keep_checkpoints": self.keep_checkpoints,
             "written_by": self.versions().to_json(),
         } | ({"objectives": [o.to_json() for o in self.objectives]} if self.objectives else {}) \
-          | ({"constraints": [c.to_json() for c in self.constraints]} if self.constraints else {})
+          | ({"constraints": [c.to_json() for c in self.constraints]} if self.constraints else {}) \
+          | ({"max_failures": self.max_failures} if self.max_failures is not None else {}) \
+          | ({"trial_timeout": self.trial_timeout} if self.trial_timeout is not None else {})
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> StudySpec:
@@ -435,5 +464,7 @@ class StudySpec:
                 Objective.from_json(o, nan="worst") for o in d.get("objectives", ())
             ),
             constraints=tuple(Constraint.from_json(c) for c in d.get("constraints", ())),
+            max_failures=d.get("max_failures"),
+            trial_timeout=d.get("trial_timeout"),
             written_by=Versions.from_json(d.get("written_by")),
         )
