@@ -92,7 +92,13 @@ from bench_searchers import _ask_params, _optuna_distributions  # noqa: E402
 import rung  # noqa: E402
 from rung import Budget, Objective, Study  # noqa: E402
 from rung.benchmarks import CurveTable, get_benchmark, regret  # noqa: E402
-from rung.schedulers import ASHA, AsyncHyperband, Hyperband, MedianStoppingRule  # noqa: E402
+from rung.schedulers import (  # noqa: E402
+    ASHA,
+    AsyncHyperband,
+    CurveASHA,
+    Hyperband,
+    MedianStoppingRule,
+)
 from rung.storage import MemoryJournal  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -359,6 +365,8 @@ RUNG_METHODS: dict[str, Callable[[], dict[str, Any]]] = {
     "gp+asha": lambda: rung_asha("gp"),
     "median": lambda: {"searcher": "random",
                        "scheduler": MedianStoppingRule(grace_period=3, min_trials=3)},
+    "curve": lambda: {"searcher": "random", "scheduler": CurveASHA(ETA)},
+    "asha-auto": lambda: {"searcher": "random", "scheduler": ASHA(ETA, min_step="auto")},
 }
 
 

@@ -1,16 +1,19 @@
-"""Curve-aware scheduler (``CurveASHA``, issue 14 item 4) against random+FIFO and ASHA on the
-learning-curve tables of ``benchmarks/curves`` (real training runs, replayed by ``CurveTable``).
+"""rung's schedulers on the learning-curve tables of ``benchmarks/curves`` (real training runs,
+replayed by ``CurveTable``): ASHA with a fixed first rung, ASHA and async Hyperband with the first
+rung chosen from data (``min_step="auto"``) and the curve-aware ``CurveASHA`` (issue 14 item 4),
+against random+FIFO.
 
 Equal compute: every method gets ``30 x`` the table's mean full-curve cost in worker-seconds, i.e.
 a virtual wall-clock budget of that divided by the workers. Per (table, workers, method) over
 seeds: the median final regret (``val_error`` of the recommended trial, ``Study.best_trial``, at
 ``max_step``, minus the table's best), the fraction of the compute at which the median regret
 curve first reaches random+FIFO's final median regret, and one-sided Mann-Whitney p-values of
-"this method's final regret is lower" against random+FIFO and against ASHA (stopping).
+"this method's final regret is lower" against random+FIFO and against ASHA (stopping), and of
+"random+FIFO's final regret is lower" (the test of being behind FIFO beyond seed noise).
 
 Usage: ``nice -n 10 python benchmarks/bench_curve.py [--seeds 10] [--rows 500] [--jobs 2]
 [--tables hgb-german,...] [--methods ...] [--no-write]``; the full run writes the
-"Curve-aware scheduler" section of ``benchmarks/RESULTS.md``.
+"bench_curve: rung's schedulers on the curve tables" section of ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from _results import table, write_section
 
 from rung import Budget, Objective, Study
 from rung.benchmarks import CurveTable
-from rung.schedulers import ASHA, CurveASHA
+from rung.schedulers import ASHA, AsyncHyperband, CurveASHA
 from rung.storage import MemoryJournal
 
 CURVES = Path(__file__).parent / "curves"
@@ -52,18 +55,24 @@ METHODS: dict[str, tuple[str, Callable[[], Any]]] = {
 
 
 def method(name: str) -> tuple[str, Callable[[], Any]]:
-    """A name of ``METHODS``, or a variant such as ``curve:min_step=9:explore=1.0`` or
-    ``asha:min_step=9`` (``CurveASHA`` / ``ASHA(3)`` with those keyword arguments)."""
+    """A name of ``METHODS``, or a variant such as ``curve:min_step=9:explore=1.0``,
+    ``asha:min_step=9``, ``asha:min_step=auto`` or ``ahb:min_step=auto`` (``CurveASHA`` /
+    ``ASHA(3)`` / ``AsyncHyperband(3)`` with those keyword arguments)."""
     if name in METHODS:
         return METHODS[name]
     base, *pairs = name.split(":")
-    kwargs = {k: (float(v) if "." in v else int(v)) for k, v in (p.split("=") for p in pairs)}
+    kwargs: dict[str, Any] = {
+        k: (float(v) if "." in v else int(v)) if v.lstrip("-")[:1].isdigit() else v
+        for k, v in (p.split("=") for p in pairs)
+    }
     searcher = "tpe" if base.endswith("+tpe") else "random"
-    cls = CurveASHA if base.startswith("curve") else ASHA
+    cls: Any = (CurveASHA if base.startswith("curve")
+                else AsyncHyperband if base.startswith("ahb") else ASHA)
     return searcher, lambda: cls(3, **kwargs)
 
-DEFAULT = ["random+fifo", "asha", "asha-promotion", "curve", "curve+tpe",
-           "asha:min_step=9", "curve:min_step=9", "curve+tpe:min_step=9"]
+DEFAULT = ["random+fifo", "asha", "asha:min_step=9", "asha:min_step=auto",
+           "asha:min_step=auto:variant=promotion", "ahb:min_step=auto", "curve",
+           "curve:min_step=9"]
 
 
 def available(name: str) -> int:
@@ -158,13 +167,14 @@ def main() -> None:
                     f"{np.quantile(fin, 0.25):.3g}-{np.quantile(fin, 0.75):.3g}",
                     "never" if frac is None else f"{frac:.2f}",
                     "" if m == "random+fifo" else f"{p_less(fin, fifo_final):.3f}",
+                    "" if m == "random+fifo" else f"{p_less(fifo_final, fin):.3f}",
                     "" if m == "asha" else f"{p_less(fin, asha_final):.3f}",
                     float(np.median([r["full"] for r in rs])),
                     float(np.median([r["trials"] for r in rs])),
                     float(np.mean([r["cpu"] for r in rs])),
                 ])
     headers = ["table", "rows", "workers", "method", "median regret", "IQR",
-               "compute to FIFO's median", "p vs FIFO", "p vs ASHA", "full curves", "trials",
+               "compute to FIFO's median", "p vs FIFO", "p FIFO better", "p vs ASHA", "full curves", "trials",
                "cpu s/run"]
     text = table(headers, rows_out)
     print(text)
@@ -178,10 +188,14 @@ def main() -> None:
         "budget = that / workers). Regret: the recommended trial's (`Study.best_trial`) final "
         "value minus the table's best. 'compute to FIFO's median': fraction of the compute at "
         "which the median regret over seeds first reaches random+FIFO's final median regret. "
-        "p: one-sided Mann-Whitney U, 'this method's final regret is lower'. `curve` = "
-        "`CurveASHA(3)` with the random searcher, `curve+tpe` with tpe.\n\n" + text
+        "p vs FIFO / p vs ASHA: one-sided Mann-Whitney U, 'this method's final regret is lower'; "
+        "p FIFO better: 'random+FIFO's final regret is lower' (behind FIFO beyond seed noise "
+        "when < 0.05). `asha` = `ASHA(3)` (first rung at step 1); `asha:min_step=auto` = "
+        "`ASHA(3, min_step=\"auto\")` (first rung chosen from the first 8 trials' complete "
+        "curves, Spearman >= 0.7 with the final value); `ahb` = `AsyncHyperband(3)`; `curve` = "
+        "`CurveASHA(3)`; all with the random searcher.\n\n" + text
     )
-    write_section("Curve-aware scheduler", body)
+    write_section("bench_curve: rung's schedulers on the curve tables", body)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ from rung.core.components import Scheduler
 from rung.schedulers._guard import FirstRung
 from rung.testing import check_scheduler
 
-# max_step 9, eta 3: candidate first rungs at steps 1 and 3; probes = eta + 2 = 5
+# max_step 9, eta 3: candidate first rungs at steps 1 and 3; 5 probes, threshold 0.5
+AUTO = {"min_step": "auto", "probes": 5, "min_correlation": 0.5}
 
 
 def finals(n: int) -> list[float]:
@@ -37,7 +38,7 @@ def run_probes(s: Script, at1: Callable[[float], float], at3: Callable[[float], 
 
 
 def test_probes_run_uncut_and_informative_low_steps_keep_the_first_rung_at_1() -> None:
-    s = Script(ASHA(3, min_step="auto"), max_step=9)
+    s = Script(ASHA(3, **AUTO), max_step=9)
     state = s.scheduler.state()["first_rung"]
     assert state["min_step"] == 9 and state["probes"] == 5  # no rung decides before the data
     run_probes(s, at1=lambda f: f, at3=lambda f: f)
@@ -63,7 +64,7 @@ def test_probes_run_uncut_and_informative_low_steps_keep_the_first_rung_at_1() -
 
 
 def test_reversed_first_step_moves_the_first_rung_up() -> None:
-    s = Script(ASHA(3, min_step="auto"), max_step=9)
+    s = Script(ASHA(3, **AUTO), max_step=9)
     run_probes(s, at1=lambda f: 1.0 - f, at3=lambda f: f)  # step 1 ranks backwards
     state = s.scheduler.state()["first_rung"]
     assert state["min_step"] == 3
@@ -83,7 +84,7 @@ def test_reversed_first_step_moves_the_first_rung_up() -> None:
 
 
 def test_uninformative_low_steps_mean_no_early_stopping() -> None:
-    s = Script(ASHA(3, min_step="auto"), max_step=9)
+    s = Script(ASHA(3, **AUTO), max_step=9)
     run_probes(s, at1=lambda f: 0.5, at3=lambda f: 1.0 - f)  # all tied, then reversed
     state = s.scheduler.state()["first_rung"]
     assert state["min_step"] == 9
@@ -98,8 +99,8 @@ def test_uninformative_low_steps_mean_no_early_stopping() -> None:
 
 
 def test_promotion_variant_and_async_hyperband_follow_the_estimate() -> None:
-    for sched in (ASHA(3, min_step="auto", variant="promotion"),
-                  AsyncHyperband(3, min_step="auto")):
+    for sched in (ASHA(3, variant="promotion", **AUTO),
+                  AsyncHyperband(3, **AUTO)):
         s = Script(sched, max_step=9)
         run_probes(s, at1=lambda f: 1.0 - f, at3=lambda f: f)
         assert s.scheduler.state()["first_rung"]["min_step"] == 3
@@ -120,7 +121,7 @@ def feed(first: FirstRung, h: _History, tid: int, curve: dict[int, float]) -> st
 
 
 def test_re_estimated_at_fixed_counts_raised_freely_never_lowered_after_decisions() -> None:
-    first = FirstRung([1, 3], 9, 3, probes=3)
+    first = FirstRung([1, 3], 9, 3, probes=3, threshold=0.5)
     h = _History()
     good = [{1: f, 3: f, 9: f} for f in (0.1, 0.2, 0.3, 0.4, 0.5)]
     assert feed(first, h, 0, good[0]) is None and feed(first, h, 1, good[1]) is None
@@ -143,7 +144,7 @@ def test_re_estimated_at_fixed_counts_raised_freely_never_lowered_after_decision
 
 
 def test_lowered_while_nothing_was_judged() -> None:
-    first = FirstRung([1, 3], 9, 3, probes=3)
+    first = FirstRung([1, 3], 9, 3, probes=3, threshold=0.5)
     h = _History()
     for tid, f in enumerate((0.3, 0.2, 0.1)):  # step 1 and 3 reversed: no rung decides
         feed(first, h, tid, {1: f, 3: f, 9: 0.4 - f})
@@ -166,11 +167,11 @@ def test_params_persist_only_when_set_and_bad_values_name_the_key() -> None:
 
 
 VARIANTS: dict[str, Callable[[], Scheduler]] = {
-    "asha-auto": lambda: ASHA(3, min_step="auto"),
+    "asha-auto": lambda: ASHA(3, **AUTO),
     "asha-auto-promotion-guard": lambda: ASHA(3, min_step="auto", variant="promotion",
                                               guard=True),
     "asha-auto-probes-3": lambda: ASHA(2, min_step="auto", probes=3, min_correlation=0.2),
-    "async-hyperband-auto": lambda: AsyncHyperband(3, min_step="auto"),
+    "async-hyperband-auto": lambda: AsyncHyperband(3, **AUTO),
     "async-hyperband-auto-promotion": lambda: AsyncHyperband(3, min_step="auto",
                                                              variant="promotion"),
 }
@@ -185,7 +186,7 @@ def test_simulated_study_with_auto_first_rung_is_reproducible() -> None:
     out = []
     for _ in range(2):
         study = Study.create("a", SmallBench(27).space, "loss",
-                             scheduler=ASHA(3, min_step="auto"), max_step=27,
+                             scheduler=ASHA(3, **AUTO), max_step=27,
                              budget=Budget(n_trials=60), seed=4)
         study.simulate(SmallBench(27), n_workers=4)
         out.append(json.dumps(study.engine.scheduler.state(), sort_keys=True))

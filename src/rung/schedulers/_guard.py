@@ -202,7 +202,7 @@ class FidelityGuard:
 
 #: Spearman correlation with the final value a step needs to become the first rung
 #: (``min_step="auto"``).
-MIN_CORRELATION = 0.5
+MIN_CORRELATION = 0.7
 #: Candidate steps need at least this many complete curves with a value there to be measured.
 MIN_CURVES = 3
 AUTO = "auto"

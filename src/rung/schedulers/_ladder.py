@@ -385,7 +385,7 @@ class RetiringLadders(Scheduler):
         self._pending: str | None = None
         if min_step != AUTO:
             return
-        n = eta + 2 if probes is None else check_int("scheduler.params.probes", probes, 2)
+        n = 2 * eta + 2 if probes is None else check_int("scheduler.params.probes", probes, 2)
         corr = check_float("scheduler.params.min_correlation", min_correlation, -1.0, 1.0)
         self._first = FirstRung(candidates, self.max_step, eta, n, corr)
         self._set_levels()

@@ -48,9 +48,9 @@ class ASHA(RetiringLadders):
         guard: raise the grace period while adjacent rungs' rank correlation is low (see
             ``rung.schedulers._guard``).
         probes: with ``min_step="auto"``, how many first trials run to ``max_step`` uncut
-            (default ``eta + 2``).
+            (default ``2 * eta + 2``: 8 at ``eta`` 3).
         min_correlation: with ``min_step="auto"``, the Spearman correlation with the final
-            value the first rung needs (default 0.5).
+            value the first rung needs (default 0.7).
     """
 
     version = 3

@@ -64,9 +64,9 @@ class AsyncHyperband(RetiringLadders):
         variant: ``"stopping"`` or ``"promotion"`` (as in ``ASHA``).
         guard: raise every bracket's grace period while adjacent rungs' rank correlation is low.
         probes: with ``min_step="auto"``, how many first trials run to ``max_step`` uncut
-            (default ``eta + 2``).
+            (default ``2 * eta + 2``: 8 at ``eta`` 3).
         min_correlation: with ``min_step="auto"``, the Spearman correlation with the final
-            value the lowest deciding step needs (default 0.5).
+            value the lowest deciding step needs (default 0.7).
     """
 
     version = 3
