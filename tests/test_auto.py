@@ -29,14 +29,16 @@ def test_small_continuous_space_gets_gp_and_one_fidelity_gets_fifo() -> None:
                    "scheduler fifo (max_step 1 (one fidelity): fifo)")
 
 
-def test_multi_fidelity_gets_asha_with_eta_3() -> None:
-    c = choose(SMALL, searcher=None, scheduler=None, max_step=27, n_objectives=1, n_workers=4,
-               budget=Budget(n_trials=50))
-    assert c.scheduler == ComponentSpec("asha", {"reduction_factor": 3, "min_step": 1})
-    assert "max_step 27: asha (stopping, eta 3, first rung at step 1)" in c.reason
-    c = choose(SMALL, searcher=None, scheduler=None, max_step=243, n_objectives=1, n_workers=4,
-               budget=Budget(n_trials=50))
-    assert c.scheduler == ComponentSpec("asha", {"reduction_factor": 3, "min_step": 9})
+def test_multi_fidelity_gets_asha_with_eta_3_and_its_first_rung_from_data() -> None:
+    for max_step in (27, 243):
+        c = choose(SMALL, searcher=None, scheduler=None, max_step=max_step, n_objectives=1,
+                   n_workers=4, budget=Budget(n_trials=50))
+        assert c.scheduler == ComponentSpec("asha", {"reduction_factor": 3, "min_step": "auto"})
+        assert (f"scheduler asha (max_step {max_step}: asha (stopping, eta 3, first rung chosen "
+                "from data: 8 trials run to max_step, then the lowest rung with Spearman >= "
+                "0.7 with the final value))") in c.reason
+    built = rung.ASHA(**c.scheduler.params)
+    assert built.get_params() == {"reduction_factor": 3, "min_step": "auto"}
 
 
 @pytest.mark.parametrize(

@@ -232,7 +232,9 @@ def test_auto_choice_is_printed_and_journaled(tmp_path: Path, monkeypatch: pytes
     assert main(["run", "spec.yaml", "--no-live"]) == 0
     out = capsys.readouterr().out
     reason = ("auto: searcher gp (2 dimensions, 0 categorical, unconditional: gp); "
-              "scheduler asha (max_step 27: asha (stopping, eta 3, first rung at step 1))")
+              "scheduler asha (max_step 27: asha (stopping, eta 3, first rung chosen from data: "
+              "8 trials run to max_step, then the lowest rung with Spearman >= 0.7 with the "
+              "final value))")
     assert f"rung: auto: {reason}" in out
     study = load(tmp_path / "runs" / "auto.db", "auto")
     assert study.auto_reason == reason
