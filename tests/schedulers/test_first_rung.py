@@ -192,3 +192,37 @@ def test_simulated_study_with_auto_first_rung_is_reproducible() -> None:
         out.append(json.dumps(study.engine.scheduler.state(), sort_keys=True))
     assert out[0] == out[1]
     assert json.loads(out[0])["first_rung"]["estimates"]
+
+
+class Crossing:
+    """A simulated benchmark: ``x`` ranks the configurations in reverse below step
+    ``cross`` and in order from it on (``cross=1``: every step is informative)."""
+
+    def __init__(self, cross: int) -> None:
+        self.cross = cross
+        self.space = SmallBench(27).space
+
+    def evaluate(self, params: Mapping[str, float], step: int) -> tuple[dict[str, float], float]:
+        x = float(params["x"])
+        loss = x if step >= self.cross else 2.0 - x
+        return {"loss": loss + 1.0 / step}, 1.0
+
+
+@pytest.mark.parametrize(("cross", "first"), [(1, 1), (3, 3), (9, 9)])
+@pytest.mark.parametrize("workers", [1, 4])
+def test_simulated_study_finds_where_the_ranking_starts(cross: int, first: int,
+                                                        workers: int) -> None:
+    """Default ``ASHA(3, min_step="auto")``: 8 probes run to 27 uncut, then the first rung is
+    the step from which values rank like the final ones."""
+    bench = Crossing(cross)
+    study = Study.create("c", bench.space, "loss", scheduler=ASHA(3, min_step="auto"),
+                         max_step=27, budget=Budget(n_trials=40), seed=2)
+    study.simulate(bench, n_workers=workers)
+    state = study.engine.scheduler.state()["first_rung"]
+    assert state["min_step"] == first
+    assert state["reason"].startswith(f"first rung at step {first}: Spearman 1.00")
+    probes = [study.history.last_step(t) for t in range(8)]
+    assert probes == [27] * 8  # never stopped
+    stopped_below = [t for t in range(8, len(study.history))
+                     if study.history.last_step(t) < first]
+    assert stopped_below == []  # no trial ends below the chosen first rung
