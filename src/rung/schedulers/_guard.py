@@ -245,6 +245,13 @@ class FirstRung:
     while no rung has judged a trial yet: a lower first rung would judge new trials by a
     fidelity the earlier, already-judged ones were spared.
 
+    **Reasons.** Each estimate's reason (``"first rung at step 27: Spearman 0.62 with the final
+    value over 8 complete curves (step 1: n/a, 100% tied; step 3: 0.21; step 9: 0.34)"``) is
+    kept in ``state()`` with every estimate's per-step measures, and is appended to the next
+    decision made at a deciding rung (so it reaches the journal with the first reply it
+    explains). Decisions at rungs below the first say ``"below the first rung (step 27, chosen
+    from data)"``.
+
     **State.** Plain ints, floats and lists: ``state()`` is JSON.
     """
 

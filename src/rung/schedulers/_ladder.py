@@ -35,8 +35,9 @@ sorted tables' ranks, ties go to the lower trial id: the tied trials wait togeth
 arrival sorts after them and never displaces a promoted one, so exactly ``floor(n / eta)`` of
 ``n`` tied results are promotable, deterministically and without any random draw.
 
-Rungs below ``Ladder.level`` (raised by a fidelity guard, ``rung.schedulers._guard``) make no
-stop or pause decision.
+Rungs below ``Ladder.level`` (raised by a fidelity guard, or set by ``min_step="auto"``'s
+``FirstRung``; both in ``rung.schedulers._guard``) make no stop or pause decision; with
+``min_step="auto"`` its probes are recorded at every rung but never stopped or paused.
 
 **Retiring paused trials (promotion variant).** A trial paused at rung ``k`` outside the top
 ``floor(n_k / eta)`` may become promotable while rung ``k`` grows, so it stays paused as long as
