@@ -89,7 +89,7 @@ maybe_number = st.one_of(numbers, numbers, anything)
 TOP_KEYS = (
     "name", "objective", "path", "space", "metric", "mode", "max_step", "searcher", "scheduler",
     "budget", "executor", "n_workers", "storage", "seed", "keep_checkpoints", "benchmark",
-    "checkpoint_every", "constraints",
+    "checkpoint_every", "constraints", "max_failures", "trial_timeout",
 )
 BENCHMARKS = ("counting-ones", "curve-table", "mf-branin", "mf-hartmann3", "mf-hartmann6")
 
@@ -260,7 +260,8 @@ def spec_mappings(draw: st.DrawFn) -> Any:
         elif op == "storage":
             spec["storage"] = draw(st.one_of(st.sampled_from([*_ODD_STRINGS, "runs/x.db", "spec.yaml/x.db", "/proc/1/nope/x.db", "sqlite:///a.db", "a?b#c.db", "x" * 256 + ".db", "/dev/null", "/", "."]), st.text(max_size=12), anything))
         elif op == "max_step":
-            spec["max_step"] = draw(maybe_number)
+            spec[draw(st.sampled_from(["max_step", "max_failures", "trial_timeout"]))] = draw(
+                maybe_number)
         elif op == "benchmark":
             spec["executor"] = "simulated"
             spec.pop("objective", None)
@@ -583,6 +584,7 @@ def run(cases: int, cli_every: int, seed: int | None) -> dict[str, Any]:
             counts["other"] += 1
             if len(violations) < 20:
                 violations.append(f"{family}: {v} <- {value!r:.300}")
+                print(f"VIOLATION {violations[-1]}", flush=True)
         if sum(counts[f] for f in ("yaml", "mapping", "space")) % 10_000 == 0:
             print(f"  {dict(counts)}", flush=True)
 

@@ -181,3 +181,13 @@ def test_numpy_arguments_are_normalized_for_json() -> None:
         "b": {"type": "int", "low": 1, "high": 9, "log": True},
     }
     assert type(space["a"].step) is float and type(space["b"].log) is bool
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), np.float64("-inf")])
+def test_non_finite_fixed_values_and_choices_are_refused(value: float) -> None:
+    with pytest.raises(SpaceError, match="not a finite number"):
+        SearchSpace({"a": Fixed(value)})
+    with pytest.raises(SpaceError, match="not a finite number"):
+        SearchSpace({"a": Categorical([1.0, value])})
+    with pytest.raises(SpaceError, match="not a finite number"):
+        SearchSpace({"a": value})  # a scalar is a Fixed parameter

@@ -360,6 +360,9 @@ class Categorical(Param):
                 raise param_error(
                     name, f"choice {c!r} is not a JSON scalar (str, int, float, bool, None)"
                 )
+            if isinstance(c, float) and not math.isfinite(c):
+                raise param_error(name, f"choice {c!r} is not a finite number (a trial could "
+                                  "never be given it back: NaN equals nothing)")
             key = (type(c).__name__, c)
             if key in seen:
                 raise param_error(name, f"duplicate choice {c!r}")
@@ -416,6 +419,8 @@ class Fixed(Param):
         self.when = _norm_when(name, self.when)
         if not isinstance(self.value, _SCALARS):
             raise param_error(name, f"Fixed value {self.value!r} is not a JSON scalar")
+        if isinstance(self.value, float) and not math.isfinite(self.value):
+            raise param_error(name, f"Fixed value {self.value!r} is not a finite number")
         return self
 
     @property
