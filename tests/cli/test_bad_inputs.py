@@ -282,3 +282,9 @@ def test_a_bad_when_names_the_parameter_not_its_type() -> None:
 def test_yaml_values_pyyaml_cannot_build(isolated: Path, capsys: pytest.CaptureFixture[str],
                                          text: str, fragment: str) -> None:
     rejects(isolated, capsys, text, "spec", "invalid YAML at ", fragment)
+
+
+def test_a_nul_in_path(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by the fuzz suite: ValueError (embedded null byte) from pathlib."""
+    rejects(isolated, capsys, yaml.safe_dump(local_spec(path="a\0b")), "spec.path",
+            "must be a directory path")

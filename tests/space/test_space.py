@@ -191,3 +191,21 @@ def test_non_finite_fixed_values_and_choices_are_refused(value: float) -> None:
         SearchSpace({"a": Categorical([1.0, value])})
     with pytest.raises(SpaceError, match="not a finite number"):
         SearchSpace({"a": value})  # a scalar is a Fixed parameter
+
+
+def test_numpy_choices_and_stepped_tops_validate_as_sampled() -> None:
+    """Found by the fuzz suite: a np.float64 choice was sampled as itself but validated as a
+    float; the top point of a step grid (low + k * step) could exceed high by rounding."""
+    space = SearchSpace({
+        "c": [19, "[", np.float64(2.0), np.int64(4)],
+        "f": Float(2.9724442480656285e-259, 226.51081362635657, step=22.651081362635658),
+        "g": Float(-517.2571751638702, 317.7527169869094, step=(317.7527169869094 + 517.2571751638702) / 7),
+    })
+    assert space["c"].to_json()["choices"] == [19, "[", 2.0, 4]
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        cfg = space.sample(rng)
+        assert space.validate(cfg) == cfg
+        assert cfg["f"] <= 226.51081362635657 and cfg["g"] <= 317.7527169869094
+    assert space.validate(space.from_unit([1.0, 1.0, 1.0]))["f"] == 226.51081362635657
+    assert max(space["g"].grid(100)) == 317.7527169869094

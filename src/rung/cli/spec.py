@@ -412,7 +412,7 @@ def _paths(value: Any, base: Path) -> tuple[str, ...]:
     out: list[str] = []
     for i, p in enumerate(items):
         key = "spec.path" if not isinstance(value, list) else f"spec.path[{i}]"
-        if not isinstance(p, str) or not p:
+        if not isinstance(p, str) or not p or "\0" in p:
             raise SpecError(key, f"must be a directory path, got {p!r}")
         full = (base / p).resolve()
         if not full.is_dir():

@@ -177,12 +177,18 @@ class Float(Param):
         self.low, self.high = low, high
         return self
 
+    def _point(self, k: int) -> float:
+        """Grid point ``k`` of a stepped parameter: ``low + k * step``, never above ``high``
+        (rounding can put the top point a hair beyond it)."""
+        assert self.step is not None
+        return min(float(self.low + k * self.step), self.high)
+
     def _quantize(self, x: float) -> float:
         if self.step is None:
             return min(max(x, self.low), self.high)
         k = round((x - self.low) / self.step)
         k = min(max(k, 0), self._n - 1)
-        return float(self.low + k * self.step)
+        return self._point(k)
 
     def to_unit(self, value: float) -> float:
         x = float(value)
@@ -197,7 +203,7 @@ class Float(Param):
         u = min(max(float(u), 0.0), 1.0)
         if self.step is not None:
             k = min(int(u * self._n), self._n - 1)
-            return float(self.low + k * self.step)
+            return self._point(k)
         if self.log:
             x = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
         else:
@@ -208,7 +214,9 @@ class Float(Param):
         if not is_number(value):
             raise param_error(self.name, f"expected a number, got {value!r}")
         x = float(value)
-        if not math.isfinite(x) or x < self.low or x > self.high:
+        # on a step grid, the top point computed as low + k * step may exceed high by rounding
+        slack = 1e-9 * self.step if self.step is not None else 0.0
+        if not math.isfinite(x) or x < self.low or x > self.high + slack:
             raise param_error(self.name, f"{value!r} is outside [{self.low}, {self.high}]")
         if self.step is not None:
             k = (x - self.low) / self.step
@@ -219,7 +227,7 @@ class Float(Param):
 
     def grid(self, points: int) -> list[float]:
         if self.step is not None and self._n <= points:
-            return [float(self.low + k * self.step) for k in range(self._n)]
+            return [self._point(k) for k in range(self._n)]
         if points == 1:
             return [self.from_unit(0.5)]
         if self.log:
@@ -355,6 +363,8 @@ class Categorical(Param):
         if not choices:
             raise param_error(name, "must be a non-empty list, got []", "choices")
         seen: set[tuple[str, Any]] = set()
+        # NumPy scalars as the Python values they hold: a sample must validate as itself
+        choices = [c.item() if isinstance(c, np.generic) else c for c in choices]
         for c in choices:
             if not isinstance(c, _SCALARS):
                 raise param_error(
@@ -417,6 +427,8 @@ class Fixed(Param):
     def _bind(self, name: str) -> Param:
         self.name = name
         self.when = _norm_when(name, self.when)
+        if isinstance(self.value, np.generic):
+            self.value = self.value.item()
         if not isinstance(self.value, _SCALARS):
             raise param_error(name, f"Fixed value {self.value!r} is not a JSON scalar")
         if isinstance(self.value, float) and not math.isfinite(self.value):
