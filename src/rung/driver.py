@@ -147,7 +147,7 @@ def check_produced(engine: Engine) -> None:
         return  # (once per run, and it stops at the first scored result)
     metric = engine.spec.objective.metric
     failed = h.count(TrialStatus.FAILED)
-    first = next((h.error(t) for t in h.ids(TrialStatus.FAILED) if h.error(t)), None)
+    first = next((h.error(t) for t in sorted(h.ids(TrialStatus.FAILED)) if h.error(t)), None)
     from rung.reporter import error_summary
 
     why = f"; {failed} of {len(h)} trials failed" if failed else ""

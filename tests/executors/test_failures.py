@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,19 @@ def make(tmp_path: Path, n: int, max_step: int = 3, **kw: Any) -> Study:
     return Study.create("f", space, Objective("loss"), searcher="random", scheduler="fifo",
                         max_step=max_step, budget=Budget(n_trials=n), seed=1,
                         storage=tmp_path / "f.db", **kw)
+
+
+@pytest.fixture(autouse=True)
+def _rung_run_logger_enabled() -> Iterator[None]:
+    # earlier tests may have silenced logging (a benchmark script's logging.disable, a
+    # logging.config that disables existing loggers): these tests read the log
+    lg = logging.getLogger("rung.run")
+    disabled, level = lg.disabled, logging.root.manager.disable
+    lg.disabled = False
+    logging.disable(logging.NOTSET)
+    yield
+    lg.disabled = disabled
+    logging.disable(level)
 
 
 def failure_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
