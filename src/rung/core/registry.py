@@ -52,6 +52,28 @@ def declare(kind: str, name: str, module: str) -> None:
     _DECLARED[kind][name] = module
 
 
+def declare_builtins(
+    kind: str, package: str, builtin: tuple[tuple[str, str, str], ...]
+) -> Callable[[str], Any]:
+    """Declare a package's built-in components and return the package's module ``__getattr__``.
+
+    ``builtin`` holds ``(registry name, class name, module)`` triples. Each name is declared
+    (``declare``); the returned function imports a class's module on first attribute access, so
+    importing the package imports no component module (and none of their dependencies).
+    """
+    module_of = {cls: module for _, cls, module in builtin}
+    for name, _, module in builtin:
+        declare(kind, name, module)
+
+    def get(attr: str) -> Any:
+        module = module_of.get(attr)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {attr!r}")
+        return getattr(importlib.import_module(module), attr)
+
+    return get
+
+
 def names(kind: str) -> list[str]:
     """Every registered or declared name of ``kind``, sorted (imports nothing)."""
     return sorted(_REGISTRY[kind].keys() | _DECLARED[kind].keys())

@@ -7,11 +7,10 @@ exported lazily: importing this package imports no searcher module (and so no Sc
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rung.core.components import Searcher, SuggestRequest
-from rung.core.registry import declare
+from rung.core.registry import declare_builtins
 
 if TYPE_CHECKING:
     from rung.searchers.bohb import BOHBSearcher
@@ -30,18 +29,9 @@ _BUILTIN = (
     ("sobol", "SobolSearcher", "rung.searchers.sobol"),
     ("tpe", "TPESearcher", "rung.searchers.tpe"),
 )
-_MODULE_OF = {cls: module for _, cls, module in _BUILTIN}
-for _name, _, _module in _BUILTIN:
-    declare("searcher", _name, _module)
-
-
+_getattr = declare_builtins("searcher", __name__, _BUILTIN)
 if not TYPE_CHECKING:  # hidden from type checkers, so that they flag unknown names
-
-    def __getattr__(name: str) -> Any:
-        module = _MODULE_OF.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        return getattr(importlib.import_module(module), name)
+    __getattr__ = _getattr
 
 
 def __dir__() -> list[str]:
