@@ -138,22 +138,30 @@ def failure_limit(engine: Engine) -> str | None:
 
 
 def check_produced(engine: Engine) -> None:
-    """Raise ``RunFailed`` when the study has trials but none reported the objective metric as
-    a finite number (every one failed, reported NaN, or reported other metrics)."""
+    """Raise ``RunFailed`` when the study has trials and every one of them failed, or none
+    reported the objective metric as a finite number (they failed, reported NaN, or reported
+    other metrics)."""
     h = engine.history
-    if not len(h):
+    n = len(h)
+    if not n:
         return
-    if any(math.isfinite(v) for t in h for v in h.scores(t).values()):
-        return  # (once per run, and it stops at the first scored result)
-    metric = engine.spec.objective.metric
     failed = h.count(TrialStatus.FAILED)
-    first = next((h.error(t) for t in sorted(h.ids(TrialStatus.FAILED)) if h.error(t)), None)
+    # (once per run; the scan stops at the first scored result)
+    produced = any(math.isfinite(v) for t in h for v in h.scores(t).values())
+    if produced and failed < n:
+        return
     from rung.reporter import error_summary
 
-    why = f"; {failed} of {len(h)} trials failed" if failed else ""
-    if first is not None:
-        why += f" (first: {error_summary(first)})"
-    raise RunFailed(f"no trial produced the objective metric {metric!r}{why}", _counts(engine))
+    first = next((h.error(t) for t in sorted(h.ids(TrialStatus.FAILED)) if h.error(t)), None)
+    why = f" (first: {error_summary(first)})" if first is not None else ""
+    if produced:
+        message = f"all {n} trials failed{why}"
+    else:
+        metric = engine.spec.objective.metric
+        message = f"no trial produced the objective metric {metric!r}"
+        if failed:
+            message += f"; {failed} of {n} trials failed{why}"
+    raise RunFailed(message, _counts(engine))
 
 
 __all__ = ["StallError", "check_produced", "drive", "failure_limit", "handle", "turn"]

@@ -93,8 +93,8 @@ class ReplayDivergenceError(JournalError):
 
 
 class RunFailed(RungError):
-    """A run produced nothing usable: no trial reported the objective metric (every one
-    failed, or reported NaN, or another metric), or more trials failed than
+    """A run produced nothing usable: every trial failed, or none reported the objective
+    metric (they failed, or reported NaN, or another metric), or more trials failed than
     ``max_failures`` allows (the run was stopped early). ``counts`` holds the trials by
     status when it was raised (``{"failed": 12, "completed": 0, ...}``)."""
 

@@ -414,8 +414,9 @@ class Study:
         application configured no logging).
 
         Raises:
-            RunFailed: no trial produced the objective metric, or more trials failed than
-                ``max_failures`` allows (the run stops early then). The journal is intact.
+            RunFailed: every trial failed, or none produced the objective metric, or more
+                trials failed than ``max_failures`` allows (the run stops early then). The
+                journal is intact.
         """
         exit_if_reimported()
         self._check_budget()

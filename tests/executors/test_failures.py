@@ -67,6 +67,15 @@ def test_every_failure_is_one_line_and_no_metric_raises_run_failed(
     assert ends == ["study f: 4 trials: 4 failed"]
 
 
+def test_every_trial_failing_after_reporting_raises_run_failed(tmp_path: Path) -> None:
+    space: dict[str, Any] = {"x": Float(0.6, 1.0)}  # objectives.failing raises for x > 0.5
+    study = Study.create("a", space, "loss", searcher="random", scheduler="fifo", max_step=3,
+                         budget=Budget(n_trials=3), storage=tmp_path / "a.db")
+    with pytest.raises(RunFailed, match=r"^all 3 trials failed \(first: ValueError: diverged "):
+        study.run(objectives.failing, n_workers=2, start_method=FAST)
+    assert all(t.results for t in study.trials())  # each reported step 1 first
+
+
 def test_failure_line_names_the_step(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     study = make(tmp_path, 2)
     with pytest.raises(RunFailed):
@@ -129,8 +138,9 @@ def test_too_many_interruptions_fail_visibly_and_retry_failed_resumes(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     study = make(tmp_path, 1, max_step=4)
-    study.run(objectives.dies_until_allowed, n_workers=1, start_method=FAST,
-              checkpoint_every=1)
+    with pytest.raises(RunFailed, match=r"^all 1 trials failed \(first: too many interr"):
+        study.run(objectives.dies_until_allowed, n_workers=1, start_method=FAST,
+                  checkpoint_every=1)
     (t,) = study.trials()
     assert t.status is TrialStatus.FAILED
     assert t.error is not None and t.error.startswith("too many interruptions (4; last: worker")
