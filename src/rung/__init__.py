@@ -62,8 +62,9 @@ if TYPE_CHECKING:
     from rung.searchers.random import RandomSearcher
     from rung.searchers.sobol import SobolSearcher
     from rung.searchers.tpe import TPESearcher
+    from rung.shorthand import run
     from rung.space import Categorical, Fixed, Float, Int, SearchSpace
-    from rung.study import Study, run
+    from rung.study import Study
 
 # public name -> the module that defines it (and the attribute's name there, when it differs)
 _EXPORTS: dict[str, str] = {
@@ -110,7 +111,7 @@ _EXPORTS: dict[str, str] = {
     "Int": "rung.space",
     "SearchSpace": "rung.space",
     "Study": "rung.study",
-    "run": "rung.study",
+    "run": "rung.shorthand",
 }
 _RENAMED = {"__version__": "RUNG_VERSION"}
 

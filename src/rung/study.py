@@ -6,29 +6,21 @@ import logging
 import math
 import os
 import tempfile
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rung._validate import is_int
+from rung.ask_tell import AskTell
 from rung.auto import choose, is_auto
 from rung.core.engine import Engine, is_retryable
 from rung.core.events import (
-    Action,
     CapacityChanged,
-    CheckpointSaved,
     Decision,
     Event,
-    Launch,
-    Record,
-    Reply,
-    ResultReported,
     TrialEnded,
     TrialRetried,
-    TrialStarted,
 )
 from rung.core.records import (
     Budget,
@@ -38,11 +30,10 @@ from rung.core.records import (
     StudySpec,
     Trial,
     TrialStatus,
-    objectives_from,
 )
 from rung.core.registry import to_spec
-from rung.driver import check_produced, drive, handle, turn
-from rung.errors import ConfigError, JournalError, RungError
+from rung.driver import check_produced, drive, turn
+from rung.errors import ConfigError, JournalError
 from rung.executors.base import Executor, RunContext
 from rung.executors.spawn_guard import exit_if_reimported
 from rung.reporter import Reporter, visible
@@ -60,7 +51,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("rung.study")
 
 
-_OUTCOMES: dict[str, Outcome] = {o.value: o for o in Outcome}  # tell's status, by value
 
 
 def _objective(
@@ -87,7 +77,7 @@ def _budget(budget: Budget | Mapping[str, Any] | None) -> Budget:
     raise ConfigError(f"budget: expected rung.Budget(...) or a mapping, got {budget!r}")
 
 
-class Study:
+class Study(AskTell):
     """A named search: its spec, its journal and the engine replayed from it.
 
     Create one with ``Study.create``, reopen it (after a crash, or from another process) with
@@ -499,109 +489,6 @@ class Study:
         drive(self.engine, ex, self.journal, ctx, on_turn=on_turn, first=first)
         return self
 
-    # --- ask / report / tell ------------------------------------------------------------------
-    def _now(self) -> float:
-        return time.time()
-
-    def ask(self) -> Trial | None:
-        """Take a slot and get the trial the scheduler wants run next (a new configuration, or
-        a paused or interrupted one to resume: check ``trial.checkpoint``). ``None`` when the
-        budget is spent or there is nothing to run now."""
-        eng = self.engine
-        t = self._now()
-        # one turn of two events, the second depending on what the first launched: a slot
-        # more, then the launched trial starts in it (or the slot goes again)
-        records: list[Record] = []
-        launch = None
-        for c in handle(eng, (CapacityChanged(len(eng.active) + 1, t),), records):
-            if type(c) is Launch:
-                launch = c
-                break
-        if launch is None:
-            handle(eng, (CapacityChanged(len(eng.active), t),), records)
-            self.journal.append(self.spec.name, records)
-            return None
-        handle(eng, (TrialStarted(launch.trial_id, t),), records)
-        self.journal.append(self.spec.name, records)
-        return eng.history.trial(launch.trial_id, cache=False)  # stale after its first report
-
-    def report(self, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
-        """Record an intermediate result; returns the scheduler's decision. Once a trial is told
-        to stop or pause, later reports get that same decision.
-
-        Raises:
-            ConfigError: ``step`` is not an integer >= 1 (key ``step``).
-        """
-        given: Any = step
-        if not (is_int(given) or (isinstance(given, float) and given.is_integer())) or given < 1:
-            raise ConfigError(key="step", message=f"must be an integer >= 1, got {step!r}")
-        step = int(given)
-        if trial_id in self._decided:
-            self._record_late(trial_id, step, metrics)
-            return self._decided[trial_id]
-        self._require_active(trial_id)
-        cmds = turn(self.engine, self.journal, self.spec.name,
-                    [ResultReported(trial_id, int(step), dict(metrics), self._now())])
-        for c in cmds:
-            if isinstance(c, Reply) and c.trial_id == trial_id:
-                if c.decision.action is not Action.CONTINUE:
-                    self._decided[trial_id] = c.decision
-                return c.decision
-        lease = self.engine.active.get(trial_id)
-        return Decision.proceed(lease.until_step if lease else None)
-
-    def checkpoint(self, trial_id: int, step: int, path: str, size: int = 0) -> None:
-        """Record that the trial's state at ``step`` was saved at ``path`` (for your own
-        ask/report/tell loop: when a decision asks for a checkpoint, or before telling
-        ``"paused"``). A later ``ask`` that resumes the trial, or forks it (PBT), hands
-        ``path`` back as ``trial.checkpoint``."""
-        if trial_id not in self.engine.history:
-            raise RungError(f"trial {trial_id} does not exist in study {self.name!r}")
-        turn(self.engine, self.journal, self.spec.name,
-             [CheckpointSaved(trial_id, int(step), str(path), self._now(), int(size))])
-
-    def _record_late(self, trial_id: int, step: int, metrics: Mapping[str, Any]) -> None:
-        if trial_id in self.engine.active:
-            turn(self.engine, self.journal, self.spec.name,
-                 [ResultReported(trial_id, int(step), dict(metrics), self._now())])
-
-    def tell(
-        self,
-        trial_id: int,
-        status: str | Outcome = "completed",
-        metrics: Mapping[str, Any] | None = None,
-        step: int | None = None,
-        error: str | None = None,
-    ) -> Trial:
-        """End a trial. ``metrics``, if given, are recorded first as its final result, at
-        ``step`` (default: ``max_step`` for a completed trial, else its last step)."""
-        outcome = status if isinstance(status, Outcome) else None
-        if outcome is None and isinstance(status, str):
-            outcome = _OUTCOMES.get(status)
-        if outcome is None:
-            raise ConfigError(f"status: {status!r} is not one of {[o.value for o in Outcome]}")
-        self._require_active(trial_id)
-        eng = self.engine
-        t = self._now()
-        events: list[Event] = []
-        if metrics is not None:
-            if step is None:
-                last = eng.history.last_step(trial_id)
-                step = self.spec.max_step if outcome is Outcome.COMPLETED or not last else last
-            events.append(ResultReported(trial_id, int(step), dict(metrics), t))
-        events.append(CapacityChanged(max(len(eng.active) - 1, 0), t))
-        events.append(TrialEnded(trial_id, outcome, t, error))
-        turn(self.engine, self.journal, self.spec.name, events)
-        self._decided.pop(trial_id, None)
-        return eng.history.trial(trial_id, cache=False)  # read once by the caller, if at all
-
-    def _require_active(self, trial_id: int) -> None:
-        if trial_id not in self.engine.active:
-            if trial_id not in self.engine.history:
-                raise RungError(f"trial {trial_id} does not exist in study {self.name!r}")
-            status = self.engine.history.status(trial_id).value
-            raise RungError(f"trial {trial_id} is {status}, not running")
-
     def close(self) -> None:
         """Close the journal and remove the temporary checkpoint directory, if any."""
         self.journal.close()
@@ -610,61 +497,5 @@ class Study:
             self._tmpdir = None
 
 
-def run(
-    objective: Callable[..., Any],
-    space: SearchSpace | Mapping[str, ParamLike],
-    metric: str | Sequence[str] = "loss",
-    mode: str | Sequence[str] = "min",
-    searcher: SearcherLike = "auto",
-    scheduler: SchedulerLike = "auto",
-    max_step: int = 1,
-    n_trials: int | None = None,
-    max_time: float | None = None,
-    max_steps: int | None = None,
-    seed: int = 0,
-    storage: str | os.PathLike[str] | Journal | None = None,
-    name: str = "rung",
-    executor: str | Executor = "local",
-    n_workers: int | None = None,
-    constraints: Sequence[Constraint | Mapping[str, Any]] = (),
-    budget: Budget | Mapping[str, Any] | None = None,
-    max_failures: int | float | None = None,
-    trial_timeout: float | None = None,
-) -> Study:
-    """One call: create a study, run it, return it.
 
-    The budget is ``n_trials`` / ``max_time`` / ``max_steps``, or ``budget=rung.Budget(...)``
-    (not both). ``max_failures`` and ``trial_timeout`` are ``Study.create``'s.
-
-    ``metric`` may be a list (a multi-objective study), with one ``mode`` for all or one per
-    metric; ``constraints`` are ``rung.Constraint(metric, "<=" | ">=", bound)`` (or mappings of
-    the same keys). Example: maximize accuracy subject to latency_ms <= 100::
-
-        rung.run(fit, space, metric="accuracy", mode="max",
-                 constraints=[rung.Constraint("latency_ms", "<=", 100)], n_trials=50)
-    """
-    if budget is None:
-        budget = Budget(n_trials, max_time, max_steps)
-    elif n_trials is not None or max_time is not None or max_steps is not None:
-        raise ConfigError(key="budget", message="give budget= or n_trials / max_time / "
-                          "max_steps, not both")
-    objectives = objectives_from(metric, mode)
-    study = Study.create(
-        name,
-        space,
-        objectives if len(objectives) > 1 else objectives[0],
-        searcher=searcher,
-        scheduler=scheduler,
-        max_step=max_step,
-        budget=budget,
-        seed=seed,
-        storage=storage,
-        constraints=constraints,
-        n_workers=n_workers,
-        max_failures=max_failures,
-        trial_timeout=trial_timeout,
-    )
-    return study.run(objective, executor=executor, n_workers=n_workers)
-
-
-__all__ = ["MemoryJournal", "Study", "run"]
+__all__ = ["MemoryJournal", "Study"]

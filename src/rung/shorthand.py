@@ -1,0 +1,77 @@
+"""``rung.run``: create a study, run it and return it, in one call."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from rung.core.records import Budget, Constraint, objectives_from
+from rung.errors import ConfigError
+from rung.executors.base import Executor
+from rung.space import SearchSpace
+from rung.storage import Journal
+from rung.study import Study
+
+if TYPE_CHECKING:
+    from rung.core.components import SchedulerLike, SearcherLike
+    from rung.space.search_space import ParamLike
+
+def run(
+    objective: Callable[..., Any],
+    space: SearchSpace | Mapping[str, ParamLike],
+    metric: str | Sequence[str] = "loss",
+    mode: str | Sequence[str] = "min",
+    searcher: SearcherLike = "auto",
+    scheduler: SchedulerLike = "auto",
+    max_step: int = 1,
+    n_trials: int | None = None,
+    max_time: float | None = None,
+    max_steps: int | None = None,
+    seed: int = 0,
+    storage: str | os.PathLike[str] | Journal | None = None,
+    name: str = "rung",
+    executor: str | Executor = "local",
+    n_workers: int | None = None,
+    constraints: Sequence[Constraint | Mapping[str, Any]] = (),
+    budget: Budget | Mapping[str, Any] | None = None,
+    max_failures: int | float | None = None,
+    trial_timeout: float | None = None,
+) -> Study:
+    """One call: create a study, run it, return it.
+
+    The budget is ``n_trials`` / ``max_time`` / ``max_steps``, or ``budget=rung.Budget(...)``
+    (not both). ``max_failures`` and ``trial_timeout`` are ``Study.create``'s.
+
+    ``metric`` may be a list (a multi-objective study), with one ``mode`` for all or one per
+    metric; ``constraints`` are ``rung.Constraint(metric, "<=" | ">=", bound)`` (or mappings of
+    the same keys). Example: maximize accuracy subject to latency_ms <= 100::
+
+        rung.run(fit, space, metric="accuracy", mode="max",
+                 constraints=[rung.Constraint("latency_ms", "<=", 100)], n_trials=50)
+    """
+    if budget is None:
+        budget = Budget(n_trials, max_time, max_steps)
+    elif n_trials is not None or max_time is not None or max_steps is not None:
+        raise ConfigError(key="budget", message="give budget= or n_trials / max_time / "
+                          "max_steps, not both")
+    objectives = objectives_from(metric, mode)
+    study = Study.create(
+        name,
+        space,
+        objectives if len(objectives) > 1 else objectives[0],
+        searcher=searcher,
+        scheduler=scheduler,
+        max_step=max_step,
+        budget=budget,
+        seed=seed,
+        storage=storage,
+        constraints=constraints,
+        n_workers=n_workers,
+        max_failures=max_failures,
+        trial_timeout=trial_timeout,
+    )
+    return study.run(objective, executor=executor, n_workers=n_workers)
+
+
+__all__ = ["run"]
