@@ -51,7 +51,7 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
         rows = []
         for n, _ in catalog.studies():
             try:
-                rows.append(data.study_row(catalog.snapshot(n)))
+                rows.append(catalog.view(n, data.study_row))
             except Exception as e:  # one unreadable study does not hide the others
                 rows.append({"name": n, "error": str(e)})
         return JSONResponse({"studies": rows, "storage": str(catalog.storage)})
@@ -60,12 +60,12 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
         def endpoint(request: Request) -> Response:
             n = request.path_params["name"]
             try:
-                snap = catalog.snapshot(n)
+                catalog.locate(n)
             except KeyError:
                 return JSONResponse({"error": f"no study named {n!r}"}, status_code=404)
             args = [int(request.path_params["tid"])] if "tid" in request.path_params else []
             try:
-                return JSONResponse(view(snap, *args))
+                return JSONResponse(catalog.view(n, lambda snap: view(snap, *args)))
             except KeyError:
                 return JSONResponse({"error": "no such trial"}, status_code=404)
         return endpoint

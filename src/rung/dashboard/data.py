@@ -13,16 +13,18 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rung.analysis_frames import JournalFold, rung_cutoffs, spec_steps, trial_rows
 from rung.core.engine import Engine
 from rung.core.records import StudySpec, TrialStatus
 from rung.errors import RungError
 from rung.storage import SQLiteJournal
+
+T = TypeVar("T")
 
 #: learning curves sent at most (the best and the latest trials first)
 MAX_CURVES = 400
@@ -69,7 +71,7 @@ class Catalog:
         self.storage = Path(storage)
         self.only = only
         self._cache: dict[tuple[Path, str], Snapshot] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def files(self) -> list[Path]:
         if self.storage.is_dir():
@@ -92,6 +94,14 @@ class Catalog:
             if n == name:
                 return p
         raise KeyError(name)
+
+    def view(self, name: str, fn: Callable[[Snapshot], T]) -> T:
+        """``fn(snapshot(name))`` with the study held still. The server answers requests on
+        several threads and a poll replays new records into the same engine in place, so a page
+        is built under the same lock as the replay (else its loops over the history can see it
+        change size)."""
+        with self._lock:
+            return fn(self.snapshot(name))
 
     def snapshot(self, name: str) -> Snapshot:
         """The study ``name`` as of now (replaying only what was appended since last time)."""
