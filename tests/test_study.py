@@ -152,3 +152,9 @@ def test_ask_and_tell_return_snapshots_without_keeping_them() -> None:
     assert s.engine.history._trials[t.id].snapshot is None
     assert ended == s.trial(t.id)  # the cached read gives the same record
     assert ended.status is TrialStatus.COMPLETED and ended.score == 0.25
+
+
+def test_a_huge_max_step_is_refused_naming_the_key() -> None:
+    with pytest.raises(rung.ConfigError, match=r"^max_step: must be an integer in \[1, 1000000\]"):
+        rung.Study.create("huge", {"a": rung.Float(0, 1)}, max_step=10**26,
+                          budget={"n_trials": 1})

@@ -9,6 +9,7 @@ from dataclasses import field
 from typing import Any
 
 from rung._validate import (
+    MAX_STEP,
     check_choice,
     check_float,
     check_int,
@@ -400,8 +401,10 @@ class StudySpec:
         if not isinstance(self.name, str) or not self.name:
             raise ConfigError(key="name", message=f"must be a non-empty string, got {self.name!r}")
         # the JSON form needs Python ints: keep the checked (normalized) values
-        for key, low in (("keep_checkpoints", 0), ("max_step", 1), ("seed", 0)):
-            object.__setattr__(self, key, check_int(key, getattr(self, key), low))
+        for key, low, high in (
+            ("keep_checkpoints", 0, None), ("max_step", 1, MAX_STEP), ("seed", 0, None)
+        ):
+            object.__setattr__(self, key, check_int(key, getattr(self, key), low, high))
         if self.trial_timeout is not None:
             object.__setattr__(self, "trial_timeout",
                                float(check_positive("trial_timeout", self.trial_timeout)))
