@@ -158,3 +158,20 @@ def test_a_huge_max_step_is_refused_naming_the_key() -> None:
     with pytest.raises(rung.ConfigError, match=r"^max_step: must be an integer in \[1, 1000000\]"):
         rung.Study.create("huge", {"a": rung.Float(0, 1)}, max_step=10**26,
                           budget={"n_trials": 1})
+
+
+def test_a_constraint_on_a_metric_never_reported_fails_the_run() -> None:
+    from rung.benchmarks import get_benchmark
+
+    bench = get_benchmark("mf-branin")
+    study = Study.create("c", bench.space, Objective("loss"), searcher="random",
+                         scheduler="fifo", max_step=bench.max_step, budget={"n_trials": 4},
+                         constraints=[rung.Constraint("latency", "<=", 1.0)])
+    with pytest.raises(rung.RunFailed, match=r"constraints\[0\]: no trial reported the metric "
+                                             r"'latency'"):
+        study.simulate(bench, n_workers=2)
+    ok = Study.create("d", bench.space, Objective("loss"), searcher="random", scheduler="fifo",
+                      max_step=bench.max_step, budget={"n_trials": 4},
+                      constraints=[rung.Constraint("loss", "<=", 1e9)])
+    ok.simulate(bench, n_workers=2)  # reported: no error
+    assert len(ok.trials("completed")) == 4

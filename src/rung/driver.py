@@ -149,6 +149,7 @@ def check_produced(engine: Engine) -> None:
     # (once per run; the scan stops at the first scored result)
     produced = any(math.isfinite(v) for t in h for v in h.scores(t).values())
     if produced and failed < n:
+        _check_constraints_reported(engine)
         return
     from rung.reporter import error_summary
 
@@ -162,6 +163,26 @@ def check_produced(engine: Engine) -> None:
         if failed:
             message += f"; {failed} of {n} trials failed{why}"
     raise RunFailed(message, _counts(engine))
+
+
+def _check_constraints_reported(engine: Engine) -> None:
+    """Raise ``RunFailed`` when a constraint's metric was never reported by any trial: every
+    trial then counts as infeasible, which is almost always a typo in the metric's name. A
+    metric reported only at some steps (at the end, say) is fine. One scan, once per run."""
+    h = engine.history
+    missing = list(engine.spec.constraints)
+    for t in h:
+        for r in h.results(t):
+            missing = [c for c in missing if c.metric not in r.metrics]
+            if not missing:
+                return
+    if missing:
+        i = engine.spec.constraints.index(missing[0])
+        raise RunFailed(
+            f"constraints[{i}]: no trial reported the metric {missing[0].metric!r}, so every "
+            "trial is infeasible (check the metric's name)",
+            _counts(engine),
+        )
 
 
 __all__ = ["StallError", "check_produced", "drive", "failure_limit", "handle", "turn"]

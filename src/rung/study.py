@@ -476,7 +476,11 @@ class Study(AskTell):
         on_turn: Callable[[Engine], None] | None = None,
     ) -> Study:
         """Run the study against a ``Benchmark`` on a virtual clock (see ``SimulatedExecutor``).
-        Returns the study; the executor is available as ``study.last_executor``."""
+        Returns the study; the executor is available as ``study.last_executor``.
+
+        Raises:
+            RunFailed: as ``run`` does: nothing usable was produced, or a constraint's metric
+                was never reported."""
         from rung.executors.simulated import SimulatedExecutor
 
         self._check_budget()
@@ -487,6 +491,7 @@ class Study(AskTell):
         first = self._resume_events(ex.now())
         self.last_executor = ex
         drive(self.engine, ex, self.journal, ctx, on_turn=on_turn, first=first)
+        check_produced(self.engine)
         return self
 
     def close(self) -> None:
