@@ -174,6 +174,9 @@ def test_run_local_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert "trials     8:" in out and f"failed {len(failed)}" in out
     assert f"(trial #{best.id}, step 9)" in out
     assert f"last failure  trial #{failed[-1].id}: ValueError: boom at step 1" in out
+    ids = ", ".join(f"#{t.id}" for t in failed[:5])
+    assert (f"failures   {len(failed)} x ValueError  (trials {ids}; last: ValueError: boom at "
+            f"step 1 (x=") in out
 
 
 def test_ctrl_c_stops_cleanly_and_resume_finishes(
@@ -239,3 +242,27 @@ def test_auto_choice_is_printed_and_journaled(tmp_path: Path, monkeypatch: pytes
     study = load(tmp_path / "runs" / "auto.db", "auto")
     assert study.auto_reason == reason
     assert (study.spec.searcher.name, study.spec.scheduler.name) == ("gp", "asha")
+
+
+def test_failure_lines_group_every_failure_by_its_kind() -> None:
+    from rung.cli.report import failure_lines
+    from rung.core.records import Trial, TrialStatus
+
+    def failed(tid: int, error: str) -> Trial:
+        return Trial(id=tid, params={}, status=TrialStatus.FAILED,
+                     error=f"Traceback (most recent call last):\n  ...\n{error}")
+
+    trials = [failed(i, f"ValueError: boom {i}") for i in (1, 3, 4, 6, 8, 9, 11)]
+    trials += [failed(2, "KeyError: 'lr'"), failed(5, "metric 'loss' is nan at step 3"),
+               failed(7, "torch.cuda.OutOfMemoryError: CUDA out of memory")]
+    assert failure_lines(sorted(trials, key=lambda t: t.id)) == [
+        "  failures   7 x ValueError  (trials #1, #3, #4, #6, #8, +2 more; "
+        "last: ValueError: boom 11)",
+        "  failures   1 x KeyError  (trials #2; last: KeyError: 'lr')",
+        "  failures   1 x metric 'loss' is nan at step 3  (trials #5)",
+        "  failures   1 x torch.cuda.OutOfMemoryError  (trials #7; "
+        "last: torch.cuda.OutOfMemoryError: CUDA out of memory)",
+    ]
+    many = [failed(i, f"E{i}: x") for i in range(12)]
+    lines = failure_lines(many)
+    assert len(lines) == 11 and lines[-1] == "  failures   2 more in 2 other kinds"

@@ -249,8 +249,9 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
     if best is not None and math.isfinite(best.score):
         lines.append(f"  best params  {fmt_params(best.params)}")
     if c["failed"]:
-        failed = study.trials("failed")[-1]
-        lines.append(f"  last failure  trial #{failed.id}: {_last_line(failed.error)}")
+        failed = study.trials("failed")
+        lines.append(f"  last failure  trial #{failed[-1].id}: {_last_line(failed[-1].error)}")
+        lines.extend(failure_lines(failed))
     if c["running"]:
         lines.append(
             f"  note: {c['running']} trial(s) were running when the driver stopped; "
@@ -278,6 +279,34 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
         lines.append("diagnostics")
         lines.append(diag)
     return "\n".join(lines)
+
+
+def failure_lines(failed: list[Trial], kinds: int = 10, ids: int = 5) -> list[str]:
+    """Every failure of a study, grouped by its kind (the exception type that starts the
+    error's last line, else that whole line), most frequent first, with the latest message:
+    ``failures   3 x ValueError  (trials #2, #5, #7; last: ValueError: boom (x=0.6))``. At most
+    ``kinds`` groups and ``ids`` trial ids per group are named; the rest are counted."""
+    groups: dict[str, list[Trial]] = {}
+    for t in failed:
+        groups.setdefault(_failure_kind(_last_line(t.error)), []).append(t)
+    ranked = sorted(groups.items(), key=lambda kv: -len(kv[1]))  # stable: first seen first
+    out = []
+    for kind, ts in ranked[:kinds]:
+        named = ", ".join(f"#{t.id}" for t in ts[:ids])
+        more = f", +{len(ts) - ids} more" if len(ts) > ids else ""
+        last = _last_line(ts[-1].error)
+        example = "" if last == kind else f"; last: {last}"
+        out.append(f"  failures   {len(ts)} x {kind}  (trials {named}{more}{example})")
+    if len(ranked) > kinds:
+        rest = sum(len(v) for _, v in ranked[kinds:])
+        out.append(f"  failures   {rest} more in {len(ranked) - kinds} other kinds")
+    return out
+
+
+def _failure_kind(line: str) -> str:
+    """``ValueError`` for ``ValueError: boom``; the line itself when it names no exception."""
+    head = line.split(":", 1)[0]
+    return head if ":" in line and head.replace(".", "").isidentifier() else line
 
 
 def _last_line(error: str | None) -> str:
