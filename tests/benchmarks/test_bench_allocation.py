@@ -11,31 +11,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-
-from rung.benchmarks.curve_table import write_curve_table
+from toy_table import write_toy_table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 bench = importlib.import_module("bench_allocation")
 
-META = {
-    "task": "toy",
-    "max_step": 4,
-    "metrics": {"val_error": "min"},
-    "space": {
-        "lr": {"type": "float", "low": 1e-3, "high": 1.0, "log": True},
-        "leaves": {"type": "int", "low": 2, "high": 64, "log": True},
-    },
-}
-PARAMS = np.array([[1e-3, 2], [0.1, 8], [1.0, 64]])
-ERROR = np.array([[0.5, 0.5, 0.5, 0.4], [0.5, 0.3, 0.2, 0.1], [0.2, 0.2, 0.25, 0.3]])
-SECONDS = np.array([[1, 1, 1, 1], [2, 2, 2, 2], [0.5, 0.5, 0.5, 0.5]])
-
-
 @pytest.fixture
 def toy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    write_curve_table(tmp_path / "toy.npz", META, PARAMS, {"val_error": ERROR}, SECONDS)
+    write_toy_table(tmp_path / "toy.npz")
     monkeypatch.setattr(bench, "CURVES", tmp_path)
     monkeypatch.setattr(bench, "TABLES", ("toy",))
     monkeypatch.setattr(bench, "OUT", tmp_path / "results")

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import spearmanr
+from toy_table import write_toy_table
 
 from rung.benchmarks import (
     BENCHMARKS,
@@ -58,25 +59,9 @@ unit = st.floats(0.0, 1.0, allow_nan=False)
 # --- protocol and registry ------------------------------------------------------------------
 
 
-def _tiny_table(directory: Any) -> str:
-    """A two-row, three-step curve table (``curve-table`` needs a file to replay)."""
-    from rung.benchmarks.curve_table import write_curve_table
-
-    path = str(directory / "tiny.npz")
-    meta = {
-        "task": "tiny",
-        "max_step": 3,
-        "metrics": {"loss": "min"},
-        "space": {"x": {"type": "float", "low": 0.0, "high": 1.0, "log": False}},
-    }
-    values = np.array([[0.9, 0.5, 0.4], [0.8, 0.7, 0.6]])
-    write_curve_table(path, meta, np.array([[0.2], [0.7]]), {"loss": values}, np.ones((2, 3)))
-    return path
-
-
 def build(name: str, directory: Any) -> Any:
-    """``get_benchmark(name)`` with default arguments (a tiny table for ``curve-table``)."""
-    kwargs = {"path": _tiny_table(directory)} if name == "curve-table" else {}
+    """``get_benchmark(name)`` with default arguments (the toy table for ``curve-table``)."""
+    kwargs = {"path": str(write_toy_table(directory / "toy.npz"))} if name == "curve-table" else {}
     return get_benchmark(name, **kwargs)
 
 
