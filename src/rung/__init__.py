@@ -22,6 +22,7 @@ for _package in ("rung.searchers", "rung.schedulers"):
 del _package
 
 if TYPE_CHECKING:
+    from rung.callbacks import Callback
     from rung.core.events import Action, Decision
     from rung.core.records import (
         Budget,
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
 
 # public name -> the module that defines it (and the attribute's name there, when it differs)
 _EXPORTS: dict[str, str] = {
+    "Callback": "rung.callbacks",
     "Action": "rung.core.events",
     "Decision": "rung.core.events",
     "Budget": "rung.core.records",
@@ -122,6 +124,7 @@ __all__ = [
     "AsyncHyperband",
     "BOHBSearcher",
     "Budget",
+    "Callback",
     "Categorical",
     "Checkpoint",
     "ConfigError",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from rung.core.engine import Engine
@@ -24,6 +24,7 @@ from rung.executors.base import Executor, RunContext
 from rung.storage.base import Journal
 
 if TYPE_CHECKING:
+    from rung.callbacks import Callback
     from rung.reporter import Reporter
 
 log = logging.getLogger("rung.driver")
@@ -65,6 +66,7 @@ def drive(
     on_turn: Callable[[Engine], None] | None = None,
     first: list[Event] | None = None,
     reporter: Reporter | None = None,
+    callbacks: Sequence[Callback] = (),
 ) -> None:
     """Run the study until the engine is done (budget spent or nothing left to launch), then
     shut the executor down (also when anything raises).
@@ -73,6 +75,9 @@ def drive(
         first: extra events to handle before the executor's first ones (used on resume).
         on_turn: called after every turn (progress display); must not change anything.
         reporter: told about every turn's events (failed trials) and the end of the run.
+        callbacks: ``on_turn(events, commands, history)`` after every turn, once it is
+            journaled and its commands submitted (see ``rung.callbacks``); an exception
+            propagates (the executor is shut down, the journal is intact).
 
     Raises:
         StallError: the executor is ``idle`` while the engine still waits for trials.
@@ -89,6 +94,10 @@ def drive(
                 reporter.on_turn(engine, pending)
             if on_turn is not None:
                 on_turn(engine)
+            if callbacks:
+                h = engine.history
+                for cb in callbacks:
+                    cb.on_turn(pending, commands, h)
             limit = failure_limit(engine)
             if limit is not None:
                 ended = True

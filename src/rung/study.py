@@ -14,6 +14,7 @@ import numpy as np
 
 from rung.ask_tell import AskTell
 from rung.auto import choose, is_auto
+from rung.callbacks import Callback, end_all, start_all
 from rung.core.engine import Engine, is_retryable
 from rung.core.events import (
     CapacityChanged,
@@ -389,6 +390,7 @@ class Study(AskTell):
         on_turn: Callable[[Engine], None] | None = None,
         retry_failed: bool = False,
         reporter: Reporter | None = None,
+        callbacks: Sequence[Callback] = (),
         **executor_options: Any,
     ) -> Study:
         """Run ``objective(ctx)`` on real workers until the budget is spent.
@@ -403,6 +405,10 @@ class Study(AskTell):
         (default: a ``rung.Reporter`` on the ``rung.run`` logger, shown on stderr when the
         application configured no logging).
 
+        ``callbacks`` (``rung.Callback``) are told of the session's start, of every turn once
+        it is journaled, and of its end (also when it fails); one that raises stops the run
+        and its exception propagates, the journal intact (see ``rung.callbacks``).
+
         Raises:
             RunFailed: every trial failed, or none produced the objective metric, or more
                 trials failed than ``max_failures`` allows (the run stops early then). The
@@ -413,12 +419,19 @@ class Study(AskTell):
         if reporter is None:
             visible()
             reporter = Reporter()
-        ex = self._make_executor(objective, executor, n_workers, executor_options)
-        first = self._resume_events(ex.now())
-        first = self._retry_events(first, ex.now()) if retry_failed else first
-        drive(self.engine, ex, self.journal, self._run_context(objective), on_turn=on_turn,
-              first=first, reporter=reporter)
-        check_produced(self.engine)
+        cbs = tuple(callbacks)
+        start_all(cbs, self)
+        failing = True
+        try:
+            ex = self._make_executor(objective, executor, n_workers, executor_options)
+            first = self._resume_events(ex.now())
+            first = self._retry_events(first, ex.now(), cbs) if retry_failed else first
+            drive(self.engine, ex, self.journal, self._run_context(objective), on_turn=on_turn,
+                  first=first, reporter=reporter, callbacks=cbs)
+            check_produced(self.engine)
+            failing = False
+        finally:
+            end_all(cbs, self, failing)
         return self
 
     def _run_context(self, objective: Callable[..., Any] | None) -> RunContext:
@@ -430,12 +443,16 @@ class Study(AskTell):
         return RunContext(self.name, ckpt, self.spec.max_step, objective,
                           trial_timeout=self.spec.trial_timeout, max_time=left)
 
-    def _retry_events(self, first: list[Event], now: float) -> list[Event]:
+    def _retry_events(
+        self, first: list[Event], now: float, callbacks: Sequence[Callback] = ()
+    ) -> list[Event]:
         """Journal the resume events now (they may fail trials for too many interruptions),
         then ``TrialRetried`` for every trial failed that way, with no capacity yet: the
         session's first ``CapacityChanged`` launches them."""
         if first:
-            turn(self.engine, self.journal, self.name, first)
+            commands = turn(self.engine, self.journal, self.name, first)
+            for cb in callbacks:
+                cb.on_turn(first, commands, self.engine.history)
         h = self.engine.history
         retry: list[Event] = [
             TrialRetried(t, now) for t in h.ids(TrialStatus.FAILED) if is_retryable(h.error(t))
@@ -474,9 +491,11 @@ class Study(AskTell):
         n_workers: int = 1,
         launch_delay: float = 0.0,
         on_turn: Callable[[Engine], None] | None = None,
+        callbacks: Sequence[Callback] = (),
     ) -> Study:
         """Run the study against a ``Benchmark`` on a virtual clock (see ``SimulatedExecutor``).
         Returns the study; the executor is available as ``study.last_executor``.
+        ``callbacks`` are called as ``run`` calls them.
 
         Raises:
             RunFailed: as ``run`` does: nothing usable was produced, or a constraint's metric
@@ -484,14 +503,22 @@ class Study(AskTell):
         from rung.executors.simulated import SimulatedExecutor
 
         self._check_budget()
-        ex = SimulatedExecutor(
-            benchmark, n_workers, start_time=self.engine.now, launch_delay=launch_delay
-        )
-        ctx = self._run_context(None)
-        first = self._resume_events(ex.now())
-        self.last_executor = ex
-        drive(self.engine, ex, self.journal, ctx, on_turn=on_turn, first=first)
-        check_produced(self.engine)
+        cbs = tuple(callbacks)
+        start_all(cbs, self)
+        failing = True
+        try:
+            ex = SimulatedExecutor(
+                benchmark, n_workers, start_time=self.engine.now, launch_delay=launch_delay
+            )
+            ctx = self._run_context(None)
+            first = self._resume_events(ex.now())
+            self.last_executor = ex
+            drive(self.engine, ex, self.journal, ctx, on_turn=on_turn, first=first,
+                  callbacks=cbs)
+            check_produced(self.engine)
+            failing = False
+        finally:
+            end_all(cbs, self, failing)
         return self
 
     def close(self) -> None:

@@ -1,0 +1,86 @@
+"""Callbacks: user code told about a run as it happens (tracking integrations build on this).
+
+A ``Callback`` is handed to ``Study.run(callbacks=[...])`` or ``Study.simulate(callbacks=[...])``.
+For one driver session (a run, a resume, a simulation) it is called:
+
+- ``on_start(study)`` once, before the session's first turn;
+- ``on_turn(events, commands, history)`` after every driver turn, once the turn is journaled:
+  the events the turn handled and the commands they caused, each in journal order (a ``Reply``
+  carries the scheduler's ``Decision`` and its ``reason``); ``history`` is the engine's state
+  after the turn;
+- ``on_end(study)`` once, after the session ended, whichever way it ended (budget spent,
+  ``RunFailed``, ``KeyboardInterrupt``, any other exception, including one of a callback).
+
+Callbacks read; they must not change the study, the history or the records they are given.
+They run in the driver's thread, between two turns, so a slow one slows the run down (the
+workers keep computing, but their results wait): send anything slow to a thread of your own.
+
+**A callback that raises stops the run.** The turn that caused the call is already journaled
+and its commands handed to the executor, so the journal is intact and ``Study.load(...).run``
+resumes; the executor is shut down, every callback's ``on_end`` is still called, and the
+callback's exception propagates out of ``run`` (as Optuna does with its callbacks). An ``on_end``
+that raises while the run is ending because of another exception is logged on the
+``rung.callbacks`` logger and the first exception propagates; otherwise the first ``on_end``
+exception propagates after every ``on_end`` was called.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rung.core.events import Command, Event
+    from rung.core.history import History
+    from rung.study import Study
+
+log = logging.getLogger("rung.callbacks")
+
+
+class Callback:
+    """Base class of callbacks: every method does nothing; override the ones you need."""
+
+    def on_start(self, study: Study) -> None:
+        """Before the first turn of a ``run`` / ``simulate`` session."""
+
+    def on_turn(
+        self, events: Sequence[Event], commands: Sequence[Command], history: History
+    ) -> None:
+        """After a driver turn is journaled: its events and the commands they caused."""
+
+    def on_end(self, study: Study) -> None:
+        """After the session ended (normally or not)."""
+
+
+def start_all(callbacks: Sequence[Callback], study: Study) -> None:
+    """Call every callback's ``on_start`` in order (an exception propagates at once)."""
+    for cb in callbacks:
+        cb.on_start(study)
+
+
+def end_all(callbacks: Sequence[Callback], study: Study, failing: bool) -> None:
+    """Call every callback's ``on_end``, all of them even when some raise.
+
+    Args:
+        failing: the session is ending because of an exception, which must win: ``on_end``
+            exceptions are then logged, not raised.
+
+    Raises:
+        Exception: the first ``on_end`` exception, when ``failing`` is false.
+    """
+    first: BaseException | None = None
+    for cb in callbacks:
+        try:
+            cb.on_end(study)
+        except Exception as e:
+            if failing:
+                log.error("callback %r raised in on_end (ignored: the run was already "
+                          "failing)", cb, exc_info=True)
+            elif first is None:
+                first = e
+    if first is not None:
+        raise first
+
+
+__all__ = ["Callback", "end_all", "start_all"]
