@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     )
     from rung.core.rng import derive_rng
     from rung.core.versions import RUNG_VERSION as __version__
+    from rung.cost.prices import Prices
     from rung.errors import (
         ConfigError,
         JournalError,
@@ -82,6 +83,7 @@ _EXPORTS: dict[str, str] = {
     "TrialStatus": "rung.core.records",
     "derive_rng": "rung.core.rng",
     "__version__": "rung.core.versions",
+    "Prices": "rung.cost.prices",
     "ConfigError": "rung.errors",
     "JournalError": "rung.errors",
     "PauseTrial": "rung.errors",
@@ -142,6 +144,7 @@ __all__ = [
     "Objective",
     "Outcome",
     "PauseTrial",
+    "Prices",
     "RandomSearcher",
     "RayExecutor",
     "ReplayDivergenceError",

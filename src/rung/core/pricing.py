@@ -1,0 +1,112 @@
+"""The cost model's pure arithmetic: price tables, per-trial resources, money per hour.
+
+``rung.cost.Prices`` is the user-facing value built on these functions; the engine uses them
+directly (``rung.core`` imports nothing above it) to enforce ``Budget.max_cost`` and
+``Budget.max_gpu_hours``.
+
+Devices are named ``"cpu"``, ``"gpu"`` and ``"gpu:<TYPE>"`` (``"gpu:A100"``). A price is money
+per device-hour. Resources are devices held by one running trial (``{"cpu": 4, "gpu:A100":
+1}``; fractions allowed). Rules, documented in docs/cost.md:
+
+- a typed GPU without its own price is charged at the ``"gpu"`` price;
+- a device with no price at all costs nothing: the table prices what you pay for (leave the CPUs
+  out when they come with a GPU instance's price). Device-hours are counted all the same;
+- Ray's spellings (``CPU``, ``GPU``, ``num_cpus``, ``num_gpus``) are accepted for resources;
+  ``memory`` and custom Ray resources are not devices and are dropped by ``from_ray``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from rung._validate import is_number
+from rung.errors import ConfigError
+
+#: what a trial holds when neither the executor nor the study says: one CPU
+DEFAULT_RESOURCES: Mapping[str, float] = {"cpu": 1.0}
+
+_ALIASES = {"cpu": "cpu", "gpu": "gpu", "num_cpus": "cpu", "num_gpus": "gpu"}
+
+
+def device_key(key: str, where: str) -> str:
+    """The canonical device name of ``key`` (``"CPU"`` -> ``"cpu"``, ``"gpu:A100"`` stays):
+    raises ``ConfigError(key=f"{where}.{key}")`` for anything that is not a device."""
+    if isinstance(key, str):
+        alias = _ALIASES.get(key.lower())
+        if alias is not None:
+            return alias
+        kind, sep, typ = key.partition(":")
+        if sep and kind.lower() == "gpu" and typ.strip() == typ and typ:
+            return f"gpu:{typ}"
+    raise ConfigError(
+        key=f"{where}.{key}",
+        message="unknown device (use 'cpu', 'gpu' or 'gpu:<TYPE>', e.g. 'gpu:A100')",
+    )
+
+
+def _amount(where: str, key: Any, value: Any) -> float:
+    if is_number(value) and math.isfinite(float(value)) and float(value) >= 0:
+        return float(value)
+    raise ConfigError(key=f"{where}.{key}", message=f"must be a finite number >= 0, got {value!r}")
+
+
+def check_table(value: Any, where: str) -> dict[str, float]:
+    """A ``{device: amount}`` mapping, keys canonical, amounts finite and >= 0; ``where`` is the
+    spec key errors are named under (``"prices"``, ``"resources_per_trial"``)."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            key=where, message=f"must be a mapping of device to number, got {value!r}"
+        )
+    out: dict[str, float] = {}
+    for k, v in value.items():
+        name = device_key(k, where)
+        if name in out:
+            raise ConfigError(key=f"{where}.{k}", message=f"device {name!r} given twice")
+        out[name] = _amount(where, k, v)
+    return out
+
+
+def hourly_rate(prices: Mapping[str, float], resources: Mapping[str, float]) -> float:
+    """Money per hour for one trial holding ``resources`` (both canonical, see
+    ``check_table``): the sum over devices of amount x price, a typed GPU falling back to the
+    ``"gpu"`` price, an unpriced device costing nothing."""
+    total = 0.0
+    for device, amount in resources.items():
+        price = prices.get(device)
+        if price is None and device.startswith("gpu:"):
+            price = prices.get("gpu")
+        if price is not None:
+            total += amount * price
+    return total
+
+
+def gpus(resources: Mapping[str, float]) -> float:
+    """GPUs of any type in ``resources`` (what ``Budget.max_gpu_hours`` counts)."""
+    return sum(a for d, a in resources.items() if d == "gpu" or d.startswith("gpu:"))
+
+
+def from_ray(resources: Mapping[str, float]) -> dict[str, float]:
+    """Devices in Ray's normalized per-trial resources (``{"CPU": 1, "GPU": 0.5, "memory":
+    ...}``): ``CPU`` and ``GPU`` only; an ``accelerator_type:<T>`` resource types the GPU."""
+    out: dict[str, float] = {}
+    cpu = float(resources.get("CPU", 0.0))
+    if cpu > 0:
+        out["cpu"] = cpu
+    gpu = float(resources.get("GPU", 0.0))
+    if gpu > 0:
+        typ = next((k.split(":", 1)[1] for k in resources
+                    if k.startswith("accelerator_type:") and k.split(":", 1)[1]), None)
+        out["gpu" if typ is None else f"gpu:{typ}"] = gpu
+    return out
+
+
+__all__ = [
+    "DEFAULT_RESOURCES",
+    "check_table",
+    "device_key",
+    "from_ray",
+    "gpus",
+    "hourly_rate",
+]

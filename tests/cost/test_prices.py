@@ -1,0 +1,70 @@
+"""Prices: validation (ConfigError naming the key), rates, fallbacks, JSON round-trip."""
+
+from __future__ import annotations
+
+import pytest
+
+import rung
+from rung.core.pricing import from_ray, gpus, hourly_rate
+from rung.errors import ConfigError
+
+
+def test_rate_sums_devices_and_typed_gpu_falls_back_to_gpu() -> None:
+    p = rung.Prices({"cpu": 0.04, "gpu": 2.0, "gpu:A100": 3.2})
+    assert p.rate({"cpu": 1, "gpu:A100": 1}) == pytest.approx(3.24)
+    assert p.rate({"cpu": 4, "gpu:T4": 0.5}) == pytest.approx(0.16 + 1.0)  # T4 -> "gpu"
+    assert p.rate({"CPU": 2, "num_gpus": 1}) == pytest.approx(0.08 + 2.0)  # Ray spellings
+    assert p.rate({}) == 0.0
+
+
+def test_unpriced_device_costs_nothing() -> None:
+    p = rung.Prices({"gpu:A100": 3.2})
+    assert p.rate({"cpu": 8, "gpu:A100": 2}) == pytest.approx(6.4)
+    assert p.rate({"gpu:T4": 1}) == 0.0  # no "gpu:T4" and no "gpu" price
+    assert rung.Prices().rate({"cpu": 1}) == 0.0
+    assert not rung.Prices()
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ({"cpu": -0.1}, "prices.cpu"),
+        ({"tpu": 1.0}, "prices.tpu"),
+        ({"gpu:": 1.0}, "prices.gpu:"),
+        ({"gpu": float("nan")}, "prices.gpu"),
+        ({"gpu": "2"}, "prices.gpu"),
+        ({"cpu": True}, "prices.cpu"),
+        ({"cpu": 1.0, "CPU": 2.0}, "prices.CPU"),
+    ],
+)
+def test_bad_price_names_the_key(table: dict[str, object], key: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        rung.Prices(table)  # type: ignore[arg-type]
+    assert e.value.key == key
+
+
+def test_bad_resources_name_the_key() -> None:
+    p = rung.Prices({"cpu": 1.0})
+    with pytest.raises(ConfigError) as e:
+        p.rate({"fpga": 1})
+    assert e.value.key == "resources_per_trial.fpga"
+    with pytest.raises(ConfigError) as e:
+        p.rate({"gpu": -1})
+    assert e.value.key == "resources_per_trial.gpu"
+
+
+def test_json_round_trip_and_equality() -> None:
+    p = rung.Prices({"CPU": 0.04, "gpu:A100": 3.2})
+    assert p.to_json() == {"cpu": 0.04, "gpu:A100": 3.2}
+    assert rung.Prices.from_json(p.to_json()) == p
+    assert rung.Prices.from_json(None) == rung.Prices({})
+    assert hash(p) == hash(rung.Prices({"cpu": 0.04, "gpu:A100": 3.2}))
+
+
+def test_pure_helpers() -> None:
+    assert gpus({"cpu": 4, "gpu": 1, "gpu:A100": 2}) == 3
+    assert hourly_rate({"gpu": 2.0}, {"gpu:H100": 0.5}) == 1.0
+    assert from_ray({"CPU": 2.0, "GPU": 1.0, "memory": 1e9}) == {"cpu": 2.0, "gpu": 1.0}
+    assert from_ray({"CPU": 1.0, "GPU": 1.0, "accelerator_type:A100": 0.001}) == {
+        "cpu": 1.0, "gpu:A100": 1.0}
+    assert from_ray({"CPU": 0.0}) == {}
