@@ -28,7 +28,7 @@ Scheduler
     their complete curves like their final values (Spearman >= 0.7, ties leaving the 1/3
     quota meaningful; ``FirstRung`` in ``rung.schedulers._guard``); if no step does, no trial
     is stopped early. A fixed first rung cannot serve both kinds of learning curves rung has
-    measured (``bench_curve``, 10 seeds, 1 and 8 workers): on the HGB tables the first boosting
+    measured (``bench_allocation``, 10 seeds, 1 and 8 workers): on the HGB tables the first boosting
     rounds rank configurations hardly better than chance (Spearman with the final value
     0.0-0.1 at steps 1-9 of 243, most values tied) and ASHA from step 1 or 9 ends behind
     random+FIFO, while on the MLP table (Spearman 0.8 at epoch 1) ASHA from step 1 is far

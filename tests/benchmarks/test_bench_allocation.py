@@ -20,9 +20,9 @@ bench = importlib.import_module("bench_allocation")
 @pytest.fixture
 def toy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     write_toy_table(tmp_path / "toy.npz")
-    monkeypatch.setattr(bench, "CURVES", tmp_path)
-    monkeypatch.setattr(bench, "TABLES", ("toy",))
-    monkeypatch.setattr(bench, "OUT", tmp_path / "results")
+    monkeypatch.setattr(bench.tasks, "CURVES", tmp_path)
+    monkeypatch.setattr(bench.tasks, "TABLES", ("toy",))
+    monkeypatch.setattr(bench.tasks, "OUT", tmp_path / "results")
     return "toy"
 
 
@@ -146,3 +146,42 @@ def test_cell_report_names_the_best_of_each_side_and_tests_them() -> None:
     assert summary["reach"]["asha"] == pytest.approx(0.5)
     assert summary["reach"]["random+fifo"] == pytest.approx(0.5)
     assert "| *st-asha* |" in md
+
+
+def test_variants_build_the_named_scheduler_with_their_arguments() -> None:
+    from allocation.rung_methods import study_args
+
+    from rung.schedulers import ASHA, AsyncHyperband, CurveASHA
+
+    a = study_args("asha:min_step=9:variant=promotion")
+    assert a["searcher"] == "random" and isinstance(a["scheduler"], ASHA)
+    assert a["scheduler"].min_step == 9 and a["scheduler"].variant == "promotion"
+    b = study_args("ahb:min_step=auto")
+    assert isinstance(b["scheduler"], AsyncHyperband) and b["scheduler"].min_step == "auto"
+    c = study_args("curve+tpe")
+    assert c["searcher"] == "tpe" and isinstance(c["scheduler"], CurveASHA)
+    assert bench.METHODS["asha"][0] == "rung"
+    with pytest.raises(SystemExit) as e:
+        bench.main(["--methods", "nope:x=1", "--no-write"])
+    assert e.value.code == 2
+
+
+def test_criteria_are_judged_from_the_runs(toy: str) -> None:
+    def runs(method: str, finals: list[float], at_third: float) -> list[dict[str, Any]]:
+        return [{"method": method, "seed": s, "budget": 9.0, "final_regret": f, "rows": None,
+                 "curve": [(3.0, 3.0, at_third), (9.0, 9.0, f)]}
+                for s, f in enumerate(finals)]
+
+    good = (runs("default", [0.01] * 10, 0.05) + runs("random+fifo", [0.03] * 10, 0.2)
+            + runs("st-asha", [0.02] * 10, 0.01) + runs("optuna-tpe+sh", [0.05] * 10, 0.3)
+            + runs("dehb", [0.0] * 10, 0.0))  # DEHB is not in the claim's peers
+    bad = runs("default", [0.2] * 10, 0.3) + runs("random+fifo", [0.03] * 10, 0.2)
+    text = bench.criteria({(toy, 1): good, (toy, 8): bad, ("mf-branin", 1): good})
+    a = text.split("(a)")[1].split("(b)")[0]
+    assert f"| {toy} | 1 | 0.01 | 0.03 |" in a and a.count("**no**") == 1
+    b = text.split("(b)")[1].split("(c)")[0]
+    assert "in 1 of 2 (task, workers, budget) cells = 50%" in b  # budget 1: ahead; 1/3: behind
+    assert "| 1/3 | 0.05 | *st-asha* 0.01 | behind |" in b
+    assert "| 1 | 0.01 | *st-asha* 0.02 | ahead |" in b
+    c = text.split("(c)")[1]
+    assert c.count("| never | **no** |") == 1 and "mf-branin" not in text
