@@ -3,13 +3,23 @@ the end.
 
 A ``Reporter`` is handed to ``rung.driver.drive``, which calls ``on_turn(engine, events)``
 after every turn (once the turn is journaled) and ``end(engine)`` when the run stops. It reads
-the engine and never changes it. Lines go through the ``rung.run`` logger (the library prints
-nothing); ``visible()`` makes them reach the terminal when the application configured no
-logging at all, which is what ``Study.run`` does, so a failing run is loud by default and a
-run inside an application that logs goes where that application's logs go.
+the engine and never changes it. ``rung.progress.Progress`` (the live view of the CLI and of
+``Study.run(progress=True)``) is a ``Reporter`` too, so failures and the summary are reported the
+same way whichever shows the run.
 
-Subclass it to show a run differently (the CLI's progress view, a notebook widget, callbacks):
-override ``trial_failed`` / ``end``, or ``on_turn`` for everything.
+**Where the lines go.** Each line is a record on the ``rung.run`` logger (failures at WARNING,
+the summary at INFO), and it is shown exactly once:
+
+- when a handler of the logging configuration (the application's, pytest's, ``visible()``'s)
+  emits it, that is where it appears, formatted as that handler formats it;
+- otherwise (no logging configured, or the configured handlers and levels would drop it, e.g.
+  ``logging.basicConfig()`` leaves INFO out) it is written to ``sys.stderr`` as
+  ``rung: <line>``: a failure is never lost because logging was configured for something else;
+- except when the user silenced it on purpose: a level set on the ``rung`` or ``rung.run``
+  logger above the line's level, or ``logging.disable`` at or above it. Nothing is shown then.
+
+Subclass it to show a run differently (a notebook widget, a tracker): override
+``trial_failed`` / ``end``, or ``on_turn`` for everything.
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ class Reporter:
 
     def __init__(self, logger: logging.Logger | None = None) -> None:
         self.logger = logger if logger is not None else log
+        self.lines: list[str] = []  # every line this reporter showed or logged, in order
         self.failures = 0  # failed trial runs reported by this reporter
         self._seen: set[tuple[int, int]] = set()  # (trial id, launch) already reported
 
@@ -53,11 +64,66 @@ class Reporter:
 
     def trial_failed(self, trial_id: int, step: int, error: str | None) -> None:
         """One trial run failed at ``step`` (0: before its first report)."""
-        self.logger.warning("%s", failure_line(trial_id, step, error))
+        self.emit(logging.WARNING, failure_line(trial_id, step, error))
 
     def end(self, engine: Engine, name: str = "") -> None:
         """The run stopped (budget spent, nothing left to run, or an error)."""
-        self.logger.info("%s%s", f"study {name}: " if name else "", outcome_line(engine))
+        self.emit(logging.INFO, f"{'study ' + name + ': ' if name else ''}{outcome_line(engine)}")
+
+    # --- a Reporter is also a context manager (a live view starts and stops there) ----------
+    def __enter__(self) -> Reporter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def emit(self, level: int, text: str) -> None:
+        """Show ``text`` once: through logging when a handler emits it, else on stderr,
+        unless the ``rung`` loggers or ``logging.disable`` silence ``level`` (see the module's
+        docstring)."""
+        lg = self.logger
+        if silenced(lg, level):
+            return
+        self.lines.append(text)
+        handlers = _handlers(lg)
+        if handlers and lg.isEnabledFor(level):
+            lg.log(level, "%s", text)
+            if not lg.disabled and any(level >= h.level for h in handlers):
+                return  # a handler of the configuration shows it
+        self.write(f"rung: {text}")
+
+    def write(self, line: str) -> None:
+        """Write one line to ``sys.stderr`` as it is now (a live view may have redirected it)."""
+        try:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):  # a closed stream never takes the run down
+            pass
+
+
+def silenced(logger: logging.Logger, level: int) -> bool:
+    """Whether the user silenced ``level`` on purpose: ``logging.disable`` at or above it, or a
+    level set on ``logger`` or one of its ``rung`` ancestors above it."""
+    if logging.root.manager.disable >= level:
+        return True
+    lg: logging.Logger | None = logger
+    while lg is not None and (lg.name == "rung" or lg.name.startswith("rung.")
+                              or lg is logger):
+        if lg.level != logging.NOTSET:
+            return lg.level > level
+        lg = lg.parent
+    return False
+
+
+def _handlers(logger: logging.Logger) -> list[logging.Handler]:
+    """The handlers a record of ``logger`` reaches (its own and, while it propagates, its
+    ancestors')."""
+    found: list[logging.Handler] = []
+    lg: logging.Logger | None = logger
+    while lg is not None:
+        found.extend(lg.handlers)
+        lg = lg.parent if lg.propagate else None
+    return found
 
 
 def error_summary(error: str | None) -> str:
@@ -125,4 +191,4 @@ def visible(logger: logging.Logger = log) -> None:
             logger.setLevel(logging.INFO)
 
 
-__all__ = ["Reporter", "error_summary", "failure_line", "outcome_line", "visible"]
+__all__ = ["Reporter", "error_summary", "failure_line", "outcome_line", "silenced", "visible"]

@@ -37,7 +37,7 @@ from rung.driver import check_produced, drive, turn
 from rung.errors import ConfigError, JournalError
 from rung.executors.base import Executor, RunContext
 from rung.executors.spawn_guard import exit_if_reimported
-from rung.reporter import Reporter, visible
+from rung.reporter import Reporter
 from rung.space import SearchSpace
 from rung.storage import Journal, MemoryJournal, open_journal
 
@@ -391,6 +391,7 @@ class Study(AskTell):
         retry_failed: bool = False,
         reporter: Reporter | None = None,
         callbacks: Sequence[Callback] = (),
+        progress: bool | None = None,
         **executor_options: Any,
     ) -> Study:
         """Run ``objective(ctx)`` on real workers until the budget is spent.
@@ -400,10 +401,14 @@ class Study(AskTell):
         and ``run`` again resume. ``retry_failed=True`` first makes the trials that failed
         for too many interruptions resumable again (their interruptions count from zero).
 
-        Every failed trial is logged as one line (``trial 3 failed at step 2: ValueError:
-        boom``) and the run ends with a count of trials by status, through ``reporter``
-        (default: a ``rung.Reporter`` on the ``rung.run`` logger, shown on stderr when the
-        application configured no logging).
+        ``progress=True`` shows the CLI's live view on stderr (plain lines every 5 s when
+        stderr is not a terminal, or without ``rich``); ``None`` (the default) means ``True``
+        when stderr is a terminal or this is a Jupyter notebook; ``False`` shows no progress.
+        Whatever ``progress`` is, every failed trial is shown as it happens, as one line
+        (``trial 3 failed at step 2: ValueError: boom``), and the run ends with a count of
+        trials by status: through the application's logging when it shows the ``rung.run``
+        logger's lines, else on stderr (see ``rung.reporter``). A ``reporter`` given replaces
+        all of this (its owner starts and stops it).
 
         ``callbacks`` (``rung.Callback``) are told of the session's start, of every turn once
         it is journaled, and of its end (also when it fails); one that raises stops the run
@@ -414,24 +419,24 @@ class Study(AskTell):
                 trials failed than ``max_failures`` allows (the run stops early then). The
                 journal is intact.
         """
+        from rung.progress import reporting
+
         exit_if_reimported()
         self._check_budget()
-        if reporter is None:
-            visible()
-            reporter = Reporter()
         cbs = tuple(callbacks)
-        start_all(cbs, self)
-        failing = True
-        try:
-            ex = self._make_executor(objective, executor, n_workers, executor_options)
-            first = self._resume_events(ex.now())
-            first = self._retry_events(first, ex.now(), cbs) if retry_failed else first
-            drive(self.engine, ex, self.journal, self._run_context(objective), on_turn=on_turn,
-                  first=first, reporter=reporter, callbacks=cbs)
-            check_produced(self.engine)
-            failing = False
-        finally:
-            end_all(cbs, self, failing)
+        with reporting(self, progress, reporter) as rep:
+            start_all(cbs, self)
+            failing = True
+            try:
+                ex = self._make_executor(objective, executor, n_workers, executor_options)
+                first = self._resume_events(ex.now())
+                first = self._retry_events(first, ex.now(), cbs) if retry_failed else first
+                drive(self.engine, ex, self.journal, self._run_context(objective),
+                      on_turn=on_turn, first=first, reporter=rep, callbacks=cbs)
+                check_produced(self.engine)
+                failing = False
+            finally:
+                end_all(cbs, self, failing)
         return self
 
     def _run_context(self, objective: Callable[..., Any] | None) -> RunContext:
@@ -492,33 +497,38 @@ class Study(AskTell):
         launch_delay: float = 0.0,
         on_turn: Callable[[Engine], None] | None = None,
         callbacks: Sequence[Callback] = (),
+        progress: bool = False,
+        reporter: Reporter | None = None,
     ) -> Study:
         """Run the study against a ``Benchmark`` on a virtual clock (see ``SimulatedExecutor``).
         Returns the study; the executor is available as ``study.last_executor``.
-        ``callbacks`` are called as ``run`` calls them.
+        ``callbacks``, ``progress`` and ``reporter`` act as in ``run``, but ``progress`` is off
+        by default (a simulation takes seconds): failures and the summary are still shown.
 
         Raises:
             RunFailed: as ``run`` does: nothing usable was produced, or a constraint's metric
                 was never reported."""
         from rung.executors.simulated import SimulatedExecutor
+        from rung.progress import reporting
 
         self._check_budget()
         cbs = tuple(callbacks)
-        start_all(cbs, self)
-        failing = True
-        try:
-            ex = SimulatedExecutor(
-                benchmark, n_workers, start_time=self.engine.now, launch_delay=launch_delay
-            )
-            ctx = self._run_context(None)
-            first = self._resume_events(ex.now())
-            self.last_executor = ex
-            drive(self.engine, ex, self.journal, ctx, on_turn=on_turn, first=first,
-                  callbacks=cbs)
-            check_produced(self.engine)
-            failing = False
-        finally:
-            end_all(cbs, self, failing)
+        with reporting(self, progress, reporter) as rep:
+            start_all(cbs, self)
+            failing = True
+            try:
+                ex = SimulatedExecutor(
+                    benchmark, n_workers, start_time=self.engine.now, launch_delay=launch_delay
+                )
+                ctx = self._run_context(None)
+                first = self._resume_events(ex.now())
+                self.last_executor = ex
+                drive(self.engine, ex, self.journal, ctx, on_turn=on_turn, first=first,
+                      reporter=rep, callbacks=cbs)
+                check_produced(self.engine)
+                failing = False
+            finally:
+                end_all(cbs, self, failing)
         return self
 
     def close(self) -> None:

@@ -321,10 +321,10 @@ def _drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace) -> int:
         with _sigterm_as_interrupt(), Progress(study, live=live, interval=args.log_every) as prog:
             if spec.executor == "simulated":
                 study.simulate(load_benchmark(spec), n_workers=spec.n_workers or 1,
-                               on_turn=prog.on_turn)
+                               reporter=prog)
             else:
                 study.run(fn, executor=spec.executor, n_workers=spec.n_workers,
-                          on_turn=prog.on_turn, **spec.executor_options(),
+                          reporter=prog, **spec.executor_options(),
                           retry_failed=getattr(args, "retry_failed", False))
     except KeyboardInterrupt:
         study.close()

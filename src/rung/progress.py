@@ -1,0 +1,268 @@
+"""Progress of a running study: a live terminal view (rich) or plain lines, plus the failures
+and the summary of every ``Reporter``.
+
+One view serves ``rung run`` and ``Study.run(progress=True)`` (DESIGN §7b): ``Progress`` is a
+``rung.reporter.Reporter``, handed to the driver, which calls ``on_turn(engine, events)`` after
+every turn, which may be thousands of times a second, so past the failure check it only reads
+the clock until a render is due. It reads the engine and never changes it.
+
+The live view needs ``rich`` (``pip install 'rung[cli]'``); without it the view falls back to a
+plain line every ``interval`` seconds and says once how to get the live one.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import IO, Any
+
+from rung.cli.report import (
+    STATUS_COLUMNS,
+    best_line,
+    counts,
+    fmt_duration,
+    fmt_num,
+    fmt_params,
+    is_records,
+    no_best,
+    records_table,
+    state_sections,
+)
+from rung.core.engine import Engine
+from rung.core.events import Event
+from rung.core.records import TrialStatus
+from rung.reporter import Reporter
+from rung.study import Study
+
+_FINISHED = (TrialStatus.COMPLETED, TrialStatus.STOPPED, TrialStatus.FAILED)
+
+
+class Progress(Reporter):
+    """The live view (or plain progress lines) of a run, and a ``Reporter``'s failure lines
+    and summary.
+
+    Args:
+        study: the study being run (read only).
+        stream: where plain lines go (default ``sys.stdout``).
+        live: ``True`` for the rich live view, ``False`` for plain lines, ``None`` to decide
+            by whether ``stream`` is a terminal (and rich is installed).
+        interval: seconds between plain lines.
+        refresh: seconds between live-view redraws.
+        logger: the ``Reporter``'s logger (default ``rung.run``).
+    """
+
+    def __init__(
+        self,
+        study: Study,
+        stream: IO[str] | None = None,
+        live: bool | None = None,
+        interval: float = 5.0,
+        refresh: float = 0.25,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        super().__init__(logger)
+        self.study = study
+        self.stream = stream if stream is not None else sys.stdout
+        self.interval = interval
+        self.refresh = refresh
+        self.note: str | None = None
+        if live is None:
+            live = bool(getattr(self.stream, "isatty", lambda: False)()) or in_notebook()
+        self._live: Any = None
+        if live:
+            try:
+                import rich  # noqa: F401
+            except ImportError:  # plain lines instead, and the way to the live view once
+                self.note = "for a live view: pip install 'rung[cli]'"
+                live = False
+        self.live = live
+        self.started = time.monotonic()
+        self._next = 0.0
+        self._samples: deque[tuple[float, int, int]] = deque()  # (t, results, finished)
+        self._base = self._totals(study.engine)
+
+    # --- context manager: starts and stops the live view --------------------------------------
+    def __enter__(self) -> Progress:
+        if self.live:
+            from rich.console import Console
+            from rich.live import Live
+
+            console = Console(file=self.stream)
+            self._live = Live(self._renderable(self.study.engine), console=console,
+                              refresh_per_second=1.0 / max(self.refresh, 0.05), transient=False)
+            self._live.__enter__()
+        elif self.note:
+            self._print(f"rung: note: {self.note}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            try:
+                self._live.update(self._renderable(self.study.engine, final=True), refresh=True)
+            finally:
+                self._live.__exit__(None, None, None)
+                self._live = None
+        else:
+            self._print(self.line(self.study.engine))
+
+    # --- the reporter's hook --------------------------------------------------------------------
+    def on_turn(self, engine: Engine, events: Iterable[Event] = ()) -> None:
+        """After every turn: report its failed trials, redraw when a redraw is due."""
+        super().on_turn(engine, events)
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + (self.refresh if self.live else self.interval)
+        if self._live is not None:
+            self._live.update(self._renderable(engine))
+        else:
+            self._print(self.line(engine))
+
+    # --- what is shown ------------------------------------------------------------------------
+    def _totals(self, engine: Engine) -> tuple[int, int]:
+        h = engine.history
+        return h.n_results, sum(h.count(s) for s in _FINISHED)
+
+    def throughput(self, engine: Engine, window: float = 10.0) -> tuple[float, float]:
+        """(trials finished per second, results reported per second) over the last
+        ``window`` seconds of wall time (since the start, for a shorter run)."""
+        now = time.monotonic()
+        results, finished = self._totals(engine)
+        self._samples.append((now, results, finished))
+        while len(self._samples) > 2 and now - self._samples[1][0] >= window:
+            self._samples.popleft()
+        t0, r0, f0 = self._samples[0]
+        if now - t0 < 0.5:  # not enough history yet: use the whole session
+            t0, r0, f0 = self.started, *self._base
+        dt = max(now - t0, 1e-9)
+        return (finished - f0) / dt, (results - r0) / dt
+
+    def line(self, engine: Engine) -> str:
+        """One plain progress line."""
+        h = engine.history
+        c = counts(h)
+        tps, rps = self.throughput(engine)
+        n = self.study.spec.budget.n_trials
+        trials = f"{h.n_suggested}/{n}" if n is not None else f"{len(h)}"
+        status = " ".join(f"{k} {c[k]}" for k in STATUS_COLUMNS if c[k] or k != "interrupted")
+        return (
+            f"rung: [{fmt_duration(time.monotonic() - self.started):>6}] {self.study.name}: "
+            f"trials {trials} | {status} | {best_line(self.study)} | "
+            f"{tps:.2f} trials/s, {rps:.1f} reports/s"
+        )
+
+    def _renderable(self, engine: Engine, final: bool = False) -> Any:
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
+        h = engine.history
+        spec = self.study.spec
+        c = counts(h)
+        tps, rps = self.throughput(engine)
+        n = spec.budget.n_trials
+        head = Text.assemble(
+            ("rung ", "bold cyan"), (self.study.name, "bold"),
+            f"  {spec.searcher.name} + {spec.scheduler.name}, {spec.objective.metric} "
+            f"({spec.objective.mode}), max_step {spec.max_step}   "
+            f"elapsed {fmt_duration(time.monotonic() - self.started)}",
+        )
+        status = Table(box=None, pad_edge=False, show_edge=False)
+        status.add_column("trials", justify="right")
+        for k in STATUS_COLUMNS:
+            status.add_column(k, justify="right")
+        status.add_column("trials/s", justify="right")
+        status.add_column("reports/s", justify="right")
+        status.add_row(
+            f"{h.n_suggested}/{n}" if n is not None else str(len(h)),
+            *[str(c[k]) for k in STATUS_COLUMNS], f"{tps:.2f}", f"{rps:.1f}",
+        )
+        parts: list[Any] = [head, status]
+        best = self.study.best_trial
+        if best is not None and math.isfinite(best.score):
+            parts.append(Text.assemble(("best ", "bold green"), best_line(self.study)[5:]))
+            parts.append(Text("  " + fmt_params(best.params), style="dim"))
+        else:
+            parts.append(Text(no_best(self.study), style="dim"))
+        try:
+            state = engine.scheduler.state()
+        except Exception:
+            state = {}
+        scalars, _ = state_sections(state)
+        for key, value in state.items():
+            if not is_records(value):
+                continue
+            headers: list[str] = []
+            for row in value:
+                headers.extend(k for k in row if k not in headers)
+            if any(is_records(row.get(hd)) for row in value for hd in headers):
+                # nested (brackets of rungs): the plain rendering reads better than a grid
+                parts.append(Text(f"{spec.scheduler.name} {key}", style="italic"))
+                parts.append(Text(records_table(value, indent="  ", limit=2)))
+                continue
+            t = Table(title=f"{spec.scheduler.name} {key}", title_justify="left", box=None)
+            for hd in headers:
+                t.add_column(hd, justify="right")
+            for row in value:
+                t.add_row(*[fmt_num(row.get(hd, "")) for hd in headers])
+            parts.append(t)
+        if scalars:
+            parts.append(Text(" ".join(scalars), style="dim"))
+        if not final:
+            parts.append(Text("Ctrl-C stops cleanly; the study can be resumed", style="dim"))
+        return Group(*parts)
+
+    def _print(self, text: str) -> None:
+        try:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+        except (OSError, ValueError):  # a closed stream never takes the run down
+            pass
+
+
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (IPython's ZMQ shell)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    try:
+        shell = ipython.get_ipython()
+    except Exception:
+        return False
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def wants_progress(progress: bool | None, stream: IO[str] | None = None) -> bool:
+    """``progress`` as given, or (``None``) whether ``stream`` (default ``sys.stderr``) is a
+    terminal or this is a notebook."""
+    if progress is not None:
+        return bool(progress)
+    stream = stream if stream is not None else sys.stderr
+    try:
+        tty = bool(stream.isatty())
+    except (AttributeError, ValueError):
+        tty = False
+    return tty or in_notebook()
+
+
+@contextmanager
+def reporting(study: Study, progress: bool | None, reporter: Reporter | None) -> Iterator[Reporter]:
+    """The reporter of one ``Study.run`` / ``simulate`` session: ``reporter`` when given (its
+    owner starts and stops it), else a ``Progress`` on stderr when ``wants_progress(progress)``
+    (started and stopped here), else a plain ``Reporter`` (failures and the summary only)."""
+    if reporter is not None:
+        yield reporter
+        return
+    if not wants_progress(progress):
+        yield Reporter()
+        return
+    with Progress(study, stream=sys.stderr) as view:  # live on a terminal or in a notebook
+        yield view
+
+
+__all__ = ["Progress", "in_notebook", "reporting", "wants_progress"]
