@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from rung.executors.ray import RayExecutor
     from rung.executors.simulated import SimulatedExecutor
     from rung.executors.worker import TrialContext
+    from rung.plan import Plan, plan
     from rung.reporter import Reporter
     from rung.schedulers.asha import ASHA
     from rung.schedulers.async_hyperband import AsyncHyperband
@@ -95,6 +96,8 @@ _EXPORTS: dict[str, str] = {
     "RayExecutor": "rung.executors.ray",  # imports Ray only when an executor starts
     "SimulatedExecutor": "rung.executors.simulated",
     "TrialContext": "rung.executors.worker",
+    "Plan": "rung.plan",
+    "plan": "rung.plan",  # the package is callable too: rung.plan(...) either way
     "Reporter": "rung.reporter",
     "ASHA": "rung.schedulers.asha",
     "AsyncHyperband": "rung.schedulers.async_hyperband",
@@ -144,6 +147,7 @@ __all__ = [
     "Objective",
     "Outcome",
     "PauseTrial",
+    "Plan",
     "Prices",
     "RandomSearcher",
     "RayExecutor",
@@ -165,6 +169,7 @@ __all__ = [
     "TrialStatus",
     "__version__",
     "derive_rng",
+    "plan",
     "run",
 ]
 

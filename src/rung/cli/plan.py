@@ -1,0 +1,160 @@
+"""``rung plan NAME``: predict wall-clock, cost, utilization and regret of a whole study for
+several worker counts, from a running or finished pilot study (``rung.plan``).
+
+Reads the journal read-only, so it works while another process runs the pilot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import TYPE_CHECKING, Any
+
+from rung.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rung.plan import Plan
+
+
+def add_parser(sub: Any) -> None:
+    q = sub.add_parser(
+        "plan", help="predict a study's wall-clock and cost on 1, 8, 64 ... workers",
+        description="Fit the pilot study's learning curves and step costs, then simulate the "
+                    "study's own searcher and scheduler on the simulated executor for each "
+                    "worker count and seed. Prints, per worker count, the median predicted "
+                    "wall-clock, cost, utilization and regret with a 10%%-90%% interval over "
+                    "seeds. The planned study has the pilot's budget unless --trials, "
+                    "--max-steps or --max-time give another.")
+    q.add_argument("name", help="the pilot study's name")
+    q.add_argument("--storage", metavar="FILE|DIR",
+                   help="SQLite file or directory to search (default: runs/)")
+    q.add_argument("--workers", default="1,8,64", metavar="N,N,...",
+                   help="worker counts to plan for (default 1,8,64)")
+    q.add_argument("--seeds", default="5", metavar="K",
+                   help="simulated runs per worker count (default 5)")
+    q.add_argument("--prices", metavar="DEVICE=PRICE,...",
+                   help="money per device-hour, e.g. cpu=0.04,gpu=2 (default: the study's "
+                        "prices, else none: costs 0, worker-hours still shown)")
+    q.add_argument("--resources", metavar="DEVICE=N,...",
+                   help="devices one trial holds, e.g. cpu=4,gpu:A100=1 (default: the "
+                        "study's resources_per_trial, else cpu=1)")
+    q.add_argument("--trials", metavar="N", help="plan a study of N trials")
+    q.add_argument("--max-steps", metavar="N", help="plan a study of N steps in all")
+    q.add_argument("--max-time", metavar="SECONDS", help="plan a study of this many seconds")
+    q.set_defaults(handler=cmd_plan)
+
+
+def parse_table(text: str, key: str) -> dict[str, float]:
+    """``"cpu=0.04,gpu:A100=3.2"`` -> ``{"cpu": 0.04, "gpu:A100": 3.2}``; ``ConfigError``
+    naming ``key`` (``--prices``) for anything else."""
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not sep or not name or not math.isfinite(number):
+            raise ConfigError(key=key, message=f"expected DEVICE=NUMBER,... got {part!r}")
+        out[name] = number
+    return out
+
+
+def _ints(text: str, key: str) -> list[int]:
+    try:
+        values = [int(p) for p in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise ConfigError(key=key, message=f"expected positive integers, got {text!r}")
+    return values
+
+
+def _budget(args: argparse.Namespace) -> dict[str, Any] | None:
+    budget: dict[str, Any] = {}
+    for flag, key, kind in (("trials", "n_trials", int), ("max_steps", "max_steps", int),
+                            ("max_time", "max_time", float)):
+        text = getattr(args, flag)
+        if text is None:
+            continue
+        try:
+            budget[key] = kind(text)
+        except ValueError:
+            raise ConfigError(key=f"--{flag.replace('_', '-')}",
+                              message=f"not a number: {text!r}") from None
+        if budget[key] <= 0:
+            raise ConfigError(key=f"--{flag.replace('_', '-')}", message=f"must be > 0, got {text}")
+    return budget or None
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from rung.cli.main import find_storage
+    from rung.plan import plan
+    from rung.storage import SQLiteJournal
+    from rung.study import Study
+
+    workers = _ints(args.workers, "--workers")
+    seeds = _ints(args.seeds, "--seeds")
+    if len(seeds) != 1:
+        raise ConfigError(key="--seeds", message=f"expected one integer, got {args.seeds!r}")
+    prices = parse_table(args.prices, "--prices") if args.prices else None
+    resources = parse_table(args.resources, "--resources") if args.resources else None
+    budget = _budget(args)
+    path = find_storage(args.name, args.storage)
+    with SQLiteJournal(path, readonly=True) as journal:
+        study = Study.load(args.name, journal)
+        result = plan(study, workers=workers, seeds=seeds[0], prices=prices, budget=budget,
+                      resources=resources)
+    print(plan_text(result))
+    return 0
+
+
+# --- output -----------------------------------------------------------------------------------
+def _secs(x: float) -> str:
+    from rung.cli.report import fmt_duration
+
+    if not math.isfinite(x):
+        return "-"
+    return f"{x:.3g}s" if x < 60 else fmt_duration(x)
+
+
+def _num(x: float) -> str:
+    return "-" if not math.isfinite(x) else f"{x:.3g}"
+
+
+def plan_text(p: Plan) -> str:
+    """The plan as the CLI prints it: what was planned, the table, and the evidence."""
+    from rung.cli.report import table
+
+    limits = ", ".join(f"{k}={v:g}" for k, v in p.budget.to_json().items()
+                       if isinstance(v, int | float) and not isinstance(v, bool))
+    rate = (f"{p.rate:g} per worker-hour" if p.priced
+            else "no prices (cost 0; pass --prices cpu=0.04,gpu=2)")
+    head = [
+        f"plan for {p.study}: budget {limits or 'none'}; {p.seeds} simulated run(s) per row, "
+        "median [10%-90%]",
+        f"cost: {rate}; one trial holds "
+        + ", ".join(f"{k}={v:g}" for k, v in sorted(p.resources.items())),
+    ]
+    rows = [[
+        r.workers,
+        f"{_secs(r.wall_clock)} [{_secs(r.wall_clock_low)}-{_secs(r.wall_clock_high)}]",
+        f"{r.cost:.4g} [{r.cost_low:.4g}-{r.cost_high:.4g}]",
+        f"{r.worker_hours:.3g}",
+        f"{100 * r.utilization:.0f}%",
+        f"{_num(r.regret)} [{_num(r.regret_low)}-{_num(r.regret_high)}]",
+        f"{r.trials:.0f}",
+    ] for r in p.rows]
+    body = table(["workers", "wall-clock", "cost", "worker-hours", "utilization",
+                  "regret", "trials"], rows, indent="")
+    prior = p.prior
+    tail = [
+        f"from {p.pilot_trials} pilot trials: power-law curves (c + a*step^-alpha; median "
+        f"alpha {math.exp(prior.log_alpha):.3g}, noise sd {prior.sigma:.3g}, "
+        f"{prior.n_trials} trial(s) with >= 4 points), start-up {_secs(p.startup)} per launch, "
+        f"checkpoint {_secs(p.checkpoint_seconds)}",
+        "regret: final value of the planned study's best trial minus the best pilot curve's "
+        "(fitted, at max_step); cost counts idle workers",
+    ]
+    return "\n".join([*head, "", body, "", *tail])

@@ -1,0 +1,335 @@
+"""``rung.plan``: what a whole study will take on 1, 8, 64 ... workers, predicted from a pilot.
+
+Steps (each in its own module):
+
+1. ``rung.plan.costs.read_pilot``: fold the pilot's journal into curves (scores by step) and
+   step costs (first step, every later step, checkpoints) from the events' times;
+2. ``rung.plan.fit.fit_curves``: one power law per pilot trial with a pooled prior
+   (Domhan et al. 2015; Kadra et al. 2023);
+3. ``rung.plan.synthetic.PilotBenchmark``: a ``Benchmark`` whose configurations take the
+   nearest pilot trial's fitted curve plus fresh noise, and its measured step costs;
+4. for each worker count and seed: a fresh in-memory study with the pilot's own spec (its
+   searcher, scheduler, objective, ``max_step``; the planned budget; seed ``spec.seed + i``)
+   is run by ``Study.simulate`` on the ``SimulatedExecutor``, with the measured start-up as
+   ``launch_delay``. The planner runs the study's real components on the real driver: it never
+   re-implements a schedule.
+
+Per run it records the virtual wall-clock (the clock when the last trial ended), the busy
+worker-seconds (``SimulatedExecutor.busy_time``), trials and steps, and the regret of the
+study's best trial (``PilotBenchmark.regret_of``). Cost counts reserved workers, idle ones
+included: ``workers x wall-clock x Prices.rate(resources_per_trial)`` per hour; utilization is
+busy / reserved. A row reports the median over seeds and the 10%-90% quantile interval.
+
+What it does not model: failures and retries, checkpoint restore on resume beyond the measured
+start-up, and a driver slower than its workers (the simulated driver answers instantly).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rung._validate import is_int
+from rung.core.pricing import DEFAULT_RESOURCES, check_table
+from rung.core.records import Budget, StudySpec
+from rung.errors import ConfigError
+from rung.plan.costs import Pilot, StepCosts, fit_step_costs, read_pilot
+from rung.plan.fit import CurvePrior, fit_curves
+from rung.plan.synthetic import PilotBenchmark
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from rung.cost.prices import Prices
+    from rung.storage import Journal
+    from rung.study import Study
+
+log = logging.getLogger("rung.plan")
+
+LOW_Q, HIGH_Q = 0.1, 0.9
+# the planner's own simulated runs would each log a summary line: keep them to warnings
+_QUIET = logging.getLogger("rung.plan.runs")
+_QUIET.setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """The prediction for one worker count: medians over seeds, ``*_low`` / ``*_high`` the
+    10% and 90% quantiles. Times in seconds, cost in the prices' currency, regret in the
+    objective's units (0 = the best fitted pilot curve)."""
+
+    workers: int
+    wall_clock: float
+    wall_clock_low: float
+    wall_clock_high: float
+    cost: float
+    cost_low: float
+    cost_high: float
+    worker_hours: float
+    utilization: float
+    regret: float
+    regret_low: float
+    regret_high: float
+    trials: float
+    steps: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What ``rung.plan`` predicts, with the pilot evidence it used.
+
+    Attributes:
+        study: The pilot study's name.
+        budget: The budget the planned study runs until.
+        seeds: Simulated runs per worker count.
+        rows: One ``PlanRow`` per worker count, in the order asked.
+        rate: Money per worker-hour (``Prices.rate`` of one trial's resources); 0 without prices.
+        priced: Whether a price table was given (else every cost is 0).
+        resources: The devices one trial holds.
+        pilot_trials: Pilot trials with a scored result (the templates).
+        startup: Measured start-up seconds per launch.
+        checkpoint_seconds: Median measured checkpoint time (0 if none was saved).
+        prior: The pooled curve prior and noise of the fit.
+    """
+
+    study: str
+    budget: Budget
+    seeds: int
+    rows: tuple[PlanRow, ...]
+    rate: float
+    priced: bool
+    resources: Mapping[str, float]
+    pilot_trials: int
+    startup: float
+    checkpoint_seconds: float
+    prior: CurvePrior
+
+    def to_frame(self) -> pd.DataFrame:
+        """The rows as a ``pandas.DataFrame`` (needs pandas: ``pip install 'rung[dashboard]'``)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "Plan.to_frame needs pandas: pip install 'rung[dashboard]'") from None
+        return pd.DataFrame([dataclasses.asdict(r) for r in self.rows])
+
+
+# --- input checks -------------------------------------------------------------------------------
+
+
+def _workers(workers: Sequence[int] | int) -> list[int]:
+    if is_int(workers):
+        ws: list[Any] = [workers]
+    elif isinstance(workers, Sequence) and not isinstance(workers, str):
+        ws = list(workers)
+    else:
+        ws = []
+    if not ws or not all(is_int(w) and w >= 1 for w in ws):
+        raise ConfigError(key="workers", message=f"must be positive integers, got {workers!r}")
+    return [int(w) for w in ws]
+
+
+def _budget(budget: Budget | Mapping[str, Any] | None, spec: StudySpec) -> Budget:
+    if budget is None:
+        b = spec.budget
+    elif isinstance(budget, Budget):
+        b = budget
+    elif isinstance(budget, Mapping):
+        b = Budget.from_json(budget)
+    else:
+        raise ConfigError(key="budget",
+                          message=f"expected rung.Budget or a mapping, got {budget!r}")
+    if b.unlimited:
+        raise ConfigError(key="budget", message="the planned study needs a limit (n_trials, "
+                          "max_time or max_steps): give budget=rung.Budget(n_trials=...)")
+    return b
+
+
+def _prices(prices: Prices | Mapping[str, float] | None, stored: Mapping[str, Any]) -> Prices:
+    from rung.cost.prices import Prices
+
+    if prices is None:
+        prices = stored.get("prices")
+    if isinstance(prices, Prices):
+        return prices
+    return Prices(prices)
+
+
+def _resources(
+    resources: Mapping[str, float] | None, stored: Mapping[str, Any]
+) -> dict[str, float]:
+    r = resources if resources is not None else stored.get("resources_per_trial")
+    return check_table(DEFAULT_RESOURCES if r is None else r, "resources_per_trial")
+
+
+def _open(
+    study_or_name: Study | str, storage: str | os.PathLike[str] | Journal | None
+) -> tuple[Study, bool]:
+    from rung.study import Study
+
+    if isinstance(study_or_name, Study):
+        return study_or_name, False
+    if not isinstance(study_or_name, str):
+        raise ConfigError(key="study", message=f"expected a Study or a study name, "
+                          f"got {study_or_name!r}")
+    if storage is None:
+        raise ConfigError(key="storage", message="a study given by name needs its storage")
+    return Study.load(study_or_name, storage, readonly=True), True
+
+
+# --- the plan -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FittedPilot:
+    """A pilot read from its journal and fitted: the evidence, the benchmark built from it
+    (seed 0), the step-cost model (with the start-up per launch) and the pooled curve prior."""
+
+    pilot: Pilot
+    benchmark: PilotBenchmark
+    costs: StepCosts
+    prior: CurvePrior
+
+    @property
+    def startup(self) -> float:
+        return self.costs.startup
+
+
+def fit_pilot(study: Study) -> FittedPilot:
+    """Read and fit ``study``'s pilot (steps 1-3 of the module docstring).
+
+    Raises:
+        ConfigError: (``key="study"``) fewer than two trials have a scored result, or the study
+            has several objectives or constraints (the planner models one objective).
+    """
+    spec = study.spec
+    if spec.objectives or spec.constraints:
+        raise ConfigError(key="study", message="rung plan models one objective without "
+                          "constraints; this study has several objectives or constraints")
+    pilot = read_pilot(study.journal.read(study.name), spec.objective)
+    curves = {k: (sorted(c), [c[s] for s in sorted(c)]) for k, c in pilot.curves.items() if c}
+    if len(curves) < 2:
+        raise ConfigError(key="study", message=f"pilot {study.name!r} has {len(curves)} trial(s) "
+                          "with a result of the objective; rung plan needs at least 2")
+    fits, prior = fit_curves(curves)
+    costs = fit_step_costs(pilot.costs, sorted(fits), spec.max_step)
+    bench = PilotBenchmark.from_fits(spec.space, spec.objective.metric, spec.objective.mode,
+                                     spec.max_step, pilot, fits, prior, costs, seed=0)
+    return FittedPilot(pilot, bench, costs, prior)
+
+
+def simulate_once(
+    spec: StudySpec, bench: PilotBenchmark, workers: int, seed: int, startup: float
+) -> dict[str, float]:
+    """One simulated run of ``spec`` (seed ``spec.seed + seed``) on ``bench`` reseeded with
+    ``seed``: wall-clock, busy seconds, trials, steps and the best trial's regret."""
+    from rung.reporter import Reporter
+    from rung.storage import MemoryJournal
+    from rung.study import Study
+
+    b = bench.reseeded(seed)
+    run_spec = dataclasses.replace(spec, name=f"{spec.name}-plan-{workers}-{seed}",
+                                   seed=spec.seed + seed, written_by=None)
+    study = Study.from_spec(run_spec, MemoryJournal())
+    study.simulate(b, n_workers=workers, launch_delay=startup, reporter=Reporter(_QUIET))
+    ex = study.last_executor
+    best = study.best_trial
+    summary = study.engine.summary()
+    return {
+        "wall": float(ex.now() - ex.start_time),
+        "busy": float(ex.busy_time),
+        "trials": float(len(study.history)),
+        "steps": float(summary.get("steps_consumed", 0)),
+        "regret": math.nan if best is None else b.regret_of(best.params),
+    }
+
+
+def plan(
+    study_or_name: Study | str,
+    workers: Sequence[int] | int = (1, 8, 64),
+    seeds: int = 5,
+    prices: Prices | Mapping[str, float] | None = None,
+    *,
+    storage: str | os.PathLike[str] | Journal | None = None,
+    budget: Budget | Mapping[str, Any] | None = None,
+    resources: Mapping[str, float] | None = None,
+) -> Plan:
+    """Predict wall-clock, cost, utilization and regret of a study for several worker counts.
+
+    Args:
+        study_or_name: A pilot ``Study`` (running or finished; a few trials told through
+            ask/tell will do), or its name with ``storage``.
+        workers: Worker counts to plan for.
+        seeds: Simulated runs per worker count (the interval comes from them).
+        prices: ``rung.Prices`` or a mapping for it; default: the study's stored ``prices``,
+            else none (costs 0, worker-hours still shown).
+        storage: Where a study given by name lives (SQLite file or journal).
+        budget: The budget of the planned study (default: the pilot study's own).
+        resources: Devices one trial holds (default: the study's stored
+            ``resources_per_trial``, else one CPU).
+
+    Returns:
+        A ``Plan`` (see the module docstring for what each number means).
+
+    Raises:
+        ConfigError: a bad argument, named by ``key`` (``workers``, ``seeds``, ``budget``,
+            ``prices.<device>``, ``resources_per_trial.<device>``, ``study``, ``storage``).
+    """
+    ws = _workers(workers)
+    if not is_int(seeds) or not 1 <= seeds <= 1000:
+        raise ConfigError(key="seeds", message=f"must be an integer in 1..1000, got {seeds!r}")
+    study, opened = _open(study_or_name, storage)
+    try:
+        stored = study.journal.load_study(study.name)
+        spec = study.spec
+        the_budget = _budget(budget, spec)
+        table = _prices(prices, stored)
+        res = _resources(resources, stored)
+        rate = table.rate(res)
+        fitted = fit_pilot(study)
+    finally:
+        if opened:
+            study.close()
+    run_spec = dataclasses.replace(spec, budget=the_budget)
+    rows = []
+    for w in ws:
+        runs = [simulate_once(run_spec, fitted.benchmark, w, i, fitted.startup)
+                for i in range(seeds)]
+        rows.append(_row(w, runs, rate))
+        log.info("plan %s: %d workers, median wall-clock %.4g s", study.name, w,
+                 rows[-1].wall_clock)
+    ckpts = fitted.pilot.checkpoint_seconds
+    return Plan(study.name, the_budget, int(seeds), tuple(rows), rate, bool(table), res,
+                len(fitted.benchmark.units), fitted.startup,
+                float(np.median(ckpts)) if ckpts else 0.0, fitted.prior)
+
+
+def _q(xs: list[float]) -> tuple[float, float, float]:
+    a = np.asarray([x for x in xs if math.isfinite(x)])
+    if len(a) == 0:
+        return math.nan, math.nan, math.nan
+    lo, med, hi = np.quantile(a, [LOW_Q, 0.5, HIGH_Q])
+    return float(med), float(lo), float(hi)
+
+
+def _row(workers: int, runs: list[dict[str, float]], rate: float) -> PlanRow:
+    wall = [r["wall"] for r in runs]
+    cost = [workers * w / 3600.0 * rate for w in wall]
+    util = [r["busy"] / (workers * r["wall"]) if r["wall"] > 0 else 0.0 for r in runs]
+    w_med, w_lo, w_hi = _q(wall)
+    c_med, c_lo, c_hi = _q(cost)
+    r_med, r_lo, r_hi = _q([r["regret"] for r in runs])
+    return PlanRow(
+        workers=workers, wall_clock=w_med, wall_clock_low=w_lo, wall_clock_high=w_hi,
+        cost=c_med, cost_low=c_lo, cost_high=c_hi, worker_hours=workers * w_med / 3600.0,
+        utilization=float(np.median(util)), regret=r_med, regret_low=r_lo, regret_high=r_hi,
+        trials=float(np.median([r["trials"] for r in runs])),
+        steps=float(np.median([r["steps"] for r in runs])),
+    )

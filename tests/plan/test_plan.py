@@ -1,0 +1,137 @@
+"""``rung.plan``: predictions against the actual simulated runs, prices, and bad inputs."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from planhelp import PowerLawBench, pilot
+
+import rung
+from rung import Budget, Objective, Study
+from rung.errors import ConfigError
+from rung.plan import Plan, fit_pilot
+from rung.schedulers import SuccessiveHalving
+from rung.storage import MemoryJournal
+
+
+def _actual(bench: PowerLawBench, scheduler: object, n_trials: int, workers: int) -> float:
+    study = Study.create("actual", bench.space, Objective("loss", "min"), searcher="random",
+                         scheduler=scheduler, max_step=bench.max_step,
+                         budget=Budget(n_trials=n_trials), seed=7, storage=MemoryJournal())
+    study.simulate(bench, n_workers=workers)
+    return float(study.last_executor.now())
+
+
+def test_fifo_wall_clock_is_exact_for_a_deterministic_benchmark() -> None:
+    bench = PowerLawBench(max_step=5, constant=2.0)
+    p = rung.plan(pilot(bench), workers=[1, 3], seeds=2, budget=Budget(n_trials=10))
+    assert isinstance(p, Plan)
+    assert [r.workers for r in p.rows] == [1, 3]
+    for row in p.rows:
+        actual = _actual(bench, "fifo", 10, row.workers)
+        assert actual == math.ceil(10 / row.workers) * 5 * 2.0
+        assert row.wall_clock == pytest.approx(actual, rel=1e-12)
+        assert row.wall_clock_low == row.wall_clock_high == row.wall_clock
+        assert row.trials == 10 and row.steps == 50
+    assert p.rows[0].utilization == pytest.approx(1.0)
+    assert p.rows[1].utilization == pytest.approx(50 * 2.0 / (3 * 40.0))
+    assert p.startup == 0.0 and p.pilot_trials == 8
+
+
+def test_synchronous_halving_wall_clock_matches_the_actual_run() -> None:
+    bench = PowerLawBench(max_step=9, constant=1.0)
+    sh = SuccessiveHalving(reduction_factor=3)
+    p = rung.plan(pilot(bench, n_trials=9, scheduler=sh), workers=[1, 9], seeds=3,
+                  budget=Budget(n_trials=18))
+    for row in p.rows:
+        assert row.wall_clock == pytest.approx(_actual(bench, sh, 18, row.workers), rel=1e-9)
+
+
+def test_per_configuration_costs_carry_over() -> None:
+    # steps cost 1 + 2x: FIFO on one worker costs the sum over trials, which the plan
+    # predicts from the pilot's costs near each configuration (about the mean, 2 s a step)
+    bench = PowerLawBench(max_step=3)
+    p = rung.plan(pilot(bench, n_trials=12), workers=[1], seeds=4, budget=Budget(n_trials=40))
+    actual = _actual(bench, "fifo", 40, 1)
+    assert p.rows[0].wall_clock == pytest.approx(actual, rel=0.15)
+    assert p.rows[0].wall_clock_low < p.rows[0].wall_clock_high
+
+
+def test_the_fitted_benchmark_follows_the_pilot() -> None:
+    bench = PowerLawBench(max_step=9)
+    fitted = fit_pilot(pilot(bench, n_trials=6))
+    b = fitted.benchmark
+    assert b.sigma == pytest.approx(0.0, abs=1e-6)
+    for k, params in sorted(fitted.pilot.params.items()):
+        for step in (1, 5, 9):
+            (m, sec), (m0, sec0) = b.evaluate(params, step), bench.evaluate(params, step)
+            assert m["loss"] == pytest.approx(m0["loss"], abs=1e-4)
+            assert sec == pytest.approx(sec0, rel=1e-9)
+        assert b.template_of(params) == k
+    assert b.regret_of(fitted.pilot.params[min(fitted.pilot.params,
+                                               key=lambda k: fitted.pilot.params[k]["x"])]) == 0.0
+
+
+def test_cost_uses_prices_and_counts_idle_workers() -> None:
+    bench = PowerLawBench(max_step=4, constant=900.0)  # a step is a quarter of an hour
+    study = pilot(bench)
+    p = rung.plan(study, workers=[2], seeds=1, budget=Budget(n_trials=3),
+                  prices={"cpu": 0.5, "gpu": 2.0}, resources={"cpu": 2, "gpu": 1})
+    row = p.rows[0]
+    assert row.wall_clock == 2 * 4 * 900.0  # 3 trials on 2 workers: two rounds of an hour
+    assert p.rate == 3.0 and p.priced
+    assert row.worker_hours == 4.0
+    assert row.cost == 12.0
+    assert row.utilization == pytest.approx(3 / 4)
+    free = rung.plan(study, workers=[2], seeds=1, budget=Budget(n_trials=3))
+    assert not free.priced and free.rows[0].cost == 0.0 and free.rows[0].worker_hours == 4.0
+
+
+def test_by_name_from_sqlite_and_to_frame(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    db = tmp_path / "p.db"
+    pilot(PowerLawBench(max_step=3, constant=1.0), storage=db).close()
+    p = rung.plan("pilot", storage=db, workers=[1, 2], seeds=1, prices=rung.Prices({"cpu": 3.6}),
+                  budget={"n_trials": 4})
+    frame = p.to_frame()
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame["workers"]) == [1, 2]
+    assert list(frame["wall_clock"]) == [12.0, 6.0]
+    assert list(frame["cost"]) == [pytest.approx(0.012), pytest.approx(0.012)]
+
+
+@pytest.mark.parametrize(("kwargs", "key"), [
+    ({"workers": [0]}, "workers"),
+    ({"workers": []}, "workers"),
+    ({"workers": ["8"]}, "workers"),
+    ({"workers": "8"}, "workers"),
+    ({"workers": 2.5}, "workers"),
+    ({"seeds": 0}, "seeds"),
+    ({"seeds": 2.5}, "seeds"),
+    ({"budget": Budget()}, "budget"),
+    ({"budget": {"n_trial": 3}}, "budget.n_trial"),
+    ({"budget": 5}, "budget"),
+    ({"prices": {"tpu": 1.0}}, "prices.tpu"),
+    ({"prices": {"cpu": -1.0}}, "prices.cpu"),
+    ({"resources": {"cpu": "two"}}, "resources_per_trial.cpu"),
+])
+def test_bad_arguments_name_the_key(kwargs: dict[str, object], key: str) -> None:
+    study = pilot(PowerLawBench(max_step=2, constant=1.0), n_trials=3)
+    with pytest.raises(ConfigError) as e:
+        rung.plan(study, **kwargs)  # type: ignore[arg-type]
+    assert e.value.key == key
+
+
+def test_bad_pilots_and_names() -> None:
+    bench = PowerLawBench(max_step=2, constant=1.0)
+    with pytest.raises(ConfigError) as e:
+        rung.plan(pilot(bench, n_trials=1))
+    assert e.value.key == "study" and "1 trial(s)" in str(e.value)
+    with pytest.raises(ConfigError) as e:
+        rung.plan("pilot")  # a name without its storage
+    assert e.value.key == "storage"
+    with pytest.raises(ConfigError) as e:
+        rung.plan(3)  # type: ignore[arg-type]
+    assert e.value.key == "study"
