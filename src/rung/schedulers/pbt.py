@@ -149,12 +149,16 @@ class PBT(Scheduler):
         hyperparams: names of the parameters to explore (default: every tunable parameter).
     """
 
-    version = 2
+    version = 3
     changes = {
         2: "a population larger than the worker slots time-shares: members pause at every "
         "interval step while others wait, the member furthest behind resumes, and each "
         "generation's bottom quantile is exploited at once (before: members ran to max_step "
         "one after another and nobody was exploited until the last ones)",
+        3: "time-sharing with real workers, which honour a pause at their next report: only "
+        "members whose pause has happened are resumed (before: one still running could be "
+        "picked, and the engine refused it), and a member exploited while its pause was on "
+        "its way ends stopped once it pauses (before: it stayed paused for good)",
     }
 
     def __init__(
@@ -214,6 +218,7 @@ class PBT(Scheduler):
         self._lineage: list[dict[str, Any]] = []  # the most recent forks
         self._paused: dict[int, int] = {}  # time-sharing: member -> interval step it waits at
         self._retire: list[int] = []  # paused members exploited, for ``retired()``
+        self._retiring: set[int] = set()  # exploited while their pause was still on its way
         self._judged: dict[int, list[int]] = {}  # time-sharing: recipient -> the top it forks
 
     def lease(self, start_step: int) -> int:
@@ -276,9 +281,13 @@ class PBT(Scheduler):
             return StartNew(self.lease(1), {"pbt": "member", "replaces": recipient})
         if self._originals < self.population_size:
             return StartNew(self.lease(1), {"pbt": "member"})
-        if self._paused:
-            # time-sharing: the member furthest behind, once nobody is behind it
-            tid, step = min(self._paused.items(), key=lambda e: (e[1], e[0]))
+        # time-sharing: the member furthest behind, once nobody is behind it; only members
+        # whose pause has happened (a worker honours a PAUSE at its next report, so a member
+        # told to pause may still be running)
+        paused = [(step, tid) for tid, step in self._paused.items()
+                  if history.status(tid) is TrialStatus.PAUSED]
+        if paused:
+            step, tid = min(paused)
             if step <= self._lowest_step(history):
                 del self._paused[tid]
                 ckpt = history.checkpoint(tid)
@@ -383,7 +392,10 @@ class PBT(Scheduler):
                     stop = True
                 else:
                     self._paused.pop(t, None)
-                    self._retire.append(t)
+                    if history.status(t) is TrialStatus.PAUSED:
+                        self._retire.append(t)
+                    else:  # told to pause, not there yet: retired once it is
+                        self._retiring.add(t)
         if stop:
             return Decision.stop(
                 f"exploit: generation at step {step} judged; rank in the bottom {k} of {m}; "
@@ -403,6 +415,10 @@ class PBT(Scheduler):
 
     def on_trial_end(self, request: EndRequest) -> None:
         self._sync(request.history)
+        if request.trial_id in self._retiring:
+            self._retiring.discard(request.trial_id)
+            if request.outcome is Outcome.PAUSED:
+                self._retire.append(request.trial_id)
         if request.outcome in (Outcome.COMPLETED, Outcome.STOPPED, Outcome.FAILED):
             self._members.pop(request.trial_id, None)
             self._last.pop(request.trial_id, None)
@@ -414,6 +430,7 @@ class PBT(Scheduler):
             "ranked": [[tid, self._last[tid][0], _finite(s)] for s, tid in self._ranked()],
             "pending_forks": list(self._pending),
             "paused": sorted(self._paused),
+            "retiring": sorted(self._retiring),
             "exploits": self._exploits,
             "recent_forks": [dict(e) for e in self._lineage],
         }

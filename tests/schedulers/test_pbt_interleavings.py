@@ -1,0 +1,96 @@
+"""PBT under random event orders: workers act on decisions late (a paused or stopped trial keeps
+running until its next report, checkpoints arrive before the trial ends), as a real executor's
+workers do. Every order must be accepted by the engine: no trial is resumed while it is still
+running, every trial ends once, the population time-shares the workers."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import pytest
+from sched_script import Script
+
+from rung import Budget
+from rung.core import CheckpointSaved, Launch, Reply, ResultReported, TrialEnded
+from rung.core.events import Action, Cancel
+from rung.core.records import Outcome, TrialStatus
+from rung.schedulers import PBT
+
+
+@dataclass
+class Worker:
+    step: int  # next step to report
+    until: int  # lease: blocks for a reply when it reports this step
+    waiting: bool = False  # blocked at ``until``
+    end: Outcome | None = None  # what it does at its next move
+
+
+def drive(seed: int, population: int, workers: int, max_step: int = 16) -> Script:
+    rng = random.Random(seed)
+    s = Script(PBT(population, 4, 0.25, 0.25), max_step=max_step,
+               budget=Budget(n_trials=population), seed=seed)
+    running: dict[int, Worker] = {}
+
+    def apply(cmds: list) -> None:
+        for c in cmds:
+            if isinstance(c, Launch):
+                assert c.trial_id not in running
+                running[c.trial_id] = Worker(c.start_step, c.until_step)
+            elif isinstance(c, Reply) and c.trial_id in running:
+                w = running[c.trial_id]
+                d = c.decision
+                if d.action is Action.CONTINUE:
+                    if d.checkpoint:
+                        apply(s.feed(CheckpointSaved(c.trial_id, c.step,
+                                                     f"c/{c.trial_id}/{c.step}", s.tick(), 1)))
+                    if c.step == w.step - 1:
+                        w.until = d.until_step or max_step
+                        w.waiting = False
+                else:
+                    w.end = Outcome.PAUSED if d.action is Action.PAUSE else Outcome.STOPPED
+                    w.waiting = False
+            elif isinstance(c, Cancel) and c.trial_id in running:
+                running[c.trial_id].end = Outcome.STOPPED
+
+    from rung.core import CapacityChanged, TrialStarted
+
+    apply(s.feed(CapacityChanged(workers, s.tick())))
+    for _ in range(20_000):
+        movable = [t for t, w in running.items() if not w.waiting]
+        if not movable:
+            break
+        tid = rng.choice(sorted(movable))
+        w = running[tid]
+        if w.end is not None:
+            del running[tid]
+            if w.end is Outcome.PAUSED:
+                apply(s.feed(CheckpointSaved(tid, w.step - 1, f"c/{tid}/{w.step - 1}",
+                                             s.tick(), 1)))
+            apply(s.feed(TrialEnded(tid, w.end, s.tick())))
+            continue
+        if s.engine.history.status(tid) is TrialStatus.LAUNCHED:
+            apply(s.feed(TrialStarted(tid, s.tick())))
+        loss = (1 + (tid * 37 % 11)) / (1 + w.step)
+        step = w.step
+        w.step += 1
+        cmds = s.feed(ResultReported(tid, step, {"loss": loss}, s.tick()))
+        if step == max_step:  # the objective returns: the trial ends at its next move
+            w.end = Outcome.COMPLETED
+        elif step >= w.until and not any(isinstance(c, Reply) and c.trial_id == tid
+                                         for c in cmds):
+            w.waiting = True
+        apply(cmds)
+    return s
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_pbt_accepts_late_pauses_in_any_order(seed: int) -> None:
+    population, workers = 3 + seed % 4, 2 + seed % 2
+    s = drive(seed, population, workers)
+    h = s.engine.history
+    assert all(h.status(t) is not TrialStatus.RUNNING for t in h)
+    # a member exploited while its pause was on its way is not left paused for good
+    assert all(h.status(t) is not TrialStatus.PAUSED for t in h)
+    assert s.engine.scheduler.state()["exploits"] > 0
+    s.assert_replay_matches()
