@@ -1,0 +1,82 @@
+"""The ports of peers' examples (``examples/ports``) run end to end on a tiny budget, on real
+worker processes, and each does what its original is for."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from rung import TrialStatus
+
+PORTS = Path(__file__).resolve().parent.parent / "examples" / "ports"
+
+
+def load(name: str) -> ModuleType:
+    """The example as a module of its own name: spawned workers import the objective by
+    that name, from the parent's ``sys.path`` (which multiprocessing passes on)."""
+    if str(PORTS) not in sys.path:
+        sys.path.insert(0, str(PORTS))
+    return importlib.import_module(name)
+
+
+def statuses(study) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    out: dict[str, int] = {}
+    for t in study.trials():
+        out[t.status.value] = out.get(t.status.value, 0) + 1
+    return out
+
+
+def test_ray_tune_async_hyperband(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    m = load("ray_tune_async_hyperband")
+    study = m.main(["--trials", "9", "--max-step", "20", "--workers", "2",
+                    "--storage", str(tmp_path / "s.db")])
+    s = statuses(study)
+    assert s.get("stopped", 0) >= 1 and sum(s.values()) == 9  # the scheduler cut some trials
+    best = study.best_trial
+    assert best.value == min(t.value for t in study.trials() if t.value is not None)
+    assert "best: width=" in capsys.readouterr().out
+
+
+def test_ray_tune_bohb(tmp_path: Path) -> None:
+    m = load("ray_tune_bohb")
+    study = m.main(["--trials", "12", "--max-step", "16", "--workers", "2",
+                    "--storage", str(tmp_path / "s.db")])
+    assert study.spec.searcher.name == "bohb" and study.spec.scheduler.name == "hyperband"
+    trials = study.trials()
+    assert len(trials) == 12 and any(t.status is TrialStatus.COMPLETED for t in trials)
+    best = study.best_trial
+    assert best.value == pytest.approx(m.reward(16, best.params["width"], best.params["height"],
+                                                best.params["activation"]))
+
+
+def test_ray_tune_pbt_exploits_and_returns_the_best_member(tmp_path: Path) -> None:
+    m = load("ray_tune_pbt")
+    study = m.main(["--population", "4", "--workers", "2", "--max-step", "40",
+                    "--storage", str(tmp_path / "s.db")])
+    trials = study.trials()
+    forks = [t for t in trials if t.parent_id is not None]
+    assert forks, "PBT never exploited"
+    assert not [t for t in trials if t.status is TrialStatus.PAUSED]  # nobody left behind
+    best = study.best_trial
+    latest = {t.id: t.results[-1].metrics["acc"] for t in trials if t.results}
+    assert best.value == max(latest.values())
+
+
+def test_optuna_multi_objective_pareto_front(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    m = load("optuna_multi_objective")
+    study = m.main(["--trials", "6", "--workers", "2", "--epochs", "5",
+                    "--storage", str(tmp_path / "s.db")])
+    front = study.pareto_front()
+    assert front
+    pts = [(t.results[-1].metrics["n_weights"], -t.results[-1].metrics["accuracy"])
+           for t in study.trials()]
+    for t in front:  # nobody dominates a front member
+        a = (t.results[-1].metrics["n_weights"], -t.results[-1].metrics["accuracy"])
+        assert not any(b[0] <= a[0] and b[1] <= a[1] and b != a for b in pts)
+    for t in study.trials():  # conditional parameters follow n_layers
+        assert ("n_units_l2" in t.params) == (t.params["n_layers"] == 3)
