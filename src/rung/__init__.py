@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 # the built-in components' names must be known before any lookup by name (``searcher="tpe"``),
 # whichever module of rung is imported first; declaring them imports no component module
-for _package in ("rung.searchers", "rung.schedulers"):
+for _package in ("rung.searchers", "rung.schedulers", "rung.cost"):
     importlib.import_module(_package)
 del _package
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from rung.core.rng import derive_rng
     from rung.core.versions import RUNG_VERSION as __version__
     from rung.cost.prices import Prices
+    from rung.cost.stop_rule import StopRule
     from rung.errors import (
         ConfigError,
         JournalError,
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
     from rung.executors.ray import RayExecutor
     from rung.executors.simulated import SimulatedExecutor
     from rung.executors.worker import TrialContext
-    from rung.plan import Plan, plan
     from rung.reporter import Reporter
     from rung.schedulers.asha import ASHA
     from rung.schedulers.async_hyperband import AsyncHyperband
@@ -85,6 +85,7 @@ _EXPORTS: dict[str, str] = {
     "derive_rng": "rung.core.rng",
     "__version__": "rung.core.versions",
     "Prices": "rung.cost.prices",
+    "StopRule": "rung.cost.stop_rule",
     "ConfigError": "rung.errors",
     "JournalError": "rung.errors",
     "PauseTrial": "rung.errors",
@@ -96,8 +97,6 @@ _EXPORTS: dict[str, str] = {
     "RayExecutor": "rung.executors.ray",  # imports Ray only when an executor starts
     "SimulatedExecutor": "rung.executors.simulated",
     "TrialContext": "rung.executors.worker",
-    "Plan": "rung.plan",
-    "plan": "rung.plan",  # the package is callable too: rung.plan(...) either way
     "Reporter": "rung.reporter",
     "ASHA": "rung.schedulers.asha",
     "AsyncHyperband": "rung.schedulers.async_hyperband",
@@ -147,7 +146,6 @@ __all__ = [
     "Objective",
     "Outcome",
     "PauseTrial",
-    "Plan",
     "Prices",
     "RandomSearcher",
     "RayExecutor",
@@ -160,6 +158,7 @@ __all__ = [
     "SimulatedExecutor",
     "SobolSearcher",
     "SpaceError",
+    "StopRule",
     "StopTrial",
     "Study",
     "SuccessiveHalving",
@@ -169,7 +168,6 @@ __all__ = [
     "TrialStatus",
     "__version__",
     "derive_rng",
-    "plan",
     "run",
 ]
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from rung.core.engine import Engine
-from rung.core.events import Command, Event, Record, Tick
+from rung.core.events import Command, Event, Record, StopSearch, Tick
 from rung.core.records import TrialStatus
 from rung.errors import RunFailed
 from rung.executors.base import Executor, RunContext
@@ -36,15 +36,16 @@ class StallError(RuntimeError):
 
 def handle(engine: Engine, events: Iterable[Event], records: list[Record]) -> list[Command]:
     """Let ``engine`` handle ``events`` in order; append each event and then the commands it
-    caused to ``records``; return the commands. Journals nothing: the caller appends
-    ``records`` (``turn`` does)."""
+    caused to ``records``; return the commands for executors (a ``StopSearch`` note is
+    journaled, not returned). Journals nothing: the caller appends ``records`` (``turn``
+    does)."""
     commands: list[Command] = []
     for ev in events:
         cmds = engine.handle(ev)
         records.append(ev)
         if cmds:
             records.extend(cmds)
-            commands.extend(cmds)
+            commands.extend(c for c in cmds if type(c) is not StopSearch)  # a journal note
     return commands
 
 

@@ -33,6 +33,7 @@ from rung.core.records import (
     TrialStatus,
 )
 from rung.core.registry import to_spec
+from rung.cost.prices import Prices
 from rung.driver import check_produced, drive, turn
 from rung.errors import ConfigError, JournalError
 from rung.executors.base import Executor, RunContext
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from rung.analysis import FidelityDiagnostics
     from rung.core.components import SchedulerLike, SearcherLike
     from rung.core.history import History
+    from rung.cost.ledger import Ledger
     from rung.space.search_space import ParamLike
 
 log = logging.getLogger("rung.study")
@@ -118,6 +120,8 @@ class Study(AskTell):
         n_workers: int | None = None,
         max_failures: int | float | None = None,
         trial_timeout: float | None = None,
+        prices: Prices | Mapping[str, float] | None = None,
+        resources_per_trial: Mapping[str, float] | None = None,
     ) -> Study:
         """Validate everything, then store the spec. An invalid spec raises ``ConfigError`` /
         ``SpaceError`` naming the offending key, before anything is written.
@@ -134,7 +138,11 @@ class Study(AskTell):
 
         ``max_failures`` (a count, or a fraction of the ended trials) stops a run early with
         ``RunFailed`` once that many trials failed; ``trial_timeout`` (seconds) kills a trial
-        run that takes longer, which then ends ``failed`` with reason ``timeout``."""
+        run that takes longer, which then ends ``failed`` with reason ``timeout``.
+
+        ``prices`` (``rung.Prices``: money per device-hour) and ``resources_per_trial`` (the
+        devices a trial holds when the executor does not say; default one CPU) are the cost
+        model of ``Budget(max_cost=..., max_gpu_hours=...)`` and ``ledger()``."""
         exit_if_reimported()
         objectives: tuple[Objective, ...] = ()
         if isinstance(objective, list | tuple):
@@ -175,6 +183,8 @@ class Study(AskTell):
             keep_checkpoints=keep_checkpoints,
             max_failures=max_failures,
             trial_timeout=trial_timeout,
+            prices=Prices(prices).table if not isinstance(prices, Prices) else prices.table,
+            resources_per_trial=resources_per_trial,
         )
         engine = Engine.from_spec(spec)  # binds components: catches bad params now
         journal = open_journal(storage)
@@ -338,6 +348,12 @@ class Study(AskTell):
         from rung.analysis_frames import study_fold, trials_dataframe
 
         return trials_dataframe(self.engine.history, study_fold(self))
+
+    def ledger(self) -> Ledger:
+        """What the study spent and saved, folded from its journal (``rung.cost.ledger``)."""
+        from rung.cost.ledger import ledger
+
+        return ledger(self.spec, self.journal.read(self.name))
 
     def results_dataframe(self) -> pd.DataFrame:
         """One row per reported result: ``trial_id``, ``step``, ``time``, the metrics, and the

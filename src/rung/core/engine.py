@@ -37,6 +37,7 @@ from rung.core.events import (
     Record,
     Reply,
     ResultReported,
+    StopSearch,
     Tick,
     TrialEnded,
     TrialRetried,
@@ -44,8 +45,11 @@ from rung.core.events import (
     is_event,
 )
 from rung.core.history import History
+from rung.core.metering import Meter, RunMeter
+from rung.core.pricing import DEFAULT_RESOURCES
 from rung.core.records import Checkpoint, Outcome, Result, StudySpec, TrialStatus
 from rung.core.rng import StreamFactory
+from rung.core.stopping import SearchStopRule, StopRequest, StopVerdict
 from rung.core.versions import explain
 from rung.errors import ReplayDivergenceError
 
@@ -57,13 +61,14 @@ TOO_MANY_INTERRUPTIONS = "too many interruptions"
 class _Lease:
     """Per-run state of an active (launched or running) trial."""
 
-    __slots__ = ("decided", "failure", "position", "until_step")
+    __slots__ = ("decided", "failure", "meter", "position", "until_step")
 
-    def __init__(self, until_step: int, position: int) -> None:
+    def __init__(self, until_step: int, position: int, meter: RunMeter) -> None:
         self.until_step = until_step
         self.position = position  # last step this run reported (start_step - 1 before any)
         self.decided = False  # a STOP/PAUSE reply was sent; later results are only recorded
         self.failure: str | None = None  # an invalid objective metric: the run ends failed
+        self.meter = meter  # what the run holds and how far it is charged
 
 
 class Engine:
@@ -87,7 +92,17 @@ class Engine:
         self.capacity = 0
         self._multi = len(self.history.objectives) > 1
         b = spec.budget
-        self._bounded = b.max_time is not None or b.max_steps is not None  # budget_left can fail
+        # budget_left can fail
+        self._bounded = (b.max_time is not None or b.max_steps is not None
+                         or b.max_cost is not None or b.max_gpu_hours is not None
+                         or b.stop is not None)
+        # cost (Budget.max_cost / max_gpu_hours, the stop rule): what trials held, measured
+        # from the events' times; per-trial resources from the executor (CapacityChanged),
+        # else the spec, else one CPU
+        self.meter = Meter(spec.prices, spec.resources_per_trial or DEFAULT_RESOURCES)
+        self.runs_ended = 0
+        self.stop_rule: SearchStopRule | None = None
+        self.stopped: StopVerdict | None = None  # the stop rule's verdict, once it stopped
         self.active: dict[int, _Lease] = {}
         self.now = 0.0  # time of the last event
         self.elapsed = 0.0  # driver time summed over sessions (for Budget.max_time)
@@ -111,7 +126,18 @@ class Engine:
         searcher = build("searcher", spec.searcher)
         scheduler = build("scheduler", spec.scheduler)
         assert isinstance(searcher, Searcher) and isinstance(scheduler, Scheduler)
-        return cls(spec, searcher, scheduler)
+        engine = cls(spec, searcher, scheduler)
+        if spec.budget.stop is not None:
+            rule = build("stop_rule", spec.budget.stop)
+            assert isinstance(rule, SearchStopRule)
+            engine.set_stop_rule(rule)
+        return engine
+
+    def set_stop_rule(self, rule: SearchStopRule) -> None:
+        """Bind ``rule`` (built from ``spec.budget.stop``); call before the first event."""
+        rule.bind(BindContext(self.spec.space, self.spec.objective, self.spec.max_step,
+                              self.spec.seed))
+        self.stop_rule = rule
 
     # --- status -----------------------------------------------------------------------------
     @property
@@ -120,11 +146,14 @@ class Engine:
         return self.capacity > 0 and not self.active
 
     def budget_left(self) -> bool:
-        """False once any budget limit is reached (trials, time or steps)."""
+        """False once any budget limit is reached (time, steps, money, GPU-hours) or the stop
+        rule stopped the search."""
         b = self.spec.budget
         if b.max_time is not None and self.elapsed >= b.max_time:
             return False
-        return not (b.max_steps is not None and self.history.steps_consumed >= b.max_steps)
+        if b.max_steps is not None and self.history.steps_consumed >= b.max_steps:
+            return False
+        return self.stopped is None and not self.meter.spent(b)
 
     def _may_start_new(self) -> bool:
         n = self.spec.budget.n_trials
@@ -146,6 +175,13 @@ class Engine:
         # before it is not the search's time)
         if isinstance(event, CapacityChanged) and event.new_session:
             self._clock_started = False
+            for lease in self.active.values():  # the gap between sessions costs nothing
+                self.meter.charge(lease.meter, self.now)
+                lease.meter.since = lease.meter.last = t
+        elif type(event) in _RUN_EVENTS:
+            run = self.active.get(event.trial_id)  # type: ignore[union-attr]
+            if run is not None:
+                self.meter.charge(run.meter, t)
         if self._clock_started and t > self.now:
             self.elapsed += t - self.now
         elif type(event) is TrialStarted or type(event) is ResultReported:
@@ -167,6 +203,8 @@ class Engine:
     def _on_capacity(self, ev: CapacityChanged, out: list[Command]) -> None:
         if ev.capacity < 0:
             raise ValueError(f"capacity must be >= 0, got {ev.capacity}")
+        if ev.resources is not None:
+            self.meter.set_resources(ev.resources)
         self.capacity = ev.capacity
         self._fill(out)
 
@@ -180,6 +218,7 @@ class Engine:
             return  # a late result from a trial that already ended: journaled, not applied
         step = int(ev.step)
         consumed = max(0, step - lease.position)
+        lease.meter.on_result(ev.time, consumed)
         lease.position = max(lease.position, step)
         result = Result(step, ev.metrics, ev.time)  # events are immutable: no copy needed
         score = self.history._add_result(ev.trial_id, result, consumed)
@@ -201,13 +240,14 @@ class Engine:
         if step >= self.spec.max_step:
             return  # the trial is finishing anyway; the worker does not wait at max_step
         if decision.action is Action.CONTINUE and self._bounded and not self.budget_left():
-            decision = Decision.stop("budget exhausted")
+            decision = Decision.stop("budget exhausted" if self.stopped is None
+                                     else f"search stopped: {self.stopped.reason}")
         if decision.action is not Action.CONTINUE:
             lease.decided = True
             out.append(Reply(ev.trial_id, step, decision))
         elif step >= lease.until_step:
             until = decision.until_step if decision.until_step is not None else self.spec.max_step
-            until = self._cap_lease(step, min(until, self.spec.max_step))
+            until = self._cap_lease(step, min(until, self.spec.max_step), lease)
             lease.until_step = max(until, step + 1)
             if decision.until_step != lease.until_step:
                 decision = Decision(
@@ -227,14 +267,17 @@ class Engine:
                     return f"{bad} at step {step}"
         return None
 
-    def _cap_lease(self, position: int, until: int) -> int:
+    def _cap_lease(self, position: int, until: int, lease: _Lease | None = None) -> int:
         """With ``Budget.max_steps``: no lease reaches beyond this trial's share of the steps
-        left (at least one step), so the budget is overshot by at most one step per worker."""
-        max_steps = self.spec.budget.max_steps
-        if max_steps is None:
-            return until
-        share = max(1, (max_steps - self.history.steps_consumed) // max(self.capacity, 1))
-        return min(until, position + share)
+        left (at least one step), so the budget is overshot by at most one step per worker.
+        With ``max_cost`` / ``max_gpu_hours`` likewise (``Meter.cap``)."""
+        b = self.spec.budget
+        workers = max(self.capacity, 1)
+        if b.max_steps is not None:
+            share = max(1, (b.max_steps - self.history.steps_consumed) // workers)
+            until = min(until, position + share)
+        return self.meter.cap(b, lease.meter if lease is not None else None, position, until,
+                              workers)
 
     def _on_end(self, ev: TrialEnded, out: list[Command]) -> None:
         lease = self.active.pop(ev.trial_id, None)
@@ -249,6 +292,13 @@ class Engine:
         if outcome.status.final:
             self._retire_checkpoint(ev.trial_id, outcome, out)
         self.scheduler.on_trial_end(EndRequest(ev.trial_id, outcome, h))
+        self.runs_ended += 1
+        if self.stop_rule is not None and self.stopped is None:
+            verdict = self.stop_rule.check(StopRequest(
+                h, ev.trial_id, self.meter.cost, self.meter.device_hours, self.runs_ended))
+            if verdict is not None:
+                self.stopped = verdict
+                out.append(StopSearch(verdict.reason, dict(verdict.evidence)))
         if outcome is Outcome.INTERRUPTED:
             n = h.interruptions(ev.trial_id)
             if n > self.scheduler.max_interruptions:
@@ -391,7 +441,7 @@ class Engine:
             raise TypeError(f"scheduler returned {nxt!r}")
         until = min(max(self._cap_lease(start - 1, nxt.until_step), start), max_step)
         h._launch(tid)
-        self.active[tid] = _Lease(until, start - 1)
+        self.active[tid] = _Lease(until, start - 1, self.meter.start_run(self.now))
         return Launch(tid, params, start, until, max_step, ckpt)
 
     # --- replay -------------------------------------------------------------------------------
@@ -469,10 +519,18 @@ class Engine:
             "best_score": best.score if best is not None else None,
             "best_trial": best.id if best is not None else None,
             "elapsed": self.elapsed,
+            "cost": self.meter.cost,
+            "gpu_hours": self.meter.gpu_hours,
+            "device_hours": self.meter.device_hours,
+            "stopped": self.stopped.reason if self.stopped is not None else None,
             "checkpoints": len(self._ckpt_refs),
             "checkpoint_bytes": self.checkpoint_bytes,
             "budget_left": self.budget_left() and self._may_start_new(),
         }
+
+
+# events of one run of a trial: what it held is charged up to each of them
+_RUN_EVENTS = frozenset({TrialStarted, ResultReported, CheckpointSaved, TrialEnded})
 
 
 def _decisions(commands: Sequence[Command]) -> list[Command]:

@@ -96,11 +96,14 @@ class TrialEnded:
 class CapacityChanged:
     """The number of trials the executor can run at once. ``new_session`` marks the first event
     of a driver session (a fresh run or a resume): time spent between sessions is not counted
-    against ``Budget.max_time``."""
+    against ``Budget.max_time``. ``resources``: the devices each trial holds from now on, as
+    the executor allocates them (``{"cpu": 1, "gpu:A100": 1}``; ``None``: the executor does
+    not say, and the study's ``resources_per_trial`` or one CPU applies)."""
 
     capacity: int
     time: float
     new_session: bool = False
+    resources: Mapping[str, float] | None = None
 
 
 @record
@@ -176,8 +179,18 @@ class DeleteCheckpoint:
     path: str
 
 
-Command = Launch | Reply | Cancel | DeleteCheckpoint
-COMMAND_TYPES: tuple[type, ...] = (Launch, Reply, Cancel, DeleteCheckpoint)
+@record
+class StopSearch:
+    """The stop-searching rule (``Budget.stop``) ended the search: nothing more is launched.
+    A note for the journal, the CLI and the dashboard, never sent to an executor; ``evidence``
+    holds the numbers the rule decided on."""
+
+    reason: str
+    evidence: Mapping[str, float]
+
+
+Command = Launch | Reply | Cancel | DeleteCheckpoint | StopSearch
+COMMAND_TYPES: tuple[type, ...] = (Launch, Reply, Cancel, DeleteCheckpoint, StopSearch)
 
 Record = Event | Command
 

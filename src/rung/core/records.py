@@ -17,7 +17,9 @@ from rung._validate import (
     is_int,
     is_number,
 )
+from rung.core.budget import Budget as Budget  # re-exported: Budget lived here
 from rung.core.frozen import record
+from rung.core.pricing import check_table
 from rung.core.versions import Versions, current
 from rung.errors import ConfigError
 from rung.space import SearchSpace
@@ -285,60 +287,6 @@ class Constraint:
         return cls(str(d["metric"]), str(d.get("op", "<=")), d.get("bound", 0.0))
 
 
-def _optional_positive(name: str, v: Any, integral: bool) -> None:
-    """A budget limit: ``None`` (unlimited), or a positive integer (a positive number for a
-    time)."""
-    if v is None:
-        return
-    if integral:
-        check_int(f"budget.{name}", v, 1)
-    else:
-        check_positive(f"budget.{name}", v)
-
-
-@record
-class Budget:
-    """When a study stops launching work. Any limit may be ``None`` (unlimited).
-
-    - ``n_trials``: configurations proposed by the searcher (PBT forks do not count);
-    - ``max_time``: seconds of driver time, summed over sessions (a resumed study does not
-      count the time it was down);
-    - ``max_steps``: resource units consumed across all trials, one unit per step trained
-      (re-training steps after a restart counts again, because it costs again).
-
-    Once a limit is reached no trial is launched or resumed, and running trials are stopped at
-    their next report.
-    """
-
-    n_trials: int | None = None
-    max_time: float | None = None
-    max_steps: int | None = None
-
-    def __post_init__(self) -> None:
-        _optional_positive("n_trials", self.n_trials, True)
-        _optional_positive("max_time", self.max_time, False)
-        _optional_positive("max_steps", self.max_steps, True)
-
-    @property
-    def unlimited(self) -> bool:
-        return self.n_trials is None and self.max_time is None and self.max_steps is None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"n_trials": self.n_trials, "max_time": self.max_time, "max_steps": self.max_steps}
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any] | None) -> Budget:
-        if d is None:
-            return cls()
-        unknown = set(d) - {"n_trials", "max_time", "max_steps"}
-        if unknown:
-            raise ConfigError(
-                key=f"budget.{sorted(unknown)[0]}",
-                message="unknown budget key (n_trials, max_time, max_steps)",
-            )
-        return cls(d.get("n_trials"), d.get("max_time"), d.get("max_steps"))
-
-
 @record
 class ComponentSpec:
     """A searcher or scheduler persisted as a plain value: registry name and constructor params."""
@@ -372,6 +320,10 @@ class StudySpec:
     worker is killed and the trial fails with reason ``timeout``. Both are written to JSON only
     when set.
 
+    ``prices`` (money per device-hour, see ``rung.Prices``) and ``resources_per_trial`` (the
+    devices one trial holds, used when the executor does not say; default one CPU) make the
+    cost model; both are written to JSON only when set.
+
     ``written_by`` is the code that wrote the journal (``rung.core.versions``): set when the spec
     is read from one (``LEGACY`` if the journal predates version records), ``None`` for a new
     spec, whose JSON records the running code's versions. It takes no part in equality.
@@ -390,6 +342,8 @@ class StudySpec:
     constraints: tuple[Constraint, ...] = ()
     max_failures: int | float | None = None
     trial_timeout: float | None = None
+    prices: Mapping[str, float] = field(default_factory=dict)
+    resources_per_trial: Mapping[str, float] | None = None
     written_by: Versions | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -417,6 +371,15 @@ class StudySpec:
                                   f"count) or a number in (0, 1) (a fraction), got {mf!r}")
             else:
                 object.__setattr__(self, "max_failures", float(mf))
+        prices = self.prices.to_json() if hasattr(self.prices, "to_json") else self.prices
+        object.__setattr__(self, "prices", check_table(prices, "prices"))
+        if self.resources_per_trial is not None:
+            object.__setattr__(self, "resources_per_trial",
+                               check_table(self.resources_per_trial, "resources_per_trial"))
+        if self.budget.max_cost is not None and not self.prices:
+            raise ConfigError(key="budget.max_cost", message="needs prices (money per "
+                              "device-hour, e.g. prices={'cpu': 0.04}): without them nothing "
+                              "costs money")
 
     def versions(self) -> Versions:
         """``written_by`` for a spec read from a journal; the running code's versions of its
@@ -444,7 +407,10 @@ class StudySpec:
         } | ({"objectives": [o.to_json() for o in self.objectives]} if self.objectives else {}) \
           | ({"constraints": [c.to_json() for c in self.constraints]} if self.constraints else {}) \
           | ({"max_failures": self.max_failures} if self.max_failures is not None else {}) \
-          | ({"trial_timeout": self.trial_timeout} if self.trial_timeout is not None else {})
+          | ({"trial_timeout": self.trial_timeout} if self.trial_timeout is not None else {}) \
+          | ({"prices": dict(self.prices)} if self.prices else {}) \
+          | ({"resources_per_trial": dict(self.resources_per_trial)}
+             if self.resources_per_trial is not None else {})
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> StudySpec:
@@ -469,5 +435,7 @@ class StudySpec:
             constraints=tuple(Constraint.from_json(c) for c in d.get("constraints", ())),
             max_failures=d.get("max_failures"),
             trial_timeout=d.get("trial_timeout"),
+            prices=d.get("prices") or {},
+            resources_per_trial=d.get("resources_per_trial"),
             written_by=Versions.from_json(d.get("written_by")),
         )

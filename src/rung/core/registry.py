@@ -23,13 +23,17 @@ from typing import Any, TypeVar
 
 from rung.core.components import Component, Scheduler, Searcher
 from rung.core.records import ComponentSpec
+from rung.core.stopping import SearchStopRule
 from rung.errors import ConfigError
 
 C = TypeVar("C", bound=type[Component])
 
-_REGISTRY: dict[str, dict[str, type[Component]]] = {"searcher": {}, "scheduler": {}}
-_DECLARED: dict[str, dict[str, str]] = {"searcher": {}, "scheduler": {}}
-_BASES: dict[str, type[Component]] = {"searcher": Searcher, "scheduler": Scheduler}
+# kinds: searchers, schedulers and stop-searching rules (``Budget.stop``)
+_REGISTRY: dict[str, dict[str, type[Component]]] = {"searcher": {}, "scheduler": {},
+                                                    "stop_rule": {}}
+_DECLARED: dict[str, dict[str, str]] = {"searcher": {}, "scheduler": {}, "stop_rule": {}}
+_BASES: dict[str, type[Component]] = {"searcher": Searcher, "scheduler": Scheduler,
+                                      "stop_rule": SearchStopRule}
 
 
 def register(kind: str, name: str) -> Callable[[C], C]:

@@ -1,0 +1,121 @@
+"""``Budget``: when a study stops launching work (trials, time, steps, money, GPU-hours, a
+stop-searching rule)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from rung._validate import check_int, check_positive
+from rung.core.frozen import record
+from rung.errors import ConfigError
+
+if TYPE_CHECKING:  # records imports this module
+    from rung.core.records import ComponentSpec
+
+
+def _optional_positive(name: str, v: Any, integral: bool) -> None:
+    """A budget limit: ``None`` (unlimited), or a positive integer (a positive number for a
+    time)."""
+    if v is None:
+        return
+    if integral:
+        check_int(f"budget.{name}", v, 1)
+    else:
+        check_positive(f"budget.{name}", v)
+
+
+_BUDGET_KEYS = ("n_trials", "max_time", "max_steps", "max_cost", "max_gpu_hours", "stop")
+
+
+@record
+class Budget:
+    """When a study stops launching work. Any limit may be ``None`` (unlimited).
+
+    - ``n_trials``: configurations proposed by the searcher (PBT forks do not count);
+    - ``max_time``: seconds of driver time, summed over sessions (a resumed study does not
+      count the time it was down);
+    - ``max_steps``: resource units consumed across all trials, one unit per step trained
+      (re-training steps after a restart counts again, because it costs again);
+    - ``max_cost``: money spent by trials, measured from the journal's times: each run of a
+      trial costs (its end - its launch) x its resources' hourly rate under the study's
+      ``prices`` (start-up, steps, checkpoint saves and restores included; idle workers are
+      not a trial's and are reported by the ledger instead);
+    - ``max_gpu_hours``: the same measure in GPU-hours (GPUs of any type);
+    - ``stop``: a stop-searching rule (``"auto"``, a ``{"name", "params"}`` mapping or a
+      ``rung.StopRule``), asked after every trial ends whether more search is worth its cost.
+
+    Once a limit is reached (or the rule stops the search) no trial is launched or resumed,
+    and running trials are stopped at their next report. With ``max_steps``, ``max_cost`` or
+    ``max_gpu_hours`` each lease is capped at its trial's share of what is left, so the
+    overshoot is at most about one step per worker (``Study.ledger()`` reports it).
+    """
+
+    n_trials: int | None = None
+    max_time: float | None = None
+    max_steps: int | None = None
+    max_cost: float | None = None
+    max_gpu_hours: float | None = None
+    stop: Any = None
+
+    def __post_init__(self) -> None:
+        _optional_positive("n_trials", self.n_trials, True)
+        _optional_positive("max_time", self.max_time, False)
+        _optional_positive("max_steps", self.max_steps, True)
+        _optional_positive("max_cost", self.max_cost, False)
+        _optional_positive("max_gpu_hours", self.max_gpu_hours, False)
+        object.__setattr__(self, "stop", _stop_spec(self.stop))
+
+    @property
+    def unlimited(self) -> bool:
+        return (self.n_trials is None and self.max_time is None and self.max_steps is None
+                and self.max_cost is None and self.max_gpu_hours is None)
+
+    def to_json(self) -> dict[str, Any]:
+        """The three original limits always; the others only when set (older specs read back
+        and write out unchanged)."""
+        out: dict[str, Any] = {
+            "n_trials": self.n_trials, "max_time": self.max_time, "max_steps": self.max_steps
+        }
+        for key in ("max_cost", "max_gpu_hours"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.stop is not None:
+            out["stop"] = self.stop.to_json()
+        return out
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any] | None) -> Budget:
+        if d is None:
+            return cls()
+        unknown = set(d) - set(_BUDGET_KEYS)
+        if unknown:
+            raise ConfigError(
+                key=f"budget.{sorted(unknown)[0]}",
+                message=f"unknown budget key ({', '.join(_BUDGET_KEYS)})",
+            )
+        return cls(*(d.get(k) for k in _BUDGET_KEYS))
+
+
+def _stop_spec(value: Any) -> ComponentSpec | None:
+    """``Budget.stop`` as a ``ComponentSpec``: a name, a ``{"name", "params"}`` mapping, a
+    ``ComponentSpec`` or a component (anything with ``to_spec()``). Whether the name is known
+    is checked when the engine builds the rule."""
+    from rung.core.records import ComponentSpec
+    if value is None or isinstance(value, ComponentSpec):
+        return value
+    if isinstance(value, str) and value:
+        return ComponentSpec(value, {})
+    if isinstance(value, Mapping) and isinstance(value.get("name"), str) and value["name"] \
+            and set(value) <= {"name", "params"} and isinstance(value.get("params", {}), Mapping):
+        return ComponentSpec.from_json(value)
+    to_spec = getattr(value, "to_spec", None)
+    if callable(to_spec):
+        spec = to_spec()
+        if isinstance(spec, ComponentSpec):
+            return spec
+    raise ConfigError(key="budget.stop", message="must be 'auto', a stop rule's name, a "
+                      f"{{'name', 'params'}} mapping or a rung.StopRule, got {value!r}")
+
+
+__all__ = ["Budget"]

@@ -1,0 +1,440 @@
+"""The ledger: what a study spent and what its scheduler saved, as a pure fold over its journal.
+
+Every number comes from the journaled events' times, multiplied by what each run of a trial
+held (``CapacityChanged.resources``, else the spec's ``resources_per_trial``, else one CPU) and
+the spec's ``prices``. A run holds its resources from its ``Launch`` (the time of the event that
+caused it) to its ``TrialEnded``; the gap between two driver sessions is not charged. These are
+exactly the rules the engine charges ``Budget.max_cost`` by (``rung.core.metering``), so the
+ledger's total is the engine's.
+
+Reading the journal needs no engine, searcher or scheduler: ``ledger(spec, records)`` works on a
+live run from another process and on any finished one, and the CLI (``rung ledger``) and the
+dashboard call it the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from rung.core.events import (
+    CapacityChanged,
+    CheckpointSaved,
+    Launch,
+    Record,
+    ResultReported,
+    StopSearch,
+    TrialEnded,
+    TrialStarted,
+)
+from rung.core.pricing import DEFAULT_RESOURCES, check_table, gpus, hourly_rate
+from rung.core.records import StudySpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+OUTCOMES = ("completed", "stopped", "paused", "failed", "interrupted", "running")
+
+
+@dataclass
+class Spend:
+    """Money, device-hours, GPU-hours, steps trained and runs, for one group of trial runs."""
+
+    cost: float = 0.0
+    device_hours: float = 0.0
+    gpu_hours: float = 0.0
+    steps: int = 0
+    runs: int = 0
+
+    def add(self, other: Spend) -> None:
+        self.cost += other.cost
+        self.device_hours += other.device_hours
+        self.gpu_hours += other.gpu_hours
+        self.steps += other.steps
+        self.runs += other.runs
+
+
+@dataclass
+class Worker:
+    """One worker slot (runs are assigned to the lowest free slot at launch, so slot 0 is the
+    busiest): hours busy, hours available, and their ratio."""
+
+    slot: int
+    busy_hours: float = 0.0
+    available_hours: float = 0.0
+
+    @property
+    def utilization(self) -> float:
+        return self.busy_hours / self.available_hours if self.available_hours > 0 else 0.0
+
+
+@dataclass
+class Improvement:
+    """The incumbent improved: at ``time`` (seconds, journal clock) after ``cost`` was spent,
+    it became ``value`` (in the objective's own direction). ``cost_per_unit``: the money spent
+    since the previous improvement divided by its size (``inf`` for the first)."""
+
+    time: float
+    cost: float
+    device_hours: float
+    value: float
+    trial_id: int
+    cost_per_unit: float
+
+
+@dataclass
+class Ledger:
+    """What a study spent and saved (see the module docstring for how it is measured).
+
+    Attributes:
+        by_outcome: spend of the runs that ended completed / stopped / paused / failed /
+            interrupted, and of those still ``running`` when the journal was read.
+        total: the sum over outcomes.
+        devices: device-hours by device (``{"cpu": 1.5, "gpu:A100": 0.5}``).
+        full_cost, full_device_hours: what the same trials would have cost trained to
+            ``max_step`` (each at its own measured hours per step), the baseline the
+            scheduler's ``saving`` is measured against.
+        idle_hours, idle_cost: worker-hours the executor offered and no trial held, and what
+            they would have cost at the per-trial rate (not charged to ``max_cost``).
+        workers: utilization per worker slot.
+        checkpoint_hours, checkpoint_cost: time spent saving checkpoints (a save's time after
+            its trial's previous event) and restoring them (a resumed run's first step beyond
+            its trial's median step time), and its cost.
+        incumbent: every improvement of the best value at ``max_step``, with the cost per unit
+            of improvement.
+        budget: the money / GPU-hour limits and what was spent against them; ``overshoot``
+            is how far past a limit the spend went (in the limit's units).
+        stopped: the stop rule's reason and evidence, if it stopped the search.
+    """
+
+    prices: dict[str, float]
+    max_step: int
+    by_outcome: dict[str, Spend]
+    total: Spend
+    devices: dict[str, float]
+    full_cost: float
+    full_device_hours: float
+    idle_hours: float
+    idle_cost: float
+    workers: list[Worker]
+    checkpoint_hours: float
+    checkpoint_cost: float
+    incumbent: list[Improvement]
+    budget: dict[str, float | None]
+    stopped: dict[str, Any] | None = None
+    trials: int = 0
+    wall_hours: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def saving(self) -> float:
+        """Money the scheduler saved against training every trial to ``max_step``."""
+        return self.full_cost - self.total.cost
+
+    @property
+    def saved_fraction(self) -> float:
+        """Device-hours saved as a fraction of the full baseline (0 when nothing ran)."""
+        if self.full_device_hours <= 0:
+            return 0.0
+        return 1.0 - self.total.device_hours / self.full_device_hours
+
+    @property
+    def utilization(self) -> float:
+        """Busy worker-hours over available worker-hours, over all slots."""
+        avail = sum(w.available_hours for w in self.workers)
+        return sum(w.busy_hours for w in self.workers) / avail if avail > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON data (the CLI's ``--json`` and the dashboard)."""
+        return {
+            "prices": dict(self.prices),
+            "trials": self.trials,
+            "wall_hours": self.wall_hours,
+            "by_outcome": {k: vars(v).copy() for k, v in self.by_outcome.items()},
+            "total": vars(self.total).copy(),
+            "devices": dict(self.devices),
+            "full_cost": self.full_cost,
+            "full_device_hours": self.full_device_hours,
+            "saving": self.saving,
+            "saved_fraction": self.saved_fraction,
+            "idle_hours": self.idle_hours,
+            "idle_cost": self.idle_cost,
+            "utilization": self.utilization,
+            "workers": [{"slot": w.slot, "busy_hours": w.busy_hours,
+                         "available_hours": w.available_hours,
+                         "utilization": w.utilization} for w in self.workers],
+            "checkpoint_hours": self.checkpoint_hours,
+            "checkpoint_cost": self.checkpoint_cost,
+            "incumbent": [vars(i).copy() for i in self.incumbent],
+            "budget": dict(self.budget),
+            "stopped": self.stopped,
+            "notes": list(self.notes),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """Spend by outcome, one row each plus ``total`` (needs pandas:
+        ``pip install 'rung[pandas]'``)."""
+        try:
+            import pandas as pd
+        except ImportError as e:  # pragma: no cover - depends on the environment
+            raise ImportError("Ledger.to_frame needs pandas: pip install 'rung[pandas]'") from e
+        rows = {k: vars(v) for k, v in self.by_outcome.items()} | {"total": vars(self.total)}
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        frame.index.name = "outcome"
+        return frame
+
+
+class _Run:
+    __slots__ = ("checkpoint", "devices", "first_step", "gpus", "held", "last", "launched",
+                 "position", "rate", "resources", "saves", "since", "slot", "spend")
+
+    def __init__(self, launch: Launch, now: float, resources: Mapping[str, float],
+                 prices: Mapping[str, float], slot: int) -> None:
+        self.launched = self.since = self.last = now
+        self.resources = resources
+        self.rate = hourly_rate(prices, resources)
+        self.gpus = gpus(resources)
+        self.devices = float(sum(resources.values()))
+        self.position = launch.start_step - 1
+        self.checkpoint = launch.checkpoint is not None
+        self.first_step: float | None = None  # seconds from launch to the first result
+        self.saves = 0.0  # seconds spent saving checkpoints
+        self.held = 0.0  # seconds charged
+        self.slot = slot
+        self.spend = Spend(runs=1)
+
+
+class _Fold:
+    """The fold's state; ``feed`` one record at a time, ``result`` at the end."""
+
+    def __init__(self, spec: StudySpec) -> None:
+        self.spec = spec
+        self.prices = dict(spec.prices)
+        self.resources: Mapping[str, float] = check_table(
+            spec.resources_per_trial or DEFAULT_RESOURCES, "resources_per_trial")
+        self.now = 0.0
+        self.active: dict[int, _Run] = {}
+        self.by_outcome = {o: Spend() for o in OUTCOMES}
+        self.devices: dict[str, float] = {}
+        self.hours_per_step: dict[int, list[float]] = {}  # trial -> step durations (hours)
+        self.trial_hours: dict[int, float] = {}  # trial -> hours held over all its runs
+        self.trial_steps: dict[int, int] = {}
+        self.trial_rate: dict[int, tuple[float, float]] = {}  # trial -> (rate, devices)
+        self.restores: list[tuple[int, float]] = []  # (trial, first-step seconds) of resumes
+        self.saves_hours = 0.0
+        self.saves_cost = 0.0
+        self.capacity = 0
+        self.cap_since = 0.0
+        self.offered = 0.0  # worker-seconds offered
+        self.busy = 0.0  # worker-seconds held by runs
+        self.slots: list[Worker] = []
+        self.slot_busy: set[int] = set()
+        self.session_start: float | None = None
+        self.wall = 0.0
+        self.incumbent: list[Improvement] = []
+        self.best = math.inf
+        self.cost = 0.0  # running totals, in event order, as the engine adds them
+        self.device_hours = 0.0
+        self.gpu_hours = 0.0
+        self.stopped: dict[str, Any] | None = None
+        self.trials: set[int] = set()
+        self.last_event_time = 0.0
+
+    # --- time ---------------------------------------------------------------------------------
+    def _charge(self, run: _Run, t: float) -> None:
+        dt = t - run.since
+        if dt > 0:
+            h = dt / 3600.0
+            run.held += dt
+            run.spend.cost += h * run.rate
+            run.spend.device_hours += h * run.devices
+            run.spend.gpu_hours += h * run.gpus
+            self.cost += h * run.rate
+            self.device_hours += h * run.devices
+            self.gpu_hours += h * run.gpus
+            for d, a in run.resources.items():
+                self.devices[d] = self.devices.get(d, 0.0) + h * a
+            run.since = t
+
+    def _offer(self, t: float) -> None:
+        """Worker-time offered up to ``t`` at the current capacity."""
+        if t > self.cap_since:
+            dt = t - self.cap_since
+            self.offered += dt * self.capacity
+            for w in self.slots[: self.capacity]:
+                w.available_hours += dt / 3600.0
+        self.cap_since = max(self.cap_since, t)
+
+    # --- records ------------------------------------------------------------------------------
+    def feed(self, rec: Record) -> None:
+        kind = type(rec)
+        if kind is Launch:
+            assert isinstance(rec, Launch)
+            self._launch(rec)
+            return
+        if kind is StopSearch:
+            assert isinstance(rec, StopSearch)
+            self.stopped = {"reason": rec.reason, "evidence": dict(rec.evidence)}
+            return
+        t = getattr(rec, "time", None)
+        if t is None:
+            return  # Reply, Cancel, DeleteCheckpoint: no time, no cost
+        t = float(t)
+        if kind is CapacityChanged:
+            assert isinstance(rec, CapacityChanged)
+            self._capacity(rec, t)
+        else:
+            self._offer(t)
+            run = self.active.get(getattr(rec, "trial_id", -1))
+            if run is not None and kind in (TrialStarted, ResultReported, CheckpointSaved,
+                                            TrialEnded):
+                self._charge(run, t)
+                if kind is ResultReported:
+                    assert isinstance(rec, ResultReported)
+                    self._result(rec, run, t)
+                elif kind is CheckpointSaved:
+                    run.saves += max(0.0, t - run.last)
+                    run.last = t
+                elif kind is TrialEnded:
+                    assert isinstance(rec, TrialEnded)
+                    self._end(rec, run)
+        self.now = t
+        self.last_event_time = t
+
+    def _capacity(self, ev: CapacityChanged, t: float) -> None:
+        if ev.new_session:
+            if self.session_start is not None:
+                self.wall += max(0.0, self.now - self.session_start)
+                self._offer(self.now)
+            for run in self.active.values():  # the gap between sessions costs nothing
+                self._charge(run, self.now)
+                run.since = run.last = t
+            self.session_start = t
+            self.cap_since = t
+        else:
+            self._offer(t)
+        if ev.resources is not None:
+            self.resources = check_table(ev.resources, "resources_per_trial")
+        self.capacity = ev.capacity
+        while len(self.slots) < self.capacity:
+            self.slots.append(Worker(len(self.slots)))
+
+    def _launch(self, c: Launch) -> None:
+        free = next((i for i in range(max(self.capacity, len(self.slot_busy) + 1))
+                     if i not in self.slot_busy), 0)
+        while len(self.slots) <= free:
+            self.slots.append(Worker(len(self.slots)))
+        self.slot_busy.add(free)
+        run = _Run(c, self.now, self.resources, self.prices, free)
+        self.active[c.trial_id] = run
+        self.trials.add(c.trial_id)
+        self.trial_rate[c.trial_id] = (run.rate, run.devices)
+
+    def _result(self, ev: ResultReported, run: _Run, t: float) -> None:
+        step = int(ev.step)
+        consumed = max(0, step - run.position)
+        if consumed:
+            if run.first_step is None:
+                run.first_step = t - run.launched
+            else:
+                per = (t - run.last) / consumed / 3600.0
+                self.hours_per_step.setdefault(ev.trial_id, []).append(per)
+            run.spend.steps += consumed
+            run.position = step
+        run.last = t
+        if step >= self.spec.max_step:
+            score = self.spec.objective.score(ev.metrics)
+            if score < self.best:
+                prev_cost = self.incumbent[-1].cost if self.incumbent else 0.0
+                size = self.best - score
+                self.best = score
+                per_unit = (self.cost - prev_cost) / size if math.isfinite(size) else math.inf
+                self.incumbent.append(Improvement(
+                    t, self.cost, self.device_hours, self.spec.objective.value(score),
+                    ev.trial_id, per_unit))
+
+    def _end(self, ev: TrialEnded, run: _Run) -> None:
+        del self.active[ev.trial_id]
+        self.slot_busy.discard(run.slot)
+        outcome = ev.outcome.value if hasattr(ev.outcome, "value") else str(ev.outcome)
+        self._close(ev.trial_id, run, outcome)
+
+    def _close(self, tid: int, run: _Run, outcome: str) -> None:
+        self.by_outcome[outcome].add(run.spend)
+        self.busy += run.held
+        if run.slot < len(self.slots):
+            self.slots[run.slot].busy_hours += run.held / 3600.0
+        self.trial_hours[tid] = self.trial_hours.get(tid, 0.0) + run.held / 3600.0
+        self.trial_steps[tid] = self.trial_steps.get(tid, 0) + run.spend.steps
+        h = run.saves / 3600.0
+        self.saves_hours += h
+        self.saves_cost += h * run.rate
+        if run.checkpoint and run.first_step is not None:
+            self.restores.append((tid, run.first_step))
+
+    # --- the result ---------------------------------------------------------------------------
+    def result(self) -> Ledger:
+        spec = self.spec
+        end = self.now
+        self._offer(end)
+        if self.session_start is not None:
+            self.wall += max(0.0, end - self.session_start)
+        for tid, run in list(self.active.items()):  # still running: charged up to now
+            self._charge(run, end)
+            self._close(tid, run, "running")
+        total = Spend()
+        for s in self.by_outcome.values():
+            total.add(s)
+        # the full baseline: every trial trained to max_step at its own hours per step
+        full_cost = full_dev = 0.0
+        for tid, hours in self.trial_hours.items():
+            steps = self.trial_steps.get(tid, 0)
+            rate, devices = self.trial_rate[tid]
+            scale = spec.max_step / steps if steps else 1.0
+            full_h = hours * max(scale, 1.0)
+            full_cost += full_h * rate
+            full_dev += full_h * devices
+        ckpt_h, ckpt_cost = self.saves_hours, self.saves_cost
+        for tid, first in self.restores:
+            per = self.hours_per_step.get(tid)
+            if per:
+                extra = max(0.0, first / 3600.0 - sorted(per)[len(per) // 2])
+                rate, _ = self.trial_rate[tid]
+                ckpt_h += extra
+                ckpt_cost += extra * rate
+        rate_now = hourly_rate(self.prices, self.resources)
+        idle = max(0.0, self.offered - self.busy) / 3600.0
+        b = spec.budget
+        budget: dict[str, float | None] = {
+            "max_cost": b.max_cost, "cost": self.cost,
+            "max_gpu_hours": b.max_gpu_hours, "gpu_hours": self.gpu_hours,
+            "overshoot_cost": (max(0.0, self.cost - b.max_cost)
+                               if b.max_cost is not None else None),
+            "overshoot_gpu_hours": (max(0.0, self.gpu_hours - b.max_gpu_hours)
+                                    if b.max_gpu_hours is not None else None),
+        }
+        notes = []
+        if not self.prices:
+            notes.append("no prices: money is 0 (device-hours are measured)")
+        return Ledger(
+            prices=self.prices, max_step=spec.max_step,
+            by_outcome={k: v for k, v in self.by_outcome.items() if v.runs},
+            total=total, devices=self.devices, full_cost=full_cost, full_device_hours=full_dev,
+            idle_hours=idle, idle_cost=idle * rate_now,
+            workers=self.slots, checkpoint_hours=ckpt_h, checkpoint_cost=ckpt_cost,
+            incumbent=self.incumbent, budget=budget, stopped=self.stopped,
+            trials=len(self.trials), wall_hours=self.wall / 3600.0, notes=notes,
+        )
+
+
+def ledger(spec: StudySpec, records: Iterable[Record]) -> Ledger:
+    """Fold a study's journaled records into its ``Ledger``."""
+    fold = _Fold(spec)
+    for rec in records:
+        fold.feed(rec)
+    return fold.result()
+
+
+__all__ = ["OUTCOMES", "Improvement", "Ledger", "Spend", "Worker", "ledger"]

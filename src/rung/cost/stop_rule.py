@@ -1,0 +1,218 @@
+"""``StopRule``: stop searching when more trials are unlikely to be worth their cost.
+
+The default test is the automatic termination criterion of Makarova, Shen, Perrone, Klein,
+Faddoul, Krause, Seeger and Archambeau, "Automatic Termination for Hyperparameter Optimization"
+(AutoML Conf 2022): fit a Gaussian process to the configurations tried so far and bound the
+simple regret of the incumbent from above,
+
+    regret_bound = min_{x observed} UCB(x) - min_{x in the space} LCB(x),
+
+with ``UCB/LCB = mean +/- sqrt(beta) * sd`` and ``beta = 2 log(d n^2 pi^2 / (6 delta)) / 5``
+(the GP-UCB confidence of Srinivas, Krause, Kakade and Seeger 2010, scaled down by 5 as is
+common in practice after Kandasamy et al. 2015). The search stops once the bound falls below the
+objective's observed noise: improving by less than the evaluation's own noise is not a real
+improvement. Makarova et al. take that noise from cross-validation folds; a search over learning
+curves has none, so rung measures it from the history itself, as the larger of
+
+- the GP's fitted noise standard deviation (the part of the scores the configuration does not
+  explain), and
+- the step-to-step jitter of the trials' own learning curves near their end (the median over
+  trials of ``MAD(second differences) / (0.6745 sqrt(6))`` of the last ``tail`` results: white
+  noise of standard deviation ``s`` has second differences of standard deviation ``s sqrt(6)``).
+
+With ``value`` (money per unit of improvement of the objective) the rule weighs cost instead:
+it stops when the largest expected improvement over the space (in the objective's units) times
+``value`` falls below the mean cost of one trial so far (``StopRequest.cost / ended``).
+
+The model is the one behind the ``gp`` searcher (``rung.searchers._gp``), fitted to the results
+at the largest step with ``min_trials`` results (the step a multi-fidelity searcher models).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rung._validate import check_float, check_int
+from rung.core.components import BindContext
+from rung.core.history import History
+from rung.core.records import TrialStatus
+from rung.core.registry import register
+from rung.core.rng import derive_rng
+from rung.core.stopping import SearchStopRule, StopRequest, StopVerdict
+
+_CITATION = "Makarova et al. 2022"
+
+
+@register("stop_rule", "auto")
+class StopRule(SearchStopRule):
+    """Stops the search when the regret bound of the incumbent falls below the observed noise
+    (or, with ``value``, when the expected improvement is worth less than a trial costs).
+
+    Args:
+        min_trials: results at the modelled step before the rule may stop (Optuna's Terminator
+            uses 20 too).
+        threshold: the regret not worth chasing, in the objective's units; ``None`` (default)
+            uses the observed noise times ``noise_scale``.
+        noise_scale: multiplies the observed noise.
+        value: money per unit of improvement of the objective; with it, the rule compares the
+            expected improvement's worth with the mean cost of a trial instead.
+        delta: confidence parameter of ``beta`` (smaller: wider bounds, later stops).
+        n_candidates: quasi-random points of the space where the lower bound is minimized
+            (with the observed points).
+        max_points: most observations the GP is fitted to (the best ones).
+        tail: results at the end of each learning curve the jitter is measured on.
+        every: check once per this many ended runs (the GP fit costs O(n^3)).
+    """
+
+    def __init__(
+        self,
+        min_trials: int = 20,
+        threshold: float | None = None,
+        noise_scale: float = 1.0,
+        value: float | None = None,
+        delta: float = 0.1,
+        n_candidates: int = 512,
+        max_points: int = 200,
+        tail: int = 10,
+        every: int = 1,
+    ) -> None:
+        self.min_trials = min_trials
+        self.threshold = threshold
+        self.noise_scale = noise_scale
+        self.value = value
+        self.delta = delta
+        self.n_candidates = n_candidates
+        self.max_points = max_points
+        self.tail = tail
+        self.every = every
+
+    def bind(self, ctx: BindContext) -> None:
+        super().bind(ctx)
+        key = "budget.stop.params."
+        check_int(key + "min_trials", self.min_trials, 3)
+        if self.threshold is not None:
+            check_float(key + "threshold", self.threshold, 0.0)
+        check_float(key + "noise_scale", self.noise_scale, 0.0, low_open=True)
+        if self.value is not None:
+            check_float(key + "value", self.value, 0.0, low_open=True)
+        check_float(key + "delta", self.delta, 0.0, 1.0, low_open=True, high_open=True)
+        check_int(key + "n_candidates", self.n_candidates, 1)
+        check_int(key + "max_points", self.max_points, 4)
+        check_int(key + "tail", self.tail, 4)
+        check_int(key + "every", self.every, 1)
+
+    def check(self, request: StopRequest) -> StopVerdict | None:
+        if request.ended % self.every:
+            return None
+        h = request.history
+        step = next((s for s in reversed(h.steps()) if h.n_at_step(s) >= self.min_trials), None)
+        if step is None or h.space.n_dims == 0:
+            return None
+        ev = evidence(h, step, self, request)
+        if ev is None:
+            return None
+        if self.value is not None:
+            worth = ev["expected_improvement"] * self.value
+            if worth < ev["cost_per_trial"]:
+                return StopVerdict(
+                    f"expected improvement {ev['expected_improvement']:.4g} is worth "
+                    f"{worth:.4g} < {ev['cost_per_trial']:.4g} per trial after "
+                    f"{int(ev['trials'])} trials", ev)
+            return None
+        if ev["regret_bound"] <= ev["threshold"]:
+            what = "threshold" if self.threshold is not None else "observed noise"
+            return StopVerdict(
+                f"regret bound {ev['regret_bound']:.4g} <= {what} {ev['threshold']:.4g} after "
+                f"{int(ev['trials'])} trials at step {step} ({_CITATION})", ev)
+        return None
+
+
+def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None = None
+             ) -> dict[str, float] | None:
+    """The numbers the rule decides on, at ``step`` (``None``: no finite score there):
+    ``regret_bound``, ``threshold``, ``noise`` (and its two parts ``gp_noise``,
+    ``curve_noise``), ``expected_improvement``, ``cost_per_trial``, ``best``, ``beta``,
+    ``trials``. All in the objective's units, lower is better."""
+    from rung.searchers._common import CAT, UnitCache, dims_of
+    from rung.searchers._gp import GP, Features
+
+    table = sorted((tid, score) for score, tid in h.at_step(step))
+    ids = np.array([t for t, _ in table])
+    y = np.array([s for _, s in table], dtype=float)
+    finite = np.isfinite(y)
+    if finite.sum() < 3:
+        return None
+    y[~finite] = y[finite].max()
+    if len(y) > rule.max_points:  # the best points: where the incumbent's bound is decided
+        keep = np.sort(np.argsort(y, kind="stable")[: rule.max_points])
+        ids, y = ids[keep], y[keep]
+    mean, sd = float(y.mean()), float(y.std())
+    if sd <= 0:
+        sd = 1.0
+    z = (y - mean) / sd
+    dims = dims_of(h.space)
+    features = Features(dims.kind, dims.size, CAT)
+    X = UnitCache(h.space).get(h, [int(t) for t in ids])
+    gp = GP(features(X), z, features.group, features.n_groups)
+    gp.condition(gp.fit())
+    n, d = len(z), h.space.n_dims
+    beta = 2.0 * math.log(d * n * n * math.pi**2 / (6.0 * rule.delta)) / 5.0
+    root = math.sqrt(max(beta, 0.0))
+    rng = derive_rng(rule.ctx.seed, "stop_rule", n)
+    cand = rng.random((rule.n_candidates, X.shape[1]))
+    cand = np.where(np.isnan(X[:1]), np.nan, cand)  # keep inactive dims inactive (approx.)
+    mu_o, var_o = gp.predict(features(X))
+    mu_c, var_c = gp.predict(features(np.nan_to_num(cand, nan=0.0)))
+    ucb_obs = float(np.min(mu_o + root * np.sqrt(var_o)))
+    lcb = min(float(np.min(mu_c - root * np.sqrt(var_c))),
+              float(np.min(mu_o - root * np.sqrt(var_o))))
+    best = float(z.min())
+    s_all = np.sqrt(np.concatenate([var_c, var_o]))
+    imp = (best - np.concatenate([mu_c, mu_o])) / s_all
+    from scipy.special import ndtr  # the model already needs SciPy
+
+    pdf = np.exp(-0.5 * imp * imp) / math.sqrt(2 * math.pi)
+    ei = float(np.max(s_all * (imp * ndtr(imp) + pdf)))
+    assert gp.hyper is not None
+    gp_noise = math.sqrt(math.exp(gp.hyper.log_noise)) * sd
+    curve_noise = curve_jitter(h, rule.tail)
+    noise = max(gp_noise, curve_noise)
+    threshold = rule.threshold if rule.threshold is not None else noise * rule.noise_scale
+    cost_per_trial = 0.0
+    if request is not None and request.ended:
+        cost_per_trial = request.cost / request.ended
+    return {
+        "regret_bound": max(ucb_obs - lcb, 0.0) * sd,
+        "threshold": float(threshold),
+        "noise": noise,
+        "gp_noise": gp_noise,
+        "curve_noise": curve_noise,
+        "expected_improvement": ei * sd,
+        "cost_per_trial": cost_per_trial,
+        "best": float(y.min()),
+        "beta": beta,
+        "trials": float(n),
+        "step": float(step),
+    }
+
+
+def curve_jitter(h: History, tail: int) -> float:
+    """Median over ended trials with at least ``tail`` results of the robust standard deviation
+    of the last ``tail`` results' second differences, over ``sqrt(6)`` (0 if none has)."""
+    out: list[float] = []
+    for tid in h.ids((TrialStatus.COMPLETED, TrialStatus.STOPPED)):
+        results = h.results(tid)
+        if len(results) < tail:
+            continue
+        y = np.array([h.objective.score(r.metrics) for r in results[-tail:]], dtype=float)
+        if not np.all(np.isfinite(y)):
+            continue
+        e = np.diff(y, 2)
+        mad = float(np.median(np.abs(e - np.median(e))))
+        out.append(mad / 0.6745 / math.sqrt(6.0))
+    return float(np.median(out)) if out else 0.0
+
+
+__all__ = ["StopRule", "curve_jitter", "evidence"]

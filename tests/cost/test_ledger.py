@@ -1,0 +1,145 @@
+"""The ledger is a fold over the journal: its sums equal what the journal's events say
+(a scripted journal, numbers computed by hand), and the engine's own account."""
+
+from __future__ import annotations
+
+import pytest
+
+import rung
+from rung.core.engine import Engine
+from rung.core.events import (
+    CapacityChanged,
+    CheckpointSaved,
+    Command,
+    Event,
+    Launch,
+    Record,
+    ResultReported,
+    TrialEnded,
+)
+from rung.core.records import ComponentSpec, Objective, Outcome, StudySpec
+from rung.cost.ledger import ledger
+
+
+def _spec(**kw: object) -> StudySpec:
+    return StudySpec(
+        name="s", space=rung.SearchSpace({"x": rung.Float(0.0, 1.0)}),
+        objective=Objective("loss"), searcher=ComponentSpec("random"),
+        scheduler=ComponentSpec("fifo"), max_step=3, budget=rung.Budget(n_trials=3),
+        prices={"cpu": 1.0, "gpu": 2.0}, **kw,  # type: ignore[arg-type]
+    )
+
+
+def _script() -> tuple[Engine, list[Record]]:
+    """Two workers holding one CPU and one GPU each (3 money per hour). Times are multiples of
+    180 s (0.05 h): trial 0 runs 0-1080 s (3 steps, completed), trial 1 0-720 s (1 step,
+    stopped), trial 2 720-1260 s (1 step, a checkpoint saved in 180 s, paused)."""
+    eng = Engine.from_spec(_spec())
+    records: list[Record] = []
+
+    def feed(ev: Event) -> list[Command]:
+        cmds = eng.handle(ev)
+        records.append(ev)
+        records.extend(cmds)
+        return cmds
+
+    launched = feed(CapacityChanged(2, 0.0, True, resources={"cpu": 1, "gpu": 1}))
+    assert [c.trial_id for c in launched if isinstance(c, Launch)] == [0, 1]
+    feed(ResultReported(0, 1, {"loss": 0.5}, 360.0))
+    feed(ResultReported(0, 2, {"loss": 0.4}, 720.0))
+    feed(ResultReported(1, 1, {"loss": 0.9}, 720.0))
+    third = feed(TrialEnded(1, Outcome.STOPPED, 720.0))
+    assert [c.trial_id for c in third if isinstance(c, Launch)] == [2]
+    feed(ResultReported(0, 3, {"loss": 0.3}, 1080.0))
+    feed(TrialEnded(0, Outcome.COMPLETED, 1080.0))
+    feed(ResultReported(2, 1, {"loss": 0.7}, 1080.0))
+    feed(CheckpointSaved(2, 1, "c/2", 1260.0))
+    feed(TrialEnded(2, Outcome.PAUSED, 1260.0))
+    return eng, records
+
+
+def test_sums_equal_the_journal_and_the_engine() -> None:
+    eng, records = _script()
+    led = ledger(eng.spec, records)
+    by = led.by_outcome
+    assert set(by) == {"completed", "stopped", "paused"}
+    # hours held x 3 money per hour; device-hours x 2 devices; GPU-hours x 1
+    assert by["completed"].cost == pytest.approx(0.30 * 3, rel=1e-12)
+    assert by["stopped"].cost == pytest.approx(0.20 * 3, rel=1e-12)
+    assert by["paused"].cost == pytest.approx(0.15 * 3, rel=1e-12)
+    assert (by["completed"].steps, by["stopped"].steps, by["paused"].steps) == (3, 1, 1)
+    assert led.total.cost == pytest.approx(1.95, rel=1e-12)
+    assert led.total.device_hours == pytest.approx(1.30, rel=1e-12)
+    assert led.total.gpu_hours == pytest.approx(0.65, rel=1e-12)
+    assert led.total.steps == eng.history.steps_consumed == 5
+    assert led.total.runs == 3 and led.trials == 3
+    assert led.devices == pytest.approx({"cpu": 0.65, "gpu": 0.65}, rel=1e-12)
+    # the engine charged the same (Budget.max_cost is enforced on this number)
+    assert led.total.cost == pytest.approx(eng.meter.cost, rel=1e-12)
+    assert led.total.gpu_hours == pytest.approx(eng.meter.gpu_hours, rel=1e-12)
+    assert led.budget["cost"] == pytest.approx(eng.meter.cost, rel=1e-12)
+
+
+def test_saving_idle_workers_checkpoints_and_incumbent() -> None:
+    eng, records = _script()
+    led = ledger(eng.spec, records)
+    # each trial at its own hours per step, trained to max_step = 3
+    assert led.full_cost == pytest.approx((0.30 + 0.20 * 3 + 0.15 * 3) * 3, rel=1e-12)
+    assert led.saving == pytest.approx(led.full_cost - 1.95, rel=1e-12)
+    assert led.saved_fraction == pytest.approx(1 - 1.30 / (1.35 * 2), rel=1e-12)
+    # 2 workers x 1260 s offered, 2340 s held: 180 s idle, priced at 3 per hour
+    assert led.idle_hours == pytest.approx(0.05, rel=1e-12)
+    assert led.idle_cost == pytest.approx(0.15, rel=1e-12)
+    assert [w.busy_hours for w in led.workers] == pytest.approx([0.30, 0.35], rel=1e-12)
+    assert [w.utilization for w in led.workers] == pytest.approx([0.30 / 0.35, 1.0])
+    assert led.utilization == pytest.approx(0.65 / 0.70)
+    assert led.checkpoint_hours == pytest.approx(0.05, rel=1e-12)
+    assert led.checkpoint_cost == pytest.approx(0.15, rel=1e-12)
+    # one result at max_step: the incumbent, reached after trial 0 (0.9) and trial 1 (0.6)
+    assert len(led.incumbent) == 1
+    first = led.incumbent[0]
+    assert (first.trial_id, first.value, first.time) == (0, pytest.approx(0.3), 1080.0)
+    assert first.cost == pytest.approx(1.5, rel=1e-12)
+    assert led.to_json()["total"]["cost"] == pytest.approx(1.95)
+
+
+def test_session_gap_is_not_charged() -> None:
+    """A driver that stopped at t=500 and resumed at t=10000: the interrupted run is charged
+    up to 500 only, in the engine and in the ledger alike."""
+    eng = Engine.from_spec(_spec())
+    records: list[Record] = []
+    for ev in (CapacityChanged(1, 0.0, True), ResultReported(0, 1, {"loss": 1.0}, 500.0),
+               CapacityChanged(0, 10000.0, True),
+               TrialEnded(0, Outcome.INTERRUPTED, 10000.0, "driver stopped")):
+        records.append(ev)
+        records.extend(eng.handle(ev))
+    led = ledger(eng.spec, records)
+    assert led.by_outcome["interrupted"].cost == pytest.approx(500 / 3600 * 1.0, rel=1e-12)
+    assert eng.meter.cost == pytest.approx(500 / 3600, rel=1e-12)
+
+
+def test_a_study_ledger_and_frame() -> None:
+    study = rung.Study.create(
+        "l", {"x": rung.Float(0.0, 1.0)}, objective="loss", searcher="random",
+        scheduler=rung.ASHA(reduction_factor=3), max_step=9, budget=rung.Budget(n_trials=12),
+        prices=rung.Prices({"cpu": 0.5}),
+    )
+
+    class Bench:
+        max_step = 9
+
+        def evaluate(self, params: dict[str, float], step: int) -> tuple[dict[str, float], float]:
+            return {"loss": params["x"] + 1.0 / step}, 60.0
+
+    study.simulate(Bench(), n_workers=3)
+    led = study.ledger()
+    assert led.total.steps == study.engine.history.steps_consumed
+    assert led.total.cost == pytest.approx(study.engine.meter.cost, rel=1e-9)
+    # every step takes 60 s on one CPU at 0.5 per hour
+    assert led.total.cost == pytest.approx(led.total.steps * 60 / 3600 * 0.5, rel=1e-9)
+    assert led.saving > 0  # ASHA stopped trials early
+    assert sum(s.runs for s in led.by_outcome.values()) == led.total.runs
+    pd = pytest.importorskip("pandas")
+    frame = led.to_frame()
+    assert isinstance(frame, pd.DataFrame)
+    assert frame.loc["total", "steps"] == led.total.steps
