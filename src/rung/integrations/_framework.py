@@ -1,0 +1,92 @@
+"""What the training-framework callbacks share: the lazy import, metric cleaning, step mapping.
+
+Every framework callback (``rung.integrations.lightgbm``, ``xgboost``, ``lightning``,
+``transformers``, ``keras``) does the same three things at the end of a unit of training (a
+boosting round, an epoch, an evaluation): turn the framework's evaluation log into plain
+metrics, call ``ctx.report(step, save=..., **metrics)`` on the trial's ``rung.TrialContext``,
+and let the scheduler's decision unwind training (``StopTrial`` / ``PauseTrial``; for a pause,
+``report`` first calls ``save`` so the trial can resume from its checkpoint).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any, Protocol
+
+from rung.errors import ConfigError
+
+SaveFn = Any  # ``Callable[[str], Any]``: writes the trial's state into an existing directory
+
+
+class Reports(Protocol):
+    """What a callback needs of a trial: ``rung.TrialContext`` (or a test double of it)."""
+
+    start_step: int
+    max_step: int
+    checkpoint: str | None
+
+    def report(self, step: int, save: SaveFn | None = None, **metrics: Any) -> None: ...
+
+
+def require(module: str, extra: str, feature: str) -> ModuleType:
+    """Import ``module`` or raise an ``ImportError`` that names the extra to install.
+
+    Args:
+        module: the framework's import name (``"lightgbm"``).
+        extra: rung's extra that installs it (``"lightgbm"``).
+        feature: what needs it, for the message (``"rung.integrations.lightgbm"``).
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise ImportError(f"{feature} needs {module}, which is not installed: "
+                          f"pip install 'rung[{extra}]'") from e
+
+
+def scalars(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """The numeric scalars of a framework's log, as ``float``: numbers, numpy scalars and 0-d
+    arrays or tensors are kept (NaN and inf too: rung scores them worst); strings, sequences and
+    anything else are dropped (a learning-rate schedule's list is not a metric)."""
+    out: dict[str, float] = {}
+    for key, value in metrics.items():
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int | float):
+            out[str(key)] = float(value)
+            continue
+        if getattr(value, "ndim", None) == 0 or getattr(value, "shape", None) == ():
+            try:
+                out[str(key)] = float(value)
+            except (TypeError, ValueError):
+                continue
+    return out
+
+
+def check_units(key: str, value: Any) -> int:
+    """A ``*_per_step`` argument: an integer >= 1 (``ConfigError`` naming ``key`` otherwise)."""
+    from rung._validate import check_int
+
+    return check_int(key, value, 1)
+
+
+def check_start(ctx: Reports, done: int, units: int, what: str, hint: str) -> None:
+    """Refuse to train a resumed trial from scratch.
+
+    A trial that resumes at ``ctx.start_step`` must continue from the model saved at step
+    ``start_step - 1``, i.e. after ``(start_step - 1) * units`` units of training; ``done`` is
+    what the framework says it has already done. Reporting steps 1, 2, ... again would record a
+    second, different curve under the same steps.
+
+    Raises:
+        ConfigError: the two disagree (key ``checkpoint``); the message says what to pass.
+    """
+    expected = (ctx.start_step - 1) * units
+    if done != expected:
+        raise ConfigError(key="checkpoint", message=(
+            f"the trial resumes at step {ctx.start_step} (after {expected} {what}) but training "
+            f"starts after {done}: {hint}"))
+
+
+__all__ = ["Reports", "SaveFn", "check_start", "check_units", "require", "scalars"]

@@ -1,0 +1,144 @@
+"""LightGBM: report every boosting round (or every few) to rung, stop or pause boosting.
+
+``pip install 'rung[lightgbm]'``. Typical objective::
+
+    from rung.integrations import lightgbm as rlgb
+
+    def objective(ctx: rung.TrialContext) -> None:
+        params = {"objective": "binary", "learning_rate": ctx.params["lr"], "verbose": -1}
+        rlgb.train(ctx, params, train_set, valid_sets=[valid_set], valid_names=["valid"])
+
+    study = rung.Study.create(..., objective=rung.Objective("valid-binary_logloss", "min"),
+                              max_step=100)   # one step per boosting round
+
+**Steps.** Step ``k`` is the end of boosting round ``k * rounds_per_step`` (rounds counted
+from the first tree, also when training continues from a checkpoint).
+
+**Metrics.** Every entry of LightGBM's evaluation list is reported as ``"<data>-<metric>"``
+(``"valid-l2"``, ``"training-auc"``); under ``lightgbm.cv`` the mean is reported so, and the
+standard deviation as ``"<data>-<metric>-stdv"``. They are the values LightGBM records with
+``lightgbm.record_evaluation``.
+
+**Stop.** ``StopTrial`` propagates out of ``lightgbm.train`` (LightGBM has no clean-up to
+skip), and the worker ends the trial as stopped.
+
+**Pause.** Before ``PauseTrial`` propagates, ``report`` calls the callback's ``save``, which
+writes the booster (every tree so far) to ``model.txt`` in the checkpoint directory. A resumed
+trial continues boosting from it: ``train`` passes ``init_model=resume_model(ctx)`` and runs
+the rounds that are left, so the resumed curve continues the paused one (and equals an
+uninterrupted run's when training is deterministic). A ``lightgbm.cv`` booster cannot be
+saved: a paused ``cv`` trial restarts from scratch.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from rung.integrations._framework import Reports, check_start, check_units, require
+
+lgb: Any = require("lightgbm", "lightgbm", "rung.integrations.lightgbm")
+
+#: The file a checkpoint holds (LightGBM's text model format).
+MODEL_FILE = "model.txt"
+
+_RESUME_HINT = ("pass init_model=rung.integrations.lightgbm.resume_model(ctx) to lightgbm.train "
+                "(or use rung.integrations.lightgbm.train)")
+
+
+class LightGBMCallback:
+    """A LightGBM callback that reports evaluation results to a rung trial.
+
+    Pass it in ``callbacks=[...]`` of ``lightgbm.train``, ``lightgbm.cv`` or a scikit-learn
+    estimator's ``fit``. It runs after ``record_evaluation`` and ``log_evaluation`` and before
+    ``early_stopping`` (LightGBM orders callbacks by their ``order``), so a round that rung
+    stops is still in the evaluation log.
+
+    Args:
+        ctx: the trial's ``rung.TrialContext``.
+        rounds_per_step: boosting rounds per rung step (the study's ``max_step`` is then the
+            number of rounds divided by this).
+        checkpoints: give ``report`` a ``save`` callback, so the trial can be paused and
+            resumed (``False``: a paused trial restarts from scratch).
+
+    Raises (from training):
+        StopTrial, PauseTrial: the scheduler's decision; let them propagate.
+        ConfigError: the trial resumes after a checkpoint but boosting starts from another
+            round (``init_model`` was not passed).
+    """
+
+    def __init__(self, ctx: Reports, rounds_per_step: int = 1, checkpoints: bool = True) -> None:
+        # instance attributes: lightgbm.train overwrites a callback's missing ``order`` with its
+        # position in the list (record_evaluation is 20, early_stopping 30)
+        self.order = 25
+        self.before_iteration = False
+        self.ctx = ctx
+        self.rounds_per_step = check_units("rounds_per_step", rounds_per_step)
+        self.checkpoints = checkpoints
+        self._checked = False
+
+    def __call__(self, env: Any) -> None:
+        if not self._checked:
+            self._checked = True
+            check_start(self.ctx, env.begin_iteration, self.rounds_per_step, "boosting rounds",
+                        _RESUME_HINT)
+        rounds = env.iteration + 1
+        if rounds % self.rounds_per_step:
+            return
+        metrics: dict[str, Any] = {}
+        for item in env.evaluation_result_list or ():
+            data, name, value = item[0], item[1], item[2]
+            metrics[f"{data}-{name}"] = float(value)
+            if len(item) > 4:  # lightgbm.cv: (data, metric, mean, higher_better, stdv)
+                metrics[f"{data}-{name}-stdv"] = float(item[4])
+        save = None
+        if self.checkpoints and isinstance(env.model, lgb.Booster):
+            booster = env.model
+
+            def save(directory: str) -> None:
+                booster.save_model(os.path.join(directory, MODEL_FILE), num_iteration=-1)
+
+        self.ctx.report(rounds // self.rounds_per_step, save=save, **metrics)
+
+
+def resume_model(ctx: Reports) -> str | None:
+    """The saved model to continue from (``init_model=``), or ``None`` for a fresh trial."""
+    if ctx.checkpoint is None:
+        return None
+    path = os.path.join(ctx.checkpoint, MODEL_FILE)
+    return path if os.path.exists(path) else None
+
+
+def train(
+    ctx: Reports,
+    params: dict[str, Any],
+    train_set: Any,
+    rounds_per_step: int = 1,
+    callbacks: Sequence[Any] = (),
+    **kwargs: Any,
+) -> Any:
+    """``lightgbm.train`` for a rung trial: from its checkpoint (if any) to ``max_step``.
+
+    Runs ``(ctx.max_step - ctx.start_step + 1) * rounds_per_step`` boosting rounds, continuing
+    from ``resume_model(ctx)``, with a ``LightGBMCallback`` after ``callbacks``. ``kwargs`` go
+    to ``lightgbm.train`` (``valid_sets``, ``valid_names``, ...; not ``num_boost_round`` or
+    ``init_model``, which this function sets).
+
+    Returns:
+        The booster, when the trial ran to ``max_step`` (a stopped or paused trial raises).
+    """
+    for key in ("num_boost_round", "init_model"):
+        if key in kwargs:
+            from rung.errors import ConfigError
+
+            raise ConfigError(key=key, message="is set by rung.integrations.lightgbm.train "
+                                               "from the trial's steps and checkpoint")
+    units = check_units("rounds_per_step", rounds_per_step)
+    cb = LightGBMCallback(ctx, units)
+    rounds = (ctx.max_step - ctx.start_step + 1) * units
+    return lgb.train(params, train_set, num_boost_round=rounds, init_model=resume_model(ctx),
+                     callbacks=[*callbacks, cb], **kwargs)
+
+
+__all__ = ["MODEL_FILE", "LightGBMCallback", "resume_model", "train"]

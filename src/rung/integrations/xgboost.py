@@ -1,0 +1,142 @@
+"""XGBoost: report every boosting round (or every few) to rung, stop or pause boosting.
+
+``pip install 'rung[xgboost]'`` (on a machine without a GPU, the ``xgboost-cpu`` package
+provides the same module without the CUDA libraries). Typical objective::
+
+    from rung.integrations import xgboost as rxgb
+
+    def objective(ctx: rung.TrialContext) -> None:
+        params = {"objective": "binary:logistic", "eta": ctx.params["eta"]}
+        rxgb.train(ctx, params, dtrain, evals=[(dvalid, "valid")])
+
+    study = rung.Study.create(..., objective=rung.Objective("valid-logloss", "min"),
+                              max_step=100)   # one step per boosting round
+
+**Steps.** Step ``k`` is the end of boosting round ``k * rounds_per_step``, counted from the
+model's first tree (also when training continues from a checkpoint).
+
+**Metrics.** Every series of XGBoost's evaluation log is reported as ``"<data>-<metric>"``
+(``"valid-rmse"``, the names XGBoost prints); under ``xgboost.cv`` the mean is reported so and
+the standard deviation as ``"<data>-<metric>-std"``. They are the values XGBoost returns in
+``evals_result``.
+
+**Stop.** ``StopTrial`` propagates out of ``xgboost.train`` from the callback (XGBoost's
+``after_training`` hooks are skipped: the trial's model is discarded anyway).
+
+**Pause.** Before ``PauseTrial`` propagates, ``report`` calls the callback's ``save``, which
+writes the booster to ``model.ubj`` (XGBoost's binary JSON) in the checkpoint directory. A
+resumed trial continues boosting from it: ``train`` passes ``xgb_model=resume_model(ctx)`` and
+runs the rounds that are left. An ``xgboost.cv`` model cannot be saved: a paused ``cv`` trial
+restarts from scratch.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from rung.errors import ConfigError
+from rung.integrations._framework import Reports, check_start, check_units, require
+
+xgb: Any = require("xgboost", "xgboost", "rung.integrations.xgboost")
+
+#: The file a checkpoint holds.
+MODEL_FILE = "model.ubj"
+
+_RESUME_HINT = ("pass xgb_model=rung.integrations.xgboost.resume_model(ctx) to xgboost.train "
+                "(or use rung.integrations.xgboost.train)")
+
+
+class XGBoostCallback(xgb.callback.TrainingCallback):  # type: ignore[misc]
+    """An XGBoost training callback that reports the evaluation log to a rung trial.
+
+    Pass it in ``callbacks=[...]`` of ``xgboost.train`` / ``xgboost.cv`` (or of a scikit-learn
+    estimator's constructor).
+
+    Args:
+        ctx: the trial's ``rung.TrialContext``.
+        rounds_per_step: boosting rounds per rung step.
+        checkpoints: give ``report`` a ``save`` callback, so the trial can be paused and
+            resumed (``False``: a paused trial restarts from scratch).
+
+    Raises (from training):
+        StopTrial, PauseTrial: the scheduler's decision; let them propagate.
+        ConfigError: the trial resumes after a checkpoint but boosting starts from another
+            round (``xgb_model`` was not passed).
+    """
+
+    def __init__(self, ctx: Reports, rounds_per_step: int = 1, checkpoints: bool = True) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.rounds_per_step = check_units("rounds_per_step", rounds_per_step)
+        self.checkpoints = checkpoints
+
+    def before_training(self, model: Any) -> Any:
+        check_start(self.ctx, model.num_boosted_rounds(), self.rounds_per_step,
+                    "boosting rounds", _RESUME_HINT)
+        return model
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+        rounds = int(model.num_boosted_rounds())
+        if rounds % self.rounds_per_step:
+            return False
+        metrics: dict[str, float] = {}
+        for data, series in evals_log.items():
+            for name, values in series.items():
+                last = values[-1]
+                if isinstance(last, tuple):  # xgboost.cv: (mean, std)
+                    metrics[f"{data}-{name}"] = float(last[0])
+                    metrics[f"{data}-{name}-std"] = float(last[1])
+                else:
+                    metrics[f"{data}-{name}"] = float(last)
+        save = None
+        if self.checkpoints and isinstance(model, xgb.Booster):
+            booster = model
+
+            def save(directory: str) -> None:
+                booster.save_model(os.path.join(directory, MODEL_FILE))
+
+        self.ctx.report(rounds // self.rounds_per_step, save=save, **metrics)
+        return False
+
+
+def resume_model(ctx: Reports) -> str | None:
+    """The saved model to continue from (``xgb_model=``), or ``None`` for a fresh trial."""
+    if ctx.checkpoint is None:
+        return None
+    path = os.path.join(ctx.checkpoint, MODEL_FILE)
+    return path if os.path.exists(path) else None
+
+
+def train(
+    ctx: Reports,
+    params: dict[str, Any],
+    dtrain: Any,
+    rounds_per_step: int = 1,
+    callbacks: Sequence[Any] = (),
+    **kwargs: Any,
+) -> Any:
+    """``xgboost.train`` for a rung trial: from its checkpoint (if any) to ``max_step``.
+
+    Runs ``(ctx.max_step - ctx.start_step + 1) * rounds_per_step`` rounds, continuing from
+    ``resume_model(ctx)``, with an ``XGBoostCallback`` after ``callbacks``. ``kwargs`` go to
+    ``xgboost.train`` (``evals``, ...; not ``num_boost_round`` or ``xgb_model``).
+
+    Returns:
+        The booster, when the trial ran to ``max_step`` (a stopped or paused trial raises).
+    """
+    for key in ("num_boost_round", "xgb_model"):
+        if key in kwargs:
+            raise ConfigError(key=key, message="is set by rung.integrations.xgboost.train "
+                                               "from the trial's steps and checkpoint")
+    units = check_units("rounds_per_step", rounds_per_step)
+    cb = XGBoostCallback(ctx, units)
+    start = resume_model(ctx)
+    done = (ctx.start_step - 1) * units if start is not None else 0
+    rounds = ctx.max_step * units - done
+    return xgb.train(params, dtrain, num_boost_round=rounds, xgb_model=start,
+                     callbacks=[*callbacks, cb], **kwargs)
+
+
+__all__ = ["MODEL_FILE", "XGBoostCallback", "resume_model", "train"]
