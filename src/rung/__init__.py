@@ -65,8 +65,9 @@ if TYPE_CHECKING:
     from rung.searchers.random import RandomSearcher
     from rung.searchers.sobol import SobolSearcher
     from rung.searchers.tpe import TPESearcher
+    from rung.dbr import optimize
     from rung.shorthand import run
-    from rung.space import Categorical, Fixed, Float, Int, SearchSpace
+    from rung.space import Categorical, Fidelity, Fixed, Float, Int, SearchSpace
     from rung.study import Study
 
 # public name -> the module that defines it (and the attribute's name there, when it differs)
@@ -114,6 +115,8 @@ _EXPORTS: dict[str, str] = {
     "Categorical": "rung.space",
     "Fixed": "rung.space",
     "Float": "rung.space",
+    "Fidelity": "rung.space",
+    "optimize": "rung.dbr",
     "Int": "rung.space",
     "SearchSpace": "rung.space",
     "Study": "rung.study",
@@ -136,6 +139,7 @@ __all__ = [
     "Decision",
     "FIFOScheduler",
     "Fixed",
+    "Fidelity",
     "Float",
     "GPSearcher",
     "GridSearcher",
@@ -168,6 +172,7 @@ __all__ = [
     "TrialStatus",
     "__version__",
     "derive_rng",
+    "optimize",
     "run",
 ]
 

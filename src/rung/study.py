@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -34,12 +35,13 @@ from rung.core.records import (
 )
 from rung.core.registry import to_spec
 from rung.cost.prices import Prices
+from rung.dbr.objective import wrap_objective
 from rung.driver import check_produced, drive, turn
 from rung.errors import ConfigError, JournalError
 from rung.executors.base import Executor, RunContext
 from rung.executors.spawn_guard import exit_if_reimported
 from rung.reporter import Reporter
-from rung.space import SearchSpace
+from rung.space import Fidelity, SearchSpace
 from rung.storage import Journal, MemoryJournal, open_journal
 
 if TYPE_CHECKING:
@@ -122,6 +124,9 @@ class Study(AskTell):
         trial_timeout: float | None = None,
         prices: Prices | Mapping[str, float] | None = None,
         resources_per_trial: Mapping[str, float] | None = None,
+        fidelity: Fidelity | Mapping[str, Any] | None = None,
+        points_to_evaluate: Sequence[Mapping[str, Any]] = (),
+        define_by_run: bool = False,
     ) -> Study:
         """Validate everything, then store the spec. An invalid spec raises ``ConfigError`` /
         ``SpaceError`` naming the offending key, before anything is written.
@@ -142,7 +147,12 @@ class Study(AskTell):
 
         ``prices`` (``rung.Prices``: money per device-hour) and ``resources_per_trial`` (the
         devices a trial holds when the executor does not say; default one CPU) are the cost
-        model of ``Budget(max_cost=..., max_gpu_hours=...)`` and ``ledger()``."""
+        model of ``Budget(max_cost=..., max_gpu_hours=...)`` and ``ledger()``.
+
+        ``fidelity`` (``rung.Fidelity``) maps steps to the user's resource values and sets
+        ``max_step``; ``points_to_evaluate`` are configurations (possibly partial) launched
+        first, in order (see ``enqueue``); ``define_by_run`` is ``rung.optimize``'s (the
+        space, empty or partial, grows from what trials use)."""
         exit_if_reimported()
         objectives: tuple[Objective, ...] = ()
         if isinstance(objective, list | tuple):
@@ -152,7 +162,10 @@ class Study(AskTell):
             objective = objectives[0]
             if len(objectives) == 1:
                 objectives = ()
-        space = SearchSpace.coerce(space)
+        space = SearchSpace.empty() if define_by_run and not space else SearchSpace.coerce(space)
+        if fidelity is not None:
+            fidelity = Fidelity.from_json(fidelity)
+            max_step = fidelity.max_step if max_step == 1 else max_step
         the_budget = _budget(budget)
         auto = None
         if is_auto(searcher) or is_auto(scheduler):
@@ -186,6 +199,9 @@ class Study(AskTell):
             prices=Prices(prices).table if not isinstance(prices, Prices) else prices.table,
             resources_per_trial=resources_per_trial,
         )
+        if fidelity is not None or points_to_evaluate or define_by_run:  # issue 18
+            spec = dataclasses.replace(spec, fidelity=fidelity, define_by_run=define_by_run,
+                                       points_to_evaluate=tuple(points_to_evaluate))
         engine = Engine.from_spec(spec)  # binds components: catches bad params now
         journal = open_journal(storage)
         if name in journal.list_studies():
@@ -439,6 +455,7 @@ class Study(AskTell):
 
         exit_if_reimported()
         self._check_budget()
+        objective = wrap_objective(self.spec, objective)  # define-by-run, Fidelity
         cbs = tuple(callbacks)
         with reporting(self, progress, reporter) as rep:
             start_all(cbs, self)
@@ -454,6 +471,22 @@ class Study(AskTell):
             finally:
                 end_all(cbs, self, failing)
         return self
+
+    def enqueue(self, params: Mapping[str, Any]) -> None:
+        """Launch ``params`` (a configuration, possibly partial) before the searcher's next
+        suggestion: enqueued configurations run first, in order, once each (the queue is
+        journaled, so a resumed study does not repeat them). A partial one is completed by the
+        searcher (or sampled). Works with every searcher.
+
+        Raises:
+            ConfigError: a key that is not a parameter of the space, or a bad value (naming
+                it); nothing is journaled then.
+        """
+        from rung.core.events import TrialEnqueued
+        from rung.core.records import check_point
+
+        checked = check_point(self.engine.space, params, "params", self.spec.define_by_run)
+        turn(self.engine, self.journal, self.name, [TrialEnqueued(checked, self.engine.now)])
 
     def _run_context(self, objective: Callable[..., Any] | None) -> RunContext:
         """The session's context: checkpoints, and the time bounds (what is left of

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -34,12 +35,14 @@ from rung.core.events import (
     DeleteCheckpoint,
     Event,
     Launch,
+    ParamsUsed,
     Record,
     Reply,
     ResultReported,
     StopSearch,
     Tick,
     TrialEnded,
+    TrialEnqueued,
     TrialRetried,
     TrialStarted,
     is_event,
@@ -52,6 +55,8 @@ from rung.core.rng import StreamFactory
 from rung.core.stopping import SearchStopRule, StopRequest, StopVerdict
 from rung.core.versions import explain
 from rung.errors import ReplayDivergenceError
+from rung.space import SearchSpace
+from rung.space.learned import SpaceLearner
 
 #: ``TrialEnded.error`` / ``Trial.error`` of a trial failed because it was interrupted more
 #: often than its scheduler's ``max_interruptions`` (``Study.run(retry_failed=True)`` retries it)
@@ -118,6 +123,11 @@ class Engine:
         self._ckpt_size: dict[str, int] = {}
         self._kept: list[tuple[float, int, str]] = []
         self.checkpoint_bytes = 0
+        # issue 18: the space a define-by-run study learned so far, and the configurations
+        # enqueued (``points_to_evaluate``, ``Study.enqueue``) that launch before suggestions
+        self.space: SearchSpace = spec.space
+        self._learner = SpaceLearner(spec.space) if spec.define_by_run else None
+        self._queue: deque[Mapping[str, Any]] = deque(spec.points_to_evaluate)
 
     @classmethod
     def from_spec(cls, spec: StudySpec) -> Engine:
@@ -408,16 +418,9 @@ class Engine:
             if not self._may_start_new():
                 return None
             tid = h.next_id
-            params = self._replay_params.get(tid)
+            params = self._propose(tid)
             if params is None:
-                request = SuggestRequest(
-                    tid, h.n_suggested, h, self._streams(self.spec.seed, "searcher", tid)
-                )
-                suggested = self.searcher.suggest(request)
-                if suggested is None:
-                    self.exhausted = True
-                    return None
-                params = self.spec.space.validate(suggested)
+                return None
             h._create(tid, params, None, nxt.tags, suggested=True)
             start, ckpt = 1, None
         elif isinstance(nxt, Resume):
@@ -427,7 +430,7 @@ class Engine:
                 raise RuntimeError(f"scheduler resumed trial {tid}, which is {status.value}")
             params = h.params(tid)
             c = h.checkpoint(tid)
-            start, ckpt = (c.step + 1, c.path) if c is not None else (1, None)
+            start, ckpt = (c.step + 1, c.path) if c is not None else (self._restart(tid), None)
         elif isinstance(nxt, Fork):
             c = h.checkpoint(nxt.parent_id)
             tid = h.next_id
@@ -441,8 +444,79 @@ class Engine:
             raise TypeError(f"scheduler returned {nxt!r}")
         until = min(max(self._cap_lease(start - 1, nxt.until_step), start), max_step)
         h._launch(tid)
-        self.active[tid] = _Lease(until, start - 1, self.meter.start_run(self.now))
+        # a restart without a checkpoint trains from scratch: every step it reaches counts
+        position = start - 1 if ckpt is not None or start == 1 else 0
+        self.active[tid] = _Lease(until, position, self.meter.start_run(self.now))
         return Launch(tid, params, start, until, max_step, ckpt)
+
+    # --- issue 18: enqueued configurations, define-by-run, restarts at a fidelity's rung -------
+    def _propose(self, tid: int) -> Mapping[str, Any] | None:
+        """The params of new trial ``tid``: the journal's on replay, else the next enqueued
+        configuration (completed by the searcher), else the searcher's suggestion; ``None``
+        when the searcher is exhausted. An enqueued configuration is consumed here, on replay
+        too, so a resumed study never launches it twice."""
+        queued = self._queue.popleft() if self._queue else None
+        params = self._replay_params.get(tid)
+        if params is not None:
+            return params
+        space = self.space
+        if self._learner is not None and not space.params:
+            return dict(queued or {})  # nothing learned yet: the trial draws everything
+        h = self.history
+        request = SuggestRequest(
+            tid, h.n_suggested, h, self._streams(self.spec.seed, "searcher", tid)
+        )
+        if queued is not None:
+            if self._learner is not None:  # learned conditions are provisional: keep them all
+                return {**(self.searcher.suggest(request) or {}), **queued}
+            if any(k not in queued for k in space.active(queued)):
+                proposal = self.searcher.suggest(request) or {}
+                return space.complete(queued, proposal, request.rng)
+            return space.validate(queued)
+        suggested = self.searcher.suggest(request)
+        if suggested is None:
+            self.exhausted = True
+            return None
+        return space.validate(suggested)
+
+    def _on_enqueued(self, ev: TrialEnqueued, out: list[Command]) -> None:
+        self._queue.append(dict(ev.params))
+        self._fill(out)
+
+    def _on_params_used(self, ev: ParamsUsed, out: list[Command]) -> None:
+        """A define-by-run trial's actual params: they replace the proposed ones in the
+        history (searchers see only what was used) and grow the space; a distribution that
+        conflicts with the known one fails the trial (``ConfigError: <name>: ...``)."""
+        learner, h, tid = self._learner, self.history, ev.trial_id
+        if learner is None or tid not in h:
+            return
+        conflict = learner.conflict(ev.declared)
+        lease = self.active.get(tid)
+        if conflict is not None:
+            if lease is not None and not lease.decided:
+                lease.failure = f"ConfigError: {conflict}"
+                lease.decided = True
+                out.append(Reply(tid, lease.position, Decision.stop(lease.failure)))
+            return
+        grew = learner.observe(ev.params, ev.declared)
+        old = h.params(tid)
+        if list(old.items()) != list(ev.params.items()):  # kept in the trial's order
+            h._set_params(tid, dict(ev.params))
+            grew = grew or dict(old) != dict(ev.params)  # searchers cache encodings: rebind
+        if grew:
+            self.space = h.space = learner.space
+            spec = self.spec
+            self.searcher.bind(BindContext(self.space, spec.objective, spec.max_step, spec.seed))
+
+    def _restart(self, tid: int) -> int:
+        """Where a trial resumed without a checkpoint starts: step 1, or in a study with a
+        ``Fidelity`` the next rung above its last result (a stateless objective trains from
+        scratch at the rung's value; every step up to it counts as consumed)."""
+        fidelity = self.spec.fidelity
+        if fidelity is None:
+            return 1
+        nxt = fidelity.next_step(self.history.last_step(tid))
+        return nxt if nxt is not None else self.spec.max_step
 
     # --- replay -------------------------------------------------------------------------------
     @classmethod
@@ -555,6 +629,8 @@ _HANDLERS: dict[type, Callable[[Engine, Any, list[Command]], None]] = {
     CapacityChanged: Engine._on_capacity,
     Tick: Engine._on_tick,
     TrialRetried: Engine._on_retry,
+    TrialEnqueued: Engine._on_enqueued,
+    ParamsUsed: Engine._on_params_used,
 }
 
 

@@ -123,9 +123,31 @@ class TrialRetried:
     time: float
 
 
+@record
+class ParamsUsed:
+    """The parameters a define-by-run trial actually used (``rung.optimize``), in the order it
+    suggested them, and the distribution it declared for each (``name -> param JSON``). Sent by
+    the worker before the trial's next report or its end whenever it suggested a new one; the
+    engine grows the study's space from it (``rung.space.learned``)."""
+
+    trial_id: int
+    params: Mapping[str, Any]
+    declared: Mapping[str, Any]
+    time: float
+
+
+@record
+class TrialEnqueued:
+    """A configuration (possibly partial) to launch before the searcher's next suggestion
+    (``Study.enqueue``); enqueued configurations launch first, in order, once each."""
+
+    params: Mapping[str, Any]
+    time: float
+
+
 Event = (
     TrialStarted | ResultReported | CheckpointSaved | TrialEnded | CapacityChanged | Tick
-    | TrialRetried
+    | TrialRetried | ParamsUsed | TrialEnqueued
 )
 EVENT_TYPES: tuple[type, ...] = (
     TrialStarted,
@@ -135,6 +157,8 @@ EVENT_TYPES: tuple[type, ...] = (
     CapacityChanged,
     Tick,
     TrialRetried,
+    ParamsUsed,
+    TrialEnqueued,
 )
 
 # --- commands -------------------------------------------------------------------------------

@@ -381,6 +381,12 @@ class History:
         st.interruptions = 0
         self._set_status(st, TrialStatus.INTERRUPTED)
 
+    def _set_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
+        """A define-by-run trial's actual params replace the proposed ones."""
+        st = self._trials[trial_id]
+        st.params = params
+        self._touch(st)
+
     def _tag(self, trial_id: int, key: str, value: Any) -> None:
         st = self._trials[trial_id]
         st.tags[key] = value

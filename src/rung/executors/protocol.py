@@ -19,6 +19,8 @@ Worker -> driver:
 - ``(RESULT, trial_id, step, metrics, time)``
 - ``(SAVED, trial_id, step, path, time, size)``: ``path`` relative to the checkpoint directory.
 - ``(ENDED, trial_id, outcome, time, error)``: ``outcome`` is an ``Outcome`` value string.
+- ``(PARAMS, trial_id, params, declared, time)``: the params a define-by-run trial used so far
+  and their distributions (``rung.optimize``), sent before its next report or its end.
 - ``(READY, pid)`` and ``(INIT_ERROR, text)``: sent by worker processes at start-up.
 
 ``encode_launch``, ``encode_reply`` and ``decode`` convert between these tuples and the
@@ -35,6 +37,7 @@ from rung.core.events import (
     Decision,
     Event,
     Launch,
+    ParamsUsed,
     Reply,
     ResultReported,
     TrialEnded,
@@ -48,6 +51,7 @@ SAVED = 3
 ENDED = 4
 READY = 5
 INIT_ERROR = 6
+PARAMS = 7
 
 A_CONTINUE = 0
 A_PAUSE = 1
@@ -74,7 +78,7 @@ def encode_reply(reply: Reply, token: int) -> Message:
 
 
 #: Tags of the worker messages that become engine events (see ``decode``).
-EVENT_TAGS = frozenset({RESULT, SAVED, ENDED})
+EVENT_TAGS = frozenset({RESULT, SAVED, ENDED, PARAMS})
 
 
 def message_time(msg: Message) -> float:
@@ -84,9 +88,9 @@ def message_time(msg: Message) -> float:
 
 
 def decode(msg: Message, time_: float | None = None) -> Event:
-    """The engine event for a worker message (``RESULT``, ``SAVED`` or ``ENDED``); ``time_``
-    overrides the worker's timestamp (executors clamp times so the journal never runs
-    backwards)."""
+    """The engine event for a worker message (``RESULT``, ``SAVED``, ``ENDED`` or ``PARAMS``);
+    ``time_`` overrides the worker's timestamp (executors clamp times so the journal never
+    runs backwards)."""
     tag = msg[0]
     if tag == RESULT:
         return ResultReported(msg[1], msg[2], msg[3], msg[4] if time_ is None else time_)
@@ -94,6 +98,8 @@ def decode(msg: Message, time_: float | None = None) -> Event:
         return CheckpointSaved(msg[1], msg[2], msg[3], msg[4] if time_ is None else time_, msg[5])
     if tag == ENDED:
         return TrialEnded(msg[1], Outcome(msg[2]), msg[3] if time_ is None else time_, msg[4])
+    if tag == PARAMS:
+        return ParamsUsed(msg[1], msg[2], msg[3], msg[4] if time_ is None else time_)
     raise ValueError(f"not an event message: {msg!r}")
 
 
@@ -128,6 +134,7 @@ __all__ = [
     "EVENT_TAGS",
     "INIT_ERROR",
     "LAUNCH",
+    "PARAMS",
     "READY",
     "REPLY",
     "RESULT",

@@ -15,7 +15,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rung.core.records import Outcome
 from rung.errors import PauseTrial, StopTrial, TrialInterrupt
@@ -24,6 +24,7 @@ from rung.executors.protocol import (
     A_PAUSE,
     ENDED,
     LAUNCH,
+    PARAMS,
     REPLY,
     RESULT,
     SAVED,
@@ -31,6 +32,11 @@ from rung.executors.protocol import (
     extended_lease,
     waits_for_reply,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from rung.space.fidelity import Fidelity, Number
 
 log = logging.getLogger("rung.runtime")
 
@@ -114,6 +120,9 @@ class TrialContext:
         max_step: the last step (the study's ``max_step``).
         checkpoint: absolute path of the directory to restore from, or ``None`` (start from
             scratch). It is the directory an earlier ``save`` callback filled.
+        fidelity: in a study with a ``rung.Fidelity``, the user's value (samples, data
+            fraction...) of the next rung this run reaches (``None`` without one). A trial
+            resumed without a checkpoint starts at that rung: ``start_step`` is its step.
 
     ``report`` is the one method that talks to the scheduler. Typical use::
 
@@ -137,6 +146,7 @@ class TrialContext:
     __slots__ = (
         "_decided",
         "_every",
+        "_fidelity",
         "_last_step",
         "_pending",
         "_poll",
@@ -189,6 +199,7 @@ class TrialContext:
         self._want_ckpt = False  # the scheduler asked for a checkpoint not yet saved
         self._last_step = 0  # 0: nothing reported in this run
         self._warned = False
+        self._fidelity: Fidelity | None = None  # set by rung.dbr.objective.WithFidelity
 
     def __repr__(self) -> str:
         return (f"TrialContext(trial_id={self.trial_id}, params={dict(self.params)!r}, "
@@ -199,6 +210,42 @@ class TrialContext:
     def last_step(self) -> int:
         """The last step reported in this run (0 before the first report)."""
         return self._last_step
+
+    # --- fidelity (a study with a rung.Fidelity) ---------------------------------------------
+    @property
+    def fidelity(self) -> Number | None:
+        """The user's value of the next rung this run reaches: the first ladder step at or
+        above ``start_step`` (after a report: above the last step reported). ``None`` in a
+        study without a ``Fidelity``; past the last rung, the value at ``max_step``."""
+        f = self._fidelity
+        if f is None:
+            return None
+        step = f.next_step(max(self.start_step, self._last_step + 1) - 1)
+        return f.value(step if step is not None else self.max_step)
+
+    def fidelity_at(self, step: int) -> Number:
+        """The user's value at ``step``; raises ``RuntimeError`` without a ``Fidelity``."""
+        if self._fidelity is None:
+            raise RuntimeError("this study has no rung.Fidelity (Study.create(fidelity=...))")
+        return self._fidelity.value(step)
+
+    def fidelities(self) -> Iterator[tuple[int, Number]]:
+        """``(step, value)`` of every rung from ``start_step`` to ``max_step``: what a
+        stateless objective loops over, training from scratch at each value::
+
+            for step, n_samples in ctx.fidelities():
+                ctx.report(step, loss=fit(ctx.params, n_samples))
+        """
+        if self._fidelity is None:
+            raise RuntimeError("this study has no rung.Fidelity (Study.create(fidelity=...))")
+        return self._fidelity.ladder(self.start_step)
+
+    def _send_params(self, params: Mapping[str, Any], declared: Mapping[str, Any]) -> None:
+        """Tell the driver which params a define-by-run trial used (``rung.dbr``)."""
+        try:
+            self._send((PARAMS, self.trial_id, dict(params), dict(declared), time.time()))
+        except OSError:
+            raise WorkerExit("the driver is gone") from None
 
     def report(self, step: int, save: SaveFn | None = None, **metrics: Any) -> None:
         """Report the metrics at ``step`` and apply the scheduler's decision.
@@ -278,7 +325,7 @@ class TrialContext:
         if code == A_PAUSE:
             if save is not None:
                 self._save(step, save)
-            else:
+            elif self._fidelity is None:  # with one, it restarts at its next rung by design
                 log.warning("trial %d paused at step %d without a save callback: it will "
                             "restart from its last checkpoint", self.trial_id, step)
             raise PauseTrial(reason)

@@ -94,6 +94,15 @@ class SearchSpace:
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
+    def empty(cls) -> SearchSpace:
+        """A space with no parameters: a define-by-run study's before its first trial (the
+        constructor refuses an empty mapping, which is almost always a mistake)."""
+        s = cls.__new__(cls)
+        s.params, s.order, s.dims, s._dim_index = {}, [], [], {}
+        s.conditional, s._plain = False, True
+        return s
+
+    @classmethod
     def coerce(cls, space: SearchSpace | Mapping[str, ParamLike]) -> SearchSpace:
         """Return ``space`` itself if it is a ``SearchSpace``, else build one from the mapping."""
         return space if isinstance(space, SearchSpace) else cls(space)
@@ -214,6 +223,48 @@ class SearchSpace:
                 cond = ", ".join(f"{k} in {list(v)!r}" for k, v in p.when.items())
                 raise param_error(n, f"given, but inactive here (active when {cond})")
         return {n: values[n] for n in self.params if n in values}
+
+    def complete(
+        self, partial: Mapping[str, object], proposal: Mapping[str, object],
+        rng: np.random.Generator,
+    ) -> dict[str, Any]:
+        """A configuration holding every value of ``partial`` (an enqueued configuration):
+        an active parameter it lacks takes the ``proposal``'s value (a searcher's suggestion),
+        else a fresh draw from ``rng``; parameters the result makes inactive are dropped.
+        Raises ``SpaceError`` naming the key if ``partial`` itself is not valid."""
+        values: dict[str, Any] = {}
+        for n in self.order:
+            p = self.params[n]
+            if not self._is_active(p, values):
+                continue
+            if n in partial:
+                values[n] = p.validate(partial[n])
+            elif n in proposal:
+                values[n] = p.validate(proposal[n])
+            else:
+                values[n] = p.sample(rng)
+        return self.validate({n: values[n] for n in self.params if n in values})
+
+    def check_partial(self, partial: Mapping[str, object]) -> dict[str, Any]:
+        """Check an enqueued (possibly partial) configuration: every key a parameter of this
+        space, every value valid for it. Returns it normalized; ``SpaceError`` naming the
+        first bad key otherwise."""
+        if not isinstance(partial, Mapping):
+            raise SpaceError(message=f"a configuration is a mapping of names to values, "
+                             f"got {partial!r}")
+        out: dict[str, Any] = {}
+        for k, v in partial.items():
+            if k not in self.params:
+                raise param_error(str(k), f"not a parameter of this space ({list(self.params)})")
+            out[k] = self.params[k].validate(v)
+        for k in out:  # a conditional value needs its branch given too (never dropped later)
+            for parent, allowed in self.params[k].when.items():
+                if parent not in out:
+                    raise param_error(k, f"conditional on {parent!r}: give {parent!r} too")
+                if out[parent] not in allowed:
+                    raise param_error(k, f"given, but inactive here (active when {parent} in "
+                                      f"{list(allowed)!r})")
+        return out
 
     # --- unit encoding --------------------------------------------------------------------
     @property

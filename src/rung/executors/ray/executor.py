@@ -49,6 +49,7 @@ from rung.executors.pool import (
 from rung.executors.protocol import (
     ENDED,
     INIT_ERROR,
+    PARAMS,
     READY,
     RESULT,
     SAVED,
@@ -460,7 +461,7 @@ class RayExecutor(Pool[RayWorker]):
 
     def _handle(self, w: RayWorker, msg: Any, t: float, out: list[Event]) -> None:
         tag = msg[0]
-        if tag == RESULT:
+        if tag in (RESULT, PARAMS):
             out.append(decode(msg, t))
         elif tag == ENDED:
             out.append(decode(msg, t))

@@ -1,0 +1,73 @@
+"""The wrappers that adapt a study's objective to ``objective(ctx)`` on the worker.
+
+They are plain module-level classes so that worker processes started with ``spawn`` (and Ray
+actors) can unpickle them: the user's function travels by reference, as it would unwrapped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from rung.dbr.trial import Trial
+from rung.space.fidelity import Fidelity
+
+if TYPE_CHECKING:
+    from rung.core.records import StudySpec
+    from rung.executors.worker import TrialContext
+
+
+class DefineByRun:
+    """Runs ``objective(trial)`` with a ``rung.dbr.Trial``; a returned number (one per
+    objective for a multi-objective study) is the trial's final result under the study's
+    metric names, a returned mapping is recorded as is."""
+
+    def __init__(self, objective: Callable[[Trial], Any], metrics: Sequence[str], seed: int):
+        self.objective = objective
+        self.metrics = tuple(metrics)
+        self.seed = seed
+
+    def __call__(self, ctx: TrialContext) -> Any:
+        trial = Trial(ctx, self.metrics, self.seed)
+        try:
+            ret = self.objective(trial)
+        finally:
+            trial._flush()  # before the trial's end: what it used, even if it failed
+        if ret is None or isinstance(ret, Mapping):
+            return ret
+        return trial.as_metrics(ret)
+
+    def __repr__(self) -> str:
+        return f"DefineByRun({getattr(self.objective, '__qualname__', self.objective)!r})"
+
+
+class WithFidelity:
+    """Runs ``objective(ctx)`` with ``ctx.fidelity`` / ``ctx.fidelities()`` answering from the
+    study's ``Fidelity``."""
+
+    def __init__(self, objective: Callable[[TrialContext], Any], fidelity: Fidelity) -> None:
+        self.objective = objective
+        self.fidelity = fidelity
+
+    def __call__(self, ctx: TrialContext) -> Any:
+        ctx._fidelity = self.fidelity
+        return self.objective(ctx)
+
+    def __repr__(self) -> str:
+        return f"WithFidelity({self.objective!r}, {self.fidelity!r})"
+
+
+def wrap_objective(spec: StudySpec, objective: Callable[..., Any]) -> Callable[..., Any]:
+    """``objective`` as the workers must run it for ``spec``: a define-by-run study's takes a
+    ``Trial``, and a study with a ``Fidelity`` gives its contexts the mapping. Idempotent."""
+    if isinstance(objective, WithFidelity):
+        return objective
+    if spec.define_by_run and not isinstance(objective, DefineByRun):
+        metrics = [o.metric for o in (spec.objectives or (spec.objective,))]
+        objective = DefineByRun(objective, metrics, spec.seed)
+    if spec.fidelity is not None:
+        objective = WithFidelity(objective, spec.fidelity)
+    return objective
+
+
+__all__ = ["DefineByRun", "WithFidelity", "wrap_objective"]

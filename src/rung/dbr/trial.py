@@ -1,0 +1,160 @@
+"""``Trial``: what a define-by-run objective gets (``rung.optimize``).
+
+The searcher placed a configuration in the driver before the trial ran (``ctx.params``: values
+for the parameters the study knew then, on the branch the searcher chose). A ``suggest_*`` call
+returns that value when there is one; a parameter the study does not know yet, or one on a
+branch the searcher did not choose, is drawn from the distribution the call declares, with a
+generator derived from ``(seed, trial id, name)``, so a rerun of the trial draws the same value.
+
+What the trial used is sent to the driver (``TrialContext._send_params``) before its next report
+and when it ends: the names in the order they were suggested and the distribution declared for
+each. The driver journals it (``ParamsUsed``), replaces the proposed params by the used ones in
+the history, and grows the study's space (``rung.space.learned``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from rung.core.rng import derive_rng
+from rung.errors import ConfigError, SpaceError
+from rung.space.learned import conflict_error
+from rung.space.params import Categorical, Float, Int, Param, Scalar
+
+if TYPE_CHECKING:
+    from rung.executors.worker import SaveFn, TrialContext
+    from rung.space.fidelity import Number
+
+
+class Trial:
+    """One define-by-run trial, on the worker.
+
+    Attributes:
+        id: the trial's id in the study.
+        params: the values suggested so far in this run, by name, in suggestion order.
+        start_step, max_step, checkpoint, fidelity: as on ``rung.TrialContext``.
+        ctx: the underlying ``TrialContext``.
+
+    Not thread-safe: use it from the thread running the objective.
+    """
+
+    __slots__ = ("_declared", "_dirty", "_metrics", "_seed", "ctx", "params")
+
+    def __init__(self, ctx: TrialContext, metrics: Sequence[str], seed: int) -> None:
+        self.ctx = ctx
+        self._metrics = tuple(metrics)
+        self._seed = seed
+        self.params: dict[str, Any] = {}
+        self._declared: dict[str, dict[str, Any]] = {}
+        self._dirty = False
+
+    @property
+    def id(self) -> int:
+        return self.ctx.trial_id
+
+    @property
+    def start_step(self) -> int:
+        return self.ctx.start_step
+
+    @property
+    def max_step(self) -> int:
+        return self.ctx.max_step
+
+    @property
+    def checkpoint(self) -> str | None:
+        return self.ctx.checkpoint
+
+    @property
+    def fidelity(self) -> Number | None:
+        return self.ctx.fidelity
+
+    def __repr__(self) -> str:
+        return f"Trial(id={self.id}, params={self.params!r})"
+
+    # --- suggestions --------------------------------------------------------------------------
+    def suggest_float(
+        self, name: str, low: float, high: float, log: bool = False, step: float | None = None
+    ) -> float:
+        """A real value in ``[low, high]`` (log-uniform with ``log=True``; on the grid
+        ``low + k * step`` with ``step``)."""
+        v = self._suggest(name, Float(low, high, log=log, step=step))
+        assert isinstance(v, float)
+        return v
+
+    def suggest_int(
+        self, name: str, low: int, high: int, log: bool = False, step: int = 1
+    ) -> int:
+        """An integer in ``[low, high]``, both inclusive."""
+        v = self._suggest(name, Int(low, high, log=log, step=step))
+        assert isinstance(v, int)
+        return v
+
+    def suggest_categorical(self, name: str, choices: Sequence[Scalar]) -> Any:
+        """One of ``choices`` (JSON scalars). Parameters suggested after it only under some of
+        its values are learned as conditional on it."""
+        if isinstance(choices, str) or not isinstance(choices, Sequence):
+            raise ConfigError(key=f"{name}.choices", message=f"must be a list of choices, got "
+                              f"{choices!r}")
+        return self._suggest(name, Categorical(list(choices)))
+
+    def _suggest(self, name: str, param: Param) -> Scalar:
+        if not isinstance(name, str) or not name:
+            raise ConfigError(key="name", message=f"a parameter name is a non-empty string, "
+                              f"got {name!r}")
+        param._bind(name)  # checks the distribution: SpaceError naming the parameter
+        declared = param.to_json()
+        known = self._declared.get(name)
+        if known is not None:  # asked again in the same run: the same value
+            if known != declared:
+                raise conflict_error(name, known, declared)
+            return self.params[name]  # type: ignore[no-any-return]
+        proposed = self.ctx.params
+        if name in proposed:
+            try:
+                value = param.validate(proposed[name])
+            except SpaceError as e:
+                raise ConfigError(key=name, message=f"the value given for it ({e.message}) does "
+                                  "not fit the distribution declared here") from None
+        else:
+            value = param.sample(derive_rng(self._seed, "define-by-run", self.id, name))
+        self.params[name] = value
+        self._declared[name] = declared
+        self._dirty = True
+        return value
+
+    # --- reporting ----------------------------------------------------------------------------
+    def report(
+        self, step: int, value: Any = None, save: SaveFn | None = None, **metrics: Any
+    ) -> None:
+        """Report the objective's ``value`` at ``step`` (under the study's metric name; a
+        sequence of values for a multi-objective study) and any other ``metrics``; applies the
+        scheduler's decision as ``TrialContext.report`` does.
+
+        Raises:
+            StopTrial, PauseTrial: the scheduler stopped or paused the trial; let them
+                propagate.
+        """
+        if value is not None:
+            metrics.update(self.as_metrics(value))
+        self._flush()
+        self.ctx.report(step, save=save, **metrics)
+
+    def as_metrics(self, value: Any) -> dict[str, Any]:
+        """``value`` (a number, or one per objective) as the study's metrics."""
+        names = self._metrics
+        if len(names) == 1:
+            return {names[0]: value}
+        if isinstance(value, str) or not isinstance(value, Sequence) or len(value) != len(names):
+            raise ConfigError(key="value", message=f"this study has {len(names)} objectives "
+                              f"{list(names)}: give one value each, got {value!r}")
+        return dict(zip(names, value, strict=True))
+
+    def _flush(self) -> None:
+        """Send what the trial used, if it suggested anything new since the last time."""
+        if self._dirty:
+            self._dirty = False
+            self.ctx._send_params(self.params, self._declared)
+
+
+__all__ = ["Trial"]

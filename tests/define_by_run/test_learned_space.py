@@ -1,0 +1,96 @@
+"""``SpaceLearner``: the space a define-by-run study learns from what its trials used."""
+
+from __future__ import annotations
+
+import pytest
+
+from rung.errors import ConfigError
+from rung.space import SearchSpace
+from rung.space.learned import SpaceLearner
+
+OPT = {"type": "categorical", "choices": ["adam", "sgd", "rmsprop"]}
+LR = {"type": "float", "low": 0.001, "high": 1.0, "log": True}
+MOM = {"type": "float", "low": 0.0, "high": 0.9}
+DEPTH = {"type": "int", "low": 1, "high": 4}
+ACT = {"type": "categorical", "choices": ["relu", "tanh"]}
+
+
+def test_first_report_conditions_every_parameter_on_earlier_categoricals() -> None:
+    lr = SpaceLearner(SearchSpace.empty())
+    assert lr.observe({"opt": "sgd", "lr": 0.1, "momentum": 0.5},
+                      {"opt": OPT, "lr": LR, "momentum": MOM})
+    assert lr.space.to_json() == {
+        "opt": OPT,
+        "lr": LR | {"when": {"opt": "sgd"}},
+        "momentum": MOM | {"when": {"opt": "sgd"}},
+    }
+
+
+def test_conditions_widen_with_branches_and_drop_when_every_choice_was_seen() -> None:
+    lr = SpaceLearner(SearchSpace.empty())
+    lr.observe({"opt": "sgd", "lr": 0.1, "momentum": 0.5}, {"opt": OPT, "lr": LR, "momentum": MOM})
+    assert lr.observe({"opt": "adam", "lr": 0.01}, {"opt": OPT, "lr": LR})
+    # lr now seen under two branches (of three): still conditional, on both, in choice order
+    assert lr.space["lr"].to_json() == LR | {"when": {"opt": ["adam", "sgd"]}}
+    assert lr.space["momentum"].to_json() == MOM | {"when": {"opt": "sgd"}}
+    lr.observe({"opt": "rmsprop", "lr": 0.01}, {"opt": OPT, "lr": LR})
+    assert lr.space["lr"].to_json() == LR  # used under every choice: unconditional
+    assert lr.space["momentum"].to_json() == MOM | {"when": {"opt": "sgd"}}
+    # the learned space is an ordinary one: momentum is active on its branch only
+    assert lr.space.active({"opt": "adam"}) == ["opt", "lr"]
+    assert lr.space.active({"opt": "sgd"}) == ["opt", "lr", "momentum"]
+
+
+def test_a_parameter_used_without_the_categorical_loses_that_condition() -> None:
+    lr = SpaceLearner(SearchSpace.empty())
+    lr.observe({"opt": "sgd", "lr": 0.1}, {"opt": OPT, "lr": LR})
+    lr.observe({"lr": 0.2}, {"lr": LR})  # a code path that never asks for opt
+    assert lr.space.to_json() == {"opt": OPT, "lr": LR}
+
+
+def test_nested_branches_learn_a_chain_of_conditions() -> None:
+    lr = SpaceLearner(SearchSpace.empty())
+    lr.observe({"opt": "sgd", "act": "relu", "depth": 2},
+               {"opt": OPT, "act": ACT, "depth": DEPTH})
+    lr.observe({"opt": "sgd", "act": "tanh", "depth": 3}, {"opt": OPT, "act": ACT, "depth": DEPTH})
+    lr.observe({"opt": "adam"}, {"opt": OPT})
+    assert lr.space.to_json() == {
+        "opt": OPT,
+        "act": ACT | {"when": {"opt": "sgd"}},
+        "depth": DEPTH | {"when": {"opt": "sgd"}},  # both act values seen: act dropped
+    }
+
+
+def test_observe_is_idempotent_and_reports_no_change() -> None:
+    lr = SpaceLearner(SearchSpace.empty())
+    report = ({"opt": "sgd", "lr": 0.1}, {"opt": OPT, "lr": LR})
+    assert lr.observe(*report) is True
+    before = lr.space.to_json()
+    assert lr.observe(*report) is False
+    assert lr.space.to_json() == before
+
+
+def test_a_second_distribution_for_a_name_is_a_conflict_naming_it() -> None:
+    lr = SpaceLearner(SearchSpace.empty())
+    lr.observe({"lr": 0.1}, {"lr": LR})
+    assert lr.conflict({"lr": LR}) is None
+    err = lr.conflict({"lr": LR | {"high": 2.0}})
+    assert isinstance(err, ConfigError)
+    assert err.key == "lr"
+    assert str(err) == ("lr: declared as float(low=0.001, high=1.0, log=True) before, now as "
+                        "float(low=0.001, high=2.0, log=True): a parameter keeps one distribution")
+    assert "\n" not in str(err)
+
+
+def test_a_used_name_without_a_distribution_is_refused() -> None:
+    lr = SpaceLearner(SearchSpace.empty())
+    with pytest.raises(ConfigError, match="^x: used without a declared distribution$"):
+        lr.observe({"x": 1}, {})
+
+
+def test_distributions_keep_first_declared_order() -> None:
+    lr = SpaceLearner(SearchSpace.empty())
+    lr.observe({"b": 1, "a": 0.5}, {"b": DEPTH, "a": MOM})
+    lr.observe({"c": "relu", "a": 0.1}, {"c": ACT, "a": MOM})
+    assert list(lr.distributions) == ["b", "a", "c"]
+    assert list(lr.space) == ["b", "a", "c"]

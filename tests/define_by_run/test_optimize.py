@@ -1,0 +1,151 @@
+"""``rung.optimize``: define-by-run objectives on real workers, with every searcher."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import rung
+from rung.core.events import Launch, ParamsUsed
+from rung.core.records import TrialStatus
+from rung.dbr import Trial
+from rung.errors import ConfigError
+
+OPT = {"type": "categorical", "choices": ["adam", "sgd"]}
+LEARNED = {
+    "opt": OPT,
+    "lr": {"type": "float", "low": 0.0001, "high": 0.1, "log": True},
+    "momentum": {"type": "float", "low": 0.0, "high": 0.9, "when": {"opt": "sgd"}},
+    "width": {"type": "int", "low": 8, "high": 64, "log": True},
+}
+
+
+def branching(trial: Trial) -> float:
+    """momentum exists only on the sgd branch; everything else on both."""
+    opt = trial.suggest_categorical("opt", ["adam", "sgd"])
+    lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+    momentum = trial.suggest_float("momentum", 0.0, 0.9) if opt == "sgd" else 0.0
+    width = trial.suggest_int("width", 8, 64, log=True)
+    loss = 0.0
+    for step in range(trial.start_step, trial.max_step + 1):
+        loss = (lr - 0.01) ** 2 + momentum / step + 1.0 / width
+        trial.report(step, loss)
+    return loss
+
+
+def run(searcher: str, storage: Path, n_trials: int = 14) -> rung.Study:
+    """Seed 1: the first two trials (launched together, before anything is learned) draw
+    opt = adam and sgd, so the learned space is the same whatever order events arrive in."""
+    return rung.optimize(branching, n_trials=n_trials, searcher=searcher, scheduler="asha",
+                         max_step=4, n_workers=2, storage=storage, seed=1, name=searcher,
+                         start_method="fork", progress=False)
+
+
+def both_branches(study: rung.Study) -> None:
+    """The learned space, and every trial's params: momentum on the sgd branch only."""
+    assert study.engine.space.to_json() == LEARNED
+    trials = study.trials()
+    assert [t.id for t in trials] == list(range(len(trials)))
+    for t in trials:
+        assert t.status in (TrialStatus.COMPLETED, TrialStatus.STOPPED)
+        expected = ["opt", "lr", "momentum", "width"] if t.params["opt"] == "sgd" \
+            else ["opt", "lr", "width"]
+        assert list(t.params) == expected, t
+        assert study.engine.space.validate(t.params) == dict(t.params)
+    assert {t.params["opt"] for t in trials} == {"adam", "sgd"}
+
+
+@pytest.mark.parametrize("searcher", ["random", "tpe", "gp", "bohb"])
+def test_every_searcher_runs_a_define_by_run_objective(searcher: str, tmp_path: Path) -> None:
+    n = 14 if searcher != "gp" else 10
+    study = run(searcher, tmp_path / "j.db", n)
+    assert len(study.trials()) == n
+    both_branches(study)
+    # the journal holds what each trial used: the history's params are exactly those
+    used: dict[int, dict[str, Any]] = {}
+    for r in study.journal.read(study.name):
+        if isinstance(r, ParamsUsed):
+            used[r.trial_id] = dict(r.params)
+    assert used == {t.id: dict(t.params) for t in study.trials()}
+    # replay from the journal rebuilds the same space, params, results and statuses
+    again = rung.Study.load(searcher, tmp_path / "j.db")
+    assert again.engine.space == study.engine.space
+    assert again.trials() == study.trials()
+
+
+def test_the_searcher_proposes_on_the_learned_space(tmp_path: Path) -> None:
+    study = run("random", tmp_path / "j.db", 10)
+    launches = [r for r in study.journal.read(study.name) if isinstance(r, Launch)]
+    assert [dict(r.params) for r in launches[:2]] == [{}, {}]  # nothing known yet: drawn
+    known = [r for r in launches if r.params]
+    assert known, "later trials get the searcher's proposals"
+    for r in known:  # proposals are valid configurations of the space learned so far
+        assert set(r.params) <= set(LEARNED)
+        assert r.params["opt"] in ("adam", "sgd")
+    # a proposed value is the one the trial used
+    for r in known:
+        t = study.trial(r.trial_id)
+        assert all(t.params[k] == v for k, v in r.params.items() if k in t.params)
+
+
+def test_a_draw_depends_only_on_seed_trial_and_name(tmp_path: Path) -> None:
+    a = run("random", tmp_path / "a.db", 4)
+    b = run("random", tmp_path / "b.db", 4)
+    assert [t.params for t in a.trials()[:2]] == [t.params for t in b.trials()[:2]]
+
+
+def conflicting(trial: Trial) -> float:
+    high = 1.0 if trial.id == 0 else 2.0
+    return trial.suggest_float("x", 0.0, high)
+
+
+def test_two_distributions_for_one_name_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as e:
+        rung.optimize(conflicting, n_trials=3, searcher="random", scheduler="fifo",
+                      n_workers=1, storage=tmp_path / "j.db", start_method="fork",
+                      progress=False)
+    assert e.value.key == "x"
+    assert str(e.value) == ("x: declared as float(low=0.0, high=1.0) before, now as "
+                            "float(low=0.0, high=2.0): a parameter keeps one distribution "
+                            "(trial 1)")
+
+
+def twice(trial: Trial) -> float:
+    a = trial.suggest_float("x", 0.0, 1.0)
+    assert trial.suggest_float("x", 0.0, 1.0) == a  # the same value within a trial
+    trial.suggest_float("x", 0.0, 3.0)
+    return a
+
+
+def test_a_second_distribution_within_a_trial_fails_it_naming_the_parameter(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ConfigError, match=r"^x: declared as float\(low=0.0, high=1.0\) before, "
+                       r"now as float\(low=0.0, high=3.0\)"):
+        rung.optimize(twice, n_trials=1, searcher="random", scheduler="fifo", n_workers=1,
+                      storage=tmp_path / "j.db", start_method="fork", progress=False)
+
+
+def test_optimize_resumes_an_existing_study(tmp_path: Path) -> None:
+    first = run("random", tmp_path / "j.db", 4)
+    assert len(first.trials()) == 4
+    trials = first.trials()
+    first.close()  # the driver stopped: another one may continue the study
+    again = rung.optimize(branching, n_trials=4, storage=tmp_path / "j.db", name="random",
+                          n_workers=2, start_method="fork", progress=False)
+    assert again.trials() == trials  # the budget was spent: nothing new
+
+
+def multi(trial: Trial) -> tuple[float, float]:
+    x = trial.suggest_float("x", 0.0, 1.0)
+    return x, 1.0 - x
+
+
+def test_multi_objective_values_are_returned_per_metric(tmp_path: Path) -> None:
+    study = rung.optimize(multi, n_trials=3, metric=["a", "b"], mode="min",
+                          searcher="random", scheduler="fifo", n_workers=1,
+                          storage=tmp_path / "j.db", start_method="fork", progress=False)
+    for t in study.trials():
+        assert t.metrics == {"a": t.params["x"], "b": 1.0 - t.params["x"]}
