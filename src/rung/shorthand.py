@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from rung.core.records import Budget, Constraint, objectives_from
 from rung.errors import ConfigError
 from rung.executors.base import Executor
-from rung.space import SearchSpace
+from rung.space import Fidelity, SearchSpace
 from rung.storage import Journal
 from rung.study import Study
 
@@ -37,11 +37,15 @@ def run(
     budget: Budget | Mapping[str, Any] | None = None,
     max_failures: int | float | None = None,
     trial_timeout: float | None = None,
+    points_to_evaluate: Sequence[Mapping[str, Any]] = (),
+    fidelity: Fidelity | Mapping[str, Any] | None = None,
 ) -> Study:
     """One call: create a study, run it, return it.
 
     The budget is ``n_trials`` / ``max_time`` / ``max_steps``, or ``budget=rung.Budget(...)``
-    (not both). ``max_failures`` and ``trial_timeout`` are ``Study.create``'s.
+    (not both). ``max_failures``, ``trial_timeout``, ``points_to_evaluate`` (configurations,
+    possibly partial, run first, in order) and ``fidelity`` (a ``rung.Fidelity``, which sets
+    ``max_step``) are ``Study.create``'s.
 
     ``metric`` may be a list (a multi-objective study), with one ``mode`` for all or one per
     metric; ``constraints`` are ``rung.Constraint(metric, "<=" | ">=", bound)`` (or mappings of
@@ -70,6 +74,8 @@ def run(
         n_workers=n_workers,
         max_failures=max_failures,
         trial_timeout=trial_timeout,
+        points_to_evaluate=points_to_evaluate,
+        fidelity=fidelity,
     )
     return study.run(objective, executor=executor, n_workers=n_workers)
 

@@ -132,3 +132,13 @@ def test_an_enqueued_value_outside_the_declared_distribution_fails_naming_it(
                       n_workers=1, storage=tmp_path / "j.db", start_method="fork",
                       progress=False, points_to_evaluate=[{"lr": 5.0}])
     assert e.value.key == "lr"
+
+
+def test_rung_run_takes_points_to_evaluate(tmp_path: Path) -> None:
+    study = rung.run(fit, SPACE, points_to_evaluate=[A, {"opt": "sgd", "momentum": 0.1}],
+                     searcher="random", scheduler="fifo", n_trials=3, n_workers=1,
+                     storage=tmp_path / "j.db")
+    trials = study.trials()
+    assert dict(trials[0].params) == A
+    assert trials[1].params["opt"] == "sgd" and trials[1].params["momentum"] == 0.1
+    assert trials[0].value == 0.01
