@@ -31,6 +31,7 @@ at the largest step with ``min_trials`` results (the step a multi-fidelity searc
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -90,6 +91,11 @@ class StopRule(SearchStopRule):
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
+        # the GP's hyperparameters, refitted when the data grew by a quarter since the last
+        # fit (a fit costs tens of L-BFGS-B steps of O(n^3)); replay asks the same questions
+        # in the same order, so it refits at the same points
+        self._hyper: Any = None
+        self._fitted_n = 0
         key = "budget.stop.params."
         check_int(key + "min_trials", self.min_trials, 3)
         if self.threshold is not None:
@@ -156,8 +162,10 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
     features = Features(dims.kind, dims.size, CAT)
     X = UnitCache(h.space).get(h, [int(t) for t in ids])
     gp = GP(features(X), z, features.group, features.n_groups)
-    gp.condition(gp.fit())
     n, d = len(z), h.space.n_dims
+    if rule._hyper is None or n >= 1.25 * rule._fitted_n:
+        rule._hyper, rule._fitted_n = gp.fit(n_starts=1), n
+    gp.condition(rule._hyper)
     beta = 2.0 * math.log(d * n * n * math.pi**2 / (6.0 * rule.delta)) / 5.0
     root = math.sqrt(max(beta, 0.0))
     rng = derive_rng(rule.ctx.seed, "stop_rule", n)

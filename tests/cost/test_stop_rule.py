@@ -1,0 +1,109 @@
+"""The stop-searching rule (Makarova et al. 2022): scripted sequences, exact trial counts."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import rung
+from rung.core.events import StopSearch
+from rung.storage import MemoryJournal
+
+SPACE = {"x": rung.Float(0.0, 1.0), "y": rung.Float(0.0, 1.0)}
+
+
+def _noise(i: int) -> float:
+    """Deterministic pseudo-noise in [-1, 1]."""
+    return math.sin(12.9898 * i * 78.233)
+
+
+def _ask_tell(
+    f: Callable[[int, dict[str, Any]], float], n: int, journal: MemoryJournal | None = None,
+    **params: Any,
+) -> rung.Study:
+    study = rung.Study.create(
+        "s", SPACE, objective="loss", searcher="random", scheduler="fifo",
+        budget=rung.Budget(n_trials=n, stop=rung.StopRule(**params)), storage=journal,
+    )
+    i = 0
+    while (t := study.ask()) is not None:
+        study.tell(t.id, "completed", {"loss": f(i, dict(t.params))})
+        i += 1
+    return study
+
+
+def test_stops_on_a_flat_objective_within_a_bounded_number_of_trials() -> None:
+    journal = MemoryJournal()
+    study = _ask_tell(lambda i, p: 1.0 + 0.01 * _noise(i), 200, journal)
+    # a flat objective (noise of sd 0.007 around 1.0): stopped after exactly 58 trials,
+    # well inside the budget of 200
+    assert len(study.trials()) == 58
+    verdict = study.engine.stopped
+    assert verdict is not None
+    ev = verdict.evidence
+    assert ev["regret_bound"] <= ev["threshold"] == ev["noise"]
+    assert 0.005 < ev["noise"] < 0.01  # the GP found the noise
+    assert verdict.reason.startswith("regret bound ")
+    assert "Makarova et al. 2022" in verdict.reason
+    # journaled, with its evidence; nothing more is asked for
+    notes = [r for r in journal.read("s") if isinstance(r, StopSearch)]
+    assert notes == [StopSearch(verdict.reason, dict(ev))]
+    assert study.ask() is None
+    # replay reproduces the decision
+    again = rung.Study.load("s", journal)
+    assert again.engine.stopped == verdict
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda i, p: p["x"] + p["y"],  # smooth: random search keeps finding lower corners
+        lambda i, p: -math.exp(-((p["x"] - 0.7) ** 2 + (p["y"] - 0.2) ** 2) / 0.01),  # a needle
+    ],
+    ids=["linear", "needle"],
+)
+def test_does_not_stop_while_the_objective_still_improves(
+    f: Callable[[int, dict[str, Any]], float],
+) -> None:
+    study = _ask_tell(f, 80)
+    assert len(study.trials()) == 80
+    assert study.engine.stopped is None
+
+
+def test_min_trials_and_threshold() -> None:
+    # a user threshold as large as the objective's range stops at min_trials exactly
+    study = _ask_tell(lambda i, p: p["x"], 50, min_trials=12, threshold=10.0)
+    assert len(study.trials()) == 12
+    assert study.engine.stopped is not None
+    assert study.engine.stopped.evidence["threshold"] == 10.0
+    assert "<= threshold 10" in study.engine.stopped.reason
+
+
+class _Bench:
+    max_step = 3
+
+    def evaluate(self, params: dict[str, Any], step: int) -> tuple[dict[str, float], float]:
+        return {"loss": params["x"] + params["y"] + 1.0 / step}, 60.0
+
+
+@pytest.mark.parametrize(("value", "trials"), [(1e-3, 10), (1e9, 30)])
+def test_value_of_improvement_against_cost_per_trial(value: float, trials: int) -> None:
+    """Each trial costs 3 steps x 60 s x 3600 per hour = 180; an improvement worth 1e-3 per
+    unit is never worth that (stop at min_trials); one worth 1e9 always is."""
+    study = rung.Study.create(
+        "v", SPACE, objective="loss", searcher="random", scheduler="fifo", max_step=3,
+        budget=rung.Budget(n_trials=30, stop={"name": "auto",
+                                              "params": {"min_trials": 10, "value": value}}),
+        prices={"cpu": 3600.0},
+    )
+    study.simulate(_Bench(), n_workers=1)
+    assert len(study.trials()) == trials
+    if value < 1:
+        v = study.engine.stopped
+        assert v is not None and v.evidence["cost_per_trial"] == pytest.approx(180.0)
+        assert v.reason.startswith("expected improvement ")
+    else:
+        assert study.engine.stopped is None
