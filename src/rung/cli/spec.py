@@ -25,6 +25,8 @@ A spec names a study and everything needed to run it::
     storage: runs/mlp.db          # default: runs/<name>.db (relative to the current directory)
     seed: 0
     keep_checkpoints: 1
+    fidelity: {name: samples, values: [1000, 3000, 9000]}   # optional; sets max_step
+    points_to_evaluate: [{lr: 0.01, opt: adam}]            # optional; run first, in order
 
 ``load_spec`` validates *everything* (including importing the objective and binding the searcher
 and scheduler) before the caller opens any storage, and raises ``SpecError`` whose message is one
@@ -47,6 +49,7 @@ from typing import Any
 from rung._validate import MAX_STEP, check_int, is_int
 from rung.auto import AUTO, choose, is_auto
 from rung.cli.spec_error import SpecError, as_spec_error, wrap
+from rung.cli.spec_extras import EXTRA_KEYS, spec_fidelity, with_extras
 from rung.cli.spec_objective import resolve_objective
 from rung.cli.spec_yaml import read_yaml
 from rung.core.engine import Engine
@@ -63,7 +66,7 @@ _TOP_KEYS = (
     "name", "objective", "path", "space", "metric", "mode", "max_step", "searcher", "scheduler",
     "budget", "executor", "n_workers", "storage", "seed", "keep_checkpoints", "benchmark",
     "max_failures", "trial_timeout",
-    "checkpoint_every", "constraints",
+    "checkpoint_every", "constraints", *EXTRA_KEYS,
 )
 #: Longest study name, in UTF-8 bytes: ``<name>.db`` and its lock file fit a file name.
 NAME_MAX_BYTES = 100
@@ -146,10 +149,13 @@ def parse_spec(data: Any, base_dir: Path | None = None) -> RunSpec:
     benchmark, bench = _benchmark(top.get("benchmark")) if executor == "simulated" else (None, None)
     objective, paths = _objective_ref(top, executor, base_dir or Path.cwd())
     space = _space(top.get("space")) if "space" in top or bench is None else bench.space
-    max_step = _max_step(top, bench)
+    fidelity = spec_fidelity(top)
+    max_step = _max_step(top, bench) if fidelity is None or "max_step" in top \
+        else fidelity.max_step
     n_workers, every = _workers(top, executor)
     expected = n_workers or (1 if executor == "simulated" else os.cpu_count() or 1)
     study, auto = _study_spec(top, name, space, max_step, bench, expected)
+    study = with_extras(top, study, fidelity)
     if bench is not None:
         _check_reported(study, bench)
     return RunSpec(
