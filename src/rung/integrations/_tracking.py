@@ -1,0 +1,269 @@
+"""What the tracking callbacks (MLflow, TensorBoard, W&B) share: turning driver turns into runs.
+
+``TrackingCallback`` reads each turn's events and commands (``rung.Callback.on_turn``) and calls
+a few hooks that a tracker implements: open the study's parent run, open a trial's run, log a
+trial's metrics at a step, log a decision, close a trial's run, close the study's run. The
+mapping, the same for every tracker:
+
+- one run per study (the parent) and one run per trial, opened when the trial is first launched
+  and closed when its status becomes final (completed, stopped, failed); a paused or interrupted
+  trial keeps its run open within the session, and the session's end closes every run still
+  open with the trial's status at that moment;
+- params: the trial's parameters, with its parent's id for a PBT fork;
+- metrics: every numeric metric of every ``ResultReported``, at its step (booleans, text and
+  other values are not metrics and are skipped);
+- decisions: every ``Reply`` (continue / pause / stop, with the step, the lease and the
+  scheduler's reason), every ``Cancel`` and every launch that resumes a trial (from a
+  checkpoint, or from step 1 again), in journal order;
+- the final status, and the error text of a failed trial.
+
+Callbacks run in the driver process, the journal's only writer, so they see the trials of any
+executor (local processes, Ray, the simulator).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import math
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from rung.callbacks import Callback
+from rung.core.events import Cancel, Launch, Reply, ResultReported, TrialEnded, TrialStarted
+
+if TYPE_CHECKING:
+    from rung.core.events import Command, Event
+    from rung.core.history import History
+    from rung.study import Study
+
+log = logging.getLogger("rung.integrations")
+
+
+def require(module: str, extra: str, what: str) -> ModuleType:
+    """Import an optional dependency, or raise ``ImportError`` naming the extra that has it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise ImportError(
+            f"{what} needs {module.split('.')[0]}, which is not installed ({e}): "
+            f"pip install 'rung[{extra}]'"
+        ) from e
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionEntry:
+    """One decision on a trial, as the trackers log it.
+
+    Attributes:
+        step: the step the decision concerns (a reply's step; a cancel's last reported step;
+            a resume's first step).
+        action: ``continue``, ``pause``, ``stop``, ``cancel``, ``resume`` (a paused or
+            interrupted trial launched again) or ``fork`` (a PBT trial started from another's
+            checkpoint).
+        reason: the scheduler's (or engine's) reason, for humans; may be empty.
+        until_step: a ``continue``'s lease (where the worker waits next; ``None``: to the end).
+    """
+
+    step: int
+    action: str
+    reason: str
+    until_step: int | None = None
+
+    def text(self) -> str:
+        """One line: ``step 3: stop (below rung-1 cutoff 0.52)``."""
+        lease = f" until step {self.until_step}" if self.until_step is not None else ""
+        why = f" ({self.reason})" if self.reason else ""
+        return f"step {self.step}: {self.action}{lease}{why}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "action": self.action, "reason": self.reason,
+                "until_step": self.until_step}
+
+
+def numeric_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """The metrics that are numbers (not booleans), as floats; NaN and infinities included."""
+    out: dict[str, float] = {}
+    for k, v in metrics.items():
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            continue
+        out[str(k)] = float(v)
+    return out
+
+
+def param_value(v: Any) -> str | int | float | bool:
+    """A parameter value as trackers accept it: numbers, booleans and text as they are, anything
+    else (lists, ``None``) as its ``repr``."""
+    if isinstance(v, bool | int | str):
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else repr(v)
+    return repr(v)
+
+
+def study_params(study: Study) -> dict[str, str | int | float | bool]:
+    """What the parent run records about the study: objective, components, step range, seed,
+    budget (flattened, ``None`` values left out)."""
+    spec = study.spec
+    out: dict[str, str | int | float | bool] = {
+        "study": study.name,
+        "metric": spec.objective.metric,
+        "mode": spec.objective.mode,
+        "searcher": spec.searcher.name,
+        "scheduler": spec.scheduler.name,
+        "max_step": spec.max_step,
+        "seed": spec.seed,
+    }
+    for k, v in _budget_items(spec.budget):
+        out[f"budget.{k}"] = param_value(v)
+    return out
+
+
+def _budget_items(budget: Any) -> list[tuple[str, Any]]:
+    from dataclasses import fields, is_dataclass
+
+    if not is_dataclass(budget):
+        return []
+    items = [(f.name, getattr(budget, f.name)) for f in fields(budget)]
+    return [(k, v) for k, v in items if v is not None]
+
+
+class TrackingCallback(Callback, ABC):
+    """A ``rung.Callback`` that mirrors a study into a tracker (see the module docstring).
+
+    Subclasses implement the underscore hooks; each is called in journal order, from the driver's
+    thread. ``on_start`` opens the parent run, ``on_turn`` translates the turn, ``on_end`` closes
+    the runs still open (a paused trial's run ends with status ``paused``). One instance follows
+    one study session at a time; it may be reused for a later session (a resume), which opens
+    the runs again (each tracker says whether it continues the earlier runs or starts new ones).
+    """
+
+    def __init__(self) -> None:
+        self._open: dict[int, None] = {}
+        self._study: Study | None = None
+
+    # --- the hooks a tracker implements -----------------------------------------------------------
+    @abstractmethod
+    def _open_study(self, study: Study) -> None:
+        """Open (or reopen) the study's parent run and record ``study_params(study)``."""
+
+    @abstractmethod
+    def _open_trial(
+        self, trial_id: int, params: Mapping[str, Any], parent_id: int | None
+    ) -> None:
+        """Open (or reopen) trial ``trial_id``'s run under the parent run, with its params."""
+
+    @abstractmethod
+    def _log_metrics(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> None:
+        """Record ``metrics`` of an open trial at ``step``."""
+
+    @abstractmethod
+    def _log_decision(self, trial_id: int, entry: DecisionEntry) -> None:
+        """Record one decision on an open trial."""
+
+    @abstractmethod
+    def _close_trial(self, trial_id: int, status: str, error: str | None) -> None:
+        """Close trial ``trial_id``'s run: ``status`` is rung's (``completed``, ``stopped``,
+        ``failed``; at the session's end also ``paused``, ``interrupted``, ``running``,
+        ``launched``)."""
+
+    @abstractmethod
+    def _close_study(self, study: Study, status: str) -> None:
+        """Close the parent run: ``status`` is ``finished``, ``failed`` (the session ended on
+        an exception) or ``killed`` (interrupted: Ctrl-C, SIGTERM)."""
+
+    def _end_turn(self) -> None:
+        """After a turn was translated (a tracker that batches sends the batch here)."""
+
+    # --- rung.Callback ----------------------------------------------------------------------------
+    def on_start(self, study: Study) -> None:
+        self._study = study
+        self._open = {}
+        self._open_study(study)
+
+    def on_turn(
+        self, events: Sequence[Event], commands: Sequence[Command], history: History
+    ) -> None:
+        ended: list[int] = []
+        for ev in events:
+            if isinstance(ev, TrialStarted):
+                self._ensure(ev.trial_id, history)
+            elif isinstance(ev, ResultReported):
+                self._ensure(ev.trial_id, history)
+                metrics = numeric_metrics(ev.metrics)
+                if metrics:
+                    self._log_metrics(ev.trial_id, ev.step, metrics)
+            elif isinstance(ev, TrialEnded):
+                ended.append(ev.trial_id)
+        for cmd in commands:
+            found = _entry(cmd, history)
+            if found is None:
+                continue
+            tid, entry = found
+            self._ensure(tid, history)
+            if entry.action != "launch":
+                self._log_decision(tid, entry)
+        for tid in ended:
+            status = history.status(tid)
+            if tid in self._open and status.final:
+                del self._open[tid]
+                self._close_trial(tid, status.value, history.error(tid))
+        self._end_turn()
+
+    def on_end(self, study: Study) -> None:
+        # called from the session's ``finally``: an exception in flight means it failed
+        exc = sys.exc_info()[1]
+        h = study.history
+        try:
+            for tid in list(self._open):
+                del self._open[tid]
+                self._close_trial(tid, h.status(tid).value, h.error(tid))
+            self._end_turn()
+        finally:
+            if exc is None:
+                status = "finished"
+            elif isinstance(exc, KeyboardInterrupt):
+                status = "killed"
+            else:
+                status = "failed"
+            self._close_study(study, status)
+            self._study = None
+
+    # --- helpers ----------------------------------------------------------------------------------
+    def _ensure(self, trial_id: int, history: History) -> None:
+        if trial_id in self._open:
+            return
+        self._open[trial_id] = None
+        self._open_trial(trial_id, history.params(trial_id), history.parent_id(trial_id))
+
+
+def _entry(cmd: Command, history: History) -> tuple[int, DecisionEntry] | None:
+    """The trial a command concerns and the decision it carries (``action`` ``launch`` for a
+    new trial's first launch: no decision to log, but it opens the trial's run); ``None`` for
+    the other commands (checkpoint deletions, the study's own stop)."""
+    if isinstance(cmd, Reply):
+        d = cmd.decision
+        return cmd.trial_id, DecisionEntry(cmd.step, d.action.value, d.reason, d.until_step)
+    if isinstance(cmd, Cancel):
+        return cmd.trial_id, DecisionEntry(history.last_step(cmd.trial_id), "cancel", cmd.reason)
+    if isinstance(cmd, Launch):
+        if history.launches(cmd.trial_id) <= 1:
+            parent = history.parent_id(cmd.trial_id)
+            if parent is None:
+                return cmd.trial_id, DecisionEntry(cmd.start_step, "launch", "")
+            return cmd.trial_id, DecisionEntry(
+                cmd.start_step, "fork", f"forked from trial {parent} at step {cmd.start_step}"
+            )
+        source = "from its checkpoint" if cmd.checkpoint is not None else "without a checkpoint"
+        return cmd.trial_id, DecisionEntry(
+            cmd.start_step, "resume", f"resumed at step {cmd.start_step} {source}"
+        )
+    return None
+
+
+__all__ = ["DecisionEntry", "TrackingCallback", "numeric_metrics", "param_value", "require",
+           "study_params"]

@@ -1,0 +1,158 @@
+"""``TensorBoardCallback``: a study as TensorBoard runs (event files, written by tensorboardX).
+
+tensorboardX is an optional extra (``pip install 'rung[tensorboard]'``, which also installs
+``tensorboard`` to view the files), imported when a session starts, never by ``import rung``.
+It needs neither TensorFlow nor PyTorch.
+
+Layout under ``logdir`` (``tensorboard --logdir <logdir>`` shows one run per directory):
+
+- ``<study>/study/``: the parent run. Text ``rung/study`` (objective, searcher, scheduler,
+  ``max_step``, seed, budget) at step 0; after each trial whose status became final, the
+  scalar ``best_<metric>`` (the best value so far) at step = the number of final trials; at the
+  session's end the text ``rung/status`` (``finished``, ``failed`` or ``killed``, with the best
+  trial).
+- ``<study>/trial-<id>/``: one run per trial (``<id>`` zero-padded to 4 digits so runs sort).
+  Its params as an HParams session (the HParams dashboard lists trials with their params and
+  objective metric) and as the text ``rung/params``; every numeric metric as a scalar at its
+  step (``global_step`` is rung's step); every decision as the text ``rung/decisions`` at its
+  step (``step 3: stop (below rung-1 cutoff 0.52)``; a PBT fork records its parent there); the
+  final status (and a failed trial's error) as the text ``rung/status`` at the trial's last step.
+
+A later session of the same study writes new event files into the same directories, so a
+resumed trial's curve continues in its run (TensorBoard reads every event file of a run).
+A trial resumed *below* a step it had already reported (restarted without a checkpoint) writes
+that step again; TensorBoard's reader then drops the later steps of the first attempt unless it
+is told not to purge "orphaned" data (``EventAccumulator(..., purge_orphaned_data=False)``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rung.core.records import TrialStatus
+from rung.integrations._tracking import (
+    DecisionEntry,
+    TrackingCallback,
+    param_value,
+    require,
+    study_params,
+)
+
+if TYPE_CHECKING:
+    from rung.study import Study
+
+_FILE_SEQ = itertools.count()
+
+
+def _table(items: Mapping[str, Any]) -> str:
+    """A Markdown table (TensorBoard's text plugin renders Markdown)."""
+    rows = "\n".join(f"| {k} | {v} |" for k, v in items.items())
+    return f"| name | value |\n|---|---|\n{rows}"
+
+
+class TensorBoardCallback(TrackingCallback):
+    """Write a study as TensorBoard event files: ``Study.run(..., callbacks=[TensorBoardCallback(
+    "runs/tb")])``, then ``tensorboard --logdir runs/tb``.
+
+    Args:
+        logdir: the directory under which ``<study>/`` is written (created if absent).
+        flush_secs: how often each open writer flushes its events to disk (tensorboardX's
+            ``flush_secs``); every writer is flushed when its trial ends and at the session's
+            end.
+
+    Raises (from ``on_start``):
+        ImportError: tensorboardX is not installed (the message names the ``tensorboard``
+            extra).
+    """
+
+    def __init__(self, logdir: str | os.PathLike[str] = "runs/tensorboard",
+                 flush_secs: int = 10) -> None:
+        super().__init__()
+        self.logdir = logdir
+        self.flush_secs = flush_secs
+        self._tbx: Any = None
+        self._root = Path()
+        self._writers: dict[int, Any] = {}
+        self._study_writer: Any = None
+        self._last_step: dict[int, int] = {}
+        self._n_final = 0
+
+    def trial_dir(self, study: str, trial_id: int) -> Path:
+        """Where trial ``trial_id``'s events go."""
+        return Path(self.logdir) / study / f"trial-{trial_id:04d}"
+
+    # --- TrackingCallback hooks -------------------------------------------------------------------
+    def _open_study(self, study: Study) -> None:
+        self._tbx = require("tensorboardX", "tensorboard", "TensorBoardCallback")
+        self._root = Path(self.logdir) / study.name
+        self._writers, self._last_step = {}, {}
+        self._n_final = sum(study.history.count(s) for s in TrialStatus if s.final)
+        self._study_writer = self._writer(self._root / "study")
+        self._study_writer.add_text("rung/study", _table(study_params(study)), 0)
+
+    def _open_trial(
+        self, trial_id: int, params: Mapping[str, Any], parent_id: int | None
+    ) -> None:
+        assert self._study is not None
+        w = self._writers[trial_id] = self._writer(self.trial_dir(self._study.name, trial_id))
+        values = {k: param_value(v) for k, v in params.items()}
+        if parent_id is not None:
+            values["rung.parent_trial"] = parent_id
+        exp, ssi, _ = self._tbx.summary.hparams(values, {self._metric: 0.0})
+        w.file_writer.add_summary(exp)
+        w.file_writer.add_summary(ssi)
+        w.add_text("rung/params", _table(values), 0)
+
+    def _log_metrics(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> None:
+        w = self._writers[trial_id]
+        for k, v in metrics.items():
+            w.add_scalar(k, v, step)
+        self._last_step[trial_id] = step
+
+    def _log_decision(self, trial_id: int, entry: DecisionEntry) -> None:
+        self._writers[trial_id].add_text("rung/decisions", entry.text(), entry.step)
+
+    def _close_trial(self, trial_id: int, status: str, error: str | None) -> None:
+        w = self._writers.pop(trial_id)
+        text = status if not error else f"{status}\n\n```\n{error}\n```"
+        w.add_text("rung/status", text, self._last_step.get(trial_id, 0))
+        _, _, sei = self._tbx.summary.hparams({}, {})
+        w.file_writer.add_summary(sei)
+        w.close()
+        if TrialStatus(status).final and self._study is not None:
+            self._n_final += 1
+            best = self._study.best_trial
+            if best is not None and best.value is not None:
+                self._study_writer.add_scalar(f"best_{self._metric}", best.value,
+                                              self._n_final)
+
+    def _close_study(self, study: Study, status: str) -> None:
+        if self._study_writer is None:
+            return
+        best = study.best_trial
+        text = status
+        if best is not None:
+            text += f"\n\nbest trial {best.id}: {self._metric} = {best.value}"
+        self._study_writer.add_text("rung/status", text, self._n_final)
+        self._study_writer.close()
+        self._study_writer = None
+
+    # --- helpers ----------------------------------------------------------------------------------
+    @property
+    def _metric(self) -> str:
+        return self._study.spec.objective.metric if self._study is not None else "value"
+
+    def _writer(self, path: Path) -> Any:
+        path.mkdir(parents=True, exist_ok=True)
+        # event files are named by the second they were created in: the suffix keeps two
+        # sessions' files of one run apart, and in order, when they start in the same second
+        suffix = f".{os.getpid()}.{next(_FILE_SEQ):06d}"
+        return self._tbx.SummaryWriter(logdir=str(path), flush_secs=self.flush_secs,
+                                       filename_suffix=suffix)
+
+
+__all__ = ["TensorBoardCallback"]

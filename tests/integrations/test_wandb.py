@@ -1,0 +1,130 @@
+"""``WandbCallback`` in offline mode: the runs it writes are read back from W&B's offline run
+files (``wandb_reader``): a study run and one run per trial in the study's group, with the
+params, every metric at its step, the decisions and the status. No network: offline mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tracking_study import Curves, StopAtTurn, check_truth, make_study, truth
+
+from rung import Study
+from rung.core.events import Cancel, Reply, ResultReported
+from rung.integrations.wandb import WandbCallback
+
+wandb = pytest.importorskip("wandb")
+from wandb_reader import OfflineRun, read_runs  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    for var in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):
+        monkeypatch.setenv(var, str(tmp_path / "wandb-home"))
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+
+
+def _decisions(study: Study, tid: int) -> list[dict[str, object]]:
+    """What the journal says the trial's decisions were, as the run's rows should hold them."""
+    out: list[dict[str, object]] = []
+    last = 0
+    for r in study.journal.read(study.name):
+        if getattr(r, "trial_id", None) != tid:
+            continue
+        if isinstance(r, ResultReported):
+            last = r.step
+        elif isinstance(r, Reply):
+            d = r.decision
+            out.append({"step": r.step, "action": d.action.value, "reason": d.reason,
+                        "until_step": d.until_step})
+        elif isinstance(r, Cancel):
+            out.append({"step": last, "action": "cancel", "reason": r.reason,
+                        "until_step": None})
+    return out
+
+
+def _read(root: Path) -> list[OfflineRun]:
+    """The offline runs under ``root``, once wandb's service has written them out: a finished
+    run's records may still be in the service's buffers (``wandb.teardown`` flushes them, as
+    the process's exit does)."""
+    wandb.teardown()
+    return read_runs(root)
+
+
+def _by_name(runs: list[OfflineRun]) -> dict[str, list[OfflineRun]]:
+    out: dict[str, list[OfflineRun]] = {}
+    for r in runs:
+        out.setdefault(r.name, []).append(r)
+    return out
+
+
+def test_simulated_study_is_written_as_offline_runs(tmp_path: Path) -> None:
+    study = make_study(tmp_path, "wb")
+    cb = WandbCallback(dir=tmp_path / "w", mode="offline", tags=["ci"])
+    study.simulate(Curves(), n_workers=2, callbacks=[cb])
+    expected = truth(study)
+    check_truth(expected)
+    runs = _by_name(_read(tmp_path / "w"))
+    assert sorted(runs) == sorted(["wb"] + [f"trial-{t}" for t in expected])
+    assert all(len(v) == 1 for v in runs.values())
+    ((parent,),) = [runs["wb"]]
+    assert (parent.group, parent.job_type, parent.project) == ("wb", "study", "wb")
+    assert parent.config["scheduler"] == "asha" and parent.config["budget.n_trials"] == 9
+    best = study.best_trial
+    assert best is not None
+    assert parent.summary["rung/status"] == "finished"
+    assert parent.summary["rung/best_trial"] == best.id
+    assert parent.summary["best_loss"] == pytest.approx(best.value)
+    assert parent.summary["rung/n_stopped"] == len(study.trials("stopped"))
+    curve = [(row["rung/n_final"], row["best_loss"]) for row in parent.history]
+    assert [n for n, _ in curve] == list(range(1, 10))
+    assert curve[-1][1] == pytest.approx(best.value)
+    assert parent.exit_code == 0
+    for tid, want in expected.items():
+        (run,) = runs[f"trial-{tid}"]
+        assert (run.group, run.job_type) == ("wb", "trial")
+        assert {k: v for k, v in run.config.items() if not k.startswith("_")} == {
+            **want.params, "rung.trial_id": tid}
+        rows = run.history
+        got = sorted((row["rung/step"], k, row[k]) for row in rows for k in ("loss", "acc")
+                     if k in row)
+        assert got == sorted(want.metrics)
+        assert not any("note" in row or "flag" in row for row in rows)  # not numbers
+        decided = [{"step": row["rung/step"], "action": row["rung/action"],
+                    "reason": row["rung/reason"], "until_step": row["rung/until_step"]}
+                   for row in rows if "rung/action" in row]
+        assert decided == _decisions(study, tid)
+        assert run.summary["rung/decisions"] == decided
+        assert run.summary["rung/status"] == want.status
+        assert run.exit_code == 0
+    stops = [r.summary["rung/decisions"][-1]["reason"] for v in runs.values() for r in v
+             if r.summary.get("rung/status") == "stopped"]
+    assert stops and all("cutoff" in s for s in stops)
+
+
+def test_a_resumed_study_logs_the_rest_in_new_runs(tmp_path: Path) -> None:
+    study = make_study(tmp_path, "again")
+    with pytest.raises(KeyboardInterrupt):
+        study.simulate(Curves(), n_workers=2,
+                       callbacks=[WandbCallback(dir=tmp_path / "w"), StopAtTurn(8)])
+    first = _read(tmp_path / "w")
+    (parent,) = [r for r in first if r.job_type == "study"]
+    assert parent.summary["rung/status"] == "killed" and parent.exit_code == 1
+    open_then = {r.name for r in first if r.summary.get("rung/status") in ("running",
+                                                                            "interrupted")}
+    assert open_then
+    study.close()
+    again = Study.load("again", storage=tmp_path / "again.db")
+    again.simulate(Curves(), n_workers=2, callbacks=[WandbCallback(dir=tmp_path / "w")])
+    expected = truth(again)
+    runs = _by_name(_read(tmp_path / "w"))
+    for tid, want in expected.items():
+        rows = [row for r in runs[f"trial-{tid}"] for row in r.history]
+        got = sorted((row["rung/step"], k, row[k]) for row in rows for k in ("loss", "acc")
+                     if k in row)
+        assert got == sorted(want.metrics)  # every result once, across the two sessions
+        final = [r for r in runs[f"trial-{tid}"] if r.summary["rung/status"] == want.status]
+        assert len(final) == 1
+    assert {n for n, v in runs.items() if len(v) == 2} <= open_then | {"again"}

@@ -1,0 +1,90 @@
+"""What the tracking tests share: a small simulated study with ASHA stops, and what the journal
+says happened in it (the ground truth each tracker's contents are compared with)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rung import ASHA, Budget, Callback, Categorical, Float, Objective, SearchSpace, Study
+from rung.core.events import Cancel, Command, Event, Reply, ResultReported
+from rung.core.history import History
+
+SPACE = SearchSpace({"x": Float(0.0, 1.0), "opt": Categorical(["adam", "sgd"])})
+
+
+class Curves:
+    """A benchmark whose loss falls with the step, plus metrics that are not numbers (skipped by
+    the trackers): ``note`` (text) and ``flag`` (a boolean)."""
+
+    name = "tracking-curves"
+    space = SPACE
+    max_step = 9
+    metric = "loss"
+    mode = "min"
+    optimum = None
+
+    def evaluate(self, params: Mapping[str, Any], step: int) -> tuple[dict[str, Any], float]:
+        loss = float(params["x"]) + 1.0 / step + (0.25 if params["opt"] == "sgd" else 0.0)
+        return {"loss": loss, "acc": 1.0 - loss / 3.0, "note": "text", "flag": True}, 1.0
+
+
+def make_study(tmp_path: Path, name: str = "track", n_trials: int = 9) -> Study:
+    return Study.create(name, SPACE, Objective("loss"), searcher="random",
+                        scheduler=ASHA(reduction_factor=3), max_step=9,
+                        budget=Budget(n_trials=n_trials), seed=1,
+                        storage=tmp_path / f"{name}.db")
+
+
+@dataclass
+class TrialTruth:
+    params: dict[str, Any]
+    status: str
+    parent_id: int | None
+    #: (step, metric, value) of every numeric metric of every report, in journal order
+    metrics: list[tuple[int, str, float]] = field(default_factory=list)
+    #: (step, action, reason) of every Reply and Cancel, in journal order
+    decisions: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+def truth(study: Study) -> dict[int, TrialTruth]:
+    """Every trial of ``study`` as its journal records it."""
+    h = study.history
+    out = {t: TrialTruth(dict(h.params(t)), h.status(t).value, h.parent_id(t)) for t in h}
+    last: dict[int, int] = {}
+    for r in study.journal.read(study.name):
+        if isinstance(r, ResultReported):
+            last[r.trial_id] = r.step
+            for k, v in r.metrics.items():
+                if isinstance(v, float | int) and not isinstance(v, bool):
+                    out[r.trial_id].metrics.append((r.step, k, float(v)))
+        elif isinstance(r, Reply):
+            out[r.trial_id].decisions.append((r.step, r.decision.action.value,
+                                              r.decision.reason))
+        elif isinstance(r, Cancel):
+            out[r.trial_id].decisions.append((last.get(r.trial_id, 0), "cancel", r.reason))
+    return out
+
+
+def check_truth(t: dict[int, TrialTruth]) -> None:
+    """The study is worth checking a tracker against: several trials, stops with reasons."""
+    assert len(t) == 9
+    stops = [d for tt in t.values() for d in tt.decisions if d[1] == "stop"]
+    assert stops and all(reason for _, _, reason in stops), stops
+    assert {tt.status for tt in t.values()} >= {"completed", "stopped"}
+
+
+class StopAtTurn(Callback):
+    """Raises at its ``n``-th turn: ends a session half-way, as a crash would (journal intact)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.turns = 0
+
+    def on_turn(self, events: Sequence[Event], commands: Sequence[Command],
+                history: History) -> None:
+        self.turns += 1
+        if self.turns == self.n:
+            raise KeyboardInterrupt
