@@ -373,10 +373,16 @@ class Study(AskTell):
 
     def results_dataframe(self) -> pd.DataFrame:
         """One row per reported result: ``trial_id``, ``step``, ``time``, the metrics, and the
-        ``decision`` on it with its ``reason`` (``rung.analysis_frames``; needs pandas)."""
+        ``decision`` on it with its ``reason`` (``rung.analysis_frames``; needs pandas). With a
+        ``Fidelity``, a column named after it holds the user's value at each step."""
         from rung.analysis_frames import results_dataframe, study_fold
 
-        return results_dataframe(self.engine.history, study_fold(self))
+        df = results_dataframe(self.engine.history, study_fold(self))
+        fid = self.spec.fidelity
+        if fid is not None:
+            col = fid.name if fid.name not in df.columns else f"fidelity_{fid.name}"
+            df.insert(2, col, [fid.value(int(s)) for s in df["step"]])
+        return df
 
     # --- journaled handling -------------------------------------------------------------------
     def _checkpoint_dir(self) -> Path:

@@ -145,3 +145,13 @@ def test_a_stateless_trial_promoted_by_asha_restarts_at_the_rung(tmp_path) -> No
     assert max(last.values()) == 27
     assert study.history.steps_consumed == expected_steps
     assert study.best_trial is not None and study.best_trial.last_step == 27
+
+    # the user's values are shown beside the steps: dataframes and `rung show`
+    from rung.cli.report import show_text
+
+    df = study.results_dataframe()
+    assert list(df.columns[:3]) == ["trial_id", "step", "samples"]
+    assert [int(v) for v in df["samples"]] == [f.value(int(s)) for s in df["step"]]
+    text = show_text(study, "j.db")
+    assert "step (samples)" in text
+    assert "27 (27000)" in text

@@ -260,14 +260,17 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
     trials = top_trials(study, top)
     if trials:
         metric = spec.objective.metric
+        fid = spec.fidelity  # steps shown with the user's value behind them
         rows = [
-            [t.id, t.status.value, t.last_step,
+            [t.id, t.status.value,
+             f"{t.last_step} ({fid.value(t.last_step)})" if fid and t.last_step else t.last_step,
              fmt_num(t.value), fmt_params(t.params)]
             for t in trials
         ]
         lines.append("")
         lines.append(f"best trials (top {len(trials)})")
-        lines.append(table(["trial", "status", "step", metric, "params"], rows))
+        step = f"step ({fid.name})" if fid else "step"
+        lines.append(table(["trial", "status", step, metric, "params"], rows))
     occ = occupancy_text(study)
     if occ:
         lines.append("")
