@@ -97,8 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SQLite file (default: runs/demo.db)")
     q.add_argument("--seed", type=int, default=0)
     view_options(q)
-    from rung.cli import dashboard, export, plan, plot  # each adds its subcommand and handler
+    from rung.cli import dashboard, export, ledger, plan, plot  # each adds its subcommand
     export.add_parser(sub)
+    ledger.add_parser(sub)
     plan.add_parser(sub)
     plot.add_parser(sub)
     dashboard.add_parser(sub)

@@ -48,6 +48,7 @@ from typing import Any
 
 from rung._validate import MAX_STEP, check_int, is_int
 from rung.auto import AUTO, choose, is_auto
+from rung.cli.spec_cost import COST_KEYS, cost_fields
 from rung.cli.spec_error import SpecError, as_spec_error, wrap
 from rung.cli.spec_extras import EXTRA_KEYS, spec_fidelity, with_extras
 from rung.cli.spec_objective import resolve_objective
@@ -66,7 +67,7 @@ _TOP_KEYS = (
     "name", "objective", "path", "space", "metric", "mode", "max_step", "searcher", "scheduler",
     "budget", "executor", "n_workers", "storage", "seed", "keep_checkpoints", "benchmark",
     "max_failures", "trial_timeout",
-    "checkpoint_every", "constraints", *EXTRA_KEYS,
+    "checkpoint_every", "constraints", *EXTRA_KEYS, *COST_KEYS,
 )
 #: Longest study name, in UTF-8 bytes: ``<name>.db`` and its lock file fit a file name.
 NAME_MAX_BYTES = 100
@@ -303,11 +304,13 @@ def _study_spec(
         scheduler=scheduler, max_step=max_step, budget=budget, seed=seed, keep_checkpoints=keep,
         objectives=tuple(objectives) if len(objectives) > 1 else (), constraints=constraints,
         max_failures=top.get("max_failures"), trial_timeout=top.get("trial_timeout"),
+        **cost_fields(top),
     ))
     engine: Engine = wrap(lambda: Engine.from_spec(study))  # binding checks component params
     if budget.unlimited and not engine.searcher.exhausts:
         raise SpecError(
-            "spec.budget", "missing: a run needs a limit (n_trials, max_time or max_steps)"
+            "spec.budget", "missing: a run needs a limit (n_trials, max_time, max_steps, "
+            "max_cost or max_gpu_hours)"
         )
     return study, None if auto is None else auto.reason
 

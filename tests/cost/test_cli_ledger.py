@@ -1,0 +1,100 @@
+"""``rung ledger NAME`` and the spec's cost keys (prices, resources_per_trial, budget.max_cost,
+budget.stop): the numbers, and bad inputs (one line naming the key, exit 2, nothing written)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
+from clihelp import sim_spec, write_spec
+
+from rung.cli.main import main
+from rung.core.records import StudySpec
+from rung.cost.ledger import ledger
+from rung.storage import SQLiteJournal
+
+COST = "prices: {cpu: 0.04, 'gpu:A100': 3.2}\nresources_per_trial: {cpu: 1, 'gpu:A100': 1}\n"
+
+
+def test_ledger_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_spec(tmp_path, sim_spec(n_trials=20, extra=COST))
+    assert main(["run", "spec.yaml", "--no-live"]) == 0
+    capsys.readouterr()
+    assert main(["ledger", "sim"]) == 0
+    text = capsys.readouterr().out
+    db = tmp_path / "runs" / "sim.db"
+    with SQLiteJournal(db, readonly=True) as j:
+        led = ledger(StudySpec.from_json(j.load_study("sim")), j.read("sim"))
+    assert led.total.cost > 0
+    assert f"{led.total.cost:,.2f}" in text.splitlines()[3 + len(led.by_outcome)]
+    assert "cpu 0.04/h, gpu:A100 3.2/h" in text
+    assert "the scheduler saved" in text and "utilization" in text
+    assert main(["ledger", "sim", "--storage", str(db), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["total"]["cost"] == pytest.approx(led.total.cost)
+    assert data["total"]["steps"] == led.total.steps
+    # 3.24 per hour: the A100 and the CPU
+    assert data["total"]["cost"] == pytest.approx(3.24 * data["total"]["gpu_hours"])
+
+
+def test_budget_max_cost_and_stop_from_a_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    spec = sim_spec(n_trials=1000, extra=COST).replace(
+        "budget: {n_trials: 1000}", "budget: {max_cost: 0.5, stop: auto}")
+    write_spec(tmp_path, spec)
+    assert main(["run", "spec.yaml", "--no-live"]) == 0
+    capsys.readouterr()
+    assert main(["ledger", "sim", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["budget"]["max_cost"] == 0.5
+    assert data["budget"]["cost"] >= 0.5 or data["stopped"] is not None
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ("prices: {cpu: -1}\n", "spec.prices.cpu"),
+        ("prices: {tpu: 1}\n", "spec.prices.tpu"),
+        ("prices: 3\n", "spec.prices"),
+        ("resources_per_trial: {fpga: 1}\n", "spec.resources_per_trial.fpga"),
+    ],
+)
+def test_bad_cost_keys_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                              capsys: pytest.CaptureFixture[str], extra: str, key: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_spec(tmp_path, sim_spec(extra=extra))
+    assert main(["run", "spec.yaml", "--no-live"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and key in err[0], err
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("budget", "key"),
+    [("{max_cost: 0}", "spec.budget.max_cost"), ("{max_cost: -2}", "spec.budget.max_cost"),
+     ("{max_cost: 5}", "spec.budget.max_cost"),  # no prices
+     ("{n_trials: 5, stop: 7}", "spec.budget.stop"),
+     ("{n_trials: 5, max_gpu_hours: 0}", "spec.budget.max_gpu_hours")],
+)
+def test_bad_budget_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                           capsys: pytest.CaptureFixture[str], budget: str, key: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_spec(tmp_path, sim_spec().replace("budget: {n_trials: 30}", f"budget: {budget}"))
+    assert main(["run", "spec.yaml", "--no-live"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and key in err[0], err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_ledger_of_an_unknown_study_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["ledger", "nope"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
