@@ -35,6 +35,11 @@ sorted tables' ranks, ties go to the lower trial id: the tied trials wait togeth
 arrival sorts after them and never displaces a promoted one, so exactly ``floor(n / eta)`` of
 ``n`` tied results are promotable, deterministically and without any random draw.
 
+**Quotas.** ``quota="ceil"`` (a compatibility switch; default ``"floor"`` as above) keeps
+``ceil(n / eta)`` in both variants, the count Ray Tune's ASHA approaches and scikit-learn's
+successive halving keeps. Ray Tune's rule itself is a percentile of the earlier results, not a
+rank quota: where the two differ is in ``docs/algorithm-notes.md``.
+
 Rungs below ``Ladder.level`` (raised by a fidelity guard, or set by ``min_step="auto"``'s
 ``FirstRung``; both in ``rung.schedulers._guard``) make no stop or pause decision; with
 ``min_step="auto"`` its probes are recorded at every rung but never stopped or paused.
@@ -77,6 +82,7 @@ from rung.errors import ConfigError
 from rung.schedulers._guard import AUTO, FidelityGuard, FirstRung
 
 VARIANTS = ("stopping", "promotion")
+QUOTAS = ("floor", "ceil")
 
 
 def rung_steps(min_step: int, eta: int, max_step: int) -> list[int]:
@@ -95,10 +101,11 @@ class RungTable:
     trials that reported here and were not promoted yet. Both are ``SortedTable``s: O(log n)
     ranks, inserts that move at most a block."""
 
-    __slots__ = ("entered", "passed", "passed_at", "step", "table", "waiting")
+    __slots__ = ("ceil", "entered", "passed", "passed_at", "step", "table", "waiting")
 
-    def __init__(self, step: int) -> None:
+    def __init__(self, step: int, ceil: bool = False) -> None:
         self.step = step
+        self.ceil = ceil  # quota="ceil": ceil(n / eta) instead of floor(n / eta)
         self.table = SortedTable()  # (score, trial id)
         self.entered: dict[int, float] = {}
         self.passed: set[int] = set()  # continued (stopping) or promoted (promotion)
@@ -144,9 +151,16 @@ class RungTable:
     def unwait(self, trial_id: int) -> None:
         self.waiting.discard((self.entered[trial_id], trial_id))
 
+    def quota(self, eta: int) -> int:
+        """How many of its results the promotion variant may promote: ``floor(n / eta)``, or
+        ``ceil(n / eta)`` with ``quota="ceil"``."""
+        n = len(self.table)
+        return -(-n // eta) if self.ceil else n // eta
+
     def keeps(self, eta: int) -> int:
-        """How many of its results the stopping variant lets past: ``max(1, floor(n / eta))``."""
-        return len(self.table) // eta or 1
+        """How many of its results the stopping variant lets past: ``max(1, floor(n / eta))``
+        (``ceil(n / eta)`` with ``quota="ceil"``)."""
+        return self.quota(eta) or 1
 
     def cutoff(self, eta: int) -> float:
         """Score of the last result the stopping variant lets past."""
@@ -158,7 +172,7 @@ class RungTable:
         ``floor(n / eta)`` that can be resumed now (``running``: a trial reporting at this very
         moment counts as available). Trials that ended for good are dropped from the waiting
         list; trials still on their way to being paused are skipped for now."""
-        quota = len(self.table) // eta
+        quota = self.quota(eta)
         i = 0
         waiting = self.waiting
         while i < len(waiting):
@@ -189,12 +203,14 @@ class Ladder:
     """The rungs of one ASHA bracket and both variants' decisions on them (shared by ``ASHA``
     and ``AsyncHyperband``)."""
 
-    def __init__(self, rungs: list[int], eta: int, max_step: int, promotion: bool) -> None:
+    def __init__(
+        self, rungs: list[int], eta: int, max_step: int, promotion: bool, ceil: bool = False
+    ) -> None:
         self.rungs = rungs
         self.eta = eta
         self.max_step = max_step
         self.promotion = promotion
-        self.tables = [RungTable(s) for s in rungs]
+        self.tables = [RungTable(s, ceil) for s in rungs]
         self.index = {s: k for k, s in enumerate(rungs)}
         self.level = 0  # first rung that makes decisions (raised by a guard)
         self.below = "below the grace period"  # reason at rungs below ``level``
@@ -234,7 +250,7 @@ class Ladder:
         score = table.entered[trial_id]
         return (
             trial_id not in table.passed
-            and table.table.bisect_left((score, trial_id)) >= len(table.table) // self.eta
+            and table.table.bisect_left((score, trial_id)) >= table.quota(self.eta)
         )
 
     def settle(self, history: History) -> list[int]:
@@ -243,7 +259,7 @@ class Ladder:
         out: list[int] = []
         while self.final < len(self.tables) and not any(self.live[: self.final + 1]):
             table = self.tables[self.final]
-            quota = len(table.table) // self.eta
+            quota = table.quota(self.eta)
             self.final += 1
             waiting = table.waiting
             i = len(waiting)
@@ -311,7 +327,7 @@ class Ladder:
         if higher is None and table.candidate(eta, history, running=trial_id) == trial_id:
             self.promote(k, trial_id)
             return Decision.proceed(nxt, f"{where}: promoted")
-        quota = n // eta
+        quota = table.quota(eta)
         why = (
             f"a trial at rung {higher} goes first" if higher is not None
             else f"promotable: top {quota} of {n}" if rank < quota

@@ -30,7 +30,7 @@ from rung.core.events import Decision
 from rung.core.history import History
 from rung.core.registry import register
 from rung.schedulers._guard import MIN_CORRELATION, FidelityGuard
-from rung.schedulers._ladder import VARIANTS, Ladder, RetiringLadders, rung_steps
+from rung.schedulers._ladder import QUOTAS, VARIANTS, Ladder, RetiringLadders, rung_steps
 
 __all__ = ["ASHA", "rung_steps"]
 
@@ -49,6 +49,9 @@ class ASHA(RetiringLadders):
             ``rung.schedulers._guard``).
         probes: with ``min_step="auto"``, how many first trials run to ``max_step`` uncut
             (default ``2 * eta + 2``: 8 at ``eta`` 3).
+        quota: ``"floor"`` (default: ``floor(n / eta)`` of a rung's ``n`` results go on, at least
+            one when stopping) or ``"ceil"`` (``ceil(n / eta)``, as Ray Tune and scikit-learn
+            count; see "Quotas" in ``rung.schedulers._ladder``).
         min_correlation: with ``min_step="auto"``, the Spearman correlation with the final
             value the first rung needs (default 0.7).
     """
@@ -67,6 +70,7 @@ class ASHA(RetiringLadders):
         guard: bool = False,
         probes: int | None = None,
         min_correlation: float = MIN_CORRELATION,
+        quota: str = "floor",
     ) -> None:
         self.reduction_factor = reduction_factor
         self.min_step = min_step
@@ -74,6 +78,7 @@ class ASHA(RetiringLadders):
         self.guard = guard
         self.probes = probes
         self.min_correlation = min_correlation
+        self.quota = quota
 
     def get_params(self) -> dict[str, Any]:
         # Parameters added after the first release are persisted only when set, so the specs
@@ -87,6 +92,8 @@ class ASHA(RetiringLadders):
             del params["probes"]
         if params["min_correlation"] == MIN_CORRELATION:
             del params["min_correlation"]
+        if params["quota"] == "floor":
+            del params["quota"]
         return params
 
     def bind(self, ctx: BindContext) -> None:
@@ -94,9 +101,10 @@ class ASHA(RetiringLadders):
         eta = check_int("scheduler.params.reduction_factor", self.reduction_factor, 2)
         r = self._base_step(self.min_step)
         check_choice("scheduler.params.variant", self.variant, VARIANTS)
+        ceil = check_choice("scheduler.params.quota", self.quota, QUOTAS) == "ceil"
         check_bool("scheduler.params.guard", self.guard)
         self.rungs = rung_steps(r, eta, ctx.max_step)
-        self._ladder = Ladder(self.rungs, eta, ctx.max_step, self.variant == "promotion")
+        self._ladder = Ladder(self.rungs, eta, ctx.max_step, self.variant == "promotion", ceil)
         self._guard = FidelityGuard([*self.rungs, ctx.max_step]) if self.guard else None
         self._bind_first(self.min_step, self.rungs, eta, self.probes, self.min_correlation)
         self._bind_retiring()

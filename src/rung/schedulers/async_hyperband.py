@@ -48,7 +48,7 @@ from rung.core.registry import register
 from rung.core.rng import derive_rng
 from rung.errors import ConfigError
 from rung.schedulers._guard import MIN_CORRELATION, FidelityGuard
-from rung.schedulers._ladder import VARIANTS, Ladder, RetiringLadders, rung_steps
+from rung.schedulers._ladder import QUOTAS, VARIANTS, Ladder, RetiringLadders, rung_steps
 from rung.schedulers.successive_halving import s_max_for
 
 
@@ -65,6 +65,9 @@ class AsyncHyperband(RetiringLadders):
         guard: raise every bracket's grace period while adjacent rungs' rank correlation is low.
         probes: with ``min_step="auto"``, how many first trials run to ``max_step`` uncut
             (default ``2 * eta + 2``: 8 at ``eta`` 3).
+        quota: ``"floor"`` (default: ``floor(n / eta)`` of a rung's ``n`` results go on, at least
+            one when stopping) or ``"ceil"`` (``ceil(n / eta)``, as Ray Tune and scikit-learn
+            count; see "Quotas" in ``rung.schedulers._ladder``).
         min_correlation: with ``min_step="auto"``, the Spearman correlation with the final
             value the lowest deciding step needs (default 0.7).
     """
@@ -84,6 +87,7 @@ class AsyncHyperband(RetiringLadders):
         guard: bool = False,
         probes: int | None = None,
         min_correlation: float = MIN_CORRELATION,
+        quota: str = "floor",
     ) -> None:
         self.reduction_factor = reduction_factor
         self.min_step = min_step
@@ -92,6 +96,7 @@ class AsyncHyperband(RetiringLadders):
         self.guard = guard
         self.probes = probes
         self.min_correlation = min_correlation
+        self.quota = quota
 
     def get_params(self) -> dict[str, Any]:
         # parameters added after the first release are persisted only when set (the specs of
@@ -101,6 +106,8 @@ class AsyncHyperband(RetiringLadders):
             del params["probes"]
         if params["min_correlation"] == MIN_CORRELATION:
             del params["min_correlation"]
+        if params["quota"] == "floor":
+            del params["quota"]
         return params
 
     def bind(self, ctx: BindContext) -> None:
@@ -108,6 +115,7 @@ class AsyncHyperband(RetiringLadders):
         eta = check_int("scheduler.params.reduction_factor", self.reduction_factor, 2)
         r = self._base_step(self.min_step)
         check_choice("scheduler.params.variant", self.variant, VARIANTS)
+        ceil = check_choice("scheduler.params.quota", self.quota, QUOTAS) == "ceil"
         check_bool("scheduler.params.guard", self.guard)
         if r > ctx.max_step:
             raise ConfigError(
@@ -126,7 +134,7 @@ class AsyncHyperband(RetiringLadders):
         self.s_max = s_max
         promotion = self.variant == "promotion"
         self._ladders = [
-            Ladder(rung_steps(r * eta**b, eta, ctx.max_step), eta, ctx.max_step, promotion)
+            Ladder(rung_steps(r * eta**b, eta, ctx.max_step), eta, ctx.max_step, promotion, ceil)
             for b in range(n_brackets)
         ]
         sizes = [-(-(s_max + 1) * eta ** (s_max - b) // (s_max - b + 1)) for b in range(n_brackets)]

@@ -49,6 +49,8 @@ class Hyperband(SynchronousBrackets):
         min_step: ``r``, the smallest resource (first rung of the most aggressive bracket).
         iterations: passes over all brackets (``None``: until the budget is spent).
         guard: drop the most aggressive brackets while low rungs predict high ones poorly.
+        quota: ``"floor"`` (default: each rung keeps ``floor(n_i / eta)``) or ``"ceil"``
+            (``ceil(n_i / eta)``; see ``rung.schedulers.successive_halving``).
     """
 
     def __init__(
@@ -57,11 +59,13 @@ class Hyperband(SynchronousBrackets):
         min_step: int = 1,
         iterations: int | None = None,
         guard: bool = False,
+        quota: str = "floor",
     ) -> None:
         self.reduction_factor = reduction_factor
         self.min_step = min_step
         self.iterations = iterations
         self.guard = guard
+        self.quota = quota
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
@@ -72,7 +76,10 @@ class Hyperband(SynchronousBrackets):
         """``(s, [n_i], [r_i])`` of one iteration, in the order they are run (for docs and
         tests; the live sequence follows ``current_s_max`` when the guard raises)."""
         eta, R = self.reduction_factor, self.max_step
-        return [(s, *bracket_plan(s, self.s_max, eta, R)) for s in range(self.s_max, -1, -1)]
+        return [
+            (s, *bracket_plan(s, self.s_max, eta, R, ceil=self._ceil))
+            for s in range(self.s_max, -1, -1)
+        ]
 
     def _next_bracket(self, index: int) -> tuple[int, list[int], list[int]] | None:
         s_max = self.current_s_max
@@ -83,7 +90,7 @@ class Hyperband(SynchronousBrackets):
             return None
         s = min(self._next_s, s_max)
         self._next_s = s - 1
-        ns, rs = bracket_plan(s, s_max, self.reduction_factor, self.max_step)
+        ns, rs = bracket_plan(s, s_max, self.reduction_factor, self.max_step, ceil=self._ceil)
         return s, ns, rs
 
     def state(self) -> dict[str, Any]:

@@ -37,6 +37,26 @@ report. The price is one round trip to the driver per decidable step, as for any
 may decide at every step.
 Finding the next decidable step is a bisection in the sorted list of steps that have at least
 ``min_trials`` results (a step enters it once).
+
+**``rule="optuna"``: Optuna's ``MedianPruner``** (a compatibility switch for studies migrated from
+Optuna; facts from ``optuna.pruners.PercentilePruner`` at percentile 50). The reference set is the
+*completed* trials only, compared by their raw score at the same step (not running averages):
+trial ``t`` stops at step ``s`` iff
+
+- at least one and at least ``startup_trials`` trials have completed (Optuna's
+  ``n_startup_trials``),
+- ``s >= grace_period`` (``n_warmup_steps``; 0 is allowed here),
+- ``s`` is the first step ``t`` reports in its interval: with ``w = grace_period`` and
+  ``i = interval_steps``, ``t``'s previous report lies below ``w + floor((s - w) / i) * i``
+  (``interval_steps``),
+- at least ``min_trials`` completed trials reported ``s`` (``n_min_trials``), and
+- ``best_t(s)`` (the best of ``t``'s scores so far) is worse than the median of those completed
+  trials' scores at ``s``, interpolated as NumPy's ``percentile`` does (for ``mode="max"`` the
+  median is taken of the metric values, as Optuna does, so equal results round equally).
+
+A completed trial enters per-step ``SortedTable``s once, when it ends (``O(steps log n)``); a
+report costs ``O(log n)``. Every lease ends at the next step (``should_prune`` is synchronous in
+Optuna, so the rule may decide at any report once a trial has completed).
 """
 
 from __future__ import annotations
@@ -46,11 +66,15 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from rung._validate import check_int
-from rung.core.components import BindContext, ResultRequest, Scheduler
+from rung._validate import check_choice, check_int
+from rung.core.components import BindContext, EndRequest, ResultRequest, Scheduler
 from rung.core.events import CONTINUE, Decision
+from rung.core.records import Outcome
 from rung.core.registry import register
 from rung.core.sorted_table import SortedTable
+from rung.errors import ConfigError
+
+RULES = ("vizier", "optuna")
 
 
 class _Running:
@@ -70,18 +94,56 @@ class MedianStoppingRule(Scheduler):
     running averages at the same step.
 
     Args:
-        grace_period: first step at which a trial may be stopped.
-        min_trials: other trials that must have reported the step before the rule applies.
+        grace_period: first step at which a trial may be stopped (Optuna's ``n_warmup_steps``
+            with ``rule="optuna"``, where 0 is allowed).
+        min_trials: other trials that must have reported the step before the rule applies
+            (with ``rule="optuna"``: completed trials, Optuna's ``n_min_trials``).
+        rule: ``"vizier"`` (default: running averages of every other trial) or ``"optuna"``
+            (Optuna's ``MedianPruner``: raw scores of completed trials; module docstring).
+        startup_trials: ``rule="optuna"`` only: completed trials needed before any stop
+            (Optuna's ``n_startup_trials``).
+        interval_steps: ``rule="optuna"`` only: decide at the first report of every
+            ``interval_steps`` steps after ``grace_period`` (Optuna's ``interval_steps``).
     """
 
-    def __init__(self, grace_period: int = 1, min_trials: int = 3) -> None:
+    def __init__(
+        self,
+        grace_period: int = 1,
+        min_trials: int = 3,
+        rule: str = "vizier",
+        startup_trials: int = 0,
+        interval_steps: int = 1,
+    ) -> None:
         self.grace_period = grace_period
         self.min_trials = min_trials
+        self.rule = rule
+        self.startup_trials = startup_trials
+        self.interval_steps = interval_steps
+
+    def get_params(self) -> dict[str, Any]:
+        # parameters added after the first release are persisted only when set, so the specs
+        # of existing studies (and their journals) stay byte-identical
+        params = super().get_params()
+        for key, default in (("rule", "vizier"), ("startup_trials", 0), ("interval_steps", 1)):
+            if params[key] == default and type(params[key]) is type(default):
+                del params[key]
+        return params
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
-        check_int("scheduler.params.grace_period", self.grace_period, 1)
+        self._optuna = check_choice("scheduler.params.rule", self.rule, RULES) == "optuna"
+        check_int("scheduler.params.grace_period", self.grace_period, 0 if self._optuna else 1)
         check_int("scheduler.params.min_trials", self.min_trials, 1)
+        check_int("scheduler.params.startup_trials", self.startup_trials, 0)
+        check_int("scheduler.params.interval_steps", self.interval_steps, 1)
+        if not self._optuna:
+            for key, default in (("startup_trials", 0), ("interval_steps", 1)):
+                if getattr(self, key) != default:
+                    raise ConfigError(
+                        key=f"scheduler.params.{key}", message="applies only with rule='optuna'"
+                    )
+        self._completed: dict[int, SortedTable] = {}  # rule="optuna": step -> (score, id)
+        self._n_completed = 0
         self._trials: dict[int, _Running] = {}
         self._tables: dict[int, SortedTable] = {}
         self._decidable: list[int] = []  # steps with >= min_trials results, ascending
@@ -104,6 +166,8 @@ class MedianStoppingRule(Scheduler):
         return first
 
     def lease(self, start_step: int) -> int:
+        if self._optuna:
+            return min(max(start_step, self.grace_period, 1), self.max_step)
         # for a new or resumed trial (no trial id here): a resumed trial's own old entries may
         # make a step look decidable, so it may wait once for nothing, never too late
         return self._next_decision(start_step, None)
@@ -137,6 +201,8 @@ class MedianStoppingRule(Scheduler):
         return r
 
     def on_result(self, request: ResultRequest) -> Decision:
+        if self._optuna:
+            return self._optuna_rule(request)
         tid, step, score = request.trial_id, request.result.step, request.score
         r = self._update(tid, step, score, request.history.scores(tid))
         table = self._tables[step]
@@ -165,7 +231,65 @@ class MedianStoppingRule(Scheduler):
             return CONTINUE
         return Decision.proceed(self._next_decision(step + 1, r))
 
+    # --- rule="optuna" ------------------------------------------------------------------------
+    def on_trial_end(self, request: EndRequest) -> None:
+        if not self._optuna or request.outcome is not Outcome.COMPLETED:
+            return
+        self._n_completed += 1
+        for step, score in request.history.scores(request.trial_id).items():
+            table = self._completed.get(step)
+            if table is None:
+                table = self._completed[step] = SortedTable()
+            table.add((score, request.trial_id))
+
+    def _optuna_rule(self, request: ResultRequest) -> Decision:
+        tid, step, score = request.trial_id, request.result.step, request.score
+        r = self._trials.get(tid)
+        if r is None:
+            r = self._trials[tid] = _Running()
+        if step > r.last:  # the usual case: one more step
+            previous = r.last if r.count else -1
+            r.best = min(r.best, score)
+            r.count += 1
+            r.last = step
+        else:  # a restarted trial re-reports: rebuild from its (replaced) scores
+            scores = request.history.scores(tid)
+            previous = max((s for s in scores if s != step), default=-1)
+            r.best = min(scores.values())
+            r.count = len(scores)
+            r.last = max(scores)
+        go_on = Decision.proceed(min(step + 1, self.max_step)) if step >= request.until_step \
+            else CONTINUE
+        n = self._n_completed
+        if n == 0 or n < self.startup_trials or step < self.grace_period:
+            return go_on
+        w, i = self.grace_period, self.interval_steps
+        if previous >= (step - w) // i * i + w:  # not the first report in its interval
+            return go_on
+        table = self._completed.get(step)
+        m = 0 if table is None else len(table)
+        if table is None or m < self.min_trials:
+            return go_on
+        lo, hi = table[(m - 1) // 2][0], table[m // 2][0]  # the middle two (one if m is odd)
+        # NumPy's linear interpolation at 0.5, of the metric values as Optuna takes them
+        maximize = self.objective.mode == "max"
+        median = -(-lo - (-lo + hi) * 0.5) if maximize else hi - (hi - lo) * 0.5
+        if r.best > median:
+            self._stopped += 1
+            return Decision.stop(
+                f"best score {r.best:.6g} by step {step} is worse than the median {median:.6g} "
+                f"of {m} completed trials at step {step} (Optuna's MedianPruner)"
+            )
+        return go_on
+
     def state(self) -> dict[str, Any]:
+        if self._optuna:
+            return {
+                "rule": "optuna",
+                "trials": len(self._trials),
+                "stopped": self._stopped,
+                "completed": self._n_completed,
+            }
         return {
             "trials": len(self._trials),
             "stopped": self._stopped,

@@ -36,6 +36,11 @@ rung is complete or has a member to (re)start, so ``next_trial`` always has an a
 brackets are done: the property test runs every bracket to the end for many ``(R, eta)`` and
 1 to 64 workers.
 
+**Quotas.** ``quota="ceil"`` (a compatibility switch; default ``"floor"``) keeps
+``ceil(n_i / eta)`` of every rung, as scikit-learn's ``HalvingGridSearchCV`` /
+``HalvingRandomSearchCV`` do (``n_candidates_to_keep = ceil(n_candidates / factor)``), and plans
+``n_{i+1} = ceil(n_i / eta)``.
+
 **Budget.** When the engine cannot create a new trial (``Budget.n_trials`` spent, searcher
 exhausted), ``on_start_refused`` closes every first rung with the members it has (promoting
 ``max(1, floor(n/eta))`` of them, so the bracket still carries its best to ``max_step``), and no
@@ -53,7 +58,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rung._validate import check_bool, check_int
+from rung._validate import check_bool, check_choice, check_int
 from rung.core.components import (
     BindContext,
     EndRequest,
@@ -71,6 +76,8 @@ from rung.core.sorted_table import SortedTable
 from rung.errors import ConfigError
 from rung.schedulers._guard import FidelityGuard
 
+QUOTAS = ("floor", "ceil")  # as in rung.schedulers._ladder (not imported: no need to load it)
+
 
 def s_max_for(min_step: int, eta: int, max_step: int) -> int:
     """``floor(log_eta(max_step / min_step))``, in exact integer arithmetic."""
@@ -81,15 +88,19 @@ def s_max_for(min_step: int, eta: int, max_step: int) -> int:
 
 
 def bracket_plan(
-    s: int, s_max: int, eta: int, max_step: int, n: int | None = None
+    s: int, s_max: int, eta: int, max_step: int, n: int | None = None, ceil: bool = False
 ) -> tuple[list[int], list[int]]:
     """``([n_0..n_s], [r_0..r_s])`` of bracket ``s`` (Hyperband, Algorithm 1).
 
-    ``n`` defaults to the paper's ``ceil((s_max + 1) / (s + 1) * eta**s)``.
+    ``n`` defaults to the paper's ``ceil((s_max + 1) / (s + 1) * eta**s)``; ``ceil=True``
+    plans ``n_{i+1} = ceil(n_i / eta)`` instead of ``floor(n / eta**i)``.
     """
     if n is None:
         n = -(-(s_max + 1) * eta**s // (s + 1))
     ns = [n // eta**i for i in range(s + 1)]
+    if ceil:
+        for i in range(1, s + 1):
+            ns[i] = -(-ns[i - 1] // eta)
     rs = [max_step * eta**i // eta**s for i in range(s + 1)]
     return ns, rs
 
@@ -160,10 +171,20 @@ class SynchronousBrackets(Scheduler):
     min_step: int
     guard: bool
     iterations: int | None
+    quota: str
+
+    def get_params(self) -> dict[str, Any]:
+        # ``quota`` came after the first release: persisted only when set (the specs of
+        # existing studies stay byte-identical)
+        params = super().get_params()
+        if params.get("quota") == "floor":
+            del params["quota"]
+        return params
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
         eta = check_int("scheduler.params.reduction_factor", self.reduction_factor, 2)
+        self._ceil = check_choice("scheduler.params.quota", self.quota, QUOTAS) == "ceil"
         r = check_int("scheduler.params.min_step", self.min_step, 1)
         if r > ctx.max_step:
             raise ConfigError(
@@ -231,8 +252,10 @@ class SynchronousBrackets(Scheduler):
             return []
         # floor(n_i / eta), and at least one, so a bracket always carries its best to the top
         # (this only matters for brackets cut short by the budget or a small n_configs: the
-        # paper's brackets have floor(n_i / eta) >= 1 below their last rung)
-        k = min(max(len(rung.members) // self.reduction_factor, 1), len(rung.table))
+        # paper's brackets have floor(n_i / eta) >= 1 below their last rung); quota="ceil":
+        # ceil(n_i / eta), never below one
+        n_i, eta = len(rung.members), self.reduction_factor
+        k = min(-(-n_i // eta) if self._ceil else max(n_i // eta, 1), len(rung.table))
         promoted = [int(rung.table[j][1]) for j in range(k)]
         rung.promoted = promoted
         self._promotions += len(promoted)
@@ -421,6 +444,8 @@ class SuccessiveHalving(SynchronousBrackets):
         iterations: brackets to run (``None``: until the budget is spent).
         guard: open later brackets at a higher first rung while the rank correlation between
             adjacent rungs is low (see ``rung.schedulers._guard``).
+        quota: ``"floor"`` (default: the top ``floor(n_i / eta)`` of a rung go on, at least
+            one) or ``"ceil"`` (``ceil(n_i / eta)``, as scikit-learn keeps).
     """
 
     def __init__(
@@ -430,12 +455,14 @@ class SuccessiveHalving(SynchronousBrackets):
         n_configs: int | None = None,
         iterations: int | None = None,
         guard: bool = False,
+        quota: str = "floor",
     ) -> None:
         self.reduction_factor = reduction_factor
         self.min_step = min_step
         self.n_configs = n_configs
         self.iterations = iterations
         self.guard = guard
+        self.quota = quota
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
@@ -447,5 +474,5 @@ class SuccessiveHalving(SynchronousBrackets):
             return None
         s = self.current_s_max
         n = self.n_configs if self.n_configs is not None else self.reduction_factor**s
-        ns, rs = bracket_plan(s, s, self.reduction_factor, self.max_step, n)
+        ns, rs = bracket_plan(s, s, self.reduction_factor, self.max_step, n, self._ceil)
         return s, ns, rs
