@@ -316,17 +316,19 @@ def _drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace) -> int:
     from rung.cli.progress import Progress
     from rung.cli.report import best_line, fmt_params
     from rung.cli.spec import load_benchmark
+    from rung.cli.spec_tracking import tracking_callbacks
 
+    callbacks = tracking_callbacks(spec.tracking)  # the spec's `tracking` (may be None)
     live = False if args.no_live else None
     resume_cmd = f"rung resume {spec.name}{_storage_flag(spec.storage, spec.name)}"
     try:
         with _sigterm_as_interrupt(), Progress(study, live=live, interval=args.log_every) as prog:
             if spec.executor == "simulated":
                 study.simulate(load_benchmark(spec), n_workers=spec.n_workers or 1,
-                               reporter=prog)
+                               reporter=prog, callbacks=callbacks)
             else:
                 study.run(fn, executor=spec.executor, n_workers=spec.n_workers,
-                          reporter=prog, **spec.executor_options(),
+                          reporter=prog, callbacks=callbacks, **spec.executor_options(),
                           retry_failed=getattr(args, "retry_failed", False))
     except KeyboardInterrupt:
         study.close()

@@ -52,6 +52,7 @@ from rung.cli.spec_cost import COST_KEYS, cost_fields
 from rung.cli.spec_error import SpecError, as_spec_error, wrap
 from rung.cli.spec_extras import EXTRA_KEYS, spec_fidelity, with_extras
 from rung.cli.spec_objective import resolve_objective
+from rung.cli.spec_tracking import TRACKING_KEYS, spec_tracking
 from rung.cli.spec_yaml import read_yaml
 from rung.core.engine import Engine
 from rung.core.records import Budget, Constraint, StudySpec, objectives_from
@@ -67,7 +68,7 @@ _TOP_KEYS = (
     "name", "objective", "path", "space", "metric", "mode", "max_step", "searcher", "scheduler",
     "budget", "executor", "n_workers", "storage", "seed", "keep_checkpoints", "benchmark",
     "max_failures", "trial_timeout",
-    "checkpoint_every", "constraints", *EXTRA_KEYS, *COST_KEYS,
+    "checkpoint_every", "constraints", *EXTRA_KEYS, *COST_KEYS, *TRACKING_KEYS,
 )
 #: Longest study name, in UTF-8 bytes: ``<name>.db`` and its lock file fit a file name.
 NAME_MAX_BYTES = 100
@@ -105,6 +106,7 @@ class RunSpec:
     benchmark: dict[str, Any] | None = None
     checkpoint_every: int | None = None
     auto: str | None = None
+    tracking: dict[str, dict[str, Any]] | None = None  # spec_tracking: trackers to mirror into
 
     @property
     def name(self) -> str:
@@ -119,6 +121,7 @@ class RunSpec:
             "n_workers": self.n_workers,
             "benchmark": self.benchmark,
             "checkpoint_every": self.checkpoint_every,
+            "tracking": self.tracking,
         }
 
     def executor_options(self) -> dict[str, Any]:
@@ -162,7 +165,7 @@ def parse_spec(data: Any, base_dir: Path | None = None) -> RunSpec:
     return RunSpec(
         study=study, objective=objective, path=paths, executor=executor, n_workers=n_workers,
         storage=_storage(top.get("storage"), name), benchmark=benchmark, checkpoint_every=every,
-        auto=auto,
+        auto=auto, tracking=spec_tracking(top),
     )
 
 
@@ -380,6 +383,7 @@ def spec_from_journal(data: Mapping[str, Any], storage: Path) -> RunSpec:
         storage=storage,
         benchmark=cli.get("benchmark"),
         checkpoint_every=cli.get("checkpoint_every"),
+        tracking=cli.get("tracking"),
     )
 
 

@@ -1,0 +1,123 @@
+"""Spec key ``tracking``: mirror the run into MLflow, TensorBoard and/or W&B (issue 18).
+
+::
+
+    tracking:
+      mlflow: {uri: http://127.0.0.1:5000, experiment: mlp}   # both optional
+      tensorboard: {logdir: runs/tb}                           # default runs/tensorboard
+      wandb: {project: mlp, mode: offline, dir: runs/wandb}    # all optional
+
+A tracker given as ``true`` or with no value uses its defaults; ``false`` leaves it off. The
+validated mapping is stored with the study (``rung resume`` tracks the same way). A tracker
+whose library is not installed is a spec error naming the extra, found before anything is
+written.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from rung.cli.spec_error import SpecError
+
+if TYPE_CHECKING:
+    from rung.callbacks import Callback
+
+#: the top-level key this module reads
+TRACKING_KEYS = ("tracking",)
+
+# tracker -> (module it needs, extra that installs it, {option: kind})
+_TRACKERS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "mlflow": ("mlflow", "mlflow", {"uri": "str", "experiment": "str", "tags": "str-map"}),
+    "tensorboard": ("tensorboardX", "tensorboard", {"logdir": "str"}),
+    "wandb": ("wandb", "wandb", {"project": "str", "entity": "str", "dir": "str",
+                                 "mode": "mode", "tags": "str-list"}),
+}
+_WANDB_MODES = ("online", "offline", "disabled")
+
+
+def spec_tracking(top: Mapping[str, Any]) -> dict[str, dict[str, Any]] | None:
+    """The spec's ``tracking``, validated: ``{tracker: {option: value}}`` with the trackers
+    that are on (``None``: no tracking). Raises ``SpecError`` naming ``spec.tracking.<key>``."""
+    value = top.get("tracking")
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise SpecError("spec.tracking", "must be a mapping of trackers (mlflow, tensorboard, "
+                        f"wandb) to their options, got {type(value).__name__}")
+    out: dict[str, dict[str, Any]] = {}
+    for name, options in value.items():
+        key = f"spec.tracking.{name}"
+        if name not in _TRACKERS:
+            raise SpecError(key, f"unknown tracker (known: {', '.join(_TRACKERS)})")
+        if options is False:
+            continue
+        if options is None or options is True:
+            options = {}
+        if not isinstance(options, Mapping):
+            raise SpecError(key, "must be true, false or a mapping of options, got "
+                            f"{type(options).__name__}")
+        module, extra, known = _TRACKERS[name]
+        out[name] = {k: _option(f"{key}.{k}", known, k, v) for k, v in options.items()}
+        if not _installed(module):
+            raise SpecError(key, f"needs {module}, which is not installed: "
+                            f"pip install 'rung[{extra}]'")
+    return out or None
+
+
+def _option(key: str, known: Mapping[str, str], name: Any, v: Any) -> Any:
+    kind = known.get(name)
+    if kind is None:
+        raise SpecError(key, f"unknown option (known: {', '.join(known)})")
+    if kind in ("str", "mode"):
+        if not isinstance(v, str) or not v:
+            raise SpecError(key, f"must be a non-empty string, got {v!r}")
+        if kind == "mode" and v not in _WANDB_MODES:
+            raise SpecError(key, f"must be one of {', '.join(_WANDB_MODES)}, got {v!r}")
+        return v
+    if kind == "str-list":
+        if not isinstance(v, Sequence) or isinstance(v, str) or not all(
+                isinstance(t, str) for t in v):
+            raise SpecError(key, f"must be a list of strings, got {v!r}")
+        return list(v)
+    if not isinstance(v, Mapping) or not all(
+            isinstance(k, str) and isinstance(t, str) for k, t in v.items()):
+        raise SpecError(key, f"must be a mapping of strings to strings, got {v!r}")
+    return dict(v)
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def tracking_callbacks(tracking: Mapping[str, Mapping[str, Any]] | None) -> list[Callback]:
+    """The callbacks for a validated ``tracking`` (``spec_tracking``'s result, or the same
+    read back from the journal)."""
+    if not tracking:
+        return []
+    callbacks: list[Callback] = []
+    for name, o in tracking.items():
+        if name == "mlflow":
+            from rung.integrations.mlflow import MLflowCallback
+
+            callbacks.append(MLflowCallback(tracking_uri=o.get("uri"),
+                                            experiment=o.get("experiment"),
+                                            tags=o.get("tags")))
+        elif name == "tensorboard":
+            from rung.integrations.tensorboard import TensorBoardCallback
+
+            callbacks.append(TensorBoardCallback(o.get("logdir", "runs/tensorboard")))
+        elif name == "wandb":
+            from rung.integrations.wandb import WandbCallback
+
+            callbacks.append(WandbCallback(project=o.get("project"), entity=o.get("entity"),
+                                           dir=o.get("dir"), mode=o.get("mode"),
+                                           tags=o.get("tags", ())))
+    return callbacks
+
+
+__all__ = ["TRACKING_KEYS", "spec_tracking", "tracking_callbacks"]

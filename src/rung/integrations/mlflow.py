@@ -1,0 +1,257 @@
+"""``MLflowCallback``: a study as MLflow runs (a parent run per study, a nested run per trial).
+
+MLflow is an optional extra (``pip install 'rung[mlflow]'``), imported when a session starts,
+never by ``import rung``. Everything goes through ``mlflow.tracking.MlflowClient`` (no fluent
+``mlflow.start_run`` state, so the user's own active run is left alone).
+
+What is recorded, in the experiment named after the study (or ``experiment=``):
+
+- the parent run (``run_name`` the study's name, tags ``rung.study`` and ``rung.role=study``):
+  the study's objective, searcher, scheduler, ``max_step``, seed and budget as params; at the
+  session's end the best trial (tags ``rung.best_trial``, ``rung.best_params``; metric
+  ``best_<metric>``) and the count of trials by status (metrics ``n_<status>``);
+- one run per trial (``trial-<id>``, tag ``mlflow.parentRunId`` so the UI nests it, tags
+  ``rung.trial_id`` and, for a PBT fork, ``rung.parent_trial``): its params; every numeric
+  metric at its step (``Metric.step`` is rung's step); every decision, in journal order, in the
+  artifact ``rung/decisions.json`` (``{"decisions": [{"step", "action", "reason",
+  "until_step"}, ...]}``) and the latest one in the tag ``rung.decision``; the status in the tag
+  ``rung.status`` (and ``rung.error`` for a failed trial) and the run's status: ``FINISHED``
+  for a completed or stopped trial, ``FAILED`` for a failed one, ``KILLED`` for one still paused,
+  interrupted or running when the session ended.
+
+A later session of the same study (``Study.load(...).run``, ``rung resume``) with the same
+experiment finds the parent run and the trials' runs by their tags and continues them: a
+resumed trial's metrics and decisions go on in its run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from rung.core.records import TrialStatus
+from rung.integrations._tracking import (
+    DecisionEntry,
+    TrackingCallback,
+    param_value,
+    require,
+    study_params,
+)
+
+if TYPE_CHECKING:
+    from rung.study import Study
+
+#: MLflow's limits (``mlflow.utils.validation``): values longer than these are cut.
+_PARAM_MAX, _TAG_MAX = 6000, 8000
+_BATCH_ALL, _BATCH_PARAMS, _BATCH_TAGS = 1000, 100, 100
+_KEY_BAD = re.compile(r"[^\w\-. /]")  # MLflow keys: alphanumerics, _ - . space /
+_RUN_STATUS = {"completed": "FINISHED", "stopped": "FINISHED", "failed": "FAILED"}
+_DECISIONS = "rung/decisions.json"
+
+
+@dataclass
+class _Batch:
+    """What a run has not sent yet: metrics as (key, value, ms, step), params, tags."""
+
+    metrics: list[tuple[str, float, int, int]] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def _key(k: str) -> str:
+    return _KEY_BAD.sub("_", k) or "_"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class MLflowCallback(TrackingCallback):
+    """Log a study to MLflow: pass it as ``Study.run(..., callbacks=[MLflowCallback(...)])``.
+
+    Args:
+        tracking_uri: an MLflow tracking URI (``http://127.0.0.1:5000``, ``sqlite:///mlflow.db``,
+            a directory); ``None``: MLflow's own default (``MLFLOW_TRACKING_URI``, else
+            ``./mlruns``).
+        experiment: the experiment's name (created if absent); ``None``: the study's name.
+        tags: extra tags set on the parent run and on every trial's run.
+
+    Raises (from ``on_start``):
+        ImportError: MLflow is not installed (the message names the ``mlflow`` extra).
+    """
+
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        experiment: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.tracking_uri = tracking_uri
+        self.experiment = experiment
+        self.tags = dict(tags or {})
+        self._client: Any = None
+        self._entities: Any = None
+        self._experiment_id = ""
+        self._parent = ""
+        self._runs: dict[int, str] = {}  # trial id -> run id (also of earlier sessions)
+        self._pending: dict[str, _Batch] = {}  # run id -> what is not yet sent
+        self._decisions: dict[int, list[dict[str, Any]]] = {}
+
+    @property
+    def parent_run_id(self) -> str:
+        """The study's parent run (``""`` before the first session started)."""
+        return self._parent
+
+    def run_id(self, trial_id: int) -> str | None:
+        """The MLflow run of a trial (``None``: none was opened for it)."""
+        return self._runs.get(trial_id)
+
+    # --- TrackingCallback hooks -------------------------------------------------------------------
+    def _open_study(self, study: Study) -> None:
+        mlflow = require("mlflow", "mlflow", "MLflowCallback")
+        self._entities = require("mlflow.entities", "mlflow", "MLflowCallback")
+        self._client = client = mlflow.tracking.MlflowClient(tracking_uri=self.tracking_uri)
+        name = self.experiment or study.name
+        exp = client.get_experiment_by_name(name)
+        self._experiment_id = exp.experiment_id if exp is not None else client.create_experiment(
+            name
+        )
+        self._runs, self._pending, self._decisions = {}, {}, {}
+        parent = None
+        for run in self._search(f"tags.`rung.study` = '{_quote(study.name)}'"):
+            tags = run.data.tags
+            if tags.get("rung.role") == "study":
+                parent = run.info.run_id
+            elif tags.get("rung.role") == "trial" and "rung.trial_id" in tags:
+                self._runs[int(tags["rung.trial_id"])] = run.info.run_id
+        if parent is not None:
+            client.update_run(parent, status="RUNNING")
+            self._parent = parent
+            return
+        tags = {**self.tags, "rung.study": study.name, "rung.role": "study"}
+        self._parent = client.create_run(self._experiment_id, tags=tags,
+                                         run_name=study.name).info.run_id
+        self._batch(self._parent).params.update(study_params(study))
+        self._flush(self._parent)
+
+    def _open_trial(
+        self, trial_id: int, params: Mapping[str, Any], parent_id: int | None
+    ) -> None:
+        run_id = self._runs.get(trial_id)
+        if run_id is not None:  # a trial of an earlier session, resumed
+            self._client.update_run(run_id, status="RUNNING")
+            self._decisions[trial_id] = self._earlier_decisions(run_id)
+            return
+        tags = {**self.tags, "mlflow.parentRunId": self._parent, "rung.study": self._study_name,
+                "rung.role": "trial", "rung.trial_id": str(trial_id)}
+        if parent_id is not None:
+            tags["rung.parent_trial"] = str(parent_id)
+        run_id = self._client.create_run(self._experiment_id, tags=tags,
+                                         run_name=f"trial-{trial_id}").info.run_id
+        self._runs[trial_id] = run_id
+        self._decisions[trial_id] = []
+        self._batch(run_id).params.update({k: param_value(v) for k, v in params.items()})
+
+    def _log_metrics(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> None:
+        ts = _now_ms()
+        self._batch(self._runs[trial_id]).metrics.extend(
+            (k, v, ts, step) for k, v in metrics.items()
+        )
+
+    def _log_decision(self, trial_id: int, entry: DecisionEntry) -> None:
+        self._decisions.setdefault(trial_id, []).append(entry.as_dict())
+        self._batch(self._runs[trial_id]).tags["rung.decision"] = entry.text()
+
+    def _close_trial(self, trial_id: int, status: str, error: str | None) -> None:
+        run_id = self._runs[trial_id]
+        tags = self._batch(run_id).tags
+        tags["rung.status"] = status
+        if error:
+            tags["rung.error"] = error[-_TAG_MAX:]  # the end of a traceback says the most
+        self._flush(run_id)
+        self._client.log_dict(run_id, {"decisions": self._decisions.pop(trial_id, [])},
+                              _DECISIONS)
+        self._client.set_terminated(run_id, status=_RUN_STATUS.get(status, "KILLED"))
+
+    def _end_turn(self) -> None:
+        for run_id in list(self._pending):
+            self._flush(run_id)
+
+    def _close_study(self, study: Study, status: str) -> None:
+        if self._client is None or not self._parent:
+            return
+        h = study.history
+        batch = self._batch(self._parent)
+        ts, step = _now_ms(), len(h)
+        batch.metrics.extend((f"n_{s}", float(h.count(s)), ts, step) for s in TrialStatus)
+        best = study.best_trial
+        if best is not None:
+            batch.tags["rung.best_trial"] = str(best.id)
+            batch.tags["rung.best_params"] = json.dumps(dict(best.params), default=repr)
+            if best.value is not None:
+                batch.metrics.append((f"best_{study.spec.objective.metric}", float(best.value),
+                                      ts, step))
+        self._flush(self._parent)
+        self._client.set_terminated(self._parent, status=status.upper())
+
+    # --- helpers ----------------------------------------------------------------------------------
+    @property
+    def _study_name(self) -> str:
+        return self._study.name if self._study is not None else ""
+
+    def _batch(self, run_id: str) -> _Batch:
+        batch = self._pending.get(run_id)
+        if batch is None:
+            batch = self._pending[run_id] = _Batch()
+        return batch
+
+    def _flush(self, run_id: str) -> None:
+        """Send what is pending for ``run_id`` in as few ``log_batch`` requests as MLflow's
+        limits allow (1000 metrics, 100 params, 100 tags each)."""
+        batch = self._pending.pop(run_id, None)
+        if batch is None:
+            return
+        e = self._entities
+        metrics = [e.Metric(_key(k), v, ts, step) for k, v, ts, step in batch.metrics]
+        params = [e.Param(_key(str(k)), str(v)[:_PARAM_MAX]) for k, v in batch.params.items()]
+        tags = [e.RunTag(k, v[:_TAG_MAX]) for k, v in batch.tags.items()]
+        while metrics or params or tags:
+            p, t = params[:_BATCH_PARAMS], tags[:_BATCH_TAGS]
+            m = metrics[:_BATCH_ALL - len(p) - len(t)]
+            self._client.log_batch(run_id, metrics=m, params=p, tags=t)
+            metrics, params, tags = metrics[len(m):], params[len(p):], tags[len(t):]
+
+    def _search(self, filter_string: str) -> list[Any]:
+        runs: list[Any] = []
+        token = None
+        while True:
+            page = self._client.search_runs([self._experiment_id], filter_string,
+                                            max_results=1000, page_token=token)
+            runs.extend(page)
+            token = page.token
+            if not token:
+                return runs
+
+    def _earlier_decisions(self, run_id: str) -> list[dict[str, Any]]:
+        """The decisions an earlier session logged for a resumed trial (none if it has none)."""
+        names = {f.path for f in self._client.list_artifacts(run_id, "rung")}
+        if _DECISIONS not in names:
+            return []
+        with tempfile.TemporaryDirectory(prefix="rung-mlflow-") as tmp:
+            path = self._client.download_artifacts(run_id, _DECISIONS, tmp)
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+        return list(data.get("decisions", []))
+
+
+def _quote(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("'", "\\'")
+
+
+__all__ = ["MLflowCallback"]

@@ -1,0 +1,178 @@
+"""``MLflowCallback`` against a real MLflow tracking server (``mlflow server`` on loopback, SQLite
+backend, started and stopped here): MLflow's own client must list a parent run per study and a
+nested run per trial, with the params, every metric at its step, the decisions and the status.
+
+The server takes 15 to 45 s to start (database migrations, app import), so the module is in the
+slow lane (CI runs it: ``python -m pytest -m slow``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tracking_study import Curves, StopAtTurn, check_truth, make_study, truth
+
+from rung import Study
+from rung.integrations.mlflow import MLflowCallback
+
+mlflow = pytest.importorskip("mlflow")
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("mlflow")
+    port = _free_port()
+    exe = Path(sys.executable).with_name("mlflow")
+    log = (root / "server.log").open("w")
+    proc = subprocess.Popen(
+        [str(exe), "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+         "--artifacts-destination", str(root / "artifacts"), "--workers", "1"],
+        cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        # no background job runner (its worker processes serve features these tests never use)
+        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert proc.poll() is None, (root / "server.log").read_text()[-3000:]
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "mlflow server did not start in 300 s"
+            time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # the server and its uvicorn worker
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+def _runs(client: Any, experiment: str) -> tuple[Any, dict[int, Any]]:
+    exp = client.get_experiment_by_name(experiment)
+    assert exp is not None
+    runs = client.search_runs([exp.experiment_id], max_results=1000)
+    parents = [r for r in runs if r.data.tags.get("rung.role") == "study"]
+    assert len(parents) == 1, [r.data.tags for r in runs]
+    trials = {int(r.data.tags["rung.trial_id"]): r for r in runs
+              if r.data.tags.get("rung.role") == "trial"}
+    assert len(trials) == len(runs) - 1  # one run per trial, nothing else
+    return parents[0], trials
+
+
+def _decisions(client: Any, run_id: str, tmp: Path) -> list[tuple[int, str, str]]:
+    path = client.download_artifacts(run_id, "rung/decisions.json", str(tmp))
+    data = json.loads(Path(path).read_text())
+    return [(d["step"], d["action"], d["reason"]) for d in data["decisions"]
+            if d["action"] not in ("resume",)]
+
+
+def _check(client: Any, study: Study, experiment: str, tmp: Path) -> None:
+    expected = truth(study)
+    check_truth(expected)
+    parent, runs = _runs(client, experiment)
+    assert parent.info.run_name == study.name
+    assert parent.info.status == "FINISHED"
+    assert parent.data.params["scheduler"] == "asha"
+    assert parent.data.params["metric"] == "loss"
+    assert parent.data.params["budget.n_trials"] == "9"
+    best = study.best_trial
+    assert best is not None
+    assert parent.data.tags["rung.best_trial"] == str(best.id)
+    assert parent.data.metrics["best_loss"] == pytest.approx(best.value)
+    assert parent.data.metrics["n_stopped"] == len(study.trials("stopped"))
+    assert sorted(runs) == sorted(expected)
+    for tid, want in expected.items():
+        run = runs[tid]
+        rid = run.info.run_id
+        assert run.info.run_name == f"trial-{tid}"
+        assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert run.data.params == {k: str(v) for k, v in want.params.items()}
+        # every numeric metric at its step ("note" and "flag" are not numbers)
+        got = sorted((m.step, m.key, m.value)
+                     for key in ("loss", "acc")
+                     for m in client.get_metric_history(rid, key))
+        assert got == sorted(want.metrics)
+        assert {k for _, k, _ in got} == {"loss", "acc"}
+        assert _decisions(client, rid, tmp / str(tid)) == want.decisions
+        assert run.data.tags["rung.status"] == want.status
+        assert run.info.status == "FINISHED"  # completed and stopped trials both finished
+        if want.decisions:
+            s, a, _ = want.decisions[-1]
+            assert run.data.tags["rung.decision"].startswith(f"step {s}: {a}")
+
+
+def test_simulated_study_is_logged_as_parent_and_nested_runs(server: str,
+                                                              tmp_path: Path) -> None:
+    study = make_study(tmp_path, "sim")
+    cb = MLflowCallback(tracking_uri=server, experiment="rung-sim")
+    study.simulate(Curves(), n_workers=2, callbacks=[cb])
+    client = mlflow.tracking.MlflowClient(tracking_uri=server)
+    _check(client, study, "rung-sim", tmp_path)
+    assert cb.parent_run_id == _runs(client, "rung-sim")[0].info.run_id
+
+
+def test_a_resumed_study_continues_the_same_runs(server: str, tmp_path: Path) -> None:
+    study = make_study(tmp_path, "resumed")
+    with pytest.raises(KeyboardInterrupt):
+        study.simulate(Curves(), n_workers=2,
+                       callbacks=[MLflowCallback(tracking_uri=server), StopAtTurn(8)])
+    client = mlflow.tracking.MlflowClient(tracking_uri=server)
+    parent, first = _runs(client, "resumed")  # the experiment is named after the study
+    assert parent.info.status == "KILLED"
+    assert 0 < len(first) < 9
+    assert any(r.info.status == "KILLED" for r in first.values())  # still running then
+    study.close()
+
+    again = Study.load("resumed", storage=tmp_path / "resumed.db")
+    again.simulate(Curves(), n_workers=2, callbacks=[MLflowCallback(tracking_uri=server)])
+    _check(client, again, "resumed", tmp_path)
+    _, second = _runs(client, "resumed")
+    assert {t: r.info.run_id for t, r in first.items()} == {
+        t: second[t].info.run_id for t in first}
+
+
+def test_local_worker_processes_are_logged(server: str, tmp_path: Path) -> None:
+    """Real worker processes: the driver's callback sees every trial they run."""
+    from rung import ASHA, Budget, Float, Objective
+    from rung.testing.executors import scripted_objective
+
+    study = Study.create("local", {"x": Float(0.0, 1.0)}, Objective("loss"),
+                         searcher="random", scheduler=ASHA(reduction_factor=3), max_step=3,
+                         budget=Budget(n_trials=4), seed=0, storage=tmp_path / "local.db")
+    study.run(scripted_objective, executor="local", n_workers=2,
+              callbacks=[MLflowCallback(tracking_uri=server)], progress=False)
+    client = mlflow.tracking.MlflowClient(tracking_uri=server)
+    _, runs = _runs(client, "local")
+    assert sorted(runs) == [0, 1, 2, 3]
+    want = truth(study)
+    for tid, run in runs.items():
+        got = sorted((m.step, m.value) for m in client.get_metric_history(run.info.run_id, "loss"))
+        assert got == sorted((s, v) for s, k, v in want[tid].metrics if k == "loss")
+        assert got
+        assert run.data.tags["rung.status"] == want[tid].status
