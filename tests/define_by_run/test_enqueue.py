@@ -142,3 +142,32 @@ def test_rung_run_takes_points_to_evaluate(tmp_path: Path) -> None:
     assert dict(trials[0].params) == A
     assert trials[1].params["opt"] == "sgd" and trials[1].params["momentum"] == 0.1
     assert trials[0].value == 0.01
+
+
+class Crash(Exception):
+    """Stands for the driver dying mid-run."""
+
+
+def crash_after_first_launch(engine: object) -> None:
+    if len(engine.history) >= 1:  # type: ignore[attr-defined]
+        raise Crash
+
+
+C = {"opt": "adam", "lr": 0.05, "width": 60}
+
+
+def test_a_real_driver_crash_and_resume_launches_each_enqueued_one_once(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    study = create(path, "random", points_to_evaluate=[A, B, C])
+    with pytest.raises(Crash):
+        study.run(fit, n_workers=2, start_method="fork", progress=False,
+                  on_turn=crash_after_first_launch)
+    launched = [dict(t.params) for t in study.trials()]
+    assert launched and launched == [A, B, C][: len(launched)]
+    study.close()
+    again = rung.Study.load("s", path)
+    again.run(fit, n_workers=2, start_method="fork", progress=False)
+    params = [dict(t.params) for t in again.trials()]
+    assert len(params) == 6
+    assert params[:3] == [A, B, C]
+    assert all(p not in (A, B, C) for p in params[3:])
