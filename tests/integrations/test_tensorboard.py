@@ -5,11 +5,21 @@ params (as an HParams session), every metric at its step, the decisions and the 
 from __future__ import annotations
 
 import itertools
+import math
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tracking_study import Curves, StopAtTurn, check_truth, make_study, truth
+from tracking_study import (
+    FAILED,
+    Curves,
+    FailingCurves,
+    StopAtTurn,
+    check_truth,
+    make_failing_study,
+    make_study,
+    truth,
+)
 
 from rung import Study
 from rung.core.events import ResultReported
@@ -30,8 +40,12 @@ def _read(path: Path) -> Any:
 
 
 def _texts(ea: Any, tag: str) -> list[tuple[int, str]]:
+    """The text summaries under ``tag`` (none if the run has no such tag)."""
+    tag = f"{tag}/text_summary"
+    if tag not in ea.Tags()["tensors"]:
+        return []
     return [(e.step, tensor_util.make_ndarray(e.tensor_proto).item().decode())
-            for e in ea.Tensors(f"{tag}/text_summary")]
+            for e in ea.Tensors(tag)]
 
 
 def _hparams(ea: Any) -> dict[str, Any]:
@@ -84,6 +98,27 @@ def test_simulated_study_is_read_back_by_tensorboard(tmp_path: Path) -> None:
              for _, text in _texts(_read(tmp_path / "logs/tb" / f"trial-{t:04d}"),
                                    "rung/decisions") if ": stop (" in text]
     assert stops and all("cutoff" in s for s in stops)
+
+
+def test_a_failed_trial_has_its_status_and_error(tmp_path: Path) -> None:
+    study = make_failing_study(tmp_path)
+    study.simulate(FailingCurves(), n_workers=2,
+                   callbacks=[TensorBoardCallback(tmp_path / "logs")])
+    assert {t.id: t.error for t in study.trials("failed")} == FAILED
+    expected = truth(study)
+    for tid in range(4):
+        ea = _read(tmp_path / "logs/failing" / f"trial-{tid:04d}")
+        ((step, status),) = _texts(ea, "rung/status")
+        loss = [(e.step, e.value) for e in ea.Scalars("loss")]
+        steps = [s for s, k, _ in expected[tid].metrics if k == "loss"]
+        assert [s for s, _ in loss] == steps and step == steps[-1]
+        if tid in FAILED:  # the NaN is logged as it was reported, then the stop and the error
+            assert status == f"failed\n\n```\n{FAILED[tid]}\n```"
+            assert math.isnan(dict(loss)[2])
+            assert _texts(ea, "rung/decisions") == [(2, f"step 2: stop (failed: {FAILED[tid]})")]
+        else:
+            assert (step, status) == (3, "completed")
+            assert not _texts(ea, "rung/decisions")
 
 
 def test_a_resumed_study_continues_each_trials_run(tmp_path: Path) -> None:

@@ -7,7 +7,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tracking_study import Curves, StopAtTurn, check_truth, make_study, truth
+from tracking_study import (
+    FAILED,
+    Curves,
+    FailingCurves,
+    StopAtTurn,
+    check_truth,
+    make_failing_study,
+    make_study,
+    truth,
+)
 
 from rung import Study
 from rung.core.events import Cancel, Reply, ResultReported
@@ -102,6 +111,23 @@ def test_simulated_study_is_written_as_offline_runs(tmp_path: Path) -> None:
     stops = [r.summary["rung/decisions"][-1]["reason"] for v in runs.values() for r in v
              if r.summary.get("rung/status") == "stopped"]
     assert stops and all("cutoff" in s for s in stops)
+
+
+def test_a_failed_trial_finishes_with_exit_code_1_and_its_error(tmp_path: Path) -> None:
+    study = make_failing_study(tmp_path)
+    study.simulate(FailingCurves(), n_workers=2, callbacks=[WandbCallback(dir=tmp_path / "w")])
+    assert {t.id: t.error for t in study.trials("failed")} == FAILED
+    runs = {r.name: r for r in _read(tmp_path / "w")}
+    for tid in range(4):
+        run = runs[f"trial-{tid}"]
+        if tid in FAILED:
+            assert run.exit_code == 1
+            assert run.summary["rung/status"] == "failed"
+            assert run.summary["rung/error"] == FAILED[tid]
+        else:
+            assert run.exit_code == 0 and run.summary["rung/status"] == "completed"
+            assert "rung/error" not in run.summary
+    assert runs["failing"].summary["rung/n_failed"] == 2
 
 
 def test_a_resumed_study_logs_the_rest_in_new_runs(tmp_path: Path) -> None:

@@ -31,6 +31,27 @@ class Curves:
         return {"loss": loss, "acc": 1.0 - loss / 3.0, "note": "text", "flag": True}, 1.0
 
 
+class FailingCurves(Curves):
+    """``Curves`` whose loss is NaN at step 2 when ``x > 0.6``: those trials fail (the objective's
+    default ``nan="fail"``), with the error ``metric 'loss' is nan at step 2``."""
+
+    def evaluate(self, params: Mapping[str, Any], step: int) -> tuple[dict[str, Any], float]:
+        metrics, seconds = super().evaluate(params, step)
+        if float(params["x"]) > 0.6 and step == 2:
+            metrics["loss"] = float("nan")
+        return metrics, seconds
+
+
+def make_failing_study(tmp_path: Path, name: str = "failing") -> Study:
+    """Four trials of ``FailingCurves`` under FIFO, to step 3: trials 2 and 3 fail (seed 1)."""
+    return Study.create(name, SPACE, Objective("loss"), searcher="random", scheduler="fifo",
+                        max_step=3, budget=Budget(n_trials=4), seed=1,
+                        storage=tmp_path / f"{name}.db")
+
+
+FAILED = {2: "metric 'loss' is nan at step 2", 3: "metric 'loss' is nan at step 2"}
+
+
 def make_study(tmp_path: Path, name: str = "track", n_trials: int = 9) -> Study:
     return Study.create(name, SPACE, Objective("loss"), searcher="random",
                         scheduler=ASHA(reduction_factor=3), max_step=9,
