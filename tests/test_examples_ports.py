@@ -80,3 +80,19 @@ def test_optuna_multi_objective_pareto_front(tmp_path: Path) -> None:
         assert not any(b[0] <= a[0] and b[1] <= a[1] and b != a for b in pts)
     for t in study.trials():  # conditional parameters follow n_layers
         assert ("n_units_l2" in t.params) == (t.params["n_layers"] == 3)
+
+
+def test_optuna_lightgbm_pruning_prunes_with_optunas_median_rule(tmp_path: Path) -> None:
+    pytest.importorskip("lightgbm")
+    m = load("optuna_lightgbm_pruning")
+    study = m.main(["--trials", "10", "--rounds", "30", "--workers", "2",
+                    "--storage", str(tmp_path / "s.db")])
+    trials = study.trials()
+    stopped = [t for t in trials if t.status is TrialStatus.STOPPED]
+    assert stopped, "the median rule pruned nothing"
+    for t in stopped:  # never before Optuna's n_warmup_steps (grace_period=10)
+        assert t.results[-1].step >= 10
+    for t in trials:  # one result per boosting round, both metrics of the evaluation list
+        steps = [r.step for r in t.results]
+        assert steps == list(range(1, len(steps) + 1))
+        assert {"valid-auc", "valid-binary_error"} <= set(t.results[-1].metrics)
