@@ -489,7 +489,7 @@ class Study(AskTell):
                 it); nothing is journaled then.
         """
         from rung.core.events import TrialEnqueued
-        from rung.core.records import check_point
+        from rung.core.spec_extras import check_point
 
         checked = check_point(self.engine.space, params, "params", self.spec.define_by_run)
         turn(self.engine, self.journal, self.name, [TrialEnqueued(checked, self.engine.now)])

@@ -24,7 +24,6 @@ from rung.core.components import (
     Scheduler,
     Searcher,
     StartNew,
-    SuggestRequest,
 )
 from rung.core.events import (
     Action,
@@ -50,6 +49,7 @@ from rung.core.events import (
 from rung.core.history import History
 from rung.core.metering import Meter, RunMeter
 from rung.core.pricing import DEFAULT_RESOURCES
+from rung.core.proposals import on_enqueued, on_params_used, propose
 from rung.core.records import Checkpoint, Outcome, Result, StudySpec, TrialStatus
 from rung.core.rng import StreamFactory
 from rung.core.stopping import SearchStopRule, StopRequest, StopVerdict
@@ -418,7 +418,7 @@ class Engine:
             if not self._may_start_new():
                 return None
             tid = h.next_id
-            params = self._propose(tid)
+            params = propose(self, tid)
             if params is None:
                 return None
             h._create(tid, params, None, nxt.tags, suggested=True)
@@ -449,65 +449,7 @@ class Engine:
         self.active[tid] = _Lease(until, position, self.meter.start_run(self.now))
         return Launch(tid, params, start, until, max_step, ckpt)
 
-    # --- issue 18: enqueued configurations, define-by-run, restarts at a fidelity's rung -------
-    def _propose(self, tid: int) -> Mapping[str, Any] | None:
-        """The params of new trial ``tid``: the journal's on replay, else the next enqueued
-        configuration (completed by the searcher), else the searcher's suggestion; ``None``
-        when the searcher is exhausted. An enqueued configuration is consumed here, on replay
-        too, so a resumed study never launches it twice."""
-        queued = self._queue.popleft() if self._queue else None
-        params = self._replay_params.get(tid)
-        if params is not None:
-            return params
-        space = self.space
-        if self._learner is not None and not space.params:
-            return dict(queued or {})  # nothing learned yet: the trial draws everything
-        h = self.history
-        request = SuggestRequest(
-            tid, h.n_suggested, h, self._streams(self.spec.seed, "searcher", tid)
-        )
-        if queued is not None:
-            if self._learner is not None:  # learned conditions are provisional: keep them all
-                return {**(self.searcher.suggest(request) or {}), **queued}
-            if any(k not in queued for k in space.active(queued)):
-                proposal = self.searcher.suggest(request) or {}
-                return space.complete(queued, proposal, request.rng)
-            return space.validate(queued)
-        suggested = self.searcher.suggest(request)
-        if suggested is None:
-            self.exhausted = True
-            return None
-        return space.validate(suggested)
-
-    def _on_enqueued(self, ev: TrialEnqueued, out: list[Command]) -> None:
-        self._queue.append(dict(ev.params))
-        self._fill(out)
-
-    def _on_params_used(self, ev: ParamsUsed, out: list[Command]) -> None:
-        """A define-by-run trial's actual params: they replace the proposed ones in the
-        history (searchers see only what was used) and grow the space; a distribution that
-        conflicts with the known one fails the trial (``ConfigError: <name>: ...``)."""
-        learner, h, tid = self._learner, self.history, ev.trial_id
-        if learner is None or tid not in h:
-            return
-        conflict = learner.conflict(ev.declared)
-        lease = self.active.get(tid)
-        if conflict is not None:
-            if lease is not None and not lease.decided:
-                lease.failure = f"ConfigError: {conflict}"
-                lease.decided = True
-                out.append(Reply(tid, lease.position, Decision.stop(lease.failure)))
-            return
-        grew = learner.observe(ev.params, ev.declared)
-        old = h.params(tid)
-        if list(old.items()) != list(ev.params.items()):  # kept in the trial's order
-            h._set_params(tid, dict(ev.params))
-            grew = grew or dict(old) != dict(ev.params)  # searchers cache encodings: rebind
-        if grew:
-            self.space = h.space = learner.space
-            spec = self.spec
-            self.searcher.bind(BindContext(self.space, spec.objective, spec.max_step, spec.seed))
-
+    # --- issue 18: restarts at a fidelity's rung (proposals: rung.core.proposals) -----------
     def _restart(self, tid: int) -> int:
         """Where a trial resumed without a checkpoint starts: step 1, or in a study with a
         ``Fidelity`` the next rung above its last result (a stateless objective trains from
@@ -629,8 +571,8 @@ _HANDLERS: dict[type, Callable[[Engine, Any, list[Command]], None]] = {
     CapacityChanged: Engine._on_capacity,
     Tick: Engine._on_tick,
     TrialRetried: Engine._on_retry,
-    TrialEnqueued: Engine._on_enqueued,
-    ParamsUsed: Engine._on_params_used,
+    TrialEnqueued: on_enqueued,
+    ParamsUsed: on_params_used,
 }
 
 

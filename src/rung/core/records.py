@@ -20,6 +20,7 @@ from rung._validate import (
 from rung.core.budget import Budget as Budget  # re-exported: Budget lived here
 from rung.core.frozen import record
 from rung.core.pricing import check_table
+from rung.core.spec_extras import check_extensions, extensions_from_json, extensions_json
 from rung.core.versions import Versions, current
 from rung.errors import ConfigError
 from rung.space import Fidelity, SearchSpace
@@ -375,7 +376,7 @@ class StudySpec:
                                   f"count) or a number in (0, 1) (a fraction), got {mf!r}")
             else:
                 object.__setattr__(self, "max_failures", float(mf))
-        _check_extensions(self)
+        check_extensions(self)
         prices = self.prices.to_json() if hasattr(self.prices, "to_json") else self.prices
         object.__setattr__(self, "prices", check_table(prices, "prices"))
         if self.resources_per_trial is not None:
@@ -416,7 +417,7 @@ class StudySpec:
           | ({"prices": dict(self.prices)} if self.prices else {}) \
           | ({"resources_per_trial": dict(self.resources_per_trial)}
              if self.resources_per_trial is not None else {}) \
-          | _extensions_json(self)
+          | extensions_json(self)
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> StudySpec:
@@ -445,78 +446,5 @@ class StudySpec:
             prices=d.get("prices") or {},
             resources_per_trial=d.get("resources_per_trial"),
             written_by=Versions.from_json(d.get("written_by")),
-            **_extensions_from_json(d),
+            **extensions_from_json(d),
         )
-
-
-# --- define-by-run, enqueued configurations, fidelity (issue 18): written only when set ------
-def _check_extensions(spec: StudySpec) -> None:
-    if spec.fidelity is not None:
-        if not isinstance(spec.fidelity, Fidelity):
-            object.__setattr__(spec, "fidelity", Fidelity.from_json(spec.fidelity))
-        assert spec.fidelity is not None
-        if spec.max_step != spec.fidelity.max_step:
-            raise ConfigError(key="max_step", message=f"is {spec.max_step}, but the fidelity "
-                              f"{spec.fidelity!r} ends at step {spec.fidelity.max_step}")
-    if not isinstance(spec.define_by_run, bool):
-        raise ConfigError(key="define_by_run", message=f"must be a boolean, got "
-                          f"{spec.define_by_run!r}")
-    pts = spec.points_to_evaluate
-    if isinstance(pts, Mapping) or not isinstance(pts, Sequence) or isinstance(pts, str):
-        raise ConfigError(key="points_to_evaluate", message=f"must be a list of "
-                          f"configurations (mappings), got {pts!r}")
-    checked = []
-    for i, p in enumerate(pts):
-        checked.append(check_point(spec.space, p, f"points_to_evaluate[{i}]",
-                                   spec.define_by_run))
-    object.__setattr__(spec, "points_to_evaluate", tuple(checked))
-
-
-def check_point(
-    space: SearchSpace, params: Any, key: str, define_by_run: bool = False
-) -> dict[str, Any]:
-    """An enqueued configuration checked against ``space`` (``ConfigError`` keyed
-    ``<key>.<name>``). A define-by-run study accepts names its space does not know yet (the
-    trial's ``suggest_*`` checks them against the distribution it declares)."""
-    if not isinstance(params, Mapping):
-        raise ConfigError(key=key, message=f"must be a mapping of names to values, got "
-                          f"{params!r}")
-    if define_by_run:
-        known = {k: v for k, v in params.items() if k in space}
-        out = dict(params)
-        for k, v in known.items():
-            try:
-                out[k] = space[k].validate(v)
-            except ConfigError as e:
-                raise ConfigError(key=f"{key}.{k}", message=e.message) from None
-        for k, v in out.items():
-            if not isinstance(k, str) or (not isinstance(v, str | int | float | bool) \
-                    and v is not None):
-                raise ConfigError(key=f"{key}.{k}", message=f"must be a JSON scalar, got {v!r}")
-        return out
-    try:
-        return space.check_partial(params)
-    except ConfigError as e:
-        raise ConfigError(key=f"{key}.{e.key}" if e.key else key, message=e.message) from None
-
-
-def _extensions_json(spec: StudySpec) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if spec.fidelity is not None:
-        out["fidelity"] = spec.fidelity.to_json()
-    if spec.define_by_run:
-        out["define_by_run"] = True
-    if spec.points_to_evaluate:
-        out["points_to_evaluate"] = [dict(p) for p in spec.points_to_evaluate]
-    return out
-
-
-def _extensions_from_json(d: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if d.get("fidelity") is not None:
-        out["fidelity"] = Fidelity.from_json(d["fidelity"])
-    if d.get("define_by_run"):
-        out["define_by_run"] = True
-    if d.get("points_to_evaluate"):
-        out["points_to_evaluate"] = tuple(d["points_to_evaluate"])
-    return out
