@@ -48,6 +48,9 @@ def test_ray_tune_bohb(tmp_path: Path) -> None:
     assert study.spec.searcher.name == "bohb" and study.spec.scheduler.name == "hyperband"
     trials = study.trials()
     assert len(trials) == 12 and any(t.status is TrialStatus.COMPLETED for t in trials)
+    for t in trials:  # paused at a rung, resumed from its checkpoint: no step trained twice
+        assert [r.step for r in t.results] == list(range(1, len(t.results) + 1))
+    assert any(len(t.results) > 1 for t in trials)  # some trial went past the first rung
     best = study.best_trial
     assert best.value == pytest.approx(m.reward(16, best.params["width"], best.params["height"],
                                                 best.params["activation"]))

@@ -8,9 +8,10 @@ categorical in the space (in this port it scales the reward, so the categorical 
 What changed in the port:
 
 - The Trainable class (``setup`` / ``step`` / ``save_checkpoint`` / ``load_checkpoint``) is one
-  function: a loop over ``ctx.start_step .. ctx.max_step`` that calls ``ctx.report``. The
-  state (the time step) is implied by the step, so the trial needs no checkpoint: rung relaunches
-  a trial that Hyperband continues from its next step (``ctx.start_step``).
+  function: a loop over ``ctx.start_step .. ctx.max_step`` that calls ``ctx.report``.
+  ``save_checkpoint`` is the ``save=`` callback (it writes the time step, as the original
+  does), called only when Hyperband pauses the trial at a rung; ``load_checkpoint`` is reading
+  ``ctx.checkpoint`` when the trial is resumed (``ctx.start_step`` is the step after it).
 - ``TuneBOHB`` + ``HyperBandForBOHB`` is ``searcher="bohb"`` + ``rung.Hyperband(reduction_factor=4,
   min_step=...)``; BOHB's ConfigSpace is rung's ``SearchSpace`` (no extra package).
 - ``metric="episode_reward_mean", mode="max"`` is given once, to the study.
@@ -22,7 +23,9 @@ What changed in the port:
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import os
 
 import rung
 
@@ -35,9 +38,17 @@ def reward(step: int, width: float, height: float, activation: str) -> float:
 
 def agent(ctx: rung.TrialContext) -> None:
     p = ctx.params
+    if ctx.checkpoint is not None:  # load_checkpoint
+        with open(os.path.join(ctx.checkpoint, "state.json")) as f:
+            assert json.load(f)["timestep"] == ctx.start_step - 1
     for step in range(ctx.start_step, ctx.max_step + 1):
+
+        def save(directory: str, step: int = step) -> None:  # save_checkpoint
+            with open(os.path.join(directory, "state.json"), "w") as f:
+                json.dump({"timestep": step}, f)
+
         ctx.report(step, episode_reward_mean=reward(step, p["width"], p["height"],
-                                                    p["activation"]))
+                                                    p["activation"]), save=save)
 
 
 def main(argv: list[str] | None = None) -> rung.Study:
