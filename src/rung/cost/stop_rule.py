@@ -11,14 +11,20 @@ with ``UCB/LCB = mean +/- sqrt(beta) * sd`` and ``beta = 2 log(d n^2 pi^2 / (6 d
 (the GP-UCB confidence of Srinivas, Krause, Kakade and Seeger 2010, scaled down by 5 as is
 common in practice after Kandasamy et al. 2015). The search stops once the bound falls below the
 objective's observed noise: improving by less than the evaluation's own noise is not a real
-improvement. Makarova et al. take that noise from cross-validation folds; a search over learning
-curves has none, so rung measures it from the history itself, as the larger of
+improvement. Makarova et al. take that noise from cross-validation folds. Give it as ``noise``
+when you know it (the standard error of the objective's evaluation: for an error rate ``p`` on
+``n`` held-out examples, ``sqrt(p (1 - p) / n)``); otherwise rung measures it from the history
+itself, as the larger of
 
 - the GP's fitted noise standard deviation (the part of the scores the configuration does not
   explain), and
 - the step-to-step jitter of the trials' own learning curves near their end (the median over
   trials of ``MAD(second differences) / (0.6745 sqrt(6))`` of the last ``tail`` results: white
   noise of standard deviation ``s`` has second differences of standard deviation ``s sqrt(6)``).
+
+The measured noise is a lower bound of the evaluation's noise (consecutive steps of a learning
+curve are evaluated on the same held-out data, so their jitter misses its sampling error), so
+the rule without ``noise`` stops late rather than early; docs/cost.md shows both on real curves.
 
 With ``value`` (money per unit of improvement of the objective) the rule weighs cost instead:
 it stops when the largest expected improvement over the space (in the objective's units) times
@@ -54,8 +60,10 @@ class StopRule(SearchStopRule):
     Args:
         min_trials: results at the modelled step before the rule may stop (Optuna's Terminator
             uses 20 too).
+        noise: the standard error of the objective's evaluation, in its units; ``None``
+            (default): measured from the history (see above).
         threshold: the regret not worth chasing, in the objective's units; ``None`` (default)
-            uses the observed noise times ``noise_scale``.
+            uses the noise times ``noise_scale``.
         noise_scale: multiplies the observed noise.
         value: money per unit of improvement of the objective; with it, the rule compares the
             expected improvement's worth with the mean cost of a trial instead.
@@ -70,6 +78,7 @@ class StopRule(SearchStopRule):
     def __init__(
         self,
         min_trials: int = 20,
+        noise: float | None = None,
         threshold: float | None = None,
         noise_scale: float = 1.0,
         value: float | None = None,
@@ -80,6 +89,7 @@ class StopRule(SearchStopRule):
         every: int = 1,
     ) -> None:
         self.min_trials = min_trials
+        self.noise = noise
         self.threshold = threshold
         self.noise_scale = noise_scale
         self.value = value
@@ -91,15 +101,15 @@ class StopRule(SearchStopRule):
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
-        # the GP's hyperparameters, refitted when the data grew by a quarter since the last
-        # fit (a fit costs tens of L-BFGS-B steps of O(n^3)); replay asks the same questions
-        # in the same order, so it refits at the same points
-        self._hyper: Any = None
-        self._fitted_n = 0
+        # the GPs' hyperparameters and the data size they were fitted at, per model (``_model``);
+        # replay asks the same questions in the same order, so it refits at the same points
+        self._fits: dict[str, tuple[Any, int]] = {}
         key = "budget.stop.params."
         check_int(key + "min_trials", self.min_trials, 3)
         if self.threshold is not None:
             check_float(key + "threshold", self.threshold, 0.0)
+        if self.noise is not None:
+            check_float(key + "noise", self.noise, 0.0, low_open=True)
         check_float(key + "noise_scale", self.noise_scale, 0.0, low_open=True)
         if self.value is not None:
             check_float(key + "value", self.value, 0.0, low_open=True)
@@ -128,7 +138,8 @@ class StopRule(SearchStopRule):
                     f"{int(ev['trials'])} trials", ev)
             return None
         if ev["regret_bound"] <= ev["threshold"]:
-            what = "threshold" if self.threshold is not None else "observed noise"
+            what = "threshold" if self.threshold is not None else (
+                "noise" if self.noise is not None else "observed noise")
             return StopVerdict(
                 f"regret bound {ev['regret_bound']:.4g} <= {what} {ev['threshold']:.4g} after "
                 f"{int(ev['trials'])} trials at step {step} ({_CITATION})", ev)
@@ -142,7 +153,7 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
     ``curve_noise``), ``expected_improvement``, ``cost_per_trial``, ``best``, ``beta``,
     ``trials``. All in the objective's units, lower is better."""
     from rung.searchers._common import CAT, UnitCache, dims_of
-    from rung.searchers._gp import GP, Features
+    from rung.searchers._gp import Features
 
     table = sorted((tid, score) for score, tid in h.at_step(step))
     ids = np.array([t for t, _ in table])
@@ -151,21 +162,33 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
     if finite.sum() < 3:
         return None
     y[~finite] = y[finite].max()
-    if len(y) > rule.max_points:  # the best points: where the incumbent's bound is decided
-        keep = np.sort(np.argsort(y, kind="stable")[: rule.max_points])
-        ids, y = ids[keep], y[keep]
+    dims = dims_of(h.space)
+    features = Features(dims.kind, dims.size, CAT)
+    units = UnitCache(h.space)
+    order = np.argsort(y, kind="stable")
+    # the noise: a GP on every point (the best max_points), whose fitted noise is the part of
+    # the scores the configuration does not explain
+    gp_noise = 0.0
+    if rule.noise is None and rule.threshold is None:
+        keep = np.sort(order[: rule.max_points])
+        sd_all = float(y[keep].std()) or 1.0
+        gp_all = _model(rule, "all", features, units.get(h, [int(t) for t in ids[keep]]),
+                        (y[keep] - y[keep].mean()) / sd_all)
+        assert gp_all.hyper is not None
+        gp_noise = math.sqrt(math.exp(gp_all.hyper.log_noise)) * sd_all
+    # the bound: a GP on the best half (at least min_trials, at most max_points), where the
+    # incumbent's bound is decided, as Optuna's RegretBoundEvaluator does (top_trials_ratio
+    # 0.5): the poor half would inflate the model's uncertainty with regions nobody searches
+    n_keep = min(max(len(y) // 2, rule.min_trials), rule.max_points, len(y))
+    keep = np.sort(order[:n_keep])
+    ids, y = ids[keep], y[keep]
     mean, sd = float(y.mean()), float(y.std())
     if sd <= 0:
         sd = 1.0
     z = (y - mean) / sd
-    dims = dims_of(h.space)
-    features = Features(dims.kind, dims.size, CAT)
-    X = UnitCache(h.space).get(h, [int(t) for t in ids])
-    gp = GP(features(X), z, features.group, features.n_groups)
+    X = units.get(h, [int(t) for t in ids])
+    gp = _model(rule, "top", features, X, z)
     n, d = len(z), h.space.n_dims
-    if rule._hyper is None or n >= 1.25 * rule._fitted_n:
-        rule._hyper, rule._fitted_n = gp.fit(n_starts=1), n
-    gp.condition(rule._hyper)
     beta = 2.0 * math.log(d * n * n * math.pi**2 / (6.0 * rule.delta)) / 5.0
     root = math.sqrt(max(beta, 0.0))
     rng = derive_rng(rule.ctx.seed, "stop_rule", n)
@@ -183,10 +206,8 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
 
     pdf = np.exp(-0.5 * imp * imp) / math.sqrt(2 * math.pi)
     ei = float(np.max(s_all * (imp * ndtr(imp) + pdf)))
-    assert gp.hyper is not None
-    gp_noise = math.sqrt(math.exp(gp.hyper.log_noise)) * sd
     curve_noise = curve_jitter(h, rule.tail)
-    noise = max(gp_noise, curve_noise)
+    noise = rule.noise if rule.noise is not None else max(gp_noise, curve_noise)
     threshold = rule.threshold if rule.threshold is not None else noise * rule.noise_scale
     cost_per_trial = 0.0
     if request is not None and request.ended:
@@ -204,6 +225,20 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
         "trials": float(n),
         "step": float(step),
     }
+
+
+def _model(rule: StopRule, slot: str, features: Any, X: np.ndarray, z: np.ndarray) -> Any:
+    """A GP conditioned on ``(X, z)``; its hyperparameters are refitted when the data grew by
+    a quarter since ``slot``'s last fit (a fit costs tens of L-BFGS-B steps of O(n^3))."""
+    from rung.searchers._gp import GP
+
+    gp = GP(features(X), z, features.group, features.n_groups)
+    hyper, fitted_n = rule._fits.get(slot, (None, 0))
+    if hyper is None or len(z) >= 1.25 * fitted_n:
+        hyper = gp.fit(n_starts=1)
+        rule._fits[slot] = (hyper, len(z))
+    gp.condition(hyper)
+    return gp
 
 
 def curve_jitter(h: History, tail: int) -> float:

@@ -1,0 +1,61 @@
+"""The peers of ``bench_cost.py`` part (a), run on recorded search trajectories.
+
+Run with the peers' interpreter (Optuna 5 lives in ``/tmp/peers``, not in rung's venv):
+
+    /tmp/peers/bin/python benchmarks/cost_peers.py < trajectories.json > stops.json
+
+Input: a JSON list of runs ``{"key", "space": {name: [low, high, log]}, "trials": [{"params",
+"final"}, ...]}`` (trials in the order the search ran them). Output: one line ``RESULT {key:
+{"optuna": n}}`` where ``n`` is the number of trials after which Optuna's Terminator says stop
+(``None``: it never did within the run).
+
+Optuna's Terminator (``optuna.terminator``, deprecated in Optuna 4.9 but importable in 5.0) is
+run as Optuna's documentation pairs it when no cross-validation scores exist: the
+``RegretBoundEvaluator`` (Makarova et al. 2022's GP regret bound, fitted on the top half of the
+trials) against a ``MedianErrorEvaluator`` threshold (1% of the median regret bound of trials
+10-30), ``min_n_trials=20``, checked after every trial as its callback does.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from typing import Any
+
+
+def optuna_stop(run: dict[str, Any]) -> int | None:
+    import optuna
+    from optuna.distributions import FloatDistribution, IntDistribution
+    from optuna.terminator import MedianErrorEvaluator, RegretBoundEvaluator, Terminator
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.simplefilter("ignore")
+    dists: dict[str, Any] = {}
+    for name, (low, high, log, integer) in run["space"].items():
+        dists[name] = (IntDistribution(int(low), int(high), log=bool(log)) if integer
+                       else FloatDistribution(float(low), float(high), log=bool(log)))
+    study = optuna.create_study(direction="minimize")
+    term = Terminator(
+        improvement_evaluator=RegretBoundEvaluator(),
+        error_evaluator=MedianErrorEvaluator(RegretBoundEvaluator()),
+        min_n_trials=20,
+    )
+    for i, t in enumerate(run["trials"]):
+        params = {k: (int(v) if isinstance(dists[k], IntDistribution) else float(v))
+                  for k, v in t["params"].items()}
+        study.add_trial(optuna.trial.create_trial(
+            params=params, distributions=dists, value=float(t["final"])))
+        if term.should_terminate(study):
+            return i + 1
+    return None
+
+
+def main() -> None:
+    runs = json.load(sys.stdin)
+    out = {r["key"]: {"optuna": optuna_stop(r)} for r in runs}
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()
