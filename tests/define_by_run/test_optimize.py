@@ -149,3 +149,21 @@ def test_multi_objective_values_are_returned_per_metric(tmp_path: Path) -> None:
                           storage=tmp_path / "j.db", start_method="fork", progress=False)
     for t in study.trials():
         assert t.metrics == {"a": t.params["x"], "b": 1.0 - t.params["x"]}
+
+
+def with_samples(trial: Trial) -> None:
+    x = trial.suggest_float("x", 0.0, 1.0)
+    for step, n in trial.ctx.fidelities():
+        assert trial.fidelity == n
+        trial.report(step, x + 1.0 / n, n=n)
+
+
+def test_define_by_run_with_a_fidelity(tmp_path: Path) -> None:
+    f = rung.Fidelity("samples", [10, 30, 90])
+    study = rung.optimize(with_samples, n_trials=3, searcher="random", scheduler="fifo",
+                          fidelity=f, n_workers=1, storage=tmp_path / "j.db",
+                          start_method="fork", progress=False)
+    assert study.spec.max_step == 9
+    for t in study.trials():
+        assert [(r.step, r.metrics["n"]) for r in t.results] == [(1, 10), (3, 30), (9, 90)]
+        assert t.value == t.params["x"] + 1.0 / 90
