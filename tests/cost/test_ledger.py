@@ -143,3 +143,28 @@ def test_a_study_ledger_and_frame() -> None:
     frame = led.to_frame()
     assert isinstance(frame, pd.DataFrame)
     assert frame.loc["total", "steps"] == led.total.steps
+
+
+def test_executor_resources_win_over_the_spec() -> None:
+    """The simulated executor says each trial holds an A100: the ledger and the engine charge
+    the A100's price, not the spec's one CPU."""
+    from rung.executors.simulated import SimulatedExecutor
+
+    class Bench:
+        max_step = 2
+
+        def evaluate(self, params: dict[str, float], step: int) -> tuple[dict[str, float], float]:
+            return {"loss": params["x"]}, 360.0
+
+    study = rung.Study.create(
+        "r", {"x": rung.Float(0.0, 1.0)}, objective="loss", searcher="random",
+        scheduler="fifo", max_step=2, budget=rung.Budget(n_trials=4),
+        prices={"cpu": 1.0, "gpu:A100": 10.0}, resources_per_trial={"cpu": 1},
+    )
+    ex = SimulatedExecutor(Bench(), 2, resources_per_trial={"gpu:A100": 1})
+    study.run(lambda ctx: None, executor=ex, progress=False)
+    led = study.ledger()
+    # 4 trials x 2 steps x 0.1 h on one A100 at 10 per hour
+    assert led.total.cost == pytest.approx(8.0, rel=1e-12)
+    assert led.devices == pytest.approx({"gpu:A100": 0.8})
+    assert study.engine.meter.cost == pytest.approx(8.0, rel=1e-12)

@@ -36,6 +36,7 @@ from rung.core.events import (
     TrialEnded,
     TrialStarted,
 )
+from rung.core.pricing import check_table
 from rung.core.records import Outcome
 from rung.executors.base import RunContext
 from rung.executors.pool import MAX_TIME_GRACE
@@ -64,6 +65,9 @@ class SimulatedExecutor:
         its journal ended at, so time never runs backwards).
     launch_delay: virtual seconds between a ``Launch`` and the trial's first step (worker
         start-up cost).
+    resources_per_trial: the devices each simulated trial holds (``{"gpu:A100": 1}``), reported
+        in the session's first ``CapacityChanged`` for the cost model; ``None``: the study's
+        ``resources_per_trial`` (default one CPU).
     """
 
     def __init__(
@@ -72,12 +76,15 @@ class SimulatedExecutor:
         n_workers: int,
         start_time: float = 0.0,
         launch_delay: float = 0.0,
+        resources_per_trial: Mapping[str, float] | None = None,
     ) -> None:
         if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
             raise ValueError(f"n_workers: must be a positive integer, got {n_workers!r}")
         self.benchmark = benchmark
         self.n_workers = n_workers
         self.launch_delay = launch_delay
+        self.resources = (None if resources_per_trial is None
+                          else check_table(resources_per_trial, "resources_per_trial"))
         self._now = float(start_time)
         self._heap: list[tuple[float, int, int, int, Event]] = []
         self._seq = 0
@@ -94,7 +101,8 @@ class SimulatedExecutor:
         self._trial_timeout = ctx.trial_timeout
         self._max_time = ctx.max_time
         self._deadline = None
-        return [CapacityChanged(self.n_workers, self._now, new_session=True)]
+        return [CapacityChanged(self.n_workers, self._now, new_session=True,
+                                resources=self.resources)]
 
     def now(self) -> float:
         return self._now

@@ -37,6 +37,7 @@ from typing import Any
 
 from rung._validate import check_int
 from rung.core.events import Cancel, CapacityChanged, Event, Launch
+from rung.core.pricing import from_ray
 from rung.core.records import Outcome
 from rung.errors import ConfigError, RungError
 from rung.executors.base import RunContext
@@ -226,7 +227,9 @@ class RayExecutor(Pool[RayWorker]):
             raise
         log.info("Ray executor: capacity %d, resources per trial %s, transport %s",
                  self.capacity, self.resources, tp.name)
-        return [CapacityChanged(self.capacity, self.now(), new_session=True)]
+        # what each trial holds, in the cost model's devices (the ledger and Budget.max_cost)
+        return [CapacityChanged(self.capacity, self.now(), new_session=True,
+                                resources=from_ray(self.resources))]
 
     @property
     def idle(self) -> bool:
