@@ -104,7 +104,7 @@ class SpaceLearner:
                     self._choices[name] = list(p.choices)
                 changed = True
         seen: list[str] = []
-        for name, value in used.items():
+        for name in used:
             if name not in self._fixed:
                 before = {c: used[c] for c in seen if c in self._choices}
                 parents = self._parents.get(name)
@@ -120,7 +120,6 @@ class SpaceLearner:
                             parents[c].append(before[c])
                             changed = True
             seen.append(name)
-            del value
         if changed:
             self.space = self._build()
         return changed
