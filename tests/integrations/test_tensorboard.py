@@ -166,3 +166,24 @@ def _decision_texts(study: Study, tid: int) -> list[str]:
         elif isinstance(r, Cancel):
             out.append(f"step {last}: cancel ({r.reason})")
     return out
+
+
+def test_a_pbt_fork_records_its_parent(tmp_path: Path) -> None:
+    from tracking_study import SPACE
+
+    from rung import PBT, Budget, Objective
+
+    study = Study.create("pbt", SPACE, Objective("loss"), searcher="random",
+                         scheduler=PBT(population_size=4, perturbation_interval=3), max_step=9,
+                         budget=Budget(n_trials=8), seed=1, storage=tmp_path / "pbt.db")
+    study.simulate(Curves(), n_workers=4, callbacks=[TensorBoardCallback(tmp_path / "logs")])
+    forks = {t: study.history.parent_id(t) for t in study.history
+             if study.history.parent_id(t) is not None}
+    assert forks  # seed 1: trial 4 forks trial 1's checkpoint
+    for tid, parent in forks.items():
+        ea = _read(tmp_path / "logs/pbt" / f"trial-{tid:04d}")
+        first = min(e.step for e in ea.Scalars("loss"))
+        assert first > 1  # it continues from the parent's checkpoint
+        assert _texts(ea, "rung/decisions")[0] == (
+            first, f"step {first}: fork (forked from trial {parent} at step {first})")
+        assert _hparams(ea)["rung.parent_trial"] == parent

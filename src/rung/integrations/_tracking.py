@@ -13,8 +13,8 @@ mapping, the same for every tracker:
 - metrics: every numeric metric of every ``ResultReported``, at its step (booleans, text and
   other values are not metrics and are skipped);
 - decisions: every ``Reply`` (continue / pause / stop, with the step, the lease and the
-  scheduler's reason), every ``Cancel`` and every launch that resumes a trial (from a
-  checkpoint, or from step 1 again), in journal order;
+  scheduler's reason), every ``Cancel``, every launch that resumes a trial (from a checkpoint,
+  or from step 1 again) and every PBT fork, in journal order;
 - the final status, and the error text of a failed trial.
 
 Callbacks run in the driver process, the journal's only writer, so they see the trials of any
