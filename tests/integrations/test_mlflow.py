@@ -20,7 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tracking_study import Curves, StopAtTurn, check_truth, make_study, truth
+from tracking_study import (
+    FAILED,
+    Curves,
+    FailingCurves,
+    StopAtTurn,
+    check_truth,
+    make_failing_study,
+    make_study,
+    truth,
+)
 
 from rung import Study
 from rung.integrations.mlflow import MLflowCallback
@@ -135,6 +144,22 @@ def test_simulated_study_is_logged_as_parent_and_nested_runs(server: str,
     client = mlflow.tracking.MlflowClient(tracking_uri=server)
     _check(client, study, "rung-sim", tmp_path)
     assert cb.parent_run_id == _runs(client, "rung-sim")[0].info.run_id
+
+
+def test_a_failed_trial_ends_failed_with_its_error(server: str, tmp_path: Path) -> None:
+    study = make_failing_study(tmp_path)
+    study.simulate(FailingCurves(), n_workers=2, callbacks=[MLflowCallback(tracking_uri=server)])
+    assert {t.id: t.error for t in study.trials("failed")} == FAILED
+    client = mlflow.tracking.MlflowClient(tracking_uri=server)
+    parent, runs = _runs(client, "failing")
+    assert parent.data.metrics["n_failed"] == 2
+    for tid, run in runs.items():
+        if tid in FAILED:
+            assert run.info.status == "FAILED"
+            assert run.data.tags["rung.status"] == "failed"
+            assert run.data.tags["rung.error"] == FAILED[tid]
+        else:
+            assert run.info.status == "FINISHED" and "rung.error" not in run.data.tags
 
 
 def test_a_resumed_study_continues_the_same_runs(server: str, tmp_path: Path) -> None:
