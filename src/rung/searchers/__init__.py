@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rung.core.components import Searcher, SuggestRequest
-from rung.core.registry import declare_builtins
+from rung.core.registry import declare, declare_builtins
 
 if TYPE_CHECKING:
     from rung.searchers.bohb import BOHBSearcher
@@ -30,6 +30,8 @@ _BUILTIN = (
     ("tpe", "TPESearcher", "rung.searchers.tpe"),
 )
 _getattr = declare_builtins("searcher", __name__, _BUILTIN)
+# adapters of other libraries' samplers: known by name (journals, YAML specs), imported on use
+declare("searcher", "optuna", "rung.integrations.optuna")
 if not TYPE_CHECKING:  # hidden from type checkers, so that they flag unknown names
     __getattr__ = _getattr
 

@@ -1,0 +1,327 @@
+"""Optuna's samplers inside rung: ``OptunaSearcher`` wraps any Optuna sampler as a rung
+``Searcher`` (CMA-ES, NSGA-II, QMC, TPE, your own ``BaseSampler`` subclass).
+
+``pip install 'rung[optuna]'``. Give the sampler's class (or its import path) and its keyword
+arguments, not an instance::
+
+    from rung.integrations.optuna import OptunaSearcher
+
+    study = rung.Study.create(
+        "cma", space, objective="loss", seed=0,
+        searcher=OptunaSearcher("CmaEsSampler", {"sigma0": 0.3}),
+    )
+    # in a YAML spec: searcher: {name: optuna, params: {sampler: CmaEsSampler,
+    #                                                  kwargs: {sigma0: 0.3}}}
+
+**Why a class, not an instance.** A rung component is persisted as JSON
+(``{"name": "optuna", "params": {"sampler": "optuna.samplers.CmaEsSampler", "kwargs":
+{...}}}``) and rebuilt from it on resume; an Optuna sampler instance cannot be (its state is
+pickled objects and random generators). ``kwargs`` must be JSON values for the same reason.
+``seed`` is not accepted: every call gets a fresh sampler seeded from the request's generator
+(``derive_rng(study seed, "searcher", trial id)``), so the study seed decides everything.
+
+**How it works.** The searcher keeps an in-memory Optuna study that mirrors rung's ``History``:
+one Optuna trial per rung trial, in id order, with its params and distributions, every
+reported step's lower-is-better score as an intermediate value, and its state (running,
+launched, paused and interrupted trials: ``RUNNING``; completed: ``COMPLETE`` with its score at
+its last step, or every objective's score for a multi-objective study; stopped by a scheduler:
+``PRUNED``, so TPE ranks it by its last intermediate value as in an Optuna study with a pruner;
+failed: ``FAIL``). ``suggest`` brings the mirror up to date (``O(trials)``, as Optuna's own
+``ask`` is), asks the sampler for a trial and suggests each *active* parameter of rung's space in
+its topological order (``when=`` conditions followed, fixed values filled in), so a conditional
+space is define-by-run for the sampler. Directions are all ``"minimize"`` (rung's scores), one per
+objective: NSGA-II and other multi-objective samplers see every objective.
+
+**Determinism and resume.** Two runs with one seed and one event order propose the same
+configurations. Samplers that keep state in the study (CMA-ES's optimizer, NSGA-II's
+generations) keep it in the mirror's trial and study attributes, which are not journaled (they
+are pickles): replay takes launched trials' params from the journal as always, and on resume the
+mirror is rebuilt from the journaled history (params, values, states), so a stateful sampler
+starts its state afresh from the trials it is shown, exactly as an Optuna study loaded without
+those attributes would. Stateless samplers (TPE, random, QMC, GP) propose after a resume what
+they would have proposed without it. ``suggest`` is a function of its request for stateless
+samplers; a stateful sampler's answer also depends on what it proposed before in the same
+process (the price of CMA-ES's and NSGA-II's generations). Asking twice for the same trial id
+returns the first answer. Optuna stamps its trials with the wall clock; rung's decisions never
+read those stamps.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import logging
+import math
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from rung.core.components import BindContext, Searcher, SuggestRequest
+from rung.core.history import History
+from rung.core.records import TrialStatus
+from rung.core.registry import register
+from rung.errors import ConfigError
+from rung.integrations._framework import require
+from rung.space import Categorical, Fixed, Float, Int, SearchSpace
+
+if TYPE_CHECKING:
+    from optuna.distributions import BaseDistribution
+
+    from rung.integrations.optuna_sampler import RungPruner, RungSampler
+
+__all__ = ["OptunaSearcher", "RungPruner", "RungSampler", "distributions", "to_space"]
+
+logger = logging.getLogger(__name__)
+
+_KEY = "searcher.params"
+
+
+def _optuna() -> Any:
+    return require("optuna", "optuna", "rung.integrations.optuna")
+
+
+def _resolve(path: str) -> type:
+    """The sampler class named by ``path``: a name in ``optuna.samplers`` or an import path
+    (``"pkg.module.Class"`` or ``"pkg.module:Class"``)."""
+    optuna = _optuna()
+    if "." not in path and ":" not in path:
+        cls = getattr(optuna.samplers, path, None)
+    else:
+        module, _, name = path.replace(":", ".").rpartition(".")
+        try:
+            cls = getattr(importlib.import_module(module), name, None)
+        except ImportError as e:
+            raise ConfigError(
+                key=f"{_KEY}.sampler", message=f"cannot import {module!r}: {e}"
+            ) from None
+    if not (isinstance(cls, type) and issubclass(cls, optuna.samplers.BaseSampler)):
+        raise ConfigError(
+            key=f"{_KEY}.sampler",
+            message=f"{path!r} is not an Optuna sampler class (e.g. 'CmaEsSampler', "
+            f"'NSGAIISampler', 'mypackage.samplers.MySampler')",
+        )
+    return cls
+
+
+def _path_of(cls: type) -> str:
+    """``optuna.samplers.<Name>`` for Optuna's own samplers, else the class's import path."""
+    samplers = sys.modules.get("optuna.samplers")
+    if samplers is not None and getattr(samplers, cls.__name__, None) is cls:
+        return f"optuna.samplers.{cls.__name__}"
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def distributions(space: SearchSpace) -> dict[str, BaseDistribution]:
+    """Optuna distributions of the tunable parameters of ``space`` (fixed ones have none)."""
+    d = _optuna().distributions
+    out: dict[str, BaseDistribution] = {}
+    for name in space.order:
+        p = space[name]
+        if isinstance(p, Float):
+            out[name] = d.FloatDistribution(p.low, p.high, log=p.log, step=p.step)
+        elif isinstance(p, Int):
+            out[name] = d.IntDistribution(p.low, p.high, log=p.log, step=p.step)
+        elif isinstance(p, Categorical):
+            out[name] = d.CategoricalDistribution(list(p.choices))
+    return out
+
+
+def to_space(dists: Mapping[str, BaseDistribution]) -> SearchSpace:
+    """A rung space from Optuna distributions (the inverse of ``distributions``)."""
+    d = _optuna().distributions
+    params: dict[str, Any] = {}
+    for name, dist in dists.items():
+        if isinstance(dist, d.FloatDistribution):
+            params[name] = Float(dist.low, dist.high, log=dist.log, step=dist.step)
+        elif isinstance(dist, d.IntDistribution):
+            params[name] = Int(dist.low, dist.high, log=dist.log, step=int(dist.step))
+        elif isinstance(dist, d.CategoricalDistribution):
+            params[name] = Categorical(list(dist.choices))
+        else:
+            raise ConfigError(key=name, message=f"unsupported Optuna distribution {dist!r}")
+    return SearchSpace(params)
+
+
+def _active(space: SearchSpace, name: str, values: Mapping[str, Any]) -> bool:
+    for parent, allowed in space[name].when.items():
+        if parent not in values or values[parent] not in allowed:
+            return False
+    return True
+
+
+@register("searcher", "optuna")
+class OptunaSearcher(Searcher):
+    """An Optuna sampler as a rung searcher (see the module docstring).
+
+    Args:
+        sampler: the sampler class, its name in ``optuna.samplers`` (``"CmaEsSampler"``) or its
+            import path (``"mypackage.samplers.MySampler"``). Persisted as the import path.
+        kwargs: the sampler's keyword arguments, JSON values only, without ``seed``.
+
+    Raises:
+        ConfigError: an instance instead of a class, a ``seed`` or a non-JSON value in
+            ``kwargs`` (key ``searcher.params.kwargs.<name>``), an unknown class.
+    """
+
+    def __init__(
+        self, sampler: str | type = "TPESampler", kwargs: Mapping[str, Any] | None = None
+    ) -> None:
+        if isinstance(sampler, type):
+            sampler = _path_of(sampler)
+        elif not isinstance(sampler, str):
+            raise ConfigError(
+                key=f"{_KEY}.sampler",
+                message=f"give the sampler's class and its keyword arguments, e.g. "
+                f"OptunaSearcher({type(sampler).__name__}, {{...}}), not an instance "
+                f"{sampler!r} (a study is persisted as JSON)",
+            )
+        self.sampler = sampler
+        self.kwargs = dict(kwargs or {})
+
+    def bind(self, ctx: BindContext) -> None:
+        super().bind(ctx)
+        self._cls = _resolve(self.sampler)
+        for key, value in self.kwargs.items():
+            if key == "seed":
+                raise ConfigError(
+                    key=f"{_KEY}.kwargs.seed",
+                    message="the sampler is seeded from the study seed (Study.create(seed=...))",
+                )
+            try:
+                json.dumps(value)
+            except (TypeError, ValueError):
+                raise ConfigError(
+                    key=f"{_KEY}.kwargs.{key}", message=f"must be a JSON value, got {value!r}"
+                ) from None
+        accepted = inspect.signature(self._cls).parameters
+        self._seeded = "seed" in accepted
+        try:
+            self._cls(**self.kwargs)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(key=f"{_KEY}.kwargs", message=f"{self.sampler}: {e}") from None
+        self._owner: History | None = None
+
+    # --- the mirror ---------------------------------------------------------------------------
+    def _reset(self, history: History) -> None:
+        optuna = _optuna()
+        self._optuna_mod = optuna
+        self._storage = optuna.storages.InMemoryStorage()
+        self._study = optuna.create_study(
+            storage=self._storage,
+            directions=["minimize"] * len(history.objectives),
+            pruner=optuna.pruners.NopPruner(),
+            sampler=optuna.samplers.RandomSampler(seed=0),  # replaced before every ask
+        )
+        self._study_id = self._storage.get_study_id_from_name(self._study.study_name)
+        self._dists = distributions(self.space)
+        self._owner = history
+        self._ids: dict[int, int] = {}  # rung trial id -> Optuna storage trial id
+        self._synced: dict[int, tuple[int, TrialStatus]] = {}  # (results, status) mirrored
+        self._finished: set[int] = set()  # Optuna refuses updates to a finished trial
+        self._proposed: dict[int, dict[str, Any]] = {}  # trial id -> params suggested
+
+    def _add(self, tid: int, history: History) -> int | None:
+        """Mirror a trial the sampler did not propose (journaled before a resume, enqueued)."""
+        optuna = self._optuna_mod
+        params = dict(history.params(tid))
+        dists = {k: self._dists[k] for k in params if k in self._dists}
+        try:
+            frozen = optuna.trial.create_trial(
+                state=optuna.trial.TrialState.RUNNING,
+                params={k: params[k] for k in dists},
+                distributions=dists,
+            )
+            self._study.add_trial(frozen)
+        except ValueError as e:  # a value outside Optuna's view of the distribution
+            logger.debug("trial %d not shown to the Optuna sampler: %s", tid, e)
+            return None
+        number = len(self._study.get_trials(deepcopy=False)) - 1
+        return int(self._storage.get_trial_id_from_study_id_trial_number(self._study_id, number))
+
+    def _sync(self, history: History) -> None:
+        optuna = self._optuna_mod
+        state = optuna.trial.TrialState
+        multi = len(history.objectives) > 1
+        for tid in range(len(history)):
+            status = history.status(tid)
+            n = len(history.results(tid))
+            if self._synced.get(tid) == (n, status):
+                continue
+            sid = self._ids.get(tid)
+            if sid is None:
+                if tid in self._synced:  # could not be mirrored
+                    continue
+                sid = self._add(tid, history)
+                self._synced[tid] = (0, TrialStatus.RUNNING)
+                if sid is None:
+                    continue
+                self._ids[tid] = sid
+            done, _ = self._synced[tid]
+            self._synced[tid] = (n, status)
+            if sid in self._finished:
+                continue
+            if n != done and not multi:  # Optuna keeps no intermediate values for several
+                for step, score in history.scores(tid).items():
+                    self._storage.set_trial_intermediate_value(sid, step, _finite(score))
+            if status.final:
+                self._finished.add(sid)
+            if status is TrialStatus.COMPLETED:
+                values = history.values(tid) if multi else (history.score(tid),)
+                self._storage.set_trial_state_values(
+                    sid, state.COMPLETE, [_finite(v) for v in values]
+                )
+            elif status is TrialStatus.STOPPED:
+                self._storage.set_trial_state_values(sid, state.PRUNED)
+            elif status is TrialStatus.FAILED:
+                self._storage.set_trial_state_values(sid, state.FAIL)
+
+    # --- the hook -----------------------------------------------------------------------------
+    def suggest(self, request: SuggestRequest) -> dict[str, Any] | None:
+        history = request.history
+        if self._owner is not history:
+            self._reset(history)
+        earlier = self._proposed.get(request.trial_id)
+        if earlier is not None:
+            return dict(earlier)
+        kwargs = dict(self.kwargs)
+        if self._seeded:
+            kwargs["seed"] = int(request.rng.integers(2**31 - 1))
+        self._study.sampler = self._cls(**kwargs)
+        self._sync(history)
+        trial = self._study.ask()
+        values: dict[str, Any] = {}
+        space = self.space
+        for name in space.order:
+            if not _active(space, name, values):
+                continue
+            p = space[name]
+            if isinstance(p, Fixed):
+                values[name] = p.value
+            elif isinstance(p, Float):
+                values[name] = trial.suggest_float(name, p.low, p.high, log=p.log, step=p.step)
+            elif isinstance(p, Int):
+                values[name] = trial.suggest_int(name, p.low, p.high, log=p.log, step=p.step)
+            elif isinstance(p, Categorical):
+                values[name] = trial.suggest_categorical(name, list(p.choices))
+        params = space.validate({n: values[n] for n in space.params if n in values})
+        self._ids[request.trial_id] = int(
+            self._storage.get_trial_id_from_study_id_trial_number(self._study_id, trial.number)
+        )
+        self._synced[request.trial_id] = (0, TrialStatus.RUNNING)
+        self._proposed[request.trial_id] = params
+        return dict(params)
+
+
+def _finite(x: float) -> float:
+    """Optuna refuses NaN; rung's worst score (``inf``) stays as it is."""
+    return math.inf if math.isnan(x) else float(x)
+
+
+def __getattr__(name: str) -> Any:
+    # rung inside Optuna (a sampler and a pruner backed by rung): rung.integrations.optuna_sampler
+    if name in ("RungSampler", "RungPruner"):
+        from rung.integrations import optuna_sampler
+
+        return getattr(optuna_sampler, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
