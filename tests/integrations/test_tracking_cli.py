@@ -5,7 +5,9 @@ into the tracker (TensorBoard here: read back with its own reader)."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -108,3 +110,22 @@ def test_rung_run_mirrors_the_study_into_tensorboard_and_stores_the_key(
     with sqlite3.connect(tmp_path / "runs.db") as db:
         (spec,) = db.execute("SELECT spec FROM study").fetchone()
     assert json.loads(spec)["cli"]["tracking"] == {"tensorboard": {"logdir": str(logdir)}}
+
+
+@pytest.mark.parametrize(("callback", "module", "extra"), [
+    (MLflowCallback(), "mlflow", "mlflow"),
+    (TensorBoardCallback(), "tensorboardX", "tensorboard"),
+    (WandbCallback(), "wandb", "wandb"),
+])
+def test_a_missing_library_fails_at_start_naming_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, callback: object, module: str, extra: str
+) -> None:
+    from rung import Budget, Float, Objective, Study
+    from rung.testing.executors import ScriptedBenchmark
+
+    monkeypatch.setitem(sys.modules, module, None)  # `import module` now raises ImportError
+    study = Study.create("s", {"x": Float(0.0, 1.0)}, Objective("loss"), searcher="random",
+                         scheduler="fifo", max_step=2, budget=Budget(n_trials=2))
+    with pytest.raises(ImportError, match=re.escape(f"pip install 'rung[{extra}]'")):
+        study.simulate(ScriptedBenchmark(), callbacks=[callback])  # type: ignore[list-item]
+    assert len(study.history) == 0  # nothing ran
