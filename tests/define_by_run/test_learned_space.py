@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rung.errors import ConfigError
 from rung.space import SearchSpace
@@ -94,3 +96,33 @@ def test_distributions_keep_first_declared_order() -> None:
     lr.observe({"c": "relu", "a": 0.1}, {"c": ACT, "a": MOM})
     assert list(lr.distributions) == ["b", "a", "c"]
     assert list(lr.space) == ["b", "a", "c"]
+
+
+# --- property: any sequence of code paths gives a valid space that admits every observed trial
+
+_CATS = {f"c{i}": {"type": "categorical", "choices": ["a", "b", "c"]} for i in range(3)}
+_NUMS = {f"x{i}": {"type": "float", "low": 0.0, "high": 1.0} for i in range(3)}
+_ALL = {**_CATS, **_NUMS}
+
+
+@st.composite
+def _trial(draw: st.DrawFn) -> dict[str, object]:
+    """A code path: a random subset of the parameters, in a random order (each name asked
+    once), categoricals taking random values."""
+    names = draw(st.lists(st.sampled_from(sorted(_ALL)), unique=True, min_size=1))
+    return {n: draw(st.sampled_from(["a", "b", "c"])) if n in _CATS
+            else draw(st.floats(0.0, 1.0)) for n in names}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_trial(), min_size=1, max_size=12))
+def test_every_observed_trial_is_admitted_by_the_learned_space(trials: list) -> None:
+    lr = SpaceLearner(SearchSpace.empty())
+    for t in trials:
+        lr.observe(t, {n: _ALL[n] for n in t})
+    space = lr.space  # built: no cycle, every condition names a known categorical value
+    assert set(space) == {n for t in trials for n in t}
+    for t in trials:
+        active = space.active(t)
+        # a parameter a trial used is never excluded by a condition on what it used
+        assert all(n in active for n in t), (t, space.to_json())
