@@ -43,6 +43,8 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
     js = plotly_js()
     index = (STATIC / "index.html").read_text().replace("__INTERVAL_MS__",
                                                         str(int(interval * 1000)))
+    ledger_page = (STATIC / "ledger.html").read_text().replace("__INTERVAL_MS__",
+                                                               str(int(interval * 1000)))
 
     def page(request: Request) -> Response:
         return Response(index, media_type="text/html")
@@ -70,6 +72,19 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
                 return JSONResponse({"error": "no such trial"}, status_code=404)
         return endpoint
 
+    def ledger_html(request: Request) -> Response:
+        return Response(ledger_page, media_type="text/html")
+
+    def ledger_api(request: Request) -> Response:
+        from rung.dashboard.ledger import ledger_view
+
+        n = request.path_params["name"]
+        try:
+            path = catalog.locate(n)
+        except KeyError:
+            return JSONResponse({"error": f"no study named {n!r}"}, status_code=404)
+        return JSONResponse(ledger_view(path, n))
+
     def static(request: Request) -> Response:
         f = request.path_params["file"]
         if f == "plotly.min.js":
@@ -88,6 +103,8 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
         Route("/api/study/{name}/curves", on_study(data.curves)),
         Route("/api/study/{name}/workers", on_study(data.workers)),
         Route("/api/study/{name}/pareto", on_study(data.pareto)),
+        Route("/ledger", ledger_html),  # rung.dashboard.ledger: what the study spent and saved
+        Route("/api/study/{name}/ledger", ledger_api),
         Route("/static/{file}", static),
     ]
     return Starlette(routes=routes)

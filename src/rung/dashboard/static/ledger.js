@@ -1,0 +1,84 @@
+// The ledger page: polls /api/study/{name}/ledger and draws what the study spent and saved.
+"use strict";
+(function () {
+  const interval = parseInt(document.body.dataset.interval || "2000", 10);
+  const select = document.getElementById("ledger-study");
+  const fmt = (x, d = 4) => (x === null || x === undefined) ? "–" :
+    (Math.abs(x) >= 1000 ? x.toLocaleString(undefined, {maximumFractionDigits: 0}) :
+      Number(x).toPrecision(d));
+  const esc = (s) => String(s).replace(/[&<>"]/g, (c) =>
+    ({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;"}[c]));
+
+  async function studies() {
+    const r = await fetch("/api/studies");
+    const data = await r.json();
+    const want = new URLSearchParams(location.search).get("study");
+    select.innerHTML = data.studies.map((s) =>
+      `<option value="${esc(s.name)}"${s.name === want ? " selected" : ""}>${esc(s.name)}</option>`
+    ).join("");
+  }
+
+  function draw(l) {
+    const prices = Object.entries(l.prices).map(([k, v]) => `${k} ${v}/h`).join(", ") || "none";
+    document.getElementById("ledger-summary").textContent =
+      `${l.trials} trials, ${l.total.runs} runs; total cost ${fmt(l.total.cost)} ` +
+      `(${fmt(l.total.device_hours)} device-hours); prices: ${prices}` +
+      (l.notes.length ? ` (${l.notes.join("; ")})` : "");
+    const rows = Object.entries(l.by_outcome).concat([["total", l.total]]);
+    document.querySelector("#ledger-outcomes tbody").innerHTML = rows.map(([k, s]) =>
+      `<tr class="outcome-${esc(k)}"><td>${esc(k)}</td><td>${s.runs}</td><td>${s.steps}</td>` +
+      `<td>${fmt(s.device_hours)}</td><td>${fmt(s.gpu_hours)}</td><td>${fmt(s.cost)}</td></tr>`
+    ).join("");
+    document.getElementById("ledger-saving").textContent =
+      `Trained to max_step, the same trials would have cost ${fmt(l.full_cost)}: the ` +
+      `scheduler saved ${fmt(l.saving)} (${(100 * l.saved_fraction).toFixed(1)}% of the ` +
+      `device-hours). Utilization ${(100 * l.utilization).toFixed(1)}%, idle ` +
+      `${fmt(l.idle_hours)} worker-hours; checkpoints took ` +
+      `${fmt(3600 * l.checkpoint_hours)} s (cost ${fmt(l.checkpoint_cost)}).`;
+    const b = l.budget;
+    const parts = [];
+    if (b.max_cost !== null) parts.push(`max_cost ${fmt(b.max_cost)}: spent ${fmt(b.cost)}` +
+      (b.overshoot_cost ? `, ${fmt(b.overshoot_cost)} past it (in-flight steps)` : ""));
+    if (b.max_gpu_hours !== null) parts.push(`max_gpu_hours ${fmt(b.max_gpu_hours)}: spent ` +
+      `${fmt(b.gpu_hours)}`);
+    document.getElementById("ledger-budget").textContent =
+      parts.length ? "Budget: " + parts.join("; ") : "";
+    document.getElementById("ledger-stopped").textContent =
+      l.stopped ? `Stopped by the stop rule: ${l.stopped.reason}` : "";
+    if (window.Plotly) {
+      Plotly.react("ledger-workers", [{
+        type: "bar", x: l.workers.map((w) => `worker ${w.slot}`),
+        y: l.workers.map((w) => 100 * w.utilization)}],
+        {margin: {t: 10, b: 40, l: 50, r: 10}, yaxis: {title: "% busy", range: [0, 100]}},
+        {displayModeBar: false});
+      Plotly.react("ledger-incumbent", [{
+        type: "scatter", mode: "lines+markers", line: {shape: "hv"},
+        x: l.incumbent.map((i) => i.cost), y: l.incumbent.map((i) => i.value),
+        text: l.incumbent.map((i) => `trial ${i.trial_id}` +
+          (i.cost_per_unit === null ? "" : `, ${fmt(i.cost_per_unit)} per unit`))}],
+        {margin: {t: 10, b: 40, l: 60, r: 10}, xaxis: {title: "cost spent"},
+          yaxis: {title: "incumbent value"}}, {displayModeBar: false});
+    }
+  }
+
+  async function refresh() {
+    const name = select.value;
+    if (!name) return;
+    try {
+      const r = await fetch(`/api/study/${encodeURIComponent(name)}/ledger`);
+      const l = await r.json();
+      if (l.error) throw new Error(l.error);
+      draw(l);
+      document.getElementById("status").textContent = "";
+    } catch (e) {
+      document.getElementById("status").textContent = String(e);
+    }
+  }
+
+  select.addEventListener("change", () => {
+    history.replaceState(null, "", `/ledger?study=${encodeURIComponent(select.value)}`);
+    refresh();
+  });
+  studies().then(refresh);
+  setInterval(refresh, interval);
+})();

@@ -1,0 +1,131 @@
+"""The dashboard's ledger page: the JSON API equals ``rung ledger``'s fold (TestClient), and the
+page renders in headless Chromium without console errors, with the study's numbers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import rung
+
+pytest.importorskip("starlette")
+pytest.importorskip("plotly")
+
+
+class _Bench:
+    max_step = 9
+
+    def evaluate(self, params: dict[str, float], step: int) -> tuple[dict[str, float], float]:
+        return {"loss": params["x"] + 1.0 / step}, 30.0
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ledger") / "cost.db"
+    study = rung.Study.create(
+        "cost", {"x": rung.Float(0.0, 1.0)}, objective="loss", searcher="random",
+        scheduler=rung.ASHA(reduction_factor=3), max_step=9,
+        budget=rung.Budget(max_cost=2.0), prices={"gpu": 2.0},
+        resources_per_trial={"cpu": 2, "gpu": 1}, storage=path, seed=3,
+    )
+    study.simulate(_Bench(), n_workers=3)
+    study.close()
+    return path
+
+
+def test_api_equals_the_fold(db: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from rung.dashboard.app import create_app
+
+    client = TestClient(create_app(db))
+    got = client.get("/api/study/cost/ledger").json()
+    led = rung.Study.load("cost", str(db), readonly=True).ledger()
+    assert got["total"]["cost"] == pytest.approx(led.total.cost)
+    assert got["total"]["steps"] == led.total.steps
+    assert got["budget"]["max_cost"] == 2.0 and got["budget"]["cost"] >= 2.0
+    assert got["incumbent"][0]["cost_per_unit"] is None  # inf is sent as null
+    assert set(got["by_outcome"]) == set(led.by_outcome)
+    assert client.get("/api/study/nope/ledger").status_code == 404
+    page = client.get("/ledger")
+    assert page.status_code == 200 and 'id="ledger-outcomes"' in page.text
+    assert '/ledger' in client.get("/").text  # the link from the main page
+    assert client.get("/static/ledger.js").status_code == 200
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                    reason="needs Debian's chromium and chromium-driver")
+def test_ledger_page_in_a_browser(db: Path, tmp_path: Path) -> None:
+    webdriver = pytest.importorskip("selenium.webdriver")
+    pytest.importorskip("uvicorn")
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    dash = subprocess.Popen([sys.executable, "-m", "rung.cli", "dashboard", "--storage",
+                             str(db), "--port", str(port), "--interval", "0.5"])
+    base = f"http://127.0.0.1:{port}"
+    opts = Options()
+    opts.binary_location = CHROMIUM  # type: ignore[assignment]
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              "--window-size=1400,1000"):
+        opts.add_argument(a)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = None
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/api/study/cost/ledger", timeout=2) as r:
+                    expected = json.load(r)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+        driver.set_page_load_timeout(30)
+        driver.get(base + "/ledger?study=cost")
+
+        def rows() -> list[str]:
+            return list(driver.execute_script(
+                "return [...document.querySelectorAll('#ledger-outcomes tbody tr')]"
+                ".map(e => e.textContent)"))
+
+        deadline = time.monotonic() + 30
+        while not any(r.startswith("total") for r in rows()):
+            assert time.monotonic() < deadline, "the ledger table never filled"
+            time.sleep(0.2)
+        total = next(r for r in rows() if r.startswith("total"))
+        assert str(expected["total"]["steps"]) in total
+        summary = driver.execute_script(
+            "return document.getElementById('ledger-summary').textContent")
+        assert f"{expected['trials']} trials" in summary and "gpu 2/h" in summary
+        budget = driver.execute_script(
+            "return document.getElementById('ledger-budget').textContent")
+        assert "max_cost 2.000" in budget
+        assert driver.execute_script(
+            "return document.querySelectorAll('#ledger-incumbent .main-svg').length") > 0
+        driver.save_screenshot(str(tmp_path / "ledger.png"))
+        severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert severe == []
+    finally:
+        if driver is not None:
+            driver.quit()
+        dash.terminate()
+        dash.wait(10)
