@@ -73,6 +73,14 @@ def test_every_searcher_runs_a_define_by_run_objective(searcher: str, tmp_path: 
     again = rung.Study.load(searcher, tmp_path / "j.db")
     assert again.engine.space == study.engine.space
     assert again.trials() == study.trials()
+    # and `rung show` lists the learned space
+    from rung.cli.report import show_text
+
+    prefix = "  space      learned from the trials: "
+    line = next(x for x in show_text(again, "j.db").splitlines() if x.startswith(prefix))
+    # (in first-declared order, which depends on which of the first two trials reported first)
+    assert sorted(line[len(prefix):].split(", ")) == [
+        "lr", "momentum (when opt in ['sgd'])", "opt", "width"]
 
 
 def test_the_searcher_proposes_on_the_learned_space(tmp_path: Path) -> None:

@@ -155,3 +155,5 @@ def test_a_stateless_trial_promoted_by_asha_restarts_at_the_rung(tmp_path) -> No
     text = show_text(study, "j.db")
     assert "step (samples)" in text
     assert "27 (27000)" in text
+    assert ("  fidelity   samples: 1000 (step 1), 3000 (step 3), 9000 (step 9), 27000 (step 27)"
+            in text.splitlines())

@@ -220,6 +220,21 @@ def top_trials(study: Study, k: int) -> list[Trial]:
     return trials[:k]
 
 
+def issue18_lines(study: Study) -> list[str]:
+    """A define-by-run study's learned space and a study's fidelity ladder (none otherwise)."""
+    spec, out = study.spec, []
+    if spec.define_by_run:
+        space = study.engine.space
+        names = [n + (" (when " + ", ".join(f"{k} in {list(v)}" for k, v in space[n].when.items())
+                      + ")" if space[n].when else "") for n in space]
+        out.append(f"  space      learned from the trials: {', '.join(names) or 'nothing yet'}")
+    if spec.fidelity is not None:
+        f = spec.fidelity
+        ladder = ", ".join(f"{v} (step {s})" for s, v in f.ladder())
+        out.append(f"  fidelity   {f.name}: {ladder}")
+    return out
+
+
 def show_text(study: Study, where: str, top: int = 10) -> str:
     """Everything ``rung show`` prints."""
     spec = study.spec
@@ -238,6 +253,7 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
         f"  objective  {objective_text(study)}   max_step {spec.max_step}   seed {spec.seed}",
         f"  searcher   {srch_txt}",
         f"  scheduler  {sched_txt}",
+        *issue18_lines(study),
         f"  budget     {budget or 'none'}   "
         f"({'spent' if not s['budget_left'] else 'not spent'})",
         f"  trials     {s['trials']}: {fmt_counts(c)}",
