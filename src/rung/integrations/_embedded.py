@@ -1,0 +1,98 @@
+"""A rung study run inside another tool: the peer (Optuna, Ray Tune) owns its trials; each of
+them is mirrored as a rung trial of an in-memory ``Study`` driven by ``ask`` / ``report`` /
+``tell``, so rung's searcher proposes and rung's scheduler decides exactly as in a rung study
+(the same engine, the same journal records, the same reasons).
+
+Shared by ``rung.integrations.optuna_sampler`` and ``rung.integrations.ray_tune``; private.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+from rung.core.components import SchedulerLike, SearcherLike
+from rung.core.events import Action, Decision
+from rung.core.records import Objective, Trial, TrialStatus
+from rung.core.registry import to_spec
+from rung.errors import ConfigError, RungError
+from rung.space import SearchSpace
+
+logger = logging.getLogger(__name__)
+
+#: schedulers that pause or fork trials: a peer's trial cannot be paused and resumed by rung
+PAUSING = ("successive_halving", "hyperband", "pbt")
+
+
+def check_stopping(scheduler: SchedulerLike, key: str = "scheduler") -> None:
+    """Refuse a scheduler that pauses or forks trials (only stop / continue map to a peer)."""
+    spec = to_spec("scheduler", scheduler)
+    if spec.name in PAUSING or spec.params.get("variant") == "promotion":
+        raise ConfigError(
+            key=key,
+            message=f"{spec.name!r} pauses or forks trials, which the host tool's trials "
+            f"cannot do: use a stopping scheduler (asha, async_hyperband, median, mo_asha, "
+            f"fifo, ...)",
+        )
+
+
+class Embedded:
+    """An in-memory rung study whose trials stand for a peer's trials, by the peer's key."""
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        objectives: Sequence[Objective],
+        searcher: SearcherLike,
+        scheduler: SchedulerLike,
+        max_step: int,
+        seed: int,
+        name: str = "embedded",
+    ) -> None:
+        from rung.study import Study
+
+        self.study = Study.create(
+            name, space, objective=list(objectives), searcher=searcher, scheduler=scheduler,
+            max_step=max_step, seed=seed, storage=None,
+        )
+        self.space = space
+        self.ids: dict[Hashable, int] = {}
+        self.open: dict[Hashable, int] = {}  # keys whose rung trial is still active
+        self.decided: dict[Hashable, Decision] = {}  # the last non-CONTINUE decision
+
+    def start(self, key: Hashable, params: Mapping[str, Any] | None = None) -> Trial | None:
+        """A new rung trial for the peer's trial ``key``: with ``params`` (the peer chose
+        them), or proposed by rung's searcher. ``None`` if the searcher is exhausted."""
+        if params is not None:
+            self.study.enqueue(params)
+        trial = self.study.ask()
+        if trial is None:
+            return None
+        if trial.id in self.ids.values():
+            # a resumed trial: only schedulers that pause return one (refused up front)
+            raise RungError(f"rung's scheduler resumed trial {trial.id}; the host cannot")
+        self.ids[key] = self.open[key] = trial.id
+        return trial
+
+    def report(self, key: Hashable, step: int, metrics: Mapping[str, Any]) -> Decision:
+        """Record a result of an open trial and return rung's decision."""
+        tid = self.open[key]
+        decision = self.study.report(tid, step, metrics)
+        if decision.action is not Action.CONTINUE:
+            self.decided[key] = decision
+        return decision
+
+    def end(self, key: Hashable, status: str, metrics: Mapping[str, Any] | None = None,
+            step: int | None = None) -> None:
+        """End the rung trial of ``key`` (once; later calls do nothing)."""
+        tid = self.open.pop(key, None)
+        if tid is None:
+            return
+        if key in self.decided and status == "completed":
+            status = "stopped"  # the host ended it because rung said so
+        self.study.tell(tid, status, metrics, step=step)
+
+    def status(self, key: Hashable) -> TrialStatus | None:
+        tid = self.ids.get(key)
+        return None if tid is None else self.study.history.status(tid)

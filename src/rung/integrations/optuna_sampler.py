@@ -1,0 +1,243 @@
+"""rung inside Optuna: ``RungSampler`` (a ``BaseSampler`` backed by a rung searcher) and
+``RungPruner`` (a ``BasePruner`` backed by a rung scheduler), so an Optuna user adopts rung's
+search or rung's allocation without leaving Optuna.
+
+``pip install 'rung[optuna]'``::
+
+    import optuna
+    from rung import ASHA
+    from rung.integrations.optuna_sampler import RungPruner, RungSampler
+
+    study = optuna.create_study(
+        sampler=RungSampler("tpe", seed=0),
+        pruner=RungPruner(ASHA(reduction_factor=3), max_step=27),
+    )
+    study.optimize(objective, n_trials=100)   # objective reports steps 0..26 as usual
+
+Both run an in-memory rung study next to the Optuna study (``rung.integrations._embedded``):
+every Optuna trial they see is a rung trial there, fed through ``ask`` / ``report`` / ``tell``,
+so rung's components decide exactly as inside rung (same engine, same tie rules, a reason for
+every decision). Each keeps one rung study per Optuna study (by study name).
+
+**Steps.** Optuna steps usually count from 0, rung steps from 1: Optuna step ``s`` is rung step
+``s - first_step + 1`` (``first_step=0`` by default; set it to 1 for objectives that report
+from step 1). ``max_step`` is the last rung step a trial reaches (the number of reports).
+
+**RungPruner.** ``prune(study, trial)`` first tells rung how the trials it knows and Optuna has
+finished ended (complete, pruned, failed), then reports ``trial``'s new intermediate values in
+step order and prunes iff rung's decision is STOP. Only schedulers that stop (``asha``,
+``async_hyperband``, ``median``, ``mo_asha``, ``fifo``...) can be used: an Optuna trial cannot be
+paused and resumed by rung (``ConfigError`` otherwise). Multi-objective Optuna studies have no
+intermediate values, so there is nothing to prune: Optuna refuses it, and so does the pruner.
+
+**RungSampler.** The search space is rung's ``space`` when given, else inferred as Optuna's
+intersection of the completed trials' distributions (as Optuna's relative samplers do); a change
+of the inferred space starts a new rung study fed with every finished trial that has all its
+parameters. Finished trials reach rung as completed (their values, one objective per study
+direction) or stopped / failed; trials rung did not propose (the first ones, before a space is
+known, or ``enqueue_trial``) are enqueued in rung with their params. Parameters outside the
+space, and inactive conditional ones, are drawn by Optuna's ``RandomSampler`` seeded from
+``derive_rng(seed, "independent", trial number, name)``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from rung._validate import check_int
+from rung.core.components import SchedulerLike, SearcherLike
+from rung.core.events import Action
+from rung.core.records import Objective
+from rung.core.rng import derive_rng
+from rung.errors import ConfigError
+from rung.integrations._embedded import Embedded, check_stopping
+from rung.integrations._framework import require
+from rung.integrations.optuna import distributions, to_space
+from rung.space import SearchSpace
+
+require("optuna", "optuna", "rung.integrations.optuna_sampler")  # names the extra if missing
+
+from optuna.distributions import BaseDistribution  # noqa: E402
+from optuna.pruners import BasePruner  # noqa: E402
+from optuna.samplers import BaseSampler, RandomSampler  # noqa: E402
+from optuna.search_space import IntersectionSearchSpace  # noqa: E402
+from optuna.study import Study, StudyDirection  # noqa: E402
+from optuna.trial import FrozenTrial, TrialState  # noqa: E402
+
+__all__ = ["RungPruner", "RungSampler"]
+
+logger = logging.getLogger(__name__)
+
+_ENDED = {
+    TrialState.COMPLETE: "completed",
+    TrialState.PRUNED: "stopped",
+    TrialState.FAIL: "failed",
+}
+
+
+def _objectives(study: Study) -> list[Objective]:
+    modes = ["max" if d == StudyDirection.MAXIMIZE else "min" for d in study.directions]
+    if len(modes) == 1:
+        return [Objective("value", modes[0])]
+    return [Objective(f"value{i}", m) for i, m in enumerate(modes)]
+
+
+def _final(trial: FrozenTrial, objectives: Sequence[Objective]) -> dict[str, float] | None:
+    if trial.state != TrialState.COMPLETE or trial.values is None:
+        return None
+    return {o.metric: float(v) for o, v in zip(objectives, trial.values, strict=True)}
+
+
+class RungPruner(BasePruner):
+    """An Optuna pruner backed by a rung scheduler (see the module docstring).
+
+    Args:
+        scheduler: a rung scheduler that stops (an instance, a name, or ``{"name", "params"}``).
+        max_step: the number of steps (reports) a trial that is never stopped makes.
+        first_step: the Optuna step that is rung's step 1.
+        seed: the rung study's seed (brackets of async Hyperband, ...).
+    """
+
+    def __init__(
+        self, scheduler: SchedulerLike = "asha", max_step: int = 1, first_step: int = 0,
+        seed: int = 0,
+    ) -> None:
+        check_stopping(scheduler)
+        self.scheduler = scheduler
+        self.max_step = check_int("max_step", max_step, 1)
+        self.first_step = check_int("first_step", first_step)
+        self.seed = seed
+        self._runs: dict[str, tuple[Embedded, dict[int, int]]] = {}
+
+    def _run(self, study: Study) -> tuple[Embedded, dict[int, int]]:
+        run = self._runs.get(study.study_name)
+        if run is None:
+            if len(study.directions) > 1:
+                raise ConfigError(
+                    key="pruner", message="a multi-objective Optuna study cannot be pruned"
+                )
+            emb = Embedded(SearchSpace({"_": 0}), _objectives(study), "random",
+                           self.scheduler, self.max_step, self.seed, name=study.study_name)
+            run = self._runs[study.study_name] = (emb, {})
+        return run
+
+    def embedded(self, study: Study) -> Embedded:
+        """The rung study behind ``study`` (for inspection: ``.study.trials()``, reasons)."""
+        return self._run(study)[0]
+
+    def _sync(self, study: Study, emb: Embedded) -> None:
+        """Tell rung how the trials Optuna has finished ended."""
+        if not emb.open:
+            return
+        trials = study.get_trials(deepcopy=False)
+        for number in list(emb.open):
+            assert isinstance(number, int)
+            status = _ENDED.get(trials[number].state)
+            if status is not None:
+                emb.end(number, status)
+
+    def prune(self, study: Study, trial: FrozenTrial) -> bool:
+        emb, fed = self._run(study)
+        self._sync(study, emb)
+        number = trial.number
+        if number not in emb.ids:
+            emb.start(number)
+            fed[number] = 0
+        if number not in emb.open:
+            return False
+        pruned = number in emb.decided
+        metric = emb.study.spec.objective.metric
+        for s in sorted(trial.intermediate_values):
+            step = s - self.first_step + 1
+            if step <= fed[number]:
+                continue
+            if not 1 <= step <= self.max_step:
+                raise ConfigError(
+                    key="step", message=f"Optuna step {s} is rung step {step}, outside "
+                    f"[1, max_step={self.max_step}] (first_step={self.first_step})"
+                )
+            fed[number] = step
+            decision = emb.report(number, step, {metric: trial.intermediate_values[s]})
+            if decision.action is Action.PAUSE:  # cannot happen with a stopping scheduler
+                raise ConfigError(key="scheduler", message="rung's scheduler paused a trial")
+            pruned = decision.action is Action.STOP
+            if pruned:
+                logger.debug("trial %d pruned at step %d: %s", number, s, decision.reason)
+                break
+        return pruned
+
+
+class RungSampler(BaseSampler):
+    """An Optuna sampler backed by a rung searcher (see the module docstring).
+
+    Args:
+        searcher: a rung searcher (an instance, a name such as ``"tpe"`` or ``"gp"``, or
+            ``{"name", "params"}``).
+        space: rung's search space for the relative parameters (default: inferred).
+        seed: the seed of rung's searcher and of the independent draws.
+    """
+
+    def __init__(
+        self, searcher: SearcherLike = "tpe", space: SearchSpace | None = None, seed: int = 0
+    ) -> None:
+        self.searcher = searcher
+        self.space = space
+        self.seed = seed
+        self._intersection = IntersectionSearchSpace()
+        self._runs: dict[str, tuple[Embedded, set[int]]] = {}
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        if self.space is not None:
+            return distributions(self.space)
+        return dict(self._intersection.calculate(study))
+
+    def _run(self, study: Study, space: SearchSpace) -> tuple[Embedded, set[int]]:
+        run = self._runs.get(study.study_name)
+        if run is None or run[0].space != space:
+            emb = Embedded(space, _objectives(study), self.searcher, "fifo", 1, self.seed,
+                           name=study.study_name)
+            run = self._runs[study.study_name] = (emb, set())
+        return run
+
+    def _sync(self, study: Study, emb: Embedded, fed: set[int]) -> None:
+        """Feed rung every finished Optuna trial it has not seen end."""
+        objectives = emb.study.spec.objectives or (emb.study.spec.objective,)
+        names = set(emb.space.params)
+        for t in study.get_trials(deepcopy=False):
+            status = _ENDED.get(t.state)
+            if status is None or t.number in fed:
+                continue
+            fed.add(t.number)
+            if t.number not in emb.open:  # not proposed by rung: enqueue its params
+                params = {k: v for k, v in t.params.items() if k in names}
+                if set(emb.space.active(params)) - set(params):
+                    continue  # it lacks parameters of the space
+                emb.start(t.number, params)
+            emb.end(t.number, status, _final(t, objectives))
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        if not search_space:
+            return {}
+        space = self.space if self.space is not None else to_space(search_space)
+        emb, fed = self._run(study, space)
+        self._sync(study, emb, fed)
+        t = emb.start(trial.number)
+        if t is None:  # an exhausted searcher (a grid): Optuna draws independently
+            return {}
+        return {k: v for k, v in t.params.items() if k in search_space}
+
+    def sample_independent(
+        self, study: Study, trial: FrozenTrial, param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        seed = int(derive_rng(self.seed, "independent", trial.number, param_name)
+                   .integers(2**31 - 1))
+        return RandomSampler(seed=seed).sample_independent(
+            study, trial, param_name, param_distribution
+        )

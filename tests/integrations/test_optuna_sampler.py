@@ -1,0 +1,230 @@
+"""rung inside Optuna (the real optuna 5.0.0): ``RungPruner`` (a rung scheduler decides
+``should_prune``) and ``RungSampler`` (a rung searcher proposes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+optuna = pytest.importorskip("optuna")
+
+from rung import ASHA, Action, Categorical, ConfigError, Float, SearchSpace  # noqa: E402
+from rung.core.records import TrialStatus  # noqa: E402
+from rung.integrations.optuna_sampler import RungPruner, RungSampler  # noqa: E402
+from rung.schedulers import MedianStoppingRule  # noqa: E402
+
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+MAX_STEP = 9
+
+
+def _curves(n: int, seed: int) -> list[list[float]]:
+    """Falling curves; trials 3k and 3k+1 tie at step 0 (the same early plateau)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        floor, rate = rng.uniform(0.1, 1.0), rng.uniform(0.2, 0.8)
+        curve = [round(floor + np.exp(-rate * (s + 1)), 4) for s in range(MAX_STEP)]
+        if i % 3 == 1:
+            curve[0] = out[-1][0]
+        out.append(curve)
+    return out
+
+
+def _optimize(pruner: Any, curves: list[list[float]]) -> list[tuple[int, int | None]]:
+    """Run ``curves`` through study.optimize; ``(trial, step it was pruned at or None)``."""
+    study = optuna.create_study(pruner=pruner, sampler=optuna.samplers.RandomSampler(seed=0))
+
+    def objective(trial: Any) -> float:
+        curve = curves[trial.number]
+        for step, value in enumerate(curve):
+            trial.report(value, step)
+            if step < MAX_STEP - 1 and trial.should_prune():
+                raise optuna.TrialPruned()
+        return curve[-1]
+
+    study.optimize(objective, n_trials=len(curves))
+    out = []
+    for t in study.trials:
+        pruned = t.state == optuna.trial.TrialState.PRUNED
+        out.append((t.number, max(t.intermediate_values) if pruned else None))
+    return out
+
+
+def _asha_by_hand(curves: list[list[float]], eta: int) -> list[tuple[int, int | None]]:
+    """rung's ASHA (stopping variant, floor quota, ties fill the quota) applied by hand to
+    trials that run one after another: rungs at steps 1, 3 (rung numbering), 0 and 2 in
+    Optuna's."""
+    rungs: dict[int, list[float]] = {1: [], 3: []}
+    passed: dict[int, dict[float, int]] = {1: {}, 3: {}}  # passes per score at each rung
+    out: list[tuple[int, int | None]] = []
+    for i, curve in enumerate(curves):
+        stopped = None
+        for r in (1, 3):
+            value = curve[r - 1]
+            table = rungs[r]
+            table.append(value)
+            keeps = max(1, len(table) // eta)
+            better = sum(v < value for v in table)
+            tied_passed = passed[r].get(value, 0)
+            if better < keeps and tied_passed < keeps - better:
+                passed[r][value] = tied_passed + 1
+            else:
+                stopped = r - 1
+                break
+        out.append((i, stopped))
+    return out
+
+
+def test_rung_pruner_asha_prunes_where_rungs_asha_rule_says() -> None:
+    curves = _curves(24, seed=1)
+    pruner = RungPruner(ASHA(reduction_factor=3), max_step=MAX_STEP)
+    got = _optimize(pruner, curves)
+    assert got == _asha_by_hand(curves, 3)
+    assert sum(step is not None for _, step in got) >= 12
+    # the rung study behind it recorded every decision with its reason
+    (emb,) = [r[0] for r in pruner._runs.values()]
+    trials = emb.study.trials()
+    assert len(trials) == 24
+    pruned = {i for i, s in got if s is not None}
+    assert set(emb.decided) == pruned
+    # a trial's end reaches rung at the next prune call: all but the last one have ended
+    stopped = {t.id for t in trials if t.status is TrialStatus.STOPPED}
+    assert stopped == pruned - {23}
+    assert all(t.status.final for t in trials[:23])
+
+
+def test_rung_pruner_ties_fill_the_quota() -> None:
+    """Nine trials with one value at step 0: exactly max(1, floor(n/3)) of the first n pass
+    rung 1 at every n (rung's tie rule), where Optuna's own SuccessiveHalvingPruner keeps
+    only strictly better ones."""
+    curves = [[0.5] * MAX_STEP for _ in range(9)]
+    got = _optimize(RungPruner(ASHA(reduction_factor=3), max_step=MAX_STEP), curves)
+    through = [s is None or s > 0 for _, s in got]
+    assert [sum(through[: n + 1]) for n in range(9)] == [max(1, (n + 1) // 3) for n in range(9)]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_rung_pruner_median_optuna_rule_equals_optunas_median_pruner(seed: int) -> None:
+    """``study.optimize`` with Optuna's MedianPruner and with rung's median rule in Optuna's
+    mode behind RungPruner prune the same trials at the same steps (Optuna's steps count from
+    0, rung's from 1: n_warmup_steps=w is grace_period=w+1)."""
+    curves = _curves(20, seed=seed + 10)
+    theirs = _optimize(
+        optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1, interval_steps=2),
+        curves,
+    )
+    rule = MedianStoppingRule(
+        rule="optuna", startup_trials=3, grace_period=2, interval_steps=2, min_trials=1
+    )
+    ours = _optimize(RungPruner(rule, max_step=MAX_STEP), curves)
+    assert ours == theirs
+    assert any(s is not None for _, s in ours)
+
+
+@pytest.mark.parametrize(
+    "scheduler", ["hyperband", "successive_halving", "pbt", ASHA(variant="promotion")]
+)
+def test_rung_pruner_refuses_schedulers_that_pause(scheduler: Any) -> None:
+    with pytest.raises(ConfigError) as e:
+        RungPruner(scheduler, max_step=9)
+    assert e.value.key == "scheduler"
+
+
+def test_rung_pruner_step_outside_max_step() -> None:
+    study = optuna.create_study(pruner=RungPruner("asha", max_step=3))
+    trial = study.ask()
+    trial.report(0.5, 5)
+    with pytest.raises(ConfigError) as e:
+        trial.should_prune()
+    assert e.value.key == "step"
+
+
+# --- RungSampler -------------------------------------------------------------------------------
+
+
+def _quadratic(trial: Any) -> float:
+    x = trial.suggest_float("x", -2.0, 2.0)
+    y = trial.suggest_float("y", -2.0, 2.0)
+    return (x - 0.7) ** 2 + (y + 0.4) ** 2
+
+
+def test_rung_sampler_tpe_learns_and_is_deterministic() -> None:
+    runs = []
+    for _ in range(2):
+        study = optuna.create_study(sampler=RungSampler("tpe", seed=3))
+        study.optimize(_quadratic, n_trials=40)
+        runs.append(study)
+    a, b = runs
+    assert [t.params for t in a.trials] == [t.params for t in b.trials]
+    rnd = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+    rnd.optimize(_quadratic, n_trials=40)
+    assert a.best_value < 0.05
+    assert a.best_value < rnd.best_value
+    # the rung study behind it holds the trials rung proposed, with Optuna's values
+    sampler = a.sampler
+    assert isinstance(sampler, RungSampler)
+    (emb, _fed) = sampler._runs[a.study_name]
+    rung_trials = {t.id: t for t in emb.study.trials()}
+    assert len(rung_trials) >= 38  # the first trial (space unknown) is drawn independently
+    for optuna_number, tid in emb.ids.items():
+        ot, rt = a.trials[int(optuna_number)], rung_trials[tid]  # type: ignore[call-overload]
+        assert {k: rt.params[k] for k in ("x", "y")} == ot.params
+        if optuna_number in emb.open:  # the last trial: its end reaches rung at the next ask
+            assert optuna_number == 39
+        else:
+            assert rt.value == pytest.approx(ot.value)
+
+
+def test_rung_sampler_with_a_conditional_space() -> None:
+    space = SearchSpace({
+        "opt": Categorical(["adam", "sgd"]),
+        "lr": Float(1e-4, 1e-1, log=True),
+        "momentum": Float(0.0, 0.99, when={"opt": "sgd"}),
+    })
+
+    def objective(trial: Any) -> float:
+        opt = trial.suggest_categorical("opt", ["adam", "sgd"])
+        lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+        m = trial.suggest_float("momentum", 0.0, 0.99) if opt == "sgd" else 0.0
+        return float((np.log10(lr) + 2) ** 2 + (m - 0.9) ** 2 + (opt == "adam"))
+
+    study = optuna.create_study(sampler=RungSampler("tpe", space=space, seed=0))
+    study.optimize(objective, n_trials=30)
+    sampler = study.sampler
+    assert isinstance(sampler, RungSampler)
+    emb = sampler._runs[study.study_name][0]
+    # every trial's relative params came from rung (conditional momentum included)
+    assert len(emb.ids) == 30
+    for number, tid in emb.ids.items():
+        params = emb.study.history.params(tid)
+        assert study.trials[int(number)].params == dict(params)  # type: ignore[call-overload]
+    assert study.best_value < 0.2
+
+
+def test_rung_sampler_multi_objective() -> None:
+    def objective(trial: Any) -> tuple[float, float]:
+        x = trial.suggest_float("x", -1.0, 2.0)
+        return x**2, (x - 1.0) ** 2
+
+    study = optuna.create_study(directions=["minimize", "minimize"],
+                                sampler=RungSampler("tpe", seed=0))
+    study.optimize(objective, n_trials=25)
+    sampler = study.sampler
+    assert isinstance(sampler, RungSampler)
+    emb = sampler._runs[study.study_name][0]
+    assert [o.metric for o in emb.study.spec.objectives] == ["value0", "value1"]
+    front = [t.params["x"] for t in study.best_trials]
+    assert len(front) >= 5 and all(-0.1 <= x <= 1.1 for x in front)
+
+
+def test_rung_pruner_decisions_are_rungs() -> None:
+    """The pruner's STOP comes with rung's reason (the embedded study keeps it)."""
+    curves = _curves(6, seed=5)
+    pruner = RungPruner(ASHA(reduction_factor=3), max_step=MAX_STEP)
+    _optimize(pruner, curves)
+    emb = next(iter(pruner._runs.values()))[0]
+    reasons = [d.reason for d in emb.decided.values() if d.action is Action.STOP]
+    assert reasons and all("not in the top 1/3" in r for r in reasons)
