@@ -42,11 +42,13 @@ def client(tmp_path: Path) -> TestClient:
 
 def test_pages_and_api(client: TestClient) -> None:
     page = client.get("/")
-    assert page.status_code == 200 and "/static/plotly.min.js" in page.text
+    assert page.status_code == 200 and "/static/app.js" in page.text
     assert "cdn" not in page.text.lower()
     js = client.get("/static/plotly.min.js")
     assert js.status_code == 200 and len(js.content) > 1_000_000
-    assert client.get("/static/app.js").status_code == 200
+    app_js = client.get("/static/app.js")
+    assert app_js.status_code == 200 and '"/static/plotly.min.js"' in app_js.text  # loaded lazily
+    assert "cdn" not in app_js.text.lower()
     assert client.get("/static/../app.py").status_code == 404
     studies = client.get("/api/studies").json()["studies"]
     assert {s["name"] for s in studies} == {"asha", "mo"}
@@ -104,3 +106,100 @@ def test_catalog_follows_a_growing_journal_incrementally(tmp_path: Path) -> None
     full.close()
     s.close()
     assert not cat.snapshot("g").live
+
+
+def test_trials_table_is_sorted_filtered_and_paged_on_the_server(client: TestClient) -> None:
+    url = "/api/study/asha/trials"
+    d = client.get(url, params={"limit": 7}).json()
+    assert [r["trial_id"] for r in d["rows"]] == list(range(7))
+    assert d["total"] == d["matched"] == 30 and d["offset"] == 0
+    assert d["columns"][:3] == ["trial_id", "params_x0", "params_x1"]
+    assert "reason" in d["columns"] and "score" not in d["columns"]
+    page2 = client.get(url, params={"limit": 7, "offset": 28}).json()["rows"]
+    assert [r["trial_id"] for r in page2] == [28, 29]
+    by_value = client.get(url, params={"sort": "value", "limit": 30}).json()["rows"]
+    values = [r["value"] for r in by_value if r["value"] is not None]
+    assert values == sorted(values) and len(values) == 30
+    desc = client.get(url, params={"sort": "value", "desc": "1", "limit": 30}).json()["rows"]
+    assert [r["trial_id"] for r in desc] == [r["trial_id"] for r in reversed(by_value)]
+    stopped = client.get(url, params={"q": "Stopped", "limit": 1000}).json()
+    assert stopped["matched"] == len(stopped["rows"]) > 0
+    assert all(r["status"] == "stopped" for r in stopped["rows"])
+    both = client.get(url, params={"q": "stopped rung-1", "limit": 1000}).json()
+    assert all("rung-1" in (r["reason"] or "") for r in both["rows"])
+    # nonsense parameters fall back to the defaults rather than fail
+    bad = client.get(url, params={"sort": "nope", "offset": "x", "limit": "-5"}).json()
+    assert [r["trial_id"] for r in bad["rows"]] == [0] and bad["sort"] == "trial_id"
+
+
+def test_parallel_and_workers_are_capped(client: TestClient,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from rung.dashboard import data
+
+    p = client.get("/api/study/asha/parallel").json()
+    assert len(p["rows"]) == p["with_value"] == 30 and p["params"] == ["x0", "x1", "x2"]
+    every_run = client.get("/api/study/asha/workers").json()["runs"]
+    monkeypatch.setattr(data, "MAX_PARALLEL", 10)
+    monkeypatch.setattr(data, "MAX_RUNS", 4)
+    p = client.get("/api/study/asha/parallel").json()
+    assert len(p["rows"]) == 10 and p["with_value"] == 30
+    ids = [r["trial_id"] for r in p["rows"]]
+    assert ids == sorted(ids) and ids[-5:] == [25, 26, 27, 28, 29]  # the latest half
+    best = min(p["rows"], key=lambda r: r["value"])  # the best half includes the best trial
+    overview = client.get("/api/study/asha").json()
+    assert best["trial_id"] == overview["best_trial"]
+    w = client.get("/api/study/asha/workers").json()
+    assert w["runs"] == every_run[-4:] and w["total_runs"] == 30  # the latest runs
+    assert w["utilization"] == client.get("/api/study/asha/workers").json()["utilization"]
+
+
+def test_a_large_journal_opens_progressively(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ``WAIT`` seconds a first replay goes on in a background thread; requests are
+    answered with what has been replayed, flagged ``loading``, and the end state is the
+    same as a full replay's."""
+    import time
+
+    from rung.dashboard import data
+
+    _asha(tmp_path / "a.db", n_trials=60)
+    monkeypatch.setattr(data, "CHUNK", 25)
+    cat = Catalog(tmp_path / "a.db")
+    first = cat.view("asha", data.study_row)  # wait=0 below: here the default wait
+    assert first["loading"] is None and first["trials"] == 60  # small: replayed at once
+    cat = Catalog(tmp_path / "a.db")
+    snap = cat.snapshot("asha", wait=0.0)
+    partial = snap.loading
+    assert partial is not None and partial["records"] == 25 < partial["total"]
+    deadline = time.monotonic() + 30
+    while cat.snapshot("asha").loading is not None or snap.loader is not None:
+        assert time.monotonic() < deadline, "the background replay did not finish"
+        time.sleep(0.01)
+    full = rung.Study.load("asha", tmp_path / "a.db", readonly=True)
+    assert snap.fold.n_records == partial["total"] == len(full.journal.read("asha"))
+    assert [snap.history.score(i) for i in snap.history] == [
+        full.history.score(i) for i in full.history]
+    rows = data.trials(snap, {"limit": "100"})["rows"]  # built by the loader at its end
+    assert [r["status"] for r in rows] == [t.status.value for t in full.trials()]
+    full.close()
+
+
+def test_rows_are_rebuilt_for_the_trials_new_records_touch(tmp_path: Path) -> None:
+    from rung.dashboard import data
+
+    db = tmp_path / "r.db"
+    s = rung.Study.create("r", {"x": rung.Float(0, 1)}, searcher="random", scheduler="fifo",
+                          max_step=3, budget=rung.Budget(n_trials=5), storage=db)
+    cat = Catalog(db)
+    a, b = s.ask(), s.ask()
+    assert a is not None and b is not None
+    s.report(a.id, 1, {"loss": 0.5})
+    rows = cat.view("r", data.trials)["rows"]
+    assert [(r["status"], r["steps"]) for r in rows] == [("running", 1), ("running", 0)]
+    s.tell(a.id, "completed", {"loss": 0.25})
+    snap = cat.snapshot("r")
+    assert snap.dirty == {a.id}  # only the trial the new records name
+    rows = data.trials(snap)["rows"]
+    assert rows[0]["status"] == "completed" and rows[0]["value"] == 0.25
+    assert rows[1]["status"] == "running"
+    s.close()

@@ -189,8 +189,17 @@ def test_trials_table_grows_and_shows_reasons(
         return list(d.execute_script(
             "return [...document.querySelectorAll(arguments[0])].map(e => e.textContent)", sel))
 
-    first = len(texts("#trials-table tbody tr"))
-    _wait(lambda: len(texts("#trials-table tbody tr")) > first, 30, "the table to grow")
+    def total() -> int:  # "1-200 of 431 trials" (an en dash): the table is paged by the server
+        count = texts("#count")[0]
+        return int(count.split(" of ")[1].split()[0].replace(",", ""))
+
+    first = total()
+    _wait(lambda: total() > first, 30, "the table to grow")
+    # the table takes the page's width while no trial is selected
+    widths = d.execute_script("return [document.querySelector('#trials-table')"
+                              ".getBoundingClientRect().width, document.querySelector('main')"
+                              ".clientWidth]")
+    assert widths[0] >= 0.9 * widths[1] - 40, widths
     # the reasons are in the table, and in a trial's decision history
     cells = texts("#trials-table td.reason")
     assert any("not in the top" in c for c in cells), cells[:5]

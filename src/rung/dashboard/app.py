@@ -3,7 +3,8 @@
 ``GET /`` is the single page (``static/index.html``: studies, overview, trials, curves,
 parallel coordinates, Pareto front, workers; it polls the JSON API every few seconds).
 ``/api/studies``, ``/api/study/{name}``, ``.../trials``, ``.../trial/{id}``, ``.../curves``,
-``.../workers``, ``.../pareto`` return JSON. ``/static/plotly.min.js`` is Plotly's bundle as
+``.../workers``, ``.../pareto``, ``.../parallel`` return JSON (``.../trials`` one page of
+the table: ``?sort=&desc=&q=&offset=&limit=``). ``/static/plotly.min.js`` is Plotly's bundle as
 shipped inside the ``plotly`` wheel: served from the installed package, never from a CDN.
 """
 
@@ -58,14 +59,18 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
                 rows.append({"name": n, "error": str(e)})
         return JSONResponse({"studies": rows, "storage": str(catalog.storage)})
 
-    def on_study(view: Callable[..., dict[str, Any]]) -> Callable[[Request], Response]:
+    def on_study(view: Callable[..., dict[str, Any]],
+                 query: bool = False) -> Callable[[Request], Response]:
         def endpoint(request: Request) -> Response:
             n = request.path_params["name"]
             try:
                 catalog.locate(n)
             except KeyError:
                 return JSONResponse({"error": f"no study named {n!r}"}, status_code=404)
-            args = [int(request.path_params["tid"])] if "tid" in request.path_params else []
+            args: list[Any] = [int(request.path_params["tid"])] \
+                if "tid" in request.path_params else []
+            if query:  # the trials table's sort, filter and page
+                args.append(dict(request.query_params))
             try:
                 return JSONResponse(catalog.view(n, lambda snap: view(snap, *args)))
             except KeyError:
@@ -98,7 +103,8 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
         Route("/", page),
         Route("/api/studies", studies),
         Route("/api/study/{name}", on_study(data.overview)),
-        Route("/api/study/{name}/trials", on_study(data.trials)),
+        Route("/api/study/{name}/trials", on_study(data.trials, query=True)),
+        Route("/api/study/{name}/parallel", on_study(data.parallel)),
         Route("/api/study/{name}/trial/{tid:int}", on_study(data.trial_detail)),
         Route("/api/study/{name}/curves", on_study(data.curves)),
         Route("/api/study/{name}/workers", on_study(data.workers)),

@@ -3,31 +3,60 @@
 No web framework here (``rung.dashboard.app`` serves these). A ``Catalog`` finds the studies
 in a journal file or a directory of them; ``Catalog.snapshot(name)`` replays a study's journal
 into an engine and a ``JournalFold`` and keeps them: the next call reads only the records
-appended since (``SQLiteJournal.read(name, after=n)``) and feeds them to the same engine
-(``Engine.replay(..., engine=...)``), so following a live run costs O(new records) per poll.
-Every connection is read-only: the driver writing the journal is never blocked.
+appended since and feeds them to the same engine (``Engine.replay(..., engine=...)``), so
+following a live run costs O(new records) per poll. Every connection is read-only: the driver
+writing the journal is never blocked.
+
+**Large journals open progressively.** Records are read and replayed ``CHUNK`` at a time; a
+request waits at most ``WAIT`` seconds for a study to catch up, and a study still behind then
+is replayed on by a background thread while requests are answered with what has been replayed
+so far (``loading`` in the study's JSON says how far: the pages show it, as they show a live
+run growing). A 100,000-trial journal (750,000 records) takes about 13 CPU-seconds to replay
+in full (``benchmarks/bench_dashboard.py``); its first page shows within ``WAIT``.
+
+**Pages cost O(page), not O(study).** The trials table is sorted, filtered and cut into pages
+on the server (``trials(snap, query)``): the rows are built once per trial and rebuilt only for
+the trials new records touched. Parallel coordinates and learning curves send at most
+``MAX_PARALLEL`` / ``MAX_CURVES`` trials (the best half and the latest), the worker timeline
+the latest ``MAX_RUNS`` runs; each says how many it left out.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from rung.analysis_frames import JournalFold, rung_cutoffs, spec_steps, trial_rows
 from rung.core.engine import Engine
+from rung.core.events import Record
 from rung.core.records import StudySpec, TrialStatus
 from rung.errors import RungError
 from rung.storage import SQLiteJournal
+from rung.storage.codec import loads
 
 T = TypeVar("T")
+log = logging.getLogger("rung.dashboard")
 
 #: learning curves sent at most (the best and the latest trials first)
 MAX_CURVES = 400
+#: trials sent to the parallel-coordinates chart at most (the best half and the latest)
+MAX_PARALLEL = 500
+#: runs sent to the worker timeline at most (the latest)
+MAX_RUNS = 3000
+#: rows of the trials table per page at most
+MAX_PAGE = 1000
+#: records read and replayed per step
+CHUNK = 20_000
+#: seconds a request waits for a study to catch up before it is answered with what is loaded
+WAIT = 1.0
 
 
 def clean(x: Any) -> Any:
@@ -57,10 +86,29 @@ class Snapshot:
     auto: str | None
     live: bool = False
     read_at: float = 0.0
+    #: records in the journal when last looked at (``fold.n_records`` of them replayed)
+    total: int = 0
+    #: the background replay of a large journal, while it runs
+    loader: threading.Thread | None = None
+    #: why the replay stopped, if it failed
+    error: str | None = None
+    #: the trials table's rows by trial id, and the trials whose row must be rebuilt
+    rows: dict[int, dict[str, Any]] = field(default_factory=dict)
+    texts: dict[int, str] = field(default_factory=dict)
+    dirty: set[int] = field(default_factory=set)
+    #: trial ids in the order of the last sort: (n_records, column, descending) -> ids
+    order: tuple[tuple[int, str, bool], list[int]] | None = None
 
     @property
     def history(self) -> Any:
         return self.engine.history
+
+    @property
+    def loading(self) -> dict[str, int] | None:
+        """``{"records": replayed, "total": in the journal}`` while the replay is behind."""
+        if self.fold.n_records >= self.total:
+            return None
+        return {"records": self.fold.n_records, "total": self.total}
 
 
 class Catalog:
@@ -103,8 +151,10 @@ class Catalog:
         with self._lock:
             return fn(self.snapshot(name))
 
-    def snapshot(self, name: str) -> Snapshot:
-        """The study ``name`` as of now (replaying only what was appended since last time)."""
+    def snapshot(self, name: str, wait: float = WAIT) -> Snapshot:
+        """The study ``name`` as of now (replaying only what was appended since last time).
+        A replay that takes more than ``wait`` seconds goes on in a background thread and the
+        snapshot is returned as far as it got (``Snapshot.loading``)."""
         path = self.locate(name)
         with self._lock:
             snap = self._cache.get((path, name))
@@ -115,19 +165,74 @@ class Catalog:
                     auto = stored.get("auto")
                     snap = Snapshot(name, path, spec, Engine.from_spec(spec), JournalFold(),
                                     auto if isinstance(auto, str) else None)
-                new = j.read(name, after=snap.fold.n_records)
-                if new:
-                    try:
-                        Engine.replay(snap.spec, new, engine=snap.engine)
-                    except RungError:  # should not happen; start over from the whole journal
-                        snap.engine = Engine.replay(snap.spec, j.read(name))
-                        snap.fold = JournalFold()
-                        new = j.read(name)
-                    snap.fold.update(new)
+                    self._cache[(path, name)] = snap
+                snap.total = j.count(name)
                 snap.live = j.is_being_written(name)
+            if snap.loader is None:
+                deadline = time.monotonic() + wait
+                while self._step(snap):
+                    if time.monotonic() > deadline:
+                        snap.loader = threading.Thread(target=self._load, args=(snap,),
+                                                       name=f"replay {name}", daemon=True)
+                        snap.loader.start()
+                        break
             snap.read_at = time.time()
-            self._cache[(path, name)] = snap
             return snap
+
+    def _step(self, snap: Snapshot) -> bool:
+        """Replay up to ``CHUNK`` more records of ``snap``; True if there may be more."""
+        new = read_records(snap.path, snap.name, snap.fold.n_records, CHUNK)
+        if not new:
+            return False
+        try:
+            Engine.replay(snap.spec, new, engine=snap.engine)
+        except RungError:  # should not happen; start over from the whole journal
+            log.exception("dashboard: replaying %s failed; reading it again", snap.name)
+            with SQLiteJournal(snap.path, readonly=True) as j:
+                new = j.read(snap.name)
+            snap.engine = Engine.replay(snap.spec, new)
+            snap.fold = JournalFold()
+            snap.rows.clear()
+            snap.texts.clear()
+            snap.dirty = set(snap.engine.history)
+        snap.fold.update(new)
+        for r in new:
+            tid = getattr(r, "trial_id", None)
+            if tid is not None:
+                snap.dirty.add(tid)
+        snap.total = max(snap.total, snap.fold.n_records)
+        return len(new) >= CHUNK
+
+    def _load(self, snap: Snapshot) -> None:
+        """The background replay of a large journal: a chunk at a time, under the lock."""
+        try:
+            while True:
+                with self._lock:
+                    more = self._step(snap)
+                if not more:
+                    with self._lock:  # the trials table's rows, before anyone asks
+                        _refresh_rows(snap)
+                    break
+                time.sleep(0.001)  # let waiting requests take the lock
+        except Exception as e:  # shown on the page; the next request tries again
+            log.exception("dashboard: replaying %s failed", snap.name)
+            snap.error = f"{type(e).__name__}: {e}"
+        finally:
+            with self._lock:
+                snap.loader = None
+
+
+def read_records(path: Path, name: str, after: int, limit: int) -> list[Record]:
+    """Up to ``limit`` records of study ``name`` after the ``after``-th, read-only. (The journal
+    protocol's ``read`` has no limit: the dashboard pages through a large journal itself, with
+    the query ``SQLiteJournal.read`` makes.)"""
+    uri = path.absolute().as_uri() + "?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True)) as conn:
+        cur = conn.execute(
+            "SELECT kind, body FROM record WHERE study = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (name, after, limit),
+        )
+        return [loads(kind, body) for kind, body in cur]
 
 
 # --- the JSON of each page -----------------------------------------------------------------
@@ -147,6 +252,8 @@ def study_row(snap: Snapshot) -> dict[str, Any]:
         "best_value": o.value(h.score(best)) if best is not None else None,
         "searcher": snap.spec.searcher.name,
         "scheduler": snap.spec.scheduler.name,
+        "loading": snap.loading,
+        "error": snap.error,
     })
 
 
@@ -190,12 +297,129 @@ def overview(snap: Snapshot) -> dict[str, Any]:
     return row
 
 
-def trials(snap: Snapshot) -> dict[str, Any]:
+def trials(snap: Snapshot, query: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """One page of the trials table, sorted and filtered on the server.
+
+    ``query`` (the request's query string): ``sort`` (a column, default ``trial_id``),
+    ``desc`` (``1``: descending), ``q`` (words that must all appear in a row, any case),
+    ``offset`` and ``limit`` (at most ``MAX_PAGE``; default 200). Missing values sort last.
+    The answer has the page's ``rows``, ``total`` trials, ``matched`` by the filter, and the
+    page's ``offset``."""
+    q = query or {}
     h = snap.history
-    rows = trial_rows(h, snap.fold)
+    cols = _columns(h)
+    sort = q.get("sort", "trial_id")
+    sort = sort if sort in cols else "trial_id"
+    desc = q.get("desc", "0") in ("1", "true")
+    offset = max(_int(q.get("offset"), 0), 0)
+    limit = min(max(_int(q.get("limit"), 200), 1), MAX_PAGE)
+    words = q.get("q", "").lower().split()
+    _refresh_rows(snap)
+    order = _sorted_ids(snap, sort, desc)
+    if words:
+        texts = snap.texts
+        order = [t for t in order if all(w in texts[t] for w in words)]
+    page = [snap.rows[t] for t in order[offset:offset + limit]]
     return jclean({"params": [n for n in h.space], "space": h.space.to_json(),
                    "metric": h.objective.metric, "mode": h.objective.mode,
-                   "objectives": [o.metric for o in h.objectives], "rows": rows})
+                   "objectives": [o.metric for o in h.objectives], "columns": cols,
+                   "rows": page, "total": len(h), "matched": len(order), "offset": offset,
+                   "limit": limit, "sort": sort, "desc": desc, "loading": snap.loading})
+
+
+def _int(x: str | None, default: int) -> int:
+    try:
+        return int(x) if x is not None else default
+    except ValueError:
+        return default
+
+
+#: the columns of the dashboard's trials table (a subset of ``trials_dataframe``'s)
+_TABLE = ("status", "value", "steps", "decision", "decision_step", "reason", "duration",
+          "worker")
+
+
+def _columns(h: Any) -> list[str]:
+    multi = [f"values_{o.metric}" for o in h.objectives] if len(h.objectives) > 1 else []
+    return ["trial_id", *(f"params_{n}" for n in h.space), *_TABLE[:2], *multi, *_TABLE[2:]]
+
+
+class _Only:
+    """A history that iterates over some trial ids only (to build just their rows)."""
+
+    def __init__(self, history: Any, ids: list[int]) -> None:
+        self._history = history
+        self._ids = ids
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._ids)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._history, name)
+
+
+def _refresh_rows(snap: Snapshot) -> None:
+    """Rebuild the rows of the trials that records touched since the last page."""
+    h = snap.history
+    dirty = sorted(t for t in snap.dirty if t in h)
+    snap.dirty.clear()
+    if not dirty:
+        return
+    cols = _columns(h)
+    for row in trial_rows(_Only(h, dirty), snap.fold):  # type: ignore[arg-type]
+        row = jclean({c: row.get(c) for c in cols})
+        tid = row["trial_id"]
+        snap.rows[tid] = row
+        snap.texts[tid] = " ".join(_fmt(v) for v in row.values()).lower()
+    snap.order = None
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else "" if v is None else str(v)
+
+
+def _sorted_ids(snap: Snapshot, col: str, desc: bool) -> list[int]:
+    key = (snap.fold.n_records, col, desc)
+    if snap.order is not None and snap.order[0] == key:
+        return snap.order[1]
+    rows = snap.rows
+    if col == "trial_id":
+        ids = sorted(rows, reverse=desc)
+    else:
+        present = [t for t in rows if rows[t].get(col) is not None]
+        missing = [t for t in rows if rows[t].get(col) is None]
+        try:
+            present.sort(key=lambda t: (rows[t][col], t), reverse=desc)
+        except TypeError:  # mixed types in a column (a categorical of numbers and text)
+            present.sort(key=lambda t: (str(rows[t][col]), t), reverse=desc)
+        ids = present + sorted(missing)
+    snap.order = (key, ids)
+    return ids
+
+
+def _keep(h: Any, ids: list[int], n: int) -> list[int]:
+    """At most ``n`` of ``ids`` (in their order): the best half by score and the latest."""
+    if len(ids) <= n:
+        return ids
+    best = sorted(ids, key=lambda i: h.score(i))[: n // 2]
+    keep = set(best) | set(ids[-(n - len(best)):])
+    return [i for i in ids if i in keep]
+
+
+def parallel(snap: Snapshot) -> dict[str, Any]:
+    """Parameters and value of the trials with a value (at most ``MAX_PARALLEL``)."""
+    h = snap.history
+    o = h.objective
+    ids = [t for t in h if math.isfinite(h.score(t))]
+    shown = _keep(h, ids, MAX_PARALLEL)
+    names = list(h.space)
+    rows = []
+    for t in shown:
+        p = h.params(t)
+        rows.append({"trial_id": t, "value": o.value(h.score(t)),
+                     **{f"params_{n}": p.get(n) for n in names}})
+    return jclean({"params": names, "space": h.space.to_json(), "metric": o.metric,
+                   "mode": o.mode, "rows": rows, "with_value": len(ids), "total": len(h)})
 
 
 def trial_detail(snap: Snapshot, trial_id: int) -> dict[str, Any]:
@@ -232,11 +456,7 @@ def curves(snap: Snapshot) -> dict[str, Any]:
     h = snap.history
     o = h.objective
     jf = snap.fold
-    ids = list(h)
-    if len(ids) > MAX_CURVES:  # the best half by score, then the latest
-        best = sorted(ids, key=lambda i: h.score(i))[: MAX_CURVES // 2]
-        keep = set(best) | set(ids[-(MAX_CURVES - len(best)):])
-        ids = [i for i in ids if i in keep]
+    ids = _keep(h, list(h), MAX_CURVES)
     series = []
     for tid in ids:
         pts = sorted(h.scores(tid).items())
@@ -245,8 +465,9 @@ def curves(snap: Snapshot) -> dict[str, Any]:
                            "x": [p[0] for p in pts], "y": [o.value(p[1]) for p in pts]})
     steps = spec_steps(snap.spec, snap.engine.scheduler)
     marks = []
+    shown = set(ids)
     for (tid, step), d in jf.decision_at.items():
-        if d.action in ("stop", "pause") and tid in h and step in h.scores(tid):
+        if d.action in ("stop", "pause") and tid in shown and step in h.scores(tid):
             marks.append({"id": tid, "step": step, "action": d.action, "reason": d.reason,
                           "value": o.value(h.scores(tid)[step])})
     return jclean({"metric": o.metric, "mode": o.mode, "max_step": snap.spec.max_step,
@@ -257,13 +478,14 @@ def curves(snap: Snapshot) -> dict[str, Any]:
 def workers(snap: Snapshot) -> dict[str, Any]:
     jf = snap.fold
     t0 = jf.start or 0.0
-    runs: list[dict[str, Any]] = [{"trial_id": r.trial_id, "slot": r.slot, "start": r.start - t0,
-             "end": (r.end if r.end is not None else jf.now) - t0,
-             "outcome": r.outcome or "running"} for r in jf.runs]
-    busy = sum(r["end"] - r["start"] for r in runs)
+    busy = sum((r.end if r.end is not None else jf.now) - r.start for r in jf.runs)
     span = jf.now - t0
     util = busy / (span * jf.n_slots) if span > 0 and jf.n_slots else None
-    return jclean({"slots": jf.n_slots, "now": span, "runs": runs, "utilization": util})
+    runs: list[dict[str, Any]] = [{"trial_id": r.trial_id, "slot": r.slot, "start": r.start - t0,
+             "end": (r.end if r.end is not None else jf.now) - t0,
+             "outcome": r.outcome or "running"} for r in jf.runs[-MAX_RUNS:]]
+    return jclean({"slots": jf.n_slots, "now": span, "runs": runs, "utilization": util,
+                   "total_runs": len(jf.runs)})
 
 
 def pareto(snap: Snapshot) -> dict[str, Any]:

@@ -10,7 +10,8 @@ const COLORS = {
 const PAGES = [["", "overview"], ["trials", "trials"], ["curves", "learning curves"],
                ["parallel", "parallel coordinates"], ["pareto", "Pareto front"],
                ["workers", "workers"]];
-const state = { sort: "trial_id", dir: 1, filter: "", selected: null, route: null };
+const state = { sort: "trial_id", dir: 1, filter: "", offset: 0, selected: null, route: null };
+const PAGE_ROWS = 200;  // rows of the trials table per page (sorted and filtered by the server)
 const CONFIG = { displaylogo: false, responsive: true };
 
 function esc(s) {
@@ -25,6 +26,22 @@ function fmt(x) {
     return a !== 0 && (a < 1e-3 || a >= 1e5) ? x.toExponential(3) : x.toPrecision(4);
   }
   return String(x);
+}
+let plotlyLoading = null;
+function plotly() {
+  // Plotly's bundle (3.5 MB) is loaded on the first page that draws a chart, so the studies,
+  // overview and trials pages open without parsing it
+  if (window.Plotly) return Promise.resolve();
+  if (!plotlyLoading) {
+    plotlyLoading = new Promise((resolve, reject) => {
+      const s = document.createElement("script");
+      s.src = "/static/plotly.min.js";
+      s.onload = resolve;
+      s.onerror = () => { plotlyLoading = null; reject(new Error("could not load plotly.min.js")); };
+      document.head.appendChild(s);
+    });
+  }
+  return plotlyLoading;
 }
 async function api(path) {
   const r = await fetch("/api/" + path, { cache: "no-store" });
@@ -47,6 +64,11 @@ function nav(r) {
     `<a href="${link(r.study, p)}" id="nav-${p || "overview"}" class="${p === r.page ? "active" : ""}">${esc(label)}</a>`).join("");
 }
 function main() { return document.getElementById("main"); }
+function loadingNote(l) {
+  // a large journal is replayed in the background: what is shown so far, and how far it got
+  return l ? `<p class="loading">reading the journal: ${Math.floor(100 * l.records / l.total)}% ` +
+    `(${l.records.toLocaleString()} of ${l.total.toLocaleString()} records); the pages fill in as it goes</p>` : "";
+}
 function ensure(id, html) {
   // the page skeleton is built once per route, then only its parts are refreshed
   let el = document.getElementById(id);
@@ -66,7 +88,8 @@ async function pageStudies() {
       <td>${s.live ? '<span class="live">live</span>' : "idle"}</td><td>${s.trials}</td>
       <td>${Object.entries(s.by_status).map(([k, v]) => `<span class="status-${k}">${k} ${v}</span>`).join(", ")}</td>
       <td>${fmt(s.best_value)} ${esc(s.metric)} (${esc(s.mode)})</td><td>${esc(s.searcher)}</td>
-      <td>${esc(s.scheduler)}</td><td class="muted">${esc(s.path)}</td></tr>`).join("") + "</tbody></table>";
+      <td>${esc(s.scheduler)}</td><td class="muted">${esc(s.path)}</td></tr>`).join("") + "</tbody></table>" +
+    d.studies.map((s) => s.loading ? `<p class="muted">${esc(s.name)}:</p>` + loadingNote(s.loading) : "").join("");
 }
 
 async function pageOverview(name) {
@@ -75,6 +98,7 @@ async function pageOverview(name) {
   const budget = Object.entries(s.budget).map(([k, v]) =>
     `<div class="card">${esc(k)}<b>${fmt(v.used)} / ${fmt(v.limit)}</b>${Math.round(100 * v.used / v.limit)}% spent</div>`).join("");
   box.innerHTML = `<h2>${esc(s.name)} ${s.live ? '<span class="live">live</span>' : ""}</h2>
+    ${loadingNote(s.loading)}${s.error ? `<p class="status-failed">${esc(s.error)}</p>` : ""}
     <div class="cards">
       <div class="card">trials<b id="n-trials">${s.trials}</b>${Object.entries(s.by_status).map(([k, v]) => `<span class="status-${k}">${k} ${v}</span>`).join(" · ")}</div>
       <div class="card">best ${esc(s.metric)} (${esc(s.mode)})<b id="best-value">${fmt(s.best_value)}</b>trial ${fmt(s.best_trial)} at step ${fmt(s.best_step)}</div>
@@ -90,37 +114,40 @@ async function pageOverview(name) {
     <p class="muted">${esc(s.path)} · ${s.records} records · ${s.results} results · ${s.steps_consumed} steps</p>`;
 }
 
-function trialCols(d) {
-  return ["trial_id", ...d.params.map((p) => "params_" + p), "status", "value",
-    ...(d.objectives.length > 1 ? d.objectives.map((o) => "values_" + o) : []),
-    "steps", "decision", "decision_step", "reason", "duration", "worker"];
-}
-function cmp(a, b) {
-  if (a === b) return 0;
-  if (a === null || a === undefined) return 1;
-  if (b === null || b === undefined) return -1;
-  return a < b ? -1 : 1;
-}
 async function pageTrials(name) {
-  const d = await api("study/" + encodeURIComponent(name) + "/trials");
   const box = ensure("trials-box", `<h2>Trials</h2>
-    <input type="search" id="filter" placeholder="filter: status, reason, params… (all words)">
-    <span id="count" class="muted"></span>
-    <div class="split"><div class="scroll" id="trials-box"></div><div id="trial-detail"></div></div>`);
+    <div class="toolbar">
+      <input type="search" id="filter" placeholder="filter: status, reason, params… (all words)">
+      <button id="prev" type="button">◀ previous</button><span id="count" class="muted"></span>
+      <button id="next" type="button">next ▶</button>
+    </div>
+    <div class="split" id="trials-split"><div class="scroll" id="trials-box"></div><div id="trial-detail"></div></div>`);
   const filter = document.getElementById("filter");
   if (!filter.dataset.bound) {
     filter.dataset.bound = "1";
     filter.value = state.filter;
-    filter.addEventListener("input", () => { state.filter = filter.value; pageTrials(name); });
+    filter.addEventListener("input", () => { state.filter = filter.value; state.offset = 0; pageTrials(name); });
+    document.getElementById("prev").addEventListener("click", () => {
+      state.offset = Math.max(0, state.offset - PAGE_ROWS); pageTrials(name); });
+    document.getElementById("next").addEventListener("click", () => {
+      state.offset += PAGE_ROWS; pageTrials(name); });
   }
-  const cols = trialCols(d);
-  const words = state.filter.toLowerCase().split(/\s+/).filter(Boolean);
-  let rows = d.rows.filter((r) => {
-    const text = cols.map((c) => r[c]).join(" ").toLowerCase();
-    return words.every((w) => text.includes(w));
-  });
-  rows.sort((a, b) => state.dir * cmp(a[state.sort], b[state.sort]));
-  document.getElementById("count").textContent = `${rows.length} of ${d.rows.length} trials`;
+  const qs = new URLSearchParams({ sort: state.sort, desc: state.dir < 0 ? "1" : "0", q: state.filter,
+                                   offset: String(state.offset), limit: String(PAGE_ROWS) });
+  const d = await api("study/" + encodeURIComponent(name) + "/trials?" + qs.toString());
+  if (d.offset > 0 && d.offset >= d.matched) {  // the filter shrank the list: back to its start
+    state.offset = Math.max(0, Math.floor((d.matched - 1) / PAGE_ROWS) * PAGE_ROWS);
+    return pageTrials(name);
+  }
+  const cols = d.columns;
+  const rows = d.rows;
+  const first = d.matched ? d.offset + 1 : 0;
+  document.getElementById("count").textContent =
+    `${first.toLocaleString()}–${(d.offset + rows.length).toLocaleString()} of ${d.matched.toLocaleString()} trials` +
+    (d.matched !== d.total ? ` (filtered from ${d.total.toLocaleString()})` : "") +
+    (d.loading ? ` · reading the journal: ${Math.floor(100 * d.loading.records / d.loading.total)}%` : "");
+  document.getElementById("prev").disabled = d.offset === 0;
+  document.getElementById("next").disabled = d.offset + rows.length >= d.matched;
   const key = JSON.stringify([rows, state.sort, state.dir]);
   if (box.dataset.key === key && box.firstChild) {  // nothing changed: keep the DOM as it is
     if (state.selected !== null) await trialDetail(name, state.selected);
@@ -130,11 +157,12 @@ async function pageTrials(name) {
   box.innerHTML = `<table id="trials-table"><thead><tr>${cols.map((c) =>
       `<th data-col="${c}" class="${c === state.sort ? "sorted" : ""}" data-dir="${state.dir > 0 ? " ▲" : " ▼"}">${esc(c.replace(/^params_/, ""))}</th>`).join("")}</tr></thead>
     <tbody>${rows.map((r) => `<tr data-id="${r.trial_id}" class="${r.trial_id === state.selected ? "sel" : ""}">${cols.map((c) =>
-      `<td class="${c === "reason" ? "reason" : c === "status" ? "status-" + r.status : ""}">${esc(fmt(r[c]))}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
+      `<td class="${c === "reason" ? "reason" : c === "status" ? "status-" + r.status : typeof r[c] === "number" ? "num" : ""}">${esc(fmt(r[c]))}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
   box.querySelectorAll("th").forEach((th) => th.addEventListener("click", () => {
     const c = th.dataset.col;
     state.dir = state.sort === c ? -state.dir : 1;
     state.sort = c;
+    state.offset = 0;
     pageTrials(name);
   }));
   box.querySelectorAll("tbody tr").forEach((tr) => tr.addEventListener("click", () => {
@@ -147,9 +175,11 @@ async function pageTrials(name) {
 }
 
 async function trialDetail(name, tid) {
+  await plotly();
   const t = await api(`study/${encodeURIComponent(name)}/trial/${tid}`);
   const el = document.getElementById("trial-detail");
   if (!el) return;
+  document.getElementById("trials-split").classList.add("has-detail");
   if (!document.getElementById("trial-curve")) {
     el.innerHTML = '<h3 id="trial-title"></h3><div id="trial-curve" class="small-chart"></div><div id="trial-info"></div>';
   }
@@ -172,18 +202,19 @@ async function trialDetail(name, tid) {
 }
 
 async function pageCurves(name) {
+  await plotly();
   const d = await api("study/" + encodeURIComponent(name) + "/curves");
   ensure("curves", '<h2>Learning curves</h2><p class="muted" id="curves-note"></p><div id="curves" class="chart"></div>');
   document.getElementById("curves-note").textContent =
     `${d.trials.length} of ${d.total} trials; dotted: rung steps; black bars: the cut-off applied at each rung; x: stopped there`;
-  const seen = new Set();
-  const traces = d.trials.map((t) => {
-    const first = !seen.has(t.status);
-    seen.add(t.status);
-    return { x: t.x, y: t.y, mode: "lines", name: t.status, legendgroup: t.status, showlegend: first,
-             line: { color: COLORS[t.status] || "#777", width: 1 }, opacity: 0.75,
-             hovertemplate: `trial ${t.id}: %{y} at step %{x}<extra>${t.status}</extra>` };
-  });
+  // one trace per status, the curves separated by gaps: hundreds of curves draw as fast as one
+  const by = {};
+  d.trials.forEach((t) => { (by[t.status] = by[t.status] || []).push(t); });
+  const traces = Object.entries(by).map(([status, ts]) => ({
+    x: ts.flatMap((t) => [...t.x, null]), y: ts.flatMap((t) => [...t.y, null]),
+    text: ts.flatMap((t) => [...t.x.map(() => `trial ${t.id}`), null]),
+    mode: "lines", name: status, line: { color: COLORS[status] || "#777", width: 1 }, opacity: 0.75,
+    hovertemplate: `%{text}: %{y} at step %{x}<extra>${status}</extra>` }));
   const marks = d.decisions;
   traces.push({ x: marks.map((m) => m.step), y: marks.map((m) => m.value), mode: "markers",
                 name: "stopped / paused here", marker: { symbol: "x", color: "#d62728", size: 8 },
@@ -198,10 +229,12 @@ async function pageCurves(name) {
 }
 
 async function pageParallel(name) {
-  const d = await api("study/" + encodeURIComponent(name) + "/trials");
+  await plotly();
+  const d = await api("study/" + encodeURIComponent(name) + "/parallel");
   ensure("parallel", '<h2>Parallel coordinates</h2><p class="muted" id="par-note"></p><div id="parallel" class="chart"></div>');
   const rows = d.rows.filter((r) => r.value !== null);
-  document.getElementById("par-note").textContent = `${rows.length} trials with a value (at each trial's last step)`;
+  document.getElementById("par-note").textContent = `${rows.length} trials with a value (at each trial's last step)` +
+    (rows.length < d.with_value ? ` of ${d.with_value.toLocaleString()}: the best half and the latest` : "");
   if (!rows.length) return;
   const dims = d.params.map((p) => {
     const spec = d.space[p] || {};
@@ -221,6 +254,7 @@ async function pageParallel(name) {
 }
 
 async function pagePareto(name) {
+  await plotly();
   const d = await api("study/" + encodeURIComponent(name) + "/pareto");
   ensure("pareto", '<h2>Pareto front</h2><p class="muted" id="pareto-note"></p><div id="pareto" class="chart"></div>');
   if (d.objectives.length < 2) {
@@ -241,18 +275,24 @@ async function pagePareto(name) {
 }
 
 async function pageWorkers(name) {
+  await plotly();
   const d = await api("study/" + encodeURIComponent(name) + "/workers");
   ensure("workers", '<h2>Worker timeline</h2><p class="muted" id="workers-note"></p><div id="workers" class="chart"></div>');
   document.getElementById("workers-note").textContent =
-    `${d.runs.length} runs on ${d.slots} worker slots` + (d.utilization === null ? "" : `, ${Math.round(100 * d.utilization)}% busy`);
+    (d.runs.length < d.total_runs ? `the latest ${d.runs.length} of ${d.total_runs.toLocaleString()} runs` : `${d.runs.length} runs`) +
+    ` on ${d.slots} worker slots` + (d.utilization === null ? "" : `, ${Math.round(100 * d.utilization)}% busy`);
+  // one line trace per outcome, a segment per run (an SVG path each: thousands of runs draw
+  // in a fraction of the time thousands of bars take)
   const by = {};
   d.runs.forEach((r) => { (by[r.outcome] = by[r.outcome] || []).push(r); });
   const traces = Object.entries(by).map(([o, runs]) => ({
-    type: "bar", orientation: "h", name: o, base: runs.map((r) => r.start),
-    x: runs.map((r) => Math.max(r.end - r.start, 1e-9)), y: runs.map((r) => "slot " + r.slot),
-    marker: { color: COLORS[o] || "#777", line: { color: "#fff", width: 0.5 } },
-    text: runs.map((r) => `trial ${r.trial_id}`), hoverinfo: "text+name" }));
-  Plotly.react("workers", traces, { barmode: "overlay", margin: { t: 20, l: 70 },
+    type: "scatter", mode: "lines", name: o,
+    x: runs.flatMap((r) => [r.start, Math.max(r.end, r.start + 1e-9), null]),
+    y: runs.flatMap((r) => ["slot " + r.slot, "slot " + r.slot, null]),
+    text: runs.flatMap((r) => [`trial ${r.trial_id}`, `trial ${r.trial_id}`, null]),
+    line: { color: COLORS[o] || "#777", width: Math.max(4, Math.min(18, 240 / Math.max(d.slots, 1))) },
+    hoverinfo: "text+name" }));
+  Plotly.react("workers", traces, { margin: { t: 20, l: 70 },
     xaxis: { title: { text: "time since the study started (s)" } },
     yaxis: { autorange: "reversed", type: "category" } }, CONFIG);
 }

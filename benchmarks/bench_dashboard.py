@@ -1,0 +1,488 @@
+"""Dashboard cost on a 100,000-trial study (issue 16): rung dashboard against optuna-dashboard.
+
+The study: random search + ASHA (reduction factor 3) on MF-Branin (``max_step`` 27), 100,000
+trials on 8 simulated workers, run on the simulated executor into a memory journal and then
+written into an SQLite journal through the journal API (``SQLiteJournal.append``), as a run
+writes it. The Optuna study is the same trials (same parameters, the same intermediate values
+at the same steps; completed trials COMPLETE with their last value, stopped ones PRUNED, failed
+ones FAIL), made by Optuna itself (``Study.add_trials`` on a ``JournalStorage``) into an
+in-memory journal backend whose log is then written as ``JournalFileBackend`` writes it (one
+JSON line per operation; writing through ``JournalFileBackend`` fsyncs every operation: 8 ms a
+trial here, 14 minutes for the study). It is read back with ``optuna.load_study`` and checked
+(trial count, states, values) before it is served.
+
+Both dashboards run as their own CLI in a subprocess on a loopback port:
+
+- **open**: a fresh server (it answers ``GET /`` first, which reads no study), then the first
+  data request that needs the study: rung ``GET /api/studies`` (replays the journal), then
+  ``/api/study/NAME``; optuna-dashboard ``GET /api/studies`` then ``/api/studies/ID`` (loads
+  every trial). Repeated on a fresh server ``--opens`` times; the median is reported.
+- **page** (HTTP): each page's data requests once the study is open (the server's steady state
+  while a user clicks through), median of ``--repeats``. rung: overview, trials (the first
+  page of rows, sorted), a trial's detail, learning curves, parallel coordinates, workers,
+  Pareto front. optuna-dashboard: every page of the study loads the same
+  ``/api/studies/ID`` (all trials; later polls send ``?after=N``), the analytics page adds
+  ``param_importances``.
+- **page** (browser): headless Chromium via Selenium (Debian's ``chromium`` and
+  ``chromedriver``): from navigation to the page's content being drawn (rung: the table's
+  rows or the chart's SVG; optuna-dashboard: the study's title and the page's chart or table),
+  median of ``--repeats``, on a server whose study is already open.
+
+Goals (issue 16): open < 2 s, a page < 1 s. Usage::
+
+    nice -n 10 python benchmarks/bench_dashboard.py [--trials 100000] [--repeats 5]
+        [--opens 3] [--optuna-python /tmp/optdash/bin/python] [--no-browser] [--no-write]
+
+optuna-dashboard must be installed in a Python of its own (``--optuna-python``; never in
+rung's dependencies): ``python -m venv /tmp/optdash && /tmp/optdash/bin/pip install
+optuna-dashboard``. Without it the rung half runs alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _results import table, write_section
+
+import rung
+from rung.benchmarks import get_benchmark
+from rung.storage import SQLiteJournal
+
+GOAL_OPEN, GOAL_PAGE = 2.0, 1.0
+#: seconds a browser page gets to draw (a page that takes longer is reported as "> TIMEOUT")
+TIMEOUT = 60.0
+NAME = "big"
+N_TRIALS = [100_000]  # set by main (the trial list's header shows the count once loaded)
+
+
+# --- the studies ----------------------------------------------------------------------------
+def build_rung(n: int, path: Path) -> rung.Study:
+    """``n`` trials of random + ASHA on MF-Branin, simulated, then written to ``path``."""
+    bench = get_benchmark("mf-branin")
+    study = rung.Study.create(NAME, bench.space, "loss", searcher="random",
+                              scheduler=rung.ASHA(reduction_factor=3), max_step=bench.max_step,
+                              budget={"n_trials": n}, seed=0)
+    study.simulate(bench, n_workers=8)
+    records = study.journal.read(NAME)
+    path.unlink(missing_ok=True)
+    with SQLiteJournal(path) as j:
+        j.create_study(NAME, study.journal.load_study(NAME))
+        for i in range(0, len(records), 50_000):
+            j.append(NAME, records[i:i + 50_000])
+    return study
+
+
+def optuna_trials(study: rung.Study) -> list[dict[str, Any]]:
+    """The rung study's trials as plain data for the Optuna side."""
+    out = []
+    for t in study.trials():
+        inter = {int(r.step): float(r.metrics["loss"]) for r in t.results}
+        out.append({"params": dict(t.params), "inter": inter, "status": t.status.value,
+                    "value": t.value})
+    return out
+
+
+OPTUNA_BUILD = textwrap.dedent('''
+    import json, sys
+    import optuna
+    from optuna.distributions import FloatDistribution
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import BaseJournalBackend
+    from optuna.trial import TrialState, create_trial
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    src, out = sys.argv[1], sys.argv[2]
+
+    class Memory(BaseJournalBackend):
+        """Optuna's own journal operations, kept in memory (no fsync per operation)."""
+        def __init__(self):
+            self.logs = []
+        def read_logs(self, log_number_from):
+            return self.logs[log_number_from:]
+        def append_logs(self, logs):
+            self.logs.extend(logs)
+
+    rows = json.load(open(src))
+    dist = {"x1": FloatDistribution(-5.0, 10.0), "x2": FloatDistribution(0.0, 15.0)}
+    states = {"completed": TrialState.COMPLETE, "stopped": TrialState.PRUNED,
+              "failed": TrialState.FAIL}
+    mem = Memory()
+    study = optuna.create_study(study_name="big", storage=JournalStorage(mem))
+    trials = []
+    for r in rows:
+        state = states[r["status"]]
+        trials.append(create_trial(
+            params=r["params"], distributions=dist, intermediate_values=r["inter"],
+            value=r["value"] if state is TrialState.COMPLETE else None, state=state))
+    study.add_trials(trials)
+    with open(out, "w") as f:
+        for log in mem.logs:
+            f.write(json.dumps(log, separators=(",", ":")) + "\\n")
+    from optuna.storages.journal import JournalFileBackend
+    back = optuna.load_study(study_name="big", storage=JournalStorage(JournalFileBackend(out)))
+    got = back.get_trials(deepcopy=False)
+    assert len(got) == len(rows), (len(got), len(rows))
+    for r, t in zip(rows, got):
+        assert t.state == states[r["status"]] and t.params == r["params"]
+        assert {int(k): v for k, v in t.intermediate_values.items()} == {
+            int(k): v for k, v in r["inter"].items()}
+        if t.state == TrialState.COMPLETE:
+            assert t.value == r["value"]
+    print(json.dumps({"trials": len(got), "logs": len(mem.logs)}))
+''')
+
+
+def build_optuna(python: str, study: rung.Study, path: Path) -> dict[str, Any]:
+    src = path.with_suffix(".json")
+    src.write_text(json.dumps(optuna_trials(study)))
+    path.unlink(missing_ok=True)
+    out = subprocess.run([python, "-c", OPTUNA_BUILD, str(src), str(path)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"building the Optuna study failed: {out.stderr[-3000:]}")
+    src.unlink()
+    info: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return info
+
+
+# --- servers --------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get(url: str, timeout: float = 300.0) -> tuple[float, int]:
+    """Seconds to fetch ``url`` completely, and the body's size."""
+    t = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        body = r.read()
+        if r.status != 200:
+            raise RuntimeError(f"{url}: HTTP {r.status}")
+    return time.perf_counter() - t, len(body)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Server:
+    """A dashboard CLI in a subprocess, up once ``GET /`` answers (which reads no study)."""
+
+    def __init__(self, argv: list[str], port: int) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                get(self.base + "/", timeout=5)
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                    self.close()
+                    raise RuntimeError(f"{argv[0]} did not start: {err[-2000:]}") from None
+                time.sleep(0.1)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+def rung_server(path: Path) -> Server:
+    port = free_port()
+    return Server([sys.executable, "-m", "rung.cli", "dashboard", NAME, "--storage", str(path),
+                   "--port", str(port)], port)
+
+
+def optuna_server(python: str, path: Path) -> Server:
+    port = free_port()
+    exe = str(Path(python).with_name("optuna-dashboard"))
+    return Server([exe, str(path), "--port", str(port), "--server", "wsgiref"], port)
+
+
+def rung_open(path: Path) -> tuple[dict[str, float], Server]:
+    """Seconds (and server CPU seconds) to the first data, then to the whole study replayed."""
+    srv = rung_server(path)
+    c0, t = cpu_seconds(srv.proc.pid), time.perf_counter()
+    get(srv.base + "/api/studies")
+    get(srv.base + f"/api/study/{NAME}")
+    first, first_cpu = time.perf_counter() - t, cpu_seconds(srv.proc.pid) - c0
+    while True:
+        with urllib.request.urlopen(srv.base + f"/api/study/{NAME}", timeout=300) as r:
+            if json.load(r)["loading"] is None:
+                break
+        time.sleep(0.1)
+    return {"first": first, "first_cpu": first_cpu, "complete": time.perf_counter() - t,
+            "complete_cpu": cpu_seconds(srv.proc.pid) - c0}, srv
+
+
+def optuna_open(python: str, path: Path) -> tuple[dict[str, float], Server]:
+    """optuna-dashboard shows a study once every trial is loaded: first data = complete."""
+    srv = optuna_server(python, path)
+    c0, t = cpu_seconds(srv.proc.pid), time.perf_counter()
+    get(srv.base + "/api/studies")
+    get(srv.base + "/api/studies/0")
+    dt, cpu = time.perf_counter() - t, cpu_seconds(srv.proc.pid) - c0
+    return {"first": dt, "first_cpu": cpu, "complete": dt, "complete_cpu": cpu}, srv
+
+
+def rung_pages(study: rung.Study) -> dict[str, list[str]]:
+    """Each page of the rung dashboard and the data requests it makes."""
+    tid = study.best_trial.id if study.best_trial is not None else 0
+    s = f"/api/study/{NAME}"
+    return {
+        "studies": ["/api/studies"],
+        "overview": [s],
+        "trials": [s + "/trials?sort=value&limit=200", f"{s}/trial/{tid}"],
+        "curves": [s + "/curves"],
+        "parallel": [s + "/parallel"],
+        "workers": [s + "/workers"],
+        "pareto": [s + "/pareto"],
+    }
+
+
+OPTUNA_PAGES = {
+    "studies": ["/api/studies"],
+    "study (history, trial list, table)": ["/api/studies/0?after=0"],
+    "analytics": ["/api/studies/0?after=0", "/api/studies/0/param_importances"],
+}
+
+
+def time_pages(base: str, pages: dict[str, list[str]], repeats: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for page, urls in pages.items():
+        runs, size = [], 0
+        for _ in range(repeats):
+            t, size = 0.0, 0
+            for u in urls:
+                dt, n = get(base + u)
+                t, size = t + dt, size + n
+            runs.append(t)
+        out[page] = {"median": statistics.median(runs), "max": max(runs), "bytes": size}
+    return out
+
+
+# --- the browser ----------------------------------------------------------------------------
+def browser() -> Any:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    opts = Options()
+    opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              "--window-size=1500,1000"):
+        opts.add_argument(a)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
+    driver.set_page_load_timeout(120)
+    return driver
+
+
+def time_browser(driver: Any, base: str, pages: dict[str, tuple[str, Callable[[Any], bool]]],
+                 repeats: int, shots: Path | None) -> dict[str, Any]:
+    """Seconds from navigation (a fresh document) until ``ready(driver)``."""
+    out: dict[str, Any] = {}
+    for page, (url, ready) in pages.items():
+        runs = []
+        for k in range(repeats):
+            driver.get("about:blank")
+            t = time.perf_counter()
+            driver.get(base + url)
+            deadline = t + TIMEOUT
+            while not ready(driver):
+                if time.perf_counter() > deadline:
+                    break
+                time.sleep(0.01)
+            runs.append(time.perf_counter() - t)
+            if runs[-1] > TIMEOUT:  # not drawn: once is enough to say so
+                break
+            if k == 0 and shots is not None:
+                driver.save_screenshot(str(shots / f"{page.split()[0]}.png"))
+        out[page] = {"median": statistics.median(runs), "max": max(runs)}
+    return out
+
+
+def css(sel: str, text: str | None = None) -> Callable[[Any], bool]:
+    """Ready once an element matches ``sel`` (and, if given, some such element's text holds
+    ``text``)."""
+    def ready(driver: Any) -> bool:
+        return bool(driver.execute_script(
+            "const els = [...document.querySelectorAll(arguments[0])];"
+            "return els.length > 0 && (arguments[1] === null || "
+            "els.some(e => e.textContent.includes(arguments[1])));", sel, text))
+    return ready
+
+
+def rung_browser_pages() -> dict[str, tuple[str, Callable[[Any], bool]]]:
+    s = f"/#/study/{NAME}"
+    return {
+        "studies": ("/#/", css("#studies-table a")),
+        "overview": (s, css("#n-trials")),
+        "trials": (s + "/trials", css("#trials-table tbody tr")),
+        "curves": (s + "/curves", css("#curves .main-svg")),
+        "parallel": (s + "/parallel", css("#parallel .main-svg")),
+        "workers": (s + "/workers", css("#workers .main-svg")),
+    }
+
+
+def optuna_browser_pages() -> dict[str, tuple[str, Callable[[Any], bool]]]:
+    s = "/dashboard/studies/0"
+    return {
+        "studies": ("/dashboard", css("a[href*='/dashboard/studies/0']")),
+        "study (history)": (s, css(".js-plotly-plot .main-svg .scatterlayer .trace")),
+        "analytics": (s + "/analytics", css(".js-plotly-plot .main-svg .scatterlayer .trace")),
+        "trial list": (s + "/trials", css("body", f"{N_TRIALS[0]} Trials")),
+        "trial table": (s + "/trialTable", css("table tbody tr td")),
+    }
+
+
+# --- the report -----------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--trials", type=int, default=100_000)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--opens", type=int, default=3)
+    p.add_argument("--optuna-python", default="/tmp/optdash/bin/python")
+    p.add_argument("--no-browser", action="store_true")
+    p.add_argument("--no-write", action="store_true")
+    p.add_argument("--workdir", default=None)
+    p.add_argument("--shots", default=None, help="folder for screenshots of the pages")
+    args = p.parse_args(argv)
+    N_TRIALS[0] = args.trials
+    logging.disable(logging.WARNING)
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-dashboard-"))
+    work.mkdir(parents=True, exist_ok=True)
+    shots = Path(args.shots) if args.shots else None
+    if shots:
+        shots.mkdir(parents=True, exist_ok=True)
+
+    t = time.perf_counter()
+    study = build_rung(args.trials, work / "rung.db")
+    n_records = SQLiteJournal(work / "rung.db", readonly=True).count(NAME)
+    print(f"rung journal: {args.trials} trials, {n_records} records, "
+          f"{(work / 'rung.db').stat().st_size / 1e6:.0f} MB, built in "
+          f"{time.perf_counter() - t:.0f} s", flush=True)
+    optuna_ok = Path(args.optuna_python).exists()
+    if optuna_ok:
+        t = time.perf_counter()
+        info = build_optuna(args.optuna_python, study, work / "optuna.log")
+        print(f"optuna journal: {info['trials']} trials, {info['logs']} operations, "
+              f"{(work / 'optuna.log').stat().st_size / 1e6:.0f} MB, built and checked in "
+              f"{time.perf_counter() - t:.0f} s", flush=True)
+    else:
+        print(f"no optuna-dashboard at {args.optuna_python}: rung alone", flush=True)
+
+    res: dict[str, Any] = {"rung": {}, "optuna": {}}
+    sides: list[tuple[str, Callable[[], tuple[dict[str, float], Server]], dict[str, list[str]],
+                      dict[str, tuple[str, Callable[[Any], bool]]]]] = [
+        ("rung", lambda: rung_open(work / "rung.db"), rung_pages(study), rung_browser_pages()),
+    ]
+    if optuna_ok:
+        sides.append(("optuna", lambda: optuna_open(args.optuna_python, work / "optuna.log"),
+                      OPTUNA_PAGES, optuna_browser_pages()))
+    driver = None if args.no_browser else browser()
+    try:
+        for side, opener, pages, bpages in sides:
+            opens = []
+            for k in range(args.opens):
+                dt, srv = opener()
+                opens.append(dt)
+                print(f"{side}: open: first data {dt['first']:.2f} s "
+                      f"({dt['first_cpu']:.2f} CPU s), complete {dt['complete']:.2f} s "
+                      f"({dt['complete_cpu']:.2f} CPU s)", flush=True)
+                if k < args.opens - 1:
+                    srv.close()
+            try:
+                res[side]["open"] = {k: {"median": statistics.median(o[k] for o in opens),
+                                         "max": max(o[k] for o in opens)} for k in opens[0]}
+                res[side]["http"] = time_pages(srv.base, pages, args.repeats)
+                for page, r in res[side]["http"].items():
+                    print(f"{side}: {page} (HTTP) {r['median']:.3f} s, {r['bytes'] / 1e6:.2f} MB",
+                          flush=True)
+                if driver is not None:
+                    d = shots / side if shots else None
+                    if d:
+                        d.mkdir(exist_ok=True)
+                    res[side]["browser"] = time_browser(driver, srv.base, bpages,
+                                                        args.repeats, d)
+                    for page, r in res[side]["browser"].items():
+                        print(f"{side}: {page} (browser) {r['median']:.3f} s", flush=True)
+            finally:
+                srv.close()
+    finally:
+        if driver is not None:
+            driver.quit()
+    print("RESULT " + json.dumps(res), flush=True)
+    if not args.no_write:
+        write_section("bench_dashboard", report(res, args, n_records))
+
+
+def report(res: dict[str, Any], args: argparse.Namespace, n_records: int) -> str:
+    def row(side: str, what: str, r: dict[str, Any], goal: float | None,
+            size: int | None) -> list[Any]:
+        med = r["median"]
+        shown = f"> {TIMEOUT:g} (not drawn)" if med > TIMEOUT else med
+        verdict = "" if goal is None or side != "rung dashboard" else (
+            f"< {goal:g} s: {'yes' if med < goal else '**no**'}")
+        return [side, what, shown, r["max"] if med <= TIMEOUT else "", verdict,
+                "" if size is None else f"{size / 1e6:.2f}"]
+
+    rows: list[list[Any]] = []
+    for side in ("rung", "optuna"):
+        if "open" not in res[side]:
+            continue
+        label = "rung dashboard" if side == "rung" else "optuna-dashboard"
+        o = res[side]["open"]
+        rows.append(row(label, "open: first data (fresh server)", o["first"], GOAL_OPEN, None))
+        rows.append(row(label, "open: server CPU s to first data", o["first_cpu"], None, None))
+        rows.append(row(label, "open: whole study loaded", o["complete"], GOAL_OPEN, None))
+        rows.append(row(label, "open: server CPU s to whole study", o["complete_cpu"], None,
+                        None))
+        for page, r in res[side]["http"].items():
+            rows.append(row(label, f"page {page} (HTTP)", r, GOAL_PAGE, r["bytes"]))
+        for page, r in res[side].get("browser", {}).items():
+            rows.append(row(label, f"page {page} (Chromium)", r, GOAL_PAGE, None))
+    body = (
+        f"{args.trials:,} trials (random + ASHA eta 3 on MF-Branin, max_step 27, 8 simulated "
+        f"workers; {n_records:,} journal records); the Optuna study holds the same trials "
+        "(params, intermediate values, states) in a JournalFileStorage. Seconds: median "
+        f"(and max) of {args.opens} opens on a fresh server and of {args.repeats} page loads "
+        "once the study is loaded; CPU seconds are the server process's own (user + system), "
+        "what the wall time would be on an idle core. Both servers single-process, run one "
+        "after the other (optuna-dashboard on wsgiref, rung on uvicorn) on a machine shared "
+        "with other jobs (load ~10 on 2 cores): wall times are several times the CPU times; "
+        "the comparison is the point. rung replays a large journal in the background and "
+        "answers with what it has replayed so far (first data), optuna-dashboard answers once "
+        "every trial is loaded (first data = whole study). Browser: headless Chromium "
+        "(software rendering), from navigation to the page's table or chart drawn.\n\n"
+        + table(["dashboard", "what", "median s", "max s", "goal", "MB"], rows)
+    )
+    return body
+
+
+if __name__ == "__main__":
+    main()
