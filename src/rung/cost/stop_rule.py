@@ -151,7 +151,8 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
     """The numbers the rule decides on, at ``step`` (``None``: no finite score there):
     ``regret_bound``, ``threshold``, ``noise`` (and its two parts ``gp_noise``,
     ``curve_noise``), ``expected_improvement``, ``cost_per_trial``, ``best``, ``beta``,
-    ``trials``. All in the objective's units, lower is better."""
+    ``trials`` (results at ``step``), ``fitted`` (the best half the bound's GP is fitted to),
+    ``step``. All in the objective's units, lower is better."""
     from rung.searchers._common import CAT, UnitCache, dims_of
     from rung.searchers._gp import Features
 
@@ -222,9 +223,27 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
         "cost_per_trial": cost_per_trial,
         "best": float(y.min()),
         "beta": beta,
-        "trials": float(n),
+        "trials": float(len(table)),
+        "fitted": float(n),
         "step": float(step),
     }
+
+
+def assess(study: Any, **params: Any) -> dict[str, float] | None:
+    """What ``StopRule(**params)`` sees in ``study`` now, whether or not its budget names a
+    stop rule: the ``evidence`` at the step the rule would model, with ``cost_per_trial`` taken
+    from the study's ledger (``None``: fewer than ``min_trials`` results at any step). For the
+    question "is another N trials worth it?" (docs/cost.md)."""
+    rule = StopRule(**params)
+    spec = study.spec
+    rule.bind(BindContext(spec.space, spec.objective, spec.max_step, spec.seed))
+    h = study.engine.history
+    step = next((s for s in reversed(h.steps()) if h.n_at_step(s) >= rule.min_trials), None)
+    if step is None:
+        return None
+    led = study.ledger()
+    request = StopRequest(h, -1, led.total.cost, led.total.device_hours, led.total.runs)
+    return evidence(h, step, rule, request)
 
 
 def _model(rule: StopRule, slot: str, features: Any, X: np.ndarray, z: np.ndarray) -> Any:
@@ -258,4 +277,4 @@ def curve_jitter(h: History, tail: int) -> float:
     return float(np.median(out)) if out else 0.0
 
 
-__all__ = ["StopRule", "curve_jitter", "evidence"]
+__all__ = ["StopRule", "assess", "curve_jitter", "evidence"]
