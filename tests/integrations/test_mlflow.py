@@ -34,6 +34,12 @@ from tracking_study import (
 from rung import Study
 from rung.integrations.mlflow import MLflowCallback
 
+#: no test may use the network: MLflow's usage telemetry stays off, in the server and in this
+#: process (set before MLflow is imported: it starts its telemetry client on import)
+NO_TELEMETRY = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+for _k, _v in NO_TELEMETRY.items():
+    os.environ.setdefault(_k, _v)
+
 mlflow = pytest.importorskip("mlflow")
 pytestmark = pytest.mark.slow
 
@@ -56,7 +62,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
          "--artifacts-destination", str(root / "artifacts"), "--workers", "1"],
         cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         # no background job runner (its worker processes serve features these tests never use)
-        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **NO_TELEMETRY},
     )
     url = f"http://127.0.0.1:{port}"
     try:
