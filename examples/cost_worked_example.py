@@ -71,7 +71,7 @@ def main() -> None:
 
     ev = assess(first, value=args.value)
     assert ev is not None
-    print(f"the rule models step {ev['step']:.0f}, the highest with {ev['trials']:.0f}+ results")
+    print(f"the rule models step {ev['step']:.0f} ({ev['trials']:.0f} results there)")
     print(f"best val_error there {ev['best']:.4f}; regret bound {ev['regret_bound']:.4f} "
           f"(the most the search can still gain, with high probability); expected "
           f"improvement of one more trial {ev['expected_improvement']:.5f}; noise "
