@@ -63,7 +63,19 @@ def test_pages_and_api(client: TestClient) -> None:
     assert t["decisions"][-1]["action"] == "stop" and t["decisions"][-1]["reason"]
     assert t["results"][-1]["decision"] == "stop"
     cur = client.get("/api/study/asha/curves").json()
-    assert len(cur["trials"]) == 30 and cur["cutoffs"] and len(cur["decisions"]) == len(stopped)
+    assert len(cur["trials"]) == 30 and len(cur["decisions"]) == len(stopped)
+    # the cut-offs are the thresholds ASHA named in its stop decisions (latest per rung)
+    named: dict[str, list[tuple[float, float]]] = {}
+    for trial in stopped:
+        d = client.get(f"/api/study/asha/trial/{trial['trial_id']}").json()["decisions"][-1]
+        named.setdefault(str(d["step"]), []).append(
+            (d["time"], float(d["reason"].split("cutoff score ")[1].split(")")[0])))
+    assert set(cur["cutoffs"]) == set(named)
+    for step, c in cur["cutoffs"].items():
+        ordered = [v for _, v in sorted(named[step])]  # by decision time
+        assert c["n"] == len(ordered) and c["low"] == min(ordered) and c["high"] == max(ordered)
+        last = [v for t, v in named[step] if t == max(named[step])[0]]
+        assert c["latest"] in last  # the last decision's (journal order breaks time ties)
     w = client.get("/api/study/asha/workers").json()
     assert w["slots"] == 3 and len(w["runs"]) == 30 and 0 < w["utilization"] <= 1
     p = client.get("/api/study/mo/pareto").json()

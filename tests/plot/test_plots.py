@@ -78,11 +78,59 @@ def test_learning_curves_show_outcomes_cutoffs_and_decisions(study: rung.Study) 
     assert {P.STATUS_COLORS["completed"], P.STATUS_COLORS["stopped"]} <= colors
     rungs = [s for s in study.engine.scheduler.fidelity_steps() if s < study.spec.max_step]
     assert len(_gids(ax, "rung-")) == len(rungs)
-    assert 1 <= len(_gids(ax, "cutoff-")) <= len(rungs)
     (stops,) = _gids(ax, "stop")
     assert len(stops.get_offsets()) == len(study.trials("stopped"))
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "rung cut-off" in labels and "stopped here" in labels
+    assert "rung cut-off (the scheduler's latest threshold)" in labels
+    assert "stopped here" in labels
+
+
+def test_learning_curve_cutoffs_are_the_thresholds_the_scheduler_applied(
+    study: rung.Study,
+) -> None:
+    """Each bar is the cutoff named by the last stop decision at that rung (ASHA's reason:
+    'not in the top 1/3 (cutoff score X)'), not the worst value that passed the rung."""
+    import re
+
+    from rung.analysis_frames import study_fold
+
+    latest: dict[int, float] = {}
+    every: dict[int, list[float]] = {}
+    for d in study_fold(study).decisions:
+        m = re.search(r"cutoff score ([-0-9.e+]+)", d.reason)
+        if d.action == "stop" and m:
+            latest[d.step] = float(m.group(1))  # loss, minimized: value == score
+            every.setdefault(d.step, []).append(float(m.group(1)))
+    assert latest, "ASHA stopped trials, naming its cutoff"
+    ax = P.learning_curves(study).axes[0]
+    bars = {int(line.get_gid()[len("cutoff-"):]): line for line in _gids(ax, "cutoff-")
+            if line.get_gid()[len("cutoff-"):].isdigit()}
+    assert set(bars) == set(latest)
+    for step, line in bars.items():
+        assert list(line.get_ydata()) == [latest[step], latest[step]]
+        assert line.get_xdata()[0] < step < line.get_xdata()[1]
+    labels = {t.get_gid(): t.get_text() for t in ax.texts}
+    assert labels == {f"cutoff-label-{s}": f"{v:.3g}" for s, v in latest.items()}
+    ranges = {line.get_gid(): list(line.get_ydata()) for line in _gids(ax, "cutoff-range-")}
+    assert ranges == {f"cutoff-range-{s}": [min(v), max(v)] for s, v in every.items()
+                      if max(v) > min(v)}
+    # the old bar, the worst value that went on past the rung, is not what ASHA applied
+    h = study.history
+    worst_passed = {s: max(v for v, t in h.at_step(s) if h.last_step(t) > s) for s in latest}
+    assert any(worst_passed[s] != latest[s] for s in latest)
+
+
+def test_threshold_parsing() -> None:
+    from rung.plot._cutoffs import threshold_score
+
+    assert threshold_score("rank 5/9 at rung 1 (step 3): not in the top 1/3 "
+                           "(cutoff score 0.52)") == 0.52
+    assert threshold_score("rank 2/2 at rung 0 (step 1): not in the top 1/2 (cutoff score "
+                           "-1.5e-05); the places of its tied score are taken") == -1.5e-05
+    assert threshold_score("best score 0.9 by step 4 is worse than the median 0.61 of 7 "
+                           "other trials' running averages at step 4") == 0.61
+    assert threshold_score("no longer in its bracket (not promoted)") is None
+    assert threshold_score("not in the top 1/3 (cutoff score nan)") is None
 
 
 def test_rung_occupancy(study: rung.Study) -> None:

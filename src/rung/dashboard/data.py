@@ -34,11 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from rung.analysis_frames import JournalFold, rung_cutoffs, spec_steps, trial_rows
+from rung.analysis_frames import JournalFold, spec_steps, trial_rows
 from rung.core.engine import Engine
 from rung.core.events import Record
 from rung.core.records import StudySpec, TrialStatus
 from rung.errors import RungError
+from rung.plot._cutoffs import decision_cutoffs
 from rung.storage import SQLiteJournal
 from rung.storage.codec import loads
 
@@ -471,7 +472,10 @@ def curves(snap: Snapshot) -> dict[str, Any]:
             marks.append({"id": tid, "step": step, "action": d.action, "reason": d.reason,
                           "value": o.value(h.scores(tid)[step])})
     return jclean({"metric": o.metric, "mode": o.mode, "max_step": snap.spec.max_step,
-                   "rung_steps": steps, "cutoffs": rung_cutoffs(h, jf, steps),
+                   "rung_steps": steps,
+                   "cutoffs": {str(c.step): {"latest": c.latest, "low": c.low, "high": c.high,
+                                             "n": c.n}
+                               for c in decision_cutoffs(h, jf).values()},
                    "trials": series, "decisions": marks, "total": len(h)})
 
 

@@ -13,10 +13,10 @@ from rung.analysis_frames import (
     JournalFold,
     occupancy,
     require,
-    rung_cutoffs,
     spec_steps,
     study_fold,
 )
+from rung.plot._cutoffs import decision_cutoffs
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -109,8 +109,10 @@ def optimization_history(study: Study) -> Figure:
 
 
 def learning_curves(study: Study) -> Figure:
-    """Every trial's metric by step, coloured by outcome; each rung's step (dotted) and the
-    cut-off applied there (a black bar); where trials were stopped (x) or paused (v)."""
+    """Every trial's metric by step, coloured by outcome; each rung's step (dotted); the
+    scheduler's cut-off there as its decisions state it (``rung.plot._cutoffs``): a black bar
+    at the latest threshold, labelled with its value, and a thin line over the range the
+    threshold moved through during the run; where trials were stopped (x) or paused (v)."""
     d = _data(study)
     h, jf = d.history, d.fold
     fig = _figure(9, 5.5)
@@ -128,10 +130,18 @@ def learning_curves(study: Study) -> Figure:
     for s in d.steps:
         if s < d.max_step:
             ax.axvline(s, color="#999999", ls=":", lw=0.8, gid=f"rung-{s}")
-    cut = rung_cutoffs(h, jf, d.steps)
-    for i, (s, c) in enumerate(sorted(cut.items())):
-        ax.plot([s / 1.15, s * 1.15], [c, c], color="black", lw=3, solid_capstyle="butt",
-                gid=f"cutoff-{s}", label="rung cut-off" if i == 0 else None)
+    cut = decision_cutoffs(h, jf)
+    for i, c in enumerate(cut.values()):
+        s = c.step
+        if c.high > c.low:
+            ax.plot([s, s], [c.low, c.high], color="black", lw=1, gid=f"cutoff-range-{s}",
+                    label="range of the cut-off over the run" if i == 0 else None)
+        ax.plot([s / 1.15, s * 1.15], [c.latest, c.latest], color="black", lw=3,
+                solid_capstyle="butt", gid=f"cutoff-{s}",
+                label="rung cut-off (the scheduler's latest threshold)" if i == 0 else None)
+        ax.annotate(f"{c.latest:.3g}", (s * 1.15, c.latest), xytext=(3, 0),
+                    textcoords="offset points", va="center", fontsize="x-small",
+                    gid=f"cutoff-label-{s}")
     for action, marker, color in (("stop", "x", "#d62728"), ("pause", "v", "#ff7f0e")):
         xs, ys = [], []
         for (tid, step), dm in jf.decision_at.items():

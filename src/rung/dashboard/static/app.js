@@ -206,7 +206,7 @@ async function pageCurves(name) {
   const d = await api("study/" + encodeURIComponent(name) + "/curves");
   ensure("curves", '<h2>Learning curves</h2><p class="muted" id="curves-note"></p><div id="curves" class="chart"></div>');
   document.getElementById("curves-note").textContent =
-    `${d.trials.length} of ${d.total} trials; dotted: rung steps; black bars: the cut-off applied at each rung; x: stopped there`;
+    `${d.trials.length} of ${d.total} trials; dotted: rung steps; black bars: the scheduler's cut-off at each rung, its latest threshold (thin line: the range it moved through); x: stopped there`;
   // one trace per status, the curves separated by gaps: hundreds of curves draw as fast as one
   const by = {};
   d.trials.forEach((t) => { (by[t.status] = by[t.status] || []).push(t); });
@@ -219,12 +219,23 @@ async function pageCurves(name) {
   traces.push({ x: marks.map((m) => m.step), y: marks.map((m) => m.value), mode: "markers",
                 name: "stopped / paused here", marker: { symbol: "x", color: "#d62728", size: 8 },
                 text: marks.map((m) => `trial ${m.id}: ${m.reason}`), hoverinfo: "text" });
+  // shapes and annotations on a log axis take log10 coordinates
+  const log = d.max_step >= 9;
+  const X = (v) => (log ? Math.log10(v) : v);
   const shapes = d.rung_steps.filter((s) => s < d.max_step).map((s) => ({
-    type: "line", x0: s, x1: s, yref: "paper", y0: 0, y1: 1, line: { dash: "dot", color: "#999", width: 1 } }));
-  Object.entries(d.cutoffs).forEach(([s, c]) => shapes.push({
-    type: "line", x0: Number(s) / 1.15, x1: Number(s) * 1.15, y0: c, y1: c, line: { color: "#000", width: 4 } }));
+    type: "line", x0: X(s), x1: X(s), yref: "paper", y0: 0, y1: 1, line: { dash: "dot", color: "#999", width: 1 } }));
+  // the scheduler's threshold at each rung as its decisions state it: a bar at the latest,
+  // a thin line over the range it moved through, the value written beside the bar
+  const annotations = [];
+  Object.entries(d.cutoffs).forEach(([s, c]) => {
+    const x = Number(s);
+    shapes.push({ type: "line", x0: X(x / 1.15), x1: X(x * 1.15), y0: c.latest, y1: c.latest, line: { color: "#000", width: 4 } });
+    if (c.high > c.low) shapes.push({ type: "line", x0: X(x), x1: X(x), y0: c.low, y1: c.high, line: { color: "#000", width: 1 } });
+    annotations.push({ x: X(x * 1.15), y: c.latest, text: fmt(c.latest),
+                       showarrow: false, xanchor: "left", font: { size: 10 } });
+  });
   Plotly.react("curves", traces, {
-    margin: { t: 20 }, shapes, xaxis: { title: { text: "step" }, type: d.max_step >= 9 ? "log" : "linear" },
+    margin: { t: 20 }, shapes, annotations, xaxis: { title: { text: "step" }, type: log ? "log" : "linear" },
     yaxis: { title: { text: `${d.metric} (${d.mode})` } } }, CONFIG);
 }
 
