@@ -3,6 +3,9 @@ checkpoint lifecycle seen from the scheduler."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sched_script import Script, summary
@@ -251,16 +254,20 @@ def test_time_sharing_is_deterministic_and_replays() -> None:
 
 
 def test_the_pbt_toy_exploits_and_best_trial_is_the_best_member() -> None:
-    """The Ray Tune ``pbt_function``-style toy on the local executor, 8 members on 2 workers:
-    members that meet the goal end early, and one of them is the best trial."""
-    import pbt_toy
+    """The Ray Tune ``pbt_function``-style toy (``examples/ports/ray_tune_pbt.py``) on the
+    local executor, 8 members on 2 workers: members that meet the goal end early, and one of
+    them is the best trial."""
+    ports = str(Path(__file__).resolve().parents[2] / "examples" / "ports")
+    if ports not in sys.path:  # spawned workers get the parent's sys.path
+        sys.path.insert(0, ports)
+    import ray_tune_pbt as pbt_toy
 
     study = Study.create(
         "toy", SearchSpace({"lr": Float(1e-4, 1e-1, log=True)}),
         objective=Objective("acc", "max"), searcher="random",
         scheduler=PBT(8, 4, 0.25, 0.25), max_step=40, budget=Budget(max_steps=8 * 40), seed=0,
     )
-    study.run(pbt_toy.toy, executor="local", n_workers=2)
+    study.run(pbt_toy.train, executor="local", n_workers=2)
     h = study.engine.history
     assert study.engine.scheduler.state()["exploits"] >= 2 * 8  # 2 per generation, 9 of them
     finals = {t: h.score(t) for t in h if h.status(t).value == "completed"}
