@@ -1,0 +1,336 @@
+"""``RungSearchCV``: scikit-learn's successive-halving search, with rung choosing and deciding.
+
+``pip install 'rung[sklearn]'``. A drop-in for ``sklearn.model_selection.HalvingRandomSearchCV``
+(same parameters, same fitted attributes: ``cv_results_`` with its ``iter`` and
+``n_resources`` columns, ``best_params_``, ``best_estimator_``, ``best_score_``,
+``best_index_``, ``n_resources_``, ``n_candidates_``, ...), in which a rung study runs the
+search: rung's searcher proposes the candidates and rung's synchronous successive halving
+(``rung.SuccessiveHalving`` with ``quota="ceil"``, the rule scikit-learn uses) decides which go
+on. Successive halving: Jamieson and Talwalkar, "Non-stochastic Best Arm Identification and
+Hyperparameter Optimization", AISTATS 2016; scikit-learn's variant of the schedule (minimum and
+maximum resources, ``"exhaust"``) is kept as documented by scikit-learn.
+
+**Resource and steps.** Iteration ``i`` trains every surviving candidate on ``n_resources_[i] =
+min_resources_ * factor**i`` units of the resource (samples drawn from each CV split, or the
+value of an estimator parameter such as ``n_estimators``). In the study this is step
+``factor**i``: rung's rungs sit at ``1, factor, factor**2, ...`` and ``max_step`` is the last
+iteration's step, so step ``k`` always means ``k * min_resources_`` units.
+
+**Candidates.** ``param_distributions`` is either scikit-learn's (a dict, or a list of dicts,
+of lists and ``scipy.stats`` distributions): candidates are drawn by
+``sklearn.model_selection.ParameterSampler`` with ``random_state``, exactly as
+``HalvingRandomSearchCV`` draws them, and proposed in that order; or a ``rung.SearchSpace`` (or
+a mapping of rung parameters: ``rung.Float``, ``rung.Int``, ``rung.Categorical``, with
+``when=`` conditions): then the study's ``searcher`` (``"random"``, ``"sobol"``, ``"tpe"``, ...)
+proposes them.
+
+**Differences from HalvingRandomSearchCV.** Ties at a cut keep the *earlier* candidate (rung's
+rule; scikit-learn's sort keeps the later one); the candidates of iterations after the first are
+listed in ``cv_results_`` best first (scikit-learn lists them worst first);
+``aggressive_elimination`` and non-integer ``factor`` are not supported (rung's rungs are
+integer steps). Everything else, including the subsampling of each split (the same indices
+for the same ``random_state``), is scikit-learn's: with an integer ``random_state`` and no ties
+both searches evaluate the same candidates on the same data and give the same scores.
+
+``n_jobs`` has scikit-learn's meaning: the candidates of one iteration and their CV splits run
+in parallel (joblib); the iterations run one after another, as successive halving needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+try:
+    from sklearn.base import is_classifier
+    from sklearn.model_selection import ParameterSampler
+    from sklearn.model_selection._search import BaseSearchCV
+    from sklearn.utils import check_random_state, resample
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import _num_samples
+except ImportError as e:  # pragma: no cover - exercised without scikit-learn only
+    raise ImportError("rung.sklearn needs scikit-learn, which is not installed: "
+                      "pip install 'rung[sklearn]'") from e
+
+from rung._validate import check_int
+from rung.errors import ConfigError
+
+_EXHAUST = "exhaust"
+
+
+class _Subsample:
+    """Each split of ``base_cv`` with a fraction of its train and test indices, drawn with
+    ``sklearn.utils.resample`` (without replacement) from ``random_state``: the subsample
+    scikit-learn's halving search uses, so both see the same rows."""
+
+    def __init__(self, base_cv: Any, fraction: float, random_state: Any) -> None:
+        self.base_cv = base_cv
+        self.fraction = fraction
+        self.random_state = random_state
+
+    def split(self, X: Any, y: Any = None, **kwargs: Any) -> Iterator[tuple[Any, Any]]:
+        for train, test in self.base_cv.split(X, y, **kwargs):
+            yield (resample(train, replace=False, random_state=self.random_state,
+                            n_samples=int(self.fraction * len(train))),
+                   resample(test, replace=False, random_state=self.random_state,
+                            n_samples=int(self.fraction * len(test))))
+
+    def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
+        return int(self.base_cv.get_n_splits(X, y, groups))
+
+
+def _is_rung_space(space: Any) -> bool:
+    from rung.space import SearchSpace
+    from rung.space.params import Param
+
+    if isinstance(space, SearchSpace):
+        return True
+    return (isinstance(space, Mapping) and len(space) > 0
+            and all(isinstance(v, Param) for v in space.values()))
+
+
+class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
+    """Successive halving over ``n_samples`` or an estimator parameter, run by a rung study.
+
+    Args:
+        estimator: the scikit-learn estimator to tune.
+        param_distributions: scikit-learn's distributions (dict or list of dicts) or a
+            ``rung.SearchSpace`` (see the module docstring).
+        n_candidates: candidates in the first iteration; ``"exhaust"`` (default): enough for
+            the last iteration to use ``max_resources`` (``max_resources_ //
+            min_resources_``).
+        factor: ``eta``, an integer >= 2: a ``1/factor`` share (rounded up) of the candidates
+            go on, with ``factor`` times the resource.
+        resource: ``"n_samples"`` or the name of an integer parameter of the estimator
+            (``"n_estimators"``, ``"max_iter"``).
+        max_resources: the most resource a candidate gets (``"auto"``: the number of samples;
+            required for an estimator parameter).
+        min_resources: the first iteration's resource: an integer, ``"smallest"`` (2 per CV
+            split, times the number of classes for a classifier; 1 for a parameter) or
+            ``"exhaust"`` (the largest that still lets the last iteration run).
+        searcher: the study's searcher when ``param_distributions`` is a rung space.
+        scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score:
+            as in ``HalvingRandomSearchCV`` (``BaseSearchCV``). One metric only.
+        random_state: seeds the candidates, the subsamples and the study (``None``: drawn from
+            NumPy's global generator, as scikit-learn does).
+
+    Raises:
+        ConfigError: an invalid ``factor``, ``n_candidates`` or resource setting, at ``fit``
+            (key: the parameter's name).
+    """
+
+    def __init__(
+        self,
+        estimator: Any,
+        param_distributions: Any,
+        *,
+        n_candidates: int | str = _EXHAUST,
+        factor: int = 3,
+        resource: str = "n_samples",
+        max_resources: int | str = "auto",
+        min_resources: int | str = "smallest",
+        searcher: Any = "random",
+        scoring: Any = None,
+        n_jobs: int | None = None,
+        refit: bool | Callable[..., int] = True,
+        cv: Any = 5,
+        verbose: int = 0,
+        pre_dispatch: str | int = "2*n_jobs",
+        random_state: Any = None,
+        error_score: Any = np.nan,
+        return_train_score: bool = True,
+    ) -> None:
+        super().__init__(estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
+                         verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
+                         return_train_score=return_train_score)
+        self.param_distributions = param_distributions
+        self.n_candidates = n_candidates
+        self.factor = factor
+        self.resource = resource
+        self.max_resources = max_resources
+        self.min_resources = min_resources
+        self.searcher = searcher
+        self.random_state = random_state
+
+    # --- scikit-learn's contract ---------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None, **params: Any) -> RungSearchCV:
+        """Run the search, then refit the best candidate of the last iteration on all of
+        ``X`` (if ``refit``). ``params`` go to the estimator's ``fit``."""
+        self._n_samples = _num_samples(X)
+        self._X_y = (X, y)
+        try:
+            super().fit(X, y, **params)
+        finally:
+            del self._X_y
+        self.best_score_ = self.cv_results_["mean_test_score"][self.best_index_]
+        return self
+
+    @staticmethod
+    def _select_best_index(refit: Any, refit_metric: str, results: Mapping[str, Any]) -> int:
+        """The best candidate of the last iteration (earlier iterations used less resource);
+        a callable ``refit`` chooses from all of ``cv_results_`` itself."""
+        if callable(refit):
+            return int(refit(results))
+        iters = np.asarray(results["iter"])
+        last = np.flatnonzero(iters == iters.max())
+        scores = np.asarray(results["mean_test_score"], dtype=float)[last]
+        if np.isnan(scores).all():
+            return int(last[0])
+        return int(last[int(np.nanargmax(scores))])
+
+    def _run_search(self, evaluate_candidates: Callable[..., Any]) -> None:
+        X, y = self._X_y
+        self._check_resources(X, y)
+        candidates, space, searcher = self._candidates()
+        n_candidates = len(candidates) if candidates is not None else self._n_first()
+        study, last_step = self._study(space, searcher, n_candidates)
+        self.n_resources_: list[int] = []
+        self.n_candidates_: list[int] = []
+        carry: list[tuple[int, dict[str, Any], int]] = []  # promoted in place by the last report
+        while True:
+            batch = list(carry)
+            carry = []
+            while (t := study.ask()) is not None:
+                p = dict(t.params)
+                if candidates is not None:
+                    p = dict(candidates[p["candidate"]])
+                batch.append((t.id, p, study.engine.active[t.id].until_step))
+            if not batch:
+                break
+            step = batch[0][2]
+            if any(s != step for _, _, s in batch):  # one iteration at a time (one bracket)
+                raise AssertionError(f"successive halving mixed steps {batch}")
+            scores = self._evaluate(evaluate_candidates, [p for _, p, _ in batch], step)
+            for (tid, p, _), score in zip(batch, scores, strict=True):
+                decision = study.report(tid, step, {"score": score})
+                action = decision.action.value
+                if action == "continue" and step < last_step:
+                    carry.append((tid, p, int(decision.until_step or last_step)))
+                else:
+                    status = {"continue": "completed", "pause": "paused"}.get(action, "stopped")
+                    study.tell(tid, status)
+        # what one more cut would keep (scikit-learn's count after its last iteration)
+        self.n_remaining_candidates_ = -(-self.n_candidates_[-1] // int(self.factor))
+        n_required = 1 + _ilog(n_candidates, self.factor)
+        self.n_required_iterations_ = n_required
+        self.n_iterations_ = len(self.n_resources_)
+        self.study_trials_ = study.trials()
+
+    # --- internals -------------------------------------------------------------------------------
+    def _check_resources(self, X: Any, y: Any) -> None:
+        """Resolve ``min_resources_`` and ``max_resources_`` as scikit-learn does."""
+        factor = self.factor
+        if isinstance(factor, bool) or not isinstance(factor, int | np.integer) or factor < 2:
+            raise ConfigError(key="factor", message=f"must be an integer >= 2 (rung's rungs are "
+                                                    f"integer steps), got {factor!r}")
+        if self.n_candidates == _EXHAUST and self.min_resources == _EXHAUST:
+            raise ConfigError(key="n_candidates", message="n_candidates and min_resources cannot "
+                                                          "both be 'exhaust'")
+        if self.n_candidates != _EXHAUST and not _is_rung_space(self.param_distributions):
+            check_int("n_candidates", self.n_candidates, 1)
+        if self.resource != "n_samples" and self.resource not in self.estimator.get_params():
+            raise ConfigError(key="resource", message=f"{self.resource!r} is not a parameter of "
+                                                      f"{type(self.estimator).__name__}")
+        if self.max_resources == "auto":
+            if self.resource != "n_samples":
+                raise ConfigError(key="max_resources", message="'auto' needs resource="
+                                                               "'n_samples'; give an integer")
+            self.max_resources_ = self._n_samples
+        else:
+            self.max_resources_ = check_int("max_resources", self.max_resources, 1)
+        if self.min_resources in ("smallest", _EXHAUST):
+            if self.resource == "n_samples":
+                self.min_resources_ = 2 * self._checked_cv_orig.get_n_splits(X, y)
+                if is_classifier(self.estimator):
+                    check_classification_targets(y)  # "Unknown label type" for a float target
+                    self.min_resources_ *= len(np.unique(np.asarray(y)))
+            else:
+                self.min_resources_ = 1
+        else:
+            self.min_resources_ = check_int("min_resources", self.min_resources, 1)
+        if self.min_resources_ > self.max_resources_:
+            raise ConfigError(key="min_resources", message=(
+                f"min_resources_={self.min_resources_} is above max_resources_="
+                f"{self.max_resources_} (n_samples={self._n_samples})"))
+        if self.min_resources_ == 0:
+            raise ConfigError(key="min_resources", message=(
+                f"min_resources_=0: X has no sample (n_samples={self._n_samples})"))
+
+    def _n_first(self) -> int:
+        if self.n_candidates == _EXHAUST:
+            return max(1, int(self.max_resources_) // int(self.min_resources_))
+        return check_int("n_candidates", self.n_candidates, 1)
+
+    def _candidates(self) -> tuple[list[dict[str, Any]] | None, Any, Any]:
+        """scikit-learn's candidates (proposed in order by a grid over their index), or
+        ``None`` and the rung space and searcher."""
+        from rung.space import Categorical, SearchSpace
+
+        if _is_rung_space(self.param_distributions):
+            space = self.param_distributions
+            if not isinstance(space, SearchSpace):
+                space = SearchSpace(dict(space))
+            return None, space, self.searcher
+        n = self._n_first()
+        candidates = [dict(c) for c in ParameterSampler(self.param_distributions, n,
+                                                        random_state=self.random_state)]
+        if self.resource != "n_samples" and any(self.resource in c for c in candidates):
+            raise ConfigError(key="resource", message=f"{self.resource!r} is searched over: it "
+                                                      "cannot also be the resource")
+        return candidates, SearchSpace({"candidate": Categorical(list(range(n)))}), "grid"
+
+    def _study(self, space: Any, searcher: Any, n_candidates: int) -> tuple[Any, int]:
+        """The study (in memory) and its last step, after planning the iterations as
+        scikit-learn does (``min_resources="exhaust"`` raised to fill the last one)."""
+        from rung import Budget, Objective, Study, SuccessiveHalving
+
+        factor = int(self.factor)
+        n_required = 1 + _ilog(n_candidates, factor)
+        if self.min_resources == _EXHAUST:
+            self.min_resources_ = max(self.min_resources_,
+                                      self.max_resources_ // factor ** (n_required - 1))
+        self.n_possible_iterations_ = 1 + _ilog(self.max_resources_ // self.min_resources_, factor)
+        n_iterations = min(self.n_possible_iterations_, n_required)
+        last_step = factor ** (n_iterations - 1)
+        seed = self.random_state
+        if not isinstance(seed, int | np.integer) or isinstance(seed, bool):
+            seed = int(check_random_state(seed).randint(2**31 - 1))
+        scheduler = SuccessiveHalving(factor, 1, n_configs=n_candidates, iterations=1,
+                                      quota="ceil")
+        study = Study.create(f"RungSearchCV-{type(self.estimator).__name__}", space,
+                             Objective("score", "max"), searcher=searcher, scheduler=scheduler,
+                             max_step=last_step, budget=Budget(n_trials=n_candidates),
+                             seed=int(seed))
+        return study, last_step
+
+    def _evaluate(self, evaluate_candidates: Callable[..., Any],
+                  candidates: Sequence[dict[str, Any]], step: int) -> list[float]:
+        """Cross-validate ``candidates`` at ``step``'s resource; their mean test scores."""
+        n_resources = min(step * self.min_resources_, self.max_resources_)
+        itr = _ilog(step, int(self.factor))
+        if self.resource == "n_samples":
+            cv: Any = _Subsample(self._checked_cv_orig, n_resources / self._n_samples,
+                                 self.random_state)
+            params = [dict(c) for c in candidates]
+        else:
+            cv = self._checked_cv_orig
+            params = [{**c, self.resource: n_resources} for c in candidates]
+        self.n_resources_.append(n_resources)
+        self.n_candidates_.append(len(params))
+        more = {"iter": [itr] * len(params), "n_resources": [n_resources] * len(params)}
+        results = evaluate_candidates(params, cv, more_results=more)
+        scores = np.asarray(results["mean_test_score"], dtype=float)[-len(params):]
+        return [float(s) for s in scores]
+
+
+def _ilog(n: int, base: int) -> int:
+    """``floor(log_base(n))`` for ``n >= 1``, in exact integer arithmetic."""
+    k = 0
+    while base ** (k + 1) <= n:
+        k += 1
+    return k
+
+
+__all__ = ["RungSearchCV"]

@@ -1,0 +1,183 @@
+"""rung.sklearn.RungSearchCV against scikit-learn's HalvingRandomSearchCV and estimator checks."""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+import warnings
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+
+from scipy.stats import loguniform, randint
+from sklearn.base import is_classifier
+from sklearn.datasets import make_classification, make_regression
+from sklearn.decomposition import PCA
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import HalvingRandomSearchCV
+from sklearn.naive_bayes import GaussianNB
+from sklearn.pipeline import Pipeline
+from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from rung import Categorical, Float, SearchSpace
+from rung.errors import ConfigError
+from rung.sklearn import RungSearchCV
+
+X, Y = make_regression(n_samples=270, n_features=8, noise=10.0, random_state=0)
+ALPHA = {"alpha": loguniform(1e-3, 1e3)}
+TIMING = {"mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time"}
+SAME = ["n_resources_", "n_candidates_", "best_params_", "best_score_", "n_iterations_",
+        "n_possible_iterations_", "n_required_iterations_", "n_remaining_candidates_",
+        "min_resources_", "max_resources_", "n_splits_"]
+
+
+def rows(search: Any) -> dict[tuple[int, tuple[Any, ...]], float]:
+    """``cv_results_`` as (iteration, params) -> mean test score (row order aside)."""
+    r = search.cv_results_
+    return {(int(i), tuple(sorted(p.items()))): float(s)
+            for i, p, s in zip(r["iter"], r["params"], r["mean_test_score"], strict=True)}
+
+
+@pytest.mark.parametrize(("scoring", "kwargs"), [
+    (None, {"n_candidates": 27}),
+    ("neg_mean_absolute_error", {"n_candidates": 10, "factor": 2, "min_resources": "exhaust"}),
+])
+def test_same_search_as_halving_random_search_cv(scoring: Any, kwargs: dict[str, Any]) -> None:
+    common = dict(cv=3, random_state=0, scoring=scoring, **kwargs)
+    ours = RungSearchCV(Ridge(), ALPHA, **common).fit(X, Y)
+    theirs = HalvingRandomSearchCV(Ridge(), ALPHA, **common).fit(X, Y)
+    for att in SAME:
+        assert getattr(ours, att) == getattr(theirs, att), att
+    assert sorted(ours.cv_results_) == sorted(theirs.cv_results_)
+    for key, value in theirs.cv_results_.items():
+        assert np.shape(ours.cv_results_[key]) == np.shape(value), key
+    assert rows(ours) == pytest.approx(rows(theirs), rel=1e-12)
+    assert ours.cv_results_["params"][ours.best_index_] == ours.best_params_
+    assert ours.cv_results_["iter"][ours.best_index_] == ours.n_iterations_ - 1
+    np.testing.assert_allclose(ours.best_estimator_.coef_, theirs.best_estimator_.coef_)
+    assert ours.score(X, Y) == pytest.approx(theirs.score(X, Y))
+    # sklearn keeps ceil(n / factor) at each cut, and so does the study
+    n = ours.n_candidates_
+    assert all(b == -(-a // ours.factor) for a, b in itertools.pairwise(n))
+
+
+def test_an_estimator_parameter_as_the_resource() -> None:
+    common = dict(resource="max_iter", max_resources=27, min_resources="exhaust", n_candidates=9,
+                  cv=2, random_state=0)
+    est = HistGradientBoostingRegressor(early_stopping=False, min_samples_leaf=5)
+    dist = {"learning_rate": loguniform(0.01, 1.0), "max_leaf_nodes": randint(2, 16)}
+    ours = RungSearchCV(est, dist, **common).fit(X, Y)
+    theirs = HalvingRandomSearchCV(est, dist, **common).fit(X, Y)
+    assert ours.n_resources_ == theirs.n_resources_ == [3, 9, 27]
+    assert ours.n_candidates_ == theirs.n_candidates_ == [9, 3, 1]
+    assert rows(ours) == pytest.approx(rows(theirs), rel=1e-12)
+    assert [p["max_iter"] for p in ours.cv_results_["params"]] == (
+        list(ours.cv_results_["n_resources"]))
+    assert ours.best_estimator_.max_iter == 27 and ours.best_params_ == theirs.best_params_
+
+
+def test_a_rung_space_with_rung_searchers_is_deterministic() -> None:
+    space = SearchSpace({"alpha": Float(1e-3, 1e3, log=True),
+                         "solver": Categorical(["auto", "svd"])})
+    a = RungSearchCV(Ridge(), space, n_candidates=9, cv=3, random_state=3).fit(X, Y)
+    b = RungSearchCV(Ridge(), space, n_candidates=9, cv=3, random_state=3).fit(X, Y)
+    c = RungSearchCV(Ridge(), space, n_candidates=9, cv=3, random_state=4).fit(X, Y)
+    assert a.n_candidates_ == [9, 3, 1]
+    assert list(a.cv_results_["params"]) == list(b.cv_results_["params"])
+    np.testing.assert_array_equal(a.cv_results_["mean_test_score"],
+                                  b.cv_results_["mean_test_score"])
+    assert list(a.cv_results_["params"]) != list(c.cv_results_["params"])
+    assert all(1e-3 <= p["alpha"] <= 1e3 for p in a.cv_results_["params"])
+    # the study's trials: 6 stopped at the first rung, 2 at the second, 1 completed at step 9
+    statuses = sorted((t.status.value, t.last_step) for t in a.study_trials_)
+    assert statuses == [("completed", 9)] + [("stopped", 1)] * 6 + [("stopped", 3)] * 2
+    tpe = RungSearchCV(Ridge(), space, searcher="tpe", n_candidates=9, cv=3,
+                       random_state=0).fit(X, Y)
+    assert tpe.n_candidates_ == [9, 3, 1] and "alpha" in tpe.best_params_
+
+
+def test_n_jobs_refit_and_pickling() -> None:
+    one = RungSearchCV(Ridge(), ALPHA, n_candidates=9, cv=3, random_state=0).fit(X, Y)
+    two = RungSearchCV(Ridge(), ALPHA, n_candidates=9, cv=3, random_state=0, n_jobs=2).fit(X, Y)
+    for key in set(one.cv_results_) - TIMING:
+        np.testing.assert_array_equal(one.cv_results_[key], two.cv_results_[key])
+    no_refit = RungSearchCV(Ridge(), ALPHA, n_candidates=9, cv=3, random_state=0,
+                            refit=False).fit(X, Y)
+    assert not hasattr(no_refit, "best_estimator_")
+    assert no_refit.best_params_ == one.best_params_ and no_refit.best_index_ == one.best_index_
+    # a callable refit chooses among all rows itself (here: the first iteration's worst)
+    worst = RungSearchCV(Ridge(), ALPHA, n_candidates=9, cv=3, random_state=0,
+                         refit=lambda r: int(np.argmin(r["mean_test_score"]))).fit(X, Y)
+    assert worst.best_index_ == int(np.argmin(worst.cv_results_["mean_test_score"]))
+    again = pickle.loads(pickle.dumps(one))
+    np.testing.assert_array_equal(again.predict(X[:5]), one.predict(X[:5]))
+
+
+def test_classifier_smallest_resources() -> None:
+    x, y = make_classification(n_samples=240, n_features=6, random_state=0)
+    common = dict(cv=2, random_state=0, n_candidates=6)
+    dist = {"max_depth": [1, 2, 3, 4, 5, 6], "min_samples_leaf": [1, 5, 10, 20]}
+    ours = RungSearchCV(DecisionTreeClassifier(random_state=0), dist, **common).fit(x, y)
+    theirs = HalvingRandomSearchCV(DecisionTreeClassifier(random_state=0), dist,
+                                   **common).fit(x, y)
+    assert ours.min_resources_ == theirs.min_resources_ == 2 * 2 * 2  # splits * 2 * classes
+    assert ours.n_resources_ == theirs.n_resources_ and ours.classes_.tolist() == [0, 1]
+
+
+@pytest.mark.parametrize(("kwargs", "key"), [
+    ({"factor": 1.5}, "factor"),
+    ({"n_candidates": "exhaust", "min_resources": "exhaust"}, "n_candidates"),
+    ({"resource": "n_estimators"}, "resource"),
+    ({"resource": "max_iter", "max_resources": "auto"}, "max_resources"),
+    ({"min_resources": 1000}, "min_resources"),
+])
+def test_bad_settings_name_their_key(kwargs: dict[str, Any], key: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        RungSearchCV(Ridge(), ALPHA, **kwargs).fit(X, Y)
+    assert e.value.key == key
+
+
+# scikit-learn's own estimator checks, on the instances scikit-learn checks its
+# HalvingRandomSearchCV with (LogisticRegression's take ~2 min here: slow lane)
+def _instances() -> list[Any]:
+    kw: dict[str, Any] = dict(cv=2, error_score="raise", random_state=0)
+    return [
+        RungSearchCV(Ridge(), {"alpha": [0.1, 1.0]}, **kw),
+        RungSearchCV(GaussianNB(), {"var_smoothing": [1e-9, 1e-6]}, **kw),
+        RungSearchCV(Pipeline([("pca", PCA()), ("ridge", Ridge())]),
+                     {"ridge__alpha": [0.1, 1.0]}, **kw),
+    ]
+
+
+def _expected_failures(estimator: Any) -> dict[str, str]:
+    # the same exclusion scikit-learn makes for HalvingRandomSearchCV (and GridSearchCV): the
+    # search hands y to its estimator unchanged, so a column y raises no DataConversionWarning
+    # when the estimator accepts 2-D targets (Ridge does; GaussianNB warns, and passes)
+    if is_classifier(estimator):
+        return {}
+    return {"check_supervised_y_2d": "DataConversionWarning not caught (as for scikit-learn's "
+                                     "own search estimators)"}
+
+
+@parametrize_with_checks(_instances(), expected_failed_checks=_expected_failures)
+def test_sklearn_estimator_checks(estimator: Any, check: Any) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check(estimator)
+
+
+@pytest.mark.slow
+@parametrize_with_checks(
+    [RungSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=2, error_score="raise",
+                  random_state=0)],
+    expected_failed_checks=_expected_failures)
+def test_sklearn_estimator_checks_logistic_regression(estimator: Any, check: Any) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check(estimator)
