@@ -188,6 +188,27 @@ def test_a_resumed_study_continues_the_same_runs(server: str, tmp_path: Path) ->
         t: second[t].info.run_id for t in first}
 
 
+def test_a_new_study_under_an_old_name_gets_runs_of_its_own(server: str,
+                                                            tmp_path: Path) -> None:
+    """Same name, same experiment, another journal: the old study's runs are left alone."""
+    old = make_study(tmp_path / "old", "reused", n_trials=3)
+    old.simulate(Curves(), n_workers=2, callbacks=[MLflowCallback(tracking_uri=server)])
+    new = make_study(tmp_path / "new", "reused", n_trials=3, seed=2)
+    new.simulate(Curves(), n_workers=2, callbacks=[MLflowCallback(tracking_uri=server)])
+    client = mlflow.tracking.MlflowClient(tracking_uri=server)
+    exp = client.get_experiment_by_name("reused")
+    runs = client.search_runs([exp.experiment_id], max_results=1000)
+    parents = [r for r in runs if r.data.tags["rung.role"] == "study"]
+    assert len(parents) == 2 and len(runs) == 2 + 3 + 3
+    for study in (old, new):
+        mine = {int(r.data.tags["rung.trial_id"]): r for r in runs
+                if r.data.tags["rung.role"] == "trial"
+                and r.data.params["x"] == str(study.history.params(
+                    int(r.data.tags["rung.trial_id"]))["x"])}
+        assert sorted(mine) == [0, 1, 2]
+        assert len({r.data.tags["mlflow.parentRunId"] for r in mine.values()}) == 1
+
+
 def test_local_worker_processes_are_logged(server: str, tmp_path: Path) -> None:
     """Real worker processes: the driver's callback sees every trial they run."""
     from rung import ASHA, Budget, Float, Objective

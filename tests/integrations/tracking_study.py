@@ -52,10 +52,10 @@ def make_failing_study(tmp_path: Path, name: str = "failing") -> Study:
 FAILED = {2: "metric 'loss' is nan at step 2", 3: "metric 'loss' is nan at step 2"}
 
 
-def make_study(tmp_path: Path, name: str = "track", n_trials: int = 9) -> Study:
+def make_study(tmp_path: Path, name: str = "track", n_trials: int = 9, seed: int = 1) -> Study:
     return Study.create(name, SPACE, Objective("loss"), searcher="random",
                         scheduler=ASHA(reduction_factor=3), max_step=9,
-                        budget=Budget(n_trials=n_trials), seed=1,
+                        budget=Budget(n_trials=n_trials), seed=seed,
                         storage=tmp_path / f"{name}.db")
 
 

@@ -27,6 +27,7 @@ resumed trial's metrics and decisions go on in its run.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import tempfile
 import time
@@ -52,6 +53,7 @@ _BATCH_ALL, _BATCH_PARAMS, _BATCH_TAGS = 1000, 100, 100
 _KEY_BAD = re.compile(r"[^\w\-. /]")  # MLflow keys: alphanumerics, _ - . space /
 _RUN_STATUS = {"completed": "FINISHED", "stopped": "FINISHED", "failed": "FAILED"}
 _DECISIONS = "rung/decisions.json"
+log = logging.getLogger("rung.integrations.mlflow")
 
 
 @dataclass
@@ -59,7 +61,7 @@ class _Batch:
     """What a run has not sent yet: metrics as (key, value, ms, step), params, tags."""
 
     metrics: list[tuple[str, float, int, int]] = field(default_factory=list)
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -123,21 +125,15 @@ class MLflowCallback(TrackingCallback):
             name
         )
         self._runs, self._pending, self._decisions = {}, {}, {}
-        parent = None
-        for run in self._search(f"tags.`rung.study` = '{_quote(study.name)}'"):
-            tags = run.data.tags
-            if tags.get("rung.role") == "study":
-                parent = run.info.run_id
-            elif tags.get("rung.role") == "trial" and "rung.trial_id" in tags:
-                self._runs[int(tags["rung.trial_id"])] = run.info.run_id
+        parent, runs = self._earlier_runs(study)
         if parent is not None:
             client.update_run(parent, status="RUNNING")
-            self._parent = parent
+            self._parent, self._runs = parent, runs
             return
         tags = {**self.tags, "rung.study": study.name, "rung.role": "study"}
         self._parent = client.create_run(self._experiment_id, tags=tags,
                                          run_name=study.name).info.run_id
-        self._batch(self._parent).params.update(study_params(study))
+        self._batch(self._parent).params.update(_params(study_params(study)))
         self._flush(self._parent)
 
     def _open_trial(
@@ -156,7 +152,7 @@ class MLflowCallback(TrackingCallback):
                                          run_name=f"trial-{trial_id}").info.run_id
         self._runs[trial_id] = run_id
         self._decisions[trial_id] = []
-        self._batch(run_id).params.update({k: param_value(v) for k, v in params.items()})
+        self._batch(run_id).params.update(_params(params))
 
     def _log_metrics(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> None:
         ts = _now_ms()
@@ -219,13 +215,34 @@ class MLflowCallback(TrackingCallback):
             return
         e = self._entities
         metrics = [e.Metric(_key(k), v, ts, step) for k, v, ts, step in batch.metrics]
-        params = [e.Param(_key(str(k)), str(v)[:_PARAM_MAX]) for k, v in batch.params.items()]
+        params = [e.Param(k, v) for k, v in batch.params.items()]
         tags = [e.RunTag(k, v[:_TAG_MAX]) for k, v in batch.tags.items()]
         while metrics or params or tags:
             p, t = params[:_BATCH_PARAMS], tags[:_BATCH_TAGS]
             m = metrics[:_BATCH_ALL - len(p) - len(t)]
             self._client.log_batch(run_id, metrics=m, params=p, tags=t)
             metrics, params, tags = metrics[len(m):], params[len(p):], tags[len(t):]
+
+    def _earlier_runs(self, study: Study) -> tuple[str | None, dict[int, str]]:
+        """The parent run and the trials' runs an earlier session of this study left in the
+        experiment (``None``: there is none). Runs tagged with the study's name belong to it only
+        if every trial run's params are those the journal has for that trial: a new study that
+        reuses an old one's name (and experiment) gets runs of its own."""
+        parent = None
+        runs: dict[int, str] = {}
+        h = study.history
+        for run in self._search(f"tags.`rung.study` = '{_quote(study.name)}'"):
+            tags = run.data.tags
+            if tags.get("rung.role") == "study":
+                parent = run.info.run_id
+            elif tags.get("rung.role") == "trial" and "rung.trial_id" in tags:
+                tid = int(tags["rung.trial_id"])
+                if tid not in h or run.data.params != _params(h.params(tid)):
+                    log.warning("MLflow experiment %s holds runs of another study named %r: "
+                                "this one gets new runs", self._experiment_id, study.name)
+                    return None, {}
+                runs[tid] = run.info.run_id
+        return parent, runs
 
     def _search(self, filter_string: str) -> list[Any]:
         runs: list[Any] = []
@@ -248,6 +265,11 @@ class MLflowCallback(TrackingCallback):
             with open(path, encoding="utf-8") as f:
                 data = json.load(f)
         return list(data.get("decisions", []))
+
+
+def _params(params: Mapping[str, Any]) -> dict[str, str]:
+    """Params as MLflow stores them: valid keys, text values within its length limit."""
+    return {_key(str(k)): str(param_value(v))[:_PARAM_MAX] for k, v in params.items()}
 
 
 def _quote(s: str) -> str:
