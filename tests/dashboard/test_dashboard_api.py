@@ -165,8 +165,10 @@ def test_parallel_and_workers_are_capped(client: TestClient,
     assert w["utilization"] == client.get("/api/study/asha/workers").json()["utilization"]
 
 
-def test_a_large_journal_opens_progressively(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("chunk", [25, 7])
+def test_a_large_journal_opens_progressively(tmp_path: Path, chunk: int,
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             caplog: pytest.LogCaptureFixture) -> None:
     """Past ``WAIT`` seconds a first replay goes on in a background thread; requests are
     answered with what has been replayed, flagged ``loading``, and the end state is the
     same as a full replay's."""
@@ -175,14 +177,15 @@ def test_a_large_journal_opens_progressively(tmp_path: Path,
     from rung.dashboard import data
 
     _asha(tmp_path / "a.db", n_trials=60)
-    monkeypatch.setattr(data, "CHUNK", 25)
+    monkeypatch.setattr(data, "CHUNK", chunk)
     cat = Catalog(tmp_path / "a.db")
     first = cat.view("asha", data.study_row)  # wait=0 below: here the default wait
     assert first["loading"] is None and first["trials"] == 60  # small: replayed at once
     cat = Catalog(tmp_path / "a.db")
     snap = cat.snapshot("asha", wait=0.0)
     partial = snap.loading
-    assert partial is not None and partial["records"] == 25 < partial["total"]
+    assert partial is not None and 0 < partial["records"] < partial["total"]
+    assert partial["records"] <= max(chunk, 3)  # a chunk, cut before its last event
     deadline = time.monotonic() + 30
     while cat.snapshot("asha").loading is not None or snap.loader is not None:
         assert time.monotonic() < deadline, "the background replay did not finish"
@@ -194,6 +197,8 @@ def test_a_large_journal_opens_progressively(tmp_path: Path,
     rows = data.trials(snap, {"limit": "100"})["rows"]  # built by the loader at its end
     assert [r["status"] for r in rows] == [t.status.value for t in full.trials()]
     full.close()
+    # chunks end between turns: the replay never fell back to reading the whole journal
+    assert not [r for r in caplog.records if r.name == "rung.dashboard"]
 
 
 def test_rows_are_rebuilt_for_the_trials_new_records_touch(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 from rung.analysis_frames import JournalFold, spec_steps, trial_rows
 from rung.core.engine import Engine
-from rung.core.events import Record
+from rung.core.events import Record, is_event
 from rung.core.records import StudySpec, TrialStatus
 from rung.errors import RungError
 from rung.plot._cutoffs import decision_cutoffs
@@ -185,6 +185,17 @@ class Catalog:
         new = read_records(snap.path, snap.name, snap.fold.n_records, CHUNK)
         if not new:
             return False
+        more = len(new) >= CHUNK
+        if more:
+            # a turn (an event and the commands it caused: a Launch carries the params the
+            # replay needs) must not be split: stop before the chunk's last event
+            cut = max((i for i, r in enumerate(new) if is_event(r)), default=0)
+            if cut == 0:  # one event with CHUNK commands or more: read the rest at once
+                new += read_records(snap.path, snap.name, snap.fold.n_records + len(new),
+                                    2**62)
+                more = False
+            else:
+                new = new[:cut]
         try:
             Engine.replay(snap.spec, new, engine=snap.engine)
         except RungError:  # should not happen; start over from the whole journal
@@ -202,7 +213,7 @@ class Catalog:
             if tid is not None:
                 snap.dirty.add(tid)
         snap.total = max(snap.total, snap.fold.n_records)
-        return len(new) >= CHUNK
+        return more
 
     def _load(self, snap: Snapshot) -> None:
         """The background replay of a large journal: a chunk at a time, under the lock."""
