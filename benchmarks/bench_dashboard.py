@@ -250,9 +250,9 @@ def optuna_open(python: str, path: Path) -> tuple[dict[str, float], Server]:
     return {"first": dt, "first_cpu": cpu, "complete": dt, "complete_cpu": cpu}, srv
 
 
-def rung_pages(study: rung.Study) -> dict[str, list[str]]:
-    """Each page of the rung dashboard and the data requests it makes."""
-    tid = study.best_trial.id if study.best_trial is not None else 0
+def rung_pages(tid: int) -> dict[str, list[str]]:
+    """Each page of the rung dashboard and the data requests it makes (``tid``: the trial
+    whose detail the trials page shows)."""
     s = f"/api/study/{NAME}"
     return {
         "studies": ["/api/studies"],
@@ -371,6 +371,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-write", action="store_true")
     p.add_argument("--workdir", default=None)
     p.add_argument("--shots", default=None, help="folder for screenshots of the pages")
+    p.add_argument("--reuse", action="store_true",
+                   help="use the journals already in --workdir (built by an earlier run)")
     args = p.parse_args(argv)
     N_TRIALS[0] = args.trials
     logging.disable(logging.WARNING)
@@ -380,26 +382,32 @@ def main(argv: list[str] | None = None) -> None:
     if shots:
         shots.mkdir(parents=True, exist_ok=True)
 
-    t = time.perf_counter()
-    study = build_rung(args.trials, work / "rung.db")
-    n_records = SQLiteJournal(work / "rung.db", readonly=True).count(NAME)
-    print(f"rung journal: {args.trials} trials, {n_records} records, "
-          f"{(work / 'rung.db').stat().st_size / 1e6:.0f} MB, built in "
-          f"{time.perf_counter() - t:.0f} s", flush=True)
     optuna_ok = Path(args.optuna_python).exists()
-    if optuna_ok:
-        t = time.perf_counter()
-        info = build_optuna(args.optuna_python, study, work / "optuna.log")
-        print(f"optuna journal: {info['trials']} trials, {info['logs']} operations, "
-              f"{(work / 'optuna.log').stat().st_size / 1e6:.0f} MB, built and checked in "
-              f"{time.perf_counter() - t:.0f} s", flush=True)
+    if args.reuse and (work / "rung.db").exists():
+        print(f"reusing the journals in {work}", flush=True)
     else:
+        t = time.perf_counter()
+        study = build_rung(args.trials, work / "rung.db")
+        print(f"rung journal: {args.trials} trials, built in {time.perf_counter() - t:.0f} s",
+              flush=True)
+        if optuna_ok:
+            t = time.perf_counter()
+            info = build_optuna(args.optuna_python, study, work / "optuna.log")
+            print(f"optuna journal: {info['trials']} trials, {info['logs']} operations, "
+                  f"{(work / 'optuna.log').stat().st_size / 1e6:.0f} MB, built and checked in "
+                  f"{time.perf_counter() - t:.0f} s", flush=True)
+        del study
+    with SQLiteJournal(work / "rung.db", readonly=True) as j:
+        n_records = j.count(NAME)
+    print(f"rung journal: {n_records} records, "
+          f"{(work / 'rung.db').stat().st_size / 1e6:.0f} MB", flush=True)
+    if not optuna_ok:
         print(f"no optuna-dashboard at {args.optuna_python}: rung alone", flush=True)
 
     res: dict[str, Any] = {"rung": {}, "optuna": {}}
     sides: list[tuple[str, Callable[[], tuple[dict[str, float], Server]], dict[str, list[str]],
                       dict[str, tuple[str, Callable[[Any], bool]]]]] = [
-        ("rung", lambda: rung_open(work / "rung.db"), rung_pages(study), rung_browser_pages()),
+        ("rung", lambda: rung_open(work / "rung.db"), {}, rung_browser_pages()),
     ]
     if optuna_ok:
         sides.append(("optuna", lambda: optuna_open(args.optuna_python, work / "optuna.log"),
@@ -416,6 +424,10 @@ def main(argv: list[str] | None = None) -> None:
                       f"({dt['complete_cpu']:.2f} CPU s)", flush=True)
                 if k < args.opens - 1:
                     srv.close()
+            if side == "rung":  # the detail shown: the best trial's
+                with urllib.request.urlopen(srv.base + f"/api/study/{NAME}") as r:
+                    best = json.load(r)["best_trial"]
+                pages = rung_pages(int(best) if best is not None else 0)
             try:
                 res[side]["open"] = {k: {"median": statistics.median(o[k] for o in opens),
                                          "max": max(o[k] for o in opens)} for k in opens[0]}
