@@ -1,0 +1,103 @@
+"""PyTorch Lightning: report every training epoch to rung, stop or pause ``Trainer.fit``.
+
+``pip install 'rung[lightning]'``. Typical objective::
+
+    from rung.integrations import lightning as rpl
+
+    def objective(ctx: rung.TrialContext) -> None:
+        model = MyModule(lr=ctx.params["lr"])
+        trainer = lightning.pytorch.Trainer(max_epochs=ctx.max_step,
+                                            callbacks=[rpl.LightningCallback(ctx)])
+        trainer.fit(model, train_loader, val_loader, ckpt_path=rpl.resume_checkpoint(ctx))
+
+**Steps.** Step ``k`` is the end of training epoch ``k`` (``trainer.current_epoch + 1``);
+``max_epochs`` should be the study's ``max_step``.
+
+**Metrics.** Every scalar of ``trainer.callback_metrics`` at the end of the epoch (what the
+module logged with ``self.log``, validation metrics included: Lightning validates before
+``on_train_epoch_end``), the values Lightning hands its loggers.
+
+**Stop and pause.** When the scheduler stops or pauses the trial, the callback sets
+``trainer.should_stop`` so the epoch loop ends at once, and re-raises ``StopTrial`` /
+``PauseTrial`` from ``on_train_end`` (``fit`` must not return as if the trial completed). Like
+any exception inside ``fit``, Lightning then runs its ``on_exception`` hooks and finalizes the
+loggers with status ``"failed"`` before the exception leaves ``fit``. For a pause, ``report``
+first saves a full Lightning checkpoint (``model.ckpt``: weights, optimizer and scheduler
+states, loop counters) through ``trainer.save_checkpoint``; ``fit(..., ckpt_path=
+resume_checkpoint(ctx))`` continues from the next epoch.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from rung.errors import PauseTrial, StopTrial
+from rung.integrations._framework import Reports, check_start, require, scalars
+
+pl: Any = require("lightning.pytorch", "lightning", "rung.integrations.lightning")
+
+#: The file a checkpoint holds (a Lightning checkpoint).
+CHECKPOINT_FILE = "model.ckpt"
+
+_RESUME_HINT = ("pass ckpt_path=rung.integrations.lightning.resume_checkpoint(ctx) to "
+                "Trainer.fit")
+
+
+class LightningCallback(pl.Callback):  # type: ignore[misc]
+    """A Lightning callback that reports each training epoch's metrics to a rung trial.
+
+    Args:
+        ctx: the trial's ``rung.TrialContext``.
+        checkpoints: give ``report`` a ``save`` callback (``trainer.save_checkpoint``), so the
+            trial can be paused and resumed (``False``: a paused trial restarts from scratch).
+
+    Raises (from ``Trainer.fit``):
+        StopTrial, PauseTrial: the scheduler's decision, once the epoch loop has ended.
+        ConfigError: the trial resumes at step ``s`` but ``fit`` starts at another epoch.
+    """
+
+    def __init__(self, ctx: Reports, checkpoints: bool = True) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.checkpoints = checkpoints
+        self._unwind: StopTrial | PauseTrial | None = None
+
+    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+        check_start(self.ctx, int(trainer.current_epoch), 1, "epochs", _RESUME_HINT)
+
+    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        if self._unwind is not None:  # min_epochs kept training going: stop now
+            self._raise()
+        step = int(trainer.current_epoch) + 1
+
+        def save(directory: str) -> None:
+            trainer.save_checkpoint(os.path.join(directory, CHECKPOINT_FILE))
+
+        try:
+            self.ctx.report(step, save=save if self.checkpoints else None,
+                            **scalars(trainer.callback_metrics))
+        except (StopTrial, PauseTrial) as e:
+            self._unwind = e
+            trainer.should_stop = True
+
+    def on_train_end(self, trainer: Any, pl_module: Any) -> None:
+        if self._unwind is not None:
+            self._raise()
+
+    def _raise(self) -> None:
+        unwind, self._unwind = self._unwind, None
+        assert unwind is not None
+        raise unwind
+
+
+def resume_checkpoint(ctx: Reports) -> str | None:
+    """The Lightning checkpoint to continue from (``Trainer.fit(ckpt_path=...)``), or ``None``
+    for a fresh trial."""
+    if ctx.checkpoint is None:
+        return None
+    path = os.path.join(ctx.checkpoint, CHECKPOINT_FILE)
+    return path if os.path.exists(path) else None
+
+
+__all__ = ["CHECKPOINT_FILE", "LightningCallback", "resume_checkpoint"]

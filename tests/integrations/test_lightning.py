@@ -1,0 +1,150 @@
+"""rung.integrations.lightning against real PyTorch Lightning, inside real studies.
+
+The studies run on the local executor with forked workers: Lightning and PyTorch are imported
+once, here, instead of once per spawned worker (~10 s each on a loaded 2-core machine).
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pl = pytest.importorskip("lightning.pytorch")
+
+from framework_study import check_asha_stops, make_study, read_logs, steps, write_log  # noqa: E402
+
+from rung import Float, Int, TrialContext  # noqa: E402
+from rung.core.records import TrialStatus  # noqa: E402
+from rung.errors import ConfigError, StopTrial  # noqa: E402
+from rung.integrations import lightning as rpl  # noqa: E402
+
+SPACE = {"lr": Float(0.003, 0.3, log=True), "units": Int(2, 12)}
+logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+
+
+class Net(pl.LightningModule):  # type: ignore[misc]
+    def __init__(self, lr: float, units: int) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        torch.manual_seed(0)
+        self.net = torch.nn.Sequential(torch.nn.Linear(3, units), torch.nn.Tanh(),
+                                       torch.nn.Linear(units, 1))
+
+    def training_step(self, batch: Any, _: int) -> Any:
+        x, y = batch
+        loss = torch.nn.functional.mse_loss(self.net(x), y)
+        self.log("train_loss", loss, on_epoch=True, on_step=False)
+        return loss
+
+    def validation_step(self, batch: Any, _: int) -> None:
+        x, y = batch
+        self.log("val_loss", torch.nn.functional.mse_loss(self.net(x), y))
+
+    def configure_optimizers(self) -> Any:
+        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+
+
+def loaders() -> tuple[Any, Any]:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(160, 3)).astype("float32")
+    y = (x[:, :1] * 1.5 - x[:, 1:2] + 0.1 * rng.normal(size=(160, 1))).astype("float32")
+    data = torch.utils.data.TensorDataset
+    return (torch.utils.data.DataLoader(data(torch.tensor(x[:120]), torch.tensor(y[:120])),
+                                        batch_size=40),
+            torch.utils.data.DataLoader(data(torch.tensor(x[120:]), torch.tensor(y[120:])),
+                                        batch_size=40))
+
+
+def trainer(max_epochs: int, log_dir: Path, callbacks: list[Any]) -> Any:
+    return pl.Trainer(max_epochs=max_epochs, accelerator="cpu", devices=1,
+                      logger=pl.loggers.CSVLogger(str(log_dir), name="", version=""),
+                      callbacks=callbacks, enable_checkpointing=False,
+                      enable_progress_bar=False, enable_model_summary=False,
+                      num_sanity_val_steps=0, deterministic=True)
+
+
+def csv_values(log_dir: Path, key: str) -> list[float]:
+    """Lightning's own log: its CSVLogger's file, one row per logged epoch."""
+    with (log_dir / "metrics.csv").open() as f:
+        return [float(row[key]) for row in csv.DictReader(f) if row.get(key)]
+
+
+def objective(ctx: TrialContext) -> None:
+    log_dir = Path(ctx.params["out"]) / f"csv-{ctx.trial_id}-{ctx.start_step}"
+    train, valid = loaders()
+    try:
+        trainer(ctx.max_step, log_dir, [rpl.LightningCallback(ctx)]).fit(
+            Net(ctx.params["lr"], ctx.params["units"]), train, valid,
+            ckpt_path=rpl.resume_checkpoint(ctx))
+    finally:
+        write_log(ctx.params, ctx.trial_id, ctx.start_step, csv_values(log_dir, "val_loss"))
+
+
+def run(study: Any) -> None:
+    study.run(objective, executor="local", n_workers=1, start_method="fork")
+
+
+def test_asha_stops_trials_at_its_rungs_and_reports_lightning_values(tmp_path: Path) -> None:
+    study = make_study("pl", SPACE, tmp_path, "val_loss", max_step=9, n_trials=8)
+    run(study)
+    check_asha_stops(study, "val_loss", rungs=[1, 3])
+    for t in study.trials():
+        (log,) = read_logs(tmp_path, t.id).values()
+        np.testing.assert_allclose([r.metrics["val_loss"] for r in t.results], log, rtol=1e-6)
+        assert {"val_loss", "train_loss"} <= set(t.results[0].metrics)
+
+
+def test_pause_saves_a_checkpoint_and_resume_continues_it(tmp_path: Path) -> None:
+    study = make_study("pl-pause", SPACE, tmp_path, "val_loss", max_step=9, n_trials=9,
+                       variant="promotion")
+    run(study)
+    resumed = 0
+    for t in study.trials():
+        runs = read_logs(tmp_path, t.id)
+        starts = sorted(runs)
+        assert starts[0] == 1
+        for a, b in itertools.pairwise(starts):
+            assert b == a + len(runs[a])
+        resumed += len(starts) > 1
+        if len(starts) > 1:  # weights, optimizer and loop state restored: the same curve
+            train, valid = loaders()
+            full_dir = tmp_path / f"full-{t.id}"
+            trainer(t.last_step, full_dir, []).fit(Net(t.params["lr"], t.params["units"]),
+                                                  train, valid)
+            assert steps(t) == list(range(1, t.last_step + 1))
+            np.testing.assert_allclose([r.metrics["val_loss"] for r in t.results],
+                                       csv_values(full_dir, "val_loss"), rtol=1e-5)
+    assert resumed >= 2
+    assert any(t.status is TrialStatus.COMPLETED and t.last_step == 9 for t in study.trials())
+
+
+class FakeContext:
+    def __init__(self, start_step: int = 1, max_step: int = 3, stop_at: int | None = None) -> None:
+        self.start_step, self.max_step, self.checkpoint = start_step, max_step, None
+        self.stop_at = stop_at
+        self.reports: list[int] = []
+
+    def report(self, step: int, save: Any = None, **metrics: float) -> None:
+        self.reports.append(step)
+        if step == self.stop_at:
+            raise StopTrial("below the cutoff")
+
+
+def test_stop_ends_the_epoch_loop_then_raises_and_a_restart_is_refused(tmp_path: Path) -> None:
+    train, valid = loaders()
+    ctx = FakeContext(max_step=5, stop_at=2)
+    t = trainer(5, tmp_path / "a", [rpl.LightningCallback(ctx)])
+    with pytest.raises(StopTrial):
+        t.fit(Net(0.01, 4), train, valid)
+    assert ctx.reports == [1, 2] and t.current_epoch == 2  # two epochs ran, no third
+    late = FakeContext(start_step=3, max_step=5)
+    with pytest.raises(ConfigError, match="ckpt_path") as e:
+        trainer(5, tmp_path / "b", [rpl.LightningCallback(late)]).fit(Net(0.01, 4), train)
+    assert e.value.key == "checkpoint" and late.reports == []
