@@ -110,6 +110,17 @@ def test_rung_run_mirrors_the_study_into_tensorboard_and_stores_the_key(
     with sqlite3.connect(tmp_path / "runs.db") as db:
         (spec,) = db.execute("SELECT spec FROM study").fetchone()
     assert json.loads(spec)["cli"]["tracking"] == {"tensorboard": {"logdir": str(logdir)}}
+    # `rung resume` rebuilds the run from the journal: with the same tracking
+    from rung.cli.spec import spec_from_journal
+    from rung.storage import SQLiteJournal
+
+    journal = SQLiteJournal(tmp_path / "runs.db", readonly=True)
+    try:
+        again = spec_from_journal(journal.load_study("tracked"), tmp_path / "runs.db")
+    finally:
+        journal.close()
+    (cb,) = tracking_callbacks(again.tracking)
+    assert isinstance(cb, TensorBoardCallback) and cb.logdir == str(logdir)
 
 
 @pytest.mark.parametrize(("callback", "module", "extra"), [
