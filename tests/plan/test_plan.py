@@ -12,6 +12,7 @@ import rung
 from rung import Budget, Objective, Study
 from rung.errors import ConfigError
 from rung.plan import Plan, fit_pilot
+from rung.plan.synthetic import COST_NEIGHBOURS
 from rung.schedulers import SuccessiveHalving
 from rung.storage import MemoryJournal
 
@@ -61,17 +62,23 @@ def test_per_configuration_costs_carry_over() -> None:
 
 def test_the_fitted_benchmark_follows_the_pilot() -> None:
     bench = PowerLawBench(max_step=9)
-    fitted = fit_pilot(pilot(bench, n_trials=6))
+    fitted = fit_pilot(pilot(bench, n_trials=8))
     b = fitted.benchmark
     assert b.sigma == pytest.approx(0.0, abs=1e-6)
-    for k, params in sorted(fitted.pilot.params.items()):
+    params = fitted.pilot.params
+    xs = {k: p["x"] for k, p in params.items()}
+    for k, p in sorted(params.items()):
+        assert b.template_of(p) == k
+        # costs: the mean over the COST_NEIGHBOURS nearest pilot configurations
+        near = sorted(xs, key=lambda j: (abs(xs[j] - xs[k]), j))[:COST_NEIGHBOURS]
         for step in (1, 5, 9):
-            (m, sec), (m0, sec0) = b.evaluate(params, step), bench.evaluate(params, step)
+            (m, sec), (m0, _) = b.evaluate(p, step), bench.evaluate(p, step)
             assert m["loss"] == pytest.approx(m0["loss"], abs=1e-4)
-            assert sec == pytest.approx(sec0, rel=1e-9)
-        assert b.template_of(params) == k
-    assert b.regret_of(fitted.pilot.params[min(fitted.pilot.params,
-                                               key=lambda k: fitted.pilot.params[k]["x"])]) == 0.0
+            assert sec == pytest.approx(sum(1 + 2 * xs[j] for j in near) / len(near), rel=1e-9)
+    best = min(params, key=lambda k: xs[k])
+    assert b.regret_of(params[best]) == 0.0
+    assert b.regret_of(params[max(params, key=lambda k: xs[k])]) == pytest.approx(
+        max(xs.values()) - xs[best], abs=1e-4)
 
 
 def test_cost_uses_prices_and_counts_idle_workers() -> None:

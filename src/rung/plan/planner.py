@@ -7,7 +7,8 @@ Steps (each in its own module):
 2. ``rung.plan.fit.fit_curves``: one power law per pilot trial with a pooled prior
    (Domhan et al. 2015; Kadra et al. 2023);
 3. ``rung.plan.synthetic.PilotBenchmark``: a ``Benchmark`` whose configurations take the
-   nearest pilot trial's fitted curve plus fresh noise, and its measured step costs;
+   nearest pilot trial's fitted curve plus fresh noise, and the mean step costs of the five
+   nearest pilot trials;
 4. for each worker count and seed: a fresh in-memory study with the pilot's own spec (its
    searcher, scheduler, objective, ``max_step``; the planned budget; seed ``spec.seed + i``)
    is run by ``Study.simulate`` on the ``SimulatedExecutor``, with the measured start-up as

@@ -5,15 +5,20 @@ Population. Every pilot trial with a scored result becomes a *template*: its fit
 its step costs (``rung.plan.costs.StepCosts``: the measured time of every step it ran, and its
 scale times the pilot's step profile for the steps it did not run).
 
-A configuration the simulated searcher proposes takes the template of the pilot trial nearest
-to it in the space's unit encoding (``SearchSpace.to_unit``; Euclidean, a missing coordinate
-counts as 0.5, lowest trial id on a tie), the same nearest-neighbour lookup
+A configuration the simulated searcher proposes takes the fitted curve of the pilot trial
+nearest to it in the space's unit encoding (``SearchSpace.to_unit``; Euclidean, a missing
+coordinate counts as 0.5, lowest trial id on a tie), the nearest-neighbour lookup
 ``rung.benchmarks.CurveTable`` uses for recorded tables, so a searcher that learns where good
-configurations are finds good templates, and costly regions stay costly. Each configuration
-then gets its own observation noise: independent normal draws with the pilot's pooled residual
-standard deviation, one per step, from ``derive_rng(seed, "plan", configuration)``, so two
-configurations near the same pilot trial differ as two noisy runs would. Deterministic: the
-same ``seed`` and configuration give the same curve in any order or process.
+configurations are finds good templates. Its step costs are the mean of the step costs of its
+``COST_NEIGHBOURS`` (5) nearest templates: a k-nearest-neighbour regression (Stone 1977,
+"Consistent Nonparametric Regression") that keeps costly regions costly without betting the
+prediction on one pilot trial's cost (with a 30-trial pilot, the few configurations a scheduler
+trains to ``max_step`` would otherwise all carry the cost of whichever template is best). Each
+configuration then gets its own observation noise: independent normal draws with the pilot's
+pooled residual standard deviation, one per step, from ``derive_rng(seed, "plan",
+configuration)``, so two configurations near the same pilot trial differ as two noisy runs
+would. Deterministic: the same ``seed`` and configuration give the same curve and costs in any
+order or process.
 
 Regret is measured on the templates' noise-free fitted values at ``max_step`` against the best
 of them: it says how far the planned search ends from the best curve the pilot has seen, not
@@ -34,6 +39,9 @@ from rung.errors import ConfigError
 from rung.plan.costs import Pilot, StepCosts
 from rung.plan.fit import CurveFit, CurvePrior
 from rung.space import SearchSpace
+
+#: templates whose step costs a new configuration averages (its nearest ones)
+COST_NEIGHBOURS = 5
 
 
 class PilotBenchmark:
@@ -75,11 +83,13 @@ class PilotBenchmark:
         self.seconds = np.asarray(seconds, dtype=float)
         self.sigma = float(sigma)
         self.seed = seed
+        self.cost_neighbours = min(COST_NEIGHBOURS, len(self.units))
         self._sign = 1.0 if mode == "min" else -1.0
         finals = self.scores[:, -1]
         self.best_final = float(finals.min())
         self.optimum: float | None = self._sign * self.best_final
-        self._configs: ConfigCache[str, tuple[int, np.ndarray]] = ConfigCache(self._make)
+        self._configs: ConfigCache[str, tuple[int, np.ndarray, np.ndarray]] = ConfigCache(
+            self._make)
 
     @classmethod
     def from_fits(
@@ -113,11 +123,13 @@ class PilotBenchmark:
     def _key(params: Mapping[str, Any]) -> str:
         return json.dumps({k: params[k] for k in sorted(params)}, default=str)
 
-    def _make(self, key: str) -> tuple[int, np.ndarray]:
+    def _make(self, key: str) -> tuple[int, np.ndarray, np.ndarray]:
         u = np.nan_to_num(self.space.to_unit(json.loads(key)), nan=0.5)
-        k = int(np.argmin(((self.units - u) ** 2).sum(axis=1)))
+        order = np.argsort(((self.units - u) ** 2).sum(axis=1), kind="stable")
+        k = int(order[0])
         noise = derive_rng(self.seed, "plan", key).normal(0.0, self.sigma, self.max_step)
-        return k, self.scores[k] + noise
+        seconds = self.seconds[order[: self.cost_neighbours]].mean(axis=0)
+        return k, self.scores[k] + noise, seconds
 
     def template_of(self, params: Mapping[str, Any]) -> int:
         """Index of the template (pilot trial, in id order) ``params`` is mapped to."""
@@ -127,9 +139,10 @@ class PilotBenchmark:
         """The noisy fitted value of ``params``'s template at ``step``, and its step cost."""
         if type(step) is not int or not 1 <= step <= self.max_step:
             step = check_step(self.name, step, self.max_step)
-        k, curve = self._configs.get(self._key(params))
-        return {self.metric: self._sign * float(curve[step - 1])}, float(self.seconds[k, step - 1])
+        _, curve, seconds = self._configs.get(self._key(params))
+        return {self.metric: self._sign * float(curve[step - 1])}, float(seconds[step - 1])
 
     def regret_of(self, params: Mapping[str, Any]) -> float:
         """The noise-free final score of ``params``'s template minus the best template's."""
         return float(self.scores[self.template_of(params), -1] - self.best_final)
+
