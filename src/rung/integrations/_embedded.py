@@ -49,12 +49,13 @@ class Embedded:
         max_step: int,
         seed: int,
         name: str = "embedded",
+        storage: str | None = None,
     ) -> None:
         from rung.study import Study
 
         self.study = Study.create(
             name, space, objective=list(objectives), searcher=searcher, scheduler=scheduler,
-            max_step=max_step, seed=seed, storage=None,
+            max_step=max_step, seed=seed, storage=storage,
         )
         self.space = space
         self.ids: dict[Hashable, int] = {}

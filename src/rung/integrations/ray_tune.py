@@ -1,0 +1,269 @@
+"""rung inside Ray Tune: ``RungScheduler`` (a ``ray.tune.schedulers.TrialScheduler`` backed by
+a rung scheduler) and ``RungSearcher`` (a ``ray.tune.search.Searcher`` backed by a rung
+searcher), so a Ray Tune user adopts rung's allocation or rung's search without leaving Tune.
+
+``pip install 'rung[tune]'``::
+
+    from ray import tune
+    from rung import ASHA, Float, SearchSpace
+    from rung.integrations.ray_tune import RungScheduler, RungSearcher
+
+    tuner = tune.Tuner(
+        train_fn,                               # calls tune.report({"loss": ...}) per epoch
+        tune_config=tune.TuneConfig(
+            metric="loss", mode="min", num_samples=50,
+            scheduler=RungScheduler(ASHA(reduction_factor=3), max_step=27),
+            search_alg=RungSearcher(SearchSpace({"lr": Float(1e-4, 1e-1, log=True)}), "tpe"),
+        ),
+    )
+
+Both run an in-memory rung study (``rung.integrations._embedded``) in the Tune driver: each Tune
+trial is a rung trial there, fed through ``ask`` / ``report`` / ``tell``, so rung's components
+decide exactly as inside rung. ``storage=`` (a SQLite path) journals that study, so ``rung
+show`` / the dashboard / ``Study.load`` read every decision and its reason afterwards; the rung
+study is created on the first trial, so the adapter pickles (Tune copies its config) until then.
+
+**RungScheduler.** The step is ``result[time_attr]`` (Tune's ``training_iteration`` by default,
+which counts from 1 as rung's steps do). Each result is reported to rung; STOP stops the trial;
+a trial that reaches ``max_step`` is stopped there (Ray Tune's ``max_t``). Trials run in
+submission order (``FIFOScheduler``'s choice). Only schedulers that stop can be used (``asha``,
+``async_hyperband``, ``median``, ``fifo``, ...): Tune's PAUSE would need rung to choose which
+paused trial resumes, which this adapter does not do (``ConfigError`` up front). Results are not
+buffered (a decision at a rung must see that rung's result alone).
+
+**RungSearcher.** ``suggest`` asks rung's searcher for the next configuration of ``space`` (a
+rung ``SearchSpace``: Tune's ``param_space`` keys outside it are Tune's to fill);
+``on_trial_complete`` tells rung the trial's last ``metric`` (or that it failed). Give it
+``metric`` and ``mode``: Tune hands them on to a searcher only when ``param_space`` is not
+empty. With ``max_step > 1`` every result is reported at its step too, for searchers that model
+fidelity (``bohb``). A grid that runs out returns ``Searcher.FINISHED``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rung._validate import check_int
+from rung.core.components import SchedulerLike, SearcherLike
+from rung.core.events import Action
+from rung.core.records import Objective
+from rung.errors import ConfigError
+from rung.integrations._embedded import Embedded, check_stopping
+from rung.integrations._framework import require
+from rung.space import SearchSpace
+
+require("ray.tune", "tune", "rung.integrations.ray_tune")  # names the extra if missing
+
+from ray.tune.experiment import Trial  # noqa: E402
+from ray.tune.schedulers import FIFOScheduler, TrialScheduler  # noqa: E402
+from ray.tune.search import Searcher  # noqa: E402
+
+__all__ = ["RungScheduler", "RungSearcher"]
+
+logger = logging.getLogger(__name__)
+
+
+def _objective(metric: str | None, mode: str | None) -> Objective:
+    if not metric or mode not in ("min", "max"):
+        raise ConfigError(
+            key="metric", message="give metric and mode (here or in tune.TuneConfig)"
+        )
+    return Objective(metric, mode)
+
+
+class RungScheduler(FIFOScheduler):
+    """A Ray Tune trial scheduler backed by a rung scheduler (see the module docstring).
+
+    Args:
+        scheduler: a rung scheduler that stops (instance, name or ``{"name", "params"}``).
+        max_step: the step (``time_attr`` value) at which a trial ends.
+        metric, mode: the objective (else taken from ``tune.TuneConfig``).
+        time_attr: the result key that is rung's step.
+        seed: the rung study's seed.
+        storage: a SQLite path to journal the rung study to (default: in memory).
+        name: the rung study's name in ``storage``.
+    """
+
+    _supports_buffered_results = False
+
+    def __init__(
+        self,
+        scheduler: SchedulerLike = "asha",
+        max_step: int = 100,
+        metric: str | None = None,
+        mode: str | None = None,
+        time_attr: str = "training_iteration",
+        seed: int = 0,
+        storage: str | None = None,
+        name: str = "ray-tune",
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        check_stopping(scheduler)
+        self.rung_scheduler = scheduler
+        self.max_step = check_int("max_step", max_step, 1)
+        self._metric = metric
+        self._mode = mode
+        self.time_attr = time_attr
+        self.seed = seed
+        self.storage = storage
+        self.name = name
+        self._emb: Embedded | None = None
+        self.n_stopped = 0
+
+    def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
+        if (self._metric and metric) or (self._mode and mode):
+            return False
+        self._metric = metric or self._metric
+        self._mode = mode or self._mode
+        return True
+
+    @property
+    def embedded(self) -> Embedded:
+        """The rung study behind this scheduler (created on the first trial)."""
+        if self._emb is None:
+            self._emb = Embedded(
+                SearchSpace({"_": 0}), [_objective(self._metric, self._mode)], "random",
+                self.rung_scheduler, self.max_step, self.seed, self.name, self.storage,
+            )
+        return self._emb
+
+    def on_trial_add(self, tune_controller: Any, trial: Trial) -> None:
+        self.embedded.start(trial.trial_id)
+
+    def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> str:
+        emb, key = self.embedded, trial.trial_id
+        if key not in emb.open or self.time_attr not in result or self._metric not in result:
+            return str(TrialScheduler.CONTINUE)
+        step = int(result[self.time_attr])
+        if step > self.max_step:
+            emb.end(key, "completed")
+            return str(TrialScheduler.STOP)
+        assert self._metric is not None
+        decision = emb.report(key, step, {self._metric: result[self._metric]})
+        if decision.action is Action.STOP:
+            self.n_stopped += 1
+            logger.debug("trial %s stopped at step %d: %s", key, step, decision.reason)
+            emb.end(key, "stopped")
+            return str(TrialScheduler.STOP)
+        if decision.action is Action.PAUSE:  # refused up front: cannot happen
+            raise ConfigError(key="scheduler", message="rung's scheduler paused a trial")
+        if step >= self.max_step:
+            emb.end(key, "completed")
+            return str(TrialScheduler.STOP)
+        return str(TrialScheduler.CONTINUE)
+
+    def on_trial_complete(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> None:
+        self.embedded.end(trial.trial_id, "completed")
+
+    def on_trial_error(self, tune_controller: Any, trial: Trial) -> None:
+        self.embedded.end(trial.trial_id, "failed")
+
+    def on_trial_remove(self, tune_controller: Any, trial: Trial) -> None:
+        self.embedded.end(trial.trial_id, "stopped")
+
+    def debug_string(self) -> str:
+        return f"Using rung's scheduler {self.rung_scheduler!r}: {self.n_stopped} stopped."
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if state.get("_emb") is not None:
+            raise TypeError("a RungScheduler that has started trials cannot be pickled")
+        return state
+
+
+class RungSearcher(Searcher):
+    """A Ray Tune searcher backed by a rung searcher (see the module docstring).
+
+    Args:
+        space: rung's search space.
+        searcher: a rung searcher (instance, name such as ``"tpe"``, ``"gp"``, ``"bohb"``, or
+            ``{"name", "params"}``).
+        metric, mode: the objective (else taken from ``tune.TuneConfig``).
+        seed: the rung study's seed.
+        max_step: above 1, every result is reported at its ``time_attr`` step too.
+        time_attr: the result key that is rung's step.
+        storage: a SQLite path to journal the rung study to (default: in memory).
+        name: the rung study's name in ``storage``.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        searcher: SearcherLike = "tpe",
+        metric: str | None = None,
+        mode: str | None = None,
+        seed: int = 0,
+        max_step: int = 1,
+        time_attr: str = "training_iteration",
+        storage: str | None = None,
+        name: str = "ray-tune-search",
+    ) -> None:
+        super().__init__(metric=metric, mode=mode)
+        self.space = SearchSpace.coerce(space)
+        # not ``self.searcher``: Tune walks ``.searcher`` attributes to unwrap its own wrappers
+        self.rung_searcher = searcher
+        self.seed = seed
+        self.max_step = check_int("max_step", max_step, 1)
+        self.time_attr = time_attr
+        self.storage = storage
+        self.name = name
+        self._emb: Embedded | None = None
+
+    def set_search_properties(
+        self, metric: str | None, mode: str | None, config: dict[str, Any], **spec: Any
+    ) -> bool:
+        if (self._metric and metric) or (self._mode and mode):
+            return False
+        self._metric = metric or self._metric
+        self._mode = mode or self._mode
+        return True
+
+    @property
+    def embedded(self) -> Embedded:
+        """The rung study behind this searcher (created on the first suggestion)."""
+        if self._emb is None:
+            self._emb = Embedded(
+                self.space, [_objective(self._metric, self._mode)], self.rung_searcher, "fifo",
+                self.max_step, self.seed, self.name, self.storage,
+            )
+        return self._emb
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        trial = self.embedded.start(trial_id)
+        if trial is None:  # the searcher ran out (a grid): Tune's FINISHED sentinel
+            return Searcher.FINISHED  # type: ignore[return-value]
+        return dict(trial.params)
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        emb = self.embedded
+        if self.max_step == 1 or trial_id not in emb.open or self._metric not in result:
+            return
+        step = int(result.get(self.time_attr, 0))
+        if 1 <= step <= self.max_step:
+            emb.report(trial_id, step, {self._metric: result[self._metric]})
+
+    def on_trial_complete(
+        self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
+    ) -> None:
+        emb = self.embedded
+        if error or result is None or self._metric not in result:
+            emb.end(trial_id, "failed" if error else "stopped")
+            return
+        step = min(max(int(result.get(self.time_attr, 1)), 1), self.max_step)
+        emb.end(trial_id, "completed", {self._metric: result[self._metric]}, step=step)
+
+    def get_state(self) -> dict[str, Any]:
+        """What Tune's experiment checkpoint keeps: the objective only. The rung study itself
+        is journaled to ``storage`` when one is given; a restored Tune experiment starts a new
+        rung study (a new ``name`` is needed in the same ``storage``)."""
+        return {"metric": self._metric, "mode": self._mode}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self._metric, self._mode = state.get("metric"), state.get("mode")
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if state.get("_emb") is not None:
+            raise TypeError("a RungSearcher that has suggested cannot be pickled")
+        return state

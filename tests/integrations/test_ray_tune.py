@@ -1,0 +1,157 @@
+"""rung inside Ray Tune: ``RungScheduler`` and ``RungSearcher`` against the real ``ray.tune``.
+
+The first tests call the Tune interfaces directly (no cluster); the last one runs
+``tune.Tuner`` on a local Ray (``ray.init(num_cpus=2)``, marked ``ray``) and checks from the
+rung journals that rung's scheduler made every stop and rung's searcher every configuration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+pytest.importorskip("ray.tune")
+
+from rung import ASHA, Action, ConfigError, Float, SearchSpace, Study
+from rung.core.records import TrialStatus
+from rung.integrations.ray_tune import RungScheduler, RungSearcher
+
+
+def _fake(i: int) -> Any:
+    return SimpleNamespace(trial_id=f"t{i:05d}")
+
+
+def test_scheduler_decides_as_rungs_asha_with_ties() -> None:
+    """Results fed one by one: the STOPs are ASHA's (eta 3, rungs at steps 1 and 3; ties at a
+    rung fill the max(1, floor(n/3)) quota), and a trial reaching max_step is stopped there."""
+    from ray.tune.schedulers import TrialScheduler
+
+    sched = RungScheduler(ASHA(reduction_factor=3), max_step=9, metric="loss", mode="min")
+    losses = [0.5, 0.5, 0.5, 0.4, 0.6, 0.5, 0.3]  # at step 1
+    actions = []
+    for i, loss in enumerate(losses):
+        t = _fake(i)
+        sched.on_trial_add(None, t)
+        actions.append(sched.on_trial_result(None, t, {"training_iteration": 1, "loss": loss}))
+    C, S = TrialScheduler.CONTINUE, TrialScheduler.STOP
+    # n=1: 0.5 passes; n=2,3: quota 1, taken by the first 0.5; n=4: 0.4 is best; n=5: quota 1;
+    # n=6: quota 2, one 0.5 passed, one better (0.4): no place left; n=7: 0.3 best
+    assert actions == [C, S, S, C, S, S, C]
+    # trial 0 goes on: at step 3 it is alone (passes), and at max_step it is stopped (done)
+    t0 = _fake(0)
+    for step in (2, 3):
+        assert sched.on_trial_result(None, t0, {"training_iteration": step, "loss": 0.2}) == C
+    assert sched.on_trial_result(None, t0, {"training_iteration": 9, "loss": 0.1}) == S
+    emb = sched.embedded
+    assert emb.status("t00000") is TrialStatus.COMPLETED
+    assert emb.status("t00001") is TrialStatus.STOPPED
+    assert sched.n_stopped == 4
+    reasons = [d.reason for d in emb.decided.values() if d.action is Action.STOP]
+    assert all("not in the top 1/3" in r for r in reasons)
+
+
+@pytest.mark.parametrize("scheduler", ["hyperband", "pbt", ASHA(variant="promotion")])
+def test_scheduler_refuses_schedulers_that_pause(scheduler: Any) -> None:
+    with pytest.raises(ConfigError) as e:
+        RungScheduler(scheduler, max_step=9)
+    assert e.value.key == "scheduler"
+
+
+def test_searcher_needs_metric_and_mode() -> None:
+    s = RungSearcher(SearchSpace({"x": Float(0.0, 1.0)}))
+    with pytest.raises(ConfigError) as e:
+        s.suggest("a")
+    assert e.value.key == "metric"
+    assert s.set_search_properties("loss", "min", {}) is True
+    assert "x" in (s.suggest("a") or {})
+
+
+def test_searcher_learns_and_is_deterministic() -> None:
+    """Tune's calls made by hand: ``suggest`` then ``on_trial_complete`` with the loss. TPE
+    finds the minimum of a quadratic; the same seed gives the same configurations."""
+    space = SearchSpace({"x": Float(-2.0, 2.0), "y": Float(-2.0, 2.0)})
+    runs = []
+    for _ in range(2):
+        s = RungSearcher(space, "tpe", metric="loss", mode="min", seed=4)
+        configs = []
+        for i in range(40):
+            cfg = s.suggest(f"t{i}")
+            assert cfg is not None
+            configs.append(cfg)
+            loss = (cfg["x"] - 0.7) ** 2 + (cfg["y"] + 0.4) ** 2
+            s.on_trial_complete(f"t{i}", {"loss": loss, "training_iteration": 1})
+        runs.append(configs)
+    assert runs[0] == runs[1]
+    best = min((c["x"] - 0.7) ** 2 + (c["y"] + 0.4) ** 2 for c in runs[0])
+    assert best < 0.05
+    s.on_trial_complete("t39", None, error=True)  # already ended: nothing happens
+
+
+def test_grid_searcher_finishes() -> None:
+    from ray.tune.search import Searcher
+
+    s = RungSearcher(SearchSpace({"x": [1, 2]}), {"name": "grid", "params": {}},
+                     metric="loss", mode="min")
+    assert [s.suggest("a"), s.suggest("b")] == [{"x": 1}, {"x": 2}]
+    assert s.suggest("c") == Searcher.FINISHED
+
+
+def _train(config: dict[str, Any]) -> None:
+    from ray import tune
+
+    for i in range(1, 10):
+        tune.report({"loss": (config["x"] - 0.3) ** 2 + 1.0 / i})
+
+
+@pytest.mark.ray
+def test_tuner_runs_rungs_scheduler_and_searcher(tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    import sys
+
+    from ray import tune
+
+    sched_db, search_db = str(tmp_path / "sched.db"), str(tmp_path / "search.db")
+    # the trainable is defined here: workers get it by value (this module is not on their path)
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        tuner = tune.Tuner(
+            _train,
+            tune_config=tune.TuneConfig(
+                metric="loss", mode="min", num_samples=12, max_concurrent_trials=2,
+                scheduler=RungScheduler(ASHA(reduction_factor=3), max_step=9,
+                                        storage=sched_db),
+                # Tune passes metric and mode to a searcher only with a param_space
+                search_alg=RungSearcher(SearchSpace({"x": Float(0.0, 1.0)}), "random",
+                                        metric="loss", mode="min", seed=7, storage=search_db),
+            ),
+            run_config=tune.RunConfig(storage_path=str(tmp_path / "ray"), verbose=0),
+        )
+        grid = tuner.fit()
+    finally:
+        ray.shutdown()
+    by_x = {r.config["x"]: (r.metrics["training_iteration"], r.metrics["loss"]) for r in grid}
+    assert len(by_x) == 12
+    # the searcher's journal: every configuration came from rung, every final loss went back;
+    # its trial i is Tune's i-th trial, which is also the scheduler's trial i
+    search = Study.load("ray-tune-search", storage=search_db, readonly=True)
+    xs = [t.params["x"] for t in search.trials()]
+    assert sorted(xs) == sorted(by_x)
+    for t in search.trials():
+        assert t.value == pytest.approx(by_x[t.params["x"]][1])
+    # the scheduler's journal (replayed by Study.load: the decisions are rung's ASHA's)
+    sched = Study.load("ray-tune", storage=sched_db, readonly=True)
+    trials = sched.trials()
+    assert len(trials) == 12
+    stopped = 0
+    for t, x in zip(trials, xs, strict=True):
+        last = by_x[x][0]
+        if t.status is TrialStatus.STOPPED:
+            stopped += 1
+            assert last == t.last_step and last in (1, 3)  # stopped at a rung, by rung
+        else:
+            assert t.status is TrialStatus.COMPLETED and last == 9
+    assert stopped >= 4
