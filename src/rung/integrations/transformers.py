@@ -1,0 +1,140 @@
+"""Hugging Face ``Trainer``: report every evaluation to rung, stop or pause training.
+
+``pip install 'rung[transformers]'`` (transformers, accelerate and the CPU build of PyTorch).
+Typical objective::
+
+    from rung.integrations import transformers as rhf
+
+    def objective(ctx: rung.TrialContext) -> None:
+        args = TrainingArguments(output_dir=..., eval_strategy="epoch", save_strategy="no",
+                                 num_train_epochs=ctx.max_step, learning_rate=ctx.params["lr"])
+        trainer = Trainer(model=build(), args=args, train_dataset=train, eval_dataset=valid,
+                          callbacks=[rhf.TransformersCallback(ctx)])
+        trainer.train(resume_from_checkpoint=rhf.resume_checkpoint(ctx))
+
+**Steps.** With ``eval_strategy="epoch"`` step ``k`` is the evaluation after epoch ``k``
+(``num_train_epochs`` should be the study's ``max_step``); with ``eval_strategy="steps"`` it is
+the ``k``-th evaluation, at optimizer step ``k * eval_steps`` (``max_steps`` should be
+``max_step * eval_steps``). Training without evaluation is refused.
+
+**Metrics.** Every scalar of the evaluation's metrics (``eval_loss``, ``eval_accuracy`` from
+``compute_metrics``, ...), the values ``Trainer`` appends to ``trainer.state.log_history``.
+
+**Stop and pause.** When the scheduler stops or pauses the trial, the callback sets
+``control.should_training_stop`` so ``Trainer`` leaves its loop the usual way, and re-raises
+``StopTrial`` / ``PauseTrial`` from ``on_train_end`` (``train`` must not return as if the trial
+completed; add this callback after the others, which ``Trainer(callbacks=...)`` does, so they
+see their ``on_train_end`` first). For a pause, ``report`` first writes a checkpoint in the
+layout ``Trainer.train(resume_from_checkpoint=...)`` reads: the weights (``save_pretrained``,
+or the state dict of a plain ``torch.nn.Module``), ``optimizer.pt``, ``scheduler.pt``,
+``trainer_state.json`` and ``rng_state.pth``; ``resume_checkpoint(ctx)`` returns it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import Any
+
+from rung.errors import ConfigError, PauseTrial, StopTrial
+from rung.integrations._framework import Reports, check_start, require, scalars
+
+hf: Any = require("transformers", "transformers", "rung.integrations.transformers")
+torch: Any = require("torch", "transformers", "rung.integrations.transformers")
+
+_RESUME_HINT = ("pass resume_from_checkpoint=rung.integrations.transformers.resume_checkpoint(ctx)"
+                " to Trainer.train")
+
+
+def _strategy(args: Any) -> str:
+    strategy = getattr(args, "eval_strategy", None) or getattr(args, "evaluation_strategy", "no")
+    return str(getattr(strategy, "value", strategy))
+
+
+def _eval_steps(args: Any, state: Any) -> int:
+    steps = getattr(state, "eval_steps", None) or args.eval_steps or args.logging_steps
+    return max(1, int(steps))
+
+
+class TransformersCallback(hf.TrainerCallback):  # type: ignore[misc]
+    """A ``TrainerCallback`` that reports each evaluation's metrics to a rung trial.
+
+    Args:
+        ctx: the trial's ``rung.TrialContext``.
+        checkpoints: give ``report`` a ``save`` callback (a ``Trainer`` checkpoint), so the
+            trial can be paused and resumed (``False``: a paused trial restarts from scratch).
+
+    Raises (from ``Trainer.train``):
+        StopTrial, PauseTrial: the scheduler's decision, once the training loop has ended.
+        ConfigError: ``eval_strategy`` is ``"no"`` (key ``eval_strategy``), or the trial
+            resumes at step ``s`` but training starts elsewhere (key ``checkpoint``).
+    """
+
+    def __init__(self, ctx: Reports, checkpoints: bool = True) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.checkpoints = checkpoints
+        self._unwind: StopTrial | PauseTrial | None = None
+
+    def _step(self, args: Any, state: Any) -> int:
+        if _strategy(args) == "epoch":
+            return round(float(state.epoch or 0.0))
+        return int(state.global_step) // _eval_steps(args, state)
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if _strategy(args) not in ("epoch", "steps"):
+            raise ConfigError(key="eval_strategy", message=(
+                f"rung needs evaluations to report: set eval_strategy to 'epoch' or 'steps', "
+                f"got {_strategy(args)!r}"))
+        check_start(self.ctx, self._step(args, state), 1, "evaluations", _RESUME_HINT)
+
+    def on_evaluate(self, args: Any, state: Any, control: Any, metrics: Any = None,
+                    **kwargs: Any) -> None:
+        if self._unwind is not None:
+            return
+        step = self._step(args, state)
+
+        def save(directory: str) -> None:
+            _save_checkpoint(directory, state, kwargs)
+
+        try:
+            self.ctx.report(step, save=save if self.checkpoints else None,
+                            **scalars(metrics or {}))
+        except (StopTrial, PauseTrial) as e:
+            self._unwind = e
+            control.should_training_stop = True
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self._unwind is not None:
+            unwind, self._unwind = self._unwind, None
+            raise unwind
+
+
+def _save_checkpoint(directory: str, state: Any, hooks: dict[str, Any]) -> None:
+    """Write what ``Trainer`` reads back when resuming from ``directory``."""
+    import numpy as np
+
+    model = hooks["model"]
+    if hasattr(model, "save_pretrained"):
+        model.save_pretrained(directory)
+    else:
+        torch.save(model.state_dict(), os.path.join(directory, "pytorch_model.bin"))
+    if hooks.get("optimizer") is not None:
+        torch.save(hooks["optimizer"].state_dict(), os.path.join(directory, "optimizer.pt"))
+    if hooks.get("lr_scheduler") is not None:
+        torch.save(hooks["lr_scheduler"].state_dict(), os.path.join(directory, "scheduler.pt"))
+    state.save_to_json(os.path.join(directory, "trainer_state.json"))
+    torch.save({"python": random.getstate(), "numpy": np.random.get_state(),
+                "cpu": torch.random.get_rng_state()}, os.path.join(directory, "rng_state.pth"))
+
+
+def resume_checkpoint(ctx: Reports) -> str | None:
+    """The checkpoint to continue from (``Trainer.train(resume_from_checkpoint=...)``), or
+    ``None`` for a fresh trial."""
+    if ctx.checkpoint is None:
+        return None
+    path = ctx.checkpoint
+    return path if os.path.exists(os.path.join(path, "trainer_state.json")) else None
+
+
+__all__ = ["TransformersCallback", "resume_checkpoint"]
