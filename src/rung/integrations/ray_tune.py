@@ -78,7 +78,8 @@ class RungScheduler(FIFOScheduler):
     Args:
         scheduler: a rung scheduler that stops (instance, name or ``{"name", "params"}``).
         max_step: the step (``time_attr`` value) at which a trial ends.
-        metric, mode: the objective (else taken from ``tune.TuneConfig``).
+        metric: the objective's metric (else taken from ``tune.TuneConfig``).
+        mode: ``"min"`` or ``"max"`` (else taken from ``tune.TuneConfig``).
         time_attr: the result key that is rung's step.
         seed: the rung study's seed.
         storage: a SQLite path to journal the rung study to (default: in memory).
@@ -179,7 +180,8 @@ class RungSearcher(Searcher):
         space: rung's search space.
         searcher: a rung searcher (instance, name such as ``"tpe"``, ``"gp"``, ``"bohb"``, or
             ``{"name", "params"}``).
-        metric, mode: the objective (else taken from ``tune.TuneConfig``).
+        metric: the objective's metric (give it: see the module docstring).
+        mode: ``"min"`` or ``"max"``.
         seed: the rung study's seed.
         max_step: above 1, every result is reported at its ``time_attr`` step too.
         time_attr: the result key that is rung's step.
