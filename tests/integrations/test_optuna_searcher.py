@@ -270,3 +270,33 @@ def test_resume_rebuilds_the_mirror_from_the_journal(tmp_path: Any) -> None:
             assert mirror == runs[-1]
     assert runs[0] == runs[1]
     assert len(runs[0]) == 16
+
+
+def _dbr_objective(trial: Any) -> float:
+    opt = trial.suggest_categorical("opt", ["adam", "sgd"])
+    x = trial.suggest_float("x", -2.0, 2.0)
+    if opt == "sgd":
+        trial.suggest_float("m", 0.0, 1.0)
+    return float((x - 0.5) ** 2 + (opt == "adam"))
+
+
+def test_define_by_run(tmp_path: Any) -> None:
+    """``rung.optimize``: the space is learned as trials run; the mirror shows every trial with
+    the params it ran with (rebuilt when the space grows), and TPE learns from them."""
+    import rung
+
+    searcher = OptunaSearcher("TPESampler", {"n_startup_trials": 4})
+    s = rung.optimize(_dbr_objective, n_trials=16, searcher=searcher, n_workers=1,
+                      storage=str(tmp_path / "dbr.db"))
+    trials = s.trials()
+    assert len(trials) == 16
+    assert all(("m" in t.params) == (t.params["opt"] == "sgd") for t in trials)
+    from rung.core.components import SuggestRequest
+    from rung.core.rng import derive_rng
+
+    h = s.engine.history
+    live = s.engine.searcher
+    live.suggest(SuggestRequest(h.next_id, h.n_suggested, h, derive_rng(0, "searcher", h.next_id)))
+    mirror = [ft.params for ft in live._study.get_trials(deepcopy=False)]  # type: ignore[attr-defined]
+    assert mirror[:16] == [dict(t.params) for t in trials]
+    assert s.best_trial.value < 0.05

@@ -29,8 +29,12 @@ its last step, or every objective's score for a multi-objective study; stopped b
 failed: ``FAIL``). ``suggest`` brings the mirror up to date (``O(trials)``, as Optuna's own
 ``ask`` is), asks the sampler for a trial and suggests each *active* parameter of rung's space in
 its topological order (``when=`` conditions followed, fixed values filled in), so a conditional
-space is define-by-run for the sampler. Directions are all ``"minimize"`` (rung's scores), one per
-objective: NSGA-II and other multi-objective samplers see every objective.
+space is define-by-run for the sampler. In a define-by-run study (``rung.optimize``) the space
+grows as trials use new parameters, and a trial runs with the params its code path took: when
+the space changes, or a trial's params differ from the proposal, the mirror is rebuilt from the
+history (an Optuna trial's params cannot change), showing every trial as it ran. Directions
+are all ``"minimize"`` (rung's scores), one per objective: NSGA-II and other multi-objective
+samplers see every objective.
 
 **Determinism and resume.** Two runs with one seed and one event order propose the same
 configurations. Samplers that keep state in the study (CMA-ES's optimizer, NSGA-II's
@@ -215,6 +219,7 @@ class OptunaSearcher(Searcher):
         )
         self._study_id = self._storage.get_study_id_from_name(self._study.study_name)
         self._dists = distributions(self.space)
+        self._space = self.space  # a define-by-run study's space grows: a new one, a new mirror
         self._owner = history
         self._ids: dict[int, int] = {}  # rung trial id -> Optuna storage trial id
         self._synced: dict[int, tuple[int, TrialStatus]] = {}  # (results, status) mirrored
@@ -239,7 +244,9 @@ class OptunaSearcher(Searcher):
         number = len(self._study.get_trials(deepcopy=False)) - 1
         return int(self._storage.get_trial_id_from_study_id_trial_number(self._study_id, number))
 
-    def _sync(self, history: History) -> None:
+    def _sync(self, history: History) -> bool:
+        """Bring the mirror up to date; False if it must be rebuilt (a define-by-run trial ran
+        with other params than proposed: an Optuna trial's params cannot change)."""
         optuna = self._optuna_mod
         state = optuna.trial.TrialState
         multi = len(history.objectives) > 1
@@ -258,6 +265,9 @@ class OptunaSearcher(Searcher):
                     continue
                 self._ids[tid] = sid
             done, _ = self._synced[tid]
+            proposed = self._proposed.get(tid)
+            if proposed is not None and proposed != dict(history.params(tid)):
+                return False
             self._synced[tid] = (n, status)
             if sid in self._finished:
                 continue
@@ -275,11 +285,12 @@ class OptunaSearcher(Searcher):
                 self._storage.set_trial_state_values(sid, state.PRUNED)
             elif status is TrialStatus.FAILED:
                 self._storage.set_trial_state_values(sid, state.FAIL)
+        return True
 
     # --- the hook -----------------------------------------------------------------------------
     def suggest(self, request: SuggestRequest) -> dict[str, Any] | None:
         history = request.history
-        if self._owner is not history:
+        if self._owner is not history or self._space is not self.space:
             self._reset(history)
         earlier = self._proposed.get(request.trial_id)
         if earlier is not None:
@@ -288,7 +299,10 @@ class OptunaSearcher(Searcher):
         if self._seeded:
             kwargs["seed"] = int(request.rng.integers(2**31 - 1))
         self._study.sampler = self._cls(**kwargs)
-        self._sync(history)
+        if not self._sync(history):
+            self._reset(history)  # every trial is then shown with the params it ran with
+            self._study.sampler = self._cls(**kwargs)
+            self._sync(history)
         trial = self._study.ask()
         values: dict[str, Any] = {}
         space = self.space
