@@ -28,16 +28,18 @@ import math
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from rung.analysis_frames import JournalFold, spec_steps, trial_rows
+from rung.analysis_frames import JournalFold, spec_steps
 from rung.core.engine import Engine
 from rung.core.events import Record, is_event
 from rung.core.records import StudySpec, TrialStatus
+from rung.dashboard._json import clean, jclean
+from rung.dashboard.table import refresh_rows, trials
 from rung.errors import RungError
 from rung.plot._cutoffs import decision_cutoffs
 from rung.storage import SQLiteJournal
@@ -52,29 +54,10 @@ MAX_CURVES = 400
 MAX_PARALLEL = 500
 #: runs sent to the worker timeline at most (the latest)
 MAX_RUNS = 3000
-#: rows of the trials table per page at most
-MAX_PAGE = 1000
 #: records read and replayed per step
 CHUNK = 20_000
 #: seconds a request waits for a study to catch up before it is answered with what is loaded
 WAIT = 1.0
-
-
-def clean(x: Any) -> Any:
-    """``x`` with non-finite floats as ``None`` (JSON has no NaN or infinity)."""
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, Mapping):
-        return {str(k): clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [clean(v) for v in x]
-    return x
-
-
-def jclean(d: Mapping[str, Any]) -> dict[str, Any]:
-    """``clean`` of a JSON object."""
-    out: dict[str, Any] = clean(d)
-    return out
 
 
 @dataclass
@@ -223,7 +206,7 @@ class Catalog:
                     more = self._step(snap)
                 if not more:
                     with self._lock:  # the trials table's rows, before anyone asks
-                        _refresh_rows(snap)
+                        refresh_rows(snap)
                     break
                 time.sleep(0.001)  # let waiting requests take the lock
         except Exception as e:  # shown on the page; the next request tries again
@@ -307,106 +290,6 @@ def overview(snap: Snapshot) -> dict[str, Any]:
         "records": jf.n_records,
     }))
     return row
-
-
-def trials(snap: Snapshot, query: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """One page of the trials table, sorted and filtered on the server.
-
-    ``query`` (the request's query string): ``sort`` (a column, default ``trial_id``),
-    ``desc`` (``1``: descending), ``q`` (words that must all appear in a row, any case),
-    ``offset`` and ``limit`` (at most ``MAX_PAGE``; default 200). Missing values sort last.
-    The answer has the page's ``rows``, ``total`` trials, ``matched`` by the filter, and the
-    page's ``offset``."""
-    q = query or {}
-    h = snap.history
-    cols = _columns(h)
-    sort = q.get("sort", "trial_id")
-    sort = sort if sort in cols else "trial_id"
-    desc = q.get("desc", "0") in ("1", "true")
-    offset = max(_int(q.get("offset"), 0), 0)
-    limit = min(max(_int(q.get("limit"), 200), 1), MAX_PAGE)
-    words = q.get("q", "").lower().split()
-    _refresh_rows(snap)
-    order = _sorted_ids(snap, sort, desc)
-    if words:
-        texts = snap.texts
-        order = [t for t in order if all(w in texts[t] for w in words)]
-    page = [snap.rows[t] for t in order[offset:offset + limit]]
-    return jclean({"params": [n for n in h.space], "space": h.space.to_json(),
-                   "metric": h.objective.metric, "mode": h.objective.mode,
-                   "objectives": [o.metric for o in h.objectives], "columns": cols,
-                   "rows": page, "total": len(h), "matched": len(order), "offset": offset,
-                   "limit": limit, "sort": sort, "desc": desc, "loading": snap.loading})
-
-
-def _int(x: str | None, default: int) -> int:
-    try:
-        return int(x) if x is not None else default
-    except ValueError:
-        return default
-
-
-#: the columns of the dashboard's trials table (a subset of ``trials_dataframe``'s)
-_TABLE = ("status", "value", "steps", "decision", "decision_step", "reason", "duration",
-          "worker")
-
-
-def _columns(h: Any) -> list[str]:
-    multi = [f"values_{o.metric}" for o in h.objectives] if len(h.objectives) > 1 else []
-    return ["trial_id", *(f"params_{n}" for n in h.space), *_TABLE[:2], *multi, *_TABLE[2:]]
-
-
-class _Only:
-    """A history that iterates over some trial ids only (to build just their rows)."""
-
-    def __init__(self, history: Any, ids: list[int]) -> None:
-        self._history = history
-        self._ids = ids
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._ids)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._history, name)
-
-
-def _refresh_rows(snap: Snapshot) -> None:
-    """Rebuild the rows of the trials that records touched since the last page."""
-    h = snap.history
-    dirty = sorted(t for t in snap.dirty if t in h)
-    snap.dirty.clear()
-    if not dirty:
-        return
-    cols = _columns(h)
-    for row in trial_rows(_Only(h, dirty), snap.fold):  # type: ignore[arg-type]
-        row = jclean({c: row.get(c) for c in cols})
-        tid = row["trial_id"]
-        snap.rows[tid] = row
-        snap.texts[tid] = " ".join(_fmt(v) for v in row.values()).lower()
-    snap.order = None
-
-
-def _fmt(v: Any) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else "" if v is None else str(v)
-
-
-def _sorted_ids(snap: Snapshot, col: str, desc: bool) -> list[int]:
-    key = (snap.fold.n_records, col, desc)
-    if snap.order is not None and snap.order[0] == key:
-        return snap.order[1]
-    rows = snap.rows
-    if col == "trial_id":
-        ids = sorted(rows, reverse=desc)
-    else:
-        present = [t for t in rows if rows[t].get(col) is not None]
-        missing = [t for t in rows if rows[t].get(col) is None]
-        try:
-            present.sort(key=lambda t: (rows[t][col], t), reverse=desc)
-        except TypeError:  # mixed types in a column (a categorical of numbers and text)
-            present.sort(key=lambda t: (str(rows[t][col]), t), reverse=desc)
-        ids = present + sorted(missing)
-    snap.order = (key, ids)
-    return ids
 
 
 def _keep(h: Any, ids: list[int], n: int) -> list[int]:
@@ -530,3 +413,26 @@ def front_ids(h: Any) -> list[int]:
         return []
     mask = non_dominated(np.array([h.values(t) for t in ids]))
     return [t for t, k in zip(ids, mask, strict=True) if k]
+
+
+__all__ = [
+    "CHUNK",
+    "MAX_CURVES",
+    "MAX_PARALLEL",
+    "MAX_RUNS",
+    "WAIT",
+    "Catalog",
+    "Snapshot",
+    "clean",
+    "curves",
+    "front_ids",
+    "jclean",
+    "overview",
+    "parallel",
+    "pareto",
+    "read_records",
+    "study_row",
+    "trial_detail",
+    "trials",
+    "workers",
+]

@@ -1,0 +1,124 @@
+"""The dashboard's trials table: sorted, filtered and cut into pages on the server.
+
+A 100,000-trial study would be 50 MB of JSON and 1.5 million table cells in the browser, so the
+browser asks for one page (``trials(snap, query)``) and the server keeps, per study, one row
+per trial (``Snapshot.rows``) and its text for the filter, rebuilt only for the trials that new
+records name (``Snapshot.dirty``), and the last sort order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from rung.analysis_frames import trial_rows
+from rung.dashboard._json import jclean
+
+if TYPE_CHECKING:
+    from rung.dashboard.data import Snapshot
+
+#: rows of the trials table per page at most
+MAX_PAGE = 1000
+
+
+def trials(snap: Snapshot, query: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """One page of the trials table, sorted and filtered on the server.
+
+    ``query`` (the request's query string): ``sort`` (a column, default ``trial_id``),
+    ``desc`` (``1``: descending), ``q`` (words that must all appear in a row, any case),
+    ``offset`` and ``limit`` (at most ``MAX_PAGE``; default 200). Missing values sort last.
+    The answer has the page's ``rows``, ``total`` trials, ``matched`` by the filter, and the
+    page's ``offset``."""
+    q = query or {}
+    h = snap.history
+    cols = _columns(h)
+    sort = q.get("sort", "trial_id")
+    sort = sort if sort in cols else "trial_id"
+    desc = q.get("desc", "0") in ("1", "true")
+    offset = max(_int(q.get("offset"), 0), 0)
+    limit = min(max(_int(q.get("limit"), 200), 1), MAX_PAGE)
+    words = q.get("q", "").lower().split()
+    refresh_rows(snap)
+    order = _sorted_ids(snap, sort, desc)
+    if words:
+        texts = snap.texts
+        order = [t for t in order if all(w in texts[t] for w in words)]
+    page = [snap.rows[t] for t in order[offset:offset + limit]]
+    return jclean({"params": [n for n in h.space], "space": h.space.to_json(),
+                   "metric": h.objective.metric, "mode": h.objective.mode,
+                   "objectives": [o.metric for o in h.objectives], "columns": cols,
+                   "rows": page, "total": len(h), "matched": len(order), "offset": offset,
+                   "limit": limit, "sort": sort, "desc": desc, "loading": snap.loading})
+
+
+def _int(x: str | None, default: int) -> int:
+    try:
+        return int(x) if x is not None else default
+    except ValueError:
+        return default
+
+
+#: the columns of the dashboard's trials table (a subset of ``trials_dataframe``'s)
+_TABLE = ("status", "value", "steps", "decision", "decision_step", "reason", "duration",
+          "worker")
+
+
+def _columns(h: Any) -> list[str]:
+    multi = [f"values_{o.metric}" for o in h.objectives] if len(h.objectives) > 1 else []
+    return ["trial_id", *(f"params_{n}" for n in h.space), *_TABLE[:2], *multi, *_TABLE[2:]]
+
+
+class _Only:
+    """A history that iterates over some trial ids only (to build just their rows)."""
+
+    def __init__(self, history: Any, ids: list[int]) -> None:
+        self._history = history
+        self._ids = ids
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._ids)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._history, name)
+
+
+def refresh_rows(snap: Snapshot) -> None:
+    """Rebuild the rows of the trials that records touched since the last page."""
+    h = snap.history
+    dirty = sorted(t for t in snap.dirty if t in h)
+    snap.dirty.clear()
+    if not dirty:
+        return
+    cols = _columns(h)
+    for row in trial_rows(_Only(h, dirty), snap.fold):  # type: ignore[arg-type]
+        row = jclean({c: row.get(c) for c in cols})
+        tid = row["trial_id"]
+        snap.rows[tid] = row
+        snap.texts[tid] = " ".join(_fmt(v) for v in row.values()).lower()
+    snap.order = None
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else "" if v is None else str(v)
+
+
+def _sorted_ids(snap: Snapshot, col: str, desc: bool) -> list[int]:
+    key = (snap.fold.n_records, col, desc)
+    if snap.order is not None and snap.order[0] == key:
+        return snap.order[1]
+    rows = snap.rows
+    if col == "trial_id":
+        ids = sorted(rows, reverse=desc)
+    else:
+        present = [t for t in rows if rows[t].get(col) is not None]
+        missing = [t for t in rows if rows[t].get(col) is None]
+        try:
+            present.sort(key=lambda t: (rows[t][col], t), reverse=desc)
+        except TypeError:  # mixed types in a column (a categorical of numbers and text)
+            present.sort(key=lambda t: (str(rows[t][col]), t), reverse=desc)
+        ids = present + sorted(missing)
+    snap.order = (key, ids)
+    return ids
+
+
+__all__ = ["MAX_PAGE", "refresh_rows", "trials"]
