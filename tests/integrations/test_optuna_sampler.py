@@ -12,6 +12,7 @@ optuna = pytest.importorskip("optuna")
 
 from rung import ASHA, Action, Categorical, ConfigError, Float, SearchSpace  # noqa: E402
 from rung.core.records import TrialStatus  # noqa: E402
+from rung.integrations.optuna import median_pruner  # noqa: E402
 from rung.integrations.optuna_sampler import RungPruner, RungSampler  # noqa: E402
 from rung.schedulers import MedianStoppingRule  # noqa: E402
 
@@ -116,9 +117,10 @@ def test_rung_pruner_median_optuna_rule_equals_optunas_median_pruner(seed: int) 
         optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1, interval_steps=2),
         curves,
     )
-    rule = MedianStoppingRule(
+    rule = median_pruner(n_startup_trials=3, n_warmup_steps=1, interval_steps=2)
+    assert rule.get_params() == MedianStoppingRule(
         rule="optuna", startup_trials=3, grace_period=2, interval_steps=2, min_trials=1
-    )
+    ).get_params()
     ours = _optimize(RungPruner(rule, max_step=MAX_STEP), curves)
     assert ours == theirs
     assert any(s is not None for _, s in ours)

@@ -116,7 +116,8 @@ def test_tuner_runs_rungs_scheduler_and_searcher(tmp_path: Path) -> None:
     sched_db, search_db = str(tmp_path / "sched.db"), str(tmp_path / "search.db")
     # the trainable is defined here: workers get it by value (this module is not on their path)
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # address="local": a new local instance even if another Ray cluster runs on this machine
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         tuner = tune.Tuner(
             _train,

@@ -73,8 +73,11 @@ if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
 
     from rung.integrations.optuna_sampler import RungPruner, RungSampler
+    from rung.schedulers.median import MedianStoppingRule
 
-__all__ = ["OptunaSearcher", "RungPruner", "RungSampler", "distributions", "to_space"]
+__all__ = [
+    "OptunaSearcher", "RungPruner", "RungSampler", "distributions", "median_pruner", "to_space"
+]
 
 logger = logging.getLogger(__name__)
 
@@ -325,6 +328,31 @@ class OptunaSearcher(Searcher):
         self._synced[request.trial_id] = (0, TrialStatus.RUNNING)
         self._proposed[request.trial_id] = params
         return dict(params)
+
+
+def median_pruner(
+    n_startup_trials: int = 5,
+    n_warmup_steps: int = 0,
+    interval_steps: int = 1,
+    n_min_trials: int = 1,
+    first_step: int = 0,
+) -> MedianStoppingRule:
+    """rung's median rule configured as ``optuna.pruners.MedianPruner`` with these arguments
+    (Optuna's defaults), for an objective ported from Optuna whose step ``s`` becomes rung step
+    ``s - first_step + 1`` (``first_step=0``: Optuna's ``range(n)`` loop reported at ``s + 1``).
+    Needs no Optuna. It prunes the same trials at the same steps as ``MedianPruner`` (except
+    at a trial's last step, where a rung trial has completed)."""
+    from rung.schedulers.median import MedianStoppingRule
+
+    grace = n_warmup_steps - first_step + 1
+    if grace < 0:
+        raise ConfigError(
+            key="n_warmup_steps", message=f"{n_warmup_steps} is before first_step {first_step}"
+        )
+    return MedianStoppingRule(
+        grace_period=grace, min_trials=n_min_trials, rule="optuna",
+        startup_trials=n_startup_trials, interval_steps=interval_steps,
+    )
 
 
 def _finite(x: float) -> float:
