@@ -102,11 +102,15 @@ def test_a_rung_space_with_rung_searchers_is_deterministic() -> None:
     assert tpe.n_candidates_ == [9, 3, 1] and "alpha" in tpe.best_params_
 
 
-def test_n_jobs_refit_and_pickling() -> None:
+def test_n_jobs_runs_the_same_search_in_parallel() -> None:
     one = RungSearchCV(Ridge(), ALPHA, n_candidates=9, cv=3, random_state=0).fit(X, Y)
     two = RungSearchCV(Ridge(), ALPHA, n_candidates=9, cv=3, random_state=0, n_jobs=2).fit(X, Y)
     for key in set(one.cv_results_) - TIMING:
         np.testing.assert_array_equal(one.cv_results_[key], two.cv_results_[key])
+
+
+def test_refit_and_pickling() -> None:
+    one = RungSearchCV(Ridge(), ALPHA, n_candidates=9, cv=3, random_state=0).fit(X, Y)
     no_refit = RungSearchCV(Ridge(), ALPHA, n_candidates=9, cv=3, random_state=0,
                             refit=False).fit(X, Y)
     assert not hasattr(no_refit, "best_estimator_")
