@@ -6,6 +6,7 @@
   exact decisions, and a cross-check against Ray Tune's ``ASHAScheduler`` rule (the real
   ``AsyncHyperBandScheduler``): equal where the two rules coincide, different only where Ray
   Tune's interpolated percentile decides by value.
+- ``quota="ceil"`` on successive halving keeps what scikit-learn's ``HalvingGridSearchCV`` keeps.
 - Defaults unchanged: the new parameters are not persisted when left at their defaults.
 """
 
@@ -355,3 +356,79 @@ def test_ceil_quota_differs_from_ray_tune_only_in_the_interpolation_gap(eta: int
                 differ += 1
                 assert _boundary(losses[:i], losses[i], eta), (losses[: i + 1], a, b)
     assert differ > 0  # the rules are not the same: the difference is real and located
+
+
+# --- scikit-learn's successive halving ---------------------------------------------------------
+
+
+def _curve(q: float, step: int) -> float:
+    """A score that rises with the resource at a rate set by ``q``: rankings change between
+    rungs (fast starters are not the best finishers)."""
+    return (1.0 - q) * 0.6 + q * math.log(step + 1) * 0.5
+
+
+def _rung_sh_ceil(qs: list[float]) -> dict[int, list[float]]:
+    """rung's synchronous successive halving, quota='ceil', on one bracket of ``len(qs)``
+    trials with rungs at steps 1, 3, 9: the ``q`` of the trials that reported each rung."""
+    sh = SuccessiveHalving(reduction_factor=3, n_configs=len(qs), iterations=1, quota="ceil")
+    s = Script(sh, max_step=9)
+    queue = list(s.capacity(len(qs)))
+    q_of = {c.trial_id: qs[i] for i, c in enumerate(queue)}
+    reached: dict[int, list[float]] = {1: [], 3: [], 9: []}
+    while queue:
+        launch = queue.pop(0)
+        tid, step, until = launch.trial_id, launch.start_step, launch.until_step
+        s.start(tid)
+        while True:
+            d = s.report(tid, step, -_curve(q_of[tid], step))
+            if step in reached and step == until:
+                reached[step].append(q_of[tid])
+            if step == 9:
+                queue += s.end(tid)
+                break
+            if d is not None and d.action is Action.PAUSE:
+                queue += s.pause(tid, step)
+                break
+            if d is not None and d.action is Action.STOP:
+                queue += s.end(tid, "stopped")
+                break
+            if d is not None and d.until_step is not None:
+                until = d.until_step
+            step += 1
+    return reached
+
+
+def test_successive_halving_ceil_keeps_what_scikit_learn_keeps() -> None:
+    """scikit-learn's HalvingGridSearchCV (factor 3, resource 1 -> 3 -> 9) and rung's
+    successive halving with quota='ceil' keep the same candidates at every rung: 10 -> 4 -> 2
+    (floor would keep 10 -> 3 -> 1)."""
+    from sklearn.base import BaseEstimator
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingGridSearchCV
+
+    class Curve(BaseEstimator):  # type: ignore[misc]
+        def __init__(self, q: float = 0.0, budget: int = 1) -> None:
+            self.q = q
+            self.budget = budget
+
+        def fit(self, X: Any, y: Any) -> Curve:
+            return self
+
+        def score(self, X: Any, y: Any) -> float:
+            return _curve(self.q, self.budget)
+
+    qs = [0.05, 0.93, 0.41, 0.77, 0.12, 0.66, 0.29, 0.88, 0.53, 0.35]
+    X, y = np.zeros((12, 1)), np.arange(12) % 2
+    search = HalvingGridSearchCV(
+        Curve(), {"q": qs}, factor=3, resource="budget", min_resources=1, max_resources=9,
+        cv=2, refit=False,
+    ).fit(X, y)
+    res = search.cv_results_
+    theirs = {
+        r: sorted(p["q"] for p, n in zip(res["params"], res["n_resources"], strict=True)
+                  if n == r)
+        for r in (1, 3, 9)
+    }
+    ours = {r: sorted(v) for r, v in _rung_sh_ceil(qs).items()}
+    assert [len(theirs[r]) for r in (1, 3, 9)] == [10, 4, 2]
+    assert ours == theirs
