@@ -63,8 +63,8 @@ def test_scales_profile_and_startup_from_resumed_runs() -> None:
     assert model.scale[1] == pytest.approx(2.0)
     assert model.profile[1:] == pytest.approx(np.ones(5))
     assert model.startup == pytest.approx(3.0)
-    # fewer than three trials timed at both step 1 and later: the median scale
-    assert model.scale[2] == pytest.approx(2.0**0.5)  # geometric: a median of log scales
+    # fewer than three trials timed at both step 1 and later: the mean scale
+    assert model.scale[2] == pytest.approx(1.5)
     row = model.row(1, pilot.costs[1].steps)
     assert row == pytest.approx([6.0 - 3.0, 2.0, 2.0, 2.0, 2.0, 2.0])
 

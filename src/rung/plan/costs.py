@@ -171,19 +171,24 @@ def _first_to_scale(
 ) -> Callable[[float], float]:
     """The scale of a trial timed only at its first step: a least-squares line of log scale on
     log first-step time over the trials timed at both (three or more), slope clipped to
-    ``[0, 1]``; with fewer, the median scale; with no later step timed at all, the first-step
-    time itself (later steps assumed to cost what the first did)."""
+    ``[0, 1]``, back-transformed with Duan's smearing factor (the mean of the exponentiated
+    residuals; Duan 1983, "Smearing Estimate: A Nonparametric Retransformation Method") so that
+    it predicts the mean scale, not the median (step costs are skewed: a few configurations cost
+    many times the others, and they decide the total); with fewer, the mean scale; with no later
+    step timed at all, the first-step time itself (later steps assumed to cost what the first
+    did)."""
     both = [k for k in log_m if k in firsts]
     if not log_m:
         return lambda f: f
-    med = float(np.median(list(log_m.values())))
+    mean = float(np.mean(np.exp(list(log_m.values()))))
     if len(both) < 3:
-        return lambda f: math.exp(med)
+        return lambda f: mean
     x = np.log([max(firsts[k], _EPS) for k in both])
     y = np.array([log_m[k] for k in both])
     slope = 0.0 if np.ptp(x) == 0 else float(np.clip(np.polyfit(x, y, 1)[0], 0.0, 1.0))
     icpt = float(np.mean(y) - slope * np.mean(x))
-    return lambda f: math.exp(icpt + slope * math.log(max(f, _EPS)))
+    smear = float(np.mean(np.exp(y - icpt - slope * x)))
+    return lambda f: smear * math.exp(icpt + slope * math.log(max(f, _EPS)))
 
 
 def _two_way(ks: np.ndarray, ss: np.ndarray, ys: np.ndarray, max_step: int) -> np.ndarray:
