@@ -142,3 +142,18 @@ def test_irrelevant_parameter_keeps_a_lengthscale_of_a_few_units() -> None:
         ls.append(np.exp(hyper.log_ls))
     assert 2.0 < ls[0][2] < 5.0 and ls[0][2] > 3 * ls[0][:2].max()
     assert ls[1][2] > ls[0][2] and ls[1][2] < 10.0
+
+
+def test_gp_suggestions_run_blas_on_one_thread() -> None:
+    """``blas_single_thread`` limits every BLAS pool to one thread inside, and restores it."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from rung.searchers._gp import blas_single_thread
+
+    def blas() -> list[int]:
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info()
+                if i["user_api"] == "blas"]
+
+    before = blas()
+    with threadpoolctl.threadpool_limits(2, user_api="blas"), blas_single_thread():
+        assert blas() and all(n == 1 for n in blas())
+    assert blas() == before

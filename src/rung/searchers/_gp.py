@@ -22,8 +22,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve, lapack, solve_triangular
@@ -37,6 +39,24 @@ JITTER = 1e-8
 LOG_NOISE_BOUNDS = (math.log(1e-9), 0.0)
 LOG_LS_BOUNDS = (math.log(1e-3), math.log(1e3))
 LOG_S2_BOUNDS = (math.log(1e-3), math.log(1e2))
+
+
+_CONTROLLER: list[Any] = []  # one threadpoolctl controller per process, made on first use
+
+
+def blas_single_thread() -> contextlib.AbstractContextManager[Any]:
+    """A context in which BLAS runs on one thread, when ``threadpoolctl`` is installed (else
+    a no-op). The GP's matrices are at most a few hundred rows, too small for BLAS threads to
+    pay off, and the driver shares the machine with the workers: measured on 2 busy cores
+    (``benchmarks/RESULTS.md``, batch placement), one Hartmann6 suggestion at 300 observations
+    took 2.7 s wall and 0.23 s CPU with OpenBLAS's 2 threads, 1.3 s and 0.09 s with one."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # an optional speed-up: rung does not depend on it
+        return contextlib.nullcontext()
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=1, user_api="blas")  # type: ignore[no-any-return]
 
 
 def matern52(r: np.ndarray) -> np.ndarray:

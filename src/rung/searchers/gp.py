@@ -39,7 +39,10 @@ One suggestion:
    Sobol' points and as many perturbations of the best observations; the best few are
    polished by L-BFGS-B over their active continuous coordinates with the analytic gradient;
    the best polished point that is not already an observed or pending configuration is
-   proposed.
+   proposed (if every one is, a free random configuration). Past ``LARGE_BATCH`` (32) pending
+   trials, the starts and the proposal also keep the spread radius from every pending point
+   (``_pending``), so a batch of hundreds cannot pile onto the region the penalties leave
+   open. The initial design skips a Sobol' point whose configuration is pending.
 
 Several objectives are scalarized per suggestion by ParEGO's augmented Chebyshev norm with
 random weights (Knowles 2006). Randomness (candidates, fantasies, weights) comes only from
@@ -71,7 +74,16 @@ from rung.searchers._common import (
     model_step,
     snap,
 )
-from rung.searchers._gp import GP, Features, Hyper, log_ei, log_ei_avg, log_ei_grad
+from rung.searchers._gp import (
+    GP,
+    Features,
+    Hyper,
+    blas_single_thread,
+    log_ei,
+    log_ei_avg,
+    log_ei_grad,
+)
+from rung.searchers._pending import PendingSet, config_key, design_point
 
 
 class _Model:
@@ -95,7 +107,9 @@ class _Model:
 
 @register("searcher", "gp")
 class GPSearcher(Searcher):
-    """Args:
+    """Gaussian-process searcher (see the module docstring).
+
+    Args:
         n_initial: Sobol' points, and observations, before the model takes over.
         n_candidates: quasi-random candidates per suggestion (as many local ones are added).
         n_polish: best candidates polished by L-BFGS-B.
@@ -104,6 +118,15 @@ class GPSearcher(Searcher):
             draws); the rest penalize locally.
         min_points: observations a step needs to be modelled (default 3).
     """
+
+    version = 2
+    changes = {
+        2: "pending trials (parallel workers only; sequential suggestions are unchanged): the "
+        "initial design moves on to the next Sobol' point when its configuration is pending, "
+        "a suggestion whose candidates are all taken is a free random configuration (was the "
+        "design's point, possibly pending), and past 32 pending trials a suggestion keeps the "
+        "spread radius from each pending point (rung.searchers._pending)",
+    }
 
     def __init__(
         self,
@@ -171,6 +194,10 @@ class GPSearcher(Searcher):
 
     # --- suggest ------------------------------------------------------------------------------
     def suggest(self, request: SuggestRequest) -> dict[str, Any] | None:
+        with blas_single_thread():
+            return self._suggest(request)
+
+    def _suggest(self, request: SuggestRequest) -> dict[str, Any] | None:
         h = request.history
         # the design goes on while its points are still running (observations counted at the
         # step with the most of them, so a multi-fidelity study counts its low-step results)
@@ -223,17 +250,24 @@ class GPSearcher(Searcher):
             bests = np.minimum(best, F.min(axis=0))
         lp = self._penalties(gp, h, penal, best) if penal else None
         model = _Model(gp, best, bests, cons, use_ei)
-        taken = self._taken(h, obs)
-        u = self._optimize(model, lp, X, y, request.rng, taken)
+        pend = PendingSet(self._units.get(h, pending),
+                          {config_key(u) for u in self._units.get(h, obs.ids)})
+        u = self._optimize(model, lp, X, y, request.rng, pend)
+        if u is None:  # every candidate observed or pending: any other configuration
+            u = pend.free_point(lambda k: snap(self.space, self._dims,
+                                               request.rng.random((k, self._dims.d))),
+                                self.n_candidates, spread=False)
         return decode(self.space, u) if u is not None else self._initial(request)
 
     def _initial(self, request: SuggestRequest) -> dict[str, Any]:
-        """The ``index``-th point of the study's Sobol' sequence."""
-        return decode(self.space, self._design.point(request.index))
-
-    def _taken(self, h: History, obs: Observations) -> set[bytes]:
-        U = self._units.get(h, [*obs.ids, *obs.pending])
-        return {_key(u) for u in U}
+        """The ``index``-th point of the study's Sobol' sequence, or the next one whose
+        configuration is not pending (``_pending.design_point``)."""
+        h = request.history
+        ids = h.pending()
+        pend = PendingSet(self._units.get(h, sorted(ids))) if ids and self._dims.d else None
+        u = design_point(self._design.point, lambda U: snap(self.space, self._dims, U),
+                         request.index, pend)
+        return decode(self.space, u)
 
     # --- acquisition --------------------------------------------------------------------------
     def _penalties(
@@ -326,15 +360,18 @@ class GPSearcher(Searcher):
 
     def _optimize(
         self, model: _Model, lp: Any, X: np.ndarray, y: np.ndarray, rng: np.random.Generator,
-        taken: set[bytes],
+        pend: PendingSet,
     ) -> np.ndarray | None:
         C = self._candidates(X, y, rng)
         vals, _ = self._acq(model, lp, self._features(C))
         order = np.argsort(-vals, kind="stable")
+        far = pend.spread(C)  # large batches: starts outside the pending points' balls
+        if far.any() and not far.all():
+            order = order[far[order]]
         starts: list[np.ndarray] = []
         seen: set[bytes] = set()
         for i in order:
-            k = _key(C[i])
+            k = config_key(C[i])
             if k in seen:
                 continue
             seen.add(k)
@@ -345,10 +382,11 @@ class GPSearcher(Searcher):
         finals = [*polished, *starts]
         F = np.array(finals)
         fv, _ = self._acq(model, lp, self._features(F))
-        for i in np.argsort(-fv, kind="stable"):
-            if _key(F[i]) not in taken:
-                return np.asarray(F[i])
-        return None
+        order = np.argsort(-fv, kind="stable")
+        i = pend.first_free(F, order)
+        if i is None and pend.radius > 0:
+            i = pend.first_free(F, order, spread=False)
+        return None if i is None else np.asarray(F[i])
 
     def _polish(self, model: _Model, lp: Any, starts: list[np.ndarray]) -> list[np.ndarray]:
         """L-BFGS-B on the active continuous coordinates of every start at once (the sum of
@@ -411,6 +449,3 @@ def _subset(y: np.ndarray, ids: np.ndarray, cap: int) -> np.ndarray:
     pick = np.unique(np.linspace(0, len(rest) - 1, cap - k).round().astype(int))
     return np.sort(np.concatenate([order[:k], rest[pick]]))
 
-
-def _key(u: np.ndarray) -> bytes:
-    return bytes(np.round(np.nan_to_num(u, nan=-1.0), 9).tobytes())

@@ -53,9 +53,13 @@ The algorithm, step by step (each step is one method below):
    first), its other coordinates still chosen by ``l/g``. A per-branch minimum exploration,
    deterministic given the history; ``min_branch_share=0`` turns it off.
 7. *Acquisition.* ``n_candidates`` draws from ``l``; the one maximizing ``log l - log g`` (the
-   expected-improvement ranking of the paper) is proposed. ``multivariate=True`` draws and
-   scores whole configurations from joint kernels (Falkner et al. 2018); ``False`` treats every
-   parameter independently, as the original paper does.
+   expected-improvement ranking of the paper) is proposed. With trials pending (parallel
+   workers), the best one that is not a pending configuration and, past ``LARGE_BATCH`` (32)
+   pending trials, keeps the spread radius from each of them (``_pending``: the hard-ball form
+   of local penalization, González et al., AISTATS 2016), drawing more candidates when none
+   does; the initial design likewise skips a Sobol' point whose configuration is pending.
+   ``multivariate=True`` draws and scores whole configurations from joint kernels (Falkner et
+   al. 2018); ``False`` treats every parameter independently, as the original paper does.
 
 The state needed is a pure function of the history, so nothing is carried between calls; all
 randomness comes from ``request.rng``.
@@ -86,6 +90,7 @@ from rung.searchers._common import (
     snap,
 )
 from rung.searchers._parzen import GroupedParzen, Parzen, activity_groups
+from rung.searchers._pending import PendingSet, design_point
 from rung.space import Categorical
 
 
@@ -117,13 +122,18 @@ class TPESearcher(Searcher):
             branching categorical keeps (step 6); 0 turns it off.
     """
 
-    version = 2
+    version = 3
     changes = {
         2: "conditional spaces (multivariate): one density per group of co-active parameters, "
         "fitted on the trials that used them (was one joint kernel, which locked onto one "
         "branch); each value of a categorical that 'when=' conditions name keeps at least "
         "min_branch_share (0.1) of the recent half of the trials, the next suggestion is "
         "restricted to a branch below it",
+        3: "pending trials (parallel workers only; sequential suggestions are unchanged): a "
+        "configuration equal to a pending one is not proposed while another is free (more "
+        "draws from l, then uniform ones; the initial design moves on to the next Sobol' "
+        "point), and past 32 pending trials a suggestion keeps the spread radius from each "
+        "pending point (rung.searchers._pending)",
     }
 
     def __init__(
@@ -183,21 +193,32 @@ class TPESearcher(Searcher):
     def suggest(self, request: SuggestRequest) -> dict[str, Any] | None:
         h = request.history
         if request.index < self.n_initial or self._dims.d == 0:
-            return decode(self.space, self._design.point(request.index))
+            return self._initial(request)
         step = model_step(h, self._min_points)
         if step is None:
-            return decode(self.space, self._design.point(request.index))
+            return self._initial(request)
         obs = gather(h, step)
         branch = self._short_branch(h)
         below, above, liars = self._split(h, obs)
         if not below:
-            return decode(self.space, self._design.point(request.index))
+            return self._initial(request)
         groups = None
         if self._dims.conditional and self.multivariate:
             groups = activity_groups(self._units.get(h, below + above + liars))
         l_est = self._density(h, below, groups=groups)
         g_est = self._density(h, above, liars, groups)
-        u = self._best_candidate(l_est, g_est, request.rng, branch)
+        pend = PendingSet(self._units.get(h, obs.pending)) if obs.pending else None
+        u = self._best_candidate(l_est, g_est, request.rng, branch, pend)
+        return decode(self.space, u)
+
+    def _initial(self, request: SuggestRequest) -> dict[str, Any]:
+        """The ``index``-th point of the study's Sobol' sequence, or the next one whose
+        configuration is not pending (``_pending.design_point``)."""
+        h = request.history
+        ids = h.pending()
+        pend = PendingSet(self._units.get(h, sorted(ids))) if ids and self._dims.d else None
+        u = design_point(self._design.point, lambda U: snap(self.space, self._dims, U),
+                         request.index, pend)
         return decode(self.space, u)
 
     def _short_branch(self, h: History) -> tuple[int, float] | None:
@@ -295,15 +316,20 @@ class TPESearcher(Searcher):
         g_est: Any,
         rng: np.random.Generator,
         branch: tuple[int, float] | None = None,
+        pend: PendingSet | None = None,
     ) -> np.ndarray:
+        """Step 7; with pending trials (``pend``), the best candidate that is not a pending
+        configuration (and, past ``_pending.LARGE_BATCH`` of them, keeps the spread radius),
+        drawing more candidates from ``l``, then uniform ones, when none is (``_pending``)."""
         n = self.n_candidates
         if self.multivariate:
-            raw = l_est.sample(rng, n)
-            if branch is not None:
-                raw[:, branch[0]] = branch[1]
-            C = snap(self.space, self._dims, raw)
-            acq = l_est.log_pdf(C) - g_est.log_pdf(C)
-            return np.asarray(C[int(np.argmax(acq))])
+            C = self._draw(l_est, g_est, rng, n, branch)
+            if pend is None:
+                return np.asarray(C[0])
+            i = pend.first_free(C, range(C.shape[0]))
+            if i is not None:
+                return np.asarray(C[i])
+            return self._free(l_est, g_est, rng, branch, pend, C)
         # independent: every parameter picks its own best draw
         u = np.empty(self._dims.d)
         for j in range(self._dims.d):
@@ -314,4 +340,46 @@ class TPESearcher(Searcher):
             u[j] = x[int(np.argmax(acq))]
         if branch is not None:
             u[branch[0]] = branch[1]
-        return u
+        if pend is None or pend.first_free(u[None, :], [0]) is not None:
+            return u
+        return self._free(l_est, g_est, rng, branch, pend, u[None, :])
+
+    def _draw(
+        self, l_est: Any, g_est: Any, rng: np.random.Generator, n: int,
+        branch: tuple[int, float] | None,
+    ) -> np.ndarray:
+        """``n`` snapped draws from ``l``, best ``log l - log g`` first (ties: draw order)."""
+        raw = l_est.sample(rng, n)
+        if branch is not None:
+            raw[:, branch[0]] = branch[1]
+        C = snap(self.space, self._dims, raw)
+        acq = l_est.log_pdf(C) - g_est.log_pdf(C)
+        return np.asarray(C[np.argsort(-acq, kind="stable")])
+
+    def _free(
+        self, l_est: Any, g_est: Any, rng: np.random.Generator,
+        branch: tuple[int, float] | None, pend: PendingSet, C: np.ndarray,
+    ) -> np.ndarray:
+        """A configuration that may be proposed when no candidate of ``C`` (best first) may:
+        more draws from ``l``, then uniform draws, first keeping the spread radius, then
+        without it; ``C[0]`` when the space has no other configuration (all pending)."""
+        n = self.n_candidates
+
+        def uniform(k: int) -> np.ndarray:
+            raw = rng.random((k, self._dims.d))
+            if branch is not None:
+                raw[:, branch[0]] = branch[1]
+            return snap(self.space, self._dims, raw)
+
+        for spread in (True, False) if pend.radius > 0 else (False,):
+            if not spread:
+                i = pend.first_free(C, range(C.shape[0]), spread=False)
+                if i is not None:
+                    return np.asarray(C[i])
+            u = pend.free_point(lambda k: self._draw(l_est, g_est, rng, k, branch), n,
+                                spread=spread)
+            if u is None:
+                u = pend.free_point(uniform, 4 * n, spread=spread)
+            if u is not None:
+                return u
+        return np.asarray(C[0])
