@@ -45,6 +45,8 @@ def test_scheduler_decides_as_rungs_asha_with_ties() -> None:
     for step in (2, 3):
         assert sched.on_trial_result(None, t0, {"training_iteration": step, "loss": 0.2}) == C
     assert sched.on_trial_result(None, t0, {"training_iteration": 9, "loss": 0.1}) == S
+    # a stopped trial that reports again (Tune delivers a late result) is still stopped
+    assert sched.on_trial_result(None, _fake(1), {"training_iteration": 2, "loss": 0.0}) == S
     emb = sched.embedded
     assert emb.status("t00000") is TrialStatus.COMPLETED
     assert emb.status("t00001") is TrialStatus.STOPPED

@@ -145,9 +145,9 @@ class RungPruner(BasePruner):
         if number not in emb.ids:
             emb.start(number)
             fed[number] = 0
-        if number not in emb.open:
-            return False
         pruned = number in emb.decided
+        if number not in emb.open:  # ended in rung: a stopped trial stays stopped
+            return pruned
         metric = emb.study.spec.objective.metric
         for s in sorted(trial.intermediate_values):
             step = s - self.first_step + 1

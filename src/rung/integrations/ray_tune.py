@@ -134,6 +134,8 @@ class RungScheduler(FIFOScheduler):
 
     def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> str:
         emb, key = self.embedded, trial.trial_id
+        if key in emb.decided:  # told to stop before: still stopped
+            return str(TrialScheduler.STOP)
         if key not in emb.open or self.time_attr not in result or self._metric not in result:
             return str(TrialScheduler.CONTINUE)
         step = int(result[self.time_attr])
