@@ -266,3 +266,17 @@ def test_the_cli_view_is_the_shared_reporter() -> None:
 
     assert CliProgress is Progress and issubclass(Progress, Reporter)
     assert rung.Reporter is Reporter
+
+
+def test_without_rich_the_view_is_plain_lines_and_says_how_to_get_it(
+    no_logging: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "rich", None)  # import rich -> ImportError
+    tty = Tty()
+    monkeypatch.setattr(sys, "stderr", tty)
+    make().simulate(NanAbove(), n_workers=2, progress=True)
+    lines = tty.getvalue().splitlines()
+    assert lines[0] == "rung: note: for a live view: pip install 'rung[cli]'"
+    assert lines[1].startswith("rung: [") and "p: trials 2/6" in lines[1]
+    assert lines[-1].startswith("rung: [") and "trials 6/6" in lines[-1]
+    assert lines[2:-1] == [f"rung: {x}" for x in [*FAILURES, SUMMARY]]
