@@ -11,8 +11,9 @@ writing the journal is never blocked.
 request waits at most ``WAIT`` seconds for a study to catch up, and a study still behind then
 is replayed on by a background thread while requests are answered with what has been replayed
 so far (``loading`` in the study's JSON says how far: the pages show it, as they show a live
-run growing). A 100,000-trial journal (750,000 records) takes about 13 CPU-seconds to replay
-in full (``benchmarks/bench_dashboard.py``); its first page shows within ``WAIT``.
+run growing). A 100,000-trial journal (745,000 records) takes the server about 20 CPU-seconds
+to replay in full and build its table's rows, its first data 0.7 (``benchmarks/RESULTS.md``,
+``bench_dashboard``).
 
 **Pages cost O(page), not O(study).** The trials table is sorted, filtered and cut into pages
 on the server (``trials(snap, query)``): the rows are built once per trial and rebuilt only for
