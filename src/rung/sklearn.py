@@ -111,6 +111,10 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
             split, times the number of classes for a classifier; 1 for a parameter) or
             ``"exhaust"`` (the largest that still lets the last iteration run).
         searcher: the study's searcher when ``param_distributions`` is a rung space.
+        storage: where the study's journal goes (a SQLite file path; ``None``: in memory).
+            With a file, ``rung show`` and the dashboard read the search like any study.
+        study_name: the study's name (default ``"RungSearchCV-<estimator class>"``); a name
+            already in ``storage`` is refused (one study per ``fit``).
         scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score:
             as in ``HalvingRandomSearchCV`` (``BaseSearchCV``). One metric only.
         random_state: seeds the candidates, the subsamples and the study (``None``: drawn from
@@ -132,6 +136,8 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         max_resources: int | str = "auto",
         min_resources: int | str = "smallest",
         searcher: Any = "random",
+        storage: Any = None,
+        study_name: str | None = None,
         scoring: Any = None,
         n_jobs: int | None = None,
         refit: bool | Callable[..., int] = True,
@@ -152,6 +158,8 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         self.max_resources = max_resources
         self.min_resources = min_resources
         self.searcher = searcher
+        self.storage = storage
+        self.study_name = study_name
         self.random_state = random_state
 
     # --- scikit-learn's contract ---------------------------------------------------------------
@@ -217,6 +225,7 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         self.n_required_iterations_ = n_required
         self.n_iterations_ = len(self.n_resources_)
         self.study_trials_ = study.trials()
+        study.close()
 
     # --- internals -------------------------------------------------------------------------------
     def _check_resources(self, X: Any, y: Any) -> None:
@@ -299,10 +308,11 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
             seed = int(check_random_state(seed).randint(2**31 - 1))
         scheduler = SuccessiveHalving(factor, 1, n_configs=n_candidates, iterations=1,
                                       quota="ceil")
-        study = Study.create(f"RungSearchCV-{type(self.estimator).__name__}", space,
-                             Objective("score", "max"), searcher=searcher, scheduler=scheduler,
-                             max_step=last_step, budget=Budget(n_trials=n_candidates),
-                             seed=int(seed))
+        name = self.study_name or f"RungSearchCV-{type(self.estimator).__name__}"
+        study = Study.create(name, space, Objective("score", "max"), searcher=searcher,
+                             scheduler=scheduler, max_step=last_step,
+                             budget=Budget(n_trials=n_candidates), seed=int(seed),
+                             storage=self.storage)
         return study, last_step
 
     def _evaluate(self, evaluate_candidates: Callable[..., Any],

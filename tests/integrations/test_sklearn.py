@@ -25,8 +25,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from rung import Categorical, Float, SearchSpace
-from rung.errors import ConfigError
+from rung import Categorical, Float, SearchSpace, Study
+from rung.errors import ConfigError, RungError
 from rung.sklearn import RungSearchCV
 
 X, Y = make_regression(n_samples=270, n_features=8, noise=10.0, random_state=0)
@@ -121,6 +121,24 @@ def test_refit_and_pickling() -> None:
     assert worst.best_index_ == int(np.argmin(worst.cv_results_["mean_test_score"]))
     again = pickle.loads(pickle.dumps(one))
     np.testing.assert_array_equal(again.predict(X[:5]), one.predict(X[:5]))
+
+
+def test_a_journaled_search_reads_back_as_a_study(tmp_path: Any) -> None:
+    db = tmp_path / "search.db"
+    search = RungSearchCV(Ridge(), ALPHA, n_candidates=9, cv=3, random_state=0, storage=db,
+                          study_name="ridge").fit(X, Y)
+    study = Study.load("ridge", storage=db)
+    trials = study.trials()
+    assert [(t.status.value, t.last_step) for t in trials] == [
+        (t.status.value, t.last_step) for t in search.study_trials_]
+    best = study.best_trial
+    assert best is not None and best.value == pytest.approx(search.best_score_)
+    assert search.best_params_ == {"alpha": search.cv_results_["params"][search.best_index_][
+        "alpha"]}
+    study.close()
+    with pytest.raises(RungError):  # one study per fit: the name is taken
+        RungSearchCV(Ridge(), ALPHA, n_candidates=9, cv=3, storage=db,
+                     study_name="ridge").fit(X, Y)
 
 
 def test_classifier_smallest_resources() -> None:
