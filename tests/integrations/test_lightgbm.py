@@ -137,3 +137,13 @@ def test_a_resumed_trial_that_restarts_boosting_is_refused() -> None:
 def test_a_missing_framework_names_the_extra() -> None:
     with pytest.raises(ImportError, match=r"pip install 'rung\[nothing\]'"):
         require("rung_no_such_module", "nothing", "rung.integrations.nothing")
+
+
+def test_the_scikit_learn_api_takes_the_callback_too() -> None:
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(120, 3)), rng.normal(size=120)
+    ctx = FakeContext(max_step=4)
+    model = lgb.LGBMRegressor(n_estimators=4, num_leaves=4, min_child_samples=5, verbose=-1)
+    model.fit(x[:80], y[:80], eval_set=[(x[80:], y[80:])], callbacks=[rlgb.LightGBMCallback(ctx)])
+    assert [s for s, _, _ in ctx.reports] == [1, 2, 3, 4]
+    assert [m["valid_0-l2"] for _, m, _ in ctx.reports] == model.evals_result_["valid_0"]["l2"]
