@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import shutil
 import socket
@@ -298,31 +299,45 @@ def browser() -> Any:
               "--window-size=1500,1000"):
         opts.add_argument(a)
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
-    driver.set_page_load_timeout(120)
+    driver.set_page_load_timeout(TIMEOUT)
+    driver.set_script_timeout(5)
     return driver
 
 
-def time_browser(driver: Any, base: str, pages: dict[str, tuple[str, Callable[[Any], bool]]],
-                 repeats: int, shots: Path | None) -> dict[str, Any]:
-    """Seconds from navigation (a fresh document) until ``ready(driver)``."""
+def time_browser(make: Callable[[], Any], base: str,
+                 pages: dict[str, tuple[str, Callable[[Any], bool]]], repeats: int,
+                 shots: Path | None) -> dict[str, Any]:
+    """Seconds from navigation (a fresh document) until ``ready(driver)``. A page not drawn
+    within ``TIMEOUT`` is timed once and its browser replaced (a renderer busy parsing 100 MB
+    of JSON answers nothing, not even a script)."""
     out: dict[str, Any] = {}
-    for page, (url, ready) in pages.items():
-        runs = []
-        for k in range(repeats):
-            driver.get("about:blank")
-            t = time.perf_counter()
-            driver.get(base + url)
-            deadline = t + TIMEOUT
-            while not ready(driver):
-                if time.perf_counter() > deadline:
+    driver = make()
+    try:
+        for page, (url, ready) in pages.items():
+            runs = []
+            for k in range(repeats):
+                driver.get("about:blank")
+                t = time.perf_counter()
+                drawn = False
+                try:
+                    driver.get(base + url)
+                    while time.perf_counter() < t + TIMEOUT:
+                        if ready(driver):
+                            drawn = True
+                            break
+                        time.sleep(0.01)
+                except Exception:  # a page load or a script timing out: not drawn
+                    pass
+                runs.append(time.perf_counter() - t if drawn else math.inf)
+                if not drawn:
+                    driver.quit()
+                    driver = make()
                     break
-                time.sleep(0.01)
-            runs.append(time.perf_counter() - t)
-            if runs[-1] > TIMEOUT:  # not drawn: once is enough to say so
-                break
-            if k == 0 and shots is not None:
-                driver.save_screenshot(str(shots / f"{page.split()[0]}.png"))
-        out[page] = {"median": statistics.median(runs), "max": max(runs)}
+                if k == 0 and shots is not None:
+                    driver.save_screenshot(str(shots / f"{page.split()[0]}.png"))
+            out[page] = {"median": statistics.median(runs), "max": max(runs)}
+    finally:
+        driver.quit()
     return out
 
 
@@ -412,42 +427,37 @@ def main(argv: list[str] | None = None) -> None:
     if optuna_ok:
         sides.append(("optuna", lambda: optuna_open(args.optuna_python, work / "optuna.log"),
                       OPTUNA_PAGES, optuna_browser_pages()))
-    driver = None if args.no_browser else browser()
-    try:
-        for side, opener, pages, bpages in sides:
-            opens = []
-            for k in range(args.opens):
-                dt, srv = opener()
-                opens.append(dt)
-                print(f"{side}: open: first data {dt['first']:.2f} s "
-                      f"({dt['first_cpu']:.2f} CPU s), complete {dt['complete']:.2f} s "
-                      f"({dt['complete_cpu']:.2f} CPU s)", flush=True)
-                if k < args.opens - 1:
-                    srv.close()
-            if side == "rung":  # the detail shown: the best trial's
-                with urllib.request.urlopen(srv.base + f"/api/study/{NAME}") as r:
-                    best = json.load(r)["best_trial"]
-                pages = rung_pages(int(best) if best is not None else 0)
-            try:
-                res[side]["open"] = {k: {"median": statistics.median(o[k] for o in opens),
-                                         "max": max(o[k] for o in opens)} for k in opens[0]}
-                res[side]["http"] = time_pages(srv.base, pages, args.repeats)
-                for page, r in res[side]["http"].items():
-                    print(f"{side}: {page} (HTTP) {r['median']:.3f} s, {r['bytes'] / 1e6:.2f} MB",
-                          flush=True)
-                if driver is not None:
-                    d = shots / side if shots else None
-                    if d:
-                        d.mkdir(exist_ok=True)
-                    res[side]["browser"] = time_browser(driver, srv.base, bpages,
-                                                        args.repeats, d)
-                    for page, r in res[side]["browser"].items():
-                        print(f"{side}: {page} (browser) {r['median']:.3f} s", flush=True)
-            finally:
+    for side, opener, pages, bpages in sides:
+        opens = []
+        for k in range(args.opens):
+            dt, srv = opener()
+            opens.append(dt)
+            print(f"{side}: open: first data {dt['first']:.2f} s "
+                  f"({dt['first_cpu']:.2f} CPU s), complete {dt['complete']:.2f} s "
+                  f"({dt['complete_cpu']:.2f} CPU s)", flush=True)
+            if k < args.opens - 1:
                 srv.close()
-    finally:
-        if driver is not None:
-            driver.quit()
+        if side == "rung":  # the detail shown: the best trial's
+            with urllib.request.urlopen(srv.base + f"/api/study/{NAME}") as r:
+                best = json.load(r)["best_trial"]
+            pages = rung_pages(int(best) if best is not None else 0)
+        try:
+            res[side]["open"] = {k: {"median": statistics.median(o[k] for o in opens),
+                                     "max": max(o[k] for o in opens)} for k in opens[0]}
+            res[side]["http"] = time_pages(srv.base, pages, args.repeats)
+            for page, r in res[side]["http"].items():
+                print(f"{side}: {page} (HTTP) {r['median']:.3f} s, {r['bytes'] / 1e6:.2f} MB",
+                      flush=True)
+            if not args.no_browser:
+                d = shots / side if shots else None
+                if d:
+                    d.mkdir(exist_ok=True)
+                res[side]["browser"] = time_browser(browser, srv.base, bpages,
+                                                    args.repeats, d)
+                for page, r in res[side]["browser"].items():
+                    print(f"{side}: {page} (browser) {r['median']:.3f} s", flush=True)
+        finally:
+            srv.close()
     print("RESULT " + json.dumps(res), flush=True)
     if not args.no_write:
         write_section("bench_dashboard", report(res, args, n_records))
@@ -457,7 +467,7 @@ def report(res: dict[str, Any], args: argparse.Namespace, n_records: int) -> str
     def row(side: str, what: str, r: dict[str, Any], goal: float | None,
             size: int | None) -> list[Any]:
         med = r["median"]
-        shown = f"> {TIMEOUT:g} (not drawn)" if med > TIMEOUT else med
+        shown: Any = f"> {TIMEOUT:g} (not drawn)" if med > TIMEOUT else med
         verdict = "" if goal is None or side != "rung dashboard" else (
             f"< {goal:g} s: {'yes' if med < goal else '**no**'}")
         return [side, what, shown, r["max"] if med <= TIMEOUT else "", verdict,
