@@ -112,12 +112,24 @@ def test_persisted_as_json_and_rebuilt_by_name() -> None:
         (lambda: OptunaSearcher("TPESampler", {"gamma": math.sqrt}),
          "searcher.params.kwargs.gamma"),
         (lambda: OptunaSearcher("TPESampler", {"n_startup": 3}), "searcher.params.kwargs"),
+        (lambda: OptunaSearcher(3), "searcher.params.sampler"),
+        (lambda: OptunaSearcher(".x"), "searcher.params.sampler"),
+        (lambda: OptunaSearcher("TPESampler", "x"), "searcher.params.kwargs"),  # type: ignore[arg-type]
     ],
 )
 def test_bad_input_is_one_config_error(searcher: Any, key: str) -> None:
     with pytest.raises(ConfigError) as e:
         _study(searcher())
     assert e.value.key == key
+
+
+def test_an_argument_optuna_checks_late_fails_as_config_error() -> None:
+    """Optuna checks ``n_startup_trials`` only when sampling: the run stops with one
+    ConfigError naming the kwargs, not a TypeError from inside Optuna."""
+    s = _study(OptunaSearcher("TPESampler", {"n_startup_trials": "a"}))
+    with pytest.raises(ConfigError) as e:
+        s.simulate(Quadratic())
+    assert e.value.key == "searcher.params.kwargs" and "TPESampler" in str(e.value)
 
 
 # --- the sampler sees rung's history ---------------------------------------------------------

@@ -98,7 +98,7 @@ def _resolve(path: str) -> type:
         module, _, name = path.replace(":", ".").rpartition(".")
         try:
             cls = getattr(importlib.import_module(module), name, None)
-        except ImportError as e:
+        except (ImportError, ValueError) as e:  # ValueError: an empty module name (".x")
             raise ConfigError(
                 key=f"{_KEY}.sampler", message=f"cannot import {module!r}: {e}"
             ) from None
@@ -176,12 +176,21 @@ class OptunaSearcher(Searcher):
     ) -> None:
         if isinstance(sampler, type):
             sampler = _path_of(sampler)
-        elif not isinstance(sampler, str):
+        elif hasattr(sampler, "sample_relative"):  # an Optuna sampler instance
             raise ConfigError(
                 key=f"{_KEY}.sampler",
                 message=f"give the sampler's class and its keyword arguments, e.g. "
                 f"OptunaSearcher({type(sampler).__name__}, {{...}}), not an instance "
-                f"{sampler!r} (a study is persisted as JSON)",
+                f"(a study is persisted as JSON)",
+            )
+        elif not isinstance(sampler, str):
+            raise ConfigError(
+                key=f"{_KEY}.sampler",
+                message=f"a sampler class or its name ('CmaEsSampler'), got {sampler!r}",
+            )
+        if kwargs is not None and not isinstance(kwargs, Mapping):
+            raise ConfigError(
+                key=f"{_KEY}.kwargs", message=f"a mapping of keyword arguments, got {kwargs!r}"
             )
         self.sampler = sampler
         self.kwargs = dict(kwargs or {})
@@ -306,6 +315,22 @@ class OptunaSearcher(Searcher):
             self._reset(history)  # every trial is then shown with the params it ran with
             self._study.sampler = self._cls(**kwargs)
             self._sync(history)
+        try:
+            trial, values = self._ask()
+        except (TypeError, ValueError) as e:  # Optuna checks most arguments only when used
+            raise ConfigError(
+                key=f"{_KEY}.kwargs", message=f"{self.sampler} with {self.kwargs!r} failed: {e}"
+            ) from e
+        params = self.space.validate(values)  # SpaceError naming a value out of the space
+        self._ids[request.trial_id] = int(
+            self._storage.get_trial_id_from_study_id_trial_number(self._study_id, trial.number)
+        )
+        self._synced[request.trial_id] = (0, TrialStatus.RUNNING)
+        self._proposed[request.trial_id] = params
+        return dict(params)
+
+    def _ask(self) -> tuple[Any, dict[str, Any]]:
+        """A new Optuna trial and the values it suggests for the active parameters."""
         trial = self._study.ask()
         values: dict[str, Any] = {}
         space = self.space
@@ -321,13 +346,7 @@ class OptunaSearcher(Searcher):
                 values[name] = trial.suggest_int(name, p.low, p.high, log=p.log, step=p.step)
             elif isinstance(p, Categorical):
                 values[name] = trial.suggest_categorical(name, list(p.choices))
-        params = space.validate({n: values[n] for n in space.params if n in values})
-        self._ids[request.trial_id] = int(
-            self._storage.get_trial_id_from_study_id_trial_number(self._study_id, trial.number)
-        )
-        self._synced[request.trial_id] = (0, TrialStatus.RUNNING)
-        self._proposed[request.trial_id] = params
-        return dict(params)
+        return trial, {n: values[n] for n in space.params if n in values}
 
 
 def median_pruner(
