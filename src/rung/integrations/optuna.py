@@ -1,5 +1,7 @@
 """Optuna's samplers inside rung: ``OptunaSearcher`` wraps any Optuna sampler as a rung
-``Searcher`` (CMA-ES, NSGA-II, QMC, TPE, your own ``BaseSampler`` subclass).
+``Searcher`` (CMA-ES, NSGA-II, QMC, TPE, your own ``BaseSampler`` subclass). Optuna: Akiba, Sano,
+Yanase, Ohta and Koyama, "Optuna: A Next-generation Hyperparameter Optimization Framework",
+KDD 2019; each sampler cites its own algorithm.
 
 ``pip install 'rung[optuna]'``. Give the sampler's class (or its import path) and its keyword
 arguments, not an instance::

@@ -1,6 +1,7 @@
 """rung inside Optuna: ``RungSampler`` (a ``BaseSampler`` backed by a rung searcher) and
 ``RungPruner`` (a ``BasePruner`` backed by a rung scheduler), so an Optuna user adopts rung's
-search or rung's allocation without leaving Optuna.
+search or rung's allocation without leaving Optuna (Akiba et al., "Optuna: A Next-generation
+Hyperparameter Optimization Framework", KDD 2019: the sampler / pruner interfaces).
 
 ``pip install 'rung[optuna]'``::
 

@@ -1,6 +1,8 @@
 """rung inside Ray Tune: ``RungScheduler`` (a ``ray.tune.schedulers.TrialScheduler`` backed by
 a rung scheduler) and ``RungSearcher`` (a ``ray.tune.search.Searcher`` backed by a rung
-searcher), so a Ray Tune user adopts rung's allocation or rung's search without leaving Tune.
+searcher), so a Ray Tune user adopts rung's allocation or rung's search without leaving Tune
+(Liaw, Liang, Nishihara, Moritz, Gonzalez and Stoica, "Tune: A Research Platform for Distributed
+Model Selection and Training", ICML AutoML workshop 2018).
 
 ``pip install 'rung[tune]'``::
 

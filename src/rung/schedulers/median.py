@@ -38,8 +38,9 @@ may decide at every step.
 Finding the next decidable step is a bisection in the sorted list of steps that have at least
 ``min_trials`` results (a step enters it once).
 
-**``rule="optuna"``: Optuna's ``MedianPruner``** (a compatibility switch for studies migrated from
-Optuna; facts from ``optuna.pruners.PercentilePruner`` at percentile 50). The reference set is the
+**``rule="optuna"``: Optuna's ``MedianPruner``** (Akiba, Sano, Yanase, Ohta and Koyama, "Optuna:
+A Next-generation Hyperparameter Optimization Framework", KDD 2019; a compatibility switch for
+studies migrated from Optuna; facts from ``optuna.pruners.PercentilePruner`` at percentile 50). The reference set is the
 *completed* trials only, compared by their raw score at the same step (not running averages):
 trial ``t`` stops at step ``s`` iff
 
