@@ -40,8 +40,9 @@ Finding the next decidable step is a bisection in the sorted list of steps that 
 
 **``rule="optuna"``: Optuna's ``MedianPruner``** (Akiba, Sano, Yanase, Ohta and Koyama, "Optuna:
 A Next-generation Hyperparameter Optimization Framework", KDD 2019; a compatibility switch for
-studies migrated from Optuna; facts from ``optuna.pruners.PercentilePruner`` at percentile 50). The reference set is the
-*completed* trials only, compared by their raw score at the same step (not running averages):
+studies migrated from Optuna; facts from ``optuna.pruners.PercentilePruner`` at percentile 50).
+The reference set is the *completed* trials only, compared by their raw score at the same step
+(not running averages):
 trial ``t`` stops at step ``s`` iff
 
 - at least one and at least ``startup_trials`` trials have completed (Optuna's
