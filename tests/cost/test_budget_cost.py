@@ -132,3 +132,19 @@ def test_budget_json_round_trip_keeps_old_form() -> None:
     assert rung.Budget.from_json(b.to_json()) == b
     assert b.to_json()["stop"] == {"name": "auto", "params": {}}
     assert rung.Budget(stop=rung.StopRule(min_trials=5)).stop.params["min_trials"] == 5
+
+
+def test_a_max_cost_study_replays_exactly() -> None:
+    from rung.storage import MemoryJournal
+
+    journal = MemoryJournal()
+    study = rung.Study.create(
+        "rp", {"x": rung.Float(0.0, 1.0)}, objective="loss", searcher="random",
+        scheduler="asha", max_step=9, budget=rung.Budget(max_cost=300.0), prices=PRICES,
+        storage=journal,
+    )
+    study.simulate(StepBench(max_step=9), n_workers=3)
+    again = rung.Study.load("rp", journal)  # raises ReplayDivergenceError if a lease differs
+    assert again.engine.meter.cost == study.engine.meter.cost
+    assert len(again.trials()) == len(study.trials())
+    assert again.ledger().total.cost == pytest.approx(study.engine.meter.cost, rel=1e-12)
