@@ -220,3 +220,22 @@ def test_rows_are_rebuilt_for_the_trials_new_records_touch(tmp_path: Path) -> No
     assert rows[0]["status"] == "completed" and rows[0]["value"] == 0.25
     assert rows[1]["status"] == "running"
     s.close()
+
+
+def test_chart_answers_are_kept_until_new_records_arrive(tmp_path: Path) -> None:
+    from rung.dashboard import data
+
+    db = tmp_path / "m.db"
+    s = rung.Study.create("m", {"x": rung.Float(0, 1)}, searcher="random", scheduler="fifo",
+                          max_step=2, budget=rung.Budget(n_trials=4), storage=db)
+    cat = Catalog(db)
+    t = s.ask()
+    assert t is not None
+    s.report(t.id, 1, {"loss": 0.5})
+    first = cat.view("m", data.curves)
+    assert cat.view("m", data.curves) is first  # nothing new: the same answer
+    assert [c["y"] for c in first["trials"]] == [[0.5]]
+    s.report(t.id, 2, {"loss": 0.25})
+    second = cat.view("m", data.curves)
+    assert second is not first and [c["y"] for c in second["trials"]] == [[0.5, 0.25]]
+    s.close()

@@ -83,6 +83,8 @@ class Snapshot:
     dirty: set[int] = field(default_factory=set)
     #: trial ids in the order of the last sort: (n_records, column, descending) -> ids
     order: tuple[tuple[int, str, bool], list[int]] | None = None
+    #: the last answer of each chart's endpoint, with the state it was computed from
+    memo: dict[str, tuple[tuple[int, ...], dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def history(self) -> Any:
@@ -302,6 +304,26 @@ def _keep(h: Any, ids: list[int], n: int) -> list[int]:
     return [i for i in ids if i in keep]
 
 
+def memoized(fn: Callable[[Snapshot], dict[str, Any]]) -> Callable[[Snapshot], dict[str, Any]]:
+    """``fn``'s answer is kept until new records arrive (the page polls every few seconds: a
+    finished study's chart is computed once). The caps are part of the key."""
+    name = fn.__name__
+
+    def cached(snap: Snapshot) -> dict[str, Any]:
+        key = (snap.fold.n_records, MAX_CURVES, MAX_PARALLEL, MAX_RUNS)
+        hit = snap.memo.get(name)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        out = fn(snap)
+        snap.memo[name] = (key, out)
+        return out
+
+    cached.__name__ = cached.__qualname__ = name
+    cached.__doc__ = fn.__doc__
+    return cached
+
+
+@memoized
 def parallel(snap: Snapshot) -> dict[str, Any]:
     """Parameters and value of the trials with a value (at most ``MAX_PARALLEL``)."""
     h = snap.history
@@ -348,6 +370,7 @@ def _decision(d: Any) -> dict[str, Any]:
             "reason": d.reason if d is not None else None}
 
 
+@memoized
 def curves(snap: Snapshot) -> dict[str, Any]:
     h = snap.history
     o = h.objective
@@ -374,6 +397,7 @@ def curves(snap: Snapshot) -> dict[str, Any]:
                    "trials": series, "decisions": marks, "total": len(h)})
 
 
+@memoized
 def workers(snap: Snapshot) -> dict[str, Any]:
     jf = snap.fold
     t0 = jf.start or 0.0
@@ -428,6 +452,7 @@ __all__ = [
     "curves",
     "front_ids",
     "jclean",
+    "memoized",
     "overview",
     "parallel",
     "pareto",
