@@ -41,7 +41,7 @@ def ledger_view(path: Path, name: str) -> dict[str, Any]:
             if hit is not None and hit[0] == len(records):
                 return hit[1]
         spec = StudySpec.from_json(journal.load_study(name))
-    out = _finite(ledger(spec, records).to_json())
+    out: dict[str, Any] = _finite(ledger(spec, records).to_json())
     out["name"] = name
     with _LOCK:
         _CACHE[key] = (len(records), out)
