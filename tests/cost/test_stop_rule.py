@@ -107,3 +107,27 @@ def test_value_of_improvement_against_cost_per_trial(value: float, trials: int) 
         assert v.reason.startswith("expected improvement ")
     else:
         assert study.engine.stopped is None
+
+
+def test_replay_takes_the_journaled_verdict() -> None:
+    """Replay does not re-run the rule: a verdict whose evidence differs in its last bits from
+    what this process computes (another BLAS, other threads) still replays, unchanged."""
+    from dataclasses import replace
+
+    journal = MemoryJournal()
+    study = _ask_tell(lambda i, p: 1.0 + 0.01 * _noise(i), 200, journal)
+    assert study.engine.stopped is not None
+    records = journal.read("s")
+    altered = MemoryJournal()
+    altered.create_study("s", journal.load_study("s"))
+    tweaked = [
+        replace(r, evidence={k: v * (1 + 1e-15) for k, v in r.evidence.items()})
+        if isinstance(r, StopSearch) else r
+        for r in records
+    ]
+    altered.append("s", tweaked)
+    again = rung.Study.load("s", altered)
+    note = next(r for r in tweaked if isinstance(r, StopSearch))
+    assert again.engine.stopped is not None
+    assert dict(again.engine.stopped.evidence) == dict(note.evidence)
+    assert again.ask() is None

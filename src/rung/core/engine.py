@@ -108,6 +108,10 @@ class Engine:
         self.runs_ended = 0
         self.stop_rule: SearchStopRule | None = None
         self.stopped: StopVerdict | None = None  # the stop rule's verdict, once it stopped
+        # during replay: the commands the journal holds for the event being replayed (the stop
+        # rule's verdict is taken from there: its floating-point evidence may differ in the
+        # last bits between processes, as BLAS threads do)
+        self._journaled: Sequence[Command] | None = None
         self.active: dict[int, _Lease] = {}
         self.now = 0.0  # time of the last event
         self.elapsed = 0.0  # driver time summed over sessions (for Budget.max_time)
@@ -304,11 +308,17 @@ class Engine:
         self.scheduler.on_trial_end(EndRequest(ev.trial_id, outcome, h))
         self.runs_ended += 1
         if self.stop_rule is not None and self.stopped is None:
-            verdict = self.stop_rule.check(StopRequest(
-                h, ev.trial_id, self.meter.cost, self.meter.device_hours, self.runs_ended))
-            if verdict is not None:
-                self.stopped = verdict
-                out.append(StopSearch(verdict.reason, dict(verdict.evidence)))
+            if self._journaled is not None:  # replay: the journal's verdict, if any
+                note = next((c for c in self._journaled if type(c) is StopSearch), None)
+                if note is not None:
+                    self.stopped = StopVerdict(note.reason, note.evidence)
+                    out.append(note)
+            else:
+                verdict = self.stop_rule.check(StopRequest(
+                    h, ev.trial_id, self.meter.cost, self.meter.device_hours, self.runs_ended))
+                if verdict is not None:
+                    self.stopped = verdict
+                    out.append(StopSearch(verdict.reason, dict(verdict.evidence)))
         if outcome is Outcome.INTERRUPTED:
             n = h.interruptions(ev.trial_id)
             if n > self.scheduler.max_interruptions:
@@ -501,7 +511,11 @@ class Engine:
                 if isinstance(rec, Launch):
                     self._replay_params[rec.trial_id] = rec.params
         for i, (event, journaled) in enumerate(turns):
-            regenerated = self.handle(event)
+            self._journaled = journaled
+            try:
+                regenerated = self.handle(event)
+            finally:
+                self._journaled = None
             n = len(journaled)
             if regenerated[:n] != journaled or (n > len(regenerated)):
                 # checkpoint deletions are housekeeping, not decisions: a journal written

@@ -51,9 +51,11 @@ class StopVerdict:
 class SearchStopRule(Component, ABC):
     """Decides, after each trial ends, whether the search should stop.
 
-    Contract: ``check`` is called by the engine once per ended trial run, in journal order, and
-    on replay with the same requests; its answer must depend only on the requests it has seen
-    and the bind context, so replay reproduces it. Return ``None`` to go on.
+    Contract: ``check`` is called by the engine once per ended trial run, in journal order; its
+    answer must depend only on the requests it has seen and the bind context. Replay does not
+    call it: the verdict journaled with the ``StopSearch`` command is taken as it is (a model's
+    floating-point evidence can differ in its last bits between processes), as launched
+    trials' params are. Return ``None`` to go on.
     """
 
     def bind(self, ctx: BindContext) -> None:
