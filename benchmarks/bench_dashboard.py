@@ -467,10 +467,11 @@ def report(res: dict[str, Any], args: argparse.Namespace, n_records: int) -> str
     def row(side: str, what: str, r: dict[str, Any], goal: float | None,
             size: int | None) -> list[Any]:
         med = r["median"]
-        shown: Any = f"> {TIMEOUT:g} (not drawn)" if med > TIMEOUT else med
+        drawn = math.isfinite(med)
+        shown: Any = med if drawn else f"> {TIMEOUT:g} (not drawn)"
         verdict = "" if goal is None or side != "rung dashboard" else (
             f"< {goal:g} s: {'yes' if med < goal else '**no**'}")
-        return [side, what, shown, r["max"] if med <= TIMEOUT else "", verdict,
+        return [side, what, shown, r["max"] if drawn else "", verdict,
                 "" if size is None else f"{size / 1e6:.2f}"]
 
     rows: list[list[Any]] = []
@@ -496,7 +497,7 @@ def report(res: dict[str, Any], args: argparse.Namespace, n_records: int) -> str
         "once the study is loaded; CPU seconds are the server process's own (user + system), "
         "what the wall time would be on an idle core. Both servers single-process, run one "
         "after the other (optuna-dashboard on wsgiref, rung on uvicorn) on a machine shared "
-        "with other jobs (load ~10 on 2 cores): wall times are several times the CPU times; "
+        "with other jobs (load 10 to 16 on 2 cores): wall times are several times the CPU times; "
         "the comparison is the point. rung replays a large journal in the background and "
         "answers with what it has replayed so far (first data), optuna-dashboard answers once "
         "every trial is loaded (first data = whole study). Browser: headless Chromium "
