@@ -168,3 +168,29 @@ def test_executor_resources_win_over_the_spec() -> None:
     assert led.total.cost == pytest.approx(8.0, rel=1e-12)
     assert led.devices == pytest.approx({"gpu:A100": 0.8})
     assert study.engine.meter.cost == pytest.approx(8.0, rel=1e-12)
+
+
+def test_checkpoint_save_and_restore_time() -> None:
+    """A hand-written journal (the ledger needs no engine): trial 0 trains steps 1-2 (100 s
+    each), saves a checkpoint in 50 s, pauses, and is resumed from it; its first step after the
+    restore takes 180 s, 80 s more than its median step. Checkpoint overhead: 50 + 80 s."""
+    params = {"x": 0.5}
+    records: list[Record] = [
+        CapacityChanged(1, 0.0, True),
+        Launch(0, params, 1, 3, 3, None),
+        ResultReported(0, 1, {"loss": 0.9}, 100.0),
+        ResultReported(0, 2, {"loss": 0.8}, 200.0),
+        CheckpointSaved(0, 2, "c/0", 250.0),
+        TrialEnded(0, Outcome.PAUSED, 250.0),
+        Launch(0, params, 3, 3, 3, "c/0"),
+        ResultReported(0, 3, {"loss": 0.7}, 430.0),
+        TrialEnded(0, Outcome.COMPLETED, 430.0),
+    ]
+    led = ledger(_spec(), records)
+    assert led.checkpoint_hours == pytest.approx(130 / 3600, rel=1e-12)
+    assert led.checkpoint_cost == pytest.approx(130 / 3600 * 1.0, rel=1e-12)  # one CPU at 1/h
+    assert led.by_outcome["paused"].steps == 2 and led.by_outcome["completed"].steps == 1
+    assert led.total.cost == pytest.approx(430 / 3600, rel=1e-12)
+    assert led.total.runs == 2 and led.trials == 1
+    # trained straight to max_step it would have held the same 430 s for 3 steps
+    assert led.full_cost == pytest.approx(430 / 3600, rel=1e-12)
