@@ -112,6 +112,8 @@ def test_max_gpu_hours() -> None:
         ({"budget": {"n_trials": 5}, "prices": {"tpu": 1.0}}, "prices.tpu"),
         ({"budget": {"n_trials": 5}, "resources_per_trial": {"fpga": 1}},
          "resources_per_trial.fpga"),
+        ({"budget": {"max_gpu_hours": 1.0}, "resources_per_trial": {"cpu": 4}},
+         "budget.max_gpu_hours"),  # no GPU: never spent
         ({"budget": {"n_trials": 5, "stop": 3}}, "budget.stop"),
         ({"budget": {"n_trials": 5, "stop": "never"}}, "stop_rule"),
         ({"budget": {"n_trials": 5, "stop": {"name": "auto", "params": {"min_trials": 1}}}},

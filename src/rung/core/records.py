@@ -19,7 +19,7 @@ from rung._validate import (
 )
 from rung.core.budget import Budget as Budget  # re-exported: Budget lived here
 from rung.core.frozen import record
-from rung.core.pricing import check_table
+from rung.core.pricing import check_table, gpus
 from rung.core.spec_extras import check_extensions, extensions_from_json, extensions_json
 from rung.core.versions import Versions, current
 from rung.errors import ConfigError
@@ -382,6 +382,11 @@ class StudySpec:
         if self.resources_per_trial is not None:
             object.__setattr__(self, "resources_per_trial",
                                check_table(self.resources_per_trial, "resources_per_trial"))
+        res = self.resources_per_trial
+        if self.budget.max_gpu_hours is not None and res is not None and not gpus(res):
+            raise ConfigError(key="budget.max_gpu_hours", message="the trials hold no GPU "
+                              f"(resources_per_trial={dict(res)}): the budget would never be "
+                              "spent")
         if self.budget.max_cost is not None and not self.prices:
             raise ConfigError(key="budget.max_cost", message="needs prices (money per "
                               "device-hour, e.g. prices={'cpu': 0.04}): without them nothing "
