@@ -99,3 +99,22 @@ def test_optuna_lightgbm_pruning_prunes_with_optunas_median_rule(tmp_path: Path)
         steps = [r.step for r in t.results]
         assert steps == list(range(1, len(steps) + 1))
         assert {"valid-auc", "valid-binary_error"} <= set(t.results[-1].metrics)
+
+
+def test_sklearn_successive_halving_iterates_like_halving_random_search(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    from sklearn.datasets import make_classification
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingRandomSearchCV
+
+    m = load("sklearn_successive_halving")
+    out = tmp_path / "it.png"
+    rsh = m.main(["--samples", "200", "--storage", str(tmp_path / "s.db"), "--plot", str(out)])
+    X, y = make_classification(n_samples=200, n_features=12, random_state=0)
+    ref = HalvingRandomSearchCV(RandomForestClassifier(n_estimators=20, random_state=0),
+                                m.param_dist(), factor=2, random_state=0).fit(X, y)
+    assert rsh.n_resources_ == ref.n_resources_  # the same halving schedule
+    assert rsh.n_candidates_ == ref.n_candidates_
+    assert rsh.best_params_ == rsh.cv_results_["params"][rsh.best_index_]
+    assert out.stat().st_size > 0
