@@ -109,6 +109,7 @@ def _train(config: dict[str, Any]) -> None:
 
 
 @pytest.mark.ray
+@pytest.mark.slow  # a real tune.Tuner on ray.init(num_cpus=2): ~110 s on a loaded 2-core machine
 def test_tuner_runs_rungs_scheduler_and_searcher(tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
     import sys
