@@ -10,6 +10,13 @@ rung runs on its simulated executor (``Study.simulate``, ``max_step=1``) with 1 
 (sequential) and 8 (8 trials always in flight: the searcher sees 7 pending ones); Optuna runs
 sequentially through ask-and-tell (``--optuna-parallel`` adds its 8-in-flight run too).
 
+Batch placement (``--batch 64:320,256:768``): rung's methods with that many workers and
+trials, regret at 1.5, 2 and 3 waves and at the end; ``counting-ones`` (BOHB's counting ones,
+4 binary and 4 continuous parameters, 729 samples) is among the problems.
+``--merge ... --section batch`` writes the batch-placement report (``_searchers_batch.py``):
+8 workers at k against sequential at k - 7, rung against Optuna with 8 in flight, and gp and
+tpe against random with 64 and 256 workers.
+
 Speed: wall and CPU (process) time of one ``suggest`` (rung, cold: a fresh searcher, so hyperparameters are
 refit) and one ``ask`` (Optuna) on a study that already has 100, 300 and 1,000 completed random
 trials of Hartmann6.
@@ -20,6 +27,9 @@ Usage::
     python benchmarks/bench_searchers.py --seeds 10 --trials 100 --out results.json
     python benchmarks/bench_searchers.py --problems branin --methods rung-gp,optuna-gp
     python benchmarks/bench_searchers.py --merge a.json,b.json --pool c.json,d.json --notes N.md
+    python benchmarks/bench_searchers.py --problems hartmann6 --methods rung-random,rung-tpe \
+        --workers "" --batch 64:320,256:768 --timing "" --out batch.json
+    python benchmarks/bench_searchers.py --merge a.json,batch.json --section batch
 
 ``--merge`` writes the report (the goals' verdicts with a rank test where rows keep per-seed
 regrets) to ``RESULTS.md`` without running anything; ``--pool`` adds the sequential goals over
@@ -49,7 +59,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 import rung  # noqa: E402
-from rung.benchmarks import MFBranin, MFHartmann6  # noqa: E402
+from rung.benchmarks import CountingOnes, MFBranin, MFHartmann6  # noqa: E402
 from rung.storage import MemoryJournal  # noqa: E402
 
 log = logging.getLogger("bench_searchers")
@@ -177,6 +187,11 @@ def make_problem(name: str) -> Any:
         return Levy(10)
     if name == "hgb-cancer":
         return BreastCancerHGB()
+    if name == "counting-ones":
+        # BOHB's counting ones (4 binary + 4 continuous parameters), one step of 729 Bernoulli
+        # samples per continuous parameter (the paper's largest budget): noise sd <= 0.04
+        return Fn(CountingOnes(n_categorical=4, n_continuous=4, max_step=1,
+                               samples_per_step=729), "counting-ones")
     raise SystemExit(f"unknown problem {name!r}")
 
 
@@ -257,10 +272,19 @@ def run_optuna(problem: Any, kind: str, seed: int, n_trials: int, workers: int) 
     return out
 
 
-def regret_curve(problem: Any, values: list[float]) -> dict[int, float]:
+def batch_checkpoints(workers: int, n_trials: int) -> tuple[int, ...]:
+    """Checkpoints of a large-batch run (more than 8 workers): 1.5, 2 and 3 waves and the
+    end (the first wave is every method's initial design)."""
+    ks = {int(1.5 * workers), 2 * workers, 3 * workers, n_trials}
+    return tuple(sorted(k for k in ks if k <= n_trials))
+
+
+def regret_curve(
+    problem: Any, values: list[float], checkpoints: tuple[int, ...] | None = None
+) -> dict[int, float]:
     sign = 1.0 if problem.mode == "min" else -1.0
     out = {}
-    for k in (*CHECKPOINTS, *LAGGED):
+    for k in checkpoints or (*CHECKPOINTS, *LAGGED):
         if k <= len(values):
             best = min(sign * v for v in values[:k])
             out[k] = max(0.0, best - sign * problem.optimum) if problem.optimum is not None \
@@ -433,7 +457,7 @@ def report(results: Mapping[str, Any], pooled: Mapping[str, Any] | None = None) 
     for p in problems:
         for key, v in qual.items():
             pp, m, w = key.split("/")
-            if pp != p:
+            if pp != p or int(w[1:]) > 8:  # large batches: --section batch
                 continue
             cells = [_fmt(v[c]) if c in v else "-" for c in ("25", "50", "100")]
             lines.append(f"| {p} | {m} | {w[1:]} | " + " | ".join(cells)
@@ -522,7 +546,7 @@ def report(results: Mapping[str, Any], pooled: Mapping[str, Any] | None = None) 
     return "\n".join(lines) + "\n"
 
 
-PROBLEMS = ("branin", "hartmann6", "levy10", "hgb-cancer")
+PROBLEMS = ("branin", "hartmann6", "levy10", "counting-ones", "hgb-cancer")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -549,6 +573,14 @@ def main(argv: list[str] | None = None) -> int:
                          "rows are joined for a second, larger-sample list of the goals")
     ap.add_argument("--notes", default=None,
                     help="a Markdown file whose text is appended to the RESULTS.md section")
+    ap.add_argument("--batch", default="",
+                    help="large-batch runs, workers:trials pairs (e.g. 64:320,256:768): every "
+                         "rung method with that many workers, checkpoints at 1.5, 2 and 3 "
+                         "waves and the end")
+    ap.add_argument("--section", default="main", choices=("main", "batch"),
+                    help="with --merge: the main report, or the batch-placement report "
+                         "(8 workers against sequential at k - 7 and against Optuna with 8 "
+                         "in flight; gp and tpe against random with 64 and 256 workers)")
     args = ap.parse_args(argv)
     if args.merge:
         merged: dict[str, Any] = {"quality": {}, "timing": {}}
@@ -562,11 +594,18 @@ def main(argv: list[str] | None = None) -> int:
             with open(args.notes) as f:
                 notes = "\n" + f.read()
         pooled = pool(args.pool.split(",")) if args.pool else None
-        body = report(merged, pooled) + notes
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         from _results import write_section
 
-        write_section("bench_searchers", body)
+        if args.section == "batch":
+            from _searchers_batch import batch_report
+
+            # --pool here joins seed blocks of large-batch rows (runs with --first-seed)
+            body = batch_report(rebase(merged["quality"] | (pooled or {}))[0], p_worse) + notes
+            write_section("bench_searchers: batch placement", body)
+        else:
+            body = report(merged, pooled) + notes
+            write_section("bench_searchers", body)
         print(body)
         return 0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
@@ -576,23 +615,29 @@ def main(argv: list[str] | None = None) -> int:
     if "optuna-gp" in methods and not _have_torch():
         log.warning("optuna-gp skipped: torch is not installed (pip install torch==2.13.0)")
         methods.remove("optuna-gp")
-    workers = [int(w) for w in args.workers.split(",")]
+    workers = [int(w) for w in args.workers.split(",") if w]
     optuna_workers = [int(w) for w in (
-        args.optuna_workers or ("1,8" if args.optuna_parallel else "1")).split(",")]
+        args.optuna_workers or ("1,8" if args.optuna_parallel else "1")).split(",") if w]
     results: dict[str, Any] = {"quality": {}, "timing": {}, "args": vars(args)}
+    batch = [tuple(int(x) for x in b.split(":")) for b in args.batch.split(",") if b]
     for pname in [p for p in args.problems.split(",") if p]:
         problem = make_problem(pname)
         for m in methods:
             lib, kind = METHODS[m]
-            wl = workers if lib == "rung" else optuna_workers
-            for w in wl:
+            runs: list[tuple[int, int, tuple[int, ...]]] = [
+                (w, args.trials, (*CHECKPOINTS, *LAGGED))
+                for w in (workers if lib == "rung" else optuna_workers)]
+            if lib == "rung":
+                runs += [(w, n, batch_checkpoints(w, n)) for w, n in batch]
+            for w, n_trials, cps in runs:
                 curves = []
                 t0 = time.perf_counter()
                 for seed in range(args.first_seed, args.first_seed + args.seeds):
                     run = run_rung if lib == "rung" else run_optuna
-                    curves.append(regret_curve(problem, run(problem, kind, seed, args.trials, w)))
+                    curves.append(regret_curve(problem, run(problem, kind, seed, n_trials, w),
+                                               cps))
                 key = f"{pname}/{m}/w{w}"
-                done = [k for k in (*CHECKPOINTS, *LAGGED) if all(k in c for c in curves)]
+                done = [k for k in cps if all(k in c for c in curves)]
                 row: dict[str, Any] = {str(k): summarize([c[k] for c in curves]) for k in done}
                 row["seconds"] = time.perf_counter() - t0
                 # per seed: regrets, or raw values that report() turns into regrets
