@@ -469,7 +469,7 @@ def test_cancel_kills_the_actor_and_a_fresh_one_takes_its_slot(tmp_path: Path) -
     params = {"x": 0.5, "log": str(tmp_path), "sleep": 0.2}
     try:
         evs = ex.start(RunContext("cancel", tmp_path / "ck", 50))
-        assert evs == [CapacityChanged(1, evs[0].time, new_session=True)]
+        assert evs == [CapacityChanged(1, evs[0].time, new_session=True, resources={"cpu": 1.0})]
         ex.submit([Launch(0, params, 1, 50, 50, None)])
         seen = _poll_until(ex, lambda s: any(isinstance(e, ResultReported) for e in s))
         assert isinstance(seen[0], TrialStarted)
