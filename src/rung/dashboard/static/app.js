@@ -12,6 +12,7 @@ const PAGES = [["", "overview"], ["trials", "trials"], ["curves", "learning curv
                ["workers", "workers"]];
 const state = { sort: "trial_id", dir: 1, filter: "", offset: 0, selected: null, route: null };
 const PAGE_ROWS = 200;  // rows of the trials table per page (sorted and filtered by the server)
+const LABELS = { trial_id: "trial", decision_step: "at step" };  // short headers, narrow columns
 const CONFIG = { displaylogo: false, responsive: true };
 
 function esc(s) {
@@ -155,7 +156,7 @@ async function pageTrials(name) {
   }
   box.dataset.key = key;
   box.innerHTML = `<table id="trials-table"><thead><tr>${cols.map((c) =>
-      `<th data-col="${c}" class="${c === state.sort ? "sorted" : ""}" data-dir="${state.dir > 0 ? " ▲" : " ▼"}">${esc(c.replace(/^params_/, ""))}</th>`).join("")}</tr></thead>
+      `<th data-col="${c}" class="${c === state.sort ? "sorted" : ""}" data-dir="${state.dir > 0 ? " ▲" : " ▼"}">${esc(LABELS[c] || c.replace(/^params_/, ""))}</th>`).join("")}</tr></thead>
     <tbody>${rows.map((r) => `<tr data-id="${r.trial_id}" class="${r.trial_id === state.selected ? "sel" : ""}">${cols.map((c) =>
       `<td class="${c === "reason" ? "reason" : c === "status" ? "status-" + r.status : typeof r[c] === "number" ? "num" : ""}">${esc(fmt(r[c]))}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
   box.querySelectorAll("th").forEach((th) => th.addEventListener("click", () => {
