@@ -8,12 +8,12 @@ the simulated executor and the conformance suites possible.
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from rung.core.checkpoints import Checkpoints
 from rung.core.components import (
     BindContext,
     EndRequest,
@@ -31,7 +31,6 @@ from rung.core.events import (
     CheckpointSaved,
     Command,
     Decision,
-    DeleteCheckpoint,
     Event,
     Launch,
     ParamsUsed,
@@ -44,17 +43,15 @@ from rung.core.events import (
     TrialEnqueued,
     TrialRetried,
     TrialStarted,
-    is_event,
 )
 from rung.core.history import History
 from rung.core.metering import Meter, RunMeter
 from rung.core.pricing import DEFAULT_RESOURCES
 from rung.core.proposals import on_enqueued, on_params_used, propose
-from rung.core.records import Checkpoint, Outcome, Result, StudySpec, TrialStatus
+from rung.core.records import Outcome, Result, StudySpec, TrialStatus
+from rung.core.replay import replay
 from rung.core.rng import StreamFactory
 from rung.core.stopping import SearchStopRule, StopRequest, StopVerdict
-from rung.core.versions import explain
-from rung.errors import ReplayDivergenceError
 from rung.space import SearchSpace
 from rung.space.learned import SpaceLearner
 
@@ -123,10 +120,7 @@ class Engine:
         # after replay: how the code that wrote the journal differs from this code, if it does
         self.version_note: str | None = None
         # checkpoint lifecycle: who still needs each checkpoint, and the best N kept
-        self._ckpt_refs: dict[str, set[int]] = {}
-        self._ckpt_size: dict[str, int] = {}
-        self._kept: list[tuple[float, int, str]] = []
-        self.checkpoint_bytes = 0
+        self.checkpoints = Checkpoints()
         # issue 18: the space a define-by-run study learned so far, and the configurations
         # enqueued (``points_to_evaluate``, ``Study.enqueue``) that launch before suggestions
         self.space: SearchSpace = spec.space
@@ -212,7 +206,7 @@ class Engine:
 
     def _on_checkpoint_saved(self, ev: CheckpointSaved, out: list[Command]) -> None:
         if ev.trial_id in self.history:
-            self._on_checkpoint(ev, out)
+            self.checkpoints.on_saved(self.history, ev, out)
 
     def _on_capacity(self, ev: CapacityChanged, out: list[Command]) -> None:
         if ev.capacity < 0:
@@ -350,53 +344,15 @@ class Engine:
                 h._end(tid, TrialStatus.STOPPED, None)
                 self._retire_checkpoint(tid, Outcome.STOPPED, out)
 
-    # --- checkpoint lifecycle -----------------------------------------------------------------
-    # A checkpoint is deleted when nobody needs it any more: its trial saved a newer one or
-    # ended for good (unless it is among the ``keep_checkpoints`` best finished trials), and no
-    # forked trial still starts from it. Paused and interrupted trials keep theirs.
-    def _on_checkpoint(self, ev: CheckpointSaved, out: list[Command]) -> None:
-        old = self.history.checkpoint(ev.trial_id)
-        self.history._checkpoint(ev.trial_id, Checkpoint(ev.step, ev.path))
-        self._ref(ev.trial_id, ev.path, ev.size)
-        if old is not None and old.path != ev.path:
-            self._unref(ev.trial_id, old.path, out)
-
-    def _ref(self, trial_id: int, path: str, size: int = 0) -> None:
-        refs = self._ckpt_refs.get(path)
-        if refs is None:
-            refs = self._ckpt_refs[path] = set()
-            self._ckpt_size[path] = int(size)
-            self.checkpoint_bytes += int(size)
-        refs.add(trial_id)
-
-    def _unref(self, trial_id: int, path: str, out: list[Command]) -> None:
-        refs = self._ckpt_refs.get(path)
-        if refs is None:
-            return
-        refs.discard(trial_id)
-        if not refs:
-            del self._ckpt_refs[path]
-            self.checkpoint_bytes -= self._ckpt_size.pop(path, 0)
-            out.append(DeleteCheckpoint(trial_id, path))
+    # --- checkpoint lifecycle (rung.core.checkpoints) -------------------------------------
+    @property
+    def checkpoint_bytes(self) -> int:
+        """Total size of the checkpoints some trial still needs."""
+        return self.checkpoints.nbytes
 
     def _retire_checkpoint(self, trial_id: int, outcome: Outcome, out: list[Command]) -> None:
-        c = self.history.checkpoint(trial_id)
-        if c is None:
-            return
-        keep = self.spec.keep_checkpoints
-        # only final results compete for the kept places: a stopped trial's low-fidelity score
-        # says nothing against a completed one's (its checkpoint goes when it stops)
-        if keep > 0 and outcome is Outcome.COMPLETED and (
-            self.history.last_step(trial_id) >= self.spec.max_step
-        ):
-            entry = (self.history.score(trial_id), trial_id, c.path)
-            bisect.insort(self._kept, entry)
-            if len(self._kept) <= keep:
-                return
-            _, evicted, path = self._kept.pop()
-            self._unref(evicted, path, out)
-        else:
-            self._unref(trial_id, c.path, out)
+        self.checkpoints.retire(self.history, trial_id, outcome, self.spec.keep_checkpoints,
+                                self.spec.max_step, out)
 
     # --- launching ----------------------------------------------------------------------------
     def _fill(self, out: list[Command]) -> None:
@@ -449,7 +405,7 @@ class Engine:
             start, ckpt = (c.step + 1, c.path) if c is not None else (1, None)
             if c is not None:
                 h._checkpoint(tid, c)
-                self._ref(tid, c.path)
+                self.checkpoints.ref(tid, c.path)
         else:
             raise TypeError(f"scheduler returned {nxt!r}")
         until = min(max(self._cap_lease(start - 1, nxt.until_step), start), max_step)
@@ -486,48 +442,7 @@ class Engine:
         code, ``engine.version_note`` says how (``rung.core.versions.explain``) and replay is
         attempted all the same: if it diverges, the error starts with that note.
         """
-        eng = engine if engine is not None else cls.from_spec(spec)
-        written = spec.written_by
-        eng.version_note = None if written is None else explain(
-            written, type(eng.searcher), type(eng.scheduler)
-        )
-        try:
-            eng._replay(records)
-        except ReplayDivergenceError as e:
-            if eng.version_note is None:
-                raise
-            raise ReplayDivergenceError(f"{eng.version_note}. {e}") from None
-        return eng
-
-    def _replay(self, records: Iterable[Record]) -> None:
-        turns: list[tuple[Event, list[Command]]] = []
-        for rec in records:
-            if is_event(rec):
-                turns.append((rec, []))  # type: ignore[arg-type]
-            elif not turns:
-                raise ReplayDivergenceError(f"journal starts with a command: {rec!r}")
-            else:
-                turns[-1][1].append(rec)  # type: ignore[arg-type]
-                if isinstance(rec, Launch):
-                    self._replay_params[rec.trial_id] = rec.params
-        for i, (event, journaled) in enumerate(turns):
-            self._journaled = journaled
-            try:
-                regenerated = self.handle(event)
-            finally:
-                self._journaled = None
-            n = len(journaled)
-            if regenerated[:n] != journaled or (n > len(regenerated)):
-                # checkpoint deletions are housekeeping, not decisions: a journal written
-                # before a change of the checkpoint lifecycle still replays
-                if _decisions(regenerated) != _decisions(journaled):
-                    raise ReplayDivergenceError(_divergence(i, event, journaled, regenerated))
-                continue
-            if n < len(regenerated):
-                if i != len(turns) - 1:
-                    raise ReplayDivergenceError(_divergence(i, event, journaled, regenerated))
-                self.tail = regenerated[n:]
-        self._replay_params.clear()
+        return replay(engine if engine is not None else cls.from_spec(spec), spec, records)
 
     def interrupt_active(self, time: float, reason: str) -> list[tuple[Event, list[Command]]]:
         """End every launched or running trial as interrupted (after a crash); returns the
@@ -553,7 +468,7 @@ class Engine:
             "gpu_hours": self.meter.gpu_hours,
             "device_hours": self.meter.device_hours,
             "stopped": self.stopped.reason if self.stopped is not None else None,
-            "checkpoints": len(self._ckpt_refs),
+            "checkpoints": len(self.checkpoints),
             "checkpoint_bytes": self.checkpoint_bytes,
             "budget_left": self.budget_left() and self._may_start_new(),
         }
@@ -561,19 +476,6 @@ class Engine:
 
 # events of one run of a trial: what it held is charged up to each of them
 _RUN_EVENTS = frozenset({TrialStarted, ResultReported, CheckpointSaved, TrialEnded})
-
-
-def _decisions(commands: Sequence[Command]) -> list[Command]:
-    return [c for c in commands if type(c) is not DeleteCheckpoint]
-
-
-def _divergence(
-    i: int, event: Event, journaled: Sequence[Command], regen: Sequence[Command]
-) -> str:
-    return (
-        f"replay diverged at event #{i} {event!r}: journal has {list(journaled)!r}, "
-        f"replay produced {list(regen)!r}"
-    )
 
 
 # the handler of each kind of event, by exact type (a lookup instead of an isinstance chain)
