@@ -32,7 +32,8 @@ A spec names a study and everything needed to run it::
 and scheduler) before the caller opens any storage, and raises ``SpecError`` whose message is one
 line naming the offending key, e.g. ``spec.space.lr.low: must be < high (got low=1, high=0.1)``.
 Reading the file (UTF-8, YAML, no key given twice) is ``rung.cli.spec_yaml``; importing and
-checking the objective is ``rung.cli.spec_objective``.
+checking the objective is ``rung.cli.spec_objective``; the ``StudySpec`` (metric, constraints,
+budget, components) is ``rung.cli.spec_study``.
 """
 
 from __future__ import annotations
@@ -47,16 +48,14 @@ from pathlib import Path
 from typing import Any
 
 from rung._validate import MAX_STEP, check_int, is_int
-from rung.auto import AUTO, choose, is_auto
-from rung.cli.spec_cost import COST_KEYS, cost_fields
-from rung.cli.spec_error import SpecError, as_spec_error, wrap
+from rung.cli.spec_cost import COST_KEYS
+from rung.cli.spec_error import SpecError, as_spec_error, kind_of, wrap
 from rung.cli.spec_extras import EXTRA_KEYS, spec_fidelity, with_extras
 from rung.cli.spec_objective import resolve_objective
+from rung.cli.spec_study import check_reported, study_spec
 from rung.cli.spec_tracking import TRACKING_KEYS, spec_tracking
 from rung.cli.spec_yaml import read_yaml
-from rung.core.engine import Engine
-from rung.core.records import Budget, Constraint, StudySpec, objectives_from
-from rung.core.registry import to_spec
+from rung.core.records import StudySpec
 from rung.errors import ConfigError
 from rung.space import SearchSpace
 from rung.storage.paths import storage_problem
@@ -158,10 +157,10 @@ def parse_spec(data: Any, base_dir: Path | None = None) -> RunSpec:
         else fidelity.max_step
     n_workers, every = _workers(top, executor)
     expected = n_workers or (1 if executor == "simulated" else os.cpu_count() or 1)
-    study, auto = _study_spec(top, name, space, max_step, bench, expected)
+    study, auto = study_spec(top, name, space, max_step, bench, expected)
     study = with_extras(top, study, fidelity)
     if bench is not None:
-        _check_reported(study, bench)
+        check_reported(study, bench)
     return RunSpec(
         study=study, objective=objective, path=paths, executor=executor, n_workers=n_workers,
         storage=_storage(top.get("storage"), name), benchmark=benchmark, checkpoint_every=every,
@@ -172,7 +171,7 @@ def parse_spec(data: Any, base_dir: Path | None = None) -> RunSpec:
 # --- the pieces of parse_spec, one key (or a few related keys) each ------------------------------
 def _top_level(data: Any) -> Mapping[str, Any]:
     if not isinstance(data, Mapping):
-        raise SpecError("spec", f"must be a mapping of keys to values, got {_kind(data)}")
+        raise SpecError("spec", f"must be a mapping of keys to values, got {kind_of(data)}")
     for k in data:
         if k not in _TOP_KEYS:
             hint = _close(str(k), _TOP_KEYS)
@@ -187,7 +186,7 @@ def _name(top: Mapping[str, Any]) -> str:
     if name is None:
         raise SpecError("spec.name", "missing (a name for the study, e.g. name: mlp)")
     if not isinstance(name, str):
-        raise SpecError("spec.name", f"must be a string, got {_kind(name)}")
+        raise SpecError("spec.name", f"must be a string, got {kind_of(name)}")
     name = unicodedata.normalize("NFC", name)
     if not name or not name[0].isalnum() or any(not (c.isalnum() or c in "._-") for c in name):
         raise SpecError("spec.name", f"must start with a letter or digit and hold only letters "
@@ -263,92 +262,6 @@ def _workers(top: Mapping[str, Any], executor: str) -> tuple[int | None, int | N
     return n_workers, every
 
 
-def _study_spec(
-    top: Mapping[str, Any],
-    name: str,
-    space: SearchSpace,
-    max_step: int,
-    bench: Any,
-    n_workers: int,
-) -> tuple[StudySpec, str | None]:
-    """The ``StudySpec``, checked by binding its searcher and scheduler to an engine, and the
-    reason of the ``auto`` choice (``None`` when the spec names both components)."""
-    metric = top.get("metric", bench.metric if bench is not None else None)
-    if metric is None:
-        raise SpecError("spec.metric", "missing (the reported metric to optimize, e.g. val_loss)")
-    if not isinstance(metric, str | list):
-        raise SpecError(
-            "spec.metric", f"must be a metric name or a list of names, got {_kind(metric)}"
-        )
-    mode = top.get("mode", bench.mode if bench is not None else "min")
-    if not isinstance(mode, str | list):
-        raise SpecError("spec.mode", f"must be min or max (or a list of them), got {mode!r}")
-    objectives = wrap(lambda: objectives_from(metric, mode))
-    constraints = _constraints(top.get("constraints"))
-    seed = _int("spec.seed", top.get("seed", 0), 0)
-    keep = _int("spec.keep_checkpoints", top.get("keep_checkpoints", 1), 0)
-    budget = _budget(top.get("budget"))
-    named = {k: _component(k, top.get(k)) for k in ("searcher", "scheduler")}
-    auto = None
-    if any(is_auto(v) for v in named.values()):
-        auto = choose(
-            space,
-            searcher=None if is_auto(named["searcher"]) else
-            wrap(lambda: to_spec("searcher", named["searcher"])),
-            scheduler=None if is_auto(named["scheduler"]) else
-            wrap(lambda: to_spec("scheduler", named["scheduler"])),
-            max_step=max_step, n_objectives=len(objectives), n_workers=n_workers, budget=budget,
-        )
-        named = {"searcher": auto.searcher, "scheduler": auto.scheduler}
-    searcher = wrap(lambda: to_spec("searcher", named["searcher"]))
-    scheduler = wrap(lambda: to_spec("scheduler", named["scheduler"]))
-    study: StudySpec = wrap(lambda: StudySpec(
-        name=name, space=space, objective=objectives[0], searcher=searcher,
-        scheduler=scheduler, max_step=max_step, budget=budget, seed=seed, keep_checkpoints=keep,
-        objectives=tuple(objectives) if len(objectives) > 1 else (), constraints=constraints,
-        max_failures=top.get("max_failures"), trial_timeout=top.get("trial_timeout"),
-        **cost_fields(top),
-    ))
-    engine: Engine = wrap(lambda: Engine.from_spec(study))  # binding checks component params
-    if budget.unlimited and not engine.searcher.exhausts:
-        raise SpecError(
-            "spec.budget", "missing: a run needs a limit (n_trials, max_time, max_steps, "
-            "max_cost or max_gpu_hours)"
-        )
-    return study, None if auto is None else auto.reason
-
-
-def _check_reported(study: StudySpec, bench: Any) -> None:
-    """A simulated run knows what its benchmark reports: every objective and constraint metric
-    must be among it (a constraint on a metric never reported would make every trial
-    infeasible)."""
-    import numpy as np
-
-    try:
-        params = bench.space.sample(np.random.default_rng(0))
-        reported = set(bench.evaluate(params, 1)[0])
-    except Exception:  # a benchmark that cannot be probed is checked at run time
-        return
-    known = ", ".join(sorted(reported))
-    objectives = study.objectives or (study.objective,)
-    for i, o in enumerate(objectives):
-        if o.metric not in reported:
-            key = f"spec.metric[{i}]" if study.objectives else "spec.metric"
-            raise SpecError(key, f"the benchmark never reports {o.metric!r} (it reports: {known})")
-    for i, c in enumerate(study.constraints):
-        if c.metric not in reported:
-            raise SpecError(f"spec.constraints[{i}].metric",
-                            f"the benchmark never reports {c.metric!r} (it reports: {known})")
-
-
-def _budget(value: Any) -> Budget:
-    if value is not None and not isinstance(value, Mapping):
-        raise SpecError("spec.budget", f"must be a mapping (n_trials, max_time, max_steps), "
-                        f"got {_kind(value)}")
-    budget: Budget = wrap(lambda: Budget.from_json(value))
-    return budget
-
-
 def _storage(value: Any, name: str) -> Path:
     """The SQLite file: ``runs/<name>.db`` by default; ``sqlite:///`` URLs are accepted. The
     file must be creatable (or an existing file): see ``rung.storage.paths.storage_problem``."""
@@ -397,18 +310,6 @@ def load_benchmark(spec: RunSpec) -> Any:
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def _one_line(e: BaseException) -> str:
-    text = str(e).strip() or type(e).__name__
-    return " ".join(text.split())
-
-
-def _kind(v: Any) -> str:
-    if v is None:
-        return "nothing"
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
-            int: "an integer", float: "a number"}.get(type(v), type(v).__name__)
-
-
 def _close(key: str, known: tuple[str, ...]) -> str:
     import difflib
 
@@ -432,63 +333,6 @@ def _paths(value: Any, base: Path) -> tuple[str, ...]:
             raise SpecError(key, f"no such directory: {full}")
         out.append(str(full))
     return tuple(out)
-
-
-_CONSTRAINT_RE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(<=|>=)\s*(\S+)\s*$")
-
-
-def _constraints(value: Any) -> tuple[Constraint, ...]:
-    """``constraints``: a list whose items are ``"metric <= bound"`` / ``"metric >= bound"``
-    strings or ``{metric, op, bound}`` mappings."""
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise SpecError(
-            "spec.constraints",
-            f"must be a list (e.g. [\"latency_ms <= 100\"]), got {_kind(value)}",
-        )
-    out: list[Constraint] = []
-    for i, item in enumerate(value):
-        key = f"spec.constraints[{i}]"
-        if isinstance(item, str):
-            m = _CONSTRAINT_RE.match(item)
-            if m is None:
-                raise SpecError(
-                    key, f"must read 'metric <= bound' or 'metric >= bound', got {item!r}"
-                )
-            try:
-                bound = float(m.group(3))
-            except ValueError:
-                raise SpecError(f"{key}.bound", f"must be a number, got {m.group(3)!r}") from None
-            item = {"metric": m.group(1), "op": m.group(2), "bound": bound}
-        if not isinstance(item, Mapping):
-            raise SpecError(key, f"must be a string or a mapping, got {_kind(item)}")
-        for k in item:
-            if k not in ("metric", "op", "bound"):
-                raise SpecError(f"{key}.{k}", "unknown key (known: metric, op, bound)")
-        if "metric" not in item or "bound" not in item:
-            missing = "metric" if "metric" not in item else "bound"
-            raise SpecError(f"{key}.{missing}", "missing")
-        try:
-            out.append(Constraint.from_json(item))
-        except ConfigError as e:  # key "constraints.bound" -> spec.constraints[i].bound
-            field = (e.key or "").removeprefix("constraints")
-            raise SpecError(f"{key}{field}", as_spec_error(e).message) from None
-    return tuple(out)
-
-
-def _component(kind: str, value: Any) -> Any:
-    if value is None:
-        return AUTO
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Mapping):
-        params = value.get("params")
-        if params is not None and not isinstance(params, Mapping):
-            raise SpecError(f"spec.{kind}.params", f"must be a mapping, got {_kind(params)}")
-        return value
-    raise SpecError(f"spec.{kind}", f"must be a name or {{name: ..., params: {{...}}}}, "
-                    f"got {_kind(value)}")
 
 
 def _benchmark(value: Any) -> tuple[dict[str, Any], Any]:

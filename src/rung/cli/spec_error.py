@@ -38,6 +38,14 @@ def as_spec_error(e: ConfigError) -> SpecError:
     return SpecError(key, " ".join(e.message.split()) or type(e).__name__)
 
 
+def kind_of(v: Any) -> str:
+    """What kind of YAML value ``v`` is, for an error message (``"a mapping"``, ``"nothing"``)."""
+    if v is None:
+        return "nothing"
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
+            int: "an integer", float: "a number"}.get(type(v), type(v).__name__)
+
+
 def wrap(fn: Callable[[], Any]) -> Any:
     """Run ``fn``, turning a ``ConfigError`` raised by the library into a ``SpecError`` whose
     key is rooted at ``spec.``."""
@@ -49,4 +57,4 @@ def wrap(fn: Callable[[], Any]) -> Any:
         raise as_spec_error(e) from None
 
 
-__all__ = ["SpecError", "as_spec_error", "wrap"]
+__all__ = ["SpecError", "as_spec_error", "kind_of", "wrap"]

@@ -1,0 +1,172 @@
+"""The study part of a YAML spec: the ``StudySpec`` that is journaled and replayed.
+
+``study_spec`` reads ``metric``, ``mode``, ``constraints``, ``seed``, ``keep_checkpoints``,
+``budget``, ``searcher`` and ``scheduler`` (``auto`` choosing what is not named), plus the cost
+keys (``rung.cli.spec_cost``), and checks the result by binding its components to an engine;
+``check_reported`` checks that a simulated run's benchmark reports every metric the study reads.
+Errors are ``SpecError`` naming the key (``spec.constraints[0].bound``). ``rung.cli.spec``
+calls these from ``parse_spec``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from rung._validate import check_int
+from rung.auto import AUTO, choose, is_auto
+from rung.cli.spec_cost import cost_fields
+from rung.cli.spec_error import SpecError, as_spec_error, kind_of, wrap
+from rung.core.engine import Engine
+from rung.core.records import Budget, Constraint, StudySpec, objectives_from
+from rung.core.registry import to_spec
+from rung.errors import ConfigError
+from rung.space import SearchSpace
+
+
+def study_spec(
+    top: Mapping[str, Any],
+    name: str,
+    space: SearchSpace,
+    max_step: int,
+    bench: Any,
+    n_workers: int,
+) -> tuple[StudySpec, str | None]:
+    """The ``StudySpec``, checked by binding its searcher and scheduler to an engine, and the
+    reason of the ``auto`` choice (``None`` when the spec names both components)."""
+    metric = top.get("metric", bench.metric if bench is not None else None)
+    if metric is None:
+        raise SpecError("spec.metric", "missing (the reported metric to optimize, e.g. val_loss)")
+    if not isinstance(metric, str | list):
+        raise SpecError(
+            "spec.metric", f"must be a metric name or a list of names, got {kind_of(metric)}"
+        )
+    mode = top.get("mode", bench.mode if bench is not None else "min")
+    if not isinstance(mode, str | list):
+        raise SpecError("spec.mode", f"must be min or max (or a list of them), got {mode!r}")
+    objectives = wrap(lambda: objectives_from(metric, mode))
+    constraints = _constraints(top.get("constraints"))
+    seed = check_int("spec.seed", top.get("seed", 0), 0, error=SpecError)
+    keep = check_int("spec.keep_checkpoints", top.get("keep_checkpoints", 1), 0,
+                     error=SpecError)
+    budget = _budget(top.get("budget"))
+    named = {k: _component(k, top.get(k)) for k in ("searcher", "scheduler")}
+    auto = None
+    if any(is_auto(v) for v in named.values()):
+        auto = choose(
+            space,
+            searcher=None if is_auto(named["searcher"]) else
+            wrap(lambda: to_spec("searcher", named["searcher"])),
+            scheduler=None if is_auto(named["scheduler"]) else
+            wrap(lambda: to_spec("scheduler", named["scheduler"])),
+            max_step=max_step, n_objectives=len(objectives), n_workers=n_workers, budget=budget,
+        )
+        named = {"searcher": auto.searcher, "scheduler": auto.scheduler}
+    searcher = wrap(lambda: to_spec("searcher", named["searcher"]))
+    scheduler = wrap(lambda: to_spec("scheduler", named["scheduler"]))
+    study: StudySpec = wrap(lambda: StudySpec(
+        name=name, space=space, objective=objectives[0], searcher=searcher,
+        scheduler=scheduler, max_step=max_step, budget=budget, seed=seed, keep_checkpoints=keep,
+        objectives=tuple(objectives) if len(objectives) > 1 else (), constraints=constraints,
+        max_failures=top.get("max_failures"), trial_timeout=top.get("trial_timeout"),
+        **cost_fields(top),
+    ))
+    engine: Engine = wrap(lambda: Engine.from_spec(study))  # binding checks component params
+    if budget.unlimited and not engine.searcher.exhausts:
+        raise SpecError(
+            "spec.budget", "missing: a run needs a limit (n_trials, max_time, max_steps, "
+            "max_cost or max_gpu_hours)"
+        )
+    return study, None if auto is None else auto.reason
+
+
+def check_reported(study: StudySpec, bench: Any) -> None:
+    """A simulated run knows what its benchmark reports: every objective and constraint metric
+    must be among it (a constraint on a metric never reported would make every trial
+    infeasible)."""
+    import numpy as np
+
+    try:
+        params = bench.space.sample(np.random.default_rng(0))
+        reported = set(bench.evaluate(params, 1)[0])
+    except Exception:  # a benchmark that cannot be probed is checked at run time
+        return
+    known = ", ".join(sorted(reported))
+    objectives = study.objectives or (study.objective,)
+    for i, o in enumerate(objectives):
+        if o.metric not in reported:
+            key = f"spec.metric[{i}]" if study.objectives else "spec.metric"
+            raise SpecError(key, f"the benchmark never reports {o.metric!r} (it reports: {known})")
+    for i, c in enumerate(study.constraints):
+        if c.metric not in reported:
+            raise SpecError(f"spec.constraints[{i}].metric",
+                            f"the benchmark never reports {c.metric!r} (it reports: {known})")
+
+
+def _budget(value: Any) -> Budget:
+    if value is not None and not isinstance(value, Mapping):
+        raise SpecError("spec.budget", f"must be a mapping (n_trials, max_time, max_steps), "
+                        f"got {kind_of(value)}")
+    budget: Budget = wrap(lambda: Budget.from_json(value))
+    return budget
+
+
+_CONSTRAINT_RE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(<=|>=)\s*(\S+)\s*$")
+
+
+def _constraints(value: Any) -> tuple[Constraint, ...]:
+    """``constraints``: a list whose items are ``"metric <= bound"`` / ``"metric >= bound"``
+    strings or ``{metric, op, bound}`` mappings."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise SpecError(
+            "spec.constraints",
+            f"must be a list (e.g. [\"latency_ms <= 100\"]), got {kind_of(value)}",
+        )
+    out: list[Constraint] = []
+    for i, item in enumerate(value):
+        key = f"spec.constraints[{i}]"
+        if isinstance(item, str):
+            m = _CONSTRAINT_RE.match(item)
+            if m is None:
+                raise SpecError(
+                    key, f"must read 'metric <= bound' or 'metric >= bound', got {item!r}"
+                )
+            try:
+                bound = float(m.group(3))
+            except ValueError:
+                raise SpecError(f"{key}.bound", f"must be a number, got {m.group(3)!r}") from None
+            item = {"metric": m.group(1), "op": m.group(2), "bound": bound}
+        if not isinstance(item, Mapping):
+            raise SpecError(key, f"must be a string or a mapping, got {kind_of(item)}")
+        for k in item:
+            if k not in ("metric", "op", "bound"):
+                raise SpecError(f"{key}.{k}", "unknown key (known: metric, op, bound)")
+        if "metric" not in item or "bound" not in item:
+            missing = "metric" if "metric" not in item else "bound"
+            raise SpecError(f"{key}.{missing}", "missing")
+        try:
+            out.append(Constraint.from_json(item))
+        except ConfigError as e:  # key "constraints.bound" -> spec.constraints[i].bound
+            field = (e.key or "").removeprefix("constraints")
+            raise SpecError(f"{key}{field}", as_spec_error(e).message) from None
+    return tuple(out)
+
+
+def _component(kind: str, value: Any) -> Any:
+    if value is None:
+        return AUTO
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        params = value.get("params")
+        if params is not None and not isinstance(params, Mapping):
+            raise SpecError(f"spec.{kind}.params", f"must be a mapping, got {kind_of(params)}")
+        return value
+    raise SpecError(f"spec.{kind}", f"must be a name or {{name: ..., params: {{...}}}}, "
+                    f"got {kind_of(value)}")
+
+
+__all__ = ["check_reported", "study_spec"]
