@@ -18,6 +18,7 @@ from rung.searchers._pending import (
     PendingSet,
     config_key,
     design_point,
+    local_scale,
     min_distance,
     spread_radius,
     unit_ball_volume,
@@ -108,17 +109,34 @@ def test_every_configuration_of_a_tiny_space_is_pending_once_before_any_repeats(
 def test_a_large_batch_keeps_the_spread_radius_from_every_pending_point(searcher: Any) -> None:
     """Branin after 15 results, then 48 suggestions without results (a wave of 48 workers):
     from the 34th on (more than ``LARGE_BATCH`` pending), each suggestion is at least
-    ``spread_radius(p, 2)`` from each of the ``p`` pending points in the unit square; before
+    ``spread_radius(p, 2)`` from each of the ``p`` pending points in the unit square (tpe:
+    capped by ``local_scale`` of its "below" group, here the best 2 of 15 results); before
     that, only the no-repeat rule applies."""
     study = make_study(searcher, BRANIN_SPACE, seed=4)
     run_sequential(study, branin, 15)
     space = study.spec.space
+    cap = math.inf
+    if "tpe" in str(searcher):
+        best2 = sorted(study.trials(), key=lambda t: (t.metrics["loss"], t.id))[:2]
+        local = local_scale(np.array([space.to_unit(t.params) for t in best2]))
+        assert local is not None
+        cap = local
     U = np.array([space.to_unit(p) for p in _wave(study, 48)])
     for j in range(1, 48):
         d = float(min_distance(U[j:j + 1], U[:j])[0])
         assert d > 0.0
-        assert d >= spread_radius(j, 2) - 1e-12
-    assert spread_radius(47, 2) > 0.015
+        assert d >= min(spread_radius(j, 2), cap) - 1e-12
+    assert min(spread_radius(47, 2), cap) > 0.015
+
+
+def test_local_scale_is_the_median_nearest_neighbour_distance_and_caps_the_radius() -> None:
+    X = np.array([[0.0, 0.0], [0.0, 0.1], [0.5, 0.5], [0.5, 0.8]])
+    assert local_scale(X) == pytest.approx(np.median([0.1, 0.1, 0.3, 0.3]))
+    assert local_scale(X[:1]) is None
+    P = np.full((100, 2), 0.5)
+    assert PendingSet(P).radius == pytest.approx(spread_radius(100, 2))
+    assert PendingSet(P, cap=0.001).radius == 0.001
+    assert PendingSet(P, cap=1.0).radius == pytest.approx(spread_radius(100, 2))
 
 
 @pytest.mark.parametrize("searcher", SEARCHERS)

@@ -56,8 +56,9 @@ The algorithm, step by step (each step is one method below):
    expected-improvement ranking of the paper) is proposed. With trials pending (parallel
    workers), the best one that is not a pending configuration and, past ``LARGE_BATCH`` (32)
    pending trials, keeps the spread radius from each of them (``_pending``: the hard-ball form
-   of local penalization, González et al., AISTATS 2016), drawing more candidates when none
-   does; the initial design likewise skips a Sobol' point whose configuration is pending.
+   of local penalization, González et al., AISTATS 2016), capped by the median
+   nearest-neighbour distance within "below", drawing more candidates when none does; the
+   initial design likewise skips a Sobol' point whose configuration is pending.
    ``multivariate=True`` draws and scores whole configurations from joint kernels (Falkner et
    al. 2018); ``False`` treats every parameter independently, as the original paper does.
 
@@ -90,7 +91,7 @@ from rung.searchers._common import (
     snap,
 )
 from rung.searchers._parzen import GroupedParzen, Parzen, activity_groups
-from rung.searchers._pending import PendingSet, design_point
+from rung.searchers._pending import PendingSet, design_point, local_scale
 from rung.space import Categorical
 
 
@@ -132,8 +133,9 @@ class TPESearcher(Searcher):
         3: "pending trials (parallel workers only; sequential suggestions are unchanged): a "
         "configuration equal to a pending one is not proposed while another is free (more "
         "draws from l, then uniform ones; the initial design moves on to the next Sobol' "
-        "point), and past 32 pending trials a suggestion keeps the spread radius from each "
-        "pending point (rung.searchers._pending)",
+        "point), and past 32 pending trials a suggestion keeps the spread radius (at most the "
+        "median nearest-neighbour distance within the 'below' group) from each pending point "
+        "(rung.searchers._pending)",
     }
 
     def __init__(
@@ -207,7 +209,10 @@ class TPESearcher(Searcher):
             groups = activity_groups(self._units.get(h, below + above + liars))
         l_est = self._density(h, below, groups=groups)
         g_est = self._density(h, above, liars, groups)
-        pend = PendingSet(self._units.get(h, obs.pending)) if obs.pending else None
+        pend = None
+        if obs.pending:
+            cap = local_scale(self._units.get(h, below))
+            pend = PendingSet(self._units.get(h, obs.pending), cap=cap)
         u = self._best_candidate(l_est, g_est, request.rng, branch, pend)
         return decode(self.space, u)
 
