@@ -52,8 +52,10 @@ retired (``Scheduler.retired``: the engine ends it stopped and releases its chec
 still on its way to its pause is retired when the pause arrives. When the budget ends in time or
 steps, paused trials simply stay paused.
 
-**Measured** (``benchmarks/bench_curve.py``, RESULTS.md "Curve-aware scheduler"; curve tables
-of 155-175 rows, 30 full-curve costs of compute, 10 seeds): it does not beat random+FIFO on the
+**Measured** (RESULTS.md "bench_curve: rung's schedulers on the curve tables", measured before
+that script was merged into ``benchmarks/bench_allocation.py``, whose variants ``curve`` and
+``curve:min_step=9`` measure it now; curve tables of 155-175 rows, 30 full-curve costs of
+compute, 10 seeds): it does not beat random+FIFO on the
 late-bloomer tables (hgb-german, hgb-magic), nor ASHA with the same rungs by more than seed
 noise; with ``min_step=9`` it is level with random+FIFO on hgb-ring and ahead of ASHA
 (stopping, ``min_step=1``) on german, magic and ring at 8 workers (p <= 0.01). The prediction at
@@ -91,25 +93,9 @@ from rung.core.records import Outcome, TrialStatus
 from rung.core.registry import register
 from rung.core.rng import derive_rng
 from rung.core.sorted_table import SortedTable
+from rung.schedulers._curve_model import CurveChain
 
 Entry = tuple[float, float, int]  # (rank value, tie key, trial id): lower is better
-
-
-class _Transition:
-    """Model ``f_j`` of one step pair ``s_j -> s_{j+1}``: rows, and the fitted GP (or none)."""
-
-    __slots__ = ("X", "fitted_at", "gp", "ids", "lo", "scale", "t_mean", "t_sd", "y")
-
-    def __init__(self) -> None:
-        self.X: list[np.ndarray] = []  # raw features (u(config), y_j, slope_j)
-        self.y: list[float] = []  # targets y_{j+1} - y_j
-        self.ids: set[int] = set()
-        self.fitted_at = 0
-        self.gp: Any = None
-        self.lo = np.zeros(0)
-        self.scale = np.ones(0)
-        self.t_mean = 0.0
-        self.t_sd = 1.0
 
 
 @register("scheduler", "curve")
@@ -163,7 +149,7 @@ class CurveASHA(Scheduler):
         self._index = {s: k for k, s in enumerate(self._steps)}
         self._space = ctx.space
         k_top = len(rungs)
-        self._trans = [_Transition() for _ in range(k_top)]
+        self._chain = CurveChain(ctx.space, k_top, self.max_points, self.explore)
         self._pop = [SortedTable() for _ in range(k_top)]  # every result at rung k
         self._waiting = [SortedTable() for _ in range(k_top)]  # reported at k, not promoted
         self._promoted: list[set[int]] = [set() for _ in range(k_top)]
@@ -173,7 +159,6 @@ class CurveASHA(Scheduler):
         self._entry: dict[int, Entry] = {}
         self._units: dict[int, np.ndarray] = {}
         self._ties: dict[int, float] = {}
-        self._feat: Any = None  # rung.searchers._gp.Features, built on first fit
         # retiring: live trials by level (index level + 1; 0 = no rung yet); rungs below
         # ``final`` have their final population, ``reserved[k]`` their remaining places
         self._live = [0] * (k_top + 2)
@@ -218,7 +203,7 @@ class CurveASHA(Scheduler):
     def _row(self, history: History, tid: int, j: int) -> bool:
         """Add trial ``tid``'s row to transition ``j`` (it reported ``s_{j+1}``); True if the
         model should be refitted now."""
-        tr = self._trans[j]
+        tr = self._chain[j]
         if tid in tr.ids:
             return False
         cur = self._curve(history, tid, j)
@@ -230,58 +215,6 @@ class CurveASHA(Scheduler):
         tr.y.append(nxt - cur[0])
         n = len(tr.y)
         return n >= self.min_fit and n >= self.refit_growth * tr.fitted_at
-
-    def _fit(self, j: int) -> None:
-        from rung.searchers._common import CAT, dims_of
-        from rung.searchers._gp import GP, Features
-
-        tr = self._trans[j]
-        tr.fitted_at = len(tr.y)
-        X = np.array(tr.X[-self.max_points :])
-        y = np.array(tr.y[-self.max_points :])
-        if self._feat is None:
-            dims = dims_of(self._space)
-            self._feat = Features(dims.kind, dims.size, CAT)
-        d = X.shape[1] - 2
-        curve = X[:, d:]
-        tr.lo = curve.min(axis=0)
-        span = curve.max(axis=0) - tr.lo
-        tr.scale = np.where(span > 1e-12, span, 1.0)
-        tr.t_mean = float(y.mean())
-        sd = float(y.std())
-        if sd < 1e-12:  # every row changed by the same amount: a constant model
-            tr.gp, tr.t_sd = None, 0.0
-            return
-        tr.t_sd = sd
-        Z = self._inputs(tr, X)
-        group = np.concatenate([self._feat.group, [self._feat.n_groups, self._feat.n_groups + 1]])
-        gp = GP(Z, (y - tr.t_mean) / sd, group, self._feat.n_groups + 2)
-        gp.condition(gp.fit(max_iter=30, n_starts=1))
-        tr.gp = gp
-
-    def _inputs(self, tr: _Transition, X: np.ndarray) -> np.ndarray:
-        d = X.shape[1] - 2
-        return np.hstack([self._feat(X[:, :d]), (X[:, d:] - tr.lo) / tr.scale])
-
-    def _predict(self, level: int, U: np.ndarray, y: np.ndarray, slope: np.ndarray) -> np.ndarray:
-        """Rank values of trials at decision step ``level`` (rows of ``U``, ``y``, ``slope``):
-        the chained prediction at ``max_step`` minus ``explore`` standard deviations."""
-        y, slope = y.astype(float), slope.astype(float)
-        var = np.zeros_like(y)
-        for j in range(level, len(self._trans)):
-            tr = self._trans[j]
-            if tr.fitted_at == 0:
-                slope = np.zeros_like(y)
-                continue
-            if tr.gp is None:
-                delta = np.full_like(y, tr.t_mean)
-            else:
-                mu, v = tr.gp.predict(self._inputs(tr, np.column_stack([U, y, slope])))
-                delta = tr.t_mean + tr.t_sd * mu
-                var = var + tr.t_sd**2 * v
-            y, slope = y + delta, delta
-        out: np.ndarray = y - self.explore * np.sqrt(var) if self.explore else y
-        return out
 
     def _repredict(self, history: History, upto: int) -> None:
         """After a refit of transition ``upto``: new rank values for every trial at a rung
@@ -298,7 +231,7 @@ class CurveASHA(Scheduler):
             U = np.array([self._unit(history, t) for t in ids])
             y = np.array([c[0] for c in curves if c is not None])
             slope = np.array([c[1] for c in curves if c is not None])
-            values = self._predict(lv, U, y, slope)
+            values = self._chain.predict(lv, U, y, slope)
             for t, v, y0 in zip(ids, values, y, strict=True):
                 self._entry[t] = (float(v) if math.isfinite(v) else float(y0), self._tie(t), t)
         for k in range(min(upto, len(self._pop) - 1) + 1):
@@ -312,12 +245,12 @@ class CurveASHA(Scheduler):
         (replaced at the rungs it had entered, added at ``level``)."""
         old = self._entry.get(tid)
         value = score
-        if level < len(self._trans) and math.isfinite(score):
+        if level < len(self._chain) and math.isfinite(score):
             cur = self._curve(history, tid, level)
             assert cur is not None
             v = float(
-                self._predict(level, self._unit(history, tid)[None, :],
-                              np.array([cur[0]]), np.array([cur[1]]))[0]
+                self._chain.predict(level, self._unit(history, tid)[None, :],
+                                    np.array([cur[0]]), np.array([cur[1]]))[0]
             )
             value = v if math.isfinite(v) else score
         new: Entry = (value, self._tie(tid), tid)
@@ -403,7 +336,7 @@ class CurveASHA(Scheduler):
         refit = self._row(history, tid, k - 1) if k else False
         self._place(history, tid, k, request.score)
         if refit:
-            self._fit(k - 1)
+            self._chain.fit(k - 1)
             self._repredict(history, k - 1)
         self._reach(tid, k)
         if self._starved:
@@ -514,8 +447,8 @@ class CurveASHA(Scheduler):
                     "results": len(self._pop[k]),
                     "promoted": len(self._promoted[k]),
                     "waiting": len(self._waiting[k]),
-                    "model_rows": len(self._trans[k].y),
-                    "fitted_at": self._trans[k].fitted_at,
+                    "model_rows": len(self._chain[k].y),
+                    "fitted_at": self._chain[k].fitted_at,
                 }
                 for k in range(len(self._pop))
             ],
