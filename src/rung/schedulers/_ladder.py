@@ -5,8 +5,9 @@ Parallel Hyperparameter Tuning", MLSys 2020, Algorithm 2.
 
 A ladder has rungs at ``min_step * eta**k`` for every ``k`` with ``min_step * eta**k < max_step``
 (``rung_steps``); ``max_step`` is its top. Each rung keeps every result recorded at its step in a
-``RungTable`` (a ``SortedTable`` of ``(score, trial id)``, best first). A trial that reports at
-rung ``k`` is ranked among the ``n`` results recorded there so far (the new one included):
+``RungTable`` (a ``SortedTable`` of ``(score, trial id)``, best first; both in
+``rung.schedulers._rung_table``). A trial that reports at rung ``k`` is ranked among the ``n``
+results recorded there so far (the new one included):
 
 ``variant="stopping"``
     It continues iff it is inside the top ``max(1, floor(n / eta))`` (``RungTable.keeps``):
@@ -77,126 +78,12 @@ from rung.core.components import EndRequest, Resume, Scheduler
 from rung.core.events import Decision
 from rung.core.history import History
 from rung.core.records import Outcome, TrialStatus
-from rung.core.sorted_table import SortedTable
 from rung.errors import ConfigError
 from rung.schedulers._guard import AUTO, FidelityGuard, FirstRung
+from rung.schedulers._rung_table import RungTable, rung_steps
 
 VARIANTS = ("stopping", "promotion")
 QUOTAS = ("floor", "ceil")
-
-
-def rung_steps(min_step: int, eta: int, max_step: int) -> list[int]:
-    """``min_step * eta**k`` for every ``k`` that stays below ``max_step`` (rungs strictly
-    below the top, where decisions are made)."""
-    steps: list[int] = []
-    r = min_step
-    while r < max_step:
-        steps.append(r)
-        r *= eta
-    return steps
-
-
-class RungTable:
-    """One rung: every result recorded at its step (best first) and, for promotions, the
-    trials that reported here and were not promoted yet. Both are ``SortedTable``s: O(log n)
-    ranks, inserts that move at most a block."""
-
-    __slots__ = ("ceil", "entered", "passed", "passed_at", "step", "table", "waiting")
-
-    def __init__(self, step: int, ceil: bool = False) -> None:
-        self.step = step
-        self.ceil = ceil  # quota="ceil": ceil(n / eta) instead of floor(n / eta)
-        self.table = SortedTable()  # (score, trial id)
-        self.entered: dict[int, float] = {}
-        self.passed: set[int] = set()  # continued (stopping) or promoted (promotion)
-        self.passed_at: dict[float, int] = {}  # how many of ``passed`` have each score
-        self.waiting = SortedTable()  # promotion variant: (score, trial id) not promoted yet
-
-    def add(self, trial_id: int, score: float) -> tuple[int, int]:
-        """Record (or, after a restart, replace) a result; returns ``(rank, n)``."""
-        old = self.entered.get(trial_id)
-        if old is not None:
-            self.table.remove((old, trial_id))
-            self.waiting.discard((old, trial_id))
-            if trial_id in self.passed:
-                self._count(old, -1)
-                self._count(score, 1)
-        self.entered[trial_id] = score
-        return self.table.add_rank((score, trial_id)), len(self.table)
-
-    def _count(self, score: float, delta: int) -> None:
-        left = self.passed_at.get(score, 0) + delta
-        if left:
-            self.passed_at[score] = left
-        else:
-            del self.passed_at[score]
-
-    def mark(self, trial_id: int) -> None:
-        """``trial_id`` (already recorded) passed this rung."""
-        if trial_id not in self.passed:
-            self.passed.add(trial_id)
-            self._count(self.entered[trial_id], 1)
-
-    def admits(self, score: float, eta: int) -> bool:
-        """The stopping variant's rule for a result of ``score`` just recorded here: the
-        results strictly better than it (``b``) leave ``keeps(eta) - b`` places, which results
-        of exactly this score fill until as many of them have passed (ties fill the quota; see
-        "Ties" in the module docstring). ``O(log n)``."""
-        better = self.table.bisect_left((score,))  # (score,) sorts before every (score, id)
-        return self.passed_at.get(score, 0) < self.keeps(eta) - better
-
-    def wait(self, trial_id: int) -> None:
-        self.waiting.add((self.entered[trial_id], trial_id))
-
-    def unwait(self, trial_id: int) -> None:
-        self.waiting.discard((self.entered[trial_id], trial_id))
-
-    def quota(self, eta: int) -> int:
-        """How many of its results the promotion variant may promote: ``floor(n / eta)``, or
-        ``ceil(n / eta)`` with ``quota="ceil"``."""
-        n = len(self.table)
-        return -(-n // eta) if self.ceil else n // eta
-
-    def keeps(self, eta: int) -> int:
-        """How many of its results the stopping variant lets past: ``max(1, floor(n / eta))``
-        (``ceil(n / eta)`` with ``quota="ceil"``)."""
-        return self.quota(eta) or 1
-
-    def cutoff(self, eta: int) -> float:
-        """Score of the last result the stopping variant lets past."""
-        score: float = self.table[self.keeps(eta) - 1][0]
-        return score
-
-    def candidate(self, eta: int, history: History, running: int | None = None) -> int | None:
-        """Algorithm 2's choice at this rung: the best not-yet-promoted trial inside the top
-        ``floor(n / eta)`` that can be resumed now (``running``: a trial reporting at this very
-        moment counts as available). Trials that ended for good are dropped from the waiting
-        list; trials still on their way to being paused are skipped for now."""
-        quota = self.quota(eta)
-        i = 0
-        waiting = self.waiting
-        while i < len(waiting):
-            score, tid = waiting[i]
-            if self.table.bisect_left((score, tid)) >= quota:
-                return None
-            if tid == running:
-                return int(tid)
-            status = history.status(tid)
-            if status is TrialStatus.PAUSED:
-                return int(tid)
-            if status.final:
-                waiting.remove((score, tid))  # failed or stopped since: never promotable
-                continue
-            i += 1
-        return None
-
-    def state(self) -> dict[str, Any]:
-        return {
-            "step": self.step,
-            "results": len(self.table),
-            "continued": len(self.passed),
-            "waiting": len(self.waiting),
-        }
 
 
 class Ladder:
@@ -516,3 +403,6 @@ class RetiringLadders(Scheduler):
             return _NONE
         out, self._retired = self._retired, []
         return out
+
+
+__all__ = ["QUOTAS", "VARIANTS", "Ladder", "RetiringLadders", "RungTable", "rung_steps"]
