@@ -3,73 +3,36 @@
 Every tunable parameter maps to exactly one coordinate of the unit cube ``[0, 1]``; that encoding
 (``to_unit`` / ``from_unit``) is the only one searchers use, so a model-based searcher handles
 integer, log-scaled, quantized and categorical parameters without knowing their types. ``Fixed``
-parameters take no coordinate.
+parameters take no coordinate. Conditions (``when=``) and ``param_error`` are
+``rung.space.conditions``.
 """
 
 from __future__ import annotations
 
 import difflib
-import functools
 import inspect
 import math
-from collections.abc import Callable, Mapping, Sequence, Set
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from rung._validate import check_bool, check_float, check_int, is_number
 from rung.errors import SpaceError
-
-Scalar = str | int | float | bool | None
-When = Mapping[str, Scalar | Sequence[Scalar] | Set[Scalar]]
-"""``when=``: parent name -> the value, or the values, under which the parameter is active."""
+from rung.space.conditions import (
+    SCALARS,
+    Scalar,
+    When,
+    early_when,
+    norm_when,
+    param_error,
+    raiser,
+    when_json,
+)
 
 # isinstance targets as tuples: a ``X | Y`` union is rebuilt on every call, on validation's hot path
 _FLOATING = (float, np.floating)
 _INTEGER = (int, np.integer)
-_SCALARS = (str, int, float, bool, type(None))
-
-
-def param_error(name: str, message: str, field: str | None = None) -> SpaceError:
-    """A ``SpaceError`` about parameter ``name`` (key ``name`` or ``name.field``)."""
-    return SpaceError(key=f"{name}.{field}" if field else name, param=name, message=message)
-
-
-def _raiser(name: str) -> Callable[..., SpaceError]:
-    """``error=`` for ``rung._validate``: a ``SpaceError`` that names parameter ``name``."""
-    return functools.partial(SpaceError, param=name)
-
-
-def _norm_when(name: str, when: When | None) -> dict[str, tuple[Scalar, ...]]:
-    if when is None:
-        return {}
-    if not isinstance(when, Mapping):
-        raise param_error(
-            name, f"must be a mapping of parent name to value(s), got {when!r}", "when"
-        )
-    out: dict[str, tuple[Scalar, ...]] = {}
-    for parent, values in when.items():
-        if not isinstance(parent, str):
-            raise param_error(name, f"'when' parent names must be strings, got {parent!r}")
-        vals = tuple(values) if isinstance(values, list | tuple | set | frozenset) else (values,)
-        if not vals:
-            raise param_error(name, f"'when' condition on {parent!r} lists no values")
-        for v in vals:
-            if not isinstance(v, _SCALARS):
-                raise param_error(
-                    name, f"'when' value {v!r} for parent {parent!r} is not a JSON scalar"
-                )
-        out[parent] = vals
-    return out
-
-
-def _early_when(when: Any) -> Any:
-    """``when`` normalized if it is valid, else as given: a constructor does not know the
-    parameter's name yet, so ``_bind`` reports the error, keyed on that name."""
-    try:
-        return _norm_when("", when)
-    except SpaceError:
-        return when
 
 
 class Param:
@@ -116,13 +79,7 @@ class Param:
         raise NotImplementedError
 
     def _when_json(self) -> dict[str, Any]:
-        if not self.when:
-            return {}
-        if not isinstance(self.when, dict) or not all(
-            isinstance(v, tuple) and v for v in self.when.values()
-        ):
-            return {"when": self.when}  # not bound yet, and invalid: shown as given
-        return {"when": {k: list(v) if len(v) > 1 else v[0] for k, v in self.when.items()}}
+        return when_json(self.when)
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -157,13 +114,13 @@ class Float(Param):
         self.high = high
         self.log = log
         self.step = step
-        self.when = _early_when(when)
+        self.when = early_when(when)
         self._checked = False
 
     def _bind(self, name: str) -> Param:
         self.name = name
-        self.when = _norm_when(name, self.when)
-        error = _raiser(name)
+        self.when = norm_when(name, self.when)
+        error = raiser(name)
         low = check_float(f"{name}.low", self.low, error=error)
         high = check_float(f"{name}.high", self.high, error=error)
         self.log = check_bool(f"{name}.log", self.log, error=error)
@@ -268,12 +225,12 @@ class Int(Param):
         self.high = high
         self.log = log
         self.step = step
-        self.when = _early_when(when)
+        self.when = early_when(when)
 
     def _bind(self, name: str) -> Param:
         self.name = name
-        self.when = _norm_when(name, self.when)
-        error = _raiser(name)
+        self.when = norm_when(name, self.when)
+        error = raiser(name)
         self.low = check_int(f"{name}.low", self.low, error=error)
         self.high = check_int(f"{name}.high", self.high, error=error)
         self.log = log = check_bool(f"{name}.log", self.log, error=error)
@@ -352,11 +309,11 @@ class Categorical(Param):
     ) -> None:
         self.choices = choices
         self.ordered = ordered
-        self.when = _early_when(when)
+        self.when = early_when(when)
 
     def _bind(self, name: str) -> Param:
         self.name = name
-        self.when = _norm_when(name, self.when)
+        self.when = norm_when(name, self.when)
         if isinstance(self.choices, str | bytes) or not isinstance(self.choices, Sequence):
             raise param_error(name, f"must be a non-empty list, got {self.choices!r}", "choices")
         choices = list(self.choices)
@@ -366,7 +323,7 @@ class Categorical(Param):
         # NumPy scalars as the Python values they hold: a sample must validate as itself
         choices = [c.item() if isinstance(c, np.generic) else c for c in choices]
         for c in choices:
-            if not isinstance(c, _SCALARS):
+            if not isinstance(c, SCALARS):
                 raise param_error(
                     name, f"choice {c!r} is not a JSON scalar (str, int, float, bool, None)"
                 )
@@ -377,7 +334,7 @@ class Categorical(Param):
             if key in seen:
                 raise param_error(name, f"duplicate choice {c!r}")
             seen.add(key)
-        self.ordered = check_bool(f"{name}.ordered", self.ordered, error=_raiser(name))
+        self.ordered = check_bool(f"{name}.ordered", self.ordered, error=raiser(name))
         self.choices = tuple(choices)
         self._index = {(type(c).__name__, c): i for i, c in enumerate(choices)}
         return self
@@ -422,14 +379,14 @@ class Fixed(Param):
 
     def __init__(self, value: Scalar, when: When | None = None) -> None:
         self.value = value
-        self.when = _early_when(when)
+        self.when = early_when(when)
 
     def _bind(self, name: str) -> Param:
         self.name = name
-        self.when = _norm_when(name, self.when)
+        self.when = norm_when(name, self.when)
         if isinstance(self.value, np.generic):
             self.value = self.value.item()
-        if not isinstance(self.value, _SCALARS):
+        if not isinstance(self.value, SCALARS):
             raise param_error(name, f"Fixed value {self.value!r} is not a JSON scalar")
         if isinstance(self.value, float) and not math.isfinite(self.value):
             raise param_error(name, f"Fixed value {self.value!r} is not a finite number")
@@ -507,3 +464,16 @@ def param_from_json(name: str, d: Any) -> Param:
     except SpaceError as e:  # raised before the parameter knows its name ('when')
         field = e.key[len(e.param):].lstrip(".") if e.key and e.param else ""
         raise param_error(name, e.message, field or None) from None
+
+
+__all__ = [
+    "Categorical",
+    "Fixed",
+    "Float",
+    "Int",
+    "Param",
+    "Scalar",
+    "When",
+    "param_error",
+    "param_from_json",
+]
