@@ -126,6 +126,17 @@ def run_cell(task: str, method: str, args: argparse.Namespace) -> list[dict[str,
     return records
 
 
+def sampling_floor(task: str, rows: int, n: int, draws: int = 2000) -> float:
+    """Median relative error of the mean full-curve cost of ``n`` random rows against the mean
+    of all ``rows``: what a planner that knew the ``n`` pilot configurations' costs exactly
+    would still miss on one worker without early stopping (the pilot is a sample)."""
+    full = CurveTable(CURVES / f"{task}.npz", metric="val_error", rows=rows).seconds.sum(axis=1)
+    rng = np.random.default_rng(0)
+    means = np.array([full[rng.choice(len(full), n, replace=False)].mean()
+                      for _ in range(draws)])
+    return float(np.median(np.abs(means / full.mean() - 1.0)))
+
+
 def _err(r: dict[str, Any], key: str) -> float:
     return abs(r[f"pred_{key}"] - r[f"act_{key}"]) / r[f"act_{key}"]
 
@@ -153,15 +164,57 @@ def report(records: list[dict[str, Any]], write: bool) -> str:
     by_w = {w: [_err(r, "wall") for r in records if r["workers"] == w] for w in WORKERS}
     all_err = [_err(r, "wall") for r in records]
     busy_err = [_err(r, "busy_cost") for r in records]
+    r0 = records[0]
+    methods = sorted({r["method"] for r in records})
+    by_m = {m: {w: [_err(r, "wall") for r in records if r["method"] == m and r["workers"] == w]
+                for w in WORKERS} for m in methods}
     lines = [
         f"Median absolute error of the predicted wall-clock (and of the cost, which counts "
         f"reserved workers: the same relative error) over all {len(records)} predictions: "
-        f"**{100 * np.median(all_err):.1f}%** (goal <= 15%); by workers: "
-        + ", ".join(f"{w}: {100 * np.median(e):.1f}%" for w, e in by_w.items() if e)
-        + f". Busy cost (busy seconds x rate): {100 * np.median(busy_err):.1f}%. "
-        f"Share of predictions within 15%: {100 * np.mean(np.array(all_err) <= 0.15):.0f}%.",
+        f"**{100 * np.median(all_err):.1f}%** (goal <= 15%: **not met**"
+        if np.median(all_err) > 0.15 else
+        f"Median absolute error of the predicted wall-clock (and of the cost, which counts "
+        f"reserved workers: the same relative error) over all {len(records)} predictions: "
+        f"**{100 * np.median(all_err):.1f}%** (goal <= 15%: met",
     ]
-    r0 = records[0]
+    lines[0] += ("); by workers: "
+                 + ", ".join(f"{w}: {100 * np.median(e):.1f}%" for w, e in by_w.items() if e)
+                 + f". Busy cost (busy seconds x rate): {100 * np.median(busy_err):.1f}%. "
+                 f"Share of predictions within 15%: "
+                 f"{100 * np.mean(np.array(all_err) <= 0.15):.0f}%.")
+    lines.append("By method (median error at 1 / 8 / 64 workers): " + "; ".join(
+        f"{m}: " + " / ".join(f"{100 * np.median(e):.0f}%" for e in by_m[m].values() if e)
+        for m in methods) + ".")
+    floors = {t: sampling_floor(t, rows_, n) for t, rows_, n in sorted(
+        {(r["task"], r["rows"], r["pilot_trials"]) for r in records})}
+    lines.append(
+        f"Sampling floor: the mean full-curve cost of {r0['pilot_trials']} random rows misses "
+        "the table's mean by a median of " + ", ".join(
+            f"{100 * f:.0f}% ({t})" for t, f in floors.items())
+        + ": step costs are skewed, so even exact knowledge of a 30-trial pilot's costs "
+        "leaves that error on the total work (random+fifo on one worker is that case).")
+    lines.append(
+        "Reading: the error grows with the number of workers. With one worker the wall-clock "
+        "is the total work, which the pilot's step costs predict about as well as a 30-row "
+        "sample allows (the floor above); with 64 workers and 200 trials it is the duration "
+        "of the few longest trials (the one to five a multi-fidelity scheduler trains to "
+        "max_step, or FIFO's slowest configurations), a tail statistic a 30-trial pilot "
+        "measures poorly: a table's costliest configuration takes 13 to 41 times the median's "
+        "full-curve time, and averaging the step costs of five neighbouring pilot trials "
+        "flattens that tail (FIFO at 64 workers is under-predicted by half), while ASHA's "
+        "long trials are sometimes given a costlier neighbour's steps (over-predicted on "
+        "hgb-magic). mlp-mnist1d, the most skewed table, is under-predicted at every worker "
+        "count. The busy cost (total work) is predicted better than the wall-clock at 64 "
+        "workers. The 10%-90% intervals are too narrow (coverage column): they come from the "
+        "simulated seeds only and leave out the uncertainty of the fit and of the pilot "
+        "sample.")
+    cpu = (np.median([r["plan_cpu"] for r in records]),
+           np.median([r["actual_cpu"] for r in records]))
+    lines.append(
+        f"Runs: `OMP_NUM_THREADS=1 nice -n 10 python benchmarks/bench_plan.py --tasks TASK "
+        f"--methods METHOD --pilots 10 --seeds 10 --no-write` per cell, then `--report`. "
+        f"CPU: a pilot and its plan (3 worker counts x 5 simulated runs) take a median "
+        f"{cpu[0]:.1f} s; the 30 actual runs of a cell {cpu[1]:.1f} s.")
     setup = (
         f"Setup: pilot = the study with {r0['pilot_trials']} trials on 4 simulated workers "
         f"(pilot seeds 1000+); plan = `rung.plan(pilot, workers=[1, 8, 64], seeds=5, "
