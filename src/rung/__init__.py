@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from rung.core.versions import RUNG_VERSION as __version__
     from rung.cost.prices import Prices
     from rung.cost.stop_rule import StopRule
+    from rung.dbr import optimize
     from rung.errors import (
         ConfigError,
         JournalError,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from rung.executors.ray import RayExecutor
     from rung.executors.simulated import SimulatedExecutor
     from rung.executors.worker import TrialContext
+    from rung.plan import Plan, plan
     from rung.reporter import Reporter
     from rung.schedulers.asha import ASHA
     from rung.schedulers.async_hyperband import AsyncHyperband
@@ -65,7 +67,6 @@ if TYPE_CHECKING:
     from rung.searchers.random import RandomSearcher
     from rung.searchers.sobol import SobolSearcher
     from rung.searchers.tpe import TPESearcher
-    from rung.dbr import optimize
     from rung.shorthand import run
     from rung.space import Categorical, Fidelity, Fixed, Float, Int, SearchSpace
     from rung.study import Study
@@ -98,6 +99,8 @@ _EXPORTS: dict[str, str] = {
     "RayExecutor": "rung.executors.ray",  # imports Ray only when an executor starts
     "SimulatedExecutor": "rung.executors.simulated",
     "TrialContext": "rung.executors.worker",
+    "Plan": "rung.plan",
+    "plan": "rung.plan",  # the package is callable too: rung.plan(...) either way
     "Reporter": "rung.reporter",
     "ASHA": "rung.schedulers.asha",
     "AsyncHyperband": "rung.schedulers.async_hyperband",
@@ -138,8 +141,8 @@ __all__ = [
     "Constraint",
     "Decision",
     "FIFOScheduler",
-    "Fixed",
     "Fidelity",
+    "Fixed",
     "Float",
     "GPSearcher",
     "GridSearcher",
@@ -150,6 +153,7 @@ __all__ = [
     "Objective",
     "Outcome",
     "PauseTrial",
+    "Plan",
     "Prices",
     "RandomSearcher",
     "RayExecutor",
@@ -173,6 +177,7 @@ __all__ = [
     "__version__",
     "derive_rng",
     "optimize",
+    "plan",
     "run",
 ]
 
