@@ -1,0 +1,161 @@
+"""The read-only half of ``Study``: trials, the best trial, the Pareto front, summaries,
+diagnostics, dataframes and the ledger. Everything here reads the study's engine (its
+``History``) or its journal and changes neither; ``StudyViews`` is mixed into ``Study`` and uses
+only its ``spec``, ``engine`` and ``journal``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rung.core.engine import Engine
+from rung.core.records import StudySpec, Trial, TrialStatus
+from rung.errors import ConfigError
+from rung.storage import Journal
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from rung.analysis import FidelityDiagnostics
+    from rung.core.history import History
+    from rung.cost.ledger import Ledger
+
+
+class StudyViews:
+    """Read-only views of a study (see the module docstring)."""
+
+    spec: StudySpec
+    engine: Engine
+    journal: Journal
+
+    # --- properties ---------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def history(self) -> History:
+        return self.engine.history
+
+    def trials(self, status: TrialStatus | str | None = None) -> list[Trial]:
+        """Snapshots of all trials (or those with ``status``), in id order."""
+        if isinstance(status, str):
+            status = TrialStatus(status)
+        return self.engine.history.trials(status)
+
+    def trial(self, trial_id: int) -> Trial:
+        return self.engine.history.trial(trial_id)
+
+    @property
+    def best_trial(self) -> Trial | None:
+        """The trial with the best final score: among those that reached ``max_step`` or
+        completed below it by themselves (``History.best_trial_id``); if none did, the best at the
+        highest step any trial reached. ``None`` before the first result. With
+        constraints, only feasible trials count (``None`` while none is)."""
+        h = self.engine.history
+        if not h.constraints:
+            return h.best_trial()
+        for step in (self.spec.max_step, h.top_step):
+            for _, tid in h.at_step(step):
+                if h.violation(tid, step) == 0.0:
+                    return h.trial(tid)
+        return None
+
+    def feasible(self, trial_id: int) -> bool:
+        """The trial has a result at its highest step and meets every constraint there."""
+        return self.engine.history.violation(trial_id) == 0.0
+
+    def pareto_front(self) -> list[Trial]:
+        """Feasible trials that no other feasible trial dominates, judged at each trial's
+        highest step on every objective (one objective: the best feasible trials). Only trials
+        that reached the highest step any trial reached are compared, so a multi-fidelity
+        study is judged at its top fidelity; in id order."""
+        from rung.multiobjective import non_dominated
+
+        h = self.engine.history
+        top = h.top_step
+        ids = [
+            t for t in h
+            if top and h.last_step(t) == top and h.violation(t) == 0.0
+            and all(math.isfinite(v) for v in h.values(t))
+        ]
+        if not ids:
+            return []
+        Y = np.array([h.values(t) for t in ids])
+        mask = non_dominated(Y)
+        return [h.trial(t) for t, k in zip(ids, mask, strict=True) if k]
+
+    def hypervolume(self, reference: Sequence[float] | None = None) -> float:
+        """Hypervolume of the Pareto front in the objectives' own units and directions,
+        bounded by ``reference`` (metric values; default: 10% beyond the front's worst)."""
+        from rung.multiobjective import default_reference, hypervolume
+
+        h = self.engine.history
+        front = self.pareto_front()
+        if not front:
+            return 0.0
+        Y = np.array([h.values(t.id) for t in front])
+        if reference is None:
+            ref = default_reference(Y)
+        else:
+            objs = h.objectives
+            if len(reference) != len(objs):
+                raise ConfigError(f"reference: expected {len(objs)} values, got {len(reference)}")
+            ref = np.array([o.score({o.metric: float(r)}) for o, r in zip(objs, reference,
+                                                                         strict=True)])
+        return hypervolume(Y, ref)
+
+    def best_value(self) -> float | None:
+        best = self.best_trial
+        if best is None or not math.isfinite(best.score):
+            return None
+        return self.spec.objective.value(best.score)
+
+    def summary(self) -> dict[str, Any]:
+        """Trial counts by status, steps consumed, best score and value, elapsed driver time."""
+        s = self.engine.summary()
+        s["name"] = self.name
+        s["best_value"] = self.best_value()
+        s["metric"] = self.spec.objective.metric
+        s["mode"] = self.spec.objective.mode
+        s["scheduler"] = self.engine.scheduler.state()
+        return s
+
+    def diagnostics(self, emit: bool = True) -> FidelityDiagnostics:
+        """Fidelity diagnostics: the rank correlation between adjacent rungs, with a warning
+        (logged, and in ``.warnings``) when low fidelities predict high ones poorly. Returns a
+        ``rung.analysis.FidelityDiagnostics``; see that module for the rule."""
+        from rung.analysis import diagnose_engine
+
+        return diagnose_engine(self.engine, emit=emit)
+
+    def trials_dataframe(self) -> pd.DataFrame:
+        """One row per trial: ``trial_id``, ``params_<name>``, ``status``, ``value`` (the metric
+        in its own direction), ``score``, ``steps``, the last ``decision`` with its ``reason``,
+        ``start_time`` / ``end_time``, ``checkpoint``, ... (``rung.analysis_frames``; needs
+        pandas: ``pip install 'rung[dashboard]'``). Reads the journal, never writes it."""
+        from rung.analysis_frames import study_fold, trials_dataframe
+
+        return trials_dataframe(self.engine.history, study_fold(self))
+
+    def ledger(self) -> Ledger:
+        """What the study spent and saved, folded from its journal (``rung.cost.ledger``)."""
+        from rung.cost.ledger import ledger
+
+        return ledger(self.spec, self.journal.read(self.name))
+
+    def results_dataframe(self) -> pd.DataFrame:
+        """One row per reported result: ``trial_id``, ``step``, ``time``, the metrics, and the
+        ``decision`` on it with its ``reason`` (``rung.analysis_frames``; needs pandas). With a
+        ``Fidelity``, a column named after it holds the user's value at each step."""
+        from rung.analysis_frames import results_dataframe, study_fold
+
+        df = results_dataframe(self.engine.history, study_fold(self))
+        fid = self.spec.fidelity
+        if fid is not None:
+            col = fid.name if fid.name not in df.columns else f"fidelity_{fid.name}"
+            df.insert(2, col, [fid.value(int(s)) for s in df["step"]])
+        return df
