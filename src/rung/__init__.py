@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from rung.executors.ray import RayExecutor
     from rung.executors.simulated import SimulatedExecutor
     from rung.executors.worker import TrialContext
-    from rung.plan import Plan, plan
+    from rung.planning import Plan, plan
     from rung.reporter import Reporter
     from rung.schedulers.asha import ASHA
     from rung.schedulers.async_hyperband import AsyncHyperband
@@ -99,8 +99,8 @@ _EXPORTS: dict[str, str] = {
     "RayExecutor": "rung.executors.ray",  # imports Ray only when an executor starts
     "SimulatedExecutor": "rung.executors.simulated",
     "TrialContext": "rung.executors.worker",
-    "Plan": "rung.plan",
-    "plan": "rung.plan",  # the package is callable too: rung.plan(...) either way
+    "Plan": "rung.planning",
+    "plan": "rung.planning",
     "Reporter": "rung.reporter",
     "ASHA": "rung.schedulers.asha",
     "AsyncHyperband": "rung.schedulers.async_hyperband",

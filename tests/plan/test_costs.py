@@ -1,4 +1,4 @@
-"""Step costs from a journal's event times (rung.plan.costs), on scripted records."""
+"""Step costs from a journal's event times (rung.planning.costs), on scripted records."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from rung.core.events import (
     TrialStarted,
 )
 from rung.core.records import Objective, Outcome
-from rung.plan.costs import fit_step_costs, read_pilot
+from rung.planning.costs import fit_step_costs, read_pilot
 
 OBJ = Objective("loss", "min")
 

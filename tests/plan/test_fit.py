@@ -1,4 +1,4 @@
-"""The curve fit (rung.plan.fit): known power laws are recovered; short trials borrow the
+"""The curve fit (rung.planning.fit): known power laws are recovered; short trials borrow the
 population's shape."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rung.core.rng import derive_rng
-from rung.plan.fit import ALPHA_PRIOR, CurveFit, fit_curves
+from rung.planning.fit import ALPHA_PRIOR, CurveFit, fit_curves
 
 
 def _curve(c: float, a: float, alpha: float, steps: np.ndarray, noise: float, key: int

@@ -11,8 +11,8 @@ from planhelp import PowerLawBench, pilot
 import rung
 from rung import Budget, Objective, Study
 from rung.errors import ConfigError
-from rung.plan import Plan, fit_pilot
-from rung.plan.synthetic import COST_NEIGHBOURS
+from rung.planning import Plan, fit_pilot
+from rung.planning.synthetic import COST_NEIGHBOURS
 from rung.schedulers import SuccessiveHalving
 from rung.storage import MemoryJournal
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from rung.errors import ConfigError
 
 if TYPE_CHECKING:
-    from rung.plan import Plan
+    from rung.planning import Plan
 
 
 def add_parser(sub: Any) -> None:
@@ -90,7 +90,7 @@ def _budget(args: argparse.Namespace) -> dict[str, Any] | None:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from rung.cli.main import find_storage
-    from rung.plan import plan
+    from rung.planning import plan
     from rung.storage import SQLiteJournal
     from rung.study import Study
 

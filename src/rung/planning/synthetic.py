@@ -1,8 +1,8 @@
 """A synthetic ``Benchmark`` built from a pilot: fitted curves and measured step costs.
 
 Population. Every pilot trial with a scored result becomes a *template*: its fitted power law
-(``rung.plan.fit``) evaluated at steps ``1..max_step`` (extrapolated past the steps it ran) and
-its step costs (``rung.plan.costs.StepCosts``: the measured time of every step it ran, and its
+(``rung.planning.fit``) evaluated at steps ``1..max_step`` (extrapolated past the steps it ran) and
+its step costs (``rung.planning.costs.StepCosts``: the measured time of every step it ran, and its
 scale times the pilot's step profile for the steps it did not run).
 
 A configuration the simulated searcher proposes takes the fitted curve of the pilot trial
@@ -36,8 +36,8 @@ import numpy as np
 from rung.benchmarks.base import ConfigCache, check_step
 from rung.core.rng import derive_rng
 from rung.errors import ConfigError
-from rung.plan.costs import Pilot, StepCosts
-from rung.plan.fit import CurveFit, CurvePrior
+from rung.planning.costs import Pilot, StepCosts
+from rung.planning.fit import CurveFit, CurvePrior
 from rung.space import SearchSpace
 
 #: templates whose step costs a new configuration averages (its nearest ones)

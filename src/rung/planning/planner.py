@@ -2,11 +2,11 @@
 
 Steps (each in its own module):
 
-1. ``rung.plan.costs.read_pilot``: fold the pilot's journal into curves (scores by step) and
+1. ``rung.planning.costs.read_pilot``: fold the pilot's journal into curves (scores by step) and
    step costs (first step, every later step, checkpoints) from the events' times;
-2. ``rung.plan.fit.fit_curves``: one power law per pilot trial with a pooled prior
+2. ``rung.planning.fit.fit_curves``: one power law per pilot trial with a pooled prior
    (Domhan et al. 2015; Kadra et al. 2023);
-3. ``rung.plan.synthetic.PilotBenchmark``: a ``Benchmark`` whose configurations take the
+3. ``rung.planning.synthetic.PilotBenchmark``: a ``Benchmark`` whose configurations take the
    nearest pilot trial's fitted curve plus fresh noise, and the mean step costs of the five
    nearest pilot trials;
 4. for each worker count and seed: a fresh in-memory study with the pilot's own spec (its
@@ -41,9 +41,9 @@ from rung._validate import is_int
 from rung.core.pricing import DEFAULT_RESOURCES, check_table
 from rung.core.records import Budget, StudySpec
 from rung.errors import ConfigError
-from rung.plan.costs import Pilot, StepCosts, fit_step_costs, read_pilot
-from rung.plan.fit import CurvePrior, fit_curves
-from rung.plan.synthetic import PilotBenchmark
+from rung.planning.costs import Pilot, StepCosts, fit_step_costs, read_pilot
+from rung.planning.fit import CurvePrior, fit_curves
+from rung.planning.synthetic import PilotBenchmark
 
 if TYPE_CHECKING:
     import pandas as pd
