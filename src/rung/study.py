@@ -279,8 +279,8 @@ class Study(AskTell, StudyViews):
         if self.spec.budget.unlimited and not self.engine.searcher.exhausts:
             raise ConfigError(
                 "budget: a run needs a limit (rung.Budget(n_trials=..., max_time=..., "
-                "max_steps=...)); only a searcher that runs out of configurations (a grid) "
-                "ends by itself"
+                "max_steps=..., max_cost=..., max_gpu_hours=...)); only a searcher that runs "
+                "out of configurations (a grid) ends by itself"
             )
 
     # --- drivers ------------------------------------------------------------------------------
