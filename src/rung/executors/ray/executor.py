@@ -4,7 +4,8 @@ One worker actor per slot, reused from trial to trial (like the local executor's
 each placed by Ray according to the per-trial resources (CPUs, GPU fractions, memory, custom
 resources). Inside an actor the shared worker loop (``rung.executors.worker``) runs the
 objective, so the lease protocol, ``TrialContext`` and checkpoint saving are exactly those of
-the local executor. Messages travel over one of two transports (``transport.py``).
+the local executor. Messages travel over one of two transports (``transport.py``, chosen in
+``connect.py``).
 
 Ray is the authority on liveness: an actor whose node dies (or that is killed) is reported by
 Ray, its trial ends ``interrupted`` (the scheduler resumes it from its last checkpoint on
@@ -30,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -60,6 +60,7 @@ from rung.executors.protocol import (
 )
 from rung.executors.ray.actor import RungWorker
 from rung.executors.ray.archive import archive_for, store_shipped
+from rung.executors.ray.connect import connect, use_socket
 from rung.executors.ray.importing import check_ray_installed, import_ray
 from rung.executors.ray.resources import (
     actor_resource_options,
@@ -290,25 +291,9 @@ class RayExecutor(Pool[RayWorker]):
     def _connect(self) -> Transport:
         """Connect to Ray (unless connected) and choose the transport."""
         ray = self._ray
-        client = False
-        if not ray.is_initialized():
-            kwargs = dict(self.ray_init)
-            if self.address is not None:
-                kwargs["address"] = self.address
-            kwargs.setdefault("log_to_driver", True)
-            ray.init(**kwargs)
+        if connect(ray, self.address, self.ray_init):
             self._started_ray = True
-        with contextlib.suppress(Exception):
-            client = bool(ray.util.client.ray.is_connected())
-        if self.transport == "auto":
-            addr = self.address or os.environ.get("RAY_ADDRESS", "")
-            socket = not (client or addr.startswith("ray://"))
-        else:
-            socket = self.transport == "socket"
-            if socket and client:
-                raise ConfigError("transport='socket' needs the driver on a cluster node; this "
-                                  "is a Ray Client session: use transport='ray' (or 'auto')")
-        if socket:
+        if use_socket(ray, self.address, self.transport):
             return SocketTransport(ray, self._workers, self._handle, self.now, self.driver_port)
         return RayCallTransport(ray, self._workers, self._handle, self.now)
 
@@ -447,7 +432,6 @@ class RayExecutor(Pool[RayWorker]):
                 reason = (f"{w.where()} died while running trial {w.trial}: "
                           f"{describe_death(err)}")
                 self._end_run(w, out, Outcome.INTERRUPTED, reason)
-
 
     # --- messages and commands ------------------------------------------------------------------
     def _send(self, w: RayWorker, msg: Any) -> None:

@@ -1,0 +1,49 @@
+"""Connecting the driver to Ray, and choosing the transport of a session.
+
+``connect`` calls ``ray.init`` unless this process is connected already (a connection opened
+before is the user's: the executor must not stop it). ``use_socket`` decides between the two
+transports of ``rung.executors.ray.transport``: ``"socket"`` needs the driver on a node of the
+cluster, so ``"auto"`` picks ``"ray"`` for Ray Client sessions and ``ray://`` addresses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from rung.errors import ConfigError
+
+
+def connect(ray: Any, address: str | None, ray_init: Mapping[str, Any]) -> bool:
+    """Connect to Ray at ``address`` (``None``: ``RAY_ADDRESS`` or a local instance) with the
+    extra ``ray.init`` arguments ``ray_init``, unless connected; True if this call started
+    Ray."""
+    if ray.is_initialized():
+        return False
+    kwargs = dict(ray_init)
+    if address is not None:
+        kwargs["address"] = address
+    kwargs.setdefault("log_to_driver", True)
+    ray.init(**kwargs)
+    return True
+
+
+def use_socket(ray: Any, address: str | None, transport: str) -> bool:
+    """Whether a connected session uses the socket transport (``transport``: ``"auto"``,
+    ``"socket"`` or ``"ray"``). ``ConfigError`` for ``"socket"`` in a Ray Client session."""
+    client = False
+    with contextlib.suppress(Exception):
+        client = bool(ray.util.client.ray.is_connected())
+    if transport == "auto":
+        addr = address or os.environ.get("RAY_ADDRESS", "")
+        return not (client or addr.startswith("ray://"))
+    socket = transport == "socket"
+    if socket and client:
+        raise ConfigError("transport='socket' needs the driver on a cluster node; this "
+                          "is a Ray Client session: use transport='ray' (or 'auto')")
+    return socket
+
+
+__all__ = ["connect", "use_socket"]
