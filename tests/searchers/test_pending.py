@@ -76,13 +76,14 @@ def _wave(study: rung.Study, n: int) -> list[dict[str, Any]]:
 def test_no_pending_configuration_is_proposed_again_in_a_1d_integer_space(
     searcher: Any,
 ) -> None:
-    """One ``Int(0, 20)`` and 8 workers, 16 results: a suggestion never equals a configuration
-    that is still running (there are always free integers), through the initial design and
-    the model alike."""
+    """One ``Int(0, 20)`` and 8 workers, 32 results (more than the 21 integers, so gp's model
+    step finds every candidate taken): a suggestion never equals a configuration that is still
+    running (there are always free integers), through the initial design and the model alike
+    (gp version 1 fell back to its design's point there and repeated a running one)."""
     space = {"x": rung.Int(0, 20)}
     study = make_study(searcher, space, seed=0, n_trials=200)
     running = []
-    for _ in range(24):
+    for _ in range(40):
         while len(running) < 8:
             t = study.ask()
             assert t is not None
