@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -149,20 +151,81 @@ def test_parallel_and_workers_are_capped(client: TestClient,
     from rung.dashboard import data
 
     p = client.get("/api/study/asha/parallel").json()
-    assert len(p["rows"]) == p["with_value"] == 30 and p["params"] == ["x0", "x1", "x2"]
+    assert len(p["ids"]) == p["with_value"] == 30 and p["params"] == ["x0", "x1", "x2"]
+    assert p["sample"] == {"shown": 30, "of": 30, "best": 0, "sampled": 0,
+                           "note": "showing all 30 trials with a value"}
+    assert all(len(p["columns"][n]) == 30 for n in p["params"]) and len(p["values"]) == 30
+    every = dict(zip(p["ids"], p["values"], strict=True))
     every_run = client.get("/api/study/asha/workers").json()["runs"]
     monkeypatch.setattr(data, "MAX_PARALLEL", 10)
+    monkeypatch.setattr(data, "BEST_PARALLEL", 3)
     monkeypatch.setattr(data, "MAX_RUNS", 4)
     p = client.get("/api/study/asha/parallel").json()
-    assert len(p["rows"]) == 10 and p["with_value"] == 30
-    ids = [r["trial_id"] for r in p["rows"]]
-    assert ids == sorted(ids) and ids[-5:] == [25, 26, 27, 28, 29]  # the latest half
-    best = min(p["rows"], key=lambda r: r["value"])  # the best half includes the best trial
+    assert len(p["ids"]) == 10 and p["with_value"] == 30 and p["ids"] == sorted(p["ids"])
+    assert p["values"] == [every[i] for i in p["ids"]]  # the columns stay aligned
+    best = sorted(every, key=lambda i: every[i])[:3]
+    rest = [i for i in range(30) if i not in best]
+    sampled = [rest[j * 26 // 6] for j in range(7)]  # evenly spaced, first and last included
+    assert p["ids"] == sorted(best + sampled)
+    assert p["sample"]["note"] == ("showing 10 of 30 trials with a value: the best 3 and an "
+                                   "evenly spaced sample of 7 of the other 27")
     overview = client.get("/api/study/asha").json()
-    assert best["trial_id"] == overview["best_trial"]
+    assert overview["best_trial"] in p["ids"]
+    monkeypatch.setattr(data, "MAX_CURVES", 8)
+    monkeypatch.setattr(data, "BEST_CURVES", 2)
+    c = client.get("/api/study/asha/curves").json()
+    assert [t["id"] for t in c["trials"]] == sorted(t["id"] for t in c["trials"])
+    assert len(c["trials"]) == 8 and c["sample"]["best"] == 2 and c["sample"]["of"] == 30
+    assert c["sample"]["note"].startswith("showing 8 of 30 trials with a result: the best 2")
+    assert {d["id"] for d in c["decisions"]} <= {t["id"] for t in c["trials"]}
     w = client.get("/api/study/asha/workers").json()
     assert w["runs"] == every_run[-4:] and w["total_runs"] == 30  # the latest runs
     assert w["utilization"] == client.get("/api/study/asha/workers").json()["utilization"]
+
+
+def _synthetic_history(n: int) -> Any:
+    """``n`` trials made straight into a History (no engine, no journal: a second): every
+    tenth has no result; the others one result at step 1, all scores distinct."""
+    from rung.core.history import History
+    from rung.core.records import Result
+
+    space = rung.SearchSpace({"x": rung.Float(0, 1), "c": rung.Categorical(["a", "b"])})
+    h = History(space, rung.Objective("loss", "min"), 27)
+    for i in range(n):
+        h._create(i, {"x": i / n, "c": "ab"[i % 2]}, None, {}, True)
+        if i % 10:
+            h._add_result(i, Result(1, {"loss": (i * 7919) % 100_003 / 100_003}, 0.0), 1)
+    return h
+
+
+def test_charts_of_100k_trials_draw_the_best_and_an_even_sample() -> None:
+    from rung.dashboard import data
+
+    h = _synthetic_history(100_000)
+    with_value = [i for i in h if i % 10]
+    ids, info = data.sample(h, with_value, 2000, 500, "trials with a value")
+    best = sorted(with_value, key=h.score)[:500]
+    rest = sorted(set(with_value) - set(best))
+    assert len(ids) == 2000 and ids == sorted(ids) and set(best) <= set(ids)
+    assert [i for i in ids if i not in set(best)] == [rest[j * 89_499 // 1499]
+                                                      for j in range(1500)]
+    assert rest[0] in ids and rest[-1] in ids  # the first and the latest
+    assert info == {"shown": 2000, "of": 90_000, "best": 500, "sampled": 1500,
+                    "note": "showing 2,000 of 90,000 trials with a value: the best 500 and an "
+                            "evenly spaced sample of 1,500 of the other 89,500"}
+    # the endpoint, as columns, over the same History (the chart's caps are the defaults)
+    snap = SimpleNamespace(history=h, fold=SimpleNamespace(n_records=1), memo={})
+    p = data.parallel(snap)  # type: ignore[arg-type]
+    assert (data.MAX_PARALLEL, data.BEST_PARALLEL) == (2000, 500)
+    assert p["ids"] == ids and p["sample"] == info
+    assert p["with_value"] == 90_000 and p["total"] == 100_000
+    assert p["values"] == [h.score(i) for i in ids]
+    assert p["columns"]["x"] == [i / 100_000 for i in ids]
+    assert p["columns"]["c"] == ["ab"[i % 2] for i in ids]
+    assert data.parallel(snap) is p  # kept until new records arrive  # type: ignore[arg-type]
+    # below the cap nothing is left out, and the note says so
+    small, note = data.sample(h, with_value[:2000], 2000, 500)
+    assert small == with_value[:2000] and note["note"] == "showing all 2,000 trials"
 
 
 @pytest.mark.parametrize("chunk", [25, 7])

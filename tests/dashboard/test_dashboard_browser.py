@@ -173,6 +173,11 @@ def test_every_page_renders_without_console_errors(
             assert "non-dominated" in _css(d, "#pareto-note")[0].text
         if name == "workers":
             assert "worker slots" in _css(d, "#workers-note")[0].text
+        if name == "curves":  # what the chart draws of the trials, in words
+            assert "showing all" in _css(d, "#curves-note")[0].text
+        if name == "parallel":
+            assert "showing all" in _css(d, "#par-note")[0].text
+            assert _css(d, "#parallel .scatterlayer .trace")  # SVG polylines, no WebGL
     with capsys.disabled():
         print(f"[dashboard screenshots] written under {shots}")
 

@@ -18,12 +18,15 @@ to replay in full and build its table's rows, its first data 0.7 (``benchmarks/R
 **Pages cost O(page), not O(study).** The trials table is sorted, filtered and cut into pages
 on the server (``trials(snap, query)``): the rows are built once per trial and rebuilt only for
 the trials new records touched. Parallel coordinates and learning curves send at most
-``MAX_PARALLEL`` / ``MAX_CURVES`` trials (the best half and the latest), the worker timeline
-the latest ``MAX_RUNS`` runs; each says how many it left out.
+``MAX_PARALLEL`` / ``MAX_CURVES`` trials (the best and an evenly spaced sample of the rest:
+``sample``), the worker timeline the latest ``MAX_RUNS`` runs; each says what it left out, and
+the page shows it. (A browser draws 2,000 SVG polylines in about 0.15 s; Plotly's WebGL
+``parcoords`` took 1.3 s for any count in headless Chromium, so the page draws SVG.)
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 import sqlite3
@@ -49,10 +52,12 @@ from rung.storage.codec import loads
 T = TypeVar("T")
 log = logging.getLogger("rung.dashboard")
 
-#: learning curves sent at most (the best and the latest trials first)
-MAX_CURVES = 400
-#: trials sent to the parallel-coordinates chart at most (the best half and the latest)
-MAX_PARALLEL = 500
+#: learning curves sent at most, of which the best ``BEST_CURVES`` (the rest a sample)
+MAX_CURVES = 1000
+BEST_CURVES = 250
+#: trials sent to the parallel-coordinates chart at most, of which the best ``BEST_PARALLEL``
+MAX_PARALLEL = 2000
+BEST_PARALLEL = 500
 #: runs sent to the worker timeline at most (the latest)
 MAX_RUNS = 3000
 #: records read and replayed per step
@@ -295,13 +300,36 @@ def overview(snap: Snapshot) -> dict[str, Any]:
     return row
 
 
-def _keep(h: Any, ids: list[int], n: int) -> list[int]:
-    """At most ``n`` of ``ids`` (in their order): the best half by score and the latest."""
-    if len(ids) <= n:
-        return ids
-    best = sorted(ids, key=lambda i: h.score(i))[: n // 2]
-    keep = set(best) | set(ids[-(n - len(best)):])
-    return [i for i in ids if i in keep]
+def sample(h: Any, ids: list[int], cap: int, n_best: int,
+           what: str = "trials") -> tuple[list[int], dict[str, Any]]:
+    """What a chart draws of ``ids`` (trials in id order): all of them if there are at most
+    ``cap``, else the ``n_best`` best by score and an evenly spaced sample (by trial id, the
+    first and the latest included) of the rest, ``cap`` in all, in id order. The second value
+    says so for the page: ``{"shown", "of", "best", "sampled", "note"}``, the note in words
+    ("showing 2,000 of 100,000 trials: the best 500 and an evenly spaced sample of 1,500 of the
+    other 99,500"; ``what`` names the trials counted), so a chart never leaves trials out
+    silently."""
+    n = len(ids)
+    if n <= cap:
+        return ids, {"shown": n, "of": n, "best": 0, "sampled": 0,
+                     "note": f"showing all {n:,} {what}"}
+    n_best = min(n_best, cap)
+    best = set(heapq.nsmallest(n_best, ids, key=lambda i: _finite(h.score(i))))
+    rest = [i for i in ids if i not in best]
+    k = cap - n_best
+    if k == 1:
+        picked = [rest[-1]]
+    else:
+        picked = [rest[(j * (len(rest) - 1)) // (k - 1)] for j in range(k)] if k else []
+    keep = best | set(picked)
+    shown = [i for i in ids if i in keep]
+    note = (f"showing {len(shown):,} of {n:,} {what}: the best {n_best:,} and an evenly spaced "
+            f"sample of {k:,} of the other {len(rest):,}")
+    return shown, {"shown": len(shown), "of": n, "best": n_best, "sampled": k, "note": note}
+
+
+def _finite(x: float) -> float:
+    return x if math.isfinite(x) else math.inf
 
 
 def memoized(fn: Callable[[Snapshot], dict[str, Any]]) -> Callable[[Snapshot], dict[str, Any]]:
@@ -310,7 +338,8 @@ def memoized(fn: Callable[[Snapshot], dict[str, Any]]) -> Callable[[Snapshot], d
     name = fn.__name__
 
     def cached(snap: Snapshot) -> dict[str, Any]:
-        key = (snap.fold.n_records, MAX_CURVES, MAX_PARALLEL, MAX_RUNS)
+        key = (snap.fold.n_records, MAX_CURVES, BEST_CURVES, MAX_PARALLEL, BEST_PARALLEL,
+               MAX_RUNS)
         hit = snap.memo.get(name)
         if hit is not None and hit[0] == key:
             return hit[1]
@@ -325,19 +354,18 @@ def memoized(fn: Callable[[Snapshot], dict[str, Any]]) -> Callable[[Snapshot], d
 
 @memoized
 def parallel(snap: Snapshot) -> dict[str, Any]:
-    """Parameters and value of the trials with a value (at most ``MAX_PARALLEL``)."""
+    """Parameters and value of the trials with a value (at most ``MAX_PARALLEL``: see
+    ``sample``), as columns: ``ids``, ``values`` and ``columns[param]``, aligned."""
     h = snap.history
     o = h.objective
     ids = [t for t in h if math.isfinite(h.score(t))]
-    shown = _keep(h, ids, MAX_PARALLEL)
+    shown, info = sample(h, ids, MAX_PARALLEL, BEST_PARALLEL, "trials with a value")
     names = list(h.space)
-    rows = []
-    for t in shown:
-        p = h.params(t)
-        rows.append({"trial_id": t, "value": o.value(h.score(t)),
-                     **{f"params_{n}": p.get(n) for n in names}})
+    params = [h.params(t) for t in shown]
     return jclean({"params": names, "space": h.space.to_json(), "metric": o.metric,
-                   "mode": o.mode, "rows": rows, "with_value": len(ids), "total": len(h)})
+                   "mode": o.mode, "ids": shown, "values": [o.value(h.score(t)) for t in shown],
+                   "columns": {n: [p.get(n) for p in params] for n in names},
+                   "with_value": len(ids), "total": len(h), "sample": info})
 
 
 def trial_detail(snap: Snapshot, trial_id: int) -> dict[str, Any]:
@@ -375,7 +403,8 @@ def curves(snap: Snapshot) -> dict[str, Any]:
     h = snap.history
     o = h.objective
     jf = snap.fold
-    ids = _keep(h, list(h), MAX_CURVES)
+    ids, info = sample(h, [t for t in h if h.scores(t)], MAX_CURVES, BEST_CURVES,
+                       "trials with a result")
     series = []
     for tid in ids:
         pts = sorted(h.scores(tid).items())
@@ -394,7 +423,7 @@ def curves(snap: Snapshot) -> dict[str, Any]:
                    "cutoffs": {str(c.step): {"latest": c.latest, "low": c.low, "high": c.high,
                                              "n": c.n}
                                for c in decision_cutoffs(h, jf).values()},
-                   "trials": series, "decisions": marks, "total": len(h)})
+                   "trials": series, "decisions": marks, "total": len(h), "sample": info})
 
 
 @memoized
@@ -441,6 +470,8 @@ def front_ids(h: Any) -> list[int]:
 
 
 __all__ = [
+    "BEST_CURVES",
+    "BEST_PARALLEL",
     "CHUNK",
     "MAX_CURVES",
     "MAX_PARALLEL",
@@ -457,6 +488,7 @@ __all__ = [
     "parallel",
     "pareto",
     "read_records",
+    "sample",
     "study_row",
     "trial_detail",
     "trials",

@@ -44,6 +44,16 @@ function plotly() {
   }
   return plotlyLoading;
 }
+let warming = null;
+function warmPlotly() {
+  // once a page without charts is drawn, Plotly is loaded while the user reads it, so that a
+  // chart page opened from here draws at once (its first parse costs 1-2 s in a slow browser)
+  if (window.Plotly || warming) return;
+  warming = setTimeout(() => {
+    const go = () => plotly().catch(() => {});
+    if (window.requestIdleCallback) window.requestIdleCallback(go, { timeout: 3000 }); else go();
+  }, 1500);
+}
 async function api(path) {
   const r = await fetch("/api/" + path, { cache: "no-store" });
   const body = await r.json();
@@ -203,26 +213,28 @@ async function trialDetail(name, tid) {
 }
 
 async function pageCurves(name) {
-  await plotly();
-  const d = await api("study/" + encodeURIComponent(name) + "/curves");
+  const d = await chartData(name, "curves");
   ensure("curves", '<h2>Learning curves</h2><p class="muted" id="curves-note"></p><div id="curves" class="chart"></div>');
   document.getElementById("curves-note").textContent =
-    `${d.trials.length} of ${d.total} trials; dotted: rung steps; black bars: the scheduler's cut-off at each rung, its latest threshold (thin line: the range it moved through); x: stopped there`;
+    `${d.sample.note}; dotted: rung steps; black bars: the scheduler's cut-off at each rung, its latest threshold (thin line: the range it moved through); x: stopped there`;
   // one trace per status, the curves separated by gaps: hundreds of curves draw as fast as one
   const by = {};
   d.trials.forEach((t) => { (by[t.status] = by[t.status] || []).push(t); });
   const traces = Object.entries(by).map(([status, ts]) => ({
     x: ts.flatMap((t) => [...t.x, null]), y: ts.flatMap((t) => [...t.y, null]),
     text: ts.flatMap((t) => [...t.x.map(() => `trial ${t.id}`), null]),
+    // lines only (a marker is an SVG node per point: 2,000 of them double the drawing time); a
+    // trial stopped at its first result, one point and no line, shows as its decision's x
     mode: "lines", name: status, line: { color: COLORS[status] || "#777", width: 1 }, opacity: 0.75,
     hovertemplate: `%{text}: %{y} at step %{x}<extra>${status}</extra>` }));
   const marks = d.decisions;
   traces.push({ x: marks.map((m) => m.step), y: marks.map((m) => m.value), mode: "markers",
                 name: "stopped / paused here", marker: { symbol: "x", color: "#d62728", size: 8 },
                 text: marks.map((m) => `trial ${m.id}: ${m.reason}`), hoverinfo: "text" });
-  // shapes and annotations on a log axis take log10 coordinates
+  // on a log axis, annotations take log10 coordinates and shapes (plotly.js >= 3) data values
   const log = d.max_step >= 9;
-  const X = (v) => (log ? Math.log10(v) : v);
+  const A = (v) => (log ? Math.log10(v) : v);
+  const X = (v) => v;
   const shapes = d.rung_steps.filter((s) => s < d.max_step).map((s) => ({
     type: "line", x0: X(s), x1: X(s), yref: "paper", y0: 0, y1: 1, line: { dash: "dot", color: "#999", width: 1 } }));
   // the scheduler's threshold at each rung as its decisions state it: a bar at the latest,
@@ -232,7 +244,7 @@ async function pageCurves(name) {
     const x = Number(s);
     shapes.push({ type: "line", x0: X(x / 1.15), x1: X(x * 1.15), y0: c.latest, y1: c.latest, line: { color: "#000", width: 4 } });
     if (c.high > c.low) shapes.push({ type: "line", x0: X(x), x1: X(x), y0: c.low, y1: c.high, line: { color: "#000", width: 1 } });
-    annotations.push({ x: X(x * 1.15), y: c.latest, text: fmt(c.latest),
+    annotations.push({ x: A(x * 1.15), y: c.latest, text: fmt(c.latest),
                        showarrow: false, xanchor: "left", font: { size: 10 } });
   });
   Plotly.react("curves", traces, {
@@ -240,34 +252,78 @@ async function pageCurves(name) {
     yaxis: { title: { text: `${d.metric} (${d.mode})` } } }, CONFIG);
 }
 
+const VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779",
+                 "#6ece58", "#b5de2b", "#fde725"];
+function chartData(name, what) {
+  // Plotly's bundle is parsed while the data is on its way
+  return Promise.all([plotly(), api("study/" + encodeURIComponent(name) + "/" + what)]).then((r) => r[1]);
+}
+
 async function pageParallel(name) {
-  await plotly();
-  const d = await api("study/" + encodeURIComponent(name) + "/parallel");
+  const d = await chartData(name, "parallel");
   ensure("parallel", '<h2>Parallel coordinates</h2><p class="muted" id="par-note"></p><div id="parallel" class="chart"></div>');
-  const rows = d.rows.filter((r) => r.value !== null);
-  document.getElementById("par-note").textContent = `${rows.length} trials with a value (at each trial's last step)` +
-    (rows.length < d.with_value ? ` of ${d.with_value.toLocaleString()}: the best half and the latest` : "");
-  if (!rows.length) return;
-  const dims = d.params.map((p) => {
+  const n = d.ids.length;
+  document.getElementById("par-note").textContent = `${d.sample.note} (each at its last step); ` +
+    "colour: the value, best on top; click a legend entry to hide that band";
+  if (!n) { Plotly.purge("parallel"); return; }
+  // SVG polylines, one per trial, on axes scaled to [0, 1] (WebGL parcoords costs over a
+  // second in a software-rendered browser whatever the count; 2,000 SVG lines a tenth of that)
+  const axes = d.params.map((p) => {
     const spec = d.space[p] || {};
-    const vals = rows.map((r) => r["params_" + p]);
+    const vals = d.columns[p];
     if (spec.type === "categorical" || vals.some((v) => typeof v === "string" || typeof v === "boolean")) {
-      const choices = spec.choices || [...new Set(vals.map(String))];
-      return { label: p, values: vals.map((v) => choices.map(String).indexOf(String(v))),
-               tickvals: choices.map((_, i) => i), ticktext: choices.map(String) };
+      const choices = (spec.choices || [...new Set(vals.map(String))]).map(String);
+      const k = Math.max(choices.length - 1, 1);
+      return { label: p, pos: vals.map((v) => choices.indexOf(String(v)) / k),
+               ticks: choices.map((c, i) => [i / k, c]) };
     }
-    if (spec.log) return { label: `log10(${p})`, values: vals.map((v) => (v === null ? null : Math.log10(v))) };
-    return { label: p, values: vals };
+    const tr = spec.log ? (v) => Math.log10(v) : (v) => v;
+    return scaled(spec.log ? `log10(${p})` : p, vals.map((v) => (v === null ? null : tr(v))));
   });
-  dims.push({ label: d.metric, values: rows.map((r) => r.value) });
-  Plotly.react("parallel", [{ type: "parcoords", dimensions: dims,
-    line: { color: rows.map((r) => r.value), colorscale: "Viridis", reversescale: d.mode === "min", showscale: true } }],
-    { margin: { t: 40, l: 60, r: 60 } }, CONFIG);
+  axes.push(scaled(`${d.metric} (${d.mode})`, d.values));
+  const D = axes.length;
+  const lo = Math.min(...d.values), hi = Math.max(...d.values);
+  const B = VIRIDIS.length;
+  const band = (v) => (hi > lo ? Math.min(B - 1, Math.floor((B * (v - lo)) / (hi - lo))) : 0);
+  const bands = VIRIDIS.map(() => ({ x: [], y: [], text: [] }));
+  for (let i = 0; i < n; i++) {
+    const b = bands[band(d.values[i])];
+    for (let j = 0; j < D; j++) { b.x.push(j); b.y.push(axes[j].pos[i]); b.text.push(`trial ${d.ids[i]}: ${fmt(d.values[i])}`); }
+    b.x.push(null); b.y.push(null); b.text.push(null);
+  }
+  // the best band last (drawn on top): low values for "min", high for "max"
+  const order = VIRIDIS.map((_, k) => k);
+  if (d.mode === "min") order.reverse();
+  const w = (hi - lo) / B;
+  const traces = order.filter((k) => bands[k].x.length).map((k) => ({
+    type: "scatter", mode: "lines", x: bands[k].x, y: bands[k].y, text: bands[k].text,
+    hoverinfo: "text", line: { color: VIRIDIS[d.mode === "min" ? B - 1 - k : k], width: 1 }, opacity: 0.6,
+    name: `${fmt(lo + k * w)} – ${fmt(lo + (k + 1) * w)}` }));
+  const shapes = axes.map((_, j) => ({ type: "line", x0: j, x1: j, y0: 0, y1: 1, line: { color: "#444", width: 1 } }));
+  const annotations = [];
+  axes.forEach((a, j) => {
+    annotations.push({ x: j, y: 1, yref: "paper", yshift: 8, text: `<b>${esc(a.label)}</b>`,
+                      showarrow: false, yanchor: "bottom" });
+    a.ticks.forEach(([y, t]) => annotations.push({ x: j, y, text: esc(t), showarrow: false, xanchor: "right",
+                                                   xshift: -4, font: { size: 10, color: "#444" } }));
+  });
+  Plotly.react("parallel", traces, {
+    margin: { t: 50, l: 70, r: 20 }, shapes, annotations, hovermode: "closest",
+    legend: { title: { text: d.metric }, traceorder: "reversed" },
+    xaxis: { range: [-0.3, D - 0.7], showgrid: false, zeroline: false, showticklabels: false, fixedrange: true },
+    yaxis: { range: [-0.03, 1.03], showgrid: false, zeroline: false, showticklabels: false } }, CONFIG);
+}
+function scaled(label, vals) {
+  // an axis over [min, max] of its values, scaled to [0, 1], with three tick labels
+  const xs = vals.filter((v) => v !== null && Number.isFinite(v));
+  const lo = xs.length ? Math.min(...xs) : 0, hi = xs.length ? Math.max(...xs) : 1;
+  const span = hi > lo ? hi - lo : 1;
+  return { label, pos: vals.map((v) => (v === null ? null : (v - lo) / span)),
+           ticks: [[0, fmt(lo)], [0.5, fmt(lo + span / 2)], [1, fmt(hi)]] };
 }
 
 async function pagePareto(name) {
-  await plotly();
-  const d = await api("study/" + encodeURIComponent(name) + "/pareto");
+  const d = await chartData(name, "pareto");
   ensure("pareto", '<h2>Pareto front</h2><p class="muted" id="pareto-note"></p><div id="pareto" class="chart"></div>');
   if (d.objectives.length < 2) {
     document.getElementById("pareto-note").textContent = "this study has one objective: no Pareto front";
@@ -287,8 +343,7 @@ async function pagePareto(name) {
 }
 
 async function pageWorkers(name) {
-  await plotly();
-  const d = await api("study/" + encodeURIComponent(name) + "/workers");
+  const d = await chartData(name, "workers");
   ensure("workers", '<h2>Worker timeline</h2><p class="muted" id="workers-note"></p><div id="workers" class="chart"></div>');
   document.getElementById("workers-note").textContent =
     (d.runs.length < d.total_runs ? `the latest ${d.runs.length} of ${d.total_runs.toLocaleString()} runs` : `${d.runs.length} runs`) +
@@ -323,6 +378,7 @@ async function render() {
     if (!r.study) await pageStudies();
     else await (HANDLERS[r.page] || pageOverview)(r.study);
     document.getElementById("status").textContent = "updated " + new Date().toLocaleTimeString();
+    warmPlotly();
   } catch (e) {
     document.getElementById("status").textContent = "could not refresh: " + e.message;
   } finally {
