@@ -180,7 +180,7 @@ class Catalog:
         if more:
             # a turn (an event and the commands it caused: a Launch carries the params the
             # replay needs) must not be split: stop before the chunk's last event
-            cut = max((i for i, r in enumerate(new) if is_event(r)), default=0)
+            cut = next((i for i in range(len(new) - 1, -1, -1) if is_event(new[i])), 0)
             if cut == 0:  # one event with CHUNK commands or more: read the rest at once
                 new += read_records(snap.path, snap.name, snap.fold.n_records + len(new),
                                     2**62)

@@ -8,11 +8,12 @@ records name (``Snapshot.dirty``), and the last sort order.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from rung.analysis_frames import trial_rows
-from rung.dashboard._json import jclean
+from rung.dashboard._json import clean, jclean
 
 if TYPE_CHECKING:
     from rung.dashboard.data import Snapshot
@@ -91,11 +92,28 @@ def refresh_rows(snap: Snapshot) -> None:
         return
     cols = _columns(h)
     for row in trial_rows(_Only(h, dirty), snap.fold):  # type: ignore[arg-type]
-        row = jclean({c: row.get(c) for c in cols})
+        row = _flat_clean(row, cols)
         tid = row["trial_id"]
         snap.rows[tid] = row
         snap.texts[tid] = " ".join(_fmt(v) for v in row.values()).lower()
     snap.order = None
+
+
+def _flat_clean(row: Mapping[str, Any], cols: list[str]) -> dict[str, Any]:
+    """``jclean`` of ``row``'s ``cols``, fast for the table's scalar cells (a 100,000-trial
+    study builds 1.2 million of them): non-finite floats become ``None``, anything that is
+    not a scalar goes through ``clean``."""
+    out: dict[str, Any] = {}
+    for c in cols:
+        v = row.get(c)
+        t = type(v)
+        if isinstance(v, float):
+            out[c] = v if math.isfinite(v) else None
+        elif v is None or t is int or t is str or t is bool:
+            out[c] = v
+        else:
+            out[c] = clean(v)
+    return out
 
 
 def _fmt(v: Any) -> str:
