@@ -302,3 +302,27 @@ def test_chart_answers_are_kept_until_new_records_arrive(tmp_path: Path) -> None
     second = cat.view("m", data.curves)
     assert second is not first and [c["y"] for c in second["trials"]] == [[0.5, 0.25]]
     s.close()
+
+
+def test_pareto_keeps_the_front_and_an_even_sample(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from rung.dashboard import data
+
+    s = rung.Study.create("same", {"x": rung.Float(0, 1)}, objective=["a", "b"],
+                          searcher="random", scheduler="fifo", budget=rung.Budget(n_trials=12),
+                          storage=tmp_path / "c.db")
+    while (t := s.ask()) is not None:  # both objectives agree: one trial dominates the rest
+        s.tell(t.id, "completed", {"a": t.params["x"], "b": t.params["x"]})
+    s.close()
+    client = TestClient(create_app(tmp_path))
+    every = client.get("/api/study/same/pareto").json()
+    assert len(every["points"]) == 12 and len(every["front"]) == 1
+    assert every["sample"]["note"] == "showing all 12 trials with both values"
+    monkeypatch.setattr(data, "MAX_PARETO", 5)
+    p = client.get("/api/study/same/pareto").json()
+    front = every["front"][0]
+    rest = [i for i in range(12) if i != front]
+    assert [q["id"] for q in p["points"]] == sorted([front] + [rest[j] for j in (0, 3, 6, 10)])
+    assert p["front"] == [front] and p["sample"]["note"] == (
+        "showing 5 of 12 trials with both values: the 1 on the Pareto front and an evenly "
+        "spaced sample of 4 of the other 11")

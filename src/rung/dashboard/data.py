@@ -58,6 +58,8 @@ BEST_CURVES = 250
 #: trials sent to the parallel-coordinates chart at most, of which the best ``BEST_PARALLEL``
 MAX_PARALLEL = 2000
 BEST_PARALLEL = 500
+#: points sent to the Pareto-front chart at most (the front and a sample of the rest)
+MAX_PARETO = 2000
 #: runs sent to the worker timeline at most (the latest)
 MAX_RUNS = 3000
 #: records read and replayed per step
@@ -317,11 +319,7 @@ def sample(h: Any, ids: list[int], cap: int, n_best: int,
     best = set(heapq.nsmallest(n_best, ids, key=lambda i: _finite(h.score(i))))
     rest = [i for i in ids if i not in best]
     k = cap - n_best
-    if k == 1:
-        picked = [rest[-1]]
-    else:
-        picked = [rest[(j * (len(rest) - 1)) // (k - 1)] for j in range(k)] if k else []
-    keep = best | set(picked)
+    keep = best | set(_even(rest, k))
     shown = [i for i in ids if i in keep]
     note = (f"showing {len(shown):,} of {n:,} {what}: the best {n_best:,} and an evenly spaced "
             f"sample of {k:,} of the other {len(rest):,}")
@@ -441,17 +439,47 @@ def workers(snap: Snapshot) -> dict[str, Any]:
 
 
 def pareto(snap: Snapshot) -> dict[str, Any]:
+    """The trials' first two objective values: every trial on the Pareto front and, past
+    ``MAX_PARETO`` points, an evenly spaced sample (by trial id) of the others; ``sample`` says
+    what is drawn."""
     h = snap.history
     objs = h.objectives
     if len(objs) < 2:
         return {"objectives": [o.metric for o in objs], "points": [], "front": []}
+    ids = [t for t in h if all(math.isfinite(x) for x in h.values(t)[:2])]
+    front = front_ids(h)
+    n, cap = len(ids), max(MAX_PARETO, len(front))
+    what = "trials with both values"
+    if n <= cap:
+        shown, info = ids, {"shown": n, "of": n, "best": 0, "sampled": 0,
+                            "note": f"showing all {n:,} {what}"}
+    else:
+        on = set(front)
+        rest = [t for t in ids if t not in on]
+        k = cap - len(on)
+        keep = on | set(_even(rest, k))
+        shown = [t for t in ids if t in keep]
+        info = {"shown": len(shown), "of": n, "best": len(on), "sampled": k,
+                "note": f"showing {len(shown):,} of {n:,} {what}: the {len(on):,} on the "
+                        f"Pareto front and an evenly spaced sample of {k:,} of the other "
+                        f"{len(rest):,}"}
     pts = []
-    for tid in h:
+    for tid in shown:
         v = h.values(tid)
-        if all(math.isfinite(x) for x in v[:2]):
-            pts.append({"id": tid, "x": objs[0].value(v[0]), "y": objs[1].value(v[1])})
+        pts.append({"id": tid, "x": objs[0].value(v[0]), "y": objs[1].value(v[1])})
     return jclean({"objectives": [o.metric for o in objs], "modes": [o.mode for o in objs],
-                  "points": pts, "front": front_ids(h)})
+                  "points": pts, "front": front, "sample": info})
+
+
+def _even(xs: list[int], k: int) -> list[int]:
+    """``k`` of ``xs`` evenly spaced, the first and the last included (all if ``k`` >= len)."""
+    if k >= len(xs):
+        return list(xs)
+    if k <= 0:
+        return []
+    if k == 1:
+        return [xs[-1]]
+    return [xs[(j * (len(xs) - 1)) // (k - 1)] for j in range(k)]
 
 
 def front_ids(h: Any) -> list[int]:
@@ -475,6 +503,7 @@ __all__ = [
     "CHUNK",
     "MAX_CURVES",
     "MAX_PARALLEL",
+    "MAX_PARETO",
     "MAX_RUNS",
     "WAIT",
     "Catalog",

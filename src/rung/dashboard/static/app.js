@@ -332,7 +332,7 @@ async function pagePareto(name) {
   }
   const front = new Set(d.front);
   const on = d.points.filter((p) => front.has(p.id)).sort((a, b) => a.x - b.x);
-  document.getElementById("pareto-note").textContent = `${on.length} non-dominated of ${d.points.length} trials`;
+  document.getElementById("pareto-note").textContent = `${on.length} non-dominated; ${d.sample.note}`;
   Plotly.react("pareto", [
     { x: d.points.map((p) => p.x), y: d.points.map((p) => p.y), mode: "markers", name: "trials",
       marker: { color: "#aaa" }, text: d.points.map((p) => `trial ${p.id}`) },
