@@ -148,7 +148,7 @@ def test_trials_table_is_sorted_filtered_and_paged_on_the_server(client: TestCli
 
 def test_parallel_and_workers_are_capped(client: TestClient,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from rung.dashboard import data
+    from rung.dashboard import charts
 
     p = client.get("/api/study/asha/parallel").json()
     assert len(p["ids"]) == p["with_value"] == 30 and p["params"] == ["x0", "x1", "x2"]
@@ -157,9 +157,9 @@ def test_parallel_and_workers_are_capped(client: TestClient,
     assert all(len(p["columns"][n]) == 30 for n in p["params"]) and len(p["values"]) == 30
     every = dict(zip(p["ids"], p["values"], strict=True))
     every_run = client.get("/api/study/asha/workers").json()["runs"]
-    monkeypatch.setattr(data, "MAX_PARALLEL", 10)
-    monkeypatch.setattr(data, "BEST_PARALLEL", 3)
-    monkeypatch.setattr(data, "MAX_RUNS", 4)
+    monkeypatch.setattr(charts, "MAX_PARALLEL", 10)
+    monkeypatch.setattr(charts, "BEST_PARALLEL", 3)
+    monkeypatch.setattr(charts, "MAX_RUNS", 4)
     p = client.get("/api/study/asha/parallel").json()
     assert len(p["ids"]) == 10 and p["with_value"] == 30 and p["ids"] == sorted(p["ids"])
     assert p["values"] == [every[i] for i in p["ids"]]  # the columns stay aligned
@@ -171,8 +171,8 @@ def test_parallel_and_workers_are_capped(client: TestClient,
                                    "evenly spaced sample of 7 of the other 27")
     overview = client.get("/api/study/asha").json()
     assert overview["best_trial"] in p["ids"]
-    monkeypatch.setattr(data, "MAX_CURVES", 8)
-    monkeypatch.setattr(data, "BEST_CURVES", 2)
+    monkeypatch.setattr(charts, "MAX_CURVES", 8)
+    monkeypatch.setattr(charts, "BEST_CURVES", 2)
     c = client.get("/api/study/asha/curves").json()
     assert [t["id"] for t in c["trials"]] == sorted(t["id"] for t in c["trials"])
     assert len(c["trials"]) == 8 and c["sample"]["best"] == 2 and c["sample"]["of"] == 30
@@ -306,7 +306,7 @@ def test_chart_answers_are_kept_until_new_records_arrive(tmp_path: Path) -> None
 
 def test_pareto_keeps_the_front_and_an_even_sample(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from rung.dashboard import data
+    from rung.dashboard import charts
 
     s = rung.Study.create("same", {"x": rung.Float(0, 1)}, objective=["a", "b"],
                           searcher="random", scheduler="fifo", budget=rung.Budget(n_trials=12),
@@ -318,7 +318,7 @@ def test_pareto_keeps_the_front_and_an_even_sample(tmp_path: Path,
     every = client.get("/api/study/same/pareto").json()
     assert len(every["points"]) == 12 and len(every["front"]) == 1
     assert every["sample"]["note"] == "showing all 12 trials with both values"
-    monkeypatch.setattr(data, "MAX_PARETO", 5)
+    monkeypatch.setattr(charts, "MAX_PARETO", 5)
     p = client.get("/api/study/same/pareto").json()
     front = every["front"][0]
     rest = [i for i in range(12) if i != front]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rung.analysis_frames import require
-from rung.dashboard import data
+from rung.dashboard import charts, data
 
 STATIC = Path(__file__).with_name("static")
 
@@ -104,11 +104,11 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
         Route("/api/studies", studies),
         Route("/api/study/{name}", on_study(data.overview)),
         Route("/api/study/{name}/trials", on_study(data.trials, query=True)),
-        Route("/api/study/{name}/parallel", on_study(data.parallel)),
+        Route("/api/study/{name}/parallel", on_study(charts.parallel)),
         Route("/api/study/{name}/trial/{tid:int}", on_study(data.trial_detail)),
-        Route("/api/study/{name}/curves", on_study(data.curves)),
-        Route("/api/study/{name}/workers", on_study(data.workers)),
-        Route("/api/study/{name}/pareto", on_study(data.pareto)),
+        Route("/api/study/{name}/curves", on_study(charts.curves)),
+        Route("/api/study/{name}/workers", on_study(charts.workers)),
+        Route("/api/study/{name}/pareto", on_study(charts.pareto)),
         Route("/ledger", ledger_html),  # rung.dashboard.ledger: what the study spent and saved
         Route("/api/study/{name}/ledger", ledger_api),
         Route("/static/{file}", static),

@@ -1,0 +1,217 @@
+"""The chart pages' JSON (learning curves, parallel coordinates, worker timeline, Pareto
+front) over a ``rung.dashboard.data.Snapshot``, each capped so that a page costs O(page).
+
+Parallel coordinates and learning curves send at most ``MAX_PARALLEL`` / ``MAX_CURVES`` trials
+(the best and an evenly spaced sample of the rest: ``sample``), the Pareto front every trial on
+it and a sample of the others past ``MAX_PARETO``, the worker timeline the latest ``MAX_RUNS``
+runs; each says what it left out, and the page shows it. (A browser draws 2,000 SVG polylines
+in about 0.15 s; Plotly's WebGL ``parcoords`` took 1.3 s for any count in headless Chromium, so
+the page draws SVG: ``benchmarks/RESULTS.md``, ``bench_dashboard``.)
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from rung.analysis_frames import spec_steps
+from rung.dashboard._json import jclean
+from rung.plot._cutoffs import decision_cutoffs
+
+if TYPE_CHECKING:
+    from rung.dashboard.data import Snapshot
+
+#: learning curves sent at most, of which the best ``BEST_CURVES`` (the rest a sample)
+MAX_CURVES = 1000
+BEST_CURVES = 250
+#: trials sent to the parallel-coordinates chart at most, of which the best ``BEST_PARALLEL``
+MAX_PARALLEL = 2000
+BEST_PARALLEL = 500
+#: points sent to the Pareto-front chart at most (the front and a sample of the rest)
+MAX_PARETO = 2000
+#: runs sent to the worker timeline at most (the latest)
+MAX_RUNS = 3000
+
+
+def sample(h: Any, ids: list[int], cap: int, n_best: int,
+           what: str = "trials") -> tuple[list[int], dict[str, Any]]:
+    """What a chart draws of ``ids`` (trials in id order): all of them if there are at most
+    ``cap``, else the ``n_best`` best by score and an evenly spaced sample (by trial id, the
+    first and the latest included) of the rest, ``cap`` in all, in id order. The second value
+    says so for the page: ``{"shown", "of", "best", "sampled", "note"}``, the note in words
+    ("showing 2,000 of 100,000 trials: the best 500 and an evenly spaced sample of 1,500 of the
+    other 99,500"; ``what`` names the trials counted), so a chart never leaves trials out
+    silently."""
+    n = len(ids)
+    if n <= cap:
+        return ids, {"shown": n, "of": n, "best": 0, "sampled": 0,
+                     "note": f"showing all {n:,} {what}"}
+    n_best = min(n_best, cap)
+    best = set(heapq.nsmallest(n_best, ids, key=lambda i: _finite(h.score(i))))
+    rest = [i for i in ids if i not in best]
+    k = cap - n_best
+    keep = best | set(_even(rest, k))
+    shown = [i for i in ids if i in keep]
+    note = (f"showing {len(shown):,} of {n:,} {what}: the best {n_best:,} and an evenly spaced "
+            f"sample of {k:,} of the other {len(rest):,}")
+    return shown, {"shown": len(shown), "of": n, "best": n_best, "sampled": k, "note": note}
+
+
+def _finite(x: float) -> float:
+    return x if math.isfinite(x) else math.inf
+
+
+def memoized(fn: Callable[[Snapshot], dict[str, Any]]) -> Callable[[Snapshot], dict[str, Any]]:
+    """``fn``'s answer is kept until new records arrive (the page polls every few seconds: a
+    finished study's chart is computed once). The caps are part of the key."""
+    name = fn.__name__
+
+    def cached(snap: Snapshot) -> dict[str, Any]:
+        key = (snap.fold.n_records, MAX_CURVES, BEST_CURVES, MAX_PARALLEL, BEST_PARALLEL,
+               MAX_RUNS)
+        hit = snap.memo.get(name)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        out = fn(snap)
+        snap.memo[name] = (key, out)
+        return out
+
+    cached.__name__ = cached.__qualname__ = name
+    cached.__doc__ = fn.__doc__
+    return cached
+
+
+@memoized
+def parallel(snap: Snapshot) -> dict[str, Any]:
+    """Parameters and value of the trials with a value (at most ``MAX_PARALLEL``: see
+    ``sample``), as columns: ``ids``, ``values`` and ``columns[param]``, aligned."""
+    h = snap.history
+    o = h.objective
+    ids = [t for t in h if math.isfinite(h.score(t))]
+    shown, info = sample(h, ids, MAX_PARALLEL, BEST_PARALLEL, "trials with a value")
+    names = list(h.space)
+    params = [h.params(t) for t in shown]
+    return jclean({"params": names, "space": h.space.to_json(), "metric": o.metric,
+                   "mode": o.mode, "ids": shown, "values": [o.value(h.score(t)) for t in shown],
+                   "columns": {n: [p.get(n) for p in params] for n in names},
+                   "with_value": len(ids), "total": len(h), "sample": info})
+
+
+@memoized
+def curves(snap: Snapshot) -> dict[str, Any]:
+    h = snap.history
+    o = h.objective
+    jf = snap.fold
+    ids, info = sample(h, [t for t in h if h.scores(t)], MAX_CURVES, BEST_CURVES,
+                       "trials with a result")
+    series = []
+    for tid in ids:
+        pts = sorted(h.scores(tid).items())
+        if pts:
+            series.append({"id": tid, "status": h.status(tid).value,
+                           "x": [p[0] for p in pts], "y": [o.value(p[1]) for p in pts]})
+    steps = spec_steps(snap.spec, snap.engine.scheduler)
+    marks = []
+    shown = set(ids)
+    for (tid, step), d in jf.decision_at.items():
+        if d.action in ("stop", "pause") and tid in shown and step in h.scores(tid):
+            marks.append({"id": tid, "step": step, "action": d.action, "reason": d.reason,
+                          "value": o.value(h.scores(tid)[step])})
+    return jclean({"metric": o.metric, "mode": o.mode, "max_step": snap.spec.max_step,
+                   "rung_steps": steps,
+                   "cutoffs": {str(c.step): {"latest": c.latest, "low": c.low, "high": c.high,
+                                             "n": c.n}
+                               for c in decision_cutoffs(h, jf).values()},
+                   "trials": series, "decisions": marks, "total": len(h), "sample": info})
+
+
+@memoized
+def workers(snap: Snapshot) -> dict[str, Any]:
+    jf = snap.fold
+    t0 = jf.start or 0.0
+    busy = sum((r.end if r.end is not None else jf.now) - r.start for r in jf.runs)
+    span = jf.now - t0
+    util = busy / (span * jf.n_slots) if span > 0 and jf.n_slots else None
+    runs: list[dict[str, Any]] = [{"trial_id": r.trial_id, "slot": r.slot, "start": r.start - t0,
+             "end": (r.end if r.end is not None else jf.now) - t0,
+             "outcome": r.outcome or "running"} for r in jf.runs[-MAX_RUNS:]]
+    return jclean({"slots": jf.n_slots, "now": span, "runs": runs, "utilization": util,
+                   "total_runs": len(jf.runs)})
+
+
+def pareto(snap: Snapshot) -> dict[str, Any]:
+    """The trials' first two objective values: every trial on the Pareto front and, past
+    ``MAX_PARETO`` points, an evenly spaced sample (by trial id) of the others; ``sample`` says
+    what is drawn."""
+    h = snap.history
+    objs = h.objectives
+    if len(objs) < 2:
+        return {"objectives": [o.metric for o in objs], "points": [], "front": []}
+    ids = [t for t in h if all(math.isfinite(x) for x in h.values(t)[:2])]
+    front = front_ids(h)
+    n, cap = len(ids), max(MAX_PARETO, len(front))
+    what = "trials with both values"
+    if n <= cap:
+        shown, info = ids, {"shown": n, "of": n, "best": 0, "sampled": 0,
+                            "note": f"showing all {n:,} {what}"}
+    else:
+        on = set(front)
+        rest = [t for t in ids if t not in on]
+        k = cap - len(on)
+        keep = on | set(_even(rest, k))
+        shown = [t for t in ids if t in keep]
+        info = {"shown": len(shown), "of": n, "best": len(on), "sampled": k,
+                "note": f"showing {len(shown):,} of {n:,} {what}: the {len(on):,} on the "
+                        f"Pareto front and an evenly spaced sample of {k:,} of the other "
+                        f"{len(rest):,}"}
+    pts = []
+    for tid in shown:
+        v = h.values(tid)
+        pts.append({"id": tid, "x": objs[0].value(v[0]), "y": objs[1].value(v[1])})
+    return jclean({"objectives": [o.metric for o in objs], "modes": [o.mode for o in objs],
+                  "points": pts, "front": front, "sample": info})
+
+
+def _even(xs: list[int], k: int) -> list[int]:
+    """``k`` of ``xs`` evenly spaced, the first and the last included (all if ``k`` >= len)."""
+    if k >= len(xs):
+        return list(xs)
+    if k <= 0:
+        return []
+    if k == 1:
+        return [xs[-1]]
+    return [xs[(j * (len(xs) - 1)) // (k - 1)] for j in range(k)]
+
+
+def front_ids(h: Any) -> list[int]:
+    """Ids of the feasible, non-dominated trials at the top step (as ``Study.pareto_front``)."""
+    import numpy as np
+
+    from rung.multiobjective import non_dominated
+
+    top = h.top_step
+    ids = [t for t in h if top and h.last_step(t) == top and h.violation(t) == 0.0
+           and all(math.isfinite(v) for v in h.values(t))]
+    if not ids:
+        return []
+    mask = non_dominated(np.array([h.values(t) for t in ids]))
+    return [t for t, k in zip(ids, mask, strict=True) if k]
+
+
+__all__ = [
+    "BEST_CURVES",
+    "BEST_PARALLEL",
+    "MAX_CURVES",
+    "MAX_PARALLEL",
+    "MAX_PARETO",
+    "MAX_RUNS",
+    "curves",
+    "front_ids",
+    "memoized",
+    "parallel",
+    "pareto",
+    "sample",
+    "workers",
+]
