@@ -11,6 +11,7 @@ and let the scheduler's decision unwind training (``StopTrial`` / ``PauseTrial``
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Mapping
 from types import ModuleType
 from typing import Any, Protocol
@@ -90,3 +91,12 @@ def check_start(ctx: Reports, done: int, units: int, what: str, hint: str) -> No
 
 
 __all__ = ["Reports", "SaveFn", "check_start", "check_units", "require", "scalars"]
+
+
+def saved_file(ctx: Reports, name: str) -> str | None:
+    """The file ``name`` in the trial's checkpoint, or ``None`` for a fresh trial (no
+    checkpoint, or one without that file)."""
+    if ctx.checkpoint is None:
+        return None
+    path = os.path.join(ctx.checkpoint, name)
+    return path if os.path.exists(path) else None

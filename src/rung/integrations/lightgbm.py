@@ -36,7 +36,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from rung.integrations._framework import Reports, check_start, check_units, require
+from rung.integrations._framework import Reports, check_start, check_units, require, saved_file
 
 lgb: Any = require("lightgbm", "lightgbm", "rung.integrations.lightgbm")
 
@@ -104,10 +104,7 @@ class LightGBMCallback:
 
 def resume_model(ctx: Reports) -> str | None:
     """The saved model to continue from (``init_model=``), or ``None`` for a fresh trial."""
-    if ctx.checkpoint is None:
-        return None
-    path = os.path.join(ctx.checkpoint, MODEL_FILE)
-    return path if os.path.exists(path) else None
+    return saved_file(ctx, MODEL_FILE)
 
 
 def train(

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rung.errors import ConfigError
-from rung.integrations._framework import Reports, check_start, check_units, require
+from rung.integrations._framework import Reports, check_start, check_units, require, saved_file
 
 xgb: Any = require("xgboost", "xgboost", "rung.integrations.xgboost")
 
@@ -103,10 +103,7 @@ class XGBoostCallback(xgb.callback.TrainingCallback):  # type: ignore[misc]
 
 def resume_model(ctx: Reports) -> str | None:
     """The saved model to continue from (``xgb_model=``), or ``None`` for a fresh trial."""
-    if ctx.checkpoint is None:
-        return None
-    path = os.path.join(ctx.checkpoint, MODEL_FILE)
-    return path if os.path.exists(path) else None
+    return saved_file(ctx, MODEL_FILE)
 
 
 def train(

@@ -30,8 +30,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from rung.core.components import SuggestRequest
+    from rung.searchers._common import Dims, SobolDesign, UnitCache
+    from rung.space import SearchSpace
 
 #: Pending trials beyond which the spread radius applies.
 LARGE_BATCH = 32
@@ -169,3 +175,16 @@ def design_point(
     U = snap_rows(np.array([point(index + k) for k in range(lookahead + 1)]))
     ok = pend.free(U, spread=False)
     return point(index + int(np.argmax(ok))) if ok.any() else u
+
+
+def initial_suggestion(space: SearchSpace, dims: Dims, design: SobolDesign, units: UnitCache,
+                       request: SuggestRequest) -> dict[str, Any]:
+    """A model-based searcher's initial design: the ``request.index``-th point of the study's
+    Sobol' sequence, or the next one whose configuration is not pending (``design_point``)."""
+    from rung.searchers._common import decode, snap
+
+    h = request.history
+    ids = h.pending()
+    pend = PendingSet(units.get(h, sorted(ids))) if ids and dims.d else None
+    u = design_point(design.point, lambda U: snap(space, dims, U), request.index, pend)
+    return decode(space, u)

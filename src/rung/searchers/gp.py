@@ -83,7 +83,7 @@ from rung.searchers._gp import (
     log_ei_avg,
     log_ei_grad,
 )
-from rung.searchers._pending import PendingSet, config_key, design_point
+from rung.searchers._pending import PendingSet, config_key, initial_suggestion
 
 
 class _Model:
@@ -260,14 +260,7 @@ class GPSearcher(Searcher):
         return decode(self.space, u) if u is not None else self._initial(request)
 
     def _initial(self, request: SuggestRequest) -> dict[str, Any]:
-        """The ``index``-th point of the study's Sobol' sequence, or the next one whose
-        configuration is not pending (``_pending.design_point``)."""
-        h = request.history
-        ids = h.pending()
-        pend = PendingSet(self._units.get(h, sorted(ids))) if ids and self._dims.d else None
-        u = design_point(self._design.point, lambda U: snap(self.space, self._dims, U),
-                         request.index, pend)
-        return decode(self.space, u)
+        return initial_suggestion(self.space, self._dims, self._design, self._units, request)
 
     # --- acquisition --------------------------------------------------------------------------
     def _penalties(

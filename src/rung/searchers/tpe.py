@@ -91,7 +91,7 @@ from rung.searchers._common import (
     snap,
 )
 from rung.searchers._parzen import GroupedParzen, Parzen, activity_groups
-from rung.searchers._pending import PendingSet, design_point, local_scale
+from rung.searchers._pending import PendingSet, initial_suggestion, local_scale
 from rung.space import Categorical
 
 
@@ -217,14 +217,7 @@ class TPESearcher(Searcher):
         return decode(self.space, u)
 
     def _initial(self, request: SuggestRequest) -> dict[str, Any]:
-        """The ``index``-th point of the study's Sobol' sequence, or the next one whose
-        configuration is not pending (``_pending.design_point``)."""
-        h = request.history
-        ids = h.pending()
-        pend = PendingSet(self._units.get(h, sorted(ids))) if ids and self._dims.d else None
-        u = design_point(self._design.point, lambda U: snap(self.space, self._dims, U),
-                         request.index, pend)
-        return decode(self.space, u)
+        return initial_suggestion(self.space, self._dims, self._design, self._units, request)
 
     def _short_branch(self, h: History) -> tuple[int, float] | None:
         """``(dimension, code)`` of the branch below its minimum share (step 6), or ``None``."""
