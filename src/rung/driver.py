@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from rung.core.engine import Engine
 from rung.core.events import Command, Event, Record, StopSearch, Tick
+from rung.core.history import History
 from rung.core.records import TrialStatus
 from rung.errors import RunFailed
 from rung.executors.base import Executor, RunContext
@@ -155,7 +156,10 @@ def check_produced(engine: Engine) -> None:
     n = len(h)
     if not n:
         return
-    failed = h.count(TrialStatus.FAILED)
+    # a trial that reported results and was then cut by the session's max_time did not fail
+    # for its own reasons: the budget ended in the middle of a step (it keeps its status and
+    # reason; it only does not make the run a failure)
+    failed = sum(1 for t in h.ids(TrialStatus.FAILED) if not _cut_by_max_time(h, t))
     # (once per run; the scan stops at the first scored result)
     produced = any(math.isfinite(v) for t in h for v in h.scores(t).values())
     if produced and failed < n:
@@ -173,6 +177,13 @@ def check_produced(engine: Engine) -> None:
         if failed:
             message += f"; {failed} of {n} trials failed{why}"
     raise RunFailed(message, _counts(engine))
+
+
+def _cut_by_max_time(h: History, trial_id: int) -> bool:
+    """The trial reported a finite score and then ran past the session's ``max_time``."""
+    error = h.error(trial_id) or ""
+    return (error.startswith("timeout: still running") and "after max_time" in error
+            and any(math.isfinite(v) for v in h.scores(trial_id).values()))
 
 
 def _check_constraints_reported(engine: Engine) -> None:

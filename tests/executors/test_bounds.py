@@ -125,3 +125,25 @@ def test_max_steps_overshoot_is_at_most_one_step_per_worker(n_workers: int) -> N
     study.simulate(SlowForOdd(), n_workers=n_workers)
     consumed = study.history.steps_consumed
     assert 500 <= consumed <= 500 + n_workers
+
+
+class TenSecondSteps:
+    """Every step takes 10 virtual seconds."""
+
+    max_step = 5
+
+    def evaluate(self, params: Any, step: int) -> tuple[dict[str, float], float]:
+        return {"loss": float(params["x"]) / step}, 10.0
+
+
+def test_trials_cut_by_max_time_after_reporting_do_not_fail_the_run() -> None:
+    # both trials report steps 1 and 2 (at 10 s and 20 s) and are killed at 26 s, in step 3
+    study = make(None, budget=Budget(max_time=25.0), max_step=5)
+    study.simulate(TenSecondSteps(), n_workers=2)  # no RunFailed: results were produced
+    trials = study.trials()
+    assert len(trials) == 2
+    for t in trials:
+        assert t.status is TrialStatus.FAILED  # the cut itself is still reported as such
+        assert t.error.startswith("timeout: still running")
+        assert [r.step for r in t.results] == [1, 2]
+    assert study.best_trial is not None and study.best_trial.results[-1].step == 2
