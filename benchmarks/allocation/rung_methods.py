@@ -12,7 +12,6 @@ from typing import Any
 
 from allocation.regret import Obs
 from allocation.tasks import ETA, Problem
-
 from rung import Budget, Objective, Study
 from rung.schedulers import (
     ASHA,
@@ -55,6 +54,7 @@ def run_rung(method: str, p: Problem, workers: int, seed: int) -> dict[str, Any]
     study = Study.create(
         method, p.space, Objective(p.metric, p.bench.mode), max_step=p.max_step,
         budget=Budget(max_time=horizon), seed=seed, storage=MemoryJournal(),
+        n_workers=workers,  # what `auto` chooses from, as rung.run(n_workers=...) tells it
         **study_args(method),
     )
     study.simulate(p.bench, n_workers=workers)
