@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -13,10 +14,10 @@ from rung.benchmarks import get_benchmark
 
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
-pytest.importorskip("plotly")
 from starlette.testclient import TestClient
 
 from rung.dashboard import create_app
+from rung.dashboard.app import PLOTLY_JS
 from rung.dashboard.data import Catalog
 
 
@@ -46,10 +47,13 @@ def test_pages_and_api(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200 and "/static/app.js" in page.text
     assert "cdn" not in page.text.lower()
-    js = client.get("/static/plotly.min.js")
-    assert js.status_code == 200 and len(js.content) > 1_000_000
+    js = client.get("/static/" + PLOTLY_JS)  # the vendored partial bundle, its license beside
+    assert js.status_code == 200 and b"plotly.js (basic - minified) v4.1.1" in js.content[:200]
+    assert "MIT License" in client.get("/static/plotly-basic.LICENSE").text
+    assert hashlib.sha256(js.content).hexdigest() in client.get("/static/VENDORED.md").text
     app_js = client.get("/static/app.js")
-    assert app_js.status_code == 200 and '"/static/plotly.min.js"' in app_js.text  # loaded lazily
+    assert app_js.status_code == 200 and f'"/static/{PLOTLY_JS}"' in app_js.text  # lazily
+    assert f'src="/static/{PLOTLY_JS}"' in client.get("/ledger").text
     assert "cdn" not in app_js.text.lower()
     assert client.get("/static/../app.py").status_code == 404
     studies = client.get("/api/studies").json()["studies"]

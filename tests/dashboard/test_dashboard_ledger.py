@@ -17,7 +17,6 @@ import pytest
 import rung
 
 pytest.importorskip("starlette")
-pytest.importorskip("plotly")
 
 
 class _Bench:

@@ -4,8 +4,12 @@
 parallel coordinates, Pareto front, workers; it polls the JSON API every few seconds).
 ``/api/studies``, ``/api/study/{name}``, ``.../trials``, ``.../trial/{id}``, ``.../curves``,
 ``.../workers``, ``.../pareto``, ``.../parallel`` return JSON (``.../trials`` one page of
-the table: ``?sort=&desc=&q=&offset=&limit=``). ``/static/plotly.min.js`` is Plotly's bundle as
-shipped inside the ``plotly`` wheel: served from the installed package, never from a CDN.
+the table: ``?sort=&desc=&q=&offset=&limit=``). ``/static/*`` serves the files of ``static/``,
+among them ``plotly-basic.min.js``: plotly.js's partial ``basic`` bundle (scatter, bar, pie;
+1.2 MB against the full bundle's 4.8 MB, which a cold headless Chromium took 1.5-2 s to compile:
+``benchmarks/RESULTS.md``, ``bench_dashboard``), vendored with its license
+(``static/VENDORED.md`` has its version and checksum). Nothing comes from a CDN: the dashboard
+works offline.
 """
 
 from __future__ import annotations
@@ -20,15 +24,8 @@ from rung.dashboard import charts, data
 STATIC = Path(__file__).with_name("static")
 
 
-def plotly_js() -> Path:
-    """The Plotly bundle inside the installed ``plotly`` package."""
-    import importlib.resources
-
-    require("plotly", "dashboard", "the dashboard's charts")
-    p = Path(str(importlib.resources.files("plotly") / "package_data" / "plotly.min.js"))
-    if not p.is_file():
-        raise ImportError(f"the plotly package has no {p.name}: pip install 'rung[dashboard]'")
-    return p
+#: the vendored chart library (``static/VENDORED.md``)
+PLOTLY_JS = "plotly-basic.min.js"
 
 
 def create_app(storage: str | Path, name: str | None = None, interval: float = 2.0) -> Any:
@@ -41,7 +38,6 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
     from starlette.routing import Route
 
     catalog = data.Catalog(storage, name)
-    js = plotly_js()
     index = (STATIC / "index.html").read_text().replace("__INTERVAL_MS__",
                                                         str(int(interval * 1000)))
     ledger_page = (STATIC / "ledger.html").read_text().replace("__INTERVAL_MS__",
@@ -92,8 +88,6 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
 
     def static(request: Request) -> Response:
         f = request.path_params["file"]
-        if f == "plotly.min.js":
-            return FileResponse(js, media_type="text/javascript")
         p = STATIC / f
         if f not in {x.name for x in STATIC.iterdir()} or not p.is_file():
             return Response("not found", status_code=404)

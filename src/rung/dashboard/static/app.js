@@ -1,5 +1,6 @@
 // rung dashboard: a single page over the read-only JSON API; re-renders the current page
-// every `interval` milliseconds. Charts: Plotly (served by the app from the plotly package).
+// every `interval` milliseconds. Charts: plotly.js's basic bundle, vendored in static/
+// (VENDORED.md).
 "use strict";
 
 const INTERVAL = parseInt(document.body.dataset.interval, 10) || 2000;
@@ -30,15 +31,15 @@ function fmt(x) {
 }
 let plotlyLoading = null;
 function plotly() {
-  // Plotly's bundle (3.5 MB) is loaded on the first page that draws a chart, so the studies,
-  // overview and trials pages open without parsing it
+  // Plotly's basic bundle (1.2 MB, static/VENDORED.md) is loaded on the first page that draws
+  // a chart, so the studies, overview and trials pages open without parsing it
   if (window.Plotly) return Promise.resolve();
   if (!plotlyLoading) {
     plotlyLoading = new Promise((resolve, reject) => {
       const s = document.createElement("script");
-      s.src = "/static/plotly.min.js";
+      s.src = "/static/plotly-basic.min.js";
       s.onload = resolve;
-      s.onerror = () => { plotlyLoading = null; reject(new Error("could not load plotly.min.js")); };
+      s.onerror = () => { plotlyLoading = null; reject(new Error("could not load plotly-basic.min.js")); };
       document.head.appendChild(s);
     });
   }
