@@ -8,14 +8,18 @@ the recorded values alone (``expected_stops``).
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rung import ASHA, Budget, Fixed, Objective, SearchSpace, Study
 from rung.core.records import Trial, TrialStatus
+from rung.errors import StopTrial
 from rung.space.search_space import ParamLike
 
 
@@ -28,6 +32,24 @@ def make_study(name: str, params: Mapping[str, ParamLike], out: Path, metric: st
     return Study.create(name, space, Objective(metric, mode), searcher="random",
                         scheduler=ASHA(reduction_factor=3, min_step=1, variant=variant),
                         max_step=max_step, budget=Budget(n_trials=n_trials), seed=seed)
+
+
+def tree_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The boosting tests' regression data: 240 rows of 4 features (the first 160 to train on),
+    a nonlinear target with noise; ``seed`` gives each framework's test its own draw."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(240, 4))
+    y = x[:, 0] * 2.0 - x[:, 1] + 0.5 * x[:, 2] ** 2 + rng.normal(scale=0.3, size=240)
+    return x, y
+
+
+def net_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The neural-network tests' regression data, float32: 160 rows of 3 features (the first 120
+    to train on), a linear target of shape ``(160, 1)`` with noise."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(160, 3)).astype("float32")
+    y = (x[:, :1] * 1.5 - x[:, 1:2] + 0.1 * rng.normal(size=(160, 1))).astype("float32")
+    return x, y
 
 
 def write_log(params: Mapping[str, Any], trial_id: int, start_step: int, log: Any) -> None:
@@ -83,3 +105,72 @@ def check_asha_stops(study: Study, metric: str, rungs: Sequence[int], mode: str 
             assert t.status is TrialStatus.STOPPED, (t.id, t.status, stops)
             assert t.last_step == stops[t.id]
     assert any(s is not None for s in stops.values()), stops
+
+
+def check_logged_values(study: Study, out: Path, metric: str, rtol: float | None = None) -> None:
+    """The ASHA run of a framework test: ASHA stopped trials where its rule says (rungs 1 and 3 of
+    ``max_step`` 9), and each trial ran once, its framework logging exactly the ``metric``
+    values rung recorded (``rtol``: equal to that relative tolerance; ``None``: equal)."""
+    check_asha_stops(study, metric, rungs=[1, 3])
+    for t in study.trials():
+        (log,) = read_logs(out, t.id).values()
+        got = [r.metrics[metric] for r in t.results]
+        if rtol is None:
+            assert got == log, (t.id, got, log)
+        else:
+            np.testing.assert_allclose(got, log, rtol=rtol)
+
+
+def check_resumes(study: Study, out: Path, metric: str,
+                  uninterrupted: Callable[[Trial], Sequence[float]], rtol: float,
+                  every_trial: bool = False) -> int:
+    """The pause/resume run of a framework test (ASHA ``variant="promotion"``).
+
+    For every trial: its first run started at step 1 and each later run right after the step
+    where the previous one paused; for every resumed trial (every trial with ``every_trial``)
+    the recorded steps have no gap and the ``metric`` curve equals, to ``rtol``,
+    ``uninterrupted(trial)``: the framework's curve trained straight through
+    ``trial.last_step``, so training continued from the checkpoint rather than starting over.
+    Some trial completed at ``max_step``.
+
+    Returns:
+        How many trials were resumed (the caller asserts how many must have been).
+    """
+    resumed = 0
+    for t in study.trials():
+        runs = read_logs(out, t.id)
+        starts = sorted(runs)
+        assert starts[0] == 1, (t.id, starts)
+        for a, b in itertools.pairwise(starts):
+            assert b == a + len(runs[a]), (t.id, starts)
+        resumed += len(starts) > 1
+        if every_trial or len(starts) > 1:
+            assert steps(t) == list(range(1, t.last_step + 1)), (t.id, steps(t))
+            np.testing.assert_allclose([r.metrics[metric] for r in t.results],
+                                       uninterrupted(t), rtol=rtol)
+    max_step = study.spec.max_step
+    assert any(t.status is TrialStatus.COMPLETED and t.last_step == max_step
+               for t in study.trials())
+    return resumed
+
+
+class FakeContext:
+    """Stands in for ``rung.TrialContext`` in a framework callback's unit tests: records every
+    report as ``(step, metrics, whether a save function came with it)``; at step ``stop_at`` it
+    raises ``StopTrial``, as the scheduler's decision to stop would. No checkpoint: a trial
+    with ``start_step > 1`` is one resumed without its saved model."""
+
+    def __init__(self, start_step: int = 1, max_step: int = 3, stop_at: int | None = None) -> None:
+        self.start_step, self.max_step, self.stop_at = start_step, max_step, stop_at
+        self.checkpoint: str | None = None
+        self.reports: list[tuple[int, dict[str, float], bool]] = []
+
+    @property
+    def steps(self) -> list[int]:
+        """The reported steps, in order."""
+        return [step for step, _, _ in self.reports]
+
+    def report(self, step: int, save: Any = None, **metrics: float) -> None:
+        self.reports.append((step, metrics, save is not None))
+        if step == self.stop_at:
+            raise StopTrial("below the cutoff")

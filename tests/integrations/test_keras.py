@@ -6,22 +6,27 @@ here, instead of once per spawned worker (~10 s each on a loaded 2-core machine)
 
 from __future__ import annotations
 
-import itertools
 import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
 pytest.importorskip("torch")
 
-from framework_study import check_asha_stops, make_study, read_logs, steps, write_log  # noqa: E402
+from framework_study import (  # noqa: E402
+    FakeContext,
+    check_logged_values,
+    check_resumes,
+    make_study,
+    net_data,
+    write_log,
+)
 
 from rung import Float, Int, TrialContext  # noqa: E402
-from rung.core.records import TrialStatus  # noqa: E402
+from rung.core.records import Trial  # noqa: E402
 from rung.errors import ConfigError, StopTrial  # noqa: E402
 from rung.integrations import keras as rkeras  # noqa: E402
 
@@ -29,9 +34,7 @@ SPACE = {"lr": Float(0.003, 0.3, log=True), "units": Int(2, 12)}
 
 
 def data() -> tuple[Any, ...]:
-    rng = np.random.default_rng(2)
-    x = rng.normal(size=(160, 3)).astype("float32")
-    y = (x[:, :1] * 1.5 - x[:, 1:2] + 0.1 * rng.normal(size=(160, 1))).astype("float32")
+    x, y = net_data(2)
     return x[:120], y[:120], x[120:], y[120:]
 
 
@@ -60,46 +63,23 @@ def run(study: Any) -> None:
 def test_asha_stops_trials_at_its_rungs_and_reports_keras_values(tmp_path: Path) -> None:
     study = make_study("keras", SPACE, tmp_path, "val_loss", max_step=9, n_trials=8)
     run(study)
-    check_asha_stops(study, "val_loss", rungs=[1, 3])
-    for t in study.trials():
-        (log,) = read_logs(tmp_path, t.id).values()
-        assert [r.metrics["val_loss"] for r in t.results] == log
-        assert set(t.results[0].metrics) == {"loss", "val_loss"}
+    check_logged_values(study, tmp_path, "val_loss")
+    assert all(set(t.results[0].metrics) == {"loss", "val_loss"} for t in study.trials())
 
 
 def test_pause_saves_the_model_and_resume_continues_it(tmp_path: Path) -> None:
     study = make_study("keras-pause", SPACE, tmp_path, "val_loss", max_step=9, n_trials=9,
                        variant="promotion")
     run(study)
-    resumed = 0
     x, y, xv, yv = data()
-    for t in study.trials():
-        runs = read_logs(tmp_path, t.id)
-        starts = sorted(runs)
-        assert starts[0] == 1
-        for a, b in itertools.pairwise(starts):
-            assert b == a + len(runs[a])
-        resumed += len(starts) > 1
-        if len(starts) > 1:  # weights and optimizer state carried over: the uninterrupted curve
-            full = build(t.params).fit(x, y, validation_data=(xv, yv), batch_size=40,
-                                       shuffle=False, verbose=0, epochs=t.last_step)
-            assert steps(t) == list(range(1, t.last_step + 1))
-            np.testing.assert_allclose([r.metrics["val_loss"] for r in t.results],
-                                       full.history["val_loss"], rtol=1e-4)
-    assert resumed >= 2
-    assert any(t.status is TrialStatus.COMPLETED and t.last_step == 9 for t in study.trials())
 
+    def uninterrupted(t: Trial) -> list[float]:
+        full = build(t.params).fit(x, y, validation_data=(xv, yv), batch_size=40,
+                                   shuffle=False, verbose=0, epochs=t.last_step)
+        return list(full.history["val_loss"])
 
-class FakeContext:
-    def __init__(self, start_step: int = 1, max_step: int = 3, stop_at: int | None = None) -> None:
-        self.start_step, self.max_step, self.checkpoint = start_step, max_step, None
-        self.stop_at = stop_at
-        self.reports: list[int] = []
-
-    def report(self, step: int, save: Any = None, **metrics: float) -> None:
-        self.reports.append(step)
-        if step == self.stop_at:
-            raise StopTrial("below the cutoff")
+    # weights and optimizer state carried over: the uninterrupted curve
+    assert check_resumes(study, tmp_path, "val_loss", uninterrupted, rtol=1e-4) >= 2
 
 
 def test_stop_ends_fit_then_raises_and_a_restart_is_refused() -> None:
@@ -108,7 +88,7 @@ def test_stop_ends_fit_then_raises_and_a_restart_is_refused() -> None:
     model = build({"lr": 0.01, "units": 4})
     with pytest.raises(StopTrial):
         rkeras.fit(ctx, model, x, y, batch_size=40, verbose=0)
-    assert ctx.reports == [1, 2] and model.history.epoch == [0, 1]  # no third epoch
+    assert ctx.steps == [1, 2] and model.history.epoch == [0, 1]  # no third epoch
     late = FakeContext(start_step=3, max_step=5)
     with pytest.raises(ConfigError, match="initial_epoch") as e:
         model.fit(x, y, epochs=5, verbose=0, callbacks=[rkeras.KerasCallback(late)])

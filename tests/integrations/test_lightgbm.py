@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +10,17 @@ import pytest
 
 lgb = pytest.importorskip("lightgbm")
 
-from framework_study import check_asha_stops, make_study, read_logs, steps, write_log  # noqa: E402
+from framework_study import (  # noqa: E402
+    FakeContext,
+    check_logged_values,
+    check_resumes,
+    make_study,
+    tree_data,
+    write_log,
+)
 
 from rung import Float, Int, TrialContext  # noqa: E402
-from rung.core.records import TrialStatus  # noqa: E402
+from rung.core.records import Trial  # noqa: E402
 from rung.errors import ConfigError, StopTrial  # noqa: E402
 from rung.integrations import lightgbm as rlgb  # noqa: E402
 from rung.integrations._framework import require  # noqa: E402
@@ -23,9 +29,7 @@ SPACE = {"lr": Float(0.02, 0.5, log=True), "leaves": Int(2, 12)}
 
 
 def data() -> tuple[Any, Any]:
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(240, 4))
-    y = x[:, 0] * 2.0 - x[:, 1] + 0.5 * x[:, 2] ** 2 + rng.normal(scale=0.3, size=240)
+    x, y = tree_data(0)
     train = lgb.Dataset(x[:160], y[:160], params={"verbose": -1})
     valid = lgb.Dataset(x[160:], y[160:], reference=train)
     return train, valid
@@ -50,52 +54,26 @@ def objective(ctx: TrialContext) -> None:
 def test_asha_stops_trials_at_its_rungs_and_reports_lightgbm_values(tmp_path: Path) -> None:
     study = make_study("lgb", SPACE, tmp_path, "valid-l2", max_step=9, n_trials=8)
     study.run(objective, executor="local", n_workers=1)
-    check_asha_stops(study, "valid-l2", rungs=[1, 3])
-    for t in study.trials():
-        (log,) = read_logs(tmp_path, t.id).values()
-        # LightGBM logged exactly the rounds rung recorded, with the same values
-        assert [r.metrics["valid-l2"] for r in t.results] == log
+    # LightGBM logged exactly the rounds rung recorded, with the same values
+    check_logged_values(study, tmp_path, "valid-l2")
 
 
 def test_pause_saves_the_booster_and_resume_continues_it(tmp_path: Path) -> None:
     study = make_study("lgb-pause", SPACE, tmp_path, "valid-l2", max_step=9, n_trials=9,
                        variant="promotion")
     study.run(objective, executor="local", n_workers=1)
-    resumed = 0
-    for t in study.trials():
-        runs = read_logs(tmp_path, t.id)
-        starts = sorted(runs)
-        assert starts[0] == 1
-        # every run after the first started right after the step where the previous one paused
-        for a, b in itertools.pairwise(starts):
-            assert b == a + len(runs[a])
-        resumed += len(starts) > 1
-        # the resumed curve is the uninterrupted one: training continued from the saved trees
+
+    def uninterrupted(t: Trial) -> list[float]:
         train, valid = data()
         full: dict[str, Any] = {}
         lgb.train(booster_params(t.params), train, num_boost_round=t.last_step,
                   valid_sets=[valid], valid_names=["valid"],
                   callbacks=[lgb.record_evaluation(full)])
-        got = [r.metrics["valid-l2"] for r in t.results]
-        assert steps(t) == list(range(1, t.last_step + 1))
-        np.testing.assert_allclose(got, full["valid"]["l2"], rtol=1e-9)
-    assert resumed >= 2
-    assert any(t.status is TrialStatus.COMPLETED and t.last_step == 9 for t in study.trials())
+        return list(full["valid"]["l2"])
 
-
-class FakeContext:
-    """Records reports; stops the trial at ``stop_at``."""
-
-    def __init__(self, start_step: int = 1, max_step: int = 3, stop_at: int | None = None,
-                 checkpoint: str | None = None) -> None:
-        self.start_step, self.max_step, self.checkpoint = start_step, max_step, checkpoint
-        self.stop_at = stop_at
-        self.reports: list[tuple[int, dict[str, float], bool]] = []
-
-    def report(self, step: int, save: Any = None, **metrics: float) -> None:
-        self.reports.append((step, metrics, save is not None))
-        if step == self.stop_at:
-            raise StopTrial("below the cutoff")
+    # the resumed curve is the uninterrupted one: training continued from the saved trees
+    assert check_resumes(study, tmp_path, "valid-l2", uninterrupted, rtol=1e-9,
+                         every_trial=True) >= 2
 
 
 def test_rounds_per_step_and_cv_metrics() -> None:
@@ -105,7 +83,7 @@ def test_rounds_per_step_and_cv_metrics() -> None:
     rlgb.train(ctx, booster_params({"lr": 0.1, "leaves": 4}), train, rounds_per_step=2,
                valid_sets=[train, valid], valid_names=["training", "valid"],
                callbacks=[lgb.record_evaluation(log)])
-    assert [s for s, _, _ in ctx.reports] == [1, 2, 3]  # rounds 2, 4, 6
+    assert ctx.steps == [1, 2, 3]  # rounds 2, 4, 6
     assert [m["valid-l2"] for _, m, _ in ctx.reports] == log["valid"]["l2"][1::2]
     assert [m["training-l2"] for _, m, _ in ctx.reports] == log["training"]["l2"][1::2]
     assert all(saves for _, _, saves in ctx.reports)
@@ -114,7 +92,7 @@ def test_rounds_per_step_and_cv_metrics() -> None:
     with pytest.raises(StopTrial):
         lgb.cv(booster_params({"lr": 0.1, "leaves": 4}), train, num_boost_round=3, nfold=3,
                stratified=False, callbacks=[rlgb.LightGBMCallback(cv_ctx)])
-    assert [s for s, _, _ in cv_ctx.reports] == [1, 2]
+    assert cv_ctx.steps == [1, 2]
     assert set(cv_ctx.reports[0][1]) == {"valid-l2", "valid-l2-stdv"}
     assert not any(saves for _, _, saves in cv_ctx.reports)
 
@@ -145,5 +123,5 @@ def test_the_scikit_learn_api_takes_the_callback_too() -> None:
     ctx = FakeContext(max_step=4)
     model = lgb.LGBMRegressor(n_estimators=4, num_leaves=4, min_child_samples=5, verbose=-1)
     model.fit(x[:80], y[:80], eval_set=[(x[80:], y[80:])], callbacks=[rlgb.LightGBMCallback(ctx)])
-    assert [s for s, _, _ in ctx.reports] == [1, 2, 3, 4]
+    assert ctx.steps == [1, 2, 3, 4]
     assert [m["valid_0-l2"] for _, m, _ in ctx.reports] == model.evals_result_["valid_0"]["l2"]

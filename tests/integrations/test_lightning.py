@@ -7,21 +7,26 @@ once, here, instead of once per spawned worker (~10 s each on a loaded 2-core ma
 from __future__ import annotations
 
 import csv
-import itertools
 import logging
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 pl = pytest.importorskip("lightning.pytorch")
 
-from framework_study import check_asha_stops, make_study, read_logs, steps, write_log  # noqa: E402
+from framework_study import (  # noqa: E402
+    FakeContext,
+    check_logged_values,
+    check_resumes,
+    make_study,
+    net_data,
+    write_log,
+)
 
 from rung import Float, Int, TrialContext  # noqa: E402
-from rung.core.records import TrialStatus  # noqa: E402
+from rung.core.records import Trial  # noqa: E402
 from rung.errors import ConfigError, StopTrial  # noqa: E402
 from rung.integrations import lightning as rpl  # noqa: E402
 
@@ -52,9 +57,7 @@ class Net(pl.LightningModule):  # type: ignore[misc]
 
 
 def loaders() -> tuple[Any, Any]:
-    rng = np.random.default_rng(3)
-    x = rng.normal(size=(160, 3)).astype("float32")
-    y = (x[:, :1] * 1.5 - x[:, 1:2] + 0.1 * rng.normal(size=(160, 1))).astype("float32")
+    x, y = net_data(3)
     data = torch.utils.data.TensorDataset
     return (torch.utils.data.DataLoader(data(torch.tensor(x[:120]), torch.tensor(y[:120])),
                                         batch_size=40),
@@ -94,47 +97,24 @@ def run(study: Any) -> None:
 def test_asha_stops_trials_at_its_rungs_and_reports_lightning_values(tmp_path: Path) -> None:
     study = make_study("pl", SPACE, tmp_path, "val_loss", max_step=9, n_trials=8)
     run(study)
-    check_asha_stops(study, "val_loss", rungs=[1, 3])
-    for t in study.trials():
-        (log,) = read_logs(tmp_path, t.id).values()
-        np.testing.assert_allclose([r.metrics["val_loss"] for r in t.results], log, rtol=1e-6)
-        assert {"val_loss", "train_loss"} <= set(t.results[0].metrics)
+    check_logged_values(study, tmp_path, "val_loss", rtol=1e-6)
+    assert all({"val_loss", "train_loss"} <= set(t.results[0].metrics) for t in study.trials())
 
 
 def test_pause_saves_a_checkpoint_and_resume_continues_it(tmp_path: Path) -> None:
     study = make_study("pl-pause", SPACE, tmp_path, "val_loss", max_step=9, n_trials=9,
                        variant="promotion")
     run(study)
-    resumed = 0
-    for t in study.trials():
-        runs = read_logs(tmp_path, t.id)
-        starts = sorted(runs)
-        assert starts[0] == 1
-        for a, b in itertools.pairwise(starts):
-            assert b == a + len(runs[a])
-        resumed += len(starts) > 1
-        if len(starts) > 1:  # weights, optimizer and loop state restored: the same curve
-            train, valid = loaders()
-            full_dir = tmp_path / f"full-{t.id}"
-            trainer(t.last_step, full_dir, []).fit(Net(t.params["lr"], t.params["units"]),
-                                                  train, valid)
-            assert steps(t) == list(range(1, t.last_step + 1))
-            np.testing.assert_allclose([r.metrics["val_loss"] for r in t.results],
-                                       csv_values(full_dir, "val_loss"), rtol=1e-5)
-    assert resumed >= 2
-    assert any(t.status is TrialStatus.COMPLETED and t.last_step == 9 for t in study.trials())
 
+    def uninterrupted(t: Trial) -> list[float]:
+        train, valid = loaders()
+        full_dir = tmp_path / f"full-{t.id}"
+        trainer(t.last_step, full_dir, []).fit(Net(t.params["lr"], t.params["units"]),
+                                              train, valid)
+        return csv_values(full_dir, "val_loss")
 
-class FakeContext:
-    def __init__(self, start_step: int = 1, max_step: int = 3, stop_at: int | None = None) -> None:
-        self.start_step, self.max_step, self.checkpoint = start_step, max_step, None
-        self.stop_at = stop_at
-        self.reports: list[int] = []
-
-    def report(self, step: int, save: Any = None, **metrics: float) -> None:
-        self.reports.append(step)
-        if step == self.stop_at:
-            raise StopTrial("below the cutoff")
+    # weights, optimizer and loop state restored: the same curve
+    assert check_resumes(study, tmp_path, "val_loss", uninterrupted, rtol=1e-5) >= 2
 
 
 def test_stop_ends_the_epoch_loop_then_raises_and_a_restart_is_refused(tmp_path: Path) -> None:
@@ -143,7 +123,7 @@ def test_stop_ends_the_epoch_loop_then_raises_and_a_restart_is_refused(tmp_path:
     t = trainer(5, tmp_path / "a", [rpl.LightningCallback(ctx)])
     with pytest.raises(StopTrial):
         t.fit(Net(0.01, 4), train, valid)
-    assert ctx.reports == [1, 2] and t.current_epoch == 2  # two epochs ran, no third
+    assert ctx.steps == [1, 2] and t.current_epoch == 2  # two epochs ran, no third
     late = FakeContext(start_step=3, max_step=5)
     with pytest.raises(ConfigError, match="ckpt_path") as e:
         trainer(5, tmp_path / "b", [rpl.LightningCallback(late)]).fit(Net(0.01, 4), train)

@@ -6,24 +6,29 @@ the local executor with forked workers: transformers and PyTorch are imported on
 
 from __future__ import annotations
 
-import itertools
 import logging
 import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 hf = pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
 
-from framework_study import check_asha_stops, make_study, read_logs, steps, write_log  # noqa: E402
+from framework_study import (  # noqa: E402
+    FakeContext,
+    check_logged_values,
+    check_resumes,
+    make_study,
+    net_data,
+    write_log,
+)
 
 from rung import Float, Int, TrialContext  # noqa: E402
-from rung.core.records import TrialStatus  # noqa: E402
-from rung.errors import ConfigError, PauseTrial, StopTrial  # noqa: E402
+from rung.core.records import Trial  # noqa: E402
+from rung.errors import ConfigError, StopTrial  # noqa: E402
 from rung.integrations import transformers as rhf  # noqa: E402
 
 SPACE = {"lr": Float(0.003, 0.3, log=True), "units": Int(2, 12)}
@@ -44,9 +49,7 @@ class Net(torch.nn.Module):  # type: ignore[misc]
 
 
 def datasets() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    rng = np.random.default_rng(4)
-    x = rng.normal(size=(160, 3)).astype("float32")
-    y = (x[:, :1] * 1.5 - x[:, 1:2] + 0.1 * rng.normal(size=(160, 1))).astype("float32")
+    x, y = net_data(4)
     rows = [{"x": torch.tensor(a), "labels": torch.tensor(b)} for a, b in zip(x, y, strict=True)]
     return rows[:120], rows[120:]
 
@@ -86,10 +89,7 @@ def run(study: Any) -> None:
 def test_asha_stops_trials_at_its_rungs_and_reports_trainer_values(tmp_path: Path) -> None:
     study = make_study("hf", SPACE, tmp_path, "eval_loss", max_step=9, n_trials=6)
     run(study)
-    check_asha_stops(study, "eval_loss", rungs=[1, 3])
-    for t in study.trials():
-        (log,) = read_logs(tmp_path, t.id).values()
-        assert [r.metrics["eval_loss"] for r in t.results] == log
+    check_logged_values(study, tmp_path, "eval_loss")
 
 
 def test_pause_saves_a_checkpoint_and_resume_continues_it(tmp_path: Path) -> None:
@@ -97,35 +97,14 @@ def test_pause_saves_a_checkpoint_and_resume_continues_it(tmp_path: Path) -> Non
     study = make_study("hf-pause", SPACE, tmp_path, "eval_loss", max_step=3, n_trials=3,
                        variant="promotion")
     run(study)
-    resumed = 0
-    for t in study.trials():
-        runs = read_logs(tmp_path, t.id)
-        starts = sorted(runs)
-        assert starts[0] == 1
-        for a, b in itertools.pairwise(starts):
-            assert b == a + len(runs[a])
-        resumed += len(starts) > 1
-        if len(starts) > 1:  # weights, optimizer, scheduler, RNG restored: the same curve
-            full = make_trainer(t.params, 3, str(tmp_path / f"full-{t.id}"), [])
-            full.train()
-            assert steps(t) == list(range(1, t.last_step + 1))
-            np.testing.assert_allclose([r.metrics["eval_loss"] for r in t.results],
-                                       eval_losses(full)[:t.last_step], rtol=1e-5)
-    assert resumed == 1
-    assert any(t.status is TrialStatus.COMPLETED and t.last_step == 3 for t in study.trials())
 
+    def uninterrupted(t: Trial) -> list[float]:
+        full = make_trainer(t.params, 3, str(tmp_path / f"full-{t.id}"), [])
+        full.train()
+        return eval_losses(full)[:t.last_step]
 
-class FakeContext:
-    def __init__(self, start_step: int = 1, max_step: int = 3, stop_at: int | None = None,
-                 pause: bool = False) -> None:
-        self.start_step, self.max_step, self.checkpoint = start_step, max_step, None
-        self.stop_at, self.pause = stop_at, pause
-        self.reports: list[int] = []
-
-    def report(self, step: int, save: Any = None, **metrics: float) -> None:
-        self.reports.append(step)
-        if step == self.stop_at:
-            raise PauseTrial("paused") if self.pause else StopTrial("below the cutoff")
+    # weights, optimizer, scheduler, RNG restored: the same curve
+    assert check_resumes(study, tmp_path, "eval_loss", uninterrupted, rtol=1e-5) == 1
 
 
 def test_stop_by_eval_steps_and_bad_settings(tmp_path: Path) -> None:
@@ -135,7 +114,7 @@ def test_stop_by_eval_steps_and_bad_settings(tmp_path: Path) -> None:
     trainer.args.eval_steps = 2  # 3 optimizer steps per epoch: evaluations at 2, 4, 6, ...
     with pytest.raises(StopTrial):
         trainer.train()
-    assert ctx.reports == [1, 2] and trainer.state.global_step == 4
+    assert ctx.steps == [1, 2] and trainer.state.global_step == 4
     no_eval = make_trainer(p, 3, str(tmp_path), [rhf.TransformersCallback(FakeContext())], "no")
     with pytest.raises(ConfigError) as e:
         no_eval.train()

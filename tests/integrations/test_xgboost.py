@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 xgb = pytest.importorskip("xgboost")
 
-from framework_study import check_asha_stops, make_study, read_logs, steps, write_log  # noqa: E402
+from framework_study import (  # noqa: E402
+    FakeContext,
+    check_logged_values,
+    check_resumes,
+    make_study,
+    tree_data,
+    write_log,
+)
 
 from rung import Float, Int, TrialContext  # noqa: E402
-from rung.core.records import TrialStatus  # noqa: E402
+from rung.core.records import Trial  # noqa: E402
 from rung.errors import ConfigError, StopTrial  # noqa: E402
 from rung.integrations import xgboost as rxgb  # noqa: E402
 
@@ -22,9 +27,7 @@ SPACE = {"eta": Float(0.02, 0.6, log=True), "depth": Int(1, 5)}
 
 
 def data() -> tuple[Any, Any]:
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(240, 4))
-    y = x[:, 0] * 2.0 - x[:, 1] + 0.5 * x[:, 2] ** 2 + rng.normal(scale=0.3, size=240)
+    x, y = tree_data(1)
     return xgb.DMatrix(x[:160], y[:160]), xgb.DMatrix(x[160:], y[160:])
 
 
@@ -59,46 +62,24 @@ def objective(ctx: TrialContext) -> None:
 def test_asha_stops_trials_at_its_rungs_and_reports_xgboost_values(tmp_path: Path) -> None:
     study = make_study("xgb", SPACE, tmp_path, "valid-rmse", max_step=9, n_trials=8)
     study.run(objective, executor="local", n_workers=1)
-    check_asha_stops(study, "valid-rmse", rungs=[1, 3])
-    for t in study.trials():
-        (log,) = read_logs(tmp_path, t.id).values()
-        assert [r.metrics["valid-rmse"] for r in t.results] == log
+    check_logged_values(study, tmp_path, "valid-rmse")
 
 
 def test_pause_saves_the_booster_and_resume_continues_it(tmp_path: Path) -> None:
     study = make_study("xgb-pause", SPACE, tmp_path, "valid-rmse", max_step=9, n_trials=9,
                        variant="promotion")
     study.run(objective, executor="local", n_workers=1)
-    resumed = 0
-    for t in study.trials():
-        runs = read_logs(tmp_path, t.id)
-        starts = sorted(runs)
-        assert starts[0] == 1
-        for a, b in itertools.pairwise(starts):
-            assert b == a + len(runs[a])  # each run starts after the step the last one paused at
-        resumed += len(starts) > 1
+
+    def uninterrupted(t: Trial) -> list[float]:
         dtrain, dvalid = data()
         full: dict[str, Any] = {}
         xgb.train(booster_params(t.params), dtrain, num_boost_round=t.last_step,
                   evals=[(dvalid, "valid")], evals_result=full, verbose_eval=False)
-        assert steps(t) == list(range(1, t.last_step + 1))
-        # continued from the saved trees: the uninterrupted curve
-        np.testing.assert_allclose([r.metrics["valid-rmse"] for r in t.results],
-                                   full["valid"]["rmse"], rtol=1e-6)
-    assert resumed >= 2
-    assert any(t.status is TrialStatus.COMPLETED and t.last_step == 9 for t in study.trials())
+        return list(full["valid"]["rmse"])
 
-
-class FakeContext:
-    def __init__(self, start_step: int = 1, max_step: int = 3, stop_at: int | None = None) -> None:
-        self.start_step, self.max_step, self.checkpoint = start_step, max_step, None
-        self.stop_at = stop_at
-        self.reports: list[tuple[int, dict[str, float], bool]] = []
-
-    def report(self, step: int, save: Any = None, **metrics: float) -> None:
-        self.reports.append((step, metrics, save is not None))
-        if step == self.stop_at:
-            raise StopTrial("below the cutoff")
+    # continued from the saved trees: the uninterrupted curve
+    assert check_resumes(study, tmp_path, "valid-rmse", uninterrupted, rtol=1e-6,
+                         every_trial=True) >= 2
 
 
 def test_rounds_per_step_stop_and_cv_metrics() -> None:
@@ -110,14 +91,14 @@ def test_rounds_per_step_stop_and_cv_metrics() -> None:
                    evals=[(dtrain, "train"), (dvalid, "valid")], callbacks=[rec],
                    verbose_eval=False)
     log = rec.log
-    assert [s for s, _, _ in ctx.reports] == [1, 2]  # rounds 2 and 4; stopped at 4
+    assert ctx.steps == [1, 2]  # rounds 2 and 4; stopped at 4
     assert [m["valid-rmse"] for _, m, _ in ctx.reports] == log["valid"]["rmse"][1::2]
     assert [m["train-rmse"] for _, m, _ in ctx.reports] == log["train"]["rmse"][1::2]
     assert all(saves for _, _, saves in ctx.reports)
     cv_ctx = FakeContext(max_step=3)
     xgb.cv(booster_params({"eta": 0.3, "depth": 2}), dtrain, num_boost_round=3, nfold=3,
            callbacks=[rxgb.XGBoostCallback(cv_ctx)])
-    assert [s for s, _, _ in cv_ctx.reports] == [1, 2, 3]
+    assert cv_ctx.steps == [1, 2, 3]
     assert set(cv_ctx.reports[0][1]) == {"train-rmse", "train-rmse-std", "test-rmse",
                                          "test-rmse-std"}
     assert not any(saves for _, _, saves in cv_ctx.reports)
