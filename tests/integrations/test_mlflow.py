@@ -22,12 +22,11 @@ from typing import Any
 import pytest
 from tracking_study import (
     FAILED,
-    Curves,
-    FailingCurves,
-    StopAtTurn,
     check_truth,
-    make_failing_study,
-    make_study,
+    resume,
+    simulate,
+    simulate_failing,
+    simulate_interrupted,
     truth,
 )
 
@@ -144,18 +143,15 @@ def _check(client: Any, study: Study, experiment: str, tmp: Path) -> None:
 
 def test_simulated_study_is_logged_as_parent_and_nested_runs(server: str,
                                                               tmp_path: Path) -> None:
-    study = make_study(tmp_path, "sim")
     cb = MLflowCallback(tracking_uri=server, experiment="rung-sim")
-    study.simulate(Curves(), n_workers=2, callbacks=[cb])
+    study = simulate(tmp_path, "sim", cb)
     client = mlflow.tracking.MlflowClient(tracking_uri=server)
     _check(client, study, "rung-sim", tmp_path)
     assert cb.parent_run_id == _runs(client, "rung-sim")[0].info.run_id
 
 
 def test_a_failed_trial_ends_failed_with_its_error(server: str, tmp_path: Path) -> None:
-    study = make_failing_study(tmp_path)
-    study.simulate(FailingCurves(), n_workers=2, callbacks=[MLflowCallback(tracking_uri=server)])
-    assert {t.id: t.error for t in study.trials("failed")} == FAILED
+    simulate_failing(tmp_path, MLflowCallback(tracking_uri=server))
     client = mlflow.tracking.MlflowClient(tracking_uri=server)
     parent, runs = _runs(client, "failing")
     assert parent.data.metrics["n_failed"] == 2
@@ -169,19 +165,14 @@ def test_a_failed_trial_ends_failed_with_its_error(server: str, tmp_path: Path) 
 
 
 def test_a_resumed_study_continues_the_same_runs(server: str, tmp_path: Path) -> None:
-    study = make_study(tmp_path, "resumed")
-    with pytest.raises(KeyboardInterrupt):
-        study.simulate(Curves(), n_workers=2,
-                       callbacks=[MLflowCallback(tracking_uri=server), StopAtTurn(8)])
+    study = simulate_interrupted(tmp_path, "resumed", MLflowCallback(tracking_uri=server))
     client = mlflow.tracking.MlflowClient(tracking_uri=server)
     parent, first = _runs(client, "resumed")  # the experiment is named after the study
     assert parent.info.status == "KILLED"
     assert 0 < len(first) < 9
     assert any(r.info.status == "KILLED" for r in first.values())  # still running then
-    study.close()
 
-    again = Study.load("resumed", storage=tmp_path / "resumed.db")
-    again.simulate(Curves(), n_workers=2, callbacks=[MLflowCallback(tracking_uri=server)])
+    again = resume(study, tmp_path, MLflowCallback(tracking_uri=server))
     _check(client, again, "resumed", tmp_path)
     _, second = _runs(client, "resumed")
     assert {t: r.info.run_id for t, r in first.items()} == {
@@ -191,10 +182,9 @@ def test_a_resumed_study_continues_the_same_runs(server: str, tmp_path: Path) ->
 def test_a_new_study_under_an_old_name_gets_runs_of_its_own(server: str,
                                                             tmp_path: Path) -> None:
     """Same name, same experiment, another journal: the old study's runs are left alone."""
-    old = make_study(tmp_path / "old", "reused", n_trials=3)
-    old.simulate(Curves(), n_workers=2, callbacks=[MLflowCallback(tracking_uri=server)])
-    new = make_study(tmp_path / "new", "reused", n_trials=3, seed=2)
-    new.simulate(Curves(), n_workers=2, callbacks=[MLflowCallback(tracking_uri=server)])
+    old = simulate(tmp_path / "old", "reused", MLflowCallback(tracking_uri=server), n_trials=3)
+    new = simulate(tmp_path / "new", "reused", MLflowCallback(tracking_uri=server), n_trials=3,
+                   seed=2)
     client = mlflow.tracking.MlflowClient(tracking_uri=server)
     exp = client.get_experiment_by_name("reused")
     runs = client.search_runs([exp.experiment_id], max_results=1000)

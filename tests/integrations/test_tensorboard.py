@@ -13,11 +13,11 @@ import pytest
 from tracking_study import (
     FAILED,
     Curves,
-    FailingCurves,
-    StopAtTurn,
     check_truth,
-    make_failing_study,
-    make_study,
+    resume,
+    simulate,
+    simulate_failing,
+    simulate_interrupted,
     truth,
 )
 
@@ -91,8 +91,7 @@ def _check(study: Study, root: Path) -> None:
 
 
 def test_simulated_study_is_read_back_by_tensorboard(tmp_path: Path) -> None:
-    study = make_study(tmp_path, "tb")
-    study.simulate(Curves(), n_workers=2, callbacks=[TensorBoardCallback(tmp_path / "logs")])
+    study = simulate(tmp_path, "tb", TensorBoardCallback(tmp_path / "logs"))
     _check(study, tmp_path / "logs")
     stops = [text for t in range(9)
              for _, text in _texts(_read(tmp_path / "logs/tb" / f"trial-{t:04d}"),
@@ -101,10 +100,7 @@ def test_simulated_study_is_read_back_by_tensorboard(tmp_path: Path) -> None:
 
 
 def test_a_failed_trial_has_its_status_and_error(tmp_path: Path) -> None:
-    study = make_failing_study(tmp_path)
-    study.simulate(FailingCurves(), n_workers=2,
-                   callbacks=[TensorBoardCallback(tmp_path / "logs")])
-    assert {t.id: t.error for t in study.trials("failed")} == FAILED
+    study = simulate_failing(tmp_path, TensorBoardCallback(tmp_path / "logs"))
     expected = truth(study)
     for tid in range(4):
         ea = _read(tmp_path / "logs/failing" / f"trial-{tid:04d}")
@@ -122,15 +118,10 @@ def test_a_failed_trial_has_its_status_and_error(tmp_path: Path) -> None:
 
 
 def test_a_resumed_study_continues_each_trials_run(tmp_path: Path) -> None:
-    study = make_study(tmp_path, "again")
-    with pytest.raises(KeyboardInterrupt):
-        study.simulate(Curves(), n_workers=2,
-                       callbacks=[TensorBoardCallback(tmp_path / "logs"), StopAtTurn(8)])
+    study = simulate_interrupted(tmp_path, "again", TensorBoardCallback(tmp_path / "logs"))
     ea = _read(tmp_path / "logs/again/study")
     assert _texts(ea, "rung/status")[-1][1].startswith("killed")
-    study.close()
-    again = Study.load("again", storage=tmp_path / "again.db")
-    again.simulate(Curves(), n_workers=2, callbacks=[TensorBoardCallback(tmp_path / "logs")])
+    again = resume(study, tmp_path, TensorBoardCallback(tmp_path / "logs"))
     _check_resumed(again, tmp_path / "logs")
 
 

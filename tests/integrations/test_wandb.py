@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 from tracking_study import (
     FAILED,
-    Curves,
-    FailingCurves,
-    StopAtTurn,
     check_truth,
-    make_failing_study,
-    make_study,
+    resume,
+    simulate,
+    simulate_failing,
+    simulate_interrupted,
     truth,
 )
 
@@ -70,9 +69,8 @@ def _by_name(runs: list[OfflineRun]) -> dict[str, list[OfflineRun]]:
 
 
 def test_simulated_study_is_written_as_offline_runs(tmp_path: Path) -> None:
-    study = make_study(tmp_path, "wb")
-    cb = WandbCallback(dir=tmp_path / "w", mode="offline", tags=["ci"])
-    study.simulate(Curves(), n_workers=2, callbacks=[cb])
+    study = simulate(tmp_path, "wb", WandbCallback(dir=tmp_path / "w", mode="offline",
+                                                   tags=["ci"]))
     expected = truth(study)
     check_truth(expected)
     runs = _by_name(_read(tmp_path / "w"))
@@ -114,9 +112,7 @@ def test_simulated_study_is_written_as_offline_runs(tmp_path: Path) -> None:
 
 
 def test_a_failed_trial_finishes_with_exit_code_1_and_its_error(tmp_path: Path) -> None:
-    study = make_failing_study(tmp_path)
-    study.simulate(FailingCurves(), n_workers=2, callbacks=[WandbCallback(dir=tmp_path / "w")])
-    assert {t.id: t.error for t in study.trials("failed")} == FAILED
+    simulate_failing(tmp_path, WandbCallback(dir=tmp_path / "w"))
     runs = {r.name: r for r in _read(tmp_path / "w")}
     for tid in range(4):
         run = runs[f"trial-{tid}"]
@@ -131,19 +127,14 @@ def test_a_failed_trial_finishes_with_exit_code_1_and_its_error(tmp_path: Path) 
 
 
 def test_a_resumed_study_logs_the_rest_in_new_runs(tmp_path: Path) -> None:
-    study = make_study(tmp_path, "again")
-    with pytest.raises(KeyboardInterrupt):
-        study.simulate(Curves(), n_workers=2,
-                       callbacks=[WandbCallback(dir=tmp_path / "w"), StopAtTurn(8)])
+    study = simulate_interrupted(tmp_path, "again", WandbCallback(dir=tmp_path / "w"))
     first = _read(tmp_path / "w")
     (parent,) = [r for r in first if r.job_type == "study"]
     assert parent.summary["rung/status"] == "killed" and parent.exit_code == 1
     open_then = {r.name for r in first if r.summary.get("rung/status") in ("running",
                                                                             "interrupted")}
     assert open_then
-    study.close()
-    again = Study.load("again", storage=tmp_path / "again.db")
-    again.simulate(Curves(), n_workers=2, callbacks=[WandbCallback(dir=tmp_path / "w")])
+    again = resume(study, tmp_path, WandbCallback(dir=tmp_path / "w"))
     expected = truth(again)
     runs = _by_name(_read(tmp_path / "w"))
     for tid, want in expected.items():

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from rung import ASHA, Budget, Callback, Categorical, Float, Objective, SearchSpace, Study
 from rung.core.events import Cancel, Command, Event, Reply, ResultReported
 from rung.core.history import History
@@ -57,6 +59,43 @@ def make_study(tmp_path: Path, name: str = "track", n_trials: int = 9, seed: int
                         scheduler=ASHA(reduction_factor=3), max_step=9,
                         budget=Budget(n_trials=n_trials), seed=seed,
                         storage=tmp_path / f"{name}.db")
+
+
+def simulate(tmp_path: Path, name: str, tracker: Callback, n_trials: int = 9,
+             seed: int = 1) -> Study:
+    """``make_study`` simulated to its end on ``Curves`` (2 workers), reported to ``tracker``."""
+    study = make_study(tmp_path, name, n_trials, seed)
+    study.simulate(Curves(), n_workers=2, callbacks=[tracker])
+    return study
+
+
+def simulate_failing(tmp_path: Path, tracker: Callback) -> Study:
+    """``make_failing_study`` simulated to its end on ``FailingCurves`` (2 workers), reported to
+    ``tracker``; trials 2 and 3 failed with the errors in ``FAILED`` (checked)."""
+    study = make_failing_study(tmp_path)
+    study.simulate(FailingCurves(), n_workers=2, callbacks=[tracker])
+    assert {t.id: t.error for t in study.trials("failed")} == FAILED
+    return study
+
+
+def simulate_interrupted(tmp_path: Path, name: str, tracker: Callback) -> Study:
+    """The first session of a resumed study: ``make_study`` simulated on ``Curves`` (2 workers),
+    reported to ``tracker``, until turn 8 raises ``KeyboardInterrupt`` (checked) as a crash would
+    end it; its journal stays intact. Resume it with ``resume``."""
+    study = make_study(tmp_path, name)
+    with pytest.raises(KeyboardInterrupt):
+        study.simulate(Curves(), n_workers=2, callbacks=[tracker, StopAtTurn(8)])
+    return study
+
+
+def resume(study: Study, tmp_path: Path, tracker: Callback) -> Study:
+    """The second session: ``study`` (from ``simulate_interrupted``) closed, loaded again from its
+    journal and simulated to its end, reported to ``tracker`` (a new callback, as a new process
+    would have)."""
+    study.close()
+    again = Study.load(study.name, storage=tmp_path / f"{study.name}.db")
+    again.simulate(Curves(), n_workers=2, callbacks=[tracker])
+    return again
 
 
 @dataclass
