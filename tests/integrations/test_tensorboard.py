@@ -14,6 +14,7 @@ from tracking_study import (
     FAILED,
     Curves,
     check_truth,
+    journal_decisions,
     resume,
     simulate,
     simulate_failing,
@@ -22,7 +23,6 @@ from tracking_study import (
 )
 
 from rung import Study
-from rung.core.events import ResultReported
 from rung.integrations.tensorboard import TensorBoardCallback
 
 pytest.importorskip("tensorboardX")
@@ -139,23 +139,13 @@ def _check_resumed(study: Study, root: Path) -> None:
 
 
 def _decision_texts(study: Study, tid: int) -> list[str]:
-    """The text each of the trial's replies and cancels should have, from the journal."""
-    from rung.core.events import Cancel, Reply
-
+    """The text each of the trial's replies and cancels should have, from the journal (a
+    cancel's reason always in parentheses, a reply's only when it has one)."""
     out: list[str] = []
-    last = 0
-    for r in study.journal.read(study.name):
-        if getattr(r, "trial_id", None) != tid:
-            continue
-        if isinstance(r, ResultReported):
-            last = r.step
-        elif isinstance(r, Reply):
-            d = r.decision
-            lease = f" until step {d.until_step}" if d.until_step is not None else ""
-            why = f" ({d.reason})" if d.reason else ""
-            out.append(f"step {r.step}: {d.action.value}{lease}{why}")
-        elif isinstance(r, Cancel):
-            out.append(f"step {last}: cancel ({r.reason})")
+    for step, action, reason, until_step in journal_decisions(study)[tid]:
+        lease = f" until step {until_step}" if until_step is not None else ""
+        why = f" ({reason})" if reason or action == "cancel" else ""
+        out.append(f"step {step}: {action}{lease}{why}")
     return out
 
 

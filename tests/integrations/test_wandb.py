@@ -10,6 +10,7 @@ import pytest
 from tracking_study import (
     FAILED,
     check_truth,
+    journal_decisions,
     resume,
     simulate,
     simulate_failing,
@@ -18,7 +19,6 @@ from tracking_study import (
 )
 
 from rung import Study
-from rung.core.events import Cancel, Reply, ResultReported
 from rung.integrations.wandb import WandbCallback
 
 wandb = pytest.importorskip("wandb")
@@ -36,21 +36,8 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _decisions(study: Study, tid: int) -> list[dict[str, object]]:
     """What the journal says the trial's decisions were, as the run's rows should hold them."""
-    out: list[dict[str, object]] = []
-    last = 0
-    for r in study.journal.read(study.name):
-        if getattr(r, "trial_id", None) != tid:
-            continue
-        if isinstance(r, ResultReported):
-            last = r.step
-        elif isinstance(r, Reply):
-            d = r.decision
-            out.append({"step": r.step, "action": d.action.value, "reason": d.reason,
-                        "until_step": d.until_step})
-        elif isinstance(r, Cancel):
-            out.append({"step": last, "action": "cancel", "reason": r.reason,
-                        "until_step": None})
-    return out
+    return [{"step": step, "action": action, "reason": reason, "until_step": until_step}
+            for step, action, reason, until_step in journal_decisions(study)[tid]]
 
 
 def _read(root: Path) -> list[OfflineRun]:

@@ -109,22 +109,34 @@ class TrialTruth:
     decisions: list[tuple[int, str, str]] = field(default_factory=list)
 
 
-def truth(study: Study) -> dict[int, TrialTruth]:
-    """Every trial of ``study`` as its journal records it."""
-    h = study.history
-    out = {t: TrialTruth(dict(h.params(t)), h.status(t).value, h.parent_id(t)) for t in h}
+def journal_decisions(study: Study) -> dict[int, list[tuple[int, str, str, int | None]]]:
+    """Every trial's replies and cancels as the journal records them, in its order:
+    ``(step, action, reason, until_step)``; a cancel stands at the trial's last reported step
+    (0 before any), with no ``until_step``."""
+    out: dict[int, list[tuple[int, str, str, int | None]]] = {t: [] for t in study.history}
     last: dict[int, int] = {}
     for r in study.journal.read(study.name):
         if isinstance(r, ResultReported):
             last[r.trial_id] = r.step
+        elif isinstance(r, Reply):
+            d = r.decision
+            out[r.trial_id].append((r.step, d.action.value, d.reason, d.until_step))
+        elif isinstance(r, Cancel):
+            out[r.trial_id].append((last.get(r.trial_id, 0), "cancel", r.reason, None))
+    return out
+
+
+def truth(study: Study) -> dict[int, TrialTruth]:
+    """Every trial of ``study`` as its journal records it."""
+    h = study.history
+    out = {t: TrialTruth(dict(h.params(t)), h.status(t).value, h.parent_id(t)) for t in h}
+    for r in study.journal.read(study.name):
+        if isinstance(r, ResultReported):
             for k, v in r.metrics.items():
                 if isinstance(v, float | int) and not isinstance(v, bool):
                     out[r.trial_id].metrics.append((r.step, k, float(v)))
-        elif isinstance(r, Reply):
-            out[r.trial_id].decisions.append((r.step, r.decision.action.value,
-                                              r.decision.reason))
-        elif isinstance(r, Cancel):
-            out[r.trial_id].decisions.append((last.get(r.trial_id, 0), "cancel", r.reason))
+    for t, decisions in journal_decisions(study).items():
+        out[t].decisions = [(step, action, reason) for step, action, reason, _ in decisions]
     return out
 
 
