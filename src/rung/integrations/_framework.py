@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any, Protocol
 
@@ -90,9 +90,6 @@ def check_start(ctx: Reports, done: int, units: int, what: str, hint: str) -> No
             f"starts after {done}: {hint}"))
 
 
-__all__ = ["Reports", "SaveFn", "check_start", "check_units", "require", "scalars"]
-
-
 def saved_file(ctx: Reports, name: str) -> str | None:
     """The file ``name`` in the trial's checkpoint, or ``None`` for a fresh trial (no
     checkpoint, or one without that file)."""
@@ -100,3 +97,45 @@ def saved_file(ctx: Reports, name: str) -> str | None:
         return None
     path = os.path.join(ctx.checkpoint, name)
     return path if os.path.exists(path) else None
+
+
+def boosting_rounds(ctx: Reports, rounds_per_step: int, kwargs: Mapping[str, Any],
+                    managed: Sequence[str], feature: str) -> tuple[int, int]:
+    """What a boosting library's ``train`` wrapper checks and computes before training.
+
+    Args:
+        ctx: the trial.
+        rounds_per_step: boosting rounds per rung step.
+        kwargs: the caller's other arguments for the library's ``train``.
+        managed: the arguments the wrapper sets itself (the number of rounds, the model to
+            continue from): none may be in ``kwargs``.
+        feature: the wrapper, for the message (``"rung.integrations.lightgbm.train"``).
+
+    Returns:
+        ``(rounds_per_step, rounds)``: ``rounds`` is what is left from the checkpoint at step
+        ``ctx.start_step - 1`` to ``ctx.max_step``.
+
+    Raises:
+        ConfigError: a managed argument was passed (key: its name), or ``rounds_per_step`` is
+            not an integer >= 1.
+    """
+    for key in managed:
+        if key in kwargs:
+            raise ConfigError(key=key, message=f"is set by {feature} from the trial's steps "
+                                               "and checkpoint")
+    units = check_units("rounds_per_step", rounds_per_step)
+    return units, (ctx.max_step - ctx.start_step + 1) * units
+
+
+def model_saver(model: Any, file: str, **options: Any) -> SaveFn:
+    """A ``save`` for ``report`` that writes ``model`` (a booster) with
+    ``model.save_model(<checkpoint directory>/<file>, **options)``."""
+
+    def save(directory: str) -> None:
+        model.save_model(os.path.join(directory, file), **options)
+
+    return save
+
+
+__all__ = ["Reports", "SaveFn", "boosting_rounds", "check_start", "check_units", "model_saver",
+           "require", "saved_file", "scalars"]

@@ -32,11 +32,18 @@ saved: a paused ``cv`` trial restarts from scratch.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
-from rung.integrations._framework import Reports, check_start, check_units, require, saved_file
+from rung.integrations._framework import (
+    Reports,
+    boosting_rounds,
+    check_start,
+    check_units,
+    model_saver,
+    require,
+    saved_file,
+)
 
 lgb: Any = require("lightgbm", "lightgbm", "rung.integrations.lightgbm")
 
@@ -92,13 +99,8 @@ class LightGBMCallback:
             metrics[f"{data}-{name}"] = float(value)
             if len(item) > 4:  # lightgbm.cv: (data, metric, mean, higher_better, stdv)
                 metrics[f"{data}-{name}-stdv"] = float(item[4])
-        save = None
-        if self.checkpoints and isinstance(env.model, lgb.Booster):
-            booster = env.model
-
-            def save(directory: str) -> None:
-                booster.save_model(os.path.join(directory, MODEL_FILE), num_iteration=-1)
-
+        save = (model_saver(env.model, MODEL_FILE, num_iteration=-1)
+                if self.checkpoints and isinstance(env.model, lgb.Booster) else None)
         self.ctx.report(rounds // self.rounds_per_step, save=save, **metrics)
 
 
@@ -125,17 +127,11 @@ def train(
     Returns:
         The booster, when the trial ran to ``max_step`` (a stopped or paused trial raises).
     """
-    for key in ("num_boost_round", "init_model"):
-        if key in kwargs:
-            from rung.errors import ConfigError
-
-            raise ConfigError(key=key, message="is set by rung.integrations.lightgbm.train "
-                                               "from the trial's steps and checkpoint")
-    units = check_units("rounds_per_step", rounds_per_step)
-    cb = LightGBMCallback(ctx, units)
-    rounds = (ctx.max_step - ctx.start_step + 1) * units
+    units, rounds = boosting_rounds(ctx, rounds_per_step, kwargs,
+                                    ("num_boost_round", "init_model"),
+                                    "rung.integrations.lightgbm.train")
     return lgb.train(params, train_set, num_boost_round=rounds, init_model=resume_model(ctx),
-                     callbacks=[*callbacks, cb], **kwargs)
+                     callbacks=[*callbacks, LightGBMCallback(ctx, units)], **kwargs)
 
 
 __all__ = ["MODEL_FILE", "LightGBMCallback", "resume_model", "train"]

@@ -32,12 +32,18 @@ restarts from scratch.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
-from rung.errors import ConfigError
-from rung.integrations._framework import Reports, check_start, check_units, require, saved_file
+from rung.integrations._framework import (
+    Reports,
+    boosting_rounds,
+    check_start,
+    check_units,
+    model_saver,
+    require,
+    saved_file,
+)
 
 xgb: Any = require("xgboost", "xgboost", "rung.integrations.xgboost")
 
@@ -90,13 +96,8 @@ class XGBoostCallback(xgb.callback.TrainingCallback):  # type: ignore[misc]
                     metrics[f"{data}-{name}-std"] = float(last[1])
                 else:
                     metrics[f"{data}-{name}"] = float(last)
-        save = None
-        if self.checkpoints and isinstance(model, xgb.Booster):
-            booster = model
-
-            def save(directory: str) -> None:
-                booster.save_model(os.path.join(directory, MODEL_FILE))
-
+        save = (model_saver(model, MODEL_FILE)
+                if self.checkpoints and isinstance(model, xgb.Booster) else None)
         self.ctx.report(rounds // self.rounds_per_step, save=save, **metrics)
         return False
 
@@ -123,17 +124,13 @@ def train(
     Returns:
         The booster, when the trial ran to ``max_step`` (a stopped or paused trial raises).
     """
-    for key in ("num_boost_round", "xgb_model"):
-        if key in kwargs:
-            raise ConfigError(key=key, message="is set by rung.integrations.xgboost.train "
-                                               "from the trial's steps and checkpoint")
-    units = check_units("rounds_per_step", rounds_per_step)
-    cb = XGBoostCallback(ctx, units)
-    start = resume_model(ctx)
-    done = (ctx.start_step - 1) * units if start is not None else 0
-    rounds = ctx.max_step * units - done
-    return xgb.train(params, dtrain, num_boost_round=rounds, xgb_model=start,
-                     callbacks=[*callbacks, cb], **kwargs)
+    units, rounds = boosting_rounds(ctx, rounds_per_step, kwargs,
+                                    ("num_boost_round", "xgb_model"),
+                                    "rung.integrations.xgboost.train")
+    # without a checkpoint, a trial resumed past step 1 is refused before the first round
+    # (XGBoostCallback.before_training), so ``rounds`` only matters from a checkpoint
+    return xgb.train(params, dtrain, num_boost_round=rounds, xgb_model=resume_model(ctx),
+                     callbacks=[*callbacks, XGBoostCallback(ctx, units)], **kwargs)
 
 
 __all__ = ["MODEL_FILE", "XGBoostCallback", "resume_model", "train"]
