@@ -74,7 +74,33 @@ def _objective(metric: str | None, mode: str | None) -> Objective:
     return Objective(metric, mode)
 
 
-class RungScheduler(FIFOScheduler):
+class _TuneAdapter:
+    """What ``RungScheduler`` and ``RungSearcher`` share: an objective that Tune may complete,
+    and a rung study embedded on first use (after which the adapter cannot be pickled)."""
+
+    _metric: str | None
+    _mode: str | None
+    _emb: Embedded | None
+    #: what it has done once ``_emb`` exists, for the pickling error
+    _in_use = "started"
+
+    def _set_objective(self, metric: str | None, mode: str | None) -> bool:
+        """Tune's ``set_search_properties``: fill in the metric and mode from
+        ``tune.TuneConfig``; ``False`` (Tune then raises) when either was already given here."""
+        if (self._metric and metric) or (self._mode and mode):
+            return False
+        self._metric = metric or self._metric
+        self._mode = mode or self._mode
+        return True
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if state.get("_emb") is not None:
+            raise TypeError(f"a {type(self).__name__} that has {self._in_use} cannot be pickled")
+        return state
+
+
+class RungScheduler(_TuneAdapter, FIFOScheduler):
     """A Ray Tune trial scheduler backed by a rung scheduler (see the module docstring).
 
     Args:
@@ -89,6 +115,7 @@ class RungScheduler(FIFOScheduler):
     """
 
     _supports_buffered_results = False
+    _in_use = "started trials"
 
     def __init__(
         self,
@@ -115,11 +142,7 @@ class RungScheduler(FIFOScheduler):
         self.n_stopped = 0
 
     def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
-        if (self._metric and metric) or (self._mode and mode):
-            return False
-        self._metric = metric or self._metric
-        self._mode = mode or self._mode
-        return True
+        return self._set_objective(metric, mode)
 
     @property
     def embedded(self) -> Embedded:
@@ -170,14 +193,8 @@ class RungScheduler(FIFOScheduler):
     def debug_string(self) -> str:
         return f"Using rung's scheduler {self.rung_scheduler!r}: {self.n_stopped} stopped."
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        if state.get("_emb") is not None:
-            raise TypeError("a RungScheduler that has started trials cannot be pickled")
-        return state
 
-
-class RungSearcher(Searcher):
+class RungSearcher(_TuneAdapter, Searcher):
     """A Ray Tune searcher backed by a rung searcher (see the module docstring).
 
     Args:
@@ -192,6 +209,8 @@ class RungSearcher(Searcher):
         storage: a SQLite path to journal the rung study to (default: in memory).
         name: the rung study's name in ``storage``.
     """
+
+    _in_use = "suggested"
 
     def __init__(
         self,
@@ -219,11 +238,7 @@ class RungSearcher(Searcher):
     def set_search_properties(
         self, metric: str | None, mode: str | None, config: dict[str, Any], **spec: Any
     ) -> bool:
-        if (self._metric and metric) or (self._mode and mode):
-            return False
-        self._metric = metric or self._metric
-        self._mode = mode or self._mode
-        return True
+        return self._set_objective(metric, mode)
 
     @property
     def embedded(self) -> Embedded:
@@ -267,9 +282,3 @@ class RungSearcher(Searcher):
 
     def set_state(self, state: dict[str, Any]) -> None:
         self._metric, self._mode = state.get("metric"), state.get("mode")
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        if state.get("_emb") is not None:
-            raise TypeError("a RungSearcher that has suggested cannot be pickled")
-        return state
