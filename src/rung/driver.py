@@ -26,6 +26,7 @@ from rung.storage.base import Journal
 
 if TYPE_CHECKING:
     from rung.callbacks import Callback
+    from rung.dashboard.snapshot import RunWriter
     from rung.reporter import Reporter
 
 log = logging.getLogger("rung.driver")
@@ -87,6 +88,7 @@ def drive(
     """
     pending: list[Event] = [*(first or []), *executor.start(ctx)]
     ended = False  # the run ended as runs end (budget, nothing left, max_failures)
+    views = _view_writer(journal, ctx.study)
     try:
         while True:
             commands = turn(engine, journal, ctx.study, pending)
@@ -100,6 +102,8 @@ def drive(
                 h = engine.history
                 for cb in callbacks:
                     cb.on_turn(pending, commands, h)
+            if views is not None:
+                views.after_turn(engine)
             limit = failure_limit(engine)
             if limit is not None:
                 ended = True
@@ -116,8 +120,22 @@ def drive(
                 pending = [Tick(executor.now())]
     finally:
         executor.shutdown()
+        if views is not None and ended:
+            views.at_end(engine)
         if reporter is not None and ended:
             reporter.end(engine, ctx.study)
+
+
+def _view_writer(journal: Journal, study: str) -> RunWriter | None:
+    """The writer of the dashboard's snapshot beside an SQLite journal (``None`` for a
+    journal without a file): a cache of the dashboard's pages so that opening a large study
+    does not replay it (``rung.dashboard.snapshot``; it never raises, and writes nothing for a
+    journal under its ``MIN_RECORDS``)."""
+    if getattr(journal, "path", None) is None:
+        return None
+    from rung.dashboard.snapshot import RunWriter
+
+    return RunWriter(journal, study)
 
 
 def _counts(engine: Engine) -> dict[str, int]:

@@ -63,14 +63,29 @@ def _finite(x: float) -> float:
     return x if math.isfinite(x) else math.inf
 
 
+def memo_key(n_records: int) -> tuple[int, ...]:
+    """What a chart's kept answer depends on: the records replayed and the caps."""
+    return (n_records, MAX_CURVES, BEST_CURVES, MAX_PARALLEL, BEST_PARALLEL, MAX_RUNS,
+            MAX_PARETO)
+
+
+#: the memoized chart endpoints (a dashboard snapshot stores their answers)
+CHARTS = ("curves", "parallel", "workers", "pareto")
+
+
+def rung_steps(snap: Snapshot) -> list[int]:
+    """The study's rung steps (from its replayed scheduler)."""
+    assert snap.engine is not None
+    return spec_steps(snap.spec, snap.engine.scheduler)
+
+
 def memoized(fn: Callable[[Snapshot], dict[str, Any]]) -> Callable[[Snapshot], dict[str, Any]]:
     """``fn``'s answer is kept until new records arrive (the page polls every few seconds: a
     finished study's chart is computed once). The caps are part of the key."""
     name = fn.__name__
 
     def cached(snap: Snapshot) -> dict[str, Any]:
-        key = (snap.fold.n_records, MAX_CURVES, BEST_CURVES, MAX_PARALLEL, BEST_PARALLEL,
-               MAX_RUNS)
+        key = memo_key(snap.fold.n_records)
         hit = snap.memo.get(name)
         if hit is not None and hit[0] == key:
             return hit[1]
@@ -112,7 +127,7 @@ def curves(snap: Snapshot) -> dict[str, Any]:
         if pts:
             series.append({"id": tid, "status": h.status(tid).value,
                            "x": [p[0] for p in pts], "y": [o.value(p[1]) for p in pts]})
-    steps = spec_steps(snap.spec, snap.engine.scheduler)
+    steps = rung_steps(snap)
     marks = []
     shown = set(ids)
     for (tid, step), d in jf.decision_at.items():
@@ -141,6 +156,7 @@ def workers(snap: Snapshot) -> dict[str, Any]:
                    "total_runs": len(jf.runs)})
 
 
+@memoized
 def pareto(snap: Snapshot) -> dict[str, Any]:
     """The trials' first two objective values: every trial on the Pareto front and, past
     ``MAX_PARETO`` points, an evenly spaced sample (by trial id) of the others; ``sample`` says
@@ -203,15 +219,18 @@ def front_ids(h: Any) -> list[int]:
 __all__ = [
     "BEST_CURVES",
     "BEST_PARALLEL",
+    "CHARTS",
     "MAX_CURVES",
     "MAX_PARALLEL",
     "MAX_PARETO",
     "MAX_RUNS",
     "curves",
     "front_ids",
+    "memo_key",
     "memoized",
     "parallel",
     "pareto",
+    "rung_steps",
     "sample",
     "workers",
 ]

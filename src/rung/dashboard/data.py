@@ -41,18 +41,29 @@ from rung.dashboard._json import clean, jclean
 from rung.dashboard.charts import (  # the chart pages, re-exported
     BEST_CURVES,
     BEST_PARALLEL,
+    CHARTS,
     MAX_CURVES,
     MAX_PARALLEL,
     MAX_PARETO,
     MAX_RUNS,
     curves,
     front_ids,
+    memo_key,
     memoized,
     parallel,
     pareto,
     sample,
     workers,
 )
+from rung.dashboard.snapshot import (
+    MIN_RECORDS,
+    View,
+    cache_path,
+    default_cache_dir,
+    view_path,
+)
+from rung.dashboard.snapshot import best as best_view
+from rung.dashboard.snapshot import write as write_view
 from rung.dashboard.table import refresh_rows, trials
 from rung.errors import RungError
 from rung.storage import SQLiteJournal
@@ -68,10 +79,15 @@ WAIT = 1.0
 
 @dataclass
 class Snapshot:
+    """A study as the dashboard serves it: replayed (``engine``, ``fold``), or read from a
+    snapshot of its pages (``view``; ``engine`` is then ``None`` and ``fold`` holds only the
+    number of records the snapshot covers) while the journal is replayed in the background
+    (``shadow``) if it has grown since."""
+
     name: str
     path: Path
     spec: StudySpec
-    engine: Engine
+    engine: Engine | None
     fold: JournalFold
     auto: str | None
     live: bool = False
@@ -90,9 +106,17 @@ class Snapshot:
     order: tuple[tuple[int, str, bool], list[int]] | None = None
     #: the last answer of each chart's endpoint, with the state it was computed from
     memo: dict[str, tuple[tuple[int, ...], dict[str, Any]]] = field(default_factory=dict)
+    #: the snapshot served until the replay has caught up (``rung.dashboard.snapshot``)
+    view: View | None = None
+    #: the replay going on behind a view: its engine and fold
+    shadow: tuple[Engine, JournalFold] | None = None
+    #: no usable snapshot was found when the study was opened (a full replay writes one)
+    uncached: bool = False
 
     @property
     def history(self) -> Any:
+        if self.engine is None:
+            raise RuntimeError("a snapshot's view has no history (its pages are stored)")
         return self.engine.history
 
     @property
@@ -107,9 +131,14 @@ class Catalog:
     """The studies under ``storage`` (an SQLite journal, or a directory of ``*.db`` files),
     or just ``only`` if given."""
 
-    def __init__(self, storage: str | Path, only: str | None = None) -> None:
+    def __init__(self, storage: str | Path, only: str | None = None,
+                 cache_dir: Path | None = None, snapshots: bool = True) -> None:
         self.storage = Path(storage)
         self.only = only
+        #: where the dashboard writes its own snapshots (``rung.dashboard.snapshot``)
+        self.cache_dir = cache_dir if cache_dir is not None else default_cache_dir()
+        #: False: never read nor write snapshots (always replay the journal)
+        self.snapshots = snapshots
         self._cache: dict[tuple[Path, str], Snapshot] = {}
         self._lock = threading.RLock()
 
@@ -157,10 +186,17 @@ class Catalog:
                     auto = stored.get("auto")
                     snap = Snapshot(name, path, spec, Engine.from_spec(spec), JournalFold(),
                                     auto if isinstance(auto, str) else None)
+                    if self.snapshots:
+                        self._open_view(snap)
                     self._cache[(path, name)] = snap
                 snap.total = j.count(name)
                 snap.live = j.is_being_written(name)
-            if snap.loader is None:
+            if snap.view is not None:
+                if snap.total > snap.fold.n_records and snap.loader is None:
+                    snap.loader = threading.Thread(target=self._load, args=(snap,),
+                                                   name=f"replay {name}", daemon=True)
+                    snap.loader.start()
+            elif snap.loader is None:
                 deadline = time.monotonic() + wait
                 while self._step(snap):
                     if time.monotonic() > deadline:
@@ -168,11 +204,36 @@ class Catalog:
                                                        name=f"replay {name}", daemon=True)
                         snap.loader.start()
                         break
+                else:
+                    self._replayed(snap)
             snap.read_at = time.time()
             return snap
 
+    def _open_view(self, snap: Snapshot) -> None:
+        """Serve ``snap`` from the best usable snapshot of its pages, if there is one: the
+        run's beside the journal, or the dashboard's own in its cache directory."""
+        paths = [view_path(snap.path, snap.name), cache_path(self.cache_dir, snap.path,
+                                                             snap.name)]
+        view = best_view(paths, snap.path, snap.name)
+        if view is None:
+            snap.uncached = True
+            return
+        snap.view = view
+        snap.engine = None
+        snap.fold = JournalFold(n_records=view.n_records)
+        snap.rows = view.rows
+        key = memo_key(view.n_records)
+        for name in CHARTS:
+            snap.memo[name] = (key, view.pages[name])
+        log.info("dashboard: %s opened from a snapshot of its first %d records", snap.name,
+                 view.n_records)
+
     def _step(self, snap: Snapshot) -> bool:
-        """Replay up to ``CHUNK`` more records of ``snap``; True if there may be more."""
+        """Replay up to ``CHUNK`` more records of ``snap``; True if there may be more. Behind
+        a snapshot's view, into the shadow replay, which takes the view's place once it has
+        caught up."""
+        if snap.view is not None:
+            return self._shadow_step(snap)
         new = read_records(snap.path, snap.name, snap.fold.n_records, CHUNK)
         if not new:
             return False
@@ -206,6 +267,37 @@ class Catalog:
         snap.total = max(snap.total, snap.fold.n_records)
         return more
 
+    def _shadow_step(self, snap: Snapshot) -> bool:
+        """Replay a chunk of the journal behind ``snap``'s view (from the start: a snapshot
+        holds no engine state to go on from); once it has caught up with the journal, it
+        replaces the view."""
+        assert snap.view is not None
+        if snap.shadow is None:
+            snap.shadow = (Engine.from_spec(snap.spec), JournalFold())
+        engine, jf = snap.shadow
+        new = read_records(snap.path, snap.name, jf.n_records, CHUNK)
+        if new:
+            if len(new) >= CHUNK:  # a turn must not be split (see ``_step``)
+                cut = next((i for i in range(len(new) - 1, -1, -1) if is_event(new[i])), 0)
+                if cut == 0:
+                    new += read_records(snap.path, snap.name, jf.n_records + len(new), 2**62)
+                else:
+                    new = new[:cut]
+            Engine.replay(snap.spec, new, engine=engine)
+            jf.update(new)
+            return True
+        snap.view.close()
+        snap.view = None
+        snap.uncached = True  # the snapshot was behind the journal
+        snap.engine, snap.fold = engine, jf
+        snap.shadow = None
+        snap.rows = {}
+        snap.texts = {}
+        snap.dirty = set(engine.history)
+        snap.order = None
+        snap.total = max(snap.total, jf.n_records)
+        return False
+
     def _load(self, snap: Snapshot) -> None:
         """The background replay of a large journal: a chunk at a time, under the lock."""
         try:
@@ -215,6 +307,7 @@ class Catalog:
                 if not more:
                     with self._lock:  # the trials table's rows, before anyone asks
                         refresh_rows(snap)
+                        self._replayed(snap)
                     break
                 time.sleep(0.001)  # let waiting requests take the lock
         except Exception as e:  # shown on the page; the next request tries again
@@ -223,6 +316,21 @@ class Catalog:
         finally:
             with self._lock:
                 snap.loader = None
+
+
+    def _replayed(self, snap: Snapshot) -> None:
+        """``snap`` has been replayed up to the journal's end: a finished study of at least
+        ``MIN_RECORDS`` records that had no usable snapshot gets the dashboard's own, which
+        the next open reads instead of replaying. Never raises."""
+        if not (self.snapshots and snap.uncached and not snap.live
+                and snap.fold.n_records >= MIN_RECORDS):
+            return
+        try:
+            if write_view(cache_path(self.cache_dir, snap.path, snap.name), snap):
+                snap.uncached = False
+        except Exception:
+            log.warning("dashboard: could not write a snapshot of %s into %s", snap.name,
+                        self.cache_dir, exc_info=True)
 
 
 def read_records(path: Path, name: str, after: int, limit: int) -> list[Record]:
@@ -239,7 +347,19 @@ def read_records(path: Path, name: str, after: int, limit: int) -> list[Record]:
 
 
 # --- the JSON of each page -----------------------------------------------------------------
+def _live(snap: Snapshot, page: str) -> dict[str, Any] | None:
+    """A snapshot's stored answer of ``page`` with how the study is served now, if serving
+    one."""
+    if snap.view is None:
+        return None
+    return jclean({**snap.view.pages[page], "path": str(snap.path), "live": snap.live,
+                   "loading": snap.loading, "error": snap.error})
+
+
 def study_row(snap: Snapshot) -> dict[str, Any]:
+    stored = _live(snap, "study_row")
+    if stored is not None:
+        return stored
     h = snap.history
     o = h.objective
     best = h.best_trial_id()
@@ -261,8 +381,12 @@ def study_row(snap: Snapshot) -> dict[str, Any]:
 
 
 def overview(snap: Snapshot) -> dict[str, Any]:
+    stored = _live(snap, "overview")
+    if stored is not None:
+        return stored
     h = snap.history
     eng = snap.engine
+    assert eng is not None
     jf = snap.fold
     spec = snap.spec
     row = study_row(snap)
@@ -300,9 +424,18 @@ def overview(snap: Snapshot) -> dict[str, Any]:
     return row
 
 def trial_detail(snap: Snapshot, trial_id: int) -> dict[str, Any]:
-    h = snap.history
-    if trial_id not in h:
+    """The trial's detail: params, status, each result with the decision on it, and every
+    decision with its reason (``KeyError`` if there is no such trial)."""
+    if snap.view is not None:
+        return snap.view.detail(trial_id)
+    if trial_id not in snap.history:
         raise KeyError(trial_id)
+    return detail(snap, trial_id, [d for d in snap.fold.decisions if d.trial_id == trial_id])
+
+
+def detail(snap: Snapshot, trial_id: int, decided: list[Any]) -> dict[str, Any]:
+    """``trial_detail`` given the trial's decisions (``decided``, in journal order)."""
+    h = snap.history
     jf = snap.fold
     o = h.objective
     results = [
@@ -313,7 +446,7 @@ def trial_detail(snap: Snapshot, trial_id: int) -> dict[str, Any]:
     ]
     decisions = [
         {"step": d.step, "action": d.action, "reason": d.reason, "time": d.time}
-        for d in jf.decisions if d.trial_id == trial_id
+        for d in decided
     ]
     t = h.trial(trial_id, cache=False)
     return jclean({
@@ -343,6 +476,7 @@ __all__ = [
     "Snapshot",
     "clean",
     "curves",
+    "detail",
     "front_ids",
     "jclean",
     "memoized",

@@ -31,8 +31,8 @@ def trials(snap: Snapshot, query: Mapping[str, str] | None = None) -> dict[str, 
     The answer has the page's ``rows``, ``total`` trials, ``matched`` by the filter, and the
     page's ``offset``."""
     q = query or {}
-    h = snap.history
-    cols = _columns(h)
+    info = meta(snap)
+    cols = info["columns"]
     sort = q.get("sort", "trial_id")
     sort = sort if sort in cols else "trial_id"
     desc = q.get("desc", "0") in ("1", "true")
@@ -43,13 +43,26 @@ def trials(snap: Snapshot, query: Mapping[str, str] | None = None) -> dict[str, 
     order = _sorted_ids(snap, sort, desc)
     if words:
         texts = snap.texts
+        if len(texts) < len(snap.rows):  # rows from a snapshot: their text built once
+            for t, row in snap.rows.items():
+                if t not in texts:
+                    texts[t] = _text(row)
         order = [t for t in order if all(w in texts[t] for w in words)]
     page = [snap.rows[t] for t in order[offset:offset + limit]]
-    return jclean({"params": [n for n in h.space], "space": h.space.to_json(),
-                   "metric": h.objective.metric, "mode": h.objective.mode,
-                   "objectives": [o.metric for o in h.objectives], "columns": cols,
-                   "rows": page, "total": len(h), "matched": len(order), "offset": offset,
+    return jclean({**info, "rows": page, "matched": len(order), "offset": offset,
                    "limit": limit, "sort": sort, "desc": desc, "loading": snap.loading})
+
+
+def meta(snap: Snapshot) -> dict[str, Any]:
+    """What the trials table's answer says besides its rows (a snapshot's, when serving
+    one): the parameters, the space, the objective(s), the columns, the number of trials."""
+    if snap.view is not None:
+        return dict(snap.view.table)
+    h = snap.history
+    return jclean({"params": list(h.space), "space": h.space.to_json(),
+                   "metric": h.objective.metric, "mode": h.objective.mode,
+                   "objectives": [o.metric for o in h.objectives], "columns": _columns(h),
+                   "total": len(h)})
 
 
 def _int(x: str | None, default: int) -> int:
@@ -84,7 +97,10 @@ class _Only:
 
 
 def refresh_rows(snap: Snapshot) -> None:
-    """Rebuild the rows of the trials that records touched since the last page."""
+    """Rebuild the rows of the trials that records touched since the last page (none while
+    a snapshot is served: its rows are final)."""
+    if snap.view is not None:
+        return
     h = snap.history
     dirty = sorted(t for t in snap.dirty if t in h)
     snap.dirty.clear()
@@ -95,7 +111,7 @@ def refresh_rows(snap: Snapshot) -> None:
         row = _flat_clean(row, cols)
         tid = row["trial_id"]
         snap.rows[tid] = row
-        snap.texts[tid] = " ".join(_fmt(v) for v in row.values()).lower()
+        snap.texts[tid] = _text(row)
     snap.order = None
 
 
@@ -114,6 +130,10 @@ def _flat_clean(row: Mapping[str, Any], cols: list[str]) -> dict[str, Any]:
         else:
             out[c] = clean(v)
     return out
+
+
+def _text(row: Mapping[str, Any]) -> str:
+    return " ".join(_fmt(v) for v in row.values()).lower()
 
 
 def _fmt(v: Any) -> str:
@@ -139,4 +159,4 @@ def _sorted_ids(snap: Snapshot, col: str, desc: bool) -> list[int]:
     return ids
 
 
-__all__ = ["MAX_PAGE", "refresh_rows", "trials"]
+__all__ = ["MAX_PAGE", "meta", "refresh_rows", "trials"]
