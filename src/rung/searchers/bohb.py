@@ -48,6 +48,7 @@ from rung.searchers._common import (
     model_step,
     snap,
 )
+from rung.searchers._model_based import check_min_points
 from rung.searchers._parzen import Parzen
 
 
@@ -87,9 +88,7 @@ class BOHBSearcher(Searcher):
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
-        d = ctx.space.n_dims
-        self._min_points = d + 1 if self.min_points is None else check_int(
-            "searcher.params.min_points", self.min_points, 1)
+        self._min_points = check_min_points(self.min_points, ctx.space.n_dims + 1, low=1)
         check_int("searcher.params.top_n_percent", self.top_n_percent, 1, 99)
         check_int("searcher.params.num_samples", self.num_samples, 1)
         check_float("searcher.params.random_fraction", self.random_fraction, 0.0, 1.0)

@@ -59,19 +59,14 @@ from scipy.optimize import minimize
 from scipy.special import log_ndtr
 
 from rung._validate import check_int
-from rung.core.components import BindContext, Searcher, SuggestRequest
+from rung.core.components import BindContext, SuggestRequest
 from rung.core.history import History
 from rung.core.registry import register
 from rung.searchers._common import (
     CAT,
     CONT,
     Observations,
-    SobolDesign,
-    UnitCache,
     decode,
-    dims_of,
-    gather,
-    model_step,
     snap,
 )
 from rung.searchers._gp import (
@@ -83,7 +78,8 @@ from rung.searchers._gp import (
     log_ei_avg,
     log_ei_grad,
 )
-from rung.searchers._pending import PendingSet, config_key, initial_suggestion
+from rung.searchers._model_based import DesignThenModel
+from rung.searchers._pending import PendingSet, config_key
 
 
 class _Model:
@@ -106,7 +102,7 @@ class _Model:
 
 
 @register("searcher", "gp")
-class GPSearcher(Searcher):
+class GPSearcher(DesignThenModel):
     """Gaussian-process searcher (see the module docstring).
 
     Args:
@@ -151,12 +147,8 @@ class GPSearcher(Searcher):
         check_int("searcher.params.n_polish", self.n_polish, 0)
         check_int("searcher.params.max_points", self.max_points, 4)
         check_int("searcher.params.max_fantasies", self.max_fantasies, 0)
-        self._min_points = 3 if self.min_points is None else check_int(
-            "searcher.params.min_points", self.min_points, 2)
-        self._dims = dims_of(ctx.space)
+        self._bind_design(ctx, default_min_points=3, min_points_low=2)
         self._features = Features(self._dims.kind, self._dims.size, CAT)
-        self._design = SobolDesign(ctx.space.n_dims, ctx.seed)
-        self._units = UnitCache(ctx.space)
         self._fit_cache: dict[str, tuple[Any, Hyper]] = {}
         log_ints = {j for j, *_ in self._dims.log_int}
         self._polish_dims = np.array(
@@ -204,10 +196,10 @@ class GPSearcher(Searcher):
         n_obs = max((h.n_at_step(s) for s in h.steps()), default=0)
         if request.index < self.n_initial or n_obs < self.n_initial or self._dims.d == 0:
             return self._initial(request)
-        step = model_step(h, self._min_points)
-        if step is None:
+        modelled = self._observations(h)
+        if modelled is None:
             return self._initial(request)
-        obs = gather(h, step)
+        step, obs = modelled
         sel = self._select(obs)
         if sel is None:
             return self._initial(request)
@@ -258,9 +250,6 @@ class GPSearcher(Searcher):
                                                request.rng.random((k, self._dims.d))),
                                 self.n_candidates, spread=False)
         return decode(self.space, u) if u is not None else self._initial(request)
-
-    def _initial(self, request: SuggestRequest) -> dict[str, Any]:
-        return initial_suggestion(self.space, self._dims, self._design, self._units, request)
 
     # --- acquisition --------------------------------------------------------------------------
     def _penalties(

@@ -75,23 +75,14 @@ from typing import Any
 import numpy as np
 
 from rung._validate import check_bool, check_choice, check_float, check_int
-from rung.core.components import BindContext, Searcher, SuggestRequest
+from rung.core.components import BindContext, SuggestRequest
 from rung.core.history import History
 from rung.core.registry import register
 from rung.multiobjective import default_reference, hv_contributions, nondominated_sort
-from rung.searchers._common import (
-    Dims,
-    Observations,
-    SobolDesign,
-    UnitCache,
-    decode,
-    dims_of,
-    gather,
-    model_step,
-    snap,
-)
+from rung.searchers._common import Observations, decode, snap
+from rung.searchers._model_based import DesignThenModel
 from rung.searchers._parzen import GroupedParzen, Parzen, activity_groups
-from rung.searchers._pending import PendingSet, initial_suggestion, local_scale
+from rung.searchers._pending import PendingSet, local_scale
 from rung.space import Categorical
 
 
@@ -104,7 +95,7 @@ def ramp_weights(n: int) -> np.ndarray:
 
 
 @register("searcher", "tpe")
-class TPESearcher(Searcher):
+class TPESearcher(DesignThenModel):
     """Args:
         n_initial: Sobol' points before the model takes over.
         multivariate: joint kernels over all parameters (else one density per parameter).
@@ -179,12 +170,8 @@ class TPESearcher(Searcher):
             check_bool(f"searcher.params.{key}", getattr(self, key))
         check_choice("searcher.params.gamma_schedule", self.gamma_schedule, ("linear", "sqrt"))
         check_choice("searcher.params.bandwidth", self.bandwidth, ("neighbor", "scott"))
-        d = ctx.space.n_dims
-        self._min_points = (max(5, d + 1) if self.min_points is None
-                            else check_int("searcher.params.min_points", self.min_points, 2))
-        self._dims: Dims = dims_of(ctx.space)
-        self._design = SobolDesign(d, ctx.seed)
-        self._units = UnitCache(ctx.space)
+        self._bind_design(ctx, default_min_points=max(5, ctx.space.n_dims + 1),
+                          min_points_low=2)
         parents = {parent for p in ctx.space.params.values() for parent in p.when}
         self._branching = [
             (j, name, len(p.choices)) for j, name in enumerate(ctx.space.dims)
@@ -196,10 +183,10 @@ class TPESearcher(Searcher):
         h = request.history
         if request.index < self.n_initial or self._dims.d == 0:
             return self._initial(request)
-        step = model_step(h, self._min_points)
-        if step is None:
+        modelled = self._observations(h)
+        if modelled is None:
             return self._initial(request)
-        obs = gather(h, step)
+        _, obs = modelled
         branch = self._short_branch(h)
         below, above, liars = self._split(h, obs)
         if not below:
@@ -215,9 +202,6 @@ class TPESearcher(Searcher):
             pend = PendingSet(self._units.get(h, obs.pending), cap=cap)
         u = self._best_candidate(l_est, g_est, request.rng, branch, pend)
         return decode(self.space, u)
-
-    def _initial(self, request: SuggestRequest) -> dict[str, Any]:
-        return initial_suggestion(self.space, self._dims, self._design, self._units, request)
 
     def _short_branch(self, h: History) -> tuple[int, float] | None:
         """``(dimension, code)`` of the branch below its minimum share (step 6), or ``None``."""

@@ -1,0 +1,66 @@
+"""The skeleton that the model-based searchers share: their ``min_points`` parameter, and for
+``gp`` and ``tpe`` the initial design that answers until a step can be modelled.
+
+Private: the public names live in the searcher modules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rung._validate import check_int
+from rung.core.components import BindContext, Searcher, SuggestRequest
+from rung.core.history import History
+from rung.searchers._common import (
+    Dims,
+    Observations,
+    SobolDesign,
+    UnitCache,
+    dims_of,
+    gather,
+    model_step,
+)
+from rung.searchers._pending import initial_suggestion
+
+
+def check_min_points(value: int | None, default: int, low: int) -> int:
+    """The ``min_points`` parameter (observations a step needs to be modelled): ``default``
+    when it is not given, else ``value``.
+
+    Raises:
+        ConfigError: ``value`` is not an integer >= ``low`` (key ``searcher.params.min_points``).
+    """
+    return default if value is None else check_int("searcher.params.min_points", value, low)
+
+
+class DesignThenModel(Searcher):
+    """A searcher that suggests the points of the study's scrambled Sobol' sequence (skipping
+    pending configurations: ``_pending.initial_suggestion``) until it models the results at the
+    largest step that has ``min_points`` of them (BOHB's rule, ``_common.model_step``).
+
+    Subclasses take ``n_initial`` and ``min_points`` as constructor parameters, call
+    ``_bind_design`` in ``bind`` (after ``super().bind``) and use ``_initial`` and
+    ``_observations`` in ``suggest``.
+    """
+
+    n_initial: int
+    min_points: int | None
+
+    def _bind_design(self, ctx: BindContext, default_min_points: int,
+                     min_points_low: int) -> None:
+        """Resolve ``min_points`` (``check_min_points``) and build the space's unit encoding,
+        the study's Sobol' design and the unit-vector cache."""
+        self._min_points = check_min_points(self.min_points, default_min_points, min_points_low)
+        self._dims: Dims = dims_of(ctx.space)
+        self._design = SobolDesign(ctx.space.n_dims, ctx.seed)
+        self._units = UnitCache(ctx.space)
+
+    def _initial(self, request: SuggestRequest) -> dict[str, Any]:
+        """The initial design's suggestion for ``request``."""
+        return initial_suggestion(self.space, self._dims, self._design, self._units, request)
+
+    def _observations(self, history: History) -> tuple[int, Observations] | None:
+        """The step to model and its observations, or ``None`` while no step has
+        ``min_points`` results."""
+        step = model_step(history, self._min_points)
+        return None if step is None else (step, gather(history, step))
