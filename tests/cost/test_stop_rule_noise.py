@@ -28,6 +28,17 @@ def test_lattice_size_reads_the_validation_set_size(n: int) -> None:
     assert lattice_size((-(1.0 - rates)).tolist()) == n
 
 
+def test_lattice_size_of_a_large_validation_set_needs_float64_rates() -> None:
+    """Rates on 250,000 examples spread over 0.1-0.4: computed in float64 the grid is exact
+    (their fractions' common denominator); stored in float32 the closest two rates are too many
+    grid steps apart to read it, and the answer is None (the rule then measures its noise)."""
+    n = 250_000
+    k = np.random.default_rng(1).integers(n // 10, 4 * n // 10, size=20)
+    assert lattice_size((k / n).tolist()) == n
+    assert lattice_size((1.0 - (n - k) / n).tolist()) == n
+    assert lattice_size((k / n).astype(np.float32).astype(float).tolist()) is None
+
+
 def test_lattice_size_refuses_what_is_not_a_rate() -> None:
     rng = np.random.default_rng(0)
     u = rng.random(200)

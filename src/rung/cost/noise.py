@@ -7,7 +7,10 @@ statistical error of the incumbent's validation estimate. When the objective is 
 ``sqrt(p (1 - p) / n)`` at the incumbent's rate ``p``.
 
 ``n`` is rarely known to the search, but such a rate is always a multiple of ``1 / n``:
-``lattice_size`` reads ``n`` off the values themselves. The test is strict enough that a
+``lattice_size`` reads ``n`` off the values themselves: exactly, as the least common
+denominator of the rates' fractions, when they are computed in float64; otherwise (float32
+storage) from the smallest gap between distinct rates, which must span at most ``MAX_MULTIPLE``
+grid steps. The test is strict enough that a
 continuous objective (a log-loss, an RMSE) is never taken for a rate: at least ``MIN_DISTINCT``
 distinct values in ``[0, 1]`` must all lie within ``TOL`` examples of the grid, which a
 continuous value does with probability ``2 TOL`` each (``0.02**6 ~ 6e-11``). A grid of
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from fractions import Fraction
 
 import numpy as np
 
@@ -31,6 +35,9 @@ TOL = 0.01
 
 MAX_MULTIPLE = 10
 """The smallest gap between distinct values may span up to this many grid steps."""
+
+MAX_WINDOW = 2000
+"""Most candidates tried on either side of the grid size the smallest gap suggests."""
 
 
 def lattice_size(values: Iterable[float], max_n: int = 10**6) -> int | None:
@@ -53,15 +60,41 @@ def lattice_size(values: Iterable[float], max_n: int = 10**6) -> int | None:
     gaps = gaps[gaps > 1e-7]  # equal values, up to float noise
     if len(gaps) + 1 < MIN_DISTINCT:
         return None
+    exact = _exact_grid(v, max_n)
+    if exact is not None:
+        return None if _power_of_ten(exact) else exact
     g = float(gaps.min())  # >= 1 / n: n >= 1 / g
     for m in range(1, MAX_MULTIPLE + 1):
-        n = round(m / g)
-        if n < 2 or n > max_n:
+        n0 = m / g
+        if n0 > max_n + 0.5:
+            break
+        # the smallest gap of float32-stored rates is off by up to 2 float32 ulps: so is n0,
+        # by up to 1.2e-7 v_max n^2 / m (1.7 at n = 6,340); search that window around it
+        r = min(int(2.4e-7 * float(v[-1]) * n0 * n0 / m) + 1, MAX_WINDOW)
+        cand = np.arange(max(2, round(n0) - r), min(max_n, round(n0) + r) + 1)
+        if len(cand) == 0:
             continue
-        k = v * n
-        if float(np.max(np.abs(k - np.round(k)))) <= TOL:
+        k = np.outer(cand, v)
+        fits = np.max(np.abs(k - np.round(k)), axis=1) <= TOL
+        if fits.any():
+            n = int(cand[np.argmax(fits)])
             return None if _power_of_ten(n) else n
     return None
+
+
+def _exact_grid(v: np.ndarray, max_n: int) -> int | None:
+    """For rates computed in float64 (within ``1e-15`` of ``k / n``): the least common
+    denominator of their reduced fractions, if it is at most ``max_n`` (a continuous value's
+    nearest fraction is ``~1e-12`` away, or its denominators' multiple passes ``max_n``)."""
+    n = 1
+    for x in v:
+        f = Fraction(float(x)).limit_denominator(max_n)
+        if abs(float(f) - float(x)) > 1e-15:
+            return None
+        n = math.lcm(n, f.denominator)
+        if n > max_n:
+            return None
+    return n
 
 
 def _power_of_ten(n: int) -> bool:
@@ -78,4 +111,4 @@ def binomial_se(p: float, n: int) -> float:
     return math.sqrt(q * (1.0 - q) / n)
 
 
-__all__ = ["MAX_MULTIPLE", "MIN_DISTINCT", "TOL", "binomial_se", "lattice_size"]
+__all__ = ["MAX_MULTIPLE", "MAX_WINDOW", "MIN_DISTINCT", "TOL", "binomial_se", "lattice_size"]
