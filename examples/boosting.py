@@ -17,11 +17,9 @@ loads it from ``ctx.checkpoint`` and goes on adding rounds from ``ctx.start_step
 
 from __future__ import annotations
 
-import argparse
 import functools
 import os
 import pickle
-from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_breast_cancer
@@ -93,17 +91,9 @@ def train(ctx: rung.TrialContext) -> None:
 
 
 def main(argv: list[str] | None = None) -> rung.Study:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--trials", type=int, default=60, help="configurations to try")
-    ap.add_argument("--max-step", type=int, default=27, help="steps of a full run")
-    ap.add_argument("--workers", type=int, default=None, help="default: all cores")
-    ap.add_argument("--checkpoint-every", type=int, default=None, metavar="STEPS",
-                    help="also checkpoint every that many steps")
-    ap.add_argument("--storage", default="runs/examples.db", help="SQLite journal")
-    ap.add_argument("--name", default="boosting")
-    args = ap.parse_args(argv)
+    from _examples_cli import parse_args, print_best  # the examples' shared command line
 
-    Path(args.storage).parent.mkdir(parents=True, exist_ok=True)
+    args = parse_args(argv, __doc__, name="boosting", unit="steps")
     study = rung.Study.create(
         args.name, SPACE, objective=rung.Objective("val_logloss", "min"),
         searcher="random", scheduler=rung.ASHA(reduction_factor=3),
@@ -112,13 +102,7 @@ def main(argv: list[str] | None = None) -> rung.Study:
     )
     study.run(train, executor="local", n_workers=args.workers,
               checkpoint_every=args.checkpoint_every)
-    best = study.best_trial
-    assert best is not None
-    m = best.metrics
-    print(f"best trial #{best.id} after {best.last_step} steps ({m['trees']} trees): "
-          f"val_logloss={m['val_logloss']:.4f} val_acc={m['val_acc']:.4f}")
-    print("params:", dict(best.params))
-    print("by status:", study.summary()["by_status"])
+    print_best(study, "steps", ["val_logloss", "val_acc"], count="trees")
     study.close()
     return study
 

@@ -17,11 +17,9 @@ Running it again resumes the same study (``load_if_exists``) until its budget is
 
 from __future__ import annotations
 
-import argparse
 import functools
 import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -99,17 +97,9 @@ def train(ctx: rung.TrialContext) -> None:
 
 
 def main(argv: list[str] | None = None) -> rung.Study:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--trials", type=int, default=60, help="configurations to try")
-    ap.add_argument("--max-step", type=int, default=27, help="epochs of a full run")
-    ap.add_argument("--workers", type=int, default=None, help="default: all cores")
-    ap.add_argument("--checkpoint-every", type=int, default=None, metavar="EPOCHS",
-                    help="also checkpoint every that many epochs")
-    ap.add_argument("--storage", default="runs/examples.db", help="SQLite journal")
-    ap.add_argument("--name", default="mlp_digits")
-    args = ap.parse_args(argv)
+    from _examples_cli import parse_args, print_best  # the examples' shared command line
 
-    Path(args.storage).parent.mkdir(parents=True, exist_ok=True)
+    args = parse_args(argv, __doc__, name="mlp_digits", unit="epochs")
     study = rung.Study.create(
         args.name, SPACE, objective=rung.Objective("val_loss", "min"),
         searcher="random", scheduler=rung.ASHA(reduction_factor=3),
@@ -118,12 +108,7 @@ def main(argv: list[str] | None = None) -> rung.Study:
     )
     study.run(train, executor="local", n_workers=args.workers,
               checkpoint_every=args.checkpoint_every)
-    best = study.best_trial
-    assert best is not None
-    print(f"best trial #{best.id} after {best.last_step} epochs: "
-          f"val_loss={best.metrics['val_loss']:.4f} val_acc={best.metrics['val_acc']:.4f}")
-    print("params:", dict(best.params))
-    print("by status:", study.summary()["by_status"])
+    print_best(study, "epochs", ["val_loss", "val_acc"])
     study.close()
     return study
 
