@@ -32,18 +32,24 @@ class Reports(Protocol):
 
 
 def require(module: str, extra: str, feature: str) -> ModuleType:
-    """Import ``module`` or raise an ``ImportError`` that names the extra to install.
+    """Import ``module`` or raise an ``ImportError`` that names the extra to install (every
+    integration's lazy import: the framework callbacks, the trackers, the adapters).
 
     Args:
-        module: the framework's import name (``"lightgbm"``).
+        module: the import name (``"lightgbm"``, ``"lightning.pytorch"``).
         extra: rung's extra that installs it (``"lightgbm"``).
         feature: what needs it, for the message (``"rung.integrations.lightgbm"``).
+
+    Raises:
+        ImportError: ``"<feature> needs <package>, which is not installed (<why>): pip install
+            'rung[<extra>]'"``, with the top-level package of ``module`` and the import's own
+            error.
     """
     try:
         return importlib.import_module(module)
     except ImportError as e:
-        raise ImportError(f"{feature} needs {module}, which is not installed: "
-                          f"pip install 'rung[{extra}]'") from e
+        raise ImportError(f"{feature} needs {module.split('.')[0]}, which is not installed "
+                          f"({e}): pip install 'rung[{extra}]'") from e
 
 
 def scalars(metrics: Mapping[str, Any]) -> dict[str, float]:

@@ -23,18 +23,17 @@ executor (local processes, Ray, the simulator).
 
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from rung.callbacks import Callback
 from rung.core.events import Cancel, Launch, Reply, ResultReported, TrialEnded, TrialStarted
+from rung.integrations._framework import require
 
 if TYPE_CHECKING:
     from rung.core.events import Command, Event
@@ -42,17 +41,6 @@ if TYPE_CHECKING:
     from rung.study import Study
 
 log = logging.getLogger("rung.integrations")
-
-
-def require(module: str, extra: str, what: str) -> ModuleType:
-    """Import an optional dependency, or raise ``ImportError`` naming the extra that has it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as e:
-        raise ImportError(
-            f"{what} needs {module.split('.')[0]}, which is not installed ({e}): "
-            f"pip install 'rung[{extra}]'"
-        ) from e
 
 
 @dataclass(frozen=True, slots=True)
