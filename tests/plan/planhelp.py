@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import rung
@@ -12,20 +12,25 @@ from rung.storage import MemoryJournal
 
 class PowerLawBench:
     """``loss(x, s) = x + 0.5 * s ** -0.7`` (no noise) and steps that cost ``1 + 2x`` seconds
-    each (``cost(x)``, or a constant when ``constant`` is set): a deterministic benchmark."""
+    each, or a constant when ``constant`` is set, or ``cost(x)`` when given: a deterministic
+    benchmark."""
 
     name = "power-law"
 
-    def __init__(self, max_step: int = 9, constant: float | None = None) -> None:
+    def __init__(self, max_step: int = 9, constant: float | None = None,
+                 cost: Callable[[float], float] | None = None) -> None:
         self.space = rung.SearchSpace({"x": rung.Float(0.0, 1.0)})
         self.max_step = max_step
         self.metric = "loss"
         self.mode = "min"
         self.optimum = 0.0
         self.constant = constant
+        self.cost = cost
 
     def evaluate(self, params: Mapping[str, Any], step: int) -> tuple[dict[str, float], float]:
         x = float(params["x"])
+        if self.cost is not None:
+            return {"loss": x + 0.5 * step**-0.7}, self.cost(x)
         cost = self.constant if self.constant is not None else 1.0 + 2.0 * x
         return {"loss": x + 0.5 * step**-0.7}, cost
 

@@ -58,3 +58,15 @@ def test_without_a_well_observed_trial_short_curves_stay_flat() -> None:
     assert prior.n_trials == 0
     assert fits[0] == CurveFit(0.7, 0.0, ALPHA_PRIOR, 1)
     assert float(fits[1](100)) == 0.5
+
+
+def test_noise_comes_from_consecutive_residuals_not_from_misfit() -> None:
+    steps = np.arange(1, 28)
+    # flat at 0.5 for 5 steps, then dropping: a power law misfits it, but nothing is noisy
+    plateau = np.where(steps <= 5, 0.5, 0.5 - 0.3 * (1 - 5.0 / steps))
+    curves = {k: (steps, plateau + 0.01 * k) for k in range(4)}
+    _, prior = fit_curves(curves)
+    assert prior.sigma > 0.005  # the misfit
+    assert prior.noise < 0.2 * prior.sigma
+    noisy = {k: (steps, _curve(0.2, 0.5, 0.8, steps, 0.02, k)) for k in range(6)}
+    assert fit_curves(noisy)[1].noise == pytest.approx(0.02, rel=0.3)

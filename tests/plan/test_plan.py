@@ -5,22 +5,24 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from planhelp import PowerLawBench, pilot
 
 import rung
 from rung import Budget, Objective, Study
+from rung.core.rng import derive_rng
 from rung.errors import ConfigError
 from rung.planning import Plan, fit_pilot
-from rung.planning.synthetic import COST_NEIGHBOURS
 from rung.schedulers import SuccessiveHalving
 from rung.storage import MemoryJournal
 
 
-def _actual(bench: PowerLawBench, scheduler: object, n_trials: int, workers: int) -> float:
+def _actual(bench: PowerLawBench, scheduler: object, n_trials: int, workers: int,
+            seed: int = 7) -> float:
     study = Study.create("actual", bench.space, Objective("loss", "min"), searcher="random",
                          scheduler=scheduler, max_step=bench.max_step,
-                         budget=Budget(n_trials=n_trials), seed=7, storage=MemoryJournal())
+                         budget=Budget(n_trials=n_trials), seed=seed, storage=MemoryJournal())
     study.simulate(bench, n_workers=workers)
     return float(study.last_executor.now())
 
@@ -61,24 +63,76 @@ def test_per_configuration_costs_carry_over() -> None:
 
 
 def test_the_fitted_benchmark_follows_the_pilot() -> None:
-    bench = PowerLawBench(max_step=9)
+    bench = PowerLawBench(max_step=9)  # steps cost 1 + 2x
     fitted = fit_pilot(pilot(bench, n_trials=8))
     b = fitted.benchmark
-    assert b.sigma == pytest.approx(0.0, abs=1e-6)
+    assert b.sigma == pytest.approx(0.0, abs=1e-6)  # noise-free curves: no noise added
     params = fitted.pilot.params
     xs = {k: p["x"] for k, p in params.items()}
     for k, p in sorted(params.items()):
         assert b.template_of(p) == k
-        # costs: the mean over the COST_NEIGHBOURS nearest pilot configurations
-        near = sorted(xs, key=lambda j: (abs(xs[j] - xs[k]), j))[:COST_NEIGHBOURS]
         for step in (1, 5, 9):
-            (m, sec), (m0, _) = b.evaluate(p, step), bench.evaluate(p, step)
-            assert m["loss"] == pytest.approx(m0["loss"], abs=1e-4)
-            assert sec == pytest.approx(sum(1 + 2 * xs[j] for j in near) / len(near), rel=1e-9)
+            assert b.evaluate(p, step)[0]["loss"] == pytest.approx(
+                bench.evaluate(p, step)[0]["loss"], abs=1e-4)
+    # costs come from the parameters: a configuration at x = 0.9 costs (1 + 1.8) / (1 + 0.2)
+    # times one at x = 0.1, whichever pilot trials are near them
+    assert b.cost_model.coef[0] > 0
+    ratio = b.evaluate({"x": 0.9}, 3)[1] / b.evaluate({"x": 0.1}, 3)[1]
+    assert ratio == pytest.approx(2.8 / 1.2, rel=0.1)
     best = min(params, key=lambda k: xs[k])
     assert b.regret_of(params[best]) == 0.0
     assert b.regret_of(params[max(params, key=lambda k: xs[k])]) == pytest.approx(
         max(xs.values()) - xs[best], abs=1e-4)
+
+
+def test_replicates_resample_whole_pilot_trials() -> None:
+    fitted = fit_pilot(pilot(PowerLawBench(max_step=4), n_trials=10))
+    b = fitted.benchmark
+    same = b.replicate(0)
+    assert np.array_equal(same.units, b.units) and np.array_equal(same.seconds, b.seconds)
+    boot = b.replicate(3)
+    rows = [int(np.flatnonzero((b.units == u).all(axis=1))[0]) for u in boot.units]
+    assert len(rows) == len(b.units) and len(set(rows)) < len(rows)  # drawn with replacement
+    for i, k in enumerate(rows):  # curve and cost profile travel together
+        assert np.array_equal(boot.scores[i], b.scores[k])
+        assert np.array_equal(boot.seconds[i], b.seconds[k])
+    assert boot.best_final == b.best_final  # regret still against the whole pilot's best
+    assert boot.units.tolist() == b.replicate(3).units.tolist()  # deterministic
+
+
+def test_log_linear_costs_are_predicted_exactly() -> None:
+    # a step of x costs exp(1.5 x) seconds: the regression recovers it, the residual is ~0,
+    # so FIFO on one worker (the sum of the configurations' costs) is predicted exactly by
+    # replicate 0, which proposes the same configurations as the actual run with that seed
+    bench = PowerLawBench(max_step=3, cost=lambda x: math.exp(1.5 * x))
+    study = pilot(bench, n_trials=12)
+    fitted = fit_pilot(study)
+    assert fitted.benchmark.cost_model.coef[0] == pytest.approx(1.5, rel=0.01)
+    assert fitted.benchmark.cost_model.sd < 0.01
+    p = rung.plan(study, workers=[1], seeds=1, budget=Budget(n_trials=40))
+    actual = _actual(bench, "fifo", 40, 1, seed=0)
+    assert p.rows[0].wall_clock == pytest.approx(actual, rel=0.01)
+
+
+def _lognormal_cost(sd: float) -> PowerLawBench:
+    """Steps of configuration x cost exp(sd * z(x)), z(x) a fixed standard normal per x."""
+    def cost(x: float) -> float:
+        return math.exp(sd * float(derive_rng(5, "cost", round(x, 12)).standard_normal()))
+    return PowerLawBench(max_step=3, cost=cost)
+
+
+def test_heavy_tailed_costs_give_a_wider_interval_that_holds_the_actual_runs() -> None:
+    widths = {}
+    for sd in (0.1, 1.2):
+        bench = _lognormal_cost(sd)
+        study = pilot(bench, n_trials=20)
+        p = rung.plan(study, workers=[4], seeds=30, budget=Budget(n_trials=60))
+        row = p.rows[0]
+        widths[sd] = (row.wall_clock_high - row.wall_clock_low) / row.wall_clock
+        actual = [_actual(bench, "fifo", 60, 4, seed=s) for s in range(10)]
+        inside = [row.wall_clock_low <= a <= row.wall_clock_high for a in actual]
+        assert sum(inside) >= 6, (sd, row, actual)
+    assert widths[1.2] > 3 * widths[0.1]
 
 
 def test_cost_uses_prices_and_counts_idle_workers() -> None:

@@ -151,7 +151,7 @@ def plan_text(p: Plan) -> str:
     prior = p.prior
     tail = [
         f"from {p.pilot_trials} pilot trials: power-law curves (c + a*step^-alpha; median "
-        f"alpha {math.exp(prior.log_alpha):.3g}, noise sd {prior.sigma:.3g}, "
+        f"alpha {math.exp(prior.log_alpha):.3g}, noise sd {prior.noise:.3g}, "
         f"{prior.n_trials} trial(s) with >= 4 points), start-up {_secs(p.startup)} per launch, "
         f"checkpoint {_secs(p.checkpoint_seconds)}",
         "regret: final value of the planned study's best trial minus the best pilot curve's "

@@ -16,12 +16,24 @@ Fitting, in two passes (empirical Bayes):
 1. Trials with at least ``MIN_POINTS`` results are fitted alone by least squares
    (``scipy.optimize.least_squares``, ``alpha`` through its logarithm, bounded to
    ``[ALPHA_MIN, ALPHA_MAX]``). Their parameters give the pooled prior: the median and a robust
-   spread (1.4826 x MAD) of ``log alpha`` and of ``a``, and the observation noise ``sigma``, the
-   median of their residual standard deviations (corrected for the three fitted parameters).
+   spread (1.4826 x MAD) of ``log alpha`` and of ``a``, and ``sigma``, the median of their
+   residual standard deviations (corrected for the three fitted parameters), which weighs the
+   prior against the data below.
 2. Every trial is refitted as a maximum a posteriori estimate: the residuals are stacked with
    ``sigma * (theta - prior_mean) / prior_spread`` for ``theta = (log alpha, a)``, so a trial
    with many points follows its data and a trial stopped after one or two steps takes its
    shape from the population (one point fixes only its level ``c``).
+
+Observation noise (``CurvePrior.noise``, what the planner adds to a synthetic curve) is not
+``sigma``: a power law misfits curves that are flat and then drop (a classifier's error stuck at
+the class prior for its first steps), and that misfit is smooth along the steps, not noise. The
+noise is estimated from differences of consecutive residuals, which cancel a smooth misfit:
+``median |r(s) - r(s')| / (0.6745 * sqrt 2)`` over pairs of consecutive reported steps of the
+well-observed trials (the difference-based variance estimator of Rice 1984, "Bandwidth Choice
+for Nonparametric Regression", made robust with the median absolute deviation). A metric
+measured without noise (a recorded table, a deterministic model) gets ``noise = 0``, so
+configurations whose curves coincide (a plateau shared by many) tie as they do in the real
+study, and the scheduler's decisions on ties are simulated as they will happen.
 
 With no well-observed trial there is no population to borrow from: the prior is then a flat
 curve (``a = 0``) around ``ALPHA_PRIOR``, so short trials extrapolate their last value.
@@ -66,6 +78,7 @@ class CurvePrior:
     a_sd: float
     sigma: float
     n_trials: int  # how many well-observed trials it pools
+    noise: float = 0.0  # observation noise (module docstring)
 
 
 def _residuals(theta: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -104,6 +117,7 @@ def pooled_prior(curves: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> CurvePr
     las: list[float] = []
     amps: list[float] = []
     sds: list[float] = []
+    diffs: list[np.ndarray] = []
     for s, y in curves.values():
         if len(s) < MIN_POINTS:
             continue
@@ -112,6 +126,7 @@ def pooled_prior(curves: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> CurvePr
         amps.append(float(a))
         r = _residuals(np.array([c, a, la]), s, y)
         sds.append(float(np.sqrt((r**2).sum() / (len(s) - 3))))
+        diffs.append(np.abs(np.diff(r)))
     if not las:
         return CurvePrior(math.log(ALPHA_PRIOR), 0.5, 0.0, 1e-6, 0.0, 0)
     la_arr, a_arr = np.array(las), np.array(amps)
@@ -125,6 +140,7 @@ def pooled_prior(curves: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> CurvePr
         a_sd=max(a_sd, 0.1 * scale),
         sigma=float(np.median(sds)),
         n_trials=len(las),
+        noise=float(np.median(np.concatenate(diffs))) / (0.6745 * math.sqrt(2.0)),
     )
 
 
@@ -139,7 +155,7 @@ def fit_curves(
 
     Returns:
         ``(fits, prior)``: one ``CurveFit`` per trial id, and the pooled prior with the
-        noise ``sigma`` the planner adds to synthetic curves.
+        observation ``noise`` the planner adds to synthetic curves.
     """
     data = {
         k: (np.asarray(s, dtype=float), np.asarray(y, dtype=float)) for k, (s, y) in curves.items()

@@ -7,19 +7,23 @@ Steps (each in its own module):
 2. ``rung.planning.fit.fit_curves``: one power law per pilot trial with a pooled prior
    (Domhan et al. 2015; Kadra et al. 2023);
 3. ``rung.planning.synthetic.PilotBenchmark``: a ``Benchmark`` whose configurations take the
-   nearest pilot trial's fitted curve plus fresh noise, and the mean step costs of the five
-   nearest pilot trials;
-4. for each worker count and seed: a fresh in-memory study with the pilot's own spec (its
+   nearest pilot trial's fitted curve plus fresh noise, and step costs predicted from their
+   parameters (``rung.planning.cost_model``: ridge regression of log cost, log-normal residual);
+4. for each worker count and seed ``i``: a fresh in-memory study with the pilot's own spec (its
    searcher, scheduler, objective, ``max_step``; the planned budget; seed ``spec.seed + i``)
    is run by ``Study.simulate`` on the ``SimulatedExecutor``, with the measured start-up as
-   ``launch_delay``. The planner runs the study's real components on the real driver: it never
-   re-implements a schedule.
+   ``launch_delay``, on replicate ``i`` of the benchmark: the pilot as measured for ``i = 0``, a
+   bootstrap resample of its trials (cost model refitted) for ``i >= 1``. The planner runs the
+   study's real components on the real driver: it never re-implements a schedule.
 
 Per run it records the virtual wall-clock (the clock when the last trial ended), the busy
 worker-seconds (``SimulatedExecutor.busy_time``), trials and steps, and the regret of the
 study's best trial (``PilotBenchmark.regret_of``). Cost counts reserved workers, idle ones
 included: ``workers x wall-clock x Prices.rate(resources_per_trial)`` per hour; utilization is
-busy / reserved. A row reports the median over seeds and the 10%-90% quantile interval.
+busy / reserved. A row reports the median over seeds and the 10%-90% quantile interval: since
+the seeds are bootstrap replicates, the interval spans the pilot's sampling and fit uncertainty
+as well as the randomness of a run (with few seeds its ends are the extreme runs: use 20 or
+more for an interval worth reading as 10%-90%).
 
 What it does not model: failures and retries, checkpoint restore on resume beyond the measured
 start-up, and a driver slower than its workers (the simulated driver answers instantly).
@@ -64,7 +68,8 @@ _QUIET.setLevel(logging.WARNING)
 class PlanRow:
     """The prediction for one worker count: medians over seeds, ``*_low`` / ``*_high`` the
     10% and 90% quantiles. Times in seconds, cost in the prices' currency, regret in the
-    objective's units (0 = the best fitted pilot curve)."""
+    objective's units (0 = the best fitted pilot curve); ``worker_hours`` are reserved (workers
+    x wall-clock), ``busy_hours`` the median of the hours workers spent running trials."""
 
     workers: int
     wall_clock: float
@@ -74,6 +79,7 @@ class PlanRow:
     cost_low: float
     cost_high: float
     worker_hours: float
+    busy_hours: float
     utilization: float
     regret: float
     regret_low: float
@@ -229,13 +235,14 @@ def fit_pilot(study: Study) -> FittedPilot:
 def simulate_once(
     spec: StudySpec, bench: PilotBenchmark, workers: int, seed: int, startup: float
 ) -> dict[str, float]:
-    """One simulated run of ``spec`` (seed ``spec.seed + seed``) on ``bench`` reseeded with
-    ``seed``: wall-clock, busy seconds, trials, steps and the best trial's regret."""
+    """One simulated run of ``spec`` (seed ``spec.seed + seed``) on replicate ``seed`` of
+    ``bench`` (``PilotBenchmark.replicate``): wall-clock, busy seconds, trials, steps and the
+    best trial's regret."""
     from rung.reporter import Reporter
     from rung.storage import MemoryJournal
     from rung.study import Study
 
-    b = bench.reseeded(seed)
+    b = bench.replicate(seed)
     run_spec = dataclasses.replace(spec, name=f"{spec.name}-plan-{workers}-{seed}",
                                    seed=spec.seed + seed, written_by=None)
     study = Study.from_spec(run_spec, MemoryJournal())
@@ -268,7 +275,8 @@ def plan(
         study_or_name: A pilot ``Study`` (running or finished; a few trials told through
             ask/tell will do), or its name with ``storage``.
         workers: Worker counts to plan for.
-        seeds: Simulated runs per worker count (the interval comes from them).
+        seeds: Simulated runs per worker count, each on its own replicate of the pilot (the
+            first as measured, the others bootstrap resamples): the interval comes from them.
         prices: ``rung.Prices`` or a mapping for it; default: the study's stored ``prices``,
             else none (costs 0, worker-hours still shown).
         storage: Where a study given by name lives (SQLite file or journal).
@@ -330,6 +338,7 @@ def _row(workers: int, runs: list[dict[str, float]], rate: float) -> PlanRow:
     return PlanRow(
         workers=workers, wall_clock=w_med, wall_clock_low=w_lo, wall_clock_high=w_hi,
         cost=c_med, cost_low=c_lo, cost_high=c_hi, worker_hours=workers * w_med / 3600.0,
+        busy_hours=float(np.median([r["busy"] for r in runs])) / 3600.0,
         utilization=float(np.median(util)), regret=r_med, regret_low=r_lo, regret_high=r_hi,
         trials=float(np.median([r["trials"] for r in runs])),
         steps=float(np.median([r["steps"] for r in runs])),

@@ -9,16 +9,25 @@ A configuration the simulated searcher proposes takes the fitted curve of the pi
 nearest to it in the space's unit encoding (``SearchSpace.to_unit``; Euclidean, a missing
 coordinate counts as 0.5, lowest trial id on a tie), the nearest-neighbour lookup
 ``rung.benchmarks.CurveTable`` uses for recorded tables, so a searcher that learns where good
-configurations are finds good templates. Its step costs are the mean of the step costs of its
-``COST_NEIGHBOURS`` (5) nearest templates: a k-nearest-neighbour regression (Stone 1977,
-"Consistent Nonparametric Regression") that keeps costly regions costly without betting the
-prediction on one pilot trial's cost (with a 30-trial pilot, the few configurations a scheduler
-trains to ``max_step`` would otherwise all carry the cost of whichever template is best). Each
-configuration then gets its own observation noise: independent normal draws with the pilot's
-pooled residual standard deviation, one per step, from ``derive_rng(seed, "plan",
-configuration)``, so two configurations near the same pilot trial differ as two noisy runs
-would. Deterministic: the same ``seed`` and configuration give the same curve and costs in any
-order or process.
+configurations are finds good templates, plus its own observation noise: independent normal draws
+with the pilot's estimated noise (``CurvePrior.noise``), one per step.
+
+Its step costs come from its parameters, not from its neighbours' costs: their level (mean
+seconds per step) is ``rung.planning.cost_model``'s ridge regression of log level on the unit
+encoding, fitted on the templates, plus a log-normal residual drawn for this configuration (so
+the planned study meets a costly configuration as often as the pilot did, and the costliest ones,
+which decide the wall-clock of many workers, are not averaged away); their shape over steps
+(how the first step compares with later ones, and the measured step pattern) is the nearest
+template's. Curve noise and cost residual come from ``derive_rng(seed, "plan", configuration)``
+and ``derive_rng(seed, "plan-cost", configuration)``: the same ``seed`` and configuration give
+the same curve and costs in any order or process.
+
+Replicates (``replicate``). Replicate 0 is the pilot as measured; replicate ``i >= 1`` is a
+bootstrap resample of the templates (Efron 1979, "Bootstrap Methods: Another Look at the
+Jackknife": whole pilot trials, curve and cost profile together, drawn with replacement) with
+the cost model refitted on the resample, so the spread of a plan over replicates includes what
+a pilot of that size does not know (which configurations it happened to sample, and the fit
+made from them), not only the randomness of one simulated run.
 
 Regret is measured on the templates' noise-free fitted values at ``max_step`` against the best
 of them: it says how far the planned search ends from the best curve the pilot has seen, not
@@ -28,6 +37,7 @@ from the (unknown) best configuration of the space.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,12 +46,10 @@ import numpy as np
 from rung.benchmarks.base import ConfigCache, check_step
 from rung.core.rng import derive_rng
 from rung.errors import ConfigError
+from rung.planning.cost_model import CostModel, fit_cost_model
 from rung.planning.costs import Pilot, StepCosts
 from rung.planning.fit import CurveFit, CurvePrior
 from rung.space import SearchSpace
-
-#: templates whose step costs a new configuration averages (its nearest ones)
-COST_NEIGHBOURS = 5
 
 
 class PilotBenchmark:
@@ -55,7 +63,9 @@ class PilotBenchmark:
         scores: ``(K, max_step)`` noise-free fitted scores (lower is better).
         seconds: ``(K, max_step)`` step costs.
         sigma: Standard deviation of the observation noise, in score units.
-        seed: Seeds the noise.
+        seed: Seeds the noise and the cost residuals.
+        best_final: The score regret is measured against (default: the best template's final
+            fitted score; a bootstrap replicate keeps the whole pilot's).
     """
 
     name = "pilot-fit"
@@ -71,6 +81,7 @@ class PilotBenchmark:
         seconds: np.ndarray,
         sigma: float,
         seed: int,
+        best_final: float | None = None,
     ) -> None:
         if len(units) == 0:
             raise ConfigError(key="study", message="the pilot has no trial with a result")
@@ -83,10 +94,12 @@ class PilotBenchmark:
         self.seconds = np.asarray(seconds, dtype=float)
         self.sigma = float(sigma)
         self.seed = seed
-        self.cost_neighbours = min(COST_NEIGHBOURS, len(self.units))
+        levels = self.seconds.mean(axis=1)
+        self._log_levels = np.log(levels)
+        self.cost_model: CostModel = fit_cost_model(self.units, levels)
         self._sign = 1.0 if mode == "min" else -1.0
-        finals = self.scores[:, -1]
-        self.best_final = float(finals.min())
+        self.best_final = (float(self.scores[:, -1].min()) if best_final is None
+                           else float(best_final))
         self.optimum: float | None = self._sign * self.best_final
         self._configs: ConfigCache[str, tuple[int, np.ndarray, np.ndarray]] = ConfigCache(
             self._make)
@@ -112,12 +125,18 @@ class PilotBenchmark:
         scores = np.array([fits[k](steps) for k in ids]).reshape(len(ids), max_step)
         seconds = np.array([costs.row(k, pilot.costs[k].steps if k in pilot.costs else {})
                             for k in ids]).reshape(len(ids), max_step)
-        return cls(space, metric, mode, max_step, units, scores, seconds, prior.sigma, seed)
+        return cls(space, metric, mode, max_step, units, scores, seconds, prior.noise, seed)
 
-    def reseeded(self, seed: int) -> PilotBenchmark:
-        """The same templates with the noise of another ``seed``."""
-        return PilotBenchmark(self.space, self.metric, self.mode, self.max_step, self.units,
-                              self.scores, self.seconds, self.sigma, seed)
+    def replicate(self, seed: int) -> PilotBenchmark:
+        """Replicate ``seed`` (module docstring): the same templates with the noise of ``seed``
+        when it is 0, else a bootstrap resample of the templates drawn from ``derive_rng(seed,
+        "plan-bootstrap")``, its cost model refitted; regret stays against this pilot's best."""
+        idx = np.arange(len(self.units))
+        if seed != 0:
+            idx = derive_rng(seed, "plan-bootstrap").integers(0, len(idx), len(idx))
+        return PilotBenchmark(self.space, self.metric, self.mode, self.max_step,
+                              self.units[idx], self.scores[idx], self.seconds[idx], self.sigma,
+                              seed, best_final=self.best_final)
 
     @staticmethod
     def _key(params: Mapping[str, Any]) -> str:
@@ -125,11 +144,12 @@ class PilotBenchmark:
 
     def _make(self, key: str) -> tuple[int, np.ndarray, np.ndarray]:
         u = np.nan_to_num(self.space.to_unit(json.loads(key)), nan=0.5)
-        order = np.argsort(((self.units - u) ** 2).sum(axis=1), kind="stable")
-        k = int(order[0])
+        k = int(np.argmin(((self.units - u) ** 2).sum(axis=1)))  # first on a tie
         noise = derive_rng(self.seed, "plan", key).normal(0.0, self.sigma, self.max_step)
-        seconds = self.seconds[order[: self.cost_neighbours]].mean(axis=0)
-        return k, self.scores[k] + noise, seconds
+        z = float(derive_rng(self.seed, "plan-cost", key).standard_normal())
+        # the template's step costs rescaled to the drawn level (exactly its own when equal)
+        ratio = math.exp(self.cost_model.draw(u, k, z) - float(self._log_levels[k]))
+        return k, self.scores[k] + noise, self.seconds[k] * ratio
 
     def template_of(self, params: Mapping[str, Any]) -> int:
         """Index of the template (pilot trial, in id order) ``params`` is mapped to."""
