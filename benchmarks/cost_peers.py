@@ -4,16 +4,19 @@ Run with the peers' interpreter (Optuna 5 lives in ``/tmp/peers``, not in rung's
 
     /tmp/peers/bin/python benchmarks/cost_peers.py < trajectories.json > stops.json
 
-Input: a JSON list of runs ``{"key", "space": {name: [low, high, log]}, "trials": [{"params",
-"final"}, ...]}`` (trials in the order the search ran them). Output: one line ``RESULT {key:
-{"optuna": n}}`` where ``n`` is the number of trials after which Optuna's Terminator says stop
-(``None``: it never did within the run).
+Input: a JSON list of runs ``{"key", "space": {name: [low, high, log, integer]}, "n_val",
+"trials": [{"params", "final"}, ...]}`` (trials in the order the search ran them). Output: one
+line ``RESULT {key: {"optuna": n, "optuna-se": n}}`` where ``n`` is the number of trials after
+which that Terminator says stop (``None``: it never did within the run).
 
 Optuna's Terminator (``optuna.terminator``, deprecated in Optuna 4.9 but importable in 5.0) is
 run as Optuna's documentation pairs it when no cross-validation scores exist: the
 ``RegretBoundEvaluator`` (Makarova et al. 2022's GP regret bound, fitted on the top half of the
 trials) against a ``MedianErrorEvaluator`` threshold (1% of the median regret bound of trials
-10-30), ``min_n_trials=20``, checked after every trial as its callback does.
+10-30), ``min_n_trials=20``, checked after every trial as its callback does (``optuna``); and
+with the same statistical error rung's rule uses (``optuna-se``): the binomial standard error
+``sqrt(p (1 - p) / n_val)`` of the incumbent's error rate ``p`` on the ``n_val`` validation
+examples, so that the two regret bounds are compared against the same threshold.
 """
 
 from __future__ import annotations
@@ -24,10 +27,22 @@ import warnings
 from typing import Any
 
 
-def optuna_stop(run: dict[str, Any]) -> int | None:
+def optuna_stop(run: dict[str, Any], error: str) -> int | None:
     import optuna
     from optuna.distributions import FloatDistribution, IntDistribution
-    from optuna.terminator import MedianErrorEvaluator, RegretBoundEvaluator, Terminator
+    from optuna.terminator import (
+        BaseErrorEvaluator,
+        MedianErrorEvaluator,
+        RegretBoundEvaluator,
+        Terminator,
+    )
+
+    class BinomialErrorEvaluator(BaseErrorEvaluator):
+        """The incumbent's binomial standard error on ``n_val`` examples (minimization)."""
+
+        def evaluate(self, trials: list[Any], study_direction: Any) -> float:
+            p = min(float(t.value) for t in trials)
+            return float((p * (1.0 - p) / run["n_val"]) ** 0.5)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.simplefilter("ignore")
@@ -38,7 +53,8 @@ def optuna_stop(run: dict[str, Any]) -> int | None:
     study = optuna.create_study(direction="minimize")
     term = Terminator(
         improvement_evaluator=RegretBoundEvaluator(),
-        error_evaluator=MedianErrorEvaluator(RegretBoundEvaluator()),
+        error_evaluator=(MedianErrorEvaluator(RegretBoundEvaluator()) if error == "median"
+                         else BinomialErrorEvaluator()),
         min_n_trials=20,
     )
     for i, t in enumerate(run["trials"]):
@@ -53,7 +69,8 @@ def optuna_stop(run: dict[str, Any]) -> int | None:
 
 def main() -> None:
     runs = json.load(sys.stdin)
-    out = {r["key"]: {"optuna": optuna_stop(r)} for r in runs}
+    out = {r["key"]: {"optuna": optuna_stop(r, "median"), "optuna-se": optuna_stop(r, "se")}
+           for r in runs}
     print("RESULT " + json.dumps(out), flush=True)
 
 
