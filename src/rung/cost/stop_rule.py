@@ -29,8 +29,8 @@ error, in this order of precedence:
 The measured noise of 4 is a lower bound of the evaluation's error (consecutive steps of a
 learning curve are scored on the same held-out data, so their jitter misses its sampling error;
 a GP can explain a fixed validation set's scores nearly exactly): on the learning-curve tables
-of ``benchmarks/`` it is 5 to 50 times below the binomial error, and the rule then stops late or
-never. Give ``noise`` (e.g. from cross-validation: the folds' standard deviation times
+of ``benchmarks/`` it is 8 to 32 times below the binomial error, and the rule then stops late
+or never. Give ``noise`` (e.g. from cross-validation: the folds' standard deviation times
 ``sqrt(1/k + 1/(k-1))``, Nadeau and Bengio 2003) or ``n_val`` when the objective is not a rate.
 
 With ``value`` (money per unit of improvement of the objective) the rule weighs cost instead:
