@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rung.cli.stored import add_study_arguments, read_study
+
 FORMATS = ("csv", "parquet", "json")
 _SUFFIX = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json"}
 
@@ -23,9 +25,7 @@ def add_parser(sub: Any) -> None:
                     "reasons, times and checkpoints. Safe while another process runs the "
                     "study. Needs pandas (pip install 'rung[dashboard]'); Parquet also "
                     "pyarrow.")
-    q.add_argument("name", help="study name")
-    q.add_argument("--storage", metavar="FILE|DIR",
-                   help="SQLite file or directory to search (default: runs/)")
+    add_study_arguments(q)
     q.add_argument("--format", choices=FORMATS, default=None,
                    help="csv, parquet or json (default: from -o's suffix, else csv)")
     q.add_argument("--table", choices=("trials", "results"), default="trials",
@@ -36,9 +36,7 @@ def add_parser(sub: Any) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from rung.cli.main import CLIError, find_storage
-    from rung.storage import SQLiteJournal
-    from rung.study import Study
+    from rung.cli.main import CLIError
 
     fmt = args.format
     out = Path(args.output) if args.output else None
@@ -46,10 +44,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         fmt = _SUFFIX.get(out.suffix.lower(), "csv") if out is not None else "csv"
     if fmt == "parquet" and out is None:
         raise CLIError("--format parquet needs -o FILE (Parquet is binary)", 2)
-    path = find_storage(args.name, args.storage)
     try:
-        with SQLiteJournal(path, readonly=True) as journal:
-            study = Study.load(args.name, journal)
+        with read_study(args.name, args.storage) as study:
             df = study.trials_dataframe() if args.table == "trials" else study.results_dataframe()
     except ImportError as e:
         raise CLIError(str(e), 2) from None

@@ -12,6 +12,7 @@ import math
 import sys
 from typing import Any
 
+from rung.cli.stored import add_study_arguments
 from rung.cost.ledger import Ledger
 
 
@@ -24,9 +25,7 @@ def add_parser(sub: Any) -> None:
                     "incumbent, the budget and the stop rule's verdict. Measured from the "
                     "journal's times and the study's prices. Safe while another process runs "
                     "the study.")
-    q.add_argument("name", help="study name")
-    q.add_argument("--storage", metavar="FILE|DIR",
-                   help="SQLite file or directory to search (default: runs/)")
+    add_study_arguments(q)
     q.add_argument("--json", action="store_true", help="print the ledger as JSON")
     q.set_defaults(handler=cmd_ledger)
 

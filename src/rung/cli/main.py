@@ -23,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from rung.cli.stored import add_study_arguments
 from rung.errors import ConfigError, JournalError, RunFailed, RungError
 
 if TYPE_CHECKING:
@@ -66,9 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("resume", help="continue a study from its journal",
                        description="Continue a study after Ctrl-C, a crash or a kill.")
-    q.add_argument("name", help="study name")
-    q.add_argument("--storage", metavar="FILE|DIR",
-                   help="SQLite file or directory to search (default: runs/)")
+    add_study_arguments(q)
     q.add_argument("--retry-failed", action="store_true",
                    help="resume the trials that failed for too many interruptions too")
     view_options(q)
@@ -79,9 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("show", help="show one study",
                        description="Summary, best trials, rung occupancy and diagnostics.")
-    q.add_argument("name", help="study name")
-    q.add_argument("--storage", metavar="FILE|DIR",
-                   help="SQLite file or directory to search (default: runs/)")
+    add_study_arguments(q)
     q.add_argument("--top", type=_positive_int, default=10, metavar="K",
                    help="how many of the best trials to list (default 10)")
 

@@ -9,6 +9,8 @@ import argparse
 import sys
 from typing import Any
 
+from rung.cli.stored import add_study_arguments, read_study
+
 KIND_NAMES = ("history", "curves", "occupancy", "workers", "parallel", "importance", "pareto",
               "slices")  # rung.plot.KINDS (not imported here: that would load rung.plot early)
 
@@ -22,30 +24,23 @@ def add_parser(sub: Any) -> None:
                     "coordinates; importance: parameter importance (main-effect variance); "
                     "pareto: Pareto front (multi-objective); slices: parameter vs metric at "
                     "each rung. Needs matplotlib (pip install 'rung[plot]').")
-    q.add_argument("name", help="study name")
+    add_study_arguments(q)
     q.add_argument("--kind", choices=KIND_NAMES, default="curves",
                    help="which figure (default: curves)")
     q.add_argument("-o", "--output", metavar="FILE", required=True,
                    help="the file to write: .png, .svg, .pdf or .html")
-    q.add_argument("--storage", metavar="FILE|DIR",
-                   help="SQLite file or directory to search (default: runs/)")
     q.set_defaults(handler=cmd_plot)
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from rung.cli.main import CLIError, find_storage
+    from rung.cli.main import CLIError
 
     if not args.output.lower().endswith((".png", ".svg", ".pdf", ".html")):
         raise CLIError(f"-o {args.output}: write a .png, .svg, .pdf or .html file", 2)
-    from rung.storage import SQLiteJournal
-    from rung.study import Study
-
-    path = find_storage(args.name, args.storage)
     try:
-        from rung.plot import plot, save
+        with read_study(args.name, args.storage) as study:
+            from rung.plot import plot, save
 
-        with SQLiteJournal(path, readonly=True) as journal:
-            study = Study.load(args.name, journal)
             fig = plot(study, args.kind)
     except ImportError as e:
         raise CLIError(str(e), 2) from None

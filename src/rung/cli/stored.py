@@ -1,0 +1,38 @@
+"""How a command names a stored study and opens it to read: the ``NAME`` and ``--storage``
+arguments that ``rung resume``, ``show``, ``export``, ``ledger`` and ``plot`` share, and the
+study loaded read-only from the journal they find."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rung.study import Study
+
+
+def add_study_arguments(q: argparse.ArgumentParser, name_help: str = "study name") -> None:
+    """``NAME`` and ``--storage FILE|DIR`` (a SQLite file, or a directory whose ``.db`` files
+    are searched for the study; default ``runs/``: see ``rung.cli.main.find_storage``)."""
+    q.add_argument("name", help=name_help)
+    q.add_argument("--storage", metavar="FILE|DIR",
+                   help="SQLite file or directory to search (default: runs/)")
+
+
+@contextlib.contextmanager
+def read_study(name: str, storage: str | None) -> Iterator[Study]:
+    """Study ``name``, loaded from the journal that ``find_storage`` finds and opened read-only
+    for the block (safe while another process runs the study).
+
+    Raises:
+        CLIError: no journal, or no such study in it (exit code 2).
+    """
+    from rung.cli.main import find_storage
+    from rung.storage import SQLiteJournal
+    from rung.study import Study
+
+    path = find_storage(name, storage)
+    with SQLiteJournal(path, readonly=True) as journal:
+        yield Study.load(name, journal)
