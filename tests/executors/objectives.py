@@ -41,14 +41,18 @@ def _load(ctx: rung.TrialContext) -> dict[str, Any]:
     return state
 
 
+def _log_run(ctx: rung.TrialContext, **fields: Any) -> None:
+    """Records this run's start: one JSON line ``{"start_step": ..., **fields}`` appended to
+    ``<params["log"]>/<trial id>.runs``."""
+    with open(Path(str(ctx.params["log"])) / f"{ctx.trial_id}.runs", "a") as f:
+        f.write(json.dumps({"start_step": ctx.start_step, **fields}) + "\n")
+
+
 def checkpointed(ctx: rung.TrialContext) -> None:
     """Saves ``{"step": s, "trial": id}`` at every checkpoint; records every run's start in a
     log directory given by the ``log`` param (one JSON line per run)."""
     state = _load(ctx)
-    log_dir = Path(str(ctx.params["log"]))
-    with open(log_dir / f"{ctx.trial_id}.runs", "a") as f:
-        f.write(json.dumps({"start_step": ctx.start_step, "checkpoint": ctx.checkpoint,
-                            "restored": state, "pid": os.getpid()}) + "\n")
+    _log_run(ctx, checkpoint=ctx.checkpoint, restored=state, pid=os.getpid())
     x = float(ctx.params["x"])
     for step in range(ctx.start_step, ctx.max_step + 1):
         state = {"step": step, "trial": ctx.trial_id}
@@ -60,10 +64,7 @@ def block_once(ctx: rung.TrialContext) -> None:
     ``params["block_at"]`` (checkpointed by then with ``checkpoint_every``) until the test kills
     its worker."""
     state = _load(ctx)
-    log_dir = Path(str(ctx.params["log"]))
-    with open(log_dir / f"{ctx.trial_id}.runs", "a") as f:
-        f.write(json.dumps({"start_step": ctx.start_step, "checkpoint": ctx.checkpoint,
-                            "restored": state, "pid": os.getpid()}) + "\n")
+    _log_run(ctx, checkpoint=ctx.checkpoint, restored=state, pid=os.getpid())
     block_at = int(ctx.params["block_at"])
     for step in range(ctx.start_step, ctx.max_step + 1):
         state = {"step": step, "trial": ctx.trial_id}
@@ -115,9 +116,7 @@ def hang(ctx: rung.TrialContext) -> None:
 def block_in_first_session(ctx: rung.TrialContext) -> None:
     """Reports step 1, then, while ``RUNG_TEST_BLOCK`` is set in the environment (the first
     driver session of the crash test), blocks until its worker dies; otherwise completes."""
-    log_dir = Path(str(ctx.params["log"]))
-    with open(log_dir / f"{ctx.trial_id}.runs", "a") as f:
-        f.write(json.dumps({"start_step": ctx.start_step, "pid": os.getpid()}) + "\n")
+    _log_run(ctx, pid=os.getpid())
     for step in range(ctx.start_step, ctx.max_step + 1):
         ctx.report(step, loss=float(ctx.params["x"]) / step)
         if os.environ.get("RUNG_TEST_BLOCK"):
@@ -185,8 +184,7 @@ def dies_until_allowed(ctx: rung.TrialContext) -> None:
     """Reports with a save callback at every step; dies (``os._exit``) at step 2 while no
     file ``allowed`` is in ``params["log"]``. Records every run's start."""
     log_dir = Path(str(ctx.params["log"]))
-    with open(log_dir / f"{ctx.trial_id}.runs", "a") as f:
-        f.write(json.dumps({"start_step": ctx.start_step}) + "\n")
+    _log_run(ctx)
     for step in range(ctx.start_step, ctx.max_step + 1):
         if step == 2 and not (log_dir / "allowed").exists():
             os._exit(5)
