@@ -75,3 +75,14 @@ def best(study: rung.Study) -> float:
 
 def unit(study: rung.Study, params: Mapping[str, Any]) -> np.ndarray:
     return study.spec.space.to_unit(params)
+
+
+def pending_batch(study: rung.Study, n: int) -> np.ndarray:
+    """``n`` suggestions asked one after another with no results in between (a wave of ``n``
+    workers starting), as unit vectors: shape ``(n, d)``."""
+    batch = []
+    for _ in range(n):
+        t = study.ask()
+        assert t is not None
+        batch.append(unit(study, t.params))
+    return np.array(batch)

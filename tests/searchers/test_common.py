@@ -13,8 +13,8 @@ from searcher_helpers import (
     branin,
     make_study,
     mixed_loss,
+    pending_batch,
     run_sequential,
-    unit,
 )
 
 import rung
@@ -78,11 +78,7 @@ def test_replay_then_continue_equals_live(name: str) -> None:
 def test_parallel_pending_suggestions_are_diverse(name: str) -> None:
     study = make_study(FAST[name], BRANIN_SPACE, seed=0)
     run_sequential(study, branin, 20)
-    batch = []
-    for _ in range(8):
-        t = study.ask()
-        assert t is not None
-        batch.append(unit(study, t.params))
+    batch = pending_batch(study, 8)
     dmin = min(np.linalg.norm(a - b) for a, b in itertools.combinations(batch, 2))
     assert dmin > 0.004  # distinct points, not copies (unit cube; ~0.06 in Branin units)
 
@@ -191,12 +187,7 @@ def test_gp_batch_of_100_pending_stays_in_promising_regions() -> None:
     to random search; most of it lies near one of Branin's three minima."""
     study = make_study({"name": "gp", "params": {"n_candidates": 256}}, BRANIN_SPACE, seed=0)
     run_sequential(study, branin, 30)
-    batch = []
-    for _ in range(100):
-        t = study.ask()
-        assert t is not None
-        batch.append(unit(study, t.params))
-    B = np.array(batch)
+    B = pending_batch(study, 100)
     opt = np.array([[(-np.pi + 5) / 15, 12.275 / 15], [(np.pi + 5) / 15, 2.275 / 15],
                     [(9.42478 + 5) / 15, 2.475 / 15]])
     near = np.min(np.linalg.norm(B[:, None, :] - opt[None], axis=2), axis=1) < 0.15

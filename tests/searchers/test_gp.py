@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from searcher_helpers import BRANIN_SPACE, branin, make_study, run_sequential
+from searcher_helpers import BRANIN_SPACE, branin, make_study, pending_batch, run_sequential
 
 from rung.searchers._gp import GP, Hyper, lengthscale_penalty
 
@@ -100,12 +100,7 @@ def test_parallel_batch_with_pending_trials_spreads_out() -> None:
     study = make_study({"name": "gp", "params": {"n_initial": 8, "n_candidates": 256}},
                        BRANIN_SPACE, seed=2)
     run_sequential(study, branin, 15)
-    batch = []
-    for _ in range(8):
-        t = study.ask()
-        assert t is not None
-        batch.append(study.spec.space.to_unit(t.params))
-    B = np.array(batch)
+    B = pending_batch(study, 8)
     d = np.linalg.norm(B[:, None] - B[None], axis=2)[np.triu_indices(8, 1)]
     assert d.min() > 1e-3
     assert np.median(d) > 0.02
