@@ -4,7 +4,6 @@ and nothing written (no traceback, no silent acceptance)."""
 from __future__ import annotations
 
 import os
-import sys
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -20,14 +19,6 @@ from rung.cli.spec import SpecError, parse_spec
 from rung.cli.spec_yaml import parse_yaml
 from rung.errors import ConfigError, JournalError
 from rung.storage import SQLiteJournal
-
-
-@pytest.fixture
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.setenv("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
-    return tmp_path
 
 
 def local_spec(**changes: Any) -> dict[str, Any]:

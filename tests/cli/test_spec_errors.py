@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -90,15 +88,6 @@ CASES = [
     ("constraints", [{"metric": "loss", "bound": 1, "strict": True}],
      "spec.constraints[0].strict"),
 ]
-
-
-@pytest.fixture
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Run in an empty directory; undo the objective's sys.path / PYTHONPATH changes."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.setenv("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
-    return tmp_path
 
 
 @pytest.mark.parametrize(("change", "value", "key"), CASES,
