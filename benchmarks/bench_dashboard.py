@@ -188,9 +188,10 @@ def cpu_seconds(pid: int) -> float:
 class Server:
     """A dashboard CLI in a subprocess, up once ``GET /`` answers (which reads no study)."""
 
-    def __init__(self, argv: list[str], port: int) -> None:
+    def __init__(self, argv: list[str], port: int, env: dict[str, str] | None = None) -> None:
         self.base = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     env=None if env is None else {**os.environ, **env})
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -213,10 +214,24 @@ class Server:
                 self.proc.wait(10)
 
 
-def rung_server(path: Path) -> Server:
+def rung_server(path: Path, cache: Path) -> Server:
+    """``rung dashboard`` with its snapshot cache in ``cache``."""
     port = free_port()
     return Server([sys.executable, "-m", "rung.cli", "dashboard", NAME, "--storage", str(path),
-                   "--port", str(port)], port)
+                   "--port", str(port)], port, env={"RUNG_DASHBOARD_CACHE": str(cache)})
+
+
+def run_snapshot(path: Path) -> float:
+    """Write the snapshot a run writes beside its journal at its end (``RunWriter``, which
+    ``drive`` calls; this study was simulated into a memory journal and copied, so it has
+    none): the study replayed, then ``rung.dashboard.snapshot.write``. Returns its seconds."""
+    from rung.dashboard.data import Catalog
+    from rung.dashboard.snapshot import view_path, write
+
+    t = time.perf_counter()
+    snap = Catalog(path, NAME, snapshots=False).snapshot(NAME, wait=math.inf)
+    assert write(view_path(path, NAME), snap)
+    return time.perf_counter() - t
 
 
 def optuna_server(python: str, path: Path) -> Server:
@@ -225,9 +240,10 @@ def optuna_server(python: str, path: Path) -> Server:
     return Server([exe, str(path), "--port", str(port), "--server", "wsgiref"], port)
 
 
-def rung_open(path: Path) -> tuple[dict[str, float], Server]:
-    """Seconds (and server CPU seconds) to the first data, then to the whole study replayed."""
-    srv = rung_server(path)
+def rung_open(path: Path, cache: Path | None = None) -> tuple[dict[str, float], Server]:
+    """Seconds (and server CPU seconds) to the first data, then to the whole study replayed
+    (``cache``: the dashboard's snapshot cache; default a new, empty one)."""
+    srv = rung_server(path, cache or Path(tempfile.mkdtemp(prefix="bench-dashboard-cache-")))
     c0, t = cpu_seconds(srv.proc.pid), time.perf_counter()
     get(srv.base + "/api/studies")
     get(srv.base + f"/api/study/{NAME}")
@@ -382,6 +398,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--trials", type=int, default=100_000)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--opens", type=int, default=3)
+    p.add_argument("--peer-repeats", type=int, default=None,
+                   help="page loads of optuna-dashboard (default --repeats; its study pages "
+                        "take 20-60 s each at 100,000 trials)")
     p.add_argument("--optuna-python", default="/tmp/optdash/bin/python")
     p.add_argument("--no-browser", action="store_true")
     p.add_argument("--no-write", action="store_true")
@@ -419,8 +438,35 @@ def main(argv: list[str] | None = None) -> None:
           f"{(work / 'rung.db').stat().st_size / 1e6:.0f} MB", flush=True)
     if not optuna_ok:
         print(f"no optuna-dashboard at {args.optuna_python}: rung alone", flush=True)
+    from rung.dashboard.snapshot import cache_path, view_path
 
     res: dict[str, Any] = {"rung": {}, "optuna": {}}
+    view = view_path(work / "rung.db", NAME)
+    # without any snapshot (a journal written by an older rung): the full replay, after which
+    # the dashboard writes its own snapshot into its cache; then a fresh server reads that
+    view.unlink(missing_ok=True)
+    cache = work / "dashboard-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    dt, srv = rung_open(work / "rung.db", cache)
+    t, mine = time.perf_counter(), cache_path(cache, work / "rung.db", NAME)
+    while not mine.exists() and time.perf_counter() < t + 600:
+        time.sleep(0.5)
+    res["rung"]["cache_written_after"] = time.perf_counter() - t
+    srv.close()
+    res["rung"]["no_snapshot"] = dt
+    print(f"rung: open without a snapshot: first data {dt['first']:.2f} s, complete "
+          f"{dt['complete']:.2f} s ({dt['complete_cpu']:.2f} CPU s); its cache written "
+          f"{res['rung']['cache_written_after']:.1f} s later", flush=True)
+    dt, srv = rung_open(work / "rung.db", cache)
+    srv.close()
+    res["rung"]["from_cache"] = dt
+    print(f"rung: reopen from the dashboard's cache: complete {dt['complete']:.2f} s "
+          f"({dt['complete_cpu']:.2f} CPU s)", flush=True)
+    res["rung"]["run_snapshot_s"] = run_snapshot(work / "rung.db")
+    print(f"rung: the run's snapshot written in {res['rung']['run_snapshot_s']:.1f} s "
+          f"({view.stat().st_size / 1e6:.0f} MB)", flush=True)
+    res["rung"]["snapshot_mb"] = view.stat().st_size / 1e6
+
     sides: list[tuple[str, Callable[[], tuple[dict[str, float], Server]], dict[str, list[str]],
                       dict[str, tuple[str, Callable[[Any], bool]]]]] = [
         ("rung", lambda: rung_open(work / "rung.db"), {}, rung_browser_pages()),
@@ -445,7 +491,8 @@ def main(argv: list[str] | None = None) -> None:
         try:
             res[side]["open"] = {k: {"median": statistics.median(o[k] for o in opens),
                                      "max": max(o[k] for o in opens)} for k in opens[0]}
-            res[side]["http"] = time_pages(srv.base, pages, args.repeats)
+            repeats = args.repeats if side == "rung" else (args.peer_repeats or args.repeats)
+            res[side]["http"] = time_pages(srv.base, pages, repeats)
             for page, r in res[side]["http"].items():
                 print(f"{side}: {page} (HTTP) {r['median']:.3f} s, {r['bytes'] / 1e6:.2f} MB",
                       flush=True)
@@ -453,8 +500,7 @@ def main(argv: list[str] | None = None) -> None:
                 d = shots / side if shots else None
                 if d:
                     d.mkdir(exist_ok=True)
-                res[side]["browser"] = time_browser(browser, srv.base, bpages,
-                                                    args.repeats, d)
+                res[side]["browser"] = time_browser(browser, srv.base, bpages, repeats, d)
                 for page, r in res[side]["browser"].items():
                     print(f"{side}: {page} (browser) {r['median']:.3f} s", flush=True)
         finally:
@@ -481,11 +527,24 @@ def report(res: dict[str, Any], args: argparse.Namespace, n_records: int) -> str
             continue
         label = "rung dashboard" if side == "rung" else "optuna-dashboard"
         o = res[side]["open"]
-        rows.append(row(label, "open: first data (fresh server)", o["first"], GOAL_OPEN, None))
-        rows.append(row(label, "open: server CPU s to first data", o["first_cpu"], None, None))
-        rows.append(row(label, "open: whole study loaded", o["complete"], GOAL_OPEN, None))
-        rows.append(row(label, "open: server CPU s to whole study", o["complete_cpu"], None,
+        how = " (the run's snapshot)" if side == "rung" else ""
+        rows.append(row(label, f"open{how}: first data (fresh server)", o["first"], GOAL_OPEN,
                         None))
+        rows.append(row(label, f"open{how}: server CPU s to first data", o["first_cpu"], None,
+                        None))
+        rows.append(row(label, f"open{how}: whole study loaded", o["complete"], GOAL_OPEN,
+                        None))
+        rows.append(row(label, f"open{how}: server CPU s to whole study", o["complete_cpu"],
+                        None, None))
+        if side == "rung" and "no_snapshot" in res[side]:
+            for key, what in (("no_snapshot", "open without any snapshot (full replay)"),
+                              ("from_cache", "reopen from the dashboard's own snapshot")):
+                one = {k: {"median": v, "max": v} for k, v in res[side][key].items()}
+                rows.append(row(label, f"{what}: first data", one["first"], None, None))
+                rows.append(row(label, f"{what}: whole study loaded", one["complete"], None,
+                                None))
+                rows.append(row(label, f"{what}: server CPU s to whole study",
+                                one["complete_cpu"], None, None))
         for page, r in res[side]["http"].items():
             rows.append(row(label, f"page {page} (HTTP)", r, GOAL_PAGE, r["bytes"]))
         for page, r in res[side].get("browser", {}).items():
@@ -507,6 +566,14 @@ def report(res: dict[str, Any], args: argparse.Namespace, n_records: int) -> str
         "(software rendering), from navigation to the page's table or chart drawn.\n\n"
         + table(["dashboard", "what", "median s", "max s", "goal", "MB"], rows)
     )
+    r = res["rung"]
+    if "run_snapshot_s" in r:
+        body += (
+            f"\n\nThe run's snapshot (``rung.dashboard.snapshot``, {r['snapshot_mb']:.0f} MB "
+            f"beside the journal) took {r['run_snapshot_s']:.1f} s to write here (the study "
+            "replayed, then its pages computed and written: at the end of a run the replay is "
+            "not needed); without one, the dashboard wrote its own into its cache "
+            f"{r['cache_written_after']:.1f} s after the study was loaded.")
     return body
 
 

@@ -5,6 +5,7 @@ truncated, rewritten or corrupt is never served in place of the journal."""
 from __future__ import annotations
 
 import itertools
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -177,17 +178,24 @@ def test_corrupt_snapshot_is_ignored(tmp_path: Path, damage: str) -> None:
     _asha(db)
     p = view_path(db, "asha")
     raw = p.read_bytes()
-    lines = raw.split(b"\n")
+    head = json.loads(raw[:raw.index(b"\n")])
+    front_at = raw.index(b"\n") + 1
+    details_at = front_at + head["front"]
+    assert len(raw) == details_at + head["details"]["bytes"]
+
+    def flip(at: int) -> None:
+        d = bytearray(raw)
+        d[at] ^= 0x20
+        p.write_bytes(bytes(d))
+
     if damage == "garbage":
         p.write_bytes(b"\x00not json\n" + raw)
     elif damage == "half":
         p.write_bytes(raw[: len(raw) // 2])
-    elif damage == "front":
-        p.write_bytes(b"\n".join([lines[0], lines[1][:-40], *lines[2:]]))
-    elif damage == "detail":  # one byte of one trial's detail (read on demand) changed
-        d = bytearray(lines[3])
-        d[len(d) // 2] ^= 0x20
-        p.write_bytes(b"\n".join([*lines[:3], bytes(d), *lines[4:]]))
+    elif damage == "front":  # the pages and rows, read at open
+        flip(front_at + head["front"] // 2)
+    elif damage == "detail":  # one trial's detail, read on demand: checked at open too
+        flip(details_at + head["details"]["bytes"] // 2)
     else:
         p.write_bytes(b"")
     cat = Catalog(db, cache_dir=tmp_path / "cache")

@@ -14,7 +14,10 @@ def add_parser(sub: Any) -> None:
         description="Serve a read-only web app over the journals: studies, overview, trials "
                     "(with every decision's reason), learning curves with rungs, parallel "
                     "coordinates, Pareto front, worker timeline. It refreshes while a run goes "
-                    "on and never blocks the driver. Needs pip install 'rung[dashboard]'.")
+                    "on and never blocks the driver. A large study opens from a snapshot of "
+                    "its pages, written by the run beside its journal or by the dashboard "
+                    "into $RUNG_DASHBOARD_CACHE (default ~/.cache/rung/dashboard); the "
+                    "journal stays the truth. Needs pip install 'rung[dashboard]'.")
     q.add_argument("name", nargs="?", default=None, help="show only this study")
     q.add_argument("--storage", metavar="FILE|DIR",
                    help="SQLite file or directory of .db files (default: runs/)")

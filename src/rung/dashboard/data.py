@@ -7,13 +7,17 @@ appended since and feeds them to the same engine (``Engine.replay(..., engine=..
 following a live run costs O(new records) per poll. Every connection is read-only: the driver
 writing the journal is never blocked.
 
-**Large journals open progressively.** Records are read and replayed ``CHUNK`` at a time; a
-request waits at most ``WAIT`` seconds for a study to catch up, and a study still behind then
-is replayed on by a background thread while requests are answered with what has been replayed
+**Large journals open from a snapshot.** A study with a usable snapshot of its pages
+(``rung.dashboard.snapshot``: written by the run beside its journal, or by the dashboard into
+its cache) is served from it at once; if the journal has grown since, the whole journal is
+replayed in the background (a snapshot holds no engine state to go on from) and replaces it
+once caught up. Without one, records are read and replayed ``CHUNK`` at a time; a request
+waits at most ``WAIT`` seconds for a study to catch up, and a study still behind then is
+replayed on by a background thread while requests are answered with what has been replayed
 so far (``loading`` in the study's JSON says how far: the pages show it, as they show a live
-run growing). A 100,000-trial journal (745,000 records) takes the server about 20 CPU-seconds
-to replay in full and build its table's rows, its first data 0.7 (``benchmarks/RESULTS.md``,
-``bench_dashboard``).
+run growing); a finished study replayed in full gets the dashboard's own snapshot. A
+100,000-trial journal (745,000 records) opens from its snapshot in about 0.4 CPU-seconds; its
+replay takes about 15 (``benchmarks/RESULTS.md``, ``bench_dashboard``).
 
 **Pages cost O(page), not O(study).** The trials table is sorted, filtered and cut into pages
 on the server (``trials(snap, query)``): the rows are built once per trial and rebuilt only for
@@ -307,7 +311,9 @@ class Catalog:
                 if not more:
                     with self._lock:  # the trials table's rows, before anyone asks
                         refresh_rows(snap)
-                        self._replayed(snap)
+                    # (outside the lock: requests are answered meanwhile, and nothing
+                    # replays while this loader is set)
+                    self._replayed(snap)
                     break
                 time.sleep(0.001)  # let waiting requests take the lock
         except Exception as e:  # shown on the page; the next request tries again
@@ -321,7 +327,9 @@ class Catalog:
     def _replayed(self, snap: Snapshot) -> None:
         """``snap`` has been replayed up to the journal's end: a finished study of at least
         ``MIN_RECORDS`` records that had no usable snapshot gets the dashboard's own, which
-        the next open reads instead of replaying. Never raises."""
+        the next open reads instead of replaying. Called under the lock, or by the loader
+        (while ``snap.loader`` is set no request replays, so the study holds still). Never
+        raises."""
         if not (self.snapshots and snap.uncached and not snap.live
                 and snap.fold.n_records >= MIN_RECORDS):
             return
