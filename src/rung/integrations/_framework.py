@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any, Protocol
 
-from rung.errors import ConfigError
+from rung.errors import ConfigError, PauseTrial, StopTrial
 
 SaveFn = Any  # ``Callable[[str], Any]``: writes the trial's state into an existing directory
 
@@ -105,6 +105,38 @@ def saved_file(ctx: Reports, name: str) -> str | None:
     return path if os.path.exists(path) else None
 
 
+class HeldDecision:
+    """The scheduler's decision to end a trial, held while the framework winds training down.
+
+    Keras, Lightning and the Transformers ``Trainer`` run their own clean-up when training ends
+    (the other callbacks' end hooks, the loggers); ``StopTrial`` or ``PauseTrial`` raised from
+    an epoch or evaluation hook would skip it. So the callback reports through ``report``, which
+    keeps the decision (``report`` has already saved a pause's checkpoint) and says so: the
+    callback then asks the framework to stop, and its end-of-training hook calls ``raise_held``,
+    from where the decision propagates out of ``fit`` / ``train`` to the worker.
+    """
+
+    def __init__(self) -> None:
+        self.held: StopTrial | PauseTrial | None = None
+
+    def report(self, ctx: Reports, step: int, save: SaveFn | None,
+               metrics: Mapping[str, Any]) -> bool:
+        """``ctx.report(step, save=save, **metrics)``; ``True`` when the scheduler decided to end
+        the trial (the decision is held: ask the framework to stop training)."""
+        try:
+            ctx.report(step, save=save, **metrics)
+        except (StopTrial, PauseTrial) as e:
+            self.held = e
+            return True
+        return False
+
+    def raise_held(self) -> None:
+        """Raise the held decision, if there is one (once: it is no longer held after)."""
+        if self.held is not None:
+            held, self.held = self.held, None
+            raise held
+
+
 def boosting_rounds(ctx: Reports, rounds_per_step: int, kwargs: Mapping[str, Any],
                     managed: Sequence[str], feature: str) -> tuple[int, int]:
     """What a boosting library's ``train`` wrapper checks and computes before training.
@@ -143,5 +175,5 @@ def model_saver(model: Any, file: str, **options: Any) -> SaveFn:
     return save
 
 
-__all__ = ["Reports", "SaveFn", "boosting_rounds", "check_start", "check_units", "model_saver",
-           "require", "saved_file", "scalars"]
+__all__ = ["HeldDecision", "Reports", "SaveFn", "boosting_rounds", "check_start", "check_units",
+           "model_saver", "require", "saved_file", "scalars"]

@@ -34,8 +34,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from rung.errors import PauseTrial, StopTrial
-from rung.integrations._framework import Reports, check_start, require, scalars
+from rung.integrations._framework import (
+    HeldDecision,
+    Reports,
+    check_start,
+    require,
+    saved_file,
+    scalars,
+)
 
 log = logging.getLogger("rung.integrations.keras")
 
@@ -72,7 +78,7 @@ class KerasCallback(keras.callbacks.Callback):  # type: ignore[misc]
         self.ctx = ctx
         self.checkpoints = checkpoints
         self._first = True
-        self._unwind: StopTrial | PauseTrial | None = None
+        self._decision = HeldDecision()
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
         if self._first:
@@ -85,28 +91,19 @@ class KerasCallback(keras.callbacks.Callback):  # type: ignore[misc]
         def save(directory: str) -> None:
             model.save(os.path.join(directory, MODEL_FILE))
 
-        try:
-            self.ctx.report(epoch + 1, save=save if self.checkpoints else None,
-                            **scalars(logs or {}))
-        except (StopTrial, PauseTrial) as e:
-            self._unwind = e
+        if self._decision.report(self.ctx, epoch + 1, save if self.checkpoints else None,
+                                 scalars(logs or {})):
             model.stop_training = True
 
     def on_train_end(self, logs: Any = None) -> None:
-        if self._unwind is not None:
-            unwind, self._unwind = self._unwind, None
-            raise unwind
+        self._decision.raise_held()
 
 
 def resume_model(ctx: Reports, custom_objects: dict[str, Any] | None = None) -> Any:
     """The model saved when the trial paused (compiled, with its optimizer state), or
     ``None`` for a fresh trial (build and compile one then)."""
-    if ctx.checkpoint is None:
-        return None
-    path = os.path.join(ctx.checkpoint, MODEL_FILE)
-    if not os.path.exists(path):
-        return None
-    return keras.models.load_model(path, custom_objects=custom_objects)
+    path = saved_file(ctx, MODEL_FILE)
+    return None if path is None else keras.models.load_model(path, custom_objects=custom_objects)
 
 
 def fit(ctx: Reports, model: Any, *args: Any, callbacks: Sequence[Any] = (),

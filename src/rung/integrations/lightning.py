@@ -32,8 +32,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from rung.errors import PauseTrial, StopTrial
-from rung.integrations._framework import Reports, check_start, require, scalars
+from rung.integrations._framework import (
+    HeldDecision,
+    Reports,
+    check_start,
+    require,
+    saved_file,
+    scalars,
+)
 
 pl: Any = require("lightning.pytorch", "lightning", "rung.integrations.lightning")
 
@@ -61,43 +67,30 @@ class LightningCallback(pl.Callback):  # type: ignore[misc]
         super().__init__()
         self.ctx = ctx
         self.checkpoints = checkpoints
-        self._unwind: StopTrial | PauseTrial | None = None
+        self._decision = HeldDecision()
 
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
         check_start(self.ctx, int(trainer.current_epoch), 1, "epochs", _RESUME_HINT)
 
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
-        if self._unwind is not None:  # min_epochs kept training going: stop now
-            self._raise()
+        self._decision.raise_held()  # one held: min_epochs kept training going, stop now
         step = int(trainer.current_epoch) + 1
 
         def save(directory: str) -> None:
             trainer.save_checkpoint(os.path.join(directory, CHECKPOINT_FILE))
 
-        try:
-            self.ctx.report(step, save=save if self.checkpoints else None,
-                            **scalars(trainer.callback_metrics))
-        except (StopTrial, PauseTrial) as e:
-            self._unwind = e
+        if self._decision.report(self.ctx, step, save if self.checkpoints else None,
+                                 scalars(trainer.callback_metrics)):
             trainer.should_stop = True
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
-        if self._unwind is not None:
-            self._raise()
-
-    def _raise(self) -> None:
-        unwind, self._unwind = self._unwind, None
-        assert unwind is not None
-        raise unwind
+        self._decision.raise_held()
 
 
 def resume_checkpoint(ctx: Reports) -> str | None:
     """The Lightning checkpoint to continue from (``Trainer.fit(ckpt_path=...)``), or ``None``
     for a fresh trial."""
-    if ctx.checkpoint is None:
-        return None
-    path = os.path.join(ctx.checkpoint, CHECKPOINT_FILE)
-    return path if os.path.exists(path) else None
+    return saved_file(ctx, CHECKPOINT_FILE)
 
 
 __all__ = ["CHECKPOINT_FILE", "LightningCallback", "resume_checkpoint"]

@@ -36,8 +36,15 @@ import os
 import random
 from typing import Any
 
-from rung.errors import ConfigError, PauseTrial, StopTrial
-from rung.integrations._framework import Reports, check_start, require, scalars
+from rung.errors import ConfigError
+from rung.integrations._framework import (
+    HeldDecision,
+    Reports,
+    check_start,
+    require,
+    saved_file,
+    scalars,
+)
 
 hf: Any = require("transformers", "transformers", "rung.integrations.transformers")
 torch: Any = require("torch", "transformers", "rung.integrations.transformers")
@@ -74,7 +81,7 @@ class TransformersCallback(hf.TrainerCallback):  # type: ignore[misc]
         super().__init__()
         self.ctx = ctx
         self.checkpoints = checkpoints
-        self._unwind: StopTrial | PauseTrial | None = None
+        self._decision = HeldDecision()
 
     def _step(self, args: Any, state: Any) -> int:
         if _strategy(args) == "epoch":
@@ -90,24 +97,19 @@ class TransformersCallback(hf.TrainerCallback):  # type: ignore[misc]
 
     def on_evaluate(self, args: Any, state: Any, control: Any, metrics: Any = None,
                     **kwargs: Any) -> None:
-        if self._unwind is not None:
+        if self._decision.held is not None:
             return
         step = self._step(args, state)
 
         def save(directory: str) -> None:
             _save_checkpoint(directory, state, kwargs)
 
-        try:
-            self.ctx.report(step, save=save if self.checkpoints else None,
-                            **scalars(metrics or {}))
-        except (StopTrial, PauseTrial) as e:
-            self._unwind = e
+        if self._decision.report(self.ctx, step, save if self.checkpoints else None,
+                                 scalars(metrics or {})):
             control.should_training_stop = True
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        if self._unwind is not None:
-            unwind, self._unwind = self._unwind, None
-            raise unwind
+        self._decision.raise_held()
 
 
 def _save_checkpoint(directory: str, state: Any, hooks: dict[str, Any]) -> None:
@@ -131,10 +133,7 @@ def _save_checkpoint(directory: str, state: Any, hooks: dict[str, Any]) -> None:
 def resume_checkpoint(ctx: Reports) -> str | None:
     """The checkpoint to continue from (``Trainer.train(resume_from_checkpoint=...)``), or
     ``None`` for a fresh trial."""
-    if ctx.checkpoint is None:
-        return None
-    path = ctx.checkpoint
-    return path if os.path.exists(os.path.join(path, "trainer_state.json")) else None
+    return ctx.checkpoint if saved_file(ctx, "trainer_state.json") is not None else None
 
 
 __all__ = ["TransformersCallback", "resume_checkpoint"]
