@@ -38,6 +38,7 @@ def test_prints_the_table(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert two[:4] == ["2", "6s", "[6s-6s]", "0.012"]
     assert one[6] == two[6] == "100%"
     assert "from 8 pilot trials: power-law curves" in out
+    assert "step costs from the parameters (log-normal spread 0)" in out  # constant costs
 
 
 def test_without_prices_costs_are_zero(db: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,15 +23,17 @@ def add_parser(sub: Any) -> None:
                     "study's own searcher and scheduler on the simulated executor for each "
                     "worker count and seed. Prints, per worker count, the median predicted "
                     "wall-clock, cost, utilization and regret with a 10%%-90%% interval over "
-                    "seeds. The planned study has the pilot's budget unless --trials, "
-                    "--max-steps or --max-time give another.")
+                    "the simulated runs, which resample the pilot's trials. The planned "
+                    "study has the pilot's budget unless --trials, --max-steps or "
+                    "--max-time give another.")
     q.add_argument("name", help="the pilot study's name")
     q.add_argument("--storage", metavar="FILE|DIR",
                    help="SQLite file or directory to search (default: runs/)")
     q.add_argument("--workers", default="1,8,64", metavar="N,N,...",
                    help="worker counts to plan for (default 1,8,64)")
-    q.add_argument("--seeds", default="5", metavar="K",
-                   help="simulated runs per worker count (default 5)")
+    q.add_argument("--seeds", default="20", metavar="K",
+                   help="simulated runs per worker count, the first on the pilot as measured, "
+                        "the others on bootstrap resamples of its trials (default 20)")
     q.add_argument("--prices", metavar="DEVICE=PRICE,...",
                    help="money per device-hour, e.g. cpu=0.04,gpu=2 (default: the study's "
                         "prices, else none: costs 0, worker-hours still shown)")
@@ -153,7 +155,8 @@ def plan_text(p: Plan) -> str:
         f"from {p.pilot_trials} pilot trials: power-law curves (c + a*step^-alpha; median "
         f"alpha {math.exp(prior.log_alpha):.3g}, noise sd {prior.noise:.3g}, "
         f"{prior.n_trials} trial(s) with >= 4 points), start-up {_secs(p.startup)} per launch, "
-        f"checkpoint {_secs(p.checkpoint_seconds)}",
+        f"checkpoint {_secs(p.checkpoint_seconds)}; step costs from the parameters "
+        f"(log-normal spread {p.cost_spread:.2g})",
         "regret: final value of the planned study's best trial minus the best pilot curve's "
         "(fitted, at max_step); cost counts idle workers",
     ]

@@ -104,6 +104,9 @@ class Plan:
         startup: Measured start-up seconds per launch.
         checkpoint_seconds: Median measured checkpoint time (0 if none was saved).
         prior: The pooled curve prior and noise of the fit.
+        cost_spread: Standard deviation of a configuration's log step cost around what its
+            parameters predict (``rung.planning.cost_model``; 0.7 means a configuration
+            commonly costs half or twice the prediction).
     """
 
     study: str
@@ -117,6 +120,7 @@ class Plan:
     startup: float
     checkpoint_seconds: float
     prior: CurvePrior
+    cost_spread: float
 
     def to_frame(self) -> pd.DataFrame:
         """The rows as a ``pandas.DataFrame`` (needs pandas: ``pip install 'rung[dashboard]'``)."""
@@ -262,7 +266,7 @@ def simulate_once(
 def plan(
     study_or_name: Study | str,
     workers: Sequence[int] | int = (1, 8, 64),
-    seeds: int = 5,
+    seeds: int = 20,
     prices: Prices | Mapping[str, float] | None = None,
     *,
     storage: str | os.PathLike[str] | Journal | None = None,
@@ -317,7 +321,8 @@ def plan(
     ckpts = fitted.pilot.checkpoint_seconds
     return Plan(study.name, the_budget, int(seeds), tuple(rows), rate, bool(table), res,
                 len(fitted.benchmark.units), fitted.startup,
-                float(np.median(ckpts)) if ckpts else 0.0, fitted.prior)
+                float(np.median(ckpts)) if ckpts else 0.0, fitted.prior,
+                fitted.benchmark.cost_model.sd)
 
 
 def _q(xs: list[float]) -> tuple[float, float, float]:
