@@ -77,12 +77,17 @@ def unit(study: rung.Study, params: Mapping[str, Any]) -> np.ndarray:
     return study.spec.space.to_unit(params)
 
 
-def pending_batch(study: rung.Study, n: int) -> np.ndarray:
-    """``n`` suggestions asked one after another with no results in between (a wave of ``n``
-    workers starting), as unit vectors: shape ``(n, d)``."""
-    batch = []
+def wave(study: rung.Study, n: int) -> list[dict[str, Any]]:
+    """The params of ``n`` suggestions asked one after another with no results in between (a
+    wave of ``n`` workers starting); the trials stay pending."""
+    out = []
     for _ in range(n):
         t = study.ask()
         assert t is not None
-        batch.append(unit(study, t.params))
-    return np.array(batch)
+        out.append(dict(t.params))
+    return out
+
+
+def pending_batch(study: rung.Study, n: int) -> np.ndarray:
+    """``wave(study, n)`` as unit vectors: shape ``(n, d)``."""
+    return np.array([unit(study, p) for p in wave(study, n)])

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from searcher_helpers import BRANIN_SPACE, branin, make_study, run_sequential
+from searcher_helpers import BRANIN_SPACE, branin, make_study, run_sequential, wave
 
 import rung
 from rung.searchers._pending import (
@@ -63,15 +63,6 @@ def test_design_point_skips_pending_configurations() -> None:
     assert design_point(lambda i: pts[i], lambda U: U, 0, None)[0] == 0.1
 
 
-def _wave(study: rung.Study, n: int) -> list[dict[str, Any]]:
-    out = []
-    for _ in range(n):
-        t = study.ask()
-        assert t is not None
-        out.append(dict(t.params))
-    return out
-
-
 @pytest.mark.parametrize("searcher", SEARCHERS)
 def test_no_pending_configuration_is_proposed_again_in_a_1d_integer_space(
     searcher: Any,
@@ -101,9 +92,9 @@ def test_every_configuration_of_a_tiny_space_is_pending_once_before_any_repeats(
     configurations, each once; a sixth has no free configuration left and still gets one."""
     study = make_study(searcher, {"x": rung.Int(0, 4)}, seed=1, n_trials=100)
     run_sequential(study, lambda p: float((p["x"] - 2) ** 2), 12)
-    wave = _wave(study, 6)
-    assert sorted(p["x"] for p in wave[:5]) == [0, 1, 2, 3, 4]
-    assert wave[5]["x"] in range(5)
+    six = wave(study, 6)
+    assert sorted(p["x"] for p in six[:5]) == [0, 1, 2, 3, 4]
+    assert six[5]["x"] in range(5)
 
 
 @pytest.mark.parametrize("searcher", SEARCHERS)
@@ -122,7 +113,7 @@ def test_a_large_batch_keeps_the_spread_radius_from_every_pending_point(searcher
         local = local_scale(np.array([space.to_unit(t.params) for t in best2]))
         assert local is not None
         cap = local
-    U = np.array([space.to_unit(p) for p in _wave(study, 48)])
+    U = np.array([space.to_unit(p) for p in wave(study, 48)])
     for j in range(1, 48):
         d = float(min_distance(U[j:j + 1], U[:j])[0])
         assert d > 0.0
@@ -146,7 +137,7 @@ def test_suggestions_with_pending_trials_are_deterministic(searcher: Any) -> Non
         study = make_study(searcher, {"x": rung.Int(0, 20), "y": rung.Float(0.0, 1.0)},
                            seed=7, n_trials=200)
         run_sequential(study, lambda p: (p["x"] - 6) ** 2 + p["y"], 12)
-        return _wave(study, 40)
+        return wave(study, 40)
 
     assert run() == run()
 
