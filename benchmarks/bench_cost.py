@@ -134,12 +134,40 @@ def outcome(bench: CurveTable, traj: list[dict[str, Any]], stop: tuple[int, int]
             "trials": float(len(done) if stop is not None else len(traj))}
 
 
+PARTS = Path(tempfile.gettempdir()) / "rung-bench-cost-peers"
+PEER_METHODS = ("optuna", "optuna-se")
+
+
+def collect_peers() -> dict[str, Any]:
+    """The cache, with every answer the peers' children printed so far (``PARTS``) merged in:
+    an entry keeps the trajectory (table rows) and ``n_val`` its answers were computed on."""
+    cache: dict[str, Any] = json.loads(PEERS_CACHE.read_text()) if PEERS_CACHE.exists() else {}
+    for part in sorted(PARTS.glob("out*.txt")) if PARTS.exists() else []:
+        for ln in part.read_text().splitlines():
+            if not ln.startswith("STOP "):
+                continue
+            d = json.loads(ln[5:])
+            entry = cache.get(d["key"], {})
+            if entry.get("rows") != d["rows"] or entry.get("n_val") != d["n_val"]:
+                entry = {"rows": d["rows"], "n_val": d["n_val"]}
+            entry[d["variant"]] = d["n"]
+            cache[d["key"]] = entry
+    PEERS_CACHE.parent.mkdir(parents=True, exist_ok=True)
+    PEERS_CACHE.write_text(json.dumps(cache, indent=0))
+    return cache
+
+
 def peers_optuna(runs: list[dict[str, Any]], jobs: int = 2) -> dict[str, dict[str, int | None]]:
     """Optuna's stops per run key (``{"optuna": n, "optuna-se": n}``), from the cache where
     its trajectory is the same, else computed (``jobs`` processes) and added to the cache."""
-    cache: dict[str, Any] = json.loads(PEERS_CACHE.read_text()) if PEERS_CACHE.exists() else {}
-    todo = [r for r in runs if cache.get(r["key"], {}).get("rows") != r["rows"]
-            or cache[r["key"]].get("n_val") != r["n_val"]]
+    cache = collect_peers()
+
+    def known(r: dict[str, Any]) -> bool:
+        e = cache.get(r["key"], {})
+        return (e.get("rows") == r["rows"] and e.get("n_val") == r["n_val"]
+                and all(m in e for m in PEER_METHODS))
+
+    todo = [r for r in runs if not known(r)]
     if todo and not PEERS.exists():
         log.warning("no peers interpreter at %s: Optuna's Terminator is skipped", PEERS)
         todo = []
@@ -147,31 +175,28 @@ def peers_optuna(runs: list[dict[str, Any]], jobs: int = 2) -> dict[str, dict[st
         env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
                    MKL_NUM_THREADS="1")
         k = min(jobs, len(todo))
-        with tempfile.TemporaryDirectory() as tmp:
-            procs = []
-            for i in range(k):  # each child reads its share from a file: all run at once
-                src = Path(tmp) / f"in{i}.json"
-                src.write_text(json.dumps(todo[i::k]))
-                with src.open() as fin:
-                    procs.append(subprocess.Popen(
-                        [str(PEERS), str(HERE / "cost_peers.py")], stdin=fin,
-                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
-            outs = [p.communicate() for p in procs]
-        results = []
-        for p, (out, err) in zip(procs, outs, strict=True):
-            line = next((ln for ln in reversed(out.splitlines()) if ln.startswith("RESULT ")),
-                        None)
-            if line is None:
-                raise RuntimeError(f"cost_peers.py failed ({p.returncode}): {err[-2000:]}")
-            results.append(line)
-        for line in results:
-            for key, stops in json.loads(line[7:]).items():
-                run = next(r for r in todo if r["key"] == key)
-                cache[key] = {"rows": run["rows"], "n_val": run["n_val"], **stops}
-        PEERS_CACHE.parent.mkdir(parents=True, exist_ok=True)
-        PEERS_CACHE.write_text(json.dumps(cache, indent=0))
-    return {r["key"]: {m: cache[r["key"]][m] for m in ("optuna", "optuna-se")}
-            for r in runs if r["key"] in cache}
+        PARTS.mkdir(exist_ok=True)
+        for old in PARTS.glob("*"):
+            old.unlink()
+        procs = []
+        for i in range(k):  # each child reads its share from a file: all run at once
+            src, dst = PARTS / f"in{i}.json", PARTS / f"out{i}.txt"
+            src.write_text(json.dumps(todo[i::k]))
+            with src.open() as fin, dst.open("w") as fout:
+                procs.append(subprocess.Popen(
+                    [str(PEERS), str(HERE / "cost_peers.py")], stdin=fin, stdout=fout,
+                    stderr=subprocess.PIPE, text=True, env=env))
+        errs = [p.communicate()[1] for p in procs]
+        for p, err in zip(procs, errs, strict=True):
+            if p.returncode != 0:
+                log.warning("cost_peers.py failed (%s): %s", p.returncode, err[-2000:])
+        cache = collect_peers()
+    out: dict[str, dict[str, int | None]] = {}
+    for r in runs:
+        e = cache.get(r["key"], {})
+        if e.get("rows") == r["rows"] and e.get("n_val") == r["n_val"]:
+            out[r["key"]] = {m: e[m] for m in PEER_METHODS if m in e}
+    return out
 
 
 def space_json(bench: CurveTable) -> dict[str, list[Any]]:
@@ -267,12 +292,13 @@ def hindsight(cells: list[dict[str, Any]]) -> None:
 
 def cached_peers(cells: list[dict[str, Any]]) -> dict[str, dict[str, int | None]]:
     """The cached Optuna stops of the cells whose trajectory they were computed on."""
-    cache = json.loads(PEERS_CACHE.read_text()) if PEERS_CACHE.exists() else {}
+    cache = collect_peers()
     out = {}
     for c in cells:
         key = f"{c['task']}/{c['seed']}"
-        if cache.get(key, {}).get("rows") == c["traj_rows"]:
-            out[key] = {m: cache[key][m] for m in ("optuna", "optuna-se")}
+        e = cache.get(key, {})
+        if e.get("rows") == c["traj_rows"] and e.get("n_val") == c["n_val"]:
+            out[key] = {m: e[m] for m in PEER_METHODS if m in e}
     return out
 
 
@@ -360,7 +386,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.report_only:
         cells = json.loads(args.out.read_text())
-        if any("optuna" not in c or "hindsight" not in c for c in cells):
+        if any(m not in c for c in cells for m in (*PEER_METHODS, "hindsight")):
             add_peers(cells, cached_peers(cells))
             hindsight(cells)
             args.out.write_text(json.dumps(cells, indent=1))

@@ -5,8 +5,9 @@ Run with the peers' interpreter (Optuna 5 lives in ``/tmp/peers``, not in rung's
     /tmp/peers/bin/python benchmarks/cost_peers.py < trajectories.json > stops.json
 
 Input: a JSON list of runs ``{"key", "space": {name: [low, high, log, integer]}, "n_val",
-"trials": [{"params", "final"}, ...]}`` (trials in the order the search ran them). Output: one
-line ``RESULT {key: {"optuna": n, "optuna-se": n}}`` where ``n`` is the number of trials after
+"trials": [{"params", "final"}, ...]}`` (trials in the order the search ran them). Output: a line
+``STOP {"key", "rows", "n_val", "variant", "n"}`` per answer as it is found, then one line
+``RESULT {key: {"optuna": n, "optuna-se": n}}``, where ``n`` is the number of trials after
 which that Terminator says stop (``None``: it never did within the run).
 
 Optuna's Terminator (``optuna.terminator``, deprecated in Optuna 4.9 but importable in 5.0) is
@@ -69,8 +70,16 @@ def optuna_stop(run: dict[str, Any], error: str) -> int | None:
 
 def main() -> None:
     runs = json.load(sys.stdin)
-    out = {r["key"]: {"optuna": optuna_stop(r, "median"), "optuna-se": optuna_stop(r, "se")}
-           for r in runs}
+    out: dict[str, dict[str, int | None]] = {r["key"]: {} for r in runs}
+    # the cheap variant first (it stops early); one line per answer, so that a run cut short
+    # still leaves what it computed
+    for name, error in (("optuna-se", "se"), ("optuna", "median")):
+        for r in runs:
+            n = optuna_stop(r, error)
+            out[r["key"]][name] = n
+            print("STOP " + json.dumps({"key": r["key"], "rows": r.get("rows"),
+                                        "n_val": r.get("n_val"), "variant": name, "n": n}),
+                  flush=True)
     print("RESULT " + json.dumps(out), flush=True)
 
 
