@@ -1,5 +1,6 @@
 """rung's methods in ``bench_allocation``: named ones (``RUNG_METHODS``) and variants written
-``BASE:key=value:...`` (``asha:min_step=9``, ``asha:min_step=auto:variant=promotion``,
+``BASE:key=value:...`` (``asha:min_step=9``, ``asha:min_step=auto:variant=promotion``, ``asha+gp:s.min_points=10``
+(``s.`` marks a searcher parameter),
 ``ahb:min_step=auto``, ``curve:min_step=9``, ``curve+tpe``): ``ASHA`` / ``AsyncHyperband`` /
 ``CurveASHA`` with reduction factor 3 and those keyword arguments, on the random searcher unless
 the base ends in ``+tpe`` / ``+gp``. The variants are what ``bench_curve.py`` measured before it
@@ -81,10 +82,18 @@ def variant(method: str) -> dict[str, Any]:
     base, *pairs = method.split(":")
     name, _, searcher = base.partition("+")
     kwargs: dict[str, Any] = {}
+    skw: dict[str, Any] = {}
     for pair in pairs:
         k, _, v = pair.partition("=")
-        kwargs[k] = (float(v) if "." in v else int(v)) if v.lstrip("-")[:1].isdigit() else v
-    return {"searcher": searcher or "random", "scheduler": VARIANT_BASES[name](ETA, **kwargs)}
+        val = (float(v) if "." in v else int(v)) if v.lstrip("-")[:1].isdigit() else v
+        if k.startswith("s."):  # a searcher parameter: asha+gp:s.min_points=10
+            skw[k[2:]] = val
+        else:
+            kwargs[k] = val
+    s: Any = searcher or "random"
+    if skw:
+        s = {"name": s, "params": skw}
+    return {"searcher": s, "scheduler": VARIANT_BASES[name](ETA, **kwargs)}
 
 
 def study_args(method: str) -> dict[str, Any]:

@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 from searcher_helpers import BRANIN_SPACE, branin, make_study, pending_batch, run_sequential
 
+import rung
+import rung.benchmarks
 from rung.searchers._gp import GP, Hyper, lengthscale_penalty
+from rung.storage import MemoryJournal
 
 
 def test_initial_design_continues_while_its_points_run() -> None:
@@ -152,3 +155,22 @@ def test_gp_suggestions_run_blas_on_one_thread() -> None:
     with threadpoolctl.threadpool_limits(2, user_api="blas"), blas_single_thread():
         assert blas() and all(n == 1 for n in blas())
     assert blas() == before
+
+
+def test_trials_stopped_below_the_modelled_step_are_never_proposed_again() -> None:
+    # mf-branin, ASHA from step 1 on one simulated worker: the GP models the highest rung with
+    # three results, so almost every trial ends below it. Before stopped trials counted as
+    # observations, one rejected configuration was proposed for ~300 trials in a row.
+    bench = rung.benchmarks.MFBranin(max_step=27, seed=0)
+    study = rung.Study.create(
+        "mf", bench.space, rung.Objective(bench.metric, bench.mode), searcher="gp",
+        scheduler=rung.schedulers.ASHA(3), max_step=27, budget=rung.Budget(n_trials=80),
+        seed=0, storage=MemoryJournal(),
+    )
+    study.simulate(bench, n_workers=1)
+    trials = study.trials()
+    keys = {tuple(sorted(t.params.items())) for t in trials}
+    stopped = [t for t in trials if t.status.value == "stopped"]
+    assert len(trials) == 80
+    assert len(stopped) >= 40  # the scheduler did stop most trials below the top rung
+    assert len(keys) == len(trials)

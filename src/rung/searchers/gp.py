@@ -19,6 +19,11 @@ One suggestion:
    multi-fidelity scheduler), in the unit encoding; categorical parameters one-hot, inactive
    numeric coordinates set to -0.5 (outside the cube, so "inactive" is its own value). Scores
    are standardized; a missing or non-finite score is replaced by the worst finite one.
+   Trials a scheduler ended below that step (*dropped*: stopped at a lower rung) enter as
+   observations with the worst score, as BOHB's and TPE's bad group counts them: the
+   scheduler judged them worse than the ones that went on. Without them the model never
+   sees a rejection and proposes the rejected point again and again (one configuration
+   proposed 300 times, each stopped at the first rung: mf-branin, ASHA, one worker).
 3. *Cost bound*: at most ``max_points`` observations enter the GP: when there are more, the
    best half of them and an evenly spaced (by rank) selection of the rest. With the default 256
    a suggestion stays well under a second at 1,000 observations and beyond (see
@@ -115,13 +120,15 @@ class GPSearcher(DesignThenModel):
         min_points: observations a step needs to be modelled (default 3).
     """
 
-    version = 2
+    version = 3
     changes = {
         2: "pending trials (parallel workers only; sequential suggestions are unchanged): the "
         "initial design moves on to the next Sobol' point when its configuration is pending, "
         "a suggestion whose candidates are all taken is a free random configuration (was the "
         "design's point, possibly pending), and past 32 pending trials a suggestion keeps the "
         "spread radius from each pending point (rung.searchers._pending)",
+        3: "multi-fidelity: trials stopped below the modelled step are observations with the "
+        "worst score (before: left out, so a rejected configuration could be proposed again)",
     }
 
     def __init__(
@@ -200,7 +207,7 @@ class GPSearcher(DesignThenModel):
         if modelled is None:
             return self._initial(request)
         step, obs = modelled
-        sel = self._select(obs)
+        sel = self._select(_with_dropped(obs))
         if sel is None:
             return self._initial(request)
         ids, y_raw = sel
@@ -243,7 +250,7 @@ class GPSearcher(DesignThenModel):
         lp = self._penalties(gp, h, penal, best) if penal else None
         model = _Model(gp, best, bests, cons, use_ei)
         pend = PendingSet(self._units.get(h, pending),
-                          {config_key(u) for u in self._units.get(h, obs.ids)})
+                          {config_key(u) for u in self._units.get(h, obs.ids + obs.dropped)})
         u = self._optimize(model, lp, X, y, request.rng, pend)
         if u is None:  # every candidate observed or pending: any other configuration
             u = pend.free_point(lambda k: snap(self.space, self._dims,
@@ -406,6 +413,16 @@ MAX_FIT_POINTS = 128
 def _standardize(y: np.ndarray) -> np.ndarray:
     sd = float(y.std())
     return np.asarray((y - y.mean()) / (sd if sd > 0 else 1.0))
+
+
+def _with_dropped(obs: Observations) -> Observations:
+    """``obs`` with its dropped trials as observations of an infinite score (the worst finite
+    one once ``_select`` has replaced it; the worst normalized value in ``_parego``)."""
+    if not obs.dropped:
+        return obs
+    ids = obs.ids + obs.dropped
+    y = np.concatenate([obs.y, np.full(len(obs.dropped), np.inf)])
+    return Observations(obs.step, ids, y, obs.pending, obs.dropped)
 
 
 def _parego(Y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
