@@ -394,7 +394,9 @@ def main() -> None:
         print(text)
         if args.write:
             write_section(SECTION, "The runs: `OMP_NUM_THREADS=1 nice -n 10 python "
-                          "bench_cost.py --seeds 10 --write`; this section was rebuilt from "
+                          "benchmarks/bench_cost.py --seeds 10 --no-peers` (rung, Ray) and "
+                          "`... --peers-only --seeds 10 --jobs 2` (Optuna, two processes at "
+                          "once; `results/cost_peers.json`); this section was rebuilt from "
                           f"`results/{args.out.name}`.\n\n" + describe(cells, args, args.wall)
                           + text + notes(args))
         return
