@@ -1,4 +1,4 @@
-"""Is another 100 trials worth $40? The worked example of docs/cost.md.
+"""Is another 100 trials worth it? The worked example of docs/cost.md.
 
 A search of 100 trials (TPE + ASHA, 4 workers) replays the recorded learning curves of an MLP
 on MNIST-1D (``benchmarks/curves/mlp-mnist1d.npz``) on the simulated executor. The table's
