@@ -148,9 +148,62 @@ def test_an_error_rate_that_still_improves_does_not_stop(
 
 
 @pytest.mark.parametrize(("params", "key"), [({"n_val": 0}, "n_val"),
-                                             ({"lattice": "yes"}, "lattice")])
+                                             ({"lattice": "yes"}, "lattice"),
+                                             ({"noise_metric": ""}, "noise_metric")])
 def test_bad_noise_parameters_name_the_key(params: dict[str, Any], key: str) -> None:
     with pytest.raises(ConfigError) as e:
         rung.Study.create("bad", SPACE, objective="err", searcher="random", scheduler="fifo",
                           budget=rung.Budget(n_trials=5, stop=rung.StopRule(**params)))
     assert e.value.key == f"budget.stop.params.{key}"
+
+
+def _se_study(n_trials: int, report: Callable[[int, dict[str, Any]], dict[str, float]],
+              **params: Any) -> rung.Study:
+    study = rung.Study.create(
+        "m", SPACE, objective="loss", searcher="random", scheduler="fifo",
+        budget=rung.Budget(n_trials=n_trials, stop=rung.StopRule(**params)),
+    )
+    i = 0
+    while (t := study.ask()) is not None:
+        study.tell(t.id, "completed", report(i, dict(t.params)))
+        i += 1
+    return study
+
+
+def _near_flat_loss(p: dict[str, Any]) -> float:
+    """A continuous loss the configuration moves by at most 0.002, deterministically."""
+    return 0.5 + 0.001 * (math.sin(6.3 * p["x"]) + math.cos(6.3 * p["y"]))
+
+
+def test_noise_metric_takes_the_incumbents_reported_error() -> None:
+    """Each trial reports the standard error of its own evaluation (as cross-validation folds
+    give it); the rule compares the bound with the incumbent's. The same loss without it has
+    only the measured noise, which a deterministic function does not show: no stop in 200."""
+    def report(i: int, p: dict[str, Any]) -> dict[str, float]:
+        return {"loss": _near_flat_loss(p), "loss_se": 0.01 + 0.0001 * i}
+
+    study = _se_study(200, report, noise_metric="loss_se")
+    verdict = study.engine.stopped
+    assert verdict is not None and len(study.trials()) == 20
+    ev = verdict.evidence
+    best = min(study.trials(), key=lambda t: t.value if t.value is not None else math.inf)
+    assert ev["reported"] == 1.0 and ev["n_val"] == 0.0
+    assert ev["noise"] == best.results[-1].metrics["loss_se"]  # the incumbent's, not another's
+    assert ev["regret_bound"] <= ev["threshold"] == ev["noise"]
+    assert "<= the incumbent's reported loss_se " in verdict.reason
+    measured = _se_study(200, report)
+    assert measured.engine.stopped is None and len(measured.trials()) == 200
+
+
+def test_noise_metric_missing_at_the_incumbent_falls_back() -> None:
+    """Only the trials other than the incumbent report an error: the rule ignores theirs and
+    uses the next source (here the history's measured noise)."""
+    def report(i: int, p: dict[str, Any]) -> dict[str, float]:
+        loss = _near_flat_loss(p)
+        return {"loss": loss} if loss < 0.4995 else {"loss": loss, "loss_se": 0.05}
+
+    study = _se_study(40, report, noise_metric="loss_se")
+    assert study.engine.stopped is None and len(study.trials()) == 40
+    ev = rung.cost.stop_rule.assess(study, noise_metric="loss_se")
+    assert ev is not None and ev["reported"] == 0.0
+    assert ev["noise"] == max(ev["gp_noise"], ev["curve_noise"]) < 0.05

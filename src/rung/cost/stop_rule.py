@@ -15,23 +15,26 @@ is not a real one (Makarova et al. take it from the incumbent's cross-validation
 error, in this order of precedence:
 
 1. ``noise``: given by the user (the standard error of the objective's evaluation);
-2. ``n_val``: the objective is an error rate (or accuracy) on ``n_val`` held-out examples: the
+2. ``noise_metric``: a metric each trial reports with the standard error of its own evaluation,
+   taken at the incumbent, as Makarova et al. do with the incumbent's cross-validation folds
+   (the folds' standard deviation times ``sqrt(1/k + 1/(k-1))``, Nadeau and Bengio 2003);
+3. ``n_val``: the objective is an error rate (or accuracy) on ``n_val`` held-out examples: the
    binomial standard error ``sqrt(p (1 - p) / n_val)`` at the incumbent's rate ``p``;
-3. (default, ``lattice=True``) the same, with ``n_val`` read off the values themselves: an error
+4. (default, ``lattice=True``) the same, with ``n_val`` read off the values themselves: an error
    rate on ``n`` examples is a multiple of ``1 / n`` (``rung.cost.noise.lattice_size``; a
    continuous objective never passes that test);
-4. otherwise, measured from the history, as the larger of the GP's fitted noise standard
+5. otherwise, measured from the history, as the larger of the GP's fitted noise standard
    deviation (the part of the scores the configuration does not explain) and the step-to-step
    jitter of the trials' own learning curves near their end (the median over trials of
    ``MAD(second differences) / (0.6745 sqrt(6))`` of the last ``tail`` results: white noise of
    standard deviation ``s`` has second differences of standard deviation ``s sqrt(6)``).
 
-The measured noise of 4 is a lower bound of the evaluation's error (consecutive steps of a
+The measured noise of 5 is a lower bound of the evaluation's error (consecutive steps of a
 learning curve are scored on the same held-out data, so their jitter misses its sampling error;
 a GP can explain a fixed validation set's scores nearly exactly): on the learning-curve tables
 of ``benchmarks/`` it is 8 to 32 times below the binomial error, and the rule then stops late
-or never. Give ``noise`` (e.g. from cross-validation: the folds' standard deviation times
-``sqrt(1/k + 1/(k-1))``, Nadeau and Bengio 2003) or ``n_val`` when the objective is not a rate.
+or never. Give ``noise`` or ``noise_metric`` for an objective that is not a rate, ``n_val`` for a
+rate whose grid the values do not reveal.
 
 With ``value`` (money per unit of improvement of the objective) the rule weighs cost instead:
 it stops when the largest expected improvement over the space (in the objective's units) times
@@ -72,6 +75,9 @@ class StopRule(SearchStopRule):
             uses 20 too).
         noise: the standard error of the objective's evaluation, in its units; ``None``
             (default): from ``n_val``, the values' grid or the history (see above).
+        noise_metric: a metric each trial reports beside the objective: the standard error of
+            its own evaluation (e.g. from cross-validation folds); the error is the
+            incumbent's. Where the incumbent did not report it, the next source is used.
         n_val: the objective is an error rate (or accuracy) on this many held-out examples;
             the error is the binomial one at the incumbent.
         lattice: read ``n_val`` off the values' grid when neither ``noise`` nor ``n_val`` is
@@ -93,6 +99,7 @@ class StopRule(SearchStopRule):
         self,
         min_trials: int = 20,
         noise: float | None = None,
+        noise_metric: str | None = None,
         n_val: int | None = None,
         lattice: bool = True,
         threshold: float | None = None,
@@ -106,6 +113,7 @@ class StopRule(SearchStopRule):
     ) -> None:
         self.min_trials = min_trials
         self.noise = noise
+        self.noise_metric = noise_metric
         self.n_val = n_val
         self.lattice = lattice
         self.threshold = threshold
@@ -130,6 +138,10 @@ class StopRule(SearchStopRule):
             check_float(key + "noise", self.noise, 0.0, low_open=True)
         if self.n_val is not None:
             check_int(key + "n_val", self.n_val, 1)
+        if self.noise_metric is not None and (
+                not isinstance(self.noise_metric, str) or not self.noise_metric):
+            raise ConfigError(key=key + "noise_metric", message=f"must be a metric's name, got "
+                              f"{self.noise_metric!r}")
         if not isinstance(self.lattice, bool):
             raise ConfigError(key=key + "lattice", message=f"must be true or false, got "
                               f"{self.lattice!r}")
@@ -175,6 +187,8 @@ def _source(rule: StopRule, ev: dict[str, float]) -> str:
     scale = "" if rule.noise_scale == 1.0 else f"{rule.noise_scale:g} x "
     if rule.noise is not None:
         return f"{scale}noise"
+    if ev["reported"]:
+        return f"{scale}the incumbent's reported {rule.noise_metric}"
     n = int(ev["n_val"])
     if n:
         how = "given" if rule.n_val is not None else "read off the values' grid"
@@ -187,7 +201,8 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
              ) -> dict[str, float] | None:
     """The numbers the rule decides on, at ``step`` (``None``: no finite score there):
     ``regret_bound``, ``threshold``, ``noise`` (the statistical error the threshold is built
-    on), ``n_val`` (the validation examples of a binomial error, 0 if the error is not one),
+    on), ``reported`` (1 if it is the incumbent's ``noise_metric``, else 0), ``n_val`` (the
+    validation examples of a binomial error, 0 if the error is not one),
     ``gp_noise`` and ``curve_noise`` (the measured error's two parts, 0 unless it is the
     one used), ``expected_improvement``, ``cost_per_trial``, ``best``, ``beta``,
     ``trials`` (results at ``step``), ``fitted`` (the best half the bound's GP is fitted to),
@@ -209,13 +224,18 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
     # the noise: a GP on every point (the best max_points), whose fitted noise is the part of
     # the scores the configuration does not explain
     n_val = 0
+    reported = None  # the incumbent's own standard error, if it reports one
     if rule.noise is None and rule.threshold is None:
-        if rule.n_val is not None:
+        if rule.noise_metric is not None:
+            reported = _reported(h, int(ids[order[0]]), step, rule.noise_metric)
+        if reported is not None:
+            pass
+        elif rule.n_val is not None:
             n_val = rule.n_val
         elif rule.lattice:
             n_val = lattice_size(y[finite]) or 0
     gp_noise = curve_noise = 0.0
-    if rule.noise is None and rule.threshold is None and not n_val:
+    if rule.noise is None and rule.threshold is None and not n_val and reported is None:
         keep = np.sort(order[: rule.max_points])
         sd_all = float(y[keep].std()) or 1.0
         gp_all = _model(rule, "all", features, units.get(h, [int(t) for t in ids[keep]]),
@@ -254,6 +274,8 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
     ei = float(np.max(s_all * (imp * ndtr(imp) + pdf)))
     if rule.noise is not None:
         noise = rule.noise
+    elif reported is not None:
+        noise = reported
     elif n_val:
         noise = binomial_se(float(y.min()), n_val)
     elif rule.threshold is None:
@@ -270,6 +292,7 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
         "threshold": float(threshold),
         "noise": noise,
         "n_val": float(n_val),
+        "reported": 0.0 if reported is None else 1.0,
         "gp_noise": gp_noise,
         "curve_noise": curve_noise,
         "expected_improvement": ei * sd,
@@ -297,6 +320,20 @@ def assess(study: Any, **params: Any) -> dict[str, float] | None:
     led = study.ledger()
     request = StopRequest(h, -1, led.total.cost, led.total.device_hours, led.total.runs)
     return evidence(h, step, rule, request)
+
+
+def _reported(h: History, trial_id: int, step: int, metric: str) -> float | None:
+    """``metric`` as ``trial_id`` reported it at ``step`` (the last such report), if it is a
+    finite number >= 0."""
+    for r in reversed(h.results(trial_id)):
+        if r.step == step:
+            v = r.metrics.get(metric)
+            try:
+                x = float(v)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                return None
+            return x if math.isfinite(x) and x >= 0.0 else None
+    return None
 
 
 def _model(rule: StopRule, slot: str, features: Any, X: np.ndarray, z: np.ndarray) -> Any:
