@@ -2,7 +2,8 @@
 
 - ``prices.Prices``: money per device-hour;
 - ``ledger``: what a study spent, by outcome, per worker, against what it saved;
-- ``stop_rule.StopRule``: stops the search when more trials are unlikely to pay.
+- ``stop_rule.StopRule``: stops the search when more trials are unlikely to pay;
+- ``noise``: the statistical error of an error rate on ``n`` examples (``n`` read off the rates).
 
 Importing this package imports no SciPy (the stop rule's model is imported when it first runs).
 """
