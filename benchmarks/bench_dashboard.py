@@ -560,10 +560,14 @@ def report(res: dict[str, Any], args: argparse.Namespace, n_records: int) -> str
         "after the other (optuna-dashboard on wsgiref, rung on uvicorn) on a machine shared "
         f"with other jobs (load average {os.getloadavg()[1]:.1f} over the 5 minutes before "
         "the report, on 2 cores): wall times can be several times the CPU times; "
-        "the comparison is the point. rung replays a large journal in the background and "
-        "answers with what it has replayed so far (first data), optuna-dashboard answers once "
-        "every trial is loaded (first data = whole study). Browser: headless Chromium "
-        "(software rendering), from navigation to the page's table or chart drawn.\n\n"
+        "the comparison is the point. rung opens the study from the snapshot of its pages "
+        "that a run writes beside its journal (``rung.dashboard.snapshot``); without any "
+        "snapshot it replays the journal in the background and answers with what it has "
+        "replayed so far (first data), then writes its own snapshot into its cache "
+        "(one open each, on a fresh server); optuna-dashboard answers once every trial is "
+        "loaded (first data = whole study). Browser: headless Chromium (software rendering, "
+        "a fresh document each), from navigation to the page's table or chart drawn; a page "
+        f"not drawn within {TIMEOUT:g} s is loaded no more.\n\n"
         + table(["dashboard", "what", "median s", "max s", "goal", "MB"], rows)
     )
     r = res["rung"]

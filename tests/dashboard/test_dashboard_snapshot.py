@@ -97,6 +97,13 @@ def test_run_writes_a_snapshot_that_serves_every_page_as_a_replay(tmp_path: Path
     assert not (tmp_path / "cache").exists()  # nothing to cache: the run's snapshot was used
 
 
+def test_run_snapshots_can_be_turned_off(tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNG_DASHBOARD_SNAPSHOTS", "0")
+    _asha(tmp_path / "s.db")
+    assert not view_path(tmp_path / "s.db", "asha").exists()
+
+
 def test_snapshot_behind_the_journal_shows_its_prefix_then_the_replay(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A snapshot taken mid-run (the run's last one), the journal appended after it: the
