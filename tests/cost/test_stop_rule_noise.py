@@ -207,3 +207,14 @@ def test_noise_metric_missing_at_the_incumbent_falls_back() -> None:
     ev = rung.cost.stop_rule.assess(study, noise_metric="loss_se")
     assert ev is not None and ev["reported"] == 0.0
     assert ev["noise"] == max(ev["gp_noise"], ev["curve_noise"]) < 0.05
+
+
+def test_noise_parameters_survive_the_spec() -> None:
+    b = rung.Budget(stop=rung.StopRule(n_val=334, noise_metric="err_se", lattice=False))
+    again = rung.Budget.from_json(b.to_json())
+    assert again == b
+    study = rung.Study.create("j", SPACE, objective="err", searcher="random", scheduler="fifo",
+                              budget=again)
+    rule = study.engine.stop_rule
+    assert isinstance(rule, rung.StopRule)
+    assert (rule.n_val, rule.noise_metric, rule.lattice) == (334, "err_se", False)
