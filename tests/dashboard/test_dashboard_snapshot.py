@@ -282,3 +282,28 @@ def test_run_writer_doubles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert all(b >= 2 * a for a, b in itertools.pairwise(mid))
     assert wrote[-1] == n > mid[-1]
     s.close()
+
+
+def test_app_serves_a_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over HTTP: the app's answers from a run's snapshot are the replay's, a missing trial
+    is a 404, and the dashboard's cache directory comes from ``RUNG_DASHBOARD_CACHE``."""
+    pytest.importorskip("starlette")
+    pytest.importorskip("httpx")
+    from starlette.testclient import TestClient
+
+    from rung.dashboard import create_app
+
+    monkeypatch.setenv("RUNG_DASHBOARD_CACHE", str(tmp_path / "cache"))
+    db = tmp_path / "s.db"
+    _asha(db)
+    client = TestClient(create_app(db))
+    want = replayed(db, "asha")
+    assert client.get("/api/study/asha").json() == want["overview"]
+    assert client.get("/api/study/asha/trials?sort=value").json() == want["trials1"]
+    assert client.get("/api/study/asha/curves").json() == want["curves"]
+    assert client.get("/api/study/asha/trial/7").json() == want["details"][7]
+    assert client.get("/api/study/asha/trial/40").status_code == 404
+    assert not (tmp_path / "cache").exists()
+    _mo(tmp_path / "mo.db")
+    TestClient(create_app(tmp_path / "mo.db")).get("/api/study/mo")
+    assert cache_path(tmp_path / "cache", tmp_path / "mo.db", "mo").exists()
