@@ -9,20 +9,25 @@ searcher + scheduler pair), and each pilot seed:
 2. **plan**: ``rung.plan(pilot, workers=[1, 8, 64], seeds=--plan-seeds, budget=Budget(n_trials=
    --trials), prices={"cpu": 0.04})``: only the pilot's journal is read;
 3. **actual**: the same spec with ``--trials`` (200) trials run on the table itself for
-   ``--seeds`` (10) study seeds per worker count (shared by every pilot of that cell).
+   ``--seeds`` (20) study seeds per worker count (shared by every pilot of that cell).
 
 Error of a prediction: ``|predicted median - actual median| / actual median`` for wall-clock
 and cost (cost counts reserved workers, idle ones included, as the planner does:
 ``workers x wall-clock x rate``, so its relative error equals the wall-clock's; the busy cost,
 ``busy seconds x rate``, is compared too). The goal: median absolute error <= 15%. Coverage:
-the share of actual runs whose wall-clock falls in the plan's 10%-90% interval. Regret is
+the share of actual runs whose wall-clock falls in the plan's 10%-90% interval (and of pilots
+whose interval holds the actual median); the report also gives the bootstrap spread of the
+actual median itself, the floor of any comparison with it. ``--diagnose WORKERS`` replaces one
+half of the plan's benchmark (step costs, or curves) by the table's own, to show which half
+errs. Regret is
 printed for both, but they are not the same quantity: the plan's is against the best pilot
 curve, the actual one against the table's best row.
 
 Usage::
 
-    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/bench_plan.py --pilots 10 --seeds 10
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/bench_plan.py --methods random+asha --pilots 8
     python benchmarks/bench_plan.py --report      # from benchmarks/results/plan/*.jsonl
+    python benchmarks/bench_plan.py --tasks hgb-magic --methods random+asha --diagnose 64
 """
 
 from __future__ import annotations
@@ -355,12 +360,12 @@ def main() -> None:
     ap.add_argument("--tasks", nargs="+", default=list(TASKS))
     ap.add_argument("--methods", nargs="+", default=list(METHODS),
                     choices=list(METHODS))
-    ap.add_argument("--pilots", type=int, default=10, help="pilot seeds per cell")
+    ap.add_argument("--pilots", type=int, default=4, help="pilot seeds per cell")
     ap.add_argument("--pilot-trials", type=int, default=30)
     ap.add_argument("--pilot-workers", type=int, default=4)
     ap.add_argument("--trials", type=int, default=200, help="trials of the planned study")
-    ap.add_argument("--seeds", type=int, default=30, help="actual runs per worker count")
-    ap.add_argument("--plan-seeds", type=int, default=20)
+    ap.add_argument("--seeds", type=int, default=20, help="actual runs per worker count")
+    ap.add_argument("--plan-seeds", type=int, default=10)
     ap.add_argument("--rows", type=int, default=600)
     ap.add_argument("--report", action="store_true", help="only rebuild the report")
     ap.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
