@@ -1,11 +1,11 @@
-"""A synthetic ``Benchmark`` built from a pilot: fitted curves and measured step costs.
+"""A synthetic ``Benchmark`` built from a pilot: its measured and fitted curves and step costs.
 
 Population. Every pilot trial with a scored result becomes a *template*: its curve over steps
 ``1..max_step`` (``observed_rows``: its measured scores where it has them, the fit elsewhere) and
 its step costs (``rung.planning.costs.StepCosts``: the measured time of every step it ran, and its
 scale times the pilot's step profile for the steps it did not run).
 
-A configuration the simulated searcher proposes takes the fitted curve of the pilot trial
+A configuration the simulated searcher proposes takes the curve of the pilot trial
 nearest to it in the space's unit encoding (``SearchSpace.to_unit``; Euclidean, a missing
 coordinate counts as 0.5, lowest trial id on a tie), the nearest-neighbour lookup
 ``rung.benchmarks.CurveTable`` uses for recorded tables, so a searcher that learns where good
@@ -29,7 +29,7 @@ the cost model refitted on the resample, so the spread of a plan over replicates
 a pilot of that size does not know (which configurations it happened to sample, and the fit
 made from them), not only the randomness of one simulated run.
 
-Regret is measured on the templates' noise-free fitted values at ``max_step`` against the best
+Regret is measured on the templates' noise-free values at ``max_step`` against the best
 of them: it says how far the planned search ends from the best curve the pilot has seen, not
 from the (unknown) best configuration of the space.
 """
@@ -60,7 +60,7 @@ class PilotBenchmark:
         metric, mode: The objective (values are returned in the metric's own direction).
         max_step: The study's highest step.
         units: ``(K, d)`` unit encodings of the K templates' pilot configurations.
-        scores: ``(K, max_step)`` noise-free fitted scores (lower is better).
+        scores: ``(K, max_step)`` noise-free scores (lower is better; ``observed_rows``).
         seconds: ``(K, max_step)`` step costs.
         sigma: Standard deviation of the observation noise, in score units.
         seed: Seeds the noise and the cost residuals.
