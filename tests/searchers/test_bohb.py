@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from searcher_helpers import BRANIN_SPACE, branin, make_study
 
+import rung
 from rung.core.components import SuggestRequest
 
 
@@ -57,4 +58,75 @@ def test_the_model_step_needs_both_groups_full() -> None:
 
     h = study.engine.history
     assert model_step(h, 2 * 2) == 3
-    assert study.engine.searcher.version == 2
+    assert study.engine.searcher.version == 3
+
+
+def _at(study, values: list[float], last: int = 9, below: dict[int, float] | None = None):  # type: ignore[no-untyped-def]
+    """One trial per value, each reporting ``value`` at ``last`` (and ``below[step]`` at the
+    steps before it, default ``value``); returns the trial ids."""
+    ids = []
+    for v in values:
+        t = study.ask()
+        for step in range(1, last + 1):
+            study.report(t.id, step, {"loss": v if step == last else (below or {}).get(step, v)})
+        study.tell(t.id, "completed", {"loss": v})
+        ids.append(t.id)
+    return ids
+
+
+def test_results_tied_with_the_worst_good_one_are_all_good() -> None:
+    """min_points 2, 8 results: "good" is 2 results by rank, but 3 tie for best; all three are
+    good (version 2 took the two lower trial ids), the rest is bad."""
+    study = _study()
+    ids = _at(study, [5.0, 1.0, 3.0, 1.0, 6.0, 1.0, 4.0, 2.0])
+    split = study.engine.searcher._split(study.engine.history)
+    assert split is not None
+    good, bad = split
+    assert good == [ids[1], ids[3], ids[5]]
+    assert bad == [ids[7], ids[2], ids[6], ids[0], ids[4]]
+
+
+def test_a_step_where_every_result_ties_has_no_model_and_the_step_below_is_used() -> None:
+    """At step 9 all 8 results tie (no split is defined); at step 8 they differ: the model is
+    fitted there (the best two are good)."""
+    study = _study()
+    below = [{8: float(v)} for v in (7, 3, 5, 1, 8, 2, 6, 4)]
+    ids = [_at(study, [0.5], below=b)[0] for b in below]
+    good, bad = study.engine.searcher._split(study.engine.history)
+    assert good == [ids[3], ids[5]]
+    assert bad == [ids[1], ids[7], ids[2], ids[6], ids[0], ids[4]]
+
+
+def test_every_result_tied_everywhere_means_random_sampling() -> None:
+    study = _study()
+    _at(study, [1.0] * 10)
+    assert study.engine.searcher._split(study.engine.history) is None
+
+
+GRID_SPACE = {"a": rung.Int(0, 4), "b": rung.Int(0, 4)}
+
+
+def test_no_configuration_is_proposed_twice() -> None:
+    """On a 25-point grid with 12 configurations tried (stopped at step 1 or run to step 9),
+    the model's proposals are never one of them: the best candidate already tried is skipped
+    (version 2 proposed the best tried point again, a repeat that adds no information)."""
+    study = make_study({"name": "bohb", "params": {"random_fraction": 0.0, "min_points": 2}},
+                       GRID_SPACE, seed=3, max_step=9)
+    tried = []
+    for i in range(12):
+        t = study.ask()
+        loss = (t.params["a"] - 2) ** 2 + (t.params["b"] - 2) ** 2 + 0.01 * i
+        last = 9 if i % 2 == 0 else 1
+        for step in range(1, last + 1):
+            study.report(t.id, step, {"loss": loss})
+        study.tell(t.id, "completed" if last == 9 else "stopped", {"loss": loss})
+        tried.append((t.params["a"], t.params["b"]))
+    h = study.engine.history
+    seen = set()
+    for seed in range(40):
+        req = SuggestRequest(10_000, len(h), h, np.random.default_rng(seed))
+        p = study.engine.searcher.suggest(req)
+        assert p is not None
+        seen.add((p["a"], p["b"]))
+    assert not seen & set(tried)
+    assert len(seen) > 1

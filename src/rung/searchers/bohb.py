@@ -15,16 +15,24 @@ One suggestion:
    a model", where a model needs ``min_points`` observations in each group (HpBandSter fits no
    KDE on fewer; the paper's ``N_min + 2`` would leave "bad" two points).
 3. *Split*: the best ``max(min_points, top_n_percent% of n)`` observations at that step are
-   "good", the next ``max(min_points, (100 - top_n_percent)% of n)`` "bad". Only observations
-   at that step count, as in the paper: neither pending trials nor trials a scheduler stopped
-   below it (version 1 added both to "bad", which on late-bloomer curves marked the slow
-   starters a scheduler had stopped early as bad and steered sampling to fast starters).
+   "good", and so is every observation tied with the worst of them (on learning curves most
+   configurations often share one value at a low step: which of them is good must not depend
+   on their trial ids, as it did up to version 2); the next ``max(min_points,
+   (100 - top_n_percent)% of n)`` are "bad". The budget of 2. is the largest step at which both
+   groups then hold ``min_points``; a step whose results tie too much is skipped for the next
+   lower one. Only observations at that step count, as in the paper: neither pending trials
+   nor trials a scheduler stopped below it (version 1 added both to "bad", which on
+   late-bloomer curves marked the slow starters a scheduler had stopped early as bad and
+   steered sampling to fast starters).
 4. *Densities*: product-kernel KDEs of both groups with Scott's normal-reference bandwidth
    ``1.06 std n^(-1/(d+4))`` per dimension, clipped below at ``min_bandwidth``; categorical
    parameters use Aitchison-Aitken kernels (statsmodels' ``KDEMultivariate``, as the paper).
 5. *Acquisition*: ``num_samples`` draws, each a random "good" point perturbed with bandwidths
    multiplied by ``bandwidth_factor`` (categoricals resampled with probability equal to their
-   bandwidth); the draw maximizing ``l(x) / g(x)`` is proposed.
+   bandwidth); the draw maximizing ``l(x) / g(x)`` among those no trial has tried yet
+   (whatever its state) is proposed: a repeat adds no information, and the densities peak on
+   the tried "good" points, so on discrete spaces the best draw is often one of them. If every
+   draw was tried, a random untried configuration (up to 100 draws).
 
 Inactive (conditional) coordinates need no imputation here: a kernel is uniform in a dimension
 its observation lacks, and a candidate ignores a dimension it lacks.
@@ -38,6 +46,7 @@ import numpy as np
 
 from rung._validate import check_float, check_int
 from rung.core.components import BindContext, Searcher, SuggestRequest
+from rung.core.history import History
 from rung.core.registry import register
 from rung.searchers._common import (
     CAT,
@@ -45,11 +54,12 @@ from rung.searchers._common import (
     decode,
     dims_of,
     gather,
-    model_step,
     snap,
 )
 from rung.searchers._model_based import check_min_points
 from rung.searchers._parzen import Parzen
+
+_RANDOM_DRAWS = 100
 
 
 @register("searcher", "bohb")
@@ -63,11 +73,14 @@ class BOHBSearcher(Searcher):
         min_bandwidth: lower bound of every bandwidth.
     """
 
-    version = 2
+    version = 3
     changes = {
         2: "the density model uses only the observations at the modelled step (no pending "
         "trials or trials stopped below it in the 'bad' group) and that step is the largest "
         "with 2 * min_points observations (was min_points + 2)",
+        3: "results tied with the worst 'good' one are all good (the ranks inside a tie were "
+        "the trial ids' order), a step with no such split is skipped for the next lower one, "
+        "and a configuration some trial already has is never proposed again by the model",
     }
 
     def __init__(
@@ -104,19 +117,10 @@ class BOHBSearcher(Searcher):
         h = request.history
         if self._dims.d == 0 or rng.random() < self.random_fraction:
             return self.space.sample(rng)
-        step = model_step(h, 2 * self._min_points)
-        if step is None:
+        split = self._split(h)
+        if split is None:
             return self.space.sample(rng)
-        obs = gather(h, step)
-        n = len(obs.ids)
-        order = np.lexsort((np.array(obs.ids), obs.y))
-        ranked = [obs.ids[i] for i in order]
-        n_good = max(self._min_points, (self.top_n_percent * n) // 100)
-        n_bad = max(self._min_points, ((100 - self.top_n_percent) * n) // 100)
-        good = ranked[:n_good]
-        bad = ranked[n_good:n_good + n_bad]
-        if len(good) < self._min_points or len(bad) < self._min_points:
-            return self.space.sample(rng)
+        good, bad = split
         Xg, Xb = self._units.get(h, good), self._units.get(h, bad)
         bw_g, bw_b = self._bandwidths(Xg), self._bandwidths(Xb)
         l_kde = self._kde(Xg, bw_g)
@@ -124,7 +128,44 @@ class BOHBSearcher(Searcher):
         wide = self._kde(Xg, bw_g * np.where(self._dims.kind == CAT, 1.0, self.bandwidth_factor))
         C = snap(self.space, self._dims, wide.sample(rng, self.num_samples))
         score = l_kde.log_pdf(C) - g_kde.log_pdf(C)
-        return decode(self.space, C[int(np.argmax(score))])
+        tried = self._tried(h)
+        for i in np.argsort(-score, kind="stable"):
+            if _key(C[i]) not in tried:
+                return decode(self.space, C[int(i)])
+        # every candidate was tried already (a narrow "good" density on a discrete space): a
+        # random configuration not tried yet, if a few draws find one
+        for _ in range(_RANDOM_DRAWS):
+            cfg = self.space.sample(rng)
+            if _key(self.space.to_unit(cfg)) not in tried:
+                break
+        return cfg
+
+    def _tried(self, h: History) -> set[bytes]:
+        """Keys of the configurations of every trial, whatever its state or step."""
+        return {_key(u) for u in self._units.get(h, h.ids())}
+
+    def _split(self, h: History) -> tuple[list[int], list[int]] | None:
+        """The "good" and "bad" trial ids at the largest step whose split is defined, or
+        ``None``. A step qualifies with at least ``2 * min_points`` results and both groups of
+        at least ``min_points`` once tied results are kept together (module docstring, 3)."""
+        mp = self._min_points
+        for step in reversed(h.steps()):
+            if h.n_at_step(step) < 2 * mp:
+                continue
+            obs = gather(h, step)
+            n = len(obs.ids)
+            order = np.lexsort((np.array(obs.ids), obs.y))
+            ys = obs.y[order]
+            n_good = max(mp, (self.top_n_percent * n) // 100)
+            # every result tied with the worst "good" one is good too: the ranks inside a tie
+            # are the trial ids' order, which says nothing about the configurations
+            cut = int(np.searchsorted(ys, ys[n_good - 1], side="right"))
+            n_bad = max(mp, ((100 - self.top_n_percent) * n) // 100)
+            if n - cut < mp:
+                continue
+            ranked = [obs.ids[i] for i in order]
+            return ranked[:cut], ranked[cut:cut + n_bad]
+        return None
 
     def _bandwidths(self, X: np.ndarray) -> np.ndarray:
         """Normal-reference bandwidth per dimension (over the observations active in it)."""
@@ -146,3 +187,8 @@ class BOHBSearcher(Searcher):
         h = np.broadcast_to(np.minimum(bw, cat_max), X.shape).copy()
         return Parzen(X, np.ones(m), self._dims, prior_weight=0.0, sigma=sigma,
                       cat_bandwidth=h)
+
+
+def _key(u: np.ndarray) -> bytes:
+    """A hashable identity of a snapped unit encoding (NaN = inactive, rounding noise dropped)."""
+    return bytes((np.round(np.nan_to_num(u, nan=-1.0), 9) + 0.0).tobytes())
