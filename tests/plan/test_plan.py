@@ -196,21 +196,3 @@ def test_bad_pilots_and_names() -> None:
     with pytest.raises(ConfigError) as e:
         rung.plan(3)  # type: ignore[arg-type]
     assert e.value.key == "study"
-
-
-def test_templates_keep_what_the_pilot_measured_and_short_trials_borrow_a_similar_curve() -> None:
-    from rung.planning.fit import CurveFit
-    from rung.planning.synthetic import observed_rows
-
-    plateau = [0.5, 0.5, 0.5, 0.3, 0.2, 0.15]  # a shape no power law follows
-    curves = {0: dict(enumerate(plateau, 1)), 1: {1: 0.4, 2: 0.4, 3: 0.35, 4: 0.3}, 2: {1: 0.52}}
-    fits = {0: CurveFit(0.1, 0.4, 0.5, 6), 1: CurveFit(0.2, 0.2, 1.0, 4),
-            2: CurveFit(0.3, 0.22, 0.5, 1)}
-    rows = observed_rows([0, 1, 2], fits, curves, max_step=6)
-    assert rows[0].tolist() == plateau
-    # trial 1 after step 4: its fit, shifted to meet its last measurement (0.3 at step 4)
-    assert rows[1, :4].tolist() == [0.4, 0.4, 0.35, 0.3]
-    assert rows[1, 4:] == pytest.approx([0.2 + 0.2 / 5 + 0.05, 0.2 + 0.2 / 6 + 0.05])
-    # trial 2 stopped at step 1 (0.52): it continues like trial 0 (0.5 there), not like its
-    # power law, shifted by 0.02
-    assert rows[2] == pytest.approx([0.52, 0.52, 0.52, 0.32, 0.22, 0.17])

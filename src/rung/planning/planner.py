@@ -7,8 +7,7 @@ Steps (each in its own module):
 2. ``rung.planning.fit.fit_curves``: one power law per pilot trial with a pooled prior
    (Domhan et al. 2015; Kadra et al. 2023);
 3. ``rung.planning.synthetic.PilotBenchmark``: a ``Benchmark`` whose configurations take the
-   nearest pilot trial's curve (measured where it was, fitted or borrowed from a similar
-   trial elsewhere) plus fresh noise, and step costs predicted from their
+   nearest pilot trial's fitted curve plus fresh noise, and step costs predicted from their
    parameters (``rung.planning.cost_model``: ridge regression of log cost, log-normal residual);
 4. for each worker count and seed ``i``: a fresh in-memory study with the pilot's own spec (its
    searcher, scheduler, objective, ``max_step``; the planned budget; seed ``spec.seed + i``)

@@ -1,11 +1,11 @@
-"""A synthetic ``Benchmark`` built from a pilot: its measured and fitted curves and step costs.
+"""A synthetic ``Benchmark`` built from a pilot: fitted curves and measured step costs.
 
-Population. Every pilot trial with a scored result becomes a *template*: its curve over steps
-``1..max_step`` (``observed_rows``: its measured scores where it has them, the fit elsewhere) and
+Population. Every pilot trial with a scored result becomes a *template*: its fitted power law
+(``rung.planning.fit``) evaluated at steps ``1..max_step`` (extrapolated past the steps it ran) and
 its step costs (``rung.planning.costs.StepCosts``: the measured time of every step it ran, and its
 scale times the pilot's step profile for the steps it did not run).
 
-A configuration the simulated searcher proposes takes the curve of the pilot trial
+A configuration the simulated searcher proposes takes the fitted curve of the pilot trial
 nearest to it in the space's unit encoding (``SearchSpace.to_unit``; Euclidean, a missing
 coordinate counts as 0.5, lowest trial id on a tie), the nearest-neighbour lookup
 ``rung.benchmarks.CurveTable`` uses for recorded tables, so a searcher that learns where good
@@ -29,7 +29,7 @@ the cost model refitted on the resample, so the spread of a plan over replicates
 a pilot of that size does not know (which configurations it happened to sample, and the fit
 made from them), not only the randomness of one simulated run.
 
-Regret is measured on the templates' noise-free values at ``max_step`` against the best
+Regret is measured on the templates' noise-free fitted values at ``max_step`` against the best
 of them: it says how far the planned search ends from the best curve the pilot has seen, not
 from the (unknown) best configuration of the space.
 """
@@ -48,7 +48,7 @@ from rung.core.rng import derive_rng
 from rung.errors import ConfigError
 from rung.planning.cost_model import CostModel, fit_cost_model
 from rung.planning.costs import Pilot, StepCosts
-from rung.planning.fit import MIN_POINTS, CurveFit, CurvePrior
+from rung.planning.fit import CurveFit, CurvePrior
 from rung.space import SearchSpace
 
 
@@ -60,7 +60,7 @@ class PilotBenchmark:
         metric, mode: The objective (values are returned in the metric's own direction).
         max_step: The study's highest step.
         units: ``(K, d)`` unit encodings of the K templates' pilot configurations.
-        scores: ``(K, max_step)`` noise-free scores (lower is better; ``observed_rows``).
+        scores: ``(K, max_step)`` noise-free fitted scores (lower is better).
         seconds: ``(K, max_step)`` step costs.
         sigma: Standard deviation of the observation noise, in score units.
         seed: Seeds the noise and the cost residuals.
@@ -120,8 +120,9 @@ class PilotBenchmark:
         """The benchmark of a fitted pilot: one template per fitted trial, in id order
         (``costs`` must cover them all)."""
         ids = sorted(fits)
+        steps = np.arange(1, max_step + 1)
         units = np.array([space.to_unit(pilot.params[k]) for k in ids]).reshape(len(ids), -1)
-        scores = observed_rows(ids, fits, pilot.curves, max_step)
+        scores = np.array([fits[k](steps) for k in ids]).reshape(len(ids), max_step)
         seconds = np.array([costs.row(k, pilot.costs[k].steps if k in pilot.costs else {})
                             for k in ids]).reshape(len(ids), max_step)
         return cls(space, metric, mode, max_step, units, scores, seconds, prior.noise, seed)
@@ -165,46 +166,3 @@ class PilotBenchmark:
         """The noise-free final score of ``params``'s template minus the best template's."""
         return float(self.scores[self.template_of(params), -1] - self.best_final)
 
-
-def observed_rows(
-    ids: list[int],
-    fits: Mapping[int, CurveFit],
-    curves: Mapping[int, Mapping[int, float]],
-    max_step: int,
-) -> np.ndarray:
-    """The templates' scores ``(len(ids), max_step)``: measurements are data, the fits only
-    fill what was not measured.
-
-    A trial's measured score is used as it is at every step it reported; between and after its
-    measurements, its fitted power law shifted to meet its last measured score. A trial with
-    fewer than ``MIN_POINTS`` results (one a scheduler stopped early) continues, after its last
-    measured step, like the well-observed trial whose measurements are nearest to its own
-    (least squares over its measured steps), shifted to meet its last score: the curve of a
-    similar earlier trial, not a population-average shape, extrapolates it (the approach of
-    Chandrashekaran and Lane 2017, "Speeding up Hyper-parameter Optimization by Extrapolation
-    of Learning Curves Using Previous Builds"). So a shape a power law cannot follow (flat at
-    the class prior for a few steps, then dropping) survives where the pilot measured it.
-    """
-    rows = np.zeros((len(ids), max_step))
-    last = np.zeros(len(ids), dtype=int)
-    for i, k in enumerate(ids):
-        rows[i] = fits[k](np.arange(1, max_step + 1))
-        measured = curves.get(k, {})
-        offset = 0.0
-        for s in range(1, max_step + 1):
-            if s in measured:
-                offset = measured[s] - rows[i, s - 1]
-                rows[i, s - 1] = measured[s]
-                last[i] = s
-            else:
-                rows[i, s - 1] += offset
-    donors = [i for i, k in enumerate(ids) if fits[k].n_points >= MIN_POINTS]
-    for i, k in enumerate(ids):
-        if fits[k].n_points >= MIN_POINTS or not donors or last[i] == 0:
-            continue
-        steps = np.array([s for s in sorted(curves[k]) if 1 <= s <= max_step]) - 1
-        mine = rows[i, steps]
-        j = min(donors, key=lambda d: float(np.sum((rows[d, steps] - mine) ** 2)))
-        end = last[i]
-        rows[i, end:] = rows[j, end:] + (rows[i, end - 1] - rows[j, end - 1])
-    return rows
