@@ -347,6 +347,12 @@ READING: list[str] = [
     "planning is meant to avoid. The interval is still too narrow (67%, goal 80%): it does "
     "not carry the curve model's error (3), and with 10 simulated runs its ends are close to "
     "the extremes; `rung plan` now defaults to 20 runs.",
+    "Tried and reverted: templates that keep the pilot's measured scores and continue a trial "
+    "stopped early like the well-observed pilot trial nearest to its measurements (additive "
+    "shift), to keep the plateau-then-drop shape of (3). A full re-run of random+asha (8 "
+    "pilots x 4 tables) gave the same median error (21.6% against 21.7%): better on hgb-german "
+    "and hgb-magic at 8 workers (8% and 3%), worse on hgb-ring (26% at 8 workers, 41% at 64), "
+    "where shifting a large drop produced negative error rates.",
     "Runs (`--no-write`, then `--report`): `OMP_NUM_THREADS=1 nice -n 10 python "
     "benchmarks/bench_plan.py --tasks hgb-german hgb-magic hgb-ring mlp-mnist1d --methods M "
     "--pilots P --plan-seeds 10 --seeds S` with (M, P, S) = (random+asha, 8, 20), "
