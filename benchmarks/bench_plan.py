@@ -350,7 +350,8 @@ READING: list[str] = [
     "Tried and reverted: templates that keep the pilot's measured scores and continue a trial "
     "stopped early like the well-observed pilot trial nearest to its measurements (additive "
     "shift), to keep the plateau-then-drop shape of (3). A full re-run of random+asha (8 "
-    "pilots x 4 tables) gave the same median error (21.6% against 21.7%): better on hgb-german "
+    "pilots x 4 tables) gave the same median error for that method (21.6% against 21.7%): "
+    "better on hgb-german "
     "and hgb-magic at 8 workers (8% and 3%), worse on hgb-ring (26% at 8 workers, 41% at 64), "
     "where shifting a large drop produced negative error rates.",
     "Runs (`--no-write`, then `--report`): `OMP_NUM_THREADS=1 nice -n 10 python "
