@@ -73,13 +73,13 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
-from rung._validate import check_float, check_int
-from rung.core.components import EndRequest, Resume, Scheduler
+from rung._validate import check_bool, check_choice, check_float, check_int
+from rung.core.components import BindContext, EndRequest, Resume, Scheduler
 from rung.core.events import Decision
 from rung.core.history import History
 from rung.core.records import Outcome, TrialStatus
 from rung.errors import ConfigError
-from rung.schedulers._guard import AUTO, FidelityGuard, FirstRung
+from rung.schedulers._guard import AUTO, MIN_CORRELATION, FidelityGuard, FirstRung
 from rung.schedulers._rung_table import RungTable, rung_steps
 
 VARIANTS = ("stopping", "promotion")
@@ -247,6 +247,11 @@ class Ladder:
 
 
 _NONE: list[int] = []  # shared empty answer of ``retired`` (the engine only reads it)
+#: Defaults of the parameters added after the first release (``_without_defaults``).
+_LATER_DEFAULTS: dict[str, Any] = {
+    "variant": "stopping", "guard": False, "probes": None,
+    "min_correlation": MIN_CORRELATION, "quota": "floor",
+}
 
 
 class RetiringLadders(Scheduler):
@@ -259,6 +264,36 @@ class RetiringLadders(Scheduler):
 
     def _ladders_all(self) -> list[Ladder]:
         raise NotImplementedError
+
+    # --- parameters both take ---------------------------------------------------------------
+    reduction_factor: int
+    min_step: int | str
+    variant: str
+    guard: bool
+    probes: int | None
+    min_correlation: float
+    quota: str
+
+    def _check_shared(self, ctx: BindContext) -> tuple[int, int, bool]:
+        """Check the shared parameters (in this order: ``reduction_factor``, ``min_step``,
+        ``variant``, ``quota``, ``guard``); returns ``eta``, the base step (``_base_step``) and
+        whether the quota rounds up."""
+        eta = check_int("scheduler.params.reduction_factor", self.reduction_factor, 2)
+        r = self._base_step(self.min_step)
+        check_choice("scheduler.params.variant", self.variant, VARIANTS)
+        ceil = check_choice("scheduler.params.quota", self.quota, QUOTAS) == "ceil"
+        check_bool("scheduler.params.guard", self.guard)
+        return eta, r, ceil
+
+    @staticmethod
+    def _without_defaults(params: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+        """``params`` without those of ``keys`` that hold their default: parameters added
+        after a scheduler's first release are persisted only when set, so the specs of
+        existing studies (and their journals) stay byte-identical."""
+        for key in keys:
+            if params[key] == _LATER_DEFAULTS[key]:
+                del params[key]
+        return params
 
     # --- the first rung: a guard and/or ``min_step="auto"`` (``rung.schedulers._guard``) ----
     _guard: FidelityGuard | None

@@ -24,13 +24,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rung._validate import check_bool, check_choice, check_int
 from rung.core.components import BindContext, NextTrial, ResultRequest, StartNew
 from rung.core.events import Decision
 from rung.core.history import History
 from rung.core.registry import register
 from rung.schedulers._guard import MIN_CORRELATION, FidelityGuard
-from rung.schedulers._ladder import QUOTAS, VARIANTS, Ladder, RetiringLadders, rung_steps
+from rung.schedulers._ladder import Ladder, RetiringLadders, rung_steps
 
 __all__ = ["ASHA", "rung_steps"]
 
@@ -81,28 +80,12 @@ class ASHA(RetiringLadders):
         self.quota = quota
 
     def get_params(self) -> dict[str, Any]:
-        # Parameters added after the first release are persisted only when set, so the specs
-        # of existing studies (and their journals) stay byte-identical.
-        params = super().get_params()
-        if params["variant"] == "stopping":
-            del params["variant"]
-        if params["guard"] is False:
-            del params["guard"]
-        if params["probes"] is None:
-            del params["probes"]
-        if params["min_correlation"] == MIN_CORRELATION:
-            del params["min_correlation"]
-        if params["quota"] == "floor":
-            del params["quota"]
-        return params
+        return self._without_defaults(
+            super().get_params(), ("variant", "guard", "probes", "min_correlation", "quota"))
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
-        eta = check_int("scheduler.params.reduction_factor", self.reduction_factor, 2)
-        r = self._base_step(self.min_step)
-        check_choice("scheduler.params.variant", self.variant, VARIANTS)
-        ceil = check_choice("scheduler.params.quota", self.quota, QUOTAS) == "ceil"
-        check_bool("scheduler.params.guard", self.guard)
+        eta, r, ceil = self._check_shared(ctx)
         self.rungs = rung_steps(r, eta, ctx.max_step)
         self._ladder = Ladder(self.rungs, eta, ctx.max_step, self.variant == "promotion", ceil)
         self._guard = FidelityGuard([*self.rungs, ctx.max_step]) if self.guard else None

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rung._validate import check_bool, check_choice, check_int
+from rung._validate import check_int
 from rung.core.components import (
     BindContext,
     NextTrial,
@@ -48,7 +48,7 @@ from rung.core.registry import register
 from rung.core.rng import derive_rng
 from rung.errors import ConfigError
 from rung.schedulers._guard import MIN_CORRELATION, FidelityGuard
-from rung.schedulers._ladder import QUOTAS, VARIANTS, Ladder, RetiringLadders, rung_steps
+from rung.schedulers._ladder import Ladder, RetiringLadders, rung_steps
 from rung.schedulers.successive_halving import s_max_for
 
 
@@ -99,24 +99,11 @@ class AsyncHyperband(RetiringLadders):
         self.quota = quota
 
     def get_params(self) -> dict[str, Any]:
-        # parameters added after the first release are persisted only when set (the specs of
-        # existing studies stay byte-identical)
-        params = super().get_params()
-        if params["probes"] is None:
-            del params["probes"]
-        if params["min_correlation"] == MIN_CORRELATION:
-            del params["min_correlation"]
-        if params["quota"] == "floor":
-            del params["quota"]
-        return params
+        return self._without_defaults(super().get_params(), ("probes", "min_correlation", "quota"))
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
-        eta = check_int("scheduler.params.reduction_factor", self.reduction_factor, 2)
-        r = self._base_step(self.min_step)
-        check_choice("scheduler.params.variant", self.variant, VARIANTS)
-        ceil = check_choice("scheduler.params.quota", self.quota, QUOTAS) == "ceil"
-        check_bool("scheduler.params.guard", self.guard)
+        eta, r, ceil = self._check_shared(ctx)
         if r > ctx.max_step:
             raise ConfigError(
                 key="scheduler.params.min_step", message=f"{r} is above max_step ({ctx.max_step})"
