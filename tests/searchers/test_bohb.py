@@ -54,10 +54,12 @@ def test_the_model_step_needs_both_groups_full() -> None:
         for step in (1, 2, 3):
             study.report(t.id, step, {"loss": branin(t.params) + 1.0 / step})
         study.tell(t.id, "stopped")
-    from rung.searchers._common import model_step
-
     h = study.engine.history
-    assert model_step(h, 2 * 2) == 3
+    at3 = sorted((score, tid) for score, tid in h.at_step(3))
+    assert len(at3) == 8 and h.n_at_step(9) == 3
+    good, bad = study.engine.searcher._split(h)
+    assert good == [tid for _, tid in at3[:2]]
+    assert bad == [tid for _, tid in at3[2:]]
     assert study.engine.searcher.version == 3
 
 
