@@ -163,6 +163,9 @@ def report(names: list[str], workers: list[int], rows: int | None, write: bool) 
             parts.append(head + "\n" + md + extra)
             cells[(task, w)] = [r for r in cell if "error" not in r]
     parts.append(criteria(cells))
+    notes = tasks.OUT / "NOTES.md"
+    if notes.exists():  # what the runs alone do not say: experiments, changes, readings
+        parts.append(notes.read_text().strip())
     tab = [t for t in names if t in tasks.TABLES]
     if tab:
         import make_curves

@@ -20,7 +20,7 @@ One suggestion:
    numeric coordinates set to -0.5 (outside the cube, so "inactive" is its own value). Scores
    are standardized; a missing or non-finite score is replaced by the worst finite one.
    Trials a scheduler ended below that step (*dropped*: stopped at a lower rung) enter as
-   observations with the worst score, as BOHB's and TPE's bad group counts them: the
+   observations with the worst score, as TPE's bad group counts them: the
    scheduler judged them worse than the ones that went on. Without them the model never
    sees a rejection and proposes the rejected point again and again (one configuration
    proposed 300 times, each stopped at the first rung: mf-branin, ASHA, one worker).
