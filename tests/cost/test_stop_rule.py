@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 import rung
+from rung.cli.ledger import render
 from rung.core.events import StopSearch
+from rung.cost.ledger import ledger
 from rung.storage import MemoryJournal
 
 SPACE = {"x": rung.Float(0.0, 1.0), "y": rung.Float(0.0, 1.0)}
@@ -55,6 +57,12 @@ def test_stops_on_a_flat_objective_within_a_bounded_number_of_trials() -> None:
     # replay reproduces the decision
     again = rung.Study.load("s", journal)
     assert again.engine.stopped == verdict
+    # `rung ledger` shows the verdict and every number of its evidence
+    text = render(ledger(study.spec, journal.read("s")), "s")
+    assert f"stopped by the stop rule: {verdict.reason}" in text
+    shown = next(ln for ln in text.splitlines() if ln.startswith("  evidence: "))
+    assert f"regret_bound={ev['regret_bound']:.4g}" in shown
+    assert shown.count("=") == len(ev)
 
 
 @pytest.mark.parametrize(

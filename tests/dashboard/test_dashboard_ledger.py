@@ -4,6 +4,7 @@ page renders in headless Chromium without console errors, with the study's numbe
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import socket
 import subprocess
@@ -37,6 +38,18 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     study.simulate(_Bench(), n_workers=3)
     study.close()
+    # a second study that the stop rule ended: a flat objective, told one trial at a time
+    flat = rung.Study.create(
+        "flat", {"x": rung.Float(0.0, 1.0)}, objective="loss", searcher="random",
+        scheduler="fifo", budget=rung.Budget(n_trials=200, stop=rung.StopRule()),
+        storage=path, seed=3,
+    )
+    i = 0
+    while (t := flat.ask()) is not None:
+        flat.tell(t.id, "completed", {"loss": 1.0 + 0.01 * math.sin(1006.3 * i)})
+        i += 1
+    assert flat.engine.stopped is not None
+    flat.close()
     return path
 
 
@@ -120,6 +133,17 @@ def test_ledger_page_in_a_browser(db: Path, tmp_path: Path) -> None:
         assert driver.execute_script(
             "return document.querySelectorAll('#ledger-incumbent .main-svg').length") > 0
         driver.save_screenshot(str(tmp_path / "ledger.png"))
+        # the stop rule's verdict is shown with its reason and every number of its evidence
+        driver.get(base + "/ledger?study=flat")
+        deadline = time.monotonic() + 30
+        stopped = ""
+        while "evidence: " not in stopped:
+            assert time.monotonic() < deadline, f"no stop-rule evidence shown: {stopped!r}"
+            time.sleep(0.2)
+            stopped = str(driver.execute_script(
+                "return document.getElementById('ledger-stopped').textContent"))
+        assert stopped.startswith("Stopped by the stop rule: regret bound ")
+        assert "regret_bound=" in stopped and "threshold=" in stopped
         severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         assert severe == []
     finally:

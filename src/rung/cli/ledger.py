@@ -100,6 +100,11 @@ def render(led: Ledger, name: str = "") -> str:
                          + (f", {over:.4g} past the limit (in-flight steps)" if over else ""))
     if led.stopped is not None:
         lines.append(f"stopped by the stop rule: {led.stopped['reason']}")
+        evidence = led.stopped.get("evidence") or {}
+        if evidence:
+            lines.append("  evidence: " + ", ".join(
+                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in evidence.items()))
     lines.extend(f"note: {n}" for n in led.notes)
     return "\n".join(lines) + "\n"
 

@@ -43,8 +43,11 @@
       `${fmt(b.gpu_hours)}`);
     document.getElementById("ledger-budget").textContent =
       parts.length ? "Budget: " + parts.join("; ") : "";
+    const ev = l.stopped && l.stopped.evidence ? Object.entries(l.stopped.evidence)
+      .map(([k, v]) => `${k}=${typeof v === "number" ? Number(v.toPrecision(4)) : v}`) : [];
     document.getElementById("ledger-stopped").textContent =
-      l.stopped ? `Stopped by the stop rule: ${l.stopped.reason}` : "";
+      l.stopped ? `Stopped by the stop rule: ${l.stopped.reason}` +
+        (ev.length ? ` (evidence: ${ev.join(", ")})` : "") : "";
     if (window.Plotly) {
       Plotly.react("ledger-workers", [{
         type: "bar", x: l.workers.map((w) => `worker ${w.slot}`),
