@@ -47,8 +47,9 @@ COVER = 0.05
 
 def config_key(u: np.ndarray) -> bytes:
     """A hashable key of one unit-encoded configuration (NaN, an inactive dimension, is -1;
-    rounded to 9 digits, so snapped encodings of equal params agree)."""
-    return bytes(np.round(np.nan_to_num(np.asarray(u, dtype=float), nan=-1.0), 9).tobytes())
+    rounded to 9 digits and -0.0 made 0.0, so snapped encodings of equal params agree)."""
+    return bytes((np.round(np.nan_to_num(np.asarray(u, dtype=float), nan=-1.0), 9) + 0.0)
+                 .tobytes())
 
 
 def keys_of(U: np.ndarray) -> set[bytes]:

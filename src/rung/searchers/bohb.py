@@ -58,6 +58,7 @@ from rung.searchers._common import (
 )
 from rung.searchers._model_based import check_min_points
 from rung.searchers._parzen import Parzen
+from rung.searchers._pending import config_key, keys_of
 
 _RANDOM_DRAWS = 100
 
@@ -130,19 +131,19 @@ class BOHBSearcher(Searcher):
         score = l_kde.log_pdf(C) - g_kde.log_pdf(C)
         tried = self._tried(h)
         for i in np.argsort(-score, kind="stable"):
-            if _key(C[i]) not in tried:
+            if config_key(C[i]) not in tried:
                 return decode(self.space, C[int(i)])
         # every candidate was tried already (a narrow "good" density on a discrete space): a
         # random configuration not tried yet, if a few draws find one
         for _ in range(_RANDOM_DRAWS):
             cfg = self.space.sample(rng)
-            if _key(self.space.to_unit(cfg)) not in tried:
+            if config_key(self.space.to_unit(cfg)) not in tried:
                 break
         return cfg
 
     def _tried(self, h: History) -> set[bytes]:
         """Keys of the configurations of every trial, whatever its state or step."""
-        return {_key(u) for u in self._units.get(h, h.ids())}
+        return keys_of(self._units.get(h, h.ids()))
 
     def _split(self, h: History) -> tuple[list[int], list[int]] | None:
         """The "good" and "bad" trial ids at the largest step whose split is defined, or
@@ -188,7 +189,3 @@ class BOHBSearcher(Searcher):
         return Parzen(X, np.ones(m), self._dims, prior_weight=0.0, sigma=sigma,
                       cat_bandwidth=h)
 
-
-def _key(u: np.ndarray) -> bytes:
-    """A hashable identity of a snapped unit encoding (NaN = inactive, rounding noise dropped)."""
-    return bytes((np.round(np.nan_to_num(u, nan=-1.0), 9) + 0.0).tobytes())

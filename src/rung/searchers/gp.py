@@ -84,7 +84,7 @@ from rung.searchers._gp import (
     log_ei_grad,
 )
 from rung.searchers._model_based import DesignThenModel
-from rung.searchers._pending import PendingSet, config_key
+from rung.searchers._pending import PendingSet, config_key, keys_of
 
 
 class _Model:
@@ -250,7 +250,7 @@ class GPSearcher(DesignThenModel):
         lp = self._penalties(gp, h, penal, best) if penal else None
         model = _Model(gp, best, bests, cons, use_ei)
         pend = PendingSet(self._units.get(h, pending),
-                          {config_key(u) for u in self._units.get(h, obs.ids + obs.dropped)})
+                          keys_of(self._units.get(h, obs.ids + obs.dropped)))
         u = self._optimize(model, lp, X, y, request.rng, pend)
         if u is None:  # every candidate observed or pending: any other configuration
             u = pend.free_point(lambda k: snap(self.space, self._dims,
