@@ -221,27 +221,37 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
     features = Features(dims.kind, dims.size, CAT)
     units = UnitCache(h.space)
     order = np.argsort(y, kind="stable")
-    # the noise: a GP on every point (the best max_points), whose fitted noise is the part of
-    # the scores the configuration does not explain
+    # the statistical error, from the first source that applies (module docstring, 1-5)
     n_val = 0
     reported = None  # the incumbent's own standard error, if it reports one
-    if rule.noise is None and rule.threshold is None:
+    gp_noise = curve_noise = 0.0
+    if rule.noise is not None:
+        noise = rule.noise
+    elif rule.threshold is not None:
+        noise = 0.0
+    else:
         if rule.noise_metric is not None:
             reported = _reported(h, int(ids[order[0]]), step, rule.noise_metric)
+        if reported is None:
+            if rule.n_val is not None:
+                n_val = rule.n_val
+            elif rule.lattice:
+                n_val = lattice_size(y[finite]) or 0
         if reported is not None:
-            pass
-        elif rule.n_val is not None:
-            n_val = rule.n_val
-        elif rule.lattice:
-            n_val = lattice_size(y[finite]) or 0
-    gp_noise = curve_noise = 0.0
-    if rule.noise is None and rule.threshold is None and not n_val and reported is None:
-        keep = np.sort(order[: rule.max_points])
-        sd_all = float(y[keep].std()) or 1.0
-        gp_all = _model(rule, "all", features, units.get(h, [int(t) for t in ids[keep]]),
-                        (y[keep] - y[keep].mean()) / sd_all)
-        assert gp_all.hyper is not None
-        gp_noise = math.sqrt(math.exp(gp_all.hyper.log_noise)) * sd_all
+            noise = reported
+        elif n_val:
+            noise = binomial_se(float(y.min()), n_val)
+        else:
+            # measured: a GP on every point (the best max_points), whose fitted noise is the
+            # part of the scores the configuration does not explain, and the curves' jitter
+            keep = np.sort(order[: rule.max_points])
+            sd_all = float(y[keep].std()) or 1.0
+            gp_all = _model(rule, "all", features, units.get(h, [int(t) for t in ids[keep]]),
+                            (y[keep] - y[keep].mean()) / sd_all)
+            assert gp_all.hyper is not None
+            gp_noise = math.sqrt(math.exp(gp_all.hyper.log_noise)) * sd_all
+            curve_noise = curve_jitter(h, rule.tail)
+            noise = max(gp_noise, curve_noise)
     # the bound: a GP on the best half (at least min_trials, at most max_points), where the
     # incumbent's bound is decided, as Optuna's RegretBoundEvaluator does (top_trials_ratio
     # 0.5): the poor half would inflate the model's uncertainty with regions nobody searches
@@ -272,17 +282,6 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
 
     pdf = np.exp(-0.5 * imp * imp) / math.sqrt(2 * math.pi)
     ei = float(np.max(s_all * (imp * ndtr(imp) + pdf)))
-    if rule.noise is not None:
-        noise = rule.noise
-    elif reported is not None:
-        noise = reported
-    elif n_val:
-        noise = binomial_se(float(y.min()), n_val)
-    elif rule.threshold is None:
-        curve_noise = curve_jitter(h, rule.tail)
-        noise = max(gp_noise, curve_noise)
-    else:
-        noise = 0.0
     threshold = rule.threshold if rule.threshold is not None else noise * rule.noise_scale
     cost_per_trial = 0.0
     if request is not None and request.ended:
