@@ -28,7 +28,6 @@ send capped samples and say what they left out.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -63,6 +62,7 @@ from rung.dashboard.snapshot import (
     MIN_RECORDS,
     View,
     cache_path,
+    connect_readonly,
     default_cache_dir,
     view_path,
 )
@@ -345,8 +345,7 @@ def read_records(path: Path, name: str, after: int, limit: int) -> list[Record]:
     """Up to ``limit`` records of study ``name`` after the ``after``-th, read-only. (The journal
     protocol's ``read`` has no limit: the dashboard pages through a large journal itself, with
     the query ``SQLiteJournal.read`` makes.)"""
-    uri = path.absolute().as_uri() + "?mode=ro"
-    with closing(sqlite3.connect(uri, uri=True)) as conn:
+    with closing(connect_readonly(path)) as conn:
         cur = conn.execute(
             "SELECT kind, body FROM record WHERE study = ? AND seq > ? ORDER BY seq LIMIT ?",
             (name, after, limit),

@@ -165,7 +165,8 @@ def fingerprint(conn: sqlite3.Connection, study: str, n_records: int) -> str | N
     return h.hexdigest()
 
 
-def _connect(db: Path) -> sqlite3.Connection:
+def connect_readonly(db: Path) -> sqlite3.Connection:
+    """A read-only connection to the SQLite journal ``db`` (never writes, never locks)."""
     return sqlite3.connect(db.absolute().as_uri() + "?mode=ro", uri=True)
 
 
@@ -183,7 +184,7 @@ def write(path: Path, snap: Snapshot) -> bool:
     from rung.dashboard import charts, data, table
 
     n = snap.fold.n_records
-    with closing(_connect(snap.path)) as conn:
+    with closing(connect_readonly(snap.path)) as conn:
         fp = fingerprint(conn, snap.name, n)
     if fp is None:
         return False
@@ -254,7 +255,7 @@ def header(path: Path, db: Path, study: str) -> dict[str, Any] | None:
         if head.get("caps") != _caps():
             raise SnapshotError("written with other caps on the charts")
         n = int(head["n_records"])
-        with closing(_connect(db)) as conn:
+        with closing(connect_readonly(db)) as conn:
             fp = fingerprint(conn, study, n)
         if fp is None or fp != head.get("fingerprint"):
             raise SnapshotError(f"the journal no longer starts with the {n} records it covers")
@@ -415,6 +416,7 @@ __all__ = [
     "View",
     "best",
     "cache_path",
+    "connect_readonly",
     "default_cache_dir",
     "fingerprint",
     "header",
