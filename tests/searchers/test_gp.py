@@ -11,7 +11,6 @@ from searcher_helpers import BRANIN_SPACE, branin, make_study, pending_batch, ru
 import rung
 import rung.benchmarks
 from rung.searchers._gp import GP, Hyper, lengthscale_penalty
-from rung.storage import MemoryJournal
 
 
 def test_initial_design_continues_while_its_points_run() -> None:
@@ -162,11 +161,8 @@ def test_trials_stopped_below_the_modelled_step_are_never_proposed_again() -> No
     # three results, so almost every trial ends below it. Before stopped trials counted as
     # observations, one rejected configuration was proposed for ~300 trials in a row.
     bench = rung.benchmarks.MFBranin(max_step=27, seed=0)
-    study = rung.Study.create(
-        "mf", bench.space, rung.Objective(bench.metric, bench.mode), searcher="gp",
-        scheduler=rung.schedulers.ASHA(3), max_step=27, budget=rung.Budget(n_trials=80),
-        seed=0, storage=MemoryJournal(),
-    )
+    study = make_study("gp", bench.space, n_trials=80, scheduler=rung.schedulers.ASHA(3),
+                       max_step=27)
     study.simulate(bench, n_workers=1)
     trials = study.trials()
     keys = {tuple(sorted(t.params.items())) for t in trials}
