@@ -1,7 +1,7 @@
 """bench_cost part (a): the stop-searching rule's saving against its regret, with peers.
 
-On each learning-curve table (``benchmarks/curves``, replayed by ``rung.benchmarks.CurveTable``)
-and each seed, one search runs its whole budget: ``--trials`` configurations proposed by rung's
+On each learning-curve table (``benchmarks/curves``) and each seed, one search runs its whole
+budget: ``--trials`` configurations proposed by rung's
 TPE searcher, each trained to ``max_step`` (FIFO, one worker: the trajectory is then a pure
 function of the seed). Each stopping rule is judged on that same trajectory:
 
@@ -23,6 +23,15 @@ function of the seed). Each stopping rule is judged on that same trajectory:
   top=10, mode="min", patience=0``. Ray calls it on every reported result (``ray``, every step
   of every curve); ``ray-final`` feeds only each trial's final result.
 
+Replay (``--replay``): ``fresh`` (default) samples the table without replacement
+(``FreshRows``): a configuration takes the nearest row no earlier configuration of the same
+search has taken, so every trial is a new row, as in a search over a continuous space.
+``nearest`` is ``rung.benchmarks.CurveTable``'s own lookup, the nearest row even if already
+seen: on these tables 54 to 73 of TPE's 100 trials land on a row seen before, so the whole
+budget's later trials are largely repeats, which flatters every stopping rule. The searcher and
+the rules see the configuration proposed, not the row's own parameters (a fresh row lies a
+median 0.27 to 0.35 from it in the unit cube, the nearest row 0.17).
+
 Compute is the table's recorded seconds of the steps trained (a stopped run keeps what it
 trained); regret is the best final validation error among the trials finished when the rule
 stopped (and the last value of a run it stopped mid-curve), minus the table's best; it is also
@@ -43,16 +52,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import subprocess
-import sys
-import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from _results import table, write_section
+from cost_peers import PEER_METHODS, cached_peers, peers_optuna, ray_plateau
 
 import rung
 from rung.benchmarks import CurveTable, regret
@@ -60,21 +67,56 @@ from rung.cost.noise import lattice_size
 
 HERE = Path(__file__).resolve().parent
 CURVES = HERE / "curves"
-PEERS = Path("/tmp/peers/bin/python")
-PEERS_CACHE = HERE / "results" / "cost_peers.json"
 TABLES = ("hgb-magic", "hgb-german", "hgb-ring", "mlp-mnist1d")
 log = logging.getLogger("bench_cost")
 
 
-def load(task: str) -> CurveTable:
-    """The table with whatever rows it has now (the generator may still be appending)."""
+class FreshRows(CurveTable):
+    """A curve table replayed without replacement: the first time a configuration is looked
+    up it takes the nearest row (unit encoding, Euclidean, lowest index on a tie) that no other
+    configuration of this instance has taken, so every distinct configuration of a search is a
+    new row. The same configuration looked up again gets the same row (the steps of one trial,
+    the trajectory read back after the run). One instance per search: its claims are the
+    search's history. ``distances`` records, per claim, how far the row taken lies from the
+    configuration and from its nearest row (unit-cube distances).
+
+    Raises:
+        RuntimeError: more distinct configurations than rows.
+    """
+
+    def __init__(self, path: str | Path, metric: str | None = None) -> None:
+        super().__init__(path, metric=metric)
+        self._claimed: dict[tuple[float, ...], int] = {}
+        self._free = np.ones(len(self.params), dtype=bool)
+        self.distances: list[tuple[float, float]] = []
+
+    def row_of(self, params: Mapping[str, Any]) -> int:
+        key = tuple(float(params[k]) for k in self._keys)
+        row = self._claimed.get(key)
+        if row is None:
+            if not self._free.any():
+                raise RuntimeError(f"{self.task}: all {len(self.params)} rows are taken")
+            u = self.space.to_unit(dict(zip(self._keys, key, strict=True)))
+            d = np.sqrt(((self._unit - u) ** 2).sum(axis=1))
+            row = int(np.argmin(np.where(self._free, d, np.inf)))
+            self._free[row] = False
+            self._claimed[key] = row
+            self.distances.append((float(d[row]), float(d.min())))
+        return row
+
+
+def load(task: str, replay: str = "fresh") -> CurveTable:
+    """The table, replayed ``"fresh"`` (``FreshRows``: every configuration a new row) or
+    ``"nearest"`` (``CurveTable``: the nearest row, repeats allowed). A new instance per call:
+    a ``FreshRows`` must not be shared between searches."""
     path = CURVES / f"{task}.npz"
+    make = FreshRows if replay == "fresh" else CurveTable
     for _ in range(5):
         try:
-            return CurveTable(path, metric="val_error")
+            return make(path, metric="val_error")
         except (OSError, ValueError, KeyError):  # caught mid-rename: try again
             time.sleep(1.0)
-    return CurveTable(path, metric="val_error")
+    return make(path, metric="val_error")
 
 
 def search(bench: CurveTable, seed: int, n_trials: int, stop: Any = None) -> rung.Study:
@@ -98,23 +140,6 @@ def trajectory(bench: CurveTable, study: rung.Study) -> list[dict[str, Any]]:
     return out
 
 
-def ray_plateau(traj: list[dict[str, Any]], every_step: bool, std: float = 0.001,
-                top: int = 10, patience: int = 0) -> tuple[int, int] | None:
-    """``(trial index, step)`` of the result at which ExperimentPlateauStopper stops the
-    experiment (``None``: never). Mode ``min``."""
-    best: list[float] = []
-    iterations = 0
-    for i, t in enumerate(traj):
-        steps = range(1, len(t["curve"]) + 1) if every_step else [len(t["curve"])]
-        for s in steps:
-            best = sorted([*best, t["curve"][s - 1]])[:top]
-            plateau = len(best) == top and float(np.std(best)) <= std
-            iterations = iterations + 1 if plateau else 0
-            if plateau and iterations >= patience:
-                return i, s
-    return None
-
-
 def outcome(bench: CurveTable, traj: list[dict[str, Any]], stop: tuple[int, int] | None
             ) -> dict[str, float]:
     """Compute used and regret when the search stops after trial ``i``'s step ``s`` (``None``:
@@ -132,71 +157,6 @@ def outcome(bench: CurveTable, traj: list[dict[str, Any]], stop: tuple[int, int]
     best = min([*(t["final"] for t in done), *partial])
     return {"saving": 1.0 - used / full, "regret": regret(bench, best),
             "trials": float(len(done) if stop is not None else len(traj))}
-
-
-PARTS = Path(tempfile.gettempdir()) / "rung-bench-cost-peers"
-PEER_METHODS = ("optuna", "optuna-se")
-
-
-def collect_peers() -> dict[str, Any]:
-    """The cache, with every answer the peers' children printed so far (``PARTS``) merged in:
-    an entry keeps the trajectory (table rows) and ``n_val`` its answers were computed on."""
-    cache: dict[str, Any] = json.loads(PEERS_CACHE.read_text()) if PEERS_CACHE.exists() else {}
-    for part in sorted(PARTS.glob("out*.txt")) if PARTS.exists() else []:
-        for ln in part.read_text().splitlines():
-            if not ln.startswith("STOP "):
-                continue
-            d = json.loads(ln[5:])
-            entry = cache.get(d["key"], {})
-            if entry.get("rows") != d["rows"] or entry.get("n_val") != d["n_val"]:
-                entry = {"rows": d["rows"], "n_val": d["n_val"]}
-            entry[d["variant"]] = d["n"]
-            cache[d["key"]] = entry
-    PEERS_CACHE.parent.mkdir(parents=True, exist_ok=True)
-    PEERS_CACHE.write_text(json.dumps(cache, indent=0))
-    return cache
-
-
-def peers_optuna(runs: list[dict[str, Any]], jobs: int = 2) -> dict[str, dict[str, int | None]]:
-    """Optuna's stops per run key (``{"optuna": n, "optuna-se": n}``), from the cache where
-    its trajectory is the same, else computed (``jobs`` processes) and added to the cache."""
-    cache = collect_peers()
-
-    def known(r: dict[str, Any]) -> bool:
-        e = cache.get(r["key"], {})
-        return (e.get("rows") == r["rows"] and e.get("n_val") == r["n_val"]
-                and all(m in e for m in PEER_METHODS))
-
-    todo = [r for r in runs if not known(r)]
-    if todo and not PEERS.exists():
-        log.warning("no peers interpreter at %s: Optuna's Terminator is skipped", PEERS)
-        todo = []
-    if todo:
-        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-                   MKL_NUM_THREADS="1")
-        k = min(jobs, len(todo))
-        PARTS.mkdir(exist_ok=True)
-        for old in PARTS.glob("*"):
-            old.unlink()
-        procs = []
-        for i in range(k):  # each child reads its share from a file: all run at once
-            src, dst = PARTS / f"in{i}.json", PARTS / f"out{i}.txt"
-            src.write_text(json.dumps(todo[i::k]))
-            with src.open() as fin, dst.open("w") as fout:
-                procs.append(subprocess.Popen(
-                    [str(PEERS), str(HERE / "cost_peers.py")], stdin=fin, stdout=fout,
-                    stderr=subprocess.PIPE, text=True, env=env))
-        errs = [p.communicate()[1] for p in procs]
-        for p, err in zip(procs, errs, strict=True):
-            if p.returncode != 0:
-                log.warning("cost_peers.py failed (%s): %s", p.returncode, err[-2000:])
-        cache = collect_peers()
-    out: dict[str, dict[str, int | None]] = {}
-    for r in runs:
-        e = cache.get(r["key"], {})
-        if e.get("rows") == r["rows"] and e.get("n_val") == r["n_val"]:
-            out[r["key"]] = {m: e[m] for m in PEER_METHODS if m in e}
-    return out
 
 
 def space_json(bench: CurveTable) -> dict[str, list[Any]]:
@@ -218,9 +178,11 @@ def validation_size(bench: CurveTable) -> int:
     return n
 
 
-def run_rule(bench: CurveTable, seed: int, n_trials: int, traj: list[dict[str, Any]],
+def run_rule(task: str, replay: str, seed: int, n_trials: int, traj: list[dict[str, Any]],
              stop: Any) -> tuple[dict[str, float], dict[str, float] | None]:
-    """The study with a stop rule, checked to follow the full run's trajectory."""
+    """The study with a stop rule, on its own replay of the table, checked to follow the full
+    run's trajectory (the same rows, in the same order)."""
+    bench = load(task, replay)
     stopped = search(bench, seed, n_trials, stop=stop)
     k = len(stopped.trials())
     mine = trajectory(bench, stopped)
@@ -230,8 +192,10 @@ def run_rule(bench: CurveTable, seed: int, n_trials: int, traj: list[dict[str, A
             dict(verdict.evidence) if verdict else None)
 
 
-def full_run(task: str, seed: int, n_trials: int) -> tuple[CurveTable, list[dict[str, Any]]]:
-    bench = load(task)
+def full_run(task: str, seed: int, n_trials: int, replay: str
+             ) -> tuple[CurveTable, list[dict[str, Any]]]:
+    """The whole budget's search on its own replay of the table, and its trajectory."""
+    bench = load(task, replay)
     return bench, trajectory(bench, search(bench, seed, n_trials))
 
 
@@ -242,11 +206,12 @@ def peer_run(task: str, seed: int, bench: CurveTable, traj: list[dict[str, Any]]
             "trials": [{"params": t["params"], "final": t["final"]} for t in traj]}
 
 
-def run_cell(task: str, seed: int, n_trials: int) -> dict[str, Any]:
-    bench, traj = full_run(task, seed, n_trials)
+def run_cell(task: str, seed: int, n_trials: int, replay: str) -> dict[str, Any]:
+    bench, traj = full_run(task, seed, n_trials, replay)
     n_val = validation_size(bench)
-    rung_auto, evidence = run_rule(bench, seed, n_trials, traj, "auto")
-    measured, measured_ev = run_rule(bench, seed, n_trials, traj, rung.StopRule(lattice=False))
+    rung_auto, evidence = run_rule(task, replay, seed, n_trials, traj, "auto")
+    measured, measured_ev = run_rule(task, replay, seed, n_trials, traj,
+                                     rung.StopRule(lattice=False))
     best = min(t["final"] for t in traj)
     cell: dict[str, Any] = {
         "task": task, "seed": seed, "rows": len(bench.params), "n_val": n_val,
@@ -259,6 +224,9 @@ def run_cell(task: str, seed: int, n_trials: int) -> dict[str, Any]:
         "rung_evidence": evidence,
         "rung-measured_evidence": measured_ev,
         "traj_rows": [t["row"] for t in traj],
+        "replay": replay,
+        "distinct_rows": len(set(t["row"] for t in traj)),
+        "distances": getattr(bench, "distances", []),
         "peer_run": peer_run(task, seed, bench, traj),
     }
     return cell
@@ -270,7 +238,7 @@ def add_peers(cells: list[dict[str, Any]], stops: dict[str, dict[str, int | None
         got = stops.get(f"{c['task']}/{c['seed']}")
         if not got:
             continue
-        bench = load(c["task"])
+        bench = load(c["task"], "nearest")  # read by row only
         traj = [{"curve": [float(v) for v in bench.values[r]],
                  "seconds": [float(x) for x in bench.seconds[r]],
                  "final": float(bench.values[r, -1])} for r in c["traj_rows"]]
@@ -282,7 +250,7 @@ def hindsight(cells: list[dict[str, Any]]) -> None:
     """Each cell's ``hindsight`` outcome: stopped right after the trial that found the whole
     budget's best (no extra regret; the most any rule can save without giving up regret)."""
     for c in cells:
-        bench = load(c["task"])
+        bench = load(c["task"], "nearest")  # read by row only
         finals = [float(bench.values[r, -1]) for r in c["traj_rows"]]
         i = int(np.argmin(finals))  # the first trial with the best final value
         traj = [{"curve": [0.0] * bench.max_step, "seconds": [float(x) for x in bench.seconds[r]],
@@ -290,16 +258,66 @@ def hindsight(cells: list[dict[str, Any]]) -> None:
         c["hindsight"] = outcome(bench, traj, (i, bench.max_step))
 
 
-def cached_peers(cells: list[dict[str, Any]]) -> dict[str, dict[str, int | None]]:
-    """The cached Optuna stops of the cells whose trajectory they were computed on."""
-    cache = collect_peers()
-    out = {}
-    for c in cells:
-        key = f"{c['task']}/{c['seed']}"
-        e = cache.get(key, {})
-        if e.get("rows") == c["traj_rows"] and e.get("n_val") == c["n_val"]:
-            out[key] = {m: e[m] for m in PEER_METHODS if m in e}
-    return out
+def diagnose(task: str, seed: int, n_trials: int, replay: str) -> list[dict[str, float]]:
+    """The stop rule's evidence at every check of one whole-budget search, the rule kept from
+    stopping (its threshold read as -1 after it is computed): the bound's parts (``ucb``: the
+    GP's least upper bound over the evaluated points; ``lcb``: its least lower bound over 512
+    quasi-random points of the space and the evaluated points, ``lcb_observed`` 1 if at an
+    evaluated one), ``beta``, the GP's fitted noise, signal and lengthscales, the binomial
+    error; and ``regret`` (the incumbent's, in examples) and ``n_val``. In the objective's
+    units unless named ``*_ex`` (times ``n_val``)."""
+    from rung.cost import stop_rule
+
+    bench = load(task, replay)
+    n = validation_size(bench)
+    rows: list[dict[str, float]] = []
+    real = stop_rule.evidence
+
+    def record(h: Any, step: int, rule: Any, request: Any = None) -> dict[str, float] | None:
+        ev = real(h, step, rule, request)
+        if ev is None:
+            return None
+        hyper = rule._fits["top"][0]
+        rows.append({**ev, "regret_ex": regret(bench, ev["best"]) * n, "n_val_table": float(n),
+                     **{f"ls{j}": float(v) for j, v in enumerate(np.exp(hyper.log_ls))}})
+        return {**ev, "threshold": -1.0}
+
+    stop_rule.evidence = record
+    try:
+        search(bench, seed, n_trials, stop="auto")
+    finally:
+        stop_rule.evidence = real
+    return rows
+
+
+def print_diagnosis(task: str, seed: int, rows: list[dict[str, float]]) -> None:
+    """One line per check: the bound and its parts in validation examples."""
+    n = rows[0]["n_val_table"] if rows else 1.0
+    print(f"{task} seed {seed}: per trial, in validation examples (x {n:.0f}); z = the GP's "
+          "standardized units")
+    print(" trial  bound   se  bound/se  ucb-best  best-lcb  lcb at  beta  noise  signal  "
+          "lengthscales                    regret")
+    for r in rows:
+        ls = " ".join(f"{r[k]:5.2f}" for k in sorted(r) if k.startswith("ls"))
+        print(f"{r['trials']:6.0f} {r['regret_bound'] * n:6.1f} {r['noise'] * n:5.1f} "
+              f"{r['regret_bound'] / r['noise']:8.2f} {(r['ucb'] - r['best']) * n:9.1f} "
+              f"{(r['best'] - r['lcb']) * n:9.1f}  {'obs ' if r['lcb_observed'] else 'cand'}  "
+              f"{r['beta']:4.2f} {r['bound_noise'] * n:6.1f} {r['signal_sd'] * n:7.1f}  {ls}  "
+              f"{r['regret_ex']:6.0f}")
+
+
+def replay_note(cs: list[dict[str, Any]]) -> str:
+    """How the cells' trajectories used the table: distinct rows per search and, for a fresh
+    replay, how far the rows taken lie from the configurations proposed (unit cube)."""
+    if not cs or "distinct_rows" not in cs[0]:
+        return ""
+    rows = [c["distinct_rows"] for c in cs]
+    text = f"; {min(rows)} to {max(rows)} distinct rows per search of {len(cs[0]['traj_rows'])}"
+    d = np.array([x for c in cs for x in c.get("distances", [])])
+    if len(d):
+        text += (f"; the row taken lies a median {np.median(d[:, 0]):.2f} from the "
+                 f"configuration (its nearest row {np.median(d[:, 1]):.2f})")
+    return text
 
 
 METHODS = ("rung", "rung-measured", "optuna", "optuna-se", "ray", "ray-final", "hindsight")
@@ -322,7 +340,7 @@ def report(cells: list[dict[str, Any]], n_trials: int) -> str:
             f"error of {np.median([c['se_full'] for c in cs]) * n:.1f} examples (median); its "
             f"regret is {med_full * n:.1f} examples (median; quartiles {q1:.1f} to {q3:.1f}, "
             f"range {min(full_r) * n:.0f} to {max(full_r) * n:.0f} over seeds), so 10% more "
-            f"regret is {0.1 * med_full * n:.2f} examples")
+            f"regret is {0.1 * med_full * n:.2f} examples" + replay_note(cs))
         for m in METHODS:
             got = [(c[m], c["full"]) for c in cs if m in c]
             if not got:
@@ -379,6 +397,12 @@ def main() -> None:
                     "(cached in results/cost_peers.json), nothing else")
     ap.add_argument("--no-peers", action="store_true",
                     help="leave Optuna out (--report-only adds it later from the cache)")
+    ap.add_argument("--replay", choices=("fresh", "nearest"), default="fresh",
+                    help="fresh: every configuration a new table row (default); nearest: the "
+                    "nearest row, repeats allowed (the replay before)")
+    ap.add_argument("--diagnose", action="store_true",
+                    help="print the stop rule's evidence at every check of each search (the "
+                    "rule kept from stopping), nothing else")
     ap.add_argument("--jobs", type=int, default=2, help="processes for Optuna's Terminator")
     ap.add_argument("--wall", default="", help="with --report-only: the runs' wall time")
     ap.add_argument("--notes", type=Path, default=None,
@@ -394,27 +418,33 @@ def main() -> None:
         print(text)
         if args.write:
             write_section(SECTION, "The runs: `OMP_NUM_THREADS=1 nice -n 10 python "
-                          "benchmarks/bench_cost.py --seeds 10 --no-peers` (rung, Ray) and "
-                          "`... --peers-only --seeds 10 --jobs 2` (Optuna, two processes at "
-                          "once; `results/cost_peers.json`); this section was rebuilt from "
+                          "benchmarks/bench_cost.py --peers-only --seeds 10 --jobs 2` (Optuna, "
+                          "two processes at once; `results/cost_peers.json`), then `... "
+                          "--seeds 10` (rung and Ray; Optuna's answers from that cache, "
+                          "checked to be for the same rows); this section was rebuilt from "
                           f"`results/{args.out.name}`.\n\n" + describe(cells, args, args.wall)
                           + text + notes(args))
         return
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("rung").setLevel(logging.ERROR)
     t0 = time.time()
+    if args.diagnose:
+        for task in args.tables:
+            for seed in range(args.seeds):
+                print_diagnosis(task, seed, diagnose(task, seed, args.trials, args.replay))
+        return
     if args.peers_only:
         runs = []
         for task in args.tables:
             for seed in range(args.seeds):
-                bench, traj = full_run(task, seed, args.trials)
+                bench, traj = full_run(task, seed, args.trials, args.replay)
                 runs.append(peer_run(task, seed, bench, traj))
         print(json.dumps(peers_optuna(runs, args.jobs)), f"[{time.time() - t0:.0f} s]")
         return
     cells = []
     for task in args.tables:
         for seed in range(args.seeds):
-            cells.append(run_cell(task, seed, args.trials))
+            cells.append(run_cell(task, seed, args.trials, args.replay))
             c = cells[-1]
             print(f"{task} seed {seed}: full regret {c['full']['regret']:.4f}; " + "; ".join(
                 f"{m} {c[m]['trials']:.0f} trials, saved {100 * c[m]['saving']:.0f}%, regret "
@@ -435,6 +465,11 @@ def main() -> None:
 
 
 SECTION = "Cost: stop-searching rule (bench_cost part a)"
+REPLAYS = {
+    "fresh": "the table replayed without replacement (`--replay fresh`: a configuration takes "
+             "the nearest row no earlier trial of the search took, so every trial is a new row)",
+    "nearest": "the table replayed by nearest row, repeats allowed (`--replay nearest`)",
+}
 
 
 def notes(args: argparse.Namespace) -> str:
@@ -445,6 +480,7 @@ def describe(cells: list[dict[str, Any]], args: argparse.Namespace, wall: str) -
     return (
             f"Part (a) of issue 17: each rule stops a TPE search of {args.trials} trials (FIFO, "
             "one worker, every trial trained to max_step) on the same trajectory per seed; "
+            + REPLAYS[cells[0].get("replay", "nearest")] + "; "
             "compute = the tables' recorded seconds; regret = best final val_error found - "
             "the table's best, also in validation examples (x n: the tables' error rates are "
             "counts on the last third of each data set, make_curves.py). Rows per table: "
@@ -466,4 +502,4 @@ def describe(cells: list[dict[str, Any]], args: argparse.Namespace, wall: str) -
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

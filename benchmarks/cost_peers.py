@@ -1,6 +1,11 @@
 """The peers of ``bench_cost.py`` part (a), run on recorded search trajectories.
 
-Run with the peers' interpreter (Optuna 5 lives in ``/tmp/peers``, not in rung's venv):
+Two sides. ``bench_cost.py`` (rung's interpreter) imports the parent's side: Ray Tune's
+``ExperimentPlateauStopper`` re-implemented (``ray_plateau``), and ``peers_optuna``, which runs
+this file as child processes under the peers' interpreter and caches their answers in
+``results/cost_peers.json``. The child's side is Optuna's Terminator.
+
+Run the child with the peers' interpreter (Optuna 5 lives in ``/tmp/peers``, not in rung's venv):
 
     /tmp/peers/bin/python benchmarks/cost_peers.py < trajectories.json > stops.json
 
@@ -23,9 +28,120 @@ examples, so that the two regret bounds are compared against the same threshold.
 from __future__ import annotations
 
 import json
+import logging
+import os
+import subprocess
 import sys
+import tempfile
 import warnings
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+
+# --- the parent's side (rung's interpreter): the child processes, their cache, Ray's rule -----
+
+HERE = Path(__file__).resolve().parent
+PEERS = Path("/tmp/peers/bin/python")
+PEERS_CACHE = HERE / "results" / "cost_peers.json"
+log = logging.getLogger("bench_cost")
+
+
+def ray_plateau(traj: list[dict[str, Any]], every_step: bool, std: float = 0.001,
+                top: int = 10, patience: int = 0) -> tuple[int, int] | None:
+    """``(trial index, step)`` of the result at which ExperimentPlateauStopper stops the
+    experiment (``None``: never). Mode ``min``."""
+    best: list[float] = []
+    iterations = 0
+    for i, t in enumerate(traj):
+        steps = range(1, len(t["curve"]) + 1) if every_step else [len(t["curve"])]
+        for s in steps:
+            best = sorted([*best, t["curve"][s - 1]])[:top]
+            plateau = len(best) == top and float(np.std(best)) <= std
+            iterations = iterations + 1 if plateau else 0
+            if plateau and iterations >= patience:
+                return i, s
+    return None
+
+
+PARTS = Path(tempfile.gettempdir()) / "rung-bench-cost-peers"
+PEER_METHODS = ("optuna", "optuna-se")
+
+
+def collect_peers() -> dict[str, Any]:
+    """The cache, with every answer the peers' children printed so far (``PARTS``) merged in:
+    an entry keeps the trajectory (table rows) and ``n_val`` its answers were computed on."""
+    cache: dict[str, Any] = json.loads(PEERS_CACHE.read_text()) if PEERS_CACHE.exists() else {}
+    for part in sorted(PARTS.glob("out*.txt")) if PARTS.exists() else []:
+        for ln in part.read_text().splitlines():
+            if not ln.startswith("STOP "):
+                continue
+            d = json.loads(ln[5:])
+            entry = cache.get(d["key"], {})
+            if entry.get("rows") != d["rows"] or entry.get("n_val") != d["n_val"]:
+                entry = {"rows": d["rows"], "n_val": d["n_val"]}
+            entry[d["variant"]] = d["n"]
+            cache[d["key"]] = entry
+    PEERS_CACHE.parent.mkdir(parents=True, exist_ok=True)
+    PEERS_CACHE.write_text(json.dumps(cache, indent=0))
+    return cache
+
+
+def peers_optuna(runs: list[dict[str, Any]], jobs: int = 2) -> dict[str, dict[str, int | None]]:
+    """Optuna's stops per run key (``{"optuna": n, "optuna-se": n}``), from the cache where
+    its trajectory is the same, else computed (``jobs`` processes) and added to the cache."""
+    cache = collect_peers()
+
+    def known(r: dict[str, Any]) -> bool:
+        e = cache.get(r["key"], {})
+        return (e.get("rows") == r["rows"] and e.get("n_val") == r["n_val"]
+                and all(m in e for m in PEER_METHODS))
+
+    todo = [r for r in runs if not known(r)]
+    if todo and not PEERS.exists():
+        log.warning("no peers interpreter at %s: Optuna's Terminator is skipped", PEERS)
+        todo = []
+    if todo:
+        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+                   MKL_NUM_THREADS="1")
+        k = min(jobs, len(todo))
+        PARTS.mkdir(exist_ok=True)
+        for old in PARTS.glob("*"):
+            old.unlink()
+        procs = []
+        for i in range(k):  # each child reads its share from a file: all run at once
+            src, dst = PARTS / f"in{i}.json", PARTS / f"out{i}.txt"
+            src.write_text(json.dumps(todo[i::k]))
+            with src.open() as fin, dst.open("w") as fout:
+                procs.append(subprocess.Popen(
+                    [str(PEERS), str(HERE / "cost_peers.py")], stdin=fin, stdout=fout,
+                    stderr=subprocess.PIPE, text=True, env=env))
+        errs = [p.communicate()[1] for p in procs]
+        for p, err in zip(procs, errs, strict=True):
+            if p.returncode != 0:
+                log.warning("cost_peers.py failed (%s): %s", p.returncode, err[-2000:])
+        cache = collect_peers()
+    out: dict[str, dict[str, int | None]] = {}
+    for r in runs:
+        e = cache.get(r["key"], {})
+        if e.get("rows") == r["rows"] and e.get("n_val") == r["n_val"]:
+            out[r["key"]] = {m: e[m] for m in PEER_METHODS if m in e}
+    return out
+
+
+def cached_peers(cells: list[dict[str, Any]]) -> dict[str, dict[str, int | None]]:
+    """The cached Optuna stops of the cells whose trajectory they were computed on."""
+    cache = collect_peers()
+    out = {}
+    for c in cells:
+        key = f"{c['task']}/{c['seed']}"
+        e = cache.get(key, {})
+        if e.get("rows") == c["traj_rows"] and e.get("n_val") == c["n_val"]:
+            out[key] = {m: e[m] for m in PEER_METHODS if m in e}
+    return out
+
+
+# --- the child's side (the peers' interpreter) ---------------------------------------------
 
 
 def optuna_stop(run: dict[str, Any], error: str) -> int | None:

@@ -139,3 +139,27 @@ def test_replay_takes_the_journaled_verdict() -> None:
     assert again.engine.stopped is not None
     assert dict(again.engine.stopped.evidence) == dict(note.evidence)
     assert again.ask() is None
+
+
+def test_the_bound_is_in_the_objectives_units() -> None:
+    """The GP sees standardized scores; its bound and parts are mapped back: an objective
+    ``10 f + 3`` has ten times the bound, its confidence bounds moved to ``10 ucb + 3``, and the
+    same model (lengthscales, beta, where the lower bound lies)."""
+    def f(i: int, p: dict[str, Any]) -> float:
+        return (p["x"] - 0.3) ** 2 + p["y"] + 0.05 * _noise(i)
+
+    base = _ask_tell(f, 30, threshold=0.0)
+    scaled = _ask_tell(lambda i, p: 10.0 * f(i, p) + 3.0, 30, threshold=0.0)
+    assert base.engine.stopped is None and scaled.engine.stopped is None
+    a = rung.cost.stop_rule.assess(base, threshold=0.0)
+    b = rung.cost.stop_rule.assess(scaled, threshold=0.0)
+    assert a is not None and b is not None
+    assert a["regret_bound"] == pytest.approx(a["ucb"] - a["lcb"]) and a["regret_bound"] > 0
+    for k in ("regret_bound", "bound_noise", "signal_sd", "expected_improvement"):
+        assert b[k] == pytest.approx(10.0 * a[k], rel=1e-6), k
+    for k in ("ucb", "lcb", "best"):
+        assert b[k] == pytest.approx(10.0 * a[k] + 3.0, rel=1e-6), k
+    for k in ("lengthscale_min", "beta", "lcb_observed", "fitted", "trials"):
+        assert b[k] == pytest.approx(a[k], rel=1e-6), k
+    # the least lower bound (over the space) lies below the incumbent's score
+    assert a["lcb"] < a["best"]

@@ -200,7 +200,12 @@ def _source(rule: StopRule, ev: dict[str, float]) -> str:
 def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None = None
              ) -> dict[str, float] | None:
     """The numbers the rule decides on, at ``step`` (``None``: no finite score there):
-    ``regret_bound``, ``threshold``, ``noise`` (the statistical error the threshold is built
+    ``regret_bound`` (``ucb - lcb``, at least 0), ``ucb`` (the GP's least upper confidence
+    bound over the evaluated points it is fitted to), ``lcb`` (its least lower confidence bound
+    over ``n_candidates`` random points of the space and those points; ``lcb_observed`` 1 if it
+    is at an evaluated point), ``bound_noise``, ``signal_sd`` and ``lengthscale_min`` (that
+    GP's fitted noise and signal standard deviations, its shortest lengthscale in the unit
+    cube), ``threshold``, ``noise`` (the statistical error the threshold is built
     on), ``reported`` (1 if it is the incumbent's ``noise_metric``, else 0), ``n_val`` (the
     validation examples of a binomial error, 0 if the error is not one),
     ``gp_noise`` and ``curve_noise`` (the measured error's two parts, 0 unless it is the
@@ -264,6 +269,7 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
     z = (y - mean) / sd
     X = units.get(h, [int(t) for t in ids])
     gp = _model(rule, "top", features, X, z)
+    assert gp.hyper is not None
     n, d = len(z), h.space.n_dims
     beta = 2.0 * math.log(d * n * n * math.pi**2 / (6.0 * rule.delta)) / 5.0
     root = math.sqrt(max(beta, 0.0))
@@ -273,8 +279,9 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
     mu_o, var_o = gp.predict(features(X))
     mu_c, var_c = gp.predict(features(np.nan_to_num(cand, nan=0.0)))
     ucb_obs = float(np.min(mu_o + root * np.sqrt(var_o)))
-    lcb = min(float(np.min(mu_c - root * np.sqrt(var_c))),
-              float(np.min(mu_o - root * np.sqrt(var_o))))
+    lcb_c = float(np.min(mu_c - root * np.sqrt(var_c)))
+    lcb_o = float(np.min(mu_o - root * np.sqrt(var_o)))
+    lcb = min(lcb_c, lcb_o)
     best = float(z.min())
     s_all = np.sqrt(np.concatenate([var_c, var_o]))
     imp = (best - np.concatenate([mu_c, mu_o])) / s_all
@@ -288,6 +295,12 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
         cost_per_trial = request.cost / request.ended
     return {
         "regret_bound": max(ucb_obs - lcb, 0.0) * sd,
+        "ucb": mean + ucb_obs * sd,
+        "lcb": mean + lcb * sd,
+        "lcb_observed": 1.0 if lcb_o <= lcb_c else 0.0,
+        "bound_noise": math.sqrt(gp.noise) * sd,
+        "signal_sd": math.sqrt(gp.s2) * sd,
+        "lengthscale_min": float(np.exp(np.min(gp.hyper.log_ls))),
         "threshold": float(threshold),
         "noise": noise,
         "n_val": float(n_val),
