@@ -53,6 +53,13 @@ The code lives in the ``allocation`` package beside this script: ``tasks`` (prob
 compute), ``regret`` (incumbent, regret, compute to reach), ``rung_methods``, ``asktell`` (Optuna,
 DEHB), ``syne`` (Syne Tune), ``methods`` (the registry), ``storage``, ``report``.
 
+Replay (``--replay``): ``nearest`` (the default, above) gives a configuration its nearest table
+row, so a method that refines around its incumbent keeps re-training rows it has seen;
+``distinct`` gives a configuration the nearest row no earlier configuration of the same run took
+(``CurveTable(distinct=True)``: sampling without replacement, as a real new configuration is a
+new training run). Both are applied to every method alike; ``distinct`` runs are kept in
+``benchmarks/results/allocation-distinct/`` and reported in their own RESULTS.md section.
+
 Output: one JSON line per run in ``benchmarks/results/allocation/TASK.jsonl`` (curve of
 ``(compute, time, regret)`` change points, final regret, trials, CPU seconds, rows used). A run
 already on disk is skipped (resumable); ``--report`` rebuilds the report from those files
@@ -102,10 +109,12 @@ __all__ = [
 ]
 
 
-def run_one(job: tuple[str, int, str, int, int | None, int]) -> dict[str, Any]:
-    task, workers, method, seed, rows, full_trials = job
+def run_one(job: tuple[Any, ...]) -> dict[str, Any]:
+    """One run: ``job`` is ``(task, workers, method, seed, rows, full_trials[, replay])``."""
+    task, workers, method, seed, rows, full_trials = job[:6]
+    replay = job[6] if len(job) > 6 else "nearest"
     logging.disable(logging.WARNING)
-    p = Problem(task, seed, rows, full_trials)
+    p = Problem(task, seed, rows, full_trials, replay)
     t0, c0 = time.perf_counter(), time.process_time()
     try:
         res = runner(method)(method, p, workers, seed)
@@ -160,10 +169,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="use only the first N rows of each table (default: all on disk)")
     ap.add_argument("--full-trials", type=int, default=30, help="budget in full FIFO trials")
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--replay", choices=list(tasks.REPLAYS), default="nearest",
+                    help="table lookup: nearest row, or nearest row not yet taken by the run "
+                         "(results/allocation-distinct/, its own RESULTS.md section)")
     ap.add_argument("--report", action="store_true", help="report from the files only")
     ap.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    tasks.set_replay(args.replay)
     if not args.report:
         methods = args.methods or list(METHODS)
         fams = {family(m) for m in methods}
@@ -182,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                     for s in range(args.first_seed, args.first_seed + args.seeds):
                         j = (task, w, m, s, rows, args.full_trials)
                         if j not in done:
-                            jobs.append(j)
+                            jobs.append((*j, args.replay))
         print(f"{len(jobs)} runs to do ({len(done)} on disk)", flush=True)
         t0 = time.perf_counter()
         pool = multiprocessing.get_context("spawn").Pool(args.jobs) if args.jobs > 1 else None

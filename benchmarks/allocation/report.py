@@ -127,7 +127,7 @@ def report(names: list[str], workers: list[int], rows: int | None, write: bool) 
     all_runs = [r for r in load_runs(names) if r["workers"] in workers]
     parts = [
         f"Machine: {os.cpu_count()} cores ({cpu_model()}); generated "
-        f"{datetime.date.today().isoformat()} from `benchmarks/results/allocation/*.jsonl` "
+        f"{datetime.date.today().isoformat()} from `benchmarks/results/{tasks.OUT.name}/*.jsonl` "
         "(per-seed curves). Definitions (compute = workers x virtual time, budget = 30 x the "
         "mean full-curve cost, incumbent, regret, compute to reach) are in the module "
         "docstring. Peers are in *italics* (`st-random`, Syne Tune's random search, also checks "
@@ -176,7 +176,7 @@ def report(names: list[str], workers: list[int], rows: int | None, write: bool) 
     parts.append(f"CPU time of the runs shown: {cpu_total / 60:.1f} min.")
     body = "\n\n".join(parts)
     if write:
-        write_section("bench_allocation", body)
+        write_section(tasks.SECTION, body)
     return body
 
 

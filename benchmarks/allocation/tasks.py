@@ -17,6 +17,20 @@ from rung.benchmarks import CurveTable, get_benchmark, regret
 HERE = Path(__file__).resolve().parents[1]
 CURVES = HERE / "curves"
 OUT = HERE / "results" / "allocation"
+#: How a table answers a configuration (``CurveTable``): ``nearest`` row, or the nearest row no
+#: earlier configuration of the run took (``distinct``: sampling without replacement). Each
+#: replay has its own results directory and RESULTS.md section.
+REPLAYS = {"nearest": ("allocation", "bench_allocation"),
+           "distinct": ("allocation-distinct", "bench_allocation: distinct rows")}
+SECTION = REPLAYS["nearest"][1]
+
+
+def set_replay(replay: str) -> None:
+    """Point ``OUT`` and ``SECTION`` at ``replay``'s results (in the process that reads and
+    writes them; runs get the replay in their job)."""
+    global OUT, SECTION
+    folder, SECTION = REPLAYS[replay]
+    OUT = HERE / "results" / folder
 ETA = 3  # every method's reduction factor
 
 TABLES = ("hgb-magic", "hgb-german", "hgb-ring", "hgb-satimage", "mlp-mnist1d")
@@ -34,11 +48,13 @@ class Problem:
     regret of a configuration, a key that identifies a configuration (its table row, or its
     parameters), and the compute budget."""
 
-    def __init__(self, task: str, seed: int, rows: int | None, full_trials: int) -> None:
+    def __init__(self, task: str, seed: int, rows: int | None, full_trials: int,
+                 replay: str = "nearest") -> None:
         self.task = task
         if task in TABLES:
             path = CURVES / f"{task}.npz"
-            self.bench: Any = CurveTable(path, metric="val_error", rows=clamp_rows(path, rows))
+            self.bench: Any = CurveTable(path, metric="val_error", rows=clamp_rows(path, rows),
+                                         distinct=replay == "distinct")
             self.rows: int | None = len(self.bench.params)
             full = float(self.bench.seconds.sum(axis=1).mean())
         else:

@@ -39,6 +39,24 @@ def test_any_point_maps_to_the_nearest_row_in_unit_space(table: Path) -> None:
     assert b.evaluate({"lr": 0.08, "leaves": 10}, 4)[0]["val_error"] == pytest.approx(0.1)
 
 
+def test_distinct_gives_each_new_configuration_an_untaken_row(table: Path) -> None:
+    b = CurveTable(table, distinct=True)
+    near_row1 = [{"lr": 0.08, "leaves": 10}, {"lr": 0.09, "leaves": 9}, {"lr": 0.11, "leaves": 7}]
+    # all three are nearest to row 1: the first takes it, the others the nearest free rows,
+    # then, every row taken, the nearest row again
+    rows = [b.row_of(p) for p in near_row1]
+    assert rows[0] == 1 and sorted(rows) == [0, 1, 2]
+    assert b.row_of({"lr": 0.1, "leaves": 8}) == 1
+    # a configuration keeps its row (a resumed trial replays the same curve)
+    assert [b.row_of(p) for p in near_row1] == rows
+    assert b.evaluate(near_row1[1], 4)[0]["val_error"] == pytest.approx(ERROR[rows[1], 3])
+    # the nearest-row table gives all three row 1
+    assert {CurveTable(table).row_of(p) for p in near_row1} == {1}
+    again = benchmark_from_json(b.to_json())
+    assert isinstance(again, CurveTable) and again.distinct
+    assert "distinct=True" in repr(b)
+
+
 def test_options_and_json_round_trip(table: Path) -> None:
     b = get_benchmark("curve-table", path=str(table), metric="val_acc", max_step=2, rows=2)
     assert (b.mode, b.max_step, len(b.params)) == ("max", 2, 2)

@@ -14,6 +14,16 @@ nearest to it in the space's unit encoding (``SearchSpace.to_unit``; Euclidean d
 row index on a tie). Every method, rung's or a peer's, is therefore judged on the same finite set
 of real curves, and ``rows`` lists them for methods that can sample from a list.
 
+With ``distinct=True`` the table is sampled *without replacement*: a configuration seen for the
+first time takes the nearest row no earlier configuration has taken (once every row is taken,
+the nearest row). Nearest-row lookup gives every configuration near a row that row's exact
+curve, so a method that refines around its incumbent re-trains rows it has already seen, which
+real training never does (a new configuration is a new run); restricting a searcher to distinct
+table rows is how Syne Tune replays its tabular blackboxes (``restrict_configurations`` without
+duplicates). Such a table is stateful: the rows a configuration gets depend on the order
+configurations arrive, so an instance serves one study run (the order is deterministic in a
+simulation, so a run is still reproducible).
+
 File format (``.npz``, no pickle): ``params`` ``(n, d)`` float64 in the order of the space's
 parameters; one ``(n, max_step)`` float32 array per metric; ``seconds`` ``(n, max_step)``
 float32, the cost of going from step ``s - 1`` to ``s``; ``meta``, a JSON string with ``task``,
@@ -100,8 +110,10 @@ class CurveTable:
         metric: str | None = None,
         max_step: int | None = None,
         rows: int | None = None,
+        distinct: bool = False,
     ) -> None:
         self.path = str(path)
+        self.distinct = bool(distinct)
         try:
             with np.load(self.path, allow_pickle=False) as z:
                 data = {k: z[k] for k in z.files}
@@ -137,6 +149,7 @@ class CurveTable:
         self._keys = tuple(self.space)
         self._unit = np.stack([self.space.to_unit(r) for r in self.rows])
         self._lookup: dict[tuple[float, ...], int] = {}
+        self._taken = np.zeros(n, dtype=bool)
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -150,12 +163,17 @@ class CurveTable:
         return out
 
     def row_of(self, params: Mapping[str, Any]) -> int:
-        """Index of the table row nearest to ``params`` (memoized; see the module docstring)."""
+        """Index of the table row nearest to ``params`` (memoized; with ``distinct``, the nearest
+        row not taken by an earlier configuration; see the module docstring)."""
         key = read_floats(self.name, params, self._keys)
         row = self._lookup.get(key)
         if row is None:
             u = self.space.to_unit(dict(zip(self._keys, key, strict=True)))
-            row = int(np.argmin(((self._unit - u) ** 2).sum(axis=1)))
+            dist = ((self._unit - u) ** 2).sum(axis=1)
+            if self.distinct and not self._taken.all():
+                dist[self._taken] = np.inf
+            row = int(np.argmin(dist))
+            self._taken[row] = True
             self._lookup[key] = row
         return row
 
@@ -180,11 +198,12 @@ class CurveTable:
                 "metric": self._metric_arg,
                 "max_step": self._max_step_arg,
                 "rows": self._rows_arg,
+                "distinct": self.distinct,
             },
         }
 
     def __repr__(self) -> str:
         return (
             f"CurveTable({self.task!r}, metric={self.metric!r}, rows={len(self.params)}, "
-            f"max_step={self.max_step})"
+            f"max_step={self.max_step}{', distinct=True' if self.distinct else ''})"
         )
