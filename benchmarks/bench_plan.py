@@ -53,6 +53,7 @@ from _results import table, write_section  # noqa: E402
 import rung  # noqa: E402
 from rung import ASHA, Budget, Objective, Study  # noqa: E402
 from rung.benchmarks import CurveTable, regret  # noqa: E402
+from rung.planning import synthetic  # noqa: E402
 from rung.storage import MemoryJournal  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -112,7 +113,8 @@ def run_cell(task: str, method: str, args: argparse.Namespace) -> list[dict[str,
             records.append({
                 "task": task, "method": method, "pilot": p, "workers": row.workers,
                 "rows": rows, "trials": args.trials, "pilot_trials": args.pilot_trials,
-                "pred_wall": row.wall_clock, "pred_low": row.wall_clock_low,
+                "pred_wall": row.wall_clock, "pred_walls": list(row.wall_clocks),
+                "pred_low": row.wall_clock_low,
                 "pred_high": row.wall_clock_high, "pred_cost": row.cost,
                 "pred_busy_cost": row.busy_hours * rate,
                 "pred_util": row.utilization, "pred_regret": row.regret,
@@ -124,6 +126,8 @@ def run_cell(task: str, method: str, args: argparse.Namespace) -> list[dict[str,
                 "act_regret": float(np.median([a["regret"] for a in act
                                                if a["regret"] is not None])),
                 "plan_cpu": cpu, "actual_cpu": t_actual, "plan_seeds": args.plan_seeds,
+                "curve_models": list(synthetic.CURVE_MODELS),
+                "refit_step_costs": synthetic.REFIT_STEP_COSTS,
             })
         log.info("%s %s pilot %d: %s", task, method, p, "  ".join(
             f"{r['workers']}w pred {r['pred_wall']:.3g} act {r['act_wall']:.3g}"
@@ -376,22 +380,33 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=600)
     ap.add_argument("--report", action="store_true", help="only rebuild the report")
     ap.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
+    ap.add_argument("--curve-models", nargs="+", choices=["power", "donor"],
+                    help="ablation: the curve models the plan's replicates cycle through "
+                         "(default: rung.planning.synthetic.CURVE_MODELS)")
+    ap.add_argument("--no-refit-costs", action="store_true",
+                    help="ablation: bootstrap replicates keep the whole pilot's step-cost fit")
+    ap.add_argument("--out", type=Path, default=OUT,
+                    help="directory of the per-cell .jsonl results (ablations elsewhere)")
     ap.add_argument("--diagnose", type=int, metavar="WORKERS",
                     help="for each task and method: the plan with the table's own costs, and "
                          "with its own curves, at WORKERS workers (4 pilots, 10 runs); prints")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("rung").setLevel(logging.WARNING)
+    if args.curve_models:
+        synthetic.CURVE_MODELS = tuple(args.curve_models)
+    if args.no_refit_costs:
+        synthetic.REFIT_STEP_COSTS = False
     if args.diagnose:
         for task in args.tasks:
             for method in args.methods:
                 print(diagnose(task, method, args.diagnose, 4, 10, args.rows))
         return
-    OUT.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     records: list[dict[str, Any]] = []
     for task in args.tasks:
         for method in args.methods:
-            out = OUT / f"{task}--{method}.jsonl"
+            out = args.out / f"{task}--{method}.jsonl"
             if not args.report:
                 cell = run_cell(task, method, args)
                 out.write_text("".join(json.dumps(r) + "\n" for r in cell))

@@ -14,7 +14,7 @@ from rung.core.events import (
     TrialStarted,
 )
 from rung.core.records import Objective, Outcome
-from rung.planning.costs import fit_step_costs, read_pilot
+from rung.planning.costs import TrialCosts, fit_step_costs, read_pilot, step_rows
 
 OBJ = Objective("loss", "min")
 
@@ -82,3 +82,39 @@ def test_a_step_profile_shared_by_trials() -> None:
     assert model.scale[3] * model.profile[1] == pytest.approx(4.0)
     assert model.row(3, {1: 1.0, 2: 4.0})[2:] == pytest.approx([2.0, 2.0, 2.0, 2.0])
     assert model.startup == 0.0
+
+
+def test_later_steps_of_a_short_trial_follow_the_long_trials_profile() -> None:
+    # step s of trial k costs m_k * s (steps get dearer): trials timed at every step give the
+    # profile, and a trial stopped after step 3 is predicted at steps 4..9 from its own scale
+    times = {k: [m * s for s in range(1, 10)] for k, m in enumerate([1.0, 2.0, 0.5])}
+    times[3] = [3.0 * s for s in range(1, 4)]
+    records = [r for k, t in times.items() for r in _run(k, 0.0, 1, t, Outcome.COMPLETED)]
+    pilot = read_pilot(records, OBJ)
+    model = fit_step_costs(pilot.costs, [0, 1, 2, 3], max_step=9)
+    row = model.row(3, pilot.costs[3].steps)
+    assert row == pytest.approx([3.0 * s for s in range(1, 10)])
+
+
+def _profile_trial(power: float, depth: int) -> TrialCosts:
+    """Steps cost s ** power (step 1: 1 s), timed up to ``depth``."""
+    return TrialCosts(steps={s: float(s) ** power for s in range(1, depth + 1)})
+
+
+def test_refitted_rows_follow_the_resampled_trials() -> None:
+    # two long trials with different profiles (s^0.5 and s^1) and a short one: the short
+    # trial's later steps follow whichever long trials the resample holds, a trial drawn
+    # twice weighs twice, and the start-up given is taken off step 1
+    a, b, short = _profile_trial(0.5, 9), _profile_trial(1.0, 9), _profile_trial(0.0, 1)
+    steps = np.arange(1, 10, dtype=float)
+    only_a = step_rows([a, short], 9, 0.0)
+    only_b = step_rows([b, short], 9, 0.0)
+    assert only_a[0] == pytest.approx(steps**0.5)  # a measured trial keeps its own times
+    assert only_b[1] == pytest.approx(steps)  # the short one: b's scale and profile
+    ratio_a = only_a[1, 8] / only_a[1, 1]
+    ratio_b = only_b[1, 8] / only_b[1, 1]
+    assert ratio_a == pytest.approx((9 / 2) ** 0.5) and ratio_b == pytest.approx(9 / 2)
+    both = step_rows([a, b, short], 9, 0.0)[2]
+    twice_a = step_rows([a, a, b, short], 9, 0.0)[3]
+    assert ratio_a < twice_a[8] / twice_a[1] < both[8] / both[1] < ratio_b
+    assert step_rows([a, short], 9, 0.25)[0, 0] == pytest.approx(0.75)

@@ -37,6 +37,7 @@ def test_fifo_wall_clock_is_exact_for_a_deterministic_benchmark() -> None:
         assert actual == math.ceil(10 / row.workers) * 5 * 2.0
         assert row.wall_clock == pytest.approx(actual, rel=1e-12)
         assert row.wall_clock_low == row.wall_clock_high == row.wall_clock
+        assert row.wall_clocks == pytest.approx([actual, actual])  # both seeds' runs
         assert row.trials == 10 and row.steps == 50
     assert p.rows[0].utilization == pytest.approx(1.0)
     assert p.rows[1].utilization == pytest.approx(50 * 2.0 / (3 * 40.0))
@@ -161,6 +162,8 @@ def test_by_name_from_sqlite_and_to_frame(tmp_path: Path) -> None:
     assert list(frame["workers"]) == [1, 2]
     assert list(frame["wall_clock"]) == [12.0, 6.0]
     assert list(frame["cost"]) == [pytest.approx(0.012), pytest.approx(0.012)]
+    assert "wall_clocks" not in frame.columns  # one scalar row per worker count
+    assert [r.wall_clocks for r in p.rows] == [(12.0,), (6.0,)]
 
 
 @pytest.mark.parametrize(("kwargs", "key"), [
@@ -196,3 +199,22 @@ def test_bad_pilots_and_names() -> None:
     with pytest.raises(ConfigError) as e:
         rung.plan(3)  # type: ignore[arg-type]
     assert e.value.key == "study"
+
+
+def test_the_interval_is_an_80_percent_prediction_interval_for_one_run() -> None:
+    from rung.planning.planner import _q
+
+    assert _q([float(x) for x in range(10, 0, -1)]) == (5.5, 1.0, 10.0)  # n = 10: min, max
+    assert _q([float(x) for x in range(1, 21)]) == (10.5, 2.0, 19.0)  # n = 20: x_(2), x_(19)
+    assert _q([float(x) for x in range(1, 20)]) == (10.0, 2.0, 18.0)  # n = 19: x_(2), x_(18)
+    assert _q([3.0, math.nan]) == (3.0, 3.0, 3.0)
+    # exchangeable runs: a new one falls inside with probability (k - j) / (n + 1) >= 0.8,
+    # where the sample's own 10%-90% quantiles hold it about 65% of the time for n = 10
+    rng = np.random.default_rng(0)
+    for n, expected in ((10, 9 / 11), (20, 17 / 21)):
+        draws = rng.lognormal(0.0, 1.0, (20000, n + 1))
+        ends = np.array([_q(list(d[:n]))[1:] for d in draws])
+        inside = (ends[:, 0] <= draws[:, n]) & (draws[:, n] <= ends[:, 1])
+        assert inside.mean() == pytest.approx(expected, abs=0.01)
+        lo, hi = np.quantile(draws[:, :n], [0.1, 0.9], axis=1)
+        assert ((lo <= draws[:, n]) & (draws[:, n] <= hi)).mean() < 0.75

@@ -24,8 +24,9 @@ when no run resumed).
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,6 +165,15 @@ def fit_step_costs(costs: Mapping[int, TrialCosts], ids: list[int], max_step: in
             for s, sec in costs[k].resumed if 2 <= s <= max_step]
     startup = max(0.0, float(np.median(gaps))) if gaps else 0.0
     return StepCosts(first, scale, profile, startup)
+
+
+def step_rows(trials: Sequence[TrialCosts], max_step: int, startup: float) -> np.ndarray:
+    """``(K, max_step)`` step times (``StepCosts.row``) of ``trials`` from the model fitted on
+    them, each entry a trial of its own (a bootstrap resample that draws a pilot trial twice
+    weighs it twice), with the start-up ``startup`` (the whole pilot's) taken off step 1."""
+    by_id = dict(enumerate(trials))
+    fitted = dataclasses.replace(fit_step_costs(by_id, list(by_id), max_step), startup=startup)
+    return np.array([fitted.row(i, t.steps) for i, t in by_id.items()]).reshape(-1, max_step)
 
 
 def _first_to_scale(

@@ -1,7 +1,8 @@
 """A synthetic ``Benchmark`` built from a pilot: fitted curves and measured step costs.
 
 Population. Every pilot trial with a scored result becomes a *template*: its fitted power law
-(``rung.planning.fit``) evaluated at steps ``1..max_step`` (extrapolated past the steps it ran) and
+(``rung.planning.fit``) evaluated at steps ``1..max_step`` (extrapolated past the steps it ran,
+clipped to the metric's range: ``continuation.score_bounds``) and
 its step costs (``rung.planning.costs.StepCosts``: the measured time of every step it ran, and its
 scale times the pilot's step profile for the steps it did not run).
 
@@ -18,16 +19,30 @@ encoding, fitted on the templates, plus a log-normal residual drawn for this con
 the planned study meets a costly configuration as often as the pilot did, and the costliest ones,
 which decide the wall-clock of many workers, are not averaged away); their shape over steps
 (how the first step compares with later ones, and the measured step pattern) is the nearest
-template's. Curve noise and cost residual come from ``derive_rng(seed, "plan", configuration)``
+template's. A noisy value is clipped to the metric's range too. Curve noise and cost residual
+come from ``derive_rng(seed, "plan", configuration)``
 and ``derive_rng(seed, "plan-cost", configuration)``: the same ``seed`` and configuration give
 the same curve and costs in any order or process.
 
 Replicates (``replicate``). Replicate 0 is the pilot as measured; replicate ``i >= 1`` is a
 bootstrap resample of the templates (Efron 1979, "Bootstrap Methods: Another Look at the
-Jackknife": whole pilot trials, curve and cost profile together, drawn with replacement) with
-the cost model refitted on the resample, so the spread of a plan over replicates includes what
+Jackknife": whole pilot trials, curve and measured step times together, drawn with replacement)
+with the step-cost model (``costs.fit_step_costs``: the step profile of the steps a trial did
+not run, which few trials of an early-stopping pilot measured) and the cost model refitted on
+the resample, so the spread of a plan over replicates includes what
 a pilot of that size does not know (which configurations it happened to sample, and the fit
 made from them), not only the randomness of one simulated run.
+
+Curve models (``CURVE_MODELS``, one per replicate: replicate ``i`` uses model ``i mod 2``).
+``"power"`` is the above: the template's fitted power law at every step. ``"donor"``
+(``rung.planning.continuation``) keeps the template's measured scores and continues them past its
+last measured step by a pilot trial observed further, drawn per configuration
+(``derive_rng(seed, "plan-donor", configuration)``), by a ratio towards the metric's floor: it
+keeps the plateau-then-drop shape a power law smooths away, and configurations of one template
+go on in different ways, as configurations near each other do. Neither model is right for every
+table, so the replicates alternate between them (an ensemble, as Domhan et al. 2015 combine
+parametric families): the plan's median weighs both, and its interval carries the difference
+between them, the curve model's uncertainty, besides the pilot's sampling.
 
 Regret is measured on the templates' noise-free fitted values at ``max_step`` against the best
 of them: it says how far the planned search ends from the best curve the pilot has seen, not
@@ -38,7 +53,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -46,10 +61,16 @@ import numpy as np
 from rung.benchmarks.base import ConfigCache, check_step
 from rung.core.rng import derive_rng
 from rung.errors import ConfigError
+from rung.planning.continuation import continue_from, full_curves, pick_donor, score_bounds
 from rung.planning.cost_model import CostModel, fit_cost_model
-from rung.planning.costs import Pilot, StepCosts
+from rung.planning.costs import Pilot, StepCosts, TrialCosts, step_rows
 from rung.planning.fit import CurveFit, CurvePrior
 from rung.space import SearchSpace
+
+#: the curve models replicates cycle through (module docstring)
+CURVE_MODELS: tuple[str, ...] = ("power", "donor")
+#: whether a bootstrap replicate refits the step-cost model on its resample (module docstring)
+REFIT_STEP_COSTS = True
 
 
 class PilotBenchmark:
@@ -66,6 +87,14 @@ class PilotBenchmark:
         seed: Seeds the noise and the cost residuals.
         best_final: The score regret is measured against (default: the best template's final
             fitted score; a bootstrap replicate keeps the whole pilot's).
+        observed: ``(K, max_step)`` measured scores, NaN where not measured (default: none
+            measured; the donor model then follows the fitted curves).
+        bounds: ``(floor, ceiling)`` of the score (``continuation.score_bounds``; default:
+            inferred from ``scores``).
+        curve_model: ``"power"`` or ``"donor"`` (module docstring).
+        trial_costs: The templates' measured step times (``costs.TrialCosts``), for refitting
+            the step-cost model on a bootstrap replicate (default: replicates keep ``seconds``).
+        startup: The pilot's start-up per launch (taken off step 1 of refitted rows).
     """
 
     name = "pilot-fit"
@@ -82,6 +111,11 @@ class PilotBenchmark:
         sigma: float,
         seed: int,
         best_final: float | None = None,
+        observed: np.ndarray | None = None,
+        bounds: tuple[float, float] | None = None,
+        curve_model: str = "power",
+        trial_costs: Sequence[TrialCosts] | None = None,
+        startup: float = 0.0,
     ) -> None:
         if len(units) == 0:
             raise ConfigError(key="study", message="the pilot has no trial with a result")
@@ -101,6 +135,14 @@ class PilotBenchmark:
         self.best_final = (float(self.scores[:, -1].min()) if best_final is None
                            else float(best_final))
         self.optimum: float | None = self._sign * self.best_final
+        self.observed = (np.full(self.scores.shape, np.nan) if observed is None
+                         else np.asarray(observed, dtype=float))
+        self.bounds = bounds if bounds is not None else score_bounds(
+            self._sign * self.scores.ravel(), mode)
+        self.curve_model = curve_model
+        self.trial_costs = None if trial_costs is None else list(trial_costs)
+        self.startup = float(startup)
+        self._full, self._last = full_curves(self.observed, self.scores, *self.bounds)
         self._configs: ConfigCache[str, tuple[int, np.ndarray, np.ndarray]] = ConfigCache(
             self._make)
 
@@ -125,18 +167,49 @@ class PilotBenchmark:
         scores = np.array([fits[k](steps) for k in ids]).reshape(len(ids), max_step)
         seconds = np.array([costs.row(k, pilot.costs[k].steps if k in pilot.costs else {})
                             for k in ids]).reshape(len(ids), max_step)
-        return cls(space, metric, mode, max_step, units, scores, seconds, prior.noise, seed)
+        observed = np.full((len(ids), max_step), np.nan)
+        for i, k in enumerate(ids):
+            for s, y in pilot.curves[k].items():
+                if 1 <= s <= max_step:
+                    observed[i, s - 1] = y
+        sign = 1.0 if mode == "min" else -1.0
+        seen = observed[np.isfinite(observed)]
+        bounds = score_bounds(sign * (seen if len(seen) else scores.ravel()), mode)
+        scores = np.clip(scores, *bounds)  # a power law may extrapolate past the floor
+        return cls(space, metric, mode, max_step, units, scores, seconds, prior.noise, seed,
+                   observed=observed, bounds=bounds,
+                   trial_costs=[pilot.costs.get(k, TrialCosts()) for k in ids],
+                   startup=costs.startup)
 
     def replicate(self, seed: int) -> PilotBenchmark:
         """Replicate ``seed`` (module docstring): the same templates with the noise of ``seed``
         when it is 0, else a bootstrap resample of the templates drawn from ``derive_rng(seed,
-        "plan-bootstrap")``, its cost model refitted; regret stays against this pilot's best."""
+        "plan-bootstrap")``, its cost model refitted; its curve model is ``CURVE_MODELS[seed %
+        len(CURVE_MODELS)]``; regret stays against this pilot's best, bounds are this pilot's."""
         idx = np.arange(len(self.units))
+        seconds = self.seconds
         if seed != 0:
             idx = derive_rng(seed, "plan-bootstrap").integers(0, len(idx), len(idx))
+            if self.trial_costs is not None and REFIT_STEP_COSTS:
+                seconds = step_rows([self.trial_costs[i] for i in idx], self.max_step,
+                                    self.startup)
+            else:
+                seconds = self.seconds[idx]
         return PilotBenchmark(self.space, self.metric, self.mode, self.max_step,
-                              self.units[idx], self.scores[idx], self.seconds[idx], self.sigma,
-                              seed, best_final=self.best_final)
+                              self.units[idx], self.scores[idx], seconds, self.sigma,
+                              seed, best_final=self.best_final, observed=self.observed[idx],
+                              bounds=self.bounds,
+                              curve_model=CURVE_MODELS[seed % len(CURVE_MODELS)],
+                              trial_costs=None if self.trial_costs is None else
+                              [self.trial_costs[i] for i in idx], startup=self.startup)
+
+    def using(self, curve_model: str) -> PilotBenchmark:
+        """The same templates, seed and bounds with curve model ``curve_model``."""
+        return PilotBenchmark(self.space, self.metric, self.mode, self.max_step, self.units,
+                              self.scores, self.seconds, self.sigma, self.seed,
+                              best_final=self.best_final, observed=self.observed,
+                              bounds=self.bounds, curve_model=curve_model,
+                              trial_costs=self.trial_costs, startup=self.startup)
 
     @staticmethod
     def _key(params: Mapping[str, Any]) -> str:
@@ -149,7 +222,13 @@ class PilotBenchmark:
         z = float(derive_rng(self.seed, "plan-cost", key).standard_normal())
         # the template's step costs rescaled to the drawn level (exactly its own when equal)
         ratio = math.exp(self.cost_model.draw(u, k, z) - float(self._log_levels[k]))
-        return k, self.scores[k] + noise, self.seconds[k] * ratio
+        curve = self.scores[k]
+        if self.curve_model == "donor":
+            draw = float(derive_rng(self.seed, "plan-donor", key).random())
+            j = pick_donor(k, self._full, self._last, self.observed, draw)
+            curve = continue_from(self._full[k], int(self._last[k]), self._full[j],
+                                  *self.bounds) if j != k else self._full[k]
+        return k, np.clip(curve + noise, *self.bounds), self.seconds[k] * ratio
 
     def template_of(self, params: Mapping[str, Any]) -> int:
         """Index of the template (pilot trial, in id order) ``params`` is mapped to."""
