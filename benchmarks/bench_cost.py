@@ -277,7 +277,7 @@ def diagnose(task: str, seed: int, n_trials: int, replay: str) -> list[dict[str,
         ev = real(h, step, rule, request)
         if ev is None:
             return None
-        hyper = rule._fits["top"][0]
+        hyper = rule.last_fit["top"]
         rows.append({**ev, "regret_ex": regret(bench, ev["best"]) * n, "n_val_table": float(n),
                      **{f"ls{j}": float(v) for j, v in enumerate(np.exp(hyper.log_ls))}})
         return {**ev, "threshold": -1.0}
