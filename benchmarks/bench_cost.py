@@ -24,7 +24,7 @@ function of the seed). Each stopping rule is judged on that same trajectory:
   of every curve); ``ray-final`` feeds only each trial's final result.
 
 Replay (``--replay``): ``fresh`` (default) samples the table without replacement
-(``FreshRows``): a configuration takes the nearest row no earlier configuration of the same
+(``CurveTable(distinct=True)``): a configuration takes the nearest row no earlier configuration of the same
 search has taken, so every trial is a new row, as in a search over a continuous space.
 ``nearest`` is ``rung.benchmarks.CurveTable``'s own lookup, the nearest row even if already
 seen: on these tables 54 to 73 of TPE's 100 trials land on a row seen before, so the whole
@@ -53,7 +53,6 @@ import argparse
 import json
 import logging
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,52 +70,29 @@ TABLES = ("hgb-magic", "hgb-german", "hgb-ring", "mlp-mnist1d")
 log = logging.getLogger("bench_cost")
 
 
-class FreshRows(CurveTable):
-    """A curve table replayed without replacement: the first time a configuration is looked
-    up it takes the nearest row (unit encoding, Euclidean, lowest index on a tie) that no other
-    configuration of this instance has taken, so every distinct configuration of a search is a
-    new row. The same configuration looked up again gets the same row (the steps of one trial,
-    the trajectory read back after the run). One instance per search: its claims are the
-    search's history. ``distances`` records, per claim, how far the row taken lies from the
-    configuration and from its nearest row (unit-cube distances).
-
-    Raises:
-        RuntimeError: more distinct configurations than rows.
-    """
-
-    def __init__(self, path: str | Path, metric: str | None = None) -> None:
-        super().__init__(path, metric=metric)
-        self._claimed: dict[tuple[float, ...], int] = {}
-        self._free = np.ones(len(self.params), dtype=bool)
-        self.distances: list[tuple[float, float]] = []
-
-    def row_of(self, params: Mapping[str, Any]) -> int:
-        key = tuple(float(params[k]) for k in self._keys)
-        row = self._claimed.get(key)
-        if row is None:
-            if not self._free.any():
-                raise RuntimeError(f"{self.task}: all {len(self.params)} rows are taken")
-            u = self.space.to_unit(dict(zip(self._keys, key, strict=True)))
-            d = np.sqrt(((self._unit - u) ** 2).sum(axis=1))
-            row = int(np.argmin(np.where(self._free, d, np.inf)))
-            self._free[row] = False
-            self._claimed[key] = row
-            self.distances.append((float(d[row]), float(d.min())))
-        return row
-
-
 def load(task: str, replay: str = "fresh") -> CurveTable:
-    """The table, replayed ``"fresh"`` (``FreshRows``: every configuration a new row) or
-    ``"nearest"`` (``CurveTable``: the nearest row, repeats allowed). A new instance per call:
-    a ``FreshRows`` must not be shared between searches."""
+    """The table, replayed ``"fresh"`` (``CurveTable(distinct=True)``: sampled without
+    replacement, every configuration a new row) or ``"nearest"`` (the nearest row, repeats
+    allowed). A new instance per call: a distinct table's taken rows are one search's."""
     path = CURVES / f"{task}.npz"
-    make = FreshRows if replay == "fresh" else CurveTable
     for _ in range(5):
         try:
-            return make(path, metric="val_error")
+            return CurveTable(path, metric="val_error", distinct=replay == "fresh")
         except (OSError, ValueError, KeyError):  # caught mid-rename: try again
             time.sleep(1.0)
-    return make(path, metric="val_error")
+    return CurveTable(path, metric="val_error", distinct=replay == "fresh")
+
+
+def distances(bench: CurveTable, traj: list[dict[str, Any]]) -> list[float]:
+    """Median over the trajectory's trials of the unit-cube distance from the configuration
+    proposed to the row it got, and to its nearest row (equal under ``nearest`` replay)."""
+    rows = np.stack([bench.space.to_unit(r) for r in bench.rows])
+    got, nearest = [], []
+    for t in traj:
+        d = np.sqrt(((rows - bench.space.to_unit(t["params"])) ** 2).sum(axis=1))
+        got.append(float(d[t["row"]]))
+        nearest.append(float(d.min()))
+    return [float(np.median(got)), float(np.median(nearest))]
 
 
 def search(bench: CurveTable, seed: int, n_trials: int, stop: Any = None) -> rung.Study:
@@ -226,9 +202,7 @@ def run_cell(task: str, seed: int, n_trials: int, replay: str) -> dict[str, Any]
         "traj_rows": [t["row"] for t in traj],
         "replay": replay,
         "distinct_rows": len(set(t["row"] for t in traj)),
-        "distance": [float(x) for x in
-                     np.median(np.array(getattr(bench, "distances", [])).reshape(-1, 2), axis=0)]
-        if getattr(bench, "distances", []) else [],
+        "distance": distances(bench, traj),
         "peer_run": peer_run(task, seed, bench, traj),
     }
     return cell
