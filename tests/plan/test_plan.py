@@ -99,6 +99,9 @@ def test_replicates_resample_whole_pilot_trials() -> None:
         assert np.array_equal(boot.seconds[i], b.seconds[k])
     assert boot.best_final == b.best_final  # regret still against the whole pilot's best
     assert boot.units.tolist() == b.replicate(3).units.tolist()  # deterministic
+    plug = b.replicate(3, resample=False)  # a plug-in run: the pilot's own templates
+    assert np.array_equal(plug.units, b.units) and np.array_equal(plug.seconds, b.seconds)
+    assert plug.seed == 3 and plug.curve_model == boot.curve_model == "donor"
 
 
 def test_log_linear_costs_are_predicted_exactly() -> None:

@@ -65,6 +65,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("rung.plan")
 
 LOW_Q, HIGH_Q = 0.1, 0.9
+RESAMPLE = True  # ablation switch: False makes every run a plug-in run (no bootstrap)
 # the planner's own simulated runs would each log a summary line: keep them to warnings
 _QUIET = logging.getLogger("rung.plan.runs")
 _QUIET.setLevel(logging.WARNING)
@@ -247,7 +248,8 @@ def fit_pilot(study: Study) -> FittedPilot:
 
 
 def simulate_once(
-    spec: StudySpec, bench: PilotBenchmark, workers: int, seed: int, startup: float
+    spec: StudySpec, bench: PilotBenchmark, workers: int, seed: int, startup: float,
+    resample: bool = True,
 ) -> dict[str, float]:
     """One simulated run of ``spec`` (seed ``spec.seed + seed``) on replicate ``seed`` of
     ``bench`` (``PilotBenchmark.replicate``): wall-clock, busy seconds, trials, steps and the
@@ -256,7 +258,7 @@ def simulate_once(
     from rung.storage import MemoryJournal
     from rung.study import Study
 
-    b = bench.replicate(seed)
+    b = bench.replicate(seed, resample)
     run_spec = dataclasses.replace(spec, name=f"{spec.name}-plan-{workers}-{seed}",
                                    seed=spec.seed + seed, written_by=None)
     study = Study.from_spec(run_spec, MemoryJournal())
@@ -323,7 +325,7 @@ def plan(
     run_spec = dataclasses.replace(spec, budget=the_budget)
     rows = []
     for w in ws:
-        runs = [simulate_once(run_spec, fitted.benchmark, w, i, fitted.startup)
+        runs = [simulate_once(run_spec, fitted.benchmark, w, i, fitted.startup, RESAMPLE)
                 for i in range(seeds)]
         rows.append(_row(w, runs, rate))
         log.info("plan %s: %d workers, median wall-clock %.4g s", study.name, w,

@@ -181,14 +181,15 @@ class PilotBenchmark:
                    trial_costs=[pilot.costs.get(k, TrialCosts()) for k in ids],
                    startup=costs.startup)
 
-    def replicate(self, seed: int) -> PilotBenchmark:
+    def replicate(self, seed: int, resample: bool = True) -> PilotBenchmark:
         """Replicate ``seed`` (module docstring): the same templates with the noise of ``seed``
         when it is 0, else a bootstrap resample of the templates drawn from ``derive_rng(seed,
         "plan-bootstrap")``, its cost model refitted; its curve model is ``CURVE_MODELS[seed %
-        len(CURVE_MODELS)]``; regret stays against this pilot's best, bounds are this pilot's."""
+        len(CURVE_MODELS)]``; regret stays against this pilot's best, bounds are this pilot's.
+        ``resample=False``: the same templates for every ``seed`` (a plug-in run)."""
         idx = np.arange(len(self.units))
         seconds = self.seconds
-        if seed != 0:
+        if seed != 0 and resample:
             idx = derive_rng(seed, "plan-bootstrap").integers(0, len(idx), len(idx))
             if self.trial_costs is not None and REFIT_STEP_COSTS:
                 seconds = step_rows([self.trial_costs[i] for i in idx], self.max_step,
