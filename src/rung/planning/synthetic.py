@@ -142,6 +142,10 @@ class PilotBenchmark:
         self.curve_model = curve_model
         self.trial_costs = None if trial_costs is None else list(trial_costs)
         self.startup = float(startup)
+        # every step of every template timed (a FIFO pilot): a refit gives the same rows
+        steps = set(range(1, max_step + 1))
+        self._timed_all = self.trial_costs is not None and all(
+            steps <= t.steps.keys() for t in self.trial_costs)
         self._full, self._last = full_curves(self.observed, self.scores, *self.bounds)
         self._configs: ConfigCache[str, tuple[int, np.ndarray, np.ndarray]] = ConfigCache(
             self._make)
@@ -184,14 +188,16 @@ class PilotBenchmark:
     def replicate(self, seed: int, resample: bool = True) -> PilotBenchmark:
         """Replicate ``seed`` (module docstring): the same templates with the noise of ``seed``
         when it is 0, else a bootstrap resample of the templates drawn from ``derive_rng(seed,
-        "plan-bootstrap")``, its cost model refitted; its curve model is ``CURVE_MODELS[seed %
+        "plan-bootstrap")``, its step-cost model (``costs.step_rows``; not when every step of
+        every template was timed: nothing is extrapolated then) and cost model refitted; its
+        curve model is ``CURVE_MODELS[seed %
         len(CURVE_MODELS)]``; regret stays against this pilot's best, bounds are this pilot's.
         ``resample=False``: the same templates for every ``seed`` (a plug-in run)."""
         idx = np.arange(len(self.units))
         seconds = self.seconds
         if seed != 0 and resample:
             idx = derive_rng(seed, "plan-bootstrap").integers(0, len(idx), len(idx))
-            if self.trial_costs is not None and REFIT_STEP_COSTS:
+            if self.trial_costs is not None and REFIT_STEP_COSTS and not self._timed_all:
                 seconds = step_rows([self.trial_costs[i] for i in idx], self.max_step,
                                     self.startup)
             else:
