@@ -128,6 +128,7 @@ def run_cell(task: str, method: str, args: argparse.Namespace) -> list[dict[str,
                 "plan_cpu": cpu, "actual_cpu": t_actual, "plan_seeds": args.plan_seeds,
                 "curve_models": list(synthetic.CURVE_MODELS),
                 "refit_step_costs": synthetic.REFIT_STEP_COSTS,
+                "curve_neighbours": synthetic.CURVE_NEIGHBOURS,
             })
         log.info("%s %s pilot %d: %s", task, method, p, "  ".join(
             f"{r['workers']}w pred {r['pred_wall']:.3g} act {r['act_wall']:.3g}"
@@ -419,6 +420,9 @@ def main() -> None:
                          "(default: rung.planning.synthetic.CURVE_MODELS)")
     ap.add_argument("--no-refit-costs", action="store_true",
                     help="ablation: bootstrap replicates keep the whole pilot's step-cost fit")
+    ap.add_argument("--curve-neighbours", type=int, default=synthetic.CURVE_NEIGHBOURS,
+                    help="ablation: a configuration's curve comes from one of its K nearest "
+                         "pilot trials, drawn at random")
     ap.add_argument("--plug-in", action="store_true",
                     help="ablation: every simulated run on the pilot as measured (no bootstrap)")
     ap.add_argument("--out", type=Path, default=OUT,
@@ -433,6 +437,7 @@ def main() -> None:
         synthetic.CURVE_MODELS = tuple(args.curve_models)
     if args.no_refit_costs:
         synthetic.REFIT_STEP_COSTS = False
+    synthetic.CURVE_NEIGHBOURS = args.curve_neighbours
     if args.plug_in:
         import rung.planning.planner as planner
 

@@ -99,10 +99,14 @@ class _PlateauBench:
         return {"loss": 0.35 if step < drop else 0.1 + 0.1 * x}, 1.0
 
 
-def test_the_donor_model_keeps_plateaus_where_the_power_law_smooths_them() -> None:
+def test_the_donor_model_keeps_plateaus_where_the_power_law_smooths_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from planhelp import pilot
 
-    from rung.planning import fit_pilot
+    from rung.planning import fit_pilot, synthetic
+
+    monkeypatch.setattr(synthetic, "CURVE_NEIGHBOURS", 1)  # each pilot trial its own curve
 
     bench = _PlateauBench()
     study = pilot(bench, n_trials=12, workers=2, scheduler=rung.ASHA(3))  # type: ignore[arg-type]

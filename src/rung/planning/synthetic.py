@@ -6,12 +6,19 @@ clipped to the metric's range: ``continuation.score_bounds``) and
 its step costs (``rung.planning.costs.StepCosts``: the measured time of every step it ran, and its
 scale times the pilot's step profile for the steps it did not run).
 
-A configuration the simulated searcher proposes takes the fitted curve of the pilot trial
-nearest to it in the space's unit encoding (``SearchSpace.to_unit``; Euclidean, a missing
-coordinate counts as 0.5, lowest trial id on a tie), the nearest-neighbour lookup
-``rung.benchmarks.CurveTable`` uses for recorded tables, so a searcher that learns where good
-configurations are finds good templates, plus its own observation noise: independent normal draws
-with the pilot's estimated noise (``CurvePrior.noise``), one per step.
+A configuration the simulated searcher proposes takes the curve of one of the
+``CURVE_NEIGHBOURS`` (3) pilot trials nearest to it in the space's unit encoding
+(``SearchSpace.to_unit``; Euclidean, a missing coordinate counts as 0.5, lowest trial id on a
+tie), drawn uniformly per configuration from ``derive_rng(seed, "plan-template", configuration)``,
+so a searcher that learns where good configurations are finds good templates, plus its own
+observation noise: independent normal draws with the pilot's estimated noise
+(``CurvePrior.noise``), one per step. Not always the nearest one: with a planned study several
+times the pilot's size, every pilot trial would lend its curve, identical up to that noise, to
+several configurations, and an asynchronous scheduler ranks such a cluster together and carries
+all of it to the last rung (on hgb-ring at 64 workers, a mean of 4.8 to 7 trials reached
+``max_step`` in the plan against 3.3 on the table). The pilot cannot tell which of its
+neighbours' curves a new configuration follows; the draw says so (a nearest-neighbour sample,
+as the donor continuation below).
 
 Its step costs come from its parameters, not from its neighbours' costs: their level (mean
 seconds per step) is ``rung.planning.cost_model``'s ridge regression of log level on the unit
@@ -69,6 +76,8 @@ from rung.space import SearchSpace
 
 #: the curve models replicates cycle through (module docstring)
 CURVE_MODELS: tuple[str, ...] = ("power", "donor")
+#: a configuration's curve template is drawn among this many nearest templates (1: the nearest)
+CURVE_NEIGHBOURS = 3
 #: whether a bootstrap replicate refits the step-cost model on its resample (module docstring)
 REFIT_STEP_COSTS = True
 
@@ -147,7 +156,7 @@ class PilotBenchmark:
         self._timed_all = self.trial_costs is not None and all(
             steps <= t.steps.keys() for t in self.trial_costs)
         self._full, self._last = full_curves(self.observed, self.scores, *self.bounds)
-        self._configs: ConfigCache[str, tuple[int, np.ndarray, np.ndarray]] = ConfigCache(
+        self._configs: ConfigCache[str, tuple[int, np.ndarray, np.ndarray, int]] = ConfigCache(
             self._make)
 
     @classmethod
@@ -222,33 +231,44 @@ class PilotBenchmark:
     def _key(params: Mapping[str, Any]) -> str:
         return json.dumps({k: params[k] for k in sorted(params)}, default=str)
 
-    def _make(self, key: str) -> tuple[int, np.ndarray, np.ndarray]:
+    def _make(self, key: str) -> tuple[int, np.ndarray, np.ndarray, int]:
         u = np.nan_to_num(self.space.to_unit(json.loads(key)), nan=0.5)
-        k = int(np.argmin(((self.units - u) ** 2).sum(axis=1)))  # first on a tie
+        d2 = ((self.units - u) ** 2).sum(axis=1)
+        k = int(np.argmin(d2))  # first on a tie
+        c = k  # the curve's template
+        if CURVE_NEIGHBOURS > 1:
+            near = np.argsort(d2, kind="stable")[:CURVE_NEIGHBOURS]
+            c = int(near[derive_rng(self.seed, "plan-template", key).integers(len(near))])
         noise = derive_rng(self.seed, "plan", key).normal(0.0, self.sigma, self.max_step)
         z = float(derive_rng(self.seed, "plan-cost", key).standard_normal())
         # the template's step costs rescaled to the drawn level (exactly its own when equal)
         ratio = math.exp(self.cost_model.draw(u, k, z) - float(self._log_levels[k]))
-        curve = self.scores[k]
+        curve = self.scores[c]
         if self.curve_model == "donor":
             draw = float(derive_rng(self.seed, "plan-donor", key).random())
-            j = pick_donor(k, self._full, self._last, self.observed, draw)
-            curve = continue_from(self._full[k], int(self._last[k]), self._full[j],
-                                  *self.bounds) if j != k else self._full[k]
-        return k, np.clip(curve + noise, *self.bounds), self.seconds[k] * ratio
+            j = pick_donor(c, self._full, self._last, self.observed, draw)
+            curve = continue_from(self._full[c], int(self._last[c]), self._full[j],
+                                  *self.bounds) if j != c else self._full[c]
+        return k, np.clip(curve + noise, *self.bounds), self.seconds[k] * ratio, c
 
     def template_of(self, params: Mapping[str, Any]) -> int:
-        """Index of the template (pilot trial, in id order) ``params`` is mapped to."""
+        """Index of the template (pilot trial, in id order) nearest to ``params``: its step
+        costs' shape (its curve's template is ``curve_template_of``)."""
         return self._configs.get(self._key(params))[0]
 
     def evaluate(self, params: Mapping[str, Any], step: int) -> tuple[dict[str, float], float]:
         """The noisy fitted value of ``params``'s template at ``step``, and its step cost."""
         if type(step) is not int or not 1 <= step <= self.max_step:
             step = check_step(self.name, step, self.max_step)
-        _, curve, seconds = self._configs.get(self._key(params))
+        _, curve, seconds, _ = self._configs.get(self._key(params))
         return {self.metric: self._sign * float(curve[step - 1])}, float(seconds[step - 1])
 
+    def curve_template_of(self, params: Mapping[str, Any]) -> int:
+        """Index of the template whose curve ``params`` takes (module docstring)."""
+        return self._configs.get(self._key(params))[3]
+
     def regret_of(self, params: Mapping[str, Any]) -> float:
-        """The noise-free final score of ``params``'s template minus the best template's."""
-        return float(self.scores[self.template_of(params), -1] - self.best_final)
+        """The noise-free final fitted score of ``params``'s curve template minus the best
+        template's."""
+        return float(self.scores[self.curve_template_of(params), -1] - self.best_final)
 
