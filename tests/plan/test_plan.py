@@ -70,31 +70,45 @@ def test_the_fitted_benchmark_follows_the_pilot() -> None:
     assert b.sigma == pytest.approx(0.0, abs=1e-6)  # noise-free curves: no noise added
     params = fitted.pilot.params
     xs = {k: p["x"] for k, p in params.items()}
-    ids = sorted(params)
-    drawn = set()
     for k, p in sorted(params.items()):
-        assert b.template_of(p) == k  # costs: the nearest pilot trial, itself
-        # the curve: one of the 3 pilot trials nearest to it (itself included), drawn
-        c = b.curve_template_of(p)
-        near = sorted(ids, key=lambda j: (abs(xs[j] - xs[k]), j))[:3]
-        assert ids[c] in near
-        drawn.add(ids[c] == k)
+        assert b.template_of(p) == k
         for step in (1, 5, 9):
             assert b.evaluate(p, step)[0]["loss"] == pytest.approx(
-                bench.evaluate(params[ids[c]], step)[0]["loss"], abs=1e-4)
-    for i in (1, 2):  # other seeds draw again (on the same templates)
-        rep = b.replicate(i, resample=False)
-        drawn |= {ids[rep.curve_template_of(p)] == k for k, p in params.items()}
-    assert drawn == {True, False}  # a configuration takes its own or a neighbour's curve
+                bench.evaluate(p, step)[0]["loss"], abs=1e-4)
     # costs come from the parameters: a configuration at x = 0.9 costs (1 + 1.8) / (1 + 0.2)
     # times one at x = 0.1, whichever pilot trials are near them
     assert b.cost_model.coef[0] > 0
     ratio = b.evaluate({"x": 0.9}, 3)[1] / b.evaluate({"x": 0.1}, 3)[1]
     assert ratio == pytest.approx(2.8 / 1.2, rel=0.1)
     best = min(params, key=lambda k: xs[k])
-    for p in params.values():  # the fitted final score of its curve's template, against the best
-        assert b.regret_of(p) == pytest.approx(xs[ids[b.curve_template_of(p)]] - xs[best],
-                                               abs=1e-4)
+    assert b.regret_of(params[best]) == 0.0
+    assert b.regret_of(params[max(params, key=lambda k: xs[k])]) == pytest.approx(
+        max(xs.values()) - xs[best], abs=1e-4)
+
+
+def test_curves_drawn_among_the_nearest_pilot_trials(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rung.planning import synthetic
+
+    monkeypatch.setattr(synthetic, "CURVE_NEIGHBOURS", 3)
+    bench = PowerLawBench(max_step=9)
+    fitted = fit_pilot(pilot(bench, n_trials=8))
+    b = fitted.benchmark
+    params = fitted.pilot.params
+    xs = {k: p["x"] for k, p in params.items()}
+    ids = sorted(params)
+    best = min(params, key=lambda k: xs[k])
+    drawn = set()
+    for i in (0, 1, 2):  # other seeds draw again (on the same templates)
+        rep = b.replicate(i, resample=False)
+        for k, p in sorted(params.items()):
+            assert rep.template_of(p) == k  # costs: the nearest pilot trial, itself
+            c = ids[rep.curve_template_of(p)]  # the curve: one of the 3 nearest, drawn
+            assert c in sorted(ids, key=lambda j: (abs(xs[j] - xs[k]), j))[:3]
+            drawn.add(c == k)
+            assert rep.evaluate(p, 5)[0]["loss"] == pytest.approx(
+                bench.evaluate(params[c], 5)[0]["loss"], abs=1e-4)
+            assert rep.regret_of(p) == pytest.approx(xs[c] - xs[best], abs=1e-4)
+    assert drawn == {True, False}  # a configuration takes its own or a neighbour's curve
 
 
 def test_replicates_resample_whole_pilot_trials() -> None:

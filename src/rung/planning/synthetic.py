@@ -6,19 +6,16 @@ clipped to the metric's range: ``continuation.score_bounds``) and
 its step costs (``rung.planning.costs.StepCosts``: the measured time of every step it ran, and its
 scale times the pilot's step profile for the steps it did not run).
 
-A configuration the simulated searcher proposes takes the curve of one of the
-``CURVE_NEIGHBOURS`` (3) pilot trials nearest to it in the space's unit encoding
-(``SearchSpace.to_unit``; Euclidean, a missing coordinate counts as 0.5, lowest trial id on a
-tie), drawn uniformly per configuration from ``derive_rng(seed, "plan-template", configuration)``,
-so a searcher that learns where good configurations are finds good templates, plus its own
-observation noise: independent normal draws with the pilot's estimated noise
-(``CurvePrior.noise``), one per step. Not always the nearest one: with a planned study several
-times the pilot's size, every pilot trial would lend its curve, identical up to that noise, to
-several configurations, and an asynchronous scheduler ranks such a cluster together and carries
-all of it to the last rung (on hgb-ring at 64 workers, a mean of 4.8 to 7 trials reached
-``max_step`` in the plan against 3.3 on the table). The pilot cannot tell which of its
-neighbours' curves a new configuration follows; the draw says so (a nearest-neighbour sample,
-as the donor continuation below).
+A configuration the simulated searcher proposes takes the curve of the pilot trial nearest to
+it in the space's unit encoding (``SearchSpace.to_unit``; Euclidean, a missing coordinate counts
+as 0.5, lowest trial id on a tie), the nearest-neighbour lookup ``rung.benchmarks.CurveTable``
+uses for recorded tables, so a searcher that learns where good configurations are finds good
+templates, plus its own observation noise: independent normal draws with the pilot's estimated
+noise (``CurvePrior.noise``), one per step. (``CURVE_NEIGHBOURS = k > 1`` draws the curve's
+template per configuration among its ``k`` nearest, from ``derive_rng(seed, "plan-template",
+configuration)``, so that the several configurations near one pilot trial do not all share its
+curve, a cluster an asynchronous scheduler ranks together; measured with ``k = 3`` it did not
+lower the error, see the ``bench_plan`` section of ``benchmarks/RESULTS.md``.)
 
 Its step costs come from its parameters, not from its neighbours' costs: their level (mean
 seconds per step) is ``rung.planning.cost_model``'s ridge regression of log level on the unit
@@ -77,7 +74,7 @@ from rung.space import SearchSpace
 #: the curve models replicates cycle through (module docstring)
 CURVE_MODELS: tuple[str, ...] = ("power", "donor")
 #: a configuration's curve template is drawn among this many nearest templates (1: the nearest)
-CURVE_NEIGHBOURS = 3
+CURVE_NEIGHBOURS = 1
 #: whether a bootstrap replicate refits the step-cost model on its resample (module docstring)
 REFIT_STEP_COSTS = True
 
