@@ -390,14 +390,24 @@ READING: list[str] = [
     "doubles the simulated runs (the interval still needs the bootstrap ones). (c) A "
     "configuration keeping its curve template's cost residual (curve and cost paired): "
     "`--diagnose 64` on hgb-ring gave 1.82-2.48 s against 1.09 s (no better than 1.06-2.22 s)."
-    " (d) Pilot size: 30 trials, 15% of the planned 200, kept; floor (1) shrinks only as the "
+    " (d) A configuration's curve drawn among its 3 nearest pilot trials instead of the "
+    "nearest (`--curve-neighbours 3`): about 7 planned configurations share each pilot "
+    "trial's curve, a cluster ASHA ranks together; at 64 workers the plan carried a mean of "
+    "4.8 (power law) and 7.0 (donor) trials to max_step on hgb-ring against 3.3 on the table "
+    "(2.1 / 2.4 against 2.2 on hgb-german, 4.0 / 2.8 against 2.8 on hgb-magic; 4 pilots x 10 "
+    "runs, 10 actual seeds), 5.2 / 5.3 with the draw. random+asha (8 pilots, 20 runs): mean "
+    "error 35.7% -> 31.2% (better in 60% of predictions, p = 0.019), 64 workers 39.1% -> "
+    "27.5% (p = 0.034), but median 19.2% -> 20.6% (8 workers 16.6% -> 20.8%); tpe+asha (4 "
+    "pilots): 28.6% -> 35.0% (p = 0.47); both ASHA methods together 22.6% -> 23.3% (mean "
+    "35.3% -> 33.5%, p = 0.16): not adopted. (e) Pilot size: 30 trials, 15% of the planned 200, kept; floor (1) shrinks only as the "
     "square root of the pilot size.",
     "Runs (`--no-write` into results/plan, then `--report`): `OMP_NUM_THREADS=1 nice -n 10 "
     "python benchmarks/bench_plan.py --tasks hgb-german hgb-magic hgb-ring mlp-mnist1d "
     "--methods M --pilots P --plan-seeds R --seeds 20` with (M, P, R) = (random+asha, 8, 20), "
     "(random+fifo, 4, 10), (tpe+asha, 4, 10): fewer pilots and runs for the two costlier "
     "methods, other benchmarks sharing the 2 cores. The ablations: the same command for "
-    "random+asha with `--out DIR` and `--curve-models`, `--no-refit-costs`, `--plug-in`.",
+    "random+asha with `--out DIR` and `--curve-models`, `--no-refit-costs`, `--plug-in`, "
+    "`--curve-neighbours`.",
 ]
 
 
