@@ -136,3 +136,5 @@ def test_the_donor_model_keeps_plateaus_where_the_power_law_smooths_them(
         # plateau, drop, plateau: the values a long pilot trial measured (every trial is at
         # 0.35 at step 1, so the ratio is 1), not a smooth decay
         assert {round(v, 9) for v in d} <= measured and len({round(v, 9) for v in d}) <= 3
+    with pytest.raises(ValueError, match="curve_model"):
+        b.using("spline")

@@ -145,6 +145,8 @@ class PilotBenchmark:
                          else np.asarray(observed, dtype=float))
         self.bounds = bounds if bounds is not None else score_bounds(
             self._sign * self.scores.ravel(), mode)
+        if curve_model not in ("power", "donor"):
+            raise ValueError(f"curve_model must be 'power' or 'donor', got {curve_model!r}")
         self.curve_model = curve_model
         self.trial_costs = None if trial_costs is None else list(trial_costs)
         self.startup = float(startup)
