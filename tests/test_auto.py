@@ -101,3 +101,25 @@ def test_the_expected_worker_count_steers_the_choice() -> None:
     study = rung.Study.create("c", SMALL, budget={"n_trials": 3}, n_workers=128)
     assert study.spec.searcher.name == "random"
     assert "128 workers" in (study.auto_reason or "")
+
+
+def test_bohb_gets_asynchronous_hyperband_brackets_with_the_first_rung_from_data() -> None:
+    c = choose(SMALL, searcher=ComponentSpec("bohb", {}), scheduler=None, max_step=81,
+               n_objectives=1, n_workers=4, budget=Budget(n_trials=50))
+    assert c.scheduler == ComponentSpec("async_hyperband",
+                                        {"reduction_factor": 3, "min_step": "auto"})
+    assert c.reason.startswith("auto: scheduler async_hyperband (max_step 81, searcher bohb: ")
+    built = rung.AsyncHyperband(**c.scheduler.params)
+    assert (built.reduction_factor, built.min_step) == (3, "auto")
+    # one fidelity or several objectives decide before the searcher does
+    assert choose(SMALL, searcher=ComponentSpec("bohb", {}), scheduler=None, max_step=1,
+                  n_objectives=1, n_workers=4, budget=Budget(n_trials=5)).scheduler.name == "fifo"
+    # the same through Study.create with a searcher instance
+    study = rung.Study.create("bohb", SMALL, searcher=rung.BOHBSearcher(), max_step=27,
+                              budget={"n_trials": 5}, n_workers=2)
+    assert study.spec.scheduler.name == "async_hyperband"
+    assert study.spec.scheduler.params["min_step"] == "auto"
+    # any other named searcher keeps ASHA
+    other = choose(SMALL, searcher=ComponentSpec("tpe", {}), scheduler=None, max_step=81,
+                   n_objectives=1, n_workers=4, budget=Budget(n_trials=50))
+    assert other.scheduler.name == "asha"
