@@ -94,6 +94,10 @@ def _is_rung_space(space: Any) -> bool:
 class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
     """Successive halving over ``n_samples`` or an estimator parameter, run by a rung study.
 
+    ``scoring``, ``n_jobs``, ``refit``, ``cv``, ``verbose``, ``pre_dispatch``, ``error_score``
+    and ``return_train_score`` are as in ``HalvingRandomSearchCV`` (``BaseSearchCV``); one
+    metric only.
+
     Args:
         estimator: the scikit-learn estimator to tune.
         param_distributions: scikit-learn's distributions (dict or list of dicts) or a
@@ -115,8 +119,6 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
             With a file, ``rung show`` and the dashboard read the search like any study.
         study_name: the study's name (default ``"RungSearchCV-<estimator class>"``); a name
             already in ``storage`` is refused (one study per ``fit``).
-        scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score:
-            as in ``HalvingRandomSearchCV`` (``BaseSearchCV``). One metric only.
         random_state: seeds the candidates, the subsamples and the study (``None``: drawn from
             NumPy's global generator, as scikit-learn does).
 

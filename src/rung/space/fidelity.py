@@ -62,7 +62,8 @@ class Fidelity:
             ``rung show`` and dataframes.
         values: explicit, strictly increasing positive values (one per rung), or ``None`` for a
             continuous range.
-        low, high: the continuous range (``0 < low < high``), with ``values=None``.
+        low: the continuous range's lower end (``0 < low < high``), with ``values=None``.
+        high: the continuous range's upper end, with ``values=None``.
         eta: the ratio of the continuous range's geometric ladder (> 1).
 
     Raises:
