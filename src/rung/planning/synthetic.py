@@ -210,21 +210,22 @@ class PilotBenchmark:
                                     self.startup)
             else:
                 seconds = self.seconds[idx]
-        return PilotBenchmark(self.space, self.metric, self.mode, self.max_step,
-                              self.units[idx], self.scores[idx], seconds, self.sigma,
-                              seed, best_final=self.best_final, observed=self.observed[idx],
-                              bounds=self.bounds,
-                              curve_model=CURVE_MODELS[seed % len(CURVE_MODELS)],
-                              trial_costs=None if self.trial_costs is None else
-                              [self.trial_costs[i] for i in idx], startup=self.startup)
+        return self._derived(idx, seconds, seed, CURVE_MODELS[seed % len(CURVE_MODELS)])
 
     def using(self, curve_model: str) -> PilotBenchmark:
         """The same templates, seed and bounds with curve model ``curve_model``."""
-        return PilotBenchmark(self.space, self.metric, self.mode, self.max_step, self.units,
-                              self.scores, self.seconds, self.sigma, self.seed,
-                              best_final=self.best_final, observed=self.observed,
+        return self._derived(np.arange(len(self.units)), self.seconds, self.seed, curve_model)
+
+    def _derived(self, idx: np.ndarray, seconds: np.ndarray, seed: int,
+                 curve_model: str) -> PilotBenchmark:
+        """The templates ``idx`` (with repeats) of this pilot, their step times ``seconds``,
+        with ``seed`` and ``curve_model``; regret target, bounds and start-up are this one's."""
+        return PilotBenchmark(self.space, self.metric, self.mode, self.max_step,
+                              self.units[idx], self.scores[idx], seconds, self.sigma,
+                              seed, best_final=self.best_final, observed=self.observed[idx],
                               bounds=self.bounds, curve_model=curve_model,
-                              trial_costs=self.trial_costs, startup=self.startup)
+                              trial_costs=None if self.trial_costs is None else
+                              [self.trial_costs[i] for i in idx], startup=self.startup)
 
     @staticmethod
     def _key(params: Mapping[str, Any]) -> str:
