@@ -252,8 +252,7 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
             sd_all = float(y[keep].std()) or 1.0
             gp_all = _model(rule, "all", features, units.get(h, [int(t) for t in ids[keep]]),
                             (y[keep] - y[keep].mean()) / sd_all)
-            assert gp_all.hyper is not None
-            gp_noise = math.sqrt(math.exp(gp_all.hyper.log_noise)) * sd_all
+            gp_noise = math.sqrt(gp_all.noise) * sd_all
             curve_noise = curve_jitter(h, rule.tail)
             noise = max(gp_noise, curve_noise)
     # the bound: a GP on the best half (at least min_trials, at most max_points), where the
