@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from sched_script import Script, summary
@@ -26,7 +27,7 @@ def test_registered_and_params_round_trip() -> None:
     spec = to_spec("scheduler", c)
     assert spec.to_json() == {"name": "curve", "params": c.get_params()}
     assert build("scheduler", spec).get_params() == c.get_params()
-    assert CurveASHA.version == 1
+    assert CurveASHA.version == 2
 
 
 @pytest.mark.parametrize(
@@ -40,7 +41,7 @@ def test_registered_and_params_round_trip() -> None:
         ({"explore": -1.0}, "explore"),
     ],
 )
-def test_bad_params_raise_config_error_naming_the_key(kwargs: dict, key: str) -> None:
+def test_bad_params_raise_config_error_naming_the_key(kwargs: dict[str, Any], key: str) -> None:
     with pytest.raises(ConfigError, match=key):
         Script(CurveASHA(**kwargs))
 
@@ -103,6 +104,30 @@ def test_tied_rung_fills_exactly_the_quota_and_retires_the_rest() -> None:
     assert set(stopped).isdisjoint(promoted)
     deleted = {c.trial_id for c in s.commands if isinstance(c, DeleteCheckpoint)}
     assert deleted == set(stopped)
+    s.assert_replay_matches()
+
+
+def test_the_report_that_makes_a_rung_final_takes_its_place() -> None:
+    """3 trials and no more (the budget): after rung 0 the two paused ones are retired, and
+    trial 0, alone at rung 1, completes that rung's population with its report; it takes the
+    rung's one place and runs on to max_step (before: the places were given out before it was
+    counted, so it was paused and retired and no trial reached max_step)."""
+    s = Script(CurveASHA(3), max_step=9, budget=Budget(n_trials=3))
+    assert [c.trial_id for c in s.capacity(4)] == [0, 1, 2]  # the 4th start is refused
+    d = s.report(0, 1, 1.3)
+    assert d is not None and (d.action, d.until_step) == (Action.CONTINUE, 3)
+    for tid, loss in ((2, 1.7), (1, 1.9)):
+        d = s.report(tid, 1, loss)
+        assert d is not None and d.action is Action.PAUSE
+        assert s.pause(tid, 1) == []
+    h = s.engine.history
+    assert [h.status(t) for t in (1, 2)] == [TrialStatus.STOPPED] * 2  # retired: rung 0 final
+    d = s.report(0, 3, 0.6)
+    assert d is not None and (d.action, d.until_step) == (Action.CONTINUE, 9)
+    assert d.reason == "rank 1/1 at rung 1 (step 3), predicted final 0.6: promoted"
+    assert s.report(0, 9, 0.5) is None
+    s.end(0)
+    assert h.status(0) is TrialStatus.COMPLETED
     s.assert_replay_matches()
 
 

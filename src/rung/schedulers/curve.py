@@ -112,7 +112,11 @@ class CurveASHA(Scheduler):
         explore: rank by ``mean - explore * sd`` of the predicted final score (>= 0).
     """
 
-    version = 1
+    version = 2
+    changes = {2: "once no trial can start, a trial reporting at the rung whose population "
+               "that report makes final takes one of its places (before: the places were "
+               "given out before it was counted, so the best trial was paused and retired "
+               "and a small study could end with no trial at max_step)"}
 
     def __init__(
         self,
@@ -339,17 +343,20 @@ class CurveASHA(Scheduler):
             self._chain.fit(k - 1)
             self._repredict(history, k - 1)
         self._reach(tid, k)
+        top = k == len(self._pop)
+        again = not top and tid in self._promoted[k]  # re-reported after a restart
+        if not top and not again:
+            self._wait(k, tid)  # before settling: a final rung's places may go to it
         if self._starved:
             self._settle(history)
-        if k == len(self._pop):
+        if top:
             return Decision.proceed(self.max_step)
         nxt = self.lease(step + 1)
         rank, n = self._pop[k].bisect_left(self._entry[tid]), len(self._pop[k])
         value = self._entry[tid][0]
         where = f"rank {rank + 1}/{n} at rung {k} (step {step}), predicted final {value:.6g}"
-        if tid in self._promoted[k]:  # re-reported after a restart: the decision stands
+        if again:  # the decision stands
             return Decision.proceed(nxt, f"{where}: already promoted")
-        self._wait(k, tid)
         higher = next(
             (j for j in range(len(self._pop) - 1, k, -1)
              if self._candidate(j, history) is not None),
