@@ -98,3 +98,26 @@ def test_ledger_of_an_unknown_study_exits_2(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.chdir(tmp_path)
     assert main(["ledger", "nope"]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_ledger_json_is_strict_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """The first improvement's cost per unit is infinite: ``--json`` writes ``null``, not
+    ``Infinity`` (which jq and JavaScript's JSON.parse refuse)."""
+    monkeypatch.chdir(tmp_path)
+    write_spec(tmp_path, sim_spec(n_trials=12, extra=COST))
+    assert main(["run", "spec.yaml", "--no-live"]) == 0
+    capsys.readouterr()
+    assert main(["ledger", "sim", "--json"]) == 0
+    out = capsys.readouterr().out
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"not JSON: {constant}")
+
+    data = json.loads(out, parse_constant=refuse)
+    assert data["incumbent"][0]["cost_per_unit"] is None
+    assert all(i["cost_per_unit"] > 0 for i in data["incumbent"][1:])
+    with SQLiteJournal(tmp_path / "runs" / "sim.db", readonly=True) as j:
+        led = ledger(StudySpec.from_json(j.load_study("sim")), j.read("sim"))
+    assert led.incumbent[0].cost_per_unit == float("inf")  # the dataclass keeps the number
+    assert led.to_json()["incumbent"][0]["cost_per_unit"] is None

@@ -41,14 +41,11 @@ def cmd_ledger(args: argparse.Namespace) -> int:
         spec = StudySpec.from_json(journal.load_study(args.name))
         led = ledger(spec, journal.read(args.name))
     if args.json:
-        sys.stdout.write(json.dumps(led.to_json(), indent=1, default=_finite) + "\n")
+        sys.stdout.write(json.dumps(led.to_json(), indent=1, allow_nan=False, default=str)
+                         + "\n")
     else:
         sys.stdout.write(render(led, args.name))
     return 0
-
-
-def _finite(x: Any) -> Any:
-    return None if isinstance(x, float) and not math.isfinite(x) else str(x)
 
 
 def _money(x: float) -> str:

@@ -58,8 +58,9 @@ class Spend:
 
 @dataclass
 class Worker:
-    """One worker slot (runs are assigned to the lowest free slot at launch, so slot 0 is the
-    busiest): hours busy, hours available, and their ratio."""
+    """One worker slot (a run takes the lowest slot free at its launch and keeps it to its
+    end, so a slot's hours depend on which runs happened to land there): hours busy, hours
+    available, and their ratio."""
 
     slot: int
     busy_hours: float = 0.0
@@ -147,8 +148,9 @@ class Ledger:
         return sum(w.busy_hours for w in self.workers) / avail if avail > 0 else 0.0
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON data (the CLI's ``--json`` and the dashboard)."""
-        return {
+        """Plain JSON data (the CLI's ``--json`` and the dashboard): a non-finite number (the
+        first improvement's ``cost_per_unit``) is ``None``, so strict JSON parsers read it."""
+        out: dict[str, Any] = _finite({
             "prices": dict(self.prices),
             "trials": self.trials,
             "wall_hours": self.wall_hours,
@@ -171,7 +173,8 @@ class Ledger:
             "budget": dict(self.budget),
             "stopped": self.stopped,
             "notes": list(self.notes),
-        }
+        })
+        return out
 
     def to_frame(self) -> pd.DataFrame:
         """Spend by outcome, one row each plus ``total`` (needs pandas:
@@ -184,6 +187,17 @@ class Ledger:
         frame = pd.DataFrame.from_dict(rows, orient="index")
         frame.index.name = "outcome"
         return frame
+
+
+def _finite(x: Any) -> Any:
+    """``x`` with every non-finite float, at any depth, replaced by ``None``."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_finite(v) for v in x]
+    return x
 
 
 class _Run:
