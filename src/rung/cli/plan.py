@@ -22,8 +22,9 @@ def add_parser(sub: Any) -> None:
         description="Fit the pilot study's learning curves and step costs, then simulate the "
                     "study's own searcher and scheduler on the simulated executor for each "
                     "worker count and seed. Prints, per worker count, the median predicted "
-                    "wall-clock, cost, utilization and regret with a 10%%-90%% interval over "
-                    "the simulated runs, which resample the pilot's trials. The planned "
+                    "wall-clock, cost, utilization and regret over the simulated runs, which "
+                    "resample the pilot's trials, with an 80% prediction interval for one "
+                    "run ([10%-90%]: order statistics of the simulated runs). The planned "
                     "study has the pilot's budget unless --trials, --max-steps or "
                     "--max-time give another.")
     q.add_argument("name", help="the pilot study's name")
@@ -38,8 +39,9 @@ def add_parser(sub: Any) -> None:
                    help="money per device-hour, e.g. cpu=0.04,gpu=2 (default: the study's "
                         "prices, else none: costs 0, worker-hours still shown)")
     q.add_argument("--resources", metavar="DEVICE=N,...",
-                   help="devices one trial holds, e.g. cpu=4,gpu:A100=1 (default: the "
-                        "study's resources_per_trial, else cpu=1)")
+                   help="devices one trial holds, e.g. cpu=4,gpu:A100=1 (default: what "
+                        "the pilot's executor reported, else the study's resources_per_trial, "
+                        "else cpu=1)")
     q.add_argument("--trials", metavar="N", help="plan a study of N trials")
     q.add_argument("--max-steps", metavar="N", help="plan a study of N steps in all")
     q.add_argument("--max-time", metavar="SECONDS", help="plan a study of this many seconds")
@@ -70,6 +72,9 @@ def _ints(text: str, key: str) -> list[int]:
         values = []
     if not values or min(values) < 1:
         raise ConfigError(key=key, message=f"expected positive integers, got {text!r}")
+    twice = next((v for i, v in enumerate(values) if v in values[:i]), None)
+    if twice is not None:
+        raise ConfigError(key=key, message=f"{twice} given twice in {text!r}")
     return values
 
 
@@ -131,6 +136,10 @@ def plan_text(p: Plan) -> str:
 
     limits = ", ".join(f"{k}={v:g}" for k, v in p.budget.to_json().items()
                        if isinstance(v, int | float) and not isinstance(v, bool))
+    if p.budget.stop is not None:  # the simulated runs ask the study's stop rule too
+        params = ", ".join(f"{k}={v}" for k, v in sorted(p.budget.stop.params.items()))
+        limits = ", ".join(x for x in (limits, f"stop={p.budget.stop.name}"
+                                       + (f"({params})" if params else "")) if x)
     rate = (f"{p.rate:g} per worker-hour" if p.priced
             else "no prices (cost 0; pass --prices cpu=0.04,gpu=2)")
     head = [

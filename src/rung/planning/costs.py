@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from rung.core.events import (
+    CapacityChanged,
     CheckpointSaved,
     Launch,
     Record,
@@ -56,12 +57,15 @@ class TrialCosts:
 
 @dataclass
 class Pilot:
-    """A pilot study's evidence: parameters, scored curves and step costs by trial id."""
+    """A pilot study's evidence: parameters, scored curves and step costs by trial id, and
+    ``resources``: what a trial held as the executor last reported it (``CapacityChanged``;
+    ``None`` when no executor said, and the study's ``resources_per_trial`` applies)."""
 
     params: dict[int, Mapping[str, Any]] = field(default_factory=dict)
     curves: dict[int, dict[int, float]] = field(default_factory=dict)  # id -> step -> score
     costs: dict[int, TrialCosts] = field(default_factory=dict)
     checkpoint_seconds: list[float] = field(default_factory=list)
+    resources: Mapping[str, float] | None = None
 
 
 def read_pilot(records: Iterable[Record], objective: Objective) -> Pilot:
@@ -99,6 +103,8 @@ def read_pilot(records: Iterable[Record], objective: Objective) -> Pilot:
                 pilot.curves.setdefault(tid, {})[rec.step] = score
         elif isinstance(rec, CheckpointSaved) and rec.trial_id in last:
             pilot.checkpoint_seconds.append(max(rec.time - last[rec.trial_id], 0.0))
+        elif isinstance(rec, CapacityChanged) and rec.resources is not None:
+            pilot.resources = dict(rec.resources)
     return pilot
 
 

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rung._validate import is_int
-from rung.core.pricing import DEFAULT_RESOURCES, check_table
+from rung.core.pricing import DEFAULT_RESOURCES, check_table, gpus
 from rung.core.records import Budget, StudySpec
 from rung.errors import ConfigError
 from rung.planning.costs import Pilot, StepCosts, fit_step_costs, read_pilot
@@ -155,6 +155,9 @@ def _workers(workers: Sequence[int] | int) -> list[int]:
         ws = []
     if not ws or not all(is_int(w) and w >= 1 for w in ws):
         raise ConfigError(key="workers", message=f"must be positive integers, got {workers!r}")
+    twice = next((w for i, w in enumerate(ws) if w in ws[:i]), None)
+    if twice is not None:
+        raise ConfigError(key="workers", message=f"{twice} given twice in {workers!r}")
     return [int(w) for w in ws]
 
 
@@ -185,10 +188,37 @@ def _prices(prices: Prices | Mapping[str, float] | None, stored: Mapping[str, An
 
 
 def _resources(
-    resources: Mapping[str, float] | None, stored: Mapping[str, Any]
+    resources: Mapping[str, float] | None, stored: Mapping[str, Any],
+    reported: Mapping[str, float] | None,
 ) -> dict[str, float]:
-    r = resources if resources is not None else stored.get("resources_per_trial")
+    """What one trial holds: ``resources`` if given, else what the pilot's executor reported
+    (as the ledger and the engine charge it), else the study's ``resources_per_trial``, else
+    one CPU."""
+    r = resources
+    if r is None:
+        r = reported if reported is not None else stored.get("resources_per_trial")
     return check_table(DEFAULT_RESOURCES if r is None else r, "resources_per_trial")
+
+
+def _check_spendable(budget: Budget, rate: float, resources: Mapping[str, float],
+                     prices: Prices) -> None:
+    """Refuse a planned budget whose only limits can never be reached at these prices and
+    resources (``max_cost`` at a rate of 0, ``max_gpu_hours`` without a GPU): its simulated
+    runs would never end."""
+    if budget.n_trials is not None or budget.max_time is not None \
+            or budget.max_steps is not None:
+        return
+    cost_never = budget.max_cost is None or rate <= 0
+    gpu_never = budget.max_gpu_hours is None or gpus(resources) <= 0
+    if cost_never and gpu_never:
+        held = ", ".join(f"{k}={v:g}" for k, v in sorted(resources.items()))
+        if budget.max_cost is not None:
+            raise ConfigError(key="prices", message=f"the planned budget max_cost="
+                              f"{budget.max_cost:g} would never be spent: one trial ({held}) "
+                              f"costs nothing under prices {prices.table}")
+        raise ConfigError(key="resources_per_trial", message=f"the planned budget "
+                          f"max_gpu_hours={budget.max_gpu_hours:g} would never be spent: one "
+                          f"trial ({held}) holds no GPU")
 
 
 def _open(
@@ -297,15 +327,19 @@ def plan(
             else none (costs 0, worker-hours still shown).
         storage: Where a study given by name lives (SQLite file or journal).
         budget: The budget of the planned study (default: the pilot study's own).
-        resources: Devices one trial holds (default: the study's stored
-            ``resources_per_trial``, else one CPU).
+        resources: Devices one trial holds (default: what the pilot's executor reported, as
+            the ledger counts it, else the study's stored ``resources_per_trial``, else one
+            CPU). The planned study's ``max_cost`` and ``max_gpu_hours`` are enforced at
+            ``prices`` for these resources.
 
     Returns:
         A ``Plan`` (see the module docstring for what each number means).
 
     Raises:
         ConfigError: a bad argument, named by ``key`` (``workers``, ``seeds``, ``budget``,
-            ``prices.<device>``, ``resources_per_trial.<device>``, ``study``, ``storage``).
+            ``prices.<device>``, ``resources_per_trial.<device>``, ``study``, ``storage``;
+            ``prices`` or ``resources_per_trial`` when the planned budget's only limit is a
+            ``max_cost`` or ``max_gpu_hours`` those would never spend).
     """
     ws = _workers(workers)
     if not is_int(seeds) or not 1 <= seeds <= 1000:
@@ -316,13 +350,19 @@ def plan(
         spec = study.spec
         the_budget = _budget(budget, spec)
         table = _prices(prices, stored)
-        res = _resources(resources, stored)
-        rate = table.rate(res)
+        if resources is not None:  # a bad argument is refused before the pilot is fitted
+            check_table(resources, "resources_per_trial")
         fitted = fit_pilot(study)
+        res = _resources(resources, stored, fitted.pilot.resources)
+        rate = table.rate(res)
+        _check_spendable(the_budget, rate, res, table)
     finally:
         if opened:
             study.close()
-    run_spec = dataclasses.replace(spec, budget=the_budget)
+    # the planned study is charged (Budget.max_cost, max_gpu_hours) as it will be: at these
+    # prices, for these resources
+    run_spec = dataclasses.replace(spec, budget=the_budget, prices=table.table,
+                                   resources_per_trial=res)
     rows = []
     for w in ws:
         runs = [simulate_once(run_spec, fitted.benchmark, w, i, fitted.startup, RESAMPLE)
