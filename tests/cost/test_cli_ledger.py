@@ -121,3 +121,49 @@ def test_ledger_json_is_strict_json(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         led = ledger(StudySpec.from_json(j.load_study("sim")), j.read("sim"))
     assert led.incumbent[0].cost_per_unit == float("inf")  # the dataclass keeps the number
     assert led.to_json()["incumbent"][0]["cost_per_unit"] is None
+
+
+@pytest.mark.parametrize(
+    ("budget", "extra", "line"),
+    [
+        ("{max_cost: 1, max_time: 600}", "prices: {gpu: 1}\n",
+         "rung: error: spec.budget.max_cost: would never be spent: a trial holds cpu=1 (no "
+         "resources_per_trial: one CPU) and prices {'gpu': 1.0} charge none of it"),
+        ("{max_cost: 1, n_trials: 5}", "prices: {'gpu:A100': 3}\nresources_per_trial: {cpu: 2}\n",
+         "rung: error: spec.budget.max_cost: would never be spent: a trial holds cpu=2 "
+         "(resources_per_trial) and prices {'gpu:A100': 3.0} charge none of it"),
+        ("{max_gpu_hours: 1, max_time: 600}", "",
+         "rung: error: spec.budget.max_gpu_hours: would never be spent: a trial holds cpu=1 "
+         "(no resources_per_trial: one CPU); say what it holds, e.g. resources_per_trial: "
+         "{gpu: 1}"),
+    ],
+)
+def test_a_budget_that_is_never_spent_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    budget: str, extra: str, line: str
+) -> None:
+    """The simulated executor reports no devices: a trial holds resources_per_trial, else one
+    CPU. A money budget nothing of that is priced for, or a GPU-hour budget without a GPU,
+    would never be spent (as the only limit it ran until interrupted; max_time here keeps this
+    test finite should the check go)."""
+    monkeypatch.chdir(tmp_path)
+    write_spec(tmp_path, sim_spec(extra=extra).replace("budget: {n_trials: 30}",
+                                                       f"budget: {budget}"))
+    assert main(["run", "spec.yaml", "--no-live"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [line]
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_spendable_budget_without_resources_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One CPU priced, no resources_per_trial: the budget is spent and the run ends."""
+    monkeypatch.chdir(tmp_path)
+    write_spec(tmp_path, sim_spec(extra="prices: {cpu: 3600}\n").replace(
+        "budget: {n_trials: 30}", "budget: {max_cost: 20}"))
+    assert main(["run", "spec.yaml", "--no-live"]) == 0
+    capsys.readouterr()
+    assert main(["ledger", "sim", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["budget"]["cost"] >= 20.0 and data["budget"]["overshoot_cost"] >= 0.0
+    assert data["devices"].keys() == {"cpu"}

@@ -7,7 +7,10 @@ budget: {max_cost: 40, stop: auto}               # budget.max_cost / max_gpu_hou
 ```
 
 Both are checked by ``StudySpec`` (``rung.core.pricing``); errors name the key under ``spec.``
-(``spec.prices.tpu: unknown device ...``).
+(``spec.prices.tpu: unknown device ...``). A spec whose trials run on an executor that reports
+no devices (``local``, ``simulated``: a trial holds ``resources_per_trial``, else one CPU) is
+refused when its ``budget.max_cost`` or ``budget.max_gpu_hours`` could never be spent (nothing
+a trial holds is priced; no trial holds a GPU): such a run would never end by its budget.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from rung.cli.spec_error import SpecError
+from rung.core.pricing import DEFAULT_RESOURCES, check_table, gpus, hourly_rate
+from rung.errors import ConfigError
 
 COST_KEYS = ("prices", "resources_per_trial")
 
@@ -31,7 +36,32 @@ def cost_fields(top: Mapping[str, Any]) -> dict[str, Any]:
             raise SpecError(f"spec.{key}", "must be a mapping of device to number "
                             f"(cpu, gpu, gpu:<TYPE>), got {type(value).__name__}")
         out[key] = dict(value)
+    if top.get("executor") != "ray":  # Ray reports what a trial holds; the others do not
+        _check_spendable(top.get("budget"), out)
     return out
+
+
+def _check_spendable(budget: Any, fields: Mapping[str, Any]) -> None:
+    """Refuse a ``max_cost`` or ``max_gpu_hours`` that what a trial holds never spends. A
+    malformed table or budget is left to ``StudySpec`` and ``Budget``, which name its key."""
+    if not isinstance(budget, Mapping):
+        return
+    try:
+        prices = check_table(fields.get("prices", {}), "prices")
+        given = fields.get("resources_per_trial")
+        resources = check_table(DEFAULT_RESOURCES if given is None else given,
+                                "resources_per_trial")
+    except ConfigError:
+        return
+    held = ", ".join(f"{k}={v:g}" for k, v in sorted(resources.items())) or "nothing"
+    whose = "resources_per_trial" if given is not None else "no resources_per_trial: one CPU"
+    if budget.get("max_cost") is not None and prices and hourly_rate(prices, resources) <= 0:
+        raise SpecError("spec.budget.max_cost", f"would never be spent: a trial holds {held} "
+                        f"({whose}) and prices {dict(prices)} charge none of it")
+    if budget.get("max_gpu_hours") is not None and given is None and not gpus(resources):
+        raise SpecError("spec.budget.max_gpu_hours", f"would never be spent: a trial holds "
+                        f"{held} ({whose}); say what it holds, e.g. resources_per_trial: "
+                        "{gpu: 1}")
 
 
 __all__ = ["COST_KEYS", "cost_fields"]
