@@ -12,7 +12,7 @@ import rung
 from rung import ASHA, Action, Budget, ConfigError, Decision
 from rung.analysis import diagnose_engine
 from rung.core import DeleteCheckpoint
-from rung.core.components import Resume
+from rung.core.components import Resume, Scheduler
 from rung.core.records import TrialStatus
 from rung.schedulers._ladder import Ladder
 
@@ -205,6 +205,56 @@ def test_promotion_variant_retires_paused_trials_once_their_rung_is_final() -> N
     s.assert_replay_matches()
     again = s.replayed()
     assert again.history.status(1) is TrialStatus.STOPPED and again.checkpoint_bytes == 0
+
+
+@pytest.mark.parametrize(
+    "scheduler",
+    [ASHA(3, variant="promotion"), rung.AsyncHyperband(3, brackets=1, variant="promotion")],
+)
+def test_promotion_variant_carries_the_best_of_a_small_final_rung_to_max_step(
+    scheduler: Scheduler,
+) -> None:
+    """3 trials and no more, eta 3, rungs at steps 1 and 3. Rung 1 gets one result: floor(1/3)
+    = 0 places while trials may still come, max(1, floor(1/3)) = 1 once its population is
+    final, so its only trial is promoted in place and completes (before: it was paused and
+    retired, and no trial of the study reached max_step)."""
+    s = Script(scheduler, max_step=9, budget=Budget(n_trials=3), keep=0)
+    assert [c.trial_id for c in s.capacity(3)] == [0, 1, 2]
+    for tid, loss in ((0, 0.5), (1, 0.3)):
+        d = s.report(tid, 1, loss)
+        assert d is not None and d.action is Action.PAUSE
+        assert s.pause(tid, 1) == []  # no 4th trial, and rung 0 may still grow
+    # trial 2 makes rung 0 final: top max(1, floor(3/3)) = 1 is trial 1; 0 and 2 are retired
+    assert s.report(2, 1, 0.4) == Decision.pause(
+        "rank 2/3 at rung 0 (step 1): paused (not in the top 1 of 3 yet)"
+    )
+    assert summary(s.pause(2, 1)) == [(1, 2, 3, "c/1/1")]
+    h = s.engine.history
+    assert (h.status(0), h.status(2)) == (TrialStatus.STOPPED, TrialStatus.STOPPED)
+    # trial 1, alone at rung 1, makes it final with its report: promoted in place
+    assert s.report(1, 3, 0.2) == Decision.proceed(
+        9, "rank 1/1 at rung 1 (step 3): promoted (the rung's population is final: top 1)"
+    )
+    s.report(1, 9, 0.1)
+    s.end(1)
+    assert s.engine.done
+    assert {t: h.status(t).value for t in h} == {0: "stopped", 1: "completed", 2: "stopped"}
+    s.assert_replay_matches()
+
+
+def test_promotion_variant_final_rung_with_fewer_than_eta_results_resumes_its_best() -> None:
+    """Rung 0's population becomes final while every trial is paused there (on_start_refused
+    settles it): the best of its 2 results, paused, is resumed in the same turn."""
+    s = Script(ASHA(3, variant="promotion"), max_step=9, budget=Budget(n_trials=2), keep=0)
+    assert [c.trial_id for c in s.capacity(1)] == [0]
+    s.report(0, 1, 0.5)
+    assert summary(s.pause(0, 1)) == [(1, 1, 1, None)]
+    d = s.report(1, 1, 0.3)  # rung 0 not final yet: the engine has not been refused a trial
+    assert d is not None and d.action is Action.PAUSE
+    # its pause frees the slot; the 3rd trial is refused, rung 0 is final: trial 1 resumes
+    assert summary(s.pause(1, 1)) == [(1, 2, 3, "c/1/1")]
+    assert s.engine.history.status(0) is TrialStatus.STOPPED
+    s.assert_replay_matches()
 
 
 def test_promotion_variant_keeps_paused_trials_while_new_trials_may_start() -> None:

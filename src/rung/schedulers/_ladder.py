@@ -50,7 +50,10 @@ Rungs below ``Ladder.level`` (raised by a fidelity guard, or set by ``min_step="
 any trial may still report at rung ``k``. That stops being possible once (a) no new trial can
 start (the engine called ``on_start_refused``) and (b) no live trial (launched, running, paused,
 or interrupted and still to be resumed) has yet to report at rung ``k``. Rung ``k``'s population
-is then final: its paused trials outside the quota can never be promoted and are retired
+is then final, and its quota becomes ``max(1, floor(n_k / eta))`` (``keeps``, as in the
+stopping variant and in synchronous successive halving cut short by the budget), so a study
+that ends with fewer than ``eta`` results at a rung still carries its best trial on to
+``max_step``; its paused trials outside that quota can never be promoted and are retired
 (``Scheduler.retired``: the engine ends them stopped and releases their checkpoints); a loser
 still on its way to pausing is retired when its pause arrives. Retiring rung ``k``'s losers can
 make rung ``k + 1`` final in turn. The ladder counts live trials by the highest rung each has
@@ -75,7 +78,7 @@ from typing import Any
 
 from rung._validate import check_bool, check_choice, check_float, check_int
 from rung.core.components import BindContext, EndRequest, Resume, Scheduler
-from rung.core.events import Decision
+from rung.core.events import Action, Decision
 from rung.core.history import History
 from rung.core.records import Outcome, TrialStatus
 from rung.errors import ConfigError
@@ -137,7 +140,7 @@ class Ladder:
         score = table.entered[trial_id]
         return (
             trial_id not in table.passed
-            and table.table.bisect_left((score, trial_id)) >= table.quota(self.eta)
+            and table.table.bisect_left((score, trial_id)) >= table.keeps(self.eta)
         )
 
     def settle(self, history: History) -> list[int]:
@@ -146,7 +149,7 @@ class Ladder:
         out: list[int] = []
         while self.final < len(self.tables) and not any(self.live[: self.final + 1]):
             table = self.tables[self.final]
-            quota = table.quota(self.eta)
+            quota = table.keeps(self.eta)
             self.final += 1
             waiting = table.waiting
             i = len(waiting)
@@ -208,19 +211,43 @@ class Ladder:
         table.wait(trial_id)
         higher = next(
             (j for j in range(len(self.tables) - 1, k, -1)
-             if self.tables[j].candidate(eta, history) is not None),
+             if self.tables[j].candidate(eta, history, final=j < self.final) is not None),
             None,
         )
-        if higher is None and table.candidate(eta, history, running=trial_id) == trial_id:
+        final = k < self.final
+        if higher is None and table.candidate(eta, history, trial_id, final) == trial_id:
             self.promote(k, trial_id)
             return Decision.proceed(nxt, f"{where}: promoted")
-        quota = table.quota(eta)
+        quota = table.keeps(eta) if final else table.quota(eta)
         why = (
             f"a trial at rung {higher} goes first" if higher is not None
             else f"promotable: top {quota} of {n}" if rank < quota
             else f"not in the top {quota} of {n} yet"
         )
         return Decision.pause(f"{where}: paused ({why})")
+
+    def promote_final(self, decision: Decision, trial_id: int, step: int,
+                      history: History) -> Decision:
+        """``decision`` (made by ``decide``) again, after ``settle``: a pause becomes a promotion
+        in place when this very report made its rung final and it is now the rung's candidate
+        (a round trip through a checkpoint saves nothing then)."""
+        k = self.index.get(step)
+        if (
+            decision.action is not Action.PAUSE or k is None or k >= self.final
+            or any(self.tables[j].candidate(self.eta, history, final=j < self.final) is not None
+                   for j in range(len(self.tables) - 1, k, -1))
+        ):
+            return decision
+        table = self.tables[k]
+        if table.candidate(self.eta, history, trial_id, final=True) != trial_id:
+            return decision
+        self.promote(k, trial_id)
+        rank = table.table.bisect_left((table.entered[trial_id], trial_id))
+        return Decision.proceed(
+            self.lease(step + 1),
+            f"rank {rank + 1}/{len(table.table)} at rung {k} (step {step}): promoted (the "
+            f"rung's population is final: top {table.keeps(self.eta)})",
+        )
 
     def promote(self, k: int, trial_id: int) -> None:
         table = self.tables[k]
@@ -236,7 +263,7 @@ class Ladder:
     def get_job(self, history: History) -> Resume | None:
         """Algorithm 2: resume the best promotable paused trial of the highest rung."""
         for k in range(len(self.tables) - 1, -1, -1):
-            tid = self.tables[k].candidate(self.eta, history)
+            tid = self.tables[k].candidate(self.eta, history, final=k < self.final)
             if tid is not None:
                 self.promote(k, tid)
                 return Resume(tid, self.lease(self.rungs[k] + 1))
@@ -412,6 +439,16 @@ class RetiringLadders(Scheduler):
                 if ladder.promotion:
                     self._retired.extend(ladder.settle(history))
 
+    def _settle_after(
+        self, decision: Decision, ladder: Ladder, trial_id: int, step: int, history: History
+    ) -> Decision:
+        """Settle after ``decision`` on a report, and promote the reporter in place if the
+        report made its rung final and it is now promotable (``Ladder.promote_final``)."""
+        self._settle(history)
+        if self._starved and ladder.promotion:
+            return ladder.promote_final(decision, trial_id, step, history)
+        return decision
+
     def on_trial_end(self, request: EndRequest) -> None:
         history, tid, outcome = request.history, request.trial_id, request.outcome
         self._sync(history)
@@ -428,10 +465,15 @@ class RetiringLadders(Scheduler):
         self._settle(history)
 
     def on_start_refused(self, history: History) -> bool:
+        """Settle the rungs; ask to be called again if a final rung made a trial promotable."""
         self._sync(history)
         self._starved = True
         self._settle(history)
-        return False
+        return self._promoting and any(
+            ladder.tables[k].candidate(ladder.eta, history, final=True) is not None
+            for ladder in self._ladders_all() if ladder.promotion
+            for k in range(ladder.final)
+        )
 
     def retired(self) -> list[int]:
         if not self._retired:

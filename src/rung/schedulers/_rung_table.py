@@ -99,12 +99,15 @@ class RungTable:
         score: float = self.table[self.keeps(eta) - 1][0]
         return score
 
-    def candidate(self, eta: int, history: History, running: int | None = None) -> int | None:
+    def candidate(
+        self, eta: int, history: History, running: int | None = None, final: bool = False
+    ) -> int | None:
         """Algorithm 2's choice at this rung: the best not-yet-promoted trial inside the top
-        ``floor(n / eta)`` that can be resumed now (``running``: a trial reporting at this very
-        moment counts as available). Trials that ended for good are dropped from the waiting
-        list; trials still on their way to being paused are skipped for now."""
-        quota = self.quota(eta)
+        ``floor(n / eta)`` (``keeps``, at least one, once the rung's population is ``final``)
+        that can be resumed now (``running``: a trial reporting at this very moment counts as
+        available). Trials that ended for good are dropped from the waiting list; trials still
+        on their way to being paused are skipped for now."""
+        quota = self.keeps(eta) if final else self.quota(eta)
         i = 0
         waiting = self.waiting
         while i < len(waiting):

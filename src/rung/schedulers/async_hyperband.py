@@ -66,17 +66,21 @@ class AsyncHyperband(RetiringLadders):
         probes: with ``min_step="auto"``, how many first trials run to ``max_step`` uncut
             (default ``2 * eta + 2``: 8 at ``eta`` 3).
         quota: ``"floor"`` (default: ``floor(n / eta)`` of a rung's ``n`` results go on, at least
-            one when stopping) or ``"ceil"`` (``ceil(n / eta)``, as Ray Tune and scikit-learn
-            count; see "Quotas" in ``rung.schedulers._ladder``).
+            one when stopping or once the rung can no longer grow) or ``"ceil"``
+            (``ceil(n / eta)``, as Ray Tune and scikit-learn count; see "Quotas" in
+            ``rung.schedulers._ladder``).
         min_correlation: with ``min_step="auto"``, the Spearman correlation with the final
             value the lowest deciding step needs (default 0.7).
     """
 
-    version = 3
+    version = 4
     changes = {2: "stopping variant: tied results at a rung fill the max(1, floor(n/eta)) "
                   "quota (before: only the first of them continued)",
                3: "min_step='auto': the lowest deciding rung chosen from complete curves (an "
-                  "integer min_step decides as in version 2)"}
+                  "integer min_step decides as in version 2)",
+               4: "promotion variant: a rung whose population is final (no new trial can "
+                  "start) promotes max(1, floor(n/eta)) (before: floor(n/eta), so a rung with "
+                  "fewer than eta results retired them all and no trial reached max_step)"}
 
     def __init__(
         self,
@@ -191,8 +195,7 @@ class AsyncHyperband(RetiringLadders):
             probe = self._is_probe(ladder, tid, step)
             decision = ladder.decide(tid, step, score, history, probe)
             decision = self._explained(decision, ladder, step)
-        self._settle(history)
-        return decision
+        return self._settle_after(decision, ladder, tid, step, history)
 
     def state(self) -> dict[str, Any]:
         out: dict[str, Any] = {
