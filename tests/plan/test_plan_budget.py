@@ -145,3 +145,21 @@ def test_help_names_the_interval(capsys: pytest.CaptureFixture[str]) -> None:
     out = " ".join(capsys.readouterr().out.split())
     assert "%%" not in out
     assert "with an 80% prediction interval for one run ([10%-90%]: order statistics" in out
+
+
+@pytest.mark.parametrize(("argv", "line"), [
+    (["--seeds", "5000"], "--seeds: expected one integer in 1..1000, got '5000'"),
+    (["--trials", "2.5"], "--trials: expected an integer > 0, got '2.5'"),
+    (["--max-time", "inf"], "--max-time: expected a number of seconds > 0, got 'inf'"),
+    (["--max-time", "nan"], "--max-time: expected a number of seconds > 0, got 'nan'"),
+    (["--max-steps", "0"], "--max-steps: expected an integer > 0, got '0'"),
+    (["--resources", "cpu=1,cpu=2"], "--resources: cpu given twice in 'cpu=1,cpu=2'"),
+    (["--prices", "gpu=1,gpu=3"], "--prices: gpu given twice in 'gpu=1,gpu=3'"),
+])
+def test_bad_options_name_the_option(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                     argv: list[str], line: str) -> None:
+    db = tmp_path / "p.db"
+    pilot(PowerLawBench(max_step=2, constant=1.0), n_trials=3, storage=db).close()
+    capsys.readouterr()
+    assert main(["plan", "pilot", "--storage", str(db), "--workers", "1", *argv]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"rung: error: {line}"]

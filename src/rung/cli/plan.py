@@ -61,6 +61,8 @@ def parse_table(text: str, key: str) -> dict[str, float]:
             number = math.nan
         if not sep or not name or not math.isfinite(number):
             raise ConfigError(key=key, message=f"expected DEVICE=NUMBER,... got {part!r}")
+        if name in out:
+            raise ConfigError(key=key, message=f"{name} given twice in {text!r}")
         out[name] = number
     return out
 
@@ -85,13 +87,14 @@ def _budget(args: argparse.Namespace) -> dict[str, Any] | None:
         text = getattr(args, flag)
         if text is None:
             continue
+        option = f"--{flag.replace('_', '-')}"
+        what = "an integer" if kind is int else "a number of seconds"
         try:
             budget[key] = kind(text)
         except ValueError:
-            raise ConfigError(key=f"--{flag.replace('_', '-')}",
-                              message=f"not a number: {text!r}") from None
-        if budget[key] <= 0:
-            raise ConfigError(key=f"--{flag.replace('_', '-')}", message=f"must be > 0, got {text}")
+            raise ConfigError(key=option, message=f"expected {what} > 0, got {text!r}") from None
+        if not math.isfinite(budget[key]) or budget[key] <= 0:
+            raise ConfigError(key=option, message=f"expected {what} > 0, got {text!r}")
     return budget or None
 
 
@@ -103,8 +106,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     workers = _ints(args.workers, "--workers")
     seeds = _ints(args.seeds, "--seeds")
-    if len(seeds) != 1:
-        raise ConfigError(key="--seeds", message=f"expected one integer, got {args.seeds!r}")
+    if len(seeds) != 1 or seeds[0] > 1000:
+        raise ConfigError(key="--seeds", message=f"expected one integer in 1..1000, got "
+                          f"{args.seeds!r}")
     prices = parse_table(args.prices, "--prices") if args.prices else None
     resources = parse_table(args.resources, "--resources") if args.resources else None
     budget = _budget(args)
