@@ -98,7 +98,8 @@ def test_saving_idle_workers_checkpoints_and_incumbent() -> None:
     # one result at max_step: the incumbent, reached after trial 0 (0.9) and trial 1 (0.6)
     assert len(led.incumbent) == 1
     first = led.incumbent[0]
-    assert (first.trial_id, first.value, first.time) == (0, pytest.approx(0.3), 1080.0)
+    assert (first.trial_id, first.time) == (0, 1080.0)
+    assert first.value == pytest.approx(0.3)
     assert first.cost == pytest.approx(1.5, rel=1e-12)
     assert led.to_json()["total"]["cost"] == pytest.approx(1.95)
 
@@ -194,3 +195,34 @@ def test_checkpoint_save_and_restore_time() -> None:
     assert led.total.runs == 2 and led.trials == 1
     # trained straight to max_step it would have held the same 430 s for 3 steps
     assert led.full_cost == pytest.approx(430 / 3600, rel=1e-12)
+
+
+def test_render_without_prices_speaks_in_device_hours() -> None:
+    """Unpriced, every money figure is 0: ``rung ledger`` gives the saving and the price of
+    each improvement in device-hours, and says when it shows only the last 8 improvements.
+    Ten trials of 360 s (0.1 h) one after another, each 0.1 better than the one before."""
+    from rung.cli.ledger import render
+
+    spec = StudySpec(
+        name="u", space=rung.SearchSpace({"x": rung.Float(0.0, 1.0)}),
+        objective=Objective("loss"), searcher=ComponentSpec("random"),
+        scheduler=ComponentSpec("fifo"), max_step=3, budget=rung.Budget(n_trials=10),
+    )
+    records: list[Record] = [CapacityChanged(1, 0.0, True)]
+    for i in range(10):
+        records += [Launch(i, {"x": 0.5}, 1, 3, 3, None),
+                    ResultReported(i, 3, {"loss": 1.0 - 0.1 * i}, 360.0 * (i + 1)),
+                    TrialEnded(i, Outcome.COMPLETED, 360.0 * (i + 1))]
+    lines = render(ledger(spec, records), "u").splitlines()
+    assert lines[6:] == [
+        "device-hours by device: cpu 1.0000 h",
+        "trained to max_step (3) every trial would have taken 1.0000 device-h: the scheduler "
+        "saved 0.0000 device-h (0.0%)",
+        "utilization 100.0% over 1 worker slots; idle 0.0000 worker-h",
+        "  per worker: 100%",
+        "checkpoints: 0.0 s saving and restoring",
+        "incumbent (value at max_step) and what each improvement cost (the last 8 of 10):",
+        *[f"  trial {i:>5}: {1.0 - 0.1 * i:.6g} after {0.1 * (i + 1):.4f} device-h, 1 "
+          "device-h per unit" for i in range(2, 10)],
+        "note: no prices: money is 0 (device-hours are measured)",
+    ]

@@ -68,25 +68,48 @@ def render(led: Ledger, name: str = "") -> str:
     lines.append("")
     devices = ", ".join(f"{d} {h:.4f} h" for d, h in led.devices.items()) or "none"
     lines.append(f"device-hours by device: {devices}")
-    lines.append(f"trained to max_step ({led.max_step}) every trial would have cost "
-                 f"{_money(led.full_cost)} ({led.full_device_hours:.4f} device-h): the "
-                 f"scheduler saved {_money(led.saving)} ({100 * led.saved_fraction:.1f}%)")
+    priced = bool(led.prices)  # unpriced, money is 0 everywhere: speak in device-hours
+    if priced:
+        lines.append(f"trained to max_step ({led.max_step}) every trial would have cost "
+                     f"{_money(led.full_cost)} ({led.full_device_hours:.4f} device-h): the "
+                     f"scheduler saved {_money(led.saving)} ({100 * led.saved_fraction:.1f}%)")
+    else:
+        lines.append(f"trained to max_step ({led.max_step}) every trial would have taken "
+                     f"{led.full_device_hours:.4f} device-h: the scheduler saved "
+                     f"{led.full_device_hours - led.total.device_hours:.4f} device-h "
+                     f"({100 * led.saved_fraction:.1f}%)")
+    idle_cost = (f" (would cost {_money(led.idle_cost)}, not charged to the budget)"
+                 if priced else "")
     lines.append(f"utilization {100 * led.utilization:.1f}% over {len(led.workers)} worker "
-                 f"slots; idle {led.idle_hours:.4f} worker-h (would cost "
-                 f"{_money(led.idle_cost)}, not charged to the budget)")
+                 f"slots; idle {led.idle_hours:.4f} worker-h{idle_cost}")
     if led.workers:
         per = " ".join(f"{100 * w.utilization:.0f}%" for w in led.workers[:16])
         more = " ..." if len(led.workers) > 16 else ""
         lines.append(f"  per worker: {per}{more}")
-    lines.append(f"checkpoints: {led.checkpoint_hours * 3600:.1f} s saving and restoring "
-                 f"(cost {_money(led.checkpoint_cost)})")
+    lines.append(f"checkpoints: {led.checkpoint_hours * 3600:.1f} s saving and restoring"
+                 + (f" (cost {_money(led.checkpoint_cost)})" if priced else ""))
     if led.incumbent:
-        lines.append("incumbent (value at max_step) and what each improvement cost:")
-        for i in led.incumbent[-8:]:
-            per_unit = "first" if not math.isfinite(i.cost_per_unit) else \
-                f"{_money(i.cost_per_unit)} per unit"
-            lines.append(f"  trial {i.trial_id:>5}: {i.value:.6g} after {_money(i.cost)} "
-                         f"({i.device_hours:.4f} device-h), {per_unit}")
+        shown = led.incumbent[-8:]
+        which = f" (the last {len(shown)} of {len(led.incumbent)})" \
+            if len(shown) < len(led.incumbent) else ""
+        lines.append(f"incumbent (value at max_step) and what each improvement cost{which}:")
+        first = len(led.incumbent) - len(shown)
+        for k, i in enumerate(shown, start=first):
+            if priced:
+                per_unit = "first" if not math.isfinite(i.cost_per_unit) else \
+                    f"{_money(i.cost_per_unit)} per unit"
+                lines.append(f"  trial {i.trial_id:>5}: {i.value:.6g} after {_money(i.cost)} "
+                             f"({i.device_hours:.4f} device-h), {per_unit}")
+                continue
+            if k == 0:
+                per_unit = "first"
+            else:
+                prev = led.incumbent[k - 1]
+                size = abs(i.value - prev.value)
+                per_unit = (f"{(i.device_hours - prev.device_hours) / size:.4g} device-h per "
+                            "unit") if size > 0 else "first"
+            lines.append(f"  trial {i.trial_id:>5}: {i.value:.6g} after "
+                         f"{i.device_hours:.4f} device-h, {per_unit}")
     b = led.budget
     for key, unit in (("max_cost", "cost"), ("max_gpu_hours", "gpu_hours")):
         limit = b.get(key)
