@@ -185,3 +185,28 @@ def test_the_bound_is_a_function_of_the_history() -> None:
         assert running is not None and fresh is not None
         assert running["fitted"] == fresh["fitted"] == 20.0
         assert running == fresh, n
+
+
+def test_assess_prices_a_trial_as_the_engine_does_on_a_live_study() -> None:
+    """``assess`` on a study with trials still running: ``cost_per_trial`` is the money spent
+    so far over the runs that ended (``StopRequest.ended``), not over every run."""
+    from rung.cost.stop_rule import assess
+
+    study = rung.Study.create(
+        "live", SPACE, objective="loss", searcher="random", scheduler="fifo",
+        budget=rung.Budget(n_trials=30), prices={"cpu": 3600.0},
+    )
+    running = []
+    for i in range(22):
+        t = study.ask()
+        assert t is not None
+        if i < 20:
+            study.tell(t.id, "completed", {"loss": 0.5 + 0.1 * _noise(i)})
+        else:
+            running.append(t.id)
+    led = study.ledger()
+    assert led.by_outcome["completed"].runs == 20 and led.by_outcome["running"].runs == 2
+    assert led.total.cost > 0
+    ev = assess(study)
+    assert ev is not None and ev["trials"] == 20.0
+    assert ev["cost_per_trial"] == pytest.approx(led.total.cost / 20, rel=1e-12)

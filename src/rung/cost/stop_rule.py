@@ -318,7 +318,8 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
 def assess(study: Any, **params: Any) -> dict[str, float] | None:
     """What ``StopRule(**params)`` sees in ``study`` now, whether or not its budget names a
     stop rule: the ``evidence`` at the step the rule would model, with ``cost_per_trial`` taken
-    from the study's ledger (``None``: fewer than ``min_trials`` results at any step). For the
+    from the study's ledger as the engine computes it (the money spent so far over the runs
+    that ended; ``None``: fewer than ``min_trials`` results at any step). For the
     question "is another N trials worth it?" (docs/cost.md)."""
     rule = StopRule(**params)
     spec = study.spec
@@ -328,7 +329,10 @@ def assess(study: Any, **params: Any) -> dict[str, float] | None:
     if step is None:
         return None
     led = study.ledger()
-    request = StopRequest(h, -1, led.total.cost, led.total.device_hours, led.total.runs)
+    running = led.by_outcome["running"].runs if "running" in led.by_outcome else 0
+    # as the engine asks the rule: money so far over the runs that ended
+    request = StopRequest(h, -1, led.total.cost, led.total.device_hours,
+                          led.total.runs - running)
     return evidence(h, step, rule, request)
 
 
