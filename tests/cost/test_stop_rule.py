@@ -11,6 +11,7 @@ import pytest
 import rung
 from rung.cli.ledger import render
 from rung.core.events import StopSearch
+from rung.cost import stop_rule
 from rung.cost.ledger import ledger
 from rung.storage import MemoryJournal
 
@@ -146,13 +147,13 @@ def test_the_bound_is_in_the_objectives_units() -> None:
     ``10 f + 3`` has ten times the bound, its confidence bounds moved to ``10 ucb + 3``, and the
     same model (lengthscales, beta, where the lower bound lies)."""
     def f(i: int, p: dict[str, Any]) -> float:
-        return (p["x"] - 0.3) ** 2 + p["y"] + 0.05 * _noise(i)
+        return float((p["x"] - 0.3) ** 2 + p["y"] + 0.05 * _noise(i))
 
     base = _ask_tell(f, 30, threshold=0.0)
     scaled = _ask_tell(lambda i, p: 10.0 * f(i, p) + 3.0, 30, threshold=0.0)
     assert base.engine.stopped is None and scaled.engine.stopped is None
-    a = rung.cost.stop_rule.assess(base, threshold=0.0)
-    b = rung.cost.stop_rule.assess(scaled, threshold=0.0)
+    a = stop_rule.assess(base, threshold=0.0)
+    b = stop_rule.assess(scaled, threshold=0.0)
     assert a is not None and b is not None
     assert a["regret_bound"] == pytest.approx(a["ucb"] - a["lcb"]) and a["regret_bound"] > 0
     for k in ("regret_bound", "bound_noise", "signal_sd", "expected_improvement"):
@@ -171,7 +172,7 @@ def test_the_bound_is_a_function_of_the_history() -> None:
     objective that improves with every trial replaces one of them per trial (a rule that kept
     its fit until the count grew decided on the first 20 trials' fit up to trial 49)."""
     def f(i: int, p: dict[str, Any]) -> float:
-        return 1.0 - 0.01 * i + 0.05 * (p["x"] - 0.5) ** 2 + 0.02 * p["y"]
+        return float(1.0 - 0.01 * i + 0.05 * (p["x"] - 0.5) ** 2 + 0.02 * p["y"])
 
     for n in (22, 25):
         study = _ask_tell(f, n, threshold=0.0)
@@ -180,8 +181,8 @@ def test_the_bound_is_a_function_of_the_history() -> None:
         assert isinstance(rule, rung.StopRule)
         h = study.engine.history
         step = h.steps()[-1]
-        running = rung.cost.stop_rule.evidence(h, step, rule)  # the rule that ran the checks
-        fresh = rung.cost.stop_rule.assess(study, threshold=0.0)  # a new rule
+        running = stop_rule.evidence(h, step, rule)  # the rule that ran the checks
+        fresh = stop_rule.assess(study, threshold=0.0)  # a new rule
         assert running is not None and fresh is not None
         assert running["fitted"] == fresh["fitted"] == 20.0
         assert running == fresh, n
@@ -190,8 +191,6 @@ def test_the_bound_is_a_function_of_the_history() -> None:
 def test_assess_prices_a_trial_as_the_engine_does_on_a_live_study() -> None:
     """``assess`` on a study with trials still running: ``cost_per_trial`` is the money spent
     so far over the runs that ended (``StopRequest.ended``), not over every run."""
-    from rung.cost.stop_rule import assess
-
     study = rung.Study.create(
         "live", SPACE, objective="loss", searcher="random", scheduler="fifo",
         budget=rung.Budget(n_trials=30), prices={"cpu": 3600.0},
@@ -207,6 +206,6 @@ def test_assess_prices_a_trial_as_the_engine_does_on_a_live_study() -> None:
     led = study.ledger()
     assert led.by_outcome["completed"].runs == 20 and led.by_outcome["running"].runs == 2
     assert led.total.cost > 0
-    ev = assess(study)
+    ev = stop_rule.assess(study)
     assert ev is not None and ev["trials"] == 20.0
     assert ev["cost_per_trial"] == pytest.approx(led.total.cost / 20, rel=1e-12)
