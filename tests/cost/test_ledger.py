@@ -226,3 +226,21 @@ def test_render_without_prices_speaks_in_device_hours() -> None:
           "device-h per unit" for i in range(2, 10)],
         "note: no prices: money is 0 (device-hours are measured)",
     ]
+
+
+def test_a_slot_above_a_shrunk_capacity_is_available_while_a_run_holds_it() -> None:
+    """Four runs of 200 s; at 100 s the executor's capacity drops to 2 (a node lost, say)
+    while all four still run: every slot is busy all the time it is held, none over 100%."""
+    recs: list[Record] = [CapacityChanged(4, 0.0, True)]
+    recs += [Launch(i, {"x": 0.5}, 1, 3, 3, None) for i in range(4)]
+    recs += [CapacityChanged(2, 100.0, False)]
+    recs += [ResultReported(0, 1, {"loss": 0.5}, 150.0), TrialEnded(0, Outcome.STOPPED, 150.0)]
+    for i in range(1, 4):
+        recs += [ResultReported(i, 1, {"loss": 0.5}, 200.0), TrialEnded(i, Outcome.STOPPED, 200.0)]
+    led = ledger(_spec(), recs)
+    assert [(w.busy_hours * 3600, w.available_hours * 3600) for w in led.workers] == [
+        pytest.approx((150.0, 200.0)), pytest.approx((200.0, 200.0)),
+        pytest.approx((200.0, 200.0)), pytest.approx((200.0, 200.0))]
+    assert led.utilization == pytest.approx(750.0 / 800.0)
+    # slot 0 was within the capacity and free for its last 50 s: idle
+    assert led.idle_hours == pytest.approx(50.0 / 3600)

@@ -273,12 +273,16 @@ class _Fold:
             run.since = t
 
     def _offer(self, t: float) -> None:
-        """Worker-time offered up to ``t`` at the current capacity."""
+        """Worker-time offered up to ``t``: the slots within the current capacity, and a slot
+        above it while a run still holds it (the capacity shrank under a running trial)."""
         if t > self.cap_since:
             dt = t - self.cap_since
-            self.offered += dt * self.capacity
+            above = [i for i in self.slot_busy if i >= self.capacity]
+            self.offered += dt * (self.capacity + len(above))
             for w in self.slots[: self.capacity]:
                 w.available_hours += dt / 3600.0
+            for i in above:
+                self.slots[i].available_hours += dt / 3600.0
         self.cap_since = max(self.cap_since, t)
 
     # --- records ------------------------------------------------------------------------------
