@@ -167,3 +167,23 @@ def test_a_spendable_budget_without_resources_runs(
     data = json.loads(capsys.readouterr().out)
     assert data["budget"]["cost"] >= 20.0 and data["budget"]["overshoot_cost"] >= 0.0
     assert data["devices"].keys() == {"cpu"}
+
+
+@pytest.mark.parametrize("extra", ["", "prices: {gpu: 2}\n"])
+def test_a_value_stop_rule_that_can_never_stop_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    extra: str
+) -> None:
+    """StopRule(value=...) stops when the expected improvement is worth less than a trial
+    costs: with nothing a trial holds priced, a trial costs 0 and the rule never stops."""
+    monkeypatch.chdir(tmp_path)
+    write_spec(tmp_path, sim_spec(extra=extra).replace(
+        "budget: {n_trials: 30}", "budget: {n_trials: 30, stop: {name: auto, params: "
+        "{value: 100}}}"))
+    assert main(["run", "spec.yaml", "--no-live"]) == 2
+    prices = "{'gpu': 2.0}" if extra else "{}"
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "rung: error: spec.budget.stop.params.value: the rule would never stop: it weighs the "
+        "improvement's worth against the mean cost of a trial, and a trial holding cpu=1 (no "
+        f"resources_per_trial: one CPU) costs nothing under prices {prices}"]
+    assert not (tmp_path / "runs").exists()

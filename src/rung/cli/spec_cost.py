@@ -10,7 +10,9 @@ Both are checked by ``StudySpec`` (``rung.core.pricing``); errors name the key u
 (``spec.prices.tpu: unknown device ...``). A spec whose trials run on an executor that reports
 no devices (``local``, ``simulated``: a trial holds ``resources_per_trial``, else one CPU) is
 refused when its ``budget.max_cost`` or ``budget.max_gpu_hours`` could never be spent (nothing
-a trial holds is priced; no trial holds a GPU): such a run would never end by its budget.
+a trial holds is priced; no trial holds a GPU): such a run would never end by its budget; so is
+a stop rule with ``value`` (money per unit of improvement) when a trial costs nothing: it would
+never stop.
 """
 
 from __future__ import annotations
@@ -58,6 +60,13 @@ def _check_spendable(budget: Any, fields: Mapping[str, Any]) -> None:
     if budget.get("max_cost") is not None and prices and hourly_rate(prices, resources) <= 0:
         raise SpecError("spec.budget.max_cost", f"would never be spent: a trial holds {held} "
                         f"({whose}) and prices {dict(prices)} charge none of it")
+    stop = budget.get("stop")
+    value = stop["params"].get("value") if isinstance(stop, Mapping) \
+        and stop.get("name") == "auto" and isinstance(stop.get("params"), Mapping) else None
+    if value is not None and hourly_rate(prices, resources) <= 0:
+        raise SpecError("spec.budget.stop.params.value", f"the rule would never stop: it weighs "
+                        f"the improvement's worth against the mean cost of a trial, and a trial "
+                        f"holding {held} ({whose}) costs nothing under prices {dict(prices)}")
     if budget.get("max_gpu_hours") is not None and given is None and not gpus(resources):
         raise SpecError("spec.budget.max_gpu_hours", f"would never be spent: a trial holds "
                         f"{held} ({whose}); say what it holds, e.g. resources_per_trial: "
