@@ -244,3 +244,17 @@ def test_a_slot_above_a_shrunk_capacity_is_available_while_a_run_holds_it() -> N
     assert led.utilization == pytest.approx(750.0 / 800.0)
     # slot 0 was within the capacity and free for its last 50 s: idle
     assert led.idle_hours == pytest.approx(50.0 / 3600)
+
+
+def test_to_frame_without_pandas_names_an_extra_that_exists(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pyproject.toml's extra with pandas is ``dataframe``; ``rung[pandas]`` does not exist
+    (pip warns and installs nothing)."""
+    import sys
+
+    led = ledger(_spec(), [])
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas raises ImportError
+    with pytest.raises(ImportError) as e:
+        led.to_frame()
+    assert str(e.value) == "Ledger.to_frame needs pandas: pip install 'rung[dataframe]'"

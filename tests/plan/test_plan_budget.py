@@ -163,3 +163,16 @@ def test_bad_options_name_the_option(tmp_path: Path, capsys: pytest.CaptureFixtu
     capsys.readouterr()
     assert main(["plan", "pilot", "--storage", str(db), "--workers", "1", *argv]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [f"rung: error: {line}"]
+
+
+def test_plan_to_frame_without_pandas_names_the_dataframe_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    p = rung.plan(pilot(PowerLawBench(max_step=2, constant=1.0), n_trials=3), workers=[1],
+                  seeds=1)
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ImportError) as e:
+        p.to_frame()
+    assert str(e.value) == "Plan.to_frame needs pandas: pip install 'rung[dataframe]'"

@@ -178,11 +178,11 @@ class Ledger:
 
     def to_frame(self) -> pd.DataFrame:
         """Spend by outcome, one row each plus ``total`` (needs pandas:
-        ``pip install 'rung[pandas]'``)."""
+        ``pip install 'rung[dataframe]'``)."""
         try:
             import pandas as pd
         except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ImportError("Ledger.to_frame needs pandas: pip install 'rung[pandas]'") from e
+            raise ImportError("Ledger.to_frame needs pandas: pip install 'rung[dataframe]'") from e
         rows = {k: vars(v) for k, v in self.by_outcome.items()} | {"total": vars(self.total)}
         frame = pd.DataFrame.from_dict(rows, orient="index")
         frame.index.name = "outcome"

@@ -133,12 +133,12 @@ class Plan:
 
     def to_frame(self) -> pd.DataFrame:
         """The rows as a ``pandas.DataFrame``, one per worker count, without ``wall_clocks``
-        (needs pandas: ``pip install 'rung[dashboard]'``)."""
+        (needs pandas: ``pip install 'rung[dataframe]'``)."""
         try:
             import pandas as pd
         except ImportError:
             raise ImportError(
-                "Plan.to_frame needs pandas: pip install 'rung[dashboard]'") from None
+                "Plan.to_frame needs pandas: pip install 'rung[dataframe]'") from None
         return pd.DataFrame([{k: v for k, v in dataclasses.asdict(r).items()
                               if k != "wall_clocks"} for r in self.rows])
 
