@@ -24,7 +24,7 @@ class StepBench:
         self.max_step = max_step
 
     def seconds(self, params: dict[str, Any]) -> float:
-        return 1.0 + 19.0 * params["x"]
+        return 1.0 + 19.0 * float(params["x"])
 
     def evaluate(self, params: dict[str, Any], step: int) -> tuple[dict[str, float], float]:
         return {"loss": params["x"] + 1.0 / step}, self.seconds(params)

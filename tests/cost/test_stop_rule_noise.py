@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import rung
+from rung.cost import stop_rule
 from rung.cost.noise import binomial_se, lattice_size
 from rung.errors import ConfigError
 
@@ -204,7 +205,7 @@ def test_noise_metric_missing_at_the_incumbent_falls_back() -> None:
 
     study = _se_study(40, report, noise_metric="loss_se")
     assert study.engine.stopped is None and len(study.trials()) == 40
-    ev = rung.cost.stop_rule.assess(study, noise_metric="loss_se")
+    ev = stop_rule.assess(study, noise_metric="loss_se")
     assert ev is not None and ev["reported"] == 0.0
     assert ev["noise"] == max(ev["gp_noise"], ev["curve_noise"]) < 0.05
 

@@ -18,7 +18,7 @@ from rung.schedulers import SuccessiveHalving
 from rung.storage import MemoryJournal
 
 
-def _actual(bench: PowerLawBench, scheduler: object, n_trials: int, workers: int,
+def _actual(bench: PowerLawBench, scheduler: str | SuccessiveHalving, n_trials: int, workers: int,
             seed: int = 7) -> float:
     study = Study.create("actual", bench.space, Objective("loss", "min"), searcher="random",
                          scheduler=scheduler, max_step=bench.max_step,
