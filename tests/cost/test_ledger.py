@@ -258,3 +258,21 @@ def test_to_frame_without_pandas_names_an_extra_that_exists(
     with pytest.raises(ImportError) as e:
         led.to_frame()
     assert str(e.value) == "Ledger.to_frame needs pandas: pip install 'rung[dataframe]'"
+
+
+def test_the_incumbent_counts_feasible_results_only() -> None:
+    """With an outcome constraint the incumbent is the best feasible value, the one
+    ``best_trial`` reads: trials 1 and 3 are better but break ``mem <= 100``."""
+    study = rung.Study.create(
+        "c", {"x": rung.Float(0.0, 1.0)}, objective="loss", searcher="random",
+        scheduler="fifo", budget=rung.Budget(n_trials=6),
+        constraints=[{"metric": "mem", "op": "<=", "bound": 100}],
+    )
+    for loss, mem in [(0.9, 50), (0.5, 500), (0.7, 60), (0.1, 900), (0.6, 10), (0.8, 1)]:
+        t = study.ask()
+        assert t is not None
+        study.tell(t.id, "completed", {"loss": loss, "mem": mem})
+    best = study.best_trial
+    assert best is not None and (best.id, best.value) == (4, 0.6)
+    assert [(i.trial_id, i.value) for i in study.ledger().incumbent] == [
+        (0, 0.9), (2, 0.7), (4, 0.6)]

@@ -103,8 +103,9 @@ class Ledger:
         checkpoint_hours, checkpoint_cost: time spent saving checkpoints (a save's time after
             its trial's previous event) and restoring them (a resumed run's first step beyond
             its trial's median step time), and its cost.
-        incumbent: every improvement of the best value at ``max_step``, with the cost per unit
-            of improvement.
+        incumbent: every improvement of the best value at ``max_step`` among feasible results
+            (every ``constraints`` holds, as ``Study.best_trial`` reads them), with the cost per
+            unit of improvement.
         budget: the money / GPU-hour limits and what was spent against them; ``overshoot``
             is how far past a limit the spend went (in the limit's units).
         stopped: the stop rule's reason and evidence, if it stopped the search.
@@ -362,8 +363,9 @@ class _Fold:
             run.spend.steps += consumed
             run.position = step
         run.last = t
-        if step >= self.spec.max_step:
-            score = self.spec.objective.score(ev.metrics)
+        if step >= self.spec.max_step and not any(
+                c.violation(ev.metrics) > 0 for c in self.spec.constraints):
+            score = self.spec.objective.score(ev.metrics)  # feasible, as best_trial reads it
             if score < self.best:
                 prev_cost = self.incumbent[-1].cost if self.incumbent else 0.0
                 size = self.best - score
