@@ -21,6 +21,7 @@ from rung.core.events import (
     TrialEnded,
     TrialRetried,
 )
+from rung.core.pricing import DEFAULT_RESOURCES, check_spendable
 from rung.core.records import (
     Budget,
     Constraint,
@@ -283,6 +284,24 @@ class Study(AskTell, StudyViews):
                 "out of configurations (a grid) ends by itself"
             )
 
+    def _check_spendable(self, executor: str | Executor | None) -> None:
+        """Refuse a ``max_cost`` / ``max_gpu_hours`` this session would never spend (it would
+        never end by its budget), before anything is written. Only for an executor that does
+        not say what a trial holds (``"local"``; ``None``: ``simulate``'s own
+        ``SimulatedExecutor``); a trial then holds what the engine charges, which is the
+        spec's ``resources_per_trial`` (else one CPU) unless an earlier session's executor
+        said otherwise (the engine keeps that)."""
+        from rung.executors.local import LocalExecutor
+        from rung.executors.simulated import SimulatedExecutor
+
+        silent = (executor is None or executor == "local" or isinstance(executor, LocalExecutor)
+                  or (isinstance(executor, SimulatedExecutor) and executor.resources is None))
+        spec = self.spec
+        given = spec.resources_per_trial
+        if not silent or dict(self.engine.meter.resources) != dict(given or DEFAULT_RESOURCES):
+            return
+        check_spendable(spec.budget.max_cost, spec.budget.max_gpu_hours, spec.prices, given)
+
     # --- drivers ------------------------------------------------------------------------------
     def run(
         self,
@@ -317,6 +336,9 @@ class Study(AskTell, StudyViews):
         and its exception propagates, the journal intact (see ``rung.callbacks``).
 
         Raises:
+            ConfigError: ``budget.max_cost`` / ``budget.max_gpu_hours`` would never be spent
+                on an executor that does not say what a trial holds (``"local"``): nothing
+                a trial holds is priced, or no trial holds a GPU. Nothing is written.
             RunFailed: every trial failed, or none produced the objective metric, or more
                 trials failed than ``max_failures`` allows (the run stops early then). The
                 journal is intact.
@@ -325,6 +347,7 @@ class Study(AskTell, StudyViews):
 
         exit_if_reimported()
         self._check_budget()
+        self._check_spendable(executor)
         objective = wrap_objective(self.spec, objective)  # define-by-run, Fidelity
         cbs = tuple(callbacks)
         with reporting(self, progress, reporter) as rep:
@@ -425,12 +448,15 @@ class Study(AskTell, StudyViews):
         by default (a simulation takes seconds): failures and the summary are still shown.
 
         Raises:
+            ConfigError: as ``run`` does, for a budget the simulated trials (which hold the
+                study's ``resources_per_trial``, else one CPU) would never spend.
             RunFailed: as ``run`` does: nothing usable was produced, or a constraint's metric
                 was never reported."""
         from rung.executors.simulated import SimulatedExecutor
         from rung.progress import reporting
 
         self._check_budget()
+        self._check_spendable(None)
         cbs = tuple(callbacks)
         with reporting(self, progress, reporter) as rep:
             start_all(cbs, self)

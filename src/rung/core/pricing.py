@@ -87,6 +87,35 @@ def gpus(resources: Mapping[str, float]) -> float:
     return sum(a for d, a in resources.items() if d == "gpu" or d.startswith("gpu:"))
 
 
+def check_spendable(
+    max_cost: float | None,
+    max_gpu_hours: float | None,
+    prices: Mapping[str, float],
+    resources_per_trial: Mapping[str, float] | None,
+) -> None:
+    """Refuse a budget that trials would never spend where no executor says what a trial holds
+    (``local``; ``simulated`` without its own resources): a trial then holds the study's
+    ``resources_per_trial`` (canonical, see ``check_table``), else one CPU, and a run bounded
+    by the budget alone would never end.
+
+    Raises ``ConfigError`` keyed ``budget.max_cost`` when ``prices`` (canonical, non-empty:
+    an empty table is ``StudySpec``'s to refuse) charge nothing a trial holds, and
+    ``budget.max_gpu_hours`` when no ``resources_per_trial`` is given (one CPU holds no GPU).
+    ``StudySpec`` calls it when ``resources_per_trial`` is given, ``Study.run`` / ``simulate``
+    for an executor that reports no devices, and the CLI before it writes anything."""
+    given = resources_per_trial
+    resources = DEFAULT_RESOURCES if given is None else given
+    held = ", ".join(f"{k}={v:g}" for k, v in sorted(resources.items())) or "nothing"
+    whose = "resources_per_trial" if given is not None else "no resources_per_trial: one CPU"
+    if max_cost is not None and prices and hourly_rate(prices, resources) <= 0:
+        raise ConfigError(key="budget.max_cost", message=f"would never be spent: a trial holds "
+                          f"{held} ({whose}) and prices {dict(prices)} charge none of it")
+    if max_gpu_hours is not None and given is None and not gpus(resources):
+        raise ConfigError(key="budget.max_gpu_hours", message=f"would never be spent: a trial "
+                          f"holds {held} ({whose}); say what it holds, e.g. "
+                          "resources_per_trial: {gpu: 1}")
+
+
 def from_ray(resources: Mapping[str, float]) -> dict[str, float]:
     """Devices in Ray's normalized per-trial resources (``{"CPU": 1, "GPU": 0.5, "memory":
     ...}``): ``CPU`` and ``GPU`` only; an ``accelerator_type:<T>`` resource types the GPU."""
@@ -104,6 +133,7 @@ def from_ray(resources: Mapping[str, float]) -> dict[str, float]:
 
 __all__ = [
     "DEFAULT_RESOURCES",
+    "check_spendable",
     "check_table",
     "device_key",
     "from_ray",
