@@ -115,7 +115,7 @@ def test_max_gpu_hours() -> None:
         ({"budget": {"max_gpu_hours": 1.0}, "resources_per_trial": {"cpu": 4}},
          "budget.max_gpu_hours"),  # no GPU: never spent
         ({"budget": {"n_trials": 5, "stop": 3}}, "budget.stop"),
-        ({"budget": {"n_trials": 5, "stop": "never"}}, "stop_rule"),
+        ({"budget": {"n_trials": 5, "stop": "never"}}, "budget.stop"),
         ({"budget": {"n_trials": 5, "stop": {"name": "auto", "params": {"min_trials": 1}}}},
          "budget.stop.params.min_trials"),
     ],
@@ -125,6 +125,25 @@ def test_bad_inputs_name_the_key(kwargs: dict[str, Any], key: str) -> None:
         rung.Study.create("bad", {"x": rung.Float(0.0, 1.0)}, objective="loss",
                           searcher="random", scheduler="fifo", **kwargs)
     assert e.value.key == key
+
+
+@pytest.mark.parametrize(
+    ("stop", "line"),
+    [
+        ("sometimes", "budget.stop: unknown stop_rule 'sometimes' (known: auto)"),
+        ({"name": "auto", "params": {"bogus": 1}},
+         "budget.stop.params.bogus: 'auto' takes no parameter 'bogus' (accepted: delta, every, "
+         "lattice, max_points, min_trials, n_candidates, n_val, noise, noise_metric, "
+         "noise_scale, tail, threshold, value)"),
+    ],
+)
+def test_a_bad_stop_rule_names_budget_stop(stop: Any, line: str) -> None:
+    """The registry's kind (stop_rule) is not a key of the spec: errors name budget.stop."""
+    with pytest.raises(ConfigError) as e:
+        rung.Study.create("bad", {"x": rung.Float(0.0, 1.0)}, objective="loss",
+                          searcher="random", scheduler="fifo",
+                          budget={"n_trials": 5, "stop": stop})
+    assert str(e.value) == line
 
 
 def test_budget_json_round_trip_keeps_old_form() -> None:

@@ -93,6 +93,26 @@ def test_bad_budget_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.parametrize(
+    ("stop", "line"),
+    [("sometimes", "rung: error: spec.budget.stop: unknown stop_rule 'sometimes' (known: auto)"),
+     ("{name: auto, params: {bogus: 1}}",
+      "rung: error: spec.budget.stop.params.bogus: 'auto' takes no parameter 'bogus' (accepted: "
+      "delta, every, lattice, max_points, min_trials, n_candidates, n_val, noise, noise_metric, "
+      "noise_scale, tail, threshold, value)")],
+)
+def test_a_bad_stop_rule_names_spec_budget_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    stop: str, line: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_spec(tmp_path, sim_spec().replace("budget: {n_trials: 30}",
+                                            f"budget: {{n_trials: 30, stop: {stop}}}"))
+    assert main(["run", "spec.yaml", "--no-live"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [line]
+    assert not (tmp_path / "runs").exists()
+
+
 def test_ledger_of_an_unknown_study_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)

@@ -52,6 +52,7 @@ from rung.core.records import Outcome, Result, StudySpec, TrialStatus
 from rung.core.replay import replay
 from rung.core.rng import StreamFactory
 from rung.core.stopping import SearchStopRule, StopRequest, StopVerdict
+from rung.errors import ConfigError
 from rung.space import SearchSpace
 from rung.space.learned import SpaceLearner
 
@@ -136,7 +137,14 @@ class Engine:
         assert isinstance(searcher, Searcher) and isinstance(scheduler, Scheduler)
         engine = cls(spec, searcher, scheduler)
         if spec.budget.stop is not None:
-            rule = build("stop_rule", spec.budget.stop)
+            try:
+                rule = build("stop_rule", spec.budget.stop)
+            except ConfigError as e:  # the registry names its kind; the spec's key is budget.stop
+                key = e.key or ""
+                if key != "stop_rule" and not key.startswith("stop_rule."):
+                    raise
+                raise ConfigError(key="budget.stop" + key[len("stop_rule"):],
+                                  message=e.message) from None
             assert isinstance(rule, SearchStopRule)
             engine.set_stop_rule(rule)
         return engine
