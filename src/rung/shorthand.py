@@ -33,7 +33,7 @@ def run(
     name: str = "rung",
     executor: str | Executor = "local",
     n_workers: int | None = None,
-    constraints: Sequence[Constraint | Mapping[str, Any]] = (),
+    constraints: Sequence[Constraint | Mapping[str, Any] | str] = (),
     budget: Budget | Mapping[str, Any] | None = None,
     max_failures: int | float | None = None,
     trial_timeout: float | None = None,
@@ -48,11 +48,12 @@ def run(
     ``max_step``) are ``Study.create``'s.
 
     ``metric`` may be a list (a multi-objective study), with one ``mode`` for all or one per
-    metric; ``constraints`` are ``rung.Constraint(metric, "<=" | ">=", bound)`` (or mappings of
-    the same keys). Example: maximize accuracy subject to latency_ms <= 100::
+    metric; ``constraints`` are ``rung.Constraint(metric, "<=" | ">=", bound)``, or as in a
+    spec ``"metric <= bound"`` strings and mappings of the same keys. Example: maximize
+    accuracy subject to latency_ms <= 100::
 
         rung.run(fit, space, metric="accuracy", mode="max",
-                 constraints=[rung.Constraint("latency_ms", "<=", 100)], n_trials=50)
+                 constraints=["latency_ms <= 100"], n_trials=50)
     """
     if budget is None:
         budget = Budget(n_trials, max_time, max_steps)

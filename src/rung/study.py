@@ -66,6 +66,26 @@ def _objective(
     )
 
 
+def _constraints(
+    constraints: Sequence[Constraint | Mapping[str, Any] | str],
+) -> tuple[Constraint, ...]:
+    """``constraints`` read as a spec's are (``rung.cli.spec_study``: ``"metric <= bound"`` /
+    ``"metric >= bound"`` strings, ``{metric, op, bound}`` mappings), ``Constraint`` values
+    kept; errors keyed relative to the study spec (``constraints[0]``), as ``create``'s are."""
+    if not isinstance(constraints, str) and all(isinstance(c, Constraint) for c in constraints):
+        return tuple(constraints)  # type: ignore[arg-type]
+    from rung.cli.spec_error import SpecError
+    from rung.cli.spec_study import _constraints as parse
+
+    items = constraints if isinstance(constraints, str) else [
+        c.to_json() if isinstance(c, Constraint) else c for c in constraints]
+    try:
+        return parse(items)
+    except SpecError as e:  # the parser names the YAML key (spec.constraints[0])
+        raise ConfigError(key=(e.key or "constraints").removeprefix("spec."),
+                          message=e.message) from None
+
+
 def _budget(budget: Budget | Mapping[str, Any] | None) -> Budget:
     if budget is None:
         return Budget()
@@ -111,7 +131,7 @@ class Study(AskTell, StudyViews):
         storage: str | os.PathLike[str] | Journal | None = None,
         mode: str | None = None,
         load_if_exists: bool = False,
-        constraints: Sequence[Constraint | Mapping[str, Any]] = (),
+        constraints: Sequence[Constraint | Mapping[str, Any] | str] = (),
         keep_checkpoints: int = 1,
         n_workers: int | None = None,
         max_failures: int | float | None = None,
@@ -127,7 +147,8 @@ class Study(AskTell, StudyViews):
 
         ``objective`` may be a list of objectives (a multi-objective study: see
         ``pareto_front``; the first one is the scalar ``score``), and ``constraints`` a list of
-        ``rung.Constraint(metric, "<=" | ">=", bound)``. ``keep_checkpoints``: how many of the
+        ``rung.Constraint(metric, "<=" | ">=", bound)``, ``"metric <= bound"`` strings or
+        ``{metric, op, bound}`` mappings (as in a spec). ``keep_checkpoints``: how many of the
         best finished trials keep their final checkpoint.
 
         ``searcher`` and ``scheduler`` default to ``"auto"``: chosen from the space, ``max_step``,
@@ -179,9 +200,7 @@ class Study(AskTell, StudyViews):
             space=space,
             objective=_objective(objective, mode),  # type: ignore[arg-type]
             objectives=objectives,
-            constraints=tuple(
-                c if isinstance(c, Constraint) else Constraint.from_json(c) for c in constraints
-            ),
+            constraints=_constraints(constraints),
             searcher=to_spec("searcher", searcher),
             scheduler=to_spec("scheduler", scheduler),
             max_step=max_step,
