@@ -131,6 +131,40 @@ def test_the_report_that_makes_a_rung_final_takes_its_place() -> None:
     s.assert_replay_matches()
 
 
+def test_a_trial_re_reporting_after_a_restart_waits_once() -> None:
+    """Trial 1 is told to pause at rung 0, its worker dies first, and the resumed run reports
+    the same rung again: it waits there once. Before, it was added twice; once it had been
+    promoted and its rank value moved, the copy left behind could never be removed, and
+    after the trial ended ``next_trial`` looped forever on it (a crashed and resumed
+    ``scheduler='curve'`` study hung)."""
+    s = Script(CurveASHA(2), max_step=4, budget=Budget(n_trials=4))
+    assert [c.trial_id for c in s.capacity(3)] == [0, 1, 2]
+    d = s.report(0, 1, 0.3)
+    assert d is not None and d.action is Action.CONTINUE
+    d = s.report(1, 1, 0.5)
+    assert d is not None and d.action is Action.PAUSE
+    assert summary(s.end(1, "interrupted")) == [(1, 1, 1, None)]  # resumed from scratch
+    d = s.report(1, 1, 0.5)
+    assert d is not None and d.reason.endswith("paused (not in the top 1 of 2 yet)")
+    assert s.scheduler.state()["rungs"][0]["waiting"] == 1
+    assert summary(s.pause(1, 1)) == [(3, 1, 1, None)]  # the 4th and last trial
+    d = s.report(2, 1, 0.6)
+    assert d is not None and d.action is Action.PAUSE
+    assert s.pause(2, 1) == []
+    d = s.report(3, 1, 0.7)
+    assert d is not None and d.action is Action.PAUSE
+    # rung 0 is final with 4 results: quota 2, trial 1 (rank 2) is promoted; 2 and 3 retired
+    assert summary(s.pause(3, 1)) == [(1, 2, 2, "c/1/1")]
+    h = s.engine.history
+    assert (h.status(2), h.status(3)) == (TrialStatus.STOPPED, TrialStatus.STOPPED)
+    assert s.scheduler.state()["rungs"][0]["waiting"] == 0
+    for step in (2, 3, 4):
+        s.report(1, step, 0.5 - step / 10)
+    s.end(1)
+    assert s.engine.history.status(1) is TrialStatus.COMPLETED
+    s.assert_replay_matches()
+
+
 # --- the late bloomer -----------------------------------------------------------------------
 # max_step 3, one rung at step 1. "slow" configurations (x < 0.5) look worse at step 1 (0.55
 # against 0.50) but end far better (0.10 against 0.40): plain ASHA stops them at the rung.

@@ -116,7 +116,9 @@ class CurveASHA(Scheduler):
     changes = {2: "once no trial can start, a trial reporting at the rung whose population "
                "that report makes final takes one of its places (before: the places were "
                "given out before it was counted, so the best trial was paused and retired "
-               "and a small study could end with no trial at max_step)"}
+               "and a small study could end with no trial at max_step); a trial that "
+               "re-reports at a rung after a restart waits there once (before: twice, and "
+               "the stale entry left behind could hang next_trial once the trial ended)"}
 
     def __init__(
         self,
@@ -274,6 +276,7 @@ class CurveASHA(Scheduler):
             self._waiting[w].add(new)
 
     def _wait(self, k: int, tid: int) -> None:
+        self._unwait(tid)  # re-reported after a restart: one entry, at its current value
         self._waits[tid] = k
         self._waiting[k].add(self._entry[tid])
 
