@@ -213,3 +213,24 @@ def test_simulated_run_stops_one_minus_one_over_eta_at_a_tied_first_rung(eta: in
     assert len(h) == 240
     stopped_first = sum(1 for t in range(len(h)) if max(h.scores(t)) == 1)
     assert abs(stopped_first / len(h) - (1 - 1 / eta)) <= 0.05
+
+
+def test_mo_asha_keeps_its_decision_when_a_trial_re_reports_after_a_restart() -> None:
+    # eta 2: trial 0 passes rung 0 alone, its worker dies and the trial restarts from step 1;
+    # meanwhile trials 1 (worse) and 2 (better) arrive and fill the quota ceil(3/2) = 2 with
+    # trials 0 and 2. Trial 0's second report at the rung keeps its place (before: judged
+    # again, position 2/3, stopped), as ASHA's "already promoted"
+    s = Script(MOASHA(reduction_factor=2), max_step=4)
+    assert [lt.trial_id for lt in s.capacity(3)] == [0, 1, 2]
+    d = s.report(0, 1, 0.5)
+    assert d is not None and d.action is Action.CONTINUE
+    assert [lt.trial_id for lt in s.end(0, "interrupted")] == [0]
+    d = s.report(1, 1, 0.9)
+    assert d is not None and d.action is Action.STOP
+    d = s.report(2, 1, 0.1)
+    assert d is not None and d.action is Action.CONTINUE
+    d = s.report(0, 1, 0.5)
+    assert d is not None and (d.action, d.until_step) == (Action.CONTINUE, 2)
+    assert d.reason == "position 2/3 at rung 0 (step 1): already promoted"
+    assert s.scheduler.state()["rungs"][0] == {"step": 1, "results": 3, "continued": 2}
+    s.assert_replay_matches()

@@ -13,7 +13,8 @@ every result recorded there so far is ordered by
    objectives normalized to the rung's range) from those already taken, so the survivors
    spread along the front instead of crowding one end;
 
-and the trial continues iff fewer than ``ceil(n / eta)`` results have passed the rung so far
+and the trial continues iff it passed this rung before (it re-reports after a restart: the
+decision stands, as in ASHA), or fewer than ``ceil(n / eta)`` results have passed the rung so far
 (``n`` results at the rung; positions inside a front shift as results arrive, so unlike a scalar
 ranking the quota is checked explicitly) and either its position ``r`` satisfies
 ``r * eta < n``, or it ties: results with identical objective values and violation are
@@ -86,9 +87,12 @@ class MOASHA(Scheduler):
         min_step: the first rung (no trial stops before it).
     """
 
-    version = 2
+    version = 3
     changes = {2: "results with identical values at a rung fill the ceil(n/eta) quota "
-                  "(before: only the first of them continued)"}
+                  "(before: only the first of them continued)",
+               3: "a trial that passed a rung and re-reports there after a restart goes on, "
+                  "as in ASHA (before: it was judged again and could be stopped once others "
+                  "had filled the quota)"}
 
     def __init__(self, reduction_factor: int = 3, min_step: int = 1) -> None:
         self.reduction_factor = reduction_factor
@@ -126,6 +130,8 @@ class MOASHA(Scheduler):
         # positions inside a front shift as results arrive, so the quota is enforced too
         quota = -(-n // eta)
         where = f"position {rank + 1}/{n} at rung {k} (step {step})"
+        if tid in self._passed[k]:  # re-reported after a restart: the decision stands
+            return Decision.proceed(self.lease(step + 1), f"{where}: already promoted")
         if len(self._passed[k]) < quota:
             # ties: results identical to this one are interchangeable, so they share the
             # places any of them holds inside the quota
