@@ -68,3 +68,44 @@ def test_pure_helpers() -> None:
     assert from_ray({"CPU": 1.0, "GPU": 1.0, "accelerator_type:A100": 0.001}) == {
         "cpu": 1.0, "gpu:A100": 1.0}
     assert from_ray({"CPU": 0.0}) == {}
+
+
+def test_device_names_ignore_case() -> None:
+    """A GPU's type matches whatever its case: the canonical name has it in capitals (as Ray
+    reports A100), so a price written gpu:a100 charges Ray's gpu:A100, not 0 or the gpu
+    price."""
+    p = rung.Prices({"gpu": 1.0, "gpu:a100": 3.2})
+    assert p.table == {"gpu": 1.0, "gpu:A100": 3.2}
+    assert p.rate({"gpu:A100": 1}) == pytest.approx(3.2)
+    assert p.rate({"GPU:a100": 2}) == pytest.approx(6.4)
+    assert rung.Prices({"gpu:A100": 3.2}) == rung.Prices({"Gpu:A100": 3.2})
+    assert from_ray({"GPU": 1.0, "accelerator_type:a100": 0.001}) == {"gpu:A100": 1.0}
+    with pytest.raises(ConfigError) as e:
+        rung.Prices({"gpu:a100": 3.0, "gpu:A100": 3.2})
+    assert str(e.value) == "prices.gpu:A100: device 'gpu:A100' given twice"
+
+
+def test_a_lower_case_price_charges_the_reported_gpu() -> None:
+    """The audit's case: prices say gpu:a100, the executor reports gpu:A100 (a simulated one
+    here, as Ray does); Budget(max_cost=1) is spent at 3.2 per hour and the ledger agrees."""
+    from rung.executors.simulated import SimulatedExecutor
+
+    class Bench:
+        max_step = 3
+
+        def evaluate(self, params: dict[str, float], step: int) -> tuple[dict[str, float],
+                                                                         float]:
+            return {"loss": params["x"] + 1.0 / step}, 60.0
+
+    study = rung.Study.create(
+        "a", {"x": rung.Float(0.0, 1.0)}, objective="loss", searcher="random",
+        scheduler="fifo", max_step=3, budget=rung.Budget(max_cost=1.0, max_steps=500),
+        prices={"gpu:a100": 3.2})
+    ex = SimulatedExecutor(Bench(), 2, resources_per_trial={"gpu:A100": 1})
+    study.run(lambda ctx: None, executor=ex, progress=False)
+    spent = study.engine.meter.cost
+    assert 1.0 <= spent <= 1.0 + 2 * 60.0 / 3600 * 3.2 + 1e-9  # max_cost ended it
+    assert study.engine.history.steps_consumed < 500
+    led = study.ledger()
+    assert led.total.cost == pytest.approx(3.2 * led.total.gpu_hours, rel=1e-9)
+    assert led.devices["gpu:A100"] == pytest.approx(led.total.gpu_hours, rel=1e-9)

@@ -4,7 +4,9 @@
 directly (``rung.core`` imports nothing above it) to enforce ``Budget.max_cost`` and
 ``Budget.max_gpu_hours``.
 
-Devices are named ``"cpu"``, ``"gpu"`` and ``"gpu:<TYPE>"`` (``"gpu:A100"``). A price is money
+Devices are named ``"cpu"``, ``"gpu"`` and ``"gpu:<TYPE>"`` (``"gpu:A100"``), compared without
+regard to case: the canonical name is in lower case but for a GPU's type, which is in capitals
+(``"GPU:a100"`` is ``"gpu:A100"``, as Ray reports the type ``A100``). A price is money
 per device-hour. Resources are devices held by one running trial (``{"cpu": 4, "gpu:A100":
 1}``; fractions allowed). Rules, documented in docs/cost.md:
 
@@ -31,15 +33,17 @@ _ALIASES = {"cpu": "cpu", "gpu": "gpu", "num_cpus": "cpu", "num_gpus": "gpu"}
 
 
 def device_key(key: str, where: str) -> str:
-    """The canonical device name of ``key`` (``"CPU"`` -> ``"cpu"``, ``"gpu:A100"`` stays):
-    raises ``ConfigError(key=f"{where}.{key}")`` for anything that is not a device."""
+    """The canonical device name of ``key`` (``"CPU"`` -> ``"cpu"``, ``"gpu:a100"`` ->
+    ``"gpu:A100"``: a GPU's type in capitals, so that a price matches whatever case the type is
+    written or reported in): raises ``ConfigError(key=f"{where}.{key}")`` for anything that is
+    not a device."""
     if isinstance(key, str):
         alias = _ALIASES.get(key.lower())
         if alias is not None:
             return alias
         kind, sep, typ = key.partition(":")
         if sep and kind.lower() == "gpu" and typ.strip() == typ and typ:
-            return f"gpu:{typ}"
+            return f"gpu:{typ.upper()}"
     raise ConfigError(
         key=f"{where}.{key}",
         message="unknown device (use 'cpu', 'gpu' or 'gpu:<TYPE>', e.g. 'gpu:A100')",
@@ -127,7 +131,7 @@ def from_ray(resources: Mapping[str, float]) -> dict[str, float]:
     if gpu > 0:
         typ = next((k.split(":", 1)[1] for k in resources
                     if k.startswith("accelerator_type:") and k.split(":", 1)[1]), None)
-        out["gpu" if typ is None else f"gpu:{typ}"] = gpu
+        out["gpu" if typ is None else f"gpu:{typ.upper()}"] = gpu
     return out
 
 

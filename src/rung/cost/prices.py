@@ -14,6 +14,11 @@ class Prices:
     ``Prices({"cpu": 0.04, "gpu": 2.0, "gpu:A100": 3.2})``. The currency is whatever the
     numbers are in; rung never converts. Rules (see docs/cost.md):
 
+    - device names are compared without regard to case: ``"gpu:a100"`` prices the GPU Ray
+      reports as ``A100``. The table keeps canonical names (``"cpu"``, ``"gpu"``, a GPU's type
+      in capitals: ``"gpu:A100"``), and one device given twice (``"gpu:a100"`` and
+      ``"gpu:A100"``) is refused;
+
     - a typed GPU without its own price (``"gpu:T4"`` above) is charged at the ``"gpu"`` price;
     - a device with no price at all costs nothing (``Prices({"gpu:A100": 3.2})`` charges a
       trial's CPUs nothing: price only what you pay for separately); its device-hours are still
