@@ -96,9 +96,12 @@ class TrialEnded:
 class CapacityChanged:
     """The number of trials the executor can run at once. ``new_session`` marks the first event
     of a driver session (a fresh run or a resume): time spent between sessions is not counted
-    against ``Budget.max_time``. ``resources``: the devices each trial holds from now on, as
-    the executor allocates them (``{"cpu": 1, "gpu:A100": 1}``; ``None``: the executor does
-    not say, and the study's ``resources_per_trial`` or one CPU applies)."""
+    against ``Budget.max_time``. ``resources``: the devices each trial launched from now on
+    holds, as the executor allocates them (``{"cpu": 1, "gpu:A100": 1}``). ``None``: the
+    executor does not say, and what applied before still applies: the resources of the
+    study's last ``CapacityChanged`` that gave them, in this session or an earlier one (also
+    across a ``new_session``), else the study's ``resources_per_trial``, else one CPU. The
+    engine's meter and the ledger (``rung.cost.ledger``) both read it so."""
 
     capacity: int
     time: float
