@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
 from clihelp import sim_spec, write_spec
 
 from rung.cli.main import main
+from rung.core.events import StopSearch
 from rung.core.records import StudySpec
 from rung.cost.ledger import ledger
 from rung.storage import SQLiteJournal
@@ -207,3 +208,43 @@ def test_a_value_stop_rule_that_can_never_stop_exits_2(
         "improvement's worth against the mean cost of a trial, and a trial holding cpu=1 (no "
         f"resources_per_trial: one CPU) costs nothing under prices {prices}"]
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_search_the_stop_rule_ended_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``rung run`` ends with the rule's journaled reason, not a plain 'done', and ``rung
+    show`` gives it on the budget line instead of '(spent)'. (A threshold far above branin's
+    range stops at min_trials.)"""
+    monkeypatch.chdir(tmp_path)
+    write_spec(tmp_path, sim_spec().replace(
+        "budget: {n_trials: 30}",
+        "budget: {n_trials: 30, stop: {name: auto, params: {min_trials: 12, "
+        "threshold: 1000000}}}"))
+    assert main(["run", "spec.yaml", "--no-live"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    with SQLiteJournal(tmp_path / "runs" / "sim.db", readonly=True) as j:
+        notes = [r for r in j.read("sim") if isinstance(r, StopSearch)]
+    assert len(notes) == 1
+    reason = notes[0].reason
+    assert reason.startswith("regret bound ") and " <= threshold 1e+06 after " in reason
+    done = next(ln for ln in out if ln.startswith("rung: sim "))
+    assert done.startswith(f"rung: sim stopped by the stop rule ({reason}): best loss=")
+    assert main(["show", "sim"]) == 0
+    budget = next(ln for ln in capsys.readouterr().out.splitlines()
+                  if ln.startswith("  budget "))
+    assert budget.endswith(f"   (stopped by the stop rule: {reason})")
+
+
+def test_a_search_its_budget_ended_is_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_spec(tmp_path, sim_spec(n_trials=5))
+    assert main(["run", "spec.yaml", "--no-live"]) == 0
+    assert next(ln for ln in capsys.readouterr().out.splitlines()
+                if ln.startswith("rung: sim ")).startswith("rung: sim done: best loss=")
+    assert main(["show", "sim"]) == 0
+    budget = next(ln for ln in capsys.readouterr().out.splitlines()
+                  if ln.startswith("  budget "))
+    assert budget == "  budget     n_trials=5   (spent)"

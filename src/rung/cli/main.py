@@ -311,7 +311,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 def _drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace) -> int:
     from rung.cli.progress import Progress
-    from rung.cli.report import best_line, fmt_params
+    from rung.cli.report import best_line, ended, fmt_params
     from rung.cli.spec import load_benchmark
     from rung.cli.spec_tracking import tracking_callbacks
 
@@ -339,7 +339,7 @@ def _drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace) -> int:
         study.close()
         raise CLIError(f"{e}\n(the journal is intact; resume with: {resume_cmd})", 1) from None
     best = study.best_trial
-    print(f"rung: {spec.name} done: {best_line(study)}", flush=True)
+    print(f"rung: {spec.name} {ended(study)}: {best_line(study)}", flush=True)
     if best is not None:
         print(f"rung: best params: {fmt_params(best.params)}", flush=True)
     print(f"rung: inspect it with: rung show {spec.name}{_storage_flag(spec.storage, spec.name)}",

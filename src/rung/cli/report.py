@@ -235,6 +235,13 @@ def issue18_lines(study: Study) -> list[str]:
     return out
 
 
+def ended(study: Study) -> str:
+    """How the study's search ended, for ``rung run``'s last line: ``"done"``, or ``"stopped
+    by the stop rule (<its journaled reason>)"`` when ``Budget.stop`` ended it."""
+    reason = study.engine.stopped
+    return "done" if reason is None else f"stopped by the stop rule ({reason.reason})"
+
+
 def show_text(study: Study, where: str, top: int = 10) -> str:
     """Everything ``rung show`` prints."""
     spec = study.spec
@@ -254,8 +261,7 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
         f"  searcher   {srch_txt}",
         f"  scheduler  {sched_txt}",
         *issue18_lines(study),
-        f"  budget     {budget or 'none'}   "
-        f"({'spent' if not s['budget_left'] else 'not spent'})",
+        f"  budget     {budget or 'none'}   ({_budget_state(s)})",
         f"  trials     {s['trials']}: {fmt_counts(c)}",
         f"  work       {s['results']} results, {s['steps_consumed']} steps, "
         f"{fmt_duration(s['elapsed'])} of driver time, {s['checkpoints']} checkpoints kept",
@@ -298,6 +304,14 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
         lines.append("diagnostics")
         lines.append(diag)
     return "\n".join(lines)
+
+
+def _budget_state(summary: Mapping[str, Any]) -> str:
+    """``spent`` / ``not spent``, or the stop rule's journaled reason when it ended the
+    search."""
+    if summary["stopped"] is not None:
+        return f"stopped by the stop rule: {summary['stopped']}"
+    return "spent" if not summary["budget_left"] else "not spent"
 
 
 def failure_lines(failed: list[Trial], kinds: int = 10, ids: int = 5) -> list[str]:
