@@ -208,6 +208,28 @@ def run_cell(task: str, seed: int, n_trials: int, replay: str) -> dict[str, Any]
     return cell
 
 
+def add_scaled(cells: list[dict[str, Any]], scales: list[float], n_trials: int) -> None:
+    """Each cell's outcome for ``StopRule(noise_scale=s)`` (method ``rung@s``): the default
+    rule stopping only once the bound is below ``s`` binomial errors, on the cell's stored
+    trajectory (rebuilt from its rows; ``run_rule`` checks the search follows it)."""
+    t0 = time.time()
+    for c in cells:
+        ref = load(c["task"], "nearest")  # read by row only
+        traj = [{"row": r, "curve": [float(v) for v in ref.values[r]],
+                 "seconds": [float(x) for x in ref.seconds[r]],
+                 "final": float(ref.values[r, -1])} for r in c["traj_rows"]]
+        for sc in scales:
+            key = f"rung@{sc:g}"
+            if key in c:
+                continue
+            c[key], c[key + "_evidence"] = run_rule(c["task"], c.get("replay", "nearest"),
+                                                    c["seed"], n_trials, traj,
+                                                    rung.StopRule(noise_scale=sc))
+            print(f"{c['task']} seed {c['seed']} {key}: {c[key]['trials']:.0f} trials, saved "
+                  f"{100 * c[key]['saving']:.0f}%, regret {c[key]['regret']:.4f} "
+                  f"[{time.time() - t0:.0f} s]", flush=True)
+
+
 def add_peers(cells: list[dict[str, Any]], stops: dict[str, dict[str, int | None]]) -> None:
     """Each cell's Optuna outcomes from ``stops`` (trials run per key and variant)."""
     for c in cells:
@@ -306,7 +328,11 @@ def report(cells: list[dict[str, Any]], n_trials: int) -> str:
 
     rows: list[list[object]] = []
     notes: list[str] = []
-    summary: dict[str, list[tuple[float, float, float]]] = {m: [] for m in METHODS}
+    scaled = sorted({k for c in cells for k in c
+                     if k.startswith("rung@") and not k.endswith("_evidence")},
+                    key=lambda k: -float(k[5:]))
+    methods = (*METHODS[:2], *scaled, *METHODS[2:])
+    summary: dict[str, list[tuple[float, float, float]]] = {m: [] for m in methods}
     for task in dict.fromkeys(c["task"] for c in cells):
         cs = [c for c in cells if c["task"] == task]
         n = cs[0]["n_val"]
@@ -319,7 +345,7 @@ def report(cells: list[dict[str, Any]], n_trials: int) -> str:
             f"regret is {med_full * n:.1f} examples (median; quartiles {q1:.1f} to {q3:.1f}, "
             f"range {min(full_r) * n:.0f} to {max(full_r) * n:.0f} over seeds), so 10% more "
             f"regret is {0.1 * med_full * n:.2f} examples" + replay_note(cs))
-        for m in METHODS:
+        for m in methods:
             got = [(c[m], c["full"]) for c in cs if m in c]
             if not got:
                 continue
@@ -383,9 +409,19 @@ def main() -> None:
                     "rule kept from stopping), nothing else")
     ap.add_argument("--jobs", type=int, default=2, help="processes for Optuna's Terminator")
     ap.add_argument("--wall", default="", help="with --report-only: the runs' wall time")
+    ap.add_argument("--scales", type=float, nargs="+", default=None,
+                    help="add StopRule(noise_scale=s) for each s (rows rung@s) to the stored "
+                         "cells of --out, then report")
     ap.add_argument("--notes", type=Path, default=None,
                     help="with --write: a markdown file appended to the section (the reading)")
     args = ap.parse_args()
+    if args.scales:
+        logging.getLogger("rung").setLevel(logging.ERROR)
+        cells = json.loads(args.out.read_text())
+        add_scaled(cells, args.scales, args.trials)
+        args.out.write_text(json.dumps(cells, indent=1))
+        print(report(cells, args.trials))
+        return
     if args.report_only:
         cells = json.loads(args.out.read_text())
         if any(m not in c for c in cells for m in (*PEER_METHODS, "hindsight")):
