@@ -319,10 +319,56 @@ def report(records: list[dict[str, Any]], write: bool) -> str:
         "plan's is against the best pilot curve (fitted, at max_step), the actual one "
         "against the table's best row."
     )
-    body = "\n\n".join([setup, *lines, table(headers, rows)])
+    bigger = pilot_size_lines(records)
+    body = "\n\n".join([setup, *lines, *bigger, table(headers, rows)])
     if write:
         write_section("bench_plan", body)
     return body
+
+
+def pilot_size_lines(records: list[dict[str, Any]], other: Path | None = None) -> list[str]:
+    """The same cells with a larger pilot (``results/plan-pilot60``, written by ``--pilot-trials
+    60 --out``), paired with ``records`` by (task, method, workers, pilot seed): the median
+    error of each, by workers, and a Wilcoxon signed-rank p on the paired absolute errors."""
+    other = other or HERE / "results" / "plan-pilot60"
+    big = [json.loads(ln) for f in sorted(other.glob("*.jsonl"))
+           for ln in f.read_text().splitlines() if ln] if other.is_dir() else []
+    if not big:
+        return []
+    from scipy.stats import wilcoxon
+
+    mine = {(r["task"], r["method"], r["workers"], r["pilot"]): r for r in records}
+    pairs = [(mine[k], r) for r in big
+             if (k := (r["task"], r["method"], r["workers"], r["pilot"])) in mine
+             and mine[k]["act_walls"] == r["act_walls"]]  # the same actual runs
+    if not pairs:
+        return []
+    n_small, n_big = pairs[0][0]["pilot_trials"], pairs[0][1]["pilot_trials"]
+    cells = sorted({(a["task"], a["method"]) for a, _ in pairs})
+
+    def part(sel: list[tuple[dict[str, Any], dict[str, Any]]]) -> str:
+        a = [_err(x, "wall") for x, _ in sel]
+        b = [_err(y, "wall") for _, y in sel]
+        differ = any(x != y for x, y in zip(a, b, strict=True))
+        p = wilcoxon(a, b).pvalue if len(sel) > 1 and differ else 1.0
+        return (f"{_pct(float(np.median(a)))} -> {_pct(float(np.median(b)))} "
+                f"(p = {p:.2g}, {len(sel)} pairs)")
+
+    by_w = "; ".join(f"{w} worker{'s' if w > 1 else ''} " + part([q for q in pairs if q[0]["workers"] == w])
+                     for w in WORKERS if any(q[0]["workers"] == w for q in pairs))
+    by_m = "; ".join(f"{m} " + part([q for q in pairs if q[0]["method"] == m])
+                     for m in sorted({a["method"] for a, _ in pairs}))
+    within = 100 * np.mean([_err(y, "wall") <= 0.15 for _, y in pairs])
+    return [
+        f"Pilot size: the same cells planned from a {n_big}-trial pilot "
+        f"({100 * n_big / pairs[0][1]['trials']:.0f}% of the study; `--pilot-trials {n_big} "
+        f"--out results/plan-pilot{n_big}`) instead of {n_small}, paired by pilot seed (the "
+        f"same actual runs; {len(cells)} (task, method) cells: "
+        + ", ".join(f"{t} {m}" for t, m in cells) + "). Median error of the predicted "
+        f"wall-clock, {n_small} -> {n_big} trials (Wilcoxon signed-rank p): overall "
+        + part(pairs) + f"; {by_w}; by method: {by_m}. Share within 15% with the larger "
+        f"pilot: {within:.0f}%."
+    ]
 
 
 #: the reading of the last full run (written after it; the numbers above are recomputed)
@@ -399,8 +445,13 @@ READING: list[str] = [
     "error 35.7% -> 31.2% (better in 60% of predictions, p = 0.019), 64 workers 39.1% -> "
     "27.5% (p = 0.034), but median 19.2% -> 20.6% (8 workers 16.6% -> 20.8%); tpe+asha (4 "
     "pilots): 28.6% -> 35.0% (p = 0.47); both ASHA methods together 22.6% -> 23.3% (mean "
-    "35.3% -> 33.5%, p = 0.16): not adopted. (e) Pilot size: 30 trials, 15% of the planned 200, kept; floor (1) shrinks only as the "
-    "square root of the pilot size.",
+    "35.3% -> 33.5%, p = 0.16): not adopted. (e) Pilot size: 30 trials, 15% of the planned 200, kept. A pilot twice "
+    "as large (60 trials, the Pilot size paragraph below: 4 pilots x 4 tables, random+fifo "
+    "and random+asha) helps where floor (1) is the error, random+fifo (13.6% -> 8.9%), and "
+    "not where the plan's model of the scheduler is: random+asha 16.5% -> 22.6% (p = 0.14), "
+    "64 workers 28.5% -> 35.8%. So the error left with ASHA is not the pilot's sample but how "
+    "the plan's curves and costs decide promotions ((2) above); a bigger pilot is no remedy "
+    "for it, and the 15% goal is not a matter of pilot size.",
     "Runs (`--no-write` into results/plan, then `--report`): `OMP_NUM_THREADS=1 nice -n 10 "
     "python benchmarks/bench_plan.py --tasks hgb-german hgb-magic hgb-ring mlp-mnist1d "
     "--methods M --pilots P --plan-seeds R --seeds 20` with (M, P, R) = (random+asha, 8, 20), "
