@@ -10,9 +10,10 @@ Both are checked by ``StudySpec`` (``rung.core.pricing``); errors name the key u
 (``spec.prices.tpu: unknown device ...``). A spec whose trials run on an executor that reports
 no devices (``local``, ``simulated``: a trial holds ``resources_per_trial``, else one CPU) is
 refused when its ``budget.max_cost`` or ``budget.max_gpu_hours`` could never be spent (nothing
-a trial holds is priced; no trial holds a GPU): such a run would never end by its budget; so is
-a stop rule with ``value`` (money per unit of improvement) when a trial costs nothing: it would
-never stop.
+a trial holds is priced; no trial holds a GPU: ``rung.core.pricing.check_spendable``, the check
+``Study.run`` makes): such a run would never end by its budget; so is a stop rule with ``value``
+(money per unit of improvement) when a trial costs nothing: it would never stop. All before
+anything is written.
 """
 
 from __future__ import annotations
@@ -20,8 +21,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rung.cli.spec_error import SpecError
-from rung.core.pricing import DEFAULT_RESOURCES, check_table, gpus, hourly_rate
+from rung.cli.spec_error import SpecError, wrap
+from rung.core.pricing import (
+    DEFAULT_RESOURCES,
+    check_spendable,
+    check_table,
+    hourly_rate,
+    trial_holds,
+)
 from rung.errors import ConfigError
 
 COST_KEYS = ("prices", "resources_per_trial")
@@ -44,33 +51,28 @@ def cost_fields(top: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_spendable(budget: Any, fields: Mapping[str, Any]) -> None:
-    """Refuse a ``max_cost`` or ``max_gpu_hours`` that what a trial holds never spends. A
-    malformed table or budget is left to ``StudySpec`` and ``Budget``, which name its key."""
+    """Refuse a ``max_cost`` or ``max_gpu_hours`` that what a trial holds never spends
+    (``rung.core.pricing.check_spendable``, keyed ``spec.budget...``), and a stop rule with
+    ``value`` that a trial costing nothing never fires. A malformed table or budget is left to
+    ``StudySpec`` and ``Budget``, which name its key."""
     if not isinstance(budget, Mapping):
         return
     try:
         prices = check_table(fields.get("prices", {}), "prices")
         given = fields.get("resources_per_trial")
-        resources = check_table(DEFAULT_RESOURCES if given is None else given,
-                                "resources_per_trial")
+        given = None if given is None else check_table(given, "resources_per_trial")
     except ConfigError:
         return
-    held = ", ".join(f"{k}={v:g}" for k, v in sorted(resources.items())) or "nothing"
-    whose = "resources_per_trial" if given is not None else "no resources_per_trial: one CPU"
-    if budget.get("max_cost") is not None and prices and hourly_rate(prices, resources) <= 0:
-        raise SpecError("spec.budget.max_cost", f"would never be spent: a trial holds {held} "
-                        f"({whose}) and prices {dict(prices)} charge none of it")
+    wrap(lambda: check_spendable(budget.get("max_cost"), budget.get("max_gpu_hours"), prices,
+                                 given))
     stop = budget.get("stop")
     value = stop["params"].get("value") if isinstance(stop, Mapping) \
         and stop.get("name") == "auto" and isinstance(stop.get("params"), Mapping) else None
-    if value is not None and hourly_rate(prices, resources) <= 0:
+    held = DEFAULT_RESOURCES if given is None else given
+    if value is not None and hourly_rate(prices, held) <= 0:
         raise SpecError("spec.budget.stop.params.value", f"the rule would never stop: it weighs "
                         f"the improvement's worth against the mean cost of a trial, and a trial "
-                        f"holding {held} ({whose}) costs nothing under prices {dict(prices)}")
-    if budget.get("max_gpu_hours") is not None and given is None and not gpus(resources):
-        raise SpecError("spec.budget.max_gpu_hours", f"would never be spent: a trial holds "
-                        f"{held} ({whose}); say what it holds, e.g. resources_per_trial: "
-                        "{gpu: 1}")
+                        f"holding {trial_holds(given)} costs nothing under prices {dict(prices)}")
 
 
 __all__ = ["COST_KEYS", "cost_fields"]

@@ -109,15 +109,24 @@ def check_spendable(
     for an executor that reports no devices, and the CLI before it writes anything."""
     given = resources_per_trial
     resources = DEFAULT_RESOURCES if given is None else given
-    held = ", ".join(f"{k}={v:g}" for k, v in sorted(resources.items())) or "nothing"
-    whose = "resources_per_trial" if given is not None else "no resources_per_trial: one CPU"
+    held = trial_holds(given)
     if max_cost is not None and prices and hourly_rate(prices, resources) <= 0:
         raise ConfigError(key="budget.max_cost", message=f"would never be spent: a trial holds "
-                          f"{held} ({whose}) and prices {dict(prices)} charge none of it")
+                          f"{held} and prices {dict(prices)} charge none of it")
     if max_gpu_hours is not None and given is None and not gpus(resources):
         raise ConfigError(key="budget.max_gpu_hours", message=f"would never be spent: a trial "
-                          f"holds {held} ({whose}); say what it holds, e.g. "
-                          "resources_per_trial: {gpu: 1}")
+                          f"holds {held}; say what it holds, e.g. resources_per_trial: {{gpu: 1}}")
+
+
+def trial_holds(resources_per_trial: Mapping[str, float] | None) -> str:
+    """What a trial holds where no executor says, and why, for a message: ``"cpu=2
+    (resources_per_trial)"``, or ``"cpu=1 (no resources_per_trial: one CPU)"`` when none is
+    given. ``resources_per_trial`` is canonical (see ``check_table``)."""
+    given = resources_per_trial
+    resources = DEFAULT_RESOURCES if given is None else given
+    held = ", ".join(f"{k}={v:g}" for k, v in sorted(resources.items())) or "nothing"
+    whose = "resources_per_trial" if given is not None else "no resources_per_trial: one CPU"
+    return f"{held} ({whose})"
 
 
 def from_ray(resources: Mapping[str, float]) -> dict[str, float]:
@@ -143,4 +152,5 @@ __all__ = [
     "from_ray",
     "gpus",
     "hourly_rate",
+    "trial_holds",
 ]
