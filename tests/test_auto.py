@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import rung
-from rung.auto import choose, is_auto
+from rung.auto import GP_INITIAL, PROBES, choose, is_auto
+from rung.core.events import Record
 from rung.core.records import Budget, ComponentSpec
 from rung.space import Categorical, Float, Int, SearchSpace
 
@@ -80,7 +81,7 @@ def test_is_auto() -> None:
 
 def test_study_create_defaults_to_auto_and_journals_the_reason(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
-    study = rung.Study.create("a", SMALL, max_step=9, budget={"n_trials": 5}, storage=db,
+    study = rung.Study.create("a", SMALL, max_step=9, budget={"n_trials": 20}, storage=db,
                               n_workers=2)
     assert (study.spec.searcher.name, study.spec.scheduler.name) == ("gp", "asha")
     assert study.auto_reason is not None and study.auto_reason.startswith("auto: searcher gp")
@@ -123,3 +124,87 @@ def test_bohb_gets_asynchronous_hyperband_brackets_with_the_first_rung_from_data
     other = choose(SMALL, searcher=ComponentSpec("tpe", {}), scheduler=None, max_step=81,
                    n_objectives=1, n_workers=4, budget=Budget(n_trials=50))
     assert other.scheduler.name == "asha"
+
+
+ASHA_AUTO: dict[str, object] = {"name": "asha", "params": {"reduction_factor": 3, "min_step": "auto"}}
+FIFO_REASON = ("scheduler fifo (max_step 27, {n} trial{s} (<= 8): fifo (asha with its first "
+               "rung chosen from data runs its first 8 trials to max_step as probes: every "
+               "trial would be a probe, nothing can be stopped early))")
+
+
+def test_the_thresholds_are_the_components_own_defaults() -> None:
+    study = rung.Study.create("t", SMALL, searcher="random", scheduler=ASHA_AUTO, max_step=27,
+                              budget={"n_trials": 50})
+    assert study.engine.scheduler.state()["first_rung"]["probes"] == PROBES == 8
+    assert rung.GPSearcher().n_initial == GP_INITIAL == 10
+
+
+@pytest.mark.parametrize("n", [1, 2, 8])
+def test_a_trial_budget_within_the_probes_gets_fifo_and_says_why(n: int) -> None:
+    _, sch, why = pick(SMALL, max_step=27, n_trials=n)
+    assert sch == "fifo"
+    assert why.endswith("; " + FIFO_REASON.format(n=n, s="s" if n != 1 else ""))
+
+
+def test_a_trial_budget_past_the_probes_or_a_budget_of_time_steps_or_cost_keeps_asha() -> None:
+    assert pick(SMALL, max_step=27, n_trials=9)[1] == "asha"
+    for budget in (Budget(max_time=60.0), Budget(max_steps=500), Budget(max_cost=5.0)):
+        c = choose(SMALL, searcher=None, scheduler=None, max_step=27, n_objectives=1,
+                   n_workers=2, budget=budget)
+        assert c.scheduler == ComponentSpec("asha", {"reduction_factor": 3, "min_step": "auto"})
+        assert "Sobol'" not in c.reason
+    # a trial budget together with a time budget: still at most n_trials trials
+    c = choose(SMALL, searcher=None, scheduler=None, max_step=27, n_objectives=1, n_workers=2,
+               budget=Budget(n_trials=4, max_time=60.0))
+    assert c.scheduler.name == "fifo"
+    # one fidelity, several objectives and a named bohb decide before the trial budget does
+    assert "max_step 1 (one fidelity)" in pick(SMALL, max_step=1, n_trials=4)[2]
+    assert pick(SMALL, max_step=27, objectives=2, n_trials=4)[1] == "mo_asha"
+
+
+@pytest.mark.parametrize(("n", "said"), [
+    (1, "with 1 trial only its Sobol' initial design runs"),
+    (10, "with 10 trials only its Sobol' initial design runs"),
+    (11, None), (None, None)])
+def test_gp_within_its_initial_design_is_kept_and_the_reason_says_so(
+    n: int | None, said: str | None
+) -> None:
+    s, _, why = pick(SMALL, max_step=27, n_trials=n)
+    assert s == "gp"
+    head = "auto: searcher gp (2 dimensions, 0 categorical, unconditional: gp"
+    assert why.startswith(head + (f", {said})" if said else ")"))
+    assert ("Sobol'" in why) == (said is not None)
+
+
+class Crossing:
+    """Losses whose order at the early steps is the final order (``sign`` 1) or its reverse
+    (``sign`` -1); trials with larger ``x`` take longer per step (asynchronous finishes)."""
+
+    max_step = 27
+
+    def __init__(self, sign: int) -> None:
+        self.sign = sign
+
+    def evaluate(self, params: dict[str, float], step: int) -> tuple[dict[str, float], float]:
+        x = float(params["x"])
+        return {"loss": x + self.sign * (1 - 2 * x) / step}, 0.5 + x
+
+
+def journal(scheduler: str | dict[str, object], n: int, workers: int, sign: int) -> list[Record]:
+    study = rung.Study.create("d", {"x": Float(0.0, 1.0)}, "loss", searcher="random",
+                              scheduler=scheduler, max_step=27, budget={"n_trials": n}, seed=3)
+    study.simulate(Crossing(sign), n_workers=workers)
+    return study.journal.read("d")
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+@pytest.mark.parametrize("workers", [1, 3])
+def test_asha_with_its_first_rung_from_data_is_fifo_within_the_probes(
+    sign: int, workers: int
+) -> None:
+    """The premise of the rule: with n_trials <= 8, ASHA(min_step="auto") writes FIFO's
+    journal, record for record (every launch, lease, result and end)."""
+    for n in (1, 5, PROBES):
+        assert journal(ASHA_AUTO, n, workers, sign) == journal("fifo", n, workers, sign)
+    if workers == 1:  # one trial more and ASHA judges it: the journals differ
+        assert journal(ASHA_AUTO, PROBES + 1, 1, sign) != journal("fifo", PROBES + 1, 1, sign)

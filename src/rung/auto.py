@@ -18,7 +18,10 @@ Searcher
     a trial budget above 300: ``tpe`` (``bench_searchers``: its cost per suggestion stays flat,
     and it models conditional and categorical parameters natively);
   * otherwise (few continuous or integer dimensions, a modest budget): ``gp``, which is ahead of
-    TPE and of Optuna's GPSampler at 25-100 trials on the ``bench_searchers`` functions.
+    TPE and of Optuna's GPSampler at 25-100 trials on the ``bench_searchers`` functions. With a
+    trial budget of at most its ``n_initial`` (10) trials only its Sobol' initial design runs;
+    the reason says so (the choice is kept: a Sobol' design covers the space more evenly than
+    random draws).
 
 Scheduler
   * ``max_step == 1`` (nothing to stop early): ``fifo``;
@@ -31,6 +34,10 @@ Scheduler
     and by the medians on hgb-german, level on mlp-mnist1d, behind on hgb-satimage by half a
     validation example (p <= 0.003); BOHB on synchronous Hyperband from step 1, the paper's
     schedule, is behind Syne Tune's on the four boosting tables;
+  * a trial budget of at most 8 trials (``n_trials``; a budget in time, steps or cost alone
+    does not count): ``fifo``. ``asha`` with ``min_step="auto"`` runs its first 8 trials (its
+    probes) to ``max_step`` uncut, so with that budget every trial is a probe and nothing can
+    be stopped early: its run is FIFO's, decision for decision (``tests/test_auto.py``);
   * otherwise ``asha`` (stopping variant, eta 3) with ``min_step="auto"``: the first 8 trials
     run to ``max_step`` uncut, and the first rung is the lowest rung step whose values rank
     their complete curves like their final values (Spearman >= 0.7, ties leaving the 1/3
@@ -55,6 +62,11 @@ AUTO = "auto"
 MANY_WORKERS = 64
 MANY_DIMS = 12
 MANY_TRIALS = 300
+ETA = 3
+#: The probes of ``min_step="auto"`` at eta 3 (``2 * eta + 2``, ``rung.schedulers._ladder``).
+PROBES = 2 * ETA + 2
+#: The GP searcher's default ``n_initial`` (its Sobol' initial design).
+GP_INITIAL = 10
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,13 @@ class AutoChoice:
             "scheduler": self.scheduler.to_json(),
             "reason": self.reason,
         }
+
+
+def announcement(name: str, reason: str) -> str:
+    """The line that shows study ``name``'s automatic choice when a run starts (``rung run``
+    and the progress view of ``Study.run`` / ``rung.run`` print it after ``rung: ``):
+    ``<name>: auto: searcher gp (...); scheduler fifo (...)``."""
+    return f"{name}: {reason}"
 
 
 def is_auto(value: object) -> bool:
@@ -108,14 +127,18 @@ def choose_searcher(
     if why:
         return ComponentSpec("tpe", {}), " and ".join(why) + ": tpe"
     size = f"{d} dimension{'s' if d != 1 else ''}"
-    return ComponentSpec("gp", {}), f"{size}, {categorical} categorical, unconditional: gp"
+    why_gp = f"{size}, {categorical} categorical, unconditional: gp"
+    n = budget.n_trials
+    if n is not None and n <= GP_INITIAL:
+        why_gp += f", with {n} trial{'s' if n != 1 else ''} only its Sobol' initial design runs"
+    return ComponentSpec("gp", {}), why_gp
 
 
 def choose_scheduler(
-    max_step: int, n_objectives: int, searcher: str | None = None
+    max_step: int, n_objectives: int, searcher: str | None = None, n_trials: int | None = None
 ) -> tuple[ComponentSpec, str]:
-    """The scheduler ``auto`` picks for ``searcher`` (its name), and why (see the module
-    docstring)."""
+    """The scheduler ``auto`` picks for ``searcher`` (its name) under a budget of ``n_trials``
+    trials (``None``: no trial budget), and why (see the module docstring)."""
     if max_step == 1:
         return ComponentSpec("fifo", {}), "max_step 1 (one fidelity): fifo"
     if n_objectives > 1:
@@ -126,6 +149,13 @@ def choose_scheduler(
             f"max_step {max_step}, searcher bohb: async_hyperband (BOHB's Hyperband brackets, "
             "asynchronous, eta 3, the lowest bracket's first rung chosen from data: 8 trials "
             "run to max_step, then the lowest rung with Spearman >= 0.7 with the final value)",
+        )
+    if n_trials is not None and n_trials <= PROBES:
+        return (
+            ComponentSpec("fifo", {}),
+            f"max_step {max_step}, {n_trials} trial{'s' if n_trials != 1 else ''} (<= {PROBES}): "
+            f"fifo (asha with its first rung chosen from data runs its first {PROBES} trials "
+            "to max_step as probes: every trial would be a probe, nothing can be stopped early)",
         )
     return (
         ComponentSpec("asha", {"reduction_factor": 3, "min_step": "auto"}),
@@ -154,6 +184,7 @@ def choose(
         searcher, why = choose_searcher(space, n_objectives, n_workers, budget)
         parts.append(f"searcher {searcher.name} ({why})")
     if scheduler is None:
-        scheduler, why = choose_scheduler(max_step, n_objectives, searcher.name)
+        scheduler, why = choose_scheduler(max_step, n_objectives, searcher.name,
+                                       budget.n_trials)
         parts.append(f"scheduler {scheduler.name} ({why})")
     return AutoChoice(searcher, scheduler, "auto: " + "; ".join(parts))
