@@ -280,3 +280,80 @@ def test_without_rich_the_view_is_plain_lines_and_says_how_to_get_it(
     assert lines[1].startswith("rung: [") and "p: trials 2/6" in lines[1]
     assert lines[-1].startswith("rung: [") and "trials 6/6" in lines[-1]
     assert lines[2:-1] == [f"rung: {x}" for x in [*FAILURES, SUMMARY]]
+
+
+AUTO_REASON = ("auto: searcher gp (1 dimension, 0 categorical, unconditional: gp, with 3 "
+               "trials only its Sobol' initial design runs); scheduler fifo (max_step 3, 3 trials "
+               "(<= 8): fifo (asha with its first rung chosen from data runs its first 8 trials "
+               "to max_step as probes: every trial would be a probe, nothing can be stopped "
+               "early))")
+
+
+def run_tiny(progress: bool, searcher: str = "auto", scheduler: str = "auto") -> rung.Study:
+    from rung.executors.local import LocalExecutor
+    from rung.testing.executors import scripted_objective
+
+    return rung.run(scripted_objective, {"x": Float(0.0, 1.0)}, max_step=3, n_trials=3,
+                    name="tiny", progress=progress, n_workers=2,
+                    executor=LocalExecutor(n_workers=2, start_method="fork"),
+                    searcher=searcher, scheduler=scheduler)
+
+
+def test_rung_run_with_progress_prints_the_auto_choice_once_as_rung_run_does(
+    no_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    study = run_tiny(progress=True)
+    assert study.auto_reason == AUTO_REASON
+    lines = stderr_lines(capsys)
+    assert lines[0] == f"rung: tiny: {AUTO_REASON}"  # before the first progress line
+    assert sum("auto:" in ln for ln in lines) == 1
+    assert [ln for ln in lines if not ln.startswith("rung: [")] == [
+        f"rung: tiny: {AUTO_REASON}", "rung: study tiny: 3 trials: 3 completed"]
+
+
+def test_rung_run_without_progress_prints_no_auto_choice(
+    no_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    study = run_tiny(progress=False)
+    assert study.auto_reason == AUTO_REASON  # still held (and journaled)
+    assert stderr_lines(capsys) == ["rung: study tiny: 3 trials: 3 completed"]
+
+
+def test_named_components_print_no_auto_line(
+    no_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    study = run_tiny(progress=True, searcher="random", scheduler="fifo")
+    assert study.auto_reason is None
+    lines = stderr_lines(capsys)
+    assert not any("auto" in ln for ln in lines)
+    assert any(ln.startswith("rung: [") for ln in lines)  # progress was on
+    assert [ln for ln in lines if not ln.startswith("rung: [")] == [
+        "rung: study tiny: 3 trials: 3 completed"]
+
+
+def test_the_live_view_shows_the_auto_choice_above_it_once(
+    no_logging: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("rich")
+    tty = Tty()
+    monkeypatch.setattr(sys, "stderr", tty)
+    study = Study.create("p", {"x": Float(0.0, 1.0)}, "loss", max_step=3,
+                         budget={"n_trials": 6}, seed=1)
+    study.simulate(NanAbove(), n_workers=2, progress=True)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", tty.getvalue())
+    assert text.startswith(f"rung: p: {study.auto_reason}\n")
+    assert text.count("auto:") == 1
+
+
+def test_a_reporter_given_prints_no_auto_line_its_owner_decides() -> None:
+    # the CLI hands its own Progress to the run (and prints the choice itself on `rung run`)
+    study = Study.create("p", {"x": Float(0.0, 1.0)}, "loss", max_step=3,
+                         budget={"n_trials": 6}, seed=1)
+    buf = io.StringIO()
+    with Progress(study, stream=buf, live=False, interval=1e9) as view:
+        study.simulate(NanAbove(), n_workers=2, reporter=view)
+    assert "auto:" not in buf.getvalue()
+    buf = io.StringIO()
+    with Progress(study, stream=buf, live=False, interval=1e9, announce=True):
+        pass
+    assert buf.getvalue().splitlines()[0] == f"rung: p: {study.auto_reason}"

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
+from rung.auto import announcement
 from rung.cli.report import (
     STATUS_COLUMNS,
     best_line,
@@ -54,6 +55,10 @@ class Progress(Reporter):
         interval: seconds between plain lines.
         refresh: seconds between live-view redraws.
         logger: the ``Reporter``'s logger (default ``rung.run``).
+        announce: when the view starts, print the study's automatic choice of components and
+            its reason (``study.auto_reason``, worded as ``rung run`` words it) as one line,
+            ``rung: <study>: auto: ...``, to ``stream``; nothing when the study named its
+            components.
     """
 
     def __init__(
@@ -64,9 +69,11 @@ class Progress(Reporter):
         interval: float = 5.0,
         refresh: float = 0.25,
         logger: logging.Logger | None = None,
+        announce: bool = False,
     ) -> None:
         super().__init__(logger)
         self.study = study
+        self.announce = announce
         self.stream = stream if stream is not None else sys.stdout
         self.interval = interval
         self.refresh = refresh
@@ -88,6 +95,8 @@ class Progress(Reporter):
 
     # --- context manager: starts and stops the live view --------------------------------------
     def __enter__(self) -> Progress:
+        if self.announce and self.study.auto_reason is not None:  # above the live view
+            self._print(f"rung: {announcement(self.study.name, self.study.auto_reason)}")
         if self.live:
             from rich.console import Console
             from rich.live import Live
@@ -254,14 +263,17 @@ def wants_progress(progress: bool | None, stream: IO[str] | None = None) -> bool
 def reporting(study: Study, progress: bool | None, reporter: Reporter | None) -> Iterator[Reporter]:
     """The reporter of one ``Study.run`` / ``simulate`` session: ``reporter`` when given (its
     owner starts and stops it), else a ``Progress`` on stderr when ``wants_progress(progress)``
-    (started and stopped here), else a plain ``Reporter`` (failures and the summary only)."""
+    (started and stopped here; it first prints the automatic choice of components, if ``auto``
+    made one, see ``Progress``'s ``announce``), else a plain ``Reporter`` (failures and the
+    summary only)."""
     if reporter is not None:
         yield reporter
         return
     if not wants_progress(progress):
         yield Reporter()
         return
-    with Progress(study, stream=sys.stderr) as view:  # live on a terminal or in a notebook
+    # live on a terminal or in a notebook
+    with Progress(study, stream=sys.stderr, announce=True) as view:
         yield view
 
 

@@ -39,6 +39,7 @@ def run(
     trial_timeout: float | None = None,
     points_to_evaluate: Sequence[Mapping[str, Any]] = (),
     fidelity: Fidelity | Mapping[str, Any] | None = None,
+    progress: bool | None = None,
 ) -> Study:
     """One call: create a study, run it, return it.
 
@@ -46,6 +47,12 @@ def run(
     (not both). ``max_failures``, ``trial_timeout``, ``points_to_evaluate`` (configurations,
     possibly partial, run first, in order) and ``fidelity`` (a ``rung.Fidelity``, which sets
     ``max_step``) are ``Study.create``'s.
+
+    ``progress`` is ``Study.run``'s: the live view (or plain lines) on stderr, by default when
+    stderr is a terminal or this is a notebook. It starts with the line that says which
+    components ``searcher="auto"`` / ``scheduler="auto"`` chose and why
+    (``rung: <name>: auto: searcher gp (...); scheduler fifo (...)``); without progress
+    nothing of it is shown (it stays in ``study.auto_reason`` and the journal).
 
     ``metric`` may be a list (a multi-objective study), with one ``mode`` for all or one per
     metric; ``constraints`` are ``rung.Constraint(metric, "<=" | ">=", bound)``, or as in a
@@ -78,7 +85,7 @@ def run(
         points_to_evaluate=points_to_evaluate,
         fidelity=fidelity,
     )
-    return study.run(objective, executor=executor, n_workers=n_workers)
+    return study.run(objective, executor=executor, n_workers=n_workers, progress=progress)
 
 
 __all__ = ["run"]
