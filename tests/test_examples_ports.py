@@ -10,6 +10,7 @@ from types import ModuleType
 
 import pytest
 
+import rung
 from rung import TrialStatus
 
 PORTS = Path(__file__).resolve().parent.parent / "examples" / "ports"
@@ -54,6 +55,19 @@ def test_ray_tune_bohb(tmp_path: Path) -> None:
     best = study.best_trial
     assert best.value == pytest.approx(m.reward(16, best.params["width"], best.params["height"],
                                                 best.params["activation"]))
+
+
+def test_ray_tune_bohb_default_trials_are_four_hyperband_iterations() -> None:
+    from rung.schedulers.successive_halving import bracket_plan
+
+    m = load("ray_tune_bohb")
+    brackets = [bracket_plan(s, 3, 4, 100, ceil=False)[0][0] for s in (3, 2, 1, 0)]
+    assert brackets == [64, 22, 8, 4]
+    assert m.TRIALS == 4 * sum(brackets) == 392
+    hb = rung.Hyperband(reduction_factor=4)
+    study = rung.Study.create("hb", {"x": rung.Float(0.0, 1.0)}, "loss", searcher="random",
+                              scheduler=hb, max_step=100, budget={"n_trials": m.TRIALS})
+    assert study.engine.scheduler.state()["s_max"] == 3
 
 
 def test_ray_tune_pbt_exploits_and_returns_the_best_member(tmp_path: Path) -> None:
