@@ -29,6 +29,7 @@ from rung.core.records import (
     Outcome,
     StudySpec,
     TrialStatus,
+    constraints_from,
 )
 from rung.core.registry import to_spec
 from rung.cost.prices import Prices
@@ -64,26 +65,6 @@ def _objective(
     raise ConfigError(
         f"objective: expected rung.Objective(metric, mode) or a metric name, got {objective!r}"
     )
-
-
-def _constraints(
-    constraints: Sequence[Constraint | Mapping[str, Any] | str],
-) -> tuple[Constraint, ...]:
-    """``constraints`` read as a spec's are (``rung.cli.spec_study``: ``"metric <= bound"`` /
-    ``"metric >= bound"`` strings, ``{metric, op, bound}`` mappings), ``Constraint`` values
-    kept; errors keyed relative to the study spec (``constraints[0]``), as ``create``'s are."""
-    if not isinstance(constraints, str) and all(isinstance(c, Constraint) for c in constraints):
-        return tuple(constraints)  # type: ignore[arg-type]
-    from rung.cli.spec_error import SpecError
-    from rung.cli.spec_study import _constraints as parse
-
-    items = constraints if isinstance(constraints, str) else [
-        c.to_json() if isinstance(c, Constraint) else c for c in constraints]
-    try:
-        return parse(items)
-    except SpecError as e:  # the parser names the YAML key (spec.constraints[0])
-        raise ConfigError(key=(e.key or "constraints").removeprefix("spec."),
-                          message=e.message) from None
 
 
 def _budget(budget: Budget | Mapping[str, Any] | None) -> Budget:
@@ -200,7 +181,7 @@ class Study(AskTell, StudyViews):
             space=space,
             objective=_objective(objective, mode),  # type: ignore[arg-type]
             objectives=objectives,
-            constraints=_constraints(constraints),
+            constraints=constraints_from(constraints),
             searcher=to_spec("searcher", searcher),
             scheduler=to_spec("scheduler", scheduler),
             max_step=max_step,

@@ -10,18 +10,16 @@ calls these from ``parse_spec``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from rung._validate import check_int
 from rung.auto import AUTO, choose, is_auto
 from rung.cli.spec_cost import cost_fields
-from rung.cli.spec_error import SpecError, as_spec_error, kind_of, wrap
+from rung.cli.spec_error import SpecError, kind_of, wrap
 from rung.core.engine import Engine
-from rung.core.records import Budget, Constraint, StudySpec, objectives_from
+from rung.core.records import Budget, Constraint, StudySpec, constraints_from, objectives_from
 from rung.core.registry import to_spec
-from rung.errors import ConfigError
 from rung.space import SearchSpace
 
 
@@ -112,47 +110,10 @@ def _budget(value: Any) -> Budget:
     return budget
 
 
-_CONSTRAINT_RE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(<=|>=)\s*(\S+)\s*$")
-
-
 def _constraints(value: Any) -> tuple[Constraint, ...]:
-    """``constraints``: a list whose items are ``"metric <= bound"`` / ``"metric >= bound"``
-    strings or ``{metric, op, bound}`` mappings."""
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise SpecError(
-            "spec.constraints",
-            f"must be a list (e.g. [\"latency_ms <= 100\"]), got {kind_of(value)}",
-        )
-    out: list[Constraint] = []
-    for i, item in enumerate(value):
-        key = f"spec.constraints[{i}]"
-        if isinstance(item, str):
-            m = _CONSTRAINT_RE.match(item)
-            if m is None:
-                raise SpecError(
-                    key, f"must read 'metric <= bound' or 'metric >= bound', got {item!r}"
-                )
-            try:
-                bound = float(m.group(3))
-            except ValueError:
-                raise SpecError(f"{key}.bound", f"must be a number, got {m.group(3)!r}") from None
-            item = {"metric": m.group(1), "op": m.group(2), "bound": bound}
-        if not isinstance(item, Mapping):
-            raise SpecError(key, f"must be a string or a mapping, got {kind_of(item)}")
-        for k in item:
-            if k not in ("metric", "op", "bound"):
-                raise SpecError(f"{key}.{k}", "unknown key (known: metric, op, bound)")
-        if "metric" not in item or "bound" not in item:
-            missing = "metric" if "metric" not in item else "bound"
-            raise SpecError(f"{key}.{missing}", "missing")
-        try:
-            out.append(Constraint.from_json(item))
-        except ConfigError as e:  # key "constraints.bound" -> spec.constraints[i].bound
-            field = (e.key or "").removeprefix("constraints")
-            raise SpecError(f"{key}{field}", as_spec_error(e).message) from None
-    return tuple(out)
+    """``constraints`` (``rung.core.records.constraints_from``), keyed under ``spec.``."""
+    constraints: tuple[Constraint, ...] = wrap(lambda: constraints_from(value))
+    return constraints
 
 
 def _component(kind: str, value: Any) -> Any:

@@ -288,6 +288,78 @@ class Constraint:
         return cls(str(d["metric"]), str(d.get("op", "<=")), d.get("bound", 0.0))
 
 
+def _split_constraint(text: str) -> tuple[str, str, str] | None:
+    """``"metric <= bound"`` as ``(metric, op, bound)`` (``bound`` unread), ``None`` if it
+    does not read so: a metric starts with a letter or ``_`` and holds word characters, ``.``
+    and ``-``; the first ``<=`` / ``>=`` is the operator; the bound is one word."""
+    at = [i for i in (text.find("<="), text.find(">=")) if i >= 0]
+    if not at:
+        return None
+    i = min(at)
+    metric, op, bound = text[:i].strip(), text[i:i + 2], text[i + 2:].strip()
+    if not metric or not (metric[0] == "_" or (metric[0].isascii() and metric[0].isalpha())):
+        return None
+    if not all(c.isalnum() or c in "_.-" for c in metric) or not bound \
+            or any(c.isspace() for c in bound):
+        return None
+    return metric, op, bound
+
+
+def constraints_from(items: Any) -> tuple[Constraint, ...]:
+    """Constraints from a study's ``constraints``: a list (or tuple) whose items are
+    ``"metric <= bound"`` / ``"metric >= bound"`` strings, ``{metric, op, bound}`` mappings
+    (``metric`` and ``bound`` required) or ``Constraint`` values (kept); ``None`` is none.
+    Raises ``ConfigError`` keyed relative to the study spec (``constraints``,
+    ``constraints[1]``, ``constraints[1].bound``), as a YAML spec's are under ``spec.``."""
+    if items is None:
+        return ()
+    if isinstance(items, str | bytes) or not isinstance(items, Sequence):
+        raise ConfigError(key="constraints", message="must be a list (e.g. [\"latency_ms <= "
+                          f"100\"]), got {_kind_of(items)}")
+    out: list[Constraint] = []
+    for i, item in enumerate(items):
+        key = f"constraints[{i}]"
+        if isinstance(item, Constraint):
+            out.append(item)
+            continue
+        if isinstance(item, str):
+            parts = _split_constraint(item)
+            if parts is None:
+                raise ConfigError(key=key, message="must read 'metric <= bound' or 'metric >= "
+                                  f"bound', got {item!r}")
+            metric, op, text = parts
+            try:
+                bound = float(text)
+            except ValueError:
+                raise ConfigError(key=f"{key}.bound",
+                                  message=f"must be a number, got {text!r}") from None
+            item = {"metric": metric, "op": op, "bound": bound}
+        if not isinstance(item, Mapping):
+            raise ConfigError(key=key, message=f"must be a string or a mapping, got "
+                              f"{_kind_of(item)}")
+        for k in item:
+            if k not in ("metric", "op", "bound"):
+                raise ConfigError(key=f"{key}.{k}", message="unknown key (known: metric, op, "
+                                  "bound)")
+        if "metric" not in item or "bound" not in item:
+            raise ConfigError(key=f"{key}.{'metric' if 'metric' not in item else 'bound'}",
+                              message="missing")
+        try:
+            out.append(Constraint.from_json(item))
+        except ConfigError as e:  # keyed constraints.bound: name the item
+            field_ = (e.key or "").removeprefix("constraints")
+            raise ConfigError(key=f"{key}{field_}", message=e.message) from None
+    return tuple(out)
+
+
+def _kind_of(v: Any) -> str:
+    """What kind of value ``v`` is, in a spec's words (``"a mapping"``, ``"an integer"``)."""
+    if v is None:
+        return "nothing"
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
+            int: "an integer", float: "a number"}.get(type(v), type(v).__name__)
+
+
 @record
 class ComponentSpec:
     """A searcher or scheduler persisted as a plain value: registry name and constructor params."""
