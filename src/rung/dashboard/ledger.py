@@ -3,28 +3,17 @@
 
 The fold reads the journal read-only on each request, like ``rung ledger``; it is cached by the
 number of records, so a page polling an idle study costs one count. Non-finite numbers (the
-first improvement's cost per unit) are sent as ``null``.
+first improvement's cost per unit) are sent as ``null`` (``Ledger.to_json``).
 """
 
 from __future__ import annotations
 
-import math
 import threading
 from pathlib import Path
 from typing import Any
 
 _CACHE: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
 _LOCK = threading.Lock()
-
-
-def _finite(x: Any) -> Any:
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_finite(v) for v in x]
-    return x
 
 
 def ledger_view(path: Path, name: str) -> dict[str, Any]:
@@ -41,7 +30,7 @@ def ledger_view(path: Path, name: str) -> dict[str, Any]:
             if hit is not None and hit[0] == len(records):
                 return hit[1]
         spec = StudySpec.from_json(journal.load_study(name))
-    out: dict[str, Any] = _finite(ledger(spec, records).to_json())
+    out: dict[str, Any] = ledger(spec, records).to_json()
     out["name"] = name
     with _LOCK:
         _CACHE[key] = (len(records), out)
