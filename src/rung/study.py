@@ -67,6 +67,16 @@ def _objective(
     )
 
 
+def _check_given_resources(spec: StudySpec) -> None:
+    """Refuse a new study whose ``resources_per_trial`` would never spend its ``max_cost`` /
+    ``max_gpu_hours`` (``rung.core.pricing.check_spendable``), before its journal is opened.
+    Not checked when a stored spec is read back (``load``); ``run`` / ``simulate`` check
+    again for an executor that does not say what a trial holds."""
+    if spec.resources_per_trial is not None:
+        check_spendable(spec.budget.max_cost, spec.budget.max_gpu_hours, spec.prices,
+                        spec.resources_per_trial)
+
+
 def _budget(budget: Budget | Mapping[str, Any] | None) -> Budget:
     if budget is None:
         return Budget()
@@ -143,7 +153,11 @@ class Study(AskTell, StudyViews):
 
         ``prices`` (``rung.Prices``: money per device-hour) and ``resources_per_trial`` (the
         devices a trial holds when the executor does not say; default one CPU) are the cost
-        model of ``Budget(max_cost=..., max_gpu_hours=...)`` and ``ledger()``.
+        model of ``Budget(max_cost=..., max_gpu_hours=...)`` and ``ledger()``. Given
+        ``resources_per_trial`` that would never spend the budget (nothing it holds is priced,
+        or it holds no GPU for ``max_gpu_hours``) are refused (``ConfigError`` naming
+        ``budget.max_cost`` / ``budget.max_gpu_hours``); without them, ``run`` / ``simulate``
+        check for an executor that does not say what a trial holds.
 
         ``fidelity`` (``rung.Fidelity``) maps steps to the user's resource values and sets
         ``max_step``; ``points_to_evaluate`` are configurations (possibly partial) launched
@@ -197,6 +211,7 @@ class Study(AskTell, StudyViews):
             spec = dataclasses.replace(spec, fidelity=fidelity, define_by_run=define_by_run,
                                        points_to_evaluate=tuple(points_to_evaluate))
         engine = Engine.from_spec(spec)  # binds components: catches bad params now
+        _check_given_resources(spec)
         journal = open_journal(storage)
         if name in journal.list_studies():
             if load_if_exists:
@@ -227,6 +242,7 @@ class Study(AskTell, StudyViews):
         study exists."""
         exit_if_reimported()
         engine = Engine.from_spec(spec)
+        _check_given_resources(spec)
         journal = open_journal(storage)
         stored = {**spec.to_json(), **(extra or {})}
         if auto is not None:

@@ -1,6 +1,6 @@
 """A ``max_cost`` / ``max_gpu_hours`` the trials would never spend is refused from the Python
 API as from a spec (``rung.core.pricing.check_spendable``, one check and one message): by
-``StudySpec`` when ``resources_per_trial`` is given, else by ``Study.run`` / ``simulate`` on an
+``Study.create`` when ``resources_per_trial`` is given, and by ``Study.run`` / ``simulate`` on an
 executor that does not say what a trial holds. One line naming the key, nothing written."""
 
 from __future__ import annotations

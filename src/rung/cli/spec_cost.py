@@ -45,7 +45,9 @@ def cost_fields(top: Mapping[str, Any]) -> dict[str, Any]:
             raise SpecError(f"spec.{key}", "must be a mapping of device to number "
                             f"(cpu, gpu, gpu:<TYPE>), got {type(value).__name__}")
         out[key] = dict(value)
-    if top.get("executor") != "ray":  # Ray reports what a trial holds; the others do not
+    # Ray reports what a trial holds (what its actor reserves: resources_per_trial when given,
+    # which Study.from_spec checks too); the other executors report nothing
+    if top.get("executor") != "ray" or out.get("resources_per_trial") is not None:
         _check_spendable(top.get("budget"), out)
     return out
 

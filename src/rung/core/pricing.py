@@ -97,23 +97,24 @@ def check_spendable(
     prices: Mapping[str, float],
     resources_per_trial: Mapping[str, float] | None,
 ) -> None:
-    """Refuse a budget that trials would never spend where no executor says what a trial holds
-    (``local``; ``simulated`` without its own resources): a trial then holds the study's
-    ``resources_per_trial`` (canonical, see ``check_table``), else one CPU, and a run bounded
-    by the budget alone would never end.
+    """Refuse a budget that trials would never spend where a trial holds the study's
+    ``resources_per_trial`` (canonical, see ``check_table``), else one CPU: no executor says
+    otherwise (``local``; ``simulated`` without its own resources), or the study says what a
+    trial holds. A run bounded by the budget alone would never end.
 
     Raises ``ConfigError`` keyed ``budget.max_cost`` when ``prices`` (canonical, non-empty:
     an empty table is ``StudySpec``'s to refuse) charge nothing a trial holds, and
-    ``budget.max_gpu_hours`` when no ``resources_per_trial`` is given (one CPU holds no GPU).
-    ``StudySpec`` calls it when ``resources_per_trial`` is given, ``Study.run`` / ``simulate``
-    for an executor that reports no devices, and the CLI before it writes anything."""
+    ``budget.max_gpu_hours`` when a trial holds no GPU. Called where a study is created with
+    ``resources_per_trial`` (``Study.create`` / ``from_spec``), by ``Study.run`` / ``simulate``
+    for an executor that reports no devices, and by the CLI before it writes anything; never
+    where a stored spec is read back (a journal written before this rule still loads)."""
     given = resources_per_trial
     resources = DEFAULT_RESOURCES if given is None else given
     held = trial_holds(given)
     if max_cost is not None and prices and hourly_rate(prices, resources) <= 0:
         raise ConfigError(key="budget.max_cost", message=f"would never be spent: a trial holds "
                           f"{held} and prices {dict(prices)} charge none of it")
-    if max_gpu_hours is not None and given is None and not gpus(resources):
+    if max_gpu_hours is not None and not gpus(resources):
         raise ConfigError(key="budget.max_gpu_hours", message=f"would never be spent: a trial "
                           f"holds {held}; say what it holds, e.g. resources_per_trial: {{gpu: 1}}")
 

@@ -19,7 +19,7 @@ from rung._validate import (
 )
 from rung.core.budget import Budget as Budget  # re-exported: Budget lived here
 from rung.core.frozen import record
-from rung.core.pricing import check_spendable, check_table, gpus
+from rung.core.pricing import check_table
 from rung.core.spec_extras import check_extensions, extensions_from_json, extensions_json
 from rung.core.versions import Versions, current
 from rung.errors import ConfigError
@@ -395,9 +395,9 @@ class StudySpec:
 
     ``prices`` (money per device-hour, see ``rung.Prices``) and ``resources_per_trial`` (the
     devices one trial holds, used when the executor does not say; default one CPU) make the
-    cost model; both are written to JSON only when set. A ``budget.max_cost`` that the
-    given ``resources_per_trial`` would never spend at these prices is refused
-    (``rung.core.pricing.check_spendable``).
+    cost model; both are written to JSON only when set. A budget the trials would never spend
+    (``rung.core.pricing.check_spendable``) is refused where a study is created or run, not
+    here: a stored spec must read back whatever rules came later.
 
     ``written_by`` is the code that wrote the journal (``rung.core.versions``): set when the spec
     is read from one (``LEGACY`` if the journal predates version records), ``None`` for a new
@@ -456,17 +456,10 @@ class StudySpec:
         if self.resources_per_trial is not None:
             object.__setattr__(self, "resources_per_trial",
                                check_table(self.resources_per_trial, "resources_per_trial"))
-        res = self.resources_per_trial
-        if self.budget.max_gpu_hours is not None and res is not None and not gpus(res):
-            raise ConfigError(key="budget.max_gpu_hours", message="the trials hold no GPU "
-                              f"(resources_per_trial={dict(res)}): the budget would never be "
-                              "spent")
         if self.budget.max_cost is not None and not self.prices:
             raise ConfigError(key="budget.max_cost", message="needs prices (money per "
                               "device-hour, e.g. prices={'cpu': 0.04}): without them nothing "
                               "costs money")
-        if res is not None:  # else the executor says, or one CPU: Study.run / simulate check
-            check_spendable(self.budget.max_cost, self.budget.max_gpu_hours, self.prices, res)
 
     def versions(self) -> Versions:
         """``written_by`` for a spec read from a journal; the running code's versions of its
