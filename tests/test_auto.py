@@ -117,9 +117,15 @@ def test_bohb_gets_asynchronous_hyperband_brackets_with_the_first_rung_from_data
                   n_objectives=1, n_workers=4, budget=Budget(n_trials=5)).scheduler.name == "fifo"
     # the same through Study.create with a searcher instance
     study = rung.Study.create("bohb", SMALL, searcher=rung.BOHBSearcher(), max_step=27,
-                              budget={"n_trials": 5}, n_workers=2)
+                              budget={"n_trials": 9}, n_workers=2)
     assert study.spec.scheduler.name == "async_hyperband"
     assert study.spec.scheduler.params["min_step"] == "auto"
+    # a budget of at most 8 trials: every trial would be a probe, so fifo, and it says so
+    study = rung.Study.create("bohb8", SMALL, searcher=rung.BOHBSearcher(), max_step=27,
+                              budget={"n_trials": 8}, n_workers=2)
+    assert study.spec.scheduler.name == "fifo"
+    assert ("fifo (async_hyperband with its first rung chosen from data runs its first 8 "
+            "trials to max_step as probes") in (study.auto_reason or "")
     # any other named searcher keeps ASHA
     other = choose(SMALL, searcher=ComponentSpec("tpe", {}), scheduler=None, max_step=81,
                    n_objectives=1, n_workers=4, budget=Budget(n_trials=50))

@@ -143,19 +143,20 @@ def choose_scheduler(
         return ComponentSpec("fifo", {}), "max_step 1 (one fidelity): fifo"
     if n_objectives > 1:
         return ComponentSpec("mo_asha", {}), f"max_step {max_step}, several objectives: mo_asha"
+    if n_trials is not None and n_trials <= PROBES:
+        other = "async_hyperband" if searcher == "bohb" else "asha"
+        return (
+            ComponentSpec("fifo", {}),
+            f"max_step {max_step}, {n_trials} trial{'s' if n_trials != 1 else ''} (<= {PROBES}): "
+            f"fifo ({other} with its first rung chosen from data runs its first {PROBES} trials "
+            "to max_step as probes: every trial would be a probe, nothing can be stopped early)",
+        )
     if searcher == "bohb":
         return (
             ComponentSpec("async_hyperband", {"reduction_factor": 3, "min_step": "auto"}),
             f"max_step {max_step}, searcher bohb: async_hyperband (BOHB's Hyperband brackets, "
             "asynchronous, eta 3, the lowest bracket's first rung chosen from data: 8 trials "
             "run to max_step, then the lowest rung with Spearman >= 0.7 with the final value)",
-        )
-    if n_trials is not None and n_trials <= PROBES:
-        return (
-            ComponentSpec("fifo", {}),
-            f"max_step {max_step}, {n_trials} trial{'s' if n_trials != 1 else ''} (<= {PROBES}): "
-            f"fifo (asha with its first rung chosen from data runs its first {PROBES} trials "
-            "to max_step as probes: every trial would be a probe, nothing can be stopped early)",
         )
     return (
         ComponentSpec("asha", {"reduction_factor": 3, "min_step": "auto"}),

@@ -231,7 +231,7 @@ def test_auto_choice_is_printed_and_journaled(tmp_path: Path, monkeypatch: pytes
                                               capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     write_spec(tmp_path, "name: auto\nexecutor: simulated\nbenchmark: {name: mf-branin}\n"
-                         "budget: {n_trials: 8}\nn_workers: 2\nseed: 1\n")
+                         "budget: {n_trials: 12}\nn_workers: 2\nseed: 1\n")
     assert main(["run", "spec.yaml", "--no-live"]) == 0
     out = capsys.readouterr().out
     reason = ("auto: searcher gp (2 dimensions, 0 categorical, unconditional: gp); "

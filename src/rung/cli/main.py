@@ -259,7 +259,9 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace) -> int:
     except JournalError as e:  # the file cannot be created or is not a journal
         raise CLIError(f"spec.storage: {e}", 2) from None
     if spec.auto is not None:
-        print(f"rung: {spec.name}: {spec.auto}", flush=True)
+        from rung.auto import announcement
+
+        print(f"rung: {announcement(spec.name, spec.auto)}", flush=True)
     return _drive(study, spec, fn, args)
 
 
