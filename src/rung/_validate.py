@@ -39,6 +39,15 @@ def is_int(value: Any) -> bool:
     return isinstance(value, _INTEGER) and not isinstance(value, bool)
 
 
+def kind_of(v: Any) -> str:
+    """What kind of value ``v`` is, in a spec's words, for an error message (``"a mapping"``,
+    ``"an integer"``, ``"nothing"``)."""
+    if v is None:
+        return "nothing"
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
+            int: "an integer", float: "a number"}.get(type(v), type(v).__name__)
+
+
 def is_number(value: Any) -> bool:
     """``value`` is a real number (Python or NumPy, possibly infinite or NaN), not a ``bool``."""
     return isinstance(value, _NUMBER) and not isinstance(value, bool)

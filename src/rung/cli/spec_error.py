@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rung._validate import kind_of
 from rung.errors import ConfigError, SpaceError
 
 
@@ -36,14 +37,6 @@ def as_spec_error(e: ConfigError) -> SpecError:
     root = "spec.space" if isinstance(e, SpaceError) else "spec"
     key = f"{root}.{e.key}" if e.key else root
     return SpecError(key, " ".join(e.message.split()) or type(e).__name__)
-
-
-def kind_of(v: Any) -> str:
-    """What kind of YAML value ``v`` is, for an error message (``"a mapping"``, ``"nothing"``)."""
-    if v is None:
-        return "nothing"
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
-            int: "an integer", float: "a number"}.get(type(v), type(v).__name__)
 
 
 def wrap(fn: Callable[[], Any]) -> Any:

@@ -16,6 +16,7 @@ from rung._validate import (
     check_positive,
     is_int,
     is_number,
+    kind_of,
 )
 from rung.core.budget import Budget as Budget  # re-exported: Budget lived here
 from rung.core.frozen import record
@@ -315,7 +316,7 @@ def constraints_from(items: Any) -> tuple[Constraint, ...]:
         return ()
     if isinstance(items, str | bytes) or not isinstance(items, Sequence):
         raise ConfigError(key="constraints", message="must be a list (e.g. [\"latency_ms <= "
-                          f"100\"]), got {_kind_of(items)}")
+                          f"100\"]), got {kind_of(items)}")
     out: list[Constraint] = []
     for i, item in enumerate(items):
         key = f"constraints[{i}]"
@@ -336,7 +337,7 @@ def constraints_from(items: Any) -> tuple[Constraint, ...]:
             item = {"metric": metric, "op": op, "bound": bound}
         if not isinstance(item, Mapping):
             raise ConfigError(key=key, message=f"must be a string or a mapping, got "
-                              f"{_kind_of(item)}")
+                              f"{kind_of(item)}")
         for k in item:
             if k not in ("metric", "op", "bound"):
                 raise ConfigError(key=f"{key}.{k}", message="unknown key (known: metric, op, "
@@ -350,14 +351,6 @@ def constraints_from(items: Any) -> tuple[Constraint, ...]:
             field_ = (e.key or "").removeprefix("constraints")
             raise ConfigError(key=f"{key}{field_}", message=e.message) from None
     return tuple(out)
-
-
-def _kind_of(v: Any) -> str:
-    """What kind of value ``v`` is, in a spec's words (``"a mapping"``, ``"an integer"``)."""
-    if v is None:
-        return "nothing"
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
-            int: "an integer", float: "a number"}.get(type(v), type(v).__name__)
 
 
 @record
