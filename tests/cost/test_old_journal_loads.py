@@ -91,3 +91,35 @@ def test_a_new_study_is_refused_when_created(tmp_path: Path) -> None:
                           budget=rung.Budget(max_cost=1, n_trials=3))
     assert str(e.value) == NEVER_COST
     assert not db.exists()
+
+
+def test_resume_of_an_old_journal_is_refused_as_bad_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``rung resume`` on a stored spec whose budget would never be spent: one line naming the
+    spec key, exit 2, no "resume with" hint (resuming again would fail the same way), and
+    nothing appended to the journal."""
+    import sqlite3
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "spec.yaml").write_text(
+        "name: sim\nexecutor: simulated\nbenchmark: {name: mf-branin}\nn_workers: 1\n"
+        "searcher: random\nscheduler: fifo\nseed: 0\nprices: {cpu: 1}\n"
+        "resources_per_trial: {cpu: 2}\nbudget: {n_trials: 3, max_cost: 100}\n")
+    assert main(["run", "spec.yaml", "--no-live"]) == 0
+    db = tmp_path / "runs" / "sim.db"
+    with sqlite3.connect(db) as con:  # as a version without the check could have stored it
+        (text,) = con.execute("SELECT spec FROM study WHERE name = 'sim'").fetchone()
+        spec = json.loads(text)
+        spec["prices"] = {"gpu:A100": 3.0}
+        spec["budget"]["n_trials"] = 6  # room to resume
+        con.execute("UPDATE study SET spec = ? WHERE name = 'sim'", (json.dumps(spec),))
+    with SQLiteJournal(db, readonly=True) as j:
+        before = len(j.read("sim"))
+    capsys.readouterr()
+    assert main(["resume", "sim"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["rung: error: spec.budget.max_cost: would never be spent: a trial holds cpu=2 "
+                   "(resources_per_trial) and prices {'gpu:A100': 3.0} charge none of it"]
+    with SQLiteJournal(db, readonly=True) as j:
+        assert len(j.read("sim")) == before

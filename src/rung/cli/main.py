@@ -315,6 +315,7 @@ def _drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace) -> int:
     from rung.cli.progress import Progress
     from rung.cli.report import best_line, ended, fmt_params
     from rung.cli.spec import load_benchmark
+    from rung.cli.spec_error import as_spec_error
     from rung.cli.spec_tracking import tracking_callbacks
 
     callbacks = tracking_callbacks(spec.tracking)  # the spec's `tracking` (may be None)
@@ -337,6 +338,9 @@ def _drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace) -> int:
     except RunFailed as e:
         study.close()
         raise CLIError(f"{spec.name}: {e}", 1) from None
+    except ConfigError as e:  # refused before anything ran (a budget never spent): bad input
+        study.close()
+        raise as_spec_error(e) from None
     except RungError as e:
         study.close()
         raise CLIError(f"{e}\n(the journal is intact; resume with: {resume_cmd})", 1) from None
