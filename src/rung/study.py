@@ -145,7 +145,8 @@ class Study(AskTell, StudyViews):
         ``searcher`` and ``scheduler`` default to ``"auto"``: chosen from the space, ``max_step``,
         the objectives, the budget and ``n_workers`` (the workers the study expects; default:
         the machine's cores) by ``rung.auto``; the choice and its reason are logged, stored in
-        the journal and kept in ``auto_reason``.
+        the journal, kept in ``auto_reason`` and printed as the first line of a run's progress
+        output (``run`` / ``simulate`` with progress on).
 
         ``max_failures`` (a count, or a fraction of the ended trials) stops a run early with
         ``RunFailed`` once that many trials failed; ``trial_timeout`` (seconds) kills a trial
