@@ -153,4 +153,8 @@ SEQUENTIAL_BEFORE = {
 @pytest.mark.parametrize("searcher", ["gp", "tpe"])
 def test_a_sequential_study_gets_the_suggestions_of_the_previous_version(searcher: str) -> None:
     got = run_sequential(make_study(searcher, BRANIN_SPACE, seed=3), branin, 14)[11:]
-    assert [(round(p["x1"], 9), round(p["x2"], 9)) for p in got] == SEQUENTIAL_BEFORE[searcher]
+    # to 1e-5: the GP's L-BFGS-B polish moves in the 7th digit between scipy / BLAS builds
+    # (numpy 2.4.6 + scipy 1.17.1: 6.472099569 for 6.472100207); another algorithm moves a
+    # suggestion far more than that
+    want = [v for point in SEQUENTIAL_BEFORE[searcher] for v in point]
+    assert [v for p in got for v in (p["x1"], p["x2"])] == pytest.approx(want, abs=1e-5)
