@@ -259,6 +259,7 @@ def test_live_study_is_not_cached(tmp_path: Path) -> None:
     s.close()
 
 
+@pytest.mark.slow  # 300 committed ask/tell pairs: 33 s on a slow 2-core machine
 def test_run_writer_doubles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """During a run a snapshot is written each time the journal has at least doubled since the
     last one (checked every ``CHECK_EVERY`` seconds); at the end if anything is new."""

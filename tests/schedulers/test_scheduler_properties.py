@@ -152,7 +152,7 @@ geometry = st.tuples(
 ).filter(lambda g: g[1] * g[0] ** g[2] + g[3] <= 250)
 
 
-@settings(max_examples=200, deadline=None, derandomize=True)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(geometry, st.integers(1, 64), st.integers(0, 5))
 def test_hyperband_runs_every_bracket_to_the_end(
     g: tuple[int, int, int, int], workers: int, seed: int
@@ -184,7 +184,7 @@ def test_hyperband_runs_every_bracket_to_the_end(
     assert eng.summary()["checkpoints"] <= eng.spec.keep_checkpoints
 
 
-@settings(max_examples=100, deadline=None, derandomize=True)
+@settings(max_examples=30, deadline=None, derandomize=True)
 @given(
     st.integers(2, 4), st.integers(1, 64), st.integers(0, 3), st.integers(1, 60),
     st.booleans(),
