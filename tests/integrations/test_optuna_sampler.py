@@ -230,3 +230,45 @@ def test_rung_pruner_decisions_are_rungs() -> None:
     emb = next(iter(pruner._runs.values()))[0]
     reasons = [d.reason for d in emb.decided.values() if d.action is Action.STOP]
     assert reasons and all("not in the top 1/3" in r for r in reasons)
+
+
+def test_sampler_and_pruner_under_optunas_threads() -> None:
+    """``study.optimize(n_jobs=4)`` calls both from four threads at once: every Optuna trial
+    gets its own rung trial, rung proposed the params of each, and the trials Optuna pruned
+    are exactly those rung stopped (the rung study is single-threaded: before the lock, two
+    threads' ``ask`` raced and the run died on an engine assertion)."""
+    import time
+
+    def objective(trial: Any) -> float:
+        x = trial.suggest_float("x", -2.0, 2.0)
+        for step in range(MAX_STEP):
+            trial.report((x - 0.7) ** 2 + 1.0 / (step + 1), step)
+            time.sleep(0.0005)  # lets the threads interleave inside the hooks
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return (x - 0.7) ** 2
+
+    sampler = RungSampler("tpe", space=SearchSpace({"x": Float(-2.0, 2.0)}), seed=0)
+    pruner = RungPruner(ASHA(reduction_factor=3), max_step=MAX_STEP)
+    study = optuna.create_study(sampler=sampler, pruner=pruner)
+    study.optimize(objective, n_trials=40, n_jobs=4)
+    state = optuna.trial.TrialState
+    assert {t.state for t in study.trials} <= {state.COMPLETE, state.PRUNED}
+    emb = sampler._runs[study.study_name][0]
+    assert sorted(emb.ids) == list(range(40))
+    assert len(set(emb.ids.values())) == 40
+    for number, tid in emb.ids.items():
+        assert study.trials[int(number)].params == dict(emb.study.history.params(tid))  # type: ignore[call-overload]
+    stopped = {n for n, d in pruner.embedded(study).decided.items() if d.action is Action.STOP}
+    assert stopped == {t.number for t in study.trials if t.state == state.PRUNED}
+    assert stopped  # ASHA pruned some
+
+
+def test_sampler_and_pruner_copies_have_locks_of_their_own() -> None:
+    import pickle
+
+    for hook in (RungPruner(ASHA(), max_step=3), RungSampler("tpe")):
+        copy = pickle.loads(pickle.dumps(hook))
+        assert copy._lock is not hook._lock
+        with copy._lock:
+            pass

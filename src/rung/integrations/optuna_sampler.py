@@ -39,11 +39,17 @@ direction) or stopped / failed; trials rung did not propose (the first ones, bef
 known, or ``enqueue_trial``) are enqueued in rung with their params. Parameters outside the
 space, and inactive conditional ones, are drawn by Optuna's ``RandomSampler`` seeded from
 ``derive_rng(seed, "independent", trial number, name)``.
+
+**Threads.** ``study.optimize(..., n_jobs=4)`` calls a sampler and a pruner from several
+threads at once; each of the two serializes its calls with a lock of its own (a rung study is
+single-threaded), so the rung study sees one call at a time, in the order the threads take the
+lock.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -91,7 +97,23 @@ def _final(trial: FrozenTrial, objectives: Sequence[Objective]) -> dict[str, flo
     return {o.metric: float(v) for o, v in zip(objectives, trial.values, strict=True)}
 
 
-class RungPruner(BasePruner):
+class _Locked:
+    """A lock serializing an Optuna hook's calls (``n_jobs > 1`` runs trials in threads); not
+    pickled, a copy gets a new one."""
+
+    _lock: threading.RLock
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_lock", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
+
+class RungPruner(_Locked, BasePruner):
     """An Optuna pruner backed by a rung scheduler (see the module docstring).
 
     Args:
@@ -111,6 +133,7 @@ class RungPruner(BasePruner):
         self.first_step = check_int("first_step", first_step)
         self.seed = seed
         self._runs: dict[str, tuple[Embedded, dict[int, int]]] = {}
+        self._lock = threading.RLock()
 
     def _run(self, study: Study) -> tuple[Embedded, dict[int, int]]:
         run = self._runs.get(study.study_name)
@@ -126,7 +149,8 @@ class RungPruner(BasePruner):
 
     def embedded(self, study: Study) -> Embedded:
         """The rung study behind ``study`` (for inspection: ``.study.trials()``, reasons)."""
-        return self._run(study)[0]
+        with self._lock:
+            return self._run(study)[0]
 
     def _sync(self, study: Study, emb: Embedded) -> None:
         """Tell rung how the trials Optuna has finished ended."""
@@ -140,6 +164,10 @@ class RungPruner(BasePruner):
                 emb.end(number, status)
 
     def prune(self, study: Study, trial: FrozenTrial) -> bool:
+        with self._lock:
+            return self._prune(study, trial)
+
+    def _prune(self, study: Study, trial: FrozenTrial) -> bool:
         emb, fed = self._run(study)
         self._sync(study, emb)
         number = trial.number
@@ -170,7 +198,7 @@ class RungPruner(BasePruner):
         return pruned
 
 
-class RungSampler(BaseSampler):
+class RungSampler(_Locked, BaseSampler):
     """An Optuna sampler backed by a rung searcher (see the module docstring).
 
     Args:
@@ -188,13 +216,15 @@ class RungSampler(BaseSampler):
         self.seed = seed
         self._intersection = IntersectionSearchSpace()
         self._runs: dict[str, tuple[Embedded, set[int]]] = {}
+        self._lock = threading.RLock()
 
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
         if self.space is not None:
             return distributions(self.space)
-        return dict(self._intersection.calculate(study))
+        with self._lock:
+            return dict(self._intersection.calculate(study))
 
     def _run(self, study: Study, space: SearchSpace) -> tuple[Embedded, set[int]]:
         run = self._runs.get(study.study_name)
@@ -226,9 +256,10 @@ class RungSampler(BaseSampler):
         if not search_space:
             return {}
         space = self.space if self.space is not None else to_space(search_space)
-        emb, fed = self._run(study, space)
-        self._sync(study, emb, fed)
-        t = emb.start(trial.number)
+        with self._lock:
+            emb, fed = self._run(study, space)
+            self._sync(study, emb, fed)
+            t = emb.start(trial.number)
         if t is None:  # an exhausted searcher (a grid): Optuna draws independently
             return {}
         return {k: v for k, v in t.params.items() if k in search_space}
