@@ -24,7 +24,7 @@ MAX_STEP = 9
 def _curves(n: int, seed: int) -> list[list[float]]:
     """Falling curves; trials 3k and 3k+1 tie at step 0 (the same early plateau)."""
     rng = np.random.default_rng(seed)
-    out = []
+    out: list[list[float]] = []
     for i in range(n):
         floor, rate = rng.uniform(0.1, 1.0), rng.uniform(0.2, 0.8)
         curve = [round(floor + np.exp(-rate * (s + 1)), 4) for s in range(MAX_STEP)]
@@ -44,7 +44,7 @@ def _optimize(pruner: Any, curves: list[list[float]]) -> list[tuple[int, int | N
             trial.report(value, step)
             if step < MAX_STEP - 1 and trial.should_prune():
                 raise optuna.TrialPruned()
-        return curve[-1]
+        return float(curve[-1])
 
     study.optimize(objective, n_trials=len(curves))
     out = []
@@ -150,7 +150,7 @@ def test_rung_pruner_step_outside_max_step() -> None:
 def _quadratic(trial: Any) -> float:
     x = trial.suggest_float("x", -2.0, 2.0)
     y = trial.suggest_float("y", -2.0, 2.0)
-    return (x - 0.7) ** 2 + (y + 0.4) ** 2
+    return float((x - 0.7) ** 2 + (y + 0.4) ** 2)
 
 
 def test_rung_sampler_tpe_learns_and_is_deterministic() -> None:
@@ -240,7 +240,7 @@ def test_sampler_and_pruner_under_optunas_threads() -> None:
     import time
 
     def objective(trial: Any) -> float:
-        x = trial.suggest_float("x", -2.0, 2.0)
+        x = float(trial.suggest_float("x", -2.0, 2.0))
         for step in range(MAX_STEP):
             trial.report((x - 0.7) ** 2 + 1.0 / (step + 1), step)
             time.sleep(0.0005)  # lets the threads interleave inside the hooks
@@ -255,7 +255,7 @@ def test_sampler_and_pruner_under_optunas_threads() -> None:
     state = optuna.trial.TrialState
     assert {t.state for t in study.trials} <= {state.COMPLETE, state.PRUNED}
     emb = sampler._runs[study.study_name][0]
-    assert sorted(emb.ids) == list(range(40))
+    assert sorted(int(n) for n in emb.ids) == list(range(40))  # type: ignore[call-overload]
     assert len(set(emb.ids.values())) == 40
     for number, tid in emb.ids.items():
         assert study.trials[int(number)].params == dict(emb.study.history.params(tid))  # type: ignore[call-overload]
