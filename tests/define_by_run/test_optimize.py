@@ -175,3 +175,69 @@ def test_define_by_run_with_a_fidelity(tmp_path: Path) -> None:
     for t in study.trials():
         assert [(r.step, r.metrics["n"]) for r in t.results] == [(1, 10), (3, 30), (9, 90)]
         assert t.value == t.params["x"] + 1.0 / 90
+
+
+def quadratic(trial: Trial) -> float:
+    return (trial.suggest_float("x", -1.0, 1.0) - 0.5) ** 2
+
+
+@pytest.mark.parametrize(("keyword", "message"), [
+    ("direction", "direction: not an argument of rung.optimize, nor of Study.run or the local "
+                  "executor; here it is mode='min' | 'max'"),
+    ("n_jobs", "n_jobs: not an argument of rung.optimize, nor of Study.run or the local "
+               "executor; here it is n_workers"),
+    ("bogus", "bogus: not an argument of rung.optimize, nor of Study.run or the local "
+              "executor"),
+])
+def test_an_unknown_keyword_is_refused_before_anything_is_written(
+    keyword: str, message: str, tmp_path: Path
+) -> None:
+    """Before, it reached the executor's constructor (a TypeError) after the study was
+    created, so the corrected call silently continued the study of the failed one."""
+    db = tmp_path / "j.db"
+    extra: dict[str, Any] = {keyword: "maximize"}
+    with pytest.raises(ConfigError) as e:
+        rung.optimize(quadratic, n_trials=2, storage=db, n_workers=1, start_method="fork",
+                      progress=False, **extra)
+    assert str(e.value) == message
+    assert e.value.key == keyword
+    assert not db.exists()
+
+
+@pytest.mark.parametrize(("changed", "key", "was", "now"), [
+    ({"mode": "max"}, "mode", "mode='min'", "'max'"),
+    ({"metric": "acc"}, "metric", "metric='loss'", "'acc'"),
+    ({"n_trials": 5}, "n_trials", "n_trials=3", "5"),
+    ({"max_step": 3}, "max_step", "max_step=2", "3"),
+    ({"seed": 4}, "seed", "seed=0", "4"),
+    ({"searcher": "random"}, "searcher", "searcher='tpe'", "'random'"),
+    ({"scheduler": "median"}, "scheduler", "scheduler='asha'", "'median'"),
+    ({"scheduler": rung.ASHA(reduction_factor=4)}, "scheduler.params.reduction_factor",
+     "asha(reduction_factor=3)", "asha(reduction_factor=4)"),
+])
+def test_continuing_a_study_with_other_arguments_is_refused(
+    changed: dict[str, Any], key: str, was: str, now: str, tmp_path: Path
+) -> None:
+    """The stored study would go on with its own arguments (before: silently; a larger
+    n_trials ran nothing, mode='max' went on minimizing)."""
+    db = tmp_path / "j.db"
+    args: dict[str, Any] = {"n_trials": 3, "scheduler": rung.ASHA(reduction_factor=3),
+                            "max_step": 2, "n_workers": 1, "storage": db,
+                            "start_method": "fork", "progress": False}
+    first = rung.optimize(quadratic, **args)
+    trials = first.trials()
+    first.close()
+    with pytest.raises(ConfigError) as e:
+        rung.optimize(quadratic, **{**args, **changed})
+    assert e.value.key == key
+    assert str(e.value) == (
+        f"{key}: study 'rung' in {db} was created with {was}, not {now}; rung.optimize "
+        "continues an existing study with the arguments it was created with: give the same "
+        "(or leave it out), or another name=")
+    # the same arguments, or arguments left out, continue it
+    again = rung.optimize(quadratic, **args)
+    again.close()
+    left_out = rung.optimize(quadratic, storage=db, n_workers=1, start_method="fork",
+                             progress=False)
+    assert left_out.trials() == trials
+    left_out.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -24,6 +25,19 @@ _CONFIG_ERROR = re.compile(r"^(?:rung\.errors\.)?(?:ConfigError|SpaceError): (.*
 #: what ``searcher="auto"`` means for a define-by-run study: the space is unknown when the
 #: study is created, and TPE models conditional branches and categorical choices natively
 AUTO_SEARCHER = "tpe"
+
+#: the argument a user of another library reaches for, and what it is called here
+_PEER_WORDS = {
+    "direction": "mode='min' | 'max'",
+    "directions": "mode=[...] with metric=[...]",
+    "n_jobs": "n_workers",
+    "sampler": "searcher",
+    "pruner": "scheduler",
+    "study_name": "name",
+    "timeout": "max_time",
+    "num_samples": "n_trials",
+    "load_if_exists": "nothing: an existing name in storage is always continued",
+}
 
 
 def optimize(
@@ -67,17 +81,27 @@ def optimize(
     front); every searcher works. With ``storage`` naming an existing study, the study is
     loaded and continued (resume after a crash).
 
+    A study keeps the arguments it was created with: continuing one, an argument left at its
+    default takes the stored value, and one given with another value than the stored one
+    (``mode``, ``metric``, ``n_trials``, ``max_step``, a named ``searcher`` or ``scheduler``...)
+    is refused, since the study would silently go on with the stored one (a budget cannot be
+    raised: use another ``name``).
+
     ``points_to_evaluate``: configurations (possibly partial) to run first, in order.
     ``fidelity``: a ``rung.Fidelity`` (sets ``max_step``). Other arguments are
-    ``rung.run``'s; ``executor_options`` go to the executor (``start_method="fork"``...).
+    ``rung.run``'s; ``executor_options`` are ``Study.run``'s (``progress``, ``callbacks``,
+    ...) or the executor's (``start_method="fork"``...).
 
     Raises:
-        ConfigError: a bad argument, or a parameter declared with two distributions (one line
-            naming it; the trials that declared it differently failed).
+        ConfigError: a bad argument (an unknown keyword included, before anything is written),
+            an argument that contradicts the existing study's, or a parameter declared with
+            two distributions (one line naming it; the trials that declared it differently
+            failed).
         RunFailed: as ``Study.run``.
     """
     from rung.study import Study
 
+    _check_options(executor, executor_options)
     objectives = objectives_from(metric, mode)
     journal = open_journal(storage)
     if name in journal.list_studies():
@@ -85,6 +109,18 @@ def optimize(
         if not study.spec.define_by_run:
             raise ConfigError(key="name", message=f"study {name!r} exists and is not a "
                               "define-by-run study (use Study.load(...).run)")
+        _check_same(study, storage, {
+            "metric": (metric, "loss", [o.metric for o in objectives]),
+            "mode": (mode, "min", [o.mode for o in objectives]),
+            "searcher": (searcher, "auto", searcher),
+            "scheduler": (scheduler, "auto", scheduler),
+            "max_step": (max_step, 1, max_step),
+            "n_trials": (n_trials, None, n_trials),
+            "max_time": (max_time, None, max_time),
+            "max_steps": (max_steps, None, max_steps),
+            "seed": (seed, 0, seed),
+            "fidelity": (fidelity, None, fidelity),
+        })
     else:
         study = Study.create(
             name,
@@ -109,6 +145,107 @@ def optimize(
         raise
     _raise_conflict(study)
     return study
+
+
+def _check_options(executor: str | Executor, options: Mapping[str, Any]) -> None:
+    """Refuse a keyword that neither ``Study.run`` nor the executor takes, before the study is
+    created (it would otherwise exist in ``storage`` with the arguments of a failed call)."""
+    from rung.study import Study
+
+    if not options:
+        return
+    allowed = set(inspect.signature(Study.run).parameters) - {"self", "executor_options"}
+    what = "Study.run"
+    if executor == "local":
+        from rung.executors.local import LocalExecutor
+
+        allowed |= set(inspect.signature(LocalExecutor).parameters)
+        what += " or the local executor"
+    elif executor == "ray":
+        try:
+            from rung.executors.ray import RayExecutor
+        except ImportError:  # Study.run names the extra
+            return
+        allowed |= set(inspect.signature(RayExecutor).parameters)
+        what += " or the Ray executor"
+    else:
+        what += f" ({type(executor).__name__} instances take their options when built)"
+    allowed -= {"objective", "n_workers", "max_concurrent"}
+    for key in options:
+        if key not in allowed:
+            hint = _PEER_WORDS.get(key)
+            raise ConfigError(key=key, message=(
+                f"not an argument of rung.optimize, nor of {what}"
+                + (f"; here it is {hint}" if hint else "")))
+
+
+def _check_same(
+    study: Study, storage: object, given: Mapping[str, tuple[Any, Any, Any]]
+) -> None:
+    """Refuse arguments that contradict the stored study's: ``given`` maps an argument's name
+    to ``(value, its default, the value to compare)``; one left at its default is not
+    compared."""
+    from rung.core.registry import build, to_spec
+
+    spec = study.spec
+    stored_objectives = spec.objectives or (spec.objective,)
+    stored: dict[str, Any] = {
+        "metric": [o.metric for o in stored_objectives],
+        "mode": [o.mode for o in stored_objectives],
+        "max_step": spec.max_step,
+        "n_trials": spec.budget.n_trials,
+        "max_time": spec.budget.max_time,
+        "max_steps": spec.budget.max_steps,
+        "seed": spec.seed,
+        "fidelity": spec.fidelity,
+    }
+    for key, (value, default, compared) in given.items():
+        if isinstance(value, str) and isinstance(default, str):
+            left = value == default
+        else:
+            left = value is default or (default is not None and value == default)
+        if left:
+            continue
+        if key in ("searcher", "scheduler"):
+            if key == "searcher" and value == "auto":
+                value = AUTO_SEARCHER
+            mine = build(key, to_spec(key, value))
+            theirs = build(key, getattr(spec, key))
+            if mine.name != theirs.name:
+                compared, was = mine.name, theirs.name
+            else:
+                a, b = mine.get_params(), theirs.get_params()
+                diff = sorted(k for k in {*a, *b} if a.get(k) != b.get(k))
+                if not diff:
+                    continue
+                compared = f"{mine.name}({', '.join(f'{k}={a.get(k)!r}' for k in diff)})"
+                was = f"{theirs.name}({', '.join(f'{k}={b.get(k)!r}' for k in diff)})"
+                key = f"{key}.params.{diff[0]}"
+                raise ConfigError(key=key, message=(
+                    f"study {spec.name!r} in {storage} was created with {was}, not "
+                    f"{compared}; {_SAME}"))
+        elif key == "fidelity":
+            compared = Fidelity.from_json(compared)
+            was = stored[key]
+            if compared == was:
+                continue
+        else:
+            was = stored[key]
+            if compared == was:
+                continue
+        raise ConfigError(key=key, message=(
+            f"study {spec.name!r} in {storage} was created with {key}={_shown(was)}, not "
+            f"{_shown(compared)}; {_SAME}"))
+
+
+_SAME = ("rung.optimize continues an existing study with the arguments it was created with: "
+         "give the same (or leave it out), or another name=")
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    return repr(getattr(value, "value", value))
 
 
 def _raise_conflict(study: Study) -> None:
