@@ -41,6 +41,7 @@ from rung.core.events import (
     TrialEnded,
     TrialStarted,
 )
+from rung.core.records import TrialStatus
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -204,6 +205,48 @@ def fold(records: Iterable[Record]) -> JournalFold:
     return JournalFold().update(records)
 
 
+def retired(history: History, jf: JournalFold, trial_id: int) -> DecisionMade | None:
+    """The stop of a trial its scheduler gave up on while it was paused, if it was one.
+
+    Synchronous successive halving and Hyperband pause a trial at a rung until the rung is
+    complete and stop the losers then, PBT stops a paused member it replaced by a fork, and the
+    curve-aware scheduler stops the trials it never promoted: ``Scheduler.retired``. No record
+    journals that stop (replay regenerates it), so the journal's last decision on such a trial
+    is the pause. A trial that ended ``stopped`` with a pause as its last decision was stopped
+    so; this is that stop as a decision (``action`` ``"stop"``, at the step it paused at, at
+    the time its run ended), its reason saying so and why it had paused."""
+    d = jf.last_decision.get(trial_id)
+    if d is None or d.action != "pause" or history.status(trial_id) is not TrialStatus.STOPPED:
+        return None
+    reason = (f"stopped while paused at step {d.step}: the scheduler will not resume it "
+              f"(it had paused: {d.reason})")
+    return DecisionMade(trial_id, d.step, "stop", reason, jf.last_end.get(trial_id, d.time))
+
+
+def last_decision(history: History, jf: JournalFold, trial_id: int) -> DecisionMade | None:
+    """The last decision on a trial: the journal's (``JournalFold.last_decision``), or its
+    stop while paused (``retired``)."""
+    return retired(history, jf, trial_id) or jf.last_decision.get(trial_id)
+
+
+def decision_marks(history: History, jf: JournalFold) -> list[DecisionMade]:
+    """Where trials were stopped or paused, one decision per (trial, step) that has a result:
+    the latest decision at that step, a pause that ended the trial shown as its stop
+    (``retired``). For the learning-curve figures (``rung.plot``, the dashboard)."""
+    out: list[DecisionMade] = []
+    for (tid, step), d in jf.decision_at.items():
+        if d.action not in ("stop", "pause") or tid not in history:
+            continue
+        if step not in history.scores(tid):
+            continue
+        if d.action == "pause":
+            r = retired(history, jf, tid)
+            if r is not None and r.step == step:
+                d = r
+        out.append(d)
+    return out
+
+
 # --- rows -----------------------------------------------------------------------------------
 def _finite(x: float) -> float:
     return x if math.isfinite(x) else math.nan
@@ -214,7 +257,8 @@ def _metric_value(history: History, trial_id: int) -> float:
 
 
 def trial_rows(history: History, jf: JournalFold) -> list[dict[str, Any]]:
-    """One dict per trial, in id order (the columns of ``trials_dataframe``)."""
+    """One dict per trial, in id order (the columns of ``trials_dataframe``); ``decision``,
+    ``decision_step`` and ``reason`` are the trial's ``last_decision``."""
     names = list(history.space)
     multi = len(history.objectives) > 1
     slots: dict[int, int] = {}
@@ -236,7 +280,7 @@ def trial_rows(history: History, jf: JournalFold) -> list[dict[str, Any]]:
         row["score"] = _finite(score)
         row["steps"] = history.last_step(tid)
         row["n_results"] = len(history.results(tid))
-        d = jf.last_decision.get(tid)
+        d = last_decision(history, jf, tid)
         row["decision"] = d.action if d is not None else None
         row["decision_step"] = d.step if d is not None else None
         row["reason"] = d.reason if d is not None else None
@@ -358,11 +402,14 @@ __all__ = [
     "JournalFold",
     "ResultSeen",
     "Run",
+    "decision_marks",
     "fold",
+    "last_decision",
     "occupancy",
     "require",
     "result_rows",
     "results_dataframe",
+    "retired",
     "rung_cutoffs",
     "spec_steps",
     "study_fold",

@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rung.analysis_frames import spec_steps
+from rung.analysis_frames import decision_marks, spec_steps
 from rung.dashboard._json import jclean
 from rung.plot._cutoffs import decision_cutoffs
 
@@ -128,12 +128,10 @@ def curves(snap: Snapshot) -> dict[str, Any]:
             series.append({"id": tid, "status": h.status(tid).value,
                            "x": [p[0] for p in pts], "y": [o.value(p[1]) for p in pts]})
     steps = rung_steps(snap)
-    marks = []
     shown = set(ids)
-    for (tid, step), d in jf.decision_at.items():
-        if d.action in ("stop", "pause") and tid in shown and step in h.scores(tid):
-            marks.append({"id": tid, "step": step, "action": d.action, "reason": d.reason,
-                          "value": o.value(h.scores(tid)[step])})
+    marks = [{"id": d.trial_id, "step": d.step, "action": d.action, "reason": d.reason,
+              "value": o.value(h.scores(d.trial_id)[d.step])}
+             for d in decision_marks(h, jf) if d.trial_id in shown]
     return jclean({"metric": o.metric, "mode": o.mode, "max_step": snap.spec.max_step,
                    "rung_steps": steps,
                    "cutoffs": {str(c.step): {"latest": c.latest, "low": c.low, "high": c.high,

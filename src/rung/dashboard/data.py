@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from rung.analysis_frames import JournalFold, spec_steps
+from rung.analysis_frames import JournalFold, retired, spec_steps
 from rung.core.engine import Engine
 from rung.core.events import Record, is_event
 from rung.core.records import StudySpec, TrialStatus
@@ -441,7 +441,9 @@ def trial_detail(snap: Snapshot, trial_id: int) -> dict[str, Any]:
 
 
 def detail(snap: Snapshot, trial_id: int, decided: list[Any]) -> dict[str, Any]:
-    """``trial_detail`` given the trial's decisions (``decided``, in journal order)."""
+    """``trial_detail`` given the trial's decisions (``decided``, in journal order). A trial
+    its scheduler stopped while it was paused has that stop as its last decision
+    (``rung.analysis_frames.retired``: the journal records none)."""
     h = snap.history
     jf = snap.fold
     o = h.objective
@@ -451,9 +453,10 @@ def detail(snap: Snapshot, trial_id: int, decided: list[Any]) -> dict[str, Any]:
          **_decision(jf.decision_at.get((trial_id, r.step)))}
         for r in h.results(trial_id)
     ]
+    stop = retired(h, jf, trial_id)
     decisions = [
         {"step": d.step, "action": d.action, "reason": d.reason, "time": d.time}
-        for d in decided
+        for d in (decided if stop is None else [*decided, stop])
     ]
     t = h.trial(trial_id, cache=False)
     return jclean({

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from rung.analysis_frames import (
     JournalFold,
+    decision_marks,
     occupancy,
     require,
     spec_steps,
@@ -112,7 +113,8 @@ def learning_curves(study: Study) -> Figure:
     """Every trial's metric by step, coloured by outcome; each rung's step (dotted); the
     scheduler's cut-off there as its decisions state it (``rung.plot._cutoffs``): a black bar
     at the latest threshold, labelled with its value, and a thin line over the range the
-    threshold moved through during the run; where trials were stopped (x) or paused (v)."""
+    threshold moved through during the run; where trials were stopped (x) or paused (v): a
+    pause that ended the trial is its stop (``rung.analysis_frames.decision_marks``)."""
     d = _data(study)
     h, jf = d.history, d.fold
     fig = _figure(9, 5.5)
@@ -142,12 +144,13 @@ def learning_curves(study: Study) -> Figure:
         ax.annotate(f"{c.latest:.3g}", (s * 1.15, c.latest), xytext=(3, 0),
                     textcoords="offset points", va="center", fontsize="x-small",
                     gid=f"cutoff-label-{s}")
+    marks = decision_marks(h, jf)
     for action, marker, color in (("stop", "x", "#d62728"), ("pause", "v", "#ff7f0e")):
         xs, ys = [], []
-        for (tid, step), dm in jf.decision_at.items():
-            if dm.action == action and tid in h and step in h.scores(tid):
-                xs.append(step)
-                ys.append(_v(h, h.scores(tid)[step]))
+        for dm in marks:
+            if dm.action == action:
+                xs.append(dm.step)
+                ys.append(_v(h, h.scores(dm.trial_id)[dm.step]))
         if xs:
             ax.scatter(xs, ys, marker=marker, color=color, s=28, zorder=3, gid=action,
                        label=f"{'stopped' if action == 'stop' else 'paused'} here")
