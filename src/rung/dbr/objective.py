@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rung.dbr.trial import Trial
+from rung.errors import StopTrial
 from rung.space.fidelity import Fidelity
 
 if TYPE_CHECKING:
@@ -20,7 +21,9 @@ if TYPE_CHECKING:
 class DefineByRun:
     """Runs ``objective(trial)`` with a ``rung.dbr.Trial``; a returned number (one per
     objective for a multi-objective study) is the trial's final result under the study's
-    metric names, a returned mapping is recorded as is."""
+    metric names, a returned mapping is recorded as is. An ``optuna.TrialPruned`` the
+    objective raises (a ported objective's own pruning) ends the trial as stopped, as
+    ``rung.StopTrial`` does, with the exception's message as the reason."""
 
     def __init__(self, objective: Callable[[Trial], Any], metrics: Sequence[str], seed: int):
         self.objective = objective
@@ -31,6 +34,10 @@ class DefineByRun:
         trial = Trial(ctx, self.metrics, self.seed)
         try:
             ret = self.objective(trial)
+        except Exception as e:
+            if not _is_trial_pruned(e):
+                raise
+            raise StopTrial(str(e) or "optuna.TrialPruned raised by the objective") from e
         finally:
             trial._flush()  # before the trial's end: what it used, even if it failed
         if ret is None or isinstance(ret, Mapping):
@@ -39,6 +46,12 @@ class DefineByRun:
 
     def __repr__(self) -> str:
         return f"DefineByRun({getattr(self.objective, '__qualname__', self.objective)!r})"
+
+
+def _is_trial_pruned(e: BaseException) -> bool:
+    """``e`` is Optuna's ``TrialPruned`` (or a subclass), told without importing Optuna."""
+    return any(c.__name__ == "TrialPruned" and c.__module__.startswith("optuna")
+               for c in type(e).__mro__)
 
 
 class WithFidelity:

@@ -131,10 +131,16 @@ class Trial:
         sequence of values for a multi-objective study) and any other ``metrics``; applies the
         scheduler's decision as ``TrialContext.report`` does.
 
+        ``step`` comes first and counts from 1 (Optuna's ``trial.report(value, step)`` has
+        the arguments the other way round, and its loops usually count from 0).
+
         Raises:
             StopTrial, PauseTrial: the scheduler stopped or paused the trial; let them
                 propagate.
+            ConfigError: ``step`` is not an integer >= 1 (key ``step``; ``rung.optimize``
+                then raises it, naming the trial).
         """
+        _check_step(step, value)
         if value is not None:
             metrics.update(self.as_metrics(value))
         self._flush()
@@ -155,6 +161,54 @@ class Trial:
         if self._dirty:
             self._dirty = False
             self.ctx._send_params(self.params, self._declared)
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached for a missing attribute: say what an Optuna objective's call is here
+        hint = _OPTUNA_WORDS.get(name)
+        if hint is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        raise AttributeError(f"rung's define-by-run Trial has no {name!r} (Optuna's): {hint}")
+
+
+#: Optuna ``Trial`` attributes a ported objective may use, and what to write instead
+_OPTUNA_WORDS = {
+    "should_prune": "trial.report(step, value) raises StopTrial itself when the scheduler "
+                    "stops the trial; drop the should_prune() check",
+    "number": "trial.id (counted from 0, as Optuna's number)",
+    "suggest_uniform": "trial.suggest_float(name, low, high)",
+    "suggest_loguniform": "trial.suggest_float(name, low, high, log=True)",
+    "suggest_discrete_uniform": "trial.suggest_float(name, low, high, step=q)",
+    "suggest_int_log": "trial.suggest_int(name, low, high, log=True)",
+    "set_user_attr": "report extra values as metrics: trial.report(step, value, name=x)",
+    "user_attrs": "extra values are reported as metrics: trial.report(step, value, name=x)",
+    "study": "the objective runs in a worker process: it has no study object",
+}
+
+
+def _check_step(step: Any, value: Any) -> None:
+    """``step`` must be an integer >= 1; a number that is not is most likely Optuna's order
+    (``report(value, step)``), an integer below 1 a loop counted from 0."""
+    if isinstance(step, bool):
+        ok = False
+    elif isinstance(step, int):
+        ok = True
+    elif isinstance(step, float):
+        ok = step.is_integer()
+    else:
+        try:
+            step = step.__index__()
+            ok = True
+        except (AttributeError, TypeError):
+            ok = False
+    if not ok:
+        swapped = (" (Optuna's trial.report(value, step) has them the other way round)"
+                   if isinstance(value, int) and not isinstance(value, bool) else "")
+        raise ConfigError(key="step", message=f"trial.report(step, value) takes the step "
+                          f"first, an integer >= 1; got step={step!r}, value={value!r}"
+                          f"{swapped}")
+    if step < 1:
+        raise ConfigError(key="step", message=f"must be >= 1 (rung counts steps from 1: in a "
+                          f"loop over range(n), report epoch + 1), got {step!r}")
 
 
 __all__ = ["Trial"]

@@ -1,0 +1,102 @@
+"""What an objective ported from Optuna does in ``rung.optimize``: each habit that does not
+carry over is one line naming what to write instead, and Optuna's own ``TrialPruned`` stops
+the trial as rung's ``StopTrial`` would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import rung
+from rung.core.records import TrialStatus
+from rung.dbr import Trial
+from rung.errors import ConfigError, RunFailed
+
+
+def optimize(objective: object, tmp_path: Path, n_trials: int = 2) -> rung.Study:
+    return rung.optimize(objective, n_trials=n_trials, max_step=3,  # type: ignore[arg-type]
+                         searcher="random", scheduler="fifo", n_workers=1,
+                         storage=tmp_path / "j.db", start_method="fork", progress=False)
+
+
+def optuna_order(trial: Trial) -> float:
+    x = trial.suggest_float("x", 0.25, 0.75)
+    for epoch in range(3):
+        trial.report(x + 1.0 / (epoch + 1), epoch)  # type: ignore[arg-type]
+    return x
+
+
+def test_optunas_report_order_is_one_line_naming_the_step(tmp_path: Path) -> None:
+    """Before: every trial failed with 'report(step=...): expected an integer step' and
+    rung.optimize raised RunFailed."""
+    with pytest.raises(ConfigError) as e:
+        optimize(optuna_order, tmp_path)
+    assert e.value.key == "step"
+    assert str(e.value).startswith(
+        "step: trial.report(step, value) takes the step first, an integer >= 1; got step=")
+    assert str(e.value).endswith(", value=0 (Optuna's trial.report(value, step) has them "
+                                 "the other way round) (trial 0)")
+
+
+def from_zero(trial: Trial) -> float:
+    x = trial.suggest_float("x", 0.25, 0.75)
+    for epoch in range(3):
+        trial.report(epoch, x + 1.0 / (epoch + 1))
+    return x
+
+
+def test_a_step_counted_from_zero_is_refused(tmp_path: Path) -> None:
+    """Before: steps 0, 1, 2 were recorded and the trials completed below max_step 3."""
+    with pytest.raises(ConfigError) as e:
+        optimize(from_zero, tmp_path)
+    assert str(e.value) == ("step: must be >= 1 (rung counts steps from 1: in a loop over "
+                            "range(n), report epoch + 1), got 0 (trial 0)")
+
+
+def asks_should_prune(trial: Trial) -> float:
+    x = trial.suggest_float("x", 0.25, 0.75)
+    trial.report(1, x)
+    if trial.should_prune():
+        raise rung.StopTrial()
+    return x
+
+
+def test_should_prune_says_report_stops_the_trial(tmp_path: Path) -> None:
+    with pytest.raises(RunFailed):
+        optimize(asks_should_prune, tmp_path, n_trials=1)
+    study = rung.Study.load("rung", storage=tmp_path / "j.db")
+    (t,) = study.trials()
+    assert (t.error or "").strip().splitlines()[-1] == (
+        "AttributeError: rung's define-by-run Trial has no 'should_prune' (Optuna's): "
+        "trial.report(step, value) raises StopTrial itself when the scheduler stops the "
+        "trial; drop the should_prune() check")
+    study.close()
+
+
+def test_other_missing_attributes_keep_pythons_message() -> None:
+    trial = Trial.__new__(Trial)
+    with pytest.raises(AttributeError, match=r"^'Trial' object has no attribute 'nope'$"):
+        trial.nope  # noqa: B018
+    with pytest.raises(AttributeError, match=r"has no 'number' \(Optuna's\): trial\.id"):
+        trial.number  # noqa: B018
+
+
+def prunes_itself(trial: Trial) -> float:
+    import optuna
+
+    x = trial.suggest_float("x", 0.0, 1.0)
+    trial.report(1, x)
+    if trial.id % 2 == 0:
+        raise optuna.TrialPruned("below my own threshold")
+    return x
+
+
+def test_optunas_trial_pruned_stops_the_trial(tmp_path: Path) -> None:
+    """Before: the trial failed with the TrialPruned traceback."""
+    pytest.importorskip("optuna")
+    study = optimize(prunes_itself, tmp_path, n_trials=4)
+    trials = study.trials()
+    assert [t.status for t in trials] == [TrialStatus.STOPPED, TrialStatus.COMPLETED] * 2
+    assert [t.error for t in trials] == ["below my own threshold", None] * 2
+    assert [[r.step for r in t.results] for t in trials] == [[1]] * 4
