@@ -256,9 +256,18 @@ def _metric_value(history: History, trial_id: int) -> float:
     return _finite(history.objective.value(history.score(trial_id)))
 
 
+def feasible(history: History, trial_id: int) -> bool | None:
+    """The trial meets every constraint at its highest step (``None`` before its first
+    result)."""
+    if not history.last_step(trial_id):
+        return None
+    return history.violation(trial_id) == 0.0
+
+
 def trial_rows(history: History, jf: JournalFold) -> list[dict[str, Any]]:
     """One dict per trial, in id order (the columns of ``trials_dataframe``); ``decision``,
-    ``decision_step`` and ``reason`` are the trial's ``last_decision``."""
+    ``decision_step`` and ``reason`` are the trial's ``last_decision``; a study with
+    constraints has a ``feasible`` column (``feasible``)."""
     names = list(history.space)
     multi = len(history.objectives) > 1
     slots: dict[int, int] = {}
@@ -277,6 +286,8 @@ def trial_rows(history: History, jf: JournalFold) -> list[dict[str, Any]]:
         if multi:
             for o, v in zip(history.objectives, history.values(tid), strict=True):
                 row[f"values_{o.metric}"] = _finite(o.value(v))
+        if history.constraints:
+            row["feasible"] = feasible(history, tid)
         row["score"] = _finite(score)
         row["steps"] = history.last_step(tid)
         row["n_results"] = len(history.results(tid))
@@ -328,6 +339,8 @@ def _columns(history: History) -> list[str]:
     cols = ["trial_id", *(f"params_{n}" for n in history.space), "status", "value"]
     if len(history.objectives) > 1:
         cols += [f"values_{o.metric}" for o in history.objectives]
+    if history.constraints:
+        cols.append("feasible")
     cols += ["score", "steps", "n_results", "decision", "decision_step", "reason",
              "start_time", "end_time", "duration", "worker", "launches", "checkpoint",
              "parent_id", "error"]
@@ -403,6 +416,7 @@ __all__ = [
     "ResultSeen",
     "Run",
     "decision_marks",
+    "feasible",
     "fold",
     "last_decision",
     "occupancy",

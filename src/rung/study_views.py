@@ -24,6 +24,20 @@ if TYPE_CHECKING:
     from rung.cost.ledger import Ledger
 
 
+def best_trial_id(history: History, max_step: int) -> int | None:
+    """The id of ``StudyViews.best_trial`` of a study whose history is ``history``: without
+    constraints ``History.best_trial_id``; with them the best feasible trial at ``max_step``,
+    else at the highest step any trial reached (``None`` while no trial is feasible). The
+    dashboard names the same best trial as ``Study.best_trial`` and ``rung show``."""
+    if not history.constraints:
+        return history.best_trial_id()
+    for step in (max_step, history.top_step):
+        for _, tid in history.at_step(step):
+            if history.violation(tid, step) == 0.0:
+                return int(tid)
+    return None
+
+
 class StudyViews:
     """Read-only views of a study (see the module docstring)."""
 
@@ -56,13 +70,8 @@ class StudyViews:
         highest step any trial reached. ``None`` before the first result. With
         constraints, only feasible trials count (``None`` while none is)."""
         h = self.engine.history
-        if not h.constraints:
-            return h.best_trial()
-        for step in (self.spec.max_step, h.top_step):
-            for _, tid in h.at_step(step):
-                if h.violation(tid, step) == 0.0:
-                    return h.trial(tid)
-        return None
+        tid = best_trial_id(h, self.spec.max_step)
+        return None if tid is None else h.trial(tid)
 
     def feasible(self, trial_id: int) -> bool:
         """The trial has a result at its highest step and meets every constraint there."""

@@ -213,10 +213,14 @@ def _flat(v: Mapping[str, Any] | list[Any]) -> bool:
 
 
 def top_trials(study: Study, k: int) -> list[Trial]:
-    """The ``k`` best trials with a finite score: those at the highest step first (a trial
-    that reached ``max_step`` beats one stopped early), then by score."""
+    """The ``k`` best trials with a finite score: with constraints, the feasible ones first
+    (as ``best_trial`` ranks them); then those at the highest step (a trial that reached
+    ``max_step`` beats one stopped early), then by score."""
     trials = [t for t in study.trials() if math.isfinite(t.score)]
-    trials.sort(key=lambda t: (-t.last_step, t.score, t.id))
+    if study.spec.constraints:
+        trials.sort(key=lambda t: (not study.feasible(t.id), -t.last_step, t.score, t.id))
+    else:
+        trials.sort(key=lambda t: (-t.last_step, t.score, t.id))
     return trials[:k]
 
 
@@ -283,8 +287,10 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
     if trials:
         metric = spec.objective.metric
         fid = spec.fidelity  # steps shown with the user's value behind them
+        cons = bool(spec.constraints)  # then a column says which trials meet them
         rows = [
             [t.id, t.status.value,
+             *((("yes" if study.feasible(t.id) else "no"),) if cons else ()),
              f"{t.last_step} ({fid.value(t.last_step)})" if fid and t.last_step else t.last_step,
              fmt_num(t.value), fmt_params(t.params)]
             for t in trials
@@ -292,7 +298,8 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
         lines.append("")
         lines.append(f"best trials (top {len(trials)})")
         step = f"step ({fid.name})" if fid else "step"
-        lines.append(table(["trial", "status", step, metric, "params"], rows))
+        lines.append(table(["trial", "status", *(("feasible",) if cons else ()), step, metric,
+                            "params"], rows))
     occ = occupancy_text(study)
     if occ:
         lines.append("")

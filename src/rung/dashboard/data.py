@@ -72,6 +72,7 @@ from rung.dashboard.table import refresh_rows, trials
 from rung.errors import RungError
 from rung.storage import SQLiteJournal
 from rung.storage.codec import loads
+from rung.study_views import best_trial_id
 
 T = TypeVar("T")
 log = logging.getLogger("rung.dashboard")
@@ -369,7 +370,7 @@ def study_row(snap: Snapshot) -> dict[str, Any]:
         return stored
     h = snap.history
     o = h.objective
-    best = h.best_trial_id()
+    best = best_trial_id(h, snap.spec.max_step)
     return jclean({
         "name": snap.name,
         "path": str(snap.path),
@@ -397,7 +398,7 @@ def overview(snap: Snapshot) -> dict[str, Any]:
     jf = snap.fold
     spec = snap.spec
     row = study_row(snap)
-    best = h.best_trial_id()
+    best = best_trial_id(h, snap.spec.max_step)
     elapsed = (jf.now - jf.start) if jf.start is not None else 0.0
     b = spec.budget
     spent: dict[str, Any] = {}

@@ -79,6 +79,8 @@ _TABLE = ("status", "value", "steps", "decision", "decision_step", "reason", "du
 
 def _columns(h: Any) -> list[str]:
     multi = [f"values_{o.metric}" for o in h.objectives] if len(h.objectives) > 1 else []
+    if h.constraints:
+        multi.append("feasible")
     return ["trial_id", *(f"params_{n}" for n in h.space), *_TABLE[:2], *multi, *_TABLE[2:]]
 
 
