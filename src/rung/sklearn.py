@@ -177,6 +177,24 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         self.best_score_ = self.cv_results_["mean_test_score"][self.best_index_]
         return self
 
+    def _check_input_parameters(self, X: Any, y: Any, split_params: Mapping[str, Any]) -> None:
+        """Called by ``BaseSearchCV.fit`` once ``cv`` is checked, before any fit: refuse what
+        successive halving cannot rank by, as ``HalvingRandomSearchCV`` does (which raises
+        the same ``ValueError`` subclass)."""
+        cv = self._checked_cv_orig
+        shuffle = getattr(cv, "shuffle", True)
+        seed = getattr(cv, "random_state", 0)
+        if shuffle and not isinstance(seed, int | np.integer):
+            raise ConfigError(key="cv", message=(
+                f"{cv!r} gives other folds at every split() call, so the iterations would "
+                "compare candidates on different data: set its random_state to an int, or "
+                "shuffle=False"))
+        scoring = self.scoring
+        if scoring is not None and not isinstance(scoring, str) and not callable(scoring):
+            raise ConfigError(key="scoring", message=(
+                f"one metric only (a scorer name or a callable): successive halving ranks "
+                f"the candidates by one score, got {scoring!r}"))
+
     @staticmethod
     def _select_best_index(refit: Any, refit_metric: str, results: Mapping[str, Any]) -> int:
         """The best candidate of the last iteration (earlier iterations used less resource);
@@ -253,7 +271,7 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
             self.max_resources_ = check_int("max_resources", self.max_resources, 1)
         if self.min_resources in ("smallest", _EXHAUST):
             if self.resource == "n_samples":
-                self.min_resources_ = 2 * self._checked_cv_orig.get_n_splits(X, y)
+                self.min_resources_ = 2 * int(self.n_splits_)  # as fit counted them (groups)
                 if is_classifier(self.estimator):
                     check_classification_targets(y)  # "Unknown label type" for a float target
                     self.min_resources_ *= len(np.unique(np.asarray(y)))

@@ -19,7 +19,12 @@ from sklearn.decomposition import PCA
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.model_selection import HalvingRandomSearchCV
+from sklearn.model_selection import (
+    HalvingRandomSearchCV,
+    KFold,
+    LeaveOneGroupOut,
+    ShuffleSplit,
+)
 from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import Pipeline
 from sklearn.tree import DecisionTreeClassifier
@@ -68,7 +73,7 @@ def test_same_search_as_halving_random_search_cv(scoring: Any, kwargs: dict[str,
 
 
 def test_an_estimator_parameter_as_the_resource() -> None:
-    common = dict(resource="max_iter", max_resources=27, min_resources="exhaust", n_candidates=9,
+    common: dict[str, Any] = dict(resource="max_iter", max_resources=27, min_resources="exhaust", n_candidates=9,
                   cv=2, random_state=0)
     est = HistGradientBoostingRegressor(early_stopping=False, min_samples_leaf=5)
     dist = {"learning_rate": loguniform(0.01, 1.0), "max_leaf_nodes": randint(2, 16)}
@@ -143,7 +148,7 @@ def test_a_journaled_search_reads_back_as_a_study(tmp_path: Any) -> None:
 
 def test_classifier_smallest_resources() -> None:
     x, y = make_classification(n_samples=240, n_features=6, random_state=0)
-    common = dict(cv=2, random_state=0, n_candidates=6)
+    common: dict[str, Any] = dict(cv=2, random_state=0, n_candidates=6)
     dist = {"max_depth": [1, 2, 3, 4, 5, 6], "min_samples_leaf": [1, 5, 10, 20]}
     ours = RungSearchCV(DecisionTreeClassifier(random_state=0), dist, **common).fit(x, y)
     theirs = HalvingRandomSearchCV(DecisionTreeClassifier(random_state=0), dist,
@@ -163,6 +168,53 @@ def test_bad_settings_name_their_key(kwargs: dict[str, Any], key: str) -> None:
     with pytest.raises(ConfigError) as e:
         RungSearchCV(Ridge(), ALPHA, **kwargs).fit(X, Y)
     assert e.value.key == key
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"cv": KFold(3, shuffle=True)},
+     "cv: KFold(n_splits=3, random_state=None, shuffle=True) gives other folds at every "
+     "split() call, so the iterations would compare candidates on different data: set its "
+     "random_state to an int, or shuffle=False"),
+    ({"cv": ShuffleSplit(3)},
+     "cv: ShuffleSplit(n_splits=3, random_state=None, test_size=None, train_size=None) gives "
+     "other folds at every split() call, so the iterations would compare candidates on "
+     "different data: set its random_state to an int, or shuffle=False"),
+    ({"scoring": {"r2": "r2", "mae": "neg_mean_absolute_error"}, "refit": "r2"},
+     "scoring: one metric only (a scorer name or a callable): successive halving ranks the "
+     "candidates by one score, got {'r2': 'r2', 'mae': 'neg_mean_absolute_error'}"),
+])
+def test_what_halving_random_search_cv_refuses_is_refused(
+    kwargs: dict[str, Any], message: str, tmp_path: Any
+) -> None:
+    """scikit-learn's halving search raises ValueError for both; before, a shuffling cv ran
+    each iteration on other folds and a dict scoring died on KeyError('mean_test_score')."""
+    db = tmp_path / "s.db"
+    with pytest.raises(ValueError, match="."):  # scikit-learn's own refusal
+        HalvingRandomSearchCV(Ridge(), ALPHA, random_state=0, **kwargs).fit(X, Y)
+    with pytest.raises(ConfigError) as e:
+        RungSearchCV(Ridge(), ALPHA, random_state=0, storage=str(db), **kwargs).fit(X, Y)
+    assert str(e.value) == message
+    assert not db.exists()  # refused before the study was created
+    # with a seeded splitter the same search runs, and matches scikit-learn's
+    if isinstance(kwargs.get("cv"), KFold):
+        seeded = {"cv": KFold(3, shuffle=True, random_state=0)}
+        ours = RungSearchCV(Ridge(), ALPHA, n_candidates=9, random_state=0, **seeded).fit(X, Y)
+        theirs = HalvingRandomSearchCV(Ridge(), ALPHA, n_candidates=9, random_state=0,
+                                       **seeded).fit(X, Y)
+        assert rows(ours) == pytest.approx(rows(theirs))
+
+
+def test_a_splitter_that_needs_groups_gets_them() -> None:
+    """min_resources_ counts the splits as fit does, with the groups given to fit; before,
+    LeaveOneGroupOut raised "The 'groups' parameter should not be None"."""
+    groups = np.arange(len(X)) % 3
+    common: dict[str, Any] = dict(cv=LeaveOneGroupOut(), n_candidates=9, random_state=0)
+    ours = RungSearchCV(Ridge(), ALPHA, **common).fit(X, Y, groups=groups)
+    theirs = HalvingRandomSearchCV(Ridge(), ALPHA, **common).fit(X, Y, groups=groups)
+    assert ours.n_splits_ == theirs.n_splits_ == 3
+    assert ours.min_resources_ == theirs.min_resources_ == 6
+    assert ours.n_resources_ == theirs.n_resources_
+    assert rows(ours) == pytest.approx(rows(theirs))
 
 
 # scikit-learn's own estimator checks, on the instances scikit-learn checks its
@@ -187,7 +239,8 @@ def _expected_failures(estimator: Any) -> dict[str, str]:
                                      "own search estimators)"}
 
 
-@parametrize_with_checks(_instances(), expected_failed_checks=_expected_failures)
+@parametrize_with_checks(  # type: ignore[untyped-decorator]
+    _instances(), expected_failed_checks=_expected_failures)
 def test_sklearn_estimator_checks(estimator: Any, check: Any) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -195,7 +248,7 @@ def test_sklearn_estimator_checks(estimator: Any, check: Any) -> None:
 
 
 @pytest.mark.slow
-@parametrize_with_checks(
+@parametrize_with_checks(  # type: ignore[untyped-decorator]
     [RungSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=2, error_score="raise",
                   random_state=0)],
     expected_failed_checks=_expected_failures)
