@@ -82,7 +82,9 @@ class DecisionMade:
 @dataclass(slots=True)
 class Run:
     """One run of a trial on a worker slot: from ``TrialStarted`` to ``TrialEnded`` (``end`` and
-    ``outcome`` are ``None`` while it runs)."""
+    ``outcome`` are ``None`` while it runs). A run its session's driver left behind (a crash,
+    a kill) ends ``interrupted`` at the last record that session wrote: the ``TrialEnded`` the
+    next session writes for it carries that session's start time, and nothing ran between."""
 
     trial_id: int
     slot: int
@@ -127,6 +129,11 @@ class JournalFold:
         for r in records:
             self.n_records += 1
             t = getattr(r, "time", None)
+            if type(r) is CapacityChanged and r.new_session and self._open:
+                # the driver of the last session is gone: its runs ended when the journal
+                # last heard from it (their TrialEnded, written by the next session, is late)
+                for tid in list(self._open):
+                    self._close(tid, self.now, "interrupted")
             if t is not None:
                 self.now = max(self.now, float(t))
                 if self.start is None:
@@ -177,9 +184,12 @@ class JournalFold:
 
     def _end(self, tid: int, t: float, outcome: str) -> None:
         self.last_end[tid] = t
+        self._close(tid, t, outcome)
+
+    def _close(self, tid: int, t: float, outcome: str) -> None:
         run = self._open.pop(tid, None)
         if run is None:
-            return  # ended before it started (stopped while launched)
+            return  # ended before it started (stopped while launched), or with its session
         run.end = t
         run.outcome = outcome
         heapq.heappush(self._free, run.slot)
