@@ -117,8 +117,11 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         searcher: the study's searcher when ``param_distributions`` is a rung space.
         storage: where the study's journal goes (a SQLite file path; ``None``: in memory).
             With a file, ``rung show`` and the dashboard read the search like any study.
-        study_name: the study's name (default ``"RungSearchCV-<estimator class>"``); a name
-            already in ``storage`` is refused (one study per ``fit``).
+        study_name: the study's name; a name already in ``storage`` is refused (one study
+            per ``fit``). Default: ``"RungSearchCV-<estimator class>"``, or the first of
+            ``"...-2"``, ``"...-3"``, ... not yet in ``storage``, so a search fitted again
+            (``cross_val_score``, a second ``fit``) writes a study of its own. The name used
+            is ``study_name_`` after ``fit``.
         random_state: seeds the candidates, the subsamples and the study (``None``: drawn from
             NumPy's global generator, as scikit-learn does).
 
@@ -214,6 +217,19 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         candidates, space, searcher = self._candidates()
         n_candidates = len(candidates) if candidates is not None else self._n_first()
         study, last_step = self._study(space, searcher, n_candidates)
+        try:
+            self._halve(study, last_step, candidates, evaluate_candidates)
+        finally:
+            study.close()  # the journal's lock too: the next fit may write to the same file
+        # what one more cut would keep (scikit-learn's count after its last iteration)
+        self.n_remaining_candidates_ = -(-self.n_candidates_[-1] // int(self.factor))
+        n_required = 1 + _ilog(n_candidates, self.factor)
+        self.n_required_iterations_ = n_required
+        self.n_iterations_ = len(self.n_resources_)
+
+    def _halve(self, study: Any, last_step: int, candidates: list[dict[str, Any]] | None,
+               evaluate_candidates: Callable[..., Any]) -> None:
+        """The iterations: ask every trial due at the step, cross-validate them, report."""
         self.n_resources_: list[int] = []
         self.n_candidates_: list[int] = []
         carry: list[tuple[int, dict[str, Any], int]] = []  # promoted in place by the last report
@@ -239,13 +255,7 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
                 else:
                     status = {"continue": "completed", "pause": "paused"}.get(action, "stopped")
                     study.tell(tid, status)
-        # what one more cut would keep (scikit-learn's count after its last iteration)
-        self.n_remaining_candidates_ = -(-self.n_candidates_[-1] // int(self.factor))
-        n_required = 1 + _ilog(n_candidates, self.factor)
-        self.n_required_iterations_ = n_required
-        self.n_iterations_ = len(self.n_resources_)
         self.study_trials_ = study.trials()
-        study.close()
 
     # --- internals -------------------------------------------------------------------------------
     def _check_resources(self, X: Any, y: Any) -> None:
@@ -314,6 +324,7 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         """The study (in memory) and its last step, after planning the iterations as
         scikit-learn does (``min_resources="exhaust"`` raised to fill the last one)."""
         from rung import Budget, Objective, Study, SuccessiveHalving
+        from rung.storage import open_journal
 
         factor = int(self.factor)
         n_required = 1 + _ilog(n_candidates, factor)
@@ -328,11 +339,25 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
             seed = int(check_random_state(seed).randint(2**31 - 1))
         scheduler = SuccessiveHalving(factor, 1, n_configs=n_candidates, iterations=1,
                                       quota="ceil")
-        name = self.study_name or f"RungSearchCV-{type(self.estimator).__name__}"
+        journal = open_journal(self.storage)
+        taken = set(journal.list_studies())
+        name = self.study_name
+        if name is None:  # the first free one: a search is fitted again (cross_val_score...)
+            base = name = f"RungSearchCV-{type(self.estimator).__name__}"
+            k = 1
+            while name in taken:
+                k += 1
+                name = f"{base}-{k}"
+        elif name in taken:
+            journal.close()
+            raise ConfigError(key="study_name", message=(
+                f"{name!r} is already a study in {self.storage}: each fit writes a study of "
+                "its own; give another study_name, or none (a free name is then chosen)"))
         study = Study.create(name, space, Objective("score", "max"), searcher=searcher,
                              scheduler=scheduler, max_step=last_step,
                              budget=Budget(n_trials=n_candidates), seed=int(seed),
-                             storage=self.storage)
+                             storage=journal)
+        self.study_name_ = name
         return study, last_step
 
     def _evaluate(self, evaluate_candidates: Callable[..., Any],

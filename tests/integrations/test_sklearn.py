@@ -256,3 +256,33 @@ def test_sklearn_estimator_checks_logistic_regression(estimator: Any, check: Any
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check(estimator)
+
+
+def test_a_journaled_search_can_be_fitted_again(tmp_path: Any) -> None:
+    """scikit-learn fits clones of an estimator again and again (cross_val_score, nested
+    CV); with storage= and no study_name each fit writes a study of its own. Before, the
+    second fit raised JournalError("... already exists (use Study.load or
+    load_if_exists=True)"), naming options RungSearchCV does not have."""
+    from sklearn.model_selection import cross_val_score
+
+    db = tmp_path / "search.db"
+    search = RungSearchCV(Ridge(), ALPHA, n_candidates=9, cv=3, random_state=0, storage=db)
+    scores = cross_val_score(search, X, Y, cv=3, error_score="raise")
+    assert len(scores) == 3 and np.isfinite(scores).all()
+    search.fit(X, Y)
+    assert search.study_name_ == "RungSearchCV-Ridge-4"
+    from rung.storage import open_journal
+
+    journal = open_journal(db)
+    assert journal.list_studies() == ["RungSearchCV-Ridge"] + [
+        f"RungSearchCV-Ridge-{k}" for k in (2, 3, 4)]
+    journal.close()
+    study = Study.load("RungSearchCV-Ridge-4", storage=db)
+    assert len(study.trials()) == 9
+    study.close()
+    with pytest.raises(ConfigError) as e:  # a name given is never replaced
+        RungSearchCV(Ridge(), ALPHA, n_candidates=9, cv=3, storage=db,
+                     study_name="RungSearchCV-Ridge-2").fit(X, Y)
+    assert str(e.value) == (
+        f"study_name: 'RungSearchCV-Ridge-2' is already a study in {db}: each fit writes a "
+        "study of its own; give another study_name, or none (a free name is then chosen)")
