@@ -272,3 +272,40 @@ def test_sampler_and_pruner_copies_have_locks_of_their_own() -> None:
         assert copy._lock is not hook._lock
         with copy._lock:
             pass
+
+
+def test_rung_sampler_learns_from_pruned_trials() -> None:
+    """A pruned trial reaches rung with its last intermediate value: the searcher must not
+    send the next trials where the pruner has just stopped the last ones. Before, pruned
+    trials reached rung with no value at all, so TPE modelled the few trials the pruner let
+    finish (all near the optimum) and proposed the pruned region again and again: the last
+    20 of 60 trials were at mean |x - 0.8| = 0.76 (Optuna's own TPE: 0.21)."""
+    def objective(trial: Any) -> float:
+        x = float(trial.suggest_float("x", 0.0, 1.0))
+        acc = 1.0 - (x - 0.8) ** 2
+        for step in range(MAX_STEP):
+            trial.report(acc * (1.0 - 0.5 / (step + 1)), step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return acc
+
+    sampler = RungSampler("tpe", seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler,
+                                pruner=optuna.pruners.SuccessiveHalvingPruner())
+    study.optimize(objective, n_trials=60)
+    xs = np.array([t.params["x"] for t in study.trials])
+    assert np.mean(np.abs(xs[-20:] - 0.8)) < 0.4
+    emb = sampler._runs[study.study_name][0]
+    state = optuna.trial.TrialState
+    pruned = [t for t in study.trials[:-1] if t.state == state.PRUNED]
+    assert len(pruned) > 30
+    for t in pruned:  # in rung: stopped at step 1 with the last intermediate value
+        rt = emb.study.history.trial(emb.ids[t.number])
+        assert rt.status is TrialStatus.STOPPED
+        assert [(r.step, r.metrics) for r in rt.results] == [
+            (1, {"value": t.intermediate_values[max(t.intermediate_values)]})]
+    for t in study.trials[:-1]:
+        if t.state == state.COMPLETE:
+            rt = emb.study.history.trial(emb.ids[t.number])
+            assert [(r.step, r.metrics) for r in rt.results] == [
+                (1, {"value": t.value}), (2, {"value": t.value})]

@@ -49,6 +49,7 @@ lock.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -95,6 +96,19 @@ def _final(trial: FrozenTrial, objectives: Sequence[Objective]) -> dict[str, flo
     if trial.state != TrialState.COMPLETE or trial.values is None:
         return None
     return {o.metric: float(v) for o, v in zip(objectives, trial.values, strict=True)}
+
+
+def _last_intermediate(
+    trial: FrozenTrial, objectives: Sequence[Objective]
+) -> dict[str, float] | None:
+    """A pruned trial's last finite intermediate value, as its (only) objective's metric."""
+    if trial.state != TrialState.PRUNED or len(objectives) != 1:
+        return None
+    for step in sorted(trial.intermediate_values, reverse=True):
+        value = float(trial.intermediate_values[step])
+        if math.isfinite(value):
+            return {objectives[0].metric: value}
+    return None
 
 
 class _Locked:
@@ -229,13 +243,24 @@ class RungSampler(_Locked, BaseSampler):
     def _run(self, study: Study, space: SearchSpace) -> tuple[Embedded, set[int]]:
         run = self._runs.get(study.study_name)
         if run is None or run[0].space != space:
-            emb = Embedded(space, _objectives(study), self.searcher, "fifo", 1, self.seed,
+            # two steps: a pruned trial's last intermediate value at step 1, a completed
+            # trial's value at steps 1 and 2 (see _sync)
+            emb = Embedded(space, _objectives(study), self.searcher, "fifo", 2, self.seed,
                            name=study.study_name)
             run = self._runs[study.study_name] = (emb, set())
         return run
 
     def _sync(self, study: Study, emb: Embedded, fed: set[int]) -> None:
-        """Feed rung every finished Optuna trial it has not seen end."""
+        """Feed rung every finished Optuna trial it has not seen end.
+
+        A completed trial reports its value at step 1 and completes with it at step 2; a
+        pruned one reports its last intermediate value at step 1 and is stopped there. Once
+        enough trials completed, a model-based searcher models step 2 and counts the pruned
+        trials among the worst ("stopped below the modelled step"), as Optuna's TPE ranks
+        pruned trials after complete ones; before that it models step 1, where a pruned trial
+        is worth its last intermediate value. (Without them a pruned trial showed rung
+        nothing: a searcher that saw only the few trials a pruner let finish proposed the
+        pruned region again and again.)"""
         objectives = emb.study.spec.objectives or (emb.study.spec.objective,)
         names = set(emb.space.params)
         for t in study.get_trials(deepcopy=False):
@@ -248,7 +273,11 @@ class RungSampler(_Locked, BaseSampler):
                 if set(emb.space.active(params)) - set(params):
                     continue  # it lacks parameters of the space
                 emb.start(t.number, params)
-            emb.end(t.number, status, _final(t, objectives))
+            final = _final(t, objectives)
+            first = final if final is not None else _last_intermediate(t, objectives)
+            if first is not None:
+                emb.report(t.number, 1, first)
+            emb.end(t.number, status, final)
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
