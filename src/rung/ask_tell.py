@@ -33,6 +33,18 @@ from rung.errors import ConfigError, RungError
 from rung.storage import Journal
 
 _OUTCOMES: dict[str, Outcome] = {o.value: o for o in Outcome}  # tell's status, by value
+#: Optuna's trial states, as ``tell``'s status
+_PEER_STATES = {"complete": "completed", "pruned": "stopped", "fail": "failed",
+                "trialstate.complete": "completed", "trialstate.pruned": "stopped",
+                "trialstate.fail": "failed"}
+
+
+def _mapping(metrics: Any) -> dict[str, Any]:
+    """``metrics`` as a dict: a mapping of metric names to values."""
+    if not isinstance(metrics, Mapping):
+        raise ConfigError(key="metrics", message=f"a mapping of metric names to values "
+                          f"(e.g. {{'loss': 0.5}}), got {metrics!r}")
+    return dict(metrics)
 
 
 class AskTell:
@@ -73,12 +85,17 @@ class AskTell:
         to stop or pause, later reports get that same decision.
 
         Raises:
-            ConfigError: ``step`` is not an integer >= 1 (key ``step``).
+            ConfigError: ``step`` is not an integer in ``[1, max_step]`` (key ``step``), or
+                ``metrics`` is not a mapping (key ``metrics``).
         """
         given: Any = step
         if not (is_int(given) or (isinstance(given, float) and given.is_integer())) or given < 1:
             raise ConfigError(key="step", message=f"must be an integer >= 1, got {step!r}")
         step = int(given)
+        if step > self.spec.max_step:
+            raise ConfigError(key="step", message=f"must be <= max_step={self.spec.max_step}, "
+                              f"got {step}")
+        metrics = _mapping(metrics)
         if trial_id in self._decided:
             self._record_late(trial_id, step, metrics)
             return self._decided[trial_id]
@@ -117,12 +134,28 @@ class AskTell:
         error: str | None = None,
     ) -> Trial:
         """End a trial. ``metrics``, if given, are recorded first as its final result, at
-        ``step`` (default: ``max_step`` for a completed trial, else its last step)."""
+        ``step`` (default: ``max_step`` for a completed trial, else its last step).
+
+        Raises:
+            ConfigError: an unknown ``status`` (key ``status``; Optuna's state names are
+                named with rung's), ``metrics`` not a mapping, or ``step`` not in
+                ``[1, max_step]``.
+        """
         outcome = status if isinstance(status, Outcome) else None
         if outcome is None and isinstance(status, str):
             outcome = _OUTCOMES.get(status)
         if outcome is None:
-            raise ConfigError(f"status: {status!r} is not one of {[o.value for o in Outcome]}")
+            peer = _PEER_STATES.get(str(status).lower()) if isinstance(status, str) else None
+            raise ConfigError(key="status", message=(
+                f"{status!r} is not one of {[o.value for o in Outcome]}"
+                + (f" (Optuna's {status!r} is {peer!r} here)" if peer else "")
+                + ("; metrics go in metrics={'<metric>': value}"
+                   if isinstance(status, int | float) and not isinstance(status, bool) else "")))
+        if metrics is not None:
+            metrics = _mapping(metrics)
+            if step is not None and not (is_int(step) and 1 <= step <= self.spec.max_step):
+                raise ConfigError(key="step", message=f"must be an integer in [1, max_step="
+                                  f"{self.spec.max_step}], got {step!r}")
         self._require_active(trial_id)
         eng = self.engine
         t = self._now()
