@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import math
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,13 +26,37 @@ def add_parser(sub: Any) -> None:
                    help="SQLite file or directory of .db files (default: runs/)")
     q.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1: this machine only)")
-    q.add_argument("--port", type=int, default=8080, help="port (default 8080)")
-    q.add_argument("--interval", type=float, default=2.0, metavar="SECONDS",
-                   help="seconds between page refreshes (default 2)")
+    q.add_argument("--port", type=_port, default=8080,
+                   help="port (default 8080; 0: any free port, printed at start)")
+    q.add_argument("--interval", type=_interval, default=2.0, metavar="SECONDS",
+                   help="seconds between page refreshes (default 2; at least 0.1)")
     q.set_defaults(handler=cmd_dashboard)
 
 
+def _port(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {s!r}") from None
+    if not 0 <= v <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0 to 65535, got {v}")
+    return v
+
+
+def _interval(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {s!r}") from None
+    if not (math.isfinite(v) and v >= 0.1):  # a page polls the server at this pace
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0.1, got {s}")
+    return v
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Check the storage, listen on ``--host``/``--port`` (a port that cannot be had is a
+    bad command line: one line, exit 2), then serve until interrupted."""
+    from rung.analysis_frames import require
     from rung.cli.main import DEFAULT_DIR, CLIError, find_storage
 
     storage = Path(args.storage) if args.storage else DEFAULT_DIR
@@ -37,6 +64,19 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         storage = find_storage(args.name, args.storage)
     elif not storage.exists():
         raise CLIError(f"no journal at {storage} (use --storage FILE|DIR)", 2)
+    try:
+        require("starlette", "dashboard", "rung dashboard")
+        require("uvicorn", "dashboard", "rung dashboard")
+    except ImportError as e:
+        raise CLIError(str(e), 2) from None
+    try:
+        sock = listen(args.host, args.port)
+    except OSError as e:
+        why = (e.strerror or str(e)).lower()
+        if e.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise CLIError(f"--port {args.port}: cannot listen on it at {args.host}: {why}",
+                           2) from None
+        raise CLIError(f"--host {args.host}: cannot listen there: {why}", 2) from None
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"rung: warning: serving on {args.host}: anyone who can reach this address can "
               "read the studies (there is no authentication)", file=sys.stderr, flush=True)
@@ -45,11 +85,30 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
         shown = args.name or f"the studies in {storage}"
         host = f"[{args.host}]" if ":" in args.host else args.host
-        print(f"rung: dashboard of {shown} at http://{host}:{args.port}/ (Ctrl-C to stop)",
+        port = sock.getsockname()[1]
+        print(f"rung: dashboard of {shown} at http://{host}:{port}/ (Ctrl-C to stop)",
               flush=True)
-        serve(storage, args.name, host=args.host, port=args.port, interval=args.interval)
-    except ImportError as e:
-        raise CLIError(str(e), 2) from None
+        serve(storage, args.name, interval=args.interval, sock=sock)
     except KeyboardInterrupt:
         pass
+    finally:
+        sock.close()
     return 0
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host``:``port`` (``0``: a free port), as uvicorn binds it.
+
+    Raises:
+        OSError: the address is in use, not this machine's, or not an address.
+    """
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, kind, proto, _, addr = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(addr)
+    except OSError:
+        sock.close()
+        raise
+    return sock

@@ -14,6 +14,7 @@ works offline.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -111,10 +112,15 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
 
 
 def serve(storage: str | Path, name: str | None = None, host: str = "127.0.0.1",
-          port: int = 8080, interval: float = 2.0) -> None:
-    """Run the dashboard with uvicorn until interrupted."""
+          port: int = 8080, interval: float = 2.0, sock: socket.socket | None = None) -> None:
+    """Run the dashboard with uvicorn until interrupted, on ``host``:``port``, or on ``sock``
+    (a bound socket: ``rung dashboard`` binds it first, so a port it cannot have is an error
+    before anything is served)."""
     require("uvicorn", "dashboard", "rung dashboard")
     import uvicorn
 
     app = create_app(storage, name, interval)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    if sock is None:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+        return
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
