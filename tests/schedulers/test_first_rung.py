@@ -98,6 +98,54 @@ def test_uninformative_low_steps_mean_no_early_stopping() -> None:
     s.assert_replay_matches()
 
 
+def test_trials_started_before_the_estimate_are_judged_late_at_their_highest_passed_rung(
+) -> None:
+    """Seven workers, five probes: trials 5 and 6 start beside the probes, while no rung
+    decides, and stream uncut. Once the estimate makes rungs 1 and 3 deciding, each is judged
+    at its next report on its score at the highest deciding rung it passed (step 3), among
+    every result recorded there: the better goes on, the worse is stopped."""
+    # ASHA's rung 1 (step 3) gets the probes' 0.1 .. 0.5 and trials 5 and 6: 7 results, top
+    # 2; async Hyperband's lowest bracket gets 4 of the 7 trials (5 and 6 among them): top 1
+    for sched, n, cutoff in ((ASHA(3, **AUTO), 7, 0.1), (AsyncHyperband(3, **AUTO), 4, 0.05)):
+        s = Script(sched, max_step=9)
+        assert summary(s.capacity(7)) == [(t, 1, 9, None) for t in range(7)]
+        s.start(*range(7))
+        for tid, v in ((5, 0.05), (6, 0.95)):
+            for step in range(1, 5):
+                assert s.report(tid, step, v) is None  # no rung decides yet
+        for tid, f in enumerate(finals(5)):
+            for step in range(1, 10):
+                assert s.report(tid, step, f) is None
+            s.end(tid)
+        assert s.scheduler.state()["first_rung"]["min_step"] == 1
+        assert s.report(5, 5, 0.05) is None  # judged late and kept: streams on, no reply
+        assert s.report(5, 6, 0.05) is None  # judged once
+        d = s.report(6, 5, 0.95)
+        assert d is not None and d.action is Action.STOP
+        assert d.reason == (
+            f"rank {n}/{n} at rung 1 (step 3), judged late: it passed the rung before the "
+            f"rung decided; not in the top 1/3 (cutoff score {cutoff:g})"
+        )
+        # its complete curve would be a selected one: it no longer counts as unselected
+        assert s.scheduler.state()["first_rung"]["complete_curves"] == 5
+        s.end(6, "stopped")
+        s.assert_replay_matches()
+
+
+def test_promotion_variant_does_not_judge_late() -> None:
+    s = Script(ASHA(3, variant="promotion", **AUTO), max_step=9)
+    s.capacity(6)
+    s.start(*range(6))
+    for step in range(1, 5):
+        assert s.report(5, step, 0.95) is None
+    for tid, f in enumerate(finals(5)):
+        for step in range(1, 10):
+            s.report(tid, step, f)
+        s.end(tid)
+    assert s.report(5, 5, 0.95) is None  # a pause needs a checkpoint at a rung: runs on
+    s.assert_replay_matches()
+
+
 def test_promotion_variant_and_async_hyperband_follow_the_estimate() -> None:
     for sched in (ASHA(3, variant="promotion", **AUTO),
                   AsyncHyperband(3, **AUTO)):

@@ -223,7 +223,9 @@ class FirstRung:
 
     **Probes.** The first ``probes`` trials (ids ``0 .. probes - 1``) are never stopped or
     paused: they run to ``max_step`` and give complete curves. Until the first estimate no rung
-    decides for any trial (``level == len(steps)``).
+    decides for any trial (``level == len(steps)``); trials that passed a rung uncut meanwhile
+    are judged there late in the stopping variant ("Overdue trials" in
+    ``rung.schedulers._ladder``), and their curves then count as selected.
 
     **Measure.** Only *unselected* complete curves count: trials that reached ``max_step``
     without having been judged at a deciding rung (probes, and trials that passed every rung

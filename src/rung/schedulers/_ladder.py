@@ -45,6 +45,14 @@ Rungs below ``Ladder.level`` (raised by a fidelity guard, or set by ``min_step="
 ``FirstRung``; both in ``rung.schedulers._guard``) make no stop or pause decision; with
 ``min_step="auto"`` its probes are recorded at every rung but never stopped or paused.
 
+**Overdue trials** (``min_step="auto"``, stopping variant). Until the first estimate no rung
+decides, so with more workers than probes the trials started beside the probes stream past the
+rungs uncut. Once a rung below a trial's current step decides, the trial is judged at its next
+report, once, at the highest deciding rung it passed, on its score there among every result
+recorded at that rung so far (the stopping rule above): it goes on or is stopped. The
+promotion variant does not judge late (a pause needs a checkpoint at the rung); such trials
+run on to their next deciding rung.
+
 **Retiring paused trials (promotion variant).** A trial paused at rung ``k`` outside the top
 ``floor(n_k / eta)`` may become promotable while rung ``k`` grows, so it stays paused as long as
 any trial may still report at rung ``k``. That stops being possible once (a) no new trial can
@@ -104,6 +112,9 @@ class Ladder:
         self.index = {s: k for k, s in enumerate(rungs)}
         self.level = 0  # first rung that makes decisions (raised by a guard)
         self.below = "below the grace period"  # reason at rungs below ``level``
+        self.overdue = False  # stopping variant: judge trials that passed a rung while it was
+        # below ``level`` and is deciding now (``min_step="auto"``, see "Overdue trials")
+        self.judged: set[int] = set()  # trials judged at a deciding rung (with ``overdue``)
         # promotion variant: live trials by the highest rung they reported at (-1: none yet),
         # counted in ``live[k + 1]``; rungs ``0 .. final - 1`` have their final population
         self.position: dict[int, int] = {}
@@ -178,6 +189,10 @@ class Ladder:
         """The decision on a result. A ``probe`` (``min_step="auto"``) is recorded in the rung
         tables like any trial but never stopped or paused: it runs to ``max_step``."""
         k = self.index.get(step)
+        if self.overdue and not probe and (k is None or k < self.level):
+            late = self.overdue_rung(trial_id, step)
+            if late is not None:
+                return self._judge_late(trial_id, step, late)
         if k is None:
             return Decision.proceed(self.max_step if probe else self.lease(step + 1))
         table = self.tables[k]
@@ -192,6 +207,8 @@ class Ladder:
         if k < self.level:
             table.mark(trial_id)
             return Decision.proceed(nxt, f"{where}: {self.below}")
+        if self.overdue:
+            self.judged.add(trial_id)
         if trial_id in table.passed:  # re-reported after a restart: the decision stands
             return Decision.proceed(nxt, f"{where}: already promoted")
         eta = self.eta
@@ -225,6 +242,36 @@ class Ladder:
             else f"not in the top {quota} of {n} yet"
         )
         return Decision.pause(f"{where}: paused ({why})")
+
+    def overdue_rung(self, trial_id: int, step: int) -> int | None:
+        """The highest deciding rung below ``step`` at which ``trial_id`` reported without
+        being judged (it passed it while the rung was below ``level``), else ``None``."""
+        if trial_id in self.judged:
+            return None
+        i = bisect.bisect_left(self.rungs, step) - 1  # the highest rung strictly below step
+        while i >= self.level:
+            if trial_id in self.tables[i].entered:
+                return i
+            i -= 1
+        return None
+
+    def _judge_late(self, trial_id: int, step: int, k: int) -> Decision:
+        """The stopping variant's decision at rung ``k`` for a trial that passed it uncut
+        before the rung decided, made now on its score there among every result recorded
+        at the rung so far."""
+        self.judged.add(trial_id)
+        table = self.tables[k]
+        table.unmark(trial_id)
+        score = table.entered[trial_id]
+        rank = table.table.bisect_left((score, trial_id))
+        where = (f"rank {rank + 1}/{len(table.table)} at rung {k} (step {self.rungs[k]}), "
+                 f"judged late: it passed the rung before the rung decided")
+        if table.admits(score, self.eta):
+            table.mark(trial_id)
+            return Decision.proceed(self.lease(step + 1), where)
+        return Decision.stop(
+            f"{where}; not in the top 1/{self.eta} (cutoff score {table.cutoff(self.eta):.6g})"
+        )
 
     def promote_final(self, decision: Decision, trial_id: int, step: int,
                       history: History) -> Decision:
@@ -354,6 +401,8 @@ class RetiringLadders(Scheduler):
         n = 2 * eta + 2 if probes is None else check_int("scheduler.params.probes", probes, 2)
         corr = check_float("scheduler.params.min_correlation", min_correlation, -1.0, 1.0)
         self._first = FirstRung(candidates, self.max_step, eta, n, corr)
+        for ladder in self._ladders_all():
+            ladder.overdue = not ladder.promotion
         self._set_levels()
 
     def _floor(self) -> int:
@@ -395,7 +444,9 @@ class RetiringLadders(Scheduler):
         if first.is_probe(trial_id):
             return True
         k = ladder.index.get(step)
-        if k is not None and k >= ladder.level:
+        if (k is not None and k >= ladder.level) or (
+            ladder.overdue and ladder.overdue_rung(trial_id, step) is not None
+        ):
             first.judge(trial_id)
         return False
 

@@ -69,6 +69,12 @@ class RungTable:
             self.passed.add(trial_id)
             self._count(self.entered[trial_id], 1)
 
+    def unmark(self, trial_id: int) -> None:
+        """Undo ``mark``: ``trial_id`` is to be judged here again."""
+        if trial_id in self.passed:
+            self.passed.discard(trial_id)
+            self._count(self.entered[trial_id], -1)
+
     def admits(self, score: float, eta: int) -> bool:
         """The stopping variant's rule for a result of ``score`` just recorded here: the
         results strictly better than it (``b``) leave ``keeps(eta) - b`` places, which results

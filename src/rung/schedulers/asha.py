@@ -56,14 +56,17 @@ class ASHA(RetiringLadders):
             value the first rung needs (default 0.7).
     """
 
-    version = 4
+    version = 5
     changes = {2: "stopping variant: tied results at a rung fill the max(1, floor(n/eta)) "
                   "quota (before: only the first of them continued)",
                3: "min_step='auto': the first rung chosen from complete curves (an integer "
                   "min_step decides as in version 2)",
                4: "promotion variant: a rung whose population is final (no new trial can "
                   "start) promotes max(1, floor(n/eta)) (before: floor(n/eta), so a rung with "
-                  "fewer than eta results retired them all and no trial reached max_step)"}
+                  "fewer than eta results retired them all and no trial reached max_step)",
+               5: "min_step='auto', stopping variant: a trial that passed a rung uncut before "
+                  "the first estimate is judged at its next report at the highest deciding "
+                  "rung it passed (before: it ran on uncut to its next deciding rung)"}
 
     def __init__(
         self,
