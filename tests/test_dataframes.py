@@ -159,6 +159,22 @@ def test_export_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "needs -o" in capsys.readouterr().err
 
 
+def test_export_to_a_path_it_cannot_write_is_one_line_exit_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "j.db"
+    simulated(db, n_trials=2).close()
+    capsys.readouterr()
+    before = sorted(tmp_path.iterdir())
+    missing = tmp_path / "no" / "t.csv"
+    assert main(["export", "frames", "--storage", str(db), "-o", str(missing)]) == 2
+    assert capsys.readouterr() == ("", f"rung: error: -o {missing}: no such directory: "
+                                       f"{missing.parent}\n")
+    assert main(["export", "frames", "--storage", str(db), "-o", str(tmp_path)]) == 2
+    assert capsys.readouterr() == ("", f"rung: error: -o {tmp_path}: is a directory "
+                                       "(name a file)\n")
+    assert sorted(tmp_path.iterdir()) == before
+
+
 LIVE = textwrap.dedent("""
     import sys, time
     import rung

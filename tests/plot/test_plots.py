@@ -236,6 +236,23 @@ def test_cli_plot_every_kind(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main(["plot", "plots", "--storage", str(db), "-o", str(tmp_path / "x.txt")]) == 2
 
 
+def test_cli_plot_to_a_path_it_cannot_write_is_one_line_exit_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "j.db"
+    _asha(db, n_trials=4).close()
+    capsys.readouterr()
+    before = sorted(tmp_path.iterdir())
+    missing = tmp_path / "no" / "c.png"
+    assert main(["plot", "plots", "--storage", str(db), "-o", str(missing)]) == 2
+    assert capsys.readouterr() == ("", f"rung: error: -o {missing}: no such directory: "
+                                       f"{missing.parent}\n")
+    (tmp_path / "d.png").mkdir()
+    assert main(["plot", "plots", "--storage", str(db), "-o", str(tmp_path / "d.png")]) == 2
+    assert capsys.readouterr() == ("", f"rung: error: -o {tmp_path / 'd.png'}: is a directory "
+                                       "(name a file)\n")
+    assert sorted(tmp_path.iterdir()) == sorted([*before, tmp_path / "d.png"])
+
+
 def test_missing_matplotlib_says_which_extra(study: rung.Study,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)

@@ -35,11 +35,30 @@ def add_parser(sub: Any) -> None:
     q.set_defaults(handler=cmd_export)
 
 
+def output_path(value: str) -> Path:
+    """``-o FILE`` of ``rung export`` and ``rung plot``, checked before the study is read: a
+    file that can be written where it is named (its directory exists; it is not itself a
+    directory).
+
+    Raises:
+        CLIError: naming ``-o`` and what is wrong (exit code 2).
+    """
+    from rung.cli.main import CLIError
+
+    out = Path(value)
+    if out.is_dir():
+        raise CLIError(f"-o {value}: is a directory (name a file)", 2)
+    parent = out.parent
+    if not parent.is_dir():
+        raise CLIError(f"-o {value}: no such directory: {parent}", 2)
+    return out
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from rung.cli.main import CLIError
 
     fmt = args.format
-    out = Path(args.output) if args.output else None
+    out = output_path(args.output) if args.output else None
     if fmt is None:
         fmt = _SUFFIX.get(out.suffix.lower(), "csv") if out is not None else "csv"
     if fmt == "parquet" and out is None:
@@ -53,6 +72,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         text = _write(df, fmt, out)
     except ImportError as e:  # parquet without pyarrow
         raise CLIError(f"--format parquet needs pyarrow ({e}): pip install pyarrow", 2) from None
+    except OSError as e:  # say, a directory one may not write to
+        raise CLIError(f"-o {args.output}: {e.strerror or e}", 2) from None
     if text is not None:
         sys.stdout.write(text)
     else:

@@ -9,6 +9,7 @@ import argparse
 import sys
 from typing import Any
 
+from rung.cli.export import output_path
 from rung.cli.stored import add_study_arguments, read_study
 
 KIND_NAMES = ("history", "curves", "occupancy", "workers", "parallel", "importance", "pareto",
@@ -37,6 +38,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
     if not args.output.lower().endswith((".png", ".svg", ".pdf", ".html")):
         raise CLIError(f"-o {args.output}: write a .png, .svg, .pdf or .html file", 2)
+    output_path(args.output)
     try:
         with read_study(args.name, args.storage) as study:
             from rung.plot import plot, save
@@ -46,7 +48,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise CLIError(str(e), 2) from None
     except ValueError as e:  # e.g. a Pareto front of a single-objective study
         raise CLIError(str(e), 2) from None
-    out = save(fig, args.output)
+    try:
+        out = save(fig, args.output)
+    except OSError as e:  # say, a directory one may not write to
+        raise CLIError(f"-o {args.output}: {e.strerror or e}", 2) from None
     print(f"rung: wrote the {args.kind} plot of {args.name} to {out}", file=sys.stderr,
           flush=True)
     return 0
