@@ -105,10 +105,15 @@ def test_optuna_lightgbm_pruning_prunes_with_optunas_median_rule(tmp_path: Path)
     study = m.main(["--trials", "10", "--rounds", "30", "--workers", "2",
                     "--storage", str(tmp_path / "s.db")])
     trials = study.trials()
+    # Optuna's MedianPruner(n_warmup_steps=10) with its defaults; Optuna's steps are
+    # LightGBM's 0-based iterations, so its first prunable step (10) is rung's step 11
+    assert study.spec.scheduler.name == "median"
+    assert study.engine.scheduler.get_params() == {
+        "grace_period": 11, "min_trials": 1, "rule": "optuna", "startup_trials": 5}
     stopped = [t for t in trials if t.status is TrialStatus.STOPPED]
     assert stopped, "the median rule pruned nothing"
-    for t in stopped:  # never before Optuna's n_warmup_steps (grace_period=10)
-        assert t.results[-1].step >= 10
+    for t in stopped:  # never before Optuna's n_warmup_steps
+        assert t.results[-1].step >= 11
     for t in trials:  # one result per boosting round, both metrics of the evaluation list
         steps = [r.step for r in t.results]
         assert steps == list(range(1, len(steps) + 1))

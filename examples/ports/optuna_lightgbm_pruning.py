@@ -13,9 +13,13 @@ What changed in the port:
   list as ``"valid-auc"``, ``"valid-binary_error"``, one step per boosting round, and lets rung's
   ``StopTrial`` end training. It can also pause a trial and resume it from the saved booster
   (Optuna's pruner can only stop).
-- ``MedianPruner(n_warmup_steps=10)`` is ``rung.MedianStoppingRule(rule="optuna",
-  grace_period=10)``: the same rule (the median of completed trials' values at the same step),
-  decided in the driver for every worker.
+- ``MedianPruner(n_warmup_steps=10)`` is ``rung.integrations.optuna.median_pruner(
+  n_warmup_steps=10)`` (no Optuna needed): ``rung.MedianStoppingRule(rule="optuna",
+  grace_period=11, startup_trials=5, min_trials=1)``, the same rule with the same defaults (the
+  median of earlier trials' values at the same step, nothing pruned before 5 trials completed),
+  decided in the driver for every worker. The grace period is one more than the warm-up
+  because Optuna's callback reports LightGBM's 0-based iteration as the step and rung's
+  counts rounds from 1: Optuna's step 10, its first prunable one, is rung's step 11.
 - One metric ranks and judges trials in rung: the original prunes on AUC but returns accuracy;
   here both come from LightGBM's evaluation list at every round, the study ranks by the AUC it
   prunes on, and the best trial's accuracy (1 - binary error at the last round) is printed.
@@ -34,6 +38,7 @@ import functools
 from typing import Any
 
 import rung
+from rung.integrations.optuna import median_pruner
 
 SPACE = rung.SearchSpace({
     "bagging_fraction": rung.Float(0.4, 1.0),
@@ -73,7 +78,7 @@ def main(argv: list[str] | None = None) -> rung.Study:
     args = ap.parse_args(argv)
     study = rung.run(
         objective, SPACE, metric="valid-auc", mode="max", searcher="tpe",
-        scheduler=rung.MedianStoppingRule(rule="optuna", grace_period=10),
+        scheduler=median_pruner(n_warmup_steps=10),  # Optuna's MedianPruner(n_warmup_steps=10)
         max_step=args.rounds, n_trials=args.trials, max_time=args.max_time,
         n_workers=args.workers, storage=args.storage, name="lightgbm-pruning", seed=0,
     )
