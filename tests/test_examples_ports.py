@@ -35,8 +35,14 @@ def test_ray_tune_async_hyperband(tmp_path: Path, capsys: pytest.CaptureFixture[
     m = load("ray_tune_async_hyperband")
     study = m.main(["--trials", "9", "--max-step", "20", "--workers", "2",
                     "--storage", str(tmp_path / "s.db")])
+    # Ray's AsyncHyperBandScheduler(grace_period=5, max_t=100): one bracket, eta 4
+    assert (study.spec.scheduler.name, study.engine.scheduler.get_params()) == (
+        "asha", {"reduction_factor": 4, "min_step": 5})
     s = statuses(study)
     assert s.get("stopped", 0) >= 1 and sum(s.values()) == 9  # the scheduler cut some trials
+    for t in study.trials():  # stopped only at the rung (step 5), never at another step
+        if t.status is TrialStatus.STOPPED:
+            assert t.results[-1].step == 5
     best = study.best_trial
     assert best.value == min(t.value for t in study.trials() if t.value is not None)
     assert "best: width=" in capsys.readouterr().out

@@ -2,14 +2,17 @@
 
 The original tunes two dummy hyperparameters, ``width`` and ``height``, of a closed-form learning
 curve (``mean_loss`` falls like ``1 / (0.1 + width * step / 100)`` plus ``height / 10``) with
-``AsyncHyperBandScheduler(grace_period=5, max_t=100)`` and 20 samples.
+``AsyncHyperBandScheduler(grace_period=5, max_t=100)`` and 20 samples. Ray's defaults make that
+scheduler one bracket (``brackets=1``) with ``reduction_factor=4``: asynchronous successive
+halving with rungs at 5 and 20 (and the stop at 100).
 
 What changed in the port:
 
 - ``train.report({"mean_loss": ...})`` is ``ctx.report(step, mean_loss=...)``; the step is
   explicit and starts at 1 (Ray counts ``training_iteration``).
-- ``AsyncHyperBandScheduler(grace_period=5, max_t=100, reduction_factor=3)`` is
-  ``rung.AsyncHyperband(reduction_factor=3, min_step=5)`` with ``max_step=100`` on the study;
+- ``AsyncHyperBandScheduler(grace_period=5, max_t=100)`` is ``rung.ASHA(reduction_factor=4,
+  min_step=5)`` with ``max_step=100`` on the study (Ray's one bracket; rung's
+  ``AsyncHyperband`` is ``brackets=n`` for more, and its default is every bracket);
   ``metric`` / ``mode`` are given once, to the study, not to the scheduler and the tuner.
 - ``tune.Tuner(...).fit()`` is ``rung.run(...)``; ``results.get_best_result()`` is
   ``study.best_trial``. The per-step ``time.sleep(0.1)`` of the original is an option here
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> rung.Study:
     }
     study = rung.run(
         easy_objective, space, metric="mean_loss", mode="min",
-        searcher="random", scheduler=rung.AsyncHyperband(reduction_factor=3, min_step=5),
+        searcher="random", scheduler=rung.ASHA(reduction_factor=4, min_step=5),
         max_step=args.max_step, n_trials=args.trials, n_workers=args.workers,
         storage=args.storage, name="async-hyperband", seed=0,
     )
