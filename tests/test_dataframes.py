@@ -223,3 +223,33 @@ def test_export_a_study_another_process_is_running(tmp_path: Path) -> None:
     # after the writer is gone, the journal still reads
     code, out = run_cli("export", "live", "--storage", str(db))
     assert code == 0 and not math.isnan(len(pd.read_csv(io.StringIO(out))))
+
+
+def test_whole_numbers_stay_integers_when_some_are_missing(tmp_path: Path) -> None:
+    """PBT: forked trials have a parent, the first generation none; a trial that never got a
+    decision has no decision step. A CSV says 24 and 7, never 24.0 and 7.0."""
+    b = get_benchmark("mf-branin")
+    db = tmp_path / "p.db"
+    s = rung.Study.create("pbt", b.space, objective=rung.Objective(b.metric, b.mode),
+                          searcher="random", scheduler=rung.PBT(perturbation_interval=3),
+                          max_step=b.max_step, budget=rung.Budget(n_trials=8), seed=0,
+                          storage=db)
+    s.simulate(b, n_workers=4)
+    df = s.trials_dataframe()
+    for col in ("trial_id", "steps", "n_results", "decision_step", "worker", "launches",
+                "parent_id"):
+        assert str(df[col].dtype) == "Int64", col
+    parents = {t.id: t.parent_id for t in s.trials()}
+    assert any(p is not None for p in parents.values())
+    assert any(p is None for p in parents.values())
+    s.close()
+    code, out = run_cli("export", "pbt", "--storage", str(db))
+    assert code == 0
+    import csv
+
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert {int(r["trial_id"]): (int(r["parent_id"]) if r["parent_id"] else None)
+            for r in rows} == parents
+    for r in rows:
+        for col in ("steps", "decision_step", "worker", "launches", "parent_id"):
+            assert "." not in r[col], (col, r[col])

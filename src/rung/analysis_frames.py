@@ -357,10 +357,18 @@ def _columns(history: History) -> list[str]:
     return cols
 
 
+#: columns of whole numbers that may be missing: pandas' nullable ``Int64``, so that a missing
+#: one does not turn the rest into floats (``24.0``, ``7.0`` in a CSV)
+_INT_COLUMNS = ("trial_id", "steps", "n_results", "decision_step", "worker", "launches",
+                "parent_id")
+
+
 def trials_dataframe(history: History, jf: JournalFold) -> pd.DataFrame:
-    """One row per trial (see ``Study.trials_dataframe``)."""
+    """One row per trial (see ``Study.trials_dataframe``); ids, steps and counts are
+    integers (``Int64``, missing values ``<NA>``)."""
     pd = _pandas()
-    return pd.DataFrame(trial_rows(history, jf), columns=_columns(history))
+    df = pd.DataFrame(trial_rows(history, jf), columns=_columns(history))
+    return df.astype(dict.fromkeys(_INT_COLUMNS, "Int64"))
 
 
 def results_dataframe(history: History, jf: JournalFold) -> pd.DataFrame:
