@@ -225,6 +225,24 @@ def test_export_a_study_another_process_is_running(tmp_path: Path) -> None:
     assert code == 0 and not math.isnan(len(pd.read_csv(io.StringIO(out))))
 
 
+def test_export_json_keeps_every_digit(tmp_path: Path) -> None:
+    db = tmp_path / "j.db"
+    s = simulated(db, n_trials=8)
+    trials = s.trials()
+    results = [(r.trial_id, r.step, r.metrics["loss"]) for r in s.journal.read(s.name)
+               if type(r).__name__ == "ResultReported"]
+    s.close()
+    code, out = run_cli("export", "frames", "--storage", str(db), "--format", "json")
+    assert code == 0
+    rows = json.loads(out)
+    for t, row in zip(trials, rows, strict=True):
+        assert {k: row[f"params_{k}"] for k in t.params} == dict(t.params)  # exactly
+        assert row["value"] == t.value
+    code, out = run_cli("export", "frames", "--storage", str(db), "--format", "json",
+                        "--table", "results")
+    assert [(r["trial_id"], r["step"], r["loss"]) for r in json.loads(out)] == results
+
+
 def test_whole_numbers_stay_integers_when_some_are_missing(tmp_path: Path) -> None:
     """PBT: forked trials have a parent, the first generation none; a trial that never got a
     decision has no decision step. A CSV says 24 and 7, never 24.0 and 7.0."""

@@ -7,6 +7,8 @@ what was committed when it opened the journal).
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -93,8 +95,33 @@ def _write(df: Any, fmt: str, out: Path | None) -> str | None:
             return text
         df.to_csv(out, index=False)
         return None
-    text = df.to_json(orient="records", indent=1)
+    text = json_records(df)
     if out is None:
         return text + "\n"
     out.write_text(text + "\n")
     return None
+
+
+def json_records(df: Any) -> str:
+    """``df`` as a JSON array of row objects, numbers as Python writes them (every digit
+    that tells two floats apart: pandas' ``to_json`` keeps 10 significant digits by default
+    and at most 15), missing values (``NaN``, ``<NA>``, ``None``) as ``null``."""
+    rows = [{str(k): _plain(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+    return json.dumps(rows, indent=1, allow_nan=False)
+
+
+def _plain(v: Any) -> Any:
+    if hasattr(v, "item") and not isinstance(v, str | bytes):  # a NumPy scalar
+        v = v.item()
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return None
+    if isinstance(v, bool | int | float | str):
+        return v
+    try:  # pandas' NA and NaT
+        import pandas as pd
+
+        if pd.isna(v):
+            return None
+    except (ImportError, TypeError, ValueError):
+        pass
+    return str(v)
