@@ -3,7 +3,10 @@
 The original runs BOHB (``TuneBOHB`` searcher + ``HyperBandForBOHB`` scheduler, ``max_t=100``,
 ``reduction_factor=4``) on a dummy agent whose ``episode_reward_mean`` follows a sigmoid-like
 curve whose slope is set by ``width`` and whose ceiling by ``height``, with an ``activation``
-categorical in the space (in this port it scales the reward, so the categorical matters).
+categorical in the space (in this port it scales the reward, so the categorical matters, and
+has a third choice, ``"sigmoid"``). That is the example as Ray 2.x long shipped it; the copy in
+Ray 2.60 runs a smaller budget (``max_t=10``, ``reduction_factor=2``, 32 samples, at most 4 at
+once), which this port does not reproduce (its ``reduction_factor`` is 4).
 
 What changed in the port:
 
