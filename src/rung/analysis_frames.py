@@ -7,8 +7,9 @@ dashboard read the same rows. Two sources, both read-only:
 - the replayed ``History`` (``study.history``): params, status, score, checkpoint, parent, error
   (the engine's own view, so a row never disagrees with ``study.trial(i)``);
 - the journal's records (``JournalFold``): what the history does not keep: when each run of a
-  trial started and ended, every decision with its reason and the time it was made, and the
-  worker slot each run occupied.
+  trial started and ended, every decision with its reason and the time it was made, the
+  worker slot each run occupied, and which checkpoints the engine released (a row names a
+  trial's checkpoint only while it is kept: ``kept_checkpoint``).
 
 **Worker slots.** Events carry no worker identity (a slot is a slot), so the fold reconstructs
 one: a started trial takes the lowest-numbered free slot and gives it back when its run ends.
@@ -34,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 from rung.core.events import (
     Cancel,
     CapacityChanged,
+    CheckpointSaved,
+    DeleteCheckpoint,
     Record,
     Reply,
     ResultReported,
@@ -121,6 +124,8 @@ class JournalFold:
     first_start: dict[int, float] = field(default_factory=dict)
     last_end: dict[int, float] = field(default_factory=dict)
     last_step: dict[int, int] = field(default_factory=dict)
+    #: checkpoint paths the engine released (``DeleteCheckpoint``) and nobody saved again
+    deleted: set[str] = field(default_factory=set)
     _open: dict[int, Run] = field(default_factory=dict)
     _free: list[int] = field(default_factory=list)
     _n_slots: int = 0
@@ -157,6 +162,12 @@ class JournalFold:
             elif kind is TrialEnded:
                 assert isinstance(r, TrialEnded)
                 self._end(r.trial_id, r.time, r.outcome.value)
+            elif kind is DeleteCheckpoint:
+                assert isinstance(r, DeleteCheckpoint)
+                self.deleted.add(r.path)
+            elif kind is CheckpointSaved:
+                assert isinstance(r, CheckpointSaved)
+                self.deleted.discard(r.path)
             elif kind is CapacityChanged:
                 assert isinstance(r, CapacityChanged)
                 self.capacity.append((r.time, r.capacity))
@@ -274,9 +285,18 @@ def feasible(history: History, trial_id: int) -> bool | None:
     return history.violation(trial_id) == 0.0
 
 
+def kept_checkpoint(history: History, jf: JournalFold, trial_id: int) -> str | None:
+    """The path of the trial's checkpoint while it is kept (relative to the study's checkpoint
+    directory); ``None`` once the engine released it (a stopped trial's, a paused trial's
+    when it was stopped) or if it never had one."""
+    ckpt = history.checkpoint(trial_id)
+    return None if ckpt is None or ckpt.path in jf.deleted else ckpt.path
+
+
 def trial_rows(history: History, jf: JournalFold) -> list[dict[str, Any]]:
     """One dict per trial, in id order (the columns of ``trials_dataframe``); ``decision``,
-    ``decision_step`` and ``reason`` are the trial's ``last_decision``; a study with
+    ``decision_step`` and ``reason`` are the trial's ``last_decision``, ``checkpoint`` its
+    ``kept_checkpoint``; a study with
     constraints has a ``feasible`` column (``feasible``)."""
     names = list(history.space)
     multi = len(history.objectives) > 1
@@ -312,8 +332,7 @@ def trial_rows(history: History, jf: JournalFold) -> list[dict[str, Any]]:
         row["duration"] = (end - start) if start is not None and end is not None else None
         row["worker"] = slots.get(tid)
         row["launches"] = history.launches(tid)
-        ckpt = history.checkpoint(tid)
-        row["checkpoint"] = ckpt.path if ckpt is not None else None
+        row["checkpoint"] = kept_checkpoint(history, jf, tid)
         row["parent_id"] = history.parent_id(tid)
         row["error"] = history.trial(tid, cache=False).error
         rows.append(row)
@@ -436,6 +455,7 @@ __all__ = [
     "decision_marks",
     "feasible",
     "fold",
+    "kept_checkpoint",
     "last_decision",
     "occupancy",
     "require",

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from rung.analysis_frames import JournalFold, retired, spec_steps
+from rung.analysis_frames import JournalFold, kept_checkpoint, retired, spec_steps
 from rung.core.engine import Engine
 from rung.core.events import Record, is_event
 from rung.core.records import StudySpec, TrialStatus
@@ -463,7 +463,7 @@ def detail(snap: Snapshot, trial_id: int, decided: list[Any]) -> dict[str, Any]:
     return jclean({
         "trial_id": trial_id, "params": dict(t.params), "status": t.status.value,
         "value": o.value(t.score), "steps": t.last_step, "error": t.error,
-        "checkpoint": t.checkpoint.path if t.checkpoint else None, "parent_id": t.parent_id,
+        "checkpoint": kept_checkpoint(h, jf, trial_id), "parent_id": t.parent_id,
         "results": results, "decisions": decisions, "metric": o.metric,
     })
 
