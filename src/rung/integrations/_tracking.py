@@ -9,7 +9,10 @@ mapping, the same for every tracker:
   and closed when its status becomes final (completed, stopped, failed); a paused or interrupted
   trial keeps its run open within the session, and the session's end closes every run still
   open with the trial's status at that moment;
-- params: the trial's parameters, with its parent's id for a PBT fork;
+- params: the trial's parameters, with its parent's id for a PBT fork; in a define-by-run study
+  (``rung.optimize``) the parameters the trial used, which it reports as it suggests them
+  (``ParamsUsed``): its run opens when it first reports them (or a result, or its end), and
+  a parameter it suggests later is added to the run then;
 - metrics: every numeric metric of every ``ResultReported``, at its step (booleans, text and
   other values are not metrics and are skipped);
 - decisions: every ``Reply`` (continue / pause / stop, with the step, the lease and the
@@ -32,7 +35,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rung.callbacks import Callback
-from rung.core.events import Cancel, Launch, Reply, ResultReported, TrialEnded, TrialStarted
+from rung.core.events import (
+    Cancel,
+    Launch,
+    ParamsUsed,
+    Reply,
+    ResultReported,
+    TrialEnded,
+    TrialStarted,
+)
 from rung.integrations._framework import require
 
 if TYPE_CHECKING:
@@ -133,6 +144,8 @@ class TrackingCallback(Callback, ABC):
     def __init__(self) -> None:
         self._open: dict[int, None] = {}
         self._study: Study | None = None
+        self._define_by_run = False
+        self._logged: dict[int, set[str]] = {}  # parameter names recorded, per open trial
 
     # --- the hooks a tracker implements -----------------------------------------------------------
     @abstractmethod
@@ -144,6 +157,11 @@ class TrackingCallback(Callback, ABC):
         self, trial_id: int, params: Mapping[str, Any], parent_id: int | None
     ) -> None:
         """Open (or reopen) trial ``trial_id``'s run under the parent run, with its params."""
+
+    @abstractmethod
+    def _add_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
+        """Record parameters an open define-by-run trial suggested after its run was opened
+        (names it had not used before; a name's value never changes)."""
 
     @abstractmethod
     def _log_metrics(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> None:
@@ -171,34 +189,50 @@ class TrackingCallback(Callback, ABC):
     def on_start(self, study: Study) -> None:
         self._study = study
         self._open = {}
+        self._logged = {}
+        self._define_by_run = study.spec.define_by_run
         self._open_study(study)
 
     def on_turn(
         self, events: Sequence[Event], commands: Sequence[Command], history: History
     ) -> None:
         ended: list[int] = []
+        # a define-by-run trial's params are known once it reports them: no run before
+        later = self._define_by_run
         for ev in events:
             if isinstance(ev, TrialStarted):
-                self._ensure(ev.trial_id, history)
+                if not later:
+                    self._ensure(ev.trial_id, history)
+            elif isinstance(ev, ParamsUsed):
+                if ev.trial_id in self._open:
+                    self._more_params(ev.trial_id, history)
+                else:
+                    self._ensure(ev.trial_id, history)
             elif isinstance(ev, ResultReported):
                 self._ensure(ev.trial_id, history)
                 metrics = numeric_metrics(ev.metrics)
                 if metrics:
                     self._log_metrics(ev.trial_id, ev.step, metrics)
             elif isinstance(ev, TrialEnded):
+                if later:
+                    self._ensure(ev.trial_id, history)
                 ended.append(ev.trial_id)
         for cmd in commands:
             found = _entry(cmd, history)
             if found is None:
                 continue
             tid, entry = found
+            if entry.action == "launch":
+                if not later:
+                    self._ensure(tid, history)
+                continue
             self._ensure(tid, history)
-            if entry.action != "launch":
-                self._log_decision(tid, entry)
+            self._log_decision(tid, entry)
         for tid in ended:
             status = history.status(tid)
             if tid in self._open and status.final:
                 del self._open[tid]
+                self._logged.pop(tid, None)
                 self._close_trial(tid, status.value, history.error(tid))
         self._end_turn()
 
@@ -209,6 +243,7 @@ class TrackingCallback(Callback, ABC):
         try:
             for tid in list(self._open):
                 del self._open[tid]
+                self._logged.pop(tid, None)
                 self._close_trial(tid, h.status(tid).value, h.error(tid))
             self._end_turn()
         finally:
@@ -226,7 +261,17 @@ class TrackingCallback(Callback, ABC):
         if trial_id in self._open:
             return
         self._open[trial_id] = None
-        self._open_trial(trial_id, history.params(trial_id), history.parent_id(trial_id))
+        params = history.params(trial_id)
+        self._logged[trial_id] = set(params)
+        self._open_trial(trial_id, params, history.parent_id(trial_id))
+
+    def _more_params(self, trial_id: int, history: History) -> None:
+        params = history.params(trial_id)
+        logged = self._logged.setdefault(trial_id, set())
+        new = {k: v for k, v in params.items() if k not in logged}
+        if new:
+            logged.update(new)
+            self._add_params(trial_id, new)
 
 
 def _entry(cmd: Command, history: History) -> tuple[int, DecisionEntry] | None:

@@ -154,6 +154,9 @@ class MLflowCallback(TrackingCallback):
         self._decisions[trial_id] = []
         self._batch(run_id).params.update(_params(params))
 
+    def _add_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
+        self._batch(self._runs[trial_id]).params.update(_params(params))
+
     def _log_metrics(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> None:
         ts = _now_ms()
         self._batch(self._runs[trial_id]).metrics.extend(

@@ -107,6 +107,12 @@ class TensorBoardCallback(TrackingCallback):
         w.file_writer.add_summary(ssi)
         w.add_text("rung/params", _table(values), 0)
 
+    def _add_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
+        # the HParams session was written when the run opened; the text lists the additions
+        values = {k: param_value(v) for k, v in params.items()}
+        self._writers[trial_id].add_text("rung/params", _table(values),
+                                         self._last_step.get(trial_id, 0))
+
     def _log_metrics(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> None:
         w = self._writers[trial_id]
         for k, v in metrics.items():

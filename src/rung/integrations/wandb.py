@@ -107,6 +107,9 @@ class WandbCallback(TrackingCallback):
         self._runs[trial_id] = run
         self._decisions[trial_id] = []
 
+    def _add_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
+        self._runs[trial_id].config.update({k: param_value(v) for k, v in params.items()})
+
     def _log_metrics(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> None:
         self._runs[trial_id].log({STEP: step, **metrics})
 
