@@ -435,6 +435,27 @@ def occupancy(jf: JournalFold, steps: Sequence[int]) -> dict[int, list[tuple[flo
     return out
 
 
+def front_staircase(points: Sequence[tuple[float, float]], modes: Sequence[str]
+                    ) -> tuple[list[float], list[float]]:
+    """The line that bounds what a Pareto front of two objectives attains, through its
+    ``points`` (values in the objectives' own units and directions, ``modes``: ``"min"`` /
+    ``"max"`` each): the points by the first value, and between two neighbours the corner
+    that takes the worse of each of their values (a corner taking the better ones would be a
+    configuration that beats both, which nobody ran). Returns the line's x and y values."""
+    worse = [max if m == "min" else min for m in modes[:2]]
+    pts = sorted(points)
+    xs: list[float] = []
+    ys: list[float] = []
+    for i, (x, y) in enumerate(pts):
+        if i:
+            px, py = pts[i - 1]
+            xs.append(worse[0](px, x))
+            ys.append(worse[1](py, y))
+        xs.append(x)
+        ys.append(y)
+    return xs, ys
+
+
 def study_fold(study: Any) -> JournalFold:
     """The fold of a ``Study``'s journal (read-only)."""
     return fold(study.journal.read(study.name))
@@ -455,6 +476,7 @@ __all__ = [
     "decision_marks",
     "feasible",
     "fold",
+    "front_staircase",
     "kept_checkpoint",
     "last_decision",
     "occupancy",

@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rung.analysis_frames import decision_marks, spec_steps
+from rung.analysis_frames import decision_marks, front_staircase, spec_steps
 from rung.dashboard._json import jclean
 from rung.plot._cutoffs import decision_cutoffs
 
@@ -158,7 +158,7 @@ def workers(snap: Snapshot) -> dict[str, Any]:
 def pareto(snap: Snapshot) -> dict[str, Any]:
     """The trials' first two objective values: every trial on the Pareto front and, past
     ``MAX_PARETO`` points, an evenly spaced sample (by trial id) of the others; ``sample`` says
-    what is drawn."""
+    what is drawn, ``line`` is the front's bound (``front_staircase``)."""
     h = snap.history
     objs = h.objectives
     if len(objs) < 2:
@@ -184,8 +184,10 @@ def pareto(snap: Snapshot) -> dict[str, Any]:
     for tid in shown:
         v = h.values(tid)
         pts.append({"id": tid, "x": objs[0].value(v[0]), "y": objs[1].value(v[1])})
+    attained = [(objs[0].value(h.values(t)[0]), objs[1].value(h.values(t)[1])) for t in front]
+    lx, ly = front_staircase(attained, [o.mode for o in objs])
     return jclean({"objectives": [o.metric for o in objs], "modes": [o.mode for o in objs],
-                  "points": pts, "front": front, "sample": info})
+                  "points": pts, "front": front, "line": {"x": lx, "y": ly}, "sample": info})
 
 
 def _even(xs: list[int], k: int) -> list[int]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rung.analysis_frames import (
     JournalFold,
     decision_marks,
+    front_staircase,
     occupancy,
     require,
     spec_steps,
@@ -295,7 +296,8 @@ def param_importance(study: Study) -> Figure:
 
 def pareto_front(study: Study) -> Figure:
     """The first two objectives of every trial at its last step, the non-dominated feasible
-    ones highlighted and joined (a multi-objective study)."""
+    ones highlighted and joined by the line that bounds what they attain
+    (``rung.analysis_frames.front_staircase``; a multi-objective study)."""
     d = _data(study)
     h = d.history
     if len(h.objectives) < 2:
@@ -311,14 +313,13 @@ def pareto_front(study: Study) -> Figure:
     front = study.pareto_front()
     fx = [o1.value(h.values(t.id)[0]) for t in front]
     fy = [o2.value(h.values(t.id)[1]) for t in front]
-    order = sorted(range(len(fx)), key=lambda i: fx[i])
     fig = _figure(7, 5.5)
     ax = fig.add_subplot()
     ax.scatter(xs, ys, s=14, color="#aaaaaa", gid="trials", label="trials")
     ax.scatter(fx, fy, s=30, color="#d62728", zorder=3, gid="front", label="Pareto front")
-    if order:
-        ax.step([fx[i] for i in order], [fy[i] for i in order], where="post", color="#d62728",
-                lw=1, gid="front-line")
+    if fx:
+        lx, ly = front_staircase(list(zip(fx, fy, strict=True)), (o1.mode, o2.mode))
+        ax.plot(lx, ly, color="#d62728", lw=1, gid="front-line")
     ax.set_xlabel(f"{o1.metric} ({o1.mode})")
     ax.set_ylabel(f"{o2.metric} ({o2.mode})")
     ax.set_title(f"{d.name}: Pareto front ({len(front)} of {len(xs)} trials)")

@@ -337,8 +337,12 @@ async function pagePareto(name) {
   Plotly.react("pareto", [
     { x: d.points.map((p) => p.x), y: d.points.map((p) => p.y), mode: "markers", name: "trials",
       marker: { color: "#aaa" }, text: d.points.map((p) => `trial ${p.id}`) },
-    { x: on.map((p) => p.x), y: on.map((p) => p.y), mode: "lines+markers", name: "Pareto front",
-      line: { shape: "hv", color: "#d62728" }, text: on.map((p) => `trial ${p.id}`) },
+    // the bound of what the front attains, its corners the worse of two neighbours' values
+    // (the server's: they depend on each objective's direction)
+    { x: d.line.x, y: d.line.y, mode: "lines", name: "attained", showlegend: false,
+      line: { color: "#d62728", width: 1 }, hoverinfo: "skip" },
+    { x: on.map((p) => p.x), y: on.map((p) => p.y), mode: "markers", name: "Pareto front",
+      marker: { color: "#d62728" }, text: on.map((p) => `trial ${p.id}`) },
   ], { margin: { t: 20 }, xaxis: { title: { text: `${d.objectives[0]} (${d.modes[0]})` } },
        yaxis: { title: { text: `${d.objectives[1]} (${d.modes[1]})` } } }, CONFIG);
 }
