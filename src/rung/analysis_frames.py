@@ -462,10 +462,19 @@ def study_fold(study: Any) -> JournalFold:
 
 
 def spec_steps(spec: StudySpec, scheduler: Any) -> list[int]:
-    """The rung steps of a study: its scheduler's fidelity steps (``rung.analysis``)."""
+    """The fidelity steps of a study: its scheduler's rung steps and ``max_step``, or, for a
+    scheduler without rungs, ``1, 3, 9, ...`` and ``max_step`` (``rung.analysis``'s ladder:
+    where the figures compare trials)."""
     from rung.analysis import fidelity_steps
 
     return fidelity_steps(scheduler, spec.max_step)
+
+
+def has_rungs(scheduler: Any) -> bool:
+    """The scheduler decides at rungs of its own (ASHA, Hyperband, successive halving, the
+    curve-aware one: a ``fidelity_steps`` method); FIFO, the median rule and PBT have none,
+    and ``spec_steps`` is only a ladder to look at them on."""
+    return callable(getattr(scheduler, "fidelity_steps", None))
 
 
 __all__ = [
@@ -477,6 +486,7 @@ __all__ = [
     "feasible",
     "fold",
     "front_staircase",
+    "has_rungs",
     "kept_checkpoint",
     "last_decision",
     "occupancy",

@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rung.analysis_frames import decision_marks, front_staircase, spec_steps
+from rung.analysis_frames import decision_marks, front_staircase, has_rungs, spec_steps
 from rung.dashboard._json import jclean
 from rung.plot._cutoffs import decision_cutoffs
 
@@ -74,9 +74,11 @@ CHARTS = ("curves", "parallel", "workers", "pareto")
 
 
 def rung_steps(snap: Snapshot) -> list[int]:
-    """The study's rung steps (from its replayed scheduler)."""
+    """The study's rung steps (from its replayed scheduler; none for a scheduler without
+    rungs: FIFO, the median rule, PBT)."""
     assert snap.engine is not None
-    return spec_steps(snap.spec, snap.engine.scheduler)
+    sched = snap.engine.scheduler
+    return spec_steps(snap.spec, sched) if has_rungs(sched) else []
 
 
 def memoized(fn: Callable[[Snapshot], dict[str, Any]]) -> Callable[[Snapshot], dict[str, Any]]:

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from rung.analysis_frames import JournalFold, kept_checkpoint, retired, spec_steps
+from rung.analysis_frames import JournalFold, kept_checkpoint, retired
 from rung.core.engine import Engine
 from rung.core.events import Record, is_event
 from rung.core.records import StudySpec, TrialStatus
@@ -55,6 +55,7 @@ from rung.dashboard.charts import (  # the chart pages, re-exported
     memoized,
     parallel,
     pareto,
+    rung_steps,
     sample,
     workers,
 )
@@ -411,7 +412,7 @@ def overview(snap: Snapshot) -> dict[str, Any]:
     finished = sum(h.count(s) for s in TrialStatus if s.final)
     row.update(clean({
         "max_step": spec.max_step,
-        "rung_steps": spec_steps(spec, eng.scheduler),
+        "rung_steps": rung_steps(snap),
         "objectives": [{"metric": o.metric, "mode": o.mode} for o in h.objectives],
         "searcher_params": dict(spec.searcher.params),
         "scheduler_params": dict(spec.scheduler.params),

@@ -13,6 +13,7 @@ from rung.analysis_frames import (
     JournalFold,
     decision_marks,
     front_staircase,
+    has_rungs,
     occupancy,
     require,
     spec_steps,
@@ -50,10 +51,11 @@ def _figure(w: float = 8.0, h: float = 5.0, **kw: Any) -> Figure:
 class _Data:
     history: History
     fold: JournalFold
-    steps: list[int]
+    steps: list[int]  # the fidelity ladder (``spec_steps``)
     max_step: int
     metric: str
     name: str
+    rungs: bool  # the steps are the scheduler's own rungs (``has_rungs``)
 
     def label(self) -> str:
         o = self.history.objective
@@ -62,8 +64,9 @@ class _Data:
 
 def _data(study: Study) -> _Data:
     h = study.history
-    return _Data(h, study_fold(study), spec_steps(study.spec, study.engine.scheduler),
-                 study.spec.max_step, h.objective.metric, study.name)
+    sched = study.engine.scheduler
+    return _Data(h, study_fold(study), spec_steps(study.spec, sched), study.spec.max_step,
+                 h.objective.metric, study.name, has_rungs(sched))
 
 
 def _value(h: History, tid: int, step: int | None = None) -> float:
@@ -111,8 +114,9 @@ def optimization_history(study: Study) -> Figure:
 
 
 def learning_curves(study: Study) -> Figure:
-    """Every trial's metric by step, coloured by outcome; each rung's step (dotted); the
-    scheduler's cut-off there as its decisions state it (``rung.plot._cutoffs``): a black bar
+    """Every trial's metric by step, coloured by outcome; each rung's step (dotted; none for a
+    scheduler without rungs: FIFO, the median rule, PBT); the scheduler's cut-off (or the
+    median rule's threshold) there as its decisions state it (``rung.plot._cutoffs``): a bar
     at the latest threshold, labelled with its value, and a thin line over the range the
     threshold moved through during the run; where trials were stopped (x) or paused (v): a
     pause that ended the trial is its stop (``rung.analysis_frames.decision_marks``)."""
@@ -130,7 +134,7 @@ def learning_curves(study: Study) -> Figure:
         seen.add(status)
         ax.plot([p[0] for p in pts], [_v(h, p[1]) for p in pts], lw=0.9, alpha=0.75,
                 color=STATUS_COLORS.get(status, "#777777"), gid=f"trial-{tid}", label=label)
-    for s in d.steps:
+    for s in d.steps if d.rungs else ():
         if s < d.max_step:
             ax.axvline(s, color="#999999", ls=":", lw=0.8, gid=f"rung-{s}")
     cut = decision_cutoffs(h, jf)
@@ -141,7 +145,8 @@ def learning_curves(study: Study) -> Figure:
                     label="range of the cut-off over the run" if i == 0 else None)
         ax.plot([s / 1.15, s * 1.15], [c.latest, c.latest], color="black", lw=3,
                 solid_capstyle="butt", gid=f"cutoff-{s}",
-                label="rung cut-off (the scheduler's latest threshold)" if i == 0 else None)
+                label=(None if i else "rung cut-off (the scheduler's latest threshold)"
+                       if d.rungs else "threshold (the scheduler's latest)"))
         ax.annotate(f"{c.latest:.3g}", (s * 1.15, c.latest), xytext=(3, 0),
                     textcoords="offset points", va="center", fontsize="x-small",
                     gid=f"cutoff-label-{s}")
@@ -159,7 +164,9 @@ def learning_curves(study: Study) -> Figure:
         ax.set_xscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel(d.label())
-    ax.set_title(f"{d.name}: learning curves by outcome, with rung cut-offs")
+    ax.set_title(f"{d.name}: learning curves by outcome"
+                 + (", with rung cut-offs" if d.rungs else ", with its thresholds" if cut
+                    else ""))
     ax.legend(loc="best", fontsize="small")
     return fig
 
@@ -169,7 +176,8 @@ def _v(h: History, score: float) -> float:
 
 
 def rung_occupancy(study: Study) -> Figure:
-    """How many trials have reached each rung's step, over time."""
+    """How many trials have reached each rung's step, over time (for a scheduler without
+    rungs, each step of ``rung.analysis``'s ladder ``1, 3, 9, ...``)."""
     d = _data(study)
     occ = occupancy(d.fold, d.steps)
     t0 = d.fold.start or 0.0
@@ -183,7 +191,7 @@ def rung_occupancy(study: Study) -> Figure:
     ax.set_xlabel("time since the study started (s)")
     ax.set_ylabel("trials that reached the step")
     ax.set_title(f"{d.name}: rung occupancy over time")
-    ax.legend(loc="best", fontsize="small", title="rung")
+    ax.legend(loc="best", fontsize="small", title="rung" if d.rungs else "step")
     return fig
 
 
