@@ -400,7 +400,7 @@ def overview(snap: Snapshot) -> dict[str, Any]:
     spec = snap.spec
     row = study_row(snap)
     best = best_trial_id(h, snap.spec.max_step)
-    elapsed = (jf.now - jf.start) if jf.start is not None else 0.0
+    elapsed = eng.elapsed  # driver time, as rung show and Budget.max_time count it
     b = spec.budget
     spent: dict[str, Any] = {}
     if b.n_trials:

@@ -116,7 +116,7 @@ async function pageOverview(name) {
       <div class="card">best ${esc(s.metric)} (${esc(s.mode)})<b id="best-value">${fmt(s.best_value)}</b>trial ${fmt(s.best_trial)} at step ${fmt(s.best_step)}</div>
       ${budget}
       <div class="card">throughput<b>${fmt(s.throughput.trials_per_min)}</b>trials/min · ${fmt(s.throughput.results_per_s)} results/s</div>
-      <div class="card">elapsed<b>${fmt(s.elapsed)} s</b>${s.workers} worker slots</div>
+      <div class="card">driver time<b>${fmt(s.elapsed)} s</b>${s.workers} worker slots</div>
     </div>
     <h3>Components</h3>
     <p>searcher <b>${esc(s.searcher)}</b> ${esc(JSON.stringify(s.searcher_params))} · scheduler <b>${esc(s.scheduler)}</b>
