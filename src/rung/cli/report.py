@@ -278,7 +278,8 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
         failed = study.trials("failed")
         lines.append(f"  last failure  trial #{failed[-1].id}: {_last_line(failed[-1].error)}")
         lines.extend(failure_lines(failed))
-    if c["running"]:
+    if c["running"] and not study.journal.is_being_written(study.name):
+        # (while a driver runs the study, its trials are simply running)
         lines.append(
             f"  note: {c['running']} trial(s) were running when the driver stopped; "
             f"`rung resume {study.name}` ends them as interrupted and resumes them"
