@@ -96,3 +96,13 @@ def test_stop_ends_fit_then_raises_and_a_restart_is_refused() -> None:
     with pytest.raises(ConfigError) as e2:
         rkeras.fit(ctx, model, x, y, epochs=3)
     assert e2.value.key == "epochs"
+
+
+def test_training_ends_at_max_step() -> None:
+    """fit(epochs=...) above the study's max_step ends at it (model.stop_training); before,
+    epochs 4, 5, 6 were reported past max_step 3."""
+    x, y, _, _ = data()
+    ctx = FakeContext(max_step=3)
+    model = build({"lr": 0.01, "units": 4})
+    model.fit(x, y, epochs=6, batch_size=40, verbose=0, callbacks=[rkeras.KerasCallback(ctx)])
+    assert ctx.steps == [1, 2, 3] and model.history.epoch == [0, 1, 2]

@@ -125,3 +125,27 @@ def test_the_scikit_learn_api_takes_the_callback_too() -> None:
     model.fit(x[:80], y[:80], eval_set=[(x[80:], y[80:])], callbacks=[rlgb.LightGBMCallback(ctx)])
     assert ctx.steps == [1, 2, 3, 4]
     assert [m["valid_0-l2"] for _, m, _ in ctx.reports] == model.evals_result_["valid_0"]["l2"]
+
+
+def test_training_ends_at_max_step() -> None:
+    """More rounds than the study's max_step end at it, as LightGBM's early stopping ends
+    boosting; a number of rounds in params is refused by rlgb.train. Before, boosting went on
+    and reported steps 5, 6, ... past max_step 4 (and a params 'num_iterations' silently
+    overrode the rounds rlgb.train set)."""
+    train, valid = data()
+    ctx = FakeContext(max_step=4)
+    booster = lgb.train(booster_params({"lr": 0.1, "leaves": 4}), train, num_boost_round=10,
+                        valid_sets=[valid], callbacks=[rlgb.LightGBMCallback(ctx)])
+    assert ctx.steps == [1, 2, 3, 4]
+    assert booster.current_iteration() == 4 and booster.best_iteration == 4
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(120, 3)), rng.normal(size=120)
+    sk = FakeContext(max_step=3)
+    model = lgb.LGBMRegressor(n_estimators=8, num_leaves=4, min_child_samples=5, verbose=-1)
+    model.fit(x[:80], y[:80], eval_set=[(x[80:], y[80:])], callbacks=[rlgb.LightGBMCallback(sk)])
+    assert sk.steps == [1, 2, 3] and model.booster_.current_iteration() == 3
+    for alias in ("num_iterations", "n_estimators", "num_boost_round"):
+        with pytest.raises(ConfigError) as e:
+            rlgb.train(FakeContext(max_step=4), {**booster_params({"lr": 0.1, "leaves": 4}),
+                                                 alias: 30}, train)
+        assert e.value.key == f"params.{alias}"

@@ -128,3 +128,13 @@ def test_stop_ends_the_epoch_loop_then_raises_and_a_restart_is_refused(tmp_path:
     with pytest.raises(ConfigError, match="ckpt_path") as e:
         trainer(5, tmp_path / "b", [rpl.LightningCallback(late)]).fit(Net(0.01, 4), train)
     assert e.value.key == "checkpoint" and late.reports == []
+
+
+def test_training_ends_at_max_step(tmp_path: Path) -> None:
+    """max_epochs above the study's max_step ends at it (trainer.should_stop); before, epochs
+    past max_step 2 were reported."""
+    train, valid = loaders()
+    ctx = FakeContext(max_step=2)
+    t = trainer(5, tmp_path, [rpl.LightningCallback(ctx)])
+    t.fit(Net(0.01, 4), train, valid)
+    assert ctx.steps == [1, 2] and t.current_epoch == 2

@@ -123,3 +123,13 @@ def test_stop_by_eval_steps_and_bad_settings(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="resume_from_checkpoint") as e2:
         make_trainer(p, 5, str(tmp_path), [rhf.TransformersCallback(late)]).train()
     assert e2.value.key == "checkpoint" and late.reports == []
+
+
+def test_training_ends_at_max_step(tmp_path: Path) -> None:
+    """num_train_epochs above the study's max_step ends at it (should_training_stop); before,
+    evaluations past max_step 2 were reported."""
+    ctx = FakeContext(max_step=2)
+    trainer = make_trainer({"lr": 0.01, "units": 4}, 5, str(tmp_path),
+                           [rhf.TransformersCallback(ctx)])
+    trainer.train()
+    assert ctx.steps == [1, 2] and round(trainer.state.epoch) == 2

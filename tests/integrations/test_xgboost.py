@@ -113,3 +113,16 @@ def test_a_resumed_trial_that_restarts_boosting_is_refused() -> None:
     with pytest.raises(ConfigError) as e2:
         rxgb.train(ctx, {}, dtrain, xgb_model="m.ubj")
     assert e2.value.key == "xgb_model"
+
+
+def test_training_ends_at_max_step() -> None:
+    """More rounds than the study's max_step end at it (the callback returns True there).
+    Before, boosting went on and reported steps past max_step."""
+    x, y = tree_data(1)
+    dtrain = xgb.DMatrix(x[:160], label=y[:160])
+    dvalid = xgb.DMatrix(x[160:], label=y[160:])
+    ctx = FakeContext(max_step=4)
+    booster = xgb.train({"max_depth": 2, "nthread": 1}, dtrain, num_boost_round=10,
+                        evals=[(dvalid, "valid")], verbose_eval=False,
+                        callbacks=[rxgb.XGBoostCallback(ctx)])
+    assert ctx.steps == [1, 2, 3, 4] and booster.num_boosted_rounds() == 4

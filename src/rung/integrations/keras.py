@@ -91,9 +91,13 @@ class KerasCallback(keras.callbacks.Callback):  # type: ignore[misc]
         def save(directory: str) -> None:
             model.save(os.path.join(directory, MODEL_FILE))
 
-        if self._decision.report(self.ctx, epoch + 1, save if self.checkpoints else None,
-                                 scalars(logs or {})):
+        step = epoch + 1
+        if step > self.ctx.max_step:  # past the end (fit was given more epochs)
             model.stop_training = True
+            return
+        if self._decision.report(self.ctx, step, save if self.checkpoints else None,
+                                 scalars(logs or {})) or step == self.ctx.max_step:
+            model.stop_training = True  # ended by the scheduler, or at the study's max_step
 
     def on_train_end(self, logs: Any = None) -> None:
         self._decision.raise_held()

@@ -22,6 +22,12 @@ standard deviation as ``"<data>-<metric>-stdv"``. They are the values LightGBM r
 **Stop.** ``StopTrial`` propagates out of ``lightgbm.train`` (LightGBM has no clean-up to
 skip), and the worker ends the trial as stopped.
 
+**The end.** Training ends at the study's ``max_step``: if LightGBM was asked for more rounds
+(``num_boost_round``, or an ``n_estimators`` of the scikit-learn API), the callback ends boosting
+there as LightGBM's early stopping does (``best_iteration`` is then the last round), so no step
+past ``max_step`` is reported. ``train`` refuses a number of rounds in ``params``
+(``num_iterations`` and its aliases), which LightGBM would use instead of the rounds it sets.
+
 **Pause.** Before ``PauseTrial`` propagates, ``report`` calls the callback's ``save``, which
 writes the booster (every tree so far) to ``model.txt`` in the checkpoint directory. A resumed
 trial continues boosting from it: ``train`` passes ``init_model=resume_model(ctx)`` and runs
@@ -35,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rung.errors import ConfigError
 from rung.integrations._framework import (
     Reports,
     boosting_rounds,
@@ -49,6 +56,12 @@ lgb: Any = require("lightgbm", "lightgbm", "rung.integrations.lightgbm")
 
 #: The file a checkpoint holds (LightGBM's text model format).
 MODEL_FILE = "model.txt"
+
+#: LightGBM's names for the number of boosting rounds in ``params`` (``num_iterations``'s
+#: aliases), which override ``lightgbm.train``'s ``num_boost_round``
+_ROUNDS_ALIASES = ("num_iterations", "num_iteration", "n_iter", "num_tree", "num_trees",
+                   "num_round", "num_rounds", "nrounds", "num_boost_round", "n_estimators",
+                   "max_iter")
 
 _RESUME_HINT = ("pass init_model=rung.integrations.lightgbm.resume_model(ctx) to lightgbm.train "
                 "(or use rung.integrations.lightgbm.train)")
@@ -101,7 +114,13 @@ class LightGBMCallback:
                 metrics[f"{data}-{name}-stdv"] = float(item[4])
         save = (model_saver(env.model, MODEL_FILE, num_iteration=-1)
                 if self.checkpoints and isinstance(env.model, lgb.Booster) else None)
-        self.ctx.report(rounds // self.rounds_per_step, save=save, **metrics)
+        step = rounds // self.rounds_per_step
+        if step > self.ctx.max_step:  # past the end already (another callback went on)
+            raise lgb.callback.EarlyStopException(env.iteration - 1, env.evaluation_result_list)
+        self.ctx.report(step, save=save, **metrics)
+        if step == self.ctx.max_step and env.iteration + 1 < env.end_iteration:
+            # the study's full training is done: end boosting as early stopping does
+            raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
 
 
 def resume_model(ctx: Reports) -> str | None:
@@ -130,6 +149,12 @@ def train(
     units, rounds = boosting_rounds(ctx, rounds_per_step, kwargs,
                                     ("num_boost_round", "init_model"),
                                     "rung.integrations.lightgbm.train")
+    for alias in _ROUNDS_ALIASES:
+        if alias in params:
+            raise ConfigError(key=f"params.{alias}", message=(
+                "LightGBM would boost that many rounds instead of the study's: "
+                "rung.integrations.lightgbm.train runs max_step * rounds_per_step rounds; "
+                "leave it out"))
     return lgb.train(params, train_set, num_boost_round=rounds, init_model=resume_model(ctx),
                      callbacks=[*callbacks, LightGBMCallback(ctx, units)], **kwargs)
 

@@ -79,9 +79,12 @@ class LightningCallback(pl.Callback):  # type: ignore[misc]
         def save(directory: str) -> None:
             trainer.save_checkpoint(os.path.join(directory, CHECKPOINT_FILE))
 
-        if self._decision.report(self.ctx, step, save if self.checkpoints else None,
-                                 scalars(trainer.callback_metrics)):
+        if step > self.ctx.max_step:  # past the end (max_epochs above it, or min_epochs)
             trainer.should_stop = True
+            return
+        if self._decision.report(self.ctx, step, save if self.checkpoints else None,
+                                 scalars(trainer.callback_metrics)) or step == self.ctx.max_step:
+            trainer.should_stop = True  # ended by the scheduler, or at the study's max_step
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
         self._decision.raise_held()

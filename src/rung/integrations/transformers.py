@@ -104,9 +104,12 @@ class TransformersCallback(hf.TrainerCallback):  # type: ignore[misc]
         def save(directory: str) -> None:
             _save_checkpoint(directory, state, kwargs)
 
-        if self._decision.report(self.ctx, step, save if self.checkpoints else None,
-                                 scalars(metrics or {})):
+        if step > self.ctx.max_step:  # past the end (more epochs or steps than max_step)
             control.should_training_stop = True
+            return
+        if self._decision.report(self.ctx, step, save if self.checkpoints else None,
+                                 scalars(metrics or {})) or step == self.ctx.max_step:
+            control.should_training_stop = True  # by the scheduler, or at the study's max_step
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._decision.raise_held()

@@ -98,8 +98,21 @@ class XGBoostCallback(xgb.callback.TrainingCallback):  # type: ignore[misc]
                     metrics[f"{data}-{name}"] = float(last)
         save = (model_saver(model, MODEL_FILE)
                 if self.checkpoints and isinstance(model, xgb.Booster) else None)
-        self.ctx.report(rounds // self.rounds_per_step, save=save, **metrics)
+        step = rounds // self.rounds_per_step
+        if step > self.ctx.max_step:  # past the end already (another callback went on)
+            return self._end(model, epoch)
+        self.ctx.report(step, save=save, **metrics)
+        if step == self.ctx.max_step:  # the study's full training is done: stop there
+            return self._end(model, epoch)
         return False
+
+    @staticmethod
+    def _end(model: Any, epoch: int) -> bool:
+        """End training after this round (XGBoost stops when a callback returns ``True``,
+        and ``xgboost.cv`` then reads ``best_iteration``, which early stopping would set)."""
+        if model.attr("best_iteration") is None:
+            model.set_attr(best_iteration=str(epoch))
+        return True
 
 
 def resume_model(ctx: Reports) -> str | None:
