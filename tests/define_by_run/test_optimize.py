@@ -241,3 +241,33 @@ def test_continuing_a_study_with_other_arguments_is_refused(
                              progress=False)
     assert left_out.trials() == trials
     left_out.close()
+
+
+def grid_objective(trial: Trial) -> float:
+    return float(trial.suggest_int("n", 1, 3))
+
+
+@pytest.mark.parametrize("searcher", ["grid", {"name": "grid"}])
+def test_a_grid_is_refused(searcher: Any, tmp_path: Path) -> None:
+    """Before: the first trial ran off the grid (launched before the space was known), the
+    grid's points were then skipped or repeated, and the study ended early."""
+    db = tmp_path / "j.db"
+    with pytest.raises(ConfigError) as e:
+        rung.optimize(grid_objective, n_trials=6, searcher=searcher, storage=db, n_workers=1,
+                      start_method="fork", progress=False)
+    assert e.value.key == "searcher"
+    assert str(e.value).startswith("searcher: a grid needs its space up front")
+    assert not db.exists()
+
+
+def log_step(trial: Trial) -> float:
+    return float(trial.suggest_int("n", 1, 30, log=True, step=2))
+
+
+def test_a_bad_distribution_names_its_field(tmp_path: Path) -> None:
+    """A SpaceError renders the name quoted ('n'.step); the key was mangled to "n'.step"."""
+    with pytest.raises(ConfigError) as e:
+        rung.optimize(log_step, n_trials=1, storage=tmp_path / "j.db", n_workers=1,
+                      start_method="fork", progress=False)
+    assert e.value.key == "n.step"
+    assert str(e.value) == "n.step: step and log=True cannot be combined (trial 0)"

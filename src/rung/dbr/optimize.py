@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 # the last line of a failed trial's error when a suggest_* call (or the engine) refused it
 _CONFIG_ERROR = re.compile(r"^(?:rung\.errors\.)?(?:ConfigError|SpaceError): (.*)$")
+_QUOTED_KEY = re.compile(r"^(['\"])(.*?)\1(\S*): (.*)$")
 
 #: what ``searcher="auto"`` means for a define-by-run study: the space is unknown when the
 #: study is created, and TPE models conditional branches and categorical choices natively
@@ -99,9 +100,16 @@ def optimize(
             failed).
         RunFailed: as ``Study.run``.
     """
+    from rung.core.registry import to_spec
     from rung.study import Study
 
     _check_options(executor, executor_options)
+    if not (isinstance(searcher, str) and searcher == "auto") and to_spec(
+            "searcher", searcher).name == "grid":
+        raise ConfigError(key="searcher", message=(
+            "a grid needs its space up front, and a define-by-run study learns it as trials "
+            "run (its first trials would not be on the grid, later ones repeat): declare a "
+            "rung.SearchSpace and use rung.run, or list the points in points_to_evaluate"))
     objectives = objectives_from(metric, mode)
     journal = open_journal(storage)
     if name in journal.list_studies():
@@ -254,8 +262,12 @@ def _raise_conflict(study: Study) -> None:
         lines = (t.error or "").strip().splitlines()
         m = _CONFIG_ERROR.match(lines[-1]) if lines else None
         if m is not None:
-            key, _, message = m.group(1).partition(": ")
-            raise ConfigError(key=key.strip("'\""), message=f"{message} (trial {t.id})")
+            quoted = _QUOTED_KEY.match(m.group(1))  # a SpaceError's 'name'.field: message
+            if quoted is not None:
+                key, message = quoted.group(2) + quoted.group(3), quoted.group(4)
+            else:
+                key, _, message = m.group(1).partition(": ")
+            raise ConfigError(key=key, message=f"{message} (trial {t.id})")
 
 
 __all__ = ["AUTO_SEARCHER", "optimize"]
