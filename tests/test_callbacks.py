@@ -193,3 +193,31 @@ def test_callback_is_a_public_name() -> None:
     base = Callback()
     base.on_start(make())  # the base class does nothing
     base.on_end(make())
+
+
+def optuna_style(study: Any, trial: Any) -> None:
+    """Optuna's callback signature: called after each trial with (study, frozen trial)."""
+
+
+class NoHooks:
+    def on_turn(self, events: Any, commands: Any, history: Any) -> None: ...
+
+
+@pytest.mark.parametrize(("cb", "message"), [
+    (optuna_style, "is not a rung.Callback (a function: rung calls a callback's "
+                   "on_turn(events, commands, history) after each turn, not callback(study, "
+                   "trial) as Optuna does; subclass rung.Callback)"),
+    (NoHooks(), "is not a rung.Callback (it has no on_start, on_end: subclass rung.Callback)"),
+])
+def test_something_else_than_a_callback_is_refused_before_anything_runs(
+    cb: Any, message: str
+) -> None:
+    """Before: AttributeError("'function' object has no attribute 'on_start'")."""
+    first = Recorder()
+    study = make()
+    with pytest.raises(rung.ConfigError) as e:
+        study.simulate(ScriptedBenchmark(), n_workers=2, callbacks=[first, cb])
+    assert e.value.key == "callbacks[1]"
+    assert str(e.value) == f"callbacks[1]: {cb!r} {message}"
+    assert first.calls == []  # refused before any on_start
+    assert len(study.history) == 0 and study.journal.read("cb") == []

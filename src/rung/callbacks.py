@@ -53,8 +53,28 @@ class Callback:
         """After the session ended (normally or not)."""
 
 
+_HOOKS = ("on_start", "on_turn", "on_end")
+
+
 def start_all(callbacks: Sequence[Callback], study: Study) -> None:
-    """Call every callback's ``on_start`` in order (an exception propagates at once)."""
+    """Call every callback's ``on_start`` in order (an exception propagates at once).
+
+    Raises:
+        ConfigError: an entry is not a callback (it lacks ``on_start`` / ``on_turn`` /
+            ``on_end``; key ``callbacks[i]``), before any ``on_start`` is called. A plain
+            function (Optuna's ``callback(study, trial)``) is named as such.
+    """
+    from rung.errors import ConfigError
+
+    for i, cb in enumerate(callbacks):
+        missing = [h for h in _HOOKS if not callable(getattr(cb, h, None))]
+        if missing:
+            what = ("a function: rung calls a callback's on_turn(events, commands, history) "
+                    "after each turn, not callback(study, trial) as Optuna does; subclass "
+                    "rung.Callback" if callable(cb) else
+                    f"it has no {', '.join(missing)}: subclass rung.Callback")
+            raise ConfigError(key=f"callbacks[{i}]", message=f"{cb!r} is not a rung.Callback "
+                              f"({what})")
     for cb in callbacks:
         cb.on_start(study)
 
@@ -71,6 +91,8 @@ def end_all(callbacks: Sequence[Callback], study: Study, failing: bool) -> None:
     """
     first: BaseException | None = None
     for cb in callbacks:
+        if not callable(getattr(cb, "on_end", None)):
+            continue  # refused by start_all: it was never started
         try:
             cb.on_end(study)
         except Exception as e:
