@@ -239,7 +239,7 @@ def _unit(param: Any, value: Any) -> float:
     choices = getattr(param, "choices", None)
     if choices is not None:
         k = len(choices)
-        idx = next((i for i, c in enumerate(choices) if c == value), 0)
+        idx = _choice_index(choices, value)
         return idx / (k - 1) if k > 1 else 0.5
     try:
         return float(param.to_unit(value))
@@ -247,9 +247,33 @@ def _unit(param: Any, value: Any) -> float:
         return 0.5
 
 
+def _choice_index(choices: Any, value: Any) -> int:
+    """The position of ``value`` among a categorical's ``choices``, telling apart values that
+    compare equal but are different choices (``True`` and ``1``, ``1.0`` and ``1``)."""
+    for i, c in enumerate(choices):
+        if type(c) is type(value) and c == value:
+            return i
+    return next((i for i, c in enumerate(choices) if c == value), 0)
+
+
+def _axis_labels(param: Any) -> list[tuple[float, str]]:
+    """Where a parameter's values sit on its parallel-coordinates axis (``_unit``), labelled:
+    each choice of a categorical, the ends of a range."""
+    choices = getattr(param, "choices", None)
+    if choices is not None:
+        k = len(choices)
+        return [(i / (k - 1) if k > 1 else 0.5, str(c)) for i, c in enumerate(choices)]
+    low, high = getattr(param, "low", None), getattr(param, "high", None)
+    if low is None or high is None:
+        return []
+    return [(_unit(param, low), f"{low:.3g}"), (_unit(param, high), f"{high:.3g}")]
+
+
 def parallel_coordinates(study: Study) -> Figure:
     """One line per trial through every parameter (scaled as the searchers see it: log
-    parameters on a log scale) to its value at its last step, coloured by that value."""
+    parameters on a log scale) to its value at its last step, coloured by that value; each
+    axis is labelled with what its positions stand for (a range's ends, a categorical's
+    choices, the lowest and highest value)."""
     d = _data(study)
     h = d.history
     names = [n for n in h.space if h.space[n].tunable]
@@ -275,6 +299,16 @@ def parallel_coordinates(study: Study) -> Figure:
             ax.plot(range(len(y)), y, color=cmap(norm(vals[i])), lw=0.9, alpha=0.8,
                     gid=f"trial-{i}")
         fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=d.label())
+    ticks = [_axis_labels(h.space[n]) for n in names]
+    if vals:
+        lo, hi = min(vals), max(vals)
+        ticks.append([(0.0, f"{lo:.3g}"), (1.0, f"{hi:.3g}")] if hi > lo else [(0.0, f"{lo:.3g}")])
+    for x, labels in enumerate(ticks):  # what each axis's positions stand for
+        for at, text in labels:
+            if math.isfinite(at):
+                ax.annotate(text, (x, at), xytext=(3, 0), textcoords="offset points",
+                            va="center", fontsize="x-small", color="#333333",
+                            gid=f"axis-{x}-label")
     for x in range(len(names) + 1):
         ax.axvline(x, color="#555555", lw=0.8)
     ax.set_xticks(range(len(names) + 1), [*names, d.metric])
