@@ -124,6 +124,8 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
             is ``study_name_`` after ``fit``.
         random_state: seeds the candidates, the subsamples and the study (``None``: drawn from
             NumPy's global generator, as scikit-learn does).
+        aggressive_elimination: accepted so that ``HalvingRandomSearchCV``'s arguments carry
+            over; only ``False`` (its default) is supported.
 
     Raises:
         ConfigError: an invalid ``factor``, ``n_candidates`` or resource setting, at ``fit``
@@ -152,6 +154,7 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         random_state: Any = None,
         error_score: Any = np.nan,
         return_train_score: bool = True,
+        aggressive_elimination: bool = False,
     ) -> None:
         super().__init__(estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
                          verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
@@ -166,6 +169,7 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         self.storage = storage
         self.study_name = study_name
         self.random_state = random_state
+        self.aggressive_elimination = aggressive_elimination
 
     # --- scikit-learn's contract ---------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, **params: Any) -> RungSearchCV:
@@ -184,6 +188,10 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         """Called by ``BaseSearchCV.fit`` once ``cv`` is checked, before any fit: refuse what
         successive halving cannot rank by, as ``HalvingRandomSearchCV`` does (which raises
         the same ``ValueError`` subclass)."""
+        if self.aggressive_elimination:
+            raise ConfigError(key="aggressive_elimination", message=(
+                "not supported: rung's successive halving runs the iterations max_resources "
+                "allows, without extra eliminations at the first resource; leave it False"))
         cv = self._checked_cv_orig
         shuffle = getattr(cv, "shuffle", True)
         seed = getattr(cv, "random_state", 0)

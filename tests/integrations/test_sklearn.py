@@ -286,3 +286,25 @@ def test_a_journaled_search_can_be_fitted_again(tmp_path: Any) -> None:
     assert str(e.value) == (
         f"study_name: 'RungSearchCV-Ridge-2' is already a study in {db}: each fit writes a "
         "study of its own; give another study_name, or none (a free name is then chosen)")
+
+
+def test_halving_random_search_cvs_arguments_carry_over() -> None:
+    """Every argument of HalvingRandomSearchCV is one of RungSearchCV's, with the same
+    default; aggressive_elimination=True is refused at fit. Before, aggressive_elimination
+    (even False, its default) was a TypeError at construction."""
+    import inspect
+
+    theirs = inspect.signature(HalvingRandomSearchCV).parameters
+    ours = inspect.signature(RungSearchCV).parameters
+    for name, p in theirs.items():
+        if name in ("estimator", "param_distributions"):
+            continue
+        assert name in ours, name
+        default = ours[name].default
+        assert default == p.default or (default != default and p.default != p.default), name
+    search = RungSearchCV(Ridge(), ALPHA, n_candidates=9, cv=3, random_state=0,
+                          aggressive_elimination=False).fit(X, Y)
+    assert search.get_params()["aggressive_elimination"] is False
+    with pytest.raises(ConfigError) as e:
+        RungSearchCV(Ridge(), ALPHA, aggressive_elimination=True).fit(X, Y)
+    assert e.value.key == "aggressive_elimination"
