@@ -69,6 +69,12 @@ def _data(study: Study) -> _Data:
                  h.objective.metric, study.name, has_rungs(sched))
 
 
+def _nothing_yet(ax: Axes, what: str = "no results yet") -> None:
+    """Say so on an axes that has nothing to draw (a study with no results, no runs)."""
+    ax.text(0.5, 0.5, what, transform=ax.transAxes, ha="center", va="center",
+            color="#777777", gid="nothing-yet")
+
+
 def _value(h: History, tid: int, step: int | None = None) -> float:
     s = h.score(tid, step)
     return h.objective.value(s) if math.isfinite(s) else math.nan
@@ -102,14 +108,21 @@ def optimization_history(study: Study) -> Figure:
                 best = s
             best_x.append(tid)
             best_y.append(h.objective.value(best))
-    ax.scatter(xs, ys, c=cs, s=14, gid="trials", label="value at the trial's last step")
+    if not xs:
+        _nothing_yet(ax)
+    else:
+        ax.scatter(xs, ys, c=cs, s=14, gid="trials", label="value at the trial's last step")
     if best_x:
+        if xs[-1] > best_x[-1]:  # the best so far holds up to the latest trial
+            best_x.append(xs[-1])
+            best_y.append(best_y[-1])
         ax.step(best_x, best_y, where="post", color="black", lw=1.5, gid="best",
                 label="best final value so far")
     ax.set_xlabel("trial")
     ax.set_ylabel(d.label())
     ax.set_title(f"{d.name}: optimization history")
-    ax.legend(loc="best", fontsize="small")
+    if xs:
+        ax.legend(loc="best", fontsize="small")
     return fig
 
 
@@ -160,14 +173,17 @@ def learning_curves(study: Study) -> Figure:
         if xs:
             ax.scatter(xs, ys, marker=marker, color=color, s=28, zorder=3, gid=action,
                        label=f"{'stopped' if action == 'stop' else 'paused'} here")
+    if not seen:
+        _nothing_yet(ax)
     if d.max_step >= 9:
         ax.set_xscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel(d.label())
     ax.set_title(f"{d.name}: learning curves by outcome"
-                 + (", with rung cut-offs" if d.rungs else ", with its thresholds" if cut
-                    else ""))
-    ax.legend(loc="best", fontsize="small")
+                 + ("" if not cut else ", with rung cut-offs" if d.rungs
+                    else ", with its thresholds"))
+    if seen:
+        ax.legend(loc="best", fontsize="small")
     return fig
 
 
@@ -183,15 +199,20 @@ def rung_occupancy(study: Study) -> Figure:
     t0 = d.fold.start or 0.0
     fig = _figure()
     ax = fig.add_subplot()
+    drawn = False
     for s, pts in occ.items():
         if not pts:
             continue
+        drawn = True
         ax.step([0.0] + [t - t0 for t, _ in pts], [0] + [n for _, n in pts], where="post",
                 gid=f"rung-{s}", label=f"step {s}")
     ax.set_xlabel("time since the study started (s)")
     ax.set_ylabel("trials that reached the step")
     ax.set_title(f"{d.name}: rung occupancy over time")
-    ax.legend(loc="best", fontsize="small", title="rung" if d.rungs else "step")
+    if drawn:
+        ax.legend(loc="best", fontsize="small", title="rung" if d.rungs else "step")
+    else:
+        _nothing_yet(ax)
     return fig
 
 
@@ -228,8 +249,11 @@ def worker_timeline(study: Study) -> Figure:
     from matplotlib.patches import Patch
 
     used = sorted({o for bars in by_slot.values() for _, _, o in bars})
-    ax.legend(handles=[Patch(color=STATUS_COLORS.get(o, "#777777"), label=o) for o in used],
-              loc="upper right", fontsize="small")
+    if used:
+        ax.legend(handles=[Patch(color=STATUS_COLORS.get(o, "#777777"), label=o) for o in used],
+                  loc="upper right", fontsize="small")
+    else:
+        _nothing_yet(ax, "no runs yet")
     return fig
 
 
@@ -315,6 +339,8 @@ def parallel_coordinates(study: Study) -> Figure:
     ax.set_ylim(-0.05, 1.05)
     ax.set_ylabel("scaled value (each axis: its own range)")
     ax.set_title(f"{d.name}: parallel coordinates ({len(vals)} trials)")
+    if not vals:
+        _nothing_yet(ax)
     return fig
 
 
@@ -331,8 +357,13 @@ def param_importance(study: Study) -> Figure:
     ax.barh([k for k, _ in items], [v for _, v in items], color="#1f77b4", gid="importance")
     ax.set_xlabel("share of the score's variance explained (main effect)")
     ax.set_ylabel("parameter")
-    ax.set_title(f"{d.name}: parameter importance at step {imp.step} ({imp.n_trials} trials)")
     ax.set_xlim(0, 1)
+    if imp.n_trials:
+        ax.set_title(f"{d.name}: parameter importance at step {imp.step} "
+                     f"({imp.n_trials} trials)")
+    else:
+        ax.set_title(f"{d.name}: parameter importance")
+        _nothing_yet(ax)
     return fig
 
 
@@ -402,8 +433,11 @@ def intermediate_slices(study: Study) -> Figure:
         ax.set_ylabel(d.metric)
     for k in range(len(names), rows * cols):
         axes[k // cols][k % cols].set_visible(False)
-    if names:
+    if names and steps:
         axes[0][0].legend(fontsize="x-small", title="metric at", title_fontsize="x-small")
+    elif names:
+        for k in range(len(names)):
+            _nothing_yet(axes[k // cols][k % cols])
     fig.suptitle(f"{d.name}: intermediate-value slices")
     return fig
 
