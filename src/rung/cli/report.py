@@ -224,6 +224,26 @@ def top_trials(study: Study, k: int) -> list[Trial]:
     return trials[:k]
 
 
+def pareto_line(study: Study, limit: int = 10) -> str:
+    """A multi-objective study's Pareto front (``Study.pareto_front``): ``pareto front  2
+    trials at step 27: #3 (acc=0.91, latency=12), #8 (acc=0.87, latency=7)``, at most
+    ``limit`` of them named."""
+    front = study.pareto_front()
+    if not front:
+        return "pareto front  none yet" + (" (no feasible trial)" if study.spec.constraints
+                                           and study.history.n_results else "")
+    objs = study.history.objectives
+    named = ", ".join(
+        f"#{t.id} (" + ", ".join(f"{o.metric}={fmt_num(o.value(v))}"
+                                 for o, v in zip(objs, study.history.values(t.id),
+                                                 strict=True)) + ")"
+        for t in front[:limit])
+    more = f", +{len(front) - limit} more" if len(front) > limit else ""
+    n = len(front)
+    return (f"pareto front  {n} trial{'s' if n != 1 else ''} at step "
+            f"{study.history.top_step}: {named}{more}")
+
+
 def issue18_lines(study: Study) -> list[str]:
     """A define-by-run study's learned space and a study's fidelity ladder (none otherwise)."""
     spec, out = study.spec, []
@@ -274,6 +294,8 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
     best = study.best_trial
     if best is not None and math.isfinite(best.score):
         lines.append(f"  best params  {fmt_params(best.params)}")
+    if spec.objectives:
+        lines.append(f"  {pareto_line(study)}")
     if c["failed"]:
         failed = study.trials("failed")
         lines.append(f"  last failure  trial #{failed[-1].id}: {_last_line(failed[-1].error)}")
