@@ -271,3 +271,18 @@ def test_a_bad_distribution_names_its_field(tmp_path: Path) -> None:
                       start_method="fork", progress=False)
     assert e.value.key == "n.step"
     assert str(e.value) == "n.step: step and log=True cannot be combined (trial 0)"
+
+
+def test_pbt_is_refused_naming_why(tmp_path: Path) -> None:
+    """Before: "scheduler.params.hyperparams: 'lr' is not a tunable parameter of the space
+    ([])", about a space the user never wrote."""
+    with pytest.raises(ConfigError) as e:
+        rung.optimize(grid_objective, n_trials=4, storage=tmp_path / "j.db", n_workers=1,
+                      scheduler=rung.PBT(population_size=4, perturbation_interval=2,
+                                         hyperparams=["n"]),
+                      start_method="fork", progress=False)
+    assert str(e.value) == (
+        "scheduler: PBT perturbs hyperparameters of a space declared up front, and a "
+        "define-by-run study learns its space as trials run: declare a rung.SearchSpace and "
+        "use rung.run")
+    assert not (tmp_path / "j.db").exists()

@@ -110,6 +110,11 @@ def optimize(
             "a grid needs its space up front, and a define-by-run study learns it as trials "
             "run (its first trials would not be on the grid, later ones repeat): declare a "
             "rung.SearchSpace and use rung.run, or list the points in points_to_evaluate"))
+    if not (isinstance(scheduler, str) and scheduler == "auto") and to_spec(
+            "scheduler", scheduler).name == "pbt":
+        raise ConfigError(key="scheduler", message=(
+            "PBT perturbs hyperparameters of a space declared up front, and a define-by-run "
+            "study learns its space as trials run: declare a rung.SearchSpace and use rung.run"))
     objectives = objectives_from(metric, mode)
     journal = open_journal(storage)
     if name in journal.list_studies():
