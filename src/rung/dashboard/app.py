@@ -94,18 +94,20 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
             return Response("not found", status_code=404)
         return FileResponse(p)
 
+    # a study's name may hold a "/" (sent as %2F, which the server decodes before routing):
+    # {name:path}, the routes with a suffix first, the overview last
     routes = [
         Route("/", page),
         Route("/api/studies", studies),
-        Route("/api/study/{name}", on_study(data.overview)),
-        Route("/api/study/{name}/trials", on_study(data.trials, query=True)),
-        Route("/api/study/{name}/parallel", on_study(charts.parallel)),
-        Route("/api/study/{name}/trial/{tid:int}", on_study(data.trial_detail)),
-        Route("/api/study/{name}/curves", on_study(charts.curves)),
-        Route("/api/study/{name}/workers", on_study(charts.workers)),
-        Route("/api/study/{name}/pareto", on_study(charts.pareto)),
+        Route("/api/study/{name:path}/trials", on_study(data.trials, query=True)),
+        Route("/api/study/{name:path}/parallel", on_study(charts.parallel)),
+        Route("/api/study/{name:path}/trial/{tid:int}", on_study(data.trial_detail)),
+        Route("/api/study/{name:path}/curves", on_study(charts.curves)),
+        Route("/api/study/{name:path}/workers", on_study(charts.workers)),
+        Route("/api/study/{name:path}/pareto", on_study(charts.pareto)),
         Route("/ledger", ledger_html),  # rung.dashboard.ledger: what the study spent and saved
-        Route("/api/study/{name}/ledger", ledger_api),
+        Route("/api/study/{name:path}/ledger", ledger_api),
+        Route("/api/study/{name:path}", on_study(data.overview)),
         Route("/static/{file}", static),
     ]
     return Starlette(routes=routes)
