@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from rung.analysis_frames import trial_rows
 from rung.dashboard._json import clean, jclean
+from rung.reporter import error_summary
 
 if TYPE_CHECKING:
     from rung.dashboard.data import Snapshot
@@ -72,9 +73,10 @@ def _int(x: str | None, default: int) -> int:
         return default
 
 
-#: the columns of the dashboard's trials table (a subset of ``trials_dataframe``'s)
+#: the columns of the dashboard's trials table (a subset of ``trials_dataframe``'s; ``error``
+#: is the line of a failed or interrupted trial's error that says what went wrong)
 _TABLE = ("status", "value", "steps", "decision", "decision_step", "reason", "duration",
-          "worker")
+          "worker", "error")
 
 
 def _columns(h: Any) -> list[str]:
@@ -110,6 +112,8 @@ def refresh_rows(snap: Snapshot) -> None:
         return
     cols = _columns(h)
     for row in trial_rows(_Only(h, dirty), snap.fold):  # type: ignore[arg-type]
+        if row.get("error"):  # a traceback is the detail page's; its last word is the row's
+            row["error"] = error_summary(row["error"])
         row = _flat_clean(row, cols)
         tid = row["trial_id"]
         snap.rows[tid] = row
