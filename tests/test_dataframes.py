@@ -271,3 +271,26 @@ def test_whole_numbers_stay_integers_when_some_are_missing(tmp_path: Path) -> No
     for r in rows:
         for col in ("steps", "decision_step", "worker", "launches", "parent_id"):
             assert "." not in r[col], (col, r[col])
+
+
+def test_export_parquet_of_a_categorical_of_mixed_types(tmp_path: Path) -> None:
+    """Parquet holds one type per column: a parameter of several Python types is written as
+    text, the other columns as they are (it crashed with pyarrow's ArrowInvalid)."""
+    pytest.importorskip("pyarrow")
+    db = tmp_path / "m.db"
+    s = rung.Study.create("mixed", {"width": rung.Categorical([32, "auto", None]),
+                                    "lr": rung.Float(0.01, 0.1)},
+                          searcher="random", scheduler="fifo", budget=rung.Budget(n_trials=3),
+                          seed=0, storage=db)
+    for width in (32, "auto", None):
+        s.enqueue({"width": width, "lr": 0.05})
+    while (t := s.ask()) is not None:
+        s.tell(t.id, "completed", {"loss": t.params["lr"]})
+    s.close()
+    out = tmp_path / "m.parquet"
+    assert run_cli("export", "mixed", "--storage", str(db), "-o", str(out))[0] == 0
+    df = pd.read_parquet(out)
+    assert [None if v is None or v != v else v for v in df["params_width"]] == [
+        "32", "auto", None]
+    assert list(df["params_lr"]) == [0.05, 0.05, 0.05]
+    assert str(df["trial_id"].dtype) == "Int64"

@@ -87,7 +87,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _write(df: Any, fmt: str, out: Path | None) -> str | None:
     if fmt == "parquet":
         assert out is not None
-        df.to_parquet(out, index=False)
+        parquet_ready(df).to_parquet(out, index=False)
         return None
     if fmt == "csv":
         if out is None:
@@ -125,3 +125,18 @@ def _plain(v: Any) -> Any:
     except (ImportError, TypeError, ValueError):
         pass
     return str(v)
+
+
+def parquet_ready(df: Any) -> Any:
+    """``df`` with every column Parquet can store: a column holds one type there, so a
+    parameter whose values are of several Python types (``Categorical([32, "auto"])``,
+    ``[1, "relu", True]``) is written as text (``"32"``, ``"auto"``; missing values stay
+    missing); every other column is left as it is."""
+    mixed = [c for c in df.columns if df[c].dtype == object
+             and len({type(v) for v in df[c] if v is not None and v == v}) > 1]
+    if not mixed:
+        return df
+    out = df.copy()
+    for c in mixed:
+        out[c] = [None if v is None or v != v else str(v) for v in df[c]]
+    return out
