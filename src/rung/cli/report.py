@@ -179,11 +179,27 @@ def diagnostics_text(study: Study) -> str:
             diag = fn(emit=False)  # rung's own: do not also log the warnings
         except TypeError:
             diag = fn()
+        if hasattr(diag, "pairs") and hasattr(diag, "warnings"):
+            return fidelity_text(diag)
         if hasattr(diag, "to_json"):
             diag = diag.to_json()
     except Exception as e:
         return f"  (diagnostics unavailable: {e})"
     return _render_any(diag, "  ")
+
+
+def fidelity_text(diag: Any) -> str:
+    """``rung.analysis.FidelityDiagnostics`` in words: per pair of adjacent steps, the rank
+    correlation of the trials' scores at the two (``low`` flags it), then every warning."""
+    lines = ["  rank correlation (Spearman) of the scores at adjacent steps:"]
+    rows = []
+    for p in diag.pairs:
+        rho = "-" if not math.isfinite(p.spearman) else f"{p.spearman:.3g}"
+        rows.append([f"{p.low_step} -> {p.high_step}", p.n_pairs, rho,
+                     "low: early results predict late ones poorly" if p.low else ""])
+    lines.append(table(["steps", "trials", "spearman", ""], rows, indent="    "))
+    lines += [f"  warning: {w}" for w in diag.warnings]
+    return "\n".join(lines)
 
 
 def _render_any(value: Any, indent: str) -> str:
