@@ -108,6 +108,9 @@ class Snapshot:
     rows: dict[int, dict[str, Any]] = field(default_factory=dict)
     texts: dict[int, str] = field(default_factory=dict)
     dirty: set[int] = field(default_factory=set)
+    #: trials whose row shows a status that may still change (running, paused, ...): a
+    #: scheduler stops a paused trial with no record naming it (``Scheduler.retired``)
+    unsettled: set[int] = field(default_factory=set)
     #: trial ids in the order of the last sort: (n_records, column, descending) -> ids
     order: tuple[tuple[int, str, bool], list[int]] | None = None
     #: the last answer of each chart's endpoint, with the state it was computed from

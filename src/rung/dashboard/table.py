@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from rung.analysis_frames import trial_rows
+from rung.core.records import TrialStatus
 from rung.dashboard._json import clean, jclean
 from rung.reporter import error_summary
 
@@ -106,7 +107,10 @@ def refresh_rows(snap: Snapshot) -> None:
     if snap.view is not None:
         return
     h = snap.history
-    dirty = sorted(t for t in snap.dirty if t in h)
+    # a trial no record named may have changed too: a paused one its scheduler stopped
+    changed = {t for t in snap.unsettled
+               if t in h and h.status(t).value != snap.rows.get(t, {}).get("status")}
+    dirty = sorted(t for t in snap.dirty | changed if t in h)
     snap.dirty.clear()
     if not dirty:
         return
@@ -118,6 +122,10 @@ def refresh_rows(snap: Snapshot) -> None:
         tid = row["trial_id"]
         snap.rows[tid] = row
         snap.texts[tid] = _text(row)
+        if TrialStatus(row["status"]).final:
+            snap.unsettled.discard(tid)
+        else:
+            snap.unsettled.add(tid)
     snap.order = None
 
 
