@@ -286,3 +286,22 @@ def test_pbt_is_refused_naming_why(tmp_path: Path) -> None:
         "define-by-run study learns its space as trials run: declare a rung.SearchSpace and "
         "use rung.run")
     assert not (tmp_path / "j.db").exists()
+
+
+def test_no_budget_is_refused_before_the_study_is_written(tmp_path: Path) -> None:
+    """Before: Study.run refused it once the study was in storage, so the corrected call
+    (n_trials=3) was refused as contradicting the stored study's n_trials=None."""
+    db = tmp_path / "j.db"
+    with pytest.raises(ConfigError) as e:
+        rung.optimize(quadratic, storage=db, n_workers=1, start_method="fork", progress=False)
+    assert str(e.value) == ("n_trials: a run needs a limit: give n_trials, max_time (seconds) "
+                            "or max_steps")
+    assert not db.exists()
+    study = rung.optimize(quadratic, n_trials=3, storage=db, n_workers=1, start_method="fork",
+                          progress=False)
+    assert len(study.trials()) == 3
+    study.close()
+    again = rung.optimize(quadratic, storage=db, n_workers=1, start_method="fork",
+                          progress=False)  # continuing needs no budget: the stored one holds
+    assert len(again.trials()) == 3
+    again.close()

@@ -116,6 +116,10 @@ def optimize(
             "PBT perturbs hyperparameters of a space declared up front, and a define-by-run "
             "study learns its space as trials run: declare a rung.SearchSpace and use rung.run"))
     objectives = objectives_from(metric, mode)
+    if n_trials is None and max_time is None and max_steps is None and not _exists(storage, name):
+        # Study.run would refuse it too, but only once the study is in storage for good
+        raise ConfigError(key="n_trials", message="a run needs a limit: give n_trials, max_time "
+                          "(seconds) or max_steps")
     journal = open_journal(storage)
     if name in journal.list_studies():
         study = Study.load(name, journal)
@@ -158,6 +162,23 @@ def optimize(
         raise
     _raise_conflict(study)
     return study
+
+
+def _exists(storage: str | os.PathLike[str] | Journal | None, name: str) -> bool:
+    """``name`` is a study in ``storage`` (read without creating anything)."""
+    if storage is None:
+        return False
+    if isinstance(storage, Journal):
+        return name in storage.list_studies()
+    path = os.fspath(storage)
+    path = path[len("sqlite:///"):] if path.startswith("sqlite:///") else path
+    if not os.path.exists(path):
+        return False
+    journal = open_journal(path, readonly=True)
+    try:
+        return name in journal.list_studies()
+    finally:
+        journal.close()
 
 
 def _check_options(executor: str | Executor, options: Mapping[str, Any]) -> None:
