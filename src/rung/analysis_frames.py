@@ -123,6 +123,8 @@ class JournalFold:
     last_decision: dict[int, DecisionMade] = field(default_factory=dict)
     first_start: dict[int, float] = field(default_factory=dict)
     last_end: dict[int, float] = field(default_factory=dict)
+    #: how each trial's latest run ended (``TrialEnded.outcome``)
+    last_outcome: dict[int, str] = field(default_factory=dict)
     last_step: dict[int, int] = field(default_factory=dict)
     #: checkpoint paths the engine released (``DeleteCheckpoint``) and nobody saved again
     deleted: set[str] = field(default_factory=set)
@@ -195,6 +197,7 @@ class JournalFold:
 
     def _end(self, tid: int, t: float, outcome: str) -> None:
         self.last_end[tid] = t
+        self.last_outcome[tid] = outcome
         self._close(tid, t, outcome)
 
     def _close(self, tid: int, t: float, outcome: str) -> None:
@@ -233,11 +236,14 @@ def retired(history: History, jf: JournalFold, trial_id: int) -> DecisionMade | 
     complete and stop the losers then, PBT stops a paused member it replaced by a fork, and the
     curve-aware scheduler stops the trials it never promoted: ``Scheduler.retired``. No record
     journals that stop (replay regenerates it), so the journal's last decision on such a trial
-    is the pause. A trial that ended ``stopped`` with a pause as its last decision was stopped
-    so; this is that stop as a decision (``action`` ``"stop"``, at the step it paused at, at
-    the time its run ended), its reason saying so and why it had paused."""
+    is the pause. A trial that is ``stopped`` while its last run ended ``paused`` (no
+    ``TrialEnded`` says it stopped: a user's ``tell(..., "stopped")`` would) after a pause
+    decision was stopped so; this is that stop as a decision (``action`` ``"stop"``, at the
+    step it paused at, at the time its run ended), its reason saying so and why it had
+    paused."""
     d = jf.last_decision.get(trial_id)
-    if d is None or d.action != "pause" or history.status(trial_id) is not TrialStatus.STOPPED:
+    if (d is None or d.action != "pause" or jf.last_outcome.get(trial_id) != "paused"
+            or history.status(trial_id) is not TrialStatus.STOPPED):
         return None
     reason = (f"stopped while paused at step {d.step}: the scheduler will not resume it "
               f"(it had paused: {d.reason})")

@@ -105,3 +105,18 @@ def test_learning_curves_mark_a_stop_while_paused_as_a_stop() -> None:
     paused_pts = {(float(x), float(y)) for a in pauses for x, y in a.get_offsets()}
     for t in retired:
         assert (float(paused_last[t][0]), float(s.trial(t).value)) not in paused_pts
+
+
+def test_a_trial_the_user_stopped_after_a_pause_is_not_said_to_be_retired() -> None:
+    """ask/tell: the scheduler paused the trial and the user told it stopped (a TrialEnded
+    says so): its scheduler did not stop it, and the rows do not say it did."""
+    s = rung.Study.create("u", {"x": rung.Float(0, 1)}, searcher="random",
+                          scheduler="successive_halving", max_step=3,
+                          budget=rung.Budget(n_trials=3), seed=0)
+    t = s.ask()
+    assert t is not None
+    d = s.report(t.id, 1, {"loss": 0.5})
+    assert d.action.value == "pause"
+    s.tell(t.id, "stopped")
+    row = s.trials_dataframe().iloc[0]
+    assert (row["status"], row["decision"], row["reason"]) == ("stopped", "pause", d.reason)
