@@ -302,13 +302,19 @@ def kept_checkpoint(history: History, jf: JournalFold, trial_id: int) -> str | N
 def trial_rows(history: History, jf: JournalFold) -> list[dict[str, Any]]:
     """One dict per trial, in id order (the columns of ``trials_dataframe``); ``decision``,
     ``decision_step`` and ``reason`` are the trial's ``last_decision``, ``checkpoint`` its
-    ``kept_checkpoint``; a study with
+    ``kept_checkpoint``; ``duration`` is from its first start to its last end (waits while
+    paused or while no driver ran included), ``run_time`` the time its runs took, summed (up
+    to now for a run going on); times are in the journal's clock (seconds; the simulated
+    executor's starts at 0); a study with
     constraints has a ``feasible`` column (``feasible``)."""
     names = list(history.space)
     multi = len(history.objectives) > 1
     slots: dict[int, int] = {}
+    ran: dict[int, float] = {}
     for run in jf.runs:
         slots[run.trial_id] = run.slot
+        ran[run.trial_id] = ran.get(run.trial_id, 0.0) + (
+            (run.end if run.end is not None else jf.now) - run.start)
     rows: list[dict[str, Any]] = []
     for tid in history:
         params = history.params(tid)
@@ -336,6 +342,7 @@ def trial_rows(history: History, jf: JournalFold) -> list[dict[str, Any]]:
         row["start_time"] = start
         row["end_time"] = end
         row["duration"] = (end - start) if start is not None and end is not None else None
+        row["run_time"] = ran.get(tid)
         row["worker"] = slots.get(tid)
         row["launches"] = history.launches(tid)
         row["checkpoint"] = kept_checkpoint(history, jf, tid)
@@ -377,7 +384,8 @@ def _columns(history: History) -> list[str]:
     if history.constraints:
         cols.append("feasible")
     cols += ["score", "steps", "n_results", "decision", "decision_step", "reason",
-             "start_time", "end_time", "duration", "worker", "launches", "checkpoint",
+             "start_time", "end_time", "duration", "run_time", "worker", "launches",
+             "checkpoint",
              "parent_id", "error"]
     return cols
 
