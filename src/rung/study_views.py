@@ -144,8 +144,10 @@ class StudyViews:
     def trials_dataframe(self) -> pd.DataFrame:
         """One row per trial: ``trial_id``, ``params_<name>``, ``status``, ``value`` (the metric
         in its own direction), ``score``, ``steps``, the last ``decision`` with its ``reason``,
-        ``start_time`` / ``end_time``, ``checkpoint``, ... (``rung.analysis_frames``; needs
-        pandas: ``pip install 'rung[dashboard]'``). Reads the journal, never writes it."""
+        ``start_time`` / ``end_time`` / ``duration`` / ``run_time``, ``checkpoint`` (while
+        kept), ``feasible`` (with constraints), ... (``rung.analysis_frames.trial_rows`` says
+        what each holds; needs pandas: ``pip install 'rung[dashboard]'``). Reads the journal,
+        never writes it."""
         from rung.analysis_frames import study_fold, trials_dataframe
 
         return trials_dataframe(self.engine.history, study_fold(self))
