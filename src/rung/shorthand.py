@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rung.core.records import Budget, Constraint, objectives_from
+from rung.dbr.optimize import study_exists
 from rung.errors import ConfigError
 from rung.executors.base import Executor
 from rung.space import Fidelity, SearchSpace
@@ -54,6 +55,9 @@ def run(
     (``rung: <name>: auto: searcher gp (...); scheduler fifo (...)``); without progress
     nothing of it is shown (it stays in ``study.auto_reason`` and the journal).
 
+    A ``name`` already in ``storage`` is refused (``ConfigError``, key ``name``, before anything
+    runs): ``rung.Study.load(name, storage=...).run(objective)`` continues it.
+
     ``metric`` may be a list (a multi-objective study), with one ``mode`` for all or one per
     metric; ``constraints`` are ``rung.Constraint(metric, "<=" | ">=", bound)``, or as in a
     spec ``"metric <= bound"`` strings and mappings of the same keys. Example: maximize
@@ -68,6 +72,11 @@ def run(
         raise ConfigError(key="budget", message="give budget= or n_trials / max_time / "
                           "max_steps, not both")
     objectives = objectives_from(metric, mode)
+    if study_exists(storage, name):  # Study.create's error would name its own options
+        where = os.fspath(storage) if isinstance(storage, str | os.PathLike) else storage
+        raise ConfigError(key="name", message=(
+            f"study {name!r} already exists in {where}: continue it with rung.Study.load("
+            f"{name!r}, storage={where!r}).run(objective), or give another name="))
     study = Study.create(
         name,
         space,

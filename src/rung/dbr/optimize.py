@@ -116,7 +116,8 @@ def optimize(
             "PBT perturbs hyperparameters of a space declared up front, and a define-by-run "
             "study learns its space as trials run: declare a rung.SearchSpace and use rung.run"))
     objectives = objectives_from(metric, mode)
-    if n_trials is None and max_time is None and max_steps is None and not _exists(storage, name):
+    unlimited = n_trials is None and max_time is None and max_steps is None
+    if unlimited and not study_exists(storage, name):
         # Study.run would refuse it too, but only once the study is in storage for good
         raise ConfigError(key="n_trials", message="a run needs a limit: give n_trials, max_time "
                           "(seconds) or max_steps")
@@ -164,7 +165,7 @@ def optimize(
     return study
 
 
-def _exists(storage: str | os.PathLike[str] | Journal | None, name: str) -> bool:
+def study_exists(storage: str | os.PathLike[str] | Journal | None, name: str) -> bool:
     """``name`` is a study in ``storage`` (read without creating anything)."""
     if storage is None:
         return False
