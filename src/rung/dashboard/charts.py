@@ -185,7 +185,8 @@ def pareto(snap: Snapshot) -> dict[str, Any]:
     pts = []
     for tid in shown:
         v = h.values(tid)
-        pts.append({"id": tid, "x": objs[0].value(v[0]), "y": objs[1].value(v[1])})
+        pts.append({"id": tid, "x": objs[0].value(v[0]), "y": objs[1].value(v[1]),
+                    "feasible": h.violation(tid) == 0.0})
     attained = [(objs[0].value(h.values(t)[0]), objs[1].value(h.values(t)[1])) for t in front]
     lx, ly = front_staircase(attained, [o.mode for o in objs])
     return jclean({"objectives": [o.metric for o in objs], "modes": [o.mode for o in objs],

@@ -377,25 +377,32 @@ def pareto_front(study: Study) -> Figure:
         raise ValueError(f"study {d.name!r} has one objective: a Pareto front needs two or more "
                          "(rung.Study.create(objective=[...]))")
     o1, o2 = h.objectives[0], h.objectives[1]
-    xs, ys = [], []
+    xs: list[float] = []
+    ys: list[float] = []
+    bad_x: list[float] = []
+    bad_y: list[float] = []
     for tid in h:
         v = h.values(tid)
         if math.isfinite(v[0]) and math.isfinite(v[1]):
-            xs.append(o1.value(v[0]))
-            ys.append(o2.value(v[1]))
+            feasible = h.violation(tid) == 0.0
+            (xs if feasible else bad_x).append(o1.value(v[0]))
+            (ys if feasible else bad_y).append(o2.value(v[1]))
     front = study.pareto_front()
     fx = [o1.value(h.values(t.id)[0]) for t in front]
     fy = [o2.value(h.values(t.id)[1]) for t in front]
     fig = _figure(7, 5.5)
     ax = fig.add_subplot()
     ax.scatter(xs, ys, s=14, color="#aaaaaa", gid="trials", label="trials")
+    if bad_x:  # a constraint excludes them from the front, however good they look
+        ax.scatter(bad_x, bad_y, s=16, marker="x", color="#cccccc", gid="infeasible",
+                   label="infeasible (a constraint is not met)")
     ax.scatter(fx, fy, s=30, color="#d62728", zorder=3, gid="front", label="Pareto front")
     if fx:
         lx, ly = front_staircase(list(zip(fx, fy, strict=True)), (o1.mode, o2.mode))
         ax.plot(lx, ly, color="#d62728", lw=1, gid="front-line")
     ax.set_xlabel(f"{o1.metric} ({o1.mode})")
     ax.set_ylabel(f"{o2.metric} ({o2.mode})")
-    ax.set_title(f"{d.name}: Pareto front ({len(front)} of {len(xs)} trials)")
+    ax.set_title(f"{d.name}: Pareto front ({len(front)} of {len(xs) + len(bad_x)} trials)")
     ax.legend(loc="best", fontsize="small")
     return fig
 

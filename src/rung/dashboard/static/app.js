@@ -334,9 +334,14 @@ async function pagePareto(name) {
   const front = new Set(d.front);
   const on = d.points.filter((p) => front.has(p.id)).sort((a, b) => a.x - b.x);
   document.getElementById("pareto-note").textContent = `${on.length} non-dominated; ${d.sample.note}`;
+  const ok = d.points.filter((p) => p.feasible !== false);
+  const bad = d.points.filter((p) => p.feasible === false);  // a constraint excludes them
   Plotly.react("pareto", [
-    { x: d.points.map((p) => p.x), y: d.points.map((p) => p.y), mode: "markers", name: "trials",
-      marker: { color: "#aaa" }, text: d.points.map((p) => `trial ${p.id}`) },
+    { x: ok.map((p) => p.x), y: ok.map((p) => p.y), mode: "markers", name: "trials",
+      marker: { color: "#aaa" }, text: ok.map((p) => `trial ${p.id}`) },
+    { x: bad.map((p) => p.x), y: bad.map((p) => p.y), mode: "markers",
+      name: "infeasible (a constraint is not met)", marker: { color: "#ccc", symbol: "x" },
+      text: bad.map((p) => `trial ${p.id}: infeasible`), visible: bad.length ? true : "legendonly" },
     // the bound of what the front attains, its corners the worse of two neighbours' values
     // (the server's: they depend on each objective's direction)
     { x: d.line.x, y: d.line.y, mode: "lines", name: "attained", showlegend: false,
