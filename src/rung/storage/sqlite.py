@@ -8,6 +8,10 @@ the process; only a power loss may lose the last batches, never corrupt the file
 
 One driver writes a study at a time: the writer holds an advisory ``flock`` on a sidecar file,
 which the kernel releases when the process dies, so a SIGKILLed driver never leaves a stale lock.
+A journal that read a study (``read`` from the start, as ``Study.load`` does) and finds, when it
+takes the lock for its first append, that another driver wrote records since, refuses to append
+(``JournalError``): its engine decided on a state that is no longer the journal's, and what it
+appended would make the journal diverge on replay.
 """
 
 from __future__ import annotations
@@ -55,6 +59,9 @@ class SQLiteJournal:
         self._seq: dict[str, int] = {}
         self._empty = False
         self._locks: dict[str, int] = {}
+        # per study: the records this journal last saw from the start (a full ``read``, or
+        # ``create_study``); a writer checks it when it takes the lock
+        self._seen: dict[str, int] = {}
         if readonly:
             if "\0" in str(self.path) or not self.path.exists():
                 raise JournalError(f"no journal at {self.path}")
@@ -110,6 +117,7 @@ class SQLiteJournal:
                 )
         except sqlite3.IntegrityError:
             raise JournalError(f"study {name!r} already exists in {self.path}") from None
+        self._seen[name] = 0
 
     def load_study(self, name: str) -> dict[str, Any]:
         if self._empty:
@@ -145,7 +153,10 @@ class SQLiteJournal:
             "SELECT kind, body FROM record WHERE study = ? AND seq > ? ORDER BY seq",
             (name, after),
         )
-        return [loads(kind, body) for kind, body in cur]
+        out = [loads(kind, body) for kind, body in cur]
+        if after == 0 and name not in self._locks:
+            self._seen[name] = len(out)
+        return out
 
     def list_studies(self) -> list[str]:
         if self._empty:
@@ -232,8 +243,16 @@ class SQLiteJournal:
             raise JournalError(
                 f"study {name!r} in {self.path} is being written by another process"
             ) from None
+        n = self._max_seq(name)  # taken under the lock: nobody else appends
+        seen = self._seen.get(name)
+        if seen is not None and n > seen:
+            os.close(fd)
+            raise JournalError(
+                f"study {name!r} in {self.path} was written by another driver after this one "
+                f"read it ({n - seen} new records): load it again (Study.load, rung resume)"
+            )
         self._locks[name] = fd
-        self._seq[name] = self._max_seq(name)  # taken under the lock: nobody else appends
+        self._seq[name] = n
 
     def _lock_path(self, name: str) -> Path:
         """The sidecar file whose ``flock`` marks the study's one writer."""

@@ -1,0 +1,53 @@
+"""A driver never appends to a journal that another driver wrote after it was read: its engine
+would journal decisions made on a stale state, and the journal would no longer replay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rung import ASHA, Budget, Objective, Study
+from rung.errors import JournalError
+from rung.testing import ToyBenchmark, default_space
+
+BENCH = ToyBenchmark(max_step=9)
+
+
+def create(path: Path, n_trials: int = 8) -> None:
+    Study.create("s", default_space(), Objective("loss"), scheduler=ASHA(3), max_step=9,
+                 budget=Budget(n_trials=n_trials), seed=0, storage=str(path)).close()
+
+
+def test_a_study_loaded_before_another_driver_wrote_refuses_to_append(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    create(path)
+    first = Study.load("s", str(path))
+    stale = Study.load("s", str(path))  # reads the same (empty) journal
+    first.simulate(BENCH, n_workers=2)
+    written = len(first.journal.read("s"))
+    first.close()
+    with pytest.raises(JournalError) as e:
+        stale.simulate(BENCH, n_workers=2)
+    assert str(e.value) == (
+        f"study 's' in {path} was written by another driver after this one read it "
+        f"({written} new records): load it again (Study.load, rung resume)")
+    stale.close()
+    # nothing was appended: the journal replays, and a fresh load goes on from it
+    again = Study.load("s", str(path))
+    assert len(again.journal.read("s")) == written
+    assert again.trials() == first.trials()
+    again.close()
+
+
+def test_a_study_loaded_after_another_driver_wrote_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    create(path)
+    first = Study.load("s", str(path))
+    first.ask()  # journals a trial, then this driver stops
+    first.close()
+    later = Study.load("s", str(path))
+    later.simulate(BENCH, n_workers=2)
+    assert later.engine.history.n_suggested == 8
+    later.close()
+    assert Study.load("s", str(path)).engine.history.n_suggested == 8
