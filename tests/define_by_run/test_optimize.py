@@ -210,6 +210,8 @@ def test_an_unknown_keyword_is_refused_before_anything_is_written(
     ({"n_trials": 5}, "n_trials", "n_trials=3", "5"),
     ({"max_step": 3}, "max_step", "max_step=2", "3"),
     ({"seed": 4}, "seed", "seed=0", "4"),
+    ({"fidelity": rung.Fidelity("n", [1, 2])}, "fidelity", "fidelity=None",
+     "Fidelity('n', [1, 2])"),
     ({"searcher": "random"}, "searcher", "searcher='tpe'", "'random'"),
     ({"scheduler": "median"}, "scheduler", "scheduler='asha'", "'median'"),
     ({"scheduler": rung.ASHA(reduction_factor=4)}, "scheduler.params.reduction_factor",

@@ -280,7 +280,7 @@ _SAME = ("rung.optimize continues an existing study with the arguments it was cr
 def _shown(value: Any) -> str:
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
-    return repr(getattr(value, "value", value))
+    return repr(value)
 
 
 def _raise_conflict(study: Study) -> None:
