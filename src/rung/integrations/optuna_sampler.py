@@ -35,7 +35,8 @@ intermediate values, so there is nothing to prune: Optuna refuses it, and so doe
 intersection of the completed trials' distributions (as Optuna's relative samplers do); a change
 of the inferred space starts a new rung study fed with every finished trial that has all its
 parameters. Finished trials reach rung as completed (their values, one objective per study
-direction) or stopped / failed; trials rung did not propose (the first ones, before a space is
+direction), stopped (a pruned trial, with its last intermediate value: see ``_sync``) or
+failed; trials rung did not propose (the first ones, before a space is
 known, or ``enqueue_trial``) are enqueued in rung with their params. Parameters outside the
 space, and inactive conditional ones, are drawn by Optuna's ``RandomSampler`` seeded from
 ``derive_rng(seed, "independent", trial number, name)``.
