@@ -309,3 +309,26 @@ def test_rung_sampler_learns_from_pruned_trials() -> None:
             rt = emb.study.history.trial(emb.ids[t.number])
             assert [(r.step, r.metrics) for r in rt.results] == [
                 (1, {"value": t.value}), (2, {"value": t.value})]
+
+
+
+def test_rung_pruner_embedded_study_has_every_end() -> None:
+    """After study.optimize, embedded(study) has told rung how every trial ended; before,
+    the last trial stayed 'running' (its end reached rung only at a later should_prune)."""
+    curves = _curves(6, seed=5)
+    pruner = RungPruner(ASHA(reduction_factor=3), max_step=MAX_STEP)
+    study = optuna.create_study(pruner=pruner, sampler=optuna.samplers.RandomSampler(seed=0))
+
+    def objective(trial: Any) -> float:
+        for step, value in enumerate(curves[trial.number]):
+            trial.report(value, step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return float(curves[trial.number][-1])
+
+    study.optimize(objective, n_trials=len(curves))
+    trials = pruner.embedded(study).study.trials()
+    state = optuna.trial.TrialState
+    assert [t.status for t in trials] == [
+        TrialStatus.STOPPED if ot.state == state.PRUNED else TrialStatus.COMPLETED
+        for ot in study.trials]

@@ -163,9 +163,13 @@ class RungPruner(_Locked, BasePruner):
         return run
 
     def embedded(self, study: Study) -> Embedded:
-        """The rung study behind ``study`` (for inspection: ``.study.trials()``, reasons)."""
+        """The rung study behind ``study`` (for inspection: ``.study.trials()``, reasons),
+        told first how the trials Optuna has finished ended (the last trial's end reaches it
+        here, there being no later ``should_prune``)."""
         with self._lock:
-            return self._run(study)[0]
+            emb = self._run(study)[0]
+            self._sync(study, emb)
+            return emb
 
     def _sync(self, study: Study, emb: Embedded) -> None:
         """Tell rung how the trials Optuna has finished ended."""
