@@ -92,3 +92,16 @@ def test_port_zero_serves_on_the_free_port_it_prints(db: Path) -> None:
     finally:
         dash.terminate()
         dash.communicate(timeout=10)
+
+
+def test_a_storage_file_that_is_not_a_journal(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """It served an empty list of studies, as if the journal had none."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n")
+    assert main(["dashboard", "--storage", str(notes)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"rung: error: --storage {notes}: ") and err.count("\n") == 1
+    assert "is not a rung journal" in err
+    assert notes.read_text() == "not a database\n"

@@ -64,6 +64,14 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         storage = find_storage(args.name, args.storage)
     elif not storage.exists():
         raise CLIError(f"no journal at {storage} (use --storage FILE|DIR)", 2)
+    elif storage.is_file():  # a directory may hold other files; a file must be a journal
+        from rung.errors import RungError
+        from rung.storage import SQLiteJournal
+
+        try:
+            SQLiteJournal(storage, readonly=True).close()
+        except RungError as e:
+            raise CLIError(f"--storage {storage}: {e}", 2) from None
     try:
         require("starlette", "dashboard", "rung dashboard")
         require("uvicorn", "dashboard", "rung dashboard")
