@@ -122,7 +122,8 @@ class SQLiteJournal:
     def load_study(self, name: str) -> dict[str, Any]:
         if self._empty:
             raise JournalError(f"no study named {name!r} in {self.path} (studies: none)")
-        row = self._conn.execute("SELECT spec FROM study WHERE name = ?", (name,)).fetchone()
+        with self._reading():
+            row = self._conn.execute("SELECT spec FROM study WHERE name = ?", (name,)).fetchone()
         if row is None:
             known = ", ".join(self.list_studies()) or "none"
             raise JournalError(f"no study named {name!r} in {self.path} (studies: {known})")
@@ -141,19 +142,30 @@ class SQLiteJournal:
         for i, r in enumerate(records, start=seq + 1):
             kind, body = dumps(r)
             rows.append((name, i, kind, body))
-        with self._tx():
-            self._conn.executemany(
-                "INSERT INTO record (study, seq, kind, body) VALUES (?, ?, ?, ?)", rows
-            )
+        try:
+            with self._tx():
+                self._conn.executemany(
+                    "INSERT INTO record (study, seq, kind, body) VALUES (?, ?, ?, ?)", rows
+                )
+        except sqlite3.Error as e:  # a full disk, a damaged file: nothing of the batch is in
+            raise JournalError(f"cannot write to the journal {self.path}: {e}") from None
         self._seq[name] = seq + len(rows)
 
     def read(self, name: str, after: int = 0) -> list[Record]:
         self.load_study(name)
-        cur = self._conn.execute(
-            "SELECT kind, body FROM record WHERE study = ? AND seq > ? ORDER BY seq",
-            (name, after),
-        )
-        out = [loads(kind, body) for kind, body in cur]
+        out: list[Record] = []
+        with self._reading():
+            cur = self._conn.execute(
+                "SELECT seq, kind, body FROM record WHERE study = ? AND seq > ? ORDER BY seq",
+                (name, after),
+            )
+            for seq, kind, body in cur:
+                try:
+                    out.append(loads(kind, body))
+                except JournalError as e:
+                    raise JournalError(
+                        f"{self.path}: study {name!r}, record {seq}: {e}"
+                    ) from None
         if after == 0 and name not in self._locks:
             self._seen[name] = len(out)
         return out
@@ -161,7 +173,9 @@ class SQLiteJournal:
     def list_studies(self) -> list[str]:
         if self._empty:
             return []
-        return [r[0] for r in self._conn.execute("SELECT name FROM study ORDER BY created, name")]
+        with self._reading():
+            return [r[0] for r in
+                    self._conn.execute("SELECT name FROM study ORDER BY created, name")]
 
     def checkpoint_dir(self, name: str) -> Path | None:
         """``<stem>-checkpoints/<name>`` beside the database file (not created here)."""
@@ -210,14 +224,24 @@ class SQLiteJournal:
     def _max_seq(self, name: str) -> int:
         if self._empty:
             return 0
-        row = self._conn.execute(
-            "SELECT COALESCE(MAX(seq), 0) FROM record WHERE study = ?", (name,)
-        ).fetchone()
+        with self._reading():
+            row = self._conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM record WHERE study = ?", (name,)
+            ).fetchone()
         return int(row[0])
 
     def _writable(self) -> None:
         if self.readonly:
             raise JournalError(f"{self.path} was opened read-only")
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """SQLite's errors while reading (a damaged file: 'database disk image is malformed')
+        as one ``JournalError`` naming the file."""
+        try:
+            yield
+        except sqlite3.Error as e:
+            raise JournalError(f"cannot read the journal {self.path}: {e}") from None
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[None]:
