@@ -412,6 +412,10 @@ def overview(snap: Snapshot) -> dict[str, Any]:
         spent["max_steps"] = {"used": h.steps_consumed, "limit": b.max_steps}
     if b.max_time:
         spent["max_time"] = {"used": eng.elapsed, "limit": b.max_time}
+    if b.max_cost:  # money and GPU-hours as the engine meters them (rung ledger's totals)
+        spent["max_cost"] = {"used": eng.meter.cost, "limit": b.max_cost}
+    if b.max_gpu_hours:
+        spent["max_gpu_hours"] = {"used": eng.meter.gpu_hours, "limit": b.max_gpu_hours}
     finished = sum(h.count(s) for s in TrialStatus if s.final)
     row.update(clean({
         "max_step": spec.max_step,
