@@ -209,3 +209,35 @@ def test_assess_prices_a_trial_as_the_engine_does_on_a_live_study() -> None:
     ev = stop_rule.assess(study)
     assert ev is not None and ev["trials"] == 20.0
     assert ev["cost_per_trial"] == pytest.approx(led.total.cost / 20, rel=1e-12)
+
+
+def _constrained(f: Callable[[dict[str, Any]], float], c: Callable[[dict[str, Any]], float],
+                 n: int, **params: Any) -> rung.Study:
+    study = rung.Study.create(
+        "s", SPACE, objective="loss", searcher="random", scheduler="fifo",
+        budget=rung.Budget(n_trials=n, stop=rung.StopRule(**params)), constraints=["c <= 0.5"],
+    )
+    while (t := study.ask()) is not None:
+        p = dict(t.params)
+        study.tell(t.id, "completed", {"loss": f(p), "c": c(p)})
+    return study
+
+
+def test_with_constraints_the_incumbent_is_the_best_feasible_result() -> None:
+    # lower loss lies where the constraint c = y <= 0.5 fails: the bound is taken at the best
+    # feasible result, not at the lowest loss
+    study = _constrained(lambda p: p["x"] - p["y"], lambda p: p["y"], 50, min_trials=12,
+                         threshold=10.0)
+    assert study.engine.stopped is not None and len(study.trials()) == 12
+    ev = study.engine.stopped.evidence
+    losses = [(t.params["x"] - t.params["y"], t.params["y"]) for t in study.trials()]
+    best_feasible = min(v for v, y in losses if y <= 0.5)
+    assert min(v for v, _ in losses) < best_feasible  # the test has power
+    assert ev["best"] == pytest.approx(best_feasible, abs=1e-12)
+
+
+def test_with_constraints_and_no_feasible_result_the_rule_never_stops() -> None:
+    # the same threshold stops an unconstrained study at min_trials; here nothing is feasible
+    study = _constrained(lambda p: p["x"], lambda p: 1.0, 30, min_trials=12, threshold=10.0)
+    assert len(study.trials()) == 30
+    assert study.engine.stopped is None

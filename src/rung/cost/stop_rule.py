@@ -40,6 +40,10 @@ With ``value`` (money per unit of improvement of the objective) the rule weighs 
 it stops when the largest expected improvement over the space (in the objective's units) times
 ``value`` falls below the mean cost of one trial so far (``StopRequest.cost / ended``).
 
+With constraints the incumbent is the best feasible result at the modelled step (the upper
+bound is taken at feasible points only; the lower bound still ranges over the whole space, so
+the bound can only grow), and the rule does not stop while no result there is feasible.
+
 The model is the one behind the ``gp`` searcher (``rung.searchers._gp``), fitted to the results
 at the largest step with ``min_trials`` results (the step a multi-fidelity searcher models).
 """
@@ -208,7 +212,8 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
     on), ``reported`` (1 if it is the incumbent's ``noise_metric``, else 0), ``n_val`` (the
     validation examples of a binomial error, 0 if the error is not one),
     ``gp_noise`` and ``curve_noise`` (the measured error's two parts, 0 unless it is the
-    one used), ``expected_improvement``, ``cost_per_trial``, ``best``, ``beta``,
+    one used), ``expected_improvement``, ``cost_per_trial``, ``best`` (the incumbent's score:
+    the best feasible result, ``None`` returned when a constrained study has none), ``beta``,
     ``trials`` (results at ``step``), ``fitted`` (the best half the bound's GP is fitted to),
     ``step``. All in the objective's units, lower is better."""
     from rung.searchers._common import CAT, UnitCache, dims_of
@@ -221,6 +226,13 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
     if finite.sum() < 3:
         return None
     y[~finite] = y[finite].max()
+    # the incumbent: the best feasible result (every result is feasible without constraints)
+    feasible = finite.copy()
+    if h.constraints:
+        feasible &= np.array([h.violation(int(t), step) == 0.0 for t in ids], dtype=bool)
+        if not feasible.any():
+            return None  # no incumbent to bound the regret of
+    inc = int(np.flatnonzero(feasible)[np.argmin(y[feasible])])
     dims = dims_of(h.space)
     features = Features(dims.kind, dims.size, CAT)
     units = UnitCache(h.space)
@@ -235,7 +247,7 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
         noise = 0.0
     else:
         if rule.noise_metric is not None:
-            reported = _reported(h, int(ids[order[0]]), step, rule.noise_metric)
+            reported = _reported(h, int(ids[inc]), step, rule.noise_metric)
         if reported is None:
             if rule.n_val is not None:
                 n_val = rule.n_val
@@ -244,7 +256,7 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
         if reported is not None:
             noise = reported
         elif n_val:
-            noise = binomial_se(float(y.min()), n_val)
+            noise = binomial_se(float(y[inc]), n_val)
         else:
             # measured: a GP on every point (the best max_points), whose fitted noise is the
             # part of the scores the configuration does not explain, and the curves' jitter
@@ -260,6 +272,11 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
     # 0.5): the poor half would inflate the model's uncertainty with regions nobody searches
     n_keep = min(max(len(y) // 2, rule.min_trials), rule.max_points, len(y))
     keep = np.sort(order[:n_keep])
+    # the upper bound is taken at the evaluated feasible points: with constraints, the best
+    # feasible ones (an infeasible result is no incumbent; the lower bound over the whole
+    # space stays, which can only make the regret bound larger)
+    feas_ids = ids[np.sort(order[feasible[order]][:n_keep])]
+    best_y = float(y[inc])
     ids, y = ids[keep], y[keep]
     mean, sd = float(y.mean()), float(y.std())
     if sd <= 0:
@@ -276,11 +293,15 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
     cand = np.where(np.isnan(X[:1]), np.nan, cand)  # keep inactive dims inactive (approx.)
     mu_o, var_o = gp.predict(features(X))
     mu_c, var_c = gp.predict(features(np.nan_to_num(cand, nan=0.0)))
-    ucb_obs = float(np.min(mu_o + root * np.sqrt(var_o)))
+    if h.constraints:
+        mu_f, var_f = gp.predict(features(units.get(h, [int(t) for t in feas_ids])))
+    else:
+        mu_f, var_f = mu_o, var_o
+    ucb_obs = float(np.min(mu_f + root * np.sqrt(var_f)))
     lcb_c = float(np.min(mu_c - root * np.sqrt(var_c)))
     lcb_o = float(np.min(mu_o - root * np.sqrt(var_o)))
     lcb = min(lcb_c, lcb_o)
-    best = float(z.min())
+    best = (best_y - mean) / sd
     s_all = np.sqrt(np.concatenate([var_c, var_o]))
     imp = (best - np.concatenate([mu_c, mu_o])) / s_all
     from scipy.special import ndtr  # the model already needs SciPy
@@ -307,7 +328,7 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
         "curve_noise": curve_noise,
         "expected_improvement": ei * sd,
         "cost_per_trial": cost_per_trial,
-        "best": float(y.min()),
+        "best": best_y,
         "beta": beta,
         "trials": float(len(table)),
         "fitted": float(n),
