@@ -136,6 +136,32 @@ def _thread_limits(n: int | None) -> Iterator[None]:
             os.environ.pop(v, None)
 
 
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Start worker processes with SIGINT ignored (and blocked) from their first instruction:
+    a Ctrl-C in a terminal reaches the whole process group, and a worker still starting (the
+    interpreter, then the imports that unpickle its entry point, a second or more) would die of
+    it, printing a ``KeyboardInterrupt`` traceback, before ``worker_main`` ignores SIGINT. The
+    disposition and the mask are inherited across fork and exec; ``worker_main`` unblocks it.
+    In the driver a SIGINT that arrives meanwhile stays pending (Linux keeps a blocked signal
+    even while ignored) and is raised when the block ends. Only the main thread, which owns the
+    handler, can do this; elsewhere workers start as they did."""
+    import threading
+
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is None):
+        yield
+        return
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, handler)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
 
 class LocalExecutor(Pool[_Worker]):
     """Runs trials in worker processes on this machine.
@@ -303,17 +329,18 @@ class LocalExecutor(Pool[_Worker]):
             name=f"rung-worker-{len(self.worker_pids)}",
             daemon=False,  # objectives may start processes of their own (data loaders)
         )
-        with _thread_limits(self.threads_per_worker):
+        with _thread_limits(self.threads_per_worker), _sigint_held():
             process.start()
-        self.worker_pids.append(process.pid)
-        child.close()  # only the worker holds its end: its death reads as end-of-file here
-        w = _Worker(process, parent)
-        self._processes.append(process)
-        self._workers.append(w)
-        self._owner[w.fd] = w
-        self._owner[w.sentinel] = w
-        self._poller.register(w.fd, select.POLLIN)
-        self._poller.register(w.sentinel, select.POLLIN)
+            # registered before a Ctrl-C held meanwhile is raised: shutdown then stops it
+            self.worker_pids.append(process.pid)
+            child.close()  # only the worker holds its end: its death reads as end-of-file here
+            w = _Worker(process, parent)
+            self._processes.append(process)
+            self._workers.append(w)
+            self._owner[w.fd] = w
+            self._owner[w.sentinel] = w
+            self._poller.register(w.fd, select.POLLIN)
+            self._poller.register(w.sentinel, select.POLLIN)
         return w  # idle (given trials) once it says it is ready
 
     def _send(self, w: _Worker, msg: Any) -> None:

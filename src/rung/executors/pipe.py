@@ -141,6 +141,9 @@ def worker_main(
     # Ctrl-C in a terminal reaches the whole process group: the driver decides what happens
     # (it shuts the workers down), so a worker does not die half-way through a message.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # started with SIGINT blocked as well (LocalExecutor's _sigint_held): a pending one is
+    # now dropped, and the objective's own processes start with the usual mask
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _die_with_parent(parent_pid)
     chan = PipeChannel(conn)
     try:

@@ -1,0 +1,12 @@
+"""Objectives for the trust tests: importable by name, as spawn worker processes need."""
+
+from __future__ import annotations
+
+import rung
+
+
+def count(ctx: rung.TrialContext) -> None:
+    """One report per step; the loss depends on ``x``."""
+    x = float(ctx.params["x"])
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        ctx.report(step, loss=x / step)
