@@ -425,6 +425,8 @@ def overview(snap: Snapshot) -> dict[str, Any]:
         "scheduler_params": dict(spec.scheduler.params),
         "auto_reason": snap.auto,
         "budget": spent,
+        # why the search ended before its budget was spent (Budget.stop), as rung show says
+        "stopped": eng.stopped.reason if eng.stopped is not None else None,
         "steps_consumed": h.steps_consumed,
         "results": h.n_results,
         "elapsed": elapsed,

@@ -122,6 +122,7 @@ async function pageOverview(name) {
     <p>searcher <b>${esc(s.searcher)}</b> ${esc(JSON.stringify(s.searcher_params))} · scheduler <b>${esc(s.scheduler)}</b>
        ${esc(JSON.stringify(s.scheduler_params))} · ${s.rung_steps.length ? `rungs at steps ${esc(s.rung_steps.join(", "))}` : "no rungs"} (max step ${s.max_step})</p>
     ${s.auto_reason ? `<p class="reason">${esc(s.auto_reason)}</p>` : ""}
+    ${s.stopped ? `<p class="reason" id="stopped">the stop rule ended the search: ${esc(s.stopped)}</p>` : ""}
     <h3>Best params</h3><pre>${esc(JSON.stringify(s.best_params, null, 1))}</pre>
     <p class="muted">${esc(s.path)} · ${s.records} records · ${s.results} results · ${s.steps_consumed} steps</p>`;
 }
