@@ -221,3 +221,35 @@ def test_something_else_than_a_callback_is_refused_before_anything_runs(
     assert str(e.value) == f"callbacks[1]: {cb!r} {message}"
     assert first.calls == []  # refused before any on_start
     assert len(study.history) == 0 and study.journal.read("cb") == []
+
+
+def _noop(ctx: Any) -> None:
+    pass
+
+
+def test_one_callback_counts_as_a_list_of_one_and_a_non_list_names_the_key() -> None:
+    study = make()
+    rec = Recorder()
+    study.simulate(ScriptedBenchmark(), n_workers=3, callbacks=rec)  # type: ignore[arg-type]
+    assert rec.calls[0] == "start:0" and rec.calls[-1] == "end:12"
+    other = make()
+    with pytest.raises(rung.ConfigError) as err:
+        other.simulate(ScriptedBenchmark(), n_workers=3, callbacks=7)  # type: ignore[arg-type]
+    assert str(err.value).startswith("callbacks: ") and "int" in str(err.value)
+    assert len(other.history) == 0
+
+
+def test_executor_options_with_an_executor_instance_are_refused_before_anything_runs(
+    tmp_path: Path,
+) -> None:
+    from rung.executors.local import LocalExecutor
+
+    study = make(tmp_path)
+    rec = Recorder()
+    ex = LocalExecutor(_noop, n_workers=1)
+    with pytest.raises(rung.ConfigError) as err:
+        study.run(_noop, executor=ex, callbacks=[rec], progress=False,
+                  start_method="spawn")
+    assert str(err.value).startswith("start_method: an option of the executor rung builds")
+    assert "LocalExecutor(...)" in str(err.value)
+    assert rec.calls == [] and len(study.history) == 0

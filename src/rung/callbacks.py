@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rung.core.events import Command, Event
@@ -54,6 +54,24 @@ class Callback:
 
 
 _HOOKS = ("on_start", "on_turn", "on_end")
+
+
+def as_callbacks(callbacks: Any) -> tuple[Any, ...]:
+    """The ``callbacks`` argument of ``Study.run`` / ``simulate`` as a tuple: one callback
+    (an object with every hook) counts as a list of one.
+
+    Raises:
+        ConfigError: ``callbacks`` is neither a callback nor an iterable of them (key
+            ``callbacks``); the entries themselves are checked by ``start_all``.
+    """
+    from rung.errors import ConfigError
+
+    if all(callable(getattr(callbacks, h, None)) for h in _HOOKS):
+        return (callbacks,)
+    if isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
+        raise ConfigError(key="callbacks", message=f"a list of rung.Callback objects, got "
+                          f"{type(callbacks).__name__}")
+    return tuple(callbacks)
 
 
 def start_all(callbacks: Sequence[Callback], study: Study) -> None:
@@ -105,4 +123,4 @@ def end_all(callbacks: Sequence[Callback], study: Study, failing: bool) -> None:
         raise first
 
 
-__all__ = ["Callback", "end_all", "start_all"]
+__all__ = ["Callback", "as_callbacks", "end_all", "start_all"]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from rung.ask_tell import AskTell
 from rung.auto import choose, is_auto
-from rung.callbacks import Callback, end_all, start_all
+from rung.callbacks import Callback, as_callbacks, end_all, start_all
 from rung.core.engine import Engine, is_retryable
 from rung.core.events import (
     CapacityChanged,
@@ -366,7 +366,12 @@ class Study(AskTell, StudyViews):
         self._check_budget()
         self._check_spendable(executor)
         objective = wrap_objective(self.spec, objective)  # define-by-run, Fidelity
-        cbs = tuple(callbacks)
+        cbs = as_callbacks(callbacks)
+        if executor_options and not isinstance(executor, str):
+            # they configure an executor rung builds from a name; this one is built already
+            raise ConfigError(key=next(iter(executor_options)), message=(
+                f"an option of the executor rung builds from a name; pass it to "
+                f"{type(executor).__name__}(...) instead"))
         with reporting(self, progress, reporter) as rep:
             start_all(cbs, self)
             failing = True
@@ -474,7 +479,7 @@ class Study(AskTell, StudyViews):
 
         self._check_budget()
         self._check_spendable(None)
-        cbs = tuple(callbacks)
+        cbs = as_callbacks(callbacks)
         with reporting(self, progress, reporter) as rep:
             start_all(cbs, self)
             failing = True
