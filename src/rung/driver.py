@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rung.core.engine import Engine
@@ -22,6 +23,7 @@ from rung.core.history import History
 from rung.core.records import TrialStatus
 from rung.errors import RunFailed
 from rung.executors.base import Executor, RunContext
+from rung.executors.pool import sweep_checkpoints
 from rung.storage.base import Journal
 
 if TYPE_CHECKING:
@@ -72,7 +74,9 @@ def drive(
     callbacks: Sequence[Callback] = (),
 ) -> None:
     """Run the study until the engine is done (budget spent or nothing left to launch), then
-    shut the executor down (also when anything raises).
+    shut the executor down (also when anything raises). After the first turn (journaled, so
+    this session holds the study's journal) and before its commands are carried out, the
+    checkpoint directory loses what the study no longer needs (``sweep_checkpoints``).
 
     Args:
         first: extra events to handle before the executor's first ones (used on resume).
@@ -89,9 +93,15 @@ def drive(
     pending: list[Event] = [*(first or []), *executor.start(ctx)]
     ended = False  # the run ended as runs end (budget, nothing left, max_failures)
     views = _view_writer(journal, ctx.study)
+    sweep = None if ctx.checkpoint_dir is None else Path(ctx.checkpoint_dir)
     try:
         while True:
             commands = turn(engine, journal, ctx.study, pending)
+            if sweep is not None:
+                # now that this session holds the journal and before it launches anything:
+                # what an earlier session was told to delete (or left half-saved) goes
+                sweep_checkpoints(sweep, engine.checkpoints.paths())
+                sweep = None
             if commands:
                 executor.submit(commands)
             if reporter is not None:

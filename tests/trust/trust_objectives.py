@@ -10,3 +10,15 @@ def count(ctx: rung.TrialContext) -> None:
     x = float(ctx.params["x"])
     for step in range(ctx.start_step, ctx.max_step + 1):
         ctx.report(step, loss=x / step)
+
+
+def saving(ctx: rung.TrialContext) -> None:
+    """Reports every step and saves its step number as a checkpoint when asked."""
+    x = float(ctx.params["x"])
+    for step in range(ctx.start_step, ctx.max_step + 1):
+
+        def save(directory: str, step: int = step) -> None:
+            with open(f"{directory}/step", "w") as f:
+                f.write(str(step))
+
+        ctx.report(step, loss=x / step, save=save)

@@ -34,6 +34,11 @@ class Checkpoints:
     def __len__(self) -> int:
         return len(self._refs)
 
+    def paths(self) -> frozenset[str]:
+        """The paths still referenced (a trial's own checkpoint, a fork's donor's, a kept
+        best one): what must stay on disk."""
+        return frozenset(self._refs)
+
     def on_saved(self, history: History, ev: CheckpointSaved, out: list[Command]) -> None:
         """Trial ``ev.trial_id`` saved a checkpoint: it replaces the trial's previous one,
         which is released."""

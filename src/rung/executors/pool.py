@@ -24,7 +24,7 @@ import logging
 import shutil
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -308,6 +308,36 @@ def remove_dir(path: Path, stop: Path) -> None:
         parent = parent.parent
 
 
+def sweep_checkpoints(root: Path, held: Collection[str]) -> list[str]:
+    """Remove from the checkpoint directory ``root`` what the study no longer needs and a
+    stopped session left behind: trial checkpoints ``<trial>/<step>`` that are not in ``held``
+    (the paths the engine still references; one whose ``DeleteCheckpoint`` was journaled just
+    before the driver was killed was never deleted), and ``<trial>/.tmp-*`` directories of
+    saves cut short. Only names of those shapes are touched. Call it only while this session
+    holds the study's journal, before it launches anything (so no save of its own is under
+    way). Returns the removed paths, relative to ``root``, sorted."""
+    removed: list[str] = []
+    try:
+        trials = [d for d in root.iterdir() if d.name.isdigit() and d.is_dir()]
+    except OSError:
+        return removed  # no directory yet: nothing was saved
+    for tdir in trials:
+        try:
+            entries = list(tdir.iterdir())
+        except OSError:
+            continue
+        for d in entries:
+            rel = f"{tdir.name}/{d.name}"
+            if d.is_dir() and (d.name.startswith(".tmp-")
+                               or (d.name.isdigit() and rel not in held)):
+                remove_dir(d, root)
+                removed.append(rel)
+    if removed:
+        log.info("removed %d checkpoint(s) the study no longer needs from %s", len(removed),
+                 root)
+    return sorted(removed)
+
+
 def callable_name(fn: Any) -> str:
     """``module.qualname`` of a callable, for error messages."""
     mod = getattr(fn, "__module__", None)
@@ -324,4 +354,5 @@ __all__ = [
     "Slot",
     "callable_name",
     "remove_dir",
+    "sweep_checkpoints",
 ]
