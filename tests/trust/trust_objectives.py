@@ -22,3 +22,13 @@ def saving(ctx: rung.TrialContext) -> None:
                 f.write(str(step))
 
         ctx.report(step, loss=x / step, save=save)
+
+
+def deaf(ctx: rung.TrialContext) -> None:
+    """Ignores SIGTERM (as some training frameworks' handlers do), reports once, then hangs."""
+    import signal
+    import time
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    ctx.report(1, loss=1.0)
+    time.sleep(600)

@@ -110,7 +110,8 @@ def _reap(processes: list[Any]) -> None:
     for p in processes:
         if p.is_alive():
             p.kill()
-            p.join(1.0)
+    for p in processes:
+        p.join(1.0)
 
 
 _THREAD_VARS = (
@@ -300,22 +301,29 @@ class LocalExecutor(Pool[_Worker]):
             else:
                 w.process.terminate()
         deadline = time.monotonic() + SHUTDOWN_GRACE
-        for w in self._workers:
-            w.process.join(max(0.0, deadline - time.monotonic()))
-            if w.process.is_alive():
-                w.process.kill()
-                w.process.join(1.0)
-            w.conn.close()
-            w.dead = True
-        self._workers.clear()
-        self._owner.clear()
-        self._poller = select.poll()
-        self._idle.clear()
-        self._running.clear()
-        self._queue.clear()
-        self._events = []
-        self._processes.clear()
-        self._close_root()
+        try:
+            for w in self._workers:
+                w.process.join(max(0.0, deadline - time.monotonic()))
+        finally:
+            # also when a second Ctrl-C cuts the grace period short: no worker is left
+            # running (one may ignore SIGTERM), and a third does not cut this short
+            with _sigint_held():
+                for w in self._workers:
+                    if w.process.is_alive():
+                        w.process.kill()
+                for w in self._workers:
+                    w.process.join(1.0)
+                    w.conn.close()
+                    w.dead = True
+                self._workers.clear()
+                self._owner.clear()
+                self._poller = select.poll()
+                self._idle.clear()
+                self._running.clear()
+                self._queue.clear()
+                self._events = []
+                self._processes.clear()
+                self._close_root()
 
     # --- workers ----------------------------------------------------------------------------
     def _spawn(self) -> _Worker:
