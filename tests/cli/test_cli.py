@@ -266,3 +266,13 @@ def test_failure_lines_group_every_failure_by_its_kind() -> None:
     many = [failed(i, f"E{i}: x") for i in range(12)]
     lines = failure_lines(many)
     assert len(lines) == 11 and lines[-1] == "  failures   2 more in 2 other kinds"
+
+
+def test_python_dash_m_rung_is_the_rung_command() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "rung", "ls", "--storage", "/nonexistent/x.db"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert out.stderr.startswith("rung: error: ") and out.stderr.count("\n") == 1

@@ -34,10 +34,12 @@ def used(study: rung.Study) -> dict[int, dict[str, Any]]:
     return out
 
 
-def test_mlflow_runs_hold_the_used_params(tmp_path: Path) -> None:
+def test_mlflow_runs_hold_the_used_params(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """Before: trial 0's run had no params and trial 1's only the proposed 'opt' (the first
     trials are launched before the space is known)."""
     mlflow = pytest.importorskip("mlflow")
+    monkeypatch.chdir(tmp_path)  # a sqlite store keeps artifacts in ./mlruns
     from rung.integrations.mlflow import MLflowCallback
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
