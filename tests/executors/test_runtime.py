@@ -328,3 +328,21 @@ def test_report_rejects_a_non_integer_step() -> None:
     ch = FakeChannel()
     run_trial(objective, launch(), ch, None)
     assert "expected an integer step" in ended(ch)[4]
+
+
+@pytest.mark.parametrize("steps, bad, message", [
+    ((0, 1), 0, "report(step=0): steps count from 1 (in a loop over range(n), report epoch + 1)"),
+    ((-2,), -2, "report(step=-2): steps count from 1 (in a loop over range(n), report epoch + 1)"),
+    ((1, 2, 3, 4), 4, "report(step=4): above the study's max_step (3); loop up to ctx.max_step"),
+])
+def test_a_step_outside_1_to_max_step_fails_the_trial_recording_nothing_of_it(
+    steps: tuple[int, ...], bad: int, message: str
+) -> None:
+    def objective(ctx: TrialContext) -> None:
+        for step in steps:
+            ctx.report(step, loss=1.0)
+
+    ch = FakeChannel()
+    assert run_trial(objective, launch(until=3, max_step=3), ch, None) == "failed"
+    assert [m[2] for m in ch.of(RESULT)] == list(steps[: steps.index(bad)])
+    assert ended(ch)[4].rstrip().endswith(f"ValueError: {message}")

@@ -255,7 +255,8 @@ class TrialContext:
         asynchronously is applied at the next ``report``.
 
         Args:
-            step: the fidelity step just finished (epoch, round, ...): a positive integer.
+            step: the fidelity step just finished (epoch, round, ...): an integer from 1 to
+                ``max_step``.
             save: ``save(directory)`` writes the trial's state into ``directory`` (which exists
                 and is empty). It is called when the scheduler asks for a checkpoint, before
                 a pause, and every ``checkpoint_every`` steps (and at ``max_step``) if the
@@ -267,9 +268,14 @@ class TrialContext:
             PauseTrial: the scheduler paused the trial (its checkpoint is saved); let it
                 propagate. Both derive from ``BaseException``, so ``except Exception`` in
                 training code does not swallow them.
+            TypeError: ``step`` is not an integer.
+            ValueError: ``step`` is below 1 or above ``max_step``; nothing is recorded (the
+                trial then fails with this error, unless the objective catches it).
         """
         if type(step) is not int:
             step = _as_step(step)
+        if not 0 < step <= self.max_step:
+            raise ValueError(_step_out_of_range(step, self.max_step))
         for v in metrics.values():
             if type(v) not in _PLAIN:
                 metrics = plain_metrics(metrics)
@@ -358,6 +364,14 @@ class TrialContext:
             self._send((SAVED, self.trial_id, step, f"{self.trial_id}/{step}", time.time(), size))
         except OSError:
             raise WorkerExit("the driver is gone") from None
+
+
+def _step_out_of_range(step: int, max_step: int) -> str:
+    if step < 1:
+        return (f"report(step={step}): steps count from 1 (in a loop over range(n), report "
+                f"epoch + 1)")
+    return (f"report(step={step}): above the study's max_step ({max_step}); loop up to "
+            f"ctx.max_step")
 
 
 def _as_step(step: Any) -> int:
