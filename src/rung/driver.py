@@ -156,7 +156,9 @@ def _counts(engine: Engine) -> dict[str, int]:
 def failure_limit(engine: Engine) -> str | None:
     """Why the run must stop because of ``max_failures`` (``None``: it need not). A count
     stops it once that many trials failed; a fraction once that share of the ended trials
-    failed, judged when at least 5 ended. O(1)."""
+    failed, judged when at least 5 ended. A trial killed because the session's ``max_time``
+    ran out while it ran did not fail by itself: it ended, but is not counted as failed.
+    O(1) until the failures reach the limit; then O(failed trials)."""
     limit = engine.spec.max_failures
     if limit is None:
         return None
@@ -164,16 +166,26 @@ def failure_limit(engine: Engine) -> str | None:
     failed = h.count(TrialStatus.FAILED)
     if not failed:
         return None
+    ended = failed + h.count(TrialStatus.COMPLETED) + h.count(TrialStatus.STOPPED)
+    if failed < (limit if isinstance(limit, int) else limit * ended):
+        return None
+    failed -= sum(1 for t in h.ids(TrialStatus.FAILED) if _cut_by_time(h, t))
     if isinstance(limit, int):
         if failed < limit:
             return None
         allowed = f"max_failures={limit}"
     else:
-        ended = failed + h.count(TrialStatus.COMPLETED) + h.count(TrialStatus.STOPPED)
         if ended < 5 or failed < limit * ended:
             return None
         allowed = f"max_failures={limit} of the {ended} ended trials"
     return f"{failed} trials failed ({allowed}): the run was stopped early"
+
+
+def _cut_by_time(h: History, trial_id: int) -> bool:
+    """The trial was killed because the session's ``max_time`` ran out (not its own
+    ``trial_timeout``)."""
+    error = h.error(trial_id) or ""
+    return error.startswith("timeout: still running") and "after max_time" in error
 
 
 def check_produced(engine: Engine) -> None:
@@ -209,8 +221,7 @@ def check_produced(engine: Engine) -> None:
 
 def _cut_by_max_time(h: History, trial_id: int) -> bool:
     """The trial reported a finite score and then ran past the session's ``max_time``."""
-    error = h.error(trial_id) or ""
-    return (error.startswith("timeout: still running") and "after max_time" in error
+    return (_cut_by_time(h, trial_id)
             and any(math.isfinite(v) for v in h.scores(trial_id).values()))
 
 

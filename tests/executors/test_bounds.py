@@ -144,6 +144,28 @@ def test_trials_cut_by_max_time_after_reporting_do_not_fail_the_run() -> None:
     assert len(trials) == 2
     for t in trials:
         assert t.status is TrialStatus.FAILED  # the cut itself is still reported as such
-        assert t.error.startswith("timeout: still running")
+        assert t.error is not None and t.error.startswith("timeout: still running")
         assert [r.step for r in t.results] == [1, 2]
     assert study.best_trial is not None and study.best_trial.results[-1].step == 2
+
+
+@pytest.mark.parametrize("max_failures", [1, 0.5])
+def test_trials_cut_by_max_time_do_not_count_toward_max_failures(
+    max_failures: float
+) -> None:
+    # the two trials are cut at 26 s, in step 3: the budget ended, neither failed by itself
+    study = make(None, budget=Budget(max_time=25.0), max_step=5, max_failures=max_failures)
+    study.simulate(TenSecondSteps(), n_workers=2)  # no RunFailed
+    assert [t.status for t in study.trials()] == [TrialStatus.FAILED] * 2
+    # a trial that fails by itself still counts
+    with pytest.raises(RunFailed, match=r"^1 trials failed \(max_failures=1\)"):
+        make(None, n=3, max_failures=1).simulate(FailsFirst(), n_workers=1)
+
+
+class FailsFirst:
+    """Every trial fails at its first step (a NaN loss)."""
+
+    max_step = 3
+
+    def evaluate(self, params: Any, step: int) -> tuple[dict[str, float], float]:
+        return {"loss": float("nan")}, 1.0
