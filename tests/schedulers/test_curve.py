@@ -27,7 +27,7 @@ def test_registered_and_params_round_trip() -> None:
     spec = to_spec("scheduler", c)
     assert spec.to_json() == {"name": "curve", "params": c.get_params()}
     assert build("scheduler", spec).get_params() == c.get_params()
-    assert CurveASHA.version == 2
+    assert CurveASHA.version == 3
 
 
 @pytest.mark.parametrize(
@@ -48,18 +48,23 @@ def test_bad_params_raise_config_error_naming_the_key(kwargs: dict[str, Any], ke
 
 def test_leases_stop_at_rungs_and_promotion_in_place() -> None:
     s = Script(CurveASHA(3), max_step=9)  # rungs at steps 1 and 3
-    assert summary(s.capacity(2)) == [(0, 1, 1, None), (1, 1, 1, None)]
-    # alone at its rung: the quota max(1, floor(1/3)) = 1 is free, it goes on to the next rung
-    d = s.report(0, 1, 0.5)
+    assert summary(s.capacity(3)) == [(0, 1, 1, None), (1, 1, 1, None), (2, 1, 1, None)]
+    s.start(0, 1, 2)
+    # fewer than eta results at the rung: floor(n / 3) = 0 places, the first ones wait
+    for tid, v in ((0, 0.5), (1, 0.4)):
+        d = s.report(tid, 1, v)
+        assert d is not None and d.action is Action.PAUSE and d.checkpoint
+        assert d.reason.endswith("paused (fewer than 3 results at the rung)")
+    # the third result makes one place; the best is the reporter: promoted in place
+    d = s.report(2, 1, 0.3)
     assert d is not None and d.action is Action.CONTINUE and d.until_step == 3
-    assert d.reason == "rank 1/1 at rung 0 (step 1), predicted final 0.5: promoted"
-    assert s.report(0, 2, 0.45) is None  # streaming below the lease
-    d = s.report(0, 3, 0.4)
-    assert d is not None and (d.action, d.until_step) == (Action.CONTINUE, 9)
-    # the second result at rung 0: quota 1, already used -> paused (never stopped)
-    d = s.report(1, 1, 0.3)
-    assert d is not None and d.action is Action.PAUSE and d.checkpoint
-    assert d.reason.endswith("paused (top 1 of 2, places used)")
+    assert d.reason == "rank 1/3 at rung 0 (step 1), predicted final 0.3: promoted"
+    assert s.report(2, 2, 0.25) is None  # streaming below the lease
+    d = s.report(2, 3, 0.2)
+    assert d is not None and d.action is Action.PAUSE
+    assert d.reason.endswith("paused (fewer than 3 results at the rung)")
+    # trial 0 frees its slot: the rung's one place is used, so a new trial starts
+    assert summary(s.pause(0, 1)) == [(3, 1, 1, None)]
     s.assert_replay_matches()
 
 
@@ -108,20 +113,24 @@ def test_tied_rung_fills_exactly_the_quota_and_retires_the_rest() -> None:
 
 
 def test_the_report_that_makes_a_rung_final_takes_its_place() -> None:
-    """3 trials and no more (the budget): after rung 0 the two paused ones are retired, and
-    trial 0, alone at rung 1, completes that rung's population with its report; it takes the
-    rung's one place and runs on to max_step (before: the places were given out before it was
-    counted, so it was paused and retired and no trial reached max_step)."""
+    """3 trials and no more (the budget). At rung 0 the first two wait (fewer than eta
+    results); the third result makes the rung final: its one place goes to the best, trial 0,
+    the others are retired. Trial 0, alone at rung 1, completes that rung's population with its
+    report; it takes the rung's one place and runs on to max_step (a final rung promotes
+    max(1, floor(n / eta)), so a small study still carries its best trial to the top)."""
     s = Script(CurveASHA(3), max_step=9, budget=Budget(n_trials=3))
     assert [c.trial_id for c in s.capacity(4)] == [0, 1, 2]  # the 4th start is refused
-    d = s.report(0, 1, 1.3)
-    assert d is not None and (d.action, d.until_step) == (Action.CONTINUE, 3)
-    for tid, loss in ((2, 1.7), (1, 1.9)):
+    for tid, loss in ((0, 1.3), (2, 1.7)):
         d = s.report(tid, 1, loss)
         assert d is not None and d.action is Action.PAUSE
+        assert d.reason.endswith("paused (fewer than 3 results at the rung)")
         assert s.pause(tid, 1) == []
+    d = s.report(1, 1, 1.9)
+    assert d is not None and d.action is Action.PAUSE
     h = s.engine.history
-    assert [h.status(t) for t in (1, 2)] == [TrialStatus.STOPPED] * 2  # retired: rung 0 final
+    assert h.status(2) is TrialStatus.STOPPED  # retired: rung 0 is final, its place is 0's
+    assert summary(s.pause(1, 1)) == [(0, 2, 3, "c/0/1")]
+    assert h.status(1) is TrialStatus.STOPPED  # retired when its pause arrived
     d = s.report(0, 3, 0.6)
     assert d is not None and (d.action, d.until_step) == (Action.CONTINUE, 9)
     assert d.reason == "rank 1/1 at rung 1 (step 3), predicted final 0.6: promoted"
@@ -140,28 +149,37 @@ def test_a_trial_re_reporting_after_a_restart_waits_once() -> None:
     s = Script(CurveASHA(2), max_step=4, budget=Budget(n_trials=4))
     assert [c.trial_id for c in s.capacity(3)] == [0, 1, 2]
     d = s.report(0, 1, 0.3)
-    assert d is not None and d.action is Action.CONTINUE
+    assert d is not None and d.reason.endswith("paused (fewer than 2 results at the rung)")
     d = s.report(1, 1, 0.5)
     assert d is not None and d.action is Action.PAUSE
     assert summary(s.end(1, "interrupted")) == [(1, 1, 1, None)]  # resumed from scratch
     d = s.report(1, 1, 0.5)
     assert d is not None and d.reason.endswith("paused (not in the top 1 of 2 yet)")
-    assert s.scheduler.state()["rungs"][0]["waiting"] == 1
+    assert s.scheduler.state()["rungs"][0]["waiting"] == 2  # trials 0 and 1, once each
+    assert summary(s.pause(0, 1)) == [(0, 2, 2, "c/0/1")]  # the rung's one place
     assert summary(s.pause(1, 1)) == [(3, 1, 1, None)]  # the 4th and last trial
     d = s.report(2, 1, 0.6)
     assert d is not None and d.action is Action.PAUSE
     assert s.pause(2, 1) == []
     d = s.report(3, 1, 0.7)
-    assert d is not None and d.action is Action.PAUSE
+    assert d is not None and d.reason.endswith("paused (not in the top 2 of 4 yet)")
     # rung 0 is final with 4 results: quota 2, trial 1 (rank 2) is promoted; 2 and 3 retired
     assert summary(s.pause(3, 1)) == [(1, 2, 2, "c/1/1")]
     h = s.engine.history
     assert (h.status(2), h.status(3)) == (TrialStatus.STOPPED, TrialStatus.STOPPED)
     assert s.scheduler.state()["rungs"][0]["waiting"] == 0
-    for step in (2, 3, 4):
-        s.report(1, step, 0.5 - step / 10)
-    s.end(1)
-    assert s.engine.history.status(1) is TrialStatus.COMPLETED
+    # rung 1 (step 2): 0 waits alone; 1's report makes the rung final, its place is 0's
+    d = s.report(0, 2, 0.2)
+    assert d is not None and d.action is Action.PAUSE
+    assert s.pause(0, 2) == []
+    d = s.report(1, 2, 0.35)
+    assert d is not None and d.action is Action.PAUSE
+    assert summary(s.pause(1, 2)) == [(0, 3, 4, "c/0/2")]
+    assert h.status(1) is TrialStatus.STOPPED
+    for step in (3, 4):
+        s.report(0, step, 0.2 - step / 100)
+    s.end(0)
+    assert h.status(0) is TrialStatus.COMPLETED
     s.assert_replay_matches()
 
 
@@ -205,54 +223,62 @@ def test_late_bloomer_is_paused_then_resumed_when_the_model_has_seen_slow_config
                 finish(s, c)
         return out
 
-    # trial 0 (fast) is alone: promoted, it ends at 0.40
-    assert at_rung(0) == []
-    # trial 3 is the late bloomer: behind trial 0 and no model yet, it is paused
+    # trials 0 (fast) and 3 (the late bloomer) wait: fewer than eta results at the rung, so
+    # their slots go to new trials
+    assert [c.checkpoint for c in at_rung(0)] == [None]
     d3 = s.report(3, 1, value(x[3], 1))
     assert d3 is not None and d3.action is Action.PAUSE
-    assert "not in the top 1 of 2 yet" in d3.reason
+    assert d3.reason.endswith("paused (fewer than 3 results at the rung)")
     s.pause(3, 1)
     # plain ASHA on the same values stops it
     a = Script(ASHA(3), max_step=3)
     a.capacity(4)
     a.report(0, 1, 0.50)
     assert a.report(3, 1, 0.55).action is Action.STOP  # type: ignore[union-attr]
-    # more slow trials arrive; as the rung grows its quota opens places, slow trials get them
-    # (only slow ones wait), reach step 3 at 0.10 and teach the model
+    # more slow trials arrive; as the rung grows its quota opens places: the first goes to
+    # trial 0 (the best current value, no model yet), the next two to tied slow trials by
+    # their seeded keys, the late bloomer among them; they reach step 3 and teach the model
     resumed = [c.trial_id for t in slow[1:8] for c in at_rung(t) if c.checkpoint is not None]
+    assert resumed == [0, 3, 12]
+    assert s.engine.history.score(0) == pytest.approx(0.40)
+    assert s.engine.history.score(3) == pytest.approx(0.10)
     tr = s.scheduler.state()["rungs"][0]
     assert tr["fitted_at"] >= 3 and tr["model_rows"] >= 3
     # fast trials now arrive at the rung with the better current value (0.50 < 0.55), yet the
-    # model predicts them to end at 0.40 and the waiting slow ones near 0.10: the next place
-    # goes to a slow trial, and the late bloomer trial 3 is among those resumed
+    # model predicts them to end near 0.40 and the waiting slow ones near 0.10: they rank
+    # last, and the next place goes to a slow trial
     for t in fast[1:4]:
         d = s.report(t, 1, 0.50)
         assert d is not None and d.action is Action.PAUSE
+        assert "predicted final 0.3" in d.reason or "predicted final 0.4" in d.reason
         resumed += [c.trial_id for c in s.pause(t, 1) if c.checkpoint is not None]
-    assert 3 in resumed
-    assert all(x[t] < 0.5 for t in resumed)
-    assert s.engine.history.score(3) == pytest.approx(0.10)
+    assert resumed[3:] and all(x[t] < 0.5 for t in resumed[3:])
     s.assert_replay_matches()
 
 
 def test_resume_lease_arithmetic_over_two_rungs() -> None:
     s = Script(CurveASHA(2, min_fit=1000), max_step=8)  # rungs 1, 2, 4
     s.capacity(3)
-    assert s.report(0, 1, 0.9).action is Action.CONTINUE  # type: ignore[union-attr]
-    d = s.report(0, 2, 0.8)
-    assert d is not None and (d.action, d.until_step) == (Action.CONTINUE, 4)
-    d = s.report(1, 1, 0.1)  # quota max(1, 2 // 2) = 1, used by trial 0
-    assert d is not None and d.action is Action.PAUSE
-    assert s.report(2, 1, 0.5).action is Action.PAUSE  # type: ignore[union-attr]
-    # n = 3 at rung 0: floor(3/2) = 1 place, used; trial 1 waits. The pause frees a slot and
-    # a new trial starts
-    assert summary(s.pause(1, 1)) == [(3, 1, 1, None)]
+    assert s.report(0, 1, 0.9).action is Action.PAUSE  # type: ignore[union-attr]
+    d = s.report(1, 1, 0.1)  # n = 2: floor(2/2) = 1 place, the reporter's: promoted in place
+    assert d is not None and (d.action, d.until_step) == (Action.CONTINUE, 2)
+    assert s.report(1, 2, 0.8).action is Action.PAUSE  # type: ignore[union-attr]
+    # n = 3: 1 place, used by trial 1, which now ranks by its 0.8 at step 2 (a trial that went
+    # on is ranked by what it showed higher up): trial 2 is first, but the place is taken
+    d = s.report(2, 1, 0.5)
+    assert d is not None and d.reason == (
+        "rank 1/3 at rung 0 (step 1), predicted final 0.5: paused (top 1 of 3, places used)")
+    # trials 2 and 0 pause: no place anywhere (rung 1 holds one result), new trials start
+    assert summary(s.pause(2, 1)) == [(3, 1, 1, None)]
+    assert summary(s.pause(0, 1)) == [(4, 1, 1, None)]
+    # n = 4: two places, one free, and it is trial 2's (the best waiting, paused): trial 3
+    # pauses, and its freed slot resumes trial 2 from its checkpoint at step 2 with a lease to
+    # the next rung (step 2)
     assert s.report(3, 1, 0.7).action is Action.PAUSE  # type: ignore[union-attr]
-    # n = 4: two places, one free: trial 1 (best prediction, paused) is resumed from its
-    # checkpoint at step 2 with a lease to the next rung (step 2)
-    assert summary(s.pause(3, 1)) == [(1, 2, 2, "c/1/1")]
-    # trial 1 at rung 1 (step 2): trial 0 holds rung 1's one place, so it pauses there
-    assert s.report(1, 2, 0.05).action is Action.PAUSE  # type: ignore[union-attr]
+    assert summary(s.pause(3, 1)) == [(2, 2, 2, "c/2/1")]
+    # rung 1 (step 2) now holds two results: one place, and trial 2's 0.05 is the best
+    d = s.report(2, 2, 0.05)
+    assert d is not None and (d.action, d.until_step) == (Action.CONTINUE, 4)
     s.assert_replay_matches()
     json.dumps(s.scheduler.state())
 

@@ -14,8 +14,9 @@ variant (the paper's Algorithm 2) with two changes:
    fill the quota ``max(1, floor(n / eta))`` instead of handing it all to the earliest trial.
 2. **Pause, never stop.** Every trial reaching a rung is paused there (unless it would be
    promoted at once, which continues it in place). ``next_trial`` resumes the best paused trial
-   of the highest rung that has one inside the quota -- rank ``< max(1, floor(n_k / eta))`` among
-   the ``n_k`` results of rung ``k`` -- while fewer than that quota have left the rung; otherwise
+   of the highest rung that has one inside the quota -- rank ``< floor(n_k / eta)`` among the
+   ``n_k`` results of rung ``k``, Algorithm 2's ``top_k(rung, |rung| / eta)``, so a rung of fewer
+   than ``eta`` results promotes none -- while fewer than that quota have left the rung; otherwise
    it starts a new trial. Because predictions move when the model learns, a trial paused as a
    loser is promoted later if its prediction rises into the quota: the late bloomer is kept.
 
@@ -103,8 +104,8 @@ class CurveASHA(Scheduler):
     """ASHA's promotion variant ranked by predicted final value (see the module docstring).
 
     Args:
-        reduction_factor: ``eta`` (>= 2): at most ``max(1, floor(n / eta))`` of a rung's ``n``
-            results are promoted from it.
+        reduction_factor: ``eta`` (>= 2): at most ``floor(n / eta)`` of a rung's ``n`` results
+            are promoted from it (``max(1, floor(n / eta))`` once no trial can reach it any more).
         min_step: the first rung.
         min_fit: rows a transition needs before its model is fitted (>= 3).
         refit_growth: refit a transition's model when its rows have grown by this factor (> 1).
@@ -112,8 +113,13 @@ class CurveASHA(Scheduler):
         explore: rank by ``mean - explore * sd`` of the predicted final score (>= 0).
     """
 
-    version = 2
-    changes = {2: "once no trial can start, a trial reporting at the rung whose population "
+    version = 3
+    changes = {3: "a rung promotes floor(n/eta) of its n results, as ASHA's promotion variant "
+                  "(before: max(1, floor(n/eta)), so the first trial to reach each rung was "
+                  "promoted at once whatever its value, and with a trial budget the top rung's "
+                  "one place went to an early, often poor, trial); max(1, floor(n/eta)) once "
+                  "the rung's population is final, as before",
+               2: "once no trial can start, a trial reporting at the rung whose population "
                "that report makes final takes one of its places (before: the places were "
                "given out before it was counted, so the best trial was paused and retired "
                "and a small study could end with no trial at max_step); a trial that "
@@ -287,7 +293,11 @@ class CurveASHA(Scheduler):
 
     # --- promotion ----------------------------------------------------------------------------
     def _quota(self, k: int) -> int:
-        return max(1, len(self._pop[k]) // self._eta)
+        """Places rung ``k`` may promote: ``floor(n / eta)`` of its ``n`` results (none while
+        it holds fewer than ``eta``), ``max(1, floor(n / eta))`` once its population is
+        final."""
+        n = len(self._pop[k]) // self._eta
+        return max(1, n) if k < self._final else n
 
     def _candidate(self, k: int, history: History, running: int | None = None) -> int | None:
         """The best waiting trial of rung ``k`` that may be promoted now (``running``: the trial
@@ -371,6 +381,7 @@ class CurveASHA(Scheduler):
         quota = self._quota(k)
         why = (
             f"a trial at rung {higher} goes first" if higher is not None
+            else f"fewer than {self._eta} results at the rung" if quota == 0
             else f"top {quota} of {n}, places used" if rank < quota
             else f"not in the top {quota} of {n} yet"
         )
@@ -399,7 +410,7 @@ class CurveASHA(Scheduler):
         """Finalize rungs whose population can no longer grow; retire their paused losers."""
         while self._final < len(self._pop) and not any(self._live[: self._final + 1]):
             k = self._final
-            self._final += 1
+            self._final += 1  # before the quota: a final rung promotes at least one
             places = max(0, self._quota(k) - len(self._promoted[k]))
             keep: set[int] = set()
             for entry in list(self._waiting[k]):
