@@ -279,3 +279,34 @@ def test_a_nul_in_path(isolated: Path, capsys: pytest.CaptureFixture[str]) -> No
     """Found by the fuzz suite: ValueError (embedded null byte) from pathlib."""
     rejects(isolated, capsys, yaml.safe_dump(local_spec(path="a\0b")), "spec.path",
             "must be a directory path")
+
+
+def test_a_named_file_that_is_no_journal_is_one_line_saying_so(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--storage`` naming a file rung cannot read said "no study named 'asha' ... (studies:
+    none)" (show) and "no studies in ..." with exit 0 (ls), hiding why."""
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"not a database at all, " * 200)
+    for argv in (["show", "asha", "--storage", str(bad)], ["ls", "--storage", str(bad)]):
+        code = main(argv)
+        out, err = capsys.readouterr()
+        assert code == 2 and out == ""
+        assert err == f"rung: error: {bad} is not a rung journal: file is not a database\n"
+    # in a directory, the file is listed as unreadable beside the others, exit 0
+    assert main(["ls", "--storage", str(tmp_path)]) == 0
+    out, _ = capsys.readouterr()
+    row = next(ln for ln in out.splitlines() if ln.endswith(str(bad)))
+    assert row.startswith("-") and "unreadable: " in row
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.db"]
+
+
+def test_ctrl_c_before_a_command_handles_it_is_one_line_and_130(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import rung.cli.main as cli
+
+    def interrupted(args: Any) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "cmd_ls", interrupted)
+    assert cli.main(["ls"]) == 130
+    assert capsys.readouterr().err == "rung: interrupted\n"

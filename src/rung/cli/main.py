@@ -133,6 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RungError as e:
         _error(str(e), one_line=False)
         return 1
+    except KeyboardInterrupt:  # before a command's own handling (while it imports, say)
+        print("rung: interrupted", file=sys.stderr)
+        return 130
 
 
 def _error(message: str, one_line: bool = True) -> None:
@@ -147,13 +150,18 @@ def _db_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.db") if p.is_file())
 
 
-def _studies_in(path: Path) -> list[str]:
+def _studies_in(path: Path, strict: bool = False) -> list[str]:
+    """The studies in the journal at ``path``; ``[]`` for a file that is not a readable rung
+    journal, or, with ``strict`` (the user named the file), a ``CLIError`` saying why."""
     from rung.storage import SQLiteJournal
 
     try:
         with SQLiteJournal(path, readonly=True) as j:
             return j.list_studies()
-    except Exception:
+    except Exception as e:
+        if strict:
+            raise CLIError(str(e).splitlines()[0] if str(e) else
+                           f"cannot read the journal {path}", 2) from None
         return []  # not a rung journal
 
 
@@ -164,8 +172,9 @@ def find_storage(name: str, storage: str | None) -> Path:
         path = Path(storage)
         if not path.exists():
             raise CLIError(f"no journal at {path}", 2)
-        if name not in _studies_in(path):
-            known = ", ".join(_studies_in(path)) or "none"
+        names = _studies_in(path, strict=True)
+        if name not in names:
+            known = ", ".join(names) or "none"
             raise CLIError(f"no study named {name!r} in {path} (studies: {known})", 2)
         return path
     directory = Path(storage) if storage is not None else DEFAULT_DIR
@@ -373,7 +382,10 @@ def cmd_ls(args: argparse.Namespace) -> int:
     for path in files:
         try:
             journal = SQLiteJournal(path, readonly=True)
-        except RungError:
+        except RungError as e:
+            if path == target:  # the file the user named
+                raise CLIError(str(e).splitlines()[0], 2) from None
+            rows.append(["-", f"unreadable: {str(e).splitlines()[0]}", *[""] * 7, str(path)])
             continue
         with journal:
             for name in journal.list_studies():
