@@ -175,3 +175,15 @@ def test_a_constraint_on_a_metric_never_reported_fails_the_run() -> None:
                       constraints=[rung.Constraint("loss", "<=", 1e9)])
     ok.simulate(bench, n_workers=2)  # reported: no error
     assert len(ok.trials("completed")) == 4
+
+
+@pytest.mark.parametrize("name", [".", "..", "a\x00b", "tab\there", "line\n"])
+def test_a_name_no_page_or_file_can_hold_is_refused(name: str) -> None:
+    from rung.storage import MemoryJournal
+
+    journal = MemoryJournal()
+    with pytest.raises(rung.ConfigError) as err:
+        rung.Study.create(name, {"x": rung.Float(0, 1)}, "loss",
+                          budget=rung.Budget(n_trials=1), storage=journal)
+    assert str(err.value).startswith("name: must not be '.' or '..' nor hold a control")
+    assert journal.list_studies() == []

@@ -77,6 +77,16 @@ def _check_given_resources(spec: StudySpec) -> None:
                         spec.resources_per_trial)
 
 
+
+def _check_name(name: object) -> None:
+    """A new study's name is shown, stored and addressed in the dashboard's URLs: not ``.`` or
+    ``..`` (a URL cannot address them) and no NUL or other control character (a journal
+    written before this check still loads whatever its name)."""
+    if isinstance(name, str) and (name in (".", "..") or not name.isprintable()):
+        raise ConfigError(key="name", message=f"must not be '.' or '..' nor hold a control "
+                          f"character, got {name!r}")
+
+
 def _budget(budget: Budget | Mapping[str, Any] | None) -> Budget:
     if budget is None:
         return Budget()
@@ -177,6 +187,7 @@ class Study(AskTell, StudyViews):
         if fidelity is not None:
             fidelity = Fidelity.from_json(fidelity)
             max_step = fidelity.max_step if max_step == 1 else max_step
+        _check_name(name)
         the_budget = _budget(budget)
         auto = None
         if is_auto(searcher) or is_auto(scheduler):
