@@ -36,7 +36,7 @@ log = logging.getLogger("rung.run")
 
 
 class Reporter:
-    """Logs one line per failed trial run (``trial 3 failed at step 2: ValueError: boom``) as
+    """Logs one line per failed trial run (``trial 3 failed after step 2: ValueError: boom``) as
     a warning, and the count of trials by status at the end of a run at info level.
 
     Args:
@@ -140,12 +140,12 @@ def error_summary(error: str | None) -> str:
 
 
 def failure_line(trial_id: int, step: int, error: str | None) -> str:
-    """``trial 3 failed at step 2: ValueError: boom`` (an error that names its step already,
-    as an invalid metric's does, is not given another)."""
+    """``trial 3 failed after step 2: ValueError: boom`` (``step``: the last step it reported;
+    an error that names its step already, as an invalid metric's does, is not given another)."""
     text = error_summary(error)
     if " at step " in text:
         return f"trial {trial_id} failed: {text}"
-    where = f"at step {step}" if step > 0 else "before its first report"
+    where = f"after step {step}" if step > 0 else "before its first report"
     return f"trial {trial_id} failed {where}: {text}"
 
 

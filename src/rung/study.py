@@ -354,7 +354,7 @@ class Study(AskTell, StudyViews):
         stderr is not a terminal, or without ``rich``); ``None`` (the default) means ``True``
         when stderr is a terminal or this is a Jupyter notebook; ``False`` shows no progress.
         Whatever ``progress`` is, every failed trial is shown as it happens, as one line
-        (``trial 3 failed at step 2: ValueError: boom``), and the run ends with a count of
+        (``trial 3 failed after step 2: ValueError: boom``), and the run ends with a count of
         trials by status: through the application's logging when it shows the ``rung.run``
         logger's lines, else on stderr (see ``rung.reporter``). A ``reporter`` given replaces
         all of this (its owner starts and stops it).

@@ -310,3 +310,13 @@ def test_ctrl_c_before_a_command_handles_it_is_one_line_and_130(
     monkeypatch.setattr(cli, "cmd_ls", interrupted)
     assert cli.main(["ls"]) == 130
     assert capsys.readouterr().err == "rung: interrupted\n"
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "x"])
+def test_log_every_must_be_a_positive_number_of_seconds(
+        value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["resume", "any", "--log-every", value])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("rung resume: error: argument --log-every: ")

@@ -145,7 +145,7 @@ def test_too_many_interruptions_fail_visibly_and_retry_failed_resumes(
     assert t.status is TrialStatus.FAILED
     assert t.error is not None and t.error.startswith("too many interruptions (4; last: worker")
     assert [r.step for r in t.results] == [1]
-    assert failure_lines(caplog) == [f"trial 0 failed at step 1: {error_summary(t.error)}"]
+    assert failure_lines(caplog) == [f"trial 0 failed after step 1: {error_summary(t.error)}"]
     (tmp_path / "allowed").write_text("")
     study.close()
     again = Study.load("f", tmp_path / "f.db")
@@ -203,7 +203,7 @@ def test_reporter_lines_and_visibility() -> None:
                          '    raise ValueError("a")\nValueError: a\n') == "ValueError: a"
     assert error_summary("timeout: trial_timeout of 2 s reached") == (
         "timeout: trial_timeout of 2 s reached")
-    assert failure_line(3, 2, "KeyError: 'k'") == "trial 3 failed at step 2: KeyError: 'k'"
+    assert failure_line(3, 2, "KeyError: 'k'") == "trial 3 failed after step 2: KeyError: 'k'"
     lg = logging.Logger("standalone")  # no parent: nothing configured
     visible(lg)
     visible(lg)
