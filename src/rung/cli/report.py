@@ -357,6 +357,8 @@ def _budget_state(summary: Mapping[str, Any]) -> str:
     search."""
     if summary["stopped"] is not None:
         return f"stopped by the stop rule: {summary['stopped']}"
+    if summary.get("exhausted"):
+        return "not spent, but the scheduler has nothing left to run (the search is over)"
     return "spent" if not summary["budget_left"] else "not spent"
 
 

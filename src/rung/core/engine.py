@@ -94,6 +94,9 @@ class Engine:
         scheduler.bind(ctx)
         self.capacity = 0
         self._multi = len(self.history.objectives) > 1
+        # the scheduler had nothing to launch while nothing ran (PBT's population finished,
+        # a searcher exhausted): the search is over though no budget limit was reached
+        self.exhausted = False
         b = spec.budget
         # budget_left can fail
         self._bounded = (b.max_time is not None or b.max_steps is not None
@@ -368,21 +371,25 @@ class Engine:
         while len(self.active) < self.capacity and (not self._bounded or self.budget_left()):
             nxt = self.scheduler.next_trial(self.history)
             if nxt is None:
+                self.exhausted = not self.active
                 return
             launch = self._materialize(nxt)
             if launch is None:
                 # no new trial can start (trial budget spent, searcher exhausted): the scheduler
                 # may want to resume paused trials instead (once per turn, so it cannot loop)
                 if retried:
+                    self.exhausted = not self.active
                     return
                 again = self.scheduler.on_start_refused(self.history)
                 retired = self.scheduler.retired()
                 if retired:
                     self._end_retired(retired, out)
                 if not again:
+                    self.exhausted = not self.active
                     return
                 retried = True
                 continue
+            self.exhausted = False
             out.append(launch)
 
     def _materialize(self, nxt: NextTrial) -> Launch | None:
@@ -478,7 +485,9 @@ class Engine:
             "stopped": self.stopped.reason if self.stopped is not None else None,
             "checkpoints": len(self.checkpoints),
             "checkpoint_bytes": self.checkpoint_bytes,
-            "budget_left": self.budget_left() and self._may_start_new(),
+            "budget_left": self.budget_left() and self._may_start_new() and not self.exhausted,
+            # over before any limit: nothing ran and the scheduler had nothing to launch
+            "exhausted": self.exhausted and self.budget_left() and self._may_start_new(),
         }
 
 
