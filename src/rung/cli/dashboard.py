@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import errno
-import math
 import socket
 import sys
 from pathlib import Path
 from typing import Any
+
+from rung.cli.argtypes import seconds
 
 
 def add_parser(sub: Any) -> None:
@@ -28,7 +29,7 @@ def add_parser(sub: Any) -> None:
                    help="address to bind (default 127.0.0.1: this machine only)")
     q.add_argument("--port", type=_port, default=8080,
                    help="port (default 8080; 0: any free port, printed at start)")
-    q.add_argument("--interval", type=_interval, default=2.0, metavar="SECONDS",
+    q.add_argument("--interval", type=seconds(0.1, inclusive=True), default=2.0, metavar="SECONDS",
                    help="seconds between page refreshes (default 2; at least 0.1)")
     q.set_defaults(handler=cmd_dashboard)
 
@@ -40,16 +41,6 @@ def _port(s: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {s!r}") from None
     if not 0 <= v <= 65535:
         raise argparse.ArgumentTypeError(f"must be 0 to 65535, got {v}")
-    return v
-
-
-def _interval(s: str) -> float:
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {s!r}") from None
-    if not (math.isfinite(v) and v >= 0.1):  # a page polls the server at this pace
-        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0.1, got {s}")
     return v
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import os
 import signal
 import sqlite3
@@ -24,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from rung.cli.argtypes import seconds
 from rung.cli.stored import add_study_arguments
 from rung.errors import ConfigError, JournalError, RunFailed, RungError
 
@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     def view_options(q: argparse.ArgumentParser) -> None:
         q.add_argument("--workers", type=_positive_int, metavar="N",
                        help="worker processes (default: the spec's n_workers, else all cores)")
-        q.add_argument("--log-every", type=_positive_seconds, default=5.0, metavar="SECONDS",
+        q.add_argument("--log-every", type=seconds(0.0, inclusive=False), default=5.0,
+                       metavar="SECONDS",
                        help="seconds between progress lines when output is not a terminal")
         q.add_argument("--no-live", action="store_true",
                        help="plain progress lines even on a terminal")
@@ -102,16 +103,6 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_parser(sub)
     dashboard.add_parser(sub)
     return p
-
-
-def _positive_seconds(s: str) -> float:
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {s!r}") from None
-    if not (math.isfinite(v) and v > 0):  # the pace of the progress lines
-        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {s}")
-    return v
 
 
 def _positive_int(s: str) -> int:
