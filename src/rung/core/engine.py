@@ -371,26 +371,26 @@ class Engine:
         while len(self.active) < self.capacity and (not self._bounded or self.budget_left()):
             nxt = self.scheduler.next_trial(self.history)
             if nxt is None:
-                self.exhausted = not self.active
-                return
+                break
             launch = self._materialize(nxt)
             if launch is None:
                 # no new trial can start (trial budget spent, searcher exhausted): the scheduler
                 # may want to resume paused trials instead (once per turn, so it cannot loop)
                 if retried:
-                    self.exhausted = not self.active
-                    return
+                    break
                 again = self.scheduler.on_start_refused(self.history)
                 retired = self.scheduler.retired()
                 if retired:
                     self._end_retired(retired, out)
                 if not again:
-                    self.exhausted = not self.active
-                    return
+                    break
                 retried = True
                 continue
             self.exhausted = False
             out.append(launch)
+        else:
+            return  # every slot filled, or a budget limit reached
+        self.exhausted = not self.active  # the scheduler had nothing (more) to launch
 
     def _materialize(self, nxt: NextTrial) -> Launch | None:
         h = self.history
