@@ -64,3 +64,33 @@ def test_sigint_while_workers_start_still_interrupts_the_driver(tmp_path: Path) 
         os.kill(ex.worker_pids[0], 0)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+
+
+def test_sigint_taken_by_another_thread_while_workers_start_is_not_lost(tmp_path: Path) -> None:
+    """The kernel gives a process-wide SIGINT to any thread that does not block it: one that
+    another thread of the driver takes while the main thread starts workers still interrupts
+    the driver once that worker is registered (it used to be ignored, and the run went on)."""
+    import threading
+
+    idle = threading.Event()
+    other = threading.Thread(target=idle.wait, daemon=True)
+    other.start()
+    ex = LocalExecutor(trust_objectives.count, n_workers=2, start_method="spawn")
+    real_start = ex._mp.Process.start
+
+    def start_then_ctrl_c_elsewhere(process: object) -> None:
+        real_start(process)
+        assert other.ident is not None
+        signal.pthread_kill(other.ident, signal.SIGINT)
+
+    ex._mp.Process.start = start_then_ctrl_c_elsewhere
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            ex.start(RunContext("s", tmp_path, 2))
+    finally:
+        ex._mp.Process.start = real_start
+        idle.set()
+    assert len(ex.worker_pids) == 1
+    with pytest.raises(ProcessLookupError):
+        os.kill(ex.worker_pids[0], 0)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

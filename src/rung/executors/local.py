@@ -18,6 +18,7 @@ import contextlib
 import logging
 import math
 import multiprocessing
+import multiprocessing.resource_tracker
 import os
 import pickle
 import select
@@ -139,29 +140,40 @@ def _thread_limits(n: int | None) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _sigint_held() -> Iterator[None]:
-    """Start worker processes with SIGINT ignored (and blocked) from their first instruction:
-    a Ctrl-C in a terminal reaches the whole process group, and a worker still starting (the
-    interpreter, then the imports that unpickle its entry point, a second or more) would die of
-    it, printing a ``KeyboardInterrupt`` traceback, before ``worker_main`` ignores SIGINT. The
-    disposition and the mask are inherited across fork and exec; ``worker_main`` unblocks it.
-    In the driver a SIGINT that arrives meanwhile stays pending (Linux keeps a blocked signal
-    even while ignored) and is raised when the block ends. Only the main thread, which owns the
-    handler, can do this; elsewhere workers start as they did."""
+    """Start worker processes with SIGINT blocked from their first instruction: a Ctrl-C in a
+    terminal reaches the whole process group, and a worker still starting (the interpreter,
+    then the imports that unpickle its entry point, a second or more) would die of it, printing
+    a ``KeyboardInterrupt`` traceback, before ``worker_main`` ignores SIGINT. The mask is
+    inherited across fork and exec; ``worker_main`` sets SIGINT to ignored, then unblocks it,
+    which discards one that arrived meanwhile. (Python's resource tracker unblocks SIGINT in
+    the thread that starts it: the caller starts it before the hold.)
+
+    In the driver a SIGINT that arrives meanwhile is never lost: the main thread blocks it
+    and a recording handler stands in for the user's, so whichever thread the kernel delivers
+    it to, it is only noted; when the block ends the user's handler is restored and the signal
+    raised again in the main thread (by default: ``KeyboardInterrupt``). Nothing is raised
+    half-way through a worker's start, so the worker is registered (and shutdown stops it).
+    Only the main thread, which owns the handler, can do this; elsewhere workers start as they
+    did."""
     import threading
 
     if (threading.current_thread() is not threading.main_thread()
             or signal.getsignal(signal.SIGINT) is None):
         yield
         return
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    held: list[int] = []
+    handler = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
     try:
-        handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             yield
         finally:
-            signal.signal(signal.SIGINT, handler)
+            # a SIGINT pending on the main thread is delivered here, to the recorder
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        signal.signal(signal.SIGINT, handler)
+    if held:
+        signal.raise_signal(signal.SIGINT)
 
 
 class LocalExecutor(Pool[_Worker]):
@@ -337,6 +349,9 @@ class LocalExecutor(Pool[_Worker]):
             name=f"rung-worker-{len(self.worker_pids)}",
             daemon=False,  # objectives may start processes of their own (data loaders)
         )
+        if not fork:
+            # started now, not inside the hold: starting it unblocks SIGINT in this thread
+            multiprocessing.resource_tracker.ensure_running()
         with _thread_limits(self.threads_per_worker), _sigint_held():
             process.start()
             # registered before a Ctrl-C held meanwhile is raised: shutdown then stops it
