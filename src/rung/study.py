@@ -18,7 +18,6 @@ from rung.core.events import (
     CapacityChanged,
     Decision,
     Event,
-    TrialEnded,
     TrialRetried,
 )
 from rung.core.pricing import DEFAULT_RESOURCES, check_spendable
@@ -26,7 +25,6 @@ from rung.core.records import (
     Budget,
     Constraint,
     Objective,
-    Outcome,
     StudySpec,
     TrialStatus,
     constraints_from,
@@ -290,18 +288,15 @@ class Study(AskTell, StudyViews):
 
     def _resume_events(self, now: float) -> list[Event]:
         """Before a new session: journal what the last one generated but never sent, and end
-        the trials it left running as interrupted (with capacity 0, so nothing is launched
-        into the old session's slots)."""
+        the trials it left running (``Engine.abandoned_ends``: as decided, else interrupted;
+        with capacity 0, so nothing is launched into the old session's slots)."""
         if self.engine.tail:
             self.journal.append(self.name, self.engine.tail)
             self.engine.tail = []
         if not self.engine.active:
             return []
         first: list[Event] = [CapacityChanged(0, now, new_session=True)]
-        first += [
-            TrialEnded(tid, Outcome.INTERRUPTED, now, "the driver stopped while it ran")
-            for tid in self.engine.active
-        ]
+        first += self.engine.abandoned_ends(now)
         return first
 
     def _check_budget(self) -> None:

@@ -60,16 +60,21 @@ from rung.space.learned import SpaceLearner
 #: often than its scheduler's ``max_interruptions`` (``Study.run(retry_failed=True)`` retries it)
 TOO_MANY_INTERRUPTIONS = "too many interruptions"
 
+#: ``TrialEnded.error`` of a run its driver left active when it stopped (a crash, a kill, a
+#: Ctrl-C): not the trial's doing, so it does not count toward ``max_interruptions``
+DRIVER_STOPPED = "the driver stopped while it ran (not counted toward max_interruptions)"
+
 
 class _Lease:
     """Per-run state of an active (launched or running) trial."""
 
-    __slots__ = ("decided", "failure", "meter", "position", "until_step")
+    __slots__ = ("decided", "failure", "meter", "outcome", "position", "until_step")
 
     def __init__(self, until_step: int, position: int, meter: RunMeter) -> None:
         self.until_step = until_step
         self.position = position  # last step this run reported (start_step - 1 before any)
         self.decided = False  # a STOP/PAUSE reply was sent; later results are only recorded
+        self.outcome: Outcome | None = None  # how that reply ends the run (STOPPED / PAUSED)
         self.failure: str | None = None  # an invalid objective metric: the run ends failed
         self.meter = meter  # what the run holds and how far it is charged
 
@@ -263,6 +268,7 @@ class Engine:
                                      else f"search stopped: {self.stopped.reason}")
         if decision.action is not Action.CONTINUE:
             lease.decided = True
+            lease.outcome = Outcome.PAUSED if decision.action is Action.PAUSE else Outcome.STOPPED
             out.append(Reply(ev.trial_id, step, decision))
         elif step >= lease.until_step:
             until = decision.until_step if decision.until_step is not None else self.spec.max_step
@@ -307,7 +313,7 @@ class Engine:
         if lease.failure is not None:  # it reported an invalid objective metric
             outcome, error = Outcome.FAILED, lease.failure
         h = self.history
-        h._end(ev.trial_id, outcome.status, error)
+        h._end(ev.trial_id, outcome.status, error, counted=error != DRIVER_STOPPED)
         if outcome.status.final:
             self._retire_checkpoint(ev.trial_id, outcome, out)
         self.scheduler.on_trial_end(EndRequest(ev.trial_id, outcome, h))
@@ -459,14 +465,17 @@ class Engine:
         """
         return replay(engine if engine is not None else cls.from_spec(spec), spec, records)
 
-    def interrupt_active(self, time: float, reason: str) -> list[tuple[Event, list[Command]]]:
-        """End every launched or running trial as interrupted (after a crash); returns the
-        events and the commands they caused, for the caller to journal."""
-        turns: list[tuple[Event, list[Command]]] = []
-        for tid in list(self.active):
-            ev = TrialEnded(tid, Outcome.INTERRUPTED, time, reason)
-            turns.append((ev, self.handle(ev)))
-        return turns
+    def abandoned_ends(self, time: float) -> list[TrialEnded]:
+        """How the runs still active end when their driver stopped without ending them (a
+        crash, a kill, a Ctrl-C), for the next session to journal first: a run whose STOP or
+        PAUSE was sent ends stopped or paused (its worker was told; only the answer was lost,
+        and a stopped trial must not be resumed); any other is interrupted with
+        ``DRIVER_STOPPED`` (one whose invalid metric failed it then ends failed)."""
+        return [
+            TrialEnded(tid, lease.outcome, time, None) if lease.outcome is not None
+            else TrialEnded(tid, Outcome.INTERRUPTED, time, DRIVER_STOPPED)
+            for tid, lease in self.active.items()
+        ]
 
     def summary(self) -> dict[str, Any]:
         h = self.history

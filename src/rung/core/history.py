@@ -363,10 +363,14 @@ class History:
         st.checkpoint = checkpoint
         self._touch(st)
 
-    def _end(self, trial_id: int, status: TrialStatus, error: str | None) -> None:
+    def _end(
+        self, trial_id: int, status: TrialStatus, error: str | None, counted: bool = True
+    ) -> None:
+        """End a run; an interrupted one counts toward ``interruptions`` unless ``counted``
+        is false (its driver stopped, not the trial)."""
         st = self._trials[trial_id]
         st.error = error
-        if status is TrialStatus.INTERRUPTED:
+        if status is TrialStatus.INTERRUPTED and counted:
             st.interruptions += 1
         elif status is TrialStatus.COMPLETED and 0 < st.last_step < self.max_step:
             key = (st.scores[st.last_step], trial_id)
