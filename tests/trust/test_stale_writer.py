@@ -51,3 +51,23 @@ def test_a_study_loaded_after_another_driver_wrote_goes_on(tmp_path: Path) -> No
     assert later.engine.history.n_suggested == 8
     later.close()
     assert Study.load("s", str(path)).engine.history.n_suggested == 8
+
+
+def test_a_second_study_object_in_this_process_is_told_so(tmp_path: Path) -> None:
+    """The writer lock is per open journal, so a second ``Study.load`` in the same process
+    meets it too: the message names that case, not "another process"."""
+    path = tmp_path / "j.db"
+    create(path, n_trials=30)
+    first = Study.load("s", str(path))
+    first.simulate(BENCH, n_workers=2)  # holds the writer lock until closed
+    second = Study.load("s", str(path))
+    with pytest.raises(JournalError) as e:
+        second.simulate(BENCH, n_workers=2)
+    assert str(e.value) == (
+        f"study 's' in {path} is being written by another Study object in this process "
+        f"(close it, or use that one)")
+    second.close()
+    first.close()  # releases it: a fresh load writes
+    again = Study.load("s", str(path))
+    again.simulate(BENCH, n_workers=2)
+    again.close()

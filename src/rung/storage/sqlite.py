@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS record (
 ) WITHOUT ROWID;
 """
 
+#: the writer-lock files held by journals of this process: a second journal object that
+#: meets the lock is told it is its own process (a Study still open), not another one
+_HELD_HERE: set[Path] = set()
+
 
 class SQLiteJournal:
     """Args:
@@ -208,7 +212,8 @@ class SQLiteJournal:
         return self._max_seq(name)
 
     def close(self) -> None:
-        for fd in self._locks.values():
+        for name, fd in self._locks.items():
+            _HELD_HERE.discard(self._lock_path(name).resolve())
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._locks.clear()
@@ -264,8 +269,11 @@ class SQLiteJournal:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
+            here = self._lock_path(name).resolve() in _HELD_HERE
             raise JournalError(
-                f"study {name!r} in {self.path} is being written by another process"
+                f"study {name!r} in {self.path} is being written by "
+                + ("another Study object in this process (close it, or use that one)" if here
+                   else "another process")
             ) from None
         n = self._max_seq(name)  # taken under the lock: nobody else appends
         seen = self._seen.get(name)
@@ -276,6 +284,7 @@ class SQLiteJournal:
                 f"read it ({n - seen} new records): load it again (Study.load, rung resume)"
             )
         self._locks[name] = fd
+        _HELD_HERE.add(self._lock_path(name).resolve())
         self._seq[name] = n
 
     def _lock_path(self, name: str) -> Path:
