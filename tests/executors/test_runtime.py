@@ -330,6 +330,25 @@ def test_report_rejects_a_non_integer_step() -> None:
     assert "expected an integer step" in ended(ch)[4]
 
 
+@pytest.mark.parametrize("save, message", [
+    ({"loss": 0.5, "acc": 0.9}, "report(step, save=None, **metrics): metrics are keyword "
+     "arguments, e.g. ctx.report(step, loss=0.5, acc=0.9), or ctx.report(step, **metrics) for "
+     "a dict; got a dict as save"),
+    (0.5, "report: save must be callable (save(directory)), got float"),
+])
+def test_metrics_passed_as_save_fail_the_trial_recording_nothing(save: Any, message: str) -> None:
+    """``ctx.report(1, {"loss": 0.5})`` (Ray Tune's and Optuna's habit) put the dict in
+    ``save`` and reported no metric: the trial failed later with "metric 'loss' was not
+    reported (reported: none)"."""
+    def objective(ctx: TrialContext) -> None:
+        ctx.report(1, save)
+
+    ch = FakeChannel()
+    run_trial(objective, launch(), ch, None)
+    assert ch.of(RESULT) == []
+    assert message in ended(ch)[4]
+
+
 @pytest.mark.parametrize("steps, bad, message", [
     ((0, 1), 0, "report(step=0): steps count from 1 (in a loop over range(n), report epoch + 1)"),
     ((-2,), -2, "report(step=-2): steps count from 1 (in a loop over range(n), report epoch + 1)"),

@@ -268,7 +268,8 @@ class TrialContext:
             PauseTrial: the scheduler paused the trial (its checkpoint is saved); let it
                 propagate. Both derive from ``BaseException``, so ``except Exception`` in
                 training code does not swallow them.
-            TypeError: ``step`` is not an integer.
+            TypeError: ``step`` is not an integer, or ``save`` is not callable (metrics given
+                as a dict, ``ctx.report(1, {"loss": 0.5})``, say so: they are keywords).
             ValueError: ``step`` is below 1 or above ``max_step``; nothing is recorded (the
                 trial then fails with this error, unless the objective catches it).
         """
@@ -276,6 +277,8 @@ class TrialContext:
             step = _as_step(step)
         if not 0 < step <= self.max_step:
             raise ValueError(_step_out_of_range(step, self.max_step))
+        if save is not None and not callable(save):
+            raise TypeError(_not_a_save(save))
         for v in metrics.values():
             if type(v) not in _PLAIN:
                 metrics = plain_metrics(metrics)
@@ -465,3 +468,14 @@ __all__ = [
     "run_trial",
     "worker_loop",
 ]
+
+
+def _not_a_save(save: object) -> str:
+    """The message for a ``save`` that is not callable (often metrics passed as a dict)."""
+    if isinstance(save, Mapping):
+        kw = ", ".join(f"{k}={v!r}" for k, v in list(save.items())[:3] if isinstance(k, str)
+                       and k.isidentifier())
+        return (f"report(step, save=None, **metrics): metrics are keyword arguments, "
+                f"e.g. ctx.report(step, {kw or 'loss=0.5'}), or ctx.report(step, **metrics) "
+                f"for a dict; got a {type(save).__name__} as save")
+    return f"report: save must be callable (save(directory)), got {type(save).__name__}"
