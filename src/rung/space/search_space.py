@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -63,7 +64,11 @@ class SearchSpace:
 
     The constructor validates everything and raises ``SpaceError`` naming the offending key:
     an empty space, ``low >= high``, ``log`` with ``low <= 0``, duplicate or non-scalar choices,
-    ``when`` conditions naming unknown parents, parent values the parent cannot take, or cycles.
+    ``when`` conditions naming unknown parents, parent values the parent cannot take, an
+    unstepped ``Float`` parent (it takes any one value with probability 0), cycles, or a
+    parameter that no configuration makes active. A condition holds for its parent's value as
+    a typed value: ``when={"a": 1}`` holds for ``a=1`` (and ``1.0`` of a float parent), not for
+    ``a=True``.
 
     A plain mapping is accepted too: a ``Param``, a JSON parameter (``{"type": "float", ...}``),
     a list (categorical) or a scalar (fixed) per name.
@@ -85,6 +90,8 @@ class SearchSpace:
             self.params[name] = _coerce_param(name, value)._bind(name)
         self._check_conditions()
         self.order: list[str] = self._topological_order()
+        self._conds = self._condition_keys()
+        self._check_reachable()
         self.dims: list[str] = [n for n, p in self.params.items() if p.tunable]
         self._dim_index = {n: i for i, n in enumerate(self.dims)}
         self.conditional = any(p.when for p in self.params.values())
@@ -98,7 +105,7 @@ class SearchSpace:
         """A space with no parameters: a define-by-run study's before its first trial (the
         constructor refuses an empty mapping, which is almost always a mistake)."""
         s = cls.__new__(cls)
-        s.params, s.order, s.dims, s._dim_index = {}, [], [], {}
+        s.params, s.order, s.dims, s._dim_index, s._conds = {}, [], [], {}, {}
         s.conditional, s._plain = False, True
         return s
 
@@ -120,6 +127,44 @@ class SearchSpace:
                         raise param_error(
                             name, f"'when' value {v!r} can never be taken by {parent!r}"
                         )
+
+    def _condition_keys(self) -> dict[str, tuple[tuple[str, frozenset[tuple[type, Any]]], ...]]:
+        """Every parameter's conditions as parent -> the typed keys (``value_key``) of the
+        values it is active under, each value as its parent normalizes it (``1`` for a stepped
+        ``Float`` parent is ``1.0``). Activity compares typed keys, as ``Categorical`` does:
+        ``when={"a": 1}`` does not hold for ``a=True``. Raises ``SpaceError`` for a condition
+        on an unstepped ``Float``: it names a value that parent takes with probability 0."""
+        out: dict[str, tuple[tuple[str, frozenset[tuple[type, Any]]], ...]] = {}
+        for name, p in self.params.items():
+            conds = []
+            for parent, values in p.when.items():
+                pp = self.params[parent]
+                if isinstance(pp, Float) and pp.step is None:
+                    raise param_error(
+                        name, f"'when' on {parent!r}, a continuous parameter, which takes "
+                        f"{values[0]!r} with probability 0: condition on a categorical, "
+                        "integer, stepped float or fixed parameter"
+                    )
+                conds.append((parent, frozenset(value_key(pp.validate(v)) for v in values)))
+            out[name] = tuple(conds)
+        return out
+
+    def _check_reachable(self) -> None:
+        """Raise ``SpaceError`` for a parameter that no configuration makes active: its own
+        conditions and those of its parents (recursively) need one parameter in disjoint sets
+        of values (``b`` active when ``c == 2`` and ``a == 2``, but ``c`` only when ``a == 1``)."""
+        # what each parameter's activity requires: parent -> the keys it must be among
+        need: dict[str, dict[str, frozenset[tuple[type, Any]]]] = {}
+        for n in self.order:
+            req: dict[str, frozenset[tuple[type, Any]]] = {}
+            for parent, keys in self._conds[n]:
+                for k, allowed in [*need[parent].items(), (parent, keys)]:
+                    both = req.get(k, allowed) & allowed
+                    if not both:
+                        raise param_error(n, "can never be active: its 'when' conditions and "
+                                          f"its parents' need {k!r} in disjoint sets of values")
+                    req[k] = both
+            need[n] = req
 
     def _topological_order(self) -> list[str]:
         order: list[str] = []
@@ -165,14 +210,18 @@ class SearchSpace:
 
     # --- conditions -----------------------------------------------------------------------
     def _is_active(self, p: Param, values: Mapping[str, Any]) -> bool:
-        for parent, allowed in p.when.items():
-            if parent not in values or values[parent] not in allowed:
+        """``p``'s conditions hold for ``values`` (normalized values: ``validate``'s)."""
+        for parent, allowed in self._conds[p.name]:
+            if parent not in values:
+                return False
+            v = values[parent]
+            if (type(v), v) not in allowed:
                 return False
         return True
 
     def active(self, params: Mapping[str, object]) -> list[str]:
         """Names of the parameters that are active given the values in ``params`` (in
-        topological order)."""
+        topological order). A value its parameter does not accept activates nothing."""
         seen: dict[str, Any] = {}
         out: list[str] = []
         for n in self.order:
@@ -180,7 +229,8 @@ class SearchSpace:
             if self._is_active(p, seen):
                 out.append(n)
                 if n in params:
-                    seen[n] = params[n]
+                    with contextlib.suppress(SpaceError):
+                        seen[n] = p.validate(params[n])
         return out
 
     # --- sampling and validation ----------------------------------------------------------
@@ -258,12 +308,12 @@ class SearchSpace:
                 raise param_error(str(k), f"not a parameter of this space ({list(self.params)})")
             out[k] = self.params[k].validate(v)
         for k in out:  # a conditional value needs its branch given too (never dropped later)
-            for parent, allowed in self.params[k].when.items():
+            for parent in self.params[k].when:
                 if parent not in out:
                     raise param_error(k, f"conditional on {parent!r}: give {parent!r} too")
-                if out[parent] not in allowed:
-                    raise param_error(k, f"given, but inactive here (active when {parent} in "
-                                      f"{list(allowed)!r})")
+            if not self._is_active(self.params[k], out):
+                cond = ", ".join(f"{p} in {list(v)!r}" for p, v in self.params[k].when.items())
+                raise param_error(k, f"given, but inactive here (active when {cond})")
         return out
 
     # --- unit encoding --------------------------------------------------------------------
@@ -354,6 +404,12 @@ class SearchSpace:
         if not isinstance(data, Mapping):
             raise SpaceError(message=f"a JSON search space is an object, got {data!r}")
         return cls({n: param_from_json(n, d) for n, d in data.items()})
+
+
+def value_key(value: Any) -> tuple[type, Any]:
+    """A value with its type, so that ``1``, ``1.0`` and ``True`` (equal in Python) differ,
+    as they do among a ``Categorical``'s choices."""
+    return (type(value), value)
 
 
 def product_size(space: SearchSpace) -> float:
