@@ -19,7 +19,7 @@ from rung._validate import is_int
 from rung.core.components import BindContext, Searcher, SuggestRequest
 from rung.core.registry import register
 from rung.core.rng import derive_rng
-from rung.errors import ConfigError
+from rung.errors import ConfigError, SpaceError
 
 
 @register("searcher", "grid")
@@ -42,7 +42,11 @@ class GridSearcher(Searcher):
                 key="searcher.params.points",
                 message=f"expected an int or mapping, got {self.points!r}",
             )
-        self._grid = self.space.grid(self.points)
+        try:
+            self._grid = self.space.grid(self.points)
+        except SpaceError as e:  # a bad 'points', not a bad space: keyed on the searcher
+            per = f".{e.param}" if isinstance(self.points, Mapping) and e.param else ""
+            raise ConfigError(key=f"searcher.params.points{per}", message=e.message) from None
         if self.shuffle:
             order = derive_rng(ctx.seed, "grid").permutation(len(self._grid))
             self._grid = [self._grid[int(i)] for i in np.asarray(order)]
