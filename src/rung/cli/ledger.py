@@ -54,11 +54,13 @@ def _money(x: float) -> str:
 
 def render(led: Ledger, name: str = "") -> str:
     """The ledger as a plain-text report (what ``rung ledger`` prints)."""
+    from rung.cli.report import fmt_duration  # imports the Study: not at the CLI's start
+
     lines: list[str] = []
     title = f"ledger of {name}" if name else "ledger"
     prices = ", ".join(f"{k} {v:g}/h" for k, v in led.prices.items()) or "none"
     lines.append(f"{title}: {led.trials} trials, {led.total.runs} runs, "
-                 f"{led.wall_hours * 60:.1f} min of driver time; prices: {prices}")
+                 f"{fmt_duration(led.wall_hours * 3600)} of driver time; prices: {prices}")
     lines.append("")
     lines.append(f"{'outcome':<12} {'runs':>6} {'steps':>8} {'device-h':>10} {'GPU-h':>8} "
                  f"{'cost':>12}")

@@ -103,12 +103,18 @@ class Ledger:
         checkpoint_hours, checkpoint_cost: time spent saving checkpoints (a save's time after
             its trial's previous event) and restoring them (a resumed run's first step beyond
             its trial's median step time), and its cost.
-        incumbent: every improvement of the best value at ``max_step`` among feasible results
-            (every ``constraints`` holds, as ``Study.best_trial`` reads them), with the cost per
-            unit of improvement.
+        incumbent: every improvement of the best final value among feasible results (every
+            ``constraints`` holds), with the cost per unit of improvement. A final value is a
+            result at ``max_step``, or the last result of a trial that completed below it (its
+            objective returned early), as ``Study.best_trial`` reads them; it counts when the
+            result is reported, or when that trial ends.
         budget: the money / GPU-hour limits and what was spent against them; ``overshoot``
             is how far past a limit the spend went (in the limit's units).
         stopped: the stop rule's reason and evidence, if it stopped the search.
+        trials: trials launched.
+        wall_hours: driver time, summed over sessions as ``Engine.elapsed`` counts it (what
+            ``rung show`` prints and ``Budget.max_time`` spends): from a session's first trial
+            start or result to its last event.
     """
 
     prices: dict[str, float]
@@ -247,7 +253,9 @@ class _Fold:
         self.slots: list[Worker] = []
         self.slot_busy: set[int] = set()
         self.session_start: float | None = None
-        self.wall = 0.0
+        self.wall = 0.0  # driver time, as the engine's ``elapsed`` counts it
+        self.clock_started = False
+        self.last_result: dict[int, tuple[int, Mapping[str, Any]]] = {}  # trial -> top step
         self.incumbent: list[Improvement] = []
         self.best = math.inf
         self.cost = 0.0  # running totals, in event order, as the engine adds them
@@ -301,6 +309,14 @@ class _Fold:
         if t is None:
             return  # Reply, Cancel, DeleteCheckpoint: no time, no cost
         t = float(t)
+        # driver time as the engine counts it (``Engine.elapsed``, what ``max_time`` spends):
+        # within a session, from its first trial start or result on
+        if isinstance(rec, CapacityChanged) and rec.new_session:
+            self.clock_started = False
+        elif self.clock_started and t > self.now:
+            self.wall += t - self.now
+        elif kind is TrialStarted or kind is ResultReported:
+            self.clock_started = True
         if kind is CapacityChanged:
             assert isinstance(rec, CapacityChanged)
             self._capacity(rec, t)
@@ -325,7 +341,6 @@ class _Fold:
     def _capacity(self, ev: CapacityChanged, t: float) -> None:
         if ev.new_session:
             if self.session_start is not None:
-                self.wall += max(0.0, self.now - self.session_start)
                 self._offer(self.now)
             for run in self.active.values():  # the gap between sessions costs nothing
                 self._charge(run, self.now)
@@ -363,23 +378,37 @@ class _Fold:
             run.spend.steps += consumed
             run.position = step
         run.last = t
-        if step >= self.spec.max_step and not any(
-                c.violation(ev.metrics) > 0 for c in self.spec.constraints):
-            score = self.spec.objective.score(ev.metrics)  # feasible, as best_trial reads it
-            if score < self.best:
-                prev_cost = self.incumbent[-1].cost if self.incumbent else 0.0
-                size = self.best - score
-                self.best = score
-                per_unit = (self.cost - prev_cost) / size if math.isfinite(size) else math.inf
-                self.incumbent.append(Improvement(
-                    t, self.cost, self.device_hours, self.spec.objective.value(score),
-                    ev.trial_id, per_unit))
+        top = self.last_result.get(ev.trial_id)
+        if top is None or step >= top[0]:  # a repeated step's new result replaces the old
+            self.last_result[ev.trial_id] = (step, ev.metrics)
+        if step >= self.spec.max_step:
+            self._candidate(ev.trial_id, ev.metrics, t)
+
+    def _candidate(self, tid: int, metrics: Mapping[str, Any], t: float) -> None:
+        """A final result (at ``max_step``, or the last of a trial that completed below it):
+        an improvement if it is feasible and better than the incumbent, as ``best_trial``
+        reads them (``History.best_trial_id``)."""
+        if any(c.violation(metrics) > 0 for c in self.spec.constraints):
+            return
+        score = self.spec.objective.score(metrics)
+        if score < self.best:
+            prev_cost = self.incumbent[-1].cost if self.incumbent else 0.0
+            size = self.best - score
+            self.best = score
+            per_unit = (self.cost - prev_cost) / size if math.isfinite(size) else math.inf
+            self.incumbent.append(Improvement(
+                t, self.cost, self.device_hours, self.spec.objective.value(score), tid,
+                per_unit))
 
     def _end(self, ev: TrialEnded, run: _Run) -> None:
         del self.active[ev.trial_id]
         self.slot_busy.discard(run.slot)
         outcome = ev.outcome.value if hasattr(ev.outcome, "value") else str(ev.outcome)
         self._close(ev.trial_id, run, outcome)
+        top = self.last_result.get(ev.trial_id)
+        if outcome == "completed" and top is not None and top[0] < self.spec.max_step:
+            # the objective returned early: its last result is final (``best_trial`` counts it)
+            self._candidate(ev.trial_id, top[1], float(ev.time))
 
     def _close(self, tid: int, run: _Run, outcome: str) -> None:
         self.by_outcome[outcome].add(run.spend)
@@ -399,8 +428,6 @@ class _Fold:
         spec = self.spec
         end = self.now
         self._offer(end)
-        if self.session_start is not None:
-            self.wall += max(0.0, end - self.session_start)
         for tid, run in list(self.active.items()):  # still running: charged up to now
             self._charge(run, end)
             self._close(tid, run, "running")

@@ -1,0 +1,128 @@
+"""The ledger agrees with the study's own reading of the journal: its incumbent ends at the
+trial ``best_trial`` names, and its driver time is the engine's ``elapsed`` (what ``rung show``
+prints and ``Budget.max_time`` spends)."""
+
+from __future__ import annotations
+
+import pytest
+
+import rung
+from rung.core.engine import Engine
+from rung.core.events import (
+    CapacityChanged,
+    Event,
+    Record,
+    ResultReported,
+    TrialEnded,
+    TrialStarted,
+)
+from rung.core.records import ComponentSpec, Objective, Outcome, StudySpec
+from rung.cost.ledger import ledger
+
+
+def _spec(**kw: object) -> StudySpec:
+    return StudySpec(
+        name="s", space=rung.SearchSpace({"x": rung.Float(0.0, 1.0)}),
+        objective=Objective("loss"), searcher=ComponentSpec("random"),
+        scheduler=ComponentSpec("fifo"), max_step=3, budget=rung.Budget(n_trials=3),
+        prices={"cpu": 1.0}, **kw,  # type: ignore[arg-type]
+    )
+
+
+def _feed(eng: Engine, events: list[Event]) -> list[Record]:
+    records: list[Record] = []
+    for ev in events:
+        records.append(ev)
+        records.extend(eng.handle(ev))
+    return records
+
+
+def test_a_trial_that_completed_below_max_step_is_an_incumbent() -> None:
+    """One worker, one CPU at 1 per hour. Trial 0's objective returns after step 1 (0.5, at
+    720 s): ``best_trial`` counts its last result as final. Trial 1 does the same after step 2
+    (0.3, at 1800 s); trial 2 reaches max_step at 0.4, no better. The incumbent is 0.5 after
+    0.2 money, then 0.3 after 0.5 (0.3 spent for 0.2 of improvement: 1.5 per unit)."""
+    eng = Engine.from_spec(_spec())
+    records = _feed(eng, [
+        CapacityChanged(1, 0.0, True),
+        ResultReported(0, 1, {"loss": 0.5}, 360.0),
+        TrialEnded(0, Outcome.COMPLETED, 720.0),
+        ResultReported(1, 1, {"loss": 0.6}, 1080.0),
+        ResultReported(1, 2, {"loss": 0.3}, 1440.0),
+        TrialEnded(1, Outcome.COMPLETED, 1800.0),
+        ResultReported(2, 3, {"loss": 0.4}, 2160.0),
+        TrialEnded(2, Outcome.COMPLETED, 2160.0),
+    ])
+    assert eng.history.best_trial_id() == 1
+    led = ledger(eng.spec, records)
+    got = [(i.trial_id, i.time, i.value) for i in led.incumbent]
+    assert got == [(0, 720.0, 0.5), (1, 1800.0, 0.3)]
+    assert [i.cost for i in led.incumbent] == pytest.approx([0.2, 0.5], rel=1e-12)
+    assert led.incumbent[1].cost_per_unit == pytest.approx(1.5, rel=1e-9)
+
+
+def test_a_stopped_or_failed_trial_below_max_step_is_not_an_incumbent() -> None:
+    """Only a trial that completed by itself has a final result below max_step."""
+    eng = Engine.from_spec(_spec())
+    records = _feed(eng, [
+        CapacityChanged(1, 0.0, True),
+        ResultReported(0, 1, {"loss": 0.1}, 360.0),
+        TrialEnded(0, Outcome.STOPPED, 720.0),
+        ResultReported(1, 2, {"loss": 0.2}, 1080.0),
+        TrialEnded(1, Outcome.FAILED, 1080.0, "boom"),
+        ResultReported(2, 3, {"loss": 0.7}, 1440.0),
+        TrialEnded(2, Outcome.COMPLETED, 1440.0),
+    ])
+    assert eng.history.best_trial_id() == 2
+    assert [(i.trial_id, i.value) for i in ledger(eng.spec, records).incumbent] == [(2, 0.7)]
+
+
+def test_ask_and_tell_early_completion_is_the_ledgers_incumbent() -> None:
+    """Through the facade: trials report two steps of ten and are told completed."""
+    study = rung.Study.create(
+        "early", {"x": rung.Float(0.0, 1.0)}, objective="loss", searcher="random",
+        scheduler="fifo", max_step=10, budget=rung.Budget(n_trials=3), prices={"cpu": 1.0})
+    for loss in (0.8, 0.6, 0.7):
+        t = study.ask()
+        assert t is not None
+        study.report(t.id, 1, {"loss": loss + 0.1})
+        study.report(t.id, 2, {"loss": loss})
+        study.tell(t.id, "completed")
+    best = study.best_trial
+    assert best is not None and (best.id, best.value) == (1, 0.6)
+    assert [(i.trial_id, i.value) for i in study.ledger().incumbent] == [(0, 0.8), (1, 0.6)]
+
+
+def test_driver_time_is_the_engines_elapsed() -> None:
+    """Driver time counts from a session's first trial start, not from its capacity record
+    (worker start-up is not the search's time, as ``Budget.max_time`` counts it), and the gap
+    between sessions is not counted. Session 1: capacity at 0, the trial starts at 100, a
+    result at 400; session 2 at 10,000: the trial starts at 10,050, ends at 10,250."""
+    eng = Engine.from_spec(_spec())
+    records = _feed(eng, [
+        CapacityChanged(1, 0.0, True),
+        TrialStarted(0, 100.0),
+        ResultReported(0, 1, {"loss": 0.5}, 400.0),
+        CapacityChanged(1, 10000.0, True),
+        TrialEnded(0, Outcome.INTERRUPTED, 10000.0, "driver stopped"),
+    ])
+    records += _feed(eng, [TrialStarted(0, 10050.0), ResultReported(0, 2, {"loss": 0.4}, 10100.0),
+                           TrialEnded(0, Outcome.STOPPED, 10250.0)])
+    assert eng.elapsed == pytest.approx(300.0 + 200.0)
+    assert ledger(eng.spec, records).wall_hours * 3600 == pytest.approx(eng.elapsed, rel=1e-12)
+
+
+def test_an_ask_and_tell_study_has_driver_time() -> None:
+    """A study driven by ask / tell opens no session record: its driver time is still the
+    engine's (it was 0)."""
+    study = rung.Study.create(
+        "at", {"x": rung.Float(0.0, 1.0)}, objective="loss", searcher="random",
+        scheduler="fifo", budget=rung.Budget(n_trials=2))
+    for _ in range(2):
+        t = study.ask()
+        assert t is not None
+        study.report(t.id, 1, {"loss": 0.5})
+        study.tell(t.id, "completed")
+    elapsed = study.engine.elapsed
+    assert elapsed > 0
+    assert study.ledger().wall_hours * 3600 == pytest.approx(elapsed, rel=1e-9)
