@@ -12,7 +12,8 @@ no devices (``local``, ``simulated``: a trial holds ``resources_per_trial``, els
 refused when its ``budget.max_cost`` or ``budget.max_gpu_hours`` could never be spent (nothing
 a trial holds is priced; no trial holds a GPU: ``rung.core.pricing.check_spendable``, the check
 ``Study.run`` makes): such a run would never end by its budget; so is a stop rule with ``value``
-(money per unit of improvement) when a trial costs nothing: it would never stop. All before
+(money per unit of improvement) when a trial costs nothing: it would never stop; and so is a
+stop rule for several objectives (``metric: [a, b]``: the rule models one). All before
 anything is written.
 """
 
@@ -49,6 +50,12 @@ def cost_fields(top: Mapping[str, Any]) -> dict[str, Any]:
     # which Study.from_spec checks too); the other executors report nothing
     if top.get("executor") != "ray" or out.get("resources_per_trial") is not None:
         _check_spendable(top.get("budget"), out)
+    budget, metric = top.get("budget"), top.get("metric")
+    if isinstance(budget, Mapping) and budget.get("stop") is not None \
+            and isinstance(metric, list):
+        from rung.cost.stop_rule import check_objectives
+
+        wrap(lambda: check_objectives([str(m) for m in metric]))
     return out
 
 

@@ -50,7 +50,9 @@ at the largest step with ``min_trials`` results (the step a multi-fidelity searc
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -66,6 +68,19 @@ from rung.cost.noise import binomial_se, lattice_size
 from rung.errors import ConfigError
 
 _CITATION = "Makarova et al. 2022"
+
+log = logging.getLogger(__name__)
+
+
+def check_objectives(metrics: Sequence[str]) -> None:
+    """Refuse a stop rule for a study of several objectives (``metrics``, in order): the rule
+    bounds the regret of one objective, and would end a search for a Pareto front because its
+    first objective converged. ``ConfigError`` keyed ``budget.stop``; for where a study with a
+    ``Budget.stop`` is created (the CLI checks a spec with it)."""
+    if len(metrics) > 1:
+        raise ConfigError(key="budget.stop", message=f"the stop rule bounds the regret of one "
+                          f"objective; this study has {len(metrics)} ({', '.join(metrics)}): "
+                          f"drop budget.stop, or stop it with n_trials, max_cost, ...")
 
 
 @register("stop_rule", "auto")
@@ -98,6 +113,10 @@ class StopRule(SearchStopRule):
         tail: results at the end of each learning curve the jitter is measured on.
         every: check once per this many ended runs (the GP fit costs O(n^3)).
     """
+
+    version = 2
+    changes = {2: "a study of several objectives is never stopped (it was, on the first "
+                  "objective's regret bound alone)"}
 
     def __init__(
         self,
@@ -133,6 +152,7 @@ class StopRule(SearchStopRule):
         super().bind(ctx)
         # the last fit per model (``_model``), kept for inspection only: every check refits
         self.last_fit: dict[str, Any] = {}
+        self._warned = False
         key = "budget.stop.params."
         check_int(key + "min_trials", self.min_trials, 3)
         if self.threshold is not None:
@@ -161,6 +181,12 @@ class StopRule(SearchStopRule):
         if request.ended % self.every:
             return None
         h = request.history
+        if len(h.objectives) > 1:  # (check_objectives refuses it where a study is created)
+            if not self._warned:
+                self._warned = True
+                log.warning("budget.stop: the stop rule bounds the regret of one objective; "
+                            "it never stops this study of %d", len(h.objectives))
+            return None
         step = next((s for s in reversed(h.steps()) if h.n_at_step(s) >= self.min_trials), None)
         if step is None or h.space.n_dims == 0:
             return None
@@ -341,9 +367,13 @@ def assess(study: Any, **params: Any) -> dict[str, float] | None:
     stop rule: the ``evidence`` at the step the rule would model, with ``cost_per_trial`` taken
     from the study's ledger as the engine computes it (the money spent so far over the runs
     that ended; ``None``: fewer than ``min_trials`` results at any step). For the
-    question "is another N trials worth it?" (docs/cost.md)."""
-    rule = StopRule(**params)
+    question "is another N trials worth it?" (docs/cost.md).
+
+    Raises:
+        ConfigError: the study has several objectives (``check_objectives``)."""
     spec = study.spec
+    check_objectives([o.metric for o in spec.objectives])
+    rule = StopRule(**params)
     rule.bind(BindContext(spec.space, spec.objective, spec.max_step, spec.seed))
     h = study.engine.history
     step = next((s for s in reversed(h.steps()) if h.n_at_step(s) >= rule.min_trials), None)
@@ -405,4 +435,4 @@ def curve_jitter(h: History, tail: int) -> float:
     return float(np.median(out)) if out else 0.0
 
 
-__all__ = ["StopRule", "assess", "curve_jitter", "evidence"]
+__all__ = ["StopRule", "assess", "check_objectives", "curve_jitter", "evidence"]
