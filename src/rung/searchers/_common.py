@@ -119,16 +119,36 @@ def decode(space: SearchSpace, u: np.ndarray) -> dict[str, Any]:
 
 
 class UnitCache:
-    """Unit encodings of trials' params, by trial id (params never change once created)."""
+    """Unit encodings of trials' params, by trial id (params never change once created), and
+    the keys (``_pending.config_key``) of every trial's configuration."""
 
     def __init__(self, space: SearchSpace) -> None:
         self.space = space
         self._owner: History | None = None
         self._rows: dict[int, np.ndarray] = {}
+        self._keys: set[bytes] = set()
+        self._n_keyed = 0
+
+    def _own(self, history: History) -> None:
+        if self._owner is not history:
+            self._owner, self._rows, self._keys, self._n_keyed = history, {}, set(), 0
+
+    def tried(self, history: History) -> set[bytes]:
+        """Keys of the configurations of all trials of ``history``, whatever their state
+        (trial ids are dense and only grow: the set is extended, not rebuilt). The caller
+        must not change it."""
+        self._own(history)
+        n = len(history)
+        if self._n_keyed < n:
+            from rung.searchers._pending import config_key
+
+            new = list(range(self._n_keyed, n))
+            self._keys.update(config_key(u) for u in self.get(history, new))
+            self._n_keyed = n
+        return self._keys
 
     def get(self, history: History, ids: Sequence[int]) -> np.ndarray:
-        if self._owner is not history:
-            self._owner, self._rows = history, {}
+        self._own(history)
         rows = self._rows
         out = np.empty((len(ids), self.space.n_dims))
         for i, tid in enumerate(ids):

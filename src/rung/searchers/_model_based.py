@@ -6,6 +6,7 @@ Private: the public names live in the searcher modules.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from rung._validate import check_int
@@ -21,6 +22,7 @@ from rung.searchers._common import (
     model_step,
 )
 from rung.searchers._pending import initial_suggestion
+from rung.space.search_space import product_size
 
 
 def check_min_points(value: int | None, default: int, low: int) -> int:
@@ -38,6 +40,11 @@ class DesignThenModel(Searcher):
     pending configurations: ``_pending.initial_suggestion``) until it models the results at the
     largest step that has ``min_points`` of them (BOHB's rule, ``_common.model_step``).
 
+    In a finite space (every parameter integer, stepped or categorical) neither the design nor
+    the model proposes a configuration that a trial already has (in any state) while another
+    is free (``_tried``): a repeat of a known configuration adds nothing. Once every
+    configuration was tried, repeats are proposed (the searcher is never exhausted).
+
     Subclasses take ``n_initial`` and ``min_points`` as constructor parameters, call
     ``_bind_design`` in ``bind`` (after ``super().bind``) and use ``_initial`` and
     ``_observations`` in ``suggest``.
@@ -54,10 +61,19 @@ class DesignThenModel(Searcher):
         self._dims: Dims = dims_of(ctx.space)
         self._design = SobolDesign(ctx.space.n_dims, ctx.seed)
         self._units = UnitCache(ctx.space)
+        self._finite = product_size(ctx.space) < math.inf
+
+    def _tried(self, history: History) -> set[bytes] | None:
+        """In a finite space (no unstepped float), the keys of every trial's configuration,
+        which are not proposed again while another configuration is free; ``None`` in a
+        continuous space, where two suggestions never coincide."""
+        return self._units.tried(history) if self._finite else None
 
     def _initial(self, request: SuggestRequest) -> dict[str, Any]:
-        """The initial design's suggestion for ``request``."""
-        return initial_suggestion(self.space, self._dims, self._design, self._units, request)
+        """The initial design's suggestion for ``request`` (in a finite space, a configuration
+        no trial has while there is one)."""
+        return initial_suggestion(self.space, self._dims, self._design, self._units, request,
+                                  self._tried(request.history))
 
     def _observations(self, history: History) -> tuple[int, Observations] | None:
         """The step to model and its observations, or ``None`` while no step has

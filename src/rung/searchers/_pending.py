@@ -179,13 +179,30 @@ def design_point(
 
 
 def initial_suggestion(space: SearchSpace, dims: Dims, design: SobolDesign, units: UnitCache,
-                       request: SuggestRequest) -> dict[str, Any]:
+                       request: SuggestRequest, tried: set[bytes] | None = None) -> dict[str, Any]:
     """A model-based searcher's initial design: the ``request.index``-th point of the study's
-    Sobol' sequence, or the next one whose configuration is not pending (``design_point``)."""
+    Sobol' sequence, or the next one whose configuration is not pending (``design_point``).
+
+    ``tried`` (a finite space: the keys of every trial's configuration, ``UnitCache.tried``):
+    the next point whose configuration no trial has, else a uniform draw that none has, else
+    the design's point (every configuration was tried)."""
     from rung.searchers._common import decode, snap
 
     h = request.history
-    ids = h.pending()
-    pend = PendingSet(units.get(h, sorted(ids))) if ids and dims.d else None
-    u = design_point(design.point, lambda U: snap(space, dims, U), request.index, pend)
-    return decode(space, u)
+    ids = sorted(h.pending())
+
+    def snap_rows(U: np.ndarray) -> np.ndarray:
+        return np.asarray(snap(space, dims, U))
+
+    if tried and dims.d:
+        avoid = PendingSet(units.get(h, ids), tried)
+        u = design_point(design.point, snap_rows, request.index, avoid)
+        if config_key(snap_rows(u[None, :])[0]) not in avoid.taken:
+            return decode(space, u)
+        free = avoid.free_point(lambda k: snap_rows(request.rng.random((k, dims.d))), 64,
+                               spread=False)
+        if free is not None:
+            return decode(space, free)
+        # every configuration was tried: only the pending ones are avoided, as in any space
+    pend = PendingSet(units.get(h, ids)) if ids and dims.d else None
+    return decode(space, design_point(design.point, snap_rows, request.index, pend))

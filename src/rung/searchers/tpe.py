@@ -58,7 +58,10 @@ The algorithm, step by step (each step is one method below):
    pending trials, keeps the spread radius from each of them (``_pending``: the hard-ball form
    of local penalization, González et al., AISTATS 2016), capped by the median
    nearest-neighbour distance within "below", drawing more candidates when none does; the
-   initial design likewise skips a Sobol' point whose configuration is pending.
+   initial design likewise skips a Sobol' point whose configuration is pending. In a finite
+   space (no unstepped float) every trial's configuration counts as pending here, whatever
+   its state, so nothing is repeated while an untried configuration is found
+   (``DesignThenModel``).
    ``multivariate=True`` draws and scores whole configurations from joint kernels (Falkner et
    al. 2018); ``False`` treats every parameter independently, as the original paper does.
 
@@ -82,7 +85,7 @@ from rung.multiobjective import default_reference, hv_contributions, nondominate
 from rung.searchers._common import Observations, decode, snap
 from rung.searchers._model_based import DesignThenModel
 from rung.searchers._parzen import GroupedParzen, Parzen, activity_groups
-from rung.searchers._pending import PendingSet, local_scale
+from rung.searchers._pending import PendingSet, config_key, local_scale
 from rung.space import Categorical
 
 
@@ -114,7 +117,7 @@ class TPESearcher(DesignThenModel):
             branching categorical keeps (step 6); 0 turns it off.
     """
 
-    version = 3
+    version = 4
     changes = {
         2: "conditional spaces (multivariate): one density per group of co-active parameters, "
         "fitted on the trials that used them (was one joint kernel, which locked onto one "
@@ -127,6 +130,12 @@ class TPESearcher(DesignThenModel):
         "point), and past 32 pending trials a suggestion keeps the spread radius (at most the "
         "median nearest-neighbour distance within the 'below' group) from each pending point "
         "(rung.searchers._pending)",
+        4: "finite spaces (no unstepped float; spaces with one are unchanged): a configuration "
+        "some trial already has, in any state, is not proposed while another is free (the "
+        "initial design moves on to the next Sobol' point, then a uniform draw; the model "
+        "takes its best untried candidate, drawing more as for pending ones); was: a tiny "
+        "space repeated configurations long before it was covered (Int(0, 20): 7 repeats in "
+        "the first 21 suggestions)",
     }
 
     def __init__(
@@ -200,6 +209,17 @@ class TPESearcher(DesignThenModel):
         if obs.pending:
             cap = local_scale(self._units.get(h, below))
             pend = PendingSet(self._units.get(h, obs.pending), cap=cap)
+        tried = self._tried(h)
+        if tried:
+            # finite space: first a configuration no trial has (outside the short branch if
+            # every one inside it was tried); if none is found (every one was tried), one
+            # that is not pending, as in any space
+            avoid = PendingSet(self._units.get(h, obs.pending), tried,
+                               cap=pend.radius if pend is not None else None)
+            for b in (branch, None) if branch is not None else (None,):
+                u = self._best_candidate(l_est, g_est, request.rng, b, avoid)
+                if config_key(u) not in tried:
+                    return decode(self.space, u)
         u = self._best_candidate(l_est, g_est, request.rng, branch, pend)
         return decode(self.space, u)
 
