@@ -60,7 +60,7 @@ def test_the_model_step_needs_both_groups_full() -> None:
     good, bad = study.engine.searcher._split(h)
     assert good == [tid for _, tid in at3[:2]]
     assert bad == [tid for _, tid in at3[2:]]
-    assert study.engine.searcher.version == 3
+    assert study.engine.searcher.version == 4
 
 
 def _at(study, values: list[float], last: int = 9, below: dict[int, float] | None = None):  # type: ignore[no-untyped-def]
@@ -132,3 +132,46 @@ def test_no_configuration_is_proposed_twice() -> None:
         seen.add((p["a"], p["b"]))
     assert not seen & set(tried)
     assert len(seen) > 1
+
+
+def _bohb(**kw):  # type: ignore[no-untyped-def]
+    return rung.Study.create(
+        "t", BRANIN_SPACE, searcher={"name": "bohb", "params": {"min_points": 2}},
+        budget=rung.Budget(n_trials=100), storage=rung.storage.MemoryJournal(), **kw)
+
+
+def _tell(study, metrics: list[dict]) -> list[int]:  # type: ignore[no-untyped-def]
+    ids = []
+    for m in metrics:
+        t = study.ask()
+        study.tell(t.id, "completed", m)
+        ids.append(t.id)
+    return ids
+
+
+def test_constraints_rank_feasible_results_first_then_by_violation() -> None:
+    """The lowest losses are infeasible: "good" is the two feasible trials (version 3 ranked
+    by loss alone and took trials 0 and 1, ignoring the constraint)."""
+    study = _bohb(constraints=[rung.Constraint("mem", "<=", 1.0)])
+    ids = _tell(study, [{"loss": 0.1, "mem": 3.0}, {"loss": 0.2, "mem": 1.5},
+                        {"loss": 0.9, "mem": 1.0}, {"loss": 0.5, "mem": 0.0},
+                        {"loss": 0.3, "mem": 2.0}, {"loss": 0.4, "mem": 5.0}])
+    split = study.engine.searcher._split(study.engine.history)
+    assert split is not None
+    good, bad = split
+    assert good == [ids[3], ids[2]]
+    assert bad == [ids[1], ids[4], ids[0], ids[5]]
+
+
+def test_several_objectives_rank_by_front_then_hypervolume_contribution() -> None:
+    """a (min) and b (max): trials 0-4 are the non-dominated front (5 is dominated by 2 and
+    3); their exclusive hypervolumes (reference a 1.1, b -0.95) are 0.0475, 0.015, 1.47, 1.6
+    and 0.1: trials 3 and 2 are good (version 3 ranked by 'a' alone: trials 0 and 1)."""
+    study = _bohb(objective=["a", {"metric": "b", "mode": "max"}])
+    ids = _tell(study, [{"a": 0.0, "b": 0.0}, {"a": 0.1, "b": 0.1}, {"a": 0.2, "b": 5.0},
+                        {"a": 0.5, "b": 9.0}, {"a": 0.9, "b": 9.5}, {"a": 1.0, "b": 1.0}])
+    split = study.engine.searcher._split(study.engine.history)
+    assert split is not None
+    good, bad = split
+    assert good == [ids[3], ids[2]]
+    assert bad == [ids[4], ids[0], ids[1], ids[5]]

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from tests.searchers.searcher_helpers import make_study
+from searcher_helpers import make_study
 
 import rung
 

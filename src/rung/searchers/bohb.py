@@ -14,7 +14,9 @@ One suggestion:
    ``2 * min_points`` (``min_points`` defaults to ``d + 1``): the paper's "largest budget with
    a model", where a model needs ``min_points`` observations in each group (HpBandSter fits no
    KDE on fewer; the paper's ``N_min + 2`` would leave "bad" two points).
-3. *Split*: the best ``max(min_points, top_n_percent% of n)`` observations at that step are
+3. *Split*: observations rank by score; with constraints feasible ones first, then by total
+   violation; with several objectives by non-dominated front, then hypervolume contribution
+   (``rank_keys``, MOTPE's ranking). The best ``max(min_points, top_n_percent% of n)`` are
    "good", and so is every observation tied with the worst of them (on learning curves most
    configurations often share one value at a low step: which of them is good must not depend
    on their trial ids, as it did up to version 2); the next ``max(min_points,
@@ -48,8 +50,10 @@ from rung._validate import check_float, check_int
 from rung.core.components import BindContext, Searcher, SuggestRequest
 from rung.core.history import History
 from rung.core.registry import register
+from rung.multiobjective import default_reference, hv_contributions, nondominated_sort
 from rung.searchers._common import (
     CAT,
+    Observations,
     UnitCache,
     decode,
     dims_of,
@@ -63,6 +67,31 @@ from rung.searchers._pending import config_key, keys_of
 _RANDOM_DRAWS = 100
 
 
+def rank_keys(h: History, obs: Observations) -> np.ndarray:
+    """``(n, k)`` lexicographic keys of the observations, lower is better: the score alone for
+    one objective without constraints; with constraints the total violation first (feasible
+    trials first, then the least violation); with several objectives the non-dominated front
+    of the feasible trials, then minus the hypervolume contribution within the front (MOTPE's
+    ranking, ``tpe``). Equal rows are ties."""
+    if len(h.objectives) == 1 and not h.constraints:
+        return obs.y[:, None]
+    viol = np.array([h.violation(t, obs.step) for t in obs.ids], dtype=float)
+    if len(h.objectives) == 1:
+        return np.column_stack([viol, obs.y])
+    Y = np.array([h.values(t, obs.step) for t in obs.ids], dtype=float).reshape(len(obs.ids), -1)
+    viol = np.where(np.all(np.isfinite(Y), axis=1), viol, np.inf)
+    ok = viol == 0.0
+    front = np.full(len(obs.ids), np.inf)
+    contrib = np.zeros(len(obs.ids))
+    if ok.any():
+        front[ok] = nondominated_sort(Y[ok])
+        ref = default_reference(Y[ok])
+        for f in np.unique(front[ok]):
+            members = np.flatnonzero(ok & (front == f))
+            contrib[members] = hv_contributions(Y[members], ref)
+    return np.column_stack([viol, front, -contrib])
+
+
 @register("searcher", "bohb")
 class BOHBSearcher(Searcher):
     """Args (names and defaults of the paper's reference implementation, HpBandSter):
@@ -74,7 +103,7 @@ class BOHBSearcher(Searcher):
         min_bandwidth: lower bound of every bandwidth.
     """
 
-    version = 3
+    version = 4
     changes = {
         2: "the density model uses only the observations at the modelled step (no pending "
         "trials or trials stopped below it in the 'bad' group) and that step is the largest "
@@ -82,6 +111,10 @@ class BOHBSearcher(Searcher):
         3: "results tied with the worst 'good' one are all good (the ranks inside a tie were "
         "the trial ids' order), a step with no such split is skipped for the next lower one, "
         "and a configuration some trial already has is never proposed again by the model",
+        4: "constraints: feasible observations rank first, then by total violation; several "
+        "objectives: by non-dominated front, then hypervolume contribution (was: the first "
+        "objective's score alone, so constraints and the other objectives were ignored); "
+        "one objective without constraints is unchanged",
     }
 
     def __init__(
@@ -155,12 +188,14 @@ class BOHBSearcher(Searcher):
                 continue
             obs = gather(h, step)
             n = len(obs.ids)
-            order = np.lexsort((np.array(obs.ids), obs.y))
-            ys = obs.y[order]
+            keys = rank_keys(h, obs)
+            order = np.lexsort((np.array(obs.ids), *keys[:, ::-1].T))
+            ks = keys[order]
             n_good = max(mp, (self.top_n_percent * n) // 100)
             # every result tied with the worst "good" one is good too: the ranks inside a tie
             # are the trial ids' order, which says nothing about the configurations
-            cut = int(np.searchsorted(ys, ys[n_good - 1], side="right"))
+            tied = np.all(ks == ks[n_good - 1], axis=1)
+            cut = int(np.flatnonzero(tied)[-1]) + 1
             n_bad = max(mp, ((100 - self.top_n_percent) * n) // 100)
             if n - cut < mp:
                 continue
