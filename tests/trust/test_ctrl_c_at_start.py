@@ -82,6 +82,7 @@ def test_sigint_taken_by_another_thread_while_workers_start_is_not_lost(tmp_path
         real_start(process)
         assert other.ident is not None
         signal.pthread_kill(other.ident, signal.SIGINT)
+        time.sleep(0.05)  # delivered while this worker starts (starting one takes longer)
 
     ex._mp.Process.start = start_then_ctrl_c_elsewhere
     try:
