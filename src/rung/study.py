@@ -382,11 +382,16 @@ class Study(AskTell, StudyViews):
             start_all(cbs, self)
             failing = True
             try:
-                ex = self._make_executor(objective, executor, n_workers, executor_options)
-                first = self._resume_events(ex.now())
-                first = self._retry_events(first, ex.now(), cbs) if retry_failed else first
-                drive(self.engine, ex, self.journal, self._run_context(objective),
-                      on_turn=on_turn, first=first, reporter=rep, callbacks=cbs)
+                if self.engine.over and not (retry_failed and self._retryable()):
+                    # a finished study: no worker is started, nothing is written
+                    if rep is not None:
+                        rep.end(self.engine, self.name)
+                else:
+                    ex = self._make_executor(objective, executor, n_workers, executor_options)
+                    first = self._resume_events(ex.now())
+                    first = self._retry_events(first, ex.now(), cbs) if retry_failed else first
+                    drive(self.engine, ex, self.journal, self._run_context(objective),
+                          on_turn=on_turn, first=first, reporter=rep, callbacks=cbs)
                 check_produced(self.engine)
                 failing = False
             finally:
@@ -417,6 +422,11 @@ class Study(AskTell, StudyViews):
         ckpt = self._checkpoint_dir() if objective is not None else None
         return RunContext(self.name, ckpt, self.spec.max_step, objective,
                           trial_timeout=self.spec.trial_timeout, max_time=left)
+
+    def _retryable(self) -> bool:
+        """Whether a trial failed for too many interruptions (``retry_failed`` resumes it)."""
+        h = self.engine.history
+        return any(is_retryable(h.error(t)) for t in h.ids(TrialStatus.FAILED))
 
     def _retry_events(
         self, first: list[Event], now: float, callbacks: Sequence[Callback] = ()

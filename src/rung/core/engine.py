@@ -179,6 +179,14 @@ class Engine:
             return False
         return self.stopped is None and not self.meter.spent(b)
 
+    @property
+    def over(self) -> bool:
+        """True when another session would launch nothing: nothing runs or waits to be sent,
+        and the last turn, with workers to fill, found a budget limit reached or nothing to
+        launch (``exhausted``). (``Study.run`` then starts no worker.)"""
+        return (not self.active and not self.tail and self.capacity > 0
+                and (self.exhausted or not self.budget_left()))
+
     def _may_start_new(self) -> bool:
         n = self.spec.budget.n_trials
         return n is None or self.history.n_suggested < n
