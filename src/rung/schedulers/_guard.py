@@ -38,7 +38,7 @@ lazily on the geometric check schedule, ``O(log m)`` amortized per result for ``
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -231,7 +231,9 @@ class FirstRung:
     without having been judged at a deciding rung (probes, and trials that passed every rung
     while no rung decided). Curves of trials that survived a cut are a restricted range
     (survivors only), which is ``FidelityGuard``'s blind spot. For each candidate step ``s``
-    (the ladder's rungs from step 1, ascending), over the ``n`` curves with a value at ``s``:
+    (the ladder's rungs from step 1, ascending), over the ``n`` curves with a value at ``s``
+    (a curve that skips ``s``, reporting every few steps, has its first value past ``s`` and
+    below the next candidate there, the result a rung at ``s`` would judge it by):
     ``rho(s)``, Spearman's correlation between the value at ``s`` and at ``max_step``, and the
     tie share ``t(s)``, the largest share of curves with one exact value at ``s`` (the column
     ``make_curves.py --report`` prints).
@@ -296,13 +298,25 @@ class FirstRung:
         """Note one result; returns the reason of a new estimate, else ``None``."""
         if step != self.max_step or trial_id in self._judged or trial_id in self._curves:
             return None
-        scores = history.scores(trial_id)
-        self._curves[trial_id] = ([scores.get(s) for s in self.steps], score)
+        self._curves[trial_id] = (self._at_steps(history.scores(trial_id)), score)
         n = len(self._curves)
         if n < self._next:
             return None
         self._next = max(n + 1, -(-3 * n // 2))
         return self._estimate()
+
+    def _at_steps(self, scores: Mapping[int, float]) -> list[float | None]:
+        """A curve's value at each candidate step: its score there or, if it did not report
+        there (it reports every few steps), at its first step past it and below the next
+        candidate (or ``max_step``): the result a rung there would judge it by."""
+        out: list[float | None] = []
+        for i, s in enumerate(self.steps):
+            v = scores.get(s)
+            if v is None:
+                end = self.steps[i + 1] if i + 1 < len(self.steps) else self.max_step
+                v = next((scores[t] for t in range(s + 1, end) if t in scores), None)
+            out.append(v)
+        return out
 
     def _estimate(self) -> str:
         curves = list(self._curves.values())

@@ -25,6 +25,14 @@ results recorded there so far (the new one included):
     place (no checkpoint round trip), which is what Algorithm 2 does when the freed worker is
     its own.
 
+**Results between rungs.** An objective may report every few steps (an evaluation every 5
+epochs, Optuna's ``trial.report`` at sparse steps) and so skip a rung's step. A trial's first
+result past rung ``k``'s step, when it has no result there, counts at rung ``k`` (the highest
+rung at or below it; rungs it skipped entirely are skipped), and is decided there as above, as
+Ray Tune's ASHA records a result at the first report at or past a milestone. Its worker waits
+for that decision: a worker past its lease waits at every report. Reasons name both steps
+(``"rank 2/5 at rung 1 (step 3, reported at step 4)"``).
+
 **Ties.** Equal scores are common at low fidelity (a model that still predicts the majority
 class). In the stopping variant the places a tied score has inside the quota are filled by the
 tied results as they arrive: after ``n`` tied results exactly ``max(1, floor(n / eta))`` have
@@ -188,7 +196,7 @@ class Ladder:
     ) -> Decision:
         """The decision on a result. A ``probe`` (``min_step="auto"``) is recorded in the rung
         tables like any trial but never stopped or paused: it runs to ``max_step``."""
-        k = self.index.get(step)
+        k = self.rung_of(trial_id, step)
         if self.overdue and not probe and (k is None or k < self.level):
             late = self.overdue_rung(trial_id, step)
             if late is not None:
@@ -196,10 +204,10 @@ class Ladder:
         if k is None:
             return Decision.proceed(self.max_step if probe else self.lease(step + 1))
         table = self.tables[k]
-        rank, n = table.add(trial_id, score)
+        rank, n = table.add(trial_id, score, step)
         if self.promotion:
             self._reached(trial_id, k)
-        where = f"rank {rank + 1}/{n} at rung {k} (step {step})"
+        where = f"rank {rank + 1}/{n} at rung {k} ({self._steps(k, step)})"
         if probe:
             table.mark(trial_id)
             return Decision.proceed(self.max_step, f"{where}: probe, runs to max_step")
@@ -243,6 +251,27 @@ class Ladder:
         )
         return Decision.pause(f"{where}: paused ({why})")
 
+    def rung_of(self, trial_id: int, step: int) -> int | None:
+        """The rung a result at ``step`` counts at: rung ``k`` for a result at its step, and
+        for the trial's first result past it when it did not report there (it reports every
+        few steps), ``k`` the highest rung at or below ``step`` (see "Results between rungs");
+        ``None`` for any other result. ``O(log(number of rungs))``."""
+        k = self.index.get(step)
+        if k is not None:
+            return k
+        k = bisect.bisect_right(self.rungs, step) - 1
+        if k < 0:
+            return None
+        at = self.tables[k].at.get(trial_id)
+        # a later result of a trial recorded at rung k is not a rung result; one at or before
+        # the step it was recorded at is the same result again, after a restart
+        return k if at is None or step <= at else None
+
+    def _steps(self, k: int, step: int) -> str:
+        """``step s`` of rung ``k``, and the step the result came from when it skipped it."""
+        s = self.rungs[k]
+        return f"step {s}" if step == s else f"step {s}, reported at step {step}"
+
     def overdue_rung(self, trial_id: int, step: int) -> int | None:
         """The highest deciding rung below ``step`` at which ``trial_id`` reported without
         being judged (it passed it while the rung was below ``level``), else ``None``."""
@@ -278,7 +307,7 @@ class Ladder:
         """``decision`` (made by ``decide``) again, after ``settle``: a pause becomes a promotion
         in place when this very report made its rung final and it is now the rung's candidate
         (a round trip through a checkpoint saves nothing then)."""
-        k = self.index.get(step)
+        k = self.rung_of(trial_id, step)
         if (
             decision.action is not Action.PAUSE or k is None or k >= self.final
             or any(self.tables[j].candidate(self.eta, history, final=j < self.final) is not None
@@ -292,8 +321,8 @@ class Ladder:
         rank = table.table.bisect_left((table.entered[trial_id], trial_id))
         return Decision.proceed(
             self.lease(step + 1),
-            f"rank {rank + 1}/{len(table.table)} at rung {k} (step {step}): promoted (the "
-            f"rung's population is final: top {table.keeps(self.eta)})",
+            f"rank {rank + 1}/{len(table.table)} at rung {k} ({self._steps(k, step)}): "
+            f"promoted (the rung's population is final: top {table.keeps(self.eta)})",
         )
 
     def promote(self, k: int, trial_id: int) -> None:
@@ -443,18 +472,20 @@ class RetiringLadders(Scheduler):
             return False
         if first.is_probe(trial_id):
             return True
-        k = ladder.index.get(step)
+        k = ladder.rung_of(trial_id, step)
         if (k is not None and k >= ladder.level) or (
             ladder.overdue and ladder.overdue_rung(trial_id, step) is not None
         ):
             first.judge(trial_id)
         return False
 
-    def _explained(self, decision: Decision, ladder: Ladder, step: int) -> Decision:
+    def _explained(
+        self, decision: Decision, ladder: Ladder, trial_id: int, step: int
+    ) -> Decision:
         """The first decision at a deciding rung after an estimate carries its reason."""
         if self._pending is None:
             return decision
-        k = ladder.index.get(step)
+        k = ladder.rung_of(trial_id, step)
         if k is None or k < ladder.level or not decision.reason:
             return decision
         reason = f"{decision.reason}; {self._pending}"

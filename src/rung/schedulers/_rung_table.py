@@ -33,19 +33,21 @@ class RungTable:
     trials that reported here and were not promoted yet. Both are ``SortedTable``s: O(log n)
     ranks, inserts that move at most a block."""
 
-    __slots__ = ("ceil", "entered", "passed", "passed_at", "step", "table", "waiting")
+    __slots__ = ("at", "ceil", "entered", "passed", "passed_at", "step", "table", "waiting")
 
     def __init__(self, step: int, ceil: bool = False) -> None:
         self.step = step
         self.ceil = ceil  # quota="ceil": ceil(n / eta) instead of floor(n / eta)
         self.table = SortedTable()  # (score, trial id)
         self.entered: dict[int, float] = {}
+        self.at: dict[int, int] = {}  # the step of each recorded result (``step`` or past it)
         self.passed: set[int] = set()  # continued (stopping) or promoted (promotion)
         self.passed_at: dict[float, int] = {}  # how many of ``passed`` have each score
         self.waiting = SortedTable()  # promotion variant: (score, trial id) not promoted yet
 
-    def add(self, trial_id: int, score: float) -> tuple[int, int]:
-        """Record (or, after a restart, replace) a result; returns ``(rank, n)``."""
+    def add(self, trial_id: int, score: float, step: int | None = None) -> tuple[int, int]:
+        """Record (or, after a restart, replace) a result, reported at ``step`` (default: this
+        rung's step; later for a trial that skipped it); returns ``(rank, n)``."""
         old = self.entered.get(trial_id)
         if old is not None:
             self.table.remove((old, trial_id))
@@ -54,6 +56,7 @@ class RungTable:
                 self._count(old, -1)
                 self._count(score, 1)
         self.entered[trial_id] = score
+        self.at[trial_id] = self.step if step is None else step
         return self.table.add_rank((score, trial_id)), len(self.table)
 
     def _count(self, score: float, delta: int) -> None:

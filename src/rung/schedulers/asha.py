@@ -56,7 +56,7 @@ class ASHA(RetiringLadders):
             value the first rung needs (default 0.7).
     """
 
-    version = 5
+    version = 6
     changes = {2: "stopping variant: tied results at a rung fill the max(1, floor(n/eta)) "
                   "quota (before: only the first of them continued)",
                3: "min_step='auto': the first rung chosen from complete curves (an integer "
@@ -66,7 +66,11 @@ class ASHA(RetiringLadders):
                   "fewer than eta results retired them all and no trial reached max_step)",
                5: "min_step='auto', stopping variant: a trial that passed a rung uncut before "
                   "the first estimate is judged at its next report at the highest deciding "
-                  "rung it passed (before: it ran on uncut to its next deciding rung)"}
+                  "rung it passed (before: it ran on uncut to its next deciding rung)",
+               6: "a trial that skips a rung's step (it reports every few steps) is judged "
+                  "at its first result past it, at the highest rung at or below that step; "
+                  "min_step='auto' measures such curves there (before: it was never judged "
+                  "and ran to max_step)"}
 
     def __init__(
         self,
@@ -133,7 +137,7 @@ class ASHA(RetiringLadders):
         else:
             probe = self._is_probe(ladder, tid, step)
             decision = ladder.decide(tid, step, request.score, history, probe)
-            decision = self._explained(decision, ladder, step)
+            decision = self._explained(decision, ladder, tid, step)
         if self._starved:
             decision = self._settle_after(decision, ladder, tid, step, history)
         return decision

@@ -73,7 +73,7 @@ class AsyncHyperband(RetiringLadders):
             value the lowest deciding step needs (default 0.7).
     """
 
-    version = 5
+    version = 6
     changes = {2: "stopping variant: tied results at a rung fill the max(1, floor(n/eta)) "
                   "quota (before: only the first of them continued)",
                3: "min_step='auto': the lowest deciding rung chosen from complete curves (an "
@@ -83,7 +83,11 @@ class AsyncHyperband(RetiringLadders):
                   "fewer than eta results retired them all and no trial reached max_step)",
                5: "min_step='auto', stopping variant: a trial that passed a rung uncut before "
                   "the first estimate is judged at its next report at the highest deciding "
-                  "rung it passed (before: it ran on uncut to its next deciding rung)"}
+                  "rung it passed (before: it ran on uncut to its next deciding rung)",
+               6: "a trial that skips a rung's step (it reports every few steps) is judged "
+                  "at its first result past it, at the highest rung at or below that step; "
+                  "min_step='auto' measures such curves there (before: it was never judged "
+                  "and ran to max_step)"}
 
     def __init__(
         self,
@@ -197,7 +201,7 @@ class AsyncHyperband(RetiringLadders):
         else:
             probe = self._is_probe(ladder, tid, step)
             decision = ladder.decide(tid, step, score, history, probe)
-            decision = self._explained(decision, ladder, step)
+            decision = self._explained(decision, ladder, tid, step)
         return self._settle_after(decision, ladder, tid, step, history)
 
     def state(self) -> dict[str, Any]:

@@ -20,6 +20,11 @@ variant (the paper's Algorithm 2) with two changes:
    it starts a new trial. Because predictions move when the model learns, a trial paused as a
    loser is promoted later if its prediction rises into the quota: the late bloomer is kept.
 
+**Results between rungs.** A trial that skips a rung's step (it reports every few steps) is
+placed and decided at its first result past it, as in ASHA ("Results between rungs" in
+``rung.schedulers._ladder``); that result stands for its value at the rung in the model's
+rows and features.
+
 **Predictor: a rung-to-rung regression chain.** For each pair of adjacent decision steps
 ``s_j -> s_{j+1}`` (the rungs, then ``max_step``) a Gaussian process learns the change
 ``y(s_{j+1}) - y(s_j)`` from ``(u(config), y(s_j), y(s_j) - y(s_{j-1}))``: the configuration in
@@ -113,8 +118,11 @@ class CurveASHA(Scheduler):
         explore: rank by ``mean - explore * sd`` of the predicted final score (>= 0).
     """
 
-    version = 3
-    changes = {3: "a rung promotes floor(n/eta) of its n results, as ASHA's promotion variant "
+    version = 4
+    changes = {4: "a trial that skips a rung's step (it reports every few steps) is placed "
+                  "and decided at its first result past it (before: it was never paused and "
+                  "ran to max_step)",
+               3: "a rung promotes floor(n/eta) of its n results, as ASHA's promotion variant "
                   "(before: max(1, floor(n/eta)), so the first trial to reach each rung was "
                   "promoted at once whatever its value, and with a trial budget the top rung's "
                   "one place went to an early, often poor, trial); max(1, floor(n/eta)) once "
@@ -171,6 +179,9 @@ class CurveASHA(Scheduler):
         self._entry: dict[int, Entry] = {}
         self._units: dict[int, np.ndarray] = {}
         self._ties: dict[int, float] = {}
+        # (trial, decision step index) -> the step its result there came from: the decision
+        # step, or its first report past a rung step it skipped
+        self._at: dict[tuple[int, int], int] = {}
         # retiring: live trials by level (index level + 1; 0 = no rung yet); rungs below
         # ``final`` have their final population, ``reserved[k]`` their remaining places
         self._live = [0] * (k_top + 2)
@@ -204,13 +215,31 @@ class CurveASHA(Scheduler):
     def _curve(self, history: History, tid: int, j: int) -> tuple[float, float] | None:
         """``(y(s_j), slope)`` of a trial, or ``None`` without a finite score at ``s_j``."""
         scores = history.scores(tid)
-        y = scores.get(self._steps[j])
+        y = scores.get(self._step_at(tid, j))
         if y is None or not math.isfinite(y):
             return None
-        prev = self._steps[j - 1] if j else self._steps[0] // self._eta
+        prev = self._step_at(tid, j - 1) if j else self._steps[0] // self._eta
         yp = scores.get(prev) if prev >= 1 else None
         slope = y - yp if yp is not None and math.isfinite(yp) else 0.0
         return y, slope
+
+    def _step_at(self, tid: int, j: int) -> int:
+        """The step of ``tid``'s result at decision step ``s_j``."""
+        return self._at.get((tid, j), self._steps[j])
+
+    def _rung_of(self, tid: int, step: int) -> int | None:
+        """The decision step index a result at ``step`` counts at: its own, or, for a trial's
+        first result past a rung step it did not report (it reports every few steps), the
+        highest rung at or below ``step`` (as ``Ladder.rung_of``); else ``None``."""
+        k = self._index.get(step)
+        if k is not None:
+            return k
+        k = bisect.bisect_right(self.rungs, step) - 1
+        if k < 0:
+            return None
+        # a later result of a trial placed at rung k is not a rung result; one at or before
+        # the step it was placed with is the same result again, after a restart
+        return k if tid not in self._members[k] or step <= self._step_at(tid, k) else None
 
     def _row(self, history: History, tid: int, j: int) -> bool:
         """Add trial ``tid``'s row to transition ``j`` (it reported ``s_{j+1}``); True if the
@@ -219,7 +248,7 @@ class CurveASHA(Scheduler):
         if tid in tr.ids:
             return False
         cur = self._curve(history, tid, j)
-        nxt = history.scores(tid).get(self._steps[j + 1])
+        nxt = history.scores(tid).get(self._step_at(tid, j + 1))
         if cur is None or nxt is None or not math.isfinite(nxt):
             return False
         tr.ids.add(tid)
@@ -344,11 +373,15 @@ class CurveASHA(Scheduler):
         return StartNew(self.lease(1))
 
     def on_result(self, request: ResultRequest) -> Decision:
-        step = request.result.step
-        k = self._index.get(step)
+        step, tid = request.result.step, request.trial_id
+        k = self._rung_of(tid, step)
         if k is None:
             return Decision.proceed(self.lease(step + 1))
-        history, tid = request.history, request.trial_id
+        history = request.history
+        if step != self._steps[k]:
+            self._at[(tid, k)] = step
+        else:
+            self._at.pop((tid, k), None)
         self._sync(history)
         refit = self._row(history, tid, k - 1) if k else False
         self._place(history, tid, k, request.score)
@@ -367,7 +400,9 @@ class CurveASHA(Scheduler):
         nxt = self.lease(step + 1)
         rank, n = self._pop[k].bisect_left(self._entry[tid]), len(self._pop[k])
         value = self._entry[tid][0]
-        where = f"rank {rank + 1}/{n} at rung {k} (step {step}), predicted final {value:.6g}"
+        at = f"step {step}" if step == self._steps[k] else (
+            f"step {self._steps[k]}, reported at step {step}")
+        where = f"rank {rank + 1}/{n} at rung {k} ({at}), predicted final {value:.6g}"
         if again:  # the decision stands
             return Decision.proceed(nxt, f"{where}: already promoted")
         higher = next(

@@ -23,6 +23,10 @@ tied result continues while fewer of them have passed than they hold. After ``n`
 results exactly ``ceil(n / eta)`` have passed (without the tie rule only the first would).
 MO-ASHA keeps the paper's ``ceil(n / eta)`` quota (ASHA's is ``max(1, floor(n / eta))``).
 
+A trial that skips a rung's step (it reports every few steps) is judged at its first result
+past it, with that result's values, as in ASHA ("Results between rungs" in
+``rung.schedulers._ladder``).
+
 Cost: a decision sorts the rung, ``O(n^2 m)`` for ``n`` results at it; fine for the thousands
 of trials of a multi-objective study, not the O(log n) of scalar ASHA.
 """
@@ -87,12 +91,15 @@ class MOASHA(Scheduler):
         min_step: the first rung (no trial stops before it).
     """
 
-    version = 3
+    version = 4
     changes = {2: "results with identical values at a rung fill the ceil(n/eta) quota "
                   "(before: only the first of them continued)",
                3: "a trial that passed a rung and re-reports there after a restart goes on, "
                   "as in ASHA (before: it was judged again and could be stopped once others "
-                  "had filled the quota)"}
+                  "had filled the quota)",
+               4: "a trial that skips a rung's step (it reports every few steps) is judged "
+                  "at its first result past it (before: it was never judged and ran to "
+                  "max_step)"}
 
     def __init__(self, reduction_factor: int = 3, min_step: int = 1) -> None:
         self.reduction_factor = reduction_factor
@@ -104,7 +111,9 @@ class MOASHA(Scheduler):
         r = check_int("scheduler.params.min_step", self.min_step, 1)
         self.rungs = rung_steps(r, eta, ctx.max_step)
         self._rung_index = {s: k for k, s in enumerate(self.rungs)}
-        self._members: list[dict[int, None]] = [{} for _ in self.rungs]
+        # trial -> the step of its result at rung k (the rung's step, or its first report past
+        # it when it skipped the rung's step)
+        self._members: list[dict[int, int]] = [{} for _ in self.rungs]
         self._passed: list[set[int]] = [set() for _ in self.rungs]
 
     def lease(self, start_step: int) -> int:
@@ -113,23 +122,25 @@ class MOASHA(Scheduler):
 
     def on_result(self, request: ResultRequest) -> Decision:
         step = request.result.step
-        k = self._rung_index.get(step)
+        tid = request.trial_id
+        k = self._rung_of(tid, step)
         if k is None:
             return Decision.proceed(self.lease(step + 1))
         h = request.history
-        tid = request.trial_id
         members = self._members[k]
-        members[tid] = None
+        members[tid] = step
         ids = np.array(list(members))
-        values = np.array([h.values(t, step) for t in ids]).reshape(len(ids), -1)
-        viol = np.array([h.violation(t, step) for t in ids])
+        values = np.array([h.values(t, at) for t, at in members.items()]).reshape(len(ids), -1)
+        viol = np.array([h.violation(t, at) for t, at in members.items()])
         order = mo_rank(values, viol, ids)
         me = int(np.flatnonzero(ids == tid)[0])
         rank = order.index(me)
         n, eta = len(ids), self.reduction_factor
         # positions inside a front shift as results arrive, so the quota is enforced too
         quota = -(-n // eta)
-        where = f"position {rank + 1}/{n} at rung {k} (step {step})"
+        r = self.rungs[k]
+        at = f"step {r}" if step == r else f"step {r}, reported at step {step}"
+        where = f"position {rank + 1}/{n} at rung {k} ({at})"
         if tid in self._passed[k]:  # re-reported after a restart: the decision stands
             return Decision.proceed(self.lease(step + 1), f"{where}: already promoted")
         if len(self._passed[k]) < quota:
@@ -149,10 +160,19 @@ class MOASHA(Scheduler):
                     return Decision.proceed(
                         self.lease(step + 1), f"{where}: tied, fills the quota"
                     )
-        return Decision.stop(
-            f"position {rank + 1}/{n} at rung {k} (step {step}): not in the top 1/{eta} by "
-            "non-dominated sorting"
-        )
+        return Decision.stop(f"{where}: not in the top 1/{eta} by non-dominated sorting")
+
+    def _rung_of(self, trial_id: int, step: int) -> int | None:
+        """The rung a result counts at: its step's rung, or the highest rung at or below
+        ``step`` for the trial's first result past that rung's step (as ``Ladder.rung_of``)."""
+        k = self._rung_index.get(step)
+        if k is not None:
+            return k
+        k = bisect.bisect_right(self.rungs, step) - 1
+        if k < 0:
+            return None
+        at = self._members[k].get(trial_id)
+        return k if at is None or step <= at else None
 
     def state(self) -> dict[str, Any]:
         return {

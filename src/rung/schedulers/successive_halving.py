@@ -23,6 +23,11 @@ checkpoints at once. A loser that is still saving its checkpoint when the rung c
 retired when its pause arrives. The last member to report learns its fate at once (promoted in
 place, or stopped) instead of pausing.
 
+**Results between rungs.** An objective that reports every few steps may skip a rung's step
+``r_i``; its first result past ``r_i`` is its result at rung ``i`` (as Ray Tune records a
+result at the first report at or past a milestone). Its worker waits there for the decision (a
+worker past its lease waits at every report), and is paused, promoted or stopped as above.
+
 **No deadlock.** Ray Tune's synchronous HyperBand could hang (ray-project/ray#6780): trials
 waiting at a milestone kept resources that the trials they waited for needed. Here a worker slot
 is freed only by ``TrialEnded``, and a trial waiting for its rung has *ended* (paused), so it holds
@@ -166,6 +171,11 @@ class _Bracket:
 class SynchronousBrackets(Scheduler):
     """Shared machinery of ``SuccessiveHalving`` and ``Hyperband``: brackets of synchronous
     rungs, paused and resumed trials. Subclasses choose the next bracket (``_next_bracket``)."""
+
+    version = 2
+    changes = {2: "a trial that skips its rung's step (it reports every few steps) counts at "
+                  "the rung with its first result past it (before: it never joined the rung, "
+                  "ran to max_step, and the rung completed without it)"}
 
     reduction_factor: int
     min_step: int
@@ -370,15 +380,18 @@ class SynchronousBrackets(Scheduler):
         i = where[1]
         rung = br.rungs[i]
         br.queue.pop(tid, None)  # it runs: nothing to resume
-        if step != rung.step:
+        if step < rung.step:
             return Decision.proceed(rung.step)
+        # at its rung's step, or past it: a trial that reports every few steps is judged at
+        # its first result past the rung (module docstring, "Results between rungs")
         rung.record(tid, score)
         last = i == len(br.rungs) - 1
         if last:
             self._check(br, i, history)
             return CONTINUE
         promoted = self._check(br, i, history)
-        here = f"bracket {br.index} rung {i} (step {step})"
+        at = f"step {step}" if step == rung.step else f"step {rung.step}, reported at step {step}"
+        here = f"bracket {br.index} rung {i} ({at})"
         if rung.promoted is None:
             expected = len(rung.members) if rung.closed else rung.quota
             return Decision.pause(
