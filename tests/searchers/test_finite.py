@@ -72,3 +72,14 @@ def test_an_exhausted_space_still_gets_suggestions(searcher: str) -> None:
     configs = run(make_study(searcher, {"k": rung.Int(0, 2)}, seed=0), 9)
     assert sorted(c["k"] for c in configs[:3]) == [0, 1, 2]
     assert all(c["k"] in (0, 1, 2) for c in configs[3:])
+
+
+@pytest.mark.parametrize("searcher", ["tpe", "gp"])
+def test_an_all_discrete_branch_of_a_continuous_space_is_not_repeated(searcher: str) -> None:
+    # 'a' is best and has 3 configurations; 'b' has a continuous child. Before, tpe proposed
+    # ('a', 1) 13 times in 25 trials, and gp repeated too
+    space = {"o": rung.Categorical(["a", "b"]), "m": rung.Float(0, 1, when={"o": "b"}),
+             "n": rung.Int(1, 3, when={"o": "a"})}
+    configs = run(make_study(searcher, space, seed=0), 16)
+    assert len(set(keys(configs))) == 16
+    assert sorted(c["n"] for c in configs if c["o"] == "a") == [1, 2, 3]

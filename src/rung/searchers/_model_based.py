@@ -6,7 +6,6 @@ Private: the public names live in the searcher modules.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from rung._validate import check_int
@@ -22,7 +21,6 @@ from rung.searchers._common import (
     model_step,
 )
 from rung.searchers._pending import initial_suggestion
-from rung.space.search_space import product_size
 
 
 def check_min_points(value: int | None, default: int, low: int) -> int:
@@ -40,10 +38,12 @@ class DesignThenModel(Searcher):
     pending configurations: ``_pending.initial_suggestion``) until it models the results at the
     largest step that has ``min_points`` of them (BOHB's rule, ``_common.model_step``).
 
-    In a finite space (every parameter integer, stepped or categorical) neither the design nor
-    the model proposes a configuration that a trial already has (in any state) while another
-    is free (``_tried``): a repeat of a known configuration adds nothing. Once every
-    configuration was tried, repeats are proposed (the searcher is never exhausted).
+    Neither the design nor the model proposes a configuration that a trial already has (in
+    any state) while another is free (``_tried``): a repeat of a known configuration adds
+    nothing. That happens only where the active parameters are all discrete: a finite space
+    (every parameter integer, stepped or categorical), or a branch of a conditional space
+    (``when=``) whose parameters are. Once every configuration was tried, repeats are proposed
+    (the searcher is never exhausted).
 
     Subclasses take ``n_initial`` and ``min_points`` as constructor parameters, call
     ``_bind_design`` in ``bind`` (after ``super().bind``) and use ``_initial`` and
@@ -61,17 +61,15 @@ class DesignThenModel(Searcher):
         self._dims: Dims = dims_of(ctx.space)
         self._design = SobolDesign(ctx.space.n_dims, ctx.seed)
         self._units = UnitCache(ctx.space)
-        self._finite = product_size(ctx.space) < math.inf
 
-    def _tried(self, history: History) -> set[bytes] | None:
-        """In a finite space (no unstepped float), the keys of every trial's configuration,
-        which are not proposed again while another configuration is free; ``None`` in a
-        continuous space, where two suggestions never coincide."""
-        return self._units.tried(history) if self._finite else None
+    def _tried(self, history: History) -> set[bytes]:
+        """The keys of every trial's configuration, which are not proposed again while another
+        configuration is free."""
+        return self._units.tried(history)
 
     def _initial(self, request: SuggestRequest) -> dict[str, Any]:
-        """The initial design's suggestion for ``request`` (in a finite space, a configuration
-        no trial has while there is one)."""
+        """The initial design's suggestion for ``request`` (a configuration no trial has while
+        one is found)."""
         return initial_suggestion(self.space, self._dims, self._design, self._units, request,
                                   self._tried(request.history))
 

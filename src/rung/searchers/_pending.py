@@ -183,9 +183,9 @@ def initial_suggestion(space: SearchSpace, dims: Dims, design: SobolDesign, unit
     """A model-based searcher's initial design: the ``request.index``-th point of the study's
     Sobol' sequence, or the next one whose configuration is not pending (``design_point``).
 
-    ``tried`` (a finite space: the keys of every trial's configuration, ``UnitCache.tried``):
-    the next point whose configuration no trial has, else a uniform draw that none has, else
-    the design's point (every configuration was tried)."""
+    ``tried`` (the keys of every trial's configuration, ``UnitCache.tried``): the next point
+    whose configuration no trial has, else a uniform draw that none has, else (every
+    configuration was tried) the next point that is not pending."""
     from rung.searchers._common import decode, snap
 
     h = request.history

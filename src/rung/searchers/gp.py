@@ -44,8 +44,8 @@ One suggestion:
    Sobol' points and as many perturbations of the best observations; the best few are
    polished by L-BFGS-B over their active continuous coordinates with the analytic gradient;
    the best polished point that is not already an observed or pending configuration is
-   proposed (if every one is, a free random configuration; in a finite space, one no trial
-   has, in any state, if one is found: ``DesignThenModel``). Past ``LARGE_BATCH`` (32) pending
+   proposed (if every one is, a free random configuration; also never a failed or paused
+   trial's, while one is found: ``DesignThenModel``). Past ``LARGE_BATCH`` (32) pending
    trials, the starts and the proposal also keep the spread radius from every pending point
    (``_pending``), so a batch of hundreds cannot pile onto the region the penalties leave
    open. The initial design skips a Sobol' point whose configuration is pending.
@@ -85,7 +85,7 @@ from rung.searchers._gp import (
     log_ei_grad,
 )
 from rung.searchers._model_based import DesignThenModel
-from rung.searchers._pending import PendingSet, config_key, keys_of
+from rung.searchers._pending import PendingSet, config_key
 
 
 class _Model:
@@ -130,10 +130,11 @@ class GPSearcher(DesignThenModel):
         "spread radius from each pending point (rung.searchers._pending)",
         3: "multi-fidelity: trials stopped below the modelled step are observations with the "
         "worst score (before: left out, so a rejected configuration could be proposed again)",
-        4: "finite spaces (no unstepped float; spaces with one are unchanged): the initial "
-        "design skips a Sobol' point whose configuration some trial already has, in any state "
-        "(then a uniform draw none has), and the model never proposes a failed or paused "
-        "trial's configuration either, while another is free; was: Int(0, 4) repeated a "
+        4: "the initial design skips a Sobol' point whose configuration some trial already "
+        "has, in any state (then a uniform draw none has), and the model never proposes a "
+        "failed or paused trial's configuration either, while another is free; only where "
+        "the active parameters are all discrete (a finite space, an all-discrete branch) can "
+        "two coincide, elsewhere suggestions are unchanged; was: Int(0, 4) repeated a "
         "configuration within its first 5 suggestions",
     }
 
@@ -255,9 +256,7 @@ class GPSearcher(DesignThenModel):
             bests = np.minimum(best, F.min(axis=0))
         lp = self._penalties(gp, h, penal, best) if penal else None
         model = _Model(gp, best, bests, cons, use_ei)
-        tried = self._tried(h)  # finite space: failed and paused trials' too
-        pend = PendingSet(self._units.get(h, pending), tried if tried is not None else
-                          keys_of(self._units.get(h, obs.ids + obs.dropped)))
+        pend = PendingSet(self._units.get(h, pending), self._tried(h))
         u = self._optimize(model, lp, X, y, request.rng, pend)
         if u is None:  # every candidate observed or pending: any other configuration
             u = pend.free_point(lambda k: snap(self.space, self._dims,

@@ -58,10 +58,10 @@ The algorithm, step by step (each step is one method below):
    pending trials, keeps the spread radius from each of them (``_pending``: the hard-ball form
    of local penalization, González et al., AISTATS 2016), capped by the median
    nearest-neighbour distance within "below", drawing more candidates when none does; the
-   initial design likewise skips a Sobol' point whose configuration is pending. In a finite
-   space (no unstepped float) every trial's configuration counts as pending here, whatever
-   its state, so nothing is repeated while an untried configuration is found
-   (``DesignThenModel``).
+   initial design likewise skips a Sobol' point whose configuration is pending. First of all,
+   though, every trial's configuration counts as pending here, whatever its state, so
+   nothing is repeated while an untried configuration is found (``DesignThenModel``; only
+   where the active parameters are all discrete can two configurations coincide).
    ``multivariate=True`` draws and scores whole configurations from joint kernels (Falkner et
    al. 2018); ``False`` treats every parameter independently, as the original paper does.
 
@@ -130,12 +130,12 @@ class TPESearcher(DesignThenModel):
         "point), and past 32 pending trials a suggestion keeps the spread radius (at most the "
         "median nearest-neighbour distance within the 'below' group) from each pending point "
         "(rung.searchers._pending)",
-        4: "finite spaces (no unstepped float; spaces with one are unchanged): a configuration "
-        "some trial already has, in any state, is not proposed while another is free (the "
-        "initial design moves on to the next Sobol' point, then a uniform draw; the model "
-        "takes its best untried candidate, drawing more as for pending ones); was: a tiny "
-        "space repeated configurations long before it was covered (Int(0, 20): 7 repeats in "
-        "the first 21 suggestions)",
+        4: "a configuration some trial already has, in any state, is not proposed while "
+        "another is free (the initial design moves on to the next Sobol' point, then a "
+        "uniform draw; the model takes its best untried candidate, drawing more as for "
+        "pending ones); only where the active parameters are all discrete (a finite space, "
+        "an all-discrete branch) can two coincide, elsewhere suggestions are unchanged; was: "
+        "Int(0, 20) repeated 7 of its first 21 suggestions",
     }
 
     def __init__(
@@ -211,13 +211,15 @@ class TPESearcher(DesignThenModel):
             pend = PendingSet(self._units.get(h, obs.pending), cap=cap)
         tried = self._tried(h)
         if tried:
-            # finite space: first a configuration no trial has (outside the short branch if
+            # first a configuration no trial has (outside the short branch if
             # every one inside it was tried); if none is found (every one was tried), one
             # that is not pending, as in any space
             avoid = PendingSet(self._units.get(h, obs.pending), tried,
                                cap=pend.radius if pend is not None else None)
             for b in (branch, None) if branch is not None else (None,):
-                u = self._best_candidate(l_est, g_est, request.rng, b, avoid)
+                # a short branch may be fully tried: a brief search in it, then the full one
+                rounds = 1 if b is not None else 4
+                u = self._best_candidate(l_est, g_est, request.rng, b, avoid, rounds)
                 if config_key(u) not in tried:
                     return decode(self.space, u)
         u = self._best_candidate(l_est, g_est, request.rng, branch, pend)
@@ -319,6 +321,7 @@ class TPESearcher(DesignThenModel):
         rng: np.random.Generator,
         branch: tuple[int, float] | None = None,
         pend: PendingSet | None = None,
+        rounds: int = 4,
     ) -> np.ndarray:
         """Step 7; with pending trials (``pend``), the best candidate that is not a pending
         configuration (and, past ``_pending.LARGE_BATCH`` of them, keeps the spread radius),
@@ -331,7 +334,7 @@ class TPESearcher(DesignThenModel):
             i = pend.first_free(C, range(C.shape[0]))
             if i is not None:
                 return np.asarray(C[i])
-            return self._free(l_est, g_est, rng, branch, pend, C)
+            return self._free(l_est, g_est, rng, branch, pend, C, rounds)
         # independent: every parameter picks its own best draw
         u = np.empty(self._dims.d)
         for j in range(self._dims.d):
@@ -344,7 +347,7 @@ class TPESearcher(DesignThenModel):
             u[branch[0]] = branch[1]
         if pend is None or pend.first_free(u[None, :], [0]) is not None:
             return u
-        return self._free(l_est, g_est, rng, branch, pend, u[None, :])
+        return self._free(l_est, g_est, rng, branch, pend, u[None, :], rounds)
 
     def _draw(
         self, l_est: Any, g_est: Any, rng: np.random.Generator, n: int,
@@ -360,7 +363,7 @@ class TPESearcher(DesignThenModel):
 
     def _free(
         self, l_est: Any, g_est: Any, rng: np.random.Generator,
-        branch: tuple[int, float] | None, pend: PendingSet, C: np.ndarray,
+        branch: tuple[int, float] | None, pend: PendingSet, C: np.ndarray, rounds: int = 4,
     ) -> np.ndarray:
         """A configuration that may be proposed when no candidate of ``C`` (best first) may:
         more draws from ``l``, then uniform draws, first keeping the spread radius, then
@@ -379,9 +382,9 @@ class TPESearcher(DesignThenModel):
                 if i is not None:
                     return np.asarray(C[i])
             u = pend.free_point(lambda k: self._draw(l_est, g_est, rng, k, branch), n,
-                                spread=spread)
+                                rounds, spread=spread)
             if u is None:
-                u = pend.free_point(uniform, 4 * n, spread=spread)
+                u = pend.free_point(uniform, 4 * n, rounds, spread=spread)
             if u is not None:
                 return u
         return np.asarray(C[0])
