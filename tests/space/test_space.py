@@ -29,8 +29,8 @@ def mixed() -> SearchSpace:
     ("params", "key", "fragment"),
     [
         ({}, None, "empty"),
-        ({"a": Float(1.0, 1.0)}, "'a'", "low"),
         ({"a": Float(2.0, 1.0)}, "'a'", "low"),
+        ({"a": Int(2, 1)}, "'a'", "low"),
         ({"a": Float(0.0, 1.0, log=True)}, "'a'", "log"),
         ({"a": Int(-1, 5, log=True)}, "'a'", "log"),
         ({"a": Int(1, 5, step=0)}, "'a'", "step"),

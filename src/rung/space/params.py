@@ -98,9 +98,14 @@ class Param:
 
 class Float(Param):
     """A real parameter in ``[low, high]``; ``log=True`` samples uniformly in log space;
-    ``step`` quantizes to ``low + k * step``."""
+    ``step`` quantizes to ``low + k * step``. ``low == high`` is the one value ``low``
+    (Optuna's ``suggest_float(name, x, x)``): it takes no coordinate, as ``Fixed``."""
 
     kind = "float"
+
+    @property
+    def tunable(self) -> bool:
+        return bool(self.low != self.high)
 
     def __init__(
         self,
@@ -149,6 +154,8 @@ class Float(Param):
 
     def to_unit(self, value: float) -> float:
         x = float(value)
+        if self.low == self.high:
+            return 0.5
         if self.step is not None:
             k = round((x - self.low) / self.step)
             return (k + 0.5) / self._n
@@ -158,6 +165,8 @@ class Float(Param):
 
     def from_unit(self, u: float) -> float:
         u = min(max(float(u), 0.0), 1.0)
+        if self.low == self.high:
+            return float(self.low)
         if self.step is not None:
             k = min(int(u * self._n), self._n - 1)
             return self._point(k)
@@ -209,9 +218,14 @@ class Float(Param):
 
 class Int(Param):
     """An integer parameter in ``[low, high]`` (both inclusive), optionally log-scaled or on a
-    ``step`` grid."""
+    ``step`` grid. ``low == high`` is the one value ``low`` (Optuna's ``suggest_int(name, n,
+    n)``): it takes no coordinate, as ``Fixed``."""
 
     kind = "int"
+
+    @property
+    def tunable(self) -> bool:
+        return bool(self.low != self.high)
 
     def __init__(
         self,
@@ -420,8 +434,9 @@ class Fixed(Param):
 
 
 def _check_bounds(name: str, low: float, high: float, log: bool) -> None:
-    if low >= high:
-        raise param_error(name, f"must be < high (got low={low}, high={high})", "low")
+    if low > high:
+        raise param_error(name, f"must be < high, or equal to it for a single value (got "
+                          f"low={low}, high={high})", "low")
     if log and low <= 0:
         raise param_error(name, f"must be > 0 with log=True, got {low}", "low")
 

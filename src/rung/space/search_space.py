@@ -139,7 +139,7 @@ class SearchSpace:
             conds = []
             for parent, values in p.when.items():
                 pp = self.params[parent]
-                if isinstance(pp, Float) and pp.step is None:
+                if isinstance(pp, Float) and pp.step is None and pp.tunable:
                     raise param_error(
                         name, f"'when' on {parent!r}, a continuous parameter, which takes "
                         f"{values[0]!r} with probability 0: condition on a categorical, "
@@ -248,9 +248,10 @@ class SearchSpace:
 
     def validate(self, params: Mapping[str, object]) -> dict[str, Any]:
         """Check a configuration and return it normalized (ints as ``int``, floats as ``float``,
-        missing fixed values filled in). Raises ``SpaceError`` naming the first bad key: an
-        unknown name, a missing active parameter, a value of the wrong type or out of range, or
-        a value given for a parameter that its conditions make inactive."""
+        missing values of ``Fixed`` parameters and one-value ranges filled in). Raises
+        ``SpaceError`` naming the first bad key: an unknown name, a missing active parameter,
+        a value of the wrong type or out of range, or a value given for a parameter that its
+        conditions make inactive."""
         if type(params) is not dict and not isinstance(params, Mapping):  # (ABC check is slow)
             raise SpaceError(message=f"a configuration is a mapping of names to values, "
                              f"got {params!r}")
@@ -265,8 +266,8 @@ class SearchSpace:
             if self._is_active(p, values):
                 if n in params:
                     values[n] = p.validate(params[n])
-                elif isinstance(p, Fixed):
-                    values[n] = p.value
+                elif not p.tunable:  # Fixed, or a range of one value
+                    values[n] = p.from_unit(0.5)
                 else:
                     raise param_error(n, "missing a value for this active parameter")
             elif n in params:
@@ -416,9 +417,9 @@ def product_size(space: SearchSpace) -> float:
     """Number of distinct configurations, ``inf`` if any continuous parameter is unquantized."""
     total = 1.0
     for p in space.params.values():
-        if isinstance(p, Float) and p.step is None:
+        if isinstance(p, Float) and p.step is None and p.tunable:
             return math.inf
-        if isinstance(p, Float | Int):
+        if isinstance(p, Float | Int) and p.tunable:
             total *= p._n
         elif isinstance(p, Categorical):
             total *= len(p.choices)
