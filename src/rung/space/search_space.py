@@ -63,7 +63,7 @@ class SearchSpace:
     """An ordered mapping of parameter names to parameters, with ``when=`` conditions.
 
     The constructor validates everything and raises ``SpaceError`` naming the offending key:
-    an empty space, ``low >= high``, ``log`` with ``low <= 0``, duplicate or non-scalar choices,
+    an empty space, ``low > high``, ``log`` with ``low <= 0``, duplicate or non-scalar choices,
     ``when`` conditions naming unknown parents, parent values the parent cannot take, an
     unstepped ``Float`` parent (it takes any one value with probability 0), cycles, or a
     parameter that no configuration makes active. A condition holds for its parent's value as
