@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -126,6 +127,8 @@ class Float(Param):
         self.name = name
         self.when = norm_when(name, self.when)
         error = raiser(name)
+        for field in ("low", "high", "step"):
+            _check_not_yaml_text(name, field, getattr(self, field))
         low = check_float(f"{name}.low", self.low, error=error)
         high = check_float(f"{name}.high", self.high, error=error)
         self.log = check_bool(f"{name}.log", self.log, error=error)
@@ -431,6 +434,22 @@ class Fixed(Param):
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "fixed", "value": self.value} | self._when_json()
+
+
+_YAML_EXPONENT = re.compile(r"[-+]?[0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+")
+
+
+def _check_not_yaml_text(name: str, field: str, value: Any) -> None:
+    """Raise a ``SpaceError`` that says how to write an exponent in YAML when ``value`` is
+    the text of one: PyYAML (YAML 1.1) reads ``1e-5`` and ``1.0e5`` as strings, ``1.0e-5``
+    and ``1.0e+5`` as numbers."""
+    if isinstance(value, str) and _YAML_EXPONENT.fullmatch(value.strip()):
+        mantissa, _, exponent = value.strip().lower().partition("e")
+        sign = "" if exponent[0] in "+-" else "+"
+        fixed = f"{mantissa if '.' in mantissa else mantissa + '.0'}e{sign}{exponent}"
+        raise param_error(name, f"must be a number, got the text {value!r} (in a YAML spec "
+                          f"write {fixed}: YAML 1.1 reads an exponent without a dot or a sign "
+                          "as text)", field)
 
 
 def _check_bounds(name: str, low: float, high: float, log: bool) -> None:
