@@ -60,7 +60,8 @@ def render(led: Ledger, name: str = "") -> str:
     title = f"ledger of {name}" if name else "ledger"
     prices = ", ".join(f"{k} {v:g}/h" for k, v in led.prices.items()) or "none"
     lines.append(f"{title}: {led.trials} trials, {led.total.runs} runs, "
-                 f"{fmt_duration(led.wall_hours * 3600)} of driver time; prices: {prices}")
+                 f"{fmt_duration(led.wall_hours * 3600)} of sessions (start-up included); "
+                 f"prices: {prices}")
     lines.append("")
     lines.append(f"{'outcome':<12} {'runs':>6} {'steps':>8} {'device-h':>10} {'GPU-h':>8} "
                  f"{'cost':>12}")

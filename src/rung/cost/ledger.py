@@ -112,9 +112,12 @@ class Ledger:
             is how far past a limit the spend went (in the limit's units).
         stopped: the stop rule's reason and evidence, if it stopped the search.
         trials: trials launched.
-        wall_hours: driver time, summed over sessions as ``Engine.elapsed`` counts it (what
-            ``rung show`` prints and ``Budget.max_time`` spends): from a session's first trial
-            start or result to its last event.
+        wall_hours: the driver sessions' span, summed: from each session's start (its
+            ``CapacityChanged(new_session)``, worker start-up included; for a journal without
+            one, a study driven by ask / tell, its first event) to its last event, the gap
+            between sessions left out. Runs are charged, and workers offered, over this span
+            (``Engine.elapsed``, which ``rung show`` prints and ``max_time`` spends, starts
+            at a session's first trial start instead).
     """
 
     prices: dict[str, float]
@@ -253,8 +256,8 @@ class _Fold:
         self.slots: list[Worker] = []
         self.slot_busy: set[int] = set()
         self.session_start: float | None = None
-        self.wall = 0.0  # driver time, as the engine's ``elapsed`` counts it
-        self.clock_started = False
+        self.wall = 0.0  # the sessions' span, summed (start-up included, gaps not)
+        self.wall_start: float | None = None  # the current session's start
         self.last_result: dict[int, tuple[int, Mapping[str, Any]]] = {}  # trial -> top step
         self.incumbent: list[Improvement] = []
         self.best = math.inf
@@ -309,14 +312,14 @@ class _Fold:
         if t is None:
             return  # Reply, Cancel, DeleteCheckpoint: no time, no cost
         t = float(t)
-        # driver time as the engine counts it (``Engine.elapsed``, what ``max_time`` spends):
-        # within a session, from its first trial start or result on
+        # the sessions' span: a session starts at its CapacityChanged(new_session), or at the
+        # first timed record of a journal that has none (a study driven by ask / tell)
         if isinstance(rec, CapacityChanged) and rec.new_session:
-            self.clock_started = False
-        elif self.clock_started and t > self.now:
-            self.wall += t - self.now
-        elif kind is TrialStarted or kind is ResultReported:
-            self.clock_started = True
+            if self.wall_start is not None:
+                self.wall += max(0.0, self.now - self.wall_start)
+            self.wall_start = t
+        elif self.wall_start is None:
+            self.wall_start = t
         if kind is CapacityChanged:
             assert isinstance(rec, CapacityChanged)
             self._capacity(rec, t)
@@ -428,6 +431,8 @@ class _Fold:
         spec = self.spec
         end = self.now
         self._offer(end)
+        if self.wall_start is not None:
+            self.wall += max(0.0, end - self.wall_start)
         for tid, run in list(self.active.items()):  # still running: charged up to now
             self._charge(run, end)
             self._close(tid, run, "running")
