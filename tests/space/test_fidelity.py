@@ -64,6 +64,8 @@ def test_continuous_range_builds_a_geometric_ladder() -> None:
     ({"values": [1, 2], "low": 1}, "fidelity.values: give explicit values or low/high, not both"),
     ({"values": [1, 10**7]}, "fidelity.values: spans 10000000 steps (values[-1] / values[0]); "
                              "at most 1000000"),
+    ({"low": 1e-9, "high": 1.0}, "fidelity.low: spans 1000000000 steps (high / low); at most "
+                                 "1000000: raise low to at least 1e-06"),
 ])
 def test_bad_arguments_are_one_line_config_errors(kwargs: dict, message: str) -> None:
     values = kwargs.pop("values", None)

@@ -120,8 +120,11 @@ class Fidelity:
             s = max(round(v / ladder[0]), steps[-1] + 1 if steps else 1)
             steps.append(int(s))
         if steps[-1] > MAX_STEP:
-            raise _error("values", f"spans {steps[-1]} steps (values[-1] / values[0]); at "
-                         f"most {MAX_STEP}")
+            if values is not None:
+                raise _error("values", f"spans {steps[-1]} steps (values[-1] / values[0]); "
+                             f"at most {MAX_STEP}")
+            raise _error("low", f"spans {steps[-1]} steps (high / low); at most {MAX_STEP}: "
+                         f"raise low to at least {_tidy(float(ladder[-1]) / MAX_STEP)}")
         self.values: tuple[Number, ...] = tuple(ladder)
         self.steps: tuple[int, ...] = tuple(steps)
 
