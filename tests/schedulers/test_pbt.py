@@ -136,7 +136,7 @@ def test_perturb_rules() -> None:
     assert perturb(p["f"], 0.5, True) == pytest.approx(0.6)
     assert perturb(p["f"], 0.5, False) == pytest.approx(0.4)
     assert perturb(p["f"], 0.9, True) == 1.0  # clipped
-    assert perturb(p["q"], 0.5, True) == 0.5  # 0.6 snaps back to the 0.25 grid
+    assert perturb(p["q"], 0.5, True) == 0.75  # 0.6 is nearest 0.5 itself: one grid step up
     assert perturb(p["q"], 0.75, True) == 1.0  # 0.9 -> 1.0
     assert perturb(p["i"], 2, True) == 3  # 2.4 would round back to 2: moves one step
     assert perturb(p["i"], 1, False) == 1  # clipped at the bottom

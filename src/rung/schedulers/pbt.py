@@ -20,9 +20,11 @@ exploited until every member of the population has started and reported once:
 
 **Explore** (the paper's "perturb", section 3.1 and appendix A): each explored hyperparameter is
 resampled from the space with probability ``resample_probability``; otherwise a number is
-multiplied by 0.8 or 1.2 (equally likely), clipped to its range and snapped to its grid (an
-integer that would not move moves by one grid step), an ordered categorical moves to a
-neighbouring choice, and an unordered categorical keeps its value. Parameters that the new values
+multiplied by 0.8 or 1.2 (equally likely), clipped to its range and snapped to the nearest
+point of its grid (integers, and floats with a ``step``) inside the range; a value on a grid
+that would not move moves by one grid step (unless it is at the end it moves towards), an
+ordered categorical moves to a neighbouring choice, and an unordered categorical keeps its
+value. Parameters that the new values
 make inactive are dropped and newly active ones are sampled, so the result is always valid in
 the space.
 
@@ -40,6 +42,12 @@ results at ``s`` are exploited (the reporter is stopped; paused ones are retired
 other member pauses at ``s`` and is resumed in turn. A generation whose last member fails
 instead of reporting is not judged (its members just move on). With a population no larger
 than the slots nobody waits, and the asynchronous rule above applies unchanged.
+
+**Failed members** (failed, or interrupted more than ``max_interruptions`` times) leave the
+population, and their places are filled as an exploited member's are: by a fork of a top
+member's latest checkpoint (``tags["replaces"]`` names the failed member), or, while no live
+member has a checkpoint, by a new member from the searcher. The population keeps its size, and
+no worker slot idles for the rest of the study because a member diverged.
 
 **Checkpoints.** Workers wait for a decision at every interval step (their lease ends there),
 and the decision carries ``checkpoint=True``: the checkpoint exists before anyone can fork from
@@ -89,19 +97,28 @@ def perturb(p: Param, value: Any, up: bool) -> Any:
         x = float(value) * (1.2 if up else 0.8)
         x = min(max(x, p.low), p.high)
         if p.step is not None:
-            k = round((x - p.low) / p.step)
-            x = min(p.low + k * p.step, p.high)
+            x = _on_grid(p.low, p.high, p.step, x, float(value), up)
         return x
     if isinstance(p, Int):
         x = round(int(value) * (1.2 if up else 0.8))
-        if x == value:
-            x = value + (p.step if up else -p.step)
         x = min(max(x, p.low), p.high)
-        return p.low + (x - p.low) // p.step * p.step
+        return int(_on_grid(p.low, p.high, p.step, x, int(value), up))
     if isinstance(p, Categorical) and p.ordered:
         i = p.index(value) + (1 if up else -1)
         return p.choices[min(max(i, 0), len(p.choices) - 1)]
     return value
+
+
+def _on_grid(low: float, high: float, step: float, x: float, value: float, up: bool) -> float:
+    """The grid point ``low + k * step`` (inside ``[low, high]``) nearest to ``x``; if that is
+    ``value``'s own point, the next one up or down (the perturbation always moves a value
+    that can move)."""
+    top = math.floor((high - low) / step + 1e-9)  # the last grid point's k
+    k = min(max(round((x - low) / step), 0), top)
+    own = round((value - low) / step)
+    if k == own:
+        k = min(max(own + (1 if up else -1), 0), top)
+    return min(low + k * step, high)
 
 
 def explore(
@@ -149,7 +166,7 @@ class PBT(Scheduler):
         hyperparams: names of the parameters to explore (default: every tunable parameter).
     """
 
-    version = 3
+    version = 4
     changes = {
         2: "a population larger than the worker slots time-shares: members pause at every "
         "interval step while others wait, the member furthest behind resumes, and each "
@@ -159,6 +176,12 @@ class PBT(Scheduler):
         "members whose pause has happened are resumed (before: one still running could be "
         "picked, and the engine refused it), and a member exploited while its pause was on "
         "its way ends stopped once it pauses (before: it stayed paused for good)",
+        4: "a failed member (or one interrupted too often) is replaced by a fork of a top "
+        "member (before: the population shrank for good and its worker slot idled); explore "
+        "snaps a stepped number to the nearest grid point inside its range and moves one that "
+        "would not move by a grid step (before: snapping down left some stuck, e.g. Int(2, 64, "
+        "step=2) at 4 and 6 going up, and a float whose range ends off its grid could be "
+        "pushed off it, which raised SpaceError)",
     }
 
     def __init__(
@@ -215,6 +238,8 @@ class PBT(Scheduler):
         self._last: dict[int, tuple[int, float]] = {}  # member -> its last interval result
         self._pending: dict[int, int] = {}  # stopped member -> step, waiting for its fork
         self._exploits = 0
+        self._failed: set[int] = set()  # failed members waiting for their replacement
+        self._replaced = 0  # failed members replaced
         self._lineage: list[dict[str, Any]] = []  # the most recent forks
         self._paused: dict[int, int] = {}  # time-sharing: member -> interval step it waits at
         self._retire: list[int] = []  # paused members exploited, for ``retired()``
@@ -231,7 +256,8 @@ class PBT(Scheduler):
         n = len(history)
         for tid in range(self._seen, n):
             self._members[tid] = None
-            if history.parent_id(tid) is None:
+            # a new member that replaces one (no donor had a checkpoint) is not an original
+            if history.parent_id(tid) is None and "replaces" not in history.tags(tid):
                 self._originals += 1
         self._seen = n
 
@@ -277,7 +303,10 @@ class PBT(Scheduler):
             fork = self._fork(history, recipient, step, top)
             if fork is not None:
                 return fork
-            # no live member has a checkpoint any more: refill the slot with a new member
+            # no live member has a checkpoint (any more): refill the slot with a new member
+            if recipient in self._failed:
+                self._failed.discard(recipient)
+                self._replaced += 1
             return StartNew(self.lease(1), {"pbt": "member", "replaces": recipient})
         if self._originals < self.population_size:
             return StartNew(self.lease(1), {"pbt": "member"})
@@ -318,10 +347,14 @@ class PBT(Scheduler):
         self._members[fork_id] = None
         self._last[fork_id] = (ckpt.step, history.score(donor, ckpt.step))
         self._seen = fork_id + 1
-        self._exploits += 1
-        self._lineage.append(
-            {"replaces": recipient, "parent": donor, "step": ckpt.step, "at": step}
-        )
+        entry = {"replaces": recipient, "parent": donor, "step": ckpt.step, "at": step}
+        if recipient in self._failed:
+            self._failed.discard(recipient)
+            self._replaced += 1
+            entry["failed"] = True
+        else:
+            self._exploits += 1
+        self._lineage.append(entry)
         del self._lineage[:-20]
         tags = {"pbt": "fork", "replaces": recipient}
         return Fork(donor, params, self.lease(ckpt.step + 1), tags)
@@ -414,15 +447,24 @@ class PBT(Scheduler):
         return out
 
     def on_trial_end(self, request: EndRequest) -> None:
-        self._sync(request.history)
-        if request.trial_id in self._retiring:
-            self._retiring.discard(request.trial_id)
-            if request.outcome is Outcome.PAUSED:
-                self._retire.append(request.trial_id)
-        if request.outcome in (Outcome.COMPLETED, Outcome.STOPPED, Outcome.FAILED):
-            self._members.pop(request.trial_id, None)
-            self._last.pop(request.trial_id, None)
-            self._paused.pop(request.trial_id, None)
+        history, tid, outcome = request.history, request.trial_id, request.outcome
+        self._sync(history)
+        if tid in self._retiring:
+            self._retiring.discard(tid)
+            if outcome is Outcome.PAUSED:
+                self._retire.append(tid)
+        failed = outcome is Outcome.FAILED or (
+            outcome is Outcome.INTERRUPTED and history.interruptions(tid) > self.max_interruptions
+        )
+        if failed and tid in self._members:
+            # its place goes to a fork of a top member, as an exploited member's does
+            last = self._last.get(tid)
+            self._pending[tid] = last[0] if last is not None else 0
+            self._failed.add(tid)
+        if failed or outcome in (Outcome.COMPLETED, Outcome.STOPPED):
+            self._members.pop(tid, None)
+            self._last.pop(tid, None)
+            self._paused.pop(tid, None)
 
     def state(self) -> dict[str, Any]:
         return {
@@ -432,6 +474,7 @@ class PBT(Scheduler):
             "paused": sorted(self._paused),
             "retiring": sorted(self._retiring),
             "exploits": self._exploits,
+            "failed_replaced": self._replaced,
             "recent_forks": [dict(e) for e in self._lineage],
         }
 
