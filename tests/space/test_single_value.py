@@ -36,3 +36,12 @@ def test_low_above_high_is_refused() -> None:
 def test_a_one_value_float_can_be_a_parent() -> None:
     space = SearchSpace({"f": Float(2.0, 2.0), "x": Float(0, 1, when={"f": 2.0})})
     assert space.active({"f": 2.0}) == ["f", "x"]
+
+
+def test_a_range_wider_than_a_float_is_refused() -> None:
+    # high - low = inf: every draw was high
+    with pytest.raises(SpaceError) as e:
+        SearchSpace({"x": Float(-1e308, 1e308)})
+    assert str(e.value) == "'x'.high: high - low overflows a float (got low=-1e+308, high=1e+308)"
+    with pytest.raises(SpaceError, match=r"^'k'.high: high - low overflows a float"):
+        SearchSpace({"k": Int(0, 10**400)})  # was an OverflowError at the first draw

@@ -458,6 +458,13 @@ def _check_bounds(name: str, low: float, high: float, log: bool) -> None:
                           f"low={low}, high={high})", "low")
     if log and low <= 0:
         raise param_error(name, f"must be > 0 with log=True, got {low}", "low")
+    try:
+        span = float(high) - float(low)
+    except OverflowError:  # an integer beyond a float's range
+        span = math.inf
+    if not math.isfinite(span):  # every draw would be low or high, or fail
+        raise param_error(name, f"high - low overflows a float (got low={low}, high={high})",
+                          "high")
 
 
 _KINDS: dict[str, type[Param]] = {
