@@ -38,7 +38,8 @@ rate whose grid the values do not reveal.
 
 With ``value`` (money per unit of improvement of the objective) the rule weighs cost instead:
 it stops when the largest expected improvement over the space (in the objective's units) times
-``value`` falls below the mean cost of one trial so far (``StopRequest.cost / ended``).
+``value`` falls below the mean cost of one trial so far (``StopRequest.cost`` over the trials
+that ran and are not running, ``trials_ended``: a trial paused and resumed is one trial).
 
 With constraints the incumbent is the best feasible result at the modelled step (the upper
 bound is taken at feasible points only; the lower bound still ranges over the whole space, so
@@ -114,9 +115,12 @@ class StopRule(SearchStopRule):
         every: check once per this many ended runs (the GP fit costs O(n^3)).
     """
 
-    version = 2
+    version = 3
     changes = {2: "a study of several objectives is never stopped (it was, on the first "
-                  "objective's regret bound alone)"}
+                  "objective's regret bound alone)",
+               3: "with value, the cost of a trial is the money so far over the trials that "
+                  "ran and are not running (it was over the runs that ended: a trial paused "
+                  "and resumed, by Hyperband or PBT, counted once per run)"}
 
     def __init__(
         self,
@@ -336,8 +340,9 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
     ei = float(np.max(s_all * (imp * ndtr(imp) + pdf)))
     threshold = rule.threshold if rule.threshold is not None else noise * rule.noise_scale
     cost_per_trial = 0.0
-    if request is not None and request.ended:
-        cost_per_trial = request.cost / request.ended
+    ended = trials_ended(h)
+    if request is not None and ended:
+        cost_per_trial = request.cost / ended
     return {
         "regret_bound": max(ucb_obs - lcb, 0.0) * sd,
         "ucb": mean + ucb_obs * sd,
@@ -362,11 +367,24 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
     }
 
 
+_ENDED = (TrialStatus.PAUSED, TrialStatus.COMPLETED, TrialStatus.STOPPED, TrialStatus.FAILED,
+          TrialStatus.INTERRUPTED)
+
+
+def trials_ended(h: History) -> int:
+    """Trials that ran and are not running now: the denominator of the mean cost of a trial
+    (a trial paused and resumed, by Hyperband or PBT, is one trial however many runs it had;
+    the money so far also holds the running trials' part, which makes the mean a little
+    high while they run)."""
+    return sum(h.count(s) for s in _ENDED)
+
+
 def assess(study: Any, **params: Any) -> dict[str, float] | None:
     """What ``StopRule(**params)`` sees in ``study`` now, whether or not its budget names a
-    stop rule: the ``evidence`` at the step the rule would model, with ``cost_per_trial`` taken
-    from the study's ledger as the engine computes it (the money spent so far over the runs
-    that ended; ``None``: fewer than ``min_trials`` results at any step). For the
+    stop rule: the ``evidence`` at the step the rule would model, with ``cost_per_trial`` the
+    money the study's ledger says was spent so far (the engine's account) over the trials
+    that ran and are not running (``trials_ended``; ``None``: fewer than ``min_trials``
+    results at any step). For the
     question "is another N trials worth it?" (docs/cost.md).
 
     Raises:
@@ -381,7 +399,7 @@ def assess(study: Any, **params: Any) -> dict[str, float] | None:
         return None
     led = study.ledger()
     running = led.by_outcome["running"].runs if "running" in led.by_outcome else 0
-    # as the engine asks the rule: money so far over the runs that ended
+    # as the engine asks the rule (the runs that ended; cost_per_trial divides by trials)
     request = StopRequest(h, -1, led.total.cost, led.total.device_hours,
                           led.total.runs - running)
     return evidence(h, step, rule, request)
@@ -435,4 +453,4 @@ def curve_jitter(h: History, tail: int) -> float:
     return float(np.median(out)) if out else 0.0
 
 
-__all__ = ["StopRule", "assess", "check_objectives", "curve_jitter", "evidence"]
+__all__ = ["StopRule", "assess", "check_objectives", "curve_jitter", "evidence", "trials_ended"]
