@@ -150,7 +150,7 @@ def plan_text(p: Plan) -> str:
         f"plan for {p.study}: budget {limits or 'none'}; {p.seeds} simulated run(s) per row, "
         "median [10%-90%]",
         f"cost: {rate}; one trial holds "
-        + ", ".join(f"{k}={v:g}" for k, v in sorted(p.resources.items())),
+        + (", ".join(f"{k}={v:g}" for k, v in sorted(p.resources.items())) or "nothing"),
     ]
     rows = [[
         r.workers,

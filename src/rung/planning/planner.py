@@ -211,7 +211,7 @@ def _check_spendable(budget: Budget, rate: float, resources: Mapping[str, float]
     cost_never = budget.max_cost is None or rate <= 0
     gpu_never = budget.max_gpu_hours is None or gpus(resources) <= 0
     if cost_never and gpu_never:
-        held = ", ".join(f"{k}={v:g}" for k, v in sorted(resources.items()))
+        held = ", ".join(f"{k}={v:g}" for k, v in sorted(resources.items())) or "nothing"
         if budget.max_cost is not None:
             raise ConfigError(key="prices", message=f"the planned budget max_cost="
                               f"{budget.max_cost:g} would never be spent: one trial ({held}) "
