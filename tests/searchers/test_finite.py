@@ -1,5 +1,6 @@
-"""Finite spaces (every parameter integer, stepped or categorical): the model-based searchers
-propose a configuration no trial has, in any state, while one is free."""
+"""Finite spaces (every parameter integer, stepped or categorical) and all-discrete branches:
+sobol and the model-based searchers propose a configuration no trial has, in any state, while
+one is free."""
 
 from __future__ import annotations
 
@@ -41,6 +42,9 @@ def keys(configs: list[dict[str, Any]]) -> list[str]:
     ("gp", {"k": rung.Int(0, 5), "c": rung.Categorical(["a", "b"])}, 0),
     ("gp", {"k": rung.Int(0, 4)}, 0),
     ("tpe", {"c": rung.Categorical(["a", "b", "c"]), "s": rung.Float(0, 1, step=0.5)}, 0),
+    # sobol: its first two points fell in one third of the unit interval ('b', 'b')
+    ("sobol", {"c": rung.Categorical(["a", "b", "c"])}, 0),
+    ("sobol", {"k": rung.Int(0, 5), "j": rung.Int(0, 5)}, 1),
 ])
 def test_a_finite_space_is_covered_before_anything_repeats(
     searcher: str, space: dict[str, Any], seed: int
@@ -67,14 +71,14 @@ def test_a_fully_tried_branch_gives_way_to_an_untried_configuration() -> None:
     assert len(set(keys(configs))) == 15
 
 
-@pytest.mark.parametrize("searcher", ["tpe", "gp"])
+@pytest.mark.parametrize("searcher", ["tpe", "gp", "sobol"])
 def test_an_exhausted_space_still_gets_suggestions(searcher: str) -> None:
     configs = run(make_study(searcher, {"k": rung.Int(0, 2)}, seed=0), 9)
     assert sorted(c["k"] for c in configs[:3]) == [0, 1, 2]
     assert all(c["k"] in (0, 1, 2) for c in configs[3:])
 
 
-@pytest.mark.parametrize("searcher", ["tpe", "gp"])
+@pytest.mark.parametrize("searcher", ["tpe", "gp", "sobol"])
 def test_an_all_discrete_branch_of_a_continuous_space_is_not_repeated(searcher: str) -> None:
     # 'a' is best and has 3 configurations; 'b' has a continuous child. Before, tpe proposed
     # ('a', 1) 13 times in 25 trials, and gp repeated too

@@ -107,8 +107,8 @@ class PendingSet:
 
     Args:
         P: ``(p, d)`` unit encodings of the pending trials.
-        taken: keys of further configurations never to propose (e.g. ``gp``'s observed ones);
-            the pending trials' keys are added.
+        taken: keys of further configurations never to propose (e.g. every trial's); the
+            pending trials' keys are added (to a copy: ``taken`` is never changed).
         cap: an upper bound of the spread radius (``tpe``: ``local_scale`` of its "below"
             group), or ``None``.
     """
@@ -117,7 +117,11 @@ class PendingSet:
         self, P: np.ndarray, taken: Iterable[bytes] = (), cap: float | None = None
     ) -> None:
         self.P = P
-        self.taken = set(taken) | keys_of(P)
+        own = keys_of(P)
+        # a set that already holds the pending keys (``UnitCache.tried``) is shared, not
+        # copied: a suggestion stays O(pending) however many trials the study has
+        self.taken = taken if isinstance(taken, set | frozenset) and own <= taken \
+            else set(taken) | own
         self.radius = spread_radius(P.shape[0], P.shape[1] if P.ndim == 2 else 0)
         if cap is not None:
             self.radius = min(self.radius, cap)
@@ -171,11 +175,11 @@ def design_point(
     ``lookahead`` points that is not (rule 1; the spread radius does not apply to a design,
     which is space-filling already). Without pending trials: ``point(index)``, as before."""
     u = point(index)
-    if pend is None or not pend.taken:
+    if pend is None or not pend.taken or pend.free(snap_rows(u[None, :]), spread=False)[0]:
         return u
-    U = snap_rows(np.array([point(index + k) for k in range(lookahead + 1)]))
+    U = snap_rows(np.array([point(index + k) for k in range(1, lookahead + 1)]))
     ok = pend.free(U, spread=False)
-    return point(index + int(np.argmax(ok))) if ok.any() else u
+    return point(index + 1 + int(np.argmax(ok))) if ok.any() else u
 
 
 def initial_suggestion(space: SearchSpace, dims: Dims, design: SobolDesign, units: UnitCache,

@@ -10,8 +10,14 @@ unit encoding (integer, log, categorical and conditional parameters included: co
 parameters that the decoded values make inactive are ignored). The searcher therefore keeps no
 state that replay would have to rebuild, and consecutive suggestions, pending or not, fill the
 space evenly: pending trials are accounted for by construction, since each launched trial has
-taken its own point. It is non-adaptive, so constraints and multiple objectives need nothing
-from it. It is also the initial design of the model-based searchers (``tpe``, ``gp``, ``bohb``).
+taken its own point. Where the active parameters are all discrete, two points can decode to
+one configuration (a 3-choice categorical: the first two points often fall in one third): a
+point whose configuration some trial already has, in any state, is skipped for the next one
+that no trial has (then a uniform draw that none has; once every configuration was tried, the
+next that is not pending), as in the initial design of ``tpe`` and ``gp``
+(``_pending.initial_suggestion``). Where a continuous parameter is active nothing is skipped.
+It is non-adaptive, so constraints and multiple objectives need nothing from it. It is also
+the initial design of the model-based searchers (``tpe``, ``gp``).
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from typing import Any
 
 from rung.core.components import BindContext, Searcher, SuggestRequest
 from rung.core.registry import register
-from rung.searchers._common import SobolDesign, decode
+from rung.searchers._common import SobolDesign, UnitCache, dims_of
+from rung.searchers._pending import initial_suggestion
 
 
 @register("searcher", "sobol")
@@ -30,9 +37,20 @@ class SobolSearcher(Searcher):
     def __init__(self) -> None:
         pass
 
+    version = 2
+    changes = {
+        2: "a point whose configuration some trial already has, in any state, is skipped for "
+        "the next one that no trial has (only where the active parameters are all discrete; "
+        "elsewhere suggestions are unchanged); was: Categorical(['a', 'b', 'c']) repeated a "
+        "choice within its first 3 suggestions at every seed tried",
+    }
+
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
+        self._dims = dims_of(ctx.space)
         self._design = SobolDesign(ctx.space.n_dims, ctx.seed)
+        self._units = UnitCache(ctx.space)
 
     def suggest(self, request: SuggestRequest) -> dict[str, Any] | None:
-        return decode(self.space, self._design.point(request.index))
+        return initial_suggestion(self.space, self._dims, self._design, self._units, request,
+                                  self._units.tried(request.history))
