@@ -1,6 +1,6 @@
 """Finite spaces (every parameter integer, stepped or categorical) and all-discrete branches:
-sobol and the model-based searchers propose a configuration no trial has, in any state, while
-one is free."""
+sobol and the model-based searchers (bohb's random configurations too) propose a
+configuration no trial has, in any state, while one is free."""
 
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ def keys(configs: list[dict[str, Any]]) -> list[str]:
     # sobol: its first two points fell in one third of the unit interval ('b', 'b')
     ("sobol", {"c": rung.Categorical(["a", "b", "c"])}, 0),
     ("sobol", {"k": rung.Int(0, 5), "j": rung.Int(0, 5)}, 1),
+    # bohb's random configurations: 7 of these 36 repeated
+    ("bohb", {"k": rung.Int(0, 5), "j": rung.Int(0, 5)}, 0),
 ])
 def test_a_finite_space_is_covered_before_anything_repeats(
     searcher: str, space: dict[str, Any], seed: int
@@ -71,7 +73,7 @@ def test_a_fully_tried_branch_gives_way_to_an_untried_configuration() -> None:
     assert len(set(keys(configs))) == 15
 
 
-@pytest.mark.parametrize("searcher", ["tpe", "gp", "sobol"])
+@pytest.mark.parametrize("searcher", ["tpe", "gp", "sobol", "bohb"])
 def test_an_exhausted_space_still_gets_suggestions(searcher: str) -> None:
     configs = run(make_study(searcher, {"k": rung.Int(0, 2)}, seed=0), 9)
     assert sorted(c["k"] for c in configs[:3]) == [0, 1, 2]

@@ -9,7 +9,9 @@ or rung tagged it.
 One suggestion:
 
 1. With probability ``random_fraction`` (and until a model exists), a uniform random
-   configuration: BOHB keeps its convergence guarantee from these.
+   configuration: BOHB keeps its convergence guarantee from these. One that no trial has yet,
+   if one of 100 draws is (where the active parameters are all discrete, a draw may repeat a
+   tried configuration, which adds nothing).
 2. *Budget*: the largest step at which enough trials reported for both densities, at least
    ``2 * min_points`` (``min_points`` defaults to ``d + 1``): the paper's "largest budget with
    a model", where a model needs ``min_points`` observations in each group (HpBandSter fits no
@@ -62,7 +64,7 @@ from rung.searchers._common import (
 )
 from rung.searchers._model_based import check_min_points
 from rung.searchers._parzen import Parzen
-from rung.searchers._pending import config_key, keys_of
+from rung.searchers._pending import config_key
 
 _RANDOM_DRAWS = 100
 
@@ -114,7 +116,10 @@ class BOHBSearcher(Searcher):
         4: "constraints: feasible observations rank first, then by total violation; several "
         "objectives: by non-dominated front, then hypervolume contribution (was: the first "
         "objective's score alone, so constraints and the other objectives were ignored); "
-        "one objective without constraints is unchanged",
+        "one objective without constraints is unchanged; the random configurations (the "
+        "random_fraction, and before a model exists) are ones no trial has, in any state, if "
+        "one of 100 draws is (only where the active parameters are all discrete can a draw "
+        "repeat one; elsewhere they are unchanged)",
     }
 
     def __init__(
@@ -150,10 +155,10 @@ class BOHBSearcher(Searcher):
         rng = request.rng
         h = request.history
         if self._dims.d == 0 or rng.random() < self.random_fraction:
-            return self.space.sample(rng)
+            return self._random(h, rng)
         split = self._split(h)
         if split is None:
-            return self.space.sample(rng)
+            return self._random(h, rng)
         good, bad = split
         Xg, Xb = self._units.get(h, good), self._units.get(h, bad)
         bw_g, bw_b = self._bandwidths(Xg), self._bandwidths(Xb)
@@ -162,21 +167,24 @@ class BOHBSearcher(Searcher):
         wide = self._kde(Xg, bw_g * np.where(self._dims.kind == CAT, 1.0, self.bandwidth_factor))
         C = snap(self.space, self._dims, wide.sample(rng, self.num_samples))
         score = l_kde.log_pdf(C) - g_kde.log_pdf(C)
-        tried = self._tried(h)
+        tried = self._units.tried(h)
         for i in np.argsort(-score, kind="stable"):
             if config_key(C[i]) not in tried:
                 return decode(self.space, C[int(i)])
         # every candidate was tried already (a narrow "good" density on a discrete space): a
         # random configuration not tried yet, if a few draws find one
+        return self._random(h, rng)
+
+    def _random(self, h: History, rng: np.random.Generator) -> dict[str, Any]:
+        """A uniform random configuration that no trial has (in any state), if one of
+        ``_RANDOM_DRAWS`` draws is; the last draw otherwise. Only where the active parameters
+        are all discrete can a draw be one already tried."""
+        tried = self._units.tried(h)
         for _ in range(_RANDOM_DRAWS):
             cfg = self.space.sample(rng)
             if config_key(self.space.to_unit(cfg)) not in tried:
                 break
         return cfg
-
-    def _tried(self, h: History) -> set[bytes]:
-        """Keys of the configurations of every trial, whatever its state or step."""
-        return keys_of(self._units.get(h, h.ids()))
 
     def _split(self, h: History) -> tuple[list[int], list[int]] | None:
         """The "good" and "bad" trial ids at the largest step whose split is defined, or
