@@ -42,11 +42,12 @@ class Script:
         space: SearchSpace = SPACE,
         seed: int = 0,
         keep: int = 1,
+        objective: Objective | None = None,
     ) -> None:
         self.spec = StudySpec(
             "t",
             space,
-            Objective("loss"),
+            objective or Objective("loss"),
             ComponentSpec("random"),
             scheduler.to_spec(),
             max_step,

@@ -33,6 +33,12 @@ Ray Tune's ASHA records a result at the first report at or past a milestone. Its
 for that decision: a worker past its lease waits at every report. Reasons name both steps
 (``"rank 2/5 at rung 1 (step 3, reported at step 4)"``).
 
+**Results that are not finite.** With ``Objective(nan="worst")`` a NaN, infinite or missing
+metric scores ``inf``: it is recorded (it counts in ``n``, ranked last) but never continues or
+waits for a promotion at a deciding rung, in either variant: it is stopped, whatever the quota
+or ties would allow (a diverged model does not recover, and the tie rule would otherwise give a
+place to one of several ``inf`` results, or the first result of a rung to an ``inf``).
+
 **Ties.** Equal scores are common at low fidelity (a model that still predicts the majority
 class). In the stopping variant the places a tied score has inside the quota are filled by the
 tied results as they arrive: after ``n`` tied results exactly ``max(1, floor(n / eta))`` have
@@ -90,6 +96,7 @@ most one block of a ``SortedTable``; ``get_job`` looks at the head of each rung'
 from __future__ import annotations
 
 import bisect
+import math
 from typing import Any
 
 from rung._validate import check_bool, check_choice, check_float, check_int
@@ -102,6 +109,8 @@ from rung.schedulers._guard import AUTO, MIN_CORRELATION, FidelityGuard, FirstRu
 from rung.schedulers._rung_table import RungTable, rung_steps
 
 VARIANTS = ("stopping", "promotion")
+#: Why a result that is not finite is stopped at a deciding rung.
+NOT_FINITE = "its score is not finite (the metric was NaN, infinite or missing)"
 QUOTAS = ("floor", "ceil")
 
 
@@ -219,6 +228,8 @@ class Ladder:
             self.judged.add(trial_id)
         if trial_id in table.passed:  # re-reported after a restart: the decision stands
             return Decision.proceed(nxt, f"{where}: already promoted")
+        if score == math.inf:  # ranked last, and never passes: see "Results that are not finite"
+            return Decision.stop(f"{where}: {NOT_FINITE}")
         eta = self.eta
         if not self.promotion:
             keeps = table.keeps(eta)
@@ -295,9 +306,11 @@ class Ladder:
         rank = table.table.bisect_left((score, trial_id))
         where = (f"rank {rank + 1}/{len(table.table)} at rung {k} (step {self.rungs[k]}), "
                  f"judged late: it passed the rung before the rung decided")
-        if table.admits(score, self.eta):
+        if score != math.inf and table.admits(score, self.eta):
             table.mark(trial_id)
             return Decision.proceed(self.lease(step + 1), where)
+        if score == math.inf:
+            return Decision.stop(f"{where}; {NOT_FINITE}")
         return Decision.stop(
             f"{where}; not in the top 1/{self.eta} (cutoff score {table.cutoff(self.eta):.6g})"
         )
@@ -564,4 +577,6 @@ class RetiringLadders(Scheduler):
         return out
 
 
-__all__ = ["QUOTAS", "VARIANTS", "Ladder", "RetiringLadders", "RungTable", "rung_steps"]
+__all__ = [
+    "NOT_FINITE", "QUOTAS", "VARIANTS", "Ladder", "RetiringLadders", "RungTable", "rung_steps",
+]

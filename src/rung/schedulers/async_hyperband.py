@@ -73,7 +73,7 @@ class AsyncHyperband(RetiringLadders):
             value the lowest deciding step needs (default 0.7).
     """
 
-    version = 6
+    version = 7
     changes = {2: "stopping variant: tied results at a rung fill the max(1, floor(n/eta)) "
                   "quota (before: only the first of them continued)",
                3: "min_step='auto': the lowest deciding rung chosen from complete curves (an "
@@ -87,7 +87,11 @@ class AsyncHyperband(RetiringLadders):
                6: "a trial that skips a rung's step (it reports every few steps) is judged "
                   "at its first result past it, at the highest rung at or below that step; "
                   "min_step='auto' measures such curves there (before: it was never judged "
-                  "and ran to max_step)"}
+                  "and ran to max_step)",
+               7: "a result that is not finite (NaN, infinite or missing under "
+                  "Objective(nan='worst')) is stopped at a deciding rung (before: it continued "
+                  "as the first result of a rung or when tied results filled the quota, and "
+                  "could be promoted in the promotion variant)"}
 
     def __init__(
         self,

@@ -13,8 +13,10 @@ variant (the paper's Algorithm 2) with two changes:
    per-trial key drawn from ``derive_rng(seed, "curve-tie", trial_id)``, so ``n`` tied results
    fill the quota ``max(1, floor(n / eta))`` instead of handing it all to the earliest trial.
 2. **Pause, never stop.** Every trial reaching a rung is paused there (unless it would be
-   promoted at once, which continues it in place). ``next_trial`` resumes the best paused trial
-   of the highest rung that has one inside the quota -- rank ``< floor(n_k / eta)`` among the
+   promoted at once, which continues it in place; a result that is not finite, NaN, infinite
+   or missing under ``Objective(nan="worst")``, is stopped, ranked last among the rung's).
+   ``next_trial`` resumes the best paused trial of the highest rung that has one inside the
+   quota -- rank ``< floor(n_k / eta)`` among the
    ``n_k`` results of rung ``k``, Algorithm 2's ``top_k(rung, |rung| / eta)``, so a rung of fewer
    than ``eta`` results promotes none -- while fewer than that quota have left the rung; otherwise
    it starts a new trial. Because predictions move when the model learns, a trial paused as a
@@ -100,6 +102,7 @@ from rung.core.registry import register
 from rung.core.rng import derive_rng
 from rung.core.sorted_table import SortedTable
 from rung.schedulers._curve_model import CurveChain
+from rung.schedulers._ladder import NOT_FINITE
 
 Entry = tuple[float, float, int]  # (rank value, tie key, trial id): lower is better
 
@@ -118,8 +121,11 @@ class CurveASHA(Scheduler):
         explore: rank by ``mean - explore * sd`` of the predicted final score (>= 0).
     """
 
-    version = 4
-    changes = {4: "a trial that skips a rung's step (it reports every few steps) is placed "
+    version = 5
+    changes = {5: "a result that is not finite (NaN, infinite or missing under "
+                  "Objective(nan='worst')) is stopped at a rung (before: it was paused and "
+                  "could be promoted as any other)",
+               4: "a trial that skips a rung's step (it reports every few steps) is placed "
                   "and decided at its first result past it (before: it was never paused and "
                   "ran to max_step)",
                3: "a rung promotes floor(n/eta) of its n results, as ASHA's promotion variant "
@@ -391,7 +397,8 @@ class CurveASHA(Scheduler):
         self._reach(tid, k)
         top = k == len(self._pop)
         again = not top and tid in self._promoted[k]  # re-reported after a restart
-        if not top and not again:
+        bad = request.score == math.inf  # not finite: never promoted
+        if not top and not again and not bad:
             self._wait(k, tid)  # before settling: a final rung's places may go to it
         if self._starved:
             self._settle(history)
@@ -405,6 +412,8 @@ class CurveASHA(Scheduler):
         where = f"rank {rank + 1}/{n} at rung {k} ({at}), predicted final {value:.6g}"
         if again:  # the decision stands
             return Decision.proceed(nxt, f"{where}: already promoted")
+        if bad:
+            return Decision.stop(f"{where}: {NOT_FINITE}")
         higher = next(
             (j for j in range(len(self._pop) - 1, k, -1)
              if self._candidate(j, history) is not None),

@@ -23,6 +23,9 @@ tied result continues while fewer of them have passed than they hold. After ``n`
 results exactly ``ceil(n / eta)`` have passed (without the tie rule only the first would).
 MO-ASHA keeps the paper's ``ceil(n / eta)`` quota (ASHA's is ``max(1, floor(n / eta))``).
 
+A result with an objective that is not finite (NaN, infinite or missing, under
+``Objective(nan="worst")``) is stopped at a rung, as in ASHA.
+
 A trial that skips a rung's step (it reports every few steps) is judged at its first result
 past it, with that result's values, as in ASHA ("Results between rungs" in
 ``rung.schedulers._ladder``).
@@ -43,7 +46,7 @@ from rung.core.components import BindContext, ResultRequest, Scheduler
 from rung.core.events import Decision
 from rung.core.registry import register
 from rung.multiobjective import nondominated_sort
-from rung.schedulers._ladder import rung_steps
+from rung.schedulers._ladder import NOT_FINITE, rung_steps
 
 
 def eps_net_order(Y: np.ndarray) -> list[int]:
@@ -91,7 +94,7 @@ class MOASHA(Scheduler):
         min_step: the first rung (no trial stops before it).
     """
 
-    version = 4
+    version = 5
     changes = {2: "results with identical values at a rung fill the ceil(n/eta) quota "
                   "(before: only the first of them continued)",
                3: "a trial that passed a rung and re-reports there after a restart goes on, "
@@ -99,7 +102,10 @@ class MOASHA(Scheduler):
                   "had filled the quota)",
                4: "a trial that skips a rung's step (it reports every few steps) is judged "
                   "at its first result past it (before: it was never judged and ran to "
-                  "max_step)"}
+                  "max_step)",
+               5: "a result with an objective that is not finite (NaN, infinite or missing "
+                  "under nan='worst') is stopped (before: it passed as the first result at a "
+                  "rung, or when the quota had room)"}
 
     def __init__(self, reduction_factor: int = 3, min_step: int = 1) -> None:
         self.reduction_factor = reduction_factor
@@ -143,6 +149,8 @@ class MOASHA(Scheduler):
         where = f"position {rank + 1}/{n} at rung {k} ({at})"
         if tid in self._passed[k]:  # re-reported after a restart: the decision stands
             return Decision.proceed(self.lease(step + 1), f"{where}: already promoted")
+        if not np.all(np.isfinite(values[me])):
+            return Decision.stop(f"{where}: {NOT_FINITE}")
         if len(self._passed[k]) < quota:
             # ties: results identical to this one are interchangeable, so they share the
             # places any of them holds inside the quota

@@ -41,6 +41,10 @@ rung is complete or has a member to (re)start, so ``next_trial`` always has an a
 brackets are done: the property test runs every bracket to the end for many ``(R, eta)`` and
 1 to 64 workers.
 
+**Results that are not finite** (``Objective(nan="worst")``: a NaN, infinite or missing
+metric scores ``inf``) count among a rung's members, ranked last, and are never promoted, even
+when fewer finite results than ``floor(n_i / eta)`` are in.
+
 **Quotas.** ``quota="ceil"`` (a compatibility switch; default ``"floor"``) keeps
 ``ceil(n_i / eta)`` of every rung, as scikit-learn's ``HalvingGridSearchCV`` /
 ``HalvingRandomSearchCV`` do (``n_candidates_to_keep = ceil(n_candidates / factor)``), and plans
@@ -60,6 +64,7 @@ nothing (the table is kept sorted); ``next_trial`` is ``O(open brackets)``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -82,6 +87,7 @@ from rung.errors import ConfigError
 from rung.schedulers._guard import FidelityGuard
 
 QUOTAS = ("floor", "ceil")  # as in rung.schedulers._ladder (not imported: no need to load it)
+NOT_FINITE = "its score is not finite (the metric was NaN, infinite or missing)"
 
 
 def s_max_for(min_step: int, eta: int, max_step: int) -> int:
@@ -172,10 +178,13 @@ class SynchronousBrackets(Scheduler):
     """Shared machinery of ``SuccessiveHalving`` and ``Hyperband``: brackets of synchronous
     rungs, paused and resumed trials. Subclasses choose the next bracket (``_next_bracket``)."""
 
-    version = 2
+    version = 3
     changes = {2: "a trial that skips its rung's step (it reports every few steps) counts at "
                   "the rung with its first result past it (before: it never joined the rung, "
-                  "ran to max_step, and the rung completed without it)"}
+                  "ran to max_step, and the rung completed without it)",
+               3: "a result that is not finite (NaN, infinite or missing under "
+                  "Objective(nan='worst')) is never promoted (before: it was when too few "
+                  "finite results filled the top floor(n_i/eta))"}
 
     reduction_factor: int
     min_step: int
@@ -266,7 +275,8 @@ class SynchronousBrackets(Scheduler):
         # ceil(n_i / eta), never below one
         n_i, eta = len(rung.members), self.reduction_factor
         k = min(-(-n_i // eta) if self._ceil else max(n_i // eta, 1), len(rung.table))
-        promoted = [int(rung.table[j][1]) for j in range(k)]
+        # a score that is not finite is never promoted (they sort last)
+        promoted = [int(rung.table[j][1]) for j in range(k) if rung.table[j][0] != math.inf]
         rung.promoted = promoted
         self._promotions += len(promoted)
         self.completed_rungs.append((br.index, i, len(rung.members), len(promoted)))
@@ -405,7 +415,8 @@ class SynchronousBrackets(Scheduler):
             return Decision.proceed(
                 br.rungs[i + 1].step, f"{here}: rank {rank}/{n}, promoted (top {k})"
             )
-        return Decision.stop(f"{here}: rank {rank}/{n}, not in the top {k}")
+        why = f" ({NOT_FINITE})" if score == math.inf else ""
+        return Decision.stop(f"{here}: rank {rank}/{n}, not in the top {k}{why}")
 
     def on_trial_end(self, request: EndRequest) -> None:
         history = request.history
