@@ -173,4 +173,8 @@ def plan_text(p: Plan) -> str:
         "regret: final value of the planned study's best trial minus the best pilot curve's "
         "(fitted, at max_step); cost counts idle workers",
     ]
+    if any(r.failed for r in p.rows):
+        tail.append("failed trial runs per simulated run (median): " + ", ".join(
+            f"{r.failed:g} with {r.workers} worker(s)" for r in p.rows)
+            + "; the pilot's trial_timeout applies to the planned study")
     return "\n".join([*head, "", body, "", *tail])

@@ -66,9 +66,10 @@ log = logging.getLogger("rung.plan")
 
 LOW_Q, HIGH_Q = 0.1, 0.9
 RESAMPLE = True  # ablation switch: False makes every run a plug-in run (no bootstrap)
-# the planner's own simulated runs would each log a summary line: keep them to warnings
+# the planner's own simulated runs would each log a summary line and a line per failed trial
+# (trial_timeout): keep them to errors; the plan counts failures per row instead
 _QUIET = logging.getLogger("rung.plan.runs")
-_QUIET.setLevel(logging.WARNING)
+_QUIET.setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ class PlanRow:
     ends of the 80% prediction interval (module docstring). Times in seconds, cost in the
     prices' currency, regret in the objective's units (0 = the best fitted pilot curve);
     ``worker_hours`` are reserved (workers x wall-clock), ``busy_hours`` the median of the
-    hours workers spent running trials."""
+    hours workers spent running trials; ``failed`` the median of the trial runs that failed
+    (the pilot's ``trial_timeout`` applies to the planned study)."""
 
     workers: int
     wall_clock: float
@@ -95,6 +97,7 @@ class PlanRow:
     trials: float
     steps: float
     wall_clocks: tuple[float, ...] = ()  # every simulated run's, in seed order
+    failed: float = 0.0  # median failed trial runs per simulated run (trial_timeout)
 
 
 @dataclass(frozen=True)
@@ -283,7 +286,7 @@ def simulate_once(
 ) -> dict[str, float]:
     """One simulated run of ``spec`` (seed ``spec.seed + seed``) on replicate ``seed`` of
     ``bench`` (``PilotBenchmark.replicate``): wall-clock, busy seconds, trials, steps and the
-    best trial's regret."""
+    best trial's regret, and how many trial runs failed."""
     from rung.reporter import Reporter
     from rung.storage import MemoryJournal
     from rung.study import Study
@@ -292,7 +295,8 @@ def simulate_once(
     run_spec = dataclasses.replace(spec, name=f"{spec.name}-plan-{workers}-{seed}",
                                    seed=spec.seed + seed, written_by=None)
     study = Study.from_spec(run_spec, MemoryJournal())
-    study.simulate(b, n_workers=workers, launch_delay=startup, reporter=Reporter(_QUIET))
+    reporter = Reporter(_QUIET)
+    study.simulate(b, n_workers=workers, launch_delay=startup, reporter=reporter)
     ex = study.last_executor
     best = study.best_trial
     summary = study.engine.summary()
@@ -302,6 +306,7 @@ def simulate_once(
         "trials": float(len(study.history)),
         "steps": float(summary.get("steps_consumed", 0)),
         "regret": math.nan if best is None else b.regret_of(best.params),
+        "failed": float(reporter.failures),
     }
 
 
@@ -405,4 +410,5 @@ def _row(workers: int, runs: list[dict[str, float]], rate: float) -> PlanRow:
         trials=float(np.median([r["trials"] for r in runs])),
         steps=float(np.median([r["steps"] for r in runs])),
         wall_clocks=tuple(wall),
+        failed=float(np.median([r.get("failed", 0.0) for r in runs])),
     )
