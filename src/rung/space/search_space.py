@@ -370,7 +370,11 @@ class SearchSpace:
             for k in points:
                 if k not in self.params:
                     raise param_error(k, "grid points given for an unknown parameter")
-        axes = {n: self.params[n].grid(n_points(n)) for n in self.order}
+        counts = {n: n_points(n) for n in self.order}
+        if self._grid_bound(counts) > MAX_GRID:
+            raise SpaceError(message=f"the grid has more than {MAX_GRID:,} points: give fewer "
+                             "points per numeric parameter, or search with sobol or random")
+        axes = {n: self.params[n].grid(counts[n]) for n in self.order}
         partial: list[dict[str, Any]] = [{}]
         for n in self.order:
             p = self.params[n]
@@ -391,6 +395,32 @@ class SearchSpace:
                 out.append(ordered)
         return out
 
+    def _grid_bound(self, counts: Mapping[str, int]) -> int:
+        """An upper bound of the grid's size (exact unless a numeric axis loses duplicates),
+        ``MAX_GRID + 1`` as soon as it exceeds ``MAX_GRID``, found without building the grid:
+        the parents of conditions are enumerated, the other parameters only counted."""
+        parents = {parent for p in self.params.values() for parent in p.when}
+        partial: list[tuple[dict[str, Any], int]] = [({}, 1)]
+        for n in self.order:
+            p = self.params[n]
+            size = _axis_bound(p, counts[n])
+            if size > MAX_GRID:
+                return MAX_GRID + 1
+            axis = p.grid(counts[n]) if n in parents else []
+            nxt: list[tuple[dict[str, Any], int]] = []
+            for cfg, mult in partial:
+                if not self._is_active(p, cfg):
+                    nxt.append((cfg, mult))
+                elif n in parents:
+                    nxt.extend(({**cfg, n: v}, mult) for v in axis)
+                else:
+                    nxt.append((cfg, mult * size))
+            if len(nxt) > MAX_GRID or any(m > MAX_GRID for _, m in nxt):
+                return MAX_GRID + 1
+            partial = nxt
+        total = sum(m for _, m in partial)
+        return total if total <= MAX_GRID else MAX_GRID + 1
+
     def grid_size(self, points: int | Mapping[str, int] = 5) -> int:
         return len(self.grid(points))
 
@@ -405,6 +435,21 @@ class SearchSpace:
         if not isinstance(data, Mapping):
             raise SpaceError(message=f"a JSON search space is an object, got {data!r}")
         return cls({n: param_from_json(n, d) for n, d in data.items()})
+
+
+#: Most points ``SearchSpace.grid`` builds (a grid is a list of configurations in memory).
+MAX_GRID = 1_000_000
+
+
+def _axis_bound(p: Param, points: int) -> int:
+    """How many values ``p.grid(points)`` has at most, without building it."""
+    if isinstance(p, Categorical):
+        return len(p.choices)
+    if isinstance(p, Fixed) or not p.tunable:
+        return 1
+    if isinstance(p, Int) or (isinstance(p, Float) and p.step is not None):
+        return min(p._n, points)
+    return points
 
 
 def value_key(value: Any) -> tuple[type, Any]:
