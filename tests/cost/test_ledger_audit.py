@@ -128,3 +128,46 @@ def test_an_ask_and_tell_study_has_session_time() -> None:
     led = study.ledger()
     assert led.wall_hours * 3600 == pytest.approx(max(times) - min(times), rel=1e-12)
     assert 0 < led.total.device_hours <= led.wall_hours
+
+
+def test_a_final_result_replaced_by_a_later_one_counts_at_its_new_value() -> None:
+    """Trial 0 reports max_step (0.3), then is told completed with final metrics at 0.35: its
+    result at max_step is now 0.35, in the history and for ``best_trial``, which names trial
+    1 (0.32). The ledger kept 0.3 as the incumbent and never listed trial 1."""
+    study = rung.Study.create(
+        "r", {"x": rung.Float(0.0, 1.0)}, objective="loss", searcher="random",
+        scheduler="fifo", max_step=3, budget=rung.Budget(n_trials=2), prices={"cpu": 1.0})
+    t = study.ask()
+    assert t is not None
+    study.report(t.id, 3, {"loss": 0.3})
+    study.tell(t.id, "completed", {"loss": 0.35})
+    t = study.ask()
+    assert t is not None
+    study.report(t.id, 3, {"loss": 0.32})
+    study.tell(t.id, "completed")
+    best = study.best_trial
+    assert best is not None and (best.id, best.value) == (1, 0.32)
+    assert [(i.trial_id, i.value) for i in study.ledger().incumbent] == [(0, 0.35), (1, 0.32)]
+
+
+def test_a_restarted_trial_counts_with_its_last_result_at_max_step() -> None:
+    """Trial 0 reaches max_step at 0.2 (600 s), its driver stops before it ends, and the
+    restarted run reaches max_step again at 0.6 (12,600 s); trial 1 then ends at 0.4. The
+    incumbent is trial 0 at 0.6, then trial 1 at 0.4, as ``best_trial`` reads the history."""
+    eng = Engine.from_spec(_spec())
+    records = _feed(eng, [
+        CapacityChanged(1, 0.0, True),
+        ResultReported(0, 3, {"loss": 0.2}, 600.0),
+        CapacityChanged(1, 12000.0, True),
+        TrialEnded(0, Outcome.INTERRUPTED, 12000.0, "driver stopped"),
+    ])
+    records += _feed(eng, [ResultReported(0, 3, {"loss": 0.6}, 12600.0),
+                           TrialEnded(0, Outcome.COMPLETED, 12600.0),
+                           ResultReported(1, 3, {"loss": 0.4}, 13200.0),
+                           TrialEnded(1, Outcome.COMPLETED, 13200.0)])
+    assert eng.history.best_trial_id() == 1
+    led = ledger(eng.spec, records)
+    got = [(i.trial_id, i.time, i.value) for i in led.incumbent]
+    assert got == [(0, 12600.0, 0.6), (1, 13200.0, 0.4)]
+    # trial 0 held the worker 600 s, then 600 s more; trial 1 600 s: at 1 per hour
+    assert [i.cost for i in led.incumbent] == pytest.approx([1200 / 3600, 1800 / 3600])

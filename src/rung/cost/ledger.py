@@ -106,8 +106,9 @@ class Ledger:
         incumbent: every improvement of the best final value among feasible results (every
             ``constraints`` holds), with the cost per unit of improvement. A final value is a
             result at ``max_step``, or the last result of a trial that completed below it (its
-            objective returned early), as ``Study.best_trial`` reads them; it counts when the
-            result is reported, or when that trial ends.
+            objective returned early), as ``Study.best_trial`` reads them: each trial with its
+            latest (a repeated step's result replaces the earlier one), counted when it is
+            reported, or when that trial ends.
         budget: the money / GPU-hour limits and what was spent against them; ``overshoot``
             is how far past a limit the spend went (in the limit's units).
         stopped: the stop rule's reason and evidence, if it stopped the search.
@@ -259,8 +260,9 @@ class _Fold:
         self.wall = 0.0  # the sessions' span, summed (start-up included, gaps not)
         self.wall_start: float | None = None  # the current session's start
         self.last_result: dict[int, tuple[int, Mapping[str, Any]]] = {}  # trial -> top step
-        self.incumbent: list[Improvement] = []
-        self.best = math.inf
+        # final results (at max_step, or the last of a trial that completed below it), in
+        # journal order: (time, cost so far, device-hours so far, trial, metrics)
+        self.finals: list[tuple[float, float, float, int, Mapping[str, Any]]] = []
         self.cost = 0.0  # running totals, in event order, as the engine adds them
         self.device_hours = 0.0
         self.gpu_hours = 0.0
@@ -388,20 +390,31 @@ class _Fold:
             self._candidate(ev.trial_id, ev.metrics, t)
 
     def _candidate(self, tid: int, metrics: Mapping[str, Any], t: float) -> None:
-        """A final result (at ``max_step``, or the last of a trial that completed below it):
-        an improvement if it is feasible and better than the incumbent, as ``best_trial``
-        reads them (``History.best_trial_id``)."""
-        if any(c.violation(metrics) > 0 for c in self.spec.constraints):
-            return
-        score = self.spec.objective.score(metrics)
-        if score < self.best:
-            prev_cost = self.incumbent[-1].cost if self.incumbent else 0.0
-            size = self.best - score
-            self.best = score
-            per_unit = (self.cost - prev_cost) / size if math.isfinite(size) else math.inf
-            self.incumbent.append(Improvement(
-                t, self.cost, self.device_hours, self.spec.objective.value(score), tid,
-                per_unit))
+        """A final result of trial ``tid`` (at ``max_step``, or the last result of a trial that
+        completed below it): ``incumbent`` is built from them at the end."""
+        self.finals.append((t, self.cost, self.device_hours, tid, metrics))
+
+    def _incumbent(self) -> list[Improvement]:
+        """Every improvement of the best feasible final value, as ``best_trial`` reads them:
+        each trial counts with its latest final result only (a trial that reported max_step
+        again, after a restart or when ``tell`` gave final metrics after a ``report`` of that
+        step, has its new result replace the old one, in the history too), at the time and
+        cost of that result."""
+        latest = {tid: i for i, (_, _, _, tid, _) in enumerate(self.finals)}
+        out: list[Improvement] = []
+        best = math.inf
+        for i, (t, cost, device_hours, tid, metrics) in enumerate(self.finals):
+            if latest[tid] != i or any(c.violation(metrics) > 0 for c in self.spec.constraints):
+                continue
+            score = self.spec.objective.score(metrics)
+            if score < best:
+                prev_cost = out[-1].cost if out else 0.0
+                size = best - score
+                best = score
+                per_unit = (cost - prev_cost) / size if math.isfinite(size) else math.inf
+                out.append(Improvement(t, cost, device_hours, self.spec.objective.value(score),
+                                       tid, per_unit))
+        return out
 
     def _end(self, ev: TrialEnded, run: _Run) -> None:
         del self.active[ev.trial_id]
@@ -476,7 +489,7 @@ class _Fold:
             total=total, devices=self.devices, full_cost=full_cost, full_device_hours=full_dev,
             idle_hours=idle, idle_cost=idle * rate_now,
             workers=self.slots, checkpoint_hours=ckpt_h, checkpoint_cost=ckpt_cost,
-            incumbent=self.incumbent, budget=budget, stopped=self.stopped,
+            incumbent=self._incumbent(), budget=budget, stopped=self.stopped,
             trials=len(self.trials), wall_hours=self.wall / 3600.0, notes=notes,
         )
 
