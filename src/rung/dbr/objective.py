@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rung.dbr.trial import Trial
-from rung.errors import StopTrial
+from rung.errors import ConfigError, StopTrial
 from rung.space.fidelity import Fidelity
 
 if TYPE_CHECKING:
@@ -70,17 +70,64 @@ class WithFidelity:
         return f"WithFidelity({self.objective!r}, {self.fidelity!r})"
 
 
+class ReturnsMetrics:
+    """Runs ``objective(ctx)``; a returned number (one per objective, in their order, for a
+    multi-objective study) is the trial's final result under the study's metric names, as
+    Optuna's and Ray Tune's function objectives return it. Anything else is returned as is
+    (a mapping is recorded; ``None`` records nothing; other values are ignored with a
+    warning). Error messages name the wrapped function (``__module__`` / ``__qualname__``)."""
+
+    def __init__(self, objective: Callable[[TrialContext], Any], metrics: Sequence[str]):
+        self.objective = objective
+        self.metrics = tuple(metrics)
+        for attr in ("__module__", "__qualname__", "__name__"):
+            value = getattr(objective, attr, None)
+            if isinstance(value, str):
+                setattr(self, attr, value)
+
+    def __call__(self, ctx: TrialContext) -> Any:
+        ret = self.objective(ctx)
+        names = self.metrics
+        if _is_number(ret) and len(names) == 1:
+            return {names[0]: ret}
+        if (isinstance(ret, (tuple, list)) and ret and all(_is_number(v) for v in ret)
+                and len(names) > 1):
+            if len(ret) != len(names):
+                raise ConfigError(key="return", message=(
+                    f"this study has {len(names)} objectives {list(names)}: return one value "
+                    f"each, got {len(ret)}: {ret!r}"))
+            return dict(zip(names, ret, strict=True))
+        return ret
+
+    def __repr__(self) -> str:
+        return f"ReturnsMetrics({getattr(self.objective, '__qualname__', self.objective)!r})"
+
+
+def _is_number(v: Any) -> bool:
+    """A real number (a Python or NumPy int or float), not a bool."""
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, (int, float)):
+        return True
+    return type(v).__module__ == "numpy" and hasattr(v, "dtype") and v.dtype.kind in "iuf" \
+        and getattr(v, "ndim", 1) == 0
+
+
 def wrap_objective(spec: StudySpec, objective: Callable[..., Any]) -> Callable[..., Any]:
     """``objective`` as the workers must run it for ``spec``: a define-by-run study's takes a
-    ``Trial``, and a study with a ``Fidelity`` gives its contexts the mapping. Idempotent."""
+    ``Trial``, another's returned number is recorded under the study's metric name
+    (``ReturnsMetrics``), and a study with a ``Fidelity`` gives its contexts the mapping.
+    Idempotent."""
     if isinstance(objective, WithFidelity):
         return objective
+    metrics = [o.metric for o in (spec.objectives or (spec.objective,))]
     if spec.define_by_run and not isinstance(objective, DefineByRun):
-        metrics = [o.metric for o in (spec.objectives or (spec.objective,))]
         objective = DefineByRun(objective, metrics, spec.seed)
+    elif not spec.define_by_run and not isinstance(objective, ReturnsMetrics):
+        objective = ReturnsMetrics(objective, metrics)
     if spec.fidelity is not None:
         objective = WithFidelity(objective, spec.fidelity)
     return objective
 
 
-__all__ = ["DefineByRun", "WithFidelity", "wrap_objective"]
+__all__ = ["DefineByRun", "ReturnsMetrics", "WithFidelity", "wrap_objective"]
