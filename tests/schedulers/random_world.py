@@ -66,7 +66,8 @@ class RandomWorld:
     """Run ``scheduler`` with choices drawn from ``choose(n) -> int in [0, n)``."""
 
     def __init__(
-        self, scheduler: Scheduler, max_step: int, budget: Budget, seed: int = 0
+        self, scheduler: Scheduler, max_step: int, budget: Budget, seed: int = 0,
+        stride: int = 1,
     ) -> None:
         self.spec = StudySpec(
             "w", SPACE, Objective("loss"), ComponentSpec("random"), scheduler.to_spec(),
@@ -79,6 +80,7 @@ class RandomWorld:
         self.time = 0.0
         self.capacity = 0
         self.max_active = 0
+        self.stride = stride  # steps between two reports (an objective that skips steps)
 
     # --- events in, commands out --------------------------------------------------------------
     def _now(self) -> float:
@@ -144,7 +146,7 @@ class RandomWorld:
     def advance(self, tid: int) -> None:
         job = self.jobs[tid]
         assert not job.waiting
-        job.step += 1
+        job.step = min(job.step + self.stride, job.max_step)
         params = self.engine.history.params(tid)
         self.queue.append(ResultReported(tid, job.step, {"loss": loss(params, job.step)},
                                          self._now()))
