@@ -171,3 +171,25 @@ def test_a_restarted_trial_counts_with_its_last_result_at_max_step() -> None:
     assert got == [(0, 12600.0, 0.6), (1, 13200.0, 0.4)]
     # trial 0 held the worker 600 s, then 600 s more; trial 1 600 s: at 1 per hour
     assert [i.cost for i in led.incumbent] == pytest.approx([1200 / 3600, 1800 / 3600])
+
+
+def test_idle_time_is_priced_at_its_own_sessions_rate() -> None:
+    """Session 1: two CPU workers (1 per hour), one trial for an hour: one idle worker-hour,
+    worth 1. Session 2's executor reports a GPU (10 per hour): that does not reprice session
+    1's idle hour (it read 10)."""
+    spec = StudySpec(
+        name="s", space=rung.SearchSpace({"x": rung.Float(0.0, 1.0)}),
+        objective=Objective("loss"), searcher=ComponentSpec("random"),
+        scheduler=ComponentSpec("fifo"), max_step=1, budget=rung.Budget(n_trials=1),
+        prices={"cpu": 1.0, "gpu": 10.0})
+    eng = Engine.from_spec(spec)
+    records = _feed(eng, [
+        CapacityChanged(2, 0.0, True, resources={"cpu": 1}),
+        ResultReported(0, 1, {"loss": 0.5}, 3600.0),
+        TrialEnded(0, Outcome.COMPLETED, 3600.0),
+        CapacityChanged(1, 10000.0, True, resources={"gpu": 1}),
+    ])
+    led = ledger(spec, records)
+    assert led.idle_hours == pytest.approx(1.0, rel=1e-12)
+    assert led.idle_cost == pytest.approx(1.0, rel=1e-12)
+    assert led.total.cost == pytest.approx(1.0, rel=1e-12)

@@ -98,7 +98,8 @@ class Ledger:
             ``max_step`` (each at its own measured hours per step), the baseline the
             scheduler's ``saving`` is measured against.
         idle_hours, idle_cost: worker-hours the executor offered and no trial held, and what
-            they would have cost at the per-trial rate (not charged to ``max_cost``).
+            they would have cost at the rate of what a trial held in their session (not
+            charged to ``max_cost``).
         workers: utilization per worker slot.
         checkpoint_hours, checkpoint_cost: time spent saving checkpoints (a save's time after
             its trial's previous event) and restoring them (a resumed run's first step beyond
@@ -253,6 +254,8 @@ class _Fold:
         self.capacity = 0
         self.cap_since = 0.0
         self.offered = 0.0  # worker-seconds offered
+        self.offered_cost = 0.0  # what they cost at the rate of what a trial held then
+        self.busy_cost = 0.0  # what the runs cost
         self.busy = 0.0  # worker-seconds held by runs
         self.slots: list[Worker] = []
         self.slot_busy: set[int] = set()
@@ -293,6 +296,8 @@ class _Fold:
             dt = t - self.cap_since
             above = [i for i in self.slot_busy if i >= self.capacity]
             self.offered += dt * (self.capacity + len(above))
+            self.offered_cost += dt * (self.capacity + len(above)) / 3600.0 * hourly_rate(
+                self.prices, self.resources)
             for w in self.slots[: self.capacity]:
                 w.available_hours += dt / 3600.0
             for i in above:
@@ -429,6 +434,7 @@ class _Fold:
     def _close(self, tid: int, run: _Run, outcome: str) -> None:
         self.by_outcome[outcome].add(run.spend)
         self.busy += run.held
+        self.busy_cost += run.spend.cost
         if run.slot < len(self.slots):
             self.slots[run.slot].busy_hours += run.held / 3600.0
         self.trial_hours[tid] = self.trial_hours.get(tid, 0.0) + run.held / 3600.0
@@ -469,8 +475,9 @@ class _Fold:
                 rate, _ = self.trial_rate[tid]
                 ckpt_h += extra
                 ckpt_cost += extra * rate
-        rate_now = hourly_rate(self.prices, self.resources)
         idle = max(0.0, self.offered - self.busy) / 3600.0
+        # each session's idle worker-time at the rate of what a trial held in it
+        idle_cost = max(0.0, self.offered_cost - self.busy_cost) if idle > 0 else 0.0
         b = spec.budget
         budget: dict[str, float | None] = {
             "max_cost": b.max_cost, "cost": self.cost,
@@ -487,7 +494,7 @@ class _Fold:
             prices=self.prices, max_step=spec.max_step,
             by_outcome={k: v for k, v in self.by_outcome.items() if v.runs},
             total=total, devices=self.devices, full_cost=full_cost, full_device_hours=full_dev,
-            idle_hours=idle, idle_cost=idle * rate_now,
+            idle_hours=idle, idle_cost=idle_cost,
             workers=self.slots, checkpoint_hours=ckpt_h, checkpoint_cost=ckpt_cost,
             incumbent=self._incumbent(), budget=budget, stopped=self.stopped,
             trials=len(self.trials), wall_hours=self.wall / 3600.0, notes=notes,
