@@ -10,11 +10,13 @@ from rung.core.records import Budget, Constraint, objectives_from
 from rung.dbr.optimize import study_exists
 from rung.errors import ConfigError
 from rung.executors.base import Executor
+from rung.executors.options import check_executor_options
 from rung.space import Fidelity, SearchSpace
 from rung.storage import Journal
 from rung.study import Study
 
 if TYPE_CHECKING:
+    from rung.callbacks import Callback
     from rung.core.components import SchedulerLike, SearcherLike
     from rung.space.search_space import ParamLike
 
@@ -41,6 +43,8 @@ def run(
     points_to_evaluate: Sequence[Mapping[str, Any]] = (),
     fidelity: Fidelity | Mapping[str, Any] | None = None,
     progress: bool | None = None,
+    callbacks: Sequence[Callback] | Callback = (),
+    **executor_options: Any,
 ) -> Study:
     """One call: create a study, run it, return it.
 
@@ -54,6 +58,11 @@ def run(
     components ``searcher="auto"`` / ``scheduler="auto"`` chose and why
     (``rung: <name>: auto: searcher gp (...); scheduler fifo (...)``); without progress
     nothing of it is shown (it stays in ``study.auto_reason`` and the journal).
+
+    ``callbacks`` and ``executor_options`` (``start_method="fork"``, ``checkpoint_every=5``,
+    ``threads_per_worker`` for ``"local"``; ``address``, ``resources_per_trial``, ... for
+    ``"ray"``) are ``Study.run``'s; an option the executor does not take is a ``ConfigError``
+    naming it, before anything is written.
 
     A ``name`` already in ``storage`` is refused (``ConfigError``, key ``name``, before anything
     runs): ``rung.Study.load(name, storage=...).run(objective)`` continues it.
@@ -71,6 +80,7 @@ def run(
     elif n_trials is not None or max_time is not None or max_steps is not None:
         raise ConfigError(key="budget", message="give budget= or n_trials / max_time / "
                           "max_steps, not both")
+    check_executor_options(executor, executor_options)
     objectives = objectives_from(metric, mode)
     if study_exists(storage, name):  # Study.create's error would name its own options
         where = os.fspath(storage) if isinstance(storage, str | os.PathLike) else storage
@@ -94,7 +104,8 @@ def run(
         points_to_evaluate=points_to_evaluate,
         fidelity=fidelity,
     )
-    return study.run(objective, executor=executor, n_workers=n_workers, progress=progress)
+    return study.run(objective, executor=executor, n_workers=n_workers, progress=progress,
+                     callbacks=callbacks, **executor_options)
 
 
 __all__ = ["run"]

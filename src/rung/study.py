@@ -35,6 +35,7 @@ from rung.dbr.objective import wrap_objective
 from rung.driver import check_produced, drive, turn
 from rung.errors import ConfigError, JournalError
 from rung.executors.base import Executor, RunContext
+from rung.executors.options import check_executor_options
 from rung.executors.spawn_guard import exit_if_reimported
 from rung.reporter import Reporter
 from rung.space import Fidelity, SearchSpace
@@ -334,7 +335,7 @@ class Study(AskTell, StudyViews):
         on_turn: Callable[[Engine], None] | None = None,
         retry_failed: bool = False,
         reporter: Reporter | None = None,
-        callbacks: Sequence[Callback] = (),
+        callbacks: Sequence[Callback] | Callback = (),
         progress: bool | None = None,
         **executor_options: Any,
     ) -> Study:
@@ -373,11 +374,7 @@ class Study(AskTell, StudyViews):
         self._check_spendable(executor)
         objective = wrap_objective(self.spec, objective)  # define-by-run, Fidelity
         cbs = as_callbacks(callbacks)
-        if executor_options and not isinstance(executor, str):
-            # they configure an executor rung builds from a name; this one is built already
-            raise ConfigError(key=next(iter(executor_options)), message=(
-                f"an option of the executor rung builds from a name; pass it to "
-                f"{type(executor).__name__}(...) instead"))
+        check_executor_options(executor, executor_options)
         with reporting(self, progress, reporter) as rep:
             start_all(cbs, self)
             failing = True
@@ -476,7 +473,7 @@ class Study(AskTell, StudyViews):
         n_workers: int = 1,
         launch_delay: float = 0.0,
         on_turn: Callable[[Engine], None] | None = None,
-        callbacks: Sequence[Callback] = (),
+        callbacks: Sequence[Callback] | Callback = (),
         progress: bool = False,
         reporter: Reporter | None = None,
     ) -> Study:

@@ -1,0 +1,51 @@
+"""The options of an executor rung builds from its name (``executor="local"`` / ``"ray"``),
+checked before anything is created or written: a mistyped one is a ``ConfigError`` naming it,
+not a ``TypeError`` from the executor's constructor once the study exists."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+from rung.errors import ConfigError
+
+#: parameters the caller sets itself (``Study.run`` passes the objective and the workers)
+_SET_BY_RUN = {"objective", "n_workers", "max_concurrent"}
+
+
+def executor_option_names(executor: str) -> list[str]:
+    """The options ``executor`` (``"local"`` or ``"ray"``) takes from ``Study.run``'s and
+    ``rung.run``'s keyword arguments, in their constructor's order. Imports nothing heavy:
+    ``"ray"``'s are read from the executor class, whose module imports Ray lazily."""
+    if executor == "local":
+        from rung.executors.local import LocalExecutor as cls
+    elif executor == "ray":
+        from rung.executors.ray.executor import RayExecutor as cls  # type: ignore[assignment]
+    else:
+        return []
+    params = inspect.signature(cls.__init__).parameters
+    return [p for p in params if p != "self" and p not in _SET_BY_RUN]
+
+
+def check_executor_options(executor: Any, options: Mapping[str, Any]) -> None:
+    """Raise ``ConfigError`` for an unknown executor name, or naming the first option
+    ``executor`` does not take: any option given with an executor instance (it is built
+    already), an unknown one for a name."""
+    if isinstance(executor, str) and executor not in ("local", "ray"):
+        raise ConfigError(f"executor: unknown executor {executor!r} (local, ray, or an instance)")
+    if not options:
+        return
+    if not isinstance(executor, str):
+        raise ConfigError(key=next(iter(options)), message=(
+            f"an option of the executor rung builds from a name; pass it to "
+            f"{type(executor).__name__}(...) instead"))
+    names = executor_option_names(executor)
+    for key in options:
+        if key not in names:
+            raise ConfigError(key=key, message=(
+                f"not an option of the {executor} executor (it takes {', '.join(names)})"
+                if names else f"not an option of executor {executor!r}"))
+
+
+__all__ = ["check_executor_options", "executor_option_names"]

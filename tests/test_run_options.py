@@ -1,0 +1,68 @@
+"""``rung.run`` takes ``Study.run``'s callbacks and executor options; an option the executor
+does not take (or an unknown executor) is one ``ConfigError`` naming it, before any study is
+written (``Study.run`` raised a ``TypeError`` from the executor's constructor, and ``rung.run``
+had neither)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import rung
+from rung import Float
+from rung.core.history import History
+from rung.storage import open_journal
+
+
+def square(ctx: Any) -> float:
+    return float(ctx.params["x"]) ** 2
+
+
+class Turns(rung.Callback):
+    def __init__(self) -> None:
+        self.turns = 0
+        self.ended: bool | None = None
+
+    def on_turn(self, events: Sequence[Any], commands: Sequence[Any], history: History) -> None:
+        self.turns += 1
+
+    def on_end(self, study: rung.Study) -> None:
+        self.ended = True
+
+
+def test_rung_run_passes_callbacks_and_executor_options(tmp_path: Path) -> None:
+    cb = Turns()
+    study = rung.run(square, {"x": Float(-1.0, 1.0)}, n_trials=3, n_workers=1,
+                     storage=tmp_path / "j.db", progress=False, callbacks=cb,
+                     start_method="fork", threads_per_worker=2)
+    assert len(study.trials()) == 3 and cb.turns > 0 and cb.ended is True
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"strat_method": "fork"}, "strat_method: not an option of the local executor (it takes "
+     "checkpoint_every, start_method, threads_per_worker)"),
+    ({"n_trial": 3}, "n_trial: not an option of the local executor (it takes "
+     "checkpoint_every, start_method, threads_per_worker)"),
+    ({"executor": "dask"}, "executor: unknown executor 'dask' (local, ray, or an instance)"),
+])
+def test_rung_run_refuses_an_unknown_option_before_writing(
+    tmp_path: Path, kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(rung.ConfigError) as e:
+        rung.run(square, {"x": Float(-1.0, 1.0)}, n_trials=3, storage=tmp_path / "j.db",
+                 progress=False, **kwargs)
+    assert str(e.value) == message
+    assert not (tmp_path / "j.db").exists() or open_journal(tmp_path / "j.db").list_studies() == []
+
+
+def test_study_run_names_an_unknown_executor_option(tmp_path: Path) -> None:
+    study = rung.Study.create("s", {"x": Float(0.0, 1.0)}, "loss", searcher="random",
+                              scheduler="fifo", budget=rung.Budget(n_trials=2),
+                              storage=tmp_path / "j.db")
+    with pytest.raises(rung.ConfigError) as e:
+        study.run(square, progress=False, checkpoint_evry=2)
+    assert str(e.value).startswith("checkpoint_evry: not an option of the local executor")
+    assert len(study.journal.read("s")) == 0
