@@ -31,6 +31,7 @@ from rung.core.records import (
 )
 from rung.core.registry import to_spec
 from rung.cost.prices import Prices
+from rung.cost.stop_rule import check_objectives
 from rung.dbr.objective import wrap_objective
 from rung.driver import check_produced, drive, turn
 from rung.errors import ConfigError, JournalError
@@ -84,6 +85,22 @@ def _check_name(name: object) -> None:
     if isinstance(name, str) and (name in (".", "..") or not name.isprintable()):
         raise ConfigError(key="name", message=f"must not be '.' or '..' nor hold a control "
                           f"character, got {name!r}")
+
+
+def _check_same_spec(stored: Mapping[str, Any], given: Mapping[str, Any],
+                     auto: tuple[bool, bool]) -> None:
+    """``Study.create(load_if_exists=True)`` of a stored study: refuse settings that differ
+    from the stored ones (they would be silently ignored), naming the first; a component left
+    to ``"auto"`` accepts what was stored."""
+    skip = {"written_by", "version", "name"}
+    skip |= {k for k, a in zip(("searcher", "scheduler"), auto, strict=True) if a}
+    for key, value in given.items():
+        if key in skip or stored.get(key) == value:
+            continue
+        raise ConfigError(key=key, message=(
+            f"study {given.get('name')!r} exists with {key} {stored.get(key)!r}, not "
+            f"{value!r}: Study.load continues it as stored (its settings are fixed when it "
+            f"is created), or create it under another name"))
 
 
 def _budget(budget: Budget | Mapping[str, Any] | None) -> Budget:
@@ -188,6 +205,7 @@ class Study(AskTell, StudyViews):
             max_step = fidelity.max_step if max_step == 1 else max_step
         _check_name(name)
         the_budget = _budget(budget)
+        searcher_given, scheduler_given = searcher, scheduler
         auto = None
         if is_auto(searcher) or is_auto(scheduler):
             auto = choose(
@@ -221,11 +239,15 @@ class Study(AskTell, StudyViews):
         if fidelity is not None or points_to_evaluate or define_by_run:  # issue 18
             spec = dataclasses.replace(spec, fidelity=fidelity, define_by_run=define_by_run,
                                        points_to_evaluate=tuple(points_to_evaluate))
+        if spec.budget.stop is not None:
+            check_objectives([o.metric for o in (spec.objectives or (spec.objective,))])
         engine = Engine.from_spec(spec)  # binds components: catches bad params now
         _check_given_resources(spec)
         journal = open_journal(storage)
         if name in journal.list_studies():
             if load_if_exists:
+                _check_same_spec(journal.load_study(name), spec.to_json(),
+                                 auto=(is_auto(searcher_given), is_auto(scheduler_given)))
                 return cls.load(name, journal)
             raise JournalError(
                 f"study {name!r} already exists (use Study.load or load_if_exists=True)"

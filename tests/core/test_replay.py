@@ -125,7 +125,7 @@ def test_one_writer_per_study(tmp_path) -> None:  # type: ignore[no-untyped-def]
     a = make(str(path), n_trials=2)
     a.journal.append("s", [Tick(0.0)])
     other = SQLiteJournal(path)
-    with pytest.raises(JournalError, match="another process"):
+    with pytest.raises(JournalError, match="another Study object in this process"):
         other.append("s", [Tick(1.0)])
     ro = SQLiteJournal(path, readonly=True)
     assert len(ro.read("s")) == 1

@@ -5,6 +5,7 @@ written)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import sys
@@ -46,13 +47,26 @@ def _study(objective: Any) -> rung.Study:
         budget=rung.Budget(n_trials=12, stop=rung.StopRule(noise=0.01, min_trials=6)), seed=0)
 
 
-def test_a_study_of_two_objectives_is_not_stopped(caplog: pytest.LogCaptureFixture) -> None:
-    """The same rule on ``f1`` alone stops after its 6th trial; with ``f2`` beside it the
-    search runs its 12 trials, and the log says once why the rule stays silent."""
-    alone = _study("f1").simulate(TradeOff())
-    assert alone.engine.stopped is not None and len(alone.trials()) == 6
+def test_a_study_of_two_objectives_is_refused_at_creation() -> None:
+    with pytest.raises(ConfigError) as e:
+        _study([rung.Objective("f1"), rung.Objective("f2")])
+    assert str(e.value) == ("budget.stop: the stop rule bounds the regret of one objective; "
+                            "this study has 2 (f1, f2): drop budget.stop, or stop it with "
+                            "n_trials, max_cost, ...")
+
+
+def test_a_stored_study_of_two_objectives_is_not_stopped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One stored before creation refused it (``Study.from_spec`` does not check): the same
+    rule on ``f1`` alone stops after its 6th trial; with ``f2`` beside it the search runs its
+    12 trials, and the log says once why the rule stays silent."""
+    alone = _study("f1")
+    assert alone.simulate(TradeOff()).engine.stopped is not None and len(alone.trials()) == 6
+    spec = dataclasses.replace(
+        alone.spec, name="mo2", objectives=(rung.Objective("f1"), rung.Objective("f2")))
     with caplog.at_level(logging.WARNING, logger="rung.cost.stop_rule"):
-        both = _study([rung.Objective("f1"), rung.Objective("f2")]).simulate(TradeOff())
+        both = rung.Study.from_spec(spec).simulate(TradeOff())
     assert both.engine.stopped is None and len(both.trials()) == 12
     warned = [r.getMessage() for r in caplog.records if r.name == "rung.cost.stop_rule"]
     assert warned == ["budget.stop: the stop rule bounds the regret of one objective; it never "

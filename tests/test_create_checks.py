@@ -1,0 +1,66 @@
+"""``Study.create`` checks against what is stored and what the stop rule can do: a
+``load_if_exists=True`` with other settings than the stored study's names the first that
+differs (they were silently ignored: new prices, budgets, resources), and a stop rule on a
+study of several objectives is refused at creation (it would stop a Pareto search because its
+first objective converged)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rung import Budget, ConfigError, Float, Objective, Study
+
+
+def create(db: Path, **kw: object) -> Study:
+    args: dict[str, object] = {"searcher": "random", "scheduler": "fifo",
+                               "budget": Budget(n_trials=4), "storage": db}
+    args.update(kw)
+    return Study.create("s", {"x": Float(0.0, 1.0)}, "loss", **args)  # type: ignore[arg-type]
+
+
+def test_load_if_exists_with_the_same_settings_loads(tmp_path: Path) -> None:
+    create(tmp_path / "j.db").close()
+    again = create(tmp_path / "j.db", load_if_exists=True)
+    assert again.spec.budget.n_trials == 4
+    again.close()
+
+
+def test_load_if_exists_with_auto_components_takes_the_stored_ones(tmp_path: Path) -> None:
+    create(tmp_path / "j.db").close()
+    again = create(tmp_path / "j.db", searcher="auto", scheduler="auto", load_if_exists=True)
+    assert (again.spec.searcher.name, again.spec.scheduler.name) == ("random", "fifo")
+    again.close()
+
+
+@pytest.mark.parametrize(("kw", "key", "message"), [
+    ({"budget": Budget(n_trials=8)}, "budget",
+     "study 's' exists with budget {'n_trials': 4, 'max_time': None, 'max_steps': None}, not "
+     "{'n_trials': 8, 'max_time': None, 'max_steps': None}: Study.load continues it as stored "
+     "(its settings are fixed when it is created), or create it under another name"),
+    ({"prices": {"cpu": 0.5}}, "prices", None),
+    ({"scheduler": "asha"}, "scheduler", None),
+    ({"seed": 3}, "seed", None),
+])
+def test_load_if_exists_with_other_settings_names_the_first(
+    tmp_path: Path, kw: dict[str, object], key: str, message: str | None
+) -> None:
+    create(tmp_path / "j.db").close()
+    with pytest.raises(ConfigError) as e:
+        create(tmp_path / "j.db", load_if_exists=True, **kw)
+    assert e.value.key == key
+    if message is not None:
+        assert str(e.value) == f"{key}: {message}"
+    stored = Study.load("s", tmp_path / "j.db")  # unchanged
+    assert stored.spec.budget.n_trials == 4 and stored.spec.seed == 0
+    stored.close()
+
+
+def test_a_stop_rule_on_several_objectives_is_refused_at_creation(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as e:
+        Study.create("m", {"x": Float(0.0, 1.0)}, [Objective("a"), Objective("b", "max")],
+                     budget=Budget(n_trials=10, stop="auto"), storage=tmp_path / "j.db")
+    assert e.value.key == "budget.stop"
+    assert "this study has 2 (a, b)" in str(e.value)
+    assert not (tmp_path / "j.db").exists()  # nothing written
