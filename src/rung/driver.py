@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rung.core.engine import Engine
-from rung.core.events import Command, Event, Record, StopSearch, Tick
+from rung.core.events import CapacityChanged, Command, Event, Record, StopSearch, Tick
 from rung.core.history import History
+from rung.core.pricing import check_spendable
 from rung.core.records import TrialStatus
 from rung.errors import RunFailed
 from rung.executors.base import Executor, RunContext
@@ -91,6 +92,11 @@ def drive(
         RunFailed: more trials failed than the spec's ``max_failures`` allows.
     """
     pending: list[Event] = [*(first or []), *executor.start(ctx)]
+    try:
+        check_reported_resources(engine, pending)
+    except BaseException:
+        executor.shutdown()
+        raise
     ended = False  # the run ended as runs end (budget, nothing left, max_failures)
     views = _view_writer(journal, ctx.study)
     sweep = None if ctx.checkpoint_dir is None else Path(ctx.checkpoint_dir)
@@ -134,6 +140,22 @@ def drive(
             views.at_end(engine)
         if reporter is not None and ended:
             reporter.end(engine, ctx.study)
+
+
+def check_reported_resources(engine: Engine, events: Sequence[Event]) -> None:
+    """Refuse, before anything of the session is journaled, a ``max_cost`` /
+    ``max_gpu_hours`` budget that trials holding what the executor reports (its first
+    ``CapacityChanged(resources=...)``) would never spend: ``ConfigError`` as
+    ``rung.core.pricing.check_spendable`` raises it. (Executors that report nothing are
+    checked before they start, by ``Study.run``.)"""
+    b = engine.spec.budget
+    if b.max_cost is None and b.max_gpu_hours is None:
+        return
+    for ev in events:
+        if isinstance(ev, CapacityChanged) and ev.resources is not None:
+            check_spendable(b.max_cost, b.max_gpu_hours, engine.spec.prices or {},
+                            ev.resources, reported=True)
+            return
 
 
 def _view_writer(journal: Journal, study: str) -> RunWriter | None:

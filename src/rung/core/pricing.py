@@ -96,6 +96,7 @@ def check_spendable(
     max_gpu_hours: float | None,
     prices: Mapping[str, float],
     resources_per_trial: Mapping[str, float] | None,
+    reported: bool = False,
 ) -> None:
     """Refuse a budget that trials would never spend where a trial holds the study's
     ``resources_per_trial`` (canonical, see ``check_table``), else one CPU: no executor says
@@ -107,10 +108,13 @@ def check_spendable(
     ``budget.max_gpu_hours`` when a trial holds no GPU. Called where a study is created with
     ``resources_per_trial`` (``Study.create`` / ``from_spec``), by ``Study.run`` / ``simulate``
     for an executor that reports no devices, and by the CLI before it writes anything; never
-    where a stored spec is read back (a journal written before this rule still loads)."""
+    where a stored spec is read back (a journal written before this rule still loads).
+    ``reported``: ``resources_per_trial`` is what the session's executor says a trial holds
+    (``rung.driver.check_reported_resources``), and the message says so."""
     given = resources_per_trial
     resources = DEFAULT_RESOURCES if given is None else given
-    held = trial_holds(given)
+    held = (f"{_listed(resources)} (as its executor reports)" if reported
+            else trial_holds(given))
     if max_cost is not None and prices and hourly_rate(prices, resources) <= 0:
         raise ConfigError(key="budget.max_cost", message=f"would never be spent: a trial holds "
                           f"{held} and prices {dict(prices)} charge none of it")
@@ -119,13 +123,18 @@ def check_spendable(
                           f"holds {held}; say what it holds, e.g. resources_per_trial: {{gpu: 1}}")
 
 
+def _listed(resources: Mapping[str, float]) -> str:
+    """``"cpu=2, gpu=1"`` (sorted), ``"nothing"`` for no device."""
+    return ", ".join(f"{k}={v:g}" for k, v in sorted(resources.items())) or "nothing"
+
+
 def trial_holds(resources_per_trial: Mapping[str, float] | None) -> str:
     """What a trial holds where no executor says, and why, for a message: ``"cpu=2
     (resources_per_trial)"``, or ``"cpu=1 (no resources_per_trial: one CPU)"`` when none is
     given. ``resources_per_trial`` is canonical (see ``check_table``)."""
     given = resources_per_trial
     resources = DEFAULT_RESOURCES if given is None else given
-    held = ", ".join(f"{k}={v:g}" for k, v in sorted(resources.items())) or "nothing"
+    held = _listed(resources)
     whose = "resources_per_trial" if given is not None else "no resources_per_trial: one CPU"
     return f"{held} ({whose})"
 
