@@ -26,15 +26,27 @@ if TYPE_CHECKING:
 
 def best_trial_id(history: History, max_step: int) -> int | None:
     """The id of ``StudyViews.best_trial`` of a study whose history is ``history``: without
-    constraints ``History.best_trial_id``; with them the best feasible trial at ``max_step``,
-    else at the highest step any trial reached (``None`` while no trial is feasible). The
+    constraints ``History.best_trial_id``; with them the best feasible final result (at
+    ``max_step``, or of a trial that completed below it), else the best feasible trial at the
+    highest step any trial reached (``None`` while no trial is feasible). The
     dashboard names the same best trial as ``Study.best_trial`` and ``rung show``."""
     if not history.constraints:
         return history.best_trial_id()
-    for step in (max_step, history.top_step):
-        for _, tid in history.at_step(step):
-            if history.violation(tid, step) == 0.0:
-                return int(tid)
+    best: tuple[float, int] | None = None
+    for score, tid in history.at_step(max_step):
+        if history.violation(tid, max_step) == 0.0:
+            best = (score, int(tid))
+            break
+    for tid in history.ids(TrialStatus.COMPLETED):  # completed below max_step: final too
+        last = history.last_step(tid)
+        if 0 < last < max_step and history.violation(tid, last) == 0.0:
+            key = (history.score(tid, last), tid)
+            best = key if best is None or key < best else best
+    if best is not None:
+        return best[1]
+    for _, tid in history.at_step(history.top_step):
+        if history.violation(tid, history.top_step) == 0.0:
+            return int(tid)
     return None
 
 
