@@ -404,6 +404,8 @@ class Study(AskTell, StudyViews):
                 if self.engine.over and not (retry_failed and self._retryable()):
                     # a finished study: no worker is started, nothing is written
                     if rep is not None:
+                        rep.emit(logging.INFO, f"study {self.name}: nothing to run: "
+                                 f"{self._why_over()}")
                         rep.end(self.engine, self.name)
                 else:
                     ex = self._make_executor(objective, executor, n_workers, executor_options)
@@ -441,6 +443,15 @@ class Study(AskTell, StudyViews):
         ckpt = self._checkpoint_dir() if objective is not None else None
         return RunContext(self.name, ckpt, self.spec.max_step, objective,
                           trial_timeout=self.spec.trial_timeout, max_time=left)
+
+    def _why_over(self) -> str:
+        """Why ``Engine.over`` holds, in ``rung show``'s words."""
+        e = self.engine
+        if e.stopped is not None:
+            return f"the stop rule stopped the search ({e.stopped.reason})"
+        if not e.budget_left() or not e._may_start_new():
+            return "the budget is spent"
+        return "the scheduler has nothing left to run (the search is over)"
 
     def _retryable(self) -> bool:
         """Whether a trial failed for too many interruptions (``retry_failed`` resumes it)."""

@@ -65,7 +65,9 @@ def test_resuming_a_finished_study_starts_no_worker_and_writes_nothing(
     assert len(again.journal.read("f")) == n
     assert again.trials() == trials
     # the summary is still reported
-    assert [r.getMessage() for r in caplog.records] == [f"study f: {outcome_line(again.engine)}"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "study f: nothing to run: the budget is spent",
+        f"study f: {outcome_line(again.engine)}"]
     again.close()
 
 
