@@ -23,19 +23,48 @@ def non_dominated(Y: np.ndarray) -> np.ndarray:
     Y = np.asarray(Y, dtype=float)
     n = Y.shape[0]
     keep = np.ones(n, dtype=bool)
-    for i in range(n):
-        if not keep[i]:
-            continue
-        le = np.all(Y[i] >= Y, axis=1)
-        lt = np.any(Y[i] > Y, axis=1)
-        if np.any(le & lt):
-            keep[i] = False
+    if n == 0:
+        return keep
+    step = max(1, 2_000_000 // (n * max(1, Y.shape[1])))  # rows tested at once, in memory
+    for i in range(0, n, step):
+        C = Y[i:i + step]
+        le = np.all(Y[:, None, :] <= C[None, :, :], axis=2)  # row a no worse than c
+        lt = np.any(Y[:, None, :] < C[None, :, :], axis=2)   # ... and better somewhere
+        keep[i:i + step] = ~np.any(le & lt, axis=0)
     return keep
 
 
+def _dominance(Y: np.ndarray) -> np.ndarray:
+    """``(n, n)`` matrix: ``[a, c]`` is true when row ``a`` dominates row ``c`` (built in
+    chunks of rows, so no ``(n, n, m)`` array is held)."""
+    n = Y.shape[0]
+    D = np.empty((n, n), dtype=bool)
+    step = max(1, 2_000_000 // (n * max(1, Y.shape[1])))
+    for i in range(0, n, step):
+        C = Y[i:i + step]
+        D[:, i:i + step] = (np.all(Y[:, None, :] <= C[None, :, :], axis=2)
+                            & np.any(Y[:, None, :] < C[None, :, :], axis=2))
+    return D
+
+
 def nondominated_sort(Y: np.ndarray) -> np.ndarray:
-    """Front index of every row (0 = the non-dominated ones), as in NSGA-II."""
+    """Front index of every row (0 = the non-dominated ones), as in NSGA-II: with up to
+    4,096 rows by NSGA-II's domination counts over one dominance matrix (O(m n^2)), beyond
+    that front by front (no n-by-n matrix in memory)."""
     Y = np.asarray(Y, dtype=float)
+    if 0 < Y.shape[0] <= 4096:
+        D = _dominance(Y)
+        count = D.sum(axis=0)  # how many rows dominate each row
+        rank = np.full(Y.shape[0], -1, dtype=int)
+        current = np.flatnonzero(count == 0)
+        k = 0
+        while current.size:
+            rank[current] = k
+            count = count - D[current].sum(axis=0)
+            count[rank >= 0] = -1
+            current = np.flatnonzero(count == 0)
+            k += 1
+        return rank
     rank = np.full(Y.shape[0], -1, dtype=int)
     left = np.arange(Y.shape[0])
     k = 0
@@ -61,19 +90,22 @@ def hypervolume(Y: np.ndarray, reference: np.ndarray) -> float:
     return _hv(np.unique(Y, axis=0), ref)
 
 
+def _hv2(P: np.ndarray, ref: np.ndarray) -> float:
+    """Two objectives: a sweep in the first, vectorized (dominated rows add nothing)."""
+    P = P[np.lexsort((P[:, 1], P[:, 0]))]
+    best = np.minimum.accumulate(P[:, 1])
+    before = np.concatenate([[ref[1]], best[:-1]])
+    return float(np.sum((ref[0] - P[:, 0]) * np.maximum(before - P[:, 1], 0.0)))
+
+
 def _hv(Y: np.ndarray, ref: np.ndarray) -> float:
     m = Y.shape[1]
     if m == 1:
         return float(ref[0] - Y[:, 0].min())
     if m == 2:
-        P = Y[np.argsort(Y[:, 0], kind="stable")]
-        vol, best2 = 0.0, ref[1]
-        for x0, x1 in P:
-            if x1 < best2:
-                vol += (ref[0] - x0) * (best2 - x1)
-                best2 = x1
-        return float(vol)
-    # slice along the last objective
+        return _hv2(Y, ref)
+    # slice along the last objective: the slab above each value holds the rows up to it;
+    # dominated rows need no filtering (they add nothing to a slab's volume)
     order = np.argsort(Y[:, -1], kind="stable")
     P = Y[order]
     vol = 0.0
@@ -83,18 +115,26 @@ def _hv(Y: np.ndarray, ref: np.ndarray) -> float:
         if depth <= 0:
             continue
         S = P[: i + 1, :-1]
-        S = S[non_dominated(S)]
+        if m > 3:  # the recursion is exponential in the rows it carries: prune them
+            S = S[non_dominated(S)]
         vol += depth * _hv(S, ref[:-1])
     return float(vol)
 
 
 def hv_contributions(Y: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Exclusive hypervolume contribution of every row."""
+    """Exclusive hypervolume contribution of every row: the volume only it dominates, its box
+    up to the reference less the hypervolume of the other rows limited to that box (few of
+    them stay non-dominated there, so this is far cheaper than the total less the total
+    without the row; a duplicated row contributes 0)."""
     Y = np.asarray(Y, dtype=float)
-    total = hypervolume(Y, reference)
-    out = np.empty(Y.shape[0])
+    ref = np.asarray(reference, dtype=float)
+    out = np.zeros(Y.shape[0])
     for i in range(Y.shape[0]):
-        out[i] = total - hypervolume(np.delete(Y, i, axis=0), reference)
+        if not np.all(ref > Y[i]):
+            continue
+        box = float(np.prod(ref - Y[i]))
+        limited = np.maximum(np.delete(Y, i, axis=0), Y[i])
+        out[i] = box - hypervolume(limited, ref) if limited.shape[0] else box
     return out
 
 

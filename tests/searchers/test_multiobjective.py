@@ -66,6 +66,34 @@ def test_hypervolume_matches_inclusion_exclusion(rows: list[list[int]]) -> None:
     assert math.isclose(hypervolume(Y, ref), _hv_inclusion_exclusion(Y, ref), abs_tol=1e-9)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(2, 4).flatmap(
+        lambda m: st.lists(
+            st.lists(st.integers(0, 6), min_size=m, max_size=m), min_size=1, max_size=7
+        )
+    )
+)
+def test_contributions_and_fronts_match_their_definitions(rows: list[list[int]]) -> None:
+    """Exclusive contribution = the total less the total without the row (the box form is
+    ~100x faster: 3 objectives, 150 trials took 13 s per tpe suggestion); fronts = peeling
+    the non-dominated rows (counted in one dominance matrix now), duplicates and all."""
+    Y = np.array(rows, dtype=float)
+    ref = np.full(Y.shape[1], 7.0)
+    total = _hv_inclusion_exclusion(Y, ref)
+    want = [total - _hv_inclusion_exclusion(np.delete(Y, i, axis=0), ref)
+            for i in range(Y.shape[0])]
+    assert np.allclose(hv_contributions(Y, ref), want, atol=1e-9)
+    fronts, left, k = np.full(Y.shape[0], -1), np.arange(Y.shape[0]), 0
+    while left.size:
+        top = [i for i in left if not any(dominates(Y[j], Y[i]) for j in left)]
+        fronts[top] = k
+        left = np.array([i for i in left if i not in top], dtype=int)
+        k += 1
+    assert list(nondominated_sort(Y)) == list(fronts)
+    assert list(non_dominated(Y)) == [bool(f == 0) for f in fronts]
+
+
 def test_nondominated_sort_fronts() -> None:
     Y = np.array([[1, 3], [2, 2], [3, 1], [2, 3], [3, 3], [4, 4]], dtype=float)
     assert list(nondominated_sort(Y)) == [0, 0, 0, 1, 2, 3]
