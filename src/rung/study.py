@@ -41,6 +41,13 @@ from rung.executors.spawn_guard import exit_if_reimported
 from rung.reporter import Reporter
 from rung.space import Fidelity, SearchSpace
 from rung.storage import Journal, MemoryJournal, open_journal
+from rung.study_checks import (
+    as_budget,
+    as_objective,
+    check_given_resources,
+    check_name,
+    check_same_spec,
+)
 from rung.study_views import StudyViews
 
 if TYPE_CHECKING:
@@ -49,68 +56,6 @@ if TYPE_CHECKING:
     from rung.space.search_space import ParamLike
 
 log = logging.getLogger("rung.study")
-
-
-
-
-def _objective(
-    objective: Objective | str | Mapping[str, Any] | None, mode: str | None
-) -> Objective:
-    if isinstance(objective, Objective):
-        return objective
-    if isinstance(objective, str):
-        return Objective(objective, mode or "min")
-    if isinstance(objective, Mapping):
-        return Objective.from_json(objective)
-    raise ConfigError(
-        f"objective: expected rung.Objective(metric, mode) or a metric name, got {objective!r}"
-    )
-
-
-def _check_given_resources(spec: StudySpec) -> None:
-    """Refuse a new study whose ``resources_per_trial`` would never spend its ``max_cost`` /
-    ``max_gpu_hours`` (``rung.core.pricing.check_spendable``), before its journal is opened.
-    Not checked when a stored spec is read back (``load``); ``run`` / ``simulate`` check
-    again for an executor that does not say what a trial holds."""
-    if spec.resources_per_trial is not None:
-        check_spendable(spec.budget.max_cost, spec.budget.max_gpu_hours, spec.prices,
-                        spec.resources_per_trial)
-
-
-
-def _check_name(name: object) -> None:
-    """A new study's name is shown, stored and addressed in the dashboard's URLs: not ``.`` or
-    ``..`` (a URL cannot address them) and no NUL or other control character (a journal
-    written before this check still loads whatever its name)."""
-    if isinstance(name, str) and (name in (".", "..") or not name.isprintable()):
-        raise ConfigError(key="name", message=f"must not be '.' or '..' nor hold a control "
-                          f"character, got {name!r}")
-
-
-def _check_same_spec(stored: Mapping[str, Any], given: Mapping[str, Any],
-                     auto: tuple[bool, bool]) -> None:
-    """``Study.create(load_if_exists=True)`` of a stored study: refuse settings that differ
-    from the stored ones (they would be silently ignored), naming the first; a component left
-    to ``"auto"`` accepts what was stored."""
-    skip = {"written_by", "version", "name"}
-    skip |= {k for k, a in zip(("searcher", "scheduler"), auto, strict=True) if a}
-    for key, value in given.items():
-        if key in skip or stored.get(key) == value:
-            continue
-        raise ConfigError(key=key, message=(
-            f"study {given.get('name')!r} exists with {key} {stored.get(key)!r}, not "
-            f"{value!r}: Study.load continues it as stored (its settings are fixed when it "
-            f"is created), or create it under another name"))
-
-
-def _budget(budget: Budget | Mapping[str, Any] | None) -> Budget:
-    if budget is None:
-        return Budget()
-    if isinstance(budget, Budget):
-        return budget
-    if isinstance(budget, Mapping):
-        return Budget.from_json(budget)
-    raise ConfigError(f"budget: expected rung.Budget(...) or a mapping, got {budget!r}")
 
 
 class Study(AskTell, StudyViews):
@@ -193,7 +138,7 @@ class Study(AskTell, StudyViews):
         exit_if_reimported()
         objectives: tuple[Objective, ...] = ()
         if isinstance(objective, list | tuple):
-            objectives = tuple(_objective(o, mode) for o in objective)
+            objectives = tuple(as_objective(o, mode) for o in objective)
             if not objectives:
                 raise ConfigError("objective: the list of objectives is empty")
             objective = objectives[0]
@@ -203,8 +148,8 @@ class Study(AskTell, StudyViews):
         if fidelity is not None:
             fidelity = Fidelity.from_json(fidelity)
             max_step = fidelity.max_step if max_step == 1 else max_step
-        _check_name(name)
-        the_budget = _budget(budget)
+        check_name(name)
+        the_budget = as_budget(budget)
         searcher_given, scheduler_given = searcher, scheduler
         auto = None
         if is_auto(searcher) or is_auto(scheduler):
@@ -222,7 +167,7 @@ class Study(AskTell, StudyViews):
         spec = StudySpec(
             name=name,
             space=space,
-            objective=_objective(objective, mode),  # type: ignore[arg-type]
+            objective=as_objective(objective, mode),  # type: ignore[arg-type]
             objectives=objectives,
             constraints=constraints_from(constraints),
             searcher=to_spec("searcher", searcher),
@@ -242,11 +187,11 @@ class Study(AskTell, StudyViews):
         if spec.budget.stop is not None:
             check_objectives([o.metric for o in (spec.objectives or (spec.objective,))])
         engine = Engine.from_spec(spec)  # binds components: catches bad params now
-        _check_given_resources(spec)
+        check_given_resources(spec)
         journal = open_journal(storage)
         if name in journal.list_studies():
             if load_if_exists:
-                _check_same_spec(journal.load_study(name), spec.to_json(),
+                check_same_spec(journal.load_study(name), spec.to_json(),
                                  auto=(is_auto(searcher_given), is_auto(scheduler_given)))
                 return cls.load(name, journal)
             raise JournalError(
@@ -275,7 +220,7 @@ class Study(AskTell, StudyViews):
         study exists."""
         exit_if_reimported()
         engine = Engine.from_spec(spec)
-        _check_given_resources(spec)
+        check_given_resources(spec)
         journal = open_journal(storage)
         stored = {**spec.to_json(), **(extra or {})}
         if auto is not None:
