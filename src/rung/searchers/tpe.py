@@ -211,15 +211,13 @@ class TPESearcher(DesignThenModel):
             pend = PendingSet(self._units.get(h, obs.pending), cap=cap)
         tried = self._tried(h)
         if tried:
-            # first a configuration no trial has (outside the short branch if
-            # every one inside it was tried); if none is found (every one was tried), one
-            # that is not pending, as in any space
+            # first a configuration no trial has (outside the short branch if every one
+            # inside it was tried); if none is found (every one was tried), one that is not
+            # pending, as in any space
             avoid = PendingSet(self._units.get(h, obs.pending), tried,
                                cap=pend.radius if pend is not None else None)
             for b in (branch, None) if branch is not None else (None,):
-                # a short branch may be fully tried: a brief search in it, then the full one
-                rounds = 1 if b is not None else 4
-                u = self._best_candidate(l_est, g_est, request.rng, b, avoid, rounds)
+                u = self._best_candidate(l_est, g_est, request.rng, b, avoid)
                 if config_key(u) not in tried:
                     return decode(self.space, u)
         u = self._best_candidate(l_est, g_est, request.rng, branch, pend)
@@ -321,7 +319,6 @@ class TPESearcher(DesignThenModel):
         rng: np.random.Generator,
         branch: tuple[int, float] | None = None,
         pend: PendingSet | None = None,
-        rounds: int = 4,
     ) -> np.ndarray:
         """Step 7; with pending trials (``pend``), the best candidate that is not a pending
         configuration (and, past ``_pending.LARGE_BATCH`` of them, keeps the spread radius),
@@ -334,7 +331,7 @@ class TPESearcher(DesignThenModel):
             i = pend.first_free(C, range(C.shape[0]))
             if i is not None:
                 return np.asarray(C[i])
-            return self._free(l_est, g_est, rng, branch, pend, C, rounds)
+            return self._free(l_est, g_est, rng, branch, pend, C)
         # independent: every parameter picks its own best draw
         u = np.empty(self._dims.d)
         for j in range(self._dims.d):
@@ -347,7 +344,7 @@ class TPESearcher(DesignThenModel):
             u[branch[0]] = branch[1]
         if pend is None or pend.first_free(u[None, :], [0]) is not None:
             return u
-        return self._free(l_est, g_est, rng, branch, pend, u[None, :], rounds)
+        return self._free(l_est, g_est, rng, branch, pend, u[None, :])
 
     def _draw(
         self, l_est: Any, g_est: Any, rng: np.random.Generator, n: int,
@@ -363,7 +360,7 @@ class TPESearcher(DesignThenModel):
 
     def _free(
         self, l_est: Any, g_est: Any, rng: np.random.Generator,
-        branch: tuple[int, float] | None, pend: PendingSet, C: np.ndarray, rounds: int = 4,
+        branch: tuple[int, float] | None, pend: PendingSet, C: np.ndarray,
     ) -> np.ndarray:
         """A configuration that may be proposed when no candidate of ``C`` (best first) may:
         more draws from ``l``, then uniform draws, first keeping the spread radius, then
@@ -382,9 +379,9 @@ class TPESearcher(DesignThenModel):
                 if i is not None:
                     return np.asarray(C[i])
             u = pend.free_point(lambda k: self._draw(l_est, g_est, rng, k, branch), n,
-                                rounds, spread=spread)
+                                spread=spread)
             if u is None:
-                u = pend.free_point(uniform, 4 * n, rounds, spread=spread)
+                u = pend.free_point(uniform, 4 * n, spread=spread)
             if u is not None:
                 return u
         return np.asarray(C[0])
