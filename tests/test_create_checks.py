@@ -64,3 +64,17 @@ def test_a_stop_rule_on_several_objectives_is_refused_at_creation(tmp_path: Path
     assert e.value.key == "budget.stop"
     assert "this study has 2 (a, b)" in str(e.value)
     assert not (tmp_path / "j.db").exists()  # nothing written
+
+
+@pytest.mark.parametrize("scheduler", ["asha", "mo_asha", "curve"])
+def test_a_first_rung_above_max_step_is_refused(tmp_path: Path, scheduler: str) -> None:
+    """ASHA(min_step=50) with max_step 27 ran as FIFO, silently."""
+    from rung.core.components import ComponentSpec
+
+    with pytest.raises(ConfigError) as e:
+        Study.create("r", {"x": Float(0.0, 1.0)}, "loss", searcher="random",
+                     scheduler=ComponentSpec(scheduler, {"min_step": 50}), max_step=27,
+                     budget=Budget(n_trials=4), storage=tmp_path / "j.db")
+    assert str(e.value) == ("scheduler.params.min_step: 50 is above max_step (27): no rung "
+                            "would ever decide")
+    assert not (tmp_path / "j.db").exists()

@@ -44,6 +44,7 @@ from rung.storage import Journal, MemoryJournal, open_journal
 from rung.study_checks import (
     as_budget,
     as_objective,
+    check_first_rung,
     check_given_resources,
     check_name,
     check_same_spec,
@@ -188,6 +189,7 @@ class Study(AskTell, StudyViews):
             check_objectives([o.metric for o in (spec.objectives or (spec.objective,))])
         engine = Engine.from_spec(spec)  # binds components: catches bad params now
         check_given_resources(spec)
+        check_first_rung(spec)
         journal = open_journal(storage)
         if name in journal.list_studies():
             if load_if_exists:
@@ -221,6 +223,7 @@ class Study(AskTell, StudyViews):
         exit_if_reimported()
         engine = Engine.from_spec(spec)
         check_given_resources(spec)
+        check_first_rung(spec)
         journal = open_journal(storage)
         stored = {**spec.to_json(), **(extra or {})}
         if auto is not None:

@@ -71,4 +71,16 @@ def as_budget(budget: Budget | Mapping[str, Any] | None) -> Budget:
     raise ConfigError(f"budget: expected rung.Budget(...) or a mapping, got {budget!r}")
 
 
-__all__ = ["as_budget", "as_objective", "check_given_resources", "check_name", "check_same_spec"]
+def check_first_rung(spec: StudySpec) -> None:
+    """Refuse a new study whose scheduler's ``min_step`` (an integer) is above ``max_step``:
+    no rung would ever decide, and ASHA, MO-ASHA and the curve scheduler would silently run
+    as FIFO (successive halving and Hyperband refuse it when bound). Only for new studies: a
+    stored one still loads."""
+    r = spec.scheduler.params.get("min_step")
+    if isinstance(r, int) and not isinstance(r, bool) and r > spec.max_step:
+        raise ConfigError(key="scheduler.params.min_step", message=(
+            f"{r} is above max_step ({spec.max_step}): no rung would ever decide"))
+
+
+__all__ = ["as_budget", "as_objective", "check_first_rung", "check_given_resources",
+           "check_name", "check_same_spec"]
