@@ -24,7 +24,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from rung.cli.argtypes import seconds
-from rung.cli.stored import add_study_arguments
+from rung.cli.stored import add_study_arguments, storage_flag
 from rung.errors import ConfigError, JournalError, RunFailed, RungError
 
 if TYPE_CHECKING:
@@ -258,9 +258,15 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace) -> int:
 
     path = spec.storage
     if path.exists() and spec.name in _studies_in(path):
+        resume = f"rung resume {spec.name}{storage_flag(path, spec.name)}"
+        changed = _changed_keys(spec, path)
+        if not changed:
+            raise CLIError(f"spec.name: study {spec.name!r} already exists in {path} "
+                           f"(continue it with: {resume})", 2)
         raise CLIError(
-            f"spec.name: study {spec.name!r} already exists in {path} "
-            f"(continue it with: rung resume {spec.name}{_storage_flag(path, spec.name)})", 2
+            f"spec.name: study {spec.name!r} already exists in {path} with other "
+            f"{', '.join(changed)} than this spec's; a study's settings are fixed when it is "
+            f"created: `{resume}` continues it as stored, or give this spec another name", 2
         )
     try:
         study = Study.from_spec(spec.study, path, extra={CLI_KEY: spec.cli_json()},
@@ -274,6 +280,29 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace) -> int:
 
         print(f"rung: {announcement(spec.name, spec.auto)}", flush=True)
     return _drive(study, spec, fn, args)
+
+
+def _changed_keys(spec: RunSpec, path: Path) -> list[str]:
+    """The spec keys whose values differ between ``spec`` and the study of the same name stored
+    in ``path`` (``n_workers`` and ``path`` excepted: a run may change them)."""
+    from rung.cli.spec import CLI_KEY
+    from rung.storage import SQLiteJournal
+
+    try:
+        with SQLiteJournal(path, readonly=True) as j:
+            stored = j.load_study(spec.name)
+    except RungError:
+        return []
+    given = spec.study.to_json()
+    skip = {"written_by", "version", "name", "auto", CLI_KEY}  # auto: why, not what
+    as_spec = {"objective": "metric/mode", "objectives": "metric/mode"}  # JSON key -> YAML
+    keys = [as_spec.get(k, k) for k in sorted(given.keys() | stored.keys())
+            if k not in skip and given.get(k) != stored.get(k)]
+    cli = stored.get(CLI_KEY)
+    cli = cli if isinstance(cli, dict) else {}
+    keys += [k for k, v in spec.cli_json().items()
+             if k not in ("n_workers", "path") and cli.get(k) != v]
+    return list(dict.fromkeys(keys))
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -292,16 +321,6 @@ def cmd_resume(args: argparse.Namespace) -> int:
     fn = resolve_objective(spec) if spec.executor != "simulated" else None
     study = Study.load(args.name, journal)
     return _drive(study, spec, fn, args)
-
-
-def _storage_flag(path: Path, name: str) -> str:
-    default = DEFAULT_DIR / f"{name}.db"
-    try:
-        if path.resolve() == default.resolve():
-            return ""
-    except OSError:
-        pass
-    return f" --storage {path}"
 
 
 @contextlib.contextmanager
@@ -331,7 +350,7 @@ def _drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace) -> int:
 
     callbacks = tracking_callbacks(spec.tracking)  # the spec's `tracking` (may be None)
     live = False if args.no_live else None
-    resume_cmd = f"rung resume {spec.name}{_storage_flag(spec.storage, spec.name)}"
+    resume_cmd = f"rung resume {spec.name}{storage_flag(spec.storage, spec.name)}"
     try:
         with _sigterm_as_interrupt(), Progress(study, live=live, interval=args.log_every) as prog:
             if spec.executor == "simulated":
@@ -359,7 +378,7 @@ def _drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace) -> int:
     print(f"rung: {spec.name} {ended(study)}: {best_line(study)}", flush=True)
     if best is not None:
         print(f"rung: best params: {fmt_params(best.params)}", flush=True)
-    print(f"rung: inspect it with: rung show {spec.name}{_storage_flag(spec.storage, spec.name)}",
+    print(f"rung: inspect it with: rung show {spec.name}{storage_flag(spec.storage, spec.name)}",
           flush=True)
     study.close()
     return 0

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from rung._validate import is_int, is_number
+from rung.cli.stored import storage_flag
 from rung.core.history import History
 from rung.core.records import Trial, TrialStatus
 from rung.study import Study
@@ -320,7 +321,8 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
         # (while a driver runs the study, its trials are simply running)
         lines.append(
             f"  note: {c['running']} trial(s) were running when the driver stopped; "
-            f"`rung resume {study.name}` ends them as interrupted and resumes them"
+            f"`rung resume {study.name}{storage_flag(where, study.name)}` ends them as "
+            f"interrupted and resumes them"
         )
     trials = top_trials(study, top)
     if trials:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shlex
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -19,6 +21,22 @@ def add_study_arguments(q: argparse.ArgumentParser, name_help: str = "study name
     q.add_argument("name", help=name_help)
     q.add_argument("--storage", metavar="FILE|DIR",
                    help="SQLite file or directory to search (default: runs/)")
+
+
+def storage_flag(path: Path | str, name: str) -> str:
+    """The ``--storage`` part of a command that names study ``name`` in the journal ``path``,
+    as the user can paste it into a shell: ``""`` for the default ``runs/<name>.db``, else
+    `` --storage PATH`` with ``PATH`` quoted when it needs to be (spaces, ``$``...)."""
+    from rung.cli.main import DEFAULT_DIR
+
+    path = Path(path)
+    default = DEFAULT_DIR / f"{name}.db"
+    try:
+        if path.resolve() == default.resolve():
+            return ""
+    except OSError:
+        pass
+    return f" --storage {shlex.quote(str(path))}"
 
 
 @contextlib.contextmanager

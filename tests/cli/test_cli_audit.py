@@ -1,0 +1,63 @@
+"""Commands the CLI prints work when pasted into a shell, and a spec that differs from the
+stored study of the same name says how."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+from clihelp import files_under, sim_spec, write_spec
+
+from rung.cli.main import main
+
+
+def _hint(text: str, prefix: str) -> list[str]:
+    """The command after ``prefix`` on the line that holds it, split as a shell splits it."""
+    line = next(ln for ln in text.splitlines() if prefix in ln)
+    return shlex.split(line[line.index(prefix):].split("`")[0].rstrip(")"))
+
+
+def test_printed_commands_quote_a_storage_path_with_spaces(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_spec(isolated, sim_spec("sp", n_trials=4))
+    assert main(["run", "spec.yaml", "--no-live", "--storage", "my runs/a b.db"]) == 0
+    out = capsys.readouterr().out
+    show = _hint(out, "rung show")
+    assert show == ["rung", "show", "sp", "--storage", "my runs/a b.db"]
+    assert main(show[1:]) == 0
+    capsys.readouterr()
+    assert main(["run", "spec.yaml", "--storage", "my runs/a b.db"]) == 2
+    resume = _hint(capsys.readouterr().err, "rung resume")
+    assert resume == ["rung", "resume", "sp", "--storage", "my runs/a b.db"]
+    assert main([*resume[1:], "--no-live"]) == 0  # finished: a no-op, but it finds the study
+
+
+def test_default_storage_needs_no_flag(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_spec(isolated, sim_spec("dflt", n_trials=3))
+    assert main(["run", "spec.yaml", "--no-live"]) == 0
+    assert _hint(capsys.readouterr().out, "rung show") == ["rung", "show", "dflt"]
+
+
+def test_rerun_of_a_changed_spec_names_what_changed(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_spec(isolated, sim_spec("ch", n_trials=3))
+    assert main(["run", "spec.yaml", "--no-live"]) == 0
+    db = isolated / "runs" / "ch.db"
+    before = db.stat().st_mtime_ns, db.stat().st_size
+    capsys.readouterr()
+    # another n_workers is a run-time choice, not a different study
+    write_spec(isolated, sim_spec("ch", n_trials=3).replace("n_workers: 4", "n_workers: 2"))
+    assert main(["run", "spec.yaml"]) == 2
+    assert capsys.readouterr().err == (
+        "rung: error: spec.name: study 'ch' already exists in runs/ch.db "
+        "(continue it with: rung resume ch)\n")
+    write_spec(isolated, sim_spec("ch", n_trials=5, extra="metric: loss\nmode: max\n"))
+    assert main(["run", "spec.yaml"]) == 2
+    assert capsys.readouterr().err == (
+        "rung: error: spec.name: study 'ch' already exists in runs/ch.db with other budget, "
+        "metric/mode than this spec's; a study's settings are fixed when it is created: "
+        "`rung resume ch` continues it as stored, or give this spec another name\n")
+    assert (db.stat().st_mtime_ns, db.stat().st_size) == before
