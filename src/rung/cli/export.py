@@ -56,13 +56,32 @@ def output_path(value: str) -> Path:
     return out
 
 
+def format_of(out: Path | None) -> str:
+    """The format ``-o FILE`` names by its suffix (``.csv``, ``.json``, ``.parquet``, ``.pq``);
+    CSV for standard output or a file without a suffix.
+
+    Raises:
+        CLIError: another suffix (``trials.xlsx``), which would otherwise receive CSV under a
+            name that says otherwise (exit code 2).
+    """
+    from rung.cli.main import CLIError
+
+    if out is None or not out.suffix:
+        return "csv"
+    fmt = _SUFFIX.get(out.suffix.lower())
+    if fmt is None:
+        raise CLIError(f"-o {out}: cannot tell the format from {out.suffix!r} (name a "
+                       f"{', '.join(_SUFFIX)} file, or give --format {'|'.join(FORMATS)})", 2)
+    return fmt
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from rung.cli.main import CLIError
 
     fmt = args.format
     out = output_path(args.output) if args.output else None
     if fmt is None:
-        fmt = _SUFFIX.get(out.suffix.lower(), "csv") if out is not None else "csv"
+        fmt = format_of(out)
     if fmt == "parquet" and out is None:
         raise CLIError("--format parquet needs -o FILE (Parquet is binary)", 2)
     try:
