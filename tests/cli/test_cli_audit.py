@@ -7,7 +7,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from clihelp import files_under, sim_spec, write_spec
+from clihelp import sim_spec, write_spec
 
 from rung.cli.main import main
 
