@@ -214,3 +214,36 @@ def test_asha_with_its_first_rung_from_data_is_fifo_within_the_probes(
         assert journal(ASHA_AUTO, n, workers, sign) == journal("fifo", n, workers, sign)
     if workers == 1:  # one trial more and ASHA judges it: the journals differ
         assert journal(ASHA_AUTO, PROBES + 1, 1, sign) != journal("fifo", PROBES + 1, 1, sign)
+
+
+@pytest.mark.parametrize(("space", "n_trials", "searcher"), [
+    (SearchSpace({"a": Int(0, 4)}), 5, "grid"),
+    (SearchSpace({"a": Int(0, 4)}), 100, "grid"),
+    (SearchSpace({"a": Int(0, 4)}), 4, "gp"),  # more configurations than trials
+    (SearchSpace({"o": Categorical(["a", "b"]), "m": Int(0, 9, when={"o": "a"})}), 11, "grid"),
+    (SearchSpace({"o": Categorical(["a", "b"]), "m": Int(0, 9, when={"o": "a"})}), 10, "tpe"),
+    (SearchSpace({"x": Float(0.0, 1.0, step=0.25), "c": Categorical([1, 2])}), 10, "grid"),
+    (SMALL, 10_000, "tpe"),  # a continuous parameter: infinite
+])
+def test_a_finite_space_within_the_trial_budget_gets_a_grid(
+    space: SearchSpace, n_trials: int, searcher: str
+) -> None:
+    """Any other searcher would spend the rest of the budget repeating configurations
+    (``Int(0, 4)`` with 100 trials ran 95 repeats)."""
+    s, _, why = pick(space, n_trials=n_trials)
+    assert s == searcher
+    if searcher == "grid":
+        size = space.size()
+        assert why.startswith(f"auto: searcher grid (a finite space of {size} configurations, "
+                              f"no more than the {n_trials} trials of the budget: grid")
+
+
+def test_the_grid_runs_every_configuration_once_and_ends(tmp_path: Path) -> None:
+    from rung.testing import ToyBenchmark
+
+    space = SearchSpace({"o": Categorical(["a", "b"]), "m": Int(0, 3, when={"o": "a"})})
+    study = rung.Study.create("g", space, "loss", budget=Budget(n_trials=50))
+    study.simulate(ToyBenchmark(1, space), n_workers=2)
+    configs = sorted(str(sorted(t.params.items())) for t in study.trials())
+    assert len(configs) == 5 == len(set(configs))
+    assert study.engine.over and study.engine.exhausted

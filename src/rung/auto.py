@@ -9,6 +9,10 @@ resumed study keeps what it started with.
 The rules and the evidence behind them (``benchmarks/RESULTS.md``):
 
 Searcher
+  * a finite space (every tunable parameter an integer, a stepped float or a categorical) with
+    no more configurations than the trial budget: ``grid`` over every configuration, in a seeded
+    random order. Every configuration runs once and the search then ends (the searcher is
+    exhausted); any other searcher would spend the rest of the budget on repeats;
   * several objectives: ``tpe`` (MOTPE; the GP searcher's multi-objective mode costs far more
     per suggestion and scales worse with trials);
   * 64 workers or more: ``random``; model-based placement of a batch that large has not been
@@ -109,6 +113,14 @@ def choose_searcher(
     d = len(tunable)
     categorical = sum(isinstance(p, Categorical) for p in tunable)
     conditional = any(p.when for p in tunable)
+    n = budget.n_trials
+    values = space.values_per_param() if d and n is not None else None
+    size = space.size() if values is not None else None
+    if values and size is not None and n is not None and size <= n:
+        return (ComponentSpec("grid", {"points": max(values.values()), "shuffle": True}),
+                f"a finite space of {size} configuration{'s' if size != 1 else ''}, no more "
+                f"than the {n} trials of the budget: grid (each configuration once, in a "
+                f"seeded random order; the search ends when every one has run)")
     if n_objectives > 1:
         return ComponentSpec("tpe", {}), f"{n_objectives} objectives: tpe (MOTPE)"
     if n_workers >= MANY_WORKERS:
@@ -126,9 +138,8 @@ def choose_searcher(
         why.append(f"{budget.n_trials} trials (> {MANY_TRIALS})")
     if why:
         return ComponentSpec("tpe", {}), " and ".join(why) + ": tpe"
-    size = f"{d} dimension{'s' if d != 1 else ''}"
-    why_gp = f"{size}, {categorical} categorical, unconditional: gp"
-    n = budget.n_trials
+    size_text = f"{d} dimension{'s' if d != 1 else ''}"
+    why_gp = f"{size_text}, {categorical} categorical, unconditional: gp"
     if n is not None and n <= GP_INITIAL:
         why_gp += f", with {n} trial{'s' if n != 1 else ''} only its Sobol' initial design runs"
     return ComponentSpec("gp", {}), why_gp

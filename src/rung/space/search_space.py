@@ -424,6 +424,33 @@ class SearchSpace:
     def grid_size(self, points: int | Mapping[str, int] = 5) -> int:
         return len(self.grid(points))
 
+    def values_per_param(self) -> dict[str, int] | None:
+        """How many values each tunable parameter takes (``Int``, a stepped ``Float``,
+        ``Categorical``), or ``None`` when one is continuous: then the space is infinite."""
+        out: dict[str, int] = {}
+        for n in self.order:
+            p = self.params[n]
+            if not p.tunable:
+                continue
+            if isinstance(p, Categorical):
+                out[n] = len(p.choices)
+            elif isinstance(p, Int) or (isinstance(p, Float) and p.step is not None):
+                out[n] = int(p._n)
+            else:
+                return None
+        return out
+
+    def size(self) -> int | None:
+        """The number of distinct configurations (active combinations only) of a finite space,
+        ``MAX_GRID + 1`` when above ``MAX_GRID`` (counted without enumerating); ``None`` for a
+        space with a continuous parameter."""
+        values = self.values_per_param()
+        if values is None:
+            return None
+        bound = self._grid_bound({n: values.get(n, 1) for n in self.order})
+        return bound if bound > MAX_GRID else self.grid_size({n: values.get(n, 1)
+                                                              for n in self.order})
+
     # --- JSON -----------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         return {n: p.to_json() for n, p in self.params.items()}
