@@ -346,9 +346,9 @@ def _drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace) -> int:
     from rung.cli.report import best_line, ended, fmt_params
     from rung.cli.spec import load_benchmark
     from rung.cli.spec_error import as_spec_error
-    from rung.cli.spec_tracking import tracking_callbacks
+    from rung.cli.spec_tracking import guarded_tracking_callbacks
 
-    callbacks = tracking_callbacks(spec.tracking)  # the spec's `tracking` (may be None)
+    callbacks = guarded_tracking_callbacks(spec.tracking)  # the spec's `tracking` (may be None)
     live = False if args.no_live else None
     resume_cmd = f"rung resume {spec.name}{storage_flag(spec.storage, spec.name)}"
     try:

@@ -10,19 +10,26 @@
 A tracker given as ``true`` or with no value uses its defaults; ``false`` leaves it off. The
 validated mapping is stored with the study (``rung resume`` tracks the same way). A tracker
 whose library is not installed is a spec error naming the extra, found before anything is
-written.
+written, and so is a ``logdir`` / ``dir`` that cannot be a directory (an existing file on its
+path). A tracker that fails once the run started (a server that refuses, say) stops the run with
+a one-line ``RungError`` naming ``spec.tracking.<tracker>``, the journal intact.
 """
 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rung.callbacks import Callback
 from rung.cli.spec_error import SpecError
+from rung.errors import RungError
 
 if TYPE_CHECKING:
-    from rung.callbacks import Callback
+    from rung.core.events import Command, Event
+    from rung.core.history import History
+    from rung.study import Study
 
 #: the top-level key this module reads
 TRACKING_KEYS = ("tracking",)
@@ -35,6 +42,8 @@ _TRACKERS: dict[str, tuple[str, str, dict[str, str]]] = {
                                  "mode": "mode", "tags": "str-list"}),
 }
 _WANDB_MODES = ("online", "offline", "disabled")
+#: options that name a directory the tracker creates
+_DIRS = {("tensorboard", "logdir"), ("wandb", "dir")}
 
 
 def spec_tracking(top: Mapping[str, Any]) -> dict[str, dict[str, Any]] | None:
@@ -60,6 +69,9 @@ def spec_tracking(top: Mapping[str, Any]) -> dict[str, dict[str, Any]] | None:
                             f"{type(options).__name__}")
         module, extra, known = _TRACKERS[name]
         out[name] = {k: _option(f"{key}.{k}", known, k, v) for k, v in options.items()}
+        for k, v in out[name].items():
+            if (name, k) in _DIRS:
+                _check_dir(f"{key}.{k}", v)
         if not _installed(module):
             raise SpecError(key, f"needs {module}, which is not installed: "
                             f"pip install 'rung[{extra}]'")
@@ -85,6 +97,16 @@ def _option(key: str, known: Mapping[str, str], name: Any, v: Any) -> Any:
             isinstance(k, str) and isinstance(t, str) for k, t in v.items()):
         raise SpecError(key, f"must be a mapping of strings to strings, got {v!r}")
     return dict(v)
+
+
+def _check_dir(key: str, value: str) -> None:
+    """``value`` can be (or become) a directory: no existing file on its path."""
+    p = Path(value)
+    for q in (p, *p.parents):
+        if q.exists():
+            if not q.is_dir():
+                raise SpecError(key, f"{value!r} cannot be a directory: {q} is a file")
+            return
 
 
 def _installed(module: str) -> bool:
@@ -120,4 +142,44 @@ def tracking_callbacks(tracking: Mapping[str, Mapping[str, Any]] | None) -> list
     return callbacks
 
 
-__all__ = ["TRACKING_KEYS", "spec_tracking", "tracking_callbacks"]
+def guarded_tracking_callbacks(
+    tracking: Mapping[str, Mapping[str, Any]] | None,
+) -> list[Callback]:
+    """``tracking_callbacks``, each wrapped so that its failure is one line naming
+    ``spec.tracking.<tracker>`` (what ``rung run`` and ``rung resume`` hand to the run)."""
+    return [_Tracker(name, cb) for name, o in (tracking or {}).items()
+            for cb in tracking_callbacks({name: o})]
+
+
+class _Tracker(Callback):
+    """A tracker's callback whose failure is one line naming the spec key: the tracker's own
+    exception (an MLflow server that refuses, a directory that cannot be written...) becomes a
+    ``RungError`` ``"spec.tracking.<name>: <Type>: <first line>"``, chained to the original."""
+
+    def __init__(self, name: str, callback: Callback) -> None:
+        self.name = name
+        self.callback = callback
+
+    def on_start(self, study: Study) -> None:
+        self._call(self.callback.on_start, study)
+
+    def on_turn(
+        self, events: Sequence[Event], commands: Sequence[Command], history: History
+    ) -> None:
+        self._call(self.callback.on_turn, events, commands, history)
+
+    def on_end(self, study: Study) -> None:
+        self._call(self.callback.on_end, study)
+
+    def _call(self, hook: Callable[..., None], *args: Any) -> None:
+        try:
+            hook(*args)
+        except RungError:
+            raise
+        except Exception as e:
+            first = (str(e).strip().splitlines() or [""])[0]
+            raise RungError(f"spec.tracking.{self.name}: {type(e).__name__}"
+                            f"{': ' + first if first else ''}") from e
+
+
+__all__ = ["TRACKING_KEYS", "guarded_tracking_callbacks", "spec_tracking", "tracking_callbacks"]
