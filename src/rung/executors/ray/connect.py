@@ -30,6 +30,17 @@ def connect(ray: Any, address: str | None, ray_init: Mapping[str, Any]) -> bool:
     return True
 
 
+def private_instance(ray: Any) -> bool:
+    """Whether the connected Ray instance was started by this process (``ray.init()`` without
+    a cluster to join, by the executor or by the user's script): a single node no other node
+    joins, so what it lacks now it never gets. False for a connection to a cluster started
+    elsewhere (``ray start``, an address, Ray Client), and when Ray does not say."""
+    with contextlib.suppress(Exception):
+        node = ray._private.worker._global_node
+        return node is not None and bool(node.head)
+    return False
+
+
 def use_socket(ray: Any, address: str | None, transport: str) -> bool:
     """Whether a connected session uses the socket transport (``transport``: ``"auto"``,
     ``"socket"`` or ``"ray"``). ``ConfigError`` for ``"socket"`` in a Ray Client session."""
@@ -46,4 +57,4 @@ def use_socket(ray: Any, address: str | None, transport: str) -> bool:
     return socket
 
 
-__all__ = ["connect", "use_socket"]
+__all__ = ["connect", "private_instance", "use_socket"]

@@ -60,7 +60,7 @@ from rung.executors.protocol import (
 )
 from rung.executors.ray.actor import RungWorker
 from rung.executors.ray.archive import archive_for, store_shipped
-from rung.executors.ray.connect import connect, use_socket
+from rung.executors.ray.connect import connect, private_instance, use_socket
 from rung.executors.ray.importing import check_ray_installed, import_ray
 from rung.executors.ray.resources import (
     actor_resource_options,
@@ -221,6 +221,7 @@ class RayExecutor(Pool[RayWorker]):
             self._next_check = 0.0
             self._next_nodes = time.monotonic() + _NODES_INTERVAL
             self.capacity = self._cluster_capacity()
+            self._refuse_if_never_room()
             self._warn_if_no_room()
             self._fill_pool()
         except BaseException:
@@ -304,6 +305,24 @@ class RayExecutor(Pool[RayWorker]):
             return self.max_concurrent
         return fit if self.max_concurrent is None else min(fit, self.max_concurrent)
 
+    def _alive_resources(self) -> list[dict[str, Any]]:
+        """The resources of the alive nodes, as Ray names them (without node labels)."""
+        nodes = [n.get("Resources", {}) for n in self._ray.nodes() if n.get("Alive")]
+        return [{k: v for k, v in r.items() if not k.startswith("node:")
+                 and k != "object_store_memory"} for r in nodes]
+
+    def _refuse_if_never_room(self) -> None:
+        """``ConfigError`` when no trial fits on a Ray instance this process started: no node
+        joins it, so waiting for room would wait forever."""
+        if self.capacity > 0 or not private_instance(self._ray):
+            return
+        have = [{k: r.get(k, 0.0) for k in self.resources} for r in self._alive_resources()]
+        shown = have[0] if len(have) == 1 else have
+        raise ConfigError(key="resources_per_trial", message=(
+            f"no trial needing {self.resources} fits on the local Ray instance this process "
+            f"started (it has {shown}); ask for less, or connect to a cluster that has it "
+            f"(address=...)"))
+
     def _warn_if_no_room(self) -> None:
         if self.capacity > 0:
             return
@@ -311,11 +330,8 @@ class RayExecutor(Pool[RayWorker]):
         if now - self._no_room_warned < _NO_ROOM_WARNING_EVERY:
             return
         self._no_room_warned = now
-        nodes = [n.get("Resources", {}) for n in self._ray.nodes() if n.get("Alive")]
-        shown = [{k: v for k, v in r.items() if not k.startswith("node:")
-                  and k != "object_store_memory"} for r in nodes]
         log.warning("no node of the Ray cluster can run a trial needing %s (alive nodes: %s); "
-                    "waiting for nodes to join", self.resources, shown)
+                    "waiting for nodes to join", self.resources, self._alive_resources())
 
     def _check(self, out: list[Event], dead: list[Death]) -> None:
         """Ask Ray about actor deaths (transport="socket") and the cluster's capacity."""
