@@ -131,7 +131,7 @@ def demo_spec(
     seed: int = 0,
 ) -> RunSpec:
     """The demo's study: random search + ASHA (eta 3) on ``DEMO_SPACE``, maximizing
-    validation accuracy, ``n_trials`` (150) configurations of up to ``max_step`` (27) epochs."""
+    validation accuracy, ``n_trials`` (200) configurations of up to ``max_step`` (27) epochs."""
     name = name or time.strftime("demo-%Y%m%d-%H%M%S")
     study = StudySpec(
         name=name,

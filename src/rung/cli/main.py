@@ -89,12 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    "epochs as the step, on local worker processes.")
     q.add_argument("--trials", type=_positive_int, default=None, metavar="N",
                    help="configurations to try (default 200)")
-    q.add_argument("--max-step", type=_positive_int, default=None, metavar="EPOCHS",
+    q.add_argument("--max-step", type=_max_step, default=None, metavar="EPOCHS",
                    help="epochs for a configuration that is never stopped (default 27)")
     q.add_argument("--name", default=None, help="study name (default: demo-<date>-<time>)")
-    q.add_argument("--storage", metavar="FILE", default=None,
-                   help="SQLite file (default: runs/demo.db)")
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--storage", metavar="FILE|DIR", default=None,
+                   help="SQLite file, or a directory for demo.db (default: runs/demo.db)")
+    q.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     view_options(q)
     from rung.cli import dashboard, export, ledger, plan, plot  # each adds its subcommand
     export.add_parser(sub)
@@ -112,6 +112,25 @@ def _positive_int(s: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {s!r}") from None
     if v < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def _max_step(s: str) -> int:
+    from rung._validate import MAX_STEP
+
+    v = _positive_int(s)
+    if v > MAX_STEP:
+        raise argparse.ArgumentTypeError(f"must be <= {MAX_STEP:,}, got {v:,}")
+    return v
+
+
+def _seed(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {s!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
     return v
 
 
@@ -197,20 +216,37 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     spec, fn = load_spec(args.spec)  # validates everything; nothing written yet
     if args.storage:
-        storage = Path(args.storage)
-        storage = storage / f"{spec.name}.db" if storage.is_dir() else storage
-        from rung.storage.paths import storage_problem
-
-        problem = storage_problem(storage)
-        if problem is not None:
-            raise CLIError(f"--storage: {problem}", 2)
-        spec = _with(spec, storage=storage)
+        spec = _with(spec, storage=_storage_arg(args.storage, spec.name))
     if args.workers:
         spec = _with(spec, n_workers=args.workers)
     return _create_and_run(spec, fn, args)
 
 
+def _storage_arg(value: str, stem: str) -> Path:
+    """``--storage FILE|DIR`` of ``rung run`` / ``rung demo``: the file, or ``DIR/<stem>.db``.
+
+    Raises:
+        CLIError: the journal cannot be created there (exit code 2).
+    """
+    from rung.storage.paths import storage_problem
+
+    storage = Path(value)
+    storage = storage / f"{stem}.db" if storage.is_dir() else storage
+    problem = storage_problem(storage)
+    if problem is not None:
+        raise CLIError(f"--storage: {problem}", 2)
+    return storage
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    storage = None if args.storage is None else _storage_arg(args.storage, "demo")
+    if args.name is not None:
+        from rung.cli.spec import SpecError, check_name
+
+        try:
+            check_name(args.name)
+        except SpecError as e:
+            raise CLIError(f"--name: {e.message}", 2) from None
     try:
         import sklearn  # noqa: F401
 
@@ -218,7 +254,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except ImportError as e:
         raise CLIError(f"the demo needs scikit-learn ({e.name or e}): "
                        "pip install 'rung[examples]'", 2) from None
-    spec = demo_spec(name=args.name, storage=args.storage, n_trials=args.trials,
+    spec = demo_spec(name=args.name, storage=storage, n_trials=args.trials,
                      max_step=args.max_step, n_workers=args.workers, seed=args.seed)
     from rung.cli.spec import resolve_objective
 
@@ -226,7 +262,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     n = spec.n_workers or _cores()
     print(f"rung demo: tuning a scikit-learn MLP on the digits data set with ASHA: "
           f"{spec.study.budget.n_trials} configurations, up to {spec.study.max_step} epochs "
-          f"each, {n} worker processes; journal {spec.storage}", flush=True)
+          f"each, {n} worker process{'es' if n > 1 else ''}; journal {spec.storage}", flush=True)
     code = _create_and_run(spec, fn, args)
     if code == 0:
         from rung.study import Study
@@ -268,13 +304,14 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace) -> int:
             f"{', '.join(changed)} than this spec's; a study's settings are fixed when it is "
             f"created: `{resume}` continues it as stored, or give this spec another name", 2
         )
+    key = "--storage" if args.storage else "spec.storage"  # what named the file
     try:
         study = Study.from_spec(spec.study, path, extra={CLI_KEY: spec.cli_json()},
                                 auto=spec.auto)
     except sqlite3.DatabaseError as e:
-        raise CLIError(f"spec.storage: {path} is not an SQLite journal ({e})", 2) from None
+        raise CLIError(f"{key}: {path} is not an SQLite journal ({e})", 2) from None
     except JournalError as e:  # the file cannot be created or is not a journal
-        raise CLIError(f"spec.storage: {e}", 2) from None
+        raise CLIError(f"{key}: {e}", 2) from None
     if spec.auto is not None:
         from rung.auto import announcement
 

@@ -179,6 +179,15 @@ def _top_level(data: Any) -> Mapping[str, Any]:
     return data
 
 
+def check_name(name: Any) -> str:
+    """A study name as a spec's ``name`` must be (see ``_name``): the NFC form of ``name``.
+
+    Raises:
+        SpecError: key ``spec.name``, saying what is wrong.
+    """
+    return _name({"name": name})
+
+
 def _name(top: Mapping[str, Any]) -> str:
     """``name``: in NFC form, a letter or digit (of any script) then letters, digits, '.', '_'
     or '-', at most ``NAME_MAX_BYTES`` bytes in UTF-8 (it names the journal's files)."""
@@ -375,6 +384,7 @@ __all__ = [
     "EXECUTORS",
     "RunSpec",
     "SpecError",
+    "check_name",
     "load_benchmark",
     "load_spec",
     "parse_spec",
