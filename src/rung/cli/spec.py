@@ -49,7 +49,7 @@ from typing import Any
 
 from rung._validate import MAX_STEP, check_int, is_int
 from rung.cli.spec_cost import COST_KEYS
-from rung.cli.spec_error import SpecError, as_spec_error, kind_of, wrap
+from rung.cli.spec_error import SpecError, as_spec_error, close_hint, kind_of, wrap
 from rung.cli.spec_extras import EXTRA_KEYS, spec_fidelity, with_extras
 from rung.cli.spec_objective import resolve_objective
 from rung.cli.spec_study import check_reported, study_spec
@@ -174,7 +174,7 @@ def _top_level(data: Any) -> Mapping[str, Any]:
         raise SpecError("spec", f"must be a mapping of keys to values, got {kind_of(data)}")
     for k in data:
         if k not in _TOP_KEYS:
-            hint = _close(str(k), _TOP_KEYS)
+            hint = close_hint(str(k), _TOP_KEYS)
             raise SpecError(f"spec.{k}", f"unknown key{hint} (known: {', '.join(_TOP_KEYS)})")
     return data
 
@@ -218,7 +218,8 @@ def _executor(top: Mapping[str, Any]) -> str:
     simulated = top.get("benchmark") is not None and "objective" not in top
     executor = top.get("executor", "simulated" if simulated else "local")
     if executor not in EXECUTORS:
-        raise SpecError("spec.executor", f"must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+        raise SpecError("spec.executor", f"must be one of {', '.join(EXECUTORS)}, got "
+                        f"{executor!r}{close_hint(executor, EXECUTORS)}")
     if executor == "simulated":
         for key in ("objective", "path"):
             if key in top:
@@ -319,13 +320,6 @@ def load_benchmark(spec: RunSpec) -> Any:
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def _close(key: str, known: tuple[str, ...]) -> str:
-    import difflib
-
-    m = difflib.get_close_matches(key, known, n=1)
-    return f" (did you mean {m[0]!r}?)" if m else ""
-
-
 def _int(key: str, v: Any, minimum: int) -> int:
     return check_int(key, v, minimum, error=SpecError)
 
@@ -359,7 +353,8 @@ def _benchmark(value: Any) -> tuple[dict[str, Any], Any]:
         raise SpecError(f"spec.benchmark.{sorted(extra)[0]}", "unknown key (use name and params)")
     if data["name"] not in BENCHMARKS:
         raise SpecError("spec.benchmark.name",
-                        f"unknown benchmark {data['name']!r} (one of {', '.join(BENCHMARKS)})")
+                        f"unknown benchmark {data['name']!r}{close_hint(data['name'], BENCHMARKS)}"
+                        f" (one of {', '.join(BENCHMARKS)})")
     try:
         bench = benchmark_from_json(data)
     except ConfigError as e:  # key "<benchmark>.<param>" -> spec.benchmark.params.<param>

@@ -16,10 +16,10 @@ from typing import Any
 from rung._validate import check_int
 from rung.auto import AUTO, choose, is_auto
 from rung.cli.spec_cost import cost_fields
-from rung.cli.spec_error import SpecError, kind_of, wrap
+from rung.cli.spec_error import SpecError, close_hint, kind_of, wrap
 from rung.core.engine import Engine
 from rung.core.records import Budget, Constraint, StudySpec, constraints_from, objectives_from
-from rung.core.registry import to_spec
+from rung.core.registry import names, to_spec
 from rung.space import SearchSpace
 
 
@@ -120,14 +120,26 @@ def _component(kind: str, value: Any) -> Any:
     if value is None:
         return AUTO
     if isinstance(value, str):
+        _known(f"spec.{kind}", kind, value)
         return value
     if isinstance(value, Mapping):
         params = value.get("params")
         if params is not None and not isinstance(params, Mapping):
             raise SpecError(f"spec.{kind}.params", f"must be a mapping, got {kind_of(params)}")
+        _known(f"spec.{kind}", kind, value.get("name"))
         return value
     raise SpecError(f"spec.{kind}", f"must be a name or {{name: ..., params: {{...}}}}, "
                     f"got {kind_of(value)}")
+
+
+def _known(key: str, kind: str, name: Any) -> None:
+    """A component name that is not registered, but close to one that is: name the close one
+    (any other problem is the registry's to say, through ``to_spec``)."""
+    known = [AUTO, *names(kind)]
+    if isinstance(name, str) and name not in known:
+        hint = close_hint(name, known)
+        if hint:
+            raise SpecError(key, f"unknown {kind} {name!r}{hint} (known: {', '.join(known)})")
 
 
 __all__ = ["check_reported", "study_spec"]

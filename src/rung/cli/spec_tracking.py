@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rung.callbacks import Callback
-from rung.cli.spec_error import SpecError
+from rung.cli.spec_error import SpecError, close_hint
 from rung.errors import RungError
 
 if TYPE_CHECKING:
@@ -59,7 +59,8 @@ def spec_tracking(top: Mapping[str, Any]) -> dict[str, dict[str, Any]] | None:
     for name, options in value.items():
         key = f"spec.tracking.{name}"
         if name not in _TRACKERS:
-            raise SpecError(key, f"unknown tracker (known: {', '.join(_TRACKERS)})")
+            raise SpecError(key, f"unknown tracker (known: {', '.join(_TRACKERS)})"
+                            f"{close_hint(name, _TRACKERS)}")
         if options is False:
             continue
         if options is None or options is True:
@@ -81,7 +82,8 @@ def spec_tracking(top: Mapping[str, Any]) -> dict[str, dict[str, Any]] | None:
 def _option(key: str, known: Mapping[str, str], name: Any, v: Any) -> Any:
     kind = known.get(name)
     if kind is None:
-        raise SpecError(key, f"unknown option (known: {', '.join(known)})")
+        raise SpecError(key, f"unknown option (known: {', '.join(known)})"
+                        f"{close_hint(name, known)}")
     if kind in ("str", "mode"):
         if not isinstance(v, str) or not v:
             raise SpecError(key, f"must be a non-empty string, got {v!r}")
