@@ -61,3 +61,20 @@ def test_rerun_of_a_changed_spec_names_what_changed(
         "metric/mode than this spec's; a study's settings are fixed when it is created: "
         "`rung resume ch` continues it as stored, or give this spec another name\n")
     assert (db.stat().st_mtime_ns, db.stat().st_size) == before
+
+
+def test_resume_names_the_recorded_objective_it_cannot_import(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rung.cli.spec import CLI_KEY, parse_spec
+    from rung.study import Study
+
+    (isolated / "gone_objective.py").write_text("def train(ctx):\n    pass\n")
+    spec = parse_spec({"name": "mv", "objective": "gone_objective:train", "metric": "loss",
+                       "space": {"x": [1, 2]}, "budget": {"n_trials": 2}}, base_dir=isolated)
+    Study.from_spec(spec.study, spec.storage, extra={CLI_KEY: spec.cli_json()}).close()
+    (isolated / "gone_objective.py").unlink()  # moved away since the study was created
+    assert main(["resume", "mv"]) == 2
+    assert capsys.readouterr().err == (
+        "rung: error: study 'mv' runs the objective 'gone_objective:train' (recorded when it "
+        f"was created): no module named 'gone_objective' (looked in {isolated})\n")

@@ -343,7 +343,7 @@ def _changed_keys(spec: RunSpec, path: Path) -> list[str]:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from rung.cli.spec import resolve_objective, spec_from_journal
+    from rung.cli.spec import SpecError, resolve_objective, spec_from_journal
     from rung.storage import open_journal
     from rung.study import Study
 
@@ -355,7 +355,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
     spec = spec_from_journal(journal.load_study(args.name), path)
     if args.workers:
         spec = _with(spec, n_workers=args.workers)
-    fn = resolve_objective(spec) if spec.executor != "simulated" else None
+    try:
+        fn = resolve_objective(spec) if spec.executor != "simulated" else None
+    except SpecError as e:  # there is no spec file to point at: name what the journal holds
+        journal.close()
+        raise CLIError(f"study {args.name!r} runs the objective {spec.objective!r} (recorded "
+                       f"when it was created): {e.message}", 2) from None
     study = Study.load(args.name, journal)
     return _drive(study, spec, fn, args)
 
