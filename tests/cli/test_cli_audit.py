@@ -3,6 +3,7 @@ stored study of the same name says how."""
 
 from __future__ import annotations
 
+import importlib.util
 import shlex
 from pathlib import Path
 
@@ -78,3 +79,22 @@ def test_resume_names_the_recorded_objective_it_cannot_import(
     assert capsys.readouterr().err == (
         "rung: error: study 'mv' runs the objective 'gone_objective:train' (recorded when it "
         f"was created): no module named 'gone_objective' (looked in {isolated})\n")
+
+
+def test_a_tilde_in_the_spec_is_the_home_directory(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rung.cli.spec import parse_spec
+
+    home = isolated / "home"
+    (home / "code").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    tb = importlib.util.find_spec("tensorboardX") is not None
+    tracking = {"tracking": {"tensorboard": {"logdir": "~/tb"}}} if tb else {}
+    spec = parse_spec({"name": "t", "objective": "m:f", "path": "~/code", "metric": "loss",
+                       "space": {"x": [1, 2]}, "budget": {"n_trials": 2},
+                       "storage": "~/runs/t.db", **tracking}, base_dir=isolated)
+    assert spec.storage == home / "runs" / "t.db"  # not ./~/runs/t.db
+    assert spec.path == (str(home / "code"),)
+    if tb:
+        assert spec.tracking == {"tensorboard": {"logdir": str(home / "tb")}}

@@ -273,14 +273,14 @@ def _workers(top: Mapping[str, Any], executor: str) -> tuple[int | None, int | N
 
 
 def _storage(value: Any, name: str) -> Path:
-    """The SQLite file: ``runs/<name>.db`` by default; ``sqlite:///`` URLs are accepted. The
-    file must be creatable (or an existing file): see ``rung.storage.paths.storage_problem``."""
+    """The SQLite file: ``runs/<name>.db`` by default; ``sqlite:///`` URLs are accepted, and
+    ``~`` is the user's home directory, as in a shell. The file must be creatable (or an existing file): see ``rung.storage.paths.storage_problem``."""
     if value is None:
         path = Path("runs") / f"{name}.db"
     elif not isinstance(value, str) or not value or value.startswith(":memory:"):
         raise SpecError("spec.storage", f"must be the path of an SQLite file, got {value!r}")
     else:
-        path = Path(value.removeprefix("sqlite:///"))
+        path = Path(value.removeprefix("sqlite:///")).expanduser()  # YAML does not expand ~
     problem = storage_problem(path)
     if problem is not None:
         raise SpecError("spec.storage", problem)
@@ -331,7 +331,7 @@ def _paths(value: Any, base: Path) -> tuple[str, ...]:
         key = "spec.path" if not isinstance(value, list) else f"spec.path[{i}]"
         if not isinstance(p, str) or not p or "\0" in p:
             raise SpecError(key, f"must be a directory path, got {p!r}")
-        full = (base / p).resolve()
+        full = (base / Path(p).expanduser()).resolve()
         if not full.is_dir():
             raise SpecError(key, f"no such directory: {full}")
         out.append(str(full))

@@ -18,6 +18,7 @@ a one-line ``RungError`` naming ``spec.tracking.<tracker>``, the journal intact.
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,6 +73,7 @@ def spec_tracking(top: Mapping[str, Any]) -> dict[str, dict[str, Any]] | None:
         out[name] = {k: _option(f"{key}.{k}", known, k, v) for k, v in options.items()}
         for k, v in out[name].items():
             if (name, k) in _DIRS:
+                out[name][k] = v = os.path.expanduser(v)  # YAML does not expand ~
                 _check_dir(f"{key}.{k}", v)
         if not _installed(module):
             raise SpecError(key, f"needs {module}, which is not installed: "
