@@ -57,14 +57,15 @@ def _run(code: str, tmp_path: Path, timeout: float = 120.0) -> subprocess.Comple
 def test_a_gpu_request_on_its_own_cpu_only_instance_is_refused_not_waited_for(
     tmp_path: Path,
 ) -> None:
-    """The executor started Ray with one CPU and no GPU: no node will ever join that
+    """The executor started Ray (``address="local"``: a new instance even when a cluster
+    runs on this machine) with one CPU and no GPU: no node will ever join that
     instance, so a trial needing a GPU is a configuration error (naming the key), raised at
     the start of the run with nothing of the session journaled, and Ray is stopped again."""
     r = _run(f"""
 study = make("gpu", {str(tmp_path / "s.db")!r})
 try:
-    study.run(train, executor="ray", resources_per_trial={{"cpu": 1, "gpu": 1}},
-              ray_init=RAY_INIT, progress=False)
+    study.run(train, executor="ray", address="local",
+              resources_per_trial={{"cpu": 1, "gpu": 1}}, ray_init=RAY_INIT, progress=False)
 except ConfigError as e:
     import ray
     print(json.dumps({{"key": e.key, "message": e.message,
@@ -79,3 +80,22 @@ except ConfigError as e:
         "process started (it has {'CPU': 1.0, 'GPU': 0.0}); ask for less, or connect to a "
         "cluster that has it (address=...)")
     assert out["records"] == 0 and out["ray_initialized"] is False
+
+
+def test_arguments_ray_init_refuses_are_a_config_error_naming_the_key(tmp_path: Path) -> None:
+    """A misspelt ``ray_init`` argument is one ``ConfigError`` naming it, not a traceback
+    from inside Ray; nothing of the session is journaled and Ray is not left running."""
+    r = _run(f"""
+study = make("typo", {str(tmp_path / "s.db")!r})
+try:
+    study.run(train, executor="ray", ray_init={{"num_cpu": 1}}, progress=False)
+except ConfigError as e:
+    import ray
+    print(json.dumps({{"text": str(e), "records": len(study.journal.read("typo")),
+                       "ray_initialized": ray.is_initialized()}}))
+""", tmp_path, timeout=60.0)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out == {"text": "ray_init.num_cpu: ray.init refused it: Unknown keyword "
+                           "argument(s): num_cpu",
+                   "records": 0, "ray_initialized": False}

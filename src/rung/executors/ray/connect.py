@@ -13,20 +13,32 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from rung.errors import ConfigError
+from rung.errors import ConfigError, RungError
+from rung.executors.ray.transport import first_line
 
 
 def connect(ray: Any, address: str | None, ray_init: Mapping[str, Any]) -> bool:
     """Connect to Ray at ``address`` (``None``: ``RAY_ADDRESS`` or a local instance) with the
     extra ``ray.init`` arguments ``ray_init``, unless connected; True if this call started
-    Ray."""
+    Ray. ``ConfigError`` (naming ``ray_init.<key>``, else ``address`` or ``ray_init``) when
+    ``ray.init`` refuses its arguments; ``RungError`` when it cannot reach the cluster."""
     if ray.is_initialized():
         return False
     kwargs = dict(ray_init)
     if address is not None:
         kwargs["address"] = address
     kwargs.setdefault("log_to_driver", True)
-    ray.init(**kwargs)
+    try:
+        ray.init(**kwargs)
+    except ConnectionError as e:
+        where = address or os.environ.get("RAY_ADDRESS") or "this machine"
+        raise RungError(f"cannot connect to the Ray cluster at {where}: "
+                        f"{first_line(str(e))}") from None
+    except (TypeError, ValueError, RuntimeError) as e:  # ray.init refused its arguments
+        text = first_line(str(e))
+        key = next((f"ray_init.{k}" for k in ray_init if k in text), None)
+        raise ConfigError(key=key or ("address" if address is not None else "ray_init"),
+                          message=f"ray.init refused it: {text}") from None
     return True
 
 
