@@ -8,6 +8,7 @@ and a one-line error naming ``spec.objective``, instead of failing every trial a
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 from collections.abc import Callable
@@ -28,7 +29,8 @@ def resolve_objective(spec: RunSpec) -> Callable[..., Any]:
     ``PYTHONPATH`` so that worker processes find it too) and check its signature.
 
     Raises ``SpecError`` (key ``spec.objective``): no such module or attribute, the import
-    raised, not callable, or a signature that cannot take one argument (the trial context).
+    raised, not callable, a signature that cannot take one argument (the trial context), or
+    an ``async def`` or generator function (a call that returns without training).
     """
     ref = spec.objective
     if ref is None:
@@ -68,7 +70,24 @@ def resolve_objective(spec: RunSpec) -> Callable[..., Any]:
     if not callable(obj):
         raise SpecError("spec.objective", f"{ref} is not callable")
     fn: Callable[..., Any] = check_objective("spec.objective", obj, error=_spec_error)
+    _check_plain(ref, fn)
     return fn
+
+
+def _check_plain(ref: str, fn: Any) -> None:
+    """Refuse an objective whose call returns at once without training: an ``async def``
+    (a worker calls the objective and never awaits what it returns) or a generator function
+    (its body would not run until iterated)."""
+    # an instance is called through its class's __call__
+    target = fn if inspect.isfunction(fn) or inspect.ismethod(fn) else type(fn).__call__
+    if inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target):
+        raise SpecError("spec.objective", f"{ref} is an async function: rung calls the objective "
+                        "and never awaits it; write it as a plain def (asyncio.run(...) inside "
+                        "it runs async code)")
+    if inspect.isgeneratorfunction(target):
+        raise SpecError("spec.objective", f"{ref} is a generator function (it yields): rung "
+                        "calls it once; report each step with ctx.report(step, metric=value) "
+                        "instead of yielding")
 
 
 def _spec_error(*, key: str, message: str) -> SpecError:

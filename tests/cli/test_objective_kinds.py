@@ -1,0 +1,70 @@
+"""An objective whose call returns without training (``async def``, a generator function, an
+instance with an ``async`` ``__call__``) is refused with the spec, before anything is written;
+a plain function with extra defaulted parameters, or an instance with a plain ``__call__``, is
+accepted."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rung.cli.spec import RunSpec, SpecError, parse_spec, resolve_objective
+
+SOURCE = '''
+def plain(ctx, extra=1):
+    pass
+async def coro(ctx):
+    pass
+def gen(ctx):
+    yield 1
+async def agen(ctx):
+    yield 1
+class Async:
+    async def __call__(self, ctx):
+        pass
+class Plain:
+    def __call__(self, ctx):
+        pass
+instance = Async()
+plain_instance = Plain()
+'''
+
+
+@pytest.fixture
+def module(isolated: Path) -> Iterator[str]:
+    (isolated / "kinds_objective.py").write_text(SOURCE)
+    yield "kinds_objective"
+    sys.modules.pop("kinds_objective", None)
+
+
+def _spec(isolated: Path, ref: str) -> RunSpec:
+    return parse_spec({"name": "k", "objective": ref, "metric": "loss", "space": {"x": [1, 2]},
+                       "budget": {"n_trials": 2}}, base_dir=isolated)
+
+
+ASYNC = ("is an async function: rung calls the objective and never awaits it; write it as a "
+         "plain def (asyncio.run(...) inside it runs async code)")
+
+
+@pytest.mark.parametrize(("attr", "message"), [
+    ("coro", ASYNC),
+    ("agen", ASYNC),
+    ("instance", ASYNC),
+    ("gen", "is a generator function (it yields): rung calls it once; report each step with "
+            "ctx.report(step, metric=value) instead of yielding"),
+])
+def test_an_objective_that_returns_without_training_is_refused(
+    isolated: Path, module: str, attr: str, message: str
+) -> None:
+    with pytest.raises(SpecError) as info:
+        resolve_objective(_spec(isolated, f"{module}:{attr}"))
+    assert str(info.value) == f"spec.objective: {module}:{attr} {message}"
+
+
+@pytest.mark.parametrize("attr", ["plain", "plain_instance"])
+def test_a_plain_callable_is_accepted(isolated: Path, module: str, attr: str) -> None:
+    fn = resolve_objective(_spec(isolated, f"{module}:{attr}"))
+    assert fn is getattr(sys.modules[module], attr)
