@@ -446,6 +446,24 @@ def test_workers_that_cannot_reach_the_driver_fail_the_run_with_advice(
 
 @ray_test
 @pytest.mark.usefixtures("cluster")
+def test_a_driver_port_in_use_is_a_config_error_naming_it(tmp_path: Path) -> None:
+    import socket
+
+    import ray
+
+    host = ray.util.get_node_ip_address()
+    with socket.create_server((host, 0)) as taken:
+        port = taken.getsockname()[1]
+        study = make_study(tmp_path, "port-taken", 2)
+        with pytest.raises(ConfigError) as e:
+            study.run(ray_objectives.quick, executor="ray", driver_port=port)
+    assert e.value.key == "driver_port"
+    assert e.value.message.startswith(f"cannot listen on {host}:{port}: [Errno 98] ")
+    assert journal(study) == []  # nothing of the session
+
+
+@ray_test
+@pytest.mark.usefixtures("cluster")
 @pytest.mark.parametrize("transport", ["socket", "ray"])
 def test_ray_executor_conforms(tmp_path: Path, transport: str) -> None:
     check_executor(lambda: RayExecutor(max_concurrent=1, transport=transport), tmp_path,

@@ -33,7 +33,7 @@ from multiprocessing.connection import Connection, answer_challenge, deliver_cha
 from typing import Any
 
 from rung.core.events import Event
-from rung.errors import RungError
+from rung.errors import ConfigError, RungError
 from rung.executors.pool import SHUTDOWN_GRACE, Slot
 from rung.executors.ray.net import set_nodelay, set_recv_timeout
 
@@ -184,6 +184,9 @@ class SocketTransport(Transport):
         try:
             sock = socket.create_server((host, self.port), family=family, backlog=128)
         except OSError as e:
+            if self.port:  # the user's choice of port: a configuration error naming it
+                raise ConfigError(key="driver_port", message=(
+                    f"cannot listen on {host}:{self.port}: {first_line(str(e))}")) from None
             raise RungError(f"RayExecutor: cannot listen on {host}:{self.port}: {e}") from e
         self._listener = sock
         self._poller.register(sock.fileno(), select.POLLIN)
