@@ -98,3 +98,26 @@ def test_a_tilde_in_the_spec_is_the_home_directory(
     assert spec.path == (str(home / "code"),)
     if tb:
         assert spec.tracking == {"tensorboard": {"logdir": str(home / "tb")}}
+
+
+def test_rerun_while_another_process_runs_the_study_says_so(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import fcntl
+    import os
+
+    from rung.storage.paths import lock_file_name
+
+    write_spec(isolated, sim_spec("busy", n_trials=3))
+    assert main(["run", "spec.yaml", "--no-live"]) == 0
+    capsys.readouterr()
+    lock = isolated / "runs" / lock_file_name("busy.db", "busy")
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what a live driver holds
+        assert main(["run", "spec.yaml"]) == 2
+    finally:
+        os.close(fd)
+    assert capsys.readouterr().err == (
+        "rung: error: spec.name: study 'busy' already exists in runs/busy.db, and another "
+        "process is running it now (watch it with: rung show busy)\n")

@@ -294,7 +294,12 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace) -> int:
 
     path = spec.storage
     if path.exists() and spec.name in _studies_in(path):
-        resume = f"rung resume {spec.name}{storage_flag(path, spec.name)}"
+        flag = storage_flag(path, spec.name)
+        resume = f"rung resume {spec.name}{flag}"
+        if _being_run(path, spec.name):
+            raise CLIError(f"spec.name: study {spec.name!r} already exists in {path}, and "
+                           f"another process is running it now (watch it with: rung show "
+                           f"{spec.name}{flag})", 2)
         changed = _changed_keys(spec, path)
         if not changed:
             raise CLIError(f"spec.name: study {spec.name!r} already exists in {path} "
@@ -317,6 +322,17 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace) -> int:
 
         print(f"rung: {announcement(spec.name, spec.auto)}", flush=True)
     return _drive(study, spec, fn, args)
+
+
+def _being_run(path: Path, name: str) -> bool:
+    """A driver holds study ``name`` in the journal ``path`` right now."""
+    from rung.storage import SQLiteJournal
+
+    try:
+        with SQLiteJournal(path, readonly=True) as j:
+            return j.is_being_written(name)
+    except RungError:
+        return False
 
 
 def _changed_keys(spec: RunSpec, path: Path) -> list[str]:
