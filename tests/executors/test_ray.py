@@ -112,10 +112,19 @@ def test_resources_are_normalized_to_ray_spelling() -> None:
     r = normalize_resources({"cpu": 1, "memory": 2e9, "accel": 1})
     assert actor_resource_options(r) == {"num_cpus": 1.0, "num_gpus": 0.0, "memory": 2e9,
                                          "resources": {"accel": 1.0}}
-    for bad in ({"cpu": -1}, {"gpu": 1.5}, {"cpu": "one"}, {"cpu": 1, "CPU": 2},
-                {"cpu": float("nan")}):
-        with pytest.raises(ConfigError):
-            normalize_resources(bad)
+    for bad, text in (
+        ({"cpu": -1}, "resources_per_trial.cpu: must be >= 0, got -1"),
+        ({"gpu": 1.5}, "resources_per_trial.gpu: a request above 1 must be a whole number "
+                       "(Ray splits one device at most), got 1.5"),
+        ({"cpu": "one"}, "resources_per_trial.cpu: expected a number, got 'one'"),
+        ({"cpu": 1, "CPU": 2}, "resources_per_trial.CPU: CPU given twice (as 'cpu' too)"),
+        ({"cpu": float("nan")}, "resources_per_trial.cpu: must be >= 0, got nan"),
+        (2, "resources_per_trial: must be a mapping of resource to amount "
+            "(e.g. {'cpu': 1, 'gpu': 0.5}), got 2"),
+    ):
+        with pytest.raises(ConfigError) as e:
+            normalize_resources(bad)  # type: ignore[arg-type]
+        assert str(e.value) == text
 
 
 def test_capacity_counts_whole_trials_per_node_and_gpu_fractions_per_device() -> None:

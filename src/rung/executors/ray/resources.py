@@ -22,25 +22,31 @@ def normalize_resources(resources: Mapping[str, Any] | None) -> dict[str, float]
     ``{"cpu": 0, ...}`` for trials that need none. Raises ``ConfigError`` for negative or
     non-numeric amounts and for GPU requests above 1 that are not whole numbers (Ray's rule).
     """
+    if resources is not None and not isinstance(resources, Mapping):
+        raise ConfigError(key="resources_per_trial", message=(
+            f"must be a mapping of resource to amount (e.g. {{'cpu': 1, 'gpu': 0.5}}), "
+            f"got {resources!r}"))
     out: dict[str, float] = {}
+    given: dict[str, str] = {}  # Ray's name -> the key as the user spelt it, for errors
     for key, value in (resources or {}).items():
         name = _ALIASES.get(str(key).lower(), str(key))
+        where = f"resources_per_trial.{key}"
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"resources_per_trial[{key!r}]: expected a number, got {value!r}")
+            raise ConfigError(key=where, message=f"expected a number, got {value!r}")
         amount = float(value)
         if not math.isfinite(amount) or amount < 0:
-            raise ConfigError(f"resources_per_trial[{key!r}]: must be >= 0, got {value!r}")
+            raise ConfigError(key=where, message=f"must be >= 0, got {value!r}")
         if name in out:
-            raise ConfigError(f"resources_per_trial: {key!r} given twice")
+            raise ConfigError(key=where, message=f"{name} given twice (as {given[name]!r} too)")
         out[name] = amount
+        given[name] = str(key)
     out.setdefault("CPU", 1.0)
     for name in _UNIT_RESOURCES:
         amount = out.get(name, 0.0)
         if amount > 1 and not float(amount).is_integer():
-            raise ConfigError(
-                f"resources_per_trial[{name!r}]: a request above 1 must be a whole number "
-                f"(Ray splits one device at most), got {amount!r}"
-            )
+            raise ConfigError(key=f"resources_per_trial.{given[name]}", message=(
+                f"a request above 1 must be a whole number (Ray splits one device at most), "
+                f"got {amount!r}"))
     return out
 
 
