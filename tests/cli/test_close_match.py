@@ -45,3 +45,4 @@ def test_a_name_close_to_none_is_left_to_the_registry() -> None:
         parse_spec(_local(searcher="zzz"))
     assert str(info.value) == ("spec.searcher: unknown searcher 'zzz' (known: bohb, gp, grid, "
                                "optuna, random, sobol, tpe)")
+

@@ -20,6 +20,7 @@ from rung.cli.spec_error import SpecError, close_hint, kind_of, wrap
 from rung.core.engine import Engine
 from rung.core.records import Budget, Constraint, StudySpec, constraints_from, objectives_from
 from rung.core.registry import names, to_spec
+from rung.errors import ConfigError
 from rung.space import SearchSpace
 
 
@@ -70,13 +71,29 @@ def study_spec(
         max_failures=top.get("max_failures"), trial_timeout=top.get("trial_timeout"),
         **cost_fields(top),
     ))
-    engine: Engine = wrap(lambda: Engine.from_spec(study))  # binding checks component params
+    engine: Engine = wrap(lambda: _bind(study))  # binding checks component params
     if budget.unlimited and not engine.searcher.exhausts:
         raise SpecError(
             "spec.budget", "missing: a run needs a limit (n_trials, max_time, max_steps, "
             "max_cost or max_gpu_hours)"
         )
     return study, None if auto is None else auto.reason
+
+
+def _bind(study: StudySpec) -> Engine:
+    """``Engine.from_spec(study)``. A component that fails to bind with anything but a
+    ``ConfigError`` has a defect this spec reaches: say so in one line, with what to report,
+    instead of a traceback (``rung run`` has written nothing yet)."""
+    try:
+        return Engine.from_spec(study)
+    except (ConfigError, MemoryError, RecursionError):
+        raise
+    except Exception as e:
+        what = f"searcher {study.searcher.name!r} and scheduler {study.scheduler.name!r}"
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise SpecError("spec", f"binding the {what} to this spec failed: "
+                        f"{type(e).__name__}{': ' + first if first else ''} (a defect of rung: "
+                        "please report it with this spec)") from e
 
 
 def check_reported(study: StudySpec, bench: Any) -> None:
