@@ -184,6 +184,17 @@ def test_arguments_are_checked_without_touching_ray() -> None:
             RayExecutor(**kwargs)
     with pytest.raises(ConfigError, match="max_concurrent"):
         RayExecutor(resources_per_trial={"cpu": 0})  # requests nothing: no limit from Ray
+    # what a trial holds is resources_per_trial's: an actor option would go uncounted
+    for options, text in (
+        ({"num_cpus": 2}, "actor_options.num_cpus: not an option here: set it in "
+                          "resources_per_trial ('cpu')"),
+        ({"max_concurrency": 3}, "actor_options.max_concurrency: not an option here: the "
+                                 "executor sets it for its transport"),
+        (["SPREAD"], "actor_options: expected a mapping, got ['SPREAD']"),
+    ):
+        with pytest.raises(ConfigError) as e:
+            RayExecutor(actor_options=options)  # type: ignore[arg-type]
+        assert str(e.value) == text
     ex = RayExecutor(address="auto", resources_per_trial={"cpu": 1, "gpu": 0.5})
     assert isinstance(ex, Executor) and ex.objective is None
     with pytest.raises(ConfigError, match="no objective"):
@@ -451,6 +462,17 @@ def test_workers_that_cannot_reach_the_driver_fail_the_run_with_advice(
     study = make_study(tmp_path, "unreachable", 2)
     with pytest.raises(RungError, match="cannot connect to the rung driver.*transport='ray'"):
         study.run(ray_objectives.quick, executor="ray", n_workers=1)
+
+
+@ray_test
+@pytest.mark.usefixtures("cluster")
+def test_an_actor_option_ray_refuses_is_a_config_error(tmp_path: Path) -> None:
+    study = make_study(tmp_path, "actor-typo", 2)
+    with pytest.raises(ConfigError) as e:
+        study.run(ray_objectives.quick, executor="ray", actor_options={"num_cpu": 1})
+    assert e.value.key == "actor_options"
+    assert e.value.message.startswith("Invalid option keyword num_cpu for actors.")
+    assert journal(study) == []  # nothing of the session
 
 
 @ray_test

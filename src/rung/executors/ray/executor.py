@@ -92,6 +92,17 @@ _CHECK_INTERVAL = 0.5
 _NODES_INTERVAL = 1.0
 _NODES_INTERVAL_MAX = 10.0
 _NODES_COST_FACTOR = 100.0
+# Actor options rung sets itself: what a trial holds comes from ``resources_per_trial`` (the
+# capacity and the ledger count that), the rest is how the executor drives its actors.
+_OWN_ACTOR_OPTIONS = {
+    "num_cpus": "set it in resources_per_trial ('cpu')",
+    "num_gpus": "set it in resources_per_trial ('gpu')",
+    "memory": "set it in resources_per_trial ('memory', in bytes)",
+    "resources": "set custom resources in resources_per_trial",
+    "max_concurrency": "the executor sets it for its transport",
+    "max_restarts": "the executor replaces dead actors itself",
+    "max_task_retries": "the executor replaces dead actors itself",
+}
 # Seconds between two "no node can run a trial" warnings while capacity is 0.
 _NO_ROOM_WARNING_EVERY = 60.0
 
@@ -125,7 +136,9 @@ class RayExecutor(Pool[RayWorker]):
         ray_init: extra keyword arguments for ``ray.init`` when this executor connects (e.g.
             ``{"num_cpus": 4}`` for a local instance, ``{"runtime_env": {...}}``).
         actor_options: extra Ray actor options (e.g. ``{"scheduling_strategy": "SPREAD"}``,
-            ``{"runtime_env": {...}}``); resources come from ``resources_per_trial``.
+            ``{"runtime_env": {...}}``); resources come from ``resources_per_trial``, so
+            ``num_cpus``, ``num_gpus``, ``memory`` and ``resources`` are refused here, as are
+            ``max_concurrency``, ``max_restarts`` and ``max_task_retries`` (the executor's).
 
     Raises:
         RungError: Ray is not installed (the message says ``pip install 'rung[ray]'``).
@@ -161,6 +174,13 @@ class RayExecutor(Pool[RayWorker]):
         if transport not in TRANSPORTS:
             raise ConfigError(f"transport: must be one of {TRANSPORTS}, got {transport!r}")
         check_int("driver_port", driver_port, 0, 65535)
+        for name, mapping in (("ray_init", ray_init), ("actor_options", actor_options)):
+            if mapping is not None and not isinstance(mapping, Mapping):
+                raise ConfigError(key=name, message=f"expected a mapping, got {mapping!r}")
+        for key in actor_options or {}:
+            if key in _OWN_ACTOR_OPTIONS:
+                raise ConfigError(key=f"actor_options.{key}",
+                                  message=f"not an option here: {_OWN_ACTOR_OPTIONS[key]}")
         self.resources = normalize_resources(
             {"cpu": 1} if resources_per_trial is None else resources_per_trial
         )
@@ -389,7 +409,11 @@ class RayExecutor(Pool[RayWorker]):
                 "max_concurrency": tp.max_concurrency}
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self._study)[:40]
         prefix = f"rung-ray-{safe}-{wid}-"
-        actor = self._cls.options(**opts).remote(self._payload, wid, self.checkpoint_every, prefix)
+        try:
+            cls = self._cls.options(**opts)
+        except ValueError as e:  # Ray refuses an option: a key of actor_options
+            raise ConfigError(key="actor_options", message=first_line(str(e))) from None
+        actor = cls.remote(self._payload, wid, self.checkpoint_every, prefix)
         w = RayWorker(wid, actor)
         self._workers[wid] = w
         tp.attach(w)
