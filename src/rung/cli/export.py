@@ -25,8 +25,8 @@ def add_parser(sub: Any) -> None:
         description="One row per trial (--table trials, the default) or per reported result "
                     "(--table results), with params, status, value, decisions and their "
                     "reasons, times and checkpoints. Safe while another process runs the "
-                    "study. Needs pandas (pip install 'rung[dashboard]'); Parquet also "
-                    "pyarrow.")
+                    "study. Needs pandas, and pyarrow for Parquet (pip install "
+                    "'rung[dataframe]').")
     add_study_arguments(q)
     q.add_argument("--format", choices=FORMATS, default=None,
                    help="csv, parquet or json (default: from -o's suffix, else csv)")
@@ -92,7 +92,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         text = _write(df, fmt, out)
     except ImportError as e:  # parquet without pyarrow
-        raise CLIError(f"--format parquet needs pyarrow ({e}): pip install pyarrow", 2) from None
+        raise CLIError(f"--format parquet needs pyarrow ({e}): pip install "
+                       "'rung[dataframe]'", 2) from None
     except OSError as e:  # say, a directory one may not write to
         raise CLIError(f"-o {args.output}: {e.strerror or e}", 2) from None
     if text is not None:
