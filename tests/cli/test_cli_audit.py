@@ -121,3 +121,19 @@ def test_rerun_while_another_process_runs_the_study_says_so(
     assert capsys.readouterr().err == (
         "rung: error: spec.name: study 'busy' already exists in runs/busy.db, and another "
         "process is running it now (watch it with: rung show busy)\n")
+
+
+def test_show_notes_the_resume_command_with_the_storage_it_read(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import rung
+
+    study = rung.Study.create("asked", rung.SearchSpace({"x": rung.Float(0.0, 1.0)}),
+                              objective=rung.Objective("loss", "min"), max_step=2,
+                              budget=rung.Budget(n_trials=2), storage="my runs/j.db",
+                              searcher="random", scheduler="fifo")
+    study.ask()  # a running trial, and no driver any more
+    study.close()
+    assert main(["show", "asked", "--storage", "my runs/j.db"]) == 0
+    out = capsys.readouterr().out
+    assert _hint(out, "rung resume") == ["rung", "resume", "asked", "--storage", "my runs/j.db"]
