@@ -182,8 +182,10 @@ def test_arguments_are_checked_without_touching_ray() -> None:
                    {"driver_port": -1}, {"address": 3}, {"resources_per_trial": {"cpu": -1}}):
         with pytest.raises(ConfigError):
             RayExecutor(**kwargs)
-    with pytest.raises(ConfigError, match="max_concurrent"):
+    with pytest.raises(ConfigError) as e:
         RayExecutor(resources_per_trial={"cpu": 0})  # requests nothing: no limit from Ray
+    assert str(e.value) == ("resources_per_trial: requests no resource, so the cluster sets no "
+                            "limit; pass max_concurrent (n_workers with executor='ray')")
     # what a trial holds is resources_per_trial's: an actor option would go uncounted
     for options, text in (
         ({"num_cpus": 2}, "actor_options.num_cpus: not an option here: set it in "

@@ -185,10 +185,9 @@ class RayExecutor(Pool[RayWorker]):
             {"cpu": 1} if resources_per_trial is None else resources_per_trial
         )
         if trials_per_node({}, self.resources) is None and max_concurrent is None:
-            raise ConfigError(
-                "resources_per_trial: requests no resource, so the cluster sets no limit; "
-                "pass max_concurrent"
-            )
+            raise ConfigError(key="resources_per_trial", message=(
+                "requests no resource, so the cluster sets no limit; pass max_concurrent "
+                "(n_workers with executor='ray')"))
         self.address = address
         self.max_concurrent = max_concurrent
         self.objective = objective
