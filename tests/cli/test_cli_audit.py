@@ -8,7 +8,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from clihelp import sim_spec, write_spec
+from clihelp import files_under, sim_spec, write_spec
 
 from rung.cli.main import main
 
@@ -137,3 +137,23 @@ def test_show_notes_the_resume_command_with_the_storage_it_read(
     assert main(["show", "asked", "--storage", "my runs/j.db"]) == 0
     out = capsys.readouterr().out
     assert _hint(out, "rung resume") == ["rung", "resume", "asked", "--storage", "my runs/j.db"]
+
+
+def test_run_never_adds_its_tables_to_another_applications_database(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    with sqlite3.connect(isolated / "mlflow.db") as db:  # say, MLflow's tracking store
+        db.execute("CREATE TABLE experiments (id INTEGER)")
+    db.close()
+    before = (isolated / "mlflow.db").read_bytes()
+    write_spec(isolated, sim_spec("f", n_trials=2, extra="storage: mlflow.db\n"))
+    assert main(["run", "spec.yaml"]) == 2
+    assert capsys.readouterr().err == (
+        "rung: error: spec.storage: mlflow.db is not a rung journal (no study/record tables); "
+        "name a new file, or a rung journal\n")
+    assert (isolated / "mlflow.db").read_bytes() == before
+    assert files_under(isolated) == {"spec.yaml", "mlflow.db"}
+    (isolated / "empty.db").write_bytes(b"")  # an empty file is a new journal
+    assert main(["run", "spec.yaml", "--storage", "empty.db", "--no-live"]) == 0

@@ -293,6 +293,12 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace) -> int:
     from rung.study import Study
 
     path = spec.storage
+    key = "--storage" if args.storage else "spec.storage"  # what named the file
+    if path.is_file():  # a rung journal, or nothing: never add tables to another's database
+        try:
+            _studies_in(path, strict=True)
+        except CLIError as e:
+            raise CLIError(f"{key}: {e}; name a new file, or a rung journal", 2) from None
     if path.exists() and spec.name in _studies_in(path):
         flag = storage_flag(path, spec.name)
         resume = f"rung resume {spec.name}{flag}"
@@ -309,7 +315,6 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace) -> int:
             f"{', '.join(changed)} than this spec's; a study's settings are fixed when it is "
             f"created: `{resume}` continues it as stored, or give this spec another name", 2
         )
-    key = "--storage" if args.storage else "spec.storage"  # what named the file
     try:
         study = Study.from_spec(spec.study, path, extra={CLI_KEY: spec.cli_json()},
                                 auto=spec.auto)
