@@ -157,3 +157,19 @@ def test_run_never_adds_its_tables_to_another_applications_database(
     assert files_under(isolated) == {"spec.yaml", "mlflow.db"}
     (isolated / "empty.db").write_bytes(b"")  # an empty file is a new journal
     assert main(["run", "spec.yaml", "--storage", "empty.db", "--no-live"]) == 0
+
+
+def test_a_study_in_several_journals_of_a_directory_is_not_picked_at_random(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_spec(isolated, sim_spec("twice", n_trials=2))
+    for db in ("d/one.db", "d/two.db"):
+        assert main(["run", "spec.yaml", "--no-live", "--storage", db]) == 0
+    capsys.readouterr()
+    assert main(["show", "twice", "--storage", "d"]) == 2
+    assert capsys.readouterr().err == ("rung: error: study 'twice' is in 2 journals under d: "
+                                       "d/one.db, d/two.db (name one with --storage FILE)\n")
+    assert main(["run", "spec.yaml", "--no-live", "--storage", "d/twice.db"]) == 0
+    capsys.readouterr()
+    assert main(["show", "twice", "--storage", "d"]) == 0  # <name>.db is the one meant
+    assert capsys.readouterr().out.startswith("study twice  (d/twice.db)")

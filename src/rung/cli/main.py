@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import signal
 import sqlite3
 import sys
@@ -188,7 +189,8 @@ def _studies_in(path: Path, strict: bool = False) -> list[str]:
 
 def find_storage(name: str, storage: str | None) -> Path:
     """The SQLite file that holds study ``name``: ``storage`` itself if it is a file, else
-    ``<dir>/<name>.db`` or any ``<dir>/*.db`` holding it (``dir``: ``storage`` or ``runs/``)."""
+    ``<dir>/<name>.db``, else the one ``<dir>/*.db`` holding it (``dir``: ``storage`` or
+    ``runs/``; several is a ``CLIError`` naming them)."""
     if storage is not None and not Path(storage).is_dir():
         path = Path(storage)
         if not path.exists():
@@ -200,11 +202,15 @@ def find_storage(name: str, storage: str | None) -> Path:
         return path
     directory = Path(storage) if storage is not None else DEFAULT_DIR
     preferred = directory / f"{name}.db"
-    candidates = [preferred] if preferred.is_file() else []
-    candidates += [p for p in _db_files(directory) if p != preferred]
-    for p in candidates:
-        if name in _studies_in(p):
-            return p
+    if preferred.is_file() and name in _studies_in(preferred):
+        return preferred
+    found = [p for p in _db_files(directory) if p != preferred and name in _studies_in(p)]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        where = ", ".join(shlex.quote(str(p)) for p in found)
+        raise CLIError(f"study {name!r} is in {len(found)} journals under {directory}: "
+                       f"{where} (name one with --storage FILE)", 2)
     raise CLIError(
         f"no study named {name!r} in {directory}/*.db (use --storage FILE, or `rung ls`)", 2
     )
