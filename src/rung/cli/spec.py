@@ -274,7 +274,8 @@ def _workers(top: Mapping[str, Any], executor: str) -> tuple[int | None, int | N
 
 def _storage(value: Any, name: str) -> Path:
     """The SQLite file: ``runs/<name>.db`` by default; ``sqlite:///`` URLs are accepted, and
-    ``~`` is the user's home directory, as in a shell. The file must be creatable (or an existing file): see ``rung.storage.paths.storage_problem``."""
+    ``~`` is the user's home directory, as in a shell. The file must be creatable (or an
+    existing file): see ``rung.storage.paths.storage_problem``."""
     if value is None:
         path = Path("runs") / f"{name}.db"
     elif not isinstance(value, str) or not value or value.startswith(":memory:"):
