@@ -467,6 +467,37 @@ def test_workers_that_cannot_reach_the_driver_fail_the_run_with_advice(
 
 
 @ray_test
+@pytest.mark.slow
+@pytest.mark.usefixtures("cluster")
+def test_actors_killed_holding_a_restored_checkpoint_leave_no_scratch_behind(
+    tmp_path: Path,
+) -> None:
+    """Trial 1 dies (``os._exit``) at step 3 on every run, after its checkpoint at step 2: each
+    resume restores that checkpoint into its actor's scratch directory, and the actor dies
+    without removing it. The next actor on the node removes it, so once a later run's
+    actors have started, nothing of the first run is left in the node's temporary
+    directory."""
+    import tempfile
+
+    def dies_at_3(ctx: rung.TrialContext) -> None:
+        for step in range(ctx.start_step, ctx.max_step + 1):
+            if ctx.trial_id == 1 and step == 3:
+                os._exit(3)
+            ctx.report(step, loss=float(ctx.params["x"]) / step,
+                       save=lambda d: Path(d, "w.bin").write_bytes(b"w" * 100))
+
+    tmp = Path(tempfile.gettempdir())
+    study = make_study(tmp_path, "orphans", 2)
+    study.run(dies_at_3, executor="ray", checkpoint_every=1)
+    assert [t.status for t in study.trials()] == [TrialStatus.COMPLETED, TrialStatus.FAILED]
+    restores = [r for r in journal(study) if isinstance(r, Launch) and r.checkpoint is not None]
+    assert len(restores) == 3  # three resumes from the step-2 checkpoint, each killed
+    make_study(tmp_path, "orphans-after", 2, barrier=2).run(ray_objectives.quick,
+                                                            executor="ray")
+    assert sorted(tmp.glob("rung-ray-orphans-*")) == []
+
+
+@ray_test
 @pytest.mark.usefixtures("cluster")
 def test_an_actor_option_ray_refuses_is_a_config_error(tmp_path: Path) -> None:
     study = make_study(tmp_path, "actor-typo", 2)

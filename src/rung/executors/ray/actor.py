@@ -140,6 +140,30 @@ class _QueueChannel:
         self._inbox.put(msg)
 
 
+def remove_orphans(tmp: Path) -> list[Path]:
+    """Remove the scratch directories of dead actors on this node: every
+    ``rung-ray-<study>-<actor>-<pid>-<token>`` directory in ``tmp`` whose process ``pid`` no
+    longer exists (a live process, or one of another user, keeps its own). Returns the removed
+    directories."""
+    removed: list[Path] = []
+    try:
+        entries = list(tmp.glob("rung-ray-*"))
+    except OSError:
+        return removed
+    for d in entries:
+        parts = d.name.rsplit("-", 2)
+        if len(parts) != 3 or not parts[1].isdigit() or not d.is_dir():
+            continue
+        try:
+            os.kill(int(parts[1]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+        except OSError:  # alive, but another user's
+            continue
+    return removed
+
+
 class RungWorker:
     """The Ray actor that runs trials (one per slot; wrapped with ``ray.remote`` by the
     executor). Created by the driver only; every method is called by the driver.
@@ -154,9 +178,12 @@ class RungWorker:
         ray = importlib.import_module("ray")
         self._wid = wid
         self._every = checkpoint_every
-        # created on demand (by the first save or restore) and removed whenever it is empty,
-        # so an actor that is killed leaves nothing behind unless it dies mid-transfer
-        self._root = Path(tempfile.gettempdir()) / f"{prefix}{os.getpid()}-{secrets.token_hex(4)}"
+        # created on demand (by the first save or restore) and removed whenever it is empty;
+        # an actor killed while it holds a restored checkpoint (a timeout, a cancel, a crash
+        # of the objective) leaves its directory behind: the next actor on the node removes it
+        tmp = Path(tempfile.gettempdir())
+        remove_orphans(tmp)
+        self._root = tmp / f"{prefix}{os.getpid()}-{secrets.token_hex(4)}"
         self._ship = _Shipper(self._root)
         self._objective: Callable[[TrialContext], Any] | None = None
         node_id = ray.get_runtime_context().get_node_id()
@@ -237,4 +264,4 @@ class RungWorker:
                 self._cv.notify_all()
 
 
-__all__ = ["RungWorker"]
+__all__ = ["RungWorker", "remove_orphans"]
