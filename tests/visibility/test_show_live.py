@@ -50,5 +50,5 @@ def test_show_of_a_live_study_does_not_say_resume(tmp_path: Path) -> None:
         w.stdin.close()
         w.wait(timeout=30)
     text = _show(db)  # the driver is gone: its two trials were left running
-    assert ("  note: 2 trial(s) were running when the driver stopped; `rung resume live` ends "
-            "them as interrupted and resumes them") in text.splitlines()
+    assert (f"  note: 2 trial(s) were running when the driver stopped; `rung resume live "
+            f"--storage {db}` ends them as interrupted and resumes them") in text.splitlines()
