@@ -111,6 +111,16 @@ from rung.schedulers._rung_table import RungTable, rung_steps
 VARIANTS = ("stopping", "promotion")
 #: Why a result that is not finite is stopped at a deciding rung.
 NOT_FINITE = "its score is not finite (the metric was NaN, infinite or missing)"
+#: the ``changes`` entries of ASHA and AsyncHyperband (both on ``Ladder``) for the versions in
+#: which the ladder itself changed: a sparse reporter judged between rungs, non-finite results
+LADDER_CHANGES = {
+    6: "a trial that skips a rung's step (it reports every few steps) is judged at its first "
+       "result past it, at the highest rung at or below that step; min_step='auto' measures "
+       "such curves there (before: it was never judged and ran to max_step)",
+    7: "a result that is not finite (NaN, infinite or missing under Objective(nan='worst')) is "
+       "stopped at a deciding rung (before: it continued as the first result of a rung or when "
+       "tied results filled the quota, and could be promoted in the promotion variant)",
+}
 QUOTAS = ("floor", "ceil")
 
 
@@ -578,5 +588,6 @@ class RetiringLadders(Scheduler):
 
 
 __all__ = [
-    "NOT_FINITE", "QUOTAS", "VARIANTS", "Ladder", "RetiringLadders", "RungTable", "rung_steps",
+    "LADDER_CHANGES", "NOT_FINITE", "QUOTAS", "VARIANTS", "Ladder", "RetiringLadders",
+    "RungTable", "rung_steps",
 ]

@@ -48,7 +48,7 @@ from rung.core.registry import register
 from rung.core.rng import derive_rng
 from rung.errors import ConfigError
 from rung.schedulers._guard import MIN_CORRELATION, FidelityGuard
-from rung.schedulers._ladder import Ladder, RetiringLadders, rung_steps
+from rung.schedulers._ladder import LADDER_CHANGES, Ladder, RetiringLadders, rung_steps
 from rung.schedulers.successive_halving import s_max_for
 
 
@@ -84,14 +84,7 @@ class AsyncHyperband(RetiringLadders):
                5: "min_step='auto', stopping variant: a trial that passed a rung uncut before "
                   "the first estimate is judged at its next report at the highest deciding "
                   "rung it passed (before: it ran on uncut to its next deciding rung)",
-               6: "a trial that skips a rung's step (it reports every few steps) is judged "
-                  "at its first result past it, at the highest rung at or below that step; "
-                  "min_step='auto' measures such curves there (before: it was never judged "
-                  "and ran to max_step)",
-               7: "a result that is not finite (NaN, infinite or missing under "
-                  "Objective(nan='worst')) is stopped at a deciding rung (before: it continued "
-                  "as the first result of a rung or when tied results filled the quota, and "
-                  "could be promoted in the promotion variant)"}
+               **LADDER_CHANGES}
 
     def __init__(
         self,

@@ -85,9 +85,9 @@ from rung.core.registry import register
 from rung.core.sorted_table import SortedTable
 from rung.errors import ConfigError
 from rung.schedulers._guard import FidelityGuard
+from rung.schedulers._ladder import NOT_FINITE
 
 QUOTAS = ("floor", "ceil")  # as in rung.schedulers._ladder (not imported: no need to load it)
-NOT_FINITE = "its score is not finite (the metric was NaN, infinite or missing)"
 
 
 def s_max_for(min_step: int, eta: int, max_step: int) -> int:
