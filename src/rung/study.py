@@ -36,7 +36,7 @@ from rung.dbr.objective import wrap_objective
 from rung.driver import check_produced, drive, turn
 from rung.errors import ConfigError, JournalError
 from rung.executors.base import Executor, RunContext
-from rung.executors.options import check_executor_options
+from rung.executors.options import check_executor_options, unknown_executor
 from rung.executors.spawn_guard import exit_if_reimported
 from rung.reporter import Reporter
 from rung.space import Fidelity, SearchSpace
@@ -401,10 +401,10 @@ class Study(AskTell, StudyViews):
             return "the budget is spent"
         return "the scheduler has nothing left to run (the search is over)"
 
-    def _retryable(self) -> bool:
-        """Whether a trial failed for too many interruptions (``retry_failed`` resumes it)."""
+    def _retryable(self) -> list[int]:
+        """The trials failed for too many interruptions (``retry_failed`` resumes them)."""
         h = self.engine.history
-        return any(is_retryable(h.error(t)) for t in h.ids(TrialStatus.FAILED))
+        return [t for t in h.ids(TrialStatus.FAILED) if is_retryable(h.error(t))]
 
     def _retry_events(
         self, first: list[Event], now: float, callbacks: Sequence[Callback] = ()
@@ -416,10 +416,7 @@ class Study(AskTell, StudyViews):
             commands = turn(self.engine, self.journal, self.name, first)
             for cb in callbacks:
                 cb.on_turn(first, commands, self.engine.history)
-        h = self.engine.history
-        retry: list[Event] = [
-            TrialRetried(t, now) for t in h.ids(TrialStatus.FAILED) if is_retryable(h.error(t))
-        ]
+        retry: list[Event] = [TrialRetried(t, now) for t in self._retryable()]
         if retry:
             log.info("study %s: retrying %d trial(s) failed for too many interruptions",
                      self.name, len(retry))
@@ -446,7 +443,7 @@ class Study(AskTell, StudyViews):
 
             ray: Executor = RayExecutor(objective=objective, max_concurrent=n_workers, **options)
             return ray
-        raise ConfigError(f"executor: unknown executor {executor!r} (local, ray, or an instance)")
+        raise unknown_executor(executor)
 
     def simulate(
         self,

@@ -28,12 +28,17 @@ def executor_option_names(executor: str) -> list[str]:
     return [p for p in params if p != "self" and p not in _SET_BY_RUN]
 
 
+def unknown_executor(executor: str) -> ConfigError:
+    """The error for an executor name rung does not know."""
+    return ConfigError(f"executor: unknown executor {executor!r} (local, ray, or an instance)")
+
+
 def check_executor_options(executor: Any, options: Mapping[str, Any]) -> None:
     """Raise ``ConfigError`` for an unknown executor name, or naming the first option
     ``executor`` does not take: any option given with an executor instance (it is built
     already), an unknown one for a name."""
     if isinstance(executor, str) and executor not in ("local", "ray"):
-        raise ConfigError(f"executor: unknown executor {executor!r} (local, ray, or an instance)")
+        raise unknown_executor(executor)
     if not options:
         return
     if not isinstance(executor, str):
@@ -48,4 +53,4 @@ def check_executor_options(executor: Any, options: Mapping[str, Any]) -> None:
                 if names else f"not an option of executor {executor!r}"))
 
 
-__all__ = ["check_executor_options", "executor_option_names"]
+__all__ = ["check_executor_options", "executor_option_names", "unknown_executor"]
