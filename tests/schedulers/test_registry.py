@@ -54,3 +54,18 @@ def test_unknown_and_unregistered_names_raise_config_error(
     declare("scheduler", "ghost", "empty_sched_mod")
     with pytest.raises(ConfigError, match="does not register it"):
         lookup("scheduler", "ghost")
+
+
+def test_a_private_name_is_looked_up_but_not_listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A benchmark's own helper (``_bench_fixed_list``) registered by an import in the same
+    process appeared in the CLI's ``known: ...`` lists; names starting with ``_`` stay usable
+    by name and are not offered to users."""
+    from rung.core import registry
+    from rung.searchers.random import RandomSearcher
+
+    monkeypatch.setitem(registry._REGISTRY["searcher"], "_private_test", RandomSearcher)
+    assert "_private_test" not in names("searcher")
+    assert lookup("searcher", "_private_test") is RandomSearcher
+    with pytest.raises(ConfigError) as e:
+        lookup("searcher", "nope")
+    assert "_private_test" not in str(e.value) and "random" in str(e.value)

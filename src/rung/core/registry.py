@@ -79,8 +79,12 @@ def declare_builtins(
 
 
 def names(kind: str) -> list[str]:
-    """Every registered or declared name of ``kind``, sorted (imports nothing)."""
-    return sorted(_REGISTRY[kind].keys() | _DECLARED[kind].keys())
+    """Every registered or declared public name of ``kind``, sorted (imports nothing). A name
+    that starts with ``_`` is private (a benchmark's own helper): it is looked up by name like
+    any other, but not listed, so the names offered to a user (``known: ...``) do not depend
+    on which modules a process happened to import."""
+    return sorted(n for n in _REGISTRY[kind].keys() | _DECLARED[kind].keys()
+                  if not n.startswith("_"))
 
 
 def lookup(kind: str, name: str) -> type[Component]:
