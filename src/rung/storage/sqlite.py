@@ -45,6 +45,36 @@ CREATE TABLE IF NOT EXISTS record (
 ) WITHOUT ROWID;
 """
 
+#: the columns ``record`` and ``study`` need (a file may have more: they are ignored)
+_COLUMNS = {"study": {"name", "spec", "created"}, "record": {"study", "seq", "kind", "body"}}
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    """The names of the file's tables and views, SQLite's own (``sqlite_*``) left out."""
+    return {
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+            "AND name NOT LIKE 'sqlite!_%' ESCAPE '!'"
+        )
+    }
+
+
+def _schema_problem(conn: sqlite3.Connection, tables: set[str]) -> str | None:
+    """Why a file with these tables is not a rung journal (a clause), or ``None``: no tables
+    (a new journal), or ``study`` and ``record`` with the columns rung reads (other tables
+    beside them are left alone)."""
+    if not tables:
+        return None
+    if not {"study", "record"} <= tables:
+        return "no study/record tables"
+    for table, needed in _COLUMNS.items():
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        if not needed <= have:
+            return f"its {table} table has no {', '.join(sorted(needed - have))} column"
+    return None
+
+
 #: the writer-lock files held by journals of this process: a second journal object that
 #: meets the lock is told it is its own process (a Study still open), not another one
 _HELD_HERE: set[Path] = set()
@@ -76,20 +106,16 @@ class SQLiteJournal:
             except sqlite3.Error as e:
                 raise JournalError(f"cannot open the journal {self.path}: {e}") from None
             try:
-                tables = {
-                    r[0]
-                    for r in self._conn.execute(
-                        "SELECT name FROM sqlite_master WHERE type = 'table'"
-                    )
-                }
+                tables = _tables(self._conn)
+                problem = _schema_problem(self._conn, tables)
             except sqlite3.DatabaseError as e:
                 self._conn.close()
                 raise JournalError(f"{self.path} is not a rung journal: {e}") from None
             # no tables yet: a writer has just created the file (an empty journal, for now)
             self._empty = not tables
-            if tables and not {"study", "record"} <= tables:
+            if problem is not None:
                 self._conn.close()
-                raise JournalError(f"{self.path} is not a rung journal (no study/record tables)")
+                raise JournalError(f"{self.path} is not a rung journal ({problem})")
         else:
             problem = storage_problem(self.path)
             if problem is not None:
@@ -102,6 +128,18 @@ class SQLiteJournal:
             except (OSError, sqlite3.Error) as e:
                 raise JournalError(f"cannot create a journal at {self.path}: {e}") from None
             try:
+                self._conn.execute("PRAGMA busy_timeout=10000")
+                # look before writing anything (journal_mode=WAL rewrites the header): a file
+                # of another application stays byte for byte as it was
+                tables = _tables(self._conn)
+                problem = _schema_problem(self._conn, tables)
+                if problem is not None:
+                    found = ", ".join(sorted(tables)) or "none"
+                    self._conn.close()
+                    raise JournalError(
+                        f"{self.path} is not a rung journal ({problem}; its tables: {found}); "
+                        "rung adds no tables to another application's database"
+                    )
                 self._conn.execute("PRAGMA journal_mode=WAL")
                 self._conn.execute("PRAGMA synchronous=NORMAL")
                 self._conn.executescript(_SCHEMA)
