@@ -462,7 +462,9 @@ class StudySpec:
         from rung.core.registry import lookup  # the registry imports this module
 
         searcher = lookup("searcher", self.searcher.name)
-        return current(searcher, lookup("scheduler", self.scheduler.name))
+        rule = self.budget.stop
+        return current(searcher, lookup("scheduler", self.scheduler.name),
+                       None if rule is None else lookup("stop_rule", rule.name))
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -30,8 +30,10 @@ def replay(engine: Engine, spec: StudySpec, records: Iterable[Record]) -> Engine
     and a divergence's error starts with that note.
     """
     written = spec.written_by
+    rule = engine.stop_rule
     engine.version_note = None if written is None else explain(
-        written, type(engine.searcher), type(engine.scheduler)
+        written, type(engine.searcher), type(engine.scheduler),
+        None if rule is None else type(rule),
     )
     try:
         _replay(engine, records)

@@ -34,11 +34,17 @@ class Versions:
     Attributes:
         rung: the rung release; ``""`` for a journal that predates versioning.
         searcher, scheduler: the algorithm versions of the study's two components.
+        stop_rule: the algorithm version of its stop-searching rule (``Budget(stop=...)``);
+            ``None`` when the study has none, or its journal predates this record. Replay takes
+            the rule's verdicts from the journal, so a change of the rule never makes replay
+            diverge; it changes what a resumed study decides from then on, and ``explain``
+            says so.
     """
 
     rung: str
     searcher: int
     scheduler: int
+    stop_rule: int | None = None
 
     @property
     def legacy(self) -> bool:
@@ -46,7 +52,11 @@ class Versions:
         return self.rung == ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"rung": self.rung, "searcher": self.searcher, "scheduler": self.scheduler}
+        out: dict[str, Any] = {"rung": self.rung, "searcher": self.searcher,
+                               "scheduler": self.scheduler}
+        if self.stop_rule is not None:
+            out["stop_rule"] = self.stop_rule
+        return out
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any] | None) -> Versions:
@@ -54,7 +64,9 @@ class Versions:
         if d is None:
             return LEGACY
         try:
-            return cls(str(d["rung"]), int(d["searcher"]), int(d["scheduler"]))
+            rule = d.get("stop_rule")
+            return cls(str(d["rung"]), int(d["searcher"]), int(d["scheduler"]),
+                       None if rule is None else int(rule))
         except (KeyError, TypeError, ValueError):
             raise JournalError(f"written_by: malformed version record {d!r}") from None
 
@@ -62,16 +74,30 @@ class Versions:
 LEGACY = Versions("", 1, 1)
 
 
-def current(searcher: type[Component], scheduler: type[Component]) -> Versions:
-    """The versions of the running code for a study with these component classes."""
-    return Versions(RUNG_VERSION, searcher.version, scheduler.version)
+def current(
+    searcher: type[Component], scheduler: type[Component],
+    stop_rule: type[Component] | None = None,
+) -> Versions:
+    """The versions of the running code for a study with these component classes (and its
+    stop-searching rule's, if it has one)."""
+    return Versions(RUNG_VERSION, searcher.version, scheduler.version,
+                    None if stop_rule is None else stop_rule.version)
 
 
-def explain(written: Versions, searcher: type[Component], scheduler: type[Component]) -> str | None:
-    """Why replaying a journal written by ``written`` with these classes may not reproduce it:
-    the releases and every algorithm version that differs, with the components' ``changes``.
-    ``None`` when the journal was written by exactly this code."""
-    if written == current(searcher, scheduler):
+def explain(
+    written: Versions, searcher: type[Component], scheduler: type[Component],
+    stop_rule: type[Component] | None = None,
+) -> str | None:
+    """Why replaying a journal written by ``written`` with these classes may not reproduce it
+    (and, for ``stop_rule``, why a resumed study may stop its search otherwise than it would
+    have): the releases and every algorithm version that differs, with the components'
+    ``changes``. ``None`` when the journal was written by exactly this code. A journal that
+    predates the stop rule's record (``written.stop_rule is None`` for a study that has one)
+    is not a difference by itself."""
+    now = current(searcher, scheduler, stop_rule)
+    if stop_rule is not None and written.stop_rule is None:
+        now = Versions(now.rung, now.searcher, now.scheduler, None)
+    if written == now:
         return None
     if written.legacy:
         origin = "journal predates version records (its components read as algorithm version 1)"
@@ -85,6 +111,9 @@ def explain(written: Versions, searcher: type[Component], scheduler: type[Compon
         )
         if old != cls.version
     ]
+    if stop_rule is not None and written.stop_rule not in (None, stop_rule.version):
+        assert written.stop_rule is not None
+        parts.append(_component("stop rule", stop_rule, written.stop_rule))
     if not parts:
         parts = [
             f"algorithm versions unchanged (searcher {searcher.__name__} v{searcher.version}, "
