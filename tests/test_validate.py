@@ -16,8 +16,10 @@ from rung._validate import (
     check_float,
     check_int,
     check_positive,
+    close_hint,
     is_int,
     is_number,
+    show,
 )
 from rung.errors import ConfigError, SpaceError
 
@@ -81,3 +83,29 @@ def test_error_class_is_chosen_by_the_caller() -> None:
     with pytest.raises(SpaceError) as e:
         check_int("width.step", 0, 1, error=SpaceError)
     assert e.value.key == "width.step" and e.value.param == "width.step"
+
+
+def test_an_integral_float_says_how_to_write_the_integer() -> None:
+    with pytest.raises(ConfigError) as e:
+        check_int("budget.n_trials", 1e3, 1)
+    assert str(e.value) == "budget.n_trials: must be an integer >= 1, got 1000.0 (write 1000)"
+    with pytest.raises(ConfigError) as e:
+        check_int("k", 2.5, 1)
+    assert str(e.value) == "k: must be an integer >= 1, got 2.5"
+
+
+def test_an_integer_beyond_a_float_is_not_finite() -> None:
+    # float(10**400) raised OverflowError, not a ConfigError
+    with pytest.raises(ConfigError) as e:
+        check_float("budget.max_time", 10**400, 0)
+    assert str(e.value) == "budget.max_time: must be a finite number >= 0, got an integer of " \
+                           "401 digits"
+    assert show(10**29) == repr(10**29) and show(-(10**30)) == "an integer of 31 digits"
+
+
+@pytest.mark.parametrize(("value", "hint"), [
+    ("tpee", " (did you mean 'tpe'?)"), ("TPE", " (did you mean 'tpe'?)"), ("zzz", ""),
+    (3, ""),
+])
+def test_close_hint(value: object, hint: str) -> None:
+    assert close_hint(value, ["random", "tpe", "gp"]) == hint

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -25,6 +25,10 @@ from rung.errors import ConfigError
 
 T = TypeVar("T")
 
+#: The integers a NumPy ``int64`` holds: an ``Int`` parameter's bounds and span stay inside,
+#: since searchers encode its values in int64 arrays.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
 #: Largest ``max_step`` a study accepts. A step is one report of a trial (an epoch, a boosting
 #: round, a data fraction's index); a larger resource is reported in coarser steps.
 MAX_STEP = 1_000_000
@@ -32,6 +36,7 @@ MAX_STEP = 1_000_000
 # isinstance targets as tuples: a ``X | Y`` union is rebuilt on every call
 _INTEGER = (int, np.integer)
 _NUMBER = (int, float, np.integer, np.floating)
+_FLOATING = (float, np.floating)
 
 
 def is_int(value: Any) -> bool:
@@ -46,6 +51,27 @@ def kind_of(v: Any) -> str:
         return "nothing"
     return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
             int: "an integer", float: "a number"}.get(type(v), type(v).__name__)
+
+
+def show(value: Any) -> str:
+    """``repr(value)`` for an error message, but an integer of more than 30 digits as its
+    size (a line stays readable): ``"an integer of 603 digits"``."""
+    if is_int(value) and len(str(abs(int(value)))) > 30:
+        return f"an integer of {len(str(abs(int(value))))} digits"
+    return repr(value)
+
+
+def close_hint(value: object, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` naming the entry of ``known`` closest to ``value`` (a typo of
+    it, in any case), or ``""`` when none is close or ``value`` is not a string. The one
+    "did you mean" of rung: the registry, the search space and the CLI all use it."""
+    import difflib
+
+    if not isinstance(value, str):
+        return ""
+    by_lower = {k.lower(): k for k in known}  # 'TPE' is a typo of 'tpe' too
+    m = difflib.get_close_matches(value.lower(), list(by_lower), n=1)
+    return f" (did you mean {by_lower[m[0]]!r}?)" if m else ""
 
 
 def is_number(value: Any) -> bool:
@@ -81,12 +107,17 @@ def check_int(
 ) -> int:
     """``value`` as an ``int`` if it is an integer in ``[low, high]`` (either bound optional).
 
-    Raises ``error(key=key, ...)``: ``"must be an integer >= 1, got 0"``.
+    Raises ``error(key=key, ...)``: ``"must be an integer >= 1, got 0"``; a float that holds
+    an integer is refused too, saying how to write it (``1e3`` in YAML or Python is the float
+    ``1000.0``): ``"must be an integer >= 1, got 1000.0 (write 1000)"``.
     """
     if is_int(value) and _inside(value, low, high, False, False):
         return int(value)
+    hint = ""
+    if isinstance(value, _FLOATING) and math.isfinite(value) and float(value).is_integer():
+        hint = f" (write {int(value)})"
     raise error(key=key, message=f"must be an integer{_bounds(low, high, False, False)}, "
-                                 f"got {value!r}")
+                                 f"got {show(value)}{hint}")
 
 
 def check_float(
@@ -105,11 +136,14 @@ def check_float(
     Raises ``error(key=key, ...)``: ``"must be a finite number in [0, 1], got 1.5"``.
     """
     if is_number(value):
-        x = float(value)
+        try:
+            x = float(value)
+        except OverflowError:  # an integer beyond a float's range
+            x = math.inf
         if math.isfinite(x) and _inside(x, low, high, low_open, high_open):
             return x
     rng = _bounds(low, high, low_open, high_open)
-    raise error(key=key, message=f"must be a finite number{rng}, got {value!r}")
+    raise error(key=key, message=f"must be a finite number{rng}, got {show(value)}")
 
 
 def check_positive(
@@ -175,6 +209,8 @@ def _short(qualname: str) -> str:
 
 
 __all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
     "MAX_STEP",
     "check_bool",
     "check_choice",
@@ -182,6 +218,8 @@ __all__ = [
     "check_int",
     "check_objective",
     "check_positive",
+    "close_hint",
     "is_int",
     "is_number",
+    "show",
 ]

@@ -43,5 +43,7 @@ def test_a_range_wider_than_a_float_is_refused() -> None:
     with pytest.raises(SpaceError) as e:
         SearchSpace({"x": Float(-1e308, 1e308)})
     assert str(e.value) == "'x'.high: high - low overflows a float (got low=-1e+308, high=1e+308)"
-    with pytest.raises(SpaceError, match=r"^'k'.high: high - low overflows a float"):
-        SearchSpace({"k": Int(0, 10**400)})  # was an OverflowError at the first draw
+    with pytest.raises(SpaceError) as e:  # was an OverflowError at the first draw
+        SearchSpace({"k": Int(0, 10**400)})
+    assert str(e.value) == ("'k'.high: must be an integer in [-9223372036854775808, "
+                            "9223372036854775807], got an integer of 401 digits")

@@ -8,10 +8,10 @@ the YAML file.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
-from rung._validate import kind_of
+from rung._validate import close_hint, kind_of
 from rung.errors import ConfigError, SpaceError
 
 
@@ -26,18 +26,6 @@ class SpecError(ConfigError):
         # a key is data from the file: show its control characters escaped, on one line
         key = "".join(c if c.isprintable() else repr(c)[1:-1] for c in self.key or "")
         return f"{key}: {self.message}" if key else self.message
-
-
-def close_hint(value: object, known: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` naming the entry of ``known`` closest to ``value`` (a typo of
-    it, in any case), or ``""`` when none is close."""
-    import difflib
-
-    if not isinstance(value, str):
-        return ""
-    by_lower = {k.lower(): k for k in known}  # 'TPE' is a typo of 'tpe' too
-    m = difflib.get_close_matches(value.lower(), list(by_lower), n=1)
-    return f" (did you mean {by_lower[m[0]]!r}?)" if m else ""
 
 
 def as_spec_error(e: ConfigError) -> SpecError:

@@ -1,15 +1,32 @@
-"""Reading a YAML spec file: UTF-8 text, YAML syntax, and no key given twice.
+"""Reading a YAML spec file: UTF-8 text, YAML syntax, no key given twice, and plain scalars read
+the way a user means them.
 
 PyYAML's ``safe_load`` keeps the last of two equal keys in a mapping and says nothing, so a spec
 that sets ``lr`` twice runs with whichever came last. ``read_yaml`` composes the document, walks
 its nodes and rejects a repeated key with its dotted path (``spec.space.lr``) and both lines,
-then constructs the data exactly as ``safe_load`` would. Every failure is a ``SpecError`` whose
-message is one line.
+then constructs the data. Every failure is a ``SpecError`` whose message is one line.
+
+Plain (unquoted) scalars are resolved by YAML 1.2's core schema, not by YAML 1.1 as PyYAML does:
+
+- numbers: ``1e-5``, ``1E5``, ``.5``, ``1.`` are floats (YAML 1.1 reads ``1e-5`` as text);
+  ``.inf``, ``-.inf``, ``.nan`` too; ``0o17`` and ``0x1f`` are integers. Two YAML 1.1 forms
+  that cannot be misread are kept: ``_`` between digits (``1_000``) and ``0b101``.
+- booleans: only ``true`` / ``false`` (and ``True``, ``TRUE``...). ``yes``, ``no``, ``on``,
+  ``off`` are text, so ``choices: [yes, no]`` or a parameter named ``on`` stay strings; a
+  ``yes`` where a boolean is expected is refused by the check of that key.
+- text: a date (``2024-01-31``), ``1:30`` (YAML 1.1: the base-60 integer 90) and ``=``.
+- refused, naming the key: an integer with a leading zero (``017``), which YAML 1.1 reads as
+  octal (15) and YAML 1.2 as decimal (17): quote it for text, or write ``17`` or ``0o17``.
+
+A spec that YAML 1.1 reads without surprise (``1.0e-5``, ``true``, ``3``, ``0.1``, ``null``,
+merges and aliases) reads the same. An explicit tag (``!!float``, ``!!bool``) is honoured as
+PyYAML honours it.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +34,24 @@ from rung.cli.spec_error import SpecError
 
 #: Mapping keys YAML treats specially: ``<<`` merges another mapping (a merge may repeat keys).
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+#: The tag a plain integer with a leading zero resolves to: refused, naming its key.
+_LEADING_ZERO_TAG = "tag:rung,2026:leading-zero-integer"
+
+_DIGITS = "0123456789"
+#: ``(tag, pattern, first characters)`` in the order they are tried (a plain scalar takes the
+#: first that matches; one that matches none is text). YAML 1.2's core schema, plus ``_``
+#: between digits and ``0b`` integers from YAML 1.1 (see the module docstring).
+_RESOLVERS = (
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
+    ("tag:yaml.org,2002:int",
+     r"^[-+]?(?:0|[1-9][0-9_]*|0b[01_]+|0o[0-7_]+|0x[0-9a-fA-F_]+)$", list("-+" + _DIGITS)),
+    (_LEADING_ZERO_TAG, r"^[-+]?0[0-9_]+$", list("-+0")),
+    ("tag:yaml.org,2002:float",
+     r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?$"
+     r"|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$", list("-+." + _DIGITS)),
+    (_MERGE_TAG, r"^(?:<<)$", ["<"]),
+)
 
 
 def read_yaml(path: str | os.PathLike[str]) -> Any:
@@ -87,14 +122,17 @@ _LOADER: Any = None
 
 
 def _loader() -> Any:
-    """``yaml.SafeLoader`` whose constructor turns a value it cannot build (``!!timestamp`` on
-    text that is no date, ``!!int`` on ``0x``: PyYAML raises ``AttributeError`` or
-    ``ValueError`` for those) into a ``ConstructorError`` at the value's line."""
+    """``yaml.SafeLoader`` resolving plain scalars by ``_RESOLVERS``, whose constructor turns
+    a value it cannot build (``!!timestamp`` on text that is no date, ``!!int`` on ``0x``:
+    PyYAML raises ``AttributeError`` or ``ValueError`` for those) into a ``ConstructorError``
+    at the value's line."""
     global _LOADER
     if _LOADER is None:
         import yaml
 
         class Loader(yaml.SafeLoader):
+            yaml_implicit_resolvers: dict[Any, list[tuple[str, Any]]] = {}
+
             def construct_object(self, node: Any, deep: bool = False) -> Any:
                 try:
                     return super().construct_object(node, deep=deep)
@@ -107,6 +145,8 @@ def _loader() -> Any:
                         node.start_mark,
                     ) from None
 
+        for tag, pattern, first in _RESOLVERS:
+            Loader.add_implicit_resolver(tag, re.compile(pattern), first)
         _LOADER = Loader
     return _LOADER
 
@@ -123,7 +163,9 @@ def _check_unique_keys(loader: Any, root: Any) -> None:
         if id(node) in seen:
             continue
         seen.add(id(node))
-        if isinstance(node, yaml.SequenceNode):
+        if isinstance(node, yaml.ScalarNode):
+            _check_scalar(node, where)
+        elif isinstance(node, yaml.SequenceNode):
             stack.extend((v, f"{where}[{i}]") for i, v in reversed(list(enumerate(node.value))))
         elif isinstance(node, yaml.MappingNode):
             first: dict[Any, int] = {}
@@ -132,6 +174,7 @@ def _check_unique_keys(loader: Any, root: Any) -> None:
                 if key_node.tag == _MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
                     children.append((value_node, where))
                     continue
+                _check_scalar(key_node, where)
                 key = loader.construct_object(key_node)
                 line = key_node.start_mark.line + 1
                 try:
@@ -146,6 +189,21 @@ def _check_unique_keys(loader: Any, root: Any) -> None:
                 first[key] = line
                 children.append((value_node, f"{where}.{key}"))
             stack.extend(reversed(children))
+
+
+def _check_scalar(node: Any, where: str) -> None:
+    """Raise ``SpecError`` at ``where`` for a plain integer with a leading zero (``017``): YAML
+    1.1 reads it as octal, YAML 1.2 as decimal, and a user may have meant either, or text."""
+    if node.tag == _LEADING_ZERO_TAG:
+        text = node.value
+        sign = "-" if text.startswith("-") else ""
+        digits = text.lstrip("+-").replace("_", "")
+        decimal = f"{sign}{int(digits)}"
+        octal = f"{sign}0o{digits.lstrip('0') or '0'}"
+        also = f", or {octal} for octal" if set(digits) <= set("01234567") else ""
+        raise SpecError(where, f"{text} is ambiguous at line {node.start_mark.line + 1} (an "
+                        f"integer with a leading zero): write '{text}' in quotes for text, "
+                        f"{decimal} for decimal{also}")
 
 
 def _reader_message(text: str, e: Any) -> str:

@@ -9,16 +9,22 @@ parameters take no coordinate. Conditions (``when=``) and ``param_error`` are
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from rung._validate import check_bool, check_float, check_int, is_number
+from rung._validate import (
+    INT64_MAX,
+    INT64_MIN,
+    check_bool,
+    check_float,
+    check_int,
+    close_hint,
+    is_number,
+)
 from rung.errors import SpaceError
 from rung.space.conditions import (
     SCALARS,
@@ -127,8 +133,6 @@ class Float(Param):
         self.name = name
         self.when = norm_when(name, self.when)
         error = raiser(name)
-        for field in ("low", "high", "step"):
-            _check_not_yaml_text(name, field, getattr(self, field))
         low = check_float(f"{name}.low", self.low, error=error)
         high = check_float(f"{name}.high", self.high, error=error)
         self.log = check_bool(f"{name}.log", self.log, error=error)
@@ -248,14 +252,18 @@ class Int(Param):
         self.name = name
         self.when = norm_when(name, self.when)
         error = raiser(name)
-        self.low = check_int(f"{name}.low", self.low, error=error)
-        self.high = check_int(f"{name}.high", self.high, error=error)
+        # searchers encode values in int64 arrays: a bound beyond is refused here, by name
+        self.low = check_int(f"{name}.low", self.low, INT64_MIN, INT64_MAX, error=error)
+        self.high = check_int(f"{name}.high", self.high, INT64_MIN, INT64_MAX, error=error)
         self.log = log = check_bool(f"{name}.log", self.log, error=error)
         _check_bounds(name, self.low, self.high, log)
-        self.step = check_int(f"{name}.step", self.step, 1, error=error)
+        self.step = check_int(f"{name}.step", self.step, 1, INT64_MAX, error=error)
         if log and self.step != 1:
             raise param_error(name, "step and log=True cannot be combined", "step")
         self._n = (self.high - self.low) // self.step + 1
+        if self._n > INT64_MAX:
+            raise param_error(name, f"spans {self._n:,} values, more than an int64 holds "
+                              f"(2**63 - 1): narrow the range or give a larger step", "high")
         return self
 
     def to_unit(self, value: int) -> float:
@@ -298,7 +306,8 @@ class Int(Param):
                 v = round(math.exp(math.log(self.low) + u * math.log(self.high / self.low)))
                 v = min(max(v, self.low), self.high)
             else:
-                v = self.low + round(u * (self._n - 1)) * self.step
+                # clamped: u * (n - 1) rounds up to n for a span near 2**63
+                v = self.low + min(round(u * (self._n - 1)), self._n - 1) * self.step
             if v not in out:
                 out.append(v)
         return out
@@ -436,22 +445,6 @@ class Fixed(Param):
         return {"type": "fixed", "value": self.value} | self._when_json()
 
 
-_YAML_EXPONENT = re.compile(r"[-+]?[0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+")
-
-
-def _check_not_yaml_text(name: str, field: str, value: Any) -> None:
-    """Raise a ``SpaceError`` that says how to write an exponent in YAML when ``value`` is
-    the text of one: PyYAML (YAML 1.1) reads ``1e-5`` and ``1.0e5`` as strings, ``1.0e-5``
-    and ``1.0e+5`` as numbers."""
-    if isinstance(value, str) and _YAML_EXPONENT.fullmatch(value.strip()):
-        mantissa, _, exponent = value.strip().lower().partition("e")
-        sign = "" if exponent[0] in "+-" else "+"
-        fixed = f"{mantissa if '.' in mantissa else mantissa + '.0'}e{sign}{exponent}"
-        raise param_error(name, f"must be a number, got the text {value!r} (in a YAML spec "
-                          f"write {fixed}: YAML 1.1 reads an exponent without a dot or a sign "
-                          "as text)", field)
-
-
 def _check_bounds(name: str, low: float, high: float, log: bool) -> None:
     if low > high:
         raise param_error(name, f"must be < high, or equal to it for a single value (got "
@@ -488,13 +481,13 @@ def param_from_json(name: str, d: Any) -> Param:
         raise param_error(name, f"missing ({kinds})", "type")
     cls = _KINDS.get(d["type"]) if isinstance(d["type"], str) else None
     if cls is None:
-        raise param_error(name, f"must be one of {kinds}, got {d['type']!r}", "type")
+        raise param_error(name, f"must be one of {kinds}, got {d['type']!r}"
+                          f"{close_hint(d['type'], _KINDS)}", "type")
     sig = inspect.signature(cls.__init__).parameters
     known = [k for k in sig if k != "self"]
     for k in d:
         if k != "type" and k not in known:
-            close = difflib.get_close_matches(str(k), known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = close_hint(str(k), known)
             raise param_error(name, f"unknown key for a {d['type']} parameter{hint} "
                              f"(known: {', '.join(known)})", str(k))
     for k in known:
