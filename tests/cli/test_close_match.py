@@ -46,3 +46,47 @@ def test_a_name_close_to_none_is_left_to_the_registry() -> None:
     assert str(info.value) == ("spec.searcher: unknown searcher 'zzz' (known: bohb, gp, grid, "
                                "optuna, random, sobol, tpe)")
 
+
+
+# --- the library: the registry names the close match, once, for Study.create and the CLI ------
+def _create(**kw: Any) -> None:
+    import rung
+
+    rung.Study.create("cm", {"x": rung.Float(0.0, 1.0)}, objective=rung.Objective("loss", "min"),
+                      max_step=3, **kw)
+
+
+SEARCHERS = "bohb, gp, grid, optuna, random, sobol, tpe"
+TPE_PARAMS = ("bandwidth, constant_liar, gamma, gamma_schedule, liar_weight, max_below, "
+              "min_branch_share, min_points, multivariate, n_candidates, n_initial, prior_weight")
+
+
+@pytest.mark.parametrize(("kw", "line"), [
+    ({"searcher": "tpee"}, f"searcher: unknown searcher 'tpee' (did you mean 'tpe'?) (known: "
+     f"{SEARCHERS})"),
+    ({"scheduler": "ashaa"}, "scheduler: unknown scheduler 'ashaa' (did you mean 'asha'?) "
+     "(known: asha, async_hyperband, curve, fifo, hyperband, median, mo_asha, pbt, "
+     "successive_halving)"),
+    ({"searcher": "zzz"}, f"searcher: unknown searcher 'zzz' (known: {SEARCHERS})"),
+    ({"searcher": {"name": "tpe", "params": {"n_inital": 5}}}, "searcher.params.n_inital: 'tpe' "
+     f"takes no parameter 'n_inital' (did you mean 'n_initial'?) (accepted: {TPE_PARAMS})"),
+    ({"searcher": {"name": "tpe", "params": {"n_startup": 5}}}, "searcher.params.n_startup: "
+     f"'tpe' takes no parameter 'n_startup' (accepted: {TPE_PARAMS})"),
+    ({"scheduler": {"name": "asha", "parms": {}}}, "scheduler.parms: unknown key (did you mean "
+     "'params'?) (use 'name' and 'params')"),
+])
+def test_library_errors_name_the_close_match(kw: dict[str, Any], line: str) -> None:
+    from rung.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        _create(**kw)
+    assert str(info.value) == line
+
+
+def test_the_cli_says_the_library_line_once() -> None:
+    # the same typo through a spec: the registry's line under spec., one "did you mean"
+    with pytest.raises(SpecError) as info:
+        parse_spec(_local(searcher={"name": "tpe", "params": {"n_inital": 5}}))
+    assert str(info.value) == ("spec.searcher.params.n_inital: 'tpe' takes no parameter "
+                               f"'n_inital' (did you mean 'n_initial'?) (accepted: {TPE_PARAMS})")
+    assert str(info.value).count("did you mean") == 1

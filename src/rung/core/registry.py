@@ -21,6 +21,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from rung._validate import close_hint
 from rung.core.components import Component, Scheduler, Searcher
 from rung.core.records import ComponentSpec
 from rung.core.stopping import SearchStopRule
@@ -100,10 +101,17 @@ def lookup(kind: str, name: str) -> type[Component]:
                 f"register it",
             )
     if cls is None:
-        raise ConfigError(
-            key=kind, message=f"unknown {kind} {name!r} (known: {', '.join(names(kind))})"
-        )
+        raise ConfigError(key=kind, message=unknown_message(kind, name))
     return cls
+
+
+def unknown_message(kind: str, name: object, also: tuple[str, ...] = ()) -> str:
+    """What is wrong with ``name``, which is no ``kind``: ``unknown searcher 'tpee' (did you
+    mean 'tpe'?) (known: bohb, gp, ...)``, the close match drawn from the public names and
+    ``also`` (other values the caller accepts, listed first: the CLI's ``auto``). The one
+    message for an unknown component name, for the library and the CLI alike."""
+    known = [*also, *names(kind)]
+    return f"unknown {kind} {name!r}{close_hint(name, known)} (known: {', '.join(known)})"
 
 
 def build(kind: str, spec: ComponentSpec) -> Component:
@@ -115,7 +123,8 @@ def build(kind: str, spec: ComponentSpec) -> Component:
         if key not in accepted:
             raise ConfigError(
                 key=f"{kind}.params.{key}",
-                message=f"{spec.name!r} takes no parameter {key!r} "
+                message=f"{spec.name!r} takes no parameter {key!r}"
+                f"{close_hint(key, sorted(accepted))} "
                 f"(accepted: {', '.join(sorted(accepted)) or 'none'})",
             )
     try:
@@ -137,10 +146,11 @@ def to_spec(kind: str, value: Any) -> ComponentSpec:
             raise ConfigError(
                 key=kind, message=f"a mapping needs a 'name' key, got {dict(value)!r}"
             )
-        extra = set(value) - {"name", "params"}
+        extra = sorted(set(value) - {"name", "params"}, key=str)
         if extra:
+            hint = close_hint(extra[0], ("name", "params"))
             raise ConfigError(
-                key=f"{kind}.{sorted(extra)[0]}", message="unknown key (use 'name' and 'params')"
+                key=f"{kind}.{extra[0]}", message=f"unknown key{hint} (use 'name' and 'params')"
             )
         spec = ComponentSpec(str(value["name"]), dict(value.get("params") or {}))
     elif isinstance(value, _BASES[kind]):
