@@ -345,6 +345,7 @@ class Study(AskTell, StudyViews):
         objective = wrap_objective(self.spec, objective)  # define-by-run, Fidelity
         cbs = as_callbacks(callbacks)
         check_executor_options(executor, executor_options)
+        executor_options = self._with_study_resources(executor, executor_options)
         with reporting(self, progress, reporter) as rep:
             start_all(cbs, self)
             failing = True
@@ -423,6 +424,26 @@ class Study(AskTell, StudyViews):
             if not first:  # no slot may be filled before the new session starts
                 retry.insert(0, CapacityChanged(0, now, new_session=True))
         return retry
+
+    def _with_study_resources(
+        self, executor: str | Executor, options: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Make the study's ``resources_per_trial`` what a Ray executor reserves per trial
+        (``rung.executors.options.ray_resources``): ``executor="ray"``'s options get it unless
+        they give their own, and a ``RayExecutor`` instance takes it unless built with its
+        own; ``ConfigError`` naming both when they disagree, before anything is written.
+        Other executors report no resources: a trial holds the study's (the engine's meter)."""
+        from rung.executors.options import ray_resources
+        from rung.executors.ray.executor import RayExecutor  # imports no Ray
+
+        given = self.spec.resources_per_trial
+        if isinstance(executor, RayExecutor):
+            executor.use_study_resources(given)
+        elif executor == "ray":
+            chosen = ray_resources(given, options.get("resources_per_trial"))
+            if chosen is not None:
+                return {**options, "resources_per_trial": chosen}
+        return options
 
     def _make_executor(
         self,

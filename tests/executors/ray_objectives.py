@@ -112,3 +112,13 @@ class Unloadable:
 
     def __reduce__(self) -> Any:
         return (_refuse_to_load, ())
+
+
+def reserving(ctx: rung.TrialContext) -> None:
+    """Logs the resources Ray reserved for the actor (``get_assigned_resources``), then
+    reports ``loss = x`` at every step."""
+    import ray
+
+    _log(ctx, reserved=ray.get_runtime_context().get_assigned_resources())  # type: ignore[no-untyped-call]
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        ctx.report(step, loss=float(ctx.params["x"]))

@@ -44,10 +44,12 @@ from rung.core.events import (
 from rung.core.records import Outcome
 from rung.errors import ConfigError, RungError
 from rung.executors.base import Executor, RunContext
+from rung.executors.options import ray_resources
 from rung.executors.ray import (
     RayExecutor,
     actor_resource_options,
     cluster_capacity,
+    from_devices,
     normalize_resources,
     pack_dir,
     trials_per_node,
@@ -203,6 +205,65 @@ def test_arguments_are_checked_without_touching_ray() -> None:
         ex.start(RunContext("s", None, 3))
 
 
+def test_a_studys_devices_become_exactly_that_ray_reservation() -> None:
+    from rung.core.pricing import from_ray
+
+    for devices, ray_spelling in (
+        ({"cpu": 2.0}, {"CPU": 2.0}),
+        ({"gpu": 1.0}, {"CPU": 0.0, "GPU": 1.0}),  # no CPU added: the ledger charges none
+        ({"cpu": 4.0, "gpu:A100": 0.5},
+         {"CPU": 4.0, "GPU": 0.5, "accelerator_type:A100": 0.001}),
+    ):
+        assert from_devices(devices) == ray_spelling
+        assert from_ray(normalize_resources(ray_spelling)) == devices  # what the ledger charges
+    with pytest.raises(ConfigError) as e:
+        from_devices({"gpu:A100": 1.0, "gpu:V100": 1.0})
+    assert str(e.value) == ("resources_per_trial: a Ray actor holds GPUs of one type, got "
+                            "gpu:A100, gpu:V100 in {'gpu:A100': 1.0, 'gpu:V100': 1.0}")
+
+
+def test_the_study_or_the_executor_says_what_a_ray_trial_reserves_never_both_differently() -> None:
+    assert ray_resources(None, None) is None  # the executor's default: one CPU
+    assert ray_resources(None, {"cpu": 3}) == {"cpu": 3}
+    assert ray_resources({"cpu": 2.0}, None) == {"CPU": 2.0}
+    # the same devices (memory and custom Ray resources are not devices): the executor's
+    given = {"cpu": 1, "gpu": 0.5, "pin_a": 1, "memory": 1e9}
+    assert ray_resources({"cpu": 1.0, "gpu": 0.5}, given) is given
+    with pytest.raises(ConfigError) as e:
+        ray_resources({"gpu": 1.0}, {"gpu": 1})  # Ray's cpu defaults to 1: not the study's
+    assert str(e.value) == (
+        "resources_per_trial: the Ray executor's {'gpu': 1} reserves {'cpu': 1.0, 'gpu': 1.0} "
+        "per trial, but the study's resources_per_trial (Study.create) is {'gpu': 1.0}: give "
+        "it once (the study's reaches the executor), or the same devices in both")
+
+
+def test_a_contradiction_between_study_and_executor_resources_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    study = Study.create("both", {"x": Float(0.0, 1.0)}, Objective("loss"), searcher="random",
+                         scheduler="fifo", budget=Budget(n_trials=1),
+                         storage=tmp_path / "s.db", resources_per_trial={"cpu": 2})
+    with pytest.raises(ConfigError) as e:
+        study.run(ray_objectives.quick, executor="ray", resources_per_trial={"cpu": 1},
+                  progress=False)
+    assert str(e.value) == (
+        "resources_per_trial: the Ray executor's {'cpu': 1} reserves {'cpu': 1.0} per trial, "
+        "but the study's resources_per_trial (Study.create) is {'cpu': 2.0}: give it once "
+        "(the study's reaches the executor), or the same devices in both")
+    assert study.journal.read("both") == []
+    if HAVE_RAY:  # an executor built with its own resources: the same refusal
+        ex = RayExecutor()  # without its own: it takes the study's (what a run reserves)
+        ex.use_study_resources({"cpu": 0.5, "gpu:A100": 1.0})
+        assert ex.resources == {"CPU": 0.5, "GPU": 1.0, "accelerator_type:A100": 0.001}
+        ex.use_study_resources(None)  # another study, saying nothing: one CPU again
+        assert ex.resources == {"CPU": 1.0}
+        with pytest.raises(ConfigError) as e2:
+            study.run(ray_objectives.quick, progress=False,
+                      executor=RayExecutor(resources_per_trial={"cpu": 1}))
+        assert str(e2.value) == str(e.value)
+        assert study.journal.read("both") == []
+
+
 # --- on a cluster ---------------------------------------------------------------------------
 class ClusterHandle:
     """Handles on the module's cluster."""
@@ -251,13 +312,15 @@ def cluster() -> Iterator[ClusterHandle]:
 
 
 def make_study(tmp_path: Path, name: str, n_trials: int, max_step: int = 4,
-               scheduler: Any = "fifo", sleep: float = 0.0, barrier: int = 0) -> Study:
+               scheduler: Any = "fifo", sleep: float = 0.0, barrier: int = 0,
+               resources: dict[str, float] | None = None) -> Study:
     space: dict[str, Any] = {"x": Float(0.0, 1.0), "log": rung.Fixed(str(tmp_path)),
                              "sleep": rung.Fixed(sleep), "barrier": rung.Fixed(barrier)}
     return Study.create(
         name, space, Objective("loss", "min"), searcher="random", scheduler=scheduler,
         max_step=max_step,
         budget=Budget(n_trials=n_trials), seed=3, storage=tmp_path / "study.db",
+        resources_per_trial=resources,
     )
 
 
@@ -437,6 +500,29 @@ def test_gpu_fractions_place_two_trials_per_gpu(tmp_path: Path, cluster: Cluster
     assert len({r["pid"] for r in logs}) == 2  # two actors share the one GPU
     caps = [r.capacity for r in journal(study) if isinstance(r, CapacityChanged)]
     assert caps == [2]
+
+
+@ray_test
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["name", "instance"])
+def test_the_studys_resources_per_trial_are_what_each_actor_reserves(
+    tmp_path: Path, cluster: ClusterHandle, how: str
+) -> None:
+    """Study.create(resources_per_trial=...) reaches the actors: each reserves half a CPU,
+    so the two 1-CPU nodes hold 4 trials, and the ledger charges half a CPU-hour per hour a
+    trial ran."""
+    study = make_study(tmp_path, f"half-{how}", 6, max_step=2, resources={"cpu": 0.5})
+    study.run(ray_objectives.reserving, progress=False,
+              executor="ray" if how == "name" else RayExecutor())
+    assert [t.status for t in study.trials()] == [TrialStatus.COMPLETED] * 6
+    logs = [r for t in study.trials() for r in runs(tmp_path, t.id)]
+    assert [r["reserved"] for r in logs] == [{"CPU": 0.5}] * 6
+    caps = [(r.capacity, r.resources) for r in journal(study) if isinstance(r, CapacityChanged)]
+    assert caps == [(4, {"cpu": 0.5})]
+    ledger = study.ledger()
+    busy = sum(w.busy_hours for w in ledger.workers)
+    assert busy > 0 and set(ledger.devices) == {"cpu"}
+    assert ledger.devices["cpu"] == pytest.approx(0.5 * busy)
 
 
 @ray_test

@@ -28,6 +28,42 @@ def executor_option_names(executor: str) -> list[str]:
     return [p for p in params if p != "self" and p not in _SET_BY_RUN]
 
 
+def ray_resources(
+    study: Mapping[str, float] | None,
+    given: Any,
+    key: str = "resources_per_trial",
+    study_key: str = "the study's resources_per_trial (Study.create)",
+) -> Any:
+    """What the Ray executor of a study reserves per trial: ``given`` (the executor's own
+    ``resources_per_trial``, Ray's spelling) when there is one, else the study's
+    ``resources_per_trial`` (cost-model devices, canonical) in Ray's spelling
+    (``rung.executors.ray.resources.from_devices``), else ``None`` (the executor's default, one
+    CPU). So the ledger, which charges what the executor reports, charges the study's devices.
+
+    Raises:
+        ConfigError: ``given`` and ``study`` both set and holding other devices (CPUs, GPUs by
+            type; ``memory`` and custom Ray resources are not devices): a trial cannot hold
+            both: one line naming both, ``key`` (the executor's, the error's key) and
+            ``study_key`` (as the caller spells them). Also a malformed ``given`` (naming its
+            key) or GPUs of several types in ``study``.
+    """
+    from rung.core.pricing import from_ray
+    from rung.executors.ray.resources import from_devices, normalize_resources
+
+    if study is None:
+        return given
+    if given is None:
+        return from_devices(study)
+    held = from_ray(normalize_resources(given))
+    wanted = {d: float(a) for d, a in study.items() if a > 0}
+    if held != wanted:
+        raise ConfigError(key=key, message=(
+            f"the Ray executor's {dict(given)} reserves {held} per trial, but {study_key} is "
+            f"{dict(study)}: give it once (the study's reaches the executor), or the same "
+            f"devices in both"))
+    return given
+
+
 def unknown_executor(executor: str) -> ConfigError:
     """The error for an executor name rung does not know."""
     return ConfigError(f"executor: unknown executor {executor!r} (local, ray, or an instance)")
@@ -53,4 +89,9 @@ def check_executor_options(executor: Any, options: Mapping[str, Any]) -> None:
                 if names else f"not an option of executor {executor!r}"))
 
 
-__all__ = ["check_executor_options", "executor_option_names", "unknown_executor"]
+__all__ = [
+    "check_executor_options",
+    "executor_option_names",
+    "ray_resources",
+    "unknown_executor",
+]

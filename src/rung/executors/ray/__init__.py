@@ -14,6 +14,7 @@ from rung.executors.ray.importing import INSTALL_HINT
 from rung.executors.ray.resources import (
     actor_resource_options,
     cluster_capacity,
+    from_devices,
     normalize_resources,
     trials_per_node,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "RayExecutor",
     "actor_resource_options",
     "cluster_capacity",
+    "from_devices",
     "normalize_resources",
     "pack_dir",
     "trials_per_node",

@@ -115,9 +115,12 @@ class RayExecutor(Pool[RayWorker]):
             ``"host:port"`` of a head node, or ``"ray://host:10001"`` (Ray Client). ``None``:
             the Ray connection already opened by this process if any, else ``ray.init()``
             (which honours ``RAY_ADDRESS``, or starts a local Ray instance).
-        resources_per_trial: what one trial needs, reserved by its actor: ``{"cpu": 1}`` by
-            default; ``{"cpu": 1, "gpu": 0.5}`` runs two trials per GPU; ``"memory"`` is in
-            bytes; any other key is a custom Ray resource. ``cpu`` defaults to 1 when not given.
+        resources_per_trial: what one trial needs, reserved by its actor:
+            ``{"cpu": 1, "gpu": 0.5}`` runs two trials per GPU; ``"memory"`` is in bytes; any
+            other key is a custom Ray resource; ``cpu`` defaults to 1 when not given. ``None``
+            (the default): the study's ``resources_per_trial`` under ``Study.run`` (exactly
+            its devices: see ``use_study_resources``), else ``{"cpu": 1}``. Given with a
+            study that has its own, both must hold the same devices.
         max_concurrent: at most this many trials at once (default: as many as the cluster's
             nodes can hold, following nodes as they join and leave).
         objective: ``objective(ctx: rung.TrialContext)``; without one, the session's
@@ -164,15 +167,17 @@ class RayExecutor(Pool[RayWorker]):
     ) -> None:
         check_ray_installed()
         if address is not None and not isinstance(address, str):
-            raise ConfigError(f"address: expected a string or None, got {address!r}")
+            raise ConfigError(key="address", message=f"expected a string or None, got "
+                              f"{address!r}")
         if objective is not None and not callable(objective):
-            raise ConfigError(f"objective: expected a callable, got {objective!r}")
+            raise ConfigError(key="objective", message=f"expected a callable, got {objective!r}")
         for key, value in (("max_concurrent", max_concurrent),
                            ("checkpoint_every", checkpoint_every)):
             if value is not None:
                 check_int(key, value, 1)
         if transport not in TRANSPORTS:
-            raise ConfigError(f"transport: must be one of {TRANSPORTS}, got {transport!r}")
+            raise ConfigError(key="transport", message=f"must be one of {TRANSPORTS}, got "
+                              f"{transport!r}")
         check_int("driver_port", driver_port, 0, 65535)
         for name, mapping in (("ray_init", ray_init), ("actor_options", actor_options)):
             if mapping is not None and not isinstance(mapping, Mapping):
@@ -181,15 +186,10 @@ class RayExecutor(Pool[RayWorker]):
             if key in _OWN_ACTOR_OPTIONS:
                 raise ConfigError(key=f"actor_options.{key}",
                                   message=f"not an option here: {_OWN_ACTOR_OPTIONS[key]}")
-        self.resources = normalize_resources(
-            {"cpu": 1} if resources_per_trial is None else resources_per_trial
-        )
-        if trials_per_node({}, self.resources) is None and max_concurrent is None:
-            raise ConfigError(key="resources_per_trial", message=(
-                "requests no resource, so the cluster sets no limit; pass max_concurrent "
-                "(n_workers with executor='ray')"))
-        self.address = address
         self.max_concurrent = max_concurrent
+        self._given_resources = resources_per_trial  # None: the study's, else one CPU
+        self.resources = self._reserve(resources_per_trial)
+        self.address = address
         self.objective = objective
         self.checkpoint_every = checkpoint_every
         self.transport = transport
@@ -209,6 +209,34 @@ class RayExecutor(Pool[RayWorker]):
         self._no_room_warned = -math.inf
         self._study = "study"
         super().__init__()
+
+    def _reserve(self, resources: Mapping[str, Any] | None) -> dict[str, float]:
+        """``resources`` normalized (``None``: one CPU); ``ConfigError`` for a request of
+        nothing without ``max_concurrent``."""
+        reserved = normalize_resources({"cpu": 1} if resources is None else resources)
+        if trials_per_node({}, reserved) is None and self.max_concurrent is None:
+            raise ConfigError(key="resources_per_trial", message=(
+                "requests no resource, so the cluster sets no limit; pass max_concurrent "
+                "(n_workers with executor='ray')"))
+        return reserved
+
+    def use_study_resources(
+        self, study: Mapping[str, float] | None,
+        study_key: str = "the study's resources_per_trial (Study.create)",
+    ) -> None:
+        """Reserve what the study says a trial holds (its ``resources_per_trial``, cost-model
+        devices; ``None``: the study says nothing) unless this executor was given its own
+        ``resources_per_trial``, which must then hold the same devices. ``Study.run`` calls
+        it before the session starts, so the actors, the capacity and the ledger agree.
+
+        Raises:
+            ConfigError: the two disagree (one line naming both:
+                ``rung.executors.options.ray_resources``); nothing has started.
+        """
+        from rung.executors.options import ray_resources
+
+        chosen = ray_resources(study, self._given_resources, study_key=study_key)
+        self.resources = self._reserve(chosen)
 
     # --- the Executor protocol ------------------------------------------------------------------
     def start(self, ctx: RunContext) -> list[Event]:

@@ -12,6 +12,9 @@ from rung.errors import ConfigError
 _UNIT_RESOURCES = frozenset({"GPU", "TPU", "NPU", "HPU", "neuron_cores"})
 _EPS = 1e-6
 _ALIASES = {"cpu": "CPU", "gpu": "GPU", "num_cpus": "CPU", "num_gpus": "GPU"}
+# What a trial asks of ``accelerator_type:<TYPE>`` (a node with that GPU type has 1 of it):
+# enough to be placed only there, too little to limit how many trials the node holds.
+_TYPE_SLIVER = 0.001
 
 
 def normalize_resources(resources: Mapping[str, Any] | None) -> dict[str, float]:
@@ -47,6 +50,28 @@ def normalize_resources(resources: Mapping[str, Any] | None) -> dict[str, float]
             raise ConfigError(key=f"resources_per_trial.{given[name]}", message=(
                 f"a request above 1 must be a whole number (Ray splits one device at most), "
                 f"got {amount!r}"))
+    return out
+
+
+def from_devices(
+    devices: Mapping[str, float], key: str = "resources_per_trial"
+) -> dict[str, float]:
+    """Ray's per-trial resources for a study's ``resources_per_trial`` (cost-model devices,
+    canonical: ``{"cpu": 2, "gpu:A100": 1}``): exactly the devices listed, nothing added (no
+    default CPU: ``{"gpu": 1}`` reserves one GPU and no CPU, as the ledger charges it). A typed
+    GPU becomes ``GPU`` plus a sliver of Ray's ``accelerator_type:<TYPE>`` resource, which
+    places the actor on a node with that type (and types the GPU back for the ledger:
+    ``rung.core.pricing.from_ray``). ``ConfigError`` naming ``key`` for GPUs of several
+    types, which one actor cannot hold."""
+    out: dict[str, float] = {"CPU": float(devices.get("cpu", 0.0))}
+    gpu_keys = sorted(d for d, a in devices.items() if d.startswith("gpu") and a > 0)
+    if len(gpu_keys) > 1:
+        raise ConfigError(key=key, message=(
+            f"a Ray actor holds GPUs of one type, got {', '.join(gpu_keys)} in {dict(devices)}"))
+    for device in gpu_keys:
+        out["GPU"] = float(devices[device])
+        if ":" in device:
+            out[f"accelerator_type:{device.split(':', 1)[1]}"] = _TYPE_SLIVER
     return out
 
 
@@ -95,4 +120,10 @@ def cluster_capacity(
     return total if total is not None else 0
 
 
-__all__ = ["actor_resource_options", "cluster_capacity", "normalize_resources", "trials_per_node"]
+__all__ = [
+    "actor_resource_options",
+    "cluster_capacity",
+    "from_devices",
+    "normalize_resources",
+    "trials_per_node",
+]
