@@ -60,8 +60,9 @@ def test_optimization_history(study: rung.Study) -> None:
     fig = P.optimization_history(study)
     ax = fig.axes[0]
     assert ax.get_xlabel() == "trial" and ax.get_ylabel().startswith("loss")
-    (pts,) = _gids(ax, "trials")
-    assert len(pts.get_offsets()) == _with_values(study) == len(study.history)
+    series = _gids(ax, "trials-")  # one per status
+    assert sum(len(p.get_offsets()) for p in series) == _with_values(study) \
+        == len(study.history)
     (best,) = _gids(ax, "best")
     ys = best.get_ydata()
     assert all(b <= a for a, b in itertools.pairwise(ys))  # best so far never worsens

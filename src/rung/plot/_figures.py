@@ -86,42 +86,60 @@ def _final(h: History, tid: int) -> bool:
 
 # --- the figures ----------------------------------------------------------------------------
 def optimization_history(study: Study) -> Figure:
-    """Each trial's value at its last step (by trial id, coloured by status) and the best
-    final value so far (trials that reached ``max_step`` or completed by themselves)."""
+    """Each trial's value at its last step (by trial id), one series per status, each named
+    in the legend by its status and colour (``STATUS_COLORS``); a trial that breaks a
+    constraint drawn as an x, named "infeasible"; and the best final value so far (trials that
+    reached ``max_step`` or completed by themselves, and met every constraint: the value
+    ``Study.best_trial`` has once the study ends)."""
     d = _data(study)
     h = d.history
     fig = _figure()
     ax = fig.add_subplot()
-    xs, ys, cs = [], [], []
+    by_status: dict[str, tuple[list[int], list[float]]] = {}
+    bad_x: list[int] = []
+    bad_y: list[float] = []
     best_x, best_y = [], []
     best = math.inf
+    last = -1
     for tid in h:
         v = _value(h, tid)
         if math.isnan(v):
             continue
-        xs.append(tid)
-        ys.append(v)
-        cs.append(STATUS_COLORS.get(h.status(tid).value, "#777777"))
-        if _final(h, tid):
+        last = tid
+        feasible = not h.constraints or h.violation(tid) == 0.0
+        if feasible:
+            xs, ys = by_status.setdefault(h.status(tid).value, ([], []))
+            xs.append(tid)
+            ys.append(v)
+        else:  # however good it looks, it cannot be the best (Study.best_trial)
+            bad_x.append(tid)
+            bad_y.append(v)
+        if feasible and _final(h, tid):
             s = h.score(tid)
             if s < best:
                 best = s
             best_x.append(tid)
             best_y.append(h.objective.value(best))
-    if not xs:
+    order = list(STATUS_COLORS)
+    for status in sorted(by_status, key=lambda k: order.index(k) if k in order else len(order)):
+        xs, ys = by_status[status]
+        ax.scatter(xs, ys, color=STATUS_COLORS.get(status, "#777777"), s=14, gid=f"trials-{status}",
+                   label=f"{status} (value at its last step)")
+    if bad_x:
+        ax.scatter(bad_x, bad_y, marker="x", color="#aaaaaa", s=16, gid="infeasible",
+                   label="infeasible (a constraint is not met)")
+    if last < 0:
         _nothing_yet(ax)
-    else:
-        ax.scatter(xs, ys, c=cs, s=14, gid="trials", label="value at the trial's last step")
     if best_x:
-        if xs[-1] > best_x[-1]:  # the best so far holds up to the latest trial
-            best_x.append(xs[-1])
+        if last > best_x[-1]:  # the best so far holds up to the latest trial
+            best_x.append(last)
             best_y.append(best_y[-1])
         ax.step(best_x, best_y, where="post", color="black", lw=1.5, gid="best",
-                label="best final value so far")
+                label="best final value so far" + (" (feasible)" if h.constraints else ""))
     ax.set_xlabel("trial")
     ax.set_ylabel(d.label())
     ax.set_title(f"{d.name}: optimization history")
-    if xs:
+    if last >= 0:
         ax.legend(loc="best", fontsize="small")
     return fig
 
@@ -216,9 +234,15 @@ def rung_occupancy(study: Study) -> Figure:
     return fig
 
 
+#: worker slots the timeline gives a row's height each; past it the slots share the height
+MAX_ROWS = 40
+
+
 def worker_timeline(study: Study) -> Figure:
-    """A Gantt chart: each worker slot's runs (coloured by how they ended) and its idle gaps.
-    Slots are reconstructed from the journal (``rung.analysis_frames``)."""
+    """A Gantt chart: each worker slot's runs (coloured by how they ended) and its idle gaps,
+    the legend beside the chart. Slots are reconstructed from the journal
+    (``rung.analysis_frames``); past ``MAX_ROWS`` slots the figure stops growing and the slot
+    axis is labelled at intervals."""
     d = _data(study)
     jf = d.fold
     t0 = jf.start or 0.0
@@ -228,7 +252,9 @@ def worker_timeline(study: Study) -> Figure:
         stop = r.end if r.end is not None else end
         by_slot[r.slot].append((r.start - t0, max(stop - r.start, 0.0), r.outcome or "running"))
     n = max(jf.n_slots, 1)
-    fig = _figure(9, max(2.5, 0.35 * n + 1.5))
+    # a row per slot up to ``MAX_ROWS`` rows' height; more slots share it (256 slots at a
+    # row each would make a figure 91 inches tall)
+    fig = _figure(9, max(2.5, 0.35 * min(n, MAX_ROWS) + 1.5))
     ax = fig.add_subplot()
     busy = 0.0
     for slot in sorted(by_slot):
@@ -239,7 +265,12 @@ def worker_timeline(study: Study) -> Figure:
                        edgecolor="white", linewidth=0.3, gid=f"slot-{slot}")
     span = max(end - t0, 1e-12)
     util = busy / (span * n) if jf.runs else 0.0
-    ax.set_yticks(range(n))
+    if n <= MAX_ROWS:
+        ax.set_yticks(range(n))
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=20, integer=True))
     ax.set_ylim(-0.6, n - 0.4)
     ax.invert_yaxis()
     ax.set_xlabel("time since the study started (s)")
@@ -250,8 +281,11 @@ def worker_timeline(study: Study) -> Figure:
 
     used = sorted({o for bars in by_slot.values() for _, _, o in bars})
     if used:
+        # beside the slots, not over them: every slot's runs start at the left and the
+        # busiest end at the right
         ax.legend(handles=[Patch(color=STATUS_COLORS.get(o, "#777777"), label=o) for o in used],
-                  loc="upper right", fontsize="small")
+                  loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
+                  title="run ended")
     else:
         _nothing_yet(ax, "no runs yet")
     return fig
@@ -409,7 +443,8 @@ def pareto_front(study: Study) -> Figure:
 
 def intermediate_slices(study: Study) -> Figure:
     """One panel per parameter: its value against the metric at each rung step (one colour per
-    step), to see whether a parameter's effect shows early or only at high fidelity."""
+    step), to see whether a parameter's effect shows early or only at high fidelity. A
+    categorical's choices stand in the space's order."""
     d = _data(study)
     h = d.history
     names = [n for n in h.space if h.space[n].tunable]
@@ -425,19 +460,25 @@ def intermediate_slices(study: Study) -> Figure:
         ax: Axes = axes[k // cols][k % cols]
         p = h.space[name]
         log = bool(getattr(p, "log", False))
+        # a categorical's choices in the space's order (as matplotlib's own categories, they
+        # came in the order the trials first drew them)
+        choices = getattr(p, "choices", None)
         for j, s in enumerate(steps):
             xs, ys = [], []
             for score, tid in h.at_step(s):
                 x = h.params(tid).get(name)
                 if x is not None and math.isfinite(score):
-                    xs.append(x if getattr(p, "choices", None) is None else str(x))
+                    xs.append(x if choices is None else _choice_index(choices, x))
                     ys.append(h.objective.value(score))
             ax.scatter(xs, ys, s=10, alpha=0.7, color=cmap(j / max(len(steps) - 1, 1) * 0.85),
                        gid=f"step-{s}", label=f"step {s}")
         if log:
             ax.set_xscale("log")
+        if choices is not None:
+            ax.set_xticks(range(len(choices)), [str(c) for c in choices])
+            ax.set_xlim(-0.5, len(choices) - 0.5)
         ax.set_xlabel(name)
-        ax.set_ylabel(d.metric)
+        ax.set_ylabel(d.label())
     for k in range(len(names), rows * cols):
         axes[k // cols][k % cols].set_visible(False)
     if names and steps:
