@@ -1,6 +1,7 @@
 """Spec keys of issue 18: ``fidelity`` (a ``rung.Fidelity``: ``{name, values}`` or ``{name,
 low, high, eta}``; it sets ``max_step`` unless the spec gives the same one) and
-``points_to_evaluate`` (a list of configurations, possibly partial, run first, in order).
+``points_to_evaluate`` (a list of configurations, possibly partial, run first, in order); and
+``executor_options``, the options of the executor the spec names (``spec_executor_options``).
 
 ::
 
@@ -8,6 +9,11 @@ low, high, eta}``; it sets ``max_step`` unless the spec gives the same one) and
     points_to_evaluate:
       - {lr: 0.01, width: 64}
       - {opt: sgd}
+    executor: ray
+    executor_options:             # what Study.run(executor="ray", ...) takes, but n_workers
+      address: auto               # and checkpoint_every, which are keys of their own
+      transport: socket
+      ray_init: {runtime_env: {pip: [scikit-learn]}}
 """
 
 from __future__ import annotations
@@ -16,12 +22,18 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from rung.cli.spec_error import SpecError, wrap
+from rung.cli.spec_error import SpecError, close_hint, kind_of, wrap
 from rung.core.records import StudySpec
+from rung.errors import ConfigError
 from rung.space import Fidelity
 
 #: the top-level keys this module reads
 EXTRA_KEYS = ("fidelity", "points_to_evaluate")
+#: the top-level key of the executor's options (``spec_executor_options``)
+EXECUTOR_KEYS = ("executor_options",)
+#: executor options that are top-level keys of a spec: the spec key to use instead
+_OWN_KEYS = {"checkpoint_every": "spec.checkpoint_every", "n_workers": "spec.n_workers",
+             "max_concurrent": "spec.n_workers", "objective": "spec.objective"}
 
 
 def spec_fidelity(top: Mapping[str, Any]) -> Fidelity | None:
@@ -35,7 +47,9 @@ def spec_fidelity(top: Mapping[str, Any]) -> Fidelity | None:
 
 def with_extras(top: Mapping[str, Any], study: StudySpec, fidelity: Fidelity | None) -> StudySpec:
     """``study`` with the spec's fidelity and points to evaluate (validated against the space:
-    ``spec.points_to_evaluate[i].<name>``)."""
+    ``spec.points_to_evaluate[i].<name>``). A spec for an executor that is not installed
+    (``executor: ray`` without Ray) is refused here too (``check_installed``)."""
+    check_installed(top.get("executor"))
     points = top.get("points_to_evaluate") or ()
     if not isinstance(points, list | tuple):
         raise SpecError("spec.points_to_evaluate", f"must be a list of configurations, got "
@@ -47,4 +61,105 @@ def with_extras(top: Mapping[str, Any], study: StudySpec, fidelity: Fidelity | N
     return replaced
 
 
-__all__ = ["EXTRA_KEYS", "spec_fidelity", "with_extras"]
+def check_installed(executor: Any) -> None:
+    """``SpecError`` naming ``spec.executor`` when the executor needs a package that is not
+    installed (``ray``: ``pip install 'rung[ray]'``), checked without importing it."""
+    if executor != "ray":
+        return
+    from rung.errors import RungError
+    from rung.executors.ray.importing import INSTALL_HINT, check_ray_installed
+
+    try:
+        check_ray_installed()
+    except RungError:
+        raise SpecError("spec.executor", f"the ray executor needs Ray, which is not installed: "
+                        f"{INSTALL_HINT}") from None
+
+
+def spec_executor_options(
+    top: Mapping[str, Any], executor: str, study: StudySpec, n_workers: int | None
+) -> dict[str, Any]:
+    """The spec's ``executor_options`` (``{}`` when none), checked as the executor checks them
+    (by building it: nothing starts), for ``Study.run(executor=..., **options)``.
+
+    Options are those of ``rung.executors.options.executor_option_names`` but for the ones
+    the spec has keys of its own for (``n_workers``, ``checkpoint_every``). With ``executor:
+    ray``, the spec's ``resources_per_trial`` (``study.resources_per_trial``: devices) is what
+    each actor reserves; ``executor_options.resources_per_trial`` (Ray's spelling: ``memory``,
+    custom resources) must hold the same devices. ``n_workers`` is the executor's limit
+    (``max_concurrent`` for Ray).
+
+    Raises:
+        SpecError: one line naming ``spec.executor_options.<option>[.<key>]`` (or
+            ``spec.executor`` for an executor that is not installed).
+    """
+    from rung.executors.options import executor_option_names, ray_resources
+
+    check_installed(executor)
+    value = top.get("executor_options")
+    if value is None:
+        value = {}
+    if not isinstance(value, Mapping):
+        raise SpecError("spec.executor_options", f"must be a mapping of option to value, "
+                        f"got {kind_of(value)}")
+    if value and executor == "simulated":
+        raise SpecError("spec.executor_options", "not used by the simulated executor")
+    names = [n for n in executor_option_names(executor) if n not in _OWN_KEYS]
+    for key in value:
+        where = f"spec.executor_options.{key}"
+        if key in _OWN_KEYS:
+            raise SpecError(where, f"give it as {_OWN_KEYS[key]}")
+        if key not in names:
+            raise SpecError(where, f"not an option of the {executor} executor"
+                            f"{close_hint(key, names)} (it takes {', '.join(names)})")
+    options = dict(value)
+    if executor == "ray":
+        try:
+            chosen = ray_resources(study.resources_per_trial, options.get("resources_per_trial"),
+                                   key="executor_options.resources_per_trial",
+                                   study_key="spec.resources_per_trial")
+        except ConfigError as e:
+            raise SpecError(_rooted(e), e.message) from None
+        _check_built(executor, {**options, "resources_per_trial": chosen}, n_workers)
+    elif executor == "local":
+        _check_built(executor, options, n_workers)
+    return options
+
+
+def _check_built(executor: str, options: Mapping[str, Any], n_workers: int | None) -> None:
+    """Build the executor with ``options`` (nothing starts) to check their values."""
+    try:
+        if executor == "ray":
+            from rung.executors.ray.executor import RayExecutor
+
+            RayExecutor(max_concurrent=n_workers, **options)
+        else:
+            from rung.executors.local import LocalExecutor
+
+            LocalExecutor(n_workers=n_workers, **options)
+    except ConfigError as e:
+        message = e.message
+        if e.key is None:  # "start_method: must be one of ...": the option leads the text
+            head, sep, rest = message.partition(": ")
+            if sep and head in options:
+                e = ConfigError(key=head, message=rest)
+        raise SpecError(_rooted(e), e.message) from None
+
+
+def _rooted(e: ConfigError) -> str:
+    """The spec key of an executor's error: its key under ``spec.executor_options``."""
+    if not e.key:
+        return "spec.executor_options"
+    if e.key.startswith("executor_options."):
+        return f"spec.{e.key}"
+    return f"spec.executor_options.{e.key}"
+
+
+__all__ = [
+    "EXECUTOR_KEYS",
+    "EXTRA_KEYS",
+    "check_installed",
+    "spec_executor_options",
+    "spec_fidelity",
+    "with_extras",
+]
