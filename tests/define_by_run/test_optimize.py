@@ -105,25 +105,27 @@ def test_a_draw_depends_only_on_seed_trial_and_name(tmp_path: Path) -> None:
 
 
 def conflicting(trial: Trial) -> float:
-    high = 1.0 if trial.id == 0 else 2.0
-    return trial.suggest_float("x", 0.0, high)
+    return trial.suggest_float("x", 0.1, 1.0, log=trial.id != 0)
 
 
-def test_two_distributions_for_one_name_is_a_config_error(tmp_path: Path) -> None:
+def test_two_kinds_of_distribution_for_one_name_is_a_config_error(tmp_path: Path) -> None:
+    """Bounds may vary between trials (``test_dependent_bounds``); the log scale may not."""
     with pytest.raises(ConfigError) as e:
         rung.optimize(conflicting, n_trials=3, searcher="random", scheduler="fifo",
                       n_workers=1, storage=tmp_path / "j.db", start_method="fork",
                       progress=False)
     assert e.value.key == "x"
-    assert str(e.value) == ("x: declared as float(low=0.0, high=1.0) before, now as "
-                            "float(low=0.0, high=2.0): a parameter keeps one distribution "
+    assert str(e.value) == ("x: declared as float(low=0.1, high=1.0) before, now as "
+                            "float(low=0.1, high=1.0, log=True): a parameter keeps its log "
+                            "scale (only its bounds and step may change from call to call) "
                             "(trial 1)")
 
 
 def twice(trial: Trial) -> float:
     a = trial.suggest_float("x", 0.0, 1.0)
     assert trial.suggest_float("x", 0.0, 1.0) == a  # the same value within a trial
-    trial.suggest_float("x", 0.0, 3.0)
+    assert trial.suggest_float("x", 0.0, 3.0) == a  # a range that holds it: the same too
+    trial.suggest_int("x", 0, 3)
     return a
 
 
@@ -131,7 +133,7 @@ def test_a_second_distribution_within_a_trial_fails_it_naming_the_parameter(
     tmp_path: Path,
 ) -> None:
     with pytest.raises(ConfigError, match=r"^x: declared as float\(low=0.0, high=1.0\) before, "
-                       r"now as float\(low=0.0, high=3.0\)"):
+                       r"now as int\(low=0, high=3\): a parameter keeps its kind"):
         rung.optimize(twice, n_trials=1, searcher="random", scheduler="fifo", n_workers=1,
                       storage=tmp_path / "j.db", start_method="fork", progress=False)
 

@@ -6,11 +6,12 @@ actors) can unpickle them: the user's function travels by reference, as it would
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from rung.dbr.metrics import as_metrics
 from rung.dbr.trial import Trial
-from rung.errors import ConfigError, StopTrial
+from rung.errors import StopTrial
 from rung.space.fidelity import Fidelity
 
 if TYPE_CHECKING:
@@ -19,11 +20,11 @@ if TYPE_CHECKING:
 
 
 class DefineByRun:
-    """Runs ``objective(trial)`` with a ``rung.dbr.Trial``; a returned number (one per
-    objective for a multi-objective study) is the trial's final result under the study's
-    metric names, a returned mapping is recorded as is. An ``optuna.TrialPruned`` the
-    objective raises (a ported objective's own pruning) ends the trial as stopped, as
-    ``rung.StopTrial`` does, with the exception's message as the reason."""
+    """Runs ``objective(trial)`` with a ``rung.dbr.Trial``; what it returns becomes the
+    trial's final result by ``rung.dbr.metrics.as_metrics`` (as ``ReturnsMetrics``). An
+    ``optuna.TrialPruned`` the objective raises (a ported objective's own pruning) ends the
+    trial as stopped, as ``rung.StopTrial`` does, with the exception's message as the
+    reason."""
 
     def __init__(self, objective: Callable[[Trial], Any], metrics: Sequence[str], seed: int):
         self.objective = objective
@@ -40,9 +41,7 @@ class DefineByRun:
             raise StopTrial(str(e) or "optuna.TrialPruned raised by the objective") from e
         finally:
             trial._flush()  # before the trial's end: what it used, even if it failed
-        if ret is None or isinstance(ret, Mapping):
-            return ret
-        return trial.as_metrics(ret)
+        return as_metrics(ret, self.metrics, "return")
 
     def __repr__(self) -> str:
         return f"DefineByRun({getattr(self.objective, '__qualname__', self.objective)!r})"
@@ -71,11 +70,13 @@ class WithFidelity:
 
 
 class ReturnsMetrics:
-    """Runs ``objective(ctx)``; a returned number (one per objective, in their order, for a
-    multi-objective study) is the trial's final result under the study's metric names, as
-    Optuna's and Ray Tune's function objectives return it. Anything else is returned as is
-    (a mapping is recorded; ``None`` records nothing; other values are ignored with a
-    warning). Error messages name the wrapped function (``__module__`` / ``__qualname__``)."""
+    """Runs ``objective(ctx)``; what it returns becomes the trial's final result by
+    ``rung.dbr.metrics.as_metrics``, the rule ``rung.optimize`` applies too: a number (one per
+    objective, in their order, for a multi-objective study) is recorded under the study's
+    metric names, as Optuna's and Ray Tune's function objectives return it; a mapping is
+    recorded as is; ``None`` records nothing; anything else fails the trial with a
+    ``ConfigError`` naming its type. Error messages name the wrapped function
+    (``__module__`` / ``__qualname__``)."""
 
     def __init__(self, objective: Callable[[TrialContext], Any], metrics: Sequence[str]):
         self.objective = objective
@@ -86,31 +87,10 @@ class ReturnsMetrics:
                 setattr(self, attr, value)
 
     def __call__(self, ctx: TrialContext) -> Any:
-        ret = self.objective(ctx)
-        names = self.metrics
-        if _is_number(ret) and len(names) == 1:
-            return {names[0]: ret}
-        if (isinstance(ret, (tuple, list)) and ret and all(_is_number(v) for v in ret)
-                and len(names) > 1):
-            if len(ret) != len(names):
-                raise ConfigError(key="return", message=(
-                    f"this study has {len(names)} objectives {list(names)}: return one value "
-                    f"each, got {len(ret)}: {ret!r}"))
-            return dict(zip(names, ret, strict=True))
-        return ret
+        return as_metrics(self.objective(ctx), self.metrics, "return")
 
     def __repr__(self) -> str:
         return f"ReturnsMetrics({getattr(self.objective, '__qualname__', self.objective)!r})"
-
-
-def _is_number(v: Any) -> bool:
-    """A real number (a Python or NumPy int or float), not a bool."""
-    if isinstance(v, bool):
-        return False
-    if isinstance(v, (int, float)):
-        return True
-    return type(v).__module__ == "numpy" and hasattr(v, "dtype") and v.dtype.kind in "iuf" \
-        and getattr(v, "ndim", 1) == 0
 
 
 def wrap_objective(spec: StudySpec, objective: Callable[..., Any]) -> Callable[..., Any]:

@@ -156,12 +156,13 @@ def optimize(
             points_to_evaluate=points_to_evaluate,
             define_by_run=True,
         )
+    before = {t.id for t in study.history.trials() if t.error}
     try:
         study.run(objective, executor=executor, n_workers=n_workers, **executor_options)
     except RunFailed:
-        _raise_conflict(study)
+        _raise_conflict(study, before)
         raise
-    _raise_conflict(study)
+    _raise_conflict(study, before)
     return study
 
 
@@ -283,9 +284,14 @@ def _shown(value: Any) -> str:
     return repr(value)
 
 
-def _raise_conflict(study: Study) -> None:
-    """A parameter declared with two distributions is the objective's bug: say so once."""
+def _raise_conflict(study: Study, before: set[int]) -> None:
+    """A parameter declared with two distributions (or another ``ConfigError`` of a
+    ``suggest_*`` or ``report`` call) is the objective's bug: say so once. Trials that had
+    failed before this call (``before``) are not this session's: they do not keep a
+    continued study from running."""
     for t in study.history.trials():
+        if t.id in before:
+            continue
         lines = (t.error or "").strip().splitlines()
         m = _CONFIG_ERROR.match(lines[-1]) if lines else None
         if m is not None:

@@ -2,9 +2,13 @@
 
 The searcher placed a configuration in the driver before the trial ran (``ctx.params``: values
 for the parameters the study knew then, on the branch the searcher chose). A ``suggest_*`` call
-returns that value when there is one; a parameter the study does not know yet, or one on a
-branch the searcher did not choose, is drawn from the distribution the call declares, with a
-generator derived from ``(seed, trial id, name)``, so a rerun of the trial draws the same value.
+returns that value when the distribution it declares contains it. A parameter the study does
+not know yet, one on a branch the searcher did not choose, and one whose proposed value lies
+outside the range this call declares (its bounds depend on another parameter, as in
+``trial.suggest_int("units", 1, depth)``: the learned range spans every range declared for it)
+is drawn from the call's distribution, with a generator derived from ``(seed, trial id,
+name)``, so a rerun of the trial draws the same value. A proposal drawn from the learned
+distribution thus gives a value drawn from the call's (a random searcher stays random).
 
 What the trial used is sent to the driver (``TrialContext._send_params``) before its next report
 and when it ends: the names in the order they were suggested and the distribution declared for
@@ -17,9 +21,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from rung._validate import is_number
 from rung.core.rng import derive_rng
+from rung.dbr.metrics import as_metrics
 from rung.errors import ConfigError, SpaceError
-from rung.space.learned import conflict_error
+from rung.space.learned import RULE, RULE_KEY, describe, incompatible, incompatible_error
 from rung.space.params import Categorical, Float, Int, Param, Scalar
 
 if TYPE_CHECKING:
@@ -39,7 +45,7 @@ class Trial:
     Not thread-safe: use it from the thread running the objective.
     """
 
-    __slots__ = ("_declared", "_dirty", "_metrics", "_seed", "ctx", "params")
+    __slots__ = ("_declared", "_dirty", "_metrics", "_replaced", "_seed", "ctx", "params")
 
     def __init__(self, ctx: TrialContext, metrics: Sequence[str], seed: int) -> None:
         self.ctx = ctx
@@ -47,6 +53,7 @@ class Trial:
         self._seed = seed
         self.params: dict[str, Any] = {}
         self._declared: dict[str, dict[str, Any]] = {}
+        self._replaced: dict[str, Any] = {}  # proposals outside their call's range, by name
         self._dirty = False
 
     @property
@@ -105,17 +112,30 @@ class Trial:
         param._bind(name)  # checks the distribution: SpaceError naming the parameter
         declared = param.to_json()
         known = self._declared.get(name)
-        if known is not None:  # asked again in the same run: the same value
+        if known is not None:  # asked again in the same run: the same value (as Optuna)
+            value = self.params[name]
             if known != declared:
-                raise conflict_error(name, known, declared)
-            return self.params[name]  # type: ignore[no-any-return]
+                what = incompatible(known, declared)
+                if what is not None:
+                    raise incompatible_error(name, known, declared, what)
+                if not param.contains(value):
+                    raise ConfigError(key=name, message=(
+                        f"asked again as {describe(declared)}, which does not contain the "
+                        f"value {value!r} it has in this trial (asked first as "
+                        f"{describe(known)}): a parameter has one value per trial"))
+            return value  # type: ignore[no-any-return]
         proposed = self.ctx.params
         if name in proposed:
             try:
                 value = param.validate(proposed[name])
             except SpaceError as e:
-                raise ConfigError(key=name, message=f"the value given for it ({e.message}) does "
-                                  "not fit the distribution declared here") from None
+                if not (isinstance(param, Float | Int) and is_number(proposed[name])):
+                    raise ConfigError(key=name, message=f"the value given for it ({e.message}) "
+                                      "does not fit the distribution declared here") from None
+                # outside this call's range or grid (bounds that vary between calls): a draw;
+                # the driver checks that what was replaced was the searcher's (in its range)
+                value = param.sample(derive_rng(self._seed, "define-by-run", self.id, name))
+                self._replaced[name] = proposed[name]
         else:
             value = param.sample(derive_rng(self._seed, "define-by-run", self.id, name))
         self.params[name] = value
@@ -147,20 +167,21 @@ class Trial:
         self.ctx.report(step, save=save, **metrics)
 
     def as_metrics(self, value: Any) -> dict[str, Any]:
-        """``value`` (a number, or one per objective) as the study's metrics."""
-        names = self._metrics
-        if len(names) == 1:
-            return {names[0]: value}
-        if isinstance(value, str) or not isinstance(value, Sequence) or len(value) != len(names):
-            raise ConfigError(key="value", message=f"this study has {len(names)} objectives "
-                              f"{list(names)}: give one value each, got {value!r}")
-        return dict(zip(names, value, strict=True))
+        """``value`` (a number, one per objective, or a mapping) as the study's metrics, by
+        the rule a returned value follows (``rung.dbr.metrics.as_metrics``).
+
+        Raises:
+            ConfigError: any other value (key ``value``), naming its type.
+        """
+        return as_metrics(value, self._metrics, "value") or {}
 
     def _flush(self) -> None:
-        """Send what the trial used, if it suggested anything new since the last time."""
+        """Send what the trial used, if it suggested anything new since the last time, with
+        the rule its declarations follow (``rung.space.learned.RULE_KEY``)."""
         if self._dirty:
             self._dirty = False
-            self.ctx._send_params(self.params, self._declared)
+            rule = dict(RULE) | ({"replaced": dict(self._replaced)} if self._replaced else {})
+            self.ctx._send_params(self.params, {**self._declared, RULE_KEY: rule})
 
     def __getattr__(self, name: str) -> Any:
         # only reached for a missing attribute: say what an Optuna objective's call is here

@@ -6,8 +6,14 @@ code, only what each trial reports it used: the parameters in the order they wer
 and the distribution declared for each. ``SpaceLearner`` folds those reports into an ordinary
 ``SearchSpace``, so every searcher works on it unchanged:
 
-- a parameter's distribution is the one first declared for it; declaring it again with another
-  distribution is a conflict (``conflict`` names the parameter);
+- a parameter's distribution is the union of those declared for it: its kind (float, int,
+  categorical), log scale and choices are fixed by the first declaration, and declaring another
+  is a conflict (``conflict`` names the parameter, as Optuna's storage refuses it); its bounds
+  and step may differ from call to call (``units = trial.suggest_int("units", 1, depth)``), and
+  the learned parameter spans every range declared (``hull``: the lowest low, the highest
+  high, a step every declared grid lies on). The searcher proposes in that span; the trial
+  keeps a proposal its call's range contains and otherwise draws from the call's distribution
+  (``rung.dbr.trial``), and reports the value it used, which the history records;
 - its ``when=`` condition is learned from the branches it was used under: for every categorical
   parameter suggested *before* it in every trial that used it, the values that categorical took
   in those trials. A condition that has seen every choice of its parent is dropped (the
@@ -18,6 +24,15 @@ and the distribution declared for each. ``SpaceLearner`` folds those reports int
 The rule cannot produce a cycle: if ``b`` is conditional on ``a``, ``a`` came before ``b`` in
 every trial that used ``b``, so ``b`` never came before ``a`` in a trial that used ``a``.
 
+Journals written before bounds could vary: their workers' reports carry no ``RULE_KEY``
+entry, and ``conflict`` judges them by the rule they were written under (any second
+distribution is a conflict), so their replay makes the same decisions, conflicts included. A
+report with ``declared[RULE_KEY] == {"rule": 2}`` (every report of this code) is judged by the
+rule above. The key is ``""``, which no parameter can have (names are non-empty). Its
+``"replaced"`` entry holds the proposals the trial replaced by a draw, by name: one outside the
+learned range was not the searcher's (it was enqueued, ``points_to_evaluate``) and is a
+conflict, as before this rule.
+
 The learned space is a pure function of the reports in journal order, so replay rebuilds it
 exactly (this is Optuna's define-by-run interface, Akiba et al., "Optuna: A Next-generation
 Hyperparameter Optimization Framework", KDD 2019, with the conditional structure made explicit
@@ -26,12 +41,19 @@ for rung's searchers, which model ``when=`` branches).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from rung.errors import ConfigError
 from rung.space.params import Categorical, param_from_json
 from rung.space.search_space import SearchSpace
+
+#: the entry of a ``ParamsUsed.declared`` that says which rule the worker applied (a key no
+#: parameter can have); rule 2: bounds and step may vary between calls. Absent: rule 1 (one
+#: distribution per parameter), the rule of journals written before it.
+RULE_KEY = ""
+RULE = {"rule": 2}
 
 
 def base_json(declared: Mapping[str, Any]) -> dict[str, Any]:
@@ -40,12 +62,66 @@ def base_json(declared: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def conflict_error(name: str, before: Mapping[str, Any], now: Mapping[str, Any]) -> ConfigError:
-    """The one-line error for a parameter declared with two distributions."""
-    return ConfigError(key=name, message=f"declared as {_show(before)} before, now as "
-                       f"{_show(now)}: a parameter keeps one distribution")
+    """The one-line error for a parameter declared with two distributions, under rule 1 (a
+    journal written before bounds could vary, or a parameter of the study's initial space)."""
+    return ConfigError(key=name, message=f"declared as {describe(before)} before, now as "
+                       f"{describe(now)}: a parameter keeps one distribution")
 
 
-def _show(d: Mapping[str, Any]) -> str:
+def incompatible(before: Mapping[str, Any], now: Mapping[str, Any]) -> str | None:
+    """What ``now`` changes that a parameter must keep (its kind, log scale, categorical
+    choices and their order flag), ``None`` when only bounds or step differ. Both are
+    distributions' JSON (``when`` ignored)."""
+    if before.get("type") != now.get("type"):
+        return "its kind"
+    if before.get("type") == "categorical":
+        if before.get("choices") != now.get("choices") or \
+                bool(before.get("ordered")) != bool(now.get("ordered")):
+            return "its choices"
+        return None
+    if bool(before.get("log")) != bool(now.get("log")):
+        return "its log scale"
+    return None
+
+
+def incompatible_error(
+    name: str, before: Mapping[str, Any], now: Mapping[str, Any], what: str
+) -> ConfigError:
+    """The one-line error for a declaration ``incompatible`` with the known one."""
+    return ConfigError(key=name, message=f"declared as {describe(before)} before, now as "
+                       f"{describe(now)}: a parameter keeps {what} (only its bounds and step may "
+                       "change from call to call)")
+
+
+def hull(name: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    """The smallest distribution of the kind of ``a`` and ``b`` (compatible numeric ones, JSON
+    without ``when``) that contains every value either contains: the lowest low, the highest
+    high, and a step on which both grids lie (none, or 1 for integers, when there is no such
+    step)."""
+    out: dict[str, Any] = {"type": a["type"], "low": min(a["low"], b["low"]),
+                           "high": max(a["high"], b["high"])}
+    if a.get("log"):
+        out["log"] = True
+    if a["type"] == "int":
+        step = math.gcd(int(a.get("step", 1)), int(b.get("step", 1)),
+                        int(a["low"]) - out["low"], int(b["low"]) - out["low"])
+        if step > 1:
+            out["step"] = step
+    elif a.get("step") is not None and b.get("step") is not None:
+        step = min(a["step"], b["step"])
+        if all(_multiple(x, step) for x in (a["step"], b["step"], a["low"] - out["low"],
+                                             b["low"] - out["low"])):
+            out["step"] = step
+    return param_from_json(name, out)._bind(name).to_json()
+
+
+def _multiple(x: float, step: float) -> bool:
+    k = x / step
+    return abs(k - round(k)) <= 1e-9 * max(1.0, abs(k))
+
+
+def describe(d: Mapping[str, Any]) -> str:
+    """A distribution's JSON as one would write it: ``int(low=1, high=8)``."""
     body = ", ".join(f"{k}={v!r}" for k, v in d.items() if k != "type")
     return f"{d.get('type', '?')}({body})"
 
@@ -69,16 +145,35 @@ class SpaceLearner:
 
     @property
     def distributions(self) -> dict[str, dict[str, Any]]:
-        """Every declared distribution (JSON, without ``when``), in first-declared order."""
+        """Every parameter's learned distribution (JSON, without ``when``: the union of those
+        declared for it), in first-declared order."""
         return dict(self._dists)
 
     def conflict(self, declared: Mapping[str, Mapping[str, Any]]) -> ConfigError | None:
-        """The error for the first parameter of ``declared`` whose distribution differs from
-        the one already known, ``None`` if all agree (or are new)."""
+        """The error for the first parameter of ``declared`` whose distribution the known one
+        does not admit, ``None`` if all are admitted (or new). Under rule 2 (the report
+        carries ``RULE_KEY``) a distribution that differs only in bounds or step is admitted
+        (``observe`` widens the parameter); under rule 1, and for a parameter of the initial
+        space, any difference is a conflict."""
+        per_call = _rule(declared) >= 2
+        if per_call:
+            replaced = declared[RULE_KEY].get("replaced") or {}
+            for name, v in replaced.items():
+                known = self._dists.get(name)
+                if known is None or not param_from_json(name, known)._bind(name).contains(v):
+                    d = declared.get(name) or {}
+                    return ConfigError(key=name, message=(
+                        f"the value given for it, {v!r}, does not fit the distribution "
+                        f"declared here, {describe(d)} (an enqueued value must fit it)"))
         for name, d in declared.items():
             known = self._dists.get(name)
-            if known is not None and known != base_json(d):
+            if name == RULE_KEY or known is None or known == base_json(d):
+                continue
+            if not per_call or name in self._fixed:
                 return conflict_error(name, known, base_json(d))
+            what = incompatible(known, base_json(d))
+            if what is not None:
+                return incompatible_error(name, known, base_json(d), what)
         return None
 
     def observe(
@@ -93,8 +188,10 @@ class SpaceLearner:
                 checks this first, so only a hand-made journal gets here).
         """
         changed = False
+        per_call = _rule(declared) >= 2
         for name in used:
-            if name not in self._dists:
+            known = self._dists.get(name)
+            if known is None:
                 d = declared.get(name)
                 if d is None:
                     raise ConfigError(key=name, message="used without a declared distribution")
@@ -103,6 +200,13 @@ class SpaceLearner:
                 if isinstance(p, Categorical):
                     self._choices[name] = list(p.choices)
                 changed = True
+            elif per_call and name not in self._fixed and name in declared:
+                d = base_json(declared[name])
+                if d != known and d["type"] != "categorical":  # conflict() admitted it
+                    wider = hull(name, known, d)
+                    if wider != known:
+                        self._dists[name] = wider
+                        changed = True
         seen: list[str] = []
         for name in used:
             if name not in self._fixed:
@@ -139,4 +243,12 @@ class SpaceLearner:
         return SearchSpace.from_json(params)
 
 
-__all__ = ["SpaceLearner", "base_json", "conflict_error"]
+def _rule(declared: Mapping[str, Any]) -> int:
+    """The rule a report was written under (see ``RULE_KEY``)."""
+    entry = declared.get(RULE_KEY)
+    rule = entry.get("rule") if isinstance(entry, Mapping) else None
+    return rule if isinstance(rule, int) and not isinstance(rule, bool) else 1
+
+
+__all__ = ["RULE", "RULE_KEY", "SpaceLearner", "base_json", "conflict_error", "describe", "hull",
+           "incompatible", "incompatible_error"]
