@@ -22,16 +22,26 @@ mapping, the same for every tracker:
 
 Callbacks run in the driver process, the journal's only writer, so they see the trials of any
 executor (local processes, Ray, the simulator).
+
+Starting: ``check(study_name)`` says whether the tracker can start (its library imports, its
+directory can be created and written, its server answers and its experiment is usable) without
+writing anything; ``check_trackers`` runs it for a list of callbacks. Whoever creates a study and
+runs it in one call calls it before the study is created, so a tracker that cannot start leaves
+no empty study behind; ``on_start`` runs it too. A tracker that cannot start raises
+``TrackerError``: one line naming the tracker, what it was pointed at and the cause (a missing
+library stays an ``ImportError`` naming the extra).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rung.callbacks import Callback
@@ -44,6 +54,7 @@ from rung.core.events import (
     TrialEnded,
     TrialStarted,
 )
+from rung.errors import RungError
 from rung.integrations._framework import require
 
 if TYPE_CHECKING:
@@ -52,6 +63,51 @@ if TYPE_CHECKING:
     from rung.study import Study
 
 log = logging.getLogger("rung.integrations")
+
+
+class TrackerError(RungError):
+    """A tracker cannot start: ``"<Tracker>(<target>) cannot start: <cause>"``, one line."""
+
+
+def first_line(e: BaseException) -> str:
+    """``"<Type>: <first line of the message>"`` (``"<Type>"`` for an empty message)."""
+    lines = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {lines[0]}" if lines else type(e).__name__
+
+
+def dir_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` cannot be (or become) a directory this process writes in (one clause), or
+    ``None``. Looks only: an existing path must be a writable directory; a missing one needs
+    its nearest existing ancestor to be a writable directory."""
+    p = Path(path)
+    try:
+        if p.exists():
+            if not p.is_dir():
+                return f"{p} is not a directory"
+            if not os.access(p, os.W_OK | os.X_OK):
+                return f"{p} is not writable by this user"
+            return None
+        # the nearest existing ancestor, named as the user wrote the path ('.' ends the walk
+        # of a relative one)
+        ancestor = next((a for a in p.parents if a.exists()), p.absolute().anchor)
+        ancestor = Path(ancestor)
+        if not ancestor.is_dir():
+            return f"{ancestor} is a file, not a directory"
+        if not os.access(ancestor, os.W_OK | os.X_OK):
+            return f"cannot create directories under {ancestor}: permission denied"
+    except OSError as e:
+        return f"cannot use {p}: {e.strerror or e}"
+    return None
+
+
+def check_trackers(callbacks: Iterable[object], study_name: str) -> None:
+    """Run ``check(study_name)`` of every callback that has one (the trackers), in order;
+    the first that cannot start raises (``TrackerError``, ``ImportError``). Call it before
+    creating a study that will run with these callbacks."""
+    for cb in callbacks:
+        check = getattr(cb, "check", None)
+        if callable(check):
+            check(study_name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +191,9 @@ class TrackingCallback(Callback, ABC):
     """A ``rung.Callback`` that mirrors a study into a tracker (see the module docstring).
 
     Subclasses implement the underscore hooks; each is called in journal order, from the driver's
-    thread. ``on_start`` opens the parent run, ``on_turn`` translates the turn, ``on_end`` closes
-    the runs still open (a paused trial's run ends with status ``paused``). One instance follows
+    thread. ``on_start`` runs ``check``, then opens the parent run, ``on_turn`` translates the
+    turn, ``on_end`` closes the runs still open (a paused trial's run ends with status
+    ``paused``). One instance follows
     one study session at a time; it may be reused for a later session (a resume), which opens
     the runs again (each tracker says whether it continues the earlier runs or starts new ones).
     """
@@ -146,6 +203,36 @@ class TrackingCallback(Callback, ABC):
         self._study: Study | None = None
         self._define_by_run = False
         self._logged: dict[int, set[str]] = {}  # parameter names recorded, per open trial
+
+    # --- starting --------------------------------------------------------------------------------
+    def check(self, study_name: str) -> None:
+        """Whether this tracker can start a session of the study ``study_name``, checked without
+        writing anything (the study need not exist yet). Called by ``check_trackers``, by
+        ``on_start``, and by anyone before creating a study that will run with this callback.
+
+        Raises:
+            TrackerError: it cannot start (one line naming the tracker, its target and the
+                cause: a directory that cannot be created or written, a tracking URI it does
+                not accept, a server that does not answer, a deleted experiment).
+            ImportError: its library is not installed (naming rung's extra).
+        """
+        try:
+            self._check(study_name)
+        except (ImportError, RungError):
+            raise
+        except Exception as e:
+            raise self._cannot_start(first_line(e)) from e
+
+    def _check(self, study_name: str) -> None:
+        """The tracker's own check (see ``check``): raise ``TrackerError`` (via
+        ``_cannot_start``) or any exception, which ``check`` turns into one."""
+
+    def _target(self) -> str:
+        """What the tracker writes to, for messages: ``logdir='runs/tb'``."""
+        return ""
+
+    def _cannot_start(self, cause: str) -> TrackerError:
+        return TrackerError(f"{type(self).__name__}({self._target()}) cannot start: {cause}")
 
     # --- the hooks a tracker implements -----------------------------------------------------------
     @abstractmethod
@@ -191,7 +278,13 @@ class TrackingCallback(Callback, ABC):
         self._open = {}
         self._logged = {}
         self._define_by_run = study.spec.define_by_run
-        self._open_study(study)
+        self.check(study.name)
+        try:
+            self._open_study(study)
+        except (ImportError, RungError):
+            raise
+        except Exception as e:
+            raise self._cannot_start(first_line(e)) from e
 
     def on_turn(
         self, events: Sequence[Event], commands: Sequence[Command], history: History
@@ -298,5 +391,5 @@ def _entry(cmd: Command, history: History) -> tuple[int, DecisionEntry] | None:
     return None
 
 
-__all__ = ["DecisionEntry", "TrackingCallback", "numeric_metrics", "param_value", "require",
-           "study_params"]
+__all__ = ["DecisionEntry", "TrackerError", "TrackingCallback", "check_trackers", "dir_problem",
+           "first_line", "numeric_metrics", "param_value", "require", "study_params"]

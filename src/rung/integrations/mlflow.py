@@ -26,12 +26,14 @@ resumed trial's metrics and decisions go on in its run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import re
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -83,8 +85,11 @@ class MLflowCallback(TrackingCallback):
         experiment: the experiment's name (created if absent); ``None``: the study's name.
         tags: extra tags set on the parent run and on every trial's run.
 
-    Raises (from ``on_start``):
+    Raises (from ``check`` and ``on_start``):
         ImportError: MLflow is not installed (the message names the ``mlflow`` extra).
+        TrackerError: MLflow refuses ``tracking_uri``, its server does not answer (``check``
+            gives up after one retry and 10 s, where MLflow's own requests retry for minutes),
+            or the experiment is deleted.
     """
 
     def __init__(
@@ -115,6 +120,23 @@ class MLflowCallback(TrackingCallback):
         return self._runs.get(trial_id)
 
     # --- TrackingCallback hooks -------------------------------------------------------------------
+    def _target(self) -> str:
+        where = (f"tracking_uri={self.tracking_uri!r}" if self.tracking_uri is not None
+                 else "MLflow's default tracking URI")
+        return where + (f", experiment={self.experiment!r}" if self.experiment else "")
+
+    def _check(self, study_name: str) -> None:
+        mlflow = require("mlflow", "mlflow", "MLflowCallback")
+        name = self.experiment or study_name
+        with _quick_requests():
+            client = mlflow.tracking.MlflowClient(tracking_uri=self.tracking_uri)
+            exp = client.get_experiment_by_name(name)
+        if exp is not None and exp.lifecycle_stage == "deleted":
+            raise self._cannot_start(
+                f"its experiment {name!r} is deleted (restore it: mlflow experiments restore "
+                f"--experiment-id {exp.experiment_id}; or give experiment= another name)"
+            )
+
     def _open_study(self, study: Study) -> None:
         mlflow = require("mlflow", "mlflow", "MLflowCallback")
         self._entities = require("mlflow.entities", "mlflow", "MLflowCallback")
@@ -268,6 +290,30 @@ class MLflowCallback(TrackingCallback):
             with open(path, encoding="utf-8") as f:
                 data = json.load(f)
         return list(data.get("decisions", []))
+
+
+#: what ``check`` allows MLflow's HTTP requests (MLflow's defaults: 7 retries with a growing
+#: backoff, 120 s each, several minutes before a server that is down is reported)
+_CHECK_LIMITS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": 1, "MLFLOW_HTTP_REQUEST_TIMEOUT": 10}
+
+
+@contextlib.contextmanager
+def _quick_requests() -> Iterator[None]:
+    """MLflow's request limits lowered to ``_CHECK_LIMITS`` (a user's lower values kept) for
+    the duration (MLflow reads them from the environment at every request)."""
+    saved = {k: os.environ.get(k) for k in _CHECK_LIMITS}
+    for k, cap in _CHECK_LIMITS.items():
+        v = saved[k]
+        if v is None or not v.strip().isdigit() or int(v) > cap:
+            os.environ[k] = str(cap)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _params(params: Mapping[str, Any]) -> dict[str, str]:

@@ -37,6 +37,7 @@ from rung.core.records import TrialStatus
 from rung.integrations._tracking import (
     DecisionEntry,
     TrackingCallback,
+    dir_problem,
     param_value,
     require,
     study_params,
@@ -64,9 +65,11 @@ class TensorBoardCallback(TrackingCallback):
             ``flush_secs``); every writer is flushed when its trial ends and at the session's
             end.
 
-    Raises (from ``on_start``):
+    Raises (from ``check`` and ``on_start``):
         ImportError: tensorboardX is not installed (the message names the ``tensorboard``
             extra).
+        TrackerError: ``<logdir>/<study>/`` cannot be created or written (a file on its path,
+            no permission).
     """
 
     def __init__(self, logdir: str | os.PathLike[str] = "runs/tensorboard",
@@ -86,6 +89,15 @@ class TensorBoardCallback(TrackingCallback):
         return Path(self.logdir) / study / f"trial-{trial_id:04d}"
 
     # --- TrackingCallback hooks -------------------------------------------------------------------
+    def _target(self) -> str:
+        return f"logdir={os.fspath(self.logdir)!r}"
+
+    def _check(self, study_name: str) -> None:
+        require("tensorboardX", "tensorboard", "TensorBoardCallback")
+        problem = dir_problem(Path(self.logdir) / study_name / "study")
+        if problem is not None:
+            raise self._cannot_start(problem)
+
     def _open_study(self, study: Study) -> None:
         self._tbx = require("tensorboardX", "tensorboard", "TensorBoardCallback")
         self._root = Path(self.logdir) / study.name

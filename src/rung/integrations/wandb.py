@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rung.core.records import TrialStatus
 from rung.integrations._tracking import (
     DecisionEntry,
     TrackingCallback,
+    dir_problem,
     param_value,
     require,
     study_params,
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from rung.study import Study
 
 STEP = "rung/step"
+_MODES = ("online", "offline", "disabled")
 
 
 class WandbCallback(TrackingCallback):
@@ -57,8 +60,10 @@ class WandbCallback(TrackingCallback):
             (``WANDB_MODE``, else online).
         tags: tags set on every run of the study.
 
-    Raises (from ``on_start``):
+    Raises (from ``check`` and ``on_start``):
         ImportError: wandb is not installed (the message names the ``wandb`` extra).
+        TrackerError: ``mode`` is not one of W&B's, or ``<dir>/wandb`` cannot be created or
+            written; at ``on_start`` also whatever stops ``wandb.init`` (no login, say).
     """
 
     def __init__(
@@ -82,6 +87,21 @@ class WandbCallback(TrackingCallback):
         self._n_final = 0
 
     # --- TrackingCallback hooks ------------------------------------------------------------------
+    def _target(self) -> str:
+        given = {"project": self.project, "dir": None if self.dir is None else os.fspath(self.dir),
+                 "mode": self.mode}
+        return ", ".join(f"{k}={v!r}" for k, v in given.items() if v is not None)
+
+    def _check(self, study_name: str) -> None:
+        require("wandb", "wandb", "WandbCallback")
+        if self.mode not in (None, *_MODES):
+            raise self._cannot_start(f"mode must be one of {', '.join(_MODES)}, got "
+                                     f"{self.mode!r}")
+        if self.dir is not None:
+            problem = dir_problem(Path(self.dir) / "wandb")
+            if problem is not None:
+                raise self._cannot_start(problem)
+
     def _open_study(self, study: Study) -> None:
         self._wandb = require("wandb", "wandb", "WandbCallback")
         self._runs, self._decisions = {}, {}
