@@ -205,6 +205,7 @@ def test_mlflow_deleted_experiment_and_file_store(
     with pytest.raises(TrackerError) as e:
         study.simulate(ScriptedBenchmark(), callbacks=[cb])
     exp = client.get_experiment_by_name("s")
+    assert exp is not None
     assert str(e.value) == (
         f"MLflowCallback(tracking_uri='{store}') cannot start: its experiment 's' is deleted "
         f"(restore it: mlflow experiments restore --experiment-id {exp.experiment_id}; or give "
@@ -212,6 +213,8 @@ def test_mlflow_deleted_experiment_and_file_store(
     assert study.journal.read("s") == []
     ok = MLflowCallback(tracking_uri=store, experiment="other")
     study.simulate(ScriptedBenchmark(), callbacks=[ok])
-    runs = client.search_runs([client.get_experiment_by_name("other").experiment_id])
+    other = client.get_experiment_by_name("other")
+    assert other is not None
+    runs = client.search_runs([other.experiment_id])
     assert sorted(r.info.run_name for r in runs) == ["s", "trial-0", "trial-1"]
     study.close()
