@@ -84,6 +84,19 @@ def test_a_second_distribution_for_a_name_is_a_conflict_naming_it() -> None:
     assert "\n" not in str(err)
 
 
+def test_choices_python_calls_equal_are_told_apart_in_conditions() -> None:
+    """True == 1 in Python: before, 'y' used under c=True was learned as conditional on
+    c in [1, True] (and under c=1 too)."""
+    c = {"type": "categorical", "choices": [None, 1, True, "a"]}
+    y = {"type": "float", "low": 0.0, "high": 1.0}
+    lr = SpaceLearner(SearchSpace.empty())
+    lr.observe({"c": None, "y": 0.5}, {"c": c, "y": y})
+    lr.observe({"c": True, "y": 0.5}, {"c": c, "y": y})
+    lr.observe({"c": 1}, {"c": c})
+    assert lr.space.to_json()["y"] == y | {"when": {"c": [None, True]}}
+    assert lr.space.active({"c": 1}) == ["c"]
+
+
 def test_a_used_name_without_a_distribution_is_refused() -> None:
     lr = SpaceLearner(SearchSpace.empty())
     with pytest.raises(ConfigError, match="^x: used without a declared distribution$"):

@@ -100,3 +100,14 @@ def test_optunas_trial_pruned_stops_the_trial(tmp_path: Path) -> None:
     assert [t.status for t in trials] == [TrialStatus.STOPPED, TrialStatus.COMPLETED] * 2
     assert [t.error for t in trials] == ["below my own threshold", None] * 2
     assert [[r.step for r in t.results] for t in trials] == [[1]] * 4
+
+
+def test_numpy_choices_are_taken_as_optuna_takes_them() -> None:
+    """Before: 'c.choices: must be a list of choices, got array([1, 2, 3])'."""
+    import numpy as np
+
+    from rung.dbr import FixedTrial
+
+    trial = FixedTrial({"c": 2})
+    assert trial.suggest_categorical("c", np.array([1, 2, 3])) == 2
+    assert type(trial.params["c"]) is int

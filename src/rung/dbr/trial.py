@@ -98,8 +98,10 @@ class Trial:
         return v
 
     def suggest_categorical(self, name: str, choices: Sequence[Scalar]) -> Any:
-        """One of ``choices`` (JSON scalars). Parameters suggested after it only under some of
-        its values are learned as conditional on it."""
+        """One of ``choices`` (JSON scalars; a list, tuple or 1-d NumPy array). Parameters
+        suggested after it only under some of its values are learned as conditional on it."""
+        if getattr(choices, "ndim", None) == 1 and callable(getattr(choices, "tolist", None)):
+            choices = choices.tolist()  # type: ignore[attr-defined]  # a NumPy array, as Optuna
         if isinstance(choices, str) or not isinstance(choices, Sequence):
             raise ConfigError(key=f"{name}.choices", message=f"must be a list of choices, got "
                               f"{choices!r}")
@@ -124,24 +126,27 @@ class Trial:
                         f"value {value!r} it has in this trial (asked first as "
                         f"{describe(known)}): a parameter has one value per trial"))
             return value  # type: ignore[no-any-return]
-        proposed = self.ctx.params
-        if name in proposed:
-            try:
-                value = param.validate(proposed[name])
-            except SpaceError as e:
-                if not (isinstance(param, Float | Int) and is_number(proposed[name])):
-                    raise ConfigError(key=name, message=f"the value given for it ({e.message}) "
-                                      "does not fit the distribution declared here") from None
-                # outside this call's range or grid (bounds that vary between calls): a draw;
-                # the driver checks that what was replaced was the searcher's (in its range)
-                value = param.sample(derive_rng(self._seed, "define-by-run", self.id, name))
-                self._replaced[name] = proposed[name]
-        else:
-            value = param.sample(derive_rng(self._seed, "define-by-run", self.id, name))
+        value = self._value(name, param)
         self.params[name] = value
         self._declared[name] = declared
         self._dirty = True
         return value
+
+    def _value(self, name: str, param: Param) -> Scalar:
+        """The value of ``name``, asked for the first time in this run with ``param``."""
+        proposed = self.ctx.params
+        if name not in proposed:
+            return param.sample(derive_rng(self._seed, "define-by-run", self.id, name))
+        try:
+            return param.validate(proposed[name])
+        except SpaceError as e:
+            if not (isinstance(param, Float | Int) and is_number(proposed[name])):
+                raise ConfigError(key=name, message=f"the value given for it ({e.message}) "
+                                  "does not fit the distribution declared here") from None
+        # outside this call's range or grid (bounds that vary between calls): a draw; the
+        # driver checks that what was replaced was the searcher's (in its range)
+        self._replaced[name] = proposed[name]
+        return param.sample(derive_rng(self._seed, "define-by-run", self.id, name))
 
     # --- reporting ----------------------------------------------------------------------------
     def report(

@@ -220,7 +220,7 @@ class SpaceLearner:
                         if c not in before:
                             del parents[c]
                             changed = True
-                        elif before[c] not in parents[c]:
+                        elif not _has(parents[c], before[c]):
                             parents[c].append(before[c])
                             changed = True
             seen.append(name)
@@ -238,9 +238,15 @@ class SpaceLearner:
             for c, values in self._parents.get(name, {}).items():
                 choices = self._choices[c]
                 if len(values) < len(choices):
-                    when[c] = [v for v in choices if v in values]  # in the choices' order
+                    when[c] = [v for v in choices if _has(values, v)]  # in the choices' order
             params[name] = d | ({"when": when} if when else {})
         return SearchSpace.from_json(params)
+
+
+def _has(values: list[Any], v: Any) -> bool:
+    """``v in values`` telling apart the choices Python calls equal (``True``, ``1``, ``1.0``),
+    as ``Categorical`` does."""
+    return any(type(x) is type(v) and x == v for x in values)
 
 
 def _rule(declared: Mapping[str, Any]) -> int:
