@@ -50,7 +50,10 @@ def test_multi_objective_values_and_the_step_range() -> None:
     trial = FixedTrial({}, id=4, metric=["a", "b"], max_step=2)
     trial.report(2, (0.1, 0.2))
     assert trial.reports == [(2, {"a": 0.1, "b": 0.2})]
-    with pytest.raises(ValueError, match=r"^report\(step=3\): steps run from 1 to max_step=2"):
+    with pytest.raises(ConfigError) as e:
         trial.report(3, (0.1, 0.2))
+    assert str(e.value) == ("step: report(step=3) is above the study's max_step (2): give "
+                            "rung.optimize(max_step=...) the number of steps the objective "
+                            "reports, and loop up to trial.max_step")
     with pytest.raises(ConfigError, match="^params: must be a mapping"):
         FixedTrial([("x", 1)])  # type: ignore[arg-type]

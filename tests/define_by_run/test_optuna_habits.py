@@ -111,3 +111,21 @@ def test_numpy_choices_are_taken_as_optuna_takes_them() -> None:
     trial = FixedTrial({"c": 2})
     assert trial.suggest_categorical("c", np.array([1, 2, 3])) == 2
     assert type(trial.params["c"]) is int
+
+
+def ten_epochs(trial: Trial) -> float:
+    x = trial.suggest_float("x", 0.25, 0.75)
+    for epoch in range(10):
+        trial.report(epoch + 1, x + 1 / (epoch + 1))
+    return x
+
+
+def test_more_steps_than_max_step_is_one_line_naming_the_argument(tmp_path: Path) -> None:
+    """An Optuna loop reports as many steps as it likes. Before: every trial failed with
+    'ValueError: report(step=4): above the study's max_step (3); loop up to ctx.max_step' and
+    rung.optimize raised RunFailed."""
+    with pytest.raises(ConfigError) as e:
+        optimize(ten_epochs, tmp_path)
+    assert str(e.value) == ("step: report(step=4) is above the study's max_step (3): give "
+                            "rung.optimize(max_step=...) the number of steps the objective "
+                            "reports, and loop up to trial.max_step (trial 0)")

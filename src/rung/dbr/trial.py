@@ -162,10 +162,17 @@ class Trial:
         Raises:
             StopTrial, PauseTrial: the scheduler stopped or paused the trial; let them
                 propagate.
-            ConfigError: ``step`` is not an integer >= 1 (key ``step``; ``rung.optimize``
-                then raises it, naming the trial).
+            ConfigError: ``step`` is not an integer from 1 to ``max_step`` (key ``step``;
+                ``rung.optimize`` then raises it, naming the trial), or ``value`` is not a
+                number, one per objective, or a mapping (key ``value``).
         """
         _check_step(step, value)
+        if step > self.max_step:
+            # an Optuna loop reports as many steps as it likes; here the study counts them
+            raise ConfigError(key="step", message=(
+                f"report(step={step!r}) is above the study's max_step ({self.max_step}): give "
+                "rung.optimize(max_step=...) the number of steps the objective reports, and "
+                "loop up to trial.max_step"))
         if value is not None:
             metrics.update(self.as_metrics(value))
         self._flush()
