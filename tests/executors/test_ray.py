@@ -535,6 +535,31 @@ def test_an_objective_that_cannot_load_on_workers_fails_the_run(tmp_path: Path) 
 
 @ray_test
 @pytest.mark.usefixtures("cluster")
+def test_an_objective_module_the_nodes_cannot_import_fails_with_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A module importable on the driver only (as `rung run` imports a spec's objective from
+    its `path`): the actors say so, and the error says how to ship the module."""
+    (tmp_path / "only_here.py").write_text(
+        "def train(ctx):\n    ctx.report(1, loss=0.0)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import only_here  # type: ignore[import-not-found]
+
+    study = make_study(tmp_path, "only-here", 1, max_step=1)
+    with pytest.raises(RungError) as e:
+        study.run(only_here.train, executor="ray", n_workers=1, progress=False)
+    text = str(e.value)
+    assert text.startswith("Ray workers cannot load the objective only_here.train:\n")
+    assert "ModuleNotFoundError: No module named 'only_here'" in text
+    assert text.endswith(
+        "The objective's module, and every module it imports, must be importable on each "
+        "node: install them there, or ship them with ray_init={'runtime_env': {'working_dir': "
+        "DIR}} (or 'py_modules'); a Ray instance started after `rung run` read the spec "
+        "inherits its path")
+
+
+@ray_test
+@pytest.mark.usefixtures("cluster")
 def test_workers_that_cannot_reach_the_driver_fail_the_run_with_advice(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

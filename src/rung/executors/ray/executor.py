@@ -103,6 +103,12 @@ _OWN_ACTOR_OPTIONS = {
     "max_restarts": "the executor replaces dead actors itself",
     "max_task_retries": "the executor replaces dead actors itself",
 }
+# What to do when actors cannot import the objective's module (or one it imports).
+_IMPORT_HINT = (
+    "The objective's module, and every module it imports, must be importable on each node: "
+    "install them there, or ship them with ray_init={'runtime_env': {'working_dir': DIR}} "
+    "(or 'py_modules'); a Ray instance started after `rung run` read the spec inherits its "
+    "path")
 # Seconds between two "no node can run a trial" warnings while capacity is 0.
 _NO_ROOM_WARNING_EVERY = 60.0
 
@@ -532,9 +538,11 @@ class RayExecutor(Pool[RayWorker]):
         elif tag == READY:
             self._ready(w, msg)
         elif tag == INIT_ERROR:
-            raise RungError(
-                f"Ray workers cannot load the objective {callable_name(self.objective)}:\n{msg[2]}"
-            )
+            hint = ""
+            if "ModuleNotFoundError" in str(msg[2]):  # imported by name, from the driver's path
+                hint = (f"\n{_IMPORT_HINT}")
+            raise RungError(f"Ray workers cannot load the objective "
+                            f"{callable_name(self.objective)}:\n{msg[2]}{hint}")
         else:
             raise RungError(f"unexpected message from {w.where()}: {msg!r}")
 
