@@ -63,7 +63,8 @@ def show(value: Any) -> str:
 
 def close_hint(value: object, known: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` naming the entry of ``known`` closest to ``value`` (a typo of
-    it, in any case), or ``""`` when none is close or ``value`` is not a string. The one
+    it, in any case, or the one entry that holds it: ``interval`` of
+    ``perturbation_interval``), or ``""`` when none is close or ``value`` is not a string. The one
     "did you mean" of rung: the registry, the search space and the CLI all use it."""
     import difflib
 
@@ -71,6 +72,9 @@ def close_hint(value: object, known: Iterable[str]) -> str:
         return ""
     by_lower = {k.lower(): k for k in known}  # 'TPE' is a typo of 'tpe' too
     m = difflib.get_close_matches(value.lower(), list(by_lower), n=1)
+    if not m and len(value) >= 4:  # a part of one long name: 'interval' of 'perturbation_interval'
+        m = [k for k in by_lower if value.lower() in k]
+        m = m if len(m) == 1 else []
     return f" (did you mean {by_lower[m[0]]!r}?)" if m else ""
 
 

@@ -59,11 +59,17 @@ def test_continuous_range_builds_a_geometric_ladder() -> None:
     ({"values": [0, 2]}, "fidelity.values[0]: must be a finite number > 0, got 0"),
     ({"values": ["a"]}, "fidelity.values[0]: must be a finite number > 0, got 'a'"),
     ({"low": 1.0, "high": 0.5}, "fidelity.high: must be greater than low (1.0), got 0.5"),
-    ({"low": 0.1, "high": 1.0, "eta": 1}, "fidelity.eta: must be a number > 1, got 1"),
+    ({"low": 0.1, "high": 1.0, "eta": 1}, "fidelity.eta: must be a finite number > 1, got 1"),
     ({}, "fidelity.values: give explicit values, or low= and high="),
     ({"values": [1, 2], "low": 1}, "fidelity.values: give explicit values or low/high, not both"),
-    ({"values": [1, 10**7]}, "fidelity.values: spans 10000000 steps (values[-1] / values[0]); "
-                             "at most 1000000"),
+    ({"values": [1, 10**7]}, "fidelity.values: spans more than 1,000,000 steps (values[-1] / "
+                             "values[0] = 1e+07)"),
+    ({"values": [1, 10**37]}, "fidelity.values: spans more than 1,000,000 steps (values[-1] / "
+                              "values[0] = 1e+37)"),
+    ({"values": [1, 10**400]}, "fidelity.values[1]: must be a finite number > 0, got an integer "
+                               "of 401 digits"),
+    ({"low": 1, "high": 4, "eta": 10**400}, "fidelity.eta: must be a finite number > 1, got an "
+                                            "integer of 401 digits"),
     ({"low": 1e-9, "high": 1.0}, "fidelity.low: spans 1000000000 steps (high / low); at most "
                                  "1000000: raise low to at least 1e-06"),
 ])

@@ -9,14 +9,13 @@ import pytest
 import rung
 from rung import Float, Int, SearchSpace, SpaceError
 
-I64 = "[-9223372036854775808, 9223372036854775807]"
+I64 = "must be inside int64's range [-2**63, 2**63 - 1], got"
 
 
 @pytest.mark.parametrize(("param", "line"), [
-    (Int(0, 2**70), f"'n'.high: must be an integer in {I64}, got 1180591620717411303424"),
-    (Int(-(2**63) - 1, 0), f"'n'.low: must be an integer in {I64}, got -9223372036854775809"),
-    (Int(0, 10, step=2**63), "'n'.step: must be an integer in [1, 9223372036854775807], got "
-     "9223372036854775808"),
+    (Int(0, 2**70), f"'n'.high: {I64} 1180591620717411303424"),
+    (Int(-(2**63) - 1, 0), f"'n'.low: {I64} -9223372036854775809"),
+    (Int(0, 10, step=2**63), f"'n'.step: {I64} 9223372036854775808"),
     (Int(-(2**62), 2**62), "'n'.high: spans 9,223,372,036,854,775,809 values, more than an "
      "int64 holds (2**63 - 1): narrow the range or give a larger step"),
     (Float(0, 2**1100), "'n'.high: must be a finite number, got an integer of 332 digits"),

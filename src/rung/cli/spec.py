@@ -71,6 +71,10 @@ _TOP_KEYS = (
 )
 #: Longest study name, in UTF-8 bytes: ``<name>.db`` and its lock file fit a file name.
 NAME_MAX_BYTES = 100
+#: Most local worker processes per CPU (a typo such as ``n_workers: 40000`` would start them all).
+LOCAL_WORKERS_PER_CPU = 32
+#: A URL's scheme (two letters at least: ``C://`` is a Windows drive).
+_URL_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
 _REF_RE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
 
 #: Key under which the CLI stores how to run a study (objective, executor...) in its spec JSON,
@@ -195,7 +199,8 @@ def _name(top: Mapping[str, Any]) -> str:
     if name is None:
         raise SpecError("spec.name", "missing (a name for the study, e.g. name: mlp)")
     if not isinstance(name, str):
-        raise SpecError("spec.name", f"must be a string, got {kind_of(name)}")
+        quote = f" (quote it: name: '{name}')" if is_int(name) else ""
+        raise SpecError("spec.name", f"must be a string, got {kind_of(name)}{quote}")
     name = unicodedata.normalize("NFC", name)
     if not name or not name[0].isalnum() or any(not (c.isalnum() or c in "._-") for c in name):
         raise SpecError("spec.name", f"must start with a letter or digit and hold only letters "
@@ -264,6 +269,11 @@ def _workers(top: Mapping[str, Any], executor: str) -> tuple[int | None, int | N
     n_workers = top.get("n_workers")
     if n_workers is not None:
         n_workers = _int("spec.n_workers", n_workers, 1)
+        cpus = os.cpu_count() or 1
+        if executor == "local" and n_workers > LOCAL_WORKERS_PER_CPU * cpus:
+            raise SpecError("spec.n_workers", f"{n_workers:,} worker processes on {cpus} CPUs: "
+                            f"the local executor starts at most {LOCAL_WORKERS_PER_CPU * cpus:,} "
+                            f"({LOCAL_WORKERS_PER_CPU} per CPU); use executor: ray for more")
     every = top.get("checkpoint_every")
     if every is not None:
         every = _int("spec.checkpoint_every", every, 1)
@@ -281,7 +291,13 @@ def _storage(value: Any, name: str) -> Path:
     elif not isinstance(value, str) or not value or value.startswith(":memory:"):
         raise SpecError("spec.storage", f"must be the path of an SQLite file, got {value!r}")
     else:
-        path = Path(value.removeprefix("sqlite:///")).expanduser()  # YAML does not expand ~
+        url = _URL_RE.match(value)
+        if url and not value.startswith("sqlite:///"):
+            sqlite = url.group(1).lower() == "sqlite"
+            raise SpecError("spec.storage", f"{value!r} is a URL rung cannot open: give the path "
+                            "of an SQLite file" + (", or sqlite:/// and the path (three "
+                            "slashes)" if sqlite else ""))
+        path = _expand("spec.storage", value.removeprefix("sqlite:///"))
     problem = storage_problem(path)
     if problem is not None:
         raise SpecError("spec.storage", problem)
@@ -325,6 +341,15 @@ def _int(key: str, v: Any, minimum: int) -> int:
     return check_int(key, v, minimum, error=SpecError)
 
 
+def _expand(key: str, path: str) -> Path:
+    """``path`` with a leading ``~`` or ``~user`` expanded, as a shell does (YAML does not)."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:  # ~user of no such user, or no home directory
+        raise SpecError(key, f"cannot expand {path.split('/', 1)[0]!r}: no such user's home "
+                        "directory") from None
+
+
 def _paths(value: Any, base: Path) -> tuple[str, ...]:
     items = value if isinstance(value, list) else [value]
     out: list[str] = []
@@ -332,7 +357,7 @@ def _paths(value: Any, base: Path) -> tuple[str, ...]:
         key = "spec.path" if not isinstance(value, list) else f"spec.path[{i}]"
         if not isinstance(p, str) or not p or "\0" in p:
             raise SpecError(key, f"must be a directory path, got {p!r}")
-        full = (base / Path(p).expanduser()).resolve()
+        full = (base / _expand(key, p)).resolve()
         if not full.is_dir():
             raise SpecError(key, f"no such directory: {full}")
         out.append(str(full))
@@ -372,6 +397,11 @@ def _space(value: Any) -> SearchSpace:
         raise SpecError("spec.space", "missing (the parameters to search, e.g. "
                         "lr: {type: float, low: 1.0e-4, high: 0.1, log: true})")
     space: SearchSpace = wrap(lambda: SearchSpace(value))
+    counts = space.values_per_param()
+    if counts is not None and all(n == 1 for n in counts.values()):
+        raise SpecError("spec.space", "nothing to search: every parameter has one value, so "
+                        "every trial would run the same configuration (give a range, or a "
+                        "list of two or more choices)")
     return space
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rung.cli.spec_error import SpecError, wrap
+from rung.cli.spec_error import SpecError, kind_of, wrap
 from rung.core.pricing import (
     DEFAULT_RESOURCES,
     check_spendable,
@@ -44,7 +44,7 @@ def cost_fields(top: Mapping[str, Any]) -> dict[str, Any]:
             continue
         if not isinstance(value, Mapping):
             raise SpecError(f"spec.{key}", "must be a mapping of device to number "
-                            f"(cpu, gpu, gpu:<TYPE>), got {type(value).__name__}")
+                            f"(cpu, gpu, gpu:<TYPE>), got {kind_of(value)}")
         out[key] = dict(value)
     # Ray reports what a trial holds (what its actor reserves: resources_per_trial when given,
     # which Study.from_spec checks too); the other executors report nothing

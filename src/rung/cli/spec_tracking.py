@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rung.callbacks import Callback
-from rung.cli.spec_error import SpecError, close_hint
+from rung.cli.spec_error import SpecError, close_hint, kind_of
 from rung.errors import RungError
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def spec_tracking(top: Mapping[str, Any]) -> dict[str, dict[str, Any]] | None:
         return None
     if not isinstance(value, Mapping):
         raise SpecError("spec.tracking", "must be a mapping of trackers (mlflow, tensorboard, "
-                        f"wandb) to their options, got {type(value).__name__}")
+                        f"wandb) to their options, got {kind_of(value)}")
     out: dict[str, dict[str, Any]] = {}
     for name, options in value.items():
         key = f"spec.tracking.{name}"
@@ -68,7 +68,7 @@ def spec_tracking(top: Mapping[str, Any]) -> dict[str, dict[str, Any]] | None:
             options = {}
         if not isinstance(options, Mapping):
             raise SpecError(key, "must be true, false or a mapping of options, got "
-                            f"{type(options).__name__}")
+                            f"{kind_of(options)}")
         module, extra, known = _TRACKERS[name]
         out[name] = {k: _option(f"{key}.{k}", known, k, v) for k, v in options.items()}
         for k, v in out[name].items():

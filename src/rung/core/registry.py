@@ -152,7 +152,10 @@ def to_spec(kind: str, value: Any) -> ComponentSpec:
             raise ConfigError(
                 key=f"{kind}.{extra[0]}", message=f"unknown key{hint} (use 'name' and 'params')"
             )
-        spec = ComponentSpec(str(value["name"]), dict(value.get("params") or {}))
+        if not isinstance(value["name"], str) or not value["name"]:
+            raise ConfigError(key=f"{kind}.name", message=f"must be a {kind}'s name, got "
+                              f"{value['name']!r} (known: {', '.join(names(kind))})")
+        spec = ComponentSpec(value["name"], dict(value.get("params") or {}))
     elif isinstance(value, _BASES[kind]):
         spec = value.to_spec()
     else:

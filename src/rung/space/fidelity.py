@@ -28,11 +28,10 @@ data fraction).
 from __future__ import annotations
 
 import bisect
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from rung._validate import MAX_STEP, is_int, is_number
+from rung._validate import MAX_STEP, check_float, is_int, is_number
 from rung.errors import ConfigError
 
 Number = int | float
@@ -43,9 +42,7 @@ def _error(field: str, message: str) -> ConfigError:
 
 
 def _number(field: str, value: Any) -> Number:
-    if not is_number(value) or isinstance(value, bool) or not math.isfinite(float(value)) \
-            or float(value) <= 0:
-        raise _error(field, f"must be a finite number > 0, got {value!r}")
+    check_float(f"fidelity.{field}", value, 0, low_open=True)  # (an int beyond a float too)
     return int(value) if is_int(value) else float(value)
 
 
@@ -105,8 +102,7 @@ class Fidelity:
             lo, hi = _number("low", low), _number("high", high)
             if hi <= lo:
                 raise _error("high", f"must be greater than low ({lo!r}), got {hi!r}")
-            if not is_number(eta) or isinstance(eta, bool) or not 1.0 < float(eta) < math.inf:
-                raise _error("eta", f"must be a number > 1, got {eta!r}")
+            check_float("fidelity.eta", eta, 1, low_open=True)
             self.low, self.high, self.eta = lo, hi, eta
             self._ints = False
             ladder = []
@@ -121,8 +117,8 @@ class Fidelity:
             steps.append(int(s))
         if steps[-1] > MAX_STEP:
             if values is not None:
-                raise _error("values", f"spans {steps[-1]} steps (values[-1] / values[0]); "
-                             f"at most {MAX_STEP}")
+                raise _error("values", f"spans more than {MAX_STEP:,} steps (values[-1] / "
+                             f"values[0] = {float(ladder[-1]) / float(ladder[0]):.6g})")
             raise _error("low", f"spans {steps[-1]} steps (high / low); at most {MAX_STEP}: "
                          f"raise low to at least {_tidy(float(ladder[-1]) / MAX_STEP)}")
         self.values: tuple[Number, ...] = tuple(ladder)

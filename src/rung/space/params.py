@@ -24,6 +24,7 @@ from rung._validate import (
     check_int,
     close_hint,
     is_number,
+    show,
 )
 from rung.errors import SpaceError
 from rung.space.conditions import (
@@ -189,7 +190,9 @@ class Float(Param):
         x = float(value)
         # on a step grid, the top point computed as low + k * step may exceed high by rounding
         slack = 1e-9 * self.step if self.step is not None else 0.0
-        if not math.isfinite(x) or x < self.low or x > self.high + slack:
+        if not math.isfinite(x):
+            raise param_error(self.name, f"expected a finite number, got {value!r}")
+        if x < self.low or x > self.high + slack:
             raise param_error(self.name, f"{value!r} is outside [{self.low}, {self.high}]")
         if self.step is not None:
             k = (x - self.low) / self.step
@@ -252,12 +255,11 @@ class Int(Param):
         self.name = name
         self.when = norm_when(name, self.when)
         error = raiser(name)
-        # searchers encode values in int64 arrays: a bound beyond is refused here, by name
-        self.low = check_int(f"{name}.low", self.low, INT64_MIN, INT64_MAX, error=error)
-        self.high = check_int(f"{name}.high", self.high, INT64_MIN, INT64_MAX, error=error)
+        self.low = _int64(name, "low", check_int(f"{name}.low", self.low, error=error))
+        self.high = _int64(name, "high", check_int(f"{name}.high", self.high, error=error))
         self.log = log = check_bool(f"{name}.log", self.log, error=error)
         _check_bounds(name, self.low, self.high, log)
-        self.step = check_int(f"{name}.step", self.step, 1, INT64_MAX, error=error)
+        self.step = _int64(name, "step", check_int(f"{name}.step", self.step, 1, error=error))
         if log and self.step != 1:
             raise param_error(name, "step and log=True cannot be combined", "step")
         self._n = (self.high - self.low) // self.step + 1
@@ -443,6 +445,15 @@ class Fixed(Param):
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "fixed", "value": self.value} | self._when_json()
+
+
+def _int64(name: str, field: str, value: int) -> int:
+    """``value`` if an int64 holds it (searchers encode an ``Int``'s values in int64 arrays),
+    else a ``SpaceError`` naming the parameter and the field."""
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise param_error(name, f"must be inside int64's range [-2**63, 2**63 - 1], got "
+                          f"{show(value)}", field)
+    return value
 
 
 def _check_bounds(name: str, low: float, high: float, log: bool) -> None:

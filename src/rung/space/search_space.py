@@ -85,7 +85,8 @@ class SearchSpace:
         self.params: dict[str, Param] = {}
         for name, value in params.items():
             if not isinstance(name, str) or not name:
-                raise SpaceError(key=str(name) or None, param=None, message=f"parameter names "
+                key = None if name is None or name == "" else str(name)
+                raise SpaceError(key=key, param=None, message=f"parameter names "
                                  f"in a search space must be non-empty strings, got {name!r}")
             self.params[name] = _coerce_param(name, value)._bind(name)
         self._check_conditions()
