@@ -190,6 +190,15 @@ def quadratic(trial: Trial) -> float:
                "executor; here it is n_workers"),
     ("bogus", "bogus: not an argument of rung.optimize, nor of Study.run or the local "
               "executor"),
+    # Optuna's study.optimize arguments (before: no hint)
+    ("catch", "catch: not an argument of rung.optimize, nor of Study.run or the local "
+              "executor; here it is nothing: a trial that raises fails, and the search goes "
+              "on"),
+    ("show_progress_bar", "show_progress_bar: not an argument of rung.optimize, nor of "
+                          "Study.run or the local executor; here it is progress=True"),
+    ("gc_after_trial", "gc_after_trial: not an argument of rung.optimize, nor of Study.run or "
+                       "the local executor; here it is nothing: each trial runs in a worker "
+                       "process"),
 ])
 def test_an_unknown_keyword_is_refused_before_anything_is_written(
     keyword: str, message: str, tmp_path: Path

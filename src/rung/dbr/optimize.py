@@ -38,6 +38,9 @@ _PEER_WORDS = {
     "timeout": "max_time",
     "num_samples": "n_trials",
     "load_if_exists": "nothing: an existing name in storage is always continued",
+    "catch": "nothing: a trial that raises fails, and the search goes on",
+    "show_progress_bar": "progress=True",
+    "gc_after_trial": "nothing: each trial runs in a worker process",
 }
 
 
