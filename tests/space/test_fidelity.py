@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 import rung
@@ -73,7 +76,7 @@ def test_continuous_range_builds_a_geometric_ladder() -> None:
     ({"low": 1e-9, "high": 1.0}, "fidelity.low: spans 1000000000 steps (high / low); at most "
                                  "1000000: raise low to at least 1e-06"),
 ])
-def test_bad_arguments_are_one_line_config_errors(kwargs: dict, message: str) -> None:
+def test_bad_arguments_are_one_line_config_errors(kwargs: dict[str, Any], message: str) -> None:
     values = kwargs.pop("values", None)
     with pytest.raises(ConfigError) as e:
         rung.Fidelity("x", values, **kwargs)
@@ -88,7 +91,7 @@ def test_value_outside_the_steps_is_refused() -> None:
         f.step(4000)
 
 
-def test_study_create_takes_max_step_from_the_fidelity_and_journals_it(tmp_path) -> None:
+def test_study_create_takes_max_step_from_the_fidelity_and_journals_it(tmp_path: Path) -> None:
     f = rung.Fidelity("samples", [1000, 3000, 9000])
     study = rung.Study.create("s", {"x": rung.Float(0, 1)}, fidelity=f, budget={"n_trials": 3},
                               storage=tmp_path / "j.db")
@@ -114,7 +117,7 @@ def stateless(ctx: rung.TrialContext) -> None:
                    start=ctx.start_step, fresh=float(ctx.checkpoint is None))
 
 
-def test_a_stateless_trial_promoted_by_asha_restarts_at_the_rung(tmp_path) -> None:
+def test_a_stateless_trial_promoted_by_asha_restarts_at_the_rung(tmp_path: Path) -> None:
     from rung.core.events import Launch, ResultReported, TrialEnded
 
     f = rung.Fidelity("samples", [1000, 3000, 9000, 27000])
