@@ -1,5 +1,6 @@
 """The dashboard's ledger page: ``GET /ledger`` (``static/ledger.html``) and
-``GET /api/study/{name}/ledger`` (the ``rung.cost.ledger`` fold of the study's journal as JSON).
+``GET /api/study/{name}/ledger`` (the ``rung.cost.ledger`` fold of the study's journal as JSON,
+with the study's ``name`` and its objective's ``metric`` and ``mode``).
 
 The fold reads the journal read-only on each request, like ``rung ledger``; it is cached by the
 number of records, so a page polling an idle study costs one count. Non-finite numbers (the
@@ -32,6 +33,9 @@ def ledger_view(path: Path, name: str) -> dict[str, Any]:
         spec = StudySpec.from_json(journal.load_study(name))
     out: dict[str, Any] = ledger(spec, records).to_json()
     out["name"] = name
+    # what the incumbent's values are, for the page's axis
+    out["metric"] = spec.objective.metric
+    out["mode"] = spec.objective.mode
     with _LOCK:
         _CACHE[key] = (len(records), out)
     return out

@@ -11,7 +11,9 @@ const COLORS = {
 const PAGES = [["", "overview"], ["trials", "trials"], ["curves", "learning curves"],
                ["parallel", "parallel coordinates"], ["pareto", "Pareto front"],
                ["workers", "workers"]];
-const state = { sort: "trial_id", dir: 1, filter: "", offset: 0, selected: null, route: null };
+const FRESH = { sort: "trial_id", dir: 1, filter: "", offset: 0, selected: null };
+// the trials table's sort, filter, page and selected trial: one study's (reset on another's)
+const state = { ...FRESH, route: null, study: null };
 const PAGE_ROWS = 200;  // rows of the trials table per page (sorted and filtered by the server)
 const LABELS = { trial_id: "trial", decision_step: "at step" };  // short headers, narrow columns
 const CONFIG = { displaylogo: false, responsive: true };
@@ -20,14 +22,31 @@ function esc(s) {
   return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g,
     (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
+function pesc(s) {
+  // a user's string (a parameter, metric or choice name, a reason) inside a Plotly text: Plotly
+  // reads its texts as a small HTML subset and decodes &amp; &lt; &gt; and numeric entities
+  // only (esc's &quot; would show as itself)
+  return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;" })[c]);
+}
 function fmt(x) {
   if (x === null || x === undefined) return "";
   if (typeof x === "number") {
     if (Number.isInteger(x)) return String(x);
     const a = Math.abs(x);
-    return a !== 0 && (a < 1e-3 || a >= 1e5) ? x.toExponential(3) : x.toPrecision(4);
+    if (a !== 0 && (a < 1e-3 || a >= 1e5)) return x.toExponential(3);
+    // toPrecision(4) writes 12345.6 as "1.235e+4"
+    return a >= 1e4 ? String(Math.round(x)) : x.toPrecision(4);
   }
   return String(x);
+}
+const shown = new WeakMap();
+function setHTML(el, html) {
+  // replace an element's content only when it changed: a poll that finds nothing new leaves
+  // the page alone (a text selection, the focus, a hovered row stay)
+  if (shown.get(el) === html) return;
+  shown.set(el, html);
+  el.innerHTML = html;
 }
 let plotlyLoading = null;
 function plotly() {
@@ -62,15 +81,32 @@ async function api(path) {
   return body;
 }
 function route() {
+  // #/study/NAME[/PAGE], and #/study/NAME/trials/ID for a trial's detail
   const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
-  if (parts[0] === "study" && parts[1]) return { study: parts[1], page: parts[2] || "" };
-  return { study: null, page: "studies" };
+  if (parts[0] === "study" && parts[1]) {
+    const tid = parts[2] === "trials" && /^\d+$/.test(parts[3] || "") ? parseInt(parts[3], 10) : null;
+    return { study: parts[1], page: parts[2] || "", trial: tid };
+  }
+  return { study: null, page: "studies", trial: null };
 }
 function link(study, page) {
   return "#/study/" + encodeURIComponent(study) + (page ? "/" + page : "");
 }
+function trialLink(study, tid) { return link(study, "trials") + "/" + tid; }
+function pickTrial(el, study) {
+  // a click on a chart's point or line opens that trial's detail (its decisions and reasons)
+  if (el.dataset.pick === study) return;
+  el.dataset.pick = study;
+  el.on("plotly_click", (e) => {
+    const p = e && e.points && e.points[0];
+    const id = p ? p.customdata : null;
+    if (typeof id === "number") location.hash = trialLink(study, id);
+  });
+}
 function nav(r) {
   const el = document.getElementById("nav");
+  // the ledger page opens on the study being looked at
+  document.getElementById("ledger-link").href = r.study ? "/ledger?study=" + encodeURIComponent(r.study) : "/ledger";
   if (!r.study) { el.innerHTML = '<a class="active" href="#/">studies</a>'; return; }
   el.innerHTML = '<a href="#/">studies</a>' + PAGES.map(([p, label]) =>
     `<a href="${link(r.study, p)}" id="nav-${p || "overview"}" class="${p === r.page ? "active" : ""}">${esc(label)}</a>`).join("");
@@ -92,8 +128,8 @@ function ensure(id, html) {
 async function pageStudies() {
   const d = await api("studies");
   const box = ensure("studies", '<h2>Studies</h2><div id="studies"></div>');
-  if (!d.studies.length) { box.innerHTML = `<p class="muted">no studies in ${esc(d.storage)}</p>`; return; }
-  box.innerHTML = `<table id="studies-table"><thead><tr><th>study</th><th>state</th><th>trials</th>
+  if (!d.studies.length) { setHTML(box, `<p class="muted">no studies in ${esc(d.storage)}</p>`); return; }
+  setHTML(box, `<table id="studies-table"><thead><tr><th>study</th><th>state</th><th>trials</th>
     <th>by status</th><th>best</th><th>searcher</th><th>scheduler</th><th>journal</th></tr></thead><tbody>` +
     d.studies.map((s) => s.error ? `<tr><td>${esc(s.name)}</td><td colspan="7">${esc(s.error)}</td></tr>` :
       `<tr><td><a href="${link(s.name, "")}">${esc(s.name)}</a></td>
@@ -101,7 +137,7 @@ async function pageStudies() {
       <td>${Object.entries(s.by_status).map(([k, v]) => `<span class="status-${k}">${k} ${v}</span>`).join(", ")}</td>
       <td>${fmt(s.best_value)} ${esc(s.metric)} (${esc(s.mode)})</td><td>${esc(s.searcher)}</td>
       <td>${esc(s.scheduler)}</td><td class="muted">${esc(s.path)}</td></tr>`).join("") + "</tbody></table>" +
-    d.studies.map((s) => s.loading ? `<p class="muted">${esc(s.name)}:</p>` + loadingNote(s.loading) : "").join("");
+    d.studies.map((s) => s.loading ? `<p class="muted">${esc(s.name)}:</p>` + loadingNote(s.loading) : "").join(""));
 }
 
 async function pageOverview(name) {
@@ -109,11 +145,11 @@ async function pageOverview(name) {
   const box = ensure("overview", '<div id="overview"></div>');
   const budget = Object.entries(s.budget).map(([k, v]) =>
     `<div class="card">${esc(k)}<b>${fmt(v.used)} / ${fmt(v.limit)}</b>${Math.round(100 * v.used / v.limit)}% spent</div>`).join("");
-  box.innerHTML = `<h2>${esc(s.name)} ${s.live ? '<span class="live">live</span>' : ""}</h2>
+  setHTML(box, `<h2>${esc(s.name)} ${s.live ? '<span class="live">live</span>' : ""}</h2>
     ${loadingNote(s.loading)}${s.error ? `<p class="status-failed">${esc(s.error)}</p>` : ""}
     <div class="cards">
       <div class="card">trials<b id="n-trials">${s.trials}</b>${Object.entries(s.by_status).map(([k, v]) => `<span class="status-${k}">${k} ${v}</span>`).join(" · ")}</div>
-      <div class="card">best ${esc(s.metric)} (${esc(s.mode)})<b id="best-value">${fmt(s.best_value)}</b>trial ${fmt(s.best_trial)} at step ${fmt(s.best_step)}</div>
+      <div class="card">best ${esc(s.metric)} (${esc(s.mode)})<b id="best-value">${fmt(s.best_value)}</b>${s.best_trial === null ? "" : `<a href="${trialLink(s.name, s.best_trial)}">trial ${s.best_trial}</a> at step ${fmt(s.best_step)}`}</div>
       ${budget}
       <div class="card">throughput<b>${fmt(s.throughput.trials_per_min)}</b>trials/min · ${fmt(s.throughput.results_per_s)} results/s</div>
       <div class="card">driver time<b>${fmt(s.elapsed)} s</b>${s.workers} worker slots</div>
@@ -124,13 +160,13 @@ async function pageOverview(name) {
     ${s.auto_reason ? `<p class="reason">${esc(s.auto_reason)}</p>` : ""}
     ${s.stopped ? `<p class="reason" id="stopped">the stop rule ended the search: ${esc(s.stopped)}</p>` : ""}
     <h3>Best params</h3><pre>${esc(JSON.stringify(s.best_params, null, 1))}</pre>
-    <p class="muted">${esc(s.path)} · ${s.records} records · ${s.results} results · ${s.steps_consumed} steps</p>`;
+    <p class="muted">${esc(s.path)} · ${s.records} records · ${s.results} results · ${s.steps_consumed} steps</p>`);
 }
 
 async function pageTrials(name) {
   const box = ensure("trials-box", `<h2>Trials</h2>
     <div class="toolbar">
-      <input type="search" id="filter" placeholder="filter: status, reason, params… (all words)">
+      <input type="search" id="filter" aria-label="filter the trials (all words must appear)" placeholder="filter: status, reason, params… (all words)">
       <button id="prev" type="button">◀ previous</button><span id="count" class="muted"></span>
       <button id="next" type="button">next ▶</button>
     </div>
@@ -161,70 +197,99 @@ async function pageTrials(name) {
     (d.loading ? ` · reading the journal: ${Math.floor(100 * d.loading.records / d.loading.total)}%` : "");
   document.getElementById("prev").disabled = d.offset === 0;
   document.getElementById("next").disabled = d.offset + rows.length >= d.matched;
-  const key = JSON.stringify([rows, state.sort, state.dir]);
+  const key = JSON.stringify([rows, state.sort, state.dir, state.selected]);
   if (box.dataset.key === key && box.firstChild) {  // nothing changed: keep the DOM as it is
     if (state.selected !== null) await trialDetail(name, state.selected);
     return;
   }
   box.dataset.key = key;
-  box.innerHTML = `<table id="trials-table"><thead><tr>${cols.map((c) =>
-      `<th data-col="${c}" class="${c === state.sort ? "sorted" : ""}" data-dir="${state.dir > 0 ? " ▲" : " ▼"}">${esc(LABELS[c] || c.replace(/^params_/, ""))}</th>`).join("")}</tr></thead>
-    <tbody>${rows.map((r) => `<tr data-id="${r.trial_id}" class="${r.trial_id === state.selected ? "sel" : ""}">${cols.map((c) =>
-      `<td class="${c === "reason" ? "reason" : c === "status" ? "status-" + r.status : typeof r[c] === "number" ? "num" : ""}">${esc(fmt(r[c]))}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
-  box.querySelectorAll("th").forEach((th) => th.addEventListener("click", () => {
+  // the focus survives a refresh of the rows (a keyboard user's place in the table)
+  const focus = document.activeElement && box.contains(document.activeElement)
+    ? (document.activeElement.dataset.col ? `th[data-col="${CSS.escape(document.activeElement.dataset.col)}"]`
+       : document.activeElement.dataset.id ? `tr[data-id="${document.activeElement.dataset.id}"]` : null) : null;
+  const sortName = state.dir > 0 ? "ascending" : "descending";
+  // column names hold the user's parameter names: escaped in attributes as in text
+  box.innerHTML = `<table id="trials-table"><caption class="muted">a row opens the trial's decisions; a header sorts (Enter or a click)</caption><thead><tr>${cols.map((c) =>
+      `<th data-col="${esc(c)}" tabindex="0" scope="col" aria-sort="${c === state.sort ? sortName : "none"}" class="${c === state.sort ? "sorted" : ""}" data-dir="${state.dir > 0 ? " ▲" : " ▼"}">${esc(LABELS[c] || c.replace(/^params_/, ""))}</th>`).join("")}</tr></thead>
+    <tbody>${rows.map((r) => `<tr data-id="${r.trial_id}" tabindex="0" aria-selected="${r.trial_id === state.selected}" class="${r.trial_id === state.selected ? "sel" : ""}">${cols.map((c) =>
+      `<td class="${c === "reason" ? "reason" : c === "status" ? "status-" + esc(r.status) : typeof r[c] === "number" ? "num" : ""}">${esc(fmt(r[c]))}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
+  const sortBy = (th) => {
     const c = th.dataset.col;
     state.dir = state.sort === c ? -state.dir : 1;
     state.sort = c;
     state.offset = 0;
     pageTrials(name);
-  }));
-  box.querySelectorAll("tbody tr").forEach((tr) => tr.addEventListener("click", () => {
+  };
+  const select = (tr) => {
     state.selected = parseInt(tr.dataset.id, 10);
-    box.querySelectorAll("tr.sel").forEach((x) => x.classList.remove("sel"));
+    box.querySelectorAll("tr.sel").forEach((x) => { x.classList.remove("sel"); x.setAttribute("aria-selected", "false"); });
     tr.classList.add("sel");
+    tr.setAttribute("aria-selected", "true");
+    // the trial's address, so that it can be shared and the back button returns here
+    const to = trialLink(name, state.selected);
+    if (location.hash !== to) history.replaceState(null, "", to);
     trialDetail(name, state.selected);
-  }));
+  };
+  const keys = (fn) => (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); fn(e.currentTarget); } };
+  box.querySelectorAll("th").forEach((th) => {
+    th.addEventListener("click", () => sortBy(th));
+    th.addEventListener("keydown", keys(sortBy));
+  });
+  box.querySelectorAll("tbody tr").forEach((tr) => {
+    tr.addEventListener("click", () => select(tr));
+    tr.addEventListener("keydown", keys(select));
+  });
+  if (focus) { const el = box.querySelector(focus); if (el) el.focus(); }
   if (state.selected !== null) await trialDetail(name, state.selected);
 }
 
 async function trialDetail(name, tid) {
   await plotly();
-  const t = await api(`study/${encodeURIComponent(name)}/trial/${tid}`);
   const el = document.getElementById("trial-detail");
-  if (!el) return;
+  let t;
+  try {
+    t = await api(`study/${encodeURIComponent(name)}/trial/${tid}`);
+  } catch (e) {  // say it where the detail would be (a trial id typed into the address)
+    if (!el) return;
+    document.getElementById("trials-split").classList.add("has-detail");
+    setHTML(el, `<p class="status-failed" id="trial-missing">trial ${esc(tid)}: ${esc(e.message)}</p>`);
+    return;
+  }
+  if (!el || state.selected !== tid) return;
   document.getElementById("trials-split").classList.add("has-detail");
   if (!document.getElementById("trial-curve")) {
-    el.innerHTML = '<h3 id="trial-title"></h3><div id="trial-curve" class="small-chart"></div><div id="trial-info"></div>';
+    setHTML(el, '<h3 id="trial-title"></h3><div id="trial-curve" class="small-chart"></div><div id="trial-info"></div>');
   }
   document.getElementById("trial-title").textContent = `trial ${t.trial_id}: ${t.status}`;
   const stops = t.results.filter((r) => r.decision && r.decision !== "continue");
   Plotly.react("trial-curve", [
     { x: t.results.map((r) => r.step), y: t.results.map((r) => r.value), mode: "lines+markers",
-      name: t.metric, line: { color: COLORS[t.status] || "#777" } },
+      name: pesc(t.metric), line: { color: COLORS[t.status] || "#777" } },
     { x: stops.map((r) => r.step), y: stops.map((r) => r.value), mode: "markers", name: "decision",
-      marker: { symbol: "x", size: 11, color: "#d62728" }, text: stops.map((r) => r.reason) },
+      marker: { symbol: "x", size: 11, color: "#d62728" }, text: stops.map((r) => pesc(r.reason)) },
   ], { margin: { t: 10, r: 10, b: 40, l: 50 }, xaxis: { title: { text: "step" } },
-       yaxis: { title: { text: t.metric } }, showlegend: false }, CONFIG);
-  document.getElementById("trial-info").innerHTML = `
+       yaxis: { title: { text: pesc(t.metric) } }, showlegend: false }, CONFIG);
+  setHTML(document.getElementById("trial-info"), `
     <pre>${esc(JSON.stringify(t.params, null, 1))}</pre>
     ${t.error ? `<pre class="status-failed">${esc(t.error)}</pre>` : ""}
     <h4>Decisions</h4>
     <table id="decisions"><thead><tr><th>step</th><th>decision</th><th>reason</th></tr></thead><tbody>
     ${t.decisions.map((d) => `<tr><td>${d.step}</td><td>${esc(d.action)}</td><td class="reason">${esc(d.reason)}</td></tr>`).join("")
-      || '<tr><td colspan="3" class="muted">none yet</td></tr>'}</tbody></table>`;
+      || '<tr><td colspan="3" class="muted">none yet</td></tr>'}</tbody></table>`);
 }
 
 async function pageCurves(name) {
   const d = await chartData(name, "curves");
   ensure("curves", '<h2>Learning curves</h2><p class="muted" id="curves-note"></p><div id="curves" class="chart"></div>');
   document.getElementById("curves-note").textContent =
-    `${d.sample.note}; dotted: rung steps; black bars: the scheduler's cut-off at each rung, its latest threshold (thin line: the range it moved through); x: stopped there`;
+    `${d.sample.note}; dotted: rung steps; black bars: the scheduler's cut-off at each rung, its latest threshold (thin line: the range it moved through); x: stopped there; click a curve for its trial's decisions`;
   // one trace per status, the curves separated by gaps: hundreds of curves draw as fast as one
   const by = {};
   d.trials.forEach((t) => { (by[t.status] = by[t.status] || []).push(t); });
   const traces = Object.entries(by).map(([status, ts]) => ({
     x: ts.flatMap((t) => [...t.x, null]), y: ts.flatMap((t) => [...t.y, null]),
     text: ts.flatMap((t) => [...t.x.map(() => `trial ${t.id}`), null]),
+    customdata: ts.flatMap((t) => [...t.x.map(() => t.id), null]),
     // lines only (a marker is an SVG node per point: 2,000 of them double the drawing time); a
     // trial stopped at its first result, one point and no line, shows as its decision's x
     mode: "lines", name: status, line: { color: COLORS[status] || "#777", width: 1 }, opacity: 0.75,
@@ -232,7 +297,8 @@ async function pageCurves(name) {
   const marks = d.decisions;
   traces.push({ x: marks.map((m) => m.step), y: marks.map((m) => m.value), mode: "markers",
                 name: "stopped / paused here", marker: { symbol: "x", color: "#d62728", size: 8 },
-                text: marks.map((m) => `trial ${m.id}: ${m.reason}`), hoverinfo: "text" });
+                text: marks.map((m) => `trial ${m.id}: ${pesc(m.reason)}`), hoverinfo: "text",
+                customdata: marks.map((m) => m.id) });
   // on a log axis, annotations take log10 coordinates and shapes (plotly.js >= 3) data values
   const log = d.max_step >= 9;
   const A = (v) => (log ? Math.log10(v) : v);
@@ -251,7 +317,8 @@ async function pageCurves(name) {
   });
   Plotly.react("curves", traces, {
     margin: { t: 20 }, shapes, annotations, xaxis: { title: { text: "step" }, type: log ? "log" : "linear" },
-    yaxis: { title: { text: `${d.metric} (${d.mode})` } } }, CONFIG);
+    yaxis: { title: { text: `${pesc(d.metric)} (${d.mode})` } } }, CONFIG);
+  pickTrial(document.getElementById("curves"), name);
 }
 
 const VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779",
@@ -266,7 +333,7 @@ async function pageParallel(name) {
   ensure("parallel", '<h2>Parallel coordinates</h2><p class="muted" id="par-note"></p><div id="parallel" class="chart"></div>');
   const n = d.ids.length;
   document.getElementById("par-note").textContent = `${d.sample.note} (each at its last step); ` +
-    "colour: the value, best on top; click a legend entry to hide that band";
+    "colour: the value, best on top; click a legend entry to hide that band, a line for its trial";
   if (!n) { Plotly.purge("parallel"); return; }
   // SVG polylines, one per trial, on axes scaled to [0, 1] (WebGL parcoords costs over a
   // second in a software-rendered browser whatever the count; 2,000 SVG lines a tenth of that)
@@ -279,49 +346,55 @@ async function pageParallel(name) {
       return { label: p, pos: vals.map((v) => choices.indexOf(String(v)) / k),
                ticks: choices.map((c, i) => [i / k, c]) };
     }
-    const tr = spec.log ? (v) => Math.log10(v) : (v) => v;
-    return scaled(spec.log ? `log10(${p})` : p, vals.map((v) => (v === null ? null : tr(v))));
+    if (!spec.log) return scaled(p, vals);
+    // a log parameter: positions on log10 of its values, ticks in its own values
+    return scaled(`${p} (log scale)`, vals.map((v) => (v === null || !(v > 0) ? null : Math.log10(v))),
+                  (u) => fmt(Number((10 ** u).toPrecision(4))));
   });
   axes.push(scaled(`${d.metric} (${d.mode})`, d.values));
   const D = axes.length;
   const lo = Math.min(...d.values), hi = Math.max(...d.values);
   const B = VIRIDIS.length;
   const band = (v) => (hi > lo ? Math.min(B - 1, Math.floor((B * (v - lo)) / (hi - lo))) : 0);
-  const bands = VIRIDIS.map(() => ({ x: [], y: [], text: [] }));
+  const bands = VIRIDIS.map(() => ({ x: [], y: [], text: [], ids: [] }));
   for (let i = 0; i < n; i++) {
     const b = bands[band(d.values[i])];
-    for (let j = 0; j < D; j++) { b.x.push(j); b.y.push(axes[j].pos[i]); b.text.push(`trial ${d.ids[i]}: ${fmt(d.values[i])}`); }
-    b.x.push(null); b.y.push(null); b.text.push(null);
+    for (let j = 0; j < D; j++) {
+      b.x.push(j); b.y.push(axes[j].pos[i]); b.text.push(`trial ${d.ids[i]}: ${fmt(d.values[i])}`); b.ids.push(d.ids[i]);
+    }
+    b.x.push(null); b.y.push(null); b.text.push(null); b.ids.push(null);
   }
   // the best band last (drawn on top): low values for "min", high for "max"
   const order = VIRIDIS.map((_, k) => k);
   if (d.mode === "min") order.reverse();
   const w = (hi - lo) / B;
   const traces = order.filter((k) => bands[k].x.length).map((k) => ({
-    type: "scatter", mode: "lines", x: bands[k].x, y: bands[k].y, text: bands[k].text,
+    type: "scatter", mode: "lines", x: bands[k].x, y: bands[k].y, text: bands[k].text, customdata: bands[k].ids,
     hoverinfo: "text", line: { color: VIRIDIS[d.mode === "min" ? B - 1 - k : k], width: 1 }, opacity: 0.6,
     name: `${fmt(lo + k * w)} – ${fmt(lo + (k + 1) * w)}` }));
   const shapes = axes.map((_, j) => ({ type: "line", x0: j, x1: j, y0: 0, y1: 1, line: { color: "#444", width: 1 } }));
   const annotations = [];
   axes.forEach((a, j) => {
-    annotations.push({ x: j, y: 1, yref: "paper", yshift: 8, text: `<b>${esc(a.label)}</b>`,
+    annotations.push({ x: j, y: 1, yref: "paper", yshift: 8, text: `<b>${pesc(a.label)}</b>`,
                       showarrow: false, yanchor: "bottom" });
-    a.ticks.forEach(([y, t]) => annotations.push({ x: j, y, text: esc(t), showarrow: false, xanchor: "right",
+    a.ticks.forEach(([y, t]) => annotations.push({ x: j, y, text: pesc(t), showarrow: false, xanchor: "right",
                                                    xshift: -4, font: { size: 10, color: "#444" } }));
   });
   Plotly.react("parallel", traces, {
     margin: { t: 50, l: 70, r: 20 }, shapes, annotations, hovermode: "closest",
-    legend: { title: { text: d.metric }, traceorder: "reversed" },
+    legend: { title: { text: pesc(d.metric) }, traceorder: "reversed" },
     xaxis: { range: [-0.3, D - 0.7], showgrid: false, zeroline: false, showticklabels: false, fixedrange: true },
     yaxis: { range: [-0.03, 1.03], showgrid: false, zeroline: false, showticklabels: false } }, CONFIG);
+  pickTrial(document.getElementById("parallel"), name);
 }
-function scaled(label, vals) {
-  // an axis over [min, max] of its values, scaled to [0, 1], with three tick labels
+function scaled(label, vals, show = fmt) {
+  // an axis over [min, max] of its values, scaled to [0, 1], with three tick labels (``show``
+  // writes a position's value)
   const xs = vals.filter((v) => v !== null && Number.isFinite(v));
   const lo = xs.length ? Math.min(...xs) : 0, hi = xs.length ? Math.max(...xs) : 1;
   const span = hi > lo ? hi - lo : 1;
   return { label, pos: vals.map((v) => (v === null ? null : (v - lo) / span)),
-           ticks: [[0, fmt(lo)], [0.5, fmt(lo + span / 2)], [1, fmt(hi)]] };
+           ticks: [[0, show(lo)], [0.5, show(lo + span / 2)], [1, show(hi)]] };
 }
 
 async function pagePareto(name) {
@@ -339,18 +412,20 @@ async function pagePareto(name) {
   const bad = d.points.filter((p) => p.feasible === false);  // a constraint excludes them
   Plotly.react("pareto", [
     { x: ok.map((p) => p.x), y: ok.map((p) => p.y), mode: "markers", name: "trials",
-      marker: { color: "#aaa" }, text: ok.map((p) => `trial ${p.id}`) },
+      marker: { color: "#aaa" }, text: ok.map((p) => `trial ${p.id}`), customdata: ok.map((p) => p.id) },
     { x: bad.map((p) => p.x), y: bad.map((p) => p.y), mode: "markers",
       name: "infeasible (a constraint is not met)", marker: { color: "#ccc", symbol: "x" },
-      text: bad.map((p) => `trial ${p.id}: infeasible`), visible: bad.length ? true : "legendonly" },
+      text: bad.map((p) => `trial ${p.id}: infeasible`), customdata: bad.map((p) => p.id),
+      visible: bad.length ? true : "legendonly" },
     // the bound of what the front attains, its corners the worse of two neighbours' values
     // (the server's: they depend on each objective's direction)
     { x: d.line.x, y: d.line.y, mode: "lines", name: "attained", showlegend: false,
       line: { color: "#d62728", width: 1 }, hoverinfo: "skip" },
     { x: on.map((p) => p.x), y: on.map((p) => p.y), mode: "markers", name: "Pareto front",
-      marker: { color: "#d62728" }, text: on.map((p) => `trial ${p.id}`) },
-  ], { margin: { t: 20 }, xaxis: { title: { text: `${d.objectives[0]} (${d.modes[0]})` } },
-       yaxis: { title: { text: `${d.objectives[1]} (${d.modes[1]})` } } }, CONFIG);
+      marker: { color: "#d62728" }, text: on.map((p) => `trial ${p.id}`), customdata: on.map((p) => p.id) },
+  ], { margin: { t: 20 }, xaxis: { title: { text: `${pesc(d.objectives[0])} (${d.modes[0]})` } },
+       yaxis: { title: { text: `${pesc(d.objectives[1])} (${d.modes[1]})` } } }, CONFIG);
+  pickTrial(document.getElementById("pareto"), name);
 }
 
 async function pageWorkers(name) {
@@ -368,11 +443,13 @@ async function pageWorkers(name) {
     x: runs.flatMap((r) => [r.start, Math.max(r.end, r.start + 1e-9), null]),
     y: runs.flatMap((r) => ["slot " + r.slot, "slot " + r.slot, null]),
     text: runs.flatMap((r) => [`trial ${r.trial_id}`, `trial ${r.trial_id}`, null]),
+    customdata: runs.flatMap((r) => [r.trial_id, r.trial_id, null]),
     line: { color: COLORS[o] || "#777", width: Math.max(4, Math.min(18, 240 / Math.max(d.slots, 1))) },
     hoverinfo: "text+name" }));
   Plotly.react("workers", traces, { margin: { t: 20, l: 70 },
     xaxis: { title: { text: "time since the study started (s)" } },
     yaxis: { autorange: "reversed", type: "category" } }, CONFIG);
+  pickTrial(document.getElementById("workers"), name);
 }
 
 // --- the loop -----------------------------------------------------------------------------
@@ -384,6 +461,8 @@ async function render() {
   busy = true;
   const r = route();
   const key = r.study + "/" + r.page;
+  if (state.study !== r.study) { Object.assign(state, FRESH); state.study = r.study; }
+  if (r.trial !== null) state.selected = r.trial;
   if (state.route !== key) { state.route = key; main().innerHTML = ""; nav(r); }
   try {
     if (!r.study) await pageStudies();
@@ -392,6 +471,8 @@ async function render() {
     warmPlotly();
   } catch (e) {
     document.getElementById("status").textContent = "could not refresh: " + e.message;
+    // a page that never drew (no such study) says why where it would be
+    if (!main().firstChild) main().innerHTML = `<p class="status-failed" id="page-error">${esc(e.message)}</p>`;
   } finally {
     busy = false;
   }

@@ -8,6 +8,9 @@
       Number(x).toPrecision(d));
   const esc = (s) => String(s).replace(/[&<>"]/g, (c) =>
     ({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;"}[c]));
+  // a user's string in a Plotly text (Plotly decodes numeric entities, not &quot;)
+  const pesc = (s) => String(s).replace(/[&<>"']/g, (c) =>
+    ({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&#34;", "'": "&#39;"}[c]));
 
   async function studies() {
     const r = await fetch("/api/studies");
@@ -29,10 +32,15 @@
       `<tr class="outcome-${esc(k)}"><td>${esc(k)}</td><td>${s.runs}</td><td>${s.steps}</td>` +
       `<td>${fmt(s.device_hours)}</td><td>${fmt(s.gpu_hours)}</td><td>${fmt(s.cost)}</td></tr>`
     ).join("");
-    document.getElementById("ledger-saving").textContent =
-      `Trained to max_step, the same trials would have cost ${fmt(l.full_cost)}: the ` +
-      `scheduler saved ${fmt(l.saving)} (${(100 * l.saved_fraction).toFixed(1)}% of the ` +
-      `device-hours). Utilization ${(100 * l.utilization).toFixed(1)}%, idle ` +
+    // without prices money is 0: what was spent and saved is said in device-hours
+    const priced = Object.keys(l.prices).length > 0;
+    document.getElementById("ledger-saving").textContent = (priced
+      ? `Trained to max_step, the same trials would have cost ${fmt(l.full_cost)}: the ` +
+        `scheduler saved ${fmt(l.saving)} (${(100 * l.saved_fraction).toFixed(1)}% of the ` +
+        "device-hours)."
+      : `Trained to max_step, the same trials would have taken ${fmt(l.full_device_hours)} ` +
+        `device-hours: the scheduler saved ${fmt(l.full_device_hours - l.total.device_hours)} ` +
+        `(${(100 * l.saved_fraction).toFixed(1)}%).`) + ` Utilization ${(100 * l.utilization).toFixed(1)}%, idle ` +
       `${fmt(l.idle_hours)} worker-hours; checkpoints took ` +
       `${fmt(3600 * l.checkpoint_hours)} s (cost ${fmt(l.checkpoint_cost)}).`;
     const b = l.budget;
@@ -52,15 +60,22 @@
       Plotly.react("ledger-workers", [{
         type: "bar", x: l.workers.map((w) => `worker ${w.slot}`),
         y: l.workers.map((w) => 100 * w.utilization)}],
-        {margin: {t: 10, b: 40, l: 50, r: 10}, yaxis: {title: "% busy", range: [0, 100]}},
+        {margin: {t: 10, b: 40, l: 50, r: 10}, yaxis: {title: {text: "% busy"}, range: [0, 100]}},
         {displayModeBar: false});
+      const inc = l.incumbent;
+      const spent = priced ? l.total.cost : l.total.device_hours;
       Plotly.react("ledger-incumbent", [{
         type: "scatter", mode: "lines+markers", line: {shape: "hv"},
-        x: l.incumbent.map((i) => i.cost), y: l.incumbent.map((i) => i.value),
-        text: l.incumbent.map((i) => `trial ${i.trial_id}` +
-          (i.cost_per_unit === null ? "" : `, ${fmt(i.cost_per_unit)} per unit`))}],
-        {margin: {t: 10, b: 40, l: 60, r: 10}, xaxis: {title: "cost spent"},
-          yaxis: {title: "incumbent value"}}, {displayModeBar: false});
+        // held from the last improvement up to what has been spent so far
+        x: inc.map((i) => (priced ? i.cost : i.device_hours)).concat(inc.length ? [spent] : []),
+        y: inc.map((i) => i.value).concat(inc.length ? [inc[inc.length - 1].value] : []),
+        text: inc.map((i) => `trial ${i.trial_id}` +
+          (i.cost_per_unit === null ? "" : `, ${fmt(i.cost_per_unit)} per unit`))
+          .concat(inc.length ? ["spent so far"] : [])}],
+        {margin: {t: 10, b: 40, l: 60, r: 10},
+          xaxis: {title: {text: priced ? "cost spent" : "device-hours spent (no prices: no cost)"}},
+          yaxis: {title: {text: `best ${pesc(l.metric)} (${l.mode === "max" ? "higher" : "lower"} is better)`}}},
+        {displayModeBar: false});
     }
   }
 

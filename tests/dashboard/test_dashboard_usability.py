@@ -1,0 +1,260 @@
+"""`rung dashboard` in headless Chromium as a demanding user meets it: a parameter's name never
+becomes markup (in the table's attributes or the charts' texts), a log parameter's axis is
+labelled in its own values, a trial's decisions have an address and are one click from every
+chart and from the keyboard, one study's table state does not leak into another's, and the
+ledger's charts name their axes (in device-hours when the study has no prices).
+
+Slow (a browser and a server): ``python -m pytest -m slow tests/dashboard``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import rung
+
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
+webdriver = pytest.importorskip("selenium.webdriver")
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                       reason="needs Debian's chromium and chromium-driver"),
+]
+
+#: a parameter name that is markup if written into an attribute unescaped
+HOSTILE = 'p"><img src=x onerror="window.__pwned=1">'
+#: a categorical choice and a parameter name Plotly would show as "&quot;" if HTML-escaped
+QUOTED = "say \"hi\" & 'bye'"
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("usable")
+    space = {HOSTILE: rung.Float(0, 1), QUOTED: rung.Categorical(["<b>x</b>", 'a"b']),
+             "lr": rung.Float(1e-4, 1e-1, log=True)}
+    s = rung.Study.create("hostile", space, objective=rung.Objective("acc", "max"),
+                          searcher="random", scheduler=rung.ASHA(reduction_factor=2),
+                          max_step=4, budget=rung.Budget(n_trials=24), seed=0,
+                          storage=root / "a.db")
+    while (t := s.ask()) is not None:
+        for step in range(1, 5):
+            d = s.report(t.id, step, {"acc": t.params[HOSTILE] * t.params["lr"] * step})
+            if d.action.value != "continue":
+                s.tell(t.id, "stopped")
+                break
+        else:
+            s.tell(t.id, "completed")
+    s.close()
+    other = rung.Study.create("small", {"x": rung.Float(0, 1)}, searcher="random",
+                              scheduler="fifo", budget=rung.Budget(n_trials=3), seed=0,
+                              storage=root / "b.db")
+    while (t := other.ask()) is not None:
+        other.tell(t.id, "completed", {"loss": t.params["x"]})
+    other.close()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    dash = subprocess.Popen([sys.executable, "-m", "rung.cli", "dashboard", "--storage",
+                             str(root), "--port", str(port), "--interval", "0.5"],
+                            env={**os.environ,
+                                 "RUNG_DASHBOARD_CACHE": str(root / "cache")})
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url + "api/studies", timeout=2) as r:
+                    if len(json.load(r)["studies"]) == 2:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the dashboard did not start"
+            time.sleep(0.2)
+        yield url
+    finally:
+        dash.terminate()
+        dash.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    opts = Options()
+    opts.binary_location = CHROMIUM  # type: ignore[assignment]
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              "--window-size=1500,1000"):
+        opts.add_argument(a)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _until(driver: Any, js: str, what: str, timeout: float = 20.0) -> Any:
+    """The first truthy value of ``js`` (a script's ``return``), polled."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = driver.execute_script(js)
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_user_strings_stay_text(base: str, browser: Any) -> None:
+    d = browser
+    d.get(base + "#/study/hostile/trials")
+    cols = _until(d, "const t = document.querySelectorAll('#trials-table th');"
+                     "return t.length && [...t].map((th) => th.dataset.col)", "the table")
+    assert f"params_{HOSTILE}" in cols and f"params_{QUOTED}" in cols
+    heads = d.execute_script("return [...document.querySelectorAll('#trials-table th')]"
+                             ".map((th) => th.textContent)")
+    assert HOSTILE in heads
+    assert d.execute_script("return document.querySelectorAll('main img').length") == 0
+    assert d.execute_script("return window.__pwned === undefined")
+    # the parallel-coordinates axes: the names as they are, no entity shown
+    d.get(base + "#/study/hostile/parallel")
+    labels = _until(d, "const a = document.querySelectorAll('#parallel .annotation-text');"
+                       "return a.length && [...a].map((e) => e.textContent)", "the axes")
+    assert HOSTILE in labels and QUOTED in labels and 'a"b' in labels and "<b>x</b>" in labels
+    assert not any("&quot;" in x or "&#" in x for x in labels), labels
+    assert d.execute_script("return window.__pwned === undefined")
+
+
+def test_log_parameter_axis_is_labelled_in_its_values(base: str, browser: Any) -> None:
+    d = browser
+    d.get(base + "#/study/hostile/parallel")
+    labels = _until(d, "const a = document.querySelectorAll('#parallel .annotation-text');"
+                       "return a.length && [...a].map((e) => e.textContent)", "the axes")
+    assert "lr (log scale)" in labels
+    with urllib.request.urlopen(base + "api/study/hostile/parallel") as r:
+        lrs = json.load(r)["columns"]["lr"]
+    i = labels.index("lr (log scale)")
+    ticks = [float(x) for x in labels[i + 1:i + 4]]  # its three tick labels follow its name
+    assert ticks[0] == pytest.approx(min(lrs), rel=1e-3)
+    assert ticks[2] == pytest.approx(max(lrs), rel=1e-3)
+    assert ticks[1] == pytest.approx((min(lrs) * max(lrs)) ** 0.5, rel=1e-3)  # log midpoint
+
+
+def test_a_trials_decisions_have_an_address_and_a_keyboard_path(base: str,
+                                                                browser: Any) -> None:
+    d = browser
+    d.get(base + "#/study/hostile/trials/5")
+    _until(d, "const h = document.querySelector('#trial-title');"
+              "return h && h.textContent.startsWith('trial 5:')", "trial 5's detail")
+    assert _until(d, "return document.querySelectorAll('#decisions tbody tr').length",
+                  "its decisions") >= 1
+    assert d.execute_script("return document.querySelector('#trials-table tr.sel').dataset.id")\
+        == "5"
+    # the keyboard: a header sorts on Enter, a row opens its trial on Enter
+    d.execute_script("const th = document.querySelector('#trials-table th[data-col=value]');"
+                     "th.focus(); th.dispatchEvent(new KeyboardEvent('keydown',"
+                     "{key: 'Enter', bubbles: true}))")
+    _until(d, "return document.querySelector('#trials-table th[data-col=value]')"
+              ".getAttribute('aria-sort') === 'ascending'", "the sort")
+    assert d.execute_script("return document.activeElement.dataset.col") == "value"
+    assert d.execute_script("return [...document.querySelectorAll('#trials-table tbody tr')]"
+                            ".every((tr) => tr.tabIndex === 0)")
+    first = d.execute_script("const tr = document.querySelector('#trials-table tbody tr');"
+                             "tr.focus(); tr.dispatchEvent(new KeyboardEvent('keydown',"
+                             "{key: 'Enter', bubbles: true})); return tr.dataset.id")
+    _until(d, f"return location.hash === '#/study/hostile/trials/{first}'", "the address")
+    _until(d, f"const h = document.querySelector('#trial-title');"
+              f"return h && h.textContent.startsWith('trial {first}:')", "the row's detail")
+    # another study's table starts afresh: no trial of the first one selected there
+    d.get(base + "#/study/small/trials")
+    _until(d, "return document.querySelectorAll('#trials-table tbody tr').length === 3",
+           "the other study's table")
+    time.sleep(1.2)  # two refreshes
+    assert d.execute_script("return document.querySelector('#trial-title')") is None
+    assert d.execute_script("return document.querySelector('#trials-table th.sorted')"
+                            ".dataset.col") == "trial_id"
+    assert not d.execute_script("return document.querySelector('#status').textContent"
+                                ".startsWith('could not')")
+
+
+def test_a_click_on_a_chart_opens_the_trial(base: str, browser: Any) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    for page in ("curves", "parallel", "workers"):
+        d.get(f"{base}#/study/hostile/{page}")
+        _until(d, f"const g = document.getElementById('{page}');"
+                  "return g && g._fullData && g._fullData.length", f"the {page} chart")
+        # the pixel of the first trace's first point, relative to the chart's centre
+        x, y, tid = d.execute_script(f"""
+            const gd = document.getElementById('{page}'), fl = gd._fullLayout;
+            const tr = gd._fullData[0];
+            const i = tr.x.findIndex((v, k) => v !== null && tr.y[k] !== null);
+            const r = gd.getBoundingClientRect();
+            const X = fl.xaxis.l2p(fl.xaxis.d2l(tr.x[i])) + fl.xaxis._offset;
+            const Y = fl.yaxis.l2p(fl.yaxis.d2l(tr.y[i])) + fl.yaxis._offset;
+            return [X - r.width / 2, Y - r.height / 2, tr.customdata[i]];""")
+        chart = d.find_element(By.ID, page)
+        ActionChains(d).move_to_element_with_offset(chart, int(x), int(y)).pause(0.3)\
+            .click().perform()
+        _until(d, f"return location.hash === '#/study/hostile/trials/{tid}'",
+               f"a click on the {page} chart to open trial {tid}")
+        _until(d, f"const h = document.querySelector('#trial-title');"
+                  f"return h && h.textContent.startsWith('trial {tid}:')", "its detail")
+
+
+def test_ledger_axes_say_what_they_measure(base: str, browser: Any) -> None:
+    d = browser
+    d.get(base + "#/study/hostile")
+    link = _until(d, "return document.getElementById('ledger-link').getAttribute('href')",
+                  "the ledger link")
+    assert link == "/ledger?study=hostile"
+    d.get(base.rstrip("/") + link)
+    titles = _until(d, "const t = document.querySelectorAll('#ledger-incumbent .g-xtitle,"
+                       " #ledger-incumbent .g-ytitle, #ledger-workers .g-ytitle');"
+                       "return t.length === 3 && [...t].map((e) => e.textContent)",
+                    "the ledger's axis titles", timeout=30)
+    assert sorted(titles) == ["% busy", "best acc (higher is better)",
+                              "device-hours spent (no prices: no cost)"]
+    saving = d.execute_script("return document.getElementById('ledger-saving').textContent")
+    assert "device-hours: the scheduler saved" in saving
+
+
+def test_an_unknown_study_says_so_on_the_page(base: str, browser: Any) -> None:
+    d = browser
+    d.get(base + "#/study/nope/curves")
+    text = _until(d, "const e = document.getElementById('page-error');"
+                     "return e && e.textContent", "the error")
+    assert text == "no study named 'nope'"
+
+
+def test_the_overview_links_the_best_trial(base: str, browser: Any) -> None:
+    d = browser
+    d.get(base + "#/study/hostile")
+    with urllib.request.urlopen(base + "api/study/hostile") as r:
+        best = json.load(r)["best_trial"]
+    href = _until(d, "const a = document.querySelector('#overview .card a');"
+                     "return a && a.getAttribute('href')", "the best trial's link")
+    assert href == f"#/study/hostile/trials/{best}"
+
+
+def test_no_console_errors(base: str, browser: Any) -> None:
+    # after every page above: the console holds no error but the 404 of the unknown study
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert all("/api/study/nope" in m or "/trial/" in m for m in errors), errors
