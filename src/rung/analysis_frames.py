@@ -418,21 +418,14 @@ def results_dataframe(history: History, jf: JournalFold) -> pd.DataFrame:
 def rung_cutoffs(
     history: History, jf: JournalFold, steps: Sequence[int]
 ) -> dict[int, float]:
-    """For each rung step below ``max_step``: the cut-off actually applied, as a metric value:
-    the worst result at that step among the trials that went on past it (a trial there below
-    the cut-off was stopped or paused). Steps where no trial went on are left out."""
-    out: dict[int, float] = {}
-    top = {tid: s for tid, s in jf.last_step.items()}
-    for s in steps:
-        if s >= history.max_step:
-            continue
-        worst = -math.inf
-        for score, tid in history.at_step(s):
-            if top.get(tid, 0) > s and math.isfinite(score):
-                worst = max(worst, score)
-        if worst > -math.inf:
-            out[s] = history.objective.value(worst)
-    return out
+    """For each of ``steps`` below ``max_step``: the cut-off the scheduler applied there last,
+    as a metric value in the objective's own direction, read from its stop and pause decisions'
+    reasons (``rung.plot._cutoffs.decision_cutoffs``, which has the range over the run too).
+    Steps where no decision named a threshold are left out."""
+    from rung.plot._cutoffs import decision_cutoffs  # rung.plot imports this module
+
+    applied = decision_cutoffs(history, jf)
+    return {s: applied[s].latest for s in steps if s < history.max_step and s in applied}
 
 
 def occupancy(jf: JournalFold, steps: Sequence[int]) -> dict[int, list[tuple[float, int]]]:

@@ -75,7 +75,7 @@ def test_pages_and_api(client: TestClient) -> None:
     for trial in stopped:
         d = client.get(f"/api/study/asha/trial/{trial['trial_id']}").json()["decisions"][-1]
         named.setdefault(str(d["step"]), []).append(
-            (d["time"], float(d["reason"].split("cutoff score ")[1].split(")")[0])))
+            (d["time"], float(d["reason"].split("(cutoff loss=")[1].split(")")[0])))
     assert set(cur["cutoffs"]) == set(named)
     for step, c in cur["cutoffs"].items():
         ordered = [v for _, v in sorted(named[step])]  # by decision time

@@ -254,6 +254,18 @@ def test_the_overview_links_the_best_trial(base: str, browser: Any) -> None:
     assert href == f"#/study/hostile/trials/{best}"
 
 
+def test_an_idle_page_is_left_alone_and_numbers_read_plainly(base: str, browser: Any) -> None:
+    d = browser
+    d.get(base + "#/study/hostile")
+    _until(d, "return document.getElementById('best-value')", "the overview")
+    d.execute_script("document.getElementById('best-value').dataset.mark = 'kept'")
+    time.sleep(1.5)  # three refreshes of a study that does not change
+    assert d.execute_script("const b = document.getElementById('best-value');"
+                            "return b && b.dataset.mark") == "kept"
+    assert d.execute_script("return [fmt(12345.6), fmt(-12345.6), fmt(1234.56), fmt(123456.7),"
+                            " fmt(0.5)]") == ["12346", "-12346", "1235", "1.235e+5", "0.5000"]
+
+
 def test_no_console_errors(base: str, browser: Any) -> None:
     # after every page above: the console holds no error but the 404 of the unknown study
     errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]

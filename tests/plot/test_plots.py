@@ -90,7 +90,7 @@ def test_learning_curve_cutoffs_are_the_thresholds_the_scheduler_applied(
     study: rung.Study,
 ) -> None:
     """Each bar is the cutoff named by the last stop decision at that rung (ASHA's reason:
-    'not in the top 1/3 (cutoff score X)'), not the worst value that passed the rung."""
+    'not in the top 1/3 (cutoff loss=X)'), not the worst value that passed the rung."""
     import re
 
     from rung.analysis_frames import study_fold
@@ -98,7 +98,7 @@ def test_learning_curve_cutoffs_are_the_thresholds_the_scheduler_applied(
     latest: dict[int, float] = {}
     every: dict[int, list[float]] = {}
     for d in study_fold(study).decisions:
-        m = re.search(r"cutoff score ([-0-9.e+]+)", d.reason)
+        m = re.search(r"\(cutoff loss=([-0-9.e+]+)\)", d.reason)
         if d.action == "stop" and m:
             latest[d.step] = float(m.group(1))  # loss, minimized: value == score
             every.setdefault(d.step, []).append(float(m.group(1)))
@@ -119,19 +119,6 @@ def test_learning_curve_cutoffs_are_the_thresholds_the_scheduler_applied(
     h = study.history
     worst_passed = {s: max(v for v, t in h.at_step(s) if h.last_step(t) > s) for s in latest}
     assert any(worst_passed[s] != latest[s] for s in latest)
-
-
-def test_threshold_parsing() -> None:
-    from rung.plot._cutoffs import threshold_score
-
-    assert threshold_score("rank 5/9 at rung 1 (step 3): not in the top 1/3 "
-                           "(cutoff score 0.52)") == 0.52
-    assert threshold_score("rank 2/2 at rung 0 (step 1): not in the top 1/2 (cutoff score "
-                           "-1.5e-05); the places of its tied score are taken") == -1.5e-05
-    assert threshold_score("best score 0.9 by step 4 is worse than the median 0.61 of 7 "
-                           "other trials' running averages at step 4") == 0.61
-    assert threshold_score("no longer in its bracket (not promoted)") is None
-    assert threshold_score("not in the top 1/3 (cutoff score nan)") is None
 
 
 def test_rung_occupancy(study: rung.Study) -> None:

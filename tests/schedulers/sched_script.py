@@ -83,8 +83,10 @@ class Script:
             self.feed(TrialStarted(tid, self.tick()))
 
     def report(self, tid: int, step: int, loss: float) -> Decision | None:
-        """The decision replied to this result, or ``None`` (no reply: streaming on)."""
-        cmds = self.feed(ResultReported(tid, step, {"loss": loss}, self.tick()))
+        """The decision replied to this result (``loss``: the objective's metric, ``"loss"``
+        unless the script was given another), or ``None`` (no reply: streaming on)."""
+        metric = self.spec.objective.metric
+        cmds = self.feed(ResultReported(tid, step, {metric: loss}, self.tick()))
         replies = [c for c in cmds if isinstance(c, Reply) and c.trial_id == tid]
         assert len(replies) <= 1
         return replies[0].decision if replies else None

@@ -53,10 +53,10 @@ def test_stopping_variant_exact_decisions() -> None:
     d = s.report(1, 1, 0.9)
     assert d == Decision(
         Action.STOP, None, False,
-        "rank 2/2 at rung 0 (step 1): not in the top 1/3 (cutoff score 0.5)",
+        "rank 2/2 at rung 0 (step 1): not in the top 1/3 (cutoff loss=0.5)",
     )
     assert s.report(2, 1, 0.7) == Decision.stop(
-        "rank 2/3 at rung 0 (step 1): not in the top 1/3 (cutoff score 0.5)"
+        "rank 2/3 at rung 0 (step 1): not in the top 1/3 (cutoff loss=0.5)"
     )
     assert s.report(0, 2, 0.4) is None  # streaming below the lease
     assert s.report(0, 3, 0.3) == Decision(
@@ -74,23 +74,23 @@ def test_stopping_variant_keeps_the_papers_floor_n_over_eta_places() -> None:
     go = Decision(Action.CONTINUE, 3, False, "rank 1/1 at rung 0 (step 1)")
     assert s.report(0, 1, 0.1) == go
     assert s.report(1, 1, 0.5) == Decision.stop(
-        "rank 2/2 at rung 0 (step 1): not in the top 1/3 (cutoff score 0.1)"
+        "rank 2/2 at rung 0 (step 1): not in the top 1/3 (cutoff loss=0.1)"
     )
     assert s.report(2, 1, 0.05) == Decision(
         Action.CONTINUE, 3, False, "rank 1/3 at rung 0 (step 1)"
     )
     # 2nd of 4: floor(4/3) = 1 place (Syne Tune's quantile rule, ceil(4/3) = 2, would continue)
     assert s.report(3, 1, 0.08) == Decision.stop(
-        "rank 2/4 at rung 0 (step 1): not in the top 1/3 (cutoff score 0.05)"
+        "rank 2/4 at rung 0 (step 1): not in the top 1/3 (cutoff loss=0.05)"
     )
     assert s.report(4, 1, 0.3) == Decision.stop(
-        "rank 4/5 at rung 0 (step 1): not in the top 1/3 (cutoff score 0.05)"
+        "rank 4/5 at rung 0 (step 1): not in the top 1/3 (cutoff loss=0.05)"
     )
     assert s.report(5, 1, 0.07) == Decision(  # 2nd of 6: floor(6/3) = 2 places
         Action.CONTINUE, 3, False, "rank 2/6 at rung 0 (step 1)"
     )
     assert s.report(6, 1, 0.09) == Decision.stop(  # 4th of 7: 2 places
-        "rank 4/7 at rung 0 (step 1): not in the top 1/3 (cutoff score 0.07)"
+        "rank 4/7 at rung 0 (step 1): not in the top 1/3 (cutoff loss=0.07)"
     )
     s.assert_replay_matches()
 
@@ -352,7 +352,7 @@ def test_guard_raises_the_grace_period_when_rungs_disagree(
     assert s.report(12, 1, 99.0) is None
     assert s.report(12, 2, 99.0) is None
     assert s.report(12, 3, 99.0) == Decision.stop(
-        "rank 13/13 at rung 1 (step 3): not in the top 1/3 (cutoff score 0.13)"
+        "rank 13/13 at rung 1 (step 3): not in the top 1/3 (cutoff loss=0.13)"
     )
     # a trial that was already waiting at step 1 when the guard rose is not judged there
     s2 = Script(ASHA(3, guard=True), max_step=9)

@@ -50,7 +50,7 @@ def test_asha_stopping_judges_a_trial_at_its_first_report_past_each_rung() -> No
     for tid, loss in ((1, 0.2), (2, 0.3)):
         assert _replies(_every_other(s, tid, loss, 28)) == [
             (2, "STOP", None, f"rank {tid + 1}/{tid + 1} at rung 0 (step 1, reported at step "
-                              f"2): not in the top 1/3 (cutoff score 0.1)"),
+                              f"2): not in the top 1/3 (cutoff loss=0.1)"),
         ]
     # a trial reporting at the rung steps themselves ranks among the late results
     assert s.report(3, 1, 0.05) == Decision(
@@ -69,7 +69,7 @@ def test_a_trial_that_jumps_over_rungs_is_judged_at_the_highest_one_it_passed() 
     # trial 1's first report is at step 12: it counts at rung 2 (step 9), not at 1 or 3
     assert s.report(1, 12, 0.7) == Decision.stop(
         "rank 2/2 at rung 2 (step 9, reported at step 12): not in the top 1/3 "
-        "(cutoff score 0.5)"
+        "(cutoff loss=0.5)"
     )
     assert s.scheduler.state()["rungs"][:2] == [
         {"step": 1, "results": 0, "continued": 0, "waiting": 0},
@@ -167,14 +167,14 @@ def test_curve_asha_pauses_between_rungs() -> None:
     s.start(0, 1, 2)
     d = s.report(0, 2, 0.3)
     assert d is not None and d.action is Action.PAUSE
-    assert d.reason == ("rank 1/1 at rung 0 (step 1, reported at step 2), predicted final 0.3: "
-                        "paused (fewer than 3 results at the rung)")
+    assert d.reason == ("rank 1/1 at rung 0 (step 1, reported at step 2), predicted final "
+                        "loss=0.3: paused (fewer than 3 results at the rung)")
     s.report(1, 2, 0.2)
     assert decided(s.report(2, 2, 0.1)).reason == (
-        "rank 1/3 at rung 0 (step 1, reported at step 2), predicted final 0.1: promoted"
+        "rank 1/3 at rung 0 (step 1, reported at step 2), predicted final loss=0.1: promoted"
     )
     assert s.report(2, 4, 0.1) == Decision.pause(
-        "rank 1/1 at rung 1 (step 3, reported at step 4), predicted final 0.1: paused (fewer "
+        "rank 1/1 at rung 1 (step 3, reported at step 4), predicted final loss=0.1: paused (fewer "
         "than 3 results at the rung)"
     )
     s.assert_replay_matches()

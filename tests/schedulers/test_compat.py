@@ -88,7 +88,7 @@ def test_optuna_median_exact_decisions() -> None:
     s.end(1)
     # two completed: at step 3 the median of 0.6 and 1.2 is 0.9; trial 2's best is 9.0
     assert s.report(2, 3, 9.0) == Decision.stop(
-        "best score 9 by step 3 is worse than the median 0.9 of 2 completed trials at step 3 "
+        "best loss=9 by step 3 is worse than the median loss=0.9 of 2 completed trials at step 3 "
         "(Optuna's MedianPruner)"
     )
     s.end(2, "stopped")

@@ -58,7 +58,7 @@ def test_leases_stop_at_rungs_and_promotion_in_place() -> None:
     # the third result makes one place; the best is the reporter: promoted in place
     d = s.report(2, 1, 0.3)
     assert d is not None and d.action is Action.CONTINUE and d.until_step == 3
-    assert d.reason == "rank 1/3 at rung 0 (step 1), predicted final 0.3: promoted"
+    assert d.reason == "rank 1/3 at rung 0 (step 1), predicted final loss=0.3: promoted"
     assert s.report(2, 2, 0.25) is None  # streaming below the lease
     d = s.report(2, 3, 0.2)
     assert d is not None and d.action is Action.PAUSE
@@ -133,7 +133,7 @@ def test_the_report_that_makes_a_rung_final_takes_its_place() -> None:
     assert h.status(1) is TrialStatus.STOPPED  # retired when its pause arrived
     d = s.report(0, 3, 0.6)
     assert d is not None and (d.action, d.until_step) == (Action.CONTINUE, 9)
-    assert d.reason == "rank 1/1 at rung 1 (step 3), predicted final 0.6: promoted"
+    assert d.reason == "rank 1/1 at rung 1 (step 3), predicted final loss=0.6: promoted"
     assert s.report(0, 9, 0.5) is None
     s.end(0)
     assert h.status(0) is TrialStatus.COMPLETED
@@ -250,7 +250,7 @@ def test_late_bloomer_is_paused_then_resumed_when_the_model_has_seen_slow_config
     for t in fast[1:4]:
         d = s.report(t, 1, 0.50)
         assert d is not None and d.action is Action.PAUSE
-        assert "predicted final 0.3" in d.reason or "predicted final 0.4" in d.reason
+        assert "predicted final loss=0.3" in d.reason or "predicted final loss=0.4" in d.reason
         resumed += [c.trial_id for c in s.pause(t, 1) if c.checkpoint is not None]
     assert resumed[3:] and all(x[t] < 0.5 for t in resumed[3:])
     s.assert_replay_matches()
@@ -267,7 +267,7 @@ def test_resume_lease_arithmetic_over_two_rungs() -> None:
     # on is ranked by what it showed higher up): trial 2 is first, but the place is taken
     d = s.report(2, 1, 0.5)
     assert d is not None and d.reason == (
-        "rank 1/3 at rung 0 (step 1), predicted final 0.5: paused (top 1 of 3, places used)")
+        "rank 1/3 at rung 0 (step 1), predicted final loss=0.5: paused (top 1 of 3, places used)")
     # trials 2 and 0 pause: no place anywhere (rung 1 holds one result), new trials start
     assert summary(s.pause(2, 1)) == [(3, 1, 1, None)]
     assert summary(s.pause(0, 1)) == [(4, 1, 1, None)]

@@ -124,7 +124,7 @@ def test_trials_started_before_the_estimate_are_judged_late_at_their_highest_pas
         assert d is not None and d.action is Action.STOP
         assert d.reason == (
             f"rank {n}/{n} at rung 1 (step 3), judged late: it passed the rung before the "
-            f"rung decided; not in the top 1/3 (cutoff score {cutoff:g})"
+            f"rung decided; not in the top 1/3 (cutoff loss={cutoff:g})"
         )
         # its complete curve would be a selected one: it no longer counts as unselected
         assert s.scheduler.state()["first_rung"]["complete_curves"] == 5

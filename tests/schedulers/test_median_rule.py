@@ -25,7 +25,7 @@ def test_exact_decisions_with_grace_period_and_min_trials() -> None:
     # two others: running averages 0.9 (trial 0) and 0.45 (trial 1), median 0.675; trial 2's
     # best so far, 1.9, is worse. It was waiting at step 2, so the stop takes effect there.
     assert s.report(2, 2, 1.9) == Decision.stop(
-        "best score 1.9 by step 2 is worse than the median 0.675 of 2 other trials' running "
+        "best loss=1.9 by step 2 is worse than the median loss=0.675 of 2 other trials' running "
         "averages at step 2"
     )
     # trial 3 is judged on its best so far (0.7 at step 1), not on its current 0.85: the
@@ -52,7 +52,7 @@ def test_the_lease_ends_at_the_next_step_with_references() -> None:
     # has no results)
     assert s.report(1, 4, 0.6) == Decision.proceed(6)
     assert s.report(1, 6, 0.6) == Decision.stop(
-        "best score 0.45 by step 6 is worse than the median 0.4 of 1 other trials' running "
+        "best loss=0.45 by step 6 is worse than the median loss=0.4 of 1 other trials' running "
         "averages at step 6"
     )
     # every reply went to a worker waiting at that very step (none was sent while streaming)
@@ -117,7 +117,7 @@ def test_a_restarted_trial_replaces_its_entries() -> None:
     assert table == [(0.2, 0)]
     assert s.scheduler._trials[0].best == 0.2  # type: ignore[attr-defined]
     assert s.report(1, 1, 0.5) == Decision.stop(
-        "best score 0.5 by step 1 is worse than the median 0.2 of 1 other trials' running "
+        "best loss=0.5 by step 1 is worse than the median loss=0.2 of 1 other trials' running "
         "averages at step 1"
     )
 

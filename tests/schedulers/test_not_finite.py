@@ -81,9 +81,9 @@ def test_mo_asha_stops_it() -> None:
 def test_curve_asha_stops_it() -> None:
     s = Script(CurveASHA(2), max_step=4, objective=WORST)
     ds = _decisions(s, [math.inf, 0.5, 0.6])
-    assert ds[0] == Decision.stop(f"rank 1/1 at rung 0 (step 1), predicted final inf: {WHY}")
-    assert ds[1].reason == "rank 1/2 at rung 0 (step 1), predicted final 0.5: promoted"
+    assert ds[0] == Decision.stop(f"rank 1/1 at rung 0 (step 1), predicted final loss=inf: {WHY}")
+    assert ds[1].reason == "rank 1/2 at rung 0 (step 1), predicted final loss=0.5: promoted"
     assert ds[2].reason == (
-        "rank 2/3 at rung 0 (step 1), predicted final 0.6: paused (not in the top 1 of 3 yet)"
+        "rank 2/3 at rung 0 (step 1), predicted final loss=0.6: paused (not in the top 1 of 3 yet)"
     )
     s.assert_replay_matches()

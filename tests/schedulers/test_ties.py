@@ -79,7 +79,7 @@ def test_ties_below_a_better_result_share_the_places_left() -> None:
         Action.CONTINUE, Action.STOP, Action.STOP, Action.CONTINUE, Action.STOP, Action.CONTINUE
     ]
     assert actions[3] is not None and "tied at the cutoff" in actions[3].reason
-    assert actions[4] is not None and "places of its tied score are taken" in actions[4].reason
+    assert actions[4] is not None and "places of its tied value are taken" in actions[4].reason
     # untied results keep the old rule and the old reasons
     assert actions[0] is not None and actions[0].reason == "rank 1/1 at rung 0 (step 1)"
 

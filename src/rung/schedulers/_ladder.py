@@ -15,7 +15,9 @@ results recorded there so far (the new one included):
     results of its exact score have passed (``RungTable.admits``); otherwise it is stopped for
     good. Without ties this is ``rank < keeps``. ``floor(n / eta)`` is Algorithm 2's
     ``top_k(rung, |rung| / eta)``; while a rung holds fewer than ``eta`` results the best result
-    so far continues (the first result always continues).
+    so far continues (the first result always continues). A stop names the rung's cutoff in
+    the metric's own terms: ``"not in the top 1/3 (cutoff accuracy=0.912)"``
+    (``rung.schedulers._reasons``).
 
 ``variant="promotion"``
     It is paused at the rung (its worker saves a checkpoint and frees the slot). ``get_job``
@@ -106,6 +108,7 @@ from rung.core.history import History
 from rung.core.records import Outcome, TrialStatus
 from rung.errors import ConfigError
 from rung.schedulers._guard import AUTO, MIN_CORRELATION, FidelityGuard, FirstRung
+from rung.schedulers._reasons import quote
 from rung.schedulers._rung_table import RungTable, rung_steps
 
 VARIANTS = ("stopping", "promotion")
@@ -219,7 +222,7 @@ class Ladder:
         if self.overdue and not probe and (k is None or k < self.level):
             late = self.overdue_rung(trial_id, step)
             if late is not None:
-                return self._judge_late(trial_id, step, late)
+                return self._judge_late(trial_id, step, late, history)
         if k is None:
             return Decision.proceed(self.max_step if probe else self.lease(step + 1))
         table = self.tables[k]
@@ -249,9 +252,10 @@ class Ladder:
                     return Decision.proceed(nxt, where)
                 return Decision.proceed(nxt, f"{where}: tied at the cutoff, fills the quota")
             cutoff = table.cutoff(eta)
-            full = "; the places of its tied score are taken" if score == cutoff else ""
+            full = "; the places of its tied value are taken" if score == cutoff else ""
             return Decision.stop(
-                f"{where}: not in the top 1/{eta} (cutoff score {cutoff:.6g}){full}"
+                f"{where}: not in the top 1/{eta} (cutoff {quote(history.objective, cutoff)})"
+                f"{full}"
             )
         # promotion variant: would Algorithm 2, run for the worker this trial frees, pick it?
         table.wait(trial_id)
@@ -305,7 +309,7 @@ class Ladder:
             i -= 1
         return None
 
-    def _judge_late(self, trial_id: int, step: int, k: int) -> Decision:
+    def _judge_late(self, trial_id: int, step: int, k: int, history: History) -> Decision:
         """The stopping variant's decision at rung ``k`` for a trial that passed it uncut
         before the rung decided, made now on its score there among every result recorded
         at the rung so far."""
@@ -321,9 +325,8 @@ class Ladder:
             return Decision.proceed(self.lease(step + 1), where)
         if score == math.inf:
             return Decision.stop(f"{where}; {NOT_FINITE}")
-        return Decision.stop(
-            f"{where}; not in the top 1/{self.eta} (cutoff score {table.cutoff(self.eta):.6g})"
-        )
+        cutoff = quote(history.objective, table.cutoff(self.eta))
+        return Decision.stop(f"{where}; not in the top 1/{self.eta} (cutoff {cutoff})")
 
     def promote_final(self, decision: Decision, trial_id: int, step: int,
                       history: History) -> Decision:

@@ -103,6 +103,7 @@ from rung.core.rng import derive_rng
 from rung.core.sorted_table import SortedTable
 from rung.schedulers._curve_model import CurveChain
 from rung.schedulers._ladder import NOT_FINITE
+from rung.schedulers._reasons import quote
 
 Entry = tuple[float, float, int]  # (rank value, tie key, trial id): lower is better
 
@@ -409,7 +410,8 @@ class CurveASHA(Scheduler):
         value = self._entry[tid][0]
         at = f"step {step}" if step == self._steps[k] else (
             f"step {self._steps[k]}, reported at step {step}")
-        where = f"rank {rank + 1}/{n} at rung {k} ({at}), predicted final {value:.6g}"
+        where = (f"rank {rank + 1}/{n} at rung {k} ({at}), predicted final "
+                 f"{quote(history.objective, value)}")
         if again:  # the decision stands
             return Decision.proceed(nxt, f"{where}: already promoted")
         if bad:

@@ -75,6 +75,7 @@ from rung.core.records import Outcome
 from rung.core.registry import register
 from rung.core.sorted_table import SortedTable
 from rung.errors import ConfigError
+from rung.schedulers._reasons import quote
 
 RULES = ("vizier", "optuna")
 
@@ -221,8 +222,9 @@ class MedianStoppingRule(Scheduler):
         if r.best > median:
             self._stopped += 1
             return Decision.stop(
-                f"best score {r.best:.6g} by step {step} is worse than the median {median:.6g} "
-                f"of {m} other trials' running averages at step {step}"
+                f"best {quote(self.objective, r.best)} by step {step} is worse than the median "
+                f"{quote(self.objective, median)} of {m} other trials' running averages at step "
+                f"{step}"
             )
         return self._carry_on(step, request.until_step, r)
 
@@ -279,8 +281,9 @@ class MedianStoppingRule(Scheduler):
         if r.best > median:
             self._stopped += 1
             return Decision.stop(
-                f"best score {r.best:.6g} by step {step} is worse than the median {median:.6g} "
-                f"of {m} completed trials at step {step} (Optuna's MedianPruner)"
+                f"best {quote(self.objective, r.best)} by step {step} is worse than the median "
+                f"{quote(self.objective, median)} of {m} completed trials at step {step} "
+                "(Optuna's MedianPruner)"
             )
         return go_on
 

@@ -1,0 +1,22 @@
+"""How a decision's reason quotes a value: in the objective's own units, named by its metric.
+
+Schedulers rank lower-is-better scores (``Objective.score``); a user reads the metric in its
+own direction. Every value a reason names (a rung's cutoff, a median, a trial's best, a
+predicted final value) is written ``<what> <metric>=<value>``: ``"cutoff accuracy=0.912"``,
+``"median val_loss=0.61"``. ``rung.plot._cutoffs`` reads thresholds back in this form (and in
+the score form of reasons journaled before it: ``"cutoff score -0.912"``).
+"""
+
+from __future__ import annotations
+
+from rung.core.records import Objective
+
+
+def quote(objective: Objective, score: float) -> str:
+    """``"accuracy=0.912"``: the metric and the value ``score`` stands for (6 significant
+    digits; the worst score ``inf`` reads ``inf`` for ``mode="min"``, ``-inf`` for ``"max"``)."""
+    value = objective.value(score) + 0.0  # + 0.0: a score of 0.0 under "max" reads 0, not -0
+    return f"{objective.metric}={value:.6g}"
+
+
+__all__ = ["quote"]
