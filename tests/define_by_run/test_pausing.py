@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import rung
-from rung.core.events import Launch
+from rung.core.events import Launch, ParamsUsed
 from rung.dbr import Trial
 from rung.errors import ReplayDivergenceError
 from rung.storage.memory import MemoryJournal
@@ -29,5 +31,31 @@ def test_a_study_whose_trials_were_paused_and_resumed_reloads() -> None:
                           start_method="fork", progress=False)
     launches = [r.trial_id for r in journal.read("rung") if isinstance(r, Launch)]
     assert len(launches) > len(set(launches))  # some trials were resumed
+    again = rung.Study.load("rung", journal)
+    assert again.trials() == study.trials()
+
+
+class CrashOnFirstParams(rung.Callback):
+    """Stops the driver (as a kill would) while trial 0, launched with no params (nothing
+    was learned yet), is running: it has reported the params it drew."""
+
+    def on_turn(self, events: Any, commands: Any, history: Any) -> None:
+        if any(isinstance(e, ParamsUsed) for e in events):
+            raise KeyboardInterrupt
+
+
+@pytest.mark.xfail(strict=True, raises=ReplayDivergenceError, reason=(
+    "the same replay defect: trial 0 runs again after the crash, launched with the params it "
+    "used, so the journal's last Launch of it is not its first"))
+def test_a_study_resumed_after_a_crash_mid_trial_reloads() -> None:
+    journal = MemoryJournal()
+    with pytest.raises(KeyboardInterrupt):
+        rung.optimize(curve, n_trials=3, searcher="random", max_step=3, n_workers=1,
+                      storage=journal, start_method="fork", progress=False,
+                      callbacks=[CrashOnFirstParams()])
+    study = rung.optimize(curve, n_trials=3, searcher="random", max_step=3, n_workers=1,
+                          storage=journal, start_method="fork", progress=False)
+    first = [r for r in journal.read("rung") if isinstance(r, Launch) and r.trial_id == 0]
+    assert [dict(r.params) for r in first] == [{}, dict(study.trial(0).params)]
     again = rung.Study.load("rung", journal)
     assert again.trials() == study.trials()
