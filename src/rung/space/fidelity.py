@@ -31,6 +31,8 @@ import bisect
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from rung._validate import MAX_STEP, check_float, is_int, is_number
 from rung.errors import ConfigError
 
@@ -72,7 +74,7 @@ class Fidelity:
     def __init__(
         self,
         name: str,
-        values: Sequence[Number] | None = None,
+        values: Sequence[Number] | np.ndarray[Any, Any] | None = None,
         *,
         low: Number | None = None,
         high: Number | None = None,
@@ -85,6 +87,8 @@ class Fidelity:
         if values is not None:
             if low is not None or high is not None:
                 raise _error("values", "give explicit values or low/high, not both")
+            if isinstance(values, np.ndarray) and values.ndim == 1:
+                values = values.tolist()
             if isinstance(values, str | bytes) or not isinstance(values, Sequence) or not values:
                 raise _error("values", f"must be a non-empty list of numbers, got {values!r}")
             ladder = [_number(f"values[{i}]", v) for i, v in enumerate(values)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
 import numpy as np
@@ -331,7 +331,7 @@ class Categorical(Param):
 
     def __init__(
         self,
-        choices: Sequence[Scalar],
+        choices: Sequence[Scalar] | np.ndarray[Any, Any],
         ordered: bool = False,
         when: When | None = None,
     ) -> None:
@@ -342,6 +342,11 @@ class Categorical(Param):
     def _bind(self, name: str) -> Param:
         self.name = name
         self.when = norm_when(name, self.when)
+        if isinstance(self.choices, np.ndarray) and self.choices.ndim == 1:
+            self.choices = self.choices.tolist()  # np.linspace(...), np.arange(...)
+        if isinstance(self.choices, Set):
+            raise param_error(name, f"must be a list, got the set {self.choices!r}: a set has "
+                              "no order (sorted(...) gives one)", "choices")
         if isinstance(self.choices, str | bytes) or not isinstance(self.choices, Sequence):
             raise param_error(name, f"must be a non-empty list, got {self.choices!r}", "choices")
         choices = list(self.choices)

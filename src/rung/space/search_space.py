@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rung._validate import is_int, is_number
+from rung._validate import close_hint, is_int, is_number
 from rung.errors import SpaceError
 from rung.space.params import (
     Categorical,
@@ -27,9 +27,9 @@ from rung.space.params import (
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
-ParamLike = Param | Mapping[str, object] | Sequence[Scalar] | Scalar
+ParamLike = Param | Mapping[str, object] | Sequence[Scalar] | np.ndarray[Any, Any] | Scalar
 """What a ``SearchSpace`` accepts per name: a ``Param``, its JSON form (``{"type": ...}``), a
-list of choices (categorical) or a scalar (fixed)."""
+list (or 1-D NumPy array) of choices (categorical) or a scalar (fixed)."""
 
 
 def _coerce_param(name: str, value: Any) -> Param:
@@ -39,6 +39,8 @@ def _coerce_param(name: str, value: Any) -> Param:
         return param_from_json(name, value)
     if isinstance(value, tuple):
         raise param_error(name, _tuple_message(value))
+    if isinstance(value, np.ndarray) and value.ndim == 1:  # np.linspace(...), np.arange(...)
+        value = value.tolist()
     if isinstance(value, list):
         if not value:
             raise param_error(name, "an empty list: a categorical parameter needs choices")
@@ -121,7 +123,8 @@ class SearchSpace:
                 if parent == name:
                     raise param_error(name, "'when' refers to the parameter itself")
                 if parent not in self.params:
-                    raise param_error(name, f"'when' refers to unknown parameter {parent!r}")
+                    raise param_error(name, f"'when' refers to unknown parameter {parent!r}"
+                                      f"{close_hint(parent, self.params)}")
                 pp = self.params[parent]
                 for v in values:
                     if not pp.contains(v):
@@ -258,7 +261,8 @@ class SearchSpace:
                              f"got {params!r}")
         for k in params:
             if k not in self.params:
-                raise param_error(k, f"not a parameter of this space ({list(self.params)})")
+                raise param_error(k, f"not a parameter of this space{close_hint(k, self.params)} "
+                                  f"({list(self.params)})")
         if self._plain and len(params) == len(self.params):
             return {n: p.validate(params[n]) for n, p in self.params.items()}
         values: dict[str, Any] = {}
@@ -307,7 +311,8 @@ class SearchSpace:
         out: dict[str, Any] = {}
         for k, v in partial.items():
             if k not in self.params:
-                raise param_error(str(k), f"not a parameter of this space ({list(self.params)})")
+                raise param_error(str(k), f"not a parameter of this space"
+                                  f"{close_hint(k, self.params)} ({list(self.params)})")
             out[k] = self.params[k].validate(v)
         for k in out:  # a conditional value needs its branch given too (never dropped later)
             for parent in self.params[k].when:
@@ -370,7 +375,8 @@ class SearchSpace:
         if isinstance(points, Mapping):
             for k in points:
                 if k not in self.params:
-                    raise param_error(k, "grid points given for an unknown parameter")
+                    raise param_error(k, "grid points given for an unknown parameter"
+                                      f"{close_hint(k, self.params)}")
         counts = {n: n_points(n) for n in self.order}
         if self._grid_bound(counts) > MAX_GRID:
             raise SpaceError(message=f"the grid has more than {MAX_GRID:,} points: give fewer "
@@ -459,7 +465,10 @@ class SearchSpace:
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | str) -> SearchSpace:
         if isinstance(data, str):
-            data = json.loads(data)
+            try:
+                data = json.loads(data)
+            except json.JSONDecodeError as e:
+                raise SpaceError(message=f"a JSON search space is not JSON: {e}") from None
         if not isinstance(data, Mapping):
             raise SpaceError(message=f"a JSON search space is an object, got {data!r}")
         return cls({n: param_from_json(n, d) for n, d in data.items()})
