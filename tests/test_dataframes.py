@@ -111,8 +111,12 @@ def test_missing_pandas_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> Non
     s = rung.Study.create("np", {"x": rung.Float(0, 1)}, searcher="random", scheduler="fifo",
                           budget=rung.Budget(n_trials=1))
     monkeypatch.setitem(sys.modules, "pandas", None)
-    with pytest.raises(ImportError, match=r"pip install 'rung\[dashboard\]'"):
-        s.trials_dataframe()
+    for frame in (s.trials_dataframe, s.results_dataframe):
+        with pytest.raises(ImportError) as e:
+            frame()
+        # the extra that holds pandas for data is "dataframe" (pyproject.toml)
+        assert str(e.value) == ("a DataFrame of a study needs pandas, which is not installed: "
+                                "pip install 'rung[dataframe]'")
 
 
 def run_cli(*argv: str) -> tuple[int, str]:

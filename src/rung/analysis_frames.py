@@ -65,7 +65,7 @@ def require(module: str, extra: str, what: str) -> ModuleType:
 
 
 def _pandas() -> Any:
-    return require("pandas", "dashboard", "a DataFrame of a study (rung[dataframe] also has it)")
+    return require("pandas", "dataframe", "a DataFrame of a study")
 
 
 # --- the fold -------------------------------------------------------------------------------
