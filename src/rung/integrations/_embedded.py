@@ -24,6 +24,10 @@ logger = logging.getLogger(__name__)
 #: schedulers that pause or fork trials: a peer's trial cannot be paused and resumed by rung
 PAUSING = ("successive_halving", "hyperband", "pbt")
 
+#: the space of a study whose trials the peer configures (``RungPruner``, ``RungScheduler``):
+#: one fixed value, with which every trial is enqueued (``Embedded.start_configured``)
+CONFIGURED_SPACE = {"_": 0}
+
 
 def check_stopping(scheduler: SchedulerLike, key: str = "scheduler") -> None:
     """Refuse a scheduler that pauses or forks trials (only stop / continue map to a peer)."""
@@ -74,6 +78,16 @@ class Embedded:
             # a resumed trial: only schedulers that pause return one (refused up front)
             raise RungError(f"rung's scheduler resumed trial {trial.id}; the host cannot")
         self.ids[key] = self.open[key] = trial.id
+        return trial
+
+    def start_configured(self, key: Hashable) -> Trial:
+        """A new rung trial for the peer's trial ``key``, configured by the peer (a study of
+        ``CONFIGURED_SPACE``): enqueued, so rung's searcher is not asked, and may not end the
+        study (a searcher may rightly call a one-configuration space exhausted)."""
+        trial = self.start(key, CONFIGURED_SPACE)
+        if trial is None:
+            raise RungError(f"rung gave no trial for the peer's trial {key!r}: a defect of "
+                            "rung, please report it")
         return trial
 
     def report(self, key: Hashable, step: int, metrics: Mapping[str, Any]) -> Decision:

@@ -61,7 +61,7 @@ from rung.core.events import Action
 from rung.core.records import Objective
 from rung.core.rng import derive_rng
 from rung.errors import ConfigError
-from rung.integrations._embedded import Embedded, check_stopping
+from rung.integrations._embedded import CONFIGURED_SPACE, Embedded, check_stopping
 from rung.integrations._framework import require
 from rung.integrations.optuna import distributions, to_space
 from rung.space import SearchSpace
@@ -157,7 +157,7 @@ class RungPruner(_Locked, BasePruner):
                 raise ConfigError(
                     key="pruner", message="a multi-objective Optuna study cannot be pruned"
                 )
-            emb = Embedded(SearchSpace({"_": 0}), _objectives(study), "random",
+            emb = Embedded(SearchSpace(CONFIGURED_SPACE), _objectives(study), "random",
                            self.scheduler, self.max_step, self.seed, name=study.study_name)
             run = self._runs[study.study_name] = (emb, {})
         return run
@@ -191,7 +191,7 @@ class RungPruner(_Locked, BasePruner):
         self._sync(study, emb)
         number = trial.number
         if number not in emb.ids:
-            emb.start(number)
+            emb.start_configured(number)
             fed[number] = 0
         pruned = number in emb.decided
         if number not in emb.open:  # ended in rung: a stopped trial stays stopped

@@ -51,7 +51,7 @@ from rung.core.components import SchedulerLike, SearcherLike
 from rung.core.events import Action
 from rung.core.records import Objective
 from rung.errors import ConfigError
-from rung.integrations._embedded import Embedded, check_stopping
+from rung.integrations._embedded import CONFIGURED_SPACE, Embedded, check_stopping
 from rung.integrations._framework import require
 from rung.space import SearchSpace
 
@@ -149,13 +149,13 @@ class RungScheduler(_TuneAdapter, FIFOScheduler):
         """The rung study behind this scheduler (created on the first trial)."""
         if self._emb is None:
             self._emb = Embedded(
-                SearchSpace({"_": 0}), [_objective(self._metric, self._mode)], "random",
+                SearchSpace(CONFIGURED_SPACE), [_objective(self._metric, self._mode)], "random",
                 self.rung_scheduler, self.max_step, self.seed, self.name, self.storage,
             )
         return self._emb
 
     def on_trial_add(self, tune_controller: Any, trial: Trial) -> None:
-        self.embedded.start(trial.trial_id)
+        self.embedded.start_configured(trial.trial_id)
 
     def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> str:
         emb, key = self.embedded, trial.trial_id
