@@ -149,3 +149,13 @@ def test_a_parameter_name_that_is_no_text(name: Any, key: str | None) -> None:
         rung.SearchSpace({name: [1, 2]})
     assert e.value.key == key  # None was keyed 'None', as if named so
     assert str(e.value).endswith(f"must be non-empty strings, got {name!r}")
+
+
+def test_a_typo_of_the_objective_function_names_the_close_one() -> None:
+    from rung.cli.spec_objective import resolve_objective
+
+    spec = parse_spec(local(objective="cli_objectives:trian"))
+    with pytest.raises(SpecError) as e:
+        resolve_objective(spec)
+    assert str(e.value) == ("spec.objective: module 'cli_objectives' has no attribute 'trian' "
+                            "(did you mean 'train'?)")

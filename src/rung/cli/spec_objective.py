@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rung._validate import check_objective
+from rung._validate import check_objective, close_hint
 from rung.cli.spec_error import SpecError
 
 if TYPE_CHECKING:
@@ -65,7 +65,9 @@ def resolve_objective(spec: RunSpec) -> Callable[..., Any]:
         ) from None
     for part in attr.split("."):
         if not hasattr(obj, part):
-            raise SpecError("spec.objective", f"module {module_name!r} has no attribute {attr!r}")
+            public = [n for n in dir(obj) if not n.startswith("_")]
+            raise SpecError("spec.objective", f"module {module_name!r} has no attribute {attr!r}"
+                            f"{close_hint(part, public)}")
         obj = getattr(obj, part)
     if not callable(obj):
         raise SpecError("spec.objective", f"{ref} is not callable")
