@@ -27,7 +27,7 @@ every trial that used ``b``, so ``b`` never came before ``a`` in a trial that us
 Journals written before bounds could vary: their workers' reports carry no ``RULE_KEY``
 entry, and ``conflict`` judges them by the rule they were written under (any second
 distribution is a conflict), so their replay makes the same decisions, conflicts included. A
-report with ``declared[RULE_KEY] == {"rule": 2}`` (every report of this code) is judged by the
+report whose ``declared[RULE_KEY]["rule"]`` is 2 (every report of this code) is judged by the
 rule above. The key is ``""``, which no parameter can have (names are non-empty). Its
 ``"replaced"`` entry holds the proposals the trial replaced by a draw, by name: one outside the
 learned range was not the searcher's (it was enqueued, ``points_to_evaluate``) and is a
