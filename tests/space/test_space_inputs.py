@@ -51,3 +51,23 @@ def test_a_typo_of_a_parameter_names_it(call: Any, line: str) -> None:
     with pytest.raises(SpaceError) as e:
         call(space)
     assert str(e.value) == line
+
+
+@pytest.mark.parametrize(("param", "line"), [
+    ({"choices": [1, 2]}, "'x'.type: missing (a parameter with choices is type: categorical)"),
+    ({"value": 3}, "'x'.type: missing (a parameter with a value is type: fixed)"),
+    ({"low": 0, "high": 1}, "'x'.type: missing (a range is type: float or type: int)"),
+    ({}, "'x'.type: missing (one of float, int, categorical, fixed)"),
+    ({"type": "loguniform", "low": 1e-5, "high": 1.0}, "'x'.type: must be one of float, int, "
+     "categorical, fixed, got 'loguniform' (write type: float, log: true)"),
+    ({"type": "choice", "choices": [1]}, "'x'.type: must be one of float, int, categorical, "
+     "fixed, got 'choice' (write type: categorical)"),
+    ({"type": "Float", "low": 0, "high": 1}, "'x'.type: must be one of float, int, categorical, "
+     "fixed, got 'Float' (did you mean 'float'?)"),
+])
+def test_a_parameter_type_written_as_elsewhere(param: dict[str, Any], line: str) -> None:
+    # was "'x'.type: missing (float, int, categorical, fixed)" and no hint for other libraries'
+    # names (Ray Tune's loguniform, choice)
+    with pytest.raises(SpaceError) as e:
+        SearchSpace({"x": param})
+    assert str(e.value) == line

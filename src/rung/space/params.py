@@ -484,6 +484,22 @@ _KINDS: dict[str, type[Param]] = {
 }
 
 
+#: The ``type`` a parameter without one needs, by the keys it has.
+_IMPLIED = (("choices", "a parameter with choices is type: categorical"),
+            ("value", "a parameter with a value is type: fixed"),
+            ("low", "a range is type: float or type: int"),
+            ("high", "a range is type: float or type: int"))
+#: Other libraries' names of a parameter's type (Ray Tune, Optuna, Hyperopt), and rung's form.
+_OTHER_TYPES = {
+    "uniform": "type: float", "loguniform": "type: float, log: true",
+    "quniform": "type: float, step: ...", "randint": "type: int", "lograndint": "type: int, "
+    "log: true", "qrandint": "type: int, step: ...", "choice": "type: categorical",
+    "grid_search": "type: categorical and searcher: grid", "discrete_uniform": "type: float, "
+    "step: ...", "integer": "type: int", "bool": "type: "
+    "categorical, choices: [true, false]", "constant": "type: fixed", "const": "type: fixed",
+}
+
+
 def param_from_json(name: str, d: Any) -> Param:
     """Build a parameter from its JSON form (as written by ``Param.to_json``).
 
@@ -494,11 +510,13 @@ def param_from_json(name: str, d: Any) -> Param:
         raise param_error(name, f"expected a mapping with a 'type' key, got {d!r}")
     kinds = ", ".join(_KINDS)
     if "type" not in d:
-        raise param_error(name, f"missing ({kinds})", "type")
+        implied = next((text for key, text in _IMPLIED if key in d), f"one of {kinds}")
+        raise param_error(name, f"missing ({implied})", "type")
     cls = _KINDS.get(d["type"]) if isinstance(d["type"], str) else None
     if cls is None:
-        raise param_error(name, f"must be one of {kinds}, got {d['type']!r}"
-                          f"{close_hint(d['type'], _KINDS)}", "type")
+        other = _OTHER_TYPES.get(d["type"]) if isinstance(d["type"], str) else None
+        hint = f" (write {other})" if other else close_hint(d["type"], _KINDS)
+        raise param_error(name, f"must be one of {kinds}, got {d['type']!r}{hint}", "type")
     sig = inspect.signature(cls.__init__).parameters
     known = [k for k in sig if k != "self"]
     for k in d:
