@@ -6,7 +6,7 @@ A spec names a study and everything needed to run it::
     objective: train:fit          # module:function, imported from `path` (default: the spec's dir)
     path: .
     space:
-      lr: {type: float, low: 1.0e-5, high: 0.1, log: true}
+      lr: {type: float, low: 1e-5, high: 0.1, log: true}
       width: {type: int, low: 16, high: 512, log: true}
       opt: [adam, sgd]            # a list is categorical
       epochs_per_step: 1          # a scalar is fixed
@@ -31,7 +31,10 @@ A spec names a study and everything needed to run it::
 ``load_spec`` validates *everything* (including importing the objective and binding the searcher
 and scheduler) before the caller opens any storage, and raises ``SpecError`` whose message is one
 line naming the offending key, e.g. ``spec.space.lr.low: must be < high (got low=1, high=0.1)``.
-Reading the file (UTF-8, YAML, no key given twice) is ``rung.cli.spec_yaml``; importing and
+Plain values are read by YAML 1.2's core schema: ``1e-5`` is a number, only ``true`` and
+``false`` are booleans (``yes``, ``no``, ``on``, ``off`` are text), and an integer with a leading
+zero (``017``, octal in YAML 1.1) is refused as ambiguous. Reading the file (UTF-8, YAML, those
+scalars, no key given twice or empty) is ``rung.cli.spec_yaml``; importing and
 checking the objective is ``rung.cli.spec_objective``; the ``StudySpec`` (metric, constraints,
 budget, components) is ``rung.cli.spec_study``.
 """
