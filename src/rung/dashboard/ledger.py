@@ -2,43 +2,67 @@
 ``GET /api/study/{name}/ledger`` (the ``rung.cost.ledger`` fold of the study's journal as JSON,
 with the study's ``name`` and its objective's ``metric`` and ``mode``).
 
-The fold reads the journal read-only on each request, like ``rung ledger``; it is cached by the
-number of records, so a page polling an idle study costs one count. Non-finite numbers (the
-first improvement's cost per unit) are sent as ``null`` (``Ledger.to_json``).
+The journal is read read-only, like ``rung ledger``, and folded incrementally: the fold of the
+records read so far is kept per study, a request counts the journal's records (one query) and
+feeds the fold only those appended since, and an unchanged journal is answered from the last
+answer. (Folding the whole journal on every poll took 0.6 s for a 2,500-trial study and 2 s for
+a live one of 46,000 records, once a second per open page.) Non-finite numbers (the first
+improvement's cost per unit) are sent as ``null`` (``Ledger.to_json``).
 """
 
 from __future__ import annotations
 
+import copy
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-_CACHE: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+# the fold's state, fed record by record (``rung.cost.ledger.ledger`` is this loop)
+from rung.cost.ledger import _Fold
+
+
+@dataclass
+class _Kept:
+    n_records: int
+    fold: _Fold
+    answer: dict[str, Any]
+
+
+_CACHE: dict[tuple[str, str], _Kept] = {}
 _LOCK = threading.Lock()
 
 
 def ledger_view(path: Path, name: str) -> dict[str, Any]:
     """The ledger of study ``name`` in the SQLite journal at ``path``, as JSON-safe data."""
     from rung.core.records import StudySpec
-    from rung.cost.ledger import ledger
+    from rung.dashboard.data import read_records
     from rung.storage import SQLiteJournal
 
-    with SQLiteJournal(path, readonly=True) as journal:
-        records = journal.read(name)
-        key = (str(path), name)
-        with _LOCK:
-            hit = _CACHE.get(key)
-            if hit is not None and hit[0] == len(records):
-                return hit[1]
-        spec = StudySpec.from_json(journal.load_study(name))
-    out: dict[str, Any] = ledger(spec, records).to_json()
-    out["name"] = name
-    # what the incumbent's values are, for the page's axis
-    out["metric"] = spec.objective.metric
-    out["mode"] = spec.objective.mode
-    with _LOCK:
-        _CACHE[key] = (len(records), out)
-    return out
+    key = (str(path), name)
+    with _LOCK:  # one fold per study: requests for it wait for each other
+        with SQLiteJournal(path, readonly=True) as journal:
+            n = journal.count(name)
+            kept = _CACHE.get(key)
+            if kept is not None and kept.n_records == n:
+                return kept.answer
+            if kept is None or kept.n_records > n:  # first look, or another journal now
+                spec = StudySpec.from_json(journal.load_study(name))
+                kept = _Kept(0, _Fold(spec), {})
+        new = read_records(path, name, kept.n_records, max(n - kept.n_records, 0))
+        for rec in new:
+            kept.fold.feed(rec)
+        kept.n_records += len(new)
+        # ``result`` charges the runs still going up to now and closes them: on a copy, so
+        # that the kept fold goes on from where the journal is
+        out: dict[str, Any] = copy.deepcopy(kept.fold).result().to_json()
+        out["name"] = name
+        # what the incumbent's values are, for the page's axis
+        out["metric"] = kept.fold.spec.objective.metric
+        out["mode"] = kept.fold.spec.objective.mode
+        kept.answer = out
+        _CACHE[key] = kept
+        return out
 
 
 __all__ = ["ledger_view"]
