@@ -138,3 +138,26 @@ def test_rung_run_of_a_ray_spec_without_ray_says_how_to_install_it(tmp_path: Pat
     assert r.stderr == ("rung: error: spec.executor: the ray executor needs Ray, which is not "
                         "installed: pip install 'rung[ray]'\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.yaml"]
+
+
+def test_rung_resume_of_a_ray_study_without_ray_says_how_to_install_it(tmp_path: Path) -> None:
+    """A study created for Ray (as `rung run` creates it), resumed where Ray is missing: exit
+    code 2 and the install command, nothing of a session journaled (no 'resume with' advice:
+    resuming cannot help)."""
+    from rung.cli.spec import CLI_KEY
+
+    spec = parse_spec(base(name="noray2", executor="ray", storage=str(tmp_path / "s.db")))
+    rung.Study.from_spec(spec.study, spec.storage, extra={CLI_KEY: spec.cli_json()}).close()
+    code = ("import sys\nsys.modules['ray'] = None  # as if Ray were not installed\n"
+            "from rung.cli.main import main\n"
+            "sys.exit(main(['resume', 'noray2', '--storage', 's.db', '--no-live']))\n")
+    env = {**os.environ, "PYTHONPATH": SRC}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       cwd=tmp_path, timeout=120, check=False)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.splitlines()[-1] == (
+        "rung: error: spec.executor: the ray executor needs Ray, which is not installed: "
+        "pip install 'rung[ray]'")
+    study = rung.Study.load("noray2", tmp_path / "s.db", readonly=True)
+    assert study.journal.read("noray2") == []
+    study.close()

@@ -66,14 +66,9 @@ def check_installed(executor: Any) -> None:
     installed (``ray``: ``pip install 'rung[ray]'``), checked without importing it."""
     if executor != "ray":
         return
-    from rung.errors import RungError
-    from rung.executors.ray.importing import INSTALL_HINT, check_ray_installed
+    from rung.executors.ray.importing import check_ray_installed
 
-    try:
-        check_ray_installed()
-    except RungError:
-        raise SpecError("spec.executor", f"the ray executor needs Ray, which is not installed: "
-                        f"{INSTALL_HINT}") from None
+    wrap(check_ray_installed)
 
 
 def spec_executor_options(

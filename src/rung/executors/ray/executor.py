@@ -150,8 +150,8 @@ class RayExecutor(Pool[RayWorker]):
             ``max_concurrency``, ``max_restarts`` and ``max_task_retries`` (the executor's).
 
     Raises:
-        RungError: Ray is not installed (the message says ``pip install 'rung[ray]'``).
-        ConfigError: an invalid argument (names it).
+        ConfigError: Ray is not installed (key ``executor``; the message says
+            ``pip install 'rung[ray]'``), or an invalid argument (names it).
 
     If this executor started Ray (``ray.init``), ``shutdown`` stops it again; a connection
     opened before is left open. The driver must run on a node of the cluster for

@@ -8,7 +8,7 @@ import importlib.util
 import sys
 from typing import Any
 
-from rung.errors import RungError
+from rung.errors import ConfigError, RungError
 
 INSTALL_HINT = "pip install 'rung[ray]'"
 
@@ -23,8 +23,14 @@ def import_ray() -> Any:
         ) from e
 
 
+#: what ``check_ray_installed`` says (``ConfigError`` key ``executor``)
+NOT_INSTALLED = f"the ray executor needs Ray, which is not installed: {INSTALL_HINT}"
+
+
 def check_ray_installed() -> None:
-    """Fail fast, without importing Ray, when it is not installed."""
+    """Fail fast, without importing Ray, when it is not installed: ``ConfigError`` keyed
+    ``executor`` (a choice this machine cannot run, found before anything is started or
+    written: ``rung resume`` exits with code 2)."""
     if "ray" in sys.modules and sys.modules["ray"] is not None:
         return
     try:
@@ -32,7 +38,7 @@ def check_ray_installed() -> None:
     except (ImportError, ValueError):
         found = False
     if not found:
-        raise RungError(f"executor='ray' needs Ray, which is not installed: {INSTALL_HINT}")
+        raise ConfigError(key="executor", message=NOT_INSTALLED)
 
 
-__all__ = ["INSTALL_HINT", "check_ray_installed", "import_ray"]
+__all__ = ["INSTALL_HINT", "NOT_INSTALLED", "check_ray_installed", "import_ray"]
