@@ -318,3 +318,26 @@ def test_no_budget_is_refused_before_the_study_is_written(tmp_path: Path) -> Non
                           progress=False)  # continuing needs no budget: the stored one holds
     assert len(again.trials()) == 3
     again.close()
+
+
+class CannotStart(rung.Callback):
+    """A tracker whose check fails (as a TensorBoard logdir that is a file, a server down)."""
+
+    def check(self, study_name: str) -> None:
+        from rung.integrations._tracking import TrackerError
+
+        raise TrackerError(f"CannotStart() cannot start for {study_name}: server down")
+
+
+def test_a_tracker_that_cannot_start_is_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    """Before: the study was created in storage, and the run's on_start then failed."""
+    from rung.integrations._tracking import TrackerError
+
+    db = tmp_path / "j.db"
+    with pytest.raises(TrackerError, match="^CannotStart\\(\\) cannot start for dbr: server "
+                                           "down$"):
+        rung.optimize(quadratic, n_trials=2, storage=db, name="dbr", n_workers=1,
+                      start_method="fork", progress=False, callbacks=[CannotStart()])
+    assert not db.exists()

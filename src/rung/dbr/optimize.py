@@ -99,8 +99,10 @@ def optimize(
     Raises:
         ConfigError: a bad argument (an unknown keyword included, before anything is written),
             an argument that contradicts the existing study's, or a parameter declared with
-            two distributions (one line naming it; the trials that declared it differently
-            failed).
+            another kind, log scale or choices than before, a bad step or returned value (one
+            line naming it and the first trial that failed of it).
+        TrackerError, ImportError: a tracker among ``callbacks`` cannot start (checked before
+            anything is written).
         RunFailed: as ``Study.run``.
     """
     from rung.core.registry import to_spec
@@ -119,6 +121,7 @@ def optimize(
             "PBT perturbs hyperparameters of a space declared up front, and a define-by-run "
             "study learns its space as trials run: declare a rung.SearchSpace and use rung.run"))
     objectives = objectives_from(metric, mode)
+    _check_trackers(executor_options.get("callbacks", ()), name)
     unlimited = n_trials is None and max_time is None and max_steps is None
     if unlimited and not study_exists(storage, name):
         # Study.run would refuse it too, but only once the study is in storage for good
@@ -216,6 +219,16 @@ def _check_options(executor: str | Executor, options: Mapping[str, Any]) -> None
             raise ConfigError(key=key, message=(
                 f"not an argument of rung.optimize, nor of {what}"
                 + (f"; here it is {hint}" if hint else "")))
+
+
+def _check_trackers(callbacks: Any, name: str) -> None:
+    """A tracker among ``callbacks`` that cannot start (library missing, directory not
+    writable, server down) raises here, before the study is created: otherwise the study
+    would exist in ``storage`` and the corrected call would continue it."""
+    from rung.callbacks import as_callbacks
+    from rung.integrations._tracking import check_trackers
+
+    check_trackers(as_callbacks(callbacks), name)
 
 
 def _check_same(
