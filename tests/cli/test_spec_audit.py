@@ -129,11 +129,16 @@ def test_a_component_name_that_is_not_text() -> None:
 
 
 def test_a_part_of_a_long_parameter_name_is_suggested() -> None:
+    import inspect
+
+    from rung.core.registry import lookup
+
     line = refused(local(scheduler={"name": "pbt", "params": {"interval": 2}}))
+    accepted = sorted(p for p in inspect.signature(lookup("scheduler", "pbt").__init__).parameters
+                      if p != "self")
+    assert "perturbation_interval" in accepted
     assert line == ("spec.scheduler.params.interval: 'pbt' takes no parameter 'interval' (did "
-                    "you mean 'perturbation_interval'?) (accepted: hyperparams, "
-                    "perturbation_interval, population_size, quantile_fraction, "
-                    "resample_probability)")
+                    f"you mean 'perturbation_interval'?) (accepted: {', '.join(accepted)})")
 
 
 def test_a_non_finite_value_says_so() -> None:
