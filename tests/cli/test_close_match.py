@@ -99,3 +99,15 @@ def test_the_cli_says_the_library_line_once() -> None:
     assert str(info.value) == ("spec.searcher.params.n_inital: 'tpe' takes no parameter "
                                f"'n_inital' (did you mean 'n_initial'?) (accepted: {TPE_PARAMS})")
     assert str(info.value).count("did you mean") == 1
+
+
+@pytest.mark.parametrize("params", [[1], "x", [("gamma", 0.5)]])
+def test_component_params_that_are_no_mapping(params: Any) -> None:
+    from rung.core.registry import to_spec
+    from rung.errors import ConfigError
+
+    # were TypeError / ValueError from dict(...), or accepted as pairs
+    with pytest.raises(ConfigError) as info:
+        to_spec("searcher", {"name": "tpe", "params": params})
+    assert str(info.value) == (f"searcher.params: must be a mapping of parameter names to "
+                               f"values, got {params!r}")

@@ -155,7 +155,11 @@ def to_spec(kind: str, value: Any) -> ComponentSpec:
         if not isinstance(value["name"], str) or not value["name"]:
             raise ConfigError(key=f"{kind}.name", message=f"must be a {kind}'s name, got "
                               f"{value['name']!r} (known: {', '.join(names(kind))})")
-        spec = ComponentSpec(value["name"], dict(value.get("params") or {}))
+        params = value.get("params")
+        if params is not None and not isinstance(params, Mapping):
+            raise ConfigError(key=f"{kind}.params", message=f"must be a mapping of parameter "
+                              f"names to values, got {params!r}")
+        spec = ComponentSpec(value["name"], dict(params or {}))
     elif isinstance(value, _BASES[kind]):
         spec = value.to_spec()
     else:
