@@ -111,3 +111,21 @@ def test_component_params_that_are_no_mapping(params: Any) -> None:
         to_spec("searcher", {"name": "tpe", "params": params})
     assert str(info.value) == (f"searcher.params: must be a mapping of parameter names to "
                                f"values, got {params!r}")
+
+
+def test_a_constructor_error_is_one_line() -> None:
+    from rung.core.components import Searcher
+    from rung.core.registry import register, to_spec
+    from rung.errors import ConfigError
+
+    @register("searcher", "_two_lines")
+    class TwoLines(Searcher):
+        def __init__(self, k: int = 0) -> None:
+            raise ValueError("first line\n  second line")
+
+        def suggest(self, request: Any) -> None:  # never called: construction fails
+            return None
+
+    with pytest.raises(ConfigError) as info:
+        to_spec("searcher", {"name": "_two_lines", "params": {"k": 1}})
+    assert str(info.value) == "searcher.params: '_two_lines': first line second line"

@@ -132,7 +132,8 @@ def build(kind: str, spec: ComponentSpec) -> Component:
     except ConfigError:
         raise
     except (TypeError, ValueError) as e:
-        raise ConfigError(key=f"{kind}.params", message=f"{spec.name!r}: {e}") from None
+        text = " ".join(str(e).split())  # one line, whatever the constructor raised
+        raise ConfigError(key=f"{kind}.params", message=f"{spec.name!r}: {text}") from None
 
 
 def to_spec(kind: str, value: Any) -> ComponentSpec:
