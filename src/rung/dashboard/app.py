@@ -1,5 +1,8 @@
 """The dashboard's web app: Starlette routes over ``rung.dashboard.data`` (read-only).
 
+A study is addressed by its name, or by ``NAME@FILE`` where several journals of the directory
+hold that name (``data.Catalog.entries``; ``/api/studies`` gives each study's ``key``).
+
 ``GET /`` is the single page (``static/index.html``: studies, overview, trials, curves,
 parallel coordinates, Pareto front, workers; it polls the JSON API every few seconds).
 ``/api/studies``, ``/api/study/{name}``, ``.../trials``, ``.../trial/{id}``, ``.../curves``,
@@ -49,11 +52,13 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
 
     def studies(request: Request) -> Response:
         rows = []
-        for n, _ in catalog.studies():
+        for key, name, _ in catalog.entries():
+            # ``key`` addresses the study in the pages' links and the API (its name, unless
+            # several journals hold that name)
             try:
-                rows.append(catalog.view(n, data.study_row))
+                rows.append({**catalog.view(key, data.study_row), "key": key})
             except Exception as e:  # one unreadable study does not hide the others
-                rows.append({"name": n, "error": str(e)})
+                rows.append({"name": name, "key": key, "error": str(e)})
         return JSONResponse({"studies": rows, "storage": str(catalog.storage)})
 
     def on_study(view: Callable[..., dict[str, Any]],
@@ -80,11 +85,11 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
     def ledger_api(request: Request) -> Response:
         from rung.dashboard.ledger import ledger_view
 
-        n = request.path_params["name"]
+        key = request.path_params["name"]
         try:
-            path = catalog.locate(n)
+            n, path = catalog.resolve(key)
         except KeyError:
-            return JSONResponse({"error": f"no study named {n!r}"}, status_code=404)
+            return JSONResponse({"error": f"no study named {key!r}"}, status_code=404)
         return JSONResponse(ledger_view(path, n))
 
     def static(request: Request) -> Response:

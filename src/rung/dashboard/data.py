@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -156,22 +157,34 @@ class Catalog:
             return sorted(p for p in self.storage.glob("*.db") if p.is_file())
         return [self.storage] if self.storage.exists() else []
 
-    def studies(self) -> list[tuple[str, Path]]:
-        out: list[tuple[str, Path]] = []
+    def entries(self) -> list[tuple[str, str, Path]]:
+        """``(key, name, path)`` of every study: its ``key`` (what the pages and the API call
+        it) is its name, or ``NAME@FILE`` (``FILE`` its journal's file name) for a name that
+        several journals of a directory hold, so that each of them can be shown."""
+        found: list[tuple[str, Path]] = []
         for path in self.files():
             try:
                 with SQLiteJournal(path, readonly=True) as j:
                     names = j.list_studies()
             except Exception:
                 continue  # not a journal
-            out += [(n, path) for n in names if self.only is None or n == self.only]
-        return out
+            found += [(n, path) for n in names if self.only is None or n == self.only]
+        count = Counter(n for n, _ in found)
+        return [(n if count[n] == 1 else f"{n}@{p.name}", n, p) for n, p in found]
 
-    def locate(self, name: str) -> Path:
-        for n, p in self.studies():
-            if n == name:
-                return p
-        raise KeyError(name)
+    def studies(self) -> list[tuple[str, Path]]:
+        """``(key, path)`` of every study (see ``entries``)."""
+        return [(k, p) for k, _, p in self.entries()]
+
+    def resolve(self, key: str) -> tuple[str, Path]:
+        """The name and journal of the study ``key`` (see ``entries``); ``KeyError`` if none."""
+        for k, n, p in self.entries():
+            if k == key:
+                return n, p
+        raise KeyError(key)
+
+    def locate(self, key: str) -> Path:
+        return self.resolve(key)[1]
 
     def view(self, name: str, fn: Callable[[Snapshot], T]) -> T:
         """``fn(snapshot(name))`` with the study held still. The server answers requests on
@@ -181,11 +194,12 @@ class Catalog:
         with self._lock:
             return fn(self.snapshot(name))
 
-    def snapshot(self, name: str, wait: float = WAIT) -> Snapshot:
-        """The study ``name`` as of now (replaying only what was appended since last time).
-        A replay that takes more than ``wait`` seconds goes on in a background thread and the
-        snapshot is returned as far as it got (``Snapshot.loading``)."""
-        path = self.locate(name)
+    def snapshot(self, key: str, wait: float = WAIT) -> Snapshot:
+        """The study ``key`` (see ``entries``) as of now (replaying only what was appended
+        since last time). A replay that takes more than ``wait`` seconds goes on in a
+        background thread and the snapshot is returned as far as it got
+        (``Snapshot.loading``)."""
+        name, path = self.resolve(key)
         with self._lock:
             snap = self._cache.get((path, name))
             with SQLiteJournal(path, readonly=True) as j:

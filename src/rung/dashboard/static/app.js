@@ -131,13 +131,13 @@ async function pageStudies() {
   if (!d.studies.length) { setHTML(box, `<p class="muted">no studies in ${esc(d.storage)}</p>`); return; }
   setHTML(box, `<table id="studies-table"><thead><tr><th>study</th><th>state</th><th>trials</th>
     <th>by status</th><th>best</th><th>searcher</th><th>scheduler</th><th>journal</th></tr></thead><tbody>` +
-    d.studies.map((s) => s.error ? `<tr><td>${esc(s.name)}</td><td colspan="7">${esc(s.error)}</td></tr>` :
-      `<tr><td><a href="${link(s.name, "")}">${esc(s.name)}</a></td>
+    d.studies.map((s) => s.error ? `<tr><td>${esc(s.key)}</td><td colspan="7">${esc(s.error)}</td></tr>` :
+      `<tr><td><a href="${link(s.key, "")}">${esc(s.key)}</a></td>
       <td>${s.live ? '<span class="live">live</span>' : "idle"}</td><td>${s.trials}</td>
       <td>${Object.entries(s.by_status).map(([k, v]) => `<span class="status-${k}">${k} ${v}</span>`).join(", ")}</td>
       <td>${fmt(s.best_value)} ${esc(s.metric)} (${esc(s.mode)})</td><td>${esc(s.searcher)}</td>
       <td>${esc(s.scheduler)}</td><td class="muted">${esc(s.path)}</td></tr>`).join("") + "</tbody></table>" +
-    d.studies.map((s) => s.loading ? `<p class="muted">${esc(s.name)}:</p>` + loadingNote(s.loading) : "").join(""));
+    d.studies.map((s) => s.loading ? `<p class="muted">${esc(s.key)}:</p>` + loadingNote(s.loading) : "").join(""));
 }
 
 async function pageOverview(name) {
@@ -149,7 +149,7 @@ async function pageOverview(name) {
     ${loadingNote(s.loading)}${s.error ? `<p class="status-failed">${esc(s.error)}</p>` : ""}
     <div class="cards">
       <div class="card">trials<b id="n-trials">${s.trials}</b>${Object.entries(s.by_status).map(([k, v]) => `<span class="status-${k}">${k} ${v}</span>`).join(" · ")}</div>
-      <div class="card">best ${esc(s.metric)} (${esc(s.mode)})<b id="best-value">${fmt(s.best_value)}</b>${s.best_trial === null ? "" : `<a href="${trialLink(s.name, s.best_trial)}">trial ${s.best_trial}</a> at step ${fmt(s.best_step)}`}</div>
+      <div class="card">best ${esc(s.metric)} (${esc(s.mode)})<b id="best-value">${fmt(s.best_value)}</b>${s.best_trial === null ? "" : `<a href="${trialLink(name, s.best_trial)}">trial ${s.best_trial}</a> at step ${fmt(s.best_step)}`}</div>
       ${budget}
       <div class="card">throughput<b>${fmt(s.throughput.trials_per_min)}</b>trials/min · ${fmt(s.throughput.results_per_s)} results/s</div>
       <div class="card">driver time<b>${fmt(s.elapsed)} s</b>${s.workers} worker slots</div>

@@ -17,7 +17,7 @@
     const data = await r.json();
     const want = new URLSearchParams(location.search).get("study");
     select.innerHTML = data.studies.map((s) =>
-      `<option value="${esc(s.name)}"${s.name === want ? " selected" : ""}>${esc(s.name)}</option>`
+      `<option value="${esc(s.key)}"${s.key === want ? " selected" : ""}>${esc(s.key)}</option>`
     ).join("");
   }
 
