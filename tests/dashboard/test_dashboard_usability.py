@@ -65,6 +65,13 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     while (t := other.ask()) is not None:
         other.tell(t.id, "completed", {"loss": t.params["x"]})
     other.close()
+    tri = rung.Study.create("tri", {"x": rung.Float(0, 1), "y": rung.Float(0, 1)},
+                            objective=["a", "b", "c"], searcher="random", scheduler="fifo",
+                            budget=rung.Budget(n_trials=10), seed=0, storage=root / "c.db")
+    while (t := tri.ask()) is not None:
+        tri.tell(t.id, "completed", {"a": t.params["x"], "b": 1 - t.params["x"],
+                                     "c": t.params["y"]})
+    tri.close()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
@@ -78,7 +85,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         while True:
             try:
                 with urllib.request.urlopen(url + "api/studies", timeout=2) as r:
-                    if len(json.load(r)["studies"]) == 2:
+                    if len(json.load(r)["studies"]) == 3:
                         break
             except OSError:
                 pass
@@ -264,6 +271,15 @@ def test_an_idle_page_is_left_alone_and_numbers_read_plainly(base: str, browser:
                             "return b && b.dataset.mark") == "kept"
     assert d.execute_script("return [fmt(12345.6), fmt(-12345.6), fmt(1234.56), fmt(123456.7),"
                             " fmt(0.5)]") == ["12346", "-12346", "1235", "1.235e+5", "0.5000"]
+
+
+def test_pareto_note_says_the_front_is_over_every_objective(base: str, browser: Any) -> None:
+    d = browser
+    d.get(base + "#/study/tri/pareto")
+    note = _until(d, "const n = document.getElementById('pareto-note');"
+                     "return n && n.textContent.includes('non-dominated') && n.textContent",
+                  "the note")
+    assert note.endswith("; the front is over all 3 objectives (a, b, c), drawn in the first two")
 
 
 def test_no_console_errors(base: str, browser: Any) -> None:

@@ -98,3 +98,16 @@ def test_slices_keep_choice_order_and_say_the_direction() -> None:
     (pts,) = [a for a in ax.collections if (a.get_gid() or "").startswith("step-")]
     for x, y in pts.get_offsets():  # each point above its own choice
         assert math.isclose(y, x / 3)
+
+
+def test_pareto_title_says_a_front_over_more_objectives_than_drawn() -> None:
+    s = rung.Study.create("three", {"x": rung.Float(0, 1), "y": rung.Float(0, 1)},
+                          objective=["a", "b", "c"], searcher="random", scheduler="fifo",
+                          budget=rung.Budget(n_trials=20), seed=0)
+    while (t := s.ask()) is not None:
+        x, y = t.params["x"], t.params["y"]
+        s.tell(t.id, "completed", {"a": x, "b": 1 - x, "c": y})
+    ax = P.pareto_front(s).axes[0]
+    n = len(s.pareto_front())
+    assert ax.get_title() == (f"three: Pareto front ({n} of 20 trials; front over all 3 "
+                              "objectives, drawn in the first two)")

@@ -436,7 +436,11 @@ def pareto_front(study: Study) -> Figure:
         ax.plot(lx, ly, color="#d62728", lw=1, gid="front-line")
     ax.set_xlabel(f"{o1.metric} ({o1.mode})")
     ax.set_ylabel(f"{o2.metric} ({o2.mode})")
-    ax.set_title(f"{d.name}: Pareto front ({len(front)} of {len(xs) + len(bad_x)} trials)")
+    n_obj = len(h.objectives)
+    # with three objectives or more the front is non-dominated in all of them: a point of it
+    # may look dominated in the two drawn
+    over = f"; front over all {n_obj} objectives, drawn in the first two" if n_obj > 2 else ""
+    ax.set_title(f"{d.name}: Pareto front ({len(front)} of {len(xs) + len(bad_x)} trials{over})")
     ax.legend(loc="best", fontsize="small")
     return fig
 

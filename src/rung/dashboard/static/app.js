@@ -407,7 +407,8 @@ async function pagePareto(name) {
   }
   const front = new Set(d.front);
   const on = d.points.filter((p) => front.has(p.id)).sort((a, b) => a.x - b.x);
-  document.getElementById("pareto-note").textContent = `${on.length} non-dominated; ${d.sample.note}`;
+  document.getElementById("pareto-note").textContent = `${on.length} non-dominated; ${d.sample.note}` +
+    (d.objectives.length > 2 ? `; the front is over all ${d.objectives.length} objectives (${d.objectives.join(", ")}), drawn in the first two` : "");
   const ok = d.points.filter((p) => p.feasible !== false);
   const bad = d.points.filter((p) => p.feasible === false);  // a constraint excludes them
   Plotly.react("pareto", [
