@@ -72,6 +72,14 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         tri.tell(t.id, "completed", {"a": t.params["x"], "b": 1 - t.params["x"],
                                      "c": t.params["y"]})
     tri.close()
+    from rung.benchmarks import get_benchmark
+
+    b = get_benchmark("mf-hartmann3")
+    pbt = rung.Study.create("pbt", b.space, objective=rung.Objective(b.metric, b.mode),
+                            searcher="random", scheduler="pbt", max_step=b.max_step,
+                            budget=rung.Budget(n_trials=40), seed=0, storage=root / "d.db")
+    pbt.simulate(b, n_workers=4)
+    pbt.close()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
@@ -85,7 +93,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         while True:
             try:
                 with urllib.request.urlopen(url + "api/studies", timeout=2) as r:
-                    if len(json.load(r)["studies"]) == 3:
+                    if len(json.load(r)["studies"]) == 4:
                         break
             except OSError:
                 pass
@@ -280,6 +288,39 @@ def test_pareto_note_says_the_front_is_over_every_objective(base: str, browser: 
                      "return n && n.textContent.includes('non-dominated') && n.textContent",
                   "the note")
     assert note.endswith("; the front is over all 3 objectives (a, b, c), drawn in the first two")
+
+
+def test_a_fork_links_its_parent_whose_decisions_say_why(base: str, browser: Any) -> None:
+    with urllib.request.urlopen(base + "api/study/pbt/trials?limit=1000") as r:
+        rows = json.load(r)["rows"]
+    child = parent = None
+    for row in rows:
+        with urllib.request.urlopen(f"{base}api/study/pbt/trial/{row['trial_id']}") as r:
+            t = json.load(r)
+        if t["parent_id"] is not None:
+            child, parent = t["trial_id"], t["parent_id"]
+            break
+    assert child is not None, "PBT forked no trial"
+    d = browser
+    d.get(f"{base}#/study/pbt/trials/{child}")
+    href = _until(d, "const a = document.querySelector('#trial-parent a');"
+                     "return a && a.getAttribute('href')", "the parent's link")
+    assert href == f"#/study/pbt/trials/{parent}"
+    d.execute_script("document.querySelector('#trial-parent a').click()")
+    _until(d, f"const h = document.querySelector('#trial-title');"
+              f"return h && h.textContent.startsWith('trial {parent}:')", "the parent's detail")
+    reasons = _until(d, "const r = document.querySelectorAll('#decisions td.reason');"
+                        "return r.length && [...r].map((e) => e.textContent)", "its decisions")
+    assert all(reasons)
+
+
+def test_a_finished_trial_without_decisions_is_not_waiting_for_one(base: str,
+                                                                  browser: Any) -> None:
+    d = browser
+    d.get(base + "#/study/small/trials/0")  # FIFO decides nothing on a told trial
+    text = _until(d, "const c = document.querySelector('#decisions tbody td');"
+                     "return c && c.textContent", "the decisions table")
+    assert text == "none: no decision was made on its results"
 
 
 def test_no_console_errors(base: str, browser: Any) -> None:

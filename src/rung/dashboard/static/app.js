@@ -269,13 +269,17 @@ async function trialDetail(name, tid) {
       marker: { symbol: "x", size: 11, color: "#d62728" }, text: stops.map((r) => pesc(r.reason)) },
   ], { margin: { t: 10, r: 10, b: 40, l: 50 }, xaxis: { title: { text: "step" } },
        yaxis: { title: { text: pesc(t.metric) } }, showlegend: false }, CONFIG);
+  const ended = ["completed", "stopped", "failed"].includes(t.status);
   setHTML(document.getElementById("trial-info"), `
+    ${t.parent_id === null || t.parent_id === undefined ? "" :
+      `<p id="trial-parent">forked from <a href="${trialLink(name, t.parent_id)}">trial ${esc(t.parent_id)}</a>
+       (its decisions say why)</p>`}
     <pre>${esc(JSON.stringify(t.params, null, 1))}</pre>
     ${t.error ? `<pre class="status-failed">${esc(t.error)}</pre>` : ""}
     <h4>Decisions</h4>
     <table id="decisions"><thead><tr><th>step</th><th>decision</th><th>reason</th></tr></thead><tbody>
     ${t.decisions.map((d) => `<tr><td>${d.step}</td><td>${esc(d.action)}</td><td class="reason">${esc(d.reason)}</td></tr>`).join("")
-      || '<tr><td colspan="3" class="muted">none yet</td></tr>'}</tbody></table>`);
+      || `<tr><td colspan="3" class="muted">${ended ? "none: no decision was made on its results" : "none yet"}</td></tr>`}</tbody></table>`);
 }
 
 async function pageCurves(name) {
