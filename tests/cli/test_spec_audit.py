@@ -66,16 +66,33 @@ def test_a_number_as_name_says_to_quote_it() -> None:
 
 
 @pytest.mark.parametrize(("text", "line"), [
-    ('"": 1\nname: a\n', "spec: an empty key at line 1: every key needs a name"),
-    ("name: a\nprices: {~: 1}\n", "spec.prices: an empty key at line 2: every key needs a name"),
-    ("space:\n  x: [1, 2]\n  '': 3\n", "spec.space: an empty key at line 3: every key needs a "
-     "name"),
+    ('"": 1\nname: a\n', "spec: an empty key: every key needs a name (line 1)"),
+    ("name: a\nprices: {~: 1}\n", "spec.prices: an empty key: every key needs a name (line 2)"),
+    ("space:\n  x: [1, 2]\n  '': 3\n", "spec.space: an empty key: every key needs a name "
+     "(line 3)"),
+    ("budget: {1: 2, a: 3}\n", "spec.budget: key 1 is an integer, not a name (quote it: '1') "
+     "(line 1)"),
+    ("space:\n  x: {type: float, low: 0, high: 1, when: {1.5: 1}}\n", "spec.space.x.when: key "
+     "1.5 is a number, not a name (quote it: '1.5') (line 2)"),
 ])
-def test_empty_keys_are_refused(text: str, line: str) -> None:
-    # they read as 'spec.: unknown key', 'spec.prices.None: unknown device'
+def test_keys_that_are_no_names_are_refused(text: str, line: str) -> None:
+    # they read as 'spec.: unknown key', 'spec.prices.None: unknown device', or raised
+    # TypeError sorting the unknown keys of budget, benchmark and fidelity (1 < 'a')
     with pytest.raises(SpecError) as e:
         parse_yaml(text)
     assert str(e.value) == line
+
+
+@pytest.mark.parametrize(("data", "line"), [
+    ({"name": "a", "budget": {1: 2, "a": 3}}, "spec.budget: key 1 is an integer, not a name "
+     "(quote it: '1')"),
+    ({"name": "a", "fidelity": {"name": "s", "values": [1], 1: 2, "a": 3}}, "spec.fidelity: key "
+     "1 is an integer, not a name (quote it: '1')"),
+    ({"name": "a", "space": {"x": [1, 2], "": 3}}, "spec.space: an empty key: every key needs a "
+     "name"),
+])
+def test_keys_of_a_spec_given_as_data(data: dict[Any, Any], line: str) -> None:
+    assert refused(data) == line
 
 
 NOTHING = ("spec.space: nothing to search: every parameter has one value, so every trial would "

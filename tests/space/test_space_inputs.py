@@ -71,3 +71,11 @@ def test_a_parameter_type_written_as_elsewhere(param: dict[str, Any], line: str)
     with pytest.raises(SpaceError) as e:
         SearchSpace({"x": param})
     assert str(e.value) == line
+
+
+def test_fidelity_keys_of_mixed_types() -> None:
+    # sorting the unknown keys raised TypeError (1 < 'a')
+    data: dict[Any, Any] = {"name": "s", "values": [1, 2], 1: 2, "a": 3}
+    with pytest.raises(rung.errors.ConfigError) as e:
+        rung.Fidelity.from_json(data)
+    assert str(e.value) == "fidelity.1: unknown key (name, values, low, high, eta)"

@@ -52,7 +52,14 @@ from typing import Any
 
 from rung._validate import MAX_STEP, check_int, is_int
 from rung.cli.spec_cost import COST_KEYS
-from rung.cli.spec_error import SpecError, as_spec_error, close_hint, kind_of, wrap
+from rung.cli.spec_error import (
+    SpecError,
+    as_spec_error,
+    close_hint,
+    key_problem,
+    kind_of,
+    wrap,
+)
 from rung.cli.spec_extras import EXTRA_KEYS, spec_fidelity, with_extras
 from rung.cli.spec_objective import resolve_objective
 from rung.cli.spec_study import check_reported, study_spec
@@ -179,11 +186,33 @@ def parse_spec(data: Any, base_dir: Path | None = None) -> RunSpec:
 def _top_level(data: Any) -> Mapping[str, Any]:
     if not isinstance(data, Mapping):
         raise SpecError("spec", f"must be a mapping of keys to values, got {kind_of(data)}")
+    _check_keys(data)
     for k in data:
         if k not in _TOP_KEYS:
             hint = close_hint(str(k), _TOP_KEYS)
             raise SpecError(f"spec.{k}", f"unknown key{hint} (known: {', '.join(_TOP_KEYS)})")
     return data
+
+
+def _check_keys(data: Any) -> None:
+    """Raise ``SpecError`` at the first mapping, anywhere in ``data``, with a key that is no
+    name (``rung.cli.spec_error.key_problem``); the YAML reader says so with the line, this
+    covers a spec given as data. Each container is visited once (YAML aliases may nest)."""
+    seen: set[int] = set()
+    stack: list[tuple[Any, str]] = [(data, "spec")]
+    while stack:
+        node, where = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, Mapping):
+            for k, v in node.items():
+                problem = key_problem(k)
+                if problem is not None:
+                    raise SpecError(where, problem)
+                stack.append((v, f"{where}.{k}"))
+        elif isinstance(node, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(node))
 
 
 def check_name(name: Any) -> str:
@@ -379,7 +408,8 @@ def _benchmark(value: Any) -> tuple[dict[str, Any], Any]:
                         f"got {value!r}")
     extra = set(data) - {"name", "params"}
     if extra:
-        raise SpecError(f"spec.benchmark.{sorted(extra)[0]}", "unknown key (use name and params)")
+        raise SpecError(f"spec.benchmark.{sorted(extra, key=str)[0]}",
+                        "unknown key (use name and params)")
     if data["name"] not in BENCHMARKS:
         raise SpecError("spec.benchmark.name",
                         f"unknown benchmark {data['name']!r}{close_hint(data['name'], BENCHMARKS)}"

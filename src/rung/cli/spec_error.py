@@ -28,6 +28,18 @@ class SpecError(ConfigError):
         return f"{key}: {self.message}" if key else self.message
 
 
+def key_problem(key: object, text: str | None = None) -> str | None:
+    """What is wrong with ``key`` as a key of a spec's mapping, or ``None``: every key of a
+    spec names something (a setting, a parameter, a device, a metric), so it is non-empty
+    text. ``text`` is how the file wrote it (``1`` for the integer ``1``)."""
+    if key is None or key == "":
+        return "an empty key: every key needs a name"
+    if not isinstance(key, str):
+        written = text if text is not None else repr(key)
+        return f"key {written} is {kind_of(key)}, not a name (quote it: '{written}')"
+    return None
+
+
 def as_spec_error(e: ConfigError) -> SpecError:
     """The ``SpecError`` for a library error: its key (relative to the study spec, or to the
     search space for a ``SpaceError``) rooted at ``spec.``; an error without a key is about the
@@ -50,4 +62,4 @@ def wrap(fn: Callable[[], Any]) -> Any:
         raise as_spec_error(e) from None
 
 
-__all__ = ["SpecError", "as_spec_error", "close_hint", "kind_of", "wrap"]
+__all__ = ["SpecError", "as_spec_error", "close_hint", "key_problem", "kind_of", "wrap"]

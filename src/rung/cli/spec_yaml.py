@@ -4,8 +4,8 @@ the way a user means them.
 PyYAML's ``safe_load`` keeps the last of two equal keys in a mapping and says nothing, so a spec
 that sets ``lr`` twice runs with whichever came last. ``read_yaml`` composes the document, walks
 its nodes and rejects a repeated key with its dotted path (``spec.space.lr``) and both lines,
-and an empty key (``"": 1``, ``~: 1``: every key of a spec names something), then constructs
-the data. Every failure is a ``SpecError`` whose message is one line.
+and a key that is no name (``"": 1``, ``~: 1``, ``1: x``: every key of a spec names
+something), then constructs the data. Every failure is a ``SpecError`` whose message is one line.
 
 Plain (unquoted) scalars are resolved by YAML 1.2's core schema, not by YAML 1.1 as PyYAML does:
 
@@ -31,7 +31,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from rung.cli.spec_error import SpecError
+from rung.cli.spec_error import SpecError, key_problem
 
 #: Mapping keys YAML treats specially: ``<<`` merges another mapping (a merge may repeat keys).
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -178,8 +178,9 @@ def _check_unique_keys(loader: Any, root: Any) -> None:
                 _check_scalar(key_node, where)
                 key = loader.construct_object(key_node)
                 line = key_node.start_mark.line + 1
-                if key is None or key == "":  # every key of a spec names something
-                    raise SpecError(where, f"an empty key at line {line}: every key needs a name")
+                problem = key_problem(key, key_node.value)
+                if problem is not None:
+                    raise SpecError(where, f"{problem} (line {line})")
                 try:
                     earlier = first.get(key)
                 except TypeError:  # unhashable: construction reports it

@@ -192,7 +192,8 @@ class Fidelity:
             raise ConfigError(key="fidelity", message=f"must be a mapping, got {data!r}")
         unknown = set(data) - {"name", "values", "low", "high", "eta"}
         if unknown:
-            raise _error(sorted(unknown)[0], "unknown key (name, values, low, high, eta)")
+            raise _error(str(sorted(unknown, key=str)[0]),
+                         "unknown key (name, values, low, high, eta)")
         if "name" not in data:
             raise _error("name", "missing")
         return cls(data["name"], data.get("values"), low=data.get("low"),
