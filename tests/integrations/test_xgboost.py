@@ -126,3 +126,24 @@ def test_training_ends_at_max_step() -> None:
                         evals=[(dvalid, "valid")], verbose_eval=False,
                         callbacks=[rxgb.XGBoostCallback(ctx)])
     assert ctx.steps == [1, 2, 3, 4] and booster.num_boosted_rounds() == 4
+
+
+@pytest.mark.parametrize("save_best", [False, True])
+def test_the_round_xgboosts_early_stopping_ends_at_is_reported(save_best: bool) -> None:
+    """XGBoost stops calling callbacks at the first whose ``after_iteration`` returns True: with
+    ``EarlyStopping`` before rung's (as ``rxgb.train(callbacks=[...])`` orders them), the round
+    it stopped at was not reported and the trial ended one step short of its booster."""
+    dtrain, dvalid = data()
+    ctx = FakeContext(max_step=200)
+    rec = Recorder()
+    booster = rxgb.train(ctx, booster_params({"eta": 0.5, "depth": 5}), dtrain,
+                         evals=[(dvalid, "valid")], verbose_eval=False,
+                         callbacks=[rec, xgb.callback.EarlyStopping(rounds=3,
+                                                                    save_best=save_best)])
+    rounds = len(rec.log["valid"]["rmse"])
+    assert 4 <= rounds < 200
+    assert ctx.steps == list(range(1, rounds + 1))
+    assert [m["valid-rmse"] for _, m, _ in ctx.reports] == rec.log["valid"]["rmse"]
+    assert booster.num_boosted_rounds() == (booster.best_iteration + 1 if save_best else rounds)
+    # the last report saves the whole booster, never one EarlyStopping cut to its best round
+    assert ctx.reports[-1][2] is not save_best

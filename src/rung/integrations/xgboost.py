@@ -23,6 +23,10 @@ the standard deviation as ``"<data>-<metric>-std"``. They are the values XGBoost
 **Stop.** ``StopTrial`` propagates out of ``xgboost.train`` from the callback (XGBoost's
 ``after_training`` hooks are skipped: the trial's model is discarded anyway).
 
+**Early stopping.** XGBoost's ``EarlyStopping`` (or any callback that ends training) ends the
+trial as completed at the round it chose. XGBoost calls no later callback's
+``after_iteration`` for that round, so the callback reports it from ``after_training``.
+
 **Pause.** Before ``PauseTrial`` propagates, ``report`` calls the callback's ``save``, which
 writes the booster to ``model.ubj`` (XGBoost's binary JSON) in the checkpoint directory. A
 resumed trial continues boosting from it: ``train`` passes ``xgb_model=resume_model(ctx)`` and
@@ -77,16 +81,45 @@ class XGBoostCallback(xgb.callback.TrainingCallback):  # type: ignore[misc]
         self.ctx = ctx
         self.rounds_per_step = check_units("rounds_per_step", rounds_per_step)
         self.checkpoints = checkpoints
+        self._start = 0  # rounds in the model when training started
+        self._log: Any = None  # XGBoost's evaluation log (one dict, filled in place)
+        self._reported = 0  # the last step reported
 
     def before_training(self, model: Any) -> Any:
-        check_start(self.ctx, model.num_boosted_rounds(), self.rounds_per_step,
-                    "boosting rounds", _RESUME_HINT)
+        self._start = int(model.num_boosted_rounds())
+        check_start(self.ctx, self._start, self.rounds_per_step, "boosting rounds",
+                    _RESUME_HINT)
         return model
 
     def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+        self._log = evals_log
         rounds = int(model.num_boosted_rounds())
         if rounds % self.rounds_per_step:
             return False
+        step = rounds // self.rounds_per_step
+        if step > self.ctx.max_step:  # past the end already (another callback went on)
+            return self._end(model, epoch)
+        self._report(model, step, evals_log)
+        if step == self.ctx.max_step:  # the study's full training is done: stop there
+            return self._end(model, epoch)
+        return False
+
+    def after_training(self, model: Any) -> Any:
+        """Report the last round if an earlier callback ended training there: XGBoost stops
+        calling ``after_iteration`` at the first callback that returns ``True`` (its
+        ``EarlyStopping``), so the round it stopped at would be missing from the trial."""
+        series = [v for s in (self._log or {}).values() for v in s.values()]
+        if series:
+            rounds = self._start + max(len(v) for v in series)
+            step = rounds // self.rounds_per_step
+            if not rounds % self.rounds_per_step and self._reported < step <= self.ctx.max_step:
+                # EarlyStopping(save_best=True) may have cut the model already: save it only
+                # when it still holds every round
+                whole = int(model.num_boosted_rounds()) == rounds
+                self._report(model if whole else None, step, self._log)
+        return model
+
+    def _report(self, model: Any, step: int, evals_log: Any) -> None:
         metrics: dict[str, float] = {}
         for data, series in evals_log.items():
             for name, values in series.items():
@@ -98,13 +131,8 @@ class XGBoostCallback(xgb.callback.TrainingCallback):  # type: ignore[misc]
                     metrics[f"{data}-{name}"] = float(last)
         save = (model_saver(model, MODEL_FILE)
                 if self.checkpoints and isinstance(model, xgb.Booster) else None)
-        step = rounds // self.rounds_per_step
-        if step > self.ctx.max_step:  # past the end already (another callback went on)
-            return self._end(model, epoch)
+        self._reported = step
         self.ctx.report(step, save=save, **metrics)
-        if step == self.ctx.max_step:  # the study's full training is done: stop there
-            return self._end(model, epoch)
-        return False
 
     @staticmethod
     def _end(model: Any, epoch: int) -> bool:
