@@ -133,3 +133,19 @@ def test_training_ends_at_max_step(tmp_path: Path) -> None:
                            [rhf.TransformersCallback(ctx)])
     trainer.train()
     assert ctx.steps == [1, 2] and round(trainer.state.epoch) == 2
+
+
+def test_an_evaluation_after_training_is_not_a_step(tmp_path: Path) -> None:
+    """``trainer.evaluate(test, metric_key_prefix="test")`` after ``train``, Hugging Face's usual
+    last line, was reported as step ``max_step`` again: its test metrics replaced the
+    validation metrics there, and a study on ``eval_loss`` failed the trial ("metric
+    'eval_loss' was not reported (reported: 'test_loss', ...) at step 2")."""
+    ctx = FakeContext(max_step=2)
+    trainer = make_trainer({"lr": 0.01, "units": 4}, 2, str(tmp_path),
+                           [rhf.TransformersCallback(ctx)])
+    trainer.train()
+    _, valid = datasets()
+    trainer.evaluate(valid[:20], metric_key_prefix="test")
+    trainer.evaluate()
+    assert ctx.steps == [1, 2]
+    assert ctx.reports[-1][1]["eval_loss"] == eval_losses(trainer)[1]

@@ -19,6 +19,8 @@ the ``k``-th evaluation, at optimizer step ``k * eval_steps`` (``max_steps`` sho
 
 **Metrics.** Every scalar of the evaluation's metrics (``eval_loss``, ``eval_accuracy`` from
 ``compute_metrics``, ...), the values ``Trainer`` appends to ``trainer.state.log_history``.
+Only the evaluations ``Trainer.train`` runs are reported: a ``trainer.evaluate(...)`` of the
+objective's own after training (a test set, ``metric_key_prefix="test"``) is not a step.
 
 **Stop and pause.** When the scheduler stops or pauses the trial, the callback sets
 ``control.should_training_stop`` so ``Trainer`` leaves its loop the usual way, and re-raises
@@ -82,6 +84,7 @@ class TransformersCallback(hf.TrainerCallback):  # type: ignore[misc]
         self.ctx = ctx
         self.checkpoints = checkpoints
         self._decision = HeldDecision()
+        self._training = False  # between on_train_begin and on_train_end
 
     def _step(self, args: Any, state: Any) -> int:
         if _strategy(args) == "epoch":
@@ -94,11 +97,12 @@ class TransformersCallback(hf.TrainerCallback):  # type: ignore[misc]
                 f"rung needs evaluations to report: set eval_strategy to 'epoch' or 'steps', "
                 f"got {_strategy(args)!r}"))
         check_start(self.ctx, self._step(args, state), 1, "evaluations", _RESUME_HINT)
+        self._training = True
 
     def on_evaluate(self, args: Any, state: Any, control: Any, metrics: Any = None,
                     **kwargs: Any) -> None:
-        if self._decision.held is not None:
-            return
+        if self._decision.held is not None or not self._training:
+            return  # ending, or trainer.evaluate() after training (a test set): not a step
         step = self._step(args, state)
 
         def save(directory: str) -> None:
@@ -112,6 +116,7 @@ class TransformersCallback(hf.TrainerCallback):  # type: ignore[misc]
             control.should_training_stop = True  # by the scheduler, or at the study's max_step
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._training = False
         self._decision.raise_held()
 
 
