@@ -165,7 +165,8 @@ class OptunaSearcher(Searcher):
 
     Args:
         sampler: the sampler class, its name in ``optuna.samplers`` (``"CmaEsSampler"``) or its
-            import path (``"mypackage.samplers.MySampler"``). Persisted as the import path.
+            import path (``"mypackage.samplers.MySampler"``). Persisted as given, a class as its
+            import path (``"optuna.samplers.CmaEsSampler"``).
         kwargs: the sampler's keyword arguments, JSON values only, without ``seed``.
 
     Raises:
