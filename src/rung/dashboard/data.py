@@ -435,6 +435,8 @@ def overview(snap: Snapshot) -> dict[str, Any]:
         "max_step": spec.max_step,
         "rung_steps": rung_steps(snap),
         "objectives": [{"metric": o.metric, "mode": o.mode} for o in h.objectives],
+        # the best trial is the best feasible one: the page says under which constraints
+        "constraints": [f"{c.metric} {c.op} {c.bound:g}" for c in spec.constraints],
         "searcher_params": dict(spec.searcher.params),
         "scheduler_params": dict(spec.scheduler.params),
         "auto_reason": snap.auto,

@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("rung.dashboard")
 
 #: the snapshot format; a file in another format is ignored
-FORMAT = 11
+FORMAT = 12
 #: journals shorter than this get no snapshot (their replay takes well under a second)
 MIN_RECORDS = 20_000
 #: records sampled (evenly spaced, the first and last covered included) by ``fingerprint``

@@ -149,7 +149,7 @@ async function pageOverview(name) {
     ${loadingNote(s.loading)}${s.error ? `<p class="status-failed">${esc(s.error)}</p>` : ""}
     <div class="cards">
       <div class="card">trials<b id="n-trials">${s.trials}</b>${Object.entries(s.by_status).map(([k, v]) => `<span class="status-${k}">${k} ${v}</span>`).join(" · ")}</div>
-      <div class="card">best ${esc(s.metric)} (${esc(s.mode)})<b id="best-value">${fmt(s.best_value)}</b>${s.best_trial === null ? "" : `<a href="${trialLink(name, s.best_trial)}">trial ${s.best_trial}</a> at step ${fmt(s.best_step)}`}</div>
+      <div class="card">best ${(s.constraints || []).length ? "feasible " : ""}${esc(s.metric)} (${esc(s.mode)})<b id="best-value">${fmt(s.best_value)}</b>${s.best_trial === null ? "" : `<a href="${trialLink(name, s.best_trial)}">trial ${s.best_trial}</a> at step ${fmt(s.best_step)}`}</div>
       ${budget}
       <div class="card">throughput<b>${fmt(s.throughput.trials_per_min)}</b>trials/min · ${fmt(s.throughput.results_per_s)} results/s</div>
       <div class="card">driver time<b>${fmt(s.elapsed)} s</b>${s.workers} worker slots</div>
@@ -157,6 +157,7 @@ async function pageOverview(name) {
     <h3>Components</h3>
     <p>searcher <b>${esc(s.searcher)}</b> ${esc(JSON.stringify(s.searcher_params))} · scheduler <b>${esc(s.scheduler)}</b>
        ${esc(JSON.stringify(s.scheduler_params))} · ${s.rung_steps.length ? `rungs at steps ${esc(s.rung_steps.join(", "))}` : "no rungs"} (max step ${s.max_step})</p>
+    ${(s.constraints || []).length ? `<p id="constraints">constraints (a trial that breaks one is never the best): ${s.constraints.map((c) => `<code>${esc(c)}</code>`).join(", ")}</p>` : ""}
     ${s.auto_reason ? `<p class="reason">${esc(s.auto_reason)}</p>` : ""}
     ${s.stopped ? `<p class="reason" id="stopped">the stop rule ended the search: ${esc(s.stopped)}</p>` : ""}
     <h3>Best params</h3><pre>${esc(JSON.stringify(s.best_params, null, 1))}</pre>
