@@ -181,3 +181,12 @@ def test_a_typo_of_the_objective_function_names_the_close_one() -> None:
         resolve_objective(spec)
     assert str(e.value) == ("spec.objective: module 'cli_objectives' has no attribute 'trian' "
                             "(did you mean 'train'?)")
+
+
+def test_one_name_in_two_unicode_spellings_is_given_twice() -> None:
+    # 'é' as one character and as e + combining accent: two parameters that print alike
+    with pytest.raises(SpecError) as e:
+        parse_yaml("space:\n  \u00e9: [1, 2]\n  e\u0301: [3, 4]\n")
+    assert e.value.key == "spec.space.e\u0301"
+    assert e.value.message == ("given twice in one mapping (lines 2 and 3, spelled '\\xe9' and "
+                               "'e\\u0301' in Unicode); keep one")

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -169,7 +170,7 @@ def _check_unique_keys(loader: Any, root: Any) -> None:
         elif isinstance(node, yaml.SequenceNode):
             stack.extend((v, f"{where}[{i}]") for i, v in reversed(list(enumerate(node.value))))
         elif isinstance(node, yaml.MappingNode):
-            first: dict[Any, int] = {}
+            first: dict[str, tuple[int, str]] = {}  # NFC form -> (line, key as written)
             children = []
             for key_node, value_node in node.value:
                 if key_node.tag == _MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
@@ -181,16 +182,18 @@ def _check_unique_keys(loader: Any, root: Any) -> None:
                 problem = key_problem(key, key_node.value)
                 if problem is not None:
                     raise SpecError(where, f"{problem} (line {line})")
-                try:
-                    earlier = first.get(key)
-                except TypeError:  # unhashable: construction reports it
-                    continue
-                if earlier is not None:
+                # 'é' typed as one character or as e and an accent: one name, shown alike
+                same = unicodedata.normalize("NFC", key)
+                if same in first:
+                    earlier, written = first[same]
                     lines = f"line {line}" if earlier == line else f"lines {earlier} and {line}"
+                    spellings = "" if written == key else \
+                        f", spelled {written!a} and {key!a} in Unicode"
                     raise SpecError(
-                        f"{where}.{key}", f"given twice in one mapping ({lines}); keep one"
+                        f"{where}.{key}", f"given twice in one mapping ({lines}{spellings}); "
+                        "keep one"
                     )
-                first[key] = line
+                first[same] = (line, key)
                 children.append((value_node, f"{where}.{key}"))
             stack.extend(reversed(children))
 
