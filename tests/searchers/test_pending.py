@@ -31,6 +31,15 @@ SEARCHERS: list[Any] = [
 ]
 
 
+def repeating(searcher: Any) -> dict[str, Any]:
+    """``searcher`` with ``repeats=True``: proposing again once every configuration was tried
+    (without it the searcher is exhausted then, and ``ask`` gives ``None``)."""
+    spec: dict[str, Any] = ({"name": searcher, "params": {}} if isinstance(searcher, str)
+                            else searcher)
+    params: dict[str, Any] = dict(spec["params"])
+    return {"name": spec["name"], "params": {**params, "repeats": True}}
+
+
 def test_spread_radius_is_zero_up_to_a_large_batch_then_covers_a_fixed_share() -> None:
     assert spread_radius(LARGE_BATCH, 2) == 0.0
     assert spread_radius(7, 6) == 0.0
@@ -72,8 +81,8 @@ def test_no_pending_configuration_is_proposed_again_in_a_1d_integer_space(
     running (there are always free integers), through the initial design and the model alike
     (gp version 1 fell back to its design's point there and repeated a running one)."""
     space = {"x": rung.Int(0, 20)}
-    study = make_study(searcher, space, seed=0, n_trials=200)
-    running = []
+    study = make_study(repeating(searcher), space, seed=0, n_trials=200)
+    running: list[Any] = []
     for _ in range(40):
         while len(running) < 8:
             t = study.ask()
@@ -90,7 +99,7 @@ def test_every_configuration_of_a_tiny_space_is_pending_once_before_any_repeats(
 ) -> None:
     """``Int(0, 4)`` after 12 results: five suggestions in a row without results are the five
     configurations, each once; a sixth has no free configuration left and still gets one."""
-    study = make_study(searcher, {"x": rung.Int(0, 4)}, seed=1, n_trials=100)
+    study = make_study(repeating(searcher), {"x": rung.Int(0, 4)}, seed=1, n_trials=100)
     run_sequential(study, lambda p: float((p["x"] - 2) ** 2), 12)
     six = wave(study, 6)
     assert sorted(p["x"] for p in six[:5]) == [0, 1, 2, 3, 4]

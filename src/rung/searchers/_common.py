@@ -200,3 +200,83 @@ def gather(history: History, step: int) -> Observations:
             if tid not in seen and 0 < history.last_step(tid) < step:
                 dropped.append(tid)
     return Observations(step, ids, y, pending, dropped)
+
+
+#: The most configurations a finite space may have for its searchers to be exhausted by it
+#: (counted as the product of the parameters' numbers of values, conditions ignored). Above,
+#: no study is expected to try them all, and the searchers never report exhaustion.
+EXHAUSTIBLE = 10_000
+
+class FiniteConfigs:
+    """The configurations of a finite space (``SearchSpace.grid`` of all its values), with
+    their keys (``_pending.config_key`` of the unit encoding, as ``UnitCache.tried`` keys a
+    trial's), built on first use; none for an infinite space or one above ``EXHAUSTIBLE``.
+
+    A searcher asks ``exhausted(tried)`` (every configuration was tried) and ``untried(tried,
+    rng)`` (a uniform pick among those no trial has, for when random draws keep meeting tried
+    ones near the end of a finite space)."""
+
+    def __init__(self, space: SearchSpace) -> None:
+        self.space = space
+        self._built = False
+        self._configs: list[dict[str, Any]] = []
+        self._keys: list[bytes] = []
+
+    def _build(self) -> None:
+        if self._built:
+            return
+        self._built = True
+        values = self.space.values_per_param()
+        if values is None or math.prod(values.values()) > EXHAUSTIBLE:
+            return
+        from rung.searchers._pending import config_key
+
+        space = self.space
+        self._configs = space.grid({n: values.get(n, 1) for n in space.order})
+        self._keys = [config_key(space.to_unit(c)) for c in self._configs]
+
+    @property
+    def size(self) -> int | None:
+        """How many configurations the space has, or ``None`` (infinite, or above
+        ``EXHAUSTIBLE``)."""
+        self._build()
+        return len(self._configs) if self._configs else None
+
+    def exhausted(self, tried: set[bytes]) -> bool:
+        """Whether every configuration's key is in ``tried`` (O(1) until the study has as many
+        distinct configurations as the space)."""
+        n = self.size
+        return n is not None and len(tried) >= n and all(k in tried for k in self._keys)
+
+    def untried(self, tried: set[bytes], rng: np.random.Generator) -> dict[str, Any] | None:
+        """A configuration no trial has, drawn uniformly with ``rng`` from those of the space;
+        ``None`` when there is none, or the space is not one of these."""
+        if self.size is None:
+            return None
+        free = [i for i, k in enumerate(self._keys) if k not in tried]
+        if not free:
+            return None
+        return dict(self._configs[free[int(rng.integers(len(free)))]])
+
+
+def why_exhausted(searcher: object, history: History) -> str | None:
+    """Why a built-in searcher has no configuration left to propose (one line, for the
+    study's summary and ``rung show``), or ``None`` when it has, or is not one that can run
+    out: ``grid`` after its last point; ``random``, ``sobol``, ``tpe``, ``gp`` and ``bohb``
+    once every configuration of a finite space was tried (``repeats`` off)."""
+    name = getattr(searcher, "name", "") or type(searcher).__name__
+    grid = getattr(searcher, "_grid", None)
+    if isinstance(grid, list):
+        n = len(grid)
+        if history.n_suggested >= n:
+            return f"the {name} searcher proposed every one of its {n} points"
+        return None
+    finite = getattr(searcher, "_finite", None)
+    units = getattr(searcher, "_units", None)
+    if (not isinstance(finite, FiniteConfigs) or not isinstance(units, UnitCache)
+            or getattr(searcher, "repeats", True)):
+        return None
+    if not finite.exhausted(units.tried(history)):
+        return None
+    return (f"the {name} searcher tried every one of the space's {finite.size} configurations "
+            f"(repeats=True tries them again, for a noisy objective)")

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rung._validate import check_int
+from rung._validate import check_bool, check_int
 from rung.core.components import BindContext, Searcher, SuggestRequest
 from rung.core.history import History
 from rung.searchers._common import (
     Dims,
+    FiniteConfigs,
     Observations,
     SobolDesign,
     UnitCache,
@@ -42,25 +43,34 @@ class DesignThenModel(Searcher):
     any state) while another is free (``_tried``): a repeat of a known configuration adds
     nothing. That happens only where the active parameters are all discrete: a finite space
     (every parameter integer, stepped or categorical), or a branch of a conditional space
-    (``when=``) whose parameters are. Once every configuration was tried, repeats are proposed
-    (the searcher is never exhausted).
+    (``when=``) whose parameters are. Once every configuration of a finite space (of at most
+    ``_common.EXHAUSTIBLE`` configurations) was tried, ``suggest`` returns ``None``: the
+    searcher is exhausted and the search ends; with ``repeats=True`` (a noisy objective) it
+    proposes configurations already tried instead.
 
-    Subclasses take ``n_initial`` and ``min_points`` as constructor parameters, call
-    ``_bind_design`` in ``bind`` (after ``super().bind``) and use ``_initial`` and
-    ``_observations`` in ``suggest``.
+    Subclasses take ``n_initial``, ``min_points`` and ``repeats`` as constructor parameters,
+    call ``_bind_design`` in ``bind`` (after ``super().bind``), return ``None`` from
+    ``suggest`` when ``_exhausted`` says so, and use ``_initial`` and ``_observations``.
     """
 
     n_initial: int
     min_points: int | None
+    repeats: bool
 
     def _bind_design(self, ctx: BindContext, default_min_points: int,
                      min_points_low: int) -> None:
         """Resolve ``min_points`` (``check_min_points``) and build the space's unit encoding,
         the study's Sobol' design and the unit-vector cache."""
         self._min_points = check_min_points(self.min_points, default_min_points, min_points_low)
+        check_bool("searcher.params.repeats", self.repeats)
         self._dims: Dims = dims_of(ctx.space)
         self._design = SobolDesign(ctx.space.n_dims, ctx.seed)
         self._units = UnitCache(ctx.space)
+        self._finite = FiniteConfigs(ctx.space)
+
+    def _exhausted(self, history: History) -> bool:
+        """Every configuration of a finite space was tried, and ``repeats`` is off."""
+        return not self.repeats and self._finite.exhausted(self._tried(history))
 
     def _tried(self, history: History) -> set[bytes]:
         """The keys of every trial's configuration, which are not proposed again while another
@@ -71,7 +81,7 @@ class DesignThenModel(Searcher):
         """The initial design's suggestion for ``request`` (a configuration no trial has while
         one is found)."""
         return initial_suggestion(self.space, self._dims, self._design, self._units, request,
-                                  self._tried(request.history))
+                                  self._tried(request.history), self._finite)
 
     def _observations(self, history: History) -> tuple[int, Observations] | None:
         """The step to model and its observations, or ``None`` while no step has

@@ -36,7 +36,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from rung.core.components import SuggestRequest
-    from rung.searchers._common import Dims, SobolDesign, UnitCache
+    from rung.searchers._common import Dims, FiniteConfigs, SobolDesign, UnitCache
     from rung.space import SearchSpace
 
 #: Pending trials beyond which the spread radius applies.
@@ -183,13 +183,15 @@ def design_point(
 
 
 def initial_suggestion(space: SearchSpace, dims: Dims, design: SobolDesign, units: UnitCache,
-                       request: SuggestRequest, tried: set[bytes] | None = None) -> dict[str, Any]:
+                       request: SuggestRequest, tried: set[bytes] | None = None,
+                       finite: FiniteConfigs | None = None) -> dict[str, Any]:
     """A model-based searcher's initial design: the ``request.index``-th point of the study's
     Sobol' sequence, or the next one whose configuration is not pending (``design_point``).
 
     ``tried`` (the keys of every trial's configuration, ``UnitCache.tried``): the next point
-    whose configuration no trial has, else a uniform draw that none has, else (every
-    configuration was tried) the next point that is not pending."""
+    whose configuration no trial has, else a uniform draw that none has, else (``finite``: the
+    space's configurations) a uniform pick among those no trial has, else (every configuration
+    was tried) the next point that is not pending."""
     from rung.searchers._common import decode, snap
 
     h = request.history
@@ -207,6 +209,9 @@ def initial_suggestion(space: SearchSpace, dims: Dims, design: SobolDesign, unit
                                spread=False)
         if free is not None:
             return decode(space, free)
+        untried = finite.untried(tried, request.rng) if finite is not None else None
+        if untried is not None:
+            return untried
         # every configuration was tried: only the pending ones are avoided, as in any space
     pend = PendingSet(units.get(h, ids)) if ids and dims.d else None
     return decode(space, design_point(design.point, snap_rows, request.index, pend))

@@ -36,7 +36,15 @@ One suggestion:
    bandwidth); the draw maximizing ``l(x) / g(x)`` among those no trial has tried yet
    (whatever its state) is proposed: a repeat adds no information, and the densities peak on
    the tried "good" points, so on discrete spaces the best draw is often one of them. If every
-   draw was tried, a random untried configuration (up to 100 draws).
+   draw was tried, a random untried configuration (up to 100 draws, then a uniform pick among
+   a finite space's untried configurations).
+
+Finite spaces: where every tunable parameter is an integer, a stepped float or a categorical
+(at most ``_common.EXHAUSTIBLE``, 10,000, configurations), ``suggest`` returns ``None`` once
+every configuration has been proposed, whatever became of the trials (pending, failed, stopped
+by the scheduler): the searcher is exhausted and no new trial starts (the scheduler may still
+promote or resume the trials it has). ``repeats=True`` (a noisy objective) proposes tried
+configurations again instead.
 
 Inactive (conditional) coordinates need no imputation here: a kernel is uniform in a dimension
 its observation lacks, and a candidate ignores a dimension it lacks.
@@ -48,13 +56,14 @@ from typing import Any
 
 import numpy as np
 
-from rung._validate import check_float, check_int
+from rung._validate import check_bool, check_float, check_int
 from rung.core.components import BindContext, Searcher, SuggestRequest
 from rung.core.history import History
 from rung.core.registry import register
 from rung.multiobjective import default_reference, hv_contributions, nondominated_sort
 from rung.searchers._common import (
     CAT,
+    FiniteConfigs,
     Observations,
     UnitCache,
     decode,
@@ -103,9 +112,11 @@ class BOHBSearcher(Searcher):
         random_fraction: fraction of uniformly random suggestions.
         bandwidth_factor: widening of the bandwidths when drawing candidates.
         min_bandwidth: lower bound of every bandwidth.
+        repeats: once every configuration of a finite space was tried, propose tried ones
+            again (a noisy objective) instead of being exhausted.
     """
 
-    version = 4
+    version = 5
     changes = {
         2: "the density model uses only the observations at the modelled step (no pending "
         "trials or trials stopped below it in the 'bad' group) and that step is the largest "
@@ -120,6 +131,11 @@ class BOHBSearcher(Searcher):
         "random_fraction, and before a model exists) are ones no trial has, in any state, if "
         "one of 100 draws is (only where the active parameters are all discrete can a draw "
         "repeat one; elsewhere they are unchanged)",
+        5: "a finite space (at most 10,000 configurations) whose every configuration was "
+        "tried, in any state, exhausts the searcher (suggest returns None: no new trial), "
+        "unless repeats=True; a random configuration that 100 draws could not find untried is "
+        "picked uniformly among the untried ones; was: Int(0, 4) with 20 trials spent 15 of "
+        "them on repeats",
     }
 
     def __init__(
@@ -130,6 +146,7 @@ class BOHBSearcher(Searcher):
         random_fraction: float = 1 / 3,
         bandwidth_factor: float = 3.0,
         min_bandwidth: float = 1e-3,
+        repeats: bool = False,
     ) -> None:
         self.min_points = min_points
         self.top_n_percent = top_n_percent
@@ -137,6 +154,7 @@ class BOHBSearcher(Searcher):
         self.random_fraction = random_fraction
         self.bandwidth_factor = bandwidth_factor
         self.min_bandwidth = min_bandwidth
+        self.repeats = repeats
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
@@ -148,12 +166,16 @@ class BOHBSearcher(Searcher):
             "searcher.params.bandwidth_factor", self.bandwidth_factor, 0.0, 1e6, low_open=True
         )
         check_float("searcher.params.min_bandwidth", self.min_bandwidth, 0.0, 1.0, low_open=True)
+        check_bool("searcher.params.repeats", self.repeats)
         self._dims = dims_of(ctx.space)
         self._units = UnitCache(ctx.space)
+        self._finite = FiniteConfigs(ctx.space)
 
     def suggest(self, request: SuggestRequest) -> dict[str, Any] | None:
         rng = request.rng
         h = request.history
+        if not self.repeats and self._finite.exhausted(self._units.tried(h)):
+            return None
         if self._dims.d == 0 or rng.random() < self.random_fraction:
             return self._random(h, rng)
         split = self._split(h)
@@ -183,8 +205,9 @@ class BOHBSearcher(Searcher):
         for _ in range(_RANDOM_DRAWS):
             cfg = self.space.sample(rng)
             if config_key(self.space.to_unit(cfg)) not in tried:
-                break
-        return cfg
+                return cfg
+        untried = self._finite.untried(tried, rng)
+        return untried if untried is not None else cfg
 
     def _split(self, h: History) -> tuple[list[int], list[int]] | None:
         """The "good" and "bad" trial ids at the largest step whose split is defined, or

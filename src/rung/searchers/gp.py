@@ -119,9 +119,11 @@ class GPSearcher(DesignThenModel):
         max_fantasies: most pending trials whose outcomes are fantasized (joint posterior
             draws); the rest penalize locally.
         min_points: observations a step needs to be modelled (default 3).
+        repeats: once every configuration of a finite space was tried, propose tried ones
+            again (a noisy objective) instead of being exhausted (see ``DesignThenModel``).
     """
 
-    version = 4
+    version = 5
     changes = {
         2: "pending trials (parallel workers only; sequential suggestions are unchanged): the "
         "initial design moves on to the next Sobol' point when its configuration is pending, "
@@ -136,6 +138,11 @@ class GPSearcher(DesignThenModel):
         "the active parameters are all discrete (a finite space, an all-discrete branch) can "
         "two coincide, elsewhere suggestions are unchanged; was: Int(0, 4) repeated a "
         "configuration within its first 5 suggestions",
+        5: "a finite space (at most 10,000 configurations) whose every configuration was "
+        "tried, in any state, exhausts the searcher (suggest returns None: the search ends), "
+        "unless repeats=True; before that, when draws keep meeting tried configurations, an "
+        "untried one is picked uniformly; was: Int(0, 4) with 20 trials spent 15 of them on "
+        "repeats",
     }
 
     def __init__(
@@ -146,6 +153,7 @@ class GPSearcher(DesignThenModel):
         max_points: int = 256,
         max_fantasies: int = 64,
         min_points: int | None = None,
+        repeats: bool = False,
     ) -> None:
         self.n_initial = n_initial
         self.n_candidates = n_candidates
@@ -153,6 +161,7 @@ class GPSearcher(DesignThenModel):
         self.max_points = max_points
         self.max_fantasies = max_fantasies
         self.min_points = min_points
+        self.repeats = repeats
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
@@ -205,6 +214,8 @@ class GPSearcher(DesignThenModel):
 
     def _suggest(self, request: SuggestRequest) -> dict[str, Any] | None:
         h = request.history
+        if self._exhausted(h):
+            return None
         # the design goes on while its points are still running (observations counted at the
         # step with the most of them, so a multi-fidelity study counts its low-step results)
         n_obs = max((h.n_at_step(s) for s in h.steps()), default=0)

@@ -115,9 +115,11 @@ class TPESearcher(DesignThenModel):
         min_points: observations a step needs to be modelled (default ``max(5, d + 1)``).
         min_branch_share: the least share of the recent half of the trials that each value of a
             branching categorical keeps (step 6); 0 turns it off.
+        repeats: once every configuration of a finite space was tried, propose tried ones
+            again (a noisy objective) instead of being exhausted (see ``DesignThenModel``).
     """
 
-    version = 4
+    version = 5
     changes = {
         2: "conditional spaces (multivariate): one density per group of co-active parameters, "
         "fitted on the trials that used them (was one joint kernel, which locked onto one "
@@ -136,6 +138,11 @@ class TPESearcher(DesignThenModel):
         "pending ones); only where the active parameters are all discrete (a finite space, "
         "an all-discrete branch) can two coincide, elsewhere suggestions are unchanged; was: "
         "Int(0, 20) repeated 7 of its first 21 suggestions",
+        5: "a finite space (at most 10,000 configurations) whose every configuration was "
+        "tried, in any state, exhausts the searcher (suggest returns None: the search ends), "
+        "unless repeats=True; before that, when draws keep meeting tried configurations, an "
+        "untried one is picked uniformly; was: Int(0, 4) with 20 trials spent 15 of them on "
+        "repeats",
     }
 
     def __init__(
@@ -152,6 +159,7 @@ class TPESearcher(DesignThenModel):
         liar_weight: float = 0.01,
         min_points: int | None = None,
         min_branch_share: float = 0.1,
+        repeats: bool = False,
     ) -> None:
         self.n_initial = n_initial
         self.multivariate = multivariate
@@ -165,6 +173,7 @@ class TPESearcher(DesignThenModel):
         self.liar_weight = liar_weight
         self.min_points = min_points
         self.min_branch_share = min_branch_share
+        self.repeats = repeats
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
@@ -190,6 +199,8 @@ class TPESearcher(DesignThenModel):
     # --- the algorithm ----------------------------------------------------------------------
     def suggest(self, request: SuggestRequest) -> dict[str, Any] | None:
         h = request.history
+        if self._exhausted(h):
+            return None
         if request.index < self.n_initial or self._dims.d == 0:
             return self._initial(request)
         modelled = self._observations(h)
@@ -220,6 +231,9 @@ class TPESearcher(DesignThenModel):
                 u = self._best_candidate(l_est, g_est, request.rng, b, avoid)
                 if config_key(u) not in tried:
                     return decode(self.space, u)
+            untried = self._finite.untried(tried, request.rng)
+            if untried is not None:
+                return untried
         u = self._best_candidate(l_est, g_est, request.rng, branch, pend)
         return decode(self.space, u)
 
