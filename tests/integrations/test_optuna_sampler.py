@@ -34,14 +34,16 @@ def _curves(n: int, seed: int) -> list[list[float]]:
     return out
 
 
-def _optimize(pruner: Any, curves: list[list[float]]) -> list[tuple[int, int | None]]:
-    """Run ``curves`` through study.optimize; ``(trial, step it was pruned at or None)``."""
+def _optimize(pruner: Any, curves: list[list[float]],
+              first_step: int = 0) -> list[tuple[int, int | None]]:
+    """Run ``curves`` through study.optimize, reporting from Optuna step ``first_step``;
+    ``(trial, step it was pruned at or None)``."""
     study = optuna.create_study(pruner=pruner, sampler=optuna.samplers.RandomSampler(seed=0))
 
     def objective(trial: Any) -> float:
         curve = curves[trial.number]
         for step, value in enumerate(curve):
-            trial.report(value, step)
+            trial.report(value, step + first_step)
             if step < MAX_STEP - 1 and trial.should_prune():
                 raise optuna.TrialPruned()
         return float(curve[-1])
@@ -50,7 +52,7 @@ def _optimize(pruner: Any, curves: list[list[float]]) -> list[tuple[int, int | N
     out = []
     for t in study.trials:
         pruned = t.state == optuna.trial.TrialState.PRUNED
-        out.append((t.number, max(t.intermediate_values) if pruned else None))
+        out.append((t.number, max(t.intermediate_values) - first_step if pruned else None))
     return out
 
 
@@ -124,6 +126,35 @@ def test_rung_pruner_median_optuna_rule_equals_optunas_median_pruner(seed: int) 
     ours = _optimize(RungPruner(rule, max_step=MAX_STEP), curves)
     assert ours == theirs
     assert any(s is not None for _, s in ours)
+
+
+@pytest.mark.parametrize("first_step", [1, 2, 3])
+def test_median_pruner_when_the_loop_reports_from_a_later_step(first_step: int) -> None:
+    """An objective whose first report is Optuna step ``first_step``: ``n_warmup_steps=0`` is
+    over before it, and the intervals keep Optuna's phase (steps 0, 2, 4, ...). Before,
+    ``first_step`` 2 and 3 were refused ("0 is before first_step 2")."""
+    curves = _curves(20, seed=first_step)
+    theirs = _optimize(optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0,
+                                                   interval_steps=2), curves, first_step)
+    rule = median_pruner(n_startup_trials=3, n_warmup_steps=0, interval_steps=2,
+                         first_step=first_step)
+    ours = _optimize(RungPruner(rule, max_step=MAX_STEP, first_step=first_step), curves,
+                     first_step)
+    assert ours == theirs
+    assert any(s is not None for _, s in ours)
+
+
+@pytest.mark.parametrize("kwargs, key", [
+    ({"n_warmup_steps": -1}, "n_warmup_steps"), ({"n_startup_trials": -1}, "n_startup_trials"),
+    ({"interval_steps": 0}, "interval_steps"), ({"n_min_trials": 0}, "n_min_trials"),
+    ({"first_step": -1}, "first_step"),
+])
+def test_median_pruner_refuses_what_optuna_refuses(kwargs: dict[str, Any], key: str) -> None:
+    """Optuna's MedianPruner raises for these; median_pruner said nothing of n_warmup_steps=-1
+    and named rung's keys (scheduler.params.startup_trials) for the others."""
+    with pytest.raises(ConfigError) as e:
+        median_pruner(**kwargs)
+    assert e.value.key == key
 
 
 @pytest.mark.parametrize(

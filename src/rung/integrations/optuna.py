@@ -363,14 +363,23 @@ def median_pruner(
     (Optuna's defaults), for an objective ported from Optuna whose step ``s`` becomes rung step
     ``s - first_step + 1`` (``first_step=0``: Optuna's ``range(n)`` loop reported at ``s + 1``).
     Needs no Optuna. It prunes the same trials at the same steps as ``MedianPruner`` (except
-    at a trial's last step, where a rung trial has completed)."""
+    at a trial's last step, where a rung trial has completed).
+
+    Raises:
+        ConfigError: an argument ``MedianPruner`` refuses (key: its name), or a negative
+            ``first_step``.
+    """
+    from rung._validate import check_int
     from rung.schedulers.median import MedianStoppingRule
 
+    check_int("n_startup_trials", n_startup_trials, 0)
+    check_int("n_warmup_steps", n_warmup_steps, 0)
+    check_int("interval_steps", interval_steps, 1)
+    check_int("n_min_trials", n_min_trials, 1)
+    check_int("first_step", first_step, 0)
     grace = n_warmup_steps - first_step + 1
-    if grace < 0:
-        raise ConfigError(
-            key="n_warmup_steps", message=f"{n_warmup_steps} is before first_step {first_step}"
-        )
+    if grace < 0:  # warm-up over before the first report: keep the interval's phase
+        grace %= interval_steps
     return MedianStoppingRule(
         grace_period=grace, min_trials=n_min_trials, rule="optuna",
         startup_trials=n_startup_trials, interval_steps=interval_steps,
