@@ -66,11 +66,12 @@ __all__ = ["RungScheduler", "RungSearcher"]
 logger = logging.getLogger(__name__)
 
 
-def _objective(metric: str | None, mode: str | None) -> Objective:
+def _objective(metric: str | None, mode: str | None, where: str) -> Objective:
+    """The objective, or a ``ConfigError`` saying where to give it (``where``)."""
     if not metric or mode not in ("min", "max"):
-        raise ConfigError(
-            key="metric", message="give metric and mode (here or in tune.TuneConfig)"
-        )
+        raise ConfigError(key="metric", message=(
+            f"give metric and mode ('min' or 'max'), got metric={metric!r}, mode={mode!r}: "
+            f"{where}"))
     return Objective(metric, mode)
 
 
@@ -149,7 +150,10 @@ class RungScheduler(_TuneAdapter, FIFOScheduler):
         """The rung study behind this scheduler (created on the first trial)."""
         if self._emb is None:
             self._emb = Embedded(
-                SearchSpace(CONFIGURED_SPACE), [_objective(self._metric, self._mode)], "random",
+                SearchSpace(CONFIGURED_SPACE),
+                [_objective(self._metric, self._mode,
+                            "RungScheduler(metric=..., mode=...) or tune.TuneConfig(metric=..., "
+                            "mode=...)")], "random",
                 self.rung_scheduler, self.max_step, self.seed, self.name, self.storage,
             )
         return self._emb
@@ -245,7 +249,11 @@ class RungSearcher(_TuneAdapter, Searcher):
         """The rung study behind this searcher (created on the first suggestion)."""
         if self._emb is None:
             self._emb = Embedded(
-                self.space, [_objective(self._metric, self._mode)], self.rung_searcher, "fifo",
+                self.space,
+                [_objective(self._metric, self._mode,
+                            "RungSearcher(metric=..., mode=...) (Tune hands tune.TuneConfig's "
+                            "on to a searcher only when the Tuner has a param_space)")],
+                self.rung_searcher, "fifo",
                 self.max_step, self.seed, self.name, self.storage,
             )
         return self._emb
