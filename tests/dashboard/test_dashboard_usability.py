@@ -323,6 +323,27 @@ def test_a_finished_trial_without_decisions_is_not_waiting_for_one(base: str,
     assert text == "none: no decision was made on its results"
 
 
+@pytest.mark.parametrize("page", ["curves", "parallel", "workers", "pareto"])
+def test_an_unchanged_chart_is_not_redrawn(base: str, browser: Any, page: str) -> None:
+    d = browser
+    study = "tri" if page == "pareto" else "hostile"
+    d.get("about:blank")  # a fresh page (a new hash alone would keep the last one's script)
+    d.get(f"{base}#/study/{study}/{page}")
+    _until(d, f"return document.querySelector('#{page} .main-svg')", f"the {page} chart")
+    time.sleep(0.6)  # the first refresh after the first draw
+    d.execute_script("window.__reacts = 0; const react = Plotly.react;"
+                     "Plotly.react = function (...a) { window.__reacts++;"
+                     " return react.apply(this, a); }")
+    time.sleep(1.6)  # three refreshes of a finished study
+    assert d.execute_script("return window.__reacts") == 0
+    # another page and back: drawn again
+    d.execute_script(f"location.hash = '#/study/{study}'")
+    _until(d, "return document.getElementById('n-trials')", "the overview")
+    d.execute_script(f"location.hash = '#/study/{study}/{page}'")
+    _until(d, f"return document.querySelector('#{page} .main-svg')", f"the {page} chart again")
+    assert d.execute_script("return window.__reacts") == 1
+
+
 def test_no_console_errors(base: str, browser: Any) -> None:
     # after every page above: the console holds no error but the 404 of the unknown study
     errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]

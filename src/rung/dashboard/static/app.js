@@ -286,6 +286,7 @@ async function trialDetail(name, tid) {
 async function pageCurves(name) {
   const d = await chartData(name, "curves");
   ensure("curves", '<h2>Learning curves</h2><p class="muted" id="curves-note"></p><div id="curves" class="chart"></div>');
+  if (d.unchanged && drawn("curves")) return;
   document.getElementById("curves-note").textContent =
     `${d.sample.note}; dotted: rung steps; black bars: the scheduler's cut-off at each rung, its latest threshold (thin line: the range it moved through); x: stopped there; click a curve for its trial's decisions`;
   // one trace per status, the curves separated by gaps: hundreds of curves draw as fast as one
@@ -328,14 +329,34 @@ async function pageCurves(name) {
 
 const VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779",
                  "#6ece58", "#b5de2b", "#fde725"];
+const lastChart = {};
+async function chartText(path) {
+  const r = await fetch("/api/" + path, { cache: "no-store" });
+  const text = await r.text();
+  if (!r.ok) throw new Error(JSON.parse(text).error || r.statusText);
+  return text;
+}
 function chartData(name, what) {
-  // Plotly's bundle is parsed while the data is on its way
-  return Promise.all([plotly(), api("study/" + encodeURIComponent(name) + "/" + what)]).then((r) => r[1]);
+  // Plotly's bundle is parsed while the data is on its way. ``unchanged``: the answer is the
+  // one last drawn (a finished study, an idle one): redrawing 1,000 curves or 3,000 runs
+  // costs the browser 0.2-0.6 s per poll for nothing
+  const path = "study/" + encodeURIComponent(name) + "/" + what;
+  return Promise.all([plotly(), chartText(path)]).then(([, text]) => {
+    const d = JSON.parse(text);
+    d.unchanged = lastChart[path] === text;
+    lastChart[path] = text;
+    return d;
+  });
+}
+function drawn(id) {
+  // the chart ``id`` is on the page with something drawn in it
+  return document.querySelector(`#${id} .main-svg`) !== null;
 }
 
 async function pageParallel(name) {
   const d = await chartData(name, "parallel");
   ensure("parallel", '<h2>Parallel coordinates</h2><p class="muted" id="par-note"></p><div id="parallel" class="chart"></div>');
+  if (d.unchanged && drawn("parallel")) return;
   const n = d.ids.length;
   document.getElementById("par-note").textContent = `${d.sample.note} (each at its last step); ` +
     "colour: the value, best on top; click a legend entry to hide that band, a line for its trial";
@@ -405,6 +426,7 @@ function scaled(label, vals, show = fmt) {
 async function pagePareto(name) {
   const d = await chartData(name, "pareto");
   ensure("pareto", '<h2>Pareto front</h2><p class="muted" id="pareto-note"></p><div id="pareto" class="chart"></div>');
+  if (d.unchanged && drawn("pareto")) return;
   if (d.objectives.length < 2) {
     document.getElementById("pareto-note").textContent = "this study has one objective: no Pareto front";
     Plotly.purge("pareto");
@@ -437,6 +459,7 @@ async function pagePareto(name) {
 async function pageWorkers(name) {
   const d = await chartData(name, "workers");
   ensure("workers", '<h2>Worker timeline</h2><p class="muted" id="workers-note"></p><div id="workers" class="chart"></div>');
+  if (d.unchanged && drawn("workers")) return;
   document.getElementById("workers-note").textContent =
     (d.runs.length < d.total_runs ? `the latest ${d.runs.length} of ${d.total_runs.toLocaleString()} runs` : `${d.runs.length} runs`) +
     ` on ${d.slots} worker slots` + (d.utilization === null ? "" : `, ${Math.round(100 * d.utilization)}% busy`);
