@@ -18,15 +18,44 @@ from pathlib import Path
 NAME_MAX = 255
 
 
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def safe_component(study: str) -> str:
+    """``study`` as one file name: itself when it is one already (letters, digits, ``-_.``,
+    not starting with ``.``), else its characters outside those as ``_`` followed by ``-`` and
+    8 hex digits of its hash, so that two names never share one (``a b`` and ``a_b`` did)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in study)
+    if safe == study and not study.startswith("."):
+        return study
+    return f"{safe.lstrip('.') or '_'}-{_digest(study)[:8]}"
+
+
 def lock_file_name(db_name: str, study: str) -> str:
     """The name of the sidecar file whose ``flock`` marks a study's one writer: ``<db file
-    name>.<study, sanitized>.lock``, or a hashed name when that would be too long."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in study)
-    name = f"{db_name}.{safe}.lock"
+    name>.<safe_component(study)>.lock``, or a hashed name when that would be too long."""
+    name = f"{db_name}.{safe_component(study)}.lock"
     if len(os.fsencode(name)) <= NAME_MAX:
         return name
-    digest = hashlib.sha256(f"{db_name}\0{study}".encode("utf-8", "surrogateescape"))
-    return f".rung-{digest.hexdigest()[:32]}.lock"
+    return f".rung-{_digest(db_name, study)[:32]}.lock"
+
+
+def checkpoint_subdir(root: Path, study: str) -> Path:
+    """Where study ``study``'s checkpoints go under a journal's checkpoint directory
+    ``root``: ``root/<study>`` for a name that is one path component (spaces and any letters
+    included), else ``root/<safe_component(study)>``, so that no name reaches outside
+    ``root`` (``/home/me``, ``a/../../x``) or into another study's directory (``a/1``: study
+    ``a``'s trial 1). A name with ``/`` keeps the nested directory an earlier version gave
+    it, if that exists inside ``root`` (its checkpoints are still found)."""
+    if "/" not in study and "\\" not in study and study not in (".", ".."):
+        return root / study
+    legacy = root / study
+    segments = study.split("/")  # as written: pathlib would drop '.' and empty ones
+    if "\\" not in study and all(s not in ("", ".", "..") for s in segments) \
+            and legacy.is_dir():
+        return legacy
+    return root / safe_component(study)
 
 
 def storage_problem(path: str | os.PathLike[str]) -> str | None:
@@ -71,4 +100,5 @@ def storage_problem(path: str | os.PathLike[str]) -> str | None:
     return None
 
 
-__all__ = ["NAME_MAX", "lock_file_name", "storage_problem"]
+__all__ = ["NAME_MAX", "checkpoint_subdir", "lock_file_name", "safe_component",
+           "storage_problem"]
