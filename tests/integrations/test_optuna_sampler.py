@@ -363,3 +363,27 @@ def test_rung_pruner_embedded_study_has_every_end() -> None:
     assert [t.status for t in trials] == [
         TrialStatus.STOPPED if ot.state == state.PRUNED else TrialStatus.COMPLETED
         for ot in study.trials]
+
+
+def test_rung_sampler_records_the_values_a_trial_ran_with(caplog: pytest.LogCaptureFixture) -> None:
+    """``space=`` wider than the objective's ``suggest_float`` range: Optuna draws another
+    value when rung's proposal is outside the declared range. Before, rung told its searcher
+    the result under the proposal, which never ran (x=7.4 learned from a trial that ran
+    x=0.3); now every rung trial with a result has the params its Optuna trial ran with,
+    and a warning says why. A value outside rung's space (0.2 < 0.5) is not shown to rung."""
+    space = SearchSpace({"x": Float(0.5, 10.0)})
+    study = optuna.create_study(sampler=RungSampler("random", space=space, seed=0))
+    with caplog.at_level("WARNING", logger="rung.integrations.optuna_sampler"):
+        study.optimize(lambda t: (t.suggest_float("x", 0.0, 1.0) - 0.7) ** 2, n_trials=12)
+    sampler = study.sampler
+    assert isinstance(sampler, RungSampler)
+    emb = sampler._runs[study.study_name][0]
+    ran = {t.number: t.params["x"] for t in study.trials}
+    scored = [t for t in emb.study.trials() if t.value is not None]
+    assert scored
+    by_id = {tid: n for n, tid in emb.ids.items()}
+    for t in scored:
+        assert t.params["x"] == ran[by_id[t.id]]
+        assert 0.5 <= t.params["x"] <= 1.0
+    others = [r for r in caplog.records if "not rung's proposal" in r.getMessage()]
+    assert len(others) == 1 and "Give space= the objective's ranges" in others[0].getMessage()

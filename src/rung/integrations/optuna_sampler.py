@@ -235,6 +235,7 @@ class RungSampler(_Locked, BaseSampler):
         self.seed = seed
         self._intersection = IntersectionSearchSpace()
         self._runs: dict[str, tuple[Embedded, set[int]]] = {}
+        self._warned: dict[str, set[str]] = {}  # study name -> params warned about
         self._lock = threading.RLock()
 
     def infer_relative_search_space(
@@ -273,16 +274,42 @@ class RungSampler(_Locked, BaseSampler):
             if status is None or t.number in fed:
                 continue
             fed.add(t.number)
+            if t.number in emb.open and self._ran_other(study, emb, t):
+                emb.end(t.number, "stopped")  # the proposal never ran: no result for it
             if t.number not in emb.open:  # not proposed by rung: enqueue its params
                 params = {k: v for k, v in t.params.items() if k in names}
                 if set(emb.space.active(params)) - set(params):
                     continue  # it lacks parameters of the space
-                emb.start(t.number, params)
+                try:
+                    emb.start(t.number, params)
+                except ConfigError as e:  # a value outside rung's space= (enqueue_trial...)
+                    logger.debug("trial %d not shown to rung: %s", t.number, e)
+                    continue
             final = _final(t, objectives)
             first = final if final is not None else _last_intermediate(t, objectives)
             if first is not None:
                 emb.report(t.number, 1, first)
             emb.end(t.number, status, final)
+
+    def _ran_other(self, study: Study, emb: Embedded, trial: FrozenTrial) -> bool:
+        """Whether ``trial`` ran with other values than rung proposed for it: Optuna takes a
+        proposed value only if the objective's ``suggest_*`` range contains it, and draws
+        another otherwise (``space=`` wider than the objective's ranges), so rung would learn
+        the result under params that never ran. Warns once per study and parameter."""
+        proposed = emb.study.history.params(emb.open[trial.number])
+        other = sorted(k for k, v in proposed.items()
+                       if k in trial.params and trial.params[k] != v)
+        warned = self._warned.setdefault(study.study_name, set())
+        for name in other:
+            if name not in warned:
+                warned.add(name)
+                logger.warning(
+                    "RungSampler: trial %d ran with %s=%r, not rung's proposal %r: the "
+                    "objective's suggest_* range for %r does not contain it, so Optuna drew "
+                    "another value; rung records such trials with the values they ran with. "
+                    "Give space= the objective's ranges", trial.number, name,
+                    trial.params[name], proposed[name], name)
+        return bool(other)
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
