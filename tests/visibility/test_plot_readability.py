@@ -111,3 +111,29 @@ def test_pareto_title_says_a_front_over_more_objectives_than_drawn() -> None:
     n = len(s.pareto_front())
     assert ax.get_title() == (f"three: Pareto front ({n} of 20 trials; front over all 3 "
                               "objectives, drawn in the first two)")
+
+
+def test_learning_curves_legend_is_beside_the_curves() -> None:
+    b = get_benchmark("mf-hartmann3")
+    s = rung.Study.create("lc", b.space, objective=rung.Objective(b.metric, b.mode),
+                          searcher="random", scheduler=rung.ASHA(reduction_factor=3),
+                          max_step=b.max_step, budget=rung.Budget(n_trials=30), seed=0)
+    s.simulate(b, n_workers=4)
+    fig = P.learning_curves(s)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1
+
+
+def test_learning_curves_draw_completed_trials_over_stopped_ones() -> None:
+    b = get_benchmark("mf-hartmann3")
+    s = rung.Study.create("lc", b.space, objective=rung.Objective(b.metric, b.mode),
+                          searcher="random", scheduler=rung.ASHA(reduction_factor=3),
+                          max_step=b.max_step, budget=rung.Budget(n_trials=30), seed=0)
+    s.simulate(b, n_workers=4)
+    ax = P.learning_curves(s).axes[0]
+    z = {t.status.value: set() for t in s.trials()}
+    for t in s.trials():
+        (line,) = [a for a in ax.lines if a.get_gid() == f"trial-{t.id}"]
+        z[t.status.value].add(line.get_zorder())
+    assert min(z["completed"]) > max(z["stopped"])
