@@ -109,3 +109,20 @@ def test_an_integer_beyond_a_float_is_not_finite() -> None:
 ])
 def test_close_hint(value: object, hint: str) -> None:
     assert close_hint(value, ["random", "tpe", "gp"]) == hint
+
+
+@pytest.mark.parametrize(("value", "line"), [
+    ("MIN", "mode: must be one of 'min', 'max', got 'MIN' (did you mean 'min'?)"),
+    ("minimize", "mode: must be one of 'min', 'max', got 'minimize' (did you mean 'min'?)"),
+    ("up", "mode: must be one of 'min', 'max', got 'up'"),
+])
+def test_check_choice_names_the_close_choice(value: str, line: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        check_choice("mode", value, ("min", "max"))
+    assert str(e.value) == line
+
+
+def test_check_choice_offers_no_operator() -> None:
+    with pytest.raises(ConfigError) as e:
+        check_choice("op", "<", ("<=", ">="))
+    assert str(e.value) == "op: must be one of '<=', '>=', got '<'"

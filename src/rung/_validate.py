@@ -63,8 +63,9 @@ def show(value: Any) -> str:
 
 def close_hint(value: object, known: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` naming the entry of ``known`` closest to ``value`` (a typo of
-    it, in any case, or the one entry that holds it: ``interval`` of
-    ``perturbation_interval``), or ``""`` when none is close or ``value`` is not a string. The one
+    it, in any case, or the one entry that holds it or that it holds: ``interval`` of
+    ``perturbation_interval``, ``min`` in ``minimize``), or ``""`` when none is close or
+    ``value`` is not a string. The one
     "did you mean" of rung: the registry, the search space and the CLI all use it."""
     import difflib
 
@@ -72,8 +73,9 @@ def close_hint(value: object, known: Iterable[str]) -> str:
         return ""
     by_lower = {k.lower(): k for k in known}  # 'TPE' is a typo of 'tpe' too
     m = difflib.get_close_matches(value.lower(), list(by_lower), n=1)
-    if not m and len(value) >= 4:  # a part of one long name: 'interval' of 'perturbation_interval'
-        m = [k for k in by_lower if value.lower() in k]
+    if not m:  # one name holds the other: 'interval' of 'perturbation_interval', 'minimize'
+        v = value.lower()
+        m = [k for k in by_lower if (len(v) >= 4 and v in k) or (len(k) >= 3 and k in v)]
         m = m if len(m) == 1 else []
     return f" (did you mean {by_lower[m[0]]!r}?)" if m else ""
 
@@ -169,13 +171,16 @@ def check_choice(
 ) -> T:
     """The element of ``choices`` equal to ``value`` (same type: ``1`` does not match ``True``).
 
-    Raises ``error(key=key, ...)``: ``"must be one of 'min', 'max', got 'up'"``.
+    Raises ``error(key=key, ...)``: ``"must be one of 'min', 'max', got 'up'"``, naming the
+    close choice for a typo of a name: ``"..., got 'MIN' (did you mean 'min'?)"``.
     """
     for c in choices:
         if type(c) is type(value) and c == value:
             return c
     listed = ", ".join(repr(c) for c in choices)
-    raise error(key=key, message=f"must be one of {listed}, got {value!r}")
+    names = [c for c in choices if isinstance(c, str) and c.isidentifier()]  # not '<=' and such
+    raise error(key=key, message=f"must be one of {listed}, got {value!r}"
+                                 f"{close_hint(value, names)}")
 
 
 def check_objective(
