@@ -344,6 +344,17 @@ def test_an_unchanged_chart_is_not_redrawn(base: str, browser: Any, page: str) -
     assert d.execute_script("return window.__reacts") == 1
 
 
+def test_curves_draw_completed_trials_last(base: str, browser: Any) -> None:
+    d = browser
+    d.get(base + "#/study/hostile/curves")
+    names = _until(d, "const g = document.getElementById('curves');"
+                      "return g && g._fullData && g._fullData.map((t) => t.name)", "the chart")
+    with urllib.request.urlopen(base + "api/study/hostile/curves") as r:
+        first = json.load(r)["trials"][0]["status"]
+    assert first == "completed"  # the first trial's status no longer decides the order
+    assert names[:2] == ["stopped", "completed"], names
+
+
 def test_no_console_errors(base: str, browser: Any) -> None:
     # after every page above: the console holds no error but the 404 of the unknown study
     errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]

@@ -292,7 +292,8 @@ async function pageCurves(name) {
   // one trace per status, the curves separated by gaps: hundreds of curves draw as fast as one
   const by = {};
   d.trials.forEach((t) => { (by[t.status] = by[t.status] || []).push(t); });
-  const traces = Object.entries(by).map(([status, ts]) => ({
+  // the trials that ran to the end drawn last, over the many stopped early
+  const traces = Object.entries(by).sort(([a], [b]) => (a === "completed") - (b === "completed")).map(([status, ts]) => ({
     x: ts.flatMap((t) => [...t.x, null]), y: ts.flatMap((t) => [...t.y, null]),
     text: ts.flatMap((t) => [...t.x.map(() => `trial ${t.id}`), null]),
     customdata: ts.flatMap((t) => [...t.x.map(() => t.id), null]),
