@@ -431,16 +431,20 @@ class Study(AskTell, StudyViews):
         """Make the study's ``resources_per_trial`` what a Ray executor reserves per trial
         (``rung.executors.options.ray_resources``): ``executor="ray"``'s options get it unless
         they give their own, and a ``RayExecutor`` instance takes it unless built with its
-        own; ``ConfigError`` naming both when they disagree, before anything is written.
-        Other executors report no resources: a trial holds the study's (the engine's meter)."""
-        from rung.executors.options import ray_resources
+        own; ``ConfigError`` naming both when they disagree, and for a ``max_cost`` /
+        ``max_gpu_hours`` budget what each trial reserves would never spend, before Ray
+        starts and anything is written. Other executors report no resources: a trial holds
+        the study's (the engine's meter)."""
+        from rung.executors.options import check_ray_budget, ray_resources
         from rung.executors.ray.executor import RayExecutor  # imports no Ray
 
         given = self.spec.resources_per_trial
         if isinstance(executor, RayExecutor):
             executor.use_study_resources(given)
+            check_ray_budget(self.spec.budget, self.spec.prices, executor.resources)
         elif executor == "ray":
             chosen = ray_resources(given, options.get("resources_per_trial"))
+            check_ray_budget(self.spec.budget, self.spec.prices, chosen)
             if chosen is not None:
                 return {**options, "resources_per_trial": chosen}
         return options

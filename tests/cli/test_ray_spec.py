@@ -161,3 +161,16 @@ def test_rung_resume_of_a_ray_study_without_ray_says_how_to_install_it(tmp_path:
     study = rung.Study.load("noray2", tmp_path / "s.db", readonly=True)
     assert study.journal.read("noray2") == []
     study.close()
+
+
+@needs_ray
+def test_a_ray_spec_whose_budget_ray_trials_would_never_spend_is_refused() -> None:
+    """Each actor reserves the spec's resources_per_trial, else one CPU: known when the spec
+    is read, so a max_cost that prices none of it is refused then, not once Ray started."""
+    cost = {"prices": {"gpu": 2.0}, "budget": {"n_trials": 2, "max_cost": 10.0}}
+    with pytest.raises(SpecError) as e:
+        parse_spec(base(executor="ray", **cost))
+    assert str(e.value) == ("spec.budget.max_cost: would never be spent: a trial holds cpu=1 "
+                            "(as its executor reports) and prices {'gpu': 2.0} charge none of it")
+    spec = parse_spec(base(executor="ray", resources_per_trial={"gpu": 1}, **cost))
+    assert spec.study.resources_per_trial == {"gpu": 1.0}

@@ -264,6 +264,27 @@ def test_a_contradiction_between_study_and_executor_resources_writes_nothing(
         assert study.journal.read("both") == []
 
 
+def test_a_budget_ray_trials_would_never_spend_is_refused_before_ray_starts(
+    tmp_path: Path,
+) -> None:
+    """What each actor reserves is known before Ray starts: a max_cost whose prices charge
+    none of it is refused then (before, once Ray had started and the session began)."""
+    study = Study.create("unspent", {"x": Float(0.0, 1.0)}, Objective("loss"),
+                         searcher="random", scheduler="fifo",
+                         budget=Budget(n_trials=2, max_cost=10.0), prices={"gpu": 2.0},
+                         storage=tmp_path / "s.db")
+    text = ("budget.max_cost: would never be spent: a trial holds cpu=1 (as its executor "
+            "reports) and prices {'gpu': 2.0} charge none of it")
+    executors: list[Any] = ["ray"]
+    if HAVE_RAY:
+        executors.append(RayExecutor(resources_per_trial={"cpu": 1, "pin_a": 1}))
+    for executor in executors:
+        with pytest.raises(ConfigError) as e:
+            study.run(ray_objectives.quick, executor=executor, progress=False)
+        assert str(e.value) == text
+    assert study.journal.read("unspent") == []
+
+
 # --- on a cluster ---------------------------------------------------------------------------
 class ClusterHandle:
     """Handles on the module's cluster."""

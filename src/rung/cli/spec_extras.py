@@ -48,8 +48,10 @@ def spec_fidelity(top: Mapping[str, Any]) -> Fidelity | None:
 def with_extras(top: Mapping[str, Any], study: StudySpec, fidelity: Fidelity | None) -> StudySpec:
     """``study`` with the spec's fidelity and points to evaluate (validated against the space:
     ``spec.points_to_evaluate[i].<name>``). A spec for an executor that is not installed
-    (``executor: ray`` without Ray) is refused here too (``check_installed``)."""
+    (``executor: ray`` without Ray) is refused here too (``check_installed``), and so is a
+    budget Ray trials would never spend (``check_ray_budget``)."""
     check_installed(top.get("executor"))
+    check_ray_budget(top, study)
     points = top.get("points_to_evaluate") or ()
     if not isinstance(points, list | tuple):
         raise SpecError("spec.points_to_evaluate", f"must be a list of configurations, got "
@@ -69,6 +71,26 @@ def check_installed(executor: Any) -> None:
     from rung.executors.ray.importing import check_ray_installed
 
     wrap(check_ray_installed)
+
+
+def check_ray_budget(top: Mapping[str, Any], study: StudySpec) -> None:
+    """With ``executor: ray``, refuse a ``budget.max_cost`` / ``budget.max_gpu_hours`` that
+    what each actor reserves would never spend (``rung.executors.options.check_ray_budget``:
+    the spec's ``resources_per_trial``, else ``executor_options.resources_per_trial``, else
+    one CPU), keyed ``spec.budget...``: the run would be refused once Ray started, after the
+    study was written. A malformed ``executor_options`` is left to
+    ``spec_executor_options``."""
+    from rung.executors import options as executor_options
+
+    if top.get("executor") != "ray":
+        return
+    given = top.get("executor_options")
+    given = given.get("resources_per_trial") if isinstance(given, Mapping) else None
+    try:
+        reserved = executor_options.ray_resources(study.resources_per_trial, given)
+    except ConfigError:
+        return  # named by spec_executor_options
+    wrap(lambda: executor_options.check_ray_budget(study.budget, study.prices, reserved))
 
 
 def spec_executor_options(

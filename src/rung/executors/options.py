@@ -64,6 +64,23 @@ def ray_resources(
     return given
 
 
+def check_ray_budget(
+    budget: Any, prices: Mapping[str, float], reserved: Mapping[str, Any] | None
+) -> None:
+    """Refuse a ``budget.max_cost`` / ``budget.max_gpu_hours`` that Ray trials reserving
+    ``reserved`` (what ``ray_resources`` chose: Ray's spelling; ``None``: one CPU) would never
+    spend, before Ray is started or anything is written: ``ConfigError`` as
+    ``rung.core.pricing.check_spendable`` raises it for what the executor will report (the
+    same check the driver makes once it does)."""
+    from rung.core.pricing import check_spendable, from_ray
+    from rung.executors.ray.resources import normalize_resources
+
+    if budget.max_cost is None and budget.max_gpu_hours is None:
+        return
+    held = from_ray(normalize_resources({"cpu": 1} if reserved is None else reserved))
+    check_spendable(budget.max_cost, budget.max_gpu_hours, prices, held, reported=True)
+
+
 def unknown_executor(executor: str) -> ConfigError:
     """The error for an executor name rung does not know."""
     return ConfigError(f"executor: unknown executor {executor!r} (local, ray, or an instance)")
@@ -91,6 +108,7 @@ def check_executor_options(executor: Any, options: Mapping[str, Any]) -> None:
 
 __all__ = [
     "check_executor_options",
+    "check_ray_budget",
     "executor_option_names",
     "ray_resources",
     "unknown_executor",
