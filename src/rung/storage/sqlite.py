@@ -117,35 +117,7 @@ class SQLiteJournal:
                 self._conn.close()
                 raise JournalError(f"{self.path} is not a rung journal ({problem})")
         else:
-            problem = storage_problem(self.path)
-            if problem is not None:
-                raise JournalError(f"cannot create a journal at {self.path}: {problem}")
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._conn = sqlite3.connect(
-                    self.path, check_same_thread=False, isolation_level=None
-                )
-            except (OSError, sqlite3.Error) as e:
-                raise JournalError(f"cannot create a journal at {self.path}: {e}") from None
-            try:
-                self._conn.execute("PRAGMA busy_timeout=10000")
-                # look before writing anything (journal_mode=WAL rewrites the header): a file
-                # of another application stays byte for byte as it was
-                tables = _tables(self._conn)
-                problem = _schema_problem(self._conn, tables)
-                if problem is not None:
-                    found = ", ".join(sorted(tables)) or "none"
-                    self._conn.close()
-                    raise JournalError(
-                        f"{self.path} is not a rung journal ({problem}; its tables: {found}); "
-                        "rung adds no tables to another application's database"
-                    )
-                self._conn.execute("PRAGMA journal_mode=WAL")
-                self._conn.execute("PRAGMA synchronous=NORMAL")
-                self._conn.executescript(_SCHEMA)
-            except sqlite3.DatabaseError as e:
-                self._conn.close()
-                raise JournalError(f"{self.path} is not a rung journal: {e}") from None
+            self._open_writer()
         self._conn.execute("PRAGMA busy_timeout=10000")
 
     # --- the five methods -----------------------------------------------------------------
@@ -159,6 +131,8 @@ class SQLiteJournal:
                 )
         except sqlite3.IntegrityError:
             raise JournalError(f"study {name!r} already exists in {self.path}") from None
+        except sqlite3.Error as e:  # a full disk, a damaged file: the study is not in
+            raise JournalError(f"cannot write to the journal {self.path}: {e}") from None
         self._seen[name] = 0
 
     def load_study(self, name: str) -> dict[str, Any]:
@@ -265,6 +239,70 @@ class SQLiteJournal:
         self.close()
 
     # --- internals ------------------------------------------------------------------------
+    def _open_writer(self) -> None:
+        """Open (creating if missing) the file for writing. Nothing is written to a file that
+        is not a rung journal; a journal this call created and could not finish (a full disk)
+        is removed again, with the directories it made."""
+        problem = storage_problem(self.path)
+        if problem is not None:
+            raise JournalError(f"cannot create a journal at {self.path}: {problem}")
+        existed = self.path.exists()
+        made = [a for a in self.path.absolute().parents if not a.exists()]
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, check_same_thread=False,
+                                         isolation_level=None)
+        except (OSError, sqlite3.Error) as e:
+            self._undo(existed, made)
+            raise JournalError(f"cannot create a journal at {self.path}: {e}") from None
+        try:
+            self._conn.execute("PRAGMA busy_timeout=10000")
+            # look before writing anything (journal_mode=WAL rewrites the header): a file of
+            # another application stays byte for byte as it was
+            tables = _tables(self._conn)
+            problem = _schema_problem(self._conn, tables)
+            if problem is not None:
+                found = ", ".join(sorted(tables)) or "none"
+                raise JournalError(
+                    f"{self.path} is not a rung journal ({problem}; its tables: {found}); "
+                    "rung adds no tables to another application's database"
+                )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            if not tables:  # both tables in one transaction: a reader sees none or both
+                self._conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
+        except (JournalError, sqlite3.Error) as e:
+            self._conn.close()
+            if "locked" not in str(e):  # a locked file has another writer: leave it be
+                self._undo(existed, made)
+            if isinstance(e, JournalError):
+                raise
+            if isinstance(e, sqlite3.OperationalError):  # full disk, I/O error, locked
+                what = f"open the journal {self.path}" if existed else \
+                    f"create a journal at {self.path}"
+                raise JournalError(f"cannot {what}: {e}") from None
+            raise JournalError(f"{self.path} is not a rung journal: {e}") from None
+
+    def _undo(self, existed: bool, made: list[Path]) -> None:
+        """Remove what a failed ``_open_writer`` created: the file (and its -wal, -shm) if it
+        did not exist before and holds no table (another process creating the same journal
+        at the same moment keeps its own), and the directories it made, if empty."""
+        if existed:
+            return
+        try:
+            with contextlib.closing(sqlite3.connect(
+                    self.path.absolute().as_uri() + "?mode=ro", uri=True)) as conn:
+                if _tables(conn):
+                    return
+        except sqlite3.Error:
+            pass  # unreadable: nothing of anyone's is in it
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(OSError):
+                os.unlink(f"{self.path}{suffix}")
+        for d in made:  # deepest first
+            with contextlib.suppress(OSError):
+                d.rmdir()
+
     def _max_seq(self, name: str) -> int:
         if self._empty:
             return 0
