@@ -149,3 +149,17 @@ def test_training_ends_at_max_step() -> None:
             rlgb.train(FakeContext(max_step=4), {**booster_params({"lr": 0.1, "leaves": 4}),
                                                  alias: 30}, train)
         assert e.value.key == f"params.{alias}"
+
+
+def test_training_without_a_validation_set_says_what_to_pass() -> None:
+    """Without valid_sets LightGBM evaluates nothing; the trial failed at step 1 with "metric
+    'valid-l2' was not reported (reported: none)", which does not say what was missing."""
+    train, _ = data()
+    ctx = FakeContext(max_step=4)
+    with pytest.raises(ConfigError) as e:
+        rlgb.train(ctx, booster_params({"lr": 0.1, "leaves": 4}), train)
+    assert str(e.value) == (
+        "valid_sets: nothing to report at step 1 (no evaluation results): pass "
+        "valid_sets=[...] (and valid_names=[...]) to lightgbm.train, or eval_set to the "
+        "scikit-learn API's fit, so that LightGBM evaluates the metrics rung reports")
+    assert ctx.reports == []

@@ -138,3 +138,28 @@ def test_training_ends_at_max_step(tmp_path: Path) -> None:
     t = trainer(5, tmp_path, [rpl.LightningCallback(ctx)])
     t.fit(Net(0.01, 4), train, valid)
     assert ctx.steps == [1, 2] and t.current_epoch == 2
+
+
+class Silent(Net):
+    """Logs nothing."""
+
+    def training_step(self, batch: Any, _: int) -> Any:
+        x, y = batch
+        return torch.nn.functional.mse_loss(self.net(x), y)
+
+    def validation_step(self, batch: Any, _: int) -> None:
+        return None
+
+
+def test_a_module_that_logs_nothing_is_told_what_to_log(tmp_path: Path) -> None:
+    """Nothing in callback_metrics: the trial failed at step 1 with "metric 'val_loss' was not
+    reported (reported: none)"; the error now says to log it."""
+    ctx = FakeContext(max_step=3)
+    train, valid = loaders()
+    with pytest.raises(ConfigError) as e:
+        trainer(3, tmp_path, [rpl.LightningCallback(ctx)]).fit(Silent(0.01, 4), train, valid)
+    assert str(e.value) == (
+        "callback_metrics: nothing to report at step 1 (no evaluation results): log the "
+        "objective's metric with self.log(...) in the LightningModule's validation_step or "
+        "training_step")
+    assert ctx.reports == []

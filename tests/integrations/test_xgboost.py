@@ -147,3 +147,17 @@ def test_the_round_xgboosts_early_stopping_ends_at_is_reported(save_best: bool) 
     assert booster.num_boosted_rounds() == (booster.best_iteration + 1 if save_best else rounds)
     # the last report saves the whole booster, never one EarlyStopping cut to its best round
     assert ctx.reports[-1][2] is not save_best
+
+
+def test_training_without_evals_says_what_to_pass() -> None:
+    """Without evals XGBoost evaluates nothing; the trial failed at step 1 with "metric
+    'valid-rmse' was not reported (reported: none)", which does not say what was missing."""
+    dtrain, _ = data()
+    ctx = FakeContext(max_step=4)
+    with pytest.raises(ConfigError) as e:
+        rxgb.train(ctx, booster_params({"eta": 0.3, "depth": 2}), dtrain)
+    assert str(e.value) == (
+        "evals: nothing to report at step 1 (no evaluation results): pass "
+        "evals=[(dvalid, 'valid')] to xgboost.train, or eval_set to the scikit-learn API's "
+        "fit, so that XGBoost evaluates the metrics rung reports")
+    assert ctx.reports == []

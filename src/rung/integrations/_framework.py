@@ -71,6 +71,19 @@ def scalars(metrics: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
+def check_reported(metrics: Mapping[str, Any], step: int, key: str, hint: str) -> None:
+    """Refuse a step with nothing to report: the framework evaluated nothing (no validation
+    set, nothing logged), and the trial would fail on its objective's missing metric with
+    "reported: none" instead of being told what to pass.
+
+    Raises:
+        ConfigError: ``metrics`` is empty (key ``key``; ``hint`` says what to do).
+    """
+    if not metrics:
+        raise ConfigError(key=key, message=(
+            f"nothing to report at step {step} (no evaluation results): {hint}"))
+
+
 def check_units(key: str, value: Any) -> int:
     """A ``*_per_step`` argument: an integer >= 1 (``ConfigError`` naming ``key`` otherwise)."""
     from rung._validate import check_int
@@ -175,5 +188,5 @@ def model_saver(model: Any, file: str, **options: Any) -> SaveFn:
     return save
 
 
-__all__ = ["HeldDecision", "Reports", "SaveFn", "boosting_rounds", "check_start", "check_units",
-           "model_saver", "require", "saved_file", "scalars"]
+__all__ = ["HeldDecision", "Reports", "SaveFn", "boosting_rounds", "check_reported", "check_start",
+           "check_units", "model_saver", "require", "saved_file", "scalars"]

@@ -45,6 +45,7 @@ from rung.errors import ConfigError
 from rung.integrations._framework import (
     Reports,
     boosting_rounds,
+    check_reported,
     check_start,
     check_units,
     model_saver,
@@ -62,6 +63,10 @@ MODEL_FILE = "model.txt"
 _ROUNDS_ALIASES = ("num_iterations", "num_iteration", "n_iter", "num_tree", "num_trees",
                    "num_round", "num_rounds", "nrounds", "num_boost_round", "n_estimators",
                    "max_iter")
+
+_NO_EVAL_HINT = ("pass valid_sets=[...] (and valid_names=[...]) to lightgbm.train, or eval_set "
+                 "to the scikit-learn API's fit, so that LightGBM evaluates the metrics rung "
+                 "reports")
 
 _RESUME_HINT = ("pass init_model=rung.integrations.lightgbm.resume_model(ctx) to lightgbm.train "
                 "(or use rung.integrations.lightgbm.train)")
@@ -117,6 +122,7 @@ class LightGBMCallback:
         step = rounds // self.rounds_per_step
         if step > self.ctx.max_step:  # past the end already (another callback went on)
             raise lgb.callback.EarlyStopException(env.iteration - 1, env.evaluation_result_list)
+        check_reported(metrics, step, "valid_sets", _NO_EVAL_HINT)
         self.ctx.report(step, save=save, **metrics)
         if step == self.ctx.max_step and env.iteration + 1 < env.end_iteration:
             # the study's full training is done: end boosting as early stopping does

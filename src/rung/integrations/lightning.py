@@ -35,6 +35,7 @@ from typing import Any
 from rung.integrations._framework import (
     HeldDecision,
     Reports,
+    check_reported,
     check_start,
     require,
     saved_file,
@@ -45,6 +46,9 @@ pl: Any = require("lightning.pytorch", "lightning", "rung.integrations.lightning
 
 #: The file a checkpoint holds (a Lightning checkpoint).
 CHECKPOINT_FILE = "model.ckpt"
+
+_NO_METRIC_HINT = ("log the objective's metric with self.log(...) in the LightningModule's "
+                   "validation_step or training_step")
 
 _RESUME_HINT = ("pass ckpt_path=rung.integrations.lightning.resume_checkpoint(ctx) to "
                 "Trainer.fit")
@@ -82,8 +86,10 @@ class LightningCallback(pl.Callback):  # type: ignore[misc]
         if step > self.ctx.max_step:  # past the end (max_epochs above it, or min_epochs)
             trainer.should_stop = True
             return
+        metrics = scalars(trainer.callback_metrics)
+        check_reported(metrics, step, "callback_metrics", _NO_METRIC_HINT)
         if self._decision.report(self.ctx, step, save if self.checkpoints else None,
-                                 scalars(trainer.callback_metrics)) or step == self.ctx.max_step:
+                                 metrics) or step == self.ctx.max_step:
             trainer.should_stop = True  # ended by the scheduler, or at the study's max_step
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:

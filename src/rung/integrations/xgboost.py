@@ -42,6 +42,7 @@ from typing import Any
 from rung.integrations._framework import (
     Reports,
     boosting_rounds,
+    check_reported,
     check_start,
     check_units,
     model_saver,
@@ -53,6 +54,9 @@ xgb: Any = require("xgboost", "xgboost", "rung.integrations.xgboost")
 
 #: The file a checkpoint holds.
 MODEL_FILE = "model.ubj"
+
+_NO_EVAL_HINT = ("pass evals=[(dvalid, 'valid')] to xgboost.train, or eval_set to the "
+                 "scikit-learn API's fit, so that XGBoost evaluates the metrics rung reports")
 
 _RESUME_HINT = ("pass xgb_model=rung.integrations.xgboost.resume_model(ctx) to xgboost.train "
                 "(or use rung.integrations.xgboost.train)")
@@ -129,6 +133,7 @@ class XGBoostCallback(xgb.callback.TrainingCallback):  # type: ignore[misc]
                     metrics[f"{data}-{name}-std"] = float(last[1])
                 else:
                     metrics[f"{data}-{name}"] = float(last)
+        check_reported(metrics, step, "evals", _NO_EVAL_HINT)
         save = (model_saver(model, MODEL_FILE)
                 if self.checkpoints and isinstance(model, xgb.Booster) else None)
         self._reported = step
