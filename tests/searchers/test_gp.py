@@ -170,3 +170,24 @@ def test_trials_stopped_below_the_modelled_step_are_never_proposed_again() -> No
     assert len(trials) == 80
     assert len(stopped) >= 40  # the scheduler did stop most trials below the top rung
     assert len(keys) == len(trials)
+
+
+def test_results_near_the_float_limits_are_modelled() -> None:
+    """Before: the mean and deviation of [1e308, -1e308, ...] overflowed, the GP was fitted on
+    NaN (RuntimeWarning: overflow encountered in reduce; invalid value in divide)."""
+    import warnings
+
+    from rung.searchers.gp import _standardize
+
+    z = _standardize(np.array([1e308, -1e308, 0.0, 5e307]))
+    assert np.all(np.isfinite(z))
+    np.testing.assert_allclose(z, _standardize(np.array([1.0, -1.0, 0.0, 0.5])))
+    y = np.array([3.0, 1.0, 2.0])
+    assert _standardize(y).tolist() == ((y - y.mean()) / y.std()).tolist()  # as before
+    study = make_study("gp", {"x": rung.Float(0.0, 1.0)}, n_trials=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for i in range(14):
+            t = study.ask()
+            assert t is not None and 0.0 <= t.params["x"] <= 1.0
+            study.tell(t.id, "completed", {"loss": [1e308, -1e308, 0.0, 1.0][i % 4]})

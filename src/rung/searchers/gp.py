@@ -142,7 +142,8 @@ class GPSearcher(DesignThenModel):
         "tried, in any state, exhausts the searcher (suggest returns None: the search ends), "
         "unless repeats=True; before that, when draws keep meeting tried configurations, an "
         "untried one is picked uniformly; was: Int(0, 4) with 20 trials spent 15 of them on "
-        "repeats",
+        "repeats; results near the float limits (1e308) are scaled before they are "
+        "standardized (their mean and deviation overflowed: the GP was fitted on NaN)",
     }
 
     def __init__(
@@ -428,8 +429,15 @@ MAX_FIT_POINTS = 128
 
 
 def _standardize(y: np.ndarray) -> np.ndarray:
-    sd = float(y.std())
-    return np.asarray((y - y.mean()) / (sd if sd > 0 else 1.0))
+    """``(y - mean) / std`` (``/ 1`` for a constant ``y``); finite values near the float
+    limits (1e308) are divided by their largest magnitude first, where the mean and the
+    standard deviation would overflow to inf and give NaN."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, sd = float(y.mean()), float(y.std())
+    if not (math.isfinite(mean) and math.isfinite(sd)) and np.all(np.isfinite(y)):
+        y = y / float(np.max(np.abs(y)))
+        mean, sd = float(y.mean()), float(y.std())
+    return np.asarray((y - mean) / (sd if sd > 0 else 1.0))
 
 
 def _with_dropped(obs: Observations) -> Observations:
