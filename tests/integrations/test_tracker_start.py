@@ -218,3 +218,13 @@ def test_mlflow_deleted_experiment_and_file_store(
     runs = client.search_runs([other.experiment_id])
     assert sorted(r.info.run_name for r in runs) == ["s", "trial-0", "trial-1"]
     study.close()
+
+
+@pytest.mark.parametrize("name", ["/tmp/elsewhere", "a/../../x", "team/mlp"])
+def test_tensorboard_writes_nothing_outside_its_logdir(tmp_path: Path, name: str) -> None:
+    """Before: a study named '/tmp/elsewhere' wrote its event files to /tmp/elsewhere, and
+    'a/../../x' above the logdir."""
+    cb = TensorBoardCallback(tmp_path / "tb")
+    assert cb.study_dir(name).parent == tmp_path / "tb"
+    assert cb.trial_dir(name, 3).parent == cb.study_dir(name)
+    assert cb.study_dir("mlp") == tmp_path / "tb" / "mlp"  # a plain name: as before

@@ -18,6 +18,9 @@ Layout under ``logdir`` (``tensorboard --logdir <logdir>`` shows one run per dir
   step (``step 3: stop (below rung-1 cutoff 0.52)``; a PBT fork records its parent there); the
   final status (and a failed trial's error) as the text ``rung/status`` at the trial's last step.
 
+``<study>`` is the study's name when it is one path component, else that name made one
+(``team/mlp`` -> ``team_mlp-<8 hex digits>``): nothing is written outside ``logdir``.
+
 A later session of the same study writes new event files into the same directories, so a
 resumed trial's curve continues in its run (TensorBoard reads every event file of a run).
 A trial resumed *below* a step it had already reported (restarted without a checkpoint) writes
@@ -84,9 +87,17 @@ class TensorBoardCallback(TrackingCallback):
         self._last_step: dict[int, int] = {}
         self._n_final = 0
 
+    def study_dir(self, study: str) -> Path:
+        """Where study ``study``'s runs go: ``<logdir>/<study>``; a name that is not one path
+        component (``team/mlp``, ``/abs``) gets one (``rung.storage.paths.study_subdir``), so
+        no name writes outside ``logdir``."""
+        from rung.storage.paths import study_subdir
+
+        return study_subdir(Path(self.logdir), study)
+
     def trial_dir(self, study: str, trial_id: int) -> Path:
         """Where trial ``trial_id``'s events go."""
-        return Path(self.logdir) / study / f"trial-{trial_id:04d}"
+        return self.study_dir(study) / f"trial-{trial_id:04d}"
 
     # --- TrackingCallback hooks -------------------------------------------------------------------
     def _target(self) -> str:
@@ -94,13 +105,13 @@ class TensorBoardCallback(TrackingCallback):
 
     def _check(self, study_name: str) -> None:
         require("tensorboardX", "tensorboard", "TensorBoardCallback")
-        problem = dir_problem(Path(self.logdir) / study_name / "study")
+        problem = dir_problem(self.study_dir(study_name) / "study")
         if problem is not None:
             raise self._cannot_start(problem)
 
     def _open_study(self, study: Study) -> None:
         self._tbx = require("tensorboardX", "tensorboard", "TensorBoardCallback")
-        self._root = Path(self.logdir) / study.name
+        self._root = self.study_dir(study.name)
         self._writers, self._last_step = {}, {}
         self._n_final = sum(study.history.count(s) for s in TrialStatus if s.final)
         self._study_writer = self._writer(self._root / "study")

@@ -41,13 +41,14 @@ def lock_file_name(db_name: str, study: str) -> str:
     return f".rung-{_digest(db_name, study)[:32]}.lock"
 
 
-def checkpoint_subdir(root: Path, study: str) -> Path:
-    """Where study ``study``'s checkpoints go under a journal's checkpoint directory
-    ``root``: ``root/<study>`` for a name that is one path component (spaces and any letters
-    included), else ``root/<safe_component(study)>``, so that no name reaches outside
-    ``root`` (``/home/me``, ``a/../../x``) or into another study's directory (``a/1``: study
-    ``a``'s trial 1). A name with ``/`` keeps the nested directory an earlier version gave
-    it, if that exists inside ``root`` (its checkpoints are still found)."""
+def study_subdir(root: Path, study: str) -> Path:
+    """Where study ``study``'s files go under a directory ``root`` that holds several
+    studies' (a journal's checkpoint directory, a TensorBoard logdir): ``root/<study>`` for a
+    name that is one path component (spaces and any letters included), else
+    ``root/<safe_component(study)>``, so that no name reaches outside ``root`` (``/home/me``,
+    ``a/../../x``) or into another study's directory (``a/1``: study ``a``'s trial 1). A name
+    with ``/`` keeps the nested directory an earlier version gave it, if that exists inside
+    ``root`` (its files are still found)."""
     if "/" not in study and "\\" not in study and study not in (".", ".."):
         return root / study
     legacy = root / study
@@ -100,5 +101,4 @@ def storage_problem(path: str | os.PathLike[str]) -> str | None:
     return None
 
 
-__all__ = ["NAME_MAX", "checkpoint_subdir", "lock_file_name", "safe_component",
-           "storage_problem"]
+__all__ = ["NAME_MAX", "lock_file_name", "safe_component", "storage_problem", "study_subdir"]

@@ -28,7 +28,7 @@ from typing import Any
 from rung.core.events import Record
 from rung.errors import JournalError
 from rung.storage.codec import dumps, loads
-from rung.storage.paths import checkpoint_subdir, lock_file_name, storage_problem
+from rung.storage.paths import lock_file_name, storage_problem, study_subdir
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS study (
@@ -195,8 +195,8 @@ class SQLiteJournal:
 
     def checkpoint_dir(self, name: str) -> Path | None:
         """``<stem>-checkpoints/<name>`` beside the database file (not created here); a name
-        that is not one path component gets one (``paths.checkpoint_subdir``)."""
-        return checkpoint_subdir(self.path.with_name(f"{self.path.stem}-checkpoints"), name)
+        that is not one path component gets one (``paths.study_subdir``)."""
+        return study_subdir(self.path.with_name(f"{self.path.stem}-checkpoints"), name)
 
     def is_being_written(self, name: str) -> bool:
         """True while a live driver holds the study's writer lock (this journal, or another
