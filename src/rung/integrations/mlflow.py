@@ -80,8 +80,9 @@ class MLflowCallback(TrackingCallback):
 
     Args:
         tracking_uri: an MLflow tracking URI (``http://127.0.0.1:5000``, ``sqlite:///mlflow.db``,
-            a directory); ``None``: MLflow's own default (``MLFLOW_TRACKING_URI``, else
-            ``./mlruns``).
+            a directory: MLflow 3 refuses a directory unless ``MLFLOW_ALLOW_FILE_STORE=true``);
+            ``None``: MLflow's own default (``MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db``
+            in the current directory with MLflow 3, ``./mlruns`` before).
         experiment: the experiment's name (created if absent); ``None``: the study's name.
         tags: extra tags set on the parent run and on every trial's run.
 
