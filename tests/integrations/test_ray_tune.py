@@ -164,3 +164,30 @@ def test_tuner_runs_rungs_scheduler_and_searcher(tmp_path: Path) -> None:
         else:
             assert t.status is TrialStatus.COMPLETED and last == 9
     assert stopped >= 4
+
+
+def test_searcher_refuses_tune_distributions_in_param_space() -> None:
+    """Tune leaves param_space's distributions to the searcher: the trainable got the
+    ``tune.choice`` object itself as config["batch"] (Tune raised nothing). Constants pass."""
+    from ray import tune
+
+    s = RungSearcher(SearchSpace({"x": Float(0.0, 1.0)}))
+    assert s.set_search_properties("loss", "min", {"fixed": 3, "nested": {"k": "v"}}) is True
+    cases = [
+        ({"batch": tune.choice([16, 32]), "fixed": 3}, "param_space.batch: a Tune distribution "
+         "(Categorical), which RungSearcher does not sample: declare it in RungSearcher's "
+         "SearchSpace (rung.Float, rung.Int, rung.Categorical); param_space may hold constants "
+         "only"),
+        ({"opt": {"lr": tune.loguniform(1e-4, 1e-1)}}, "param_space.opt.lr: a Tune distribution "
+         "(Float), which RungSearcher does not sample: declare it in RungSearcher's "
+         "SearchSpace (rung.Float, rung.Int, rung.Categorical); param_space may hold constants "
+         "only"),
+        ({"x": tune.grid_search([0.1, 0.2])}, "param_space.x: a Tune grid_search, which "
+         "RungSearcher does not sample: it is in RungSearcher's space too: define it once, "
+         "there"),
+    ]
+    for config, message in cases:
+        with pytest.raises(ConfigError) as e:
+            RungSearcher(SearchSpace({"x": Float(0.0, 1.0)})).set_search_properties(
+                "loss", "min", config)
+        assert str(e.value) == message

@@ -34,7 +34,8 @@ paused trial resumes, which this adapter does not do (``ConfigError`` up front).
 buffered (a decision at a rung must see that rung's result alone).
 
 **RungSearcher.** ``suggest`` asks rung's searcher for the next configuration of ``space`` (a
-rung ``SearchSpace``: Tune's ``param_space`` keys outside it are Tune's to fill);
+rung ``SearchSpace``; the Tuner's ``param_space`` may add constants, and a Tune distribution or
+``grid_search`` in it is refused: Tune leaves those to the searcher);
 ``on_trial_complete`` tells rung the trial's last ``metric`` (or that it failed). Give it
 ``metric`` and ``mode``: Tune hands them on to a searcher only when ``param_space`` is not
 empty. With ``max_step > 1`` every result is reported at its step too, for searchers that model
@@ -60,6 +61,7 @@ require("ray.tune", "tune", "rung.integrations.ray_tune")  # names the extra if 
 from ray.tune.experiment import Trial  # noqa: E402
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler  # noqa: E402
 from ray.tune.search import Searcher  # noqa: E402
+from ray.tune.search.variant_generator import parse_spec_vars  # noqa: E402
 
 __all__ = ["RungScheduler", "RungSearcher"]
 
@@ -242,6 +244,25 @@ class RungSearcher(_TuneAdapter, Searcher):
     def set_search_properties(
         self, metric: str | None, mode: str | None, config: dict[str, Any], **spec: Any
     ) -> bool:
+        """Tune's hook, with the Tuner's ``param_space`` as ``config``: constants in it are
+        Tune's (the trainable gets them beside rung's params); a Tune distribution or
+        ``grid_search`` is refused, since Tune leaves it to the searcher and this one samples
+        only its rung space (the trainable got the ``tune.choice`` object itself).
+
+        Raises:
+            ConfigError: an unresolved value in ``param_space`` (key ``param_space.<path>``).
+        """
+        _, domains, grids = parse_spec_vars(config or {})
+        unresolved = [("grid_search", p) for p, _ in grids]
+        unresolved += [(f"distribution ({type(d).__name__})", p) for p, d in domains]
+        for what, path in unresolved:
+            name = ".".join(str(k) for k in path)
+            where = ("it is in RungSearcher's space too: define it once, there"
+                     if name in self.space.params else
+                     "declare it in RungSearcher's SearchSpace (rung.Float, rung.Int, "
+                     "rung.Categorical); param_space may hold constants only")
+            raise ConfigError(key=f"param_space.{name}", message=(
+                f"a Tune {what}, which RungSearcher does not sample: {where}"))
         return self._set_objective(metric, mode)
 
     @property
