@@ -79,3 +79,14 @@ def test_fidelity_keys_of_mixed_types() -> None:
     with pytest.raises(rung.errors.ConfigError) as e:
         rung.Fidelity.from_json(data)
     assert str(e.value) == "fidelity.1: unknown key (name, values, low, high, eta)"
+
+
+@pytest.mark.parametrize("name", ["a\tb", "a\nb", "\u200bx", "learning\u00a0rate"])
+def test_a_parameter_name_with_an_invisible_character(name: str) -> None:
+    # was accepted: a tab or newline broke tables and log lines, the others hid a second name
+    with pytest.raises(SpaceError) as e:
+        SearchSpace({name: [1, 2]})
+    assert e.value.key == name
+    assert e.value.message == ("a parameter name holds printable characters only (no newline, "
+                               "tab, zero-width or non-breaking space)")
+    assert SearchSpace({"a b é 日本": [1, 2]}).dims == ["a b é 日本"]

@@ -90,6 +90,9 @@ class SearchSpace:
                 key = None if name is None or name == "" else str(name)
                 raise SpaceError(key=key, param=None, message=f"parameter names "
                                  f"in a search space must be non-empty strings, got {name!r}")
+            if not name.isprintable():  # a newline breaks tables and log lines; the others hide
+                raise param_error(name, "a parameter name holds printable characters only (no "
+                                  "newline, tab, zero-width or non-breaking space)")
             self.params[name] = _coerce_param(name, value)._bind(name)
         self._check_conditions()
         self.order: list[str] = self._topological_order()
