@@ -107,9 +107,10 @@ function nav(r) {
   const el = document.getElementById("nav");
   // the ledger page opens on the study being looked at
   document.getElementById("ledger-link").href = r.study ? "/ledger?study=" + encodeURIComponent(r.study) : "/ledger";
-  if (!r.study) { el.innerHTML = '<a class="active" href="#/">studies</a>'; return; }
+  // aria-current: a screen reader says which page is open (the colour alone does not)
+  if (!r.study) { el.innerHTML = '<a class="active" aria-current="page" href="#/">studies</a>'; return; }
   el.innerHTML = '<a href="#/">studies</a>' + PAGES.map(([p, label]) =>
-    `<a href="${link(r.study, p)}" id="nav-${p || "overview"}" class="${p === r.page ? "active" : ""}">${esc(label)}</a>`).join("");
+    `<a href="${link(r.study, p)}" id="nav-${p || "overview"}" class="${p === r.page ? "active" : ""}"${p === r.page ? ' aria-current="page"' : ""}>${esc(label)}</a>`).join("");
 }
 function main() { return document.getElementById("main"); }
 function loadingNote(l) {
@@ -149,7 +150,7 @@ async function pageOverview(name) {
     ${loadingNote(s.loading)}${s.error ? `<p class="status-failed">${esc(s.error)}</p>` : ""}
     <div class="cards">
       <div class="card">trials<b id="n-trials">${s.trials}</b>${Object.entries(s.by_status).map(([k, v]) => `<span class="status-${k}">${k} ${v}</span>`).join(" · ")}</div>
-      <div class="card">best ${(s.constraints || []).length ? "feasible " : ""}${esc(s.metric)} (${esc(s.mode)})<b id="best-value">${fmt(s.best_value)}</b>${s.best_trial === null ? "" : `<a href="${trialLink(name, s.best_trial)}">trial ${s.best_trial}</a> at step ${fmt(s.best_step)}`}</div>
+      <div class="card">best ${(s.constraints || []).length ? "feasible " : ""}${esc(s.metric)} (${esc(s.mode)})${s.objectives.length > 1 ? `, the first of ${s.objectives.length} objectives (see the Pareto front)` : ""}<b id="best-value">${fmt(s.best_value)}</b>${s.best_trial === null ? "" : `<a href="${trialLink(name, s.best_trial)}">trial ${s.best_trial}</a> at step ${fmt(s.best_step)}`}</div>
       ${budget}
       <div class="card">throughput<b>${fmt(s.throughput.trials_per_min)}</b>trials/min · ${fmt(s.throughput.results_per_s)} results/s</div>
       <div class="card">driver time<b>${fmt(s.elapsed)} s</b>${s.workers} worker slots</div>
