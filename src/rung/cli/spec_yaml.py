@@ -59,9 +59,9 @@ _RESOLVERS = (
 def read_yaml(path: str | os.PathLike[str]) -> Any:
     """Parse a YAML file (PyYAML is imported here, lazily).
 
-    Raises ``SpecError`` (key ``spec``, or the repeated key's path) on a missing or unreadable
-    file, text that is not UTF-8, a YAML syntax error (with the line) or a key given twice in one
-    mapping.
+    Raises ``SpecError`` (key ``spec``, or the path of the mapping or value at fault) on a
+    missing or unreadable file, text that is not UTF-8, a YAML syntax error (with the line), a
+    key given twice in one mapping, a key that is no name, or an integer with a leading zero.
     """
     try:
         import yaml  # noqa: F401  (only: is PyYAML installed?)
@@ -96,7 +96,8 @@ def loads_yaml(raw: bytes) -> Any:
 
 
 def parse_yaml(text: str) -> Any:
-    """Parse YAML text as ``yaml.safe_load`` does, rejecting a key repeated in a mapping."""
+    """Parse YAML text: ``yaml.safe_load`` with the scalars of ``_RESOLVERS``, refusing what
+    ``read_yaml`` refuses."""
     import yaml
 
     try:
