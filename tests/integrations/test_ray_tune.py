@@ -191,3 +191,32 @@ def test_searcher_refuses_tune_distributions_in_param_space() -> None:
             RungSearcher(SearchSpace({"x": Float(0.0, 1.0)})).set_search_properties(
                 "loss", "min", config)
         assert str(e.value) == message
+
+
+def test_scheduler_with_a_time_attr_in_seconds() -> None:
+    """``time_attr="time_total_s"`` (Ray's schedulers take it): a result before 1 s raised
+    ConfigError('step: must be an integer >= 1, got 0') out of Tune's controller, and two
+    results within one second were both reported at the same step. Now the first result at or
+    past each step is reported, the others continue."""
+
+    class T:
+        trial_id = "a"
+
+    s = RungScheduler(ASHA(reduction_factor=3), max_step=10, metric="loss", mode="min",
+                      time_attr="time_total_s")
+    s.on_trial_add(None, T())
+    got = [s.on_trial_result(None, T(), {"time_total_s": t, "loss": 1.0 / (t + 1)})
+           for t in (0.3, 0.7, 1.2, 1.9, 3.5, 3.6, 10.2)]
+    assert got == ["CONTINUE"] * 6 + ["STOP"]
+    (trial,) = s.embedded.study.trials()
+    assert [(r.step, r.metrics["loss"]) for r in trial.results] == [
+        (1, 1.0 / 2.2), (3, 1.0 / 4.5), (10, 1.0 / 11.2)]
+    assert trial.status.value == "completed"
+    searcher = RungSearcher(SearchSpace({"x": Float(0.0, 1.0)}), "random", metric="loss",
+                            mode="min", max_step=10, time_attr="time_total_s")
+    assert searcher.suggest("b") is not None
+    for t in (0.3, 1.2, 1.9, 3.5):
+        searcher.on_trial_result("b", {"time_total_s": t, "loss": t})
+    searcher.on_trial_complete("b", {"time_total_s": 3.6, "loss": 3.6})
+    (strial,) = searcher.embedded.study.trials()
+    assert [(r.step, r.metrics["loss"]) for r in strial.results] == [(1, 1.2), (3, 3.6)]

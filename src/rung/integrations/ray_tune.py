@@ -26,7 +26,9 @@ show`` / the dashboard / ``Study.load`` read every decision and its reason after
 study is created on the first trial, so the adapter pickles (Tune copies its config) until then.
 
 **RungScheduler.** The step is ``result[time_attr]`` (Tune's ``training_iteration`` by default,
-which counts from 1 as rung's steps do). Each result is reported to rung; STOP stops the trial;
+which counts from 1 as rung's steps do), or its integer part for a ``time_attr`` in seconds
+(``time_total_s``): a result is reported to rung when it reaches a new step (the first result at
+or past each step; results before step 1 continue). STOP stops the trial;
 a trial that reaches ``max_step`` is stopped there (Ray Tune's ``max_t``). Trials run in
 submission order (``FIFOScheduler``'s choice). Only schedulers that stop can be used (``asha``,
 ``async_hyperband``, ``median``, ``fifo``, ...): Tune's PAUSE would need rung to choose which
@@ -45,6 +47,7 @@ fidelity (``bohb``). A grid that runs out returns ``Searcher.FINISHED``.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from rung._validate import check_int
@@ -75,6 +78,13 @@ def _objective(metric: str | None, mode: str | None, where: str) -> Objective:
             f"give metric and mode ('min' or 'max'), got metric={metric!r}, mode={mode!r}: "
             f"{where}"))
     return Objective(metric, mode)
+
+
+def _step(value: Any) -> int:
+    """rung's step for a ``time_attr`` value: its integer part (``training_iteration`` is one
+    already; a time in seconds reaches step ``k`` at its first result at or past ``k``, as
+    Ray's schedulers take the first result past a milestone)."""
+    return math.floor(float(value))
 
 
 class _TuneAdapter:
@@ -169,10 +179,12 @@ class RungScheduler(_TuneAdapter, FIFOScheduler):
             return str(TrialScheduler.STOP)
         if key not in emb.open or self.time_attr not in result or self._metric not in result:
             return str(TrialScheduler.CONTINUE)
-        step = int(result[self.time_attr])
+        step = _step(result[self.time_attr])
         if step > self.max_step:
             emb.end(key, "completed")
             return str(TrialScheduler.STOP)
+        if step < 1 or step <= emb.study.history.last_step(emb.open[key]):
+            return str(TrialScheduler.CONTINUE)  # no new step yet (a time_attr in seconds)
         assert self._metric is not None
         decision = emb.report(key, step, {self._metric: result[self._metric]})
         if decision.action is Action.STOP:
@@ -289,8 +301,8 @@ class RungSearcher(_TuneAdapter, Searcher):
         emb = self.embedded
         if self.max_step == 1 or trial_id not in emb.open or self._metric not in result:
             return
-        step = int(result.get(self.time_attr, 0))
-        if 1 <= step <= self.max_step:
+        step = _step(result.get(self.time_attr, 0))
+        if 1 <= step <= self.max_step and step > emb.study.history.last_step(emb.open[trial_id]):
             emb.report(trial_id, step, {self._metric: result[self._metric]})
 
     def on_trial_complete(
@@ -300,7 +312,7 @@ class RungSearcher(_TuneAdapter, Searcher):
         if error or result is None or self._metric not in result:
             emb.end(trial_id, "failed" if error else "stopped")
             return
-        step = min(max(int(result.get(self.time_attr, 1)), 1), self.max_step)
+        step = min(max(_step(result.get(self.time_attr, 1)), 1), self.max_step)
         emb.end(trial_id, "completed", {self._metric: result[self._metric]}, step=step)
 
     def get_state(self) -> dict[str, Any]:
