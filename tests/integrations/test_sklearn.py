@@ -308,3 +308,19 @@ def test_halving_random_search_cvs_arguments_carry_over() -> None:
     with pytest.raises(ConfigError) as e:
         RungSearchCV(Ridge(), ALPHA, aggressive_elimination=True).fit(X, Y)
     assert e.value.key == "aggressive_elimination"
+
+
+def test_the_guides_port_of_halving_grid_search_cv() -> None:
+    """docs/migrate-sklearn.md: ``HalvingGridSearchCV(est, grid)`` is ``RungSearchCV(est, grid,
+    n_candidates=len(ParameterGrid(grid)), min_resources="exhaust")``: every candidate of the
+    grid, the same iterations and scores."""
+    from sklearn.model_selection import HalvingGridSearchCV, ParameterGrid
+
+    grid = {"alpha": [0.01, 0.1, 1.0, 10.0, 100.0, 1000.0], "fit_intercept": [True, False]}
+    theirs = HalvingGridSearchCV(Ridge(), grid, cv=3, random_state=0).fit(X, Y)
+    ours = RungSearchCV(Ridge(), grid, n_candidates=len(ParameterGrid(grid)),
+                        min_resources="exhaust", cv=3, random_state=0).fit(X, Y)
+    for att in SAME:
+        assert getattr(ours, att) == getattr(theirs, att), att
+    assert ours.n_candidates_[0] == 12
+    assert rows(ours) == pytest.approx(rows(theirs), rel=1e-12)
