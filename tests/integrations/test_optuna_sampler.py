@@ -158,7 +158,7 @@ def test_median_pruner_refuses_what_optuna_refuses(kwargs: dict[str, Any], key: 
 
 
 @pytest.mark.parametrize(
-    "scheduler", ["hyperband", "successive_halving", "pbt", ASHA(variant="promotion")]
+    "scheduler", ["hyperband", "successive_halving", "pbt", "curve", ASHA(variant="promotion")]
 )
 def test_rung_pruner_refuses_schedulers_that_pause(scheduler: Any) -> None:
     with pytest.raises(ConfigError) as e:

@@ -55,7 +55,7 @@ def test_scheduler_decides_as_rungs_asha_with_ties() -> None:
     assert all("not in the top 1/3" in r for r in reasons)
 
 
-@pytest.mark.parametrize("scheduler", ["hyperband", "pbt", ASHA(variant="promotion")])
+@pytest.mark.parametrize("scheduler", ["hyperband", "pbt", "curve", ASHA(variant="promotion")])
 def test_scheduler_refuses_schedulers_that_pause(scheduler: Any) -> None:
     with pytest.raises(ConfigError) as e:
         RungScheduler(scheduler, max_step=9)

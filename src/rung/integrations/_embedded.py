@@ -22,7 +22,8 @@ from rung.space import SearchSpace
 logger = logging.getLogger(__name__)
 
 #: schedulers that pause or fork trials: a peer's trial cannot be paused and resumed by rung
-PAUSING = ("successive_halving", "hyperband", "pbt")
+#: (``curve`` pauses at every rung, never stops)
+PAUSING = ("successive_halving", "hyperband", "pbt", "curve")
 
 #: the space of a study whose trials the peer configures (``RungPruner``, ``RungScheduler``):
 #: one fixed value, with which every trial is enqueued (``Embedded.start_configured``)
