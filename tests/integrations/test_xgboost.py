@@ -161,3 +161,23 @@ def test_training_without_evals_says_what_to_pass() -> None:
         "evals=[(dvalid, 'valid')] to xgboost.train, or eval_set to the scikit-learn API's "
         "fit, so that XGBoost evaluates the metrics rung reports")
     assert ctx.reports == []
+
+
+def test_later_callbacks_see_the_round_at_max_step() -> None:
+    """The callback ended training by returning True from after_iteration at max_step, so
+    XGBoost skipped the later callbacks for that round: a recorder saw 3 of 4 rounds, and an
+    EarlyStopping after it (the scikit-learn API appends early_stopping_rounds' there) kept
+    best_iteration 2 though round 3 (0-based) was the best. Training now ends before the
+    next round."""
+    dtrain, dvalid = data()
+    ctx = FakeContext(max_step=4)
+    rec = Recorder()
+    booster = xgb.train(booster_params({"eta": 0.05, "depth": 2}), dtrain, num_boost_round=50,
+                        evals=[(dvalid, "valid")], verbose_eval=False,
+                        callbacks=[rxgb.XGBoostCallback(ctx), rec,
+                                   xgb.callback.EarlyStopping(rounds=10)])
+    losses = rec.log["valid"]["rmse"]
+    assert ctx.steps == [1, 2, 3, 4] and booster.num_boosted_rounds() == 4
+    assert len(losses) == 4 and losses == sorted(losses, reverse=True)  # still improving
+    assert booster.best_iteration == 3
+    assert [m["valid-rmse"] for _, m, _ in ctx.reports] == losses

@@ -104,9 +104,14 @@ class XGBoostCallback(xgb.callback.TrainingCallback):  # type: ignore[misc]
         if step > self.ctx.max_step:  # past the end already (another callback went on)
             return self._end(model, epoch)
         self._report(model, step, evals_log)
-        if step == self.ctx.max_step:  # the study's full training is done: stop there
-            return self._end(model, epoch)
-        return False
+        return False  # at max_step too: before_iteration ends training (see there)
+
+    def before_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+        """End training once the study's ``max_step`` is reported: before the next round, not
+        by returning ``True`` after the last one, where XGBoost would skip the later callbacks'
+        ``after_iteration`` for that round (``EarlyStopping`` would miss it, and keep an
+        earlier ``best_iteration`` than the last round when that one is the best)."""
+        return self._reported >= self.ctx.max_step
 
     def after_training(self, model: Any) -> Any:
         """Report the last round if an earlier callback ended training there: XGBoost stops
