@@ -75,7 +75,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         if e.errno in (errno.EADDRINUSE, errno.EACCES):
             raise CLIError(f"--port {args.port}: cannot listen on it at {args.host}: {why}",
                            2) from None
-        raise CLIError(f"--host {args.host}: cannot listen there: {why}", 2) from None
+        host = args.host or "''"  # an empty --host '' is named as given
+        raise CLIError(f"--host {host}: cannot listen there: {why}", 2) from None
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"rung: warning: serving on {args.host}: anyone who can reach this address can "
               "read the studies (there is no authentication)", file=sys.stderr, flush=True)
