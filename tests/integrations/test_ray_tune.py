@@ -220,3 +220,25 @@ def test_scheduler_with_a_time_attr_in_seconds() -> None:
     searcher.on_trial_complete("b", {"time_total_s": 3.6, "loss": 3.6})
     (strial,) = searcher.embedded.study.trials()
     assert [(r.step, r.metrics["loss"]) for r in strial.results] == [(1, 1.2), (3, 3.6)]
+
+
+def test_a_second_run_on_the_same_storage_is_told_to_name_its_study(tmp_path: Path) -> None:
+    """Two Tune runs journaling to one file: the second failed with "study 'ray-tune' already
+    exists (use Study.load or load_if_exists=True)", advice for Study.create, not for the
+    adapter, whose name= is what to change."""
+
+    class T:
+        trial_id = "a"
+
+    db = str(tmp_path / "rung.db")
+    RungScheduler(ASHA(), max_step=9, metric="loss", mode="min", storage=db).on_trial_add(
+        None, T())
+    with pytest.raises(ConfigError) as e:
+        RungScheduler(ASHA(), max_step=9, metric="loss", mode="min", storage=db).on_trial_add(
+            None, T())
+    assert str(e.value) == (
+        f"name: 'ray-tune' is already a study in {db}: each run journals a study of its own; "
+        "give the adapter another name= (or storage=)")
+    RungScheduler(ASHA(), max_step=9, metric="loss", mode="min", storage=db,
+                  name="second").on_trial_add(None, T())
+    assert sorted(Study.load("second", storage=db, readonly=True).spec.space.params) == ["_"]

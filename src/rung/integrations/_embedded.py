@@ -56,11 +56,18 @@ class Embedded:
         name: str = "embedded",
         storage: str | None = None,
     ) -> None:
+        from rung.storage import open_journal
         from rung.study import Study
 
+        journal = open_journal(storage)
+        if name in journal.list_studies():
+            journal.close()
+            raise ConfigError(key="name", message=(
+                f"{name!r} is already a study in {storage}: each run journals a study of its "
+                "own; give the adapter another name= (or storage=)"))
         self.study = Study.create(
             name, space, objective=list(objectives), searcher=searcher, scheduler=scheduler,
-            max_step=max_step, seed=seed, storage=storage,
+            max_step=max_step, seed=seed, storage=journal,
         )
         self.space = space
         self.ids: dict[Hashable, int] = {}
