@@ -124,6 +124,13 @@ def browser() -> Iterator[Any]:
         driver.quit()
 
 
+def _open(driver: Any, url: str) -> None:
+    """Load ``url`` as a fresh page: a URL that differs from the open one only in its hash
+    would keep the page (and, for a moment, what the last test left on it)."""
+    driver.get("about:blank")
+    driver.get(url)
+
+
 def _until(driver: Any, js: str, what: str, timeout: float = 20.0) -> Any:
     """The first truthy value of ``js`` (a script's ``return``), polled."""
     deadline = time.monotonic() + timeout
@@ -137,7 +144,7 @@ def _until(driver: Any, js: str, what: str, timeout: float = 20.0) -> Any:
 
 def test_user_strings_stay_text(base: str, browser: Any) -> None:
     d = browser
-    d.get(base + "#/study/hostile/trials")
+    _open(d, base + "#/study/hostile/trials")
     cols = _until(d, "const t = document.querySelectorAll('#trials-table th');"
                      "return t.length && [...t].map((th) => th.dataset.col)", "the table")
     assert f"params_{HOSTILE}" in cols and f"params_{QUOTED}" in cols
@@ -147,7 +154,7 @@ def test_user_strings_stay_text(base: str, browser: Any) -> None:
     assert d.execute_script("return document.querySelectorAll('main img').length") == 0
     assert d.execute_script("return window.__pwned === undefined")
     # the parallel-coordinates axes: the names as they are, no entity shown
-    d.get(base + "#/study/hostile/parallel")
+    _open(d, base + "#/study/hostile/parallel")
     labels = _until(d, "const a = document.querySelectorAll('#parallel .annotation-text');"
                        "return a.length && [...a].map((e) => e.textContent)", "the axes")
     assert HOSTILE in labels and QUOTED in labels and 'a"b' in labels and "<b>x</b>" in labels
@@ -157,7 +164,7 @@ def test_user_strings_stay_text(base: str, browser: Any) -> None:
 
 def test_log_parameter_axis_is_labelled_in_its_values(base: str, browser: Any) -> None:
     d = browser
-    d.get(base + "#/study/hostile/parallel")
+    _open(d, base + "#/study/hostile/parallel")
     labels = _until(d, "const a = document.querySelectorAll('#parallel .annotation-text');"
                        "return a.length && [...a].map((e) => e.textContent)", "the axes")
     assert "lr (log scale)" in labels
@@ -173,7 +180,7 @@ def test_log_parameter_axis_is_labelled_in_its_values(base: str, browser: Any) -
 def test_a_trials_decisions_have_an_address_and_a_keyboard_path(base: str,
                                                                 browser: Any) -> None:
     d = browser
-    d.get(base + "#/study/hostile/trials/5")
+    _open(d, base + "#/study/hostile/trials/5")
     _until(d, "const h = document.querySelector('#trial-title');"
               "return h && h.textContent.startsWith('trial 5:')", "trial 5's detail")
     assert _until(d, "return document.querySelectorAll('#decisions tbody tr').length",
@@ -196,7 +203,7 @@ def test_a_trials_decisions_have_an_address_and_a_keyboard_path(base: str,
     _until(d, f"const h = document.querySelector('#trial-title');"
               f"return h && h.textContent.startsWith('trial {first}:')", "the row's detail")
     # another study's table starts afresh: no trial of the first one selected there
-    d.get(base + "#/study/small/trials")
+    d.get(base + "#/study/small/trials")  # the same page: only the address's hash changes
     _until(d, "return document.querySelectorAll('#trials-table tbody tr').length === 3",
            "the other study's table")
     time.sleep(1.2)  # two refreshes
@@ -213,7 +220,7 @@ def test_a_click_on_a_chart_opens_the_trial(base: str, browser: Any) -> None:
 
     d = browser
     for page in ("curves", "parallel", "workers"):
-        d.get(f"{base}#/study/hostile/{page}")
+        _open(d, f"{base}#/study/hostile/{page}")
         _until(d, f"const g = document.getElementById('{page}');"
                   "return g && g._fullData && g._fullData.length", f"the {page} chart")
         # the pixel of the first trace's first point, relative to the chart's centre
@@ -239,11 +246,11 @@ def test_a_click_on_a_chart_opens_the_trial(base: str, browser: Any) -> None:
 
 def test_ledger_axes_say_what_they_measure(base: str, browser: Any) -> None:
     d = browser
-    d.get(base + "#/study/hostile")
+    _open(d, base + "#/study/hostile")
     link = _until(d, "return document.getElementById('ledger-link').getAttribute('href')",
                   "the ledger link")
     assert link == "/ledger?study=hostile"
-    d.get(base.rstrip("/") + link)
+    _open(d, base.rstrip("/") + link)
     titles = _until(d, "const t = document.querySelectorAll('#ledger-incumbent .g-xtitle,"
                        " #ledger-incumbent .g-ytitle, #ledger-workers .g-ytitle');"
                        "return t.length === 3 && [...t].map((e) => e.textContent)",
@@ -256,7 +263,7 @@ def test_ledger_axes_say_what_they_measure(base: str, browser: Any) -> None:
 
 def test_an_unknown_study_says_so_on_the_page(base: str, browser: Any) -> None:
     d = browser
-    d.get(base + "#/study/nope/curves")
+    _open(d, base + "#/study/nope/curves")
     text = _until(d, "const e = document.getElementById('page-error');"
                      "return e && e.textContent", "the error")
     assert text == "no study named 'nope'"
@@ -264,7 +271,7 @@ def test_an_unknown_study_says_so_on_the_page(base: str, browser: Any) -> None:
 
 def test_the_overview_links_the_best_trial(base: str, browser: Any) -> None:
     d = browser
-    d.get(base + "#/study/hostile")
+    _open(d, base + "#/study/hostile")
     with urllib.request.urlopen(base + "api/study/hostile") as r:
         best = json.load(r)["best_trial"]
     href = _until(d, "const a = document.querySelector('#overview .card a');"
@@ -274,7 +281,7 @@ def test_the_overview_links_the_best_trial(base: str, browser: Any) -> None:
 
 def test_an_idle_page_is_left_alone_and_numbers_read_plainly(base: str, browser: Any) -> None:
     d = browser
-    d.get(base + "#/study/hostile")
+    _open(d, base + "#/study/hostile")
     _until(d, "return document.getElementById('best-value')", "the overview")
     d.execute_script("document.getElementById('best-value').dataset.mark = 'kept'")
     time.sleep(1.5)  # three refreshes of a study that does not change
@@ -286,7 +293,7 @@ def test_an_idle_page_is_left_alone_and_numbers_read_plainly(base: str, browser:
 
 def test_pareto_note_says_the_front_is_over_every_objective(base: str, browser: Any) -> None:
     d = browser
-    d.get(base + "#/study/tri/pareto")
+    _open(d, base + "#/study/tri/pareto")
     note = _until(d, "const n = document.getElementById('pareto-note');"
                      "return n && n.textContent.includes('non-dominated') && n.textContent",
                   "the note")
@@ -305,7 +312,7 @@ def test_a_fork_links_its_parent_whose_decisions_say_why(base: str, browser: Any
             break
     assert child is not None, "PBT forked no trial"
     d = browser
-    d.get(f"{base}#/study/pbt/trials/{child}")
+    _open(d, f"{base}#/study/pbt/trials/{child}")
     href = _until(d, "const a = document.querySelector('#trial-parent a');"
                      "return a && a.getAttribute('href')", "the parent's link")
     assert href == f"#/study/pbt/trials/{parent}"
@@ -320,7 +327,7 @@ def test_a_fork_links_its_parent_whose_decisions_say_why(base: str, browser: Any
 def test_a_finished_trial_without_decisions_is_not_waiting_for_one(base: str,
                                                                   browser: Any) -> None:
     d = browser
-    d.get(base + "#/study/small/trials/0")  # FIFO decides nothing on a told trial
+    _open(d, base + "#/study/small/trials/0")  # FIFO decides nothing on a told trial
     text = _until(d, "const c = document.querySelector('#decisions tbody td');"
                      "return c && c.textContent", "the decisions table")
     assert text == "none: no decision was made on its results"
@@ -330,8 +337,7 @@ def test_a_finished_trial_without_decisions_is_not_waiting_for_one(base: str,
 def test_an_unchanged_chart_is_not_redrawn(base: str, browser: Any, page: str) -> None:
     d = browser
     study = "tri" if page == "pareto" else "hostile"
-    d.get("about:blank")  # a fresh page (a new hash alone would keep the last one's script)
-    d.get(f"{base}#/study/{study}/{page}")
+    _open(d, f"{base}#/study/{study}/{page}")
     _until(d, f"return document.querySelector('#{page} .main-svg')", f"the {page} chart")
     time.sleep(0.6)  # the first refresh after the first draw
     d.execute_script("window.__reacts = 0; const react = Plotly.react;"
@@ -349,7 +355,7 @@ def test_an_unchanged_chart_is_not_redrawn(base: str, browser: Any, page: str) -
 
 def test_curves_draw_completed_trials_last(base: str, browser: Any) -> None:
     d = browser
-    d.get(base + "#/study/hostile/curves")
+    _open(d, base + "#/study/hostile/curves")
     names = _until(d, "const g = document.getElementById('curves');"
                       "return g && g._fullData && g._fullData.map((t) => t.name)", "the chart")
     with urllib.request.urlopen(base + "api/study/hostile/curves") as r:
@@ -360,7 +366,7 @@ def test_curves_draw_completed_trials_last(base: str, browser: Any) -> None:
 
 def test_the_open_page_is_marked_for_screen_readers(base: str, browser: Any) -> None:
     d = browser
-    d.get(base + "#/study/hostile/curves")
+    _open(d, base + "#/study/hostile/curves")
     current = _until(d, "const a = document.querySelectorAll('#nav [aria-current=page]');"
                         "return a.length && [...a].map((e) => e.textContent)", "the nav")
     assert current == ["learning curves"]
@@ -368,7 +374,7 @@ def test_the_open_page_is_marked_for_screen_readers(base: str, browser: Any) -> 
 
 def test_a_multi_objective_best_says_which_objective(base: str, browser: Any) -> None:
     d = browser
-    d.get(base + "#/study/tri")
+    _open(d, base + "#/study/tri")
     card = _until(d, "const b = document.getElementById('best-value');"
                      "return b && b.parentElement.textContent", "the overview")
     assert card.startswith("best a (min), the first of 3 objectives (see the Pareto front)")
