@@ -20,8 +20,9 @@ A spec names a study and everything needed to run it::
     scheduler: {name: asha, params: {reduction_factor: 3}}
     budget: {n_trials: 100}
     executor: local               # local | ray | simulated (needs `benchmark`)
+    executor_options: {}          # the executor's options; ray: address, transport, ray_init...
     n_workers: 4                  # default: all cores
-    checkpoint_every: 3           # local: also checkpoint every 3 steps (resume loses less)
+    checkpoint_every: 3           # local / ray: also checkpoint every 3 steps (resume loses less)
     storage: runs/mlp.db          # default: runs/<name>.db (relative to the current directory)
     seed: 0
     keep_checkpoints: 1
@@ -60,7 +61,13 @@ from rung.cli.spec_error import (
     kind_of,
     wrap,
 )
-from rung.cli.spec_extras import EXTRA_KEYS, spec_fidelity, with_extras
+from rung.cli.spec_extras import (
+    EXECUTOR_KEYS,
+    EXTRA_KEYS,
+    spec_executor_options,
+    spec_fidelity,
+    with_extras,
+)
 from rung.cli.spec_objective import resolve_objective
 from rung.cli.spec_study import check_reported, study_spec
 from rung.cli.spec_tracking import TRACKING_KEYS, spec_tracking
@@ -77,7 +84,7 @@ _TOP_KEYS = (
     "name", "objective", "path", "space", "metric", "mode", "max_step", "searcher", "scheduler",
     "budget", "executor", "n_workers", "storage", "seed", "keep_checkpoints", "benchmark",
     "max_failures", "trial_timeout",
-    "checkpoint_every", "constraints", *EXTRA_KEYS, *COST_KEYS, *TRACKING_KEYS,
+    "checkpoint_every", "constraints", *EXTRA_KEYS, *EXECUTOR_KEYS, *COST_KEYS, *TRACKING_KEYS,
 )
 #: Longest study name, in UTF-8 bytes: ``<name>.db`` and its lock file fit a file name.
 NAME_MAX_BYTES = 100
@@ -104,8 +111,9 @@ class RunSpec:
         n_workers: worker count (``None``: all cores).
         storage: the SQLite journal file.
         benchmark: ``{"name", "params"}`` of a ``rung.benchmarks`` problem (simulated only).
-        checkpoint_every: local executor: save a checkpoint every that many steps (through
-            the report's ``save`` callback) besides those the scheduler asks for.
+        checkpoint_every: local and Ray executors: save a checkpoint every that many steps
+            (through the report's ``save`` callback) besides those the scheduler asks for.
+        options: the spec's ``executor_options`` (``rung.cli.spec_extras``), checked.
         auto: why ``searcher`` / ``scheduler`` ``auto`` (the default) chose what they chose;
             ``None`` when the spec names both.
     """
@@ -120,6 +128,7 @@ class RunSpec:
     checkpoint_every: int | None = None
     auto: str | None = None
     tracking: dict[str, dict[str, Any]] | None = None  # spec_tracking: trackers to mirror into
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -135,13 +144,16 @@ class RunSpec:
             "benchmark": self.benchmark,
             "checkpoint_every": self.checkpoint_every,
             "tracking": self.tracking,
+            # only when given: a journal written before the key compares equal (rung run)
+            **({"executor_options": self.options} if self.options else {}),
         }
 
     def executor_options(self) -> dict[str, Any]:
-        """Keyword arguments for the executor's constructor."""
-        if self.executor == "local" and self.checkpoint_every is not None:
-            return {"checkpoint_every": self.checkpoint_every}
-        return {}
+        """Keyword arguments for the executor's constructor (``Study.run``'s options)."""
+        options = dict(self.options)
+        if self.executor in ("local", "ray") and self.checkpoint_every is not None:
+            options["checkpoint_every"] = self.checkpoint_every
+        return options
 
 
 
@@ -175,10 +187,11 @@ def parse_spec(data: Any, base_dir: Path | None = None) -> RunSpec:
     study = with_extras(top, study, fidelity)
     if bench is not None:
         check_reported(study, bench)
+    options = spec_executor_options(top, executor, study, n_workers)
     return RunSpec(
         study=study, objective=objective, path=paths, executor=executor, n_workers=n_workers,
         storage=_storage(top.get("storage"), name), benchmark=benchmark, checkpoint_every=every,
-        auto=auto, tracking=spec_tracking(top),
+        auto=auto, tracking=spec_tracking(top), options=options,
     )
 
 
@@ -297,7 +310,7 @@ def _max_step(top: Mapping[str, Any], bench: Any) -> int:
 
 
 def _workers(top: Mapping[str, Any], executor: str) -> tuple[int | None, int | None]:
-    """``n_workers`` and ``checkpoint_every`` (local executor only)."""
+    """``n_workers`` and ``checkpoint_every`` (local and Ray executors only)."""
     n_workers = top.get("n_workers")
     if n_workers is not None:
         n_workers = _int("spec.n_workers", n_workers, 1)
@@ -309,8 +322,8 @@ def _workers(top: Mapping[str, Any], executor: str) -> tuple[int | None, int | N
     every = top.get("checkpoint_every")
     if every is not None:
         every = _int("spec.checkpoint_every", every, 1)
-        if executor != "local":
-            raise SpecError("spec.checkpoint_every", "only used with executor: local")
+        if executor not in ("local", "ray"):
+            raise SpecError("spec.checkpoint_every", "only used with executor: local or ray")
     return n_workers, every
 
 
@@ -356,6 +369,7 @@ def spec_from_journal(data: Mapping[str, Any], storage: Path) -> RunSpec:
         benchmark=cli.get("benchmark"),
         checkpoint_every=cli.get("checkpoint_every"),
         tracking=cli.get("tracking"),
+        options=dict(cli.get("executor_options") or {}),
     )
 
 
