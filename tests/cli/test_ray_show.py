@@ -41,8 +41,8 @@ def test_show_names_the_spec_executor_and_its_session(
     assert main(["show", "sim"]) == 0
     assert section(capsys.readouterr().out) == [
         "executor simulated  (n_workers=2)",
-        "  session  started (UTC)  slots  per trial             launches",
-        "  1        t=0s           2      cpu=2 (not reported)  6",
+        "  session  started (UTC)  executor   slots  per trial             launches",
+        "  1        t=0s           simulated  2      cpu=2 (not reported)  6",
     ]
 
 
@@ -72,13 +72,13 @@ def test_show_lists_every_session_of_a_study_run_from_python(
     assert main(["show", "py", "--storage", "py.db"]) == 0
     rows = section(capsys.readouterr().out)
     assert rows[0] == "executor not recorded (the study was not created by `rung run`)"
-    assert rows[1].split() == ["session", "started", "(UTC)", "slots", "per", "trial",
-                               "launches"]
+    assert rows[1].split() == ["session", "started", "(UTC)", "executor", "slots", "per",
+                               "trial", "launches"]
     assert [r.split()[0] for r in rows[2:]] == ["1", "2"]
     first, second = (r.split() for r in rows[2:])
-    assert first[1:] == ["t=0s", "2", "cpu=1", "(not", "reported)", "2"]
+    assert first[1:] == ["t=0s", "simulated", "2", "cpu=1", "(not", "reported)", "2"]
     assert resumed_at > 0 and second[1] == f"t={fmt_num(resumed_at)}s"
-    assert second[2:5] == ["1", "cpu=1", "(not"] and second[-1] in ("2", "3", "4")
+    assert second[2:6] == ["simulated", "1", "cpu=1", "(not"] and second[-1] in ("2", "3", "4")
 
 
 @pytest.mark.ray
@@ -121,5 +121,31 @@ def test_rung_run_on_ray_reserves_the_spec_resources_and_show_says_so(tmp_path: 
     assert r.returncode == 0, r.stderr[-3000:]
     rows = section(r.stdout)
     assert rows[0] == "executor ray"
-    assert rows[2].split()[0] == "1" and rows[2].split()[3:] == ["1", "cpu=2", "2"]
+    # the instance was started before `rung run`: the executor connected to it (address None)
+    assert rows[2].split()[0] == "1" and rows[2].split()[3] == "ray"
+    assert rows[2].split()[4].startswith("(cluster=127.0.0.1:")  # loopback
+    assert rows[2].split()[5:] == ["transport=socket)", "1", "cpu=2", "2"]
     assert len(rows) == 3
+
+
+def test_a_journal_written_before_sessions_named_their_executor_shows_a_dash(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ``CapacityChanged`` body without ``executor`` (what rung wrote before) reads back as
+    ``None`` and its session's executor is shown as ``-``."""
+    from rung.core.events import CapacityChanged
+    from rung.storage.codec import RECORD_VERSION, from_body
+
+    old = from_body("CapacityChanged", {"v": RECORD_VERSION, "capacity": 3, "time": 5.0,
+                                        "new_session": True, "resources": None})
+    assert old == CapacityChanged(3, 5.0, new_session=True)
+    study = rung.Study.create("old", {"x": rung.Float(0.0, 1.0)}, rung.Objective("loss"),
+                              searcher="random", scheduler="fifo",
+                              budget=rung.Budget(n_trials=1), storage="old.db")
+    study.journal.append("old", [old])
+    study.close()
+    assert main(["show", "old", "--storage", "old.db"]) == 0
+    assert section(capsys.readouterr().out)[1:] == [
+        "  session  started (UTC)  executor  slots  per trial             launches",
+        "  1        t=5s           -         3      cpu=1 (not reported)  0",
+    ]

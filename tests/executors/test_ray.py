@@ -677,13 +677,17 @@ def _poll_until(ex: RayExecutor, pred: Any, limit: float = 60.0) -> list[Event]:
 
 
 @ray_test
-@pytest.mark.usefixtures("cluster")
-def test_cancel_kills_the_actor_and_a_fresh_one_takes_its_slot(tmp_path: Path) -> None:
+def test_cancel_kills_the_actor_and_a_fresh_one_takes_its_slot(
+    tmp_path: Path, cluster: ClusterHandle
+) -> None:
     ex = RayExecutor(objective=ray_objectives.checkpointed, max_concurrent=1)
     params = {"x": 0.5, "log": str(tmp_path), "sleep": 0.2}
     try:
         evs = ex.start(RunContext("cancel", tmp_path / "ck", 50))
-        assert evs == [CapacityChanged(1, evs[0].time, new_session=True, resources={"cpu": 1.0})]
+        assert evs == [CapacityChanged(
+            1, evs[0].time, new_session=True, resources={"cpu": 1.0},
+            executor={"name": "ray", "address": None, "cluster": cluster.address,
+                      "transport": "socket"})]
         ex.submit([Launch(0, params, 1, 50, 50, None)])
         seen = _poll_until(ex, lambda s: any(isinstance(e, ResultReported) for e in s))
         assert isinstance(seen[0], TrialStarted)

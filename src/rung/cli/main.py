@@ -321,6 +321,7 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace) -> int:
             f"{', '.join(changed)} than this spec's; a study's settings are fixed when it is "
             f"created: `{resume}` continues it as stored, or give this spec another name", 2
         )
+    _check_tracking(spec)
     try:
         study = Study.from_spec(spec.study, path, extra={CLI_KEY: spec.cli_json()},
                                 auto=spec.auto)
@@ -333,6 +334,18 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace) -> int:
 
         print(f"rung: {announcement(spec.name, spec.auto)}", flush=True)
     return _drive(study, spec, fn, args)
+
+
+def _check_tracking(spec: RunSpec) -> None:
+    """A tracker of the spec's ``tracking`` that cannot start (its directory is a file, its
+    server does not answer) is refused here, exit 2, before the run writes anything."""
+    from rung.cli.spec_tracking import guarded_tracking_callbacks
+    from rung.integrations._tracking import check_trackers
+
+    try:
+        check_trackers(guarded_tracking_callbacks(spec.tracking), spec.name)
+    except RungError as e:
+        raise CLIError(str(e), 2) from None
 
 
 def _being_run(path: Path, name: str) -> bool:
@@ -388,6 +401,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
         journal.close()
         raise CLIError(f"study {args.name!r} runs the objective {spec.objective!r} (recorded "
                        f"when it was created): {e.message}", 2) from None
+    try:
+        _check_tracking(spec)
+    except CLIError:
+        journal.close()
+        raise
     study = Study.load(args.name, journal)
     return _drive(study, spec, fn, args)
 
@@ -515,7 +533,8 @@ def _sessions_text(study: Any, stored: Any) -> str:
     """``rung show``'s executor section: the executor and its options as ``rung run`` recorded
     them (``stored``: the journal's study JSON; a study run from Python records none), then
     one row per driver session (its ``CapacityChanged(new_session)``: the executor's start):
-    when it started, the slots it had, what a trial held (as the executor reported it, else
+    when it started, the executor that ran it (as recorded in the journal; ``-`` before it
+    was), the slots it had, what a trial held (as the executor reported it, else
     what the ledger charges: the last reported, else the study's ``resources_per_trial``,
     else one CPU) and the runs it launched (new trials and resumed ones). ``""`` for a study
     never run by an executor."""
@@ -540,9 +559,10 @@ def _sessions_text(study: Any, stored: Any) -> str:
             t = float(rec.time)
             started = (datetime.datetime.fromtimestamp(t, datetime.UTC).strftime(
                 "%Y-%m-%d %H:%M:%S") if t > 1e9 else f"t={fmt_num(t)}s")  # else a virtual clock
-            rows.append([len(rows) + 1, started, rec.capacity, per_trial + note, 0])
+            rows.append([len(rows) + 1, started, _executor_cell(rec.executor), rec.capacity,
+                         per_trial + note, 0])
         elif isinstance(rec, Launch) and rows:
-            rows[-1][4] += 1
+            rows[-1][5] += 1
     if not rows:
         return ""
     cli = stored.get(CLI_KEY) if isinstance(stored, dict) else None
@@ -554,8 +574,18 @@ def _sessions_text(study: Any, stored: Any) -> str:
         head = f"executor {cli['executor']}" + (f"  ({shown})" if shown else "")
     else:
         head = "executor not recorded (the study was not created by `rung run`)"
-    return "\n".join([head, table(["session", "started (UTC)", "slots", "per trial",
-                                     "launches"], rows)])
+    return "\n".join([head, table(["session", "started (UTC)", "executor", "slots",
+                                     "per trial", "launches"], rows)])
+
+
+def _executor_cell(executor: Any) -> str:
+    """A session's executor as its ``CapacityChanged`` recorded it: ``ray (address=auto
+    cluster=10.0.0.1:6379 transport=socket)``; ``-`` when not recorded (a journal written
+    before it was, or an executor that does not say)."""
+    if not isinstance(executor, dict) or not executor.get("name"):
+        return "-"
+    rest = " ".join(f"{k}={v}" for k, v in executor.items() if k != "name" and v is not None)
+    return f"{executor['name']}" + (f" ({rest})" if rest else "")
 
 
 if __name__ == "__main__":  # pragma: no cover

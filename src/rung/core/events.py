@@ -101,12 +101,17 @@ class CapacityChanged:
     executor does not say, and what applied before still applies: the resources of the
     study's last ``CapacityChanged`` that gave them, in this session or an earlier one (also
     across a ``new_session``), else the study's ``resources_per_trial``, else one CPU. The
-    engine's meter and the ledger (``rung.cost.ledger``) both read it so."""
+    engine's meter and the ledger (``rung.cost.ledger``) both read it so. ``executor``: what
+    runs the session, on its ``new_session`` event (``{"name": "ray", "address": ...,
+    "transport": "socket"}``: its name and where it runs, plain JSON, for ``rung show``);
+    ``None`` elsewhere, from an executor that does not say, and in journals written before
+    it was recorded. Nothing decides from it."""
 
     capacity: int
     time: float
     new_session: bool = False
     resources: Mapping[str, float] | None = None
+    executor: Mapping[str, Any] | None = None
 
 
 @record

@@ -268,7 +268,8 @@ class LocalExecutor(Pool[_Worker]):
         except BaseException:  # Ctrl-C or a failed start: take down what already started
             self.shutdown()
             raise
-        return [CapacityChanged(self.n_workers, self.now(), new_session=True)]
+        return [CapacityChanged(self.n_workers, self.now(), new_session=True,
+                                executor={"name": "local", "start_method": self.start_method})]
 
     def pid_of(self, trial_id: int) -> int | None:
         """The process id of the worker running ``trial_id`` (``None`` if it runs nowhere)."""

@@ -102,7 +102,7 @@ class SimulatedExecutor:
         self._max_time = ctx.max_time
         self._deadline = None
         return [CapacityChanged(self.n_workers, self._now, new_session=True,
-                                resources=self.resources)]
+                                resources=self.resources, executor={"name": "simulated"})]
 
     def now(self) -> float:
         return self._now

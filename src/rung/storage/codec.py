@@ -15,6 +15,7 @@ from rung.core.events import (
     COMMAND_TYPES,
     EVENT_TYPES,
     Action,
+    CapacityChanged,
     Decision,
     Record,
     TrialEnded,
@@ -30,6 +31,10 @@ _TYPES: dict[str, type] = {t.__name__: t for t in (*EVENT_TYPES, *COMMAND_TYPES)
 _FIELDS: dict[type, tuple[str, ...]] = {
     t: tuple(f.name for f in dataclasses.fields(t)) for t in _TYPES.values()
 }
+#: fields added to a record type after its format was fixed: written only when not ``None``,
+#: so a record that does not use them is written as rung wrote it before (a body without
+#: them reads back as ``None``: the field's default)
+_ADDED: dict[type, frozenset[str]] = {CapacityChanged: frozenset({"executor"})}
 _PLAIN = (int, float, str, type(None), dict, bool)
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=True)
 
@@ -56,8 +61,11 @@ def to_body(record: Record) -> tuple[str, dict[str, Any]]:
     if names is None:
         raise JournalError(f"cannot journal {record!r}: not an event or command")
     body: dict[str, Any] = {"v": RECORD_VERSION}
+    added = _ADDED.get(cls)
     for name in names:
         value = getattr(record, name)
+        if value is None and added is not None and name in added:
+            continue
         body[name] = value if type(value) in _PLAIN else _plain(value)
     return cls.__name__, body
 

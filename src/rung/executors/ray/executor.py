@@ -284,7 +284,18 @@ class RayExecutor(Pool[RayWorker]):
                  self.capacity, self.resources, tp.name)
         # what each trial holds, in the cost model's devices (the ledger and Budget.max_cost)
         return [CapacityChanged(self.capacity, self.now(), new_session=True,
-                                resources=from_ray(self.resources))]
+                                resources=from_ray(self.resources), executor=self._described())]
+
+    def _described(self) -> dict[str, Any]:
+        """This session's executor for the journal: ``ray``, the address it was given
+        (``None``: the default connection), the cluster it reached (the GCS address, when Ray
+        says) and the transport."""
+        reached = None
+        with contextlib.suppress(Exception):
+            reached = str(self._ray.get_runtime_context().gcs_address)
+        assert self._tp is not None
+        return {"name": "ray", "address": self.address, "cluster": reached,
+                "transport": self._tp.name}
 
     @property
     def idle(self) -> bool:
