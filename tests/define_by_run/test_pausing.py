@@ -9,7 +9,6 @@ import pytest
 import rung
 from rung.core.events import Launch, ParamsUsed
 from rung.dbr import Trial
-from rung.errors import ReplayDivergenceError
 from rung.storage.memory import MemoryJournal
 
 
@@ -19,11 +18,6 @@ def curve(trial: Trial) -> None:
         trial.report(step, x + 1 / step)
 
 
-@pytest.mark.xfail(strict=True, raises=ReplayDivergenceError, reason=(
-    "rung.core.replay keeps the LAST Launch of each trial as the params to replay its first "
-    "launch with; a resumed define-by-run trial's later Launch carries the params it used, not "
-    "those first proposed ({} before anything is learned). Fix: "
-    "engine._replay_params.setdefault(rec.trial_id, rec.params) in rung/core/replay.py"))
 def test_a_study_whose_trials_were_paused_and_resumed_reloads() -> None:
     journal = MemoryJournal()
     study = rung.optimize(curve, n_trials=10, searcher="random", max_step=9, n_workers=1,
@@ -44,9 +38,6 @@ class CrashOnFirstParams(rung.Callback):
             raise KeyboardInterrupt
 
 
-@pytest.mark.xfail(strict=True, raises=ReplayDivergenceError, reason=(
-    "the same replay defect: trial 0 runs again after the crash, launched with the params it "
-    "used, so the journal's last Launch of it is not its first"))
 def test_a_study_resumed_after_a_crash_mid_trial_reloads() -> None:
     journal = MemoryJournal()
     with pytest.raises(KeyboardInterrupt):

@@ -68,7 +68,9 @@ def _replay(engine: Engine, records: Iterable[Record]) -> None:
         else:
             turns[-1][1].append(rec)  # type: ignore[arg-type]
             if isinstance(rec, Launch):
-                engine._replay_params[rec.trial_id] = rec.params
+                # a trial's first Launch holds its proposed params; a later one (resume,
+                # relaunch after a crash) holds the params it used, e.g. define-by-run's
+                engine._replay_params.setdefault(rec.trial_id, rec.params)
     for i, (event, journaled) in enumerate(turns):
         engine._journaled = journaled
         try:
