@@ -66,3 +66,24 @@ def test_study_run_names_an_unknown_executor_option(tmp_path: Path) -> None:
         study.run(square, progress=False, checkpoint_evry=2)
     assert str(e.value).startswith("checkpoint_evry: not an option of the local executor")
     assert len(study.journal.read("s")) == 0
+
+
+class CannotStart(rung.Callback):
+    """A tracker whose start check fails (a TensorBoard logdir that is a file, a server down)."""
+
+    def check(self, study_name: str) -> None:
+        from rung.integrations._tracking import TrackerError
+
+        raise TrackerError(f"CannotStart() cannot start for {study_name}: server down")
+
+
+def test_rung_run_refuses_a_tracker_that_cannot_start_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    from rung.integrations._tracking import TrackerError
+
+    db = tmp_path / "j.db"
+    with pytest.raises(TrackerError, match="^CannotStart\\(\\) cannot start for sq: server down$"):
+        rung.run(square, {"x": Float(-1.0, 1.0)}, n_trials=2, n_workers=1, name="sq",
+                 storage=db, progress=False, callbacks=[Turns(), CannotStart()])
+    assert not db.exists()

@@ -87,6 +87,10 @@ def run(
         raise ConfigError(key="name", message=(
             f"study {name!r} already exists in {where}: continue it with rung.Study.load("
             f"{name!r}, storage={where!r}).run(objective), or give another name="))
+    from rung.callbacks import as_callbacks
+    from rung.integrations._tracking import check_trackers
+
+    check_trackers(as_callbacks(callbacks), name)  # before the study is written
     study = Study.create(
         name,
         space,

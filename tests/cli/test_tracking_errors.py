@@ -35,20 +35,32 @@ def test_a_logdir_under_a_file_is_refused_before_anything_is_written(
 
 @pytest.mark.slow  # imports tensorboardX: about 2 s
 @needs_tensorboardx
-def test_a_tracker_failing_at_start_is_one_line_and_resumable(
+def test_a_tracker_that_cannot_start_is_refused_before_anything_is_written(
     isolated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (isolated / "tb").mkdir()
     (isolated / "tb" / "tb").write_text("")  # where the study's directory would go
     write_spec(isolated, sim_spec("tb", 3, "tracking: {tensorboard: {logdir: tb}}\n"))
-    assert main(["run", "spec.yaml", "--no-live"]) == 1
-    err = capsys.readouterr().err.splitlines()
-    assert err == ["rung: error: spec.tracking.tensorboard: NotADirectoryError: [Errno 20] "
-                   "Not a directory: 'tb/tb/study'",
-                   "(the journal is intact; resume with: rung resume tb)"]
+    refusal = ("rung: error: spec.tracking.tensorboard: TensorBoardCallback(logdir='tb') "
+               "cannot start: tb/tb is a file, not a directory\n")
+    assert main(["run", "spec.yaml", "--no-live"]) == 2
+    assert capsys.readouterr().err == refusal
+    assert files_under(isolated) == {"spec.yaml", "tb", "tb/tb"}  # no journal: run it again as is
     (isolated / "tb" / "tb").unlink()
-    assert main(["resume", "tb", "--no-live"]) == 0
-    assert (isolated / "tb" / "tb" / "study").is_dir()
+    assert main(["run", "spec.yaml", "--no-live"]) == 0
+    assert (isolated / "tb" / "tb").is_dir()
+    capsys.readouterr()
+    # rung resume checks the trackers too, before it touches the journal
+    for f in sorted((isolated / "tb" / "tb").rglob("*"), reverse=True):
+        f.unlink() if f.is_file() else f.rmdir()
+    (isolated / "tb" / "tb").rmdir()
+    (isolated / "tb" / "tb").write_text("")
+    before = files_under(isolated)
+    journal = (isolated / "runs" / "tb.db").read_bytes()
+    assert main(["resume", "tb", "--no-live"]) == 2
+    assert capsys.readouterr().err == refusal
+    assert files_under(isolated) == before
+    assert (isolated / "runs" / "tb.db").read_bytes() == journal
 
 
 class _Failing(Callback):

@@ -164,6 +164,17 @@ class _Tracker(Callback):
         self.name = name
         self.callback = callback
 
+    def check(self, study_name: str) -> None:
+        """The tracker's start check (``rung.integrations._tracking.check_trackers``), its
+        failure named as the other hooks' are."""
+        check = getattr(self.callback, "check", None)
+        if callable(check):
+            try:
+                check(study_name)
+            except (RungError, ImportError) as e:
+                first = (str(e).strip().splitlines() or [""])[0]
+                raise RungError(f"spec.tracking.{self.name}: {first}") from e
+
     def on_start(self, study: Study) -> None:
         self._call(self.callback.on_start, study)
 
