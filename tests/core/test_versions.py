@@ -132,13 +132,13 @@ def test_explain_names_a_journal_newer_than_the_code() -> None:
 def test_explain_lists_every_change_between_two_versions(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ASHAClass, "version", 3)
     monkeypatch.setattr(ASHAClass, "changes", {2: "ties fill the quota", 3: "rungs from 0"})
-    note = explain(Versions(RUNG_VERSION, 1, 1), RandomSearcher, ASHAClass)
+    note = explain(Versions(RUNG_VERSION, RandomSearcher.version, 1), RandomSearcher, ASHAClass)
     assert note is not None
     assert "version 1 -> 3 (v2: ties fill the quota; v3: rungs from 0)" in note
     assert "searcher" not in note.split(":", 1)[1]  # the searcher did not change
 
 
 def test_explain_is_silent_for_the_same_code() -> None:
-    assert explain(Versions(RUNG_VERSION, 1, V), RandomSearcher, ASHAClass) is None
-    release_only = explain(Versions("0.0.1", 1, V), RandomSearcher, ASHAClass)
+    assert explain(Versions(RUNG_VERSION, RandomSearcher.version, V), RandomSearcher, ASHAClass) is None
+    release_only = explain(Versions("0.0.1", RandomSearcher.version, V), RandomSearcher, ASHAClass)
     assert release_only is not None and "algorithm versions unchanged" in release_only
