@@ -350,7 +350,8 @@ class Study(AskTell, StudyViews):
             start_all(cbs, self)
             failing = True
             try:
-                if self.engine.over and not (retry_failed and self._retryable()):
+                ran = not (self.engine.over and not (retry_failed and self._retryable()))
+                if not ran:
                     # a finished study: no worker is started, nothing is written
                     if rep is not None:
                         rep.emit(logging.INFO, f"study {self.name}: nothing to run: "
@@ -363,6 +364,8 @@ class Study(AskTell, StudyViews):
                     drive(self.engine, ex, self.journal, self._run_context(objective),
                           on_turn=on_turn, first=first, reporter=rep, callbacks=cbs)
                 check_produced(self.engine)
+                if ran:
+                    self._say_why_over(rep)
                 failing = False
             finally:
                 end_all(cbs, self, failing)
@@ -394,13 +397,24 @@ class Study(AskTell, StudyViews):
                           trial_timeout=self.spec.trial_timeout, max_time=left)
 
     def _why_over(self) -> str:
-        """Why ``Engine.over`` holds, in ``rung show``'s words."""
+        """Why ``Engine.over`` holds, in ``rung show``'s words: the stop rule's reason, a
+        spent budget, the searcher's reason for having nothing left to propose
+        (``StudyViews._why_exhausted``), else the scheduler's having nothing left to run."""
         e = self.engine
         if e.stopped is not None:
             return f"the stop rule stopped the search ({e.stopped.reason})"
         if not e.budget_left() or not e._may_start_new():
             return "the budget is spent"
-        return "the scheduler has nothing left to run (the search is over)"
+        return (self._why_exhausted()
+                or "the scheduler has nothing left to run (the search is over)")
+
+    def _say_why_over(self, rep: Reporter | None) -> None:
+        """After a session, one line saying why the search ended with budget left, when its
+        searcher ran out of configurations (a grid's last point, a finite space tried)."""
+        why = self._why_exhausted()
+        if rep is not None and why is not None:
+            rep.emit(logging.INFO, f"study {self.name}: the search ended before its budget: "
+                                   f"{why}")
 
     def _retryable(self) -> list[int]:
         """The trials failed for too many interruptions (``retry_failed`` resumes them)."""
@@ -509,6 +523,7 @@ class Study(AskTell, StudyViews):
                 drive(self.engine, ex, self.journal, ctx, on_turn=on_turn, first=first,
                       reporter=rep, callbacks=cbs)
                 check_produced(self.engine)
+                self._say_why_over(rep)
                 failing = False
             finally:
                 end_all(cbs, self, failing)

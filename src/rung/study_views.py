@@ -136,14 +136,29 @@ class StudyViews:
         return self.spec.objective.value(best.score)
 
     def summary(self) -> dict[str, Any]:
-        """Trial counts by status, steps consumed, best score and value, elapsed driver time."""
+        """Trial counts by status, steps consumed, best score and value, elapsed driver time;
+        with ``exhausted`` (the search is over with budget left), ``why_exhausted`` is the
+        searcher's one-line reason when it ran out of configurations (``"the grid searcher
+        proposed every one of its 3 points"``), else ``None``."""
         s = self.engine.summary()
+        s["why_exhausted"] = self._why_exhausted()
         s["name"] = self.name
         s["best_value"] = self.best_value()
         s["metric"] = self.spec.objective.metric
         s["mode"] = self.spec.objective.mode
         s["scheduler"] = self.engine.scheduler.state()
         return s
+
+    def _why_exhausted(self) -> str | None:
+        """Why the search is over with budget left, when the searcher ran out of
+        configurations (``rung.searchers._common.why_exhausted``); ``None`` otherwise (the
+        budget is spent, the scheduler has nothing left to run, or the search goes on)."""
+        from rung.searchers._common import why_exhausted
+
+        e = self.engine
+        if not (e.exhausted and e.budget_left() and e._may_start_new()):
+            return None
+        return why_exhausted(e.searcher, e.history)
 
     def diagnostics(self, emit: bool = True) -> FidelityDiagnostics:
         """Fidelity diagnostics: the rank correlation between adjacent rungs, with a warning
