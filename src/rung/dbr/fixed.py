@@ -86,6 +86,10 @@ class _FixedContext:
         self.max_step = max_step
         self.reports: list[tuple[int, dict[str, Any]]] = []
 
+    @property
+    def last_step(self) -> int:
+        return self.reports[-1][0] if self.reports else 0
+
     def report(self, step: int, save: SaveFn | None = None, **metrics: Any) -> None:
         if not 0 < step <= self.max_step:
             raise ValueError(f"report(step={step}): steps run from 1 to max_step="

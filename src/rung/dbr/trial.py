@@ -18,6 +18,7 @@ the history, and grows the study's space (``rung.space.learned``).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -162,11 +163,19 @@ class Trial:
         Raises:
             StopTrial, PauseTrial: the scheduler stopped or paused the trial; let them
                 propagate.
-            ConfigError: ``step`` is not an integer from 1 to ``max_step`` (key ``step``;
-                ``rung.optimize`` then raises it, naming the trial), or ``value`` is not a
-                number, one per objective, or a mapping (key ``value``).
+            ConfigError: ``step`` is not an integer from 1 to ``max_step``, is a float
+                while ``value`` is an integer (Optuna's order), or is below the step this
+                run reported last (key ``step``; ``rung.optimize`` then raises it, naming the
+                trial), or ``value`` is not a number, one per objective, or a mapping (key
+                ``value``).
         """
         _check_step(step, value)
+        last = self.ctx.last_step
+        if step < last:
+            # the engine would record it after the later step, and score the trial on it
+            raise ConfigError(key="step", message=(
+                f"trial.report(step={step!r}) after trial.report(step={last}) in the same "
+                "run: steps never go backwards (report them in increasing order)"))
         if step > self.max_step:
             # an Optuna loop reports as many steps as it likes; here the study counts them
             raise ConfigError(key="step", message=(
@@ -220,13 +229,16 @@ _OPTUNA_WORDS = {
 
 def _check_step(step: Any, value: Any) -> None:
     """``step`` must be an integer >= 1; a number that is not is most likely Optuna's order
-    (``report(value, step)``), an integer below 1 a loop counted from 0."""
+    (``report(value, step)``), and so is a float step with an integer value (a loss of
+    exactly 0.0 or an accuracy of 1.0 reported at step 3 the Optuna way); an integer below 1
+    is a loop counted from 0."""
+    swapped = isinstance(value, numbers.Integral) and not isinstance(value, bool)
     if isinstance(step, bool):
         ok = False
     elif isinstance(step, int):
         ok = True
     elif isinstance(step, float):
-        ok = step.is_integer()
+        ok = step.is_integer() and not swapped
     else:
         try:
             step = step.__index__()
@@ -234,11 +246,10 @@ def _check_step(step: Any, value: Any) -> None:
         except (AttributeError, TypeError):
             ok = False
     if not ok:
-        swapped = (" (Optuna's trial.report(value, step) has them the other way round)"
-                   if isinstance(value, int) and not isinstance(value, bool) else "")
         raise ConfigError(key="step", message=f"trial.report(step, value) takes the step "
                           f"first, an integer >= 1; got step={step!r}, value={value!r}"
-                          f"{swapped}")
+                          + (" (Optuna's trial.report(value, step) has them the other way "
+                             "round)" if swapped else ""))
     if step < 1:
         raise ConfigError(key="step", message=f"must be >= 1 (rung counts steps from 1: in a "
                           f"loop over range(n), report epoch + 1), got {step!r}")
