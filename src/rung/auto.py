@@ -12,7 +12,11 @@ Searcher
   * a finite space (every tunable parameter an integer, a stepped float or a categorical) with
     no more configurations than the trial budget: ``grid`` over every configuration, in a seeded
     random order. Every configuration runs once and the search then ends (the searcher is
-    exhausted); any other searcher would spend the rest of the budget on repeats;
+    exhausted). The other built-in searchers end there too (``random``, ``sobol``, ``tpe``,
+    ``gp`` and ``bohb`` propose no configuration a trial already has and return ``None`` once
+    every one was tried, unless built with ``repeats=True``, for a noisy objective): with a
+    budget that covers the space every configuration runs whichever searcher proposes it, so
+    a model's order buys little and ``grid`` spends no time on one;
   * several objectives: ``tpe`` (MOTPE; the GP searcher's multi-objective mode costs far more
     per suggestion and scales worse with trials);
   * 64 workers or more: ``random``; model-based placement of a batch that large has not been
