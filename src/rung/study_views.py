@@ -173,8 +173,8 @@ class StudyViews:
         in its own direction), ``score``, ``steps``, the last ``decision`` with its ``reason``,
         ``start_time`` / ``end_time`` / ``duration`` / ``run_time``, ``checkpoint`` (while
         kept), ``feasible`` (with constraints), ... (``rung.analysis_frames.trial_rows`` says
-        what each holds; needs pandas: ``pip install 'rung[dashboard]'``). Reads the journal,
-        never writes it."""
+        what each holds; needs pandas: ``pip install 'rung[dataframe]'``, else
+        ``ImportError`` saying so). Reads the journal, never writes it."""
         from rung.analysis_frames import study_fold, trials_dataframe
 
         return trials_dataframe(self.engine.history, study_fold(self))
@@ -187,8 +187,9 @@ class StudyViews:
 
     def results_dataframe(self) -> pd.DataFrame:
         """One row per reported result: ``trial_id``, ``step``, ``time``, the metrics, and the
-        ``decision`` on it with its ``reason`` (``rung.analysis_frames``; needs pandas). With a
-        ``Fidelity``, a column named after it holds the user's value at each step."""
+        ``decision`` on it with its ``reason`` (``rung.analysis_frames``; needs pandas, as
+        ``trials_dataframe`` does). With a ``Fidelity``, a column named after it holds the
+        user's value at each step."""
         from rung.analysis_frames import results_dataframe, study_fold
 
         df = results_dataframe(self.engine.history, study_fold(self))
