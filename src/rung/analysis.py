@@ -225,7 +225,9 @@ def param_importance(
     scikit-learn or fANOVA dependency, deterministic (no seed), O(n log n) per parameter, so
     the dashboard can recompute it live. It does not credit interactions between parameters
     (a permutation importance of a forest would); with few trials per bin it is noisy, which
-    the bias correction keeps from reading as importance. Non-finite scores are left out.
+    the bias correction keeps from reading as importance. Non-finite scores (``inf``,
+    ``nan``) are left out (``n_trials`` counts the others); finite ones of any magnitude,
+    up to the largest float, give the importances their shape gives at any other scale.
     """
     import numpy as np
 
@@ -241,6 +243,12 @@ def param_importance(
             ys.append(score)
     n = len(ids)
     y = np.asarray(ys, dtype=float)
+    scale = float(np.abs(y).max()) if n else 0.0
+    if scale > 0.0:
+        # eta^2 is a ratio of sums of squares, unchanged by scaling the scores: dividing by the
+        # largest |score| keeps those sums finite for scores near 1e308 (and away from 0 for
+        # subnormal ones), where they overflowed to inf and nan (every importance 0)
+        y = y / scale
     raw: dict[str, float] = {}
     total = float(((y - y.mean()) ** 2).sum()) if n else 0.0
     for name in names:
