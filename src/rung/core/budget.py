@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from rung._validate import check_int, check_positive
+from rung._validate import check_int, check_positive, close_hint
 from rung.core.frozen import record
 from rung.errors import ConfigError
 
@@ -25,7 +25,8 @@ def _optional_positive(name: str, v: Any, integral: bool) -> None:
         check_positive(f"budget.{name}", v)
 
 
-_BUDGET_KEYS = ("n_trials", "max_time", "max_steps", "max_cost", "max_gpu_hours", "stop")
+# the keys of a budget mapping (``Budget.from_json``), in the order of ``Budget``'s fields
+BUDGET_KEYS = ("n_trials", "max_time", "max_steps", "max_cost", "max_gpu_hours", "stop")
 
 
 @record
@@ -86,15 +87,26 @@ class Budget:
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any] | None) -> Budget:
+        """A budget from its mapping (``to_json``'s keys, any of them; ``None``: unlimited).
+
+        Raises:
+            ConfigError: ``d`` is not a mapping, or has a key that is none of
+                ``BUDGET_KEYS`` (the first in sorted order is named, with the key it may be a
+                typo of: ``budget.n_trial: unknown key (did you mean 'n_trials'?) (known:
+                ...)``), or a limit is invalid.
+        """
         if d is None:
             return cls()
-        unknown = set(d) - set(_BUDGET_KEYS)
+        known = ", ".join(BUDGET_KEYS)
+        if not isinstance(d, Mapping):
+            raise ConfigError(key="budget", message=f"must be a mapping of {known}, "
+                              f"got {type(d).__name__} {d!r}")
+        unknown = sorted((k for k in d if k not in BUDGET_KEYS), key=str)
         if unknown:
-            raise ConfigError(
-                key=f"budget.{sorted(unknown)[0]}",
-                message=f"unknown budget key ({', '.join(_BUDGET_KEYS)})",
-            )
-        return cls(*(d.get(k) for k in _BUDGET_KEYS))
+            first = str(unknown[0])
+            raise ConfigError(key=f"budget.{first}", message=(
+                f"unknown key{close_hint(first, BUDGET_KEYS)} (known: {known})"))
+        return cls(*(d.get(k) for k in BUDGET_KEYS))
 
 
 def _stop_spec(value: Any) -> ComponentSpec | None:
