@@ -276,6 +276,28 @@ def issue18_lines(study: Study) -> list[str]:
     return out
 
 
+def version_lines(study: Study) -> list[str]:
+    """``rung show``'s line on the code that wrote the journal, when it is not this rung
+    (``engine.version_note``, which ``Study.load`` sets: the releases and each algorithm
+    version that differs, with its ``changes``); none when this code wrote it. The study was
+    loaded, so its journal replayed as written; what differs is how a resumed run decides."""
+    note = study.engine.version_note
+    if note is None:
+        return []
+    return [f"  versions   {note}", "             (the journal replays as written; `rung "
+            "resume` goes on with this rung's algorithms)"]
+
+
+def resume_note(study: Study) -> str | None:
+    """For ``rung resume`` to print before it runs a study whose journal another rung (or
+    algorithm version) wrote: ``rung: <name>: <engine.version_note>; this run goes on with
+    this rung's algorithms``; ``None`` when this code wrote it."""
+    note = study.engine.version_note
+    if note is None:
+        return None
+    return f"rung: {study.name}: {note}; this run goes on with this rung's algorithms"
+
+
 def ended(study: Study) -> str:
     """How the study's search ended, for ``rung run``'s last line: ``"done"``, or ``"stopped
     by the stop rule (<its journaled reason>)"`` when ``Budget.stop`` ended it."""
@@ -302,6 +324,7 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
         f"  searcher   {srch_txt}",
         f"  scheduler  {sched_txt}",
         *issue18_lines(study),
+        *version_lines(study),
         f"  budget     {budget or 'none'}   ({_budget_state(s)})",
         f"  trials     {s['trials']}: {fmt_counts(c)}",
         f"  work       {s['results']} results, {s['steps_consumed']} steps, "

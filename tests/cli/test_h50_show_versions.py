@@ -1,0 +1,72 @@
+"""``rung show`` says when the study's journal was written by another rung or another
+algorithm version of its components (the note ``Study.load`` leaves in
+``engine.version_note``), and says nothing of versions when this code wrote it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import rung
+from rung.cli.main import main
+from rung.cli.report import resume_note
+from rung.core.versions import RUNG_VERSION
+from rung.schedulers.asha import ASHA
+from rung.searchers.random import RandomSearcher
+from rung.storage import SQLiteJournal
+from rung.storage.codec import from_body
+
+FIXTURE = Path(__file__).parents[1] / "core" / "journal_old_reasons.json"
+
+
+def old_journal(name: str, **written_by: Any) -> Path:
+    """The fixture's ASHA study (written by rung 0.1.0, RandomSearcher v1, ASHA v7) in an
+    SQLite journal, with the versions it records updated by ``written_by``."""
+    st: dict[str, Any] = json.loads(FIXTURE.read_text())["asha"]
+    assert st["spec"]["written_by"] == {"rung": "0.1.0", "searcher": 1, "scheduler": 7}
+    spec = {**st["spec"], "name": name,
+            "written_by": {**st["spec"]["written_by"], **written_by}}
+    path = Path(f"{name}.db")
+    with SQLiteJournal(path) as j:
+        j.create_study(name, spec)
+        j.append(name, [from_body(k, b) for k, b in st["records"]])
+    return path
+
+
+def test_show_names_the_algorithm_versions_that_changed(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: nothing in `rung show` said the journal was written by RandomSearcher v1."""
+    assert RandomSearcher.version == 2  # the fixture's v1 differs from the running code
+    path = old_journal("asha", scheduler=ASHA.version)
+    assert main(["show", "asha", "--storage", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    (i,) = [i for i, line in enumerate(lines) if line.startswith("  versions   ")]
+    assert lines[i - 1].startswith("  scheduler  asha ")
+    assert lines[i] == (
+        f"  versions   journal was written by rung 0.1.0; this is rung {RUNG_VERSION}: "
+        "searcher RandomSearcher algorithm version 1 -> 2 (v2: "
+        f"{RandomSearcher.changes[2]})")
+    assert lines[i + 1] == ("             (the journal replays as written; `rung resume` "
+                            "goes on with this rung's algorithms)")
+    with SQLiteJournal(path, readonly=True) as j:
+        study = rung.Study.load("asha", j)
+        assert resume_note(study) == (
+            "rung: asha: journal was written by rung 0.1.0; this is rung "
+            f"{RUNG_VERSION}: searcher RandomSearcher algorithm version 1 -> 2 (v2: "
+            f"{RandomSearcher.changes[2]}); this run goes on with this rung's algorithms")
+
+
+def test_show_of_a_journal_this_code_wrote_has_no_versions_line(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = old_journal("same", rung=RUNG_VERSION, searcher=RandomSearcher.version,
+                       scheduler=ASHA.version)
+    assert main(["show", "same", "--storage", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "versions" not in out and "rung resume` goes on" not in out
+    with SQLiteJournal(path, readonly=True) as j:
+        assert resume_note(rung.Study.load("same", j)) is None
