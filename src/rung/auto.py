@@ -61,6 +61,7 @@ Scheduler
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rung.core.records import Budget, ComponentSpec
@@ -101,10 +102,13 @@ def announcement(name: str, reason: str) -> str:
 
 
 def is_auto(value: object) -> bool:
-    """``value`` asks for the automatic choice (the string ``"auto"`` or ``{"name": "auto"}``)."""
+    """``value`` asks for the automatic choice: the string ``"auto"``, or ``{"name": "auto"}``
+    / ``ComponentSpec("auto")`` without parameters."""
     if isinstance(value, str):
         return value == AUTO
-    if isinstance(value, dict):
+    if isinstance(value, ComponentSpec):
+        return value.name == AUTO and not value.params
+    if isinstance(value, Mapping):
         return value.get("name") == AUTO and not value.get("params")
     return False
 

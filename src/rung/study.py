@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rung.ask_tell import AskTell
-from rung.auto import choose, is_auto
+from rung.auto import AUTO, choose, is_auto
 from rung.callbacks import Callback, as_callbacks, end_all, start_all
 from rung.core.engine import Engine, is_retryable
 from rung.core.events import (
@@ -156,8 +156,9 @@ class Study(AskTell, StudyViews):
         if is_auto(searcher) or is_auto(scheduler):
             auto = choose(
                 space,
-                searcher=None if is_auto(searcher) else to_spec("searcher", searcher),
-                scheduler=None if is_auto(scheduler) else to_spec("scheduler", scheduler),
+                searcher=None if is_auto(searcher) else to_spec("searcher", searcher, (AUTO,)),
+                scheduler=None if is_auto(scheduler)
+                else to_spec("scheduler", scheduler, (AUTO,)),
                 max_step=max_step,
                 n_objectives=max(1, len(objectives)),
                 n_workers=n_workers if n_workers is not None else (os.cpu_count() or 1),
@@ -171,8 +172,8 @@ class Study(AskTell, StudyViews):
             objective=as_objective(objective, mode),  # type: ignore[arg-type]
             objectives=objectives,
             constraints=constraints_from(constraints),
-            searcher=to_spec("searcher", searcher),
-            scheduler=to_spec("scheduler", scheduler),
+            searcher=to_spec("searcher", searcher, (AUTO,)),
+            scheduler=to_spec("scheduler", scheduler, (AUTO,)),
             max_step=max_step,
             budget=the_budget,
             seed=seed,

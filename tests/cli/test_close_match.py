@@ -43,8 +43,8 @@ def test_a_typo_names_the_close_name(spec: dict[str, Any], line: str) -> None:
 def test_a_name_close_to_none_is_left_to_the_registry() -> None:
     with pytest.raises(SpecError) as info:
         parse_spec(_local(searcher="zzz"))
-    assert str(info.value) == ("spec.searcher: unknown searcher 'zzz' (known: bohb, gp, grid, "
-                               "optuna, random, sobol, tpe)")
+    assert str(info.value) == ("spec.searcher: unknown searcher 'zzz' (known: auto, bohb, gp, "
+                               "grid, optuna, random, sobol, tpe)")
 
 
 
@@ -56,7 +56,7 @@ def _create(**kw: Any) -> None:
                       max_step=3, **kw)
 
 
-SEARCHERS = "bohb, gp, grid, optuna, random, sobol, tpe"
+SEARCHERS = "auto, bohb, gp, grid, optuna, random, sobol, tpe"  # Study.create takes auto too
 def _accepted(kind: str, name: str) -> str:
     """A component's parameters as the registry lists them (they change as components grow)."""
     import inspect
@@ -74,7 +74,7 @@ TPE_PARAMS = _accepted("searcher", "tpe")
     ({"searcher": "tpee"}, f"searcher: unknown searcher 'tpee' (did you mean 'tpe'?) (known: "
      f"{SEARCHERS})"),
     ({"scheduler": "ashaa"}, "scheduler: unknown scheduler 'ashaa' (did you mean 'asha'?) "
-     "(known: asha, async_hyperband, curve, fifo, hyperband, median, mo_asha, pbt, "
+     "(known: auto, asha, async_hyperband, curve, fifo, hyperband, median, mo_asha, pbt, "
      "successive_halving)"),
     ({"searcher": "zzz"}, f"searcher: unknown searcher 'zzz' (known: {SEARCHERS})"),
     ({"searcher": {"name": "tpe", "params": {"n_inital": 5}}}, "searcher.params.n_inital: 'tpe' "

@@ -141,7 +141,7 @@ def test_kinds_in_the_specs_words(changes: dict[str, Any], line: str) -> None:
 def test_a_component_name_that_is_not_text() -> None:
     # was "unknown searcher 'None'", as if the name were the text None
     assert refused(local(searcher={"name": None})) == (
-        "spec.searcher.name: must be a searcher's name, got None (known: bohb, gp, grid, "
+        "spec.searcher.name: must be a searcher's name, got None (known: auto, bohb, gp, grid, "
         "optuna, random, sobol, tpe)")
 
 

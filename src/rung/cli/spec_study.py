@@ -16,10 +16,11 @@ from typing import Any
 from rung._validate import check_int
 from rung.auto import AUTO, choose, is_auto
 from rung.cli.spec_cost import cost_fields
-from rung.cli.spec_error import SpecError, close_hint, kind_of, wrap
+from rung.cli.spec_error import SpecError, kind_of, wrap
+from rung.core.budget import BUDGET_KEYS
 from rung.core.engine import Engine
 from rung.core.records import Budget, Constraint, StudySpec, constraints_from, objectives_from
-from rung.core.registry import names, to_spec
+from rung.core.registry import names, to_spec, unknown_message
 from rung.errors import ConfigError
 from rung.space import SearchSpace
 
@@ -56,14 +57,14 @@ def study_spec(
         auto = choose(
             space,
             searcher=None if is_auto(named["searcher"]) else
-            wrap(lambda: to_spec("searcher", named["searcher"])),
+            wrap(lambda: to_spec("searcher", named["searcher"], (AUTO,))),
             scheduler=None if is_auto(named["scheduler"]) else
-            wrap(lambda: to_spec("scheduler", named["scheduler"])),
+            wrap(lambda: to_spec("scheduler", named["scheduler"], (AUTO,))),
             max_step=max_step, n_objectives=len(objectives), n_workers=n_workers, budget=budget,
         )
         named = {"searcher": auto.searcher, "scheduler": auto.scheduler}
-    searcher = wrap(lambda: to_spec("searcher", named["searcher"]))
-    scheduler = wrap(lambda: to_spec("scheduler", named["scheduler"]))
+    searcher = wrap(lambda: to_spec("searcher", named["searcher"], (AUTO,)))
+    scheduler = wrap(lambda: to_spec("scheduler", named["scheduler"], (AUTO,)))
     study: StudySpec = wrap(lambda: StudySpec(
         name=name, space=space, objective=objectives[0], searcher=searcher,
         scheduler=scheduler, max_step=max_step, budget=budget, seed=seed, keep_checkpoints=keep,
@@ -121,7 +122,7 @@ def check_reported(study: StudySpec, bench: Any) -> None:
 
 def _budget(value: Any) -> Budget:
     if value is not None and not isinstance(value, Mapping):
-        raise SpecError("spec.budget", f"must be a mapping (n_trials, max_time, max_steps), "
+        raise SpecError("spec.budget", f"must be a mapping of {', '.join(BUDGET_KEYS)}, "
                         f"got {kind_of(value)}")
     budget: Budget = wrap(lambda: Budget.from_json(value))
     return budget
@@ -150,13 +151,12 @@ def _component(kind: str, value: Any) -> Any:
 
 
 def _known(key: str, kind: str, name: Any) -> None:
-    """A component name that is not registered, but close to one that is: name the close one
-    (any other problem is the registry's to say, through ``to_spec``)."""
-    known = [AUTO, *names(kind)]
-    if isinstance(name, str) and name not in known:
-        hint = close_hint(name, known)
-        if hint:
-            raise SpecError(key, f"unknown {kind} {name!r}{hint} (known: {', '.join(known)})")
+    """A component name that is neither registered nor ``auto``: the registry's one message
+    for it, ``auto`` listed and suggested with the registered names (``unknown searcher 'aut'
+    (did you mean 'auto'?) (known: auto, bohb, ...)``). A name that is no text is
+    ``to_spec``'s to refuse."""
+    if isinstance(name, str) and name != AUTO and name not in names(kind):
+        raise SpecError(key, unknown_message(kind, name, also=(AUTO,)))
 
 
 __all__ = ["check_reported", "study_spec"]

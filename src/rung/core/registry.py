@@ -136,8 +136,19 @@ def build(kind: str, spec: ComponentSpec) -> Component:
         raise ConfigError(key=f"{kind}.params", message=f"{spec.name!r}: {text}") from None
 
 
-def to_spec(kind: str, value: Any) -> ComponentSpec:
-    """Accept a name, a ``{"name", "params"}`` mapping, a ``ComponentSpec`` or an instance."""
+def to_spec(kind: str, value: Any, also: tuple[str, ...] = ()) -> ComponentSpec:
+    """Accept a name, a ``{"name", "params"}`` mapping, a ``ComponentSpec`` or an instance.
+
+    ``also``: names the caller accepts besides the registered ones and has handled before
+    (``Study.create`` and the CLI: ``"auto"``). They are listed and suggested in an unknown
+    name's message (``unknown_message``), and one of them reaching here with parameters is
+    refused as taking none.
+
+    Raises:
+        ConfigError: keyed ``kind`` (an unknown name, a value of no accepted form),
+            ``kind.name``, ``kind.params`` or ``kind.params.<key>``, or the component's own
+            check of its parameters.
+    """
     if isinstance(value, ComponentSpec):
         spec = value
     elif isinstance(value, str):
@@ -155,7 +166,7 @@ def to_spec(kind: str, value: Any) -> ComponentSpec:
             )
         if not isinstance(value["name"], str) or not value["name"]:
             raise ConfigError(key=f"{kind}.name", message=f"must be a {kind}'s name, got "
-                              f"{value['name']!r} (known: {', '.join(names(kind))})")
+                              f"{value['name']!r} (known: {', '.join([*also, *names(kind)])})")
         params = value.get("params")
         if params is not None and not isinstance(params, Mapping):
             raise ConfigError(key=f"{kind}.params", message=f"must be a mapping of parameter "
@@ -165,5 +176,10 @@ def to_spec(kind: str, value: Any) -> ComponentSpec:
         spec = value.to_spec()
     else:
         raise ConfigError(key=kind, message=f"expected a name or a {kind} instance, got {value!r}")
+    if spec.name in also and spec.params:  # the caller's own value, with parameters
+        raise ConfigError(key=f"{kind}.params", message=f"{spec.name!r} takes no parameters, "
+                          f"got {dict(spec.params)!r}")
+    if also and spec.name not in _REGISTRY[kind] and spec.name not in _DECLARED[kind]:
+        raise ConfigError(key=kind, message=unknown_message(kind, spec.name, also))
     build(kind, spec)  # validate now: an invalid spec never starts a run
     return spec
