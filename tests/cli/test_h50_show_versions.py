@@ -70,3 +70,24 @@ def test_show_of_a_journal_this_code_wrote_has_no_versions_line(
     assert "versions" not in out and "rung resume` goes on" not in out
     with SQLiteJournal(path, readonly=True) as j:
         assert resume_note(rung.Study.load("same", j)) is None
+
+
+def test_resume_prints_the_note_before_it_runs(
+    isolated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A study written by this code, resumed by a rung whose random searcher is one version
+    newer: `rung resume` says so on stderr before anything else."""
+    from clihelp import sim_spec, write_spec
+
+    write_spec(isolated, sim_spec("old", 3, "searcher: random\n"))
+    assert main(["run", "spec.yaml", "--no-live"]) == 0
+    capsys.readouterr()
+    newer = RandomSearcher.version + 1
+    monkeypatch.setattr(RandomSearcher, "version", newer)
+    monkeypatch.setattr(RandomSearcher, "changes", {**RandomSearcher.changes, newer: "a test"})
+    assert main(["resume", "old", "--no-live"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (
+        f"rung: old: journal was written by rung {RUNG_VERSION}; this is rung {RUNG_VERSION}: "
+        f"searcher RandomSearcher algorithm version {newer - 1} -> {newer} (v{newer}: a test); "
+        "this run goes on with this rung's algorithms")

@@ -383,6 +383,7 @@ def _changed_keys(spec: RunSpec, path: Path) -> list[str]:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    from rung.cli.report import resume_note
     from rung.cli.spec import SpecError, resolve_objective, spec_from_journal
     from rung.storage import open_journal
     from rung.study import Study
@@ -407,6 +408,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
         journal.close()
         raise
     study = Study.load(args.name, journal)
+    note = resume_note(study)  # another rung or algorithm version wrote the journal
+    if note is not None:
+        print(note, file=sys.stderr, flush=True)
     return _drive(study, spec, fn, args)
 
 
