@@ -239,7 +239,21 @@ def objectives_from(
             )
         d = check_choice("mode" if isinstance(mode, str) else f"mode[{i}]", d, _MODES)
         out.append(Objective(m, d))
+    _check_distinct(metrics, "metric")
     return out
+
+
+def _check_distinct(metrics: Sequence[str], key: str) -> None:
+    """``ConfigError`` keyed ``<key>[j]`` for the first metric that an earlier objective
+    (``<key>[i]``) has already: each objective is scored on a metric of its own."""
+    first: dict[str, int] = {}
+    for j, m in enumerate(metrics):
+        i = first.setdefault(m, j)
+        if i != j:
+            what = (f"{m!r} is given twice (as {key}[{i}] too)" if key == "metric"
+                    else f"metric {m!r} is {key}[{i}]'s too")
+            raise ConfigError(key=f"{key}[{j}]",
+                              message=f"{what}: each objective needs a metric of its own")
 
 
 _OPS = ("<=", ">=")
@@ -421,9 +435,7 @@ class StudySpec:
     def __post_init__(self) -> None:
         if self.objectives and self.objectives[0] != self.objective:
             raise ConfigError(key="objective", message="must be the first of objectives")
-        metrics = [o.metric for o in self.objectives]
-        if len(set(metrics)) != len(metrics):
-            raise ConfigError(key="objective", message=f"duplicate metric among {metrics}")
+        _check_distinct([o.metric for o in self.objectives], "objective")
         if not isinstance(self.name, str) or not self.name:
             raise ConfigError(key="name", message=f"must be a non-empty string, got {self.name!r}")
         # the JSON form needs Python ints: keep the checked (normalized) values
