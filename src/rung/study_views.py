@@ -130,6 +130,10 @@ class StudyViews:
         return hypervolume(Y, ref)
 
     def best_value(self) -> float | None:
+        """The best trial's value, the objective's metric in its own direction
+        (``best_trial.value``), or ``None`` while no trial has a finite one. A method, unlike
+        ``best_trial`` and unlike Optuna's ``Study.best_value`` property: call it,
+        ``study.best_value()``."""
         best = self.best_trial
         if best is None or not math.isfinite(best.score):
             return None
