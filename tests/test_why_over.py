@@ -67,3 +67,15 @@ def test_a_finished_population_keeps_the_scheduler_s_reason() -> None:
     assert (s["exhausted"], s["why_exhausted"]) == (True, None)
     assert study._why_over() == "the scheduler has nothing left to run (the search is over)"
     assert not any("ended before its budget" in line for line in rep.lines)
+
+
+def test_a_run_on_worker_processes_says_it_too(tmp_path: Path) -> None:
+    import lazy_objectives
+
+    study = _grid(10, tmp_path)
+    rep = Reporter()
+    study.run(lazy_objectives.reports_heavy_imports, n_workers=1, reporter=rep)
+    assert sorted(t.params["x"] for t in study.trials()) == [1, 2, 3]
+    assert rep.lines == ["study g: 3 trials: 3 completed",
+                         f"study g: the search ended before its budget: {GRID}"]
+    study.close()
