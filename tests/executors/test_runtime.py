@@ -353,6 +353,8 @@ def test_metrics_passed_as_save_fail_the_trial_recording_nothing(save: Any, mess
     ((0, 1), 0, "report(step=0): steps count from 1 (in a loop over range(n), report epoch + 1)"),
     ((-2,), -2, "report(step=-2): steps count from 1 (in a loop over range(n), report epoch + 1)"),
     ((1, 2, 3, 4), 4, "report(step=4): above the study's max_step (3); loop up to ctx.max_step"),
+    ((1, 3, 2), 2, "report(step=2) after report(step=3) in the same run: steps never go "
+     "backwards (report them in increasing order)"),
 ])
 def test_a_step_outside_1_to_max_step_fails_the_trial_recording_nothing_of_it(
     steps: tuple[int, ...], bad: int, message: str
@@ -365,3 +367,16 @@ def test_a_step_outside_1_to_max_step_fails_the_trial_recording_nothing_of_it(
     assert run_trial(objective, launch(until=3, max_step=3), ch, None) == "failed"
     assert [m[2] for m in ch.of(RESULT)] == list(steps[: steps.index(bad)])
     assert ended(ch)[4].rstrip().endswith(f"ValueError: {message}")
+
+
+def test_the_same_step_twice_is_recorded_twice() -> None:
+    """A framework that validates twice at one epoch reports it twice: not a step backwards
+    (the engine keeps the later result)."""
+    def objective(ctx: TrialContext) -> None:
+        ctx.report(1, loss=2.0)
+        ctx.report(1, loss=1.0)
+        ctx.report(2, loss=0.5)
+
+    ch = FakeChannel()
+    assert run_trial(objective, launch(until=3, max_step=3), ch, None) == "completed"
+    assert [(m[2], m[3]["loss"]) for m in ch.of(RESULT)] == [(1, 2.0), (1, 1.0), (2, 0.5)]

@@ -270,13 +270,19 @@ class TrialContext:
                 training code does not swallow them.
             TypeError: ``step`` is not an integer, or ``save`` is not callable (metrics given
                 as a dict, ``ctx.report(1, {"loss": 0.5})``, say so: they are keywords).
-            ValueError: ``step`` is below 1 or above ``max_step``; nothing is recorded (the
-                trial then fails with this error, unless the objective catches it).
+            ValueError: ``step`` is below 1, above ``max_step`` or below the step this run
+                reported last (the same step again is allowed: the later result replaces the
+                earlier); nothing is recorded (the trial then fails with this error, unless
+                the objective catches it).
         """
         if type(step) is not int:
             step = _as_step(step)
         if not 0 < step <= self.max_step:
             raise ValueError(_step_out_of_range(step, self.max_step))
+        if step < self._last_step:
+            raise ValueError(f"report(step={step}) after report(step={self._last_step}) in the "
+                             f"same run: steps never go backwards (report them in increasing "
+                             f"order)")
         if save is not None and not callable(save):
             raise TypeError(_not_a_save(save))
         for v in metrics.values():
