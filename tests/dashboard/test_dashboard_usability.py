@@ -78,7 +78,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     pbt = rung.Study.create("pbt", b.space, objective=rung.Objective(b.metric, b.mode),
                             searcher="random", scheduler="pbt", max_step=b.max_step,
                             budget=rung.Budget(n_trials=40), seed=0, storage=root / "d.db")
-    pbt.simulate(b, n_workers=4)
+    pbt.simulate(b, n_workers=8)
     pbt.close()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -384,3 +384,16 @@ def test_no_console_errors(base: str, browser: Any) -> None:
     # after every page above: the console holds no error but the 404 of the unknown study
     errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert all("/api/study/nope" in m or "/trial/" in m for m in errors), errors
+
+
+def test_worker_slots_are_listed_in_order(base: str, browser: Any) -> None:
+    """The timeline's rows are slot 0, 1, 2, ... top to bottom, whatever order the runs of
+    each outcome first use them in (they read 0, 3, 4, 5, 6, 1, 7, 2 on an 8-worker run)."""
+    d = browser
+    _open(d, base + "#/study/pbt/workers")
+    cats = _until(d, "const g = document.getElementById('workers');"
+                     "return g && g._fullLayout && g._fullLayout.yaxis._categories", "the chart")
+    with urllib.request.urlopen(base + "api/study/pbt/workers") as r:
+        slots = json.load(r)["slots"]
+    assert slots == 8
+    assert cats == [f"slot {i}" for i in range(slots)]

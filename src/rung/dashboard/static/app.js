@@ -479,7 +479,9 @@ async function pageWorkers(name) {
     hoverinfo: "text+name" }));
   Plotly.react("workers", traces, { margin: { t: 20, l: 70 },
     xaxis: { title: { text: "time since the study started (s)" } },
-    yaxis: { autorange: "reversed", type: "category" } }, CONFIG);
+    // the slots in their order (a category axis orders them as the traces first use them)
+    yaxis: { autorange: "reversed", type: "category", categoryorder: "array",
+             categoryarray: Array.from({ length: d.slots }, (_, i) => "slot " + i) } }, CONFIG);
   pickTrial(document.getElementById("workers"), name);
 }
 
