@@ -299,10 +299,15 @@ def resume_note(study: Study) -> str | None:
 
 
 def ended(study: Study) -> str:
-    """How the study's search ended, for ``rung run``'s last line: ``"done"``, or ``"stopped
-    by the stop rule (<its journaled reason>)"`` when ``Budget.stop`` ended it."""
+    """How the study's search ended, for ``rung run``'s last line: ``"done"``, ``"done (<why
+    the searcher ran out>)"`` when a finite space was tried in full before the budget was
+    spent, or ``"stopped by the stop rule (<its journaled reason>)"`` when ``Budget.stop``
+    ended it."""
     reason = study.engine.stopped
-    return "done" if reason is None else f"stopped by the stop rule ({reason.reason})"
+    if reason is not None:
+        return f"stopped by the stop rule ({reason.reason})"
+    why = study.summary().get("why_exhausted")
+    return f"done ({why})" if why else "done"
 
 
 def show_text(study: Study, where: str, top: int = 10) -> str:
@@ -382,6 +387,8 @@ def _budget_state(summary: Mapping[str, Any]) -> str:
     search."""
     if summary["stopped"] is not None:
         return f"stopped by the stop rule: {summary['stopped']}"
+    if summary.get("why_exhausted"):
+        return f"not spent: {summary['why_exhausted']}"
     if summary.get("exhausted"):
         return "not spent, but the scheduler has nothing left to run (the search is over)"
     return "spent" if not summary["budget_left"] else "not spent"

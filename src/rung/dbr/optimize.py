@@ -12,7 +12,7 @@ from rung.core.records import Budget, objectives_from
 from rung.dbr.trial import Trial
 from rung.errors import ConfigError, RunFailed
 from rung.space import Fidelity, SearchSpace
-from rung.storage import Journal, open_journal
+from rung.storage import Journal, journal_path, open_journal
 
 if TYPE_CHECKING:
     from rung.core.components import SchedulerLike, SearcherLike
@@ -105,18 +105,17 @@ def optimize(
             anything is written).
         RunFailed: as ``Study.run``.
     """
+    from rung.auto import AUTO, is_auto
     from rung.core.registry import to_spec
     from rung.study import Study
 
     _check_options(executor, executor_options)
-    if not (isinstance(searcher, str) and searcher == "auto") and to_spec(
-            "searcher", searcher).name == "grid":
+    if not is_auto(searcher) and to_spec("searcher", searcher, (AUTO,)).name == "grid":
         raise ConfigError(key="searcher", message=(
             "a grid needs its space up front, and a define-by-run study learns it as trials "
             "run (its first trials would not be on the grid, later ones repeat): declare a "
             "rung.SearchSpace and use rung.run, or list the points in points_to_evaluate"))
-    if not (isinstance(scheduler, str) and scheduler == "auto") and to_spec(
-            "scheduler", scheduler).name == "pbt":
+    if not is_auto(scheduler) and to_spec("scheduler", scheduler, (AUTO,)).name == "pbt":
         raise ConfigError(key="scheduler", message=(
             "PBT perturbs hyperparameters of a space declared up front, and a define-by-run "
             "study learns its space as trials run: declare a rung.SearchSpace and use rung.run"))
@@ -178,9 +177,8 @@ def study_exists(storage: str | os.PathLike[str] | Journal | None, name: str) ->
         return False
     if isinstance(storage, Journal):
         return name in storage.list_studies()
-    path = os.fspath(storage)
-    path = path[len("sqlite:///"):] if path.startswith("sqlite:///") else path
-    if not os.path.exists(path):
+    path = journal_path(storage)  # ConfigError naming storage for what no journal can be
+    if not path.exists():
         return False
     journal = open_journal(path, readonly=True)
     try:
