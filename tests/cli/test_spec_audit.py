@@ -42,6 +42,8 @@ def test_storage_urls_are_refused(isolated: Path, capsys: pytest.CaptureFixture[
         "spec.storage: 'sqlite://x.db' is a URL rung cannot open: give the path of an SQLite "
         "file, or sqlite:/// and the path (three slashes)")
     assert parse_spec(local(storage="sqlite:///x.db")).storage == Path("x.db")
+    # the scheme in any case, as the library reads it (SQLITE:/// made a directory 'SQLITE:')
+    assert parse_spec(local(storage="SQLite:///x.db")).storage == Path("x.db")
     (isolated / "spec.yaml").write_text(
         f"name: au\nobjective: cli_objectives:train\npath: {HERE}\nmetric: loss\n"
         "space: {x: [1, 2]}\nbudget: {n_trials: 1}\nstorage: postgres://h/db\n")

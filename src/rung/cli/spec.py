@@ -337,12 +337,12 @@ def _storage(value: Any, name: str) -> Path:
         raise SpecError("spec.storage", f"must be the path of an SQLite file, got {value!r}")
     else:
         url = _URL_RE.match(value)
-        if url and not value.startswith("sqlite:///"):
+        if url and value[:10].lower() != "sqlite:///":
             sqlite = url.group(1).lower() == "sqlite"
             raise SpecError("spec.storage", f"{value!r} is a URL rung cannot open: give the path "
                             "of an SQLite file" + (", or sqlite:/// and the path (three "
                             "slashes)" if sqlite else ""))
-        path = _expand("spec.storage", value.removeprefix("sqlite:///"))
+        path = _expand("spec.storage", value[10:] if url else value)
     problem = storage_problem(path)
     if problem is not None:
         raise SpecError("spec.storage", problem)
