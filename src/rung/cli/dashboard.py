@@ -17,11 +17,12 @@ def add_parser(sub: Any) -> None:
         "dashboard", help="a live web dashboard over studies (read-only)",
         description="Serve a read-only web app over the journals: studies, overview, trials "
                     "(with every decision's reason), learning curves with rungs, parallel "
-                    "coordinates, Pareto front, worker timeline. It refreshes while a run goes "
-                    "on and never blocks the driver. A large study opens from a snapshot of "
-                    "its pages, written by the run beside its journal or by the dashboard "
-                    "into $RUNG_DASHBOARD_CACHE (default ~/.cache/rung/dashboard); the "
-                    "journal stays the truth. Needs pip install 'rung[dashboard]'.")
+                    "coordinates, Pareto front, worker timeline, and the cost ledger (money, "
+                    "device-hours, the scheduler's saving, idle workers). It refreshes while a "
+                    "run goes on and never blocks the driver. A large study opens from a "
+                    "snapshot of its pages, written by the run beside its journal or by the "
+                    "dashboard into $RUNG_DASHBOARD_CACHE (default ~/.cache/rung/dashboard); "
+                    "the journal stays the truth. Needs pip install 'rung[dashboard]'.")
     q.add_argument("name", nargs="?", default=None, help="show only this study")
     q.add_argument("--storage", metavar="FILE|DIR",
                    help="SQLite file or directory of .db files (default: runs/)")

@@ -20,7 +20,8 @@ SQLite journal (``view_path``: ``<db file>.<study>.view``), at the end of a run 
 long run, whenever the journal has doubled since the last snapshot (so writing them costs
 O(records) over the run), for journals of at least ``MIN_RECORDS`` records only (a smaller
 one replays in well under a second). The dashboard writes the same file into its own cache
-directory (``cache_path``: it never writes beside a journal, which it opens read-only) after
+directory (``cache_path``: it writes no snapshot beside a journal, which it opens read-only;
+SQLite itself may leave the journal's empty ``-wal`` / ``-shm`` files there) after
 replaying a finished study that had no usable snapshot (written by an older rung, or by
 ask/tell). Both write a temporary file and rename it over the old one: a reader never sees half
 a file, and a reader that holds the old one open keeps reading the old one.
