@@ -67,11 +67,17 @@ def test_best_trial_prefers_trials_that_reached_max_step() -> None:
     assert summ["best_value"] == pytest.approx(0.7)
 
 
-def test_nan_and_missing_metrics_score_worst() -> None:
+def test_nan_and_infinite_metrics_score_worst_and_a_missing_one_is_refused() -> None:
     s = Study.create("n", space(), "loss", budget=Budget(n_trials=3))
-    for metrics in ({"loss": float("nan")}, {"other": 1.0}, {"loss": 2.0}):
+    for metrics in ({"loss": float("nan")}, {"loss": math.inf}, {"loss": 2.0}):
         t = s.ask()
         assert t is not None
+        if t.id == 1:  # a result without the objective's metric: refused, nothing written
+            n = len(s.journal.read("n"))
+            with pytest.raises(ConfigError, match=r"^metrics: no 'loss' \(the objective's "
+                                                  r"metric\): got 'other'$"):
+                s.tell(t.id, "completed", {"other": 1.0})
+            assert len(s.journal.read("n")) == n and s.trial(1).status is TrialStatus.RUNNING
         s.tell(t.id, "completed", metrics)
     assert math.isinf(s.trial(0).score) and math.isinf(s.trial(1).score)
     assert s.best_trial is not None and s.best_trial.id == 2

@@ -4,20 +4,34 @@ Each call is one journaled turn of the driver (``rung.driver``): the events it s
 handled by the engine and appended to the journal, with the commands they caused, before the
 call returns. ``AskTell`` is mixed into ``Study``; it uses only the study's engine, journal and
 spec.
+
+Every argument is checked before anything is handled: a bad one raises ``ConfigError`` naming
+it (``trial_id``, ``step``, ``metrics``, ``metrics['loss']``, ``status``, ``error``, ``path``,
+``size``) and nothing is written. A call the journal refuses (``JournalError``: another process
+writes the study, a full disk) leaves the study as its journal has it: the engine is replayed
+from the journal before the error propagates.
+
+One process drives a study at a time (the SQLite journal's writer lock): a second process's
+``ask`` / ``report`` / ``tell`` raises ``JournalError`` ("... is being written by another
+process") while the first holds the study open; it may go on once the first has closed it
+(``Study.close``) or exited, without loading the study again.
 """
 
 from __future__ import annotations
 
+import enum
+import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from rung._validate import is_int
+from rung._validate import close_hint, is_int
 from rung.core.engine import Engine
 from rung.core.events import (
     Action,
     CapacityChanged,
     CheckpointSaved,
+    Command,
     Decision,
     Event,
     Launch,
@@ -28,7 +42,8 @@ from rung.core.events import (
     TrialStarted,
 )
 from rung.core.records import Outcome, StudySpec, Trial
-from rung.driver import handle, turn
+from rung.dbr.metrics import is_real, type_name
+from rung.driver import handle
 from rung.errors import ConfigError, RungError
 from rung.storage import Journal
 
@@ -37,14 +52,70 @@ _OUTCOMES: dict[str, Outcome] = {o.value: o for o in Outcome}  # tell's status, 
 _PEER_STATES = {"complete": "completed", "pruned": "stopped", "fail": "failed",
                 "trialstate.complete": "completed", "trialstate.pruned": "stopped",
                 "trialstate.fail": "failed"}
+_PLAIN = frozenset({float, int, str, bool, type(None)})  # JSON values the journal takes as is
 
 
 def _mapping(metrics: Any) -> dict[str, Any]:
-    """``metrics`` as a dict: a mapping of metric names to values."""
+    """``metrics`` as a dict of JSON values (``rung.executors.worker.plain_metrics``: NumPy
+    scalars and 0-d arrays become numbers, as a worker's reports do): a mapping of metric
+    names (strings) to values."""
     if not isinstance(metrics, Mapping):
         raise ConfigError(key="metrics", message=f"a mapping of metric names to values "
                           f"(e.g. {{'loss': 0.5}}), got {metrics!r}")
-    return dict(metrics)
+    for k in metrics:
+        if not isinstance(k, str):
+            raise ConfigError(key="metrics", message=f"metric names are strings, got {k!r} "
+                              f"({type_name(k)})")
+    if all(type(v) in _PLAIN for v in metrics.values()):
+        return dict(metrics)
+    from rung.executors.worker import plain_metrics
+
+    return plain_metrics(metrics)
+
+
+def _trial_id(trial_id: Any) -> int:
+    """The id of a trial given by its id (an integer) or as the ``Trial`` ``ask`` returned."""
+    if isinstance(trial_id, Trial):
+        return trial_id.id
+    if not is_int(trial_id):
+        raise ConfigError(key="trial_id", message=f"must be an integer (the id of a trial "
+                          f"ask returned: trial.id), got {trial_id!r} ({type_name(trial_id)})")
+    return int(trial_id)
+
+
+def _outcome(status: Any) -> Outcome:
+    """``tell``'s ``status`` as an ``Outcome``; ``ConfigError`` naming it, with Optuna's name
+    for it or the value it is a typo of."""
+    if isinstance(status, Outcome):
+        return status
+    if isinstance(status, str) and status in _OUTCOMES:
+        return _OUTCOMES[status]
+    values = [o.value for o in Outcome]
+    peer, shown = None, repr(status)
+    if isinstance(status, enum.Enum):  # Optuna's TrialState.COMPLETE (an IntEnum)
+        peer = _PEER_STATES.get(f"{type(status).__name__}.{status.name}".lower())
+        shown = f"{type(status).__name__}.{status.name}"
+    elif isinstance(status, str):
+        peer = _PEER_STATES.get(status.lower())
+    if peer is not None:
+        hint = f" (Optuna's {shown} is {peer!r} here)"
+    elif isinstance(status, str):
+        hint = close_hint(status, values)
+    elif is_real(status):
+        hint = "; metrics go in metrics={'<metric>': value}"
+    else:
+        hint = ""
+    raise ConfigError(key="status", message=f"{status!r} is not one of {values}{hint}")
+
+
+def _error_text(error: Any) -> str | None:
+    """``tell``'s ``error``: a string, or an exception as ``"ValueError: boom"``."""
+    if error is None or isinstance(error, str):
+        return error
+    if isinstance(error, BaseException):
+        return f"{type(error).__name__}: {error}"
+    raise ConfigError(key="error", message=f"a string or an exception, got {error!r} "
+                      f"({type_name(error)})")
 
 
 class AskTell:
@@ -58,36 +129,91 @@ class AskTell:
     def _now(self) -> float:
         return time.time()
 
+    # --- journaled turns ----------------------------------------------------------------------
+    def _journal(self, records: list[Record]) -> None:
+        """Append ``records`` (what the engine just handled); if the journal refuses them,
+        replay the engine from the journal, so that the study holds what the journal holds,
+        and let the error propagate."""
+        try:
+            self.journal.append(self.spec.name, records)
+        except BaseException:
+            self._reload()
+            raise
+
+    def _handle(self, events: Iterable[Event], records: list[Record]) -> list[Command]:
+        try:
+            return handle(self.engine, events, records)
+        except BaseException:
+            self._reload()
+            raise
+
+    def _turn(self, events: Iterable[Event]) -> list[Command]:
+        records: list[Record] = []
+        cmds = self._handle(events, records)
+        self._journal(records)
+        return cmds
+
+    def _reload(self) -> None:
+        self.engine = Engine.replay(self.spec, self.journal.read(self.spec.name))
+        self._decided = {t: d for t, d in self._decided.items() if t in self.engine.active}
+
+    # --- the calls ----------------------------------------------------------------------------
     def ask(self) -> Trial | None:
-        """Take a slot and get the trial the scheduler wants run next (a new configuration, or
-        a paused or interrupted one to resume: check ``trial.checkpoint``). ``None`` when the
-        budget is spent or there is nothing to run now."""
+        """Take a slot and get the trial the scheduler wants run next: a new configuration,
+        or a paused or interrupted one to resume (``trial.checkpoint`` is where it was saved;
+        report from the step after it).
+
+        Returns ``None`` when nothing can start: the budget is spent or the searcher has run
+        out of configurations (``study.summary()['budget_left']`` is then false), or nothing
+        may start now (a synchronous scheduler waiting for the running trials to reach its
+        rung: ask again after a ``report`` or ``tell``). Such an ``ask`` journals the slot it
+        took and gave back (two records), unless the study is over after a ``run``: ask
+        again after something changed, not in a tight loop.
+
+        A trial asked and never told stays running, also in a study loaded again after a
+        crash: continue it there (``report`` / ``tell`` by its id; ``study.trials("running")``
+        lists them) or end it (``tell(trial_id, "interrupted")``: a scheduler that resumes
+        trials may hand it back from its checkpoint).
+        """
         eng = self.engine
+        if eng.over:  # nothing would launch: the two capacity events would change nothing
+            return None
         t = self._now()
         # one turn of two events, the second depending on what the first launched: a slot
         # more, then the launched trial starts in it (or the slot goes again)
         records: list[Record] = []
         launch = None
-        for c in handle(eng, (CapacityChanged(len(eng.active) + 1, t),), records):
+        for c in self._handle((CapacityChanged(len(eng.active) + 1, t),), records):
             if type(c) is Launch:
                 launch = c
                 break
         if launch is None:
-            handle(eng, (CapacityChanged(len(eng.active), t),), records)
-            self.journal.append(self.spec.name, records)
+            self._handle((CapacityChanged(len(eng.active), t),), records)
+            self._journal(records)
             return None
-        handle(eng, (TrialStarted(launch.trial_id, t),), records)
-        self.journal.append(self.spec.name, records)
-        return eng.history.trial(launch.trial_id, cache=False)  # stale after its first report
+        self._handle((TrialStarted(launch.trial_id, t),), records)
+        self._journal(records)
+        return self.engine.history.trial(launch.trial_id, cache=False)  # stale after a report
 
-    def report(self, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
+    def report(self, trial_id: int | Trial, step: int, metrics: Mapping[str, Any]) -> Decision:
         """Record an intermediate result; returns the scheduler's decision. Once a trial is told
-        to stop or pause, later reports get that same decision.
+        to stop or pause, later reports get that same decision (also in a study loaded again).
+        At ``max_step`` the decision is to continue (the trial is done: ``tell`` it), unless
+        the result failed the trial (a NaN objective: ``Objective(nan="fail")``).
+
+        ``metrics`` hold every objective's metric, a real number (a NumPy scalar too; NaN and
+        inf are the objective's ``nan`` policy's), and any other JSON values.
 
         Raises:
-            ConfigError: ``step`` is not an integer in ``[1, max_step]`` (key ``step``), or
-                ``metrics`` is not a mapping (key ``metrics``).
+            ConfigError: nothing is recorded then. ``trial_id`` is not an integer (or a
+                ``Trial``); ``step`` is not an integer in ``[1, max_step]`` or is below the
+                step the trial's run reported last (key ``step``; the same step again replaces
+                its result); ``metrics`` is not a mapping of strings, lacks an objective's
+                metric (key ``metrics``), or an objective's or a constraint's metric is not a
+                real number (key ``metrics['<name>']``).
+            RungError: the trial does not exist or is not running.
         """
+        tid = _trial_id(trial_id)
         given: Any = step
         if not (is_int(given) or (isinstance(given, float) and given.is_integer())) or given < 1:
             raise ConfigError(key="step", message=f"must be an integer >= 1, got {step!r}")
@@ -95,81 +221,165 @@ class AskTell:
         if step > self.spec.max_step:
             raise ConfigError(key="step", message=f"must be <= max_step={self.spec.max_step}, "
                               f"got {step}")
-        metrics = _mapping(metrics)
-        if trial_id in self._decided:
-            self._record_late(trial_id, step, metrics)
-            return self._decided[trial_id]
-        self._require_active(trial_id)
-        cmds = turn(self.engine, self.journal, self.spec.name,
-                    [ResultReported(trial_id, int(step), dict(metrics), self._now())])
+        metrics = self._checked(metrics, final=False)
+        self._require_active(tid)
+        lease = self.engine.active[tid]
+        self._check_forward(tid, step, lease.position)
+        if lease.decided:
+            self._turn([ResultReported(tid, step, metrics, self._now())])  # only recorded
+            return self._decision_of(tid)
+        cmds = self._turn([ResultReported(tid, step, metrics, self._now())])
         for c in cmds:
-            if isinstance(c, Reply) and c.trial_id == trial_id:
+            if isinstance(c, Reply) and c.trial_id == tid:
                 if c.decision.action is not Action.CONTINUE:
-                    self._decided[trial_id] = c.decision
+                    self._decided[tid] = c.decision
                 return c.decision
-        lease = self.engine.active.get(trial_id)
-        return Decision.proceed(lease.until_step if lease else None)
+        now = self.engine.active.get(tid)
+        if now is None:  # ended by the scheduler as it decided (retired)
+            return Decision.stop("ended by the scheduler")
+        if now.decided:  # failed at max_step: the engine sends no reply there
+            return self._decision_of(tid)
+        return Decision.proceed(min(max(now.until_step, step), self.spec.max_step))
 
-    def checkpoint(self, trial_id: int, step: int, path: str, size: int = 0) -> None:
+    def checkpoint(self, trial_id: int | Trial, step: int, path: str, size: int = 0) -> None:
         """Record that the trial's state at ``step`` was saved at ``path`` (for your own
         ask/report/tell loop: when a decision asks for a checkpoint, or before telling
         ``"paused"``). A later ``ask`` that resumes the trial, or forks it (PBT), hands
-        ``path`` back as ``trial.checkpoint``."""
-        if trial_id not in self.engine.history:
-            raise RungError(f"trial {trial_id} does not exist in study {self.spec.name!r}")
-        turn(self.engine, self.journal, self.spec.name,
-             [CheckpointSaved(trial_id, int(step), str(path), self._now(), int(size))])
+        ``path`` back as ``trial.checkpoint``.
 
-    def _record_late(self, trial_id: int, step: int, metrics: Mapping[str, Any]) -> None:
-        if trial_id in self.engine.active:
-            turn(self.engine, self.journal, self.spec.name,
-                 [ResultReported(trial_id, int(step), dict(metrics), self._now())])
+        Raises:
+            ConfigError: ``trial_id`` is not an integer, ``step`` is not a step the trial's
+                run reported (key ``step``), ``path`` is not a non-empty string or path, or
+                ``size`` (bytes) is not an integer >= 0; nothing is recorded then.
+            RungError: the trial does not exist or is not running.
+        """
+        tid = _trial_id(trial_id)
+        if not isinstance(path, str | os.PathLike) or not os.fspath(path):
+            raise ConfigError(key="path", message=f"must be a non-empty string or path, got "
+                              f"{path!r}")
+        if not is_int(size) or size < 0:
+            raise ConfigError(key="size", message=f"must be an integer >= 0 (bytes), got "
+                              f"{size!r}")
+        self._require_active(tid)
+        done = self.engine.active[tid].position
+        if not is_int(step) or not 1 <= step <= done:
+            have = (f"in [1, {done}], the steps trial {tid} reported" if done >= 1
+                    else f"one trial {tid} reported (none yet)")
+            raise ConfigError(key="step", message=f"must be {have}, got {step!r}")
+        self._turn([CheckpointSaved(tid, int(step), str(os.fspath(path)), self._now(),
+                                    int(size))])
 
     def tell(
         self,
-        trial_id: int,
+        trial_id: int | Trial,
         status: str | Outcome = "completed",
         metrics: Mapping[str, Any] | None = None,
         step: int | None = None,
-        error: str | None = None,
+        error: str | BaseException | None = None,
     ) -> Trial:
         """End a trial. ``metrics``, if given, are recorded first as its final result, at
-        ``step`` (default: ``max_step`` for a completed trial, else its last step).
+        ``step`` (default: ``max_step`` for a completed trial, else its last step); they are
+        checked as ``report``'s are, and a completed trial's must hold every constraint's
+        metric too. ``error`` (a string, or the exception itself) says why a trial failed.
+        A trial told ``"completed"`` that never reported the objective's metric has no
+        value: it is never the best trial.
 
         Raises:
-            ConfigError: an unknown ``status`` (key ``status``; Optuna's state names are
-                named with rung's), ``metrics`` not a mapping, or ``step`` not in
-                ``[1, max_step]``.
+            ConfigError: nothing is recorded then. ``trial_id`` is not an integer (or a
+                ``Trial``); an unknown ``status`` (key ``status``; Optuna's state names are
+                named with rung's); ``metrics`` refused as ``report`` refuses them, or a
+                completed trial's without a constraint's metric; ``step`` given without
+                ``metrics``, not in ``[1, max_step]`` or below the step the trial's run
+                reported last; ``error`` neither a string nor an exception.
+            RungError: the trial does not exist or is not running (told already).
         """
-        outcome = status if isinstance(status, Outcome) else None
-        if outcome is None and isinstance(status, str):
-            outcome = _OUTCOMES.get(status)
-        if outcome is None:
-            peer = _PEER_STATES.get(str(status).lower()) if isinstance(status, str) else None
-            raise ConfigError(key="status", message=(
-                f"{status!r} is not one of {[o.value for o in Outcome]}"
-                + (f" (Optuna's {status!r} is {peer!r} here)" if peer else "")
-                + ("; metrics go in metrics={'<metric>': value}"
-                   if isinstance(status, int | float) and not isinstance(status, bool) else "")))
-        if metrics is not None:
-            metrics = _mapping(metrics)
+        tid = _trial_id(trial_id)
+        outcome = _outcome(status)
+        error = _error_text(error)
+        if metrics is None:
+            if step is not None:
+                raise ConfigError(key="step", message=f"is the step of the final result: "
+                                  f"give it with metrics, got step={step!r} without metrics")
+        else:
+            metrics = self._checked(metrics, final=outcome is Outcome.COMPLETED,
+                                    failed=outcome is Outcome.FAILED)
             if step is not None and not (is_int(step) and 1 <= step <= self.spec.max_step):
                 raise ConfigError(key="step", message=f"must be an integer in [1, max_step="
                                   f"{self.spec.max_step}], got {step!r}")
-        self._require_active(trial_id)
+        self._require_active(tid)
         eng = self.engine
         t = self._now()
         events: list[Event] = []
         if metrics is not None:
             if step is None:
-                last = eng.history.last_step(trial_id)
+                last = eng.history.last_step(tid)
                 step = self.spec.max_step if outcome is Outcome.COMPLETED or not last else last
-            events.append(ResultReported(trial_id, int(step), dict(metrics), t))
+            self._check_forward(tid, int(step), eng.active[tid].position)
+            events.append(ResultReported(tid, int(step), metrics, t))
         events.append(CapacityChanged(max(len(eng.active) - 1, 0), t))
-        events.append(TrialEnded(trial_id, outcome, t, error))
-        turn(self.engine, self.journal, self.spec.name, events)
-        self._decided.pop(trial_id, None)
-        return eng.history.trial(trial_id, cache=False)  # read once by the caller, if at all
+        events.append(TrialEnded(tid, outcome, t, error))
+        self._turn(events)
+        self._decided.pop(tid, None)
+        return self.engine.history.trial(tid, cache=False)  # read once by the caller, if at all
+
+    # --- checks -------------------------------------------------------------------------------
+    def _checked(self, metrics: Any, final: bool, failed: bool = False) -> dict[str, Any]:
+        """``metrics`` as the journal takes them, refused (``ConfigError``) when a result
+        could not be scored for a reason of the caller's making: an objective's metric
+        missing or not a real number, a constraint's not a real number (or missing from a
+        completed trial's final result). A failed trial's metrics are only converted."""
+        out = _mapping(metrics)
+        if failed:
+            return out
+        h = self.engine.history
+        objectives = h.objectives
+        for i, o in enumerate(objectives):
+            whose = "the objective's" if len(objectives) == 1 else f"objective[{i}]'s"
+            self._check_metric(metrics, o.metric, f"{whose} metric", required=True)
+        for c in h.constraints:
+            self._check_metric(metrics, c.metric, f"the metric of constraint '{c.metric} "
+                               f"{c.op} {c.bound:g}'", required=final)
+        return out
+
+    @staticmethod
+    def _check_metric(metrics: Mapping[str, Any], name: str, what: str,
+                      required: bool) -> None:
+        if name not in metrics:
+            if not required:
+                return
+            got = ", ".join(repr(k) for k in list(metrics)[:8]) or "none"
+            raise ConfigError(key="metrics", message=f"no {name!r} ({what}): got {got}")
+        v = metrics[name]
+        if not is_real(v):
+            raise ConfigError(key=f"metrics[{name!r}]", message=(
+                f"must be a real number ({what}), got {v!r} ({type_name(v)})"))
+
+    def _check_forward(self, tid: int, step: int, position: int) -> None:
+        """A run's steps never go backwards (as ``TrialContext.report``'s); the same again is
+        allowed (the later result replaces the earlier)."""
+        if step < position:
+            raise ConfigError(key="step", message=(
+                f"must be >= {position}, the step trial {tid}'s run reported last (steps never "
+                f"go backwards; the same step again replaces its result), got {step}"))
+
+    def _decision_of(self, tid: int) -> Decision:
+        """The STOP / PAUSE decision a trial's run was given: kept when it was made, else (a
+        study loaded again) the last one its journal holds, else its failure."""
+        d = self._decided.get(tid)
+        if d is not None:
+            return d
+        lease = self.engine.active[tid]
+        if lease.failure is None:
+            for r in reversed(self.journal.read(self.spec.name)):
+                if (type(r) is Reply and r.trial_id == tid
+                        and r.decision.action is not Action.CONTINUE):
+                    d = r.decision
+                    break
+        if d is None:
+            d = Decision.stop(f"failed: {lease.failure}" if lease.failure is not None
+                              else "stopped")
+        self._decided[tid] = d
+        return d
 
     def _require_active(self, trial_id: int) -> None:
         if trial_id not in self.engine.active:
@@ -177,3 +387,4 @@ class AskTell:
                 raise RungError(f"trial {trial_id} does not exist in study {self.spec.name!r}")
             status = self.engine.history.status(trial_id).value
             raise RungError(f"trial {trial_id} is {status}, not running")
+
