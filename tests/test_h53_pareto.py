@@ -71,3 +71,34 @@ def test_duplicates_and_ties_are_all_on_the_front() -> None:
         s.tell(t.id, "completed", {"m0": r[0], "m1": r[1], "m2": r[2]})
     # (2, 0, 2) is dominated by (1, 1, 1) (m1 is maximized); the two (1, 1, 1) stay
     assert [t.id for t in s.pareto_front()] == [0, 1, 2, 3]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(VALUES, VALUES), min_size=0, max_size=12))
+def test_nan_scores_are_the_worst_in_the_module_functions(rows: list[tuple[float, float]]) -> None:
+    """Before: a row holding NaN compared false with everything, so it was never dominated
+    (always on the front, front 0 of the sort) whatever its other values."""
+    import numpy as np
+
+    from rung.multiobjective import dominates, non_dominated, nondominated_sort
+
+    Y = np.array(rows, dtype=float).reshape(len(rows), 2)
+    inf = [tuple(math.inf if math.isnan(v) else v for v in r) for r in rows]
+    everyone = [True] * len(rows)
+
+    def front_of(ids: list[int]) -> set[int]:
+        # brute_front leaves out non-finite rows: compare with +inf as a large finite value
+        big = [tuple(1e9 if math.isinf(v) else v for v in inf[i]) for i in ids]
+        return {ids[k] for k in brute_front(big, ("min", "min"), everyone[:len(ids)])}
+
+    assert set(np.flatnonzero(non_dominated(Y)).tolist()) == front_of(list(range(len(rows))))
+    rank, left, k = nondominated_sort(Y), list(range(len(rows))), 0
+    while left:  # peel the fronts by brute force
+        f = front_of(left)
+        assert {i for i in range(len(rows)) if rank[i] == k} == f
+        left, k = [i for i in left if i not in f], k + 1
+    for i in range(len(rows)):
+        for j in range(len(rows)):
+            assert dominates(Y[i], Y[j]) == (
+                all(a <= b for a, b in zip(inf[i], inf[j], strict=True))
+                and any(a < b for a, b in zip(inf[i], inf[j], strict=True)))

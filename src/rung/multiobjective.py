@@ -2,6 +2,8 @@
 
 Points are rows of a ``(n, m)`` array of lower-is-better scores (``History.values``). Used by
 ``Study.pareto_front``, MOTPE (``searchers/tpe.py``) and MO-ASHA (``schedulers/mo_asha.py``).
+A NaN score is the worst possible (``+inf``), as ``Objective.score`` makes it: a row holding
+one is dominated by a row no worse elsewhere, and never dominates a row over it.
 
 Hypervolume: exact, by the "hypervolume by slicing objectives" recursion (While, Hingston,
 Barone and Huband, IEEE TEVC 2006) with a sweep for two objectives: fine for the front sizes
@@ -13,14 +15,22 @@ from __future__ import annotations
 import numpy as np
 
 
+def _worst_nan(Y: np.ndarray) -> np.ndarray:
+    """``Y`` as floats with NaN as ``+inf`` (the worst score), so that it compares."""
+    Y = np.asarray(Y, dtype=float)
+    nan = np.isnan(Y)
+    return np.where(nan, np.inf, Y) if nan.any() else Y
+
+
 def dominates(a: np.ndarray, b: np.ndarray) -> bool:
     """``a`` is no worse than ``b`` everywhere and better somewhere."""
+    a, b = _worst_nan(a), _worst_nan(b)
     return bool(np.all(a <= b) and np.any(a < b))
 
 
 def non_dominated(Y: np.ndarray) -> np.ndarray:
     """Boolean mask of the rows no other row dominates (duplicates are all kept)."""
-    Y = np.asarray(Y, dtype=float)
+    Y = _worst_nan(Y)
     n = Y.shape[0]
     keep = np.ones(n, dtype=bool)
     if n == 0:
@@ -51,7 +61,7 @@ def nondominated_sort(Y: np.ndarray) -> np.ndarray:
     """Front index of every row (0 = the non-dominated ones), as in NSGA-II: with up to
     4,096 rows by NSGA-II's domination counts over one dominance matrix (O(m n^2)), beyond
     that front by front (no n-by-n matrix in memory)."""
-    Y = np.asarray(Y, dtype=float)
+    Y = _worst_nan(Y)
     if 0 < Y.shape[0] <= 4096:
         D = _dominance(Y)
         count = D.sum(axis=0)  # how many rows dominate each row
