@@ -71,7 +71,9 @@ def render(led: Ledger, name: str = "") -> str:
     lines.append("")
     devices = ", ".join(f"{d} {h:.4f} h" for d, h in led.devices.items()) or "none"
     lines.append(f"device-hours by device: {devices}")
-    priced = bool(led.prices)  # unpriced, money is 0 everywhere: speak in device-hours
+    # money is 0 everywhere without prices, or with prices for none of what the trials held:
+    # then speak in device-hours
+    priced = bool(led.prices) and (led.total.cost > 0 or led.total.device_hours <= 0)
     if priced:
         lines.append(f"trained to max_step ({led.max_step}) every trial would have cost "
                      f"{_money(led.full_cost)} ({led.full_device_hours:.4f} device-h): the "

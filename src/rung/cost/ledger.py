@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 OUTCOMES = ("completed", "stopped", "paused", "failed", "interrupted", "running")
+# trials the full baseline trains to max_step: those the scheduler (or the objective itself,
+# returning early) ended below it; a failed, interrupted or running one counts as it is
+_EXTRAPOLATED = frozenset({"completed", "stopped", "paused"})
 
 
 @dataclass
@@ -96,7 +99,8 @@ class Ledger:
         devices: device-hours by device (``{"cpu": 1.5, "gpu:A100": 0.5}``).
         full_cost, full_device_hours: what the same trials would have cost trained to
             ``max_step`` (each at its own measured hours per step), the baseline the
-            scheduler's ``saving`` is measured against.
+            scheduler's ``saving`` is measured against. A trial whose latest run failed, was
+            interrupted or is still running counts at what it spent: a crash saves nothing.
         idle_hours, idle_cost: worker-hours the executor offered and no trial held, and what
             they would have cost at the rate of what a trial held in their session (not
             charged to ``max_cost``).
@@ -247,6 +251,7 @@ class _Fold:
         self.hours_per_step: dict[int, list[float]] = {}  # trial -> step durations (hours)
         self.trial_hours: dict[int, float] = {}  # trial -> hours held over all its runs
         self.trial_steps: dict[int, int] = {}
+        self.trial_outcome: dict[int, str] = {}  # trial -> how its latest run ended
         self.trial_rate: dict[int, tuple[float, float]] = {}  # trial -> (rate, devices)
         self.restores: list[tuple[int, float]] = []  # (trial, first-step seconds) of resumes
         self.saves_hours = 0.0
@@ -439,6 +444,7 @@ class _Fold:
             self.slots[run.slot].busy_hours += run.held / 3600.0
         self.trial_hours[tid] = self.trial_hours.get(tid, 0.0) + run.held / 3600.0
         self.trial_steps[tid] = self.trial_steps.get(tid, 0) + run.spend.steps
+        self.trial_outcome[tid] = outcome
         h = run.saves / 3600.0
         self.saves_hours += h
         self.saves_cost += h * run.rate
@@ -458,12 +464,15 @@ class _Fold:
         total = Spend()
         for s in self.by_outcome.values():
             total.add(s)
-        # the full baseline: every trial trained to max_step at its own hours per step
+        # the full baseline: every trial trained to max_step at its own hours per step; a
+        # trial whose latest run failed, was interrupted or is still running counts at what it
+        # spent (a crash is no saving, and a running trial's steps are not yet decided)
         full_cost = full_dev = 0.0
         for tid, hours in self.trial_hours.items():
             steps = self.trial_steps.get(tid, 0)
             rate, devices = self.trial_rate[tid]
-            scale = spec.max_step / steps if steps else 1.0
+            scale = spec.max_step / steps if steps and \
+                self.trial_outcome.get(tid) in _EXTRAPOLATED else 1.0
             full_h = hours * max(scale, 1.0)
             full_cost += full_h * rate
             full_dev += full_h * devices
@@ -490,6 +499,10 @@ class _Fold:
         notes = []
         if not self.prices:
             notes.append("no prices: money is 0 (device-hours are measured)")
+        elif total.device_hours > 0 and total.cost == 0:
+            held = ", ".join(sorted(self.devices)) or "nothing"
+            notes.append(f"prices {self.prices} charge none of what the trials held ({held}): "
+                         "money is 0 (device-hours are measured)")
         return Ledger(
             prices=self.prices, max_step=spec.max_step,
             by_outcome={k: v for k, v in self.by_outcome.items() if v.runs},
