@@ -7,6 +7,7 @@ Reads the journal read-only, so it works while another process runs the pilot.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,8 @@ def add_parser(sub: Any) -> None:
                     "resample the pilot's trials, with an 80% prediction interval for one "
                     "run ([10%-90%]: order statistics of the simulated runs). The planned "
                     "study has the pilot's budget unless --trials, --max-steps or "
-                    "--max-time give another.")
+                    "--max-time give another, which replaces it whole (the pilot's stop "
+                    "rule, max_cost and max_gpu_hours included).")
     q.add_argument("name", help="the pilot study's name")
     q.add_argument("--storage", metavar="FILE|DIR",
                    help="SQLite file or directory to search (default: runs/)")
@@ -45,12 +47,19 @@ def add_parser(sub: Any) -> None:
     q.add_argument("--trials", metavar="N", help="plan a study of N trials")
     q.add_argument("--max-steps", metavar="N", help="plan a study of N steps in all")
     q.add_argument("--max-time", metavar="SECONDS", help="plan a study of this many seconds")
+    q.add_argument("--json", action="store_true",
+                   help="print the plan as JSON (every row, and every simulated run's "
+                        "wall-clock)")
     q.set_defaults(handler=cmd_plan)
 
 
-def parse_table(text: str, key: str) -> dict[str, float]:
-    """``"cpu=0.04,gpu:A100=3.2"`` -> ``{"cpu": 0.04, "gpu:A100": 3.2}``; ``ConfigError``
-    naming ``key`` (``--prices``) for anything else."""
+def parse_table(text: str, key: str, table: str = "prices") -> dict[str, float]:
+    """``"cpu=0.04,gpu:A100=3.2"`` -> ``{"cpu": 0.04, "gpu:A100": 3.2}``, device names
+    canonical (checked as the ``table`` of a spec is: ``prices`` or ``resources_per_trial``);
+    ``ConfigError`` naming ``key`` (``--prices``) for anything else, with the table's key for
+    a device that is not one or an amount below 0 (``--prices: prices.tpu: unknown device``)."""
+    from rung.core.pricing import check_table
+
     out: dict[str, float] = {}
     for part in text.split(","):
         name, sep, value = part.partition("=")
@@ -64,7 +73,10 @@ def parse_table(text: str, key: str) -> dict[str, float]:
         if name in out:
             raise ConfigError(key=key, message=f"{name} given twice in {text!r}")
         out[name] = number
-    return out
+    try:
+        return check_table(out, table)
+    except ConfigError as e:
+        raise ConfigError(key=key, message=str(e)) from None
 
 
 def _ints(text: str, key: str) -> list[int]:
@@ -105,19 +117,26 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from rung.study import Study
 
     workers = _ints(args.workers, "--workers")
-    seeds = _ints(args.seeds, "--seeds")
-    if len(seeds) != 1 or seeds[0] > 1000:
+    try:
+        seeds = int(args.seeds)
+    except ValueError:
+        seeds = 0
+    if not 1 <= seeds <= 1000:
         raise ConfigError(key="--seeds", message=f"expected one integer in 1..1000, got "
                           f"{args.seeds!r}")
     prices = parse_table(args.prices, "--prices") if args.prices else None
-    resources = parse_table(args.resources, "--resources") if args.resources else None
+    resources = parse_table(args.resources, "--resources", "resources_per_trial") \
+        if args.resources else None
     budget = _budget(args)
     path = find_storage(args.name, args.storage)
     with SQLiteJournal(path, readonly=True) as journal:
         study = Study.load(args.name, journal)
-        result = plan(study, workers=workers, seeds=seeds[0], prices=prices, budget=budget,
+        result = plan(study, workers=workers, seeds=seeds, prices=prices, budget=budget,
                       resources=resources)
-    print(plan_text(result))
+    if args.json:
+        print(json.dumps(result.to_json(), indent=1, allow_nan=False))
+    else:
+        print(plan_text(result))
     return 0
 
 

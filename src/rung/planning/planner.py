@@ -134,6 +134,21 @@ class Plan:
     prior: CurvePrior
     cost_spread: float
 
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON data (``rung plan --json``): every field, the rows with every simulated
+        run's wall-clock, the prior as its fields; a non-finite number (the regret of rows
+        whose runs finished no trial) is ``None``, so strict JSON parsers read it."""
+        out: dict[str, Any] = _finite({
+            "study": self.study, "budget": self.budget.to_json(), "seeds": self.seeds,
+            "rate": self.rate, "priced": self.priced, "resources": dict(self.resources),
+            "pilot_trials": self.pilot_trials, "startup": self.startup,
+            "checkpoint_seconds": self.checkpoint_seconds,
+            "prior": dataclasses.asdict(self.prior), "cost_spread": self.cost_spread,
+            "rows": [{**dataclasses.asdict(r), "wall_clocks": list(r.wall_clocks)}
+                     for r in self.rows],
+        })
+        return out
+
     def to_frame(self) -> pd.DataFrame:
         """The rows as a ``pandas.DataFrame``, one per worker count, without ``wall_clocks``
         (needs pandas: ``pip install 'rung[dataframe]'``)."""
@@ -144,6 +159,17 @@ class Plan:
                 "Plan.to_frame needs pandas: pip install 'rung[dataframe]'") from None
         return pd.DataFrame([{k: v for k, v in dataclasses.asdict(r).items()
                               if k != "wall_clocks"} for r in self.rows])
+
+
+def _finite(x: Any) -> Any:
+    """``x`` with every non-finite float, at any depth, replaced by ``None``."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_finite(v) for v in x]
+    return x
 
 
 # --- input checks -------------------------------------------------------------------------------
@@ -176,7 +202,8 @@ def _budget(budget: Budget | Mapping[str, Any] | None, spec: StudySpec) -> Budge
                           message=f"expected rung.Budget or a mapping, got {budget!r}")
     if b.unlimited:
         raise ConfigError(key="budget", message="the planned study needs a limit (n_trials, "
-                          "max_time or max_steps): give budget=rung.Budget(n_trials=...)")
+                          "max_time, max_steps, max_cost or max_gpu_hours): give "
+                          "budget=rung.Budget(n_trials=...)")
     return b
 
 
