@@ -4,26 +4,108 @@ given ones (``load_if_exists``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rung._validate import close_hint
 from rung.core.pricing import check_spendable
 from rung.core.records import Budget, Objective, StudySpec
 from rung.errors import ConfigError
+
+_OBJECTIVE_KEYS = ("metric", "mode", "nan")
 
 
 def as_objective(
     objective: Objective | str | Mapping[str, Any] | None, mode: str | None
 ) -> Objective:
+    """One objective of ``Study.create``: an ``Objective`` (which keeps its own mode), a
+    metric name (minimized unless ``mode`` says) or a ``{metric, mode, nan}`` mapping (``mode``
+    is the mode it does not give). A mapping's unknown key is refused (``direction`` was
+    ignored: the objective was minimized)."""
+    if mode is not None and not isinstance(mode, str):
+        raise ConfigError(key="mode", message=f"one objective takes one mode, 'min' or "
+                          f"'max', got {mode!r}")
     if isinstance(objective, Objective):
         return objective
     if isinstance(objective, str):
         return Objective(objective, mode or "min")
     if isinstance(objective, Mapping):
+        for k in objective:
+            if k not in _OBJECTIVE_KEYS:
+                hint = (" (Optuna's direction is rung's mode: 'min' or 'max')"
+                        if k == "direction" else close_hint(k, _OBJECTIVE_KEYS))
+                raise ConfigError(key=f"objective.{k}", message=(
+                    f"unknown key{hint} (known: {', '.join(_OBJECTIVE_KEYS)})"))
+        if mode is not None and "mode" not in objective:
+            objective = {**objective, "mode": mode}
         return Objective.from_json(objective)
     raise ConfigError(
         f"objective: expected rung.Objective(metric, mode) or a metric name, got {objective!r}"
     )
+
+
+def as_objectives(
+    objective: Any, mode: str | Sequence[str] | None
+) -> tuple[Objective, tuple[Objective, ...]]:
+    """``Study.create``'s ``objective`` and ``mode`` as ``(the scalar objective, every
+    objective)``, the second ``()`` for one objective. A list (or tuple) of objectives takes
+    one mode (for the items that give none: metric names, mappings without one) or a list of
+    one mode per objective (which must agree with an item's own); an item ``'min'`` /
+    ``'max'`` (a ``("loss", "max")`` pair) is a mode, not a metric. Errors are keyed by the item
+    (``objective[1]``, ``objective[1].mode``) or ``mode``."""
+    if not isinstance(objective, list | tuple):
+        one = as_objective(objective, _one_mode(mode))
+        _agree(one, mode, "mode")
+        return one, ()
+    items = list(objective)
+    if not items:
+        raise ConfigError("objective: the list of objectives is empty")
+    if mode is None or isinstance(mode, str):  # the mode of the items that give none
+        modes: list[str | None] = [
+            None if isinstance(o, Objective) or (isinstance(o, Mapping) and "mode" in o)
+            else mode for o in items]
+    elif isinstance(mode, list | tuple) and len(mode) == len(items):
+        modes = list(mode)
+    else:
+        raise ConfigError(key="mode", message=(
+            f"one mode for every objective or one per objective ({len(items)}), got "
+            f"{mode!r}"))
+    out: list[Objective] = []
+    for i, (o, m) in enumerate(zip(items, modes, strict=True)):
+        if isinstance(o, str) and o in ("min", "max") and i > 0:
+            raise ConfigError(key=f"objective[{i}]", message=(
+                f"{o!r} is a mode, not a metric: give rung.Objective({items[0]!r}, {o!r}) "
+                f"(or mode={o!r})"))
+        try:
+            out.append(as_objective(o, m))
+            if not isinstance(mode, str):  # one mode per objective: the item's must agree
+                _agree(out[-1], m, f"mode[{i}]")
+        except ConfigError as e:
+            key = e.key or "objective"
+            if key.startswith("objective"):
+                where = f"objective[{i}]" + key[len("objective"):]
+            elif key == "mode" and not (mode is None or isinstance(mode, str)):
+                where = f"mode[{i}]"  # the item's of one mode per objective
+            else:
+                where = key
+            message = e.message if e.key else e.message.removeprefix("objective: ")
+            raise ConfigError(key=where, message=message) from None
+    return out[0], (tuple(out) if len(out) > 1 else ())
+
+
+def _agree(objective: Objective, mode: object, key: str) -> None:
+    """A mode given beside an objective that has its own must be the same."""
+    if mode is not None and mode != objective.mode:
+        raise ConfigError(key=key, message=f"{mode!r} contradicts the objective's own mode "
+                          f"{objective.mode!r} (rung.Objective({objective.metric!r}, "
+                          f"{objective.mode!r})): give one of them")
+
+
+def _one_mode(mode: str | Sequence[str] | None) -> str | None:
+    if mode is None or isinstance(mode, str):
+        return mode
+    raise ConfigError(key="mode", message=f"one objective takes one mode, 'min' or 'max' (one "
+                      f"per objective for a list of them), got {mode!r}")
 
 
 def check_given_resources(spec: StudySpec) -> None:
@@ -82,5 +164,5 @@ def check_first_rung(spec: StudySpec) -> None:
             f"{r} is above max_step ({spec.max_step}): no rung would ever decide"))
 
 
-__all__ = ["as_budget", "as_objective", "check_first_rung", "check_given_resources",
-           "check_name", "check_same_spec"]
+__all__ = ["as_budget", "as_objective", "as_objectives", "check_first_rung",
+           "check_given_resources", "check_name", "check_same_spec"]
