@@ -73,10 +73,15 @@ def test_learning_curves_show_outcomes_cutoffs_and_decisions(study: rung.Study) 
     fig = P.learning_curves(study)
     ax = fig.axes[0]
     assert ax.get_xlabel() == "step"
-    curves = _gids(ax, "trial-")
-    assert len(curves) == len(study.history)
-    colors = {c.get_color() for c in curves}
-    assert {P.STATUS_COLORS["completed"], P.STATUS_COLORS["stopped"]} <= colors
+    from matplotlib.colors import to_hex
+
+    curves = _gids(ax, "trials-")  # one collection of curves per outcome
+    assert sum(len(c.get_segments()) for c in curves) == len(study.history)
+    for c in curves:
+        status = c.get_gid()[len("trials-"):]
+        assert {to_hex(x) for x in c.get_color()} == {P.STATUS_COLORS[status]}
+        assert len(c.get_segments()) == len([t for t in study.trials(status) if t.results])
+    assert {"completed", "stopped"} <= {c.get_gid()[len("trials-"):] for c in curves}
     rungs = [s for s in study.engine.scheduler.fidelity_steps() if s < study.spec.max_step]
     assert len(_gids(ax, "rung-")) == len(rungs)
     (stops,) = _gids(ax, "stop")
@@ -145,9 +150,12 @@ def test_parallel_coordinates(study: rung.Study) -> None:
     fig = P.parallel_coordinates(study)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["x0", "x1", "x2", "loss"]
-    lines = _gids(ax, "trial-")
-    assert len(lines) == _with_values(study)
-    assert all(len(line.get_xdata()) == 4 for line in lines)
+    (lines,) = _gids(ax, "trials")  # one collection, a line per trial
+    segments = lines.get_segments()
+    assert len(segments) == _with_values(study)
+    assert all([x for x, _ in seg] == [0, 1, 2, 3] for seg in segments)
+    # coloured by value, the best trial drawn last (on top), at the bottom of the value axis
+    assert segments[-1][-1][1] == 0.0 and segments[0][-1][1] == 1.0
     assert len(fig.axes) == 2  # the colour bar
 
 
