@@ -193,6 +193,7 @@ def test_progress_true_off_a_terminal_prints_plain_progress_lines(
     assert len(views) == 2  # the first turn, and the final line
     assert "p: trials 2/6" in views[0] and "best: none yet" in views[0]
     assert "trials 6/6" in views[1] and "completed 2 failed 4" in views[1]
+    assert lines[-2:] == [views[1], f"rung: {SUMMARY}"]  # the summary comes last
     assert [ln for ln in lines if ln not in views] == [f"rung: {x}" for x in [*FAILURES, SUMMARY]]
 
 
@@ -278,8 +279,10 @@ def test_without_rich_the_view_is_plain_lines_and_says_how_to_get_it(
     lines = tty.getvalue().splitlines()
     assert lines[0] == "rung: note: for a live view: pip install 'rung[cli]'"
     assert lines[1].startswith("rung: [") and "p: trials 2/6" in lines[1]
-    assert lines[-1].startswith("rung: [") and "trials 6/6" in lines[-1]
-    assert lines[2:-1] == [f"rung: {x}" for x in [*FAILURES, SUMMARY]]
+    # the final progress line, then the summary: nothing repeats the counts after it
+    assert lines[-2].startswith("rung: [") and "trials 6/6" in lines[-2]
+    assert lines[2:-2] == [f"rung: {x}" for x in FAILURES]
+    assert lines[-1] == f"rung: {SUMMARY}"
 
 
 AUTO_REASON = ("auto: searcher gp (1 dimension, 0 categorical, unconditional: gp, with 3 "

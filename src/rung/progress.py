@@ -92,6 +92,8 @@ class Progress(Reporter):
         self._next = 0.0
         self._samples: deque[tuple[float, int, int]] = deque()  # (t, results, finished)
         self._base = self._totals(study.engine)
+        self._ended = False  # ``end`` printed the final line (plain lines)
+        self._console: Any = None  # the live view's (its width follows the terminal's)
 
     # --- context manager: starts and stops the live view --------------------------------------
     def __enter__(self) -> Progress:
@@ -102,6 +104,7 @@ class Progress(Reporter):
             from rich.live import Live
 
             console = Console(file=self.stream)
+            self._console = console
             self._live = Live(self._renderable(self.study.engine), console=console,
                               refresh_per_second=1.0 / max(self.refresh, 0.05), transient=False)
             self._live.__enter__()
@@ -116,8 +119,16 @@ class Progress(Reporter):
             finally:
                 self._live.__exit__(None, None, None)
                 self._live = None
-        else:
+        elif not self._ended:  # stopped before its end (Ctrl-C, an error): where it stood
             self._print(self.line(self.study.engine))
+
+    def end(self, engine: Engine, name: str = "") -> None:
+        """The run ended: plain lines print the final progress line, then the ``Reporter``'s
+        summary (the live view shows its final state when it stops)."""
+        if self._live is None and not self._ended:
+            self._ended = True
+            self._print(self.line(engine))
+        super().end(engine, name)
 
     # --- the reporter's hook --------------------------------------------------------------------
     def on_turn(self, engine: Engine, events: Iterable[Event] = ()) -> None:
@@ -181,17 +192,11 @@ class Progress(Reporter):
             f"({spec.objective.mode}), max_step {spec.max_step}   "
             f"elapsed {fmt_duration(time.monotonic() - self.started)}",
         )
-        status = Table(box=None, pad_edge=False, show_edge=False)
-        status.add_column("trials", justify="right")
-        for k in STATUS_COLUMNS:
-            status.add_column(k, justify="right")
-        status.add_column("trials/s", justify="right")
-        status.add_column("reports/s", justify="right")
-        status.add_row(
-            f"{h.n_suggested}/{n}" if n is not None else str(len(h)),
-            *[str(c[k]) for k in STATUS_COLUMNS], f"{tps:.2f}", f"{rps:.1f}",
-        )
-        parts: list[Any] = [head, status]
+        cells = [("trials", f"{h.n_suggested}/{n}" if n is not None else str(len(h))),
+                 *[(k, str(c[k])) for k in STATUS_COLUMNS],
+                 ("trials/s", f"{tps:.2f}"), ("reports/s", f"{rps:.1f}")]
+        parts: list[Any] = [head, status_renderable(
+            cells, self._console.width if self._console is not None else None)]
         best = self.study.best_trial
         if best is not None and math.isfinite(best.score):
             parts.append(Text.assemble(("best ", "bold green"), best_line(self.study)[5:]))
@@ -215,8 +220,8 @@ class Progress(Reporter):
                 parts.append(Text(records_table(value, indent="  ", limit=2)))
                 continue
             t = Table(title=f"{spec.scheduler.name} {key}", title_justify="left", box=None)
-            for hd in headers:
-                t.add_column(hd, justify="right")
+            for hd in headers:  # a narrow terminal wraps a cell rather than cut its digits
+                t.add_column(hd, justify="right", overflow="fold")
             for row in value:
                 t.add_row(*[fmt_num(row.get(hd, "")) for hd in headers])
             parts.append(t)
@@ -232,6 +237,30 @@ class Progress(Reporter):
             self.stream.flush()
         except (OSError, ValueError):  # a closed stream never takes the run down
             pass
+
+
+def status_renderable(cells: list[tuple[str, str]], width: int | None) -> Any:
+    """The live view's counts: a table (a header over each value) when it fits in ``width``
+    columns (``None``: any width), else ``label value`` pairs packed into lines of at most
+    ``width`` characters, so that no value is cut short on a narrow terminal."""
+    from rich.table import Table
+    from rich.text import Text
+
+    natural = sum(max(len(k), len(v)) for k, v in cells) + 2 * (len(cells) - 1)
+    if width is None or natural <= width:
+        table = Table(box=None, pad_edge=False, show_edge=False)
+        for k, _ in cells:
+            table.add_column(k, justify="right", no_wrap=True)
+        table.add_row(*[v for _, v in cells])
+        return table
+    lines: list[str] = []
+    for k, v in cells:
+        pair = f"{k} {v}"
+        if lines and len(lines[-1]) + 2 + len(pair) <= width:
+            lines[-1] += "  " + pair
+        else:
+            lines.append(pair)
+    return Text("\n".join(lines), no_wrap=True, overflow="ignore")
 
 
 def in_notebook() -> bool:
@@ -277,4 +306,4 @@ def reporting(study: Study, progress: bool | None, reporter: Reporter | None) ->
         yield view
 
 
-__all__ = ["Progress", "in_notebook", "reporting", "wants_progress"]
+__all__ = ["Progress", "in_notebook", "reporting", "status_renderable", "wants_progress"]

@@ -25,6 +25,7 @@ Subclass it to show a run differently (a notebook widget, a tracker): override
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Iterable
 
@@ -139,10 +140,17 @@ def error_summary(error: str | None) -> str:
     return lines[0] if lines else "no reason given"
 
 
+#: terminal control sequences (colours, cursor moves) and the other control characters an
+#: error's text may carry: a failure line is one plain line, in a log file as on a terminal
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]|[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def failure_line(trial_id: int, step: int, error: str | None) -> str:
     """``trial 3 failed after step 2: ValueError: boom`` (``step``: the last step it reported;
-    an error that names its step already, as an invalid metric's does, is not given another)."""
-    text = error_summary(error)
+    an error that names its step already, as an invalid metric's does, is not given another;
+    terminal control sequences in the error, such as colours, are left out, and a tab is
+    a space)."""
+    text = _CONTROL.sub("", error_summary(error).replace("\t", " "))
     if " at step " in text:
         return f"trial {trial_id} failed: {text}"
     where = f"after step {step}" if step > 0 else "before its first report"
