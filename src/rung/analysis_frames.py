@@ -398,19 +398,37 @@ _INT_COLUMNS = ("trial_id", "steps", "n_results", "decision_step", "worker", "la
 
 def trials_dataframe(history: History, jf: JournalFold) -> pd.DataFrame:
     """One row per trial (see ``Study.trials_dataframe``); ids, steps and counts are
-    integers (``Int64``, missing values ``<NA>``)."""
+    integers (``Int64``, missing values ``<NA>``), values and times floats (``float64``,
+    missing values ``NaN``), also when there is no trial yet."""
     pd = _pandas()
-    df = pd.DataFrame(trial_rows(history, jf), columns=_columns(history))
-    return df.astype(dict.fromkeys(_INT_COLUMNS, "Int64"))
+    cols = _columns(history)
+    df = pd.DataFrame(trial_rows(history, jf), columns=cols)
+    floats = [c for c in cols if c in _FLOAT_COLUMNS or c.startswith("values_")]
+    return df.astype({**dict.fromkeys(_INT_COLUMNS, "Int64"),
+                      **dict.fromkeys(floats, "float64")})
+
+
+#: columns of numbers that may be missing (``NaN``), whatever the trials hold
+_FLOAT_COLUMNS = ("value", "score", "start_time", "end_time", "duration", "run_time")
 
 
 def results_dataframe(history: History, jf: JournalFold) -> pd.DataFrame:
-    """One row per reported result (see ``Study.results_dataframe``)."""
+    """One row per reported result (see ``Study.results_dataframe``). With no result yet,
+    the columns are ``trial_id, step, time``, each objective's and constraint's metric,
+    ``score, value, decision, reason``, of the types they will hold."""
     pd = _pandas()
     rows = result_rows(history, jf)
     if not rows:
-        return pd.DataFrame(columns=["trial_id", "step", "time", history.objective.metric,
-                                     "score", "value", "decision", "reason"])
+        metrics = dict.fromkeys(
+            f"metric_{m}" if m in _RESULT_FIXED else m
+            for m in [*(o.metric for o in history.objectives),
+                      *(c.metric for c in history.constraints)])
+        return pd.DataFrame({
+            "trial_id": pd.Series(dtype="int64"), "step": pd.Series(dtype="int64"),
+            "time": pd.Series(dtype="float64"),
+            **{m: pd.Series(dtype="float64") for m in metrics},
+            "score": pd.Series(dtype="float64"), "value": pd.Series(dtype="float64"),
+            "decision": pd.Series(dtype=object), "reason": pd.Series(dtype=object)})
     return pd.DataFrame(rows)
 
 

@@ -7,9 +7,12 @@ what was committed when it opened the journal).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +28,19 @@ def add_parser(sub: Any) -> None:
         description="One row per trial (--table trials, the default) or per reported result "
                     "(--table results), with params, status, value, decisions and their "
                     "reasons, times and checkpoints. Safe while another process runs the "
-                    "study. Needs pandas, and pyarrow for Parquet (pip install "
-                    "'rung[dataframe]').")
+                    "study. CSV: a header row, numbers written with every digit (they read "
+                    "back exactly), missing values empty. JSON: an array of objects, one per "
+                    "row, keyed by column; missing values and numbers JSON cannot write "
+                    "(NaN, infinity) are null. Needs pandas, and pyarrow for Parquet (pip "
+                    "install 'rung[dataframe]').")
     add_study_arguments(q)
     q.add_argument("--format", choices=FORMATS, default=None,
                    help="csv, parquet or json (default: from -o's suffix, else csv)")
     q.add_argument("--table", choices=("trials", "results"), default="trials",
                    help="trials: one row per trial (default); results: one per reported result")
     q.add_argument("-o", "--output", metavar="FILE",
-                   help="where to write (default: standard output; Parquet needs a file)")
+                   help="where to write, replacing the file if it exists (default, or "
+                        "'-': standard output; Parquet needs a file)")
     q.set_defaults(handler=cmd_export)
 
 
@@ -79,7 +86,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from rung.cli.main import CLIError
 
     fmt = args.format
-    out = output_path(args.output) if args.output else None
+    out = output_path(args.output) if args.output and args.output != "-" else None
     if fmt is None:
         fmt = format_of(out)
     if fmt == "parquet" and out is None:
@@ -99,33 +106,49 @@ def cmd_export(args: argparse.Namespace) -> int:
     if text is not None:
         sys.stdout.write(text)
     else:
-        print(f"rung: wrote {len(df)} {args.table} rows of {args.name} to {out}",
-              file=sys.stderr, flush=True)
+        n = len(df)
+        what = ("trial" if args.table == "trials" else "result") + ("" if n == 1 else "s")
+        print(f"rung: wrote {n} {what} of {args.name} to {out}", file=sys.stderr, flush=True)
     return 0
 
 
 def _write(df: Any, fmt: str, out: Path | None) -> str | None:
+    """``df`` as ``fmt``: the text, for standard output (``out`` ``None``), else ``None`` once
+    written to ``out`` (see ``replace``)."""
     if fmt == "parquet":
         assert out is not None
-        parquet_ready(df).to_parquet(out, index=False)
+        with replace(out) as tmp:
+            parquet_ready(df).to_parquet(tmp, index=False)
         return None
-    if fmt == "csv":
-        if out is None:
-            text: str = df.to_csv(index=False)
-            return text
-        df.to_csv(out, index=False)
-        return None
-    text = json_records(df)
+    text: str = df.to_csv(index=False) if fmt == "csv" else json_records(df) + "\n"
     if out is None:
-        return text + "\n"
-    out.write_text(text + "\n")
+        return text
+    with replace(out) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return None
+
+
+@contextlib.contextmanager
+def replace(out: Path) -> Iterator[Path]:
+    """A path to write ``out``'s new content to: a temporary file beside it that replaces it
+    once written, so that a write that fails (a full disk, a value Parquet refuses) leaves
+    what was there before; a device or pipe (``/dev/stdout``) is written in place."""
+    if out.exists() and not out.is_file():
+        yield out
+        return
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def json_records(df: Any) -> str:
     """``df`` as a JSON array of row objects, numbers as Python writes them (every digit
     that tells two floats apart: pandas' ``to_json`` keeps 10 significant digits by default
-    and at most 15), missing values (``NaN``, ``<NA>``, ``None``) as ``null``."""
+    and at most 15), missing values (``NaN``, ``<NA>``, ``None``) and infinities (which JSON
+    has no number for) as ``null``."""
     rows = [{str(k): _plain(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
     return json.dumps(rows, indent=1, allow_nan=False)
 
