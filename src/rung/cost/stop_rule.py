@@ -388,9 +388,18 @@ def assess(study: Any, **params: Any) -> dict[str, float] | None:
     question "is another N trials worth it?" (docs/cost.md).
 
     Raises:
-        ConfigError: the study has several objectives (``check_objectives``)."""
+        ConfigError: the study has several objectives (``check_objectives``), or a parameter
+            ``StopRule`` does not take (keyed by its name) or refuses (keyed
+            ``budget.stop.params.<name>``, as in a spec)."""
+    import inspect
+
     spec = study.spec
     check_objectives([o.metric for o in spec.objectives])
+    accepted = sorted(inspect.signature(StopRule.__init__).parameters.keys() - {"self"})
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise ConfigError(key=unknown[0], message=f"StopRule takes no parameter "
+                          f"{unknown[0]!r} (accepted: {', '.join(accepted)})")
     rule = StopRule(**params)
     rule.bind(BindContext(spec.space, spec.objective, spec.max_step, spec.seed))
     h = study.engine.history
