@@ -104,8 +104,8 @@ def _agree(objective: Objective, mode: object, key: str) -> None:
 def _one_mode(mode: str | Sequence[str] | None) -> str | None:
     if mode is None or isinstance(mode, str):
         return mode
-    raise ConfigError(key="mode", message=f"one objective takes one mode, 'min' or 'max' (one "
-                      f"per objective for a list of them), got {mode!r}")
+    raise ConfigError(key="mode", message=f"one objective takes one mode, 'min' or 'max', got "
+                      f"{mode!r}")
 
 
 def check_given_resources(spec: StudySpec) -> None:
