@@ -165,3 +165,16 @@ def test_an_empty_study_has_typed_columns(isolated: Path) -> None:
                                "decision", "reason"]
     assert [str(r[c].dtype) for c in ("trial_id", "step", "time", "a", "lat")] == [
         "int64", "int64", "float64", "float64", "float64"]
+
+
+def test_a_symbolic_link_keeps_pointing_at_the_export(
+    odd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = odd.parent / "data" / "trials.csv"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    link = odd.parent / "latest.csv"
+    link.symlink_to(target)
+    assert _export(capsys, "odd", "--storage", str(odd), "-o", str(link))[0] == 0
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert target.read_text().startswith("trial_id,")

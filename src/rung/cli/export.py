@@ -132,10 +132,12 @@ def _write(df: Any, fmt: str, out: Path | None) -> str | None:
 def replace(out: Path) -> Iterator[Path]:
     """A path to write ``out``'s new content to: a temporary file beside it that replaces it
     once written, so that a write that fails (a full disk, a value Parquet refuses) leaves
-    what was there before; a device or pipe (``/dev/stdout``) is written in place."""
+    what was there before; a device or pipe (``/dev/stdout``) is written in place, and a
+    symbolic link's target is what is replaced (the link stays)."""
     if out.exists() and not out.is_file():
         yield out
         return
+    out = out.resolve() if out.is_symlink() else out
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
         yield tmp
