@@ -174,6 +174,11 @@ class AskTell:
         crash: continue it there (``report`` / ``tell`` by its id; ``study.trials("running")``
         lists them) or end it (``tell(trial_id, "interrupted")``: a scheduler that resumes
         trials may hand it back from its checkpoint).
+
+        One process asks and tells at a time (unlike Optuna's workers sharing a database):
+        run the trials where you like, but make these calls from one process. Another
+        process's calls raise ``JournalError`` naming the study while this one holds it
+        open, and change nothing.
         """
         eng = self.engine
         if eng.over:  # nothing would launch: the two capacity events would change nothing
