@@ -23,13 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rung.cli.spec_error import SpecError, kind_of, wrap
-from rung.core.pricing import (
-    DEFAULT_RESOURCES,
-    check_spendable,
-    check_table,
-    hourly_rate,
-    trial_holds,
-)
+from rung.core.pricing import check_spendable, check_table
 from rung.errors import ConfigError
 
 COST_KEYS = ("prices", "resources_per_trial")
@@ -74,14 +68,10 @@ def _check_spendable(budget: Any, fields: Mapping[str, Any]) -> None:
         return
     wrap(lambda: check_spendable(budget.get("max_cost"), budget.get("max_gpu_hours"), prices,
                                  given))
-    stop = budget.get("stop")
-    value = stop["params"].get("value") if isinstance(stop, Mapping) \
-        and stop.get("name") == "auto" and isinstance(stop.get("params"), Mapping) else None
-    held = DEFAULT_RESOURCES if given is None else given
-    if value is not None and hourly_rate(prices, held) <= 0:
-        raise SpecError("spec.budget.stop.params.value", f"the rule would never stop: it weighs "
-                        f"the improvement's worth against the mean cost of a trial, and a trial "
-                        f"holding {trial_holds(given)} costs nothing under prices {dict(prices)}")
+    if budget.get("stop") is not None:
+        from rung.cost.stop_rule import check_value_priced
+
+        wrap(lambda: check_value_priced(budget.get("stop"), prices, given))
 
 
 __all__ = ["COST_KEYS", "cost_fields"]

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -82,6 +82,33 @@ def check_objectives(metrics: Sequence[str]) -> None:
         raise ConfigError(key="budget.stop", message=f"the stop rule bounds the regret of one "
                           f"objective; this study has {len(metrics)} ({', '.join(metrics)}): "
                           f"drop budget.stop, or stop it with n_trials, max_cost, ...")
+
+
+def check_value_priced(stop: Any, prices: Mapping[str, float],
+                       resources_per_trial: Mapping[str, float] | None,
+                       reported: bool = False) -> None:
+    """Refuse a stop rule with ``value`` (money per unit of improvement) when a trial costs
+    nothing: it stops when the improvement's worth falls below the mean cost of a trial, which
+    is then 0, so it would never stop. ``stop`` is ``Budget.stop`` (a ``ComponentSpec``) or its
+    ``{"name", "params"}`` mapping (anything else, or another rule, passes); ``prices`` and
+    ``resources_per_trial`` are canonical (``rung.core.pricing.check_table``), ``None``: one
+    CPU; ``reported``: they are what the session's executor says a trial holds. Raises
+    ``ConfigError`` keyed ``budget.stop.params.value``."""
+    from rung.core.pricing import DEFAULT_RESOURCES, hourly_rate, trial_holds
+
+    if isinstance(stop, Mapping):
+        name, params = stop.get("name"), stop.get("params")
+    else:
+        name, params = getattr(stop, "name", None), getattr(stop, "params", None)
+    value = params.get("value") if name == "auto" and isinstance(params, Mapping) else None
+    held = DEFAULT_RESOURCES if resources_per_trial is None else resources_per_trial
+    if value is None or hourly_rate(prices, held) > 0:
+        return
+    what = (", ".join(f"{k}={v:g}" for k, v in sorted(held.items())) + " (as its executor "
+            "reports)") if reported else trial_holds(resources_per_trial)
+    raise ConfigError(key="budget.stop.params.value", message=f"the rule would never stop: it "
+                      f"weighs the improvement's worth against the mean cost of a trial, and a "
+                      f"trial holding {what} costs nothing under prices {dict(prices)}")
 
 
 @register("stop_rule", "auto")
@@ -462,4 +489,5 @@ def curve_jitter(h: History, tail: int) -> float:
     return float(np.median(out)) if out else 0.0
 
 
-__all__ = ["StopRule", "assess", "check_objectives", "curve_jitter", "evidence", "trials_ended"]
+__all__ = ["StopRule", "assess", "check_objectives", "check_value_priced", "curve_jitter",
+           "evidence", "trials_ended"]
