@@ -122,3 +122,15 @@ def test_the_live_view_on_a_narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> 
     text = _render(view._renderable(study.engine, final=True), 40)
     assert "trials 6/6" in text and "completed 2" in text and "failed 4" in text
     assert "…" not in text
+
+
+def test_the_final_line_is_left_out_when_the_last_one_showed_the_same() -> None:
+    study = _make()
+    study.simulate(NanAbove(), n_workers=2, progress=False)  # a finished study
+    buf = io.StringIO()
+    with Progress(study, stream=buf, live=False, interval=1e9,
+                  logger=_quiet_logger()) as view:
+        view.on_turn(study.engine)
+        view.end(study.engine, study.name)
+    progress = [ln for ln in buf.getvalue().splitlines() if ln.startswith("rung: [")]
+    assert len(progress) == 1 and "trials 6/6" in progress[0]

@@ -93,6 +93,7 @@ class Progress(Reporter):
         self._samples: deque[tuple[float, int, int]] = deque()  # (t, results, finished)
         self._base = self._totals(study.engine)
         self._ended = False  # ``end`` printed the final line (plain lines)
+        self._shown: tuple[Any, ...] | None = None  # what the last plain line showed
         self._console: Any = None  # the live view's (its width follows the terminal's)
 
     # --- context manager: starts and stops the live view --------------------------------------
@@ -120,14 +121,15 @@ class Progress(Reporter):
                 self._live.__exit__(None, None, None)
                 self._live = None
         elif not self._ended:  # stopped before its end (Ctrl-C, an error): where it stood
-            self._print(self.line(self.study.engine))
+            self._print_line(self.study.engine)
 
     def end(self, engine: Engine, name: str = "") -> None:
-        """The run ended: plain lines print the final progress line, then the ``Reporter``'s
-        summary (the live view shows its final state when it stops)."""
+        """The run ended: plain lines print the final progress line (unless the last one
+        showed the same counts and best value already), then the ``Reporter``'s summary (the
+        live view shows its final state when it stops)."""
         if self._live is None and not self._ended:
             self._ended = True
-            self._print(self.line(engine))
+            self._print_line(engine, final=True)
         super().end(engine, name)
 
     # --- the reporter's hook --------------------------------------------------------------------
@@ -141,7 +143,18 @@ class Progress(Reporter):
         if self._live is not None:
             self._live.update(self._renderable(engine))
         else:
-            self._print(self.line(engine))
+            self._print_line(engine)
+
+    def _print_line(self, engine: Engine, final: bool = False) -> None:
+        """Print ``line(engine)``; a final one only if it shows something the last did not."""
+        h = engine.history
+        best = self.study.best_trial
+        shown = (h.n_suggested, len(h), tuple(sorted(counts(h).items())),
+                 None if best is None else (best.id, best.score))
+        if final and shown == self._shown:
+            return
+        self._shown = shown
+        self._print(self.line(engine))
 
     # --- what is shown ------------------------------------------------------------------------
     def _totals(self, engine: Engine) -> tuple[int, int]:
