@@ -134,3 +134,21 @@ def test_the_final_line_is_left_out_when_the_last_one_showed_the_same() -> None:
         view.end(study.engine, study.name)
     progress = [ln for ln in buf.getvalue().splitlines() if ln.startswith("rung: [")]
     assert len(progress) == 1 and "trials 6/6" in progress[0]
+
+
+def test_the_live_view_names_every_objective_and_constraint() -> None:
+    pytest.importorskip("rich")
+    from rung import Categorical, Constraint, Objective
+
+    study = Study.create("mo", {"x": Float(0.0, 1.0), "c": Categorical(["a\nb"])},
+                        [Objective("loss", "min"), Objective("acc", "max")], searcher="random",
+                        scheduler="fifo", constraints=[Constraint("lat", "<=", 0.5)],
+                        max_step=1, budget={"n_trials": 2}, seed=0)
+    while (t := study.ask()) is not None:
+        study.tell(t.id, "completed", {"loss": 0.5, "acc": 0.25, "lat": 0.1})
+    view = Progress(study, stream=io.StringIO(), live=False)
+    lines = _render(view._renderable(study.engine, final=True), 120).splitlines()
+    assert lines[0].startswith(
+        "rung mo  random + fifo, loss (min), acc (max), lat <= 0.5, max_step 1   elapsed ")
+    (params,) = [ln for ln in lines if "c=" in ln]
+    assert params.endswith("c=a\\nb")  # the value's line break shown, on one line

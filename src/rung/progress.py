@@ -201,8 +201,10 @@ class Progress(Reporter):
         n = spec.budget.n_trials
         head = Text.assemble(
             ("rung ", "bold cyan"), (self.study.name, "bold"),
-            f"  {spec.searcher.name} + {spec.scheduler.name}, {spec.objective.metric} "
-            f"({spec.objective.mode}), max_step {spec.max_step}   "
+            f"  {spec.searcher.name} + {spec.scheduler.name}, "
+            + ", ".join(f"{o.metric} ({o.mode})" for o in spec.objectives or (spec.objective,))
+            + "".join(f", {c.metric} {c.op} {fmt_num(c.bound)}" for c in spec.constraints)
+            + f", max_step {spec.max_step}   "
             f"elapsed {fmt_duration(time.monotonic() - self.started)}",
         )
         cells = [("trials", f"{h.n_suggested}/{n}" if n is not None else str(len(h))),
@@ -213,7 +215,9 @@ class Progress(Reporter):
         best = self.study.best_trial
         if best is not None and math.isfinite(best.score):
             parts.append(Text.assemble(("best ", "bold green"), best_line(self.study)[5:]))
-            parts.append(Text("  " + fmt_params(best.params), style="dim"))
+            # one line: a value's own line breaks shown as \n
+            parts.append(Text("  " + fmt_params(best.params).replace("\n", "\\n"),
+                              style="dim"))
         else:
             parts.append(Text(no_best(self.study), style="dim"))
         try:
