@@ -123,3 +123,9 @@ def test_importance_says_why_it_has_no_bars() -> None:
     assert [t.get_text() for t in ax.texts] == [
         "the score is the same for every trial: nothing to explain"]
     assert ax.get_title() == "flat: parameter importance at step 1 (6 trials)"
+
+
+def test_rung_plot_offers_every_kind_rung_plot_draws() -> None:
+    from rung.cli.plot import KIND_NAMES
+
+    assert tuple(P.KINDS) == KIND_NAMES
