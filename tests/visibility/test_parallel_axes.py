@@ -26,8 +26,8 @@ def test_axes_are_labelled_and_equal_choices_kept_apart() -> None:
     assert [repr(v) for v in seen] == ["True", "1", "'relu'"]
     ax = P.parallel_coordinates(s).axes[0]
     # act's axis: 1 at 0, relu at 0.5, True at 1; a trial line starts at its act position
-    starts = {next(iter(line.get_ydata())) for line in ax.lines
-              if (line.get_gid() or "").startswith("trial-")}
+    (lines,) = [c for c in ax.collections if c.get_gid() == "trials"]  # a line per trial
+    starts = {float(seg[0][1]) for seg in lines.get_segments()}
     assert starts == {0.0, 0.5, 1.0}
     labels = {(a.get_gid(), a.get_text(), a.xy) for a in ax.texts}
     assert {("axis-0-label", "1", (0, 0.0)), ("axis-0-label", "relu", (0, 0.5)),
