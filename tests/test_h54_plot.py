@@ -129,3 +129,30 @@ def test_rung_plot_offers_every_kind_rung_plot_draws() -> None:
     from rung.cli.plot import KIND_NAMES
 
     assert tuple(P.KINDS) == KIND_NAMES
+
+
+def test_rung_plot_replaces_a_file_only_once_the_new_one_is_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "j.db"
+    src = rung.Study.create("s", {"x": rung.Float(0, 1)}, objective="loss", searcher="random",
+                            scheduler="fifo", max_step=1, budget=rung.Budget(n_trials=3),
+                            seed=0, storage=db)
+    while (t := src.ask()) is not None:
+        src.tell(t.id, "completed", {"loss": t.params["x"]})
+    src.close()
+    out = tmp_path / "h.svg"
+    out.write_text("the old figure")
+
+    def half_then_fail(fig: object, path: Path) -> Path:
+        Path(path).write_text("<svg")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(P, "save", half_then_fail)
+    assert main(["plot", "s", "--storage", str(db), "--kind", "history", "-o", str(out)]) == 2
+    assert capsys.readouterr().err == f"rung: error: -o {out}: No space left on device\n"
+    assert out.read_text() == "the old figure"
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".svg"] == ["h.svg"]
+    monkeypatch.undo()
+    assert main(["plot", "s", "--storage", str(db), "--kind", "history", "-o", str(out)]) == 0
+    assert out.read_text().startswith("<?xml") and "<svg" in out.read_text()

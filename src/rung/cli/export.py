@@ -138,7 +138,8 @@ def replace(out: Path) -> Iterator[Path]:
         yield out
         return
     out = out.resolve() if out.is_symlink() else out
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    # the same suffix: matplotlib and pandas tell a format by it
+    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp{out.suffix}")
     try:
         yield tmp
         os.replace(tmp, out)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
-from rung.cli.export import output_path
+from rung.cli.export import output_path, replace
 from rung.cli.stored import add_study_arguments, read_study
 
 KIND_NAMES = ("history", "curves", "occupancy", "workers", "parallel", "importance", "pareto",
@@ -48,8 +49,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise CLIError(str(e), 2) from None
     except ValueError as e:  # e.g. a Pareto front of a single-objective study
         raise CLIError(str(e), 2) from None
+    out = Path(args.output)
     try:
-        out = save(fig, args.output)
+        with replace(out) as tmp:  # a failed write leaves the file that was there
+            save(fig, tmp)
     except OSError as e:  # say, a directory one may not write to
         raise CLIError(f"-o {args.output}: {e.strerror or e}", 2) from None
     print(f"rung: wrote the {args.kind} plot of {args.name} to {out}", file=sys.stderr,
