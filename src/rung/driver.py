@@ -149,12 +149,15 @@ def check_reported_resources(engine: Engine, events: Sequence[Event]) -> None:
     ``rung.core.pricing.check_spendable`` raises it. (Executors that report nothing are
     checked before they start, by ``Study.run``.)"""
     b = engine.spec.budget
-    if b.max_cost is None and b.max_gpu_hours is None:
+    if b.max_cost is None and b.max_gpu_hours is None and b.stop is None:
         return
     for ev in events:
         if isinstance(ev, CapacityChanged) and ev.resources is not None:
             check_spendable(b.max_cost, b.max_gpu_hours, engine.spec.prices or {},
                             ev.resources, reported=True)
+            from rung.cost.stop_rule import check_value_priced
+
+            check_value_priced(b.stop, engine.spec.prices or {}, ev.resources, reported=True)
             return
 
 

@@ -43,7 +43,7 @@ from rung.space import Fidelity, SearchSpace
 from rung.storage import Journal, MemoryJournal, open_journal
 from rung.study_checks import (
     as_budget,
-    as_objective,
+    as_objectives,
     check_first_rung,
     check_given_resources,
     check_name,
@@ -92,7 +92,7 @@ class Study(AskTell, StudyViews):
         budget: Budget | Mapping[str, Any] | None = None,
         seed: int = 0,
         storage: str | os.PathLike[str] | Journal | None = None,
-        mode: str | None = None,
+        mode: str | Sequence[str] | None = None,
         load_if_exists: bool = False,
         constraints: Sequence[Constraint | Mapping[str, Any] | str] = (),
         keep_checkpoints: int = 1,
@@ -109,7 +109,8 @@ class Study(AskTell, StudyViews):
         ``SpaceError`` naming the offending key, before anything is written.
 
         ``objective`` may be a list of objectives (a multi-objective study: see
-        ``pareto_front``; the first one is the scalar ``score``), and ``constraints`` a list of
+        ``pareto_front``; the first one is the scalar ``score``; ``mode`` is then one mode
+        for the metric names, or a list of one mode per objective), and ``constraints`` a list of
         ``rung.Constraint(metric, "<=" | ">=", bound)``, ``"metric <= bound"`` strings or
         ``{metric, op, bound}`` mappings (as in a spec). ``keep_checkpoints``: how many of the
         best finished trials keep their final checkpoint.
@@ -137,14 +138,7 @@ class Study(AskTell, StudyViews):
         first, in order (see ``enqueue``); ``define_by_run`` is ``rung.optimize``'s (the
         space, empty or partial, grows from what trials use)."""
         exit_if_reimported()
-        objectives: tuple[Objective, ...] = ()
-        if isinstance(objective, list | tuple):
-            objectives = tuple(as_objective(o, mode) for o in objective)
-            if not objectives:
-                raise ConfigError("objective: the list of objectives is empty")
-            objective = objectives[0]
-            if len(objectives) == 1:
-                objectives = ()
+        the_objective, objectives = as_objectives(objective, mode)
         space = SearchSpace.empty() if define_by_run and not space else SearchSpace.coerce(space)
         if fidelity is not None:
             fidelity = Fidelity.from_json(fidelity)
@@ -169,7 +163,7 @@ class Study(AskTell, StudyViews):
         spec = StudySpec(
             name=name,
             space=space,
-            objective=as_objective(objective, mode),  # type: ignore[arg-type]
+            objective=the_objective,
             objectives=objectives,
             constraints=constraints_from(constraints),
             searcher=to_spec("searcher", searcher, (AUTO,)),
@@ -296,6 +290,9 @@ class Study(AskTell, StudyViews):
         if not silent or dict(self.engine.meter.resources) != dict(given or DEFAULT_RESOURCES):
             return
         check_spendable(spec.budget.max_cost, spec.budget.max_gpu_hours, spec.prices, given)
+        from rung.cost.stop_rule import check_value_priced
+
+        check_value_priced(spec.budget.stop, spec.prices or {}, given)
 
     # --- drivers ------------------------------------------------------------------------------
     def run(

@@ -1,8 +1,7 @@
 """A ``StopRule(value=...)`` where a trial costs nothing would never stop: ``rung run`` refuses
 such a spec; ``Study.run`` / ``simulate`` and a session whose executor reports what a trial
-holds must refuse it too, before anything is written. Strict xfail until ``study.py`` and
-``driver.py`` call ``rung.cost.stop_rule.check_value_priced`` (the patch in helper h51's
-report): then these pass, and the marker must go."""
+holds refuse it too (``rung.cost.stop_rule.check_value_priced``), before anything is
+written."""
 
 from __future__ import annotations
 
@@ -14,9 +13,6 @@ import pytest
 import rung
 from rung.errors import ConfigError
 from rung.executors.simulated import SimulatedExecutor
-
-PENDING = pytest.mark.xfail(strict=True, reason="study.py / driver.py do not call "
-                            "check_value_priced yet (helper h51's report)")
 
 
 class Bench:
@@ -33,7 +29,6 @@ def _study(tmp_path: Path, prices: dict[str, float] | None = None) -> rung.Study
                                  n_trials=30, stop=rung.StopRule(value=10.0)))
 
 
-@PENDING
 def test_simulate_refuses_a_value_rule_when_a_trial_costs_nothing(tmp_path: Path) -> None:
     s = _study(tmp_path)
     with pytest.raises(ConfigError) as e:
@@ -45,7 +40,6 @@ def test_simulate_refuses_a_value_rule_when_a_trial_costs_nothing(tmp_path: Path
     assert len(s.journal.read("v")) == 0
 
 
-@PENDING
 def test_a_session_reporting_an_unpriced_device_refuses_a_value_rule(tmp_path: Path) -> None:
     s = _study(tmp_path, {"gpu:A100": 3.0})
     with pytest.raises(ConfigError) as e:
