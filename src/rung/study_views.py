@@ -50,6 +50,35 @@ def best_trial_id(history: History, max_step: int) -> int | None:
     return None
 
 
+def pareto_ids(history: History) -> list[int]:
+    """The ids of ``StudyViews.pareto_front``: among the feasible trials with finite values
+    whose result is final (at ``max_step``, or of a trial that completed below it, as
+    ``best_trial`` counts them; while none is, those at the highest step any trial reached),
+    the ones no other dominates; in id order. The dashboard draws the same front."""
+    from rung.multiobjective import non_dominated
+
+    h = history
+    top = h.top_step
+    if not top:
+        return []
+
+    def usable(t: int) -> bool:
+        return h.violation(t) == 0.0 and all(math.isfinite(v) for v in h.values(t))
+
+    def final(t: int) -> bool:
+        last = h.last_step(t)
+        return last == h.max_step or (
+            0 < last < h.max_step and h.status(t) is TrialStatus.COMPLETED)
+
+    ids = [t for t in h if final(t) and usable(t)]
+    if not ids:
+        ids = [t for t in h if h.last_step(t) == top and usable(t)]
+    if not ids:
+        return []
+    mask = non_dominated(np.array([h.values(t) for t in ids]))
+    return [t for t, k in zip(ids, mask, strict=True) if k]
+
+
 class StudyViews:
     """Read-only views of a study (see the module docstring)."""
 
@@ -80,7 +109,9 @@ class StudyViews:
         """The trial with the best final score: among those that reached ``max_step`` or
         completed below it by themselves (``History.best_trial_id``); if none did, the best at the
         highest step any trial reached. ``None`` before the first result. With
-        constraints, only feasible trials count (``None`` while none is)."""
+        constraints, only feasible trials count (``None`` while none is). With several
+        objectives, the best on the first one (Optuna raises there): ``pareto_front`` gives
+        the trade-offs."""
         h = self.engine.history
         tid = best_trial_id(h, self.spec.max_step)
         return None if tid is None else h.trial(tid)
@@ -90,44 +121,43 @@ class StudyViews:
         return self.engine.history.violation(trial_id) == 0.0
 
     def pareto_front(self) -> list[Trial]:
-        """Feasible trials that no other feasible trial dominates, judged at each trial's
-        highest step on every objective (one objective: the best feasible trials). Only trials
-        that reached the highest step any trial reached are compared, so a multi-fidelity
-        study is judged at its top fidelity; in id order."""
-        from rung.multiobjective import non_dominated
-
+        """Feasible trials that no other feasible trial dominates, judged on every objective
+        at each trial's final result: at ``max_step``, or the last of a trial that completed
+        below it (while no trial has a final result: at the highest step any trial reached,
+        so a multi-fidelity study is judged at its top fidelity); one objective: the best
+        feasible trials. In id order (``pareto_ids``)."""
         h = self.engine.history
-        top = h.top_step
-        ids = [
-            t for t in h
-            if top and h.last_step(t) == top and h.violation(t) == 0.0
-            and all(math.isfinite(v) for v in h.values(t))
-        ]
-        if not ids:
-            return []
-        Y = np.array([h.values(t) for t in ids])
-        mask = non_dominated(Y)
-        return [h.trial(t) for t, k in zip(ids, mask, strict=True) if k]
+        return [h.trial(t) for t in pareto_ids(h)]
 
     def hypervolume(self, reference: Sequence[float] | None = None) -> float:
         """Hypervolume of the Pareto front in the objectives' own units and directions,
         bounded by ``reference`` (metric values; default: 10% beyond the front's worst)."""
+        from rung.dbr.metrics import is_real
         from rung.multiobjective import default_reference, hypervolume
 
         h = self.engine.history
+        objs = h.objectives
+        ref = None
+        if reference is not None:
+            if isinstance(reference, str | bytes) or not isinstance(
+                    reference, Sequence | np.ndarray):
+                raise ConfigError(key="reference", message=f"one value per objective "
+                                  f"{[o.metric for o in objs]}, got {reference!r}")
+            if len(reference) != len(objs):
+                raise ConfigError(key="reference", message=f"expected {len(objs)} values (one "
+                                  f"per objective {[o.metric for o in objs]}), got "
+                                  f"{len(reference)}")
+            for i, (o, r) in enumerate(zip(objs, reference, strict=True)):
+                if not is_real(r) or not math.isfinite(float(r)):
+                    raise ConfigError(key=f"reference[{i}]", message=f"must be a finite "
+                                      f"number (the {o.metric!r} bound), got {r!r}")
+            ref = np.array([o.score({o.metric: float(r)}) for o, r in zip(objs, reference,
+                                                                         strict=True)])
         front = self.pareto_front()
         if not front:
             return 0.0
         Y = np.array([h.values(t.id) for t in front])
-        if reference is None:
-            ref = default_reference(Y)
-        else:
-            objs = h.objectives
-            if len(reference) != len(objs):
-                raise ConfigError(f"reference: expected {len(objs)} values, got {len(reference)}")
-            ref = np.array([o.score({o.metric: float(r)}) for o, r in zip(objs, reference,
-                                                                         strict=True)])
-        return hypervolume(Y, ref)
+        return hypervolume(Y, default_reference(Y) if ref is None else ref)
 
     def best_value(self) -> float | None:
         """The best trial's value, the objective's metric in its own direction
@@ -145,6 +175,10 @@ class StudyViews:
         searcher's one-line reason when it ran out of configurations (``"the grid searcher
         proposed every one of its 3 points"``), else ``None``."""
         s = self.engine.summary()
+        h = self.engine.history
+        best = best_trial_id(h, self.spec.max_step)  # with constraints: the feasible best
+        s["best_trial"] = best
+        s["best_score"] = None if best is None else h.trial(best).score
         s["why_exhausted"] = self._why_exhausted()
         s["name"] = self.name
         s["best_value"] = self.best_value()

@@ -205,18 +205,10 @@ def _even(xs: list[int], k: int) -> list[int]:
 
 
 def front_ids(h: Any) -> list[int]:
-    """Ids of the feasible, non-dominated trials at the top step (as ``Study.pareto_front``)."""
-    import numpy as np
+    """Ids of the Pareto front (``Study.pareto_front``'s: ``rung.study_views.pareto_ids``)."""
+    from rung.study_views import pareto_ids
 
-    from rung.multiobjective import non_dominated
-
-    top = h.top_step
-    ids = [t for t in h if top and h.last_step(t) == top and h.violation(t) == 0.0
-           and all(math.isfinite(v) for v in h.values(t))]
-    if not ids:
-        return []
-    mask = non_dominated(np.array([h.values(t) for t in ids]))
-    return [t for t, k in zip(ids, mask, strict=True) if k]
+    return pareto_ids(h)
 
 
 __all__ = [
