@@ -83,3 +83,11 @@ def test_run_and_optimize_read_storage_as_study_create_does(
     with pytest.raises(ConfigError, match=url):
         rung.optimize(_objective, n_trials=2, storage="postgres://u@h/db", progress=False)
     assert sorted(p.name for p in isolated.iterdir()) == ["home"]
+
+
+def test_best_params_stay_on_one_line() -> None:
+    """A categorical value holding a line break split `rung: best params:` in two."""
+    from rung.cli.report import fmt_params
+
+    assert fmt_params({"note": "a\nb", "lr": 0.5, "eol": "x\r\n"}) == (
+        "note=a\\nb lr=0.5 eol=x\\r\\n")

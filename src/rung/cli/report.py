@@ -34,7 +34,9 @@ def fmt_num(x: Any) -> str:
 
 
 def fmt_params(params: Mapping[str, Any]) -> str:
-    return " ".join(f"{k}={fmt_num(v)}" for k, v in params.items())
+    """``k=v`` pairs on one line: a line break inside a value is shown as ``\\n``."""
+    text = " ".join(f"{k}={fmt_num(v)}" for k, v in params.items())
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def fmt_duration(seconds: float) -> str:
