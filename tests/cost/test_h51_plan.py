@@ -56,11 +56,11 @@ def test_to_json_writes_a_non_finite_number_as_null(db: Path) -> None:
 
 @pytest.mark.parametrize(("argv", "line"), [
     (["--prices", "tpu=1"], "--prices: prices.tpu: unknown device (use 'cpu', 'gpu' or "
-     "'gpu:<TYPE>', e.g. 'gpu:A100')"),
+     "'gpu:<TYPE>', e.g. 'gpu:A100'; a type is letters, digits and _ . -)"),
     (["--prices", "cpu=1,CPU=2"], "--prices: prices.CPU: device 'cpu' given twice"),
     (["--prices", "cpu=-1"], "--prices: prices.cpu: must be a finite number >= 0, got -1.0"),
     (["--resources", "fpga=1"], "--resources: resources_per_trial.fpga: unknown device (use "
-     "'cpu', 'gpu' or 'gpu:<TYPE>', e.g. 'gpu:A100')"),
+     "'cpu', 'gpu' or 'gpu:<TYPE>', e.g. 'gpu:A100'; a type is letters, digits and _ . -)"),
     (["--seeds", "0"], "--seeds: expected one integer in 1..1000, got '0'"),
     (["--seeds", "2.5"], "--seeds: expected one integer in 1..1000, got '2.5'"),
     (["--seeds", "x"], "--seeds: expected one integer in 1..1000, got 'x'"),

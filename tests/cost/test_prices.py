@@ -109,3 +109,19 @@ def test_a_lower_case_price_charges_the_reported_gpu() -> None:
     led = study.ledger()
     assert led.total.cost == pytest.approx(3.2 * led.total.gpu_hours, rel=1e-9)
     assert led.devices["gpu:A100"] == pytest.approx(led.total.gpu_hours, rel=1e-9)
+
+
+@pytest.mark.parametrize("key", ["gpu:a 100", "gpu:A100:x", "gpu:", "gpu: A100", "gpu:-x"])
+def test_a_gpu_type_that_is_not_a_name_is_refused(key: str) -> None:
+    """'gpu:a 100' was stored as 'gpu:A 100', a device no executor reports."""
+    with pytest.raises(ConfigError) as e:
+        rung.Prices({key: 1.0})
+    assert str(e.value) == (f"prices.{key}: unknown device (use 'cpu', 'gpu' or 'gpu:<TYPE>', "
+                            "e.g. 'gpu:A100'; a type is letters, digits and _ . -)")
+
+
+@pytest.mark.parametrize(("key", "name"), [("gpu:a100-80g", "gpu:A100-80G"),
+                                           ("GPU:h100_sxm", "gpu:H100_SXM"),
+                                           ("gpu:Intel-GAUDI2", "gpu:INTEL-GAUDI2")])
+def test_gpu_types_as_ray_writes_them(key: str, name: str) -> None:
+    assert rung.Prices({key: 2.0}).table == {name: 2.0}

@@ -20,6 +20,7 @@ per device-hour. Resources are devices held by one running trial (``{"cpu": 4, "
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +33,10 @@ DEFAULT_RESOURCES: Mapping[str, float] = {"cpu": 1.0}
 _ALIASES = {"cpu": "cpu", "gpu": "gpu", "num_cpus": "cpu", "num_gpus": "gpu"}
 
 
+#: a GPU type as Ray and the clouds write them (A100, A100-80G, H100_SXM, Intel-GAUDI2, L4)
+_GPU_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
 def device_key(key: str, where: str) -> str:
     """The canonical device name of ``key`` (``"CPU"`` -> ``"cpu"``, ``"gpu:a100"`` ->
     ``"gpu:A100"``: a GPU's type in capitals, so that a price matches whatever case the type is
@@ -42,11 +47,12 @@ def device_key(key: str, where: str) -> str:
         if alias is not None:
             return alias
         kind, sep, typ = key.partition(":")
-        if sep and kind.lower() == "gpu" and typ.strip() == typ and typ:
+        if sep and kind.lower() == "gpu" and _GPU_TYPE.fullmatch(typ):
             return f"gpu:{typ.upper()}"
     raise ConfigError(
         key=f"{where}.{key}",
-        message="unknown device (use 'cpu', 'gpu' or 'gpu:<TYPE>', e.g. 'gpu:A100')",
+        message="unknown device (use 'cpu', 'gpu' or 'gpu:<TYPE>', e.g. 'gpu:A100'; a type is "
+        "letters, digits and _ . -)",
     )
 
 
