@@ -20,7 +20,6 @@ per device-hour. Resources are devices held by one running trial (``{"cpu": 4, "
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,8 +32,13 @@ DEFAULT_RESOURCES: Mapping[str, float] = {"cpu": 1.0}
 _ALIASES = {"cpu": "cpu", "gpu": "gpu", "num_cpus": "cpu", "num_gpus": "gpu"}
 
 
-#: a GPU type as Ray and the clouds write them (A100, A100-80G, H100_SXM, Intel-GAUDI2, L4)
-_GPU_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+#: the characters of a GPU type as Ray and the clouds write them (A100-80G, H100_SXM, L4)
+_GPU_TYPE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+
+def _gpu_type(typ: str) -> bool:
+    """``typ`` names a GPU type: letters, digits, ``_ . -``, starting with a letter or digit."""
+    return bool(typ) and typ[0].isascii() and typ[0].isalnum() and set(typ) <= _GPU_TYPE_CHARS
 
 
 def device_key(key: str, where: str) -> str:
@@ -47,7 +51,7 @@ def device_key(key: str, where: str) -> str:
         if alias is not None:
             return alias
         kind, sep, typ = key.partition(":")
-        if sep and kind.lower() == "gpu" and _GPU_TYPE.fullmatch(typ):
+        if sep and kind.lower() == "gpu" and _gpu_type(typ):
             return f"gpu:{typ.upper()}"
     raise ConfigError(
         key=f"{where}.{key}",
