@@ -9,7 +9,11 @@ libraries this process has already loaded.
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
+
+import pytest
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
@@ -20,3 +24,22 @@ except ImportError:  # pragma: no cover - scikit-learn (the dev extra) brings it
     pass
 else:
     threadpool_limits(1)
+
+
+_RUNG_LOGGERS = ("rung", "rung.run")
+
+
+@pytest.fixture(autouse=True)
+def _rung_logging_restored() -> Iterator[None]:
+    """Each test leaves rung's loggers as it found them: a library that configures logging
+    (``logging.config.dictConfig`` disables the loggers it does not name, e.g. on import)
+    silenced ``Reporter`` in every later test of the run, so tests that read its lines
+    passed alone and failed in the whole suite."""
+    loggers = [logging.getLogger(n) for n in _RUNG_LOGGERS]
+    state = [(lg.disabled, lg.level, lg.propagate) for lg in loggers]
+    disable = logging.root.manager.disable
+    yield
+    for lg, (disabled, level, propagate) in zip(loggers, state, strict=True):
+        lg.disabled, lg.propagate = disabled, propagate
+        lg.setLevel(level)
+    logging.disable(disable)
