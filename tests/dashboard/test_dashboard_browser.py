@@ -113,25 +113,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         run.wait(10)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    opts = Options()
-    opts.binary_location = CHROMIUM  # type: ignore[assignment]
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              "--window-size=1500,1000"):
-        opts.add_argument(a)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 def _errors(driver) -> list:  # type: ignore[no-untyped-def]
     return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 

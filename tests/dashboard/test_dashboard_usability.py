@@ -105,25 +105,6 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         dash.wait(10)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    opts = Options()
-    opts.binary_location = CHROMIUM  # type: ignore[assignment]
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              "--window-size=1500,1000"):
-        opts.add_argument(a)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 def _open(driver: Any, url: str) -> None:
     """Load ``url`` as a fresh page: a URL that differs from the open one only in its hash
     would keep the page (and, for a moment, what the last test left on it)."""
