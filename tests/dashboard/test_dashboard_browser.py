@@ -123,6 +123,15 @@ def _css(driver, sel: str) -> list:  # type: ignore[no-untyped-def]
     return driver.find_elements(By.CSS_SELECTOR, sel)
 
 
+def _text(driver, sel: str) -> str:  # type: ignore[no-untyped-def]
+    """The rendered text of the first element ``sel`` matches, read in one script: the pages
+    redraw while the run goes on, so an element handle found first may be stale when read."""
+    text = driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? e.innerText : null", sel)
+    assert text is not None, f"no {sel} on the page"
+    return str(text)
+
+
 def _visit(driver, url: str, ready: str, shots: Path, name: str,  # type: ignore[no-untyped-def]
            capsys: pytest.CaptureFixture[str]) -> None:
     driver.get(url)
@@ -140,7 +149,7 @@ def test_every_page_renders_without_console_errors(
 ) -> None:
     d = browser
     _visit(d, server + "#/", "#studies-table a[href*='live']", shots, "studies", capsys)
-    assert "live" in _css(d, "#studies-table")[0].text
+    assert "live" in _text(d, "#studies-table")
     pages = [("overview", "live", "", "#n-trials"),
              ("trials", "live", "/trials", "#trials-table tbody tr"),
              ("curves", "live", "/curves", "#curves .main-svg"),
@@ -150,13 +159,13 @@ def test_every_page_renders_without_console_errors(
     for name, study, page, ready in pages:
         _visit(d, f"{server}#/study/{study}{page}", ready, shots, name, capsys)
         if name == "pareto":
-            assert "non-dominated" in _css(d, "#pareto-note")[0].text
+            assert "non-dominated" in _text(d, "#pareto-note")
         if name == "workers":
-            assert "worker slots" in _css(d, "#workers-note")[0].text
+            assert "worker slots" in _text(d, "#workers-note")
         if name == "curves":  # what the chart draws of the trials, in words
-            assert "showing all" in _css(d, "#curves-note")[0].text
+            assert "showing all" in _text(d, "#curves-note")
         if name == "parallel":
-            assert "showing all" in _css(d, "#par-note")[0].text
+            assert "showing all" in _text(d, "#par-note")
             assert _css(d, "#parallel .scatterlayer .trace")  # SVG polylines, no WebGL
     with capsys.disabled():
         print(f"[dashboard screenshots] written under {shots}")
