@@ -79,3 +79,18 @@ def test_a_run_on_worker_processes_says_it_too(tmp_path: Path) -> None:
     assert rep.lines == ["study g: 3 trials: 3 completed",
                          f"study g: the search ended before its budget: {GRID}"]
     study.close()
+
+
+def test_simulating_a_finished_study_says_so_and_writes_nothing(tmp_path: Path) -> None:
+    """Study.simulate of a study that is over started the driver again (no "nothing to run"
+    line, as Study.run has); now it simulates nothing and journals nothing."""
+    study = _grid(10, tmp_path)
+    study.simulate(ToyBenchmark(1, study.spec.space), n_workers=2, reporter=Reporter())
+    assert study.last_executor is not None
+    n = len(study.journal.read("g"))
+    rep = Reporter()
+    study.simulate(ToyBenchmark(1, study.spec.space), n_workers=2, reporter=rep)
+    assert rep.lines == [f"study g: nothing to run: {GRID}", "study g: 3 trials: 3 completed"]
+    assert study.last_executor is None
+    assert len(study.journal.read("g")) == n
+    study.close()

@@ -493,7 +493,8 @@ class Study(AskTell, StudyViews):
         reporter: Reporter | None = None,
     ) -> Study:
         """Run the study against a ``Benchmark`` on a virtual clock (see ``SimulatedExecutor``).
-        Returns the study; the executor is available as ``study.last_executor``.
+        Returns the study; the executor is available as ``study.last_executor`` (``None`` when
+        the study was already over: nothing is simulated or written, as ``run`` does).
         ``callbacks``, ``progress`` and ``reporter`` act as in ``run``, but ``progress`` is off
         by default (a simulation takes seconds): failures and the summary are still shown.
 
@@ -512,16 +513,23 @@ class Study(AskTell, StudyViews):
             start_all(cbs, self)
             failing = True
             try:
-                ex = SimulatedExecutor(
-                    benchmark, n_workers, start_time=self.engine.now, launch_delay=launch_delay
-                )
-                ctx = self._run_context(None)
-                first = self._resume_events(ex.now())
-                self.last_executor = ex
-                drive(self.engine, ex, self.journal, ctx, on_turn=on_turn, first=first,
-                      reporter=rep, callbacks=cbs)
+                if self.engine.over:  # a finished study: nothing is simulated or written
+                    if rep is not None:
+                        rep.emit(logging.INFO, f"study {self.name}: nothing to run: "
+                                 f"{self._why_over()}")
+                        rep.end(self.engine, self.name)
+                    self.last_executor = None
+                else:
+                    ex = SimulatedExecutor(benchmark, n_workers, start_time=self.engine.now,
+                                           launch_delay=launch_delay)
+                    ctx = self._run_context(None)
+                    first = self._resume_events(ex.now())
+                    self.last_executor = ex
+                    drive(self.engine, ex, self.journal, ctx, on_turn=on_turn, first=first,
+                          reporter=rep, callbacks=cbs)
                 check_produced(self.engine)
-                self._say_why_over(rep)
+                if self.last_executor is not None:
+                    self._say_why_over(rep)
                 failing = False
             finally:
                 end_all(cbs, self, failing)
