@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,11 +80,8 @@ CHROMEDRIVER = shutil.which("chromedriver")
 
 @pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
                     reason="needs Debian's chromium and chromium-driver")
-def test_ledger_page_in_a_browser(db: Path, tmp_path: Path) -> None:
-    webdriver = pytest.importorskip("selenium.webdriver")
+def test_ledger_page_in_a_browser(db: Path, tmp_path: Path, browser: Any) -> None:
     pytest.importorskip("uvicorn")
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -91,13 +89,7 @@ def test_ledger_page_in_a_browser(db: Path, tmp_path: Path) -> None:
     dash = subprocess.Popen([sys.executable, "-m", "rung.cli", "dashboard", "--storage",
                              str(db), "--port", str(port), "--interval", "0.5"])
     base = f"http://127.0.0.1:{port}"
-    opts = Options()
-    opts.binary_location = CHROMIUM  # type: ignore[assignment]
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              "--window-size=1400,1000"):
-        opts.add_argument(a)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = None
+    driver = browser  # tests/dashboard/conftest.py
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -109,8 +101,6 @@ def test_ledger_page_in_a_browser(db: Path, tmp_path: Path) -> None:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-        driver.set_page_load_timeout(30)
         driver.get(base + "/ledger?study=cost")
 
         def rows() -> list[str]:
@@ -147,7 +137,5 @@ def test_ledger_page_in_a_browser(db: Path, tmp_path: Path) -> None:
         severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         assert severe == []
     finally:
-        if driver is not None:
-            driver.quit()
         dash.terminate()
         dash.wait(10)
