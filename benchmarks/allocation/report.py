@@ -258,9 +258,64 @@ def criteria(cells: Mapping[tuple[str, int], list[dict[str, Any]]]) -> str:
                    "chosen after the fact:\n\n"
                    + table(["task", "workers", "budget", "default", "best peer", "default is"],
                            rows_b))
+    every = criterion_b_for_every_method(cells)
+    if every:
+        out.append(every)
     if rows_c:
         out.append("(c) compute for the default to reach random+FIFO's final median regret "
                    "(goal <= 1/3 where Spearman at 10% of max_step >= 0.5, else <= 1/2):\n\n"
                    + table(["task", "workers", "Spearman @10%", "goal", "default reaches at",
                             "met"], rows_c))
     return "\n\n".join(out)
+
+
+def criterion_b_for_every_method(cells: Mapping[tuple[str, int], list[dict[str, Any]]]) -> str:
+    """Criterion (b) applied to every method that ran every claim cell with >= 10 seeds, rung's
+    and the peers' alike: in how many cells its median regret is strictly below the best median
+    of the Syne Tune / Optuna methods *other than itself*; beside it, the cells where the best
+    of those is ahead beyond seed noise (one-sided Mann-Whitney p < 0.05 over the seeds'
+    regrets at that budget), and the share of (cell, peer) pairs the method is not behind
+    (median regret <= that peer's). Tells whether (b)'s bar is reachable by any method here."""
+    per: dict[str, list[int]] = {}  # method -> [cells, ahead, tie, behind beyond noise,
+    #                                 pairs, pairs not behind]
+    n_cells = 0
+    for (task, w), runs in sorted(cells.items()):
+        if task not in tasks.TABLES or w not in (1, 8):
+            continue
+        by: dict[str, list[dict[str, Any]]] = {}
+        for r in runs:
+            by.setdefault(r["method"], []).append(r)
+        budget = runs[0]["budget"]
+        peers = [m for m in by if known(m) and family(m) in CLAIM_FAMILIES]
+        for frac, _ in CLAIM_FRACTIONS:
+            n_cells += 1
+            x = np.array([frac * budget])
+            vals = {m: values_at(by[m], x, "curve")[:, 0] for m in by
+                    if known(m) and len(by[m]) >= 10}
+            med = {m: float(np.median(v)) for m, v in vals.items()}
+            for m in med:
+                others = [q for q in peers if q != m and q in med]
+                if not others:
+                    continue
+                best = min(others, key=lambda q: med[q])
+                p = mann_whitney_less(list(vals[best]), list(vals[m]))
+                c = per.setdefault(m, [0, 0, 0, 0, 0, 0])
+                c[0] += 1
+                c[1] += med[m] < med[best]
+                c[2] += med[m] == med[best]
+                c[3] += p is not None and p < 0.05
+                c[4] += len(others)
+                c[5] += sum(med[m] <= med[q] for q in others)
+    rows = [[m, family(m), f"{c[1]} / {c[0]}", str(c[2]), str(c[3]),
+             f"{c[5] / c[4]:.0%}" if c[4] else "—"]
+            for m, c in sorted(per.items(), key=lambda kv: (-kv[1][1], -kv[1][5] / max(kv[1][4], 1)))
+            if c[0] == n_cells]
+    if not rows:
+        return ""
+    return ("(b) for every method that ran all of these cells with >= 10 seeds, rung's and the "
+            "peers' (a peer is measured against the best of the *other* peers): cells strictly "
+            "ahead, level, and behind the best of the others beyond seed noise (one-sided "
+            "Mann-Whitney p < 0.05); and the share of (cell, peer) pairs in which the method's "
+            "median regret is not above that peer's:\n\n"
+            + table(["method", "family", "ahead of the best of the others", "level",
+                     "behind beyond noise", "pairs not behind"], rows))
