@@ -153,9 +153,9 @@ def test_a_run_never_reports_backwards_but_a_resumed_run_restarts_at_its_checkpo
                  lambda: s.tell(tid, "stopped", {"loss": 0.3}, step=1)):
         with pytest.raises(ConfigError) as e:
             call()
-        assert str(e.value) == ("step: must be >= 2, the step trial 0's run reported last "
-                                "(steps never go backwards; the same step again replaces its "
-                                "result), got 1")
+        assert str(e.value) == ("step: report(step=1) after report(step=2): steps never go "
+                                "backwards (report them in increasing order; the same step "
+                                "again replaces its result)")
     s.checkpoint(tid, 1, "ckpt/0/1")
     s.tell(tid, "interrupted")
     again = s.ask()  # ASHA resumes the interrupted trial from its checkpoint

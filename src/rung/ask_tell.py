@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from rung._steps import step_back
 from rung._validate import close_hint, is_int
 from rung.core.engine import Engine
 from rung.core.events import (
@@ -229,7 +230,7 @@ class AskTell:
         metrics = self._checked(metrics, final=False)
         self._require_active(tid)
         lease = self.engine.active[tid]
-        self._check_forward(tid, step, lease.position)
+        self._check_forward(step, lease.position)
         if lease.decided:
             self._turn([ResultReported(tid, step, metrics, self._now())])  # only recorded
             return self._decision_of(tid)
@@ -319,7 +320,7 @@ class AskTell:
             if step is None:
                 last = eng.history.last_step(tid)
                 step = self.spec.max_step if outcome is Outcome.COMPLETED or not last else last
-            self._check_forward(tid, int(step), eng.active[tid].position)
+            self._check_forward(int(step), eng.active[tid].position)
             events.append(ResultReported(tid, int(step), metrics, t))
         events.append(CapacityChanged(max(len(eng.active) - 1, 0), t))
         events.append(TrialEnded(tid, outcome, t, error))
@@ -359,13 +360,13 @@ class AskTell:
             raise ConfigError(key=f"metrics[{name!r}]", message=(
                 f"must be a real number ({what}), got {v!r} ({type_name(v)})"))
 
-    def _check_forward(self, tid: int, step: int, position: int) -> None:
-        """A run's steps never go backwards (as ``TrialContext.report``'s); the same again is
-        allowed (the later result replaces the earlier)."""
-        if step < position:
-            raise ConfigError(key="step", message=(
-                f"must be >= {position}, the step trial {tid}'s run reported last (steps never "
-                f"go backwards; the same step again replaces its result), got {step}"))
+    @staticmethod
+    def _check_forward(step: int, position: int) -> None:
+        """A run's steps never go backwards (``rung._steps``, the rule every report follows);
+        ``position`` is the step the run reported last, or resumed after."""
+        back = step_back(step, position)
+        if back is not None:
+            raise ConfigError(key="step", message=back)
 
     def _decision_of(self, tid: int) -> Decision:
         """The STOP / PAUSE decision a trial's run was given: kept when it was made, else (a

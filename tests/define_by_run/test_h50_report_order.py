@@ -56,9 +56,9 @@ def test_a_step_below_the_last_one_is_refused() -> None:
     with pytest.raises(ConfigError) as e:
         trial.report(np.int64(2), 0.2)  # type: ignore[arg-type]
     assert e.value.key == "step"
-    assert str(e.value) == ("step: trial.report(step=np.int64(2)) after trial.report(step=3) "
-                            "in the same run: steps never go backwards (report them in "
-                            "increasing order)")
+    assert str(e.value) == ("step: report(step=2) after report(step=3): steps never go "
+                            "backwards (report them in increasing order; the same step again "
+                            "replaces its result)")
     assert trial.reports == [(3, {"loss": 0.1})]
 
 
@@ -76,6 +76,6 @@ def test_rung_optimize_names_the_steps_that_went_backwards(tmp_path: Path) -> No
                       n_workers=1, storage=tmp_path / "j.db", start_method="fork",
                       progress=False)
     assert e.value.key == "step"
-    assert str(e.value) == ("step: trial.report(step=2) after trial.report(step=3) in the "
-                            "same run: steps never go backwards (report them in increasing "
-                            "order) (trial 0)")
+    assert str(e.value) == ("step: report(step=2) after report(step=3): steps never go "
+                            "backwards (report them in increasing order; the same step again "
+                            "replaces its result) (trial 0)")

@@ -353,8 +353,8 @@ def test_metrics_passed_as_save_fail_the_trial_recording_nothing(save: Any, mess
     ((0, 1), 0, "report(step=0): steps count from 1 (in a loop over range(n), report epoch + 1)"),
     ((-2,), -2, "report(step=-2): steps count from 1 (in a loop over range(n), report epoch + 1)"),
     ((1, 2, 3, 4), 4, "report(step=4): above the study's max_step (3); loop up to ctx.max_step"),
-    ((1, 3, 2), 2, "report(step=2) after report(step=3) in the same run: steps never go "
-     "backwards (report them in increasing order)"),
+    ((1, 3, 2), 2, "report(step=2) after report(step=3): steps never go backwards (report "
+     "them in increasing order; the same step again replaces its result)"),
 ])
 def test_a_step_outside_1_to_max_step_fails_the_trial_recording_nothing_of_it(
     steps: tuple[int, ...], bad: int, message: str

@@ -22,6 +22,7 @@ import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from rung._steps import step_back
 from rung._validate import is_number
 from rung.core.rng import derive_rng
 from rung.dbr.metrics import as_metrics
@@ -170,12 +171,9 @@ class Trial:
                 ``value``).
         """
         _check_step(step, value)
-        last = self.ctx.last_step
-        if step < last:
-            # the engine would record it after the later step, and score the trial on it
-            raise ConfigError(key="step", message=(
-                f"trial.report(step={step!r}) after trial.report(step={last}) in the same "
-                "run: steps never go backwards (report them in increasing order)"))
+        back = step_back(step, self.ctx.last_step)
+        if back is not None:
+            raise ConfigError(key="step", message=back)
         if step > self.max_step:
             # an Optuna loop reports as many steps as it likes; here the study counts them
             raise ConfigError(key="step", message=(

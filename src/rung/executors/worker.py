@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from rung._steps import step_back
 from rung.core.records import Outcome
 from rung.errors import PauseTrial, StopTrial, TrialInterrupt
 from rung.executors.protocol import (
@@ -279,10 +280,9 @@ class TrialContext:
             step = _as_step(step)
         if not 0 < step <= self.max_step:
             raise ValueError(_step_out_of_range(step, self.max_step))
-        if step < self._last_step:
-            raise ValueError(f"report(step={step}) after report(step={self._last_step}) in the "
-                             f"same run: steps never go backwards (report them in increasing "
-                             f"order)")
+        back = step_back(step, self._last_step)
+        if back is not None:
+            raise ValueError(back)
         if save is not None and not callable(save):
             raise TypeError(_not_a_save(save))
         for v in metrics.values():
