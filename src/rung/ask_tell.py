@@ -126,6 +126,8 @@ class AskTell:
     journal: Journal
     spec: StudySpec
     _decided: dict[int, Decision]
+    #: the engine and its ``handled`` count after an ``ask`` that found nothing to start
+    _idle: tuple[Engine, int] | None = None
 
     def _now(self) -> float:
         return time.time()
@@ -155,6 +157,7 @@ class AskTell:
         return cmds
 
     def _reload(self) -> None:
+        self._idle = None
         self.engine = Engine.replay(self.spec, self.journal.read(self.spec.name))
         self._decided = {t: d for t, d in self._decided.items() if t in self.engine.active}
 
@@ -168,8 +171,10 @@ class AskTell:
         out of configurations (``study.summary()['budget_left']`` is then false), or nothing
         may start now (a synchronous scheduler waiting for the running trials to reach its
         rung: ask again after a ``report`` or ``tell``). Such an ``ask`` journals the slot it
-        took and gave back (two records), unless the study is over after a ``run``: ask
-        again after something changed, not in a tight loop.
+        took and gave back (two records), unless the study is over after a ``run``; asked
+        again before anything else changed the study (a ``report``, a ``tell``, an
+        ``enqueue``...), it returns ``None`` at once and writes nothing, so a polling loop
+        (``while (t := study.ask()) is None: ...``) does not grow the journal.
 
         A trial asked and never told stays running, also in a study loaded again after a
         crash: continue it there (``report`` / ``tell`` by its id; ``study.trials("running")``
@@ -184,6 +189,12 @@ class AskTell:
         eng = self.engine
         if eng.over:  # nothing would launch: the two capacity events would change nothing
             return None
+        idle = self._idle
+        if idle is not None and idle[0] is eng and idle[1] == eng.handled:
+            # no event since an ask that found nothing to start and changed nothing (no
+            # command): this one would find nothing again (idle turns are no-ops), so it
+            # writes nothing, and a polling loop does not grow the journal
+            return None
         t = self._now()
         # one turn of two events, the second depending on what the first launched: a slot
         # more, then the launched trial starts in it (or the slot goes again)
@@ -196,6 +207,8 @@ class AskTell:
         if launch is None:
             self._handle((CapacityChanged(len(eng.active), t),), records)
             self._journal(records)
+            if len(records) == 2 and self.engine is eng:  # the two events, no command
+                self._idle = (eng, eng.handled)
             return None
         self._handle((TrialStarted(launch.trial_id, t),), records)
         self._journal(records)

@@ -119,6 +119,9 @@ class Engine:
         # last bits between processes, as BLAS threads do)
         self._journaled: Sequence[Command] | None = None
         self.active: dict[int, _Lease] = {}
+        #: events handled so far (replayed ones included): equal counts on one engine mean
+        #: no event changed it in between (ask/tell's ask skips a repeat of an idle turn)
+        self.handled = 0
         self.now = 0.0  # time of the last event
         self.elapsed = 0.0  # driver time summed over sessions (for Budget.max_time)
         self._clock_started = False
@@ -219,6 +222,7 @@ class Engine:
         elif type(event) is TrialStarted or type(event) is ResultReported:
             self._clock_started = True
         self.now = t
+        self.handled += 1
         out: list[Command] = []
         on(self, event, out)
         return out

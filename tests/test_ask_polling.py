@@ -1,0 +1,91 @@
+"""``Study.ask`` polled while nothing can start writes its two capacity records once, then
+nothing until something changes the study (a report, a tell, an enqueue). Before, every
+``None`` ask journaled both records, so ``while (t := study.ask()) is None: ...`` grew the
+journal without bound."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import rung
+from rung.core.events import CapacityChanged
+
+
+def size(s: rung.Study) -> int:
+    return len(s.journal.read(s.name))
+
+
+def grid_study(storage: Path | None = None) -> rung.Study:
+    """One configuration to propose: after the first ask, the searcher has nothing left."""
+    return rung.Study.create("poll", {"x": rung.Categorical(["a"])}, objective="loss",
+                             max_step=3, searcher="grid", scheduler="fifo", seed=0,
+                             storage=storage)
+
+
+def test_polling_while_a_trial_runs_writes_two_records_once() -> None:
+    s = grid_study()
+    t = s.ask()
+    assert t is not None and t.id == 0
+    before = size(s)
+    assert s.ask() is None
+    first = s.journal.read(s.name)[before:]
+    assert all(type(r) is CapacityChanged for r in first)  # a slot taken and given back
+    assert [r.capacity for r in first if isinstance(r, CapacityChanged)] == [2, 1]
+    for _ in range(20):
+        assert s.ask() is None
+    assert size(s) == before + 2
+    # the run goes on as before: a report, then the trial is told
+    assert s.report(t.id, 1, {"loss": 0.5}).action is rung.Action.CONTINUE
+    assert s.tell(t.id, "completed", {"loss": 0.4}).value == 0.4
+
+
+def test_a_change_makes_ask_look_again_and_enqueue_then_launches() -> None:
+    s = grid_study()
+    t = s.ask()
+    assert t is not None
+    assert s.ask() is None
+    s.tell(t.id, "completed", {"loss": 0.4})
+    after_tell = size(s)
+    for _ in range(20):
+        assert s.ask() is None  # the study is over: the grid is exhausted
+    assert size(s) == after_tell + 2  # the first ask after the tell looked again, once
+    s.enqueue({"x": "a"})
+    again = s.ask()
+    assert again is not None and (again.id, again.params) == (1, {"x": "a"})
+
+
+def test_a_study_loaded_again_replays_the_polled_journal(tmp_path: Path) -> None:
+    db = tmp_path / "j.db"
+    s = grid_study(db)
+    t = s.ask()
+    assert t is not None
+    for _ in range(5):
+        assert s.ask() is None
+    s.report(t.id, 2, {"loss": 0.5})
+    for _ in range(5):
+        assert s.ask() is None
+    s.tell(t.id, "completed", {"loss": 0.3})
+    n = size(s)
+    s.close()
+    loaded = rung.Study.load("poll", storage=db)
+    assert [(tr.id, tr.status.value, tr.value) for tr in loaded.trials()] == [
+        (0, "completed", 0.3)]
+    for _ in range(5):
+        assert loaded.ask() is None
+    assert size(loaded) == n + 2
+
+
+def test_the_engine_counts_the_events_it_handled_live_and_replayed() -> None:
+    """``Engine.handled``, what ask compares to know that nothing happened since."""
+    from rung.core.engine import Engine
+    from rung.core.events import is_event
+
+    s = grid_study()
+    t = s.ask()
+    assert t is not None
+    s.report(t.id, 1, {"loss": 0.5})
+    assert s.ask() is None
+    records = s.journal.read(s.name)
+    events = sum(1 for r in records if is_event(r))
+    assert s.engine.handled == events == 5  # a slot + its start, the result, 2 capacities
+    assert Engine.replay(s.spec, records).handled == events
