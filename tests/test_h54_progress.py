@@ -149,6 +149,6 @@ def test_the_live_view_names_every_objective_and_constraint() -> None:
     view = Progress(study, stream=io.StringIO(), live=False)
     lines = _render(view._renderable(study.engine, final=True), 120).splitlines()
     assert lines[0].startswith(
-        "rung mo  random + fifo, loss (min), acc (max), lat <= 0.5, max_step 1   elapsed ")
+        "rung study mo  random + fifo, loss (min), acc (max), lat <= 0.5, max_step 1   elapsed ")
     (params,) = [ln for ln in lines if "c=" in ln]
     assert params.endswith("c=a\\nb")  # the value's line break shown, on one line

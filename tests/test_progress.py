@@ -205,7 +205,7 @@ def test_progress_on_a_terminal_is_the_live_view(
     monkeypatch.setattr(sys, "stderr", tty)
     make().simulate(NanAbove(), n_workers=2, progress=True)
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", tty.getvalue())  # no terminal codes
-    assert "rung p" in text and "random + fifo" in text and "trials/s" in text
+    assert "rung study p " in text and "random + fifo" in text and "trials/s" in text
     assert "best loss=" in text
     for line in [*FAILURES, SUMMARY]:
         assert f"rung: {line}" in text  # failures shown above the live view
@@ -308,10 +308,10 @@ def test_rung_run_with_progress_prints_the_auto_choice_once_as_rung_run_does(
     study = run_tiny(progress=True)
     assert study.auto_reason == AUTO_REASON
     lines = stderr_lines(capsys)
-    assert lines[0] == f"rung: tiny: {AUTO_REASON}"  # before the first progress line
+    assert lines[0] == f"rung: study tiny: {AUTO_REASON}"  # before the first progress line
     assert sum("auto:" in ln for ln in lines) == 1
     assert [ln for ln in lines if not ln.startswith("rung: [")] == [
-        f"rung: tiny: {AUTO_REASON}", "rung: study tiny: 3 trials: 3 completed"]
+        f"rung: study tiny: {AUTO_REASON}", "rung: study tiny: 3 trials: 3 completed"]
 
 
 def test_rung_run_without_progress_prints_no_auto_choice(
@@ -344,7 +344,7 @@ def test_the_live_view_shows_the_auto_choice_above_it_once(
                          budget={"n_trials": 6}, seed=1)
     study.simulate(NanAbove(), n_workers=2, progress=True)
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", tty.getvalue())
-    assert text.startswith(f"rung: p: {study.auto_reason}\n")
+    assert text.startswith(f"rung: study p: {study.auto_reason}\n")
     assert text.count("auto:") == 1
 
 
@@ -359,4 +359,53 @@ def test_a_reporter_given_prints_no_auto_line_its_owner_decides() -> None:
     buf = io.StringIO()
     with Progress(study, stream=buf, live=False, interval=1e9, announce=True):
         pass
-    assert buf.getvalue().splitlines()[0] == f"rung: p: {study.auto_reason}"
+    assert buf.getvalue().splitlines()[0] == f"rung: study p: {study.auto_reason}"
+
+
+def test_the_default_study_name_reads_as_a_study_not_a_second_prefix(
+    no_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # rung.run names its study "rung": every line about it said "rung: rung: ..."
+    from rung.executors.local import LocalExecutor
+    from rung.testing.executors import scripted_objective
+
+    study = rung.run(scripted_objective, {"x": Float(0.0, 1.0)}, max_step=3, n_trials=3,
+                     progress=True, executor=LocalExecutor(n_workers=2, start_method="fork"))
+    assert study.name == "rung"
+    lines = stderr_lines(capsys)
+    assert lines[0] == f"rung: study rung: {AUTO_REASON}"
+    views = [ln for ln in lines if ln.startswith("rung: [")]
+    assert views and all(re.match(r"rung: \[ *[0-9.]+s\] study rung: trials [0-3]/3 \| ", ln)
+                         for ln in views)
+    assert lines[-1] == "rung: study rung: 3 trials: 3 completed"
+    assert not any(ln.startswith("rung: rung") or "] rung:" in ln for ln in lines)
+
+
+def final_frame(final_best: bool, fail: bool) -> str:
+    """The text of a live view's last frame (a simulated run of ``make()``), ended by an
+    exception when ``fail``."""
+    pytest.importorskip("rich")
+    study = make()
+    tty = Tty()
+    try:
+        with Progress(study, stream=tty, live=True, final_best=final_best) as view:
+            study.simulate(NanAbove(), n_workers=2, reporter=view)
+            if fail:
+                raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", tty.getvalue())
+    return text[text.rindex("rung study p"):]
+
+
+def test_the_live_views_last_frame_leaves_the_best_to_the_closing_lines_when_asked() -> None:
+    # rung run / rung demo print the best trial after the run: the last frame did too, so a
+    # terminal showed the best configuration twice
+    shown = final_frame(final_best=True, fail=False)
+    assert "best loss=" in shown and "x=" in shown
+    frame = final_frame(final_best=False, fail=False)
+    assert "best" not in frame and "x=" not in frame
+    assert "trials 6/6" in frame.replace("  ", " ") or "6/6" in frame
+    # stopped short (Ctrl-C, an error): no closing lines follow, so the frame keeps the best
+    cut = final_frame(final_best=False, fail=True)
+    assert "best loss=" in cut and "x=" in cut

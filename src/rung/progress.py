@@ -21,7 +21,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
-from rung.auto import announcement
 from rung.cli.report import (
     STATUS_COLUMNS,
     best_line,
@@ -37,7 +36,7 @@ from rung.cli.report import (
 from rung.core.engine import Engine
 from rung.core.events import Event
 from rung.core.records import TrialStatus
-from rung.reporter import Reporter
+from rung.reporter import Reporter, study_line
 from rung.study import Study
 
 _FINISHED = (TrialStatus.COMPLETED, TrialStatus.STOPPED, TrialStatus.FAILED)
@@ -57,8 +56,12 @@ class Progress(Reporter):
         logger: the ``Reporter``'s logger (default ``rung.run``).
         announce: when the view starts, print the study's automatic choice of components and
             its reason (``study.auto_reason``, worded as ``rung run`` words it) as one line,
-            ``rung: <study>: auto: ...``, to ``stream``; nothing when the study named its
+            ``rung: study <name>: auto: ...``, to ``stream``; nothing when the study named its
             components.
+        final_best: the live view's last frame shows the best trial and its parameters
+            (``False``: when the run ends without an exception, it leaves them to the lines
+            its owner prints after the run, as ``rung run`` and ``rung demo`` do, so that
+            they are shown once).
     """
 
     def __init__(
@@ -70,10 +73,12 @@ class Progress(Reporter):
         refresh: float = 0.25,
         logger: logging.Logger | None = None,
         announce: bool = False,
+        final_best: bool = True,
     ) -> None:
         super().__init__(logger)
         self.study = study
         self.announce = announce
+        self.final_best = final_best
         self.stream = stream if stream is not None else sys.stdout
         self.interval = interval
         self.refresh = refresh
@@ -99,7 +104,7 @@ class Progress(Reporter):
     # --- context manager: starts and stops the live view --------------------------------------
     def __enter__(self) -> Progress:
         if self.announce and self.study.auto_reason is not None:  # above the live view
-            self._print(f"rung: {announcement(self.study.name, self.study.auto_reason)}")
+            self._print(f"rung: {study_line(self.study.name, self.study.auto_reason)}")
         if self.live:
             from rich.console import Console
             from rich.live import Live
@@ -115,8 +120,10 @@ class Progress(Reporter):
 
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:
+            best = self.final_best or exc[0] is not None  # stopped short: nobody else says it
             try:
-                self._live.update(self._renderable(self.study.engine, final=True), refresh=True)
+                self._live.update(self._renderable(self.study.engine, final=True, best=best),
+                                  refresh=True)
             finally:
                 self._live.__exit__(None, None, None)
                 self._live = None
@@ -176,20 +183,19 @@ class Progress(Reporter):
         return (finished - f0) / dt, (results - r0) / dt
 
     def line(self, engine: Engine) -> str:
-        """One plain progress line."""
+        """One plain progress line: ``rung: [  4.2s] study <name>: trials 12/60 | ...``."""
         h = engine.history
         c = counts(h)
         tps, rps = self.throughput(engine)
         n = self.study.spec.budget.n_trials
         trials = f"{h.n_suggested}/{n}" if n is not None else f"{len(h)}"
         status = " ".join(f"{k} {c[k]}" for k in STATUS_COLUMNS if c[k] or k != "interrupted")
-        return (
-            f"rung: [{fmt_duration(time.monotonic() - self.started):>6}] {self.study.name}: "
-            f"trials {trials} | {status} | {best_line(self.study)} | "
-            f"{tps:.2f} trials/s, {rps:.1f} reports/s"
-        )
+        shown = (f"trials {trials} | {status} | {best_line(self.study)} | "
+                 f"{tps:.2f} trials/s, {rps:.1f} reports/s")
+        elapsed = fmt_duration(time.monotonic() - self.started)
+        return f"rung: [{elapsed:>6}] {study_line(self.study.name, shown)}"
 
-    def _renderable(self, engine: Engine, final: bool = False) -> Any:
+    def _renderable(self, engine: Engine, final: bool = False, best: bool = True) -> Any:
         from rich.console import Group
         from rich.table import Table
         from rich.text import Text
@@ -200,7 +206,7 @@ class Progress(Reporter):
         tps, rps = self.throughput(engine)
         n = spec.budget.n_trials
         head = Text.assemble(
-            ("rung ", "bold cyan"), (self.study.name, "bold"),
+            ("rung ", "bold cyan"), "study ", (self.study.name, "bold"),
             f"  {spec.searcher.name} + {spec.scheduler.name}, "
             + ", ".join(f"{o.metric} ({o.mode})" for o in spec.objectives or (spec.objective,))
             + "".join(f", {c.metric} {c.op} {fmt_num(c.bound)}" for c in spec.constraints)
@@ -212,11 +218,13 @@ class Progress(Reporter):
                  ("trials/s", f"{tps:.2f}"), ("reports/s", f"{rps:.1f}")]
         parts: list[Any] = [head, status_renderable(
             cells, self._console.width if self._console is not None else None)]
-        best = self.study.best_trial
-        if best is not None and math.isfinite(best.score):
+        top = self.study.best_trial
+        if not best:
+            pass  # the owner's closing lines say it
+        elif top is not None and math.isfinite(top.score):
             parts.append(Text.assemble(("best ", "bold green"), best_line(self.study)[5:]))
             # one line: a value's own line breaks shown as \n
-            parts.append(Text("  " + fmt_params(best.params).replace("\n", "\\n"),
+            parts.append(Text("  " + fmt_params(top.params).replace("\n", "\\n"),
                               style="dim"))
         else:
             parts.append(Text(no_best(self.study), style="dim"))

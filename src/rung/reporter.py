@@ -69,7 +69,8 @@ class Reporter:
 
     def end(self, engine: Engine, name: str = "") -> None:
         """The run stopped (budget spent, nothing left to run, or an error)."""
-        self.emit(logging.INFO, f"{'study ' + name + ': ' if name else ''}{outcome_line(engine)}")
+        text = outcome_line(engine)
+        self.emit(logging.INFO, study_line(name, text) if name else text)
 
     # --- a Reporter is also a context manager (a live view starts and stops there) ----------
     def __enter__(self) -> Reporter:
@@ -157,6 +158,14 @@ def failure_line(trial_id: int, step: int, error: str | None) -> str:
     return f"trial {trial_id} failed {where}: {text}"
 
 
+def study_line(name: str, text: str) -> str:
+    """``study <name>: <text>``: how a line about one study names it, after the ``rung: ``
+    prefix of the CLI and of progress lines. The word keeps the name from reading as another
+    prefix: ``rung.run``'s default study is named ``rung`` (``rung: study rung: auto: ...``,
+    not ``rung: rung: auto: ...``)."""
+    return f"study {name}: {text}"
+
+
 def outcome_line(engine: Engine) -> str:
     """``12 trials: 9 completed, 2 stopped, 1 failed`` (statuses with no trial left out)."""
     h = engine.history
@@ -199,4 +208,5 @@ def visible(logger: logging.Logger = log) -> None:
             logger.setLevel(logging.INFO)
 
 
-__all__ = ["Reporter", "error_summary", "failure_line", "outcome_line", "silenced", "visible"]
+__all__ = ["Reporter", "error_summary", "failure_line", "outcome_line", "silenced", "study_line",
+           "visible"]

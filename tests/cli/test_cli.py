@@ -238,7 +238,7 @@ def test_auto_choice_is_printed_and_journaled(tmp_path: Path, monkeypatch: pytes
               "scheduler asha (max_step 27: asha (stopping, eta 3, first rung chosen from data: "
               "8 trials run to max_step, then the lowest rung with Spearman >= 0.7 with the "
               "final value))")
-    assert f"rung: auto: {reason}" in out
+    assert f"rung: study auto: {reason}" in out
     study = load(tmp_path / "runs" / "auto.db", "auto")
     assert study.auto_reason == reason
     assert (study.spec.searcher.name, study.spec.scheduler.name) == ("gp", "asha")

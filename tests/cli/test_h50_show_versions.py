@@ -55,7 +55,7 @@ def test_show_names_the_algorithm_versions_that_changed(
     with SQLiteJournal(path, readonly=True) as j:
         study = rung.Study.load("asha", j)
         assert resume_note(study) == (
-            "rung: asha: journal was written by rung 0.1.0; this is rung "
+            "rung: study asha: journal was written by rung 0.1.0; this is rung "
             f"{RUNG_VERSION}: searcher RandomSearcher algorithm version 1 -> 2 (v2: "
             f"{RandomSearcher.changes[2]}); this run goes on with this rung's algorithms")
 
@@ -88,6 +88,6 @@ def test_resume_prints_the_note_before_it_runs(
     assert main(["resume", "old", "--no-live"]) == 0
     err = capsys.readouterr().err.splitlines()
     assert err[0] == (
-        f"rung: old: journal was written by rung {RUNG_VERSION}; this is rung {RUNG_VERSION}: "
+        f"rung: study old: journal was written by rung {RUNG_VERSION}; this is rung {RUNG_VERSION}: "
         f"searcher RandomSearcher algorithm version {newer - 1} -> {newer} (v{newer}: a test); "
         "this run goes on with this rung's algorithms")

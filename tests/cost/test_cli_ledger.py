@@ -228,8 +228,8 @@ def test_a_search_the_stop_rule_ended_says_why(
     assert len(notes) == 1
     reason = notes[0].reason
     assert reason.startswith("regret bound ") and " <= threshold 1e+06 after " in reason
-    done = next(ln for ln in out if ln.startswith("rung: sim "))
-    assert done.startswith(f"rung: sim stopped by the stop rule ({reason}): best loss=")
+    done = next(ln for ln in out if ln.startswith("rung: study sim "))
+    assert done.startswith(f"rung: study sim stopped by the stop rule ({reason}): best loss=")
     assert main(["show", "sim"]) == 0
     budget = next(ln for ln in capsys.readouterr().out.splitlines()
                   if ln.startswith("  budget "))
@@ -243,7 +243,8 @@ def test_a_search_its_budget_ended_is_done(
     write_spec(tmp_path, sim_spec(n_trials=5))
     assert main(["run", "spec.yaml", "--no-live"]) == 0
     assert next(ln for ln in capsys.readouterr().out.splitlines()
-                if ln.startswith("rung: sim ")).startswith("rung: sim done: best loss=")
+                if ln.startswith("rung: study sim ")).startswith(
+                    "rung: study sim done: best loss=")
     assert main(["show", "sim"]) == 0
     budget = next(ln for ln in capsys.readouterr().out.splitlines()
                   if ln.startswith("  budget "))

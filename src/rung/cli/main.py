@@ -269,16 +269,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"rung demo: tuning a scikit-learn MLP on the digits data set with ASHA: "
           f"{spec.study.budget.n_trials} configurations, up to {spec.study.max_step} epochs "
           f"each, {n} worker process{'es' if n > 1 else ''}; journal {spec.storage}", flush=True)
-    code = _create_and_run(spec, fn, args)
-    if code == 0:
-        from rung.study import Study
-
-        study = Study.load(spec.name, spec.storage, readonly=True)
-        try:
-            print(describe_best(study), flush=True)
-        finally:
-            study.close()
-    return code
+    return _create_and_run(spec, fn, args, describe=describe_best)
 
 
 def _cores() -> int:
@@ -294,7 +285,8 @@ def _with(spec: Any, **changes: Any) -> Any:
     return dataclasses.replace(spec, **changes)
 
 
-def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace) -> int:
+def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace,
+                    describe: Callable[[Any], str] | None = None) -> int:
     from rung.cli.spec import CLI_KEY
     from rung.study import Study
 
@@ -330,10 +322,10 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace) -> int:
     except JournalError as e:  # the file cannot be created or is not a journal
         raise CLIError(f"{key}: {e}", 2) from None
     if spec.auto is not None:
-        from rung.auto import announcement
+        from rung.reporter import study_line
 
-        print(f"rung: {announcement(spec.name, spec.auto)}", flush=True)
-    return _drive(study, spec, fn, args)
+        print(f"rung: {study_line(spec.name, spec.auto)}", flush=True)
+    return _drive(study, spec, fn, args, describe)
 
 
 def _check_tracking(spec: RunSpec) -> None:
@@ -432,18 +424,24 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
-def _drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace) -> int:
+def _drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace,
+           describe: Callable[[Any], str] | None = None) -> int:
+    """Run ``study`` with the CLI's progress view, then print how it ended: the best trial
+    and its parameters, or ``describe(study)`` in their place (``rung demo``'s own account
+    of its best configuration: the parameters are printed once), and how to inspect it."""
     from rung.cli.progress import Progress
     from rung.cli.report import best_line, ended, fmt_params
     from rung.cli.spec import load_benchmark
     from rung.cli.spec_error import as_spec_error
     from rung.cli.spec_tracking import guarded_tracking_callbacks
+    from rung.reporter import study_line
 
     callbacks = guarded_tracking_callbacks(spec.tracking)  # the spec's `tracking` (may be None)
     live = False if args.no_live else None
     resume_cmd = f"rung resume {spec.name}{storage_flag(spec.storage, spec.name)}"
     try:
-        with _sigterm_as_interrupt(), Progress(study, live=live, interval=args.log_every) as prog:
+        with _sigterm_as_interrupt(), Progress(study, live=live, interval=args.log_every,
+                                                      final_best=False) as prog:
             if spec.executor == "simulated":
                 study.simulate(load_benchmark(spec), n_workers=spec.n_workers or 1,
                                reporter=prog, callbacks=callbacks)
@@ -458,7 +456,7 @@ def _drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace) -> int:
         return 130
     except RunFailed as e:
         study.close()
-        raise CLIError(f"{spec.name}: {e}", 1) from None
+        raise CLIError(study_line(spec.name, str(e)), 1) from None
     except ConfigError as e:  # refused before anything ran (a budget never spent): bad input
         study.close()
         raise as_spec_error(e) from None
@@ -466,9 +464,12 @@ def _drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace) -> int:
         study.close()
         raise CLIError(f"{e}\n(the journal is intact; resume with: {resume_cmd})", 1) from None
     best = study.best_trial
-    print(f"rung: {spec.name} {ended(study)}: {best_line(study)}", flush=True)
-    if best is not None:
-        print(f"rung: best params: {fmt_params(best.params)}", flush=True)
+    if describe is not None:
+        print(describe(study), flush=True)
+    else:
+        print(f"rung: study {spec.name} {ended(study)}: {best_line(study)}", flush=True)
+        if best is not None:
+            print(f"rung: best params: {fmt_params(best.params)}", flush=True)
     print(f"rung: inspect it with: rung show {spec.name}{storage_flag(spec.storage, spec.name)}",
           flush=True)
     study.close()

@@ -292,12 +292,12 @@ def version_lines(study: Study) -> list[str]:
 
 def resume_note(study: Study) -> str | None:
     """For ``rung resume`` to print before it runs a study whose journal another rung (or
-    algorithm version) wrote: ``rung: <name>: <engine.version_note>; this run goes on with
+    algorithm version) wrote: ``rung: study <name>: <engine.version_note>; this run goes on with
     this rung's algorithms``; ``None`` when this code wrote it."""
     note = study.engine.version_note
     if note is None:
         return None
-    return f"rung: {study.name}: {note}; this run goes on with this rung's algorithms"
+    return f"rung: study {study.name}: {note}; this run goes on with this rung's algorithms"
 
 
 def ended(study: Study) -> str:

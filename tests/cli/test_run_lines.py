@@ -1,0 +1,68 @@
+"""What `rung run` and `rung demo` print about a study: the study's name never reads as a
+second ``rung:`` prefix, and the best configuration is printed once."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from clihelp import write_spec
+
+from rung.cli.main import main
+
+
+def test_a_study_named_rung_reads_as_a_study_on_every_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # rung.run's default name: `rung: rung: auto: ...` and `rung: rung done: ...` before
+    monkeypatch.chdir(tmp_path)
+    write_spec(tmp_path, "name: rung\nexecutor: simulated\nbenchmark: {name: mf-branin}\n"
+                         "budget: {n_trials: 12}\nn_workers: 2\nseed: 1\n")
+    assert main(["run", "spec.yaml", "--no-live", "--log-every", "0.001"]) == 0
+    captured = capsys.readouterr()
+    out = captured.out.splitlines()
+    assert out[0].startswith("rung: study rung: auto: searcher gp (2 dimensions")
+    views = [ln for ln in out if ln.startswith("rung: [")]
+    assert views and all(re.match(r"rung: \[ *[0-9.]+s\] study rung: trials \d+/12 \| ", ln)
+                         for ln in views)
+    assert re.fullmatch(r"rung: study rung done: best loss=[0-9.]+ \(trial #\d+, step 27\)",
+                        out[-3])
+    assert out[-2].startswith("rung: best params: x1=")
+    assert out[-1] == "rung: inspect it with: rung show rung"
+    assert captured.err.startswith("rung: study rung: 12 trials: ")
+    assert not any(ln.startswith("rung: rung") or "] rung:" in ln
+                   for ln in [*out, *captured.err.splitlines()])
+
+
+def test_a_run_that_fails_names_the_study_as_a_study(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.py").write_text("def f(ctx):\n    raise ValueError('boom')\n")
+    write_spec(tmp_path, "name: rung\nobjective: bad:f\npath: .\nspace:\n"
+                         "  x: {type: float, low: 0, high: 1}\nmetric: loss\n"
+                         "searcher: random\nscheduler: fifo\nbudget: {n_trials: 4}\n"
+                         "n_workers: 1\nmax_failures: 1\n")
+    assert main(["run", "spec.yaml", "--no-live"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith("rung: error: study rung: 1 trials failed (max_failures=1)")
+
+
+@pytest.mark.slow
+def test_demo_prints_its_best_configuration_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("sklearn")
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--trials", "3", "--max-step", "1", "--workers", "1", "--name", "d",
+                 "--storage", str(tmp_path / "d.db"), "--no-live"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [ln for ln in out if "hidden=" in ln] == [
+        next(ln for ln in out if ln.startswith("  hidden="))]  # one line holds the params
+    assert not any(ln.startswith("rung: best params") for ln in out)
+    i = next(i for i, ln in enumerate(out) if ln.startswith("rung demo: best configuration"))
+    assert re.fullmatch(r"rung demo: best configuration \(trial #\d, 1 epochs; 3 of 3 trials "
+                        r"ran to the end\):", out[i])
+    assert re.fullmatch(r"  validation accuracy 0\.\d{4}, test accuracy 0\.\d{4}", out[i + 2])
+    assert out[i + 3:] == [f"rung: inspect it with: rung show d --storage {tmp_path / 'd.db'}"]
