@@ -24,55 +24,28 @@ if TYPE_CHECKING:
     from rung.cost.ledger import Ledger
 
 
-def best_trial_id(history: History, max_step: int) -> int | None:
-    """The id of ``StudyViews.best_trial`` of a study whose history is ``history``: without
-    constraints ``History.best_trial_id``; with them the best feasible final result (at
-    ``max_step``, or of a trial that completed below it), else the best feasible trial at the
-    highest step any trial reached (``None`` while no trial is feasible). The
-    dashboard names the same best trial as ``Study.best_trial`` and ``rung show``."""
-    if not history.constraints:
-        return history.best_trial_id()
-    best: tuple[float, int] | None = None
-    for score, tid in history.at_step(max_step):
-        if history.violation(tid, max_step) == 0.0:
-            best = (score, int(tid))
-            break
-    for tid in history.ids(TrialStatus.COMPLETED):  # completed below max_step: final too
-        last = history.last_step(tid)
-        if 0 < last < max_step and history.violation(tid, last) == 0.0:
-            key = (history.score(tid, last), tid)
-            best = key if best is None or key < best else best
-    if best is not None:
-        return best[1]
-    for _, tid in history.at_step(history.top_step):
-        if history.violation(tid, history.top_step) == 0.0:
-            return int(tid)
-    return None
+def best_trial_id(history: History, max_step: int | None = None) -> int | None:
+    """The id of ``StudyViews.best_trial`` of a study whose history is ``history``:
+    ``History.best_trial_id`` (with constraints, the best feasible trial; the trials that
+    count are ``History.best_candidates``). The dashboard names the same best trial as
+    ``Study.best_trial`` and ``rung show``. ``max_step``, if given, is the study's: the
+    history's own (``ValueError`` otherwise)."""
+    if max_step is not None and max_step != history.max_step:
+        raise ValueError(f"max_step {max_step} is not the history's ({history.max_step})")
+    return history.best_trial_id()
 
 
 def pareto_ids(history: History) -> list[int]:
-    """The ids of ``StudyViews.pareto_front``: among the feasible trials with finite values
-    whose result is final (at ``max_step``, or of a trial that completed below it, as
-    ``best_trial`` counts them; while none is, those at the highest step any trial reached),
-    the ones no other dominates; in id order. The dashboard draws the same front."""
+    """The ids of ``StudyViews.pareto_front``: among the trials that count for the best
+    (``History.best_candidates``: feasible, with a final result, or while none has one, at
+    the highest step any trial reached), those with finite values on every objective that
+    no other of them dominates; in id order. A trial with a NaN value is never on the front,
+    and is not replaced there by a trial whose result is not final. The dashboard draws the
+    same front."""
     from rung.multiobjective import non_dominated
 
     h = history
-    top = h.top_step
-    if not top:
-        return []
-
-    def usable(t: int) -> bool:
-        return h.violation(t) == 0.0 and all(math.isfinite(v) for v in h.values(t))
-
-    def final(t: int) -> bool:
-        last = h.last_step(t)
-        return last == h.max_step or (
-            0 < last < h.max_step and h.status(t) is TrialStatus.COMPLETED)
-
-    ids = [t for t in h if final(t) and usable(t)]
-    if not ids:
-        ids = [t for t in h if h.last_step(t) == top and usable(t)]
+    ids = [t for t in h.best_candidates() if all(math.isfinite(v) for v in h.values(t))]
     if not ids:
         return []
     mask = non_dominated(np.array([h.values(t) for t in ids]))
@@ -107,14 +80,13 @@ class StudyViews:
     @property
     def best_trial(self) -> Trial | None:
         """The trial with the best final score: among those that reached ``max_step`` or
-        completed below it by themselves (``History.best_trial_id``); if none did, the best at the
-        highest step any trial reached. ``None`` before the first result. With
-        constraints, only feasible trials count (``None`` while none is). With several
-        objectives, the best on the first one (Optuna raises there): ``pareto_front`` gives
-        the trade-offs."""
-        h = self.engine.history
-        tid = best_trial_id(h, self.spec.max_step)
-        return None if tid is None else h.trial(tid)
+        completed below it by themselves; if none did, the best at the highest step any trial
+        reached (``History.best_candidates``, ``History.best_trial_id``). ``None`` before the
+        first result. A NaN or missing metric scores worst: such a trial is the best only
+        when no other counts. With constraints, only feasible trials count (``None`` while
+        none is). With several objectives, the best on the first one (Optuna raises there):
+        ``pareto_front`` gives the trade-offs."""
+        return self.engine.history.best_trial()
 
     def feasible(self, trial_id: int) -> bool:
         """The trial has a result at its highest step and meets every constraint there."""
@@ -123,9 +95,11 @@ class StudyViews:
     def pareto_front(self) -> list[Trial]:
         """Feasible trials that no other feasible trial dominates, judged on every objective
         at each trial's final result: at ``max_step``, or the last of a trial that completed
-        below it (while no trial has a final result: at the highest step any trial reached,
-        so a multi-fidelity study is judged at its top fidelity); one objective: the best
-        feasible trials. In id order (``pareto_ids``)."""
+        below it (while no feasible trial has a final result: at the highest step any trial
+        reached, so a multi-fidelity study is judged at its top fidelity): the trials
+        ``best_trial`` chooses from. A trial with a NaN value is never on the front; one
+        objective: the best feasible trials (none when the best trial's value is NaN). In id
+        order (``pareto_ids``)."""
         h = self.engine.history
         return [h.trial(t) for t in pareto_ids(h)]
 
@@ -176,7 +150,7 @@ class StudyViews:
         proposed every one of its 3 points"``), else ``None``."""
         s = self.engine.summary()
         h = self.engine.history
-        best = best_trial_id(h, self.spec.max_step)  # with constraints: the feasible best
+        best = h.best_trial_id()  # with constraints: the feasible best
         s["best_trial"] = best
         s["best_score"] = None if best is None else h.trial(best).score
         s["why_exhausted"] = self._why_exhausted()

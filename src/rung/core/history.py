@@ -262,11 +262,39 @@ class History:
         """Highest step any trial has reported."""
         return self._top_step
 
+    def is_final(self, trial_id: int) -> bool:
+        """The trial's result at its highest step is its final one: it reached ``max_step``,
+        or it completed by itself below it (its objective returned early, as a PBT member
+        that met its goal). A trial stopped, paused, failed or still running below
+        ``max_step`` has no final result. The one rule ``best_candidates`` and
+        ``best_trial_id`` (so ``Study.best_trial`` and ``Study.pareto_front``) apply."""
+        st = self._trials[trial_id]
+        last = st.last_step
+        return last >= self.max_step or (last > 0 and st.status is TrialStatus.COMPLETED)
+
+    def best_candidates(self) -> list[int]:
+        """The trials whose result counts for the best, in id order: the feasible ones
+        (``violation`` 0 at their highest step: every constraint holds there; without
+        constraints, every trial with a result) whose result is final (``is_final``); while
+        none is, the feasible ones at the highest step any trial reached. A NaN, infinite or
+        missing objective metric does not leave a trial out: it scores ``inf``, the worst.
+        ``best_trial_id`` is the best of them by score; ``Study.pareto_front`` the
+        non-dominated ones with finite values. O(trials)."""
+        top = self._top_step
+        if not top:
+            return []
+        feasible = [t for t in self._trials if self.violation(t) == 0.0]
+        final = [t for t in feasible if self.is_final(t)]
+        return final or [t for t in feasible if self._trials[t].last_step == top]
+
     def best_trial_id(self) -> int | None:
-        """Best final score: among trials that reached ``max_step`` and trials that completed
-        below it (the objective returned early, so its last result is final, as a PBT member
-        that met its goal); if there are none, best at the highest step reached by any trial.
-        Ties go to the earlier trial."""
+        """The best of ``best_candidates`` by score at its highest step (lower is better;
+        ties go to the earlier trial); ``None`` while there is none (no result yet, or no
+        feasible trial). Without constraints this is O(1): running bests kept per step and
+        over the trials that completed below ``max_step`` give the same trial as the scan."""
+        if self.constraints:
+            return min(((self.score(t), t) for t in self.best_candidates()),
+                       default=(math.inf, None))[1]
         final = self._best_at_step.get(self.max_step)
         early = self._best_completed_early
         if final is not None or early is not None:
@@ -372,11 +400,12 @@ class History:
         st.error = error
         if status is TrialStatus.INTERRUPTED and counted:
             st.interruptions += 1
-        elif status is TrialStatus.COMPLETED and 0 < st.last_step < self.max_step:
+        self._set_status(st, status)
+        if st.last_step < self.max_step and self.is_final(trial_id):
+            # final from now on: a completed trial is never resumed, nor its results replaced
             key = (st.scores[st.last_step], trial_id)
             if self._best_completed_early is None or key < self._best_completed_early:
                 self._best_completed_early = key
-        self._set_status(st, status)
 
     def _retry(self, trial_id: int) -> None:
         """A failed trial becomes interrupted again, with no interruptions counted."""
