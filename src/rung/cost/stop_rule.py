@@ -73,6 +73,11 @@ _CITATION = "Makarova et al. 2022"
 log = logging.getLogger(__name__)
 
 
+#: the largest ``StopRule(n_candidates=...)`` and ``max_points`` (``ConfigError`` past them)
+MAX_CANDIDATES = 10_000
+MAX_POINTS = 1_000
+
+
 def check_objectives(metrics: Sequence[str]) -> None:
     """Refuse a stop rule for a study of several objectives (``metrics``, in order): the rule
     bounds the regret of one objective, and would end a search for a Pareto front because its
@@ -136,8 +141,10 @@ class StopRule(SearchStopRule):
             expected improvement's worth with the mean cost of a trial instead.
         delta: confidence parameter of ``beta`` (smaller: wider bounds, later stops).
         n_candidates: quasi-random points of the space where the lower bound is minimized
-            (with the observed points).
-        max_points: most observations the GP is fitted to (the best ones).
+            (with the observed points); at most ``MAX_CANDIDATES`` (10,000).
+        max_points: most observations the GP is fitted to (the best ones); at most
+            ``MAX_POINTS`` (1,000: a fit is cubic in it, about 0.15 s at 200 points and 10 s
+            or more at 1,000, once or twice per check).
         tail: results at the end of each learning curve the jitter is measured on.
         every: check once per this many ended runs (the GP fit costs O(n^3)).
     """
@@ -203,8 +210,11 @@ class StopRule(SearchStopRule):
         if self.value is not None:
             check_float(key + "value", self.value, 0.0, low_open=True)
         check_float(key + "delta", self.delta, 0.0, 1.0, low_open=True, high_open=True)
-        check_int(key + "n_candidates", self.n_candidates, 1)
-        check_int(key + "max_points", self.max_points, 4)
+        # the sizes are bounded: the candidates' predictions hold n_candidates x max_points
+        # numbers, and a fit costs O(max_points^3) per check (n_candidates=10**9 asked for
+        # 15 GB at the first check)
+        check_int(key + "n_candidates", self.n_candidates, 1, MAX_CANDIDATES)
+        check_int(key + "max_points", self.max_points, 4, MAX_POINTS)
         check_int(key + "tail", self.tail, 4)
         check_int(key + "every", self.every, 1)
 
@@ -489,5 +499,5 @@ def curve_jitter(h: History, tail: int) -> float:
     return float(np.median(out)) if out else 0.0
 
 
-__all__ = ["StopRule", "assess", "check_objectives", "check_value_priced", "curve_jitter",
-           "evidence", "trials_ended"]
+__all__ = ["MAX_CANDIDATES", "MAX_POINTS", "StopRule", "assess", "check_objectives",
+           "check_value_priced", "curve_jitter", "evidence", "trials_ended"]
