@@ -72,8 +72,8 @@ def render(led: Ledger, name: str = "") -> str:
     devices = ", ".join(f"{d} {h:.4f} h" for d, h in led.devices.items()) or "none"
     lines.append(f"device-hours by device: {devices}")
     # money is 0 everywhere without prices, or with prices for none of what the trials held:
-    # then speak in device-hours
-    priced = bool(led.prices) and (led.total.cost > 0 or led.total.device_hours <= 0)
+    # then speak in device-hours (the dashboard's ledger page follows the same rule)
+    priced = led.priced
     if priced:
         lines.append(f"trained to max_step ({led.max_step}) every trial would have cost "
                      f"{_money(led.full_cost)} ({led.full_device_hours:.4f} device-h): the "

@@ -151,6 +151,15 @@ class Ledger:
         return self.full_cost - self.total.cost
 
     @property
+    def priced(self) -> bool:
+        """Whether money measures this ledger: prices are given and they charge something the
+        trials held (or nothing has run yet). Otherwise every amount of money is 0 and
+        ``rung ledger`` and the dashboard's ledger page speak in device-hours: the saving,
+        the idle time, the incumbent's improvements (one rule for both, sent as ``priced``
+        in ``to_json``)."""
+        return bool(self.prices) and (self.total.cost > 0 or self.total.device_hours <= 0)
+
+    @property
     def saved_fraction(self) -> float:
         """Device-hours saved as a fraction of the full baseline (0 when nothing ran)."""
         if self.full_device_hours <= 0:
@@ -189,6 +198,7 @@ class Ledger:
             "budget": dict(self.budget),
             "stopped": self.stopped,
             "notes": list(self.notes),
+            "priced": self.priced,
         })
         return out
 

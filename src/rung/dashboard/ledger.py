@@ -8,6 +8,10 @@ feeds the fold only those appended since, and an unchanged journal is answered f
 answer. (Folding the whole journal on every poll took 0.6 s for a 2,500-trial study and 2 s for
 a live one of 46,000 records, once a second per open page.) Non-finite numbers (the first
 improvement's cost per unit) are sent as ``null`` (``Ledger.to_json``).
+
+``priced`` (``Ledger.priced``, the rule ``rung ledger`` follows) says whether money measures the
+study: ``false`` without prices or when the prices charge none of what the trials held (prices
+for GPUs, trials on CPUs), and the page then speaks in device-hours, as ``rung ledger`` does.
 """
 
 from __future__ import annotations
