@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
     from rung.core.history import History
     from rung.core.records import StudySpec
+    from rung.study_views import StudyViews
 
 
 def require(module: str, extra: str, what: str) -> ModuleType:
@@ -481,9 +482,10 @@ def front_staircase(points: Sequence[tuple[float, float]], modes: Sequence[str]
     return xs, ys
 
 
-def study_fold(study: Any) -> JournalFold:
-    """The fold of a ``Study``'s journal (read-only)."""
-    return fold(study.journal.read(study.name))
+def study_fold(study: StudyViews) -> JournalFold:
+    """The fold of a ``Study``'s journal (read-only): of the records a read-only
+    ``Study.load`` replayed, without reading the journal again (``StudyViews._journal_records``)."""
+    return fold(study._journal_records())
 
 
 def spec_steps(spec: StudySpec, scheduler: Any) -> list[int]:

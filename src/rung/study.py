@@ -49,7 +49,7 @@ from rung.study_checks import (
     check_name,
     check_same_spec,
 )
-from rung.study_views import StudyViews
+from rung.study_views import Replayed, StudyViews
 
 if TYPE_CHECKING:
 
@@ -232,14 +232,21 @@ class Study(AskTell, StudyViews):
     ) -> Study:
         """Reopen a study by replaying its journal. Trials that were running when the driver
         stopped stay active until the next ``run`` ends them as interrupted. ``readonly=True``
-        opens a SQLite journal without write access (for inspection while a driver runs)."""
+        opens a SQLite journal without write access (for inspection while a driver runs); the
+        study is then a snapshot: its dataframes, figures and ledger read the records this
+        load replayed (kept in memory), not the journal again, so they agree with its trials
+        even while a driver appends."""
         exit_if_reimported()
         journal = open_journal(storage, readonly=readonly)
         stored = journal.load_study(name)
         spec = StudySpec.from_json(stored)
-        engine = Engine.replay(spec, journal.read(name))
+        records = journal.read(name)
+        engine = Engine.replay(spec, records)
         auto = stored.get("auto")
-        return cls(spec, journal, engine, auto if isinstance(auto, str) else None)
+        study = cls(spec, journal, engine, auto if isinstance(auto, str) else None)
+        if readonly:
+            study._replayed = Replayed(engine, engine.history.version, records)
+        return study
 
     # --- journaled handling -------------------------------------------------------------------
     def _checkpoint_dir(self) -> Path:

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rung.core.engine import Engine
+from rung.core.events import Record
 from rung.core.records import StudySpec, Trial, TrialStatus
 from rung.errors import ConfigError
 from rung.storage import Journal
@@ -52,12 +54,34 @@ def pareto_ids(history: History) -> list[int]:
     return [t for t, k in zip(ids, mask, strict=True) if k]
 
 
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """The records ``Study.load(readonly=True)`` replayed into ``engine``, whose history was
+    at ``version`` then: while it still is, they are the study's journal as its trials show
+    it, and the views read them instead of the journal."""
+
+    engine: Engine
+    version: int
+    records: list[Record]
+
+
 class StudyViews:
     """Read-only views of a study (see the module docstring)."""
 
     spec: StudySpec
     engine: Engine
     journal: Journal
+    _replayed: Replayed | None = None
+
+    def _journal_records(self) -> list[Record]:
+        """The study's journal records, in order, for the views that fold them (dataframes,
+        figures, the ledger): those a read-only load replayed, while the study's engine is
+        still the one they built and unchanged; else the journal, read now."""
+        kept = self._replayed
+        if kept is not None and kept.engine is self.engine and (
+                kept.version == self.engine.history.version):
+            return kept.records
+        return self.journal.read(self.name)
 
     # --- properties ---------------------------------------------------------------------------
     @property
@@ -195,7 +219,7 @@ class StudyViews:
         """What the study spent and saved, folded from its journal (``rung.cost.ledger``)."""
         from rung.cost.ledger import ledger
 
-        return ledger(self.spec, self.journal.read(self.name))
+        return ledger(self.spec, self._journal_records())
 
     def results_dataframe(self) -> pd.DataFrame:
         """One row per reported result: ``trial_id``, ``step``, ``time``, the metrics, and the

@@ -42,7 +42,8 @@ def storage_flag(path: Path | str, name: str) -> str:
 @contextlib.contextmanager
 def read_study(name: str, storage: str | None) -> Iterator[Study]:
     """Study ``name``, loaded from the journal that ``find_storage`` finds and opened read-only
-    for the block (safe while another process runs the study).
+    for the block (safe while another process runs the study): a snapshot, whose dataframes,
+    figures and ledger fold the records its load replayed (the journal is read once).
 
     Raises:
         CLIError: no journal, or no such study in it (exit code 2).
@@ -53,4 +54,4 @@ def read_study(name: str, storage: str | None) -> Iterator[Study]:
 
     path = find_storage(name, storage)
     with SQLiteJournal(path, readonly=True) as journal:
-        yield Study.load(name, journal)
+        yield Study.load(name, journal, readonly=True)
