@@ -89,3 +89,24 @@ def test_the_engine_counts_the_events_it_handled_live_and_replayed() -> None:
     events = sum(1 for r in records if is_event(r))
     assert s.engine.handled == events == 5  # a slot + its start, the result, 2 capacities
     assert Engine.replay(s.spec, records).handled == events
+
+
+def test_a_synchronous_scheduler_resumes_once_a_paused_trial_is_told() -> None:
+    """Successive halving pauses each trial at its rung; while they are all out (reported,
+    not yet told), ask has nothing to start and polling writes nothing; a tell changes that."""
+    s = rung.Study.create("sh", {"x": rung.Float(0.0, 1.0)}, objective="loss", max_step=9,
+                          searcher="random", scheduler=rung.SuccessiveHalving(reduction_factor=3),
+                          budget=rung.Budget(n_trials=20), seed=0)
+    ids = []
+    while (t := s.ask()) is not None:
+        ids.append(t.id)
+    assert ids == list(range(20))
+    actions = [s.report(tid, 1, {"loss": tid / 10}).action for tid in ids]
+    assert actions.count(rung.Action.PAUSE) == 17  # the rest stopped, last of their rung
+    n = size(s)
+    for _ in range(10):
+        assert s.ask() is None
+    assert size(s) == n + 2
+    s.tell(0, "paused")
+    again = s.ask()
+    assert again is not None and again.id == 0  # the best of its rung, promoted
