@@ -83,8 +83,8 @@ class History:
         # whose components never ask for ranks pays no sorted insert per report
         self._unsorted: dict[int, list[tuple[float, int]]] = {}
         self._best_at_step: dict[int, tuple[float, int]] = {}
-        # best (score, id) of trials that completed by themselves below max_step (an objective
-        # that returns early: its last result is its final one)
+        # best (score, id) of the feasible trials that completed by themselves below max_step
+        # (an objective that returns early: its last result is its final one)
         self._best_completed_early: tuple[float, int] | None = None
         self._top_step = 0
         self.n_suggested = 0
@@ -290,19 +290,28 @@ class History:
     def best_trial_id(self) -> int | None:
         """The best of ``best_candidates`` by score at its highest step (lower is better;
         ties go to the earlier trial); ``None`` while there is none (no result yet, or no
-        feasible trial). Without constraints this is O(1): running bests kept per step and
-        over the trials that completed below ``max_step`` give the same trial as the scan."""
-        if self.constraints:
-            return min(((self.score(t), t) for t in self.best_candidates()),
-                       default=(math.inf, None))[1]
-        final = self._best_at_step.get(self.max_step)
+        feasible trial). Without reading every trial: the running bests of each step and of
+        the feasible trials that completed below ``max_step`` give the same trial as the
+        scan (O(1) without constraints; with them, the infeasible results better than the
+        best feasible one at ``max_step`` are passed over)."""
+        final = self._best_feasible_at(self.max_step)
         early = self._best_completed_early
         if final is not None or early is not None:
             return min(k for k in (final, early) if k is not None)[1]
         if self._top_step == 0:
             return None
-        best = self._best_at_step.get(self._top_step)
+        best = self._best_feasible_at(self._top_step)
         return best[1] if best is not None else None
+
+    def _best_feasible_at(self, step: int) -> tuple[float, int] | None:
+        """The best ``(score, id)`` at ``step`` of a trial that meets every constraint there."""
+        if not self.constraints:
+            return self._best_at_step.get(step)
+        table = self._table(step)
+        for score, tid in table if table is not None else ():
+            if self.violation(tid, step) == 0.0:
+                return float(score), int(tid)
+        return None
 
     def best_trial(self) -> Trial | None:
         tid = self.best_trial_id()
@@ -401,7 +410,8 @@ class History:
         if status is TrialStatus.INTERRUPTED and counted:
             st.interruptions += 1
         self._set_status(st, status)
-        if st.last_step < self.max_step and self.is_final(trial_id):
+        if st.last_step < self.max_step and self.is_final(trial_id) and (
+                self.violation(trial_id) == 0.0):
             # final from now on: a completed trial is never resumed, nor its results replaced
             key = (st.scores[st.last_step], trial_id)
             if self._best_completed_early is None or key < self._best_completed_early:
