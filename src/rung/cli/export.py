@@ -1,7 +1,7 @@
 """``rung export NAME``: a study's trials (or results) as CSV, Parquet or JSON.
 
-Reads the journal read-only, so it works while another process runs the study (a snapshot of
-what was committed when it opened the journal).
+Reads the journal read-only, once (``read_study``), so it works while another process runs
+the study: a snapshot of what was committed when it read it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """``rung plot NAME --kind KIND -o FILE``: one of ``rung.plot``'s figures, as PNG, SVG or HTML.
 
-Reads the journal read-only: it works while another process runs the study.
+Reads the journal read-only, once (``read_study``): it works while another process runs
+the study, and draws a snapshot of what was committed when it read it.
 """
 
 from __future__ import annotations
