@@ -1,33 +1,20 @@
 """YAML study specs for the ``rung`` command: loading and complete validation.
 
-A spec names a study and everything needed to run it::
+A spec names a study and everything needed to run it, for example::
 
     name: mlp                     # letters (any script), digits, '.', '_', '-'; <= 100 bytes
     objective: train:fit          # module:function, imported from `path` (default: the spec's dir)
-    path: .
     space:
-      lr: {type: float, low: 1e-5, high: 0.1, log: true}
-      width: {type: int, low: 16, high: 512, log: true}
-      opt: [adam, sgd]            # a list is categorical
-      epochs_per_step: 1          # a scalar is fixed
-    metric: val_loss             # or a list: [accuracy, latency_ms] (multi-objective)
-    mode: min                    # or one per metric: [max, min]
-    constraints:                 # optional outcome constraints, "metric <= bound" or ">="
-      - latency_ms <= 100
-      - {metric: memory_mb, op: "<=", bound: 512}
-    max_step: 27                  # at most 1,000,000 (rung._validate.MAX_STEP)
-    searcher: random              # a name, or {name: ..., params: {...}}; default auto
-    scheduler: {name: asha, params: {reduction_factor: 3}}
+      lr: {type: float, low: 1.0e-5, high: 0.1, log: true}
+      opt: [adam, sgd]            # a list is categorical; a scalar is fixed
+    metric: val_loss
+    max_step: 27
+    scheduler: {name: asha, params: {reduction_factor: 3}}   # searcher / scheduler: default auto
     budget: {n_trials: 100}
-    executor: local               # local | ray | simulated (needs `benchmark`)
-    executor_options: {}          # the executor's options; ray: address, transport, ray_init...
-    n_workers: 4                  # default: all cores
-    checkpoint_every: 3           # local / ray: also checkpoint every 3 steps (resume loses less)
-    storage: runs/mlp.db          # default: runs/<name>.db (relative to the current directory)
-    seed: 0
-    keep_checkpoints: 1
-    fidelity: {name: samples, values: [1000, 3000, 9000]}   # optional; sets max_step
-    points_to_evaluate: [{lr: 0.01, opt: adam}]            # optional; run first, in order
+
+The reference of every key (``_TOP_KEYS``: type, default, limits, an example of each) is
+``docs/spec.md``; ``tests/cli/test_spec_reference.py`` fails when a key accepted here is missing
+there, and parses every example of the page.
 
 ``load_spec`` validates *everything* (including importing the objective and binding the searcher
 and scheduler) before the caller opens any storage, and raises ``SpecError`` whose message is one
