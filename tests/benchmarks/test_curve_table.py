@@ -87,3 +87,30 @@ def test_missing_file_and_bad_step(table: Path, tmp_path: Path) -> None:
 
 
 PARAMS_ROW0 = {"lr": 1e-3, "leaves": 2}
+
+
+def test_a_spec_reads_its_table_relative_to_its_own_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``rung run`` from another directory, then ``rung resume`` from a third: the table path
+    is the spec's directory's, and the journal keeps it absolute (before, both read it from
+    the current directory: 'curve-table: cannot read 'tables/toy.npz'')."""
+    from rung.cli.main import main
+
+    spec_dir = tmp_path / "project"
+    (spec_dir / "tables").mkdir(parents=True)
+    write_toy_table(spec_dir / "tables" / "toy.npz")
+    (spec_dir / "spec.yaml").write_text(
+        "name: toy\nbenchmark: {name: curve-table, params: {path: tables/toy.npz}}\n"
+        "budget: {n_trials: 2}\nseed: 0\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["run", str(spec_dir / "spec.yaml"), "--no-live"]) == 0
+    (tmp_path / "third").mkdir()
+    monkeypatch.chdir(tmp_path / "third")
+    storage = str(elsewhere / "runs")
+    assert main(["show", "toy", "--storage", storage]) == 0
+    capsys.readouterr()
+    assert main(["resume", "toy", "--storage", storage, "--no-live"]) == 0
+    assert "cannot read" not in capsys.readouterr().err

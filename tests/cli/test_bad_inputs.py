@@ -320,3 +320,29 @@ def test_log_every_must_be_a_positive_number_of_seconds(
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert err.splitlines()[-1].startswith("rung resume: error: argument --log-every: ")
+
+
+@pytest.mark.parametrize(("space", "fragment"), [
+    ("{z: [1, 2, 3]}", "takes x1, x2 (missing x1, x2; not a parameter of it: z)"),
+    ("{x1: [0.0, 1.0], x2: [1.0, 2.0], z: [1, 2]}", "takes x1, x2 (not a parameter of it: z)"),
+    ("{x1: [0.0, 1.0]}", "takes x1, x2 (missing x2)"),
+])
+def test_a_space_that_is_not_the_benchmarks_is_refused_before_anything_is_written(
+    isolated: Path, capsys: pytest.CaptureFixture[str], space: str, fragment: str
+) -> None:
+    # it failed the first trial after creating the journal (exit 2, runs/NAME.db written)
+    text = ("name: mismatch\nbenchmark: mf-branin\nbudget: {n_trials: 4}\n"
+            f"space: {space}\n")
+    rejects(isolated, capsys, text, "spec.space", "the benchmark mf-branin ", fragment,
+            "leave space out to search the benchmark's own")
+
+
+def test_a_narrower_space_with_the_benchmarks_names_runs(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (isolated / "spec.yaml").write_text(
+        "name: narrow\nbenchmark: mf-branin\nbudget: {n_trials: 3}\n"
+        "space: {x1: {type: float, low: 0, high: 1}, x2: 3.0}\n", encoding="utf-8")
+    assert main(["run", "spec.yaml", "--no-live"]) == 0
+    out = capsys.readouterr().out
+    assert "best params: x1=" in out and " x2=3\n" in out

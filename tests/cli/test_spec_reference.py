@@ -157,9 +157,10 @@ def test_every_parameter_type_and_its_keys_are_in_the_space_table() -> None:
 # --- every YAML example parses (or fails exactly as the page says) -----------------------------
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The repository as the current directory (a curve-table's path is read from it; nothing
-    is written: parse_spec only probes the storage path); a spec directory holding
-    ``train.py``; sys.path, PYTHONPATH and a cached ``train`` module restored after."""
+    """The repository as the current directory (nothing is written: parse_spec only probes
+    the storage path); a spec directory holding ``train.py`` and a link to the repository's
+    ``benchmarks`` (a curve-table's path is relative to the spec's directory); sys.path,
+    PYTHONPATH and a cached ``train`` module restored after."""
     monkeypatch.chdir(REPO)
     monkeypatch.setattr(sys, "path", list(sys.path))
     monkeypatch.setenv("PYTHONPATH", "")
@@ -167,6 +168,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     spec_dir = tmp_path / "specs"
     spec_dir.mkdir()
     (spec_dir / "train.py").write_text(TRAIN)
+    (spec_dir / "benchmarks").symlink_to(REPO / "benchmarks")
     return spec_dir
 
 

@@ -162,8 +162,10 @@ def parse_spec(data: Any, base_dir: Path | None = None) -> RunSpec:
     top = _top_level(data)
     name = _name(top)
     executor = _executor(top)
-    benchmark, bench = _benchmark(top.get("benchmark")) if executor == "simulated" else (None, None)
-    objective, paths = _objective_ref(top, executor, base_dir or Path.cwd())
+    base = base_dir or Path.cwd()
+    benchmark, bench = (_benchmark(top.get("benchmark"), base) if executor == "simulated"
+                        else (None, None))
+    objective, paths = _objective_ref(top, executor, base)
     space = _space(top.get("space")) if "space" in top or bench is None else bench.space
     fidelity = spec_fidelity(top)
     max_step = _max_step(top, bench) if fidelity is None or "max_step" in top \
@@ -397,7 +399,10 @@ def _paths(value: Any, base: Path) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _benchmark(value: Any) -> tuple[dict[str, Any], Any]:
+def _benchmark(value: Any, base: Path) -> tuple[dict[str, Any], Any]:
+    """``benchmark``: a name or ``{name, params}``, built to check it. A ``path`` parameter
+    (``curve-table``'s table file) is relative to the spec's directory, as ``path`` is, and is
+    kept absolute, so ``rung resume`` finds the file from any directory."""
     from rung.benchmarks import BENCHMARKS, benchmark_from_json
 
     if value is None:
@@ -415,6 +420,13 @@ def _benchmark(value: Any) -> tuple[dict[str, Any], Any]:
         raise SpecError("spec.benchmark.name",
                         f"unknown benchmark {data['name']!r}{close_hint(data['name'], BENCHMARKS)}"
                         f" (one of {', '.join(BENCHMARKS)})")
+    params = data.get("params")
+    if isinstance(params, Mapping) and isinstance(params.get("path"), str) and params["path"]:
+        where = "spec.benchmark.params.path"
+        if "\0" in params["path"]:
+            raise SpecError(where, f"must be a file path, got {params['path']!r}")
+        full = (base / _expand(where, params["path"])).resolve()
+        data = {**data, "params": {**params, "path": str(full)}}
     try:
         bench = benchmark_from_json(data)
     except ConfigError as e:  # key "<benchmark>.<param>" -> spec.benchmark.params.<param>

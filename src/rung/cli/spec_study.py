@@ -98,10 +98,23 @@ def _bind(study: StudySpec) -> Engine:
 
 
 def check_reported(study: StudySpec, bench: Any) -> None:
-    """A simulated run knows what its benchmark reports: every objective and constraint metric
-    must be among it (a constraint on a metric never reported would make every trial
+    """A simulated run knows what its benchmark takes and reports: the spec's space must have
+    the benchmark's parameters and no other (a missing one fails every trial, an extra one is
+    a dimension the benchmark never reads), and every objective and constraint metric must be
+    among what it reports (a constraint on a metric never reported would make every trial
     infeasible)."""
     import numpy as np
+
+    wanted, given = list(bench.space), list(study.space)
+    missing = [p for p in wanted if p not in study.space]
+    extra = [p for p in given if p not in bench.space]
+    if missing or extra:
+        what = "; ".join(part for part in (
+            f"missing {', '.join(missing)}" if missing else "",
+            f"not a parameter of it: {', '.join(extra)}" if extra else "") if part)
+        raise SpecError("spec.space", f"the benchmark {bench.name} takes "
+                        f"{', '.join(wanted)} ({what}); leave space out to search the "
+                        "benchmark's own")
 
     try:
         params = bench.space.sample(np.random.default_rng(0))
