@@ -110,9 +110,26 @@ def _budget(args: argparse.Namespace) -> dict[str, Any] | None:
     return budget or None
 
 
+#: the keys of ``rung.plan``'s errors that an option of ``rung plan`` sets
+_OPTIONS = {"workers": "--workers", "seeds": "--seeds", "budget.n_trials": "--trials",
+            "budget.max_steps": "--max-steps", "budget.max_time": "--max-time"}
+
+
+def _option(key: str | None, args: argparse.Namespace) -> str | None:
+    """The option behind ``rung.plan``'s error key ``key``, when the command line gave it
+    (a budget key of the pilot's own budget stays as it is: no option set it)."""
+    option = _OPTIONS.get(key or "")
+    if key is None or option is None:
+        return key
+    if key.startswith("budget.") and getattr(args, option[2:].replace("-", "_")) is None:
+        return f"{key} (the pilot's; plan another with {option})"
+    return option
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from rung.cli.main import find_storage
     from rung.planning import plan
+    from rung.planning.planner import MAX_SEEDS
     from rung.storage import SQLiteJournal
     from rung.study import Study
 
@@ -121,9 +138,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
         seeds = int(args.seeds)
     except ValueError:
         seeds = 0
-    if not 1 <= seeds <= 1000:
-        raise ConfigError(key="--seeds", message=f"expected one integer in 1..1000, got "
-                          f"{args.seeds!r}")
+    if not 1 <= seeds <= MAX_SEEDS:
+        raise ConfigError(key="--seeds", message=f"expected one integer in 1..{MAX_SEEDS}, "
+                          f"got {args.seeds!r}")
     prices = parse_table(args.prices, "--prices") if args.prices else None
     resources = parse_table(args.resources, "--resources", "resources_per_trial") \
         if args.resources else None
@@ -131,8 +148,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
     path = find_storage(args.name, args.storage)
     with SQLiteJournal(path, readonly=True) as journal:
         study = Study.load(args.name, journal)
-        result = plan(study, workers=workers, seeds=seeds, prices=prices, budget=budget,
-                      resources=resources)
+        try:
+            result = plan(study, workers=workers, seeds=seeds, prices=prices, budget=budget,
+                          resources=resources)
+        except ConfigError as e:  # a limit of the plan: named as the option that set it
+            raise ConfigError(key=_option(e.key, args), message=e.message) from None
     if args.json:
         print(json.dumps(result.to_json(), indent=1, allow_nan=False))
     else:

@@ -33,6 +33,15 @@ models' uncertainty and the randomness of a run (not a model error none of them 
 
 What it does not model: failures and retries, checkpoint restore on resume beyond the measured
 start-up, and a driver slower than its workers (the simulated driver answers instantly).
+
+**Every plan is bounded.** A worker count is at most ``MAX_WORKERS``, a plan has at most
+``MAX_WORKER_COUNTS`` of them and ``MAX_SEEDS`` seeds, and its simulated runs (seeds x worker
+counts) hold at most ``MAX_SIMULATED_TRIALS`` trials and ``MAX_SIMULATED_STEPS`` steps in all,
+an equal share each (a few minutes of simulation on one core). A budget of ``n_trials`` or
+``max_steps`` past its share is refused before the pilot is fitted; one whose size only a run
+reveals (``max_time``, ``max_cost``, ``max_gpu_hours``, or steps per trial) when a run passes
+its share, so the first run that would have gone on too long stops the plan. Either is a
+``ConfigError`` naming the key and the limit; nothing is written (the runs are in memory).
 """
 
 from __future__ import annotations
@@ -54,6 +63,7 @@ from rung.errors import ConfigError
 from rung.planning.costs import Pilot, StepCosts, fit_step_costs, read_pilot
 from rung.planning.fit import CurvePrior, fit_curves
 from rung.planning.synthetic import PilotBenchmark
+from rung.reporter import Reporter
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,6 +75,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("rung.plan")
 
 LOW_Q, HIGH_Q = 0.1, 0.9
+#: the limits of one plan (module docstring); ``ConfigError`` past them
+MAX_WORKERS = 10_000
+MAX_WORKER_COUNTS = 100
+MAX_SEEDS = 1_000
+MAX_SIMULATED_TRIALS = 200_000
+MAX_SIMULATED_STEPS = 1_000_000
 RESAMPLE = True  # ablation switch: False makes every run a plug-in run (no bootstrap)
 # the planner's own simulated runs would each log a summary line and a line per failed trial
 # (trial_timeout): keep them to errors; the plan counts failures per row instead
@@ -184,10 +200,70 @@ def _workers(workers: Sequence[int] | int) -> list[int]:
         ws = []
     if not ws or not all(is_int(w) and w >= 1 for w in ws):
         raise ConfigError(key="workers", message=f"must be positive integers, got {workers!r}")
+    big = next((w for w in ws if w > MAX_WORKERS), None)
+    if big is not None:
+        raise ConfigError(key="workers", message=f"at most {MAX_WORKERS:,} workers, got "
+                          f"{big:,}")
+    if len(ws) > MAX_WORKER_COUNTS:
+        raise ConfigError(key="workers", message=f"at most {MAX_WORKER_COUNTS} worker counts "
+                          f"in one plan, got {len(ws)}")
     twice = next((w for i, w in enumerate(ws) if w in ws[:i]), None)
     if twice is not None:
         raise ConfigError(key="workers", message=f"{twice} given twice in {workers!r}")
     return [int(w) for w in ws]
+
+
+def _check_size(budget: Budget, seeds: int, n_counts: int) -> None:
+    """Refuse a planned ``n_trials`` or ``max_steps`` whose simulated runs (``seeds`` per
+    each of ``n_counts`` worker counts) would pass ``MAX_SIMULATED_TRIALS`` /
+    ``MAX_SIMULATED_STEPS`` in all (even when another limit of the same budget might stop
+    the runs before: the size is refused as given)."""
+    runs = seeds * n_counts
+    for key, value, limit, what in (("n_trials", budget.n_trials, MAX_SIMULATED_TRIALS,
+                                     "trials"),
+                                    ("max_steps", budget.max_steps, MAX_SIMULATED_STEPS,
+                                     "steps")):
+        if value is not None and value * runs > limit:
+            raise ConfigError(key=f"budget.{key}", message=(
+                f"{value:,} {what} x {seeds} seed(s) x {n_counts} worker count(s) is "
+                f"{value * runs:,} simulated {what}, past the limit of {limit:,} per plan: "
+                f"plan fewer {what}, seeds or worker counts"))
+
+
+def _limiting_key(budget: Budget) -> str:
+    """The budget key that decides how long the planned runs go (for an error about their
+    size): the first of the open-ended limits that is set, else ``n_trials``."""
+    for key in ("max_time", "max_cost", "max_gpu_hours", "max_steps", "n_trials"):
+        if getattr(budget, key) is not None:
+            return f"budget.{key}"
+    return "budget"
+
+
+class _TooBig(Exception):
+    """A simulated run passed its share of ``MAX_SIMULATED_TRIALS`` / ``MAX_SIMULATED_STEPS``."""
+
+
+class _Bounded(Reporter):
+    """The planner's reporter: quiet (``_QUIET``), it counts failed trial runs and stops a
+    run that passes its share of the plan's limits (``_TooBig``, after the turn that passed
+    it: a turn launches at most one trial per free worker)."""
+
+    def __init__(self, runs: int) -> None:
+        super().__init__(_QUIET)
+        self.runs = runs  # the plan's simulated runs: this one's share is 1 / runs
+        self.trials = max(MAX_SIMULATED_TRIALS // runs, 1)
+        self.steps = max(MAX_SIMULATED_STEPS // runs, 1)
+
+    def on_turn(self, engine: Any, events: Any = ()) -> None:
+        super().on_turn(engine, events)
+        h = engine.history
+        for n, share, limit, what in ((len(h), self.trials, MAX_SIMULATED_TRIALS, "trials"),
+                                      (h.n_results, self.steps, MAX_SIMULATED_STEPS, "steps")):
+            if n > share:
+                raise _TooBig(
+                    f"a simulated run went past {share:,} {what}, its share of the limit of "
+                    f"{limit:,} {what} per plan ({self.runs} run(s): seeds x worker counts): "
+                    "plan a smaller budget, fewer seeds or fewer worker counts")
 
 
 def _budget(budget: Budget | Mapping[str, Any] | None, spec: StudySpec) -> Budget:
@@ -309,12 +385,14 @@ def fit_pilot(study: Study) -> FittedPilot:
 
 def simulate_once(
     spec: StudySpec, bench: PilotBenchmark, workers: int, seed: int, startup: float,
-    resample: bool = True,
+    resample: bool = True, runs: int = 1,
 ) -> dict[str, float]:
     """One simulated run of ``spec`` (seed ``spec.seed + seed``) on replicate ``seed`` of
     ``bench`` (``PilotBenchmark.replicate``): wall-clock, busy seconds, trials, steps and the
-    best trial's regret, and how many trial runs failed."""
-    from rung.reporter import Reporter
+    best trial's regret, and how many trial runs failed.
+
+    ``runs``: the plan's simulated runs; this one raises ``_TooBig`` once it passes its share
+    (``1 / runs``) of ``MAX_SIMULATED_TRIALS`` or ``MAX_SIMULATED_STEPS``."""
     from rung.storage import MemoryJournal
     from rung.study import Study
 
@@ -322,14 +400,14 @@ def simulate_once(
     run_spec = dataclasses.replace(spec, name=f"{spec.name}-plan-{workers}-{seed}",
                                    seed=spec.seed + seed, written_by=None)
     study = Study.from_spec(run_spec, MemoryJournal())
-    reporter = Reporter(_QUIET)
+    reporter = _Bounded(runs)
     study.simulate(b, n_workers=workers, launch_delay=startup, reporter=reporter)
-    ex = study.last_executor
+    ex = study.last_executor  # None: nothing to run (a budget spent before any trial)
     best = study.best_trial
     summary = study.engine.summary()
     return {
-        "wall": float(ex.now() - ex.start_time),
-        "busy": float(ex.busy_time),
+        "wall": 0.0 if ex is None else float(ex.now() - ex.start_time),
+        "busy": 0.0 if ex is None else float(ex.busy_time),
         "trials": float(len(study.history)),
         "steps": float(summary.get("steps_consumed", 0)),
         "regret": math.nan if best is None else b.regret_of(best.params),
@@ -371,16 +449,21 @@ def plan(
         ConfigError: a bad argument, named by ``key`` (``workers``, ``seeds``, ``budget``,
             ``prices.<device>``, ``resources_per_trial.<device>``, ``study``, ``storage``;
             ``prices`` or ``resources_per_trial`` when the planned budget's only limit is a
-            ``max_cost`` or ``max_gpu_hours`` those would never spend).
+            ``max_cost`` or ``max_gpu_hours`` those would never spend), or a plan past its
+            limits (module docstring): ``workers``, ``seeds``, ``budget.n_trials`` /
+            ``budget.max_steps`` before anything is simulated, the budget's open-ended key
+            (``budget.max_time``, ...) when the simulated runs reach the limit.
     """
     ws = _workers(workers)
-    if not is_int(seeds) or not 1 <= seeds <= 1000:
-        raise ConfigError(key="seeds", message=f"must be an integer in 1..1000, got {seeds!r}")
+    if not is_int(seeds) or not 1 <= seeds <= MAX_SEEDS:
+        raise ConfigError(key="seeds", message=f"must be an integer in 1..{MAX_SEEDS}, got "
+                          f"{seeds!r}")
     study, opened = _open(study_or_name, storage)
     try:
         stored = study.journal.load_study(study.name)
         spec = study.spec
         the_budget = _budget(budget, spec)
+        _check_size(the_budget, int(seeds), len(ws))
         table = _prices(prices, stored)
         if resources is not None:  # a bad argument is refused before the pilot is fitted
             check_table(resources, "resources_per_trial")
@@ -397,8 +480,11 @@ def plan(
                                    resources_per_trial=res)
     rows = []
     for w in ws:
-        runs = [simulate_once(run_spec, fitted.benchmark, w, i, fitted.startup, RESAMPLE)
-                for i in range(seeds)]
+        try:
+            runs = [simulate_once(run_spec, fitted.benchmark, w, i, fitted.startup, RESAMPLE,
+                                  seeds * len(ws)) for i in range(seeds)]
+        except _TooBig as e:
+            raise ConfigError(key=_limiting_key(the_budget), message=str(e)) from None
         rows.append(_row(w, runs, rate))
         log.info("plan %s: %d workers, median wall-clock %.4g s", study.name, w,
                  rows[-1].wall_clock)
