@@ -221,6 +221,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from rung.cli.spec import load_spec
 
     spec, fn = load_spec(args.spec)  # validates everything; nothing written yet
+    _check_workers(args.workers, spec.executor)
     if args.storage:
         spec = _with(spec, storage=_storage_arg(args.storage, spec.name))
     if args.workers:
@@ -244,7 +245,24 @@ def _storage_arg(value: str, stem: str) -> Path:
     return storage
 
 
+def _check_workers(n_workers: int | None, executor: str) -> None:
+    """``--workers N`` is held to the bound a spec's ``n_workers`` is (``rung.cli.spec``): the
+    local executor starts at most ``LOCAL_WORKERS_PER_CPU`` processes per CPU.
+
+    Raises:
+        CLIError: past it (exit code 2), before anything is written or started.
+    """
+    from rung.cli.spec import LOCAL_WORKERS_PER_CPU
+
+    cpus = os.cpu_count() or 1
+    if n_workers is not None and executor == "local" and n_workers > LOCAL_WORKERS_PER_CPU * cpus:
+        raise CLIError(f"--workers: {n_workers:,} worker processes on {cpus} CPUs: the local "
+                       f"executor starts at most {LOCAL_WORKERS_PER_CPU * cpus:,} "
+                       f"({LOCAL_WORKERS_PER_CPU} per CPU)", 2)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    _check_workers(args.workers, "local")
     storage = None if args.storage is None else _storage_arg(args.storage, "demo")
     if args.name is not None:
         from rung.cli.spec import SpecError, check_name
@@ -386,6 +404,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
         journal.close()
         raise CLIError(f"study {args.name!r} in {path} is being run by another process", 1)
     spec = spec_from_journal(journal.load_study(args.name), path)
+    try:
+        _check_workers(args.workers, spec.executor)
+    except CLIError:
+        journal.close()
+        raise
     if args.workers:
         spec = _with(spec, n_workers=args.workers)
     try:
