@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+import pathlib
 
 import pytest
 
@@ -193,3 +194,21 @@ def test_a_name_no_page_or_file_can_hold_is_refused(name: str) -> None:
                           budget=rung.Budget(n_trials=1), storage=journal)
     assert str(err.value).startswith("name: must not be '.' or '..' nor hold a control")
     assert journal.list_studies() == []
+
+
+def test_simulate_refuses_a_benchmark_whose_parameters_the_space_lacks(tmp_path: pathlib.Path) -> None:
+    """Before anything is written (it raised SpaceError at the first evaluation, with the
+    first trial in the journal)."""
+    from rung.benchmarks import get_benchmark
+
+    path = tmp_path / "s.db"
+    space = rung.SearchSpace({"x1": Float(0.0, 1.0), "z": rung.Categorical([1, 2])})
+    s = Study.create("x", space,
+                     Objective("loss", "min"), max_step=3, budget=Budget(n_trials=3),
+                     searcher="random", scheduler="fifo", storage=str(path))
+    records = len(list(s.journal.read("x")))
+    with pytest.raises(ConfigError) as e:
+        s.simulate(get_benchmark("mf-branin", max_step=3))
+    assert str(e.value) == "space: the benchmark mf-branin takes x1, x2 (missing x2)"
+    assert len(list(s.journal.read("x"))) == records
+    assert s.trials() == []

@@ -507,14 +507,20 @@ class Study(AskTell, StudyViews):
 
         Raises:
             ConfigError: as ``run`` does, for a budget the simulated trials (which hold the
-                study's ``resources_per_trial``, else one CPU) would never spend.
+                study's ``resources_per_trial``, else one CPU) would never spend; key
+                ``space`` when the benchmark takes a parameter the study's space lacks
+                (before anything is simulated or written).
             RunFailed: as ``run`` does: nothing usable was produced, or a constraint's metric
                 was never reported."""
+        from rung.benchmarks.base import space_mismatch
         from rung.executors.simulated import SimulatedExecutor
         from rung.progress import reporting
 
         self._check_budget()
         self._check_spendable(None)
+        problem = space_mismatch(benchmark, self.spec.space, extra=False)
+        if problem is not None:
+            raise ConfigError(key="space", message=problem)
         cbs = as_callbacks(callbacks)
         with reporting(self, progress, reporter) as rep:
             start_all(cbs, self)

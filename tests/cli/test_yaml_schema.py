@@ -5,6 +5,7 @@ naming its key; a spec that YAML 1.1 read without surprise reads the same."""
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -74,16 +75,19 @@ def test_unambiguous_specs_read_as_yaml_1_1_read_them(text: str) -> None:
     assert parse_yaml(text) == yaml.safe_load(text)
 
 
-def test_a_spec_reads_as_a_user_means(tmp_path: Path) -> None:
+def test_a_spec_reads_as_a_user_means(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "yaml_schema_train", raising=False)
+    (tmp_path / "yaml_schema_train.py").write_text("def fit(ctx):\n    pass\n")
     (tmp_path / "spec.yaml").write_text(
-        "name: s\nexecutor: simulated\nbenchmark: mf-branin\nmetric: loss\n"
+        "name: s\nobjective: yaml_schema_train:fit\nmetric: loss\n"
         "budget: {n_trials: 3}\n"
         "space:\n"
         "  lr: {type: float, low: 1e-5, high: 1e-1, log: true}\n"
         "  answer: {type: categorical, choices: [yes, no]}\n"
         "  on: [off, auto]\n")
     spec, fn = load_spec(tmp_path / "spec.yaml")
-    assert fn is None
+    assert fn is not None and fn.__name__ == "fit"
     assert spec.study.space.to_json() == {
         "lr": {"type": "float", "low": 1e-05, "high": 0.1, "log": True},
         "answer": {"type": "categorical", "choices": ["yes", "no"]},

@@ -90,6 +90,26 @@ def regret(benchmark: Benchmark, value: float) -> float:
 # --- helpers shared by the implementations (private to rung.benchmarks) ---------------------
 
 
+def space_mismatch(benchmark: Any, space: SearchSpace, extra: bool = True) -> str | None:
+    """What keeps ``space`` from being searched on ``benchmark``, or ``None``: the benchmark's
+    parameters the space lacks (every evaluation would raise ``SpaceError``) and, with
+    ``extra``, the space's parameters the benchmark never reads (a dimension searched for
+    nothing; ``evaluate`` ignores them). The one rule of ``rung run``'s spec check (both) and
+    ``Study.simulate`` (missing ones only, the protocol allowing extra keys)."""
+    own = getattr(benchmark, "space", None)
+    if not isinstance(own, SearchSpace):
+        return None
+    missing = [p for p in own if p not in space]
+    unread = [p for p in space if p not in own] if extra else []
+    if not missing and not unread:
+        return None
+    what = "; ".join(part for part in (
+        f"missing {', '.join(missing)}" if missing else "",
+        f"not a parameter of it: {', '.join(unread)}" if unread else "") if part)
+    name = getattr(benchmark, "name", type(benchmark).__name__)
+    return f"the benchmark {name} takes {', '.join(own)} ({what})"
+
+
 def check_step(name: str, step: Any, max_step: int) -> int:
     """``step`` as an ``int`` if it is an integer in ``1..max_step``, else ``ValueError`` naming it.
 

@@ -105,16 +105,11 @@ def check_reported(study: StudySpec, bench: Any) -> None:
     infeasible)."""
     import numpy as np
 
-    wanted, given = list(bench.space), list(study.space)
-    missing = [p for p in wanted if p not in study.space]
-    extra = [p for p in given if p not in bench.space]
-    if missing or extra:
-        what = "; ".join(part for part in (
-            f"missing {', '.join(missing)}" if missing else "",
-            f"not a parameter of it: {', '.join(extra)}" if extra else "") if part)
-        raise SpecError("spec.space", f"the benchmark {bench.name} takes "
-                        f"{', '.join(wanted)} ({what}); leave space out to search the "
-                        "benchmark's own")
+    from rung.benchmarks.base import space_mismatch
+
+    problem = space_mismatch(bench, study.space)
+    if problem is not None:
+        raise SpecError("spec.space", f"{problem}; leave space out to search the benchmark's own")
 
     try:
         params = bench.space.sample(np.random.default_rng(0))
