@@ -299,7 +299,9 @@ class AskTell:
         """End a trial. ``metrics``, if given, are recorded first as its final result, at
         ``step`` (default: ``max_step`` for a completed trial, else its last step); they are
         checked as ``report``'s are, and a completed trial's must hold every constraint's
-        metric too. ``error`` (a string, or the exception itself) says why a trial failed.
+        metric too. ``error`` (a string, or the exception itself) says why a trial failed:
+        it is recorded as the trial's error even when the metrics lack the objective's
+        metric or hold NaN (without ``error``, that problem is recorded).
         A trial told ``"completed"`` that never reported the objective's metric has no
         value: it is never the best trial.
 
@@ -336,7 +338,9 @@ class AskTell:
             self._check_forward(int(step), eng.active[tid].position)
             events.append(ResultReported(tid, int(step), metrics, t))
         events.append(CapacityChanged(max(len(eng.active) - 1, 0), t))
-        events.append(TrialEnded(tid, outcome, t, error))
+        # told: a failed trial's error is the caller's, also when its final metrics (or an
+        # earlier report) failed the run; other outcomes give way to such a failure
+        events.append(TrialEnded(tid, outcome, t, error, told=True))
         self._turn(events)
         self._decided.pop(tid, None)
         return self.engine.history.trial(tid, cache=False)  # read once by the caller, if at all

@@ -322,7 +322,9 @@ class Engine:
             return  # duplicate or late end of a trial that is not active
         outcome = ev.outcome if type(ev.outcome) is Outcome else Outcome(ev.outcome)
         error = ev.error
-        if lease.failure is not None:  # it reported an invalid objective metric
+        if lease.failure is not None and not (ev.told and outcome is Outcome.FAILED and error):
+            # it reported an invalid objective metric: that is why it failed, unless the
+            # caller ended it failed and said why (Study.tell(..., "failed", error=...))
             outcome, error = Outcome.FAILED, lease.failure
         h = self.history
         h._end(ev.trial_id, outcome.status, error, counted=error != DRIVER_STOPPED)

@@ -86,10 +86,20 @@ class CheckpointSaved:
 
 @record
 class TrialEnded:
+    """A run ended with ``outcome`` (``error``: why it failed or was interrupted).
+
+    ``told``: ``True`` when the caller ended it itself (``Study.tell``): its ``error`` is then
+    the caller's account of a failure and is recorded as given, even when the run's last
+    result failed it (a metric missing or NaN: the failed run's final metrics). ``None``
+    elsewhere (an executor's end: a ``failed`` run's traceback gives way to the invalid
+    metric reported before it) and in journals written before it was recorded.
+    """
+
     trial_id: int
     outcome: Outcome
     time: float
     error: str | None = None
+    told: bool | None = None
 
 
 @record

@@ -34,7 +34,8 @@ _FIELDS: dict[type, tuple[str, ...]] = {
 #: fields added to a record type after its format was fixed: written only when not ``None``,
 #: so a record that does not use them is written as rung wrote it before (a body without
 #: them reads back as ``None``: the field's default)
-_ADDED: dict[type, frozenset[str]] = {CapacityChanged: frozenset({"executor"})}
+_ADDED: dict[type, frozenset[str]] = {CapacityChanged: frozenset({"executor"}),
+                                       TrialEnded: frozenset({"told"})}
 _PLAIN = (int, float, str, type(None), dict, bool)
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=True)
 
