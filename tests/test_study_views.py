@@ -1,5 +1,4 @@
-"""Tests for helper-53's study_views patch (summary's best, hypervolume's reference,
-pareto_front's final results)."""
+"""study_views: summary's best, hypervolume's reference, pareto_front's final results."""
 
 from __future__ import annotations
 

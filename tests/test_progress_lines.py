@@ -38,7 +38,7 @@ def _make() -> Study:
 
 def _quiet_logger() -> logging.Logger:
     """A logger no handler hears: the reporter writes its lines to ``sys.stderr``."""
-    lg = logging.getLogger("rung.run.h54")
+    lg = logging.getLogger("rung.run.lines")
     lg.propagate = False
     lg.handlers.clear()
     lg.setLevel(logging.NOTSET)
