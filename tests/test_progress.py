@@ -310,6 +310,13 @@ def test_rung_run_with_progress_prints_the_auto_choice_once_as_rung_run_does(
     lines = stderr_lines(capsys)
     assert lines[0] == f"rung: study tiny: {AUTO_REASON}"  # before the first progress line
     assert sum("auto:" in ln for ln in lines) == 1
+    # rung.run's docstring shows this line's shape (it showed ``rung: <name>: auto: ...``)
+    doc = " ".join((rung.run.__doc__ or "").split())
+    shown = re.search(r"``(rung: [^`]*: auto: [^`]*)``", doc)
+    assert shown is not None
+    pattern = (re.escape(shown.group(1)).replace("<name>", "tiny")
+               .replace(re.escape("(...)"), r"\(.*\)"))
+    assert re.fullmatch(pattern, lines[0]), (shown.group(1), lines[0])
     assert [ln for ln in lines if not ln.startswith("rung: [")] == [
         f"rung: study tiny: {AUTO_REASON}", "rung: study tiny: 3 trials: 3 completed"]
 

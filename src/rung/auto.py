@@ -94,13 +94,6 @@ class AutoChoice:
         }
 
 
-def announcement(name: str, reason: str) -> str:
-    """The line that shows study ``name``'s automatic choice when a run starts (``rung run``
-    and the progress view of ``Study.run`` / ``rung.run`` print it after ``rung: ``):
-    ``<name>: auto: searcher gp (...); scheduler fifo (...)``."""
-    return f"{name}: {reason}"
-
-
 def is_auto(value: object) -> bool:
     """``value`` asks for the automatic choice: the string ``"auto"``, or ``{"name": "auto"}``
     / ``ComponentSpec("auto")`` without parameters."""

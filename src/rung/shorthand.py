@@ -56,7 +56,7 @@ def run(
     ``progress`` is ``Study.run``'s: the live view (or plain lines) on stderr, by default when
     stderr is a terminal or this is a notebook. It starts with the line that says which
     components ``searcher="auto"`` / ``scheduler="auto"`` chose and why
-    (``rung: <name>: auto: searcher gp (...); scheduler fifo (...)``); without progress
+    (``rung: study <name>: auto: searcher gp (...); scheduler fifo (...)``); without progress
     nothing of it is shown (it stays in ``study.auto_reason`` and the journal).
 
     ``callbacks`` and ``executor_options`` (``start_method="fork"``, ``checkpoint_every=5``,
