@@ -232,14 +232,20 @@ def _flat(v: Mapping[str, Any] | list[Any]) -> bool:
 
 
 def top_trials(study: Study, k: int) -> list[Trial]:
-    """The ``k`` best trials with a finite score: with constraints, the feasible ones first
-    (as ``best_trial`` ranks them); then those at the highest step (a trial that reached
-    ``max_step`` beats one stopped early), then by score."""
+    """The ``k`` best trials with a finite score, ranked as ``best_trial`` ranks them: first
+    the trials whose result counts for the best (``History.best_candidates``: feasible, with a
+    final result), by score, so the list starts with ``best_trial``; then the others (stopped
+    or paused below ``max_step``, infeasible, ...): the feasible ones first, then those at the
+    highest step, then by score. Ties go to the earlier trial."""
+    counted = set(study.history.best_candidates())
     trials = [t for t in study.trials() if math.isfinite(t.score)]
-    if study.spec.constraints:
-        trials.sort(key=lambda t: (not study.feasible(t.id), -t.last_step, t.score, t.id))
-    else:
-        trials.sort(key=lambda t: (-t.last_step, t.score, t.id))
+
+    def rank(t: Trial) -> tuple[bool, bool, int, float, int]:
+        if t.id in counted:
+            return (False, False, 0, t.score, t.id)
+        return (True, not study.feasible(t.id), -t.last_step, t.score, t.id)
+
+    trials.sort(key=rank)
     return trials[:k]
 
 
