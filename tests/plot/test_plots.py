@@ -91,6 +91,21 @@ def test_learning_curves_show_outcomes_cutoffs_and_decisions(study: rung.Study) 
     assert "stopped here" in labels
 
 
+def test_optimization_history_best_line_follows_the_best_rule() -> None:
+    """The best-so-far line counts the trials ``History.is_final`` counts: one completed by
+    itself below ``max_step`` (the best trial), not a better one stopped early."""
+    s = rung.Study.create("f", {"x": rung.Float(0, 1)}, objective="loss", searcher="random",
+                          scheduler="fifo", max_step=9, budget=rung.Budget(n_trials=2), seed=0)
+    for step, loss, how in ((3, 0.5, "completed"), (5, 0.1, "stopped")):
+        t = s.ask()
+        assert t is not None
+        s.report(t.id, step, {"loss": loss})
+        s.tell(t.id, how)
+    (best,) = _gids(P.optimization_history(s).axes[0], "best")
+    assert list(best.get_xdata()) == [0, 1] and list(best.get_ydata()) == [0.5, 0.5]
+    assert s.best_trial is not None and s.best_trial.id == 0
+
+
 def test_learning_curve_cutoffs_are_the_thresholds_the_scheduler_applied(
     study: rung.Study,
 ) -> None:

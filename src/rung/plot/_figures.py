@@ -80,16 +80,12 @@ def _value(h: History, tid: int, step: int | None = None) -> float:
     return h.objective.value(s) if math.isfinite(s) else math.nan
 
 
-def _final(h: History, tid: int) -> bool:
-    return h.last_step(tid) >= h.max_step or h.status(tid).value == "completed"
-
-
 # --- the figures ----------------------------------------------------------------------------
 def optimization_history(study: Study) -> Figure:
     """Each trial's value at its last step (by trial id), one series per status, each named
     in the legend by its status and colour (``STATUS_COLORS``); a trial that breaks a
-    constraint drawn as an x, named "infeasible"; and the best final value so far (trials that
-    reached ``max_step`` or completed by themselves, and met every constraint: the value
+    constraint drawn as an x, named "infeasible"; and the best final value so far (of the
+    feasible trials whose result is final, ``History.is_final``: the value
     ``Study.best_trial`` has once the study ends)."""
     d = _data(study)
     h = d.history
@@ -114,7 +110,7 @@ def optimization_history(study: Study) -> Figure:
         else:  # however good it looks, it cannot be the best (Study.best_trial)
             bad_x.append(tid)
             bad_y.append(v)
-        if feasible and _final(h, tid):
+        if feasible and h.is_final(tid):
             s = h.score(tid)
             if s < best:
                 best = s
