@@ -59,7 +59,7 @@ import numpy as np
 from rung._validate import is_int
 from rung.core.pricing import DEFAULT_RESOURCES, check_table, gpus
 from rung.core.records import Budget, StudySpec
-from rung.errors import ConfigError
+from rung.errors import ConfigError, RunFailed
 from rung.planning.costs import Pilot, StepCosts, fit_step_costs, read_pilot
 from rung.planning.fit import CurvePrior, fit_curves
 from rung.planning.synthetic import PilotBenchmark
@@ -401,7 +401,11 @@ def simulate_once(
                                    seed=spec.seed + seed, written_by=None)
     study = Study.from_spec(run_spec, MemoryJournal())
     reporter = _Bounded(runs)
-    study.simulate(b, n_workers=workers, launch_delay=startup, reporter=reporter)
+    try:
+        study.simulate(b, n_workers=workers, launch_delay=startup, reporter=reporter)
+    except RunFailed:
+        _check_finished(study, workers, seed)
+        raise
     ex = study.last_executor  # None: nothing to run (a budget spent before any trial)
     best = study.best_trial
     summary = study.engine.summary()
@@ -413,6 +417,20 @@ def simulate_once(
         "regret": math.nan if best is None else b.regret_of(best.params),
         "failed": float(reporter.failures),
     }
+
+
+def _check_finished(study: Study, workers: int, seed: int) -> None:
+    """Raise ``ConfigError`` keyed ``budget.max_time`` when the run failed because the planned
+    ``max_time`` ended it before any trial reported a step (every trial was cut by it): the
+    budget, not the study, let nothing finish. Returns otherwise (the ``RunFailed`` stands)."""
+    from rung.driver import _cut_by_time
+
+    h = study.engine.history
+    if len(h) and study.best_trial is None and all(_cut_by_time(h, t) for t in h):
+        raise ConfigError(key="budget.max_time", message=(
+            f"max_time={study.spec.budget.max_time:g} s ends a simulated run before any trial "
+            f"reports its first step ({workers} worker(s), seed {seed}: {len(h)} trial(s) "
+            "started, none finished a step): plan a longer max_time"))
 
 
 def plan(
@@ -452,7 +470,8 @@ def plan(
             ``max_cost`` or ``max_gpu_hours`` those would never spend), or a plan past its
             limits (module docstring): ``workers``, ``seeds``, ``budget.n_trials`` /
             ``budget.max_steps`` before anything is simulated, the budget's open-ended key
-            (``budget.max_time``, ...) when the simulated runs reach the limit.
+            (``budget.max_time``, ...) when the simulated runs reach the limit;
+            ``budget.max_time`` when it ends a simulated run before any trial reports a step.
     """
     ws = _workers(workers)
     if not is_int(seeds) or not 1 <= seeds <= MAX_SEEDS:
