@@ -361,7 +361,9 @@ class FittedPilot:
 
 
 def fit_pilot(study: Study) -> FittedPilot:
-    """Read and fit ``study``'s pilot (steps 1-3 of the module docstring).
+    """Read and fit ``study``'s pilot (steps 1-3 of the module docstring): from the records a
+    read-only ``Study.load`` replayed, without reading the journal again; else (a study loaded
+    to write, or changed since its load) from the journal, read now.
 
     Raises:
         ConfigError: (``key="study"``) fewer than two trials have a scored result, or the study
@@ -371,7 +373,7 @@ def fit_pilot(study: Study) -> FittedPilot:
     if spec.objectives or spec.constraints:
         raise ConfigError(key="study", message="rung plan models one objective without "
                           "constraints; this study has several objectives or constraints")
-    pilot = read_pilot(study.journal.read(study.name), spec.objective)
+    pilot = read_pilot(study._journal_records(), spec.objective)
     curves = {k: (sorted(c), [c[s] for s in sorted(c)]) for k, c in pilot.curves.items() if c}
     if len(curves) < 2:
         raise ConfigError(key="study", message=f"pilot {study.name!r} has {len(curves)} trial(s) "
