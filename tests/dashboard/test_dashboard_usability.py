@@ -237,7 +237,7 @@ def test_ledger_axes_say_what_they_measure(base: str, browser: Any) -> None:
                        "return t.length === 3 && [...t].map((e) => e.textContent)",
                     "the ledger's axis titles", timeout=30)
     assert sorted(titles) == ["% busy", "best acc (higher is better)",
-                              "device-hours spent (no prices: no cost)"]
+                              "device-hours spent"]
     saving = d.execute_script("return document.getElementById('ledger-saving').textContent")
     assert "device-hours: the scheduler saved" in saving
 

@@ -22,27 +22,36 @@
   }
 
   function draw(l) {
+    // money measures the study only when its prices charge something the trials held
+    // (Ledger.priced, the rule rung ledger follows): otherwise every amount of money is 0 and
+    // the page, like rung ledger, says what was spent and saved in device-hours
+    const priced = l.priced;
     const prices = Object.entries(l.prices).map(([k, v]) => `${k} ${v}/h`).join(", ") || "none";
     document.getElementById("ledger-summary").textContent =
-      `${l.trials} trials, ${l.total.runs} runs; total cost ${fmt(l.total.cost)} ` +
-      `(${fmt(l.total.device_hours)} device-hours); prices: ${prices}` +
+      `${l.trials} trials, ${l.total.runs} runs; ` + (priced
+        ? `total cost ${fmt(l.total.cost)} (${fmt(l.total.device_hours)} device-hours)`
+        : `total ${fmt(l.total.device_hours)} device-hours`) + `; prices: ${prices}` +
       (l.notes.length ? ` (${l.notes.join("; ")})` : "");
     const rows = Object.entries(l.by_outcome).concat([["total", l.total]]);
+    document.querySelector("#ledger-outcomes thead tr").innerHTML =
+      "<th>outcome</th><th>runs</th><th>steps</th><th>device-hours</th><th>GPU-hours</th>" +
+      (priced ? "<th>cost</th>" : "");
     document.querySelector("#ledger-outcomes tbody").innerHTML = rows.map(([k, s]) =>
       `<tr class="outcome-${esc(k)}"><td>${esc(k)}</td><td>${s.runs}</td><td>${s.steps}</td>` +
-      `<td>${fmt(s.device_hours)}</td><td>${fmt(s.gpu_hours)}</td><td>${fmt(s.cost)}</td></tr>`
+      `<td>${fmt(s.device_hours)}</td><td>${fmt(s.gpu_hours)}</td>` +
+      (priced ? `<td>${fmt(s.cost)}</td>` : "") + "</tr>"
     ).join("");
-    // without prices money is 0: what was spent and saved is said in device-hours
-    const priced = Object.keys(l.prices).length > 0;
     document.getElementById("ledger-saving").textContent = (priced
       ? `Trained to max_step, the same trials would have cost ${fmt(l.full_cost)}: the ` +
         `scheduler saved ${fmt(l.saving)} (${(100 * l.saved_fraction).toFixed(1)}% of the ` +
         "device-hours)."
       : `Trained to max_step, the same trials would have taken ${fmt(l.full_device_hours)} ` +
-        `device-hours: the scheduler saved ${fmt(l.full_device_hours - l.total.device_hours)} ` +
-        `(${(100 * l.saved_fraction).toFixed(1)}%).`) + ` Utilization ${(100 * l.utilization).toFixed(1)}%, idle ` +
+        `device-hours: the scheduler saved ${fmt(l.saving_device_hours)} device-hours ` +
+        `(${(100 * l.saved_fraction).toFixed(1)}%).`) +
+      ` Utilization ${(100 * l.utilization).toFixed(1)}%, idle ` +
       `${fmt(l.idle_hours)} worker-hours; checkpoints took ` +
-      `${fmt(3600 * l.checkpoint_hours)} s (cost ${fmt(l.checkpoint_cost)}).`;
+      `${fmt(3600 * l.checkpoint_hours)} s` +
+      (priced ? ` (cost ${fmt(l.checkpoint_cost)}).` : ".");
     const b = l.budget;
     const parts = [];
     if (b.max_cost !== null) parts.push(`max_cost ${fmt(b.max_cost)}: spent ${fmt(b.cost)}` +
@@ -69,11 +78,15 @@
         // held from the last improvement up to what has been spent so far
         x: inc.map((i) => (priced ? i.cost : i.device_hours)).concat(inc.length ? [spent] : []),
         y: inc.map((i) => i.value).concat(inc.length ? [inc[inc.length - 1].value] : []),
-        text: inc.map((i) => `trial ${i.trial_id}` +
-          (i.cost_per_unit === null ? "" : `, ${fmt(i.cost_per_unit)} per unit`))
-          .concat(inc.length ? ["spent so far"] : [])}],
+        // what each improvement cost per unit of it (null: the first), in device-hours
+        // when money does not measure the study
+        text: inc.map((i) => {
+          const per = priced ? i.cost_per_unit : i.device_hours_per_unit;
+          return `trial ${i.trial_id}, ` + (per === null ? "first" :
+            `${fmt(per)} ${priced ? "" : "device-hours "}per unit`);
+        }).concat(inc.length ? ["spent so far"] : [])}],
         {margin: {t: 10, b: 40, l: 60, r: 10},
-          xaxis: {title: {text: priced ? "cost spent" : "device-hours spent (no prices: no cost)"}},
+          xaxis: {title: {text: priced ? "cost spent" : "device-hours spent"}},
           yaxis: {title: {text: `best ${pesc(l.metric)} (${l.mode === "max" ? "higher" : "lower"} is better)`}}},
         {displayModeBar: false});
     }
