@@ -14,6 +14,7 @@ from typing import Any
 
 from rung._validate import is_int, is_number
 from rung.cli.stored import storage_flag
+from rung.core.events import CapacityChanged, Launch, Record
 from rung.core.history import History
 from rung.core.records import Trial, TrialStatus
 from rung.study import Study
@@ -341,7 +342,8 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
         f"  budget     {budget or 'none'}   ({_budget_state(s)})",
         f"  trials     {s['trials']}: {fmt_counts(c)}",
         f"  work       {s['results']} results, {s['steps_consumed']} steps, "
-        f"{fmt_duration(s['elapsed'])} of driver time, {s['checkpoints']} checkpoints kept",
+        f"{fmt_duration(s['elapsed'])} of {time_kind(study._journal_records())} time, "
+        f"{s['checkpoints']} checkpoints kept",
         f"  {best_line(study)}",
     ]
     best = study.best_trial
@@ -388,6 +390,114 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
         lines.append("diagnostics")
         lines.append(diag)
     return "\n".join(lines)
+
+
+def show_study(name: str, storage: str | None, top: int = 10) -> str:
+    """Everything ``rung show NAME [--storage ...] [--top N]`` prints: ``show_text``, then
+    ``sessions_text``, then a note when a driver is writing the study. The study is loaded
+    read-only (``Study.load(readonly=True)``): every section folds the records its load
+    replayed, so the journal is read once, and the sections agree on a live run.
+
+    Raises:
+        CLIError: no journal, or no such study in it (exit code 2).
+    """
+    from rung.cli.main import find_storage
+    from rung.storage import SQLiteJournal
+
+    path = find_storage(name, storage)
+    with SQLiteJournal(path, readonly=True) as journal:
+        study = Study.load(name, journal, readonly=True)
+        text = show_text(study, str(path), top=top)
+        sessions = sessions_text(study, journal.load_study(name))
+        if sessions:
+            text += "\n\n" + sessions
+        if journal.is_being_written(name):
+            text += "\n\n(a driver is running this study right now: this is a snapshot)"
+    return text
+
+
+def is_prelude(rec: CapacityChanged) -> bool:
+    """A ``new_session`` event the driver writes when it resumes a study, before its executor
+    starts (capacity 0, no resources reported): not a session of its own."""
+    return rec.capacity == 0 and rec.resources is None
+
+
+def time_kind(records: Iterable[Record]) -> str:
+    """What the study's time (``Engine.elapsed``: ``rung show``'s work line, ``max_time``)
+    measures, as the executor of each driver session recorded it (``CapacityChanged.executor``
+    on its ``new_session`` event): ``"simulated"`` when every session ran on the simulated
+    executor's virtual clock, ``"driver"`` (real seconds) when none did, ``"driver and
+    simulated"`` when both did. A session whose executor is not recorded (written before it
+    was, or an executor that does not say) and a study driven by ask / tell count as real."""
+    simulated = real = False
+    for rec in records:
+        if type(rec) is CapacityChanged and rec.new_session and not is_prelude(rec):
+            name = rec.executor.get("name") if isinstance(rec.executor, Mapping) else None
+            if name == "simulated":
+                simulated = True
+            else:
+                real = True
+    if simulated and not real:
+        return "simulated"
+    return "driver and simulated" if simulated else "driver"
+
+
+def sessions_text(study: Study, stored: Mapping[str, Any] | None) -> str:
+    """``rung show``'s executor section: the executor and its options as ``rung run`` recorded
+    them (``stored``: the journal's study JSON; a study run from Python records none), then
+    one row per driver session (its ``CapacityChanged(new_session)``: the executor's start):
+    when it started (UTC; ``t=...s`` on a virtual clock), the executor that ran it (as
+    recorded in the journal; ``-`` before it was), the slots it had, what a trial held (as
+    the executor reported it, else what the ledger charges: the last reported, else the
+    study's ``resources_per_trial``, else one CPU) and the runs it launched (new trials and
+    resumed ones). ``""`` for a study never run by an executor. Reads the study's records
+    as its views do (``Study._journal_records``: those a read-only load replayed)."""
+    import datetime
+
+    from rung.cli.spec import CLI_KEY
+
+    rows: list[list[Any]] = []
+    held: Mapping[str, float] = study.spec.resources_per_trial or {"cpu": 1.0}
+    for rec in study._journal_records():
+        if isinstance(rec, CapacityChanged) and rec.new_session:
+            if is_prelude(rec):
+                continue
+            note = ""
+            if rec.resources is not None:
+                held = rec.resources
+            else:
+                note = " (not reported)"
+            per_trial = " ".join(f"{d}={fmt_num(a)}" for d, a in held.items()) or "nothing"
+            t = float(rec.time)
+            started = (datetime.datetime.fromtimestamp(t, datetime.UTC).strftime(
+                "%Y-%m-%d %H:%M:%S") if t > 1e9 else f"t={fmt_num(t)}s")  # else a virtual clock
+            rows.append([len(rows) + 1, started, executor_cell(rec.executor), rec.capacity,
+                         per_trial + note, 0])
+        elif isinstance(rec, Launch) and rows:
+            rows[-1][5] += 1
+    if not rows:
+        return ""
+    cli = stored.get(CLI_KEY) if isinstance(stored, Mapping) else None
+    if isinstance(cli, Mapping) and cli.get("executor"):
+        given = {"n_workers": cli.get("n_workers"), "checkpoint_every": cli.get("checkpoint_every"),
+                 **(cli.get("executor_options") or {})}
+        shown = " ".join(f"{k}={fmt_num(v) if not isinstance(v, dict) else v}"
+                         for k, v in given.items() if v is not None)
+        head = f"executor {cli['executor']}" + (f"  ({shown})" if shown else "")
+    else:
+        head = "executor not recorded (the study was not created by `rung run`)"
+    return "\n".join([head, table(["session", "started (UTC)", "executor", "slots",
+                                     "per trial", "launches"], rows)])
+
+
+def executor_cell(executor: Any) -> str:
+    """A session's executor as its ``CapacityChanged`` recorded it: ``ray (address=auto
+    cluster=10.0.0.1:6379 transport=socket)``; ``-`` when not recorded (a journal written
+    before it was, or an executor that does not say)."""
+    if not isinstance(executor, Mapping) or not executor.get("name"):
+        return "-"
+    rest = " ".join(f"{k}={v}" for k, v in executor.items() if k != "name" and v is not None)
+    return f"{executor['name']}" + (f" ({rest})" if rest else "")
 
 
 def _budget_state(summary: Mapping[str, Any]) -> str:
