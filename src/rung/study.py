@@ -117,9 +117,10 @@ class Study(AskTell, StudyViews):
 
         ``searcher`` and ``scheduler`` default to ``"auto"``: chosen from the space, ``max_step``,
         the objectives, the budget and ``n_workers`` (the workers the study expects; default:
-        the machine's cores) by ``rung.auto``; the choice and its reason are logged, stored in
-        the journal, kept in ``auto_reason`` and printed as the first line of a run's progress
-        output (``run`` / ``simulate`` with progress on).
+        the CPUs this process may use, ``rung.executors.local.usable_cpus``) by ``rung.auto``;
+        the choice and its reason are logged, stored in the journal, kept in ``auto_reason``
+        and printed as the first line of a run's progress output (``run`` / ``simulate`` with
+        progress on).
 
         ``max_failures`` (a count, or a fraction of the ended trials) stops a run early with
         ``RunFailed`` once that many trials failed; ``trial_timeout`` (seconds) kills a trial
@@ -148,6 +149,8 @@ class Study(AskTell, StudyViews):
         searcher_given, scheduler_given = searcher, scheduler
         auto = None
         if is_auto(searcher) or is_auto(scheduler):
+            from rung.executors.local import usable_cpus
+
             auto = choose(
                 space,
                 searcher=None if is_auto(searcher) else to_spec("searcher", searcher, (AUTO,)),
@@ -155,7 +158,7 @@ class Study(AskTell, StudyViews):
                 else to_spec("scheduler", scheduler, (AUTO,)),
                 max_step=max_step,
                 n_objectives=max(1, len(objectives)),
-                n_workers=n_workers if n_workers is not None else (os.cpu_count() or 1),
+                n_workers=n_workers if n_workers is not None else usable_cpus(),
                 budget=the_budget,
             )
             searcher, scheduler = auto.searcher, auto.scheduler

@@ -253,8 +253,9 @@ def _check_workers(n_workers: int | None, executor: str) -> None:
         CLIError: past it (exit code 2), before anything is written or started.
     """
     from rung.cli.spec import LOCAL_WORKERS_PER_CPU
+    from rung.executors.local import usable_cpus
 
-    cpus = os.cpu_count() or 1
+    cpus = usable_cpus()
     if n_workers is not None and executor == "local" and n_workers > LOCAL_WORKERS_PER_CPU * cpus:
         raise CLIError(f"--workers: {n_workers:,} worker processes on {cpus} CPUs: the local "
                        f"executor starts at most {LOCAL_WORKERS_PER_CPU * cpus:,} "
@@ -283,18 +284,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from rung.cli.spec import resolve_objective
 
     fn = resolve_objective(spec)
-    n = spec.n_workers or _cores()
+    from rung.executors.local import usable_cpus
+
+    n = spec.n_workers or usable_cpus()
     print(f"rung demo: tuning a scikit-learn MLP on the digits data set with ASHA: "
           f"{spec.study.budget.n_trials} configurations, up to {spec.study.max_step} epochs "
           f"each, {n} worker process{'es' if n > 1 else ''}; journal {spec.storage}", flush=True)
     return _create_and_run(spec, fn, args, describe=describe_best)
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # what LocalExecutor uses by default
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def _with(spec: Any, **changes: Any) -> Any:

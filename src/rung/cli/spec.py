@@ -61,6 +61,7 @@ from rung.cli.spec_tracking import TRACKING_KEYS, spec_tracking
 from rung.cli.spec_yaml import read_yaml
 from rung.core.records import StudySpec
 from rung.errors import ConfigError
+from rung.executors.local import usable_cpus
 from rung.space import SearchSpace
 from rung.storage.paths import storage_problem
 
@@ -171,7 +172,7 @@ def parse_spec(data: Any, base_dir: Path | None = None) -> RunSpec:
     max_step = _max_step(top, bench) if fidelity is None or "max_step" in top \
         else fidelity.max_step
     n_workers, every = _workers(top, executor)
-    expected = n_workers or (1 if executor == "simulated" else os.cpu_count() or 1)
+    expected = n_workers or (1 if executor == "simulated" else usable_cpus())
     study, auto = study_spec(top, name, space, max_step, bench, expected)
     study = with_extras(top, study, fidelity)
     if bench is not None:
@@ -303,7 +304,7 @@ def _workers(top: Mapping[str, Any], executor: str) -> tuple[int | None, int | N
     n_workers = top.get("n_workers")
     if n_workers is not None:
         n_workers = _int("spec.n_workers", n_workers, 1)
-        cpus = os.cpu_count() or 1
+        cpus = usable_cpus()
         if executor == "local" and n_workers > LOCAL_WORKERS_PER_CPU * cpus:
             raise SpecError("spec.n_workers", f"{n_workers:,} worker processes on {cpus} CPUs: "
                             f"the local executor starts at most {LOCAL_WORKERS_PER_CPU * cpus:,} "

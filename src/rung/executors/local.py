@@ -99,10 +99,15 @@ def _serialize_objective(objective: Any) -> bytes:
                           f"{hint}") from None
 
 
-def _default_workers() -> int:
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity mask (what a container, ``taskset`` or a
+    batch scheduler allows), else ``os.cpu_count()``, else 1. The one CPU count of rung: the
+    local executor's default ``n_workers``, the bound on local worker processes
+    (``rung.cli.spec.LOCAL_WORKERS_PER_CPU`` per CPU) and the worker count ``auto`` chooses for
+    when none is given (``Study.create``, a spec without ``n_workers``)."""
     try:
-        return len(os.sched_getaffinity(0))  # the CPUs this process may use (containers)
-    except (AttributeError, OSError):
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # no affinity API on this platform
         return os.cpu_count() or 1
 
 
@@ -227,7 +232,7 @@ class LocalExecutor(Pool[_Worker]):
         if start_method not in methods:
             raise ConfigError(f"start_method: must be one of {methods}, got {start_method!r}")
         self.objective = objective
-        self.n_workers = n_workers if n_workers is not None else _default_workers()
+        self.n_workers = n_workers if n_workers is not None else usable_cpus()
         self.checkpoint_every = checkpoint_every
         self.start_method = start_method
         # checked now for an early, clear error; pickled again at start (an instance built
@@ -467,4 +472,4 @@ class LocalExecutor(Pool[_Worker]):
         self._retire(w, self._events, outcome, c.reason)
 
 
-__all__ = ["LocalExecutor"]
+__all__ = ["LocalExecutor", "usable_cpus"]
