@@ -4,7 +4,6 @@ configuration, a worker count no machine runs, names of the wrong type."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from rung.cli.main import main
 from rung.cli.spec import LOCAL_WORKERS_PER_CPU, SpecError, parse_spec
 from rung.cli.spec_yaml import parse_yaml
 from rung.errors import ConfigError, SpaceError
+from rung.executors.local import usable_cpus
 
 
 def local(**changes: Any) -> dict[str, Any]:
@@ -117,7 +117,7 @@ def test_a_space_with_two_configurations_is_accepted() -> None:
 
 
 def test_local_workers_are_bounded_by_the_cpus() -> None:
-    cpus = os.cpu_count() or 1
+    cpus = usable_cpus()
     cap = LOCAL_WORKERS_PER_CPU * cpus
     assert parse_spec(local(n_workers=cap)).n_workers == cap
     assert refused(local(n_workers=10**6)) == (

@@ -21,6 +21,7 @@ LINE = ("rung: error: --workers: 65 worker processes on 2 CPUs: the local execut
 
 @pytest.fixture
 def two_cpus(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     (isolated / "obj.py").write_text("def f(ctx):\n    ctx.report(1, loss=ctx.params['x'])\n")
     write_spec(isolated, SPEC)
