@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from rung._validate import is_int, is_number
-from rung.cli.stored import storage_flag
+from rung.cli.stored import open_study, storage_flag
 from rung.core.events import CapacityChanged, Launch, Record
 from rung.core.history import History
 from rung.core.records import Trial, TrialStatus
@@ -396,22 +396,21 @@ def show_study(name: str, storage: str | None, top: int = 10) -> str:
     """Everything ``rung show NAME [--storage ...] [--top N]`` prints: ``show_text``, then
     ``sessions_text``, then a note when a driver is writing the study. The study is loaded
     read-only (``Study.load(readonly=True)``): every section folds the records its load
-    replayed, so the journal is read once, and the sections agree on a live run.
+    replayed (``open_study``), so the journal is read once, and the sections agree on a live
+    run.
 
     Raises:
         CLIError: no journal, or no such study in it (exit code 2).
     """
     from rung.cli.main import find_storage
-    from rung.storage import SQLiteJournal
 
     path = find_storage(name, storage)
-    with SQLiteJournal(path, readonly=True) as journal:
-        study = Study.load(name, journal, readonly=True)
+    with open_study(path, name) as study:
         text = show_text(study, str(path), top=top)
-        sessions = sessions_text(study, journal.load_study(name))
+        sessions = sessions_text(study, study.journal.load_study(name))
         if sessions:
             text += "\n\n" + sessions
-        if journal.is_being_written(name):
+        if study.journal.is_being_written(name):
             text += "\n\n(a driver is running this study right now: this is a snapshot)"
     return text
 

@@ -42,16 +42,24 @@ def storage_flag(path: Path | str, name: str) -> str:
 @contextlib.contextmanager
 def read_study(name: str, storage: str | None) -> Iterator[Study]:
     """Study ``name``, loaded from the journal that ``find_storage`` finds and opened read-only
-    for the block (safe while another process runs the study): a snapshot, whose dataframes,
-    figures and ledger fold the records its load replayed (the journal is read once).
+    for the block (``open_study``).
 
     Raises:
         CLIError: no journal, or no such study in it (exit code 2).
     """
     from rung.cli.main import find_storage
+
+    with open_study(find_storage(name, storage), name) as study:
+        yield study
+
+
+@contextlib.contextmanager
+def open_study(path: Path | str, name: str) -> Iterator[Study]:
+    """Study ``name`` of the SQLite journal ``path``, opened read-only for the block (safe
+    while another process runs the study): a snapshot, whose dataframes, figures, ledger and
+    ``rung show`` sections fold the records its load replayed (the journal is read once)."""
     from rung.storage import SQLiteJournal
     from rung.study import Study
 
-    path = find_storage(name, storage)
     with SQLiteJournal(path, readonly=True) as journal:
         yield Study.load(name, journal, readonly=True)
