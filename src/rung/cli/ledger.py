@@ -62,18 +62,18 @@ def render(led: Ledger, name: str = "") -> str:
     lines.append(f"{title}: {led.trials} trials, {led.total.runs} runs, "
                  f"{fmt_duration(led.wall_hours * 3600)} of sessions (start-up included); "
                  f"prices: {prices}")
-    lines.append("")
-    lines.append(f"{'outcome':<12} {'runs':>6} {'steps':>8} {'device-h':>10} {'GPU-h':>8} "
-                 f"{'cost':>12}")
-    for outcome, s in [*led.by_outcome.items(), ("total", led.total)]:
-        lines.append(f"{outcome:<12} {s.runs:>6} {s.steps:>8} {s.device_hours:>10.4f} "
-                     f"{s.gpu_hours:>8.4f} {_money(s.cost):>12}")
-    lines.append("")
-    devices = ", ".join(f"{d} {h:.4f} h" for d, h in led.devices.items()) or "none"
-    lines.append(f"device-hours by device: {devices}")
     # money is 0 everywhere without prices, or with prices for none of what the trials held:
     # then speak in device-hours (the dashboard's ledger page follows the same rule)
     priced = led.priced
+    lines.append("")
+    lines.append(f"{'outcome':<12} {'runs':>6} {'steps':>8} {'device-h':>10} {'GPU-h':>8}"
+                 + (f" {'cost':>12}" if priced else ""))
+    for outcome, s in [*led.by_outcome.items(), ("total", led.total)]:
+        lines.append(f"{outcome:<12} {s.runs:>6} {s.steps:>8} {s.device_hours:>10.4f} "
+                     f"{s.gpu_hours:>8.4f}" + (f" {_money(s.cost):>12}" if priced else ""))
+    lines.append("")
+    devices = ", ".join(f"{d} {h:.4f} h" for d, h in led.devices.items()) or "none"
+    lines.append(f"device-hours by device: {devices}")
     if priced:
         lines.append(f"trained to max_step ({led.max_step}) every trial would have cost "
                      f"{_money(led.full_cost)} ({led.full_device_hours:.4f} device-h): the "
@@ -81,7 +81,7 @@ def render(led: Ledger, name: str = "") -> str:
     else:
         lines.append(f"trained to max_step ({led.max_step}) every trial would have taken "
                      f"{led.full_device_hours:.4f} device-h: the scheduler saved "
-                     f"{led.full_device_hours - led.total.device_hours:.4f} device-h "
+                     f"{led.saving_device_hours:.4f} device-h "
                      f"({100 * led.saved_fraction:.1f}%)")
     idle_cost = (f" (would cost {_money(led.idle_cost)}, not charged to the budget)"
                  if priced else "")
@@ -98,21 +98,15 @@ def render(led: Ledger, name: str = "") -> str:
         which = f" (the last {len(shown)} of {len(led.incumbent)})" \
             if len(shown) < len(led.incumbent) else ""
         lines.append(f"incumbent (value at max_step) and what each improvement cost{which}:")
-        first = len(led.incumbent) - len(shown)
-        for k, i in enumerate(shown, start=first):
+        for i in shown:
             if priced:
                 per_unit = "first" if not math.isfinite(i.cost_per_unit) else \
                     f"{_money(i.cost_per_unit)} per unit"
                 lines.append(f"  trial {i.trial_id:>5}: {i.value:.6g} after {_money(i.cost)} "
                              f"({i.device_hours:.4f} device-h), {per_unit}")
                 continue
-            if k == 0:
-                per_unit = "first"
-            else:
-                prev = led.incumbent[k - 1]
-                size = abs(i.value - prev.value)
-                per_unit = (f"{(i.device_hours - prev.device_hours) / size:.4g} device-h per "
-                            "unit") if size > 0 else "first"
+            per_unit = "first" if not math.isfinite(i.device_hours_per_unit) else \
+                f"{i.device_hours_per_unit:.4g} device-h per unit"
             lines.append(f"  trial {i.trial_id:>5}: {i.value:.6g} after "
                          f"{i.device_hours:.4f} device-h, {per_unit}")
     b = led.budget

@@ -77,8 +77,10 @@ class Worker:
 @dataclass
 class Improvement:
     """The incumbent improved: at ``time`` (seconds, journal clock) after ``cost`` was spent,
-    it became ``value`` (in the objective's own direction). ``cost_per_unit``: the money spent
-    since the previous improvement divided by its size (``inf`` for the first)."""
+    it became ``value`` (in the objective's own direction). ``cost_per_unit`` and
+    ``device_hours_per_unit``: the money and the device-hours spent since the previous
+    improvement divided by its size (``inf`` for the first; ``rung ledger`` and the dashboard
+    show the second when money does not measure the study, ``Ledger.priced``)."""
 
     time: float
     cost: float
@@ -86,6 +88,7 @@ class Improvement:
     value: float
     trial_id: int
     cost_per_unit: float
+    device_hours_per_unit: float = math.inf
 
 
 @dataclass
@@ -151,6 +154,11 @@ class Ledger:
         return self.full_cost - self.total.cost
 
     @property
+    def saving_device_hours(self) -> float:
+        """Device-hours the scheduler saved against training every trial to ``max_step``."""
+        return self.full_device_hours - self.total.device_hours
+
+    @property
     def priced(self) -> bool:
         """Whether money measures this ledger: prices are given and they charge something the
         trials held (or nothing has run yet). Otherwise every amount of money is 0 and
@@ -185,6 +193,7 @@ class Ledger:
             "full_cost": self.full_cost,
             "full_device_hours": self.full_device_hours,
             "saving": self.saving,
+            "saving_device_hours": self.saving_device_hours,
             "saved_fraction": self.saved_fraction,
             "idle_hours": self.idle_hours,
             "idle_cost": self.idle_cost,
@@ -428,12 +437,14 @@ class _Fold:
                 continue
             score = self.spec.objective.score(metrics)
             if score < best:
-                prev_cost = out[-1].cost if out else 0.0
-                size = best - score
+                size = best - score  # inf for the first
                 best = score
-                per_unit = (cost - prev_cost) / size if math.isfinite(size) else math.inf
-                out.append(Improvement(t, cost, device_hours, self.spec.objective.value(score),
-                                       tid, per_unit))
+                prev_cost, prev_hours = (out[-1].cost, out[-1].device_hours) if out else (0, 0)
+                finite = math.isfinite(size)
+                out.append(Improvement(
+                    t, cost, device_hours, self.spec.objective.value(score), tid,
+                    (cost - prev_cost) / size if finite else math.inf,
+                    (device_hours - prev_hours) / size if finite else math.inf))
         return out
 
     def _end(self, ev: TrialEnded, run: _Run) -> None:

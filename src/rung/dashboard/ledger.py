@@ -12,11 +12,9 @@ improvement's cost per unit) are sent as ``null`` (``Ledger.to_json``).
 ``priced`` (``Ledger.priced``, the rule ``rung ledger`` follows) says whether money measures the
 study: ``false`` without prices or when the prices charge none of what the trials held (prices
 for GPUs, trials on CPUs), and the page then speaks in device-hours, as ``rung ledger`` does.
-For that the answer also carries the two figures ``rung ledger`` derives in device-hours
-(``rung.cli.ledger.render``), so the page computes nothing: ``saving_device_hours``
-(``full_device_hours`` less the total's device-hours) and, on each improvement of the
-incumbent, ``device_hours_per_unit`` (device-hours spent since the previous improvement over
-its size; ``null`` for the first).
+For that the answer carries the figures ``rung ledger`` prints in device-hours
+(``Ledger.saving_device_hours``, ``Improvement.device_hours_per_unit``: ``null`` for the
+first), so the page computes nothing.
 """
 
 from __future__ import annotations
@@ -69,22 +67,9 @@ def ledger_view(path: Path, name: str) -> dict[str, Any]:
         # what the incumbent's values are, for the page's axis
         out["metric"] = kept.fold.spec.objective.metric
         out["mode"] = kept.fold.spec.objective.mode
-        _in_device_hours(out)
         kept.answer = out
         _CACHE[key] = kept
         return out
-
-
-def _in_device_hours(out: dict[str, Any]) -> None:
-    """Add to a ledger's JSON the figures ``rung ledger`` prints in device-hours when money does
-    not measure the study, computed as it computes them (see the module docstring)."""
-    out["saving_device_hours"] = out["full_device_hours"] - out["total"]["device_hours"]
-    prev: dict[str, Any] | None = None
-    for i in out["incumbent"]:
-        size = abs(i["value"] - prev["value"]) if prev is not None else 0.0
-        i["device_hours_per_unit"] = ((i["device_hours"] - prev["device_hours"]) / size
-                                      if prev is not None and size > 0 else None)
-        prev = i
 
 
 __all__ = ["ledger_view"]
