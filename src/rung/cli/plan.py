@@ -147,7 +147,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     budget = _budget(args)
     path = find_storage(args.name, args.storage)
     with SQLiteJournal(path, readonly=True) as journal:
-        study = Study.load(args.name, journal)
+        study = Study.load(args.name, journal, readonly=True)
         try:
             result = plan(study, workers=workers, seeds=seeds, prices=prices, budget=budget,
                           resources=resources)
