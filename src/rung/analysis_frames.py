@@ -45,6 +45,7 @@ from rung.core.events import (
     TrialStarted,
 )
 from rung.core.records import TrialStatus
+from rung.time_kind import session_clock
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -129,6 +130,8 @@ class JournalFold:
     last_step: dict[int, int] = field(default_factory=dict)
     #: checkpoint paths the engine released (``DeleteCheckpoint``) and nobody saved again
     deleted: set[str] = field(default_factory=set)
+    #: the clocks of the driver sessions (``rung.time_kind.session_clock``)
+    clocks: set[str] = field(default_factory=set)
     _open: dict[int, Run] = field(default_factory=dict)
     _free: list[int] = field(default_factory=list)
     _n_slots: int = 0
@@ -174,6 +177,8 @@ class JournalFold:
             elif kind is CapacityChanged:
                 assert isinstance(r, CapacityChanged)
                 self.capacity.append((r.time, r.capacity))
+                if (clock := session_clock(r)) is not None:
+                    self.clocks.add(clock)
             elif kind is Tick:
                 pass
         return self

@@ -15,9 +15,10 @@ import pytest
 import rung
 from rung.benchmarks import get_benchmark
 from rung.cli.main import main
-from rung.cli.report import fmt_duration, show_study, time_kind
+from rung.cli.report import fmt_duration, show_study
 from rung.core.events import CapacityChanged, Record, TrialStarted
 from rung.storage import MemoryJournal, SQLiteJournal
+from rung.time_kind import time_kind
 
 N_TRIALS = 12
 

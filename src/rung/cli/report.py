@@ -14,10 +14,11 @@ from typing import Any
 
 from rung._validate import is_int, is_number
 from rung.cli.stored import open_study, storage_flag
-from rung.core.events import CapacityChanged, Launch, Record
+from rung.core.events import CapacityChanged, Launch
 from rung.core.history import History
 from rung.core.records import Trial, TrialStatus
 from rung.study import Study
+from rung.time_kind import is_prelude, time_kind
 
 #: Status columns in display order; "running" counts launched and running trials.
 STATUS_COLUMNS = ("running", "paused", "stopped", "completed", "failed", "interrupted")
@@ -413,32 +414,6 @@ def show_study(name: str, storage: str | None, top: int = 10) -> str:
         if study.journal.is_being_written(name):
             text += "\n\n(a driver is running this study right now: this is a snapshot)"
     return text
-
-
-def is_prelude(rec: CapacityChanged) -> bool:
-    """A ``new_session`` event the driver writes when it resumes a study, before its executor
-    starts (capacity 0, no resources reported): not a session of its own."""
-    return rec.capacity == 0 and rec.resources is None
-
-
-def time_kind(records: Iterable[Record]) -> str:
-    """What the study's time (``Engine.elapsed``: ``rung show``'s work line, ``max_time``)
-    measures, as the executor of each driver session recorded it (``CapacityChanged.executor``
-    on its ``new_session`` event): ``"simulated"`` when every session ran on the simulated
-    executor's virtual clock, ``"driver"`` (real seconds) when none did, ``"driver and
-    simulated"`` when both did. A session whose executor is not recorded (written before it
-    was, or an executor that does not say) and a study driven by ask / tell count as real."""
-    simulated = real = False
-    for rec in records:
-        if type(rec) is CapacityChanged and rec.new_session and not is_prelude(rec):
-            name = rec.executor.get("name") if isinstance(rec.executor, Mapping) else None
-            if name == "simulated":
-                simulated = True
-            else:
-                real = True
-    if simulated and not real:
-        return "simulated"
-    return "driver and simulated" if simulated else "driver"
 
 
 def sessions_text(study: Study, stored: Mapping[str, Any] | None) -> str:

@@ -75,6 +75,7 @@ from rung.errors import RungError
 from rung.storage import SQLiteJournal
 from rung.storage.codec import loads
 from rung.study_views import best_trial_id
+from rung.time_kind import label as time_label
 
 T = TypeVar("T")
 log = logging.getLogger("rung.dashboard")
@@ -449,7 +450,7 @@ def overview(snap: Snapshot) -> dict[str, Any]:
     spec = snap.spec
     row = study_row(snap)
     best = best_trial_id(h, snap.spec.max_step)
-    elapsed = eng.elapsed  # driver time, as rung show and Budget.max_time count it
+    elapsed = eng.elapsed  # the study's time, as rung show and Budget.max_time count it
     b = spec.budget
     spent: dict[str, Any] = {}
     if b.n_trials:
@@ -478,6 +479,7 @@ def overview(snap: Snapshot) -> dict[str, Any]:
         "steps_consumed": h.steps_consumed,
         "results": h.n_results,
         "elapsed": elapsed,
+        "time_kind": time_label(jf.clocks),  # what elapsed measures (rung.time_kind)
         "throughput": {
             "results_per_s": h.n_results / elapsed if elapsed > 0 else None,
             "trials_per_min": 60 * finished / elapsed if elapsed > 0 else None,

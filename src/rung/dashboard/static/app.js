@@ -153,7 +153,7 @@ async function pageOverview(name) {
       <div class="card">best ${(s.constraints || []).length ? "feasible " : ""}${esc(s.metric)} (${esc(s.mode)})${s.objectives.length > 1 ? `, the first of ${s.objectives.length} objectives (see the Pareto front)` : ""}<b id="best-value">${fmt(s.best_value)}</b>${s.best_trial === null ? "" : `<a href="${trialLink(name, s.best_trial)}">trial ${s.best_trial}</a> at step ${fmt(s.best_step)}`}</div>
       ${budget}
       <div class="card">throughput<b>${fmt(s.throughput.trials_per_min)}</b>trials/min · ${fmt(s.throughput.results_per_s)} results/s</div>
-      <div class="card">driver time<b>${fmt(s.elapsed)} s</b>${s.workers} worker slots</div>
+      <div class="card">${esc(s.time_kind || "driver")} time<b>${fmt(s.elapsed)} s</b>${s.workers} worker slots</div>
     </div>
     <h3>Components</h3>
     <p>searcher <b>${esc(s.searcher)}</b> ${esc(JSON.stringify(s.searcher_params))} · scheduler <b>${esc(s.scheduler)}</b>
