@@ -89,7 +89,11 @@ def mo_rank(values: np.ndarray, violation: np.ndarray, ids: np.ndarray) -> list[
 
 @register("scheduler", "mo_asha")
 class MOASHA(Scheduler):
-    """Args:
+    """Asynchronous successive halving for several objectives (and constraints): a rung
+    ranks its results by feasibility, non-dominated front and an epsilon-net spread along
+    the front (module docstring), and passes ``ceil(n / eta)`` of ``n``.
+
+    Args:
         reduction_factor: ``eta`` (>= 2): at most ``ceil(n / eta)`` results pass a rung.
         min_step: the first rung (no trial stops before it).
     """
