@@ -13,10 +13,6 @@ fails ``test_every_block_is_covered`` until a test here runs it.
 from __future__ import annotations
 
 import ast
-import os
-import re
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -24,9 +20,8 @@ from typing import Any
 import pytest
 
 import rung
-
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-PAGES = ("migrate-optuna", "migrate-ray-tune", "migrate-sklearn", "integrations")
+from doc_blocks import MIGRATION_PAGES as PAGES
+from doc_blocks import blocks, in_main, run_script
 
 #: blocks no test here runs, and why
 NOT_RUN = {
@@ -65,28 +60,6 @@ def fit_one_epoch(model):
     model.epoch += 1
     return (math.log10(model.lr) + 3) ** 2 / model.epoch + 1 / model.width
 '''
-
-
-def blocks(page: str) -> list[str]:
-    """The Python blocks of ``docs/<page>.md``, in order."""
-    text = (DOCS / f"{page}.md").read_text()
-    return [m.group(1) for m in re.finditer(r"^```python\n(.*?)^```", text, re.S | re.M)]
-
-
-def run_script(tmp_path: Path, name: str, code: str, timeout: float = 600,
-               env: dict[str, str] | None = None) -> str:
-    """``code`` as ``tmp_path/name``, run by this Python in ``tmp_path``; its stdout."""
-    path = tmp_path / name
-    path.write_text(code)
-    proc = subprocess.run([sys.executable, str(path)], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc.stdout
-
-
-def in_main(code: str) -> str:
-    """Code to append inside a block's trailing ``if __name__ == "__main__":``."""
-    return textwrap.indent(textwrap.dedent(code), "    ")
 
 
 def test_every_block_is_covered() -> None:
