@@ -338,32 +338,38 @@ def test_cost_worked_example(tmp_path: Path) -> None:
     assert "0.4619, on the 1,667 validation examples" in text
 
 
-@pytest.mark.slow
-def test_cost_plan_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The pilot the page describes, run with `rung run`; then the Python block's plan, which
-    asks what the console block's `rung plan` asks, printed as `rung plan` prints it, is the
-    console block's output (the simulated clock makes it exact). About 3 minutes: 60
-    simulated studies of 300 trials."""
-    from rung.cli.plan import plan_text
-
-    text = _flat("cost")
+@pytest.fixture(scope="module")
+def magic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory whose ``runs/magic.db`` holds the pilot the page describes, run by the
+    console block's first command."""
+    where = tmp_path_factory.mktemp("magic")
     pilot = ("`name: magic`, `executor: simulated`, `benchmark: {name: curve-table, params: "
              "{path: benchmarks/curves/hgb-magic.npz, metric: val_error}}`, `searcher: tpe`, "
              "`scheduler: asha`, `budget: {n_trials: 30}`, `n_workers: 4`, `seed: 0`")
-    assert pilot in text
+    assert pilot in _flat("cost")
     spec = "\n".join(part.strip("`") for part in pilot.split("`, `")).replace(
         "benchmarks/curves", str(ROOT / "benchmarks" / "curves"))
-    (tmp_path / "spec.yaml").write_text(spec + "\n")
-    lines = fences("cost")[2][1].splitlines()
-    assert lines[0].startswith("$ rung run spec.yaml ")
-    run = _cli("run", "spec.yaml", "--no-live", cwd=tmp_path)
+    (where / "spec.yaml").write_text(spec + "\n")
+    assert fences("cost")[2][1].startswith("$ rung run spec.yaml ")
+    run = _cli("run", "spec.yaml", "--no-live", cwd=where)
     assert run.returncode == 0, run.stderr
+    return where
+
+
+@pytest.mark.slow
+def test_cost_plan_blocks(magic: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Python block's plan of the pilot, which asks what the console block's `rung plan`
+    asks, printed as `rung plan` prints it, is the console block's output (the simulated clock
+    makes it exact). About 2 minutes: 60 simulated studies of 300 trials."""
+    from rung.cli.plan import plan_text
+
+    lines = fences("cost")[2][1].splitlines()
     assert lines[1] == "$ rung plan magic --trials 300 --prices cpu=0.04 --workers 1,8,64"
     block = blocks("cost")[1]
     assert ('workers=[1, 8, 64], seeds=20,\n                 prices={"cpu": 0.04}, '
             'budget=rung.Budget(n_trials=300))') in block  # what the command line asks
 
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(magic)
     ns: dict[str, Any] = {"rung": rung}
     exec(block, ns)
     plan = ns["plan"]
@@ -378,6 +384,24 @@ def test_cost_plan_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert round(many.utilization, 1) == 0.2 and round(many.cost / one.cost) == 4
     assert list(plan.to_frame()["workers"]) == [1, 8, 64]
     assert [r["workers"] for r in plan.to_json()["rows"]] == [1, 8, 64]
+
+
+@pytest.mark.slow
+def test_cost_plan_refusals(magic: Path) -> None:
+    """The mistakes the page quotes: one line naming the option, exit code 2."""
+    text = _flat("cost")
+    for args, quoted in (
+        (["--prices", "tpu=1"], "--prices: prices.tpu: unknown device "),
+        (["--trials", "3334"], "--trials: 3,334 trials x 20 seed(s) x 3 worker count(s) is "
+                               "200,040 simulated trials, past the limit of 200,000 per plan: "),
+    ):
+        assert f"`{quoted}...`" in text
+        r = _cli("plan", "magic", *args, cwd=magic)
+        assert (r.returncode, r.stdout) == (2, "")
+        assert r.stderr.startswith(f"rung: error: {quoted}") and r.stderr.count("\n") == 1
+    r = _cli("plan", "magic", "--workers", "1,8,8", cwd=magic)
+    assert (r.returncode, r.stderr) == (2, "rung: error: --workers: 8 given twice in '1,8,8'\n")
+    assert "Repeated worker counts are refused too." in text
 
 
 # --- the dashboard and plots ---------------------------------------------------------------------
@@ -429,6 +453,45 @@ def test_dashboard_plot_blocks(branin: Path, monkeypatch: pytest.MonkeyPatch) ->
         r = _cli(*args, cwd=branin)
         assert (r.returncode, r.stderr.strip()) == (2, message)
         assert f"`{message}`" in text, message
+    # the two tables: every kind `rung plot` takes, and the function that draws each
+    import rung.plot as rp
+
+    page = (ROOT / "docs" / "dashboard.md").read_text()
+    kinds = re.findall(r"^\| `([a-z]+)` \| ", page, re.M)
+    functions = dict(re.findall(r"^\| `(\w+)\(study\)` \| `([a-z]+)` \|$", page, re.M))
+    assert sorted(kinds) == sorted(rp.KINDS)
+    assert {kind: f for f, kind in functions.items()} == {
+        kind: f.__name__ for kind, f in rp.KINDS.items()}
+    with pytest.raises(ValueError, match="^unknown plot kind 'nope': one of " +
+                       ", ".join(rp.KINDS) + "$"):
+        rp.plot(ns["study"], "nope")
+    # .html: the figure as inline SVG, no scripts
+    rp.save(ns["fig"], "curves.html")
+    html = (branin / "curves.html").read_text()
+    assert "<svg" in html and "<script" not in html
+
+
+@pytest.mark.slow
+def test_dashboard_from_python(branin: Path) -> None:
+    """"From Python": the app over a directory serves the JSON addresses the page lists; the
+    ledger's JSON says ``priced`` (false: the study has no prices), the overview's time is
+    simulated time (every session ran on the simulated executor)."""
+    pytest.importorskip("starlette")
+    from starlette.testclient import TestClient
+
+    from rung.dashboard import create_app
+
+    text = _flat("dashboard")
+    listed = re.findall(r"`((?:/api/|\.\.\./)[^`]+)`", text.split("### From Python")[1])
+    assert listed[:2] == ["/api/studies", "/api/study/NAME"] and len(listed) == 9
+    client = TestClient(create_app(branin / "runs"))
+    for address in listed:
+        address = address.replace(".../", "/api/study/NAME/").replace("NAME", "branin")
+        address = address.replace("/ID", "/3").replace("=&", "=value&", 1)
+        assert client.get(address).status_code == 200, address
+    assert client.get("/api/study/branin/ledger").json()["priced"] is False
+    assert client.get("/api/study/branin").json()["time_kind"] == "simulated"
+    assert client.get("/ledger?study=branin").status_code == 200
 
 
 @pytest.fixture()
@@ -531,6 +594,36 @@ def test_define_by_run_fixed_trial_block() -> None:
         ns["objective"](FixedTrial({"opt": "sgd", "lr": 0.01, "momentum": 0.9}))
     with pytest.raises(rung.ConfigError, match="^width"):
         ns["objective"](FixedTrial({"opt": "sgd", "lr": 0.01, "momentum": 0.9, "width": 1000}))
+
+
+def test_define_by_run_refusals(tmp_path: Path) -> None:
+    """What the page says rung.optimize and a Trial refuse, with the names it says."""
+    from rung.dbr import FixedTrial
+
+    def objective(trial: Any) -> float:
+        return float(trial.suggest_float("x", 0.0, 1.0))
+
+    db = tmp_path / "dbr.db"
+    for kwargs, start in (
+        ({"searcher": "grid"}, "searcher: a grid needs its space up front"),
+        ({"scheduler": rung.PBT()}, "scheduler: PBT perturbs hyperparameters of a space "
+                                    "declared up front"),
+        ({"direction": "minimize"}, "direction: not an argument of rung.optimize, nor of "
+                                    "Study.run or the local executor; here it is mode="),
+        ({"n_jobs": 2}, "n_jobs: not an argument of rung.optimize, nor of Study.run or the "
+                        "local executor; here it is n_workers"),
+    ):
+        with pytest.raises(rung.ConfigError) as err:
+            rung.optimize(objective, n_trials=2, storage=str(db), **kwargs)
+        assert str(err.value).startswith(start)
+        assert not db.exists()  # refused before anything is written
+    trial = FixedTrial({"x": 0.5})
+    for name, instead in (("suggest_uniform", "suggest_float(name, low, high)"),
+                          ("suggest_loguniform", "log=True"),
+                          ("suggest_discrete_uniform", "step=q"),
+                          ("should_prune", "raises StopTrial")):
+        with pytest.raises(AttributeError, match=re.escape(instead)):
+            getattr(trial, name)
 
 
 def test_define_by_run_bounds_block() -> None:
