@@ -50,6 +50,8 @@ CHECKED = {
     ("dashboard", 3): "`rung plot`: test_dashboard_plot_blocks",
     ("define-by-run", 2): "a parameter's log scale changed: test_define_by_run_messages",
     ("define-by-run", 4): "a bool returned: test_define_by_run_messages",
+    ("ray", 3): "the spec's executor_options are accepted, and the mistakes the text quotes "
+                "refused: test_ray_spec_options",
     ("ray", 4): "`rung show`'s session table (its header and a row's shape): "
                 "test_ray_block_and_show",
     ("versions", 0): "`written_by`: test_versions_written_by",
@@ -61,8 +63,7 @@ NOT_CHECKED = {
                       "the extra)",
     ("ray", 1): "`pip install 'rung[ray]'`: installs packages",
     ("ray", 2): "`ray start`: starts cluster nodes, machine-wide processes a test must not leave",
-    ("ray", 3): "a spec for an existing cluster (`address: auto`, GPUs); "
-                "tests/cli and tests/executors check executor_options",
+    ("ray", 3): "running the spec: it needs a cluster (`address: auto`) with GPUs",
     ("ray", 4): "the first line, `executor ray  (n_workers=8 address=auto)`, is a spec's "
                 "(`rung run` on a Ray cluster); the session rows are checked",
 }
@@ -282,6 +283,32 @@ def test_ray_block_and_show(tmp_path: Path) -> None:
     # the columns line up under the header, as on the page
     for text in (lines[head:head + 2], page[1:3]):
         assert text[1].index("ray (") == text[0].index("executor")
+
+
+@pytest.mark.slow
+def test_ray_spec_options(tmp_path: Path) -> None:
+    """The spec block, completed with an objective, a space and a budget, with one of the
+    mistakes the text quotes: one line naming it, exit code 2, nothing written. (The block as
+    written is not run: it would join a cluster this machine may belong to.)"""
+    pytest.importorskip("ray")
+    (tmp_path / "obj.py").write_text("def train(ctx):\n    ctx.report(1, loss=1.0)\n")
+    head = ("name: r\nobjective: obj:train\nspace: {x: {type: float, low: 0, high: 1}}\n"
+            "metric: loss\nbudget: {n_trials: 2}\n")
+    block = fences("ray")[3][1]
+    text = _flat("ray")
+    for old, new, error in (
+        ("transport: socket", "transport: grpc", "spec.executor_options.transport: must be "
+         "one of ('auto', 'socket', 'ray'), got 'grpc'"),
+        ("address: auto", "adress: auto", "spec.executor_options.adress: not an option of the "
+         "ray executor (did you mean 'address'?) "),
+    ):
+        assert old in block
+        (tmp_path / "spec.yaml").write_text(head + block.replace(old, new))
+        r = _cli("run", "spec.yaml", "--no-live", cwd=tmp_path, timeout=120)
+        assert (r.returncode, r.stdout) == (2, "")
+        assert r.stderr.startswith("rung: error: " + error) and r.stderr.count("\n") == 1
+        assert f"`{error}" in text
+        assert not (tmp_path / "runs").exists()
 
 
 # --- cost ----------------------------------------------------------------------------------------
