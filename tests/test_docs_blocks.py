@@ -670,7 +670,8 @@ def test_define_by_run_bounds_block() -> None:
 def test_define_by_run_messages(tmp_path: Path) -> None:
     """The two errors the page shows are what ``rung.optimize`` raises; and the bounds block's
     objective, run by ``rung.optimize``, learns ``units`` over every range it was declared
-    with, and never uses a value outside the range its trial asked for."""
+    with, and never uses a value outside the range its trial asked for; a step counted from 0
+    and Optuna's ``TrialPruned`` end trials as "Coming from Optuna" says."""
     bounds = blocks("define-by-run")[1]
     code = bounds + textwrap.dedent('''
 
@@ -687,22 +688,42 @@ def test_define_by_run_messages(tmp_path: Path) -> None:
             return trial.suggest_float("x", 0.0, 1.0) > 2.0
 
 
+        def from_zero(trial):  # Optuna's loop, unchanged
+            x = trial.suggest_float("x", 0.0, 1.0)
+            for step in range(3):
+                trial.report(step, x)
+
+
+        def pruned(trial):
+            import optuna
+
+            trial.report(1, trial.suggest_float("x", 0.0, 1.0))
+            raise optuna.TrialPruned("not promising")
+
+
         if __name__ == "__main__":
             study = rung.optimize(scored, n_trials=30, n_workers=1, seed=0)
             trials = study.trials()
             print(all(1 <= t.params["units"] <= t.params["depth"] for t in trials),
                   max(t.params["depth"] for t in trials), repr(study.engine.space["units"]))
-            for f in (log_changes, returns_bool):
+            for f in (log_changes, returns_bool, from_zero):
                 try:
                     rung.optimize(f, n_trials=2, n_workers=1)
                 except rung.ConfigError as e:
                     print(e)
+            study = rung.optimize(pruned, n_trials=2, n_workers=1)
+            print([(t.status.value, t.error) for t in study.trials()])
     ''')
     out = run_script(tmp_path, "dbr_messages.py", "import rung\n\n" + code)
-    lines = out.strip().splitlines()[-3:]
+    lines = out.strip().splitlines()[-5:]
     assert lines[0] == "True 8 Int(low=1, high=8)"  # "Int(1, 8) once depth = 8 has run"
     shown = [text.strip() for lang, text in fences("define-by-run") if lang == ""]
-    assert lines[1:] == shown
+    assert lines[1:3] == shown
+    # "a step that is not an integer >= 1 fails the trial and rung.optimize raises a
+    # ConfigError naming it"; "an optuna.TrialPruned ... ends the trial as stopped (its message
+    # is the trial's reason)"
+    assert lines[3].startswith("step: must be >= 1 ") and lines[3].endswith("got 0 (trial 0)")
+    assert lines[4] == "[('stopped', 'not promising'), ('stopped', 'not promising')]"
 
 
 def test_define_by_run_enqueue_block() -> None:
