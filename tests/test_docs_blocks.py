@@ -555,6 +555,18 @@ def test_dashboard_from_python(branin: Path) -> None:
     assert client.get("/api/study/branin/ledger").json()["priced"] is False
     assert client.get("/api/study/branin").json()["time_kind"] == "simulated"
     assert client.get("/ledger?study=branin").status_code == 200
+    # the trials table: the reason in the page's form; the filter keeps the rows holding every
+    # word ("`completed` keeps the completed trials")
+    shape = (r"rank \d+/\d+ at rung \d+ \(step \d+\): not in the top 1/3 "
+             r"\(cutoff loss=[\d.]+\)")
+    assert re.search(f"`{shape}`", text)
+    rows = client.get("/api/study/branin/trials?limit=200").json()["rows"]
+    reasons = [r["reason"] for r in rows if r["status"] == "stopped"]
+    assert reasons and all(re.fullmatch(shape, r) for r in reasons)
+    for q in ("completed", "stopped"):
+        found = client.get(f"/api/study/branin/trials?q={q}").json()
+        assert found["matched"] == sum(r["status"] == q for r in rows) > 0
+        assert found["total"] == 200
 
 
 @pytest.fixture()
