@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rung._validate import check_int, is_int
 from rung.ask_tell import AskTell
 from rung.auto import AUTO, choose, is_auto
 from rung.callbacks import Callback, as_callbacks, end_all, start_all
@@ -57,6 +58,28 @@ if TYPE_CHECKING:
     from rung.space.search_space import ParamLike
 
 log = logging.getLogger("rung.study")
+
+#: Most workers of a simulated run (``Study.simulate``, a spec's ``n_workers``, ``rung run
+#: --workers``). Its first turn launches a trial on every worker at once, which no budget but
+#: ``n_trials`` bounds: 10,000 take about 5 s and 120 MB on one core (100,000 took 64 s and
+#: 840 MB; 100,000,000 filled 2.3 GB in a minute), and it is ``rung.plan``'s bound per worker
+#: count (``rung.planning.planner.MAX_WORKERS``), so a spec runs what a plan simulates.
+MAX_SIMULATED_WORKERS = 10_000
+
+
+def check_simulated_workers(
+    n_workers: Any, key: str = "n_workers", error: Callable[..., ConfigError] = ConfigError
+) -> int:
+    """``n_workers`` of a simulated run, checked: an integer in 1..``MAX_SIMULATED_WORKERS``.
+
+    Raises:
+        ``error(key=key, message=...)`` naming the limit; ``rung.cli.spec`` passes its
+        ``SpecError`` and the spec's key (``spec.n_workers``, ``--workers``).
+    """
+    if is_int(n_workers) and n_workers > MAX_SIMULATED_WORKERS:
+        raise error(key=key, message=f"at most {MAX_SIMULATED_WORKERS:,} simulated workers (a "
+                    f"simulated run starts a trial on each at once), got {n_workers:,}")
+    return check_int(key, n_workers, 1, error=error)
 
 
 class Study(AskTell, StudyViews):
@@ -511,14 +534,16 @@ class Study(AskTell, StudyViews):
         Raises:
             ConfigError: as ``run`` does, for a budget the simulated trials (which hold the
                 study's ``resources_per_trial``, else one CPU) would never spend; key
-                ``space`` when the benchmark takes a parameter the study's space lacks
-                (before anything is simulated or written).
+                ``space`` when the benchmark takes a parameter the study's space lacks; key
+                ``n_workers`` when it is not an integer in 1..``MAX_SIMULATED_WORKERS``
+                (each before anything is simulated or written).
             RunFailed: as ``run`` does: nothing usable was produced, or a constraint's metric
                 was never reported."""
         from rung.benchmarks.base import space_mismatch
         from rung.executors.simulated import SimulatedExecutor
         from rung.progress import reporting
 
+        check_simulated_workers(n_workers)
         self._check_budget()
         self._check_spendable(None)
         problem = space_mismatch(benchmark, self.spec.space, extra=False)

@@ -220,12 +220,11 @@ def find_storage(name: str, storage: str | None) -> Path:
 def cmd_run(args: argparse.Namespace) -> int:
     from rung.cli.spec import load_spec
 
-    spec, fn = load_spec(args.spec)  # validates everything; nothing written yet
-    _check_workers(args.workers, spec.executor)
+    # validates everything, --workers standing for the spec's n_workers (its bound, auto's
+    # choice); nothing written yet
+    spec, fn = load_spec(args.spec, n_workers=args.workers)
     if args.storage:
         spec = _with(spec, storage=_storage_arg(args.storage, spec.name))
-    if args.workers:
-        spec = _with(spec, n_workers=args.workers)
     return _create_and_run(spec, fn, args)
 
 
@@ -246,20 +245,20 @@ def _storage_arg(value: str, stem: str) -> Path:
 
 
 def _check_workers(n_workers: int | None, executor: str) -> None:
-    """``--workers N`` is held to the bound a spec's ``n_workers`` is (``rung.cli.spec``): the
-    local executor starts at most ``LOCAL_WORKERS_PER_CPU`` processes per CPU.
+    """``--workers N`` of ``rung resume`` / ``rung demo`` is held to the bound a spec's
+    ``n_workers`` is (``rung.cli.spec.check_workers``: local processes per CPU, simulated
+    workers); ``rung run`` reads it as the spec's ``n_workers`` (``load_spec``).
 
     Raises:
         CLIError: past it (exit code 2), before anything is written or started.
     """
-    from rung.cli.spec import LOCAL_WORKERS_PER_CPU
-    from rung.executors.local import usable_cpus
+    from rung.cli.spec import SpecError, check_workers
 
-    cpus = usable_cpus()
-    if n_workers is not None and executor == "local" and n_workers > LOCAL_WORKERS_PER_CPU * cpus:
-        raise CLIError(f"--workers: {n_workers:,} worker processes on {cpus} CPUs: the local "
-                       f"executor starts at most {LOCAL_WORKERS_PER_CPU * cpus:,} "
-                       f"({LOCAL_WORKERS_PER_CPU} per CPU)", 2)
+    if n_workers is not None:
+        try:
+            check_workers(n_workers, executor, "--workers")
+        except SpecError as e:
+            raise CLIError(str(e), 2) from None
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -147,19 +147,23 @@ class RunSpec:
 
 # --- loading ----------------------------------------------------------------------------------
 def load_spec(
-    path: str | os.PathLike[str], import_objective: bool = True
+    path: str | os.PathLike[str], import_objective: bool = True, n_workers: int | None = None
 ) -> tuple[RunSpec, Callable[..., Any] | None]:
     """Read and validate a spec file; returns the spec and the imported objective function
-    (``None`` for a simulated benchmark run, or when ``import_objective`` is false)."""
+    (``None`` for a simulated benchmark run, or when ``import_objective`` is false).
+    ``n_workers``: ``rung run --workers N`` (see ``parse_spec``)."""
     data = read_yaml(path)
-    spec = parse_spec(data, base_dir=Path(path).resolve().parent)
+    spec = parse_spec(data, base_dir=Path(path).resolve().parent, n_workers=n_workers)
     fn = resolve_objective(spec) if import_objective and spec.objective else None
     return spec, fn
 
 
-def parse_spec(data: Any, base_dir: Path | None = None) -> RunSpec:
+def parse_spec(data: Any, base_dir: Path | None = None, n_workers: int | None = None) -> RunSpec:
     """Validate a spec given as plain data (what YAML produced). ``base_dir`` anchors a
-    relative ``path`` (default: the current directory)."""
+    relative ``path`` (default: the current directory). ``n_workers`` (``rung run --workers
+    N``) stands for the spec's ``n_workers`` everywhere it is read: its bound (an error then
+    names ``--workers``), the worker count ``auto`` chooses for, the executor's checks, and
+    the ``RunSpec``."""
     top = _top_level(data)
     name = _name(top)
     executor = _executor(top)
@@ -171,7 +175,7 @@ def parse_spec(data: Any, base_dir: Path | None = None) -> RunSpec:
     fidelity = spec_fidelity(top)
     max_step = _max_step(top, bench) if fidelity is None or "max_step" in top \
         else fidelity.max_step
-    n_workers, every = _workers(top, executor)
+    n_workers, every = _workers(top, executor, n_workers)
     expected = n_workers or (1 if executor == "simulated" else usable_cpus())
     study, auto = study_spec(top, name, space, max_step, bench, expected)
     study = with_extras(top, study, fidelity)
@@ -299,22 +303,45 @@ def _max_step(top: Mapping[str, Any], bench: Any) -> int:
     return max_step
 
 
-def _workers(top: Mapping[str, Any], executor: str) -> tuple[int | None, int | None]:
-    """``n_workers`` and ``checkpoint_every`` (local and Ray executors only)."""
-    n_workers = top.get("n_workers")
+def _workers(
+    top: Mapping[str, Any], executor: str, given: int | None = None
+) -> tuple[int | None, int | None]:
+    """``n_workers`` (``given``, the ``--workers`` of the command line, in its place) and
+    ``checkpoint_every`` (local and Ray executors only)."""
+    key, n_workers = ("spec.n_workers", top.get("n_workers")) if given is None \
+        else ("--workers", given)
     if n_workers is not None:
-        n_workers = _int("spec.n_workers", n_workers, 1)
-        cpus = usable_cpus()
-        if executor == "local" and n_workers > LOCAL_WORKERS_PER_CPU * cpus:
-            raise SpecError("spec.n_workers", f"{n_workers:,} worker processes on {cpus} CPUs: "
-                            f"the local executor starts at most {LOCAL_WORKERS_PER_CPU * cpus:,} "
-                            f"({LOCAL_WORKERS_PER_CPU} per CPU); use executor: ray for more")
+        n_workers = check_workers(n_workers, executor, key)
     every = top.get("checkpoint_every")
     if every is not None:
         every = _int("spec.checkpoint_every", every, 1)
         if executor not in ("local", "ray"):
             raise SpecError("spec.checkpoint_every", "only used with executor: local or ray")
     return n_workers, every
+
+
+def check_workers(n_workers: Any, executor: str, key: str = "spec.n_workers") -> int:
+    """``n_workers`` of a spec (``key``: ``spec.n_workers``, or ``--workers`` of ``rung run``
+    / ``resume`` / ``demo``) as an ``int``, held to its executor's bound: at most
+    ``LOCAL_WORKERS_PER_CPU`` local worker processes per CPU this process may use
+    (``usable_cpus``), at most ``rung.study.MAX_SIMULATED_WORKERS`` simulated workers (the
+    bound of ``Study.simulate``); a Ray cluster bounds its own.
+
+    Raises:
+        SpecError: naming ``key`` and the bound.
+    """
+    from rung.study import check_simulated_workers
+
+    if executor == "simulated":
+        return check_simulated_workers(n_workers, key, error=SpecError)
+    n = _int(key, n_workers, 1)
+    cpus = usable_cpus()
+    if executor == "local" and n > LOCAL_WORKERS_PER_CPU * cpus:
+        ray = "; use executor: ray for more" if key == "spec.n_workers" else ""
+        raise SpecError(key, f"{n:,} worker processes on {cpus} CPUs: the local executor "
+                        f"starts at most {LOCAL_WORKERS_PER_CPU * cpus:,} "
+                        f"({LOCAL_WORKERS_PER_CPU} per CPU){ray}")
+    return n
 
 
 def _storage(value: Any, name: str) -> Path:
@@ -458,6 +485,7 @@ __all__ = [
     "RunSpec",
     "SpecError",
     "check_name",
+    "check_workers",
     "load_benchmark",
     "load_spec",
     "parse_spec",
