@@ -75,6 +75,11 @@ from rung.searchers._model_based import check_min_points
 from rung.searchers._parzen import Parzen
 from rung.searchers._pending import config_key
 
+#: the largest ``num_samples`` (``ConfigError`` past it): each candidate is scored under both
+#: densities, every observation a kernel (``num_samples=10**9`` asked for 7.5 GiB per
+#: parameter)
+MAX_SAMPLES = 10_000
+
 _RANDOM_DRAWS = 100
 
 
@@ -108,7 +113,7 @@ class BOHBSearcher(Searcher):
     """Args (names and defaults of the paper's reference implementation, HpBandSter):
         min_points: observations per group (default ``d + 1``).
         top_n_percent: percentage of observations in the "good" group.
-        num_samples: candidates drawn per suggestion.
+        num_samples: candidates drawn per suggestion; at most ``MAX_SAMPLES`` (10,000).
         random_fraction: fraction of uniformly random suggestions.
         bandwidth_factor: widening of the bandwidths when drawing candidates.
         min_bandwidth: lower bound of every bandwidth.
@@ -160,7 +165,7 @@ class BOHBSearcher(Searcher):
         super().bind(ctx)
         self._min_points = check_min_points(self.min_points, ctx.space.n_dims + 1, low=1)
         check_int("searcher.params.top_n_percent", self.top_n_percent, 1, 99)
-        check_int("searcher.params.num_samples", self.num_samples, 1)
+        check_int("searcher.params.num_samples", self.num_samples, 1, MAX_SAMPLES)
         check_float("searcher.params.random_fraction", self.random_fraction, 0.0, 1.0)
         check_float(
             "searcher.params.bandwidth_factor", self.bandwidth_factor, 0.0, 1e6, low_open=True

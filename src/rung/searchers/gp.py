@@ -87,6 +87,17 @@ from rung.searchers._gp import (
 from rung.searchers._model_based import DesignThenModel
 from rung.searchers._pending import PendingSet, config_key
 
+#: the largest ``n_candidates``, ``max_points`` and ``max_fantasies`` (``ConfigError`` past
+#: them): a suggestion scores ``2 x n_candidates`` candidates against the GP's points
+#: (``n_candidates=10**9`` asked for 16 GiB in a 2-D space), and a fit or a fantasy is cubic
+#: in the points it conditions on (``max_points`` observations plus ``max_fantasies`` pending
+#: trials; about 13 s for a fit at 1,000 on one core). As ``rung.cost.stop_rule``'s GP: 10,000
+#: and 1,000.
+#: ``n_polish`` needs none: it polishes at most the ``2 x n_candidates`` candidates.
+MAX_CANDIDATES = 10_000
+MAX_POINTS = 1_000
+MAX_FANTASIES = 1_000
+
 
 class _Model:
     """A fitted GP on standardized targets plus what the acquisition needs: the incumbent
@@ -113,11 +124,13 @@ class GPSearcher(DesignThenModel):
 
     Args:
         n_initial: Sobol' points, and observations, before the model takes over.
-        n_candidates: quasi-random candidates per suggestion (as many local ones are added).
+        n_candidates: quasi-random candidates per suggestion (as many local ones are added);
+            at most ``MAX_CANDIDATES`` (10,000).
         n_polish: best candidates polished by L-BFGS-B.
-        max_points: most observations the GP is conditioned on.
+        max_points: most observations the GP is conditioned on; at most ``MAX_POINTS``
+            (1,000).
         max_fantasies: most pending trials whose outcomes are fantasized (joint posterior
-            draws); the rest penalize locally.
+            draws); the rest penalize locally. At most ``MAX_FANTASIES`` (1,000).
         min_points: observations a step needs to be modelled (default 3).
         repeats: once every configuration of a finite space was tried, propose tried ones
             again (a noisy objective) instead of being exhausted (see ``DesignThenModel``).
@@ -167,10 +180,10 @@ class GPSearcher(DesignThenModel):
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
         check_int("searcher.params.n_initial", self.n_initial, 0)
-        check_int("searcher.params.n_candidates", self.n_candidates, 1)
+        check_int("searcher.params.n_candidates", self.n_candidates, 1, MAX_CANDIDATES)
         check_int("searcher.params.n_polish", self.n_polish, 0)
-        check_int("searcher.params.max_points", self.max_points, 4)
-        check_int("searcher.params.max_fantasies", self.max_fantasies, 0)
+        check_int("searcher.params.max_points", self.max_points, 4, MAX_POINTS)
+        check_int("searcher.params.max_fantasies", self.max_fantasies, 0, MAX_FANTASIES)
         self._bind_design(ctx, default_min_points=3, min_points_low=2)
         self._features = Features(self._dims.kind, self._dims.size, CAT)
         self._fit_cache: dict[str, tuple[Any, Hyper]] = {}

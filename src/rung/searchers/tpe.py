@@ -88,6 +88,11 @@ from rung.searchers._parzen import GroupedParzen, Parzen, activity_groups
 from rung.searchers._pending import PendingSet, config_key, local_scale
 from rung.space import Categorical
 
+#: the largest ``n_candidates`` (``ConfigError`` past it): each is drawn and scored under both
+#: densities, every observation a kernel (``n_candidates=10**9`` asked for 7.5 GiB per
+#: parameter). ``max_below`` needs none: a cap, bounded by the observations themselves.
+MAX_CANDIDATES = 10_000
+
 
 def ramp_weights(n: int) -> np.ndarray:
     """Optuna's default observation weights: 1 for the last 25, a linear ramp from ``1/n`` for
@@ -106,7 +111,8 @@ class TPESearcher(DesignThenModel):
         max_below: cap on the "below" group's size.
         gamma_schedule: ``"linear"`` (``ceil(gamma n)``) or ``"sqrt"`` (``ceil(gamma sqrt n)``).
         prior_weight: weight of the broad prior kernel in both densities.
-        n_candidates: draws from ``l`` scored per suggestion.
+        n_candidates: draws from ``l`` scored per suggestion; at most ``MAX_CANDIDATES``
+            (10,000).
         bandwidth: ``"neighbor"`` (per observation, per dimension) or ``"scott"``.
         constant_liar: pending trials count as the worst observations (in "above"); off, they
             are left out of the model.
@@ -179,7 +185,7 @@ class TPESearcher(DesignThenModel):
         super().bind(ctx)
         check_int("searcher.params.n_initial", self.n_initial, 0)
         check_int("searcher.params.max_below", self.max_below, 1)
-        check_int("searcher.params.n_candidates", self.n_candidates, 1)
+        check_int("searcher.params.n_candidates", self.n_candidates, 1, MAX_CANDIDATES)
         check_float("searcher.params.gamma", self.gamma, 0.0, 1.0, low_open=True)
         check_float("searcher.params.prior_weight", self.prior_weight, 0.0)
         check_float("searcher.params.liar_weight", self.liar_weight, 0.0)
