@@ -29,10 +29,28 @@ def _local(**changes: Any) -> dict[str, Any]:
     ({"name": "b", "benchmark": "mf-branim"}, "spec.benchmark.name: unknown benchmark "
      "'mf-branim' (did you mean 'mf-branin'?) (one of counting-ones, curve-table, mf-branin, "
      "mf-hartmann3, mf-hartmann6)"),
-    (_local(tracking={"tensorbord": {}}), "spec.tracking.tensorbord: unknown tracker (known: "
-     "mlflow, tensorboard, wandb) (did you mean 'tensorboard'?)"),
+    # the hint before the known names, as every other unknown-key error has it
+    (_local(tracking={"tensorbord": {}}), "spec.tracking.tensorbord: unknown tracker (did you "
+     "mean 'tensorboard'?) (known: mlflow, tensorboard, wandb)"),
     (_local(tracking={"tensorboard": {"log_dir": "x"}}), "spec.tracking.tensorboard.log_dir: "
-     "unknown option (known: logdir) (did you mean 'logdir'?)"),
+     "unknown option (did you mean 'logdir'?) (known: logdir)"),
+    # a key not given yet is preferred: 'lgo' beside 'low' is a typo of 'log'
+    (_local(space={"x": {"type": "float", "low": 0.1, "high": 1.0, "lgo": True}}),
+     "spec.space.x.lgo: unknown key for a float parameter (did you mean 'log'?) (known: low, "
+     "high, log, step, when)"),
+    (_local(space={"x": {"type": "float", "low": 0.1, "high": 1.0, "log": True, "lgo": 1}}),
+     "spec.space.x.lgo: unknown key for a float parameter (did you mean 'low'?) (known: low, "
+     "high, log, step, when)"),  # both given: the closest
+    (_local(seed=1, seedd=2), "spec.seedd: unknown key (did you mean 'seed'?) (known: "
+     "name, objective, path, space, metric, mode, max_step, searcher, scheduler, budget, "
+     "executor, n_workers, storage, seed, keep_checkpoints, benchmark, max_failures, "
+     "trial_timeout, checkpoint_every, constraints, fidelity, points_to_evaluate, "
+     "executor_options, prices, resources_per_trial, tracking)"),
+    (_local(storage="a.db", strage=1), "spec.strage: unknown key (did you mean 'storage'?) "
+     "(known: name, objective, path, space, metric, mode, max_step, searcher, scheduler, "
+     "budget, executor, n_workers, storage, seed, keep_checkpoints, benchmark, max_failures, "
+     "trial_timeout, checkpoint_every, constraints, fidelity, points_to_evaluate, "
+     "executor_options, prices, resources_per_trial, tracking)"),
 ])
 def test_a_typo_names_the_close_name(spec: dict[str, Any], line: str) -> None:
     with pytest.raises(SpecError) as info:

@@ -46,8 +46,8 @@ def _run(tmp_path: Path, tracking: str, capsys: pytest.CaptureFixture[str]) -> t
     ("tracking: {neptune: {}}\n", "spec.tracking.neptune: unknown tracker (known: mlflow, "
                                   "tensorboard, wandb)"),
     ("tracking: {mlflow: 3}\n", "spec.tracking.mlflow: must be true, false or a mapping"),
-    ("tracking: {mlflow: {url: x}}\n", "spec.tracking.mlflow.url: unknown option (known: uri, "
-                                       "experiment, tags)"),
+    ("tracking: {mlflow: {url: x}}\n", "spec.tracking.mlflow.url: unknown option (did you mean "
+                                       "'uri'?) (known: uri, experiment, tags)"),
     ("tracking: {wandb: {mode: cloud}}\n", "spec.tracking.wandb.mode: must be one of online, "
                                            "offline, disabled, got 'cloud'"),
     ("tracking: {wandb: {tags: ci}}\n", "spec.tracking.wandb.tags: must be a list of strings"),

@@ -8,7 +8,7 @@ the YAML file.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from rung._validate import close_hint, kind_of
@@ -40,6 +40,16 @@ def key_problem(key: object, text: str | None = None) -> str | None:
     return None
 
 
+def unknown_key_hint(key: object, known: Iterable[str], given: Iterable[object]) -> str:
+    """``close_hint`` for an unknown ``key`` of a mapping whose keys are ``given``: the close
+    entry of ``known`` that is not given yet, else the close given one (``lgo`` beside ``low``
+    is a typo of ``log``, not of ``low``; ``nam`` beside ``name`` may be a second ``name``)."""
+    known = list(known)
+    present = {k for k in given if isinstance(k, str)}
+    return (close_hint(key, [k for k in known if k not in present])
+            or close_hint(key, known))
+
+
 def as_spec_error(e: ConfigError) -> SpecError:
     """The ``SpecError`` for a library error: its key (relative to the study spec, or to the
     search space for a ``SpaceError``) rooted at ``spec.``; an error without a key is about the
@@ -62,4 +72,5 @@ def wrap(fn: Callable[[], Any]) -> Any:
         raise as_spec_error(e) from None
 
 
-__all__ = ["SpecError", "as_spec_error", "close_hint", "key_problem", "kind_of", "wrap"]
+__all__ = ["SpecError", "as_spec_error", "close_hint", "key_problem", "kind_of",
+           "unknown_key_hint", "wrap"]

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rung.callbacks import Callback
-from rung.cli.spec_error import SpecError, close_hint, kind_of
+from rung.cli.spec_error import SpecError, kind_of, unknown_key_hint
 from rung.errors import RungError
 
 if TYPE_CHECKING:
@@ -60,8 +60,8 @@ def spec_tracking(top: Mapping[str, Any]) -> dict[str, dict[str, Any]] | None:
     for name, options in value.items():
         key = f"spec.tracking.{name}"
         if name not in _TRACKERS:
-            raise SpecError(key, f"unknown tracker (known: {', '.join(_TRACKERS)})"
-                            f"{close_hint(name, _TRACKERS)}")
+            raise SpecError(key, f"unknown tracker{unknown_key_hint(name, _TRACKERS, value)} "
+                            f"(known: {', '.join(_TRACKERS)})")
         if options is False:
             continue
         if options is None or options is True:
@@ -70,7 +70,7 @@ def spec_tracking(top: Mapping[str, Any]) -> dict[str, dict[str, Any]] | None:
             raise SpecError(key, "must be true, false or a mapping of options, got "
                             f"{kind_of(options)}")
         module, extra, known = _TRACKERS[name]
-        out[name] = {k: _option(f"{key}.{k}", known, k, v) for k, v in options.items()}
+        out[name] = {k: _option(f"{key}.{k}", known, k, v, options) for k, v in options.items()}
         for k, v in out[name].items():
             if (name, k) in _DIRS:
                 out[name][k] = v = os.path.expanduser(v)  # YAML does not expand ~
@@ -81,11 +81,13 @@ def spec_tracking(top: Mapping[str, Any]) -> dict[str, dict[str, Any]] | None:
     return out or None
 
 
-def _option(key: str, known: Mapping[str, str], name: Any, v: Any) -> Any:
+def _option(
+    key: str, known: Mapping[str, str], name: Any, v: Any, given: Mapping[str, Any]
+) -> Any:
     kind = known.get(name)
     if kind is None:
-        raise SpecError(key, f"unknown option (known: {', '.join(known)})"
-                        f"{close_hint(name, known)}")
+        raise SpecError(key, f"unknown option{unknown_key_hint(name, known, given)} "
+                        f"(known: {', '.join(known)})")
     if kind in ("str", "mode"):
         if not isinstance(v, str) or not v:
             raise SpecError(key, f"must be a non-empty string, got {v!r}")

@@ -521,7 +521,9 @@ def param_from_json(name: str, d: Any) -> Param:
     known = [k for k in sig if k != "self"]
     for k in d:
         if k != "type" and k not in known:
-            hint = close_hint(str(k), known)
+            # a key not given yet first: 'lgo' beside 'low' is a typo of 'log'
+            hint = (close_hint(str(k), [x for x in known if x not in d])
+                    or close_hint(str(k), known))
             raise param_error(name, f"unknown key for a {d['type']} parameter{hint} "
                              f"(known: {', '.join(known)})", str(k))
     for k in known:
