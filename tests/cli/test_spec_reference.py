@@ -233,3 +233,14 @@ def test_the_parser_docstring_points_to_the_page_and_its_example_parses(workdir:
     spec = parse_spec(data, base_dir=workdir)
     assert (spec.name, spec.study.scheduler.name, spec.study.max_step) == ("mlp", "asha", 27)
     assert callable(resolve_objective(spec))
+
+
+def test_rung_run_help_points_to_the_page(capsys: pytest.CaptureFixture[str]) -> None:
+    from rung.cli.main import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["run", "--help"])
+    assert e.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())  # as wrapped for any terminal width
+    assert "spec the YAML study spec (every key: docs/spec.md) options:" in out
+    assert (Path(__file__).resolve().parents[2] / "docs" / "spec.md").is_file()

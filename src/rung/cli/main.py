@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def view_options(q: argparse.ArgumentParser) -> None:
         q.add_argument("--workers", type=_positive_int, metavar="N",
-                       help="worker processes (default: the spec's n_workers, else all cores)")
+                       help="workers (trials at once), in place of the spec's n_workers "
+                            "(default: it, else all cores)")
         q.add_argument("--log-every", type=seconds(0.0, inclusive=False), default=5.0,
                        metavar="SECONDS",
                        help="seconds between progress lines when output is not a terminal")
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("run", help="create a study from a YAML spec and run it",
                        description="Validate SPEC completely, create the study, run it.")
-    q.add_argument("spec", help="the YAML study spec")
+    q.add_argument("spec", help="the YAML study spec (every key: docs/spec.md)")
     q.add_argument("--storage", metavar="FILE|DIR",
                    help="SQLite file, or a directory for <name>.db (overrides the spec's storage)")
     view_options(q)
