@@ -45,6 +45,11 @@ def test_a_spec_refuses_more_simulated_workers(tmp_path: Path) -> None:
         parse_spec(data, n_workers=100_000_000)
     assert str(e.value) == (f"--workers: at most 10,000 simulated workers {WHY}, got "
                             "100,000,000")
+    # --workers stands in place of n_workers, which is still checked as a key of the file
+    assert parse_spec({**data, "n_workers": 3}, n_workers=5).n_workers == 5
+    with pytest.raises(SpecError) as e:
+        parse_spec({**data, "n_workers": "many"}, n_workers=5)
+    assert str(e.value) == "spec.n_workers: must be an integer >= 1, got 'many'"
 
 
 def test_run_refuses_them_before_anything_is_written(

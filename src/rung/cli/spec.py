@@ -307,12 +307,14 @@ def _max_step(top: Mapping[str, Any], bench: Any) -> int:
 def _workers(
     top: Mapping[str, Any], executor: str, given: int | None = None
 ) -> tuple[int | None, int | None]:
-    """``n_workers`` (``given``, the ``--workers`` of the command line, in its place) and
-    ``checkpoint_every`` (local and Ray executors only)."""
-    key, n_workers = ("spec.n_workers", top.get("n_workers")) if given is None \
-        else ("--workers", given)
+    """``n_workers`` (``given``, the ``--workers`` of the command line, in its place: the
+    spec's own is still checked, as every key of the file is) and ``checkpoint_every`` (local
+    and Ray executors only)."""
+    n_workers = top.get("n_workers")
     if n_workers is not None:
-        n_workers = check_workers(n_workers, executor, key)
+        n_workers = check_workers(n_workers, executor, "spec.n_workers")
+    if given is not None:
+        n_workers = check_workers(given, executor, "--workers")
     every = top.get("checkpoint_every")
     if every is not None:
         every = _int("spec.checkpoint_every", every, 1)
