@@ -75,14 +75,12 @@ def test_rung_show_prints_show_study(stored: Path, capsys: pytest.CaptureFixture
     assert capsys.readouterr().out == show_study("s", str(stored), top=3) + "\n"
 
 
-@pytest.mark.xfail(strict=True, reason="rung.cli.main.cmd_show must call report.show_study "
-                   "(it loads the study writable and reads the journal again for the sessions)")
 def test_rung_show_reads_the_journal_once(stored: Path, reads: list[tuple[str, int, int]],
                                           capsys: pytest.CaptureFixture[str]) -> None:
     total = n_records(stored)
     reads.clear()
     assert main(["show", "s", "--storage", str(stored)]) == 0
-    assert reads == [("s", 0, total)]  # before: 2 reads (3 with report.py's work line)
+    assert reads == [("s", 0, total)]  # before: 2
     capsys.readouterr()
 
 

@@ -536,80 +536,10 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from rung.cli.report import show_text
-    from rung.storage import SQLiteJournal
-    from rung.study import Study
+    from rung.cli.report import show_study
 
-    path = find_storage(args.name, args.storage)
-    with SQLiteJournal(path, readonly=True) as journal:
-        study = Study.load(args.name, journal)
-        text = show_text(study, str(path), top=args.top)
-        sessions = _sessions_text(study, journal.load_study(args.name))
-        if sessions:
-            text += "\n\n" + sessions
-        if journal.is_being_written(args.name):
-            text += "\n\n(a driver is running this study right now: this is a snapshot)"
-    print(text)
+    print(show_study(args.name, args.storage, top=args.top))
     return 0
-
-
-def _sessions_text(study: Any, stored: Any) -> str:
-    """``rung show``'s executor section: the executor and its options as ``rung run`` recorded
-    them (``stored``: the journal's study JSON; a study run from Python records none), then
-    one row per driver session (its ``CapacityChanged(new_session)``: the executor's start):
-    when it started, the executor that ran it (as recorded in the journal; ``-`` before it
-    was), the slots it had, what a trial held (as the executor reported it, else
-    what the ledger charges: the last reported, else the study's ``resources_per_trial``,
-    else one CPU) and the runs it launched (new trials and resumed ones). ``""`` for a study
-    never run by an executor."""
-    import datetime
-
-    from rung.cli.report import fmt_num, table
-    from rung.cli.spec import CLI_KEY
-    from rung.core.events import CapacityChanged, Launch
-
-    rows: list[list[Any]] = []
-    held = study.spec.resources_per_trial or {"cpu": 1.0}
-    for rec in study.journal.read(study.name):
-        if isinstance(rec, CapacityChanged) and rec.new_session:
-            if rec.capacity == 0 and rec.resources is None:
-                continue  # written by the driver when it resumes, before its executor starts
-            note = ""
-            if rec.resources is not None:
-                held = rec.resources
-            else:
-                note = " (not reported)"
-            per_trial = " ".join(f"{d}={fmt_num(a)}" for d, a in held.items()) or "nothing"
-            t = float(rec.time)
-            started = (datetime.datetime.fromtimestamp(t, datetime.UTC).strftime(
-                "%Y-%m-%d %H:%M:%S") if t > 1e9 else f"t={fmt_num(t)}s")  # else a virtual clock
-            rows.append([len(rows) + 1, started, _executor_cell(rec.executor), rec.capacity,
-                         per_trial + note, 0])
-        elif isinstance(rec, Launch) and rows:
-            rows[-1][5] += 1
-    if not rows:
-        return ""
-    cli = stored.get(CLI_KEY) if isinstance(stored, dict) else None
-    if isinstance(cli, dict) and cli.get("executor"):
-        given = {"n_workers": cli.get("n_workers"), "checkpoint_every": cli.get("checkpoint_every"),
-                 **(cli.get("executor_options") or {})}
-        shown = " ".join(f"{k}={fmt_num(v) if not isinstance(v, dict) else v}"
-                         for k, v in given.items() if v is not None)
-        head = f"executor {cli['executor']}" + (f"  ({shown})" if shown else "")
-    else:
-        head = "executor not recorded (the study was not created by `rung run`)"
-    return "\n".join([head, table(["session", "started (UTC)", "executor", "slots",
-                                     "per trial", "launches"], rows)])
-
-
-def _executor_cell(executor: Any) -> str:
-    """A session's executor as its ``CapacityChanged`` recorded it: ``ray (address=auto
-    cluster=10.0.0.1:6379 transport=socket)``; ``-`` when not recorded (a journal written
-    before it was, or an executor that does not say)."""
-    if not isinstance(executor, dict) or not executor.get("name"):
-        return "-"
-    rest = " ".join(f"{k}={v}" for k, v in executor.items() if k != "name" and v is not None)
-    return f"{executor['name']}" + (f" ({rest})" if rest else "")
 
 
 if __name__ == "__main__":  # pragma: no cover
