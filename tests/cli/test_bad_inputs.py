@@ -319,7 +319,8 @@ def test_log_every_must_be_a_positive_number_of_seconds(
         main(["resume", "any", "--log-every", value])
     assert exit_.value.code == 2
     err = capsys.readouterr().err
-    assert err.splitlines()[-1].startswith("rung resume: error: argument --log-every: ")
+    assert len(err.splitlines()) == 1 and err.startswith("rung: error: --log-every: ")
+    assert err.endswith(" (rung resume --help)\n")
 
 
 @pytest.mark.parametrize(("space", "fragment"), [

@@ -34,14 +34,14 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(("flag", "value", "message"), [
-    ("--interval", "nan", "argument --interval: must be a number of seconds >= 0.1, got nan"),
-    ("--interval", "inf", "argument --interval: must be a number of seconds >= 0.1, got inf"),
-    ("--interval", "0", "argument --interval: must be a number of seconds >= 0.1, got 0"),
-    ("--interval", "-2", "argument --interval: must be a number of seconds >= 0.1, got -2"),
-    ("--interval", "soon", "argument --interval: not a number: 'soon'"),
-    ("--port", "99999", "argument --port: must be 0 to 65535, got 99999"),
-    ("--port", "-5", "argument --port: must be 0 to 65535, got -5"),
-    ("--port", "http", "argument --port: not an integer: 'http'"),
+    ("--interval", "nan", "--interval: must be a number of seconds >= 0.1, got nan"),
+    ("--interval", "inf", "--interval: must be a number of seconds >= 0.1, got inf"),
+    ("--interval", "0", "--interval: must be a number of seconds >= 0.1, got 0"),
+    ("--interval", "-2", "--interval: must be a number of seconds >= 0.1, got -2"),
+    ("--interval", "soon", "--interval: not a number: 'soon'"),
+    ("--port", "99999", "--port: must be 0 to 65535, got 99999"),
+    ("--port", "-5", "--port: must be 0 to 65535, got -5"),
+    ("--port", "http", "--port: not an integer: 'http'"),
 ])
 def test_bad_flag_values(db: Path, capsys: pytest.CaptureFixture[str], flag: str, value: str,
                          message: str) -> None:
@@ -50,7 +50,7 @@ def test_bad_flag_values(db: Path, capsys: pytest.CaptureFixture[str], flag: str
     assert e.value.code == 2
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.splitlines()[-1] == f"rung dashboard: error: {message}"
+    assert err == f"rung: error: {message} (rung dashboard --help)\n"
 
 
 def test_a_port_in_use_is_one_line_exit_2(db: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rung.cli.argtypes import seconds
 from rung.cli.stored import add_study_arguments, storage_flag
@@ -43,8 +43,20 @@ class CLIError(Exception):
 
 
 # --- argument parsing -------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    """argparse with rung's rule for bad input: one line naming the option and what is wrong,
+    and where the usage is (``rung: error: --interval: must be a number of seconds >= 0.1,
+    got 0.05 (rung dashboard --help)``), exit code 2. argparse printed its usage block first.
+    Sub-commands' parsers are of this class too (``add_subparsers`` makes its own kind)."""
+
+    def error(self, message: str) -> NoReturn:
+        text = " ".join(message.split()).removeprefix("argument ")
+        _error(f"{text} ({self.prog} --help)")
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="rung",
         description="rung: hyperparameter search that spends compute where it pays.",
         epilog="`rung COMMAND --help` describes each command.",
@@ -137,7 +149,11 @@ def _seed(s: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):  # bare `rung`: what it can do
+        parser.print_help(sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "run": cmd_run, "resume": cmd_resume, "ls": cmd_ls, "show": cmd_show, "demo": cmd_demo,
     }
