@@ -194,7 +194,7 @@ def failure_limit(engine: Engine) -> str | None:
     ended = failed + h.count(TrialStatus.COMPLETED) + h.count(TrialStatus.STOPPED)
     if failed < (limit if isinstance(limit, int) else limit * ended):
         return None
-    failed -= sum(1 for t in h.ids(TrialStatus.FAILED) if _cut_by_time(h, t))
+    failed -= sum(1 for t in h.ids(TrialStatus.FAILED) if cut_by_time(h, t))
     if isinstance(limit, int):
         if failed < limit:
             return None
@@ -206,7 +206,7 @@ def failure_limit(engine: Engine) -> str | None:
     return f"{failed} trials failed ({allowed}): the run was stopped early"
 
 
-def _cut_by_time(h: History, trial_id: int) -> bool:
+def cut_by_time(h: History, trial_id: int) -> bool:
     """The trial was killed because the session's ``max_time`` ran out (not its own
     ``trial_timeout``)."""
     error = h.error(trial_id) or ""
@@ -246,7 +246,7 @@ def check_produced(engine: Engine) -> None:
 
 def _cut_by_max_time(h: History, trial_id: int) -> bool:
     """The trial reported a finite score and then ran past the session's ``max_time``."""
-    return (_cut_by_time(h, trial_id)
+    return (cut_by_time(h, trial_id)
             and any(math.isfinite(v) for v in h.scores(trial_id).values()))
 
 
@@ -270,4 +270,5 @@ def _check_constraints_reported(engine: Engine) -> None:
         )
 
 
-__all__ = ["StallError", "check_produced", "drive", "failure_limit", "handle", "turn"]
+__all__ = ["StallError", "check_produced", "cut_by_time", "drive", "failure_limit", "handle",
+           "turn"]

@@ -216,4 +216,9 @@ def plan_text(p: Plan) -> str:
         tail.append("failed trial runs per simulated run (median): " + ", ".join(
             f"{r.failed:g} with {r.workers} worker(s)" for r in p.rows)
             + "; the pilot's trial_timeout applies to the planned study")
+    if any(r.cut for r in p.rows):
+        tail.append("trial runs cut by the planned max_time per simulated run (median): "
+                    + ", ".join(f"{r.cut:g} with {r.workers} worker(s)" for r in p.rows)
+                    + "; still running when the budget ran out, they did not fail "
+                    "(trial_timeout did not end them)")
     return "\n".join([*head, "", body, "", *tail])

@@ -83,7 +83,8 @@ MAX_SIMULATED_TRIALS = 200_000
 MAX_SIMULATED_STEPS = 1_000_000
 RESAMPLE = True  # ablation switch: False makes every run a plug-in run (no bootstrap)
 # the planner's own simulated runs would each log a summary line and a line per failed trial
-# (trial_timeout): keep them to errors; the plan counts failures per row instead
+# (trial_timeout, or cut by the planned max_time): keep them to errors; the plan counts them
+# per row instead
 _QUIET = logging.getLogger("rung.plan.runs")
 _QUIET.setLevel(logging.ERROR)
 
@@ -95,7 +96,9 @@ class PlanRow:
     prices' currency, regret in the objective's units (0 = the best fitted pilot curve);
     ``worker_hours`` are reserved (workers x wall-clock), ``busy_hours`` the median of the
     hours workers spent running trials; ``failed`` the median of the trial runs that failed
-    (the pilot's ``trial_timeout`` applies to the planned study)."""
+    (the pilot's ``trial_timeout`` applies to the planned study), ``cut`` the median of the
+    trial runs still running when the planned ``max_time`` ended the simulated run (ended by
+    the budget, not failed: not in ``failed``)."""
 
     workers: int
     wall_clock: float
@@ -114,6 +117,7 @@ class PlanRow:
     steps: float
     wall_clocks: tuple[float, ...] = ()  # every simulated run's, in seed order
     failed: float = 0.0  # median failed trial runs per simulated run (trial_timeout)
+    cut: float = 0.0  # median trial runs per simulated run that the planned max_time ended
 
 
 @dataclass(frozen=True)
@@ -244,19 +248,23 @@ class _TooBig(Exception):
 
 
 class _Bounded(Reporter):
-    """The planner's reporter: quiet (``_QUIET``), it counts failed trial runs and stops a
-    run that passes its share of the plan's limits (``_TooBig``, after the turn that passed
-    it: a turn launches at most one trial per free worker)."""
+    """The planner's reporter: quiet (``_QUIET``), it counts the trial runs that ended
+    ``failed``, those the planned ``max_time`` cut (``cut``) apart from those that failed
+    (``failures - cut``), and stops a run that passes its share of the plan's limits
+    (``_TooBig``, after the turn that passed it: a turn launches at most one trial per free
+    worker)."""
 
     def __init__(self, runs: int) -> None:
         super().__init__(_QUIET)
         self.runs = runs  # the plan's simulated runs: this one's share is 1 / runs
         self.trials = max(MAX_SIMULATED_TRIALS // runs, 1)
         self.steps = max(MAX_SIMULATED_STEPS // runs, 1)
+        self.cut = 0  # of ``failures``: trial runs the planned max_time ended
+        self._history: Any = None  # the run's, for ``trial_failed``
 
     def on_turn(self, engine: Any, events: Any = ()) -> None:
+        h = self._history = engine.history
         super().on_turn(engine, events)
-        h = engine.history
         for n, share, limit, what in ((len(h), self.trials, MAX_SIMULATED_TRIALS, "trials"),
                                       (h.n_results, self.steps, MAX_SIMULATED_STEPS, "steps")):
             if n > share:
@@ -264,6 +272,14 @@ class _Bounded(Reporter):
                     f"a simulated run went past {share:,} {what}, its share of the limit of "
                     f"{limit:,} {what} per plan ({self.runs} run(s): seeds x worker counts): "
                     "plan a smaller budget, fewer seeds or fewer worker counts")
+
+    def trial_failed(self, trial_id: int, step: int, error: str | None) -> None:
+        from rung.driver import cut_by_time
+
+        if cut_by_time(self._history, trial_id):
+            self.cut += 1
+        else:
+            super().trial_failed(trial_id, step, error)
 
 
 def _budget(budget: Budget | Mapping[str, Any] | None, spec: StudySpec) -> Budget:
@@ -391,7 +407,8 @@ def simulate_once(
 ) -> dict[str, float]:
     """One simulated run of ``spec`` (seed ``spec.seed + seed``) on replicate ``seed`` of
     ``bench`` (``PilotBenchmark.replicate``): wall-clock, busy seconds, trials, steps and the
-    best trial's regret, and how many trial runs failed.
+    best trial's regret, how many trial runs failed and how many the planned ``max_time``
+    cut (not counted as failed).
 
     ``runs``: the plan's simulated runs; this one raises ``_TooBig`` once it passes its share
     (``1 / runs``) of ``MAX_SIMULATED_TRIALS`` or ``MAX_SIMULATED_STEPS``."""
@@ -417,7 +434,8 @@ def simulate_once(
         "trials": float(len(study.history)),
         "steps": float(summary.get("steps_consumed", 0)),
         "regret": math.nan if best is None else b.regret_of(best.params),
-        "failed": float(reporter.failures),
+        "failed": float(reporter.failures - reporter.cut),
+        "cut": float(reporter.cut),
     }
 
 
@@ -425,10 +443,10 @@ def _check_finished(study: Study, workers: int, seed: int) -> None:
     """Raise ``ConfigError`` keyed ``budget.max_time`` when the run failed because the planned
     ``max_time`` ended it before any trial reported a step (every trial was cut by it): the
     budget, not the study, let nothing finish. Returns otherwise (the ``RunFailed`` stands)."""
-    from rung.driver import _cut_by_time
+    from rung.driver import cut_by_time
 
     h = study.engine.history
-    if len(h) and study.best_trial is None and all(_cut_by_time(h, t) for t in h):
+    if len(h) and study.best_trial is None and all(cut_by_time(h, t) for t in h):
         raise ConfigError(key="budget.max_time", message=(
             f"max_time={study.spec.budget.max_time:g} s ends a simulated run before any trial "
             f"reports its first step ({workers} worker(s), seed {seed}: {len(h)} trial(s) "
@@ -545,4 +563,5 @@ def _row(workers: int, runs: list[dict[str, float]], rate: float) -> PlanRow:
         steps=float(np.median([r["steps"] for r in runs])),
         wall_clocks=tuple(wall),
         failed=float(np.median([r.get("failed", 0.0) for r in runs])),
+        cut=float(np.median([r.get("cut", 0.0) for r in runs])),
     )
