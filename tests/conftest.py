@@ -43,3 +43,23 @@ def _rung_logging_restored() -> Iterator[None]:
         lg.disabled, lg.propagate = disabled, propagate
         lg.setLevel(level)
     logging.disable(disable)
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, int]]:
+    """Every read of a journal's records while the test runs: ``(study, after, records
+    returned)`` (the tests that a command reads its journal once)."""
+    from rung.storage import MemoryJournal, SQLiteJournal
+
+    calls: list[tuple[str, int, int]] = []
+
+    def counting(read: object) -> object:
+        def wrapper(self: object, name: str, after: int = 0) -> list[object]:
+            out = read(self, name, after)  # type: ignore[operator]
+            calls.append((name, after, len(out)))
+            return out  # type: ignore[no-any-return]
+        return wrapper
+
+    monkeypatch.setattr(SQLiteJournal, "read", counting(SQLiteJournal.read))
+    monkeypatch.setattr(MemoryJournal, "read", counting(MemoryJournal.read))
+    return calls

@@ -13,44 +13,17 @@ from pathlib import Path
 import pytest
 
 import rung
-from rung.benchmarks import get_benchmark
 from rung.cli.main import main
 from rung.cli.report import fmt_duration, show_study
 from rung.core.events import CapacityChanged, Record, TrialStarted
-from rung.storage import MemoryJournal, SQLiteJournal
+from rung.storage import SQLiteJournal
 from rung.time_kind import time_kind
 
-N_TRIALS = 12
+N_TRIALS = 12  # the trials of conftest.stored
 
 
-@pytest.fixture
-def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, int]]:
-    """Every read of a journal's records: ``(study, after, records returned)``."""
-    calls: list[tuple[str, int, int]] = []
-
-    def counting(read: object) -> object:
-        def wrapper(self: object, name: str, after: int = 0) -> list[object]:
-            out = read(self, name, after)  # type: ignore[operator]
-            calls.append((name, after, len(out)))
-            return out  # type: ignore[no-any-return]
-        return wrapper
-
-    monkeypatch.setattr(SQLiteJournal, "read", counting(SQLiteJournal.read))
-    monkeypatch.setattr(MemoryJournal, "read", counting(MemoryJournal.read))
-    return calls
 
 
-@pytest.fixture
-def stored(isolated: Path) -> Path:
-    """A finished simulated ASHA study ``s`` of ``N_TRIALS`` trials in ``s.db``."""
-    b = get_benchmark("mf-branin", max_step=9)
-    path = isolated / "s.db"
-    s = rung.Study.create("s", b.space, objective="loss", searcher="random",
-                          scheduler=rung.ASHA(reduction_factor=3), max_step=9,
-                          budget=rung.Budget(n_trials=N_TRIALS), seed=0, storage=path)
-    s.simulate(b, n_workers=3, progress=False)
-    s.close()
-    return path
 
 
 def n_records(path: Path, name: str = "s") -> int:

@@ -6,29 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from planhelp import PowerLawBench, pilot
 
 import rung
 from rung import Budget
-from rung.storage import MemoryJournal, SQLiteJournal
-
-
-@pytest.fixture
-def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, int]]:
-    """Every read of a journal's records: ``(study, after, records returned)``."""
-    calls: list[tuple[str, int, int]] = []
-
-    def counting(read: object) -> object:
-        def wrapper(self: object, name: str, after: int = 0) -> list[object]:
-            out = read(self, name, after)  # type: ignore[operator]
-            calls.append((name, after, len(out)))
-            return out  # type: ignore[no-any-return]
-        return wrapper
-
-    monkeypatch.setattr(SQLiteJournal, "read", counting(SQLiteJournal.read))
-    monkeypatch.setattr(MemoryJournal, "read", counting(MemoryJournal.read))
-    return calls
+from rung.storage import SQLiteJournal
 
 
 def test_plan_by_name_reads_the_pilot_once(tmp_path: Path,
