@@ -111,6 +111,26 @@ def test_close_hint(value: object, hint: str) -> None:
     assert close_hint(value, ["random", "tpe", "gp"]) == hint
 
 
+@pytest.mark.parametrize(("value", "known", "given", "hint"), [
+    # of the closest entries (a tie), the one not given yet: 'lgo' beside 'low' is a 'log'
+    ("lgo", ["low", "high", "log"], ["low", "high"], " (did you mean 'log'?)"),
+    ("lgo", ["low", "high", "log"], [], " (did you mean 'low'?)"),
+    ("lgo", ["low", "high", "log"], ["low", "log"], " (did you mean 'low'?)"),  # both given
+    ("m_points", ["min_points", "max_points"], ["min_points"], " (did you mean 'max_points'?)"),
+    ("m_points", ["min_points", "max_points"], [], " (did you mean 'min_points'?)"),
+    # a given entry that is closer still wins: a second 'max_time', not a 'max_cost'
+    ("max_tim", ["n_trials", "max_time", "max_steps", "max_cost"], ["max_time"],
+     " (did you mean 'max_time'?)"),
+    ("nam", ["name", "params"], ["name"], " (did you mean 'name'?)"),
+    ("zzz", ["name", "params"], ["name"], ""),
+    (3, ["name", "params"], [3, "name"], ""),
+])
+def test_close_hint_prefers_an_entry_not_given(
+    value: object, known: list[str], given: list[object], hint: str
+) -> None:
+    assert close_hint(value, known, given=given) == hint
+
+
 @pytest.mark.parametrize(("value", "line"), [
     ("MIN", "mode: must be one of 'min', 'max', got 'MIN' (did you mean 'min'?)"),
     ("minimize", "mode: must be one of 'min', 'max', got 'minimize' (did you mean 'min'?)"),

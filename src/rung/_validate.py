@@ -61,23 +61,42 @@ def show(value: Any) -> str:
     return repr(value)
 
 
-def close_hint(value: object, known: Iterable[str]) -> str:
+def close_hint(value: object, known: Iterable[str], given: Iterable[object] = ()) -> str:
     """`` (did you mean 'x'?)`` naming the entry of ``known`` closest to ``value`` (a typo of
     it, in any case, or the one entry that holds it or that it holds: ``interval`` of
     ``perturbation_interval``, ``min`` in ``minimize``), or ``""`` when none is close or
     ``value`` is not a string. The one
-    "did you mean" of rung: the registry, the search space and the CLI all use it."""
+    "did you mean" of rung: the registry, the search space and the CLI all use it.
+
+    ``given``: for an unknown key of a mapping, the keys the mapping already holds. Of the
+    entries closest to ``value``, one not given yet is named before a given one (``lgo``
+    beside ``low`` is a typo of ``log``, not of ``low``); an entry that is less close is not
+    (``max_tim`` beside ``max_time`` is a second ``max_time``, not a ``max_cost``)."""
     import difflib
 
     if not isinstance(value, str):
         return ""
     by_lower = {k.lower(): k for k in known}  # 'TPE' is a typo of 'tpe' too
-    m = difflib.get_close_matches(value.lower(), list(by_lower), n=1)
-    if not m:  # one name holds the other: 'interval' of 'perturbation_interval', 'minimize'
-        v = value.lower()
-        m = [k for k in by_lower if (len(v) >= 4 and v in k) or (len(k) >= 3 and k in v)]
-        m = m if len(m) == 1 else []
-    return f" (did you mean {by_lower[m[0]]!r}?)" if m else ""
+    present = {k for k in given if isinstance(k, str)}
+    v = value.lower()
+    # get_close_matches' scores (cutoff 0.6), best first; ties in its order
+    sm = difflib.SequenceMatcher()
+    sm.set_seq2(v)
+    scored = []
+    for k in by_lower:
+        sm.set_seq1(k)
+        if sm.real_quick_ratio() >= 0.6 and sm.quick_ratio() >= 0.6 and sm.ratio() >= 0.6:
+            scored.append((sm.ratio(), k))
+    scored.sort(reverse=True)
+    if scored:
+        best = scored[0][0]
+        m = next((k for r, k in scored if r == best and by_lower[k] not in present),
+                 scored[0][1])
+    else:  # one name holds the other: 'interval' of 'perturbation_interval', 'minimize'
+        held = [k for k in by_lower if (len(v) >= 4 and v in k) or (len(k) >= 3 and k in v)]
+        new = [k for k in held if by_lower[k] not in present]
+        m = new[0] if len(new) == 1 else held[0] if len(held) == 1 else ""
+    return f" (did you mean {by_lower[m]!r}?)" if m else ""
 
 
 def is_number(value: Any) -> bool:

@@ -46,6 +46,18 @@ def _local(**changes: Any) -> dict[str, Any]:
      "executor, n_workers, storage, seed, keep_checkpoints, benchmark, max_failures, "
      "trial_timeout, checkpoint_every, constraints, fidelity, points_to_evaluate, "
      "executor_options, prices, resources_per_trial, tracking)"),
+    # a given key closer than any other is still named: 'sede' beside 'seed' is a second seed
+    # (the not-given-first rule said 'scheduler', and 'prices' for 'spce' beside 'space')
+    (_local(seed=1, sede=2), "spec.sede: unknown key (did you mean 'seed'?) (known: "
+     "name, objective, path, space, metric, mode, max_step, searcher, scheduler, budget, "
+     "executor, n_workers, storage, seed, keep_checkpoints, benchmark, max_failures, "
+     "trial_timeout, checkpoint_every, constraints, fidelity, points_to_evaluate, "
+     "executor_options, prices, resources_per_trial, tracking)"),
+    (_local(spce={}), "spec.spce: unknown key (did you mean 'space'?) (known: "
+     "name, objective, path, space, metric, mode, max_step, searcher, scheduler, budget, "
+     "executor, n_workers, storage, seed, keep_checkpoints, benchmark, max_failures, "
+     "trial_timeout, checkpoint_every, constraints, fidelity, points_to_evaluate, "
+     "executor_options, prices, resources_per_trial, tracking)"),
     (_local(storage="a.db", strage=1), "spec.strage: unknown key (did you mean 'storage'?) "
      "(known: name, objective, path, space, metric, mode, max_step, searcher, scheduler, "
      "budget, executor, n_workers, storage, seed, keep_checkpoints, benchmark, max_failures, "
@@ -86,6 +98,7 @@ def _accepted(kind: str, name: str) -> str:
 
 
 TPE_PARAMS = _accepted("searcher", "tpe")
+GP_PARAMS = _accepted("searcher", "gp")
 
 
 @pytest.mark.parametrize(("kw", "line"), [
@@ -99,6 +112,12 @@ TPE_PARAMS = _accepted("searcher", "tpe")
      f"takes no parameter 'n_inital' (did you mean 'n_initial'?) (accepted: {TPE_PARAMS})"),
     ({"searcher": {"name": "tpe", "params": {"n_startup": 5}}}, "searcher.params.n_startup: "
      f"'tpe' takes no parameter 'n_startup' (accepted: {TPE_PARAMS})"),
+    # 'm_points' is as close to min_points as to max_points: the one not given yet
+    ({"searcher": {"name": "gp", "params": {"min_points": 5, "m_points": 50}}},
+     "searcher.params.m_points: 'gp' takes no parameter 'm_points' (did you mean "
+     f"'max_points'?) (accepted: {GP_PARAMS})"),
+    ({"searcher": {"name": "gp", "params": {"m_points": 50}}}, "searcher.params.m_points: 'gp' "
+     f"takes no parameter 'm_points' (did you mean 'min_points'?) (accepted: {GP_PARAMS})"),
     ({"scheduler": {"name": "asha", "parms": {}}}, "scheduler.parms: unknown key (did you mean "
      "'params'?) (use 'name' and 'params')"),
 ])

@@ -20,6 +20,9 @@ KNOWN = "(known: n_trials, max_time, max_steps, max_cost, max_gpu_hours, stop)"
     ({"n_trials": 3, "zz": 1, "max_tiem": 2},
      f"budget.max_tiem: unknown key (did you mean 'max_time'?) {KNOWN}"),
     ({"MAX_COST": 1.0}, f"budget.MAX_COST: unknown key (did you mean 'max_cost'?) {KNOWN}"),
+    # a second max_time, not a max_cost: a given key closer than the others is still named
+    ({"max_time": 60, "max_tim": 30},
+     f"budget.max_tim: unknown key (did you mean 'max_time'?) {KNOWN}"),
     ({1: 2, "x": 3}, f"budget.1: unknown key {KNOWN}"),
     ({"zzz": 1}, f"budget.zzz: unknown key {KNOWN}"),
     (5, "budget: must be a mapping of n_trials, max_time, max_steps, max_cost, max_gpu_hours, "

@@ -41,13 +41,9 @@ def key_problem(key: object, text: str | None = None) -> str | None:
 
 
 def unknown_key_hint(key: object, known: Iterable[str], given: Iterable[object]) -> str:
-    """``close_hint`` for an unknown ``key`` of a mapping whose keys are ``given``: the close
-    entry of ``known`` that is not given yet, else the close given one (``lgo`` beside ``low``
-    is a typo of ``log``, not of ``low``; ``nam`` beside ``name`` may be a second ``name``)."""
-    known = list(known)
-    present = {k for k in given if isinstance(k, str)}
-    return (close_hint(key, [k for k in known if k not in present])
-            or close_hint(key, known))
+    """``close_hint(key, known, given=given)``: the hint for an unknown ``key`` of a mapping
+    whose keys are ``given`` (an entry not given yet first)."""
+    return close_hint(key, known, given=given)
 
 
 def as_spec_error(e: ConfigError) -> SpecError:

@@ -128,7 +128,8 @@ def spec_executor_options(
             raise SpecError(where, f"give it as {_OWN_KEYS[key]}")
         if key not in names:
             raise SpecError(where, f"not an option of the {executor} executor"
-                            f"{close_hint(key, names)} (it takes {', '.join(names)})")
+                            f"{close_hint(key, names, given=value)} "
+                            f"(it takes {', '.join(names)})")
     options = dict(value)
     if executor == "ray":
         try:

@@ -105,7 +105,7 @@ class Budget:
         if unknown:
             first = str(unknown[0])
             raise ConfigError(key=f"budget.{first}", message=(
-                f"unknown key{close_hint(first, BUDGET_KEYS)} (known: {known})"))
+                f"unknown key{close_hint(first, BUDGET_KEYS, given=d)} (known: {known})"))
         return cls(*(d.get(k) for k in BUDGET_KEYS))
 
 

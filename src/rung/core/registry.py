@@ -124,7 +124,7 @@ def build(kind: str, spec: ComponentSpec) -> Component:
             raise ConfigError(
                 key=f"{kind}.params.{key}",
                 message=f"{spec.name!r} takes no parameter {key!r}"
-                f"{close_hint(key, sorted(accepted))} "
+                f"{close_hint(key, sorted(accepted), given=spec.params)} "
                 f"(accepted: {', '.join(sorted(accepted)) or 'none'})",
             )
     try:
@@ -160,7 +160,7 @@ def to_spec(kind: str, value: Any, also: tuple[str, ...] = ()) -> ComponentSpec:
             )
         extra = sorted(set(value) - {"name", "params"}, key=str)
         if extra:
-            hint = close_hint(extra[0], ("name", "params"))
+            hint = close_hint(extra[0], ("name", "params"), given=value)
             raise ConfigError(
                 key=f"{kind}.{extra[0]}", message=f"unknown key{hint} (use 'name' and 'params')"
             )

@@ -521,9 +521,7 @@ def param_from_json(name: str, d: Any) -> Param:
     known = [k for k in sig if k != "self"]
     for k in d:
         if k != "type" and k not in known:
-            # a key not given yet first: 'lgo' beside 'low' is a typo of 'log'
-            hint = (close_hint(str(k), [x for x in known if x not in d])
-                    or close_hint(str(k), known))
+            hint = close_hint(str(k), known, given=d)  # 'lgo' beside 'low': 'log'
             raise param_error(name, f"unknown key for a {d['type']} parameter{hint} "
                              f"(known: {', '.join(known)})", str(k))
     for k in known:
