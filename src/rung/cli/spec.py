@@ -46,7 +46,6 @@ from rung.cli.spec_error import (
     close_hint,
     key_problem,
     kind_of,
-    unknown_key_hint,
     wrap,
 )
 from rung.cli.spec_extras import (
@@ -197,7 +196,7 @@ def _top_level(data: Any) -> Mapping[str, Any]:
     _check_keys(data)
     for k in data:
         if k not in _TOP_KEYS:
-            hint = unknown_key_hint(str(k), _TOP_KEYS, data)
+            hint = close_hint(str(k), _TOP_KEYS, given=data)
             raise SpecError(f"spec.{k}", f"unknown key{hint} (known: {', '.join(_TOP_KEYS)})")
     return data
 

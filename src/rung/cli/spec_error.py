@@ -8,7 +8,7 @@ the YAML file.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from rung._validate import close_hint, kind_of
@@ -40,12 +40,6 @@ def key_problem(key: object, text: str | None = None) -> str | None:
     return None
 
 
-def unknown_key_hint(key: object, known: Iterable[str], given: Iterable[object]) -> str:
-    """``close_hint(key, known, given=given)``: the hint for an unknown ``key`` of a mapping
-    whose keys are ``given`` (an entry not given yet first)."""
-    return close_hint(key, known, given=given)
-
-
 def as_spec_error(e: ConfigError) -> SpecError:
     """The ``SpecError`` for a library error: its key (relative to the study spec, or to the
     search space for a ``SpaceError``) rooted at ``spec.``; an error without a key is about the
@@ -69,4 +63,4 @@ def wrap(fn: Callable[[], Any]) -> Any:
 
 
 __all__ = ["SpecError", "as_spec_error", "close_hint", "key_problem", "kind_of",
-           "unknown_key_hint", "wrap"]
+           "wrap"]

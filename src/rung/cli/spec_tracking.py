@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rung.callbacks import Callback
-from rung.cli.spec_error import SpecError, kind_of, unknown_key_hint
+from rung.cli.spec_error import SpecError, close_hint, kind_of
 from rung.errors import RungError
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def spec_tracking(top: Mapping[str, Any]) -> dict[str, dict[str, Any]] | None:
     for name, options in value.items():
         key = f"spec.tracking.{name}"
         if name not in _TRACKERS:
-            raise SpecError(key, f"unknown tracker{unknown_key_hint(name, _TRACKERS, value)} "
+            raise SpecError(key, f"unknown tracker{close_hint(name, _TRACKERS, given=value)} "
                             f"(known: {', '.join(_TRACKERS)})")
         if options is False:
             continue
@@ -86,7 +86,7 @@ def _option(
 ) -> Any:
     kind = known.get(name)
     if kind is None:
-        raise SpecError(key, f"unknown option{unknown_key_hint(name, known, given)} "
+        raise SpecError(key, f"unknown option{close_hint(name, known, given=given)} "
                         f"(known: {', '.join(known)})")
     if kind in ("str", "mode"):
         if not isinstance(v, str) or not v:
