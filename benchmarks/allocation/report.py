@@ -8,7 +8,7 @@ import datetime
 import math
 import os
 import platform
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +197,20 @@ def early_rank_correlation(task: str, rows: int | None) -> float:
     return float(spearmanr(err[:, s - 1], err[:, -1]).statistic)
 
 
+def claim_cells(
+    cells: Mapping[tuple[str, int], list[dict[str, Any]]],
+) -> Iterator[tuple[str, int, list[dict[str, Any]], dict[str, list[dict[str, Any]]]]]:
+    """The cells issue 14's criteria judge (tables, 1 and 8 workers), in order: task, workers,
+    the cell's runs and those runs by method."""
+    for (task, w), runs in sorted(cells.items()):
+        if task not in tasks.TABLES or w not in (1, 8):
+            continue
+        by: dict[str, list[dict[str, Any]]] = {}
+        for r in runs:
+            by.setdefault(r["method"], []).append(r)
+        yield task, w, runs, by
+
+
 def criteria(cells: Mapping[tuple[str, int], list[dict[str, Any]]]) -> str:
     """Issue 14's must-show criteria over the table cells at 1 and 8 workers, each cell judged
     from the per-seed runs (never hand-entered): (a) the default is not behind random+FIFO
@@ -206,12 +220,7 @@ def criteria(cells: Mapping[tuple[str, int], list[dict[str, Any]]]) -> str:
     late-bloomer tables."""
     rows_a, rows_b, rows_c = [], [], []
     n_b = ahead_b = fifo_b = 0
-    for (task, w), runs in sorted(cells.items()):
-        if task not in tasks.TABLES or w not in (1, 8):
-            continue
-        by: dict[str, list[dict[str, Any]]] = {}
-        for r in runs:
-            by.setdefault(r["method"], []).append(r)
+    for task, w, runs, by in claim_cells(cells):
         if DEFAULT not in by or REFERENCE not in by:
             continue
         budget = runs[0]["budget"]
@@ -279,12 +288,7 @@ def criterion_b_for_every_method(cells: Mapping[tuple[str, int], list[dict[str, 
     per: dict[str, list[int]] = {}  # method -> [cells, ahead, tie, behind beyond noise,
     #                                 pairs, pairs not behind]
     n_cells = 0
-    for (task, w), runs in sorted(cells.items()):
-        if task not in tasks.TABLES or w not in (1, 8):
-            continue
-        by: dict[str, list[dict[str, Any]]] = {}
-        for r in runs:
-            by.setdefault(r["method"], []).append(r)
+    for _, _, runs, by in claim_cells(cells):
         budget = runs[0]["budget"]
         peers = [m for m in by if known(m) and family(m) in CLAIM_FAMILIES]
         for frac, _ in CLAIM_FRACTIONS:
