@@ -38,6 +38,7 @@ from rung.driver import check_produced, drive, turn
 from rung.errors import ConfigError, JournalError
 from rung.executors.base import Executor, RunContext
 from rung.executors.options import check_executor_options, unknown_executor
+from rung.executors.simulated import MAX_WORKERS
 from rung.executors.spawn_guard import exit_if_reimported
 from rung.reporter import Reporter
 from rung.space import Fidelity, SearchSpace
@@ -59,12 +60,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("rung.study")
 
-#: Most workers of a simulated run (``Study.simulate``, a spec's ``n_workers``, ``rung run
-#: --workers``). Its first turn launches a trial on every worker at once, which no budget but
-#: ``n_trials`` bounds: 10,000 take about 5 s and 120 MB on one core (100,000 took 64 s and
-#: 840 MB; 100,000,000 filled 2.3 GB in a minute), and it is ``rung.plan``'s bound per worker
-#: count (``rung.planning.planner.MAX_WORKERS``), so a spec runs what a plan simulates.
-MAX_SIMULATED_WORKERS = 10_000
+#: Most workers of a simulated run: ``rung.executors.simulated.MAX_WORKERS``, the one bound.
+MAX_SIMULATED_WORKERS = MAX_WORKERS
 
 
 def check_simulated_workers(

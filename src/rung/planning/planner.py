@@ -60,6 +60,7 @@ from rung._validate import is_int
 from rung.core.pricing import DEFAULT_RESOURCES, check_table, gpus
 from rung.core.records import Budget, StudySpec
 from rung.errors import ConfigError, RunFailed
+from rung.executors.simulated import MAX_WORKERS
 from rung.planning.costs import Pilot, StepCosts, fit_step_costs, read_pilot
 from rung.planning.fit import CurvePrior, fit_curves
 from rung.planning.synthetic import PilotBenchmark
@@ -76,7 +77,6 @@ log = logging.getLogger("rung.plan")
 
 LOW_Q, HIGH_Q = 0.1, 0.9
 #: the limits of one plan (module docstring); ``ConfigError`` past them
-MAX_WORKERS = 10_000
 MAX_WORKER_COUNTS = 100
 MAX_SEEDS = 1_000
 MAX_SIMULATED_TRIALS = 200_000
