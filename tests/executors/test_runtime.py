@@ -380,3 +380,61 @@ def test_the_same_step_twice_is_recorded_twice() -> None:
     ch = FakeChannel()
     assert run_trial(objective, launch(until=3, max_step=3), ch, None) == "completed"
     assert [(m[2], m[3]["loss"]) for m in ch.of(RESULT)] == [(1, 2.0), (1, 1.0), (2, 0.5)]
+
+
+def test_a_resumed_run_may_not_report_below_the_step_it_resumed_after() -> None:
+    """A run restored from the checkpoint at step 5 starts at 6: a report of step 3 is a step
+    backwards, refused as ask/tell's ``Study.report`` refuses it (the engine's position of the
+    run is 5, not 0), and nothing of it is recorded."""
+    def objective(ctx: TrialContext) -> None:
+        ctx.report(3, loss=1.0)
+
+    ch = FakeChannel()
+    assert run_trial(objective, launch(start=6, ckpt="3/5"), ch, None) == "failed"
+    assert ch.of(RESULT) == []
+    assert ended(ch)[4].rstrip().endswith(
+        "ValueError: report(step=3) after report(step=5): steps never go backwards (report "
+        "them in increasing order; the same step again replaces its result)")
+
+
+def test_a_resumed_run_reports_from_its_start_step_or_its_checkpoints_step_again() -> None:
+    """The first report of a resumed run is ``start_step`` (the documented loop); the
+    checkpoint's own step again is the same step twice, allowed as everywhere."""
+    def objective(ctx: TrialContext) -> None:
+        assert ctx.last_step == 5
+        ctx.report(5, loss=2.0)
+        for step in range(ctx.start_step, ctx.max_step + 1):
+            ctx.report(step, loss=1.0 / step)
+
+    ch = FakeChannel()
+    assert run_trial(objective, launch(start=6, ckpt="3/5"), ch, None) == "completed"
+    assert [m[2] for m in ch.of(RESULT)] == [5, 6, 7, 8, 9]
+
+
+def test_a_run_restarted_from_scratch_checks_from_step_0() -> None:
+    """A trial resumed without a checkpoint (a fidelity's rung: start_step 4, no checkpoint)
+    trains from scratch: the engine counts its steps from 0, so a lower step is no step
+    backwards; and a returned mapping without a report is recorded at max_step."""
+    def objective(ctx: TrialContext) -> dict[str, float]:
+        assert ctx.last_step == 0
+        return {"loss": 0.25}
+
+    ch = FakeChannel()
+    assert run_trial(objective, launch(start=4), ch, None) == "completed"
+    assert [(m[2], m[3]) for m in ch.of(RESULT)] == [(9, {"loss": 0.25})]
+
+    def low(ctx: TrialContext) -> None:
+        ctx.report(2, loss=1.0)
+
+    ch = FakeChannel()
+    assert run_trial(low, launch(start=4), ch, None) == "completed"
+    assert [m[2] for m in ch.of(RESULT)] == [2]
+
+
+def test_a_resumed_run_that_returns_metrics_without_reporting_records_them_at_max_step() -> None:
+    def objective(ctx: TrialContext) -> dict[str, float]:
+        return {"loss": 0.5}
+
+    ch = FakeChannel()
+    assert run_trial(objective, launch(start=6, ckpt="3/5"), ch, None) == "completed"
+    assert [(m[2], m[3]) for m in ch.of(RESULT)] == [(9, {"loss": 0.5})]

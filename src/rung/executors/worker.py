@@ -151,6 +151,7 @@ class TrialContext:
         "_last_step",
         "_pending",
         "_poll",
+        "_position",
         "_recv",
         "_root",
         "_send",
@@ -199,6 +200,10 @@ class TrialContext:
         self._decided = False  # the unwinding signal came from a scheduler decision
         self._want_ckpt = False  # the scheduler asked for a checkpoint not yet saved
         self._last_step = 0  # 0: nothing reported in this run
+        # the engine's position of this run, which steps are checked against: the step it
+        # resumed after (a checkpoint's), 0 for a run from scratch (also a restart at a
+        # fidelity's rung without a checkpoint); then the step it reported last
+        self._position = start_step - 1 if checkpoint is not None else 0
         self._warned = False
         self._fidelity: Fidelity | None = None  # set by rung.dbr.objective.WithFidelity
 
@@ -209,8 +214,10 @@ class TrialContext:
 
     @property
     def last_step(self) -> int:
-        """The last step reported in this run (0 before the first report)."""
-        return self._last_step
+        """The step this run reported last; before its first report, the step it resumed
+        after (``start_step - 1`` for a run restored from a checkpoint; 0 for a run from
+        scratch). A report below it is refused; the same step again is allowed."""
+        return self._position
 
     # --- fidelity (a study with a rung.Fidelity) ---------------------------------------------
     @property
@@ -221,7 +228,7 @@ class TrialContext:
         f = self._fidelity
         if f is None:
             return None
-        step = f.next_step(max(self.start_step, self._last_step + 1) - 1)
+        step = f.next_step(max(self.start_step, self._position + 1) - 1)
         return f.value(step if step is not None else self.max_step)
 
     def fidelity_at(self, step: int) -> Number:
@@ -271,8 +278,10 @@ class TrialContext:
                 training code does not swallow them.
             TypeError: ``step`` is not an integer, or ``save`` is not callable (metrics given
                 as a dict, ``ctx.report(1, {"loss": 0.5})``, say so: they are keywords).
-            ValueError: ``step`` is below 1, above ``max_step`` or below the step this run
-                reported last (the same step again is allowed: the later result replaces the
+            ValueError: ``step`` is below 1, above ``max_step`` or below ``last_step`` (the
+                step this run reported last or, before its first report, the step it resumed
+                after: a run restored from a checkpoint at step 5 starts at 6 and may not
+                report 3; the same step again is allowed: the later result replaces the
                 earlier); nothing is recorded (the trial then fails with this error, unless
                 the objective catches it).
         """
@@ -280,7 +289,7 @@ class TrialContext:
             step = _as_step(step)
         if not 0 < step <= self.max_step:
             raise ValueError(_step_out_of_range(step, self.max_step))
-        back = step_back(step, self._last_step)
+        back = step_back(step, self._position)
         if back is not None:
             raise ValueError(back)
         if save is not None and not callable(save):
@@ -293,7 +302,7 @@ class TrialContext:
             self._send((RESULT, self.trial_id, step, metrics, time.time()))
         except OSError:
             raise WorkerExit("the driver is gone") from None
-        self._last_step = step
+        self._last_step = self._position = step
         if self._pending is None:
             apply, recv, poll = self._apply, self._recv, self._poll
             try:
