@@ -33,7 +33,7 @@ def as_objective(
         for k in objective:
             if k not in _OBJECTIVE_KEYS:
                 hint = (" (Optuna's direction is rung's mode: 'min' or 'max')"
-                        if k == "direction" else close_hint(k, _OBJECTIVE_KEYS))
+                        if k == "direction" else close_hint(k, _OBJECTIVE_KEYS, given=objective))
                 raise ConfigError(key=f"objective.{k}", message=(
                     f"unknown key{hint} (known: {', '.join(_OBJECTIVE_KEYS)})"))
         if mode is not None and "mode" not in objective:

@@ -264,7 +264,8 @@ class SearchSpace:
                              f"got {params!r}")
         for k in params:
             if k not in self.params:
-                raise param_error(k, f"not a parameter of this space{close_hint(k, self.params)} "
+                raise param_error(k, f"not a parameter of this space"
+                                  f"{close_hint(k, self.params, given=params)} "
                                   f"({list(self.params)})")
         if self._plain and len(params) == len(self.params):
             return {n: p.validate(params[n]) for n, p in self.params.items()}
@@ -315,7 +316,8 @@ class SearchSpace:
         for k, v in partial.items():
             if k not in self.params:
                 raise param_error(str(k), f"not a parameter of this space"
-                                  f"{close_hint(k, self.params)} ({list(self.params)})")
+                                  f"{close_hint(k, self.params, given=partial)} "
+                                  f"({list(self.params)})")
             out[k] = self.params[k].validate(v)
         for k in out:  # a conditional value needs its branch given too (never dropped later)
             for parent in self.params[k].when:
@@ -379,7 +381,7 @@ class SearchSpace:
             for k in points:
                 if k not in self.params:
                     raise param_error(k, "grid points given for an unknown parameter"
-                                      f"{close_hint(k, self.params)}")
+                                      f"{close_hint(k, self.params, given=points)}")
         counts = {n: n_points(n) for n in self.order}
         if self._grid_bound(counts) > MAX_GRID:
             raise SpaceError(message=f"the grid has more than {MAX_GRID:,} points: give fewer "
