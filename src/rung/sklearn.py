@@ -32,6 +32,15 @@ integer steps). Everything else, including the subsampling of each split (the sa
 for the same ``random_state``), is scikit-learn's: with an integer ``random_state`` and no ties
 both searches evaluate the same candidates on the same data and give the same scores.
 
+**Candidates without a score.** A candidate whose mean test score is NaN (a fit failed and
+``error_score`` is NaN, or the scorer is undefined on a small subsample: R² on one test
+sample) ranks below every scored candidate and goes on only when too few candidates have a
+score, as in scikit-learn; so a first iteration in which no candidate has a score still
+carries ``ceil(n / factor)`` of them on. The study records such a result under
+``mean_test_score`` (NaN, or -inf) with a finite stand-in under ``score`` (the lowest float)
+by which the scheduler ranks it; a candidate still without a score after the last iteration
+ends ``failed``, naming why.
+
 ``n_jobs`` has scikit-learn's meaning: the candidates of one iteration and their CV splits run
 in parallel (joblib); the iterations run one after another, as successive halving needs.
 """
@@ -256,12 +265,18 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
                 raise AssertionError(f"successive halving mixed steps {batch}")
             scores = self._evaluate(evaluate_candidates, [p for _, p, _ in batch], step)
             for (tid, p, _), score in zip(batch, scores, strict=True):
-                decision = study.report(tid, step, {"score": score})
+                decision = study.report(tid, step, _ranked(score))
                 action = decision.action.value
                 if action == "continue" and step < last_step:
                     carry.append((tid, p, int(decision.until_step or last_step)))
+                    continue
+                status = {"continue": "completed", "pause": "paused"}.get(action, "stopped")
+                if status == "completed" and score != score:  # no score at the end
+                    study.tell(tid, "failed", error=(
+                        f"mean test score is nan at n_resources={self.n_resources_[-1]}: a "
+                        f"fit or its scoring failed on some split (error_score="
+                        f"{self.error_score!r})"))
                 else:
-                    status = {"continue": "completed", "pause": "paused"}.get(action, "stopped")
                     study.tell(tid, status)
         self.study_trials_ = study.trials()
 
@@ -386,6 +401,24 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         results = evaluate_candidates(params, cv, more_results=more)
         scores = np.asarray(results["mean_test_score"], dtype=float)[-len(params):]
         return [float(s) for s in scores]
+
+
+#: what a candidate whose mean test score is NaN, or -inf, is ranked by: below every finite
+#: score (NaN below -inf), so that, as in scikit-learn, it goes on only when too few
+#: candidates have a score (rung's schedulers never promote a score that is not finite)
+_NAN_RANK = -float(np.finfo(float).max)
+_NEG_INF_RANK = float(np.nextafter(_NAN_RANK, 0.0))
+
+
+def _ranked(score: float) -> dict[str, float]:
+    """The metrics reported for a candidate's mean test ``score``: ``score`` itself, or for
+    one that is not finite a finite stand-in under ``score`` and the value as it is under
+    ``mean_test_score``."""
+    if np.isfinite(score):
+        return {"score": score}
+    stand_in = (_NAN_RANK if score != score else _NEG_INF_RANK if score < 0
+                else float(np.finfo(float).max))
+    return {"score": stand_in, "mean_test_score": score}
 
 
 def _ilog(n: int, base: int) -> int:

@@ -324,3 +324,52 @@ def test_the_guides_port_of_halving_grid_search_cv() -> None:
         assert getattr(ours, att) == getattr(theirs, att), att
     assert ours.n_candidates_[0] == 12
     assert rows(ours) == pytest.approx(rows(theirs), rel=1e-12)
+
+
+def test_a_first_iteration_without_any_score_still_halves() -> None:
+    """R² is undefined on one test sample: with cv=3 and min_resources="smallest" (6 samples)
+    every candidate's first score is NaN. scikit-learn still carries ceil(n / factor) of them
+    on; before, rung never promoted a NaN, so the search ended after one iteration with
+    best_score_ nan and refit the first candidate."""
+    from sklearn.datasets import load_diabetes
+
+    x, y = load_diabetes(return_X_y=True)
+    common: dict[str, Any] = dict(n_candidates=9, cv=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # UndefinedMetricWarning
+        ours = RungSearchCV(Ridge(), ALPHA, **common).fit(x, y)
+        theirs = HalvingRandomSearchCV(Ridge(), ALPHA, **common).fit(x, y)
+    assert ours.n_resources_ == theirs.n_resources_ == [6, 18, 54]
+    assert ours.n_candidates_ == theirs.n_candidates_ == [9, 3, 1]
+    r = ours.cv_results_
+    assert np.isnan(r["mean_test_score"][:9]).all()
+    # NaNs tie: the earlier candidates go on (rung's rule; scikit-learn takes the later ones)
+    first = [p["alpha"] for p in r["params"][:9]]
+    assert sorted(p["alpha"] for p in r["params"][9:12]) == sorted(first[:3])
+    assert np.isfinite(ours.best_score_)
+    assert ours.best_score_ == r["mean_test_score"][ours.best_index_]
+    assert ours.cv_results_["iter"][ours.best_index_] == 2
+    statuses = sorted((t.status.value, t.last_step) for t in ours.study_trials_)
+    assert statuses == [("completed", 9)] + [("stopped", 1)] * 6 + [("stopped", 3)] * 2
+    # the journal keeps the NaN; the scheduler ranked by the finite stand-in
+    nan_result = ours.study_trials_[5].results[0].metrics
+    assert nan_result["score"] == -np.finfo(float).max
+    assert np.isnan(nan_result["mean_test_score"])
+
+
+def test_a_candidate_without_a_score_at_the_end_fails_naming_why() -> None:
+    """A scorer that gives NaN on the full data: the last candidate's trial ends failed with
+    the reason, not completed with the stand-in as its value."""
+    def scorer(estimator: Any, x: Any, y: Any) -> float:
+        return float("nan") if len(x) > 60 else float(estimator.score(x, y))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search = RungSearchCV(Ridge(), ALPHA, n_candidates=3, cv=3, random_state=0,
+                              min_resources=90, scoring=scorer).fit(X, Y)
+    assert search.n_resources_ == [90, 270]
+    last = [t for t in search.study_trials_ if t.last_step == 3]
+    assert [(t.status.value, t.error) for t in last] == [(
+        "failed", "mean test score is nan at n_resources=270: a fit or its scoring failed "
+                  "on some split (error_score=nan)")]
+    assert np.isnan(search.best_score_)
