@@ -312,3 +312,21 @@ def test_define_by_run(tmp_path: Any) -> None:
     mirror = [ft.params for ft in live._study.get_trials(deepcopy=False)]  # type: ignore[attr-defined]
     assert mirror[:16] == [dict(t.params) for t in trials]
     assert s.best_trial.value < 0.05
+
+
+def test_a_condition_on_a_choice_matches_by_type_as_the_space_does() -> None:
+    """``True`` and ``1`` are different choices (``1 == True`` in Python): a child active when
+    ``e`` is ``True`` is suggested for ``e=True`` only; with ``1`` it is left out, as the
+    space's own rule says (the adapter's ``in`` test made it active for ``1`` too, and the
+    study failed with "'m': given, but inactive here")."""
+    space = SearchSpace({"e": Categorical([1, "x", None, True]),
+                         "m": Float(0.0, 1.0, when={"e": [True]}),
+                         "x": Float(-2.0, 2.0), "y": Float(-2.0, 2.0), "n": Int(1, 8)})
+    s = _study(OptunaSearcher("RandomSampler"), space=space, budget=Budget(n_trials=16))
+    s.simulate(Quadratic(), n_workers=2)
+    trials = s.trials()
+    assert len(trials) == 16
+    assert {repr(t.params["e"]) for t in trials} == {"1", "'x'", "None", "True"}
+    for t in trials:
+        assert ("m" in t.params) == (t.params["e"] is True), t.params
+        assert space.validate(t.params) == t.params

@@ -152,13 +152,6 @@ def to_space(dists: Mapping[str, BaseDistribution]) -> SearchSpace:
     return SearchSpace(params)
 
 
-def _active(space: SearchSpace, name: str, values: Mapping[str, Any]) -> bool:
-    for parent, allowed in space[name].when.items():
-        if parent not in values or values[parent] not in allowed:
-            return False
-    return True
-
-
 @register("searcher", "optuna")
 class OptunaSearcher(Searcher):
     """An Optuna sampler as a rung searcher (see the module docstring).
@@ -338,7 +331,9 @@ class OptunaSearcher(Searcher):
         values: dict[str, Any] = {}
         space = self.space
         for name in space.order:
-            if not _active(space, name, values):
+            # the space's own rule (a choice matches by type and value: True is not 1), not
+            # ``in``, or a parameter active for Optuna is "given, but inactive" for rung
+            if name not in space.active(values):
                 continue
             p = space[name]
             if isinstance(p, Fixed):
