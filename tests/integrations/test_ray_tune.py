@@ -242,3 +242,56 @@ def test_a_second_run_on_the_same_storage_is_told_to_name_its_study(tmp_path: Pa
     RungScheduler(ASHA(), max_step=9, metric="loss", mode="min", storage=db,
                   name="second").on_trial_add(None, T())
     assert sorted(Study.load("second", storage=db, readonly=True).spec.space.params) == ["_"]
+
+
+def _tt(trial_id: str) -> Any:  # a stand-in for a Tune Trial
+    return SimpleNamespace(trial_id=trial_id)
+
+
+def test_scheduler_follows_rungs_one_rule_for_steps() -> None:
+    """rung's rule (``rung._steps``): the same step again is reported (its result replaces the
+    earlier one), a step below the last is refused with one line naming the order. The adapter
+    skipped both without a word (the step-1 result stayed 0.5, the step-back CONTINUEd)."""
+    s = RungScheduler("fifo", max_step=9, metric="loss", mode="min", time_attr="epoch")
+    s.on_trial_add(None, _tt("a"))
+    for epoch, loss in [(1, 0.5), (1, 0.9), (2, 0.4), (2, 0.3)]:
+        assert s.on_trial_result(None, _tt("a"), {"epoch": epoch, "loss": loss}) == "CONTINUE"
+    with pytest.raises(ConfigError) as e:
+        s.on_trial_result(None, _tt("a"), {"epoch": 1, "loss": 0.1})
+    assert str(e.value) == (
+        "epoch: Tune trial a: report(step=1) after report(step=2): steps never go backwards "
+        "(report them in increasing order; the same step again replaces its result)")
+    (trial,) = s.embedded.study.trials()
+    assert [(r.step, r.metrics["loss"]) for r in trial.results] == [(1, 0.9), (2, 0.3)]
+
+
+def test_searcher_follows_rungs_one_rule_and_skips_what_a_restored_trial_redoes() -> None:
+    """RungSearcher's per-step reports follow the same rule. Tune does not tell a searcher that
+    it restored a trial (FailureConfig), whose steps then start again from its checkpoint:
+    ``iterations_since_restore`` starting again says so, and the steps already reported are
+    not reported again (the first result stands; no refusal)."""
+    s = RungSearcher(SearchSpace({"x": Float(0.0, 1.0)}), "random", metric="loss",
+                     mode="min", max_step=9)
+    assert s.suggest("a") is not None
+    for it, loss in [(1, 0.5), (1, 0.6), (2, 0.4)]:
+        s.on_trial_result("a", {"training_iteration": it, "loss": loss})
+    with pytest.raises(ConfigError) as e:
+        s.on_trial_result("a", {"training_iteration": 1, "loss": 0.1})
+    assert str(e.value) == (
+        "training_iteration: Tune trial a: report(step=1) after report(step=2): steps never go "
+        "backwards (report them in increasing order; the same step again replaces its result)")
+    s = RungSearcher(SearchSpace({"x": Float(0.0, 1.0)}), "random", metric="loss",
+                     mode="min", max_step=9)
+    assert s.suggest("b") is not None
+    for it in (1, 2, 3):
+        s.on_trial_result("b", {"training_iteration": it, "iterations_since_restore": it,
+                                "loss": 1.0 / it})
+    # restored from its checkpoint at step 1: steps 2 and 3 again, then 4
+    for n, it in enumerate((2, 3, 4), start=1):
+        s.on_trial_result("b", {"training_iteration": it, "iterations_since_restore": n,
+                                "loss": 0.1 * it})
+    s.on_trial_complete("b", {"training_iteration": 4, "loss": 0.4})
+    (trial,) = s.embedded.study.trials()
+    assert [(r.step, r.metrics["loss"]) for r in trial.results] == [
+        (1, 1.0), (2, 0.5), (3, 1.0 / 3), (4, 0.4)]
+    assert trial.status is TrialStatus.COMPLETED

@@ -27,8 +27,14 @@ study is created on the first trial, so the adapter pickles (Tune copies its con
 
 **RungScheduler.** The step is ``result[time_attr]`` (Tune's ``training_iteration`` by default,
 which counts from 1 as rung's steps do), or its integer part for a ``time_attr`` in seconds
-(``time_total_s``): a result is reported to rung when it reaches a new step (the first result at
-or past each step; results before step 1 continue). STOP stops the trial;
+(``time_total_s``). Every result at an integer step is reported to rung, the same step again
+too (its result replaces the earlier one, as in rung); with a time in seconds, a step is reached
+by the first result at or past it, and the results after it within that second only continue.
+Results before step 1 continue. A result whose step is below the one the trial reported last is
+refused as rung refuses it everywhere (``rung._steps``): a ``ConfigError`` naming ``time_attr``,
+the Tune trial and both steps, which ends the Tune experiment (as Tune's own check of a result
+missing the metric does). A trial Tune retries after a failure (``FailureConfig(max_failures=...)``)
+is a new rung trial (Tune tells the scheduler it failed, then adds it again). STOP stops the trial;
 a trial that reaches ``max_step`` is stopped there (Ray Tune's ``max_t``). Trials run in
 submission order (``FIFOScheduler``'s choice). Only schedulers that stop can be used (``asha``,
 ``async_hyperband``, ``median``, ``fifo``, ...): Tune's PAUSE would need rung to choose which
@@ -41,7 +47,10 @@ rung ``SearchSpace``; the Tuner's ``param_space`` may add constants, and a Tune 
 ``on_trial_complete`` tells rung the trial's last ``metric`` (or that it failed). Give it
 ``metric`` and ``mode``: Tune hands them on to a searcher only when ``param_space`` is not
 empty. With ``max_step > 1`` every result is reported at its step too, for searchers that model
-fidelity (``bohb``). A grid that runs out returns ``Searcher.FINISHED``.
+fidelity (``bohb``), by the scheduler's rule above; Tune does not tell a searcher about a
+retry, so when a result's ``iterations_since_restore`` starts again (Tune restored the trial),
+the steps up to the one reported before are not reported again (the first result stands).
+A grid that runs out returns ``Searcher.FINISHED``.
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ import logging
 import math
 from typing import Any
 
+from rung._steps import step_back
 from rung._validate import check_int
 from rung.core.components import SchedulerLike, SearcherLike
 from rung.core.events import Action
@@ -96,6 +106,27 @@ class _TuneAdapter:
     _emb: Embedded | None
     #: what it has done once ``_emb`` exists, for the pickling error
     _in_use = "started"
+
+    time_attr: str
+
+    def _report_step(self, key: str, value: Any, last: int) -> int | None:
+        """The step at which a result whose ``time_attr`` is ``value`` is reported to rung,
+        after the trial ``key`` reported step ``last`` (0 before any); ``None`` when it reaches
+        no step: before step 1, or a time in seconds within the step reached last.
+
+        Raises:
+            ConfigError: the step is below ``last`` (key ``time_attr``; rung's one rule,
+                ``rung._steps.step_back``).
+        """
+        step = _step(value)
+        if step < 1:
+            return None
+        back = step_back(step, last)
+        if back is not None:
+            raise ConfigError(key=self.time_attr, message=f"Tune trial {key}: {back}")
+        if step == last and float(value) != step:
+            return None  # seconds: step k is the first result at or past k
+        return step
 
     def _set_objective(self, metric: str | None, mode: str | None) -> bool:
         """Tune's ``set_search_properties``: fill in the metric and mode from
@@ -179,12 +210,13 @@ class RungScheduler(_TuneAdapter, FIFOScheduler):
             return str(TrialScheduler.STOP)
         if key not in emb.open or self.time_attr not in result or self._metric not in result:
             return str(TrialScheduler.CONTINUE)
-        step = _step(result[self.time_attr])
-        if step > self.max_step:
+        if _step(result[self.time_attr]) > self.max_step:
             emb.end(key, "completed")
             return str(TrialScheduler.STOP)
-        if step < 1 or step <= emb.study.history.last_step(emb.open[key]):
-            return str(TrialScheduler.CONTINUE)  # no new step yet (a time_attr in seconds)
+        step = self._report_step(key, result[self.time_attr],
+                                 emb.study.history.last_step(emb.open[key]))
+        if step is None:
+            return str(TrialScheduler.CONTINUE)
         assert self._metric is not None
         decision = emb.report(key, step, {self._metric: result[self._metric]})
         if decision.action is Action.STOP:
@@ -252,6 +284,10 @@ class RungSearcher(_TuneAdapter, Searcher):
         self.storage = storage
         self.name = name
         self._emb: Embedded | None = None
+        #: per Tune trial: the last ``iterations_since_restore`` seen, and the step its run had
+        #: reached when Tune restored it (steps up to it are not reported again)
+        self._since_restore: dict[str, int] = {}
+        self._rerun_to: dict[str, int] = {}
 
     def set_search_properties(
         self, metric: str | None, mode: str | None, config: dict[str, Any], **spec: Any
@@ -301,8 +337,18 @@ class RungSearcher(_TuneAdapter, Searcher):
         emb = self.embedded
         if self.max_step == 1 or trial_id not in emb.open or self._metric not in result:
             return
-        step = _step(result.get(self.time_attr, 0))
-        if 1 <= step <= self.max_step and step > emb.study.history.last_step(emb.open[trial_id]):
+        last = emb.study.history.last_step(emb.open[trial_id])
+        n = result.get("iterations_since_restore")
+        if type(n) is int:
+            if n <= self._since_restore.get(trial_id, 0):  # Tune restored the trial
+                self._rerun_to[trial_id] = last
+            self._since_restore[trial_id] = n
+        value = result.get(self.time_attr, 0)
+        if not 1 <= _step(value) <= self.max_step or _step(value) <= self._rerun_to.get(
+                trial_id, 0):
+            return
+        step = self._report_step(trial_id, value, last)
+        if step is not None:
             emb.report(trial_id, step, {self._metric: result[self._metric]})
 
     def on_trial_complete(
@@ -313,6 +359,8 @@ class RungSearcher(_TuneAdapter, Searcher):
             emb.end(trial_id, "failed" if error else "stopped")
             return
         step = min(max(_step(result.get(self.time_attr, 1)), 1), self.max_step)
+        # a restored run that ended below the step reached before: its final result is the last
+        step = max(step, self._rerun_to.get(trial_id, 0))
         emb.end(trial_id, "completed", {self._metric: result[self._metric]}, step=step)
 
     def get_state(self) -> dict[str, Any]:
