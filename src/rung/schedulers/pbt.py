@@ -43,6 +43,11 @@ other member pauses at ``s`` and is resumed in turn. A generation whose last mem
 instead of reporting is not judged (its members just move on). With a population no larger
 than the slots nobody waits, and the asynchronous rule above applies unchanged.
 
+**A population that cannot fill.** When no new member can start (``Budget.n_trials`` is below
+``population_size``, or the searcher is exhausted), the members started so far are the
+population (``state()["population_size"]``): if they all wait at one interval step, that
+generation is judged at once, and the paused members resume in turn.
+
 **Failed members** (failed, or interrupted more than ``max_interruptions`` times) leave the
 population, and their places are filled as an exploited member's are: by a fork of a top
 member's latest checkpoint (``tags["replaces"]`` names the failed member), or, while no live
@@ -163,10 +168,11 @@ class PBT(Scheduler):
         quantile_fraction: the bottom fraction is replaced by forks of the top fraction
             (``0 < q <= 0.5``).
         resample_probability: chance that explore resamples a value instead of perturbing it.
-        hyperparams: names of the parameters to explore (default: every tunable parameter).
+        hyperparams: names of the parameters to explore, each once (default: every tunable
+            parameter).
     """
 
-    version = 4
+    version = 5
     changes = {
         2: "a population larger than the worker slots time-shares: members pause at every "
         "interval step while others wait, the member furthest behind resumes, and each "
@@ -182,6 +188,12 @@ class PBT(Scheduler):
         "would not move by a grid step (before: snapping down left some stuck, e.g. Int(2, 64, "
         "step=2) at 4 and 6 going up, and a float whose range ends off its grid could be "
         "pushed off it, which raised SpaceError)",
+        5: "when no new member can start (Budget.n_trials below population_size, or the "
+        "searcher exhausted) the members started so far are the population, the generation "
+        "they wait at is judged and they train on (before: they stayed paused at the first "
+        "interval for good); a top member whose pause is on its way counts as a donor when a "
+        "generation is judged (before: nobody was exploited); hyperparams=[] and a name given "
+        "twice are refused",
     }
 
     def __init__(
@@ -222,8 +234,17 @@ class PBT(Scheduler):
                     key="scheduler.params.hyperparams",
                     message=f"must be a list of parameter names, got {self.hyperparams!r}",
                 )
+            if not self.hyperparams:
+                raise ConfigError(
+                    key="scheduler.params.hyperparams",
+                    message="must name at least one parameter to explore (leave it out to "
+                    "explore every tunable parameter), got []",
+                )
             names = []
             for n in self.hyperparams:
+                if n in names:
+                    raise ConfigError(key="scheduler.params.hyperparams",
+                                      message=f"{n!r} is named twice")
                 if n not in space.dims:
                     raise ConfigError(
                         key="scheduler.params.hyperparams",
@@ -233,6 +254,7 @@ class PBT(Scheduler):
         self.space = space
         self._names = names
         self._seen = 0
+        self._size = self.population_size  # less once no new member can start
         self._members: dict[int, None] = {}  # the live population
         self._originals = 0
         self._last: dict[int, tuple[int, float]] = {}  # member -> its last interval result
@@ -308,7 +330,7 @@ class PBT(Scheduler):
                 self._failed.discard(recipient)
                 self._replaced += 1
             return StartNew(self.lease(1), {"pbt": "member", "replaces": recipient})
-        if self._originals < self.population_size:
+        if self._originals < self._size:
             return StartNew(self.lease(1), {"pbt": "member"})
         # time-sharing: the member furthest behind, once nobody is behind it; only members
         # whose pause has happened (a worker honours a PAUSE at its next report, so a member
@@ -367,14 +389,14 @@ class PBT(Scheduler):
         if step % interval or step >= self.max_step or tid not in self._members:
             return Decision.proceed(self.lease(step + 1))
         self._last[tid] = (step, score)
-        if self._originals < self.population_size or self._paused:
+        if self._originals < self._size or self._paused:
             return self._time_share(history, tid, step)
         ranked = self._ranked()
         m = len(ranked)
         k = self._quantile(m)
         rank = ranked.index((score, tid))
         # rank against the whole population: once every member has started and has a result
-        complete = self._originals >= self.population_size and m >= len(self._members)
+        complete = self._originals >= self._size and m >= len(self._members)
         if complete and k >= 1 and rank >= m - k:
             donors = [
                 t for _, t in ranked[:k]
@@ -399,48 +421,77 @@ class PBT(Scheduler):
             1 for t in self._members
             if self._alive(history, t) and (t not in self._last or self._last[t][0] < step)
         )
-        if behind or self._originals < self.population_size:
+        if behind or self._originals < self._size:
             self._paused[tid] = step
-            waiting = behind + self.population_size - self._originals
+            waiting = behind + self._size - self._originals
             return Decision(
                 Action.PAUSE, None, True,
                 f"time-sharing: paused at step {step} until {waiting} member(s) behind catch up",
             )
-        ranked = self._ranked()
-        m = len(ranked)
-        k = self._quantile(m)
-        has_donor = any(
-            history.status(t) in _LIVE and (t == tid or history.checkpoint(t) is not None)
-            for _, t in ranked[:k]
-        )
-        stop = False
-        if k >= 1 and has_donor:
-            top = [t for _, t in ranked[:k]]
-            for _, t in ranked[m - k:]:
-                del self._members[t]
-                del self._last[t]
-                self._pending[t] = step
-                self._judged[t] = top
-                if t == tid:
-                    stop = True
-                else:
-                    self._paused.pop(t, None)
-                    if history.status(t) is TrialStatus.PAUSED:
-                        self._retire.append(t)
-                    else:  # told to pause, not there yet: retired once it is
-                        self._retiring.add(t)
+        stop, m, k, exploited = self._judge(history, step, tid)
         if stop:
             return Decision.stop(
                 f"exploit: generation at step {step} judged; rank in the bottom {k} of {m}; "
                 f"replaced by a fork of a top-{k} trial"
             )
         self._paused[tid] = step
-        rank = ranked.index((self._last[tid][1], tid))
+        rank = self._ranked().index((self._last[tid][1], tid))
         return Decision(
             Action.PAUSE, None, True,
             f"time-sharing: generation at step {step} judged (rank {rank + 1}/{m}, "
-            f"{k if has_donor else 0} exploited); paused for the next interval",
+            f"{exploited} exploited); paused for the next interval",
         )
+
+    def _judge(
+        self, history: History, step: int, reporter: int | None
+    ) -> tuple[bool, int, int, int]:
+        """Judge the generation at interval ``step`` (every live member's last result is at
+        ``step``): its bottom ``quantile_fraction`` leaves the population, to be replaced by
+        forks of its top. Returns whether ``reporter`` is exploited, the generation's size,
+        its quantile and how many were exploited (none while no top member can be a donor)."""
+        ranked = self._ranked()
+        m = len(ranked)
+        k = self._quantile(m)
+        # a donor has a checkpoint, or saves one now: the reporter, or a member whose pause
+        # at ``step`` is on its way (a pause saves first)
+        has_donor = any(
+            history.status(t) in _LIVE
+            and (t == reporter or t in self._paused or history.checkpoint(t) is not None)
+            for _, t in ranked[:k]
+        )
+        if k < 1 or not has_donor:
+            return False, m, k, 0
+        stop = False
+        top = [t for _, t in ranked[:k]]
+        for _, t in ranked[m - k:]:
+            del self._members[t]
+            del self._last[t]
+            self._pending[t] = step
+            self._judged[t] = top
+            if t == reporter:
+                stop = True
+            else:
+                self._paused.pop(t, None)
+                if history.status(t) is TrialStatus.PAUSED:
+                    self._retire.append(t)
+                else:  # told to pause, not there yet: retired once it is
+                    self._retiring.add(t)
+        return stop, m, k, k
+
+    def on_start_refused(self, history: History) -> bool:
+        """No new member can start (``Budget.n_trials`` is spent, or the searcher is
+        exhausted) while the population is not full: the members started so far are the
+        population. If they all wait at the same interval step, that generation is judged now
+        (its last member has arrived); either way the paused members are resumed in turn."""
+        self._sync(history)
+        if self._originals >= self._size:
+            return False
+        self._size = self._originals
+        alive = [t for t in self._members if self._alive(history, t)]
+        steps = {self._last[t][0] if t in self._last else 0 for t in alive}
+        if alive and len(steps) == 1 and all(t in self._paused for t in alive):
+            self._judge(history, steps.pop(), None)
+        return True
 
     def retired(self) -> list[int]:
         out, self._retire = self._retire, []
@@ -469,6 +520,7 @@ class PBT(Scheduler):
     def state(self) -> dict[str, Any]:
         return {
             "population": list(self._members),
+            "population_size": self._size,
             "ranked": [[tid, self._last[tid][0], _finite(s)] for s, tid in self._ranked()],
             "pending_forks": list(self._pending),
             "paused": sorted(self._paused),
