@@ -110,3 +110,28 @@ def test_a_synchronous_scheduler_resumes_once_a_paused_trial_is_told() -> None:
     s.tell(0, "paused")
     again = s.ask()
     assert again is not None and again.id == 0  # the best of its rung, promoted
+
+
+def test_the_poll_that_finds_max_time_reached_is_handled_once() -> None:
+    """A skipped poll did not advance the study's clock: with PBT's population running and
+    ``max_time`` past, ``summary()`` said budget left until the next report."""
+    clock = [1000.0]
+    s = rung.Study.create("pt", {"x": rung.Float(0, 1)}, objective="loss", max_step=9,
+                          searcher="random", seed=0, budget=rung.Budget(max_time=10.0),
+                          scheduler={"name": "pbt", "params": {"population_size": 4,
+                                                               "perturbation_interval": 3}})
+    s._now = lambda: clock[0]  # type: ignore[method-assign]
+    trials = [s.ask() for _ in range(4)]
+    assert all(t is not None for t in trials)
+    assert s.ask() is None  # the population is running: nothing to start
+    before = size(s)
+    clock[0] += 5.0
+    assert s.ask() is None and size(s) == before  # within max_time: skipped, nothing written
+    assert s.summary()["budget_left"] is True
+    clock[0] += 15.0  # 20 s after the first start: past max_time
+    assert s.ask() is None
+    assert size(s) == before + 2  # handled: the two capacity records, at the new time
+    assert s.summary()["budget_left"] is False and s.summary()["elapsed"] == 20.0
+    for _ in range(5):
+        assert s.ask() is None
+    assert size(s) == before + 2  # and then skipped again

@@ -126,8 +126,9 @@ class AskTell:
     journal: Journal
     spec: StudySpec
     _decided: dict[int, Decision]
-    #: the engine and its ``handled`` count after an ``ask`` that found nothing to start
-    _idle: tuple[Engine, int] | None = None
+    #: the engine, its ``handled`` count and whether ``max_time`` was reached, after an
+    #: ``ask`` that found nothing to start
+    _idle: tuple[Engine, int, bool] | None = None
 
     def _now(self) -> float:
         return time.time()
@@ -173,8 +174,10 @@ class AskTell:
         rung: ask again after a ``report`` or ``tell``). Such an ``ask`` journals the slot it
         took and gave back (two records), unless the study is over after a ``run``; asked
         again before anything else changed the study (a ``report``, a ``tell``, an
-        ``enqueue``...), it returns ``None`` at once and writes nothing, so a polling loop
-        (``while (t := study.ask()) is None: ...``) does not grow the journal.
+        ``enqueue``..., or the budget's ``max_time`` running out: that ask is journaled, so
+        ``summary()`` says the budget is spent), it returns ``None`` at once and writes
+        nothing, so a polling loop (``while (t := study.ask()) is None: ...``) does not grow
+        the journal.
 
         A trial asked and never told stays running, also in a study loaded again after a
         crash: continue it there (``report`` / ``tell`` by its id; ``study.trials("running")``
@@ -190,12 +193,14 @@ class AskTell:
         if eng.over:  # nothing would launch: the two capacity events would change nothing
             return None
         idle = self._idle
-        if idle is not None and idle[0] is eng and idle[1] == eng.handled:
-            # no event since an ask that found nothing to start and changed nothing (no
-            # command): this one would find nothing again (idle turns are no-ops), so it
-            # writes nothing, and a polling loop does not grow the journal
-            return None
         t = self._now()
+        if (idle is not None and idle[0] is eng and idle[1] == eng.handled
+                and idle[2] == eng.out_of_time(t)):
+            # no event since an ask that found nothing to start and changed nothing (no
+            # command), and max_time not reached since: this one would find nothing again
+            # (idle turns are no-ops), so it writes nothing, and a polling loop does not grow
+            # the journal; the ask that finds max_time reached is handled, so the study knows
+            return None
         # one turn of two events, the second depending on what the first launched: a slot
         # more, then the launched trial starts in it (or the slot goes again)
         records: list[Record] = []
@@ -208,7 +213,7 @@ class AskTell:
             self._handle((CapacityChanged(len(eng.active), t),), records)
             self._journal(records)
             if len(records) == 2 and self.engine is eng:  # the two events, no command
-                self._idle = (eng, eng.handled)
+                self._idle = (eng, eng.handled, eng.out_of_time(t))
             return None
         self._handle((TrialStarted(launch.trial_id, t),), records)
         self._journal(records)

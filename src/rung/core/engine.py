@@ -182,6 +182,16 @@ class Engine:
             return False
         return self.stopped is None and not self.meter.spent(b)
 
+    def out_of_time(self, t: float) -> bool:
+        """``Budget.max_time`` would be reached by an event at time ``t``: what
+        ``budget_left`` would say about time after handling it (its clock runs from the first
+        trial start of a session)."""
+        mt = self.spec.budget.max_time
+        if mt is None:
+            return False
+        ahead = t - self.now if self._clock_started and t > self.now else 0.0
+        return self.elapsed + ahead >= mt
+
     @property
     def over(self) -> bool:
         """True when another session would launch nothing: nothing runs or waits to be sent,
