@@ -123,7 +123,8 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         min_resources: the first iteration's resource: an integer, ``"smallest"`` (2 per CV
             split, times the number of classes for a classifier; 1 for a parameter) or
             ``"exhaust"`` (the largest that still lets the last iteration run).
-        searcher: the study's searcher when ``param_distributions`` is a rung space.
+        searcher: the study's searcher when ``param_distributions`` is a rung space; with
+            scikit-learn's distributions only ``"random"`` (the default) is accepted.
         storage: where the study's journal goes (a SQLite file path; ``None``: in memory).
             With a file, ``rung show`` and the dashboard read the search like any study.
         study_name: the study's name; a name already in ``storage`` is refused (one study
@@ -137,7 +138,8 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
             over; only ``False`` (its default) is supported.
 
     Raises:
-        ConfigError: an invalid ``factor``, ``n_candidates`` or resource setting, at ``fit``
+        ConfigError: an invalid ``factor``, ``n_candidates`` or resource setting, or a
+            ``searcher`` other than ``"random"`` with scikit-learn's distributions, at ``fit``
             (key: the parameter's name).
     """
 
@@ -290,8 +292,15 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         if self.n_candidates == _EXHAUST and self.min_resources == _EXHAUST:
             raise ConfigError(key="n_candidates", message="n_candidates and min_resources cannot "
                                                           "both be 'exhaust'")
-        if self.n_candidates != _EXHAUST and not _is_rung_space(self.param_distributions):
-            check_int("n_candidates", self.n_candidates, 1)
+        if not _is_rung_space(self.param_distributions):
+            if self.n_candidates != _EXHAUST:
+                check_int("n_candidates", self.n_candidates, 1)
+            if not (isinstance(self.searcher, str) and self.searcher == "random"):
+                raise ConfigError(key="searcher", message=(
+                    f"{self.searcher!r} needs a rung.SearchSpace as param_distributions: "
+                    "scikit-learn's distributions are drawn by ParameterSampler, as "
+                    "HalvingRandomSearchCV draws them; leave searcher='random' or give rung "
+                    "parameters (rung.Float, rung.Int, rung.Categorical)"))
         if self.resource != "n_samples" and self.resource not in self.estimator.get_params():
             raise ConfigError(key="resource", message=f"{self.resource!r} is not a parameter of "
                                                       f"{type(self.estimator).__name__}")

@@ -373,3 +373,20 @@ def test_a_candidate_without_a_score_at_the_end_fails_naming_why() -> None:
         "failed", "mean test score is nan at n_resources=270: a fit or its scoring failed "
                   "on some split (error_score=nan)")]
     assert np.isnan(search.best_score_)
+
+
+def test_a_searcher_with_scikit_learns_distributions_is_refused(tmp_path: Any) -> None:
+    """scikit-learn's distributions are drawn by ParameterSampler; before, searcher="tpe"
+    beside them was ignored without a word (the same candidates as the default's)."""
+    db = tmp_path / "s.db"
+    with pytest.raises(ConfigError) as e:
+        RungSearchCV(Ridge(), ALPHA, searcher="tpe", storage=str(db)).fit(X, Y)
+    assert str(e.value) == (
+        "searcher: 'tpe' needs a rung.SearchSpace as param_distributions: scikit-learn's "
+        "distributions are drawn by ParameterSampler, as HalvingRandomSearchCV draws them; "
+        "leave searcher='random' or give rung parameters (rung.Float, rung.Int, "
+        "rung.Categorical)")
+    assert not db.exists()
+    explicit = RungSearchCV(Ridge(), ALPHA, searcher="random", n_candidates=3, cv=3,
+                            random_state=0).fit(X, Y)
+    assert explicit.n_candidates_ == [3, 1]
