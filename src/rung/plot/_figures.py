@@ -20,6 +20,7 @@ from rung.analysis_frames import (
     study_fold,
 )
 from rung.plot._cutoffs import decision_cutoffs
+from rung.plot._outliers import fit_bulk
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -132,6 +133,7 @@ def optimization_history(study: Study) -> Figure:
             best_y.append(best_y[-1])
         ax.step(best_x, best_y, where="post", color="black", lw=1.5, gid="best",
                 label="best final value so far" + (" (feasible)" if h.constraints else ""))
+    fit_bulk(ax, h, [h.score(tid) for tid in h])
     ax.set_xlabel("trial")
     ax.set_ylabel(d.label())
     ax.set_title(f"{d.name}: optimization history")
@@ -156,8 +158,10 @@ def learning_curves(study: Study) -> Figure:
     from matplotlib.collections import LineCollection
 
     curves: dict[str, list[list[tuple[float, float]]]] = {}  # status -> its trials' curves
+    every: list[float] = []  # every result's score, for the value axis (``fit_bulk``)
     for tid in h:
         pts = sorted(h.scores(tid).items())
+        every.extend(sc for _, sc in pts)
         if pts:
             curves.setdefault(h.status(tid).value, []).append(
                 [(float(s), _v(h, sc)) for s, sc in pts])
@@ -178,6 +182,7 @@ def learning_curves(study: Study) -> Figure:
                        gid=f"points-{status}", zorder=2.2 if status == "completed" else 2.0)
     if curves:
         ax.autoscale_view()
+        fit_bulk(ax, h, every)
     for s in d.steps if d.rungs else ():
         if s < d.max_step:
             ax.axvline(s, color="#999999", ls=":", lw=0.8, gid=f"rung-{s}")
