@@ -50,13 +50,15 @@ def test_exploit_stops_the_bottom_and_forks_the_top_from_its_checkpoint() -> Non
     _start(s)
     s.report(3, 1, 0.9)
     assert s.report(3, 2, 0.8) == Decision.stop(
-        "exploit: rank 4/4 at step 2 is in the bottom 1; replaced by a fork of a top-1 trial"
+        "exploit: loss=0.8 at step 2 ranks 4/4, in the bottom 1 (top 1: loss<=0.1); replaced "
+        "by a fork of trial 0 (loss=0.1 at step 2): lr 0.444158 -> 0.355326, width 3 -> 4"
     )
     # the slot is refilled by a fork of trial 0 (the top 1 of 4), from ITS checkpoint
     (launch,) = s.end(3, "stopped")
     assert summary([launch]) == [(4, 3, 4, "c/0/2")]
     h = s.engine.history
-    assert h.parent_id(4) == 0 and h.tags(4) == {"pbt": "fork", "replaces": 3}
+    assert h.parent_id(4) == 0
+    assert h.tags(4) == {"pbt": "fork", "replaces": 3, "from_step": 2}
     assert h.checkpoint(4).path == "c/0/2"
     # explore: x0.8 or x1.2 of the donor's values (resample_probability = 0)
     donor, child = h.params(0), h.params(4)

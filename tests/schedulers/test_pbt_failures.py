@@ -27,7 +27,8 @@ def test_a_failed_member_is_replaced_by_a_fork_of_a_top_member() -> None:
     # before: no launch, the population stayed at 3 and the slot idled for the whole run
     assert summary(s.end(3, "failed")) == [(4, 3, 4, "c/0/2")]
     h = s.engine.history
-    assert h.parent_id(4) == 0 and h.tags(4) == {"pbt": "fork", "replaces": 3}
+    assert h.parent_id(4) == 0
+    assert h.tags(4) == {"pbt": "fork", "replaces": 3, "from_step": 2}
     st = s.scheduler.state()
     assert st["population"] == [0, 1, 2, 4]
     assert st["exploits"] == 0 and st["failed_replaced"] == 1

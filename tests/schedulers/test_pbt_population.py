@@ -33,7 +33,8 @@ def test_a_trial_budget_below_the_population_size_shrinks_the_population() -> No
     # paused at step 2 for good)
     assert summary(s.pause(0, 2)) == [(2, 3, 4, "c/0/2")]
     h = s.engine.history
-    assert h.parent_id(2) == 0 and h.tags(2) == {"pbt": "fork", "replaces": 1}
+    assert h.parent_id(2) == 0
+    assert h.tags(2) == {"pbt": "fork", "replaces": 1, "from_step": 2}
     assert s.scheduler.state()["population_size"] == 2
     # trial 1 pauses as it was told: it is retired, and trial 0 resumes from its checkpoint
     assert summary(s.pause(1, 2)) == [(0, 3, 4, "c/0/2")]

@@ -6,15 +6,24 @@ A *population* of ``population_size`` trials trains in parallel. Every ``perturb
 steps (the paper's "ready" criterion), a member that reports at an interval step is ranked
 against the most recent interval results of the live population (truncation selection, the
 paper's section 3.1). Members report asynchronously, so ranks use each member's latest interval
-result (a fork starts with its donor's result at the checkpoint it copied), and nobody is
-exploited until every member of the population has started and reported once:
+result (a fork starts with its donor's result at the checkpoint it copied), except that a
+member is never ranked against a result from a step it has not reached: a member ahead counts
+with its result at the reporter's step (a fork ahead, with its lineage's: its donor's up to the
+step it was forked at). Nobody is exploited until every member of the population has started
+and reported once. Ties rank by trial id (two members tied at the top of a population of two,
+as in the paper's toy, still exploit: the copy is explored, which breaks the tie):
 
 - in the bottom ``quantile_fraction`` (at most half the population): **exploit**. The trial is
   stopped, and a new trial is *forked* from the checkpoint of a member drawn uniformly from the
   top ``quantile_fraction``: ``Fork(parent_id=donor, params=explore(donor's params))``. The
   fork starts from the donor's checkpoint, never the stopped trial's own (the bug of
   ray-project/ray#28196), takes the stopped trial's place in the population, and records its
-  lineage in ``parent_id``;
+  lineage in ``parent_id`` and its tags (``{"pbt": "fork", "replaces": <stopped trial>,
+  "from_step": <the checkpoint's step>}``). The donor and the explored values are drawn when
+  the member is judged, so the stop's reason says them, in the objective's units: ``"exploit:
+  acc=0.2 at step 8 ranks 8/8, in the bottom 2 (top 2: acc>=0.9); replaced by a fork of trial
+  3 (acc=0.93 at step 8): lr 0.01 -> 0.012"``. (Should that donor leave the population before
+  the fork starts, another top member is drawn; the fork's ``parent_id`` is the record.);
 - otherwise it continues to the next interval step, saving a checkpoint now (so it can serve as
   a donor).
 
@@ -38,7 +47,9 @@ time (a *generation*, the synchronous variant of the paper's section 3) and a sl
 while the last member of a generation finishes. When the last live member reaches interval step
 ``s``, the whole generation is judged at once: the bottom ``quantile_fraction`` of the members'
 results at ``s`` are exploited (the reporter is stopped; paused ones are retired through
-``retired()``) and their places are filled by forks of top members' checkpoints at ``s``. Every
+``retired()``) and their places are filled by forks of top members' checkpoints at ``s`` (a
+fork waits for a top member still on its way to save one; a paused member that saved none at
+``s`` is no donor). Every
 other member pauses at ``s`` and is resumed in turn. A generation whose last member fails
 instead of reporting is not judged (its members just move on). With a population no larger
 than the slots nobody waits, and the asynchronous rule above applies unchanged.
@@ -91,9 +102,11 @@ from rung.core.records import Outcome, TrialStatus
 from rung.core.registry import register
 from rung.core.rng import derive_rng
 from rung.errors import ConfigError
+from rung.schedulers._reasons import quote
 from rung.space import Categorical, Float, Int, Param, SearchSpace
 
 _LIVE = (TrialStatus.LAUNCHED, TrialStatus.RUNNING, TrialStatus.PAUSED)
+_RUNNING = (TrialStatus.LAUNCHED, TrialStatus.RUNNING)
 
 
 def perturb(p: Param, value: Any, up: bool) -> Any:
@@ -172,7 +185,7 @@ class PBT(Scheduler):
             parameter).
     """
 
-    version = 5
+    version = 6
     changes = {
         2: "a population larger than the worker slots time-shares: members pause at every "
         "interval step while others wait, the member furthest behind resumes, and each "
@@ -194,6 +207,12 @@ class PBT(Scheduler):
         "interval for good); a top member whose pause is on its way counts as a donor when a "
         "generation is judged (before: nobody was exploited); hyperparams=[] and a name given "
         "twice are refused",
+        6: "a member is never ranked against a result from a step it has not reached: a member "
+        "ahead counts with its result at the reporter's step (before: with its latest, so a "
+        "slower member was exploited for being behind); the donor and explored values are "
+        "drawn when a member is judged, and the stop's reason quotes values, donor and "
+        "changes; forks are tagged from_step; a fork no longer waits for a paused top member "
+        "that saved no checkpoint at the generation's step (before: the study stalled)",
     }
 
     def __init__(
@@ -267,6 +286,8 @@ class PBT(Scheduler):
         self._retire: list[int] = []  # paused members exploited, for ``retired()``
         self._retiring: set[int] = set()  # exploited while their pause was still on its way
         self._judged: dict[int, list[int]] = {}  # time-sharing: recipient -> the top it forks
+        self._top: dict[int, list[int]] = {}  # asynchronous: recipient -> the top at its step
+        self._plan: dict[int, tuple[int, dict[str, Any]]] = {}  # recipient -> donor, params
 
     def lease(self, start_step: int) -> int:
         """The first interval step at or after ``start_step`` (or ``max_step``)."""
@@ -313,16 +334,26 @@ class PBT(Scheduler):
             return resume
         while self._pending:
             recipient, step = next(iter(self._pending.items()))
+            plan = self._plan.get(recipient)
             top = self._judged.get(recipient)
             if top is not None:
                 # time-sharing: fork from the judged generation's top, from checkpoints at
-                # ``step`` (wait while a top member is still saving its own)
-                if any(self._alive(history, t) and not _fresh(history, t, step) for t in top):
+                # ``step`` (wait while a top member is still on its way to save one; a paused
+                # member without one will not get one)
+                if any(history.status(t) in _RUNNING and not _fresh(history, t, step)
+                       for t in top):
                     return None
                 del self._judged[recipient]
-                top = [t for t in top if _fresh(history, t, step)]
+                usable: list[int] | None = [t for t in top if _fresh(history, t, step)]
+            else:
+                judged = self._top.pop(recipient, None)
+                usable = None if judged is None else [
+                    t for t in judged
+                    if history.status(t) in _LIVE and history.checkpoint(t) is not None
+                ]
             del self._pending[recipient]
-            fork = self._fork(history, recipient, step, top)
+            self._plan.pop(recipient, None)
+            fork = self._fork(history, recipient, step, usable, plan)
             if fork is not None:
                 return fork
             # no live member has a checkpoint (any more): refill the slot with a new member
@@ -346,21 +377,25 @@ class PBT(Scheduler):
         return None
 
     def _fork(
-        self, history: History, recipient: int, step: int, top: list[int] | None = None
+        self, history: History, recipient: int, step: int, top: list[int] | None,
+        plan: tuple[int, dict[str, Any]] | None,
     ) -> Fork | None:
+        """The fork that takes ``recipient``'s place: the ``plan`` made when it was judged
+        (its donor and explored values) while that donor is in ``top`` (the top members that
+        can be donors now), else a donor drawn from ``top``; ``top=None`` (a failed member):
+        the top of the members ranked by their latest results."""
         if top is None:
             ranked = [
                 t for _, t in self._ranked()
                 if history.status(t) in _LIVE and history.checkpoint(t) is not None
             ]
             top = ranked[: max(self._quantile(len(self._last)), 1)]
-        if not top:
+        if plan is not None and plan[0] in top:
+            donor, params = plan
+        elif not top:
             return None
-        rng = derive_rng(self.seed, "pbt", recipient, step)
-        donor = top[int(rng.integers(len(top)))]
-        params = explore(
-            self.space, history.params(donor), self._names, self.resample_probability, rng
-        )
+        else:
+            donor, params = self._draw(history, recipient, step, top)
         ckpt = history.checkpoint(donor)
         assert ckpt is not None
         # a Fork is always materialized, as trial ``next_id``: it joins the population now
@@ -378,8 +413,46 @@ class PBT(Scheduler):
             self._exploits += 1
         self._lineage.append(entry)
         del self._lineage[:-20]
-        tags = {"pbt": "fork", "replaces": recipient}
+        tags = {"pbt": "fork", "replaces": recipient, "from_step": ckpt.step}
         return Fork(donor, params, self.lease(ckpt.step + 1), tags)
+
+    def _draw(
+        self, history: History, recipient: int, step: int, donors: list[int]
+    ) -> tuple[int, dict[str, Any]]:
+        """A donor drawn uniformly from ``donors``, and its explored params."""
+        rng = derive_rng(self.seed, "pbt", recipient, step)
+        donor = donors[int(rng.integers(len(donors)))]
+        params = explore(
+            self.space, history.params(donor), self._names, self.resample_probability, rng
+        )
+        return donor, params
+
+    def _ranked_at(self, history: History, step: int) -> list[tuple[float, int]]:
+        """``(score, member)`` of the live members that have a result, best first: each
+        member's result at ``step`` when it has passed it (its own, or for a fork, its
+        lineage's: its donor's up to the step it was forked at), else its latest."""
+        out = []
+        for t, (last, score) in self._last.items():
+            if last > step:
+                at = self._score_at(history, t, step)
+                if at is not None:
+                    score = at
+            out.append((score, t))
+        out.sort()
+        return out
+
+    def _score_at(self, history: History, tid: int, step: int) -> float | None:
+        """``tid``'s result at ``step``, or its lineage's (the donor it was forked from, ...)."""
+        t: int | None = tid
+        while t is not None:
+            score = history.scores(t).get(step)
+            if score is not None:
+                return score
+            results = history.results(t)
+            if results and results[0].step <= step:
+                return None  # it trained there itself, and did not report that step
+            t = history.parent_id(t)
+        return None
 
     def on_result(self, request: ResultRequest) -> Decision:
         history = request.history
@@ -391,11 +464,13 @@ class PBT(Scheduler):
         self._last[tid] = (step, score)
         if self._originals < self._size or self._paused:
             return self._time_share(history, tid, step)
-        ranked = self._ranked()
+        # ranked against the members' latest results, but never against a result from a step
+        # the reporter has not reached (a member ahead counts with its result at ``step``);
+        # nobody is exploited before every member has reported once
+        ranked = self._ranked_at(history, step)
         m = len(ranked)
         k = self._quantile(m)
-        rank = ranked.index((score, tid))
-        # rank against the whole population: once every member has started and has a result
+        rank = next(i for i, (_, t) in enumerate(ranked) if t == tid)
         complete = self._originals >= self._size and m >= len(self._members)
         if complete and k >= 1 and rank >= m - k:
             donors = [
@@ -406,13 +481,36 @@ class PBT(Scheduler):
                 del self._members[tid]
                 del self._last[tid]
                 self._pending[tid] = step
+                self._top[tid] = [t for _, t in ranked[:k]]
+                plan = self._plan[tid] = self._draw(history, tid, step, donors)
                 return Decision.stop(
-                    f"exploit: rank {rank + 1}/{m} at step {step} is in the bottom {k}; "
-                    f"replaced by a fork of a top-{k} trial"
+                    f"exploit: {self._standing(ranked, tid, step, k)}; "
+                    + self._replacement(history, tid, step, plan)
                 )
         return Decision(
-            Action.CONTINUE, step + interval, True, f"rank {rank + 1}/{m} at step {step}"
+            Action.CONTINUE, step + interval, True,
+            f"rank {rank + 1}/{m} at step {step}",
         )
+
+    def _standing(self, ranked: list[tuple[float, int]], tid: int, step: int, k: int) -> str:
+        """``"loss=0.9 at step 4 ranks 4/4, in the bottom 1 (top 1: loss<=0.1)"``."""
+        m = len(ranked)
+        rank = next(i for i, (_, t) in enumerate(ranked) if t == tid)
+        cut = quote(self.objective, ranked[k - 1][0])
+        better = "<=" if self.objective.mode == "min" else ">="
+        metric, value = cut.split("=", 1)
+        return (f"{quote(self.objective, ranked[rank][0])} at step {step} ranks {rank + 1}/{m}, "
+                f"in the bottom {k} (top {k}: {metric}{better}{value})")
+
+    def _replacement(
+        self, history: History, tid: int, step: int, plan: tuple[int, dict[str, Any]]
+    ) -> str:
+        """``"replaced by a fork of trial 0 (loss=0.1 at step 4): lr 0.01 -> 0.012"``."""
+        donor, params = plan
+        score = self._score_at(history, donor, step)
+        where = "" if score is None else f" ({quote(self.objective, score)} at step {step})"
+        return (f"replaced by a fork of trial {donor}{where}: "
+                f"{_changes(self.space, history.params(donor), params)}")
 
     def _time_share(self, history: History, tid: int, step: int) -> Decision:
         """A member reached interval ``step`` while others wait for a slot: pause it there, and
@@ -428,14 +526,16 @@ class PBT(Scheduler):
                 Action.PAUSE, None, True,
                 f"time-sharing: paused at step {step} until {waiting} member(s) behind catch up",
             )
+        ranked = self._ranked()
         stop, m, k, exploited = self._judge(history, step, tid)
         if stop:
             return Decision.stop(
-                f"exploit: generation at step {step} judged; rank in the bottom {k} of {m}; "
-                f"replaced by a fork of a top-{k} trial"
+                f"exploit: generation at step {step} judged: "
+                f"{self._standing(ranked, tid, step, k)}; "
+                + self._replacement(history, tid, step, self._plan[tid])
             )
         self._paused[tid] = step
-        rank = self._ranked().index((self._last[tid][1], tid))
+        rank = next(i for i, (_, t) in enumerate(ranked) if t == tid)
         return Decision(
             Action.PAUSE, None, True,
             f"time-sharing: generation at step {step} judged (rank {rank + 1}/{m}, "
@@ -447,27 +547,32 @@ class PBT(Scheduler):
     ) -> tuple[bool, int, int, int]:
         """Judge the generation at interval ``step`` (every live member's last result is at
         ``step``): its bottom ``quantile_fraction`` leaves the population, to be replaced by
-        forks of its top. Returns whether ``reporter`` is exploited, the generation's size,
-        its quantile and how many were exploited (none while no top member can be a donor)."""
+        forks of its top. Returns whether
+        ``reporter`` is exploited, the generation's size, its quantile and how many were
+        exploited (none while no top member can be a donor)."""
         ranked = self._ranked()
         m = len(ranked)
         k = self._quantile(m)
+        if k < 1:
+            return False, m, k, 0
         # a donor has a checkpoint, or saves one now: the reporter, or a member whose pause
         # at ``step`` is on its way (a pause saves first)
-        has_donor = any(
-            history.status(t) in _LIVE
+        donors = [
+            t for _, t in ranked[:k]
+            if history.status(t) in _LIVE
             and (t == reporter or t in self._paused or history.checkpoint(t) is not None)
-            for _, t in ranked[:k]
-        )
-        if k < 1 or not has_donor:
+        ]
+        if not donors:
             return False, m, k, 0
         stop = False
         top = [t for _, t in ranked[:k]]
-        for _, t in ranked[m - k:]:
+        losers = [t for _, t in ranked[m - k:]]
+        for t in losers:
             del self._members[t]
             del self._last[t]
             self._pending[t] = step
             self._judged[t] = top
+            self._plan[t] = self._draw(history, t, step, donors)
             if t == reporter:
                 stop = True
             else:
@@ -476,7 +581,7 @@ class PBT(Scheduler):
                     self._retire.append(t)
                 else:  # told to pause, not there yet: retired once it is
                     self._retiring.add(t)
-        return stop, m, k, k
+        return stop, m, k, len(losers)
 
     def on_start_refused(self, history: History) -> bool:
         """No new member can start (``Budget.n_trials`` is spent, or the searcher is
@@ -535,6 +640,28 @@ def _fresh(history: History, tid: int, step: int) -> bool:
     """``tid`` is live and has a checkpoint at ``step`` or later."""
     ckpt = history.checkpoint(tid)
     return history.status(tid) in _LIVE and ckpt is not None and ckpt.step >= step
+
+
+def _changes(space: SearchSpace, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """``"lr 0.01 -> 0.012, opt adam -> sgd, momentum (inactive) -> 0.9"``: what explore
+    changed (``"no change"`` when nothing did)."""
+    out = []
+    for name in space.params:
+        a, b = old.get(name, _INACTIVE), new.get(name, _INACTIVE)
+        if a != b:
+            out.append(f"{name} {_show(a)} -> {_show(b)}")
+    return ", ".join(out) if out else "no change"
+
+
+_INACTIVE = object()
+
+
+def _show(value: Any) -> str:
+    if value is _INACTIVE:
+        return "(inactive)"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
 
 
 def _finite(x: float) -> float | None:

@@ -1,0 +1,117 @@
+"""PBT's ranking, its reasons and its record of each fork (PBT version 6): a member is never
+ranked against a result from a step it has not reached; an exploit's reason quotes the values
+in the objective's units and names the donor and what explore changed; a fork's tags name the
+step it was forked at; a fork waits only for a donor that can still save its checkpoint."""
+
+from __future__ import annotations
+
+from sched_script import Script, summary
+
+from rung import Budget, Categorical, Float, Int, Objective, SearchSpace
+from rung.core.events import Action, Decision
+from rung.schedulers import PBT
+
+SPACE = SearchSpace({"lr": Float(0.001, 1.0, log=True), "width": Int(1, 64)})
+
+
+def _generation(s: Script, losses: dict[int, float], step: int = 2) -> None:
+    for tid, loss in losses.items():
+        for t in range(step - 1, step + 1):
+            s.report(tid, t, loss)
+        s.checkpoint(tid, step)
+
+
+def test_a_member_behind_is_ranked_by_the_others_results_at_its_own_step() -> None:
+    s = Script(PBT(3, 2, 0.25, 0.0), max_step=8, space=SPACE, budget=Budget(max_steps=100))
+    s.capacity(3)
+    s.start(0, 1, 2)
+    _generation(s, {0: 0.5, 1: 0.4, 2: 0.3})
+    # members 0 and 1 are fast: they reach step 6 while member 2 (slow) is still at 3
+    for tid, curve in [(0, [0.3, 0.25, 0.15, 0.1]), (1, [0.3, 0.22, 0.15, 0.12])]:
+        for step, loss in zip(range(3, 7), curve, strict=True):
+            s.report(tid, step, loss)
+    s.report(2, 3, 0.2)
+    # at step 4, member 2 (0.15) beats both (0.25 and 0.22 there); before, it was ranked
+    # against their results at step 6 (0.1, 0.12), came last and was exploited
+    assert s.report(2, 4, 0.15) == Decision(Action.CONTINUE, 6, True, "rank 1/3 at step 4")
+    assert s.scheduler.state()["exploits"] == 0
+    s.assert_replay_matches()
+
+
+def test_the_exploit_reason_quotes_accuracies_names_the_donor_and_the_change() -> None:
+    space = SearchSpace({
+        "lr": Float(0.001, 1.0, log=True),
+        "opt": Categorical(["adam", "sgd"]),
+        "momentum": Float(0.5, 0.99, when={"opt": "sgd"}),
+    })
+    s = Script(PBT(4, 2, 0.25, 0.5), max_step=6, space=space, budget=Budget(max_steps=100),
+               objective=Objective("acc", "max"), seed=4)
+    s.capacity(4)
+    s.start(0, 1, 2, 3)
+    _generation(s, {0: 0.9, 1: 0.7, 2: 0.6})
+    s.report(3, 1, 0.1)
+    h = s.engine.history
+    assert h.params(0) == {"lr": 0.004663423089070292, "opt": "adam"}
+    d = s.report(3, 2, 0.2)
+    assert d == Decision.stop(
+        "exploit: acc=0.2 at step 2 ranks 4/4, in the bottom 1 (top 1: acc>=0.9); replaced by "
+        "a fork of trial 0 (acc=0.9 at step 2): lr 0.00466342 -> 0.442749, opt adam -> sgd, "
+        "momentum (inactive) -> 0.739692"
+    )
+    (launch,) = s.end(3, "stopped")
+    assert summary([launch]) == [(4, 3, 4, "c/0/2")]
+    # the fork is what the reason said: trial 0's checkpoint and values, explored
+    assert h.parent_id(4) == 0
+    fork = h.params(4)
+    assert fork["opt"] == "sgd" and f"{fork['lr']:.6g} {fork['momentum']:.6g}" == "0.442749 0.739692"
+    assert h.tags(4) == {"pbt": "fork", "replaces": 3, "from_step": 2}
+    s.assert_replay_matches()
+
+
+def test_a_generation_exploit_quotes_its_values_too() -> None:
+    # 3 members on 2 workers: the generation at step 2 is judged when its last member arrives
+    s = Script(PBT(3, 2, 0.25, 0.0), max_step=8, space=SPACE, budget=Budget(max_steps=100))
+    s.capacity(2)
+    s.start(0, 1)
+    s.run(0, [1, 2], 0.1)
+    s.pause(0, 2)
+    s.start(2)
+    s.run(1, [1, 2], 0.5)
+    s.pause(1, 2)
+    s.report(2, 1, 0.9)
+    assert s.report(2, 2, 0.9) == Decision.stop(
+        "exploit: generation at step 2 judged: loss=0.9 at step 2 ranks 3/3, in the bottom 1 "
+        "(top 1: loss<=0.1); replaced by a fork of trial 0 (loss=0.1 at step 2): "
+        "lr 0.444158 -> 0.355326, width 3 -> 2"
+    )
+    assert summary(s.end(2, "stopped")) == [(3, 3, 4, "c/0/2"), (0, 3, 4, "c/0/2")]
+
+
+def test_a_fork_does_not_wait_for_a_paused_donor_that_saved_no_checkpoint() -> None:
+    s = Script(PBT(3, 2, 0.5, 0.0), max_step=8, space=SPACE, budget=Budget(max_steps=100))
+    s.capacity(2)
+    s.start(0, 1)
+    s.run(0, [1, 2], 0.1)
+    s.pause(0, 2)
+    s.start(2)
+    s.run(1, [1, 2], 0.5)
+    s.pause(1, 2)
+    s.run(2, [1, 2], 0.9)  # the last of generation 2: exploited, forked from trial 0
+    assert summary(s.end(2, "stopped")) == [(3, 3, 4, "c/0/2"), (0, 3, 4, "c/0/2")]
+    s.start(3, 0)
+    s.run(0, [3, 4], 0.05)
+    # trial 0 pauses at step 4 without saving (a report without save=): its checkpoint stays
+    # at step 2
+    assert summary(s.end(0, "paused")) == [(1, 3, 4, "c/1/2")]
+    s.run(3, [3, 4], 0.3)
+    s.pause(3, 4)
+    s.start(1)
+    assert s.report(1, 3, 0.6) is None
+    d = s.report(1, 4, 0.6)
+    assert d is not None and d.action is Action.STOP
+    # before: the fork waited for trial 0's checkpoint at step 4, which could never come, and
+    # the study stalled with trials 0 and 3 paused; now a new member takes the place
+    (launch,) = s.end(1, "stopped")
+    assert summary([launch]) == [(4, 1, 2, None)]
+    assert s.engine.history.tags(4) == {"pbt": "member", "replaces": 1}
+    s.assert_replay_matches()
