@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping
+import signal
+import threading
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from rung.errors import ConfigError, RungError
@@ -21,7 +23,10 @@ def connect(ray: Any, address: str | None, ray_init: Mapping[str, Any]) -> bool:
     """Connect to Ray at ``address`` (``None``: ``RAY_ADDRESS`` or a local instance) with the
     extra ``ray.init`` arguments ``ray_init``, unless connected; True if this call started
     Ray. ``ConfigError`` (naming ``ray_init.<key>``, else ``address`` or ``ray_init``) when
-    ``ray.init`` refuses its arguments; ``RungError`` when it cannot reach the cluster."""
+    ``ray.init`` refuses its arguments; ``RungError`` when it cannot reach the cluster.
+
+    A SIGTERM handler installed before (``rung run``'s, which stops a run as Ctrl-C does, or
+    the user's) is kept: ``ray.init`` replaces it with one that exits with code 15."""
     if ray.is_initialized():
         return False
     kwargs = dict(ray_init)
@@ -29,7 +34,8 @@ def connect(ray: Any, address: str | None, ray_init: Mapping[str, Any]) -> bool:
         kwargs["address"] = address
     kwargs.setdefault("log_to_driver", True)
     try:
-        ray.init(**kwargs)
+        with _keeping_sigterm_handler():
+            ray.init(**kwargs)
     except ConnectionError as e:
         where = address or os.environ.get("RAY_ADDRESS") or "this machine"
         raise RungError(f"cannot connect to the Ray cluster at {where}: "
@@ -40,6 +46,21 @@ def connect(ray: Any, address: str | None, ray_init: Mapping[str, Any]) -> bool:
         raise ConfigError(key=key or ("address" if address is not None else "ray_init"),
                           message=f"ray.init refused it: {text}") from None
     return True
+
+
+@contextlib.contextmanager
+def _keeping_sigterm_handler() -> Iterator[None]:
+    """Restore, on leaving, the SIGTERM handler this process had on entering, unless it was
+    the default (then the one set inside stays)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread: ray.init sets none here either
+        return
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        if before is not signal.SIG_DFL and before is not None:
+            signal.signal(signal.SIGTERM, before)
 
 
 def private_instance(ray: Any) -> bool:
