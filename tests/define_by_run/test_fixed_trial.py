@@ -52,8 +52,10 @@ def test_multi_objective_values_and_the_step_range() -> None:
     assert trial.reports == [(2, {"a": 0.1, "b": 0.2})]
     with pytest.raises(ConfigError) as e:
         trial.report(3, (0.1, 0.2))
-    assert str(e.value) == ("step: report(step=3) is above the study's max_step (2): give "
-                            "rung.optimize(max_step=...) the number of steps the objective "
-                            "reports, and loop up to trial.max_step")
+    # the FixedTrial's own argument, not rung.optimize's (before: "above the study's
+    # max_step (2): give rung.optimize(max_step=...)")
+    assert str(e.value) == ("step: report(step=3) is above the FixedTrial's max_step (2): "
+                            "give FixedTrial(..., max_step=...) the number of steps the "
+                            "objective reports, and loop up to trial.max_step")
     with pytest.raises(ConfigError, match="^params: must be a mapping"):
         FixedTrial([("x", 1)])  # type: ignore[arg-type]

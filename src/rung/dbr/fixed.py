@@ -44,6 +44,9 @@ class FixedTrial(Trial):
 
     __slots__ = ("reports",)
 
+    _MAX_STEP_FROM = "the FixedTrial's max_step"
+    _MAX_STEP_ARG = "FixedTrial(..., max_step=...)"
+
     def __init__(
         self,
         params: Mapping[str, Any],

@@ -31,6 +31,8 @@ from rung.space.learned import RULE, RULE_KEY, describe, incompatible, incompati
 from rung.space.params import Categorical, Float, Int, Param, Scalar
 
 if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
     from rung.executors.worker import SaveFn, TrialContext
     from rung.space.fidelity import Number
 
@@ -48,6 +50,10 @@ class Trial:
     """
 
     __slots__ = ("_declared", "_dirty", "_metrics", "_replaced", "_seed", "ctx", "params")
+
+    # where max_step comes from, for report()'s message
+    _MAX_STEP_FROM = "the study's max_step"
+    _MAX_STEP_ARG = "rung.optimize(max_step=...)"
 
     def __init__(self, ctx: TrialContext, metrics: Sequence[str], seed: int) -> None:
         self.ctx = ctx
@@ -99,11 +105,13 @@ class Trial:
         assert isinstance(v, int)
         return v
 
-    def suggest_categorical(self, name: str, choices: Sequence[Scalar]) -> Any:
+    def suggest_categorical(
+        self, name: str, choices: Sequence[Scalar] | NDArray[Any]
+    ) -> Any:
         """One of ``choices`` (JSON scalars; a list, tuple or 1-d NumPy array). Parameters
         suggested after it only under some of its values are learned as conditional on it."""
         if getattr(choices, "ndim", None) == 1 and callable(getattr(choices, "tolist", None)):
-            choices = choices.tolist()  # type: ignore[attr-defined]  # a NumPy array, as Optuna
+            choices = choices.tolist()  # type: ignore[union-attr]  # a NumPy array, as Optuna
         if isinstance(choices, str) or not isinstance(choices, Sequence):
             raise ConfigError(key=f"{name}.choices", message=f"must be a list of choices, got "
                               f"{choices!r}")
@@ -177,13 +185,21 @@ class Trial:
         if step > self.max_step:
             # an Optuna loop reports as many steps as it likes; here the study counts them
             raise ConfigError(key="step", message=(
-                f"report(step={step!r}) is above the study's max_step ({self.max_step}): give "
-                "rung.optimize(max_step=...) the number of steps the objective reports, and "
+                f"report(step={step!r}) is above {self._MAX_STEP_FROM} ({self.max_step}): "
+                f"give {self._MAX_STEP_ARG} the number of steps the objective reports, and "
                 "loop up to trial.max_step"))
         if value is not None:
             metrics.update(self.as_metrics(value))
         self._flush()
         self.ctx.report(step, save=save, **metrics)
+
+    def should_prune(self) -> bool:
+        """Optuna's question after ``report``, so that a ported objective's ``if
+        trial.should_prune(): raise optuna.TrialPruned()`` runs as it is: always ``False``.
+        ``report`` applies the scheduler's decision itself (it raises ``StopTrial`` or
+        ``PauseTrial``), so once it has returned the trial goes on; a decision that arrives
+        later is applied at the next ``report``."""
+        return False
 
     def as_metrics(self, value: Any) -> dict[str, Any]:
         """``value`` (a number, one per objective, or a mapping) as the study's metrics, by
@@ -212,8 +228,6 @@ class Trial:
 
 #: Optuna ``Trial`` attributes a ported objective may use, and what to write instead
 _OPTUNA_WORDS = {
-    "should_prune": "trial.report(step, value) raises StopTrial itself when the scheduler "
-                    "stops the trial; drop the should_prune() check",
     "number": "trial.id (counted from 0, as Optuna's number)",
     "suggest_uniform": "trial.suggest_float(name, low, high)",
     "suggest_loguniform": "trial.suggest_float(name, low, high, log=True)",
