@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from sched_script import Script
@@ -26,13 +27,17 @@ class Worker:
     end: Outcome | None = None  # what it does at its next move
 
 
-def drive(seed: int, population: int, workers: int, max_step: int = 16) -> Script:
+def drive(seed: int, population: int, workers: int, max_step: int = 16,
+          p_fail: float = 0.0, p_nosave: float = 0.0) -> Script:
+    """``p_fail``: chance that a move of a worker is a crash (the trial fails); ``p_nosave``:
+    chance that a trial never saves a checkpoint (its objective passes no ``save=``)."""
     rng = random.Random(seed)
     s = Script(PBT(population, 4, 0.25, 0.25), max_step=max_step,
                budget=Budget(n_trials=population), seed=seed)
     running: dict[int, Worker] = {}
+    nosave = {t for t in range(10 * population) if rng.random() < p_nosave}
 
-    def apply(cmds: list) -> None:
+    def apply(cmds: list[Any]) -> None:
         for c in cmds:
             if isinstance(c, Launch):
                 assert c.trial_id not in running
@@ -41,7 +46,7 @@ def drive(seed: int, population: int, workers: int, max_step: int = 16) -> Scrip
                 w = running[c.trial_id]
                 d = c.decision
                 if d.action is Action.CONTINUE:
-                    if d.checkpoint:
+                    if d.checkpoint and c.trial_id not in nosave:
                         apply(s.feed(CheckpointSaved(c.trial_id, c.step,
                                                      f"c/{c.trial_id}/{c.step}", s.tick(), 1)))
                     if c.step == w.step - 1:
@@ -62,9 +67,11 @@ def drive(seed: int, population: int, workers: int, max_step: int = 16) -> Scrip
             break
         tid = rng.choice(sorted(movable))
         w = running[tid]
+        if w.end is None and rng.random() < p_fail:
+            w.end = Outcome.FAILED
         if w.end is not None:
             del running[tid]
-            if w.end is Outcome.PAUSED:
+            if w.end is Outcome.PAUSED and tid not in nosave:
                 apply(s.feed(CheckpointSaved(tid, w.step - 1, f"c/{tid}/{w.step - 1}",
                                              s.tick(), 1)))
             apply(s.feed(TrialEnded(tid, w.end, s.tick())))
@@ -93,4 +100,16 @@ def test_pbt_accepts_late_pauses_in_any_order(seed: int) -> None:
     # a member exploited while its pause was on its way is not left paused for good
     assert all(h.status(t) is not TrialStatus.PAUSED for t in h)
     assert s.engine.scheduler.state()["exploits"] > 0
+    s.assert_replay_matches()
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_pbt_never_stalls_on_members_that_fail_or_never_save(seed: int) -> None:
+    """Before, 15 of these 40 orders ended with live members paused for good: a fork waited
+    for a checkpoint that a paused member would never save, or a new member that was to
+    replace one could not start within ``Budget(n_trials)`` and nobody was resumed."""
+    population, workers = 2 + seed % 6, 1 + seed % 4
+    s = drive(seed, population, workers, p_fail=0.02, p_nosave=0.2)
+    h = s.engine.history
+    assert not [t for t in h if h.status(t) in (TrialStatus.RUNNING, TrialStatus.PAUSED)]
     s.assert_replay_matches()

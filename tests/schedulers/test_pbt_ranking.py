@@ -87,7 +87,7 @@ def test_a_generation_exploit_quotes_its_values_too() -> None:
     assert summary(s.end(2, "stopped")) == [(3, 3, 4, "c/0/2"), (0, 3, 4, "c/0/2")]
 
 
-def test_a_fork_does_not_wait_for_a_paused_donor_that_saved_no_checkpoint() -> None:
+def test_a_paused_top_member_that_saved_no_checkpoint_is_no_donor() -> None:
     s = Script(PBT(3, 2, 0.5, 0.0), max_step=8, space=SPACE, budget=Budget(max_steps=100))
     s.capacity(2)
     s.start(0, 1)
@@ -107,11 +107,13 @@ def test_a_fork_does_not_wait_for_a_paused_donor_that_saved_no_checkpoint() -> N
     s.pause(3, 4)
     s.start(1)
     assert s.report(1, 3, 0.6) is None
-    d = s.report(1, 4, 0.6)
-    assert d is not None and d.action is Action.STOP
-    # before: the fork waited for trial 0's checkpoint at step 4, which could never come, and
-    # the study stalled with trials 0 and 3 paused; now a new member takes the place
-    (launch,) = s.end(1, "stopped")
-    assert summary([launch]) == [(4, 1, 2, None)]
-    assert s.engine.history.tags(4) == {"pbt": "member", "replaces": 1}
+    # trial 0 tops generation 4 but has nothing to copy at step 4: nobody is exploited
+    assert s.report(1, 4, 0.6) == Decision(
+        Action.PAUSE, None, True,
+        "time-sharing: generation at step 4 judged (rank 3/3, 0 exploited); paused for the "
+        "next interval",
+    )
+    # before: trial 1 was exploited and its fork waited for trial 0's checkpoint at step 4,
+    # which could never come: nothing was launched again and the study stalled
+    assert summary(s.pause(1, 4)) == [(0, 3, 4, "c/0/2"), (1, 5, 6, "c/1/4")]
     s.assert_replay_matches()

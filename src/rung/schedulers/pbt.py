@@ -49,7 +49,7 @@ while the last member of a generation finishes. When the last live member reache
 results at ``s`` are exploited (the reporter is stopped; paused ones are retired through
 ``retired()``) and their places are filled by forks of top members' checkpoints at ``s`` (a
 fork waits for a top member still on its way to save one; a paused member that saved none at
-``s`` is no donor). Every
+``s`` is no donor, and with no donor nobody is exploited). Every
 other member pauses at ``s`` and is resumed in turn. A generation whose last member fails
 instead of reporting is not judged (its members just move on). With a population no larger
 than the slots nobody waits, and the asynchronous rule above applies unchanged.
@@ -63,7 +63,9 @@ generation is judged at once, and the paused members resume in turn.
 population, and their places are filled as an exploited member's are: by a fork of a top
 member's latest checkpoint (``tags["replaces"]`` names the failed member), or, while no live
 member has a checkpoint, by a new member from the searcher. The population keeps its size, and
-no worker slot idles for the rest of the study because a member diverged.
+no worker slot idles for the rest of the study because a member diverged. Once a new member
+cannot start (``Budget.n_trials`` spent), a place no fork can fill is lost: the population is
+one smaller, and its paused members resume.
 
 **Checkpoints.** Workers wait for a decision at every interval step (their lease ends there),
 and the decision carries ``checkpoint=True``: the checkpoint exists before anyone can fork from
@@ -185,7 +187,7 @@ class PBT(Scheduler):
             parameter).
     """
 
-    version = 6
+    version = 7
     changes = {
         2: "a population larger than the worker slots time-shares: members pause at every "
         "interval step while others wait, the member furthest behind resumes, and each "
@@ -213,6 +215,10 @@ class PBT(Scheduler):
         "drawn when a member is judged, and the stop's reason quotes values, donor and "
         "changes; forks are tagged from_step; a fork no longer waits for a paused top member "
         "that saved no checkpoint at the generation's step (before: the study stalled)",
+        7: "a paused member that saved no checkpoint at a generation's step is no donor (before: "
+        "the generation's bottom was exploited and its forks waited for good, or became new "
+        "members); a place that neither a fork nor a new member (Budget.n_trials spent) can "
+        "fill is lost and the paused members resume (before: all could stay paused for good)",
     }
 
     def __init__(
@@ -274,6 +280,7 @@ class PBT(Scheduler):
         self._names = names
         self._seen = 0
         self._size = self.population_size  # less once no new member can start
+        self._no_new = False  # a new member was refused: no replacement by a new member
         self._members: dict[int, None] = {}  # the live population
         self._originals = 0
         self._last: dict[int, tuple[int, float]] = {}  # member -> its last interval result
@@ -345,17 +352,22 @@ class PBT(Scheduler):
                     return None
                 del self._judged[recipient]
                 usable: list[int] | None = [t for t in top if _fresh(history, t, step)]
+                if not usable:  # no top member saved at ``step``: the best ones that did
+                    usable = [t for _, t in self._ranked()
+                              if _fresh(history, t, step)][: len(top)]
             else:
                 judged = self._top.pop(recipient, None)
                 usable = None if judged is None else [
                     t for t in judged
                     if history.status(t) in _LIVE and history.checkpoint(t) is not None
-                ]
+                ] or None  # none left: the top by latest results
             del self._pending[recipient]
             self._plan.pop(recipient, None)
             fork = self._fork(history, recipient, step, usable, plan)
             if fork is not None:
                 return fork
+            if self._no_new:
+                continue  # no new member can start either: the place is lost
             # no live member has a checkpoint (any more): refill the slot with a new member
             if recipient in self._failed:
                 self._failed.discard(recipient)
@@ -555,12 +567,12 @@ class PBT(Scheduler):
         k = self._quantile(m)
         if k < 1:
             return False, m, k, 0
-        # a donor has a checkpoint, or saves one now: the reporter, or a member whose pause
-        # at ``step`` is on its way (a pause saves first)
+        # a donor has a checkpoint at ``step``, or saves one now: the reporter, or a member
+        # whose pause at ``step`` is on its way (a pause saves first)
         donors = [
             t for _, t in ranked[:k]
-            if history.status(t) in _LIVE
-            and (t == reporter or t in self._paused or history.checkpoint(t) is not None)
+            if t == reporter or _fresh(history, t, step)
+            or (t in self._paused and history.status(t) in _RUNNING)
         ]
         if not donors:
             return False, m, k, 0
@@ -587,11 +599,18 @@ class PBT(Scheduler):
         """No new member can start (``Budget.n_trials`` is spent, or the searcher is
         exhausted) while the population is not full: the members started so far are the
         population. If they all wait at the same interval step, that generation is judged now
-        (its last member has arrived); either way the paused members are resumed in turn."""
+        (its last member has arrived); either way the paused members are resumed in turn. A
+        new member that was to replace one (no donor had a checkpoint) and cannot start leaves
+        the population one smaller."""
         self._sync(history)
         if self._originals >= self._size:
-            return False
+            # a new member in a replaced member's place could not start: the place is lost
+            # (and so are those of others waiting for one), and a paused member may now be
+            # the one furthest behind
+            self._no_new = True
+            return True
         self._size = self._originals
+        self._no_new = True
         alive = [t for t in self._members if self._alive(history, t)]
         steps = {self._last[t][0] if t in self._last else 0 for t in alive}
         if alive and len(steps) == 1 and all(t in self._paused for t in alive):
