@@ -218,3 +218,51 @@ def test_local_worker_processes_are_logged(server: str, tmp_path: Path) -> None:
         assert got == sorted((s, v) for s, k, v in want[tid].metrics if k == "loss")
         assert got
         assert run.data.tags["rung.status"] == want[tid].status
+
+
+_KILLED_SESSION = """\
+import os, signal, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from tracking_study import Curves, make_study
+from rung import Callback
+from rung.integrations.mlflow import MLflowCallback
+
+class Die(Callback):  # SIGKILL at turn 8, after it is journaled, before MLflow is told of it
+    turns = 0
+    def on_turn(self, events, commands, history):
+        self.turns += 1
+        if self.turns == 8:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+study = make_study(Path(sys.argv[1]), "killed")
+study.simulate(Curves(), n_workers=2, callbacks=[Die(), MLflowCallback(tracking_uri=sys.argv[2])])
+"""
+
+
+def test_a_session_killed_mid_turn_is_made_whole_by_the_next(server: str,
+                                                            tmp_path: Path) -> None:
+    """A session SIGKILLed after journaling a turn and before its callbacks ran: the runs it
+    had open stay RUNNING, without their decisions artifact, and miss that turn's metrics. The
+    next session brings them up to the journal (metrics, every decision, status)."""
+    script = tmp_path / "killed.py"
+    script.write_text(_KILLED_SESSION)
+    proc = subprocess.run([sys.executable, str(script), str(tmp_path), server,
+                           str(Path(__file__).parent)], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    client = mlflow.tracking.MlflowClient(tracking_uri=server)
+    study = Study.load("killed", storage=tmp_path / "killed.db")
+    journaled = truth(study)
+    _, first = _runs(client, "killed")
+    open_then = sorted(t for t, r in first.items() if r.info.status == "RUNNING")
+    assert open_then  # the killed session ended none of them
+    logged = sum(len(client.get_metric_history(r.info.run_id, k))
+                 for r in first.values() for k in ("loss", "acc"))
+    assert logged < sum(len(t.metrics) for t in journaled.values())  # turn 8 never sent
+
+    again = resume(study, tmp_path, MLflowCallback(tracking_uri=server))
+    _check(client, again, "killed", tmp_path)
+    _, second = _runs(client, "killed")
+    assert {t: r.info.run_id for t, r in first.items()} == {
+        t: second[t].info.run_id for t in first}

@@ -377,19 +377,53 @@ def _entry(cmd: Command, history: History) -> tuple[int, DecisionEntry] | None:
     if isinstance(cmd, Cancel):
         return cmd.trial_id, DecisionEntry(history.last_step(cmd.trial_id), "cancel", cmd.reason)
     if isinstance(cmd, Launch):
-        if history.launches(cmd.trial_id) <= 1:
-            parent = history.parent_id(cmd.trial_id)
-            if parent is None:
-                return cmd.trial_id, DecisionEntry(cmd.start_step, "launch", "")
-            return cmd.trial_id, DecisionEntry(
-                cmd.start_step, "fork", f"forked from trial {parent} at step {cmd.start_step}"
-            )
-        source = "from its checkpoint" if cmd.checkpoint is not None else "without a checkpoint"
-        return cmd.trial_id, DecisionEntry(
-            cmd.start_step, "resume", f"resumed at step {cmd.start_step} {source}"
-        )
+        tid = cmd.trial_id
+        return tid, _launch_entry(cmd, history.launches(tid), history.parent_id(tid))
     return None
 
 
+def journal_decisions(
+    records: Iterable[object], history: History
+) -> dict[int, list[DecisionEntry]]:
+    """Every trial's decisions in ``records`` (a journal's, in its order), as ``on_turn`` logs
+    them: each ``Reply``; each ``Cancel`` at the trial's last step reported before it; each
+    launch that resumes a trial or forks it (a trial's first launch is no decision). What a
+    tracker rebuilds an earlier session's decisions from: the journal has all of them, also
+    when that session died before the tracker wrote them out."""
+    out: dict[int, list[DecisionEntry]] = {}
+    last: dict[int, int] = {}
+    launches: dict[int, int] = {}
+    for r in records:
+        if isinstance(r, ResultReported):
+            last[r.trial_id] = r.step
+        elif isinstance(r, Reply):
+            d = r.decision
+            out.setdefault(r.trial_id, []).append(
+                DecisionEntry(r.step, d.action.value, d.reason, d.until_step))
+        elif isinstance(r, Cancel):
+            out.setdefault(r.trial_id, []).append(
+                DecisionEntry(last.get(r.trial_id, 0), "cancel", r.reason))
+        elif isinstance(r, Launch):
+            n = launches[r.trial_id] = launches.get(r.trial_id, 0) + 1
+            entry = _launch_entry(r, n, history.parent_id(r.trial_id))
+            if entry.action != "launch":
+                out.setdefault(r.trial_id, []).append(entry)
+    return out
+
+
+def _launch_entry(cmd: Launch, launches: int, parent: int | None) -> DecisionEntry:
+    """The decision a launch carries: ``launch`` (a new trial's first: none to log), ``fork``
+    (a PBT trial's first) or ``resume`` (any later one); ``launches`` counts this one."""
+    if launches <= 1:
+        if parent is None:
+            return DecisionEntry(cmd.start_step, "launch", "")
+        return DecisionEntry(cmd.start_step, "fork",
+                             f"forked from trial {parent} at step {cmd.start_step}")
+    source = "from its checkpoint" if cmd.checkpoint is not None else "without a checkpoint"
+    return DecisionEntry(cmd.start_step, "resume",
+                         f"resumed at step {cmd.start_step} {source}")
+
+
 __all__ = ["DecisionEntry", "TrackerError", "TrackingCallback", "check_trackers", "dir_problem",
-           "first_line", "numeric_metrics", "param_value", "require", "study_params"]
+           "first_line", "journal_decisions", "numeric_metrics", "param_value", "require",
+           "study_params"]

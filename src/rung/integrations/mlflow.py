@@ -21,7 +21,11 @@ What is recorded, in the experiment named after the study (or ``experiment=``):
 
 A later session of the same study (``Study.load(...).run``, ``rung resume``) with the same
 experiment finds the parent run and the trials' runs by their tags and continues them: a
-resumed trial's metrics and decisions go on in its run.
+resumed trial's metrics and decisions go on in its run (its earlier decisions are read from the
+journal). A run an earlier session left ``RUNNING`` (it was killed, or lost its machine, before
+ending it) is first brought up to the journal: the metrics it lacks (a turn journaled but never
+sent), its decisions and its status (``KILLED`` for a trial still running then, until it is
+resumed).
 """
 
 from __future__ import annotations
@@ -29,18 +33,23 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import re
-import tempfile
+import sys
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from rung.core.events import ResultReported
 from rung.core.records import TrialStatus
 from rung.integrations._tracking import (
     DecisionEntry,
     TrackingCallback,
+    journal_decisions,
+    numeric_metrics,
     param_value,
     require,
     study_params,
@@ -110,6 +119,7 @@ class MLflowCallback(TrackingCallback):
         self._runs: dict[int, str] = {}  # trial id -> run id (also of earlier sessions)
         self._pending: dict[str, _Batch] = {}  # run id -> what is not yet sent
         self._decisions: dict[int, list[dict[str, Any]]] = {}
+        self._journaled: tuple[dict[int, list[DecisionEntry]], dict[int, list[Any]]] | None = None
 
     @property
     def parent_run_id(self) -> str:
@@ -148,10 +158,13 @@ class MLflowCallback(TrackingCallback):
             name
         )
         self._runs, self._pending, self._decisions = {}, {}, {}
-        parent, runs = self._earlier_runs(study)
+        parent, runs, left_open = self._earlier_runs(study)
+        self._journaled = None
         if parent is not None:
             client.update_run(parent, status="RUNNING")
             self._parent, self._runs = parent, runs
+            for tid in left_open:
+                self._settle(tid)
             return
         tags = {**self.tags, "rung.study": study.name, "rung.role": "study"}
         self._parent = client.create_run(self._experiment_id, tags=tags,
@@ -165,7 +178,7 @@ class MLflowCallback(TrackingCallback):
         run_id = self._runs.get(trial_id)
         if run_id is not None:  # a trial of an earlier session, resumed
             self._client.update_run(run_id, status="RUNNING")
-            self._decisions[trial_id] = self._earlier_decisions(run_id)
+            self._decisions[trial_id] = self._earlier_decisions(trial_id)
             return
         tags = {**self.tags, "mlflow.parentRunId": self._parent, "rung.study": self._study_name,
                 "rung.role": "trial", "rung.trial_id": str(trial_id)}
@@ -249,13 +262,16 @@ class MLflowCallback(TrackingCallback):
             self._client.log_batch(run_id, metrics=m, params=p, tags=t)
             metrics, params, tags = metrics[len(m):], params[len(p):], tags[len(t):]
 
-    def _earlier_runs(self, study: Study) -> tuple[str | None, dict[int, str]]:
-        """The parent run and the trials' runs an earlier session of this study left in the
-        experiment (``None``: there is none). Runs tagged with the study's name belong to it only
-        if every trial run's params are those the journal has for that trial: a new study that
-        reuses an old one's name (and experiment) gets runs of its own."""
+    def _earlier_runs(self, study: Study) -> tuple[str | None, dict[int, str], list[int]]:
+        """The parent run, the trials' runs an earlier session of this study left in the
+        experiment (``None``: there is none) and the trials whose run it left ``RUNNING`` (a
+        session that died without ending them: killed, or its machine lost). Runs tagged with
+        the study's name belong to it only if every trial run's params are those the journal
+        has for that trial: a new study that reuses an old one's name (and experiment) gets
+        runs of its own."""
         parent = None
         runs: dict[int, str] = {}
+        left_open: list[int] = []
         h = study.history
         for run in self._search(f"tags.`rung.study` = '{_quote(study.name)}'"):
             tags = run.data.tags
@@ -266,9 +282,11 @@ class MLflowCallback(TrackingCallback):
                 if tid not in h or run.data.params != _params(h.params(tid)):
                     log.warning("MLflow experiment %s holds runs of another study named %r: "
                                 "this one gets new runs", self._experiment_id, study.name)
-                    return None, {}
+                    return None, {}, []
                 runs[tid] = run.info.run_id
-        return parent, runs
+                if run.info.status == "RUNNING":
+                    left_open.append(tid)
+        return parent, runs, sorted(left_open)
 
     def _search(self, filter_string: str) -> list[Any]:
         runs: list[Any] = []
@@ -281,16 +299,60 @@ class MLflowCallback(TrackingCallback):
             if not token:
                 return runs
 
-    def _earlier_decisions(self, run_id: str) -> list[dict[str, Any]]:
-        """The decisions an earlier session logged for a resumed trial (none if it has none)."""
-        names = {f.path for f in self._client.list_artifacts(run_id, "rung")}
-        if _DECISIONS not in names:
-            return []
-        with tempfile.TemporaryDirectory(prefix="rung-mlflow-") as tmp:
-            path = self._client.download_artifacts(run_id, _DECISIONS, tmp)
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-        return list(data.get("decisions", []))
+    def _journal(self) -> tuple[dict[int, list[DecisionEntry]], dict[int, list[Any]]]:
+        """What the journal held when the session started (read once, when first needed): every
+        trial's decisions, as ``on_turn`` logs them, and every ``ResultReported``."""
+        if self._journaled is None:
+            study = self._study
+            assert study is not None
+            records = study.journal.read(study.name)
+            results: dict[int, list[Any]] = {}
+            for r in records:
+                if isinstance(r, ResultReported):
+                    results.setdefault(r.trial_id, []).append(r)
+            self._journaled = (journal_decisions(records, study.history), results)
+        return self._journaled
+
+    def _earlier_decisions(self, trial_id: int) -> list[dict[str, Any]]:
+        """The decisions earlier sessions made on a trial, from the journal (the run's
+        ``rung/decisions.json`` is written when a session closes the run: a session that died
+        wrote none)."""
+        return [e.as_dict() for e in self._journal()[0].get(trial_id, [])]
+
+    def _settle(self, trial_id: int) -> None:
+        """Bring the run of a trial that an earlier session left open (it died) up to the
+        journal, and close it as that session's end would have: the metrics it reported that
+        the run lacks (the dead session's last turn, journaled but never sent), its decisions,
+        its status (a trial still running then is ``KILLED`` until it is resumed)."""
+        run_id = self._runs[trial_id]
+        want: dict[str, list[tuple[int, float]]] = {}
+        for r in self._journal()[1].get(trial_id, []):
+            for k, v in numeric_metrics(r.metrics).items():
+                want.setdefault(_key(k), []).append((r.step, v))
+        ts = _now_ms()
+        batch = self._batch(run_id)
+        for key, points in want.items():
+            have = Counter((m.step, _same(m.value))
+                           for m in self._client.get_metric_history(run_id, key))
+            for step, v in points:
+                if have[(step, _same(v))] > 0:
+                    have[(step, _same(v))] -= 1
+                else:
+                    batch.metrics.append((key, v, ts, step))
+        self._decisions[trial_id] = self._earlier_decisions(trial_id)
+        h = self._study.history if self._study is not None else None
+        assert h is not None
+        self._close_trial(trial_id, h.status(trial_id).value, h.error(trial_id))
+
+
+def _same(v: float) -> float | str:
+    """A metric value as compared with what MLflow stored: NaN equals NaN, and an infinity
+    the largest float MLflow's database stores in its place."""
+    if math.isnan(v):
+        return "nan"
+    if abs(v) >= sys.float_info.max:
+        return "inf" if v > 0 else "-inf"
+    return v
 
 
 #: what ``check`` allows MLflow's HTTP requests (MLflow's defaults: 7 retries with a growing
