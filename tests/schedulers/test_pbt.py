@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -59,7 +60,8 @@ def test_exploit_stops_the_bottom_and_forks_the_top_from_its_checkpoint() -> Non
     h = s.engine.history
     assert h.parent_id(4) == 0
     assert h.tags(4) == {"pbt": "fork", "replaces": 3, "from_step": 2}
-    assert h.checkpoint(4).path == "c/0/2"
+    ckpt = h.checkpoint(4)
+    assert ckpt is not None and ckpt.path == "c/0/2"
     # explore: x0.8 or x1.2 of the donor's values (resample_probability = 0)
     donor, child = h.params(0), h.params(4)
     assert child["lr"] == pytest.approx(donor["lr"] * 0.8) or child["lr"] == pytest.approx(
@@ -113,7 +115,8 @@ def test_a_paused_trial_keeps_its_checkpoint() -> None:
     s.report(1, 1, 0.9)
     s.pause(1, 1)
     assert not [c for c in s.commands if isinstance(c, DeleteCheckpoint)]
-    assert s.engine.history.checkpoint(0).path == "c/0/1"
+    ckpt = s.engine.history.checkpoint(0)
+    assert ckpt is not None and ckpt.path == "c/0/1"
     assert s.engine.summary()["checkpoint_bytes"] == 20
     # when trial 0 is resumed and saves a newer checkpoint, the old one goes
     s.report(2, 1, 0.7)  # rung 0 now holds 3 results: trial 0 (best) is promotable
@@ -185,7 +188,7 @@ def test_explore_is_deterministic_per_key() -> None:
         ({"hyperparams": "lr"}, "hyperparams"),
     ],
 )
-def test_bad_params(kwargs: dict, key: str) -> None:
+def test_bad_params(kwargs: dict[str, Any], key: str) -> None:
     with pytest.raises(ConfigError, match=rf"scheduler\.params\.{key}"):
         Script(PBT(**kwargs), max_step=9, space=SPACE)
 
@@ -204,7 +207,7 @@ class _Drift:
     mode = "max"
     optimum = None
 
-    def evaluate(self, params: dict, step: int) -> tuple[dict[str, float], float]:
+    def evaluate(self, params: dict[str, Any], step: int) -> tuple[dict[str, float], float]:
         best = -3.5 + step / 10
         acc = step * (1.0 - 0.1 * (np.log10(params["lr"]) - best) ** 2)
         return {"acc": float(acc)}, 1.0

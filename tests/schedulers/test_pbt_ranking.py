@@ -117,3 +117,28 @@ def test_a_paused_top_member_that_saved_no_checkpoint_is_no_donor() -> None:
     # which could never come: nothing was launched again and the study stalled
     assert summary(s.pause(1, 4)) == [(0, 3, 4, "c/0/2"), (1, 5, 6, "c/1/4")]
     s.assert_replay_matches()
+
+
+def test_schedule_gives_the_hyperparameters_that_trained_the_best_member() -> None:
+    from test_pbt import _timeshared
+
+    from rung.schedulers.pbt import schedule
+
+    study = _timeshared(2)
+    h = study.history
+    best = study.best_trial
+    assert best is not None
+    plan = schedule(h, best.id)
+    # the lineage: every fork on the way, from the step after its donor's checkpoint
+    chain = [best.id]
+    while (parent := h.parent_id(chain[-1])) is not None:
+        chain.append(parent)
+    chain.reverse()
+    assert [p for _, p in plan] == [dict(h.params(t)) for t in chain]
+    assert plan[0][0] == 1
+    assert [s for s, _ in plan[1:]] == [h.tags(t)["from_step"] + 1 for t in chain[1:]]
+    # each entry's trial reported the steps it trained with its params
+    for (start, _), (end, _), t in zip(plan, [*plan[1:], (21, None)], chain, strict=True):
+        assert min(r.step for r in h.results(t)) == start
+        assert all(s in h.scores(t) for s in range(start, end))
+    assert len(plan) >= 2  # the best member is a fork
