@@ -30,6 +30,7 @@ class DefineByRun:
         self.objective = objective
         self.metrics = tuple(metrics)
         self.seed = seed
+        _name_after(self, objective)
 
     def __call__(self, ctx: TrialContext) -> Any:
         trial = Trial(ctx, self.metrics, self.seed)
@@ -60,6 +61,7 @@ class WithFidelity:
     def __init__(self, objective: Callable[[TrialContext], Any], fidelity: Fidelity) -> None:
         self.objective = objective
         self.fidelity = fidelity
+        _name_after(self, objective)
 
     def __call__(self, ctx: TrialContext) -> Any:
         ctx._fidelity = self.fidelity
@@ -75,22 +77,29 @@ class ReturnsMetrics:
     objective, in their order, for a multi-objective study) is recorded under the study's
     metric names, as Optuna's and Ray Tune's function objectives return it; a mapping is
     recorded as is; ``None`` records nothing; anything else fails the trial with a
-    ``ConfigError`` naming its type. Error messages name the wrapped function
-    (``__module__`` / ``__qualname__``)."""
+    ``ConfigError`` naming its type."""
 
     def __init__(self, objective: Callable[[TrialContext], Any], metrics: Sequence[str]):
         self.objective = objective
         self.metrics = tuple(metrics)
-        for attr in ("__module__", "__qualname__", "__name__"):
-            value = getattr(objective, attr, None)
-            if isinstance(value, str):
-                setattr(self, attr, value)
+        _name_after(self, objective)
 
     def __call__(self, ctx: TrialContext) -> Any:
         return as_metrics(self.objective(ctx), self.metrics, "return")
 
     def __repr__(self) -> str:
         return f"ReturnsMetrics({getattr(self.objective, '__qualname__', self.objective)!r})"
+
+
+def _name_after(wrapper: object, objective: object) -> None:
+    """Give ``wrapper`` the ``__module__`` / ``__qualname__`` / ``__name__`` of the function it
+    wraps: executors name the objective by them in their errors, and tell by ``__module__ ==
+    "__main__"`` one defined in an interactive session, which spawn workers cannot import
+    (pickling goes by the class, so this changes nothing else)."""
+    for attr in ("__module__", "__qualname__", "__name__"):
+        value = getattr(objective, attr, None)
+        if isinstance(value, str):
+            setattr(wrapper, attr, value)
 
 
 def wrap_objective(spec: StudySpec, objective: Callable[..., Any]) -> Callable[..., Any]:
