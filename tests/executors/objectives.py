@@ -190,3 +190,39 @@ def dies_until_allowed(ctx: rung.TrialContext) -> None:
             os._exit(5)
         state = {"step": step, "trial": ctx.trial_id}
         ctx.report(step, loss=1.0 / step, save=_state_saver(state))
+
+
+def _start_child(ctx: rung.TrialContext) -> None:
+    """Starts a process of the trial's own (``sleep 60``, as a data loader or a server the
+    objective started) and records its pid as ``<log>/child-<trial id>-<pid>``."""
+    import subprocess
+
+    child = subprocess.Popen(["sleep", "60"])
+    (Path(str(ctx.params["log"])) / f"child-{ctx.trial_id}-{child.pid}").write_text("")
+
+
+def child_then_exit(ctx: rung.TrialContext) -> None:
+    """Starts a child process, then ends its worker with ``os._exit(3)`` on its first run
+    (trial 0 only; a marker file remembers it); every run completes otherwise."""
+    _start_child(ctx)
+    marker = Path(str(ctx.params["log"])) / "exited"
+    if ctx.trial_id == 0 and not marker.exists():
+        marker.write_text("")
+        os._exit(3)
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        ctx.report(step, loss=float(ctx.params["x"]))
+
+
+def child_then_hang(ctx: rung.TrialContext) -> None:
+    """Starts a child process, reports step 1, then hangs (trial_timeout kills it)."""
+    _start_child(ctx)
+    ctx.report(1, loss=float(ctx.params["x"]))
+    while True:
+        signal.pause()
+
+
+def child_then_complete(ctx: rung.TrialContext) -> None:
+    """Starts a child process and leaves it running; the trial completes."""
+    _start_child(ctx)
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        ctx.report(step, loss=float(ctx.params["x"]))

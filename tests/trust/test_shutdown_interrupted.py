@@ -3,6 +3,7 @@ exit) cuts the wait short but still leaves no worker behind, even one that ignor
 
 from __future__ import annotations
 
+import multiprocessing.connection
 import os
 import time
 from pathlib import Path
@@ -24,7 +25,8 @@ def alive(pid: int) -> bool:
     return True
 
 
-def test_ctrl_c_during_shutdown_still_stops_every_worker(tmp_path: Path) -> None:
+def test_ctrl_c_during_shutdown_still_stops_every_worker(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     ex = LocalExecutor(trust_objectives.deaf, n_workers=1, start_method="spawn")
     ex.start(RunContext("s", None, 3))  # a temporary checkpoint directory
     root = ex._root
@@ -36,16 +38,19 @@ def test_ctrl_c_during_shutdown_still_stops_every_worker(tmp_path: Path) -> None
         got += ex.poll(0.5)
     assert any(isinstance(e, ResultReported) for e in got)  # it ignores SIGTERM from now on
     (pid,) = ex.worker_pids
-    process = ex._workers[0].process
-    join = process.join
+    wait = multiprocessing.connection.wait
+    calls: list[Any] = []
 
-    def second_ctrl_c(timeout: Any = None) -> None:  # Ctrl-C during the grace period
-        process.join = join
-        raise KeyboardInterrupt
+    def second_ctrl_c(*args: Any) -> Any:  # Ctrl-C during the grace period
+        calls.append(args)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return wait(*args)
 
-    process.join = second_ctrl_c
+    monkeypatch.setattr(multiprocessing.connection, "wait", second_ctrl_c)
     with pytest.raises(KeyboardInterrupt):
         ex.shutdown()
+    assert calls[0][1] > 1.0  # the grace period's wait (2 s) was cut short
     assert not alive(pid)
     assert not root.exists()  # the temporary checkpoint directory is removed
     assert ex._processes == [] and ex.idle

@@ -18,6 +18,7 @@ import contextlib
 import logging
 import math
 import multiprocessing
+import multiprocessing.connection
 import multiprocessing.resource_tracker
 import os
 import pickle
@@ -53,7 +54,7 @@ _PROTO = pickle.HIGHEST_PROTOCOL
 
 
 class _Worker(Slot):
-    __slots__ = ("conn", "fd", "poller", "process", "reader", "ready", "sentinel")
+    __slots__ = ("conn", "fd", "killed", "poller", "process", "reader", "ready", "sentinel")
 
     def __init__(self, process: Any, conn: Connection) -> None:
         super().__init__()
@@ -65,6 +66,7 @@ class _Worker(Slot):
         self.poller = select.poll()  # this pipe alone: draining a dead worker
         self.poller.register(self.fd, select.POLLIN)
         self.ready = False  # it loaded the objective
+        self.killed = False  # its process group was killed (before it was joined)
 
 
 def _describe_exit(code: int | None) -> str:
@@ -111,11 +113,31 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def _kill_group(process: Any, sig: int = signal.SIGKILL) -> None:
+    """Send ``sig`` to a worker's process group: the worker and every process its objective
+    started (they outlive a worker that dies or is killed alone, and go on computing, or
+    holding a GPU, for nobody). A worker still starting has no group yet: it alone gets
+    ``sig``. Call it before the worker is joined: an exited worker's pid (its group's id) is
+    not reused until then."""
+    try:
+        os.killpg(process.pid, sig)
+        return
+    except ProcessLookupError:  # no group (yet): the worker alone, if it still runs
+        pass
+    except PermissionError:  # the pid leads a group that is not ours: never signal it
+        return
+    with contextlib.suppress(OSError):
+        if sig == signal.SIGKILL:
+            process.kill()
+        else:
+            process.terminate()
+
+
 def _reap(processes: list[Any]) -> None:
-    """Finalizer: kill workers an executor left behind (it was never shut down)."""
+    """Finalizer: kill workers an executor left behind (it was never shut down), with what
+    their objectives started."""
     for p in processes:
-        if p.is_alive():
-            p.kill()
+        _kill_group(p)
     for p in processes:
         p.join(1.0)
 
@@ -208,9 +230,12 @@ class LocalExecutor(Pool[_Worker]):
     Checkpoints live under the run's ``checkpoint_dir`` as ``<trial_id>/<step>/``; the engine
     decides when one is no longer needed and this executor deletes it.
 
-    Workers ignore SIGINT: Ctrl-C in a terminal reaches the whole process group, and it is the
-    driver that decides (``drive`` calls ``shutdown``, which stops every worker). On Linux a
-    worker also dies with its driver, even a SIGKILLed one, so a crash leaves no orphan.
+    Each worker leads a process group of its own, which the processes its objective starts
+    (data loaders, servers, ``subprocess`` calls) join: when the worker dies, is killed (a
+    cancel, ``trial_timeout``) or is shut down, its whole group is killed, so nothing it started
+    outlives it. Ctrl-C in a terminal reaches the driver alone, and it is the driver that
+    decides (``drive`` calls ``shutdown``, which stops every worker). On Linux a worker also
+    dies with its driver, even a SIGKILLed one, so a crash leaves no orphan worker.
     """
 
     def __init__(
@@ -307,8 +332,9 @@ class LocalExecutor(Pool[_Worker]):
         return self._end_poll(out)
 
     def shutdown(self) -> None:
-        """Stop every worker: idle ones are asked to exit, busy ones are terminated; any still
-        alive after a short grace period is killed. Idempotent."""
+        """Stop every worker: idle ones are asked to exit, busy ones are terminated (SIGTERM
+        to their process groups); after a short grace period every worker's group is killed:
+        a worker still alive, and whatever its objective left running. Idempotent."""
         if not self._open:
             return
         self._open = False
@@ -317,18 +343,24 @@ class LocalExecutor(Pool[_Worker]):
                 with contextlib.suppress(OSError):
                     write_all(w.fd, frame(None))
             else:
-                w.process.terminate()
+                _kill_group(w.process, signal.SIGTERM)
         deadline = time.monotonic() + SHUTDOWN_GRACE
         try:
-            for w in self._workers:
-                w.process.join(max(0.0, deadline - time.monotonic()))
+            # waits on the sentinels, which (unlike join) leaves each exited worker
+            # unreaped, its pid still naming its process group for the kill below
+            waiting = {w.sentinel for w in self._workers if not w.dead}
+            while waiting:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                waiting.difference_update(multiprocessing.connection.wait(list(waiting), left))
         finally:
             # also when a second Ctrl-C cuts the grace period short: no worker is left
-            # running (one may ignore SIGTERM), and a third does not cut this short
+            # running (one may ignore SIGTERM), nor anything its objective started, and a
+            # third does not cut this short
             with _sigint_held():
                 for w in self._workers:
-                    if w.process.is_alive():
-                        w.process.kill()
+                    _kill_group(w.process)
                 for w in self._workers:
                     w.process.join(1.0)
                     w.conn.close()
@@ -431,10 +463,11 @@ class LocalExecutor(Pool[_Worker]):
         """Remove a dead (or killed) worker: end its trial, start a replacement."""
         w.dead = True
         p = w.process
+        if not w.killed:
+            # what its objective started dies with it; one that closed its pipe but lingers
+            # is of no use any more either
+            _kill_group(p)
         p.join(1.0)
-        if p.is_alive():  # closed its pipe but lingers: it is of no use any more
-            p.kill()
-            p.join(1.0)
         self._workers.remove(w)
         with contextlib.suppress(ValueError):
             self._processes.remove(p)
@@ -465,7 +498,8 @@ class LocalExecutor(Pool[_Worker]):
             self._spawn()
 
     def _stop_running(self, w: _Worker, c: Cancel, outcome: Outcome = Outcome.STOPPED) -> None:
-        w.process.kill()
+        _kill_group(w.process)
+        w.killed = True
         w.process.join()
         self._drain(w, self._events)  # what it sent before it died is still worth recording
         w.ready = True  # killed on purpose: not a start-up failure

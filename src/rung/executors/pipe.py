@@ -8,6 +8,7 @@ here is journaled, so pickle is fine. POSIX only (``select.poll``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import select
@@ -144,6 +145,11 @@ def worker_main(
     # started with SIGINT blocked as well (LocalExecutor's _sigint_held): a pending one is
     # now dropped, and the objective's own processes start with the usual mask
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    # a process group of its own, which the processes the objective starts (data loaders,
+    # servers) join: the driver ends the group with the worker (LocalExecutor._kill_group),
+    # so none of them outlives it, and a terminal's Ctrl-C reaches none of them either
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
     _die_with_parent(parent_pid)
     chan = PipeChannel(conn)
     try:

@@ -1,0 +1,97 @@
+"""Processes an objective starts (data loaders, servers, ``subprocess`` calls) end with its
+worker: a worker that dies, is killed (``trial_timeout``, a cancel) or is shut down at the
+end of a run takes its process group with it, so nothing is left computing (or holding a GPU)
+for nobody. Each worker leads a process group of its own."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import objectives
+import pytest
+
+import rung
+from rung import Budget, Float, Objective, Study, TrialStatus
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+
+def running(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def children(log: Path) -> list[tuple[int, int]]:
+    """``(trial id, pid)`` of every child process the objectives recorded."""
+    out = []
+    for f in log.glob("child-*"):
+        _, tid, pid = f.name.split("-")
+        out.append((int(tid), int(pid)))
+    return sorted(out)
+
+
+def still_running(pids: list[int], within: float = 5.0) -> list[int]:
+    """The pids still running after at most ``within`` seconds (a SIGKILL is delivered
+    asynchronously)."""
+    end = time.monotonic() + within
+    while True:
+        alive = [p for p in pids if running(p)]
+        if not alive or time.monotonic() > end:
+            return alive
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Iterator[Path]:
+    d = tmp_path / "log"
+    d.mkdir()
+    yield d
+    for _, pid in children(d):  # never leave a test's sleepers behind
+        if running(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def study(log: Path, n_trials: int, **kw: Any) -> Study:
+    space: dict[str, Any] = {"x": Float(0.0, 1.0), "log": rung.Fixed(str(log))}
+    return Study.create("kids", space, Objective("loss"), searcher="random", scheduler="fifo",
+                        max_step=2, budget=Budget(n_trials=n_trials), seed=0, **kw)
+
+
+def test_a_worker_that_dies_takes_the_processes_its_trial_started(log: Path) -> None:
+    s = study(log, 2)
+    s.run(objectives.child_then_exit, n_workers=2, start_method="fork")
+    trials = s.trials()
+    assert [t.status for t in trials] == [TrialStatus.COMPLETED] * 2
+    assert s.history.interruptions(0) == 1
+    kids = children(log)
+    assert [tid for tid, _ in kids] == [0, 0, 1]  # trial 0 ran twice
+    assert still_running([pid for _, pid in kids]) == []
+
+
+def test_a_timed_out_trial_takes_the_processes_it_started(log: Path) -> None:
+    s = study(log, 2, trial_timeout=0.5)
+    with pytest.raises(rung.RunFailed):  # every trial fails: the run says so
+        s.run(objectives.child_then_hang, n_workers=2, start_method="fork")
+    assert [t.error for t in s.trials()] == ["timeout: trial_timeout of 0.5 s reached"] * 2
+    kids = children(log)
+    assert len(kids) == 2
+    assert still_running([pid for _, pid in kids]) == []
+
+
+def test_processes_a_trial_left_running_end_with_the_run(log: Path) -> None:
+    s = study(log, 3)
+    s.run(objectives.child_then_complete, n_workers=2, start_method="fork")
+    assert [t.status for t in s.trials()] == [TrialStatus.COMPLETED] * 3
+    kids = children(log)
+    assert len(kids) == 3
+    assert still_running([pid for _, pid in kids]) == []
