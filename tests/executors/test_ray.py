@@ -759,3 +759,63 @@ def test_node_loss_interrupts_trials_which_resume_from_checkpoints_elsewhere(
     again = Study.load(name, storage=tmp_path / "study.db", readonly=True)
     assert [(t.id, t.status, len(t.results)) for t in again.trials()] == [
         (t.id, t.status, len(t.results)) for t in trials]
+
+
+@ray_test
+@pytest.mark.usefixtures("cluster")
+def test_a_request_no_node_of_a_cluster_meets_is_refused_after_a_bounded_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cluster this process did not start may gain nodes, so the run waits for one that
+    can hold a trial, but not forever (it waited, warning every minute): after
+    ``NO_ROOM_LIMIT`` seconds it is refused, before the session journals anything."""
+    import rung.executors.ray.executor as rx
+
+    monkeypatch.setattr(rx, "NO_ROOM_LIMIT", 0.5)
+    study = make_study(tmp_path, "noroom", 2)
+    with pytest.raises(ConfigError) as e:
+        study.run(ray_objectives.quick, executor="ray", resources_per_trial={"cpu": 2},
+                  progress=False)
+    # the head (no CPU) and the two one-CPU workers
+    assert str(e.value) == (
+        "resources_per_trial: no node of the Ray cluster can hold a trial needing "
+        "{'CPU': 2.0} (its alive nodes have [{'CPU': 0.0}, {'CPU': 1.0}, {'CPU': 1.0}]), and "
+        "none joined in 0.5 s: ask for less, or add a node that has it (ray start "
+        "--address=...)")
+    assert journal(study) == []
+
+
+@ray_test
+@pytest.mark.slow  # adds a node and removes it (~10 s)
+def test_a_run_whose_only_fitting_node_left_stops_after_a_bounded_wait(
+    tmp_path: Path, cluster: ClusterHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one node with the resource a trial needs leaves mid-run: its trial is interrupted
+    and capacity falls to 0; with no node joining, the run stops after ``NO_ROOM_LIMIT``
+    seconds (``RungError``: it waited forever) with everything recorded journaled."""
+    import rung.executors.ray.executor as rx
+
+    monkeypatch.setattr(rx, "NO_ROOM_LIMIT", 1.0)
+    node = cluster.cluster.add_node(num_cpus=1, resources={"pin_c": 1},
+                                    object_store_memory=OBJECT_STORE)
+    study = make_study(tmp_path, "gone", 3, max_step=50, sleep=0.1)
+    removed: list[int] = []
+
+    def interfere(engine: Engine) -> None:
+        if not removed and any(engine.history.last_step(t) >= 2 for t in engine.active):
+            removed.append(1)
+            cluster.cluster.remove_node(node)
+
+    with pytest.raises(RungError) as e:
+        study.run(ray_objectives.checkpointed, executor="ray", on_turn=interfere,
+                  resources_per_trial={"cpu": 1, "pin_c": 1}, progress=False)
+    assert removed
+    assert str(e.value).startswith(
+        "no node of the Ray cluster can hold a trial needing {'CPU': 1.0, 'pin_c': 1.0} (its "
+        "alive nodes have [")
+    assert str(e.value).endswith("]), and none joined in 1 s: the run stops")
+    recs = journal(study)
+    assert [r.capacity for r in recs if isinstance(r, CapacityChanged)] == [1, 0]
+    ended = [r for r in recs if isinstance(r, TrialEnded)]
+    assert [(r.trial_id, r.outcome) for r in ended] == [(0, Outcome.INTERRUPTED)]
+    assert [r.step for r in study.trials()[0].results][:2] == [1, 2]

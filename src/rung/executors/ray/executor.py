@@ -111,6 +111,11 @@ _IMPORT_HINT = (
     "path")
 # Seconds between two "no node can run a trial" warnings while capacity is 0.
 _NO_ROOM_WARNING_EVERY = 60.0
+#: Seconds a run waits for a node that can hold a trial, when none of the cluster's alive
+#: nodes can (at the start of a session, or after they left): then it stops, so that a
+#: request no node will ever meet does not wait forever. Nodes that join in time (the
+#: autoscaler's, a ``ray start --address``) end the wait.
+NO_ROOM_LIMIT = 600.0
 
 
 class RayExecutor(Pool[RayWorker]):
@@ -213,6 +218,7 @@ class RayExecutor(Pool[RayWorker]):
         self._next_check = 0.0
         self._next_nodes = 0.0
         self._no_room_warned = -math.inf
+        self._no_room_since: float | None = None  # monotonic time capacity fell to 0
         self._study = "study"
         super().__init__()
 
@@ -275,7 +281,7 @@ class RayExecutor(Pool[RayWorker]):
             self._next_nodes = time.monotonic() + _NODES_INTERVAL
             self.capacity = self._cluster_capacity()
             self._refuse_if_never_room()
-            self._warn_if_no_room()
+            self._wait_for_room()
             self._fill_pool()
         except BaseException:
             self.shutdown()
@@ -387,15 +393,49 @@ class RayExecutor(Pool[RayWorker]):
             f"started (it has {shown}); ask for less, or connect to a cluster that has it "
             f"(address=...)"))
 
+    def _no_room(self) -> str:
+        """What the alive nodes have of what a trial needs, none of them enough."""
+        have = sorted(([{k: r.get(k, 0.0) for k in self.resources}
+                        for r in self._alive_resources()]), key=lambda h: list(h.values()))
+        return (f"no node of the Ray cluster can hold a trial needing {self.resources} "
+                f"(its alive nodes have {have})")
+
+    def _wait_for_room(self) -> None:
+        """At the start of a session whose cluster holds no trial: wait for a node that can,
+        up to ``NO_ROOM_LIMIT`` seconds, before anything of the session is journaled.
+
+        Raises:
+            ConfigError: (key ``resources_per_trial``) none joined in time.
+        """
+        start = time.monotonic()
+        while self.capacity == 0:
+            if time.monotonic() - start >= NO_ROOM_LIMIT:
+                raise ConfigError(key="resources_per_trial", message=(
+                    f"{self._no_room()}, and none joined in {NO_ROOM_LIMIT:g} s: ask for "
+                    f"less, or add a node that has it (ray start --address=...)"))
+            self._warn_if_no_room()
+            time.sleep(min(_NODES_INTERVAL, max(0.0, NO_ROOM_LIMIT - (time.monotonic()
+                                                                      - start))))
+            self.capacity = self._cluster_capacity()
+        self._no_room_warned, self._no_room_since = -math.inf, None
+
     def _warn_if_no_room(self) -> None:
+        """While capacity is 0: a warning every minute, and ``RungError`` once it has been 0
+        for ``NO_ROOM_LIMIT`` seconds of a run (the nodes that held trials left)."""
         if self.capacity > 0:
+            self._no_room_since = None
             return
         now = time.monotonic()
+        if self._no_room_since is None:
+            self._no_room_since = now
+        elif self._open and now - self._no_room_since >= NO_ROOM_LIMIT:
+            raise RungError(f"{self._no_room()}, and none joined in {NO_ROOM_LIMIT:g} s: "
+                            f"the run stops")
         if now - self._no_room_warned < _NO_ROOM_WARNING_EVERY:
             return
         self._no_room_warned = now
-        log.warning("no node of the Ray cluster can run a trial needing %s (alive nodes: %s); "
-                    "waiting for nodes to join", self.resources, self._alive_resources())
+        left = NO_ROOM_LIMIT - (now - self._no_room_since)
+        log.warning("%s; waiting up to %.0f s more for nodes to join", self._no_room(), left)
 
     def _check(self, out: list[Event], dead: list[Death]) -> None:
         """Ask Ray about actor deaths (transport="socket") and the cluster's capacity."""
@@ -422,9 +462,7 @@ class RayExecutor(Pool[RayWorker]):
             log.info("cluster capacity changed: %d -> %d trials", self.capacity, cap)
             self.capacity = cap
             out.append(CapacityChanged(cap, self.now()))
-            self._warn_if_no_room()
-        elif cap == 0:
-            self._warn_if_no_room()
+        self._warn_if_no_room()
         self._fill_pool()
 
     # --- actors -------------------------------------------------------------------------------
