@@ -41,10 +41,7 @@ def _decisions(study: Study, tid: int) -> list[dict[str, object]]:
 
 
 def _read(root: Path) -> list[OfflineRun]:
-    """The offline runs under ``root``, once wandb's service has written them out: a finished
-    run's records may still be in the service's buffers (``wandb.teardown`` flushes them, as
-    the process's exit does)."""
-    wandb.teardown()
+    """The offline runs under ``root`` (``read_runs`` waits for wandb's service to write them)."""
     return read_runs(root)
 
 

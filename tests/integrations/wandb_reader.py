@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import wandb
 from wandb.proto import wandb_internal_pb2
 
 _BLOCK = 32 * 1024
@@ -102,6 +103,10 @@ def read_run(path: Path) -> OfflineRun:
 
 
 def read_runs(root: Path) -> list[OfflineRun]:
-    """Every offline run under ``root`` (W&B's ``dir``), in the order they were started."""
+    """Every offline run under ``root`` (W&B's ``dir``), in the order they were started, once
+    wandb's service has written them out: a finished run's records may still be in the
+    service's buffers (``wandb.teardown`` flushes them, as the process's exit does; without it
+    the study run, finished last, was often a bare 7-byte header)."""
+    wandb.teardown()
     files = sorted(root.glob("wandb/offline-run-*/run-*.wandb"))
     return [read_run(f) for f in files]
