@@ -226,3 +226,16 @@ def child_then_complete(ctx: rung.TrialContext) -> None:
     _start_child(ctx)
     for step in range(ctx.start_step, ctx.max_step + 1):
         ctx.report(step, loss=float(ctx.params["x"]))
+
+
+def hangs_in_save(ctx: rung.TrialContext) -> None:
+    """Trial 0's save at step 1 writes half its checkpoint, then hangs (trial_timeout kills
+    it mid-save); every other trial saves and completes."""
+    def save(d: str) -> None:
+        Path(d, "half").write_text("x" * 1000)
+        if ctx.trial_id == 0:
+            while True:
+                signal.pause()
+
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        ctx.report(step, loss=float(ctx.params["x"]), save=save)

@@ -43,6 +43,7 @@ from rung.executors.pool import (
     Pool,
     Slot,
     callable_name,
+    remove_dir,
 )
 from rung.executors.protocol import ENDED, EVENT_TAGS, INIT_ERROR, READY, decode, message_time
 from rung.executors.spawn_guard import EXIT_NO_MAIN_GUARD, no_main_guard_message
@@ -477,6 +478,7 @@ class LocalExecutor(Pool[_Worker]):
                 self._poller.unregister(fd)
         w.conn.close()
         if w.trial is not None:
+            self._remove_partial_saves(w.trial, p.pid)
             if reason is None:
                 reason = (f"worker process {p.pid} died ({_describe_exit(p.exitcode)}) while "
                           f"running trial {w.trial}")
@@ -496,6 +498,16 @@ class LocalExecutor(Pool[_Worker]):
                 )
         if self._open:
             self._spawn()
+
+    def _remove_partial_saves(self, trial_id: int, pid: int) -> None:
+        """Remove the temporary directories of a save the (dead) worker ``pid`` cut short
+        (``<trial>/.tmp-<step>-<pid>``, ``TrialContext``'s): the next session's sweep would,
+        but a study that never resumes would keep them."""
+        root = self._root
+        if root is None:
+            return
+        for d in (root / str(trial_id)).glob(f".tmp-*-{pid}"):
+            remove_dir(d, root)
 
     def _stop_running(self, w: _Worker, c: Cancel, outcome: Outcome = Outcome.STOPPED) -> None:
         _kill_group(w.process)
