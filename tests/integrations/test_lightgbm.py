@@ -163,3 +163,20 @@ def test_training_without_a_validation_set_says_what_to_pass() -> None:
         "valid_sets=[...] (and valid_names=[...]) to lightgbm.train, or eval_set to the "
         "scikit-learn API's fit, so that LightGBM evaluates the metrics rung reports")
     assert ctx.reports == []
+
+
+def test_the_scikit_learn_api_resumed_without_its_model_is_told_what_to_pass() -> None:
+    """A paused trial resumed through ``LGBMRegressor.fit`` without ``init_model``: the message
+    names the scikit-learn API's ``fit`` too (it named ``lightgbm.train`` only)."""
+    x, y = tree_data(0)
+    ctx = FakeContext(start_step=3, max_step=5)
+    model = lgb.LGBMRegressor(n_estimators=4, num_leaves=4, min_child_samples=5, verbose=-1)
+    with pytest.raises(ConfigError) as e:
+        model.fit(x[:160], y[:160], eval_set=[(x[160:], y[160:])],
+                  callbacks=[rlgb.LightGBMCallback(ctx)])
+    assert str(e.value) == (
+        "checkpoint: the trial resumes at step 3 (after 2 boosting rounds) but training starts "
+        "after 0: pass init_model=rung.integrations.lightgbm.resume_model(ctx) to "
+        "lightgbm.train or to the scikit-learn API's fit (or use "
+        "rung.integrations.lightgbm.train)")
+    assert ctx.reports == []

@@ -181,3 +181,19 @@ def test_later_callbacks_see_the_round_at_max_step() -> None:
     assert len(losses) == 4 and losses == sorted(losses, reverse=True)  # still improving
     assert booster.best_iteration == 3
     assert [m["valid-rmse"] for _, m, _ in ctx.reports] == losses
+
+
+def test_the_scikit_learn_api_resumed_without_its_model_is_told_what_to_pass() -> None:
+    """A paused trial resumed through ``XGBRegressor.fit`` without ``xgb_model``: the message
+    names the scikit-learn API's ``fit`` too (it named ``xgboost.train`` only)."""
+    x, y = tree_data(1)
+    ctx = FakeContext(start_step=3, max_step=5)
+    model = xgb.XGBRegressor(n_estimators=4, max_depth=2, n_jobs=1,
+                             callbacks=[rxgb.XGBoostCallback(ctx)])
+    with pytest.raises(ConfigError) as e:
+        model.fit(x[:160], y[:160], eval_set=[(x[160:], y[160:])], verbose=False)
+    assert str(e.value) == (
+        "checkpoint: the trial resumes at step 3 (after 2 boosting rounds) but training starts "
+        "after 0: pass xgb_model=rung.integrations.xgboost.resume_model(ctx) to xgboost.train "
+        "or to the scikit-learn API's fit (or use rung.integrations.xgboost.train)")
+    assert ctx.reports == []

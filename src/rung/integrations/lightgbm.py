@@ -69,7 +69,7 @@ _NO_EVAL_HINT = ("pass valid_sets=[...] (and valid_names=[...]) to lightgbm.trai
                  "reports")
 
 _RESUME_HINT = ("pass init_model=rung.integrations.lightgbm.resume_model(ctx) to lightgbm.train "
-                "(or use rung.integrations.lightgbm.train)")
+                "or to the scikit-learn API's fit (or use rung.integrations.lightgbm.train)")
 
 
 class LightGBMCallback:

@@ -59,7 +59,7 @@ _NO_EVAL_HINT = ("pass evals=[(dvalid, 'valid')] to xgboost.train, or eval_set t
                  "scikit-learn API's fit, so that XGBoost evaluates the metrics rung reports")
 
 _RESUME_HINT = ("pass xgb_model=rung.integrations.xgboost.resume_model(ctx) to xgboost.train "
-                "(or use rung.integrations.xgboost.train)")
+                "or to the scikit-learn API's fit (or use rung.integrations.xgboost.train)")
 
 
 class XGBoostCallback(xgb.callback.TrainingCallback):  # type: ignore[misc]
