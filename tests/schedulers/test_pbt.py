@@ -51,8 +51,8 @@ def test_exploit_stops_the_bottom_and_forks_the_top_from_its_checkpoint() -> Non
     _start(s)
     s.report(3, 1, 0.9)
     assert s.report(3, 2, 0.8) == Decision.stop(
-        "exploit: loss=0.8 at step 2 ranks 4/4, in the bottom 1 (top 1: loss<=0.1); replaced "
-        "by a fork of trial 0 (loss=0.1 at step 2): lr 0.444158 -> 0.355326, width 3 -> 4"
+        "exploit: loss=0.8 at step 2 ranks 4/4, in the bottom 1; replaced by a fork of trial 0 "
+        "(loss=0.1 at step 2): lr 0.444158 -> 0.355326, width 3 -> 4"
     )
     # the slot is refilled by a fork of trial 0 (the top 1 of 4), from ITS checkpoint
     (launch,) = s.end(3, "stopped")

@@ -21,11 +21,11 @@ def _generation(s: Script, losses: dict[int, float], step: int = 2) -> None:
         s.checkpoint(tid, step)
 
 
-def test_a_member_behind_is_ranked_by_the_others_results_at_its_own_step() -> None:
+def test_a_member_ahead_is_compared_at_the_reporters_step() -> None:
     s = Script(PBT(3, 2, 0.25, 0.0), max_step=8, space=SPACE, budget=Budget(max_steps=100))
     s.capacity(3)
     s.start(0, 1, 2)
-    _generation(s, {0: 0.5, 1: 0.4, 2: 0.3})
+    _generation(s, {2: 0.32, 0: 0.3, 1: 0.31})
     # members 0 and 1 are fast: they reach step 6 while member 2 (slow) is still at 3
     for tid, curve in [(0, [0.3, 0.25, 0.15, 0.1]), (1, [0.3, 0.22, 0.15, 0.12])]:
         for step, loss in zip(range(3, 7), curve, strict=True):
@@ -35,6 +35,23 @@ def test_a_member_behind_is_ranked_by_the_others_results_at_its_own_step() -> No
     # against their results at step 6 (0.1, 0.12), came last and was exploited
     assert s.report(2, 4, 0.15) == Decision(Action.CONTINUE, 6, True, "rank 1/3 at step 4")
     assert s.scheduler.state()["exploits"] == 0
+    s.assert_replay_matches()
+
+
+def test_a_member_always_first_to_arrive_is_judged_at_the_step_both_reached() -> None:
+    # two members in lockstep, trial 0 always first: it is worse at every step, but it was
+    # ranked against trial 1's result one interval older (0.25 at step 4 against 0.3 at
+    # step 2) and never exploited; now it is compared at step 2, where both have a result
+    s = Script(PBT(2, 2, 0.5, 0.0), max_step=8, space=SPACE, budget=Budget(max_steps=100))
+    s.capacity(2)
+    s.start(0, 1)
+    _generation(s, {0: 0.5, 1: 0.3})
+    s.report(0, 3, 0.4)
+    assert s.report(0, 4, 0.25) == Decision.stop(
+        "exploit: loss=0.25 at step 4 ranks 2/2, in the bottom 1; replaced by a fork of trial 1 "
+        "(loss=0.3 at step 2): lr 0.0443357 -> 0.0354685, width 23 -> 18"
+    )
+    assert summary(s.end(0, "stopped")) == [(2, 3, 4, "c/1/2")]
     s.assert_replay_matches()
 
 
@@ -54,9 +71,9 @@ def test_the_exploit_reason_quotes_accuracies_names_the_donor_and_the_change() -
     assert h.params(0) == {"lr": 0.004663423089070292, "opt": "adam"}
     d = s.report(3, 2, 0.2)
     assert d == Decision.stop(
-        "exploit: acc=0.2 at step 2 ranks 4/4, in the bottom 1 (top 1: acc>=0.9); replaced by "
-        "a fork of trial 0 (acc=0.9 at step 2): lr 0.00466342 -> 0.442749, opt adam -> sgd, "
-        "momentum (inactive) -> 0.739692"
+        "exploit: acc=0.2 at step 2 ranks 4/4, in the bottom 1; replaced by a fork of trial 0 "
+        "(acc=0.9 at step 2): lr 0.00466342 -> 0.442749, opt adam -> sgd, momentum (inactive) "
+        "-> 0.739692"
     )
     (launch,) = s.end(3, "stopped")
     assert summary([launch]) == [(4, 3, 4, "c/0/2")]
@@ -80,9 +97,8 @@ def test_a_generation_exploit_quotes_its_values_too() -> None:
     s.pause(1, 2)
     s.report(2, 1, 0.9)
     assert s.report(2, 2, 0.9) == Decision.stop(
-        "exploit: generation at step 2 judged: loss=0.9 at step 2 ranks 3/3, in the bottom 1 "
-        "(top 1: loss<=0.1); replaced by a fork of trial 0 (loss=0.1 at step 2): "
-        "lr 0.444158 -> 0.355326, width 3 -> 2"
+        "exploit: generation at step 2 judged: loss=0.9 ranks 3/3, in the bottom 1; replaced "
+        "by a fork of trial 0 (loss=0.1 at step 2): lr 0.444158 -> 0.355326, width 3 -> 2"
     )
     assert summary(s.end(2, "stopped")) == [(3, 3, 4, "c/0/2"), (0, 3, 4, "c/0/2")]
 

@@ -4,26 +4,31 @@ Networks", arXiv:1711.09846, 2017).
 
 A *population* of ``population_size`` trials trains in parallel. Every ``perturbation_interval``
 steps (the paper's "ready" criterion), a member that reports at an interval step is ranked
-against the most recent interval results of the live population (truncation selection, the
-paper's section 3.1). Members report asynchronously, so ranks use each member's latest interval
-result (a fork starts with its donor's result at the checkpoint it copied), except that a
-member is never ranked against a result from a step it has not reached: a member ahead counts
-with its result at the reporter's step (a fork ahead, with its lineage's: its donor's up to the
-step it was forked at). Nobody is exploited until every member of the population has started
-and reported once. Ties rank by trial id (two members tied at the top of a population of two,
-as in the paper's toy, still exploit: the copy is explored, which breaks the tie):
+against the live population (truncation selection, the paper's section 3.1). Members report
+asynchronously, so the reporter is compared with each other member at the latest interval step
+both have reached: a member ahead with its result at the reporter's step, a member behind at
+its own last interval step, where the reporter's result there stands for it (a fork's results
+before it was forked are its lineage's: its donor's, up to the checkpoint it copied). Its rank
+is one plus the number of members that beat it. Comparing latest results instead (Ray Tune's
+rule) ranks a slower member against results from steps it has not reached, and a member that
+is always first to arrive against results one interval older than its own, so on an improving
+curve it looks better than it is and is seldom exploited. Nobody is exploited until every
+member of the population has started and reported once. Ties go to the lower trial id (two
+members tied at the top of a population of two, as in the paper's toy, still exploit: the copy
+is explored, which breaks the tie):
 
 - in the bottom ``quantile_fraction`` (at most half the population): **exploit**. The trial is
   stopped, and a new trial is *forked* from the checkpoint of a member drawn uniformly from the
-  top ``quantile_fraction``: ``Fork(parent_id=donor, params=explore(donor's params))``. The
+  top ``quantile_fraction`` of the members that beat it (best first by their results at its
+  step, or their latest if behind): ``Fork(parent_id=donor, params=explore(donor's params))``. The
   fork starts from the donor's checkpoint, never the stopped trial's own (the bug of
   ray-project/ray#28196), takes the stopped trial's place in the population, and records its
   lineage in ``parent_id`` and its tags (``{"pbt": "fork", "replaces": <stopped trial>,
   "from_step": <the checkpoint's step>}``). The donor and the explored values are drawn when
   the member is judged, so the stop's reason says them, in the objective's units: ``"exploit:
-  acc=0.2 at step 8 ranks 8/8, in the bottom 2 (top 2: acc>=0.9); replaced by a fork of trial
-  3 (acc=0.93 at step 8): lr 0.01 -> 0.012"``. (Should that donor leave the population before
-  the fork starts, another top member is drawn; the fork's ``parent_id`` is the record.);
+  acc=0.2 at step 8 ranks 8/8, in the bottom 2; replaced by a fork of trial 3 (acc=0.93 at
+  step 8): lr 0.01 -> 0.012"``. (Should that donor leave the population before the fork
+  starts, another top member is drawn; the fork's ``parent_id`` is the record.);
 - otherwise it continues to the next interval step, saving a checkpoint now (so it can serve as
   a donor).
 
@@ -75,8 +80,9 @@ it. The engine keeps a donor's checkpoint as long as a fork still needs it.
 recipient, step)``; ranking is by ``(score, trial id)``. Forks do not count toward
 ``Budget.n_trials``; bound a PBT study with ``Budget.max_steps``.
 
-Complexity: a report at an interval step ranks the live population, ``O(P log P)``; other
-reports are ``O(1)``.
+Complexity: a report at an interval step compares the reporter with the live population,
+``O(P log P)`` (and a walk up a fork's lineage where a comparison needs a result from before
+it was forked); other reports are ``O(1)``.
 """
 
 from __future__ import annotations
@@ -187,7 +193,7 @@ class PBT(Scheduler):
             parameter).
     """
 
-    version = 7
+    version = 8
     changes = {
         2: "a population larger than the worker slots time-shares: members pause at every "
         "interval step while others wait, the member furthest behind resumes, and each "
@@ -219,6 +225,12 @@ class PBT(Scheduler):
         "the generation's bottom was exploited and its forks waited for good, or became new "
         "members); a place that neither a fork nor a new member (Budget.n_trials spent) can "
         "fill is lost and the paused members resume (before: all could stay paused for good)",
+        8: "the reporter is compared with each member at the latest interval step both reached "
+        "(before: with every member's latest result, so a member always first to arrive at "
+        "an interval step was compared with results one interval older than its own and, on "
+        "an improving curve, seldom exploited); donors are drawn from the top of the members "
+        "that beat it; exploit reasons drop the '(top k: cutoff)' part, which no longer "
+        "decides",
     }
 
     def __init__(
@@ -476,51 +488,70 @@ class PBT(Scheduler):
         self._last[tid] = (step, score)
         if self._originals < self._size or self._paused:
             return self._time_share(history, tid, step)
-        # ranked against the members' latest results, but never against a result from a step
-        # the reporter has not reached (a member ahead counts with its result at ``step``);
-        # nobody is exploited before every member has reported once
+        # the rank: how many members beat the reporter at the latest interval step both have
+        # reached (module docstring); nobody is exploited before every member has reported
         ranked = self._ranked_at(history, step)
         m = len(ranked)
         k = self._quantile(m)
-        rank = next(i for i, (_, t) in enumerate(ranked) if t == tid)
+        better = self._better(history, tid, step, score)
+        rank = len(better)
         complete = self._originals >= self._size and m >= len(self._members)
         if complete and k >= 1 and rank >= m - k:
+            # the top: of the members that beat it, the k best by their results at ``step``
+            # (or their latest, if behind)
+            top = [t for _, t in ranked if t in better][:k]
             donors = [
-                t for _, t in ranked[:k]
+                t for t in top
                 if history.status(t) in _LIVE and history.checkpoint(t) is not None
             ]
             if donors:
                 del self._members[tid]
                 del self._last[tid]
                 self._pending[tid] = step
-                self._top[tid] = [t for _, t in ranked[:k]]
+                self._top[tid] = top
                 plan = self._plan[tid] = self._draw(history, tid, step, donors)
                 return Decision.stop(
-                    f"exploit: {self._standing(ranked, tid, step, k)}; "
-                    + self._replacement(history, tid, step, plan)
+                    f"exploit: {quote(self.objective, score)} at step {step} ranks "
+                    f"{rank + 1}/{m}, in the bottom {k}; "
+                    + self._replacement(history, step, plan)
                 )
         return Decision(
             Action.CONTINUE, step + interval, True,
             f"rank {rank + 1}/{m} at step {step}",
         )
 
-    def _standing(self, ranked: list[tuple[float, int]], tid: int, step: int, k: int) -> str:
-        """``"loss=0.9 at step 4 ranks 4/4, in the bottom 1 (top 1: loss<=0.1)"``."""
-        m = len(ranked)
-        rank = next(i for i, (_, t) in enumerate(ranked) if t == tid)
-        cut = quote(self.objective, ranked[k - 1][0])
-        better = "<=" if self.objective.mode == "min" else ">="
-        metric, value = cut.split("=", 1)
-        return (f"{quote(self.objective, ranked[rank][0])} at step {step} ranks {rank + 1}/{m}, "
-                f"in the bottom {k} (top {k}: {metric}{better}{value})")
+    def _better(self, history: History, tid: int, step: int, score: float) -> set[int]:
+        """The live members that beat ``tid``, each compared with it at the latest interval
+        step both have reached: a member ahead with its result at ``step``, a member behind
+        at its own last interval step, where ``tid``'s (or its lineage's) result stands for
+        it. Where either has no result there, their latest results are compared. Ties go to
+        the lower trial id."""
+        out = set()
+        for t, (last, theirs) in self._last.items():
+            if t == tid:
+                continue
+            mine: float | None = score
+            if last > step:
+                at_step = self._score_at(history, t, step)
+                if at_step is not None:
+                    theirs = at_step
+            elif last < step:
+                mine = self._score_at(history, tid, last)
+                if mine is None:
+                    mine = score
+            if (theirs, t) < (mine, tid):
+                out.add(t)
+        return out
 
-    def _replacement(
-        self, history: History, tid: int, step: int, plan: tuple[int, dict[str, Any]]
-    ) -> str:
-        """``"replaced by a fork of trial 0 (loss=0.1 at step 4): lr 0.01 -> 0.012"``."""
+    def _replacement(self, history: History, step: int, plan: tuple[int, dict[str, Any]]) -> str:
+        """``"replaced by a fork of trial 0 (loss=0.1 at step 4): lr 0.01 -> 0.012"``: the
+        donor's result at ``step`` (or at its latest step, if it is behind)."""
         donor, params = plan
-        score = self._score_at(history, donor, step)
-        where = "" if score is None else f" ({quote(self.objective, score)} at step {step})"
+        last, score = self._last.get(donor, (step, None))
+        at = min(step, last)
+        if at < last:
+            score = self._score_at(history, donor, at)
+        where = "" if score is None else f" ({quote(self.objective, score)} at step {at})"
         return (f"replaced by a fork of trial {donor}{where}: "
                 f"{_changes(self.space, history.params(donor), params)}")
 
@@ -539,15 +570,15 @@ class PBT(Scheduler):
                 f"time-sharing: paused at step {step} until {waiting} member(s) behind catch up",
             )
         ranked = self._ranked()
+        rank = next(i for i, (_, t) in enumerate(ranked) if t == tid)
         stop, m, k, exploited = self._judge(history, step, tid)
         if stop:
             return Decision.stop(
                 f"exploit: generation at step {step} judged: "
-                f"{self._standing(ranked, tid, step, k)}; "
-                + self._replacement(history, tid, step, self._plan[tid])
+                f"{quote(self.objective, ranked[rank][0])} ranks {rank + 1}/{m}, in the bottom "
+                f"{k}; " + self._replacement(history, step, self._plan[tid])
             )
         self._paused[tid] = step
-        rank = next(i for i, (_, t) in enumerate(ranked) if t == tid)
         return Decision(
             Action.PAUSE, None, True,
             f"time-sharing: generation at step {step} judged (rank {rank + 1}/{m}, "
