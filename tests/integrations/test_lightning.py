@@ -163,3 +163,65 @@ def test_a_module_that_logs_nothing_is_told_what_to_log(tmp_path: Path) -> None:
         "objective's metric with self.log(...) in the LightningModule's validation_step or "
         "training_step")
     assert ctx.reports == []
+
+
+class StatusLogger(pl.loggers.Logger):  # type: ignore[misc]
+    """A Lightning logger that records the status it is finalized with (an ``MLFlowLogger``
+    ends its run FINISHED on ``"success"``, FAILED on ``"failed"``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.statuses: list[str] = []
+
+    @property
+    def name(self) -> str:
+        return "status"
+
+    @property
+    def version(self) -> int:
+        return 0
+
+    def log_metrics(self, metrics: Any, step: Any = None) -> None:
+        pass
+
+    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def finalize(self, status: str) -> None:
+        self.statuses.append(status)
+
+
+def _status_trainer(max_epochs: int, callbacks: list[Any]) -> tuple[Any, StatusLogger]:
+    logger = StatusLogger()
+    return pl.Trainer(max_epochs=max_epochs, accelerator="cpu", devices=1, logger=logger,
+                      callbacks=callbacks, enable_checkpointing=False,
+                      enable_progress_bar=False, enable_model_summary=False,
+                      num_sanity_val_steps=0), logger
+
+
+def test_fit_raises_the_stop_after_lightning_ended_training_as_a_success(
+        tmp_path: Path) -> None:
+    """A stop raised from inside ``Trainer.fit`` finalizes the loggers "failed" (Lightning
+    treats any exception so): every stopped trial's MLFlowLogger run ended FAILED.
+    ``rpl.fit`` raises it after ``fit`` returned: the loggers finalize "success"."""
+    train, valid = loaders()
+    inside, logged_inside = _status_trainer(5, [rpl.LightningCallback(FakeContext(
+        max_step=5, stop_at=2))])
+    with pytest.raises(StopTrial):
+        inside.fit(Net(0.01, 4), train, valid)
+    assert logged_inside.statuses == ["failed"]
+
+    ctx = FakeContext(max_step=5, stop_at=2)
+    after, logged = _status_trainer(5, [])  # rpl.fit adds the LightningCallback
+    with pytest.raises(StopTrial, match="below the cutoff"):
+        rpl.fit(ctx, after, Net(0.01, 4), train, valid)
+    assert logged.statuses == ["success"]
+    assert ctx.steps == [1, 2] and after.current_epoch == 2  # two epochs ran, no third
+
+    done = FakeContext(max_step=3)
+    full, logged_full = _status_trainer(5, [rpl.LightningCallback(done)])
+    assert rpl.fit(done, full, Net(0.01, 4), train, valid) is None  # completed: no raise
+    assert done.steps == [1, 2, 3] and logged_full.statuses == ["success"]
+    with pytest.raises(ConfigError) as e:
+        rpl.fit(done, full, Net(0.01, 4), train, ckpt_path="x.ckpt")
+    assert e.value.key == "ckpt_path"

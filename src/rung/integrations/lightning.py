@@ -21,10 +21,14 @@ module logged with ``self.log``, validation metrics included: Lightning validate
 ``trainer.should_stop`` so the epoch loop ends at once, and re-raises ``StopTrial`` /
 ``PauseTrial`` from ``on_train_end`` (``fit`` must not return as if the trial completed). Like
 any exception inside ``fit``, Lightning then runs its ``on_exception`` hooks and finalizes the
-loggers with status ``"failed"`` before the exception leaves ``fit``. For a pause, ``report``
-first saves a full Lightning checkpoint (``model.ckpt``: weights, optimizer and scheduler
-states, loop counters) through ``trainer.save_checkpoint``; ``fit(..., ckpt_path=
-resume_checkpoint(ctx))`` continues from the next epoch.
+loggers with status ``"failed"`` before the exception leaves ``fit`` (an ``MLFlowLogger`` run
+of a stopped trial ends ``FAILED``). ``rung.integrations.lightning.fit(ctx, trainer, model,
+...)`` avoids that: it raises the decision after ``Trainer.fit`` has returned, so training
+ends as Lightning's own early stopping ends it (``on_train_end`` and ``teardown`` hooks run,
+loggers finalize ``"success"``). For a pause, ``report`` first saves a full Lightning
+checkpoint (``model.ckpt``: weights, optimizer and scheduler states, loop counters) through
+``trainer.save_checkpoint``; ``fit(..., ckpt_path=resume_checkpoint(ctx))`` continues from the
+next epoch.
 """
 
 from __future__ import annotations
@@ -72,12 +76,17 @@ class LightningCallback(pl.Callback):  # type: ignore[misc]
         self.ctx = ctx
         self.checkpoints = checkpoints
         self._decision = HeldDecision()
+        self._after_fit = False  # rung.integrations.lightning.fit raises the decision itself
 
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
         check_start(self.ctx, int(trainer.current_epoch), 1, "epochs", _RESUME_HINT)
 
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
-        self._decision.raise_held()  # one held: min_epochs kept training going, stop now
+        if self._decision.held is not None:  # min_epochs kept training going
+            if not self._after_fit:
+                self._decision.raise_held()  # stop now
+            trainer.should_stop = True  # (fit: until min_epochs, unreported)
+            return
         step = int(trainer.current_epoch) + 1
 
         def save(directory: str) -> None:
@@ -93,7 +102,43 @@ class LightningCallback(pl.Callback):  # type: ignore[misc]
             trainer.should_stop = True  # ended by the scheduler, or at the study's max_step
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
-        self._decision.raise_held()
+        if not self._after_fit:
+            self._decision.raise_held()
+
+
+def fit(ctx: Reports, trainer: Any, model: Any, *args: Any, **kwargs: Any) -> None:
+    """``trainer.fit(model, *args, ckpt_path=resume_checkpoint(ctx), **kwargs)`` for a rung
+    trial, the scheduler's stop or pause raised once ``fit`` has returned.
+
+    ``trainer``'s ``LightningCallback`` reports each epoch (one is added when its callbacks
+    have none). Raising after ``fit`` lets Lightning end training as its own early stopping
+    does: the loggers finalize ``"success"`` (from within ``fit`` they finalize ``"failed"``,
+    and an ``MLFlowLogger`` run of every stopped trial ends ``FAILED``).
+
+    Raises:
+        StopTrial, PauseTrial: the scheduler's decision, after ``fit`` returned.
+        ConfigError: ``ckpt_path`` was passed (this function sets it), or the trainer has
+            two ``LightningCallback``s (key ``callbacks``).
+    """
+    from rung.errors import ConfigError
+
+    if "ckpt_path" in kwargs:
+        raise ConfigError(key="ckpt_path", message=(
+            "is set by rung.integrations.lightning.fit from the trial's checkpoint"))
+    ours = [cb for cb in trainer.callbacks if isinstance(cb, LightningCallback)]
+    if len(ours) > 1:
+        raise ConfigError(key="callbacks", message=(
+            f"the trainer has {len(ours)} LightningCallbacks: each would report every epoch"))
+    if not ours:
+        ours = [LightningCallback(ctx)]
+        trainer.callbacks.append(ours[0])
+    cb = ours[0]
+    cb._after_fit = True
+    try:
+        trainer.fit(model, *args, ckpt_path=resume_checkpoint(ctx), **kwargs)
+    finally:
+        cb._after_fit = False
+    cb._decision.raise_held()
 
 
 def resume_checkpoint(ctx: Reports) -> str | None:
@@ -102,4 +147,4 @@ def resume_checkpoint(ctx: Reports) -> str | None:
     return saved_file(ctx, CHECKPOINT_FILE)
 
 
-__all__ = ["CHECKPOINT_FILE", "LightningCallback", "resume_checkpoint"]
+__all__ = ["CHECKPOINT_FILE", "LightningCallback", "fit", "resume_checkpoint"]
