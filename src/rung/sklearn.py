@@ -19,7 +19,11 @@ iteration's step, so step ``k`` always means ``k * min_resources_`` units.
 **Candidates.** ``param_distributions`` is either scikit-learn's (a dict, or a list of dicts,
 of lists and ``scipy.stats`` distributions): candidates are drawn by
 ``sklearn.model_selection.ParameterSampler`` with ``random_state``, exactly as
-``HalvingRandomSearchCV`` draws them, and proposed in that order; or a ``rung.SearchSpace`` (or
+``HalvingRandomSearchCV`` draws them, and launched in that order (the study's parameters are
+theirs, one ``rung.Categorical`` each, with the values drawn, so that ``rung show`` and the
+dashboard show them; a value that is not a JSON scalar, such as an estimator, by its
+``repr``; candidates of a list of dicts that set different parameters by their index,
+``candidate``); or a ``rung.SearchSpace`` (or
 a mapping of rung parameters: ``rung.Float``, ``rung.Int``, ``rung.Categorical``, with
 ``when=`` conditions): then the study's ``searcher`` (``"random"``, ``"sobol"``, ``"tpe"``, ...)
 proposes them.
@@ -233,11 +237,11 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
     def _run_search(self, evaluate_candidates: Callable[..., Any]) -> None:
         X, y = self._X_y
         self._check_resources(X, y)
-        candidates, space, searcher = self._candidates()
+        candidates, space, searcher, points = self._candidates()
         n_candidates = len(candidates) if candidates is not None else self._n_first()
-        study, last_step = self._study(space, searcher, n_candidates)
+        study, last_step = self._study(space, searcher, n_candidates, points)
         try:
-            self._halve(study, last_step, candidates, evaluate_candidates)
+            self._halve(study, last_step, candidates, bool(points), evaluate_candidates)
         finally:
             study.close()  # the journal's lock too: the next fit may write to the same file
         # what one more cut would keep (scikit-learn's count after its last iteration)
@@ -247,7 +251,7 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         self.n_iterations_ = len(self.n_resources_)
 
     def _halve(self, study: Any, last_step: int, candidates: list[dict[str, Any]] | None,
-               evaluate_candidates: Callable[..., Any]) -> None:
+               by_id: bool, evaluate_candidates: Callable[..., Any]) -> None:
         """The iterations: ask every trial due at the step, cross-validate them, report."""
         self.n_resources_: list[int] = []
         self.n_candidates_: list[int] = []
@@ -257,8 +261,12 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
             carry = []
             while (t := study.ask()) is not None:
                 p = dict(t.params)
-                if candidates is not None:
-                    p = dict(candidates[p["candidate"]])
+                if candidates is not None:  # enqueued in order (trial i is candidate i), or
+                    # proposed by a grid over their index
+                    c = candidates[t.id if by_id else p[_INDEX]]
+                    if by_id and p != {k: _plain(v) for k, v in c.items()}:
+                        raise AssertionError(f"trial {t.id} launched {p}, not candidate {c}")
+                    p = dict(c)
                 batch.append((t.id, p, study.engine.active[t.id].until_step))
             if not batch:
                 break
@@ -334,25 +342,38 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
             return max(1, int(self.max_resources_) // int(self.min_resources_))
         return check_int("n_candidates", self.n_candidates, 1)
 
-    def _candidates(self) -> tuple[list[dict[str, Any]] | None, Any, Any]:
-        """scikit-learn's candidates (proposed in order by a grid over their index), or
-        ``None`` and the rung space and searcher."""
+    def _candidates(
+        self,
+    ) -> tuple[list[dict[str, Any]] | None, Any, Any, list[dict[str, Any]]]:
+        """scikit-learn's candidates, the study's space and searcher, and the points it
+        launches first; or ``None``, the rung space and searcher, and no points.
+
+        The candidates' values are the study's parameters (one ``Categorical`` each, values
+        that are not JSON scalars by their ``repr``), launched in order from the study's
+        queue, so that the journal (``rung show``, the dashboard) shows them; candidates
+        that do not all set the same parameters are proposed by a grid over their index
+        (``candidate``)."""
         from rung.space import Categorical, SearchSpace
 
         if _is_rung_space(self.param_distributions):
             space = self.param_distributions
             if not isinstance(space, SearchSpace):
                 space = SearchSpace(dict(space))
-            return None, space, self.searcher
+            return None, space, self.searcher, []
         n = self._n_first()
         candidates = [dict(c) for c in ParameterSampler(self.param_distributions, n,
                                                         random_state=self.random_state)]
         if self.resource != "n_samples" and any(self.resource in c for c in candidates):
             raise ConfigError(key="resource", message=f"{self.resource!r} is searched over: it "
                                                       "cannot also be the resource")
-        return candidates, SearchSpace({"candidate": Categorical(list(range(n)))}), "grid"
+        named = _candidate_space(candidates)
+        if named is not None:
+            return candidates, named[0], "random", named[1]
+        return (candidates, SearchSpace({_INDEX: Categorical(list(range(len(candidates))))}),
+                "grid", [])
 
-    def _study(self, space: Any, searcher: Any, n_candidates: int) -> tuple[Any, int]:
+    def _study(self, space: Any, searcher: Any, n_candidates: int,
+               points: list[dict[str, Any]]) -> tuple[Any, int]:
         """The study (in memory) and its last step, after planning the iterations as
         scikit-learn does (``min_resources="exhaust"`` raised to fill the last one)."""
         from rung import Budget, Objective, Study, SuccessiveHalving
@@ -388,7 +409,7 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         study = Study.create(name, space, Objective("score", "max"), searcher=searcher,
                              scheduler=scheduler, max_step=last_step,
                              budget=Budget(n_trials=n_candidates), seed=int(seed),
-                             storage=journal)
+                             storage=journal, points_to_evaluate=points)
         self.study_name_ = name
         return study, last_step
 
@@ -410,6 +431,48 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         results = evaluate_candidates(params, cv, more_results=more)
         scores = np.asarray(results["mean_test_score"], dtype=float)[-len(params):]
         return [float(s) for s in scores]
+
+
+#: the parameter of a study whose candidates are proposed by their index
+_INDEX = "candidate"
+
+
+def _candidate_space(
+    candidates: Sequence[Mapping[str, Any]],
+) -> tuple[Any, list[dict[str, Any]]] | None:
+    """A space with one ``Categorical`` per parameter of ``candidates`` (their values, in
+    first-seen order) and the candidates as points of it; ``None`` if they do not all set
+    the same parameters (a list of dicts with other keys), or the values do not make a
+    space."""
+    from rung.errors import RungError
+    from rung.space import Categorical, SearchSpace
+
+    if not candidates:
+        return None
+    keys = list(candidates[0])
+    if not keys or any(sorted(c) != sorted(keys) for c in candidates):
+        return None
+    points = [{k: _plain(c[k]) for k in keys} for c in candidates]
+    choices: dict[str, dict[tuple[str, Any], Any]] = {k: {} for k in keys}
+    for point in points:
+        for k, v in point.items():
+            choices[k].setdefault((type(v).__name__, v), v)
+    try:
+        space = SearchSpace({k: Categorical(list(c.values())) for k, c in choices.items()})
+    except (RungError, TypeError, ValueError):
+        return None
+    return space, points
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as a JSON scalar: itself, a NumPy scalar's value, or its ``repr``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float) and np.isfinite(value):
+        return value
+    return repr(value)
 
 
 #: what a candidate whose mean test score is NaN, or -inf, is ranked by: below every finite

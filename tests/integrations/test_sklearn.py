@@ -390,3 +390,44 @@ def test_a_searcher_with_scikit_learns_distributions_is_refused(tmp_path: Any) -
     explicit = RungSearchCV(Ridge(), ALPHA, searcher="random", n_candidates=3, cv=3,
                             random_state=0).fit(X, Y)
     assert explicit.n_candidates_ == [3, 1]
+
+
+def test_the_journal_shows_the_candidates_params(tmp_path: Any) -> None:
+    """``rung show`` and the dashboard read the study's params: scikit-learn's candidates are
+    the study's parameters (values that are not JSON scalars by their repr). Before, every
+    trial's params were {'candidate': <its index>}."""
+    from sklearn.preprocessing import StandardScaler
+
+    db = tmp_path / "search.db"
+    est = Pipeline([("scale", StandardScaler()), ("ridge", Ridge())])
+    dist = {"scale": [StandardScaler(), "passthrough"], "ridge__alpha": loguniform(1e-2, 1e2),
+            "ridge__fit_intercept": [True, False]}
+    search = RungSearchCV(est, dist, n_candidates=9, cv=3, random_state=0, storage=db,
+                          study_name="named").fit(X, Y)
+    study = Study.load("named", storage=db)
+    first = search.cv_results_["params"][:9]
+    assert [dict(t.params) for t in study.trials()] == [
+        {"scale": "StandardScaler()" if isinstance(c["scale"], StandardScaler) else c["scale"],
+         "ridge__alpha": float(c["ridge__alpha"]),
+         "ridge__fit_intercept": c["ridge__fit_intercept"]} for c in first]
+    seen = [study.trials()[0].params["scale"]]
+    seen.append("passthrough" if seen[0] != "passthrough" else "StandardScaler()")
+    assert study.engine.space.to_json()["scale"] == {"type": "categorical", "choices": seen}
+    best = study.best_trial
+    assert best is not None and best.params["ridge__alpha"] == search.best_params_["ridge__alpha"]
+    study.close()
+    # candidates that set other parameters (a list of dicts) keep their index
+    grids = [{"alpha": [0.1, 1.0]}, {"alpha": [10.0], "fit_intercept": [False]}]
+    mixed = RungSearchCV(Ridge(), grids, n_candidates=3, cv=3, random_state=0, storage=db,
+                         study_name="mixed").fit(X, Y)
+    study = Study.load("mixed", storage=db)
+    assert [dict(t.params) for t in study.trials()] == [{"candidate": i} for i in range(3)]
+    assert [mixed.cv_results_["params"][i] for i in range(3)] == [
+        dict(p) for p in search_candidates(grids, 3)]
+    study.close()
+
+
+def search_candidates(dist: Any, n: int) -> list[dict[str, Any]]:
+    from sklearn.model_selection import ParameterSampler
+
+    return [dict(c) for c in ParameterSampler(dist, n, random_state=0)]
