@@ -59,3 +59,17 @@ def test_multi_objective_values_and_the_step_range() -> None:
                             "objective reports, and loop up to trial.max_step")
     with pytest.raises(ConfigError, match="^params: must be a mapping"):
         FixedTrial([("x", 1)])  # type: ignore[arg-type]
+
+
+def test_a_metric_given_as_the_value_and_as_a_keyword_is_refused() -> None:
+    """Before: report(1, 0.5, loss=5.0) recorded loss=0.5 and dropped the keyword's 5.0."""
+    trial = FixedTrial({}, metric="loss")
+    with pytest.raises(ConfigError) as e:
+        trial.report(1, 0.5, loss=5.0)
+    assert str(e.value) == ("value: metric 'loss' given twice, as the value (0.5) and as a "
+                            "keyword (loss=5.0): give it once")
+    with pytest.raises(ConfigError, match="^value: metric 'acc' given twice"):
+        trial.report(1, {"loss": 0.5, "acc": 0.9}, acc=0.8)
+    assert trial.reports == []
+    trial.report(1, 0.5, acc=0.8)
+    assert trial.reports == [(1, {"acc": 0.8, "loss": 0.5})]

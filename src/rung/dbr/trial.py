@@ -175,8 +175,8 @@ class Trial:
             ConfigError: ``step`` is not an integer from 1 to ``max_step``, is a float
                 while ``value`` is an integer (Optuna's order), or is below the step this
                 run reported last (key ``step``; ``rung.optimize`` then raises it, naming the
-                trial), or ``value`` is not a number, one per objective, or a mapping (key
-                ``value``).
+                trial), or ``value`` is not a number, one per objective, or a mapping, or
+                gives a metric also given as a keyword (key ``value``).
         """
         _check_step(step, value)
         back = step_back(step, self.ctx.last_step)
@@ -189,7 +189,13 @@ class Trial:
                 f"give {self._MAX_STEP_ARG} the number of steps the objective reports, and "
                 "loop up to trial.max_step"))
         if value is not None:
-            metrics.update(self.as_metrics(value))
+            given = self.as_metrics(value)
+            twice = [k for k in given if k in metrics]
+            if twice:
+                raise ConfigError(key="value", message=(
+                    f"metric {twice[0]!r} given twice, as the value ({given[twice[0]]!r}) "
+                    f"and as a keyword ({twice[0]}={metrics[twice[0]]!r}): give it once"))
+            metrics.update(given)
         self._flush()
         self.ctx.report(step, save=save, **metrics)
 
