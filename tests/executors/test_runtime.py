@@ -438,3 +438,32 @@ def test_a_resumed_run_that_returns_metrics_without_reporting_records_them_at_ma
     ch = FakeChannel()
     assert run_trial(objective, launch(start=6, ckpt="3/5"), ch, None) == "completed"
     assert [(m[2], m[3]) for m in ch.of(RESULT)] == [(9, {"loss": 0.5})]
+
+
+@pytest.mark.parametrize("decision, outcome", [
+    (Decision.stop("below the rung-0 cutoff"), "stopped"),
+    (Decision.pause("waits for promotion"), "paused"),
+])
+def test_an_objective_that_swallows_the_decision_still_ends_as_decided(
+    decision: Decision, outcome: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``except BaseException`` (or a ``return`` in ``finally``) around ``report`` swallows
+    the StopTrial / PauseTrial it raised: the run ends as the scheduler decided, not
+    ``completed`` (ASHA's stopped trials were counted completed); what it returned is still
+    recorded, and a warning says what happened."""
+    def objective(ctx: TrialContext) -> dict[str, float]:
+        try:
+            ctx.report(1, loss=2.0)
+        except BaseException:
+            return {"loss": 1.0}
+        return {"loss": 0.0}
+
+    ch = FakeChannel(at_step({1: decision}))
+    with caplog.at_level("WARNING", logger="rung.runtime"):
+        assert run_trial(objective, launch(until=1), ch, None) == outcome
+    assert [(m[2], m[3]) for m in ch.of(RESULT)] == [(1, {"loss": 2.0}), (1, {"loss": 1.0})]
+    assert ended(ch)[2] == outcome and ended(ch)[4] is None
+    assert caplog.messages[-1:] == [
+        f"trial 3: the objective returned after report() raised "
+        f"{'StopTrial' if outcome == 'stopped' else 'PauseTrial'} (the scheduler's "
+        f"decision): the trial ends {outcome}; let StopTrial and PauseTrial propagate"]

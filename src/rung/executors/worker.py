@@ -415,8 +415,10 @@ def run_trial(
     Contract: never raises for anything the objective does. ``StopTrial`` -> stopped,
     ``PauseTrial`` -> paused, any other exception (even ``SystemExit``) -> failed with the
     traceback as the error; a normal return -> completed (a returned mapping is recorded as a
-    final result first). Only ``WorkerExit`` (the driver is gone or wants the worker to exit)
-    and errors of the channel itself propagate.
+    final result first), unless the objective swallowed the ``StopTrial`` / ``PauseTrial`` a
+    scheduler's decision raised in ``report``: then stopped / paused as decided (warned).
+    Only ``WorkerExit`` (the driver is gone or wants the worker to exit) and errors of the
+    channel itself propagate.
     """
     _, token, tid, params, start, until, max_step, ckpt = msg
     ctx = TrialContext(channel, token, tid, params, start, until, max_step, checkpoint_root,
@@ -440,6 +442,15 @@ def run_trial(
         error = traceback.format_exc()
     else:
         outcome = Outcome.COMPLETED.value
+        if ctx._decided and ctx._pending is not None:
+            # it caught what report() raised (except BaseException, a return in finally):
+            # the scheduler's decision still ends the run, not a completion
+            paused = ctx._pending[0] == A_PAUSE
+            outcome = (Outcome.PAUSED if paused else Outcome.STOPPED).value
+            log.warning("trial %d: the objective returned after report() raised %s (the "
+                        "scheduler's decision): the trial ends %s; let StopTrial and "
+                        "PauseTrial propagate", tid, "PauseTrial" if paused else "StopTrial",
+                        outcome)
         if isinstance(ret, Mapping):
             step = ctx._last_step or max_step
             channel.send((RESULT, tid, step, plain_metrics(ret), time.time()))
