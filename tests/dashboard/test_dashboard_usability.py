@@ -80,6 +80,14 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                             budget=rung.Budget(n_trials=40), seed=0, storage=root / "d.db")
     pbt.simulate(b, n_workers=8)
     pbt.close()
+    div = rung.Study.create("diverged", {"x": rung.Float(0, 1)}, searcher="random",
+                            scheduler="fifo", max_step=3, budget=rung.Budget(n_trials=20),
+                            seed=0, storage=root / "e.db")
+    while (t := div.ask()) is not None:  # trial 5 diverges: its loss is 1e6 at every step
+        for step in (1, 2, 3):
+            div.report(t.id, step, {"loss": 1e6 if t.id == 5 else t.params["x"] + 1 / step})
+        div.tell(t.id, "completed")
+    div.close()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
@@ -93,7 +101,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         while True:
             try:
                 with urllib.request.urlopen(url + "api/studies", timeout=2) as r:
-                    if len(json.load(r)["studies"]) == 4:
+                    if len(json.load(r)["studies"]) == 5:
                         break
             except OSError:
                 pass
@@ -343,6 +351,19 @@ def test_curves_draw_completed_trials_last(base: str, browser: Any) -> None:
         first = json.load(r)["trials"][0]["status"]
     assert first == "completed"  # the first trial's status no longer decides the order
     assert names[:2] == ["stopped", "completed"], names
+
+
+def test_curves_leave_a_diverged_trial_off_the_value_axis(base: str, browser: Any) -> None:
+    """The page draws the range the API gives (``rung.bulk_range``) and says what it left out."""
+    d = browser
+    _open(d, base + "#/study/diverged/curves")
+    y = _until(d, "const g = document.getElementById('curves');"
+                  "return g && g.layout && g.layout.yaxis && g.layout.yaxis.range", "the chart")
+    with urllib.request.urlopen(base + "api/study/diverged/curves") as r:
+        vr = json.load(r)["value_range"]
+    assert y == [vr["low"], vr["high"]] and vr["high"] < 10
+    note = d.execute_script("return document.getElementById('curves-note').textContent")
+    assert "; 3 results above the axis (worse than " in note
 
 
 def test_the_open_page_is_marked_for_screen_readers(base: str, browser: Any) -> None:

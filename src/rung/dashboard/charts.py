@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rung.analysis_frames import decision_marks, front_staircase, has_rungs, spec_steps
+from rung.bulk_range import bulk_range
 from rung.dashboard._json import jclean
 from rung.plot._cutoffs import decision_cutoffs
 
@@ -124,11 +125,14 @@ def curves(snap: Snapshot) -> dict[str, Any]:
     ids, info = sample(h, [t for t in h if h.scores(t)], MAX_CURVES, BEST_CURVES,
                        "trials with a result")
     series = []
+    drawn: list[float] = []  # the scores drawn, for the value axis (``bulk_range``)
     for tid in ids:
         pts = sorted(h.scores(tid).items())
         if pts:
             series.append({"id": tid, "status": h.status(tid).value,
                            "x": [p[0] for p in pts], "y": [o.value(p[1]) for p in pts]})
+            drawn.extend(p[1] for p in pts)
+    bulk = bulk_range(drawn, o)
     steps = rung_steps(snap)
     shown = set(ids)
     marks = [{"id": d.trial_id, "step": d.step, "action": d.action, "reason": d.reason,
@@ -139,7 +143,10 @@ def curves(snap: Snapshot) -> dict[str, Any]:
                    "cutoffs": {str(c.step): {"latest": c.latest, "low": c.low, "high": c.high,
                                              "n": c.n}
                                for c in decision_cutoffs(h, jf).values()},
-                   "trials": series, "decisions": marks, "total": len(h), "sample": info})
+                   "trials": series, "decisions": marks, "total": len(h), "sample": info,
+                   "value_range": None if bulk is None else {
+                       "low": bulk.low, "high": bulk.high, "left_out": bulk.left_out,
+                       "note": bulk.note()}})
 
 
 @memoized

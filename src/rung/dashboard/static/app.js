@@ -288,8 +288,9 @@ async function pageCurves(name) {
   const d = await chartData(name, "curves");
   ensure("curves", '<h2>Learning curves</h2><p class="muted" id="curves-note"></p><div id="curves" class="chart"></div>');
   if (d.unchanged && drawn("curves")) return;
+  const vr = d.value_range;  // far outliers on the bad side left off the axis (rung.bulk_range)
   document.getElementById("curves-note").textContent =
-    `${d.sample.note}; dotted: rung steps; black bars: the scheduler's cut-off at each rung, its latest threshold (thin line: the range it moved through); x: stopped there; click a curve for its trial's decisions`;
+    `${d.sample.note}${vr ? `; ${vr.note}` : ""}; dotted: rung steps; black bars: the scheduler's cut-off at each rung, its latest threshold (thin line: the range it moved through); x: stopped there; click a curve for its trial's decisions`;
   // one trace per status, the curves separated by gaps: hundreds of curves draw as fast as one
   const by = {};
   d.trials.forEach((t) => { (by[t.status] = by[t.status] || []).push(t); });
@@ -325,7 +326,8 @@ async function pageCurves(name) {
   });
   Plotly.react("curves", traces, {
     margin: { t: 20 }, shapes, annotations, xaxis: { title: { text: "step" }, type: log ? "log" : "linear" },
-    yaxis: { title: { text: `${pesc(d.metric)} (${d.mode})` } } }, CONFIG);
+    yaxis: { title: { text: `${pesc(d.metric)} (${d.mode})` },
+             ...(vr ? { range: [vr.low, vr.high], autorange: false } : { autorange: true }) } }, CONFIG);
   pickTrial(document.getElementById("curves"), name);
 }
 
