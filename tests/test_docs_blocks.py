@@ -697,10 +697,11 @@ def test_define_by_run_refusals(tmp_path: Path) -> None:
     trial = FixedTrial({"x": 0.5})
     for name, instead in (("suggest_uniform", "suggest_float(name, low, high)"),
                           ("suggest_loguniform", "log=True"),
-                          ("suggest_discrete_uniform", "step=q"),
-                          ("should_prune", "raises StopTrial")):
+                          ("suggest_discrete_uniform", "step=q")):
         with pytest.raises(AttributeError, match=re.escape(instead)):
             getattr(trial, name)
+    # Optuna's 'if trial.should_prune(): raise TrialPruned()' runs unchanged (the page says so)
+    assert trial.should_prune() is False
 
 
 def test_define_by_run_bounds_block() -> None:
