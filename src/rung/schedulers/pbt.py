@@ -181,10 +181,19 @@ def explore(
 
 @register("scheduler", "pbt")
 class PBT(Scheduler):
-    """Population-based training.
+    """Population-based training (the module docstring has the whole rule).
+
+    At every ``perturbation_interval`` steps a member is compared with the others at the latest
+    interval step both have reached; one in the bottom ``quantile_fraction`` is stopped and
+    replaced by a fork of a top member's checkpoint, with explored hyperparameters. The stop's
+    reason names the donor, both results in the objective's units and what explore changed;
+    the fork's ``parent_id`` and tags (``replaces``, ``from_step``) keep the lineage, and
+    ``schedule(study.history, trial_id)`` reads a member's hyperparameter schedule from it. A
+    population larger than the worker slots time-shares them, one generation at a time.
 
     Args:
-        population_size: trials that train side by side (>= 2).
+        population_size: trials that train side by side (>= 2); fewer if ``Budget.n_trials``
+            or the searcher gives fewer configurations.
         perturbation_interval: steps between exploit/explore decisions (below ``max_step``).
         quantile_fraction: the bottom fraction is replaced by forks of the top fraction
             (``0 < q <= 0.5``).
