@@ -330,3 +330,32 @@ def test_a_condition_on_a_choice_matches_by_type_as_the_space_does() -> None:
     for t in trials:
         assert ("m" in t.params) == (t.params["e"] is True), t.params
         assert space.validate(t.params) == t.params
+
+
+def test_the_mirror_study_is_not_announced_on_stderr() -> None:
+    """At Optuna's default verbosity (INFO) each mirror logged "A new study created in memory
+    with name: no-name-<uuid>" to stderr, a study the user never made; the verbosity is left
+    as it was."""
+    import logging
+
+    seen: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    handler = Collect()
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.INFO)
+    logging.getLogger("optuna").addHandler(handler)
+    try:
+        optuna.create_study()  # the collector hears what Optuna logs at INFO
+        assert len(seen) == 1 and seen[0].startswith("A new study created in memory")
+        s = _study(OptunaSearcher("RandomSampler"), budget=Budget(n_trials=3))
+        s.simulate(Quadratic(), n_workers=1, progress=False)
+        assert optuna.logging.get_verbosity() == optuna.logging.INFO
+    finally:
+        logging.getLogger("optuna").removeHandler(handler)
+        optuna.logging.set_verbosity(before)
+    assert len(s.trials()) == 3
+    assert len(seen) == 1, seen

@@ -219,12 +219,19 @@ class OptunaSearcher(Searcher):
         optuna = _optuna()
         self._optuna_mod = optuna
         self._storage = optuna.storages.InMemoryStorage()
-        self._study = optuna.create_study(
-            storage=self._storage,
-            directions=["minimize"] * len(history.objectives),
-            pruner=optuna.pruners.NopPruner(),
-            sampler=optuna.samplers.RandomSampler(seed=0),  # replaced before every ask
-        )
+        # the mirror is rung's bookkeeping, not a study the user made: no "A new study created
+        # in memory with name: no-name-..." on stderr (Optuna logs it at INFO, its default)
+        verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(max(verbosity, optuna.logging.WARNING))
+        try:
+            self._study = optuna.create_study(
+                storage=self._storage,
+                directions=["minimize"] * len(history.objectives),
+                pruner=optuna.pruners.NopPruner(),
+                sampler=optuna.samplers.RandomSampler(seed=0),  # replaced before every ask
+            )
+        finally:
+            optuna.logging.set_verbosity(verbosity)
         self._study_id = self._storage.get_study_id_from_name(self._study.study_name)
         self._dists = distributions(self.space)
         self._space = self.space  # a define-by-run study's space grows: a new one, a new mirror
