@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from rung.core.records import Budget, objectives_from
+from rung.core.records import Budget, Constraint, constraints_from, objectives_from
 from rung.dbr.trial import Trial
 from rung.errors import ConfigError, RunFailed
 from rung.space import Fidelity, SearchSpace
@@ -61,6 +61,9 @@ def optimize(
     max_time: float | None = None,
     max_steps: int | None = None,
     executor: str | Executor = "local",
+    constraints: Sequence[Constraint | Mapping[str, Any] | str] = (),
+    max_failures: int | float | None = None,
+    trial_timeout: float | None = None,
     **executor_options: Any,
 ) -> Study:
     """Define-by-run search: ``objective(trial)`` declares its parameters as it uses them.
@@ -93,8 +96,10 @@ def optimize(
 
     ``points_to_evaluate``: configurations (possibly partial) to run first, in order.
     ``fidelity``: a ``rung.Fidelity`` (sets ``max_step``). Other arguments are
-    ``rung.run``'s; ``executor_options`` are ``Study.run``'s (``progress``, ``callbacks``,
-    ...) or the executor's (``start_method="fork"``...).
+    ``rung.run``'s (``constraints``, ``max_failures``: how many failed trials end the run,
+    ``trial_timeout``: seconds one run of a trial may take); ``executor_options`` are
+    ``Study.run``'s (``progress``, ``callbacks``, ...) or the executor's
+    (``start_method="fork"``...).
 
     Raises:
         ConfigError: a bad argument (an unknown keyword included, before anything is written),
@@ -143,6 +148,9 @@ def optimize(
             "max_steps": (max_steps, None, max_steps),
             "seed": (seed, 0, seed),
             "fidelity": (fidelity, None, fidelity),
+            "constraints": (constraints, (), constraints),
+            "max_failures": (max_failures, None, max_failures),
+            "trial_timeout": (trial_timeout, None, trial_timeout),
         })
     else:
         study = Study.create(
@@ -160,6 +168,9 @@ def optimize(
             fidelity=fidelity,
             points_to_evaluate=points_to_evaluate,
             define_by_run=True,
+            constraints=constraints,
+            max_failures=max_failures,
+            trial_timeout=trial_timeout,
         )
     before = {t.id for t in study.history.trials() if t.error}
     try:
@@ -248,7 +259,12 @@ def _check_same(
         "max_steps": spec.budget.max_steps,
         "seed": spec.seed,
         "fidelity": spec.fidelity,
+        "constraints": spec.constraints,
+        "max_failures": spec.max_failures,
+        "trial_timeout": spec.trial_timeout,
     }
+    compared: Any
+    was: Any
     for key, (value, default, compared) in given.items():
         if isinstance(value, str) and isinstance(default, str):
             left = value == default
@@ -279,6 +295,12 @@ def _check_same(
             was = stored[key]
             if compared == was:
                 continue
+        elif key == "constraints":
+            mine_c, theirs_c = constraints_from(compared), stored[key]
+            if mine_c == theirs_c:
+                continue
+            compared = [f"{c.metric} {c.op} {c.bound:g}" for c in mine_c]
+            was = [f"{c.metric} {c.op} {c.bound:g}" for c in theirs_c]
         else:
             was = stored[key]
             if compared == was:
