@@ -11,12 +11,17 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from rung.errors import ConfigError, RungError
 from rung.executors.ray.transport import first_line
+
+#: Seconds to wait for a TCP connection to the cluster's head before ``ray.init``, which
+#: retries an address where nothing answers for about ten minutes before it gives up.
+PROBE_TIMEOUT = 5.0
 
 
 def connect(ray: Any, address: str | None, ray_init: Mapping[str, Any]) -> bool:
@@ -29,6 +34,7 @@ def connect(ray: Any, address: str | None, ray_init: Mapping[str, Any]) -> bool:
     the user's) is kept: ``ray.init`` replaces it with one that exits with code 15."""
     if ray.is_initialized():
         return False
+    check_reachable(ray, address)
     kwargs = dict(ray_init)
     if address is not None:
         kwargs["address"] = address
@@ -46,6 +52,44 @@ def connect(ray: Any, address: str | None, ray_init: Mapping[str, Any]) -> bool:
         raise ConfigError(key=key or ("address" if address is not None else "ray_init"),
                           message=f"ray.init refused it: {text}") from None
     return True
+
+
+def head_address(ray: Any, address: str | None) -> tuple[str, int] | None:
+    """The ``(host, port)`` of the head node ``ray.init(address=address)`` would connect to
+    (``address``, or ``RAY_ADDRESS``, or for ``"auto"`` the cluster started on this machine),
+    or ``None`` when it would start a local instance, goes through Ray Client (``ray://``),
+    or the address is malformed (``ray.init`` says so)."""
+    addr = address
+    if addr is None or addr == "auto":
+        addr = os.environ.get("RAY_ADDRESS") or addr
+    if addr == "auto":
+        addr = None
+        with contextlib.suppress(Exception):  # Ray's own lookup; no cluster: ray.init says so
+            addr = ray._private.services.canonicalize_bootstrap_address("auto")
+    if not addr or addr == "local" or "://" in addr:
+        return None
+    host, sep, port = addr.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return None
+    return host.strip("[]"), int(port)
+
+
+def check_reachable(ray: Any, address: str | None) -> None:
+    """``RungError`` naming the address when nothing answers at the head node ``ray.init``
+    would connect to (within ``PROBE_TIMEOUT`` seconds); nothing to check when it would
+    start a local instance or use Ray Client."""
+    target = head_address(ray, address)
+    if target is None:
+        return
+    host, port = target
+    try:
+        socket.create_connection((host, port), timeout=PROBE_TIMEOUT).close()
+    except OSError as e:
+        why = e.strerror or str(e) or type(e).__name__
+        raise RungError(
+            f"cannot connect to the Ray cluster at {host}:{port}: nothing answers there "
+            f"({why}); start its head node (ray start --head --port={port}) or give the "
+            f"address of a running one") from None
 
 
 @contextlib.contextmanager
@@ -90,4 +134,5 @@ def use_socket(ray: Any, address: str | None, transport: str) -> bool:
     return socket
 
 
-__all__ = ["connect", "private_instance", "use_socket"]
+__all__ = ["PROBE_TIMEOUT", "check_reachable", "connect", "head_address", "private_instance",
+           "use_socket"]
