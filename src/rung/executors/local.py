@@ -464,11 +464,11 @@ class LocalExecutor(Pool[_Worker]):
         """Remove a dead (or killed) worker: end its trial, start a replacement."""
         w.dead = True
         p = w.process
-        if not w.killed:
+        if not w.killed:  # (else _stop_running killed and joined it)
             # what its objective started dies with it; one that closed its pipe but lingers
             # is of no use any more either
             _kill_group(p)
-        p.join(1.0)
+            p.join(1.0)
         self._workers.remove(w)
         with contextlib.suppress(ValueError):
             self._processes.remove(p)
@@ -510,9 +510,16 @@ class LocalExecutor(Pool[_Worker]):
             remove_dir(d, root)
 
     def _stop_running(self, w: _Worker, c: Cancel, outcome: Outcome = Outcome.STOPPED) -> None:
-        _kill_group(w.process)
+        p = w.process
+        _kill_group(p)
         w.killed = True
-        w.process.join()
+        # bounded: a process stuck in the kernel (state D: a hung device or network file
+        # system) outlives even SIGKILL until its call returns; the run goes on without it
+        p.join(SHUTDOWN_GRACE)
+        if p.exitcode is None:
+            log.warning("worker process %s did not exit %g s after SIGKILL (stuck in the "
+                        "kernel?): abandoned, its trial ends and a fresh worker takes its "
+                        "place", p.pid, SHUTDOWN_GRACE)
         self._drain(w, self._events)  # what it sent before it died is still worth recording
         w.ready = True  # killed on purpose: not a start-up failure
         self._retire(w, self._events, outcome, c.reason)
