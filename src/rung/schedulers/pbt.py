@@ -3,19 +3,19 @@ Green, Dunning, Simonyan, Fernando and Kavukcuoglu, "Population Based Training o
 Networks", arXiv:1711.09846, 2017).
 
 A *population* of ``population_size`` trials trains in parallel. Every ``perturbation_interval``
-steps (the paper's "ready" criterion), a member that reports at an interval step is ranked
-against the live population (truncation selection, the paper's section 3.1). Members report
-asynchronously, so the reporter is compared with each other member at the latest interval step
-both have reached: a member ahead with its result at the reporter's step, a member behind at
-its own last interval step, where the reporter's result there stands for it (a fork's results
-before it was forked are its lineage's: its donor's, up to the checkpoint it copied). Its rank
-is one plus the number of members that beat it. Comparing latest results instead (Ray Tune's
-rule) ranks a slower member against results from steps it has not reached, and a member that
-is always first to arrive against results one interval older than its own, so on an improving
-curve it looks better than it is and is seldom exploited. Nobody is exploited until every
-member of the population has started and reported once. Ties go to the lower trial id (two
-members tied at the top of a population of two, as in the paper's toy, still exploit: the copy
-is explored, which breaks the tie):
+steps (the paper's "ready" criterion), a member that reports at an interval step (or, if it reports
+every few steps, its first result past one) is ranked against the live population (truncation
+selection, the paper's section 3.1). Members report asynchronously, so the reporter is compared
+with each other member at the latest interval step both have reached: a member ahead with its
+result at the reporter's step, a member behind at its own last interval step, where the reporter's
+result there stands for it (a fork's results before it was forked are its lineage's: its donor's,
+up to the checkpoint it copied). Its rank is one plus the number of members that beat it. Comparing
+latest results instead (Ray Tune's rule) ranks a slower member against results from steps it has
+not reached, and a member that is always first to arrive against results one interval older than
+its own, so on an improving curve it looks better than it is and is seldom exploited. Nobody is
+exploited until every member of the population has started and reported once. Ties go to the lower
+trial id (two members tied at the top of a population of two, as in the paper's toy, still exploit:
+the copy is explored, which breaks the tie):
 
 - in the bottom ``quantile_fraction`` (at most half the population): **exploit**. The trial is
   stopped, and a new trial is *forked* from the checkpoint of a member drawn uniformly from the
@@ -202,7 +202,7 @@ class PBT(Scheduler):
             parameter).
     """
 
-    version = 8
+    version = 9
     changes = {
         2: "a population larger than the worker slots time-shares: members pause at every "
         "interval step while others wait, the member furthest behind resumes, and each "
@@ -240,6 +240,10 @@ class PBT(Scheduler):
         "an improving curve, seldom exploited); donors are drawn from the top of the members "
         "that beat it; exploit reasons drop the '(top k: cutoff)' part, which no longer "
         "decides",
+        9: "a member that reports every few steps is judged at its first result past each "
+        "interval step (before: only results exactly at an interval step counted, so with "
+        "reports at 5, 10, 15 and perturbation_interval=4 nobody was ever judged or asked "
+        "for a checkpoint); members that report every step decide as before",
     }
 
     def __init__(
@@ -492,7 +496,12 @@ class PBT(Scheduler):
         self._sync(history)
         tid, step, score = request.trial_id, request.result.step, request.score
         interval = self.perturbation_interval
-        if step % interval or step >= self.max_step or tid not in self._members:
+        # an interval result: one at an interval step, or the first past an interval step the
+        # member has not reported at (it reports every few steps)
+        last = self._last.get(tid)
+        if (step >= self.max_step or tid not in self._members
+                or (step % interval
+                    and step // interval <= (0 if last is None else last[0] // interval))):
             return Decision.proceed(self.lease(step + 1))
         self._last[tid] = (step, score)
         if self._originals < self._size or self._paused:
