@@ -147,6 +147,14 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
             (key: the parameter's name).
     """
 
+    # checked by BaseSearchCV.fit before anything runs (InvalidParameterError naming the
+    # parameter), as HalvingRandomSearchCV checks its own
+    _parameter_constraints: dict[str, Any] = {
+        **BaseSearchCV._parameter_constraints,
+        "random_state": ["random_state"],
+        "study_name": [str, None],
+    }
+
     def __init__(
         self,
         estimator: Any,
@@ -215,6 +223,9 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
                 f"{cv!r} gives other folds at every split() call, so the iterations would "
                 "compare candidates on different data: set its random_state to an int, or "
                 "shuffle=False"))
+        if self.study_name == "":
+            raise ConfigError(key="study_name", message="must be a non-empty string or None, "
+                                                        "got ''")
         scoring = self.scoring
         if scoring is not None and not isinstance(scoring, str) and not callable(scoring):
             raise ConfigError(key="scoring", message=(

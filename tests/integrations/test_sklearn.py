@@ -431,3 +431,19 @@ def search_candidates(dist: Any, n: int) -> list[dict[str, Any]]:
     from sklearn.model_selection import ParameterSampler
 
     return [dict(c) for c in ParameterSampler(dist, n, random_state=0)]
+
+
+def test_bad_arguments_are_refused_before_anything_is_written(tmp_path: Any) -> None:
+    """Before: study_name='' was refused under the key 'name' once the journal file existed,
+    and random_state='a' was numpy's "'a' cannot be used to seed a numpy.random.RandomState
+    instance"."""
+    db = tmp_path / "s.db"
+    with pytest.raises(ConfigError) as e:
+        RungSearchCV(Ridge(), ALPHA, storage=str(db), study_name="").fit(X, Y)
+    assert str(e.value) == "study_name: must be a non-empty string or None, got ''"
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="^The 'random_state' parameter of "
+                                                    "RungSearchCV must be "):
+        RungSearchCV(Ridge(), ALPHA, storage=str(db), random_state="a").fit(X, Y)
+    assert not db.exists()
