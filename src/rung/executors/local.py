@@ -236,7 +236,8 @@ class LocalExecutor(Pool[_Worker]):
     cancel, ``trial_timeout``) or is shut down, its whole group is killed, so nothing it started
     outlives it. Ctrl-C in a terminal reaches the driver alone, and it is the driver that
     decides (``drive`` calls ``shutdown``, which stops every worker). On Linux a worker also
-    dies with its driver, even a SIGKILLed one, so a crash leaves no orphan worker.
+    dies with its driver, even a SIGKILLed one (a forkserver worker, with its process group),
+    so a crash leaves no orphan worker.
     """
 
     def __init__(
@@ -383,8 +384,7 @@ class LocalExecutor(Pool[_Worker]):
         process = self._mp.Process(
             target=worker_main,
             args=(child, self._payload, self.objective if fork else None, str(self._root),
-                  self.checkpoint_every,
-                  None if self.start_method == "forkserver" else os.getpid()),
+                  self.checkpoint_every, os.getpid()),
             name=f"rung-worker-{len(self.worker_pids)}",
             daemon=False,  # objectives may start processes of their own (data loaders)
         )

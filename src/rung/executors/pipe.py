@@ -15,6 +15,7 @@ import select
 import signal
 import struct
 import sys
+import threading
 import traceback
 from collections import deque
 from collections.abc import Callable
@@ -113,21 +114,52 @@ class PipeChannel:
 
 
 
-def _die_with_parent(parent_pid: int | None) -> None:
-    """Make the kernel kill this worker when the driver dies, even by SIGKILL (Linux), so a
-    crashed driver never leaves orphans computing for nobody."""
-    if parent_pid is None:
-        return
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
+def _die_with_driver(driver_pid: int | None) -> None:
+    """End this worker (and its process group: what its objective started) when the driver
+    dies, even by SIGKILL, so a crashed driver never leaves orphans computing for nobody.
 
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass  # best effort: the worker still exits when its pipe closes
-    if os.getppid() != parent_pid:
+    A child of the driver (spawn, fork) asks the kernel for it (Linux ``PR_SET_PDEATHSIG``).
+    A forkserver worker is the fork server's child, which outlives the driver as long as its
+    children do: it follows the driver's pid instead, in a thread that waits on a pidfd
+    (Linux >= 5.3) and kills the worker's group when the driver exits. Elsewhere the worker
+    exits when it next finds the pipe closed (at its next report)."""
+    if driver_pid is None:
+        return
+    if os.getppid() == driver_pid:
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                libc = ctypes.CDLL(None, use_errno=True)
+                libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+            except (OSError, AttributeError):
+                pass  # best effort: the worker still exits when its pipe closes
+        if os.getppid() == driver_pid:
+            return
         os._exit(0)  # the driver died before we could ask to follow it
+    try:
+        pidfd = os.pidfd_open(driver_pid)
+    except ProcessLookupError:
+        os._exit(0)  # the driver is gone already
+    except (AttributeError, OSError):
+        return  # no pidfd here: the pipe's end-of-file ends the worker
+
+    def follow() -> None:
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)  # readable once the driver has exited
+        while not poller.poll():
+            pass
+        _end_group()
+
+    threading.Thread(target=follow, name="rung-follow-driver", daemon=True).start()
+
+
+def _end_group() -> None:
+    """SIGKILL this worker's process group (itself and what its objective started), or this
+    worker alone if it does not lead one."""
+    if os.getpgid(0) == os.getpid():
+        os.killpg(0, signal.SIGKILL)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def worker_main(
@@ -136,7 +168,7 @@ def worker_main(
     objective: Callable[[TrialContext], Any] | None,
     checkpoint_root: str,
     checkpoint_every: int | None,
-    parent_pid: int | None,
+    driver_pid: int | None,
 ) -> None:
     """Entry point of a worker process (module level, so spawn can import it)."""
     # Ctrl-C in a terminal reaches the whole process group: the driver decides what happens
@@ -150,7 +182,7 @@ def worker_main(
     # so none of them outlives it, and a terminal's Ctrl-C reaches none of them either
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
-    _die_with_parent(parent_pid)
+    _die_with_driver(driver_pid)
     chan = PipeChannel(conn)
     try:
         fn = pickle.loads(payload) if payload is not None else objective
