@@ -366,17 +366,20 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         (``candidate``)."""
         from rung.space import Categorical, SearchSpace
 
+        searched = ConfigError(key="resource", message=f"{self.resource!r} is searched over: "
+                                                       "it cannot also be the resource")
         if _is_rung_space(self.param_distributions):
             space = self.param_distributions
             if not isinstance(space, SearchSpace):
                 space = SearchSpace(dict(space))
+            if self.resource != "n_samples" and self.resource in space:
+                raise searched
             return None, space, self.searcher, []
         n = self._n_first()
         candidates = [dict(c) for c in ParameterSampler(self.param_distributions, n,
                                                         random_state=self.random_state)]
         if self.resource != "n_samples" and any(self.resource in c for c in candidates):
-            raise ConfigError(key="resource", message=f"{self.resource!r} is searched over: it "
-                                                      "cannot also be the resource")
+            raise searched
         named = _candidate_space(candidates)
         if named is not None:
             return candidates, named[0], "random", named[1]

@@ -447,3 +447,18 @@ def test_bad_arguments_are_refused_before_anything_is_written(tmp_path: Any) -> 
                                                     "RungSearchCV must be "):
         RungSearchCV(Ridge(), ALPHA, storage=str(db), random_state="a").fit(X, Y)
     assert not db.exists()
+
+
+@pytest.mark.parametrize("space", [
+    {"max_iter": [10, 20], "learning_rate": [0.1, 0.3]},
+    SearchSpace({"max_iter": Categorical([10, 20]), "learning_rate": Float(0.05, 0.5)}),
+])
+def test_the_resource_cannot_be_searched_over(space: Any, tmp_path: Any) -> None:
+    """Before, with a rung space the searched max_iter was replaced by the resource's value
+    without a word (scikit-learn's distributions were refused already)."""
+    db = tmp_path / "s.db"
+    with pytest.raises(ConfigError) as e:
+        RungSearchCV(HistGradientBoostingRegressor(), space, resource="max_iter",
+                     max_resources=27, n_candidates=3, cv=2, storage=str(db)).fit(X, Y)
+    assert str(e.value) == "resource: 'max_iter' is searched over: it cannot also be the resource"
+    assert not db.exists()
