@@ -266,3 +266,44 @@ def test_a_session_killed_mid_turn_is_made_whole_by_the_next(server: str,
     _, second = _runs(client, "killed")
     assert {t: r.info.run_id for t, r in first.items()} == {
         t: second[t].info.run_id for t in first}
+
+
+_KILLED_BEFORE_PARAMS = """\
+import os, signal, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from tracking_study import Curves, make_study
+from rung.integrations.mlflow import MLflowCallback
+
+class Dies(MLflowCallback):  # SIGKILL once trial 2's run is created, before its params are sent
+    def _end_turn(self):
+        if 2 in self._runs:
+            os.kill(os.getpid(), signal.SIGKILL)
+        super()._end_turn()
+
+study = make_study(Path(sys.argv[1]), "no-params")
+study.simulate(Curves(), n_workers=2, callbacks=[Dies(tracking_uri=sys.argv[2])])
+"""
+
+
+def test_a_run_killed_before_its_params_were_sent_is_still_the_trials(server: str,
+                                                                     tmp_path: Path) -> None:
+    """A session SIGKILLed between creating a trial's run and sending its params: the next
+    session took the run without params for another study's and started new runs for every
+    trial (two parent runs, two runs per trial). Now it keeps the runs and adds the params."""
+    script = tmp_path / "no_params.py"
+    script.write_text(_KILLED_BEFORE_PARAMS)
+    proc = subprocess.run([sys.executable, str(script), str(tmp_path), server,
+                           str(Path(__file__).parent)], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    client = mlflow.tracking.MlflowClient(tracking_uri=server)
+    _, first = _runs(client, "no-params")
+    assert first[2].data.params == {} and first[2].info.status == "RUNNING"
+
+    study = Study.load("no-params", storage=tmp_path / "no-params.db")
+    again = resume(study, tmp_path, MLflowCallback(tracking_uri=server))
+    _check(client, again, "no-params", tmp_path)  # one parent, one run per trial, all params
+    _, second = _runs(client, "no-params")
+    assert {t: r.info.run_id for t, r in first.items()} == {
+        t: second[t].info.run_id for t in first}

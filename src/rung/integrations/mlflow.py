@@ -163,7 +163,8 @@ class MLflowCallback(TrackingCallback):
         if parent is not None:
             client.update_run(parent, status="RUNNING")
             self._parent, self._runs = parent, runs
-            for tid in left_open:
+            for tid, missing in sorted(left_open.items()):
+                self._batch(runs[tid]).params.update(missing)
                 self._settle(tid)
             return
         tags = {**self.tags, "rung.study": study.name, "rung.role": "study"}
@@ -262,16 +263,19 @@ class MLflowCallback(TrackingCallback):
             self._client.log_batch(run_id, metrics=m, params=p, tags=t)
             metrics, params, tags = metrics[len(m):], params[len(p):], tags[len(t):]
 
-    def _earlier_runs(self, study: Study) -> tuple[str | None, dict[int, str], list[int]]:
+    def _earlier_runs(
+        self, study: Study
+    ) -> tuple[str | None, dict[int, str], dict[int, dict[str, str]]]:
         """The parent run, the trials' runs an earlier session of this study left in the
-        experiment (``None``: there is none) and the trials whose run it left ``RUNNING`` (a
-        session that died without ending them: killed, or its machine lost). Runs tagged with
-        the study's name belong to it only if every trial run's params are those the journal
-        has for that trial: a new study that reuses an old one's name (and experiment) gets
-        runs of its own."""
+        experiment (``None``: there is none) and, for each trial whose run it left ``RUNNING``
+        (a session that died without ending it: killed, or its machine lost), the params that
+        run lacks (the session may have died between creating it and sending them). Runs
+        tagged with the study's name belong to it only if every trial run's params are those
+        the journal has for that trial (all of them, but in a run left ``RUNNING``): a new
+        study that reuses an old one's name (and experiment) gets runs of its own."""
         parent = None
         runs: dict[int, str] = {}
-        left_open: list[int] = []
+        left_open: dict[int, dict[str, str]] = {}
         h = study.history
         for run in self._search(f"tags.`rung.study` = '{_quote(study.name)}'"):
             tags = run.data.tags
@@ -279,14 +283,18 @@ class MLflowCallback(TrackingCallback):
                 parent = run.info.run_id
             elif tags.get("rung.role") == "trial" and "rung.trial_id" in tags:
                 tid = int(tags["rung.trial_id"])
-                if tid not in h or run.data.params != _params(h.params(tid)):
+                logged = run.data.params
+                want = _params(h.params(tid)) if tid in h else None
+                open_ = run.info.status == "RUNNING"
+                if want is None or (logged != want if not open_ else
+                                    any(want.get(k) != v for k, v in logged.items())):
                     log.warning("MLflow experiment %s holds runs of another study named %r: "
                                 "this one gets new runs", self._experiment_id, study.name)
-                    return None, {}, []
+                    return None, {}, {}
                 runs[tid] = run.info.run_id
-                if run.info.status == "RUNNING":
-                    left_open.append(tid)
-        return parent, runs, sorted(left_open)
+                if open_:
+                    left_open[tid] = {k: v for k, v in want.items() if k not in logged}
+        return parent, runs, left_open
 
     def _search(self, filter_string: str) -> list[Any]:
         runs: list[Any] = []
@@ -323,7 +331,8 @@ class MLflowCallback(TrackingCallback):
         """Bring the run of a trial that an earlier session left open (it died) up to the
         journal, and close it as that session's end would have: the metrics it reported that
         the run lacks (the dead session's last turn, journaled but never sent), its decisions,
-        its status (a trial still running then is ``KILLED`` until it is resumed)."""
+        its status (a trial still running then is ``KILLED`` until it is resumed); with the
+        params it lacks, which the caller has put in its batch."""
         run_id = self._runs[trial_id]
         want: dict[str, list[tuple[int, float]]] = {}
         for r in self._journal()[1].get(trial_id, []):
