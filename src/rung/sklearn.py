@@ -117,7 +117,8 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
             ``rung.SearchSpace`` (see the module docstring).
         n_candidates: candidates in the first iteration; ``"exhaust"`` (default): enough for
             the last iteration to use ``max_resources`` (``max_resources_ //
-            min_resources_``).
+            min_resources_``). Never more than the configurations a finite space holds (as
+            ``ParameterSampler`` draws lists without replacement).
         factor: ``eta``, an integer >= 2: a ``1/factor`` share (rounded up) of the candidates
             go on, with ``factor`` times the resource.
         resource: ``"n_samples"`` or the name of an integer parameter of the estimator
@@ -249,7 +250,11 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         X, y = self._X_y
         self._check_resources(X, y)
         candidates, space, searcher, points = self._candidates()
-        n_candidates = len(candidates) if candidates is not None else self._n_first()
+        if candidates is not None:
+            n_candidates = len(candidates)
+        else:  # no more than a finite space holds, as ParameterSampler draws from a grid
+            size = space.size()
+            n_candidates = self._n_first() if size is None else min(self._n_first(), size)
         study, last_step = self._study(space, searcher, n_candidates, points)
         try:
             self._halve(study, last_step, candidates, bool(points), evaluate_candidates)

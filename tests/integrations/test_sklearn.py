@@ -462,3 +462,20 @@ def test_the_resource_cannot_be_searched_over(space: Any, tmp_path: Any) -> None
                      max_resources=27, n_candidates=3, cv=2, storage=str(db)).fit(X, Y)
     assert str(e.value) == "resource: 'max_iter' is searched over: it cannot also be the resource"
     assert not db.exists()
+
+
+@pytest.mark.parametrize("searcher", ["random", "grid"])
+def test_a_finite_rung_space_plans_for_the_candidates_it_holds(searcher: str) -> None:
+    """A space of 3 configurations and n_candidates=9: 3 candidates, planned as 3 (as
+    scikit-learn plans a list smaller than n_candidates). Before, the iterations were planned
+    for 9: n_candidates_ [3, 1, 1] and n_required_iterations_ 3."""
+    space = SearchSpace({"alpha": Categorical([0.1, 1.0, 10.0])})
+    common: dict[str, Any] = dict(n_candidates=9, cv=3, random_state=0, min_resources=30)
+    ours = RungSearchCV(Ridge(), space, searcher=searcher, **common).fit(X, Y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "The total space of parameters 3 is smaller ..."
+        theirs = HalvingRandomSearchCV(Ridge(), {"alpha": [0.1, 1.0, 10.0]}, **common).fit(X, Y)
+    assert ours.n_candidates_ == theirs.n_candidates_ == [3, 1]
+    assert ours.n_resources_ == theirs.n_resources_ == [30, 90]
+    assert ours.n_required_iterations_ == theirs.n_required_iterations_ == 2
+    assert ours.n_remaining_candidates_ == theirs.n_remaining_candidates_ == 1
