@@ -95,3 +95,49 @@ def test_processes_a_trial_left_running_end_with_the_run(log: Path) -> None:
     kids = children(log)
     assert len(kids) == 3
     assert still_running([pid for _, pid in kids]) == []
+
+
+DRIVER = """
+import sys
+sys.path.insert(0, {tests!r})
+import objectives
+import rung
+from rung import Budget, Float, Objective, Study
+
+def on_turn(engine):
+    if engine.history.n_results >= 2 and not getattr(on_turn, "said", False):
+        on_turn.said = True
+        print("RUNNING", flush=True)
+
+study = Study.create("kids", {{"x": Float(0.0, 1.0), "log": rung.Fixed({log!r})}},
+                     Objective("loss"), searcher="random", scheduler="fifo", max_step=2,
+                     budget=Budget(n_trials=2), seed=0)
+study.run(objectives.child_then_hang, n_workers=2, start_method={method!r}, on_turn=on_turn)
+"""
+
+
+@pytest.mark.parametrize("method", ["fork", pytest.param("spawn", marks=pytest.mark.slow)])
+def test_a_sigkilled_driver_takes_its_workers_and_what_they_started(log: Path,
+                                                                    method: str) -> None:
+    """The kernel's parent-death signal killed the workers alone; their objectives' processes
+    went on. Each worker follows its driver and kills its process group when it dies."""
+    import subprocess
+
+    script = DRIVER.format(tests=str(Path(__file__).parent), log=str(log), method=method)
+    driver = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert driver.stdout is not None
+        assert driver.stdout.readline().strip() == "RUNNING"  # both trials hang after step 1
+        workers = [int(line.split()[0]) for line in subprocess.run(
+            ["ps", "-ww", "--ppid", str(driver.pid), "-o", "pid=,args="], capture_output=True,
+            text=True).stdout.splitlines() if "resource_tracker" not in line]
+        kids = [pid for _, pid in children(log)]
+        assert len(workers) == 2 and len(kids) == 2
+        assert all(running(p) for p in workers + kids)
+        driver.kill()
+        driver.wait()
+    finally:
+        driver.kill()
+        driver.wait()
+    assert still_running(workers + kids) == []

@@ -115,34 +115,37 @@ class PipeChannel:
 
 
 def _die_with_driver(driver_pid: int | None) -> None:
-    """End this worker (and its process group: what its objective started) when the driver
+    """End this worker and its process group (what its objective started) when the driver
     dies, even by SIGKILL, so a crashed driver never leaves orphans computing for nobody.
 
-    A child of the driver (spawn, fork) asks the kernel for it (Linux ``PR_SET_PDEATHSIG``).
-    A forkserver worker is the fork server's child, which outlives the driver as long as its
-    children do: it follows the driver's pid instead, in a thread that waits on a pidfd
-    (Linux >= 5.3) and kills the worker's group when the driver exits. Elsewhere the worker
-    exits when it next finds the pipe closed (at its next report)."""
+    A thread waits on a pidfd of the driver (Linux >= 5.3) and kills the group when the
+    driver exits: the kernel's parent-death signal would kill the worker alone (its
+    objective's processes lead on), and never reaches a forkserver worker (the fork
+    server's child, which outlives the driver while its children live). It runs as soon as
+    the worker's main thread lets go of the GIL (at once, unless inside a long C call that
+    holds it). Without pidfds, a child of the driver asks for the parent-death signal (Linux);
+    elsewhere the worker exits when it next finds the pipe closed (at its next report)."""
     if driver_pid is None:
         return
-    if os.getppid() == driver_pid:
-        if sys.platform.startswith("linux"):
-            try:
-                import ctypes
-
-                libc = ctypes.CDLL(None, use_errno=True)
-                libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-            except (OSError, AttributeError):
-                pass  # best effort: the worker still exits when its pipe closes
-        if os.getppid() == driver_pid:
-            return
-        os._exit(0)  # the driver died before we could ask to follow it
     try:
-        pidfd = os.pidfd_open(driver_pid)
+        pidfd: int | None = os.pidfd_open(driver_pid)
     except ProcessLookupError:
         os._exit(0)  # the driver is gone already
     except (AttributeError, OSError):
-        return  # no pidfd here: the pipe's end-of-file ends the worker
+        pidfd = None
+    child = os.getppid() == driver_pid  # spawn, fork (a forkserver worker is not)
+    if pidfd is None and child and sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass  # best effort: the worker still exits when its pipe closes
+        if os.getppid() != driver_pid:
+            os._exit(0)  # the driver died before we could ask to follow it
+    if pidfd is None:
+        return
 
     def follow() -> None:
         poller = select.poll()
