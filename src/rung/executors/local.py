@@ -236,8 +236,9 @@ class LocalExecutor(Pool[_Worker]):
     cancel, ``trial_timeout``) or is shut down, its whole group is killed, so nothing it started
     outlives it. Ctrl-C in a terminal reaches the driver alone, and it is the driver that
     decides (``drive`` calls ``shutdown``, which stops every worker). On Linux a worker also
-    dies with its driver, even a SIGKILLed one (a forkserver worker, with its process group),
-    so a crash leaves no orphan worker.
+    dies with its driver, even a SIGKILLed one, and takes its process group along, so a crash
+    leaves no orphan (``rung.executors.pipe``: a thread follows the driver's pid; it acts as
+    soon as the objective lets go of the GIL).
     """
 
     def __init__(
