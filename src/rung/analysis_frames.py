@@ -132,9 +132,13 @@ class JournalFold:
     deleted: set[str] = field(default_factory=set)
     #: the clocks of the driver sessions (``rung.time_kind.session_clock``)
     clocks: set[str] = field(default_factory=set)
+    #: trial -> the trial that took its place in a PBT population (its ``tags["replaces"]``),
+    #: read from the history by ``replaced_by``
+    replacements: dict[int, int] = field(default_factory=dict)
     _open: dict[int, Run] = field(default_factory=dict)
     _free: list[int] = field(default_factory=list)
     _n_slots: int = 0
+    _tags_seen: int = 0
 
     def update(self, records: Iterable[Record]) -> JournalFold:
         for r in records:
@@ -253,7 +257,27 @@ def retired(history: History, jf: JournalFold, trial_id: int) -> DecisionMade | 
         return None
     reason = (f"stopped while paused at step {d.step}: the scheduler will not resume it "
               f"(it had paused: {d.reason})")
+    heir = replaced_by(history, jf).get(trial_id)
+    if heir is not None:
+        parent, tags = history.parent_id(heir), history.tags(heir)
+        reason += (f"; replaced by trial {heir}, a new member" if parent is None else
+                   f"; replaced by trial {heir}, a fork of trial {parent}"
+                   + (f" from its checkpoint at step {tags['from_step']}"
+                      if "from_step" in tags else ""))
     return DecisionMade(trial_id, d.step, "stop", reason, jf.last_end.get(trial_id, d.time))
+
+
+def replaced_by(history: History, jf: JournalFold) -> Mapping[int, int]:
+    """Trial -> the trial that took its place in a PBT population (``tags["replaces"]``), kept
+    on the fold and extended by the trials added since the last call (O(new trials))."""
+    n = len(history)
+    for tid in range(jf._tags_seen, n):
+        if tid in history:
+            r = history.tags(tid).get("replaces")
+            if isinstance(r, int) and not isinstance(r, bool):
+                jf.replacements[r] = tid
+    jf._tags_seen = max(jf._tags_seen, n)
+    return jf.replacements
 
 
 def last_decision(history: History, jf: JournalFold, trial_id: int) -> DecisionMade | None:
@@ -312,7 +336,10 @@ def trial_rows(history: History, jf: JournalFold) -> list[dict[str, Any]]:
     paused or while no driver ran included), ``run_time`` the time its runs took, summed (up
     to now for a run going on); times are in the journal's clock (seconds; the simulated
     executor's starts at 0); a study with
-    constraints has a ``feasible`` column (``feasible``)."""
+    constraints has a ``feasible`` column (``feasible``). ``parent_id`` is the trial it was
+    forked from (PBT), ``replaces`` the population member whose place it took and
+    ``from_step`` the step of the donor's checkpoint it started from (its tags; ``None``
+    outside PBT): ``rung.schedulers.pbt.schedule`` reads the lineage into a schedule."""
     names = list(history.space)
     multi = len(history.objectives) > 1
     slots: dict[int, int] = {}
@@ -353,6 +380,9 @@ def trial_rows(history: History, jf: JournalFold) -> list[dict[str, Any]]:
         row["launches"] = history.launches(tid)
         row["checkpoint"] = kept_checkpoint(history, jf, tid)
         row["parent_id"] = history.parent_id(tid)
+        tags = history.tags(tid)
+        row["replaces"] = _whole(tags.get("replaces"))
+        row["from_step"] = _whole(tags.get("from_step"))
         row["error"] = history.trial(tid, cache=False).error
         rows.append(row)
     return rows
@@ -392,14 +422,19 @@ def _columns(history: History) -> list[str]:
     cols += ["score", "steps", "n_results", "decision", "decision_step", "reason",
              "start_time", "end_time", "duration", "run_time", "worker", "launches",
              "checkpoint",
-             "parent_id", "error"]
+             "parent_id", "replaces", "from_step", "error"]
     return cols
 
 
 #: columns of whole numbers that may be missing: pandas' nullable ``Int64``, so that a missing
 #: one does not turn the rest into floats (``24.0``, ``7.0`` in a CSV)
 _INT_COLUMNS = ("trial_id", "steps", "n_results", "decision_step", "worker", "launches",
-                "parent_id")
+                "parent_id", "replaces", "from_step")
+
+
+def _whole(v: object) -> int | None:
+    """A tag's value as a whole number (a trial id, a step), else ``None``."""
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
 
 
 def trials_dataframe(history: History, jf: JournalFold) -> pd.DataFrame:
