@@ -819,3 +819,39 @@ def test_a_run_whose_only_fitting_node_left_stops_after_a_bounded_wait(
     ended = [r for r in recs if isinstance(r, TrialEnded)]
     assert [(r.trial_id, r.outcome) for r in ended] == [(0, Outcome.INTERRUPTED)]
     assert [r.step for r in study.trials()[0].results][:2] == [1, 2]
+
+
+@ray_test
+@pytest.mark.slow  # holds the cluster's CPUs with actors of its own (~8 s)
+def test_a_run_whose_actors_ray_never_places_stops_after_a_bounded_wait(
+    tmp_path: Path, cluster: ClusterHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The nodes have room by their totals, but another job holds every CPU: Ray places none
+    of the run's actors. The run said nothing and waited forever ("running 2" in its
+    progress); now it warns, and stops after ``NO_ROOM_LIMIT`` seconds."""
+    import ray
+
+    import rung.executors.ray.executor as rx
+
+    monkeypatch.setattr(rx, "NO_ROOM_LIMIT", 2.0)
+
+    @ray.remote(num_cpus=1)
+    class Hog:
+        def ping(self) -> int:
+            return 1
+
+    n = int(ray.cluster_resources()["CPU"])
+    hogs = [Hog.remote() for _ in range(n)]  # type: ignore[attr-defined]
+    try:
+        ray.get([h.ping.remote() for h in hogs], timeout=60)
+        study = make_study(tmp_path, "unplaced", 2)
+        with pytest.raises(RungError) as e:
+            study.run(ray_objectives.quick, executor="ray", progress=False)
+    finally:
+        for h in hogs:
+            ray.kill(h)
+    assert str(e.value) == (
+        f"Ray has placed none of the run's {n} worker actors in 2 s (each needs "
+        "{'CPU': 1.0}; free in the cluster: {'CPU': 0.0}): other jobs hold the resources, or "
+        "a runtime_env is still being set up; the run stops")
+    assert [t.status for t in study.trials()] == [TrialStatus.LAUNCHED] * 2  # none started

@@ -112,9 +112,10 @@ _IMPORT_HINT = (
 # Seconds between two "no node can run a trial" warnings while capacity is 0.
 _NO_ROOM_WARNING_EVERY = 60.0
 #: Seconds a run waits for a node that can hold a trial, when none of the cluster's alive
-#: nodes can (at the start of a session, or after they left): then it stops, so that a
-#: request no node will ever meet does not wait forever. Nodes that join in time (the
-#: autoscaler's, a ``ray start --address``) end the wait.
+#: nodes can (at the start of a session, or after they left), and for Ray to place one of its
+#: actors, when launches wait and none is placed (other jobs hold the resources): then it
+#: stops, so that what will never come is not waited for forever. Nodes that join in time
+#: (the autoscaler's, a ``ray start --address``), or an actor placed in time, end the wait.
 NO_ROOM_LIMIT = 600.0
 
 
@@ -219,6 +220,8 @@ class RayExecutor(Pool[RayWorker]):
         self._next_nodes = 0.0
         self._no_room_warned = -math.inf
         self._no_room_since: float | None = None  # monotonic time capacity fell to 0
+        self._unplaced_since: float | None = None  # since when launches wait, no actor ready
+        self._unplaced_warned = -math.inf
         self._study = "study"
         super().__init__()
 
@@ -447,6 +450,7 @@ class RayExecutor(Pool[RayWorker]):
         now = time.monotonic()
         if not dead and now < self._next_nodes:
             self._fill_pool()
+            self._warn_if_unplaced()
             return
         try:
             cap = self._cluster_capacity()
@@ -464,6 +468,34 @@ class RayExecutor(Pool[RayWorker]):
             out.append(CapacityChanged(cap, self.now()))
         self._warn_if_no_room()
         self._fill_pool()
+        self._warn_if_unplaced()
+
+    def _warn_if_unplaced(self) -> None:
+        """While launches wait and Ray has placed none of the session's actors (the nodes
+        have room by their totals, but other jobs hold it, or a ``runtime_env`` is being
+        built): a warning every minute, and ``RungError`` after ``NO_ROOM_LIMIT`` seconds."""
+        live = [w for w in self._workers.values() if not w.dead]
+        if not self._queue or not live or any(w.ready for w in live):
+            self._unplaced_since = None
+            return
+        now = time.monotonic()
+        if self._unplaced_since is None:
+            self._unplaced_since = self._unplaced_warned = now
+            return
+        waited = now - self._unplaced_since
+        if waited < NO_ROOM_LIMIT and now - self._unplaced_warned < _NO_ROOM_WARNING_EVERY:
+            return
+        free: dict[str, float] = {}
+        with contextlib.suppress(Exception):
+            free = self._ray.available_resources()
+        text = (f"Ray has placed none of the run's {len(live)} worker actors in {waited:.0f} s "
+                f"(each needs {self.resources}; free in the cluster: "
+                f"{ {k: float(free.get(k, 0.0)) for k in self.resources} }): other jobs hold "
+                f"the resources, or a runtime_env is still being set up")
+        if waited >= NO_ROOM_LIMIT:
+            raise RungError(f"{text}; the run stops")
+        self._unplaced_warned = now
+        log.warning("%s; waiting up to %.0f s more", text, NO_ROOM_LIMIT - waited)
 
     # --- actors -------------------------------------------------------------------------------
     def _fill_pool(self) -> None:
