@@ -239,3 +239,12 @@ def hangs_in_save(ctx: rung.TrialContext) -> None:
 
     for step in range(ctx.start_step, ctx.max_step + 1):
         ctx.report(step, loss=float(ctx.params["x"]), save=save)
+
+
+def sleepy(ctx: rung.TrialContext) -> None:
+    """Sleeps 50 ms before each report (trials are running whenever the driver looks)."""
+    import time
+
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        time.sleep(0.05)
+        ctx.report(step, loss=float(ctx.params["x"]) / step)

@@ -169,3 +169,18 @@ class FailsFirst:
 
     def evaluate(self, params: Any, step: int) -> tuple[dict[str, float], float]:
         return {"loss": float("nan")}, 1.0
+
+
+def test_a_wall_clock_jump_times_no_trial_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """trial_timeout and max_time's grace are measured on the monotonic clock: an NTP step
+    or a laptop waking from suspend moves the wall clock by an hour, and every running
+    trial was killed as timed out ('timeout: trial_timeout of 30 s reached')."""
+    study = make(None, n=4, max_step=4, trial_timeout=30.0)
+    real = time.time
+
+    def on_turn(engine: Any) -> None:
+        if engine.history.n_results >= 1:  # workers are forked: only the driver's clock jumps
+            monkeypatch.setattr(time, "time", lambda: real() + 3600.0)
+
+    study.run(objectives.sleepy, n_workers=2, start_method=FAST, on_turn=on_turn)
+    assert [(t.status, t.error) for t in study.trials()] == [(TrialStatus.COMPLETED, None)] * 4

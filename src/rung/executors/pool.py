@@ -93,6 +93,7 @@ class Pool(Generic[W]):
         # time bounds of the session (see the module docstring)
         self._trial_timeout: float | None = None
         self._max_time: float | None = None
+        # on the monotonic clock (time.monotonic), as the runs' dispatch times below
         self._deadline: float | None = None  # set at the first dispatch, with max_time
         self._started: dict[int, float] = {}  # trial id -> when its run was dispatched
 
@@ -168,7 +169,7 @@ class Pool(Generic[W]):
         if self._started and (self._trial_timeout is not None or self._deadline is not None):
             wake = self._expire()
             if wake is not None:
-                wait = max(0.0, wake - self.now())
+                wait = max(0.0, wake - time.monotonic())
                 timeout = wait if timeout is None else min(timeout, wait)
         if self._events:
             if self._urgent:
@@ -204,14 +205,17 @@ class Pool(Generic[W]):
             self._running[launch.trial_id] = w
             self._send(w, self._launch_message(launch, self._token))
             self._events.append(TrialStarted(launch.trial_id, t))
-            self._started[launch.trial_id] = t
+            mono = time.monotonic()
+            self._started[launch.trial_id] = mono
             if self._deadline is None and self._max_time is not None:
-                self._deadline = t + self._max_time + MAX_TIME_GRACE
+                self._deadline = mono + self._max_time + MAX_TIME_GRACE
 
     def _expire(self) -> float | None:
         """Kill the runs past their deadline (ending them ``failed``, reason ``timeout``);
-        return the next deadline of a run still going (``None``: none)."""
-        now = self.now()
+        return the next deadline of a run still going (``None``: none). Deadlines are on the
+        monotonic clock: a step of the wall clock (NTP, waking from suspend) times nothing
+        out."""
+        now = time.monotonic()
         per_trial = self._trial_timeout
         deadline = self._deadline
         nxt: float | None = None
@@ -239,7 +243,7 @@ class Pool(Generic[W]):
                 nxt = ends
         if deadline is not None and now >= deadline and self._queue:
             for launch in self._queue:  # never started: the session's time is up
-                self._events.append(TrialEnded(launch.trial_id, Outcome.STOPPED, now,
+                self._events.append(TrialEnded(launch.trial_id, Outcome.STOPPED, self.now(),
                                                "max_time reached before it started"))
             self._queue.clear()
             self._urgent = True
