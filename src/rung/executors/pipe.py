@@ -55,14 +55,20 @@ class FrameReader:
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
-        self._buf = b""
+        self._buf: bytes | bytearray = b""
 
     def fill(self) -> bool:
         """Read what is available (blocks if nothing is); False at end-of-file."""
         data = os.read(self.fd, _READ_SIZE)
         if not data:
             return False
-        self._buf = self._buf + data if self._buf else data
+        buf = self._buf
+        if not buf:
+            self._buf = data  # the usual case: whole messages, no copy
+        elif type(buf) is bytearray:
+            buf += data  # a large frame arriving in parts: amortized, not quadratic
+        else:
+            self._buf = bytearray(buf) + data
         return True
 
     def messages(self) -> list[Any]:
@@ -79,7 +85,8 @@ class FrameReader:
             out.append(_loads(view[pos + 4:pos + 4 + n]))
             pos += 4 + n
         view.release()
-        self._buf = buf[pos:] if pos < end else b""
+        if pos:  # (nothing taken: the buffer stays as it is, not copied)
+            self._buf = buf[pos:] if pos < end else b""
         return out
 
 
