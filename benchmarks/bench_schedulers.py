@@ -393,7 +393,13 @@ def main() -> None:
                     help="subset (no writes)")
     ap.add_argument("--methods", nargs="+", choices=list(METHODS),
                     help="subset (no writes; random+fifo, the target, always runs)")
+    ap.add_argument("--pbt-toy", action="store_true",
+                    help="run only the PBT toy (seconds) and replace only its table and "
+                         "claims in the bench_schedulers section (the simulated runs stand)")
     args = ap.parse_args()
+    if args.pbt_toy:
+        pbt_toy_only(args.seeds, write=not args.no_write)
+        return
     subset = bool(args.problems or args.workers or args.methods)
     settings = {
         workers: (budget, [p for p in problems if not args.problems or p in args.problems])
@@ -601,6 +607,48 @@ def report(
     out.append("\n### Claims\n")
     out.extend(claims)
     return "\n".join(out)
+
+
+def pbt_toy_only(seeds: int, write: bool) -> None:
+    """``--pbt-toy``: the PBT toy again, its CSV and, in RESULTS.md's ``bench_schedulers``
+    section, its subsection and its claim lines replaced (headed by this command and date, as
+    the rest of the section keeps the full run's); the simulated runs are not run again."""
+    import datetime
+    import re
+
+    from _results import RESULTS, command
+
+    t0 = time.perf_counter()
+    rows = pbt_toy(seeds)
+    out: list[str] = []
+    claims: list[str] = []
+    pbt_report(rows, seeds, out, claims)
+    out[0] = out[0].rstrip("\n") + "\n\n" + (
+        f"(this subsection and the PBT claims: `{command()}`, "
+        f"{datetime.date.today().isoformat()}, {time.perf_counter() - t0:.0f} s)\n")
+    body = "\n".join(out)
+    print(body + "\n\n" + "\n".join(claims))
+    if not write:
+        return
+    with open(OUT / "schedulers_pbt_toy.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["setting", "method", "seed", "best_q", "regret", "steps"])
+        for row in rows:
+            w.writerow(
+                [_g(row[k]) for k in ("setting", "method", "seed", "best_q", "regret", "steps")]
+            )
+    text = RESULTS.read_text()
+    start = text.index("## bench_schedulers\n")
+    end = text.find("\n## ", start + 1)
+    end = len(text) if end < 0 else end + 1
+    sec = text[start:end]
+    toy = re.compile(r"\n+### PBT toy \(Jaderberg.*?\n+(?=### Claims)", re.S)
+    if not toy.search(sec):
+        raise SystemExit("no PBT toy subsection in the bench_schedulers section: run it whole")
+    sec = toy.sub(lambda _: "\n\n" + body.strip("\n") + "\n\n", sec, count=1)
+    lines = [ln for ln in sec.split("\n") if "PBT toy," not in ln]
+    sec = "\n".join(lines).rstrip("\n") + "\n" + "\n".join(claims) + "\n\n"
+    RESULTS.write_text((text[:start] + sec + text[end:]).rstrip("\n") + "\n")
 
 
 def pbt_report(
