@@ -159,7 +159,9 @@ def method_name(value: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--tasks", nargs="+", default=list(tasks.TASKS), choices=list(tasks.TASKS))
+    ap.add_argument("--tasks", nargs="+", default=None, choices=list(tasks.TASKS),
+                    help="default: the tuned tables and the synthetic suite, or with "
+                         "--held-out the held-out tables")
     ap.add_argument("--workers", nargs="+", type=int, default=[1, 8, 64])
     ap.add_argument("--methods", nargs="+", type=method_name, default=None,
                     help="default: every named method whose package is installed")
@@ -172,11 +174,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--replay", choices=list(tasks.REPLAYS), default="nearest",
                     help="table lookup: nearest row, or nearest row not yet taken by the run "
                          "(results/allocation-distinct/, its own RESULTS.md section)")
+    ap.add_argument("--held-out", action="store_true",
+                    help="the held-out tables (make_curves.HELD_OUT), replayed without "
+                         "replacement, into results/allocation-heldout/ and their own "
+                         "RESULTS.md section")
     ap.add_argument("--report", action="store_true", help="report from the files only")
     ap.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    tasks.set_replay(args.replay)
+    if args.held_out:
+        args.replay = "distinct"
+        bad = [t for t in args.tasks or () if t not in tasks.HELD_OUT]
+        if bad:
+            ap.error(f"--held-out runs the held-out tables only ({', '.join(tasks.HELD_OUT)}),"
+                     f" not {', '.join(bad)}")
+    if args.tasks is None:
+        args.tasks = list(tasks.HELD_OUT if args.held_out else tasks.DEFAULT_TASKS)
+    tasks.set_replay(args.replay, held_out=args.held_out)
     if not args.report:
         methods = args.methods or list(METHODS)
         fams = {family(m) for m in methods}

@@ -23,17 +23,24 @@ OUT = HERE / "results" / "allocation"
 REPLAYS = {"nearest": ("allocation", "bench_allocation"),
            "distinct": ("allocation-distinct", "bench_allocation: distinct rows")}
 SECTION = REPLAYS["nearest"][1]
+#: the held-out tables' runs (``--held-out``: always replayed without replacement), kept apart
+#: from the runs of the tables the methods were chosen on
+HELD_OUT_RESULTS = ("allocation-heldout", "bench_allocation: held-out tables (distinct rows)")
 
 
-def set_replay(replay: str) -> None:
-    """Point ``OUT`` and ``SECTION`` at ``replay``'s results (in the process that reads and
-    writes them; runs get the replay in their job)."""
+def set_replay(replay: str, held_out: bool = False) -> None:
+    """Point ``OUT`` and ``SECTION`` at ``replay``'s results, or the held-out tables' (in the
+    process that reads and writes them; runs get the replay in their job)."""
     global OUT, SECTION
-    folder, SECTION = REPLAYS[replay]
+    folder, SECTION = HELD_OUT_RESULTS if held_out else REPLAYS[replay]
     OUT = HERE / "results" / folder
 ETA = 3  # every method's reduction factor
 
-TABLES = ("hgb-magic", "hgb-german", "hgb-ring", "hgb-satimage", "mlp-mnist1d")
+#: the tables every method and default was chosen and tuned on
+TUNED = ("hgb-magic", "hgb-german", "hgb-ring", "hgb-satimage", "mlp-mnist1d")
+#: tables built afterwards to check those choices out of sample (``make_curves.HELD_OUT``)
+HELD_OUT = ("hgb-chess", "hgb-segment", "hgb-splice", "mlp-digits")
+TABLES = (*TUNED, *HELD_OUT)
 SYNTHETIC: dict[str, tuple[str, dict[str, Any]]] = {
     "mf-hartmann3": ("mf-hartmann3", {}),
     "mf-hartmann6": ("mf-hartmann6", {}),
@@ -41,6 +48,8 @@ SYNTHETIC: dict[str, tuple[str, dict[str, Any]]] = {
     "counting-ones": ("counting-ones", {}),
 }
 TASKS = (*TABLES, *SYNTHETIC)
+#: what ``--tasks`` means when not given (``--held-out``: ``HELD_OUT``)
+DEFAULT_TASKS = (*TUNED, *SYNTHETIC)
 
 
 class Problem:

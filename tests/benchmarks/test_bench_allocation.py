@@ -185,3 +185,25 @@ def test_criteria_are_judged_from_the_runs(toy: str) -> None:
     assert "| 1 | 0.01 | *st-asha* 0.02 | ahead |" in b
     c = text.split("(c)")[1]
     assert c.count("| never | **no** |") == 1 and "mf-branin" not in text
+
+
+def test_held_out_tables_are_kept_apart(monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """``--held-out`` runs only the held-out tables, replayed without replacement, into their
+    own results directory and RESULTS.md section; a tuned table is refused (exit 2)."""
+    tasks = bench.tasks
+    assert set(tasks.HELD_OUT).isdisjoint(tasks.TUNED)
+    assert set(tasks.HELD_OUT) <= set(tasks.TABLES) and set(tasks.DEFAULT_TASKS).isdisjoint(
+        tasks.HELD_OUT)
+    import make_curves
+
+    assert tuple(make_curves.HELD_OUT) == tasks.HELD_OUT
+    with pytest.raises(SystemExit) as e:
+        bench.main(["--held-out", "--tasks", "hgb-german", "--report", "--no-write"])
+    assert e.value.code == 2
+    assert "--held-out runs the held-out tables only" in capsys.readouterr().err
+    monkeypatch.setattr(tasks, "OUT", tasks.OUT)  # restored after the test
+    monkeypatch.setattr(tasks, "SECTION", tasks.SECTION)
+    tasks.set_replay("nearest", held_out=True)
+    assert tasks.OUT.name == "allocation-heldout"
+    assert tasks.SECTION == "bench_allocation: held-out tables (distinct rows)"
