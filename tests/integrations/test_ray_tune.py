@@ -295,3 +295,39 @@ def test_searcher_follows_rungs_one_rule_and_skips_what_a_restored_trial_redoes(
     assert [(r.step, r.metrics["loss"]) for r in trial.results] == [
         (1, 1.0), (2, 0.5), (3, 1.0 / 3), (4, 0.4)]
     assert trial.status is TrialStatus.COMPLETED
+
+
+def test_tuner_restore_journals_a_new_study_beside_the_run_before(tmp_path: Path) -> None:
+    """``Tuner.restore`` re-creates the adapters as they were pickled before the first
+    trial. RungSearcher had no Tune checkpoint ("save not implemented"), so the restore
+    failed ("Searcher unable to find checkpoint") and Tune restarted the experiment from
+    scratch; with ``storage=``, RungScheduler refused the restored run (its study name is
+    taken, and Tuner.restore cannot change the adapter's name=). Now the restored run
+    journals ``name-2``, and the trials that had ended are not rung trials of it."""
+    db = str(tmp_path / "rung.db")
+    space = SearchSpace({"x": Float(0.0, 1.0)})
+    before = RungSearcher(space, "random", metric="loss", mode="min", storage=db)
+    assert before.suggest("a") is not None
+    ckpt = tmp_path / "exp"
+    ckpt.mkdir()
+    before.save_to_dir(str(ckpt), "s1")
+    after = RungSearcher(space, "random", metric=None, mode=None, storage=db)
+    assert (ckpt / "searcher-state-s1.pkl").exists()
+    after.restore_from_dir(str(ckpt))
+    assert after.suggest("b") is not None
+    assert after.embedded.study.name == "ray-tune-search-2"
+    RungScheduler(ASHA(), max_step=9, metric="loss", mode="min", storage=db).on_trial_add(
+        None, _tt("a"))
+    sched = RungScheduler(ASHA(), max_step=9, metric="loss", mode="min", storage=db)
+    done = SimpleNamespace(trial_id="a", status="TERMINATED", last_result={"loss": 1.0})
+    cut = SimpleNamespace(trial_id="b", status="PENDING",
+                          last_result={"training_iteration": 2, "loss": 0.5})
+    for trial in (done, cut):
+        sched.on_trial_add(None, trial)
+    assert sched.embedded.study.name == "ray-tune-2"
+    assert len(sched.embedded.study.trials()) == 1  # only the trial that runs on
+    assert sched.on_trial_result(None, cut, {"training_iteration": 3, "loss": 0.4}) == "CONTINUE"
+    # a fresh experiment (no trial reported before) keeps refusing a taken name
+    with pytest.raises(ConfigError):
+        RungScheduler(ASHA(), max_step=9, metric="loss", mode="min", storage=db).on_trial_add(
+            None, SimpleNamespace(trial_id="c", status="PENDING", last_result={}))

@@ -24,6 +24,8 @@ trial is a rung trial there, fed through ``ask`` / ``report`` / ``tell``, so run
 decide exactly as inside rung. ``storage=`` (a SQLite path) journals that study, so ``rung
 show`` / the dashboard / ``Study.load`` read every decision and its reason afterwards; the rung
 study is created on the first trial, so the adapter pickles (Tune copies its config) until then.
+A Tune experiment restored by ``Tuner.restore`` journals a new rung study, ``name-2`` (the next
+free one) when ``name`` is taken; the trials that ended before the restore are not in it.
 
 **RungScheduler.** The step is ``result[time_attr]`` (Tune's ``training_iteration`` by default,
 which counts from 1 as rung's steps do), or its integer part for a ``time_attr`` in seconds
@@ -55,6 +57,7 @@ A grid that runs out returns ``Searcher.FINISHED``.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from typing import Any
@@ -104,6 +107,10 @@ class _TuneAdapter:
     _metric: str | None
     _mode: str | None
     _emb: Embedded | None
+    name: str
+    storage: str | None
+    #: this adapter runs a Tune experiment restored by ``Tuner.restore``
+    _restored = False
     #: what it has done once ``_emb`` exists, for the pickling error
     _in_use = "started"
 
@@ -127,6 +134,28 @@ class _TuneAdapter:
         if step == last and float(value) != step:
             return None  # seconds: step k is the first result at or past k
         return step
+
+    def _study_name(self) -> str:
+        """The rung study's name: ``name``, or in a restored Tune experiment whose
+        ``storage`` holds it already (the run before journaled it), the first free
+        ``name-2``, ``name-3``, ... (logged)."""
+        if not self._restored or self.storage is None:
+            return self.name
+        from rung.storage import open_journal
+
+        journal = open_journal(self.storage)
+        try:
+            taken = set(journal.list_studies())
+        finally:
+            journal.close()
+        if self.name not in taken:
+            return self.name
+        k = 2
+        while f"{self.name}-{k}" in taken:
+            k += 1
+        logger.warning("restored Tune experiment: its rung study is %r in %s (%r holds the run "
+                       "before the restore)", f"{self.name}-{k}", self.storage, self.name)
+        return f"{self.name}-{k}"
 
     def _set_objective(self, metric: str | None, mode: str | None) -> bool:
         """Tune's ``set_search_properties``: fill in the metric and mode from
@@ -197,11 +226,20 @@ class RungScheduler(_TuneAdapter, FIFOScheduler):
                 [_objective(self._metric, self._mode,
                             "RungScheduler(metric=..., mode=...) or tune.TuneConfig(metric=..., "
                             "mode=...)")], "random",
-                self.rung_scheduler, self.max_step, self.seed, self.name, self.storage,
+                self.rung_scheduler, self.max_step, self.seed, self._study_name(),
+                self.storage,
             )
         return self._emb
 
     def on_trial_add(self, tune_controller: Any, trial: Trial) -> None:
+        """A new rung trial for the Tune trial. ``Tuner.restore`` adds every trial of the
+        experiment again: those that ended before are not rung trials of this run (they
+        report nothing more), and one that reported before marks the run as restored."""
+        ended = getattr(trial, "status", None) in (Trial.TERMINATED, Trial.ERROR)
+        if self._emb is None and (ended or getattr(trial, "last_result", None)):
+            self._restored = True
+        if ended:
+            return
         self.embedded.start_configured(trial.trial_id)
 
     def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> str:
@@ -323,7 +361,7 @@ class RungSearcher(_TuneAdapter, Searcher):
                             "RungSearcher(metric=..., mode=...) (Tune hands tune.TuneConfig's "
                             "on to a searcher only when the Tuner has a param_space)")],
                 self.rung_searcher, "fifo",
-                self.max_step, self.seed, self.name, self.storage,
+                self.max_step, self.seed, self._study_name(), self.storage,
             )
         return self._emb
 
@@ -365,9 +403,21 @@ class RungSearcher(_TuneAdapter, Searcher):
 
     def get_state(self) -> dict[str, Any]:
         """What Tune's experiment checkpoint keeps: the objective only. The rung study itself
-        is journaled to ``storage`` when one is given; a restored Tune experiment starts a new
-        rung study (a new ``name`` is needed in the same ``storage``)."""
+        is journaled to ``storage`` when one is given; a Tune experiment restored by
+        ``Tuner.restore`` journals a new rung study (``name-2`` if ``name`` is taken)."""
         return {"metric": self._metric, "mode": self._mode}
 
     def set_state(self, state: dict[str, Any]) -> None:
         self._metric, self._mode = state.get("metric"), state.get("mode")
+        self._restored = True
+
+    def save(self, checkpoint_path: str) -> None:
+        """Tune's experiment checkpoint (``get_state``, as JSON): without it,
+        ``Tuner.restore`` failed ("Searcher unable to find checkpoint") and restarted the
+        experiment from scratch."""
+        with open(checkpoint_path, "w") as f:
+            json.dump(self.get_state(), f)
+
+    def restore(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path) as f:
+            self.set_state(json.load(f))
