@@ -143,3 +143,22 @@ def test_more_steps_than_max_step_is_one_line_naming_the_argument(tmp_path: Path
     assert str(e.value) == ("step: report(step=4) is above the study's max_step (3): give "
                             "rung.optimize(max_step=...) the number of steps the objective "
                             "reports, and loop up to trial.max_step (trial 0)")
+
+
+def test_a_step_given_fourth_is_one_line_naming_step() -> None:
+    """Optuna 3's suggest_int(name, low, high, step) took the step fourth; here the fourth
+    argument is log. Before: "'n'.log: must be true or false, got 2"."""
+    from rung.dbr import FixedTrial
+
+    trial = FixedTrial({"n": 4, "x": 0.5})
+    with pytest.raises(ConfigError) as e:
+        trial.suggest_int("n", 2, 10, 2)  # type: ignore[arg-type]
+    assert str(e.value) == (
+        "n.log: must be true or false, got 2: the fourth argument of suggest_int is log; give "
+        "a step as step=2 (Optuna 3's suggest_int(name, low, high, step) took it fourth)")
+    with pytest.raises(ConfigError) as e:
+        trial.suggest_float("x", 0.0, 1.0, 0.25)  # type: ignore[arg-type]
+    assert str(e.value) == ("x.log: must be true or false, got 0.25: the fourth argument of "
+                            "suggest_float is log; give a step as step=0.25")
+    assert trial.suggest_int("n", 2, 10, step=2) == 4
+    assert trial.params == {"n": 4}

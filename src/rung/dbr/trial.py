@@ -93,6 +93,7 @@ class Trial:
     ) -> float:
         """A real value in ``[low, high]`` (log-uniform with ``log=True``; on the grid
         ``low + k * step`` with ``step``)."""
+        _check_log(name, log, "suggest_float")
         v = self._suggest(name, Float(low, high, log=log, step=step))
         assert isinstance(v, float)
         return v
@@ -101,6 +102,7 @@ class Trial:
         self, name: str, low: int, high: int, log: bool = False, step: int = 1
     ) -> int:
         """An integer in ``[low, high]``, both inclusive."""
+        _check_log(name, log, "suggest_int")
         v = self._suggest(name, Int(low, high, log=log, step=step))
         assert isinstance(v, int)
         return v
@@ -243,6 +245,17 @@ _OPTUNA_WORDS = {
     "user_attrs": "extra values are reported as metrics: trial.report(step, value, name=x)",
     "study": "the objective runs in a worker process: it has no study object",
 }
+
+
+def _check_log(name: Any, log: Any, call: str) -> None:
+    """A number given as ``log`` is most likely a step given fourth, as Optuna 3's
+    ``suggest_int(name, low, high, step)`` took it."""
+    if isinstance(log, numbers.Real) and not isinstance(log, bool):
+        raise ConfigError(key=f"{name}.log", message=(
+            f"must be true or false, got {log!r}: the fourth argument of {call} is log; "
+            f"give a step as step={log!r}"
+            + (" (Optuna 3's suggest_int(name, low, high, step) took it fourth)"
+               if call == "suggest_int" else "")))
 
 
 def _check_step(step: Any, value: Any) -> None:
