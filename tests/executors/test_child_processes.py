@@ -141,3 +141,46 @@ def test_a_sigkilled_driver_takes_its_workers_and_what_they_started(log: Path,
         driver.kill()
         driver.wait()
     assert still_running(workers + kids) == []
+
+
+def state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+
+
+def states(pids: list[int], want: str, within: float = 5.0) -> list[str]:
+    """The pids' states, once all are ``want`` or after ``within`` seconds."""
+    end = time.monotonic() + within
+    while True:
+        got = [state(p) for p in pids]
+        if all(s == want for s in got) or time.monotonic() > end:
+            return got
+        time.sleep(0.02)
+
+
+def test_ctrl_z_stops_the_workers_with_their_driver_and_fg_continues_them(log: Path) -> None:
+    """Ctrl-Z stops the terminal's foreground process group, which holds the driver alone
+    (workers lead groups of their own): the driver stops its workers' groups with it, and
+    continues them when it is continued (fg / bg)."""
+    import subprocess
+
+    script = DRIVER.format(tests=str(Path(__file__).parent), log=str(log), method="fork")
+    driver = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert driver.stdout is not None
+        assert driver.stdout.readline().strip() == "RUNNING"
+        kids = [pid for _, pid in children(log)]
+        workers = [int(line.split()[0]) for line in subprocess.run(
+            ["ps", "-ww", "--ppid", str(driver.pid), "-o", "pid=,args="], capture_output=True,
+            text=True).stdout.splitlines() if "resource_tracker" not in line]
+        assert len(workers) == 2 and len(kids) == 2
+        driver.send_signal(signal.SIGTSTP)
+        assert states([driver.pid, *workers, *kids], "T") == ["T"] * 5
+        driver.send_signal(signal.SIGCONT)
+        assert "T" not in states([driver.pid, *workers, *kids], "S")
+    finally:
+        driver.kill()
+        driver.wait()

@@ -134,6 +134,18 @@ def _kill_group(process: Any, sig: int = signal.SIGKILL) -> None:
             process.terminate()
 
 
+def _signal_group(pid: int, sig: int) -> None:
+    """Send ``sig`` to the process group ``pid`` leads, or to ``pid`` alone if it leads none
+    (a worker still starting); nothing if it is gone."""
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        with contextlib.suppress(OSError):
+            os.kill(pid, sig)
+    except PermissionError:
+        pass
+
+
 def _reap(processes: list[Any]) -> None:
     """Finalizer: kill workers an executor left behind (it was never shut down), with what
     their objectives started."""
@@ -275,6 +287,7 @@ class LocalExecutor(Pool[_Worker]):
         self._finalizer = weakref.finalize(self, _reap, self._processes)
         self._poller = select.poll()  # every worker's pipe and sentinel
         self._owner: dict[int, _Worker] = {}  # descriptor (pipe or sentinel) -> worker
+        self._tstp: Any = None  # SIGTSTP's disposition before start (_follow_stops)
         super().__init__()
 
     # --- the Executor protocol --------------------------------------------------------------
@@ -298,6 +311,7 @@ class LocalExecutor(Pool[_Worker]):
         try:
             for _ in range(self.n_workers):
                 self._spawn()
+            self._follow_stops()
         except BaseException:  # Ctrl-C or a failed start: take down what already started
             self.shutdown()
             raise
@@ -377,6 +391,33 @@ class LocalExecutor(Pool[_Worker]):
                 self._events = []
                 self._processes.clear()
                 self._close_root()
+                if self._tstp is not None:
+                    with contextlib.suppress(ValueError):  # (not the main thread)
+                        signal.signal(signal.SIGTSTP, self._tstp)
+                    self._tstp = None
+
+    def _follow_stops(self) -> None:
+        """Stop the workers' process groups when the driver is stopped (Ctrl-Z: SIGTSTP,
+        which reaches the terminal's foreground group, the driver's, not theirs) and continue
+        them when it is continued. Only from the main thread, and only where SIGTSTP has its
+        default action (a handler of the caller's is left alone); ``shutdown`` restores it."""
+        import threading
+
+        if (threading.current_thread() is not threading.main_thread()
+                or signal.getsignal(signal.SIGTSTP) is not signal.SIG_DFL):
+            return
+
+        def on_stop(signum: int, frame: Any) -> None:
+            groups = [w.process.pid for w in self._workers if not w.dead]
+            for pid in groups:
+                _signal_group(pid, signal.SIGSTOP)
+            signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTSTP)  # stops here until continued
+            signal.signal(signal.SIGTSTP, on_stop)
+            for pid in groups:
+                _signal_group(pid, signal.SIGCONT)
+
+        self._tstp = signal.signal(signal.SIGTSTP, on_stop)
 
     # --- workers ----------------------------------------------------------------------------
     def _spawn(self) -> _Worker:
