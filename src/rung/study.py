@@ -50,6 +50,7 @@ from rung.study_checks import (
     check_given_resources,
     check_name,
     check_same_spec,
+    direction_hint,
 )
 from rung.study_views import Replayed, StudyViews
 
@@ -160,6 +161,8 @@ class Study(AskTell, StudyViews):
         space, empty or partial, grows from what trials use)."""
         exit_if_reimported()
         the_objective, objectives = as_objectives(objective, mode)
+        if (hint := direction_hint(objectives or (the_objective,))) is not None:
+            log.warning("study %s: %s", name, hint)
         space = SearchSpace.empty() if define_by_run and not space else SearchSpace.coerce(space)
         if fidelity is not None:
             fidelity = Fidelity.from_json(fidelity)

@@ -4,7 +4,8 @@ given ones (``load_if_exists``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from rung._validate import close_hint
@@ -13,6 +14,25 @@ from rung.core.records import Budget, Objective, StudySpec
 from rung.errors import ConfigError
 
 _OBJECTIVE_KEYS = ("metric", "mode", "nan")
+#: words of a metric's name that read higher-is-better, and words that read lower-is-better
+#: (``direction_hint``)
+_HIGHER = frozenset({"accuracy", "acc", "auc", "auroc", "f1", "precision", "recall", "r2",
+                     "ndcg", "iou", "bleu", "reward"})
+_LOWER = frozenset({"loss", "error", "err", "rmse", "mse", "mae", "cost", "time", "regret",
+                    "perplexity", "ppl", "nll", "wer", "cer", "fpr", "fnr"})
+
+
+def direction_hint(objectives: Iterable[Objective]) -> str | None:
+    """A warning for the first objective that is minimized although its metric's name reads
+    higher-is-better (a word of ``_HIGHER`` and none of ``_LOWER``: ``val_accuracy``,
+    ``roc_auc``; not ``accuracy_error``), else ``None``. ``mode`` defaults to ``'min'``, as in
+    Optuna, so ``objective="val_accuracy"`` alone searches for the worst model."""
+    for o in objectives:
+        words = set(re.split(r"[^a-z0-9]+", o.metric.lower()))
+        if o.mode == "min" and words & _HIGHER and not words & _LOWER:
+            return (f"objective {o.metric!r} is minimized, but its name reads "
+                    f"higher-is-better: give mode='max' if higher is better")
+    return None
 
 
 def as_objective(
