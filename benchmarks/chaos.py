@@ -120,8 +120,9 @@ def _snapshot(db: Path) -> tuple[Snapshot, Any] | None:
     return snap, study
 
 
-def _group(pgid: int) -> list[int]:
-    """Live (non-zombie) processes of process group ``pgid`` (Linux ``/proc``)."""
+def _group(sid: int) -> list[int]:
+    """Live (non-zombie) processes of session ``sid`` (Linux ``/proc``): the driver's, started
+    with ``start_new_session``; each worker leads a process group inside it."""
     out = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -130,7 +131,7 @@ def _group(pgid: int) -> list[int]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
+        if int(fields[3]) == sid and fields[0] != "Z":
             out.append(int(entry.name))
     return out
 

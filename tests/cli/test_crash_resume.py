@@ -60,8 +60,9 @@ def assert_kept(before: Snapshot, after: Snapshot) -> None:
         assert after[tid][1][: len(results)] == results, f"trial {tid} lost results"
 
 
-def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes in process group ``pgid``."""
+def group_members(sid: int) -> list[int]:
+    """Live (non-zombie) processes in session ``sid`` (the driver's: it starts one, and every
+    worker's process group, which a worker leads, lies inside it)."""
     out = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -71,16 +72,16 @@ def group_members(pgid: int) -> list[int]:
         except OSError:
             continue
         fields = stat.rsplit(")", 1)[1].split()
-        state, pgrp = fields[0], int(fields[2])
-        if pgrp == pgid and state != "Z":
+        state, session = fields[0], int(fields[3])
+        if session == sid and state != "Z":
             out.append(int(entry.name))
     return out
 
 
-def wait_group_gone(pgid: int, timeout: float) -> list[int]:
+def wait_group_gone(sid: int, timeout: float) -> list[int]:
     deadline = time.monotonic() + timeout
     while True:
-        left = group_members(pgid)
+        left = group_members(sid)
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.05)
