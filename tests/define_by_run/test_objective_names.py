@@ -50,3 +50,17 @@ def test_an_objective_from_an_interactive_session_is_refused_at_once(
         "objective __main__.in_notebook: defined in an interactive session, where spawn "
         "worker processes cannot import it; define it at module level in an importable "
         "module (spawn workers import it by name), or use start_method='fork'")
+
+
+class Scorer:
+    """A callable instance: no ``__qualname__`` of its own."""
+
+    def __call__(self, ctx: object) -> float:
+        return 0.5
+
+
+def test_a_callable_instance_is_named_after_its_class() -> None:
+    """Before: '...ReturnsMetrics' (the wrapper's own name) for an instance's errors."""
+    from rung.dbr.objective import ReturnsMetrics
+
+    assert callable_name(ReturnsMetrics(Scorer(), ["loss"])) == f"{__name__}.Scorer"

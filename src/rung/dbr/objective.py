@@ -95,9 +95,12 @@ def _name_after(wrapper: object, objective: object) -> None:
     """Give ``wrapper`` the ``__module__`` / ``__qualname__`` / ``__name__`` of the function it
     wraps: executors name the objective by them in their errors, and tell by ``__module__ ==
     "__main__"`` one defined in an interactive session, which spawn workers cannot import
-    (pickling goes by the class, so this changes nothing else)."""
+    (pickling goes by the class, so this changes nothing else). A callable instance has no
+    ``__qualname__`` / ``__name__`` of its own: its class's name stands for them."""
     for attr in ("__module__", "__qualname__", "__name__"):
         value = getattr(objective, attr, None)
+        if not isinstance(value, str):
+            value = getattr(type(objective), attr, None)
         if isinstance(value, str):
             setattr(wrapper, attr, value)
 
