@@ -331,3 +331,23 @@ def test_tuner_restore_journals_a_new_study_beside_the_run_before(tmp_path: Path
     with pytest.raises(ConfigError):
         RungScheduler(ASHA(), max_step=9, metric="loss", mode="min", storage=db).on_trial_add(
             None, SimpleNamespace(trial_id="c", status="PENDING", last_result={}))
+
+
+def test_scheduler_refuses_an_integer_step_counted_from_0() -> None:
+    """``time_attr="epoch"`` from a loop over ``range(n)``: epoch 0 was skipped without a word
+    and every rung came one epoch late (as define-by-run's ``trial.report`` refuses it)."""
+    import numpy as np
+
+    s = RungScheduler("fifo", max_step=9, metric="loss", mode="min", time_attr="epoch")
+    s.on_trial_add(None, _tt("a"))
+    for epoch in (0, np.int64(0), -1):
+        with pytest.raises(ConfigError) as e:
+            s.on_trial_result(None, _tt("a"), {"epoch": epoch, "loss": 0.5})
+        assert str(e.value) == (
+            f"epoch: Tune trial a: must be >= 1 (rung counts steps from 1: in a loop over "
+            f"range(n), report epoch + 1), got {epoch!r}")
+    # a time in seconds before 1 s continues (no step reached yet)
+    t = RungScheduler("fifo", max_step=9, metric="loss", mode="min", time_attr="time_total_s")
+    t.on_trial_add(None, _tt("b"))
+    assert t.on_trial_result(None, _tt("b"), {"time_total_s": 0.4, "loss": 0.5}) == "CONTINUE"
+    assert t.embedded.study.trials()[0].results == ()

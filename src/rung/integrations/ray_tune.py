@@ -32,7 +32,9 @@ which counts from 1 as rung's steps do), or its integer part for a ``time_attr``
 (``time_total_s``). Every result at an integer step is reported to rung, the same step again
 too (its result replaces the earlier one, as in rung); with a time in seconds, a step is reached
 by the first result at or past it, and the results after it within that second only continue.
-Results before step 1 continue. A result whose step is below the one the trial reported last is
+Results before step 1 continue with a time in seconds, and are refused (``ConfigError``, see
+below) with an integer ``time_attr`` (a loop counted from 0, whose rungs would come one
+epoch late). A result whose step is below the one the trial reported last is
 refused as rung refuses it everywhere (``rung._steps``): a ``ConfigError`` naming ``time_attr``,
 the Tune trial and both steps, which ends the Tune experiment (as Tune's own check of a result
 missing the metric does). A trial Tune retries after a failure (``FailureConfig(max_failures=...)``)
@@ -60,6 +62,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import numbers
 from typing import Any
 
 from rung._steps import step_back
@@ -119,14 +122,18 @@ class _TuneAdapter:
     def _report_step(self, key: str, value: Any, last: int) -> int | None:
         """The step at which a result whose ``time_attr`` is ``value`` is reported to rung,
         after the trial ``key`` reported step ``last`` (0 before any); ``None`` when it reaches
-        no step: before step 1, or a time in seconds within the step reached last.
+        no step: a time in seconds before step 1, or within the step reached last.
 
         Raises:
-            ConfigError: the step is below ``last`` (key ``time_attr``; rung's one rule,
-                ``rung._steps.step_back``).
+            ConfigError: (key ``time_attr``) the step is below ``last`` (rung's one rule,
+                ``rung._steps.step_back``), or an integer below 1 (a loop counted from 0).
         """
         step = _step(value)
         if step < 1:
+            if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+                raise ConfigError(key=self.time_attr, message=(
+                    f"Tune trial {key}: must be >= 1 (rung counts steps from 1: in a loop over "
+                    f"range(n), report epoch + 1), got {value!r}"))
             return None
         back = step_back(step, last)
         if back is not None:
