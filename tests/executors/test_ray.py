@@ -851,7 +851,8 @@ def test_a_run_whose_actors_ray_never_places_stops_after_a_bounded_wait(
         for h in hogs:
             ray.kill(h)
     assert str(e.value) == (
-        f"Ray has placed none of the run's {n} worker actors in 2 s (each needs "
-        "{'CPU': 1.0}; free in the cluster: {'CPU': 0.0}): other jobs hold the resources, or "
-        "a runtime_env is still being set up; the run stops")
+        f"none of the run's {n} Ray worker actors is ready after 2 s (each needs "
+        "{'CPU': 1.0}; free in the cluster: {'CPU': 0.0}): other jobs hold the resources, a "
+        "runtime_env is still being set up, or importing the objective's module does not end; "
+        "the run stops")
     assert [t.status for t in study.trials()] == [TrialStatus.LAUNCHED] * 2  # none started

@@ -471,9 +471,10 @@ class RayExecutor(Pool[RayWorker]):
         self._warn_if_unplaced()
 
     def _warn_if_unplaced(self) -> None:
-        """While launches wait and Ray has placed none of the session's actors (the nodes
-        have room by their totals, but other jobs hold it, or a ``runtime_env`` is being
-        built): a warning every minute, and ``RungError`` after ``NO_ROOM_LIMIT`` seconds."""
+        """While launches wait and none of the session's actors is ready (the nodes have room
+        by their totals, but other jobs hold it; a ``runtime_env`` is being built; importing
+        the objective hangs): a warning every minute, ``RungError`` after ``NO_ROOM_LIMIT``
+        seconds."""
         live = [w for w in self._workers.values() if not w.dead]
         if not self._queue or not live or any(w.ready for w in live):
             self._unplaced_since = None
@@ -488,10 +489,11 @@ class RayExecutor(Pool[RayWorker]):
         free: dict[str, float] = {}
         with contextlib.suppress(Exception):
             free = self._ray.available_resources()
-        text = (f"Ray has placed none of the run's {len(live)} worker actors in {waited:.0f} s "
+        text = (f"none of the run's {len(live)} Ray worker actors is ready after {waited:.0f} s "
                 f"(each needs {self.resources}; free in the cluster: "
                 f"{ {k: float(free.get(k, 0.0)) for k in self.resources} }): other jobs hold "
-                f"the resources, or a runtime_env is still being set up")
+                f"the resources, a runtime_env is still being set up, or importing the "
+                f"objective's module does not end")
         if waited >= NO_ROOM_LIMIT:
             raise RungError(f"{text}; the run stops")
         self._unplaced_warned = now
