@@ -107,6 +107,31 @@ def test_missing_ray_says_how_to_install_it() -> None:
     assert len(lines) == 2 and all("pip install 'rung[ray]'" in ln for ln in lines), r.stdout
 
 
+def test_a_ray_that_cannot_be_imported_is_not_called_missing() -> None:
+    """Ray installed, but a part of it fails to load (a library it links): the error said
+    "Ray, which is not installed", pointing at pip install instead of a reinstall."""
+    r = _python(
+        "import importlib.abc, sys\n"
+        "class Broken(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name == 'ray._raylet':\n"
+        "            raise ImportError('libfoo.so: cannot open shared object file', name=name)\n"
+        "sys.meta_path.insert(0, Broken())\n"
+        "import rung\n"
+        "study = rung.Study.create('s', {'x': rung.Float(0, 1)}, rung.Objective('loss'),\n"
+        "                          budget=rung.Budget(n_trials=1))\n"
+        "try:\n"
+        "    study.run(print, executor='ray', progress=False)\n"
+        "except rung.RungError as e:\n"
+        "    print(e)\n"
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == (
+        "executor='ray' needs Ray, which is installed but cannot be imported (libfoo.so: "
+        "cannot open shared object file): reinstall it (pip install 'rung[ray]' "
+        "--force-reinstall)")
+
+
 def test_resources_are_normalized_to_ray_spelling() -> None:
     assert normalize_resources({"cpu": 2, "gpu": 0.5}) == {"CPU": 2.0, "GPU": 0.5}
     assert normalize_resources({"GPU": 1}) == {"GPU": 1.0, "CPU": 1.0}  # cpu defaults to 1

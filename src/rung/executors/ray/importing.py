@@ -14,13 +14,18 @@ INSTALL_HINT = "pip install 'rung[ray]'"
 
 
 def import_ray() -> Any:
-    """The ``ray`` module, or a ``RungError`` that says how to install it."""
+    """The ``ray`` module, or a ``RungError`` that says how to install it (or, when Ray is
+    installed but one of its parts cannot be loaded, to reinstall it)."""
     try:
         return importlib.import_module("ray")
     except ImportError as e:
+        if e.name == "ray":
+            raise RungError(
+                f"executor='ray' needs Ray, which is not installed ({e}): {INSTALL_HINT}"
+            ) from e
         raise RungError(
-            f"executor='ray' needs Ray, which is not installed ({e}): {INSTALL_HINT}"
-        ) from e
+            f"executor='ray' needs Ray, which is installed but cannot be imported ({e}): "
+            f"reinstall it ({INSTALL_HINT} --force-reinstall)") from e
 
 
 #: what ``check_ray_installed`` says (``ConfigError`` key ``executor``)
