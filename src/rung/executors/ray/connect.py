@@ -19,9 +19,13 @@ from typing import Any
 from rung.errors import ConfigError, RungError
 from rung.executors.ray.transport import first_line
 
-#: Seconds to wait for a TCP connection to the cluster's head before ``ray.init``, which
-#: retries an address where nothing answers for about ten minutes before it gives up.
+#: Seconds to wait for the cluster's head to answer before ``ray.init``, which retries an
+#: address where nothing answers, or something else than Ray does, for about ten minutes.
 PROBE_TIMEOUT = 5.0
+# The head's GCS is a gRPC (HTTP/2) server: it answers a client's connection preface with a
+# SETTINGS frame (frame type 4, the fourth byte of the 9-byte frame header).
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+_H2_SETTINGS = 4
 
 
 def connect(ray: Any, address: str | None, ray_init: Mapping[str, Any]) -> bool:
@@ -76,20 +80,38 @@ def head_address(ray: Any, address: str | None) -> tuple[str, int] | None:
 
 def check_reachable(ray: Any, address: str | None) -> None:
     """``RungError`` naming the address when nothing answers at the head node ``ray.init``
-    would connect to (within ``PROBE_TIMEOUT`` seconds); nothing to check when it would
-    start a local instance or use Ray Client."""
+    would connect to, or what answers is not a gRPC server as the head's GCS is (both within
+    ``PROBE_TIMEOUT`` seconds; the second is not checked with ``RAY_USE_TLS``); nothing to
+    check when it would start a local instance or use Ray Client."""
     target = head_address(ray, address)
     if target is None:
         return
     host, port = target
     try:
-        socket.create_connection((host, port), timeout=PROBE_TIMEOUT).close()
+        conn = socket.create_connection((host, port), timeout=PROBE_TIMEOUT)
     except OSError as e:
         why = e.strerror or str(e) or type(e).__name__
         raise RungError(
             f"cannot connect to the Ray cluster at {host}:{port}: nothing answers there "
             f"({why}); start its head node (ray start --head --port={port}) or give the "
             f"address of a running one") from None
+    with conn:
+        if os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):
+            return
+        head = b""
+        with contextlib.suppress(OSError):
+            conn.sendall(_H2_PREFACE)
+            while len(head) < 9:
+                chunk = conn.recv(9 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+    if len(head) < 9 or head[3] != _H2_SETTINGS:
+        raise RungError(
+            f"cannot connect to the Ray cluster at {host}:{port}: what answers there is not "
+            f"a Ray head node; give the port its GCS listens on (ray start --head --port, "
+            f"6379 by default; 8265 is the dashboard's, and Ray Client's 10001 takes "
+            f"ray://{host}:10001)")
 
 
 @contextlib.contextmanager
