@@ -270,12 +270,14 @@ def retired(history: History, jf: JournalFold, trial_id: int) -> DecisionMade | 
 def replaced_by(history: History, jf: JournalFold) -> Mapping[int, int]:
     """Trial -> the trial that took its place in a PBT population (``tags["replaces"]``), kept
     on the fold and extended by the trials added since the last call (O(new trials))."""
-    n = len(history)
+    n = history.next_id  # (an attribute: the dashboard's views of some trials forward it)
     for tid in range(jf._tags_seen, n):
-        if tid in history:
+        try:
             r = history.tags(tid).get("replaces")
-            if isinstance(r, int) and not isinstance(r, bool):
-                jf.replacements[r] = tid
+        except KeyError:  # an id never used
+            continue
+        if isinstance(r, int) and not isinstance(r, bool):
+            jf.replacements[r] = tid
     jf._tags_seen = max(jf._tags_seen, n)
     return jf.replacements
 
