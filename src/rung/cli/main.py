@@ -344,6 +344,7 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace,
             f"created: `{resume}` continues it as stored, or give this spec another name", 2
         )
     _check_tracking(spec)
+    _check_executor(spec)
     try:
         study = Study.from_spec(spec.study, path, extra={CLI_KEY: spec.cli_json()},
                                 auto=spec.auto)
@@ -356,6 +357,28 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace,
 
         print(f"rung: {study_line(spec.name, spec.auto)}", flush=True)
     return _drive(study, spec, fn, args, describe)
+
+
+def _check_executor(spec: RunSpec) -> None:
+    """A Ray cluster the spec's ``executor_options.address`` names but that does not answer
+    (``rung.executors.ray.connect.check_reachable``), or Ray missing, is refused here, exit 2,
+    before the run writes anything (it was found only when the executor started, after the
+    study was created: exit 1 with a resume line)."""
+    if spec.executor != "ray":
+        return
+    from rung.executors.ray.connect import check_reachable
+    from rung.executors.ray.importing import import_ray
+
+    try:
+        ray = import_ray()
+    except RungError as e:
+        raise CLIError(f"spec.executor: {e}", 2) from None
+    address = spec.options.get("address")
+    try:
+        check_reachable(ray, address)
+    except RungError as e:
+        key = "spec.executor_options.address" if address is not None else "RAY_ADDRESS"
+        raise CLIError(f"{key}: {e}", 2) from None
 
 
 def _check_tracking(spec: RunSpec) -> None:
@@ -431,6 +454,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
                        f"when it was created): {e.message}", 2) from None
     try:
         _check_tracking(spec)
+        _check_executor(spec)
     except CLIError:
         journal.close()
         raise
