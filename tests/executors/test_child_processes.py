@@ -160,6 +160,10 @@ def states(pids: list[int], want: str, within: float = 5.0) -> list[str]:
         time.sleep(0.02)
 
 
+def _default_tstp() -> None:
+    signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+
+
 def test_ctrl_z_stops_the_workers_with_their_driver_and_fg_continues_them(log: Path) -> None:
     """Ctrl-Z stops the terminal's foreground process group, which holds the driver alone
     (workers lead groups of their own): the driver stops its workers' groups with it, and
@@ -167,8 +171,11 @@ def test_ctrl_z_stops_the_workers_with_their_driver_and_fg_continues_them(log: P
     import subprocess
 
     script = DRIVER.format(tests=str(Path(__file__).parent), log=str(log), method="fork")
+    # SIGTSTP as a terminal's process has it: an ignored signal stays ignored across exec, and
+    # something earlier in a whole test run can leave this process ignoring it (the driver then
+    # cannot be stopped, and rightly leaves its workers alone: see _follow_stops)
     driver = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                              text=True)
+                              text=True, preexec_fn=_default_tstp)
     try:
         assert driver.stdout is not None
         assert driver.stdout.readline().strip() == "RUNNING"
