@@ -466,6 +466,11 @@ def write_files(
                             for x, (a, m, b) in zip(grid, curve, strict=True):
                                 w.writerow([workers, problem, method, inc, name,
                                             _g(float(x)), _g(a), _g(m), _g(b)])
+    write_toy_csv(toy_rows)
+
+
+def write_toy_csv(toy_rows: list[dict[str, Any]]) -> None:
+    """``schedulers_pbt_toy.csv``: one row per PBT toy run."""
     with open(OUT / "schedulers_pbt_toy.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["setting", "method", "seed", "best_q", "regret", "steps"])
@@ -630,13 +635,7 @@ def pbt_toy_only(seeds: int, write: bool) -> None:
     print(body + "\n\n" + "\n".join(claims))
     if not write:
         return
-    with open(OUT / "schedulers_pbt_toy.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["setting", "method", "seed", "best_q", "regret", "steps"])
-        for row in rows:
-            w.writerow(
-                [_g(row[k]) for k in ("setting", "method", "seed", "best_q", "regret", "steps")]
-            )
+    write_toy_csv(rows)
     text = RESULTS.read_text()
     start = text.index("## bench_schedulers\n")
     end = text.find("\n## ", start + 1)
