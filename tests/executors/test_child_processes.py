@@ -5,6 +5,7 @@ for nobody. Each worker leads a process group of its own."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -160,34 +161,59 @@ def states(pids: list[int], want: str, within: float = 5.0) -> list[str]:
         time.sleep(0.02)
 
 
-def _default_tstp() -> None:
-    signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+#: runs argv[1:] in a process group of its own and waits for it: started in a new session, it
+#: gives that group a parent in the same session, so the group is not orphaned
+_SESSION = ("import os, signal, subprocess, sys\n"
+            "signal.pthread_sigmask(signal.SIG_SETMASK, [])\n"
+            "for s in (signal.SIGTSTP, signal.SIGCONT):\n"
+            "    signal.signal(s, signal.SIG_DFL)\n"
+            "p = subprocess.Popen(sys.argv[1:], process_group=0)\n"
+            "print(p.pid, flush=True)\n"
+            "sys.exit(p.wait())\n")
+
+
+def _signal_state(pid: int) -> list[str]:
+    """The process's blocked, ignored and caught signal masks (for a failure's message)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return []
+    return [ln for ln in lines if ln.startswith(("SigBlk", "SigIgn", "SigCgt", "PPid", "State"))]
 
 
 def test_ctrl_z_stops_the_workers_with_their_driver_and_fg_continues_them(log: Path) -> None:
     """Ctrl-Z stops the terminal's foreground process group, which holds the driver alone
     (workers lead groups of their own): the driver stops its workers' groups with it, and
-    continues them when it is continued (fg / bg)."""
+    continues them when it is continued (fg / bg).
+
+    The driver runs as a shell runs a job: in a process group of its own whose parent is in the
+    same session, with no signal blocked and SIGTSTP / SIGCONT at their defaults (``_SESSION``:
+    a whole test run left the pytest process in a state its children inherit, and the driver
+    never stopped). A stop signal to a process of an *orphaned* group is discarded
+    (POSIX), and a test run started in the background whose shell has exited (as CI is) is in
+    one: the driver then cannot be stopped at all (and rightly leaves its workers alone), which
+    failed this test in every such run."""
     import subprocess
 
     script = DRIVER.format(tests=str(Path(__file__).parent), log=str(log), method="fork")
-    # SIGTSTP as a terminal's process has it: an ignored signal stays ignored across exec, and
-    # something earlier in a whole test run can leave this process ignoring it (the driver then
-    # cannot be stopped, and rightly leaves its workers alone: see _follow_stops)
-    driver = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                              text=True, preexec_fn=_default_tstp)
+    wrapper = subprocess.Popen([sys.executable, "-c", _SESSION, sys.executable, "-c", script],
+                               stdout=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        assert driver.stdout is not None
-        assert driver.stdout.readline().strip() == "RUNNING"
-        kids = [pid for _, pid in children(log)]
+        assert wrapper.stdout is not None
+        pid = int(wrapper.stdout.readline())
+        assert wrapper.stdout.readline().strip() == "RUNNING"
+        kids = [k for _, k in children(log)]
         workers = [int(line.split()[0]) for line in subprocess.run(
-            ["ps", "-ww", "--ppid", str(driver.pid), "-o", "pid=,args="], capture_output=True,
+            ["ps", "-ww", "--ppid", str(pid), "-o", "pid=,args="], capture_output=True,
             text=True).stdout.splitlines() if "resource_tracker" not in line]
         assert len(workers) == 2 and len(kids) == 2
-        driver.send_signal(signal.SIGTSTP)
-        assert states([driver.pid, *workers, *kids], "T") == ["T"] * 5
-        driver.send_signal(signal.SIGCONT)
-        assert "T" not in states([driver.pid, *workers, *kids], "S")
+        os.kill(pid, signal.SIGTSTP)
+        got = states([pid, *workers, *kids], "T")
+        assert got == ["T"] * 5, (got, _signal_state(pid))
+        os.kill(pid, signal.SIGCONT)
+        assert "T" not in states([pid, *workers, *kids], "S")
     finally:
-        driver.kill()
-        driver.wait()
+        os.killpg(wrapper.pid, signal.SIGKILL)  # the session's group: the wrapper
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        wrapper.wait()
