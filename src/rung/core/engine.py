@@ -176,7 +176,7 @@ class Engine:
         """False once any budget limit is reached (time, steps, money, GPU-hours) or the stop
         rule stopped the search."""
         b = self.spec.budget
-        if b.max_time is not None and self.elapsed >= b.max_time:
+        if self.out_of_time(self.now):
             return False
         if b.max_steps is not None and self.history.steps_consumed >= b.max_steps:
             return False
