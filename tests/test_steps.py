@@ -22,11 +22,23 @@ MESSAGE = ("report(step=2) after report(step=3): steps never go backwards (repor
            "increasing order; the same step again replaces its result)")
 
 
+RESUMED = ("report(step=3) after resuming from step 5's checkpoint: steps never go backwards "
+           "(the run continues after step 5; report steps in increasing order from there)")
+
+
 def test_the_rule() -> None:
     assert step_back(2, 3) == MESSAGE
     assert step_back(3, 3) is None  # the same step again: replaces its result
     assert step_back(4, 3) is None
     assert step_back(1, 0) is None  # nothing reported yet
+
+
+def test_a_run_resumed_from_a_checkpoint_is_told_so() -> None:
+    """Step 5 was not reported by this run: it was restored from step 5's checkpoint (the
+    message said "after report(step=5)")."""
+    assert step_back(3, 5, resumed=True) == RESUMED
+    assert step_back(5, 5, resumed=True) is None
+    assert step_back(6, 5, resumed=True) is None
 
 
 class Channel:
@@ -56,6 +68,26 @@ def test_worker_report_fails_the_trial_with_the_message() -> None:
     assert [m[2] for m in ch.sent if m[0] == RESULT] == [1, 3]
     (end,) = [m for m in ch.sent if m[0] == ENDED]
     assert end[4].rstrip().splitlines()[-1] == f"ValueError: {MESSAGE}"
+
+
+def test_worker_report_after_a_resume_names_the_checkpoint() -> None:
+    """A run restored from step 5's checkpoint (it starts at 6) reporting 3 is told it resumed
+    from that checkpoint; once it has reported 6, a report at 3 is after report(step=6)."""
+    def objective(ctx: TrialContext) -> None:
+        ctx.report(3, loss=1.0)
+
+    def after_a_report(ctx: TrialContext) -> None:
+        for step in (6, 3):
+            ctx.report(step, loss=1.0)
+
+    for fn, message in ((objective, RESUMED), (after_a_report, (
+            "report(step=3) after report(step=6): steps never go backwards (report them in "
+            "increasing order; the same step again replaces its result)"))):
+        ch = Channel()
+        msg = encode_launch(Launch(0, {"x": 0.5}, 6, 9, 9, "0/5"), 1)
+        assert run_trial(fn, msg, ch, None) == "failed"
+        (end,) = [m for m in ch.sent if m[0] == ENDED]
+        assert end[4].rstrip().splitlines()[-1] == f"ValueError: {message}"
 
 
 def test_define_by_run_report_raises_config_error_with_the_message() -> None:

@@ -385,7 +385,8 @@ def test_the_same_step_twice_is_recorded_twice() -> None:
 def test_a_resumed_run_may_not_report_below_the_step_it_resumed_after() -> None:
     """A run restored from the checkpoint at step 5 starts at 6: a report of step 3 is a step
     backwards, refused as ask/tell's ``Study.report`` refuses it (the engine's position of the
-    run is 5, not 0), and nothing of it is recorded."""
+    run is 5, not 0), and nothing of it is recorded. The message names the checkpoint: the
+    run reported no step 5 (it said "after report(step=5)")."""
     def objective(ctx: TrialContext) -> None:
         ctx.report(3, loss=1.0)
 
@@ -393,8 +394,9 @@ def test_a_resumed_run_may_not_report_below_the_step_it_resumed_after() -> None:
     assert run_trial(objective, launch(start=6, ckpt="3/5"), ch, None) == "failed"
     assert ch.of(RESULT) == []
     assert ended(ch)[4].rstrip().endswith(
-        "ValueError: report(step=3) after report(step=5): steps never go backwards (report "
-        "them in increasing order; the same step again replaces its result)")
+        "ValueError: report(step=3) after resuming from step 5's checkpoint: steps never go "
+        "backwards (the run continues after step 5; report steps in increasing order from "
+        "there)")
 
 
 def test_a_resumed_run_reports_from_its_start_step_or_its_checkpoints_step_again() -> None:
