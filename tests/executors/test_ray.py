@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
+import math
 import os
 import subprocess
 import sys
@@ -228,6 +229,52 @@ def test_arguments_are_checked_without_touching_ray() -> None:
     assert isinstance(ex, Executor) and ex.objective is None
     with pytest.raises(ConfigError, match="no objective"):
         ex.start(RunContext("s", None, 3))
+
+
+@pytest.mark.skipif(not HAVE_RAY, reason=NO_RAY)
+@pytest.mark.parametrize("value", [0, -1.0, math.inf, math.nan, "60", True, None])
+def test_no_room_timeout_is_a_positive_finite_number_of_seconds(value: Any) -> None:
+    """How long a run waits for room was a module constant (``NO_ROOM_LIMIT``, 600 s): an
+    autoscaler slower than that could not be waited for without patching rung."""
+    with pytest.raises(ConfigError) as e:
+        RayExecutor(no_room_timeout=value)
+    assert e.value.key == "no_room_timeout"
+    assert str(e.value).startswith("no_room_timeout: must be a finite number > 0, got ")
+    assert RayExecutor().no_room_timeout == 600.0
+    assert RayExecutor(no_room_timeout=5).no_room_timeout == 5.0
+
+
+@pytest.mark.skipif(not HAVE_RAY, reason=NO_RAY)
+def test_a_run_stops_after_its_no_room_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With capacity 0 for longer than ``no_room_timeout`` (the nodes that held trials
+    left), the run stops, saying which limit it reached; a moment before, it waits."""
+    ex = RayExecutor(no_room_timeout=30)
+    monkeypatch.setattr(ex, "_no_room", lambda: "no node fits")
+    ex._open, ex.capacity = True, 0
+    ex._no_room_since = time.monotonic() - 29
+    ex._warn_if_no_room()  # 29 s of 30: still waiting
+    ex._no_room_since = time.monotonic() - 31
+    with pytest.raises(RungError) as e:
+        ex._warn_if_no_room()
+    assert str(e.value) == "no node fits, and none joined in 30 s (no_room_timeout): the run stops"
+    ex._open = False
+
+
+@pytest.mark.skipif(not HAVE_RAY, reason=NO_RAY)
+def test_a_spec_gives_no_room_timeout_as_an_executor_option() -> None:
+    """``executor_options`` takes every ``RayExecutor`` keyword: the new one too, checked as
+    the executor checks it."""
+    from rung.cli.spec import SpecError, parse_spec
+
+    top = {"name": "rooms", "objective": "ray_objectives:quick", "executor": "ray",
+           "space": {"x": {"type": "float", "low": 0.0, "high": 1.0}}, "metric": "loss",
+           "scheduler": "fifo", "searcher": "random", "budget": {"n_trials": 2}}
+    spec = parse_spec({**top, "executor_options": {"no_room_timeout": 1800}})
+    assert spec.executor_options() == {"no_room_timeout": 1800}
+    with pytest.raises(SpecError) as e:
+        parse_spec({**top, "executor_options": {"no_room_timeout": 0}})
+    assert str(e.value) == ("spec.executor_options.no_room_timeout: must be a finite number > "
+                            "0, got 0")
 
 
 def test_a_studys_devices_become_exactly_that_ray_reservation() -> None:
@@ -789,40 +836,32 @@ def test_node_loss_interrupts_trials_which_resume_from_checkpoints_elsewhere(
 @ray_test
 @pytest.mark.usefixtures("cluster")
 def test_a_request_no_node_of_a_cluster_meets_is_refused_after_a_bounded_wait(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     """A cluster this process did not start may gain nodes, so the run waits for one that
     can hold a trial, but not forever (it waited, warning every minute): after
-    ``NO_ROOM_LIMIT`` seconds it is refused, before the session journals anything."""
-    import rung.executors.ray.executor as rx
-
-    monkeypatch.setattr(rx, "NO_ROOM_LIMIT", 0.5)
+    ``no_room_timeout`` seconds it is refused, before the session journals anything."""
     study = make_study(tmp_path, "noroom", 2)
     with pytest.raises(ConfigError) as e:
         study.run(ray_objectives.quick, executor="ray", resources_per_trial={"cpu": 2},
-                  progress=False)
+                  no_room_timeout=0.5, progress=False)
     # the head (no CPU) and the two one-CPU workers
     assert str(e.value) == (
         "resources_per_trial: no node of the Ray cluster can hold a trial needing "
         "{'CPU': 2.0} (its alive nodes have [{'CPU': 0.0}, {'CPU': 1.0}, {'CPU': 1.0}]), and "
-        "none joined in 0.5 s: ask for less, or add a node that has it (ray start "
-        "--address=...)")
+        "none joined in 0.5 s (no_room_timeout): ask for less, or add a node that has it (ray "
+        "start --address=...)")
     assert journal(study) == []
 
 
 @ray_test
 @pytest.mark.slow  # adds a node and removes it (~15 s)
 def test_a_run_whose_only_fitting_node_left_stops_after_a_bounded_wait(
-    tmp_path: Path, cluster: ClusterHandle, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, cluster: ClusterHandle,
 ) -> None:
     """The one node with the resource a trial needs leaves mid-run: its trial is interrupted
-    and capacity falls to 0; with no node joining, the run stops after ``NO_ROOM_LIMIT``
+    and capacity falls to 0; with no node joining, the run stops after ``no_room_timeout``
     seconds (``RungError``: it waited forever) with everything recorded journaled."""
-    import rung.executors.ray.executor as rx
-
-    # long enough for the new node to place the first trial's actor on a slow machine (1 s
-    # was not in CI: the run stopped before the node was removed), short for the end's wait
-    monkeypatch.setattr(rx, "NO_ROOM_LIMIT", 5.0)
     node = cluster.cluster.add_node(num_cpus=1, resources={"pin_c": 1},
                                     object_store_memory=OBJECT_STORE)
     cluster.cluster.wait_for_nodes()
@@ -834,14 +873,17 @@ def test_a_run_whose_only_fitting_node_left_stops_after_a_bounded_wait(
             removed.append(1)
             cluster.cluster.remove_node(node)
 
+    # long enough for the new node to place the first trial's actor on a slow machine (1 s
+    # was not in CI: the run stopped before the node was removed), short for the end's wait
     with pytest.raises(RungError) as e:
         study.run(ray_objectives.checkpointed, executor="ray", on_turn=interfere,
-                  resources_per_trial={"cpu": 1, "pin_c": 1}, progress=False)
+                  resources_per_trial={"cpu": 1, "pin_c": 1}, no_room_timeout=5,
+                  progress=False)
     assert removed
     assert str(e.value).startswith(
         "no node of the Ray cluster can hold a trial needing {'CPU': 1.0, 'pin_c': 1.0} (its "
         "alive nodes have [")
-    assert str(e.value).endswith("]), and none joined in 5 s: the run stops")
+    assert str(e.value).endswith("]), and none joined in 5 s (no_room_timeout): the run stops")
     recs = journal(study)
     assert [r.capacity for r in recs if isinstance(r, CapacityChanged)] == [1, 0]
     ended = [r for r in recs if isinstance(r, TrialEnded)]
@@ -852,16 +894,12 @@ def test_a_run_whose_only_fitting_node_left_stops_after_a_bounded_wait(
 @ray_test
 @pytest.mark.slow  # holds the cluster's CPUs with actors of its own (~8 s)
 def test_a_run_whose_actors_ray_never_places_stops_after_a_bounded_wait(
-    tmp_path: Path, cluster: ClusterHandle, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, cluster: ClusterHandle,
 ) -> None:
     """The nodes have room by their totals, but another job holds every CPU: Ray places none
     of the run's actors. The run said nothing and waited forever ("running 2" in its
-    progress); now it warns, and stops after ``NO_ROOM_LIMIT`` seconds."""
+    progress); now it warns, and stops after ``no_room_timeout`` seconds."""
     import ray
-
-    import rung.executors.ray.executor as rx
-
-    monkeypatch.setattr(rx, "NO_ROOM_LIMIT", 2.0)
 
     @ray.remote(num_cpus=1)
     class Hog:
@@ -874,7 +912,7 @@ def test_a_run_whose_actors_ray_never_places_stops_after_a_bounded_wait(
         ray.get([h.ping.remote() for h in hogs], timeout=60)
         study = make_study(tmp_path, "unplaced", 2)
         with pytest.raises(RungError) as e:
-            study.run(ray_objectives.quick, executor="ray", progress=False)
+            study.run(ray_objectives.quick, executor="ray", no_room_timeout=2, progress=False)
     finally:
         for h in hogs:
             ray.kill(h)
@@ -882,5 +920,5 @@ def test_a_run_whose_actors_ray_never_places_stops_after_a_bounded_wait(
         f"none of the run's {n} Ray worker actors is ready after 2 s (each needs "
         "{'CPU': 1.0}; free in the cluster: {'CPU': 0.0}): other jobs hold the resources, a "
         "runtime_env is still being set up, or importing the objective's module does not end; "
-        "the run stops")
+        "the run stops (no_room_timeout: 2 s)")
     assert [t.status for t in study.trials()] == [TrialStatus.LAUNCHED] * 2  # none started

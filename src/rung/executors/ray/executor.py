@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from rung._validate import check_int
+from rung._validate import check_int, check_positive
 from rung.core.events import Cancel, CapacityChanged, Event, Launch
 from rung.core.pricing import from_ray
 from rung.core.records import Outcome
@@ -111,11 +111,12 @@ _IMPORT_HINT = (
     "path")
 # Seconds between two "no node can run a trial" warnings while capacity is 0.
 _NO_ROOM_WARNING_EVERY = 60.0
-#: Seconds a run waits for a node that can hold a trial, when none of the cluster's alive
-#: nodes can (at the start of a session, or after they left), and for Ray to place one of its
-#: actors, when launches wait and none is placed (other jobs hold the resources): then it
-#: stops, so that what will never come is not waited for forever. Nodes that join in time
-#: (the autoscaler's, a ``ray start --address``), or an actor placed in time, end the wait.
+#: Default of ``RayExecutor(no_room_timeout=...)``: seconds a run waits for a node that can
+#: hold a trial, when none of the cluster's alive nodes can (at the start of a session, or
+#: after they left), and for Ray to place one of its actors, when launches wait and none is
+#: placed (other jobs hold the resources): then it stops, so that what will never come is not
+#: waited for forever. Nodes that join in time (the autoscaler's, a ``ray start --address``),
+#: or an actor placed in time, end the wait.
 NO_ROOM_LIMIT = 600.0
 
 
@@ -148,6 +149,10 @@ class RayExecutor(Pool[RayWorker]):
             ``"socket"``).
         driver_port: the TCP port the driver listens on for its workers (transport
             ``"socket"``; 0 picks a free one). Set it to open a single port in a firewall.
+        no_room_timeout: seconds a run waits, when no alive node can hold a trial (at the
+            start, or after the nodes that held trials left) or Ray places none of the run's
+            actors while launches wait, before it stops (default ``NO_ROOM_LIMIT``, 600);
+            raise it for an autoscaler that is slow to add nodes.
         ray_init: extra keyword arguments for ``ray.init`` when this executor connects (e.g.
             ``{"num_cpus": 4}`` for a local instance, ``{"runtime_env": {...}}``).
         actor_options: extra Ray actor options (e.g. ``{"scheduling_strategy": "SPREAD"}``,
@@ -174,6 +179,7 @@ class RayExecutor(Pool[RayWorker]):
         checkpoint_every: int | None = None,
         transport: str = "auto",
         driver_port: int = 0,
+        no_room_timeout: float = NO_ROOM_LIMIT,
         ray_init: Mapping[str, Any] | None = None,
         actor_options: Mapping[str, Any] | None = None,
     ) -> None:
@@ -191,6 +197,7 @@ class RayExecutor(Pool[RayWorker]):
             raise ConfigError(key="transport", message=f"must be one of {TRANSPORTS}, got "
                               f"{transport!r}")
         check_int("driver_port", driver_port, 0, 65535)
+        no_room_timeout = check_positive("no_room_timeout", no_room_timeout)
         for name, mapping in (("ray_init", ray_init), ("actor_options", actor_options)):
             if mapping is not None and not isinstance(mapping, Mapping):
                 raise ConfigError(key=name, message=f"expected a mapping, got {mapping!r}")
@@ -206,6 +213,7 @@ class RayExecutor(Pool[RayWorker]):
         self.checkpoint_every = checkpoint_every
         self.transport = transport
         self.driver_port = driver_port
+        self.no_room_timeout = no_room_timeout
         self.ray_init = dict(ray_init or {})
         self.actor_options = dict(actor_options or {})
         self.capacity = 0  # last capacity reported
@@ -405,39 +413,38 @@ class RayExecutor(Pool[RayWorker]):
 
     def _wait_for_room(self) -> None:
         """At the start of a session whose cluster holds no trial: wait for a node that can,
-        up to ``NO_ROOM_LIMIT`` seconds, before anything of the session is journaled.
+        up to ``no_room_timeout`` seconds, before anything of the session is journaled.
 
         Raises:
             ConfigError: (key ``resources_per_trial``) none joined in time.
         """
-        start = time.monotonic()
+        start, limit = time.monotonic(), self.no_room_timeout
         while self.capacity == 0:
-            if time.monotonic() - start >= NO_ROOM_LIMIT:
+            if time.monotonic() - start >= limit:
                 raise ConfigError(key="resources_per_trial", message=(
-                    f"{self._no_room()}, and none joined in {NO_ROOM_LIMIT:g} s: ask for "
-                    f"less, or add a node that has it (ray start --address=...)"))
+                    f"{self._no_room()}, and none joined in {limit:g} s (no_room_timeout): "
+                    f"ask for less, or add a node that has it (ray start --address=...)"))
             self._warn_if_no_room()
-            time.sleep(min(_NODES_INTERVAL, max(0.0, NO_ROOM_LIMIT - (time.monotonic()
-                                                                      - start))))
+            time.sleep(min(_NODES_INTERVAL, max(0.0, limit - (time.monotonic() - start))))
             self.capacity = self._cluster_capacity()
         self._no_room_warned, self._no_room_since = -math.inf, None
 
     def _warn_if_no_room(self) -> None:
         """While capacity is 0: a warning every minute, and ``RungError`` once it has been 0
-        for ``NO_ROOM_LIMIT`` seconds of a run (the nodes that held trials left)."""
+        for ``no_room_timeout`` seconds of a run (the nodes that held trials left)."""
         if self.capacity > 0:
             self._no_room_since = None
             return
         now = time.monotonic()
         if self._no_room_since is None:
             self._no_room_since = now
-        elif self._open and now - self._no_room_since >= NO_ROOM_LIMIT:
-            raise RungError(f"{self._no_room()}, and none joined in {NO_ROOM_LIMIT:g} s: "
-                            f"the run stops")
+        elif self._open and now - self._no_room_since >= self.no_room_timeout:
+            raise RungError(f"{self._no_room()}, and none joined in {self.no_room_timeout:g} s "
+                            f"(no_room_timeout): the run stops")
         if now - self._no_room_warned < _NO_ROOM_WARNING_EVERY:
             return
         self._no_room_warned = now
-        left = NO_ROOM_LIMIT - (now - self._no_room_since)
+        left = self.no_room_timeout - (now - self._no_room_since)
         log.warning("%s; waiting up to %.0f s more for nodes to join", self._no_room(), left)
 
     def _check(self, out: list[Event], dead: list[Death]) -> None:
@@ -473,7 +480,7 @@ class RayExecutor(Pool[RayWorker]):
     def _warn_if_unplaced(self) -> None:
         """While launches wait and none of the session's actors is ready (the nodes have room
         by their totals, but other jobs hold it; a ``runtime_env`` is being built; importing
-        the objective hangs): a warning every minute, ``RungError`` after ``NO_ROOM_LIMIT``
+        the objective hangs): a warning every minute, ``RungError`` after ``no_room_timeout``
         seconds."""
         live = [w for w in self._workers.values() if not w.dead]
         if not self._queue or not live or any(w.ready for w in live):
@@ -484,7 +491,8 @@ class RayExecutor(Pool[RayWorker]):
             self._unplaced_since = self._unplaced_warned = now
             return
         waited = now - self._unplaced_since
-        if waited < NO_ROOM_LIMIT and now - self._unplaced_warned < _NO_ROOM_WARNING_EVERY:
+        limit = self.no_room_timeout
+        if waited < limit and now - self._unplaced_warned < _NO_ROOM_WARNING_EVERY:
             return
         free: dict[str, float] = {}
         with contextlib.suppress(Exception):
@@ -494,10 +502,10 @@ class RayExecutor(Pool[RayWorker]):
                 f"{ {k: float(free.get(k, 0.0)) for k in self.resources} }): other jobs hold "
                 f"the resources, a runtime_env is still being set up, or importing the "
                 f"objective's module does not end")
-        if waited >= NO_ROOM_LIMIT:
-            raise RungError(f"{text}; the run stops")
+        if waited >= limit:
+            raise RungError(f"{text}; the run stops (no_room_timeout: {limit:g} s)")
         self._unplaced_warned = now
-        log.warning("%s; waiting up to %.0f s more", text, NO_ROOM_LIMIT - waited)
+        log.warning("%s; waiting up to %.0f s more", text, limit - waited)
 
     # --- actors -------------------------------------------------------------------------------
     def _fill_pool(self) -> None:
