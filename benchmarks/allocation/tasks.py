@@ -39,7 +39,9 @@ ETA = 3  # every method's reduction factor
 #: the tables every method and default was chosen and tuned on
 TUNED = ("hgb-magic", "hgb-german", "hgb-ring", "hgb-satimage", "mlp-mnist1d")
 #: tables built afterwards to check those choices out of sample (``make_curves.HELD_OUT``)
-HELD_OUT = ("hgb-chess", "hgb-segment", "hgb-splice", "mlp-digits")
+HELD_OUT = (
+    "hgb-chess", "hgb-segment", "hgb-splice", "mlp-digits", "hgb-pima", "hgb-contraceptive"
+)
 TABLES = (*TUNED, *HELD_OUT)
 SYNTHETIC: dict[str, tuple[str, dict[str, Any]]] = {
     "mf-hartmann3": ("mf-hartmann3", {}),
