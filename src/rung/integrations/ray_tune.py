@@ -34,11 +34,14 @@ too (its result replaces the earlier one, as in rung); with a time in seconds, a
 by the first result at or past it, and the results after it within that second only continue.
 Results before step 1 continue with a time in seconds, and are refused (``ConfigError``, see
 below) with an integer ``time_attr`` (a loop counted from 0, whose rungs would come one
-epoch late). A result whose step is below the one the trial reported last is
-refused as rung refuses it everywhere (``rung._steps``): a ``ConfigError`` naming ``time_attr``,
-the Tune trial and both steps, which ends the Tune experiment (as Tune's own check of a result
-missing the metric does). A trial Tune retries after a failure (``FailureConfig(max_failures=...)``)
-is a new rung trial (Tune tells the scheduler it failed, then adds it again). STOP stops the trial;
+epoch late). A result that holds the metric but not ``time_attr`` is refused too
+(``ConfigError`` naming ``time_attr``; Ray's own schedulers continue it without a word, so a
+misspelt ``time_attr`` never stopped a trial). A result whose step is below the one the trial
+reported last is refused as rung refuses it everywhere (``rung._steps``): a ``ConfigError``
+naming ``time_attr``, the Tune trial and both steps, which ends the Tune experiment (as Tune's
+own check of a result missing the metric does). A trial Tune retries after a failure
+(``FailureConfig(max_failures=...)``) is a new rung trial (Tune tells the scheduler it failed,
+then adds it again). STOP stops the trial;
 a trial that reaches ``max_step`` is stopped there (Ray Tune's ``max_t``). Trials run in
 submission order (``FIFOScheduler``'s choice). Only schedulers that stop can be used (``asha``,
 ``async_hyperband``, ``median``, ``fifo``, ...): Tune's PAUSE would need rung to choose which
@@ -51,7 +54,8 @@ rung ``SearchSpace``; the Tuner's ``param_space`` may add constants, and a Tune 
 ``on_trial_complete`` tells rung the trial's last ``metric`` (or that it failed). Give it
 ``metric`` and ``mode``: Tune hands them on to a searcher only when ``param_space`` is not
 empty. With ``max_step > 1`` every result is reported at its step too, for searchers that model
-fidelity (``bohb``), by the scheduler's rule above; Tune does not tell a searcher about a
+fidelity (``bohb``), by the scheduler's rule above (a step below 1 or a missing ``time_attr``
+included); Tune does not tell a searcher about a
 retry, so when a result's ``iterations_since_restore`` starts again (Tune restored the trial),
 the steps up to the one reported before are not reported again (the first result stands).
 A grid that runs out returns ``Searcher.FINISHED``.
@@ -63,10 +67,11 @@ import json
 import logging
 import math
 import numbers
+from collections.abc import Mapping
 from typing import Any
 
 from rung._steps import step_back
-from rung._validate import check_int
+from rung._validate import check_int, close_hint
 from rung.core.components import SchedulerLike, SearcherLike
 from rung.core.events import Action
 from rung.core.records import Objective
@@ -141,6 +146,23 @@ class _TuneAdapter:
         if step == last and float(value) != step:
             return None  # seconds: step k is the first result at or past k
         return step
+
+    def _time_of(self, key: str, result: Mapping[str, Any]) -> Any:
+        """``result[time_attr]``, of a result that holds the metric (so it counts).
+
+        Raises:
+            ConfigError: (key ``time_attr``) the result has no ``time_attr``: a result that
+                counts is never skipped for want of its step (Ray Tune's own schedulers
+                continue such a result without a word, and never stop the trial).
+        """
+        try:
+            return result[self.time_attr]
+        except KeyError:
+            raise ConfigError(key=self.time_attr, message=(
+                f"Tune trial {key}: a result with {self._metric!r} has no {self.time_attr!r} "
+                f"(the step, time_attr){close_hint(self.time_attr, result)}: report it in "
+                "every result, or leave time_attr='training_iteration', which Tune sets"
+            )) from None
 
     def _study_name(self) -> str:
         """The rung study's name: ``name``, or in a restored Tune experiment whose
@@ -253,13 +275,13 @@ class RungScheduler(_TuneAdapter, FIFOScheduler):
         emb, key = self.embedded, trial.trial_id
         if key in emb.decided:  # told to stop before: still stopped
             return str(TrialScheduler.STOP)
-        if key not in emb.open or self.time_attr not in result or self._metric not in result:
+        if key not in emb.open or self._metric not in result:
             return str(TrialScheduler.CONTINUE)
-        if _step(result[self.time_attr]) > self.max_step:
+        value = self._time_of(key, result)
+        if _step(value) > self.max_step:
             emb.end(key, "completed")
             return str(TrialScheduler.STOP)
-        step = self._report_step(key, result[self.time_attr],
-                                 emb.study.history.last_step(emb.open[key]))
+        step = self._report_step(key, value, emb.study.history.last_step(emb.open[key]))
         if step is None:
             return str(TrialScheduler.CONTINUE)
         assert self._metric is not None
@@ -388,10 +410,10 @@ class RungSearcher(_TuneAdapter, Searcher):
             if n <= self._since_restore.get(trial_id, 0):  # Tune restored the trial
                 self._rerun_to[trial_id] = last
             self._since_restore[trial_id] = n
-        value = result.get(self.time_attr, 0)
-        if not 1 <= _step(value) <= self.max_step or _step(value) <= self._rerun_to.get(
-                trial_id, 0):
-            return
+        value = self._time_of(trial_id, result)
+        at = _step(value)
+        if at > self.max_step or 1 <= at <= self._rerun_to.get(trial_id, 0):
+            return  # below 1: refused (an integer) or no step yet (seconds), by _report_step
         step = self._report_step(trial_id, value, last)
         if step is not None:
             emb.report(trial_id, step, {self._metric: result[self._metric]})
@@ -403,7 +425,8 @@ class RungSearcher(_TuneAdapter, Searcher):
         if error or result is None or self._metric not in result:
             emb.end(trial_id, "failed" if error else "stopped")
             return
-        step = min(max(_step(result.get(self.time_attr, 1)), 1), self.max_step)
+        step = 1 if self.max_step == 1 else min(
+            max(_step(self._time_of(trial_id, result)), 1), self.max_step)
         # a restored run that ended below the step reached before: its final result is the last
         step = max(step, self._rerun_to.get(trial_id, 0))
         emb.end(trial_id, "completed", {self._metric: result[self._metric]}, step=step)
