@@ -70,3 +70,35 @@ def test_searcher_with_one_step_needs_no_time_attr() -> None:
     s.on_trial_complete("a", {"loss": 0.25})
     (trial,) = s.embedded.study.trials()
     assert [(r.step, r.metrics["loss"]) for r in trial.results] == [(1, 0.25)]
+
+
+def test_a_failed_tune_trial_is_recorded_failed_with_tunes_error(tmp_path: Any) -> None:
+    """``Embedded.end`` took no error: a Tune trial that raised was a failed rung trial with no
+    error text (``rung show`` could not say why)."""
+    from rung.core.records import TrialStatus
+
+    error_file = tmp_path / "error.txt"
+    error_file.write_text("Failure # 1 (occurred at 2026-12-03_15-00-00)\nold\n"
+                          "Failure # 2 (occurred at 2026-12-03_15-00-09)\n"
+                          "ray.exceptions.RayTaskError(ValueError): boom\n")
+    s = RungScheduler("fifo", max_step=9, metric="loss", mode="min")
+    failed = SimpleNamespace(trial_id="a", error_file=str(error_file))
+    s.on_trial_add(None, failed)
+    s.on_trial_result(None, failed, {"training_iteration": 1, "loss": 0.5})
+    s.on_trial_error(None, failed)
+    s.on_trial_add(None, _tt("b"))
+    s.on_trial_error(None, _tt("b"))  # no error file (Tune had no local path)
+    a, b = s.embedded.study.trials()
+    assert a.status is b.status is TrialStatus.FAILED
+    assert a.error == ("Failure # 2 (occurred at 2026-12-03_15-00-09)\n"
+                       "ray.exceptions.RayTaskError(ValueError): boom")
+    assert b.error == "the Tune trial errored (Tune wrote no error file)"
+    assert s.embedded.study.history.count(TrialStatus.FAILED) == 2
+    searcher = RungSearcher(SearchSpace({"x": Float(0.0, 1.0)}), "random", metric="loss",
+                            mode="min")
+    assert searcher.suggest("c") is not None
+    searcher.on_trial_complete("c", None, error=True)
+    (c,) = searcher.embedded.study.trials()
+    assert c.status is TrialStatus.FAILED
+    assert c.error == ("the Tune trial errored (Ray Tune tells a searcher no more: its error "
+                       "is in the trial's error.txt)")

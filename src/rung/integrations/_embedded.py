@@ -107,14 +107,17 @@ class Embedded:
         return decision
 
     def end(self, key: Hashable, status: str, metrics: Mapping[str, Any] | None = None,
-            step: int | None = None) -> None:
-        """End the rung trial of ``key`` (once; later calls do nothing)."""
+            step: int | None = None, error: str | None = None) -> None:
+        """End the rung trial of ``key`` (once; later calls do nothing). ``error``: why a
+        ``"failed"`` trial failed (the host's error text), recorded as the trial's error, as
+        a failing trial's traceback is in a rung study."""
         tid = self.open.pop(key, None)
         if tid is None:
             return
         if key in self.decided and status == "completed":
             status = "stopped"  # the host ended it because rung said so
-        self.study.tell(tid, status, metrics, step=step)
+        self.study.tell(tid, status, metrics, step=step,
+                        error=error if status == "failed" else None)
 
     def status(self, key: Hashable) -> TrialStatus | None:
         tid = self.ids.get(key)

@@ -29,24 +29,25 @@ free one) when ``name`` is taken; the trials that ended before the restore are n
 
 **RungScheduler.** The step is ``result[time_attr]`` (Tune's ``training_iteration`` by default,
 which counts from 1 as rung's steps do), or its integer part for a ``time_attr`` in seconds
-(``time_total_s``). Every result at an integer step is reported to rung, the same step again
-too (its result replaces the earlier one, as in rung); with a time in seconds, a step is reached
-by the first result at or past it, and the results after it within that second only continue.
+(``time_total_s``). Every result at an integer step is reported to rung, the same step again too
+(its result replaces the earlier one, as in rung); with a time in seconds, a step is reached by
+the first result at or past it, and the results after it within that second only continue.
 Results before step 1 continue with a time in seconds, and are refused (``ConfigError``, see
-below) with an integer ``time_attr`` (a loop counted from 0, whose rungs would come one
-epoch late). A result that holds the metric but not ``time_attr`` is refused too
-(``ConfigError`` naming ``time_attr``; Ray's own schedulers continue it without a word, so a
-misspelt ``time_attr`` never stopped a trial). A result whose step is below the one the trial
-reported last is refused as rung refuses it everywhere (``rung._steps``): a ``ConfigError``
-naming ``time_attr``, the Tune trial and both steps, which ends the Tune experiment (as Tune's
-own check of a result missing the metric does). A trial Tune retries after a failure
+below) with an integer ``time_attr`` (a loop counted from 0, whose rungs would come one epoch
+late). A result that holds the metric but not ``time_attr`` is refused too (``ConfigError``
+naming ``time_attr``; Ray's own schedulers continue it without a word, so a misspelt
+``time_attr`` never stopped a trial). A result whose step is below the one the trial reported
+last is refused as rung refuses it everywhere (``rung._steps``): a ``ConfigError`` naming
+``time_attr``, the Tune trial and both steps, which ends the Tune experiment (as Tune's own
+check of a result missing the metric does). A trial Tune retries after a failure
 (``FailureConfig(max_failures=...)``) is a new rung trial (Tune tells the scheduler it failed,
-then adds it again). STOP stops the trial;
-a trial that reaches ``max_step`` is stopped there (Ray Tune's ``max_t``). Trials run in
-submission order (``FIFOScheduler``'s choice). Only schedulers that stop can be used (``asha``,
-``async_hyperband``, ``median``, ``fifo``, ...): Tune's PAUSE would need rung to choose which
-paused trial resumes, which this adapter does not do (``ConfigError`` up front). Results are not
-buffered (a decision at a rung must see that rung's result alone).
+then adds it again); a trial that errors is a failed rung trial whose error is Tune's last
+failure in the trial's ``error.txt`` (RungSearcher is told only that it errored, and says so).
+STOP stops the trial; a trial that reaches ``max_step`` is stopped there (Ray Tune's ``max_t``).
+Trials run in submission order (``FIFOScheduler``'s choice). Only schedulers that stop can be
+used (``asha``, ``async_hyperband``, ``median``, ``fifo``, ...): Tune's PAUSE would need rung to
+choose which paused trial resumes, which this adapter does not do (``ConfigError`` up front).
+Results are not buffered (a decision at a rung must see that rung's result alone).
 
 **RungSearcher.** ``suggest`` asks rung's searcher for the next configuration of ``space`` (a
 rung ``SearchSpace``; the Tuner's ``param_space`` may add constants, and a Tune distribution or
@@ -106,6 +107,28 @@ def _step(value: Any) -> int:
     already; a time in seconds reaches step ``k`` at its first result at or past ``k``, as
     Ray's schedulers take the first result past a milestone)."""
     return math.floor(float(value))
+
+
+#: a failed trial's error as ``RungSearcher`` records it: Tune's ``Searcher`` hook is told
+#: only that the trial errored
+_SEARCHER_ERROR = ("the Tune trial errored (Ray Tune tells a searcher no more: its error is in "
+                   "the trial's error.txt)")
+
+
+def _tune_error(trial: Any) -> str:
+    """The last failure Tune wrote to ``trial``'s error file (``"Failure # n (occurred at
+    ...)"`` and the error), or a line saying there is none."""
+    path = getattr(trial, "error_file", None)
+    text = ""
+    if path:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                text = f.read()
+        except OSError as e:
+            return f"the Tune trial errored; its error file {path} cannot be read: {e}"
+    last = text.rfind("Failure # ")
+    text = (text[last:] if last >= 0 else text).strip()
+    return text or "the Tune trial errored (Tune wrote no error file)"
 
 
 class _TuneAdapter:
@@ -302,7 +325,9 @@ class RungScheduler(_TuneAdapter, FIFOScheduler):
         self.embedded.end(trial.trial_id, "completed")
 
     def on_trial_error(self, tune_controller: Any, trial: Trial) -> None:
-        self.embedded.end(trial.trial_id, "failed")
+        """The Tune trial failed: its rung trial fails with Tune's error text (which Tune has
+        written to the trial's ``error.txt`` before it calls this hook)."""
+        self.embedded.end(trial.trial_id, "failed", error=_tune_error(trial))
 
     def on_trial_remove(self, tune_controller: Any, trial: Trial) -> None:
         self.embedded.end(trial.trial_id, "stopped")
@@ -423,7 +448,8 @@ class RungSearcher(_TuneAdapter, Searcher):
     ) -> None:
         emb = self.embedded
         if error or result is None or self._metric not in result:
-            emb.end(trial_id, "failed" if error else "stopped")
+            emb.end(trial_id, "failed" if error else "stopped",
+                    error=_SEARCHER_ERROR if error else None)
             return
         step = 1 if self.max_step == 1 else min(
             max(_step(self._time_of(trial_id, result)), 1), self.max_step)
