@@ -834,6 +834,22 @@ def test_node_loss_interrupts_trials_which_resume_from_checkpoints_elsewhere(
 
 
 @ray_test
+def test_the_clusters_gcs_is_not_taken_for_ray_clients_server(
+    cluster: ClusterHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bare address at Ray Client's port is refused when what answers there does not serve
+    the GCS method the probe calls: this Ray's GCS must serve it (else a head at port 10001
+    would be refused), token authentication or not."""
+    import rung.executors.ray.connect as rc
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    host, _, port = cluster.address.rpartition(":")
+    assert rc._answers_as_gcs(host, int(port)) is not False
+    monkeypatch.setattr(rc, "RAY_CLIENT_PORT", int(port))
+    rc.check_reachable(None, cluster.address)
+
+
+@ray_test
 @pytest.mark.usefixtures("cluster")
 def test_a_request_no_node_of_a_cluster_meets_is_refused_after_a_bounded_wait(
     tmp_path: Path,

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from rung.errors import RungError
-from rung.executors.ray.connect import connect, head_address
+from rung.executors.ray.connect import client_address, connect, head_address
 
 
 class _NoRay:
@@ -134,3 +135,104 @@ def test_an_address_where_something_else_than_ray_answers_is_refused(
     finally:
         for server in (http, silent, grpc):
             server.close()
+
+
+# --- Ray Client addresses, and Ray Client's port given as a head's --------------------------------
+def test_which_ray_client_server_is_probed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert client_address("ray://10.0.0.7:10001") == ("10.0.0.7", 10001)
+    assert client_address("ray://[::1]:10001") == ("::1", 10001)
+    # not Ray Client, or no port (gRPC's default, not Ray's), or malformed: ray.init says
+    for address in (None, "auto", "local", "10.0.0.7:10001", "ray://10.0.0.7",
+                    "ray://10.0.0.7:port", "ray://::1", "ray://[::1"):
+        assert client_address(address) is None
+    monkeypatch.setenv("RAY_ADDRESS", "ray://10.0.0.8:10002")
+    assert client_address(None) == client_address("auto") == ("10.0.0.8", 10002)
+    assert client_address("ray://10.0.0.7:1") == ("10.0.0.7", 1)  # given beats the variable
+
+
+def test_a_ray_client_address_where_nothing_or_not_ray_answers_is_refused_before_ray_init(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``ray://`` addresses were not probed: ray.init's Ray Client retried a closed port."""
+    import rung.executors.ray.connect as rc
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.delenv("RAY_USE_TLS", raising=False)
+    monkeypatch.setattr(rc, "PROBE_TIMEOUT", 0.5)
+    port = _closed_port()
+    with pytest.raises(RungError) as e:
+        connect(_NoRay(), f"ray://127.0.0.1:{port}", {})
+    assert str(e.value) == (
+        f"cannot connect to the Ray Client server at ray://127.0.0.1:{port}: nothing answers "
+        "there (Connection refused); start the cluster's head node (ray start --head serves "
+        "Ray Client on port 10001) or give the address of a running one")
+    http = _Listener(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+    grpc = _Listener(bytes([0, 0, 0x18, 4, 0, 0, 0, 0, 0]))
+    try:
+        with pytest.raises(RungError) as e:
+            connect(_NoRay(), f"ray://127.0.0.1:{http.port}", {})
+        assert str(e.value) == (
+            f"cannot connect to the Ray Client server at ray://127.0.0.1:{http.port}: what "
+            "answers there is not a Ray Client server; give the port it listens on (ray start "
+            "--head --ray-client-server-port, 10001 by default; 8265 is the dashboard's)")
+        ray = _Ray()
+        assert connect(ray, f"ray://127.0.0.1:{grpc.port}", {}) is True
+        assert ray.inits == [{"address": f"ray://127.0.0.1:{grpc.port}", "log_to_driver": True}]
+    finally:
+        http.close()
+        grpc.close()
+
+
+@contextlib.contextmanager
+def _grpc_server(gcs: bool) -> Iterator[int]:
+    """A gRPC server on 127.0.0.1 (its port), serving the GCS method the probe calls if
+    ``gcs`` (Ray Client's server does not: UNIMPLEMENTED), nothing else."""
+    grpc = pytest.importorskip("grpc")
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = grpc.server(ThreadPoolExecutor(max_workers=2))
+    if gcs:
+        handler = grpc.method_handlers_generic_handler("ray.rpc.NodeInfoGcsService", {
+            "GetClusterId": grpc.unary_unary_rpc_method_handler(lambda req, ctx: b"")})
+        server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield port
+    finally:
+        server.stop(0)
+
+
+def test_ray_clients_port_given_as_a_heads_asks_for_ray_scheme(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``host:10001`` (Ray Client's port without ``ray://``) passed the check: Ray Client's
+    server is a gRPC server too. At that port, a gRPC server that does not serve the GCS, or
+    something that is not gRPC, is refused with the address it meant; a GCS there passes.
+    (``RAY_CLIENT_PORT`` is moved to a free port: 10001 may be taken on this machine.)"""
+    import rung.executors.ray.connect as rc
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.delenv("RAY_USE_TLS", raising=False)
+    monkeypatch.setattr(rc, "PROBE_TIMEOUT", 2.0)
+    silent = _Listener(None)
+    try:
+        with _grpc_server(gcs=False) as client:
+            for port in (client, silent.port):
+                monkeypatch.setattr(rc, "RAY_CLIENT_PORT", port)
+                with pytest.raises(RungError) as e:
+                    connect(_NoRay(), f"127.0.0.1:{port}", {})
+                assert str(e.value) == (
+                    f"cannot connect to the Ray cluster at 127.0.0.1:{port}: what answers "
+                    f"there is not a Ray head node's GCS; did you mean ray://127.0.0.1:{port}? "
+                    "(Ray Client's port; the GCS listens on ray start --head --port, 6379 by "
+                    "default)")
+            # the same gRPC server at another port: not told apart from a GCS (as before)
+            monkeypatch.setattr(rc, "RAY_CLIENT_PORT", _closed_port())
+            assert connect(_Ray(), f"127.0.0.1:{client}", {}) is True
+        with _grpc_server(gcs=True) as head:
+            monkeypatch.setattr(rc, "RAY_CLIENT_PORT", head)
+            assert connect(_Ray(), f"127.0.0.1:{head}", {}) is True
+    finally:
+        silent.close()

@@ -22,6 +22,11 @@ from rung.executors.ray.transport import first_line
 #: Seconds to wait for the cluster's head to answer before ``ray.init``, which retries an
 #: address where nothing answers, or something else than Ray does, for about ten minutes.
 PROBE_TIMEOUT = 5.0
+#: Ray Client's port: ``ray start --head`` serves it there by default.
+RAY_CLIENT_PORT = 10001
+# A method every head's GCS serves (``ray.init`` calls it to join): a gRPC server that does not
+# know it (UNIMPLEMENTED) is not a GCS, such as Ray Client's server on its port.
+_GCS_METHOD = "/ray.rpc.NodeInfoGcsService/GetClusterId"
 # The head's GCS is a gRPC (HTTP/2) server: it answers a client's connection preface with a
 # SETTINGS frame (frame type 4, the fourth byte of the 9-byte frame header).
 _H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
@@ -78,26 +83,84 @@ def head_address(ray: Any, address: str | None) -> tuple[str, int] | None:
     return host.strip("[]"), int(port)
 
 
+def client_address(address: str | None) -> tuple[str, int] | None:
+    """The ``(host, port)`` of the Ray Client server ``ray.init(address=address)`` would
+    connect to (``address``, or ``RAY_ADDRESS`` in place of ``None`` / ``"auto"``): a
+    ``ray://host:port`` address; ``None`` for any other address, or one without a port or
+    malformed (``ray.init`` goes where gRPC takes it, or says what is wrong)."""
+    addr = address
+    if addr is None or addr == "auto":
+        addr = os.environ.get("RAY_ADDRESS") or addr
+    if not addr or not addr.startswith("ray://"):
+        return None
+    host, sep, port = addr[len("ray://"):].rpartition(":")
+    bracketed = host.startswith("[") and host.endswith("]")  # an IPv6 address
+    if (not sep or not host or not port.isdigit() or (":" in host and not bracketed)
+            or host.startswith("[") != host.endswith("]")):
+        return None
+    return host.strip("[]"), int(port)
+
+
 def check_reachable(ray: Any, address: str | None) -> None:
-    """``RungError`` naming the address when nothing answers at the head node ``ray.init``
-    would connect to, or what answers is not a gRPC server as the head's GCS is (both within
-    ``PROBE_TIMEOUT`` seconds; the second is not checked with ``RAY_USE_TLS``); nothing to
-    check when it would start a local instance or use Ray Client."""
+    """``RungError`` (one line naming the address) when nothing answers at the head node or
+    the Ray Client server ``ray.init`` would connect to, or what answers is not a gRPC server
+    as both are, or (at a head's address whose port is ``RAY_CLIENT_PORT``) a gRPC server
+    that is not a GCS: Ray Client's, the message then asks for ``ray://host:port``. Each
+    probe waits at most ``PROBE_TIMEOUT`` seconds; with ``RAY_USE_TLS`` only the connection
+    is checked. Nothing to check when ``ray.init`` would start a local instance."""
+    client = client_address(address)
+    if client is not None:
+        host, port = client
+        where = f"the Ray Client server at ray://{host}:{port}"
+        if not _answers_grpc(host, port, where, (
+                f"start the cluster's head node (ray start --head serves Ray Client on port "
+                f"{RAY_CLIENT_PORT}) or give the address of a running one")):
+            raise RungError(
+                f"cannot connect to {where}: what answers there is not a Ray Client server; "
+                f"give the port it listens on (ray start --head --ray-client-server-port, "
+                f"{RAY_CLIENT_PORT} by default; 8265 is the dashboard's)")
+        return
     target = head_address(ray, address)
     if target is None:
         return
     host, port = target
+    where = f"the Ray cluster at {host}:{port}"
+    grpc = _answers_grpc(host, port, where, (
+        f"start its head node (ray start --head --port={port}) or give the address of a "
+        f"running one"))
+    if port == RAY_CLIENT_PORT and (not grpc or _answers_as_gcs(host, port) is False):
+        raise RungError(
+            f"cannot connect to {where}: what answers there is not a Ray head node's GCS; "
+            f"did you mean ray://{host}:{port}? (Ray Client's port; the GCS listens on ray "
+            f"start --head --port, 6379 by default)")
+    if not grpc:
+        raise RungError(
+            f"cannot connect to {where}: what answers there is not a Ray head node; give the "
+            f"port its GCS listens on (ray start --head --port, 6379 by default; 8265 is the "
+            f"dashboard's, and Ray Client's {RAY_CLIENT_PORT} takes "
+            f"ray://{host}:{RAY_CLIENT_PORT})")
+
+
+def _tls() -> bool:
+    return os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true")
+
+
+def _answers_grpc(host: str, port: int, where: str, advice: str) -> bool:
+    """Whether what answers at ``host:port`` is a gRPC server (it answers the HTTP/2 preface
+    with a SETTINGS frame; always true with ``RAY_USE_TLS``, which encrypts it).
+
+    Raises:
+        RungError: nothing answers (naming ``where``, then ``advice``).
+    """
     try:
         conn = socket.create_connection((host, port), timeout=PROBE_TIMEOUT)
     except OSError as e:
         why = e.strerror or str(e) or type(e).__name__
-        raise RungError(
-            f"cannot connect to the Ray cluster at {host}:{port}: nothing answers there "
-            f"({why}); start its head node (ray start --head --port={port}) or give the "
-            f"address of a running one") from None
+        raise RungError(f"cannot connect to {where}: nothing answers there ({why}); "
+                        f"{advice}") from None
     with conn:
-        if os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):
-            return
+        if _tls():
+            return True
         head = b""
         with contextlib.suppress(OSError):
             conn.sendall(_H2_PREFACE)
@@ -106,12 +169,32 @@ def check_reachable(ray: Any, address: str | None) -> None:
                 if not chunk:
                     break
                 head += chunk
-    if len(head) < 9 or head[3] != _H2_SETTINGS:
-        raise RungError(
-            f"cannot connect to the Ray cluster at {host}:{port}: what answers there is not "
-            f"a Ray head node; give the port its GCS listens on (ray start --head --port, "
-            f"6379 by default; 8265 is the dashboard's, and Ray Client's 10001 takes "
-            f"ray://{host}:10001)")
+    return len(head) == 9 and head[3] == _H2_SETTINGS
+
+
+def _answers_as_gcs(host: str, port: int) -> bool | None:
+    """Whether the gRPC server at ``host:port`` serves the GCS method ``_GCS_METHOD``:
+    ``False`` only when it says it does not (UNIMPLEMENTED); ``None`` when the call cannot
+    tell (no ``grpc``, TLS, a timeout, any other error)."""
+    if _tls():
+        return None
+    try:
+        import grpc
+    except ImportError:
+        return None
+    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    channel = grpc.insecure_channel(target)
+    try:
+        call = channel.unary_unary(_GCS_METHOD)
+        call(b"", timeout=PROBE_TIMEOUT, wait_for_ready=False)
+    except grpc.RpcError as e:
+        code = e.code() if callable(getattr(e, "code", None)) else None
+        return False if code == grpc.StatusCode.UNIMPLEMENTED else None
+    except Exception:
+        return None
+    finally:
+        channel.close()
+    return True
 
 
 @contextlib.contextmanager
@@ -156,5 +239,5 @@ def use_socket(ray: Any, address: str | None, transport: str) -> bool:
     return socket
 
 
-__all__ = ["PROBE_TIMEOUT", "check_reachable", "connect", "head_address", "private_instance",
-           "use_socket"]
+__all__ = ["PROBE_TIMEOUT", "RAY_CLIENT_PORT", "check_reachable", "client_address", "connect",
+           "head_address", "private_instance", "use_socket"]
