@@ -8,6 +8,8 @@ them (``trial.suggest_float`` ...), and the study's space is learned from what t
 - ``rung.dbr.fixed``: ``FixedTrial``, a trial with given params, to test an objective without
   a study (Optuna's ``FixedTrial``);
 - ``rung.dbr.metrics``: the one rule for what an objective returns or reports.
+- ``rung.dbr.unused``: ``UnusedParams``, the driver's warning about an enqueued name the
+  objective never asked for.
 
 The space itself is learned in the driver, by the engine, from the journaled ``ParamsUsed``
 events (``rung.space.learned``).

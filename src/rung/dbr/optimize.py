@@ -94,7 +94,9 @@ def optimize(
     is refused, since the study would silently go on with the stored one (a budget cannot be
     raised: use another ``name``).
 
-    ``points_to_evaluate``: configurations (possibly partial) to run first, in order.
+    ``points_to_evaluate``: configurations (possibly partial) to run first, in order; a
+    name in one that the objective never asks for is logged when its trial ends, with a
+    did-you-mean (``rung.dbr.unused``).
     ``fidelity``: a ``rung.Fidelity`` (sets ``max_step``). Other arguments are
     ``rung.run``'s (``constraints``, ``max_failures``: how many failed trials end the run,
     ``trial_timeout``: seconds one run of a trial may take); ``executor_options`` are
@@ -111,7 +113,9 @@ def optimize(
         RunFailed: as ``Study.run``.
     """
     from rung.auto import AUTO, is_auto
+    from rung.callbacks import as_callbacks
     from rung.core.registry import to_spec
+    from rung.dbr.unused import UnusedParams
     from rung.study import Study
 
     _check_options(executor, executor_options)
@@ -173,8 +177,10 @@ def optimize(
             trial_timeout=trial_timeout,
         )
     before = {t.id for t in study.history.trials() if t.error}
+    options = dict(executor_options)
+    options["callbacks"] = (*as_callbacks(options.get("callbacks", ())), UnusedParams())
     try:
-        study.run(objective, executor=executor, n_workers=n_workers, **executor_options)
+        study.run(objective, executor=executor, n_workers=n_workers, **options)
     except RunFailed:
         _raise_conflict(study, before)
         raise
