@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from rung._steps import step_back
 from rung.core.records import Outcome
 from rung.errors import PauseTrial, StopTrial, TrialInterrupt
+from rung.executors.atomic_dir import fsync_dir, replace_dir
 from rung.executors.protocol import (
     A_CONTINUE,
     A_PAUSE,
@@ -363,18 +364,21 @@ class TrialContext:
             return
         tdir = root / str(self.trial_id)
         final = tdir / str(step)
-        # write into a private temporary directory, then rename: a worker killed mid-save
-        # leaves garbage, never a half-written checkpoint under a journaled path
+        # write into a private temporary directory, then swap it in (rung.executors.atomic_dir):
+        # a worker killed mid-save leaves garbage, never a half-written checkpoint under a
+        # journaled path, nor (re-reaching a step after a restart from an older checkpoint)
+        # no checkpoint there
         tmp = tdir / f".tmp-{step}-{os.getpid()}"
         if tmp.exists():
             shutil.rmtree(tmp)
+        new_trial = not tdir.exists()
         tmp.mkdir(parents=True)
         try:
             save(str(tmp))
             size = dir_size(tmp)
-            if final.exists():
-                shutil.rmtree(final)  # re-reached after a restart from an older checkpoint
-            os.rename(tmp, final)
+            replace_dir(tmp, final)
+            if new_trial:
+                fsync_dir(root)  # the trial's directory is a new entry of the root
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

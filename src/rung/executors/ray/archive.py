@@ -14,6 +14,7 @@ from typing import Any
 
 from rung.core.events import CheckpointSaved, Launch
 from rung.errors import RungError
+from rung.executors.atomic_dir import fsync_dir, replace_dir
 from rung.executors.pool import remove_dir
 
 log = logging.getLogger("rung.ray")
@@ -28,11 +29,13 @@ def pack_dir(path: str | os.PathLike[str]) -> bytes:
 
 
 def unpack_dir(data: bytes, dest: str | os.PathLike[str]) -> None:
-    """Extract an archive made by ``pack_dir`` into ``dest`` atomically: the archive is
-    unpacked into a temporary sibling and renamed, so ``dest`` is either absent or complete.
-    Members that would land outside ``dest`` (absolute paths, ``..``, links out) are
-    refused."""
+    """Extract an archive made by ``pack_dir`` into ``dest`` atomically and durably: the
+    archive is unpacked into a temporary sibling, ``fsync``-ed and swapped in
+    (``rung.executors.atomic_dir.replace_dir``), so ``dest`` is either absent or complete, and
+    a ``dest`` that holds a checkpoint keeps holding one (the old or the new). Members that
+    would land outside ``dest`` (absolute paths, ``..``, links out) are refused."""
     target = Path(dest)
+    new_parent = not target.parent.exists()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".tmp-{target.name}-{os.getpid()}-{secrets.token_hex(4)}"
     try:
@@ -45,9 +48,9 @@ def unpack_dir(data: bytes, dest: str | os.PathLike[str]) -> None:
                     if p.is_absolute() or ".." in p.parts or m.issym() or m.islnk():
                         raise RungError(f"checkpoint archive member {m.name!r} is not allowed")
                 tar.extractall(tmp)
-        if target.exists():
-            shutil.rmtree(target)
-        os.rename(tmp, target)
+        replace_dir(tmp, target)
+        if new_parent:
+            fsync_dir(target.parent.parent)  # the trial's directory is a new entry
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
