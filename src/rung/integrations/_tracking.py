@@ -39,10 +39,11 @@ import math
 import os
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rung.callbacks import Callback
 from rung.core.events import (
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
     from rung.study import Study
 
 log = logging.getLogger("rung.integrations")
+_T = TypeVar("_T")
 
 
 class TrackerError(RungError):
@@ -411,6 +413,32 @@ def journal_decisions(
     return out
 
 
+def journal_points(records: Iterable[object]) -> dict[int, list[tuple[int, str, float]]]:
+    """Every trial's numeric metrics in ``records`` (a journal's, in its order), as
+    ``on_turn`` logs them: ``(step, name, value)`` per metric of each ``ResultReported``."""
+    out: dict[int, list[tuple[int, str, float]]] = {}
+    for r in records:
+        if isinstance(r, ResultReported):
+            points = out.setdefault(r.trial_id, [])
+            points.extend((r.step, k, v) for k, v in numeric_metrics(r.metrics).items())
+    return out
+
+
+def not_in(want: Iterable[_T], have: Counter[Any], key: Callable[[_T], Any]) -> list[_T]:
+    """The entries of ``want`` (in its order) that ``have`` does not hold, counted: an entry
+    whose ``key`` ``have`` holds n times takes one of them (consumed), so an entry written
+    twice is found twice. What a tracker resuming a study brings its earlier runs up to the
+    journal with: ``want`` from the journal, ``have`` read back from the tracker."""
+    out: list[_T] = []
+    for w in want:
+        k = key(w)
+        if have[k] > 0:
+            have[k] -= 1
+        else:
+            out.append(w)
+    return out
+
+
 def _launch_entry(cmd: Launch, launches: int, parent: int | None) -> DecisionEntry:
     """The decision a launch carries: ``launch`` (a new trial's first: none to log), ``fork``
     (a PBT trial's first) or ``resume`` (any later one); ``launches`` counts this one."""
@@ -425,5 +453,5 @@ def _launch_entry(cmd: Launch, launches: int, parent: int | None) -> DecisionEnt
 
 
 __all__ = ["DecisionEntry", "TrackerError", "TrackingCallback", "check_trackers", "dir_problem",
-           "first_line", "journal_decisions", "numeric_metrics", "param_value", "require",
-           "study_params"]
+           "first_line", "journal_decisions", "journal_points", "not_in", "numeric_metrics",
+           "param_value", "require", "study_params"]
