@@ -248,3 +248,27 @@ def test_unknown_and_ended_trials_are_refused_naming_them() -> None:
         with pytest.raises(RungError) as e:
             call()
         assert str(e.value) == message
+
+
+def test_a_resumed_run_reporting_below_its_checkpoint_is_told_about_the_checkpoint() -> None:
+    """Before: the message said "after report(step=2)" for a run that had reported nothing
+    (it resumed from step 2's checkpoint); once it reports, the message names its report."""
+    s = make(scheduler="asha", max_step=9, budget=rung.Budget(n_trials=2))
+    tid = asked(s)
+    s.report(tid, 1, {"loss": 0.5})
+    s.report(tid, 2, {"loss": 0.4})
+    s.checkpoint(tid, 2, "ckpt/0/2")
+    s.tell(tid, "interrupted")
+    again = s.ask()
+    assert again is not None and again.id == tid and again.checkpoint is not None
+    assert again.checkpoint.step == 2
+    with pytest.raises(ConfigError) as e:
+        s.report(tid, 1, {"loss": 0.3})
+    assert str(e.value) == (
+        "step: report(step=1) after resuming from step 2's checkpoint: steps never go "
+        "backwards (the run continues after step 2; report steps in increasing order from "
+        "there)")
+    s.report(tid, 3, {"loss": 0.3})
+    with pytest.raises(ConfigError) as e:
+        s.tell(tid, "stopped", {"loss": 0.3}, step=2)
+    assert str(e.value).startswith("step: report(step=2) after report(step=3): ")

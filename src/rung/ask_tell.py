@@ -248,7 +248,7 @@ class AskTell:
         metrics = self._checked(metrics, final=False)
         self._require_active(tid)
         lease = self.engine.active[tid]
-        self._check_forward(step, lease.position)
+        self._check_forward(step, lease.position, resumed=not lease.reported)
         if lease.decided:
             self._turn([ResultReported(tid, step, metrics, self._now())])  # only recorded
             return self._decision_of(tid)
@@ -340,7 +340,8 @@ class AskTell:
             if step is None:
                 last = eng.history.last_step(tid)
                 step = self.spec.max_step if outcome is Outcome.COMPLETED or not last else last
-            self._check_forward(int(step), eng.active[tid].position)
+            lease = eng.active[tid]
+            self._check_forward(int(step), lease.position, resumed=not lease.reported)
             events.append(ResultReported(tid, int(step), metrics, t))
         events.append(CapacityChanged(max(len(eng.active) - 1, 0), t))
         # told: a failed trial's error is the caller's, also when its final metrics (or an
@@ -383,10 +384,11 @@ class AskTell:
                 f"must be a real number ({what}), got {v!r} ({type_name(v)})"))
 
     @staticmethod
-    def _check_forward(step: int, position: int) -> None:
+    def _check_forward(step: int, position: int, resumed: bool) -> None:
         """A run's steps never go backwards (``rung._steps``, the rule every report follows);
-        ``position`` is the step the run reported last, or resumed after."""
-        back = step_back(step, position)
+        ``position`` is the step the run reported last, or (``resumed``: it has reported
+        nothing yet) the step it resumed after."""
+        back = step_back(step, position, resumed=resumed)
         if back is not None:
             raise ConfigError(key="step", message=back)
 

@@ -64,8 +64,8 @@ def test_ray_options_are_returned_for_study_run() -> None:
      "spec.executor_options: must be a mapping of option to value, got a list"),
     ({"adress": "auto"}, {},
      "spec.executor_options.adress: not an option of the ray executor (did you mean "
-     "'address'?) (it takes address, resources_per_trial, transport, driver_port, ray_init, "
-     "actor_options)"),
+     "'address'?) (it takes address, resources_per_trial, transport, driver_port, "
+     "no_room_timeout, ray_init, actor_options)"),
     ({"checkpoint_every": 2}, {},
      "spec.executor_options.checkpoint_every: give it as spec.checkpoint_every"),
     ({"max_concurrent": 2}, {}, "spec.executor_options.max_concurrent: give it as spec.n_workers"),

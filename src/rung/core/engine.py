@@ -68,11 +68,12 @@ DRIVER_STOPPED = "the driver stopped while it ran (not counted toward max_interr
 class _Lease:
     """Per-run state of an active (launched or running) trial."""
 
-    __slots__ = ("decided", "failure", "meter", "outcome", "position", "until_step")
+    __slots__ = ("decided", "failure", "meter", "outcome", "position", "reported", "until_step")
 
     def __init__(self, until_step: int, position: int, meter: RunMeter) -> None:
         self.until_step = until_step
         self.position = position  # last step this run reported (start_step - 1 before any)
+        self.reported = False  # this run has reported a result (position is then its own)
         self.decided = False  # a STOP/PAUSE reply was sent; later results are only recorded
         self.outcome: Outcome | None = None  # how that reply ends the run (STOPPED / PAUSED)
         self.failure: str | None = None  # an invalid objective metric: the run ends failed
@@ -266,6 +267,7 @@ class Engine:
         consumed = max(0, step - lease.position)
         lease.meter.on_result(ev.time, consumed)
         lease.position = max(lease.position, step)
+        lease.reported = True
         result = Result(step, ev.metrics, ev.time)  # events are immutable: no copy needed
         score = self.history._add_result(ev.trial_id, result, consumed)
         if lease.decided:
