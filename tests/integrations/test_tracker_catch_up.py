@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from tracking_study import resume, truth
@@ -52,6 +51,7 @@ def killed_session(tmp_path: Path, tracker: str, target: Path) -> Study:
     return Study.load("killed", storage=tmp_path / "killed.db")
 
 
+@pytest.mark.slow  # a subprocess importing tensorboardX (and PyTorch if installed): ~5 s
 def test_tensorboard_catches_up_with_a_killed_session(tmp_path: Path) -> None:
     pytest.importorskip("tensorboardX")
     from rung.integrations.tensorboard import TensorBoardCallback, _events
@@ -86,3 +86,50 @@ def test_tensorboard_catches_up_with_a_killed_session(tmp_path: Path) -> None:
     cb.on_start(third)
     cb.on_end(third)
     assert points(third) == got
+
+
+@pytest.mark.slow  # two sessions of W&B runs (about half a second each): ~20 s
+def test_wandb_catches_up_with_a_killed_session(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    wandb = pytest.importorskip("wandb")
+    from wandb_reader import OfflineRun, read_run
+
+    from rung.integrations.wandb import WandbCallback
+
+    def read_runs(root: Path) -> list[OfflineRun]:
+        """Every offline run with a run record (a killed session's may have none)."""
+        wandb.teardown()
+        out = []
+        for f in sorted(root.glob("wandb/offline-run-*/run-*.wandb")):
+            try:
+                out.append(read_run(f))
+            except AssertionError:  # no run record: wandb's service died first
+                continue
+        return out
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    study = killed_session(tmp_path, "wandb", tmp_path / "w")
+    first = read_runs(tmp_path / "w")
+    journaled = truth(study)
+    logged = sum(1 for r in first for row in r.history for k in ("loss", "acc") if k in row)
+    assert logged < sum(len(t.metrics) for t in journaled.values())  # wandb lost them
+    again = resume(study, tmp_path, WandbCallback(dir=tmp_path / "w"))
+    expected = truth(again)
+    runs = read_runs(tmp_path / "w")
+    for tid, want in expected.items():
+        mine = [r for r in runs if r.job_type == "trial" and r.name == f"trial-{tid}"]
+        rows = [row for r in mine for row in r.history]
+        got = sorted((row["rung/step"], k, row[k]) for row in rows for k in ("loss", "acc")
+                     if k in row)
+        assert got == sorted(want.metrics)  # every result once, across the sessions
+        assert [r.summary["rung/status"] for r in mine].count(want.status) == 1
+    # a session that ended cleanly leaves nothing to catch up: no new trial run
+    n = len(runs)
+    again.close()
+    third = Study.load("killed", storage=tmp_path / "killed.db")
+    cb = WandbCallback(dir=tmp_path / "w")
+    cb.on_start(third)
+    cb.on_end(third)
+    assert len(read_runs(tmp_path / "w")) == n + 1  # the study run only
