@@ -113,3 +113,18 @@ def test_ask_tell_report_and_tell_raise_config_error_with_the_message() -> None:
         assert (e.value.key, e.value.message) == ("step", MESSAGE)
     assert len(s.journal.read("s")) == n  # nothing recorded
     assert s.engine.history.last_step(t.id) == 3
+
+
+def test_define_by_run_report_after_a_resume_names_the_checkpoint() -> None:
+    """A define-by-run trial restored from step 5's checkpoint reporting 3 (it said "after
+    report(step=5)", a report this run never made)."""
+    from rung.dbr import Trial
+
+    def objective(ctx: TrialContext) -> None:
+        Trial(ctx, ("loss",), 0).report(3, 1.0)
+
+    ch = Channel()
+    msg = encode_launch(Launch(0, {"x": 0.5}, 6, 9, 9, "0/5"), 1)
+    assert run_trial(objective, msg, ch, None) == "failed"
+    (end,) = [m for m in ch.sent if m[0] == ENDED]
+    assert end[4].rstrip().splitlines()[-1] == f"rung.errors.ConfigError: step: {RESUMED}"

@@ -375,6 +375,10 @@ class Study(AskTell, StudyViews):
         self._check_spendable(executor)
         objective = wrap_objective(self.spec, objective)  # define-by-run, Fidelity
         cbs = as_callbacks(callbacks)
+        if self.spec.define_by_run:
+            from rung.dbr.unused import UnusedParams
+
+            cbs = (*cbs, UnusedParams())  # an enqueued name the objective never asks for
         check_executor_options(executor, executor_options)
         executor_options = self._with_study_resources(executor, executor_options)
         with reporting(self, progress, reporter) as rep:

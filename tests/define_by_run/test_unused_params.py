@@ -65,3 +65,19 @@ def test_the_hint_takes_initials_when_no_name_is_close() -> None:
     assert hint("lr", ["opt", "learning_rate"]) == " (did you mean 'learning_rate'?)"
     assert hint("weight_decay", ["wd", "lr"]) == " (did you mean 'wd'?)"
     assert hint("zz", ["opt", "learning_rate"]) == ""
+
+
+def test_study_run_of_a_define_by_run_study_warns_too(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Study.run on a study created with define_by_run=True (not through rung.optimize): the
+    warning came only from rung.optimize; it now comes once from either."""
+    caplog.set_level(logging.WARNING, logger="rung.dbr")
+    study = rung.Study.create("mlp", None, storage=tmp_path / "j.db", objective="loss",
+                              define_by_run=True, searcher="random", scheduler="fifo",
+                              budget=rung.Budget(n_trials=2))
+    study.enqueue({"opt": "adam", "lr": 0.01})
+    study.run(objective, n_workers=1, start_method="fork", progress=False)
+    assert warnings(caplog) == [
+        "study mlp, trial 0: the objective never asked for the enqueued parameter 'lr' (did "
+        "you mean 'learning_rate'?): its value was not used"]

@@ -93,6 +93,10 @@ class _FixedContext:
     def last_step(self) -> int:
         return self.reports[-1][0] if self.reports else 0
 
+    @property
+    def has_reported(self) -> bool:
+        return bool(self.reports)
+
     def report(self, step: int, save: SaveFn | None = None, **metrics: Any) -> None:
         if not 0 < step <= self.max_step:
             raise ValueError(f"report(step={step}): steps run from 1 to max_step="

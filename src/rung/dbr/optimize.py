@@ -113,9 +113,7 @@ def optimize(
         RunFailed: as ``Study.run``.
     """
     from rung.auto import AUTO, is_auto
-    from rung.callbacks import as_callbacks
     from rung.core.registry import to_spec
-    from rung.dbr.unused import UnusedParams
     from rung.study import Study
 
     _check_options(executor, executor_options)
@@ -177,10 +175,8 @@ def optimize(
             trial_timeout=trial_timeout,
         )
     before = {t.id for t in study.history.trials() if t.error}
-    options = dict(executor_options)
-    options["callbacks"] = (*as_callbacks(options.get("callbacks", ())), UnusedParams())
     try:
-        study.run(objective, executor=executor, n_workers=n_workers, **options)
+        study.run(objective, executor=executor, n_workers=n_workers, **executor_options)
     except RunFailed:
         _raise_conflict(study, before)
         raise

@@ -181,7 +181,7 @@ class Trial:
                 gives a metric also given as a keyword (key ``value``).
         """
         _check_step(step, value)
-        back = step_back(step, self.ctx.last_step)
+        back = step_back(step, self.ctx.last_step, resumed=not self.ctx.has_reported)
         if back is not None:
             raise ConfigError(key="step", message=back)
         if step > self.max_step:

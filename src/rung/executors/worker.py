@@ -220,6 +220,12 @@ class TrialContext:
         scratch). A report below it is refused; the same step again is allowed."""
         return self._position
 
+    @property
+    def has_reported(self) -> bool:
+        """Whether this run has reported a result (``last_step`` is then its own report's
+        step, not the step it resumed after)."""
+        return self._last_step != 0
+
     # --- fidelity (a study with a rung.Fidelity) ---------------------------------------------
     @property
     def fidelity(self) -> Number | None:
