@@ -59,6 +59,7 @@ from typing import Any
 import numpy as np
 from _results import table, write_section
 from cost_peers import PEER_METHODS, cached_peers, peers_optuna, ray_plateau
+from make_curves import HELD_OUT  # built after the rule's defaults were chosen
 
 import rung
 from rung.benchmarks import CurveTable, regret
@@ -389,11 +390,18 @@ def report(cells: list[dict[str, Any]], n_trials: int) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--tables", nargs="*", default=list(TABLES))
+    ap.add_argument("--tables", nargs="*", default=None,
+                    help=f"default: {' '.join(TABLES)}, or with --held-out the held-out "
+                         "tables on disk")
+    ap.add_argument("--held-out", action="store_true",
+                    help="the held-out tables (make_curves.HELD_OUT, never used to choose "
+                         "the rule's defaults) into results/cost-heldout.json and their own "
+                         "RESULTS.md section")
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--trials", type=int, default=100)
     ap.add_argument("--write", action="store_true", help="write the RESULTS.md section")
-    ap.add_argument("--out", type=Path, default=HERE / "results" / "cost.json")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="default: results/cost.json (--held-out: results/cost-heldout.json)")
     ap.add_argument("--report-only", action="store_true",
                     help="rebuild the report (and with --write the section) from --out")
     ap.add_argument("--peers-only", action="store_true",
@@ -415,6 +423,12 @@ def main() -> None:
     ap.add_argument("--notes", type=Path, default=None,
                     help="with --write: a markdown file appended to the section (the reading)")
     args = ap.parse_args()
+    section = HELD_OUT_SECTION if args.held_out else SECTION
+    if args.tables is None:
+        args.tables = ([t for t in HELD_OUT if (CURVES / f"{t}.npz").exists()] if args.held_out
+                       else list(TABLES))
+    if args.out is None:
+        args.out = HERE / "results" / ("cost-heldout.json" if args.held_out else "cost.json")
     if args.scales:
         logging.getLogger("rung").setLevel(logging.ERROR)
         cells = json.loads(args.out.read_text())
@@ -431,7 +445,7 @@ def main() -> None:
         text = report(cells, args.trials)
         print(text)
         if args.write:
-            write_section(SECTION, "The runs: `OMP_NUM_THREADS=1 nice -n 10 python "
+            write_section(section, "The runs: `OMP_NUM_THREADS=1 nice -n 10 python "
                           "benchmarks/bench_cost.py --peers-only --seeds 10 --jobs 2` (Optuna, "
                           "two processes at once; `results/cost_peers.json`), then `... "
                           "--seeds 10` (rung and Ray; Optuna's answers from that cache, "
@@ -474,11 +488,12 @@ def main() -> None:
     text = report(cells, args.trials)
     print(text)
     if args.write:
-        write_section(SECTION, describe(cells, args, f"{time.time() - t0:.0f} s") + text
+        write_section(section, describe(cells, args, f"{time.time() - t0:.0f} s") + text
                       + notes(args))
 
 
 SECTION = "Cost: stop-searching rule (bench_cost part a)"
+HELD_OUT_SECTION = "Cost: stop-searching rule on the held-out tables (bench_cost part a)"
 REPLAYS = {
     "fresh": "the table replayed without replacement (`--replay fresh`: a configuration takes "
              "the nearest row no earlier trial of the search took, so every trial is a new row)",
