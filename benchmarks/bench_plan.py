@@ -49,6 +49,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _results import table, write_section  # noqa: E402
+from make_curves import HELD_OUT  # noqa: E402
 
 import rung  # noqa: E402
 from rung import ASHA, Budget, Objective, Study  # noqa: E402
@@ -222,7 +223,7 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def report(records: list[dict[str, Any]], write: bool) -> str:
+def report(records: list[dict[str, Any]], write: bool, held_out: bool = False) -> str:
     cells: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for r in records:
         cells.setdefault((r["task"], r["method"], r["workers"]), []).append(r)
@@ -286,7 +287,7 @@ def report(records: list[dict[str, Any]], write: bool) -> str:
             f"{100 * f:.0f}% ({t})" for t, f in floors.items())
         + f": even exact knowledge of a {r0['pilot_trials']}-trial pilot's costs leaves about "
         "that error on the total work (random+fifo on one worker is that case).")
-    lines.extend(READING)
+    lines.extend(HELD_OUT_READING if held_out else READING)
     cpu = (np.median([r["plan_cpu"] for r in records]),
            np.median([r["actual_cpu"] for r in records]))
     lines.append(
@@ -319,10 +320,10 @@ def report(records: list[dict[str, Any]], write: bool) -> str:
         "plan's is against the best pilot curve (fitted, at max_step), the actual one "
         "against the table's best row."
     )
-    bigger = pilot_size_lines(records)
+    bigger = [] if held_out else pilot_size_lines(records)
     body = "\n\n".join([setup, *lines, *bigger, table(headers, rows)])
     if write:
-        write_section("bench_plan", body)
+        write_section(HELD_OUT_SECTION if held_out else "bench_plan", body)
     return body
 
 
@@ -462,9 +463,22 @@ READING: list[str] = [
 ]
 
 
+HELD_OUT_SECTION = "bench_plan: held-out tables"
+HELD_OUT_READING: list[str] = [
+    "The planner was built and its defaults chosen on the tables of the section `bench_plan`; "
+    "these tables (`make_curves.HELD_OUT`) were built afterwards and check it out of sample "
+    "(`--held-out`: results in `results/plan-heldout/`).",
+]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--tasks", nargs="+", default=list(TASKS))
+    ap.add_argument("--tasks", nargs="+", default=None,
+                    help=f"default: {' '.join(TASKS)}, or with --held-out the held-out tables "
+                         "on disk")
+    ap.add_argument("--held-out", action="store_true",
+                    help="the held-out tables (make_curves.HELD_OUT), all their rows, into "
+                         "results/plan-heldout/ and a RESULTS.md section of their own")
     ap.add_argument("--methods", nargs="+", default=list(METHODS),
                     choices=list(METHODS))
     ap.add_argument("--pilots", type=int, default=4, help="pilot seeds per cell")
@@ -473,7 +487,8 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=200, help="trials of the planned study")
     ap.add_argument("--seeds", type=int, default=20, help="actual runs per worker count")
     ap.add_argument("--plan-seeds", type=int, default=10)
-    ap.add_argument("--rows", type=int, default=600)
+    ap.add_argument("--rows", type=int, default=None,
+                    help="the first N rows of each table (default 600; --held-out: 300)")
     ap.add_argument("--report", action="store_true", help="only rebuild the report")
     ap.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
     ap.add_argument("--curve-models", nargs="+", choices=["power", "donor"],
@@ -486,12 +501,19 @@ def main() -> None:
                          "pilot trials, drawn at random")
     ap.add_argument("--plug-in", action="store_true",
                     help="ablation: every simulated run on the pilot as measured (no bootstrap)")
-    ap.add_argument("--out", type=Path, default=OUT,
+    ap.add_argument("--out", type=Path, default=None,
                     help="directory of the per-cell .jsonl results (ablations elsewhere)")
     ap.add_argument("--diagnose", type=int, metavar="WORKERS",
                     help="for each task and method: the plan with the table's own costs, and "
                          "with its own curves, at WORKERS workers (4 pilots, 10 runs); prints")
     args = ap.parse_args()
+    if args.tasks is None:
+        args.tasks = ([t for t in HELD_OUT if (HERE / "curves" / f"{t}.npz").exists()]
+                      if args.held_out else list(TASKS))
+    if args.rows is None:
+        args.rows = 300 if args.held_out else 600
+    if args.out is None:
+        args.out = HERE / "results" / "plan-heldout" if args.held_out else OUT
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("rung").setLevel(logging.WARNING)
     if args.curve_models:
@@ -520,7 +542,7 @@ def main() -> None:
                 records += [json.loads(ln) for ln in out.read_text().splitlines() if ln]
     if not records:
         sys.exit("no results: run without --report first")
-    print(report(records, write=not args.no_write))
+    print(report(records, write=not args.no_write, held_out=args.held_out))
 
 
 if __name__ == "__main__":
