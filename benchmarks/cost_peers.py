@@ -5,7 +5,8 @@ Two sides. ``bench_cost.py`` (rung's interpreter) imports the parent's side: Ray
 this file as child processes under the peers' interpreter and caches their answers in
 ``results/cost_peers.json``. The child's side is Optuna's Terminator.
 
-Run the child with the peers' interpreter (Optuna 5 lives in ``/tmp/peers``, not in rung's venv):
+Run the child with the peers' interpreter (Optuna 5: ``$RUNG_PEERS_PYTHON``, ``/tmp/peers``, or
+rung's own venv when its Optuna is 5 or later):
 
     /tmp/peers/bin/python benchmarks/cost_peers.py < trajectories.json > stops.json
 
@@ -42,7 +43,26 @@ import numpy as np
 # --- the parent's side (rung's interpreter): the child processes, their cache, Ray's rule -----
 
 HERE = Path(__file__).resolve().parent
-PEERS = Path("/tmp/peers/bin/python")
+def _peers_python() -> Path:
+    """The interpreter with Optuna 5: ``$RUNG_PEERS_PYTHON``, else ``/tmp/peers``'s, else this
+    one when its Optuna is 5 or later (``rung[dev]`` installs it beside rung)."""
+    given = os.environ.get("RUNG_PEERS_PYTHON")
+    if given:
+        return Path(given)
+    peers = Path("/tmp/peers/bin/python")
+    if peers.exists():
+        return peers
+    try:
+        from importlib.metadata import version
+
+        if int(version("optuna").split(".")[0]) >= 5:
+            return Path(sys.executable)
+    except Exception:  # not installed, or an unreadable version: no peers here
+        pass
+    return peers
+
+
+PEERS = _peers_python()
 PEERS_CACHE = HERE / "results" / "cost_peers.json"
 log = logging.getLogger("bench_cost")
 
