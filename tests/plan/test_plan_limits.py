@@ -17,7 +17,7 @@ from rung.planning import planner
 from rung.storage import SQLiteJournal
 
 #: 100 worker counts x 1,000 seeds: 100,000 runs, whose share of the plan's 200,000 trials
-#: and 1,000,000 steps is 2 trials and 10 steps each
+#: and 5,000,000 steps is 2 trials and 50 steps each
 MANY = ["--workers", ",".join(str(w) for w in range(1, 101)), "--seeds", "1000"]
 
 
@@ -31,10 +31,10 @@ def db(tmp_path: Path) -> Path:
 def test_the_limits_are_the_documented_ones() -> None:
     assert (planner.MAX_WORKERS, planner.MAX_WORKER_COUNTS, planner.MAX_SEEDS,
             planner.MAX_SIMULATED_TRIALS, planner.MAX_SIMULATED_STEPS) == (
-        10_000, 100, 1_000, 200_000, 1_000_000)
+        10_000, 100, 1_000, 200_000, 5_000_000)
     docs = (Path(__file__).resolve().parents[2] / "docs" / "cost.md").read_text()
     assert ("at most 10,000 workers per worker count, 100 worker counts and 1,000 seeds, and "
-            "200,000 simulated trials and 1,000,000 simulated steps in all") in " ".join(
+            "200,000 simulated trials and 5,000,000 simulated steps in all") in " ".join(
         docs.split())
 
 
@@ -48,7 +48,7 @@ def test_the_limits_are_the_documented_ones() -> None:
      "past the limit of 200,000 per plan: plan fewer trials, seeds or worker counts"),
     (["--max-steps", "100000000000", "--seeds", "1", "--workers", "1"],
      "--max-steps: 100,000,000,000 steps x 1 seed(s) x 1 worker count(s) is 100,000,000,000 "
-     "simulated steps, past the limit of 1,000,000 per plan: plan fewer steps, seeds or worker "
+     "simulated steps, past the limit of 5,000,000 per plan: plan fewer steps, seeds or worker "
      "counts"),
     (["--workers", "1,1000000000"], "--workers: at most 10,000 workers, got 1,000,000,000"),
     (["--workers", "10001"], "--workers: at most 10,000 workers, got 10,001"),

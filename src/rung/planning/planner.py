@@ -80,7 +80,7 @@ LOW_Q, HIGH_Q = 0.1, 0.9
 MAX_WORKER_COUNTS = 100
 MAX_SEEDS = 1_000
 MAX_SIMULATED_TRIALS = 200_000
-MAX_SIMULATED_STEPS = 1_000_000
+MAX_SIMULATED_STEPS = 5_000_000  # about 18,000-26,000 simulated steps per second here
 RESAMPLE = True  # ablation switch: False makes every run a plug-in run (no bootstrap)
 # the planner's own simulated runs would each log a summary line and a line per failed trial
 # (trial_timeout, or cut by the planned max_time): keep them to errors; the plan counts them
