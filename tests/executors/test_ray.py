@@ -883,18 +883,19 @@ def test_a_run_whose_only_fitting_node_left_stops_after_a_bounded_wait(
     cluster.cluster.wait_for_nodes()
     study = make_study(tmp_path, "gone", 3, max_step=50, sleep=0.1)
     removed: list[int] = []
+    # a generous wait while the new node places the first trial's actor (1 s, then 5 s, were
+    # too short on a loaded machine: the run stopped before the node was removed), a short one
+    # once the node is gone (the executor reads its no_room_timeout at every check)
+    ex = RayExecutor(resources_per_trial={"cpu": 1, "pin_c": 1}, no_room_timeout=120)
 
     def interfere(engine: Engine) -> None:
         if not removed and any(engine.history.last_step(t) >= 2 for t in engine.active):
             removed.append(1)
+            ex.no_room_timeout = 5
             cluster.cluster.remove_node(node)
 
-    # long enough for the new node to place the first trial's actor on a slow machine (1 s
-    # was not in CI: the run stopped before the node was removed), short for the end's wait
     with pytest.raises(RungError) as e:
-        study.run(ray_objectives.checkpointed, executor="ray", on_turn=interfere,
-                  resources_per_trial={"cpu": 1, "pin_c": 1}, no_room_timeout=5,
-                  progress=False)
+        study.run(ray_objectives.checkpointed, executor=ex, on_turn=interfere, progress=False)
     assert removed
     assert str(e.value).startswith(
         "no node of the Ray cluster can hold a trial needing {'CPU': 1.0, 'pin_c': 1.0} (its "
