@@ -43,13 +43,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from rung.core.events import ResultReported
 from rung.core.records import TrialStatus
 from rung.integrations._tracking import (
     DecisionEntry,
     TrackingCallback,
     journal_decisions,
-    numeric_metrics,
+    journal_points,
+    not_in,
     param_value,
     require,
     study_params,
@@ -119,7 +119,8 @@ class MLflowCallback(TrackingCallback):
         self._runs: dict[int, str] = {}  # trial id -> run id (also of earlier sessions)
         self._pending: dict[str, _Batch] = {}  # run id -> what is not yet sent
         self._decisions: dict[int, list[dict[str, Any]]] = {}
-        self._journaled: tuple[dict[int, list[DecisionEntry]], dict[int, list[Any]]] | None = None
+        self._journaled: tuple[dict[int, list[DecisionEntry]],
+                               dict[int, list[tuple[int, str, float]]]] | None = None
 
     @property
     def parent_run_id(self) -> str:
@@ -307,18 +308,17 @@ class MLflowCallback(TrackingCallback):
             if not token:
                 return runs
 
-    def _journal(self) -> tuple[dict[int, list[DecisionEntry]], dict[int, list[Any]]]:
+    def _journal(
+        self,
+    ) -> tuple[dict[int, list[DecisionEntry]], dict[int, list[tuple[int, str, float]]]]:
         """What the journal held when the session started (read once, when first needed): every
-        trial's decisions, as ``on_turn`` logs them, and every ``ResultReported``."""
+        trial's decisions and numeric metric points, as ``on_turn`` logs them."""
         if self._journaled is None:
             study = self._study
             assert study is not None
             records = study.journal.read(study.name)
-            results: dict[int, list[Any]] = {}
-            for r in records:
-                if isinstance(r, ResultReported):
-                    results.setdefault(r.trial_id, []).append(r)
-            self._journaled = (journal_decisions(records, study.history), results)
+            self._journaled = (journal_decisions(records, study.history),
+                               journal_points(records))
         return self._journaled
 
     def _earlier_decisions(self, trial_id: int) -> list[dict[str, Any]]:
@@ -335,19 +335,15 @@ class MLflowCallback(TrackingCallback):
         params it lacks, which the caller has put in its batch."""
         run_id = self._runs[trial_id]
         want: dict[str, list[tuple[int, float]]] = {}
-        for r in self._journal()[1].get(trial_id, []):
-            for k, v in numeric_metrics(r.metrics).items():
-                want.setdefault(_key(k), []).append((r.step, v))
+        for step, k, v in self._journal()[1].get(trial_id, []):
+            want.setdefault(_key(k), []).append((step, v))
         ts = _now_ms()
         batch = self._batch(run_id)
         for key, points in want.items():
             have = Counter((m.step, _same(m.value))
                            for m in self._client.get_metric_history(run_id, key))
-            for step, v in points:
-                if have[(step, _same(v))] > 0:
-                    have[(step, _same(v))] -= 1
-                else:
-                    batch.metrics.append((key, v, ts, step))
+            for step, v in not_in(points, have, lambda p: (p[0], _same(p[1]))):
+                batch.metrics.append((key, v, ts, step))
         self._decisions[trial_id] = self._earlier_decisions(trial_id)
         h = self._study.history if self._study is not None else None
         assert h is not None
