@@ -296,7 +296,7 @@ class TrialContext:
             step = _as_step(step)
         if not 0 < step <= self.max_step:
             raise ValueError(_step_out_of_range(step, self.max_step))
-        back = step_back(step, self._position, resumed=not self._last_step)
+        back = step_back(step, self._position, resumed=not self.has_reported)
         if back is not None:
             raise ValueError(back)
         if save is not None and not callable(save):
