@@ -32,15 +32,10 @@ the copy is explored, which breaks the tie):
 - otherwise it continues to the next interval step, saving a checkpoint now (so it can serve as
   a donor).
 
-**Explore** (the paper's "perturb", section 3.1 and appendix A): each explored hyperparameter is
-resampled from the space with probability ``resample_probability``; otherwise a number is
-multiplied by 0.8 or 1.2 (equally likely), clipped to its range and snapped to the nearest
-point of its grid (integers, and floats with a ``step``) inside the range; a value on a grid
-that would not move moves by one grid step (unless it is at the end it moves towards), an
-ordered categorical moves to a neighbouring choice, and an unordered categorical keeps its
-value. Parameters that the new values
-make inactive are dropped and newly active ones are sampled, so the result is always valid in
-the space.
+**Explore** (the paper's "perturb", section 3.1 and appendix A) is ``rung.schedulers.pbt_explore``:
+each explored hyperparameter is resampled from the space with probability
+``resample_probability``, else multiplied by 0.8 or 1.2 (equally likely) and kept in its range
+and on its grid; the result is always valid in the space.
 
 **Time-sharing** (a population larger than the worker slots, as Ray Tune does it). The
 scheduler never learns the number of slots; it sees members waiting instead. When a member
@@ -88,10 +83,7 @@ it was forked); other reports are ``O(1)``.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
 from typing import Any
-
-import numpy as np
 
 from rung._validate import check_float, check_int
 from rung.core.components import (
@@ -111,72 +103,12 @@ from rung.core.registry import register
 from rung.core.rng import derive_rng
 from rung.errors import ConfigError
 from rung.schedulers._reasons import quote
-from rung.space import Categorical, Float, Int, Param, SearchSpace
+from rung.schedulers.pbt_explore import describe_changes, explore, perturb
+
+__all__ = ["PBT", "explore", "perturb", "schedule"]
 
 _LIVE = (TrialStatus.LAUNCHED, TrialStatus.RUNNING, TrialStatus.PAUSED)
 _RUNNING = (TrialStatus.LAUNCHED, TrialStatus.RUNNING)
-
-
-def perturb(p: Param, value: Any, up: bool) -> Any:
-    """PBT's perturbation of one value (see the module docstring)."""
-    if isinstance(p, Float):
-        x = float(value) * (1.2 if up else 0.8)
-        x = min(max(x, p.low), p.high)
-        if p.step is not None:
-            x = _on_grid(p.low, p.high, p.step, x, float(value), up)
-        return x
-    if isinstance(p, Int):
-        x = round(int(value) * (1.2 if up else 0.8))
-        x = min(max(x, p.low), p.high)
-        return int(_on_grid(p.low, p.high, p.step, x, int(value), up))
-    if isinstance(p, Categorical) and p.ordered:
-        i = p.index(value) + (1 if up else -1)
-        return p.choices[min(max(i, 0), len(p.choices) - 1)]
-    return value
-
-
-def _on_grid(low: float, high: float, step: float, x: float, value: float, up: bool) -> float:
-    """The grid point ``low + k * step`` (inside ``[low, high]``) nearest to ``x``; if that is
-    ``value``'s own point, the next one up or down (the perturbation always moves a value
-    that can move)."""
-    top = math.floor((high - low) / step + 1e-9)  # the last grid point's k
-    k = min(max(round((x - low) / step), 0), top)
-    own = round((value - low) / step)
-    if k == own:
-        k = min(max(own + (1 if up else -1), 0), top)
-    return min(low + k * step, high)
-
-
-def explore(
-    space: SearchSpace,
-    params: Mapping[str, Any],
-    names: Sequence[str],
-    resample_probability: float,
-    rng: np.random.Generator,
-) -> dict[str, Any]:
-    """Perturb or resample ``names`` in ``params``; returns a valid configuration."""
-    out = dict(params)
-    for name in names:
-        if name not in out:
-            continue  # inactive in this configuration
-        p = space.params[name]
-        if rng.random() < resample_probability:
-            out[name] = p.sample(rng)
-        else:
-            out[name] = perturb(p, out[name], bool(rng.random() < 0.5))
-    for _ in range(len(space.params) + 1):  # settle conditions (a DAG: this terminates)
-        active = space.active(out)
-        changed = False
-        for n in [n for n in out if n not in active]:
-            del out[n]
-            changed = True
-        for n in active:
-            if n not in out:
-                out[n] = space.params[n].sample(rng)
-                changed = True
-        if not changed:
-            break
-    return space.validate(out)
 
 
 @register("scheduler", "pbt")
@@ -571,7 +503,7 @@ class PBT(Scheduler):
             score = self._score_at(history, donor, at)
         where = "" if score is None else f" ({quote(self.objective, score)} at step {at})"
         return (f"replaced by a fork of trial {donor}{where}: "
-                f"{_changes(self.space, history.params(donor), params)}")
+                f"{describe_changes(self.space, history.params(donor), params)}")
 
     def _time_share(self, history: History, tid: int, step: int) -> Decision:
         """A member reached interval ``step`` while others wait for a slot: pause it there, and
@@ -735,28 +667,6 @@ def _fresh(history: History, tid: int, step: int) -> bool:
     """``tid`` is live and has a checkpoint at ``step`` or later."""
     ckpt = history.checkpoint(tid)
     return history.status(tid) in _LIVE and ckpt is not None and ckpt.step >= step
-
-
-def _changes(space: SearchSpace, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
-    """``"lr 0.01 -> 0.012, opt adam -> sgd, momentum (inactive) -> 0.9"``: what explore
-    changed (``"no change"`` when nothing did)."""
-    out = []
-    for name in space.params:
-        a, b = old.get(name, _INACTIVE), new.get(name, _INACTIVE)
-        if a != b:
-            out.append(f"{name} {_show(a)} -> {_show(b)}")
-    return ", ".join(out) if out else "no change"
-
-
-_INACTIVE = object()
-
-
-def _show(value: Any) -> str:
-    if value is _INACTIVE:
-        return "(inactive)"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
 
 
 def _finite(x: float) -> float | None:
