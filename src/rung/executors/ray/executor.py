@@ -35,7 +35,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from rung._validate import check_int, check_positive
 from rung.core.events import Cancel, CapacityChanged, Event, Launch
 from rung.core.pricing import from_ray
 from rung.core.records import Outcome
@@ -60,14 +59,15 @@ from rung.executors.protocol import (
 )
 from rung.executors.ray.actor import RungWorker
 from rung.executors.ray.archive import archive_for, store_shipped
-from rung.executors.ray.connect import connect, private_instance, use_socket
+from rung.executors.ray.arguments import TRANSPORTS, check_arguments
+from rung.executors.ray.connect import connect, use_socket
 from rung.executors.ray.importing import check_ray_installed, import_ray
 from rung.executors.ray.resources import (
     actor_resource_options,
-    cluster_capacity,
     normalize_resources,
     trials_per_node,
 )
+from rung.executors.ray.room import _NODES_INTERVAL, RoomWatch
 from rung.executors.ray.transport import (
     Death,
     RayCallTransport,
@@ -82,35 +82,14 @@ from rung.executors.worker import TrialContext
 
 log = logging.getLogger("rung.ray")
 
-TRANSPORTS = ("auto", "socket", "ray")
-
 # How often, at most, Ray is asked about actor deaths (a cheap ``ray.wait``).
 _CHECK_INTERVAL = 0.5
-# How often, at least, the cluster's nodes are re-read (``ray.nodes()``, a GCS round trip that
-# takes well under a millisecond on an idle cluster and tens of them on a saturated one): the
-# interval grows with the call's cost so that it never takes more than ~1% of the driver.
-_NODES_INTERVAL = 1.0
-_NODES_INTERVAL_MAX = 10.0
-_NODES_COST_FACTOR = 100.0
-# Actor options rung sets itself: what a trial holds comes from ``resources_per_trial`` (the
-# capacity and the ledger count that), the rest is how the executor drives its actors.
-_OWN_ACTOR_OPTIONS = {
-    "num_cpus": "set it in resources_per_trial ('cpu')",
-    "num_gpus": "set it in resources_per_trial ('gpu')",
-    "memory": "set it in resources_per_trial ('memory', in bytes)",
-    "resources": "set custom resources in resources_per_trial",
-    "max_concurrency": "the executor sets it for its transport",
-    "max_restarts": "the executor replaces dead actors itself",
-    "max_task_retries": "the executor replaces dead actors itself",
-}
 # What to do when actors cannot import the objective's module (or one it imports).
 _IMPORT_HINT = (
     "The objective's module, and every module it imports, must be importable on each node: "
     "install them there, or ship them with ray_init={'runtime_env': {'working_dir': DIR}} "
     "(or 'py_modules'); a Ray instance started after `rung run` read the spec inherits its "
     "path")
-# Seconds between two "no node can run a trial" warnings while capacity is 0.
-_NO_ROOM_WARNING_EVERY = 60.0
 #: Default of ``RayExecutor(no_room_timeout=...)``: seconds a run waits for a node that can
 #: hold a trial, when none of the cluster's alive nodes can (at the start of a session, or
 #: after they left), and for Ray to place one of its actors, when launches wait and none is
@@ -120,7 +99,7 @@ _NO_ROOM_WARNING_EVERY = 60.0
 NO_ROOM_LIMIT = 600.0
 
 
-class RayExecutor(Pool[RayWorker]):
+class RayExecutor(RoomWatch, Pool[RayWorker]):
     """Runs trials on a Ray cluster.
 
     Args:
@@ -184,27 +163,9 @@ class RayExecutor(Pool[RayWorker]):
         actor_options: Mapping[str, Any] | None = None,
     ) -> None:
         check_ray_installed()
-        if address is not None and not isinstance(address, str):
-            raise ConfigError(key="address", message=f"expected a string or None, got "
-                              f"{address!r}")
-        if objective is not None and not callable(objective):
-            raise ConfigError(key="objective", message=f"expected a callable, got {objective!r}")
-        for key, value in (("max_concurrent", max_concurrent),
-                           ("checkpoint_every", checkpoint_every)):
-            if value is not None:
-                check_int(key, value, 1)
-        if transport not in TRANSPORTS:
-            raise ConfigError(key="transport", message=f"must be one of {TRANSPORTS}, got "
-                              f"{transport!r}")
-        check_int("driver_port", driver_port, 0, 65535)
-        no_room_timeout = check_positive("no_room_timeout", no_room_timeout)
-        for name, mapping in (("ray_init", ray_init), ("actor_options", actor_options)):
-            if mapping is not None and not isinstance(mapping, Mapping):
-                raise ConfigError(key=name, message=f"expected a mapping, got {mapping!r}")
-        for key in actor_options or {}:
-            if key in _OWN_ACTOR_OPTIONS:
-                raise ConfigError(key=f"actor_options.{key}",
-                                  message=f"not an option here: {_OWN_ACTOR_OPTIONS[key]}")
+        no_room_timeout = check_arguments(
+            address, objective, max_concurrent, checkpoint_every, transport, driver_port,
+            no_room_timeout, ray_init, actor_options)
         self.max_concurrent = max_concurrent
         self._given_resources = resources_per_trial  # None: the study's, else one CPU
         self.resources = self._reserve(resources_per_trial)
@@ -369,7 +330,7 @@ class RayExecutor(Pool[RayWorker]):
             with contextlib.suppress(Exception):
                 ray.shutdown()
 
-    # --- connection and capacity -----------------------------------------------------------------
+    # --- connection and capacity (waiting for room: room.py) ---------------------------------
     def _connect(self) -> Transport:
         """Connect to Ray (unless connected) and choose the transport."""
         ray = self._ray
@@ -378,74 +339,6 @@ class RayExecutor(Pool[RayWorker]):
         if use_socket(ray, self.address, self.transport):
             return SocketTransport(ray, self._workers, self._handle, self.now, self.driver_port)
         return RayCallTransport(ray, self._workers, self._handle, self.now)
-
-    def _cluster_capacity(self) -> int:
-        fit = cluster_capacity(self._ray.nodes(), self.resources)
-        if fit is None:
-            assert self.max_concurrent is not None
-            return self.max_concurrent
-        return fit if self.max_concurrent is None else min(fit, self.max_concurrent)
-
-    def _alive_resources(self) -> list[dict[str, Any]]:
-        """The resources of the alive nodes, as Ray names them (without node labels)."""
-        nodes = [n.get("Resources", {}) for n in self._ray.nodes() if n.get("Alive")]
-        return [{k: v for k, v in r.items() if not k.startswith("node:")
-                 and k != "object_store_memory"} for r in nodes]
-
-    def _refuse_if_never_room(self) -> None:
-        """``ConfigError`` when no trial fits on a Ray instance this process started: no node
-        joins it, so waiting for room would wait forever."""
-        if self.capacity > 0 or not private_instance(self._ray):
-            return
-        have = [{k: r.get(k, 0.0) for k in self.resources} for r in self._alive_resources()]
-        shown = have[0] if len(have) == 1 else have
-        raise ConfigError(key="resources_per_trial", message=(
-            f"no trial needing {self.resources} fits on the local Ray instance this process "
-            f"started (it has {shown}); ask for less, or connect to a cluster that has it "
-            f"(address=...)"))
-
-    def _no_room(self) -> str:
-        """What the alive nodes have of what a trial needs, none of them enough."""
-        have = sorted(([{k: r.get(k, 0.0) for k in self.resources}
-                        for r in self._alive_resources()]), key=lambda h: list(h.values()))
-        return (f"no node of the Ray cluster can hold a trial needing {self.resources} "
-                f"(its alive nodes have {have})")
-
-    def _wait_for_room(self) -> None:
-        """At the start of a session whose cluster holds no trial: wait for a node that can,
-        up to ``no_room_timeout`` seconds, before anything of the session is journaled.
-
-        Raises:
-            ConfigError: (key ``resources_per_trial``) none joined in time.
-        """
-        start, limit = time.monotonic(), self.no_room_timeout
-        while self.capacity == 0:
-            if time.monotonic() - start >= limit:
-                raise ConfigError(key="resources_per_trial", message=(
-                    f"{self._no_room()}, and none joined in {limit:g} s (no_room_timeout): "
-                    f"ask for less, or add a node that has it (ray start --address=...)"))
-            self._warn_if_no_room()
-            time.sleep(min(_NODES_INTERVAL, max(0.0, limit - (time.monotonic() - start))))
-            self.capacity = self._cluster_capacity()
-        self._no_room_warned, self._no_room_since = -math.inf, None
-
-    def _warn_if_no_room(self) -> None:
-        """While capacity is 0: a warning every minute, and ``RungError`` once it has been 0
-        for ``no_room_timeout`` seconds of a run (the nodes that held trials left)."""
-        if self.capacity > 0:
-            self._no_room_since = None
-            return
-        now = time.monotonic()
-        if self._no_room_since is None:
-            self._no_room_since = now
-        elif self._open and now - self._no_room_since >= self.no_room_timeout:
-            raise RungError(f"{self._no_room()}, and none joined in {self.no_room_timeout:g} s "
-                            f"(no_room_timeout): the run stops")
-        if now - self._no_room_warned < _NO_ROOM_WARNING_EVERY:
-            return
-        self._no_room_warned = now
-        left = self.no_room_timeout - (now - self._no_room_since)
-        log.warning("%s; waiting up to %.0f s more for nodes to join", self._no_room(), left)
 
     def _check(self, out: list[Event], dead: list[Death]) -> None:
         """Ask Ray about actor deaths (transport="socket") and the cluster's capacity."""
@@ -459,16 +352,7 @@ class RayExecutor(Pool[RayWorker]):
             self._fill_pool()
             self._warn_if_unplaced()
             return
-        try:
-            cap = self._cluster_capacity()
-        except Exception as e:  # the GCS is briefly unreachable: keep the last capacity
-            log.warning("cannot read the Ray cluster's nodes (%s); capacity stays %d",
-                        first_line(str(e)), self.capacity)
-            cap = self.capacity
-        cost = time.monotonic() - now
-        self._next_nodes = time.monotonic() + min(
-            _NODES_INTERVAL_MAX, max(_NODES_INTERVAL, _NODES_COST_FACTOR * cost)
-        )
+        cap = self._reread_capacity(now)
         if cap != self.capacity:
             log.info("cluster capacity changed: %d -> %d trials", self.capacity, cap)
             self.capacity = cap
@@ -476,36 +360,6 @@ class RayExecutor(Pool[RayWorker]):
         self._warn_if_no_room()
         self._fill_pool()
         self._warn_if_unplaced()
-
-    def _warn_if_unplaced(self) -> None:
-        """While launches wait and none of the session's actors is ready (the nodes have room
-        by their totals, but other jobs hold it; a ``runtime_env`` is being built; importing
-        the objective hangs): a warning every minute, ``RungError`` after ``no_room_timeout``
-        seconds."""
-        live = [w for w in self._workers.values() if not w.dead]
-        if not self._queue or not live or any(w.ready for w in live):
-            self._unplaced_since = None
-            return
-        now = time.monotonic()
-        if self._unplaced_since is None:
-            self._unplaced_since = self._unplaced_warned = now
-            return
-        waited = now - self._unplaced_since
-        limit = self.no_room_timeout
-        if waited < limit and now - self._unplaced_warned < _NO_ROOM_WARNING_EVERY:
-            return
-        free: dict[str, float] = {}
-        with contextlib.suppress(Exception):
-            free = self._ray.available_resources()
-        text = (f"none of the run's {len(live)} Ray worker actors is ready after {waited:.0f} s "
-                f"(each needs {self.resources}; free in the cluster: "
-                f"{ {k: float(free.get(k, 0.0)) for k in self.resources} }): other jobs hold "
-                f"the resources, a runtime_env is still being set up, or importing the "
-                f"objective's module does not end")
-        if waited >= limit:
-            raise RungError(f"{text}; the run stops (no_room_timeout: {limit:g} s)")
-        self._unplaced_warned = now
-        log.warning("%s; waiting up to %.0f s more", text, limit - waited)
 
     # --- actors -------------------------------------------------------------------------------
     def _fill_pool(self) -> None:
