@@ -126,6 +126,7 @@ def test_optuna_lightgbm_pruning_prunes_with_optunas_median_rule(tmp_path: Path)
         assert {"valid-auc", "valid-binary_error"} <= set(t.results[-1].metrics)
 
 
+@pytest.mark.slow  # fits scikit-learn models for every iteration (~8 s)
 def test_sklearn_successive_halving_iterates_like_halving_random_search(tmp_path: Path) -> None:
     pytest.importorskip("sklearn")
     from sklearn.datasets import make_classification

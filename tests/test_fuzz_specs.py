@@ -3,7 +3,7 @@
 Every case is accepted or refused with a one-line ``RungError`` naming its key, and nothing else
 escapes; a share of the refused spec files also goes through ``rung run`` in-process (exit code 2,
 one stderr line, nothing written). The strategies and checks are those of
-``benchmarks/fuzz_specs.py``, which runs 100,000 cases outside CI. About 2,300 cases here.
+``benchmarks/fuzz_specs.py``, which runs 100,000 cases outside CI. About 1,000 cases here and 6,000 more in the slow lane.
 """
 
 from __future__ import annotations
@@ -23,21 +23,46 @@ FUZZ = settings(deadline=None, database=None, derandomize=True,
                 suppress_health_check=list(HealthCheck))
 
 
-@settings(FUZZ, max_examples=800)
+#: Cases per strategy in the default lane, and in the slow lane (other cases: other seeds).
+QUICK, LONG = 300, 2000
+
+
+@settings(FUZZ, max_examples=QUICK)
 @given(raw=fz.yaml_bytes())
 def test_yaml_spec_files(raw: bytes) -> None:
     fz.check_yaml(raw)
 
 
-@settings(FUZZ, max_examples=700)
+@settings(FUZZ, max_examples=QUICK)
 @given(data=fz.spec_mappings())
 def test_parsed_specs(data: Any) -> None:
     fz.check_mapping(data)
 
 
-@settings(FUZZ, max_examples=700)
+@settings(FUZZ, max_examples=QUICK)
 @given(params=fz.python_spaces())
 def test_python_spaces(params: Any) -> None:
+    fz.check_space(params)
+
+
+@pytest.mark.slow
+@settings(FUZZ, max_examples=LONG, derandomize=False, database=None)
+@given(raw=fz.yaml_bytes())
+def test_yaml_spec_files_long(raw: bytes) -> None:
+    fz.check_yaml(raw)
+
+
+@pytest.mark.slow
+@settings(FUZZ, max_examples=LONG, derandomize=False, database=None)
+@given(data=fz.spec_mappings())
+def test_parsed_specs_long(data: Any) -> None:
+    fz.check_mapping(data)
+
+
+@pytest.mark.slow
+@settings(FUZZ, max_examples=LONG, derandomize=False, database=None)
+@given(params=fz.python_spaces())
+def test_python_spaces_long(params: Any) -> None:
     fz.check_space(params)
 
 

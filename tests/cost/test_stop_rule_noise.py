@@ -110,6 +110,7 @@ def _near_flat_rate(i: int, p: dict[str, Any]) -> float:
     return (80 + round(3 * (math.sin(6.3 * p["x"]) + math.cos(6.3 * p["y"])))) / N
 
 
+@pytest.mark.slow  # three 200-trial studies (~8 s)
 def test_the_noise_measured_from_the_history_misses_the_binomial_error() -> None:
     """The failure the binomial error fixes: a deterministic near-flat rate has no noise a GP
     or a learning curve can see, so the measured noise (``lattice=False``) is far below the
@@ -176,6 +177,7 @@ def _near_flat_loss(p: dict[str, Any]) -> float:
     return 0.5 + 0.001 * (math.sin(6.3 * p["x"]) + math.cos(6.3 * p["y"]))
 
 
+@pytest.mark.slow  # a 200-trial study the rule checks throughout (~7 s)
 def test_noise_metric_takes_the_incumbents_reported_error() -> None:
     """Each trial reports the standard error of its own evaluation (as cross-validation folds
     give it); the rule compares the bound with the incumbent's. The same loss without it has

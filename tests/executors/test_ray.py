@@ -452,7 +452,7 @@ def check_results_complete(study: Study, restarts: bool = False) -> None:
 
 
 @ray_test
-@pytest.mark.parametrize("transport", ["socket", "ray"])
+@pytest.mark.parametrize("transport", ["socket", pytest.param("ray", marks=pytest.mark.slow)])
 def test_search_uses_every_node_and_reuses_actors(tmp_path: Path, transport: str,
                                                   cluster: ClusterHandle) -> None:
     study = make_study(tmp_path, f"basic-{transport}", 10, barrier=2)
@@ -486,7 +486,7 @@ def test_executor_started_ray_itself_and_stops_it(tmp_path: Path, cluster: Clust
 
 
 @ray_test
-@pytest.mark.parametrize("transport", ["socket", "ray"])
+@pytest.mark.parametrize("transport", ["socket", pytest.param("ray", marks=pytest.mark.slow)])
 def test_asha_promotion_resumes_paused_trials_on_other_nodes(
     tmp_path: Path, transport: str, cluster: ClusterHandle
 ) -> None:
@@ -542,6 +542,7 @@ class _EndSession(Exception):
     pass
 
 
+@pytest.mark.slow  # the default lane keeps the socket transport's cluster tests
 @ray_test
 def test_paused_trials_resume_on_another_node_in_a_later_session(
     tmp_path: Path, cluster: ClusterHandle
@@ -580,6 +581,7 @@ def test_paused_trials_resume_on_another_node_in_a_later_session(
     assert moved >= 1, "no trial paused on node A was resumed on node B"
 
 
+@pytest.mark.slow  # the default lane keeps the socket transport's cluster tests
 @ray_test
 def test_gpu_fractions_place_two_trials_per_gpu(tmp_path: Path, cluster: ClusterHandle) -> None:
     study = make_study(tmp_path, "gpu", 4, max_step=3, barrier=2)
@@ -732,7 +734,7 @@ def test_a_driver_port_in_use_is_a_config_error_naming_it(tmp_path: Path) -> Non
 
 @ray_test
 @pytest.mark.usefixtures("cluster")
-@pytest.mark.parametrize("transport", ["socket", "ray"])
+@pytest.mark.parametrize("transport", ["socket", pytest.param("ray", marks=pytest.mark.slow)])
 def test_ray_executor_conforms(tmp_path: Path, transport: str) -> None:
     check_executor(lambda: RayExecutor(max_concurrent=1, transport=transport), tmp_path,
                    timeout=120.0)
@@ -748,6 +750,7 @@ def _poll_until(ex: RayExecutor, pred: Any, limit: float = 60.0) -> list[Event]:
     raise AssertionError(f"timed out; events: {seen}")
 
 
+@pytest.mark.slow  # the default lane keeps the socket transport's cluster tests
 @ray_test
 def test_cancel_kills_the_actor_and_a_fresh_one_takes_its_slot(
     tmp_path: Path, cluster: ClusterHandle
@@ -783,6 +786,7 @@ def test_cancel_kills_the_actor_and_a_fresh_one_takes_its_slot(
         ex.shutdown()  # idempotent
 
 
+@pytest.mark.slow  # the default lane keeps the socket transport's cluster tests
 @ray_test
 def test_node_loss_interrupts_trials_which_resume_from_checkpoints_elsewhere(
     tmp_path: Path, cluster: ClusterHandle

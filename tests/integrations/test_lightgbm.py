@@ -58,6 +58,7 @@ def test_asha_stops_trials_at_its_rungs_and_reports_lightgbm_values(tmp_path: Pa
     check_logged_values(study, tmp_path, "valid-l2")
 
 
+@pytest.mark.slow  # a study on local workers with checkpoints (~4 s)
 def test_pause_saves_the_booster_and_resume_continues_it(tmp_path: Path) -> None:
     study = make_study("lgb-pause", SPACE, tmp_path, "valid-l2", max_step=9, n_trials=9,
                        variant="promotion")

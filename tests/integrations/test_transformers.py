@@ -92,6 +92,7 @@ def test_asha_stops_trials_at_its_rungs_and_reports_trainer_values(tmp_path: Pat
     check_logged_values(study, tmp_path, "eval_loss")
 
 
+@pytest.mark.slow  # trains and saves a transformers model (~7 s)
 def test_pause_saves_a_checkpoint_and_resume_continues_it(tmp_path: Path) -> None:
     # 3 trials paused at step 1, the best resumed to step 3 (a Trainer costs ~1 s to set up)
     study = make_study("hf-pause", SPACE, tmp_path, "eval_loss", max_step=3, n_trials=3,
@@ -107,6 +108,7 @@ def test_pause_saves_a_checkpoint_and_resume_continues_it(tmp_path: Path) -> Non
     assert check_resumes(study, tmp_path, "eval_loss", uninterrupted, rtol=1e-5) == 1
 
 
+@pytest.mark.slow  # trains transformers models (~3 s)
 def test_stop_by_eval_steps_and_bad_settings(tmp_path: Path) -> None:
     p = {"lr": 0.01, "units": 4}
     ctx = FakeContext(max_step=6, stop_at=2)

@@ -65,6 +65,7 @@ def test_asha_stops_trials_at_its_rungs_and_reports_xgboost_values(tmp_path: Pat
     check_logged_values(study, tmp_path, "valid-rmse")
 
 
+@pytest.mark.slow  # a study on local workers with checkpoints (~3 s)
 def test_pause_saves_the_booster_and_resume_continues_it(tmp_path: Path) -> None:
     study = make_study("xgb-pause", SPACE, tmp_path, "valid-rmse", max_step=9, n_trials=9,
                        variant="promotion")

@@ -217,7 +217,7 @@ def test_hyperband_runs_every_bracket_to_the_end(
     assert eng.summary()["checkpoints"] <= eng.spec.keep_checkpoints
 
 
-@settings(max_examples=30, deadline=None, derandomize=True)
+@settings(max_examples=15, deadline=None, derandomize=True)
 @given(
     st.integers(2, 4), st.integers(1, 64), st.integers(0, 3), st.integers(1, 60),
     st.booleans(),
