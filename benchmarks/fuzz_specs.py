@@ -24,65 +24,40 @@ and accepted specs are never run.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import json
-import math
 import os
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
+from _fuzz_checks import (  # re-exported: tests/test_fuzz_specs.py uses them from here
+    OBJECTIVES,
+    Violation,
+    check_cli,
+    check_mapping,
+    check_space,
+    check_yaml,
+)
+from _fuzz_values import (  # the odd values every strategy draws from
+    _ODD_STRINGS,
+    anything,
+    maybe_number,
+    numbers,
+    scalars,
+    values,
+)
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from rung import Categorical, Fixed, Float, Int, SearchSpace
 from rung.core.registry import lookup, names
-from rung.errors import ConfigError, RungError
 
 HERE = Path(__file__).resolve().parent
-OBJECTIVES = HERE.parent / "tests" / "cli"  # cli_objectives.py (never imported here)
-
-# --- values ------------------------------------------------------------------------------------
-_ODD_STRINGS = [
-    "", " ", "\n", "a\nb", "\0", "\t", "é", "études", "日本", "💥", "a" * 300, "../..", "/",
-    ".", "-", "_", "a/b", "a b", ":memory:", "sqlite:///", "null", "~", "true", "1e400",
-    "nan", "inf", "-1", "0x10", "{", "[", "'", '"', "<<", "&a", "*a", "!!python/object",
-    "x <= 1", "x >= y", "x < 1", "spec.name", "lr.low", "${HOME}",
-]
-_ODD_NUMBERS: list[Any] = [
-    0, 1, -1, 2, 3, 27, 10**6, 10**6 + 1, 10**26, 2**63, -(2**63) - 1, 0.0, -0.0, 0.5, 1.5,
-    1e-300, 1e300, math.inf, -math.inf, math.nan, True, False,
-]
-
-scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(),
-    st.text(max_size=6), st.sampled_from(_ODD_STRINGS), st.sampled_from(_ODD_NUMBERS),
-)
-numbers = st.one_of(
-    st.integers(-5, 100), st.floats(-3, 30), st.sampled_from(_ODD_NUMBERS),
-    st.floats(allow_nan=True, allow_infinity=True),
-)
-# what YAML's safe loader can also produce: dates, bytes, sets
-yaml_oddities = st.one_of(
-    st.dates(), st.datetimes(), st.binary(max_size=4),
-    st.frozensets(st.integers(0, 3), max_size=3).map(set),
-)
-values = st.recursive(
-    st.one_of(scalars, yaml_oddities),
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)
-    ),
-    max_leaves=6,
-)
-anything = st.one_of(scalars, numbers, values)
-maybe_number = st.one_of(numbers, numbers, anything)
 
 
 # --- spec mappings -----------------------------------------------------------------------------
@@ -439,115 +414,6 @@ def python_spaces(draw: st.DrawFn) -> Any:
     if draw(st.integers(0, 30)) == 0:
         return draw(py_anything)
     return params
-
-
-# --- the property ------------------------------------------------------------------------------
-class Violation(AssertionError):
-    """A case that broke the property: an exception other than ``RungError``, a message on more
-    than one line, or one that does not name its key."""
-
-
-def _check_error(e: RungError, spec: bool) -> None:
-    text = str(e)
-    if "\n" in text or "\r" in text:
-        raise Violation(f"message on several lines: {text!r}") from e
-    if not isinstance(e, ConfigError):
-        raise Violation(f"{type(e).__name__} is not a ConfigError: {text!r}") from e
-    if spec:
-        if not (e.key and e.key.startswith("spec") and text.startswith(e.key[:4])):
-            raise Violation(f"does not name a spec key (key={e.key!r}): {text!r}") from e
-    elif e.key is None and "space" not in e.message and "configuration" not in e.message:
-        raise Violation(f"no key: {text!r}") from e
-
-
-def _guard(fn: Callable[[], Any], spec: bool) -> str:
-    try:
-        fn()
-    except RungError as e:
-        _check_error(e, spec)
-        return "rejected"
-    except Violation:
-        raise
-    except Exception as e:
-        raise Violation(f"{type(e).__name__}: {e}") from e
-    return "accepted"
-
-
-def check_mapping(data: Any) -> str:
-    """``"accepted"`` or ``"rejected"`` for a parsed spec; raises ``Violation``."""
-    from rung.cli.spec import parse_spec
-
-    return _guard(lambda: _study_round_trip(parse_spec(data, base_dir=OBJECTIVES)), spec=True)
-
-
-def check_yaml(raw: bytes) -> str:
-    from rung.cli.spec import parse_spec
-    from rung.cli.spec_yaml import loads_yaml
-
-    return _guard(lambda: _study_round_trip(parse_spec(loads_yaml(raw), base_dir=OBJECTIVES)),
-                  spec=True)
-
-
-def check_space(params: Any) -> str:
-    """``SearchSpace(params)``: accepted or refused with a one-line ``RungError``. An accepted
-    space must then sample, validate its own samples, encode them and round-trip through JSON:
-    any exception there (a ``RungError`` too) breaks the property."""
-    try:
-        space = SearchSpace(params)
-    except RungError as e:
-        _check_error(e, spec=False)
-        return "rejected"
-    except Exception as e:
-        raise Violation(f"{type(e).__name__}: {e}") from e
-    try:
-        rng = np.random.default_rng(0)
-        for _ in range(3):
-            cfg = space.sample(rng)
-            if space.validate(cfg) != cfg:
-                raise Violation(f"a sample does not validate to itself: {cfg!r}")
-            u = space.to_unit(cfg)
-            space.validate(space.from_unit(u))
-        again = SearchSpace.from_json(json.loads(json.dumps(space.to_json())))
-    except Violation:
-        raise
-    except Exception as e:
-        raise Violation(f"accepted space {space.to_json()!r} then {type(e).__name__}: {e}") from e
-    if again != space:
-        raise Violation(f"JSON round trip changed the space: {space.to_json()!r}")
-    return "accepted"
-
-
-def _study_round_trip(spec: Any) -> None:
-    """An accepted spec's study must survive the journal's JSON (what ``rung resume`` reads)."""
-    from rung.core.records import StudySpec
-
-    try:
-        again = StudySpec.from_json(json.loads(json.dumps(spec.study.to_json())))
-    except Exception as e:
-        raise Violation(f"accepted spec, then its JSON fails: {type(e).__name__}: {e}") from e
-    if again != spec.study:
-        raise Violation(f"JSON round trip changed the study spec: {spec.study.to_json()!r}")
-
-
-def check_cli(raw: bytes, workdir: Path) -> None:
-    """``rung run`` on a spec that ``parse_spec`` refused: exit 2, one stderr line, nothing
-    written."""
-    from rung.cli.main import main
-
-    spec_file = workdir / "spec.yaml"
-    spec_file.write_bytes(raw)
-    before = sorted(p.name for p in workdir.iterdir())
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(["run", str(spec_file), "--no-live"])
-        except SystemExit as e:  # argparse
-            code = e.code if isinstance(e.code, int) else 1
-    lines = err.getvalue().splitlines()
-    if code != 2 or len(lines) != 1 or not lines[0].startswith("rung: error: spec"):
-        raise Violation(f"rung run: exit {code}, stderr {err.getvalue()!r}")
-    if sorted(p.name for p in workdir.iterdir()) != before or out.getvalue():
-        raise Violation(f"rung run wrote something: {sorted(os.listdir(workdir))}")
 
 
 CASES = st.one_of(
