@@ -34,8 +34,14 @@ the copy is explored, which breaks the tie):
 
 **Explore** (the paper's "perturb", section 3.1 and appendix A) is ``rung.schedulers.pbt_explore``:
 each explored hyperparameter is resampled from the space with probability
-``resample_probability``, else multiplied by 0.8 or 1.2 (equally likely) and kept in its range
-and on its grid; the result is always valid in the space.
+``resample_probability``, else multiplied by one of ``perturbation_factors`` (default 1.2 or 0.8,
+equally likely) and kept in its range and on its grid; the result is always valid in the space.
+A user's ``explore=`` function then sees (a copy of) that result and returns the params the fork
+trains with, checked against the space (``pbt_explore`` says how it is stored with the study).
+
+**Burn-in.** A member's results at steps below ``burn_in_period`` are never judged: nobody is
+exploited before that step (members still save a checkpoint at every interval step and are
+ranked, so the reasons show where they stand), as in Ray Tune's option of that name.
 
 **Time-sharing** (a population larger than the worker slots, as Ray Tune does it). The
 scheduler never learns the number of slots; it sees members waiting instead. When a member
@@ -83,7 +89,10 @@ it was forked); other reports are ``O(1)``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from rung._validate import check_float, check_int
 from rung.core.components import (
@@ -103,7 +112,17 @@ from rung.core.registry import register
 from rung.core.rng import derive_rng
 from rung.errors import ConfigError
 from rung.schedulers._reasons import quote
-from rung.schedulers.pbt_explore import describe_changes, explore, perturb
+from rung.schedulers.pbt_explore import (
+    DEFAULT_FACTORS,
+    ExploreFn,
+    apply_explore,
+    check_factors,
+    describe_changes,
+    explore,
+    perturb,
+    reference,
+    resolve_explore,
+)
 
 __all__ = ["PBT", "explore", "perturb", "schedule"]
 
@@ -132,6 +151,13 @@ class PBT(Scheduler):
         resample_probability: chance that explore resamples a value instead of perturbing it.
         hyperparams: names of the parameters to explore, each once (default: every tunable
             parameter).
+        burn_in_period: no member is judged at a step below it (default 0: from the first
+            interval step); below ``max_step``.
+        perturbation_factors: the multipliers explore perturbs a number by, each equally
+            likely (default ``(1.2, 0.8)``, the paper's); positive; a factor of 1 keeps the value.
+        explore: a function ``(params: dict) -> dict`` applied after the built-in explore,
+            or its ``"module:function"`` name (module ``rung.schedulers.pbt_explore``); its
+            result must be valid in the space.
     """
 
     version = 9
@@ -185,12 +211,32 @@ class PBT(Scheduler):
         quantile_fraction: float = 0.25,
         resample_probability: float = 0.25,
         hyperparams: list[str] | None = None,
+        burn_in_period: int = 0,
+        perturbation_factors: Sequence[float] = DEFAULT_FACTORS,
+        explore: ExploreFn | str | None = None,
     ) -> None:
         self.population_size = population_size
         self.perturbation_interval = perturbation_interval
         self.quantile_fraction = quantile_fraction
         self.resample_probability = resample_probability
         self.hyperparams = hyperparams
+        self.burn_in_period = burn_in_period
+        self.perturbation_factors = perturbation_factors
+        self.explore = explore
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's arguments as a spec stores them: ``perturbation_factors`` as a
+        list, ``explore`` by its ``"module:function"`` name; the options added after PBT's
+        first release only when set, so existing studies' specs read back unchanged."""
+        params = super().get_params()
+        if isinstance(params["perturbation_factors"], tuple):
+            params["perturbation_factors"] = list(params["perturbation_factors"])
+        if callable(params["explore"]):
+            params["explore"] = reference(params["explore"]) or params["explore"]
+        for key, default in _LATER_DEFAULTS.items():
+            if params[key] == default:
+                del params[key]
+        return params
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
@@ -207,6 +253,16 @@ class PBT(Scheduler):
         check_float("scheduler.params.quantile_fraction", self.quantile_fraction, 0, 0.5,
                     low_open=True)
         check_float("scheduler.params.resample_probability", self.resample_probability, 0, 1)
+        burn_in = check_int("scheduler.params.burn_in_period", self.burn_in_period, 0)
+        if burn_in >= ctx.max_step:
+            raise ConfigError(
+                key="scheduler.params.burn_in_period",
+                message=f"must be below max_step ({ctx.max_step}) for any exploit to happen, "
+                f"got {burn_in}",
+            )
+        self._burn_in = burn_in
+        self._factors = check_factors(self.perturbation_factors)
+        self._custom, self._custom_ref = resolve_explore(self.explore)
         space = ctx.space
         if self.hyperparams is None:
             names = list(space.dims)
@@ -391,10 +447,17 @@ class PBT(Scheduler):
         """A donor drawn uniformly from ``donors``, and its explored params."""
         rng = derive_rng(self.seed, "pbt", recipient, step)
         donor = donors[int(rng.integers(len(donors)))]
-        params = explore(
-            self.space, history.params(donor), self._names, self.resample_probability, rng
-        )
+        params = self._explore(history, donor, step, rng)
+        if self._custom is not None and self._custom_ref is not None:
+            params = apply_explore(self._custom, self._custom_ref, self.space, params)
         return donor, params
+
+    def _explore(
+        self, history: History, donor: int, step: int, rng: np.random.Generator
+    ) -> dict[str, Any]:
+        """The built-in explore of the donor's params (``pbt_explore``); ``PB2`` replaces it."""
+        return explore(self.space, history.params(donor), self._names,
+                       self.resample_probability, rng, self._factors)
 
     def _ranked_at(self, history: History, step: int) -> list[tuple[float, int]]:
         """``(score, member)`` of the live members that have a result, best first: each
@@ -446,6 +509,12 @@ class PBT(Scheduler):
         better = self._better(history, tid, step, score)
         rank = len(better)
         complete = self._originals >= self._size and m >= len(self._members)
+        if step < self._burn_in:
+            return Decision(
+                Action.CONTINUE, step + interval, True,
+                f"rank {rank + 1}/{m} at step {step} (burn-in: judged from step "
+                f"{self._burn_in})",
+            )
         if complete and k >= 1 and rank >= m - k:
             # the top: of the members that beat it, the k best by their results at ``step``
             # (or their latest, if behind)
@@ -529,6 +598,13 @@ class PBT(Scheduler):
                 f"{k}; " + self._replacement(history, step, self._plan[tid])
             )
         self._paused[tid] = step
+        if step < self._burn_in:
+            return Decision(
+                Action.PAUSE, None, True,
+                f"time-sharing: generation at step {step} complete, not judged (burn-in: "
+                f"judged from step {self._burn_in}; rank {rank + 1}/{m}); paused for the next "
+                "interval",
+            )
         return Decision(
             Action.PAUSE, None, True,
             f"time-sharing: generation at step {step} judged (rank {rank + 1}/{m}, "
@@ -546,7 +622,7 @@ class PBT(Scheduler):
         ranked = self._ranked()
         m = len(ranked)
         k = self._quantile(m)
-        if k < 1:
+        if k < 1 or step < self._burn_in:
             return False, m, k, 0
         # a donor has a checkpoint at ``step``, or saves one now: the reporter, or a member
         # whose pause at ``step`` is on its way (a pause saves first)
@@ -634,6 +710,12 @@ class PBT(Scheduler):
             "failed_replaced": self._replaced,
             "recent_forks": [dict(e) for e in self._lineage],
         }
+
+
+#: Defaults of the parameters added after PBT's first release (``get_params``).
+_LATER_DEFAULTS: dict[str, Any] = {
+    "burn_in_period": 0, "perturbation_factors": list(DEFAULT_FACTORS), "explore": None,
+}
 
 
 def schedule(history: History, trial_id: int) -> list[tuple[int, dict[str, Any]]]:

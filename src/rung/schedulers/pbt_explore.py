@@ -2,35 +2,64 @@
 arXiv:1711.09846, 2017: the paper's "perturb", section 3.1 and appendix A).
 
 Each explored hyperparameter is resampled from the space with probability
-``resample_probability``; otherwise a number is multiplied by 0.8 or 1.2 (equally likely),
-clipped to its range and snapped to the nearest point of its grid (integers, and floats with a
-``step``) inside the range; a value on a grid that would not move moves by one grid step (unless
-it is at the end it moves towards), an ordered categorical moves to a neighbouring choice, and
-an unordered categorical keeps its value. Parameters that the new values make inactive are
-dropped and newly active ones are sampled, so the result is always valid in the space.
+``resample_probability``; otherwise a number is multiplied by one of ``perturbation_factors``
+(default 1.2 or 0.8, equally likely), clipped to its range and snapped to the nearest point of
+its grid (integers, and floats with a ``step``) inside the range; a value on a grid that would
+not move moves by one grid step (unless it is at the end it moves towards), an ordered
+categorical moves to a neighbouring choice (up for a factor above 1), and an unordered
+categorical keeps its value. Parameters that the new values make inactive are
+dropped and newly active ones are sampled, so the result is always valid in the space. A
+factor of 1 leaves a value as it is (no grid step, no neighbouring choice): with
+``perturbation_factors=[1]`` and ``resample_probability=0`` explore changes nothing, and a user's
+``explore=`` function (below) alone decides.
+
+**A user's explore** (``PBT(explore=...)``): a function ``(params: dict) -> dict`` applied
+*after* the built-in explore to a copy of its result; what it returns must be a valid
+configuration of the space (``ConfigError`` keyed ``scheduler.params.explore`` naming the bad
+parameter otherwise). It must be deterministic given its argument (draw any randomness from a
+generator seeded by the params), or replaying the journal diverges. A study stores its
+scheduler as a plain value, so the function is stored by name, ``"module:function"`` (it may be
+given so, also in a YAML spec): ``Study.load`` and ``rung resume`` import it again, and refuse
+with that key when they cannot (a function defined in a script's ``__main__`` is found again
+only by a process running that script). A lambda, a nested function or a bound method has no
+such name and is refused when the study is created.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from rung._validate import is_number
+from rung.errors import ConfigError, SpaceError
 from rung.space import Categorical, Float, Int, Param, SearchSpace
 
+#: The multipliers of the paper's perturb (and Ray Tune's ``perturbation_factors`` default).
+DEFAULT_FACTORS = (1.2, 0.8)
 
-def perturb(p: Param, value: Any, up: bool) -> Any:
-    """PBT's perturbation of one value (see the module docstring)."""
+ExploreFn = Callable[[dict[str, Any]], Any]
+
+
+def perturb(p: Param, value: Any, up: bool, factor: float | None = None) -> Any:
+    """PBT's perturbation of one value by ``factor`` (default 1.2 if ``up`` else 0.8; see the
+    module docstring). ``up`` is the direction a value on a grid or an ordered choice moves
+    (``factor > 1``); a factor of 1 returns ``value``."""
+    if factor is None:
+        factor = 1.2 if up else 0.8
+    elif factor == 1:
+        return value
     if isinstance(p, Float):
-        x = float(value) * (1.2 if up else 0.8)
+        x = float(value) * factor
         x = min(max(x, p.low), p.high)
         if p.step is not None:
             x = _on_grid(p.low, p.high, p.step, x, float(value), up)
         return x
     if isinstance(p, Int):
-        x = round(int(value) * (1.2 if up else 0.8))
+        x = round(int(value) * factor)
         x = min(max(x, p.low), p.high)
         return int(_on_grid(p.low, p.high, p.step, x, int(value), up))
     if isinstance(p, Categorical) and p.ordered:
@@ -57,9 +86,12 @@ def explore(
     names: Sequence[str],
     resample_probability: float,
     rng: np.random.Generator,
+    factors: Sequence[float] = DEFAULT_FACTORS,
 ) -> dict[str, Any]:
-    """Perturb or resample ``names`` in ``params``; returns a valid configuration."""
+    """Perturb or resample ``names`` in ``params``; returns a valid configuration. A perturbed
+    value is multiplied by one of ``factors``, each equally likely."""
     out = dict(params)
+    n = len(factors)
     for name in names:
         if name not in out:
             continue  # inactive in this configuration
@@ -67,7 +99,18 @@ def explore(
         if rng.random() < resample_probability:
             out[name] = p.sample(rng)
         else:
-            out[name] = perturb(p, out[name], bool(rng.random() < 0.5))
+            # with the default (1.2, 0.8): 1.2 when the draw is below 0.5, as before factors
+            # were a parameter (the same draws, the same decisions)
+            f = float(factors[min(int(rng.random() * n), n - 1)])
+            out[name] = perturb(p, out[name], f > 1, f)
+    return settle(space, out, rng)
+
+
+def settle(space: SearchSpace, params: Mapping[str, Any], rng: np.random.Generator
+           ) -> dict[str, Any]:
+    """``params`` made valid under the space's conditions: values the others make inactive
+    are dropped, newly active parameters are sampled from ``rng``."""
+    out = dict(params)
     for _ in range(len(space.params) + 1):  # settle conditions (a DAG: this terminates)
         active = space.active(out)
         changed = False
@@ -81,6 +124,87 @@ def explore(
         if not changed:
             break
     return space.validate(out)
+
+
+def check_factors(value: Any) -> tuple[float, ...]:
+    """``perturbation_factors``: a non-empty list of positive numbers."""
+    key = "scheduler.params.perturbation_factors"
+    if isinstance(value, str) or not isinstance(value, Sequence) or not value:
+        raise ConfigError(key=key, message=f"must be a non-empty list of positive numbers "
+                          f"(e.g. [1.2, 0.8]), got {value!r}")
+    for f in value:
+        if not is_number(f) or not math.isfinite(float(f)) or float(f) <= 0:
+            raise ConfigError(key=key, message=f"must hold positive numbers, got {f!r}")
+    return tuple(float(f) for f in value)
+
+
+def reference(fn: Any) -> str | None:
+    """``"module:qualname"`` naming ``fn``, when importing that name gives ``fn`` back (a
+    function defined at the top level of a module); else ``None``."""
+    module, qual = getattr(fn, "__module__", None), getattr(fn, "__qualname__", None)
+    if not isinstance(module, str) or not isinstance(qual, str) or "<" in qual:
+        return None
+    try:
+        found = _import(f"{module}:{qual}")
+    except Exception:  # any failure means: no name to store
+        return None
+    return f"{module}:{qual}" if found is fn else None
+
+
+def _import(ref: str) -> Any:
+    module, _, attr = ref.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def resolve_explore(value: Any) -> tuple[ExploreFn | None, str | None]:
+    """The user's explore function and its stored name, from ``PBT(explore=...)``: ``None``, a
+    function with a name (``reference``), or ``"module:function"`` (imported)."""
+    key = "scheduler.params.explore"
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        module, sep, attr = value.partition(":")
+        if not sep or not module or not attr:
+            raise ConfigError(key=key, message=f"must be 'module:function', got {value!r}")
+        try:
+            fn = _import(value)
+        except Exception as e:  # an import may raise anything: one line
+            text = " ".join(str(e).split())
+            raise ConfigError(key=key, message=f"cannot import {value!r} ({type(e).__name__}: "
+                              f"{text}); import or define it before loading the study"
+                              ) from None
+        if not callable(fn):
+            raise ConfigError(key=key, message=f"{value!r} is not callable")
+        return fn, value
+    if not callable(value):
+        raise ConfigError(key=key, message=f"must be a function (params -> params) or "
+                          f"'module:function', got {value!r}")
+    ref = reference(value)
+    if ref is None:
+        name = getattr(value, "__qualname__", type(value).__name__)
+        raise ConfigError(
+            key=key, message=f"{name} cannot be stored with the study (Study.load rebuilds the "
+            "scheduler from its spec): pass a function defined at the top level of a module, "
+            "or its 'module:function' name",
+        )
+    return value, ref
+
+
+def apply_explore(fn: ExploreFn, ref: str, space: SearchSpace, params: Mapping[str, Any]
+                  ) -> dict[str, Any]:
+    """``fn`` applied to a copy of ``params``; its result checked against ``space``."""
+    key = "scheduler.params.explore"
+    out = fn(dict(params))
+    if not isinstance(out, Mapping):
+        raise ConfigError(key=key, message=f"{ref} must return a dict of params, got {out!r}")
+    try:
+        return space.validate(out)
+    except SpaceError as e:
+        raise ConfigError(key=key, message=f"{ref} returned an invalid configuration: "
+                          f"{e}") from None
 
 
 def describe_changes(space: SearchSpace, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
