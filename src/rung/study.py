@@ -10,7 +10,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rung._validate import check_int, is_int
 from rung.ask_tell import AskTell
 from rung.auto import AUTO, choose, is_auto
 from rung.callbacks import Callback, as_callbacks, end_all, start_all
@@ -21,7 +20,6 @@ from rung.core.events import (
     Event,
     TrialRetried,
 )
-from rung.core.pricing import DEFAULT_RESOURCES, check_spendable
 from rung.core.records import (
     Budget,
     Constraint,
@@ -37,8 +35,7 @@ from rung.dbr.objective import wrap_objective
 from rung.driver import check_produced, drive, turn
 from rung.errors import ConfigError, JournalError
 from rung.executors.base import Executor, RunContext
-from rung.executors.options import check_executor_options, unknown_executor
-from rung.executors.simulated import MAX_WORKERS
+from rung.executors.options import check_executor_options
 from rung.executors.spawn_guard import exit_if_reimported
 from rung.reporter import Reporter
 from rung.space import Fidelity, SearchSpace
@@ -52,6 +49,14 @@ from rung.study_checks import (
     check_same_spec,
     direction_hint,
 )
+from rung.study_session import (  # MAX_SIMULATED_WORKERS, check_simulated_workers: re-exported
+    MAX_SIMULATED_WORKERS,
+    check_budget,
+    check_simulated_workers,
+    check_spendable_here,
+    make_executor,
+    with_study_resources,
+)
 from rung.study_views import Replayed, StudyViews
 
 if TYPE_CHECKING:
@@ -60,25 +65,6 @@ if TYPE_CHECKING:
     from rung.space.search_space import ParamLike
 
 log = logging.getLogger("rung.study")
-
-#: Most workers of a simulated run: ``rung.executors.simulated.MAX_WORKERS``, the one bound.
-MAX_SIMULATED_WORKERS = MAX_WORKERS
-
-
-def check_simulated_workers(
-    n_workers: Any, key: str = "n_workers", error: Callable[..., ConfigError] = ConfigError
-) -> int:
-    """``n_workers`` of a simulated run, checked: an integer in 1..``MAX_SIMULATED_WORKERS``.
-
-    Raises:
-        ``error(key=key, message=...)`` naming the limit; ``rung.cli.spec`` passes its
-        ``SpecError`` and the spec's key (``spec.n_workers``, ``--workers``).
-    """
-    if is_int(n_workers) and n_workers > MAX_SIMULATED_WORKERS:
-        raise error(key=key, message=f"at most {MAX_SIMULATED_WORKERS:,} simulated workers (a "
-                    f"simulated run starts a trial on each at once), got {n_workers:,}")
-    return check_int(key, n_workers, 1, error=error)
-
 
 class Study(AskTell, StudyViews):
     """A named search: its spec, its journal and the engine replayed from it.
@@ -298,35 +284,6 @@ class Study(AskTell, StudyViews):
         first += self.engine.abandoned_ends(now)
         return first
 
-    def _check_budget(self) -> None:
-        if self.spec.budget.unlimited and not self.engine.searcher.exhausts:
-            raise ConfigError(
-                "budget: a run needs a limit (rung.Budget(n_trials=..., max_time=..., "
-                "max_steps=..., max_cost=..., max_gpu_hours=...)); only a searcher that runs "
-                "out of configurations (a grid) ends by itself"
-            )
-
-    def _check_spendable(self, executor: str | Executor | None) -> None:
-        """Refuse a ``max_cost`` / ``max_gpu_hours`` this session would never spend (it would
-        never end by its budget), before anything is written. Only for an executor that does
-        not say what a trial holds (``"local"``; ``None``: ``simulate``'s own
-        ``SimulatedExecutor``); a trial then holds what the engine charges, which is the
-        spec's ``resources_per_trial`` (else one CPU) unless an earlier session's executor
-        said otherwise (the engine keeps that)."""
-        from rung.executors.local import LocalExecutor
-        from rung.executors.simulated import SimulatedExecutor
-
-        silent = (executor is None or executor == "local" or isinstance(executor, LocalExecutor)
-                  or (isinstance(executor, SimulatedExecutor) and executor.resources is None))
-        spec = self.spec
-        given = spec.resources_per_trial
-        if not silent or dict(self.engine.meter.resources) != dict(given or DEFAULT_RESOURCES):
-            return
-        check_spendable(spec.budget.max_cost, spec.budget.max_gpu_hours, spec.prices, given)
-        from rung.cost.stop_rule import check_value_priced
-
-        check_value_priced(spec.budget.stop, spec.prices or {}, given)
-
     # --- drivers ------------------------------------------------------------------------------
     def run(
         self,
@@ -371,8 +328,8 @@ class Study(AskTell, StudyViews):
         from rung.progress import reporting
 
         exit_if_reimported()
-        self._check_budget()
-        self._check_spendable(executor)
+        check_budget(self.spec, self.engine)
+        check_spendable_here(self.spec, self.engine, executor)
         objective = wrap_objective(self.spec, objective)  # define-by-run, Fidelity
         cbs = as_callbacks(callbacks)
         if self.spec.define_by_run:
@@ -380,7 +337,7 @@ class Study(AskTell, StudyViews):
 
             cbs = (*cbs, UnusedParams())  # an enqueued name the objective never asks for
         check_executor_options(executor, executor_options)
-        executor_options = self._with_study_resources(executor, executor_options)
+        executor_options = with_study_resources(self.spec, executor, executor_options)
         with reporting(self, progress, reporter) as rep:
             start_all(cbs, self)
             failing = True
@@ -393,7 +350,7 @@ class Study(AskTell, StudyViews):
                                  f"{self._why_over()}")
                         rep.end(self.engine, self.name)
                 else:
-                    ex = self._make_executor(objective, executor, n_workers, executor_options)
+                    ex = make_executor(objective, executor, n_workers, executor_options)
                     first = self._resume_events(ex.now())
                     first = self._retry_events(first, ex.now(), cbs) if retry_failed else first
                     drive(self.engine, ex, self.journal, self._run_context(objective),
@@ -474,51 +431,6 @@ class Study(AskTell, StudyViews):
                 retry.insert(0, CapacityChanged(0, now, new_session=True))
         return retry
 
-    def _with_study_resources(
-        self, executor: str | Executor, options: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Make the study's ``resources_per_trial`` what a Ray executor reserves per trial
-        (``rung.executors.options.ray_resources``): ``executor="ray"``'s options get it unless
-        they give their own, and a ``RayExecutor`` instance takes it unless built with its
-        own; ``ConfigError`` naming both when they disagree, and for a ``max_cost`` /
-        ``max_gpu_hours`` budget what each trial reserves would never spend, before Ray
-        starts and anything is written. Other executors report no resources: a trial holds
-        the study's (the engine's meter)."""
-        from rung.executors.options import check_ray_budget, ray_resources
-        from rung.executors.ray.executor import RayExecutor  # imports no Ray
-
-        given = self.spec.resources_per_trial
-        if isinstance(executor, RayExecutor):
-            executor.use_study_resources(given)
-            check_ray_budget(self.spec.budget, self.spec.prices, executor.resources)
-        elif executor == "ray":
-            chosen = ray_resources(given, options.get("resources_per_trial"))
-            check_ray_budget(self.spec.budget, self.spec.prices, chosen)
-            if chosen is not None:
-                return {**options, "resources_per_trial": chosen}
-        return options
-
-    def _make_executor(
-        self,
-        objective: Callable[..., Any],
-        executor: str | Executor,
-        n_workers: int | None,
-        options: Mapping[str, Any],
-    ) -> Executor:
-        if not isinstance(executor, str):
-            return executor  # it gets the objective with the session's RunContext
-        if executor == "local":
-            from rung.executors.local import LocalExecutor
-
-            local: Executor = LocalExecutor(objective, n_workers=n_workers, **options)
-            return local
-        if executor == "ray":
-            from rung.executors.ray import RayExecutor
-
-            ray: Executor = RayExecutor(objective=objective, max_concurrent=n_workers, **options)
-            return ray
-        raise unknown_executor(executor)
-
     def simulate(
         self,
         benchmark: Any,
@@ -548,8 +460,8 @@ class Study(AskTell, StudyViews):
         from rung.progress import reporting
 
         check_simulated_workers(n_workers)
-        self._check_budget()
-        self._check_spendable(None)
+        check_budget(self.spec, self.engine)
+        check_spendable_here(self.spec, self.engine, None)
         problem = space_mismatch(benchmark, self.spec.space, extra=False)
         if problem is not None:
             raise ConfigError(key="space", message=problem)
@@ -588,5 +500,4 @@ class Study(AskTell, StudyViews):
             self._tmpdir = None
 
 
-
-__all__ = ["MemoryJournal", "Study"]
+__all__ = ["MAX_SIMULATED_WORKERS", "MemoryJournal", "Study", "check_simulated_workers"]
