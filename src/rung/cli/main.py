@@ -16,30 +16,21 @@ import argparse
 import contextlib
 import os
 import shlex
-import signal
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from rung.cli.argtypes import seconds
+from rung.cli.errors import CLIError as CLIError  # re-exported: the commands raise it
 from rung.cli.stored import add_study_arguments, storage_flag
-from rung.errors import ConfigError, JournalError, RunFailed, RungError
+from rung.errors import ConfigError, JournalError, RungError
 
 if TYPE_CHECKING:
     from rung.cli.spec import RunSpec
 
 DEFAULT_DIR = Path("runs")
-
-
-class CLIError(Exception):
-    """A one-line error for the user, with the exit code to leave with."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 # --- argument parsing -------------------------------------------------------------------------
@@ -233,54 +224,24 @@ def find_storage(name: str, storage: str | None) -> Path:
     )
 
 
-# --- run / resume / demo ----------------------------------------------------------------------
+# --- run / resume / demo (their checks: run_checks.py; the run itself: drive.py) -------------
 def cmd_run(args: argparse.Namespace) -> int:
+    from rung.cli.run_checks import storage_arg
     from rung.cli.spec import load_spec
 
     # validates everything, --workers standing for the spec's n_workers (its bound, auto's
     # choice); nothing written yet
     spec, fn = load_spec(args.spec, n_workers=args.workers)
     if args.storage:
-        spec = _with(spec, storage=_storage_arg(args.storage, spec.name))
+        spec = _with(spec, storage=storage_arg(args.storage, spec.name))
     return _create_and_run(spec, fn, args)
 
 
-def _storage_arg(value: str, stem: str) -> Path:
-    """``--storage FILE|DIR`` of ``rung run`` / ``rung demo``: the file, or ``DIR/<stem>.db``.
-
-    Raises:
-        CLIError: the journal cannot be created there (exit code 2).
-    """
-    from rung.storage.paths import storage_problem
-
-    storage = Path(value)
-    storage = storage / f"{stem}.db" if storage.is_dir() else storage
-    problem = storage_problem(storage)
-    if problem is not None:
-        raise CLIError(f"--storage: {problem}", 2)
-    return storage
-
-
-def _check_workers(n_workers: int | None, executor: str) -> None:
-    """``--workers N`` of ``rung resume`` / ``rung demo`` is held to the bound a spec's
-    ``n_workers`` is (``rung.cli.spec.check_workers``: local processes per CPU, simulated
-    workers); ``rung run`` reads it as the spec's ``n_workers`` (``load_spec``).
-
-    Raises:
-        CLIError: past it (exit code 2), before anything is written or started.
-    """
-    from rung.cli.spec import SpecError, check_workers
-
-    if n_workers is not None:
-        try:
-            check_workers(n_workers, executor, "--workers")
-        except SpecError as e:
-            raise CLIError(str(e), 2) from None
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
-    _check_workers(args.workers, "local")
-    storage = None if args.storage is None else _storage_arg(args.storage, "demo")
+    from rung.cli.run_checks import check_workers_option, storage_arg
+
+    check_workers_option(args.workers, "local")
+    storage = None if args.storage is None else storage_arg(args.storage, "demo")
     if args.name is not None:
         from rung.cli.spec import SpecError, check_name
 
@@ -317,6 +278,8 @@ def _with(spec: Any, **changes: Any) -> Any:
 
 def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace,
                     describe: Callable[[Any], str] | None = None) -> int:
+    from rung.cli.drive import drive
+    from rung.cli.run_checks import being_run, changed_keys, check_executor, check_tracking
     from rung.cli.spec import CLI_KEY
     from rung.study import Study
 
@@ -330,11 +293,11 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace,
     if path.exists() and spec.name in _studies_in(path):
         flag = storage_flag(path, spec.name)
         resume = f"rung resume {spec.name}{flag}"
-        if _being_run(path, spec.name):
+        if being_run(path, spec.name):
             raise CLIError(f"spec.name: study {spec.name!r} already exists in {path}, and "
                            f"another process is running it now (watch it with: rung show "
                            f"{spec.name}{flag})", 2)
-        changed = _changed_keys(spec, path)
+        changed = changed_keys(spec, path)
         if not changed:
             raise CLIError(f"spec.name: study {spec.name!r} already exists in {path} "
                            f"(continue it with: {resume})", 2)
@@ -343,8 +306,8 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace,
             f"{', '.join(changed)} than this spec's; a study's settings are fixed when it is "
             f"created: `{resume}` continues it as stored, or give this spec another name", 2
         )
-    _check_tracking(spec)
-    _check_executor(spec)
+    check_tracking(spec)
+    check_executor(spec)
     try:
         study = Study.from_spec(spec.study, path, extra={CLI_KEY: spec.cli_json()},
                                 auto=spec.auto)
@@ -356,79 +319,13 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace,
         from rung.reporter import study_line
 
         print(f"rung: {study_line(spec.name, spec.auto)}", flush=True)
-    return _drive(study, spec, fn, args, describe)
-
-
-def _check_executor(spec: RunSpec) -> None:
-    """A Ray cluster the spec's ``executor_options.address`` (or ``RAY_ADDRESS``) names but
-    that does not answer (``rung.executors.ray.connect.check_reachable``) is refused here, exit
-    2, before the run writes anything (it was found only when the executor started, after the
-    study was created: exit 1 with a resume line)."""
-    if spec.executor != "ray":
-        return
-    from rung.executors.ray.connect import check_reachable
-    from rung.executors.ray.importing import import_ray
-
-    try:
-        ray = import_ray()
-    except RungError:  # Ray missing: the executor's own check says how to install it
-        return
-    address = spec.options.get("address")
-    try:
-        check_reachable(ray, address)
-    except RungError as e:
-        key = "spec.executor_options.address" if address is not None else "RAY_ADDRESS"
-        raise CLIError(f"{key}: {e}", 2) from None
-
-
-def _check_tracking(spec: RunSpec) -> None:
-    """A tracker of the spec's ``tracking`` that cannot start (its directory is a file, its
-    server does not answer) is refused here, exit 2, before the run writes anything."""
-    from rung.cli.spec_tracking import guarded_tracking_callbacks
-    from rung.integrations._tracking import check_trackers
-
-    try:
-        check_trackers(guarded_tracking_callbacks(spec.tracking), spec.name)
-    except RungError as e:
-        raise CLIError(str(e), 2) from None
-
-
-def _being_run(path: Path, name: str) -> bool:
-    """A driver holds study ``name`` in the journal ``path`` right now."""
-    from rung.storage import SQLiteJournal
-
-    try:
-        with SQLiteJournal(path, readonly=True) as j:
-            return j.is_being_written(name)
-    except RungError:
-        return False
-
-
-def _changed_keys(spec: RunSpec, path: Path) -> list[str]:
-    """The spec keys whose values differ between ``spec`` and the study of the same name stored
-    in ``path`` (``n_workers`` and ``path`` excepted: a run may change them)."""
-    from rung.cli.spec import CLI_KEY
-    from rung.storage import SQLiteJournal
-
-    try:
-        with SQLiteJournal(path, readonly=True) as j:
-            stored = j.load_study(spec.name)
-    except RungError:
-        return []
-    given = spec.study.to_json()
-    skip = {"written_by", "version", "name", "auto", CLI_KEY}  # auto: why, not what
-    as_spec = {"objective": "metric/mode", "objectives": "metric/mode"}  # JSON key -> YAML
-    keys = [as_spec.get(k, k) for k in sorted(given.keys() | stored.keys())
-            if k not in skip and given.get(k) != stored.get(k)]
-    cli = stored.get(CLI_KEY)
-    cli = cli if isinstance(cli, dict) else {}
-    keys += [k for k, v in spec.cli_json().items()
-             if k not in ("n_workers", "path") and cli.get(k) != v]
-    return list(dict.fromkeys(keys))
+    return drive(study, spec, fn, args, describe)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    from rung.cli.drive import drive
     from rung.cli.report import resume_note
+    from rung.cli.run_checks import check_executor, check_tracking, check_workers_option
     from rung.cli.spec import SpecError, resolve_objective, spec_from_journal
     from rung.storage import open_journal
     from rung.study import Study
@@ -440,7 +337,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         raise CLIError(f"study {args.name!r} in {path} is being run by another process", 1)
     spec = spec_from_journal(journal.load_study(args.name), path)
     try:
-        _check_workers(args.workers, spec.executor)
+        check_workers_option(args.workers, spec.executor)
     except CLIError:
         journal.close()
         raise
@@ -453,8 +350,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
         raise CLIError(f"study {args.name!r} runs the objective {spec.objective!r} (recorded "
                        f"when it was created): {e.message}", 2) from None
     try:
-        _check_tracking(spec)
-        _check_executor(spec)
+        check_tracking(spec)
+        check_executor(spec)
     except CLIError:
         journal.close()
         raise
@@ -462,77 +359,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     note = resume_note(study)  # another rung or algorithm version wrote the journal
     if note is not None:
         print(note, file=sys.stderr, flush=True)
-    return _drive(study, spec, fn, args)
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM stops a run as cleanly as Ctrl-C does (workers shut down, journal intact)."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        old = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
-
-
-def _drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace,
-           describe: Callable[[Any], str] | None = None) -> int:
-    """Run ``study`` with the CLI's progress view, then print how it ended: the best trial
-    and its parameters, or ``describe(study)`` in their place (``rung demo``'s own account
-    of its best configuration: the parameters are printed once), and how to inspect it."""
-    from rung.cli.progress import Progress
-    from rung.cli.report import best_line, ended, fmt_params
-    from rung.cli.spec import load_benchmark
-    from rung.cli.spec_error import as_spec_error
-    from rung.cli.spec_tracking import guarded_tracking_callbacks
-    from rung.reporter import study_line
-
-    callbacks = guarded_tracking_callbacks(spec.tracking)  # the spec's `tracking` (may be None)
-    live = False if args.no_live else None
-    resume_cmd = f"rung resume {spec.name}{storage_flag(spec.storage, spec.name)}"
-    try:
-        with _sigterm_as_interrupt(), Progress(study, live=live, interval=args.log_every,
-                                                      final_best=False) as prog:
-            if spec.executor == "simulated":
-                study.simulate(load_benchmark(spec), n_workers=spec.n_workers or 1,
-                               reporter=prog, callbacks=callbacks)
-            else:
-                study.run(fn, executor=spec.executor, n_workers=spec.n_workers,
-                          reporter=prog, callbacks=callbacks, **spec.executor_options(),
-                          retry_failed=getattr(args, "retry_failed", False))
-    except KeyboardInterrupt:
-        study.close()
-        print(f"rung: interrupted; {len(study.history)} trials are in the journal. "
-              f"Resume with: {resume_cmd}", file=sys.stderr, flush=True)
-        return 130
-    except RunFailed as e:
-        study.close()
-        raise CLIError(study_line(spec.name, str(e)), 1) from None
-    except ConfigError as e:  # refused before anything ran (a budget never spent): bad input
-        study.close()
-        raise as_spec_error(e) from None
-    except RungError as e:
-        study.close()
-        raise CLIError(f"{e}\n(the journal is intact; resume with: {resume_cmd})", 1) from None
-    best = study.best_trial
-    if describe is not None:
-        print(describe(study), flush=True)
-    else:
-        print(f"rung: study {spec.name} {ended(study)}: {best_line(study)}", flush=True)
-        if best is not None:
-            print(f"rung: best params: {fmt_params(best.params)}", flush=True)
-    print(f"rung: inspect it with: rung show {spec.name}{storage_flag(spec.storage, spec.name)}",
-          flush=True)
-    study.close()
-    return 0
+    return drive(study, spec, fn, args)
 
 
 # --- ls / show ----------------------------------------------------------------------------------

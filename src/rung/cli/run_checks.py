@@ -1,0 +1,128 @@
+"""What ``rung run``, ``rung resume`` and ``rung demo`` refuse before anything is written.
+
+Each check raises ``CLIError`` with exit code 2 and one line naming the option or spec key:
+``storage_arg`` (``--storage FILE|DIR``: a journal that cannot be created there),
+``check_workers_option`` (``--workers`` past the bound a spec's ``n_workers`` has),
+``check_executor`` (a Ray cluster that does not answer), ``check_tracking`` (a tracker that
+cannot start).
+``being_run`` and ``changed_keys`` read a stored study of the same name, for ``rung run``'s
+message when the name is taken.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rung.cli.errors import CLIError
+from rung.errors import RungError
+
+if TYPE_CHECKING:
+    from rung.cli.spec import RunSpec
+
+
+def storage_arg(value: str, stem: str) -> Path:
+    """``--storage FILE|DIR`` of ``rung run`` / ``rung demo``: the file, or ``DIR/<stem>.db``.
+
+    Raises:
+        CLIError: the journal cannot be created there (exit code 2).
+    """
+    from rung.storage.paths import storage_problem
+
+    storage = Path(value)
+    storage = storage / f"{stem}.db" if storage.is_dir() else storage
+    problem = storage_problem(storage)
+    if problem is not None:
+        raise CLIError(f"--storage: {problem}", 2)
+    return storage
+
+
+def check_workers_option(n_workers: int | None, executor: str) -> None:
+    """``--workers N`` of ``rung resume`` / ``rung demo`` is held to the bound a spec's
+    ``n_workers`` is (``rung.cli.spec.check_workers``: local processes per CPU, simulated
+    workers); ``rung run`` reads it as the spec's ``n_workers`` (``load_spec``).
+
+    Raises:
+        CLIError: past it (exit code 2), before anything is written or started.
+    """
+    from rung.cli.spec import SpecError, check_workers
+
+    if n_workers is not None:
+        try:
+            check_workers(n_workers, executor, "--workers")
+        except SpecError as e:
+            raise CLIError(str(e), 2) from None
+
+
+def check_executor(spec: RunSpec) -> None:
+    """A Ray cluster the spec's ``executor_options.address`` (or ``RAY_ADDRESS``) names but
+    that does not answer (``rung.executors.ray.connect.check_reachable``) is refused here, exit
+    2, before the run writes anything (it was found only when the executor started, after the
+    study was created: exit 1 with a resume line)."""
+    if spec.executor != "ray":
+        return
+    from rung.executors.ray.connect import check_reachable
+    from rung.executors.ray.importing import import_ray
+
+    try:
+        ray = import_ray()
+    except RungError:  # Ray missing: the executor's own check says how to install it
+        return
+    address = spec.options.get("address")
+    try:
+        check_reachable(ray, address)
+    except RungError as e:
+        key = "spec.executor_options.address" if address is not None else "RAY_ADDRESS"
+        raise CLIError(f"{key}: {e}", 2) from None
+
+
+def check_tracking(spec: RunSpec) -> None:
+    """A tracker of the spec's ``tracking`` that cannot start (its directory is a file, its
+    server does not answer) is refused here, exit 2, before the run writes anything."""
+    from rung.cli.spec_tracking import guarded_tracking_callbacks
+    from rung.integrations._tracking import check_trackers
+
+    try:
+        check_trackers(guarded_tracking_callbacks(spec.tracking), spec.name)
+    except RungError as e:
+        raise CLIError(str(e), 2) from None
+
+
+def being_run(path: Path, name: str) -> bool:
+    """A driver holds study ``name`` in the journal ``path`` right now."""
+    from rung.storage import SQLiteJournal
+
+    try:
+        with SQLiteJournal(path, readonly=True) as j:
+            return j.is_being_written(name)
+    except RungError:
+        return False
+
+
+def changed_keys(spec: RunSpec, path: Path) -> list[str]:
+    """The spec keys whose values differ between ``spec`` and the study of the same name stored
+    in ``path`` (``n_workers`` and ``path`` excepted: a run may change them)."""
+    from rung.cli.spec import CLI_KEY
+    from rung.storage import SQLiteJournal
+
+    try:
+        with SQLiteJournal(path, readonly=True) as j:
+            stored = j.load_study(spec.name)
+    except RungError:
+        return []
+    given = spec.study.to_json()
+    skip = {"written_by", "version", "name", "auto", CLI_KEY}  # auto: why, not what
+    as_spec = {"objective": "metric/mode", "objectives": "metric/mode"}  # JSON key -> YAML
+    keys = [as_spec.get(k, k) for k in sorted(given.keys() | stored.keys())
+            if k not in skip and given.get(k) != stored.get(k)]
+    cli = stored.get(CLI_KEY)
+    cli = cli if isinstance(cli, dict) else {}
+    keys += [k for k, v in spec.cli_json().items()
+             if k not in ("n_workers", "path") and cli.get(k) != v]
+    return list(dict.fromkeys(keys))
+
+
+__all__ = [
+    "being_run", "changed_keys", "check_executor", "check_tracking", "check_workers_option",
+    "storage_arg",
+]
