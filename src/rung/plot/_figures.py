@@ -1,84 +1,31 @@
-"""The figures of ``rung.plot``; matplotlib is imported only when one is drawn."""
+"""The figures of ``rung.plot`` over time and rungs (history, curves, occupancy, workers; the
+parameters' figures: ``_param_figures``), ``plot`` by kind and ``save``; matplotlib is imported
+only when one is drawn."""
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from rung.analysis_frames import (
-    JournalFold,
-    decision_marks,
-    front_staircase,
-    has_rungs,
-    occupancy,
-    require,
-    spec_steps,
-    study_fold,
-)
+from rung.analysis_frames import decision_marks, occupancy
 from rung.plot._cutoffs import decision_cutoffs
+from rung.plot._draw import STATUS_COLORS, _data, _figure, _nothing_yet, _value
 from rung.plot._outliers import fit_bulk
+from rung.plot._param_figures import (
+    intermediate_slices,
+    parallel_coordinates,
+    param_importance,
+    pareto_front,
+)
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from rung.core.history import History
     from rung.study import Study
-
-#: colour of a trial by its status (also used for the runs of the worker timeline, by outcome)
-STATUS_COLORS: Mapping[str, str] = {
-    "completed": "#2ca02c",
-    "stopped": "#d62728",
-    "paused": "#ff7f0e",
-    "running": "#1f77b4",
-    "launched": "#1f77b4",
-    "failed": "#111111",
-    "interrupted": "#9467bd",
-}
-
-
-def _figure(w: float = 8.0, h: float = 5.0, **kw: Any) -> Figure:
-    require("matplotlib", "plot", "rung.plot")
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(w, h), layout="constrained", **kw)
-
-
-@dataclass
-class _Data:
-    history: History
-    fold: JournalFold
-    steps: list[int]  # the fidelity ladder (``spec_steps``)
-    max_step: int
-    metric: str
-    name: str
-    rungs: bool  # the steps are the scheduler's own rungs (``has_rungs``)
-
-    def label(self) -> str:
-        o = self.history.objective
-        return f"{o.metric} ({'lower' if o.mode == 'min' else 'higher'} is better)"
-
-
-def _data(study: Study) -> _Data:
-    h = study.history
-    sched = study.engine.scheduler
-    return _Data(h, study_fold(study), spec_steps(study.spec, sched), study.spec.max_step,
-                 h.objective.metric, study.name, has_rungs(sched))
-
-
-def _nothing_yet(ax: Axes, what: str = "no results yet") -> None:
-    """Say so on an axes that has nothing to draw (a study with no results, no runs)."""
-    ax.text(0.5, 0.5, what, transform=ax.transAxes, ha="center", va="center",
-            color="#777777", gid="nothing-yet")
-
-
-def _value(h: History, tid: int, step: int | None = None) -> float:
-    s = h.score(tid, step)
-    return h.objective.value(s) if math.isfinite(s) else math.nan
 
 
 # --- the figures ----------------------------------------------------------------------------
@@ -312,220 +259,6 @@ def worker_timeline(study: Study) -> Figure:
     return fig
 
 
-def _unit(param: Any, value: Any) -> float:
-    if value is None:
-        return math.nan
-    choices = getattr(param, "choices", None)
-    if choices is not None:
-        k = len(choices)
-        idx = _choice_index(choices, value)
-        return idx / (k - 1) if k > 1 else 0.5
-    try:
-        return float(param.to_unit(value))
-    except (NotImplementedError, TypeError, ValueError):
-        return 0.5
-
-
-def _choice_index(choices: Any, value: Any) -> int:
-    """The position of ``value`` among a categorical's ``choices``, telling apart values that
-    compare equal but are different choices (``True`` and ``1``, ``1.0`` and ``1``)."""
-    for i, c in enumerate(choices):
-        if type(c) is type(value) and c == value:
-            return i
-    return next((i for i, c in enumerate(choices) if c == value), 0)
-
-
-def _axis_labels(param: Any) -> list[tuple[float, str]]:
-    """Where a parameter's values sit on its parallel-coordinates axis (``_unit``), labelled:
-    each choice of a categorical, the ends of a range."""
-    choices = getattr(param, "choices", None)
-    if choices is not None:
-        k = len(choices)
-        return [(i / (k - 1) if k > 1 else 0.5, str(c)) for i, c in enumerate(choices)]
-    low, high = getattr(param, "low", None), getattr(param, "high", None)
-    if low is None or high is None:
-        return []
-    return [(_unit(param, low), f"{low:.3g}"), (_unit(param, high), f"{high:.3g}")]
-
-
-def parallel_coordinates(study: Study) -> Figure:
-    """One line per trial through every parameter (scaled as the searchers see it: log
-    parameters on a log scale) to its value at its last step, coloured by that value; each
-    axis is labelled with what its positions stand for (a range's ends, a categorical's
-    choices, the lowest and highest value)."""
-    d = _data(study)
-    h = d.history
-    names = [n for n in h.space if h.space[n].tunable]
-    rows, vals = [], []
-    for tid in h:
-        v = _value(h, tid)
-        if math.isnan(v):
-            continue
-        p = h.params(tid)
-        rows.append([_unit(h.space[n], p.get(n)) for n in names])
-        vals.append(v)
-    fig = _figure(max(6.0, 1.3 * (len(names) + 1) + 2), 5)
-    ax = fig.add_subplot()
-    import matplotlib as mpl
-
-    if vals:
-        lo, hi = min(vals), max(vals)
-        norm = mpl.colors.Normalize(lo, hi if hi > lo else lo + 1)
-        cmap = mpl.colormaps["viridis_r" if h.objective.mode == "min" else "viridis"]
-        import numpy as np
-        from matplotlib.collections import LineCollection
-
-        # best drawn last, on top: descending score (the value, minimized or negated)
-        sign = 1.0 if h.objective.mode == "min" else -1.0
-        order = np.argsort(-sign * np.asarray(vals), kind="stable")
-        scaled = np.asarray(norm(np.asarray(vals)), dtype=float)
-        xs = np.arange(len(names) + 1, dtype=float)
-        # one artist for all, coloured at once (one Line2D per trial, each coloured on its
-        # own, took 25 s for 20,000 trials)
-        ax.add_collection(LineCollection(
-            [np.column_stack([xs, [*rows[i], scaled[i]]]) for i in order],
-            colors=cmap(scaled[order]), linewidths=0.9, alpha=0.8, gid="trials"))
-        fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=d.label())
-    ticks = [_axis_labels(h.space[n]) for n in names]
-    if vals:
-        lo, hi = min(vals), max(vals)
-        ticks.append([(0.0, f"{lo:.3g}"), (1.0, f"{hi:.3g}")] if hi > lo else [(0.0, f"{lo:.3g}")])
-    for x, labels in enumerate(ticks):  # what each axis's positions stand for
-        for at, text in labels:
-            if math.isfinite(at):
-                ax.annotate(text, (x, at), xytext=(3, 0), textcoords="offset points",
-                            va="center", fontsize="x-small", color="#333333",
-                            gid=f"axis-{x}-label")
-    for x in range(len(names) + 1):
-        ax.axvline(x, color="#555555", lw=0.8)
-    ax.set_xticks(range(len(names) + 1), [*names, d.metric])
-    ax.set_ylim(-0.05, 1.05)
-    ax.set_ylabel("scaled value (each axis: its own range)")
-    ax.set_title(f"{d.name}: parallel coordinates ({len(vals)} trials)")
-    if not vals:
-        _nothing_yet(ax)
-    return fig
-
-
-def param_importance(study: Study) -> Figure:
-    """Each parameter's share of the score's variance (``rung.analysis.param_importance``: a
-    main-effect variance, NumPy only; its docstring says why that method)."""
-    from rung.analysis import param_importance as importance
-
-    d = _data(study)
-    imp = importance(d.history)
-    items = sorted(imp.importances.items(), key=lambda kv: kv[1])
-    fig = _figure(7, max(2.5, 0.4 * len(items) + 1.5))
-    ax = fig.add_subplot()
-    ax.barh([k for k, _ in items], [v for _, v in items], color="#1f77b4", gid="importance")
-    ax.set_xlabel("share of the score's variance explained (main effect)")
-    ax.set_ylabel("parameter")
-    ax.set_xlim(0, 1)
-    if imp.n_trials:
-        ax.set_title(f"{d.name}: parameter importance at step {imp.step} "
-                     f"({imp.n_trials} trial{'s' if imp.n_trials != 1 else ''})")
-        if not any(v > 0 for _, v in items):
-            _nothing_yet(ax, "one trial: nothing to compare yet" if imp.n_trials == 1
-                         else "the score is the same for every trial: nothing to explain")
-    else:
-        ax.set_title(f"{d.name}: parameter importance")
-        _nothing_yet(ax)
-    return fig
-
-
-def pareto_front(study: Study) -> Figure:
-    """The first two objectives of every trial at its last step, the non-dominated feasible
-    ones highlighted and joined by the line that bounds what they attain
-    (``rung.analysis_frames.front_staircase``; a multi-objective study)."""
-    d = _data(study)
-    h = d.history
-    if len(h.objectives) < 2:
-        raise ValueError(f"study {d.name!r} has one objective: a Pareto front needs two or more "
-                         "(rung.Study.create(objective=[...]))")
-    o1, o2 = h.objectives[0], h.objectives[1]
-    xs: list[float] = []
-    ys: list[float] = []
-    bad_x: list[float] = []
-    bad_y: list[float] = []
-    for tid in h:
-        v = h.values(tid)
-        if math.isfinite(v[0]) and math.isfinite(v[1]):
-            feasible = h.violation(tid) == 0.0
-            (xs if feasible else bad_x).append(o1.value(v[0]))
-            (ys if feasible else bad_y).append(o2.value(v[1]))
-    front = study.pareto_front()
-    fx = [o1.value(h.values(t.id)[0]) for t in front]
-    fy = [o2.value(h.values(t.id)[1]) for t in front]
-    fig = _figure(7, 5.5)
-    ax = fig.add_subplot()
-    ax.scatter(xs, ys, s=14, color="#aaaaaa", gid="trials", label="trials")
-    if bad_x:  # a constraint excludes them from the front, however good they look
-        ax.scatter(bad_x, bad_y, s=16, marker="x", color="#cccccc", gid="infeasible",
-                   label="infeasible (a constraint is not met)")
-    ax.scatter(fx, fy, s=30, color="#d62728", zorder=3, gid="front", label="Pareto front")
-    if fx:
-        lx, ly = front_staircase(list(zip(fx, fy, strict=True)), (o1.mode, o2.mode))
-        ax.plot(lx, ly, color="#d62728", lw=1, gid="front-line")
-    ax.set_xlabel(f"{o1.metric} ({o1.mode})")
-    ax.set_ylabel(f"{o2.metric} ({o2.mode})")
-    n_obj = len(h.objectives)
-    # with three objectives or more the front is non-dominated in all of them: a point of it
-    # may look dominated in the two drawn
-    over = f"; front over all {n_obj} objectives, drawn in the first two" if n_obj > 2 else ""
-    ax.set_title(f"{d.name}: Pareto front ({len(front)} of {len(xs) + len(bad_x)} trials{over})")
-    ax.legend(loc="best", fontsize="small")
-    return fig
-
-
-def intermediate_slices(study: Study) -> Figure:
-    """One panel per parameter: its value against the metric at each rung step (one colour per
-    step), to see whether a parameter's effect shows early or only at high fidelity. A
-    categorical's choices stand in the space's order."""
-    d = _data(study)
-    h = d.history
-    names = [n for n in h.space if h.space[n].tunable]
-    steps = [s for s in d.steps if h.n_at_step(s)]
-    cols = min(3, max(1, len(names)))
-    rows = math.ceil(max(1, len(names)) / cols)
-    fig = _figure(4.2 * cols, 3.4 * rows)
-    axes = fig.subplots(rows, cols, squeeze=False)
-    import matplotlib as mpl
-
-    cmap = mpl.colormaps["plasma"]
-    for k, name in enumerate(names):
-        ax: Axes = axes[k // cols][k % cols]
-        p = h.space[name]
-        log = bool(getattr(p, "log", False))
-        # a categorical's choices in the space's order (as matplotlib's own categories, they
-        # came in the order the trials first drew them)
-        choices = getattr(p, "choices", None)
-        for j, s in enumerate(steps):
-            xs, ys = [], []
-            for score, tid in h.at_step(s):
-                x = h.params(tid).get(name)
-                if x is not None and math.isfinite(score):
-                    xs.append(x if choices is None else _choice_index(choices, x))
-                    ys.append(h.objective.value(score))
-            ax.scatter(xs, ys, s=10, alpha=0.7, color=cmap(j / max(len(steps) - 1, 1) * 0.85),
-                       gid=f"step-{s}", label=f"step {s}")
-        if log:
-            ax.set_xscale("log")
-        if choices is not None:
-            ax.set_xticks(range(len(choices)), [str(c) for c in choices])
-            ax.set_xlim(-0.5, len(choices) - 0.5)
-        ax.set_xlabel(name)
-        ax.set_ylabel(d.label())
-    for k in range(len(names), rows * cols):
-        axes[k // cols][k % cols].set_visible(False)
-    if names and steps:
-        axes[0][0].legend(fontsize="x-small", title="metric at", title_fontsize="x-small")
-    elif names:
-        for k in range(len(names)):
-            _nothing_yet(axes[k // cols][k % cols])
-    fig.suptitle(f"{d.name}: intermediate-value slices")
-    return fig
-
-
 #: ``rung plot --kind`` names -> figure functions
 KINDS: dict[str, Callable[[Study], Figure]] = {
     "history": optimization_history,
@@ -583,3 +316,10 @@ def html_page(fig: Figure) -> str:
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>{html.escape(title or 'rung')}</title>\n</head>\n<body>\n{svg.strip()}\n"
             "</body>\n</html>\n")
+
+
+__all__ = [
+    "KINDS", "MAX_ROWS", "STATUS_COLORS", "html_page", "intermediate_slices", "learning_curves",
+    "optimization_history", "parallel_coordinates", "param_importance", "pareto_front", "plot",
+    "rung_occupancy", "save", "worker_timeline",
+]

@@ -1,0 +1,80 @@
+"""What every figure of ``rung.plot`` starts from: a matplotlib ``Figure``, the study's data.
+
+``_figure`` imports matplotlib (``ConfigError`` naming the ``plot`` extra when it is missing)
+and makes an empty figure; ``_data`` gathers what the figures read of a study (its history,
+journal fold, fidelity ladder); ``_nothing_yet`` marks an axes with nothing to draw; ``_value``
+is a trial's metric value (NaN when its score is not finite); ``STATUS_COLORS`` colour trials
+by status. Nothing here draws a figure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rung.analysis_frames import JournalFold, has_rungs, require, spec_steps, study_fold
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from rung.core.history import History
+    from rung.study import Study
+
+#: colour of a trial by its status (also used for the runs of the worker timeline, by outcome)
+STATUS_COLORS: Mapping[str, str] = {
+    "completed": "#2ca02c",
+    "stopped": "#d62728",
+    "paused": "#ff7f0e",
+    "running": "#1f77b4",
+    "launched": "#1f77b4",
+    "failed": "#111111",
+    "interrupted": "#9467bd",
+}
+
+
+def _figure(w: float = 8.0, h: float = 5.0, **kw: Any) -> Figure:
+    require("matplotlib", "plot", "rung.plot")
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(w, h), layout="constrained", **kw)
+
+
+@dataclass
+class _Data:
+    history: History
+    fold: JournalFold
+    steps: list[int]  # the fidelity ladder (``spec_steps``)
+    max_step: int
+    metric: str
+    name: str
+    rungs: bool  # the steps are the scheduler's own rungs (``has_rungs``)
+
+    def label(self) -> str:
+        o = self.history.objective
+        return f"{o.metric} ({'lower' if o.mode == 'min' else 'higher'} is better)"
+
+
+def _data(study: Study) -> _Data:
+    h = study.history
+    sched = study.engine.scheduler
+    return _Data(h, study_fold(study), spec_steps(study.spec, sched), study.spec.max_step,
+                 h.objective.metric, study.name, has_rungs(sched))
+
+
+def _nothing_yet(ax: Axes, what: str = "no results yet") -> None:
+    """Say so on an axes that has nothing to draw (a study with no results, no runs)."""
+    ax.text(0.5, 0.5, what, transform=ax.transAxes, ha="center", va="center",
+            color="#777777", gid="nothing-yet")
+
+
+def _value(h: History, tid: int, step: int | None = None) -> float:
+    s = h.score(tid, step)
+    return h.objective.value(s) if math.isfinite(s) else math.nan
+
+
+__all__ = ["STATUS_COLORS"]
