@@ -59,6 +59,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _dashboard_browser import (
+    TIMEOUT,
+    browser,
+    optuna_browser_pages,
+    rung_browser_pages,
+    time_browser,
+)
 from _results import table, write_section
 
 import rung
@@ -66,10 +73,7 @@ from rung.benchmarks import get_benchmark
 from rung.storage import SQLiteJournal
 
 GOAL_OPEN, GOAL_PAGE = 2.0, 1.0
-#: seconds a browser page gets to draw (a page that takes longer is reported as "> TIMEOUT")
-TIMEOUT = 60.0
 NAME = "big"
-N_TRIALS = [100_000]  # set by main (the trial list's header shows the count once loaded)
 
 
 # --- the studies ----------------------------------------------------------------------------
@@ -304,94 +308,6 @@ def time_pages(base: str, pages: dict[str, list[str]], repeats: int) -> dict[str
     return out
 
 
-# --- the browser ----------------------------------------------------------------------------
-def browser() -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    opts = Options()
-    opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              "--window-size=1500,1000"):
-        opts.add_argument(a)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
-    driver.set_page_load_timeout(TIMEOUT)
-    driver.set_script_timeout(5)
-    return driver
-
-
-def time_browser(make: Callable[[], Any], base: str,
-                 pages: dict[str, tuple[str, Callable[[Any], bool]]], repeats: int,
-                 shots: Path | None) -> dict[str, Any]:
-    """Seconds from navigation (a fresh document) until ``ready(driver)``. A page not drawn
-    within ``TIMEOUT`` is timed once and its browser replaced (a renderer busy parsing 100 MB
-    of JSON answers nothing, not even a script)."""
-    out: dict[str, Any] = {}
-    driver = make()
-    try:
-        for page, (url, ready) in pages.items():
-            runs = []
-            for k in range(repeats):
-                driver.get("about:blank")
-                t = time.perf_counter()
-                drawn = False
-                try:
-                    driver.get(base + url)
-                    while time.perf_counter() < t + TIMEOUT:
-                        if ready(driver):
-                            drawn = True
-                            break
-                        time.sleep(0.01)
-                except Exception:  # a page load or a script timing out: not drawn
-                    pass
-                runs.append(time.perf_counter() - t if drawn else math.inf)
-                if not drawn:
-                    driver.quit()
-                    driver = make()
-                    break
-                if k == 0 and shots is not None:
-                    driver.save_screenshot(str(shots / f"{page.split()[0]}.png"))
-            out[page] = {"median": statistics.median(runs), "max": max(runs)}
-    finally:
-        driver.quit()
-    return out
-
-
-def css(sel: str, text: str | None = None) -> Callable[[Any], bool]:
-    """Ready once an element matches ``sel`` (and, if given, some such element's text holds
-    ``text``)."""
-    def ready(driver: Any) -> bool:
-        return bool(driver.execute_script(
-            "const els = [...document.querySelectorAll(arguments[0])];"
-            "return els.length > 0 && (arguments[1] === null || "
-            "els.some(e => e.textContent.includes(arguments[1])));", sel, text))
-    return ready
-
-
-def rung_browser_pages() -> dict[str, tuple[str, Callable[[Any], bool]]]:
-    s = f"/#/study/{NAME}"
-    return {
-        "studies": ("/#/", css("#studies-table a")),
-        "overview": (s, css("#n-trials")),
-        "trials": (s + "/trials", css("#trials-table tbody tr")),
-        "curves": (s + "/curves", css("#curves .main-svg")),
-        "parallel": (s + "/parallel", css("#parallel .main-svg")),
-        "workers": (s + "/workers", css("#workers .main-svg")),
-    }
-
-
-def optuna_browser_pages() -> dict[str, tuple[str, Callable[[Any], bool]]]:
-    s = "/dashboard/studies/0"
-    return {
-        "studies": ("/dashboard", css("a[href*='/dashboard/studies/0']")),
-        "study (history)": (s, css(".js-plotly-plot .main-svg .scatterlayer .trace")),
-        "analytics": (s + "/analytics", css(".js-plotly-plot .main-svg .scatterlayer .trace")),
-        "trial list": (s + "/trials", css("body", f"{N_TRIALS[0]} Trials")),
-        "trial table": (s + "/trialTable", css("table tbody tr td")),
-    }
-
-
 # --- the report -----------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -409,7 +325,6 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--reuse", action="store_true",
                    help="use the journals already in --workdir (built by an earlier run)")
     args = p.parse_args(argv)
-    N_TRIALS[0] = args.trials
     logging.disable(logging.WARNING)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-dashboard-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -469,11 +384,11 @@ def main(argv: list[str] | None = None) -> None:
 
     sides: list[tuple[str, Callable[[], tuple[dict[str, float], Server]], dict[str, list[str]],
                       dict[str, tuple[str, Callable[[Any], bool]]]]] = [
-        ("rung", lambda: rung_open(work / "rung.db"), {}, rung_browser_pages()),
+        ("rung", lambda: rung_open(work / "rung.db"), {}, rung_browser_pages(NAME)),
     ]
     if optuna_ok:
         sides.append(("optuna", lambda: optuna_open(args.optuna_python, work / "optuna.log"),
-                      OPTUNA_PAGES, optuna_browser_pages()))
+                      OPTUNA_PAGES, optuna_browser_pages(args.trials)))
     for side, opener, pages, bpages in sides:
         opens = []
         for k in range(args.opens):
