@@ -11,10 +11,7 @@ dashboard read the same rows. Two sources, both read-only:
   worker slot each run occupied, and which checkpoints the engine released (a row names a
   trial's checkpoint only while it is kept: ``kept_checkpoint``).
 
-**Worker slots.** Events carry no worker identity (a slot is a slot), so the fold reconstructs
-one: a started trial takes the lowest-numbered free slot and gives it back when its run ends.
-That is exactly a Gantt chart of the executor's capacity: overlapping runs never share a slot,
-and a gap in a row is a slot that stood idle.
+The fold of the journal is ``rung.journal_fold`` (its names are re-exported here).
 
 pandas is an optional extra (``pip install 'rung[dataframe]'``, also in ``rung[dashboard]``);
 the row builders (``trial_rows``, ``result_rows``) need nothing but the standard library.
@@ -24,28 +21,23 @@ Cost: ``JournalFold.update`` is O(new records); rows are O(trials + results).
 
 from __future__ import annotations
 
-import heapq
 import importlib
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from rung.core.events import (
-    Cancel,
-    CapacityChanged,
-    CheckpointSaved,
-    DeleteCheckpoint,
-    Record,
-    Reply,
-    ResultReported,
-    Tick,
-    TrialEnded,
-    TrialStarted,
+from rung.journal_fold import (
+    DecisionMade,
+    JournalFold,
+    ResultSeen,
+    Run,
+    decision_marks,
+    fold,
+    last_decision,
+    replaced_by,
+    retired,
 )
-from rung.core.records import TrialStatus
-from rung.time_kind import session_clock
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,242 +60,6 @@ def require(module: str, extra: str, what: str) -> ModuleType:
 
 def _pandas() -> Any:
     return require("pandas", "dataframe", "a DataFrame of a study")
-
-
-# --- the fold -------------------------------------------------------------------------------
-@dataclass(slots=True)
-class DecisionMade:
-    """One decision on a trial: a scheduler's reply to its result at ``step`` (``action``:
-    continue / pause / stop), or a ``Cancel`` (``action`` ``"cancel"``, ``step`` the trial's last
-    reported step)."""
-
-    trial_id: int
-    step: int
-    action: str
-    reason: str
-    time: float
-
-
-@dataclass(slots=True)
-class Run:
-    """One run of a trial on a worker slot: from ``TrialStarted`` to ``TrialEnded`` (``end`` and
-    ``outcome`` are ``None`` while it runs). A run its session's driver left behind (a crash,
-    a kill) ends ``interrupted`` at the last record that session wrote: the ``TrialEnded`` the
-    next session writes for it carries that session's start time, and nothing ran between."""
-
-    trial_id: int
-    slot: int
-    start: float
-    end: float | None = None
-    outcome: str | None = None
-
-
-@dataclass(slots=True)
-class ResultSeen:
-    trial_id: int
-    step: int
-    metrics: Mapping[str, Any]
-    time: float
-
-
-@dataclass
-class JournalFold:
-    """What the records say beyond the history: runs, slots, decisions, capacity over time.
-
-    Feed it records in journal order with ``update`` (again and again, with the records after
-    ``n_records``, to follow a live run)."""
-
-    n_records: int = 0
-    now: float = 0.0
-    start: float | None = None
-    results: list[ResultSeen] = field(default_factory=list)
-    runs: list[Run] = field(default_factory=list)
-    decisions: list[DecisionMade] = field(default_factory=list)
-    capacity: list[tuple[float, int]] = field(default_factory=list)
-    #: the decision at (trial, step), the latest one wins
-    decision_at: dict[tuple[int, int], DecisionMade] = field(default_factory=dict)
-    last_decision: dict[int, DecisionMade] = field(default_factory=dict)
-    first_start: dict[int, float] = field(default_factory=dict)
-    last_end: dict[int, float] = field(default_factory=dict)
-    #: how each trial's latest run ended (``TrialEnded.outcome``)
-    last_outcome: dict[int, str] = field(default_factory=dict)
-    last_step: dict[int, int] = field(default_factory=dict)
-    #: checkpoint paths the engine released (``DeleteCheckpoint``) and nobody saved again
-    deleted: set[str] = field(default_factory=set)
-    #: the clocks of the driver sessions (``rung.time_kind.session_clock``)
-    clocks: set[str] = field(default_factory=set)
-    #: trial -> the trial that took its place in a PBT population (its ``tags["replaces"]``),
-    #: read from the history by ``replaced_by``
-    replacements: dict[int, int] = field(default_factory=dict)
-    _open: dict[int, Run] = field(default_factory=dict)
-    _free: list[int] = field(default_factory=list)
-    _n_slots: int = 0
-    _tags_seen: int = 0
-
-    def update(self, records: Iterable[Record]) -> JournalFold:
-        for r in records:
-            self.n_records += 1
-            t = getattr(r, "time", None)
-            if type(r) is CapacityChanged and r.new_session and self._open:
-                # the driver of the last session is gone: its runs ended when the journal
-                # last heard from it (their TrialEnded, written by the next session, is late)
-                for tid in list(self._open):
-                    self._close(tid, self.now, "interrupted")
-            if t is not None:
-                self.now = max(self.now, float(t))
-                if self.start is None:
-                    self.start = float(t)
-            kind = type(r)
-            if kind is ResultReported:
-                assert isinstance(r, ResultReported)
-                self.results.append(ResultSeen(r.trial_id, r.step, r.metrics, r.time))
-                self.last_step[r.trial_id] = max(self.last_step.get(r.trial_id, 0), r.step)
-            elif kind is Reply:
-                assert isinstance(r, Reply)
-                d = r.decision
-                self._decide(DecisionMade(r.trial_id, r.step, d.action.value, d.reason, self.now))
-            elif kind is Cancel:
-                assert isinstance(r, Cancel)
-                step = self.last_step.get(r.trial_id, 0)
-                self._decide(DecisionMade(r.trial_id, step, "cancel", r.reason, self.now))
-            elif kind is TrialStarted:
-                assert isinstance(r, TrialStarted)
-                self._start(r.trial_id, r.time)
-            elif kind is TrialEnded:
-                assert isinstance(r, TrialEnded)
-                self._end(r.trial_id, r.time, r.outcome.value)
-            elif kind is DeleteCheckpoint:
-                assert isinstance(r, DeleteCheckpoint)
-                self.deleted.add(r.path)
-            elif kind is CheckpointSaved:
-                assert isinstance(r, CheckpointSaved)
-                self.deleted.discard(r.path)
-            elif kind is CapacityChanged:
-                assert isinstance(r, CapacityChanged)
-                self.capacity.append((r.time, r.capacity))
-                if (clock := session_clock(r)) is not None:
-                    self.clocks.add(clock)
-            elif kind is Tick:
-                pass
-        return self
-
-    def _decide(self, d: DecisionMade) -> None:
-        self.decisions.append(d)
-        self.decision_at[(d.trial_id, d.step)] = d
-        self.last_decision[d.trial_id] = d
-
-    def _start(self, tid: int, t: float) -> None:
-        if tid in self._open:
-            return
-        if self._free:
-            slot = heapq.heappop(self._free)
-        else:
-            slot = self._n_slots
-            self._n_slots += 1
-        run = Run(tid, slot, t)
-        self.runs.append(run)
-        self._open[tid] = run
-        self.first_start.setdefault(tid, t)
-
-    def _end(self, tid: int, t: float, outcome: str) -> None:
-        self.last_end[tid] = t
-        self.last_outcome[tid] = outcome
-        self._close(tid, t, outcome)
-
-    def _close(self, tid: int, t: float, outcome: str) -> None:
-        run = self._open.pop(tid, None)
-        if run is None:
-            return  # ended before it started (stopped while launched), or with its session
-        run.end = t
-        run.outcome = outcome
-        heapq.heappush(self._free, run.slot)
-
-    @property
-    def n_slots(self) -> int:
-        """Worker slots ever used at once."""
-        return self._n_slots
-
-    def slot_of(self, trial_id: int) -> int | None:
-        """The slot of the trial's latest run (``None`` if it never started)."""
-        run = self._open.get(trial_id)
-        if run is not None:
-            return run.slot
-        for r in reversed(self.runs):
-            if r.trial_id == trial_id:
-                return r.slot
-        return None
-
-
-def fold(records: Iterable[Record]) -> JournalFold:
-    """``JournalFold().update(records)``."""
-    return JournalFold().update(records)
-
-
-def retired(history: History, jf: JournalFold, trial_id: int) -> DecisionMade | None:
-    """The stop of a trial its scheduler gave up on while it was paused, if it was one.
-
-    Synchronous successive halving and Hyperband pause a trial at a rung until the rung is
-    complete and stop the losers then, PBT stops a paused member it replaced by a fork, and the
-    curve-aware scheduler stops the trials it never promoted: ``Scheduler.retired``. No record
-    journals that stop (replay regenerates it), so the journal's last decision on such a trial
-    is the pause. A trial that is ``stopped`` while its last run ended ``paused`` (no
-    ``TrialEnded`` says it stopped: a user's ``tell(..., "stopped")`` would) after a pause
-    decision was stopped so; this is that stop as a decision (``action`` ``"stop"``, at the
-    step it paused at, at the time its run ended), its reason saying so and why it had
-    paused."""
-    d = jf.last_decision.get(trial_id)
-    if (d is None or d.action != "pause" or jf.last_outcome.get(trial_id) != "paused"
-            or history.status(trial_id) is not TrialStatus.STOPPED):
-        return None
-    reason = (f"stopped while paused at step {d.step}: the scheduler will not resume it "
-              f"(it had paused: {d.reason})")
-    heir = replaced_by(history, jf).get(trial_id)
-    if heir is not None:
-        parent, tags = history.parent_id(heir), history.tags(heir)
-        reason += (f"; replaced by trial {heir}, a new member" if parent is None else
-                   f"; replaced by trial {heir}, a fork of trial {parent}"
-                   + (f" from its checkpoint at step {tags['from_step']}"
-                      if "from_step" in tags else ""))
-    return DecisionMade(trial_id, d.step, "stop", reason, jf.last_end.get(trial_id, d.time))
-
-
-def replaced_by(history: History, jf: JournalFold) -> Mapping[int, int]:
-    """Trial -> the trial that took its place in a PBT population (``tags["replaces"]``), kept
-    on the fold and extended by the trials added since the last call (O(new trials))."""
-    n = history.next_id  # (an attribute: the dashboard's views of some trials forward it)
-    for tid in range(jf._tags_seen, n):
-        try:
-            r = history.tags(tid).get("replaces")
-        except KeyError:  # an id never used
-            continue
-        if isinstance(r, int) and not isinstance(r, bool):
-            jf.replacements[r] = tid
-    jf._tags_seen = max(jf._tags_seen, n)
-    return jf.replacements
-
-
-def last_decision(history: History, jf: JournalFold, trial_id: int) -> DecisionMade | None:
-    """The last decision on a trial: the journal's (``JournalFold.last_decision``), or its
-    stop while paused (``retired``)."""
-    return retired(history, jf, trial_id) or jf.last_decision.get(trial_id)
-
-
-def decision_marks(history: History, jf: JournalFold) -> list[DecisionMade]:
-    """Where trials were stopped or paused, one decision per (trial, step) that has a result:
-    the latest decision at that step, a pause that ended the trial shown as its stop
-    (``retired``). For the learning-curve figures (``rung.plot``, the dashboard)."""
-    out: list[DecisionMade] = []
-    for (tid, step), d in jf.decision_at.items():
-        if d.action not in ("stop", "pause") or tid not in history:
-            continue
-        if step not in history.scores(tid):
-            continue
-        if d.action == "pause":
-            r = retired(history, jf, tid)
-            if r is not None and r.step == step:
-                d = r
-        out.append(d)
-    return out
 
 
 # --- rows -----------------------------------------------------------------------------------
@@ -559,6 +315,7 @@ __all__ = [
     "kept_checkpoint",
     "last_decision",
     "occupancy",
+    "replaced_by",
     "require",
     "result_rows",
     "results_dataframe",
