@@ -1,0 +1,146 @@
+"""The processes of the local executor's workers: starting, signalling and ending them.
+
+``usable_cpus`` is the one CPU count of rung (the default number of local workers).
+``_thread_limits`` and ``_sigint_held`` wrap a worker's start (BLAS/OpenMP thread variables it
+inherits; SIGINT blocked from its first instruction, never lost in the driver);
+``_kill_group`` and ``_signal_group`` signal a worker's process group (the worker and what its
+objective started), ``_reap`` is the finalizer that kills workers an executor left behind, and
+``_describe_exit`` words an exit code. POSIX only (process groups, signal masks).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "still running, killed"
+    if code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity mask (what a container, ``taskset`` or a
+    batch scheduler allows), else ``os.cpu_count()``, else 1. The one CPU count of rung: the
+    local executor's default ``n_workers``, the bound on local worker processes
+    (``rung.cli.spec.LOCAL_WORKERS_PER_CPU`` per CPU) and the worker count ``auto`` chooses for
+    when none is given (``Study.create``, a spec without ``n_workers``)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # no affinity API on this platform
+        return os.cpu_count() or 1
+
+
+def _kill_group(process: Any, sig: int = signal.SIGKILL) -> None:
+    """Send ``sig`` to a worker's process group: the worker and every process its objective
+    started (they outlive a worker that dies or is killed alone, and go on computing, or
+    holding a GPU, for nobody). A worker still starting has no group yet: it alone gets
+    ``sig``. Call it before the worker is joined: an exited worker's pid (its group's id) is
+    not reused until then."""
+    try:
+        os.killpg(process.pid, sig)
+        return
+    except ProcessLookupError:  # no group (yet): the worker alone, if it still runs
+        pass
+    except PermissionError:  # the pid leads a group that is not ours: never signal it
+        return
+    with contextlib.suppress(OSError):
+        if sig == signal.SIGKILL:
+            process.kill()
+        else:
+            process.terminate()
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    """Send ``sig`` to the process group ``pid`` leads, or to ``pid`` alone if it leads none
+    (a worker still starting); nothing if it is gone."""
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        with contextlib.suppress(OSError):
+            os.kill(pid, sig)
+    except PermissionError:
+        pass
+
+
+def _reap(processes: list[Any]) -> None:
+    """Finalizer: kill workers an executor left behind (it was never shut down), with what
+    their objectives started."""
+    for p in processes:
+        _kill_group(p)
+    for p in processes:
+        p.join(1.0)
+
+
+_THREAD_VARS = (
+    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+)
+
+
+@contextlib.contextmanager
+def _thread_limits(n: int | None) -> Iterator[None]:
+    """Set the BLAS/OpenMP thread variables a worker inherits at start (the user's own settings
+    win), and restore the driver's environment afterwards."""
+    if n is None:
+        yield
+        return
+    added = [v for v in _THREAD_VARS if v not in os.environ]
+    for v in added:
+        os.environ[v] = str(n)
+    try:
+        yield
+    finally:
+        for v in added:
+            os.environ.pop(v, None)
+
+
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Start worker processes with SIGINT blocked from their first instruction: a Ctrl-C in a
+    terminal reaches the whole process group, and a worker still starting (the interpreter,
+    then the imports that unpickle its entry point, a second or more) would die of it, printing
+    a ``KeyboardInterrupt`` traceback, before ``worker_main`` ignores SIGINT. The mask is
+    inherited across fork and exec; ``worker_main`` sets SIGINT to ignored, then unblocks it,
+    which discards one that arrived meanwhile. (Python's resource tracker unblocks SIGINT in
+    the thread that starts it: the caller starts it before the hold.)
+
+    In the driver a SIGINT that arrives meanwhile is never lost: the main thread blocks it
+    and a recording handler stands in for the user's, so whichever thread the kernel delivers
+    it to, it is only noted; when the block ends the user's handler is restored and the signal
+    raised again in the main thread (by default: ``KeyboardInterrupt``). Nothing is raised
+    half-way through a worker's start, so the worker is registered (and shutdown stops it).
+    Only the main thread, which owns the handler, can do this; elsewhere workers start as they
+    did."""
+    import threading
+
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is None):
+        yield
+        return
+    held: list[int] = []
+    handler = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            yield
+        finally:
+            # a SIGINT pending on the main thread is delivered here, to the recorder
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    if held:
+        signal.raise_signal(signal.SIGINT)
+
+
+__all__ = ["usable_cpus"]
