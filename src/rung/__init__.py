@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from rung.schedulers.fifo import FIFOScheduler
     from rung.schedulers.hyperband import Hyperband
     from rung.schedulers.median import MedianStoppingRule
+    from rung.schedulers.pb2 import PB2
     from rung.schedulers.pbt import PBT
     from rung.schedulers.successive_halving import SuccessiveHalving
     from rung.searchers.bohb import BOHBSearcher
@@ -107,6 +108,7 @@ _EXPORTS: dict[str, str] = {
     "FIFOScheduler": "rung.schedulers.fifo",
     "Hyperband": "rung.schedulers.hyperband",
     "MedianStoppingRule": "rung.schedulers.median",
+    "PB2": "rung.schedulers.pb2",
     "PBT": "rung.schedulers.pbt",
     "SuccessiveHalving": "rung.schedulers.successive_halving",
     "BOHBSearcher": "rung.searchers.bohb",
@@ -129,6 +131,7 @@ _RENAMED = {"__version__": "RUNG_VERSION"}
 
 __all__ = [
     "ASHA",
+    "PB2",
     "PBT",
     "Action",
     "AsyncHyperband",

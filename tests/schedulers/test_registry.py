@@ -30,7 +30,7 @@ def restore_registry() -> Iterator[None]:
 
 
 BUILTIN = {
-    "asha", "async_hyperband", "curve", "fifo", "hyperband", "median", "mo_asha", "pbt",
+    "asha", "async_hyperband", "curve", "fifo", "hyperband", "median", "mo_asha", "pb2", "pbt",
     "successive_halving",
 }
 

@@ -14,6 +14,7 @@ from rung.core.components import Scheduler
 from rung.core.registry import lookup
 from rung.schedulers import (
     ASHA,
+    PB2,
     PBT,
     AsyncHyperband,
     Hyperband,
@@ -39,16 +40,24 @@ VARIANTS: dict[str, Callable[[], Scheduler]] = {
     "median-strict": lambda: MedianStoppingRule(4, 1),
     "pbt": lambda: PBT(),
     "pbt-small": lambda: PBT(3, 2, 0.5, 1.0),
+    "pb2": lambda: PB2(),
+    "pb2-small": lambda: PB2(3, 2, 0.5, 1.0),
 }
 
 
-@pytest.mark.parametrize("name", sorted(VARIANTS))
+#: variants whose conformance run takes seconds (PB2 fits a GP at every exploit: about 6 s)
+SLOW = {"pb2", "pb2-small"}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in sorted(VARIANTS)]
+)
 def test_conformance(name: str) -> None:
     check_scheduler(VARIANTS[name])
 
 
 @pytest.mark.parametrize(
-    "name", ["asha", "hyperband", "successive_halving", "async_hyperband", "median", "pbt"]
+    "name", ["asha", "hyperband", "successive_halving", "async_hyperband", "median", "pbt", "pb2"]
 )
 def test_registered_by_name_and_built_from_a_spec(name: str) -> None:
     cls = lookup("scheduler", name)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from rung.schedulers.hyperband import Hyperband
     from rung.schedulers.median import MedianStoppingRule
     from rung.schedulers.mo_asha import MOASHA
+    from rung.schedulers.pb2 import PB2
     from rung.schedulers.pbt import PBT
     from rung.schedulers.successive_halving import SuccessiveHalving
 
@@ -32,6 +33,7 @@ _BUILTIN = (
     ("hyperband", "Hyperband", "rung.schedulers.hyperband"),
     ("median", "MedianStoppingRule", "rung.schedulers.median"),
     ("mo_asha", "MOASHA", "rung.schedulers.mo_asha"),
+    ("pb2", "PB2", "rung.schedulers.pb2"),
     ("pbt", "PBT", "rung.schedulers.pbt"),
     ("successive_halving", "SuccessiveHalving", "rung.schedulers.successive_halving"),
 )
@@ -47,6 +49,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "ASHA",
     "MOASHA",
+    "PB2",
     "PBT",
     "AsyncHyperband",
     "CurveASHA",

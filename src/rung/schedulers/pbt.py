@@ -229,12 +229,12 @@ class PBT(Scheduler):
         list, ``explore`` by its ``"module:function"`` name; the options added after PBT's
         first release only when set, so existing studies' specs read back unchanged."""
         params = super().get_params()
-        if isinstance(params["perturbation_factors"], tuple):
+        if isinstance(params.get("perturbation_factors"), tuple):
             params["perturbation_factors"] = list(params["perturbation_factors"])
-        if callable(params["explore"]):
+        if callable(params.get("explore")):
             params["explore"] = reference(params["explore"]) or params["explore"]
         for key, default in _LATER_DEFAULTS.items():
-            if params[key] == default:
+            if key in params and params[key] == default:
                 del params[key]
         return params
 

@@ -1,0 +1,215 @@
+"""PB2 (population-based bandits): PBT's exploit with forks' numbers chosen by a time-varying
+GP-UCB; deterministic given the seed, valid in the space, batch-aware, better placed than a
+random explore, and replayed exactly by ``Study.load``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sched_script import Script
+
+import rung
+from rung import Action, Budget, Categorical, Float, Int, SearchSpace, Study
+from rung.schedulers import PB2, PBT
+from rung.schedulers.pb2 import TimeVaryingGP
+from rung.storage.memory import MemoryJournal
+
+LR = SearchSpace({"lr": Float(1e-4, 1.0, log=True)})
+#: the best lr (log10): a member improves most per step there
+BEST = -2.0
+
+
+def improvement(params: dict[str, Any]) -> float:
+    """Loss drop per step: a bump in log10(lr) centred on BEST (known to the test, not to PB2)."""
+    return math.exp(-0.5 * ((math.log10(params["lr"]) - BEST) / 0.5) ** 2)
+
+
+def drive(study: Study, improve: Callable[[dict[str, Any]], float], workers: int) -> None:
+    """An in-process population: the least advanced running trial trains one step; a
+    checkpoint holds the loss."""
+    store: dict[str, float] = {}
+    running: dict[int, tuple[float, int, Any]] = {}
+    max_step = study.spec.max_step
+    while True:
+        while len(running) < workers:
+            t = study.ask()
+            if t is None:
+                break
+            if t.checkpoint is not None:
+                loss, start = store[t.checkpoint.path], t.checkpoint.step
+            else:
+                loss, start = 10.0, 0
+            running[t.id] = (loss, start, t.params)
+        if not running:
+            return
+        tid = min(running, key=lambda i: (running[i][1], i))
+        loss, step, params = running[tid]
+        loss, step = loss - improve(params), step + 1
+        d = study.report(tid, step, {"loss": loss})
+        if d.checkpoint or d.action is Action.PAUSE:
+            store[f"{tid}/{step}"] = loss
+            study.checkpoint(tid, step, f"{tid}/{step}")
+        if d.action is Action.STOP:
+            study.tell(tid, "stopped")
+            del running[tid]
+        elif d.action is Action.PAUSE:
+            study.tell(tid, "paused")
+            del running[tid]
+        elif step >= max_step:
+            study.tell(tid, "completed")
+            del running[tid]
+        else:
+            running[tid] = (loss, step, params)
+
+
+def run(scheduler: Any, seed: int, space: SearchSpace = LR, storage: Any = None,
+        improve: Callable[[dict[str, Any]], float] = improvement) -> Study:
+    study = Study.create("pb2", space, "loss", searcher="random", scheduler=scheduler,
+                         max_step=24, budget=Budget(n_trials=4, max_steps=4 * 24), seed=seed,
+                         storage=storage if storage is not None else MemoryJournal())
+    drive(study, improve, 4)
+    return study
+
+
+def forks(study: Study) -> list[rung.Trial]:
+    return [t for t in study.trials() if t.parent_id is not None]
+
+
+def test_exported_and_registered() -> None:
+    assert rung.PB2 is PB2
+    assert issubclass(PB2, PBT) and PB2.name == "pb2" and PB2.version == 1
+    study = Study.create("s", LR, "loss", scheduler={"name": "pb2", "params": {
+        "population_size": 4, "perturbation_interval": 2}}, max_step=8,
+        budget=Budget(max_steps=40))
+    assert isinstance(study.engine.scheduler, PB2)
+    assert PB2(4, 2).to_spec().to_json() == {"name": "pb2", "params": {
+        "population_size": 4, "perturbation_interval": 2, "quantile_fraction": 0.25,
+        "resample_probability": 0.25, "hyperparams": None}}
+
+
+def test_deterministic_given_the_seed() -> None:
+    a, b, c = (run(PB2(4, 2), seed) for seed in (3, 3, 4))
+    params = [[t.params for t in s.trials()] for s in (a, b, c)]
+    assert forks(a) and params[0] == params[1] and params[0] != params[2]
+    assert a.engine.scheduler.state() == b.engine.scheduler.state()
+
+
+def test_forks_are_not_a_perturbation_of_their_donor() -> None:
+    """PB2's choice is the UCB's maximizer, not the donor's value times 0.8 or 1.2."""
+    study = run(PB2(4, 2, resample_probability=0.0), 0)
+    ratios = [t.params["lr"] / study.trial(t.parent_id).params["lr"] for t in forks(study)
+              if t.parent_id is not None]
+    assert ratios and not all(r == pytest.approx(1.2) or r == pytest.approx(0.8)
+                              for r in ratios)
+    fit = study.engine.scheduler.state()["pb2"]
+    assert fit["observations"] > 10 and 0 < fit["eps"] <= 0.5 and fit["beta"] > 0
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_chosen_values_lie_in_the_space(seed: int) -> None:
+    space = SearchSpace({
+        "lr": Float(1e-4, 1.0, log=True), "width": Int(8, 256, log=True),
+        "drop": Float(0.0, 0.5, step=0.1), "layers": Int(1, 4),
+        "opt": Categorical(["adam", "sgd"]),
+    })
+
+    def improve(p: dict[str, Any]) -> float:
+        return improvement(p) * (1 + p["drop"]) * (1.1 if p["opt"] == "adam" else 1.0)
+
+    study = run(PB2(4, 2, resample_probability=0.5), seed, space, improve=improve)
+    assert len(forks(study)) >= 5
+    for t in forks(study):
+        assert space.validate(t.params) == t.params
+        assert isinstance(t.params["width"], int) and 8 <= t.params["width"] <= 256
+        assert round(t.params["drop"] * 10) == pytest.approx(t.params["drop"] * 10)
+
+
+def test_pb2_places_forks_nearer_the_best_region_than_a_random_explore() -> None:
+    """Over 6 seeds, the forks' mean distance to the best lr (in log10) is well below that
+    of PBT resampling every fork (the random explore: about 1.0 for log10(lr) uniform on
+    [-4, 0]), and below PBT's perturbation too."""
+
+    def distance(scheduler: Callable[[], Any]) -> float:
+        d = [abs(math.log10(t.params["lr"]) - BEST)
+             for seed in range(6) for t in forks(run(scheduler(), seed))]
+        return float(np.mean(d))
+
+    random_explore = distance(lambda: PBT(4, 2, resample_probability=1.0))
+    pbt = distance(lambda: PBT(4, 2))
+    pb2 = distance(lambda: PB2(4, 2))
+    assert random_explore > 0.8
+    assert pb2 < 0.5 * random_explore and pb2 < pbt
+
+
+def test_the_first_exploit_without_observations_explores_as_pbt() -> None:
+    """Members that report only at interval steps give no observation before their second
+    interval: the first forks are perturbed as PBT does."""
+    s = Script(PB2(2, 2, 0.5, 0.0), max_step=8, space=LR, budget=Budget(max_steps=100))
+    s.capacity(2)
+    s.report(0, 2, 0.1)
+    s.checkpoint(0, 2)
+    d = s.report(1, 2, 0.9)
+    assert d is not None and d.action is Action.STOP
+    assert s.scheduler.state()["pb2"] == {"observations": 0, "fallback": "pbt"}
+    s.end(1, "stopped")
+    h = s.engine.history
+    ratio = h.params(2)["lr"] / h.params(0)["lr"]
+    assert ratio == pytest.approx(1.2) or ratio == pytest.approx(0.8)
+    s.assert_replay_matches()
+
+
+def test_a_batch_accounts_for_its_pending_members() -> None:
+    """A time-shared generation judged at once, two members exploited: the second choice sees
+    the first as pending (in the GP's variance), and the two forks differ."""
+    s = Script(PB2(4, 2, 0.5, 0.0), max_step=12, space=LR, budget=Budget(max_steps=200))
+    s.capacity(2)
+    for tid, loss in enumerate([9.0, 9.2, 9.5]):
+        s.report(tid, 1, 10.0)
+        d = s.report(tid, 2, loss)
+        assert d is not None and d.action is Action.PAUSE
+        s.pause(tid, 2)
+    s.report(3, 1, 10.0)
+    d = s.report(3, 2, 9.9)  # the generation's last member: judged, 2 and 3 exploited
+    assert d is not None and d.action is Action.STOP
+    launched = s.end(3, "stopped")
+    assert [(c.trial_id, c.checkpoint) for c in launched] == [(4, "c/0/2"), (5, "c/0/2")]
+    state = s.scheduler.state()
+    assert state["recent_forks"] == [{"replaces": 2, "parent": 0, "step": 2, "at": 2},
+                                     {"replaces": 3, "parent": 0, "step": 2, "at": 2}]
+    assert (state["pb2"]["observations"], state["pb2"]["pending"]) == (4, 1)
+    assert launched[0].params["lr"] != launched[1].params["lr"]
+    s.assert_replay_matches()
+
+
+def test_pending_points_lower_the_variance_they_sit_on() -> None:
+    """GP-BUCB: a flat mean, so the UCB follows the variance; a pending point at the first
+    choice moves the next choice away from it."""
+    X = np.array([[0.1], [0.2], [0.9]])
+    gp = TimeVaryingGP(X, np.zeros(3), np.zeros(3))
+    u1, _ = gp.ucb_argmax(1.0, np.empty((0, 2)), X[0], np.random.default_rng(0))
+    u2, _ = gp.ucb_argmax(1.0, np.array([[1.0, u1[0]]]), X[0], np.random.default_rng(0))
+    assert abs(u2[0] - u1[0]) > 0.2
+
+
+def test_study_load_replays_every_decision(tmp_path: Path) -> None:
+    db = tmp_path / "pb2.db"
+    study = run(PB2(4, 2), 5, storage=db)
+    assert forks(study)
+    again = Study.load("pb2", storage=db)
+    assert [t.params for t in again.trials()] == [t.params for t in study.trials()]
+    assert again.engine.scheduler.state() == study.engine.scheduler.state()
+
+
+def test_a_users_explore_applies_after_pb2s_choice() -> None:
+    study = run(PB2(4, 2, explore="test_pb2:round_lr"), 0)
+    assert forks(study)
+    assert all(t.params["lr"] == round_lr(t.params)["lr"] for t in forks(study))
+
+
+def round_lr(params: dict[str, Any]) -> dict[str, Any]:
+    return {**params, "lr": float(f"{params['lr']:.1g}")}
