@@ -57,14 +57,31 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rung._validate import is_int
-from rung.core.pricing import DEFAULT_RESOURCES, check_table, gpus
+from rung.core.pricing import check_table
 from rung.core.records import Budget, StudySpec
 from rung.errors import ConfigError, RunFailed
-from rung.executors.simulated import MAX_WORKERS
 from rung.planning.costs import Pilot, StepCosts, fit_step_costs, read_pilot
 from rung.planning.fit import CurvePrior, fit_curves
+from rung.planning.plan_inputs import MAX_SEEDS as MAX_SEEDS
+from rung.planning.plan_inputs import MAX_SIMULATED_STEPS as MAX_SIMULATED_STEPS
+from rung.planning.plan_inputs import MAX_SIMULATED_TRIALS as MAX_SIMULATED_TRIALS
+from rung.planning.plan_inputs import MAX_WORKER_COUNTS as MAX_WORKER_COUNTS
+from rung.planning.plan_inputs import MAX_WORKERS as MAX_WORKERS
+from rung.planning.plan_inputs import (
+    _Bounded,
+    _budget,
+    _check_size,
+    _check_spendable,
+    _limiting_key,
+    _open,
+    _prices,
+    _resources,
+    _TooBig,
+    _workers,
+)
 from rung.planning.synthetic import PilotBenchmark
-from rung.reporter import Reporter
+
+# (the limits above are re-exported: ``rung plan`` and the tests read them here)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -76,17 +93,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("rung.plan")
 
 LOW_Q, HIGH_Q = 0.1, 0.9
-#: the limits of one plan (module docstring); ``ConfigError`` past them
-MAX_WORKER_COUNTS = 100
-MAX_SEEDS = 1_000
-MAX_SIMULATED_TRIALS = 200_000
-MAX_SIMULATED_STEPS = 5_000_000  # about 18,000-26,000 simulated steps per second here
 RESAMPLE = True  # ablation switch: False makes every run a plug-in run (no bootstrap)
-# the planner's own simulated runs would each log a summary line and a line per failed trial
-# (trial_timeout, or cut by the planned max_time): keep them to errors; the plan counts them
-# per row instead
-_QUIET = logging.getLogger("rung.plan.runs")
-_QUIET.setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)
@@ -190,172 +197,6 @@ def _finite(x: Any) -> Any:
     if isinstance(x, list | tuple):
         return [_finite(v) for v in x]
     return x
-
-
-# --- input checks -------------------------------------------------------------------------------
-
-
-def _workers(workers: Sequence[int] | int) -> list[int]:
-    if is_int(workers):
-        ws: list[Any] = [workers]
-    elif isinstance(workers, Sequence) and not isinstance(workers, str):
-        ws = list(workers)
-    else:
-        ws = []
-    if not ws or not all(is_int(w) and w >= 1 for w in ws):
-        raise ConfigError(key="workers", message=f"must be positive integers, got {workers!r}")
-    big = next((w for w in ws if w > MAX_WORKERS), None)
-    if big is not None:
-        raise ConfigError(key="workers", message=f"at most {MAX_WORKERS:,} workers, got "
-                          f"{big:,}")
-    if len(ws) > MAX_WORKER_COUNTS:
-        raise ConfigError(key="workers", message=f"at most {MAX_WORKER_COUNTS} worker counts "
-                          f"in one plan, got {len(ws)}")
-    twice = next((w for i, w in enumerate(ws) if w in ws[:i]), None)
-    if twice is not None:
-        raise ConfigError(key="workers", message=f"{twice} given twice in {workers!r}")
-    return [int(w) for w in ws]
-
-
-def _check_size(budget: Budget, seeds: int, n_counts: int) -> None:
-    """Refuse a planned ``n_trials`` or ``max_steps`` whose simulated runs (``seeds`` per
-    each of ``n_counts`` worker counts) would pass ``MAX_SIMULATED_TRIALS`` /
-    ``MAX_SIMULATED_STEPS`` in all (even when another limit of the same budget might stop
-    the runs before: the size is refused as given)."""
-    runs = seeds * n_counts
-    for key, value, limit, what in (("n_trials", budget.n_trials, MAX_SIMULATED_TRIALS,
-                                     "trials"),
-                                    ("max_steps", budget.max_steps, MAX_SIMULATED_STEPS,
-                                     "steps")):
-        if value is not None and value * runs > limit:
-            raise ConfigError(key=f"budget.{key}", message=(
-                f"{value:,} {what} x {seeds} seed(s) x {n_counts} worker count(s) is "
-                f"{value * runs:,} simulated {what}, past the limit of {limit:,} per plan: "
-                f"plan fewer {what}, seeds or worker counts"))
-
-
-def _limiting_key(budget: Budget) -> str:
-    """The budget key that decides how long the planned runs go (for an error about their
-    size): the first of the open-ended limits that is set, else ``n_trials``."""
-    for key in ("max_time", "max_cost", "max_gpu_hours", "max_steps", "n_trials"):
-        if getattr(budget, key) is not None:
-            return f"budget.{key}"
-    return "budget"
-
-
-class _TooBig(Exception):
-    """A simulated run passed its share of ``MAX_SIMULATED_TRIALS`` / ``MAX_SIMULATED_STEPS``."""
-
-
-class _Bounded(Reporter):
-    """The planner's reporter: quiet (``_QUIET``), it counts the trial runs that ended
-    ``failed``, those the planned ``max_time`` cut (``cut``) apart from those that failed
-    (``failures - cut``), and stops a run that passes its share of the plan's limits
-    (``_TooBig``, after the turn that passed it: a turn launches at most one trial per free
-    worker)."""
-
-    def __init__(self, runs: int) -> None:
-        super().__init__(_QUIET)
-        self.runs = runs  # the plan's simulated runs: this one's share is 1 / runs
-        self.trials = max(MAX_SIMULATED_TRIALS // runs, 1)
-        self.steps = max(MAX_SIMULATED_STEPS // runs, 1)
-        self.cut = 0  # of ``failures``: trial runs the planned max_time ended
-        self._history: Any = None  # the run's, for ``trial_failed``
-
-    def on_turn(self, engine: Any, events: Any = ()) -> None:
-        h = self._history = engine.history
-        super().on_turn(engine, events)
-        for n, share, limit, what in ((len(h), self.trials, MAX_SIMULATED_TRIALS, "trials"),
-                                      (h.n_results, self.steps, MAX_SIMULATED_STEPS, "steps")):
-            if n > share:
-                raise _TooBig(
-                    f"a simulated run went past {share:,} {what}, its share of the limit of "
-                    f"{limit:,} {what} per plan ({self.runs} run(s): seeds x worker counts): "
-                    "plan a smaller budget, fewer seeds or fewer worker counts")
-
-    def trial_failed(self, trial_id: int, step: int, error: str | None) -> None:
-        from rung.driver import cut_by_time
-
-        if cut_by_time(self._history, trial_id):
-            self.cut += 1
-        else:
-            super().trial_failed(trial_id, step, error)
-
-
-def _budget(budget: Budget | Mapping[str, Any] | None, spec: StudySpec) -> Budget:
-    if budget is None:
-        b = spec.budget
-    elif isinstance(budget, Budget):
-        b = budget
-    elif isinstance(budget, Mapping):
-        b = Budget.from_json(budget)
-    else:
-        raise ConfigError(key="budget",
-                          message=f"expected rung.Budget or a mapping, got {budget!r}")
-    if b.unlimited:
-        raise ConfigError(key="budget", message="the planned study needs a limit (n_trials, "
-                          "max_time, max_steps, max_cost or max_gpu_hours): give "
-                          "budget=rung.Budget(n_trials=...)")
-    return b
-
-
-def _prices(prices: Prices | Mapping[str, float] | None, stored: Mapping[str, Any]) -> Prices:
-    from rung.cost.prices import Prices
-
-    if prices is None:
-        prices = stored.get("prices")
-    if isinstance(prices, Prices):
-        return prices
-    return Prices(prices)
-
-
-def _resources(
-    resources: Mapping[str, float] | None, stored: Mapping[str, Any],
-    reported: Mapping[str, float] | None,
-) -> dict[str, float]:
-    """What one trial holds: ``resources`` if given, else what the pilot's executor reported
-    (as the ledger and the engine charge it), else the study's ``resources_per_trial``, else
-    one CPU."""
-    r = resources
-    if r is None:
-        r = reported if reported is not None else stored.get("resources_per_trial")
-    return check_table(DEFAULT_RESOURCES if r is None else r, "resources_per_trial")
-
-
-def _check_spendable(budget: Budget, rate: float, resources: Mapping[str, float],
-                     prices: Prices) -> None:
-    """Refuse a planned budget whose only limits can never be reached at these prices and
-    resources (``max_cost`` at a rate of 0, ``max_gpu_hours`` without a GPU): its simulated
-    runs would never end."""
-    if budget.n_trials is not None or budget.max_time is not None \
-            or budget.max_steps is not None:
-        return
-    cost_never = budget.max_cost is None or rate <= 0
-    gpu_never = budget.max_gpu_hours is None or gpus(resources) <= 0
-    if cost_never and gpu_never:
-        held = ", ".join(f"{k}={v:g}" for k, v in sorted(resources.items())) or "nothing"
-        if budget.max_cost is not None:
-            raise ConfigError(key="prices", message=f"the planned budget max_cost="
-                              f"{budget.max_cost:g} would never be spent: one trial ({held}) "
-                              f"costs nothing under prices {prices.table}")
-        raise ConfigError(key="resources_per_trial", message=f"the planned budget "
-                          f"max_gpu_hours={budget.max_gpu_hours:g} would never be spent: one "
-                          f"trial ({held}) holds no GPU")
-
-
-def _open(
-    study_or_name: Study | str, storage: str | os.PathLike[str] | Journal | None
-) -> tuple[Study, bool]:
-    from rung.study import Study
-
-    if isinstance(study_or_name, Study):
-        return study_or_name, False
-    if not isinstance(study_or_name, str):
-        raise ConfigError(key="study", message=f"expected a Study or a study name, "
-                          f"got {study_or_name!r}")
-    if storage is None:
-        raise ConfigError(key="storage", message="a study given by name needs its storage")
-    return Study.load(study_or_name, storage, readonly=True), True
 
 
 # --- the plan -----------------------------------------------------------------------------------
