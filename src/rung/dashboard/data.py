@@ -19,6 +19,9 @@ run growing); a finished study replayed in full gets the dashboard's own snapsho
 100,000-trial journal (745,000 records) opens from its snapshot in about 0.4 CPU-seconds; its
 replay takes about 15 (``benchmarks/RESULTS.md``, ``bench_dashboard``).
 
+The JSON of the study list, overview and trial pages is ``rung.dashboard.pages``'s
+(re-exported here).
+
 **Pages cost O(page), not O(study).** The trials table is sorted, filtered and cut into pages
 on the server (``trials(snap, query)``): the rows are built once per trial and rebuilt only for
 the trials new records touched. The chart pages (``rung.dashboard.charts``, re-exported here)
@@ -37,10 +40,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from rung.analysis_frames import JournalFold, kept_checkpoint, retired
+from rung.analysis_frames import JournalFold
 from rung.core.engine import Engine
 from rung.core.events import Record, is_event
-from rung.core.records import StudySpec, TrialStatus
+from rung.core.records import StudySpec
 from rung.dashboard._json import clean, jclean
 from rung.dashboard.charts import (  # the chart pages, re-exported
     BEST_CURVES,
@@ -60,6 +63,12 @@ from rung.dashboard.charts import (  # the chart pages, re-exported
     sample,
     workers,
 )
+from rung.dashboard.pages import (  # the JSON of each page, re-exported
+    detail,
+    overview,
+    study_row,
+    trial_detail,
+)
 from rung.dashboard.snapshot import (
     MIN_RECORDS,
     View,
@@ -74,8 +83,6 @@ from rung.dashboard.table import refresh_rows, trials
 from rung.errors import RungError
 from rung.storage import SQLiteJournal
 from rung.storage.codec import loads
-from rung.study_views import best_trial_id
-from rung.time_kind import label as time_label
 
 T = TypeVar("T")
 log = logging.getLogger("rung.dashboard")
@@ -405,135 +412,6 @@ def read_records(path: Path, name: str, after: int, limit: int) -> list[Record]:
         return [loads(kind, body) for kind, body in cur]
 
 
-# --- the JSON of each page -----------------------------------------------------------------
-def _live(snap: Snapshot, page: str) -> dict[str, Any] | None:
-    """A snapshot's stored answer of ``page`` with how the study is served now, if serving
-    one."""
-    if snap.view is None:
-        return None
-    return jclean({**snap.view.pages[page], "path": str(snap.path), "live": snap.live,
-                   "loading": snap.loading, "error": snap.error})
-
-
-def study_row(snap: Snapshot) -> dict[str, Any]:
-    stored = _live(snap, "study_row")
-    if stored is not None:
-        return stored
-    h = snap.history
-    o = h.objective
-    best = best_trial_id(h, snap.spec.max_step)
-    return jclean({
-        "name": snap.name,
-        "path": str(snap.path),
-        "live": snap.live,
-        "metric": o.metric,
-        "mode": o.mode,
-        "trials": len(h),
-        "by_status": {s.value: h.count(s) for s in TrialStatus if h.count(s)},
-        "best_trial": best,
-        "best_value": o.value(h.score(best)) if best is not None else None,
-        "searcher": snap.spec.searcher.name,
-        "scheduler": snap.spec.scheduler.name,
-        "loading": snap.loading,
-        "error": snap.error,
-    })
-
-
-def overview(snap: Snapshot) -> dict[str, Any]:
-    stored = _live(snap, "overview")
-    if stored is not None:
-        return stored
-    h = snap.history
-    eng = snap.engine
-    assert eng is not None
-    jf = snap.fold
-    spec = snap.spec
-    row = study_row(snap)
-    best = best_trial_id(h, snap.spec.max_step)
-    elapsed = eng.elapsed  # the study's time, as rung show and Budget.max_time count it
-    b = spec.budget
-    spent: dict[str, Any] = {}
-    if b.n_trials:
-        spent["n_trials"] = {"used": h.n_suggested, "limit": b.n_trials}
-    if b.max_steps:
-        spent["max_steps"] = {"used": h.steps_consumed, "limit": b.max_steps}
-    if b.max_time:
-        spent["max_time"] = {"used": eng.elapsed, "limit": b.max_time}
-    if b.max_cost:  # money and GPU-hours as the engine meters them (rung ledger's totals)
-        spent["max_cost"] = {"used": eng.meter.cost, "limit": b.max_cost}
-    if b.max_gpu_hours:
-        spent["max_gpu_hours"] = {"used": eng.meter.gpu_hours, "limit": b.max_gpu_hours}
-    finished = sum(h.count(s) for s in TrialStatus if s.final)
-    row.update(clean({
-        "max_step": spec.max_step,
-        "rung_steps": rung_steps(snap),
-        "objectives": [{"metric": o.metric, "mode": o.mode} for o in h.objectives],
-        # the best trial is the best feasible one: the page says under which constraints
-        "constraints": [f"{c.metric} {c.op} {c.bound:g}" for c in spec.constraints],
-        "searcher_params": dict(spec.searcher.params),
-        "scheduler_params": dict(spec.scheduler.params),
-        "auto_reason": snap.auto,
-        "budget": spent,
-        # why the search ended before its budget was spent (Budget.stop), as rung show says
-        "stopped": eng.stopped.reason if eng.stopped is not None else None,
-        "steps_consumed": h.steps_consumed,
-        "results": h.n_results,
-        "elapsed": elapsed,
-        "time_kind": time_label(jf.clocks),  # what elapsed measures (rung.time_kind)
-        "throughput": {
-            "results_per_s": h.n_results / elapsed if elapsed > 0 else None,
-            "trials_per_min": 60 * finished / elapsed if elapsed > 0 else None,
-        },
-        "best_params": dict(h.params(best)) if best is not None else None,
-        "best_step": h.last_step(best) if best is not None else None,
-        "workers": jf.n_slots,
-        "records": jf.n_records,
-    }))
-    return row
-
-def trial_detail(snap: Snapshot, trial_id: int) -> dict[str, Any]:
-    """The trial's detail: params, status, each result with the decision on it, and every
-    decision with its reason (``KeyError`` if there is no such trial)."""
-    if snap.view is not None:
-        return snap.view.detail(trial_id)
-    if trial_id not in snap.history:
-        raise KeyError(trial_id)
-    return detail(snap, trial_id, [d for d in snap.fold.decisions if d.trial_id == trial_id])
-
-
-def detail(snap: Snapshot, trial_id: int, decided: list[Any]) -> dict[str, Any]:
-    """``trial_detail`` given the trial's decisions (``decided``, in journal order). A trial
-    its scheduler stopped while it was paused has that stop as its last decision
-    (``rung.analysis_frames.retired``: the journal records none)."""
-    h = snap.history
-    jf = snap.fold
-    o = h.objective
-    results = [
-        {"step": r.step, "time": r.time, "value": o.value(o.score(r.metrics)),
-         "metrics": dict(r.metrics),
-         **_decision(jf.decision_at.get((trial_id, r.step)))}
-        for r in h.results(trial_id)
-    ]
-    stop = retired(h, jf, trial_id)
-    decisions = [
-        {"step": d.step, "action": d.action, "reason": d.reason, "time": d.time}
-        for d in (decided if stop is None else [*decided, stop])
-    ]
-    t = h.trial(trial_id, cache=False)
-    return jclean({
-        "trial_id": trial_id, "params": dict(t.params), "status": t.status.value,
-        "value": o.value(t.score), "steps": t.last_step, "error": t.error,
-        "checkpoint": kept_checkpoint(h, jf, trial_id), "parent_id": t.parent_id,
-        "results": results, "decisions": decisions, "metric": o.metric,
-    })
-
-
-def _decision(d: Any) -> dict[str, Any]:
-    return {"decision": d.action if d is not None else None,
-            "reason": d.reason if d is not None else None}
-
-
-
 __all__ = [
     "BEST_CURVES",
     "BEST_PARALLEL",
@@ -555,6 +433,7 @@ __all__ = [
     "parallel",
     "pareto",
     "read_records",
+    "rung_steps",
     "sample",
     "study_row",
     "trial_detail",
