@@ -279,3 +279,36 @@ def test_study_load_refuses_an_explore_it_cannot_import(tmp_path: Path) -> None:
     assert e.value.message.startswith(
         "cannot import 'gone_explore_mod:keep' (ModuleNotFoundError: No module named "
         "'gone_explore_mod')")
+
+
+def test_a_name_whose_module_comes_later_is_imported_at_the_first_fork(tmp_path: Path) -> None:
+    """``rung run`` checks the spec (and binds the scheduler) before it puts the spec's
+    ``path`` on ``sys.path``: the module is imported when the first fork needs it."""
+    scheduler = PBT(4, 2, 0.25, 0.0, explore="later_explore_mod:halve")
+    s = Script(scheduler, max_step=8, space=SPACE, budget=Budget(max_steps=100))
+    s.capacity(4)
+    (tmp_path / "later_explore_mod.py").write_text(
+        "def halve(params):\n    return {**params, 'lr': max(params['lr'] / 2, 0.001)}\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        _population(s, 2, [0.1, 0.3, 0.4, 0.8])
+        s.end(3, "stopped")
+        rng = derive_rng(0, "pbt", 3, 2)
+        rng.integers(1)
+        built_in = explore(SPACE, s.engine.history.params(0), ["lr", "width"], 0.0, rng)
+        assert s.engine.history.params(4) == halve_lr(built_in)
+        s.assert_replay_matches()
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("later_explore_mod", None)
+    # still missing when the first fork needs it: the same one-line error
+    s = Script(PBT(4, 2, 0.25, 0.0, explore="later_explore_mod:halve"), max_step=8,
+               space=SPACE, budget=Budget(max_steps=100))
+    s.capacity(4)
+    _population(s, 2, [0.1, 0.3, 0.4])
+    with pytest.raises(ConfigError) as e:
+        s.report(3, 2, 0.8)
+    assert (e.value.key, e.value.message) == (
+        "scheduler.params.explore", "cannot import 'later_explore_mod:halve' "
+        "(ModuleNotFoundError: No module named 'later_explore_mod'); import or define it "
+        "before loading the study")

@@ -119,6 +119,7 @@ from rung.schedulers.pbt_explore import (
     check_factors,
     describe_changes,
     explore,
+    load_explore,
     perturb,
     reference,
     resolve_explore,
@@ -448,7 +449,9 @@ class PBT(Scheduler):
         rng = derive_rng(self.seed, "pbt", recipient, step)
         donor = donors[int(rng.integers(len(donors)))]
         params = self._explore(history, donor, step, rng)
-        if self._custom is not None and self._custom_ref is not None:
+        if self._custom_ref is not None:
+            if self._custom is None:  # its module was not importable when bound
+                self._custom = load_explore(self._custom_ref)
             params = apply_explore(self._custom, self._custom_ref, self.space, params)
         return donor, params
 

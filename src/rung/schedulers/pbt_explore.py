@@ -21,7 +21,10 @@ generator seeded by the params), or replaying the journal diverges. A study stor
 scheduler as a plain value, so the function is stored by name, ``"module:function"`` (it may be
 given so, also in a YAML spec): ``Study.load`` and ``rung resume`` import it again, and refuse
 with that key when they cannot (a function defined in a script's ``__main__`` is found again
-only by a process running that script). A lambda, a nested function or a bound method has no
+only by a process running that script; replaying a journal re-makes every fork, so the read-only
+commands need it too: put its module on ``PYTHONPATH``). A name whose module is not importable
+yet when the study is built (``rung run`` adds the spec's ``path`` to ``sys.path`` after checking
+the spec) is imported at the first fork. A lambda, a nested function or a bound method has no
 such name and is refused when the study is created.
 """
 
@@ -161,7 +164,10 @@ def _import(ref: str) -> Any:
 
 def resolve_explore(value: Any) -> tuple[ExploreFn | None, str | None]:
     """The user's explore function and its stored name, from ``PBT(explore=...)``: ``None``, a
-    function with a name (``reference``), or ``"module:function"`` (imported)."""
+    function with a name (``reference``), or ``"module:function"`` (imported). A name whose
+    module is not on ``sys.path`` yet gives ``(None, name)``: it is imported when first
+    needed (``load_explore``), since ``rung run`` puts the spec's ``path`` on ``sys.path``
+    after the spec, scheduler included, has been checked."""
     key = "scheduler.params.explore"
     if value is None:
         return None, None
@@ -170,15 +176,12 @@ def resolve_explore(value: Any) -> tuple[ExploreFn | None, str | None]:
         if not sep or not module or not attr:
             raise ConfigError(key=key, message=f"must be 'module:function', got {value!r}")
         try:
-            fn = _import(value)
-        except Exception as e:  # an import may raise anything: one line
-            text = " ".join(str(e).split())
-            raise ConfigError(key=key, message=f"cannot import {value!r} ({type(e).__name__}: "
-                              f"{text}); import or define it before loading the study"
-                              ) from None
-        if not callable(fn):
-            raise ConfigError(key=key, message=f"{value!r} is not callable")
-        return fn, value
+            return load_explore(value), value
+        except ConfigError as e:
+            if e.message.startswith(f"cannot import {value!r} (ModuleNotFoundError: No module "
+                                    f"named {module.split('.')[0]!r})"):
+                return None, value
+            raise
     if not callable(value):
         raise ConfigError(key=key, message=f"must be a function (params -> params) or "
                           f"'module:function', got {value!r}")
@@ -191,6 +194,21 @@ def resolve_explore(value: Any) -> tuple[ExploreFn | None, str | None]:
             "or its 'module:function' name",
         )
     return value, ref
+
+
+def load_explore(ref: str) -> ExploreFn:
+    """Import the explore function named ``"module:function"``; ``ConfigError`` if that fails
+    or gives something that is not callable."""
+    key = "scheduler.params.explore"
+    try:
+        fn = _import(ref)
+    except Exception as e:  # an import may raise anything: one line
+        text = " ".join(str(e).split())
+        raise ConfigError(key=key, message=f"cannot import {ref!r} ({type(e).__name__}: "
+                          f"{text}); import or define it before loading the study") from None
+    if not callable(fn):
+        raise ConfigError(key=key, message=f"{ref!r} is not callable")
+    return fn  # type: ignore[no-any-return]
 
 
 def apply_explore(fn: ExploreFn, ref: str, space: SearchSpace, params: Mapping[str, Any]
