@@ -71,6 +71,7 @@ from rung.core.records import TrialStatus
 from rung.core.registry import register
 from rung.schedulers.pbt import PBT
 from rung.schedulers.pbt_explore import ExploreFn, explore, settle
+from rung.schedulers.pbt_lineage import score_at
 from rung.searchers._gp import _robust_cholesky, blas_single_thread
 from rung.space import Float, Int
 
@@ -209,7 +210,7 @@ class PB2(PBT):
         parent = history.parent_id(tid)
         start = history.tags(tid).get("from_step")
         if parent is not None and start is not None:
-            at = self._score_at(history, parent, int(start))
+            at = score_at(history, parent, int(start))
             if at is not None:
                 out.append((int(start), at))
         for s in sorted(scores):

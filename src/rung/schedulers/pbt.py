@@ -43,27 +43,10 @@ trains with, checked against the space (``pbt_explore`` says how it is stored wi
 exploited before that step (members still save a checkpoint at every interval step and are
 ranked, so the reasons show where they stand), as in Ray Tune's option of that name.
 
-**Time-sharing** (a population larger than the worker slots, as Ray Tune does it). The
-scheduler never learns the number of slots; it sees members waiting instead. When a member
-reaches an interval step while another member waits for a slot (an original not started yet, or
-a member paused behind it), it pauses there with a checkpoint instead of continuing, and a free
-slot goes to the waiting member that is furthest behind (lowest step, then lowest id). A paused
-member is resumed only when nobody is behind it, so the population advances one interval at a
-time (a *generation*, the synchronous variant of the paper's section 3) and a slot may idle
-while the last member of a generation finishes. When the last live member reaches interval step
-``s``, the whole generation is judged at once: the bottom ``quantile_fraction`` of the members'
-results at ``s`` are exploited (the reporter is stopped; paused ones are retired through
-``retired()``) and their places are filled by forks of top members' checkpoints at ``s`` (a
-fork waits for a top member still on its way to save one; a paused member that saved none at
-``s`` is no donor, and with no donor nobody is exploited). Every
-other member pauses at ``s`` and is resumed in turn. A generation whose last member fails
-instead of reporting is not judged (its members just move on). With a population no larger
-than the slots nobody waits, and the asynchronous rule above applies unchanged.
-
-**A population that cannot fill.** When no new member can start (``Budget.n_trials`` is below
-``population_size``, or the searcher is exhausted), the members started so far are the
-population (``state()["population_size"]``): if they all wait at one interval step, that
-generation is judged at once, and the paused members resume in turn.
+**Time-sharing** (a population larger than the worker slots, as Ray Tune does it: the members
+advance one interval at a time, a *generation*, judged at once when its last member arrives) and
+**a population that cannot fill** (fewer members can start than ``population_size``) are
+``rung.schedulers.pbt_generations``.
 
 **Failed members** (failed, or interrupted more than ``max_interruptions`` times) leave the
 population, and their places are filled as an exploited member's are: by a fork of a top
@@ -124,15 +107,15 @@ from rung.schedulers.pbt_explore import (
     reference,
     resolve_explore,
 )
+from rung.schedulers.pbt_generations import _LIVE, _RUNNING, Generations, _fresh
+from rung.schedulers.pbt_lineage import beating, ranked_at, score_at
 
 __all__ = ["PBT", "explore", "perturb", "schedule"]
 
-_LIVE = (TrialStatus.LAUNCHED, TrialStatus.RUNNING, TrialStatus.PAUSED)
-_RUNNING = (TrialStatus.LAUNCHED, TrialStatus.RUNNING)
 
 
 @register("scheduler", "pbt")
-class PBT(Scheduler):
+class PBT(Generations, Scheduler):
     """Population-based training (the module docstring has the whole rule).
 
     At every ``perturbation_interval`` steps a member is compared with the others at the latest
@@ -462,33 +445,6 @@ class PBT(Scheduler):
         return explore(self.space, history.params(donor), self._names,
                        self.resample_probability, rng, self._factors)
 
-    def _ranked_at(self, history: History, step: int) -> list[tuple[float, int]]:
-        """``(score, member)`` of the live members that have a result, best first: each
-        member's result at ``step`` when it has passed it (its own, or for a fork, its
-        lineage's: its donor's up to the step it was forked at), else its latest."""
-        out = []
-        for t, (last, score) in self._last.items():
-            if last > step:
-                at = self._score_at(history, t, step)
-                if at is not None:
-                    score = at
-            out.append((score, t))
-        out.sort()
-        return out
-
-    def _score_at(self, history: History, tid: int, step: int) -> float | None:
-        """``tid``'s result at ``step``, or its lineage's (the donor it was forked from, ...)."""
-        t: int | None = tid
-        while t is not None:
-            score = history.scores(t).get(step)
-            if score is not None:
-                return score
-            results = history.results(t)
-            if results and results[0].step <= step:
-                return None  # it trained there itself, and did not report that step
-            t = history.parent_id(t)
-        return None
-
     def on_result(self, request: ResultRequest) -> Decision:
         history = request.history
         self._sync(history)
@@ -506,10 +462,10 @@ class PBT(Scheduler):
             return self._time_share(history, tid, step)
         # the rank: how many members beat the reporter at the latest interval step both have
         # reached (module docstring); nobody is exploited before every member has reported
-        ranked = self._ranked_at(history, step)
+        ranked = ranked_at(history, self._last, step)
         m = len(ranked)
         k = self._quantile(m)
-        better = self._better(history, tid, step, score)
+        better = beating(history, self._last, tid, step, score)
         rank = len(better)
         complete = self._originals >= self._size and m >= len(self._members)
         if step < self._burn_in:
@@ -542,29 +498,6 @@ class PBT(Scheduler):
             f"rank {rank + 1}/{m} at step {step}",
         )
 
-    def _better(self, history: History, tid: int, step: int, score: float) -> set[int]:
-        """The live members that beat ``tid``, each compared with it at the latest interval
-        step both have reached: a member ahead with its result at ``step``, a member behind
-        at its own last interval step, where ``tid``'s (or its lineage's) result stands for
-        it. Where either has no result there, their latest results are compared. Ties go to
-        the lower trial id."""
-        out = set()
-        for t, (last, theirs) in self._last.items():
-            if t == tid:
-                continue
-            mine: float | None = score
-            if last > step:
-                at_step = self._score_at(history, t, step)
-                if at_step is not None:
-                    theirs = at_step
-            elif last < step:
-                mine = self._score_at(history, tid, last)
-                if mine is None:
-                    mine = score
-            if (theirs, t) < (mine, tid):
-                out.add(t)
-        return out
-
     def _replacement(self, history: History, step: int, plan: tuple[int, dict[str, Any]]) -> str:
         """``"replaced by a fork of trial 0 (loss=0.1 at step 4): lr 0.01 -> 0.012"``: the
         donor's result at ``step`` (or at its latest step, if it is behind)."""
@@ -572,114 +505,10 @@ class PBT(Scheduler):
         last, score = self._last.get(donor, (step, None))
         at = min(step, last)
         if at < last:
-            score = self._score_at(history, donor, at)
+            score = score_at(history, donor, at)
         where = "" if score is None else f" ({quote(self.objective, score)} at step {at})"
         return (f"replaced by a fork of trial {donor}{where}: "
                 f"{describe_changes(self.space, history.params(donor), params)}")
-
-    def _time_share(self, history: History, tid: int, step: int) -> Decision:
-        """A member reached interval ``step`` while others wait for a slot: pause it there, and
-        judge the generation once its last live member has arrived (module docstring)."""
-        behind = sum(
-            1 for t in self._members
-            if self._alive(history, t) and (t not in self._last or self._last[t][0] < step)
-        )
-        if behind or self._originals < self._size:
-            self._paused[tid] = step
-            waiting = behind + self._size - self._originals
-            return Decision(
-                Action.PAUSE, None, True,
-                f"time-sharing: paused at step {step} until {waiting} member(s) behind catch up",
-            )
-        ranked = self._ranked()
-        rank = next(i for i, (_, t) in enumerate(ranked) if t == tid)
-        stop, m, k, exploited = self._judge(history, step, tid)
-        if stop:
-            return Decision.stop(
-                f"exploit: generation at step {step} judged: "
-                f"{quote(self.objective, ranked[rank][0])} ranks {rank + 1}/{m}, in the bottom "
-                f"{k}; " + self._replacement(history, step, self._plan[tid])
-            )
-        self._paused[tid] = step
-        if step < self._burn_in:
-            return Decision(
-                Action.PAUSE, None, True,
-                f"time-sharing: generation at step {step} complete, not judged (burn-in: "
-                f"judged from step {self._burn_in}; rank {rank + 1}/{m}); paused for the next "
-                "interval",
-            )
-        return Decision(
-            Action.PAUSE, None, True,
-            f"time-sharing: generation at step {step} judged (rank {rank + 1}/{m}, "
-            f"{exploited} exploited); paused for the next interval",
-        )
-
-    def _judge(
-        self, history: History, step: int, reporter: int | None
-    ) -> tuple[bool, int, int, int]:
-        """Judge the generation at interval ``step`` (every live member's last result is at
-        ``step``): its bottom ``quantile_fraction`` leaves the population, to be replaced by
-        forks of its top. Returns whether
-        ``reporter`` is exploited, the generation's size, its quantile and how many were
-        exploited (none while no top member can be a donor)."""
-        ranked = self._ranked()
-        m = len(ranked)
-        k = self._quantile(m)
-        if k < 1 or step < self._burn_in:
-            return False, m, k, 0
-        # a donor has a checkpoint at ``step``, or saves one now: the reporter, or a member
-        # whose pause at ``step`` is on its way (a pause saves first)
-        donors = [
-            t for _, t in ranked[:k]
-            if t == reporter or _fresh(history, t, step)
-            or (t in self._paused and history.status(t) in _RUNNING)
-        ]
-        if not donors:
-            return False, m, k, 0
-        stop = False
-        top = [t for _, t in ranked[:k]]
-        losers = [t for _, t in ranked[m - k:]]
-        for t in losers:
-            del self._members[t]
-            del self._last[t]
-            self._pending[t] = step
-            self._judged[t] = top
-            self._plan[t] = self._draw(history, t, step, donors)
-            if t == reporter:
-                stop = True
-            else:
-                self._paused.pop(t, None)
-                if history.status(t) is TrialStatus.PAUSED:
-                    self._retire.append(t)
-                else:  # told to pause, not there yet: retired once it is
-                    self._retiring.add(t)
-        return stop, m, k, len(losers)
-
-    def on_start_refused(self, history: History) -> bool:
-        """No new member can start (``Budget.n_trials`` is spent, or the searcher is
-        exhausted) while the population is not full: the members started so far are the
-        population. If they all wait at the same interval step, that generation is judged now
-        (its last member has arrived); either way the paused members are resumed in turn. A
-        new member that was to replace one (no donor had a checkpoint) and cannot start leaves
-        the population one smaller."""
-        self._sync(history)
-        if self._originals >= self._size:
-            # a new member in a replaced member's place could not start: the place is lost
-            # (and so are those of others waiting for one), and a paused member may now be
-            # the one furthest behind
-            self._no_new = True
-            return True
-        self._size = self._originals
-        self._no_new = True
-        alive = [t for t in self._members if self._alive(history, t)]
-        steps = {self._last[t][0] if t in self._last else 0 for t in alive}
-        if alive and len(steps) == 1 and all(t in self._paused for t in alive):
-            self._judge(history, steps.pop(), None)
-        return True
-
-    def retired(self) -> list[int]:
-        out, self._retire = self._retire, []
-        return out
 
     def on_trial_end(self, request: EndRequest) -> None:
         history, tid, outcome = request.history, request.trial_id, request.outcome
@@ -746,12 +575,6 @@ def schedule(history: History, trial_id: int) -> list[tuple[int, dict[str, Any]]
         tid = parent
     out.reverse()
     return out
-
-
-def _fresh(history: History, tid: int, step: int) -> bool:
-    """``tid`` is live and has a checkpoint at ``step`` or later."""
-    ckpt = history.checkpoint(tid)
-    return history.status(tid) in _LIVE and ckpt is not None and ckpt.step >= step
 
 
 def _finite(x: float) -> float | None:

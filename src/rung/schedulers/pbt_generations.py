@@ -1,0 +1,175 @@
+"""PBT's generations (the rest of the rule is ``rung.schedulers.pbt``'s docstring).
+
+**Time-sharing** (a population larger than the worker slots, as Ray Tune does it). The
+scheduler never learns the number of slots; it sees members waiting instead. When a member
+reaches an interval step while another member waits for a slot (an original not started yet, or
+a member paused behind it), it pauses there with a checkpoint instead of continuing, and a free
+slot goes to the waiting member that is furthest behind (lowest step, then lowest id). A paused
+member is resumed only when nobody is behind it, so the population advances one interval at a
+time (a *generation*, the synchronous variant of the paper's section 3) and a slot may idle
+while the last member of a generation finishes. When the last live member reaches interval step
+``s``, the whole generation is judged at once: the bottom ``quantile_fraction`` of the members'
+results at ``s`` are exploited (the reporter is stopped; paused ones are retired through
+``retired()``) and their places are filled by forks of top members' checkpoints at ``s`` (a
+fork waits for a top member still on its way to save one; a paused member that saved none at
+``s`` is no donor, and with no donor nobody is exploited). Every other member pauses at ``s``
+and is resumed in turn. A generation whose last member fails instead of reporting is not judged
+(its members just move on). With a population no larger than the slots nobody waits, and the
+asynchronous rule of ``rung.schedulers.pbt`` applies unchanged.
+
+**A population that cannot fill.** When no new member can start (``Budget.n_trials`` is below
+``population_size``, or the searcher is exhausted), the members started so far are the
+population (``state()["population_size"]``): if they all wait at one interval step, that
+generation is judged at once, and the paused members resume in turn.
+
+``Generations`` is a part of ``PBT``, split out to keep one idea per file: it reads and changes
+PBT's population state (declared below, set by ``PBT.bind``) and calls PBT's own helpers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rung.core.events import Action, Decision
+from rung.core.history import History
+from rung.core.records import TrialStatus
+from rung.schedulers._reasons import quote
+
+_LIVE = (TrialStatus.LAUNCHED, TrialStatus.RUNNING, TrialStatus.PAUSED)
+_RUNNING = (TrialStatus.LAUNCHED, TrialStatus.RUNNING)
+
+
+class Generations:
+    """Time-sharing a population larger than the worker slots, one generation at a time."""
+
+    # PBT's state (``PBT.bind``) and helpers, as these methods use them
+    _members: dict[int, None]
+    _last: dict[int, tuple[int, float]]
+    _paused: dict[int, int]
+    _pending: dict[int, int]
+    _judged: dict[int, list[int]]
+    _plan: dict[int, tuple[int, dict[str, Any]]]
+    _retire: list[int]
+    _retiring: set[int]
+    _originals: int
+    _size: int
+    _no_new: bool
+    _burn_in: int
+    objective: Any
+    _sync: Callable[[History], None]
+    _ranked: Callable[[], list[tuple[float, int]]]
+    _quantile: Callable[[int], int]
+    _alive: Callable[[History, int], bool]
+    _draw: Callable[[History, int, int, list[int]], tuple[int, dict[str, Any]]]
+    _replacement: Callable[[History, int, tuple[int, dict[str, Any]]], str]
+
+    def _time_share(self, history: History, tid: int, step: int) -> Decision:
+        """A member reached interval ``step`` while others wait for a slot: pause it there, and
+        judge the generation once its last live member has arrived (module docstring)."""
+        behind = sum(
+            1 for t in self._members
+            if self._alive(history, t) and (t not in self._last or self._last[t][0] < step)
+        )
+        if behind or self._originals < self._size:
+            self._paused[tid] = step
+            waiting = behind + self._size - self._originals
+            return Decision(
+                Action.PAUSE, None, True,
+                f"time-sharing: paused at step {step} until {waiting} member(s) behind catch up",
+            )
+        ranked = self._ranked()
+        rank = next(i for i, (_, t) in enumerate(ranked) if t == tid)
+        stop, m, k, exploited = self._judge(history, step, tid)
+        if stop:
+            return Decision.stop(
+                f"exploit: generation at step {step} judged: "
+                f"{quote(self.objective, ranked[rank][0])} ranks {rank + 1}/{m}, in the bottom "
+                f"{k}; " + self._replacement(history, step, self._plan[tid])
+            )
+        self._paused[tid] = step
+        if step < self._burn_in:
+            return Decision(
+                Action.PAUSE, None, True,
+                f"time-sharing: generation at step {step} complete, not judged (burn-in: "
+                f"judged from step {self._burn_in}; rank {rank + 1}/{m}); paused for the next "
+                "interval",
+            )
+        return Decision(
+            Action.PAUSE, None, True,
+            f"time-sharing: generation at step {step} judged (rank {rank + 1}/{m}, "
+            f"{exploited} exploited); paused for the next interval",
+        )
+
+    def _judge(
+        self, history: History, step: int, reporter: int | None
+    ) -> tuple[bool, int, int, int]:
+        """Judge the generation at interval ``step`` (every live member's last result is at
+        ``step``): its bottom ``quantile_fraction`` leaves the population, to be replaced by
+        forks of its top. Returns whether
+        ``reporter`` is exploited, the generation's size, its quantile and how many were
+        exploited (none while no top member can be a donor)."""
+        ranked = self._ranked()
+        m = len(ranked)
+        k = self._quantile(m)
+        if k < 1 or step < self._burn_in:
+            return False, m, k, 0
+        # a donor has a checkpoint at ``step``, or saves one now: the reporter, or a member
+        # whose pause at ``step`` is on its way (a pause saves first)
+        donors = [
+            t for _, t in ranked[:k]
+            if t == reporter or _fresh(history, t, step)
+            or (t in self._paused and history.status(t) in _RUNNING)
+        ]
+        if not donors:
+            return False, m, k, 0
+        stop = False
+        top = [t for _, t in ranked[:k]]
+        losers = [t for _, t in ranked[m - k:]]
+        for t in losers:
+            del self._members[t]
+            del self._last[t]
+            self._pending[t] = step
+            self._judged[t] = top
+            self._plan[t] = self._draw(history, t, step, donors)
+            if t == reporter:
+                stop = True
+            else:
+                self._paused.pop(t, None)
+                if history.status(t) is TrialStatus.PAUSED:
+                    self._retire.append(t)
+                else:  # told to pause, not there yet: retired once it is
+                    self._retiring.add(t)
+        return stop, m, k, len(losers)
+
+    def on_start_refused(self, history: History) -> bool:
+        """No new member can start (``Budget.n_trials`` is spent, or the searcher is
+        exhausted) while the population is not full: the members started so far are the
+        population. If they all wait at the same interval step, that generation is judged now
+        (its last member has arrived); either way the paused members are resumed in turn. A
+        new member that was to replace one (no donor had a checkpoint) and cannot start leaves
+        the population one smaller."""
+        self._sync(history)
+        if self._originals >= self._size:
+            # a new member in a replaced member's place could not start: the place is lost
+            # (and so are those of others waiting for one), and a paused member may now be
+            # the one furthest behind
+            self._no_new = True
+            return True
+        self._size = self._originals
+        self._no_new = True
+        alive = [t for t in self._members if self._alive(history, t)]
+        steps = {self._last[t][0] if t in self._last else 0 for t in alive}
+        if alive and len(steps) == 1 and all(t in self._paused for t in alive):
+            self._judge(history, steps.pop(), None)
+        return True
+
+    def retired(self) -> list[int]:
+        out, self._retire = self._retire, []
+        return out
+
+
+def _fresh(history: History, tid: int, step: int) -> bool:
+    """``tid`` is live and has a checkpoint at ``step`` or later."""
+    ckpt = history.checkpoint(tid)
+    return history.status(tid) in _LIVE and ckpt is not None and ckpt.step >= step
