@@ -51,7 +51,8 @@ reproduces every fork. ``state()["pb2"]`` shows the last fit (observations, pend
 lengthscale, ``eps``, ``beta``).
 
 Complexity: each exploit fits a GP to at most ``MAX_OBSERVATIONS`` points (cubic in them) and
-reads every trial's results once (the ended ones' observations are cached).
+reads the results of every trial not yet completed or stopped (the others' observations are
+cached).
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ DELTA = 0.1
 _BOUNDS = ((0.05, 5.0), (0.05, 20.0), (1e-6, 2.0), (1e-4, 0.5))
 _STARTS = ((0.3, 1.0, 0.1, 0.1), (1.0, 1.0, 0.01, 0.01))
 _JITTER = 1e-8
-_ENDED = (TrialStatus.COMPLETED, TrialStatus.STOPPED, TrialStatus.FAILED)
+#: trials whose results cannot change (a failed one may be retried)
+_ENDED = (TrialStatus.COMPLETED, TrialStatus.STOPPED)
 
 
 @register("scheduler", "pb2")
