@@ -9,13 +9,13 @@ selection, the paper's section 3.1). Members report asynchronously, so the repor
 with each other member at the latest interval step both have reached: a member ahead with its
 result at the reporter's step, a member behind at its own last interval step, where the reporter's
 result there stands for it (a fork's results before it was forked are its lineage's: its donor's,
-up to the checkpoint it copied). Its rank is one plus the number of members that beat it. Comparing
-latest results instead (Ray Tune's rule) ranks a slower member against results from steps it has
-not reached, and a member that is always first to arrive against results one interval older than
-its own, so on an improving curve it looks better than it is and is seldom exploited. Nobody is
-exploited until every member of the population has started and reported once. Ties go to the lower
-trial id (two members tied at the top of a population of two, as in the paper's toy, still exploit:
-the copy is explored, which breaks the tie):
+up to the checkpoint it copied; ``rung.schedulers.pbt_lineage``). Its rank is one plus the
+number of members that beat it. Comparing latest results instead (Ray Tune's rule) ranks a slower
+member against results from steps it has not reached, and a member that is always first to arrive
+against results one interval older than its own, so on an improving curve it looks better than it
+is and is seldom exploited. Nobody is exploited until every member of the population has started
+and reported once. Ties go to the lower trial id (two members tied at the top of a population of
+two, as in the paper's toy, still exploit: the copy is explored, which breaks the tie):
 
 - in the bottom ``quantile_fraction`` (at most half the population): **exploit**. The trial is
   stopped, and a new trial is *forked* from the checkpoint of a member drawn uniformly from the
