@@ -16,7 +16,7 @@ from rung import Budget
 from rung.core import CheckpointSaved, Launch, Reply, ResultReported, TrialEnded
 from rung.core.events import Action, Cancel
 from rung.core.records import Outcome, TrialStatus
-from rung.schedulers import PBT
+from rung.schedulers import PB2, PBT
 
 
 @dataclass
@@ -28,11 +28,12 @@ class Worker:
 
 
 def drive(seed: int, population: int, workers: int, max_step: int = 16,
-          p_fail: float = 0.0, p_nosave: float = 0.0) -> Script:
+          p_fail: float = 0.0, p_nosave: float = 0.0, make: type[PBT] = PBT) -> Script:
     """``p_fail``: chance that a move of a worker is a crash (the trial fails); ``p_nosave``:
-    chance that a trial never saves a checkpoint (its objective passes no ``save=``)."""
+    chance that a trial never saves a checkpoint (its objective passes no ``save=``);
+    ``make``: ``PBT`` or ``PB2``."""
     rng = random.Random(seed)
-    s = Script(PBT(population, 4, 0.25, 0.25), max_step=max_step,
+    s = Script(make(population, 4, 0.25, 0.25), max_step=max_step,
                budget=Budget(n_trials=population), seed=seed)
     running: dict[int, Worker] = {}
     nosave = {t for t in range(10 * population) if rng.random() < p_nosave}
@@ -110,6 +111,21 @@ def test_pbt_never_stalls_on_members_that_fail_or_never_save(seed: int) -> None:
     replace one could not start within ``Budget(n_trials)`` and nobody was resumed."""
     population, workers = 2 + seed % 6, 1 + seed % 4
     s = drive(seed, population, workers, p_fail=0.02, p_nosave=0.2)
+    h = s.engine.history
+    assert not [t for t in h if h.status(t) in (TrialStatus.RUNNING, TrialStatus.PAUSED)]
+    s.assert_replay_matches()
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_pb2_under_late_pauses_failures_and_missing_saves(seed: int) -> None:
+    """PB2 shares PBT's exploit: the same random orders end with nobody running or paused for
+    good, and replay reproduces its GP-chosen forks (half the orders with crashes and members
+    that never save)."""
+    population, workers = 2 + seed % 6, 1 + seed % 4
+    noisy = seed % 2 == 1
+    s = drive(seed, population, workers, p_fail=0.02 if noisy else 0.0,
+              p_nosave=0.2 if noisy else 0.0, make=PB2)
+    assert "lengthscale" in s.engine.scheduler.state()["pb2"]  # its last fork came from the GP
     h = s.engine.history
     assert not [t for t in h if h.status(t) in (TrialStatus.RUNNING, TrialStatus.PAUSED)]
     s.assert_replay_matches()
