@@ -17,7 +17,7 @@ from rung.core.records import ComponentSpec
 from rung.errors import ConfigError
 
 SEARCHERS = "auto, bohb, gp, grid, optuna, random, sobol, tpe"
-SCHEDULERS = ("auto, asha, async_hyperband, curve, fifo, hyperband, median, mo_asha, pbt, "
+SCHEDULERS = ("auto, asha, async_hyperband, curve, fifo, hyperband, median, mo_asha, pb2, pbt, "
               "successive_halving")
 
 

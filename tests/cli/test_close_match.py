@@ -21,7 +21,7 @@ def _local(**changes: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(("spec", "line"), [
     (_local(scheduler="ashaa"), "spec.scheduler: unknown scheduler 'ashaa' (did you mean "
      "'asha'?) (known: auto, asha, async_hyperband, curve, fifo, hyperband, median, mo_asha, "
-     "pbt, successive_halving)"),
+     "pb2, pbt, successive_halving)"),
     (_local(searcher={"name": "TPE"}), "spec.searcher: unknown searcher 'TPE' (did you "
      "mean 'tpe'?) (known: auto, bohb, gp, grid, optuna, random, sobol, tpe)"),
     (_local(executor="locl"), "spec.executor: must be one of local, ray, simulated, got 'locl' "
@@ -105,7 +105,7 @@ GP_PARAMS = _accepted("searcher", "gp")
     ({"searcher": "tpee"}, f"searcher: unknown searcher 'tpee' (did you mean 'tpe'?) (known: "
      f"{SEARCHERS})"),
     ({"scheduler": "ashaa"}, "scheduler: unknown scheduler 'ashaa' (did you mean 'asha'?) "
-     "(known: auto, asha, async_hyperband, curve, fifo, hyperband, median, mo_asha, pbt, "
+     "(known: auto, asha, async_hyperband, curve, fifo, hyperband, median, mo_asha, pb2, pbt, "
      "successive_halving)"),
     ({"searcher": "zzz"}, f"searcher: unknown searcher 'zzz' (known: {SEARCHERS})"),
     ({"searcher": {"name": "tpe", "params": {"n_inital": 5}}}, "searcher.params.n_inital: 'tpe' "
