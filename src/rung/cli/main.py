@@ -327,6 +327,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from rung.cli.report import resume_note
     from rung.cli.run_checks import check_executor, check_tracking, check_workers_option
     from rung.cli.spec import SpecError, resolve_objective, spec_from_journal
+    from rung.cli.spec_objective import add_spec_paths
     from rung.storage import open_journal
     from rung.study import Study
 
@@ -344,7 +345,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if args.workers:
         spec = _with(spec, n_workers=args.workers)
     try:
-        fn = resolve_objective(spec) if spec.executor != "simulated" else None
+        if spec.executor != "simulated":
+            fn = resolve_objective(spec)
+        else:
+            fn = None
+            add_spec_paths(spec.path)
     except SpecError as e:  # there is no spec file to point at: name what the journal holds
         journal.close()
         raise CLIError(f"study {args.name!r} runs the objective {spec.objective!r} (recorded "

@@ -55,7 +55,7 @@ from rung.cli.spec_extras import (
     spec_fidelity,
     with_extras,
 )
-from rung.cli.spec_objective import resolve_objective
+from rung.cli.spec_objective import add_spec_paths, resolve_objective
 from rung.cli.spec_study import check_reported, study_spec
 from rung.cli.spec_tracking import TRACKING_KEYS, spec_tracking
 from rung.cli.spec_yaml import read_yaml
@@ -154,7 +154,11 @@ def load_spec(
     ``n_workers``: ``rung run --workers N`` (see ``parse_spec``)."""
     data = read_yaml(path)
     spec = parse_spec(data, base_dir=Path(path).resolve().parent, n_workers=n_workers)
-    fn = resolve_objective(spec) if import_objective and spec.objective else None
+    fn = None
+    if import_objective and spec.objective:
+        fn = resolve_objective(spec)
+    elif import_objective:  # a simulated benchmark: what the spec names by module still imports
+        add_spec_paths(spec.path)
     return spec, fn
 
 
@@ -265,10 +269,9 @@ def _executor(top: Mapping[str, Any]) -> str:
         raise SpecError("spec.executor", f"must be one of {', '.join(EXECUTORS)}, got "
                         f"{executor!r}{close_hint(executor, EXECUTORS)}")
     if executor == "simulated":
-        for key in ("objective", "path"):
-            if key in top:
-                raise SpecError(f"spec.{key}", "not used by the simulated executor"
-                                + (" (give a benchmark)" if key == "objective" else ""))
+        if "objective" in top:
+            raise SpecError("spec.objective",
+                            "not used by the simulated executor (give a benchmark)")
     elif "benchmark" in top:
         raise SpecError("spec.benchmark", "only used with executor: simulated")
     return str(executor)
@@ -277,9 +280,11 @@ def _executor(top: Mapping[str, Any]) -> str:
 def _objective_ref(
     top: Mapping[str, Any], executor: str, base: Path
 ) -> tuple[str | None, tuple[str, ...]]:
-    """``objective`` (``module:function``) and ``path``; neither for a simulated run."""
+    """``objective`` (``module:function``) and ``path``; a simulated run has no objective, and
+    its ``path`` is where what the spec names by ``module:function`` (PBT's ``explore``) is
+    imported from."""
     if executor == "simulated":
-        return None, ()
+        return None, _paths(top.get("path", "."), base)
     objective = top.get("objective")
     if objective is None:
         raise SpecError("spec.objective", "missing (the training function as module:function)")

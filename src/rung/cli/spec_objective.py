@@ -11,7 +11,7 @@ import importlib
 import inspect
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rung._validate import check_objective, close_hint
@@ -22,6 +22,21 @@ if TYPE_CHECKING:
 
 #: Modules that moved, for objectives recorded in older journals (``rung resume``).
 _MOVED = {"rung.demo": "rung.cli.demo"}
+
+
+def add_spec_paths(paths: Sequence[str]) -> None:
+    """Prepend a spec's ``path`` directories to ``sys.path`` and to ``PYTHONPATH`` (so worker
+    processes find them too): where its objective and anything else it names by
+    ``"module:function"`` (PBT's ``explore``) are imported from, with or without an objective
+    (a simulated benchmark run has none)."""
+    for p in reversed(paths):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    if paths:
+        old = os.environ.get("PYTHONPATH", "")
+        parts = [p for p in paths if p not in old.split(os.pathsep)]
+        if parts:
+            os.environ["PYTHONPATH"] = os.pathsep.join([*parts, *([old] if old else [])])
 
 
 def resolve_objective(spec: RunSpec) -> Callable[..., Any]:
@@ -35,14 +50,7 @@ def resolve_objective(spec: RunSpec) -> Callable[..., Any]:
     ref = spec.objective
     if ref is None:
         raise SpecError("spec.objective", "missing (the training function as module:function)")
-    for p in reversed(spec.path):
-        if p not in sys.path:
-            sys.path.insert(0, p)
-    if spec.path:
-        old = os.environ.get("PYTHONPATH", "")
-        parts = [p for p in spec.path if p not in old.split(os.pathsep)]
-        if parts:
-            os.environ["PYTHONPATH"] = os.pathsep.join([*parts, *([old] if old else [])])
+    add_spec_paths(spec.path)
     module_name, _, attr = ref.partition(":")
     module_name = _MOVED.get(module_name, module_name)
     try:

@@ -7,11 +7,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import shlex
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from rung.storage.base import Journal
     from rung.study import Study
 
 
@@ -57,9 +59,34 @@ def read_study(name: str, storage: str | None) -> Iterator[Study]:
 def open_study(path: Path | str, name: str) -> Iterator[Study]:
     """Study ``name`` of the SQLite journal ``path``, opened read-only for the block (safe
     while another process runs the study): a snapshot, whose dataframes, figures, ledger and
-    ``rung show`` sections fold the records its load replayed (the journal is read once)."""
+    ``rung show`` sections fold the records its load replayed (the journal is read once).
+
+    A study created by ``rung run`` has its spec's ``path`` directories put on ``sys.path``
+    first (as ``rung resume`` does), so what its components name by ``"module:function"``
+    (PBT's ``explore``) imports when the load replays their decisions."""
     from rung.storage import SQLiteJournal
     from rung.study import Study
 
     with SQLiteJournal(path, readonly=True) as journal:
+        _spec_paths_on_sys_path(journal, name)
         yield Study.load(name, journal, readonly=True)
+
+
+def _spec_paths_on_sys_path(journal: Journal, name: str) -> None:
+    """Prepend the ``path`` directories that ``rung run`` recorded for study ``name`` (and that
+    still exist) to ``sys.path``; nothing for a study without them or not in ``journal`` (the
+    load that follows says so)."""
+    from rung.cli.spec import CLI_KEY
+    from rung.errors import RungError
+
+    try:
+        data = journal.load_study(name)
+    except RungError:
+        return
+    cli = data.get(CLI_KEY)
+    paths = cli.get("path") if isinstance(cli, dict) else None
+    if not isinstance(paths, list):
+        return
+    for p in reversed(paths):
+        if isinstance(p, str) and p not in sys.path and Path(p).is_dir():
+            sys.path.insert(0, p)
