@@ -213,3 +213,30 @@ def test_a_users_explore_applies_after_pb2s_choice() -> None:
 
 def round_lr(params: dict[str, Any]) -> dict[str, Any]:
     return {**params, "lr": float(f"{params['lr']:.1g}")}
+
+
+def test_an_exploits_reason_says_what_chose_the_forks_numbers() -> None:
+    """Each exploit's reason ends with PB2's evidence: the GP-UCB's data and its prediction at
+    the chosen point (objective units), or that it explored as PBT for want of data."""
+    import re
+
+    from rung.benchmarks import get_benchmark
+
+    b = get_benchmark("mf-branin", max_step=16)
+    study = Study.create("r", b.space, objective="loss",
+                         scheduler=PB2(population_size=6, perturbation_interval=4),
+                         max_step=16, budget=Budget(n_trials=6, max_steps=400), seed=0)
+    study.simulate(b, n_workers=3, progress=False)
+    reasons = [r for r in study.trials_dataframe().reason
+               if isinstance(r, str) and r.startswith("exploit:")]
+    note = re.compile(
+        r" \(PB2: (GP-UCB over (\d+) interval changes( \(\d+ pending\))?: predicted improvement "
+        r"per interval (\S+) \+- (\S+)|explored as PBT, \d+ interval change\(s\) observed \(the "
+        r"bandit needs 2\))\)$")
+    matches = [note.search(r) for r in reasons]
+    assert reasons and all(matches), reasons
+    by_gp = [m for m in matches if m is not None and m.group(2)]
+    assert by_gp
+    for m in by_gp:
+        assert int(m.group(2)) >= 2 and math.isfinite(float(m.group(4)))
+        assert float(m.group(5)) >= 0

@@ -45,6 +45,11 @@ paper's bandit is over a box. **Too little data** (fewer than ``MIN_OBSERVATIONS
 observations, e.g. at the first interval when members report only at interval steps): the
 numbers are explored as PBT does too. A user's ``explore=`` function applies after, as in PBT.
 
+**Reasons.** An exploit's reason ends with what chose the fork's numbers: ``"(PB2: GP-UCB
+over 14 interval changes (2 pending): predicted improvement per interval 0.031 +- 0.012)"``, the
+posterior mean and standard deviation at the chosen point in the objective's units, or ``"(PB2:
+explored as PBT, ...)"`` while there is too little data.
+
 **Determinism.** The donor, the candidate points and PBT's categorical draws come from
 ``derive_rng(seed, "pbt", recipient, step)`` (PBT's), the fit from fixed starts: replay
 reproduces every fork. ``state()["pb2"]`` shows the last fit (observations, pending points,
@@ -131,6 +136,7 @@ class PB2(PBT):
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
         self._last_fit: dict[str, Any] = {}  # what decided the last fork (``state()["pb2"]``)
+        self._notes: dict[int, str] = {}  # recipient -> what chose its fork's numbers
         # observations of ended trials (they cannot change), for one list of parameter names
         self._rows_cache: dict[int, list[tuple[float, list[float], float]]] = {}
         self._rows_key: tuple[str, ...] = ()
@@ -243,6 +249,32 @@ class PB2(PBT):
                         *(self.space.params[n].to_unit(mine[n]) for n in names)])
         return np.array(out, dtype=float).reshape(-1, len(names) + 1)
 
+    def _draw(
+        self, history: History, recipient: int, step: int, donors: list[int]
+    ) -> tuple[int, dict[str, Any]]:
+        plan = super()._draw(history, recipient, step, donors)
+        self._notes[recipient] = self._note()
+        return plan
+
+    def _note(self) -> str:
+        """What chose the last fork's numbers, for its exploit's reason: ``"PB2: GP-UCB over 14
+        interval changes (2 pending): predicted change per interval 0.031 +- 0.012"``."""
+        fit = self._last_fit
+        if fit.get("fallback"):
+            return (f"PB2: explored as PBT, {fit.get('observations', 0)} interval change(s) "
+                    f"observed (the bandit needs {MIN_OBSERVATIONS})")
+        if "mean" not in fit:
+            return ""
+        pending = f" ({fit['pending']} pending)" if fit.get("pending") else ""
+        return (f"PB2: GP-UCB over {fit['observations']} interval changes{pending}: predicted "
+                f"improvement per interval {fit['mean']:.4g} +- {fit['sd']:.2g}")
+
+    def _replacement(self, history: History, step: int, plan: tuple[int, dict[str, Any]]) -> str:
+        text = super()._replacement(history, step, plan)
+        who = next((r for r, p in self._plan.items() if p is plan), None)
+        note = self._notes.get(who, "") if who is not None else ""
+        return f"{text} ({note})" if note else text
+
     def state(self) -> dict[str, Any]:
         out = super().state()
         out["pb2"] = dict(self._last_fit)
@@ -260,7 +292,8 @@ class TimeVaryingGP:
     def __init__(self, X: np.ndarray, t: np.ndarray, y: np.ndarray) -> None:
         self.X, self.t = X, t
         sd = float(np.std(y))
-        self.y = (y - float(np.mean(y))) / (sd if sd > 0 else 1.0)
+        self.y_mean, self.y_sd = float(np.mean(y)), (sd if sd > 0 else 1.0)
+        self.y = (y - self.y_mean) / self.y_sd
         self._d2 = _sqdist(X, X)
         self._dt = np.abs(t[:, None] - t[None, :])
         self.theta = self._fit()
@@ -346,7 +379,13 @@ class TimeVaryingGP:
                        bounds=[(0.0, 1.0)] * d, options={"maxiter": 50})
         u = np.clip(np.asarray(res.x), 0.0, 1.0) if -res.fun >= scores.max() else x0
         ls, s2, noise, eps = theta
-        return u, {"lengthscale": ls, "signal": s2, "noise": noise, "eps": eps, "beta": beta}
+        tu = np.full(1, now)
+        mu = float((self.kernel(u[None, :], tu, self.X, self.t, theta) @ self.alpha)[0])
+        v = solve_triangular(self.L, self.kernel(self.X, self.t, u[None, :], tu, theta),
+                             lower=True, check_finite=False)
+        sd = math.sqrt(max(theta[1] - float(np.sum(v * v)), 0.0))
+        return u, {"lengthscale": ls, "signal": s2, "noise": noise, "eps": eps, "beta": beta,
+                   "mean": self.y_mean + self.y_sd * mu, "sd": self.y_sd * sd}
 
 
 def _sqdist(A: np.ndarray, B: np.ndarray) -> np.ndarray:
