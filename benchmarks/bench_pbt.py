@@ -17,7 +17,12 @@ same ``Budget(max_steps=POPULATION * MAX_STEP)`` epochs.
 **Methods** (parameters fixed up front, not tuned to this task): PBT and PB2 with population
 ``POPULATION``, ``perturbation_interval=INTERVAL`` and rung's defaults otherwise (quantile 0.25,
 resample probability 0.25, PBT's x0.8 / x1.2); random search + FIFO (each trial trained to
-``MAX_STEP``); random search + ASHA (reduction factor 3, min step 1). No Ray Tune peer.
+``MAX_STEP``); random search + ASHA (reduction factor 3, min step 1). With ``--ray``, Ray Tune's
+``PopulationBasedTraining`` runs as a peer (the same population, interval, quantile and
+resample probability; a checkpoint every interval; ``WORKERS`` concurrent trials): a bench
+extra only, never a dependency of rung. Its exploits inherit the donor's epochs (a recipient
+behind its donor skips ahead), so it may train fewer than the budget's epochs: ``epochs``
+counts those it trained.
 
 **Measured** per run: the chosen model is the trial whose model at its last reported epoch has
 the lowest validation error (ties: lower validation loss); its validation and test accuracy,
@@ -25,7 +30,8 @@ and the epochs trained. ``--check`` first measures whether a learning-rate sched
 every fixed choice on this task (a grid of fixed (lr, alpha) against the same grid with lr / 10
 after half the epochs).
 
-Usage: ``OMP_NUM_THREADS=1 python benchmarks/bench_pbt.py [--seeds 10] [--quick] [--no-write]``.
+Usage: ``OMP_NUM_THREADS=1 python benchmarks/bench_pbt.py [--seeds 10] [--ray] [--quick]
+[--no-write]``.
 Writes ``benchmarks/results/pbt_real.csv`` (one row per run) and the ``bench_pbt`` section of
 ``benchmarks/RESULTS.md`` unless ``--no-write`` or ``--quick``.
 """
@@ -208,6 +214,94 @@ def run_one(method: str, seed: int, data: Data, max_step: int = MAX_STEP,
             "seconds": round(time.perf_counter() - t0, 2)}
 
 
+# --- Ray Tune's PBT, a peer (--ray) ----------------------------------------------------------
+def ray_up(cpus: int = WORKERS) -> None:
+    """A fresh local Ray whose workers can import this script (its trainable's module)."""
+    import os
+
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    import ray
+
+    here = str(Path(__file__).resolve().parent)
+    ray.init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": here, "OMP_NUM_THREADS": "1"}})
+
+
+def run_ray_pbt(seed: int, data: Data, tmp: Path, max_step: int = MAX_STEP,
+                population: int = POPULATION, interval: int = INTERVAL,
+                workers: int = WORKERS) -> dict[str, Any]:
+    """Ray Tune's ``PopulationBasedTraining`` on the same task, population, interval,
+    quantile and resample probability, ``workers`` trials at once (Ray must be up). Its draws
+    are not seeded by ``seed`` alone (Ray's own processes), so runs are not reproducible;
+    ``epochs`` counts the epochs the trainables actually ran."""
+    import pickle
+    import random
+    import tempfile
+
+    from ray import tune
+    from ray.tune.schedulers import PopulationBasedTraining
+
+    random.seed(seed)
+    np.random.seed(seed)
+    t0 = time.perf_counter()
+
+    def trainable(config: dict[str, Any]) -> None:
+        ckpt = tune.get_checkpoint()
+        if ckpt is not None:
+            with ckpt.as_directory() as d:
+                w, v, step, tid = pickle.loads((Path(d) / "m.pkl").read_bytes())
+                model = Model(w, v)
+        else:
+            tid = int(config["member"])
+            model, step = Model.init(seed, tid), 0
+        while step < max_step:
+            step += 1
+            model.epoch(data.xtr, data.ytr, config["lr"], config["alpha"],
+                        np.random.default_rng([seed, tid, step]))
+            err, loss = model.evaluate(data.xva, data.yva)
+            test_err, _ = model.evaluate(data.xte, data.yte)
+            metrics = {"val_error": err, "val_loss": loss, "test_error": test_err}
+            if step % interval == 0 or step == max_step:
+                with tempfile.TemporaryDirectory() as d:
+                    (Path(d) / "m.pkl").write_bytes(pickle.dumps((model.w, model.v, step, tid)))
+                    tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(d))
+            else:
+                tune.report(metrics)
+
+    pbt = PopulationBasedTraining(
+        time_attr="training_iteration", perturbation_interval=interval,
+        quantile_fraction=0.25, resample_probability=0.25,
+        hyperparam_mutations={"lr": tune.loguniform(1e-3, 1.0),
+                              "alpha": tune.loguniform(1e-6, 1e-1)})
+    tuner = tune.Tuner(
+        tune.with_parameters(trainable),
+        param_space={"lr": tune.loguniform(1e-3, 1.0), "alpha": tune.loguniform(1e-6, 1e-1),
+                     "member": tune.grid_search(list(range(population)))},
+        tune_config=tune.TuneConfig(metric="val_error", mode="min", scheduler=pbt,
+                                    num_samples=1, max_concurrent_trials=workers),
+        run_config=tune.RunConfig(storage_path=str(tmp / f"ray-{seed}"), verbose=0,
+                                  stop={"training_iteration": max_step}),
+    )
+    grid = tuner.fit()
+    if grid.errors:
+        raise RuntimeError(f"Ray Tune trials failed: {grid.errors[0]!r}")
+    finals = []
+    epochs = 0
+    for i in range(len(grid)):
+        df = grid[i].metrics_dataframe
+        if df is None or not len(df):
+            continue
+        epochs += len(df)  # one report per epoch trained, across the trial's restores
+        m = grid[i].metrics or {}
+        finals.append((m["val_error"], m["val_loss"], i, m["test_error"],
+                       m["training_iteration"]))
+    err, _, best, test_err, step = min(finals)
+    return {"method": "ray-pbt", "seed": seed, "val_acc": round(1 - err, 6),
+            "test_acc": round(1 - test_err, 6), "best_trial": best, "best_step": step,
+            "epochs": epochs, "trials": len(grid), "forks": -1,
+            "seconds": round(time.perf_counter() - t0, 2)}
+
+
 # --- can a schedule matter? -------------------------------------------------------------------
 def schedule_check(data: Data, max_step: int, seeds: int = 3) -> list[list[object]]:
     """Fixed (lr, alpha) on a grid against the same with lr / 10 from half the epochs on:
@@ -244,7 +338,7 @@ def summarize(rows: list[dict[str, Any]]) -> tuple[list[list[object]], list[list
     for r in rows:
         by.setdefault(r["method"], []).append(r)
     out: list[list[object]] = []
-    for m in METHODS:
+    for m in (*METHODS, "ray-pbt"):
         rs = by.get(m, [])
         if not rs:
             continue
@@ -258,7 +352,8 @@ def summarize(rows: list[dict[str, Any]]) -> tuple[list[list[object]], list[list
                     f"{np.median([r['seconds'] for r in rs]):.1f}"])
     tests: list[list[object]] = []
     for a, b in (("pb2", "pbt"), ("pbt", "random+fifo"), ("pb2", "random+fifo"),
-                 ("pbt", "random+asha"), ("pb2", "random+asha")):
+                 ("pbt", "random+asha"), ("pb2", "random+asha"), ("pbt", "ray-pbt"),
+                 ("pb2", "ray-pbt")):
         if a in by and b in by:
             for metric in ("val_acc", "test_acc"):
                 x = [r[metric] for r in by[a]]
@@ -289,6 +384,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="2 seeds, 12 epochs, population 4: a smoke run; writes nothing")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--no-check", action="store_true", help="skip the schedule check")
+    ap.add_argument("--ray", action="store_true",
+                    help="also run Ray Tune's PBT as a peer (needs ray[tune]; minutes per seed)")
     args = ap.parse_args(argv)
     data = load_data()
     seeds = 2 if args.quick else args.seeds
@@ -304,6 +401,15 @@ def main(argv: list[str] | None = None) -> None:
             r = run_one(m, seed, data, **kw)
             rows.append(r)
             print(r, flush=True)
+    if args.ray:
+        import tempfile
+
+        ray_up()
+        with tempfile.TemporaryDirectory(prefix="bench-pbt-") as d:
+            for seed in range(seeds):
+                r = run_ray_pbt(seed, data, Path(d), **kw)
+                rows.append(r)
+                print(r, flush=True)
     summary, tests = summarize(rows)
     report = table(HEADERS, summary) + "\n\n" + table(TEST_HEADERS, tests)
     print(report)
@@ -314,12 +420,17 @@ def main(argv: list[str] | None = None) -> None:
         f"Task: a NumPy MLP (64-{HIDDEN}-10, SGD momentum {MOMENTUM}, batch {BATCH}) on "
         f"`load_digits` ({N_TRAIN} train / {N_VAL} validation / {len(data.yte)} test, fixed "
         f"split), one epoch per step, {MAX_STEP} epochs per trial; explored: lr (log "
-        f"[1e-3, 1]) and L2 alpha (log [1e-6, 1e-1]). Every method: {WORKERS} in-process "
-        f"workers (ask / report / checkpoint / tell), budget {POPULATION * MAX_STEP} epochs, "
-        f"{seeds} seeds. PBT and PB2: population {POPULATION}, perturbation_interval "
+        f"[1e-3, 1]) and L2 alpha (log [1e-6, 1e-1]). rung's methods: {WORKERS} in-process "
+        f"workers (ask / report / checkpoint / tell). Every method: budget "
+        f"{POPULATION * MAX_STEP} epochs, {seeds} seeds. PBT and PB2: population {POPULATION}, perturbation_interval "
         f"{INTERVAL}, defaults otherwise (chosen before any run). ASHA: reduction factor 3, "
-        f"min step 1. The chosen model: the trial with the lowest validation error at its "
-        f"last epoch. Per-run rows: `benchmarks/results/pbt_real.csv`.\n\n"
+        f"min step 1. "
+        + ("Ray Tune's PopulationBasedTraining (the same population, interval, quantile and "
+           "resample probability; checkpoints every interval; 4 concurrent trials on a local "
+           "Ray with 4 logical CPUs; not seeded reproducibly, `forks` = -1: not counted). "
+           if args.ray else "No Ray Tune peer in this run. ")
+        + "The chosen model: the trial with the lowest validation error at its "
+        "last epoch. Per-run rows: `benchmarks/results/pbt_real.csv`.\n\n"
     )
     if check:
         body += ("Can a schedule matter? Best grid point (lr x alpha, 5 x 4) of fixed "

@@ -87,3 +87,25 @@ def test_summary_has_a_row_per_method_and_the_pairs(data: object) -> None:
 def test_unknown_method_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown method 'sgd'"):
         bench.scheduler_spec("sgd")
+
+
+def test_a_ray_peer_row_joins_the_table_and_the_pairs() -> None:
+    rows = [
+        {
+            "method": m,
+            "seed": s,
+            "val_acc": 0.9 + 0.01 * s + (0.05 if m == "pbt" else 0.0),
+            "test_acc": 0.9,
+            "epochs": 320,
+            "trials": 8,
+            "seconds": 1.0,
+        }
+        for s in range(5)
+        for m in ("pbt", "ray-pbt")
+    ]
+    summary, tests = bench.summarize(rows)
+    assert [r[0] for r in summary] == ["pbt", "ray-pbt"]
+    assert summary[0][2] == "0.9700" and summary[1][2] == "0.9200"
+    val = [t for t in tests if t[1] == "val_acc"]
+    assert [t[0] for t in val] == ["pbt vs ray-pbt"]
+    assert val[0][2] == "+0.0500" and float(val[0][3]) < 0.05
