@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import shlex
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -74,9 +73,10 @@ def open_study(path: Path | str, name: str) -> Iterator[Study]:
 
 def _spec_paths_on_sys_path(journal: Journal, name: str) -> None:
     """Prepend the ``path`` directories that ``rung run`` recorded for study ``name`` (and that
-    still exist) to ``sys.path``; nothing for a study without them or not in ``journal`` (the
-    load that follows says so)."""
+    still exist) to ``sys.path`` and ``PYTHONPATH``, as ``rung run`` does (``add_spec_paths``);
+    nothing for a study without them or not in ``journal`` (the load that follows says so)."""
     from rung.cli.spec import CLI_KEY
+    from rung.cli.spec_objective import add_spec_paths
     from rung.errors import RungError
 
     try:
@@ -87,6 +87,4 @@ def _spec_paths_on_sys_path(journal: Journal, name: str) -> None:
     paths = cli.get("path") if isinstance(cli, dict) else None
     if not isinstance(paths, list):
         return
-    for p in reversed(paths):
-        if isinstance(p, str) and p not in sys.path and Path(p).is_dir():
-            sys.path.insert(0, p)
+    add_spec_paths([p for p in paths if isinstance(p, str) and Path(p).is_dir()])
