@@ -40,3 +40,19 @@ def test_bad_demo_numbers_are_usage_errors(
     assert info.value.code == 2
     assert capsys.readouterr().err == f"rung: error: {message} (rung demo --help)\n"
     assert files_under(isolated) == set()
+
+
+def test_storage_refused_only_when_created_prints_nothing_before_the_error(
+    isolated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A place the up-front check passes but the journal cannot be created in (as root,
+    ``access()`` calls /proc writable): the refusal is still the only output, exit 2."""
+    import rung.storage.paths
+
+    (isolated / "notes.txt").write_text("")
+    monkeypatch.setattr(rung.storage.paths, "storage_problem", lambda path: None)
+    assert main(["demo", "--storage", "notes.txt/demo.db"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("rung: error: --storage: ") and err.count("\n") == 1
+    assert files_under(isolated) == {"notes.txt"}

@@ -264,10 +264,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from rung.executors.local import usable_cpus
 
     n = spec.n_workers or usable_cpus()
-    print(f"rung demo: tuning a scikit-learn MLP on the digits data set with ASHA: "
-          f"{spec.study.budget.n_trials} configurations, up to {spec.study.max_step} epochs "
-          f"each, {n} worker process{'es' if n > 1 else ''}; journal {spec.storage}", flush=True)
-    return _create_and_run(spec, fn, args, describe=describe_best)
+    intro = (f"rung demo: tuning a scikit-learn MLP on the digits data set with ASHA: "
+             f"{spec.study.budget.n_trials} configurations, up to {spec.study.max_step} epochs "
+             f"each, {n} worker process{'es' if n > 1 else ''}; journal {spec.storage}")
+    return _create_and_run(spec, fn, args, describe=describe_best, intro=intro)
 
 
 def _with(spec: Any, **changes: Any) -> Any:
@@ -277,7 +277,9 @@ def _with(spec: Any, **changes: Any) -> Any:
 
 
 def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace,
-                    describe: Callable[[Any], str] | None = None) -> int:
+                    describe: Callable[[Any], str] | None = None, intro: str = "") -> int:
+    """Create ``spec``'s study and run it; every refusal (exit 2) comes before anything is
+    printed on stdout or written; ``intro`` is printed once the journal exists."""
     from rung.cli.drive import drive
     from rung.cli.run_checks import being_run, changed_keys, check_executor, check_tracking
     from rung.cli.spec import CLI_KEY
@@ -315,6 +317,8 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace,
         raise CLIError(f"{key}: {path} is not an SQLite journal ({e})", 2) from None
     except JournalError as e:  # the file cannot be created or is not a journal
         raise CLIError(f"{key}: {e}", 2) from None
+    if intro:
+        print(intro, flush=True)
     if spec.auto is not None:
         from rung.reporter import study_line
 
