@@ -43,6 +43,7 @@ import csv
 import math
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from _results import table, write_section
 
-from rung import Action, Budget, Float, SearchSpace, Study
+from rung import Budget, Float, SearchSpace, Study
 from rung.storage.memory import MemoryJournal
+from rung.testing.population import run_population
 
 OUT = Path(__file__).resolve().parent / "results"
 SECTION = "bench_pbt: PBT and PB2 on real training"
@@ -164,45 +166,21 @@ def run_one(method: str, seed: int, data: Data, max_step: int = MAX_STEP,
                          scheduler=scheduler_spec(method, interval, population),
                          max_step=max_step, budget=Budget(max_steps=population * max_step),
                          seed=seed, storage=MemoryJournal())
-    store: dict[str, Model] = {}
-    last: dict[int, tuple[float, float, int, Model]] = {}  # trial -> (err, loss, step, model)
-    running: dict[int, tuple[Model, int, dict[str, Any]]] = {}
-    epochs = 0
-    while True:
-        while len(running) < workers:
-            t = study.ask()
-            if t is None:
-                break
-            if t.checkpoint is not None:
-                model, start = store[t.checkpoint.path].copy(), t.checkpoint.step
-            else:
-                model, start = Model.init(seed, t.id), 0
-            running[t.id] = (model, start, dict(t.params))
-        if not running:
-            break
-        tid = min(running, key=lambda i: (running[i][1], i))
-        model, step, params = running[tid]
-        step += 1
-        rng = np.random.default_rng([seed, tid, step])
-        model.epoch(data.xtr, data.ytr, params["lr"], params["alpha"], rng)
-        epochs += 1
+
+    def init(tid: int, params: Mapping[str, Any]) -> Model:
+        return Model.init(seed, tid)
+
+    def train(model: Model, tid: int, params: Mapping[str, Any],
+              step: int) -> tuple[Model, dict[str, float]]:
+        model.epoch(data.xtr, data.ytr, params["lr"], params["alpha"],
+                    np.random.default_rng([seed, tid, step]))
         err, loss = model.evaluate(data.xva, data.yva)
-        last[tid] = (err, loss, step, model)
-        d = study.report(tid, step, {"val_error": err, "val_loss": loss})
-        if d.checkpoint or d.action is Action.PAUSE:
-            store[f"{tid}/{step}"] = model.copy()
-            study.checkpoint(tid, step, f"{tid}/{step}")
-        if d.action is Action.STOP:
-            study.tell(tid, "stopped")
-            del running[tid]
-        elif d.action is Action.PAUSE:
-            study.tell(tid, "paused")
-            del running[tid]
-        elif step >= max_step:
-            study.tell(tid, "completed")
-            del running[tid]
-        else:
-            running[tid] = (model, step, params)
+        return model, {"val_error": err, "val_loss": loss}
+
+    run = run_population(study, workers, init, train, Model.copy, max_step)
+    last = {tid: (r.metrics["val_error"], r.metrics["val_loss"], r.step, r.state)
+            for tid, r in run.last.items()}
+    epochs = run.steps
     best = min(last, key=lambda i: (last[i][0], last[i][1], i))
     err, _, step, model = last[best]
     test_err, _ = model.evaluate(data.xte, data.yte)

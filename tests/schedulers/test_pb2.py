@@ -5,7 +5,7 @@ random explore, and replayed exactly by ``Study.load``."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from rung import Action, Budget, Categorical, Float, Int, SearchSpace, Study
 from rung.schedulers import PB2, PBT
 from rung.schedulers.pb2 import TimeVaryingGP
 from rung.storage.memory import MemoryJournal
+from rung.testing.population import run_population
 
 LR = SearchSpace({"lr": Float(1e-4, 1.0, log=True)})
 #: the best lr (log10): a member improves most per step there
@@ -30,41 +31,15 @@ def improvement(params: dict[str, Any]) -> float:
 
 
 def drive(study: Study, improve: Callable[[dict[str, Any]], float], workers: int) -> None:
-    """An in-process population: the least advanced running trial trains one step; a
-    checkpoint holds the loss."""
-    store: dict[str, float] = {}
-    running: dict[int, tuple[float, int, Any]] = {}
-    max_step = study.spec.max_step
-    while True:
-        while len(running) < workers:
-            t = study.ask()
-            if t is None:
-                break
-            if t.checkpoint is not None:
-                loss, start = store[t.checkpoint.path], t.checkpoint.step
-            else:
-                loss, start = 10.0, 0
-            running[t.id] = (loss, start, t.params)
-        if not running:
-            return
-        tid = min(running, key=lambda i: (running[i][1], i))
-        loss, step, params = running[tid]
-        loss, step = loss - improve(params), step + 1
-        d = study.report(tid, step, {"loss": loss})
-        if d.checkpoint or d.action is Action.PAUSE:
-            store[f"{tid}/{step}"] = loss
-            study.checkpoint(tid, step, f"{tid}/{step}")
-        if d.action is Action.STOP:
-            study.tell(tid, "stopped")
-            del running[tid]
-        elif d.action is Action.PAUSE:
-            study.tell(tid, "paused")
-            del running[tid]
-        elif step >= max_step:
-            study.tell(tid, "completed")
-            del running[tid]
-        else:
-            running[tid] = (loss, step, params)
+    """An in-process population (``rung.testing.run_population``): the least advanced running
+    trial trains one step; the state, and a checkpoint, is the loss."""
+
+    def train(loss: float, tid: int, params: Mapping[str, Any],
+              step: int) -> tuple[float, dict[str, float]]:
+        loss -= improve(dict(params))
+        return loss, {"loss": loss}
+
+    run_population(study, workers, lambda tid, params: 10.0, train, copy=lambda loss: loss)
 
 
 def run(scheduler: Any, seed: int, space: SearchSpace = LR, storage: Any = None,

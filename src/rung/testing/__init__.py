@@ -1,4 +1,5 @@
-"""Public conformance suites: every searcher, scheduler, journal and executor must pass them."""
+"""Public conformance suites (every searcher, scheduler, journal and executor must pass them),
+and an in-process population driver for tests and benchmarks."""
 
 from rung.testing.conformance import (
     ToyBenchmark,
@@ -14,9 +15,11 @@ from rung.testing.executors import (
     scripted_metrics,
     scripted_objective,
 )
+from rung.testing.population import PopulationRun, run_population
 from rung.testing.purity import forbid_impurity
 
 __all__ = [
+    "PopulationRun",
     "ScriptedBenchmark",
     "ToyBenchmark",
     "check_executor",
@@ -25,6 +28,7 @@ __all__ = [
     "check_searcher",
     "default_space",
     "forbid_impurity",
+    "run_population",
     "sample_records",
     "scripted_metrics",
     "scripted_objective",
