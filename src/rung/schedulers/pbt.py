@@ -56,6 +56,9 @@ no worker slot idles for the rest of the study because a member diverged. Once a
 cannot start (``Budget.n_trials`` spent), a place no fork can fill is lost: the population is
 one smaller, and its paused members resume.
 
+Drawing donors and building forks is ``rung.schedulers.pbt_forks``; ``schedule`` (a member's
+hyperparameter schedule, read from its lineage) is ``rung.schedulers.pbt_schedule``.
+
 **Checkpoints.** Workers wait for a decision at every interval step (their lease ends there),
 and the decision carries ``checkpoint=True``: the checkpoint exists before anyone can fork from
 it. The engine keeps a donor's checkpoint as long as a fork still needs it.
@@ -75,13 +78,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from rung._validate import check_float, check_int
 from rung.core.components import (
     BindContext,
     EndRequest,
-    Fork,
     NextTrial,
     ResultRequest,
     Resume,
@@ -92,30 +92,28 @@ from rung.core.events import Action, Decision
 from rung.core.history import History
 from rung.core.records import Outcome, TrialStatus
 from rung.core.registry import register
-from rung.core.rng import derive_rng
 from rung.errors import ConfigError
 from rung.schedulers._reasons import quote
 from rung.schedulers.pbt_explore import (
     DEFAULT_FACTORS,
     ExploreFn,
-    apply_explore,
     check_factors,
-    describe_changes,
     explore,
-    load_explore,
     perturb,
     reference,
     resolve_explore,
 )
+from rung.schedulers.pbt_forks import Forks
 from rung.schedulers.pbt_generations import _LIVE, _RUNNING, Generations, _fresh
-from rung.schedulers.pbt_lineage import beating, ranked_at, score_at
+from rung.schedulers.pbt_lineage import beating, ranked_at
+from rung.schedulers.pbt_schedule import schedule
 
 __all__ = ["PBT", "explore", "perturb", "schedule"]
 
 
 
 @register("scheduler", "pbt")
-class PBT(Generations, Scheduler):
+class PBT(Generations, Forks, Scheduler):
     """Population-based training (the module docstring has the whole rule).
 
     At every ``perturbation_interval`` steps a member is compared with the others at the latest
@@ -385,66 +383,6 @@ class PBT(Generations, Scheduler):
                 return Resume(tid, self.lease(ckpt.step + 1 if ckpt else 1))
         return None
 
-    def _fork(
-        self, history: History, recipient: int, step: int, top: list[int] | None,
-        plan: tuple[int, dict[str, Any]] | None,
-    ) -> Fork | None:
-        """The fork that takes ``recipient``'s place: the ``plan`` made when it was judged
-        (its donor and explored values) while that donor is in ``top`` (the top members that
-        can be donors now), else a donor drawn from ``top``; ``top=None`` (a failed member):
-        the top of the members ranked by their latest results."""
-        if top is None:
-            ranked = [
-                t for _, t in self._ranked()
-                if history.status(t) in _LIVE and history.checkpoint(t) is not None
-            ]
-            top = ranked[: max(self._quantile(len(self._last)), 1)]
-        if plan is not None and plan[0] in top:
-            donor, params = plan
-        elif not top:
-            return None
-        else:
-            donor, params = self._draw(history, recipient, step, top)
-        ckpt = history.checkpoint(donor)
-        assert ckpt is not None
-        # a Fork is always materialized, as trial ``next_id``: it joins the population now
-        self._sync(history)
-        fork_id = history.next_id
-        self._members[fork_id] = None
-        self._last[fork_id] = (ckpt.step, history.score(donor, ckpt.step))
-        self._seen = fork_id + 1
-        entry = {"replaces": recipient, "parent": donor, "step": ckpt.step, "at": step}
-        if recipient in self._failed:
-            self._failed.discard(recipient)
-            self._replaced += 1
-            entry["failed"] = True
-        else:
-            self._exploits += 1
-        self._lineage.append(entry)
-        del self._lineage[:-20]
-        tags = {"pbt": "fork", "replaces": recipient, "from_step": ckpt.step}
-        return Fork(donor, params, self.lease(ckpt.step + 1), tags)
-
-    def _draw(
-        self, history: History, recipient: int, step: int, donors: list[int]
-    ) -> tuple[int, dict[str, Any]]:
-        """A donor drawn uniformly from ``donors``, and its explored params."""
-        rng = derive_rng(self.seed, "pbt", recipient, step)
-        donor = donors[int(rng.integers(len(donors)))]
-        params = self._explore(history, donor, step, rng)
-        if self._custom_ref is not None:
-            if self._custom is None:  # its module was not importable when bound
-                self._custom = load_explore(self._custom_ref)
-            params = apply_explore(self._custom, self._custom_ref, self.space, params)
-        return donor, params
-
-    def _explore(
-        self, history: History, donor: int, step: int, rng: np.random.Generator
-    ) -> dict[str, Any]:
-        """The built-in explore of the donor's params (``pbt_explore``); ``PB2`` replaces it."""
-        return explore(self.space, history.params(donor), self._names,
-                       self.resample_probability, rng, self._factors)
-
     def on_result(self, request: ResultRequest) -> Decision:
         history = request.history
         self._sync(history)
@@ -498,18 +436,6 @@ class PBT(Generations, Scheduler):
             f"rank {rank + 1}/{m} at step {step}",
         )
 
-    def _replacement(self, history: History, step: int, plan: tuple[int, dict[str, Any]]) -> str:
-        """``"replaced by a fork of trial 0 (loss=0.1 at step 4): lr 0.01 -> 0.012"``: the
-        donor's result at ``step`` (or at its latest step, if it is behind)."""
-        donor, params = plan
-        last, score = self._last.get(donor, (step, None))
-        at = min(step, last)
-        if at < last:
-            score = score_at(history, donor, at)
-        where = "" if score is None else f" ({quote(self.objective, score)} at step {at})"
-        return (f"replaced by a fork of trial {donor}{where}: "
-                f"{describe_changes(self.space, history.params(donor), params)}")
-
     def on_trial_end(self, request: EndRequest) -> None:
         history, tid, outcome = request.history, request.trial_id, request.outcome
         self._sync(history)
@@ -548,33 +474,6 @@ class PBT(Generations, Scheduler):
 _LATER_DEFAULTS: dict[str, Any] = {
     "burn_in_period": 0, "perturbation_factors": list(DEFAULT_FACTORS), "explore": None,
 }
-
-
-def schedule(history: History, trial_id: int) -> list[tuple[int, dict[str, Any]]]:
-    """The hyperparameter schedule that trained ``trial_id``'s model, oldest first: ``(first
-    step, params)`` for the member its lineage starts from and for each fork on the way (a
-    fork trains with its params from the step after its donor's checkpoint, the tag
-    ``from_step``; for a fork journaled without that tag, from its first reported step). Each
-    entry's params hold until the next entry's step. Feed it ``Study.history`` (a live or a
-    finished study)::
-
-        >>> schedule(study.history, study.best_trial.id)
-        [(1, {'lr': 0.01}), (9, {'lr': 0.012}), (17, {'lr': 0.0096})]
-    """
-    out: list[tuple[int, dict[str, Any]]] = []
-    tid: int | None = trial_id
-    while tid is not None:
-        parent = history.parent_id(tid)
-        if parent is None:
-            first = 1
-        else:
-            tag = history.tags(tid).get("from_step")
-            results = history.results(tid)
-            first = int(tag) + 1 if tag is not None else (results[0].step if results else 1)
-        out.append((first, dict(history.params(tid))))
-        tid = parent
-    out.reverse()
-    return out
 
 
 def _finite(x: float) -> float | None:
