@@ -26,7 +26,8 @@ A second part runs the toy problem of the PBT paper (Jaderberg et al. 2017, sect
 through ``Study.ask / report / tell / checkpoint`` with an in-process population: the state
 ``theta`` lives in checkpoints keyed by path, so a fork really continues its donor's weights.
 PB2 (Parker-Holder et al. 2020) runs beside PBT with the same population, interval, quantile,
-seeds and budget; its forks' h comes from the time-varying GP-UCB instead of x0.8/x1.2.
+seeds and budget; its forks' h comes from the time-varying GP-UCB instead of x0.8/x1.2. The toy
+is ``_schedulers_pbt_toy.py``; the regret-curve statistics are ``_schedulers_curves.py``.
 
 Writes ``benchmarks/results/schedulers_runs.csv`` (one row per run),
 ``schedulers_curves.csv`` (median and quartiles of regret over seeds, against resource and
@@ -55,16 +56,19 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _results import table, write_section
+from _schedulers_curves import at as at  # re-exported, as values_at (benchmarks/allocation)
+from _schedulers_curves import bootstrap_mean_ci, median_curve, reach
+from _schedulers_curves import values_at as values_at
+from _schedulers_pbt_toy import ONE_HOT as ONE_HOT  # re-exported, as the toy's classes
+from _schedulers_pbt_toy import FixedList as FixedList
+from _schedulers_pbt_toy import PBTToy as PBTToy
+from _schedulers_pbt_toy import drive_toy as drive_toy
+from _schedulers_pbt_toy import pbt_report, pbt_toy
 
-import rung
-from rung import Budget, Float, Objective, SearchSpace, Study
+from rung import Budget, Objective, Study
 from rung.benchmarks import get_benchmark, regret
-from rung.core.components import Searcher, SuggestRequest
-from rung.core.registry import register
 from rung.schedulers import (
     ASHA,
-    PB2,
-    PBT,
     AsyncHyperband,
     Hyperband,
     MedianStoppingRule,
@@ -176,28 +180,6 @@ def run_one(job: tuple[str, int, str, int, int]) -> dict[str, Any]:
     }
 
 
-def at(curve: list[tuple[int, float, float]], x: float, axis: int) -> float:
-    """Regret of the recommendation once ``x`` resource (axis 0) or time (axis 1) is spent."""
-    value = math.inf
-    for point in curve:
-        if point[axis] > x:
-            break
-        value = point[2]
-    return value
-
-
-def median_curve(
-    runs: list[dict[str, Any]], grid: np.ndarray, axis: int, key: str = "curve"
-) -> list[tuple[float, float, float]]:
-    out = []
-    for x in grid:
-        vals = np.array([at(r[key], float(x), axis) for r in runs])
-        with np.errstate(invalid="ignore"):  # inf - inf while interpolating: still inf
-            qs = np.quantile(vals, [0.25, 0.5, 0.75])
-        out.append(tuple(math.inf if math.isnan(v) else float(v) for v in qs))
-    return out  # type: ignore[return-value]
-
-
 def _frac(x: float | None) -> str:
     return "never" if x is None else f"{x:.3f}"
 
@@ -205,181 +187,6 @@ def _frac(x: float | None) -> str:
 def _g(x: Any) -> Any:
     """Floats with 6 significant digits in the CSVs."""
     return f"{x:.6g}" if isinstance(x, float) else x
-
-
-def values_at(runs: list[dict[str, Any]], xs: np.ndarray, key: str) -> np.ndarray:
-    """``(runs, len(xs))``: each run's regret once ``xs`` resource is spent (a step function
-    of the curve's points; inf before its first point)."""
-    out = np.full((len(runs), len(xs)), np.inf)
-    for i, r in enumerate(runs):
-        curve = r[key]
-        if not curve:
-            continue
-        px = np.array([p[0] for p in curve], dtype=float)
-        pv = np.array([p[2] for p in curve], dtype=float)
-        idx = np.searchsorted(px, xs, side="right") - 1
-        out[i] = np.where(idx >= 0, pv[np.maximum(idx, 0)], np.inf)
-    return out
-
-
-def reach(
-    runs: list[dict[str, Any]], fifo: list[dict[str, Any]], key: str, budget: int,
-    n_boot: int = 0,
-) -> tuple[float | None, tuple[float, float] | None]:
-    """The exact resource fraction at which the median (over seeds) regret curve first drops
-    to random+FIFO's final median regret: the curves are step functions, so the median is
-    evaluated at every point where any run's curve moves (no grid). With ``n_boot``, a 95%
-    bootstrap interval over seeds, resampled jointly with FIFO's (same seeds, same
-    configurations), so the target's own noise is included; ``inf`` means "never"."""
-    by_seed = {r["seed"]: r for r in runs}
-    seeds = sorted(set(by_seed) & {r["seed"] for r in fifo})
-    fifo_final = {r["seed"]: r["final_regret"] for r in fifo}
-    xs = np.unique(np.array([p[0] for s in seeds for p in by_seed[s][key]], dtype=float))
-    if len(xs) == 0:
-        return None, None
-    vals = values_at([by_seed[s] for s in seeds], xs, key)
-    finals = np.array([fifo_final[s] for s in seeds])
-
-    def crossing(rows: np.ndarray) -> float:
-        med = np.median(vals[rows], axis=0)
-        hit = np.nonzero(med <= np.median(finals[rows]))[0]
-        return float(xs[hit[0]]) / budget if len(hit) else math.inf
-
-    point = crossing(np.arange(len(seeds)))
-    ci = None
-    if n_boot:
-        rng = np.random.Generator(np.random.PCG64(0))
-        boots = [crossing(rng.integers(0, len(seeds), len(seeds))) for _ in range(n_boot)]
-        ci = (float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975)))
-    return (None if math.isinf(point) else point), ci
-
-
-def bootstrap_mean_ci(d: np.ndarray, seed: int = 0, n: int = 4000) -> tuple[float, float]:
-    rng = np.random.Generator(np.random.PCG64(seed))
-    means = rng.choice(d, size=(n, len(d)), replace=True).mean(axis=1)
-    return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
-
-
-# --- the PBT toy (Jaderberg et al. 2017, section 4) ---------------------------------------
-
-
-class PBTToy:
-    """``theta in R^2``, objective ``Q(theta) = 1.2 - |theta|^2``; a worker only sees the
-    surrogate ``Q_hat(theta | h) = 1.2 - (h0 theta0^2 + h1 theta1^2)`` and takes gradient
-    ascent steps on it (learning rate 0.01, from ``theta = (0.9, 0.9)``, as in the paper's
-    figure). It reports the true ``Q`` (the paper's evaluation), which PBT ranks by. The state
-    ``theta`` is what a checkpoint holds."""
-
-    space = SearchSpace({"h0": Float(0.0, 1.0), "h1": Float(0.0, 1.0)})
-    max_step = 100
-    lr = 0.01
-
-    def step(self, theta: np.ndarray, params: Any) -> np.ndarray:
-        h = np.array([params["h0"], params["h1"]])
-        return theta - self.lr * 2.0 * h * theta  # theta + lr * grad Q_hat
-
-    @staticmethod
-    def q(theta: np.ndarray) -> float:
-        return float(1.2 - theta @ theta)
-
-
-@register("searcher", "_bench_fixed_list")
-class FixedList(Searcher):
-    """Proposes ``configs`` in order (the paper's initial population, or its 'grid')."""
-
-    def __init__(self, configs: list[dict[str, float]]) -> None:
-        self.configs = configs
-
-    def suggest(self, request: SuggestRequest) -> dict[str, Any] | None:
-        if request.index >= len(self.configs):
-            return None
-        return dict(self.configs[request.index])
-
-
-def drive_toy(study: Study, toy: PBTToy, workers: int) -> tuple[float, int]:
-    """An in-process population: the least advanced running trial trains one step at a time;
-    checkpoints are numpy arrays in a dict, registered with ``Study.checkpoint``."""
-    store: dict[str, np.ndarray] = {}
-    running: dict[int, tuple[np.ndarray, int, Any]] = {}
-    best = -math.inf
-    while True:
-        while len(running) < workers:
-            t = study.ask()
-            if t is None:
-                break
-            if t.checkpoint is not None:  # a resume, or a PBT fork from its donor
-                theta, start = store[t.checkpoint.path].copy(), t.checkpoint.step
-            else:
-                theta, start = np.array([0.9, 0.9]), 0
-            running[t.id] = (theta, start, t.params)
-        if not running:
-            break
-        tid = min(running, key=lambda i: (running[i][1], i))
-        theta, step, params = running[tid]
-        theta, step = toy.step(theta, params), step + 1
-        q = toy.q(theta)
-        best = max(best, q)
-        d = study.report(tid, step, {"q": q})
-        if d.checkpoint or d.action is rung.Action.PAUSE:
-            path = f"toy/{tid}/{step}"
-            store[path] = theta.copy()
-            study.checkpoint(tid, step, path)
-        if d.action is rung.Action.STOP:
-            study.tell(tid, "stopped")
-            del running[tid]
-        elif d.action is rung.Action.PAUSE:
-            study.tell(tid, "paused")
-            del running[tid]
-        elif step >= toy.max_step:
-            study.tell(tid, "completed")
-            del running[tid]
-        else:
-            running[tid] = (theta, step, params)
-    return best, int(study.summary()["steps_consumed"])
-
-
-ONE_HOT = [{"h0": 1.0, "h1": 0.0}, {"h0": 0.0, "h1": 1.0}]
-
-
-def pbt_toy(seeds: int) -> list[dict[str, Any]]:
-    toy = PBTToy()
-    rows = []
-    T = toy.max_step
-    for seed in range(seeds):
-        def study(
-            name: str, searcher: Any, scheduler: Any, budget: Budget, seed: int = seed
-        ) -> Study:
-            return Study.create(
-                name, toy.space, Objective("q", "max"), searcher=searcher, scheduler=scheduler,
-                max_step=T, budget=budget, seed=seed, storage=MemoryJournal(),
-            )
-
-        fixed = {"name": "_bench_fixed_list", "params": {"configs": ONE_HOT}}
-        grid4 = {"name": "grid", "params": {"points": 2}}
-        settings = {
-            # the paper's figure: two workers starting from h = (1, 0) and (0, 1)
-            "paper (P=2, one-hot start)": {
-                "pbt": (fixed, PBT(2, 4, 0.5, 0.25), Budget(n_trials=2, max_steps=2 * T), 2),
-                "pb2": (fixed, PB2(2, 4, 0.5, 0.25), Budget(n_trials=2, max_steps=2 * T), 2),
-                "grid": (fixed, "fifo", Budget(n_trials=2), 2),
-                "random restarts": ("random", "fifo", Budget(n_trials=2), 2),
-            },
-            # h anywhere in the box: PBT's population starts from the random configurations
-            "box (P=4, random start)": {
-                "pbt": ("random", PBT(4, 4, 0.25, 0.25), Budget(n_trials=4, max_steps=4 * T), 4),
-                "pb2": ("random", PB2(4, 4, 0.25, 0.25), Budget(n_trials=4, max_steps=4 * T), 4),
-                "grid": (grid4, "fifo", Budget(n_trials=4), 4),
-                "random restarts": ("random", "fifo", Budget(n_trials=4), 4),
-            },
-        }
-        for setting, methods in settings.items():
-            for method, (searcher, scheduler, budget, workers) in methods.items():
-                best, steps = drive_toy(study(method, searcher, scheduler, budget), toy, workers)
-                rows.append(
-                    {"setting": setting, "method": method, "seed": seed, "best_q": best,
-                     "regret": 1.2 - best, "steps": steps}
-                )
-    return rows
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -653,50 +460,6 @@ def pbt_toy_only(seeds: int, write: bool) -> None:
     lines = [ln for ln in sec.split("\n") if "PBT toy," not in ln]
     sec = "\n".join(lines).rstrip("\n") + "\n" + "\n".join(claims) + "\n\n"
     RESULTS.write_text((text[:start] + sec + text[end:]).rstrip("\n") + "\n")
-
-
-def pbt_report(
-    toy_rows: list[dict[str, Any]], seeds: int, out: list[str], claims: list[str]
-) -> None:
-    toy: dict[tuple[str, str], list[float]] = {}
-    steps: dict[tuple[str, str], list[int]] = {}
-    for row in toy_rows:
-        toy.setdefault((row["setting"], row["method"]), []).append(row["best_q"])
-        steps.setdefault((row["setting"], row["method"]), []).append(row["steps"])
-    out.append("\n### PBT toy (Jaderberg et al. 2017, section 4)\n")
-    out.append(
-        "theta0 = (0.9, 0.9), 100 gradient-ascent steps (lr 0.01) on the surrogate "
-        "Q_hat(theta | h); best true Q = 1.2 - |theta|^2 reached (optimum 1.2), median over "
-        f"{seeds} seeds. PBT: perturbation interval 4, explore x0.8/x1.2 or resample "
-        "(p = 0.25); PB2: the same population, interval and quantile, forks' h by the "
-        "time-varying GP-UCB (rung's defaults, not tuned to the toy); grid and random restarts run the same number of trials for the same steps "
-        "(FIFO). 'paper' is the figure's setting: two workers from h = (1, 0) and (0, 1), "
-        "whose fixed-h training is the paper's grid search; 'box' lets h be anywhere in "
-        "[0, 1]^2, where a 2 x 2 grid contains the best fixed h = (1, 1)."
-    )
-    rows = []
-    for (setting, method), qs in toy.items():
-        rows.append([setting, method, float(np.median(qs)), float(np.quantile(qs, 0.25)),
-                     float(np.quantile(qs, 0.75)), int(np.median(steps[(setting, method)]))])
-    out.append(table(["setting", "method", "median best Q", "q25", "q75", "steps"], rows))
-    from scipy.stats import mannwhitneyu
-
-    for setting in dict.fromkeys(s for s, _ in toy):
-        p = float(np.median(toy[(setting, "pbt")]))
-        for base in ("grid", "random restarts"):
-            b = float(np.median(toy[(setting, base)]))
-            claims.append(
-                f"- {'PASS' if p > b else 'FAIL'}: PBT toy, {setting}: PBT median best Q "
-                f"{p:.3f} vs {base} {b:.3f} at equal steps."
-            )
-        if (setting, "pb2") in toy:  # a measurement, not a claim
-            a, b2 = toy[(setting, "pb2")], toy[(setting, "pbt")]
-            pval = float(mannwhitneyu(a, b2, alternative="two-sided").pvalue)
-            claims.append(
-                f"- (measured) PBT toy, {setting}: PB2 median best Q "
-                f"{float(np.median(a)):.3f} vs PBT {p:.3f} at equal steps, Mann-Whitney U "
-                f"two-sided p = {pval:.2g} over {len(a)} seeds."
-            )
 
 
 if __name__ == "__main__":
