@@ -17,13 +17,9 @@ from rung.core.checkpoints import Checkpoints
 from rung.core.components import (
     BindContext,
     EndRequest,
-    Fork,
-    NextTrial,
     ResultRequest,
-    Resume,
     Scheduler,
     Searcher,
-    StartNew,
 )
 from rung.core.events import (
     Action,
@@ -32,7 +28,6 @@ from rung.core.events import (
     Command,
     Decision,
     Event,
-    Launch,
     ParamsUsed,
     Record,
     Reply,
@@ -45,9 +40,10 @@ from rung.core.events import (
     TrialStarted,
 )
 from rung.core.history import History
-from rung.core.metering import Meter, RunMeter
+from rung.core.launching import _Lease, fill
+from rung.core.metering import Meter
 from rung.core.pricing import DEFAULT_RESOURCES
-from rung.core.proposals import on_enqueued, on_params_used, propose
+from rung.core.proposals import on_enqueued, on_params_used
 from rung.core.records import Outcome, Result, StudySpec, TrialStatus
 from rung.core.replay import replay
 from rung.core.rng import StreamFactory
@@ -63,21 +59,6 @@ TOO_MANY_INTERRUPTIONS = "too many interruptions"
 #: ``TrialEnded.error`` of a run its driver left active when it stopped (a crash, a kill, a
 #: Ctrl-C): not the trial's doing, so it does not count toward ``max_interruptions``
 DRIVER_STOPPED = "the driver stopped while it ran (not counted toward max_interruptions)"
-
-
-class _Lease:
-    """Per-run state of an active (launched or running) trial."""
-
-    __slots__ = ("decided", "failure", "meter", "outcome", "position", "reported", "until_step")
-
-    def __init__(self, until_step: int, position: int, meter: RunMeter) -> None:
-        self.until_step = until_step
-        self.position = position  # last step this run reported (start_step - 1 before any)
-        self.reported = False  # this run has reported a result (position is then its own)
-        self.decided = False  # a STOP/PAUSE reply was sent; later results are only recorded
-        self.outcome: Outcome | None = None  # how that reply ends the run (STOPPED / PAUSED)
-        self.failure: str | None = None  # an invalid objective metric: the run ends failed
-        self.meter = meter  # what the run holds and how far it is charged
 
 
 class Engine:
@@ -397,81 +378,9 @@ class Engine:
         self.checkpoints.retire(self.history, trial_id, outcome, self.spec.keep_checkpoints,
                                 self.spec.max_step, out)
 
-    # --- launching ----------------------------------------------------------------------------
+    # --- launching (rung.core.launching) -------------------------------------------------
     def _fill(self, out: list[Command]) -> None:
-        retried = False
-        while len(self.active) < self.capacity and (not self._bounded or self.budget_left()):
-            nxt = self.scheduler.next_trial(self.history)
-            if nxt is None:
-                break
-            launch = self._materialize(nxt)
-            if launch is None:
-                # no new trial can start (trial budget spent, searcher exhausted): the scheduler
-                # may want to resume paused trials instead (once per turn, so it cannot loop)
-                if retried:
-                    break
-                again = self.scheduler.on_start_refused(self.history)
-                retired = self.scheduler.retired()
-                if retired:
-                    self._end_retired(retired, out)
-                if not again:
-                    break
-                retried = True
-                continue
-            self.exhausted = False
-            out.append(launch)
-        else:
-            return  # every slot filled, or a budget limit reached
-        self.exhausted = not self.active  # the scheduler had nothing (more) to launch
-
-    def _materialize(self, nxt: NextTrial) -> Launch | None:
-        h = self.history
-        max_step = self.spec.max_step
-        if isinstance(nxt, StartNew):
-            if not self._may_start_new():
-                return None
-            tid = h.next_id
-            params = propose(self, tid)
-            if params is None:
-                return None
-            h._create(tid, params, None, nxt.tags, suggested=True)
-            start, ckpt = 1, None
-        elif isinstance(nxt, Resume):
-            tid = nxt.trial_id
-            status = h.status(tid)
-            if status not in (TrialStatus.PAUSED, TrialStatus.INTERRUPTED):
-                raise RuntimeError(f"scheduler resumed trial {tid}, which is {status.value}")
-            params = h.params(tid)
-            c = h.checkpoint(tid)
-            start, ckpt = (c.step + 1, c.path) if c is not None else (self._restart(tid), None)
-        elif isinstance(nxt, Fork):
-            c = h.checkpoint(nxt.parent_id)
-            tid = h.next_id
-            params = self._replay_params.get(tid) or self.spec.space.validate(nxt.params)
-            h._create(tid, params, nxt.parent_id, nxt.tags, suggested=False)
-            start, ckpt = (c.step + 1, c.path) if c is not None else (1, None)
-            if c is not None:
-                h._checkpoint(tid, c)
-                self.checkpoints.ref(tid, c.path)
-        else:
-            raise TypeError(f"scheduler returned {nxt!r}")
-        until = min(max(self._cap_lease(start - 1, nxt.until_step), start), max_step)
-        h._launch(tid)
-        # a restart without a checkpoint trains from scratch: every step it reaches counts
-        position = start - 1 if ckpt is not None or start == 1 else 0
-        self.active[tid] = _Lease(until, position, self.meter.start_run(self.now))
-        return Launch(tid, params, start, until, max_step, ckpt)
-
-    # --- issue 18: restarts at a fidelity's rung (proposals: rung.core.proposals) -----------
-    def _restart(self, tid: int) -> int:
-        """Where a trial resumed without a checkpoint starts: step 1, or in a study with a
-        ``Fidelity`` the next rung above its last result (a stateless objective trains from
-        scratch at the rung's value; every step up to it counts as consumed)."""
-        fidelity = self.spec.fidelity
-        if fidelity is None:
-            return 1
-        nxt = fidelity.next_step(self.history.last_step(tid))
-        return nxt if nxt is not None else self.spec.max_step
+        fill(self, out)
 
     # --- replay -------------------------------------------------------------------------------
     @classmethod
