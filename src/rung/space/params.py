@@ -4,14 +4,14 @@ Every tunable parameter maps to exactly one coordinate of the unit cube ``[0, 1]
 (``to_unit`` / ``from_unit``) is the only one searchers use, so a model-based searcher handles
 integer, log-scaled, quantized and categorical parameters without knowing their types. ``Fixed``
 parameters take no coordinate. Conditions (``when=``) and ``param_error`` are
-``rung.space.conditions``.
+``rung.space.conditions``; building a parameter from its JSON form (``param_from_json``) is
+``rung.space.param_json``.
 """
 
 from __future__ import annotations
 
-import inspect
 import math
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Sequence, Set
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,6 @@ from rung._validate import (
     check_bool,
     check_float,
     check_int,
-    close_hint,
     is_number,
     show,
 )
@@ -476,63 +475,9 @@ def _check_bounds(name: str, low: float, high: float, log: bool) -> None:
                           "high")
 
 
-_KINDS: dict[str, type[Param]] = {
-    "float": Float,
-    "int": Int,
-    "categorical": Categorical,
-    "fixed": Fixed,
-}
-
-
-#: The ``type`` a parameter without one needs, by the keys it has.
-_IMPLIED = (("choices", "a parameter with choices is type: categorical"),
-            ("value", "a parameter with a value is type: fixed"),
-            ("low", "a range is type: float or type: int"),
-            ("high", "a range is type: float or type: int"))
-#: Other libraries' names of a parameter's type (Ray Tune, Optuna, Hyperopt), and rung's form.
-_OTHER_TYPES = {
-    "uniform": "type: float", "loguniform": "type: float, log: true",
-    "quniform": "type: float, step: ...", "randint": "type: int", "lograndint": "type: int, "
-    "log: true", "qrandint": "type: int, step: ...", "choice": "type: categorical",
-    "grid_search": "type: categorical and searcher: grid", "discrete_uniform": "type: float, "
-    "step: ...", "integer": "type: int", "bool": "type: "
-    "categorical, choices: [true, false]", "constant": "type: fixed", "const": "type: fixed",
-}
-
-
-def param_from_json(name: str, d: Any) -> Param:
-    """Build a parameter from its JSON form (as written by ``Param.to_json``).
-
-    A missing, unknown or unexpected key raises ``SpaceError`` keyed on it (``lr.type``,
-    ``lr.lgo``, ``lr.high``); the parameter's own checks run when it is bound to its name.
-    """
-    if not isinstance(d, Mapping):
-        raise param_error(name, f"expected a mapping with a 'type' key, got {d!r}")
-    kinds = ", ".join(_KINDS)
-    if "type" not in d:
-        implied = next((text for key, text in _IMPLIED if key in d), f"one of {kinds}")
-        raise param_error(name, f"missing ({implied})", "type")
-    cls = _KINDS.get(d["type"]) if isinstance(d["type"], str) else None
-    if cls is None:
-        other = _OTHER_TYPES.get(d["type"]) if isinstance(d["type"], str) else None
-        hint = f" (write {other})" if other else close_hint(d["type"], _KINDS)
-        raise param_error(name, f"must be one of {kinds}, got {d['type']!r}{hint}", "type")
-    sig = inspect.signature(cls.__init__).parameters
-    known = [k for k in sig if k != "self"]
-    for k in d:
-        if k != "type" and k not in known:
-            hint = close_hint(str(k), known, given=d)  # 'lgo' beside 'low': 'log'
-            raise param_error(name, f"unknown key for a {d['type']} parameter{hint} "
-                             f"(known: {', '.join(known)})", str(k))
-    for k in known:
-        if sig[k].default is inspect.Parameter.empty and k not in d:
-            raise param_error(name, "missing", k)
-    try:
-        return cls(**{k: v for k, v in d.items() if k != "type"})
-    except SpaceError as e:  # raised before the parameter knows its name ('when')
-        field = e.key[len(e.param):].lstrip(".") if e.key and e.param else ""
-        raise param_error(name, e.message, field or None) from None
-
+# re-exported: ``param_from_json`` builds the classes above (imported last, as it imports them)
+from rung.space.param_json import _KINDS as _KINDS  # noqa: E402
+from rung.space.param_json import param_from_json  # noqa: E402
 
 __all__ = [
     "Categorical",
