@@ -1,0 +1,336 @@
+"""The ledger's fold: ``_Fold`` reads a study's journal one record at a time and builds its
+``Ledger`` (the rules are ``rung.cost.ledger``'s docstring).
+
+``_Fold(spec)`` starts empty; ``feed(record)`` takes the records in journal order (every kind:
+those that do not charge anything are skipped); ``result()`` is the ``Ledger`` of the records fed
+so far and may be called again after more are fed (the dashboard folds a live journal
+incrementally). A ``_Run`` is one run of a trial, from its ``Launch`` to its ``TrialEnded``: what
+it holds, its hourly rate, and what it has been charged.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from rung.core.events import (
+    CapacityChanged,
+    CheckpointSaved,
+    Launch,
+    Record,
+    ResultReported,
+    StopSearch,
+    TrialEnded,
+    TrialStarted,
+)
+from rung.core.pricing import DEFAULT_RESOURCES, check_table, gpus, hourly_rate
+from rung.core.records import StudySpec
+from rung.cost.ledger import (
+    _EXTRAPOLATED,
+    OUTCOMES,
+    Improvement,
+    Ledger,
+    Spend,
+    Worker,
+)
+
+
+class _Run:
+    __slots__ = ("checkpoint", "devices", "first_step", "gpus", "held", "last", "launched",
+                 "position", "rate", "resources", "saves", "since", "slot", "spend")
+
+    def __init__(self, launch: Launch, now: float, resources: Mapping[str, float],
+                 prices: Mapping[str, float], slot: int) -> None:
+        self.launched = self.since = self.last = now
+        self.resources = resources
+        self.rate = hourly_rate(prices, resources)
+        self.gpus = gpus(resources)
+        self.devices = float(sum(resources.values()))
+        self.position = launch.start_step - 1
+        self.checkpoint = launch.checkpoint is not None
+        self.first_step: float | None = None  # seconds from launch to the first result
+        self.saves = 0.0  # seconds spent saving checkpoints
+        self.held = 0.0  # seconds charged
+        self.slot = slot
+        self.spend = Spend(runs=1)
+
+
+class _Fold:
+    """The fold's state; ``feed`` one record at a time, ``result`` at the end."""
+
+    def __init__(self, spec: StudySpec) -> None:
+        self.spec = spec
+        self.prices = dict(spec.prices)
+        self.resources: Mapping[str, float] = check_table(
+            spec.resources_per_trial or DEFAULT_RESOURCES, "resources_per_trial")
+        self.now = 0.0
+        self.active: dict[int, _Run] = {}
+        self.by_outcome = {o: Spend() for o in OUTCOMES}
+        self.devices: dict[str, float] = {}
+        self.hours_per_step: dict[int, list[float]] = {}  # trial -> step durations (hours)
+        self.trial_hours: dict[int, float] = {}  # trial -> hours held over all its runs
+        self.trial_steps: dict[int, int] = {}
+        self.trial_outcome: dict[int, str] = {}  # trial -> how its latest run ended
+        self.trial_rate: dict[int, tuple[float, float]] = {}  # trial -> (rate, devices)
+        self.restores: list[tuple[int, float]] = []  # (trial, first-step seconds) of resumes
+        self.saves_hours = 0.0
+        self.saves_cost = 0.0
+        self.capacity = 0
+        self.cap_since = 0.0
+        self.offered = 0.0  # worker-seconds offered
+        self.offered_cost = 0.0  # what they cost at the rate of what a trial held then
+        self.busy_cost = 0.0  # what the runs cost
+        self.busy = 0.0  # worker-seconds held by runs
+        self.slots: list[Worker] = []
+        self.slot_busy: set[int] = set()
+        self.session_start: float | None = None
+        self.wall = 0.0  # the sessions' span, summed (start-up included, gaps not)
+        self.wall_start: float | None = None  # the current session's start
+        self.last_result: dict[int, tuple[int, Mapping[str, Any]]] = {}  # trial -> top step
+        # final results (at max_step, or the last of a trial that completed below it), in
+        # journal order: (time, cost so far, device-hours so far, trial, metrics)
+        self.finals: list[tuple[float, float, float, int, Mapping[str, Any]]] = []
+        self.cost = 0.0  # running totals, in event order, as the engine adds them
+        self.device_hours = 0.0
+        self.gpu_hours = 0.0
+        self.stopped: dict[str, Any] | None = None
+        self.trials: set[int] = set()
+        self.last_event_time = 0.0
+
+    # --- time ---------------------------------------------------------------------------------
+    def _charge(self, run: _Run, t: float) -> None:
+        dt = t - run.since
+        if dt > 0:
+            h = dt / 3600.0
+            run.held += dt
+            run.spend.cost += h * run.rate
+            run.spend.device_hours += h * run.devices
+            run.spend.gpu_hours += h * run.gpus
+            self.cost += h * run.rate
+            self.device_hours += h * run.devices
+            self.gpu_hours += h * run.gpus
+            for d, a in run.resources.items():
+                self.devices[d] = self.devices.get(d, 0.0) + h * a
+            run.since = t
+
+    def _offer(self, t: float) -> None:
+        """Worker-time offered up to ``t``: the slots within the current capacity, and a slot
+        above it while a run still holds it (the capacity shrank under a running trial)."""
+        if t > self.cap_since:
+            dt = t - self.cap_since
+            above = [i for i in self.slot_busy if i >= self.capacity]
+            self.offered += dt * (self.capacity + len(above))
+            self.offered_cost += dt * (self.capacity + len(above)) / 3600.0 * hourly_rate(
+                self.prices, self.resources)
+            for w in self.slots[: self.capacity]:
+                w.available_hours += dt / 3600.0
+            for i in above:
+                self.slots[i].available_hours += dt / 3600.0
+        self.cap_since = max(self.cap_since, t)
+
+    # --- records ------------------------------------------------------------------------------
+    def feed(self, rec: Record) -> None:
+        kind = type(rec)
+        if kind is Launch:
+            assert isinstance(rec, Launch)
+            self._launch(rec)
+            return
+        if kind is StopSearch:
+            assert isinstance(rec, StopSearch)
+            self.stopped = {"reason": rec.reason, "evidence": dict(rec.evidence)}
+            return
+        t = getattr(rec, "time", None)
+        if t is None:
+            return  # Reply, Cancel, DeleteCheckpoint: no time, no cost
+        t = float(t)
+        # the sessions' span: a session starts at its CapacityChanged(new_session), or at the
+        # first timed record of a journal that has none (a study driven by ask / tell)
+        if isinstance(rec, CapacityChanged) and rec.new_session:
+            if self.wall_start is not None:
+                self.wall += max(0.0, self.now - self.wall_start)
+            self.wall_start = t
+        elif self.wall_start is None:
+            self.wall_start = t
+        if kind is CapacityChanged:
+            assert isinstance(rec, CapacityChanged)
+            self._capacity(rec, t)
+        else:
+            self._offer(t)
+            run = self.active.get(getattr(rec, "trial_id", -1))
+            if run is not None and kind in (TrialStarted, ResultReported, CheckpointSaved,
+                                            TrialEnded):
+                self._charge(run, t)
+                if kind is ResultReported:
+                    assert isinstance(rec, ResultReported)
+                    self._result(rec, run, t)
+                elif kind is CheckpointSaved:
+                    run.saves += max(0.0, t - run.last)
+                    run.last = t
+                elif kind is TrialEnded:
+                    assert isinstance(rec, TrialEnded)
+                    self._end(rec, run)
+        self.now = t
+        self.last_event_time = t
+
+    def _capacity(self, ev: CapacityChanged, t: float) -> None:
+        if ev.new_session:
+            if self.session_start is not None:
+                self._offer(self.now)
+            for run in self.active.values():  # the gap between sessions costs nothing
+                self._charge(run, self.now)
+                run.since = run.last = t
+            self.session_start = t
+            self.cap_since = t
+        else:
+            self._offer(t)
+        if ev.resources is not None:
+            self.resources = check_table(ev.resources, "resources_per_trial")
+        self.capacity = ev.capacity
+        while len(self.slots) < self.capacity:
+            self.slots.append(Worker(len(self.slots)))
+
+    def _launch(self, c: Launch) -> None:
+        free = next((i for i in range(max(self.capacity, len(self.slot_busy) + 1))
+                     if i not in self.slot_busy), 0)
+        while len(self.slots) <= free:
+            self.slots.append(Worker(len(self.slots)))
+        self.slot_busy.add(free)
+        run = _Run(c, self.now, self.resources, self.prices, free)
+        self.active[c.trial_id] = run
+        self.trials.add(c.trial_id)
+        self.trial_rate[c.trial_id] = (run.rate, run.devices)
+
+    def _result(self, ev: ResultReported, run: _Run, t: float) -> None:
+        step = int(ev.step)
+        consumed = max(0, step - run.position)
+        if consumed:
+            if run.first_step is None:
+                run.first_step = t - run.launched
+            else:
+                per = (t - run.last) / consumed / 3600.0
+                self.hours_per_step.setdefault(ev.trial_id, []).append(per)
+            run.spend.steps += consumed
+            run.position = step
+        run.last = t
+        top = self.last_result.get(ev.trial_id)
+        if top is None or step >= top[0]:  # a repeated step's new result replaces the old
+            self.last_result[ev.trial_id] = (step, ev.metrics)
+        if step >= self.spec.max_step:
+            self._candidate(ev.trial_id, ev.metrics, t)
+
+    def _candidate(self, tid: int, metrics: Mapping[str, Any], t: float) -> None:
+        """A final result of trial ``tid`` (at ``max_step``, or the last result of a trial that
+        completed below it): ``incumbent`` is built from them at the end."""
+        self.finals.append((t, self.cost, self.device_hours, tid, metrics))
+
+    def _incumbent(self) -> list[Improvement]:
+        """Every improvement of the best feasible final value, as ``best_trial`` reads them:
+        each trial counts with its latest final result only (a trial that reported max_step
+        again, after a restart or when ``tell`` gave final metrics after a ``report`` of that
+        step, has its new result replace the old one, in the history too), at the time and
+        cost of that result."""
+        latest = {tid: i for i, (_, _, _, tid, _) in enumerate(self.finals)}
+        out: list[Improvement] = []
+        best = math.inf
+        for i, (t, cost, device_hours, tid, metrics) in enumerate(self.finals):
+            if latest[tid] != i or any(c.violation(metrics) > 0 for c in self.spec.constraints):
+                continue
+            score = self.spec.objective.score(metrics)
+            if score < best:
+                size = best - score  # inf for the first
+                best = score
+                prev_cost, prev_hours = (out[-1].cost, out[-1].device_hours) if out else (0, 0)
+                finite = math.isfinite(size)
+                out.append(Improvement(
+                    t, cost, device_hours, self.spec.objective.value(score), tid,
+                    (cost - prev_cost) / size if finite else math.inf,
+                    (device_hours - prev_hours) / size if finite else math.inf))
+        return out
+
+    def _end(self, ev: TrialEnded, run: _Run) -> None:
+        del self.active[ev.trial_id]
+        self.slot_busy.discard(run.slot)
+        outcome = ev.outcome.value if hasattr(ev.outcome, "value") else str(ev.outcome)
+        self._close(ev.trial_id, run, outcome)
+        top = self.last_result.get(ev.trial_id)
+        if outcome == "completed" and top is not None and top[0] < self.spec.max_step:
+            # the objective returned early: its last result is final (``best_trial`` counts it)
+            self._candidate(ev.trial_id, top[1], float(ev.time))
+
+    def _close(self, tid: int, run: _Run, outcome: str) -> None:
+        self.by_outcome[outcome].add(run.spend)
+        self.busy += run.held
+        self.busy_cost += run.spend.cost
+        if run.slot < len(self.slots):
+            self.slots[run.slot].busy_hours += run.held / 3600.0
+        self.trial_hours[tid] = self.trial_hours.get(tid, 0.0) + run.held / 3600.0
+        self.trial_steps[tid] = self.trial_steps.get(tid, 0) + run.spend.steps
+        self.trial_outcome[tid] = outcome
+        h = run.saves / 3600.0
+        self.saves_hours += h
+        self.saves_cost += h * run.rate
+        if run.checkpoint and run.first_step is not None:
+            self.restores.append((tid, run.first_step))
+
+    # --- the result ---------------------------------------------------------------------------
+    def result(self) -> Ledger:
+        spec = self.spec
+        end = self.now
+        self._offer(end)
+        if self.wall_start is not None:
+            self.wall += max(0.0, end - self.wall_start)
+        for tid, run in list(self.active.items()):  # still running: charged up to now
+            self._charge(run, end)
+            self._close(tid, run, "running")
+        total = Spend()
+        for s in self.by_outcome.values():
+            total.add(s)
+        # the full baseline: every trial trained to max_step at its own hours per step; a
+        # trial whose latest run failed, was interrupted or is still running counts at what it
+        # spent (a crash is no saving, and a running trial's steps are not yet decided)
+        full_cost = full_dev = 0.0
+        for tid, hours in self.trial_hours.items():
+            steps = self.trial_steps.get(tid, 0)
+            rate, devices = self.trial_rate[tid]
+            scale = spec.max_step / steps if steps and \
+                self.trial_outcome.get(tid) in _EXTRAPOLATED else 1.0
+            full_h = hours * max(scale, 1.0)
+            full_cost += full_h * rate
+            full_dev += full_h * devices
+        ckpt_h, ckpt_cost = self.saves_hours, self.saves_cost
+        for tid, first in self.restores:
+            per = self.hours_per_step.get(tid)
+            if per:
+                extra = max(0.0, first / 3600.0 - sorted(per)[len(per) // 2])
+                rate, _ = self.trial_rate[tid]
+                ckpt_h += extra
+                ckpt_cost += extra * rate
+        idle = max(0.0, self.offered - self.busy) / 3600.0
+        # each session's idle worker-time at the rate of what a trial held in it
+        idle_cost = max(0.0, self.offered_cost - self.busy_cost) if idle > 0 else 0.0
+        b = spec.budget
+        budget: dict[str, float | None] = {
+            "max_cost": b.max_cost, "cost": self.cost,
+            "max_gpu_hours": b.max_gpu_hours, "gpu_hours": self.gpu_hours,
+            "overshoot_cost": (max(0.0, self.cost - b.max_cost)
+                               if b.max_cost is not None else None),
+            "overshoot_gpu_hours": (max(0.0, self.gpu_hours - b.max_gpu_hours)
+                                    if b.max_gpu_hours is not None else None),
+        }
+        notes = []
+        if not self.prices:
+            notes.append("no prices: money is 0 (device-hours are measured)")
+        elif total.device_hours > 0 and total.cost == 0:
+            held = ", ".join(sorted(self.devices)) or "nothing"
+            notes.append(f"prices {self.prices} charge none of what the trials held ({held}): "
+                         "money is 0 (device-hours are measured)")
+        return Ledger(
+            prices=self.prices, max_step=spec.max_step,
+            by_outcome={k: v for k, v in self.by_outcome.items() if v.runs},
+            total=total, devices=self.devices, full_cost=full_cost, full_device_hours=full_dev,
+            idle_hours=idle, idle_cost=idle_cost,
+            workers=self.slots, checkpoint_hours=ckpt_h, checkpoint_cost=ckpt_cost,
+            incumbent=self._incumbent(), budget=budget, stopped=self.stopped,
+            trials=len(self.trials), wall_hours=self.wall / 3600.0, notes=notes,
+        )
