@@ -2,17 +2,28 @@
 
 Everything here reads a ``Study`` (replayed from its journal) and returns strings or rows; the
 commands decide where they go. Plain text, so that the output is the same in a terminal, a pipe
-and a test.
+and a test. Numbers, durations and tables are formatted by ``rung.cli.report_format``, a
+scheduler's state and the diagnostics by ``rung.cli.report_state``.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from rung._validate import is_int, is_number
+# re-exported: the formatting and the state's text are part of this module's interface
+from rung.cli.report_format import fmt_duration as fmt_duration
+from rung.cli.report_format import fmt_num as fmt_num
+from rung.cli.report_format import fmt_params as fmt_params
+from rung.cli.report_format import table as table
+from rung.cli.report_state import diagnostics_text as diagnostics_text
+from rung.cli.report_state import fidelity_text as fidelity_text
+from rung.cli.report_state import is_records as is_records
+from rung.cli.report_state import occupancy_text as occupancy_text
+from rung.cli.report_state import records_table as records_table
+from rung.cli.report_state import state_sections as state_sections
 from rung.cli.stored import open_study, storage_flag
 from rung.core.events import CapacityChanged, Launch
 from rung.core.history import History
@@ -22,42 +33,6 @@ from rung.time_kind import is_prelude, time_kind
 
 #: Status columns in display order; "running" counts launched and running trials.
 STATUS_COLUMNS = ("running", "paused", "stopped", "completed", "failed", "interrupted")
-
-
-def fmt_num(x: Any) -> str:
-    """A number in at most ~6 significant digits; anything else as ``str``."""
-    if not is_number(x) or is_int(x):
-        return str(x)
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return f"{x:.6g}"
-
-
-def fmt_params(params: Mapping[str, Any]) -> str:
-    """``k=v`` pairs on one line: a line break inside a value is shown as ``\\n``."""
-    text = " ".join(f"{k}={fmt_num(v)}" for k, v in params.items())
-    return text.replace("\r", "\\r").replace("\n", "\\n")
-
-
-def fmt_duration(seconds: float) -> str:
-    s = max(0.0, float(seconds))
-    if s < 60:
-        return f"{s:.1f}s"
-    m, s = divmod(round(s), 60)
-    if m < 60:
-        return f"{m}m{s:02d}s"
-    h, m = divmod(m, 60)
-    return f"{h}h{m:02d}m"
-
-
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], indent: str = "  ") -> str:
-    """Left-aligned columns separated by two spaces."""
-    cells = [[str(h) for h in headers], *[[fmt_num(c) for c in r] for r in rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
-    return "\n".join(indent + line for line in lines)
 
 
 def counts(history: History) -> dict[str, int]:
@@ -101,136 +76,6 @@ def best_line(study: Study) -> str:
     if best is None or best.value is None:
         return no_best(study)
     return f"best {metric}={fmt_num(best.value)} (trial #{best.id}, step {best.last_step})"
-
-
-def state_sections(
-    state: Mapping[str, Any], limit: int | None = None
-) -> tuple[list[str], list[tuple[str, str]]]:
-    """Split a scheduler's JSON ``state()`` into ``key=value`` scalars and titled tables (any
-    value that is a list of mappings, such as ASHA's ``rungs``)."""
-    scalars: list[str] = []
-    tables: list[tuple[str, str]] = []
-    for key, value in state.items():
-        if is_records(value):
-            tables.append((key, records_table(value, indent="    ", limit=limit)))
-        else:
-            scalars.append(f"{key}={_cell(value)}")
-    return scalars, tables
-
-
-def is_records(value: Any) -> bool:
-    """A non-empty list of mappings (rendered as a table)."""
-    return isinstance(value, list) and bool(value) and all(isinstance(v, Mapping) for v in value)
-
-
-def records_table(
-    rows: Sequence[Mapping[str, Any]], indent: str = "  ", limit: int | None = None
-) -> str:
-    """A table of ``rows``. A column holding lists of mappings (a bracket's rungs) becomes a
-    nested table under each row, whose other columns are shown as ``key=value``. With
-    ``limit``, only the last ``limit`` rows of a table holding nested ones are shown."""
-    headers: list[str] = []
-    for row in rows:
-        headers.extend(k for k in row if k not in headers)
-    nested = [h for h in headers if any(is_records(r.get(h)) for r in rows)]
-    flat = [h for h in headers if h not in nested]
-    if not nested:
-        return table(flat, [[_cell(r.get(h, "")) for h in flat] for r in rows], indent)
-    out: list[str] = []
-    if limit is not None and len(rows) > limit:
-        out.append(f"{indent}({len(rows) - limit} earlier not shown)")
-        rows = rows[-limit:]
-    for r in rows:
-        out.append(indent + " ".join(f"{h}={fmt_num(_cell(r.get(h, '')))}" for h in flat))
-        for h in nested:
-            value: Any = r.get(h)
-            if is_records(value):
-                out.append(f"{indent}  {h}:")
-                out.append(records_table(value, indent + "    "))
-            else:
-                out.append(f"{indent}  {h}: {fmt_num(_cell(value))}")
-    return "\n".join(out)
-
-
-def _cell(v: Any) -> Any:
-    if isinstance(v, int | float | str) or v is None:
-        return "-" if v is None else v
-    return json.dumps(v, sort_keys=True, default=str)
-
-
-def occupancy_text(study: Study, limit: int | None = 12) -> str:
-    """The scheduler's state (ASHA: results and continued trials per rung), or ``""``."""
-    try:
-        state = study.engine.scheduler.state()
-    except Exception as e:  # a display must not take the run down
-        return f"  (scheduler state unavailable: {e})"
-    if not state:
-        return ""
-    scalars, tables = state_sections(state, limit)
-    parts = [f"  {' '.join(scalars)}"] if scalars else []
-    for title, text in tables:
-        parts.append(f"  {title}:")
-        parts.append(text)
-    return "\n".join(parts)
-
-
-def diagnostics_text(study: Study) -> str:
-    """``study.diagnostics()`` rendered as lines, if the study has that method."""
-    fn = getattr(study, "diagnostics", None)
-    if fn is None:
-        return ""
-    try:
-        try:
-            diag = fn(emit=False)  # rung's own: do not also log the warnings
-        except TypeError:
-            diag = fn()
-        if hasattr(diag, "pairs") and hasattr(diag, "warnings"):
-            return fidelity_text(diag)
-        if hasattr(diag, "to_json"):
-            diag = diag.to_json()
-    except Exception as e:
-        return f"  (diagnostics unavailable: {e})"
-    return _render_any(diag, "  ")
-
-
-def fidelity_text(diag: Any) -> str:
-    """``rung.analysis.FidelityDiagnostics`` in words: per pair of adjacent steps, the rank
-    correlation of the trials' scores at the two (``low`` flags it), then every warning."""
-    lines = ["  rank correlation (Spearman) of the scores at adjacent steps:"]
-    rows = []
-    for p in diag.pairs:
-        rho = "-" if not math.isfinite(p.spearman) else f"{p.spearman:.3g}"
-        rows.append([f"{p.low_step} -> {p.high_step}", p.n_pairs, rho,
-                     "low: early results predict late ones poorly" if p.low else ""])
-    lines.append(table(["steps", "trials", "spearman", ""], rows, indent="    "))
-    lines += [f"  warning: {w}" for w in diag.warnings]
-    return "\n".join(lines)
-
-
-def _render_any(value: Any, indent: str) -> str:
-    if value is None or value == {} or value == []:
-        return ""
-    if isinstance(value, str):
-        return "\n".join(indent + line for line in value.splitlines())
-    if isinstance(value, Mapping):
-        lines = []
-        for k, v in value.items():
-            if isinstance(v, Mapping | list) and v and not _flat(v):
-                lines.append(f"{indent}{k}:")
-                lines.append(_render_any(v, indent + "  "))
-            else:
-                lines.append(f"{indent}{k}: {_cell(v) if not isinstance(v, str) else v}")
-        return "\n".join(line for line in lines if line)
-    if isinstance(value, list):
-        if is_records(value):
-            return records_table(value, indent)
-        return "\n".join(f"{indent}- {v if isinstance(v, str) else _cell(v)}" for v in value)
-    return indent + str(_cell(value))
-
-
-def _flat(v: Mapping[str, Any] | list[Any]) -> bool:
-    items = v.values() if isinstance(v, Mapping) else v
-    return all(isinstance(x, int | float | bool) or x is None for x in items)
 
 
 def top_trials(study: Study, k: int) -> list[Trial]:
