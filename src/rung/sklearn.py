@@ -47,6 +47,8 @@ ends ``failed``, naming why.
 
 ``n_jobs`` has scikit-learn's meaning: the candidates of one iteration and their CV splits run
 in parallel (joblib); the iterations run one after another, as successive halving needs.
+
+How candidates and scores become the study's is ``rung.sklearn_candidates``.
 """
 
 from __future__ import annotations
@@ -69,6 +71,14 @@ except ImportError as e:  # pragma: no cover - exercised without scikit-learn on
 
 from rung._validate import check_int
 from rung.errors import ConfigError
+from rung.sklearn_candidates import (
+    _INDEX,
+    _candidate_space,
+    _ilog,
+    _is_rung_space,
+    _plain,
+    _ranked,
+)
 
 _EXHAUST = "exhaust"
 
@@ -92,16 +102,6 @@ class _Subsample:
 
     def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
         return int(self.base_cv.get_n_splits(X, y, groups))
-
-
-def _is_rung_space(space: Any) -> bool:
-    from rung.space import SearchSpace
-    from rung.space.params import Param
-
-    if isinstance(space, SearchSpace):
-        return True
-    return (isinstance(space, Mapping) and len(space) > 0
-            and all(isinstance(v, Param) for v in space.values()))
 
 
 class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
@@ -450,74 +450,6 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         results = evaluate_candidates(params, cv, more_results=more)
         scores = np.asarray(results["mean_test_score"], dtype=float)[-len(params):]
         return [float(s) for s in scores]
-
-
-#: the parameter of a study whose candidates are proposed by their index
-_INDEX = "candidate"
-
-
-def _candidate_space(
-    candidates: Sequence[Mapping[str, Any]],
-) -> tuple[Any, list[dict[str, Any]]] | None:
-    """A space with one ``Categorical`` per parameter of ``candidates`` (their values, in
-    first-seen order) and the candidates as points of it; ``None`` if they do not all set
-    the same parameters (a list of dicts with other keys), or the values do not make a
-    space."""
-    from rung.errors import RungError
-    from rung.space import Categorical, SearchSpace
-
-    if not candidates:
-        return None
-    keys = list(candidates[0])
-    if not keys or any(sorted(c) != sorted(keys) for c in candidates):
-        return None
-    points = [{k: _plain(c[k]) for k in keys} for c in candidates]
-    choices: dict[str, dict[tuple[str, Any], Any]] = {k: {} for k in keys}
-    for point in points:
-        for k, v in point.items():
-            choices[k].setdefault((type(v).__name__, v), v)
-    try:
-        space = SearchSpace({k: Categorical(list(c.values())) for k, c in choices.items()})
-    except (RungError, TypeError, ValueError):
-        return None
-    return space, points
-
-
-def _plain(value: Any) -> Any:
-    """``value`` as a JSON scalar: itself, a NumPy scalar's value, or its ``repr``."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float) and np.isfinite(value):
-        return value
-    return repr(value)
-
-
-#: what a candidate whose mean test score is NaN, or -inf, is ranked by: below every finite
-#: score (NaN below -inf), so that, as in scikit-learn, it goes on only when too few
-#: candidates have a score (rung's schedulers never promote a score that is not finite)
-_NAN_RANK = -float(np.finfo(float).max)
-_NEG_INF_RANK = float(np.nextafter(_NAN_RANK, 0.0))
-
-
-def _ranked(score: float) -> dict[str, float]:
-    """The metrics reported for a candidate's mean test ``score``: ``score`` itself, or for
-    one that is not finite a finite stand-in under ``score`` and the value as it is under
-    ``mean_test_score``."""
-    if np.isfinite(score):
-        return {"score": score}
-    stand_in = (_NAN_RANK if score != score else _NEG_INF_RANK if score < 0
-                else float(np.finfo(float).max))
-    return {"score": stand_in, "mean_test_score": score}
-
-
-def _ilog(n: int, base: int) -> int:
-    """``floor(log_base(n))`` for ``n >= 1``, in exact integer arithmetic."""
-    k = 0
-    while base ** (k + 1) <= n:
-        k += 1
-    return k
 
 
 __all__ = ["RungSearchCV"]
