@@ -75,6 +75,8 @@ updates plus one chain prediction, O(K m) kernel evaluations (``K`` rungs, ``m <
 A refit of ``f_j`` costs a GP fit on ``m`` rows (``O(m^3)`` per L-BFGS step) and a re-prediction
 and re-sort of the trials at rungs ``<= j`` (O(n K m + n log n)); refits are geometric in each
 transition's row count, so there are ``O(K log n)`` of them in a run.
+
+The features, training rows and rank values are ``rung.schedulers._curve_features``.
 """
 
 from __future__ import annotations
@@ -99,17 +101,15 @@ from rung.core.events import Decision
 from rung.core.history import History
 from rung.core.records import Outcome, TrialStatus
 from rung.core.registry import register
-from rung.core.rng import derive_rng
 from rung.core.sorted_table import SortedTable
+from rung.schedulers._curve_features import CurveFeatures, Entry
 from rung.schedulers._curve_model import CurveChain
 from rung.schedulers._ladder import NOT_FINITE
 from rung.schedulers._reasons import quote
 
-Entry = tuple[float, float, int]  # (rank value, tie key, trial id): lower is better
-
 
 @register("scheduler", "curve")
-class CurveASHA(Scheduler):
+class CurveASHA(CurveFeatures, Scheduler):
     """ASHA's promotion variant ranked by predicted final value (see the module docstring).
 
     Args:
@@ -206,34 +206,6 @@ class CurveASHA(Scheduler):
         i = bisect.bisect_left(self.rungs, start_step)
         return self.rungs[i] if i < len(self.rungs) else self.max_step
 
-    def _tie(self, tid: int) -> float:
-        t = self._ties.get(tid)
-        if t is None:
-            t = self._ties[tid] = float(derive_rng(self.seed, "curve-tie", tid).random())
-        return t
-
-    def _unit(self, history: History, tid: int) -> np.ndarray:
-        u = self._units.get(tid)
-        if u is None:
-            u = self._units[tid] = np.asarray(self._space.to_unit(history.params(tid)), float)
-        return u
-
-    # --- features and models ------------------------------------------------------------------
-    def _curve(self, history: History, tid: int, j: int) -> tuple[float, float] | None:
-        """``(y(s_j), slope)`` of a trial, or ``None`` without a finite score at ``s_j``."""
-        scores = history.scores(tid)
-        y = scores.get(self._step_at(tid, j))
-        if y is None or not math.isfinite(y):
-            return None
-        prev = self._step_at(tid, j - 1) if j else self._steps[0] // self._eta
-        yp = scores.get(prev) if prev >= 1 else None
-        slope = y - yp if yp is not None and math.isfinite(yp) else 0.0
-        return y, slope
-
-    def _step_at(self, tid: int, j: int) -> int:
-        """The step of ``tid``'s result at decision step ``s_j``."""
-        return self._at.get((tid, j), self._steps[j])
-
     def _rung_of(self, tid: int, step: int) -> int | None:
         """The decision step index a result at ``step`` counts at: its own, or, for a trial's
         first result past a rung step it did not report (it reports every few steps), the
@@ -247,46 +219,6 @@ class CurveASHA(Scheduler):
         # a later result of a trial placed at rung k is not a rung result; one at or before
         # the step it was placed with is the same result again, after a restart
         return k if tid not in self._members[k] or step <= self._step_at(tid, k) else None
-
-    def _row(self, history: History, tid: int, j: int) -> bool:
-        """Add trial ``tid``'s row to transition ``j`` (it reported ``s_{j+1}``); True if the
-        model should be refitted now."""
-        tr = self._chain[j]
-        if tid in tr.ids:
-            return False
-        cur = self._curve(history, tid, j)
-        nxt = history.scores(tid).get(self._step_at(tid, j + 1))
-        if cur is None or nxt is None or not math.isfinite(nxt):
-            return False
-        tr.ids.add(tid)
-        tr.X.append(np.concatenate([self._unit(history, tid), cur]))
-        tr.y.append(nxt - cur[0])
-        n = len(tr.y)
-        return n >= self.min_fit and n >= self.refit_growth * tr.fitted_at
-
-    def _repredict(self, history: History, upto: int) -> None:
-        """After a refit of transition ``upto``: new rank values for every trial at a rung
-        ``<= upto``; rebuild the tables of rungs ``<= upto``."""
-        by_level: dict[int, list[int]] = {}
-        for tid, lv in self._level.items():
-            if lv <= upto and math.isfinite(self._entry[tid][0]):
-                by_level.setdefault(lv, []).append(tid)
-        for lv, ids in sorted(by_level.items()):
-            curves = [self._curve(history, t, lv) for t in ids]
-            ids = [t for t, c in zip(ids, curves, strict=True) if c is not None]
-            if not ids:
-                continue
-            U = np.array([self._unit(history, t) for t in ids])
-            y = np.array([c[0] for c in curves if c is not None])
-            slope = np.array([c[1] for c in curves if c is not None])
-            values = self._chain.predict(lv, U, y, slope)
-            for t, v, y0 in zip(ids, values, y, strict=True):
-                self._entry[t] = (float(v) if math.isfinite(v) else float(y0), self._tie(t), t)
-        for k in range(min(upto, len(self._pop) - 1) + 1):
-            pop, waiting = SortedTable(), SortedTable()
-            pop.update([self._entry[t] for t in self._members[k]])
-            waiting.update([self._entry[t] for t, w in self._waits.items() if w == k])
-            self._pop[k], self._waiting[k] = pop, waiting
 
     def _place(self, history: History, tid: int, level: int, score: float) -> None:
         """Record that ``tid`` reported decision step ``level``: new rank value, table entries
