@@ -1,4 +1,8 @@
-"""``SearchSpace``: named parameters, their conditions, and the unit encoding all searchers use."""
+"""``SearchSpace``: named parameters, their conditions, and the unit encoding all searchers use.
+
+Its grids (``SearchSpace.grid`` and the size bounds) are ``rung.space.grid``; ``MAX_GRID`` and
+``product_size`` are re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ import numpy as np
 
 from rung._validate import close_hint, is_int, is_number
 from rung.errors import SpaceError
+from rung.space.grid import MAX_GRID, grid_bound, space_grid
+from rung.space.grid import product_size as product_size
 from rung.space.params import (
     Categorical,
     Fixed,
@@ -365,73 +371,18 @@ class SearchSpace:
     def dim_index(self, name: str) -> int:
         return self._dim_index[name]
 
-    # --- grid -----------------------------------------------------------------------------
+    # --- grid (rung.space.grid) -----------------------------------------------------------
     def grid(self, points: int | Mapping[str, int] = 5) -> list[dict[str, Any]]:
         """All configurations of a grid: every choice of each categorical, ``points`` values of
         each numeric parameter (all values if it has fewer), only active combinations, no
         duplicates, in a deterministic order."""
-
-        def n_points(name: str) -> int:
-            k = points.get(name, 5) if isinstance(points, Mapping) else points
-            if not is_int(k) or k < 1:
-                raise param_error(name, f"grid points must be a positive integer, got {k!r}")
-            return int(k)
-
-        if isinstance(points, Mapping):
-            for k in points:
-                if k not in self.params:
-                    raise param_error(k, "grid points given for an unknown parameter"
-                                      f"{close_hint(k, self.params, given=points)}")
-        counts = {n: n_points(n) for n in self.order}
-        if self._grid_bound(counts) > MAX_GRID:
-            raise SpaceError(message=f"the grid has more than {MAX_GRID:,} points: give fewer "
-                             "points per numeric parameter, or search with sobol or random")
-        axes = {n: self.params[n].grid(counts[n]) for n in self.order}
-        partial: list[dict[str, Any]] = [{}]
-        for n in self.order:
-            p = self.params[n]
-            nxt: list[dict[str, Any]] = []
-            for cfg in partial:
-                if self._is_active(p, cfg):
-                    nxt.extend({**cfg, n: v} for v in axes[n])
-                else:
-                    nxt.append(cfg)
-            partial = nxt
-        out: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        for cfg in partial:
-            ordered = {n: cfg[n] for n in self.params if n in cfg}
-            key = json.dumps(ordered, sort_keys=True)
-            if key not in seen:
-                seen.add(key)
-                out.append(ordered)
-        return out
+        return space_grid(self, points)
 
     def _grid_bound(self, counts: Mapping[str, int]) -> int:
         """An upper bound of the grid's size (exact unless a numeric axis loses duplicates),
         ``MAX_GRID + 1`` as soon as it exceeds ``MAX_GRID``, found without building the grid:
         the parents of conditions are enumerated, the other parameters only counted."""
-        parents = {parent for p in self.params.values() for parent in p.when}
-        partial: list[tuple[dict[str, Any], int]] = [({}, 1)]
-        for n in self.order:
-            p = self.params[n]
-            size = _axis_bound(p, counts[n])
-            if size > MAX_GRID:
-                return MAX_GRID + 1
-            axis = p.grid(counts[n]) if n in parents else []
-            nxt: list[tuple[dict[str, Any], int]] = []
-            for cfg, mult in partial:
-                if not self._is_active(p, cfg):
-                    nxt.append((cfg, mult))
-                elif n in parents:
-                    nxt.extend(({**cfg, n: v}, mult) for v in axis)
-                else:
-                    nxt.append((cfg, mult * size))
-            if len(nxt) > MAX_GRID or any(m > MAX_GRID for _, m in nxt):
-                return MAX_GRID + 1
-            partial = nxt
-        total = sum(m for _, m in partial)
-        return total if total <= MAX_GRID else MAX_GRID + 1
+        return grid_bound(self, counts)
 
     def grid_size(self, points: int | Mapping[str, int] = 5) -> int:
         return len(self.grid(points))
@@ -479,38 +430,10 @@ class SearchSpace:
         return cls({n: param_from_json(n, d) for n, d in data.items()})
 
 
-#: Most points ``SearchSpace.grid`` builds (a grid is a list of configurations in memory).
-MAX_GRID = 1_000_000
-
-
-def _axis_bound(p: Param, points: int) -> int:
-    """How many values ``p.grid(points)`` has at most, without building it."""
-    if isinstance(p, Categorical):
-        return len(p.choices)
-    if isinstance(p, Fixed) or not p.tunable:
-        return 1
-    if isinstance(p, Int) or (isinstance(p, Float) and p.step is not None):
-        return min(p._n, points)
-    return points
-
-
 def value_key(value: Any) -> tuple[type, Any]:
     """A value with its type, so that ``1``, ``1.0`` and ``True`` (equal in Python) differ,
     as they do among a ``Categorical``'s choices."""
     return (type(value), value)
-
-
-def product_size(space: SearchSpace) -> float:
-    """Number of distinct configurations, ``inf`` if any continuous parameter is unquantized."""
-    total = 1.0
-    for p in space.params.values():
-        if isinstance(p, Float) and p.step is None and p.tunable:
-            return math.inf
-        if isinstance(p, Float | Int) and p.tunable:
-            total *= p._n
-        elif isinstance(p, Categorical):
-            total *= len(p.choices)
-    return total
 
 
 __all__ = ["Categorical", "Fixed", "Float", "Int", "Param", "SearchSpace", "product_size"]
