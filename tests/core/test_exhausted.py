@@ -23,7 +23,7 @@ def test_a_finished_population_under_a_larger_trial_budget_is_over(tmp_path: Pat
     s = study.summary()
     assert (s["budget_left"], s["exhausted"]) == (False, True)
     assert _budget_state(s) == (
-        "not spent, but the scheduler has nothing left to run (the search is over)")
+        "not spent, but the scheduler has nothing left to run: the search is over")
     assert ls_row(study, str(db), False)[1] == "done"
     study.close()
     again = rung.Study.load("p", storage=db)

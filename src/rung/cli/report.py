@@ -327,7 +327,7 @@ def _budget_state(summary: Mapping[str, Any]) -> str:
     if summary.get("why_exhausted"):
         return f"not spent: {summary['why_exhausted']}"
     if summary.get("exhausted"):
-        return "not spent, but the scheduler has nothing left to run (the search is over)"
+        return "not spent, but the scheduler has nothing left to run: the search is over"
     return "spent" if not summary["budget_left"] else "not spent"
 
 
