@@ -31,7 +31,7 @@ def state_sections(
         if is_records(value):
             tables.append((key, records_table(value, indent="    ", limit=limit)))
         else:
-            scalars.append(f"{key}={_cell(value)}")
+            scalars.append(f"{key}={fmt_num(_cell(value))}")
     return scalars, tables
 
 
@@ -70,9 +70,22 @@ def records_table(
 
 
 def _cell(v: Any) -> Any:
+    """A table cell: a scalar as it is (``-`` for ``None``), a container as compact JSON with
+    its floats in at most 6 significant digits (a GP's fitted values, not 17 digits of noise)."""
     if isinstance(v, int | float | str) or v is None:
         return "-" if v is None else v
-    return json.dumps(v, sort_keys=True, default=str)
+    return json.dumps(_short(v), sort_keys=True, default=str)
+
+
+def _short(v: Any) -> Any:
+    """``v`` with every finite float rounded to 6 significant digits, recursively."""
+    if isinstance(v, float) and math.isfinite(v):
+        return float(f"{v:.6g}")
+    if isinstance(v, Mapping):
+        return {k: _short(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_short(x) for x in v]
+    return v
 
 
 def occupancy_text(study: Study, limit: int | None = 12) -> str:
