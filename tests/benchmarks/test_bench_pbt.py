@@ -197,6 +197,7 @@ def test_a_task_subsection_is_written_inside_the_section_and_kept(tmp_path: Path
 
 @pytest.mark.slow
 def test_the_real_mnist1d_split_is_fixed() -> None:
+    pytest.importorskip("mnist1d")  # a bench extra (pip install --no-deps mnist1d), not in dev
     d = tasks.load_mnist1d()
     assert (len(d.ytr), len(d.yva), len(d.yte)) == (3000, 1000, 1000)
     assert sorted(set(d.ytr.tolist())) == list(range(10))
