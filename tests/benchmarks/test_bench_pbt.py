@@ -202,3 +202,16 @@ def test_the_real_mnist1d_split_is_fixed() -> None:
     assert (len(d.ytr), len(d.yva), len(d.yte)) == (3000, 1000, 1000)
     assert sorted(set(d.ytr.tolist())) == list(range(10))
     np.testing.assert_array_equal(tasks.load_mnist1d().xva, d.xva)
+
+
+def test_a_floor_on_lr_makes_a_named_variant_of_the_task() -> None:
+    mnist = bench.TASKS["mnist1d"]
+    t = bench.with_lr_low(mnist, 0.03)
+    assert t.name == "mnist1d-lr0.03"
+    assert (t.space["lr"].low, t.space["lr"].high, t.space["lr"].log) == (0.03, 3.0, True)
+    assert t.space["alpha"] == mnist.space["alpha"]
+    assert (t.load, t.hidden, t.max_step) == (mnist.load, mnist.hidden, mnist.max_step)
+    with pytest.raises(ValueError, match=r"--lr-low must lie in \(0.001, 3\), got 5"):
+        bench.with_lr_low(mnist, 5.0)
+    with pytest.raises(SystemExit):
+        bench.main(["--task", "mnist1d", "--lr-low", "0", "--quick"])
