@@ -7,10 +7,13 @@ step re-reached after a restart from an older one: the journal names that path),
 the two directories in one step (``renameat2(RENAME_EXCHANGE)``): at every instant the path
 holds the old checkpoint or the new one, and the old one is removed only after the swap, from
 the temporary name it now has. Where the exchange is unavailable (macOS, a kernel before 3.15,
-a file system that refuses it), the old one is renamed aside first and removed after the new
-one is in place: a kill between those two renames leaves the path empty (the old checkpoint
-under its ``.tmp-`` name), which the exchange closes. The parent directory is ``fsync``-ed
-after the rename, so the new name survives a power loss.
+a file system that refuses it), the old one is renamed aside first (``aside_name``:
+``.tmp-old-<name>-<pid>``) and removed after the new one is in place: a kill between those two
+renames leaves the path empty and the old, complete checkpoint under the aside name.
+``recover_asides`` puts such a checkpoint back under its name; the sweeps that remove a dead
+save's ``.tmp-`` leftovers call it first, so the journaled path holds a checkpoint again
+before anything is restored from it. The parent directory is ``fsync``-ed after each rename,
+so the new name survives a power loss.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -27,6 +31,41 @@ _AT_FDCWD = -100
 # errors meaning "no exchange here" (not "this exchange failed"): fall back to two renames
 _UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EPERM}
 _renameat2: object | None = None  # the libc function, once looked up (False: there is none)
+_ASIDE = re.compile(r"\.tmp-old-(.+)-(\d+)")
+
+
+def aside_name(dest: Path, pid: int) -> Path:
+    """Where ``replace_dir``'s fallback moves ``dest``'s old contents while the new ones take
+    its name: a ``.tmp-`` sibling (swept like a cut-short save) that names ``dest``."""
+    return dest.parent / f".tmp-old-{dest.name}-{pid}"
+
+
+def recover_asides(directory: Path, pid: int | None = None) -> list[str]:
+    """Put back every old checkpoint ``replace_dir``'s fallback had moved aside in
+    ``directory`` when the process doing it was killed before the new one took the name: an
+    aside (``aside_name``; only those of process ``pid`` when given) whose name is free again
+    is renamed back to it, and the directory ``fsync``-ed. An aside whose name is taken (the
+    new checkpoint got there) is left for the caller's sweep. Returns the names recovered."""
+    recovered: list[str] = []
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError:
+        return recovered
+    for d in entries:
+        m = _ASIDE.fullmatch(d.name)
+        if m is None or (pid is not None and int(m.group(2)) != pid) or not d.is_dir():
+            continue
+        dest = directory / m.group(1)
+        if dest.exists():
+            continue
+        try:
+            os.rename(d, dest)
+        except OSError:
+            continue  # e.g. another process recovered it first
+        recovered.append(m.group(1))
+    if recovered:
+        fsync_dir(directory)
+    return recovered
 
 
 def fsync_tree(path: Path) -> None:
@@ -99,8 +138,10 @@ def replace_dir(src: Path, dest: Path) -> None:
     exists, exchanged with it and the old contents removed (see the module docstring for
     where the exchange is unavailable). On return ``src`` no longer exists.
 
-    A kill at any point leaves ``dest`` holding its old contents or ``src``'s (with the
-    exchange), and at most one ``.tmp-`` sibling (``src``'s name) for the caller's sweep.
+    A kill at any point leaves ``dest`` holding its old contents or ``src``'s, and ``.tmp-``
+    siblings for the caller's sweep; where the exchange is unavailable, a kill between the
+    fallback's two renames leaves ``dest`` absent and its old contents under ``aside_name``,
+    which ``recover_asides`` (called by the sweeps) puts back.
     """
     fsync_tree(src)
     parent = dest.parent
@@ -113,10 +154,11 @@ def replace_dir(src: Path, dest: Path) -> None:
         # the old checkpoint, under the temporary name; what a failure leaves is swept later
         shutil.rmtree(src, ignore_errors=True)
         return
-    aside = parent / f".tmp-old-{dest.name}-{os.getpid()}"  # swept as src's name would be
+    aside = aside_name(dest, os.getpid())  # swept as src's name would be
     if aside.exists():
         shutil.rmtree(aside)
     os.rename(dest, aside)
+    fsync_dir(parent)  # a crash from here on leaves the aside for ``recover_asides``
     try:
         os.rename(src, dest)
     except BaseException:
@@ -126,4 +168,7 @@ def replace_dir(src: Path, dest: Path) -> None:
     shutil.rmtree(aside, ignore_errors=True)
 
 
-__all__ = ["RENAME_EXCHANGE", "exchange", "fsync_dir", "fsync_tree", "replace_dir"]
+__all__ = [
+    "RENAME_EXCHANGE", "aside_name", "exchange", "fsync_dir", "fsync_tree", "recover_asides",
+    "replace_dir",
+]

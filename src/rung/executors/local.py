@@ -43,7 +43,7 @@ from rung.executors.pool import (
     Pool,
     Slot,
     callable_name,
-    remove_dir,
+    remove_partial_saves,
 )
 from rung.executors.processes import (
     _describe_exit,
@@ -425,14 +425,8 @@ class LocalExecutor(Pool[_Worker]):
             self._spawn()
 
     def _remove_partial_saves(self, trial_id: int, pid: int) -> None:
-        """Remove the temporary directories of a save the (dead) worker ``pid`` cut short
-        (``<trial>/.tmp-<step>-<pid>``, ``TrialContext``'s): the next session's sweep would,
-        but a study that never resumes would keep them."""
-        root = self._root
-        if root is None:
-            return
-        for d in (root / str(trial_id)).glob(f".tmp-*-{pid}"):
-            remove_dir(d, root)
+        if self._root is not None:
+            remove_partial_saves(self._root, trial_id, pid)
 
     def _stop_running(self, w: _Worker, c: Cancel, outcome: Outcome = Outcome.STOPPED) -> None:
         p = w.process

@@ -39,6 +39,7 @@ from rung.core.events import (
     TrialStarted,
 )
 from rung.core.records import Outcome
+from rung.executors.atomic_dir import recover_asides
 from rung.executors.base import RunContext
 from rung.executors.protocol import Message, encode_launch, encode_reply
 
@@ -312,20 +313,40 @@ def remove_dir(path: Path, stop: Path) -> None:
         parent = parent.parent
 
 
+def remove_partial_saves(root: Path, trial_id: int, pid: int) -> None:
+    """Remove the temporary directories of a save the dead worker ``pid`` cut short
+    (``<trial>/.tmp-<step>-<pid>``, ``TrialContext``'s): the next session's sweep would, but a
+    study that never resumes would keep them. An old checkpoint the save had moved aside
+    (``atomic_dir.recover_asides``) is put back under its name first: it is the one the
+    journal names."""
+    tdir = root / str(trial_id)
+    for name in recover_asides(tdir, pid):
+        log.warning("checkpoint %d/%s put back: worker %d was killed while replacing it",
+                    trial_id, name, pid)
+    for d in tdir.glob(f".tmp-*-{pid}"):
+        remove_dir(d, root)
+
+
 def sweep_checkpoints(root: Path, held: Collection[str]) -> list[str]:
     """Remove from the checkpoint directory ``root`` what the study no longer needs and a
     stopped session left behind: trial checkpoints ``<trial>/<step>`` that are not in ``held``
     (the paths the engine still references; one whose ``DeleteCheckpoint`` was journaled just
     before the driver was killed was never deleted), and ``<trial>/.tmp-*`` directories of
-    saves cut short. Only names of those shapes are touched. Call it only while this session
-    holds the study's journal, before it launches anything (so no save of its own is under
-    way). Returns the removed paths, relative to ``root``, sorted."""
+    saves cut short. An old checkpoint that a save killed half-way had moved aside
+    (``atomic_dir.recover_asides``: only where the atomic exchange is unavailable) is first put
+    back under its name, then kept or removed like any other. Only names of those shapes are
+    touched. Call it only while this session holds the study's journal, before it launches
+    anything (so no save of its own is under way). Returns the removed paths, relative to
+    ``root``, sorted."""
     removed: list[str] = []
     try:
         trials = [d for d in root.iterdir() if d.name.isdigit() and d.is_dir()]
     except OSError:
         return removed  # no directory yet: nothing was saved
     for tdir in trials:
+        for name in recover_asides(tdir):
+            log.warning("checkpoint %s/%s put back: a save killed half-way had moved it aside",
+                        tdir.name, name)
         try:
             entries = list(tdir.iterdir())
         except OSError:
@@ -358,5 +379,6 @@ __all__ = [
     "Slot",
     "callable_name",
     "remove_dir",
+    "remove_partial_saves",
     "sweep_checkpoints",
 ]
