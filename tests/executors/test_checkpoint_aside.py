@@ -13,11 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_atomic_checkpoint import Killed, checkpoint, holds
 
 import rung.executors.atomic_dir as ad
 from rung.executors.pool import remove_partial_saves, sweep_checkpoints
-
-from test_atomic_checkpoint import Killed, checkpoint, holds
 
 
 def _killed_between_the_renames(dest: Path, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
