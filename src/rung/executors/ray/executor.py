@@ -5,7 +5,8 @@ each placed by Ray according to the per-trial resources (CPUs, GPU fractions, me
 resources). Inside an actor the shared worker loop (``rung.executors.worker``) runs the
 objective, so the lease protocol, ``TrialContext`` and checkpoint saving are exactly those of
 the local executor. Messages travel over one of two transports (``transport.py``, chosen in
-``connect.py``).
+``connect.py``); starting, stopping and burying the actors is ``actors.py``, the cluster's
+capacity and the waits while it has none ``room.py``.
 
 Ray is the authority on liveness: an actor whose node dies (or that is killed) is reported by
 Ray, its trial ends ``interrupted`` (the scheduler resumes it from its last checkpoint on
@@ -40,12 +41,7 @@ from rung.core.pricing import from_ray
 from rung.core.records import Outcome
 from rung.errors import ConfigError, RungError
 from rung.executors.base import RunContext
-from rung.executors.pool import (
-    MAX_STARTUP_DEATHS,
-    SHUTDOWN_GRACE,
-    Pool,
-    callable_name,
-)
+from rung.executors.pool import SHUTDOWN_GRACE, callable_name
 from rung.executors.protocol import (
     ENDED,
     INIT_ERROR,
@@ -58,15 +54,12 @@ from rung.executors.protocol import (
     encode_launch,
 )
 from rung.executors.ray.actor import RungWorker
+from rung.executors.ray.actors import ActorPool
 from rung.executors.ray.archive import archive_for, store_shipped
 from rung.executors.ray.arguments import TRANSPORTS, check_arguments
 from rung.executors.ray.connect import connect, use_socket
 from rung.executors.ray.importing import check_ray_installed, import_ray
-from rung.executors.ray.resources import (
-    actor_resource_options,
-    normalize_resources,
-    trials_per_node,
-)
+from rung.executors.ray.resources import normalize_resources, trials_per_node
 from rung.executors.ray.room import _NODES_INTERVAL, RoomWatch
 from rung.executors.ray.transport import (
     Death,
@@ -74,9 +67,6 @@ from rung.executors.ray.transport import (
     RayWorker,
     SocketTransport,
     Transport,
-    describe_death,
-    error_of,
-    first_line,
 )
 from rung.executors.worker import TrialContext
 
@@ -99,7 +89,7 @@ _IMPORT_HINT = (
 NO_ROOM_LIMIT = 600.0
 
 
-class RayExecutor(RoomWatch, Pool[RayWorker]):
+class RayExecutor(RoomWatch, ActorPool):
     """Runs trials on a Ray cluster.
 
     Args:
@@ -360,96 +350,6 @@ class RayExecutor(RoomWatch, Pool[RayWorker]):
         self._warn_if_no_room()
         self._fill_pool()
         self._warn_if_unplaced()
-
-    # --- actors -------------------------------------------------------------------------------
-    def _fill_pool(self) -> None:
-        """Keep one actor per slot: start missing ones, stop idle or unready ones beyond it."""
-        if not self._open:
-            return
-        live = [w for w in self._workers.values() if not w.dead]
-        surplus = len(live) - self.capacity
-        if surplus > 0:
-            for w in sorted(live, key=lambda x: (x.ready, x.trial is not None)):
-                if surplus == 0 or w.trial is not None:
-                    break
-                self._retire(w)
-                surplus -= 1
-        for _ in range(-surplus):
-            self._spawn()
-
-    def _spawn(self) -> None:
-        tp = self._tp
-        assert tp is not None
-        self._wid += 1
-        wid = self._wid
-        opts = {**actor_resource_options(self.resources), "max_restarts": 0,
-                "max_task_retries": 0, **self.actor_options,
-                "max_concurrency": tp.max_concurrency}
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self._study)[:40]
-        prefix = f"rung-ray-{safe}-{wid}-"
-        try:
-            cls = self._cls.options(**opts)
-        except ValueError as e:  # Ray refuses an option: a key of actor_options
-            raise ConfigError(key="actor_options", message=first_line(str(e))) from None
-        actor = cls.remote(self._payload, wid, self.checkpoint_every, prefix)
-        w = RayWorker(wid, actor)
-        self._workers[wid] = w
-        tp.attach(w)
-
-    def _retire(self, w: RayWorker) -> None:
-        """Stop a worker that is not running a trial (surplus, or after its trial)."""
-        self._drop(w)
-        self._kill(w)
-
-    def _drop(self, w: RayWorker) -> None:
-        w.dead = True
-        self._workers.pop(w.wid, None)
-        if self._tp is not None:
-            self._tp.detach(w)
-        with contextlib.suppress(ValueError):
-            self._idle.remove(w)
-
-    def _kill(self, w: RayWorker) -> None:
-        with contextlib.suppress(Exception):
-            self._ray.kill(w.actor, no_restart=True)
-
-    def _bury(self, dead: list[Death], out: list[Event]) -> None:
-        """End the trials of dead actors as interrupted and forget the actors."""
-        ray = self._ray
-        # a connection that closed is usually seen before Ray reports the death: give Ray a
-        # moment to say why (node lost, process killed) for the trial's error text
-        unknown = [w.life for w, err in dead if err is None and w.life is not None]
-        if unknown:
-            with contextlib.suppress(Exception):
-                ray.wait(unknown, num_returns=len(unknown), timeout=1.0)
-        seen: set[int] = set()
-        for w, err in dead:
-            if w.wid in seen or (w.dead and w.trial is None):
-                continue
-            seen.add(w.wid)
-            if err is None and w.life is not None:
-                err = error_of(ray, w.life)
-            self._drop(w)
-            self._kill(w)
-            if not w.ready:
-                if err is not None and getattr(err, "actor_init_failed", False):
-                    self._startup_deaths += 1
-                    log.warning("%s failed to start: %s", w.where(), first_line(str(err)))
-                    if self._startup_deaths >= MAX_STARTUP_DEATHS:
-                        raise RungError(
-                            f"{self._startup_deaths} Ray worker actors in a row failed to "
-                            f"start (is rung installed on every node?):\n{err}"
-                        )
-                elif isinstance(getattr(err, "cause", None), RungError):
-                    raise RungError(str(getattr(err, "cause", err)))  # serve() could not connect
-                else:
-                    log.warning("%s died before it was ready: %s", w.where(),
-                                describe_death(err))
-                continue
-            if w.trial is not None:
-                reason = (f"{w.where()} died while running trial {w.trial}: "
-                          f"{describe_death(err)}")
-                self._end_run(w, out, Outcome.INTERRUPTED, reason)
 
     # --- messages and commands ------------------------------------------------------------------
     def _send(self, w: RayWorker, msg: Any) -> None:
