@@ -7,25 +7,20 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rung.ask_tell import AskTell
 from rung.auto import AUTO, choose, is_auto
 from rung.callbacks import Callback, as_callbacks, end_all, start_all
-from rung.core.engine import Engine, is_retryable
+from rung.core.engine import Engine
 from rung.core.events import (
-    CapacityChanged,
     Decision,
-    Event,
-    TrialRetried,
 )
 from rung.core.records import (
     Budget,
     Constraint,
     Objective,
     StudySpec,
-    TrialStatus,
     constraints_from,
 )
 from rung.core.registry import to_spec
@@ -34,7 +29,7 @@ from rung.cost.stop_rule import check_objectives
 from rung.dbr.objective import wrap_objective
 from rung.driver import check_produced, drive, turn
 from rung.errors import ConfigError, JournalError
-from rung.executors.base import Executor, RunContext
+from rung.executors.base import Executor
 from rung.executors.options import check_executor_options
 from rung.executors.spawn_guard import exit_if_reimported
 from rung.reporter import Reporter
@@ -49,6 +44,7 @@ from rung.study_checks import (
     check_same_spec,
     direction_hint,
 )
+from rung.study_resume import StudyResume
 from rung.study_session import (  # MAX_SIMULATED_WORKERS, check_simulated_workers: re-exported
     MAX_SIMULATED_WORKERS,
     check_budget,
@@ -66,7 +62,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("rung.study")
 
-class Study(AskTell, StudyViews):
+class Study(AskTell, StudyViews, StudyResume):
     """A named search: its spec, its journal and the engine replayed from it.
 
     Create one with ``Study.create``, reopen it (after a crash, or from another process) with
@@ -260,30 +256,6 @@ class Study(AskTell, StudyViews):
             study._replayed = Replayed(engine, engine.history.version, records)
         return study
 
-    # --- journaled handling -------------------------------------------------------------------
-    def _checkpoint_dir(self) -> Path:
-        """Where a run's checkpoints go: the journal's directory for them, or a temporary
-        directory that lives as long as this ``Study`` (removed by ``close``)."""
-        kept = self.journal.checkpoint_dir(self.name)
-        if kept is not None:
-            return kept
-        if self._tmpdir is None:
-            self._tmpdir = tempfile.TemporaryDirectory(prefix=f"rung-{self.name}-")
-        return Path(self._tmpdir.name)
-
-    def _resume_events(self, now: float) -> list[Event]:
-        """Before a new session: journal what the last one generated but never sent, and end
-        the trials it left running (``Engine.abandoned_ends``: as decided, else interrupted;
-        with capacity 0, so nothing is launched into the old session's slots)."""
-        if self.engine.tail:
-            self.journal.append(self.name, self.engine.tail)
-            self.engine.tail = []
-        if not self.engine.active:
-            return []
-        first: list[Event] = [CapacityChanged(0, now, new_session=True)]
-        first += self.engine.abandoned_ends(now)
-        return first
-
     # --- drivers ------------------------------------------------------------------------------
     def run(
         self,
@@ -379,15 +351,6 @@ class Study(AskTell, StudyViews):
         checked = check_point(self.engine.space, params, "params", self.spec.define_by_run)
         turn(self.engine, self.journal, self.name, [TrialEnqueued(checked, self.engine.now)])
 
-    def _run_context(self, objective: Callable[..., Any] | None) -> RunContext:
-        """The session's context: checkpoints, and the time bounds (what is left of
-        ``Budget.max_time``, and ``trial_timeout``)."""
-        max_time = self.spec.budget.max_time
-        left = None if max_time is None else max(max_time - self.engine.elapsed, 0.0)
-        ckpt = self._checkpoint_dir() if objective is not None else None
-        return RunContext(self.name, ckpt, self.spec.max_step, objective,
-                          trial_timeout=self.spec.trial_timeout, max_time=left)
-
     def _why_over(self) -> str:
         """Why ``Engine.over`` holds, in ``rung show``'s words: the stop rule's reason, a
         spent budget, the searcher's reason for having nothing left to propose
@@ -407,29 +370,6 @@ class Study(AskTell, StudyViews):
         if rep is not None and why is not None:
             rep.emit(logging.INFO, f"study {self.name}: the search ended before its budget: "
                                    f"{why}")
-
-    def _retryable(self) -> list[int]:
-        """The trials failed for too many interruptions (``retry_failed`` resumes them)."""
-        h = self.engine.history
-        return [t for t in h.ids(TrialStatus.FAILED) if is_retryable(h.error(t))]
-
-    def _retry_events(
-        self, first: list[Event], now: float, callbacks: Sequence[Callback] = ()
-    ) -> list[Event]:
-        """Journal the resume events now (they may fail trials for too many interruptions),
-        then ``TrialRetried`` for every trial failed that way, with no capacity yet: the
-        session's first ``CapacityChanged`` launches them."""
-        if first:
-            commands = turn(self.engine, self.journal, self.name, first)
-            for cb in callbacks:
-                cb.on_turn(first, commands, self.engine.history)
-        retry: list[Event] = [TrialRetried(t, now) for t in self._retryable()]
-        if retry:
-            log.info("study %s: retrying %d trial(s) failed for too many interruptions",
-                     self.name, len(retry))
-            if not first:  # no slot may be filled before the new session starts
-                retry.insert(0, CapacityChanged(0, now, new_session=True))
-        return retry
 
     def simulate(
         self,

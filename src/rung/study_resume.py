@@ -1,0 +1,101 @@
+"""How a ``Study`` session begins: what the last session left, the trials to retry, and the
+session's ``RunContext``.
+
+``StudyResume`` is the part of ``Study`` that ``run`` and ``simulate`` call before they drive:
+it journals what the last session generated but never sent and ends the trials it left
+running (``_resume_events``), makes the trials failed for too many interruptions resumable
+again (``_retry_events``, for ``run(retry_failed=True)``), and builds the session's context:
+where checkpoints go and what is left of the time bounds (``_run_context``). It reads the
+study's ``spec``, ``engine``, ``journal`` and ``_tmpdir``, which ``Study`` initializes.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rung.callbacks import Callback
+from rung.core.engine import Engine, is_retryable
+from rung.core.events import CapacityChanged, Event, TrialRetried
+from rung.core.records import StudySpec, TrialStatus
+from rung.driver import turn
+from rung.executors.base import RunContext
+from rung.storage import Journal
+
+log = logging.getLogger("rung.study")
+
+
+class StudyResume:
+    """The start of a ``Study`` session (a mixin: every attribute below is the study's)."""
+
+    spec: StudySpec
+    engine: Engine
+    journal: Journal
+    _tmpdir: tempfile.TemporaryDirectory[str] | None
+
+    if TYPE_CHECKING:
+        @property
+        def name(self) -> str:  # the study's name: ``StudyViews.name``
+            ...
+
+    # --- journaled handling -------------------------------------------------------------------
+    def _checkpoint_dir(self) -> Path:
+        """Where a run's checkpoints go: the journal's directory for them, or a temporary
+        directory that lives as long as this ``Study`` (removed by ``close``)."""
+        kept = self.journal.checkpoint_dir(self.name)
+        if kept is not None:
+            return kept
+        if self._tmpdir is None:
+            self._tmpdir = tempfile.TemporaryDirectory(prefix=f"rung-{self.name}-")
+        return Path(self._tmpdir.name)
+
+    def _resume_events(self, now: float) -> list[Event]:
+        """Before a new session: journal what the last one generated but never sent, and end
+        the trials it left running (``Engine.abandoned_ends``: as decided, else interrupted;
+        with capacity 0, so nothing is launched into the old session's slots)."""
+        if self.engine.tail:
+            self.journal.append(self.name, self.engine.tail)
+            self.engine.tail = []
+        if not self.engine.active:
+            return []
+        first: list[Event] = [CapacityChanged(0, now, new_session=True)]
+        first += self.engine.abandoned_ends(now)
+        return first
+
+    def _run_context(self, objective: Callable[..., Any] | None) -> RunContext:
+        """The session's context: checkpoints, and the time bounds (what is left of
+        ``Budget.max_time``, and ``trial_timeout``)."""
+        max_time = self.spec.budget.max_time
+        left = None if max_time is None else max(max_time - self.engine.elapsed, 0.0)
+        ckpt = self._checkpoint_dir() if objective is not None else None
+        return RunContext(self.name, ckpt, self.spec.max_step, objective,
+                          trial_timeout=self.spec.trial_timeout, max_time=left)
+
+    def _retryable(self) -> list[int]:
+        """The trials failed for too many interruptions (``retry_failed`` resumes them)."""
+        h = self.engine.history
+        return [t for t in h.ids(TrialStatus.FAILED) if is_retryable(h.error(t))]
+
+    def _retry_events(
+        self, first: list[Event], now: float, callbacks: Sequence[Callback] = ()
+    ) -> list[Event]:
+        """Journal the resume events now (they may fail trials for too many interruptions),
+        then ``TrialRetried`` for every trial failed that way, with no capacity yet: the
+        session's first ``CapacityChanged`` launches them."""
+        if first:
+            commands = turn(self.engine, self.journal, self.name, first)
+            for cb in callbacks:
+                cb.on_turn(first, commands, self.engine.history)
+        retry: list[Event] = [TrialRetried(t, now) for t in self._retryable()]
+        if retry:
+            log.info("study %s: retrying %d trial(s) failed for too many interruptions",
+                     self.name, len(retry))
+            if not first:  # no slot may be filled before the new session starts
+                retry.insert(0, CapacityChanged(0, now, new_session=True))
+        return retry
+
+
+__all__ = ["StudyResume"]
