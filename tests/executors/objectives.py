@@ -228,6 +228,56 @@ def child_then_complete(ctx: rung.TrialContext) -> None:
         ctx.report(step, loss=float(ctx.params["x"]))
 
 
+def _start_escapee(ctx: rung.TrialContext) -> None:
+    """Starts a process in a session of its own (``sleep 60``, as a server started with
+    ``start_new_session=True``: outside its worker's process group) and records its pid as
+    ``<log>/child-<trial id>-<pid>``."""
+    import subprocess
+
+    child = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    (Path(str(ctx.params["log"])) / f"child-{ctx.trial_id}-{child.pid}").write_text("")
+
+
+def escapee_then_hang(ctx: rung.TrialContext) -> None:
+    """Starts a process outside its worker's group, reports step 1, then hangs."""
+    _start_escapee(ctx)
+    ctx.report(1, loss=float(ctx.params["x"]))
+    while True:
+        signal.pause()
+
+
+def escapee_then_complete(ctx: rung.TrialContext) -> None:
+    """Starts a process outside its worker's group and leaves it running; completes."""
+    _start_escapee(ctx)
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        ctx.report(step, loss=float(ctx.params["x"]))
+
+
+def escapee_then_exit(ctx: rung.TrialContext) -> None:
+    """Starts a process outside its worker's group, waits 2.5 s (the worker's warden looks
+    once a second), then ends its worker with ``os._exit(3)`` on trial 0's first run (a
+    marker file remembers it); every run completes otherwise."""
+    import time
+
+    _start_escapee(ctx)
+    marker = Path(str(ctx.params["log"])) / "exited"
+    if ctx.trial_id == 0 and not marker.exists():
+        marker.write_text("")
+        time.sleep(2.5)
+        os._exit(3)
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        ctx.report(step, loss=float(ctx.params["x"]))
+
+
+def children_then_hold_the_gil(ctx: rung.TrialContext) -> None:
+    """Starts a process in its worker's group and one outside it, reports step 1, then sums
+    10^13 integers in one C call that never lets go of the GIL (hours)."""
+    _start_child(ctx)
+    _start_escapee(ctx)
+    ctx.report(1, loss=float(ctx.params["x"]))
+    sum(range(10**13))
+
+
 def hangs_in_save(ctx: rung.TrialContext) -> None:
     """Trial 0's save at step 1 writes half its checkpoint, then hangs (trial_timeout kills
     it mid-save); every other trial saves and completes."""

@@ -45,6 +45,7 @@ from rung.executors.pool import (
     callable_name,
     remove_partial_saves,
 )
+from rung.executors.process_tree import signal_escapees
 from rung.executors.processes import (
     _describe_exit,
     _kill_group,
@@ -240,6 +241,9 @@ class LocalExecutor(Pool[_Worker]):
         self._open = False
         for w in self._workers:
             if w.trial is None and not w.dead:
+                # what its trials left running outside its group ends now, while its
+                # parentage still leads to the worker (the group itself ends below)
+                signal_escapees(w.process.pid, signal.SIGKILL)
                 with contextlib.suppress(OSError):
                     write_all(w.fd, frame(None))
             else:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from rung.executors.protocol import INIT_ERROR, READY
+from rung.executors.warden import start_warden
 from rung.executors.worker import TrialContext, worker_loop
 
 _dumps = pickle.dumps
@@ -125,13 +126,16 @@ def _die_with_driver(driver_pid: int | None) -> None:
     """End this worker and its process group (what its objective started) when the driver
     dies, even by SIGKILL, so a crashed driver never leaves orphans computing for nobody.
 
-    A thread waits on a pidfd of the driver (Linux >= 5.3) and kills the group when the
+    With pidfds (Linux >= 5.3) the worker's warden waits on the driver's
+    (``rung.executors.warden``: a forked process, so a C call of the objective that holds
+    the GIL cannot delay it) and kills the group, and the processes that left it, when the
     driver exits: the kernel's parent-death signal would kill the worker alone (its
-    objective's processes lead on), and never reaches a forkserver worker (the fork
-    server's child, which outlives the driver while its children live). It runs as soon as
-    the worker's main thread lets go of the GIL (at once, unless inside a long C call that
-    holds it). Without pidfds, a child of the driver asks for the parent-death signal (Linux);
-    elsewhere the worker exits when it next finds the pipe closed (at its next report)."""
+    objective's processes lead on), and never reaches a forkserver worker (the fork server's
+    child, which outlives the driver while its children live). Should the fork fail, a
+    thread of the worker waits instead (it runs as soon as the worker's main thread lets go
+    of the GIL). Without pidfds, a child of the driver asks for the parent-death signal
+    (Linux); elsewhere the worker exits when it next finds the pipe closed (at its next
+    report)."""
     if driver_pid is None:
         return
     try:
@@ -152,6 +156,9 @@ def _die_with_driver(driver_pid: int | None) -> None:
         if os.getppid() != driver_pid:
             os._exit(0)  # the driver died before we could ask to follow it
     if pidfd is None:
+        return
+    if start_warden(pidfd) is not None:
+        os.close(pidfd)  # the warden has its own
         return
 
     def follow() -> None:

@@ -4,8 +4,9 @@
 ``_thread_limits`` and ``_sigint_held`` wrap a worker's start (BLAS/OpenMP thread variables it
 inherits; SIGINT blocked from its first instruction, never lost in the driver);
 ``_kill_group`` and ``_signal_group`` signal a worker's process group (the worker and what its
-objective started), ``_reap`` is the finalizer that kills workers an executor left behind, and
-``_describe_exit`` words an exit code. POSIX only (process groups, signal masks).
+objective started, and what left the group: ``process_tree``), ``_reap`` is the finalizer that
+kills workers an executor left behind, and ``_describe_exit`` words an exit code. POSIX only
+(process groups, signal masks).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import os
 import signal
 from collections.abc import Iterator
 from typing import Any
+
+from rung.executors.process_tree import signal_escapees
 
 
 def _describe_exit(code: int | None) -> str:
@@ -45,8 +48,11 @@ def _kill_group(process: Any, sig: int = signal.SIGKILL) -> None:
     """Send ``sig`` to a worker's process group: the worker and every process its objective
     started (they outlive a worker that dies or is killed alone, and go on computing, or
     holding a GPU, for nobody). A worker still starting has no group yet: it alone gets
-    ``sig``. Call it before the worker is joined: an exited worker's pid (its group's id) is
+    ``sig``. Processes below the worker that left its group (their own session or group:
+    ``process_tree.escapees``) get ``sig`` first, while their parentage still leads to the
+    worker. Call it before the worker is joined: an exited worker's pid (its group's id) is
     not reused until then."""
+    signal_escapees(process.pid, sig)
     try:
         os.killpg(process.pid, sig)
         return
@@ -63,7 +69,9 @@ def _kill_group(process: Any, sig: int = signal.SIGKILL) -> None:
 
 def _signal_group(pid: int, sig: int) -> None:
     """Send ``sig`` to the process group ``pid`` leads, or to ``pid`` alone if it leads none
-    (a worker still starting); nothing if it is gone."""
+    (a worker still starting), and to the processes below it that left its group; nothing if
+    it is gone."""
+    signal_escapees(pid, sig)
     try:
         os.killpg(pid, sig)
     except ProcessLookupError:
