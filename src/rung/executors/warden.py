@@ -19,8 +19,8 @@ signalled).
   (their parentage no longer leads anywhere once the worker is gone; one started less than
   ``SCAN_INTERVAL`` before an unexpected exit may not have been noted), then the warden
   exits. At a shutdown the driver has already ended the escapees of idle workers, by
-  parentage, before asking them to exit. The group's other processes are the driver's to end (it kills the group of
-  every worker it retires).
+  parentage, before asking them to exit. The group's other processes are the driver's to
+  end (it kills the group of every worker it retires).
 
 The warden lives in the worker's process group (a signal to the group reaches it), ignores
 SIGINT and SIGTERM (a shutdown's SIGTERM must not end it before its worker: it ends with the
