@@ -47,25 +47,23 @@ the bound can only grow), and the rule does not stop while no result there is fe
 
 The model is the one behind the ``gp`` searcher (``rung.searchers._gp``), fitted to the results
 at the largest step with ``min_trials`` results (the step a multi-fidelity searcher models).
+The numbers the rule decides on are computed in ``rung.cost.stop_evidence`` (``evidence``).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from rung._validate import check_float, check_int
 from rung.core.components import BindContext
-from rung.core.history import History
-from rung.core.records import TrialStatus
 from rung.core.registry import register
-from rung.core.rng import derive_rng
 from rung.core.stopping import SearchStopRule, StopRequest, StopVerdict
-from rung.cost.noise import binomial_se, lattice_size
+
+# re-exported; ``check`` and ``assess`` look ``evidence`` up in this module, so replacing
+# ``stop_rule.evidence`` (benchmarks/bench_cost.py records it) reaches both
+from rung.cost.stop_evidence import curve_jitter, evidence, trials_ended
 from rung.errors import ConfigError
 
 _CITATION = "Makarova et al. 2022"
@@ -267,155 +265,6 @@ def _source(rule: StopRule, ev: dict[str, float]) -> str:
     return f"{scale}observed noise"
 
 
-def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None = None
-             ) -> dict[str, float] | None:
-    """The numbers the rule decides on, at ``step`` (``None``: no finite score there):
-    ``regret_bound`` (``ucb - lcb``, at least 0), ``ucb`` (the GP's least upper confidence
-    bound over the evaluated points it is fitted to), ``lcb`` (its least lower confidence bound
-    over ``n_candidates`` random points of the space and those points; ``lcb_observed`` 1 if it
-    is at an evaluated point), ``bound_noise``, ``signal_sd`` and ``lengthscale_min`` (that
-    GP's fitted noise and signal standard deviations, its shortest lengthscale in the unit
-    cube), ``threshold``, ``noise`` (the statistical error the threshold is built
-    on), ``reported`` (1 if it is the incumbent's ``noise_metric``, else 0), ``n_val`` (the
-    validation examples of a binomial error, 0 if the error is not one),
-    ``gp_noise`` and ``curve_noise`` (the measured error's two parts, 0 unless it is the
-    one used), ``expected_improvement``, ``cost_per_trial``, ``best`` (the incumbent's score:
-    the best feasible result, ``None`` returned when a constrained study has none), ``beta``,
-    ``trials`` (results at ``step``), ``fitted`` (the best half the bound's GP is fitted to),
-    ``step``. All in the objective's units, lower is better."""
-    from rung.searchers._common import CAT, UnitCache, dims_of
-    from rung.searchers._gp import Features
-
-    table = sorted((tid, score) for score, tid in h.at_step(step))
-    ids = np.array([t for t, _ in table])
-    y = np.array([s for _, s in table], dtype=float)
-    finite = np.isfinite(y)
-    if finite.sum() < 3:
-        return None
-    y[~finite] = y[finite].max()
-    # the incumbent: the best feasible result (every result is feasible without constraints)
-    feasible = finite.copy()
-    if h.constraints:
-        feasible &= np.array([h.violation(int(t), step) == 0.0 for t in ids], dtype=bool)
-        if not feasible.any():
-            return None  # no incumbent to bound the regret of
-    inc = int(np.flatnonzero(feasible)[np.argmin(y[feasible])])
-    dims = dims_of(h.space)
-    features = Features(dims.kind, dims.size, CAT)
-    units = UnitCache(h.space)
-    order = np.argsort(y, kind="stable")
-    # the statistical error, from the first source that applies (module docstring, 1-5)
-    n_val = 0
-    reported = None  # the incumbent's own standard error, if it reports one
-    gp_noise = curve_noise = 0.0
-    if rule.noise is not None:
-        noise = rule.noise
-    elif rule.threshold is not None:
-        noise = 0.0
-    else:
-        if rule.noise_metric is not None:
-            reported = _reported(h, int(ids[inc]), step, rule.noise_metric)
-        if reported is None:
-            if rule.n_val is not None:
-                n_val = rule.n_val
-            elif rule.lattice:
-                n_val = lattice_size(y[finite]) or 0
-        if reported is not None:
-            noise = reported
-        elif n_val:
-            noise = binomial_se(float(y[inc]), n_val)
-        else:
-            # measured: a GP on every point (the best max_points), whose fitted noise is the
-            # part of the scores the configuration does not explain, and the curves' jitter
-            keep = np.sort(order[: rule.max_points])
-            sd_all = float(y[keep].std()) or 1.0
-            gp_all = _model(rule, "all", features, units.get(h, [int(t) for t in ids[keep]]),
-                            (y[keep] - y[keep].mean()) / sd_all)
-            gp_noise = math.sqrt(gp_all.noise) * sd_all
-            curve_noise = curve_jitter(h, rule.tail)
-            noise = max(gp_noise, curve_noise)
-    # the bound: a GP on the best half (at least min_trials, at most max_points), where the
-    # incumbent's bound is decided, as Optuna's RegretBoundEvaluator does (top_trials_ratio
-    # 0.5): the poor half would inflate the model's uncertainty with regions nobody searches
-    n_keep = min(max(len(y) // 2, rule.min_trials), rule.max_points, len(y))
-    keep = np.sort(order[:n_keep])
-    # the upper bound is taken at the evaluated feasible points: with constraints, the best
-    # feasible ones (an infeasible result is no incumbent; the lower bound over the whole
-    # space stays, which can only make the regret bound larger)
-    feas_ids = ids[np.sort(order[feasible[order]][:n_keep])]
-    best_y = float(y[inc])
-    ids, y = ids[keep], y[keep]
-    mean, sd = float(y.mean()), float(y.std())
-    if sd <= 0:
-        sd = 1.0
-    z = (y - mean) / sd
-    X = units.get(h, [int(t) for t in ids])
-    gp = _model(rule, "top", features, X, z)
-    assert gp.hyper is not None
-    n, d = len(z), h.space.n_dims
-    beta = 2.0 * math.log(d * n * n * math.pi**2 / (6.0 * rule.delta)) / 5.0
-    root = math.sqrt(max(beta, 0.0))
-    rng = derive_rng(rule.ctx.seed, "stop_rule", n)
-    cand = rng.random((rule.n_candidates, X.shape[1]))
-    cand = np.where(np.isnan(X[:1]), np.nan, cand)  # keep inactive dims inactive (approx.)
-    mu_o, var_o = gp.predict(features(X))
-    mu_c, var_c = gp.predict(features(np.nan_to_num(cand, nan=0.0)))
-    if h.constraints:
-        mu_f, var_f = gp.predict(features(units.get(h, [int(t) for t in feas_ids])))
-    else:
-        mu_f, var_f = mu_o, var_o
-    ucb_obs = float(np.min(mu_f + root * np.sqrt(var_f)))
-    lcb_c = float(np.min(mu_c - root * np.sqrt(var_c)))
-    lcb_o = float(np.min(mu_o - root * np.sqrt(var_o)))
-    lcb = min(lcb_c, lcb_o)
-    best = (best_y - mean) / sd
-    s_all = np.sqrt(np.concatenate([var_c, var_o]))
-    imp = (best - np.concatenate([mu_c, mu_o])) / s_all
-    from scipy.special import ndtr  # the model already needs SciPy
-
-    pdf = np.exp(-0.5 * imp * imp) / math.sqrt(2 * math.pi)
-    ei = float(np.max(s_all * (imp * ndtr(imp) + pdf)))
-    threshold = rule.threshold if rule.threshold is not None else noise * rule.noise_scale
-    cost_per_trial = 0.0
-    ended = trials_ended(h)
-    if request is not None and ended:
-        cost_per_trial = request.cost / ended
-    return {
-        "regret_bound": max(ucb_obs - lcb, 0.0) * sd,
-        "ucb": mean + ucb_obs * sd,
-        "lcb": mean + lcb * sd,
-        "lcb_observed": 1.0 if lcb_o <= lcb_c else 0.0,
-        "bound_noise": math.sqrt(gp.noise) * sd,
-        "signal_sd": math.sqrt(gp.s2) * sd,
-        "lengthscale_min": float(np.exp(np.min(gp.hyper.log_ls))),
-        "threshold": float(threshold),
-        "noise": noise,
-        "n_val": float(n_val),
-        "reported": 0.0 if reported is None else 1.0,
-        "gp_noise": gp_noise,
-        "curve_noise": curve_noise,
-        "expected_improvement": ei * sd,
-        "cost_per_trial": cost_per_trial,
-        "best": best_y,
-        "beta": beta,
-        "trials": float(len(table)),
-        "fitted": float(n),
-        "step": float(step),
-    }
-
-
-_ENDED = (TrialStatus.PAUSED, TrialStatus.COMPLETED, TrialStatus.STOPPED, TrialStatus.FAILED,
-          TrialStatus.INTERRUPTED)
-
-
-def trials_ended(h: History) -> int:
-    """Trials that ran and are not running now: the denominator of the mean cost of a trial
-    (a trial paused and resumed, by Hyperband or PBT, is one trial however many runs it had;
-    the money so far also holds the running trials' part, which makes the mean a little
-    high while they run)."""
-    return sum(h.count(s) for s in _ENDED)
-
-
 def assess(study: Any, **params: Any) -> dict[str, float] | None:
     """What ``StopRule(**params)`` sees in ``study`` now, whether or not its budget names a
     stop rule: the ``evidence`` at the step the rule would model, with ``cost_per_trial`` the
@@ -449,54 +298,6 @@ def assess(study: Any, **params: Any) -> dict[str, float] | None:
     request = StopRequest(h, -1, led.total.cost, led.total.device_hours,
                           led.total.runs - running)
     return evidence(h, step, rule, request)
-
-
-def _reported(h: History, trial_id: int, step: int, metric: str) -> float | None:
-    """``metric`` as ``trial_id`` reported it at ``step`` (the last such report), if it is a
-    finite number >= 0."""
-    for r in reversed(h.results(trial_id)):
-        if r.step == step:
-            v = r.metrics.get(metric)
-            try:
-                x = float(v)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                return None
-            return x if math.isfinite(x) and x >= 0.0 else None
-    return None
-
-
-def _model(rule: StopRule, slot: str, features: Any, X: np.ndarray, z: np.ndarray) -> Any:
-    """A GP fitted (MAP hyperparameters, ``GP.fit``) and conditioned on ``(X, z)``, now: the
-    bound is a function of the history alone. (A fit is at most ``max_points`` = 200 points,
-    about 0.15 s. Reusing an earlier fit is wrong here: from ``min_trials`` to
-    ``2 min_trials`` results the best half is ``min_trials`` points whose members an improving
-    search replaces, and whose standard deviation, the scale of the standardized scores the
-    fit was made on, can fall threefold in a few trials.) ``rule.last_fit[slot]`` keeps the
-    hyperparameters for inspection."""
-    from rung.searchers._gp import GP
-
-    gp = GP(features(X), z, features.group, features.n_groups)
-    hyper = gp.fit(n_starts=1)
-    rule.last_fit[slot] = hyper
-    gp.condition(hyper)
-    return gp
-
-
-def curve_jitter(h: History, tail: int) -> float:
-    """Median over ended trials with at least ``tail`` results of the robust standard deviation
-    of the last ``tail`` results' second differences, over ``sqrt(6)`` (0 if none has)."""
-    out: list[float] = []
-    for tid in h.ids((TrialStatus.COMPLETED, TrialStatus.STOPPED)):
-        results = h.results(tid)
-        if len(results) < tail:
-            continue
-        y = np.array([h.objective.score(r.metrics) for r in results[-tail:]], dtype=float)
-        if not np.all(np.isfinite(y)):
-            continue
-        e = np.diff(y, 2)
-        mad = float(np.median(np.abs(e - np.median(e))))
-        out.append(mad / 0.6745 / math.sqrt(6.0))
-    return float(np.median(out)) if out else 0.0
 
 
 __all__ = ["MAX_CANDIDATES", "MAX_POINTS", "StopRule", "assess", "check_objectives",
