@@ -124,6 +124,8 @@ def test_a_sigkilled_driver_takes_a_worker_that_holds_the_gil(log: Path, method:
     """The worker is inside one C call that keeps the GIL (hours of it) when its driver is
     SIGKILLed: the worker, its group's process and the one outside the group all end."""
     script = DRIVER.format(tests=str(Path(__file__).parent), log=str(log), method=method)
+    workers: list[int] = []
+    kids: list[int] = []
     driver = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         assert driver.stdout is not None
@@ -137,7 +139,10 @@ def test_a_sigkilled_driver_takes_a_worker_that_holds_the_gil(log: Path, method:
         assert all(running(p) for p in workers + kids)
         driver.kill()
         driver.wait()
+        assert still_running(workers + kids) == []
     finally:
         driver.kill()
         driver.wait()
-    assert still_running(workers + kids) == []
+        for pid in workers + kids:  # a failure here must not leave a worker summing for hours
+            if running(pid):
+                os.kill(pid, signal.SIGKILL)
