@@ -24,7 +24,8 @@ Plain values are read by YAML 1.2's core schema: ``1e-5`` is a number, only ``tr
 zero (``017``, octal in YAML 1.1) is refused as ambiguous. Reading the file (UTF-8, YAML, those
 scalars, no key given twice or empty) is ``rung.cli.spec_yaml``; importing and
 checking the objective is ``rung.cli.spec_objective``; the ``StudySpec`` (metric, constraints,
-budget, components) is ``rung.cli.spec_study``.
+budget, components) is ``rung.cli.spec_study``; the validated ``RunSpec``, and how it is
+stored in the journal and rebuilt from it, is ``rung.cli.spec_run``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ import re
 import sys
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +56,15 @@ from rung.cli.spec_extras import (
     with_extras,
 )
 from rung.cli.spec_objective import add_spec_paths, resolve_objective
+from rung.cli.spec_run import (  # re-exported
+    CLI_KEY,
+    RunSpec,
+    load_benchmark,
+    spec_from_journal,
+)
 from rung.cli.spec_study import check_reported, study_spec
 from rung.cli.spec_tracking import TRACKING_KEYS, spec_tracking
 from rung.cli.spec_yaml import read_yaml
-from rung.core.records import StudySpec
 from rung.errors import ConfigError
 from rung.executors.local import usable_cpus
 from rung.space import SearchSpace
@@ -81,68 +86,6 @@ LOCAL_WORKERS_PER_CPU = 32
 #: A URL's scheme (two letters at least: ``C://`` is a Windows drive).
 _URL_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
 _REF_RE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
-
-#: Key under which the CLI stores how to run a study (objective, executor...) in its spec JSON,
-#: so that ``rung resume NAME`` needs nothing but the journal.
-CLI_KEY = "cli"
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """A validated spec: the ``StudySpec`` plus how the CLI runs it.
-
-    Attributes:
-        study: what is stored in the journal and replayed.
-        objective: ``"module:function"`` (``None`` for a simulated benchmark run).
-        path: absolute directories prepended to ``sys.path`` before importing ``objective``.
-        executor: ``"local"``, ``"ray"`` or ``"simulated"``.
-        n_workers: worker count (``None``: all cores).
-        storage: the SQLite journal file.
-        benchmark: ``{"name", "params"}`` of a ``rung.benchmarks`` problem (simulated only).
-        checkpoint_every: local and Ray executors: save a checkpoint every that many steps
-            (through the report's ``save`` callback) besides those the scheduler asks for.
-        options: the spec's ``executor_options`` (``rung.cli.spec_extras``), checked.
-        auto: why ``searcher`` / ``scheduler`` ``auto`` (the default) chose what they chose;
-            ``None`` when the spec names both.
-    """
-
-    study: StudySpec
-    objective: str | None
-    path: tuple[str, ...] = ()
-    executor: str = "local"
-    n_workers: int | None = None
-    storage: Path = field(default_factory=lambda: Path("runs/study.db"))
-    benchmark: dict[str, Any] | None = None
-    checkpoint_every: int | None = None
-    auto: str | None = None
-    tracking: dict[str, dict[str, Any]] | None = None  # spec_tracking: trackers to mirror into
-    options: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return self.study.name
-
-    def cli_json(self) -> dict[str, Any]:
-        """How to run the study, stored beside the study spec in the journal."""
-        return {
-            "objective": self.objective,
-            "path": list(self.path),
-            "executor": self.executor,
-            "n_workers": self.n_workers,
-            "benchmark": self.benchmark,
-            "checkpoint_every": self.checkpoint_every,
-            "tracking": self.tracking,
-            # only when given: a journal written before the key compares equal (rung run)
-            **({"executor_options": self.options} if self.options else {}),
-        }
-
-    def executor_options(self) -> dict[str, Any]:
-        """Keyword arguments for the executor's constructor (``Study.run``'s options)."""
-        options = dict(self.options)
-        if self.executor in ("local", "ray") and self.checkpoint_every is not None:
-            options["checkpoint_every"] = self.checkpoint_every
-        return options
-
 
 
 # --- loading ----------------------------------------------------------------------------------
@@ -371,39 +314,6 @@ def _storage(value: Any, name: str) -> Path:
     if problem is not None:
         raise SpecError("spec.storage", problem)
     return path
-
-
-def spec_from_journal(data: Mapping[str, Any], storage: Path) -> RunSpec:
-    """Rebuild a ``RunSpec`` from a study spec stored by ``rung run`` (for ``rung resume``)."""
-    study = StudySpec.from_json(data)
-    cli = data.get(CLI_KEY)
-    if not isinstance(cli, Mapping):
-        raise ConfigError(
-            key="objective",
-            message=f"study {study.name!r} has none on record (it was not created by "
-            "`rung run`); resume it from Python with Study.load(...).run(objective)",
-        )
-    return RunSpec(
-        study=study,
-        objective=cli.get("objective"),
-        path=tuple(cli.get("path") or ()),
-        executor=str(cli.get("executor", "local")),
-        n_workers=cli.get("n_workers"),
-        storage=storage,
-        benchmark=cli.get("benchmark"),
-        checkpoint_every=cli.get("checkpoint_every"),
-        tracking=cli.get("tracking"),
-        options=dict(cli.get("executor_options") or {}),
-    )
-
-
-def load_benchmark(spec: RunSpec) -> Any:
-    """Build the spec's benchmark (simulated executor)."""
-    from rung.benchmarks import benchmark_from_json
-
-    if spec.benchmark is None:
-        raise SpecError("spec.benchmark", "missing (the simulated executor needs a benchmark)")
-    return benchmark_from_json(spec.benchmark)
 
 
 # --- helpers ----------------------------------------------------------------------------------
