@@ -2,8 +2,8 @@
 
 ``make_study`` builds a study whose objective (``objectives.py``) logs every run to
 ``tmp_path`` as JSON lines (``runs``); ``ckpt_dir`` and ``on_disk`` name the checkpoints a
-study keeps; ``alive`` tells a live process from a gone or zombie one. ``FAST`` is the start
-method of the tests that are not about spawn itself.
+study keeps; ``alive`` (``tests/_procs.py``, re-exported) tells a live process from a gone or
+zombie one. ``FAST`` is the start method of the tests that are not about spawn itself.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import rung
+from _procs import alive as alive  # re-exported: the local executor tests import it here
 from rung import Budget, Float, Objective, Study, TrialStatus
 
 FAST = "fork"  # start method of the tests that are not about spawn itself
@@ -45,12 +46,3 @@ def on_disk(root: Path) -> set[str]:
 def runs(tmp_path: Path, trial_id: int) -> list[dict[str, Any]]:
     lines = (tmp_path / f"{trial_id}.runs").read_text().splitlines()
     return [json.loads(line) for line in lines]
-
-
-def alive(pid: int) -> bool:
-    """The process exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False

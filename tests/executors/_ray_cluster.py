@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import pytest
 import ray_objectives
 
 import rung
+from _procs import alive as alive  # re-exported: test_ray_cluster_slow imports it here
 from rung import Budget, Float, Objective, Study, TrialStatus
 
 HAVE_RAY = importlib.util.find_spec("ray") is not None
@@ -107,14 +107,6 @@ def runs(tmp_path: Path, trial_id: int) -> list[dict[str, Any]]:
 
 def journal(study: Study) -> list[Any]:
     return study.journal.read(study.name)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def check_results_complete(study: Study, restarts: bool = False) -> None:

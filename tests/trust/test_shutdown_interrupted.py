@@ -4,7 +4,6 @@ exit) cuts the wait short but still leaves no worker behind, even one that ignor
 from __future__ import annotations
 
 import multiprocessing.connection
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -12,17 +11,10 @@ from typing import Any
 import pytest
 import trust_objectives
 
+from _procs import alive
 from rung.core.events import Event, Launch, ResultReported
 from rung.executors.base import RunContext
 from rung.executors.local import LocalExecutor
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_ctrl_c_during_shutdown_still_stops_every_worker(tmp_path: Path,
