@@ -201,16 +201,25 @@ def _start_child(ctx: rung.TrialContext) -> None:
     (Path(str(ctx.params["log"])) / f"child-{ctx.trial_id}-{child.pid}").write_text("")
 
 
+def _exit_once_then_complete(ctx: rung.TrialContext, wait: float = 0.0) -> None:
+    """Ends its worker with ``os._exit(3)`` after ``wait`` seconds on trial 0's first run (a
+    marker file remembers it); every other run completes."""
+    import time
+
+    marker = Path(str(ctx.params["log"])) / "exited"
+    if ctx.trial_id == 0 and not marker.exists():
+        marker.write_text("")
+        time.sleep(wait)
+        os._exit(3)
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        ctx.report(step, loss=float(ctx.params["x"]))
+
+
 def child_then_exit(ctx: rung.TrialContext) -> None:
     """Starts a child process, then ends its worker with ``os._exit(3)`` on its first run
     (trial 0 only; a marker file remembers it); every run completes otherwise."""
     _start_child(ctx)
-    marker = Path(str(ctx.params["log"])) / "exited"
-    if ctx.trial_id == 0 and not marker.exists():
-        marker.write_text("")
-        os._exit(3)
-    for step in range(ctx.start_step, ctx.max_step + 1):
-        ctx.report(step, loss=float(ctx.params["x"]))
+    _exit_once_then_complete(ctx)
 
 
 def child_then_hang(ctx: rung.TrialContext) -> None:
@@ -257,16 +266,8 @@ def escapee_then_exit(ctx: rung.TrialContext) -> None:
     """Starts a process outside its worker's group, waits 2.5 s (the worker's warden looks
     once a second), then ends its worker with ``os._exit(3)`` on trial 0's first run (a
     marker file remembers it); every run completes otherwise."""
-    import time
-
     _start_escapee(ctx)
-    marker = Path(str(ctx.params["log"])) / "exited"
-    if ctx.trial_id == 0 and not marker.exists():
-        marker.write_text("")
-        time.sleep(2.5)
-        os._exit(3)
-    for step in range(ctx.start_step, ctx.max_step + 1):
-        ctx.report(step, loss=float(ctx.params["x"]))
+    _exit_once_then_complete(ctx, wait=2.5)
 
 
 def children_then_hold_the_gil(ctx: rung.TrialContext) -> None:

@@ -106,15 +106,44 @@ import rung
 from rung import Budget, Float, Objective, Study
 
 def on_turn(engine):
-    if engine.history.n_results >= 2 and not getattr(on_turn, "said", False):
+    if engine.history.n_results >= {n!r} and not getattr(on_turn, "said", False):
         on_turn.said = True
         print("RUNNING", flush=True)
 
 study = Study.create("kids", {{"x": Float(0.0, 1.0), "log": rung.Fixed({log!r})}},
                      Objective("loss"), searcher="random", scheduler="fifo", max_step=2,
-                     budget=Budget(n_trials=2), seed=0)
-study.run(objectives.child_then_hang, n_workers=2, start_method={method!r}, on_turn=on_turn)
+                     budget=Budget(n_trials={n!r}), seed=0)
+study.run(objectives.{objective}, n_workers={n!r}, start_method={method!r}, on_turn=on_turn)
 """
+
+
+def sigkill_driver(log: Path, method: str, objective: str, n: int, kids: int,
+                   settle: float = 0.0) -> list[int]:
+    """Run a driver of ``n`` trials on ``n`` workers of ``objectives.<objective>`` (each
+    reports step 1, then keeps running), SIGKILL it once every trial has reported (and
+    ``settle`` seconds more), and return the pids of its workers and of the ``kids``
+    processes they started, for the caller to check. Whatever is still running when the
+    caller is done is killed (``log``'s fixture kills the recorded children)."""
+    import subprocess
+
+    script = DRIVER.format(tests=str(Path(__file__).parent), log=str(log), method=method,
+                           objective=objective, n=n)
+    driver = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert driver.stdout is not None
+        assert driver.stdout.readline().strip() == "RUNNING"
+        workers = [int(line.split()[0]) for line in subprocess.run(
+            ["ps", "-ww", "--ppid", str(driver.pid), "-o", "pid=,args="], capture_output=True,
+            text=True).stdout.splitlines() if "resource_tracker" not in line]
+        pids = [pid for _, pid in children(log)]
+        assert len(workers) == n and len(pids) == kids
+        time.sleep(settle)
+        assert all(running(p) for p in workers + pids)
+    finally:
+        driver.kill()
+        driver.wait()
+    return workers + pids
 
 
 @pytest.mark.parametrize("method", ["fork", pytest.param("spawn", marks=pytest.mark.slow)])
@@ -122,26 +151,8 @@ def test_a_sigkilled_driver_takes_its_workers_and_what_they_started(log: Path,
                                                                     method: str) -> None:
     """The kernel's parent-death signal killed the workers alone; their objectives' processes
     went on. Each worker follows its driver and kills its process group when it dies."""
-    import subprocess
-
-    script = DRIVER.format(tests=str(Path(__file__).parent), log=str(log), method=method)
-    driver = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                              text=True)
-    try:
-        assert driver.stdout is not None
-        assert driver.stdout.readline().strip() == "RUNNING"  # both trials hang after step 1
-        workers = [int(line.split()[0]) for line in subprocess.run(
-            ["ps", "-ww", "--ppid", str(driver.pid), "-o", "pid=,args="], capture_output=True,
-            text=True).stdout.splitlines() if "resource_tracker" not in line]
-        kids = [pid for _, pid in children(log)]
-        assert len(workers) == 2 and len(kids) == 2
-        assert all(running(p) for p in workers + kids)
-        driver.kill()
-        driver.wait()
-    finally:
-        driver.kill()
-        driver.wait()
-    assert still_running(workers + kids) == []
+    pids = sigkill_driver(log, method, "child_then_hang", n=2, kids=2)
+    assert still_running(pids) == []
 
 
 def state(pid: int) -> str:
@@ -195,7 +206,8 @@ def test_ctrl_z_stops_the_workers_with_their_driver_and_fg_continues_them(log: P
     failed this test in every such run."""
     import subprocess
 
-    script = DRIVER.format(tests=str(Path(__file__).parent), log=str(log), method="fork")
+    script = DRIVER.format(tests=str(Path(__file__).parent), log=str(log), method="fork",
+                           objective="child_then_hang", n=2)
     wrapper = subprocess.Popen([sys.executable, "-c", _SESSION, sys.executable, "-c", script],
                                stdout=subprocess.PIPE, text=True, start_new_session=True)
     try:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import objectives
 import pytest
-from test_child_processes import children, running, still_running, study
+from test_child_processes import children, running, sigkill_driver, still_running, study
 
 import rung
 from rung import TrialStatus
@@ -99,50 +99,14 @@ def test_a_worker_that_dies_takes_what_it_started_outside_its_group(log: Path) -
     assert still_running([pid for _, pid in kids]) == []
 
 
-DRIVER = """
-import sys
-sys.path.insert(0, {tests!r})
-import objectives
-import rung
-from rung import Budget, Float, Objective, Study
-
-def on_turn(engine):
-    if engine.history.n_results >= 1 and not getattr(on_turn, "said", False):
-        on_turn.said = True
-        print("RUNNING", flush=True)
-
-study = Study.create("gil", {{"x": Float(0.0, 1.0), "log": rung.Fixed({log!r})}},
-                     Objective("loss"), searcher="random", scheduler="fifo", max_step=2,
-                     budget=Budget(n_trials=1), seed=0)
-study.run(objectives.children_then_hold_the_gil, n_workers=1, start_method={method!r},
-          on_turn=on_turn)
-"""
-
-
 @pytest.mark.parametrize("method", ["fork", pytest.param("spawn", marks=pytest.mark.slow)])
 def test_a_sigkilled_driver_takes_a_worker_that_holds_the_gil(log: Path, method: str) -> None:
     """The worker is inside one C call that keeps the GIL (hours of it) when its driver is
     SIGKILLed: the worker, its group's process and the one outside the group all end."""
-    script = DRIVER.format(tests=str(Path(__file__).parent), log=str(log), method=method)
-    workers: list[int] = []
-    kids: list[int] = []
-    driver = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    pids = sigkill_driver(log, method, "children_then_hold_the_gil", n=1, kids=2, settle=0.5)
     try:
-        assert driver.stdout is not None
-        assert driver.stdout.readline().strip() == "RUNNING"
-        workers = [int(line.split()[0]) for line in subprocess.run(
-            ["ps", "-ww", "--ppid", str(driver.pid), "-o", "pid=,args="], capture_output=True,
-            text=True).stdout.splitlines() if "resource_tracker" not in line]
-        kids = [pid for _, pid in children(log)]
-        assert len(workers) == 1 and len(kids) == 2
-        time.sleep(0.5)  # well inside the C call
-        assert all(running(p) for p in workers + kids)
-        driver.kill()
-        driver.wait()
-        assert still_running(workers + kids) == []
-    finally:
-        driver.kill()
-        driver.wait()
-        for pid in workers + kids:  # a failure here must not leave a worker summing for hours
+        assert still_running(pids) == []
+    finally:  # a failure here must not leave a worker summing for hours
+        for pid in pids:
             if running(pid):
                 os.kill(pid, signal.SIGKILL)

@@ -14,7 +14,7 @@ server started with ``start_new_session=True``; pid and start time, so a reused 
 signalled).
 
 - The driver exits: SIGKILL to the worker's escapees (those noted and those below it now),
-  then to the worker's process group, the warden included.
+  then to the worker's process group.
 - The worker exits (a shutdown, a crash): SIGKILL to the noted escapees still running
   (their parentage no longer leads anywhere once the worker is gone; one started less than
   ``SCAN_INTERVAL`` before an unexpected exit may not have been noted), then the warden
@@ -22,15 +22,17 @@ signalled).
   parentage, before asking them to exit. The group's other processes are the driver's to
   end (it kills the group of every worker it retires).
 
-The warden lives in the worker's process group (a signal to the group reaches it), ignores
-SIGINT and SIGTERM (a shutdown's SIGTERM must not end it before its worker: it ends with the
-group's SIGKILL or with its worker), holds no descriptor of the worker's but the two pidfds
-(a pipe's end held open would hide the worker's exit from the driver), and never runs the
-worker's Python clean-up (it leaves by ``os._exit``).
+The warden leads a process group of its own: the driver kills a dead worker's group at
+once, and a warden in that group would die before it had ended the escapees it noted. So it
+is itself an escapee of its worker while both live (a kill of the worker's tree by the driver
+ends it too); it ignores SIGINT and SIGTERM (it ends with its worker), holds no descriptor of
+the worker's but the two pidfds (a pipe's end held open would hide the worker's exit from the
+driver), and never runs the worker's Python clean-up (it leaves by ``os._exit``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -66,6 +68,7 @@ def start_warden(driver_pidfd: int) -> int | None:
 def _watch(worker: int, driver_pidfd: int, worker_pidfd: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
+    os.setpgid(0, 0)
     keep = sorted((driver_pidfd, worker_pidfd))
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
@@ -82,9 +85,10 @@ def _watch(worker: int, driver_pidfd: int, worker_pidfd: int) -> None:
         ready = {fd for fd, _ in poller.poll(int(SCAN_INTERVAL * 1000))}
         if driver_pidfd in ready:
             signal_processes({**noted, **escapees(worker)}, signal.SIGKILL, spare=me)
-            if os.getpgid(0) == worker:  # the worker leads the group: end it, this one too
-                os.killpg(worker, signal.SIGKILL)
-            os.kill(worker, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                if os.getpgid(worker) == worker:  # it leads its group: end the group
+                    os.killpg(worker, signal.SIGKILL)
+                os.kill(worker, signal.SIGKILL)
             return
         if worker_pidfd in ready:
             signal_processes(noted, signal.SIGKILL, spare=me)
