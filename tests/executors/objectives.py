@@ -192,12 +192,16 @@ def dies_until_allowed(ctx: rung.TrialContext) -> None:
         ctx.report(step, loss=1.0 / step, save=_state_saver(state))
 
 
-def _start_child(ctx: rung.TrialContext) -> None:
+def _start_child(ctx: rung.TrialContext, own_session: bool | None = None) -> None:
     """Starts a process of the trial's own (``sleep 60``, as a data loader or a server the
-    objective started) and records its pid as ``<log>/child-<trial id>-<pid>``."""
+    objective started) and records its pid as ``<log>/child-<trial id>-<pid>``. With
+    ``own_session`` (default: the trial's parameter ``own_session``, else false) it starts in
+    a session of its own (``start_new_session=True``), outside its worker's process group."""
     import subprocess
 
-    child = subprocess.Popen(["sleep", "60"])
+    if own_session is None:
+        own_session = bool(ctx.params.get("own_session", False))
+    child = subprocess.Popen(["sleep", "60"], start_new_session=own_session)
     (Path(str(ctx.params["log"])) / f"child-{ctx.trial_id}-{child.pid}").write_text("")
 
 
@@ -217,9 +221,11 @@ def _exit_once_then_complete(ctx: rung.TrialContext, wait: float = 0.0) -> None:
 
 def child_then_exit(ctx: rung.TrialContext) -> None:
     """Starts a child process, then ends its worker with ``os._exit(3)`` on its first run
-    (trial 0 only; a marker file remembers it); every run completes otherwise."""
+    (trial 0 only; a marker file remembers it); every run completes otherwise. A child in a
+    session of its own is given 2.5 s first (the worker's warden notes such processes once
+    a second)."""
     _start_child(ctx)
-    _exit_once_then_complete(ctx)
+    _exit_once_then_complete(ctx, wait=2.5 if ctx.params.get("own_session") else 0.0)
 
 
 def child_then_hang(ctx: rung.TrialContext) -> None:
@@ -237,44 +243,11 @@ def child_then_complete(ctx: rung.TrialContext) -> None:
         ctx.report(step, loss=float(ctx.params["x"]))
 
 
-def _start_escapee(ctx: rung.TrialContext) -> None:
-    """Starts a process in a session of its own (``sleep 60``, as a server started with
-    ``start_new_session=True``: outside its worker's process group) and records its pid as
-    ``<log>/child-<trial id>-<pid>``."""
-    import subprocess
-
-    child = subprocess.Popen(["sleep", "60"], start_new_session=True)
-    (Path(str(ctx.params["log"])) / f"child-{ctx.trial_id}-{child.pid}").write_text("")
-
-
-def escapee_then_hang(ctx: rung.TrialContext) -> None:
-    """Starts a process outside its worker's group, reports step 1, then hangs."""
-    _start_escapee(ctx)
-    ctx.report(1, loss=float(ctx.params["x"]))
-    while True:
-        signal.pause()
-
-
-def escapee_then_complete(ctx: rung.TrialContext) -> None:
-    """Starts a process outside its worker's group and leaves it running; completes."""
-    _start_escapee(ctx)
-    for step in range(ctx.start_step, ctx.max_step + 1):
-        ctx.report(step, loss=float(ctx.params["x"]))
-
-
-def escapee_then_exit(ctx: rung.TrialContext) -> None:
-    """Starts a process outside its worker's group, waits 2.5 s (the worker's warden looks
-    once a second), then ends its worker with ``os._exit(3)`` on trial 0's first run (a
-    marker file remembers it); every run completes otherwise."""
-    _start_escapee(ctx)
-    _exit_once_then_complete(ctx, wait=2.5)
-
-
 def children_then_hold_the_gil(ctx: rung.TrialContext) -> None:
     """Starts a process in its worker's group and one outside it, reports step 1, then sums
     10^13 integers in one C call that never lets go of the GIL (hours)."""
-    _start_child(ctx)
-    _start_escapee(ctx)
+    _start_child(ctx, own_session=False)
+    _start_child(ctx, own_session=True)
     ctx.report(1, loss=float(ctx.params["x"]))
     sum(range(10**13))
 

@@ -1,7 +1,10 @@
 """Processes an objective starts (data loaders, servers, ``subprocess`` calls) end with its
 worker: a worker that dies, is killed (``trial_timeout``, a cancel) or is shut down at the
 end of a run takes its process group with it, so nothing is left computing (or holding a GPU)
-for nobody. Each worker leads a process group of its own."""
+for nobody. Each worker leads a process group of its own. Processes started in a session of
+their own (``start_new_session=True``) are found by parentage and end too, and a driver
+SIGKILLed while its worker holds the GIL in a long C call takes the worker along (the
+worker's warden, ``rung.executors.warden``)."""
 
 from __future__ import annotations
 
@@ -62,14 +65,25 @@ def log(tmp_path: Path) -> Iterator[Path]:
             os.kill(pid, signal.SIGKILL)
 
 
-def study(log: Path, n_trials: int, **kw: Any) -> Study:
-    space: dict[str, Any] = {"x": Float(0.0, 1.0), "log": rung.Fixed(str(log))}
+def study(log: Path, n_trials: int, own_session: bool = False, **kw: Any) -> Study:
+    """A study whose objectives record their children in ``log``; with ``own_session`` they
+    start them in sessions of their own (outside the worker's process group: found by
+    parentage, ``rung.executors.process_tree``)."""
+    space: dict[str, Any] = {"x": Float(0.0, 1.0), "log": rung.Fixed(str(log)),
+                             "own_session": rung.Fixed(own_session)}
     return Study.create("kids", space, Objective("loss"), searcher="random", scheduler="fifo",
                         max_step=2, budget=Budget(n_trials=n_trials), seed=0, **kw)
 
 
-def test_a_worker_that_dies_takes_the_processes_its_trial_started(log: Path) -> None:
-    s = study(log, 2)
+SESSIONS = pytest.mark.parametrize("own_session", [False, True], ids=["group", "own-session"])
+
+
+@SESSIONS
+def test_a_worker_that_dies_takes_the_processes_its_trial_started(log: Path,
+                                                                  own_session: bool) -> None:
+    """A child in a session of its own has no parentage left once its worker is gone: the
+    worker's warden had noted it and ends it."""
+    s = study(log, 2, own_session)
     s.run(objectives.child_then_exit, n_workers=2, start_method="fork")
     trials = s.trials()
     assert [t.status for t in trials] == [TrialStatus.COMPLETED] * 2
@@ -79,8 +93,9 @@ def test_a_worker_that_dies_takes_the_processes_its_trial_started(log: Path) -> 
     assert still_running([pid for _, pid in kids]) == []
 
 
-def test_a_timed_out_trial_takes_the_processes_it_started(log: Path) -> None:
-    s = study(log, 2, trial_timeout=0.5)
+@SESSIONS
+def test_a_timed_out_trial_takes_the_processes_it_started(log: Path, own_session: bool) -> None:
+    s = study(log, 2, own_session, trial_timeout=0.5)
     with pytest.raises(rung.RunFailed):  # every trial fails: the run says so
         s.run(objectives.child_then_hang, n_workers=2, start_method="fork")
     assert [t.error for t in s.trials()] == ["timeout: trial_timeout of 0.5 s reached"] * 2
@@ -89,8 +104,9 @@ def test_a_timed_out_trial_takes_the_processes_it_started(log: Path) -> None:
     assert still_running([pid for _, pid in kids]) == []
 
 
-def test_processes_a_trial_left_running_end_with_the_run(log: Path) -> None:
-    s = study(log, 3)
+@SESSIONS
+def test_processes_a_trial_left_running_end_with_the_run(log: Path, own_session: bool) -> None:
+    s = study(log, 3, own_session)
     s.run(objectives.child_then_complete, n_workers=2, start_method="fork")
     assert [t.status for t in s.trials()] == [TrialStatus.COMPLETED] * 3
     kids = children(log)
@@ -153,6 +169,19 @@ def test_a_sigkilled_driver_takes_its_workers_and_what_they_started(log: Path,
     went on. Each worker follows its driver and kills its process group when it dies."""
     pids = sigkill_driver(log, method, "child_then_hang", n=2, kids=2)
     assert still_running(pids) == []
+
+
+@pytest.mark.parametrize("method", ["fork", pytest.param("spawn", marks=pytest.mark.slow)])
+def test_a_sigkilled_driver_takes_a_worker_that_holds_the_gil(log: Path, method: str) -> None:
+    """The worker is inside one C call that keeps the GIL (hours of it) when its driver is
+    SIGKILLed: the worker, its group's process and the one outside the group all end."""
+    pids = sigkill_driver(log, method, "children_then_hold_the_gil", n=1, kids=2, settle=0.5)
+    try:
+        assert still_running(pids) == []
+    finally:  # a failure here must not leave a worker summing for hours
+        for pid in pids:
+            if running(pid):
+                os.kill(pid, signal.SIGKILL)
 
 
 def state(pid: int) -> str:
