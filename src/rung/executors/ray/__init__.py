@@ -1,9 +1,11 @@
 """The Ray executor: trials on the actors of a Ray cluster.
 
-``executor.py`` is the driver side (``RayExecutor``), ``actor.py`` the actor side
-(``RungWorker``), ``transport.py`` the two ways their messages travel (a socket per actor, or
-Ray calls), ``resources.py`` the per-trial resource arithmetic, ``archive.py`` the checkpoint
-archives and ``importing.py`` the lazy import of Ray. Importing this package never imports Ray.
+``executor.py`` is the driver side (``RayExecutor``; ``arguments.py`` checks its arguments,
+``connect.py`` connects it to Ray, ``actors.py`` keeps its actors, ``room.py`` watches for room
+on the cluster), ``actor.py`` the actor side (``RungWorker``), ``transport.py`` the two ways
+their messages travel (a socket per actor, or Ray calls; ``net.py`` their socket options),
+``resources.py`` the per-trial resource arithmetic, ``archive.py`` the checkpoint archives and
+``importing.py`` the lazy import of Ray. Importing this package never imports Ray.
 """
 
 from __future__ import annotations
