@@ -272,3 +272,11 @@ def sleepy(ctx: rung.TrialContext) -> None:
     for step in range(ctx.start_step, ctx.max_step + 1):
         time.sleep(0.05)
         ctx.report(step, loss=float(ctx.params["x"]) / step)
+
+
+def counts_its_children(ctx: rung.TrialContext) -> None:
+    """Reports ``children``: how many child processes its worker has (``/proc``'s list of
+    the worker's children; the objective started none)."""
+    pid = os.getpid()
+    kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    ctx.report(1, children=float(len(kids)))

@@ -184,6 +184,16 @@ def test_a_sigkilled_driver_takes_a_worker_that_holds_the_gil(log: Path, method:
                 os.kill(pid, signal.SIGKILL)
 
 
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_a_worker_has_no_child_process_of_rungs(tmp_path: Path, method: str) -> None:
+    """The worker's warden (``rung.executors.warden``) is not its child: an objective that
+    waits for, lists or kills its own child processes never meets it."""
+    s = Study.create("alone", {"x": Float(0.0, 1.0)}, Objective("children"), searcher="random",
+                     scheduler="fifo", max_step=1, budget=Budget(n_trials=2), seed=0)
+    s.run(objectives.counts_its_children, n_workers=1, start_method=method)
+    assert [t.results[-1].metrics["children"] for t in s.trials()] == [0.0, 0.0]
+
+
 def state(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]

@@ -157,7 +157,7 @@ def _die_with_driver(driver_pid: int | None) -> None:
             os._exit(0)  # the driver died before we could ask to follow it
     if pidfd is None:
         return
-    if start_warden(pidfd) is not None:
+    if start_warden(pidfd):
         os.close(pidfd)  # the warden has its own
         return
 

@@ -4,7 +4,7 @@ whatever the worker is doing.
 A thread of the worker could wait for the driver's death, but a thread needs the GIL, and an
 objective inside a long C call that holds it (a NumPy reduction, a regex, a tokenizer) keeps
 it for minutes: the worker went on computing for a driver that was gone. The warden is a
-child the worker forks before it loads the objective, so no lock of the objective's can be
+process the worker forks before it loads the objective, so no lock of the objective's can be
 held in it; it has its own interpreter state and GIL.
 
 **Contract.** The warden waits on two pidfds (Linux >= 5.3), the driver's and its worker's,
@@ -22,12 +22,13 @@ signalled).
   parentage, before asking them to exit. The group's other processes are the driver's to
   end (it kills the group of every worker it retires).
 
-The warden leads a process group of its own: the driver kills a dead worker's group at
-once, and a warden in that group would die before it had ended the escapees it noted. So it
-is itself an escapee of its worker while both live (a kill of the worker's tree by the driver
-ends it too); it ignores SIGINT and SIGTERM (it ends with its worker), holds no descriptor of
-the worker's but the two pidfds (a pipe's end held open would hide the worker's exit from the
-driver), and never runs the worker's Python clean-up (it leaves by ``os._exit``).
+The warden is not the worker's child and not in its process group (``start_warden`` forks
+twice, through a new session): the driver kills a dead worker's group at once, and a warden in
+that group would die before it had ended the escapees it noted; and an objective that waits
+for, lists or kills its own child processes never meets it. It ignores SIGINT and SIGTERM (it
+ends with its worker), holds no descriptor of the worker's but the two pidfds (a pipe's end
+held open would hide the worker's exit from the driver), and never runs the worker's Python
+clean-up (it leaves by ``os._exit``).
 """
 
 from __future__ import annotations
@@ -43,32 +44,43 @@ from rung.executors.process_tree import escapees, signal_processes
 SCAN_INTERVAL = 1.0
 
 
-def start_warden(driver_pidfd: int) -> int | None:
-    """Fork the calling worker's warden (see the module docstring); returns its pid, or
-    ``None`` where it cannot run (no pidfds, a failed fork): the caller falls back."""
+def start_warden(driver_pidfd: int) -> bool:
+    """Start the calling worker's warden (see the module docstring); ``False`` where it cannot
+    run (no pidfds, a failed fork): the caller falls back.
+
+    Forked twice: the first child starts a session of its own, forks the warden and exits at
+    once (the worker reaps it here), so the warden is not the worker's child (an objective's
+    ``os.wait()`` or its list of child processes never sees it) and leads no group the driver
+    signals."""
     worker = os.getpid()
     try:
         worker_pidfd = os.pidfd_open(worker)
     except (AttributeError, OSError):
-        return None
+        return False
     try:
         pid = os.fork()
     except OSError:
         os.close(worker_pidfd)
-        return None
+        return False
     if pid:
         os.close(worker_pidfd)
-        return pid
-    try:  # the warden: nothing here returns to the worker's code
-        _watch(worker, driver_pidfd, worker_pidfd)
+        _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status) == 0
+    code = 1
+    try:  # nothing here returns to the worker's code
+        os.setsid()
+        if os.fork() == 0:  # the warden
+            code = 0
+            _watch(worker, driver_pidfd, worker_pidfd)
+        else:
+            code = 0
     finally:
-        os._exit(0)
+        os._exit(code)
 
 
 def _watch(worker: int, driver_pidfd: int, worker_pidfd: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
-    os.setpgid(0, 0)
     keep = sorted((driver_pidfd, worker_pidfd))
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
