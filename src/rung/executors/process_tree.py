@@ -51,13 +51,50 @@ def process_table() -> Table:
     return table
 
 
-def descendants(pid: int, table: Table | None = None) -> Table:
-    """The live descendants of ``pid`` (not ``pid`` itself), by parentage."""
-    table = process_table() if table is None else table
+def _children_file_exists() -> bool:
+    me = os.getpid()
+    return os.path.exists(f"/proc/{me}/task/{me}/children")
+
+
+#: The kernel lists each thread's children (``/proc/<pid>/task/<tid>/children``,
+#: ``CONFIG_PROC_CHILDREN``, on in the common distributions' kernels): a walk down from one
+#: process reads only its tree, not every process on the machine.
+_CHILDREN_FILES = _children_file_exists()
+
+
+def _children(pid: int) -> list[int]:
+    """The children of ``pid``, from its threads' ``children`` lists (none if it is gone)."""
+    out: list[int] = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
+                out.extend(int(x) for x in f.read().split())
+        except OSError:  # the thread ended meanwhile
+            continue
+    return out
+
+
+def descendants(pid: int) -> Table:
+    """The live descendants of ``pid`` (not ``pid`` itself), by parentage: walked down from
+    ``pid`` where the kernel lists children, else from the whole ``process_table``."""
+    if _CHILDREN_FILES:
+        out: Table = {}
+        todo = _children(pid)
+        while todo:
+            p = todo.pop()
+            if p not in out and p != pid and (st := _stat(p)) is not None:
+                out[p] = st
+                todo.extend(_children(p))
+        return out
+    table = process_table()
     kids: dict[int, list[int]] = {}
     for p, (ppid, _, _) in table.items():
         kids.setdefault(ppid, []).append(p)
-    out: Table = {}
+    out = {}
     todo = list(kids.get(pid, ()))
     while todo:
         p = todo.pop()
@@ -67,10 +104,10 @@ def descendants(pid: int, table: Table | None = None) -> Table:
     return out
 
 
-def escapees(pid: int, table: Table | None = None) -> dict[int, int]:
+def escapees(pid: int) -> dict[int, int]:
     """``pid -> start time`` of the descendants of ``pid`` outside the process group ``pid``
     leads: those a signal to the group misses."""
-    return {p: start for p, (_, pgid, start) in descendants(pid, table).items() if pgid != pid}
+    return {p: start for p, (_, pgid, start) in descendants(pid).items() if pgid != pid}
 
 
 def signal_processes(procs: dict[int, int], sig: int, spare: int | None = None) -> None:
