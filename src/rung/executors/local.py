@@ -407,7 +407,8 @@ class LocalExecutor(Pool[_Worker]):
                 self._poller.unregister(fd)
         w.conn.close()
         if w.trial is not None:
-            self._remove_partial_saves(w.trial, p.pid)
+            if self._root is not None:
+                remove_partial_saves(self._root, w.trial, p.pid)
             if reason is None:
                 reason = (f"worker process {p.pid} died ({_describe_exit(p.exitcode)}) while "
                           f"running trial {w.trial}")
@@ -427,10 +428,6 @@ class LocalExecutor(Pool[_Worker]):
                 )
         if self._open:
             self._spawn()
-
-    def _remove_partial_saves(self, trial_id: int, pid: int) -> None:
-        if self._root is not None:
-            remove_partial_saves(self._root, trial_id, pid)
 
     def _stop_running(self, w: _Worker, c: Cancel, outcome: Outcome = Outcome.STOPPED) -> None:
         p = w.process

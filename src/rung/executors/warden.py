@@ -66,14 +66,13 @@ def start_warden(driver_pidfd: int) -> bool:
         os.close(worker_pidfd)
         _, status = os.waitpid(pid, 0)
         return os.waitstatus_to_exitcode(status) == 0
-    code = 1
+    code = 0
     try:  # nothing here returns to the worker's code
         os.setsid()
         if os.fork() == 0:  # the warden
-            code = 0
             _watch(worker, driver_pidfd, worker_pidfd)
-        else:
-            code = 0
+    except BaseException:
+        code = 1  # (in the first child: the worker falls back)
     finally:
         os._exit(code)
 
