@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 
 #: ``pid -> (parent pid, process group, start time)``
 Table = dict[int, tuple[int, int, int]]
@@ -80,27 +81,22 @@ def _children(pid: int) -> list[int]:
 
 def descendants(pid: int) -> Table:
     """The live descendants of ``pid`` (not ``pid`` itself), by parentage: walked down from
-    ``pid`` where the kernel lists children, else from the whole ``process_table``."""
-    if _CHILDREN_FILES:
-        out: Table = {}
-        todo = _children(pid)
-        while todo:
-            p = todo.pop()
-            if p not in out and p != pid and (st := _stat(p)) is not None:
-                out[p] = st
-                todo.extend(_children(p))
-        return out
-    table = process_table()
-    kids: dict[int, list[int]] = {}
-    for p, (ppid, _, _) in table.items():
-        kids.setdefault(ppid, []).append(p)
-    out = {}
-    todo = list(kids.get(pid, ()))
+    ``pid`` where the kernel lists children, else through the whole ``process_table``."""
+    children_of: Callable[[int], list[int]] = _children
+    stat_of: Callable[[int], tuple[int, int, int] | None] = _stat
+    if not _CHILDREN_FILES:
+        table = process_table()
+        kids: dict[int, list[int]] = {}
+        for p, (ppid, _, _) in table.items():
+            kids.setdefault(ppid, []).append(p)
+        children_of, stat_of = (lambda p: kids.get(p, [])), table.get
+    out: Table = {}
+    todo = list(children_of(pid))
     while todo:
         p = todo.pop()
-        if p not in out and p != pid:
-            out[p] = table[p]
-            todo.extend(kids.get(p, ()))
+        if p not in out and p != pid and (st := stat_of(p)) is not None:
+            out[p] = st
+            todo.extend(children_of(p))
     return out
 
 
