@@ -24,6 +24,10 @@ One suggestion:
    scheduler judged them worse than the ones that went on. Without them the model never
    sees a rejection and proposes the rejected point again and again (one configuration
    proposed 300 times, each stopped at the first rung: mf-branin, ASHA, one worker).
+   With ``fidelities="all"`` the lower steps a scheduler decided at are modelled too, one GP
+   each, and combined with the top step's by a product of experts weighted by how well each
+   ranks the top step's results (``rung.searchers._fidelities``, after MFES-HB, Li et al.
+   AAAI 2021), so results at every rung inform placement where they rank like the top step.
 3. *Cost bound*: at most ``max_points`` observations enter the GP: when there are more, the
    best half of them and an evenly spaced (by rank) selection of the rest. With the default 256
    a suggestion stays well under a second at 1,000 observations and beyond (see
@@ -64,7 +68,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import log_ndtr
 
-from rung._validate import check_int
+from rung._validate import check_choice, check_int
 from rung.core.components import BindContext, SuggestRequest
 from rung.core.history import History
 from rung.core.registry import register
@@ -73,8 +77,10 @@ from rung.searchers._common import (
     CONT,
     Observations,
     decode,
+    gather,
     snap,
 )
+from rung.searchers._fidelities import Ensemble, member_steps, ranking_weights
 from rung.searchers._gp import (
     GP,
     Features,
@@ -84,6 +90,7 @@ from rung.searchers._gp import (
     log_ei_avg,
     log_ei_grad,
 )
+from rung.searchers._gp_data import parego, standardize, subset, with_dropped
 from rung.searchers._model_based import DesignThenModel
 from rung.searchers._pending import PendingSet, config_key
 
@@ -134,6 +141,10 @@ class GPSearcher(DesignThenModel):
         min_points: observations a step needs to be modelled (default 3).
         repeats: once every configuration of a finite space was tried, propose tried ones
             again (a noisy objective) instead of being exhausted (see ``DesignThenModel``).
+        fidelities: ``"top"``: model the largest step with ``min_points`` results (BOHB's
+            rule); ``"all"``: also the lower steps a scheduler decided at, one GP each,
+            weighted by how well each ranks the top step's results (``rung.searchers.
+            _fidelities``; single-objective studies; with several objectives, the top step).
     """
 
     version = 5
@@ -168,6 +179,7 @@ class GPSearcher(DesignThenModel):
         max_fantasies: int = 64,
         min_points: int | None = None,
         repeats: bool = False,
+        fidelities: str = "top",
     ) -> None:
         self.n_initial = n_initial
         self.n_candidates = n_candidates
@@ -176,6 +188,7 @@ class GPSearcher(DesignThenModel):
         self.max_fantasies = max_fantasies
         self.min_points = min_points
         self.repeats = repeats
+        self.fidelities = fidelities
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
@@ -184,6 +197,7 @@ class GPSearcher(DesignThenModel):
         check_int("searcher.params.n_polish", self.n_polish, 0)
         check_int("searcher.params.max_points", self.max_points, 4, MAX_POINTS)
         check_int("searcher.params.max_fantasies", self.max_fantasies, 0, MAX_FANTASIES)
+        check_choice("searcher.params.fidelities", self.fidelities, ("top", "all"))
         self._bind_design(ctx, default_min_points=3, min_points_low=2)
         self._features = Features(self._dims.kind, self._dims.size, CAT)
         self._fit_cache: dict[str, tuple[Any, Hyper]] = {}
@@ -200,21 +214,24 @@ class GPSearcher(DesignThenModel):
         if not finite.any():
             return None
         y[~finite] = y[finite].max()
-        keep = _subset(y, np.array(obs.ids), self.max_points)
+        keep = subset(y, np.array(obs.ids), self.max_points)
         return [obs.ids[i] for i in keep], y[keep]
 
     def _fit(
-        self, step: int, ids: list[int], y: np.ndarray, Z: np.ndarray, tag: str = "objective"
+        self, step: int, ids: list[int], y: np.ndarray, Z: np.ndarray, tag: str = "objective",
+        reuse: float = 1.0,
     ) -> GP:
         """Hyperparameters on at most ``MAX_FIT_POINTS`` of the points (the same best-half
-        rule), then the posterior on all of them. One cached fit per ``tag``."""
+        rule), then the posterior on all of them. One cached fit per ``tag``, reused for the
+        same data, or (``reuse > 1``) while the points number less than ``reuse`` times those
+        it was made on."""
         gp = GP(Z, y, self._features.group, self._features.n_groups)
         key = (step, tuple(ids), y.tobytes())
         cached = self._fit_cache.get(tag)
-        if cached is not None and cached[0] == key:
+        if cached is not None and (cached[0] == key or len(ids) < reuse * len(cached[0][1])):
             hyper = cached[1]
         else:
-            sub = _subset(y, np.array(ids), MAX_FIT_POINTS)
+            sub = subset(y, np.array(ids), MAX_FIT_POINTS)
             fit_gp = GP(Z[sub], y[sub], self._features.group, self._features.n_groups)
             hyper = fit_gp.fit()
             self._fit_cache[tag] = (key, hyper)
@@ -239,13 +256,13 @@ class GPSearcher(DesignThenModel):
         if modelled is None:
             return self._initial(request)
         step, obs = modelled
-        sel = self._select(_with_dropped(obs))
+        sel = self._select(with_dropped(obs))
         if sel is None:
             return self._initial(request)
         ids, y_raw = sel
         if len(h.objectives) > 1:
-            y_raw = _parego(np.array([h.values(t, step) for t in ids]), request.rng)
-        y = _standardize(y_raw)
+            y_raw = parego(np.array([h.values(t, step) for t in ids]), request.rng)
+        y = standardize(y_raw)
         X = self._units.get(h, ids)
         Z = self._features(X)
         gp = self._fit(step, ids, y, Z)
@@ -262,6 +279,12 @@ class GPSearcher(DesignThenModel):
                 cons.append((self._fit(step, ids, (sc - m_c) / s_c, Z, f"c{c}"), -m_c / s_c))
         use_ei = bool(feasible.any())
         best = float(y[feasible].min()) if use_ei else float(y.min())
+        lows, weights = ([], np.ones(1)) if self.fidelities == "top" or len(
+            h.objectives) > 1 else self._low_fidelities(
+            h, step, gp, Z, y, np.isin(ids, obs.ids), request.rng)
+        if lows:
+            mu_obs, _ = Ensemble([gp, *lows], weights).predict(Z)
+            best = float(mu_obs[feasible].min()) if use_ei else float(mu_obs.min())
         hyper = gp.hyper
         assert hyper is not None
         # pending trials: the newest as joint fantasies, the rest as penalties
@@ -279,8 +302,12 @@ class GPSearcher(DesignThenModel):
                     gp.group, gp.n_groups)
             gp.condition(hyper)
             bests = np.minimum(best, F.min(axis=0))
-        lp = self._penalties(gp, h, penal, best) if penal else None
-        model = _Model(gp, best, bests, cons, use_ei)
+            if lows:
+                mu_p, _ = Ensemble([gp, *lows], weights).predict(Zp)
+                bests = np.minimum(best, mu_p.min(axis=0))
+        surrogate: Any = Ensemble([gp, *lows], weights) if lows else gp
+        lp = self._penalties(surrogate, h, penal, best) if penal else None
+        model = _Model(surrogate, best, bests, cons, use_ei)
         pend = PendingSet(self._units.get(h, pending), self._tried(h))
         u = self._optimize(model, lp, X, y, request.rng, pend)
         if u is None:  # every candidate observed or pending: any other configuration
@@ -288,6 +315,28 @@ class GPSearcher(DesignThenModel):
                                                request.rng.random((k, self._dims.d))),
                                 self.n_candidates, spread=False)
         return decode(self.space, u) if u is not None else self._initial(request)
+
+    def _low_fidelities(self, h: History, step: int, top: GP, Z: np.ndarray, y: np.ndarray,
+                        measured: np.ndarray, rng: np.random.Generator,
+                        ) -> tuple[list[GP], np.ndarray]:
+        """The lower steps' GPs with a weight above 0, and the weights of ``[top, *those]``
+        (``rung.searchers._fidelities``); ``([], [1.0])`` when none has."""
+        gps = []
+        for s in member_steps(h, step, self._min_points):
+            sel = self._select(with_dropped(gather(h, s)))
+            if sel is None:
+                continue
+            ids, y_s = sel
+            gps.append(self._fit(s, ids, standardize(y_s),
+                                 self._features(self._units.get(h, ids)), f"step-{s}",
+                                 reuse=LOW_REFIT_GROWTH))
+        if not gps:
+            return [], np.ones(1)
+        w = ranking_weights(top, gps, Z, y, rng, measured=measured)
+        keep = [i for i in range(len(gps)) if w[i + 1] > 0]
+        if not keep:
+            return [], np.ones(1)
+        return [gps[i] for i in keep], np.concatenate([w[:1], w[1:][keep]])
 
     # --- acquisition --------------------------------------------------------------------------
     def _penalties(
@@ -439,50 +488,8 @@ class GPSearcher(DesignThenModel):
 
 
 MAX_FIT_POINTS = 128
-
-
-def _standardize(y: np.ndarray) -> np.ndarray:
-    """``(y - mean) / std`` (``/ 1`` for a constant ``y``); finite values near the float
-    limits (1e308) are divided by their largest magnitude first, where the mean and the
-    standard deviation would overflow to inf and give NaN."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        mean, sd = float(y.mean()), float(y.std())
-    if not (math.isfinite(mean) and math.isfinite(sd)) and np.all(np.isfinite(y)):
-        y = y / float(np.max(np.abs(y)))
-        mean, sd = float(y.mean()), float(y.std())
-    return np.asarray((y - mean) / (sd if sd > 0 else 1.0))
-
-
-def _with_dropped(obs: Observations) -> Observations:
-    """``obs`` with its dropped trials as observations of an infinite score (the worst finite
-    one once ``_select`` has replaced it; the worst normalized value in ``_parego``)."""
-    if not obs.dropped:
-        return obs
-    ids = obs.ids + obs.dropped
-    y = np.concatenate([obs.y, np.full(len(obs.dropped), np.inf)])
-    return Observations(obs.step, ids, y, obs.pending, obs.dropped)
-
-
-def _parego(Y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """ParEGO's scalarization (Knowles, IEEE TEVC 2006) of lower-is-better objectives: each
-    normalized to [0, 1], then the augmented Chebyshev norm with random simplex weights."""
-    Y = np.where(np.isfinite(Y), Y, np.nan)
-    lo, hi = np.nanmin(Y, axis=0), np.nanmax(Y, axis=0)
-    N = (Y - lo) / np.where(hi > lo, hi - lo, 1.0)
-    N = np.where(np.isnan(N), 1.0, N)
-    w = rng.dirichlet(np.ones(Y.shape[1]))
-    return np.asarray(np.max(w * N, axis=1) + 0.05 * np.sum(w * N, axis=1))
+#: fantasies per pending trial's outcome (joint posterior draws)
 N_FANTASIES = 16
-
-
-def _subset(y: np.ndarray, ids: np.ndarray, cap: int) -> np.ndarray:
-    """Indices of at most ``cap`` points, ascending: all of them if they fit, else the best half
-    of ``cap`` and an evenly spaced (by rank) selection of the others."""
-    if y.shape[0] <= cap:
-        return np.arange(y.shape[0])
-    order = np.lexsort((ids, y))
-    k = cap // 2
-    rest = order[k:]
-    pick = np.unique(np.linspace(0, len(rest) - 1, cap - k).round().astype(int))
-    return np.sort(np.concatenate([order[:k], rest[pick]]))
-
+#: a lower fidelity's GP keeps its hyperparameters until its points grow by this factor (its
+#: data changes with almost every result; the top step's is refitted on any change)
+LOW_REFIT_GROWTH = 1.25
