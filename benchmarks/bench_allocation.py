@@ -98,7 +98,7 @@ from allocation.regret import (  # noqa: E402
     regret_curve,
 )
 from allocation.report import cell_report, criteria, report  # noqa: E402
-from allocation.rung_methods import REFERENCE  # noqa: E402
+from allocation.rung_methods import DEFAULT, REFERENCE  # noqa: E402
 from allocation.storage import append_run, load_runs, run_key  # noqa: E402
 from allocation.tasks import Problem, clamp_rows  # noqa: E402
 
@@ -180,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
                          "RESULTS.md section")
     ap.add_argument("--report", action="store_true", help="report from the files only")
     ap.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
+    ap.add_argument("--compare", nargs="+", metavar="METHOD", type=method_name, default=None,
+                    help="report only: METHOD [BASELINE]: a variant against the default (or "
+                         "BASELINE), cell by cell, and issue 14's criteria with it in the "
+                         "default's place; its own RESULTS.md section")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.held_out:
@@ -191,6 +195,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.tasks is None:
         args.tasks = list(tasks.HELD_OUT if args.held_out else tasks.DEFAULT_TASKS)
     tasks.set_replay(args.replay, held_out=args.held_out)
+    if args.compare:
+        from allocation.compare import compare
+
+        if len(args.compare) > 2:
+            ap.error("--compare takes METHOD and at most one BASELINE")
+        print(compare(args.tasks, args.compare[0], args.rows, write=not args.no_write,
+                      baseline=[*args.compare, DEFAULT][1]))
+        return 0
     if not args.report:
         methods = args.methods or list(METHODS)
         fams = {family(m) for m in methods}
