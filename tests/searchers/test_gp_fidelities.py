@@ -136,9 +136,15 @@ def test_ensemble_is_the_weighted_product_of_its_members_with_exact_gradients(
     np.testing.assert_allclose(one_v, vb)
 
 
-def test_fidelities_is_checked() -> None:
+def test_fidelities_is_checked_and_persisted_only_when_set() -> None:
     with pytest.raises(ConfigError, match="fidelities"):
         make_study({"name": "gp", "params": {"fidelities": "every"}})
+    from rung.searchers.gp import GPSearcher
+
+    assert "fidelities" not in GPSearcher().get_params()  # specs written before it, unchanged
+    assert GPSearcher(fidelities="all").get_params()["fidelities"] == "all"
+    study = make_study(GPSearcher(fidelities="all"))
+    assert study.spec.searcher.params["fidelities"] == "all"
 
 
 def test_with_one_fidelity_all_proposes_exactly_what_top_does() -> None:

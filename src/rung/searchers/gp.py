@@ -190,6 +190,11 @@ class GPSearcher(DesignThenModel):
         self.repeats = repeats
         self.fidelities = fidelities
 
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments; ``fidelities`` only when set (older specs stay as they were)."""
+        params = super().get_params()
+        return {k: v for k, v in params.items() if (k, v) != ("fidelities", "top")}
+
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
         check_int("searcher.params.n_initial", self.n_initial, 0)
