@@ -82,6 +82,26 @@ def test_weights_go_to_a_low_fidelity_that_ranks_the_top_results_and_never_to_on
     assert ranking_weights(top, [], Zt, yt, np.random.default_rng(7)).tolist() == [1.0]
 
 
+def test_a_lower_step_is_judged_without_the_configurations_own_results() -> None:
+    """A lower member fitted on the very trials and values the top member holds predicts them
+    back almost exactly; judged that way it would take all the weight, although it knows no
+    more than the top member. Judged by its leave-one-out posterior it is the top member's
+    equal, and takes no more than its share."""
+    rng = np.random.default_rng(2)
+    Z = rng.random((12, 2))
+    top = _gp(Z, _f(Z) + 0.3 * rng.standard_normal(12))
+    copy = _gp(Z, _f(Z) + 0.3 * rng.standard_normal(12))
+    copy.y, copy_y = top.y.copy(), top.y.copy()
+    assert top.hyper is not None
+    copy.condition(top.hyper)
+    ids = list(range(12))
+    in_sample = ranking_weights(top, [copy], Z, copy_y, np.random.default_rng(0))
+    fair = ranking_weights(top, [copy], Z, copy_y, np.random.default_rng(0), ids=ids,
+                           low_ids=[ids])
+    assert in_sample[1] > 0.9
+    assert 0.2 < fair[1] < 0.7
+
+
 def test_leave_one_out_posterior_equals_refitting_without_the_point() -> None:
     rng = np.random.default_rng(0)
     Z = rng.random((15, 2))

@@ -23,12 +23,16 @@ rule, standardized per member).
 Meta-Learning for Bayesian Optimization using Ranking-Weighted Gaussian Process Ensembles",
 2018): the ranking loss of a member is the number of pairs of top-step results it orders
 differently from their scores (results measured there: a trial dropped below the top step has
-none); over ``N_DRAWS`` draws of every member's posterior at the top
-step's configurations (the top member's own leave-one-out posterior: it must not be judged on
-the points it was fitted to), a member's weight is the share of draws in which its loss is the
+none); over ``N_DRAWS`` draws of every member's predictive posterior at the top step's
+configurations, a member's weight is the share of draws in which its loss is the
 lowest (a tie goes to the higher step). A lower member whose median loss exceeds the 95th
-percentile of the top member's gets weight 0 (RGPE's guard against weight dilution). Draws
-come from the suggestion's ``rng``: replay reproduces the weights.
+percentile of the top member's gets weight 0 (RGPE's guard against weight dilution). Every
+member is judged by its leave-one-out posterior at the configurations whose trials it was
+fitted on (RGPE does so for its target model only; here the lower steps were fitted on the
+same trials, at their lower step): a member must be judged on how it predicts a configuration
+without that configuration's own result, as it must predict a new one, not on how the lower
+step's values of the same trials happen to rank. Draws come from the suggestion's ``rng``:
+replay reproduces the weights.
 
 **Combination** (``Ensemble``): with weights ``w_i`` (summing to 1) and member posteriors
 ``(m_i, v_i)`` at a point, the ensemble's mean and variance are ``m = sum(w_i m_i / v_i) /
@@ -89,12 +93,19 @@ def loo_posterior(gp: GP) -> tuple[np.ndarray, np.ndarray]:
 
 def ranking_weights(top: GP, lows: Sequence[GP], Z: np.ndarray, y: np.ndarray,
                     rng: np.random.Generator, n_draws: int = N_DRAWS,
-                    measured: np.ndarray | None = None) -> np.ndarray:
+                    measured: np.ndarray | None = None,
+                    ids: Sequence[int] | None = None,
+                    low_ids: Sequence[Sequence[int]] | None = None) -> np.ndarray:
     """Weights of ``[top, *lows]`` (summing to 1; module docstring). ``Z`` and ``y`` are the
     top member's features and standardized scores (``top`` was conditioned on them);
     ``measured`` (a boolean mask, default all) marks the points with a result at the top step:
     the loss is counted on those only (a trial dropped below the top step, which the top member
-    holds as the worst score, has no result there to rank)."""
+    holds as the worst score, has no result there to rank). ``ids`` are the trials of the top
+    member's points and ``low_ids[i]`` those ``lows[i]`` was fitted on: a top point whose trial
+    a lower member holds is predicted by that member's leave-one-out posterior too, so every
+    member is judged on configurations it predicts without their own results (otherwise a
+    lower step would be judged on how its values at the same trials rank, not on how its model
+    predicts a new configuration)."""
     m_top, v_top = loo_posterior(top)
     idx = np.arange(y.shape[0]) if measured is None else np.flatnonzero(measured)
     if idx.shape[0] < 2:
@@ -108,8 +119,16 @@ def ranking_weights(top: GP, lows: Sequence[GP], Z: np.ndarray, y: np.ndarray,
     yt = y[idx]
     means = [m_top[idx]]
     sds = [np.sqrt(v_top[idx])]
-    for gp in lows:
+    for i, gp in enumerate(lows):
         mu, var = gp.predict(Z[idx])
+        var = var + gp.noise  # predictive, as the leave-one-out variances are
+        if ids is not None and low_ids is not None:
+            where = {t: j for j, t in enumerate(low_ids[i])}
+            m_loo, v_loo = loo_posterior(gp)
+            for r, t in enumerate(ids[int(j)] for j in idx):
+                j = where.get(t)
+                if j is not None:
+                    mu[r], var[r] = m_loo[j], v_loo[j]
         means.append(mu)
         sds.append(np.sqrt(var))
     M, S = np.array(means), np.array(sds)  # (members, n)

@@ -286,7 +286,7 @@ class GPSearcher(DesignThenModel):
         best = float(y[feasible].min()) if use_ei else float(y.min())
         lows, weights = ([], np.ones(1)) if self.fidelities == "top" or len(
             h.objectives) > 1 else self._low_fidelities(
-            h, step, gp, Z, y, np.isin(ids, obs.ids), request.rng)
+            h, step, gp, Z, y, ids, np.isin(ids, obs.ids), request.rng)
         if lows:
             mu_obs, _ = Ensemble([gp, *lows], weights).predict(Z)
             best = float(mu_obs[feasible].min()) if use_ei else float(mu_obs.min())
@@ -322,11 +322,11 @@ class GPSearcher(DesignThenModel):
         return decode(self.space, u) if u is not None else self._initial(request)
 
     def _low_fidelities(self, h: History, step: int, top: GP, Z: np.ndarray, y: np.ndarray,
-                        measured: np.ndarray, rng: np.random.Generator,
+                        top_ids: list[int], measured: np.ndarray, rng: np.random.Generator,
                         ) -> tuple[list[GP], np.ndarray]:
         """The lower steps' GPs with a weight above 0, and the weights of ``[top, *those]``
         (``rung.searchers._fidelities``); ``([], [1.0])`` when none has."""
-        gps = []
+        gps, fitted = [], []
         for s in member_steps(h, step, self._min_points):
             sel = self._select(with_dropped(gather(h, s)))
             if sel is None:
@@ -335,9 +335,11 @@ class GPSearcher(DesignThenModel):
             gps.append(self._fit(s, ids, standardize(y_s),
                                  self._features(self._units.get(h, ids)), f"step-{s}",
                                  reuse=LOW_REFIT_GROWTH))
+            fitted.append(ids)
         if not gps:
             return [], np.ones(1)
-        w = ranking_weights(top, gps, Z, y, rng, measured=measured)
+        w = ranking_weights(top, gps, Z, y, rng, measured=measured, ids=top_ids,
+                            low_ids=fitted)
         keep = [i for i in range(len(gps)) if w[i + 1] > 0]
         if not keep:
             return [], np.ones(1)
@@ -495,6 +497,5 @@ class GPSearcher(DesignThenModel):
 MAX_FIT_POINTS = 128
 #: fantasies per pending trial's outcome (joint posterior draws)
 N_FANTASIES = 16
-#: a lower fidelity's GP keeps its hyperparameters until its points grow by this factor (its
-#: data changes with almost every result; the top step's is refitted on any change)
+#: a lower step's GP keeps its hyperparameters until its points grow by this factor
 LOW_REFIT_GROWTH = 1.25
