@@ -91,6 +91,7 @@ def actual_runs(bench: CurveTable, method: str, n_trials: int, workers: int, see
         ex = st.last_executor
         best = st.best_trial
         out.append({"wall": float(ex.now()), "busy": float(ex.busy_time),
+                    "longest": float(ex.longest_run),
                     "regret": regret(bench, bench.final_value(best.params)) if best else None})
     return out
 
@@ -124,6 +125,8 @@ def run_cell(task: str, method: str, args: argparse.Namespace) -> list[dict[str,
                 "pred_high": row.wall_clock_high, "pred_cost": row.cost,
                 "pred_busy_cost": row.busy_hours * rate,
                 "pred_util": row.utilization, "pred_regret": row.regret,
+                "pred_longest_share": row.longest_share,
+                "act_longest_share": float(np.median([a["longest"] / a["wall"] for a in act])),
                 "act_wall": float(np.median(wall)), "act_walls": wall,
                 "act_cost": row.workers * float(np.median(wall)) / 3600 * rate,
                 "act_busy_cost": busy / 3600 * rate,

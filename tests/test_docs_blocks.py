@@ -378,6 +378,9 @@ def test_cost_plan_blocks(magic: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert round(eight.utilization, 2) == 0.89 and 0.7 < eight.cost / one.cost < 1.0
     assert 0 < eight.wall_clock - many.wall_clock < 1
     assert round(many.utilization, 1) == 0.2 and round(many.cost / one.cost) == 4
+    # "The last line": one trial run takes 56% and 99% of the 8- and 64-worker rows' wall-clock
+    assert (round(eight.longest_share, 2), round(many.longest_share, 2)) == (0.56, 0.99)
+    assert one.longest_share < 0.5
     assert list(plan.to_frame()["workers"]) == [1, 8, 64]
     assert [r["workers"] for r in plan.to_json()["rows"]] == [1, 8, 64]
 

@@ -221,4 +221,19 @@ def plan_text(p: Plan) -> str:
                     + ", ".join(f"{r.cut:g} with {r.workers} worker(s)" for r in p.rows)
                     + "; still running when the budget ran out, they did not fail "
                     "(trial_timeout did not end them)")
+    tail += _tail_bound(p)
     return "\n".join([*head, "", body, "", *tail])
+
+
+def _tail_bound(p: Plan) -> list[str]:
+    """The warning for rows whose wall-clock is mostly one trial run (``TAIL_BOUND``); not
+    for rows whose runs the planned ``max_time`` cut (their wall-clock is that budget)."""
+    from rung.planning.planner import TAIL_BOUND
+
+    bound = [r for r in p.rows if r.longest_share >= TAIL_BOUND and not r.cut]
+    if not bound:
+        return []
+    which = ", ".join(f"{r.workers} worker(s): {100 * r.longest_share:.0f}%" for r in bound)
+    return [f"wall-clock set by one trial run ({which} of it, median): the costliest few "
+            f"configurations carried to max_step decide it, and {p.pilot_trials} pilot trials "
+            "sample those least well; expect a larger error there than elsewhere"]

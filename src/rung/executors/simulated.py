@@ -97,6 +97,7 @@ class SimulatedExecutor:
         self._gen = 0
         self._jobs: dict[int, _Job] = {}
         self.busy_time = 0.0  # sum over trial runs of (end - start): worker utilization
+        self.longest_run = 0.0  # the longest trial run (end - start): a floor of the wall-clock
         self.start_time = float(start_time)
         self._trial_timeout: float | None = None
         self._max_time: float | None = None
@@ -256,6 +257,7 @@ class SimulatedExecutor:
 
     def _finish(self, tid: int, job: _Job) -> None:
         self.busy_time += self._now - job.started
+        self.longest_run = max(self.longest_run, self._now - job.started)
         del self._jobs[tid]
 
 

@@ -93,6 +93,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("rung.plan")
 
 LOW_Q, HIGH_Q = 0.1, 0.9
+#: ``PlanRow.longest_share`` from which ``rung plan`` warns that a row's wall-clock is one
+#: trial's duration (the costliest few configurations, which a pilot samples least well)
+TAIL_BOUND = 0.5
 RESAMPLE = True  # ablation switch: False makes every run a plug-in run (no bootstrap)
 
 
@@ -105,7 +108,10 @@ class PlanRow:
     hours workers spent running trials; ``failed`` the median of the trial runs that failed
     (the pilot's ``trial_timeout`` applies to the planned study), ``cut`` the median of the
     trial runs still running when the planned ``max_time`` ended the simulated run (ended by
-    the budget, not failed: not in ``failed``)."""
+    the budget, not failed: not in ``failed``); ``longest_share`` the median over runs of the
+    longest trial run's seconds over the run's wall-clock: near 1, the wall-clock is one trial's
+    duration, decided by the costliest few configurations the planned study carries to
+    ``max_step`` (``TAIL_BOUND``)."""
 
     workers: int
     wall_clock: float
@@ -125,6 +131,7 @@ class PlanRow:
     wall_clocks: tuple[float, ...] = ()  # every simulated run's, in seed order
     failed: float = 0.0  # median failed trial runs per simulated run (trial_timeout)
     cut: float = 0.0  # median trial runs per simulated run that the planned max_time ended
+    longest_share: float = 0.0  # median share of a run's wall-clock its longest trial run took
 
 
 @dataclass(frozen=True)
@@ -277,6 +284,7 @@ def simulate_once(
         "regret": math.nan if best is None else b.regret_of(best.params),
         "failed": float(reporter.failures - reporter.cut),
         "cut": float(reporter.cut),
+        "longest": 0.0 if ex is None else float(ex.longest_run),
     }
 
 
@@ -405,4 +413,6 @@ def _row(workers: int, runs: list[dict[str, float]], rate: float) -> PlanRow:
         wall_clocks=tuple(wall),
         failed=float(np.median([r.get("failed", 0.0) for r in runs])),
         cut=float(np.median([r.get("cut", 0.0) for r in runs])),
+        longest_share=float(np.median([r.get("longest", 0.0) / r["wall"] if r["wall"] > 0
+                                       else 0.0 for r in runs])),
     )
