@@ -50,11 +50,12 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     bad command line: one line, exit 2), then serve until interrupted."""
     from rung.analysis_frames import require
     from rung.cli.main import DEFAULT_DIR, CLIError, find_storage
+    from rung.storage.paths import inspectable
 
     storage = Path(args.storage) if args.storage else DEFAULT_DIR
     if args.name is not None:
         storage = find_storage(args.name, args.storage)
-    elif not storage.exists():
+    elif not inspectable(storage, "exists"):
         raise CLIError(f"no journal at {storage} (use --storage FILE|DIR)", 2)
     elif storage.is_file():  # a directory may hold other files; a file must be a journal
         from rung.errors import RungError

@@ -55,7 +55,11 @@ def output_path(value: str) -> Path:
     from rung.cli.main import CLIError
 
     out = Path(value)
-    if out.is_dir():
+    try:
+        is_dir = out.is_dir()
+    except OSError as e:  # a name too long for the file system, ...
+        raise CLIError(f"-o {value}: {e.strerror or e}", 2) from None
+    if is_dir:
         raise CLIError(f"-o {value}: is a directory (name a file)", 2)
     parent = out.parent
     if not parent.is_dir():

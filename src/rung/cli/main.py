@@ -199,9 +199,11 @@ def find_storage(name: str, storage: str | None) -> Path:
     """The SQLite file that holds study ``name``: ``storage`` itself if it is a file, else
     ``<dir>/<name>.db``, else the one ``<dir>/*.db`` holding it (``dir``: ``storage`` or
     ``runs/``; several is a ``CLIError`` naming them)."""
-    if storage is not None and not Path(storage).is_dir():
+    from rung.storage.paths import inspectable
+
+    if storage is not None and not inspectable(Path(storage)):
         path = Path(storage)
-        if not path.exists():
+        if not inspectable(path, "exists"):  # a name too long to look up holds none either
             raise CLIError(f"no journal at {path}", 2)
         names = _studies_in(path, strict=True)
         if name not in names:
@@ -375,12 +377,13 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_ls(args: argparse.Namespace) -> int:
     from rung.cli.report import LS_HEADERS, ls_row, table
     from rung.storage import SQLiteJournal
+    from rung.storage.paths import inspectable
     from rung.study import Study
 
     target = Path(args.storage) if args.storage else DEFAULT_DIR
-    if target.is_dir():
+    if inspectable(target):
         files = _db_files(target)
-    elif target.exists():
+    elif inspectable(target, "exists"):
         files = [target]
     elif args.storage:
         raise CLIError(f"no journal at {target}", 2)

@@ -27,10 +27,10 @@ def storage_arg(value: str, stem: str) -> Path:
     Raises:
         CLIError: the journal cannot be created there (exit code 2).
     """
-    from rung.storage.paths import storage_problem
+    from rung.storage.paths import inspectable, storage_problem
 
     storage = Path(value)
-    storage = storage / f"{stem}.db" if storage.is_dir() else storage
+    storage = storage / f"{stem}.db" if inspectable(storage) else storage
     problem = storage_problem(storage)
     if problem is not None:
         raise CLIError(f"--storage: {problem}", 2)

@@ -338,7 +338,11 @@ def _paths(value: Any, base: Path) -> tuple[str, ...]:
         if not isinstance(p, str) or not p or "\0" in p:
             raise SpecError(key, f"must be a directory path, got {p!r}")
         full = (base / _expand(key, p)).resolve()
-        if not full.is_dir():
+        try:
+            found = full.is_dir()
+        except OSError as e:  # a name too long for the file system, ...
+            raise SpecError(key, f"not a usable directory path: {e.strerror}: {full}") from None
+        if not found:
             raise SpecError(key, f"no such directory: {full}")
         out.append(str(full))
     return tuple(out)

@@ -59,6 +59,16 @@ def study_subdir(root: Path, study: str) -> Path:
     return root / safe_component(study)
 
 
+def inspectable(path: Path, test: str = "is_dir") -> bool:
+    """``path.is_dir()`` (or ``exists`` / ``is_file``, named by ``test``), ``False`` where the
+    path cannot be inspected at all (a name too long for the file system, ...): for user-given
+    paths whose problem ``storage_problem`` then names in one line."""
+    try:
+        return bool(getattr(path, test)())
+    except OSError:
+        return False
+
+
 def storage_problem(path: str | os.PathLike[str]) -> str | None:
     """Why no SQLite journal can be created or opened at ``path`` (one line), or ``None``.
 
@@ -101,4 +111,7 @@ def storage_problem(path: str | os.PathLike[str]) -> str | None:
     return None
 
 
-__all__ = ["NAME_MAX", "lock_file_name", "safe_component", "storage_problem", "study_subdir"]
+__all__ = [
+    "NAME_MAX", "inspectable", "lock_file_name", "safe_component", "storage_problem",
+    "study_subdir",
+]
