@@ -67,3 +67,14 @@ def test_an_output_name_too_long_is_named(command: str, stored: Path,
     err = _refused([command, "s", "--storage", str(stored), "-o", LONG + suffix],
                    stored.parent, capsys)
     assert err.startswith(f"rung: error: -o {LONG}{suffix}: ")
+
+
+def test_a_tracking_directory_too_long_is_named(isolated: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("tensorboardX")
+    (isolated / "spec.yaml").write_text(
+        "name: s\nexecutor: simulated\nbenchmark: {name: mf-branin}\nsearcher: random\n"
+        f"scheduler: fifo\nbudget: {{n_trials: 2}}\ntracking: {{tensorboard: {{logdir: {LONG}}}}}\n")
+    err = _refused(["run", "spec.yaml", "--no-live"], isolated, capsys)
+    assert err.startswith(f"rung: error: spec.tracking.tensorboard.logdir: '{LONG}' cannot be a "
+                          "directory: ")

@@ -109,7 +109,11 @@ def _check_dir(key: str, value: str) -> None:
     """``value`` can be (or become) a directory: no existing file on its path."""
     p = Path(value)
     for q in (p, *p.parents):
-        if q.exists():
+        try:
+            exists = q.exists()
+        except OSError as e:  # a name too long for the file system, ...
+            raise SpecError(key, f"{value!r} cannot be a directory: {e.strerror or e}") from None
+        if exists:
             if not q.is_dir():
                 raise SpecError(key, f"{value!r} cannot be a directory: {q} is a file")
             return
