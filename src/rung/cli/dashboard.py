@@ -55,7 +55,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     storage = Path(args.storage) if args.storage else DEFAULT_DIR
     if args.name is not None:
         storage = find_storage(args.name, args.storage)
-    elif not inspectable(storage, "exists"):
+    elif not inspectable(storage.exists):
         raise CLIError(f"no journal at {storage} (use --storage FILE|DIR)", 2)
     elif storage.is_file():  # a directory may hold other files; a file must be a journal
         from rung.errors import RungError

@@ -201,9 +201,9 @@ def find_storage(name: str, storage: str | None) -> Path:
     ``runs/``; several is a ``CLIError`` naming them)."""
     from rung.storage.paths import inspectable
 
-    if storage is not None and not inspectable(Path(storage)):
+    if storage is not None and not inspectable(Path(storage).is_dir):
         path = Path(storage)
-        if not inspectable(path, "exists"):  # a name too long to look up holds none either
+        if not inspectable(path.exists):  # a name too long to look up holds none either
             raise CLIError(f"no journal at {path}", 2)
         names = _studies_in(path, strict=True)
         if name not in names:
@@ -381,9 +381,9 @@ def cmd_ls(args: argparse.Namespace) -> int:
     from rung.study import Study
 
     target = Path(args.storage) if args.storage else DEFAULT_DIR
-    if inspectable(target):
+    if inspectable(target.is_dir):
         files = _db_files(target)
-    elif inspectable(target, "exists"):
+    elif inspectable(target.exists):
         files = [target]
     elif args.storage:
         raise CLIError(f"no journal at {target}", 2)

@@ -30,7 +30,7 @@ def storage_arg(value: str, stem: str) -> Path:
     from rung.storage.paths import inspectable, storage_problem
 
     storage = Path(value)
-    storage = storage / f"{stem}.db" if inspectable(storage) else storage
+    storage = storage / f"{stem}.db" if inspectable(storage.is_dir) else storage
     problem = storage_problem(storage)
     if problem is not None:
         raise CLIError(f"--storage: {problem}", 2)

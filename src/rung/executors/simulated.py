@@ -256,8 +256,9 @@ class SimulatedExecutor:
             self._push(self._now, tid, job.gen, ev)
 
     def _finish(self, tid: int, job: _Job) -> None:
-        self.busy_time += self._now - job.started
-        self.longest_run = max(self.longest_run, self._now - job.started)
+        run = self._now - job.started
+        self.busy_time += run
+        self.longest_run = max(self.longest_run, run)
         del self._jobs[tid]
 
 

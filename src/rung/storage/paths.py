@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 #: Longest file name (bytes) most file systems accept.
@@ -59,12 +60,13 @@ def study_subdir(root: Path, study: str) -> Path:
     return root / safe_component(study)
 
 
-def inspectable(path: Path, test: str = "is_dir") -> bool:
-    """``path.is_dir()`` (or ``exists`` / ``is_file``, named by ``test``), ``False`` where the
-    path cannot be inspected at all (a name too long for the file system, ...): for user-given
-    paths whose problem ``storage_problem`` then names in one line."""
+def inspectable(test: Callable[[], bool]) -> bool:
+    """``test()`` (a user-given path's ``is_dir``, ``exists``, ...), ``False`` where the path
+    cannot be inspected at all (a name too long for the file system, ...; ``pathlib`` answers
+    ``False`` only for a missing path): the caller then says what is wrong in one line
+    (``storage_problem``, or that no journal is there)."""
     try:
-        return bool(getattr(path, test)())
+        return test()
     except OSError:
         return False
 
