@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -89,7 +90,8 @@ def drive(
 
     Raises:
         StallError: the executor is ``idle`` while the engine still waits for trials.
-        RunFailed: more trials failed than the spec's ``max_failures`` allows.
+        RunFailed: more trials failed in this run than the spec's ``max_failures`` allows
+            (failures of earlier runs of the study do not count: ``FailureBase``).
     """
     pending: list[Event] = [*(first or []), *executor.start(ctx)]
     try:
@@ -100,9 +102,14 @@ def drive(
     ended = False  # the run ended as runs end (budget, nothing left, max_failures)
     views = _view_writer(journal, ctx.study)
     sweep = None if ctx.checkpoint_dir is None else Path(ctx.checkpoint_dir)
+    base: FailureBase | None = None
     try:
         while True:
             commands = turn(engine, journal, ctx.study, pending)
+            if base is None:
+                # after the first turn: trials a resume ended (failed for too many
+                # interruptions) or retried are the earlier run's, not this one's
+                base = FailureBase.of(engine)
             if sweep is not None:
                 # now that this session holds the journal and before it launches anything:
                 # what an earlier session was told to delete (or left half-saved) goes
@@ -120,7 +127,7 @@ def drive(
                     cb.on_turn(pending, commands, h)
             if views is not None:
                 views.after_turn(engine)
-            limit = failure_limit(engine)
+            limit = failure_limit(engine, base)
             if limit is not None:
                 ended = True
                 raise RunFailed(limit, _counts(engine))
@@ -178,23 +185,44 @@ def _counts(engine: Engine) -> dict[str, int]:
     return {s.value: h.count(s) for s in TrialStatus if h.count(s)}
 
 
-def failure_limit(engine: Engine) -> str | None:
-    """Why the run must stop because of ``max_failures`` (``None``: it need not). A count
-    stops it once that many trials failed; a fraction once that share of the ended trials
-    failed, judged when at least 5 ended. A trial killed because the session's ``max_time``
-    ran out while it ran did not fail by itself: it ended, but is not counted as failed.
-    O(1) until the failures reach the limit; then O(failed trials)."""
+@dataclass(frozen=True)
+class FailureBase:
+    """What had failed and ended before a run (a session of ``drive``) began: ``max_failures``
+    counts only what fails in the run, so a resumed study is not stopped at once by the
+    failures that stopped its previous run."""
+
+    failed: frozenset[int] = frozenset()
+    ended: int = 0
+
+    @classmethod
+    def of(cls, engine: Engine) -> FailureBase:
+        h = engine.history
+        failed = frozenset(h.ids(TrialStatus.FAILED))
+        return cls(failed, len(failed) + h.count(TrialStatus.COMPLETED)
+                   + h.count(TrialStatus.STOPPED))
+
+
+def failure_limit(engine: Engine, base: FailureBase = FailureBase()) -> str | None:
+    """Why the run must stop because of ``max_failures`` (``None``: it need not), counting
+    only the trials that failed and ended since ``base`` (the run's start). A count stops it
+    once that many trials failed; a fraction once that share of the ended trials failed,
+    judged when at least 5 ended. A trial killed because the session's ``max_time`` ran out
+    while it ran did not fail by itself: it ended, but is not counted as failed. O(1) until
+    the failures reach the limit; then O(failed trials). A failed trial never changes status
+    within a run (``retry_failed`` acts at its start, before ``base`` is taken)."""
     limit = engine.spec.max_failures
     if limit is None:
         return None
     h = engine.history
-    failed = h.count(TrialStatus.FAILED)
-    if not failed:
+    failed = h.count(TrialStatus.FAILED) - len(base.failed)
+    if failed <= 0:
         return None
-    ended = failed + h.count(TrialStatus.COMPLETED) + h.count(TrialStatus.STOPPED)
+    ended = failed + h.count(TrialStatus.COMPLETED) + h.count(TrialStatus.STOPPED) \
+        + len(base.failed) - base.ended
     if failed < (limit if isinstance(limit, int) else limit * ended):
         return None
-    failed -= sum(1 for t in h.ids(TrialStatus.FAILED) if cut_by_time(h, t))
+    failed = sum(1 for t in h.ids(TrialStatus.FAILED)
+                 if t not in base.failed and not cut_by_time(h, t))
     if isinstance(limit, int):
         if failed < limit:
             return None
@@ -202,8 +230,9 @@ def failure_limit(engine: Engine) -> str | None:
     else:
         if ended < 5 or failed < limit * ended:
             return None
-        allowed = f"max_failures={limit} of the {ended} ended trials"
-    return f"{failed} trials failed ({allowed}): the run was stopped early"
+        allowed = f"max_failures={limit} of the {ended} trials ended in this run"
+    trials = "trial" if failed == 1 else "trials"
+    return f"{failed} {trials} failed in this run ({allowed}): the run was stopped early"
 
 
 def cut_by_time(h: History, trial_id: int) -> bool:
@@ -270,5 +299,5 @@ def _check_constraints_reported(engine: Engine) -> None:
         )
 
 
-__all__ = ["StallError", "check_produced", "cut_by_time", "drive", "failure_limit", "handle",
-           "turn"]
+__all__ = ["FailureBase", "StallError", "check_produced", "cut_by_time", "drive",
+           "failure_limit", "handle", "turn"]

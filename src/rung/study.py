@@ -126,8 +126,9 @@ class Study(AskTell, StudyViews, StudyResume):
         progress on).
 
         ``max_failures`` (a count, or a fraction of the ended trials) stops a run early with
-        ``RunFailed`` once that many trials failed; ``trial_timeout`` (seconds) kills a trial
-        run that takes longer, which then ends ``failed`` with reason ``timeout``.
+        ``RunFailed`` once that many trials failed in that run (a resumed run counts
+        afresh); ``trial_timeout`` (seconds) kills a trial run that takes longer, which then
+        ends ``failed`` with reason ``timeout``.
 
         ``prices`` (``rung.Prices``: money per device-hour) and ``resources_per_trial`` (the
         devices a trial holds when the executor does not say; default one CPU) are the cost

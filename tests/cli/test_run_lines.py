@@ -46,7 +46,31 @@ def test_a_run_that_fails_names_the_study_as_a_study(
                          "n_workers: 1\nmax_failures: 1\n")
     assert main(["run", "spec.yaml", "--no-live"]) == 1
     err = capsys.readouterr().err.splitlines()
-    assert err[-1].startswith("rung: error: study rung: 1 trials failed (max_failures=1)")
+    assert err[-1].startswith(
+        "rung: error: study rung: 1 trial failed in this run (max_failures=1)")
+
+
+def test_rung_resume_continues_a_study_max_failures_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # as `rung show` and spec.md's exit codes say: fix the objective, `rung resume NAME`
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "obj.py").write_text("def f(ctx):\n    raise ValueError('boom')\n")
+    write_spec(tmp_path, "name: s\nobjective: obj:f\npath: .\nspace:\n"
+                         "  x: {type: float, low: 0, high: 1}\nmetric: loss\n"
+                         "searcher: random\nscheduler: fifo\nbudget: {n_trials: 6}\n"
+                         "n_workers: 1\nmax_failures: 1\n")  # spawn: obj.py is read anew
+    assert main(["run", "spec.yaml", "--no-live"]) == 1
+    assert main(["resume", "s", "--no-live"]) == 1  # still broken: one new failure stops it
+    err = capsys.readouterr().err
+    assert err.count("1 trial failed in this run (max_failures=1)") == 2
+    (tmp_path / "obj.py").write_text("def f(ctx):\n    ctx.report(1, loss=ctx.params['x'])\n")
+    assert main(["resume", "s", "--no-live"]) == 0
+    from rung import Study, TrialStatus
+
+    h = Study.load("s", tmp_path / "runs" / "s.db").history
+    assert len(h) == 6 and h.count(TrialStatus.FAILED) == 2
+    assert h.count(TrialStatus.COMPLETED) == 4
 
 
 @pytest.mark.slow

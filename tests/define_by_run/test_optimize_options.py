@@ -41,7 +41,7 @@ def optimize(objective: Any, storage: Path, **kwargs: Any) -> rung.Study:
 def test_max_failures_ends_the_run(tmp_path: Path) -> None:
     with pytest.raises(RunFailed) as e:
         optimize(always_raises, tmp_path / "j.db", n_trials=10, max_failures=2)
-    assert str(e.value) == "2 trials failed (max_failures=2): the run was stopped early"
+    assert str(e.value) == "2 trials failed in this run (max_failures=2): the run was stopped early"
     study = rung.Study.load("rung", storage=tmp_path / "j.db")
     assert study.spec.max_failures == 2
     assert sum(t.status.value == "failed" for t in study.trials()) == 2

@@ -158,7 +158,7 @@ def test_trials_cut_by_max_time_do_not_count_toward_max_failures(
     study.simulate(TenSecondSteps(), n_workers=2)  # no RunFailed
     assert [t.status for t in study.trials()] == [TrialStatus.FAILED] * 2
     # a trial that fails by itself still counts
-    with pytest.raises(RunFailed, match=r"^1 trials failed \(max_failures=1\)"):
+    with pytest.raises(RunFailed, match=r"^1 trial failed in this run \(max_failures=1\)"):
         make(None, n=3, max_failures=1).simulate(FailsFirst(), n_workers=1)
 
 

@@ -104,12 +104,12 @@ def test_a_wrong_metric_fails_every_trial_loudly(tmp_path: Path, objective: Any,
 
 def test_max_failures_stops_the_run_early(tmp_path: Path) -> None:
     study = make(tmp_path, 40, max_failures=3)
-    with pytest.raises(RunFailed, match=r"trials failed \(max_failures=3\): the run was "
-                                        "stopped early"):
+    with pytest.raises(RunFailed, match=r"trials failed in this run \(max_failures=3\): the "
+                                        "run was stopped early"):
         study.run(objectives.always_fails, n_workers=2, start_method=FAST)
     failed = study.history.count(TrialStatus.FAILED)
     assert 3 <= failed <= 4 and len(study.trials()) < 40  # a turn may end two at once
-    # the journal is intact: the study resumes (and stops again at once)
+    # the journal is intact (resuming is test_failures_resume.py's)
     study.close()
     again = Study.load("f", tmp_path / "f.db")
     assert again.history.count(TrialStatus.FAILED) == failed
