@@ -78,6 +78,12 @@ CASES: list[tuple[str, list[tuple[str, int, float, float]], int | None, list[int
      [("completed", 3, math.nan, 0.5), ("stopped", 5, 0.2, 0.5)], 0, []),
     ("ties: the earlier trial is the best; both are on the front",
      [("completed", MAX_STEP, 0.2, 0.5), ("completed", 4, 0.2, 0.5)], 0, [0, 1]),
+    ("a failed trial is never the best, however good its result at max_step",
+     [("failed", MAX_STEP, 0.01, 0.5), ("completed", MAX_STEP, 0.3, 0.5)], 1, [1]),
+    ("no final result: the highest step a trial that did not fail reached",
+     [("failed", 7, 0.01, 0.5), ("stopped", 5, 0.3, 0.5), ("stopped", 2, 0.1, 0.5)], 1, [1]),
+    ("only failed trials: no best trial, an empty front",
+     [("failed", MAX_STEP, 0.1, 0.5), ("failed", 3, 0.05, 0.5)], None, []),
 ]
 
 
@@ -139,12 +145,13 @@ def test_the_highest_step_fallback_counts_only_trials_at_that_step() -> None:
 
 # --- the fast path without constraints is the rule (property) -----------------------------
 STATUSES = [TrialStatus.COMPLETED, TrialStatus.STOPPED, TrialStatus.FAILED, TrialStatus.PAUSED,
-            None]  # None: still running
+            None, "cut"]  # None: still running; "cut": failed as the session's max_time ran out
+CUT = "timeout: still running 1 s after max_time (25 s) was reached"
 TRIAL = st.tuples(st.lists(st.sampled_from([0.1, 0.2, 0.3, math.nan]), max_size=4),
                   st.sampled_from([0.5, 2.0]), st.sampled_from(STATUSES))
 
 
-def history(trials: list[tuple[list[float], float, TrialStatus | None]],
+def history(trials: list[tuple[list[float], float, TrialStatus | str | None]],
             constraints: bool) -> History:
     h = History(SearchSpace({"x": Float(0.0, 1.0)}), Objective("loss", "min", nan="worst"), 4,
                 constraints=[Constraint("mem", "<=", 1.0)] if constraints else ())
@@ -154,7 +161,9 @@ def history(trials: list[tuple[list[float], float, TrialStatus | None]],
         h._start(tid)
         for step, loss in enumerate(losses, start=1):
             h._add_result(tid, Result(step, {"loss": loss, "mem": mem}, 0.0), 1)
-        if status is not None:
+        if status == "cut":
+            h._end(tid, TrialStatus.FAILED, CUT)
+        elif isinstance(status, TrialStatus):
             h._end(tid, status, None)
     return h
 
@@ -165,10 +174,11 @@ def test_best_trial_id_is_the_best_candidate(trials: Any, constraints: bool) -> 
     h = history(trials, constraints)
     cands = h.best_candidates()
     # the rule, spelled out once more from its definition
-    feasible = [t for t in h if h.last_step(t) > 0 and (
-        not constraints or trials[t][1] <= 1.0)]
+    feasible = [t for t in h if h.last_step(t) > 0 and trials[t][2] is not TrialStatus.FAILED
+                and (not constraints or trials[t][1] <= 1.0)]
     final = [t for t in feasible if h.last_step(t) == 4 or h.status(t) is TrialStatus.COMPLETED]
-    assert cands == (final or [t for t in feasible if h.last_step(t) == h.top_step])
+    top = max((h.last_step(t) for t in h if trials[t][2] is not TrialStatus.FAILED), default=0)
+    assert cands == (final or [t for t in feasible if h.last_step(t) == top])
     expect = min(((h.score(t), t) for t in cands), default=(math.inf, None))[1]
     assert h.best_trial_id() == expect
     # one objective: the front is the best trial and its ties, unless the best scores NaN
@@ -177,3 +187,23 @@ def test_best_trial_id_is_the_best_candidate(trials: Any, constraints: bool) -> 
         assert front == []
     else:
         assert front == [t for t in cands if h.score(t) == h.score(expect)]
+
+
+def test_results_told_to_a_failed_trial_do_not_make_it_the_best() -> None:
+    """A NaN report fails the trial (``nan="fail"``, the default); metrics ``tell`` records
+    afterwards, or told with ``"failed"``, are kept but never make the trial the best."""
+    s = rung.Study.create("b", {"x": rung.Float(0.0, 1.0)}, "loss", searcher="random",
+                          scheduler="fifo", max_step=3, budget=rung.Budget(n_trials=3), seed=0)
+    a, b = s.ask(), s.ask()
+    assert a is not None and b is not None
+    s.tell(a.id, "completed", {"loss": 0.5})
+    assert s.report(b.id, 1, {"loss": math.nan}).reason == "failed: metric 'loss' is nan at step 1"
+    assert s.tell(b.id, "completed", {"loss": 0.01}).status is TrialStatus.FAILED
+    c = s.ask()
+    assert c is not None
+    s.tell(c.id, "failed", {"loss": 0.001})
+    assert s.history.score(c.id) == 0.001  # recorded
+    best = s.best_trial
+    assert best is not None and (best.id, best.value) == (a.id, 0.5)
+    assert [t.id for t in s.pareto_front()] == [a.id]
+    assert s.summary()["best_trial"] == a.id

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from rung.core.engine import Engine
 from rung.core.events import CapacityChanged, Command, Event, Record, StopSearch, Tick
-from rung.core.history import History
+from rung.core.history import History, cut_by_max_time
 from rung.core.pricing import check_spendable
 from rung.core.records import TrialStatus
 from rung.errors import RunFailed
@@ -238,8 +238,7 @@ def failure_limit(engine: Engine, base: FailureBase = FailureBase()) -> str | No
 def cut_by_time(h: History, trial_id: int) -> bool:
     """The trial was killed because the session's ``max_time`` ran out (not its own
     ``trial_timeout``)."""
-    error = h.error(trial_id) or ""
-    return error.startswith("timeout: still running") and "after max_time" in error
+    return cut_by_max_time(h.error(trial_id))
 
 
 def check_produced(engine: Engine) -> None:

@@ -89,3 +89,13 @@ def test_while_no_result_is_final_the_highest_step_ranks_first() -> None:
     play(s, [("stopped", 5, 0.3, 0.0), ("stopped", 2, 0.01, 0.0), ("stopped", 5, 0.2, 0.0)])
     assert s.best_trial is not None and s.best_trial.id == 2
     assert [t.id for t in top_trials(s, 10)] == [2, 0, 1]
+
+
+def test_failed_trials_come_last_however_good() -> None:
+    s = create(None)
+    play(s, [("failed", MAX_STEP, 0.01, 0.0),     # #0 reached max_step, then failed
+             ("stopped", 4, 0.2, 0.0),            # #1 stopped below max_step
+             ("completed", MAX_STEP, 0.3, 0.0),   # #2 final: the best
+             ("failed", 2, 0.001, 0.0)])          # #3 failed early
+    assert s.best_trial is not None and s.best_trial.id == 2
+    assert [t.id for t in top_trials(s, 10)] == [2, 1, 0, 3]  # before: [0, 2, 1, 3]

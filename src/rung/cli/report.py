@@ -82,15 +82,17 @@ def top_trials(study: Study, k: int) -> list[Trial]:
     """The ``k`` best trials with a finite score, ranked as ``best_trial`` ranks them: first
     the trials whose result counts for the best (``History.best_candidates``: feasible, with a
     final result), by score, so the list starts with ``best_trial``; then the others (stopped
-    or paused below ``max_step``, infeasible, ...): the feasible ones first, then those at the
-    highest step, then by score. Ties go to the earlier trial."""
-    counted = set(study.history.best_candidates())
+    or paused below ``max_step``, infeasible, ...): failed ones last, the feasible ones first,
+    then those at the highest step, then by score. Ties go to the earlier trial."""
+    h = study.history
+    counted = set(h.best_candidates())
     trials = [t for t in study.trials() if math.isfinite(t.score)]
 
-    def rank(t: Trial) -> tuple[bool, bool, int, float, int]:
+    def rank(t: Trial) -> tuple[bool, bool, bool, int, float, int]:
         if t.id in counted:
-            return (False, False, 0, t.score, t.id)
-        return (True, not study.feasible(t.id), -t.last_step, t.score, t.id)
+            return (False, False, False, 0, t.score, t.id)
+        return (True, not h.counts_for_best(t.id), not study.feasible(t.id), -t.last_step,
+                t.score, t.id)
 
     trials.sort(key=rank)
     return trials[:k]
