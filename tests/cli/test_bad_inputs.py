@@ -12,7 +12,7 @@ import pytest
 import yaml
 from clihelp import HERE, files_under, run_rung, sim_spec
 
-from rung import Float, Int, SearchSpace, SpaceError
+from rung import Float, Int, SearchSpace, SpaceError, Study
 from rung._validate import MAX_STEP, check_objective
 from rung.cli.main import main
 from rung.cli.spec import SpecError, parse_spec
@@ -72,6 +72,28 @@ def test_storage_name_too_long_and_nul(isolated: Path, capsys: pytest.CaptureFix
             "spec.storage", "bytes long (at most 255)")
     rejects(isolated, capsys, yaml.safe_dump(local_spec(storage="a\0b.db")), "spec.storage",
             "NUL")
+
+
+@pytest.mark.parametrize("value", ["out/", "sqlite:///out/", "runs/new/"])
+def test_storage_written_as_a_directory(isolated: Path, capsys: pytest.CaptureFixture[str],
+                                        value: str) -> None:
+    # Path("out/") is "out": the journal was created as a file named out
+    rejects(isolated, capsys, yaml.safe_dump(local_spec(storage=value)), "spec.storage",
+            "names a directory (it ends with a slash)", "/bad.db")
+    with pytest.raises(ConfigError, match="names a directory"):
+        Study.create("s", {"x": Float(0, 1)}, "loss", storage=value)
+    assert files_under(isolated) == {"spec.yaml"}
+
+
+def test_storage_flag_written_as_a_directory_holds_name_db(
+        isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (isolated / "spec.yaml").write_text(sim_spec(name="b", n_trials=3))
+    assert main(["run", "spec.yaml", "--no-live", "--storage", "out/new/"]) == 0
+    assert (isolated / "out" / "new" / "b.db").is_file()
+    assert not (isolated / "out" / "new").is_file()
+    capsys.readouterr()
+    assert main(["show", "b", "--storage", "out/new/"]) == 0
+    assert capsys.readouterr().out.startswith("study b  (out/new/b.db)")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")

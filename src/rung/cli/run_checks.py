@@ -22,15 +22,17 @@ if TYPE_CHECKING:
 
 
 def storage_arg(value: str, stem: str) -> Path:
-    """``--storage FILE|DIR`` of ``rung run`` / ``rung demo``: the file, or ``DIR/<stem>.db``.
+    """``--storage FILE|DIR`` of ``rung run`` / ``rung demo``: the file, or ``DIR/<stem>.db``
+    for an existing directory or one written with a trailing slash (created by the journal).
 
     Raises:
         CLIError: the journal cannot be created there (exit code 2).
     """
-    from rung.storage.paths import inspectable, storage_problem
+    from rung.storage.paths import inspectable, names_directory, storage_problem
 
     storage = Path(value)
-    storage = storage / f"{stem}.db" if inspectable(storage.is_dir) else storage
+    if names_directory(value) or inspectable(storage.is_dir):
+        storage = storage / f"{stem}.db"
     problem = storage_problem(storage)
     if problem is not None:
         raise CLIError(f"--storage: {problem}", 2)

@@ -68,7 +68,7 @@ from rung.cli.spec_yaml import read_yaml
 from rung.errors import ConfigError
 from rung.executors.local import usable_cpus
 from rung.space import SearchSpace
-from rung.storage.paths import storage_problem
+from rung.storage.paths import names_directory, storage_problem
 
 #: Executors the CLI can drive.
 EXECUTORS = ("local", "ray", "simulated")
@@ -309,7 +309,11 @@ def _storage(value: Any, name: str) -> Path:
             raise SpecError("spec.storage", f"{value!r} is a URL rung cannot open: give the path "
                             "of an SQLite file" + (", or sqlite:/// and the path (three "
                             "slashes)" if sqlite else ""))
-        path = _expand("spec.storage", value[10:] if url else value)
+        raw = value[10:] if url else value
+        if names_directory(raw):
+            raise SpecError("spec.storage", f"{value!r} names a directory (it ends with a "
+                            f"slash): give a .db file path, such as {raw.rstrip('/')}/{name}.db")
+        path = _expand("spec.storage", raw)
     problem = storage_problem(path)
     if problem is not None:
         raise SpecError("spec.storage", problem)

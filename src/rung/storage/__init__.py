@@ -24,8 +24,8 @@ def journal_path(storage: str | os.PathLike[str]) -> Path:
 
     Raises:
         ConfigError: keyed ``storage``, before anything is written: any other URL
-            (``postgres://...``: rung's journal is an SQLite file), an empty path, or a ``~user``
-            with no home directory.
+            (``postgres://...``: rung's journal is an SQLite file), an empty path, a path
+            written as a directory (a trailing slash), or a ``~user`` with no home directory.
     """
     s = os.fspath(storage)
     if not isinstance(s, str):
@@ -42,6 +42,12 @@ def journal_path(storage: str | os.PathLike[str]) -> Path:
     if not s:
         raise ConfigError(key="storage", message="is empty: give the path of an SQLite file "
                           "(None keeps the study in memory)")
+    from rung.storage.paths import names_directory
+
+    if names_directory(s):
+        raise ConfigError(key="storage", message=f"{s!r} names a directory (it ends with a "
+                          "slash): give the path of an SQLite file, such as "
+                          f"{s.rstrip('/' + os.sep)}/study.db")
     try:
         return Path(s).expanduser()
     except RuntimeError:  # ~user of no such user, or no home directory

@@ -71,10 +71,18 @@ def inspectable(test: Callable[[], bool]) -> bool:
         return False
 
 
+def names_directory(text: str) -> bool:
+    """``text`` ends with a path separator, so it names a directory whether or not one exists
+    (``Path`` drops the separator: ``Path("out/")`` is ``out``, which a journal would create
+    as a file)."""
+    return text.endswith(("/", os.sep)) or (os.altsep is not None and text.endswith(os.altsep))
+
+
 def storage_problem(path: str | os.PathLike[str]) -> str | None:
     """Why no SQLite journal can be created or opened at ``path`` (one line), or ``None``.
 
-    Checks, without writing anything: no NUL byte; every component fits a file name; if the
+    Checks, without writing anything: no NUL byte; not written as a directory (a trailing
+    slash: ``names_directory``); every component fits a file name; if the
     file exists it is a regular, readable and writable file; else its nearest existing ancestor
     is a directory in which this process may create entries (missing directories in between
     are created later, by the journal).
@@ -84,6 +92,8 @@ def storage_problem(path: str | os.PathLike[str]) -> str | None:
         return "contains a NUL character"
     if not text.strip():
         return "is empty"
+    if names_directory(text):
+        return f"{text} names a directory (it ends with a slash); give a .db file path"
     p = Path(text)
     for part in p.parts:
         try:
