@@ -212,3 +212,16 @@ def test_simulate_refuses_a_benchmark_whose_parameters_the_space_lacks(tmp_path:
     assert str(e.value) == "space: the benchmark mf-branin takes x1, x2 (missing x2)"
     assert len(list(s.journal.read("x"))) == records
     assert s.trials() == []
+
+
+@pytest.mark.parametrize("where", ["zz/deep/new.db", "zz", "sqlite:///zz/x.db"])
+def test_load_from_a_mistyped_path_creates_nothing(  # type: ignore[no-untyped-def]
+        tmp_path, monkeypatch, where: str) -> None:
+    # before: the journal (and its directories) were created, then "no study named 'x' in
+    # zz/deep/new.db (studies: none)", or "cannot create a journal at zz" for a load
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(JournalError, match=r"^no journal at zz"):
+        Study.load("x", where)
+    with pytest.raises(JournalError, match=r"^no journal at zz"):
+        Study.load("x", where, readonly=True)
+    assert list(tmp_path.iterdir()) == []

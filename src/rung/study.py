@@ -244,8 +244,21 @@ class Study(AskTell, StudyViews, StudyResume):
         opens a SQLite journal without write access (for inspection while a driver runs); the
         study is then a snapshot: its dataframes, figures and ledger read the records this
         load replayed (kept in memory), not the journal again, so they agree with its trials
-        even while a driver appends."""
+        even while a driver appends.
+
+        Raises:
+            JournalError: no journal at ``storage`` (nothing is created there: a mistyped
+                path leaves no empty journal or directories behind), it is not a rung
+                journal, or it holds no study ``name``.
+        """
         exit_if_reimported()
+        if isinstance(storage, str | os.PathLike):
+            from rung.storage import journal_path
+            from rung.storage.paths import inspectable
+
+            path = journal_path(storage)
+            if not inspectable(path.exists):
+                raise JournalError(f"no journal at {path}")
         journal = open_journal(storage, readonly=readonly)
         stored = journal.load_study(name)
         spec = StudySpec.from_json(stored)
