@@ -78,3 +78,41 @@ def test_a_first_rung_above_max_step_is_refused(tmp_path: Path, scheduler: str) 
     assert str(e.value) == ("scheduler.params.min_step: 50 is above max_step (27): no rung "
                             "would ever decide")
     assert not (tmp_path / "j.db").exists()
+
+
+def test_a_median_grace_period_above_max_step_is_refused(tmp_path: Path) -> None:
+    """MedianStoppingRule(grace_period=100) with max_step 9 ran as FIFO, silently."""
+    from rung.schedulers import MedianStoppingRule
+
+    with pytest.raises(ConfigError) as e:
+        Study.create("r", {"x": Float(0.0, 1.0)}, "loss", searcher="random",
+                     scheduler=MedianStoppingRule(grace_period=100), max_step=9,
+                     budget=Budget(n_trials=4), storage=tmp_path / "j.db")
+    assert str(e.value) == ("scheduler.params.grace_period: 100 is above max_step (9): the "
+                            "rule would never stop a trial")
+    assert not (tmp_path / "j.db").exists()
+    # at max_step it may still stop a trial there: allowed
+    Study.create("ok", {"x": Float(0.0, 1.0)}, "loss", searcher="random",
+                 scheduler=MedianStoppingRule(grace_period=9), max_step=9,
+                 budget=Budget(n_trials=4))
+
+
+@pytest.mark.parametrize(("params", "key"), [
+    ("{name: asha, params: {min_step: 20}}", "min_step"),
+    ("{name: median, params: {grace_period: 100}}", "grace_period"),
+])
+def test_the_spec_names_the_key_under_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str],
+                                           params: str, key: str) -> None:
+    from rung.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    isolated = tmp_path
+    (isolated / "s.yaml").write_text("name: m\nexecutor: simulated\nbenchmark: {name: mf-branin}"
+                                     f"\nmax_step: 9\nscheduler: {params}\n"
+                                     "budget: {n_trials: 5}\n")
+    assert main(["run", "s.yaml", "--no-live"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(f"rung: error: spec.scheduler.params.{key}: ")
+    assert len(err.splitlines()) == 1
+    assert sorted(p.name for p in isolated.iterdir()) == ["s.yaml"]

@@ -176,12 +176,15 @@ def as_budget(budget: Budget | Mapping[str, Any] | None) -> Budget:
 def check_first_rung(spec: StudySpec) -> None:
     """Refuse a new study whose scheduler's ``min_step`` (an integer) is above ``max_step``:
     no rung would ever decide, and ASHA, MO-ASHA and the curve scheduler would silently run
-    as FIFO (successive halving and Hyperband refuse it when bound). Only for new studies: a
+    as FIFO (successive halving and Hyperband refuse it when bound); and likewise the median
+    rule's ``grace_period``, past which it would never stop a trial. Only for new studies: a
     stored one still loads."""
-    r = spec.scheduler.params.get("min_step")
-    if isinstance(r, int) and not isinstance(r, bool) and r > spec.max_step:
-        raise ConfigError(key="scheduler.params.min_step", message=(
-            f"{r} is above max_step ({spec.max_step}): no rung would ever decide"))
+    for key, never in (("min_step", "no rung would ever decide"),
+                       ("grace_period", "the rule would never stop a trial")):
+        r = spec.scheduler.params.get(key)
+        if isinstance(r, int) and not isinstance(r, bool) and r > spec.max_step:
+            raise ConfigError(key=f"scheduler.params.{key}", message=(
+                f"{r} is above max_step ({spec.max_step}): {never}"))
 
 
 __all__ = ["as_budget", "as_objective", "as_objectives", "check_first_rung",

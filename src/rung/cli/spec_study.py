@@ -23,6 +23,7 @@ from rung.core.records import Budget, Constraint, StudySpec, constraints_from, o
 from rung.core.registry import names, to_spec, unknown_message
 from rung.errors import ConfigError
 from rung.space import SearchSpace
+from rung.study_checks import check_first_rung
 
 
 def study_spec(
@@ -73,6 +74,7 @@ def study_spec(
         **cost_fields(top),
     ))
     engine: Engine = wrap(lambda: _bind(study))  # binding checks component params
+    wrap(lambda: check_first_rung(study))  # what Study.create checks of a new study
     if budget.unlimited and not engine.searcher.exhausts:
         raise SpecError(
             "spec.budget", "missing: a run needs a limit (n_trials, max_time, max_steps, "
