@@ -193,8 +193,9 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(
     capsys.readouterr()
     assert main(["ls", "--storage", str(tmp_path / "runs")]) == 0
     assert capsys.readouterr().out.splitlines()[1].split()[:2] == ["cc", "running"]
-    assert main(["resume", "cc", "--storage", str(tmp_path / "runs")]) == 1
-    assert "being run by another process" in capsys.readouterr().err
+    assert main(["resume", "cc", "--storage", str(tmp_path / "runs")]) == 2  # as `run`
+    err = capsys.readouterr().err
+    assert "being run by another process (watch it with: rung show cc" in err
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

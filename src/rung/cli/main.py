@@ -341,7 +341,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
     journal = open_journal(path)
     if journal.is_being_written(args.name):
         journal.close()
-        raise CLIError(f"study {args.name!r} in {path} is being run by another process", 1)
+        # refused before anything is written: exit 2, as `rung run` refuses it
+        raise CLIError(f"study {args.name!r} in {path} is being run by another process (watch "
+                       f"it with: rung show {args.name}{storage_flag(path, args.name)})", 2)
     spec = spec_from_journal(journal.load_study(args.name), path)
     try:
         check_workers_option(args.workers, spec.executor)
