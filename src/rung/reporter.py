@@ -29,16 +29,20 @@ import re
 import sys
 from collections.abc import Iterable
 
-from rung.core.engine import Engine
+from rung.core.engine import DRIVER_STOPPED, Engine
 from rung.core.events import Event, TrialEnded
-from rung.core.records import TrialStatus
+from rung.core.records import Outcome, TrialStatus
 
 log = logging.getLogger("rung.run")
 
 
 class Reporter:
     """Logs one line per failed trial run (``trial 3 failed after step 2: ValueError: boom``) as
-    a warning, and the count of trials by status at the end of a run at info level.
+    a warning, one line the first time in a run a trial's run is interrupted by something
+    other than its driver stopping (``trial 3 interrupted after step 2, to be resumed: worker
+    process 812 died (killed by signal 9)``; a later interruption of it is told by its failure
+    line if there are too many), and the count of trials by status at the end of a run at info
+    level.
 
     Args:
         logger: where the lines go (default: the ``rung.run`` logger).
@@ -49,6 +53,7 @@ class Reporter:
         self.lines: list[str] = []  # every line this reporter showed or logged, in order
         self.failures = 0  # failed trial runs reported by this reporter
         self._seen: set[tuple[int, int]] = set()  # (trial id, launch) already reported
+        self._interrupted: set[int] = set()  # trials whose interruption was reported
 
     def on_turn(self, engine: Engine, events: Iterable[Event]) -> None:
         """Called by the driver after each turn with the events it handled."""
@@ -62,10 +67,23 @@ class Reporter:
                         self._seen.add(key)
                         self.failures += 1
                         self.trial_failed(tid, h.last_step(tid), h.error(tid))
+                elif (ev.outcome is Outcome.INTERRUPTED and ev.error is not None
+                      and ev.error != DRIVER_STOPPED and tid not in self._interrupted
+                      and h.status(tid) is not TrialStatus.FAILED):  # resumed at once, maybe
+                    self._interrupted.add(tid)
+                    self.trial_interrupted(tid, h.last_step(tid), ev.error)
 
     def trial_failed(self, trial_id: int, step: int, error: str | None) -> None:
         """One trial run failed at ``step`` (0: before its first report)."""
         self.emit(logging.WARNING, failure_line(trial_id, step, error))
+
+    def trial_interrupted(self, trial_id: int, step: int, error: str) -> None:
+        """A trial's run was interrupted at ``step`` (its worker died, its node left) for the
+        first time in this run; the scheduler resumes it."""
+        where = f"after step {step}" if step else "before its first report"
+        text = _CONTROL.sub("", error_summary(error).replace("\t", " "))
+        self.emit(logging.WARNING, f"trial {trial_id} interrupted {where}, to be resumed: "
+                                   f"{text}")
 
     def end(self, engine: Engine, name: str = "") -> None:
         """The run stopped (budget spent, nothing left to run, or an error)."""

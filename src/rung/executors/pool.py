@@ -237,7 +237,8 @@ class Pool(Generic[W]):
                 continue
             if now >= ends:
                 del self._started[tid]
-                log.warning("trial %d: %s; its worker is killed", tid, reason)
+                # the trial's failure line (``rung.reporter``) says why; this is the detail
+                log.info("trial %d: %s; its worker is killed", tid, reason)
                 self._stop_running(w, Cancel(tid, reason), Outcome.FAILED)
                 self._urgent = True
             elif nxt is None or ends < nxt:
@@ -268,8 +269,8 @@ class Pool(Generic[W]):
         del self._running[tid]
         self._started.pop(tid, None)
         w.trial = None
-        if outcome is Outcome.INTERRUPTED:
-            log.warning("trial %d: %s", tid, reason)
+        if outcome is Outcome.INTERRUPTED:  # ``rung.reporter`` shows it to the user
+            log.info("trial %d: %s", tid, reason)
         out.append(TrialEnded(tid, outcome, self.now(), reason))
 
     def _cancel(self, c: Cancel) -> None:
