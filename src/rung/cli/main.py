@@ -55,10 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    def view_options(q: argparse.ArgumentParser) -> None:
+    def view_options(q: argparse.ArgumentParser,
+                     workers: str = ", in place of the spec's n_workers (default: it, else "
+                                    "all cores)") -> None:
         q.add_argument("--workers", type=_positive_int, metavar="N",
-                       help="workers (trials at once), in place of the spec's n_workers "
-                            "(default: it, else all cores)")
+                       help=f"workers (trials at once){workers}")
         q.add_argument("--log-every", type=seconds(0.0, inclusive=False), default=5.0,
                        metavar="SECONDS",
                        help="seconds between progress lines when output is not a terminal")
@@ -77,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_study_arguments(q)
     q.add_argument("--retry-failed", action="store_true",
                    help="resume the trials that failed for too many interruptions too")
-    view_options(q)
+    view_options(q, ", in place of the stored study's n_workers (default: it, else all cores)")
 
     q = sub.add_parser("ls", help="list studies", description="List studies and their state.")
     q.add_argument("--storage", metavar="FILE|DIR",
@@ -100,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--storage", metavar="FILE|DIR", default=None,
                    help="SQLite file, or a directory for demo.db (default: runs/demo.db)")
     q.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
-    view_options(q)
+    view_options(q, " (default: all cores)")
     from rung.cli import dashboard, export, ledger, plan, plot  # each adds its subcommand
     export.add_parser(sub)
     ledger.add_parser(sub)
