@@ -109,7 +109,8 @@ def good_params(draw: st.DrawFn, parents: dict[str, Any]) -> Any:
         log = draw(st.booleans())
         low = draw(st.integers(1, 100) if log else st.integers(-100, 100))
         high = low + draw(st.integers(1, 1000))
-        return Int(low, high, log=log, step=1 if log else draw(st.integers(1, 7)), when=when)
+        step = 1 if log else draw(st.integers(1, min(7, high - low)))  # at least two values
+        return Int(low, high, log=log, step=step, when=when)
     choices = draw(st.lists(good_scalars, min_size=1, max_size=5,
                             unique_by=lambda v: (type(v).__name__, v)))
     if kind == "Categorical":

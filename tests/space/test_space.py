@@ -34,6 +34,8 @@ def mixed() -> SearchSpace:
         ({"a": Float(0.0, 1.0, log=True)}, "'a'", "log"),
         ({"a": Int(-1, 5, log=True)}, "'a'", "log"),
         ({"a": Int(1, 5, step=0)}, "'a'", "step"),
+        ({"a": Float(0.0, 0.5, step=0.7)}, "'a'", "0.7 is larger than high - low (0.5)"),
+        ({"a": Int(0, 3, step=5)}, "'a'", "5 is larger than high - low (3)"),
         ({"a": Float(0.0, float("inf"))}, "'a'", "finite"),
         ({"a": Categorical([])}, "'a'", "empty"),
         ({"a": Categorical(["x", "x"])}, "'a'", "duplicate"),

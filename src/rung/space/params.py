@@ -143,6 +143,9 @@ class Float(Param):
             if self.log:
                 raise param_error(name, "step and log=True cannot be combined", "step")
             self._n = math.floor((high - low) / self.step + 1e-9) + 1
+            if self._n == 1 and high > low:
+                raise param_error(name, f"{self.step:g} is larger than high - low "
+                                  f"({high - low:g}): low would be the only value", "step")
         self.low, self.high = low, high
         return self
 
@@ -262,6 +265,9 @@ class Int(Param):
         if log and self.step != 1:
             raise param_error(name, "step and log=True cannot be combined", "step")
         self._n = (self.high - self.low) // self.step + 1
+        if self._n == 1 and self.high > self.low:
+            raise param_error(name, f"{self.step} is larger than high - low "
+                              f"({self.high - self.low}): low would be the only value", "step")
         if self._n > INT64_MAX:
             raise param_error(name, f"spans {self._n:,} values, more than an int64 holds "
                               f"(2**63 - 1): narrow the range or give a larger step", "high")
