@@ -172,11 +172,20 @@ def test_a_constraint_on_a_metric_never_reported_fails_the_run() -> None:
 
     bench = get_benchmark("mf-branin")
     study = Study.create("c", bench.space, Objective("loss"), searcher="random",
-                         scheduler="fifo", max_step=bench.max_step, budget={"n_trials": 4},
+                         scheduler="fifo", max_step=bench.max_step, budget={"n_trials": 2},
                          constraints=[rung.Constraint("latency", "<=", 1.0)])
     with pytest.raises(rung.RunFailed, match=r"constraints\[0\]: no trial reported the metric "
                                              r"'latency'"):
-        study.simulate(bench, n_workers=2)
+        study.simulate(bench, n_workers=2)  # found at the end: fewer than 3 completed
+    early = Study.create("e", bench.space, Objective("loss"), searcher="random",
+                         scheduler="fifo", max_step=bench.max_step, budget={"n_trials": 40},
+                         constraints=[rung.Constraint("latency", "<=", 1.0)])
+    with pytest.raises(rung.RunFailed, match=r"^constraints\[0\]: 3 trials completed in this "
+                                             r"run and none reported the metric 'latency', so "
+                                             r"every trial is infeasible \(check the metric's "
+                                             r"name\): the run was stopped early$"):
+        early.simulate(bench, n_workers=1)
+    assert len(early.trials("completed")) == 3 and len(early.trials()) == 4  # of 40
     ok = Study.create("d", bench.space, Objective("loss"), searcher="random", scheduler="fifo",
                       max_step=bench.max_step, budget={"n_trials": 4},
                       constraints=[rung.Constraint("loss", "<=", 1e9)])
@@ -225,3 +234,39 @@ def test_load_from_a_mistyped_path_creates_nothing(  # type: ignore[no-untyped-d
     with pytest.raises(JournalError, match=r"^no journal at zz"):
         Study.load("x", where, readonly=True)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_constraint_watch_counts_this_runs_completions() -> None:
+    from rung.driver import ConstraintWatch
+
+    s = Study.create("w", {"x": Float(0.0, 1.0)}, "loss", searcher="random", scheduler="fifo",
+                     max_step=2, budget={"n_trials": 20},
+                     constraints=["mem <= 1", "latency <= 5"])
+
+    def complete(metrics: dict[str, float]) -> None:
+        t = s.ask()
+        assert t is not None
+        s.report(t.id, 2, metrics)
+        s.tell(t.id, "completed")
+
+    watch = ConstraintWatch(s.engine)
+    assert watch.missing == ["mem", "latency"]
+    for _ in range(2):
+        complete({"loss": 0.5, "mem": 0.1})
+    assert watch.check(s.engine, []) is None  # mem seen in no event yet, but 2 < 3
+    complete({"loss": 0.5})
+    assert watch.check(s.engine, []) == (
+        "constraints[0]: 3 trials completed in this run and none reported the metric 'mem', "
+        "so every trial is infeasible (check the metric's name): the run was stopped early")
+    # a new run (a resume, its objective fixed) reads what was reported and counts afresh
+    again = ConstraintWatch(s.engine)
+    assert again.missing == ["latency"] and again.check(s.engine, []) is None
+    for _ in range(3):
+        complete({"loss": 0.5, "mem": 0.1})
+    assert (again.check(s.engine, []) or "").startswith(
+        "constraints[1]: 3 trials completed in this run and none reported the metric 'latency'")
+    fixed = ConstraintWatch(s.engine)
+    from rung.core import ResultReported
+
+    assert fixed.check(s.engine, [ResultReported(9, 1, {"latency": 1.0}, 0.0)]) is None
+    assert fixed.missing == []

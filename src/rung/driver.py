@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rung.core.engine import Engine
-from rung.core.events import CapacityChanged, Command, Event, Record, StopSearch, Tick
+from rung.core.events import (
+    CapacityChanged,
+    Command,
+    Event,
+    Record,
+    ResultReported,
+    StopSearch,
+    Tick,
+)
 from rung.core.history import History, cut_by_max_time
 from rung.core.pricing import check_spendable
 from rung.core.records import TrialStatus
@@ -91,7 +99,9 @@ def drive(
     Raises:
         StallError: the executor is ``idle`` while the engine still waits for trials.
         RunFailed: more trials failed in this run than the spec's ``max_failures`` allows
-            (failures of earlier runs of the study do not count: ``FailureBase``).
+            (failures of earlier runs of the study do not count: ``FailureBase``), or a
+            constraint's metric was never reported by the trials that completed
+            (``ConstraintWatch``).
     """
     pending: list[Event] = [*(first or []), *executor.start(ctx)]
     try:
@@ -103,6 +113,7 @@ def drive(
     views = _view_writer(journal, ctx.study)
     sweep = None if ctx.checkpoint_dir is None else Path(ctx.checkpoint_dir)
     base: FailureBase | None = None
+    watch = ConstraintWatch(engine)
     try:
         while True:
             commands = turn(engine, journal, ctx.study, pending)
@@ -127,7 +138,7 @@ def drive(
                     cb.on_turn(pending, commands, h)
             if views is not None:
                 views.after_turn(engine)
-            limit = failure_limit(engine, base)
+            limit = failure_limit(engine, base) or watch.check(engine, pending)
             if limit is not None:
                 ended = True
                 raise RunFailed(limit, _counts(engine))
@@ -200,6 +211,46 @@ class FailureBase:
         failed = frozenset(h.ids(TrialStatus.FAILED))
         return cls(failed, len(failed) + h.count(TrialStatus.COMPLETED)
                    + h.count(TrialStatus.STOPPED))
+
+
+#: completed trials after which a run stops when none of its trials ever reported a
+#: constraint's metric (``ConstraintWatch``)
+UNREPORTED_AFTER = 3
+
+
+class ConstraintWatch:
+    """Stops a run early whose constraint names a metric no trial reports (almost always a
+    typo: every trial is infeasible), once ``UNREPORTED_AFTER`` trials completed in this run
+    (ran to their end, so they will never report it) and no trial ever reported it. A metric
+    reported only at some steps, or by some trials, is fine; a resumed run (its objective
+    fixed) counts its own completions. The history is read once, at the start; then only each
+    turn's results, until every constraint's metric has been seen."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.missing = list(dict.fromkeys(c.metric for c in engine.spec.constraints))
+        h = engine.history
+        self.completed_before = h.count(TrialStatus.COMPLETED)
+        for t in h if self.missing else ():
+            for r in h.results(t):
+                self.missing = [m for m in self.missing if m not in r.metrics]
+            if not self.missing:
+                break
+
+    def check(self, engine: Engine, events: Iterable[Event]) -> str | None:
+        """Why the run must stop (``None``: it need not), after a turn of ``events``."""
+        if not self.missing:
+            return None
+        for ev in events:
+            if type(ev) is ResultReported:
+                self.missing = [m for m in self.missing if m not in ev.metrics]
+        completed = engine.history.count(TrialStatus.COMPLETED) - self.completed_before
+        if not self.missing or completed < UNREPORTED_AFTER:
+            return None
+        metric = self.missing[0]
+        i = next(k for k, c in enumerate(engine.spec.constraints) if c.metric == metric)
+        return (f"constraints[{i}]: {completed} trials completed in this run and none reported "
+                f"the metric {metric!r}, so every trial is infeasible (check the metric's "
+                "name): the run was stopped early")
 
 
 def failure_limit(engine: Engine, base: FailureBase = FailureBase()) -> str | None:
@@ -298,5 +349,5 @@ def _check_constraints_reported(engine: Engine) -> None:
         )
 
 
-__all__ = ["FailureBase", "StallError", "check_produced", "cut_by_time", "drive",
+__all__ = ["ConstraintWatch", "FailureBase", "StallError", "check_produced", "cut_by_time", "drive",
            "failure_limit", "handle", "turn"]
