@@ -35,15 +35,21 @@ def test_a_study_named_rung_reads_as_a_study_on_every_line(
                    for ln in [*out, *captured.err.splitlines()])
 
 
+def failing_study(tmp_path: Path, name: str, n_trials: int) -> None:
+    """In ``tmp_path``: ``obj.py`` whose ``f`` raises, and a spec running it one trial at a time
+    with ``max_failures: 1`` (spawned workers: ``obj.py`` is read anew by each)."""
+    (tmp_path / "obj.py").write_text("def f(ctx):\n    raise ValueError('boom')\n")
+    write_spec(tmp_path, f"name: {name}\nobjective: obj:f\npath: .\nspace:\n"
+                         "  x: {type: float, low: 0, high: 1}\nmetric: loss\n"
+                         f"searcher: random\nscheduler: fifo\nbudget: {{n_trials: {n_trials}}}\n"
+                         "n_workers: 1\nmax_failures: 1\n")
+
+
 def test_a_run_that_fails_names_the_study_as_a_study(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "bad.py").write_text("def f(ctx):\n    raise ValueError('boom')\n")
-    write_spec(tmp_path, "name: rung\nobjective: bad:f\npath: .\nspace:\n"
-                         "  x: {type: float, low: 0, high: 1}\nmetric: loss\n"
-                         "searcher: random\nscheduler: fifo\nbudget: {n_trials: 4}\n"
-                         "n_workers: 1\nmax_failures: 1\n")
+    failing_study(tmp_path, "rung", 4)
     assert main(["run", "spec.yaml", "--no-live"]) == 1
     err = capsys.readouterr().err.splitlines()
     assert err[-1].startswith(
@@ -55,11 +61,7 @@ def test_rung_resume_continues_a_study_max_failures_stopped(
 ) -> None:
     # as `rung show` and spec.md's exit codes say: fix the objective, `rung resume NAME`
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "obj.py").write_text("def f(ctx):\n    raise ValueError('boom')\n")
-    write_spec(tmp_path, "name: s\nobjective: obj:f\npath: .\nspace:\n"
-                         "  x: {type: float, low: 0, high: 1}\nmetric: loss\n"
-                         "searcher: random\nscheduler: fifo\nbudget: {n_trials: 6}\n"
-                         "n_workers: 1\nmax_failures: 1\n")  # spawn: obj.py is read anew
+    failing_study(tmp_path, "s", 6)
     assert main(["run", "spec.yaml", "--no-live"]) == 1
     assert main(["resume", "s", "--no-live"]) == 1  # still broken: one new failure stops it
     err = capsys.readouterr().err
