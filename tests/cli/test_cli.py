@@ -255,12 +255,20 @@ def test_failure_lines_group_every_failure_by_its_kind() -> None:
 
     trials = [failed(i, f"ValueError: boom {i}") for i in (1, 3, 4, 6, 8, 9, 11)]
     trials += [failed(2, "KeyError: 'lr'"), failed(5, "metric 'loss' is nan at step 3"),
-               failed(7, "torch.cuda.OutOfMemoryError: CUDA out of memory")]
+               failed(7, "torch.cuda.OutOfMemoryError: CUDA out of memory"),
+               failed(10, "metric 'loss' is nan at step 12")]
+    # numbers in a message that names no exception do not split its kind (steps, pids)
+    died = "too many interruptions (4; last: worker process {} died (exited with code 3) while "
+    trials += [failed(12, died.format(812) + "running trial 12)"),
+               failed(13, died.format(907) + "running trial 13)")]
     assert failure_lines(sorted(trials, key=lambda t: t.id)) == [
         "  failures   7 x ValueError  (trials #1, #3, #4, #6, #8, +2 more; "
         "last: ValueError: boom 11)",
+        "  failures   2 x metric 'loss' is nan at step N  (trials #5, #10; "
+        "last: metric 'loss' is nan at step 12)",
+        "  failures   2 x too many interruptions  (trials #12, #13; last: "
+        + died.format(907) + "running trial 13))",
         "  failures   1 x KeyError  (trials #2; last: KeyError: 'lr')",
-        "  failures   1 x metric 'loss' is nan at step 3  (trials #5)",
         "  failures   1 x torch.cuda.OutOfMemoryError  (trials #7; "
         "last: torch.cuda.OutOfMemoryError: CUDA out of memory)",
     ]
