@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> rung.Study:
     ap.add_argument("--max-time", type=float, default=600.0)
     ap.add_argument("--storage", default=None)
     args = ap.parse_args(argv)
+    if args.rounds <= 10:  # rung refuses a median rule that would never stop a trial
+        ap.error(f"--rounds must be above 10, got {args.rounds}: MedianPruner(n_warmup_steps=10) "
+                 "prunes from round 11 on")
     study = rung.run(
         objective, SPACE, metric="valid-auc", mode="max", searcher="tpe",
         scheduler=median_pruner(n_warmup_steps=10),  # Optuna's MedianPruner(n_warmup_steps=10)
