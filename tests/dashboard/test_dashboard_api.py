@@ -89,6 +89,30 @@ def test_pages_and_api(client: TestClient) -> None:
     assert client.get("/api/study/asha/pareto").json()["points"] == []
     assert client.get("/api/study/nope").status_code == 404
     assert client.get("/api/study/asha/trial/999").status_code == 404
+    assert client.get("/api/study/asha/trial/999").json() == {"error": "no such trial"}
+
+
+@pytest.mark.parametrize("tid", ["abc", "-1", "1.5", "%C2%B2"])
+def test_a_trial_id_that_is_not_a_number_is_an_unknown_trial(client: TestClient,
+                                                              tid: str) -> None:
+    # before: {"error": "no study named 'asha/trial/abc'"} (the overview's route caught it)
+    r = client.get(f"/api/study/asha/trial/{tid}")
+    assert r.status_code == 404 and r.json()["error"].startswith("no such trial: ")
+    assert client.get(f"/api/study/nope/trial/{tid}").json() == {
+        "error": "no study named 'nope'"}
+
+
+def test_a_study_named_like_a_trial_address_is_still_served(tmp_path: Path) -> None:
+    s = rung.Study.create("a/trial/b", {"x": rung.Float(0, 1)}, "loss", searcher="random",
+                          scheduler="fifo", budget=rung.Budget(n_trials=1),
+                          storage=tmp_path / "c.db")
+    t = s.ask()
+    assert t is not None
+    s.tell(t.id, "completed", {"loss": 0.5})
+    s.close()
+    client = TestClient(create_app(tmp_path))
+    r = client.get("/api/study/a%2Ftrial%2Fb")
+    assert r.status_code == 200 and r.json()["name"] == "a/trial/b"
 
 
 def test_catalog_follows_a_growing_journal_incrementally(tmp_path: Path) -> None:

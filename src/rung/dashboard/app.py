@@ -61,16 +61,28 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
                 rows.append({"name": name, "key": key, "error": str(e)})
         return JSONResponse({"studies": rows, "storage": str(catalog.storage)})
 
+    def _known(name: str) -> bool:
+        try:
+            catalog.locate(name)
+        except KeyError:
+            return False
+        return True
+
     def on_study(view: Callable[..., dict[str, Any]],
                  query: bool = False) -> Callable[[Request], Response]:
         def endpoint(request: Request) -> Response:
             n = request.path_params["name"]
-            try:
-                catalog.locate(n)
-            except KeyError:
+            tid = request.path_params.get("tid")
+            if tid is not None and not (tid.isascii() and tid.isdigit()):
+                whole = f"{n}/trial/{tid}"  # a study named so (its %2F decoded before routing)
+                if _known(whole):
+                    return JSONResponse(catalog.view(whole, data.overview))
+                if _known(n):
+                    return JSONResponse({"error": f"no such trial: {tid!r} is not a trial id "
+                                                  "(a whole number)"}, status_code=404)
+            if not _known(n):
                 return JSONResponse({"error": f"no study named {n!r}"}, status_code=404)
-            args: list[Any] = [int(request.path_params["tid"])] \
-                if "tid" in request.path_params else []
+            args: list[Any] = [int(tid)] if tid is not None else []
             if query:  # the trials table's sort, filter and page
                 args.append(dict(request.query_params))
             try:
@@ -106,7 +118,7 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
         Route("/api/studies", studies),
         Route("/api/study/{name:path}/trials", on_study(data.trials, query=True)),
         Route("/api/study/{name:path}/parallel", on_study(charts.parallel)),
-        Route("/api/study/{name:path}/trial/{tid:int}", on_study(data.trial_detail)),
+        Route("/api/study/{name:path}/trial/{tid}", on_study(data.trial_detail)),
         Route("/api/study/{name:path}/curves", on_study(charts.curves)),
         Route("/api/study/{name:path}/workers", on_study(charts.workers)),
         Route("/api/study/{name:path}/pareto", on_study(charts.pareto)),
