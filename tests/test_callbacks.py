@@ -74,7 +74,9 @@ def test_simulate_calls_start_every_turn_in_journal_order_and_end() -> None:
     study = make()
     rec = Recorder()
     study.simulate(ScriptedBenchmark(), n_workers=3, callbacks=[rec])
-    assert rec.calls[0] == "start:0" and rec.calls[-1] == "end:12"
+    # the run stops once 3 trials completed without the constraint's metric (11 of 12 made)
+    assert rec.calls[0] == "start:0" and rec.calls[-1] == "end:11"
+    assert len(study.trials()) == 11 and len(study.trials("completed")) == 3
     assert rec.calls[1:-1] == ["turn"] * rec.turns and rec.turns > 12
     evs, cmds = split(study.journal.read("cb"))
     assert rec.events == evs  # every journaled event, once, in journal order
@@ -142,7 +144,9 @@ def test_on_end_runs_after_run_failed() -> None:
     rec = Recorder()
     with pytest.raises(RunFailed, match="latency"):
         study.simulate(ScriptedBenchmark(), n_workers=2, callbacks=[rec])
-    assert rec.calls[0] == "start:0" and rec.calls[-1] == "end:12"
+    # the run stops once 3 trials completed without the constraint's metric (11 of 12 made)
+    assert rec.calls[0] == "start:0" and rec.calls[-1] == "end:11"
+    assert len(study.trials()) == 11 and len(study.trials("completed")) == 3
 
 
 def test_an_on_end_that_raises_propagates_after_every_on_end(
@@ -231,7 +235,9 @@ def test_one_callback_counts_as_a_list_of_one_and_a_non_list_names_the_key() -> 
     study = make()
     rec = Recorder()
     study.simulate(ScriptedBenchmark(), n_workers=3, callbacks=rec)  # type: ignore[arg-type]
-    assert rec.calls[0] == "start:0" and rec.calls[-1] == "end:12"
+    # the run stops once 3 trials completed without the constraint's metric (11 of 12 made)
+    assert rec.calls[0] == "start:0" and rec.calls[-1] == "end:11"
+    assert len(study.trials()) == 11 and len(study.trials("completed")) == 3
     other = make()
     with pytest.raises(rung.ConfigError) as err:
         other.simulate(ScriptedBenchmark(), n_workers=3, callbacks=7)  # type: ignore[arg-type]
