@@ -118,6 +118,20 @@ def test_a_missing_framework_names_the_extra() -> None:
         require("rung_no_such_module", "nothing", "rung.integrations.nothing")
 
 
+def test_an_installed_framework_missing_a_dependency_says_so(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    # Keras with KERAS_BACKEND=tensorflow and no TensorFlow said "needs keras, which is not
+    # installed: pip install 'rung[keras]'", which installs nothing it lacks
+    (tmp_path / "rung_fake_framework.py").write_text("import rung_fake_backend_missing\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ImportError) as e:
+        require("rung_fake_framework", "fake", "rung.integrations.fake", broken="set X=y")
+    assert str(e.value) == (
+        "rung.integrations.fake: rung_fake_framework is installed but cannot be imported (No "
+        "module named 'rung_fake_backend_missing'): set X=y")
+
+
 def test_the_scikit_learn_api_takes_the_callback_too() -> None:
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(120, 3)), rng.normal(size=120)

@@ -11,6 +11,7 @@ and let the scheduler's decision unwind training (``StopTrial`` / ``PauseTrial``
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 from collections.abc import Mapping, Sequence
 from types import ModuleType
@@ -31,7 +32,7 @@ class Reports(Protocol):
     def report(self, step: int, save: SaveFn | None = None, **metrics: Any) -> None: ...
 
 
-def require(module: str, extra: str, feature: str) -> ModuleType:
+def require(module: str, extra: str, feature: str, broken: str = "") -> ModuleType:
     """Import ``module`` or raise an ``ImportError`` that names the extra to install (every
     integration's lazy import: the framework callbacks, the trackers, the adapters).
 
@@ -39,16 +40,25 @@ def require(module: str, extra: str, feature: str) -> ModuleType:
         module: the import name (``"lightgbm"``, ``"lightning.pytorch"``).
         extra: rung's extra that installs it (``"lightgbm"``).
         feature: what needs it, for the message (``"rung.integrations.lightgbm"``).
+        broken: what to do when the package is installed but its own import fails for want
+            of another module (Keras without its backend), for the message.
 
     Raises:
         ImportError: ``"<feature> needs <package>, which is not installed (<why>): pip install
             'rung[<extra>]'"``, with the top-level package of ``module`` and the import's own
-            error.
+            error; or, when the package is installed and a module it imports is missing,
+            ``"<feature>: <package> is installed but cannot be imported (<why>)"`` and
+            ``broken`` (the extra would not help).
     """
     try:
         return importlib.import_module(module)
     except ImportError as e:
-        raise ImportError(f"{feature} needs {module.split('.')[0]}, which is not installed "
+        top = module.split(".")[0]
+        missing = (getattr(e, "name", None) or "").split(".")[0]
+        if missing and missing != top and importlib.util.find_spec(top) is not None:
+            raise ImportError(f"{feature}: {top} is installed but cannot be imported ({e})"
+                              + (f": {broken}" if broken else "")) from e
+        raise ImportError(f"{feature} needs {top}, which is not installed "
                           f"({e}): pip install 'rung[{extra}]'") from e
 
 

@@ -51,7 +51,11 @@ if ("keras" not in sys.modules and "KERAS_BACKEND" not in os.environ
     os.environ["KERAS_BACKEND"] = "torch"
     log.debug("KERAS_BACKEND set to torch (TensorFlow is not installed)")
 
-keras: Any = require("keras", "keras", "rung.integrations.keras")
+keras: Any = require(
+    "keras", "keras", "rung.integrations.keras",
+    broken=f"its backend (KERAS_BACKEND={os.environ.get('KERAS_BACKEND', 'tensorflow')}) is not "
+           "installed; rung[keras] installs torch: set KERAS_BACKEND=torch, or install the "
+           "backend")
 
 #: The file a checkpoint holds (the whole model: architecture, weights, optimizer state).
 MODEL_FILE = "model.keras"
