@@ -164,6 +164,21 @@ def test_rung_pruner_refuses_schedulers_that_pause(scheduler: Any) -> None:
     with pytest.raises(ConfigError) as e:
         RungPruner(scheduler, max_step=9)
     assert e.value.key == "scheduler"
+    if isinstance(scheduler, ASHA):  # it said "use a stopping scheduler (asha, ...)"
+        assert str(e.value) == (
+            "scheduler: 'asha' with variant='promotion' pauses trials, which the host tool's "
+            "trials cannot do: use its stopping variant (asha with variant='stopping', the "
+            "default)")
+
+
+@pytest.mark.parametrize(("searcher", "key"), [("nope", "searcher"),
+                                               ({"name": "tpe", "params": {"bogus": 1}},
+                                                "searcher.params.bogus")])
+def test_rung_sampler_refuses_a_bad_searcher_when_made(searcher: Any, key: str) -> None:
+    # it was accepted, and failed with a traceback inside study.optimize at the first trial
+    with pytest.raises(ConfigError) as e:
+        RungSampler(searcher)
+    assert e.value.key == key
 
 
 def test_rung_pruner_step_outside_max_step() -> None:

@@ -33,7 +33,14 @@ CONFIGURED_SPACE = {"_": 0}
 def check_stopping(scheduler: SchedulerLike, key: str = "scheduler") -> None:
     """Refuse a scheduler that pauses or forks trials (only stop / continue map to a peer)."""
     spec = to_spec("scheduler", scheduler)
-    if spec.name in PAUSING or spec.params.get("variant") == "promotion":
+    if spec.params.get("variant") == "promotion":
+        raise ConfigError(
+            key=key,
+            message=f"{spec.name!r} with variant='promotion' pauses trials, which the host "
+            f"tool's trials cannot do: use its stopping variant ({spec.name} with "
+            "variant='stopping', the default)",
+        )
+    if spec.name in PAUSING:
         raise ConfigError(
             key=key,
             message=f"{spec.name!r} pauses or forks trials, which the host tool's trials "

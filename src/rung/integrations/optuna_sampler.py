@@ -56,9 +56,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from rung._validate import check_int
-from rung.core.components import SchedulerLike, SearcherLike
+from rung.core.components import SchedulerLike, Searcher, SearcherLike
 from rung.core.events import Action
 from rung.core.records import Objective
+from rung.core.registry import to_spec
 from rung.core.rng import derive_rng
 from rung.errors import ConfigError
 from rung.integrations._embedded import CONFIGURED_SPACE, Embedded, check_stopping
@@ -230,6 +231,8 @@ class RungSampler(_Locked, BaseSampler):
     def __init__(
         self, searcher: SearcherLike = "tpe", space: SearchSpace | None = None, seed: int = 0
     ) -> None:
+        if not isinstance(searcher, Searcher):  # a name or spec: known and well-formed now,
+            to_spec("searcher", searcher)  # not at the first trial, inside study.optimize
         self.searcher = searcher
         self.space = space
         self.seed = seed
