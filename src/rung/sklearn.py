@@ -119,8 +119,9 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
             the last iteration to use ``max_resources`` (``max_resources_ //
             min_resources_``). Never more than the configurations a finite space holds (as
             ``ParameterSampler`` draws lists without replacement).
-        factor: ``eta``, an integer >= 2: a ``1/factor`` share (rounded up) of the candidates
-            go on, with ``factor`` times the resource.
+        factor: ``eta``, an integer >= 2 (a float with an integer value, ``3.0``, is that
+            integer): a ``1/factor`` share (rounded up) of the candidates go on, with
+            ``factor`` times the resource.
         resource: ``"n_samples"`` or the name of an integer parameter of the estimator
             (``"n_estimators"``, ``"max_iter"``).
         max_resources: the most resource a candidate gets (``"auto"``: the number of samples;
@@ -262,7 +263,7 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
             study.close()  # the journal's lock too: the next fit may write to the same file
         # what one more cut would keep (scikit-learn's count after its last iteration)
         self.n_remaining_candidates_ = -(-self.n_candidates_[-1] // int(self.factor))
-        n_required = 1 + _ilog(n_candidates, self.factor)
+        n_required = 1 + _ilog(n_candidates, int(self.factor))
         self.n_required_iterations_ = n_required
         self.n_iterations_ = len(self.n_resources_)
 
@@ -310,6 +311,8 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
     def _check_resources(self, X: Any, y: Any) -> None:
         """Resolve ``min_resources_`` and ``max_resources_`` as scikit-learn does."""
         factor = self.factor
+        if isinstance(factor, float | np.floating) and float(factor).is_integer():
+            factor = int(factor)  # scikit-learn's 3.0 is rung's 3 (its own checks take floats)
         if isinstance(factor, bool) or not isinstance(factor, int | np.integer) or factor < 2:
             raise ConfigError(key="factor", message=f"must be an integer >= 2 (rung's rungs are "
                                                     f"integer steps), got {factor!r}")

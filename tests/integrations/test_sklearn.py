@@ -159,6 +159,7 @@ def test_classifier_smallest_resources() -> None:
 
 @pytest.mark.parametrize(("kwargs", "key"), [
     ({"factor": 1.5}, "factor"),
+    ({"factor": 2.5}, "factor"),
     ({"n_candidates": "exhaust", "min_resources": "exhaust"}, "n_candidates"),
     ({"resource": "n_estimators"}, "resource"),
     ({"resource": "max_iter", "max_resources": "auto"}, "max_resources"),
@@ -479,3 +480,12 @@ def test_a_finite_rung_space_plans_for_the_candidates_it_holds(searcher: str) ->
     assert ours.n_resources_ == theirs.n_resources_ == [30, 90]
     assert ours.n_required_iterations_ == theirs.n_required_iterations_ == 2
     assert ours.n_remaining_candidates_ == theirs.n_remaining_candidates_ == 1
+
+
+def test_an_integer_valued_float_factor_is_that_integer() -> None:
+    """scikit-learn takes factor=3.0; it was refused as 'must be an integer >= 2'."""
+    as_float = RungSearchCV(Ridge(), ALPHA, factor=3.0, random_state=0).fit(X, Y)
+    as_int = RungSearchCV(Ridge(), ALPHA, factor=3, random_state=0).fit(X, Y)
+    assert as_float.n_resources_ == as_int.n_resources_
+    assert as_float.best_params_ == as_int.best_params_
+    assert as_float.factor == 3.0  # the parameter is left as given (scikit-learn's convention)
