@@ -354,3 +354,17 @@ def test_pareto_keeps_the_front_and_an_even_sample(tmp_path: Path,
     assert p["front"] == [front] and p["sample"]["note"] == (
         "showing 5 of 12 trials with both values: the 1 on the Pareto front and an evenly "
         "spaced sample of 4 of the other 11")
+
+
+def test_a_name_two_journals_hold_says_which_keys_to_ask_for(tmp_path: Path) -> None:
+    for f in ("a.db", "b.db"):
+        s = rung.Study.create("mo", {"x": rung.Float(0, 1)}, "loss", searcher="random",
+                              scheduler="fifo", budget=rung.Budget(n_trials=1),
+                              storage=tmp_path / f)
+        s.close()
+    client = TestClient(create_app(tmp_path))
+    for url in ("/api/study/mo", "/api/study/mo/trials", "/api/study/mo/ledger"):
+        r = client.get(url)
+        assert r.status_code == 404 and r.json() == {
+            "error": "study name 'mo' is in several journals: ask for one of mo@a.db, mo@b.db"}
+    assert client.get("/api/study/mo@b.db").status_code == 200

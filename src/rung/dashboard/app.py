@@ -61,6 +61,15 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
                 rows.append({"name": name, "key": key, "error": str(e)})
         return JSONResponse({"studies": rows, "storage": str(catalog.storage)})
 
+    def _missing(key: str) -> str:
+        """Why no study is ``key``: none has that name, or several journals hold one by that
+        name, each with its own key (``NAME@FILE``, ``Catalog.entries``)."""
+        keys = [k for k, n, _ in catalog.entries() if n == key]
+        if keys:
+            return (f"study name {key!r} is in several journals: ask for one of "
+                    f"{', '.join(keys)}")
+        return f"no study named {key!r}"
+
     def _known(name: str) -> bool:
         try:
             catalog.locate(name)
@@ -81,7 +90,7 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
                     return JSONResponse({"error": f"no such trial: {tid!r} is not a trial id "
                                                   "(a whole number)"}, status_code=404)
             if not _known(n):
-                return JSONResponse({"error": f"no study named {n!r}"}, status_code=404)
+                return JSONResponse({"error": _missing(n)}, status_code=404)
             args: list[Any] = [int(tid)] if tid is not None else []
             if query:  # the trials table's sort, filter and page
                 args.append(dict(request.query_params))
@@ -101,7 +110,7 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
         try:
             n, path = catalog.resolve(key)
         except KeyError:
-            return JSONResponse({"error": f"no study named {key!r}"}, status_code=404)
+            return JSONResponse({"error": _missing(key)}, status_code=404)
         return JSONResponse(ledger_view(path, n))
 
     def static(request: Request) -> Response:
