@@ -276,3 +276,22 @@ def test_the_incumbent_counts_feasible_results_only() -> None:
     assert best is not None and (best.id, best.value) == (4, 0.6)
     assert [(i.trial_id, i.value) for i in study.ledger().incumbent] == [
         (0, 0.9), (2, 0.7), (4, 0.6)]
+
+
+def test_the_incumbent_leaves_out_failed_trials() -> None:
+    """As ``best_trial`` does: trial 1 reported the best value at max_step, then failed; a
+    trial the session's max_time cut did not fail by itself and counts."""
+    study = rung.Study.create("f", {"x": rung.Float(0.0, 1.0)}, objective="loss",
+                              searcher="random", scheduler="fifo", max_step=2,
+                              budget=rung.Budget(n_trials=4))
+    cut = "timeout: still running 1 s after max_time (25 s) was reached"
+    for loss, how, error in [(0.9, "completed", None), (0.1, "failed", "ValueError: x"),
+                             (0.6, "completed", None), (0.3, "failed", cut)]:
+        t = study.ask()
+        assert t is not None
+        study.report(t.id, 2, {"loss": loss})
+        study.tell(t.id, how, error=error)
+    best = study.best_trial
+    assert best is not None and (best.id, best.value) == (3, 0.3)
+    assert [(i.trial_id, i.value) for i in study.ledger().incumbent] == [
+        (0, 0.9), (2, 0.6), (3, 0.3)]

@@ -24,6 +24,7 @@ from rung.core.events import (
     TrialEnded,
     TrialStarted,
 )
+from rung.core.history import cut_by_max_time
 from rung.core.pricing import DEFAULT_RESOURCES, check_table, gpus, hourly_rate
 from rung.core.records import StudySpec
 from rung.cost.ledger import (
@@ -72,6 +73,8 @@ class _Fold:
         self.trial_hours: dict[int, float] = {}  # trial -> hours held over all its runs
         self.trial_steps: dict[int, int] = {}
         self.trial_outcome: dict[int, str] = {}  # trial -> how its latest run ended
+        # trials whose latest run failed by itself: never the best (``History.counts_for_best``)
+        self.failed: set[int] = set()
         self.trial_rate: dict[int, tuple[float, float]] = {}  # trial -> (rate, devices)
         self.restores: list[tuple[int, float]] = []  # (trial, first-step seconds) of resumes
         self.saves_hours = 0.0
@@ -226,7 +229,8 @@ class _Fold:
 
     def _incumbent(self) -> list[Improvement]:
         """Every improvement of the best feasible final value, as ``best_trial`` reads them:
-        each trial counts with its latest final result only (a trial that reported max_step
+        a trial that failed by itself does not count, and each counts with its latest final
+        result only (a trial that reported max_step
         again, after a restart or when ``tell`` gave final metrics after a ``report`` of that
         step, has its new result replace the old one, in the history too), at the time and
         cost of that result."""
@@ -234,7 +238,8 @@ class _Fold:
         out: list[Improvement] = []
         best = math.inf
         for i, (t, cost, device_hours, tid, metrics) in enumerate(self.finals):
-            if latest[tid] != i or any(c.violation(metrics) > 0 for c in self.spec.constraints):
+            if latest[tid] != i or tid in self.failed or any(
+                    c.violation(metrics) > 0 for c in self.spec.constraints):
                 continue
             score = self.spec.objective.score(metrics)
             if score < best:
@@ -253,6 +258,10 @@ class _Fold:
         self.slot_busy.discard(run.slot)
         outcome = ev.outcome.value if hasattr(ev.outcome, "value") else str(ev.outcome)
         self._close(ev.trial_id, run, outcome)
+        if outcome == "failed" and not cut_by_max_time(ev.error):
+            self.failed.add(ev.trial_id)
+        else:
+            self.failed.discard(ev.trial_id)
         top = self.last_result.get(ev.trial_id)
         if outcome == "completed" and top is not None and top[0] < self.spec.max_step:
             # the objective returned early: its last result is final (``best_trial`` counts it)
