@@ -269,3 +269,16 @@ def test_missing_matplotlib_says_which_extra(study: rung.Study,
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r"pip install 'rung\[plot\]'"):
         P.optimization_history(study)
+
+
+def test_optimization_history_best_so_far_leaves_out_failed_trials() -> None:
+    s = rung.Study.create("f", {"x": rung.Float(0.0, 1.0)}, "loss", searcher="random",
+                          scheduler="fifo", max_step=2, budget=rung.Budget(n_trials=3))
+    for loss, how in [(0.9, "completed"), (0.1, "failed"), (0.6, "completed")]:
+        t = s.ask()
+        assert t is not None
+        s.report(t.id, 2, {"loss": loss})
+        s.tell(t.id, how)
+    (best,) = _gids(P.optimization_history(s).axes[0], "best")
+    assert list(best.get_xdata()) == [0, 2] and list(best.get_ydata()) == [0.9, 0.6]
+    assert s.best_value() == 0.6

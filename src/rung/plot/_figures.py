@@ -58,7 +58,7 @@ def optimization_history(study: Study) -> Figure:
         else:  # however good it looks, it cannot be the best (Study.best_trial)
             bad_x.append(tid)
             bad_y.append(v)
-        if feasible and h.is_final(tid):
+        if feasible and h.is_final(tid) and h.counts_for_best(tid):  # as Study.best_trial
             s = h.score(tid)
             if s < best:
                 best = s
