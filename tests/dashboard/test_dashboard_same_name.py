@@ -40,7 +40,9 @@ def test_each_copy_of_a_name_is_shown_with_its_own_numbers(tmp_path: Path) -> No
         assert c.get(f"/api/study/{key}/ledger").json()["trials"] == n
         assert c.get(f"/api/study/{key}/trial/{n - 1}").status_code == 200
         assert c.get(f"/api/study/{key}/trial/{n}").status_code == 404
-    # the bare name is ambiguous: not found, rather than one of them silently
+    # the bare name is ambiguous: not found, rather than one of them silently; the answer
+    # names the keys to ask for
     r = c.get("/api/study/same")
-    assert r.status_code == 404 and r.json() == {"error": "no study named 'same'"}
+    assert r.status_code == 404 and r.json() == {
+        "error": "study name 'same' is in several journals: ask for one of same@a.db, same@b.db"}
     assert c.get("/api/study/same/ledger").status_code == 404
