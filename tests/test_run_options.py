@@ -47,6 +47,12 @@ def test_rung_run_passes_callbacks_and_executor_options(tmp_path: Path) -> None:
     ({"n_trial": 3}, "n_trial: not an option of the local executor (it takes "
      "checkpoint_every, start_method, threads_per_worker)"),
     ({"executor": "dask"}, "executor: unknown executor 'dask' (local, ray, or an instance)"),
+    # values too (the study was written first, and then refused: a rerun met 'already exists')
+    ({"n_workers": 0}, "n_workers: must be an integer >= 1, got 0"),
+    ({"n_workers": "2"}, "n_workers: must be an integer >= 1, got '2'"),  # was a TypeError
+    ({"checkpoint_every": 0}, "checkpoint_every: must be an integer >= 1, got 0"),
+    ({"threads_per_worker": -1}, "threads_per_worker: must be an integer >= 1, got -1"),
+    ({"executor": "ray", "n_workers": 0}, "n_workers: must be an integer >= 1, got 0"),
 ])
 def test_rung_run_refuses_an_unknown_option_before_writing(
     tmp_path: Path, kwargs: dict[str, Any], message: str
@@ -87,3 +93,22 @@ def test_rung_run_refuses_a_tracker_that_cannot_start_before_anything_is_written
         rung.run(square, {"x": Float(-1.0, 1.0)}, n_trials=2, n_workers=1, name="sq",
                  storage=db, progress=False, callbacks=[Turns(), CannotStart()])
     assert not db.exists()
+
+
+def test_local_workers_are_bounded_per_cpu_from_python_too(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The spec refused n_workers past 32 per CPU; rung.run and LocalExecutor started them."""
+    import rung.executors.processes as proc
+    from rung.executors.local import LocalExecutor
+
+    monkeypatch.setattr(proc, "usable_cpus", lambda: 2)
+    message = ("n_workers: 65 worker processes on 2 CPUs: the local executor starts at most 64 "
+               "(32 per CPU); use the ray executor for more")
+    with pytest.raises(rung.ConfigError) as e:
+        rung.run(square, {"x": Float(-1.0, 1.0)}, n_trials=3, n_workers=65,
+                 storage=tmp_path / "j.db", progress=False)
+    assert str(e.value) == message and not (tmp_path / "j.db").exists()
+    with pytest.raises(rung.ConfigError) as e:
+        LocalExecutor(square, n_workers=65)
+    assert str(e.value) == message
+    LocalExecutor(square, n_workers=64)  # the bound itself is allowed

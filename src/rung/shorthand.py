@@ -80,7 +80,7 @@ def run(
     elif n_trials is not None or max_time is not None or max_steps is not None:
         raise ConfigError(key="budget", message="give budget= or n_trials / max_time / "
                           "max_steps, not both")
-    check_executor_options(executor, executor_options)
+    check_executor_options(executor, executor_options, n_workers)
     objectives = objectives_from(metric, mode)
     if study_exists(storage, name):  # Study.create's error would name its own options
         where = os.fspath(storage) if isinstance(storage, str | os.PathLike) else storage

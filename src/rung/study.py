@@ -153,6 +153,10 @@ class Study(AskTell, StudyViews, StudyResume):
         check_name(name)
         the_budget = as_budget(budget)
         searcher_given, scheduler_given = searcher, scheduler
+        if n_workers is not None:  # what auto chooses from: an integer, or a ConfigError
+            from rung._validate import check_int
+
+            check_int("n_workers", n_workers, 1)
         auto = None
         if is_auto(searcher) or is_auto(scheduler):
             from rung.executors.local import usable_cpus
@@ -322,7 +326,7 @@ class Study(AskTell, StudyViews, StudyResume):
             from rung.dbr.unused import UnusedParams
 
             cbs = (*cbs, UnusedParams())  # an enqueued name the objective never asks for
-        check_executor_options(executor, executor_options)
+        check_executor_options(executor, executor_options, n_workers)
         executor_options = with_study_resources(self.spec, executor, executor_options)
         with reporting(self, progress, reporter) as rep:
             start_all(cbs, self)

@@ -67,6 +67,7 @@ from rung.cli.spec_tracking import TRACKING_KEYS, spec_tracking
 from rung.cli.spec_yaml import read_yaml
 from rung.errors import ConfigError
 from rung.executors.local import usable_cpus
+from rung.executors.processes import LOCAL_WORKERS_PER_CPU
 from rung.space import SearchSpace
 from rung.storage.paths import names_directory, storage_problem
 
@@ -81,8 +82,6 @@ _TOP_KEYS = (
 )
 #: Longest study name, in UTF-8 bytes: ``<name>.db`` and its lock file fit a file name.
 NAME_MAX_BYTES = 100
-#: Most local worker processes per CPU (a typo such as ``n_workers: 40000`` would start them all).
-LOCAL_WORKERS_PER_CPU = 32
 #: A URL's scheme (two letters at least: ``C://`` is a Windows drive).
 _URL_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
 _REF_RE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")

@@ -31,7 +31,6 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from rung._validate import check_int
 from rung.core.events import Cancel, CapacityChanged, Event
 from rung.core.records import Outcome
 from rung.errors import ConfigError, RungError
@@ -53,6 +52,7 @@ from rung.executors.processes import (
     _sigint_held,
     _signal_group,
     _thread_limits,
+    check_local_options,
     usable_cpus,
 )
 from rung.executors.protocol import ENDED, EVENT_TAGS, INIT_ERROR, READY, decode, message_time
@@ -147,10 +147,7 @@ class LocalExecutor(Pool[_Worker]):
     ) -> None:
         if objective is not None and not callable(objective):
             raise ConfigError(f"objective: expected a callable, got {objective!r}")
-        for key, value in (("n_workers", n_workers), ("checkpoint_every", checkpoint_every),
-                           ("threads_per_worker", threads_per_worker)):
-            if value is not None:
-                check_int(key, value, 1)
+        check_local_options(n_workers, checkpoint_every, threads_per_worker)
         self.threads_per_worker = threads_per_worker
         methods = multiprocessing.get_all_start_methods()
         if start_method not in methods:

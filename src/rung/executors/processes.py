@@ -17,6 +17,7 @@ import signal
 from collections.abc import Iterator
 from typing import Any
 
+from rung.errors import ConfigError
 from rung.executors.process_tree import signal_escapees
 
 
@@ -32,11 +33,47 @@ def _describe_exit(code: int | None) -> str:
 
 
 
+#: the local executor starts at most this many worker processes per CPU this process may use
+#: (``usable_cpus``): past it a typo (``n_workers=10000``) would fork the machine to a halt
+LOCAL_WORKERS_PER_CPU = 32
+
+
+def check_local_workers(n_workers: Any, key: str = "n_workers") -> int:
+    """``n_workers`` of the local executor: an integer from 1 to ``LOCAL_WORKERS_PER_CPU`` per
+    usable CPU, else ``ConfigError`` naming ``key``."""
+    from rung._validate import check_int
+
+    n = check_int(key, n_workers, 1)
+    cpus = usable_cpus()
+    if n > LOCAL_WORKERS_PER_CPU * cpus:
+        raise ConfigError(key=key, message=(
+            f"{n:,} worker processes on {cpus} CPUs: the local executor starts at most "
+            f"{LOCAL_WORKERS_PER_CPU * cpus:,} ({LOCAL_WORKERS_PER_CPU} per CPU); use the ray "
+            "executor for more"))
+    return n
+
+
+def check_local_options(n_workers: Any = None, checkpoint_every: Any = None,
+                        threads_per_worker: Any = None) -> None:
+    """The local executor's numbers (``None``: not given): ``n_workers`` as
+    ``check_local_workers``; ``checkpoint_every`` and ``threads_per_worker`` integers >= 1.
+    ``ConfigError`` naming the first bad one: ``LocalExecutor`` checks them when built, and
+    ``rung.run`` / ``Study.run`` before anything is written."""
+    from rung._validate import check_int
+
+    if n_workers is not None:
+        check_local_workers(n_workers)
+    for key, value in (("checkpoint_every", checkpoint_every),
+                       ("threads_per_worker", threads_per_worker)):
+        if value is not None:
+            check_int(key, value, 1)
+
+
 def usable_cpus() -> int:
     """The CPUs this process may run on: its affinity mask (what a container, ``taskset`` or a
     batch scheduler allows), else ``os.cpu_count()``, else 1. The one CPU count of rung: the
     local executor's default ``n_workers``, the bound on local worker processes
-    (``rung.cli.spec.LOCAL_WORKERS_PER_CPU`` per CPU) and the worker count ``auto`` chooses for
+    (``LOCAL_WORKERS_PER_CPU`` per CPU) and the worker count ``auto`` chooses for
     when none is given (``Study.create``, a spec without ``n_workers``)."""
     try:
         return len(os.sched_getaffinity(0)) or 1
