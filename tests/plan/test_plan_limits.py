@@ -30,12 +30,31 @@ def db(tmp_path: Path) -> Path:
 
 def test_the_limits_are_the_documented_ones() -> None:
     assert (planner.MAX_WORKERS, planner.MAX_WORKER_COUNTS, planner.MAX_SEEDS,
-            planner.MAX_SIMULATED_TRIALS, planner.MAX_SIMULATED_STEPS) == (
-        10_000, 100, 1_000, 200_000, 5_000_000)
+            planner.MAX_SIMULATED_TRIALS, planner.MAX_SIMULATED_STEPS,
+            planner.MAX_PLAN_CPU_SECONDS) == (10_000, 100, 1_000, 200_000, 5_000_000, 300.0)
     docs = (Path(__file__).resolve().parents[2] / "docs" / "cost.md").read_text()
     assert ("at most 10,000 workers per worker count, 100 worker counts and 1,000 seeds, and "
             "200,000 simulated trials and 5,000,000 simulated steps in all") in " ".join(
         docs.split())
+    assert "5 minutes of CPU in all" in " ".join(docs.split())
+
+
+def test_a_plan_past_its_cpu_stops_naming_the_searcher(
+    db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A TPE pilot planned with 3,333 trials a run (within the trial limit) took 34 s a run,
+    11 minutes for 20 runs: the trial and step limits bound the simulation, not the searcher."""
+    from rung.planning import plan_inputs
+
+    monkeypatch.setattr(plan_inputs, "MAX_PLAN_CPU_SECONDS", 0.0)
+    before = len(SQLiteJournal(db, readonly=True).read("pilot"))
+    assert main(["plan", "pilot", "--storage", str(db), "--trials", "50"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == (
+        "rung: error: --trials: the plan's simulated runs passed 0 s of CPU, its limit (the "
+        "random searcher's proposals cost more as the trials of a run accumulate; this run "
+        "had 1): plan a smaller budget, fewer seeds or fewer worker counts\n")
+    assert len(SQLiteJournal(db, readonly=True).read("pilot")) == before
 
 
 @pytest.mark.parametrize(("argv", "line"), [

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,10 @@ MAX_WORKER_COUNTS = 100
 MAX_SEEDS = 1_000
 MAX_SIMULATED_TRIALS = 200_000
 MAX_SIMULATED_STEPS = 5_000_000  # about 18,000-26,000 simulated steps per second here
+#: CPU seconds a plan's simulated runs may take in all: the trial and step limits bound the
+#: simulation, not the searcher, whose proposals can cost more as trials accumulate (TPE's
+#: grow with every observation: 3,333 trials a run took 34 s, 20 such runs 11 minutes)
+MAX_PLAN_CPU_SECONDS = 300.0
 # the planner's own simulated runs would each log a summary line and a line per failed trial
 # (trial_timeout, or cut by the planned max_time): keep them to errors; the plan counts them
 # per row instead
@@ -97,11 +102,14 @@ class _Bounded(Reporter):
     ``failed``, those the planned ``max_time`` cut (``cut``) apart from those that failed
     (``failures - cut``), and stops a run that passes its share of the plan's limits
     (``_TooBig``, after the turn that passed it: a turn launches at most one trial per free
-    worker)."""
+    worker), or any run once the plan's CPU passes ``deadline`` (``MAX_PLAN_CPU_SECONDS``
+    after the plan began)."""
 
-    def __init__(self, runs: int) -> None:
+    def __init__(self, runs: int, deadline: float | None = None, searcher: str = "") -> None:
         super().__init__(_QUIET)
         self.runs = runs  # the plan's simulated runs: this one's share is 1 / runs
+        self.deadline = deadline  # time.process_time() past which the plan stops
+        self.searcher = searcher
         self.trials = max(MAX_SIMULATED_TRIALS // runs, 1)
         self.steps = max(MAX_SIMULATED_STEPS // runs, 1)
         self.cut = 0  # of ``failures``: trial runs the planned max_time ended
@@ -110,6 +118,12 @@ class _Bounded(Reporter):
     def on_turn(self, engine: Any, events: Any = ()) -> None:
         h = self._history = engine.history
         super().on_turn(engine, events)
+        if self.deadline is not None and time.process_time() > self.deadline:
+            raise _TooBig(
+                f"the plan's simulated runs passed {MAX_PLAN_CPU_SECONDS:g} s of CPU, its limit "
+                f"(the {self.searcher} searcher's proposals cost more as the trials of a run "
+                f"accumulate; this run had {len(h):,}): plan a smaller budget, fewer seeds or "
+                "fewer worker counts")
         for n, share, limit, what in ((len(h), self.trials, MAX_SIMULATED_TRIALS, "trials"),
                                       (h.n_results, self.steps, MAX_SIMULATED_STEPS, "steps")):
             if n > share:

@@ -37,7 +37,9 @@ start-up, and a driver slower than its workers (the simulated driver answers ins
 **Every plan is bounded.** A worker count is at most ``MAX_WORKERS``, a plan has at most
 ``MAX_WORKER_COUNTS`` of them and ``MAX_SEEDS`` seeds, and its simulated runs (seeds x worker
 counts) hold at most ``MAX_SIMULATED_TRIALS`` trials and ``MAX_SIMULATED_STEPS`` steps in all,
-an equal share each (a few minutes of simulation on one core). A budget of ``n_trials`` or
+an equal share each (a few minutes of simulation on one core), and take at most
+``MAX_PLAN_CPU_SECONDS`` of CPU in all (the searcher's own cost: TPE's proposals grow with the
+trials, and 3,333 trials a run took 34 s of it). A budget of ``n_trials`` or
 ``max_steps`` past its share is refused before the pilot is fitted; one whose size only a run
 reveals (``max_time``, ``max_cost``, ``max_gpu_hours``, or steps per trial) when a run passes
 its share, so the first run that would have gone on too long stops the plan. Either is a
@@ -50,6 +52,7 @@ import dataclasses
 import logging
 import math
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -60,8 +63,10 @@ from rung._validate import is_int
 from rung.core.pricing import check_table
 from rung.core.records import Budget, StudySpec
 from rung.errors import ConfigError, RunFailed
+from rung.planning import plan_inputs
 from rung.planning.costs import Pilot, StepCosts, fit_step_costs, read_pilot
 from rung.planning.fit import CurvePrior, fit_curves
+from rung.planning.plan_inputs import MAX_PLAN_CPU_SECONDS as MAX_PLAN_CPU_SECONDS
 from rung.planning.plan_inputs import MAX_SEEDS as MAX_SEEDS
 from rung.planning.plan_inputs import MAX_SIMULATED_STEPS as MAX_SIMULATED_STEPS
 from rung.planning.plan_inputs import MAX_SIMULATED_TRIALS as MAX_SIMULATED_TRIALS
@@ -251,7 +256,7 @@ def fit_pilot(study: Study) -> FittedPilot:
 
 def simulate_once(
     spec: StudySpec, bench: PilotBenchmark, workers: int, seed: int, startup: float,
-    resample: bool = True, runs: int = 1,
+    resample: bool = True, runs: int = 1, deadline: float | None = None,
 ) -> dict[str, float]:
     """One simulated run of ``spec`` (seed ``spec.seed + seed``) on replicate ``seed`` of
     ``bench`` (``PilotBenchmark.replicate``): wall-clock, busy seconds, trials, steps and the
@@ -259,7 +264,8 @@ def simulate_once(
     cut (not counted as failed).
 
     ``runs``: the plan's simulated runs; this one raises ``_TooBig`` once it passes its share
-    (``1 / runs``) of ``MAX_SIMULATED_TRIALS`` or ``MAX_SIMULATED_STEPS``."""
+    (``1 / runs``) of ``MAX_SIMULATED_TRIALS`` or ``MAX_SIMULATED_STEPS``, or once
+    ``time.process_time()`` passes ``deadline`` (the plan's CPU limit)."""
     from rung.storage import MemoryJournal
     from rung.study import Study
 
@@ -267,7 +273,7 @@ def simulate_once(
     run_spec = dataclasses.replace(spec, name=f"{spec.name}-plan-{workers}-{seed}",
                                    seed=spec.seed + seed, written_by=None)
     study = Study.from_spec(run_spec, MemoryJournal())
-    reporter = _Bounded(runs)
+    reporter = _Bounded(runs, deadline, spec.searcher.name)
     try:
         study.simulate(b, n_workers=workers, launch_delay=startup, reporter=reporter)
     except RunFailed:
@@ -367,10 +373,11 @@ def plan(
     run_spec = dataclasses.replace(spec, budget=the_budget, prices=table.table,
                                    resources_per_trial=res)
     rows = []
+    deadline = time.process_time() + plan_inputs.MAX_PLAN_CPU_SECONDS
     for w in ws:
         try:
             runs = [simulate_once(run_spec, fitted.benchmark, w, i, fitted.startup, RESAMPLE,
-                                  seeds * len(ws)) for i in range(seeds)]
+                                  seeds * len(ws), deadline) for i in range(seeds)]
         except _TooBig as e:
             raise ConfigError(key=_limiting_key(the_budget), message=str(e)) from None
         rows.append(_row(w, runs, rate))
