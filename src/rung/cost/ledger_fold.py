@@ -224,8 +224,16 @@ class _Fold:
 
     def _candidate(self, tid: int, metrics: Mapping[str, Any], t: float) -> None:
         """A final result of trial ``tid`` (at ``max_step``, or the last result of a trial that
-        completed below it): ``incumbent`` is built from them at the end."""
-        self.finals.append((t, self.cost, self.device_hours, tid, metrics))
+        completed below it): ``incumbent`` is built from them at the end, each at what was
+        spent up to ``t``, the runs in flight included (they are charged only at their own
+        records, so ``cost`` alone leaves out their time since their last one)."""
+        cost, hours = self.cost, self.device_hours
+        for run in self.active.values():
+            dt = t - run.since
+            if dt > 0:
+                cost += dt / 3600.0 * run.rate
+                hours += dt / 3600.0 * run.devices
+        self.finals.append((t, cost, hours, tid, metrics))
 
     def _incumbent(self) -> list[Improvement]:
         """Every improvement of the best feasible final value, as ``best_trial`` reads them:
