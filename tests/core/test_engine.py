@@ -11,6 +11,7 @@ from rung.core import (
     Action,
     CapacityChanged,
     CheckpointSaved,
+    Command,
     ComponentSpec,
     Decision,
     DeleteCheckpoint,
@@ -29,7 +30,7 @@ from rung.core import (
     TrialStatus,
 )
 from rung.core.components import Scheduler
-from rung.core.records import Outcome
+from rung.core.records import Checkpoint, Outcome
 from rung.schedulers.asha import rung_steps
 
 SPACE = SearchSpace({"x": Float(0.0, 1.0)})
@@ -208,6 +209,9 @@ def test_checkpoint_lifecycle_delete_keep_best_and_fork() -> None:
     ]
     assert dels == [DeleteCheckpoint(0, "0/2")]
     assert e.summary()["checkpoints"] >= 1
+    # a trial's checkpoint never names a deleted one: trial 0's is gone, trial 1's is kept
+    assert e.history.trial(0).checkpoint is None
+    assert e.history.trial(1).checkpoint == Checkpoint(2, "1/2")
 
 
 class _ForkOnce(Scheduler):
@@ -249,6 +253,29 @@ def test_fork_uses_the_donors_checkpoint_and_protects_it() -> None:
     # the child saves its own checkpoint: the donor (paused) still needs "0/3": nothing deleted
     assert e.handle(CheckpointSaved(1, 5, "1/5", 2.0, 5)) == []
     assert e.summary()["checkpoint_bytes"] == 10
+    assert e.history.checkpoint(0) == Checkpoint(3, "0/3")
+
+
+def test_a_donors_checkpoint_deleted_after_its_last_fork_leaves_no_trial_naming_it() -> None:
+    """The donor ends for good while its fork still starts from "0/3" (kept); then the fork
+    saves its own: "0/3" is deleted, and the donor, which still named it, names none."""
+    from rung.core.checkpoints import Checkpoints
+    from rung.core.history import History
+
+    h = History(SearchSpace({"x": Float(0.0, 1.0)}), Objective("loss"), 9)
+    for tid in (0, 1):
+        h._create(tid, {"x": 0.5}, None, {}, suggested=True)
+    cp = Checkpoints()
+    out: list[Command] = []
+    cp.on_saved(h, CheckpointSaved(0, 3, "0/3", 1.0, 5), out)
+    h._checkpoint(1, Checkpoint(3, "0/3"))  # the fork starts from the donor's (launching.py)
+    cp.ref(1, "0/3")
+    cp.unref(h, 0, "0/3", out)  # the donor retires: the fork still needs "0/3"
+    assert out == [] and h.checkpoint(0) == Checkpoint(3, "0/3")
+    cp.on_saved(h, CheckpointSaved(1, 5, "1/5", 2.0, 5), out)
+    assert out == [DeleteCheckpoint(1, "0/3")]
+    assert h.checkpoint(0) is None and h.checkpoint(1) == Checkpoint(5, "1/5")
+    assert cp.paths() == frozenset({"1/5"})
 
 
 def test_idle_tick_changes_nothing() -> None:

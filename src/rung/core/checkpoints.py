@@ -1,7 +1,9 @@
 """``Checkpoints``: the engine's checkpoint lifecycle (reference counts and the best N kept).
 
 Part of the engine (``rung.core.engine`` owns one and calls it; it changes nothing else but
-the ``History``'s checkpoint of a trial that saved one). A checkpoint is deleted when nobody
+the ``History``'s checkpoint of a trial: set when it saves one, or starts from a donor's, and
+cleared (``None``) when the checkpoint it names is deleted, so ``Trial.checkpoint`` never names
+a deleted directory). A checkpoint is deleted when nobody
 needs it any more: its trial saved a newer one or ended for good (unless it is among the
 ``keep_checkpoints`` best finished trials), and no forked trial still starts from it. Paused
 and interrupted trials keep theirs. Deleting is a ``DeleteCheckpoint`` command: the engine
@@ -23,10 +25,13 @@ class Checkpoints:
     ``nbytes`` is the total size of the checkpoints still referenced; ``len()`` their number.
     """
 
-    __slots__ = ("_kept", "_refs", "_size", "nbytes")
+    __slots__ = ("_kept", "_named", "_refs", "_size", "nbytes")
 
     def __init__(self) -> None:
         self._refs: dict[str, set[int]] = {}
+        # every trial whose History checkpoint was set to the path (a fork names its donor's,
+        # and a donor keeps naming its own after it retires while a fork still needs it)
+        self._named: dict[str, set[int]] = {}
         self._size: dict[str, int] = {}
         self._kept: list[tuple[float, int, str]] = []
         self.nbytes = 0
@@ -46,7 +51,7 @@ class Checkpoints:
         history._checkpoint(ev.trial_id, Checkpoint(ev.step, ev.path))
         self.ref(ev.trial_id, ev.path, ev.size)
         if old is not None and old.path != ev.path:
-            self.unref(ev.trial_id, old.path, out)
+            self.unref(history, ev.trial_id, old.path, out)
 
     def ref(self, trial_id: int, path: str, size: int = 0) -> None:
         """``trial_id`` needs the checkpoint at ``path`` (its own, or a forked trial's donor's);
@@ -57,9 +62,11 @@ class Checkpoints:
             self._size[path] = int(size)
             self.nbytes += int(size)
         refs.add(trial_id)
+        self._named.setdefault(path, set()).add(trial_id)
 
-    def unref(self, trial_id: int, path: str, out: list[Command]) -> None:
-        """``trial_id`` no longer needs ``path``; once nobody does, it is deleted."""
+    def unref(self, history: History, trial_id: int, path: str, out: list[Command]) -> None:
+        """``trial_id`` no longer needs ``path``; once nobody does, it is deleted, and every
+        trial whose checkpoint still names it has none from then on."""
         refs = self._refs.get(path)
         if refs is None:
             return
@@ -68,6 +75,10 @@ class Checkpoints:
             del self._refs[path]
             self.nbytes -= self._size.pop(path, 0)
             out.append(DeleteCheckpoint(trial_id, path))
+            for tid in sorted(self._named.pop(path, ())):
+                c = history.checkpoint(tid)
+                if c is not None and c.path == path:
+                    history._checkpoint(tid, None)
 
     def retire(self, history: History, trial_id: int, outcome: Outcome, keep: int,
                max_step: int, out: list[Command]) -> None:
@@ -87,9 +98,9 @@ class Checkpoints:
             if len(self._kept) <= keep:
                 return
             _, evicted, path = self._kept.pop()
-            self.unref(evicted, path, out)
+            self.unref(history, evicted, path, out)
         else:
-            self.unref(trial_id, c.path, out)
+            self.unref(history, trial_id, c.path, out)
 
 
 __all__ = ["Checkpoints"]

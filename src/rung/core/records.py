@@ -99,7 +99,9 @@ class Trial:
     when it has no result or its metric is missing or not finite); ``value`` is the objective
     metric there, in its own direction (an accuracy of 0.94 under ``mode="max"`` has value
     0.94 and score -0.94), ``None`` when it has none. ``error`` says why the trial failed (or
-    its last run was interrupted)."""
+    its last run was interrupted). ``checkpoint`` is the trial's latest one (or the donor's a
+    fork starts from) while it is on disk: ``None`` once the checkpoint lifecycle deleted it
+    (``keep_checkpoints``: a finished trial outside the best kept, or one stopped early)."""
 
     id: int
     params: Mapping[str, Any]
