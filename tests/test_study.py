@@ -237,7 +237,7 @@ def test_load_from_a_mistyped_path_creates_nothing(  # type: ignore[no-untyped-d
 
 
 def test_the_constraint_watch_counts_this_runs_completions() -> None:
-    from rung.driver import ConstraintWatch
+    from rung.run_failures import ConstraintWatch
 
     s = Study.create("w", {"x": Float(0.0, 1.0)}, "loss", searcher="random", scheduler="fifo",
                      max_step=2, budget={"n_trials": 20},

@@ -27,12 +27,13 @@ from rung.core.registry import to_spec
 from rung.cost.prices import Prices
 from rung.cost.stop_rule import check_objectives
 from rung.dbr.objective import wrap_objective
-from rung.driver import check_produced, drive, turn
+from rung.driver import drive, turn
 from rung.errors import ConfigError, JournalError
 from rung.executors.base import Executor
 from rung.executors.options import check_executor_options
 from rung.executors.spawn_guard import exit_if_reimported
 from rung.reporter import Reporter
+from rung.run_failures import check_produced
 from rung.space import Fidelity, SearchSpace
 from rung.storage import Journal, MemoryJournal, open_journal
 from rung.study_checks import (

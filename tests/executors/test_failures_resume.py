@@ -12,8 +12,8 @@ import pytest
 
 import rung
 from rung import Budget, Float, Objective, Study, TrialStatus
-from rung.driver import FailureBase, failure_limit
 from rung.errors import RunFailed
+from rung.run_failures import FailureBase, failure_limit
 
 FAST = "fork"
 

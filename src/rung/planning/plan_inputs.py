@@ -133,7 +133,7 @@ class _Bounded(Reporter):
                     "plan a smaller budget, fewer seeds or fewer worker counts")
 
     def trial_failed(self, trial_id: int, step: int, error: str | None) -> None:
-        from rung.driver import cut_by_time
+        from rung.run_failures import cut_by_time
 
         if cut_by_time(self._history, trial_id):
             self.cut += 1

@@ -298,7 +298,7 @@ def _check_finished(study: Study, workers: int, seed: int) -> None:
     """Raise ``ConfigError`` keyed ``budget.max_time`` when the run failed because the planned
     ``max_time`` ended it before any trial reported a step (every trial was cut by it): the
     budget, not the study, let nothing finish. Returns otherwise (the ``RunFailed`` stands)."""
-    from rung.driver import cut_by_time
+    from rung.run_failures import cut_by_time
 
     h = study.engine.history
     if len(h) and study.best_trial is None and all(cut_by_time(h, t) for t in h):
