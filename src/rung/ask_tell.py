@@ -14,16 +14,21 @@ from the journal before the error propagates.
 One process drives a study at a time (the SQLite journal's writer lock): a second process's
 ``ask`` / ``report`` / ``tell`` raises ``JournalError`` ("... is being written by another
 process") while the first holds the study open; it may go on once the first has closed it
-(``Study.close``) or exited, without loading the study again.
+(``Study.close``) or exited, without loading the study again. Within a process, threads may
+share a study: each call is one whole turn under the study's lock (``serialized``), so calls
+from several threads interleave as whole turns, in the order they took the lock (a ``run``
+or ``simulate`` holds it until it ends).
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 import os
+import threading
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from rung._steps import step_back
 from rung._validate import close_hint, is_int
@@ -119,6 +124,23 @@ def _error_text(error: Any) -> str | None:
                       f"({type_name(error)})")
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def serialized(method: _F) -> _F:
+    """Run ``method`` of a study under the study's lock (``AskTell._turn_lock``, reentrant):
+    the engine and the journal see one call at a time, whichever thread makes it. Four
+    threads asking and telling at once left journals that could not be replayed
+    (``UNIQUE constraint failed: record.seq``, ``ReplayDivergenceError``)."""
+
+    @functools.wraps(method)
+    def locked(self: AskTell, *args: Any, **kwargs: Any) -> Any:
+        with self._turn_lock:
+            return method(self, *args, **kwargs)
+
+    return locked  # type: ignore[return-value]
+
+
 class AskTell:
     """The ask / report / tell half of ``Study`` (see the module docstring)."""
 
@@ -126,6 +148,7 @@ class AskTell:
     journal: Journal
     spec: StudySpec
     _decided: dict[int, Decision]
+    _turn_lock: threading.RLock
     #: the engine, its ``handled`` count and whether ``max_time`` was reached, after an
     #: ``ask`` that found nothing to start
     _idle: tuple[Engine, int, bool] | None = None
@@ -163,6 +186,7 @@ class AskTell:
         self._decided = {t: d for t, d in self._decided.items() if t in self.engine.active}
 
     # --- the calls ----------------------------------------------------------------------------
+    @serialized
     def ask(self) -> Trial | None:
         """Take a slot and get the trial the scheduler wants run next: a new configuration,
         or a paused or interrupted one to resume (``trial.checkpoint`` is where it was saved;
@@ -219,6 +243,7 @@ class AskTell:
         self._journal(records)
         return self.engine.history.trial(launch.trial_id, cache=False)  # stale after a report
 
+    @serialized
     def report(self, trial_id: int | Trial, step: int, metrics: Mapping[str, Any]) -> Decision:
         """Record an intermediate result; returns the scheduler's decision. Once a trial is told
         to stop or pause, later reports get that same decision (also in a study loaded again).
@@ -265,6 +290,7 @@ class AskTell:
             return self._decision_of(tid)
         return Decision.proceed(min(max(now.until_step, step), self.spec.max_step))
 
+    @serialized
     def checkpoint(self, trial_id: int | Trial, step: int, path: str, size: int = 0) -> None:
         """Record that the trial's state at ``step`` was saved at ``path`` (for your own
         ask/report/tell loop: when a decision asks for a checkpoint, or before telling
@@ -293,6 +319,7 @@ class AskTell:
         self._turn([CheckpointSaved(tid, int(step), str(os.fspath(path)), self._now(),
                                     int(size))])
 
+    @serialized
     def tell(
         self,
         trial_id: int | Trial,

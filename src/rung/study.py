@@ -6,10 +6,11 @@ import dataclasses
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from rung.ask_tell import AskTell
+from rung.ask_tell import AskTell, serialized
 from rung.auto import AUTO, choose, is_auto
 from rung.callbacks import Callback, as_callbacks, end_all, start_all
 from rung.core.engine import Engine
@@ -82,6 +83,7 @@ class Study(AskTell, StudyViews, StudyResume):
         self.auto_reason = auto
         self._decided: dict[int, Decision] = {}
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
+        self._turn_lock = threading.RLock()  # one call at a time (rung.ask_tell.serialized)
 
     # --- construction -------------------------------------------------------------------------
     @classmethod
@@ -276,6 +278,7 @@ class Study(AskTell, StudyViews, StudyResume):
         return study
 
     # --- drivers ------------------------------------------------------------------------------
+    @serialized
     def run(
         self,
         objective: Callable[..., Any],
@@ -354,6 +357,7 @@ class Study(AskTell, StudyViews, StudyResume):
                 end_all(cbs, self, failing)
         return self
 
+    @serialized
     def enqueue(self, params: Mapping[str, Any]) -> None:
         """Launch ``params`` (a configuration, possibly partial) before the searcher's next
         suggestion: enqueued configurations run first, in order, once each (the queue is
@@ -390,6 +394,7 @@ class Study(AskTell, StudyViews, StudyResume):
             rep.emit(logging.INFO, f"study {self.name}: the search ended before its budget: "
                                    f"{why}")
 
+    @serialized
     def simulate(
         self,
         benchmark: Any,
