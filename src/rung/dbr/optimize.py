@@ -8,7 +8,16 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from rung.core.records import Budget, Constraint, constraints_from, objectives_from
+from rung.callbacks import Callback, as_callbacks
+from rung.core.events import Command, Event, TrialEnded
+from rung.core.history import History
+from rung.core.records import (
+    Budget,
+    Constraint,
+    TrialStatus,
+    constraints_from,
+    objectives_from,
+)
 from rung.dbr.trial import Trial
 from rung.errors import ConfigError, RunFailed
 from rung.space import Fidelity, SearchSpace
@@ -107,10 +116,14 @@ def optimize(
         ConfigError: a bad argument (an unknown keyword included, before anything is written),
             an argument that contradicts the existing study's, or a parameter declared with
             another kind, log scale or choices than before, a bad step or returned value (one
-            line naming it and the first trial that failed of it).
+            line naming it and the first trial that failed of it: the run stops there, as
+            every later trial would fail the same way).
         TrackerError, ImportError: a tracker among ``callbacks`` cannot start (checked before
             anything is written).
         RunFailed: as ``Study.run``.
+
+    Whatever it raises, the study is closed first (its journal intact): ``rung.optimize``
+    again, or ``rung.Study.load``, continues it.
     """
     from rung.auto import AUTO, is_auto
     from rung.core.registry import to_spec
@@ -175,12 +188,21 @@ def optimize(
             trial_timeout=trial_timeout,
         )
     before = {t.id for t in study.history.trials() if t.error}
+    options = dict(executor_options)
+    callbacks = (*as_callbacks(options.pop("callbacks", ())), _StopAtConflict())
     try:
-        study.run(objective, executor=executor, n_workers=n_workers, **executor_options)
-    except RunFailed:
+        try:
+            study.run(objective, executor=executor, n_workers=n_workers, callbacks=callbacks,
+                      **options)
+        except RunFailed:
+            _raise_conflict(study, before)
+            raise
         _raise_conflict(study, before)
+    except BaseException:
+        # the caller gets no study to close: close it here, or it holds the journal's writer
+        # lock in this process ("being written by another Study object") until collected
+        study.close()
         raise
-    _raise_conflict(study, before)
     return study
 
 
@@ -322,23 +344,44 @@ def _shown(value: Any) -> str:
     return repr(value)
 
 
+def _conflict(trial_id: int, error: str | None) -> ConfigError | None:
+    """The ``ConfigError`` a trial failed of (a parameter declared with two distributions, or
+    another ``ConfigError`` of a ``suggest_*`` or ``report`` call), named for the user, or
+    ``None`` when it failed of something else."""
+    lines = (error or "").strip().splitlines()
+    m = _CONFIG_ERROR.match(lines[-1]) if lines else None
+    if m is None:
+        return None
+    quoted = _QUOTED_KEY.match(m.group(1))  # a SpaceError's 'name'.field: message
+    if quoted is not None:
+        key, message = quoted.group(2) + quoted.group(3), quoted.group(4)
+    else:
+        key, _, message = m.group(1).partition(": ")
+    return ConfigError(key=key, message=f"{message} (trial {trial_id})")
+
+
+class _StopAtConflict(Callback):
+    """Stops the run at the first trial that fails of such a ``ConfigError``: the objective's
+    bug fails every later trial the same way (a resumed study whose objective now declares a
+    parameter otherwise spent its whole budget on failures before the error was raised)."""
+
+    def on_turn(self, events: Sequence[Event], commands: Sequence[Command],
+                history: History) -> None:
+        for ev in events:
+            if type(ev) is TrialEnded and history.status(ev.trial_id) is TrialStatus.FAILED:
+                error = _conflict(ev.trial_id, history.error(ev.trial_id))
+                if error is not None:
+                    raise error
+
+
 def _raise_conflict(study: Study, before: set[int]) -> None:
     """A parameter declared with two distributions (or another ``ConfigError`` of a
     ``suggest_*`` or ``report`` call) is the objective's bug: say so once. Trials that had
     failed before this call (``before``) are not this session's: they do not keep a
     continued study from running."""
     for t in study.history.trials():
-        if t.id in before:
-            continue
-        lines = (t.error or "").strip().splitlines()
-        m = _CONFIG_ERROR.match(lines[-1]) if lines else None
-        if m is not None:
-            quoted = _QUOTED_KEY.match(m.group(1))  # a SpaceError's 'name'.field: message
-            if quoted is not None:
-                key, message = quoted.group(2) + quoted.group(3), quoted.group(4)
-            else:
-                key, _, message = m.group(1).partition(": ")
-            raise ConfigError(key=key, message=f"{message} (trial {t.id})")
+        if t.id not in before and (error := _conflict(t.id, t.error)) is not None:
+            raise error
 
 
 __all__ = ["AUTO_SEARCHER", "optimize"]
