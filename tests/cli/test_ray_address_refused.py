@@ -91,3 +91,22 @@ def test_ray_clients_port_without_its_scheme_is_refused_with_the_address_meant(
         f"ray://127.0.0.1:{port}? (Ray Client's port; the GCS listens on ray start --head "
         f"--port, 6379 by default)"]
     assert not (tmp_path / "far.db").exists()
+
+
+@pytest.mark.parametrize(("address", "why"), [
+    ("127.0.0.1", "is not a Ray address"), ("localhost", "is not a Ray address"),
+    (":6379", "is not a Ray address"), ("127.0.0.1:99999", "is not a Ray address"),
+    ("http://127.0.0.1:6379", "is the Ray dashboard's address (its job API)"),
+])
+def test_a_malformed_address_is_refused_before_anything_is_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], address: str, why: str) -> None:
+    """Before: the study was written, then ray.init refused the address (`spec.address:
+    ray.init refused it: Invalid address format: 127.0.0.1`, a traceback before it with
+    `:6379`, cut short with `http://`), and a corrected spec met 'already exists'."""
+    assert main(["run", str(ray_spec(tmp_path, address))]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"rung: error: spec.executor_options.address: {address!r} {why}"
+                   + err[0].partition(why)[2]]
+    assert err[0].endswith("give host:port (the head node's GCS: ray start --head --port, "
+                           "6379 by default), ray://host:port (Ray Client), auto or local")
+    assert not (tmp_path / "far.db").exists()

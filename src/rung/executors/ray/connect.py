@@ -101,13 +101,40 @@ def client_address(address: str | None) -> tuple[str, int] | None:
     return host.strip("[]"), int(port)
 
 
+def check_format(address: str | None) -> None:
+    """``RungError`` naming ``address`` (or ``RAY_ADDRESS``, in place of ``None`` / ``"auto"``)
+    when it is none of what ``ray.init`` takes: ``auto``, ``local``, ``host:port`` (the head
+    node's GCS, a port in 1..65535), ``ray://host[:port]`` (Ray Client) or another scheme's
+    ``scheme://...`` (Ray's, e.g. ``anyscale://``); ``http(s)://`` is the dashboard's job
+    API, not an address to connect a driver to. Ray's own refusal of ``127.0.0.1`` came after
+    the study was written, with a traceback, or cut short."""
+    addr = address
+    if addr is None or addr == "auto":
+        addr = os.environ.get("RAY_ADDRESS") or None
+    if addr is None or addr in ("auto", "local"):
+        return
+    want = ("give host:port (the head node's GCS: ray start --head --port, 6379 by default), "
+            "ray://host:port (Ray Client), auto or local")
+    scheme, sep, rest = addr.partition("://")
+    if sep and scheme.lower() in ("http", "https"):
+        raise RungError(f"{addr!r} is the Ray dashboard's address (its job API), not one a "
+                        f"driver connects to: {want}")
+    if sep and (scheme != "ray" or ":" not in rest.rpartition("]")[2]):
+        return  # another Ray scheme, or Ray Client's default port: ray.init decides
+    host, colon, port = (rest if sep else addr).rpartition(":")
+    if not colon or not host.strip("[]") or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise RungError(f"{addr!r} is not a Ray address: {want}")
+
+
 def check_reachable(ray: Any, address: str | None) -> None:
     """``RungError`` (one line naming the address) when nothing answers at the head node or
     the Ray Client server ``ray.init`` would connect to, or what answers is not a gRPC server
     as both are, or (at a head's address whose port is ``RAY_CLIENT_PORT``) a gRPC server
     that is not a GCS: Ray Client's, the message then asks for ``ray://host:port``. Each
     probe waits at most ``PROBE_TIMEOUT`` seconds; with ``RAY_USE_TLS`` only the connection
-    is checked. Nothing to check when ``ray.init`` would start a local instance."""
+    is checked. Nothing to check when ``ray.init`` would start a local instance. A malformed
+    address is refused first (``check_format``)."""
+    check_format(address)
     client = client_address(address)
     if client is not None:
         host, port = client
