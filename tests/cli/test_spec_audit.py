@@ -12,10 +12,11 @@ from clihelp import HERE, files_under
 
 import rung
 from rung.cli.main import main
-from rung.cli.spec import LOCAL_WORKERS_PER_CPU, SpecError, parse_spec
+from rung.cli.spec import SpecError, parse_spec
 from rung.cli.spec_yaml import parse_yaml
 from rung.errors import ConfigError, SpaceError
 from rung.executors.local import usable_cpus
+from rung.executors.processes import LOCAL_WORKERS_PER_CPU
 
 
 def local(**changes: Any) -> dict[str, Any]:

@@ -67,7 +67,7 @@ from rung.cli.spec_tracking import TRACKING_KEYS, spec_tracking
 from rung.cli.spec_yaml import read_yaml
 from rung.errors import ConfigError
 from rung.executors.local import usable_cpus
-from rung.executors.processes import LOCAL_WORKERS_PER_CPU
+from rung.executors.processes import check_local_workers
 from rung.space import SearchSpace
 from rung.storage.paths import names_directory, storage_problem
 
@@ -272,9 +272,9 @@ def _workers(
 def check_workers(n_workers: Any, executor: str, key: str = "spec.n_workers") -> int:
     """``n_workers`` of a spec (``key``: ``spec.n_workers``, or ``--workers`` of ``rung run``
     / ``resume`` / ``demo``) as an ``int``, held to its executor's bound: at most
-    ``LOCAL_WORKERS_PER_CPU`` local worker processes per CPU this process may use
-    (``usable_cpus``), at most ``rung.study.MAX_SIMULATED_WORKERS`` simulated workers (the
-    bound of ``Study.simulate``); a Ray cluster bounds its own.
+    ``rung.executors.processes.LOCAL_WORKERS_PER_CPU`` local worker processes per CPU this
+    process may use (``check_local_workers``), at most ``rung.study.MAX_SIMULATED_WORKERS``
+    simulated workers (the bound of ``Study.simulate``); a Ray cluster bounds its own.
 
     Raises:
         SpecError: naming ``key`` and the bound.
@@ -284,12 +284,12 @@ def check_workers(n_workers: Any, executor: str, key: str = "spec.n_workers") ->
     if executor == "simulated":
         return check_simulated_workers(n_workers, key, error=SpecError)
     n = _int(key, n_workers, 1)
-    cpus = usable_cpus()
-    if executor == "local" and n > LOCAL_WORKERS_PER_CPU * cpus:
+    if executor == "local":
         ray = "; use executor: ray for more" if key == "spec.n_workers" else ""
-        raise SpecError(key, f"{n:,} worker processes on {cpus} CPUs: the local executor "
-                        f"starts at most {LOCAL_WORKERS_PER_CPU * cpus:,} "
-                        f"({LOCAL_WORKERS_PER_CPU} per CPU){ray}")
+        try:
+            check_local_workers(n, key, more=ray)
+        except ConfigError as e:
+            raise SpecError(key, e.message) from None
     return n
 
 

@@ -38,9 +38,11 @@ def _describe_exit(code: int | None) -> str:
 LOCAL_WORKERS_PER_CPU = 32
 
 
-def check_local_workers(n_workers: Any, key: str = "n_workers") -> int:
+def check_local_workers(n_workers: Any, key: str = "n_workers",
+                        more: str = "; use the ray executor for more") -> int:
     """``n_workers`` of the local executor: an integer from 1 to ``LOCAL_WORKERS_PER_CPU`` per
-    usable CPU, else ``ConfigError`` naming ``key``."""
+    usable CPU, else ``ConfigError`` naming ``key`` (past the bound, its message ends with
+    ``more``: how to get more workers where the caller is, a spec or Python)."""
     from rung._validate import check_int
 
     n = check_int(key, n_workers, 1)
@@ -48,8 +50,7 @@ def check_local_workers(n_workers: Any, key: str = "n_workers") -> int:
     if n > LOCAL_WORKERS_PER_CPU * cpus:
         raise ConfigError(key=key, message=(
             f"{n:,} worker processes on {cpus} CPUs: the local executor starts at most "
-            f"{LOCAL_WORKERS_PER_CPU * cpus:,} ({LOCAL_WORKERS_PER_CPU} per CPU); use the ray "
-            "executor for more"))
+            f"{LOCAL_WORKERS_PER_CPU * cpus:,} ({LOCAL_WORKERS_PER_CPU} per CPU){more}"))
     return n
 
 
