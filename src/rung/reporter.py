@@ -80,10 +80,8 @@ class Reporter:
     def trial_interrupted(self, trial_id: int, step: int, error: str) -> None:
         """A trial's run was interrupted at ``step`` (its worker died, its node left) for the
         first time in this run; the scheduler resumes it."""
-        where = f"after step {step}" if step else "before its first report"
-        text = _CONTROL.sub("", error_summary(error).replace("\t", " "))
-        self.emit(logging.WARNING, f"trial {trial_id} interrupted {where}, to be resumed: "
-                                   f"{text}")
+        self.emit(logging.WARNING, f"trial {trial_id} interrupted {_where(step)}, to be "
+                                   f"resumed: {_plain(error)}")
 
     def end(self, engine: Engine, name: str = "") -> None:
         """The run stopped (budget spent, nothing left to run, or an error)."""
@@ -169,11 +167,20 @@ def failure_line(trial_id: int, step: int, error: str | None) -> str:
     an error that names its step already, as an invalid metric's does, is not given another;
     terminal control sequences in the error, such as colours, are left out, and a tab is
     a space)."""
-    text = _CONTROL.sub("", error_summary(error).replace("\t", " "))
+    text = _plain(error)
     if " at step " in text:
         return f"trial {trial_id} failed: {text}"
-    where = f"after step {step}" if step > 0 else "before its first report"
-    return f"trial {trial_id} failed {where}: {text}"
+    return f"trial {trial_id} failed {_where(step)}: {text}"
+
+
+def _plain(error: str | None) -> str:
+    """``error_summary(error)`` as one plain line: control sequences left out, a tab a space."""
+    return _CONTROL.sub("", error_summary(error).replace("\t", " "))
+
+
+def _where(step: int) -> str:
+    """Where a trial's run ended: ``after step 2``, or ``before its first report`` (0)."""
+    return f"after step {step}" if step > 0 else "before its first report"
 
 
 def study_line(name: str, text: str) -> str:
