@@ -56,6 +56,14 @@ class _Run:
         self.slot = slot
         self.spend = Spend(runs=1)
 
+    def owed(self, t: float) -> tuple[float, float, float]:
+        """Seconds, cost and device-hours held since the last charge, up to ``t``."""
+        dt = t - self.since
+        if dt <= 0:
+            return 0.0, 0.0, 0.0
+        h = dt / 3600.0
+        return dt, h * self.rate, h * self.devices
+
 
 class _Fold:
     """The fold's state; ``feed`` one record at a time, ``result`` at the end."""
@@ -103,15 +111,15 @@ class _Fold:
 
     # --- time ---------------------------------------------------------------------------------
     def _charge(self, run: _Run, t: float) -> None:
-        dt = t - run.since
+        dt, cost, device_hours = run.owed(t)
         if dt > 0:
             h = dt / 3600.0
             run.held += dt
-            run.spend.cost += h * run.rate
-            run.spend.device_hours += h * run.devices
+            run.spend.cost += cost
+            run.spend.device_hours += device_hours
             run.spend.gpu_hours += h * run.gpus
-            self.cost += h * run.rate
-            self.device_hours += h * run.devices
+            self.cost += cost
+            self.device_hours += device_hours
             self.gpu_hours += h * run.gpus
             for d, a in run.resources.items():
                 self.devices[d] = self.devices.get(d, 0.0) + h * a
@@ -229,10 +237,9 @@ class _Fold:
         records, so ``cost`` alone leaves out their time since their last one)."""
         cost, hours = self.cost, self.device_hours
         for run in self.active.values():
-            dt = t - run.since
-            if dt > 0:
-                cost += dt / 3600.0 * run.rate
-                hours += dt / 3600.0 * run.devices
+            _, owed_cost, owed_hours = run.owed(t)
+            cost += owed_cost
+            hours += owed_hours
         self.finals.append((t, cost, hours, tid, metrics))
 
     def _incumbent(self) -> list[Improvement]:
