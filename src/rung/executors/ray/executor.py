@@ -23,6 +23,10 @@ path the ``CheckpointSaved`` event records, relative to that directory) and the 
 its copy. A trial resumed or forked from a checkpoint gets the archive with its ``LAUNCH``
 message, on whichever node it lands.
 
+The head node's GCS is watched from the driver (``head_watch.py``): while it does not answer
+no ``ray.nodes()`` call is made (it would block), and a run whose head stays silent ends with a
+``RungError`` 10 s before Ray would end the process, its Ray connection closed.
+
 Event times are the driver's clock at receipt (workers' clocks on other machines may be
 skewed; a batch is received within milliseconds of being sent).
 """
@@ -58,6 +62,7 @@ from rung.executors.ray.actors import ActorPool
 from rung.executors.ray.archive import archive_for, store_shipped
 from rung.executors.ray.arguments import TRANSPORTS, check_arguments
 from rung.executors.ray.connect import connect, use_socket
+from rung.executors.ray.head_watch import HeadWatch
 from rung.executors.ray.importing import check_ray_installed, import_ray
 from rung.executors.ray.resources import normalize_resources, trials_per_node
 from rung.executors.ray.room import _NODES_INTERVAL, RoomWatch
@@ -182,6 +187,8 @@ class RayExecutor(RoomWatch, ActorPool):
         self._unplaced_since: float | None = None  # since when launches wait, no actor ready
         self._unplaced_warned = -math.inf
         self._study = "study"
+        self._watch: HeadWatch | None = None  # the head's GCS, watched while a session runs
+        self._head_lost = False
         super().__init__()
 
     def _reserve(self, resources: Mapping[str, Any] | None) -> dict[str, float]:
@@ -234,6 +241,7 @@ class RayExecutor(RoomWatch, ActorPool):
         self._open = True
         try:
             tp = self._tp = self._connect()
+            self._watch_head()
             self._open_root(ctx)
             self._payload = ray.put(payload)
             self._cls = ray.remote(RungWorker)
@@ -293,6 +301,9 @@ class RayExecutor(RoomWatch, ActorPool):
             return
         self._open = False
         ray, tp = self._ray, self._tp
+        if self._watch is not None:
+            self._watch.stop()
+            self._watch = None
         if tp is not None:
             waits: list[Any] = []
             for w in self._workers.values():
@@ -315,8 +326,10 @@ class RayExecutor(RoomWatch, ActorPool):
         self._events = []
         self._payload = None
         self._close_root()
-        if self._started_ray and ray is not None:
-            self._started_ray = False
+        if (self._started_ray or self._head_lost) and ray is not None:
+            # a connection whose head is lost is closed whoever opened it: Ray would end the
+            # process once it has been without the GCS for its limit
+            self._started_ray = self._head_lost = False
             with contextlib.suppress(Exception):
                 ray.shutdown()
 
@@ -330,15 +343,45 @@ class RayExecutor(RoomWatch, ActorPool):
             return SocketTransport(ray, self._workers, self._handle, self.now, self.driver_port)
         return RayCallTransport(ray, self._workers, self._handle, self.now)
 
+    def _watch_head(self) -> None:
+        """Start watching the head's GCS (``head_watch``), unless this is a Ray Client
+        session or Ray does not say where its GCS is."""
+        ray = self._ray
+        with contextlib.suppress(Exception):
+            if ray.util.client.ray.is_connected():
+                return
+        gcs = ""
+        with contextlib.suppress(Exception):
+            gcs = str(ray.get_runtime_context().gcs_address or "")
+        host, sep, port = gcs.rpartition(":")
+        if sep and host and port.isdigit():
+            self._watch = HeadWatch(host.strip("[]"), int(port), self._study)
+            self._watch.start()
+
+    def _head_answers(self) -> bool:
+        """Whether the head's GCS answers, so that a Ray call that needs it will not block
+        (True when it is not watched); ``RungError`` once it has been silent for the watch's
+        ``end_after`` seconds: the run ends."""
+        w = self._watch
+        if w is None:
+            return True
+        if w.down or not w.answers():
+            if w.lost:
+                self._head_lost = True
+                raise RungError(w.lost_message())
+            return False
+        return True
+
     def _check(self, out: list[Event], dead: list[Death]) -> None:
-        """Ask Ray about actor deaths (transport="socket") and the cluster's capacity."""
+        """Ask Ray about actor deaths (transport="socket") and the cluster's capacity
+        (not while the head does not answer: ``ray.nodes()`` would block)."""
         self._next_check = time.monotonic() + _CHECK_INTERVAL
         assert self._tp is not None
         self._tp.find_deaths(dead)
         if dead:
             self._bury(dead, out)
         now = time.monotonic()
-        if not dead and now < self._next_nodes:
+        if (not dead and now < self._next_nodes) or not self._head_answers():
             self._fill_pool()
             self._warn_if_unplaced()
             return
