@@ -113,8 +113,11 @@ CONSTRAINED: list[tuple[str, list[tuple[str, int, float, float]], int | None, li
      [("completed", MAX_STEP, 0.5, 0.5), ("completed", 3, 0.2, 5.0)], 0, [0]),
     ("no final result: the best feasible one at the highest step",
      [("stopped", 7, 0.1, 5.0), ("stopped", 7, 0.3, 0.5), ("stopped", 7, 0.2, 0.5)], 2, [2]),
-    ("an infeasible final result at max_step: the feasible trials below it do not count",
-     [("completed", MAX_STEP, 0.1, 5.0), ("stopped", 7, 0.2, 0.5)], None, []),
+    ("an infeasible final result at max_step hides no feasible trial below it",
+     [("completed", MAX_STEP, 0.1, 5.0), ("stopped", 7, 0.2, 0.5)], 1, [1]),
+    ("an infeasible trial further on hides no feasible one: the highest feasible step counts",
+     [("completed", MAX_STEP, 0.1, 5.0), ("stopped", 7, 0.2, 0.5), ("stopped", 3, 0.01, 0.5),
+      ("stopped", 7, 0.3, 0.5)], 1, [1]),
     ("no feasible trial at all: no best trial, an empty front",
      [("completed", MAX_STEP, 0.1, 5.0), ("stopped", 5, 0.2, 5.0)], None, []),
     ("a NaN feasible final result beats an infeasible one and a non-final one",
@@ -135,12 +138,14 @@ def test_constraints_filter_before_the_rule(why: str, script: Any, best: int | N
     assert s.engine.summary()["best_trial"] == best
 
 
-def test_the_highest_step_fallback_counts_only_trials_at_that_step() -> None:
-    """No trial has a final result; the feasible trial stopped at step 4 is below the highest
-    step (9, reached by an infeasible one): nothing counts yet, in all three views."""
-    s = study(True, 2, n=2)
-    play(s, [("stopped", 4, 0.1, 0.5), ("stopped", 9, 0.3, 5.0)])
-    assert views(s) == (None, [], [])
+def test_the_highest_step_fallback_is_the_highest_feasible_step() -> None:
+    """No trial has a final result; the feasible trials stopped at steps 4 and 2 are below
+    the highest step (9, reached by an infeasible one): the one at step 4 is the best, in all
+    three views (an audit found the infeasible trial hiding it: best_trial None while
+    `rung show` listed feasible trials under "no feasible trial yet")."""
+    s = study(True, 2, n=3)
+    play(s, [("stopped", 4, 0.1, 0.5), ("stopped", 9, 0.3, 5.0), ("stopped", 2, 0.01, 0.5)])
+    assert views(s) == (0, [0], [0])
 
 
 # --- the fast path without constraints is the rule (property) -----------------------------
@@ -177,7 +182,7 @@ def test_best_trial_id_is_the_best_candidate(trials: Any, constraints: bool) -> 
     feasible = [t for t in h if h.last_step(t) > 0 and trials[t][2] is not TrialStatus.FAILED
                 and (not constraints or trials[t][1] <= 1.0)]
     final = [t for t in feasible if h.last_step(t) == 4 or h.status(t) is TrialStatus.COMPLETED]
-    top = max((h.last_step(t) for t in h if trials[t][2] is not TrialStatus.FAILED), default=0)
+    top = max((h.last_step(t) for t in feasible), default=0)
     assert cands == (final or [t for t in feasible if h.last_step(t) == top])
     expect = min(((h.score(t), t) for t in cands), default=(math.inf, None))[1]
     assert h.best_trial_id() == expect

@@ -288,13 +288,13 @@ class History:
         missing objective metric does not leave a trial out: it scores ``inf``, the worst.
         ``best_trial_id`` is the best of them by score; ``Study.pareto_front`` the
         non-dominated ones with finite values. O(trials)."""
-        top = self._top_counted_step()
-        if not top:
-            return []
-        feasible = [t for t in self._trials
-                    if self.counts_for_best(t) and self.violation(t) == 0.0]
+        feasible = [t for t in self._trials if self._trials[t].last_step > 0
+                    and self.counts_for_best(t) and self.violation(t) == 0.0]
         final = [t for t in feasible if self.is_final(t)]
-        return final or [t for t in feasible if self._trials[t].last_step == top]
+        if final or not feasible:
+            return final
+        top = max(self._trials[t].last_step for t in feasible)
+        return [t for t in feasible if self._trials[t].last_step == top]
 
     def counts_for_best(self, trial_id: int) -> bool:
         """The trial may be the best: it did not fail, or only the session's ``max_time``
@@ -305,13 +305,15 @@ class History:
         st = self._trials[trial_id]
         return st.status is not TrialStatus.FAILED or cut_by_max_time(st.error)
 
-    def _top_counted_step(self) -> int:
-        """The highest step a trial that ``counts_for_best`` reached (``top_step`` while no
-        trial failed; O(trials) otherwise)."""
-        if not self._by_status[TrialStatus.FAILED]:
+    def _top_candidate_step(self) -> int:
+        """The highest step a trial that ``counts_for_best`` and is feasible there reached
+        (``top_step`` while no trial failed and there are no constraints; O(trials)
+        otherwise): an infeasible trial further on hides no feasible one."""
+        if not self._by_status[TrialStatus.FAILED] and not self.constraints:
             return self._top_step
         return max((st.last_step for st in self._trials.values()
-                    if self.counts_for_best(st.id)), default=0)
+                    if self.counts_for_best(st.id) and self.violation(st.id) == 0.0),
+                   default=0)
 
     def best_trial_id(self) -> int | None:
         """The best of ``best_candidates`` (never a trial that failed by itself) by score at
@@ -326,7 +328,7 @@ class History:
         early = self._best_completed_early
         if final is not None or early is not None:
             return min(k for k in (final, early) if k is not None)[1]
-        top = self._top_counted_step()
+        top = self._top_candidate_step()
         if top == 0:
             return None
         best = self._best_feasible_at(top)
