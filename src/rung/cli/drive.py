@@ -55,6 +55,7 @@ def drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace,
     callbacks = guarded_tracking_callbacks(spec.tracking)  # the spec's `tracking` (may be None)
     live = False if args.no_live else None
     resume_cmd = f"rung resume {spec.name}{storage_flag(spec.storage, spec.name)}"
+    written = _records(study)
     try:
         with _sigterm_as_interrupt(), Progress(study, live=live, interval=args.log_every,
                                                       final_best=False) as prog:
@@ -73,9 +74,15 @@ def drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace,
     except RunFailed as e:
         study.close()
         raise CLIError(study_line(spec.name, str(e)), 1) from None
-    except ConfigError as e:  # refused before anything ran (a budget never spent): bad input
+    except ConfigError as e:
+        if _records(study) == written:  # refused before the session wrote anything: bad input
+            study.close()
+            raise as_spec_error(e) from None
+        # raised by something the spec names, once the run was under way (an explore function
+        # that returns an invalid configuration): the run failed, its journal is intact
         study.close()
-        raise as_spec_error(e) from None
+        raise CLIError(f"{as_spec_error(e)}\n(the run stopped; the journal is intact; resume "
+                       f"with: {resume_cmd})", 1) from None
     except RungError as e:
         study.close()
         raise CLIError(f"{e}\n(the journal is intact; resume with: {resume_cmd})", 1) from None
@@ -90,6 +97,12 @@ def drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace,
           flush=True)
     study.close()
     return 0
+
+
+def _records(study: Any) -> int | None:
+    """How many records the study's journal holds (``None`` when it cannot say)."""
+    count = getattr(study.journal, "count", None)
+    return count(study.name) if count is not None else None
 
 
 __all__ = ["drive"]

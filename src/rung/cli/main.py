@@ -334,7 +334,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from rung.cli.report import resume_note
     from rung.cli.run_checks import check_executor, check_tracking, check_workers_option
     from rung.cli.spec import SpecError, resolve_objective, spec_from_journal
-    from rung.cli.spec_objective import add_spec_paths
+    from rung.cli.spec_objective import add_spec_paths, check_named_imports
     from rung.storage import open_journal
     from rung.study import Study
 
@@ -363,6 +363,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
         journal.close()
         raise CLIError(f"study {args.name!r} runs the objective {spec.objective!r} (recorded "
                        f"when it was created): {e.message}", 2) from None
+    try:
+        check_named_imports(spec)
+    except SpecError as e:
+        journal.close()
+        raise CLIError(f"study {args.name!r}: its scheduler's explore (recorded when it was "
+                       f"created): {e.message}", 2) from None
     try:
         check_tracking(spec)
         check_executor(spec)

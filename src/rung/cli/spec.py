@@ -55,7 +55,7 @@ from rung.cli.spec_extras import (
     spec_fidelity,
     with_extras,
 )
-from rung.cli.spec_objective import add_spec_paths, resolve_objective
+from rung.cli.spec_objective import add_spec_paths, check_named_imports, resolve_objective
 from rung.cli.spec_run import (  # re-exported
     CLI_KEY,
     RunSpec,
@@ -101,6 +101,8 @@ def load_spec(
         fn = resolve_objective(spec)
     elif import_objective:  # a simulated benchmark: what the spec names by module still imports
         add_spec_paths(spec.path)
+    if import_objective:
+        check_named_imports(spec)
     return spec, fn
 
 

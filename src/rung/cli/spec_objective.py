@@ -39,6 +39,26 @@ def add_spec_paths(paths: Sequence[str]) -> None:
             os.environ["PYTHONPATH"] = os.pathsep.join([*parts, *([old] if old else [])])
 
 
+def check_named_imports(spec: RunSpec) -> None:
+    """Import what the spec's scheduler names by ``"module:function"`` (PBT's and PB2's
+    ``explore``), once its ``path`` is on ``sys.path``: ``SpecError`` naming
+    ``spec.scheduler.params.explore`` when it cannot be, before anything is written (the
+    scheduler's own check leaves a module it cannot find yet to this one)."""
+    ref = spec.study.scheduler.params.get("explore")
+    if not isinstance(ref, str):
+        return
+    from rung.errors import ConfigError
+    from rung.schedulers.pbt_explore import load_explore
+
+    try:
+        load_explore(ref)
+    except ConfigError as e:
+        where = ", ".join(spec.path) or "sys.path"
+        raise SpecError("spec.scheduler.params.explore",
+                        e.message.replace("; import or define it before loading the study",
+                                          f" (looked in {where})")) from None
+
+
 def resolve_objective(spec: RunSpec) -> Callable[..., Any]:
     """Import ``spec.objective`` (after prepending ``spec.path`` to ``sys.path``, and to
     ``PYTHONPATH`` so that worker processes find it too) and check its signature.
