@@ -178,3 +178,16 @@ def test_a_symbolic_link_keeps_pointing_at_the_export(
     assert _export(capsys, "odd", "--storage", str(odd), "-o", str(link))[0] == 0
     assert link.is_symlink() and link.resolve() == target.resolve()
     assert target.read_text().startswith("trial_id,")
+
+
+def test_a_name_that_is_only_a_suffix_is_written_in_its_format(
+    odd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``-o .csv`` / ``rung plot -o .svg``: pathlib sees no suffix in such a name, so the
+    temporary file beside it had none and the plot's write failed with a traceback."""
+    assert _export(capsys, "odd", "--storage", str(odd), "-o", str(odd.parent / ".csv"))[0] == 0
+    assert (odd.parent / ".csv").read_text().startswith("trial_id,")
+    pytest.importorskip("matplotlib")
+    assert main(["plot", "odd", "--storage", str(odd), "-o", str(odd.parent / ".svg")]) == 0
+    assert (odd.parent / ".svg").read_text().lstrip().startswith("<?xml")
+    assert sorted(p.name for p in odd.parent.iterdir() if ".tmp" in p.name) == []

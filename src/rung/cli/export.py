@@ -142,8 +142,11 @@ def replace(out: Path) -> Iterator[Path]:
         yield out
         return
     out = out.resolve() if out.is_symlink() else out
-    # the same suffix: matplotlib and pandas tell a format by it
-    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp{out.suffix}")
+    # the same suffix: matplotlib and pandas tell a format by it (a name that is only a
+    # suffix, ".svg", has none for pathlib)
+    dot = out.name.rfind(".")
+    stem, suffix = (out.name[:dot], out.name[dot:]) if dot >= 0 else (out.name, "")
+    tmp = out.with_name(f".{stem}.{os.getpid()}.tmp{suffix}")
     try:
         yield tmp
         os.replace(tmp, out)

@@ -56,6 +56,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
             save(fig, tmp)
     except OSError as e:  # say, a directory one may not write to
         raise CLIError(f"-o {args.output}: {e.strerror or e}", 2) from None
+    except ValueError as e:  # a name matplotlib cannot tell the format of
+        raise CLIError(f"-o {args.output}: {e}", 2) from None
     print(f"rung: wrote the {args.kind} plot of {args.name} to {out}", file=sys.stderr,
           flush=True)
     return 0
