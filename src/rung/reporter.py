@@ -146,14 +146,16 @@ def _handlers(logger: logging.Logger) -> list[logging.Handler]:
 
 def error_summary(error: str | None) -> str:
     """One line out of a trial's error: the exception line of a traceback
-    (``ValueError: boom``), else the first line of the text."""
+    (``ValueError: boom``: the first line after its last frame, with `` ...`` when the
+    message goes on over more lines), else the first line of the text."""
     if not error:
         return "no reason given"
     lines = [ln.rstrip() for ln in error.strip().splitlines() if ln.strip()]
     if lines and lines[0].startswith("Traceback"):
-        for ln in reversed(lines):
-            if not ln.startswith((" ", "\t")):  # the last unindented line: "Type: message"
-                return ln
+        frames = [i for i, ln in enumerate(lines) if ln.startswith((" ", "\t"))]
+        after = lines[frames[-1] + 1:] if frames else lines[1:]
+        if after:
+            return after[0] + (" ..." if len(after) > 1 else "")
     return lines[0] if lines else "no reason given"
 
 

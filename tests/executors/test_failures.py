@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -205,6 +206,23 @@ def test_reporter_lines_and_visibility() -> None:
                          '    raise ValueError("a")\nValueError: a\n') == "ValueError: a"
     assert error_summary("timeout: trial_timeout of 2 s reached") == (
         "timeout: trial_timeout of 2 s reached")
+    # a message of several lines: its first, with the exception's type (an audit found the
+    # type gone: "trial 5 failed after step 1: second line of detail"); a chained exception:
+    # the last one raised
+    def fail() -> None:
+        raise RuntimeError("diverged\nsecond line of detail")
+
+    try:
+        fail()
+    except RuntimeError:
+        assert error_summary(traceback.format_exc()) == "RuntimeError: diverged ..."
+    try:
+        try:
+            fail()
+        except RuntimeError as e:
+            raise ValueError("outer") from e
+    except ValueError:
+        assert error_summary(traceback.format_exc()) == "ValueError: outer"
     assert failure_line(3, 2, "KeyError: 'k'") == "trial 3 failed after step 2: KeyError: 'k'"
     lg = logging.Logger("standalone")  # no parent: nothing configured
     visible(lg)

@@ -372,9 +372,11 @@ def _failure_kind(line: str) -> str:
 
 
 def _last_line(error: str | None) -> str:
-    """The line of an error (a traceback) that says what went wrong: its last non-empty one."""
-    lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
-    return lines[-1] if lines else "(no error text)"
+    """The line of an error that says what went wrong, as the run's failure line and the
+    dashboard say it (``rung.reporter.error_summary``: a traceback's exception line)."""
+    from rung.reporter import error_summary
+
+    return error_summary(error) if error and error.strip() else "(no error text)"
 
 
 def ls_row(study: Study, where: str, running: bool) -> list[Any]:
