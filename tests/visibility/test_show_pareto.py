@@ -34,3 +34,42 @@ def test_show_names_the_pareto_front(tmp_path: Path) -> None:
     named = ", ".join(f"#{t.id} (acc={t.metrics['acc']:.6g}, ms={t.metrics['ms']:.6g})"
                       for t in front)
     assert f"  pareto front  8 trials at step 1: {named}" in _show(db)
+
+
+def test_the_front_names_its_own_trials_steps(tmp_path: Path) -> None:
+    """The step named is the front's, not the highest any trial reached (a failed trial's 7
+    was named for a front at step 3), and both when the front's trials end at different
+    steps (one completed early). Found by an audit."""
+    db = tmp_path / "m.db"
+    s = rung.Study.create("mo", {"x": rung.Float(0, 1)}, objective=["a", "b"],
+                          searcher="random", scheduler="fifo", max_step=9, seed=0, storage=db)
+    for step, a, b, end in [(3, 1, 1, "stopped"), (3, 2, 0.5, "stopped"), (7, 0, 0, "failed")]:
+        t = s.ask()
+        assert t is not None
+        s.report(t.id, step, {"a": a, "b": b})
+        s.tell(t.id, end, error="x" if end == "failed" else None)
+    assert "  pareto front  2 trials at step 3: #0 (a=1, b=1), #1 (a=2, b=0.5)" in _show(db)
+    t = s.ask()
+    assert t is not None
+    s.report(t.id, 9, {"a": 3, "b": 0.1})
+    s.tell(t.id, "completed")
+    t = s.ask()
+    assert t is not None
+    s.report(t.id, 2, {"a": 0.5, "b": 2})
+    s.tell(t.id, "completed")  # completed early: final at step 2
+    s.close()
+    assert "  pareto front  2 trials at steps 2, 9: #3 (a=3, b=0.1), #4 (a=0.5, b=2)" in _show(db)
+
+
+def test_a_best_trial_with_a_nan_value_is_named(tmp_path: Path) -> None:
+    """``rung show`` said "best: none yet" where ``Study.best_trial`` and the dashboard name
+    a trial whose every result is NaN (``nan="worst"``). Found by an audit."""
+    db = tmp_path / "n.db"
+    s = rung.Study.create("mo", {"x": rung.Float(0, 1)},
+                          objective=rung.Objective("loss", nan="worst"), searcher="random",
+                          scheduler="fifo", max_step=1, storage=db)
+    t = s.ask()
+    assert t is not None
+    s.tell(t.id, "completed", {"loss": float("nan")})
+    s.close()
+    assert "  best loss=nan (trial #0, step 1)" in _show(db)

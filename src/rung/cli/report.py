@@ -70,12 +70,21 @@ def objective_text(study: Study) -> str:
 
 
 def best_line(study: Study) -> str:
-    """``best val_acc=0.97 (trial #12, step 27)`` or ``best: none yet``."""
+    """``best val_acc=0.97 (trial #12, step 27)`` or ``best: none yet``; a best trial whose
+    objective metric is NaN or missing (every result so) is named all the same, with its
+    metric as reported (``best loss=nan (trial #0, step 1)``), as ``Study.best_trial`` and
+    the dashboard name it."""
     best = study.best_trial
     metric = study.spec.objective.metric
-    if best is None or best.value is None:
+    if best is None:
         return no_best(study)
-    return f"best {metric}={fmt_num(best.value)} (trial #{best.id}, step {best.last_step})"
+    value = best.value
+    if value is None:
+        raw = best.metrics.get(metric)
+        shown = fmt_num(raw) if isinstance(raw, (int, float)) else "(not reported)"
+    else:
+        shown = fmt_num(value)
+    return f"best {metric}={shown} (trial #{best.id}, step {best.last_step})"
 
 
 def top_trials(study: Study, k: int) -> list[Trial]:
@@ -114,8 +123,10 @@ def pareto_line(study: Study, limit: int = 10) -> str:
         for t in front[:limit])
     more = f", +{len(front) - limit} more" if len(front) > limit else ""
     n = len(front)
-    return (f"pareto front  {n} trial{'s' if n != 1 else ''} at step "
-            f"{study.history.top_step}: {named}{more}")
+    steps = sorted({t.last_step for t in front})  # its trials' final (or highest) steps
+    at = (f"at step {steps[0]}" if len(steps) == 1
+          else "at steps " + ", ".join(str(x) for x in steps))
+    return f"pareto front  {n} trial{'s' if n != 1 else ''} {at}: {named}{more}"
 
 
 def issue18_lines(study: Study) -> list[str]:
