@@ -228,9 +228,21 @@ def param_importance(
     the bias correction keeps from reading as importance. Non-finite scores (``inf``,
     ``nan``) are left out (``n_trials`` counts the others); finite ones of any magnitude,
     up to the largest float, give the importances their shape gives at any other scale.
+
+    Raises:
+        ConfigError: ``step`` not ``None`` or an integer >= 1; ``n_bins`` not 0 (automatic)
+            or an integer >= 2 (one bin explains nothing).
     """
     import numpy as np
 
+    from rung._validate import check_int
+    from rung.errors import ConfigError
+
+    if step is not None:
+        step = check_int("step", step, 1)
+    if check_int("n_bins", n_bins, 0) == 1:
+        raise ConfigError(key="n_bins", message="must be 0 (automatic) or an integer >= 2 "
+                          "(one bin explains nothing), got 1")
     s = importance_step(history) if step is None else step
     names = [n for n in history.space if history.space[n].tunable]
     if s is None:

@@ -55,3 +55,22 @@ def test_non_finite_scores_are_left_out(bad: float) -> None:
     assert all(math.isfinite(v) for v in got.importances.values())
     assert sum(got.importances.values()) == pytest.approx(1.0)
     assert got.importances["a"] > got.importances["c"] > 0.0
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"step": -1}, "step: must be an integer >= 1, got -1"),
+    ({"step": "x"}, "step: must be an integer >= 1, got 'x'"),
+    ({"step": True}, "step: must be an integer >= 1, got True"),
+    ({"n_bins": -1}, "n_bins: must be an integer >= 0, got -1"),
+    ({"n_bins": 1}, "n_bins: must be 0 (automatic) or an integer >= 2 (one bin explains "
+                    "nothing), got 1"),
+    ({"n_bins": "x"}, "n_bins: must be an integer >= 0, got 'x'"),
+])
+def test_bad_arguments_name_themselves(kwargs: dict[str, Any], message: str) -> None:
+    """They returned all-zero importances from no trials (step -1, 'x'), read True as step 1,
+    or raised NumPy's TypeError (n_bins 'x'). Found by an audit."""
+    s = study(shape, n=10)
+    with pytest.raises(rung.errors.ConfigError) as e:
+        param_importance(s.history, **kwargs)
+    assert str(e.value) == message
+    assert param_importance(s.history, step=1, n_bins=2).n_trials == 10
