@@ -76,13 +76,14 @@ def test_optuna_median_exact_decisions() -> None:
     assert [c.until_step for c in s.capacity(3)] == [1, 1, 1]  # every step waits
     s.start(0, 1, 2)
     # no trial has completed: nothing is pruned, however bad
-    assert s.report(2, 1, 9.0) == Decision.proceed(2)
+    few = "{} completed trial(s), fewer than startup_trials (2)"
+    assert s.report(2, 1, 9.0) == Decision.proceed(2, few.format(0))
     for step, loss in [(1, 1.0), (2, 0.8), (3, 0.6)]:
-        assert s.report(0, step, loss) == Decision.proceed(step + 1)
+        assert s.report(0, step, loss) == Decision.proceed(step + 1, few.format(0))
     assert s.report(0, 4, 0.5) is None  # max_step: the trial completes, no reply
     s.end(0)
     # one completed trial < startup_trials=2: still nothing pruned
-    assert s.report(2, 2, 9.0) == Decision.proceed(3)
+    assert s.report(2, 2, 9.0) == Decision.proceed(3, few.format(1))
     for step, loss in [(1, 2.0), (2, 1.6), (3, 1.2), (4, 1.0)]:
         s.report(1, step, loss)
     s.end(1)
@@ -95,9 +96,12 @@ def test_optuna_median_exact_decisions() -> None:
     # trial 3 is judged on its best so far (0.7 at step 1, below the step-1 median 1.5), not
     # on its current value: at step 2 the median is 1.2 and its best 0.7 beats it
     s.start(3)
-    assert s.report(3, 1, 0.7) == Decision.proceed(2)
-    assert s.report(3, 2, 5.0) == Decision.proceed(3)
-    assert s.report(3, 3, 5.0) == Decision.proceed(4)  # median 0.9 at step 3: 0.7 beats it
+    nw = ("best loss=0.7 by step {} is not worse than the median loss={} of 2 completed "
+          "trials at step {} (Optuna's MedianPruner)")
+    assert s.report(3, 1, 0.7) == Decision.proceed(2, nw.format(1, 1.5, 1))
+    assert s.report(3, 2, 5.0) == Decision.proceed(3, nw.format(2, 1.2, 2))
+    # median 0.9 at step 3: 0.7 beats it
+    assert s.report(3, 3, 5.0) == Decision.proceed(4, nw.format(3, 0.9, 3))
     assert s.scheduler.state() == {"rule": "optuna", "trials": 4, "stopped": 1, "completed": 2}
     s.assert_replay_matches()
 
@@ -125,9 +129,15 @@ def test_optuna_median_warmup_and_interval() -> None:
     tid = launch.trial_id
     s.start(tid)
     assert s.report(tid, 1, 0.05) is None  # below its lease (2): streams on
-    assert s.report(tid, 3, 0.05) == Decision.proceed(4)  # 3 is not first in [2, 5): no check
+    nw = ("best loss=0.05 by step {} is not worse than the median loss=0.1 of 1 completed "
+          "trials at step {} (Optuna's MedianPruner)")
+    # its first report in [2, 5) (step 1 was warm-up): checked, 0.05 beats the median 0.1
+    assert s.report(tid, 3, 0.05) == Decision.proceed(4, nw.format(3, 3))
     d = s.report(tid, 5, 0.2)  # first in [5, 8): checked, best 0.05 beats the median 0.1
-    assert d == Decision.proceed(6)
+    assert d == Decision.proceed(6, nw.format(5, 5))
+    # not the first in [5, 8): no check
+    assert s.report(tid, 6, 0.2) == Decision.proceed(
+        7, "step 6 is not the first report of its interval (interval_steps 3)")
 
 
 def _median_cross_check(

@@ -77,7 +77,8 @@ def test_the_same_decisions_in_either_direction(mode: str) -> None:
 def test_median_rule_quotes_best_and_median_as_accuracies() -> None:
     s = Script(MedianStoppingRule(grace_period=1, min_trials=1), max_step=5, objective=ACC)
     s.capacity(2)
-    assert s.report(0, 1, 0.9) == Decision.proceed(2)
+    assert s.report(0, 1, 0.9) == Decision.proceed(
+        2, "0 other trial(s) at step 1, fewer than the 1 the rule compares with")
     assert s.report(1, 1, 0.2) == Decision.stop(
         "best acc=0.2 by step 1 is worse than the median acc=0.9 of 1 other trials' running "
         "averages at step 1"
@@ -89,7 +90,8 @@ def test_optuna_median_quotes_accuracies() -> None:
     s = Script(rule, max_step=2, objective=ACC)
     s.capacity(2)
     s.start(0, 1)
-    assert s.report(0, 1, 0.8) == Decision.proceed(2)
+    assert s.report(0, 1, 0.8) == Decision.proceed(
+        2, "0 completed trial(s), fewer than startup_trials (1)")
     assert s.report(0, 2, 0.9) is None  # max_step: it completes
     s.end(0)
     assert s.report(1, 1, 0.5) == Decision.stop(

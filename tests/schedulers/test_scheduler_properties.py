@@ -294,7 +294,7 @@ def test_median_stops_take_effect_where_the_worker_waits(data: st.DataObject) ->
     for r in w.records:
         if isinstance(r, Launch):
             lease[r.trial_id] = r.until_step
-        elif isinstance(r, Reply) and r.decision.reason.startswith("best loss="):
+        elif isinstance(r, Reply) and "is worse than the median" in r.decision.reason:
             assert r.step == lease[r.trial_id]
             stops += 1
         elif isinstance(r, Reply) and r.decision.until_step is not None:

@@ -210,8 +210,14 @@ class MedianStoppingRule(Scheduler):
         r = self._update(tid, step, score, request.history.scores(tid))
         table = self._tables[step]
         m = len(table) - 1  # other trials at this step
-        if step < self.grace_period or m < self.min_trials:
-            return self._carry_on(step, request.until_step, r)
+        if step < self.grace_period:
+            return self._carry_on(step, request.until_step, r,
+                                  f"step {step} is within the grace period "
+                                  f"({self.grace_period} steps)")
+        if m < self.min_trials:
+            return self._carry_on(step, request.until_step, r,
+                                  f"{m} other trial(s) at step {step}, fewer than the "
+                                  f"{self.min_trials} the rule compares with")
         own = table.bisect_left((r.avg_at[step], tid))
 
         def other(j: int) -> float:  # j-th smallest average among the other trials
@@ -226,14 +232,19 @@ class MedianStoppingRule(Scheduler):
                 f"{quote(self.objective, median)} of {m} other trials' running averages at step "
                 f"{step}"
             )
-        return self._carry_on(step, request.until_step, r)
+        return self._carry_on(
+            step, request.until_step, r,
+            f"best {quote(self.objective, r.best)} by step {step} is not worse than the median "
+            f"{quote(self.objective, median)} of {m} other trials' running averages at step "
+            f"{step}")
 
-    def _carry_on(self, step: int, until_step: int, r: _Running) -> Decision:
-        """Not stopped at ``step``: below the lease the lease stands (the worker streams on);
-        at it, a new lease to the next step where the rule can decide."""
+    def _carry_on(self, step: int, until_step: int, r: _Running, why: str) -> Decision:
+        """Not stopped at ``step`` (``why``): below the lease the lease stands (the worker
+        streams on); at it, a new lease to the next step where the rule can decide, with
+        ``why`` as its reason."""
         if step < until_step:
             return CONTINUE
-        return Decision.proceed(self._next_decision(step + 1, r))
+        return Decision.proceed(self._next_decision(step + 1, r), why)
 
     # --- rule="optuna" ------------------------------------------------------------------------
     def on_trial_end(self, request: EndRequest) -> None:
@@ -262,18 +273,26 @@ class MedianStoppingRule(Scheduler):
             r.best = min(scores.values())
             r.count = len(scores)
             r.last = max(scores)
-        go_on = Decision.proceed(min(step + 1, self.max_step)) if step >= request.until_step \
-            else CONTINUE
+        def go_on(why: str) -> Decision:
+            if step < request.until_step:
+                return CONTINUE
+            return Decision.proceed(min(step + 1, self.max_step), why)
+
         n = self._n_completed
-        if n == 0 or n < self.startup_trials or step < self.grace_period:
-            return go_on
+        if n == 0 or n < self.startup_trials:
+            return go_on(f"{n} completed trial(s), fewer than startup_trials "
+                         f"({max(1, self.startup_trials)})")
+        if step < self.grace_period:
+            return go_on(f"step {step} is within the grace period ({self.grace_period} steps)")
         w, i = self.grace_period, self.interval_steps
         if previous >= (step - w) // i * i + w:  # not the first report in its interval
-            return go_on
+            return go_on(f"step {step} is not the first report of its interval "
+                         f"(interval_steps {i})")
         table = self._completed.get(step)
         m = 0 if table is None else len(table)
         if table is None or m < self.min_trials:
-            return go_on
+            return go_on(f"{m} completed trial(s) at step {step}, fewer than the "
+                         f"{self.min_trials} the rule compares with")
         lo, hi = table[(m - 1) // 2][0], table[m // 2][0]  # the middle two (one if m is odd)
         # NumPy's linear interpolation at 0.5, of the metric values as Optuna takes them
         maximize = self.objective.mode == "max"
@@ -285,7 +304,9 @@ class MedianStoppingRule(Scheduler):
                 f"{quote(self.objective, median)} of {m} completed trials at step {step} "
                 "(Optuna's MedianPruner)"
             )
-        return go_on
+        return go_on(f"best {quote(self.objective, r.best)} by step {step} is not worse than "
+                     f"the median {quote(self.objective, median)} of {m} completed trials at "
+                     f"step {step} (Optuna's MedianPruner)")
 
     def state(self) -> dict[str, Any]:
         if self._optuna:
