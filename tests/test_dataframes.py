@@ -298,3 +298,24 @@ def test_export_parquet_of_a_categorical_of_mixed_types(tmp_path: Path) -> None:
         "32", "auto", None]
     assert list(df["params_lr"]) == [0.05, 0.05, 0.05]
     assert str(df["trial_id"].dtype) == "Int64"
+
+
+def test_an_int_parameter_stays_whole_where_it_is_inactive() -> None:
+    """A conditional Int's column held floats (1.0, 5.0: pandas' float64 for a column with
+    missing values) in the frame and in CSV exports. Found by an audit."""
+    pytest.importorskip("pandas")
+    s = rung.Study.create("ints", {"kind": rung.Categorical(["a", "b"]),
+                                   "n": rung.Int(1, 5, when={"kind": ["b"]})},
+                          searcher="random", scheduler="fifo", seed=0,
+                          budget=rung.Budget(n_trials=12))
+    while (t := s.ask()) is not None:
+        s.tell(t.id, "completed", {"loss": 0.5})
+    df = s.trials_dataframe()
+    assert str(df["params_n"].dtype) == "Int64"
+    b = df[df["params_kind"] == "b"]
+    a = df[df["params_kind"] == "a"]
+    assert len(a) and len(b)
+    assert df["params_n"][a.index].isna().all()
+    assert [int(v) for v in b["params_n"]] == [t.params["n"] for t in s.trials()
+                                               if t.params["kind"] == "b"]
+    assert ",5.0," not in df.to_csv() and ",1.0," not in df.to_csv()

@@ -203,7 +203,11 @@ def trials_dataframe(history: History, jf: JournalFold) -> pd.DataFrame:
     cols = _columns(history)
     df = pd.DataFrame(trial_rows(history, jf), columns=cols)
     floats = [c for c in cols if c in _FLOAT_COLUMNS or c.startswith("values_")]
-    return df.astype({**dict.fromkeys(_INT_COLUMNS, "Int64"),
+    from rung.space.params import Int
+
+    # an Int parameter stays whole where a conditional one is inactive (<NA>, not 5.0)
+    ints = [f"params_{n}" for n in history.space if isinstance(history.space[n], Int)]
+    return df.astype({**dict.fromkeys((*_INT_COLUMNS, *ints), "Int64"),
                       **dict.fromkeys(floats, "float64")})
 
 
