@@ -78,3 +78,30 @@ def test_without_outliers_or_with_tied_quartiles_every_result_is_in_view(
         low, high = ax.get_ylim()
         values = _values(s, figure)
         assert low <= min(values) and high >= max(values) and _note(ax) == []
+
+
+def test_values_that_are_not_numbers_are_counted_and_integer_axes_have_integer_ticks() -> None:
+    """Results of inf, -inf and NaN were left out silently; the trial axis (history) and a
+    short step axis (curves) had ticks at 0.2, 0.4 and 1.25, 1.5. Found by an audit."""
+    s = rung.Study.create("o", {"x": rung.Float(0, 1)}, objective=rung.Objective("v", nan="worst"),
+                          searcher="random", scheduler="fifo", max_step=3,
+                          budget=rung.Budget(n_trials=6), seed=0)
+    odd = {1: float("inf"), 2: float("-inf"), 3: float("nan")}
+    while (t := s.ask()) is not None:
+        for step in (1, 2, 3):
+            s.report(t.id, step, {"v": odd[t.id] if t.id in odd and step == 3 else 0.5 + t.id})
+        s.tell(t.id, "completed")
+    notes = {}
+    for figure in FIGURES:
+        fig = figure(s)  # type: ignore[operator]
+        ax = fig.axes[0]
+        notes[figure] = [a.get_text() for a in ax.texts if a.get_gid() == "not-finite"]
+        ticks = [x for x in ax.get_xticks() if ax.get_xlim()[0] <= x <= ax.get_xlim()[1]]
+        assert ticks and all(float(x).is_integer() for x in ticks), ticks
+    assert notes[P.optimization_history] == [
+        "3 trials' values not drawn (NaN, infinite or missing)"]
+    assert notes[P.learning_curves] == ["3 results not drawn (NaN, infinite or missing)"]
+    clean = _study("min", None, n=4)
+    for figure in FIGURES:
+        ax = figure(clean).axes[0]  # type: ignore[operator]
+        assert [a for a in ax.texts if a.get_gid() == "not-finite"] == []

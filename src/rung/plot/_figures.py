@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from rung.analysis_frames import decision_marks, occupancy
 from rung.plot._cutoffs import decision_cutoffs
 from rung.plot._draw import STATUS_COLORS, _data, _figure, _nothing_yet, _value
-from rung.plot._outliers import fit_bulk
+from rung.plot._outliers import fit_bulk, note_not_finite
 from rung.plot._param_figures import (
     intermediate_slices,
     parallel_coordinates,
@@ -45,9 +45,11 @@ def optimization_history(study: Study) -> Figure:
     best_x, best_y = [], []
     best = math.inf
     last = -1
+    hidden = 0  # trials with a result whose value is not a number to draw
     for tid in h:
         v = _value(h, tid)
         if math.isnan(v):
+            hidden += h.last_step(tid) > 0
             continue
         last = tid
         feasible = not h.constraints or h.violation(tid) == 0.0
@@ -81,6 +83,10 @@ def optimization_history(study: Study) -> Figure:
         ax.step(best_x, best_y, where="post", color="black", lw=1.5, gid="best",
                 label="best final value so far" + (" (feasible)" if h.constraints else ""))
     fit_bulk(ax, h, [h.score(tid) for tid in h])
+    note_not_finite(ax, hidden, "trials' values")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # trial ids
     ax.set_xlabel("trial")
     ax.set_ylabel(d.label())
     ax.set_title(f"{d.name}: optimization history")
@@ -130,6 +136,7 @@ def learning_curves(study: Study) -> Figure:
     if curves:
         ax.autoscale_view()
         fit_bulk(ax, h, every)
+    note_not_finite(ax, sum(not math.isfinite(sc) for sc in every), "results")
     for s in d.steps if d.rungs else ():
         if s < d.max_step:
             ax.axvline(s, color="#999999", ls=":", lw=0.8, gid=f"rung-{s}")
@@ -161,6 +168,10 @@ def learning_curves(study: Study) -> Figure:
         _nothing_yet(ax)
     if d.max_step >= 9:
         ax.set_xscale("log")
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps
     ax.set_xlabel("step")
     ax.set_ylabel(d.label())
     ax.set_title(f"{d.name}: learning curves by outcome"

@@ -26,3 +26,12 @@ def fit_bulk(ax: Axes, h: History, scores: list[float]) -> int:
             va="top" if above else "bottom", fontsize="x-small", color="#555555",
             gid="outliers")
     return r.left_out
+
+
+def note_not_finite(ax: Axes, n: int, what: str) -> None:
+    """Say on the axes (gid ``not-finite``) that ``n`` of its ``what`` (``"trials'
+    values"``, ``"results"``) are NaN, infinite or missing and not drawn (nothing when 0)."""
+    if n:
+        ax.text(0.01, 0.02, f"{n} {what} not drawn (NaN, infinite or missing)",
+                transform=ax.transAxes, ha="left", va="bottom", fontsize="x-small",
+                color="#555555", gid="not-finite")
