@@ -14,13 +14,13 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
 import rung
+from _specs import x_spec
 from rung.executors.ray.head_watch import MARGIN, HeadWatch, ray_gcs_timeout
 
 HAVE_RAY = importlib.util.find_spec("ray") is not None
@@ -139,21 +139,10 @@ def test_a_run_whose_head_dies_ends_in_rungs_words_with_its_journal_readable(tmp
     try:
         assert cluster.stdout is not None and cluster.stdin is not None
         address = cluster.stdout.readline().strip()
-        (tmp_path / "spec.yaml").write_text(textwrap.dedent(f"""\
-            name: hd
-            objective: headobj:train
-            path: {tmp_path}
-            space: {{x: {{type: float, low: 0.0, high: 1.0}}}}
-            metric: loss
-            max_step: 500
-            searcher: random
-            scheduler: fifo
-            budget: {{n_trials: 3}}
-            executor: ray
-            n_workers: 1
-            storage: {tmp_path / "hd.db"}
-            executor_options: {{address: "{address}"}}
-            """))
+        (tmp_path / "spec.yaml").write_text(x_spec(
+            "hd", "headobj:train", tmp_path, max_step=500, n_trials=3, executor="ray",
+            n_workers=1, storage=tmp_path / "hd.db",
+            executor_options=f'{{address: "{address}"}}'))
         cmd = [sys.executable, "-m", "rung.cli.main"]
         run = subprocess.Popen([*cmd, "run", "spec.yaml", "--no-live"], cwd=tmp_path, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

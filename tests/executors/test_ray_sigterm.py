@@ -11,7 +11,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 from types import FrameType
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 
 import rung
+from _specs import x_spec
 from rung.executors.ray.connect import connect
 
 HAVE_RAY = importlib.util.find_spec("ray") is not None
@@ -80,21 +80,10 @@ def train(ctx):
 @pytest.mark.skipif(not HAVE_RAY, reason="Ray is not installed: pip install 'rung[ray]'")
 def test_sigterm_interrupts_a_ray_run_which_resumes(tmp_path: Path) -> None:
     (tmp_path / "sigobj.py").write_text(OBJECTIVE)
-    (tmp_path / "spec.yaml").write_text(textwrap.dedent(f"""\
-        name: sig
-        objective: sigobj:train
-        path: {tmp_path}
-        space: {{x: {{type: float, low: 0.0, high: 1.0}}}}
-        metric: loss
-        max_step: 50
-        searcher: random
-        scheduler: fifo
-        budget: {{n_trials: 3}}
-        executor: ray
-        n_workers: 1
-        storage: {tmp_path / "sig.db"}
-        executor_options: {{address: local, ray_init: {{num_cpus: 1, include_dashboard: false}}}}
-        """))
+    (tmp_path / "spec.yaml").write_text(x_spec(
+        "sig", "sigobj:train", tmp_path, max_step=50, n_trials=3, executor="ray", n_workers=1,
+        storage=tmp_path / "sig.db",
+        executor_options="{address: local, ray_init: {num_cpus: 1, include_dashboard: false}}"))
     env = {**os.environ, "PYTHONPATH": SRC}
     cmd = [sys.executable, "-m", "rung.cli.main"]
     p = subprocess.Popen([*cmd, "run", "spec.yaml", "--no-live"], cwd=tmp_path, env=env,
