@@ -38,6 +38,7 @@ from rung.executors.base import RunContext
 from rung.executors.pipe import FrameReader, frame, worker_main, write_all
 from rung.executors.pool import (
     MAX_STARTUP_DEATHS,
+    MAX_TIME_GRACE,
     SHUTDOWN_GRACE,
     Pool,
     Slot,
@@ -57,6 +58,7 @@ from rung.executors.processes import (
 )
 from rung.executors.protocol import ENDED, EVENT_TAGS, INIT_ERROR, READY, decode, message_time
 from rung.executors.spawn_guard import EXIT_NO_MAIN_GUARD, no_main_guard_message
+from rung.executors.startup_watch import StartupWatch
 from rung.executors.worker import TrialContext
 
 log = logging.getLogger("rung.local")
@@ -168,6 +170,7 @@ class LocalExecutor(Pool[_Worker]):
         self._finalizer = weakref.finalize(self, _reap, self._processes)
         self._poller = select.poll()  # every worker's pipe and sentinel
         self._owner: dict[int, _Worker] = {}  # descriptor (pipe or sentinel) -> worker
+        self._startup: StartupWatch | None = None  # until a worker of the session is ready
         self._tstp: Any = None  # SIGTSTP's disposition before start (_follow_stops)
         super().__init__()
 
@@ -176,7 +179,9 @@ class LocalExecutor(Pool[_Worker]):
         """Start the workers; returns ``[CapacityChanged(n_workers, now, new_session=True)]``.
 
         Workers load the objective in the background: launches sent before they are ready
-        simply wait in their pipes.
+        simply wait in their pipes. While launches wait and no worker is ready, the wait is
+        bounded by the session's ``trial_timeout``, else its ``max_time``
+        (``rung.executors.startup_watch``): ``RungError`` then.
         """
         if self._open:
             raise RuntimeError("LocalExecutor.start: already started (call shutdown first)")
@@ -189,6 +194,8 @@ class LocalExecutor(Pool[_Worker]):
         self._open_root(ctx)
         self._open = True
         self._startup_deaths = 0
+        self._startup = StartupWatch(
+            callable_name(self.objective), ctx.trial_timeout, ctx.max_time, MAX_TIME_GRACE)
         try:
             for _ in range(self.n_workers):
                 self._spawn()
@@ -208,6 +215,8 @@ class LocalExecutor(Pool[_Worker]):
         """Wait up to ``timeout`` seconds for worker messages and return every event that is
         ready (all messages already in every pipe, plus deaths and cancellations)."""
         out, timeout = self._begin_poll(timeout)
+        if self._startup is not None:  # until a worker of the session is ready
+            timeout = self._startup.check(bool(self._queue), False, timeout)
         ms = -1 if timeout is None else max(0, math.ceil(timeout * 1000))
         ready = self._poller.poll(ms)
         if not ready:
@@ -374,6 +383,7 @@ class LocalExecutor(Pool[_Worker]):
                 elif tag == READY:
                     w.ready = True
                     self._startup_deaths = 0
+                    self._startup = None
                     if w.trial is None and not w.dead:
                         self._idle.append(w)
                 elif tag == INIT_ERROR:
