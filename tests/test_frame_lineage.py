@@ -1,13 +1,13 @@
 """A PBT study's lineage in ``trials_dataframe``: ``parent_id``, ``replaces`` and ``from_step``
-columns, and a member stopped while paused names the trial that took its place
-(``rung.analysis_frames.retired``, ``replaced_by``)."""
+columns, and a member stopped while paused gives its exploit's reason, which names the donor of
+the fork that took its place (``rung.analysis_frames.retired``, ``replaced_by``)."""
 
 from __future__ import annotations
 
 import pytest
 
 import rung
-from rung.analysis_frames import replaced_by, study_fold
+from rung.analysis_frames import replaced_by, retired, study_fold
 from rung.benchmarks import get_benchmark
 
 pd = pytest.importorskip("pandas")
@@ -39,16 +39,18 @@ def test_lineage_columns_are_the_tags(pbt: rung.Study) -> None:
 
 def test_a_member_stopped_while_paused_names_its_replacement(pbt: rung.Study) -> None:
     df = pbt.trials_dataframe().set_index("trial_id")
-    heirs = replaced_by(pbt.history, study_fold(pbt))
+    jf = study_fold(pbt)
+    heirs = replaced_by(pbt.history, jf)
     named = 0
     for t, heir in heirs.items():
         reason = df.loc[t, "reason"]
-        if not reason.startswith("stopped while paused"):
+        if retired(pbt.history, jf, t) is None:
             continue  # exploited when it reported (its own stop decision says so)
         named += 1
-        assert reason.endswith(
-            f"; replaced by trial {heir}, a fork of trial {df.loc[heir, 'parent_id']} from "
-            f"its checkpoint at step {df.loc[heir, 'from_step']}")
+        # the exploit's reason, as a member exploited when it reports reads
+        assert reason.startswith(f"exploit: generation at step {df.loc[t, 'decision_step']} "
+                                 "judged: ")
+        assert f"; replaced by a fork of trial {df.loc[heir, 'parent_id']} (" in reason
     assert named >= 1
 
 
@@ -59,3 +61,28 @@ def test_outside_pbt_the_columns_are_missing_values() -> None:
         s.tell(t.id, "completed", {"loss": t.params["x"]})
     df = s.trials_dataframe()
     assert df["replaces"].isna().all() and df["from_step"].isna().all()
+
+
+def test_each_result_row_has_the_decision_on_that_result_not_on_a_later_report() -> None:
+    """A resumed trial reports step 1 again and is told something else there ('already
+    promoted'): the first report's row keeps its own decision (it showed the second run's on
+    both). Found by an audit."""
+    from rung.analysis_frames import result_rows
+    from rung.core.events import Action, Decision, Reply, ResultReported
+    from rung.journal_fold import fold
+
+    records = [
+        ResultReported(0, 1, {"loss": 0.5}, 1.0),
+        Reply(0, 1, Decision(Action.CONTINUE, 3, False, "rank 2/16 at rung 0 (step 1)")),
+        ResultReported(0, 2, {"loss": 0.4}, 2.0),
+        ResultReported(0, 1, {"loss": 0.5}, 5.0),  # the trial's second run
+        Reply(0, 1, Decision(Action.CONTINUE, 3, False,
+                             "rank 2/16 at rung 0 (step 1): already promoted")),
+    ]
+    jf = fold(records)
+    h = rung.Study.create("f", {"x": rung.Float(0, 1)}, "loss", max_step=3).history
+    rows = result_rows(h, jf)
+    assert [(r["step"], r["decision"], r["reason"]) for r in rows] == [
+        (1, "continue", "rank 2/16 at rung 0 (step 1)"),
+        (2, None, None),
+        (1, "continue", "rank 2/16 at rung 0 (step 1): already promoted")]

@@ -153,18 +153,18 @@ def result_rows(history: History, jf: JournalFold) -> list[dict[str, Any]]:
     """One dict per reported result, in journal order (the columns of ``results_dataframe``):
     ``trial_id, step, time``, one column per metric (named as reported; ``metric_<name>`` if
     that clashes with a fixed column), ``score`` (lower is better), ``value`` (the objective's
-    metric), and the ``decision`` on that result with its ``reason`` (``None`` where the trial
+    metric), and the latest ``decision`` on that very result with its ``reason`` (a step a
+    resumed trial reported again has its own; ``None`` where the trial
     streamed on under its lease and no decision was asked for)."""
     obj = history.objective
     rows: list[dict[str, Any]] = []
-    for r in jf.results:
+    for r, d in zip(jf.results, jf.result_decision, strict=True):
         row: dict[str, Any] = {"trial_id": r.trial_id, "step": r.step, "time": r.time}
         for k, v in r.metrics.items():
             row[f"metric_{k}" if k in _RESULT_FIXED else k] = v
         score = obj.score(r.metrics)
         row["score"] = _finite(score)
         row["value"] = _finite(obj.value(score))
-        d = jf.decision_at.get((r.trial_id, r.step))
         row["decision"] = d.action if d is not None else None
         row["reason"] = d.reason if d is not None else None
         rows.append(row)

@@ -5,7 +5,8 @@ when each run of a trial started and ended, and its outcome; every decision with
 step and time (``DecisionMade``); the results as they were reported (``ResultSeen``); the worker
 slot each run occupied (``Run``); which checkpoints were saved and which the engine released.
 ``retired``, ``last_decision``, ``replaced_by`` and ``decision_marks`` complete it with what
-no record journals (a paused trial its scheduler gave up on, a PBT member's replacement).
+no decision record journals (a paused trial its scheduler gave up on, with the reason the
+engine journals in a ``Cancel`` of it; a PBT member's replacement).
 ``rung.analysis_frames`` builds its rows from it; ``rung.plot`` and the dashboard read it.
 
 **Worker slots.** Events carry no worker identity (a slot is a slot), so the fold reconstructs
@@ -91,6 +92,11 @@ class JournalFold:
     capacity: list[tuple[float, int]] = field(default_factory=list)
     #: the decision at (trial, step), the latest one wins
     decision_at: dict[tuple[int, int], DecisionMade] = field(default_factory=dict)
+    #: per entry of ``results``, the latest decision on that very result (``None``: none
+    #: asked for): a step a resumed trial reported again has its own
+    result_decision: list[DecisionMade | None] = field(default_factory=list)
+    #: (trial, step) -> the index in ``results`` of its latest report
+    _result_index: dict[tuple[int, int], int] = field(default_factory=dict)
     last_decision: dict[int, DecisionMade] = field(default_factory=dict)
     first_start: dict[int, float] = field(default_factory=dict)
     last_end: dict[int, float] = field(default_factory=dict)
@@ -104,6 +110,10 @@ class JournalFold:
     #: trial -> the trial that took its place in a PBT population (its ``tags["replaces"]``),
     #: read from the history by ``replaced_by``
     replacements: dict[int, int] = field(default_factory=dict)
+    #: trial -> (reason, time) of its scheduler's stop while it was paused: the engine's
+    #: ``Cancel`` of a paused trial (``retired`` reads it; journals written before that
+    #: record was written hold none)
+    retirements: dict[int, tuple[str, float]] = field(default_factory=dict)
     _open: dict[int, Run] = field(default_factory=dict)
     _free: list[int] = field(default_factory=list)
     _n_slots: int = 0
@@ -125,7 +135,9 @@ class JournalFold:
             kind = type(r)
             if kind is ResultReported:
                 assert isinstance(r, ResultReported)
+                self._result_index[(r.trial_id, r.step)] = len(self.results)
                 self.results.append(ResultSeen(r.trial_id, r.step, r.metrics, r.time))
+                self.result_decision.append(None)
                 self.last_step[r.trial_id] = max(self.last_step.get(r.trial_id, 0), r.step)
             elif kind is Reply:
                 assert isinstance(r, Reply)
@@ -133,6 +145,10 @@ class JournalFold:
                 self._decide(DecisionMade(r.trial_id, r.step, d.action.value, d.reason, self.now))
             elif kind is Cancel:
                 assert isinstance(r, Cancel)
+                if r.trial_id not in self._open and self.last_outcome.get(r.trial_id) == "paused":
+                    # nothing runs: the engine ended a paused trial its scheduler retired
+                    self.retirements[r.trial_id] = (r.reason, self.now)
+                    continue
                 step = self.last_step.get(r.trial_id, 0)
                 self._decide(DecisionMade(r.trial_id, step, "cancel", r.reason, self.now))
             elif kind is TrialStarted:
@@ -160,6 +176,9 @@ class JournalFold:
         self.decisions.append(d)
         self.decision_at[(d.trial_id, d.step)] = d
         self.last_decision[d.trial_id] = d
+        i = self._result_index.get((d.trial_id, d.step))
+        if i is not None:
+            self.result_decision[i] = d
 
     def _start(self, tid: int, t: float) -> None:
         if tid in self._open:
@@ -213,17 +232,25 @@ def retired(history: History, jf: JournalFold, trial_id: int) -> DecisionMade | 
 
     Synchronous successive halving and Hyperband pause a trial at a rung until the rung is
     complete and stop the losers then, PBT stops a paused member it replaced by a fork, and the
-    curve-aware scheduler stops the trials it never promoted: ``Scheduler.retired``. No record
-    journals that stop (replay regenerates it), so the journal's last decision on such a trial
-    is the pause. A trial that is ``stopped`` while its last run ended ``paused`` (no
-    ``TrialEnded`` says it stopped: a user's ``tell(..., "stopped")`` would) after a pause
-    decision was stopped so; this is that stop as a decision (``action`` ``"stop"``, at the
-    step it paused at, at the time its run ended), its reason saying so and why it had
-    paused."""
+    curve-aware scheduler stops the trials it never promoted: ``Scheduler.retired``. No ``Reply``
+    journals that stop (replay regenerates it), so the journal's last decision on such a
+    trial is the pause. A trial that is ``stopped`` while its last run ended
+    ``paused`` (no ``TrialEnded`` says it stopped: a user's ``tell(..., "stopped")`` would)
+    after a pause decision was stopped so; this is that stop as a decision (``action``
+    ``"stop"``, at the step it paused at). Its reason and time are the scheduler's, when the
+    engine journaled them (a ``Cancel`` of the paused trial, ``JournalFold.retirements``:
+    ``"bracket 0 rung 0 (step 1): rank 5/9, not in the top 3"``, as a trial decided at its
+    report reads: a PBT member's exploit names its fork's donor and ends with what chose the
+    fork's numbers); else (a journal written before, a scheduler that gives none) the time its
+    run ended and a reason saying that it was stopped while paused and why it had paused, a
+    PBT member's ending with the trial that took its place (``replaced_by``)."""
     d = jf.last_decision.get(trial_id)
     if (d is None or d.action != "pause" or jf.last_outcome.get(trial_id) != "paused"
             or history.status(trial_id) is not TrialStatus.STOPPED):
         return None
+    noted = jf.retirements.get(trial_id)
+    if noted is not None:  # the scheduler's own words (a PBT exploit's name the fork's donor)
+        return DecisionMade(trial_id, d.step, "stop", noted[0], noted[1])
     reason = (f"stopped while paused at step {d.step}: the scheduler will not resume it "
               f"(it had paused: {d.reason})")
     heir = replaced_by(history, jf).get(trial_id)

@@ -7,7 +7,7 @@ from sched_script import Script, launches, summary
 
 import rung
 from rung import Action, Budget, ConfigError, Decision
-from rung.core import DeleteCheckpoint, Reply, TrialEnded
+from rung.core import Cancel, DeleteCheckpoint, Reply, TrialEnded
 from rung.core.components import BindContext
 from rung.core.records import Outcome
 from rung.schedulers import Hyperband, SuccessiveHalving
@@ -129,14 +129,20 @@ def test_losers_of_a_completed_rung_are_retired_and_release_their_checkpoints() 
     assert s.engine.summary()["checkpoint_bytes"] == 70
     mark = len(s.commands)
     assert s.report(8, 1, LOSSES[8]).action is Action.STOP
-    # rung 0 completes: top 3 = trials 2, 6, 4; the paused losers 0, 1, 3, 5 end stopped and
-    # their checkpoints go at once (trial 7 is still saving, trial 8 is being stopped)
+    # rung 0 completes: top 3 = trials 2, 6, 4; the paused losers 0, 1, 3, 5 end stopped (the
+    # engine journals each one's reason in a Cancel) and their checkpoints go at once (trial 7
+    # is still saving, trial 8 is being stopped)
+    here = "bracket 0 rung 0 (step 1)"
     assert s.commands[mark:] == [
+        Cancel(0, f"{here}: rank 5/9, not in the top 3"),
         DeleteCheckpoint(0, "c/0/1"),
+        Cancel(1, f"{here}: rank 9/9, not in the top 3"),
         DeleteCheckpoint(1, "c/1/1"),
+        Cancel(3, f"{here}: rank 7/9, not in the top 3"),
         DeleteCheckpoint(3, "c/3/1"),
+        Cancel(5, f"{here}: rank 8/9, not in the top 3"),
         DeleteCheckpoint(5, "c/5/1"),
-        Reply(8, 1, Decision.stop("bracket 0 rung 0 (step 1): rank 4/9, not in the top 3")),
+        Reply(8, 1, Decision.stop(f"{here}: rank 4/9, not in the top 3")),
     ]
     h = s.engine.history
     assert [h.status(t).value for t in range(9)] == [

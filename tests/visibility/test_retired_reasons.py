@@ -1,11 +1,13 @@
 """A trial its scheduler stopped while it was paused (synchronous successive halving's and
 Hyperband's losers of a completed rung, PBT's replaced members, the curve-aware scheduler's
-never-promoted trials) shows that stop, with why it had paused, wherever the last decision on
-a trial is shown: ``trials_dataframe`` / ``rung export``, the dashboard's trial detail and
-table, and the stop marks of the learning curves (plot and dashboard)."""
+never-promoted trials) shows that stop, with the scheduler's reason for it (the engine
+journals it in a ``Cancel`` of the paused trial), wherever the last decision on a trial is
+shown: ``trials_dataframe`` / ``rung export``, the dashboard's trial detail and table, and the
+stop marks of the learning curves (plot and dashboard)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -36,6 +38,24 @@ def _journal_pauses(s: rung.Study) -> dict[int, tuple[int, str]]:
     return {t: (step, why) for t, (a, step, why) in last.items() if a == "pause"}
 
 
+def _journal_retirements(s: rung.Study) -> dict[int, str]:
+    """The reason journaled with each paused trial the scheduler stopped (its ``Cancel``)."""
+    from rung.core.events import Cancel
+
+    return {r.trial_id: r.reason for r in s.journal.read(s.name) if isinstance(r, Cancel)}
+
+
+#: what each scheduler's stop of a paused trial says: its rank where it was decided
+_RUNG_STOP = r"bracket \d+ rung \d+ \(step \d+\): rank \d+/\d+, not in the top \d+"
+_STOP = {
+    "successive_halving": _RUNG_STOP,
+    "hyperband": _RUNG_STOP,
+    "curve": r"rank \d+/\d+ at rung \d+ \(step \d+\), predicted final loss=\S+: not promoted: "
+             r"the rung's population is final and its \d+ place\(s\) are taken "
+             r"\(\d+ promoted(, \d+ kept for better-predicted trials)?\)",
+}
+
+
 @pytest.mark.parametrize("scheduler", ["successive_halving", "hyperband", "curve"])
 def test_a_trial_stopped_while_paused_shows_its_stop(scheduler: str) -> None:
     s = _study(scheduler)
@@ -43,15 +63,16 @@ def test_a_trial_stopped_while_paused_shows_its_stop(scheduler: str) -> None:
     stopped = {t.id for t in s.trials("stopped")}
     retired = sorted(stopped & set(paused_last))
     assert retired, "the scheduler stopped no trial while it was paused"
+    noted = _journal_retirements(s)
+    assert sorted(noted) == retired
     df = s.trials_dataframe().set_index("trial_id")
     # every stopped trial says stop, never the pause that came before it
     assert set(df.loc[sorted(stopped), "decision"]) == {"stop"}
     for t in retired:
-        step, why = paused_last[t]
+        step = paused_last[t][0]
         assert df.loc[t, "decision_step"] == step
-        assert df.loc[t, "reason"] == (
-            f"stopped while paused at step {step}: the scheduler will not resume it "
-            f"(it had paused: {why})")
+        assert df.loc[t, "reason"] == noted[t]
+        assert re.fullmatch(_STOP[scheduler], noted[t]), noted[t]
     # a paused trial that went on keeps its own decisions
     for t in set(paused_last) - stopped:
         assert df.loc[t, "decision"] == "pause"
@@ -68,13 +89,14 @@ def test_dashboard_detail_table_and_curves_show_the_stop(tmp_path: Path) -> None
     s = _study("successive_halving", storage=db)
     paused_last = _journal_pauses(s)
     retired = sorted({t.id for t in s.trials("stopped")} & set(paused_last))
+    noted = _journal_retirements(s)
     s.close()
     assert retired
     c = TestClient(create_app(db))
     t = retired[0]
-    step, why = paused_last[t]
-    want = (f"stopped while paused at step {step}: the scheduler will not resume it "
-            f"(it had paused: {why})")
+    step = paused_last[t][0]
+    want = noted[t]
+    assert re.fullmatch(_RUNG_STOP, want), want
     d = c.get(f"/api/study/sh/trial/{t}").json()
     assert d["status"] == "stopped"
     assert d["decisions"][-2]["action"] == "pause"  # the journal's decision, kept

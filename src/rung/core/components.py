@@ -247,6 +247,16 @@ class Scheduler(Component, ABC):
         successive halving uses this for the losers of a completed rung."""
         return []
 
+    def paused_decision(self, trial_id: int) -> Decision | None:
+        """The decision this scheduler took on paused ``trial_id`` while it was not reporting
+        (default: ``None``, none): asked by the engine once as it retires the trial (a
+        ``STOP``, whose reason it journals in a ``Cancel`` of the trial) and once as it resumes
+        it (a ``CONTINUE``, journaled as a ``Reply`` on its last result with the launch's
+        lease), so that ``rung show``, the frames and the dashboard give the decision's own
+        reason (a rung's rank and quota, a PBT exploit) instead of the pause's. The scheduler
+        may forget the answer once asked."""
+        return None
+
     def on_start_refused(self, history: History) -> bool:
         """Called by the engine when it could not start the new trial ``next_trial`` asked for
         (``Budget.n_trials`` is spent, or the searcher is exhausted). Return True to be asked

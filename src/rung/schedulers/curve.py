@@ -58,7 +58,11 @@ Its remaining places (quota minus trials already promoted from it) go to the bes
 waiting trials at that moment, which stay promotable; every other paused trial of the rung is
 retired (``Scheduler.retired``: the engine ends it stopped and releases its checkpoint), and one
 still on its way to its pause is retired when the pause arrives. When the budget ends in time or
-steps, paused trials simply stay paused.
+steps, paused trials simply stay paused. A paused trial's reason is then that decision's, at its
+rank at that moment (``paused_decision``: the engine journals it): ``"rank 5/13 at rung 1 (step
+3), predicted final acc=0.8: not promoted: the rung's population is final and its 4 place(s)
+are taken (2 promoted, 2 kept for better-predicted trials)"``, and a paused trial
+resumed reads ``"rank 2/13 at rung 1 (step 3), predicted final acc=0.9: promoted"``.
 
 **Measured** (RESULTS.md "bench_curve: rung's schedulers on the curve tables", measured before
 that script was merged into ``benchmarks/bench_allocation.py``, whose variants ``curve`` and
@@ -198,6 +202,8 @@ class CurveASHA(CurveFeatures, Scheduler):
         self._reserved: dict[int, set[int]] = {}
         self._starved = False
         self._retired: list[int] = []
+        # trial -> why it was resumed or retired while paused, until the engine asks
+        self._why: dict[int, Decision] = {}
 
     def fidelity_steps(self) -> list[int]:
         return list(self._steps)
@@ -308,6 +314,7 @@ class CurveASHA(CurveFeatures, Scheduler):
             tid = self._candidate(k, history)
             if tid is not None:
                 self._promote(k, tid)
+                self._why[tid] = Decision.proceed(None, f"{self._where(history, tid, k)}: promoted")
                 return Resume(tid, self.lease(self._steps[k] + 1))
         return StartNew(self.lease(1))
 
@@ -339,11 +346,7 @@ class CurveASHA(CurveFeatures, Scheduler):
             return Decision.proceed(self.max_step)
         nxt = self.lease(step + 1)
         rank, n = self._pop[k].bisect_left(self._entry[tid]), len(self._pop[k])
-        value = self._entry[tid][0]
-        at = f"step {step}" if step == self._steps[k] else (
-            f"step {self._steps[k]}, reported at step {step}")
-        where = (f"rank {rank + 1}/{n} at rung {k} ({at}), predicted final "
-                 f"{quote(history.objective, value)}")
+        where = self._where(history, tid, k)
         if again:  # the decision stands
             return Decision.proceed(nxt, f"{where}: already promoted")
         if bad:
@@ -364,6 +367,15 @@ class CurveASHA(CurveFeatures, Scheduler):
             else f"not in the top {quota} of {n} yet"
         )
         return Decision.pause(f"{where}: paused ({why})")
+
+    def _where(self, history: History, tid: int, k: int) -> str:
+        """``"rank 2/13 at rung 1 (step 3), predicted final acc=0.9"``: where ``tid`` stands
+        at rung ``k`` now (naming the step it reported at, when past the rung)."""
+        entry = self._entry[tid]
+        step, r = self._step_at(tid, k), self._steps[k]
+        at = f"step {step}" if step == r else f"step {r}, reported at step {step}"
+        return (f"rank {self._pop[k].bisect_left(entry) + 1}/{len(self._pop[k])} at rung {k} "
+                f"({at}), predicted final {quote(history.objective, entry[0])}")
 
     # --- retiring (see the module docstring) --------------------------------------------------
     def _sync(self, history: History) -> None:
@@ -401,9 +413,21 @@ class CurveASHA(CurveFeatures, Scheduler):
                 elif status is TrialStatus.PAUSED:
                     self._unwait(tid)
                     self._leave(tid)
-                    self._retired.append(tid)
+                    self._retire(history, tid, k, len(keep))
                 # else on its way to pausing: retired when the pause arrives
             self._reserved[k] = keep
+
+    def _retire(self, history: History, tid: int, k: int, kept: int) -> None:
+        """Name paused ``tid`` in the next ``retired()``, with the reason: rung ``k``'s
+        population is final, and its places went to the trials promoted from it and the
+        ``kept`` better-predicted ones still waiting."""
+        promoted = len(self._promoted[k])
+        taken = f"{promoted} promoted" + (
+            f", {kept} kept for better-predicted trials" if kept else "")
+        self._why[tid] = Decision.stop(
+            f"{self._where(history, tid, k)}: not promoted: the rung's population is final and "
+            f"its {promoted + kept} place(s) are taken ({taken})")
+        self._retired.append(tid)
 
     def _is_loser(self, tid: int) -> bool:
         k = self._pos.get(tid, -1)
@@ -420,9 +444,10 @@ class CurveASHA(CurveFeatures, Scheduler):
         ):
             self._leave(tid)
         elif outcome is Outcome.PAUSED and self._is_loser(tid):
+            k = self._pos[tid]
             self._unwait(tid)
             self._leave(tid)
-            self._retired.append(tid)
+            self._retire(history, tid, k, len(self._reserved[k]))
         if self._starved:
             self._settle(history)
 
@@ -437,6 +462,11 @@ class CurveASHA(CurveFeatures, Scheduler):
             return []
         out, self._retired = self._retired, []
         return out
+
+    def paused_decision(self, trial_id: int) -> Decision | None:
+        """Why a paused trial was resumed (a ``CONTINUE``: promoted) or retired (a ``STOP``),
+        for the engine to journal (``rung.core.engine``); forgotten once asked."""
+        return self._why.pop(trial_id, None)
 
     def state(self) -> dict[str, Any]:
         return {

@@ -287,6 +287,7 @@ class PBT(Generations, Forks, Scheduler):
         self._paused: dict[int, int] = {}  # time-sharing: member -> interval step it waits at
         self._retire: list[int] = []  # paused members exploited, for ``retired()``
         self._retiring: set[int] = set()  # exploited while their pause was still on its way
+        self._why: dict[int, Decision] = {}  # time-sharing: paused member -> its judgement
         self._judged: dict[int, list[int]] = {}  # time-sharing: recipient -> the top it forks
         self._top: dict[int, list[int]] = {}  # asynchronous: recipient -> the top at its step
         self._plan: dict[int, tuple[int, dict[str, Any]]] = {}  # recipient -> donor, params
@@ -387,6 +388,7 @@ class PBT(Generations, Forks, Scheduler):
         history = request.history
         self._sync(history)
         tid, step, score = request.trial_id, request.result.step, request.score
+        self._why.pop(tid, None)  # it reports: what was decided while it paused is moot
         interval = self.perturbation_interval
         # an interval result: one at an interval step, or the first past an interval step the
         # member has not reported at (it reports every few steps)
@@ -439,6 +441,8 @@ class PBT(Generations, Forks, Scheduler):
     def on_trial_end(self, request: EndRequest) -> None:
         history, tid, outcome = request.history, request.trial_id, request.outcome
         self._sync(history)
+        if outcome.status.final:
+            self._why.pop(tid, None)
         if tid in self._retiring:
             self._retiring.discard(tid)
             if outcome is Outcome.PAUSED:

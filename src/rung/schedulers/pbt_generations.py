@@ -17,6 +17,15 @@ and is resumed in turn. A generation whose last member fails instead of reportin
 (its members just move on). With a population no larger than the slots nobody waits, and the
 asynchronous rule of ``rung.schedulers.pbt`` applies unchanged.
 
+**Reasons.** Every member of a judged generation gets the decision on its result at ``s``,
+whether it reported last or waited paused: an exploited one the exploit's reason (``"exploit:
+generation at step 8 judged: acc=1.6 ranks 4/4, in the bottom 1; replaced by a fork of trial 2
+(acc=7.9 at step 8): lr 0.01 -> 0.012"``, PB2's acquisition after it), a paused one that stays
+``"time-sharing: generation at step 8 judged: acc=5.2 ranks 2/4, not in the bottom 1; resumed
+for the next interval"``. The reporter reads its own in its reply; a paused member's is handed
+to the engine through ``paused_decision`` (a ``STOP`` as it is retired, a ``CONTINUE`` as it is
+resumed), which journals it (``rung.core.engine``).
+
 **A population that cannot fill.** When no new member can start (``Budget.n_trials`` is below
 ``population_size``, or the searcher is exhausted), the members started so far are the
 population (``state()["population_size"]``): if they all wait at one interval step, that
@@ -52,6 +61,7 @@ class Generations:
     _plan: dict[int, tuple[int, dict[str, Any]]]
     _retire: list[int]
     _retiring: set[int]
+    _why: dict[int, Decision]  # paused member -> the decision of its generation's judgement
     _originals: int
     _size: int
     _no_new: bool
@@ -83,10 +93,7 @@ class Generations:
         stop, m, k, exploited = self._judge(history, step, tid)
         if stop:
             return Decision.stop(
-                f"exploit: generation at step {step} judged: "
-                f"{quote(self.objective, ranked[rank][0])} ranks {rank + 1}/{m}, in the bottom "
-                f"{k}; " + self._replacement(history, step, self._plan[tid])
-            )
+                self._exploit(history, step, tid, ranked[rank][0], rank + 1, m, k))
         self._paused[tid] = step
         if step < self._burn_in:
             return Decision(
@@ -140,7 +147,29 @@ class Generations:
                     self._retire.append(t)
                 else:  # told to pause, not there yet: retired once it is
                     self._retiring.add(t)
+        # the reasons of the members not reporting (module docstring, "Reasons")
+        for rank, (score, t) in enumerate(ranked, 1):
+            if t == reporter:
+                continue
+            if rank > m - k:
+                self._why[t] = Decision.stop(
+                    self._exploit(history, step, t, score, rank, m, k))
+            elif t in self._paused:
+                self._why[t] = Decision.proceed(None, (
+                    f"time-sharing: generation at step {step} judged: "
+                    f"{quote(self.objective, score)} ranks {rank}/{m}, not in the bottom {k}; "
+                    "resumed for the next interval"))
         return stop, m, k, len(losers)
+
+    def _exploit(
+        self, history: History, step: int, member: int, score: float, rank: int, m: int, k: int
+    ) -> str:
+        """The reason of ``member``'s stop when its generation at ``step`` is judged (its
+        ``score`` ranks ``rank``/``m``, in the bottom ``k``): its plan's donor, both results
+        and explore's changes (``_replacement``)."""
+        return (f"exploit: generation at step {step} judged: {quote(self.objective, score)} "
+                f"ranks {rank}/{m}, in the bottom {k}; "
+                + self._replacement(history, step, self._plan[member]))
 
     def on_start_refused(self, history: History) -> bool:
         """No new member can start (``Budget.n_trials`` is spent, or the searcher is
@@ -167,6 +196,13 @@ class Generations:
     def retired(self) -> list[int]:
         out, self._retire = self._retire, []
         return out
+
+    def paused_decision(self, trial_id: int) -> Decision | None:
+        """The decision of a judged generation on a member that waited paused: asked by the
+        engine (``rung.core.engine``) as it retires it (a ``STOP``, the exploit's reason) or
+        resumes it (a ``CONTINUE``); forgotten once asked. ``None``: nothing was decided
+        while it paused."""
+        return self._why.pop(trial_id, None)
 
 
 def _fresh(history: History, tid: int, step: int) -> bool:

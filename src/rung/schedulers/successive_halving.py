@@ -23,6 +23,12 @@ checkpoints at once. A loser that is still saving its checkpoint when the rung c
 retired when its pause arrives. The last member to report learns its fate at once (promoted in
 place, or stopped) instead of pausing.
 
+**Reasons.** Every member of a completed rung gets the decision on its result there, in the
+same words whichever member completed it: ``"bracket 0 rung 0 (step 1): rank 2/9, promoted (top
+3)"`` or ``"... rank 5/9, not in the top 3"``. The last member to report reads it in its reply;
+a paused member's is handed to the engine through ``paused_decision`` (a ``STOP`` as it is
+retired, a ``CONTINUE`` as it is resumed), which journals it (``rung.core.engine``).
+
 **Results between rungs.** An objective that reports every few steps may skip a rung's step
 ``r_i``; its first result past ``r_i`` is its result at rung ``i`` (as Ray Tune records a
 result at the first report at or past a milestone). Its worker waits there for the decision (a
@@ -148,6 +154,9 @@ class SynchronousBrackets(Scheduler):
         self._starved = False
         self._promotions = 0
         self._retired: list[int] = []  # paused losers to name in the next ``retired()``
+        # trial -> the decision on its result at a rung completed while it was not reporting,
+        # until the engine asks for it (``paused_decision``)
+        self._why: dict[int, Decision] = {}
         # (bracket, rung, members, promoted) of every completed rung, for tests and analysis
         self.completed_rungs: list[tuple[int, int, int, int]] = []
 
@@ -209,6 +218,8 @@ class SynchronousBrackets(Scheduler):
             nxt.members[tid] = None
             self._where[tid] = (br.index, i + 1)
         for tid in rung.members:
+            if tid in rung.scores:  # (the reporter's is its reply: on_result drops it here)
+                self._why[tid] = self._verdict(br, i, tid, history.last_step(tid), promoted)
             if tid not in nxt.members:
                 self._where.pop(tid, None)
                 if history.status(tid) is TrialStatus.PAUSED:
@@ -219,6 +230,27 @@ class SynchronousBrackets(Scheduler):
         else:
             self._check(br, i + 1, history)
         return promoted
+
+    def _verdict(
+        self, br: _Bracket, i: int, tid: int, step: int, promoted: list[int]
+    ) -> Decision:
+        """The decision on ``tid``'s result (reported at ``step``) at rung ``i`` of ``br``,
+        completed with ``promoted`` going on: continue to the next rung, or stop; its reason
+        names the rank and the quota."""
+        rung = br.rungs[i]
+        n, k = len(rung.table), len(rung.promoted or ())
+        here = f"{self._here(br, i, step)}: rank {rung.rank(tid) + 1}/{n}"
+        if tid in promoted:
+            return Decision.proceed(br.rungs[i + 1].step, f"{here}, promoted (top {k})")
+        why = f" ({NOT_FINITE})" if rung.scores[tid] == math.inf else ""
+        return Decision.stop(f"{here}, not in the top {k}{why}")
+
+    @staticmethod
+    def _here(br: _Bracket, i: int, step: int) -> str:
+        """``"bracket 0 rung 1 (step 3)"``, naming the step reported at when past the rung."""
+        r = br.rungs[i].step
+        at = f"step {step}" if step == r else f"step {r}, reported at step {step}"
+        return f"bracket {br.index} rung {i} ({at})"
 
     def _finish(self, br: _Bracket) -> None:
         br.done = True
@@ -301,6 +333,7 @@ class SynchronousBrackets(Scheduler):
         history = request.history
         self._sync(history)
         tid, step, score = request.trial_id, request.result.step, request.score
+        self._why.pop(tid, None)  # it reports: whatever was decided while it did not is moot
         if self._guard is not None:
             self._guard.observe(tid, step, score, history)
         where = self._where.get(tid)
@@ -322,29 +355,24 @@ class SynchronousBrackets(Scheduler):
             self._check(br, i, history)
             return CONTINUE
         promoted = self._check(br, i, history)
-        at = f"step {step}" if step == rung.step else f"step {rung.step}, reported at step {step}"
-        here = f"bracket {br.index} rung {i} ({at})"
+        self._why.pop(tid, None)  # its decision is its reply
         if rung.promoted is None:
             expected = len(rung.members) if rung.closed else rung.quota
             return Decision.pause(
-                f"{here}: {len(rung.scores)}/{expected} results in; paused until the rung "
-                f"is complete"
+                f"{self._here(br, i, step)}: {len(rung.scores)}/{expected} results in; paused "
+                f"until the rung is complete"
             )
-        n, k = len(rung.table), len(rung.promoted)
-        rank = rung.rank(tid) + 1
         if tid in promoted:
             br.queue.pop(tid, None)  # it is on its worker: no resume needed
-            return Decision.proceed(
-                br.rungs[i + 1].step, f"{here}: rank {rank}/{n}, promoted (top {k})"
-            )
-        why = f" ({NOT_FINITE})" if score == math.inf else ""
-        return Decision.stop(f"{here}: rank {rank}/{n}, not in the top {k}{why}")
+        return self._verdict(br, i, tid, step, promoted)
 
     def on_trial_end(self, request: EndRequest) -> None:
         history = request.history
         self._sync(history)
         tid = request.trial_id
         outcome = request.outcome
+        if outcome.status.final:
+            self._why.pop(tid, None)
         if tid not in self._where:
             if outcome is Outcome.PAUSED and "bracket" in history.tags(tid):
                 # told to pause before its rung completed without it: a loser, now paused
@@ -361,6 +389,13 @@ class SynchronousBrackets(Scheduler):
     def retired(self) -> list[int]:
         out, self._retired = self._retired, []
         return out
+
+    def paused_decision(self, trial_id: int) -> Decision | None:
+        """The decision on a paused trial's result at a rung completed while it was paused:
+        asked by the engine (``rung.core.engine``) as it retires the trial (a ``STOP``: ``"...
+        rank 5/9, not in the top 3"``) or resumes it (a ``CONTINUE``: ``"... rank 2/9, promoted
+        (top 3)"``); forgotten once asked. ``None``: nothing was decided while it paused."""
+        return self._why.pop(trial_id, None)
 
     def state(self) -> dict[str, Any]:
         out: dict[str, Any] = {
