@@ -41,7 +41,7 @@ def test_a_tracker_that_cannot_start_is_refused_before_anything_is_written(
     (isolated / "tb").mkdir()
     (isolated / "tb" / "tb").write_text("")  # where the study's directory would go
     write_spec(isolated, sim_spec("tb", 3, "tracking: {tensorboard: {logdir: tb}}\n"))
-    refusal = ("rung: error: spec.tracking.tensorboard: TensorBoardCallback(logdir='tb') "
+    refusal = ("rung: error: spec.tracking.tensorboard.logdir: TensorBoardCallback(logdir='tb') "
                "cannot start: tb/tb is a file, not a directory\n")
     assert main(["run", "spec.yaml", "--no-live"]) == 2
     assert capsys.readouterr().err == refusal

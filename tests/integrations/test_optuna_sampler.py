@@ -402,3 +402,27 @@ def test_rung_sampler_records_the_values_a_trial_ran_with(caplog: pytest.LogCapt
         assert 0.5 <= t.params["x"] <= 1.0
     others = [r for r in caplog.records if "not rung's proposal" in r.getMessage()]
     assert len(others) == 1 and "Give space= the objective's ranges" in others[0].getMessage()
+
+
+def test_rung_pruner_records_the_value_optuna_completed_a_trial_with() -> None:
+    """The objective returns a value other than its last intermediate one (a test metric):
+    rung's trial kept the last intermediate value, so rung's best trial was not Optuna's.
+    A completed trial's rung value is the value Optuna completed it with, at its last step."""
+    pruner = RungPruner("fifo", max_step=3)
+    study = optuna.create_study(pruner=pruner, sampler=optuna.samplers.RandomSampler(seed=0))
+
+    def objective(trial: Any) -> float:
+        x = trial.suggest_float("x", -5, 5)
+        for s in range(3):
+            trial.report((x - 1) ** 2 + 1.0 / (s + 1), s)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return (x + 2) ** 2
+
+    study.optimize(objective, n_trials=5)
+    emb = pruner.embedded(study)
+    by_number = {n: emb.study.history.trial(tid) for n, tid in emb.ids.items()}
+    assert {n: (t.status, t.value, t.last_step) for n, t in by_number.items()} == {
+        t.number: (TrialStatus.COMPLETED, t.value, 3) for t in study.trials}
+    best = emb.study.best_trial
+    assert best is not None and best.id == emb.ids[study.best_trial.number]

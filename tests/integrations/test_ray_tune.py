@@ -241,7 +241,42 @@ def test_a_second_run_on_the_same_storage_is_told_to_name_its_study(tmp_path: Pa
         "give the adapter another name= (or storage=)")
     RungScheduler(ASHA(), max_step=9, metric="loss", mode="min", storage=db,
                   name="second").on_trial_add(None, T())
-    assert sorted(Study.load("second", storage=db, readonly=True).spec.space.params) == ["_"]
+    # Tune configures the trials: the journal holds Tune's id (and config: none here)
+    assert Study.load("second", storage=db, readonly=True).history.params(0) == {
+        "tune.trial_id": "a"}
+
+
+def test_scheduler_journals_each_tune_trials_id_and_config(tmp_path: Path) -> None:
+    """The rung study behind RungScheduler(storage=...) journaled every trial with the params
+    {"_": 0}: `rung show` said "best params _=0", nothing said which configuration a decision
+    was about. Each trial's params are now Tune's trial id and its config, flattened as Tune
+    flattens it; and `rung show` does not suggest a `rung resume` that cannot work."""
+    from rung.cli.report import show_study
+
+    db = str(tmp_path / "rung.db")
+    sched = RungScheduler(ASHA(reduction_factor=3), max_step=9, metric="loss", mode="min",
+                          storage=db)
+    configs = [{"lr": 0.01, "model": {"depth": 3, "sizes": [64, 64]}, "opt": "adam"},
+               {"lr": 0.1, "model": {"depth": 2, "sizes": [32]}, "opt": "sgd"}]
+    for i, config in enumerate(configs):
+        t = SimpleNamespace(trial_id=f"t{i:05d}", config=config)
+        sched.on_trial_add(None, t)
+        sched.on_trial_result(None, t, {"training_iteration": 1, "loss": 1.0 - i / 10})
+    study = Study.load("ray-tune", storage=db, readonly=True)
+    assert [dict(t.params) for t in study.trials()] == [
+        {"tune.trial_id": "t00000", "lr": 0.01, "model/depth": 3, "model/sizes": "[64, 64]",
+         "opt": "adam"},
+        {"tune.trial_id": "t00001", "lr": 0.1, "model/depth": 2, "model/sizes": "[32]",
+         "opt": "sgd"}]
+    study.close()
+    text = show_study("ray-tune", db)
+    assert "  best params  tune.trial_id=t00001 lr=0.1 model/depth=2 model/sizes=[32] " \
+           "opt=sgd" in text.splitlines()
+    sched.embedded.study.close()  # the Tune driver died with its trials running
+    notes = [line for line in show_study("ray-tune", db).splitlines() if "note:" in line]
+    assert notes == ["  note: 2 trial(s) were running when the driver stopped; Ray Tune "
+                     "(RungScheduler) drove this study and ran its trials: rung cannot resume "
+                     "them (a new run of the tool journals a new study)"]
 
 
 def _tt(trial_id: str) -> Any:  # a stand-in for a Tune Trial

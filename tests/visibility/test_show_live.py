@@ -50,5 +50,7 @@ def test_show_of_a_live_study_does_not_say_resume(tmp_path: Path) -> None:
         w.stdin.close()
         w.wait(timeout=30)
     text = _show(db)  # the driver is gone: its two trials were left running
-    assert (f"  note: 2 trial(s) were running when the driver stopped; `rung resume live "
-            f"--storage {db}` ends them as interrupted and resumes them") in text.splitlines()
+    # (created from Python: resumed from Python, `rung resume` having no objective on record)
+    assert ("  note: 2 trial(s) were running when the driver stopped; it was not created by "
+            f"`rung run`: resume it from Python, Study.load('live', storage={str(db)!r})"
+            ".run(objective)") in text.splitlines()

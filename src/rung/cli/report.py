@@ -215,12 +215,24 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
         lines.append(f"  last failure  trial #{failed[-1].id}: {_last_line(failed[-1].error)}")
         lines.extend(failure_lines(failed))
     if c["running"] and not study.journal.is_being_written(study.name):
-        # (while a driver runs the study, its trials are simply running)
-        lines.append(
-            f"  note: {c['running']} trial(s) were running when the driver stopped; "
-            f"`rung resume {study.name}{storage_flag(where, study.name)}` ends them as "
-            f"interrupted and resumes them"
-        )
+        # (while a driver runs the study, its trials are simply running); `rung resume` runs
+        # only what `rung run` created: it needs the objective on record
+        from rung.cli.spec import CLI_KEY
+        from rung.integrations._embedded import HOST_KEY
+
+        stored = study.journal.load_study(study.name)
+        host = stored.get(HOST_KEY)
+        if isinstance(stored.get(CLI_KEY), Mapping):
+            how = (f"`rung resume {study.name}{storage_flag(where, study.name)}` ends them as "
+                   "interrupted and resumes them")
+        elif isinstance(host, str):
+            how = (f"{host} drove this study and ran its trials: rung cannot resume them "
+                   "(a new run of the tool journals a new study)")
+        else:
+            how = ("it was not created by `rung run`: resume it from Python, "
+                   f"Study.load({study.name!r}, storage={str(where)!r}).run(objective)")
+        lines.append(f"  note: {c['running']} trial(s) were running when the driver stopped; "
+                     f"{how}")
     trials = top_trials(study, top)
     if trials:
         metric = spec.objective.metric

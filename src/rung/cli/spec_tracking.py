@@ -11,8 +11,13 @@ A tracker given as ``true`` or with no value uses its defaults; ``false`` leaves
 validated mapping is stored with the study (``rung resume`` tracks the same way). A tracker
 whose library is not installed is a spec error naming the extra, found before anything is
 written, and so is a ``logdir`` / ``dir`` that cannot be a directory (an existing file on its
-path). A tracker that fails once the run started (a server that refuses, say) stops the run with
-a one-line ``RungError`` naming ``spec.tracking.<tracker>``, the journal intact.
+path). ``rung run`` and ``rung resume`` then run each tracker's start check
+(``run_checks.check_tracking``) before anything is written: a directory that cannot be created
+(no permission, a read-only or kernel file system such as ``/proc``), W&B's online mode
+without an API key, an MLflow server that does not answer is one line naming the option
+(``spec.tracking.wandb.mode``), exit code 2. A tracker that fails once the run started (a
+server that refuses, say) stops the run with a one-line ``RungError`` naming
+``spec.tracking.<tracker>``, the journal intact.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ _TRACKERS: dict[str, tuple[str, str, dict[str, str]]] = {
                                  "mode": "mode", "tags": "str-list"}),
 }
 _WANDB_MODES = ("online", "offline", "disabled")
+#: a tracker callback's argument -> the spec option that sets it (where they differ)
+_SPEC_OPTION = {"tracking_uri": "uri"}
 #: options that name a directory the tracker creates
 _DIRS = {("tensorboard", "logdir"), ("wandb", "dir")}
 
@@ -172,14 +179,19 @@ class _Tracker(Callback):
 
     def check(self, study_name: str) -> None:
         """The tracker's start check (``rung.integrations._tracking.check_trackers``), its
-        failure named as the other hooks' are."""
+        failure named as the other hooks' are, down to the option at fault when the tracker
+        names one (``TrackerError.option``): ``spec.tracking.wandb.mode: ...``."""
         check = getattr(self.callback, "check", None)
         if callable(check):
             try:
                 check(study_name)
             except (RungError, ImportError) as e:
                 first = (str(e).strip().splitlines() or [""])[0]
-                raise RungError(f"spec.tracking.{self.name}: {first}") from e
+                option = getattr(e, "option", None)
+                key = f"spec.tracking.{self.name}"
+                if isinstance(option, str):
+                    key += "." + _SPEC_OPTION.get(option, option)
+                raise RungError(f"{key}: {first}") from e
 
     def on_start(self, study: Study) -> None:
         self._call(self.callback.on_start, study)

@@ -25,9 +25,13 @@ logger = logging.getLogger(__name__)
 #: (``curve`` pauses at every rung, never stops)
 PAUSING = ("successive_halving", "hyperband", "pbt", "curve")
 
-#: the space of a study whose trials the peer configures (``RungPruner``, ``RungScheduler``):
+#: the space of a study whose trials the peer configures and does not show (``RungPruner``):
 #: one fixed value, with which every trial is enqueued (``Embedded.start_configured``)
 CONFIGURED_SPACE = {"_": 0}
+
+#: the key under which a study stores which tool drove it (``Embedded(host=...)``): ``rung
+#: show`` then does not suggest ``rung resume`` (the host's trials cannot be resumed by rung)
+HOST_KEY = "host"
 
 
 def check_stopping(scheduler: SchedulerLike, key: str = "scheduler") -> None:
@@ -62,8 +66,16 @@ class Embedded:
         seed: int,
         name: str = "embedded",
         storage: str | None = None,
+        configured: bool = False,
+        host: str | None = None,
     ) -> None:
-        from rung.storage import open_journal
+        """``configured``: the peer configures every trial and says how
+        (``start_configured(key, params)``): the study is define-by-run, its space learned
+        from nothing (``space`` is ignored), each trial's params the peer's configuration, so
+        the journal (``rung show``, the dashboard, ``Study.load``) says which configuration
+        each decision was about. ``host``: the tool that drives the study, stored with it
+        (``HOST_KEY``)."""
+        from rung.storage import MemoryJournal, open_journal
         from rung.study import Study
 
         journal = open_journal(storage)
@@ -72,10 +84,17 @@ class Embedded:
             raise ConfigError(key="name", message=(
                 f"{name!r} is already a study in {storage}: each run journals a study of its "
                 "own; give the adapter another name= (or storage=)"))
-        self.study = Study.create(
+        if configured:
+            space = SearchSpace.empty()
+        built = Study.create(
             name, space, objective=list(objectives), searcher=searcher, scheduler=scheduler,
-            max_step=max_step, seed=seed, storage=journal,
+            max_step=max_step, seed=seed, storage=MemoryJournal() if host else journal,
+            define_by_run=configured,
         )
+        # the spec is validated and built by ``create``; stored with the host beside it
+        self.study = built if not host else Study.from_spec(
+            built.spec, storage=journal, extra={HOST_KEY: host})
+        self.configured = configured
         self.space = space
         self.ids: dict[Hashable, int] = {}
         self.open: dict[Hashable, int] = {}  # keys whose rung trial is still active
@@ -95,11 +114,13 @@ class Embedded:
         self.ids[key] = self.open[key] = trial.id
         return trial
 
-    def start_configured(self, key: Hashable) -> Trial:
-        """A new rung trial for the peer's trial ``key``, configured by the peer (a study of
-        ``CONFIGURED_SPACE``): enqueued, so rung's searcher is not asked, and may not end the
-        study (a searcher may rightly call a one-configuration space exhausted)."""
-        trial = self.start(key, CONFIGURED_SPACE)
+    def start_configured(self, key: Hashable, params: Mapping[str, Any] | None = None) -> Trial:
+        """A new rung trial for the peer's trial ``key``, configured by the peer: enqueued, so
+        rung's searcher is not asked, and may not end the study (a searcher may rightly call
+        a one-configuration space exhausted). In a ``configured`` study its params are
+        ``params`` (JSON scalars by name: the peer's configuration); else the study's space
+        is ``CONFIGURED_SPACE`` and ``params`` is ignored."""
+        trial = self.start(key, dict(params or {}) if self.configured else CONFIGURED_SPACE)
         if trial is None:
             raise RungError(f"rung gave no trial for the peer's trial {key!r}: a defect of "
                             "rung, please report it")

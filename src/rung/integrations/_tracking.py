@@ -20,30 +20,33 @@ mapping, the same for every tracker:
   or from step 1 again) and every PBT fork, in journal order;
 - the final status, and the error text of a failed trial.
 
+A later session of a study catches up from ``SessionJournal`` (``self._before``, taken at
+``on_start``): the journal as that session found it. What the session itself journals (a
+resume's launches in its first turn, say) reaches the tracker through ``on_turn`` only, so
+nothing is logged twice.
+
 Callbacks run in the driver process, the journal's only writer, so they see the trials of any
 executor (local processes, Ray, the simulator).
 
 Starting: ``check(study_name)`` says whether the tracker can start (its library imports, its
-directory can be created and written, its server answers and its experiment is usable) without
-writing anything; ``check_trackers`` runs it for a list of callbacks. Whoever creates a study and
-runs it in one call calls it before the study is created, so a tracker that cannot start leaves
-no empty study behind; ``on_start`` runs it too. A tracker that cannot start raises
-``TrackerError``: one line naming the tracker, what it was pointed at and the cause (a missing
-library stays an ``ImportError`` naming the extra).
+directory can be created and written, on a file system that takes new directories, its server
+answers and its experiment is usable, W&B's online mode has an API key) without writing
+anything; ``check_trackers`` runs it for a list of callbacks. Whoever creates a study and runs
+it in one call calls it before the study is created, so a tracker that cannot start leaves no
+empty study behind; ``on_start`` runs it too. A tracker that cannot start raises
+``TrackerError``: one line naming the tracker, what it was pointed at and the cause, and
+``option``, the argument at fault (a missing library stays an ``ImportError`` naming the
+extra).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
 import sys
 from abc import ABC, abstractmethod
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from rung.callbacks import Callback
 from rung.core.events import (
@@ -57,6 +60,16 @@ from rung.core.events import (
 )
 from rung.errors import RungError
 from rung.integrations._framework import require
+from rung.integrations._journal_view import (
+    DecisionEntry,
+    SessionJournal,
+    journal_decisions,
+    journal_points,
+    launch_entry,
+    not_in,
+    numeric_metrics,
+)
+from rung.integrations._paths import dir_problem
 
 if TYPE_CHECKING:
     from rung.core.events import Command, Event
@@ -64,42 +77,24 @@ if TYPE_CHECKING:
     from rung.study import Study
 
 log = logging.getLogger("rung.integrations")
-_T = TypeVar("_T")
 
 
 class TrackerError(RungError):
-    """A tracker cannot start: ``"<Tracker>(<target>) cannot start: <cause>"``, one line."""
+    """A tracker cannot start: ``"<Tracker>(<target>) cannot start: <cause>"``, one line.
+
+    ``option`` names the tracker's argument at fault when one is (``"mode"``, ``"logdir"``,
+    ``"dir"``, ``"tracking_uri"``, ``"experiment"``), else ``None``: what a spec's check names
+    (``spec.tracking.wandb.mode``)."""
+
+    def __init__(self, message: str, option: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
 
 
 def first_line(e: BaseException) -> str:
     """``"<Type>: <first line of the message>"`` (``"<Type>"`` for an empty message)."""
     lines = str(e).strip().splitlines()
     return f"{type(e).__name__}: {lines[0]}" if lines else type(e).__name__
-
-
-def dir_problem(path: str | os.PathLike[str]) -> str | None:
-    """Why ``path`` cannot be (or become) a directory this process writes in (one clause), or
-    ``None``. Looks only: an existing path must be a writable directory; a missing one needs
-    its nearest existing ancestor to be a writable directory."""
-    p = Path(path)
-    try:
-        if p.exists():
-            if not p.is_dir():
-                return f"{p} is not a directory"
-            if not os.access(p, os.W_OK | os.X_OK):
-                return f"{p} is not writable by this user"
-            return None
-        # the nearest existing ancestor, named as the user wrote the path ('.' ends the walk
-        # of a relative one)
-        ancestor = next((a for a in p.parents if a.exists()), p.absolute().anchor)
-        ancestor = Path(ancestor)
-        if not ancestor.is_dir():
-            return f"{ancestor} is a file, not a directory"
-        if not os.access(ancestor, os.W_OK | os.X_OK):
-            return f"cannot create directories under {ancestor}: permission denied"
-    except OSError as e:
-        return f"cannot use {p}: {e.strerror or e}"
-    return None
 
 
 def check_trackers(callbacks: Iterable[object], study_name: str) -> None:
@@ -110,46 +105,6 @@ def check_trackers(callbacks: Iterable[object], study_name: str) -> None:
         check = getattr(cb, "check", None)
         if callable(check):
             check(study_name)
-
-
-@dataclass(frozen=True, slots=True)
-class DecisionEntry:
-    """One decision on a trial, as the trackers log it.
-
-    Attributes:
-        step: the step the decision concerns (a reply's step; a cancel's last reported step;
-            a resume's first step).
-        action: ``continue``, ``pause``, ``stop``, ``cancel``, ``resume`` (a paused or
-            interrupted trial launched again) or ``fork`` (a PBT trial started from another's
-            checkpoint).
-        reason: the scheduler's (or engine's) reason, for humans; may be empty.
-        until_step: a ``continue``'s lease (where the worker waits next; ``None``: to the end).
-    """
-
-    step: int
-    action: str
-    reason: str
-    until_step: int | None = None
-
-    def text(self) -> str:
-        """One line: ``step 3: stop (below rung-1 cutoff 0.52)``."""
-        lease = f" until step {self.until_step}" if self.until_step is not None else ""
-        why = f" ({self.reason})" if self.reason else ""
-        return f"step {self.step}: {self.action}{lease}{why}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"step": self.step, "action": self.action, "reason": self.reason,
-                "until_step": self.until_step}
-
-
-def numeric_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
-    """The metrics that are numbers (not booleans), as floats; NaN and infinities included."""
-    out: dict[str, float] = {}
-    for k, v in metrics.items():
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            continue
-        out[str(k)] = float(v)
-    return out
 
 
 def param_value(v: Any) -> str | int | float | bool:
@@ -164,12 +119,19 @@ def param_value(v: Any) -> str | int | float | bool:
 
 def study_params(study: Study) -> dict[str, str | int | float | bool]:
     """What the parent run records about the study: objective, components, step range, seed,
-    budget (flattened, ``None`` values left out)."""
+    budget (flattened, ``None`` values left out). The objective is ``metric`` and ``mode``;
+    a multi-objective study's are ``objective.<i>.metric`` and ``objective.<i>.mode`` for
+    each objective in order (``i`` from 0: the first is what ``best_trial`` ranks by)."""
     spec = study.spec
+    objectives = spec.objectives or (spec.objective,)
+    goal: dict[str, str | int | float | bool] = (
+        {"metric": spec.objective.metric, "mode": spec.objective.mode}
+        if len(objectives) == 1 else
+        {f"objective.{i}.{k}": v for i, o in enumerate(objectives)
+         for k, v in (("metric", o.metric), ("mode", o.mode))})
     out: dict[str, str | int | float | bool] = {
         "study": study.name,
-        "metric": spec.objective.metric,
-        "mode": spec.objective.mode,
+        **goal,
         "searcher": spec.searcher.name,
         "scheduler": spec.scheduler.name,
         "max_step": spec.max_step,
@@ -205,6 +167,9 @@ class TrackingCallback(Callback, ABC):
         self._study: Study | None = None
         self._define_by_run = False
         self._logged: dict[int, set[str]] = {}  # parameter names recorded, per open trial
+        #: the journal as the session found it (set by ``on_start``): what a tracker catches
+        #: up from; this session's own records reach it through ``on_turn`` only
+        self._before: SessionJournal | None = None
 
     # --- starting --------------------------------------------------------------------------------
     def check(self, study_name: str) -> None:
@@ -233,8 +198,11 @@ class TrackingCallback(Callback, ABC):
         """What the tracker writes to, for messages: ``logdir='runs/tb'``."""
         return ""
 
-    def _cannot_start(self, cause: str) -> TrackerError:
-        return TrackerError(f"{type(self).__name__}({self._target()}) cannot start: {cause}")
+    def _cannot_start(self, cause: str, option: str | None = None) -> TrackerError:
+        """The ``TrackerError`` saying why this tracker cannot start; ``option``: the argument
+        at fault (``TrackerError.option``)."""
+        return TrackerError(f"{type(self).__name__}({self._target()}) cannot start: {cause}",
+                            option)
 
     # --- the hooks a tracker implements -----------------------------------------------------------
     @abstractmethod
@@ -277,6 +245,8 @@ class TrackingCallback(Callback, ABC):
     # --- rung.Callback ----------------------------------------------------------------------------
     def on_start(self, study: Study) -> None:
         self._study = study
+        # before the session's first turn: what earlier sessions journaled, and nothing else
+        self._before = SessionJournal(study)
         self._open = {}
         self._logged = {}
         self._define_by_run = study.spec.define_by_run
@@ -380,78 +350,17 @@ def _entry(cmd: Command, history: History) -> tuple[int, DecisionEntry] | None:
         return cmd.trial_id, DecisionEntry(history.last_step(cmd.trial_id), "cancel", cmd.reason)
     if isinstance(cmd, Launch):
         tid = cmd.trial_id
-        return tid, _launch_entry(cmd, history.launches(tid), history.parent_id(tid))
+        return tid, launch_entry(cmd, history.launches(tid), history.parent_id(tid))
     return None
 
 
-def journal_decisions(
-    records: Iterable[object], history: History
-) -> dict[int, list[DecisionEntry]]:
-    """Every trial's decisions in ``records`` (a journal's, in its order), as ``on_turn`` logs
-    them: each ``Reply``; each ``Cancel`` at the trial's last step reported before it; each
-    launch that resumes a trial or forks it (a trial's first launch is no decision). What a
-    tracker rebuilds an earlier session's decisions from: the journal has all of them, also
-    when that session died before the tracker wrote them out."""
-    out: dict[int, list[DecisionEntry]] = {}
-    last: dict[int, int] = {}
-    launches: dict[int, int] = {}
-    for r in records:
-        if isinstance(r, ResultReported):
-            last[r.trial_id] = r.step
-        elif isinstance(r, Reply):
-            d = r.decision
-            out.setdefault(r.trial_id, []).append(
-                DecisionEntry(r.step, d.action.value, d.reason, d.until_step))
-        elif isinstance(r, Cancel):
-            out.setdefault(r.trial_id, []).append(
-                DecisionEntry(last.get(r.trial_id, 0), "cancel", r.reason))
-        elif isinstance(r, Launch):
-            n = launches[r.trial_id] = launches.get(r.trial_id, 0) + 1
-            entry = _launch_entry(r, n, history.parent_id(r.trial_id))
-            if entry.action != "launch":
-                out.setdefault(r.trial_id, []).append(entry)
-    return out
+def objective_metrics(study: Study) -> list[str]:
+    """The metric of each of the study's objectives, in order (one for most studies)."""
+    spec = study.spec
+    return [o.metric for o in (spec.objectives or (spec.objective,))]
 
 
-def journal_points(records: Iterable[object]) -> dict[int, list[tuple[int, str, float]]]:
-    """Every trial's numeric metrics in ``records`` (a journal's, in its order), as
-    ``on_turn`` logs them: ``(step, name, value)`` per metric of each ``ResultReported``."""
-    out: dict[int, list[tuple[int, str, float]]] = {}
-    for r in records:
-        if isinstance(r, ResultReported):
-            points = out.setdefault(r.trial_id, [])
-            points.extend((r.step, k, v) for k, v in numeric_metrics(r.metrics).items())
-    return out
-
-
-def not_in(want: Iterable[_T], have: Counter[Any], key: Callable[[_T], Any]) -> list[_T]:
-    """The entries of ``want`` (in its order) that ``have`` does not hold, counted: an entry
-    whose ``key`` ``have`` holds n times takes one of them (consumed), so an entry written
-    twice is found twice. What a tracker resuming a study brings its earlier runs up to the
-    journal with: ``want`` from the journal, ``have`` read back from the tracker."""
-    out: list[_T] = []
-    for w in want:
-        k = key(w)
-        if have[k] > 0:
-            have[k] -= 1
-        else:
-            out.append(w)
-    return out
-
-
-def _launch_entry(cmd: Launch, launches: int, parent: int | None) -> DecisionEntry:
-    """The decision a launch carries: ``launch`` (a new trial's first: none to log), ``fork``
-    (a PBT trial's first) or ``resume`` (any later one); ``launches`` counts this one."""
-    if launches <= 1:
-        if parent is None:
-            return DecisionEntry(cmd.start_step, "launch", "")
-        return DecisionEntry(cmd.start_step, "fork",
-                             f"forked from trial {parent} at step {cmd.start_step}")
-    source = "from its checkpoint" if cmd.checkpoint is not None else "without a checkpoint"
-    return DecisionEntry(cmd.start_step, "resume",
-                         f"resumed at step {cmd.start_step} {source}")
-
-
-__all__ = ["DecisionEntry", "TrackerError", "TrackingCallback", "check_trackers", "dir_problem",
-           "first_line", "journal_decisions", "journal_points", "not_in", "numeric_metrics",
-           "param_value", "require", "study_params"]
+__all__ = ["DecisionEntry", "SessionJournal", "TrackerError", "TrackingCallback",
+           "check_trackers", "dir_problem", "first_line", "journal_decisions", "journal_points",
+           "not_in", "numeric_metrics", "objective_metrics", "param_value", "require",
+           "study_params"]

@@ -7,9 +7,11 @@ never by ``import rung``. Everything goes through ``mlflow.tracking.MlflowClient
 What is recorded, in the experiment named after the study (or ``experiment=``):
 
 - the parent run (``run_name`` the study's name, tags ``rung.study`` and ``rung.role=study``):
-  the study's objective, searcher, scheduler, ``max_step``, seed and budget as params; at the
-  session's end the best trial (tags ``rung.best_trial``, ``rung.best_params``; metric
-  ``best_<metric>``) and the count of trials by status (metrics ``n_<status>``);
+  the study's objective(s) (``study_params``), searcher, scheduler, ``max_step``, seed and
+  budget as params; at the session's end the best trial (tags ``rung.best_trial``,
+  ``rung.best_params``; metric ``best_<metric>``, the first objective's), a multi-objective
+  study's Pareto front (tag ``rung.pareto_front``, a JSON list of trial ids) and the count of
+  trials by status (metrics ``n_<status>``);
 - one run per trial (``trial-<id>``, tag ``mlflow.parentRunId`` so the UI nests it, tags
   ``rung.trial_id`` and, for a PBT fork, ``rung.parent_trial``): its params; every numeric
   metric at its step (``Metric.step`` is rung's step); every decision, in journal order, in the
@@ -47,9 +49,9 @@ from rung.core.records import TrialStatus
 from rung.integrations._tracking import (
     DecisionEntry,
     TrackingCallback,
-    journal_decisions,
-    journal_points,
+    first_line,
     not_in,
+    objective_metrics,
     param_value,
     require,
     study_params,
@@ -119,8 +121,6 @@ class MLflowCallback(TrackingCallback):
         self._runs: dict[int, str] = {}  # trial id -> run id (also of earlier sessions)
         self._pending: dict[str, _Batch] = {}  # run id -> what is not yet sent
         self._decisions: dict[int, list[dict[str, Any]]] = {}
-        self._journaled: tuple[dict[int, list[DecisionEntry]],
-                               dict[int, list[tuple[int, str, float]]]] | None = None
 
     @property
     def parent_run_id(self) -> str:
@@ -140,14 +140,17 @@ class MLflowCallback(TrackingCallback):
     def _check(self, study_name: str) -> None:
         mlflow = require("mlflow", "mlflow", "MLflowCallback")
         name = self.experiment or study_name
-        with _quick_requests():
-            client = mlflow.tracking.MlflowClient(tracking_uri=self.tracking_uri)
-            exp = client.get_experiment_by_name(name)
+        try:
+            with _quick_requests():
+                client = mlflow.tracking.MlflowClient(tracking_uri=self.tracking_uri)
+                exp = client.get_experiment_by_name(name)
+        except Exception as e:  # a URI MLflow refuses, a server that does not answer
+            raise self._cannot_start(first_line(e), "tracking_uri") from e
         if exp is not None and exp.lifecycle_stage == "deleted":
             raise self._cannot_start(
                 f"its experiment {name!r} is deleted (restore it: mlflow experiments restore "
-                f"--experiment-id {exp.experiment_id}; or give experiment= another name)"
-            )
+                f"--experiment-id {exp.experiment_id}; or give experiment= another name)",
+                "experiment")
 
     def _open_study(self, study: Study) -> None:
         mlflow = require("mlflow", "mlflow", "MLflowCallback")
@@ -160,7 +163,6 @@ class MLflowCallback(TrackingCallback):
         )
         self._runs, self._pending, self._decisions = {}, {}, {}
         parent, runs, left_open = self._earlier_runs(study)
-        self._journaled = None
         if parent is not None:
             client.update_run(parent, status="RUNNING")
             self._parent, self._runs = parent, runs
@@ -234,6 +236,8 @@ class MLflowCallback(TrackingCallback):
             if best.value is not None:
                 batch.metrics.append((f"best_{study.spec.objective.metric}", float(best.value),
                                       ts, step))
+        if len(objective_metrics(study)) > 1:  # the trade-offs, not only the first objective's
+            batch.tags["rung.pareto_front"] = json.dumps([t.id for t in study.pareto_front()])
         self._flush(self._parent)
         self._client.set_terminated(self._parent, status=status.upper())
 
@@ -308,24 +312,13 @@ class MLflowCallback(TrackingCallback):
             if not token:
                 return runs
 
-    def _journal(
-        self,
-    ) -> tuple[dict[int, list[DecisionEntry]], dict[int, list[tuple[int, str, float]]]]:
-        """What the journal held when the session started (read once, when first needed): every
-        trial's decisions and numeric metric points, as ``on_turn`` logs them."""
-        if self._journaled is None:
-            study = self._study
-            assert study is not None
-            records = study.journal.read(study.name)
-            self._journaled = (journal_decisions(records, study.history),
-                               journal_points(records))
-        return self._journaled
-
     def _earlier_decisions(self, trial_id: int) -> list[dict[str, Any]]:
-        """The decisions earlier sessions made on a trial, from the journal (the run's
-        ``rung/decisions.json`` is written when a session closes the run: a session that died
-        wrote none)."""
-        return [e.as_dict() for e in self._journal()[0].get(trial_id, [])]
+        """The decisions earlier sessions made on a trial, from the journal as this session
+        found it (``SessionJournal``: none of this session's, which ``on_turn`` logs) (the
+        run's ``rung/decisions.json`` is written when a session closes the run: a session that
+        died wrote none)."""
+        assert self._before is not None
+        return [e.as_dict() for e in self._before.decisions().get(trial_id, [])]
 
     def _settle(self, trial_id: int) -> None:
         """Bring the run of a trial that an earlier session left open (it died) up to the
@@ -335,7 +328,8 @@ class MLflowCallback(TrackingCallback):
         params it lacks, which the caller has put in its batch."""
         run_id = self._runs[trial_id]
         want: dict[str, list[tuple[int, float]]] = {}
-        for step, k, v in self._journal()[1].get(trial_id, []):
+        assert self._before is not None
+        for step, k, v in self._before.points().get(trial_id, []):
             want.setdefault(_key(k), []).append((step, v))
         ts = _now_ms()
         batch = self._batch(run_id)

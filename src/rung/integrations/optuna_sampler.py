@@ -25,7 +25,8 @@ every decision). Each keeps one rung study per Optuna study (by study name).
 from step 1). ``max_step`` is the last rung step a trial reaches (the number of reports).
 
 **RungPruner.** ``prune(study, trial)`` first tells rung how the trials it knows and Optuna has
-finished ended (complete, pruned, failed), then reports ``trial``'s new intermediate values in
+finished ended (complete, with the value the objective returned, which is the rung trial's
+value from then on; pruned; failed), then reports ``trial``'s new intermediate values in
 step order and prunes iff rung's decision is STOP. Only schedulers that stop (``asha``,
 ``async_hyperband``, ``median``, ``mo_asha``, ``fifo``...) can be used: an Optuna trial cannot be
 paused and resumed by rung (``ConfigError`` otherwise). Multi-objective Optuna studies have no
@@ -173,15 +174,29 @@ class RungPruner(_Locked, BasePruner):
             return emb
 
     def _sync(self, study: Study, emb: Embedded) -> None:
-        """Tell rung how the trials Optuna has finished ended."""
+        """Tell rung how the trials Optuna has finished ended: a completed trial with the value
+        Optuna completed it with (its rung value then, as ``study.best_trial`` ranks it), at
+        the last step it reached (its last intermediate value's, which a final
+        ``should_prune`` may not have shown rung; ``max_step`` when it reported none); a
+        pruned or failed one with no result of its own."""
         if not emb.open:
             return
         trials = study.get_trials(deepcopy=False)
+        objectives = emb.study.spec.objectives or (emb.study.spec.objective,)
+        fed = self._runs[study.study_name][1]
         for number in list(emb.open):
             assert isinstance(number, int)
-            status = _ENDED.get(trials[number].state)
-            if status is not None:
-                emb.end(number, status)
+            t = trials[number]
+            status = _ENDED.get(t.state)
+            if status is None:
+                continue
+            final = _final(t, objectives)
+            step = 0
+            if final is not None:
+                reached = (s - self.first_step + 1 for s in t.intermediate_values)
+                step = max((r for r in reached if 1 <= r <= self.max_step),
+                           default=fed.get(number, 0))
+            emb.end(number, status, final, step=step or None)
 
     def prune(self, study: Study, trial: FrozenTrial) -> bool:
         with self._lock:

@@ -24,6 +24,10 @@ trial is a rung trial there, fed through ``ask`` / ``report`` / ``tell``, so run
 decide exactly as inside rung. ``storage=`` (a SQLite path) journals that study, so ``rung
 show`` / the dashboard / ``Study.load`` read every decision and its reason afterwards; the rung
 study is created on the first trial, so the adapter pickles (Tune copies its config) until then.
+``RungScheduler``'s trials are the Tune trials as Tune configured them: each one's params are
+``tune.trial_id`` (Tune's id) and its config, flattened (``model/depth``; ``tune_params``), so
+the journal says which configuration each decision was about. The study is stored as driven by
+Ray Tune: ``rung show`` suggests no ``rung resume`` for it (rung cannot run Tune's trainable).
 A Tune experiment restored by ``Tuner.restore`` journals a new rung study, ``name-2`` (the next
 free one) when ``name`` is taken; the trials that ended before the restore are not in it.
 
@@ -77,8 +81,9 @@ from rung.core.components import SchedulerLike, SearcherLike
 from rung.core.events import Action
 from rung.core.records import Objective
 from rung.errors import ConfigError
-from rung.integrations._embedded import CONFIGURED_SPACE, Embedded, check_stopping
+from rung.integrations._embedded import Embedded, check_stopping
 from rung.integrations._framework import require
+from rung.integrations._tune_records import SEARCHER_ERROR, tune_error, tune_params
 from rung.space import SearchSpace
 
 require("ray.tune", "tune", "rung.integrations.ray_tune")  # names the extra if missing
@@ -107,28 +112,6 @@ def _step(value: Any) -> int:
     already; a time in seconds reaches step ``k`` at its first result at or past ``k``, as
     Ray's schedulers take the first result past a milestone)."""
     return math.floor(float(value))
-
-
-#: a failed trial's error as ``RungSearcher`` records it: Tune's ``Searcher`` hook is told
-#: only that the trial errored
-_SEARCHER_ERROR = ("the Tune trial errored (Ray Tune tells a searcher no more: its error is in "
-                   "the trial's error.txt)")
-
-
-def _tune_error(trial: Any) -> str:
-    """The last failure Tune wrote to ``trial``'s error file (``"Failure # n (occurred at
-    ...)"`` and the error), or a line saying there is none."""
-    path = getattr(trial, "error_file", None)
-    text = ""
-    if path:
-        try:
-            with open(path, encoding="utf-8", errors="replace") as f:
-                text = f.read()
-        except OSError as e:
-            return f"the Tune trial errored; its error file {path} cannot be read: {e}"
-    last = text.rfind("Failure # ")
-    text = (text[last:] if last >= 0 else text).strip()
-    return text or "the Tune trial errored (Tune wrote no error file)"
 
 
 class _TuneAdapter:
@@ -274,12 +257,12 @@ class RungScheduler(_TuneAdapter, FIFOScheduler):
         """The rung study behind this scheduler (created on the first trial)."""
         if self._emb is None:
             self._emb = Embedded(
-                SearchSpace(CONFIGURED_SPACE),
+                SearchSpace.empty(),
                 [_objective(self._metric, self._mode,
                             "RungScheduler(metric=..., mode=...) or tune.TuneConfig(metric=..., "
                             "mode=...)")], "random",
                 self.rung_scheduler, self.max_step, self.seed, self._study_name(),
-                self.storage,
+                self.storage, configured=True, host="Ray Tune (RungScheduler)",
             )
         return self._emb
 
@@ -292,7 +275,7 @@ class RungScheduler(_TuneAdapter, FIFOScheduler):
             self._restored = True
         if ended:
             return
-        self.embedded.start_configured(trial.trial_id)
+        self.embedded.start_configured(trial.trial_id, tune_params(trial))
 
     def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> str:
         emb, key = self.embedded, trial.trial_id
@@ -327,7 +310,7 @@ class RungScheduler(_TuneAdapter, FIFOScheduler):
     def on_trial_error(self, tune_controller: Any, trial: Trial) -> None:
         """The Tune trial failed: its rung trial fails with Tune's error text (which Tune has
         written to the trial's ``error.txt`` before it calls this hook)."""
-        self.embedded.end(trial.trial_id, "failed", error=_tune_error(trial))
+        self.embedded.end(trial.trial_id, "failed", error=tune_error(trial))
 
     def on_trial_remove(self, tune_controller: Any, trial: Trial) -> None:
         self.embedded.end(trial.trial_id, "stopped")
@@ -416,6 +399,7 @@ class RungSearcher(_TuneAdapter, Searcher):
                             "on to a searcher only when the Tuner has a param_space)")],
                 self.rung_searcher, "fifo",
                 self.max_step, self.seed, self._study_name(), self.storage,
+                host="Ray Tune (RungSearcher)",
             )
         return self._emb
 
@@ -449,7 +433,7 @@ class RungSearcher(_TuneAdapter, Searcher):
         emb = self.embedded
         if error or result is None or self._metric not in result:
             emb.end(trial_id, "failed" if error else "stopped",
-                    error=_SEARCHER_ERROR if error else None)
+                    error=SEARCHER_ERROR if error else None)
             return
         step = 1 if self.max_step == 1 else min(
             max(_step(self._time_of(trial_id, result)), 1), self.max_step)

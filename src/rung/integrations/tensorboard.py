@@ -10,13 +10,14 @@ Layout under ``logdir`` (``tensorboard --logdir <logdir>`` shows one run per dir
   ``max_step``, seed, budget) at step 0; after each trial whose status became final, the
   scalar ``best_<metric>`` (the best value so far) at step = the number of final trials; at the
   session's end the text ``rung/status`` (``finished``, ``failed`` or ``killed``, with the best
-  trial).
+  trial, and a multi-objective study's Pareto front).
 - ``<study>/trial-<id>/``: one run per trial (``<id>`` zero-padded to 4 digits so runs sort).
   Its params as an HParams session (the HParams dashboard lists trials with their params and
-  objective metric) and as the text ``rung/params``; every numeric metric as a scalar at its
-  step (``global_step`` is rung's step); every decision as the text ``rung/decisions`` at its
-  step (``step 3: stop (below rung-1 cutoff 0.52)``; a PBT fork records its parent there); the
-  final status (and a failed trial's error) as the text ``rung/status`` at the trial's last step.
+  objective metrics, every objective's in a multi-objective study) and as the text
+  ``rung/params``; every numeric metric as a scalar at its step (``global_step`` is rung's
+  step); every decision as the text ``rung/decisions`` at its step (``step 3: stop (below
+  rung-1 cutoff 0.52)``; a PBT fork records its parent there); the final status (and a
+  failed trial's error) as the text ``rung/status`` at the trial's last step.
 
 ``<study>`` is the study's name when it is one path component, else that name made one
 (``team/mlp`` -> ``team_mlp-<8 hex digits>``): nothing is written outside ``logdir``.
@@ -51,9 +52,8 @@ from rung.integrations._tracking import (
     DecisionEntry,
     TrackingCallback,
     dir_problem,
-    journal_decisions,
-    journal_points,
     not_in,
+    objective_metrics,
     param_value,
     require,
     study_params,
@@ -157,7 +157,7 @@ class TensorBoardCallback(TrackingCallback):
         require("tensorboardX", "tensorboard", "TensorBoardCallback")
         problem = dir_problem(self.study_dir(study_name) / "study")
         if problem is not None:
-            raise self._cannot_start(problem)
+            raise self._cannot_start(problem, "logdir")
 
     def _open_study(self, study: Study) -> None:
         self._tbx = require("tensorboardX", "tensorboard", "TensorBoardCallback")
@@ -210,6 +210,9 @@ class TensorBoardCallback(TrackingCallback):
         text = status
         if best is not None:
             text += f"\n\nbest trial {best.id}: {self._metric} = {best.value}"
+        if len(objective_metrics(study)) > 1:
+            front = ", ".join(str(t.id) for t in study.pareto_front()) or "none"
+            text += f"\n\nPareto front ({', '.join(objective_metrics(study))}): {front}"
         self._study_writer.add_text("rung/status", text, self._n_final)
         self._study_writer.close()
         self._study_writer = None
@@ -217,10 +220,11 @@ class TensorBoardCallback(TrackingCallback):
     # --- catching up with the journal -------------------------------------------------------------
     def _catch_up(self, study: Study) -> None:
         """Write what every trial's run lacks of the journal (see the module docstring): read
-        once per session, when an earlier session of the study wrote under ``logdir``."""
+        once per session, when an earlier session of the study wrote under ``logdir``: the
+        journal as this session found it (``SessionJournal``)."""
         h = study.history
-        records = study.journal.read(study.name)
-        points, decisions = journal_points(records), journal_decisions(records, h)
+        assert self._before is not None
+        points, decisions = self._before.points(), self._before.decisions()
         for tid in h:
             self._catch_up_trial(study, tid, points.get(tid, []), decisions.get(tid, []))
 
@@ -267,7 +271,8 @@ class TensorBoardCallback(TrackingCallback):
         values = {k: param_value(v) for k, v in params.items()}
         if parent_id is not None:
             values["rung.parent_trial"] = parent_id
-        exp, ssi, _ = self._tbx.summary.hparams(values, {self._metric: 0.0})
+        metrics = dict.fromkeys(objective_metrics(self._study), 0.0) if self._study else {}
+        exp, ssi, _ = self._tbx.summary.hparams(values, metrics or {self._metric: 0.0})
         w.file_writer.add_summary(exp)
         w.file_writer.add_summary(ssi)
         w.add_text("rung/params", _table(values), 0)

@@ -3,6 +3,8 @@
 wandb is an optional extra (``pip install 'rung[wandb]'``), imported when a session starts,
 never by ``import rung``. It works offline (``mode="offline"`` or ``WANDB_MODE=offline``: the
 runs are written under ``<dir>/wandb/offline-run-*`` and uploaded later by ``wandb sync``).
+Online (the mode given, ``WANDB_MODE``, or W&B's default) it needs an API key: ``check``
+refuses to start without one (``rung.integrations._wandb_auth``), before a study is created.
 
 W&B has no nested runs; the study's runs share the group ``<study>`` (the UI groups them):
 
@@ -10,7 +12,8 @@ W&B has no nested runs; the study's runs share the group ``<study>`` (the UI gro
   scheduler, ``max_step``, seed and budget as its config; after each trial whose status became
   final, ``best_<metric>`` (the best value so far) against ``rung/n_final`` (the number of final
   trials); in its summary at the end: ``rung/status`` (``finished``, ``failed``, ``killed``),
-  ``rung/best_trial``, ``rung/best_params``, ``best_<metric>`` and ``rung/n_<status>``;
+  ``rung/best_trial``, ``rung/best_params``, ``best_<metric>`` (the first objective's),
+  ``rung/n_<status>`` and, in a multi-objective study, ``rung/pareto_front`` (trial ids);
 - one run per trial and session (``name`` ``trial-<id>``, ``job_type`` ``"trial"``): its params
   as the config (with ``rung.trial_id`` and, for a PBT fork, ``rung.parent_trial``); every
   numeric metric against ``rung/step`` (rung's step, the x axis of every chart: a trial resumed
@@ -56,13 +59,13 @@ from rung.integrations._tracking import (
     TrackingCallback,
     dir_problem,
     first_line,
-    journal_decisions,
-    journal_points,
     not_in,
+    objective_metrics,
     param_value,
     require,
     study_params,
 )
+from rung.integrations._wandb_auth import missing_api_key
 
 if TYPE_CHECKING:
     from rung.study import Study
@@ -86,8 +89,10 @@ class WandbCallback(TrackingCallback):
 
     Raises (from ``check`` and ``on_start``):
         ImportError: wandb is not installed (the message names the ``wandb`` extra).
-        TrackerError: ``mode`` is not one of W&B's, or ``<dir>/wandb`` cannot be created or
-            written; at ``on_start`` also whatever stops ``wandb.init`` (no login, say).
+        TrackerError: ``mode`` is not one of W&B's, ``<dir>/wandb`` cannot be created or
+            written, or the mode is online (given, or W&B's default) and no API key is
+            configured (``wandb login``, ``WANDB_API_KEY``; found without the network, the
+            key is not verified); at ``on_start`` also whatever else stops ``wandb.init``.
     """
 
     def __init__(
@@ -121,11 +126,14 @@ class WandbCallback(TrackingCallback):
         require("wandb", "wandb", "WandbCallback")
         if self.mode not in (None, *_MODES):
             raise self._cannot_start(f"mode must be one of {', '.join(_MODES)}, got "
-                                     f"{self.mode!r}")
+                                     f"{self.mode!r}", "mode")
         if self.dir is not None:
             problem = dir_problem(Path(self.dir) / "wandb")
             if problem is not None:
-                raise self._cannot_start(problem)
+                raise self._cannot_start(problem, "dir")
+        problem = missing_api_key(self.mode)
+        if problem is not None:
+            raise self._cannot_start(problem, "mode")
 
     def _open_study(self, study: Study) -> None:
         self._wandb = require("wandb", "wandb", "WandbCallback")
@@ -203,6 +211,8 @@ class WandbCallback(TrackingCallback):
             summary["rung/best_params"] = {k: param_value(v) for k, v in best.params.items()}
             if best.value is not None:
                 summary[f"best_{study.spec.objective.metric}"] = best.value
+        if len(objective_metrics(study)) > 1:
+            summary["rung/pareto_front"] = [t.id for t in study.pareto_front()]
         run.finish(exit_code=0 if status == "finished" else 1)
         if self._marker is not None:
             _mark(self._marker, study.name, self.project or study.name, "closed")
@@ -221,8 +231,8 @@ class WandbCallback(TrackingCallback):
                         "session that died did not log is not caught up", study.name, root,
                         first_line(err))
             return
-        records = study.journal.read(study.name)
-        points, decisions = journal_points(records), journal_decisions(records, h)
+        assert self._before is not None  # the journal as this session found it
+        points, decisions = self._before.points(), self._before.decisions()
         for tid in h:
             metrics, texts, statuses = have.get(tid, (Counter(), Counter(), set()))
             rows = not_in(points.get(tid, []), metrics, lambda p: (p[0], p[1], _same(p[2])))

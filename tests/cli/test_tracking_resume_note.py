@@ -1,0 +1,45 @@
+"""``rung show``'s note on trials left running suggests ``rung resume`` only for a study that
+``rung run`` created (the objective is on record): for a study driven by another tool (Ray
+Tune's ``RungScheduler``) or created from Python, ``rung resume`` answered "objective: study
+... has none on record"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rung import Float, Objective, Study
+from rung.cli.main import main
+from rung.cli.report import show_study
+from rung.integrations._embedded import Embedded
+from rung.space import SearchSpace
+
+
+def _notes(name: str, db: Path) -> list[str]:
+    return [line for line in show_study(name, str(db)).splitlines() if "note:" in line]
+
+
+def test_a_study_created_from_python_is_told_to_resume_from_python(tmp_path: Path) -> None:
+    db = tmp_path / "py.db"
+    study = Study.create("py", {"x": Float(0, 1)}, objective="loss", max_step=3, storage=db)
+    trial = study.ask()
+    assert trial is not None
+    study.report(trial.id, 1, {"loss": 0.5})
+    study.close()  # its process died with the trial running
+    assert _notes("py", db) == [
+        "  note: 1 trial(s) were running when the driver stopped; it was not created by "
+        f"`rung run`: resume it from Python, Study.load('py', storage={str(db)!r})"
+        ".run(objective)"]
+
+
+def test_a_study_a_tool_drove_suggests_no_resume(tmp_path: Path) -> None:
+    db = tmp_path / "tool.db"
+    emb = Embedded(SearchSpace.empty(), [Objective("loss", "min")], "random", "asha", 9, 0,
+                   "tool", str(db), configured=True, host="Some Tool")
+    emb.start_configured("a", {"id": "a", "lr": 0.1})
+    emb.report("a", 1, {"loss": 1.0})
+    emb.study.close()
+    assert _notes("tool", db) == [
+        "  note: 1 trial(s) were running when the driver stopped; Some Tool drove this study "
+        "and ran its trials: rung cannot resume them (a new run of the tool journals a new "
+        "study)"]
+    assert main(["resume", "tool", "--storage", str(db)]) == 2  # what the note no longer says
