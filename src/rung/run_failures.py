@@ -140,8 +140,17 @@ def check_produced(engine: Engine) -> None:
 
     first = next((h.error(t) for t in sorted(h.ids(TrialStatus.FAILED)) if h.error(t)), None)
     why = f" (first: {error_summary(first)})" if first is not None else ""
+    cut = sum(1 for t in h.ids(TrialStatus.FAILED) if cut_by_time(h, t))
     if produced:
         message = f"all {n} trials failed{why}"
+    elif cut == n:  # the budget's time, not the objective, ended every trial
+        metric = engine.spec.objective.metric
+        trials = "trial was" if cut == 1 else "trials were"
+        limit = engine.spec.budget.max_time
+        message = (f"no trial produced the objective metric {metric!r} before the budget's "
+                   f"max_time ({limit if limit is None else f'{limit:g}'} s) ended the run: {cut} "
+                   f"{trials} cut by it before a first result (a step takes longer than that: "
+                   f"raise Budget.max_time)")
     else:
         metric = engine.spec.objective.metric
         message = f"no trial produced the objective metric {metric!r}"
