@@ -172,6 +172,13 @@ class JournalFold:
                 pass
         return self
 
+    def drop_results(self) -> None:
+        """Forget the results read so far (``results`` and their decisions), to hold less
+        memory where nothing reads them (a run's dashboard snapshot); later ones are kept."""
+        self.results.clear()
+        self.result_decision.clear()
+        self._result_index.clear()
+
     def _decide(self, d: DecisionMade) -> None:
         self.decisions.append(d)
         self.decision_at[(d.trial_id, d.step)] = d

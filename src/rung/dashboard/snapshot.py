@@ -345,8 +345,10 @@ class RunWriter:
     Cost, measured on a simulated run of 30,000 trials (225,939 records; 7.4 CPU s without
     snapshots): 13.1 MB written, +3.9 CPU s for the end-of-run snapshot alone (2.3 s to
     compute and write it, the rest to read the journal back), +5.9 CPU s with the mid-run
-    one (``benchmarks/RESULTS.md``, ``bench_dashboard``). A run whose trials take seconds or
-    more does not notice; a simulated one does."""
+    one (``benchmarks/RESULTS.md``, ``bench_dashboard``). It is written in the driver's loop,
+    so trials waiting for a decision wait while it is (about 2-3 s per 100,000 records,
+    docs/dashboard.md): a run whose trials take seconds or more does not notice; a simulated
+    one, or one of many trials that return at once, shows a pause."""
 
     CHECK_EVERY = 10.0
 
@@ -399,7 +401,7 @@ class RunWriter:
             snap.engine = engine
             new = self.journal.read(self.study, after=snap.fold.n_records)
             snap.fold.update(new)
-            snap.fold.results.clear()  # no page reads them: not kept
+            snap.fold.drop_results()  # no page reads them: not kept
             snap.dirty = set(engine.history)  # (a retired trial changes without a record)
             snap.total = snap.fold.n_records
             if write(view_path(self.db, self.study), snap):
