@@ -152,3 +152,54 @@ def test_the_live_view_names_every_objective_and_constraint() -> None:
         "rung study mo  random + fifo, loss (min), acc (max), lat <= 0.5, max_step 1   elapsed ")
     (params,) = [ln for ln in lines if "c=" in ln]
     assert params.endswith("c=a\\nb")  # the value's line break shown, on one line
+
+
+def test_plain_lines_slow_down_while_nothing_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A trial that hangs printed the same line every 5 s (120 lines in 10 minutes): while
+    nothing changes the interval doubles, up to QUIET_MAX; a change brings it back. Found by
+    an audit."""
+    import rung.progress as progress
+
+    clock = [1000.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
+    study = _make()
+    buf = io.StringIO()
+    view = Progress(study, stream=buf, live=False, interval=5.0, logger=_quiet_logger())
+    printed = []
+    for t in range(0, 1300):  # a turn every second, nothing happening
+        clock[0] = 1000.0 + t
+        before = buf.getvalue().count("\n")
+        view.on_turn(study.engine)
+        if buf.getvalue().count("\n") > before:
+            printed.append(t)
+    assert printed == [0, 5, 15, 35, 75, 155, 315, 615, 915, 1215]
+    t = study.ask()  # something changes: shown, then 5 s later, then doubling again
+    assert t is not None
+    again = []
+    for dt in range(300, 320):
+        clock[0] = 1000.0 + 1215 + dt
+        before = buf.getvalue().count("\n")
+        view.on_turn(study.engine)
+        if buf.getvalue().count("\n") > before:
+            again.append(dt)
+    assert again == [300, 305, 315]
+
+
+def test_a_kind_of_failure_is_shown_at_most_shown_per_kind_times() -> None:
+    """A broken objective failing every one of 3,000 trials printed 3,000 lines: the first
+    SHOWN_PER_KIND of a kind are shown, the last of them saying more are only counted; another
+    kind is shown on its own count. Found by an audit."""
+    from rung.reporter import SHOWN_PER_KIND, Reporter
+
+    rep = Reporter(_quiet_logger())
+    lines: list[str] = []
+    rep.write = lines.append  # type: ignore[method-assign]
+    for tid in range(SHOWN_PER_KIND + 5):
+        rep.trial_failed(tid, 0, f"KeyError: 'lr' in trial {tid}")
+    rep.trial_failed(99, 1, "ValueError: boom")
+    assert len(lines) == SHOWN_PER_KIND + 1
+    assert lines[SHOWN_PER_KIND - 1] == (
+        f"rung: trial {SHOWN_PER_KIND - 1} failed before its first report: KeyError: 'lr' in "
+        f"trial {SHOWN_PER_KIND - 1} ({SHOWN_PER_KIND} trials failed this way: more such "
+        "failures are counted at the end, not shown; rung show lists them)")
+    assert lines[-1] == "rung: trial 99 failed after step 1: ValueError: boom"

@@ -7,7 +7,9 @@ every turn, which may be thousands of times a second, so past the failure check 
 the clock until a render is due. It reads the engine and never changes it.
 
 The live view needs ``rich`` (``pip install 'rung[cli]'``); without it the view falls back to a
-plain line every ``interval`` seconds and says once how to get the live one.
+plain line every ``interval`` seconds and says once how to get the live one. Plain lines
+(also when the output is not a terminal) come every ``interval`` seconds while the run moves,
+and at doubling intervals up to ``QUIET_MAX`` while nothing changes (a trial that hangs).
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ from rung.reporter import Reporter, study_line
 from rung.study import Study
 
 _FINISHED = (TrialStatus.COMPLETED, TrialStatus.STOPPED, TrialStatus.FAILED)
+#: Seconds between two plain progress lines, at most, while nothing changes (the interval
+#: doubles from ``interval`` while the lines would be the same but for the elapsed time).
+QUIET_MAX = 300.0
 
 
 class Progress(Reporter):
@@ -99,6 +104,7 @@ class Progress(Reporter):
         self._base = self._totals(study.engine)
         self._ended = False  # ``end`` printed the final line (plain lines)
         self._shown: tuple[Any, ...] | None = None  # what the last plain line showed
+        self._quiet = interval  # seconds to the next plain line (doubles while nothing changes)
         self._console: Any = None  # the live view's (its width follows the terminal's)
 
     # --- context manager: starts and stops the live view --------------------------------------
@@ -146,22 +152,32 @@ class Progress(Reporter):
         now = time.monotonic()
         if now < self._next:
             return
-        self._next = now + (self.refresh if self.live else self.interval)
         if self._live is not None:
+            self._next = now + self.refresh
             self._live.update(self._renderable(engine))
-        else:
-            self._print_line(engine)
+            return
+        # plain lines: every ``interval`` seconds while the run moves; while nothing changes
+        # (a trial that hangs) at doubling intervals, up to QUIET_MAX, so a log is not filled
+        # with the same line every 5 s
+        changed = self._print_line(engine)
+        self._quiet = self.interval if changed else min(2 * self._quiet, max(QUIET_MAX,
+                                                                             self.interval))
+        self._next = now + self._quiet
 
-    def _print_line(self, engine: Engine, final: bool = False) -> None:
-        """Print ``line(engine)``; a final one only if it shows something the last did not."""
+    def _print_line(self, engine: Engine, final: bool = False) -> bool:
+        """Print ``line(engine)``; a final one only if it shows something the last did not.
+        Whether it shows something the last did not (trials, their counts, the best, the
+        results reported)."""
         h = engine.history
         best = self.study.best_trial
         shown = (h.n_suggested, len(h), tuple(sorted(counts(h).items())),
-                 None if best is None else (best.id, best.score))
-        if final and shown == self._shown:
-            return
+                 None if best is None else (best.id, best.score), h.n_results)
+        changed = shown != self._shown
+        if final and not changed:
+            return False
         self._shown = shown
         self._print(self.line(engine))
+        return changed
 
     # --- what is shown ------------------------------------------------------------------------
     def _totals(self, engine: Engine) -> tuple[int, int]:

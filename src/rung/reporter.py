@@ -29,11 +29,15 @@ import re
 import sys
 from collections.abc import Iterable
 
-from rung.core.engine import DRIVER_STOPPED, Engine
+from rung.core.engine import DRIVER_STOPPED, TOO_MANY_INTERRUPTIONS, Engine
 from rung.core.events import Event, TrialEnded
 from rung.core.records import Outcome, TrialStatus
 
 log = logging.getLogger("rung.run")
+
+#: Failure lines a run shows for one kind of failure (``failure_kind``); the later ones are
+#: counted in the run's last line and listed by ``rung show``, not shown one by one.
+SHOWN_PER_KIND = 10
 
 
 class Reporter:
@@ -54,6 +58,7 @@ class Reporter:
         self.failures = 0  # failed trial runs reported by this reporter
         self._seen: set[tuple[int, int]] = set()  # (trial id, launch) already reported
         self._interrupted: set[int] = set()  # trials whose interruption was reported
+        self._kinds: dict[str, int] = {}  # failure kind -> failure lines shown in this run
 
     def on_turn(self, engine: Engine, events: Iterable[Event]) -> None:
         """Called by the driver after each turn with the events it handled."""
@@ -74,8 +79,20 @@ class Reporter:
                     self.trial_interrupted(tid, h.last_step(tid), ev.error)
 
     def trial_failed(self, trial_id: int, step: int, error: str | None) -> None:
-        """One trial run failed at ``step`` (0: before its first report)."""
-        self.emit(logging.WARNING, failure_line(trial_id, step, error))
+        """One trial run failed at ``step`` (0: before its first report): its line, for the
+        first ``SHOWN_PER_KIND`` failures of a kind in a run, the last of them saying that
+        more such are only counted (a broken objective fails every trial the same way: one
+        line each flooded a run of thousands)."""
+        kind = failure_kind(_plain(error))
+        shown = self._kinds.get(kind, 0)
+        if shown >= SHOWN_PER_KIND:
+            return
+        self._kinds[kind] = shown + 1
+        line = failure_line(trial_id, step, error)
+        if shown + 1 == SHOWN_PER_KIND:
+            line += (f" ({SHOWN_PER_KIND} trials failed this way: more such failures are "
+                     "counted at the end, not shown; rung show lists them)")
+        self.emit(logging.WARNING, line)
 
     def trial_interrupted(self, trial_id: int, step: int, error: str) -> None:
         """A trial's run was interrupted at ``step`` (its worker died, its node left) for the
@@ -142,6 +159,19 @@ def _handlers(logger: logging.Logger) -> list[logging.Handler]:
         found.extend(lg.handlers)
         lg = lg.parent if lg.propagate else None
     return found
+
+
+def failure_kind(line: str) -> str:
+    """The kind of failure a summary line (``error_summary``) names: ``ValueError`` for
+    ``ValueError: boom``; ``too many interruptions`` for a trial failed that way (whatever
+    ended its runs); else the line with every number written ``N`` (a worker's process id, an
+    exit code: ``worker process N died (exited with code N)``)."""
+    head = line.split(":", 1)[0]
+    if ":" in line and head.replace(".", "").isidentifier():
+        return head
+    if line.startswith(TOO_MANY_INTERRUPTIONS):
+        return TOO_MANY_INTERRUPTIONS
+    return re.sub(r"\d+", "N", line)
 
 
 def error_summary(error: str | None) -> str:
@@ -235,5 +265,5 @@ def visible(logger: logging.Logger = log) -> None:
             logger.setLevel(logging.INFO)
 
 
-__all__ = ["Reporter", "error_summary", "failure_line", "outcome_line", "silenced", "study_line",
-           "visible"]
+__all__ = ["SHOWN_PER_KIND", "Reporter", "error_summary", "failure_kind", "failure_line",
+           "outcome_line", "silenced", "study_line", "visible"]

@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"workers (trials at once){workers}")
         q.add_argument("--log-every", type=seconds(0.0, inclusive=False), default=5.0,
                        metavar="SECONDS",
-                       help="seconds between progress lines when output is not a terminal")
+                       help="seconds between progress lines when output is not a terminal "
+                            "(doubling while nothing changes, up to 300)")
         q.add_argument("--no-live", action="store_true",
                        help="plain progress lines even on a terminal")
 

@@ -379,19 +379,10 @@ def failure_lines(failed: list[Trial], kinds: int = 10, ids: int = 5) -> list[st
 
 
 def _failure_kind(line: str) -> str:
-    """``ValueError`` for ``ValueError: boom``; ``too many interruptions`` for a trial failed
-    that way (whatever ended its runs); else the line with every number written ``N`` (a
-    worker's process id, an exit code: ``worker process N died (exited with code N)``)."""
-    import re
+    """``rung.reporter.failure_kind``: ``ValueError`` for ``ValueError: boom``, ..."""
+    from rung.reporter import failure_kind
 
-    from rung.core.engine import TOO_MANY_INTERRUPTIONS
-
-    head = line.split(":", 1)[0]
-    if ":" in line and head.replace(".", "").isidentifier():
-        return head
-    if line.startswith(TOO_MANY_INTERRUPTIONS):
-        return TOO_MANY_INTERRUPTIONS
-    return re.sub(r"\d+", "N", line)
+    return failure_kind(line)
 
 
 def _last_line(error: str | None) -> str:
