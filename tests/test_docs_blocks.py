@@ -242,7 +242,8 @@ def test_ray_block_and_show(tmp_path: Path) -> None:
     page = fences("ray")[4][1].splitlines()
     head = next(i for i, line in enumerate(lines) if line.strip().startswith("session"))
     assert lines[head].split() == page[1].split()
-    assert lines[head - 1] == "executor not recorded (the study was not created by `rung run`)"
+    assert lines[head - 1] == ("executor as each session ran it (the study was not created by `rung run`: "
+        "no spec's executor settings on record)")
     row = lines[head + 1]
     assert re.fullmatch(r"  1 +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +ray \(cluster=[\d.]+:\d+ "
                         r"transport=socket\) +\d+ +cpu=1 +500", row), row

@@ -71,7 +71,8 @@ def test_show_lists_every_session_of_a_study_run_from_python(
     again.close()
     assert main(["show", "py", "--storage", "py.db"]) == 0
     rows = section(capsys.readouterr().out)
-    assert rows[0] == "executor not recorded (the study was not created by `rung run`)"
+    assert rows[0] == ("executor as each session ran it (the study was not created by `rung run`: "
+        "no spec's executor settings on record)")
     assert rows[1].split() == ["session", "started", "(UTC)", "executor", "slots", "per",
                                "trial", "launches"]
     assert [r.split()[0] for r in rows[2:]] == ["1", "2"]

@@ -38,7 +38,8 @@ def test_show_study_reads_the_journal_once(stored: Path,
     text = show_study("s", str(stored))
     assert reads == [("s", 0, total)]
     sessions = text.split("\n\n")[-1].splitlines()
-    assert sessions[0] == "executor not recorded (the study was not created by `rung run`)"
+    assert sessions[0] == ("executor as each session ran it (the study was not created by `rung run`: "
+        "no spec's executor settings on record)")
     assert sessions[2].split() == ["1", "t=0s", "simulated", "3", "cpu=1", "(not", "reported)",
                                    str(N_TRIALS)]
 

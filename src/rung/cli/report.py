@@ -329,7 +329,8 @@ def sessions_text(study: Study, stored: Mapping[str, Any] | None) -> str:
                          for k, v in given.items() if v is not None)
         head = f"executor {cli['executor']}" + (f"  ({shown})" if shown else "")
     else:
-        head = "executor not recorded (the study was not created by `rung run`)"
+        head = ("executor as each session ran it (the study was not created by `rung run`: "
+                "no spec's executor settings on record)")
     return "\n".join([head, table(["session", "started (UTC)", "executor", "slots",
                                      "per trial", "launches"], rows)])
 
