@@ -93,7 +93,8 @@ def test_wandb_records_every_objective_and_the_front(tmp_path: Path,
     for var in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):
         monkeypatch.setenv(var, str(tmp_path / "wandb-home"))
     study = _mo_study(tmp_path)
-    study.simulate(Curves(), n_workers=2, callbacks=[WandbCallback(dir=tmp_path / "w")])
+    study.simulate(Curves(), n_workers=2,
+                   callbacks=[WandbCallback(dir=tmp_path / "w", mode="offline")])
     (run,) = [r for r in read_runs(tmp_path / "w") if r.job_type == "study"]
     assert {k: run.config[k] for k in MO_PARAMS} == MO_PARAMS
     assert "metric" not in run.config

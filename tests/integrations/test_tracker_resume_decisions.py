@@ -98,8 +98,8 @@ def test_wandb_logs_each_resume_once(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("WANDB_SILENT", "true")
     for var in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):
         monkeypatch.setenv(var, str(tmp_path / "wandb-home"))
-    study = simulate_interrupted(tmp_path, "again", WandbCallback(dir=tmp_path / "w"))
-    again = resume(study, tmp_path, WandbCallback(dir=tmp_path / "w"))
+    study = simulate_interrupted(tmp_path, "again", WandbCallback(dir=tmp_path / "w", mode="offline"))
+    again = resume(study, tmp_path, WandbCallback(dir=tmp_path / "w", mode="offline"))
     want = expected(again)
     _check_resumes(want)
     got: dict[int, list[tuple[int, str]]] = {t: [] for t in want}
