@@ -27,7 +27,7 @@ def test_registered_and_params_round_trip() -> None:
     spec = to_spec("scheduler", c)
     assert spec.to_json() == {"name": "curve", "params": c.get_params()}
     assert build("scheduler", spec).get_params() == c.get_params()
-    assert CurveASHA.version == 5
+    assert CurveASHA.version == 6
 
 
 @pytest.mark.parametrize(

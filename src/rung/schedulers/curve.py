@@ -126,8 +126,12 @@ class CurveASHA(CurveFeatures, Scheduler):
         explore: rank by ``mean - explore * sd`` of the predicted final score (>= 0).
     """
 
-    version = 5
-    changes = {5: "a result that is not finite (NaN, infinite or missing under "
+    version = 6
+    changes = {6: "the reason of a decision taken on a paused trial is journaled: a Cancel of a "
+                  "retired trial with its rank and quota (or its exploit), a Reply on a resumed "
+                  "trial's last result saying why it was promoted (decisions unchanged; an older"
+                  " rung cannot replay such a journal)",
+               5: "a result that is not finite (NaN, infinite or missing under "
                   "Objective(nan='worst')) is stopped at a rung (before: it was paused and "
                   "could be promoted as any other)",
                4: "a trial that skips a rung's step (it reports every few steps) is placed "

@@ -117,8 +117,13 @@ class PB2(PBT):
     """
 
     # PB2 decides with PBT's exploit code: a change there that changes decisions bumps this too
-    version = 1
-    changes: ClassVar[dict[int, str]] = {}
+    version = 2
+    changes: ClassVar[dict[int, str]] = {
+        2: "the reason of a decision taken on a paused trial is journaled: a Cancel of a retired "
+        "trial with its rank and quota (or its exploit), a Reply on a resumed trial's last "
+        "result saying why it was promoted (decisions unchanged; an older rung cannot replay "
+        "such a journal)",
+    }
 
     def __init__(
         self,

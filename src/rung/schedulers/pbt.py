@@ -142,8 +142,12 @@ class PBT(Generations, Forks, Scheduler):
             result must be valid in the space.
     """
 
-    version = 9
+    version = 10
     changes = {
+        10: "the reason of a decision taken on a paused trial is journaled: a Cancel of a retired "
+        "trial with its rank and quota (or its exploit), a Reply on a resumed trial's last "
+        "result saying why it was promoted (decisions unchanged; an older rung cannot replay "
+        "such a journal)",
         2: "a population larger than the worker slots time-shares: members pause at every "
         "interval step while others wait, the member furthest behind resumes, and each "
         "generation's bottom quantile is exploited at once (before: members ran to max_step "

@@ -106,8 +106,12 @@ class SynchronousBrackets(Scheduler):
     """Shared machinery of ``SuccessiveHalving`` and ``Hyperband``: brackets of synchronous
     rungs, paused and resumed trials. Subclasses choose the next bracket (``_next_bracket``)."""
 
-    version = 3
-    changes = {2: "a trial that skips its rung's step (it reports every few steps) counts at "
+    version = 4
+    changes = {4: "the reason of a decision taken on a paused trial is journaled: a Cancel of a "
+                  "retired trial with its rank and quota (or its exploit), a Reply on a resumed "
+                  "trial's last result saying why it was promoted (decisions unchanged; an older"
+                  " rung cannot replay such a journal)",
+               2: "a trial that skips its rung's step (it reports every few steps) counts at "
                   "the rung with its first result past it (before: it never joined the rung, "
                   "ran to max_step, and the rung completed without it)",
                3: "a result that is not finite (NaN, infinite or missing under "

@@ -165,8 +165,12 @@ class Observations:
 
     Attributes:
         step: the fidelity modelled.
-        ids: trials with a result at ``step``, in id order; ``y`` their lower-is-better scores
-            (``inf`` when the metric was missing or not finite).
+        ids: trials with a result at ``step``, and trials that failed by themselves
+            (``History.counts_for_best`` false: they raised, reported an invalid metric, or
+            were interrupted too often) without one, in id order; ``y`` their lower-is-better
+            scores (``inf`` when the metric was missing or not finite, and for those failed
+            trials: a configuration that crashes is as bad as the worst result, else a model
+            never sees the failures and keeps proposing where every trial fails).
         pending: launched or running trials without a result at ``step`` (in id order).
         dropped: trials that ended (stopped or completed) below ``step``: a scheduler judged them
             worse than those it let reach ``step``.
@@ -189,7 +193,12 @@ def model_step(history: History, min_points: int) -> int | None:
 
 def gather(history: History, step: int) -> Observations:
     table = history.at_step(step)
-    by_id = sorted((tid, score) for score, tid in table)
+    by_id = [(tid, score) for score, tid in table]
+    if history.count(TrialStatus.FAILED):
+        at = {tid for _, tid in table}
+        by_id += [(tid, math.inf) for tid in history.ids(TrialStatus.FAILED)
+                  if tid not in at and not history.counts_for_best(tid)]
+    by_id.sort()
     ids = [t for t, _ in by_id]
     y = np.array([s for _, s in by_id], dtype=float)
     seen = set(ids)

@@ -121,8 +121,10 @@ class BOHBSearcher(Searcher):
             again (a noisy objective) instead of being exhausted.
     """
 
-    version = 5
+    version = 6
     changes = {
+        6: "trials that failed by themselves are observations with the worst score"
+        " (before: the model never saw them and kept proposing where every trial failed)",
         2: "the density model uses only the observations at the modelled step (no pending "
         "trials or trials stopped below it in the 'bad' group) and that step is the largest "
         "with 2 * min_points observations (was min_points + 2)",

@@ -147,8 +147,10 @@ class GPSearcher(DesignThenModel):
             _fidelities``; single-objective studies; with several objectives, the top step).
     """
 
-    version = 5
+    version = 6
     changes = {
+        6: "trials that failed by themselves are observations with the worst score"
+        " (before: the model never saw them and kept proposing where every trial failed)",
         2: "pending trials (parallel workers only; sequential suggestions are unchanged): the "
         "initial design moves on to the next Sobol' point when its configuration is pending, "
         "a suggestion whose candidates are all taken is a free random configuration (was the "

@@ -125,8 +125,10 @@ class TPESearcher(DesignThenModel):
             again (a noisy objective) instead of being exhausted (see ``DesignThenModel``).
     """
 
-    version = 5
+    version = 6
     changes = {
+        6: "trials that failed by themselves are observations with the worst score"
+        " (before: the model never saw them and kept proposing where every trial failed)",
         2: "conditional spaces (multivariate): one density per group of co-active parameters, "
         "fitted on the trials that used them (was one joint kernel, which locked onto one "
         "branch); each value of a categorical that 'when=' conditions name keeps at least "
