@@ -4,6 +4,7 @@ the reason stored in the journal."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -247,3 +248,33 @@ def test_the_grid_runs_every_configuration_once_and_ends(tmp_path: Path) -> None
     configs = sorted(str(sorted(t.params.items())) for t in study.trials())
     assert len(configs) == 5 == len(set(configs))
     assert study.engine.over and study.engine.exhausted
+
+
+def test_auto_never_picks_a_grid_it_cannot_build() -> None:
+    """A finite space of over a million configurations within the trial budget: auto chose a
+    grid, which then refused to be built with an error on spec.searcher.params.points, a key
+    the spec never wrote. Found by an audit."""
+    from rung.auto import choose_searcher
+
+    space = rung.SearchSpace({"k": rung.Int(0, 1_000_000)})
+    chosen, why = choose_searcher(space, 1, 1, rung.Budget(n_trials=2_000_000))
+    assert chosen.name == "tpe" and why == "2000000 trials (> 300): tpe"
+    s = rung.Study.create("big", space, budget=rung.Budget(n_trials=2_000_000))
+    assert s.spec.searcher.name == "tpe"
+
+
+def _dbr_objective(trial: Any) -> float:
+    return float(trial.suggest_float("x", 0.0, 1.0))
+
+
+def test_a_define_by_run_study_names_its_automatic_searcher() -> None:
+    """``rung.optimize`` with searcher 'auto' or {'name': 'auto'}: tpe, and the reason says so
+    (the mapping ran random search, 'nothing to tune'; the string's reason named only the
+    scheduler). Found by an audit."""
+    for searcher in ("auto", {"name": "auto"}):
+        s = rung.optimize(_dbr_objective, n_trials=2, metric="loss", searcher=searcher,
+                          n_workers=1, progress=False)
+        assert s.spec.searcher.name == "tpe"
+        assert s.auto_reason is not None and s.auto_reason.startswith(
+            "auto: searcher tpe (define-by-run: the space is learned from the trials; tpe "
+            "models conditional and categorical parameters natively); scheduler fifo")

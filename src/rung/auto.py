@@ -10,7 +10,8 @@ The rules and the evidence behind them (``benchmarks/RESULTS.md``):
 
 Searcher
   * a finite space (every tunable parameter an integer, a stepped float or a categorical) with
-    no more configurations than the trial budget: ``grid`` over every configuration, in a seeded
+    no more configurations than the trial budget (and at most ``rung.space.grid.MAX_GRID``, a
+    million, the largest grid built): ``grid`` over every configuration, in a seeded
     random order. Every configuration runs once and the search then ends (the searcher is
     exhausted). The other built-in searchers end there too (``random``, ``sobol``, ``tpe``,
     ``gp`` and ``bohb`` propose no configuration a trial already has and return ``None`` once
@@ -22,6 +23,7 @@ Searcher
   * 64 workers or more: ``random``; model-based placement of a batch that large has not been
     shown better than random at equal trials (issue 14 item 6 is open), and random suggestions
     cost nothing;
+  * a define-by-run study (``rung.optimize``: its space is learned from its trials): ``tpe``;
   * a conditional space, more than 12 tunable dimensions, more than half of them categorical, or
     a trial budget above 300: ``tpe`` (it models conditional and categorical parameters
     natively, and costs less per suggestion than the GP's ~60 ms there: its cost grows with
@@ -69,6 +71,7 @@ from dataclasses import dataclass
 
 from rung.core.records import Budget, ComponentSpec
 from rung.space import Categorical, SearchSpace
+from rung.space.grid import MAX_GRID
 
 AUTO = "auto"
 MANY_WORKERS = 64
@@ -120,7 +123,7 @@ def choose_searcher(
     n = budget.n_trials
     values = space.values_per_param() if d and n is not None else None
     size = space.size() if values is not None else None
-    if values and size is not None and n is not None and size <= n:
+    if values and size is not None and n is not None and size <= min(n, MAX_GRID):
         return (ComponentSpec("grid", {"points": max(values.values()), "shuffle": True}),
                 f"a finite space of {size} configuration{'s' if size != 1 else ''}, no more "
                 f"than the {n} trials of the budget: grid (each configuration once, in a "
@@ -189,14 +192,23 @@ def choose(
     n_objectives: int,
     n_workers: int,
     budget: Budget,
+    define_by_run: bool = False,
 ) -> AutoChoice:
     """Fill in whichever of ``searcher`` / ``scheduler`` is ``None`` (asked for as ``auto``).
 
     The reason names every automatic pick and the facts it rests on; a component the user named
-    is kept as it is and not mentioned.
+    is kept as it is and not mentioned. A define-by-run study's space is learned from its
+    trials, so nothing is known of it when the searcher is chosen: ``tpe`` (it models the
+    conditional and categorical parameters such objectives declare natively; MOTPE for several
+    objectives).
     """
     parts = []
-    if searcher is None:
+    if searcher is None and define_by_run:
+        searcher = ComponentSpec("tpe", {})
+        parts.append("searcher tpe (define-by-run: the space is learned from the trials; tpe "
+                     "models conditional and categorical parameters natively"
+                     + (", MOTPE for several objectives)" if n_objectives > 1 else ")"))
+    elif searcher is None:
         searcher, why = choose_searcher(space, n_objectives, n_workers, budget)
         parts.append(f"searcher {searcher.name} ({why})")
     if scheduler is None:

@@ -173,6 +173,7 @@ class Study(AskTell, StudyViews, StudyResume):
                 n_objectives=max(1, len(objectives)),
                 n_workers=n_workers if n_workers is not None else usable_cpus(),
                 budget=the_budget,
+                define_by_run=define_by_run and not space,
             )
             searcher, scheduler = auto.searcher, auto.scheduler
             log.info("study %s: %s", name, auto.reason)

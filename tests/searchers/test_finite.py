@@ -192,3 +192,20 @@ def test_an_all_discrete_branch_of_a_continuous_space_is_not_repeated(searcher: 
     configs = run(make_study(searcher, space, seed=0), 16)
     assert len(set(keys(configs))) == 16
     assert sorted(c["n"] for c in configs if c["o"] == "a") == [1, 2, 3]
+
+
+def test_random_search_exhausts_a_space_with_a_one_value_float() -> None:
+    """``Float(2.0, 2.0)`` is one value (it takes no coordinate): random search took the space
+    for continuous, repeated configurations and never ran out (20 trials over 5 values). Found
+    by an audit."""
+    import rung
+
+    s = rung.Study.create("r", {"k": rung.Int(0, 4), "g": rung.Float(2.0, 2.0)},
+                          searcher="random", scheduler="fifo", seed=0,
+                          budget=rung.Budget(n_trials=20))
+    seen = []
+    while (t := s.ask()) is not None:
+        seen.append(t.params["k"])
+        s.tell(t.id, "completed", {"loss": 0.0})
+    assert sorted(seen) == [0, 1, 2, 3, 4]
+    assert s.engine.exhausted

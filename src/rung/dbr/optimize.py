@@ -172,8 +172,7 @@ def optimize(
             name,
             SearchSpace.empty(),
             objectives if len(objectives) > 1 else objectives[0],
-            searcher=AUTO_SEARCHER if isinstance(searcher, str) and searcher == "auto"
-            else searcher,
+            searcher=searcher,  # auto: tpe, and the reason says so (rung.auto.choose)
             scheduler=scheduler,
             max_step=max_step if fidelity is None else Fidelity.from_json(fidelity).max_step,
             budget=Budget(n_trials, max_time, max_steps),
@@ -297,7 +296,9 @@ def _check_same(
         if left:
             continue
         if key in ("searcher", "scheduler"):
-            if key == "searcher" and value == "auto":
+            from rung.auto import is_auto
+
+            if key == "searcher" and is_auto(value):
                 value = AUTO_SEARCHER
             mine = build(key, to_spec(key, value))
             theirs = build(key, getattr(spec, key))

@@ -59,8 +59,9 @@ class RandomSearcher(Searcher):
         self._units = UnitCache(ctx.space)
         self._finite = FiniteConfigs(ctx.space)
         # a continuous parameter that is always active: no two draws coincide, nothing to track
+        # (a Float(a, a) is one value, not continuous: it takes no coordinate)
         self._distinct = any(isinstance(p, Float) and p.step is None and not p.when
-                             for p in ctx.space.params.values())
+                             and p.tunable for p in ctx.space.params.values())
 
     def suggest(self, request: SuggestRequest) -> dict[str, Any] | None:
         rng = request.rng
