@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from rung.core.events import Cancel, Launch, Reply, ResultReported
+from rung.core.events import Cancel, Launch, Reply, ResultReported, TrialEnded
+from rung.core.records import Outcome
 
 if TYPE_CHECKING:
     from rung.core.history import History
@@ -80,24 +81,34 @@ def journal_decisions(
     records: Iterable[object], history: History
 ) -> dict[int, list[DecisionEntry]]:
     """Every trial's decisions in ``records`` (a journal's, in its order), as ``on_turn`` logs
-    them: each ``Reply``; each ``Cancel`` at the trial's last step reported before it; each
-    launch that resumes a trial or forks it (a trial's first launch is no decision). What a
+    them: each ``Reply``; each ``Cancel`` at the trial's last step reported before it (a
+    ``stop`` when the trial's run had ended paused: the engine's record of a paused trial its
+    scheduler retired, with the scheduler's reason); each launch that resumes a trial or forks
+    it (a trial's first launch is no decision). What a
     tracker rebuilds an earlier session's decisions from: the journal has all of them, also
     when that session died before the tracker wrote them out."""
     out: dict[int, list[DecisionEntry]] = {}
     last: dict[int, int] = {}
     launches: dict[int, int] = {}
+    paused: set[int] = set()  # trials whose latest run ended paused
     for r in records:
-        if isinstance(r, ResultReported):
+        if isinstance(r, TrialEnded):
+            if r.outcome is Outcome.PAUSED:
+                paused.add(r.trial_id)
+            else:
+                paused.discard(r.trial_id)
+        elif isinstance(r, ResultReported):
             last[r.trial_id] = r.step
         elif isinstance(r, Reply):
             d = r.decision
             out.setdefault(r.trial_id, []).append(
                 DecisionEntry(r.step, d.action.value, d.reason, d.until_step))
         elif isinstance(r, Cancel):
-            out.setdefault(r.trial_id, []).append(
-                DecisionEntry(last.get(r.trial_id, 0), "cancel", r.reason))
+            out.setdefault(r.trial_id, []).append(DecisionEntry(
+                last.get(r.trial_id, 0), "stop" if r.trial_id in paused else "cancel",
+                r.reason))
         elif isinstance(r, Launch):
+            paused.discard(r.trial_id)
             n = launches[r.trial_id] = launches.get(r.trial_id, 0) + 1
             entry = launch_entry(r, n, history.parent_id(r.trial_id))
             if entry.action != "launch":

@@ -58,6 +58,7 @@ from rung.core.events import (
     TrialEnded,
     TrialStarted,
 )
+from rung.core.records import TrialStatus
 from rung.errors import RungError
 from rung.integrations._framework import require
 from rung.integrations._journal_view import (
@@ -347,7 +348,12 @@ def _entry(cmd: Command, history: History) -> tuple[int, DecisionEntry] | None:
         d = cmd.decision
         return cmd.trial_id, DecisionEntry(cmd.step, d.action.value, d.reason, d.until_step)
     if isinstance(cmd, Cancel):
-        return cmd.trial_id, DecisionEntry(history.last_step(cmd.trial_id), "cancel", cmd.reason)
+        # a paused trial its scheduler retired (the engine ended it stopped before this
+        # record, which carries the scheduler's reason): a stop; else the end of a run
+        tid = cmd.trial_id
+        retired = tid in history and history.status(tid) is TrialStatus.STOPPED
+        return tid, DecisionEntry(history.last_step(tid), "stop" if retired else "cancel",
+                                  cmd.reason)
     if isinstance(cmd, Launch):
         tid = cmd.trial_id
         return tid, launch_entry(cmd, history.launches(tid), history.parent_id(tid))
