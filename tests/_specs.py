@@ -2,7 +2,9 @@
 ``sys.path`` through ``tests/conftest.py``).
 
 ``x_spec`` is the YAML of the smallest real study: one float ``x`` in [0, 1], metric ``loss``,
-random search, FIFO, a trial budget, and whatever else a test adds.
+random search, FIFO, a trial budget, and whatever else a test adds. ``REPORTING`` is the text of
+an objective module for it that reports ``loss`` every 0.2 s and touches a file ``reported``
+beside itself at each report (a test waits for it before it disturbs the run).
 """
 
 from __future__ import annotations
@@ -22,4 +24,14 @@ def x_spec(name: str, objective: str, path: object, *, max_step: int, n_trials: 
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["x_spec"]
+REPORTING = """\
+import os, time
+
+def train(ctx):
+    for step in range(ctx.start_step, ctx.max_step + 1):
+        ctx.report(step, loss=ctx.params["x"] + 1.0 / step)
+        open(os.path.join(os.path.dirname(__file__), "reported"), "a").close()
+        time.sleep(0.2)
+"""
+
+__all__ = ["REPORTING", "x_spec"]

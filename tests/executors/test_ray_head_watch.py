@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import rung
-from _specs import x_spec
+from _specs import REPORTING, x_spec
 from rung.executors.ray.head_watch import MARGIN, HeadWatch, ray_gcs_timeout
 
 HAVE_RAY = importlib.util.find_spec("ray") is not None
@@ -100,15 +100,7 @@ def test_rays_limit_comes_from_its_environment(monkeypatch: pytest.MonkeyPatch) 
     assert HeadWatch("h", 1, "s").end_after == 5.0  # never before the warning
 
 
-OBJECTIVE = """\
-import os, time
-
-def train(ctx):
-    for step in range(ctx.start_step, ctx.max_step + 1):
-        ctx.report(step, loss=ctx.params["x"] + 1.0 / step)
-        open(os.path.join(os.path.dirname(__file__), "reported"), "a").close()
-        time.sleep(0.2)
-"""
+OBJECTIVE = REPORTING
 
 DRIVER = """\
 import sys, time

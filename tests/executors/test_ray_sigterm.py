@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import rung
-from _specs import x_spec
+from _specs import REPORTING, x_spec
 from rung.executors.ray.connect import connect
 
 HAVE_RAY = importlib.util.find_spec("ray") is not None
@@ -64,15 +64,7 @@ def test_connect_keeps_the_sigterm_handler_installed_before() -> None:
         signal.signal(signal.SIGTERM, saved)
 
 
-OBJECTIVE = """\
-import os, time
-
-def train(ctx):
-    for step in range(ctx.start_step, ctx.max_step + 1):
-        ctx.report(step, loss=ctx.params["x"] + 1.0 / step)
-        open(os.path.join(os.path.dirname(__file__), "reported"), "a").close()
-        time.sleep(0.2)
-"""
+OBJECTIVE = REPORTING
 
 
 @pytest.mark.ray

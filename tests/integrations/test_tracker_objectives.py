@@ -84,14 +84,11 @@ def test_tensorboard_records_every_objective_and_the_front(tmp_path: Path) -> No
 def test_wandb_records_every_objective_and_the_front(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("wandb")
-    from wandb_reader import read_runs
+    from wandb_reader import offline, read_runs
 
     from rung.integrations.wandb import WandbCallback
 
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.setenv("WANDB_SILENT", "true")
-    for var in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):
-        monkeypatch.setenv(var, str(tmp_path / "wandb-home"))
+    offline(monkeypatch, tmp_path)
     study = _mo_study(tmp_path)
     study.simulate(Curves(), n_workers=2,
                    callbacks=[WandbCallback(dir=tmp_path / "w", mode="offline")])

@@ -90,14 +90,11 @@ def test_tensorboard_logs_each_resume_once(tmp_path: Path) -> None:
 
 def test_wandb_logs_each_resume_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("wandb")
-    from wandb_reader import read_runs
+    from wandb_reader import offline, read_runs
 
     from rung.integrations.wandb import WandbCallback
 
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.setenv("WANDB_SILENT", "true")
-    for var in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):
-        monkeypatch.setenv(var, str(tmp_path / "wandb-home"))
+    offline(monkeypatch, tmp_path)
     study = simulate_interrupted(tmp_path, "again", WandbCallback(dir=tmp_path / "w", mode="offline"))
     again = resume(study, tmp_path, WandbCallback(dir=tmp_path / "w", mode="offline"))
     want = expected(again)

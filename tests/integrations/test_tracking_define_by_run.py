@@ -55,15 +55,11 @@ def test_mlflow_runs_hold_the_used_params(tmp_path: Path,
 def test_wandb_runs_hold_the_used_params(tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("wandb")
-    from wandb_reader import read_runs
+    from wandb_reader import offline, read_runs
 
     from rung.integrations.wandb import WandbCallback
 
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.setenv("WANDB_SILENT", "true")
-    for var in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):
-        monkeypatch.setenv(var, str(tmp_path / "wandb-home"))
-    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    offline(monkeypatch, tmp_path)
     study = run(tmp_path, WandbCallback(dir=tmp_path / "w", mode="offline"))
     trials = {r.config["rung.trial_id"]: r.config for r in read_runs(tmp_path / "w")
               if r.job_type == "trial"}

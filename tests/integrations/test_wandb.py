@@ -23,15 +23,12 @@ from rung.integrations.wandb import WandbCallback
 
 wandb = pytest.importorskip("wandb")
 from wandb_reader import OfflineRun, read_runs  # noqa: E402
+from wandb_reader import offline as wandb_offline  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.setenv("WANDB_SILENT", "true")
-    for var in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):
-        monkeypatch.setenv(var, str(tmp_path / "wandb-home"))
-    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    wandb_offline(monkeypatch, tmp_path)
 
 
 def _decisions(study: Study, tid: int) -> list[dict[str, object]]:

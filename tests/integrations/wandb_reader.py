@@ -110,3 +110,13 @@ def read_runs(root: Path) -> list[OfflineRun]:
     wandb.teardown()
     files = sorted(root.glob("wandb/offline-run-*/run-*.wandb"))
     return [read_run(f) for f in files]
+
+
+def offline(monkeypatch: Any, tmp_path: Path) -> None:
+    """W&B offline and silent for one test, its config, cache and data under ``tmp_path``, no
+    API key (``monkeypatch``: pytest's)."""
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    for var in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):
+        monkeypatch.setenv(var, str(tmp_path / "wandb-home"))
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
