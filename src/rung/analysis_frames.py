@@ -300,9 +300,9 @@ def spec_steps(spec: StudySpec, scheduler: Any) -> list[int]:
 
 
 def has_rungs(scheduler: Any) -> bool:
-    """The scheduler decides at rungs of its own (ASHA, Hyperband, successive halving, the
-    curve-aware one: a ``fidelity_steps`` method); FIFO, the median rule and PBT have none,
-    and ``spec_steps`` is only a ladder to look at them on."""
+    """The scheduler decides at rungs of its own (ASHA, MO-ASHA, Hyperband, successive
+    halving, the curve-aware one: a ``fidelity_steps`` method); FIFO, the median rule and PBT
+    have none, and ``spec_steps`` is only a ladder to look at them on."""
     return callable(getattr(scheduler, "fidelity_steps", None))
 
 

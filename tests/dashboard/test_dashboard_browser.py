@@ -161,7 +161,7 @@ def test_every_page_renders_without_console_errors(
         if name == "pareto":
             assert "non-dominated" in _text(d, "#pareto-note")
         if name == "workers":
-            assert "worker slots" in _text(d, "#workers-note")
+            assert "on 1 worker slot, " in _text(d, "#workers-note")
         if name == "curves":  # what the chart draws of the trials, in words
             assert "showing all" in _text(d, "#curves-note")
         if name == "parallel":

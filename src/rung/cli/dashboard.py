@@ -30,9 +30,21 @@ def add_parser(sub: Any) -> None:
                    help="address to bind (default 127.0.0.1: this machine only)")
     q.add_argument("--port", type=_port, default=8080,
                    help="port (default 8080; 0: any free port, printed at start)")
-    q.add_argument("--interval", type=seconds(0.1, inclusive=True), default=2.0, metavar="SECONDS",
-                   help="seconds between page refreshes (default 2; at least 0.1)")
+    q.add_argument("--interval", type=_interval, default=2.0, metavar="SECONDS",
+                   help="seconds between page refreshes (default 2; 0.1 to 3600)")
     q.set_defaults(handler=cmd_dashboard)
+
+
+def _interval(s: str) -> float:
+    """``--interval``: a number of seconds from ``MIN_INTERVAL`` to ``MAX_INTERVAL`` (a page
+    cannot wait longer between refreshes: a browser runs a longer timer at once)."""
+    from rung.dashboard.app import MAX_INTERVAL, MIN_INTERVAL
+
+    v = seconds(MIN_INTERVAL, inclusive=True)(s)
+    if v > MAX_INTERVAL:
+        raise argparse.ArgumentTypeError(
+            f"must be at most {MAX_INTERVAL:g} seconds (an hour), got {s}")
+    return v
 
 
 def _port(s: str) -> int:

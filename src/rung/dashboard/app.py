@@ -21,15 +21,98 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from rung.analysis_frames import require
 from rung.dashboard import charts, data
+from rung.dashboard.workers import workers_page
 
 STATIC = Path(__file__).with_name("static")
 
 
 #: the vendored chart library (``static/VENDORED.md``)
 PLOTLY_JS = "plotly-basic.min.js"
+
+#: the refresh interval's bounds, in seconds (``--interval``): a browser's ``setInterval``
+#: takes at most 2**31 - 1 ms and runs a longer delay at once, so a huge interval polled
+#: hundreds of times a second
+MIN_INTERVAL = 0.1
+MAX_INTERVAL = 3600.0
+
+#: a study's pages under ``/api/study/NAME/``: the view that answers each, and whether it
+#: reads the query string (``ledger`` is answered by ``rung.dashboard.ledger``)
+VIEWS: dict[str, tuple[Callable[..., dict[str, Any]], bool]] = {
+    "": (data.overview, False),
+    "trials": (data.trials, True),
+    "trial": (data.trial_detail, False),
+    "curves": (charts.curves, False),
+    "parallel": (charts.parallel, False),
+    "pareto": (charts.pareto, False),
+    "workers": (workers_page, False),
+}
+PAGES = frozenset(VIEWS) - {"", "trial"} | {"ledger"}
+
+_PREFIX = "/api/study/"
+
+
+def address(rest: str, raw_path: bytes | None,
+            known: Callable[[str], bool]) -> tuple[str, str, str] | str:
+    """The study, page and trial id (``""`` but for ``trial``) that ``/api/study/<rest>``
+    names, ``rest`` decoded (a name's ``%2F`` is a "/" here); or, when it names no known
+    study, the name to say is missing.
+
+    Tried in order, the first whose study is ``known`` wins: the undecoded ``raw_path`` (the
+    page encodes a name with ``encodeURIComponent``, so its first segment is the whole name and
+    the rest the page: exact, whatever the names); the whole of ``rest`` as a name (a study
+    named ``resnet/workers`` has an overview, typed with a literal "/" too); then ``rest`` with
+    a page's suffix split off (``resnet/workers``: the workers page of ``resnet``)."""
+    tries: list[tuple[str, str, str]] = []
+    if raw_path is not None:
+        raw = raw_path.decode("latin-1")
+        at = raw.find(_PREFIX)
+        if at >= 0:
+            found = _split_segments([unquote(x) for x in raw[at + len(_PREFIX):].split("/")])
+            if found is not None:
+                tries.append(found)
+    tries.append((rest, "", ""))
+    for page in sorted(PAGES):
+        if rest.endswith("/" + page):
+            tries.append((rest[:-len(page) - 1], page, ""))
+    name, sep, tid = rest.rpartition("/trial/")
+    if sep and "/" not in tid:
+        tries.append((name, "trial", tid))
+    for t in tries:
+        if known(t[0]):
+            return t
+    # the study the address meant: the first try with a page (the page's own split first),
+    # else all of it
+    meant = [t for t in tries if t[1]]
+    return meant[0][0] if meant else rest
+
+
+def _split_segments(parts: list[str]) -> tuple[str, str, str] | None:
+    """``[name]``, ``[name, page]`` or ``[name, "trial", id]`` as a try of ``address``."""
+    if len(parts) == 1:
+        return parts[0], "", ""
+    if len(parts) == 2 and parts[1] in PAGES:
+        return parts[0], parts[1], ""
+    if len(parts) == 3 and parts[1] == "trial":
+        return parts[0], "trial", parts[2]
+    return None
+
+
+def unreadable(e: BaseException, path: Path | None, name: str) -> str:
+    """Why the study ``name`` (in the journal ``path``) cannot be shown, in one line, as
+    ``rung show`` says it (``bad.db: study 'mo', record 51: unreadable Launch record: ...``):
+    the error's first line, led by the journal and the study when it names neither."""
+    from rung.errors import RungError
+
+    text = str(e).splitlines()[0].strip() if str(e).strip() else ""
+    if not isinstance(e, RungError):
+        text = f"{type(e).__name__}: {text}" if text else type(e).__name__
+    if path is not None and str(path) not in text:
+        text = f"{path}: study {name!r}: {text}"
+    return text
 
 
 def create_app(storage: str | Path, name: str | None = None, interval: float = 2.0) -> Any:
@@ -41,6 +124,9 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
     from starlette.responses import FileResponse, JSONResponse, Response
     from starlette.routing import Route
 
+    if not MIN_INTERVAL <= interval <= MAX_INTERVAL:  # also NaN
+        raise ValueError(f"interval: must be {MIN_INTERVAL:g} to {MAX_INTERVAL:g} seconds, "
+                         f"got {interval!r}")
     catalog = data.Catalog(storage, name)
     index = (STATIC / "index.html").read_text().replace("__INTERVAL_MS__",
                                                         str(int(interval * 1000)))
@@ -52,13 +138,17 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
 
     def studies(request: Request) -> Response:
         rows = []
-        for key, name, _ in catalog.entries():
+        for key, name, path in catalog.listing():
+            if key is None:  # a journal that cannot be read: its own row, no study named
+                rows.append({"name": None, "key": None, "path": str(path), "error": name})
+                continue
             # ``key`` addresses the study in the pages' links and the API (its name, unless
             # several journals hold that name)
             try:
                 rows.append({**catalog.view(key, data.study_row), "key": key})
             except Exception as e:  # one unreadable study does not hide the others
-                rows.append({"name": name, "key": key, "error": str(e)})
+                rows.append({"name": name, "key": key, "path": str(path),
+                             "error": unreadable(e, path, name)})
         return JSONResponse({"studies": rows, "storage": str(catalog.storage)})
 
     def _missing(key: str) -> str:
@@ -77,41 +167,51 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
             return False
         return True
 
-    def on_study(view: Callable[..., dict[str, Any]],
-                 query: bool = False) -> Callable[[Request], Response]:
-        def endpoint(request: Request) -> Response:
-            n = request.path_params["name"]
-            tid = request.path_params.get("tid")
-            if tid is not None and not (tid.isascii() and tid.isdigit()):
-                whole = f"{n}/trial/{tid}"  # a study named so (its %2F decoded before routing)
-                if _known(whole):
-                    return JSONResponse(catalog.view(whole, data.overview))
-                if _known(n):
-                    return JSONResponse({"error": f"no such trial: {tid!r} is not a trial id "
-                                                  "(a whole number)"}, status_code=404)
-            if not _known(n):
-                return JSONResponse({"error": _missing(n)}, status_code=404)
-            args: list[Any] = [int(tid)] if tid is not None else []
-            if query:  # the trials table's sort, filter and page
-                args.append(dict(request.query_params))
-            try:
-                return JSONResponse(catalog.view(n, lambda snap: view(snap, *args)))
-            except KeyError:
+    def _failed(key: str, e: Exception) -> Response:
+        """A study that cannot be read: its one-line reason as JSON (status 500), as ``rung
+        show`` says it."""
+        try:
+            path: Path | None = catalog.locate(key)
+        except KeyError:
+            path = None
+        return JSONResponse({"error": unreadable(e, path, key)}, status_code=500)
+
+    def study_api(request: Request) -> Response:
+        """Every ``/api/study/...`` address: the study it names (``address``), then its page;
+        a study that cannot be read is one line of JSON saying why."""
+        found = address(request.path_params["rest"], request.scope.get("raw_path"), _known)
+        if isinstance(found, str):
+            return JSONResponse({"error": _missing(found)}, status_code=404)
+        key, page, tid = found
+        if page == "ledger":
+            return ledger_api(key)
+        if page == "trial" and not (tid.isascii() and tid.isdigit()):
+            return JSONResponse({"error": f"no such trial: {tid!r} is not a trial id "
+                                          "(a whole number)"}, status_code=404)
+        view, query = VIEWS[page]
+        args: list[Any] = [int(tid)] if page == "trial" else []
+        if query:  # the trials table's sort, filter and page
+            args.append(dict(request.query_params))
+        try:
+            return JSONResponse(catalog.view(key, lambda snap: view(snap, *args)))
+        except KeyError as e:
+            if page == "trial" and e.args == (int(tid),):
                 return JSONResponse({"error": "no such trial"}, status_code=404)
-        return endpoint
+            return _failed(key, e)
+        except Exception as e:  # an unreadable journal: say why where the page would be
+            return _failed(key, e)
 
     def ledger_html(request: Request) -> Response:
         return Response(ledger_page, media_type="text/html")
 
-    def ledger_api(request: Request) -> Response:
+    def ledger_api(key: str) -> Response:
         from rung.dashboard.ledger import ledger_view
 
-        key = request.path_params["name"]
+        n, path = catalog.resolve(key)
         try:
-            n, path = catalog.resolve(key)
-        except KeyError:
-            return JSONResponse({"error": _missing(key)}, status_code=404)
-        return JSONResponse(ledger_view(path, n))
+            return JSONResponse(ledger_view(path, n))
+        except Exception as e:
+            return _failed(key, e)
 
     def static(request: Request) -> Response:
         f = request.path_params["file"]
@@ -120,20 +220,12 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
             return Response("not found", status_code=404)
         return FileResponse(p)
 
-    # a study's name may hold a "/" (sent as %2F, which the server decodes before routing):
-    # {name:path}, the routes with a suffix first, the overview last
     routes = [
         Route("/", page),
         Route("/api/studies", studies),
-        Route("/api/study/{name:path}/trials", on_study(data.trials, query=True)),
-        Route("/api/study/{name:path}/parallel", on_study(charts.parallel)),
-        Route("/api/study/{name:path}/trial/{tid}", on_study(data.trial_detail)),
-        Route("/api/study/{name:path}/curves", on_study(charts.curves)),
-        Route("/api/study/{name:path}/workers", on_study(charts.workers)),
-        Route("/api/study/{name:path}/pareto", on_study(charts.pareto)),
         Route("/ledger", ledger_html),  # rung.dashboard.ledger: what the study spent and saved
-        Route("/api/study/{name:path}/ledger", ledger_api),
-        Route("/api/study/{name:path}", on_study(data.overview)),
+        # a study's name may hold a "/" (sent as %2F): one route, ``address`` says which page
+        Route("/api/study/{rest:path}", study_api),
         Route("/static/{file}", static),
     ]
     return Starlette(routes=routes)

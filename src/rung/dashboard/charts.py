@@ -151,15 +151,16 @@ def curves(snap: Snapshot) -> dict[str, Any]:
 
 @memoized
 def workers(snap: Snapshot) -> dict[str, Any]:
+    """The worker timeline: the latest ``MAX_RUNS`` runs, each from its launch to its end (or
+    now), in seconds since the study's first event. The busy share is the ledger's, added by
+    ``rung.dashboard.workers.workers_page`` (``utilization`` is ``None`` here)."""
     jf = snap.fold
     t0 = jf.start or 0.0
-    busy = sum((r.end if r.end is not None else jf.now) - r.start for r in jf.runs)
     span = jf.now - t0
-    util = busy / (span * jf.n_slots) if span > 0 and jf.n_slots else None
     runs: list[dict[str, Any]] = [{"trial_id": r.trial_id, "slot": r.slot, "start": r.start - t0,
              "end": (r.end if r.end is not None else jf.now) - t0,
              "outcome": r.outcome or "running"} for r in jf.runs[-MAX_RUNS:]]
-    return jclean({"slots": jf.n_slots, "now": span, "runs": runs, "utilization": util,
+    return jclean({"slots": jf.n_slots, "now": span, "runs": runs, "utilization": None,
                    "total_runs": len(jf.runs)})
 
 
@@ -197,7 +198,28 @@ def pareto(snap: Snapshot) -> dict[str, Any]:
     attained = [(objs[0].value(h.values(t)[0]), objs[1].value(h.values(t)[1])) for t in front]
     lx, ly = front_staircase(attained, [o.mode for o in objs])
     return jclean({"objectives": [o.metric for o in objs], "modes": [o.mode for o in objs],
-                  "points": pts, "front": front, "line": {"x": lx, "y": ly}, "sample": info})
+                  "points": pts, "front": front, "line": {"x": lx, "y": ly}, "sample": info,
+                  "undominated_early": undominated_early(h, [p["id"] for p in pts], front)})
+
+
+def undominated_early(h: Any, ids: list[int], front: list[int]) -> int:
+    """How many of ``ids`` (trials drawn) are feasible, off the ``front`` and dominated by no
+    trial on it: trials the front leaves out because they stopped before their final result
+    (``Study.pareto_front`` counts only ``History.best_candidates``), which the chart draws
+    grey although nothing red dominates them."""
+    on = set(front)
+    top = [h.values(t) for t in front]
+    n = 0
+    for t in ids:
+        if t in on or h.violation(t) != 0.0:
+            continue
+        v = h.values(t)
+        if not all(math.isfinite(x) for x in v):
+            continue
+        if not any(all(a <= b for a, b in zip(f, v, strict=True)) and
+                   any(a < b for a, b in zip(f, v, strict=True)) for f in top):
+            n += 1
+    return n
 
 
 def _even(xs: list[int], k: int) -> list[int]:

@@ -80,7 +80,7 @@ from rung.dashboard.snapshot import (
 from rung.dashboard.snapshot import best as best_view
 from rung.dashboard.snapshot import write as write_view
 from rung.dashboard.table import refresh_rows, trials
-from rung.errors import RungError
+from rung.errors import JournalError, RungError
 from rung.storage import SQLiteJournal
 from rung.storage.codec import loads
 
@@ -160,7 +160,7 @@ class Catalog:
         self._cache: dict[tuple[Path, str], Snapshot] = {}
         self._lock = threading.RLock()
         #: each journal's studies, with the file's stamp when they were read (``_names``)
-        self._names_at: dict[Path, tuple[tuple[Any, ...], list[str]]] = {}
+        self._names_at: dict[Path, tuple[tuple[Any, ...], tuple[list[str], str | None]]] = {}
 
     def files(self) -> list[Path]:
         if self.storage.is_dir():
@@ -171,34 +171,53 @@ class Catalog:
         """``(key, name, path)`` of every study: its ``key`` (what the pages and the API call
         it) is its name, or ``NAME@FILE`` (``FILE`` its journal's file name) for a name that
         several journals of a directory hold, so that each of them can be shown."""
-        found: list[tuple[str, Path]] = []
-        for path in self.files():
-            names = self._names(path)
-            found += [(n, path) for n in names if self.only is None or n == self.only]
-        count = Counter(n for n, _ in found)
-        return [(n if count[n] == 1 else f"{n}@{p.name}", n, p) for n, p in found]
+        return [(k, n, p) for k, n, p in self.listing() if k is not None]
 
-    def _names(self, path: Path) -> list[str]:
-        """The studies of the journal ``path`` (none if it is not one), read again only when
-        the file or its write-ahead log changed: every request names its study, and opening
-        each journal of a directory for each took 1 ms a file, 0.3 s a poll of the studies
-        page over 14 journals. The names are kept only if the journal did not change while
-        they were read (the first reader of a closed journal creates its empty log: that
-        journal is read twice)."""
+    def listing(self) -> list[tuple[str | None, str, Path]]:
+        """``entries``, in file order, with a ``(None, why, path)`` for each journal that
+        cannot be read (``why``: its error's first line, as ``rung ls`` says it: ``runs/x.db
+        is not a rung journal: file is not a database``). With ``only``, an unreadable
+        journal is left out when ``storage`` is a directory (it may not hold that study)."""
+        found: list[tuple[str | None, str, Path]] = []
+        for path in self.files():
+            names, why = self._names(path)
+            if why is not None:
+                if self.only is None or not self.storage.is_dir():
+                    found.append((None, why, path))
+                continue
+            found += [(n, n, path) for n in names if self.only is None or n == self.only]
+        count = Counter(n for k, n, _ in found if k is not None)
+        return [(k if k is None or count[n] == 1 else f"{n}@{p.name}", n, p)
+                for k, n, p in found]
+
+    def _names(self, path: Path) -> tuple[list[str], str | None]:
+        """The studies of the journal ``path``, and why it cannot be read (``None`` if it
+        can: then the names), read again only when the file or its write-ahead log changed:
+        every request names its study, and opening each journal of a directory for each took
+        1 ms a file, 0.3 s a poll of the studies page over 14 journals. The names are kept
+        only if the journal did not change while they were read (the first reader of a
+        closed journal creates its empty log: that journal is read twice)."""
         key = _stamp(path)
         hit = self._names_at.get(path)
         if hit is not None and hit[0] == key:
             return hit[1]
+        why: str | None = None
         try:
             with SQLiteJournal(path, readonly=True) as j:
                 names = list(j.list_studies())
-        except Exception:
-            names = []  # not a journal
+        except Exception as e:  # not a journal, a damaged or a locked one: its row says so
+            names = []
+            why = str(e).splitlines()[0] if str(e).strip() else f"{path}: {type(e).__name__}"
+            if isinstance(e, RungError) and "locked by another process" in why:
+                # not kept: it may be readable at the next look; a journal listed before stays
+                # listed (its studies' pages say it is locked)
+                return (hit[1][0], None) if hit is not None and hit[1][1] is None else (names,
+                                                                                        why)
         if _stamp(path) == key:
-            self._names_at[path] = (key, names)
+            self._names_at[path] = (key, (names, why))
         else:
             self._names_at.pop(path, None)
-        return names
+        return names, why
 
     def studies(self) -> list[tuple[str, Path]]:
         """``(key, path)`` of every study (see ``entries``)."""
@@ -406,10 +425,16 @@ def read_records(path: Path, name: str, after: int, limit: int) -> list[Record]:
     the query ``SQLiteJournal.read`` makes.)"""
     with closing(connect_readonly(path)) as conn:
         cur = conn.execute(
-            "SELECT kind, body FROM record WHERE study = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (name, after, limit),
+            "SELECT seq, kind, body FROM record WHERE study = ? AND seq > ? ORDER BY seq "
+            "LIMIT ?", (name, after, limit),
         )
-        return [loads(kind, body) for kind, body in cur]
+        out: list[Record] = []
+        for seq, kind, body in cur:
+            try:
+                out.append(loads(kind, body))
+            except RungError as e:  # named as ``SQLiteJournal.read`` names it
+                raise JournalError(f"{path}: study {name!r}, record {seq}: {e}") from None
+        return out
 
 
 __all__ = [

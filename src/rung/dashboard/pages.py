@@ -93,6 +93,9 @@ def overview(snap: Snapshot) -> dict[str, Any]:
         "budget": spent,
         # why the search ended before its budget was spent (Budget.stop), as rung show says
         "stopped": eng.stopped.reason if eng.stopped is not None else None,
+        "budget_state": budget_state(eng),
+        # the code that wrote the journal, when it is not this rung's (a newer one: upgrade)
+        "version_note": eng.version_note,
         "steps_consumed": h.steps_consumed,
         "results": h.n_results,
         "elapsed": elapsed,
@@ -107,6 +110,23 @@ def overview(snap: Snapshot) -> dict[str, Any]:
         "records": jf.n_records,
     }))
     return row
+
+
+def budget_state(eng: Any) -> str | None:
+    """Why the search is over with its budget not spent, in ``rung show``'s words (its
+    ``budget`` line): the searcher's reason when it ran out of configurations (``not spent:
+    the grid searcher proposed every one of its 3 points``), else ``not spent, but the
+    scheduler has nothing left to run: the search is over``; ``None`` while the search goes
+    on, once the budget is spent, or when the stop rule ended it (``stopped`` says so)."""
+    from rung.searchers._common import why_exhausted
+
+    if eng.stopped is not None or not (eng.exhausted and eng.budget_left()
+                                       and eng._may_start_new()):
+        return None
+    why = why_exhausted(eng.searcher, eng.history)
+    if why:
+        return f"not spent: {why}"
+    return "not spent, but the scheduler has nothing left to run: the search is over"
 
 
 def trial_detail(snap: Snapshot, trial_id: int) -> dict[str, Any]:
@@ -151,4 +171,4 @@ def _decision(d: Any) -> dict[str, Any]:
             "reason": d.reason if d is not None else None}
 
 
-__all__ = ["detail", "overview", "study_row", "trial_detail"]
+__all__ = ["budget_state", "detail", "overview", "study_row", "trial_detail"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from rung.analysis_frames import trial_rows
@@ -151,7 +152,41 @@ def _text(row: Mapping[str, Any]) -> str:
 
 
 def _fmt(v: Any) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else "" if v is None else str(v)
+    """A cell as the page's table writes it (``fmt``, the filter matches what is shown)."""
+    return js_number(v) if isinstance(v, float) else "" if v is None else str(v)
+
+
+def js_number(x: float) -> str:
+    """``x`` as ``static/app.js``'s ``fmt`` writes a number, character for character: a whole
+    number as itself (``3``), ``|x|`` under 1e-3 or from 1e5 up in exponent form with 4
+    significant digits (``2.908e-4``, ``1.235e+5``), from 1e4 rounded to a whole number
+    (``12346``), else 4 significant digits (``0.002470``, ``12.30``). Ties round as
+    JavaScript's ``toExponential``, ``toPrecision`` and ``Math.round`` do (the larger
+    magnitude; ``Math.round`` up)."""
+    if not math.isfinite(x):
+        return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
+    if x.is_integer():  # JavaScript's String(x): the shortest digits that read back as x
+        if x == 0:
+            return "0"
+        r = repr(x)
+        return f"{Decimal(r).normalize():f}" if abs(x) < 1e21 else r
+    a = abs(x)
+    d = Decimal(x)
+    if a < 1e-3 or a >= 1e5:
+        e = d.adjusted()
+        m = d.scaleb(-e).quantize(Decimal("0.001"), ROUND_HALF_UP)
+        if abs(m) >= 10:  # 9.9996e-4 -> 1.000e-3
+            e += 1
+            m = d.scaleb(-e).quantize(Decimal("0.001"), ROUND_HALF_UP)
+        return f"{m}e{'+' if e >= 0 else '-'}{abs(e)}"
+    if a >= 1e4:
+        return str(int((d + Decimal("0.5")).to_integral_value(ROUND_FLOOR)))
+    # toPrecision(4): 4 significant digits, in fixed notation for 1e-3 <= |x| < 1e4
+    e = d.adjusted()
+    q = d.quantize(Decimal(1).scaleb(e - 3), ROUND_HALF_UP)
+    if q.adjusted() > e:  # 9.9996 -> 10.00: one digit fewer after the point
+        q = d.quantize(Decimal(1).scaleb(e - 2), ROUND_HALF_UP)
+    return f"{q:f}"
 
 
 def _sorted_ids(snap: Snapshot, col: str, desc: bool) -> list[int]:
@@ -173,4 +208,4 @@ def _sorted_ids(snap: Snapshot, col: str, desc: bool) -> list[int]:
     return ids
 
 
-__all__ = ["MAX_PAGE", "meta", "refresh_rows", "trials"]
+__all__ = ["MAX_PAGE", "js_number", "meta", "refresh_rows", "trials"]

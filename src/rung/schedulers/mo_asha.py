@@ -126,6 +126,12 @@ class MOASHA(Scheduler):
         self._members: list[dict[int, int]] = [{} for _ in self.rungs]
         self._passed: list[set[int]] = [set() for _ in self.rungs]
 
+    def fidelity_steps(self) -> list[int]:
+        """The rung steps and ``max_step``: where it compares trials (the contract of the
+        schedulers with rungs, read by ``rung.analysis``, the plots and the dashboard; no
+        decision reads it)."""
+        return [*self.rungs, self.max_step]
+
     def lease(self, start_step: int) -> int:
         i = bisect.bisect_left(self.rungs, start_step)
         return self.rungs[i] if i < len(self.rungs) else self.max_step

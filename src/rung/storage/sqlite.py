@@ -48,6 +48,20 @@ CREATE TABLE IF NOT EXISTS record (
 #: the columns ``record`` and ``study`` need (a file may have more: they are ignored)
 _COLUMNS = {"study": {"name", "spec", "created"}, "record": {"study", "seq", "kind", "body"}}
 
+#: seconds a reader waits for a journal that another process holds locked before it says so
+#: (a WAL journal's readers are never blocked by its writer; a process that took the file in
+#: exclusive locking mode, or a rollback-journal writer, holds them off)
+OPEN_WAIT = 5.0
+#: seconds a read or a write waits for another connection's lock once the journal is open
+#: (SQLite's busy timeout)
+READ_WAIT = 10.0
+
+
+def _locked(e: sqlite3.Error) -> bool:
+    """SQLite gave up waiting for another connection's lock (``SQLITE_BUSY`` / ``LOCKED``:
+    "database is locked", "database table is locked")."""
+    return isinstance(e, sqlite3.OperationalError) and "is locked" in str(e)
+
 
 def _tables(conn: sqlite3.Connection) -> set[str]:
     """The names of the file's tables and views, SQLite's own (``sqlite_*``) left out."""
@@ -102,7 +116,8 @@ class SQLiteJournal:
             # a URI: quote the path, whose '?' or '#' would otherwise end it
             uri = self.path.absolute().as_uri() + "?mode=ro"
             try:
-                self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+                self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False,
+                                             timeout=OPEN_WAIT)
             except sqlite3.Error as e:
                 raise JournalError(f"cannot open the journal {self.path}: {e}") from None
             try:
@@ -110,6 +125,10 @@ class SQLiteJournal:
                 problem = _schema_problem(self._conn, tables)
             except sqlite3.DatabaseError as e:
                 self._conn.close()
+                if _locked(e):  # a journal all the same: someone else holds it
+                    raise JournalError(
+                        f"{self.path} is locked by another process (gave up after "
+                        f"{OPEN_WAIT:g} s: {e}); try again once it lets go of it") from None
                 raise JournalError(f"{self.path} is not a rung journal: {e}") from None
             # no tables yet: a writer has just created the file (an empty journal, for now)
             self._empty = not tables
@@ -118,7 +137,7 @@ class SQLiteJournal:
                 raise JournalError(f"{self.path} is not a rung journal ({problem})")
         else:
             self._open_writer()
-        self._conn.execute("PRAGMA busy_timeout=10000")
+        self._conn.execute(f"PRAGMA busy_timeout={int(READ_WAIT * 1000)}")
 
     # --- the five methods -----------------------------------------------------------------
     def create_study(self, name: str, spec: Mapping[str, Any]) -> None:
@@ -323,6 +342,10 @@ class SQLiteJournal:
         try:
             yield
         except sqlite3.Error as e:
+            if _locked(e):
+                raise JournalError(
+                    f"cannot read the journal {self.path}: it is locked by another process "
+                    f"(gave up after {READ_WAIT:g} s: {e})") from None
             raise JournalError(f"cannot read the journal {self.path}: {e}") from None
 
     @contextlib.contextmanager

@@ -132,7 +132,9 @@ async function pageStudies() {
   if (!d.studies.length) { setHTML(box, `<p class="muted">no studies in ${esc(d.storage)}</p>`); return; }
   setHTML(box, `<table id="studies-table"><thead><tr><th>study</th><th>state</th><th>trials</th>
     <th>by status</th><th>best</th><th>searcher</th><th>scheduler</th><th>journal</th></tr></thead><tbody>` +
-    d.studies.map((s) => s.error ? `<tr><td>${esc(s.key)}</td><td colspan="7">${esc(s.error)}</td></tr>` :
+    // a journal or a study that cannot be read: its own row, with why and which file
+    d.studies.map((s) => s.error ? `<tr class="unreadable"><td>${s.key === null ? "–" : `<a href="${link(s.key, "")}">${esc(s.key)}</a>`}</td>` +
+      `<td colspan="6" class="status-failed">unreadable: ${esc(s.error)}</td><td class="muted">${esc(s.path)}</td></tr>` :
       `<tr><td><a href="${link(s.key, "")}">${esc(s.key)}</a></td>
       <td>${s.live ? '<span class="live">live</span>' : "idle"}</td><td>${s.trials}</td>
       <td>${Object.entries(s.by_status).map(([k, v]) => `<span class="status-${k}">${k} ${v}</span>`).join(", ")}</td>
@@ -145,15 +147,19 @@ async function pageOverview(name) {
   const s = await api("study/" + encodeURIComponent(name));
   const box = ensure("overview", '<div id="overview"></div>');
   const budget = Object.entries(s.budget).map(([k, v]) =>
-    `<div class="card">${esc(k)}<b>${fmt(v.used)} / ${fmt(v.limit)}</b>${Math.round(100 * v.used / v.limit)}% spent</div>`).join("");
+    `<div class="card">${esc(k)}<b>${fmt(v.used)} / ${fmt(v.limit)}</b>${Math.round(100 * v.used / v.limit)}% spent${s.budget_state ? " · the search is over" : ""}</div>`).join("");
+  // a study without a result has no best, no throughput and no worker yet: said, not blank
+  const none = s.best_trial === null && !s.results;
+  const slots = s.workers ? `${s.workers} worker slot${s.workers === 1 ? "" : "s"}` : "no worker has run yet";
   setHTML(box, `<h2>${esc(s.name)} ${s.live ? '<span class="live">live</span>' : ""}</h2>
     ${loadingNote(s.loading)}${s.error ? `<p class="status-failed">${esc(s.error)}</p>` : ""}
+    ${s.version_note ? `<p class="warning" id="version-note">written by other code: ${esc(s.version_note)}</p>` : ""}
     <div class="cards">
       <div class="card">trials<b id="n-trials">${s.trials}</b>${Object.entries(s.by_status).map(([k, v]) => `<span class="status-${k}">${k} ${v}</span>`).join(" · ")}</div>
-      <div class="card">best ${(s.constraints || []).length ? "feasible " : ""}${esc(s.metric)} (${esc(s.mode)})${s.objectives.length > 1 ? `, the first of ${s.objectives.length} objectives (see the Pareto front)` : ""}<b id="best-value">${fmt(s.best_value)}</b>${s.best_trial === null ? "" : `<a href="${trialLink(name, s.best_trial)}">trial ${s.best_trial}</a> at step ${fmt(s.best_step)}`}</div>
+      <div class="card">best ${(s.constraints || []).length ? "feasible " : ""}${esc(s.metric)} (${esc(s.mode)})${s.objectives.length > 1 ? `, the first of ${s.objectives.length} objectives (see the Pareto front)` : ""}<b id="best-value">${s.best_trial === null ? "–" : fmt(s.best_value)}</b>${s.best_trial === null ? (none ? "no trial has a result yet" : "no trial counts for the best yet") : `<a href="${trialLink(name, s.best_trial)}">trial ${s.best_trial}</a> at step ${fmt(s.best_step)}`}</div>
       ${budget}
-      <div class="card">throughput<b>${fmt(s.throughput.trials_per_min)}</b>trials/min · ${fmt(s.throughput.results_per_s)} results/s</div>
-      <div class="card">${esc(s.time_kind || "driver")} time<b>${fmt(s.elapsed)} s</b>${s.workers} worker slots</div>
+      <div class="card">throughput<b>${s.throughput.trials_per_min === null ? "–" : fmt(s.throughput.trials_per_min)}</b>${s.throughput.trials_per_min === null ? "nothing has run yet" : `trials/min · ${fmt(s.throughput.results_per_s)} results/s`}</div>
+      <div class="card">${esc(s.time_kind || "driver")} time<b>${fmt(s.elapsed)} s</b>${slots}</div>
     </div>
     <h3>Components</h3>
     <p>searcher <b>${esc(s.searcher)}</b> ${esc(JSON.stringify(s.searcher_params))} · scheduler <b>${esc(s.scheduler)}</b>
@@ -161,7 +167,8 @@ async function pageOverview(name) {
     ${(s.constraints || []).length ? `<p id="constraints">constraints (a trial that breaks one is never the best): ${s.constraints.map((c) => `<code>${esc(c)}</code>`).join(", ")}</p>` : ""}
     ${s.auto_reason ? `<p class="reason">${esc(s.auto_reason)}</p>` : ""}
     ${s.stopped ? `<p class="reason" id="stopped">the stop rule ended the search: ${esc(s.stopped)}</p>` : ""}
-    <h3>Best params</h3><pre>${esc(JSON.stringify(s.best_params, null, 1))}</pre>
+    ${s.budget_state ? `<p class="reason" id="budget-state">budget ${esc(s.budget_state)}</p>` : ""}
+    <h3>Best params</h3>${s.best_params === null ? `<p class="muted" id="best-params">none yet: ${none ? "no trial has a result yet" : "no trial counts for the best yet"}</p>` : `<pre id="best-params">${esc(JSON.stringify(s.best_params, null, 1))}</pre>`}
     <p class="muted">${esc(s.path)} · ${s.records} records · ${s.results} results · ${s.steps_consumed} steps</p>`);
 }
 
@@ -287,7 +294,12 @@ async function trialDetail(name, tid) {
 async function pageCurves(name) {
   const d = await chartData(name, "curves");
   ensure("curves", '<h2>Learning curves</h2><p class="muted" id="curves-note"></p><div id="curves" class="chart"></div>');
-  if (d.unchanged && drawn("curves")) return;
+  if (d.unchanged && (drawn("curves") || !d.trials.length)) return;
+  if (!d.trials.length) {  // no axes over nothing (a 1-3 step axis when max_step is 9)
+    document.getElementById("curves-note").textContent = "no trial has a result yet";
+    Plotly.purge("curves");
+    return;
+  }
   const vr = d.value_range;  // far outliers on the bad side left off the axis (rung.bulk_range)
   document.getElementById("curves-note").textContent =
     `${d.sample.note}${vr ? `; ${vr.note}` : ""}; dotted: rung steps; black bars: the scheduler's cut-off at each rung, its latest threshold (thin line: the range it moved through); x: stopped there; click a curve for its trial's decisions`;
@@ -324,15 +336,19 @@ async function pageCurves(name) {
     annotations.push({ x: A(x * 1.15), y: c.latest, text: fmt(c.latest),
                        showarrow: false, xanchor: "left", font: { size: 10 } });
   });
+  // a log axis labels the digits between powers of ten ("9" for 0.9 next to "1"): the
+  // ticks are the steps themselves, 1, each rung, the powers of ten and max_step
+  const ticks = log ? [...new Set([1, ...d.rung_steps, d.max_step,
+    ...[10, 100, 1000, 10000, 100000, 1000000].filter((p) => p < d.max_step)])].sort((a, b) => a - b) : null;
   Plotly.react("curves", traces, {
-    margin: { t: 20 }, shapes, annotations, xaxis: { title: { text: "step" }, type: log ? "log" : "linear" },
+    margin: { t: 20 }, shapes, annotations,
+    xaxis: { title: { text: "step" }, type: log ? "log" : "linear",
+             ...(log ? { tickvals: ticks, ticktext: ticks.map(String) } : {}) },
     yaxis: { title: { text: `${pesc(d.metric)} (${d.mode})` },
              ...(vr ? { range: [vr.low, vr.high], autorange: false } : { autorange: true }) } }, CONFIG);
   pickTrial(document.getElementById("curves"), name);
 }
 
-const VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779",
-                 "#6ece58", "#b5de2b", "#fde725"];
 const lastChart = {};
 async function chartText(path) {
   const r = await fetch("/api/" + path, { cache: "no-store" });
@@ -357,76 +373,6 @@ function drawn(id) {
   return document.querySelector(`#${id} .main-svg`) !== null;
 }
 
-async function pageParallel(name) {
-  const d = await chartData(name, "parallel");
-  ensure("parallel", '<h2>Parallel coordinates</h2><p class="muted" id="par-note"></p><div id="parallel" class="chart"></div>');
-  if (d.unchanged && drawn("parallel")) return;
-  const n = d.ids.length;
-  document.getElementById("par-note").textContent = `${d.sample.note} (each at its last step); ` +
-    "colour: the value, best on top; click a legend entry to hide that band, a line for its trial";
-  if (!n) { Plotly.purge("parallel"); return; }
-  // SVG polylines, one per trial, on axes scaled to [0, 1] (WebGL parcoords costs over a
-  // second in a software-rendered browser whatever the count; 2,000 SVG lines a tenth of that)
-  const axes = d.params.map((p) => {
-    const spec = d.space[p] || {};
-    const vals = d.columns[p];
-    if (spec.type === "categorical" || vals.some((v) => typeof v === "string" || typeof v === "boolean")) {
-      const choices = (spec.choices || [...new Set(vals.map(String))]).map(String);
-      const k = Math.max(choices.length - 1, 1);
-      return { label: p, pos: vals.map((v) => choices.indexOf(String(v)) / k),
-               ticks: choices.map((c, i) => [i / k, c]) };
-    }
-    if (!spec.log) return scaled(p, vals);
-    // a log parameter: positions on log10 of its values, ticks in its own values
-    return scaled(`${p} (log scale)`, vals.map((v) => (v === null || !(v > 0) ? null : Math.log10(v))),
-                  (u) => fmt(Number((10 ** u).toPrecision(4))));
-  });
-  axes.push(scaled(`${d.metric} (${d.mode})`, d.values));
-  const D = axes.length;
-  const lo = Math.min(...d.values), hi = Math.max(...d.values);
-  const B = VIRIDIS.length;
-  const band = (v) => (hi > lo ? Math.min(B - 1, Math.floor((B * (v - lo)) / (hi - lo))) : 0);
-  const bands = VIRIDIS.map(() => ({ x: [], y: [], text: [], ids: [] }));
-  for (let i = 0; i < n; i++) {
-    const b = bands[band(d.values[i])];
-    for (let j = 0; j < D; j++) {
-      b.x.push(j); b.y.push(axes[j].pos[i]); b.text.push(`trial ${d.ids[i]}: ${fmt(d.values[i])}`); b.ids.push(d.ids[i]);
-    }
-    b.x.push(null); b.y.push(null); b.text.push(null); b.ids.push(null);
-  }
-  // the best band last (drawn on top): low values for "min", high for "max"
-  const order = VIRIDIS.map((_, k) => k);
-  if (d.mode === "min") order.reverse();
-  const w = (hi - lo) / B;
-  const traces = order.filter((k) => bands[k].x.length).map((k) => ({
-    type: "scatter", mode: "lines", x: bands[k].x, y: bands[k].y, text: bands[k].text, customdata: bands[k].ids,
-    hoverinfo: "text", line: { color: VIRIDIS[d.mode === "min" ? B - 1 - k : k], width: 1 }, opacity: 0.6,
-    name: `${fmt(lo + k * w)} – ${fmt(lo + (k + 1) * w)}` }));
-  const shapes = axes.map((_, j) => ({ type: "line", x0: j, x1: j, y0: 0, y1: 1, line: { color: "#444", width: 1 } }));
-  const annotations = [];
-  axes.forEach((a, j) => {
-    annotations.push({ x: j, y: 1, yref: "paper", yshift: 8, text: `<b>${pesc(a.label)}</b>`,
-                      showarrow: false, yanchor: "bottom" });
-    a.ticks.forEach(([y, t]) => annotations.push({ x: j, y, text: pesc(t), showarrow: false, xanchor: "right",
-                                                   xshift: -4, font: { size: 10, color: "#444" } }));
-  });
-  Plotly.react("parallel", traces, {
-    margin: { t: 50, l: 70, r: 20 }, shapes, annotations, hovermode: "closest",
-    legend: { title: { text: pesc(d.metric) }, traceorder: "reversed" },
-    xaxis: { range: [-0.3, D - 0.7], showgrid: false, zeroline: false, showticklabels: false, fixedrange: true },
-    yaxis: { range: [-0.03, 1.03], showgrid: false, zeroline: false, showticklabels: false } }, CONFIG);
-  pickTrial(document.getElementById("parallel"), name);
-}
-function scaled(label, vals, show = fmt) {
-  // an axis over [min, max] of its values, scaled to [0, 1], with three tick labels (``show``
-  // writes a position's value)
-  const xs = vals.filter((v) => v !== null && Number.isFinite(v));
-  const lo = xs.length ? Math.min(...xs) : 0, hi = xs.length ? Math.max(...xs) : 1;
-  const span = hi > lo ? hi - lo : 1;
-  return { label, pos: vals.map((v) => (v === null ? null : (v - lo) / span)),
-           ticks: [[0, show(lo)], [0.5, show(lo + span / 2)], [1, show(hi)]] };
-}
-
 async function pagePareto(name) {
   const d = await chartData(name, "pareto");
   ensure("pareto", '<h2>Pareto front</h2><p class="muted" id="pareto-note"></p><div id="pareto" class="chart"></div>');
@@ -436,14 +382,25 @@ async function pagePareto(name) {
     Plotly.purge("pareto");
     return;
   }
+  if (!d.points.length) {
+    document.getElementById("pareto-note").textContent = "no trial has a result yet";
+    Plotly.purge("pareto");
+    return;
+  }
   const front = new Set(d.front);
   const on = d.points.filter((p) => front.has(p.id)).sort((a, b) => a.x - b.x);
+  // the front is Study.pareto_front's: only trials at their final result count, so a trial
+  // stopped early may be drawn grey where no red point dominates it
+  const early = d.undominated_early || 0;
   document.getElementById("pareto-note").textContent = `${on.length} non-dominated; ${d.sample.note}` +
-    (d.objectives.length > 2 ? `; the front is over all ${d.objectives.length} objectives (${d.objectives.join(", ")}), drawn in the first two` : "");
+    (d.objectives.length > 2 ? `; the front is over all ${d.objectives.length} objectives (${d.objectives.join(", ")}), drawn in the first two` : "") +
+    "; red: the Pareto front of the feasible trials at their final result (max_step, or where they completed), " +
+    "as Study.pareto_front counts it; grey: the others" +
+    (early ? ` (${early} of them feasible and dominated by no red point, but stopped before their final result)` : "");
   const ok = d.points.filter((p) => p.feasible !== false);
   const bad = d.points.filter((p) => p.feasible === false);  // a constraint excludes them
   Plotly.react("pareto", [
-    { x: ok.map((p) => p.x), y: ok.map((p) => p.y), mode: "markers", name: "trials",
+    { x: ok.map((p) => p.x), y: ok.map((p) => p.y), mode: "markers", name: "other trials (dominated, or not at their final result)",
       marker: { color: "#aaa" }, text: ok.map((p) => `trial ${p.id}`), customdata: ok.map((p) => p.id) },
     { x: bad.map((p) => p.x), y: bad.map((p) => p.y), mode: "markers",
       name: "infeasible (a constraint is not met)", marker: { color: "#ccc", symbol: "x" },
@@ -463,10 +420,17 @@ async function pagePareto(name) {
 async function pageWorkers(name) {
   const d = await chartData(name, "workers");
   ensure("workers", '<h2>Worker timeline</h2><p class="muted" id="workers-note"></p><div id="workers" class="chart"></div>');
-  if (d.unchanged && drawn("workers")) return;
+  if (d.unchanged && (drawn("workers") || !d.runs.length)) return;
+  if (!d.runs.length) {
+    document.getElementById("workers-note").textContent = "no run yet: no worker has run a trial";
+    Plotly.purge("workers");
+    return;
+  }
+  // the busy share is the ledger's (rung.cost: worker start-up and the gaps between
+  // sessions left out), the timeline's axis runs from the study's first event to now
   document.getElementById("workers-note").textContent =
     (d.runs.length < d.total_runs ? `the latest ${d.runs.length} of ${d.total_runs.toLocaleString()} runs` : `${d.runs.length} runs`) +
-    ` on ${d.slots} worker slots` + (d.utilization === null ? "" : `, ${Math.round(100 * d.utilization)}% busy`);
+    ` on ${d.slots} worker slot${d.slots === 1 ? "" : "s"}` + (d.utilization === null ? "" : `, ${Math.round(100 * d.utilization)}% busy (as the ledger counts it: while sessions ran)`);
   // one line trace per outcome, a segment per run (an SVG path each: thousands of runs draw
   // in a fraction of the time thousands of bars take)
   const by = {};

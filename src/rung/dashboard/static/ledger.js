@@ -1,24 +1,70 @@
 // The ledger page: polls /api/study/{name}/ledger and draws what the study spent and saved.
+// Its header is the dashboard's (studies, the study's pages, the ledger marked as the current
+// page); the study list is asked for again on every refresh (a study started since shows up);
+// a study that does not exist or cannot be read says why where the page would be.
 "use strict";
 (function () {
   const interval = parseInt(document.body.dataset.interval || "2000", 10);
   const select = document.getElementById("ledger-study");
+  const status = document.getElementById("status");
+  // |x| below this is float noise (a saving of 1e-20 device-hours is none): written 0
+  const NOISE = 1e-9;
   const fmt = (x, d = 4) => (x === null || x === undefined) ? "–" :
-    (Math.abs(x) >= 1000 ? x.toLocaleString(undefined, {maximumFractionDigits: 0}) :
-      Number(x).toPrecision(d));
+    (Math.abs(x) < NOISE ? "0" :
+      Math.abs(x) >= 1000 ? x.toLocaleString(undefined, {maximumFractionDigits: 0}) :
+        Number(x).toPrecision(d));
   const esc = (s) => String(s).replace(/[&<>"]/g, (c) =>
     ({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;"}[c]));
   // a user's string in a Plotly text (Plotly decodes numeric entities, not &quot;)
   const pesc = (s) => String(s).replace(/[&<>"']/g, (c) =>
     ({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&#34;", "'": "&#39;"}[c]));
+  // the dashboard's pages of a study (app.js's PAGES), for the header
+  const PAGES = [["", "overview"], ["trials", "trials"], ["curves", "learning curves"],
+    ["parallel", "parallel coordinates"], ["pareto", "Pareto front"], ["workers", "workers"]];
+  // the study shown: the address's ?study=, else the first of the list
+  let current = new URLSearchParams(location.search).get("study");
+  let drawnFor = null;  // the study whose ledger the page holds
+
+  async function getJSON(url) {
+    // the answer's JSON; an error answer's own message (not a parse error of its body)
+    const r = await fetch(url, {cache: "no-store"});
+    const text = await r.text();
+    let body = null;
+    try { body = JSON.parse(text); } catch (e) { body = null; }
+    if (!r.ok || body === null) {
+      throw new Error((body && body.error) || `${r.status} ${r.statusText || "error"}`);
+    }
+    return body;
+  }
+
+  function nav() {
+    const el = document.getElementById("nav");
+    const study = (s) => `/#/study/${encodeURIComponent(current)}` + (s ? "/" + s : "");
+    const html = '<a href="/#/">studies</a>' + (current === null ? "" : PAGES.map(([p, label]) =>
+      `<a href="${esc(study(p))}">${esc(label)}</a>`).join(""));
+    if (el.dataset.html !== html) { el.dataset.html = html; el.innerHTML = html; }
+  }
 
   async function studies() {
-    const r = await fetch("/api/studies");
-    const data = await r.json();
-    const want = new URLSearchParams(location.search).get("study");
-    select.innerHTML = data.studies.map((s) =>
-      `<option value="${esc(s.key)}"${s.key === want ? " selected" : ""}>${esc(s.key)}</option>`
-    ).join("");
+    const data = await getJSON("/api/studies");
+    const keys = data.studies.filter((s) => s.key !== null && s.key !== undefined)
+      .map((s) => s.key);
+    if (current === null && keys.length) current = keys[0];
+    // an address naming no listed study keeps it (the page says why) and selects nothing
+    const html = (current === null || keys.includes(current) ? "" :
+      '<option value="" selected disabled>choose a study</option>') + keys.map((k) =>
+      `<option value="${esc(k)}"${k === current ? " selected" : ""}>${esc(k)}</option>`).join("");
+    if (select.dataset.html !== html) { select.dataset.html = html; select.innerHTML = html; }
+    nav();
+    return data;
+  }
+
+  function failed(message) {
+    // where the page would be: the ledger's parts hidden until it can be drawn
+    const el = document.getElementById("page-error");
+    el.textContent = message;
+    el.hidden = false;
+    document.getElementById("ledger-body").hidden = true;
   }
 
   function draw(l) {
@@ -65,14 +111,27 @@
     document.getElementById("ledger-stopped").textContent =
       l.stopped ? `Stopped by the stop rule: ${l.stopped.reason}` +
         (ev.length ? ` (evidence: ${ev.join(", ")})` : "") : "";
-    if (window.Plotly) {
+    if (!window.Plotly) return;
+    // an empty chart (axes -1..6 over nothing) is not drawn: a line says why instead
+    const shown = (id, note) => {
+      const el = document.getElementById(id + "-note");
+      el.textContent = note || "";
+      el.hidden = !note;
+      document.getElementById(id).hidden = Boolean(note);
+      if (note) Plotly.purge(id);
+      return !note;
+    };
+    if (shown("ledger-workers", l.workers.length ? "" : "no run yet: no worker was busy")) {
       Plotly.react("ledger-workers", [{
         type: "bar", x: l.workers.map((w) => `worker ${w.slot}`),
         y: l.workers.map((w) => 100 * w.utilization)}],
         {margin: {t: 10, b: 40, l: 50, r: 10}, yaxis: {title: {text: "% busy"}, range: [0, 100]}},
         {displayModeBar: false});
-      const inc = l.incumbent;
-      const spent = priced ? l.total.cost : l.total.device_hours;
+    }
+    const inc = l.incumbent;
+    const spent = priced ? l.total.cost : l.total.device_hours;
+    if (shown("ledger-incumbent", inc.length ? "" :
+      "no trial has a final result yet (at max_step, or completed below it): no incumbent")) {
       Plotly.react("ledger-incumbent", [{
         type: "scatter", mode: "lines+markers", line: {shape: "hv"},
         // held from the last improvement up to what has been spent so far
@@ -93,23 +152,37 @@
   }
 
   async function refresh() {
-    const name = select.value;
-    if (!name) return;
     try {
-      const r = await fetch(`/api/study/${encodeURIComponent(name)}/ledger`);
-      const l = await r.json();
-      if (l.error) throw new Error(l.error);
-      draw(l);
-      document.getElementById("status").textContent = "";
+      const list = await studies();
+      if (current === null) {
+        failed(`no studies in ${list.storage}`);
+      } else {
+        const l = await getJSON(`/api/study/${encodeURIComponent(current)}/ledger`);
+        document.getElementById("page-error").hidden = true;
+        document.getElementById("ledger-body").hidden = false;  // before drawing: its size
+        draw(l);
+        drawnFor = current;
+      }
+      status.textContent = "updated " + new Date().toLocaleTimeString();
     } catch (e) {
-      document.getElementById("status").textContent = String(e);
+      status.textContent = "could not refresh: " + e.message;
+      // a study never drawn says why where it would be (a drawn one stays, the status says)
+      if (drawnFor !== current) failed(e.message);
     }
   }
 
+  let busy = false;
+  async function tick() {
+    if (busy) return;
+    busy = true;
+    try { await refresh(); } finally { busy = false; }
+  }
+
   select.addEventListener("change", () => {
-    history.replaceState(null, "", `/ledger?study=${encodeURIComponent(select.value)}`);
-    refresh();
+    current = select.value;
+    history.replaceState(null, "", `/ledger?study=${encodeURIComponent(current)}`);
+    tick();
   });
-  studies().then(refresh);
-  setInterval(refresh, interval);
+  tick();
+  setInterval(tick, interval);
 })();
