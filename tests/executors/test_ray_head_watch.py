@@ -114,7 +114,13 @@ print(c.address, flush=True)
 sys.stdin.readline()  # the test says when
 c.head_node.kill_gcs_server()
 sys.stdin.readline()
-c.shutdown()
+c.shutdown()  # every node's processes
+try:  # the address file ray.init() would connect to next (it names a dead cluster now)
+    from ray._private.utils import reset_ray_address
+    reset_ray_address()
+except Exception:
+    pass
+print("down", flush=True)
 """
 
 
@@ -148,10 +154,18 @@ def test_a_run_whose_head_dies_ends_in_rungs_words_with_its_journal_readable(tmp
         _, err = run.communicate(timeout=60)
         took = time.monotonic() - killed
     finally:
-        for p in (run, cluster):
-            if p is not None and p.poll() is None:
-                p.kill()
-                p.wait()
+        if run is not None and run.poll() is None:
+            run.kill()
+            run.wait()
+        if cluster.poll() is None:  # shut the cluster down: killed, it left Ray's processes
+            try:  # and the address file that later ray.init() calls follow
+                assert cluster.stdin is not None
+                cluster.stdin.write("kill\ndone\n")
+                cluster.stdin.flush()
+                cluster.wait(timeout=90)
+            except Exception:
+                cluster.kill()
+                cluster.wait()
     # rung's lines, not Ray's "Failed to connect to GCS within 20 seconds ... will terminate"
     assert run.returncode == 1, err
     assert "The program will terminate" not in err
