@@ -7,16 +7,14 @@ labels, and parallel coordinates of many parameters keep their axes apart."""
 from __future__ import annotations
 
 import shutil
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from dashhelp import run_to_the_end, start_dashboard
 
 import rung
 
@@ -57,21 +55,9 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         [f"choice_with_a_long_name_{k}" for k in range(4)]) for i in range(14)}
     w = rung.Study.create("wide", space, searcher="random", scheduler="asha", max_step=9,
                           budget=rung.Budget(n_trials=12), seed=0, storage=root / "wide.db")
-    while (t := w.ask()) is not None:
-        for step in range(1, 10):
-            d = w.report(t.id, step, {"loss": (t.id % 5) + 1 / step})
-            if d.action.value != "continue":
-                w.tell(t.id, "stopped")
-                break
-        else:
-            w.tell(t.id, "completed")
+    run_to_the_end(w, 9, lambda t, step: {"loss": (t.id % 5) + 1 / step})
     w.close()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    dash = subprocess.Popen([sys.executable, "-m", "rung.cli", "dashboard", "--storage",
-                             str(root), "--port", str(port), "--interval", "0.5"])
-    url = f"http://127.0.0.1:{port}"
+    dash, url = start_dashboard(root)
 
     def up() -> bool:
         try:

@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from dashhelp import run_to_the_end
 
 import rung
 from rung.cli.main import main
@@ -57,15 +58,8 @@ def test_mo_asha_has_rungs(tmp_path: Path) -> None:
     s = rung.Study.create("mo", {"x": rung.Float(0, 1)}, objective=["a", "b"],
                           searcher="random", scheduler="mo_asha", max_step=9,
                           budget=rung.Budget(n_trials=12), seed=0, storage=db)
-    while (t := s.ask()) is not None:
-        for step in range(1, 10):
-            x = t.params["x"]
-            d = s.report(t.id, step, {"a": x + 1 / step, "b": 1 - x + 1 / step})
-            if d.action.value != "continue":
-                s.tell(t.id, "stopped")
-                break
-        else:
-            s.tell(t.id, "completed")
+    run_to_the_end(s, 9, lambda t, step: {"a": t.params["x"] + 1 / step,
+                                          "b": 1 - t.params["x"] + 1 / step})
     s.close()
     c = TestClient(create_app(db))
     # before: [] ("no rungs"), and no rung lines on the curves

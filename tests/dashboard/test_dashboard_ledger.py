@@ -6,15 +6,13 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
+from dashhelp import start_dashboard
 
 import rung
 
@@ -83,12 +81,7 @@ CHROMEDRIVER = shutil.which("chromedriver")
 def test_ledger_page_in_a_browser(db: Path, tmp_path: Path, browser: Any) -> None:
     pytest.importorskip("uvicorn")
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    dash = subprocess.Popen([sys.executable, "-m", "rung.cli", "dashboard", "--storage",
-                             str(db), "--port", str(port), "--interval", "0.5"])
-    base = f"http://127.0.0.1:{port}"
+    dash, base = start_dashboard(db)
     driver = browser  # tests/dashboard/conftest.py
     try:
         deadline = time.monotonic() + 30

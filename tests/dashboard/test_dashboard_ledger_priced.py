@@ -8,15 +8,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
+from dashhelp import start_dashboard
 
 import rung
 from rung.cli.ledger import render
@@ -161,12 +159,7 @@ def test_the_page_speaks_in_device_hours_unless_priced(tmp_path: Path, browser: 
         study = _study(db, name, prices={"gpu": 2.0}, resources_per_trial=resources)
         texts[name] = render(study.ledger(), name)
         study.close()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    dash = subprocess.Popen([sys.executable, "-m", "rung.cli", "dashboard", "--storage",
-                             str(db), "--port", str(port), "--interval", "0.5"])
-    base = f"http://127.0.0.1:{port}"
+    dash, base = start_dashboard(db)
     try:
         deadline = time.monotonic() + 30
         data = {}

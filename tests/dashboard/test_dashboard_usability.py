@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from dashhelp import run_to_the_end
 
 import rung
 
@@ -50,14 +51,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                           searcher="random", scheduler=rung.ASHA(reduction_factor=2),
                           max_step=4, budget=rung.Budget(n_trials=24), seed=0,
                           storage=root / "a.db")
-    while (t := s.ask()) is not None:
-        for step in range(1, 5):
-            d = s.report(t.id, step, {"acc": t.params[HOSTILE] * t.params["lr"] * step})
-            if d.action.value != "continue":
-                s.tell(t.id, "stopped")
-                break
-        else:
-            s.tell(t.id, "completed")
+    run_to_the_end(s, 4, lambda t, step: {"acc": t.params[HOSTILE] * t.params["lr"] * step})
     s.close()
     other = rung.Study.create("small", {"x": rung.Float(0, 1)}, searcher="random",
                               scheduler="fifo", budget=rung.Budget(n_trials=3), seed=0,

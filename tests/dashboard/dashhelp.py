@@ -1,0 +1,45 @@
+"""Helpers the dashboard tests share (importable from any test module of this directory).
+
+``run_to_the_end`` drives a study by ask / report / tell until its budget is spent, each trial
+reporting every step until its scheduler stops it; ``start_dashboard`` starts ``rung
+dashboard`` on a free loopback port (the caller stops it).
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import rung
+
+
+def run_to_the_end(study: rung.Study, max_step: int,
+                   metrics: Callable[[rung.Trial, int], Mapping[str, Any]]) -> None:
+    """Every trial reports ``metrics(trial, step)`` at steps 1..``max_step``; it ends
+    ``stopped`` at the first decision that is not to continue, else ``completed``."""
+    while (t := study.ask()) is not None:
+        for step in range(1, max_step + 1):
+            d = study.report(t.id, step, metrics(t, step))
+            if d.action.value != "continue":
+                study.tell(t.id, "stopped")
+                break
+        else:
+            study.tell(t.id, "completed")
+
+
+def start_dashboard(storage: Path, interval: float = 0.5) -> tuple[subprocess.Popen[bytes], str]:
+    """``rung dashboard --storage STORAGE`` on a free port of 127.0.0.1: the process and its
+    base address."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    dash = subprocess.Popen([sys.executable, "-m", "rung.cli", "dashboard", "--storage",
+                             str(storage), "--port", str(port), "--interval", str(interval)])
+    return dash, f"http://127.0.0.1:{port}"
+
+
+__all__ = ["run_to_the_end", "start_dashboard"]
