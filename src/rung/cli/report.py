@@ -362,9 +362,11 @@ def failure_lines(failed: list[Trial], kinds: int = 10, ids: int = 5) -> list[st
     error's last line, else that whole line), most frequent first, with the latest message:
     ``failures   3 x ValueError  (trials #2, #5, #7; last: ValueError: boom (x=0.6))``. At most
     ``kinds`` groups and ``ids`` trial ids per group are named; the rest are counted."""
+    from rung.reporter import failure_kind
+
     groups: dict[str, list[Trial]] = {}
     for t in failed:
-        groups.setdefault(_failure_kind(_last_line(t.error)), []).append(t)
+        groups.setdefault(failure_kind(_last_line(t.error)), []).append(t)
     ranked = sorted(groups.items(), key=lambda kv: -len(kv[1]))  # stable: first seen first
     out = []
     for kind, ts in ranked[:kinds]:
@@ -377,13 +379,6 @@ def failure_lines(failed: list[Trial], kinds: int = 10, ids: int = 5) -> list[st
         rest = sum(len(v) for _, v in ranked[kinds:])
         out.append(f"  failures   {rest} more in {len(ranked) - kinds} other kinds")
     return out
-
-
-def _failure_kind(line: str) -> str:
-    """``rung.reporter.failure_kind``: ``ValueError`` for ``ValueError: boom``, ..."""
-    from rung.reporter import failure_kind
-
-    return failure_kind(line)
 
 
 def _last_line(error: str | None) -> str:
