@@ -26,34 +26,48 @@ dashboard show them; a value that is not a JSON scalar, such as an estimator, by
 ``candidate``); or a ``rung.SearchSpace`` (or
 a mapping of rung parameters: ``rung.Float``, ``rung.Int``, ``rung.Categorical``, with
 ``when=`` conditions): then the study's ``searcher`` (``"random"``, ``"sobol"``, ``"tpe"``, ...)
-proposes them.
+proposes them, no more than it can (a ``"grid"`` its points). A searcher that learns from
+results proposes the first iteration in batches, each placed by the scores of those before
+(``rung.sklearn_halving``).
 
-**Differences from HalvingRandomSearchCV.** Ties at a cut keep the *earlier* candidate (rung's
-rule; scikit-learn's sort keeps the later one); the candidates of iterations after the first are
-listed in ``cv_results_`` best first (scikit-learn lists them worst first);
+**Differences from HalvingRandomSearchCV.** Ties keep the *earlier* candidate, at a cut and for
+``best_index_`` (rung's rule, the journal's best trial; scikit-learn's sort keeps the later
+one); the rows of an iteration after the first are listed in ``cv_results_`` by the previous
+iteration's rank, best first, ties in candidate order (scikit-learn lists them worst first);
 ``aggressive_elimination`` and non-integer ``factor`` are not supported (rung's rungs are
 integer steps). Everything else, including the subsampling of each split (the same indices
-for the same ``random_state``), is scikit-learn's: with an integer ``random_state`` and no ties
-both searches evaluate the same candidates on the same data and give the same scores.
+for the same ``random_state``) and ``verbose``'s output, is scikit-learn's: with an integer
+``random_state`` and no ties both searches evaluate the same candidates on the same data and
+give the same scores.
+
+**The study.** Its objective is ``mean_test_score``, maximized (``trials_dataframe()``'s
+``value``; rung's own ``score`` column is its negation). With ``storage=`` it is journaled
+under ``study_name_``, marked as driven by scikit-learn: ``rung show`` reads it like any study
+but does not suggest resuming it (a search is fitted again, never resumed). If ``fit`` raises
+(a fit with ``error_score="raise"``, an iteration whose every fit failed, Ctrl-C), the trials
+still running end ``failed`` with the exception (``interrupted`` for Ctrl-C) before it
+propagates.
 
 **Candidates without a score.** A candidate whose mean test score is NaN (a fit failed and
 ``error_score`` is NaN, or the scorer is undefined on a small subsample: R² on one test
 sample) ranks below every scored candidate and goes on only when too few candidates have a
 score, as in scikit-learn; so a first iteration in which no candidate has a score still
-carries ``ceil(n / factor)`` of them on. The study records such a result under
-``mean_test_score`` (NaN, or -inf) with a finite stand-in under ``score`` (the lowest float)
-by which the scheduler ranks it; a candidate still without a score after the last iteration
-ends ``failed``, naming why.
+carries ``ceil(n / factor)`` of them on. rung's journal holds a finite objective value for
+every result its scheduler ranks, so such a result is reported as a finite stand-in (the
+lowest float, below every score) with ``no_score`` saying why: the splits without a score and
+the errors of the fits that failed. A candidate still without a score after the last
+iteration ends ``failed``, with that text as its error.
 
 ``n_jobs`` has scikit-learn's meaning: the candidates of one iteration and their CV splits run
 in parallel (joblib); the iterations run one after another, as successive halving needs.
 
-How candidates and scores become the study's is ``rung.sklearn_candidates``.
+How candidates and scores become the study's is ``rung.sklearn_candidates``; the iterations
+are ``rung.sklearn_halving``; the study's name, mark and end ``rung.sklearn_study``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -62,7 +76,7 @@ try:
     from sklearn.base import is_classifier
     from sklearn.model_selection import ParameterSampler
     from sklearn.model_selection._search import BaseSearchCV
-    from sklearn.utils import check_random_state, resample
+    from sklearn.utils import check_random_state
     from sklearn.utils.multiclass import check_classification_targets
     from sklearn.utils.validation import _num_samples
 except ImportError as e:  # pragma: no cover - exercised without scikit-learn only
@@ -73,35 +87,14 @@ from rung._validate import check_int
 from rung.errors import ConfigError
 from rung.sklearn_candidates import (
     _INDEX,
+    METRIC,
     _candidate_space,
     _ilog,
     _is_rung_space,
-    _plain,
-    _ranked,
 )
+from rung.sklearn_study import check_storage
 
 _EXHAUST = "exhaust"
-
-
-class _Subsample:
-    """Each split of ``base_cv`` with a fraction of its train and test indices, drawn with
-    ``sklearn.utils.resample`` (without replacement) from ``random_state``: the subsample
-    scikit-learn's halving search uses, so both see the same rows."""
-
-    def __init__(self, base_cv: Any, fraction: float, random_state: Any) -> None:
-        self.base_cv = base_cv
-        self.fraction = fraction
-        self.random_state = random_state
-
-    def split(self, X: Any, y: Any = None, **kwargs: Any) -> Iterator[tuple[Any, Any]]:
-        for train, test in self.base_cv.split(X, y, **kwargs):
-            yield (resample(train, replace=False, random_state=self.random_state,
-                            n_samples=int(self.fraction * len(train))),
-                   resample(test, replace=False, random_state=self.random_state,
-                            n_samples=int(self.fraction * len(test))))
-
-    def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
-        return int(self.base_cv.get_n_splits(X, y, groups))
 
 
 class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
@@ -109,7 +102,7 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
 
     ``scoring``, ``n_jobs``, ``refit``, ``cv``, ``verbose``, ``pre_dispatch``, ``error_score``
     and ``return_train_score`` are as in ``HalvingRandomSearchCV`` (``BaseSearchCV``); one
-    metric only.
+    metric only (a scorer name or a callable returning one number).
 
     Args:
         estimator: the scikit-learn estimator to tune.
@@ -118,35 +111,44 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         n_candidates: candidates in the first iteration; ``"exhaust"`` (default): enough for
             the last iteration to use ``max_resources`` (``max_resources_ //
             min_resources_``). Never more than the configurations a finite space holds (as
-            ``ParameterSampler`` draws lists without replacement).
+            ``ParameterSampler`` draws lists without replacement), nor than the searcher
+            proposes (a ``"grid"``: its points); the iterations are planned for that many.
         factor: ``eta``, an integer >= 2 (a float with an integer value, ``3.0``, is that
             integer): a ``1/factor`` share (rounded up) of the candidates go on, with
             ``factor`` times the resource.
         resource: ``"n_samples"`` or the name of an integer parameter of the estimator
             (``"n_estimators"``, ``"max_iter"``).
-        max_resources: the most resource a candidate gets (``"auto"``: the number of samples;
-            required for an estimator parameter).
+        max_resources: the most resource a candidate gets (``"auto"``: the number of samples,
+            and no more with ``resource="n_samples"``; required for an estimator parameter).
         min_resources: the first iteration's resource: an integer, ``"smallest"`` (2 per CV
             split, times the number of classes for a classifier; 1 for a parameter) or
             ``"exhaust"`` (the largest that still lets the last iteration run).
-        searcher: the study's searcher when ``param_distributions`` is a rung space; with
-            scikit-learn's distributions only ``"random"`` (the default) is accepted.
-        storage: where the study's journal goes (a SQLite file path; ``None``: in memory).
-            With a file, ``rung show`` and the dashboard read the search like any study.
+        searcher: the study's searcher when ``param_distributions`` is a rung space (one
+            that learns from results proposes the first iteration in batches:
+            ``rung.sklearn_halving``); with scikit-learn's distributions only ``"random"``
+            (the default) is accepted.
+        storage: where the study's journal goes: a SQLite file path (``str`` or
+            ``os.PathLike``), or ``None``: in memory. Not a ``Journal`` object: scikit-learn
+            clones and pickles its estimators. With a file, ``rung show`` and the dashboard
+            read the search like any study.
         study_name: the study's name; a name already in ``storage`` is refused (one study
             per ``fit``). Default: ``"RungSearchCV-<estimator class>"``, or the first of
             ``"...-2"``, ``"...-3"``, ... not yet in ``storage``, so a search fitted again
-            (``cross_val_score``, a second ``fit``) writes a study of its own. The name used
-            is ``study_name_`` after ``fit``.
+            (``cross_val_score``, a second ``fit``, also fits running in parallel on one
+            file) writes a study of its own. The name used is ``study_name_`` after ``fit``.
         random_state: seeds the candidates, the subsamples and the study (``None``: drawn from
             NumPy's global generator, as scikit-learn does).
         aggressive_elimination: accepted so that ``HalvingRandomSearchCV``'s arguments carry
             over; only ``False`` (its default) is supported.
 
     Raises:
-        ConfigError: an invalid ``factor``, ``n_candidates`` or resource setting, or a
-            ``searcher`` other than ``"random"`` with scikit-learn's distributions, at ``fit``
-            (key: the parameter's name).
+        ConfigError: at ``fit``, before anything is written (key: the parameter's name): an
+            invalid ``factor``, ``n_candidates`` or resource setting (``max_resources`` above
+            the number of samples with ``resource="n_samples"``), an empty
+            ``param_distributions``, a multi-metric ``scoring``, a ``storage`` that is not a
+            path, or a ``searcher`` other than ``"random"`` with scikit-learn's
+            distributions. A callable ``scoring`` that returns several metrics is refused
+            (key ``scoring``) at the first evaluation, its trials ended ``failed``.
     """
 
     # checked by BaseSearchCV.fit before anything runs (InvalidParameterError naming the
@@ -163,7 +165,7 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         param_distributions: Any,
         *,
         n_candidates: int | str = _EXHAUST,
-        factor: int = 3,
+        factor: int | float = 3,
         resource: str = "n_samples",
         max_resources: int | str = "auto",
         min_resources: int | str = "smallest",
@@ -200,6 +202,14 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
     def fit(self, X: Any, y: Any = None, **params: Any) -> RungSearchCV:
         """Run the search, then refit the best candidate of the last iteration on all of
         ``X`` (if ``refit``). ``params`` go to the estimator's ``fit``."""
+        # before scikit-learn reads them (its scorers, its refit check): its own messages for
+        # a multi-metric scoring name no key, or ask for a refit metric rung cannot use
+        scoring = self.scoring
+        if isinstance(scoring, list | tuple | set | frozenset | Mapping):
+            raise ConfigError(key="scoring", message=(
+                f"one metric only (a scorer name or a callable): successive halving ranks "
+                f"the candidates by one score, got {scoring!r}"))
+        check_storage(self.storage)
         self._n_samples = _num_samples(X)
         self._X_y = (X, y)
         try:
@@ -228,16 +238,12 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         if self.study_name == "":
             raise ConfigError(key="study_name", message="must be a non-empty string or None, "
                                                         "got ''")
-        scoring = self.scoring
-        if scoring is not None and not isinstance(scoring, str) and not callable(scoring):
-            raise ConfigError(key="scoring", message=(
-                f"one metric only (a scorer name or a callable): successive halving ranks "
-                f"the candidates by one score, got {scoring!r}"))
 
-    @staticmethod
-    def _select_best_index(refit: Any, refit_metric: str, results: Mapping[str, Any]) -> int:
-        """The best candidate of the last iteration (earlier iterations used less resource);
-        a callable ``refit`` chooses from all of ``cv_results_`` itself."""
+    def _select_best_index(self, refit: Any, refit_metric: str,
+                           results: Mapping[str, Any]) -> int:
+        """The best candidate of the last iteration (earlier iterations used less resource),
+        the earliest candidate among tied ones (the rule of the cuts, and the journal's best
+        trial); a callable ``refit`` chooses from all of ``cv_results_`` itself."""
         if callable(refit):
             return int(refit(results))
         iters = np.asarray(results["iter"])
@@ -245,67 +251,35 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         scores = np.asarray(results["mean_test_score"], dtype=float)[last]
         if np.isnan(scores).all():
             return int(last[0])
-        return int(last[int(np.nanargmax(scores))])
+        tied = [int(i) for i in last[scores == np.nanmax(scores)]]
+        trial = self._row_trials  # the trial of each row: candidate order
+        return min(tied, key=lambda i: trial[i])
 
     def _run_search(self, evaluate_candidates: Callable[..., Any]) -> None:
+        from rung.sklearn_halving import Halving
+
         X, y = self._X_y
         self._check_resources(X, y)
         candidates, space, searcher, points = self._candidates()
         if candidates is not None:
             n_candidates = len(candidates)
-        else:  # no more than a finite space holds, as ParameterSampler draws from a grid
-            size = space.size()
-            n_candidates = self._n_first() if size is None else min(self._n_first(), size)
-        study, last_step = self._study(space, searcher, n_candidates, points)
+        else:  # no more than the searcher can propose, as ParameterSampler draws from a grid
+            n_candidates = self._n_first()
+            for size in (space.size(), _searcher_size(space, searcher)):
+                n_candidates = n_candidates if size is None else min(n_candidates, size)
+        last_step = self._plan(n_candidates)
+        study = self._study(space, searcher, n_candidates, last_step, points)
         try:
-            self._halve(study, last_step, candidates, bool(points), evaluate_candidates)
+            halving = Halving(self, study, last_step, candidates, bool(points),
+                              evaluate_candidates, n_candidates)
+            halving.run()
+            self.study_trials_ = study.trials()
         finally:
             study.close()  # the journal's lock too: the next fit may write to the same file
+        self._row_trials = halving.rows  # for _select_best_index's tie rule
         # what one more cut would keep (scikit-learn's count after its last iteration)
         self.n_remaining_candidates_ = -(-self.n_candidates_[-1] // int(self.factor))
-        n_required = 1 + _ilog(n_candidates, int(self.factor))
-        self.n_required_iterations_ = n_required
         self.n_iterations_ = len(self.n_resources_)
-
-    def _halve(self, study: Any, last_step: int, candidates: list[dict[str, Any]] | None,
-               by_id: bool, evaluate_candidates: Callable[..., Any]) -> None:
-        """The iterations: ask every trial due at the step, cross-validate them, report."""
-        self.n_resources_: list[int] = []
-        self.n_candidates_: list[int] = []
-        carry: list[tuple[int, dict[str, Any], int]] = []  # promoted in place by the last report
-        while True:
-            batch = list(carry)
-            carry = []
-            while (t := study.ask()) is not None:
-                p = dict(t.params)
-                if candidates is not None:  # enqueued in order (trial i is candidate i), or
-                    # proposed by a grid over their index
-                    c = candidates[t.id if by_id else p[_INDEX]]
-                    if by_id and p != {k: _plain(v) for k, v in c.items()}:
-                        raise AssertionError(f"trial {t.id} launched {p}, not candidate {c}")
-                    p = dict(c)
-                batch.append((t.id, p, study.engine.active[t.id].until_step))
-            if not batch:
-                break
-            step = batch[0][2]
-            if any(s != step for _, _, s in batch):  # one iteration at a time (one bracket)
-                raise AssertionError(f"successive halving mixed steps {batch}")
-            scores = self._evaluate(evaluate_candidates, [p for _, p, _ in batch], step)
-            for (tid, p, _), score in zip(batch, scores, strict=True):
-                decision = study.report(tid, step, _ranked(score))
-                action = decision.action.value
-                if action == "continue" and step < last_step:
-                    carry.append((tid, p, int(decision.until_step or last_step)))
-                    continue
-                status = {"continue": "completed", "pause": "paused"}.get(action, "stopped")
-                if status == "completed" and score != score:  # no score at the end
-                    study.tell(tid, "failed", error=(
-                        f"mean test score is nan at n_resources={self.n_resources_[-1]}: a "
-                        f"fit or its scoring failed on some split (error_score="
-                        f"{self.error_score!r})"))
-                else:
-                    study.tell(tid, status)
-        self.study_trials_ = study.trials()
 
     # --- internals -------------------------------------------------------------------------------
     def _check_resources(self, X: Any, y: Any) -> None:
@@ -338,6 +312,13 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
             self.max_resources_ = self._n_samples
         else:
             self.max_resources_ = check_int("max_resources", self.max_resources, 1)
+            if self.resource == "n_samples" and self.max_resources_ > self._n_samples:
+                # each split's train and test sets are subsampled by n_resources / n_samples:
+                # above 1, resample cannot draw that many rows (and would only repeat them)
+                raise ConfigError(key="max_resources", message=(
+                    f"{self.max_resources_} is above the {self._n_samples} samples of X: with "
+                    "resource='n_samples' an iteration trains on at most all of them; give at "
+                    f"most {self._n_samples}, or 'auto'"))
         if self.min_resources in ("smallest", _EXHAUST):
             if self.resource == "n_samples":
                 self.min_resources_ = 2 * int(self.n_splits_)  # as fit counted them (groups)
@@ -383,6 +364,10 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
             if self.resource != "n_samples" and self.resource in space:
                 raise searched
             return None, space, self.searcher, []
+        dists = self.param_distributions
+        if isinstance(dists, Sequence) and not isinstance(dists, str) and not dists:
+            raise ConfigError(key="param_distributions", message=(
+                "an empty list: give a dict of parameter distributions, or a list of them"))
         n = self._n_first()
         candidates = [dict(c) for c in ParameterSampler(self.param_distributions, n,
                                                         random_state=self.random_state)]
@@ -394,65 +379,63 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
         return (candidates, SearchSpace({_INDEX: Categorical(list(range(len(candidates))))}),
                 "grid", [])
 
-    def _study(self, space: Any, searcher: Any, n_candidates: int,
-               points: list[dict[str, Any]]) -> tuple[Any, int]:
-        """The study (in memory) and its last step, after planning the iterations as
-        scikit-learn does (``min_resources="exhaust"`` raised to fill the last one)."""
-        from rung import Budget, Objective, Study, SuccessiveHalving
-        from rung.storage import open_journal
-
+    def _plan(self, n_candidates: int) -> int:
+        """Plan the iterations as scikit-learn does (``min_resources="exhaust"`` raised to fill
+        the last one), print the plan with ``verbose``; the last iteration's step."""
         factor = int(self.factor)
-        n_required = 1 + _ilog(n_candidates, factor)
+        self.n_required_iterations_ = 1 + _ilog(n_candidates, factor)
         if self.min_resources == _EXHAUST:
-            self.min_resources_ = max(self.min_resources_,
-                                      self.max_resources_ // factor ** (n_required - 1))
+            self.min_resources_ = max(self.min_resources_, self.max_resources_
+                                      // factor ** (self.n_required_iterations_ - 1))
         self.n_possible_iterations_ = 1 + _ilog(self.max_resources_ // self.min_resources_, factor)
-        n_iterations = min(self.n_possible_iterations_, n_required)
-        last_step = factor ** (n_iterations - 1)
+        n_iterations = min(self.n_possible_iterations_, self.n_required_iterations_)
+        if self.verbose:  # scikit-learn's verbose output, which its users read
+            print(f"n_iterations: {n_iterations}")
+            print(f"n_required_iterations: {self.n_required_iterations_}")
+            print(f"n_possible_iterations: {self.n_possible_iterations_}")
+            print(f"min_resources_: {self.min_resources_}")
+            print(f"max_resources_: {self.max_resources_}")
+            print(f"aggressive_elimination: {self.aggressive_elimination}")
+            print(f"factor: {self.factor}")
+        return int(factor ** (n_iterations - 1))
+
+    def _study(self, space: Any, searcher: Any, n_candidates: int, last_step: int,
+               points: list[dict[str, Any]]) -> Any:
+        """The study of this fit (``rung.sklearn_study.create_study``): its scheduler is
+        rung's successive halving with scikit-learn's quota, its budget the candidates."""
+        from rung import Budget, Objective, SuccessiveHalving
+        from rung.sklearn_study import create_study
+
         seed = self.random_state
         if not isinstance(seed, int | np.integer) or isinstance(seed, bool):
             seed = int(check_random_state(seed).randint(2**31 - 1))
-        scheduler = SuccessiveHalving(factor, 1, n_configs=n_candidates, iterations=1,
+        scheduler = SuccessiveHalving(int(self.factor), 1, n_configs=n_candidates, iterations=1,
                                       quota="ceil")
-        journal = open_journal(self.storage)
-        taken = set(journal.list_studies())
-        name = self.study_name
-        if name is None:  # the first free one: a search is fitted again (cross_val_score...)
-            base = name = f"RungSearchCV-{type(self.estimator).__name__}"
-            k = 1
-            while name in taken:
-                k += 1
-                name = f"{base}-{k}"
-        elif name in taken:
-            journal.close()
-            raise ConfigError(key="study_name", message=(
-                f"{name!r} is already a study in {self.storage}: each fit writes a study of "
-                "its own; give another study_name, or none (a free name is then chosen)"))
-        study = Study.create(name, space, Objective("score", "max"), searcher=searcher,
-                             scheduler=scheduler, max_step=last_step,
+        study = create_study(self.study_name, f"RungSearchCV-{type(self.estimator).__name__}",
+                             self.storage, space=space, objective=Objective(METRIC, "max"),
+                             searcher=searcher, scheduler=scheduler, max_step=last_step,
                              budget=Budget(n_trials=n_candidates), seed=int(seed),
-                             storage=journal, points_to_evaluate=points)
-        self.study_name_ = name
-        return study, last_step
+                             points_to_evaluate=points)
+        self.study_name_ = study.name
+        return study
 
-    def _evaluate(self, evaluate_candidates: Callable[..., Any],
-                  candidates: Sequence[dict[str, Any]], step: int) -> list[float]:
-        """Cross-validate ``candidates`` at ``step``'s resource; their mean test scores."""
-        n_resources = min(step * self.min_resources_, self.max_resources_)
-        itr = _ilog(step, int(self.factor))
-        if self.resource == "n_samples":
-            cv: Any = _Subsample(self._checked_cv_orig, n_resources / self._n_samples,
-                                 self.random_state)
-            params = [dict(c) for c in candidates]
-        else:
-            cv = self._checked_cv_orig
-            params = [{**c, self.resource: n_resources} for c in candidates]
-        self.n_resources_.append(n_resources)
-        self.n_candidates_.append(len(params))
-        more = {"iter": [itr] * len(params), "n_resources": [n_resources] * len(params)}
-        results = evaluate_candidates(params, cv, more_results=more)
-        scores = np.asarray(results["mean_test_score"], dtype=float)[-len(params):]
-        return [float(s) for s in scores]
+
+def _searcher_size(space: Any, searcher: Any) -> int | None:
+    """How many candidates ``searcher`` proposes in ``space`` when it has a set of them (a
+    ``"grid"``: its points), else ``None``. Refused components raise ``ConfigError`` as
+    ``Study.create`` would, before anything is written."""
+    from rung.core.components import BindContext, Searcher
+    from rung.core.records import Objective
+    from rung.core.registry import build, to_spec
+
+    spec = to_spec("searcher", searcher, ("auto",))
+    if spec.name == "auto":
+        return None
+    built = build("searcher", spec)
+    if not isinstance(built, Searcher) or not built.exhausts or not hasattr(built, "__len__"):
+        return None
+    built.bind(BindContext(space, Objective(METRIC, "max"), 1, 0))
+    return len(built)
 
 
 __all__ = ["RungSearchCV"]

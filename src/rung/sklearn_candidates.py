@@ -7,8 +7,9 @@ study.
   candidates, and the candidates as its points (``_plain``: a value as a JSON scalar, or its
   ``repr``); ``None`` when they do not make one, and the candidates are then proposed by their
   index, the parameter ``_INDEX``;
-- ``_ranked``: the metrics reported for a mean test score, a finite stand-in for one that is
-  not finite (rung's schedulers never promote a non-finite score);
+- ``METRIC``, ``_ranked``: the study's objective metric and the metrics reported for a mean
+  test score: a finite stand-in for one that is not finite (rung's schedulers never promote a
+  non-finite score), with why it has none;
 - ``_ilog``: ``floor(log_base(n))`` in exact integer arithmetic, for the iterations' steps.
 
 Nothing here imports scikit-learn.
@@ -74,6 +75,10 @@ def _plain(value: Any) -> Any:
     return repr(value)
 
 
+#: the study's objective metric (maximized): scikit-learn's name for what ranks a candidate,
+#: which rung's own lower-is-better ``score`` column (its negation) does not collide with
+METRIC = "mean_test_score"
+
 #: what a candidate whose mean test score is NaN, or -inf, is ranked by: below every finite
 #: score (NaN below -inf), so that, as in scikit-learn, it goes on only when too few
 #: candidates have a score (rung's schedulers never promote a score that is not finite)
@@ -81,15 +86,16 @@ _NAN_RANK = -float(np.finfo(float).max)
 _NEG_INF_RANK = float(np.nextafter(_NAN_RANK, 0.0))
 
 
-def _ranked(score: float) -> dict[str, float]:
-    """The metrics reported for a candidate's mean test ``score``: ``score`` itself, or for
-    one that is not finite a finite stand-in under ``score`` and the value as it is under
-    ``mean_test_score``."""
+def _ranked(score: float, why: str = "") -> dict[str, Any]:
+    """The metrics reported for a candidate's mean test ``score``: ``score`` itself under
+    ``METRIC``; for one that is not finite, a finite stand-in there (the scheduler ranks by
+    it: rung's journal holds a finite objective value for every result it ranks) and ``why``
+    the candidate has no score under ``no_score``."""
     if np.isfinite(score):
-        return {"score": score}
+        return {METRIC: score}
     stand_in = (_NAN_RANK if score != score else _NEG_INF_RANK if score < 0
                 else float(np.finfo(float).max))
-    return {"score": stand_in, "mean_test_score": score}
+    return {METRIC: stand_in, "no_score": why or f"mean test score is {score}"}
 
 
 def _ilog(n: int, base: int) -> int:

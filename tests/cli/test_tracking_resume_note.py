@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rung import Float, Objective, Study
+import pytest
+
+from rung import Budget, Float, Objective, Study
 from rung.cli.main import main
 from rung.cli.report import show_study
 from rung.integrations._embedded import Embedded
@@ -43,3 +45,26 @@ def test_a_study_a_tool_drove_suggests_no_resume(tmp_path: Path) -> None:
         "and ran its trials: rung cannot resume them (a new run of the tool journals a new "
         "study)"]
     assert main(["resume", "tool", "--storage", str(db)]) == 2  # what the note no longer says
+
+
+def test_rung_ls_and_resume_call_a_tool_driven_study_ended(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A study whose budget is not spent but whose trials a tool ran (``RungSearchCV``,
+    Optuna, Ray Tune) is ``ended`` in ``rung ls``, not ``resumable``, and ``rung resume``
+    names the tool instead of suggesting ``Study.load(...).run(objective)``."""
+    db = tmp_path / "tool.db"
+    emb = Embedded(SearchSpace.empty(), [Objective("loss", "min")], "random", "asha", 9, 0,
+                   "tool", str(db), configured=True, host="Some Tool")
+    emb.start_configured("a", {"id": "a", "lr": 0.1})
+    emb.report("a", 1, {"loss": 1.0})
+    emb.study.close()
+    Study.create("py", {"x": Float(0, 1)}, objective="loss", max_step=3, storage=db,
+                 budget=Budget(n_trials=5)).close()
+    capsys.readouterr()
+    assert main(["ls", "--storage", str(db)]) == 0
+    states = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()[1:]}
+    assert states == {"tool": "ended", "py": "resumable"}
+    assert main(["resume", "tool", "--storage", str(db)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "rung: error: objective: study 'tool' was driven by Some Tool, which ran its trials: "
+        "rung cannot resume it (run the tool again: it journals a new study)")

@@ -352,15 +352,17 @@ def test_a_first_iteration_without_any_score_still_halves() -> None:
     assert ours.cv_results_["iter"][ours.best_index_] == 2
     statuses = sorted((t.status.value, t.last_step) for t in ours.study_trials_)
     assert statuses == [("completed", 9)] + [("stopped", 1)] * 6 + [("stopped", 3)] * 2
-    # the journal keeps the NaN; the scheduler ranked by the finite stand-in
+    # the scheduler ranked by the finite stand-in; no_score says why there is none
     nan_result = ours.study_trials_[5].results[0].metrics
-    assert nan_result["score"] == -np.finfo(float).max
-    assert np.isnan(nan_result["mean_test_score"])
+    assert nan_result == {
+        "mean_test_score": -np.finfo(float).max,
+        "no_score": "mean test score is nan at n_resources=6: 2 of 3 split scores are nan; "
+                    "no fit failed: the scorer gave no score"}
 
 
 def test_a_candidate_without_a_score_at_the_end_fails_naming_why() -> None:
     """A scorer that gives NaN on the full data: the last candidate's trial ends failed with
-    the reason, not completed with the stand-in as its value."""
+    the reason, not completed with the stand-in as its value (its last result has none)."""
     def scorer(estimator: Any, x: Any, y: Any) -> float:
         return float("nan") if len(x) > 60 else float(estimator.score(x, y))
 
@@ -370,9 +372,10 @@ def test_a_candidate_without_a_score_at_the_end_fails_naming_why() -> None:
                               min_resources=90, scoring=scorer).fit(X, Y)
     assert search.n_resources_ == [90, 270]
     last = [t for t in search.study_trials_ if t.last_step == 3]
-    assert [(t.status.value, t.error) for t in last] == [(
-        "failed", "mean test score is nan at n_resources=270: a fit or its scoring failed "
-                  "on some split (error_score=nan)")]
+    why = ("mean test score is nan at n_resources=270: 3 of 3 split scores are nan; no fit "
+           "failed: the scorer gave no score")
+    assert [(t.status.value, t.error, t.results[-1].metrics) for t in last] == [
+        ("failed", why, {"no_score": why})]
     assert np.isnan(search.best_score_)
 
 

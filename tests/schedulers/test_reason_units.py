@@ -43,8 +43,8 @@ def test_asha_stop_names_the_cutoff_as_an_accuracy() -> None:
 
 
 def test_a_metric_named_score_reads_as_a_value_too() -> None:
-    """``Objective("score", "max")`` (``RungSearchCV``'s): ``score=0.9``, never the old
-    ``"cutoff score -0.9"``."""
+    """``Objective("score", "max")`` (a metric that shares its name with the score column):
+    ``score=0.9``, never the old ``"cutoff score -0.9"``."""
     s = Script(ASHA(3), max_step=9, objective=Objective("score", "max"))
     s.capacity(2)
     s.report(0, 1, 0.9)

@@ -390,13 +390,21 @@ def _last_line(error: str | None) -> str:
 
 
 def ls_row(study: Study, where: str, running: bool) -> list[Any]:
-    """One row of ``rung ls``: name, state, trials, per-status counts, best value, storage."""
+    """One row of ``rung ls``: name, state, trials, per-status counts, best value, storage.
+
+    The state is ``running`` (a driver writes the journal), ``done`` (nothing left to run),
+    ``ended`` (a tool that drives its own trials, such as ``RungSearchCV`` or Optuna, ran it:
+    rung cannot resume it) or ``resumable``."""
+    from rung.integrations._embedded import HOST_KEY
+
     s = study.summary()
     c = counts(study.history)
     if running:
         state = "running"
     elif not s["budget_left"] and not c["running"]:
         state = "done"
+    elif isinstance(study.journal.load_study(study.name).get(HOST_KEY), str):
+        state = "ended"
     else:
         state = "resumable"
     best = s["best_value"]

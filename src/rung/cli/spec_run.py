@@ -83,7 +83,16 @@ class RunSpec:
 def spec_from_journal(data: Mapping[str, Any], storage: Path) -> RunSpec:
     """Rebuild a ``RunSpec`` from a study spec stored by ``rung run`` (for ``rung resume``)."""
     study = StudySpec.from_json(data)
+    from rung.integrations._embedded import HOST_KEY
+
     cli = data.get(CLI_KEY)
+    host = data.get(HOST_KEY)
+    if not isinstance(cli, Mapping) and isinstance(host, str):
+        raise ConfigError(
+            key="objective",
+            message=f"study {study.name!r} was driven by {host}, which ran its trials: rung "
+            "cannot resume it (run the tool again: it journals a new study)",
+        )
     if not isinstance(cli, Mapping):
         raise ConfigError(
             key="objective",
