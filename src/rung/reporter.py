@@ -101,9 +101,17 @@ class Reporter:
                                    f"resumed: {_plain(error)}")
 
     def end(self, engine: Engine, name: str = "") -> None:
-        """The run stopped (budget spent, nothing left to run, or an error)."""
+        """The run stopped (budget spent, nothing left to run, or an error): the count of
+        trials by status, then, for a budget in money or GPU-hours, what was spent of it
+        (``rung.core.budget.spend_text``: the overshoot, and the limit that was reached)."""
+        from rung.core.budget import Usage, spend_text
+
         text = outcome_line(engine)
         self.emit(logging.INFO, study_line(name, text) if name else text)
+        spent = spend_text(engine.spec.budget, Usage.of(engine))
+        if spent is not None:
+            text = f"budget: {spent}"
+            self.emit(logging.INFO, study_line(name, text) if name else text)
 
     # --- a Reporter is also a context manager (a live view starts and stops there) ----------
     def __enter__(self) -> Reporter:

@@ -248,4 +248,4 @@ def test_a_search_its_budget_ended_is_done(
     assert main(["show", "sim"]) == 0
     budget = next(ln for ln in capsys.readouterr().out.splitlines()
                   if ln.startswith("  budget "))
-    assert budget == "  budget     n_trials=5   (spent)"
+    assert budget == "  budget     n_trials=5   (spent: n_trials reached)"

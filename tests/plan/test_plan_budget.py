@@ -86,8 +86,9 @@ def test_the_cli_refuses_a_never_spent_budget(tmp_path: Path,
     capsys.readouterr()
     assert main(["plan", "mc", "--storage", str(db), "--prices", "gpu=2"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["rung: error: prices: the planned budget max_cost=60 would never be spent: "
-                   "one trial (cpu=1) costs nothing under prices {'gpu': 2.0}"]
+    # named by the option the user passed (it was the table's key, ``prices:``)
+    assert err == ["rung: error: --prices: the planned budget max_cost=60 would never be "
+                   "spent: one trial (cpu=1) costs nothing under prices {'gpu': 2.0}"]
     assert len(SQLiteJournal(db, readonly=True).read("mc")) == before
 
 

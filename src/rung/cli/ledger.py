@@ -48,8 +48,39 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     return 0
 
 
-def _money(x: float) -> str:
-    return f"{x:,.2f}" if abs(x) >= 0.01 or x == 0 else f"{x:.4g}"
+#: an amount within this fraction of the figure it is the difference of is float noise (a
+#: saving of 8.9e-16 out of 9.51 is none): shown as 0
+NOISE = 1e-9
+
+
+def _money(x: float, ref: float = 0.0) -> str:
+    """Money: two decimals from 0.1 up (``1,234.50``, ``0.19``); below, three significant
+    digits in fixed notation (``0.0118``, ``0.00231``) down to 1e-6, then in scientific
+    notation; ``0.00`` for 0, and for an ``x`` within ``NOISE`` of ``ref`` (float noise in
+    a difference whose terms are about ``ref``)."""
+    a = abs(x)
+    if a == 0 or a <= NOISE * abs(ref):
+        return "0.00"
+    if a >= 0.1:
+        return f"{x:,.2f}"
+    if a < 1e-6:
+        return f"{x:.3g}"
+    return f"{x:.{2 - math.floor(math.log10(a))}f}"
+
+
+def _pct(fraction: float) -> str:
+    """A fraction as a percentage with one decimal, float noise and -0.0 shown as 0.0."""
+    return f"{round(100 * fraction, 1) + 0.0:.1f}"
+
+
+def _gpu_hours(x: float, ref: float = 0.0) -> str:
+    """GPU-hours of a budget line: four significant digits."""
+    return f"{x:.4g}"
+
+
+def _hours(x: float, ref: float = 0.0) -> str:
+    """Device-hours with four decimals, float noise (``NOISE`` of ``ref``) as 0."""
+    return f"{0.0 if abs(x) <= NOISE * abs(ref) else x:.4f}"
 
 
 def render(led: Ledger, name: str = "") -> str:
@@ -66,10 +97,11 @@ def render(led: Ledger, name: str = "") -> str:
     # then speak in device-hours (the dashboard's ledger page follows the same rule)
     priced = led.priced
     lines.append("")
-    lines.append(f"{'outcome':<12} {'runs':>6} {'steps':>8} {'device-h':>10} {'GPU-h':>8}"
+    width = max([12, *(len(k) for k in led.by_outcome)])
+    lines.append(f"{'outcome':<{width}} {'runs':>6} {'steps':>8} {'device-h':>10} {'GPU-h':>8}"
                  + (f" {'cost':>12}" if priced else ""))
     for outcome, s in [*led.by_outcome.items(), ("total", led.total)]:
-        lines.append(f"{outcome:<12} {s.runs:>6} {s.steps:>8} {s.device_hours:>10.4f} "
+        lines.append(f"{outcome:<{width}} {s.runs:>6} {s.steps:>8} {s.device_hours:>10.4f} "
                      f"{s.gpu_hours:>8.4f}" + (f" {_money(s.cost):>12}" if priced else ""))
     lines.append("")
     devices = ", ".join(f"{d} {h:.4f} h" for d, h in led.devices.items()) or "none"
@@ -77,12 +109,21 @@ def render(led: Ledger, name: str = "") -> str:
     if priced:
         lines.append(f"trained to max_step ({led.max_step}) every trial would have cost "
                      f"{_money(led.full_cost)} ({led.full_device_hours:.4f} device-h): the "
-                     f"scheduler saved {_money(led.saving)} ({100 * led.saved_fraction:.1f}%)")
+                     f"scheduler saved {_money(led.saving, led.full_cost)} "
+                     f"({_pct(led.saved_fraction)}%)")
     else:
         lines.append(f"trained to max_step ({led.max_step}) every trial would have taken "
                      f"{led.full_device_hours:.4f} device-h: the scheduler saved "
-                     f"{led.saving_device_hours:.4f} device-h "
-                     f"({100 * led.saved_fraction:.1f}%)")
+                     f"{_hours(led.saving_device_hours, led.full_device_hours)} device-h "
+                     f"({_pct(led.saved_fraction)}%)")
+    engine_stops = [f"{led.by_outcome[k].runs} by {why}" for k, why in
+                    (("stopped-by-budget", "the budget"), ("stopped-by-rule", "the stop rule"))
+                    if k in led.by_outcome]
+    if engine_stops:
+        first, *others = engine_stops
+        lines.append(f"  the {first.replace(' by ', ' run(s) stopped by ', 1)}"
+                     + "".join(f" and the {m}" for m in others)
+                     + " count at what they spent: the engine stopped them, not the scheduler")
     idle_cost = (f" (would cost {_money(led.idle_cost)}, not charged to the budget)"
                  if priced else "")
     lines.append(f"utilization {100 * led.utilization:.1f}% over {len(led.workers)} worker "
@@ -115,8 +156,10 @@ def render(led: Ledger, name: str = "") -> str:
         if limit is not None:
             spent = b[unit] or 0.0
             over = b[f"overshoot_{unit}"] or 0.0
-            lines.append(f"budget {key}={limit:g}: spent {spent:.6g}"
-                         + (f", {over:.4g} past the limit (in-flight steps)" if over else ""))
+            amount = _money if unit == "cost" else _gpu_hours
+            lines.append(f"budget {key}={limit:g}: spent {amount(spent)}"
+                         + (f", {amount(over)} past the limit (steps in flight when it was "
+                            "reached)" if over else ""))
     if led.stopped is not None:
         lines.append(f"stopped by the stop rule: {led.stopped['reason']}")
         evidence = led.stopped.get("evidence") or {}

@@ -117,7 +117,15 @@ _OPTIONS = {"workers": "--workers", "seeds": "--seeds", "budget.n_trials": "--tr
 
 def _option(key: str | None, args: argparse.Namespace) -> str | None:
     """The option behind ``rung.plan``'s error key ``key``, when the command line gave it
-    (a budget key of the pilot's own budget stays as it is: no option set it)."""
+    (a budget key of the pilot's own budget stays as it is: no option set it). A budget
+    the prices and resources would never spend (``prices`` / ``resources_per_trial``) is
+    named by the option given that set what it is refused on: ``--resources`` for a GPU-hour
+    limit with no GPU held, ``--prices`` (else ``--resources``) for a money limit that
+    nothing held is priced for."""
+    if key in ("prices", "resources_per_trial"):
+        options = ("--prices", "--resources") if key == "prices" else ("--resources",)
+        given = [o for o in options if getattr(args, o[2:]) is not None]
+        return given[0] if given else key
     option = _OPTIONS.get(key or "")
     if key is None or option is None:
         return key
@@ -141,9 +149,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if not 1 <= seeds <= MAX_SEEDS:
         raise ConfigError(key="--seeds", message=f"expected one integer in 1..{MAX_SEEDS}, "
                           f"got {args.seeds!r}")
-    prices = parse_table(args.prices, "--prices") if args.prices else None
+    # an empty table is refused as any bad one is (it is no way to say "the pilot's")
+    prices = parse_table(args.prices, "--prices") if args.prices is not None else None
     resources = parse_table(args.resources, "--resources", "resources_per_trial") \
-        if args.resources else None
+        if args.resources is not None else None
     budget = _budget(args)
     path = find_storage(args.name, args.storage)
     with SQLiteJournal(path, readonly=True) as journal:
@@ -208,7 +217,9 @@ def plan_text(p: Plan) -> str:
         f"alpha {math.exp(prior.log_alpha):.3g}, noise sd {prior.noise:.3g}, "
         f"{prior.n_trials} trial(s) with >= 4 points), start-up {_secs(p.startup)} per launch, "
         f"checkpoint {_secs(p.checkpoint_seconds)}; step costs from the parameters "
-        f"(log-normal spread {p.cost_spread:.2g})",
+        f"(log-normal spread {p.cost_spread:.2g})"
+        + (f"; values rounded to multiples of 1/{p.grid}, the pilot's grid, which the stop "
+           "rule reads its statistical error off" if p.grid is not None else ""),
         "regret: final value of the planned study's best trial minus the best pilot curve's "
         "(fitted, at max_step); cost counts idle workers",
     ]

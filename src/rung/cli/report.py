@@ -198,7 +198,8 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
         f"  scheduler  {sched_txt}",
         *issue18_lines(study),
         *version_lines(study),
-        f"  budget     {budget or 'none'}   ({_budget_state(s)})",
+        f"  budget     {budget or 'none'}   ({_budget_state(s, study)})",
+        *_spent_lines(study),
         f"  trials     {s['trials']}: {fmt_counts(c)}",
         f"  work       {s['results']} results, {s['steps_consumed']} steps, "
         f"{fmt_duration(s['elapsed'])} of {time_kind(study._journal_records())} time, "
@@ -345,16 +346,31 @@ def executor_cell(executor: Any) -> str:
     return f"{executor['name']}" + (f" ({rest})" if rest else "")
 
 
-def _budget_state(summary: Mapping[str, Any]) -> str:
-    """``spent`` / ``not spent``, or the stop rule's journaled reason when it ended the
-    search."""
+def _budget_state(summary: Mapping[str, Any], study: Study) -> str:
+    """``spent: <the limits reached>`` / ``not spent``, or the stop rule's journaled reason
+    when it ended the search."""
+    from rung.core.budget import Usage, limits_reached
+
     if summary["stopped"] is not None:
         return f"stopped by the stop rule: {summary['stopped']}"
     if summary.get("why_exhausted"):
         return f"not spent: {summary['why_exhausted']}"
     if summary.get("exhausted"):
         return "not spent, but the scheduler has nothing left to run: the search is over"
-    return "spent" if not summary["budget_left"] else "not spent"
+    if summary["budget_left"]:
+        return "not spent"
+    reached = limits_reached(study.spec.budget, Usage.of(study.engine))
+    return f"spent: {' and '.join(reached)} reached" if reached else "spent"
+
+
+def _spent_lines(study: Study) -> list[str]:
+    """``rung show``'s line of what a budget in money or GPU-hours spent and its overshoot
+    (``rung.core.budget.spend_text``; the budget line names the limits reached); none for
+    another budget."""
+    from rung.core.budget import Usage, spend_text
+
+    spent = spend_text(study.spec.budget, Usage.of(study.engine), ends=False)
+    return [] if spent is None else [f"  spent      {spent}"]
 
 
 def failure_lines(failed: list[Trial], kinds: int = 10, ids: int = 5) -> list[str]:

@@ -11,6 +11,7 @@ from rung.core.frozen import record
 from rung.errors import ConfigError
 
 if TYPE_CHECKING:  # records imports this module
+    from rung.core.engine import Engine
     from rung.core.records import ComponentSpec
 
 
@@ -130,4 +131,68 @@ def _stop_spec(value: Any) -> ComponentSpec | None:
                       f"{{'name', 'params'}} mapping or a rung.StopRule, got {value!r}")
 
 
-__all__ = ["Budget"]
+@record
+class Usage:
+    """What a study has used of its budget, as its engine accounts it.
+
+    Attributes:
+        trials: configurations proposed (what ``n_trials`` counts).
+        elapsed: seconds of driver time (what ``max_time`` counts).
+        steps: steps consumed (``max_steps``).
+        cost: money spent by trials (``max_cost``; the ledger's total).
+        gpu_hours: GPU-hours held by trials (``max_gpu_hours``).
+        stopped: the stop rule ended the search (``stop``).
+    """
+
+    trials: int
+    elapsed: float
+    steps: int
+    cost: float
+    gpu_hours: float
+    stopped: bool = False
+
+    @classmethod
+    def of(cls, engine: Engine) -> Usage:
+        """The usage ``engine`` accounts now (read only)."""
+        h = engine.history
+        return cls(h.n_suggested, engine.elapsed, h.steps_consumed, engine.meter.cost,
+                   engine.meter.gpu_hours, engine.stopped is not None)
+
+
+def limits_reached(budget: Budget, used: Usage) -> list[str]:
+    """The keys of ``budget``'s limits that ``used`` reached, in ``BUDGET_KEYS`` order
+    (``stop`` when its rule ended the search): what ended a run that stopped on its budget."""
+    reached = [key for key, limit, value in (
+        ("n_trials", budget.n_trials, used.trials), ("max_time", budget.max_time, used.elapsed),
+        ("max_steps", budget.max_steps, used.steps), ("max_cost", budget.max_cost, used.cost),
+        ("max_gpu_hours", budget.max_gpu_hours, used.gpu_hours),
+    ) if limit is not None and value >= limit]
+    return reached + (["stop"] if used.stopped else [])
+
+
+def spend_text(budget: Budget, used: Usage, ends: bool = True) -> str | None:
+    """What was spent of ``budget``'s money and GPU-hour limits, with the overshoot and the
+    limits reached (and the stop rule, when it ended the search): ``max_cost 14.78 of 8 spent
+    (6.78 past it: steps in flight when it was reached), max_gpu_hours 2.463 of 3 spent;
+    max_cost reached``. ``None`` for a budget with
+    neither limit (its trials and steps are counted where they are shown). The overshoot is at
+    most about one step per worker (``Meter.cap``). ``ends=False``: without what ended it."""
+    parts = []
+    for key, limit, value in (("max_cost", budget.max_cost, used.cost),
+                              ("max_gpu_hours", budget.max_gpu_hours, used.gpu_hours)):
+        if limit is None:
+            continue
+        over = value - limit
+        parts.append(f"{key} {value:.4g} of {limit:g} spent" + (
+            f" ({over:.4g} past it: steps in flight when it was reached)" if over > 0 else ""))
+    if not parts:
+        return None
+    if not ends:
+        return ", ".join(parts)
+    reached = [k for k in limits_reached(budget, used) if k != "stop"]
+    why = ([f"{' and '.join(reached)} reached"] if reached else []) + (
+        ["the stop rule ended the search"] if used.stopped else [])
+    return "; ".join([", ".join(parts), *why])
+
+
+__all__ = ["Budget", "Usage", "limits_reached", "spend_text"]

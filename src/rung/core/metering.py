@@ -5,7 +5,10 @@ one step per worker.
 A run of a trial holds its resources from its ``Launch`` (the time of the event that caused it)
 to its ``TrialEnded``: start-up, steps, checkpoint saves and restores all count. It is charged at
 each of its events, so the account always covers every run up to its last event. The gap
-between two driver sessions is never charged. Pure: time comes from the events.
+between two driver sessions is never charged: a run a killed driver left in flight is charged
+up to its session's last event, and the step its worker may have gone on with is not counted
+(at most about one step per worker per crash, outside ``max_cost`` too). Pure: time comes from
+the events.
 """
 
 from __future__ import annotations

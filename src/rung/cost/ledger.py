@@ -3,7 +3,10 @@
 Every number comes from the journaled events' times, multiplied by what each run of a trial
 held (``CapacityChanged.resources``, else the spec's ``resources_per_trial``, else one CPU) and
 the spec's ``prices``. A run holds its resources from its ``Launch`` (the time of the event that
-caused it) to its ``TrialEnded``; the gap between two driver sessions is not charged. These are
+caused it) to its ``TrialEnded``; the gap between two driver sessions is not charged: a run in
+flight when its session ended without ending it (its driver killed) is charged up to that
+session's last event, and what its worker ran after it (up to about one step) is charged nowhere
+(``Ledger.notes`` says so). These are
 exactly the rules the engine charges ``Budget.max_cost`` by (``rung.core.metering``), so the
 ledger's total is the engine's.
 
@@ -28,9 +31,12 @@ if TYPE_CHECKING:
 
     from rung.cost.ledger_fold import _Fold as _Fold
 
-OUTCOMES = ("completed", "stopped", "paused", "failed", "interrupted", "running")
+OUTCOMES = ("completed", "stopped", "stopped-by-budget", "stopped-by-rule", "paused", "failed",
+            "interrupted", "running")
 # trials the full baseline trains to max_step: those the scheduler (or the objective itself,
-# returning early) ended below it; a failed, interrupted or running one counts as it is
+# returning early) ended below it; a failed, interrupted or running one counts as it is, and so
+# does one the budget or the stop rule stopped (``stopped-by-budget`` / ``stopped-by-rule``: the
+# engine's decision, not the scheduler's, so no saving of the scheduler's)
 _EXTRAPOLATED = frozenset({"completed", "stopped", "paused"})
 
 
@@ -90,13 +96,18 @@ class Ledger:
 
     Attributes:
         by_outcome: spend of the runs that ended completed / stopped / paused / failed /
-            interrupted, and of those still ``running`` when the journal was read.
+            interrupted, and of those still ``running`` when the journal was read; a run the
+            engine stopped because the budget was spent (``stopped-by-budget``) or the stop
+            rule ended the search (``stopped-by-rule``) is not ``stopped``, which is a stop the
+            scheduler decided (or the objective, or ``Study.tell``, made).
         total: the sum over outcomes.
         devices: device-hours by device (``{"cpu": 1.5, "gpu:A100": 0.5}``).
         full_cost, full_device_hours: what the same trials would have cost trained to
             ``max_step`` (each at its own measured hours per step), the baseline the
             scheduler's ``saving`` is measured against. A trial whose latest run failed, was
-            interrupted or is still running counts at what it spent: a crash saves nothing.
+            interrupted or is still running counts at what it spent: a crash saves nothing;
+            so does one the budget or the stop rule stopped: that saving is not the
+            scheduler's (FIFO, which stops nothing, saves 0 under ``max_cost``).
         idle_hours, idle_cost: worker-hours the executor offered and no trial held, and what
             they would have cost at the rate of what a trial held in their session (not
             charged to ``max_cost``).

@@ -15,10 +15,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from rung.core.events import (
+    Action,
     CapacityChanged,
     CheckpointSaved,
     Launch,
     Record,
+    Reply,
     ResultReported,
     StopSearch,
     TrialEnded,
@@ -35,6 +37,22 @@ from rung.cost.ledger import (
     Spend,
     Worker,
 )
+
+#: the reasons of the STOP replies the engine itself sends a running trial (``Engine._on_result``)
+#: once the budget is spent, or after the stop rule ended the search (this prefix, then the
+#: rule's reason): the by_outcome key such a stopped run is counted under instead of ``stopped``
+BUDGET_REASON = "budget exhausted"
+RULE_PREFIX = "search stopped: "
+
+
+def stop_cause(reason: str) -> str | None:
+    """``stopped-by-budget`` or ``stopped-by-rule`` for the reason of a STOP the engine sent
+    on its own (``BUDGET_REASON``, ``RULE_PREFIX``); ``None`` for a scheduler's."""
+    if reason == BUDGET_REASON:
+        return "stopped-by-budget"
+    if reason.startswith(RULE_PREFIX):
+        return "stopped-by-rule"
+    return None
 
 
 class _Run:
@@ -106,6 +124,9 @@ class _Fold:
         self.device_hours = 0.0
         self.gpu_hours = 0.0
         self.stopped: dict[str, Any] | None = None
+        self.stop_cause: dict[int, str] = {}  # trial -> why the engine stopped it (a reply)
+        # sessions that ended with runs in flight (a driver killed): (runs, seconds to the next)
+        self.crashes: list[tuple[int, float]] = []
         self.trials: set[int] = set()
         self.last_event_time = 0.0
 
@@ -151,6 +172,13 @@ class _Fold:
             assert isinstance(rec, StopSearch)
             self.stopped = {"reason": rec.reason, "evidence": dict(rec.evidence)}
             return
+        if kind is Reply:
+            assert isinstance(rec, Reply)
+            if rec.decision.action is Action.STOP:
+                cause = stop_cause(rec.decision.reason)
+                if cause is not None:
+                    self.stop_cause[rec.trial_id] = cause
+            return
         t = getattr(rec, "time", None)
         if t is None:
             return  # Reply, Cancel, DeleteCheckpoint: no time, no cost
@@ -188,6 +216,8 @@ class _Fold:
         if ev.new_session:
             if self.session_start is not None:
                 self._offer(self.now)
+            if self.active:  # the last session ended with runs in flight: it did not end them
+                self.crashes.append((len(self.active), max(0.0, t - self.now)))
             for run in self.active.values():  # the gap between sessions costs nothing
                 self._charge(run, self.now)
                 run.since = run.last = t
@@ -272,6 +302,9 @@ class _Fold:
         del self.active[ev.trial_id]
         self.slot_busy.discard(run.slot)
         outcome = ev.outcome.value if hasattr(ev.outcome, "value") else str(ev.outcome)
+        cause = self.stop_cause.pop(ev.trial_id, None)
+        if outcome == "stopped" and cause is not None:
+            outcome = cause  # the budget's or the stop rule's stop, not the scheduler's
         self._close(ev.trial_id, run, outcome)
         if outcome == "failed" and not cut_by_max_time(ev.error):
             self.failed.add(ev.trial_id)
@@ -343,6 +376,15 @@ class _Fold:
                                     if b.max_gpu_hours is not None else None),
         }
         notes = []
+        if self.crashes:
+            runs = sum(n for n, _ in self.crashes)
+            gap = sum(g for _, g in self.crashes)
+            notes.append(
+                f"{len(self.crashes)} driver session(s) ended with runs in flight ({runs} "
+                f"run(s); a driver killed, say), {gap:.4g} s in all before the next began: "
+                "each such run is charged up to its session's last journaled event; what its "
+                "worker ran after that (up to about one step per worker per crash) is charged "
+                "nowhere, max_cost included")
         if not self.prices:
             notes.append("no prices: money is 0 (device-hours are measured)")
         elif total.device_hours > 0 and total.cost == 0:

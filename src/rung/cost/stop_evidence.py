@@ -33,14 +33,17 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
     over ``n_candidates`` random points of the space and those points; ``lcb_observed`` 1 if it
     is at an evaluated point), ``bound_noise``, ``signal_sd`` and ``lengthscale_min`` (that
     GP's fitted noise and signal standard deviations, its shortest lengthscale in the unit
-    cube), ``threshold``, ``noise`` (the statistical error the threshold is built
-    on), ``reported`` (1 if it is the incumbent's ``noise_metric``, else 0), ``n_val`` (the
-    validation examples of a binomial error, 0 if the error is not one),
-    ``gp_noise`` and ``curve_noise`` (the measured error's two parts, 0 unless it is the
-    one used), ``expected_improvement``, ``cost_per_trial``, ``best`` (the incumbent's score:
-    the best feasible result, ``None`` returned when a constrained study has none), ``beta``,
-    ``trials`` (results at ``step``), ``fitted`` (the best half the bound's GP is fitted to),
-    ``step``. All in the objective's units, lower is better."""
+    cube; all three 0 when the best half ties), ``tie`` (1 when the best half's values are
+    equal up to float rounding, ``spread``: no GP is fitted, the model is flat at the tie and
+    the bound is how far the incumbent lies above it, 0 without constraints), ``threshold``,
+    ``noise`` (the statistical error the threshold is built on), ``reported`` (1 if it is the
+    incumbent's ``noise_metric``, else 0), ``n_val`` (the validation examples of a binomial
+    error, 0 if the error is not one), ``gp_noise`` and ``curve_noise`` (the measured error's
+    two parts, 0 unless it is the one used), ``expected_improvement``, ``cost_per_trial``,
+    ``best`` (the incumbent's score: the best feasible result, ``None`` returned when a
+    constrained study has none), ``beta``, ``trials`` (results at ``step``), ``fitted`` (the
+    best half the bound's GP is fitted to), ``step``. All in the objective's units, lower is
+    better."""
     from rung.searchers._common import CAT, UnitCache, dims_of
     from rung.searchers._gp import Features
 
@@ -86,10 +89,13 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
             # measured: a GP on every point (the best max_points), whose fitted noise is the
             # part of the scores the configuration does not explain, and the curves' jitter
             keep = np.sort(order[: rule.max_points])
-            sd_all = float(y[keep].std()) or 1.0
-            gp_all = _model(rule, "all", features, units.get(h, [int(t) for t in ids[keep]]),
-                            (y[keep] - y[keep].mean()) / sd_all)
-            gp_noise = math.sqrt(gp_all.noise) * sd_all
+            sd_all = spread(y[keep])
+            if sd_all > 0:
+                gp_all = _model(rule, "all", features,
+                                units.get(h, [int(t) for t in ids[keep]]),
+                                (y[keep] - y[keep].mean()) / sd_all)
+                gp_noise = math.sqrt(gp_all.noise) * sd_all
+            # (else every value ties: the configuration explains them all, no noise is seen)
             curve_noise = curve_jitter(h, rule.tail)
             noise = max(gp_noise, curve_noise)
     # the bound: a GP on the best half (at least min_trials, at most max_points), where the
@@ -103,23 +109,69 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
     feas_ids = ids[np.sort(order[feasible[order]][:n_keep])]
     best_y = float(y[inc])
     ids, y = ids[keep], y[keep]
-    mean, sd = float(y.mean()), float(y.std())
-    if sd <= 0:
-        sd = 1.0
+    n, d = len(y), h.space.n_dims
+    beta = 2.0 * math.log(d * n * n * math.pi**2 / (6.0 * rule.delta)) / 5.0
+    threshold = rule.threshold if rule.threshold is not None else noise * rule.noise_scale
+    cost_per_trial = 0.0
+    ended = trials_ended(h)
+    if request is not None and ended:
+        cost_per_trial = request.cost / ended
+    sd = spread(y)
+    if sd == 0.0:
+        # the best half ties: a GP fitted to equal values has no signal (its maximum-likelihood
+        # signal variance is 0), so both confidence bounds are the tie everywhere, and the
+        # bound is what the incumbent lies above it (0 without constraints) in any units;
+        # nothing is fitted (standardizing by 0 would invent a scale)
+        tie = float(y.min())
+        bound = {"regret_bound": max(best_y - tie, 0.0), "ucb": best_y, "lcb": tie,
+                 "lcb_observed": 1.0, "bound_noise": 0.0, "signal_sd": 0.0,
+                 "lengthscale_min": 0.0, "tie": 1.0, "expected_improvement": 0.0}
+    else:
+        bound = _bound(rule, h, features, units.get(h, [int(t) for t in ids]), y, sd,
+                       best_y, beta, feas_ids if h.constraints else None, units)
+    return {
+        **{k: bound[k] for k in _BOUND_KEYS},
+        "threshold": float(threshold),
+        "noise": noise,
+        "n_val": float(n_val),
+        "reported": 0.0 if reported is None else 1.0,
+        "gp_noise": gp_noise,
+        "curve_noise": curve_noise,
+        "expected_improvement": bound["expected_improvement"],
+        "cost_per_trial": cost_per_trial,
+        "best": best_y,
+        "beta": beta,
+        "trials": float(len(table)),
+        "fitted": float(n),
+        "step": float(step),
+    }
+
+
+_BOUND_KEYS = ("regret_bound", "ucb", "lcb", "lcb_observed", "bound_noise", "signal_sd",
+               "lengthscale_min", "tie")
+
+
+def _bound(rule: StopRule, h: History, features: Any, X: np.ndarray, y: np.ndarray,
+           sd: float, best_y: float, beta: float, feasible: np.ndarray | None,
+           units: Any) -> dict[str, float]:
+    """The regret bound's parts and the expected improvement (``evidence``'s keys of those
+    names, in the objective's units) from a GP fitted to the best half ``(X, y)``,
+    standardized by its spread ``sd > 0``; the upper bound at the ``feasible`` trial ids
+    (``None``: at ``X``)."""
+    from scipy.special import ndtr  # the model already needs SciPy
+
+    mean = float(y.mean())
     z = (y - mean) / sd
-    X = units.get(h, [int(t) for t in ids])
     gp = _model(rule, "top", features, X, z)
     assert gp.hyper is not None
-    n, d = len(z), h.space.n_dims
-    beta = 2.0 * math.log(d * n * n * math.pi**2 / (6.0 * rule.delta)) / 5.0
     root = math.sqrt(max(beta, 0.0))
-    rng = derive_rng(rule.ctx.seed, "stop_rule", n)
+    rng = derive_rng(rule.ctx.seed, "stop_rule", len(z))
     cand = rng.random((rule.n_candidates, X.shape[1]))
     cand = np.where(np.isnan(X[:1]), np.nan, cand)  # keep inactive dims inactive (approx.)
     mu_o, var_o = gp.predict(features(X))
     mu_c, var_c = gp.predict(features(np.nan_to_num(cand, nan=0.0)))
-    if h.constraints:
-        mu_f, var_f = gp.predict(features(units.get(h, [int(t) for t in feas_ids])))
+    if feasible is not None:
+        mu_f, var_f = gp.predict(features(units.get(h, [int(t) for t in feasible])))
     else:
         mu_f, var_f = mu_o, var_o
     ucb_obs = float(np.min(mu_f + root * np.sqrt(var_f)))
@@ -129,15 +181,8 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
     best = (best_y - mean) / sd
     s_all = np.sqrt(np.concatenate([var_c, var_o]))
     imp = (best - np.concatenate([mu_c, mu_o])) / s_all
-    from scipy.special import ndtr  # the model already needs SciPy
-
     pdf = np.exp(-0.5 * imp * imp) / math.sqrt(2 * math.pi)
     ei = float(np.max(s_all * (imp * ndtr(imp) + pdf)))
-    threshold = rule.threshold if rule.threshold is not None else noise * rule.noise_scale
-    cost_per_trial = 0.0
-    ended = trials_ended(h)
-    if request is not None and ended:
-        cost_per_trial = request.cost / ended
     return {
         "regret_bound": max(ucb_obs - lcb, 0.0) * sd,
         "ucb": mean + ucb_obs * sd,
@@ -146,20 +191,23 @@ def evidence(h: History, step: int, rule: StopRule, request: StopRequest | None 
         "bound_noise": math.sqrt(gp.noise) * sd,
         "signal_sd": math.sqrt(gp.s2) * sd,
         "lengthscale_min": float(np.exp(np.min(gp.hyper.log_ls))),
-        "threshold": float(threshold),
-        "noise": noise,
-        "n_val": float(n_val),
-        "reported": 0.0 if reported is None else 1.0,
-        "gp_noise": gp_noise,
-        "curve_noise": curve_noise,
+        "tie": 0.0,
         "expected_improvement": ei * sd,
-        "cost_per_trial": cost_per_trial,
-        "best": best_y,
-        "beta": beta,
-        "trials": float(len(table)),
-        "fitted": float(n),
-        "step": float(step),
     }
+
+
+#: values whose range is at most this fraction of their largest magnitude tie (``spread``):
+#: float rounding (an objective computed in another order) is ~1e-16 of it
+TIE_RTOL = 1e-12
+
+
+def spread(v: np.ndarray) -> float:
+    """The standard deviation of ``v``, the scale the stop rule's GPs standardize by; ``0.0``
+    when the values tie (their range is at most ``TIE_RTOL`` of their largest magnitude, so
+    that float rounding of a constant is no scale either)."""
+    if len(v) == 0 or float(np.ptp(v)) <= TIE_RTOL * float(np.max(np.abs(v))):
+        return 0.0
+    return float(v.std())
 
 
 _ENDED = (TrialStatus.PAUSED, TrialStatus.COMPLETED, TrialStatus.STOPPED, TrialStatus.FAILED,
@@ -222,4 +270,4 @@ def curve_jitter(h: History, tail: int) -> float:
     return float(np.median(out)) if out else 0.0
 
 
-__all__ = ["curve_jitter", "evidence", "trials_ended"]
+__all__ = ["TIE_RTOL", "curve_jitter", "evidence", "spread", "trials_ended"]

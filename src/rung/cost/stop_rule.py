@@ -47,6 +47,9 @@ the bound can only grow), and the rule does not stop while no result there is fe
 
 The model is the one behind the ``gp`` searcher (``rung.searchers._gp``), fitted to the results
 at the largest step with ``min_trials`` results (the step a multi-fidelity searcher models).
+Values that tie (equal up to float rounding) have no scale: a best half that ties is a plateau
+the model has no signal on, so the bound is 0 there (no GP is fitted), and the noise measured
+over tied values is 0; a constant objective stops at ``min_trials``, whatever the constant.
 The numbers the rule decides on are computed in ``rung.cost.stop_evidence`` (``evidence``).
 """
 
@@ -147,12 +150,16 @@ class StopRule(SearchStopRule):
         every: check once per this many ended runs (the GP fit costs O(n^3)).
     """
 
-    version = 3
+    version = 4
     changes = {2: "a study of several objectives is never stopped (it was, on the first "
                   "objective's regret bound alone)",
                3: "with value, the cost of a trial is the money so far over the trials that "
                   "ran and are not running (it was over the runs that ended: a trial paused "
-                  "and resumed, by Hyperband or PBT, counted once per run)"}
+                  "and resumed, by Hyperband or PBT, counted once per run)",
+               4: "values that tie (equal up to float rounding) have no scale: a best half "
+                  "that ties bounds the regret by 0, and measured noise over tied values is "
+                  "0 (both were computed on a made-up unit scale, so a constant objective "
+                  "stopped or not by float luck)"}
 
     def __init__(
         self,
@@ -241,8 +248,9 @@ class StopRule(SearchStopRule):
                     f"{int(ev['trials'])} trials", ev)
             return None
         if ev["regret_bound"] <= ev["threshold"]:
+            tie = f" (the best {int(ev['fitted'])} results tie)" if ev.get("tie") else ""
             return StopVerdict(
-                f"regret bound {ev['regret_bound']:.4g} <= {_source(self, ev)} "
+                f"regret bound {ev['regret_bound']:.4g}{tie} <= {_source(self, ev)} "
                 f"{ev['threshold']:.4g} after {int(ev['trials'])} trials at step {step} "
                 f"({_CITATION})", ev)
         return None

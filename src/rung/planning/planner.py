@@ -158,6 +158,10 @@ class Plan:
         cost_spread: Standard deviation of a configuration's log step cost around what its
             parameters predict (``rung.planning.cost_model``; 0.7 means a configuration
             commonly costs half or twice the prediction).
+        grid: The simulated values were rounded to multiples of ``1 / grid``, the grid the
+            pilot's values lie on, for the planned budget's stop rule to read its statistical
+            error off it as the real study's does (``PilotBenchmark.on_grid``); ``None``:
+            continuous values (no stop rule, or no grid).
     """
 
     study: str
@@ -172,6 +176,7 @@ class Plan:
     checkpoint_seconds: float
     prior: CurvePrior
     cost_spread: float
+    grid: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON data (``rung plan --json``): every field, the rows with every simulated
@@ -183,6 +188,7 @@ class Plan:
             "pilot_trials": self.pilot_trials, "startup": self.startup,
             "checkpoint_seconds": self.checkpoint_seconds,
             "prior": dataclasses.asdict(self.prior), "cost_spread": self.cost_spread,
+            "grid": self.grid,
             "rows": [{**dataclasses.asdict(r), "wall_clocks": list(r.wall_clocks)}
                      for r in self.rows],
         })
@@ -372,11 +378,16 @@ def plan(
     # prices, for these resources
     run_spec = dataclasses.replace(spec, budget=the_budget, prices=table.table,
                                    resources_per_trial=res)
+    # a stop rule reads the statistical error of a rate off its values' grid: the planned
+    # study's values lie on the pilot's, as the real study's will (synthetic's docstring)
+    bench = fitted.benchmark
+    if the_budget.stop is not None and bench.lattice is not None:
+        bench = bench.on_grid(bench.lattice)
     rows = []
     deadline = time.process_time() + plan_inputs.MAX_PLAN_CPU_SECONDS
     for w in ws:
         try:
-            runs = [simulate_once(run_spec, fitted.benchmark, w, i, fitted.startup, RESAMPLE,
+            runs = [simulate_once(run_spec, bench, w, i, fitted.startup, RESAMPLE,
                                   seeds * len(ws), deadline) for i in range(seeds)]
         except _TooBig as e:
             raise ConfigError(key=_limiting_key(the_budget), message=str(e)) from None
@@ -387,7 +398,7 @@ def plan(
     return Plan(study.name, the_budget, int(seeds), tuple(rows), rate, bool(table), res,
                 len(fitted.benchmark.units), fitted.startup,
                 float(np.median(ckpts)) if ckpts else 0.0, fitted.prior,
-                fitted.benchmark.cost_model.sd)
+                fitted.benchmark.cost_model.sd, bench.grid)
 
 
 def _q(xs: list[float]) -> tuple[float, float, float]:
