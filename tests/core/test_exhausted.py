@@ -22,7 +22,7 @@ def test_a_finished_population_under_a_larger_trial_budget_is_over(tmp_path: Pat
     assert len(study.trials()) < 50  # the population ended long before the trial budget
     s = study.summary()
     assert (s["budget_left"], s["exhausted"]) == (False, True)
-    assert _budget_state(s) == (
+    assert _budget_state(s, study) == (
         "not spent, but the scheduler has nothing left to run: the search is over")
     assert ls_row(study, str(db), False)[1] == "done"
     study.close()
@@ -37,4 +37,4 @@ def test_a_spent_trial_budget_is_spent_not_exhausted() -> None:
     study.simulate(b, n_workers=2, progress=False)
     s = study.summary()
     assert (s["budget_left"], s["exhausted"]) == (False, False)
-    assert _budget_state(s) == "spent"
+    assert _budget_state(s, study) == "spent: n_trials reached"
