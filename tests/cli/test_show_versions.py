@@ -40,7 +40,7 @@ def test_show_names_the_algorithm_versions_that_changed(
     isolated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Before: nothing in `rung show` said the journal was written by RandomSearcher v1."""
-    assert RandomSearcher.version == 2  # the fixture's v1 differs from the running code
+    assert RandomSearcher.version == 3  # the fixture's v1 differs from the running code
     path = old_journal("asha", scheduler=ASHA.version)
     assert main(["show", "asha", "--storage", str(path)]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -48,16 +48,17 @@ def test_show_names_the_algorithm_versions_that_changed(
     assert lines[i - 1].startswith("  scheduler  asha ")
     assert lines[i] == (
         f"  versions   journal was written by rung 0.1.0; this is rung {RUNG_VERSION}: "
-        "searcher RandomSearcher algorithm version 1 -> 2 (v2: "
-        f"{RandomSearcher.changes[2]})")
+        "searcher RandomSearcher algorithm version 1 -> 3 (v2: "
+        f"{RandomSearcher.changes[2]}; v3: {RandomSearcher.changes[3]})")
     assert lines[i + 1] == ("             (the journal replays as written; `rung resume` "
                             "goes on with this rung's algorithms)")
     with SQLiteJournal(path, readonly=True) as j:
         study = rung.Study.load("asha", j)
         assert resume_note(study) == (
             "rung: study asha: journal was written by rung 0.1.0; this is rung "
-            f"{RUNG_VERSION}: searcher RandomSearcher algorithm version 1 -> 2 (v2: "
-            f"{RandomSearcher.changes[2]}); this run goes on with this rung's algorithms")
+            f"{RUNG_VERSION}: searcher RandomSearcher algorithm version 1 -> 3 (v2: "
+            f"{RandomSearcher.changes[2]}; v3: {RandomSearcher.changes[3]}); this run goes on "
+            "with this rung's algorithms")
 
 
 def test_show_of_a_journal_this_code_wrote_has_no_versions_line(

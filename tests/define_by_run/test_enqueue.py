@@ -127,11 +127,15 @@ def out_of_range(trial: Trial) -> float:
 def test_an_enqueued_value_outside_the_declared_distribution_fails_naming_it(
     tmp_path: Path,
 ) -> None:
-    with pytest.raises(ConfigError) as e:
-        rung.optimize(out_of_range, n_trials=1, searcher="random", scheduler="fifo",
-                      n_workers=1, storage=tmp_path / "j.db", start_method="fork",
-                      progress=False, points_to_evaluate=[{"lr": 5.0}])
-    assert e.value.key == "lr"
+    """Its trial fails; the search goes on (``test_enqueued_values``)."""
+    study = rung.optimize(out_of_range, n_trials=2, searcher="random", scheduler="fifo",
+                          n_workers=1, storage=tmp_path / "j.db", start_method="fork",
+                          progress=False, points_to_evaluate=[{"lr": 5.0}])
+    first, second = study.trials()
+    assert first.status is rung.TrialStatus.FAILED and second.status is rung.TrialStatus.COMPLETED
+    assert first.error is not None and first.error.startswith(
+        "EnqueuedValueError: lr: the enqueued value 5.0 does not fit")
+    study.close()
 
 
 def test_rung_run_takes_points_to_evaluate(tmp_path: Path) -> None:

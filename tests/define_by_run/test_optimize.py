@@ -301,6 +301,22 @@ def test_pbt_is_refused_naming_why(tmp_path: Path) -> None:
     assert not (tmp_path / "j.db").exists()
 
 
+@pytest.mark.parametrize("scheduler", [
+    "pb2", {"name": "pb2", "params": {"perturbation_interval": 2}},
+    rung.PB2(population_size=4, perturbation_interval=2, hyperparams=["n"])])
+def test_pb2_is_refused_naming_why(scheduler: Any, tmp_path: Path) -> None:
+    """Before: accepted, and its forks ran random configurations (it was bound to the empty
+    space the study starts with) while their reasons said "no change"."""
+    with pytest.raises(ConfigError) as e:
+        rung.optimize(grid_objective, n_trials=4, storage=tmp_path / "j.db", n_workers=1,
+                      scheduler=scheduler, start_method="fork", progress=False)
+    assert str(e.value) == (
+        "scheduler: PB2 perturbs hyperparameters of a space declared up front, and a "
+        "define-by-run study learns its space as trials run: declare a rung.SearchSpace and "
+        "use rung.run")
+    assert not (tmp_path / "j.db").exists()
+
+
 def test_no_budget_is_refused_before_the_study_is_written(tmp_path: Path) -> None:
     """Before: Study.run refused it once the study was in storage, so the corrected call
     (n_trials=3) was refused as contradicting the stored study's n_trials=None."""

@@ -6,11 +6,13 @@ unchanged; ``check_point`` validates one enqueued configuration (``Study.enqueue
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from rung._validate import is_int, is_number
 from rung.errors import ConfigError
-from rung.space import Fidelity, SearchSpace
+from rung.space import Fidelity, Float, Int, SearchSpace
 
 if TYPE_CHECKING:
     from rung.core.records import StudySpec
@@ -42,8 +44,11 @@ def check_point(
     space: SearchSpace, params: Any, key: str, define_by_run: bool = False
 ) -> dict[str, Any]:
     """An enqueued configuration checked against ``space`` (``ConfigError`` keyed
-    ``<key>.<name>``). A define-by-run study accepts names its space does not know yet (the
-    trial's ``suggest_*`` checks them against the distribution it declares)."""
+    ``<key>.<name>``). A define-by-run study accepts names its space does not know yet, and
+    numbers outside the range it learned so far for a known integer or real parameter (that
+    range spans only the calls trials have made: ``suggest_int("units", 1, depth)`` with
+    ``depth = 8`` may not have run yet); the trial's ``suggest_*`` checks them against the
+    distribution it declares, and a value that does not fit fails that trial."""
     if not isinstance(params, Mapping):
         raise ConfigError(key=key, message=f"must be a mapping of names to values, got "
                           f"{params!r}")
@@ -51,8 +56,15 @@ def check_point(
         known = {k: v for k, v in params.items() if k in space}
         out = dict(params)
         for k, v in known.items():
+            p = space[k]
+            if isinstance(p, Int) and is_int(v):
+                out[k] = int(v)
+                continue
+            if isinstance(p, Float) and is_number(v) and math.isfinite(v):
+                out[k] = float(v)
+                continue
             try:
-                out[k] = space[k].validate(v)
+                out[k] = p.validate(v)
             except ConfigError as e:
                 raise ConfigError(key=f"{key}.{k}", message=e.message) from None
         for k, v in out.items():

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from rung.dbr.metrics import as_metrics
 from rung.dbr.trial import Trial
-from rung.errors import StopTrial
+from rung.errors import PauseTrial, StopTrial, TrialInterrupt
+from rung.executors.protocol import A_PAUSE
 from rung.space.fidelity import Fidelity
 
 if TYPE_CHECKING:
@@ -24,7 +25,12 @@ class DefineByRun:
     trial's final result by ``rung.dbr.metrics.as_metrics`` (as ``ReturnsMetrics``). An
     ``optuna.TrialPruned`` the objective raises (a ported objective's own pruning) ends the
     trial as stopped, as ``rung.StopTrial`` does, with the exception's message as the
-    reason."""
+    reason.
+
+    When the run ends, the trial's last report says whether it ended for good (``final``:
+    it returned, raised an ``Exception`` or was stopped), so that the driver drops the
+    proposals it never asked for; a paused run, or one cut short otherwise (the driver gone,
+    ``KeyboardInterrupt``), keeps them for its resumption."""
 
     def __init__(self, objective: Callable[[Trial], Any], metrics: Sequence[str], seed: int):
         self.objective = objective
@@ -34,18 +40,32 @@ class DefineByRun:
 
     def __call__(self, ctx: TrialContext) -> Any:
         trial = Trial(ctx, self.metrics, self.seed)
+        final = False
         try:
             ret = self.objective(trial)
+            final = not _pause_pending(ctx)
         except Exception as e:
+            final = True
             if not _is_trial_pruned(e):
                 raise
             raise StopTrial(str(e) or "optuna.TrialPruned raised by the objective") from e
+        except TrialInterrupt as e:
+            final = not isinstance(e, PauseTrial)
+            raise
         finally:
-            trial._flush()  # before the trial's end: what it used, even if it failed
+            trial._flush(final)  # before the trial's end: what it used, even if it failed
         return as_metrics(ret, self.metrics, "return")
 
     def __repr__(self) -> str:
         return f"DefineByRun({getattr(self.objective, '__qualname__', self.objective)!r})"
+
+
+def _pause_pending(ctx: TrialContext) -> bool:
+    """The objective returned after ``report`` raised ``PauseTrial`` (it swallowed it): the
+    run still ends paused (``rung.executors.worker.run_trial``)."""
+    pending = getattr(ctx, "_pending", None)
+    return bool(getattr(ctx, "_decided", False)) and pending is not None \
+        and pending[0] == A_PAUSE
 
 
 def _is_trial_pruned(e: BaseException) -> bool:

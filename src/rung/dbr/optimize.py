@@ -36,6 +36,10 @@ _QUOTED_KEY = re.compile(r"^(['\"])(.*?)\1(\S*): (.*)$")
 #: study is created, and TPE models conditional branches and categorical choices natively
 AUTO_SEARCHER = "tpe"
 
+#: schedulers that fork trials with perturbed params of the space they were bound to: a
+#: define-by-run study's is empty when they are bound, and learned later
+_PERTURBING = {"pbt": "PBT", "pb2": "PB2"}
+
 #: the argument a user of another library reaches for, and what it is called here
 _PEER_WORDS = {
     "direction": "mode='min' | 'max'",
@@ -105,7 +109,10 @@ def optimize(
 
     ``points_to_evaluate``: configurations (possibly partial) to run first, in order; a
     name in one that the objective never asks for is logged when its trial ends, with a
-    did-you-mean (``rung.dbr.unused``).
+    did-you-mean (``rung.dbr.unused``), and a value its call's distribution does not contain
+    fails that trial, naming it (``EnqueuedValueError``; the search goes on).
+    ``scheduler``: any but ``rung.PBT`` and ``rung.PB2``, which perturb a space declared up
+    front (refused with a ``ConfigError``).
     ``fidelity``: a ``rung.Fidelity`` (sets ``max_step``). Other arguments are
     ``rung.run``'s (``constraints``, ``max_failures``: how many failed trials end the run,
     ``trial_timeout``: seconds one run of a trial may take); ``executor_options`` are
@@ -135,10 +142,12 @@ def optimize(
             "a grid needs its space up front, and a define-by-run study learns it as trials "
             "run (its first trials would not be on the grid, later ones repeat): declare a "
             "rung.SearchSpace and use rung.run, or list the points in points_to_evaluate"))
-    if not is_auto(scheduler) and to_spec("scheduler", scheduler, (AUTO,)).name == "pbt":
+    kind = None if is_auto(scheduler) else to_spec("scheduler", scheduler, (AUTO,)).name
+    if kind in _PERTURBING:
         raise ConfigError(key="scheduler", message=(
-            "PBT perturbs hyperparameters of a space declared up front, and a define-by-run "
-            "study learns its space as trials run: declare a rung.SearchSpace and use rung.run"))
+            f"{_PERTURBING[kind]} perturbs hyperparameters of a space declared up front, and a "
+            "define-by-run study learns its space as trials run: declare a rung.SearchSpace "
+            "and use rung.run"))
     objectives = objectives_from(metric, mode)
     _check_trackers(executor_options.get("callbacks", ()), name)
     unlimited = n_trials is None and max_time is None and max_steps is None

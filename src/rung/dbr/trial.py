@@ -10,10 +10,21 @@ is drawn from the call's distribution, with a generator derived from ``(seed, tr
 name)``, so a rerun of the trial draws the same value. A proposal drawn from the learned
 distribution thus gives a value drawn from the call's (a random searcher stays random).
 
+A resumed run (a paused or interrupted trial relaunched) is given the values the trial used in
+its earlier runs and the searcher's proposals for the parameters it has not asked for yet, so
+its ``suggest_*`` calls return the same values as an uninterrupted run's.
+
+A value that was *enqueued* (``points_to_evaluate``, ``Study.enqueue``) is used as given, or
+its trial fails naming it: a categorical choice (or a value of the wrong type) that the call
+does not declare raises ``EnqueuedValueError`` at once; a number outside the call's range is
+replaced by a draw, as a proposal would be (the worker cannot tell the two apart), and the
+driver, which can, fails the trial (``rung.core.proposals``). Neither stops the search.
+
 What the trial used is sent to the driver (``TrialContext._send_params``) before its next report
-and when it ends: the names in the order they were suggested and the distribution declared for
-each. The driver journals it (``ParamsUsed``), replaces the proposed params by the used ones in
-the history, and grows the study's space (``rung.space.learned``).
+and when it ends: the names in the order this run asked for them and the distribution declared
+for each, and whether the run ended for good (``rung.space.learned.RULE_KEY``). The driver
+journals it (``ParamsUsed``), merges it into the trial's params in the history, and grows the
+study's space (``rung.space.learned``).
 """
 
 from __future__ import annotations
@@ -37,6 +48,13 @@ if TYPE_CHECKING:
     from rung.space.fidelity import Number
 
 
+class EnqueuedValueError(ConfigError):
+    """A value given for a parameter (an enqueued one: the searcher proposes only values of
+    the learned distribution) does not fit the distribution its call declares. It fails the
+    trial, not the search: ``rung.optimize`` stops its run only at a ``ConfigError`` that
+    every trial would meet (the driver still reports a changed declaration as such)."""
+
+
 class Trial:
     """One define-by-run trial, on the worker.
 
@@ -49,7 +67,8 @@ class Trial:
     Not thread-safe: use it from the thread running the objective.
     """
 
-    __slots__ = ("_declared", "_dirty", "_metrics", "_replaced", "_seed", "ctx", "params")
+    __slots__ = ("_declared", "_dirty", "_metrics", "_refused", "_replaced", "_seed", "ctx",
+                 "params")
 
     # where max_step comes from, for report()'s message
     _MAX_STEP_FROM = "the study's max_step"
@@ -62,6 +81,9 @@ class Trial:
         self.params: dict[str, Any] = {}
         self._declared: dict[str, dict[str, Any]] = {}
         self._replaced: dict[str, Any] = {}  # proposals outside their call's range, by name
+        # distributions of calls whose given value did not fit (the driver judges whether the
+        # declaration itself conflicts with the known one)
+        self._refused: dict[str, dict[str, Any]] = {}
         self._dirty = False
 
     @property
@@ -138,7 +160,12 @@ class Trial:
                         f"value {value!r} it has in this trial (asked first as "
                         f"{describe(known)}): a parameter has one value per trial"))
             return value  # type: ignore[no-any-return]
-        value = self._value(name, param)
+        try:
+            value = self._value(name, param)
+        except EnqueuedValueError:
+            self._refused[name] = declared
+            self._dirty = True
+            raise
         self.params[name] = value
         self._declared[name] = declared
         self._dirty = True
@@ -153,8 +180,9 @@ class Trial:
             return param.validate(proposed[name])
         except SpaceError as e:
             if not (isinstance(param, Float | Int) and is_number(proposed[name])):
-                raise ConfigError(key=name, message=f"the value given for it ({e.message}) "
-                                  "does not fit the distribution declared here") from None
+                raise EnqueuedValueError(key=name, message=f"the value given for it "
+                                         f"({e.message}) does not fit the distribution "
+                                         "declared here") from None
         # outside this call's range or grid (bounds that vary between calls): a draw; the
         # driver checks that what was replaced was the searcher's (in its range)
         self._replaced[name] = proposed[name]
@@ -218,13 +246,21 @@ class Trial:
         """
         return as_metrics(value, self._metrics, "value") or {}
 
-    def _flush(self) -> None:
-        """Send what the trial used, if it suggested anything new since the last time, with
-        the rule its declarations follow (``rung.space.learned.RULE_KEY``)."""
-        if self._dirty:
+    def _flush(self, final: bool = False) -> None:
+        """Send what this run used, if it suggested anything new since the last time, with
+        the rule its declarations follow (``rung.space.learned.RULE_KEY``). ``final``: the
+        run ended for good (the trial will not be resumed); it is said whenever the run was
+        given a value it never asked for, so that the driver drops the proposals the trial
+        never used."""
+        given = getattr(self.ctx, "params", None) or {}  # (no context: a test's objective)
+        final = final and any(k not in self.params for k in given)
+        if self._dirty or final:
             self._dirty = False
             rule = dict(RULE) | ({"replaced": dict(self._replaced)} if self._replaced else {})
-            self.ctx._send_params(self.params, {**self._declared, RULE_KEY: rule})
+            if final:
+                rule["final"] = True
+            self.ctx._send_params(self.params, {**self._refused, **self._declared,
+                                                RULE_KEY: rule})
 
     def __getattr__(self, name: str) -> Any:
         # only reached for a missing attribute: say what an Optuna objective's call is here
@@ -286,4 +322,4 @@ def _check_step(step: Any, value: Any) -> None:
                           f"loop over range(n), report epoch + 1), got {step!r}")
 
 
-__all__ = ["Trial"]
+__all__ = ["EnqueuedValueError", "Trial"]

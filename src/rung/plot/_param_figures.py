@@ -17,14 +17,21 @@ if TYPE_CHECKING:
     from rung.study import Study
 
 
+#: where an inactive parameter's value is drawn on its parallel-coordinates axis: below the
+#: axis's range (0 to 1), at a tick labelled ``INACTIVE_LABEL``
+INACTIVE = -0.15
+INACTIVE_LABEL = "inactive"
+
+
 def _unit(param: Any, value: Any) -> float:
-    if value is None:
-        return math.nan
+    """Where ``value`` sits on ``param``'s axis, from 0 to 1 (NaN: no position)."""
     choices = getattr(param, "choices", None)
-    if choices is not None:
+    if choices is not None:  # None may be one of them
         k = len(choices)
         idx = _choice_index(choices, value)
         return idx / (k - 1) if k > 1 else 0.5
+    if value is None:
+        return math.nan
     try:
         return float(param.to_unit(value))
     except (NotImplementedError, TypeError, ValueError):
@@ -57,7 +64,10 @@ def parallel_coordinates(study: Study) -> Figure:
     """One line per trial through every parameter (scaled as the searchers see it: log
     parameters on a log scale) to its value at its last step, coloured by that value; each
     axis is labelled with what its positions stand for (a range's ends, a categorical's
-    choices, the lowest and highest value)."""
+    choices, the lowest and highest value). A parameter a trial has no value for (a
+    conditional one its branch leaves inactive, one a define-by-run trial never asked for)
+    is drawn at ``INACTIVE``, below its axis's range, where the axis has a tick labelled
+    ``inactive``: every line stays continuous from the first axis to the value's."""
     d = _data(study)
     h = d.history
     names = [n for n in h.space if h.space[n].tunable]
@@ -67,8 +77,10 @@ def parallel_coordinates(study: Study) -> Figure:
         if math.isnan(v):
             continue
         p = h.params(tid)
-        rows.append([_unit(h.space[n], p.get(n)) for n in names])
+        units = [_unit(h.space[n], p[n]) if n in p else math.nan for n in names]
+        rows.append([INACTIVE if math.isnan(u) else u for u in units])
         vals.append(v)
+    inactive = {x for row in rows for x, u in enumerate(row) if u == INACTIVE}
     fig = _figure(max(6.0, 1.3 * (len(names) + 1) + 2), 5)
     ax = fig.add_subplot()
     import matplotlib as mpl
@@ -91,7 +103,8 @@ def parallel_coordinates(study: Study) -> Figure:
             [np.column_stack([xs, [*rows[i], scaled[i]]]) for i in order],
             colors=cmap(scaled[order]), linewidths=0.9, alpha=0.8, gid="trials"))
         fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=d.label())
-    ticks = [_axis_labels(h.space[n]) for n in names]
+    ticks = [_axis_labels(h.space[n]) + ([(INACTIVE, INACTIVE_LABEL)] if x in inactive else [])
+             for x, n in enumerate(names)]
     if vals:
         lo, hi = min(vals), max(vals)
         ticks.append([(0.0, f"{lo:.3g}"), (1.0, f"{hi:.3g}")] if hi > lo else [(0.0, f"{lo:.3g}")])
@@ -104,7 +117,7 @@ def parallel_coordinates(study: Study) -> Figure:
     for x in range(len(names) + 1):
         ax.axvline(x, color="#555555", lw=0.8)
     ax.set_xticks(range(len(names) + 1), [*names, d.metric])
-    ax.set_ylim(-0.05, 1.05)
+    ax.set_ylim(INACTIVE - 0.05 if inactive else -0.05, 1.05)
     ax.set_ylabel("scaled value (each axis: its own range)")
     ax.set_title(f"{d.name}: parallel coordinates ({len(vals)} trials)")
     if not vals:

@@ -2,8 +2,9 @@
 observation gathering). Private: the public names live in the searcher modules.
 
 Everything here is a pure function of the space, the seed and the ``History`` it is given; the
-caches only memoize such functions (a trial's params never change once it exists), so a searcher
-that uses them still returns what a fresh instance would, as replay requires.
+caches only memoize such functions (a trial's params never change while a searcher is bound: a
+define-by-run study rebinds its searcher when they do), so a searcher that uses them still
+returns what a fresh instance would, as replay requires.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rung.core.history import History
 from rung.core.records import TrialStatus
 from rung.core.rng import derive_rng
 from rung.space import Categorical, Float, Int, SearchSpace
+from rung.space.learned import LearnedSpace
 
 # dimension kinds in the unit encoding
 CONT, DISC, CAT = 0, 1, 2
@@ -118,9 +120,26 @@ def decode(space: SearchSpace, u: np.ndarray) -> dict[str, Any]:
     return space.from_unit(np.nan_to_num(np.asarray(u, dtype=float), nan=0.5))
 
 
+#: the trials of a define-by-run study whose configuration may be a prefix of what they would
+#: have asked for: they ended before their objective returned
+_ENDED_EARLY = (TrialStatus.STOPPED, TrialStatus.FAILED)
+
+#: what ``random``, ``sobol``, ``tpe``, ``gp`` and ``bohb`` record as their version's change
+#: when ``UnitCache.tried`` learned the rule of define-by-run studies
+DEFINE_BY_RUN_TRIED = (
+    "in a define-by-run study a configuration counts as tried (not proposed again, and toward "
+    "a finite space's exhaustion) only where it is known complete: its trial completed, is "
+    "pending, paused or interrupted, or stopped or failed having asked for the same "
+    "parameters under the same categorical choices as a completed trial; declared spaces "
+    "are unchanged; was: one failure on branch 'a' before its next suggest call kept 'a' "
+    "from being proposed again (random ended after 4 of 20 trials, every configuration "
+    "'tried'); with it, a define-by-run trial's params merge over its runs and keep the "
+    "searcher's proposals until it ends (rung.space.learned rule 3: relaunches carry them)")
+
+
 class UnitCache:
-    """Unit encodings of trials' params, by trial id (params never change once created), and
-    the keys (``_pending.config_key``) of every trial's configuration."""
+    """Unit encodings of trials' params, by trial id (params never change while it is bound),
+    and the keys (``_pending.config_key``) of the configurations tried."""
 
     def __init__(self, space: SearchSpace) -> None:
         self.space = space
@@ -128,16 +147,31 @@ class UnitCache:
         self._rows: dict[int, np.ndarray] = {}
         self._keys: set[bytes] = set()
         self._n_keyed = 0
+        self._partial = isinstance(space, LearnedSpace)
+        self._shapes: dict[int, frozenset[tuple[str, Any]]] = {}
+        self._trial_keys: dict[int, bytes] = {}
 
     def _own(self, history: History) -> None:
         if self._owner is not history:
             self._owner, self._rows, self._keys, self._n_keyed = history, {}, set(), 0
+            self._shapes, self._trial_keys = {}, {}
 
     def tried(self, history: History) -> set[bytes]:
-        """Keys of the configurations of all trials of ``history``, whatever their state
+        """Keys of the configurations tried in ``history``: every trial's, whatever its state
         (trial ids are dense and only grow: the set is extended, not rebuilt). The caller
-        must not change it."""
+        must not change it.
+
+        In a define-by-run study (a ``LearnedSpace``) a trial's params are what it asked for,
+        so one that ended early (stopped, failed) may hold only a prefix of its configuration
+        (its branch's later parameters missing), which would look like a complete one of
+        another branch. There a configuration counts as tried only where the study knows it
+        is complete: its trial completed (the objective returned), or is pending, paused or
+        interrupted (its params hold the searcher's proposals for what it has not asked), or
+        ended early having asked for the same parameters, with the same categorical values,
+        as a trial that completed (``_shape``). O(trials) per call."""
         self._own(history)
+        if self._partial:
+            return self._complete(history)
         n = len(history)
         if self._n_keyed < n:
             from rung.searchers._pending import config_key
@@ -146,6 +180,32 @@ class UnitCache:
             self._keys.update(config_key(u) for u in self.get(history, new))
             self._n_keyed = n
         return self._keys
+
+    def _complete(self, history: History) -> set[bytes]:
+        from rung.searchers._pending import config_key
+
+        done = {self._shape(history, t) for t in history.ids(TrialStatus.COMPLETED)}
+        keys = self._trial_keys
+        out: set[bytes] = set()
+        for t in history.ids():
+            if history.status(t) in _ENDED_EARLY and self._shape(history, t) not in done:
+                continue
+            key = keys.get(t)
+            if key is None:
+                key = keys[t] = config_key(self.get(history, [t])[0])
+            out.add(key)
+        return out
+
+    def _shape(self, history: History, tid: int) -> frozenset[tuple[str, Any]]:
+        """What a trial asked for: its parameters' names, with the values of the categorical
+        ones (typed: ``1`` is not ``True``), which decide the branches of the rest."""
+        shape = self._shapes.get(tid)
+        if shape is None:
+            params = self.space.params
+            shape = self._shapes[tid] = frozenset(
+                (n, (type(v), v) if isinstance(params.get(n), Categorical) else None)
+                for n, v in history.params(tid).items())
+        return shape
 
     def get(self, history: History, ids: Sequence[int]) -> np.ndarray:
         self._own(history)

@@ -63,6 +63,7 @@ from rung.core.registry import register
 from rung.multiobjective import default_reference, hv_contributions, nondominated_sort
 from rung.searchers._common import (
     CAT,
+    DEFINE_BY_RUN_TRIED,
     FiniteConfigs,
     Observations,
     UnitCache,
@@ -121,7 +122,7 @@ class BOHBSearcher(Searcher):
             again (a noisy objective) instead of being exhausted.
     """
 
-    version = 6
+    version = 7
     changes = {
         6: "trials that failed by themselves are observations with the worst score"
         " (before: the model never saw them and kept proposing where every trial failed)",
@@ -143,6 +144,7 @@ class BOHBSearcher(Searcher):
         "unless repeats=True; a random configuration that 100 draws could not find untried is "
         "picked uniformly among the untried ones; was: Int(0, 4) with 20 trials spent 15 of "
         "them on repeats",
+        7: DEFINE_BY_RUN_TRIED,
     }
 
     def __init__(

@@ -75,6 +75,7 @@ from rung.core.registry import register
 from rung.searchers._common import (
     CAT,
     CONT,
+    DEFINE_BY_RUN_TRIED,
     Observations,
     decode,
     gather,
@@ -147,7 +148,7 @@ class GPSearcher(DesignThenModel):
             _fidelities``; single-objective studies; with several objectives, the top step).
     """
 
-    version = 6
+    version = 7
     changes = {
         6: "trials that failed by themselves are observations with the worst score"
         " (before: the model never saw them and kept proposing where every trial failed)",
@@ -170,6 +171,7 @@ class GPSearcher(DesignThenModel):
         "untried one is picked uniformly; was: Int(0, 4) with 20 trials spent 15 of them on "
         "repeats; results near the float limits (1e308) are scaled before they are "
         "standardized (their mean and deviation overflowed: the GP was fitted on NaN)",
+        7: DEFINE_BY_RUN_TRIED,
     }
 
     def __init__(

@@ -23,7 +23,7 @@ from typing import Any
 from rung._validate import check_bool
 from rung.core.components import BindContext, Searcher, SuggestRequest
 from rung.core.registry import register
-from rung.searchers._common import FiniteConfigs, UnitCache
+from rung.searchers._common import DEFINE_BY_RUN_TRIED, FiniteConfigs, UnitCache
 from rung.searchers._pending import config_key
 from rung.space import Float
 
@@ -40,7 +40,7 @@ class RandomSearcher(Searcher):
             (repeats, for a noisy objective) instead of being exhausted.
     """
 
-    version = 2
+    version = 3
     changes = {
         2: "a draw that some trial already has, in any state, is drawn again (up to 100 "
         "times, then a uniform pick among the untried configurations), and a finite space "
@@ -48,6 +48,7 @@ class RandomSearcher(Searcher):
         "where the active parameters are all discrete (elsewhere suggestions are unchanged); "
         "repeats=True draws on once all were tried; was: Int(0, 4) with 20 trials "
         "tried 0 four times and 1 eight times",
+        3: DEFINE_BY_RUN_TRIED,
     }
 
     def __init__(self, repeats: bool = False) -> None:

@@ -34,7 +34,13 @@ from typing import Any
 from rung._validate import check_bool
 from rung.core.components import BindContext, Searcher, SuggestRequest
 from rung.core.registry import register
-from rung.searchers._common import FiniteConfigs, SobolDesign, UnitCache, dims_of
+from rung.searchers._common import (
+    DEFINE_BY_RUN_TRIED,
+    FiniteConfigs,
+    SobolDesign,
+    UnitCache,
+    dims_of,
+)
 from rung.searchers._pending import initial_suggestion
 
 
@@ -50,7 +56,7 @@ class SobolSearcher(Searcher):
     def __init__(self, repeats: bool = False) -> None:
         self.repeats = repeats
 
-    version = 3
+    version = 4
     changes = {
         2: "a point whose configuration some trial already has, in any state, is skipped for "
         "the next one that no trial has (only where the active parameters are all discrete; "
@@ -61,6 +67,7 @@ class SobolSearcher(Searcher):
         "unless repeats=True; before that, when neither Sobol' points nor draws find an "
         "untried configuration, one is picked uniformly among them; was: Int(0, 4) with 20 "
         "trials spent 15 of them on repeats",
+        4: DEFINE_BY_RUN_TRIED,
     }
 
     def bind(self, ctx: BindContext) -> None:

@@ -82,7 +82,7 @@ from rung.core.components import BindContext, SuggestRequest
 from rung.core.history import History
 from rung.core.registry import register
 from rung.multiobjective import default_reference, hv_contributions, nondominated_sort
-from rung.searchers._common import Observations, decode, snap
+from rung.searchers._common import DEFINE_BY_RUN_TRIED, Observations, decode, snap
 from rung.searchers._model_based import DesignThenModel
 from rung.searchers._parzen import GroupedParzen, Parzen, activity_groups
 from rung.searchers._pending import PendingSet, config_key, local_scale
@@ -125,7 +125,7 @@ class TPESearcher(DesignThenModel):
             again (a noisy objective) instead of being exhausted (see ``DesignThenModel``).
     """
 
-    version = 6
+    version = 7
     changes = {
         6: "trials that failed by themselves are observations with the worst score"
         " (before: the model never saw them and kept proposing where every trial failed)",
@@ -151,6 +151,7 @@ class TPESearcher(DesignThenModel):
         "unless repeats=True; before that, when draws keep meeting tried configurations, an "
         "untried one is picked uniformly; was: Int(0, 4) with 20 trials spent 15 of them on "
         "repeats",
+        7: DEFINE_BY_RUN_TRIED,
     }
 
     def __init__(

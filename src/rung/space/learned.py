@@ -24,14 +24,26 @@ and the distribution declared for each. ``SpaceLearner`` folds those reports int
 The rule cannot produce a cycle: if ``b`` is conditional on ``a``, ``a`` came before ``b`` in
 every trial that used ``b``, so ``b`` never came before ``a`` in a trial that used ``a``.
 
-Journals written before bounds could vary: their workers' reports carry no ``RULE_KEY``
-entry, and ``conflict`` judges them by the rule they were written under (any second
-distribution is a conflict), so their replay makes the same decisions, conflicts included. A
-report whose ``declared[RULE_KEY]["rule"]`` is 2 (every report of this code) is judged by the
-rule above. The key is ``""``, which no parameter can have (names are non-empty). Its
-``"replaced"`` entry holds the proposals the trial replaced by a draw, by name: one outside the
-learned range was not the searcher's (it was enqueued, ``points_to_evaluate``) and is a
-conflict, as before this rule.
+Which rule a report follows is in its ``declared[RULE_KEY]["rule"]`` (the key is ``""``, which
+no parameter can have: names are non-empty), so a journal replays by the rule it was written
+under:
+
+- no entry (rule 1, journals written before bounds could vary): ``conflict`` calls any second
+  distribution a conflict, so their replay makes the same decisions, conflicts included;
+- rule 2: bounds and step may vary as above; a report gives what the trial used so far *in
+  this run*, and replaces the trial's params (``rung.core.proposals``);
+- rule 3 (every report of this code): bounds as rule 2; a report gives what this run asked,
+  which is merged into what the trial used in earlier runs, and its ``"final"`` entry says the
+  run ended for good (the objective returned or raised, or the trial was stopped): the
+  searcher's proposals for the parameters the trial never asked are then dropped from its
+  params (``rung.core.proposals``). Once the learner has seen a rule-3 report, its space is a
+  ``LearnedSpace``: searchers then count a configuration as tried only where its trial is
+  known to have asked for everything (``rung.searchers._common.UnitCache.tried``).
+
+The entry's ``"replaced"`` holds the proposals the trial replaced by a draw, by name: one
+outside the learned range was not the searcher's (it was enqueued, ``points_to_evaluate``) and
+is a conflict (rules 1 and 2; under rule 3 the driver fails the trial of an enqueued value
+that does not fit, without stopping the search).
 
 The learned space is a pure function of the reports in journal order, so replay rebuilds it
 exactly (this is Optuna's define-by-run interface, Akiba et al., "Optuna: A Next-generation
@@ -50,10 +62,13 @@ from rung.space.params import Categorical, param_from_json
 from rung.space.search_space import SearchSpace
 
 #: the entry of a ``ParamsUsed.declared`` that says which rule the worker applied (a key no
-#: parameter can have); rule 2: bounds and step may vary between calls. Absent: rule 1 (one
-#: distribution per parameter), the rule of journals written before it.
+#: parameter can have); rule 2: bounds and step may vary between calls; rule 3: reports merge
+#: across runs (see the module docstring). Absent: rule 1 (one distribution per parameter),
+#: the rule of journals written before it.
 RULE_KEY = ""
-RULE = {"rule": 2}
+RULE = {"rule": 3}
+#: the rule from which reports merge across a trial's runs and say when its run ended
+MERGING = 3
 
 
 def base_json(declared: Mapping[str, Any]) -> dict[str, Any]:
@@ -126,12 +141,26 @@ def describe(d: Mapping[str, Any]) -> str:
     return f"{d.get('type', '?')}({body})"
 
 
+class LearnedSpace(SearchSpace):
+    """A space learned from define-by-run trials that report by rule 3 (``MERGING``): an
+    ordinary ``SearchSpace`` whose trials' params may be incomplete configurations (a trial
+    that failed, or was stopped, before asking for all its parameters holds only those it
+    asked for). Searchers read it as that mark (``rung.searchers._common.UnitCache.tried``)."""
+
+
 class SpaceLearner:
     """The space of a define-by-run study, grown from what its trials used.
 
     Args:
         initial: parameters known before any trial (may be empty); they keep their own
             conditions and are never re-learned.
+
+    Attributes:
+        space: the space learned so far (a ``LearnedSpace`` once a rule-3 report was seen).
+        used: by trial id, what the trial used over all its runs, in the order it first asked
+            (kept by ``rung.core.proposals``, which merges each report into it).
+        enqueued: by trial id, the enqueued configuration a trial was launched with (kept by
+            ``rung.core.proposals``, to tell an enqueued value from the searcher's).
     """
 
     def __init__(self, initial: SearchSpace) -> None:
@@ -141,7 +170,10 @@ class SpaceLearner:
         self._choices: dict[str, list[Any]] = {
             n: list(p.choices) for n, p in initial.params.items() if isinstance(p, Categorical)
         }
+        self._rule = 1  # the highest rule of the reports observed
         self.space = initial
+        self.used: dict[int, dict[str, Any]] = {}
+        self.enqueued: dict[int, dict[str, Any]] = {}
 
     @property
     def distributions(self) -> dict[str, dict[str, Any]]:
@@ -155,7 +187,7 @@ class SpaceLearner:
         carries ``RULE_KEY``) a distribution that differs only in bounds or step is admitted
         (``observe`` widens the parameter); under rule 1, and for a parameter of the initial
         space, any difference is a conflict."""
-        per_call = _rule(declared) >= 2
+        per_call = rule_of(declared) >= 2
         if per_call:
             replaced = declared[RULE_KEY].get("replaced") or {}
             for name, v in replaced.items():
@@ -188,7 +220,11 @@ class SpaceLearner:
                 checks this first, so only a hand-made journal gets here).
         """
         changed = False
-        per_call = _rule(declared) >= 2
+        rule = rule_of(declared)
+        per_call = rule >= 2
+        if rule >= MERGING > self._rule:
+            changed = True  # the space becomes a LearnedSpace
+        self._rule = max(self._rule, rule)
         for name in used:
             known = self._dists.get(name)
             if known is None:
@@ -229,6 +265,9 @@ class SpaceLearner:
         return changed
 
     def _build(self) -> SearchSpace:
+        kind = LearnedSpace if self._rule >= MERGING else SearchSpace
+        if not self._dists:  # a report that used nothing
+            return kind.empty()
         params: dict[str, dict[str, Any]] = {}
         for name, d in self._dists.items():
             if name in self._fixed:
@@ -240,7 +279,7 @@ class SpaceLearner:
                 if len(values) < len(choices):
                     when[c] = [v for v in choices if _has(values, v)]  # in the choices' order
             params[name] = d | ({"when": when} if when else {})
-        return SearchSpace.from_json(params)
+        return kind.from_json(params)
 
 
 def _has(values: list[Any], v: Any) -> bool:
@@ -249,12 +288,12 @@ def _has(values: list[Any], v: Any) -> bool:
     return any(type(x) is type(v) and x == v for x in values)
 
 
-def _rule(declared: Mapping[str, Any]) -> int:
+def rule_of(declared: Mapping[str, Any]) -> int:
     """The rule a report was written under (see ``RULE_KEY``)."""
     entry = declared.get(RULE_KEY)
     rule = entry.get("rule") if isinstance(entry, Mapping) else None
     return rule if isinstance(rule, int) and not isinstance(rule, bool) else 1
 
 
-__all__ = ["RULE", "RULE_KEY", "SpaceLearner", "base_json", "conflict_error", "describe", "hull",
-           "incompatible", "incompatible_error"]
+__all__ = ["MERGING", "RULE", "RULE_KEY", "LearnedSpace", "SpaceLearner", "base_json",
+           "conflict_error", "describe", "hull", "incompatible", "incompatible_error", "rule_of"]
