@@ -91,9 +91,10 @@ def test_a_median_grace_period_above_max_step_is_refused(tmp_path: Path) -> None
     assert str(e.value) == ("scheduler.params.grace_period: 100 is above max_step (9): the "
                             "rule would never stop a trial")
     assert not (tmp_path / "j.db").exists()
-    # at max_step it may still stop a trial there: allowed
+    # one step before max_step it may still stop a trial there: allowed (at max_step a trial
+    # ends and no decision is made: refused, tests/test_first_decision_step.py)
     Study.create("ok", {"x": Float(0.0, 1.0)}, "loss", searcher="random",
-                 scheduler=MedianStoppingRule(grace_period=9), max_step=9,
+                 scheduler=MedianStoppingRule(grace_period=8), max_step=9,
                  budget=Budget(n_trials=4))
 
 

@@ -4,7 +4,8 @@ The original tunes two dummy hyperparameters, ``width`` and ``height``, of a clo
 curve (``mean_loss`` falls like ``1 / (0.1 + width * step / 100)`` plus ``height / 10``) with
 ``AsyncHyperBandScheduler(grace_period=5, max_t=100)`` and 20 samples. Ray's defaults make that
 scheduler one bracket (``brackets=1``) with ``reduction_factor=4``: asynchronous successive
-halving with rungs at 5 and 20 (and the stop at 100).
+halving with rungs at 5, 20 and 80 (and the stop at 100), as rung's ``ASHA(reduction_factor=4,
+min_step=5)`` has with ``max_step=100``.
 
 What changed in the port:
 

@@ -46,7 +46,7 @@ from rung.study_checks import (
     check_same_spec,
     direction_hint,
 )
-from rung.study_resume import StudyResume
+from rung.study_resume import StudyResume, replayed_engine
 from rung.study_session import (  # MAX_SIMULATED_WORKERS, check_simulated_workers: re-exported
     MAX_SIMULATED_WORKERS,
     check_budget,
@@ -271,7 +271,7 @@ class Study(AskTell, StudyViews, StudyResume):
         stored = journal.load_study(name)
         spec = StudySpec.from_json(stored)
         records = journal.read(name)
-        engine = Engine.replay(spec, records)
+        engine = replayed_engine(spec, records, readonly or getattr(journal, "readonly", False))
         auto = stored.get("auto")
         study = cls(spec, journal, engine, auto if isinstance(auto, str) else None)
         if readonly:

@@ -10,7 +10,7 @@ from typing import Any
 
 from rung._validate import close_hint
 from rung.core.pricing import check_spendable
-from rung.core.records import Budget, Objective, StudySpec
+from rung.core.records import Budget, ComponentSpec, Objective, StudySpec
 from rung.errors import ConfigError
 
 _OBJECTIVE_KEYS = ("metric", "mode", "nan")
@@ -174,18 +174,43 @@ def as_budget(budget: Budget | Mapping[str, Any] | None) -> Budget:
 
 
 def check_first_rung(spec: StudySpec) -> None:
-    """Refuse a new study whose scheduler's ``min_step`` (an integer) is above ``max_step``:
-    no rung would ever decide, and ASHA, MO-ASHA and the curve scheduler would silently run
-    as FIFO (successive halving and Hyperband refuse it when bound); and likewise the median
-    rule's ``grace_period``, past which it would never stop a trial. Only for new studies: a
-    stored one still loads."""
+    """Refuse a new study whose scheduler could never stop a trial because its first decision
+    step is at or past ``max_step``, where a trial ends and no decision is made (the engine
+    sends none there):
+
+    - ``min_step`` (an integer) of ASHA, async Hyperband, MO-ASHA and the curve scheduler, the
+      first rung: rungs are ``min_step * eta**k`` *below* ``max_step``, so ``min_step >=
+      max_step`` leaves none and the scheduler would silently run as FIFO;
+    - ``grace_period`` of the median rule (either ``rule``): it decides from that step on, so
+      at ``max_step`` or past it, never (``median_pruner(n_warmup_steps=4)`` with 5 steps).
+
+    Synchronous successive halving and Hyperband: only ``min_step`` above ``max_step`` is
+    refused. Their rungs are ``max_step / eta**s`` with ``s = floor(log_eta(max_step /
+    min_step))``, so ``min_step * reduction_factor > max_step`` (``s = 0``) is one rung at
+    ``max_step``, a bracket that halves nothing, accepted as such. A one-step study
+    (``max_step=1``) has nothing to stop early: the defaults (``min_step`` and
+    ``grace_period`` 1) are accepted there. Only for new studies: a stored one still loads."""
+    check_first_step(spec.scheduler, spec.max_step)
+
+
+def check_first_step(scheduler: ComponentSpec, max_step: int) -> None:
+    """``check_first_rung`` for a scheduler's spec and the study's ``max_step`` (for the
+    adapters that make a study later: ``RungPruner`` checks its scheduler when made)."""
+    m = max_step
+    params = scheduler.params
+    synchronous = scheduler.name in ("successive_halving", "hyperband")
     for key, never in (("min_step", "no rung would ever decide"),
                        ("grace_period", "the rule would never stop a trial")):
-        r = spec.scheduler.params.get(key)
-        if isinstance(r, int) and not isinstance(r, bool) and r > spec.max_step:
+        r = params.get(key)
+        if not isinstance(r, int) or isinstance(r, bool):
+            continue
+        if r > m:
             raise ConfigError(key=f"scheduler.params.{key}", message=(
-                f"{r} is above max_step ({spec.max_step}): {never}"))
+                f"{r} is above max_step ({m}): {never}"))
+        if r == m > 1 and not synchronous:
+            raise ConfigError(key=f"scheduler.params.{key}", message=(
+                f"{r} is max_step, the step a trial ends at: {never}"))
 
 
 __all__ = ["as_budget", "as_objective", "as_objectives", "check_first_rung",
-           "check_given_resources", "check_name", "check_same_spec"]
+           "check_first_step", "check_given_resources", "check_name", "check_same_spec"]

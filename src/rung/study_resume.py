@@ -13,19 +13,51 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rung.callbacks import Callback
 from rung.core.engine import Engine, is_retryable
-from rung.core.events import CapacityChanged, Event, TrialRetried
+from rung.core.events import CapacityChanged, Event, Record, TrialRetried
 from rung.core.records import StudySpec, TrialStatus
+from rung.core.registry import set_reading_probe
 from rung.driver import turn
 from rung.executors.base import RunContext
 from rung.storage import Journal
 
 log = logging.getLogger("rung.study")
+
+
+#: set while ``reading_journal`` runs (in this thread or task only)
+_READING: ContextVar[bool] = ContextVar("rung_reading_journal", default=False)
+set_reading_probe(_READING.get)
+
+
+@contextmanager
+def reading_journal() -> Iterator[None]:
+    """Build and replay components only to read a journal: inside, components whose user code
+    cannot be imported here bind all the same (``rung.core.registry.reading_journal_only``)."""
+    token = _READING.set(True)
+    try:
+        yield
+    finally:
+        _READING.reset(token)
+
+
+def replayed_engine(spec: StudySpec, records: Sequence[Record], read_only: bool) -> Engine:
+    """The engine ``Study.load`` replays from ``records``. ``read_only`` (a read-only load, or
+    a read-only journal: ``rung show``, ``rung ls``, ``rung export``): the study is only read,
+    so the user's code its components name (a PBT ``explore=`` function, an
+    ``OptunaSearcher``'s sampler class) need not import here (``reading_journal``): every
+    launched trial's params and every reason come from the journal. A load
+    that may go on to run the study imports it, or refuses with ``ConfigError`` naming it."""
+    if not read_only:
+        return Engine.replay(spec, records)
+    with reading_journal():
+        return Engine.replay(spec, records)
 
 
 class StudyResume:
@@ -98,4 +130,4 @@ class StudyResume:
         return retry
 
 
-__all__ = ["StudyResume"]
+__all__ = ["StudyResume", "reading_journal", "replayed_engine"]

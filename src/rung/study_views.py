@@ -14,6 +14,7 @@ import numpy as np
 
 from rung.core.engine import Engine
 from rung.core.events import Record
+from rung.core.peer_names import STUDY, missing
 from rung.core.records import StudySpec, Trial, TrialStatus
 from rung.errors import ConfigError
 from rung.storage import Journal
@@ -82,6 +83,12 @@ class StudyViews:
                 kept.version == self.engine.history.version):
             return kept.records
         return self.journal.read(self.name)
+
+    if not TYPE_CHECKING:  # (mypy would take any attribute name for one of a study's)
+
+        def __getattr__(self, name: str) -> Any:
+            # only for a missing attribute: Optuna's and Ray Tune's names say what to write
+            return missing(self, name, STUDY)
 
     # --- properties ---------------------------------------------------------------------------
     @property

@@ -10,7 +10,7 @@ import enum
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rung._validate import (
     MAX_STEP,
@@ -24,6 +24,7 @@ from rung.core.budget import Budget as Budget  # re-exported: Budget lived here
 from rung.core.constraints import Constraint as Constraint  # re-exported: it lived here
 from rung.core.constraints import constraints_from as constraints_from
 from rung.core.frozen import record
+from rung.core.peer_names import TRIAL, missing
 from rung.core.pricing import check_table
 from rung.core.spec_extras import check_extensions, extensions_from_json, extensions_json
 from rung.core.versions import Versions, current
@@ -130,6 +131,12 @@ class Trial:
             if best is None or r.step >= best.step:
                 best = r
         return best.metrics if best is not None else {}
+
+    if not TYPE_CHECKING:  # (mypy would take any attribute name for one of a Trial's)
+
+        def __getattr__(self, name: str) -> Any:
+            # only for a missing attribute: Optuna's and Ray Tune's names say what to write
+            return missing(self, name, TRIAL)
 
 
 _TEXT = (str, bytes)  # metric values that are not numbers, even if float() could parse them

@@ -37,6 +37,31 @@ _BASES: dict[str, type[Component]] = {"searcher": Searcher, "scheduler": Schedul
                                       "stop_rule": SearchStopRule}
 
 
+def _never() -> bool:
+    return False
+
+
+#: answers ``reading_journal_only``; ``rung.study_resume`` installs its own when imported
+_reading: list[Callable[[], bool]] = [_never]
+
+
+def set_reading_probe(probe: Callable[[], bool]) -> None:
+    """Install what ``reading_journal_only`` answers with (``rung.study_resume`` does, with
+    its ``reading_journal`` context; the core itself keeps no such state)."""
+    _reading[0] = probe
+
+
+def reading_journal_only() -> bool:
+    """Whether components are being built and replayed only to read a journal
+    (``rung.study_resume.reading_journal``: ``Study.load(readonly=True)``, a study loaded from
+    a read-only journal). A component that names the user's code (a PBT ``explore=``
+    function, an ``OptunaSearcher``'s sampler class) which this process cannot import binds
+    all the same then, since replay takes every launched trial's params, and every
+    decision's reason, from the journal; it refuses to propose or explore anything new
+    (``ConfigError`` naming the code)."""
+    return _reading[0]()
+
+
 def register(kind: str, name: str) -> Callable[[C], C]:
     """Class decorator: make a component available by ``name`` (also in YAML specs)."""
 

@@ -254,7 +254,7 @@ class Catalog:
                     stored = j.load_study(name)
                     spec = StudySpec.from_json(stored)
                     auto = stored.get("auto")
-                    snap = Snapshot(name, path, spec, Engine.from_spec(spec), JournalFold(),
+                    snap = Snapshot(name, path, spec, _engine(spec), JournalFold(),
                                     auto if isinstance(auto, str) else None)
                     if self.snapshots:
                         self._open_view(snap)
@@ -319,12 +319,12 @@ class Catalog:
             else:
                 new = new[:cut]
         try:
-            Engine.replay(snap.spec, new, engine=snap.engine)
+            _replay(snap.spec, new, snap.engine)
         except RungError:  # should not happen; start over from the whole journal
             log.exception("dashboard: replaying %s failed; reading it again", snap.name)
             with SQLiteJournal(snap.path, readonly=True) as j:
                 new = j.read(snap.name)
-            snap.engine = Engine.replay(snap.spec, new)
+            snap.engine = _replay(snap.spec, new, None)
             snap.fold = JournalFold()
             snap.rows.clear()
             snap.texts.clear()
@@ -343,7 +343,7 @@ class Catalog:
         replaces the view."""
         assert snap.view is not None
         if snap.shadow is None:
-            snap.shadow = (Engine.from_spec(snap.spec), JournalFold())
+            snap.shadow = (_engine(snap.spec), JournalFold())
         engine, jf = snap.shadow
         new = read_records(snap.path, snap.name, jf.n_records, CHUNK)
         if new:
@@ -353,7 +353,7 @@ class Catalog:
                     new += read_records(snap.path, snap.name, jf.n_records + len(new), 2**62)
                 else:
                     new = new[:cut]
-            Engine.replay(snap.spec, new, engine=engine)
+            _replay(snap.spec, new, engine)
             jf.update(new)
             return True
         snap.view.close()
@@ -436,6 +436,25 @@ def read_records(path: Path, name: str, after: int, limit: int) -> list[Record]:
                 raise JournalError(f"{path}: study {name!r}, record {seq}: {e}") from None
         return out
 
+
+
+def _engine(spec: StudySpec) -> Engine:
+    """An engine for ``spec`` built only to read its journal: components that name user code
+    this process cannot import (a PBT ``explore=`` in the creating script) bind all the same
+    (``rung.study_resume.reading_journal``)."""
+    from rung.study_resume import reading_journal
+
+    with reading_journal():
+        return Engine.from_spec(spec)
+
+
+def _replay(spec: StudySpec, records: list[Any], engine: Engine | None) -> Engine:
+    """``Engine.replay`` of ``records`` (onto ``engine``, else a new one), only to read them
+    (``_engine``)."""
+    from rung.study_resume import reading_journal
+
+    with reading_journal():
+        return Engine.replay(spec, records, engine=engine)
 
 __all__ = [
     "BEST_CURVES",

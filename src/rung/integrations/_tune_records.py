@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,9 +46,18 @@ def tune_params(trial: Any) -> dict[str, Any]:
     return out
 
 
+#: terminal control sequences (Ray colours the task name in its traceback text)
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+
+
 def tune_error(trial: Any) -> str:
-    """The last failure Tune wrote to ``trial``'s error file (``"Failure # n (occurred at
-    ...)"`` and the error), or a line saying there is none."""
+    """The last failure Tune wrote to ``trial``'s error file, as a local run records a
+    failure: ``"Traceback (most recent call last):"``, the frames, then the exception
+    (``"ValueError: boom"``), so ``rung show`` groups Tune's failures by exception as it does
+    local ones. Tune's header (``"Failure # 1 (occurred at <time>)"``), the Ray task line
+    (``"ray::ImplicitFunc.train() (pid=..., ...)"``) and terminal colour codes are left out;
+    an error with no traceback is kept as Tune wrote it, without them. A line says so when
+    there is no error file."""
     path = getattr(trial, "error_file", None)
     text = ""
     if path:
@@ -57,8 +67,22 @@ def tune_error(trial: Any) -> str:
         except OSError as e:
             return f"the Tune trial errored; its error file {path} cannot be read: {e}"
     last = text.rfind("Failure # ")
-    text = (text[last:] if last >= 0 else text).strip()
-    return text or "the Tune trial errored (Tune wrote no error file)"
+    lines = _CONTROL.sub("", text[last:] if last >= 0 else text).strip().splitlines()
+    if lines and lines[0].startswith("Failure # "):
+        lines = lines[1:]
+    return _as_traceback(lines) or "the Tune trial errored (Tune wrote no error file)"
+
+
+def _as_traceback(lines: list[str]) -> str:
+    """``lines`` (Ray's text of a task's error) as Python prints a traceback; as they are
+    when they hold no frame followed by an exception line."""
+    frames = [i for i, ln in enumerate(lines) if ln.startswith("  File ")]
+    if frames:
+        for j in range(frames[-1] + 1, len(lines)):
+            if lines[j] and not lines[j][0].isspace():  # the exception, to the end
+                return "\n".join(["Traceback (most recent call last):",
+                                  *lines[frames[0]:j], *lines[j:]]).rstrip()
+    return "\n".join(lines).strip()
 
 
 __all__ = ["SEARCHER_ERROR", "TUNE_TRIAL_ID", "tune_error", "tune_params"]

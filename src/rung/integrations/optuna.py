@@ -21,6 +21,11 @@ arguments, not an instance::
 pickled objects and random generators). ``kwargs`` must be JSON values for the same reason.
 ``seed`` is not accepted: every call gets a fresh sampler seeded from the request's generator
 (``derive_rng(study seed, "searcher", trial id)``), so the study seed decides everything.
+A class defined in the script that creates the study is stored as ``"__main__.MySampler"``:
+only that script can load the study to run it on (another script's ``Study.load`` says so, in
+one line: move the class into a module). Reading the study needs no sampler class:
+``Study.load(readonly=True)``, ``rung show`` / ``ls`` / ``export`` replay the journal, which
+holds every launched trial's params (``rung.study_resume.reading_journal``).
 
 **How it works.** The searcher keeps an in-memory Optuna study that mirrors rung's ``History``:
 one Optuna trial per rung trial, in id order, with its params and distributions, every
@@ -66,7 +71,7 @@ from typing import TYPE_CHECKING, Any
 from rung.core.components import BindContext, Searcher, SuggestRequest
 from rung.core.history import History
 from rung.core.records import TrialStatus
-from rung.core.registry import register
+from rung.core.registry import reading_journal_only, register
 from rung.errors import ConfigError
 from rung.integrations._framework import require
 from rung.space import Categorical, Fixed, Float, Int, SearchSpace
@@ -90,20 +95,33 @@ def _optuna() -> Any:
     return require("optuna", "optuna", "rung.integrations.optuna")
 
 
+class _Unimportable(ConfigError):
+    """The sampler's module cannot be imported here, or lacks the class."""
+
+
 def _resolve(path: str) -> type:
     """The sampler class named by ``path``: a name in ``optuna.samplers`` or an import path
-    (``"pkg.module.Class"`` or ``"pkg.module:Class"``)."""
+    (``"pkg.module.Class"`` or ``"pkg.module:Class"``). ``_Unimportable`` when its module
+    cannot be imported or lacks it (a class of a script's ``__main__`` read by another
+    script: named as such), ``ConfigError`` when it is not a sampler class."""
     optuna = _optuna()
+    key = f"{_KEY}.sampler"
     if "." not in path and ":" not in path:
         cls = getattr(optuna.samplers, path, None)
     else:
         module, _, name = path.replace(":", ".").rpartition(".")
         try:
-            cls = getattr(importlib.import_module(module), name, None)
+            found = importlib.import_module(module)
         except (ImportError, ValueError) as e:  # ValueError: an empty module name (".x")
-            raise ConfigError(
-                key=f"{_KEY}.sampler", message=f"cannot import {module!r}: {e}"
-            ) from None
+            raise _Unimportable(key=key, message=f"cannot import {module!r}: {e}") from None
+        if not hasattr(found, name):
+            if module == "__main__":
+                raise _Unimportable(key=key, message=(
+                    f"{path!r} is defined in the script that created the study (__main__), "
+                    f"not in this one: run Study.load from that script, or move {name} into "
+                    "a module (its import path is then stored)"))
+            raise _Unimportable(key=key, message=f"module {module!r} has no {name!r}")
+        cls = getattr(found, name)
     if not (isinstance(cls, type) and issubclass(cls, optuna.samplers.BaseSampler)):
         raise ConfigError(
             key=f"{_KEY}.sampler",
@@ -193,7 +211,18 @@ class OptunaSearcher(Searcher):
 
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
-        self._cls = _resolve(self.sampler)
+        self._owner: History | None = None
+        self._missing: ConfigError | None = None
+        try:
+            self._cls = _resolve(self.sampler)
+        except _Unimportable as e:
+            error = ConfigError(key=e.key, message=e.message)
+            if not reading_journal_only():
+                raise error from None
+            # read only: replay takes launched trials' params from the journal; a new
+            # proposal would need the class (``suggest`` raises this then)
+            self._missing = error
+            return
         for key, value in self.kwargs.items():
             if key == "seed":
                 raise ConfigError(
@@ -212,7 +241,6 @@ class OptunaSearcher(Searcher):
             self._cls(**self.kwargs)
         except (TypeError, ValueError) as e:
             raise ConfigError(key=f"{_KEY}.kwargs", message=f"{self.sampler}: {e}") from None
-        self._owner: History | None = None
 
     # --- the mirror ---------------------------------------------------------------------------
     def _reset(self, history: History) -> None:
@@ -304,6 +332,8 @@ class OptunaSearcher(Searcher):
 
     # --- the hook -----------------------------------------------------------------------------
     def suggest(self, request: SuggestRequest) -> dict[str, Any] | None:
+        if self._missing is not None:
+            raise self._missing
         history = request.history
         if self._owner is not history or self._space is not self.space:
             self._reset(history)

@@ -24,13 +24,25 @@ every decision). Each keeps one rung study per Optuna study (by study name).
 ``s - first_step + 1`` (``first_step=0`` by default; set it to 1 for objectives that report
 from step 1). ``max_step`` is the last rung step a trial reaches (the number of reports).
 
-**RungPruner.** ``prune(study, trial)`` first tells rung how the trials it knows and Optuna has
-finished ended (complete, with the value the objective returned, which is the rung trial's
-value from then on; pruned; failed), then reports ``trial``'s new intermediate values in
-step order and prunes iff rung's decision is STOP. Only schedulers that stop (``asha``,
-``async_hyperband``, ``median``, ``mo_asha``, ``fifo``...) can be used: an Optuna trial cannot be
-paused and resumed by rung (``ConfigError`` otherwise). Multi-objective Optuna studies have no
-intermediate values, so there is nothing to prune: Optuna refuses it, and so does the pruner.
+**RungPruner.** ``prune(study, trial)`` first tells rung what it has not seen of every trial in
+Optuna's storage, as Optuna's own pruners read the whole storage: this process's trials, another
+process's sharing the database, an earlier session's (a script restarted with
+``load_if_exists=True``), in trial number order. Each trial's new intermediate values are
+reported in step order, then its end once Optuna finished it (complete, with the value the
+objective returned, which is the rung trial's value from then on, even for a trial rung stopped
+that ran on; pruned; failed). ``trial`` goes last and is pruned iff rung's decision for it is
+STOP. Another process's trial is judged by this process's scheduler too, which cannot stop it: a
+trial this scheduler stopped and its own process did not has its later values recorded, not
+judged, so with an order-dependent rule (ASHA: a rung's quota grows as results arrive) each
+process's rung tables may differ a little, where Optuna's ``SuccessiveHalvingPruner`` shares one
+table through the storage; a rule that reads only finished trials (``median_pruner()``) prunes
+exactly what Optuna's ``MedianPruner`` prunes. Only trials not yet ended in rung are looked at
+again: a call costs Optuna's ``get_trials`` plus ``O(running + new trials)``; a restarted
+script's first call reports every earlier intermediate value once. Only schedulers that stop
+(``asha``, ``async_hyperband``, ``median``, ``mo_asha``, ``fifo``...) can be used: an Optuna
+trial cannot be paused and resumed by rung (``ConfigError`` otherwise). Multi-objective Optuna
+studies have no intermediate values, so there is nothing to prune: Optuna refuses it, and so
+does the pruner.
 
 **RungSampler.** The search space is rung's ``space`` when given, else inferred as Optuna's
 intersection of the completed trials' distributions (as Optuna's relative samplers do); a change
@@ -67,6 +79,7 @@ from rung.integrations._embedded import CONFIGURED_SPACE, Embedded, check_stoppi
 from rung.integrations._framework import require
 from rung.integrations.optuna import distributions, to_space
 from rung.space import SearchSpace
+from rung.study_checks import check_first_step
 
 require("optuna", "optuna", "rung.integrations.optuna_sampler")  # names the extra if missing
 
@@ -130,6 +143,18 @@ class _Locked:
         self._lock = threading.RLock()
 
 
+class _Fed:
+    """How far the rung study behind one Optuna study has been told of its trials."""
+
+    __slots__ = ("counts", "pending", "seen", "steps")
+
+    def __init__(self) -> None:
+        self.steps: dict[int, int] = {}  # Optuna trial number -> last rung step reported
+        self.counts: dict[int, int] = {}  # number -> intermediate values looked at
+        self.pending: set[int] = set()  # numbers looked at whose rung trial has not ended
+        self.seen = 0  # every trial numbered below it has been looked at
+
+
 class RungPruner(_Locked, BasePruner):
     """An Optuna pruner backed by a rung scheduler (see the module docstring).
 
@@ -147,12 +172,14 @@ class RungPruner(_Locked, BasePruner):
         check_stopping(scheduler)
         self.scheduler = scheduler
         self.max_step = check_int("max_step", max_step, 1)
+        # a first decision at max_step or past it: refused now, not inside study.optimize
+        check_first_step(to_spec("scheduler", scheduler), self.max_step)
         self.first_step = check_int("first_step", first_step)
         self.seed = seed
-        self._runs: dict[str, tuple[Embedded, dict[int, int]]] = {}
+        self._runs: dict[str, tuple[Embedded, _Fed]] = {}
         self._lock = threading.RLock()
 
-    def _run(self, study: Study) -> tuple[Embedded, dict[int, int]]:
+    def _run(self, study: Study) -> tuple[Embedded, _Fed]:
         run = self._runs.get(study.study_name)
         if run is None:
             if len(study.directions) > 1:
@@ -161,76 +188,101 @@ class RungPruner(_Locked, BasePruner):
                 )
             emb = Embedded(SearchSpace(CONFIGURED_SPACE), _objectives(study), "random",
                            self.scheduler, self.max_step, self.seed, name=study.study_name)
-            run = self._runs[study.study_name] = (emb, {})
+            run = self._runs[study.study_name] = (emb, _Fed())
         return run
 
     def embedded(self, study: Study) -> Embedded:
         """The rung study behind ``study`` (for inspection: ``.study.trials()``, reasons),
-        told first how the trials Optuna has finished ended (the last trial's end reaches it
-        here, there being no later ``should_prune``)."""
+        told first every intermediate value and every end in Optuna's storage (the last
+        trial's end reaches it here, there being no later ``should_prune``)."""
         with self._lock:
-            emb = self._run(study)[0]
-            self._sync(study, emb)
-            return emb
-
-    def _sync(self, study: Study, emb: Embedded) -> None:
-        """Tell rung how the trials Optuna has finished ended: a completed trial with the value
-        Optuna completed it with (its rung value then, as ``study.best_trial`` ranks it), at
-        the last step it reached (its last intermediate value's, which a final
-        ``should_prune`` may not have shown rung; ``max_step`` when it reported none); a
-        pruned or failed one with no result of its own."""
-        if not emb.open:
-            return
-        trials = study.get_trials(deepcopy=False)
-        objectives = emb.study.spec.objectives or (emb.study.spec.objective,)
-        fed = self._runs[study.study_name][1]
-        for number in list(emb.open):
-            assert isinstance(number, int)
-            t = trials[number]
-            status = _ENDED.get(t.state)
-            if status is None:
-                continue
-            final = _final(t, objectives)
-            step = 0
-            if final is not None:
-                reached = (s - self.first_step + 1 for s in t.intermediate_values)
-                step = max((r for r in reached if 1 <= r <= self.max_step),
-                           default=fed.get(number, 0))
-            emb.end(number, status, final, step=step or None)
+            run = self._run(study)
+            self._sync(study, run, None)
+            return run[0]
 
     def prune(self, study: Study, trial: FrozenTrial) -> bool:
         with self._lock:
-            return self._prune(study, trial)
+            run = self._run(study)
+            self._sync(study, run, trial)
+            decision = run[0].decided.get(trial.number)
+            return decision is not None and decision.action is Action.STOP
 
-    def _prune(self, study: Study, trial: FrozenTrial) -> bool:
-        emb, fed = self._run(study)
-        self._sync(study, emb)
-        number = trial.number
+    def _sync(self, study: Study, run: tuple[Embedded, _Fed], current: FrozenTrial | None,
+              ) -> None:
+        """Tell rung what it has not seen of the trials in Optuna's storage (this process's,
+        another process's, an earlier session's), in trial number order: new intermediate
+        values, then the trial's end. ``current`` (the trial ``should_prune`` asks about)
+        goes last, so it is judged among every other trial's values, as Optuna's pruners
+        judge it. Only trials whose rung trial has not ended are looked at again: past
+        Optuna's own ``get_trials``, a call costs ``O(unended + new trials)``."""
+        fed = run[1]
+        trials = study.get_trials(deepcopy=False)
+        numbers = sorted(fed.pending)
+        numbers.extend(range(fed.seen, len(trials)))
+        fed.seen = max(fed.seen, len(trials))
+        skip = -1 if current is None else current.number
+        for number in numbers:
+            if number != skip:
+                self._feed(run, trials[number])
+        if current is not None:
+            self._feed(run, current)
+
+    def _feed(self, run: tuple[Embedded, _Fed], t: FrozenTrial) -> None:
+        """Report ``t``'s intermediate values rung has not seen, in step order (a trial rung
+        stopped and Optuna did not prune has its later values recorded, not judged), and end
+        its rung trial as Optuna finished it: complete with the value Optuna completed it
+        with (its rung value then, as ``study.best_trial`` ranks it) at the last step it
+        reported (``max_step`` when it reported none), pruned or failed with no result of
+        its own."""
+        emb, fed = run
+        number = t.number
+        if number in emb.ids and number not in emb.open:
+            fed.pending.discard(number)
+            return
+        if t.state == TrialState.WAITING:
+            fed.pending.add(number)
+            return
         if number not in emb.ids:
             emb.start_configured(number)
-            fed[number] = 0
-        pruned = number in emb.decided
-        if number not in emb.open:  # ended in rung: a stopped trial stays stopped
-            return pruned
+            fed.steps[number] = 0
+        values = t.intermediate_values
+        if fed.counts.get(number) != len(values):
+            self._report(emb, fed, number, values)
+            fed.counts[number] = len(values)
+        status = _ENDED.get(t.state)
+        if status is None:  # running
+            fed.pending.add(number)
+            return
+        objectives = emb.study.spec.objectives or (emb.study.spec.objective,)
+        final = _final(t, objectives)
+        tid = emb.open.pop(number)
+        # Optuna's state, also for a trial rung stopped that ran on to complete: Optuna's
+        # pruners count it as complete (``Embedded.end`` would make it stopped)
+        emb.study.tell(tid, status, final,
+                       step=(fed.steps[number] or None) if final is not None else None)
+        fed.pending.discard(number)
+
+    def _report(self, emb: Embedded, fed: _Fed, number: int, values: dict[int, float]) -> None:
+        """Report trial ``number``'s values at Optuna steps past the last one reported, as
+        rung steps; ``ConfigError`` (key ``step``) for a step outside ``[1, max_step]``."""
         metric = emb.study.spec.objective.metric
-        for s in sorted(trial.intermediate_values):
+        for s in sorted(values):
             step = s - self.first_step + 1
-            if step <= fed[number]:
+            if step <= fed.steps[number]:
                 continue
             if not 1 <= step <= self.max_step:
                 raise ConfigError(
-                    key="step", message=f"Optuna step {s} is rung step {step}, outside "
-                    f"[1, max_step={self.max_step}] (first_step={self.first_step})"
+                    key="step", message=f"trial {number}'s Optuna step {s} is rung step "
+                    f"{step}, outside [1, max_step={self.max_step}] (first_step="
+                    f"{self.first_step})"
                 )
-            fed[number] = step
-            decision = emb.report(number, step, {metric: trial.intermediate_values[s]})
+            fed.steps[number] = step
+            judged = number not in emb.decided
+            decision = emb.report(number, step, {metric: values[s]})
             if decision.action is Action.PAUSE:  # cannot happen with a stopping scheduler
                 raise ConfigError(key="scheduler", message="rung's scheduler paused a trial")
-            pruned = decision.action is Action.STOP
-            if pruned:
+            if judged and decision.action is Action.STOP:
                 logger.debug("trial %d pruned at step %d: %s", number, s, decision.reason)
-                break
-        return pruned
 
 
 class RungSampler(_Locked, BaseSampler):

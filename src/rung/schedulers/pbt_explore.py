@@ -20,12 +20,16 @@ parameter otherwise). It must be deterministic given its argument (draw any rand
 generator seeded by the params), or replaying the journal diverges. A study stores its
 scheduler as a plain value, so the function is stored by name, ``"module:function"`` (it may be
 given so, also in a YAML spec): ``Study.load`` and ``rung resume`` import it again, and refuse
-with that key when they cannot (a function defined in a script's ``__main__`` is found again
-only by a process running that script; replaying a journal re-makes every fork, so the read-only
-commands need it too: put its module on ``PYTHONPATH``). A name whose module is not importable
-yet when the study is built (``rung run`` adds the spec's ``path`` to ``sys.path`` after checking
-the spec) is imported at the first fork. A lambda, a nested function or a bound method has no
-such name and is refused when the study is created.
+with that key when they cannot. A function defined in the script that creates the study is
+stored as ``"__main__:function"``: only a process running that script finds it again, so a
+``Study.load`` from another script refuses it, saying so (run it from that script, or move the
+function into a module). Reading a study needs none of this: ``Study.load(readonly=True)`` and a
+study loaded from a read-only journal (``rung show``, ``rung ls``, ``rung export``) replay the
+journal with a stand-in (``rung.study_resume.reading_journal``), since every fork's params and
+every reason are journaled. A name whose module is not importable yet when the study is built
+(``rung run`` adds the spec's ``path`` to ``sys.path`` after checking the spec) is imported at
+the first fork. A lambda, a nested function or a bound method has no such name and is refused
+when the study is created.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from rung._validate import is_number
+from rung.core.registry import reading_journal_only
 from rung.errors import ConfigError, SpaceError
 from rung.space import Categorical, Float, Int, Param, SearchSpace
 
@@ -167,7 +172,8 @@ def resolve_explore(value: Any) -> tuple[ExploreFn | None, str | None]:
     function with a name (``reference``), or ``"module:function"`` (imported). A name whose
     module is not on ``sys.path`` yet gives ``(None, name)``: it is imported when first
     needed (``load_explore``), since ``rung run`` puts the spec's ``path`` on ``sys.path``
-    after the spec, scheduler included, has been checked."""
+    after the spec, scheduler included, has been checked. While a journal is only read
+    (``reading_journal``), a name that cannot be imported gives a stand-in (``load_explore``)."""
     key = "scheduler.params.explore"
     if value is None:
         return None, None
@@ -198,17 +204,43 @@ def resolve_explore(value: Any) -> tuple[ExploreFn | None, str | None]:
 
 def load_explore(ref: str) -> ExploreFn:
     """Import the explore function named ``"module:function"``; ``ConfigError`` if that fails
-    or gives something that is not callable."""
+    or gives something that is not callable. A function of a script's ``__main__`` that this
+    process's ``__main__`` lacks is named as such (run from that script, or move it into a
+    module). While a journal is only read (``reading_journal``), a name that cannot be
+    imported gives a stand-in instead: replay takes each fork's params from the journal, so
+    it returns its argument there, and raises that ``ConfigError`` if called otherwise."""
     key = "scheduler.params.explore"
     try:
         fn = _import(ref)
     except Exception as e:  # an import may raise anything: one line
-        text = " ".join(str(e).split())
-        raise ConfigError(key=key, message=f"cannot import {ref!r} ({type(e).__name__}: "
-                          f"{text}); import or define it before loading the study") from None
+        module, _, attr = ref.partition(":")
+        if module == "__main__" and isinstance(e, AttributeError):
+            message = (f"{ref!r} is defined in the script that created the study (__main__), "
+                       f"not in this one: run Study.load from that script, or move {attr} "
+                       f"into a module (its 'module:function' name is then stored)")
+        else:
+            text = " ".join(str(e).split())
+            message = (f"cannot import {ref!r} ({type(e).__name__}: {text}); import or "
+                       f"define it before loading the study")
+        error = ConfigError(key=key, message=message)
+        if reading_journal_only():
+            return _stand_in(error)
+        raise error from None
     if not callable(fn):
         raise ConfigError(key=key, message=f"{ref!r} is not callable")
     return fn  # type: ignore[no-any-return]
+
+
+def _stand_in(error: ConfigError) -> ExploreFn:
+    """An explore function this process cannot import, for reading a journal: replay takes
+    every fork's params from the journal, so what it returns there is never used."""
+
+    def journaled(params: dict[str, Any]) -> dict[str, Any]:
+        if reading_journal_only():
+            return params
+        raise error
+
+    return journaled
 
 
 def apply_explore(fn: ExploreFn, ref: str, space: SearchSpace, params: Mapping[str, Any]
