@@ -146,20 +146,23 @@ def trial_rows(history: History, jf: JournalFold) -> list[dict[str, Any]]:
     return rows
 
 
-_RESULT_FIXED = ("trial_id", "step", "time", "score", "value", "decision", "reason")
+_RESULT_FIXED = ("trial_id", "step", "run", "time", "score", "value", "decision", "reason")
 
 
 def result_rows(history: History, jf: JournalFold) -> list[dict[str, Any]]:
     """One dict per reported result, in journal order (the columns of ``results_dataframe``):
-    ``trial_id, step, time``, one column per metric (named as reported; ``metric_<name>`` if
-    that clashes with a fixed column), ``score`` (lower is better), ``value`` (the objective's
-    metric), and the latest ``decision`` on that very result with its ``reason`` (a step a
-    resumed trial reported again has its own; ``None`` where the trial
-    streamed on under its lease and no decision was asked for)."""
+    ``trial_id, step``, ``run`` (the trial's launch the result came from, 1-based: a step
+    re-trained after a restart is reported again, once per run), ``time``, one column per
+    metric (named as reported; ``metric_<name>`` if that clashes with a fixed column),
+    ``score`` (lower is better), ``value`` (the objective's metric), and the latest
+    ``decision`` on that very result with its ``reason`` (a step a resumed trial reported
+    again has its own; ``None`` where the trial streamed on under its lease and no decision
+    was asked for)."""
     obj = history.objective
     rows: list[dict[str, Any]] = []
     for r, d in zip(jf.results, jf.result_decision, strict=True):
-        row: dict[str, Any] = {"trial_id": r.trial_id, "step": r.step, "time": r.time}
+        row: dict[str, Any] = {"trial_id": r.trial_id, "step": r.step, "run": r.run,
+                               "time": r.time}
         for k, v in r.metrics.items():
             row[f"metric_{k}" if k in _RESULT_FIXED else k] = v
         score = obj.score(r.metrics)
@@ -216,9 +219,11 @@ _FLOAT_COLUMNS = ("value", "score", "start_time", "end_time", "duration", "run_t
 
 
 def results_dataframe(history: History, jf: JournalFold) -> pd.DataFrame:
-    """One row per reported result (see ``Study.results_dataframe``). With no result yet,
-    the columns are ``trial_id, step, time``, each objective's and constraint's metric,
-    ``score, value, decision, reason``, of the types they will hold."""
+    """One row per reported result, a step re-run after a restart once per run (``run``, the
+    trial's launch it came from, tells them apart; see ``result_rows`` and
+    ``Study.results_dataframe``). With no result yet, the columns are ``trial_id, step, run,
+    time``, each objective's and constraint's metric, ``score, value, decision, reason``, of the
+    types they will hold."""
     pd = _pandas()
     rows = result_rows(history, jf)
     if not rows:
@@ -228,7 +233,7 @@ def results_dataframe(history: History, jf: JournalFold) -> pd.DataFrame:
                       *(c.metric for c in history.constraints)])
         return pd.DataFrame({
             "trial_id": pd.Series(dtype="int64"), "step": pd.Series(dtype="int64"),
-            "time": pd.Series(dtype="float64"),
+            "run": pd.Series(dtype="int64"), "time": pd.Series(dtype="float64"),
             **{m: pd.Series(dtype="float64") for m in metrics},
             "score": pd.Series(dtype="float64"), "value": pd.Series(dtype="float64"),
             "decision": pd.Series(dtype=object), "reason": pd.Series(dtype=object)})

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from rung.core.engine import Engine
 from rung.core.events import CapacityChanged, Command, Event, Record, StopSearch, Tick
 from rung.core.pricing import check_spendable
+from rung.core.records import TrialStatus
 from rung.errors import RunFailed
 from rung.executors.base import Executor, RunContext
 from rung.executors.pool import sweep_checkpoints
@@ -75,7 +76,9 @@ def drive(
     """Run the study until the engine is done (budget spent or nothing left to launch), then
     shut the executor down (also when anything raises). After the first turn (journaled, so
     this session holds the study's journal) and before its commands are carried out, the
-    checkpoint directory loses what the study no longer needs (``sweep_checkpoints``).
+    checkpoint directory loses what the study no longer needs (``sweep_checkpoints``), and
+    one warning names the trials to resume whose checkpoints are missing from it
+    (``warn_missing_checkpoints``: the executor fails them as they are launched).
 
     Args:
         first: extra events to handle before the executor's first ones (used on resume).
@@ -114,6 +117,7 @@ def drive(
                 # now that this session holds the journal and before it launches anything:
                 # what an earlier session was told to delete (or left half-saved) goes
                 sweep_checkpoints(sweep, engine.checkpoints.paths())
+                warn_missing_checkpoints(engine, sweep, reporter)
                 sweep = None
             if commands:
                 executor.submit(commands)
@@ -149,6 +153,28 @@ def drive(
             reporter.end(engine, ctx.study)
 
 
+def warn_missing_checkpoints(engine: Engine, root: Path, reporter: Reporter | None) -> None:
+    """One warning (through ``reporter`` when there is one, else this module's logger) naming
+    every trial that may be resumed from a checkpoint (paused, interrupted, or being launched)
+    whose checkpoint is not in ``root``, the session's checkpoint directory: deleted since it
+    was saved. Such a trial's ``Launch`` fails it (``rung.executors.pool``)."""
+    h = engine.history
+    missing = [(tid, c.path) for tid in h.ids(_RESUMABLE)
+               if (c := h.checkpoint(tid)) is not None and not (root / c.path).is_dir()]
+    if not missing:
+        return
+    text = (f"{len(missing)} checkpoint(s) the journal names are missing from {root} (deleted "
+            f"since they were saved?): " + ", ".join(f"trial {t} ({p})" for t, p in missing)
+            + "; these trials fail when they are resumed")
+    if reporter is not None:
+        reporter.emit(logging.WARNING, text)
+    else:
+        log.warning("%s", text)
+
+
+_RESUMABLE = (TrialStatus.PAUSED, TrialStatus.INTERRUPTED, TrialStatus.LAUNCHED)
+
+
 def check_reported_resources(engine: Engine, events: Sequence[Event]) -> None:
     """Refuse, before anything of the session is journaled, a ``max_cost`` /
     ``max_gpu_hours`` budget that trials holding what the executor reports (its first
@@ -180,4 +206,5 @@ def _view_writer(journal: Journal, study: str) -> RunWriter | None:
     return RunWriter(journal, study)
 
 
-__all__ = ["StallError", "check_reported_resources", "drive", "handle", "turn"]
+__all__ = ["StallError", "check_reported_resources", "drive", "handle", "turn",
+           "warn_missing_checkpoints"]

@@ -27,6 +27,7 @@ from rung.core.events import (
     CapacityChanged,
     CheckpointSaved,
     DeleteCheckpoint,
+    Launch,
     Record,
     Reply,
     ResultReported,
@@ -70,10 +71,15 @@ class Run:
 
 @dataclass(slots=True)
 class ResultSeen:
+    """One reported result as the journal holds it: ``run`` is the trial's launch it came from
+    (1-based: its first run, then each resume or restart), so a step re-trained after a
+    restart (a kill since its last checkpoint) is a second result under a later run."""
+
     trial_id: int
     step: int
     metrics: Mapping[str, Any]
     time: float
+    run: int = 1
 
 
 @dataclass
@@ -118,6 +124,8 @@ class JournalFold:
     _free: list[int] = field(default_factory=list)
     _n_slots: int = 0
     _tags_seen: int = 0
+    #: trial -> its launches so far (``Launch`` commands): the run of its next result
+    _launches: dict[int, int] = field(default_factory=dict)
 
     def update(self, records: Iterable[Record]) -> JournalFold:
         for r in records:
@@ -136,7 +144,8 @@ class JournalFold:
             if kind is ResultReported:
                 assert isinstance(r, ResultReported)
                 self._result_index[(r.trial_id, r.step)] = len(self.results)
-                self.results.append(ResultSeen(r.trial_id, r.step, r.metrics, r.time))
+                self.results.append(ResultSeen(r.trial_id, r.step, r.metrics, r.time,
+                                               self._launches.get(r.trial_id, 1)))
                 self.result_decision.append(None)
                 self.last_step[r.trial_id] = max(self.last_step.get(r.trial_id, 0), r.step)
             elif kind is Reply:
@@ -151,6 +160,9 @@ class JournalFold:
                     continue
                 step = self.last_step.get(r.trial_id, 0)
                 self._decide(DecisionMade(r.trial_id, step, "cancel", r.reason, self.now))
+            elif kind is Launch:
+                assert isinstance(r, Launch)
+                self._launches[r.trial_id] = self._launches.get(r.trial_id, 0) + 1
             elif kind is TrialStarted:
                 assert isinstance(r, TrialStarted)
                 self._start(r.trial_id, r.time)

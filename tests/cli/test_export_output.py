@@ -161,10 +161,10 @@ def test_an_empty_study_has_typed_columns(isolated: Path) -> None:
         ("value", "values_a", "values_b", "score", "start_time", "duration", "run_time"),
         "float64")
     r = s.results_dataframe()
-    assert list(r.columns) == ["trial_id", "step", "time", "a", "b", "lat", "score", "value",
-                               "decision", "reason"]
-    assert [str(r[c].dtype) for c in ("trial_id", "step", "time", "a", "lat")] == [
-        "int64", "int64", "float64", "float64", "float64"]
+    assert list(r.columns) == ["trial_id", "step", "run", "time", "a", "b", "lat", "score",
+                               "value", "decision", "reason"]
+    assert [str(r[c].dtype) for c in ("trial_id", "step", "run", "time", "a", "lat")] == [
+        "int64", "int64", "int64", "float64", "float64", "float64"]
 
 
 def test_a_symbolic_link_keeps_pointing_at_the_export(

@@ -64,8 +64,11 @@ def test_rung_show_and_ls_of_a_damaged_journal_say_so_in_one_line(journal: Path,
     show = subprocess.run([sys.executable, "-m", "rung.cli", "show", "s", "--storage",
                            str(path)], capture_output=True, text=True, timeout=60)
     assert show.returncode == 1
-    assert show.stderr == (f"rung: error: cannot read the journal {path}: "
-                           "database disk image is malformed\n")
+    assert show.stderr == (f"rung: error: cannot read the journal {path}: it is damaged "
+                           "(database disk image is malformed); restore a copy of it, or try to "
+                           "recover what it still holds with sqlite3's .recover (`sqlite3 "
+                           f"{path} .recover | sqlite3 recovered.db`, where the sqlite3 build "
+                           "has it)\n")
     ls = subprocess.run([sys.executable, "-m", "rung.cli", "ls", "--storage", str(path)],
                         capture_output=True, text=True, timeout=60)
     assert ls.returncode == 0, ls.stderr

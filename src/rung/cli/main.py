@@ -6,8 +6,13 @@
     rung show NAME                summary, best trials, rung occupancy, diagnostics
     rung demo                     a real search: an MLP on scikit-learn's digits, with ASHA
 
-Exit codes: 0 done, 1 a run failed, 2 a bad spec or command line (nothing was written),
-130 interrupted (the study can be resumed).
+Exit codes: 0 done, 1 a run failed (or its journal is damaged), 2 a bad spec or command line
+(nothing was written), 130 interrupted (Ctrl-C or SIGTERM; the study can be resumed).
+
+As a program (``main()`` without ``argv``), the first SIGINT or SIGTERM stops the command
+(exit code 130, a line saying so and, once the study is in its journal, how to resume it); later
+ones are ignored while it shuts down and exits, so they cannot cut that short. (One that
+arrives while Python imports ``rung``, before ``main`` runs, gets Python's own treatment.)
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ import argparse
 import contextlib
 import os
 import shlex
+import signal
 import sqlite3
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from rung.cli.argtypes import seconds
@@ -142,11 +150,54 @@ def _seed(s: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    if not (sys.argv[1:] if argv is None else argv):  # bare `rung`: what it can do
-        parser.print_help(sys.stderr)
-        return 2
-    args = parser.parse_args(argv)
+    """The ``rung`` command on ``argv`` (``None``: the process's own arguments, and its
+    SIGINT and SIGTERM, as the module docstring says); returns the exit code."""
+    entry = argv is None and threading.current_thread() is threading.main_thread()
+    if entry:
+        _set_interrupts(_interrupt)  # the process's own command line (module docstring)
+    args: argparse.Namespace | None = None
+    try:
+        parser = build_parser()
+        if not (sys.argv[1:] if argv is None else argv):  # bare `rung`: what it can do
+            parser.print_help(sys.stderr)
+            return 2
+        args = parser.parse_args(argv)
+        return _dispatch(args)
+    except KeyboardInterrupt:  # before a command's own handling (while it imports, say)
+        print(_interrupted(args), file=sys.stderr, flush=True)
+        return 130
+    finally:
+        if entry:  # the process exits now: nothing may cut that short
+            _set_interrupts(signal.SIG_IGN)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """The first SIGINT or SIGTERM: stop the command; ignore the next ones (it is ending)."""
+    _set_interrupts(signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _set_interrupts(handler: Any) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
+
+
+def _interrupted(args: argparse.Namespace | None) -> str:
+    """The line of a command interrupted before its own handling: with the command to resume
+    the study once it is in its journal (``args.study_at``: set by ``run``, ``demo`` and
+    ``resume`` before they open the journal)."""
+    at = getattr(args, "study_at", None)
+    if at is not None:
+        path, name = at
+        with contextlib.suppress(Exception):
+            if name in _studies_in(path):
+                return (f"rung: interrupted; study {name} is in the journal {path}. Resume "
+                        f"with: rung resume {name}{storage_flag(path, name)}")
+    return "rung: interrupted"
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the command ``args`` names; its errors as their exit codes."""
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "run": cmd_run, "resume": cmd_resume, "ls": cmd_ls, "show": cmd_show, "demo": cmd_demo,
     }
@@ -157,6 +208,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except CLIError as e:
+        from rung.storage.sqlite import JournalDeletedError
+
+        if isinstance(e.__context__, JournalDeletedError):
+            # the run's own hint ("the journal is intact; resume with ...") does not hold
+            _error(str(e.__context__))
+            return 1
         _error(str(e), one_line=e.code == 2)
         return e.code
     except ConfigError as e:
@@ -165,9 +222,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RungError as e:
         _error(str(e), one_line=False)
         return 1
-    except KeyboardInterrupt:  # before a command's own handling (while it imports, say)
-        print("rung: interrupted", file=sys.stderr)
-        return 130
 
 
 def _error(message: str, one_line: bool = True) -> None:
@@ -182,15 +236,20 @@ def _db_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.db") if p.is_file())
 
 
-def _studies_in(path: Path, strict: bool = False) -> list[str]:
+def _studies_in(path: Path, strict: bool = False, damaged: bool = False) -> list[str]:
     """The studies in the journal at ``path``; ``[]`` for a file that is not a readable rung
-    journal, or, with ``strict`` (the user named the file), a ``CLIError`` saying why."""
+    journal, or, with ``strict`` (the user named the file), a ``CLIError`` saying why. A
+    damaged journal is a ``CLIError`` with exit code 1, with ``strict`` or ``damaged`` (the
+    file the study's name points at), whatever the command: one word for one state."""
     from rung.storage import SQLiteJournal
+    from rung.storage.sqlite import JournalDamagedError
 
     try:
         with SQLiteJournal(path, readonly=True) as j:
             return j.list_studies()
     except Exception as e:
+        if isinstance(e, JournalDamagedError) and (strict or damaged):
+            raise CLIError(str(e), 1) from None
         if strict:
             raise CLIError(str(e).splitlines()[0] if str(e) else
                            f"cannot read the journal {path}", 2) from None
@@ -214,7 +273,7 @@ def find_storage(name: str, storage: str | None) -> Path:
         return path
     directory = Path(storage) if storage is not None else DEFAULT_DIR
     preferred = directory / f"{name}.db"
-    if preferred.is_file() and name in _studies_in(preferred):
+    if preferred.is_file() and name in _studies_in(preferred, damaged=True):
         return preferred
     found = [p for p in _db_files(directory) if p != preferred and name in _studies_in(p)]
     if len(found) == 1:
@@ -295,6 +354,8 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace,
         try:
             _studies_in(path, strict=True)
         except CLIError as e:
+            if e.code == 1:  # a damaged journal
+                raise CLIError(f"{key}: {e}", 1) from None
             raise CLIError(f"{key}: {e}; name a new file, or a rung journal", 2) from None
     if path.exists() and spec.name in _studies_in(path):
         flag = storage_flag(path, spec.name)
@@ -314,6 +375,7 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace,
         )
     check_tracking(spec)
     check_executor(spec)
+    args.study_at = (path, spec.name)  # an interrupt from here on names the resume command
     try:
         study = Study.from_spec(spec.study, path, extra={CLI_KEY: spec.cli_json()},
                                 auto=spec.auto)
@@ -340,6 +402,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from rung.study import Study
 
     path = find_storage(args.name, args.storage)
+    args.study_at = (path, args.name)  # an interrupt from here on names the resume command
     journal = open_journal(path)
     if journal.is_being_written(args.name):
         journal.close()
@@ -388,6 +451,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     from rung.cli.report import LS_HEADERS, ls_row, table
     from rung.storage import SQLiteJournal
     from rung.storage.paths import inspectable
+    from rung.storage.sqlite import JournalDamagedError
     from rung.study import Study
 
     target = Path(args.storage) if args.storage else DEFAULT_DIR
@@ -404,8 +468,9 @@ def cmd_ls(args: argparse.Namespace) -> int:
         try:
             journal = SQLiteJournal(path, readonly=True)
         except RungError as e:
-            if path == target:  # the file the user named
-                raise CLIError(str(e).splitlines()[0], 2) from None
+            if path == target:  # the file the user named (damaged: exit code 1, as everywhere)
+                raise CLIError(str(e).splitlines()[0],
+                               1 if isinstance(e, JournalDamagedError) else 2) from None
             rows.append(["-", f"unreadable: {str(e).splitlines()[0]}", *[""] * 7, str(path)])
             continue
         with journal:

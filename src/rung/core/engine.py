@@ -42,7 +42,7 @@ from rung.core.events import (
     TrialStarted,
 )
 from rung.core.history import History
-from rung.core.launching import _Lease, fill
+from rung.core.launching import _Lease, abandoned_ends, cap_lease, fill
 from rung.core.metering import Meter
 from rung.core.pricing import DEFAULT_RESOURCES
 from rung.core.proposals import on_enqueued, on_params_used
@@ -304,16 +304,8 @@ class Engine:
         return None
 
     def _cap_lease(self, position: int, until: int, lease: _Lease | None = None) -> int:
-        """With ``Budget.max_steps``: no lease reaches beyond this trial's share of the steps
-        left (at least one step), so the budget is overshot by at most one step per worker.
-        With ``max_cost`` / ``max_gpu_hours`` likewise (``Meter.cap``)."""
-        b = self.spec.budget
-        workers = max(self.capacity, 1)
-        if b.max_steps is not None:
-            share = max(1, (b.max_steps - self.history.steps_consumed) // workers)
-            until = min(until, position + share)
-        return self.meter.cap(b, lease.meter if lease is not None else None, position, until,
-                              workers)
+        """``until`` capped to the budget's share of this run (``launching.cap_lease``)."""
+        return cap_lease(self, position, until, lease)
 
     def _on_end(self, ev: TrialEnded, out: list[Command]) -> None:
         lease = self.active.pop(ev.trial_id, None)
@@ -450,15 +442,9 @@ class Engine:
 
     def abandoned_ends(self, time: float) -> list[TrialEnded]:
         """How the runs still active end when their driver stopped without ending them (a
-        crash, a kill, a Ctrl-C), for the next session to journal first: a run whose STOP or
-        PAUSE was sent ends stopped or paused (its worker was told; only the answer was lost,
-        and a stopped trial must not be resumed); any other is interrupted with
-        ``DRIVER_STOPPED`` (one whose invalid metric failed it then ends failed)."""
-        return [
-            TrialEnded(tid, lease.outcome, time, None) if lease.outcome is not None
-            else TrialEnded(tid, Outcome.INTERRUPTED, time, DRIVER_STOPPED)
-            for tid, lease in self.active.items()
-        ]
+        crash, a kill, a Ctrl-C), for the next session to journal first
+        (``rung.core.launching.abandoned_ends`` says how each ends)."""
+        return abandoned_ends(self, time)
 
     def summary(self) -> dict[str, Any]:
         h = self.history

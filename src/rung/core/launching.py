@@ -7,7 +7,9 @@ calls these with itself; they change nothing else).
 - ``materialize``: a scheduler's ``StartNew`` (params from ``rung.core.proposals``), ``Resume``
   or ``Fork`` becomes a ``Launch``, capped to the budget's steps, with the run's lease;
 - ``restart_step``: where a trial resumed without a checkpoint starts (step 1, or with a
-  ``Fidelity`` the next rung above its last result).
+  ``Fidelity`` the next rung above its last result);
+- ``cap_lease``: how far a run may go on within the budget's steps, money and GPU-hours;
+- ``abandoned_ends``: how the runs a stopped driver left active end.
 
 A ``_Lease`` is the per-run state the engine keeps for each active trial.
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rung.core.components import Fork, NextTrial, Resume, StartNew
-from rung.core.events import Command, Launch
+from rung.core.events import Command, Launch, TrialEnded
 from rung.core.metering import RunMeter
 from rung.core.proposals import propose
 from rung.core.records import Outcome, TrialStatus
@@ -103,7 +105,7 @@ def materialize(engine: Engine, nxt: NextTrial) -> Launch | None:
             engine.checkpoints.ref(tid, c.path)
     else:
         raise TypeError(f"scheduler returned {nxt!r}")
-    until = min(max(engine._cap_lease(start - 1, nxt.until_step), start), max_step)
+    until = min(max(cap_lease(engine, start - 1, nxt.until_step), start), max_step)
     h._launch(tid)
     # a restart without a checkpoint trains from scratch: every step it reaches counts
     position = start - 1 if ckpt is not None or start == 1 else 0
@@ -120,3 +122,44 @@ def restart_step(engine: Engine, tid: int) -> int:
         return 1
     nxt = fidelity.next_step(engine.history.last_step(tid))
     return nxt if nxt is not None else engine.spec.max_step
+
+
+def cap_lease(engine: Engine, position: int, until: int, lease: _Lease | None = None) -> int:
+    """With ``Budget.max_steps``: no lease reaches beyond this trial's share of the steps
+    left (at least one step), so the budget is overshot by at most one step per worker.
+    With ``max_cost`` / ``max_gpu_hours`` likewise (``Meter.cap``)."""
+    b = engine.spec.budget
+    workers = max(engine.capacity, 1)
+    if b.max_steps is not None:
+        share = max(1, (b.max_steps - engine.history.steps_consumed) // workers)
+        until = min(until, position + share)
+    return engine.meter.cap(b, lease.meter if lease is not None else None, position, until,
+                            workers)
+
+
+def abandoned_ends(engine: Engine, time: float) -> list[TrialEnded]:
+    """How the runs still active end when their driver stopped without ending them (a crash,
+    a kill, a Ctrl-C), for the next session to journal first (``Engine.abandoned_ends``):
+
+    - a run whose STOP or PAUSE was sent ends stopped or paused (its worker was told; only
+      the answer was lost, and a stopped trial must not be resumed);
+    - a run that had reported ``max_step`` ends completed: everything its lease owed was
+      reported (its results count as they are; what the objective did after its last
+      report, a final save or a returned mapping of final metrics, is not run again);
+    - any other is interrupted with ``DRIVER_STOPPED``.
+
+    A run whose invalid metric failed it ends failed whatever this says (``Engine._on_end``).
+    These are events: a journal holds them as they were made, so replay never asks this
+    again."""
+    from rung.core.engine import DRIVER_STOPPED
+
+    max_step = engine.spec.max_step
+    out: list[TrialEnded] = []
+    for tid, lease in engine.active.items():
+        if lease.outcome is not None:
+            out.append(TrialEnded(tid, lease.outcome, time, None))
+        elif lease.position >= max_step:
+            out.append(TrialEnded(tid, Outcome.COMPLETED, time, None))
+        else:
+            out.append(TrialEnded(tid, Outcome.INTERRUPTED, time, DRIVER_STOPPED))
+    return out

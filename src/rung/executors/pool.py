@@ -9,6 +9,12 @@ a later run. Events the pool makes itself (a
 ``poll``: a ``TrialStarted`` waits at most ``STARTED_DELAY`` for worker messages to travel with
 (one driver turn and one journal transaction for both), a cancellation is delivered at once.
 
+A ``Launch`` that names a checkpoint which is not in the checkpoint directory (deleted since
+it was saved) never reaches a worker: its trial ends ``failed`` with ``missing_checkpoint``'s
+reason (the driver warns once per session, naming every resumable trial whose checkpoint is
+missing: ``rung.driver.warn_missing_checkpoints``). The failure is an event, journaled like
+any other, so replay agrees (the engine cannot look at files).
+
 Every run is bounded: a trial running longer than the session's ``trial_timeout``, or still
 running ``MAX_TIME_GRACE`` seconds after the session's ``max_time`` (counted from the first
 dispatch), is killed and ends ``failed`` with reason ``timeout: ...``. ``_begin_poll`` wakes
@@ -115,20 +121,24 @@ class Pool(Generic[W]):
     def submit(self, commands: Sequence[Command]) -> None:
         """Launches go to idle workers (or wait for one), replies to the worker running the
         trial (a reply for a trial no longer running is dropped), ``Cancel`` stops the trial's
-        worker (or drops the queued launch), ``DeleteCheckpoint`` removes the directory."""
+        worker (or drops the queued launch), ``DeleteCheckpoint`` removes the directory. A
+        launch whose checkpoint is missing fails its trial instead (module docstring)."""
+        launches: list[Launch] = []
         for c in commands:
             if isinstance(c, Reply):
                 w = self._running.get(c.trial_id)
                 if w is not None:
                     self._send(w, encode_reply(c, w.token))
             elif isinstance(c, Launch):
-                self._queue.append(c)
+                launches.append(c)
             elif isinstance(c, Cancel):
                 self._cancel(c)
             elif isinstance(c, DeleteCheckpoint):
                 self._delete(c.path)
             else:
                 raise TypeError(f"{type(self).__name__} cannot run {c!r}")
+        if launches:
+            self._queue.extend(self._with_checkpoints(launches))
         if self._queue:
             self._dispatch()
         self._flush()
@@ -193,6 +203,25 @@ class Pool(Generic[W]):
             self._urgent = False
         return out
 
+    def _with_checkpoints(self, launches: Sequence[Launch]) -> list[Launch]:
+        """``launches`` but those whose checkpoint is missing from the checkpoint directory:
+        their trials end failed (``missing_checkpoint``), the events held for the next poll."""
+        root = self._root
+        if root is None or all(c.checkpoint is None for c in launches):
+            return list(launches)
+        ok: list[Launch] = []
+        missing: list[Launch] = []
+        for c in launches:
+            (ok if c.checkpoint is None or (root / c.checkpoint).is_dir() else missing).append(c)
+        if missing:
+            t = self.now()
+            for c in missing:
+                assert c.checkpoint is not None
+                self._events.append(TrialEnded(c.trial_id, Outcome.FAILED, t,
+                                               missing_checkpoint(root / c.checkpoint)))
+            self._urgent = True
+        return ok
+
     def _dispatch(self) -> None:
         t = self.now()
         while self._queue and self._idle:
@@ -200,6 +229,9 @@ class Pool(Generic[W]):
             if w.dead:
                 continue
             launch = self._queue.popleft()
+            if launch.checkpoint is not None and not self._with_checkpoints([launch]):
+                self._idle.appendleft(w)  # deleted while the launch waited for a worker
+                continue
             self._token += 1
             w.trial = launch.trial_id
             w.token = self._token
@@ -300,6 +332,11 @@ class Pool(Generic[W]):
         remove_dir(target, root)
 
 
+def missing_checkpoint(path: Path) -> str:
+    """The error of a trial whose launch names a checkpoint that is not there."""
+    return f"its checkpoint {path} is missing (deleted since it was saved?)"
+
+
 def remove_dir(path: Path, stop: Path) -> None:
     """Remove ``path``, then its parents up to (not including) ``stop`` while they are empty
     (a trial's directory goes with its last checkpoint; it stays while a newer checkpoint or a
@@ -379,6 +416,7 @@ __all__ = [
     "Pool",
     "Slot",
     "callable_name",
+    "missing_checkpoint",
     "remove_dir",
     "remove_partial_saves",
     "sweep_checkpoints",

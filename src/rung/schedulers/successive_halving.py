@@ -47,6 +47,21 @@ rung is complete or has a member to (re)start, so ``next_trial`` always has an a
 brackets are done: the property test runs every bracket to the end for many ``(R, eta)`` and
 1 to 64 workers.
 
+**Members that ended.** A member that reported its result at a rung, then ended for good
+before the rung completed (its pause checkpoint's save failed, its objective returned early),
+is ranked and counts among the rung's ``n_i`` but is never promoted: it cannot go on, so its
+place goes to the next best member that can (as scikit-learn's halving searches never keep a
+candidate whose fit failed while others are left); the reasons say so: ``"... rank 4/9,
+promoted (top 3 of those that can go on; passed over: trial 0, failed)"``. A member that ends
+after its rung promoted it (while it saved its pause) counts at the next rung as ended without
+a result: that rung completes one member short (its rung's losers are retired by then).
+
+**A run interrupted after max_step.** A trial whose worker died after it reported
+``max_step`` (in the objective's code after training) is resumed to end its run, as every
+scheduler resumes an interrupted trial: from its checkpoint at ``max_step`` its launch starts
+past ``max_step``, so only what follows the objective's loop runs. (Had its *driver* stopped,
+the next session ends such a run completed: ``Engine.abandoned_ends``.)
+
 **Results that are not finite** (``Objective(nan="worst")``: a NaN, infinite or missing
 metric scores ``inf``) count among a rung's members, ranked last, and are never promoted, even
 when fewer finite results than ``floor(n_i / eta)`` are in.
@@ -97,7 +112,7 @@ from rung.schedulers._brackets import (  # s_max_for, bracket_plan: re-exported
     s_max_for,
 )
 from rung.schedulers._guard import FidelityGuard
-from rung.schedulers._ladder import NOT_FINITE
+from rung.schedulers._sync_reasons import here, verdict
 
 QUOTAS = ("floor", "ceil")  # as in rung.schedulers._ladder (not imported: no need to load it)
 
@@ -106,8 +121,14 @@ class SynchronousBrackets(Scheduler):
     """Shared machinery of ``SuccessiveHalving`` and ``Hyperband``: brackets of synchronous
     rungs, paused and resumed trials. Subclasses choose the next bracket (``_next_bracket``)."""
 
-    version = 4
-    changes = {4: "the reason of a decision taken on a paused trial is journaled: a Cancel of a "
+    version = 5
+    changes = {5: "a member that ended for good (failed, stopped, completed) after reporting "
+                  "its result at a rung is never promoted: its place goes to the next best "
+                  "(before: it was promoted, the next rung waited for it forever and the "
+                  "study ended with its best trials paused); a trial interrupted after it "
+                  "reported max_step (its worker died after training) is resumed to end its "
+                  "run, as other schedulers resume it (before: it stayed interrupted)",
+               4: "the reason of a decision taken on a paused trial is journaled: a Cancel of a "
                   "retired trial with its rank and quota (or its exploit), a Reply on a resumed "
                   "trial's last result saying why it was promoted (decisions unchanged; an older"
                   " rung cannot replay such a journal)",
@@ -154,6 +175,9 @@ class SynchronousBrackets(Scheduler):
         self._n_opened = 0
         self._where: dict[int, tuple[int, int]] = {}  # trial -> (bracket, rung) it works for
         self._interrupted: dict[int, None] = {}
+        # trials that reported max_step in their bracket's last rung and were interrupted
+        # before their run ended (their worker died after training): resumed to finish
+        self._finishers: dict[int, None] = {}
         self._seen = 0  # trials registered from history
         self._starved = False
         self._promotions = 0
@@ -161,6 +185,10 @@ class SynchronousBrackets(Scheduler):
         # trial -> the decision on its result at a rung completed while it was not reporting,
         # until the engine asks for it (``paused_decision``)
         self._why: dict[int, Decision] = {}
+        # (bracket, rung) -> the members of a completed rung that were passed over because
+        # they had ended for good (trial, status), for the rung's reasons (one entry per
+        # trial passed over: it stays small)
+        self._passed: dict[tuple[int, int], list[tuple[int, str]]] = {}
         # (bracket, rung, members, promoted) of every completed rung, for tests and analysis
         self.completed_rungs: list[tuple[int, int, int, int]] = []
 
@@ -209,9 +237,22 @@ class SynchronousBrackets(Scheduler):
         # paper's brackets have floor(n_i / eta) >= 1 below their last rung); quota="ceil":
         # ceil(n_i / eta), never below one
         n_i, eta = len(rung.members), self.reduction_factor
-        k = min(-(-n_i // eta) if self._ceil else max(n_i // eta, 1), len(rung.table))
-        # a score that is not finite is never promoted (they sort last)
-        promoted = [int(rung.table[j][1]) for j in range(k) if rung.table[j][0] != math.inf]
+        k = -(-n_i // eta) if self._ceil else max(n_i // eta, 1)
+        # best first: a score that is not finite is never promoted (they sort last), nor a
+        # member that ended for good (module docstring, "Members that ended")
+        promoted: list[int] = []
+        passed: list[tuple[int, str]] = []
+        for score, t in rung.table:
+            if len(promoted) >= k or score == math.inf:
+                break
+            tid = int(t)
+            status = history.status(tid)
+            if status.final:
+                passed.append((tid, status.value))
+            else:
+                promoted.append(tid)
+        if passed:
+            self._passed[(br.index, i)] = passed
         rung.promoted = promoted
         self._promotions += len(promoted)
         self.completed_rungs.append((br.index, i, len(rung.members), len(promoted)))
@@ -222,8 +263,10 @@ class SynchronousBrackets(Scheduler):
             nxt.members[tid] = None
             self._where[tid] = (br.index, i + 1)
         for tid in rung.members:
-            if tid in rung.scores:  # (the reporter's is its reply: on_result drops it here)
-                self._why[tid] = self._verdict(br, i, tid, history.last_step(tid), promoted)
+            # (the reporter's is its reply: on_result drops it here; a member that ended for
+            # good is asked for nothing)
+            if tid in rung.scores and not history.status(tid).final:
+                self._why[tid] = verdict(br, i, tid, history.last_step(tid), promoted, passed)
             if tid not in nxt.members:
                 self._where.pop(tid, None)
                 if history.status(tid) is TrialStatus.PAUSED:
@@ -234,27 +277,6 @@ class SynchronousBrackets(Scheduler):
         else:
             self._check(br, i + 1, history)
         return promoted
-
-    def _verdict(
-        self, br: _Bracket, i: int, tid: int, step: int, promoted: list[int]
-    ) -> Decision:
-        """The decision on ``tid``'s result (reported at ``step``) at rung ``i`` of ``br``,
-        completed with ``promoted`` going on: continue to the next rung, or stop; its reason
-        names the rank and the quota."""
-        rung = br.rungs[i]
-        n, k = len(rung.table), len(rung.promoted or ())
-        here = f"{self._here(br, i, step)}: rank {rung.rank(tid) + 1}/{n}"
-        if tid in promoted:
-            return Decision.proceed(br.rungs[i + 1].step, f"{here}, promoted (top {k})")
-        why = f" ({NOT_FINITE})" if rung.scores[tid] == math.inf else ""
-        return Decision.stop(f"{here}, not in the top {k}{why}")
-
-    @staticmethod
-    def _here(br: _Bracket, i: int, step: int) -> str:
-        """``"bracket 0 rung 1 (step 3)"``, naming the step reported at when past the rung."""
-        r = br.rungs[i].step
-        at = f"step {step}" if step == r else f"step {r}, reported at step {step}"
-        return f"bracket {br.index} rung {i} ({at})"
 
     def _finish(self, br: _Bracket) -> None:
         br.done = True
@@ -283,6 +305,11 @@ class SynchronousBrackets(Scheduler):
     # --- hooks ------------------------------------------------------------------------------
     def next_trial(self, history: History) -> NextTrial | None:
         self._sync(history)
+        # 0. a trial of the last rung whose run was interrupted after it reported max_step
+        # (its worker died in the code after training): resumed to end its run
+        for tid in self._finishers:
+            if history.status(tid) is TrialStatus.INTERRUPTED:
+                return Resume(tid, self.max_step)
         # 1. interrupted members of open brackets: resume them towards their rung
         for tid in list(self._interrupted):
             if history.status(tid) is not TrialStatus.INTERRUPTED:
@@ -342,6 +369,8 @@ class SynchronousBrackets(Scheduler):
             self._guard.observe(tid, step, score, history)
         where = self._where.get(tid)
         if where is None or where[0] not in self._brackets:
+            if tid in self._finishers:  # resumed to finish: its rungs are behind it
+                return CONTINUE
             if "bracket" in history.tags(tid):  # a loser resumed after an interruption
                 return Decision.stop("no longer in its bracket (not promoted)")
             return CONTINUE
@@ -363,12 +392,12 @@ class SynchronousBrackets(Scheduler):
         if rung.promoted is None:
             expected = len(rung.members) if rung.closed else rung.quota
             return Decision.pause(
-                f"{self._here(br, i, step)}: {len(rung.scores)}/{expected} results in; paused "
+                f"{here(br, i, step)}: {len(rung.scores)}/{expected} results in; paused "
                 f"until the rung is complete"
             )
         if tid in promoted:
             br.queue.pop(tid, None)  # it is on its worker: no resume needed
-        return self._verdict(br, i, tid, step, promoted)
+        return verdict(br, i, tid, step, promoted, self._passed.get((br.index, i), ()))
 
     def on_trial_end(self, request: EndRequest) -> None:
         history = request.history
@@ -381,6 +410,12 @@ class SynchronousBrackets(Scheduler):
             if outcome is Outcome.PAUSED and "bracket" in history.tags(tid):
                 # told to pause before its rung completed without it: a loser, now paused
                 self._retired.append(tid)
+            elif (outcome is Outcome.INTERRUPTED and "bracket" in history.tags(tid)
+                  and history.last_step(tid) >= self.max_step
+                  and history.interruptions(tid) <= self.max_interruptions):
+                self._finishers[tid] = None  # its bracket is done with it: it only finishes
+            else:
+                self._finishers.pop(tid, None)
             return
         if outcome is Outcome.INTERRUPTED:
             if history.interruptions(tid) <= self.max_interruptions:

@@ -12,6 +12,16 @@ A journal that read a study (``read`` from the start, as ``Study.load`` does) an
 takes the lock for its first append, that another driver wrote records since, refuses to append
 (``JournalError``): its engine decided on a state that is no longer the journal's, and what it
 appended would make the journal diverge on replay.
+
+A writer notices its file being deleted (or replaced by another file) under it: SQLite would go
+on writing to the deleted file, which nobody can ever read, and the run would seem to succeed.
+Before each ``append`` it compares the path's file with the one it opened (one ``stat``) and
+raises ``JournalDeletedError`` instead of writing.
+
+A damaged file (SQLite's "database disk image is malformed": a file truncated mid-page, a page
+overwritten) is a ``JournalDamagedError``, whichever access meets it, saying how to recover what
+it still holds (restore a copy, or ``sqlite3``'s ``.recover``): it is a rung journal, damaged,
+not "not a rung journal".
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -89,6 +100,32 @@ def _schema_problem(conn: sqlite3.Connection, tables: set[str]) -> str | None:
     return None
 
 
+class JournalDamagedError(JournalError):
+    """The journal's file is damaged (SQLite reads a malformed database image)."""
+
+
+def _corrupt(e: sqlite3.Error) -> bool:
+    """SQLite found the file damaged (``SQLITE_CORRUPT``: "database disk image is
+    malformed")."""
+    code = getattr(e, "sqlite_errorcode", None)
+    return (isinstance(code, int) and code & 0xFF == 11) or "malformed" in str(e)
+
+
+def damaged(path: Path, e: sqlite3.Error) -> JournalDamagedError:
+    """The error of a damaged journal at ``path``: what SQLite said, and how to get back what
+    the file still holds."""
+    p = shlex.quote(str(path))
+    return JournalDamagedError(
+        f"cannot read the journal {path}: it is damaged ({e}); restore a copy of it, or try "
+        f"to recover what it still holds with sqlite3's .recover (`sqlite3 {p} .recover | "
+        "sqlite3 recovered.db`, where the sqlite3 build has it)")
+
+
+class JournalDeletedError(JournalError):
+    """The journal's file was deleted (or replaced by another file) while this writer had it
+    open: nothing more can be journaled there, and what the file held is gone."""
+
+
 #: the writer-lock files held by journals of this process: a second journal object that
 #: meets the lock is told it is its own process (a Study still open), not another one
 _HELD_HERE: set[Path] = set()
@@ -110,6 +147,7 @@ class SQLiteJournal:
         # per study: the records this journal last saw from the start (a full ``read``, or
         # ``create_study``); a writer checks it when it takes the lock
         self._seen: dict[str, int] = {}
+        self._identity: tuple[int, int] | None = None  # (device, inode) of the writer's file
         if readonly:
             if "\0" in str(self.path) or not self.path.exists():
                 raise JournalError(f"no journal at {self.path}")
@@ -129,6 +167,8 @@ class SQLiteJournal:
                     raise JournalError(
                         f"{self.path} is locked by another process (gave up after "
                         f"{OPEN_WAIT:g} s: {e}); try again once it lets go of it") from None
+                if _corrupt(e):
+                    raise damaged(self.path, e) from None
                 raise JournalError(f"{self.path} is not a rung journal: {e}") from None
             # no tables yet: a writer has just created the file (an empty journal, for now)
             self._empty = not tables
@@ -169,6 +209,7 @@ class SQLiteJournal:
         if not records:
             return
         self._writable()
+        self._check_file()
         self._lock(name)
         seq = self._seq.get(name)
         if seq is None:
@@ -183,6 +224,8 @@ class SQLiteJournal:
                     "INSERT INTO record (study, seq, kind, body) VALUES (?, ?, ?, ?)", rows
                 )
         except sqlite3.Error as e:  # a full disk, a damaged file: nothing of the batch is in
+            if _corrupt(e):
+                raise damaged(self.path, e) from None
             raise JournalError(f"cannot write to the journal {self.path}: {e}") from None
         self._seq[name] = seq + len(rows)
 
@@ -290,12 +333,17 @@ class SQLiteJournal:
             self._conn.execute("PRAGMA synchronous=NORMAL")
             if not tables:  # both tables in one transaction: a reader sees none or both
                 self._conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
+            with contextlib.suppress(OSError):
+                st = os.stat(self.path)
+                self._identity = (st.st_dev, st.st_ino)
         except (JournalError, sqlite3.Error) as e:
             self._conn.close()
             if "locked" not in str(e):  # a locked file has another writer: leave it be
                 self._undo(existed, made)
             if isinstance(e, JournalError):
                 raise
+            if _corrupt(e):
+                raise damaged(self.path, e) from None
             if isinstance(e, sqlite3.OperationalError):  # full disk, I/O error, locked
                 what = f"open the journal {self.path}" if existed else \
                     f"create a journal at {self.path}"
@@ -331,6 +379,21 @@ class SQLiteJournal:
             ).fetchone()
         return int(row[0])
 
+    def _check_file(self) -> None:
+        """Raise ``JournalDeletedError`` if the writer's file is no longer at its path."""
+        if self._identity is None:
+            return
+        try:
+            st = os.stat(self.path)
+            gone = (st.st_dev, st.st_ino) != self._identity
+        except OSError:
+            gone = True
+        if gone:
+            raise JournalDeletedError(
+                f"the journal {self.path} was deleted (or replaced) while this run was writing "
+                "it: the run stops, and what the journal held is lost unless a copy of it is "
+                "restored")
+
     def _writable(self) -> None:
         if self.readonly:
             raise JournalError(f"{self.path} was opened read-only")
@@ -346,6 +409,8 @@ class SQLiteJournal:
                 raise JournalError(
                     f"cannot read the journal {self.path}: it is locked by another process "
                     f"(gave up after {READ_WAIT:g} s: {e})") from None
+            if _corrupt(e):
+                raise damaged(self.path, e) from None
             raise JournalError(f"cannot read the journal {self.path}: {e}") from None
 
     @contextlib.contextmanager
