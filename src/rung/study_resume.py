@@ -86,8 +86,9 @@ class StudyResume:
 
     def _resume_events(self, now: float) -> list[Event]:
         """Before a new session: journal what the last one generated but never sent, and end
-        the trials it left running (``Engine.abandoned_ends``: as decided, else interrupted;
-        with capacity 0, so nothing is launched into the old session's slots)."""
+        the trials it left running (``Engine.abandoned_ends``: as decided, completed when it
+        had reported max_step, else interrupted; with capacity 0, so nothing is launched
+        into the old session's slots)."""
         if self.engine.tail:
             self.journal.append(self.name, self.engine.tail)
             self.engine.tail = []

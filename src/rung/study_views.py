@@ -230,8 +230,10 @@ class StudyViews:
         return ledger(self.spec, self._journal_records())
 
     def results_dataframe(self) -> pd.DataFrame:
-        """One row per reported result: ``trial_id``, ``step``, ``time``, the metrics, and the
-        ``decision`` on it with its ``reason`` (``rung.analysis_frames``; needs pandas, as
+        """One row per reported result: ``trial_id``, ``step``, ``run`` (the trial's launch it
+        came from, 1-based: a step re-trained after a restart has a row per run), ``time``,
+        the metrics, and the ``decision`` on it with its ``reason`` (``rung.analysis_frames``;
+        needs pandas, as
         ``trials_dataframe`` does). With a ``Fidelity``, a column named after it holds the
         user's value at each step."""
         from rung.analysis_frames import results_dataframe, study_fold
