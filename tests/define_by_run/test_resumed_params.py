@@ -228,3 +228,44 @@ def test_a_journal_of_the_replacing_rule_replays_as_written() -> None:
         ["a", "b"], ["a"], ["a"], ["a", "b"], ["a", "b"], ["a"], ["a"], ["a"], ["a"]]
     assert old.engine.version_note is not None and "v3: " in old.engine.version_note
     old.close()
+
+
+def test_a_run_ended_for_good_without_a_final_report_drops_unasked_proposals() -> None:
+    """A trial that asked ``a`` and then failed (a worker died: no final report), or a paused
+    one retired without resuming, holds what it used, not the searcher's ``b`` it never
+    asked for (``rung.core.proposals.settle``)."""
+    e = engine()
+    h = e.history
+    e.handle(CapacityChanged(1, 0.0))
+    e.handle(TrialStarted(0, 0.0))
+    e.handle(used(0, {"a": 0.25, "b": 0.5}))
+    e.handle(ResultReported(0, 1, {"loss": 1.0}, 1.0))
+    ((tid, proposal),) = launches(e.handle(TrialEnded(0, Outcome.COMPLETED, 1.0, None)))
+    e.handle(TrialStarted(1, 2.0))
+    e.handle(used(1, {"a": proposal["a"]}))
+    assert set(h.params(1)) == {"a", "b"}  # in flight: b is still the searcher's
+    e.handle(TrialEnded(1, Outcome.FAILED, 3.0, "MemoryError"))
+    assert dict(h.params(1)) == {"a": proposal["a"]}
+    assert h.status(1) is TrialStatus.FAILED
+
+
+def b_after_rung_one(trial: Trial) -> None:
+    """Trial 0 asks ``b`` first, so the space knows it and later trials' proposals hold it;
+    the others ask it only once past step 1."""
+    a = trial.suggest_float("a", 0.0, 1.0)
+    if trial.id == 0:
+        trial.suggest_float("b", 0.0, 1.0)
+    trial.report(1, a)
+    b = trial.suggest_float("b", 0.0, 1.0)
+    for step in range(2, trial.max_step + 1):
+        trial.report(step, a + b / step)
+
+
+def test_paused_trials_retired_at_a_rung_hold_only_what_they_asked() -> None:
+    study = rung.optimize(b_after_rung_one, n_trials=9, max_step=9, n_workers=1,
+                          scheduler=rung.SuccessiveHalving(reduction_factor=3),
+                          start_method="fork", progress=False)
+    first = [t for t in study.trials() if t.status is TrialStatus.STOPPED and t.last_step == 1]
+    assert len(first) == 6  # 9 paused at step 1, the best 3 resumed
+    assert all(set(t.params) == {"a"} for t in first if t.id != 0)
+    assert all(set(t.params) == {"a", "b"} for t in study.trials() if t.last_step > 1)

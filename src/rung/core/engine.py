@@ -45,7 +45,7 @@ from rung.core.history import History
 from rung.core.launching import _Lease, abandoned_ends, cap_lease, fill
 from rung.core.metering import Meter
 from rung.core.pricing import DEFAULT_RESOURCES
-from rung.core.proposals import on_enqueued, on_params_used
+from rung.core.proposals import on_enqueued, on_params_used, settle
 from rung.core.records import Outcome, Result, StudySpec, TrialStatus
 from rung.core.replay import replay
 from rung.core.rng import StreamFactory
@@ -320,6 +320,7 @@ class Engine:
         h = self.history
         h._end(ev.trial_id, outcome.status, error, counted=error != DRIVER_STOPPED)
         if outcome.status.final:
+            settle(self, ev.trial_id)
             self._retire_checkpoint(ev.trial_id, outcome, out)
         self.scheduler.on_trial_end(EndRequest(ev.trial_id, outcome, h))
         self.runs_ended += 1
@@ -365,6 +366,7 @@ class Engine:
         for tid in trial_ids:
             if tid in h and h.status(tid) is TrialStatus.PAUSED:
                 h._end(tid, TrialStatus.STOPPED, None)
+                settle(self, tid)
                 d = self._paused_decision(tid)
                 if d is not None and d.action is Action.STOP and d.reason:
                     self._note(Cancel(tid, d.reason), out)

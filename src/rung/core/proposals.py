@@ -125,6 +125,22 @@ def on_params_used(engine: Engine, ev: ParamsUsed, out: list[Command]) -> None:
         engine.searcher.bind(BindContext(engine.space, spec.objective, spec.max_step, spec.seed))
 
 
+
+def settle(engine: Engine, tid: int) -> None:
+    """A define-by-run trial whose run ended for good without a final report (stopped while
+    paused, failed, interrupted too often): its params become exactly what its runs used, the
+    searcher's proposals for what it never asked dropped (the module docstring). Only reports
+    of rule 3 keep proposals, so a trial of an older journal is left as it is."""
+    learner, h = engine._learner, engine.history
+    if learner is None or tid not in learner.used or tid not in h:
+        return
+    used = learner.used[tid]
+    if dict(h.params(tid)) == used:
+        return
+    h._set_params(tid, dict(used))
+    spec = engine.spec  # searchers cache encodings: rebind
+    engine.searcher.bind(BindContext(engine.space, spec.objective, spec.max_step, spec.seed))
+
 def _enqueued_misfit(
     learner: SpaceLearner, tid: int, ev: ParamsUsed
 ) -> tuple[Mapping[str, Any], str | None]:
