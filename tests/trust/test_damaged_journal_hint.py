@@ -87,3 +87,19 @@ def test_opening_a_truncated_journal_raises_the_damaged_error(journal: Path,
         with pytest.raises(JournalDamagedError) as e:
             SQLiteJournal(path, readonly=readonly).read("s")
         assert str(e.value) == message(path)
+
+
+def test_rung_ls_of_a_directory_lists_a_damaged_journal_and_exits_1(
+        journal: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Listed among others (its row says it is damaged), a damaged journal still makes the
+    exit code 1, so a script checking ``rung ls`` sees it."""
+    from rung.cli.main import main
+
+    shutil.copy(journal, tmp_path / "good.db")
+    garbage(journal, tmp_path)
+    capsys.readouterr()
+    assert main(["ls", "--storage", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "it is damaged" in out and "good.db" in out
+    (tmp_path / "garbage.db").unlink()
+    assert main(["ls", "--storage", str(tmp_path)]) == 0

@@ -464,13 +464,15 @@ def cmd_ls(args: argparse.Namespace) -> int:
     else:
         files = []
     rows = []
+    damaged = False  # a damaged journal's row is listed, and the exit code is 1 (as everywhere)
     for path in files:
         try:
             journal = SQLiteJournal(path, readonly=True)
         except RungError as e:
-            if path == target:  # the file the user named (damaged: exit code 1, as everywhere)
+            if path == target:  # the file the user named
                 raise CLIError(str(e).splitlines()[0],
                                1 if isinstance(e, JournalDamagedError) else 2) from None
+            damaged = damaged or isinstance(e, JournalDamagedError)
             rows.append(["-", f"unreadable: {str(e).splitlines()[0]}", *[""] * 7, str(path)])
             continue
         with journal:
@@ -478,6 +480,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
                 try:
                     study = Study.load(name, journal)
                 except RungError as e:
+                    damaged = damaged or isinstance(e, JournalDamagedError)
                     rows.append([name, f"unreadable: {e}", *[""] * 7, str(path)])
                     continue
                 rows.append(ls_row(study, str(path), journal.is_being_written(name)))
@@ -486,7 +489,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         print(f"no studies in {target}{hint}")
         return 0
     print(table(LS_HEADERS, rows, indent=""))
-    return 0
+    return 1 if damaged else 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
