@@ -71,7 +71,7 @@ def test_rung_show_and_ls_of_a_damaged_journal_say_so_in_one_line(journal: Path,
                            "has it)\n")
     ls = subprocess.run([sys.executable, "-m", "rung.cli", "ls", "--storage", str(path)],
                         capture_output=True, text=True, timeout=60)
-    assert ls.returncode == 0, ls.stderr
+    assert ls.returncode == 1, ls.stderr  # listed, and the exit code says so
     assert "unreadable: cannot read the journal" in ls.stdout
 
 
