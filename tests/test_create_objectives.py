@@ -59,7 +59,8 @@ def test_as_objectives(objective: Any, mode: Any, expect: tuple[str, list[Any]])
      "objective[1]: 'max' is a mode, not a metric: give rung.Objective('loss', 'max') (or "
      "mode='max')"),
     (["loss", "acc"], ["min"],
-     "mode: one mode for every objective or one per objective (2), got ['min']"),
+     "mode: a list of modes needs one per objective (2), got 1: ['min']; or give one "
+     "string, 'min' or 'max', for all of them"),
     (["loss", 3], None,
      "objective[1]: expected rung.Objective(metric, mode) or a metric name, got 3"),
     (["loss", {"metric": "a", "mode": "up"}], None,

@@ -237,6 +237,8 @@ def test_load_from_a_mistyped_path_creates_nothing(  # type: ignore[no-untyped-d
 
 
 def test_the_constraint_watch_counts_this_runs_completions() -> None:
+    from rung.core import TrialEnded
+    from rung.core.records import Outcome
     from rung.run_failures import ConstraintWatch
 
     s = Study.create("w", {"x": Float(0.0, 1.0)}, "loss", searcher="random", scheduler="fifo",
@@ -247,7 +249,9 @@ def test_the_constraint_watch_counts_this_runs_completions() -> None:
         t = s.ask()
         assert t is not None
         s.report(t.id, 2, metrics)
-        s.tell(t.id, "completed")
+        # ended completed as Study.run ends it (tell refuses a completed trial that never
+        # reported a constraint's metric)
+        s.engine.handle(TrialEnded(t.id, Outcome.COMPLETED, 0.0))
 
     watch = ConstraintWatch(s.engine)
     assert watch.missing == ["mem", "latency"]

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from rung.schedulers.fifo import FIFOScheduler
     from rung.schedulers.hyperband import Hyperband
     from rung.schedulers.median import MedianStoppingRule
+    from rung.schedulers.mo_asha import MOASHA
     from rung.schedulers.pb2 import PB2
     from rung.schedulers.pbt import PBT
     from rung.schedulers.successive_halving import SuccessiveHalving
@@ -108,6 +109,7 @@ _EXPORTS: dict[str, str] = {
     "FIFOScheduler": "rung.schedulers.fifo",
     "Hyperband": "rung.schedulers.hyperband",
     "MedianStoppingRule": "rung.schedulers.median",
+    "MOASHA": "rung.schedulers.mo_asha",
     "PB2": "rung.schedulers.pb2",
     "PBT": "rung.schedulers.pbt",
     "SuccessiveHalving": "rung.schedulers.successive_halving",
@@ -131,6 +133,7 @@ _RENAMED = {"__version__": "RUNG_VERSION"}
 
 __all__ = [
     "ASHA",
+    "MOASHA",
     "PB2",
     "PBT",
     "Action",

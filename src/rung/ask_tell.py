@@ -270,7 +270,7 @@ class AskTell:
         if step > self.spec.max_step:
             raise ConfigError(key="step", message=f"must be <= max_step={self.spec.max_step}, "
                               f"got {step}")
-        metrics = self._checked(metrics, final=False)
+        metrics = self._checked(metrics)
         self._require_active(tid)
         lease = self.engine.active[tid]
         self._check_forward(step, lease.position, resumed=not lease.reported)
@@ -330,8 +330,11 @@ class AskTell:
     ) -> Trial:
         """End a trial. ``metrics``, if given, are recorded first as its final result, at
         ``step`` (default: ``max_step`` for a completed trial, else its last step); they are
-        checked as ``report``'s are, and a completed trial's must hold every constraint's
-        metric too. ``error`` (a string, or the exception itself) says why a trial failed:
+        checked as ``report``'s are. A trial told ``"completed"`` must have a value of every
+        constraint's metric by its final result, in ``metrics`` or in any result it reported
+        (a constraint reads the latest value: ``rung.core.constraints``), with or without
+        ``metrics``: otherwise it could only end infeasible, almost always a mistyped or
+        forgotten metric. ``error`` (a string, or the exception itself) says why a trial failed:
         it is recorded as the trial's error even when the metrics lack the objective's
         metric or hold NaN (without ``error``, that problem is recorded).
         A trial told ``"completed"`` that never reported the objective's metric has no
@@ -340,8 +343,9 @@ class AskTell:
         Raises:
             ConfigError: nothing is recorded then. ``trial_id`` is not an integer (or a
                 ``Trial``); an unknown ``status`` (key ``status``; Optuna's state names are
-                named with rung's); ``metrics`` refused as ``report`` refuses them, or a
-                completed trial's without a constraint's metric; ``step`` given without
+                named with rung's); ``metrics`` refused as ``report`` refuses them; a
+                ``"completed"`` trial that has no value of a constraint's metric (key
+                ``metrics``, naming the constraint); ``step`` given without
                 ``metrics``, not in ``[1, max_step]`` or below the step the trial's run
                 reported last; ``error`` neither a string nor an exception.
             RungError: the trial does not exist or is not running (told already).
@@ -354,12 +358,13 @@ class AskTell:
                 raise ConfigError(key="step", message=f"is the step of the final result: "
                                   f"give it with metrics, got step={step!r} without metrics")
         else:
-            metrics = self._checked(metrics, final=outcome is Outcome.COMPLETED,
-                                    failed=outcome is Outcome.FAILED)
+            metrics = self._checked(metrics, failed=outcome is Outcome.FAILED)
             if step is not None and not (is_int(step) and 1 <= step <= self.spec.max_step):
                 raise ConfigError(key="step", message=f"must be an integer in [1, max_step="
                                   f"{self.spec.max_step}], got {step!r}")
         self._require_active(tid)
+        if outcome is Outcome.COMPLETED:
+            self._check_constraints_reported(tid, metrics)
         eng = self.engine
         t = self._now()
         events: list[Event] = []
@@ -379,11 +384,11 @@ class AskTell:
         return self.engine.history.trial(tid, cache=False)  # read once by the caller, if at all
 
     # --- checks -------------------------------------------------------------------------------
-    def _checked(self, metrics: Any, final: bool, failed: bool = False) -> dict[str, Any]:
+    def _checked(self, metrics: Any, failed: bool = False) -> dict[str, Any]:
         """``metrics`` as the journal takes them, refused (``ConfigError``) when a result
         could not be scored for a reason of the caller's making: an objective's metric
-        missing or not a real number, a constraint's not a real number (or missing from a
-        completed trial's final result). A failed trial's metrics are only converted."""
+        missing or not a real number, a constraint's not a real number. A failed trial's
+        metrics are only converted."""
         out = _mapping(metrics)
         if failed:
             return out
@@ -393,9 +398,25 @@ class AskTell:
             whose = "the objective's" if len(objectives) == 1 else f"objective[{i}]'s"
             self._check_metric(metrics, o.metric, f"{whose} metric", required=True)
         for c in h.constraints:
-            self._check_metric(metrics, c.metric, f"the metric of constraint '{c.metric} "
-                               f"{c.op} {c.bound:g}'", required=final)
+            self._check_metric(metrics, c.metric, f"the metric of constraint '{c.text()}'",
+                               required=False)
         return out
+
+    def _check_constraints_reported(self, tid: int, metrics: Mapping[str, Any] | None) -> None:
+        """A trial told ``"completed"`` has a value of every constraint's metric by its final
+        result: in ``metrics`` (its final result, if given) or in a result it reported."""
+        h = self.engine.history
+        for c in h.constraints:
+            if (metrics is not None and c.metric in metrics) or any(
+                    c.metric in r.metrics for r in h.results(tid)):
+                continue
+            what = f"no {c.metric!r} (the metric of constraint '{c.text()}')"
+            if metrics is not None:
+                got = ", ".join(repr(k) for k in list(metrics)[:8]) or "none"
+                raise ConfigError(key="metrics", message=f"{what}: got {got}")
+            raise ConfigError(key="metrics", message=(
+                f"{what}: trial {tid} never reported it, so it would end infeasible; tell it "
+                f"with metrics holding {c.metric!r}, or tell 'failed'"))
 
     @staticmethod
     def _check_metric(metrics: Mapping[str, Any], name: str, what: str,

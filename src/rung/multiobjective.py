@@ -8,11 +8,27 @@ one is dominated by a row no worse elsewhere, and never dominates a row over it.
 Hypervolume: exact, by the "hypervolume by slicing objectives" recursion (While, Hingston,
 Barone and Huband, IEEE TEVC 2006) with a sweep for two objectives: fine for the front sizes
 of a hyperparameter search (hundreds of points, 2-4 objectives).
+
+**The reference point** bounds the volume: it must be *worse* than the front in every
+objective, in that objective's own direction (below the front for ``mode="max"``, above it for
+``"min"``; in lower-is-better scores, above it everywhere). A point counts only where it is
+strictly better than the reference in every objective: a reference that bounds only part of
+the front leaves the other points out (they add nothing; the standard definition), and one
+on the wrong side of every point gives 0. ``front_hypervolume`` (``Study.hypervolume``)
+refuses a reference that no point of the front dominates, which can only be a mistake. Its
+default, ``default_reference``, is 10% of the front's range beyond its worst point: it
+depends on the front, so two studies' (or one study's at two moments) default hypervolumes
+are not comparable; compare them under one fixed reference.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+
+from rung.core.records import Objective
+from rung.errors import ConfigError
 
 
 def _worst_nan(Y: np.ndarray) -> np.ndarray:
@@ -88,7 +104,8 @@ def nondominated_sort(Y: np.ndarray) -> np.ndarray:
 
 def hypervolume(Y: np.ndarray, reference: np.ndarray) -> float:
     """Volume dominated by the rows of ``Y`` and bounded by ``reference`` (lower-is-better);
-    rows not strictly better than the reference in every objective add nothing."""
+    rows not strictly better than the reference in every objective add nothing (0 when no
+    row is)."""
     Y = np.asarray(Y, dtype=float)
     ref = np.asarray(reference, dtype=float)
     if Y.size == 0:
@@ -148,9 +165,47 @@ def hv_contributions(Y: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return out
 
 
+def front_hypervolume(
+    Y: np.ndarray, reference: np.ndarray | None, objectives: Sequence[Objective]
+) -> float:
+    """``Study.hypervolume``: the hypervolume of the front ``Y`` (its rows' lower-is-better
+    scores, one column per objective of ``objectives``) bounded by ``reference`` (scores too;
+    ``None``: ``default_reference(Y)``, not comparable across fronts). Points that are not
+    strictly better than the reference in every objective are left out (module docstring,
+    "The reference point"). An empty front has hypervolume 0.
+
+    Raises:
+        ConfigError: (key ``reference``) no point of a non-empty front dominates
+            ``reference``: it lies on the wrong side of the front in some objective's
+            direction. The message gives, per objective, the front's worst value, beyond
+            which a reference counts every point.
+    """
+    Y = np.asarray(Y, dtype=float).reshape(-1, len(objectives))
+    if Y.shape[0] == 0:
+        return 0.0
+    if reference is None:
+        return hypervolume(Y, default_reference(Y))
+    ref = np.asarray(reference, dtype=float)
+    if not any(dominates(y, ref) or np.array_equal(y, ref) for y in Y):
+        F = np.where(np.isfinite(Y), Y, np.nan)
+        worst = np.nanmax(F, axis=0) if np.isfinite(F).any() else np.full(len(objectives),
+                                                                            np.nan)
+        need = " and ".join(
+            f"{o.metric} ({o.mode}) {'below' if o.mode == 'max' else 'above'} "
+            f"{o.value(float(w)):.6g}" for o, w in zip(objectives, worst, strict=True))
+        given = [float(f"{o.value(float(r)):.6g}") for o, r in zip(objectives, ref,
+                                                                    strict=True)]
+        raise ConfigError(key="reference", message=(
+            f"no point of the Pareto front dominates {given}: a reference must be worse "
+            f"than the front in each objective's own direction; one with {need} counts "
+            "every point"))
+    return hypervolume(Y, ref)
+
+
 def default_reference(Y: np.ndarray) -> np.ndarray:
     """A reference point just beyond the worst finite value of every objective (nadir + 10%
-    of the range, at least 1e-12 past it)."""
+    of the range, at least 1e-12 past it): a function of ``Y``, so hypervolumes of different
+    fronts under their default references are not comparable."""
     Y = np.asarray(Y, dtype=float)
     F = np.where(np.isfinite(Y), Y, np.nan)
     hi = np.nanmax(F, axis=0)
@@ -162,6 +217,7 @@ def default_reference(Y: np.ndarray) -> np.ndarray:
 __all__ = [
     "default_reference",
     "dominates",
+    "front_hypervolume",
     "hv_contributions",
     "hypervolume",
     "non_dominated",

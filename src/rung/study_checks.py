@@ -1,9 +1,12 @@
 """What ``Study.create`` checks and coerces before anything is written: the objective, the
 budget, the name, the resources against the budget, and a stored study's settings against the
-given ones (``load_if_exists``)."""
+given ones (``load_if_exists``); and what it warns about: a scheduler that ranks a
+multi-objective study by its first objective only, or ignores its constraints
+(``ranking_warnings``)."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -13,7 +16,16 @@ from rung.core.pricing import check_spendable
 from rung.core.records import Budget, ComponentSpec, Objective, StudySpec
 from rung.errors import ConfigError
 
+log = logging.getLogger("rung.study")
+
 _OBJECTIVE_KEYS = ("metric", "mode", "nan")
+#: the built-in schedulers that rank (or compare) trials by one objective: with several, by
+#: the first one only (``mo_asha`` ranks by all; ``fifo`` ranks nothing)
+_FIRST_OBJECTIVE_ONLY = frozenset({"asha", "async_hyperband", "successive_halving", "hyperband",
+                                   "median", "curve", "pbt", "pb2"})
+#: the built-in schedulers that stop, pause or exploit trials by the objective alone, whatever
+#: the study's constraints (the reasons: ``docs/api/schedulers.md``, "Constraints")
+_IGNORE_CONSTRAINTS = frozenset({"median", "curve", "pbt", "pb2"})
 #: words of a metric's name that read higher-is-better, and words that read lower-is-better
 #: (``direction_hint``)
 _HIGHER = frozenset({"accuracy", "acc", "auc", "auroc", "f1", "precision", "recall", "r2",
@@ -86,10 +98,14 @@ def as_objectives(
             else mode for o in items]
     elif isinstance(mode, list | tuple) and len(mode) == len(items):
         modes = list(mode)
+    elif isinstance(mode, list | tuple):
+        raise ConfigError(key="mode", message=(
+            f"a list of modes needs one per objective ({len(items)}), got {len(mode)}: "
+            f"{list(mode)!r}; or give one string, 'min' or 'max', for all of them"))
     else:
         raise ConfigError(key="mode", message=(
-            f"one mode for every objective or one per objective ({len(items)}), got "
-            f"{mode!r}"))
+            f"one string, 'min' or 'max', for all objectives, or a list of one per objective "
+            f"({len(items)}); got {mode!r}"))
     out: list[Objective] = []
     for i, (o, m) in enumerate(zip(items, modes, strict=True)):
         if isinstance(o, str) and o in ("min", "max") and i > 0:
@@ -173,10 +189,39 @@ def as_budget(budget: Budget | Mapping[str, Any] | None) -> Budget:
     raise ConfigError(f"budget: expected rung.Budget(...) or a mapping, got {budget!r}")
 
 
+def ranking_warnings(spec: StudySpec) -> list[str]:
+    """What a new study's scheduler does not rank by, one line each (no line for a scheduler
+    that is not built in):
+
+    - several objectives with a scheduler that ranks by one (``asha``, ``async_hyperband``,
+      ``successive_halving``, ``hyperband``, ``median``, ``curve``, ``pbt``, ``pb2``): it
+      ranks by the first objective only; ``mo_asha`` ranks by all of them;
+    - constraints with a scheduler that decides by the objective alone (``median``, ``curve``,
+      ``pbt``, ``pb2``): an infeasible trial with a better objective goes on; ``asha``,
+      ``async_hyperband``, ``successive_halving``, ``hyperband`` and ``mo_asha`` rank feasible
+      results first."""
+    name = spec.scheduler.name
+    first = spec.objective.metric
+    out: list[str] = []
+    if spec.objectives and name in _FIRST_OBJECTIVE_ONLY:
+        others = ", ".join(repr(o.metric) for o in spec.objectives[1:])
+        out.append(f"scheduler {name!r} ranks trials by the first objective {first!r} only, "
+                   f"not by {others}: scheduler='mo_asha' ranks by every objective")
+    if spec.constraints and name in _IGNORE_CONSTRAINTS:
+        out.append(f"scheduler {name!r} ignores the constraints: it decides by {first!r} "
+                   "alone, so an infeasible trial with a better value goes on; "
+                   "scheduler='asha' (or 'mo_asha') ranks feasible results first")
+    return out
+
+
 def check_first_rung(spec: StudySpec) -> None:
-    """Refuse a new study whose scheduler could never stop a trial because its first decision
-    step is at or past ``max_step``, where a trial ends and no decision is made (the engine
-    sends none there):
+    """Log ``ranking_warnings`` (``Study.create`` and ``Study.from_spec`` call this for every
+    new study, and only then), and refuse a constrained study whose Optuna sampler
+    (``searcher="optuna"``) would ignore its constraints
+    (``rung.integrations.optuna.check_constraints``). Refuse a new study whose scheduler could
+    never stop a trial
+    because its first decision step is at or past ``max_step``, where a trial ends and no
+    decision is made (the engine sends none there):
 
     - ``min_step`` (an integer) of ASHA, async Hyperband, MO-ASHA and the curve scheduler, the
       first rung: rungs are ``min_step * eta**k`` *below* ``max_step``, so ``min_step >=
@@ -191,6 +236,14 @@ def check_first_rung(spec: StudySpec) -> None:
     (``max_step=1``) has nothing to stop early: the defaults (``min_step`` and
     ``grace_period`` 1) are accepted there. Only for new studies: a stored one still loads."""
     check_first_step(spec.scheduler, spec.max_step)
+    if spec.constraints and spec.searcher.name == "optuna":
+        # an Optuna sampler that takes no constraints_func would ignore them
+        from rung.integrations.optuna import check_constraints
+
+        check_constraints(spec.searcher.params.get("sampler", "TPESampler"),
+                          len(spec.constraints))
+    for line in ranking_warnings(spec):
+        log.warning("study %s: %s", spec.name, line)
 
 
 def check_first_step(scheduler: ComponentSpec, max_step: int) -> None:
@@ -213,4 +266,5 @@ def check_first_step(scheduler: ComponentSpec, max_step: int) -> None:
 
 
 __all__ = ["as_budget", "as_objective", "as_objectives", "check_first_rung",
-           "check_first_step", "check_given_resources", "check_name", "check_same_spec"]
+           "check_first_step", "check_given_resources", "check_name", "check_same_spec",
+           "ranking_warnings"]

@@ -137,9 +137,20 @@ class StudyViews:
 
     def hypervolume(self, reference: Sequence[float] | None = None) -> float:
         """Hypervolume of the Pareto front in the objectives' own units and directions,
-        bounded by ``reference`` (metric values; default: 10% beyond the front's worst)."""
+        bounded by ``reference``: one metric value per objective, each *worse* than the front
+        in its objective's direction (below it for ``mode="max"``, above it for ``"min"``). A
+        point counts only where it is strictly better than the reference in every objective:
+        a reference bounding part of the front leaves the other points out. Default: 10% of
+        the front's range beyond its worst point, which moves with the front, so two default
+        hypervolumes are not comparable (give both the same reference). 0 without a front
+        (``rung.multiobjective``, "The reference point").
+
+        Raises:
+            ConfigError: (key ``reference``) not one finite number per objective, or no point
+                of the front dominates it (it lies on the wrong side of the front).
+        """
         from rung.dbr.metrics import is_real
-        from rung.multiobjective import default_reference, hypervolume
+        from rung.multiobjective import front_hypervolume
 
         h = self.engine.history
         objs = h.objectives
@@ -159,11 +170,8 @@ class StudyViews:
                                       f"number (the {o.metric!r} bound), got {r!r}")
             ref = np.array([o.score({o.metric: float(r)}) for o, r in zip(objs, reference,
                                                                          strict=True)])
-        front = self.pareto_front()
-        if not front:
-            return 0.0
-        Y = np.array([h.values(t.id) for t in front])
-        return hypervolume(Y, default_reference(Y) if ref is None else ref)
+        Y = np.array([h.values(t.id) for t in self.pareto_front()]).reshape(-1, len(objs))
+        return front_hypervolume(Y, ref, objs)
 
     def best_value(self) -> float | None:
         """The best trial's value, the objective's metric in its own direction

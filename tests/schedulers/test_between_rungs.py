@@ -152,11 +152,9 @@ def test_mo_asha_judges_between_rungs() -> None:
         "position 2/2 at rung 0 (step 1, reported at step 2): not in the top 1/3 by "
         "non-dominated sorting"
     )
-    # trial 2 reports at the rung's step: ranked with the others' late results (first of
-    # 3), but the ceil(3/3) = 1 place went to trial 0
-    assert s.report(2, 1, 0.05) == Decision.stop(
-        "position 1/3 at rung 0 (step 1): not in the top 1/3 by non-dominated sorting"
-    )
+    # trial 2 reports at the rung's step: ranked with the others' late results, first of 3:
+    # inside the top ceil(3/3) = 1, it goes on (MO-ASHA 6: no cap by earlier passes)
+    assert decided(s.report(2, 1, 0.05)).reason == "position 1/3 at rung 0 (step 1)"
     assert decided(s.report(0, 4, 0.1)).reason == "position 1/1 at rung 1 (step 3, reported at step 4)"
     s.assert_replay_matches()
 

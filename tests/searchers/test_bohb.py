@@ -60,7 +60,7 @@ def test_the_model_step_needs_both_groups_full() -> None:
     good, bad = study.engine.searcher._split(h)
     assert good == [tid for _, tid in at3[:2]]
     assert bad == [tid for _, tid in at3[2:]]
-    assert study.engine.searcher.version == 7
+    assert study.engine.searcher.version == 8
 
 
 def _at(study, values: list[float], last: int = 9, below: dict[int, float] | None = None):  # type: ignore[no-untyped-def]

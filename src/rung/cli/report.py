@@ -49,12 +49,22 @@ def fmt_counts(c: Mapping[str, int]) -> str:
     return ", ".join(f"{k} {c[k]}" for k in STATUS_COLUMNS)
 
 
+def _search_over(study: Study) -> bool:
+    """The search is over: nothing left to start (budget spent, stop rule, searcher or
+    scheduler exhausted) and no trial running, the rule ``rung ls`` calls ``done``: no later
+    trial can change that no trial is feasible."""
+    h = study.engine.history
+    running = h.count(TrialStatus.LAUNCHED) + h.count(TrialStatus.RUNNING)
+    return not running and not study.engine.summary()["budget_left"]
+
+
 def no_best(study: Study) -> str:
     """What to say while there is no best trial: with constraints and results, that no trial
-    is feasible yet (rather than that nothing was measured)."""
+    is feasible (``yet`` while the search goes on) rather than that nothing was measured."""
+    yet = "" if _search_over(study) else " yet"
     if study.spec.constraints and study.engine.history.n_results:
-        return "best: no feasible trial yet"
-    return "best: none yet"
+        return f"best: no feasible trial{yet}"
+    return f"best: none{yet}"
 
 
 def objective_text(study: Study) -> str:
@@ -113,8 +123,9 @@ def pareto_line(study: Study, limit: int = 10) -> str:
     ``limit`` of them named."""
     front = study.pareto_front()
     if not front:
-        return "pareto front  none yet" + (" (no feasible trial)" if study.spec.constraints
-                                           and study.history.n_results else "")
+        yet = "" if _search_over(study) else " yet"
+        return f"pareto front  none{yet}" + (" (no feasible trial)" if study.spec.constraints
+                                             and study.history.n_results else "")
     objs = study.history.objectives
     named = ", ".join(
         f"#{t.id} (" + ", ".join(f"{o.metric}={fmt_num(o.value(v))}"

@@ -1,13 +1,29 @@
-"""Outcome constraints of a study: ``Constraint`` (``metric <= bound`` or ``metric >= bound``)
-and ``constraints_from``, the one reader of a study's ``constraints``.
+"""Outcome constraints of a study: ``Constraint`` (``metric <= bound`` or ``metric >= bound``),
+``constraints_from``, the one reader of a study's ``constraints``, and ``ReportedSteps``, where
+``History`` finds a trial's value of a constraint's metric at a step.
 
-A trial is feasible when every constraint holds at the step considered; a constraint on a
-missing or non-finite metric never holds (its violation is ``inf``). Bad input raises
-``ConfigError`` keyed relative to the study spec (``constraints[1].bound``).
+**Which value a constraint reads at a step.** A metric may be reported only at some steps (a
+latency measured at the end, a model size measured once). At step ``s`` a constraint reads
+the trial's latest value of its metric at or before ``s``: the value reported at ``s``, else
+the last one reported before it. A value that is not a finite real number never holds (its
+slack and violation are ``inf``). When the trial reported no value of the metric by ``s``:
+
+- for *feasibility* (``History.violation`` / ``slacks``: ``best_trial``, the Pareto front,
+  ``Study.feasible``) the constraint does not hold (``inf``): a trial that never reports a
+  constraint's metric is never feasible;
+- for *ranking* results at ``s`` (``ranking=True``: the rungs of ASHA, async Hyperband and
+  MO-ASHA, the observations of TPE, BOHB and GP) the constraint is *unknown* there and counts
+  as holding (violation 0; GP leaves the result out of that constraint's model), unless the
+  result at ``s`` is the trial's final one (``History.is_final``), where it is violated as
+  for feasibility. A metric reported only at the end so ranks no trial below another before
+  the end.
+
+Bad input raises ``ConfigError`` keyed relative to the study spec (``constraints[1].bound``).
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,7 +41,9 @@ class Constraint:
     considered (e.g. ``Constraint("latency_ms", "<=", 100)``).
 
     ``violation(metrics)`` is 0 when satisfied, the amount by which the bound is exceeded
-    otherwise, and ``inf`` when the metric is missing or not finite (never feasible)."""
+    otherwise, and ``inf`` when the metric is missing from ``metrics`` or not finite (never
+    feasible). Which of a trial's results a constraint reads at a step is ``History``'s rule
+    (module docstring)."""
 
     metric: str
     op: str = "<="
@@ -43,9 +61,13 @@ class Constraint:
     def slack(self, metrics: Mapping[str, Any]) -> float:
         """``value - bound`` for ``<=`` (``bound - value`` for ``>=``): feasible iff ``<= 0``;
         ``inf`` when the metric is missing or not finite."""
-        v = metrics.get(self.metric)
+        return self.slack_of(metrics.get(self.metric))
+
+    def slack_of(self, v: Any) -> float:
+        """``slack`` of the metric's value ``v``: ``inf`` when ``v`` is not a finite real
+        number (``None``, a bool, a string, NaN)."""
         try:
-            x = float(v)  # type: ignore[arg-type]
+            x = float(v)
         except (TypeError, ValueError):
             return math.inf
         if isinstance(v, bool) or not math.isfinite(x):
@@ -54,6 +76,10 @@ class Constraint:
 
     def violation(self, metrics: Mapping[str, Any]) -> float:
         return max(0.0, self.slack(metrics))
+
+    def text(self) -> str:
+        """``"latency_ms <= 100"``."""
+        return f"{self.metric} {self.op} {self.bound:g}"
 
     def to_json(self) -> dict[str, Any]:
         return {"metric": self.metric, "op": self.op, "bound": self.bound}
@@ -85,7 +111,10 @@ def constraints_from(items: Any) -> tuple[Constraint, ...]:
     ``"metric <= bound"`` / ``"metric >= bound"`` strings, ``{metric, op, bound}`` mappings
     (``metric`` and ``bound`` required) or ``Constraint`` values (kept); ``None`` is none.
     Raises ``ConfigError`` keyed relative to the study spec (``constraints``,
-    ``constraints[1]``, ``constraints[1].bound``), as a YAML spec's are under ``spec.``."""
+    ``constraints[1]``, ``constraints[1].bound``), as a YAML spec's are under ``spec.``.
+    An item equal to an earlier one (same metric, operator and bound) is refused, naming the
+    later one. Contradictory items (``m <= 10`` and ``m >= 20``) are accepted: no trial is
+    then feasible, and the study says so (``best: no feasible trial``)."""
     if items is None:
         return ()
     if isinstance(items, str | bytes) or not isinstance(items, Sequence):
@@ -124,4 +153,45 @@ def constraints_from(items: Any) -> tuple[Constraint, ...]:
         except ConfigError as e:  # keyed constraints.bound: name the item
             field_ = (e.key or "").removeprefix("constraints")
             raise ConfigError(key=f"{key}{field_}", message=e.message) from None
+        if out[-1] in out[:-1]:
+            raise ConfigError(key=key, message=f"'{out[-1].text()}' repeats "
+                              f"constraints[{out.index(out[-1])}]")
     return tuple(out)
+
+
+class ReportedSteps:
+    """The steps at which one trial reported each constraint's metric (ascending), kept by
+    ``History`` as results arrive, so that a constraint's value at a step (module docstring)
+    is found by bisection, without scanning the trial's results."""
+
+    __slots__ = ("steps",)
+
+    def __init__(self) -> None:
+        self.steps: dict[str, list[int]] = {}
+
+    def note(self, names: Sequence[str], step: int, metrics: Mapping[str, Any]) -> None:
+        """The trial's result at ``step`` holds ``metrics`` (a new one, or one that replaces
+        the step's earlier result after a restart: a metric it lacks is no longer there)."""
+        for name in names:
+            steps = self.steps.get(name)
+            if name in metrics:
+                if steps is None:
+                    self.steps[name] = [step]
+                elif steps[-1] < step:
+                    steps.append(step)
+                else:
+                    i = bisect.bisect_left(steps, step)
+                    if i == len(steps) or steps[i] != step:
+                        steps.insert(i, step)
+            elif steps:
+                i = bisect.bisect_left(steps, step)
+                if i < len(steps) and steps[i] == step:
+                    del steps[i]
+
+    def at(self, name: str, step: int) -> int | None:
+        """The latest step at or before ``step`` whose result holds ``name``, else ``None``."""
+        steps = self.steps.get(name)
+        if not steps:
+            return None
+        i = bisect.bisect_right(steps, step)
+        return steps[i - 1] if i else None

@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from rung.core.constraints import ReportedSteps
 from rung.core.records import Checkpoint, Constraint, Objective, Result, Trial, TrialStatus
 from rung.core.sorted_table import SortedTable
 from rung.space import SearchSpace
@@ -34,6 +35,7 @@ class _TrialState:
         "metrics",
         "params",
         "parent_id",
+        "reported",
         "results",
         "scores",
         "snapshot",
@@ -52,6 +54,7 @@ class _TrialState:
         self.results: list[Result] = []
         self.scores: dict[int, float] = {}
         self.metrics: dict[int, Mapping[str, Any]] = {}
+        self.reported = ReportedSteps()  # steps holding each constraint's metric
         self.last_step = 0
         self.checkpoint: Checkpoint | None = None
         self.error: str | None = None
@@ -82,6 +85,7 @@ class History:
         #: every objective (the first is ``objective``); one entry for a single-objective study
         self.objectives: tuple[Objective, ...] = tuple(objectives) or (objective,)
         self.constraints: tuple[Constraint, ...] = tuple(constraints)
+        self._constrained = tuple(dict.fromkeys(c.metric for c in self.constraints))
         self.max_step = max_step
         self._trials: dict[int, _TrialState] = {}
         self._by_status: dict[TrialStatus, dict[int, None]] = {s: {} for s in TrialStatus}
@@ -205,23 +209,44 @@ class History:
             return tuple(math.inf for _ in self.objectives)
         return tuple(o.score(m) for o in self.objectives)
 
-    def violation(self, trial_id: int, step: int | None = None) -> float:
-        """Total constraint violation at ``step`` (default: the highest step): 0 when feasible
-        (always, without constraints, once a result exists), ``inf`` without a result there or
-        when a constrained metric is missing."""
+    def violation(self, trial_id: int, step: int | None = None, ranking: bool = False) -> float:
+        """Total constraint violation at ``step`` (default: the trial's highest step), the sum
+        of the positive ``slacks``: 0 when feasible (always, without constraints, once a
+        result exists there). ``inf`` without a result at ``step``, or when a constraint's
+        metric has no value by then (never reported, or not finite). ``ranking=True`` is the
+        violation a rung or a searcher ranks the result at ``step`` by: a metric not reported
+        by then is unknown and adds nothing, unless the result there is the trial's final one
+        (``rung.core.constraints``, "Which value a constraint reads at a step")."""
         st = self._trials[trial_id]
-        m = st.metrics.get(st.last_step if step is None else step)
-        if m is None:
+        if not ranking and (st.last_step if step is None else step) not in st.metrics:
             return math.inf
-        return float(sum(c.violation(m) for c in self.constraints))
+        return float(sum(max(0.0, s) for s in self.slacks(trial_id, step, ranking)
+                         if not math.isnan(s)))
 
-    def slacks(self, trial_id: int, step: int | None = None) -> tuple[float, ...]:
-        """``Constraint.slack`` of every constraint at ``step`` (feasible iff all ``<= 0``)."""
+    def slacks(self, trial_id: int, step: int | None = None,
+               ranking: bool = False) -> tuple[float, ...]:
+        """``Constraint.slack`` of every constraint at ``step`` (default: the trial's highest
+        step; feasible iff all ``<= 0``), each read from the trial's latest value of its
+        metric at or before ``step`` (a metric reported only at some steps holds until it is
+        reported again). ``inf`` for a metric not reported by then and, without ``ranking``,
+        for every constraint when the trial has no result at ``step``. With ``ranking``: a
+        metric not reported by ``step`` is unknown, ``nan``, unless the result there is the
+        trial's final one (``is_final``), where it is ``inf`` (``rung.core.constraints``)."""
         st = self._trials[trial_id]
-        m = st.metrics.get(st.last_step if step is None else step)
-        if m is None:
+        at = st.last_step if step is None else step
+        here = st.metrics.get(at)
+        if here is None and not ranking:
             return tuple(math.inf for _ in self.constraints)
-        return tuple(c.slack(m) for c in self.constraints)
+        final = self.is_final(trial_id) and at >= st.last_step
+        unknown = math.nan if ranking and not final else math.inf
+        out: list[float] = []
+        for c in self.constraints:
+            if here is not None and c.metric in here:
+                out.append(c.slack_of(here[c.metric]))
+                continue
+            s = st.reported.at(c.metric, at)
+            out.append(unknown if s is None else c.slack_of(st.metrics[s][c.metric]))
+        return tuple(out)
 
     def pending(self) -> list[int]:
         """Ids of launched or running trials (what model-based searchers must not re-propose)."""
@@ -281,10 +306,10 @@ class History:
 
     def best_candidates(self) -> list[int]:
         """The trials whose result counts for the best, in id order: the feasible ones
-        (``violation`` 0 at their highest step: every constraint holds there; without
-        constraints, every trial with a result) that did not fail (``counts_for_best``) and
-        whose result is final (``is_final``); while none is, those at the highest step any of
-        them reached. A NaN, infinite or
+        (``violation`` 0 at their highest step: every constraint holds for the latest value
+        of its metric the trial reported; without constraints, every trial with a result)
+        that did not fail (``counts_for_best``) and whose result is final (``is_final``);
+        while none is, those at the highest step any of them reached. A NaN, infinite or
         missing objective metric does not leave a trial out: it scores ``inf``, the worst.
         ``best_trial_id`` is the best of them by score; ``Study.pareto_front`` the
         non-dominated ones with finite values. O(trials)."""
@@ -413,6 +438,8 @@ class History:
             self._best_at_step[step] = table[0]
         st.scores[step] = score
         st.metrics[step] = result.metrics
+        if self._constrained:
+            st.reported.note(self._constrained, step, result.metrics)
         results = st.results
         if old is None:
             results.append(result)

@@ -43,6 +43,20 @@ history (an Optuna trial's params cannot change), showing every trial as it ran.
 are all ``"minimize"`` (rung's scores), one per objective: NSGA-II and other multi-objective
 samplers see every objective.
 
+**Constraints.** A study's constraints reach the sampler in Optuna's convention: each
+completed or pruned mirror trial carries one value per constraint, feasible iff ``<= 0`` (the
+system attribute ``"constraints"`` that Optuna's samplers read, as ``constraints_func`` would
+have stored it): rung's slack, ``value - bound`` for ``<=`` and ``bound - value`` for ``>=``,
+of the latest value of the metric the trial reported (``History.slacks``; ``inf`` when it
+never reported it or the value is not finite). A pruned trial's slacks are those a ranking
+reads at its last step, where a metric not reported yet is unknown: ``0.0``. The sampler is
+built with a ``constraints_func`` that returns those values (Optuna 4's samplers consider
+constraints only when given one; Optuna 5's read the attribute and deprecate the argument, so
+its ``FutureWarning`` is silenced). A sampler class that takes no ``constraints_func``
+(``CmaEsSampler``, ``QMCSampler``, ``RandomSampler``...) would ignore the constraints: a new
+constrained study refuses it (``check_constraints``), and ``constraints_func`` in ``kwargs``
+is refused (the constraints are the study's: ``Study.create(constraints=[...])``).
+
 **Determinism and resume.** Two runs with one seed and one event order propose the same
 configurations. Samplers that keep state in the study (CMA-ES's optimizer, NSGA-II's
 generations) keep it in the mirror's trial and study attributes, which are not journaled (they
@@ -65,7 +79,8 @@ import json
 import logging
 import math
 import sys
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rung.core.components import BindContext, Searcher, SuggestRequest
@@ -78,17 +93,43 @@ from rung.space import Categorical, Fixed, Float, Int, SearchSpace
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
+    from optuna.trial import FrozenTrial
 
     from rung.integrations.optuna_sampler import RungPruner, RungSampler
     from rung.schedulers.median import MedianStoppingRule
 
 __all__ = [
-    "OptunaSearcher", "RungPruner", "RungSampler", "distributions", "median_pruner", "to_space"
+    "OptunaSearcher", "RungPruner", "RungSampler", "check_constraints", "distributions",
+    "median_pruner", "to_space",
 ]
 
 logger = logging.getLogger(__name__)
 
 _KEY = "searcher.params"
+#: the system attribute of an Optuna trial that holds its constraint values (Optuna's
+#: ``optuna.study._constrained_optimization._CONSTRAINTS_KEY``, read by every sampler that
+#: handles constraints, Optuna 3 to 5)
+_CONSTRAINTS_ATTR = "constraints"
+
+
+def _stored_constraints(trial: FrozenTrial) -> Sequence[float]:
+    """The ``constraints_func`` handed to the sampler: the constraint values the mirror
+    stored on ``trial`` (module docstring, "Constraints")."""
+    return tuple(trial.system_attrs.get(_CONSTRAINTS_ATTR) or ())
+
+
+def check_constraints(sampler: str, n_constraints: int) -> None:
+    """Refuse a new constrained study (``n_constraints > 0``) whose sampler class (as
+    ``OptunaSearcher``'s ``sampler``) takes no ``constraints_func``: it would ignore the
+    constraints. ``ConfigError`` keyed ``searcher.params.sampler``."""
+    if not n_constraints:
+        return
+    cls = _resolve(sampler)
+    if "constraints_func" not in inspect.signature(cls).parameters:
+        raise ConfigError(key=f"{_KEY}.sampler", message=(
+            f"{cls.__name__} takes no constraints_func, so it would ignore the study's "
+            f"{n_constraints} constraint(s): use a sampler that takes it (TPESampler, "
+            "NSGAIISampler, NSGAIIISampler, GPSampler) or searcher='tpe' / 'gp'"))
 
 
 def _optuna() -> Any:
@@ -181,9 +222,15 @@ class OptunaSearcher(Searcher):
         kwargs: the sampler's keyword arguments, JSON values only, without ``seed``.
 
     Raises:
-        ConfigError: an instance instead of a class, a ``seed`` or a non-JSON value in
-            ``kwargs`` (key ``searcher.params.kwargs.<name>``), an unknown class.
+        ConfigError: an instance instead of a class, a ``seed``, a ``constraints_func`` or a
+            non-JSON value in ``kwargs`` (key ``searcher.params.kwargs.<name>``), an unknown
+            class.
     """
+
+    version = 2
+    changes = {2: "a constrained study's constraint values reach the sampler (Optuna's "
+                  "'constraints' attribute, and a constraints_func where the sampler takes "
+                  "one); before, infeasible trials were shown to it as plain COMPLETE trials"}
 
     def __init__(
         self, sampler: str | type = "TPESampler", kwargs: Mapping[str, Any] | None = None
@@ -229,6 +276,12 @@ class OptunaSearcher(Searcher):
                     key=f"{_KEY}.kwargs.seed",
                     message="the sampler is seeded from the study seed (Study.create(seed=...))",
                 )
+            if key == "constraints_func":
+                raise ConfigError(
+                    key=f"{_KEY}.kwargs.constraints_func",
+                    message="the sampler is given the study's constraints "
+                    "(Study.create(constraints=[...])): give them there",
+                )
             try:
                 json.dumps(value)
             except (TypeError, ValueError):
@@ -237,6 +290,7 @@ class OptunaSearcher(Searcher):
                 ) from None
         accepted = inspect.signature(self._cls).parameters
         self._seeded = "seed" in accepted
+        self._takes_constraints = "constraints_func" in accepted
         try:
             self._cls(**self.kwargs)
         except (TypeError, ValueError) as e:
@@ -319,6 +373,10 @@ class OptunaSearcher(Searcher):
                     self._storage.set_trial_intermediate_value(sid, step, _finite(score))
             if status.final:
                 self._finished.add(sid)
+            if history.constraints and status in (TrialStatus.COMPLETED, TrialStatus.STOPPED):
+                slacks = history.slacks(tid, ranking=status is TrialStatus.STOPPED)
+                self._storage.set_trial_system_attr(
+                    sid, _CONSTRAINTS_ATTR, [0.0 if math.isnan(v) else v for v in slacks])
             if status is TrialStatus.COMPLETED:
                 values = history.values(tid) if multi else (history.score(tid),)
                 self._storage.set_trial_state_values(
@@ -343,10 +401,12 @@ class OptunaSearcher(Searcher):
         kwargs = dict(self.kwargs)
         if self._seeded:
             kwargs["seed"] = int(request.rng.integers(2**31 - 1))
-        self._study.sampler = self._cls(**kwargs)
+        if history.constraints and self._takes_constraints:
+            kwargs["constraints_func"] = _stored_constraints
+        self._study.sampler = self._sampler(kwargs)
         if not self._sync(history):
             self._reset(history)  # every trial is then shown with the params it ran with
-            self._study.sampler = self._cls(**kwargs)
+            self._study.sampler = self._sampler(kwargs)
             self._sync(history)
         try:
             trial, values = self._ask()
@@ -361,6 +421,14 @@ class OptunaSearcher(Searcher):
         self._synced[request.trial_id] = (0, TrialStatus.RUNNING)
         self._proposed[request.trial_id] = params
         return dict(params)
+
+    def _sampler(self, kwargs: Mapping[str, Any]) -> Any:
+        """A fresh sampler; Optuna 5 deprecates ``constraints_func`` (it reads the stored
+        values anyway), so its ``FutureWarning`` would repeat at every suggestion."""
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*constraints_func.*",
+                                    category=FutureWarning)
+            return self._cls(**kwargs)
 
     def _ask(self) -> tuple[Any, dict[str, Any]]:
         """A new Optuna trial and the values it suggests for the active parameters."""

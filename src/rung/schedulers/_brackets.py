@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rung.core.sorted_table import SortedTable
+from rung.schedulers._rung_table import Key
 
 
 def s_max_for(min_step: int, eta: int, max_step: int) -> int:
@@ -49,8 +50,8 @@ class _Rung:
         self.step = step
         self.quota = quota  # planned size (the paper's n_i)
         self.members: dict[int, None] = {}
-        self.scores: dict[int, float] = {}
-        self.table = SortedTable()  # (score, trial id)
+        self.scores: dict[int, Key] = {}  # rank keys (rung.schedulers._rung_table.rank_key)
+        self.table = SortedTable()  # (key, trial id)
         self.dead: set[int] = set()
         self.closed = False  # membership is final
         self.promoted: list[int] | None = None  # decided when the rung completes
@@ -59,7 +60,7 @@ class _Rung:
     def complete(self) -> bool:
         return self.closed and len(self.scores) + len(self.dead) >= len(self.members)
 
-    def record(self, tid: int, score: float) -> None:
+    def record(self, tid: int, score: Key) -> None:
         old = self.scores.get(tid)
         if old is not None:
             self.table.remove((old, tid))

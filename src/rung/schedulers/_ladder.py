@@ -5,9 +5,10 @@ Parallel Hyperparameter Tuning", MLSys 2020, Algorithm 2.
 
 A ladder has rungs at ``min_step * eta**k`` for every ``k`` with ``min_step * eta**k < max_step``
 (``rung_steps``); ``max_step`` is its top. Each rung keeps every result recorded at its step in a
-``RungTable`` (a ``SortedTable`` of ``(score, trial id)``, best first; both in
-``rung.schedulers._rung_table``). A trial that reports at rung ``k`` is ranked among the ``n``
-results recorded there so far (the new one included):
+``RungTable`` (a ``SortedTable`` of ``(key, trial id)``, best first; both in
+``rung.schedulers._rung_table``). The key is the result's score, or with constraints ``(violation,
+score)`` (see "Constraints" below); "score" below means that key. A trial that reports at rung
+``k`` is ranked among the ``n`` results recorded there so far (the new one included):
 
 ``variant="stopping"``
     It continues iff it is inside the top ``max(1, floor(n / eta))`` (``RungTable.keeps``):
@@ -40,6 +41,19 @@ metric scores ``inf``: it is recorded (it counts in ``n``, ranked last) but neve
 waits for a promotion at a deciding rung, in either variant: it is stopped, whatever the quota
 or ties would allow (a diverged model does not recover, and the tie rule would otherwise give a
 place to one of several ``inf`` results, or the first result of a rung to an ``inf``).
+
+**Constraints.** With outcome constraints a rung ranks by ``rank_key``
+(``rung.schedulers._rung_table``): feasible results first, by score, then infeasible ones by
+total violation, then score. A constraint's metric not reported by the rung's step is unknown
+there and counts as holding (a latency measured only at the end ranks nobody down before the
+end; ``rung.core.constraints``). Quotas, ties (equal keys) and both variants are unchanged: an
+infeasible result goes on only when fewer than the quota of results rank before it (feasible
+ones, and infeasible ones of less violation), as the first result of a rung always does. A stop
+or pause of an infeasible result names the constraints it violates, with their values: ``"rank
+5/6 at rung 0 (step 1): infeasible (latency=140 violates latency <= 100), ranked after every
+feasible result: not in the top 1/3 (cutoff loss=0.41)"``; the cutoff names the objective's
+value when the last result that goes on is feasible, and ``"cutoff: an infeasible result,
+violation 20"`` otherwise. Without constraints nothing changes.
 
 **Ties.** Equal scores are common at low fidelity (a model that still predicts the majority
 class). In the stopping variant the places a tied score has inside the quota are filled by the
@@ -107,7 +121,15 @@ from rung.core.history import History
 from rung.core.records import TrialStatus
 from rung.schedulers._ladder_scheduler import QUOTAS, VARIANTS, RetiringLadders
 from rung.schedulers._reasons import quote
-from rung.schedulers._rung_table import RungTable, rung_steps
+from rung.schedulers._rung_table import (
+    Key,
+    RungTable,
+    infeasible_note,
+    key_score,
+    key_violation,
+    rank_key,
+    rung_steps,
+)
 
 #: Why a result that is not finite is stopped at a deciding rung.
 NOT_FINITE = "its score is not finite (the metric was NaN, infinite or missing)"
@@ -120,6 +142,11 @@ LADDER_CHANGES = {
     7: "a result that is not finite (NaN, infinite or missing under Objective(nan='worst')) is "
        "stopped at a deciding rung (before: it continued as the first result of a rung or when "
        "tied results filled the quota, and could be promoted in the promotion variant)",
+    8: "with constraints, a rung ranks feasible results first, then infeasible ones by total "
+       "violation (a constraint's metric not reported by the rung's step counts as holding), "
+       "and a stop or pause names the constraints violated (before: constraints were ignored, "
+       "so an infeasible result with a better score went on and a feasible one stopped); "
+       "studies without constraints decide as in version 7",
 }
 
 
@@ -174,10 +201,10 @@ class Ladder:
         if not 0 <= k < self.final:
             return False
         table = self.tables[k]
-        score = table.entered[trial_id]
+        key = table.entered[trial_id]
         return (
             trial_id not in table.passed
-            and table.table.bisect_left((score, trial_id)) >= table.keeps(self.eta)
+            and table.table.bisect_left((key, trial_id)) >= table.keeps(self.eta)
         )
 
     def settle(self, history: History) -> list[int]:
@@ -222,7 +249,8 @@ class Ladder:
         if k is None:
             return Decision.proceed(self.max_step if probe else self.lease(step + 1))
         table = self.tables[k]
-        rank, n = table.add(trial_id, score, step)
+        key = rank_key(history, trial_id, step, score)
+        rank, n = table.add(trial_id, key, step)
         if self.promotion:
             self._reached(trial_id, k)
         where = f"rank {rank + 1}/{n} at rung {k} ({self._steps(k, step)})"
@@ -242,16 +270,16 @@ class Ladder:
         eta = self.eta
         if not self.promotion:
             keeps = table.keeps(eta)
-            if table.admits(score, eta):
+            if table.admits(key, eta):
                 table.mark(trial_id)
                 if rank < keeps:
                     return Decision.proceed(nxt, where)
                 return Decision.proceed(nxt, f"{where}: tied at the cutoff, fills the quota")
             cutoff = table.cutoff(eta)
-            full = "; the places of its tied value are taken" if score == cutoff else ""
+            full = "; the places of its tied value are taken" if key == cutoff else ""
             return Decision.stop(
-                f"{where}: not in the top 1/{eta} (cutoff {quote(history.objective, cutoff)})"
-                f"{full}"
+                f"{where}: {infeasible_note(history, trial_id, step, key)}not in the top 1/{eta} "
+                f"({_cutoff(history, cutoff)}){full}"
             )
         # promotion variant: would Algorithm 2, run for the worker this trial frees, pick it?
         table.wait(trial_id)
@@ -268,7 +296,7 @@ class Ladder:
         why = (
             f"a trial at rung {higher} goes first" if higher is not None
             else f"promotable: top {quota} of {n}" if rank < quota
-            else f"not in the top {quota} of {n} yet"
+            else f"{infeasible_note(history, trial_id, step, key)}not in the top {quota} of {n} yet"
         )
         return Decision.pause(f"{where}: paused ({why})")
 
@@ -312,17 +340,19 @@ class Ladder:
         self.judged.add(trial_id)
         table = self.tables[k]
         table.unmark(trial_id)
-        score = table.entered[trial_id]
-        rank = table.table.bisect_left((score, trial_id))
+        key = table.entered[trial_id]
+        rank = table.table.bisect_left((key, trial_id))
         where = (f"rank {rank + 1}/{len(table.table)} at rung {k} (step {self.rungs[k]}), "
                  f"judged late: it passed the rung before the rung decided")
-        if score != math.inf and table.admits(score, self.eta):
+        finite = key_score(key) != math.inf
+        if finite and table.admits(key, self.eta):
             table.mark(trial_id)
             return Decision.proceed(self.lease(step + 1), where)
-        if score == math.inf:
+        if not finite:
             return Decision.stop(f"{where}; {NOT_FINITE}")
-        cutoff = quote(history.objective, table.cutoff(self.eta))
-        return Decision.stop(f"{where}; not in the top 1/{self.eta} (cutoff {cutoff})")
+        bad = infeasible_note(history, trial_id, table.at.get(trial_id, self.rungs[k]), key)
+        return Decision.stop(f"{where}; {bad}not in the top 1/{self.eta} "
+                             f"({_cutoff(history, table.cutoff(self.eta))})")
 
     def promote_final(self, decision: Decision, trial_id: int, step: int,
                       history: History) -> Decision:
@@ -369,6 +399,16 @@ class Ladder:
 
     def state(self) -> list[dict[str, Any]]:
         return [t.state() for t in self.tables]
+
+
+def _cutoff(history: History, cutoff: Key) -> str:
+    """``"cutoff loss=0.5"`` (the objective's value of the last result that goes on), or,
+    when that result is infeasible itself, ``"cutoff: an infeasible result, violation 3"``
+    (no objective value is a threshold then; ``rung.plot._cutoffs`` reads none)."""
+    v, score = key_violation(cutoff), key_score(cutoff)
+    if v == 0.0 or score == math.inf:
+        return f"cutoff {quote(history.objective, score)}"
+    return f"cutoff: an infeasible result, violation {v:.6g}"
 
 
 __all__ = [

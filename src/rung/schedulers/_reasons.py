@@ -9,6 +9,9 @@ the score form of reasons journaled before it: ``"cutoff score -0.912"``).
 
 from __future__ import annotations
 
+import math
+
+from rung.core.history import History
 from rung.core.records import Objective
 
 
@@ -19,4 +22,22 @@ def quote(objective: Objective, score: float) -> str:
     return f"{objective.metric}={value:.6g}"
 
 
-__all__ = ["quote"]
+def infeasible(history: History, trial_id: int, step: int) -> str | None:
+    """``"infeasible (latency_ms=140 violates latency_ms <= 100)"``: the constraints the
+    trial's result at ``step`` violates as a rung ranks it (``History.slacks`` with
+    ``ranking=True``), each with the value it read; ``None`` when it violates none (no
+    constraints, every one holds, or its metric is not reported yet there)."""
+    parts = []
+    for c, s in zip(history.constraints, history.slacks(trial_id, step, ranking=True),
+                    strict=True):
+        if math.isnan(s) or s <= 0.0:
+            continue
+        if math.isinf(s):
+            parts.append(f"{c.metric} missing or not finite: violates {c.text()}")
+        else:
+            value = c.bound + s if c.op == "<=" else c.bound - s
+            parts.append(f"{c.metric}={value:.6g} violates {c.text()}")
+    return f"infeasible ({'; '.join(parts)})" if parts else None
+
+
+__all__ = ["infeasible", "quote"]

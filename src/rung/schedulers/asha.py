@@ -11,6 +11,10 @@ Workers hold a lease up to their next active rung and wait for the decision ther
   workers resume the best promotable paused trial of the highest rung before starting new ones;
   paused trials that can provably never be promoted are retired once no new trial can start.
 
+With outcome constraints a rung ranks feasible results first, then infeasible ones by total
+violation ("Constraints" in ``rung.schedulers._ladder``). With several objectives it ranks by
+the first one only (``mo_asha`` ranks by all of them; ``Study.create`` warns).
+
 The exact rules, invariants and costs are those of the shared ladder, ``rung.schedulers._ladder``.
 ``guard=True`` raises the grace period (the first rung that stops or pauses trials) while
 adjacent rungs' rank correlation is low (``rung.schedulers._guard``). ``min_step="auto"`` chooses
@@ -56,7 +60,7 @@ class ASHA(RetiringLadders):
             value the first rung needs (default 0.7).
     """
 
-    version = 7
+    version = 8
     changes = {2: "stopping variant: tied results at a rung fill the max(1, floor(n/eta)) "
                   "quota (before: only the first of them continued)",
                3: "min_step='auto': the first rung chosen from complete curves (an integer "

@@ -20,6 +20,9 @@ new trial can start, each ladder retires the paused trials it can provably never
 ASHA does (``rung.schedulers._ladder``, "Retiring paused trials"); a trial's ladder is fixed at its
 creation, so every ladder's populations become final on their own.
 
+With outcome constraints every bracket's rungs rank feasible results first ("Constraints" in
+``rung.schedulers._ladder``).
+
 ``guard=True`` watches bracket 0's rungs (see ``rung.schedulers._guard``); a raise to step
 ``m`` makes every bracket skip its rungs below ``m``. ``min_step="auto"`` builds the brackets
 from step 1 and chooses the lowest deciding step ``m`` from complete curves (``FirstRung`` in
@@ -73,7 +76,7 @@ class AsyncHyperband(RetiringLadders):
             value the lowest deciding step needs (default 0.7).
     """
 
-    version = 7
+    version = 8
     changes = {2: "stopping variant: tied results at a rung fill the max(1, floor(n/eta)) "
                   "quota (before: only the first of them continued)",
                3: "min_step='auto': the lowest deciding rung chosen from complete curves (an "

@@ -80,6 +80,11 @@ A refit of ``f_j`` costs a GP fit on ``m`` rows (``O(m^3)`` per L-BFGS step) and
 and re-sort of the trials at rungs ``<= j`` (O(n K m + n log n)); refits are geometric in each
 transition's row count, so there are ``O(K log n)`` of them in a run.
 
+**Objective only.** It ranks by the predicted final *objective* and ignores a study's
+constraints (and every objective but the first; ``Study.create`` warns): a constraint's value
+at ``max_step`` is not predicted, and ranking a prediction against a present violation would
+mix two scales. Constrained studies: ``asha`` or ``mo_asha``, which rank feasible first.
+
 The features, training rows and rank values are ``rung.schedulers._curve_features``.
 """
 

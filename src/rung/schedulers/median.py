@@ -59,6 +59,14 @@ trial ``t`` stops at step ``s`` iff
 A completed trial enters per-step ``SortedTable``s once, when it ends (``O(steps log n)``); a
 report costs ``O(log n)``. Every lease ends at the next step (``should_prune`` is synchronous in
 Optuna, so the rule may decide at any report once a trial has completed).
+
+**Objective only.** Both rules compare the objective with a median of the objective; they
+ignore a study's constraints and, with several objectives, every objective but the first
+(``Study.create`` warns). A median has no place for feasibility: there is no ranking to put
+feasible trials first in, and stopping a trial because it is infeasible *now* would be
+another rule, one that many constraints (a latency measured at the end, a size that shrinks
+with pruning) would make wrong. For a constrained study use ``asha`` (feasible results rank
+first at every rung) or ``mo_asha``.
 """
 
 from __future__ import annotations

@@ -2,10 +2,12 @@
 
 Schmucker, Donini, Zafar, Salinas and Archambeau, "Multi-objective asynchronous successive
 halving", arXiv:2106.12639, 2021. ASHA's rungs (``min_step * eta**k`` below ``max_step``), with
-the scalar ranking at a rung replaced by a multi-objective one: when a trial reports at a rung,
-every result recorded there so far is ordered by
+ASHA's scalar ``top_k`` selection at a rung replaced by a multi-objective one, and nothing else
+changed: when a trial reports at a rung, every result recorded there so far is ordered by
 
-1. feasibility (with constraints: feasible first, then by total violation),
+1. feasibility (with constraints: feasible first, then by total violation; a constraint's
+   metric not reported by the rung's step is unknown there and counts as holding, so a
+   latency measured only at the end ranks nobody down before it: ``rung.core.constraints``),
 2. non-dominated front (NSGA-II sorting of the lower-is-better objective values,
    ``History.values``),
 3. inside a front, the order of a greedy epsilon-net (the paper's "EpsNet" selection): start
@@ -14,17 +16,30 @@ every result recorded there so far is ordered by
    spread along the front instead of crowding one end;
 
 and the trial continues iff it passed this rung before (it re-reports after a restart: the
-decision stands, as in ASHA), or fewer than ``ceil(n / eta)`` results have passed the rung so far
-(``n`` results at the rung; positions inside a front shift as results arrive, so unlike a scalar
-ranking the quota is checked explicitly) and either its position ``r`` satisfies
-``r * eta < n``, or it ties: results with identical objective values and violation are
-interchangeable, so they share the positions any of them holds inside ``r * eta < n``, and a
-tied result continues while fewer of them have passed than they hold. After ``n`` identical
-results exactly ``ceil(n / eta)`` have passed (without the tie rule only the first would).
-MO-ASHA keeps the paper's ``ceil(n / eta)`` quota (ASHA's is ``max(1, floor(n / eta))``).
+decision stands, as in ASHA), or its position ``r`` (0-based) among the ``n`` results at the
+rung satisfies ``r * eta < n`` (the top ``ceil(n / eta)``, the paper's quota; ASHA's is
+``max(1, floor(n / eta))``), or it ties: results with identical objective values and
+violation are interchangeable, so they share the positions any of them holds inside
+``r * eta < n``, and a tied result continues while fewer of them have passed than they hold.
+After ``n`` identical results exactly ``ceil(n / eta)`` have passed (without the tie rule only
+the first would). As in ASHA (and in the paper, whose selection is ASHA's with ``top_k``
+replaced, and in Syne Tune's ``MOASHA``, which stops a result iff its rank fraction exceeds
+``1 / eta``), each decision is made on the rung as it is when the result arrives: no count of
+the results that passed earlier caps it, so a result that dominates the ones that went on
+before it goes on too (positions inside a front shift as results arrive, so more than
+``ceil(n / eta)`` may have passed a rung of ``n``: ASHA's "mispromotions").
 
 A result with an objective that is not finite (NaN, infinite or missing, under
 ``Objective(nan="worst")``) is stopped at a rung, as in ASHA.
+
+Reasons name the position and the rule that decided it: ``"position 2/4 at rung 0 (step 1)"``
+(inside the top ``ceil(n / eta)``), ``"position 3/4 at rung 0 (step 1): not in the top 1/3 by
+non-dominated sorting"`` (positions 1 to ``ceil(n / eta)`` go on; ``by feasibility and
+non-dominated sorting`` with constraints), a tied result's
+``"tied with results inside the top 1/3, takes one of their places"`` or ``"tied, and the
+places of its tied values are taken"``; an infeasible result's stop names the constraints it
+violates, with their values: ``"... : infeasible (latency=140 violates latency <= 100),
+ranked after every feasible result: not in the top 1/3 ..."``.
 
 A trial that skips a rung's step (it reports every few steps) is judged at its first result
 past it, with that result's values, as in ASHA ("Results between rungs" in
@@ -47,6 +62,7 @@ from rung.core.events import Decision
 from rung.core.registry import register
 from rung.multiobjective import nondominated_sort
 from rung.schedulers._ladder import NOT_FINITE, rung_steps
+from rung.schedulers._reasons import infeasible
 
 
 def eps_net_order(Y: np.ndarray) -> list[int]:
@@ -91,14 +107,16 @@ def mo_rank(values: np.ndarray, violation: np.ndarray, ids: np.ndarray) -> list[
 class MOASHA(Scheduler):
     """Asynchronous successive halving for several objectives (and constraints): a rung
     ranks its results by feasibility, non-dominated front and an epsilon-net spread along
-    the front (module docstring), and passes ``ceil(n / eta)`` of ``n``.
+    the front (module docstring), and a result goes on iff it is in the top ``ceil(n / eta)``
+    of the ``n`` there when it arrives.
 
     Args:
-        reduction_factor: ``eta`` (>= 2): at most ``ceil(n / eta)`` results pass a rung.
+        reduction_factor: ``eta`` (>= 2): a result goes on iff its position is in the top
+            ``ceil(n / eta)`` of its rung.
         min_step: the first rung (no trial stops before it).
     """
 
-    version = 5
+    version = 6
     changes = {2: "results with identical values at a rung fill the ceil(n/eta) quota "
                   "(before: only the first of them continued)",
                3: "a trial that passed a rung and re-reports there after a restart goes on, "
@@ -109,7 +127,15 @@ class MOASHA(Scheduler):
                   "max_step)",
                5: "a result with an objective that is not finite (NaN, infinite or missing "
                   "under nan='worst') is stopped (before: it passed as the first result at a "
-                  "rung, or when the quota had room)"}
+                  "rung, or when the quota had room)",
+               6: "a result goes on iff its position is in the top ceil(n/eta) of its rung, "
+                  "as in ASHA and the paper (before: also only while fewer than ceil(n/eta) "
+                  "had passed the rung, so a result dominating the ones that went on was "
+                  "stopped, with a reason naming a position inside the top); with "
+                  "constraints, a constraint's metric not reported by the rung's step counts "
+                  "as holding (before: infeasible, so a metric reported only at the end "
+                  "ranked every result by trial id), and an infeasible result's stop names "
+                  "the constraints it violates"}
 
     def __init__(self, reduction_factor: int = 3, min_step: int = 1) -> None:
         self.reduction_factor = reduction_factor
@@ -147,13 +173,11 @@ class MOASHA(Scheduler):
         members[tid] = step
         ids = np.array(list(members))
         values = np.array([h.values(t, at) for t, at in members.items()]).reshape(len(ids), -1)
-        viol = np.array([h.violation(t, at) for t, at in members.items()])
+        viol = np.array([h.violation(t, at, ranking=True) for t, at in members.items()])
         order = mo_rank(values, viol, ids)
         me = int(np.flatnonzero(ids == tid)[0])
         rank = order.index(me)
         n, eta = len(ids), self.reduction_factor
-        # positions inside a front shift as results arrive, so the quota is enforced too
-        quota = -(-n // eta)
         r = self.rungs[k]
         at = f"step {r}" if step == r else f"step {r}, reported at step {step}"
         where = f"position {rank + 1}/{n} at rung {k} ({at})"
@@ -161,24 +185,30 @@ class MOASHA(Scheduler):
             return Decision.proceed(self.lease(step + 1), f"{where}: already promoted")
         if not np.all(np.isfinite(values[me])):
             return Decision.stop(f"{where}: {NOT_FINITE}")
-        if len(self._passed[k]) < quota:
-            # ties: results identical to this one are interchangeable, so they share the
-            # places any of them holds inside the quota
-            same = np.all(values == values[me], axis=1) & (viol == viol[me])
-            same[me] = True  # a non-finite row equals nothing, not even itself
-            if same.sum() == 1:
-                if rank * eta < n:
-                    self._passed[k].add(tid)
-                    return Decision.proceed(self.lease(step + 1), where)
-            else:
-                places = sum(1 for pos, row in enumerate(order) if same[row] and pos * eta < n)
-                taken = sum(1 for t in ids[same] if int(t) in self._passed[k])
-                if taken < places:
-                    self._passed[k].add(tid)
-                    return Decision.proceed(
-                        self.lease(step + 1), f"{where}: tied, fills the quota"
-                    )
-        return Decision.stop(f"{where}: not in the top 1/{eta} by non-dominated sorting")
+        # ties: results identical to this one are interchangeable, so they share the places
+        # any of them holds inside the top
+        same = np.all(values == values[me], axis=1) & (viol == viol[me])
+        same[me] = True  # a non-finite row equals nothing, not even itself
+        tied = bool(same.sum() > 1)
+        if not tied and rank * eta < n:
+            self._passed[k].add(tid)
+            return Decision.proceed(self.lease(step + 1), where)
+        if tied:
+            places = sum(1 for pos, row in enumerate(order) if same[row] and pos * eta < n)
+            taken = sum(1 for t in ids[same] if int(t) in self._passed[k])
+            if taken < places:
+                self._passed[k].add(tid)
+                return Decision.proceed(self.lease(step + 1), f"{where}: tied with results "
+                                        f"inside the top 1/{eta}, takes one of their places")
+        bad = ""
+        if viol[me] > 0:
+            bad = f"{infeasible(h, tid, step) or 'infeasible'}, ranked after every feasible " \
+                  "result: "
+        by = "feasibility and non-dominated sorting" if h.constraints else "non-dominated sorting"
+        why = f"not in the top 1/{eta} by {by}"
+        if tied and rank * eta < n:
+            why = f"tied, and the places of its tied values in the top 1/{eta} are taken"
+        return Decision.stop(f"{where}: {bad}{why}")
 
     def _rung_of(self, trial_id: int, step: int) -> int | None:
         """The rung a result counts at: its step's rung, or the highest rung at or below

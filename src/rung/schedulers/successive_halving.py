@@ -66,6 +66,9 @@ the next session ends such a run completed: ``Engine.abandoned_ends``.)
 metric scores ``inf``) count among a rung's members, ranked last, and are never promoted, even
 when fewer finite results than ``floor(n_i / eta)`` are in.
 
+**Constraints.** A rung ranks by ``rank_key`` (``rung.schedulers._rung_table``: feasible
+members first, then infeasible ones by total violation); an infeasible member's stop says so.
+
 **Quotas.** ``quota="ceil"`` (a compatibility switch; default ``"floor"``) keeps
 ``ceil(n_i / eta)`` of every rung, as scikit-learn's ``HalvingGridSearchCV`` /
 ``HalvingRandomSearchCV`` do (``n_candidates_to_keep = ceil(n_candidates / factor)``), and plans
@@ -112,6 +115,7 @@ from rung.schedulers._brackets import (  # s_max_for, bracket_plan: re-exported
     s_max_for,
 )
 from rung.schedulers._guard import FidelityGuard
+from rung.schedulers._rung_table import key_score, rank_key
 from rung.schedulers._sync_reasons import here, verdict
 
 QUOTAS = ("floor", "ceil")  # as in rung.schedulers._ladder (not imported: no need to load it)
@@ -121,8 +125,13 @@ class SynchronousBrackets(Scheduler):
     """Shared machinery of ``SuccessiveHalving`` and ``Hyperband``: brackets of synchronous
     rungs, paused and resumed trials. Subclasses choose the next bracket (``_next_bracket``)."""
 
-    version = 5
-    changes = {5: "a member that ended for good (failed, stopped, completed) after reporting "
+    version = 6
+    changes = {6: "with constraints, a rung ranks feasible results first, then infeasible ones "
+                  "by total violation (a constraint's metric not reported by the rung's step "
+                  "counts as holding), and an infeasible member's stop names the constraints "
+                  "it violates (before: constraints were ignored); studies without constraints "
+                  "decide as in version 5",
+               5: "a member that ended for good (failed, stopped, completed) after reporting "
                   "its result at a rung is never promoted: its place goes to the next best "
                   "(before: it was promoted, the next rung waited for it forever and the "
                   "study ended with its best trials paused); a trial interrupted after it "
@@ -242,8 +251,8 @@ class SynchronousBrackets(Scheduler):
         # member that ended for good (module docstring, "Members that ended")
         promoted: list[int] = []
         passed: list[tuple[int, str]] = []
-        for score, t in rung.table:
-            if len(promoted) >= k or score == math.inf:
+        for key, t in rung.table:
+            if len(promoted) >= k or key_score(key) == math.inf:
                 break
             tid = int(t)
             status = history.status(tid)
@@ -266,7 +275,8 @@ class SynchronousBrackets(Scheduler):
             # (the reporter's is its reply: on_result drops it here; a member that ended for
             # good is asked for nothing)
             if tid in rung.scores and not history.status(tid).final:
-                self._why[tid] = verdict(br, i, tid, history.last_step(tid), promoted, passed)
+                self._why[tid] = verdict(br, i, tid, history.last_step(tid), promoted, passed,
+                                         history)
             if tid not in nxt.members:
                 self._where.pop(tid, None)
                 if history.status(tid) is TrialStatus.PAUSED:
@@ -382,7 +392,7 @@ class SynchronousBrackets(Scheduler):
             return Decision.proceed(rung.step)
         # at its rung's step, or past it: a trial that reports every few steps is judged at
         # its first result past the rung (module docstring, "Results between rungs")
-        rung.record(tid, score)
+        rung.record(tid, rank_key(history, tid, step, score))
         last = i == len(br.rungs) - 1
         if last:
             self._check(br, i, history)
@@ -397,7 +407,7 @@ class SynchronousBrackets(Scheduler):
             )
         if tid in promoted:
             br.queue.pop(tid, None)  # it is on its worker: no resume needed
-        return verdict(br, i, tid, step, promoted, self._passed.get((br.index, i), ()))
+        return verdict(br, i, tid, step, promoted, self._passed.get((br.index, i), ()), history)
 
     def on_trial_end(self, request: EndRequest) -> None:
         history = request.history

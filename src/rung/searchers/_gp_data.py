@@ -1,5 +1,6 @@
 """What the ``gp`` searcher's GPs are fitted on: scores standardized, dropped trials as the
-worst score, several objectives scalarized (ParEGO), and the points kept under a cap."""
+worst score, several objectives scalarized (ParEGO), constraint slacks, and the points kept
+under a cap; and ``_Model``, a fitted GP with what the acquisition needs."""
 
 from __future__ import annotations
 
@@ -7,7 +8,57 @@ import math
 
 import numpy as np
 
+from rung.core.history import History
 from rung.searchers._common import Observations
+from rung.searchers._gp import GP
+
+
+class _Model:
+    """A fitted GP on standardized targets plus what the acquisition needs: the incumbent
+    ``best`` and, with fantasies, one incumbent per fantasy (``bests``)."""
+
+    def __init__(
+        self,
+        gp: GP,
+        best: float,
+        bests: np.ndarray | None = None,
+        cons: list[tuple[GP, float]] | None = None,
+        use_ei: bool = True,
+    ) -> None:
+        self.gp = gp
+        self.best = best
+        self.bests = bests
+        self.cons = cons or []  # (GP of a standardized constraint slack, feasibility threshold)
+        self.use_ei = use_ei
+
+
+def constraint_targets(
+    h: History, step: int, ids: list[int]
+) -> tuple[np.ndarray, list[tuple[int, np.ndarray, np.ndarray, float]]]:
+    """What the constraints' GPs are fitted on (Gardner et al., ICML 2014: one GP per
+    constraint slack, feasible iff ``<= 0``): whether each observation is feasible as ranked at
+    ``step`` (``History.slacks`` with ``ranking=True``: a constraint's metric not reported by
+    ``step`` is unknown and counts as holding, unless the result there is final), and for
+    every constraint known at two observations or more ``(constraint, the rows where it is
+    known, their slacks standardized, the standardized threshold 0)``. A slack that is not
+    finite (a metric not finite, or never reported by a final result) is the worst finite one
+    (1 if none is). A constraint known at fewer than two observations gets no GP: its
+    probability of feasibility is left out of the acquisition."""
+    slack = np.array([h.slacks(t, step, ranking=True) for t in ids],
+                     dtype=float).reshape(len(ids), -1)
+    known = ~np.isnan(slack)
+    feasible = np.all(~known | (slack <= 0), axis=1)
+    out: list[tuple[int, np.ndarray, np.ndarray, float]] = []
+    for c in range(slack.shape[1]):
+        rows = np.flatnonzero(known[:, c])
+        if rows.size < 2:
+            continue
+        sc = slack[rows, c].copy()
+        fin = np.isfinite(sc)
+        sc[~fin] = sc[fin].max() if fin.any() else 1.0
+        m_c, s_c = float(sc.mean()), float(sc.std()) or 1.0
+        out.append((c, rows, (sc - m_c) / s_c, -m_c / s_c))
+    return feasible, out
 
 
 def standardize(y: np.ndarray) -> np.ndarray:

@@ -17,17 +17,18 @@ One suggestion:
    a model", where a model needs ``min_points`` observations in each group (HpBandSter fits no
    KDE on fewer; the paper's ``N_min + 2`` would leave "bad" two points).
 3. *Split*: observations rank by score; with constraints feasible ones first, then by total
-   violation; with several objectives by non-dominated front, then hypervolume contribution
-   (``rank_keys``, MOTPE's ranking). The best ``max(min_points, top_n_percent% of n)`` are
-   "good", and so is every observation tied with the worst of them (on learning curves most
-   configurations often share one value at a low step: which of them is good must not depend
-   on their trial ids, as it did up to version 2); the next ``max(min_points,
-   (100 - top_n_percent)% of n)`` are "bad". The budget of 2. is the largest step at which both
-   groups then hold ``min_points``; a step whose results tie too much is skipped for the next
-   lower one. Only observations at that step count, as in the paper: neither pending trials
-   nor trials a scheduler stopped below it (version 1 added both to "bad", which on
-   late-bloomer curves marked the slow starters a scheduler had stopped early as bad and
-   steered sampling to fast starters).
+   violation (as ranked at the step: a constraint's metric not reported by then counts as
+   holding unless the result there is final, ``rung.core.constraints``); with several objectives
+   by non-dominated front, then hypervolume contribution (``rank_keys``, MOTPE's ranking). The
+   best ``max(min_points, top_n_percent% of n)`` are "good", and so is every observation tied
+   with the worst of them (on learning curves most configurations often share one value at a low
+   step: which of them is good must not depend on their trial ids, as it did up to version 2);
+   the next ``max(min_points, (100 - top_n_percent)% of n)`` are "bad". The budget of 2. is the
+   largest step at which both groups then hold ``min_points``; a step whose results tie too much
+   is skipped for the next lower one. Only observations at that step count, as in the paper:
+   neither pending trials nor trials a scheduler stopped below it (version 1 added both to
+   "bad", which on late-bloomer curves marked the slow starters a scheduler had stopped early as
+   bad and steered sampling to fast starters).
 4. *Densities*: product-kernel KDEs of both groups with Scott's normal-reference bandwidth
    ``1.06 std n^(-1/(d+4))`` per dimension, clipped below at ``min_bandwidth``; categorical
    parameters use Aitchison-Aitken kernels (statsmodels' ``KDEMultivariate``, as the paper).
@@ -85,14 +86,15 @@ _RANDOM_DRAWS = 100
 
 
 def rank_keys(h: History, obs: Observations) -> np.ndarray:
-    """``(n, k)`` lexicographic keys of the observations, lower is better: the score alone for
-    one objective without constraints; with constraints the total violation first (feasible
-    trials first, then the least violation); with several objectives the non-dominated front
-    of the feasible trials, then minus the hypervolume contribution within the front (MOTPE's
-    ranking, ``tpe``). Equal rows are ties."""
+    """``(n, k)`` lexicographic keys of the observations, lower is better: the score alone for one
+    objective without constraints; with constraints the total violation first (feasible trials
+    first, then the least violation; ``History.violation(..., ranking=True)``: a constraint's
+    metric not reported by ``obs.step`` counts as holding); with several objectives the
+    non-dominated front of the feasible trials, then minus the hypervolume contribution within the
+    front (MOTPE's ranking, ``tpe``). Equal rows are ties."""
     if len(h.objectives) == 1 and not h.constraints:
         return obs.y[:, None]
-    viol = np.array([h.violation(t, obs.step) for t in obs.ids], dtype=float)
+    viol = np.array([h.violation(t, obs.step, ranking=True) for t in obs.ids], dtype=float)
     if len(h.objectives) == 1:
         return np.column_stack([viol, obs.y])
     Y = np.array([h.values(t, obs.step) for t in obs.ids], dtype=float).reshape(len(obs.ids), -1)
@@ -122,7 +124,7 @@ class BOHBSearcher(Searcher):
             again (a noisy objective) instead of being exhausted.
     """
 
-    version = 7
+    version = 8
     changes = {
         6: "trials that failed by themselves are observations with the worst score"
         " (before: the model never saw them and kept proposing where every trial failed)",
@@ -145,6 +147,11 @@ class BOHBSearcher(Searcher):
         "picked uniformly among the untried ones; was: Int(0, 4) with 20 trials spent 15 of "
         "them on repeats",
         7: DEFINE_BY_RUN_TRIED,
+        8: "constraints: an observation ranks by its constraints' latest values at or before "
+        "the step, and a constraint whose metric the trial has not reported by then counts "
+        "as holding unless its result there is final (before: infeasible at every step that "
+        "lacked the metric, so a metric reported only at the end ranked every observation "
+        "below the top step by trial id); studies without constraints are unchanged",
     }
 
     def __init__(

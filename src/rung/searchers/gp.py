@@ -42,17 +42,20 @@ One suggestion:
    pending trials beyond that cap *locally
    penalize* the acquisition with a ball whose radius follows from a Lipschitz estimate of the
    mean, so hundreds of concurrent suggestions still spread over distinct promising regions.
-6. *Acquisition*: LogEI over the best feasible observation, plus the log probability of
-   feasibility of every constraint (one GP per constraint slack; while nothing is feasible,
-   the probability of feasibility alone), plus the penalties, on ``n_candidates`` scrambled
-   Sobol' points and as many perturbations of the best observations; the best few are
-   polished by L-BFGS-B over their active continuous coordinates with the analytic gradient;
-   the best polished point that is not already an observed or pending configuration is
-   proposed (if every one is, a free random configuration; also never a failed or paused
-   trial's, while one is found: ``DesignThenModel``). Past ``LARGE_BATCH`` (32) pending
-   trials, the starts and the proposal also keep the spread radius from every pending point
-   (``_pending``), so a batch of hundreds cannot pile onto the region the penalties leave
-   open. The initial design skips a Sobol' point whose configuration is pending.
+6. *Acquisition*: LogEI over the best feasible observation, plus the log probability of feasibility
+   of every constraint (one GP per constraint slack, on the observations whose slack is known at
+   the modelled step: a constraint's metric a trial has not reported by then is unknown there, and
+   the observation counts as feasible for it, unless its result there is final;
+   ``_gp_data.constraint_targets``, ``rung.core.constraints``; while nothing is feasible, the
+   probability of feasibility alone), plus the penalties, on ``n_candidates`` scrambled Sobol'
+   points and as many perturbations of the best observations; the best few are polished by L-BFGS-B
+   over their active continuous coordinates with the analytic gradient; the best polished point
+   that is not already an observed or pending configuration is proposed (if every one is, a free
+   random configuration; also never a failed or paused trial's, while one is found:
+   ``DesignThenModel``). Past ``LARGE_BATCH`` (32) pending trials, the starts and the proposal also
+   keep the spread radius from every pending point (``_pending``), so a batch of hundreds cannot
+   pile onto the region the penalties leave open. The initial design skips a Sobol' point whose
+   configuration is pending.
 
 Several objectives are scalarized per suggestion by ParEGO's augmented Chebyshev norm with
 random weights (Knowles 2006). Randomness (candidates, fantasies, weights) comes only from
@@ -91,7 +94,14 @@ from rung.searchers._gp import (
     log_ei_avg,
     log_ei_grad,
 )
-from rung.searchers._gp_data import parego, standardize, subset, with_dropped
+from rung.searchers._gp_data import (
+    _Model,
+    constraint_targets,
+    parego,
+    standardize,
+    subset,
+    with_dropped,
+)
 from rung.searchers._model_based import DesignThenModel
 from rung.searchers._pending import PendingSet, config_key
 
@@ -105,25 +115,6 @@ from rung.searchers._pending import PendingSet, config_key
 MAX_CANDIDATES = 10_000
 MAX_POINTS = 1_000
 MAX_FANTASIES = 1_000
-
-
-class _Model:
-    """A fitted GP on standardized targets plus what the acquisition needs: the incumbent
-    ``best`` and, with fantasies, one incumbent per fantasy (``bests``)."""
-
-    def __init__(
-        self,
-        gp: GP,
-        best: float,
-        bests: np.ndarray | None = None,
-        cons: list[tuple[GP, float]] | None = None,
-        use_ei: bool = True,
-    ) -> None:
-        self.gp = gp
-        self.best = best
-        self.bests = bests
-        self.cons = cons or []  # (GP of a standardized constraint slack, feasibility threshold)
-        self.use_ei = use_ei
 
 
 @register("searcher", "gp")
@@ -148,7 +139,7 @@ class GPSearcher(DesignThenModel):
             _fidelities``; single-objective studies; with several objectives, the top step).
     """
 
-    version = 7
+    version = 8
     changes = {
         6: "trials that failed by themselves are observations with the worst score"
         " (before: the model never saw them and kept proposing where every trial failed)",
@@ -172,6 +163,12 @@ class GPSearcher(DesignThenModel):
         "repeats; results near the float limits (1e308) are scaled before they are "
         "standardized (their mean and deviation overflowed: the GP was fitted on NaN)",
         7: DEFINE_BY_RUN_TRIED,
+        8: "constraints: a slack is the constraint's latest value at or before the modelled "
+        "step (a trial stopped below it included), and a constraint whose metric the trial "
+        "has not reported by then is unknown: left out of that constraint's GP and counted "
+        "as holding for the incumbent (before: infinitely violated, so a metric reported "
+        "only at the end made every observation infeasible and the acquisition a flat "
+        "probability of feasibility); studies without constraints are unchanged",
     }
 
     def __init__(
@@ -278,14 +275,9 @@ class GPSearcher(DesignThenModel):
         cons: list[tuple[GP, float]] = []
         feasible = np.ones(len(ids), dtype=bool)
         if h.constraints:
-            slack = np.array([h.slacks(t, step) for t in ids]).reshape(len(ids), -1)
-            feasible = np.all(slack <= 0, axis=1)
-            for c in range(slack.shape[1]):
-                sc = slack[:, c].copy()
-                fin = np.isfinite(sc)
-                sc[~fin] = sc[fin].max() if fin.any() else 1.0
-                m_c, s_c = float(sc.mean()), float(sc.std()) or 1.0
-                cons.append((self._fit(step, ids, (sc - m_c) / s_c, Z, f"c{c}"), -m_c / s_c))
+            feasible, targets = constraint_targets(h, step, ids)
+            for c, rows, sc, thr in targets:
+                cons.append((self._fit(step, [ids[i] for i in rows], sc, Z[rows], f"c{c}"), thr))
         use_ei = bool(feasible.any())
         best = float(y[feasible].min()) if use_ei else float(y.min())
         lows, weights = ([], np.ones(1)) if self.fidelities == "top" or len(

@@ -15,7 +15,10 @@ The algorithm, step by step (each step is one method below):
    the best ``gamma(n) = min(ceil(gamma * n), max_below)`` form the "below" group, the rest the
    "above" group (``gamma_schedule="sqrt"``: Hyperopt's ``ceil(gamma * sqrt(n))``). Trials a
    scheduler stopped below the modelled step join "above" as its worst members. With
-   constraints, feasible trials rank before infeasible ones, which rank by total violation; with
+   constraints, feasible trials rank before infeasible ones, which rank by total violation
+   (``History.violation(..., ranking=True)``: a constraint's metric the trial has not reported
+   by the modelled step counts as holding, unless its result there is final;
+   ``rung.core.constraints``); with
    several objectives the ranking is by non-dominated sorting, ties within the last front broken
    by hypervolume contribution (MOTPE; Ozaki et al., GECCO 2020 / JAIR 2022).
 
@@ -125,7 +128,7 @@ class TPESearcher(DesignThenModel):
             again (a noisy objective) instead of being exhausted (see ``DesignThenModel``).
     """
 
-    version = 7
+    version = 8
     changes = {
         6: "trials that failed by themselves are observations with the worst score"
         " (before: the model never saw them and kept proposing where every trial failed)",
@@ -152,6 +155,11 @@ class TPESearcher(DesignThenModel):
         "untried one is picked uniformly; was: Int(0, 4) with 20 trials spent 15 of them on "
         "repeats",
         7: DEFINE_BY_RUN_TRIED,
+        8: "constraints: an observation ranks by its constraints' latest values at or before "
+        "the modelled step, and a constraint whose metric the trial has not reported by then "
+        "counts as holding unless its result there is final (before: infeasible at every "
+        "step that lacked the metric, so a metric reported only at the end ranked every "
+        "observation below it by trial id); studies without constraints are unchanged",
     }
 
     def __init__(
@@ -274,13 +282,15 @@ class TPESearcher(DesignThenModel):
 
     def _rank(self, h: History, obs: Observations) -> list[int]:
         """Observed trial ids, best first (ties broken by trial id). With constraints, feasible
-        trials first, then by total violation; with several objectives, by non-dominated
-        front, the front that straddles the split ordered by hypervolume contribution."""
+        trials first, then by total violation as ranked at the modelled step (a metric not
+        reported by then counts as holding: ``History.violation(..., ranking=True)``); with
+        several objectives, by non-dominated front, the front that straddles the split ordered
+        by hypervolume contribution."""
         ids = np.array(obs.ids)
         if len(h.objectives) == 1 and not h.constraints:
             order = np.lexsort((ids, obs.y))
             return [obs.ids[i] for i in order]
-        viol = np.array([h.violation(t, obs.step) for t in obs.ids])
+        viol = np.array([h.violation(t, obs.step, ranking=True) for t in obs.ids])
         if len(h.objectives) == 1:
             order = np.lexsort((ids, obs.y, viol))
             return [obs.ids[i] for i in order]

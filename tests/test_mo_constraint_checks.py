@@ -1,0 +1,132 @@
+"""What a multi-objective or constrained study is told at create and at the end.
+
+Before: a scalar scheduler ranked a multi-objective study by its first objective silently;
+the median rule, the curve scheduler, PBT and synchronous halving ignored constraints
+silently; ``mode=['max']`` for two objectives read as if it should be accepted; ``tell(id)``
+after reports without a constraint's metric was accepted (the trial silently infeasible)
+while ``tell(id, 'completed', metrics)`` without it was refused; ``rung show`` said "no
+feasible trial yet" about a finished study; ``rung.MOASHA`` did not exist; a hypervolume
+reference on the wrong side of the front silently gave 0."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+import rung
+from rung.cli.report import no_best, pareto_line
+from rung.core.records import Objective
+from rung.errors import ConfigError
+from rung.schedulers.mo_asha import MOASHA
+from rung.storage import MemoryJournal
+
+SPACE = {"x": rung.Float(0.0, 1.0)}
+TWO = [rung.Objective("acc", "max"), rung.Objective("size", "min")]
+
+
+def _warnings(caplog: pytest.LogCaptureFixture, **kw: object) -> list[str]:
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="rung.study"):
+        rung.Study.create("w", SPACE, searcher="random", max_step=9, budget={"n_trials": 3},
+                          storage=MemoryJournal(), **kw)  # type: ignore[arg-type]
+    return [r.getMessage() for r in caplog.records if r.name == "rung.study"]
+
+
+def test_a_scalar_scheduler_of_several_objectives_is_warned_about(
+        caplog: pytest.LogCaptureFixture) -> None:
+    assert _warnings(caplog, objective=TWO, scheduler="asha") == [
+        "study w: scheduler 'asha' ranks trials by the first objective 'acc' only, not by "
+        "'size': scheduler='mo_asha' ranks by every objective"]
+    assert _warnings(caplog, objective=TWO, scheduler="mo_asha") == []
+    assert _warnings(caplog, objective=TWO, scheduler="fifo") == []
+    assert _warnings(caplog, objective="loss", scheduler="asha") == []
+
+
+def test_a_scheduler_that_ignores_constraints_is_warned_about(
+        caplog: pytest.LogCaptureFixture) -> None:
+    assert _warnings(caplog, objective="loss", scheduler="median",
+                     constraints=["lat <= 1"]) == [
+        "study w: scheduler 'median' ignores the constraints: it decides by 'loss' alone, so "
+        "an infeasible trial with a better value goes on; scheduler='asha' (or 'mo_asha') "
+        "ranks feasible results first"]
+    assert _warnings(caplog, objective="loss", scheduler="asha", constraints=["lat <= 1"]) == []
+    assert len(_warnings(caplog, objective=TWO, scheduler="curve",
+                         constraints=["lat <= 1"])) == 2
+
+
+def test_one_mode_for_two_objectives_is_refused_saying_what_is_accepted() -> None:
+    with pytest.raises(ConfigError) as e:
+        rung.Study.create("m", SPACE, objective=["a", "b"], mode=["max"])
+    assert str(e.value) == ("mode: a list of modes needs one per objective (2), got 1: "
+                            "['max']; or give one string, 'min' or 'max', for all of them")
+    with pytest.raises(ConfigError) as e:
+        rung.Study.create("m", SPACE, objective=["a", "b"], mode=3)  # type: ignore[arg-type]
+    assert str(e.value) == ("mode: one string, 'min' or 'max', for all objectives, or a list "
+                            "of one per objective (2); got 3")
+
+
+def test_moasha_is_exported_at_the_top() -> None:
+    assert rung.MOASHA is MOASHA and "MOASHA" in rung.__all__
+
+
+def test_tell_completed_needs_a_constraint_metric_with_or_without_metrics() -> None:
+    s = rung.Study.create("t", SPACE, objective="loss", constraints=["lat <= 1"],
+                          searcher="random", scheduler="fifo", max_step=2,
+                          budget={"n_trials": 4})
+    t = s.ask()
+    assert t is not None
+    s.report(t.id, 1, {"loss": 0.5})
+    with pytest.raises(ConfigError) as e:
+        s.tell(t.id, "completed")
+    assert str(e.value) == (
+        f"metrics: no 'lat' (the metric of constraint 'lat <= 1'): trial {t.id} never "
+        "reported it, so it would end infeasible; tell it with metrics holding 'lat', or "
+        "tell 'failed'")
+    with pytest.raises(ConfigError) as e:
+        s.tell(t.id, "completed", {"loss": 0.4})
+    assert str(e.value) == "metrics: no 'lat' (the metric of constraint 'lat <= 1'): got 'loss'"
+    assert s.trial(t.id).status is rung.TrialStatus.RUNNING  # nothing recorded
+    # reported once, it holds: both forms are accepted
+    s.report(t.id, 2, {"loss": 0.4, "lat": 0.5})
+    assert s.tell(t.id, "completed").status is rung.TrialStatus.COMPLETED
+    u = s.ask()
+    assert u is not None
+    s.report(u.id, 1, {"loss": 0.3, "lat": 0.2})
+    assert s.tell(u.id, "completed", {"loss": 0.2}).status is rung.TrialStatus.COMPLETED
+    assert s.feasible(u.id) and s.best_trial is not None and s.best_trial.id == u.id
+
+
+def test_a_finished_study_with_no_feasible_trial_says_so_without_yet() -> None:
+    s = rung.Study.create("n", SPACE, objective=TWO, constraints=["lat <= 10", "lat >= 20"],
+                          searcher="random", scheduler="fifo", budget={"n_trials": 2})
+    t = s.ask()
+    assert t is not None
+    s.tell(t.id, "completed", {"acc": 0.5, "size": 1.0, "lat": 5.0})
+    assert no_best(s) == "best: no feasible trial yet"
+    assert pareto_line(s) == "pareto front  none yet (no feasible trial)"
+    t = s.ask()
+    assert t is not None
+    s.tell(t.id, "completed", {"acc": 0.6, "size": 1.0, "lat": 25.0})
+    assert s.ask() is None  # the budget is spent: the search is over
+    assert no_best(s) == "best: no feasible trial"
+    assert pareto_line(s) == "pareto front  none (no feasible trial)"
+
+
+def test_a_hypervolume_reference_must_be_dominated_by_the_front() -> None:
+    from rung.multiobjective import front_hypervolume
+
+    objs = [Objective("acc", "max"), Objective("lat", "min")]
+    Y = np.array([[-0.9, 30.0], [-0.8, 10.0], [-0.95, 50.0]])  # lower-is-better scores
+    assert front_hypervolume(Y, np.array([-0.5, 100.0]), objs) == pytest.approx(36.5)
+    # bounding part of the front: the points outside add nothing (acc 0.95 needs lat < 40)
+    assert front_hypervolume(Y, np.array([-0.85, 40.0]), objs) == pytest.approx(0.5)
+    with pytest.raises(ConfigError) as e:  # acc 1.0 is better than every point: wrong side
+        front_hypervolume(Y, np.array([-1.0, 100.0]), objs)
+    assert str(e.value) == (
+        "reference: no point of the Pareto front dominates [1.0, 100.0]: a reference must be "
+        "worse than the front in each objective's own direction; one with acc (max) below "
+        "0.8 and lat (min) above 50 counts every point")
+    assert front_hypervolume(np.empty((0, 2)), np.array([-1.0, 100.0]), objs) == 0.0
+    assert front_hypervolume(Y, None, objs) > 0.0
