@@ -19,7 +19,7 @@ import numpy as np
 
 from rung import ASHA, Budget, Fixed, Objective, SearchSpace, Study
 from rung.core.records import Trial, TrialStatus
-from rung.errors import StopTrial
+from rung.errors import PauseTrial, StopTrial
 from rung.space.search_space import ParamLike
 
 
@@ -157,11 +157,16 @@ def check_resumes(study: Study, out: Path, metric: str,
 class FakeContext:
     """Stands in for ``rung.TrialContext`` in a framework callback's unit tests: records every
     report as ``(step, metrics, whether a save function came with it)``; at step ``stop_at`` it
-    raises ``StopTrial``, as the scheduler's decision to stop would. No checkpoint: a trial
-    with ``start_step > 1`` is one resumed without its saved model."""
+    raises ``StopTrial``, as the scheduler's decision to stop would; at step ``pause_at`` it
+    calls ``save(save_dir)`` and raises ``PauseTrial``, as a pause would. ``checkpoint`` (the
+    directory to resume from) is ``None`` unless a test sets it: a trial with
+    ``start_step > 1`` is then one resumed without its saved model."""
 
-    def __init__(self, start_step: int = 1, max_step: int = 3, stop_at: int | None = None) -> None:
+    def __init__(self, start_step: int = 1, max_step: int = 3, stop_at: int | None = None,
+                 trial_id: int = 0, pause_at: int | None = None,
+                 save_dir: Path | None = None) -> None:
         self.start_step, self.max_step, self.stop_at = start_step, max_step, stop_at
+        self.trial_id, self.pause_at, self.save_dir = trial_id, pause_at, save_dir
         self.checkpoint: str | None = None
         self.reports: list[tuple[int, dict[str, float], bool]] = []
 
@@ -174,3 +179,17 @@ class FakeContext:
         self.reports.append((step, metrics, save is not None))
         if step == self.stop_at:
             raise StopTrial("below the cutoff")
+        if step == self.pause_at:
+            assert save is not None and self.save_dir is not None
+            self.save_dir.mkdir(parents=True, exist_ok=True)
+            save(str(self.save_dir))
+            raise PauseTrial("promoted later")
+
+    def resumed(self, trial_id: int | None = None) -> FakeContext:
+        """The next run of this trial (``trial_id`` another: a fork of it) from the checkpoint it
+        paused with: ``start_step`` after the pause, ``checkpoint`` its ``save_dir``."""
+        assert self.pause_at is not None and self.save_dir is not None
+        ctx = FakeContext(start_step=self.pause_at + 1, max_step=self.max_step,
+                          trial_id=self.trial_id if trial_id is None else trial_id)
+        ctx.checkpoint = str(self.save_dir)
+        return ctx

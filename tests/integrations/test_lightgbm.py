@@ -21,7 +21,7 @@ from framework_study import (  # noqa: E402
 
 from rung import Float, Int, TrialContext  # noqa: E402
 from rung.core.records import Trial  # noqa: E402
-from rung.errors import ConfigError, StopTrial  # noqa: E402
+from rung.errors import ConfigError, PauseTrial, StopTrial  # noqa: E402
 from rung.integrations import lightgbm as rlgb  # noqa: E402
 from rung.integrations._framework import require  # noqa: E402
 
@@ -195,3 +195,53 @@ def test_the_scikit_learn_api_resumed_without_its_model_is_told_what_to_pass() -
         "lightgbm.train or to the scikit-learn API's fit (or use "
         "rung.integrations.lightgbm.train)")
     assert ctx.reports == []
+
+
+def _curve(ctx: FakeContext, train: Any, valid: Any) -> list[float]:
+    rlgb.train(ctx, booster_params({"lr": 0.1, "leaves": 4}), train, valid_sets=[valid],
+               valid_names=["valid"])
+    return [m["valid-l2"] for _, m, _ in ctx.reports]
+
+
+@pytest.mark.parametrize("free_raw_data", [True, False])
+def test_trials_sharing_datasets_get_the_curves_of_a_clean_process(
+        tmp_path: Path, free_raw_data: bool) -> None:
+    """A worker runs its trials on the same module-level Datasets. With LightGBM's default
+    free_raw_data=True every resume failed ("Cannot set predictor after freed raw data");
+    with free_raw_data=False the resume left the saved model's predictions in the Datasets as
+    their init score, and the next fresh trial in that worker got another curve (no
+    boost_from_average). Now each run's curve is the one a new process gets."""
+    clean = _curve(FakeContext(max_step=4), *data())
+    x, y = tree_data(0)
+    train = lgb.Dataset(x[:160], y[:160], params={"verbose": -1}, free_raw_data=free_raw_data)
+    valid = lgb.Dataset(x[160:], y[160:], reference=train, free_raw_data=free_raw_data)
+    first = FakeContext(trial_id=1, max_step=4, pause_at=2, save_dir=tmp_path / "ckpt")
+    with pytest.raises(PauseTrial):
+        _curve(first, train, valid)
+    resumed = first.resumed()
+    assert [m["valid-l2"] for _, m, _ in first.reports] + _curve(resumed, train, valid) \
+        == pytest.approx(clean, rel=1e-12)
+    assert resumed.steps == [3, 4]
+    assert _curve(FakeContext(max_step=4), train, valid) == clean
+    assert train.get_init_score() is None and valid.get_init_score() is None
+
+
+def test_a_resume_on_a_dataset_whose_raw_data_was_freed_is_refused(tmp_path: Path) -> None:
+    """A Dataset constructed before rlgb.train saw it (here by a plain lightgbm.train), with
+    free_raw_data=True, cannot be boosted from a saved model: refused with the setting to
+    change instead of LightGBM's "Cannot set predictor after freed raw data"."""
+    first = FakeContext(trial_id=1, max_step=4, pause_at=2, save_dir=tmp_path / "ckpt")
+    with pytest.raises(PauseTrial):
+        _curve(first, *data())
+    train, valid = data()
+    lgb.train(booster_params({"lr": 0.1, "leaves": 4}), train, num_boost_round=1)
+    assert train.data is None  # freed
+    resumed = first.resumed()
+    with pytest.raises(ConfigError) as e:
+        _curve(resumed, train, valid)
+    assert str(e.value) == (
+        "free_raw_data: a resumed trial continues boosting from its saved model, which "
+        "LightGBM predicts on the Dataset's raw data, but this lightgbm.Dataset was constructed "
+        "with free_raw_data=True and its raw data freed: build it with free_raw_data=False, or "
+        "leave its construction to rung.integrations.lightgbm.train, which keeps the raw data")
+    assert resumed.reports == []

@@ -27,7 +27,7 @@ from framework_study import (  # noqa: E402
 
 from rung import Float, Int, TrialContext  # noqa: E402
 from rung.core.records import Trial  # noqa: E402
-from rung.errors import ConfigError, StopTrial  # noqa: E402
+from rung.errors import ConfigError, PauseTrial, StopTrial  # noqa: E402
 from rung.integrations import lightning as rpl  # noqa: E402
 
 SPACE = {"lr": Float(0.003, 0.3, log=True), "units": Int(2, 12)}
@@ -65,12 +65,12 @@ def loaders() -> tuple[Any, Any]:
                                         batch_size=40))
 
 
-def trainer(max_epochs: int, log_dir: Path, callbacks: list[Any]) -> Any:
+def trainer(max_epochs: int, log_dir: Path, callbacks: list[Any], **more: Any) -> Any:
     return pl.Trainer(max_epochs=max_epochs, accelerator="cpu", devices=1,
                       logger=pl.loggers.CSVLogger(str(log_dir), name="", version=""),
                       callbacks=callbacks, enable_checkpointing=False,
                       enable_progress_bar=False, enable_model_summary=False,
-                      num_sanity_val_steps=0, deterministic=True)
+                      num_sanity_val_steps=0, deterministic=True, **more)
 
 
 def csv_values(log_dir: Path, key: str) -> list[float]:
@@ -225,3 +225,105 @@ def test_fit_raises_the_stop_after_lightning_ended_training_as_a_success(
     with pytest.raises(ConfigError) as e:
         rpl.fit(done, full, Net(0.01, 4), train, ckpt_path="x.ckpt")
     assert e.value.key == "ckpt_path"
+
+
+class FirstBatch(pl.Callback):  # type: ignore[misc,name-defined]
+    """The optimizer as a run's first training batch finds it: its first group's hyperparameters
+    and the Adam state of the first parameter."""
+
+    def __init__(self) -> None:
+        self.group: dict[str, Any] | None = None
+        self.state: dict[str, Any] = {}
+
+    def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, i: int) -> None:
+        if self.group is None:
+            opt = trainer.optimizers[0]
+            self.group = {k: v for k, v in opt.param_groups[0].items() if k != "params"}
+            first = opt.param_groups[0]["params"][0]
+            self.state = {k: v.clone() for k, v in opt.state[first].items()}
+
+
+class Betas(Net):
+    def configure_optimizers(self) -> Any:
+        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr, betas=(0.8, 0.99))
+
+
+def test_a_fork_trains_with_its_own_hyperparameters_from_the_donors_state(
+        tmp_path: Path) -> None:
+    """A PBT fork resumes from another trial's checkpoint: before, Lightning restored the
+    donor's optimizer with the donor's lr (0.01) and betas, and the fork's explored lr (0.05)
+    was recorded but never used. Now its optimizer takes its own hyperparameters and keeps the
+    donor's Adam moments; a resume of the trial's own checkpoint restores it unchanged."""
+    train, valid = loaders()
+    first = FakeContext(trial_id=1, max_step=4, pause_at=2, save_dir=tmp_path / "ckpt")
+    with pytest.raises(PauseTrial):
+        trainer(4, tmp_path / "a", [rpl.LightningCallback(first)]).fit(Net(0.01, 4), train, valid)
+    saved = torch.load(tmp_path / "ckpt" / rpl.CHECKPOINT_FILE, weights_only=False)
+    donor_state = saved["optimizer_states"][0]["state"][0]
+
+    fork, probe = first.resumed(trial_id=2), FirstBatch()
+    rpl.fit(fork, trainer(4, tmp_path / "b", [probe, rpl.LightningCallback(fork)]),
+            Betas(0.05, 4), train, valid)
+    assert fork.steps == [3, 4]
+    assert probe.group is not None
+    assert (probe.group["lr"], probe.group["betas"]) == (0.05, (0.8, 0.99))
+    assert set(probe.state) == set(donor_state)
+    for key, value in donor_state.items():  # the donor's moments and step count
+        assert torch.equal(probe.state[key], value), key
+
+    own, probe_own = first.resumed(), FirstBatch()  # the same trial: its optimizer as saved
+    rpl.fit(own, trainer(4, tmp_path / "c", [probe_own, rpl.LightningCallback(own)]),
+            Betas(0.05, 4), train, valid)
+    assert probe_own.group is not None
+    assert (probe_own.group["lr"], probe_own.group["betas"]) == (0.01, (0.9, 0.999))
+
+
+class Epochs(pl.Callback):  # type: ignore[misc,name-defined]
+    """Counts the training epochs that started."""
+
+    def __init__(self) -> None:
+        self.started = 0
+
+    def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+        self.started += 1
+
+
+def test_a_stop_ends_training_at_once_despite_min_epochs(tmp_path: Path) -> None:
+    """``min_epochs=4``: Lightning ignores ``should_stop`` until it is met, so a trial stopped
+    at step 2 trained on, unreported, a third epoch (``trainer.fit``) or to epoch 4
+    (``rpl.fit``)."""
+    train, valid = loaders()
+    ctx, epochs = FakeContext(max_step=5, stop_at=2), Epochs()
+    t = trainer(5, tmp_path / "a", [epochs, rpl.LightningCallback(ctx)], min_epochs=4)
+    with pytest.raises(StopTrial):
+        t.fit(Net(0.01, 4), train, valid)
+    assert ctx.steps == [1, 2] and epochs.started == 2
+    after, epochs2 = FakeContext(max_step=5, stop_at=2), Epochs()
+    t2 = trainer(5, tmp_path / "b", [epochs2], min_epochs=4, min_steps=12)
+    with pytest.raises(StopTrial):
+        rpl.fit(after, t2, Net(0.01, 4), train, valid)
+    assert after.steps == [1, 2] and epochs2.started == 2 and t2.current_epoch == 2
+
+
+def test_check_val_every_n_epoch_makes_a_step_of_each_validation(tmp_path: Path) -> None:
+    """``check_val_every_n_epoch=2``: every trial failed at step 1 ("metric 'val_loss' was not
+    reported (reported: 'train_loss')"). A step is now one validation (epochs 2, 4), also
+    across a pause."""
+    train, valid = loaders()
+    whole = FakeContext(max_step=2)
+    t = trainer(4, tmp_path / "a", [], check_val_every_n_epoch=2)
+    rpl.fit(whole, t, Net(0.01, 4), train, valid)
+    assert whole.steps == [1, 2] and t.current_epoch == 4
+    assert [m["val_loss"] for _, m, _ in whole.reports] == pytest.approx(
+        csv_values(tmp_path / "a", "val_loss"), rel=1e-6)
+
+    first = FakeContext(trial_id=1, max_step=2, pause_at=1, save_dir=tmp_path / "ckpt")
+    with pytest.raises(PauseTrial):
+        rpl.fit(first, trainer(4, tmp_path / "b", [], check_val_every_n_epoch=2),
+                Net(0.01, 4), train, valid)
+    resumed = first.resumed()
+    t2 = trainer(4, tmp_path / "c", [], check_val_every_n_epoch=2)
+    rpl.fit(resumed, t2, Net(0.01, 4), train, valid)
+    assert resumed.steps == [2] and t2.current_epoch == 4
+    assert [m["val_loss"] for _, m, _ in first.reports + resumed.reports] == pytest.approx(
+        [m["val_loss"] for _, m, _ in whole.reports], rel=1e-6)

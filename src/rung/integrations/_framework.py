@@ -25,6 +25,7 @@ SaveFn = Any  # ``Callable[[str], Any]``: writes the trial's state into an exist
 class Reports(Protocol):
     """What a callback needs of a trial: ``rung.TrialContext`` (or a test double of it)."""
 
+    trial_id: int
     start_step: int
     max_step: int
     checkpoint: str | None

@@ -33,7 +33,17 @@ writes the booster (every tree so far) to ``model.txt`` in the checkpoint direct
 trial continues boosting from it: ``train`` passes ``init_model=resume_model(ctx)`` and runs
 the rounds that are left, so the resumed curve continues the paused one (and equals an
 uninterrupted run's when training is deterministic). A ``lightgbm.cv`` booster cannot be
-saved: a paused ``cv`` trial restarts from scratch.
+saved: a paused ``cv`` trial restarts from scratch. Continuing needs the Datasets' raw data
+(LightGBM predicts the saved model on it): ``train`` keeps it (``free_raw_data=False`` before
+LightGBM constructs them), refuses a resumed trial's Dataset whose raw data was freed, and
+leaves the Datasets as it found them, so the worker's later trials are unaffected.
+
+**Early stopping.** LightGBM's ``early_stopping`` callback ends a trial as completed at the
+round it chose. Its state (the best score, the rounds since) is not in the checkpoint: after a
+resume it starts counting again from the first resumed round, so a paused and resumed trial
+can stop at another round than uninterrupted training (later, when its best round was before
+the pause). With ``rounds_per_step > 1`` the rounds after the last full step (up to the round
+it stopped at) are trained but never reported.
 """
 
 from __future__ import annotations
@@ -149,8 +159,20 @@ def train(
     to ``lightgbm.train`` (``valid_sets``, ``valid_names``, ...; not ``num_boost_round`` or
     ``init_model``, which this function sets).
 
+    The ``lightgbm.Dataset``s (``train_set``, ``valid_sets``) may be shared by every trial a
+    worker runs: they keep their raw data (``free_raw_data`` is set to ``False`` before
+    LightGBM constructs them), which a resumed trial needs (LightGBM predicts the saved model
+    on it, as the init score to boost from), and a resumed trial leaves them as it found them
+    (LightGBM's init score and predictor removed), so a later fresh trial boosts from the
+    average as in a new process.
+
     Returns:
         The booster, when the trial ran to ``max_step`` (a stopped or paused trial raises).
+
+    Raises:
+        ConfigError: a managed argument was passed, or a number of rounds in ``params``
+            (key ``params.<alias>``); a resumed trial's Dataset was constructed before with
+            ``free_raw_data=True``, its raw data gone (key ``free_raw_data``).
     """
     units, rounds = boosting_rounds(ctx, rounds_per_step, kwargs,
                                     ("num_boost_round", "init_model"),
@@ -161,8 +183,56 @@ def train(
                 "LightGBM would boost that many rounds instead of the study's: "
                 "rung.integrations.lightgbm.train runs max_step * rounds_per_step rounds; "
                 "leave it out"))
-    return lgb.train(params, train_set, num_boost_round=rounds, init_model=resume_model(ctx),
-                     callbacks=[*callbacks, LightGBMCallback(ctx, units)], **kwargs)
+    init_model = resume_model(ctx)
+    datasets = _datasets(train_set, kwargs.get("valid_sets"))
+    for data in datasets:
+        data.free_raw_data = False  # (no effect on one constructed already)
+    if init_model is not None:
+        for data in datasets:
+            _check_raw_data(data)
+    # LightGBM has no public way to take a predictor back out of a Dataset: its own attributes
+    kept = [(d, d._predictor, d.init_score) for d in datasets] if init_model else []
+    try:
+        return lgb.train(params, train_set, num_boost_round=rounds, init_model=init_model,
+                         callbacks=[*callbacks, LightGBMCallback(ctx, units)], **kwargs)
+    finally:
+        for data, predictor, init_score in kept:
+            _restore(data, predictor, init_score)
+
+
+def _datasets(train_set: Any, valid_sets: Any) -> list[Any]:
+    """The distinct ``lightgbm.Dataset``s among ``train_set`` and ``valid_sets``."""
+    out: list[Any] = []
+    for data in [train_set, *(valid_sets or ())]:
+        if isinstance(data, lgb.Dataset) and all(data is not d for d in out):
+            out.append(data)
+    return out
+
+
+def _check_raw_data(data: Any) -> None:
+    """Refuse a Dataset LightGBM cannot continue boosting on: constructed with its raw data
+    freed (it would raise "Cannot set predictor after freed raw data")."""
+    if data.data is not None:
+        return
+    reference = data.reference  # a subset predicts on its reference's data
+    if data.used_indices is None or reference is None or reference.data is None:
+        raise ConfigError(key="free_raw_data", message=(
+            "a resumed trial continues boosting from its saved model, which LightGBM predicts "
+            "on the Dataset's raw data, but this lightgbm.Dataset was constructed with "
+            "free_raw_data=True and its raw data freed: build it with free_raw_data=False, or "
+            "leave its construction to rung.integrations.lightgbm.train, which keeps the raw "
+            "data"))
+
+
+def _restore(data: Any, predictor: Any, init_score: Any) -> None:
+    """Undo what ``lightgbm.train(init_model=...)`` left in a Dataset: the saved model's
+    predictions as its init score, and the predictor (through LightGBM's own
+    ``_set_predictor(None)`` a later fresh run would get an init score of zeros instead of
+    none, and skip ``boost_from_average``)."""
+    data._predictor = predictor
+    data.init_score = init_score
+    if data._handle is not None:
+        data.set_field("init_score", init_score)  # None: cleared
 
 
 __all__ = ["MODEL_FILE", "LightGBMCallback", "resume_model", "train"]

@@ -26,6 +26,11 @@ the standard deviation as ``"<data>-<metric>-std"``. They are the values XGBoost
 **Early stopping.** XGBoost's ``EarlyStopping`` (or any callback that ends training) ends the
 trial as completed at the round it chose. XGBoost calls no later callback's
 ``after_iteration`` for that round, so the callback reports it from ``after_training``.
+Its state (the best score, the rounds since) is not in the checkpoint: after a resume it starts
+counting again from the first resumed round, so a paused and resumed trial can stop at another
+round than uninterrupted training (later, when its best round was before the pause). With
+``rounds_per_step > 1`` the rounds after the last full step (up to the round it stopped at) are
+trained but never reported.
 
 **Pause.** Before ``PauseTrial`` propagates, ``report`` calls the callback's ``save``, which
 writes the booster to ``model.ubj`` (XGBoost's binary JSON) in the checkpoint directory. A
