@@ -60,11 +60,14 @@ def test_tpe_where_gp_does_not_fit(space: SearchSpace, trials: int, words: str) 
     assert words in why
 
 
-def test_many_workers_random_several_objectives_tpe_and_mo_asha() -> None:
+def test_many_workers_random_several_objectives_as_one_and_mo_asha() -> None:
     assert pick(SMALL, workers=64)[0] == "random"
     assert pick(SMALL, workers=63)[0] == "gp"
-    s, sch, _ = pick(SMALL, max_step=9, objectives=2)
-    assert (s, sch) == ("tpe", "mo_asha")
+    s, sch, why = pick(SMALL, max_step=9, objectives=2)  # the rules of one objective
+    assert (s, sch) == ("gp", "mo_asha")
+    assert "searcher gp (2 objectives, 2 dimensions, 0 categorical, unconditional: gp)" in why
+    assert pick(SMALL, objectives=2, workers=64)[0] == "random"
+    assert pick(SMALL, objectives=2, n_trials=400)[0] == "tpe"
 
 
 def test_a_named_component_is_kept_and_not_mentioned() -> None:
