@@ -33,13 +33,17 @@ def test_a_study_created_from_python_is_told_to_resume_from_python(tmp_path: Pat
         ".run(objective)"]
 
 
-def test_a_study_a_tool_drove_suggests_no_resume(tmp_path: Path) -> None:
-    db = tmp_path / "tool.db"
+def tool_study(db: Path) -> None:
+    """Study ``tool`` in ``db``, driven by "Some Tool", its one trial left running."""
     emb = Embedded(SearchSpace.empty(), [Objective("loss", "min")], "random", "asha", 9, 0,
                    "tool", str(db), configured=True, host="Some Tool")
     emb.start_configured("a", {"id": "a", "lr": 0.1})
     emb.report("a", 1, {"loss": 1.0})
     emb.study.close()
+
+def test_a_study_a_tool_drove_suggests_no_resume(tmp_path: Path) -> None:
+    db = tmp_path / "tool.db"
+    tool_study(db)
     assert _notes("tool", db) == [
         "  note: 1 trial(s) were running when the driver stopped; Some Tool drove this study "
         "and ran its trials: rung cannot resume them (a new run of the tool journals a new "
@@ -53,11 +57,7 @@ def test_rung_ls_and_resume_call_a_tool_driven_study_ended(
     Optuna, Ray Tune) is ``ended`` in ``rung ls``, not ``resumable``, and ``rung resume``
     names the tool instead of suggesting ``Study.load(...).run(objective)``."""
     db = tmp_path / "tool.db"
-    emb = Embedded(SearchSpace.empty(), [Objective("loss", "min")], "random", "asha", 9, 0,
-                   "tool", str(db), configured=True, host="Some Tool")
-    emb.start_configured("a", {"id": "a", "lr": 0.1})
-    emb.report("a", 1, {"loss": 1.0})
-    emb.study.close()
+    tool_study(db)
     Study.create("py", {"x": Float(0, 1)}, objective="loss", max_step=3, storage=db,
                  budget=Budget(n_trials=5)).close()
     capsys.readouterr()

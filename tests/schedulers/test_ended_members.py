@@ -90,7 +90,9 @@ def test_a_member_failed_after_its_rung_result_passes_its_place_to_the_next_best
     s.assert_replay_matches()
 
 
-def test_the_reasons_of_a_rung_completed_with_a_failed_member_name_it() -> None:
+def eight_in_trial_2_unpaused() -> Script:
+    """SH (eta 3, one bracket of 9): eight members reported at rung 0 and paused there, but
+    trial 2, which reported and has not paused yet; trial 8 yet to report."""
     s = Script(SuccessiveHalving(3, iterations=1), max_step=9)
     s.capacity(9)
     for t in range(8):
@@ -98,6 +100,10 @@ def test_the_reasons_of_a_rung_completed_with_a_failed_member_name_it() -> None:
     for t in range(8):
         if t != 2:
             s.pause(t, 1)
+    return s
+
+def test_the_reasons_of_a_rung_completed_with_a_failed_member_name_it() -> None:
+    s = eight_in_trial_2_unpaused()
     s.end(2, "failed")
     mark = len(s.commands)
     s.report(8, 1, LOSSES[8])
@@ -113,13 +119,7 @@ def test_the_reasons_of_a_rung_completed_with_a_failed_member_name_it() -> None:
 
 
 def test_a_member_whose_objective_returned_early_is_passed_over_as_completed() -> None:
-    s = Script(SuccessiveHalving(3, iterations=1), max_step=9)
-    s.capacity(9)
-    for t in range(8):
-        s.report(t, 1, LOSSES[t])
-    for t in range(8):
-        if t != 2:
-            s.pause(t, 1)
+    s = eight_in_trial_2_unpaused()
     s.end(2, "completed")  # its objective returned after step 1
     assert s.report(8, 1, LOSSES[8]) == Decision(
         Action.CONTINUE, 3, False,

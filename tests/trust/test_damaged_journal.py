@@ -12,25 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from rung import ASHA, Budget, Objective, Study
+from _damaged import PAGE, checkpointed_journal
+from rung import Study
 from rung.errors import JournalError
-from rung.testing import ToyBenchmark, default_space
-
-PAGE = 4096
 
 
 @pytest.fixture(scope="module")
 def journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("base") / "j.db"
-    s = Study.create("s", default_space(), Objective("loss"), scheduler=ASHA(3), max_step=9,
-                     budget=Budget(n_trials=30), seed=0, storage=str(path))
-    s.simulate(ToyBenchmark(max_step=9), n_workers=3, progress=False)
-    s.close()
-    c = sqlite3.connect(path)
-    assert c.execute("PRAGMA page_size").fetchone()[0] == PAGE
-    c.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the database file
-    c.close()
-    return path
+    return checkpointed_journal(tmp_path_factory.mktemp("base"))
 
 
 def damaged(journal: Path, directory: Path, page: int) -> Path:

@@ -8,32 +8,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from rung import ASHA, Budget, Objective, Study
+from _damaged import PAGE, checkpointed_journal
 from rung.storage.sqlite import JournalDamagedError, SQLiteJournal
-from rung.testing import ToyBenchmark, default_space
-
-PAGE = 4096
 
 
 @pytest.fixture(scope="module")
 def journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("base") / "j.db"
-    s = Study.create("s", default_space(), Objective("loss"), scheduler=ASHA(3), max_step=9,
-                     budget=Budget(n_trials=30), seed=0, storage=str(path))
-    s.simulate(ToyBenchmark(max_step=9), n_workers=3, progress=False)
-    s.close()
-    c = sqlite3.connect(path)
-    c.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the database file
-    c.close()
-    assert path.stat().st_size > 5 * PAGE
-    return path
+    return checkpointed_journal(tmp_path_factory.mktemp("base"))
 
 
 def truncated(journal: Path, d: Path) -> Path:
