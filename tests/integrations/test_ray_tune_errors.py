@@ -22,35 +22,28 @@ from rung.integrations._tune_records import tune_error
 from rung.integrations.ray_tune import RungScheduler
 from rung.reporter import error_summary, failure_kind
 
-#: what Ray 2.60 writes to a trial's error.txt when its trainable raises ValueError("boom")
+#: the frames of the traceback Ray 2.60 writes when a trainable raises ValueError("boom")
+FRAMES = (
+    '  File "/venv/ray/tune/trainable/trainable.py", line 329, in train\n'
+    "    raise skipped from exception_cause(skipped)\n"
+    '  File "/venv/ray/tune/trainable/function_trainable.py", line 249, in _trainable_func\n'
+    "    output = fn()\n"
+    "             ^^^^\n"
+    '  File "/work/train.py", line 10, in trainable\n'
+    '    if x > 0.9: raise ValueError("boom")\n'
+    "                ^^^^^^^^^^^^^^^^^^^^^^^^\n"
+)
+
+#: what Ray 2.60 writes to a trial's error.txt then
 RAY_ERROR_TXT = (
     "Failure # 1 (occurred at 2026-12-04_23-13-47)\n"
     "\x1b[36mray::ImplicitFunc.train()\x1b[39m (pid=23206, ip=192.0.2.2, "
     "actor_id=f356f10fdd0093f6ae9c8ba801000000, repr=trainable)\n"
     "           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"
-    '  File "/venv/ray/tune/trainable/trainable.py", line 329, in train\n'
-    "    raise skipped from exception_cause(skipped)\n"
-    '  File "/venv/ray/tune/trainable/function_trainable.py", line 249, in _trainable_func\n'
-    "    output = fn()\n"
-    "             ^^^^\n"
-    '  File "/work/train.py", line 10, in trainable\n'
-    '    if x > 0.9: raise ValueError("boom")\n'
-    "                ^^^^^^^^^^^^^^^^^^^^^^^^\n"
-    "ValueError: boom\n"
+    + FRAMES + "ValueError: boom\n"
 )
 
-TRACEBACK = (
-    "Traceback (most recent call last):\n"
-    '  File "/venv/ray/tune/trainable/trainable.py", line 329, in train\n'
-    "    raise skipped from exception_cause(skipped)\n"
-    '  File "/venv/ray/tune/trainable/function_trainable.py", line 249, in _trainable_func\n'
-    "    output = fn()\n"
-    "             ^^^^\n"
-    '  File "/work/train.py", line 10, in trainable\n'
-    '    if x > 0.9: raise ValueError("boom")\n'
-    "                ^^^^^^^^^^^^^^^^^^^^^^^^\n"
-    "ValueError: boom"
-)
+TRACEBACK = "Traceback (most recent call last):\n" + FRAMES + "ValueError: boom"
 
 
 def _trial(tmp_path: Path, i: int, text: str | None) -> Any:

@@ -8,11 +8,11 @@ A run whose *worker* died there is resumed to end its run, by successive halving
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sched_script import Script, summary
 
+from _linear_curves import Crash, Curves
 from rung import Budget, Float, Study, TrialStatus
 from rung.core import (
     CapacityChanged,
@@ -26,19 +26,6 @@ from rung.core.events import Event
 from rung.core.records import Outcome
 from rung.executors.simulated import SimulatedExecutor
 from rung.schedulers import FIFOScheduler, SuccessiveHalving
-
-
-class Curves:
-    """loss = x + 1/step: trials rank by x at every step."""
-
-    max_step = 9
-
-    def evaluate(self, params: Any, step: int) -> tuple[dict[str, float], float]:
-        return {"loss": float(params["x"]) + 1.0 / step}, 1.0
-
-
-class Crash(Exception):
-    pass
 
 
 class HoldEnds(SimulatedExecutor):

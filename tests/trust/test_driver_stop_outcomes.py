@@ -7,10 +7,10 @@ nothing wrong: four resumed Ctrl-Cs used to fail a long trial for "too many inte
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from _linear_curves import Crash, Curves
 from rung import Budget, Float, Objective, SearchSpace, Study
 from rung.core import (
     CapacityChanged,
@@ -25,19 +25,6 @@ from rung.core import (
 )
 from rung.core.engine import DRIVER_STOPPED, TOO_MANY_INTERRUPTIONS
 from rung.core.records import Outcome
-
-
-class Curves:
-    """loss = x + 1/step: trials rank by x at every step."""
-
-    max_step = 9
-
-    def evaluate(self, params: Any, step: int) -> tuple[dict[str, float], float]:
-        return {"loss": float(params["x"]) + 1.0 / step}, 1.0
-
-
-class Crash(Exception):
-    pass
 
 
 def crash_once_decided(engine: Engine) -> None:
