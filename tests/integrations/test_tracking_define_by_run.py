@@ -4,6 +4,7 @@ it was launched with; one suggested after the first report is added to the run."
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +84,37 @@ def test_tensorboard_lists_the_used_params(tmp_path: Path) -> None:
                         for e in acc.Tensors("rung/params/text_summary"))
         for name, value in params.items():
             assert name in texts and str(value) in texts, (tid, name, texts)
+
+
+def fails_before_late_on_odd_trials(trial: Trial) -> float:
+    x = trial.suggest_float("x", 0.0, 1.0)
+    trial.report(1, x + 1.0)
+    if trial.id % 2:
+        time.sleep(0.5)  # its first report reaches the driver in a turn of its own
+        raise RuntimeError("gone before 'late'")
+    late = trial.suggest_int("late", 1, 9)
+    trial.report(2, x + late / 10.0)
+    return x
+
+
+def test_a_run_records_only_the_params_the_trial_asked_for(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trial 1 is proposed a 'late' (trial 0 taught the space it), fails before asking for it:
+    its run records 'x' only, as its params in the journal do once it ended (before, the run
+    recorded the proposal it never used)."""
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.chdir(tmp_path)
+    from rung.integrations.mlflow import MLflowCallback
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    study = rung.optimize(fails_before_late_on_odd_trials, n_trials=4, max_step=2,
+                          searcher="random", scheduler="fifo", n_workers=1,
+                          storage=tmp_path / "s.db", start_method="fork", progress=False,
+                          callbacks=[MLflowCallback(uri)])
+    client = mlflow.MlflowClient(uri)
+    (exp,) = [e for e in client.search_experiments() if e.name == "rung"]
+    runs = {int(r.data.tags["rung.trial_id"]): set(r.data.params)
+            for r in client.search_runs([exp.experiment_id])
+            if r.data.tags.get("rung.role") == "trial"}
+    assert runs == {0: {"x", "late"}, 1: {"x"}, 2: {"x", "late"}, 3: {"x"}}
+    assert {t.id: set(t.params) for t in study.trials()} == runs

@@ -168,6 +168,9 @@ class TrackingCallback(Callback, ABC):
         self._study: Study | None = None
         self._define_by_run = False
         self._logged: dict[int, set[str]] = {}  # parameter names recorded, per open trial
+        # define-by-run: the names each trial reported using (its params in the history also
+        # hold the searcher's proposals for what it has not asked yet: not recorded)
+        self._asked: dict[int, set[str]] = {}
         #: the journal as the session found it (set by ``on_start``): what a tracker catches
         #: up from; this session's own records reach it through ``on_turn`` only
         self._before: SessionJournal | None = None
@@ -250,6 +253,7 @@ class TrackingCallback(Callback, ABC):
         self._before = SessionJournal(study)
         self._open = {}
         self._logged = {}
+        self._asked = {}
         self._define_by_run = study.spec.define_by_run
         self.check(study.name)
         try:
@@ -270,6 +274,7 @@ class TrackingCallback(Callback, ABC):
                 if not later:
                     self._ensure(ev.trial_id, history)
             elif isinstance(ev, ParamsUsed):
+                self._asked.setdefault(ev.trial_id, set()).update(ev.params)
                 if ev.trial_id in self._open:
                     self._more_params(ev.trial_id, history)
                 else:
@@ -327,12 +332,21 @@ class TrackingCallback(Callback, ABC):
         if trial_id in self._open:
             return
         self._open[trial_id] = None
-        params = history.params(trial_id)
+        params = self._params(trial_id, history)
         self._logged[trial_id] = set(params)
         self._open_trial(trial_id, params, history.parent_id(trial_id))
 
-    def _more_params(self, trial_id: int, history: History) -> None:
+    def _params(self, trial_id: int, history: History) -> Mapping[str, Any]:
+        """What a trial's run records as its params: its params, or in a define-by-run study
+        those it reported using."""
         params = history.params(trial_id)
+        if not self._define_by_run:
+            return params
+        asked = self._asked.get(trial_id, set())
+        return {k: v for k, v in params.items() if k in asked}
+
+    def _more_params(self, trial_id: int, history: History) -> None:
+        params = self._params(trial_id, history)
         logged = self._logged.setdefault(trial_id, set())
         new = {k: v for k, v in params.items() if k not in logged}
         if new:
