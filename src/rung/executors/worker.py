@@ -12,6 +12,8 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -51,6 +53,31 @@ if TYPE_CHECKING:
 log = logging.getLogger("rung.runtime")
 
 SaveFn = Callable[[str], Any]
+
+
+#: set once the worker process is asked to terminate (``install_termination_flag``): a
+#: ``SystemExit`` the objective meets then is the process being stopped (Ray's SIGTERM handler
+#: raises one when a node leaves), not the objective's doing, so ``run_trial`` lets it end the
+#: process without reporting the trial failed: its driver sees the worker die (interrupted)
+TERMINATING = threading.Event()
+
+
+def install_termination_flag() -> None:
+    """In the main thread: a SIGTERM sets ``TERMINATING``, then gets the handling the process
+    had (Ray's, which raises ``SystemExit``; the default, which ends the process)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    before = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum: int, frame: Any) -> None:
+        TERMINATING.set()
+        if callable(before):
+            before(signum, frame)
+        elif before != signal.SIG_IGN:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_term)
 
 
 class WorkerExit(BaseException):  # control flow, like SystemExit
@@ -403,7 +430,9 @@ def run_trial(
     except TrialInterrupt as e:  # an unknown subclass: treat like a stop
         outcome = Outcome.STOPPED.value
         error = e.reason or None
-    except BaseException:  # a failing trial must not take the search down
+    except BaseException as e:  # a failing trial must not take the search down
+        if isinstance(e, SystemExit) and TERMINATING.is_set():
+            raise  # the process is being stopped: the driver sees the worker die
         outcome = Outcome.FAILED.value
         error = traceback.format_exc()
     else:
@@ -452,10 +481,12 @@ def worker_loop(
 
 
 __all__ = [
+    "TERMINATING",
     "Channel",
     "TrialContext",
     "WorkerExit",
     "dir_size",
+    "install_termination_flag",
     "plain_metrics",
     "run_trial",
     "worker_loop",

@@ -25,7 +25,7 @@ from rung.errors import RungError
 from rung.executors.protocol import ENDED, INIT_ERROR, LAUNCH, READY, RESULT, SAVED
 from rung.executors.ray.archive import pack_dir, remove_dir, unpack_dir
 from rung.executors.ray.net import set_nodelay
-from rung.executors.worker import TrialContext, worker_loop
+from rung.executors.worker import TrialContext, install_termination_flag, worker_loop
 
 log = logging.getLogger("rung.ray")
 
@@ -176,6 +176,7 @@ class RungWorker:
     def __init__(self, payload: bytes, wid: int, checkpoint_every: int | None,
                  prefix: str) -> None:
         ray = importlib.import_module("ray")
+        install_termination_flag()  # a node leaving ends its trial interrupted, not failed
         self._wid = wid
         self._every = checkpoint_every
         # created on demand (by the first save or restore) and removed whenever it is empty;
