@@ -84,7 +84,11 @@ def drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace,
         raise CLIError(f"{as_spec_error(e)}\n(the run stopped; the journal is intact; resume "
                        f"with: {resume_cmd})", 1) from None
     except RungError as e:
+        from rung.storage.sqlite import JournalDeletedError
+
         study.close()
+        if isinstance(e, JournalDeletedError):  # no journal left to resume from
+            raise CLIError(str(e), 1) from None
         raise CLIError(f"{e}\n(the journal is intact; resume with: {resume_cmd})", 1) from None
     best = study.best_trial
     if describe is not None:

@@ -208,12 +208,6 @@ def _dispatch(args: argparse.Namespace) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except CLIError as e:
-        from rung.storage.sqlite import JournalDeletedError
-
-        if isinstance(e.__context__, JournalDeletedError):
-            # the run's own hint ("the journal is intact; resume with ...") does not hold
-            _error(str(e.__context__))
-            return 1
         _error(str(e), one_line=e.code == 2)
         return e.code
     except ConfigError as e:
