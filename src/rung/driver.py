@@ -17,9 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rung.core.engine import Engine
-from rung.core.events import CapacityChanged, Command, Event, Record, StopSearch, Tick
+from rung.core.events import (
+    CapacityChanged,
+    Command,
+    Event,
+    Record,
+    StopSearch,
+    Tick,
+    TrialEnded,
+    is_event,
+)
+from rung.core.launching import lost_worker_end
 from rung.core.pricing import check_spendable
-from rung.core.records import TrialStatus
+from rung.core.records import Outcome, TrialStatus
 from rung.errors import RunFailed
 from rung.executors.base import Executor, RunContext
 from rung.executors.pool import sweep_checkpoints
@@ -39,12 +49,20 @@ class StallError(RuntimeError):
 
 
 def handle(engine: Engine, events: Iterable[Event], records: list[Record]) -> list[Command]:
-    """Let ``engine`` handle ``events`` in order; append each event and then the commands it
-    caused to ``records``; return the commands for executors (a ``StopSearch`` note is
-    journaled, not returned). Journals nothing: the caller appends ``records`` (``turn``
-    does)."""
+    """Let ``engine`` handle ``events`` in order (a run whose worker was lost after it was
+    done or told to stop ends as ``rung.core.launching.lost_worker_end`` says); append each
+    event and then the commands it caused to ``records``; return the commands for executors
+    (a ``StopSearch`` note is journaled, not returned). Journals nothing: the caller appends
+    ``records`` (``turn`` does)."""
     commands: list[Command] = []
     for ev in events:
+        if type(ev) is TrialEnded:
+            ended = lost_worker_end(engine, ev)
+            if ended is not ev:
+                log.info("trial %d: %s after it was %s: it ended %s", ev.trial_id, ev.error,
+                         "told to stop" if ended.outcome is Outcome.STOPPED
+                         else f"done (step {engine.spec.max_step})", ended.outcome)
+                ev = ended
         cmds = engine.handle(ev)
         records.append(ev)
         if cmds:
@@ -55,10 +73,13 @@ def handle(engine: Engine, events: Iterable[Event], records: list[Record]) -> li
 
 def turn(engine: Engine, journal: Journal, study: str, events: Iterable[Event]) -> list[Command]:
     """One driver turn: handle ``events``, journal them with their commands in one
-    transaction, return the commands (to be acted on only now that they are journaled)."""
+    transaction, return the commands (to be acted on only now that they are journaled).
+    ``events``, when it is a list, holds the events as handled afterwards (``handle``)."""
     records: list[Record] = []
     commands = handle(engine, events, records)
     journal.append(study, records)
+    if isinstance(events, list):
+        events[:] = [r for r in records if is_event(r)]
     return commands
 
 

@@ -3,7 +3,8 @@ its final checkpoint or ran its code after training) ends completed in the next 
 (``Engine.abandoned_ends``): everything its lease owed was reported. Before, it ended
 interrupted: successive halving and Hyperband left it so forever (the study "done" with no
 completed trial), every other scheduler relaunched it with ``start_step = max_step + 1``.
-A run whose *worker* died there is resumed to end its run, by successive halving too."""
+A run whose *worker* died there with a checkpoint at ``max_step`` is resumed to end its run, by
+successive halving too (without one it ends completed: ``tests/trust/test_lost_worker_end.py``)."""
 
 from __future__ import annotations
 

@@ -163,3 +163,35 @@ def abandoned_ends(engine: Engine, time: float) -> list[TrialEnded]:
         else:
             out.append(TrialEnded(tid, Outcome.INTERRUPTED, time, DRIVER_STOPPED))
     return out
+
+
+def lost_worker_end(engine: Engine, ev: TrialEnded) -> TrialEnded:
+    """How a run ends whose worker was lost (an executor's ``interrupted`` end: the process or
+    the node died) after its last result was decided:
+
+    - a run told to stop ends stopped (its worker was told; only its exit was lost, and a
+      stopped trial must not be resumed);
+    - a run that had reported ``max_step`` (and was told nothing) without a checkpoint at
+      ``max_step`` ends completed: everything its lease owed was reported, and resuming it
+      would train it again from its last checkpoint (or from scratch) only to run the code
+      after its training loop;
+    - any other end is ``ev`` as it is: interrupted, resumed from its last checkpoint (one at
+      ``max_step`` resumes with ``start_step = max_step + 1``: only the code after its loop
+      runs; a paused run may have lost its pause checkpoint). So is a caller's own end
+      (``ev.told``) and a run whose invalid metric failed it.
+
+    The driver applies this before it handles and journals ``ev``: the journal holds the end
+    as decided, so replay never asks this again."""
+    if ev.outcome is not Outcome.INTERRUPTED or ev.told:
+        return ev
+    lease = engine.active.get(ev.trial_id)
+    if lease is None or lease.failure is not None:
+        return ev
+    if lease.outcome is Outcome.STOPPED:
+        return TrialEnded(ev.trial_id, Outcome.STOPPED, ev.time, None)
+    max_step = engine.spec.max_step
+    if lease.outcome is None and lease.position >= max_step:
+        saved = engine.history.checkpoint(ev.trial_id)
+        if saved is None or saved.step < max_step:
+            return TrialEnded(ev.trial_id, Outcome.COMPLETED, ev.time, None)
+    return ev
