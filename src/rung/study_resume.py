@@ -53,11 +53,17 @@ def replayed_engine(spec: StudySpec, records: Sequence[Record], read_only: bool)
     so the user's code its components name (a PBT ``explore=`` function, an
     ``OptunaSearcher``'s sampler class) need not import here (``reading_journal``): every
     launched trial's params and every reason come from the journal. A load
-    that may go on to run the study imports it, or refuses with ``ConfigError`` naming it."""
+    that may go on to run the study imports it, or refuses with ``ConfigError`` naming it.
+
+    A read-only load of a journal whose replay diverges (another algorithm version wrote it:
+    ``docs/versions.md``) reads it as written from the divergent event on
+    (``rung.core.as_written``; ``engine.read_as_written`` says so): every trial, result and
+    decision is the journal's, and the engine refuses to decide anything new. A load that may
+    run the study raises the ``ReplayDivergenceError``, which says what to do."""
     if not read_only:
         return Engine.replay(spec, records)
     with reading_journal():
-        return Engine.replay(spec, records)
+        return Engine.replay(spec, records, as_written=True)
 
 
 class StudyResume:

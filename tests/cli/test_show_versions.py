@@ -92,3 +92,34 @@ def test_resume_prints_the_note_before_it_runs(
         f"rung: study old: journal was written by rung {RUNG_VERSION}; this is rung {RUNG_VERSION}: "
         f"searcher RandomSearcher algorithm version {newer - 1} -> {newer} (v{newer}: a test); "
         "this run goes on with this rung's algorithms")
+
+
+def test_show_of_a_journal_this_rung_decides_differently_shows_it_as_written(
+    isolated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ASHA one version newer that leases otherwise: the fixture's journal diverges from its
+    first event. Before: `rung show` failed with ReplayDivergenceError; now it shows the study
+    as its journal holds it, and says so in one line."""
+    path = old_journal("asha", scheduler=ASHA.version)
+    assert main(["show", "asha", "--storage", str(path)]) == 0
+    before = capsys.readouterr().out.splitlines()
+    newer = ASHA.version + 1
+    monkeypatch.setattr(ASHA, "version", newer)
+    monkeypatch.setattr(ASHA, "changes", {**ASHA.changes, newer: "a test"})
+    monkeypatch.setattr(ASHA, "lease", lambda self, start_step: self.max_step)
+    assert main(["show", "asha", "--storage", str(path)]) == 0
+    after = capsys.readouterr().out.splitlines()
+    (line,) = [s for s in after if s.startswith("  versions   ")]
+    assert line == (
+        "  versions   shown as written: this rung decides differently from event #0 (journal "
+        f"was written by rung 0.1.0; this is rung {RUNG_VERSION}: searcher RandomSearcher "
+        f"algorithm version 1 -> 3 (v2: {RandomSearcher.changes[2]}; v3: "
+        f"{RandomSearcher.changes[3]}); scheduler ASHA algorithm version {newer - 1} -> {newer} "
+        f"(v{newer}: a test)); resuming it needs rung 0.1.0, the release that wrote it")
+    assert not any("rung resume` goes on" in s for s in after)
+    # every other line is the same, up to the rung occupancy (the scheduler's state is not
+    # rebuilt past the divergence)
+    cut = before.index("rung occupancy (asha)")
+    kept = [s for s in before[:cut] if not s.startswith(("  versions", "             ("))]
+    assert [s for s in after if not s.startswith("  versions")][:len(kept)] == kept
+    assert "rung occupancy (asha)" not in after

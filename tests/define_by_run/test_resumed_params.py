@@ -240,7 +240,7 @@ def test_a_run_ended_for_good_without_a_final_report_drops_unasked_proposals() -
     e.handle(TrialStarted(0, 0.0))
     e.handle(used(0, {"a": 0.25, "b": 0.5}))
     e.handle(ResultReported(0, 1, {"loss": 1.0}, 1.0))
-    ((tid, proposal),) = launches(e.handle(TrialEnded(0, Outcome.COMPLETED, 1.0, None)))
+    ((_tid, proposal),) = launches(e.handle(TrialEnded(0, Outcome.COMPLETED, 1.0, None)))
     e.handle(TrialStarted(1, 2.0))
     e.handle(used(1, {"a": proposal["a"]}))
     assert set(h.params(1)) == {"a", "b"}  # in flight: b is still the searcher's

@@ -159,12 +159,29 @@ def version_lines(study: Study) -> list[str]:
     """``rung show``'s line on the code that wrote the journal, when it is not this rung
     (``engine.version_note``, which ``Study.load`` sets: the releases and each algorithm
     version that differs, with its ``changes``); none when this code wrote it. The study was
-    loaded, so its journal replayed as written; what differs is how a resumed run decides."""
+    loaded, so its journal replayed as written; what differs is how a resumed run decides.
+
+    A journal whose replay diverged was read as written (``engine.read_as_written``): then
+    one line says so, from which event and why, and which rung can resume it."""
+    written = study.engine.read_as_written
+    if written is not None:
+        return [f"  versions   shown as written: {written}; {resume_needs(study)}"]
     note = study.engine.version_note
     if note is None:
         return []
     return [f"  versions   {note}", "             (the journal replays as written; `rung "
             "resume` goes on with this rung's algorithms)"]
+
+
+def resume_needs(study: Study) -> str:
+    """Which code can resume a study read as written (``version_lines``): the rung release
+    that wrote its journal."""
+    w = study.spec.written_by
+    if study.engine.version_note is None or w is None:
+        return "this rung cannot resume it (the journal records this very code: a bug)"
+    if w.legacy:
+        return "resuming it needs the rung release that wrote it (it predates version records)"
+    return f"resuming it needs rung {w.rung}, the release that wrote it"
 
 
 def resume_note(study: Study) -> str | None:
@@ -421,7 +438,9 @@ def ls_row(study: Study, where: str, running: bool) -> list[Any]:
 
     The state is ``running`` (a driver writes the journal), ``done`` (nothing left to run),
     ``ended`` (a tool that drives its own trials, such as ``RungSearchCV`` or Optuna, ran it:
-    rung cannot resume it) or ``resumable``."""
+    rung cannot resume it) or ``resumable``; a study read as written (its replay diverged:
+    ``engine.read_as_written``) that is not running is ``done (as written)`` or ``as written``
+    (only the rung that wrote it can resume it: ``rung show`` says which)."""
     from rung.integrations._embedded import HOST_KEY
 
     s = study.summary()
@@ -434,6 +453,8 @@ def ls_row(study: Study, where: str, running: bool) -> list[Any]:
         state = "ended"
     else:
         state = "resumable"
+    if study.engine.read_as_written is not None and not running:
+        state = "done (as written)" if state == "done" else "as written"
     best = s["best_value"]
     return [study.name, state, s["trials"], c["completed"], c["stopped"], c["paused"],
             c["failed"], c["running"] + c["interrupted"],

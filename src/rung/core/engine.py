@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from rung.core.as_written import refuse
 from rung.core.checkpoints import Checkpoints
 from rung.core.components import (
     BindContext,
@@ -113,12 +114,13 @@ class Engine:
         self.now = 0.0  # time of the last event
         self.elapsed = 0.0  # driver time summed over sessions (for Budget.max_time)
         self._clock_started = False
-        self.exhausted = False  # the searcher returned None the last time it was asked
         self.tail: list[Command] = []  # after replay: regenerated commands not in the journal
         self._replay_params: dict[int, Mapping[str, Any]] = {}
         self._streams = StreamFactory()
         # after replay: how the code that wrote the journal differs from this code, if it does
         self.version_note: str | None = None
+        # a reader's replay that diverged: the journal is followed (rung.core.as_written)
+        self.read_as_written: str | None = None
         # checkpoint lifecycle: who still needs each checkpoint, and the best N kept
         self.checkpoints = Checkpoints()
         # issue 18: the space a define-by-run study learned so far, and the configurations
@@ -195,6 +197,8 @@ class Engine:
     # --- the one entry point ------------------------------------------------------------------
     def handle(self, event: Event) -> list[Command]:
         """Apply one event and return the commands it causes."""
+        if self.read_as_written is not None and self._journaled is None:
+            refuse(self)  # it follows its journal (rung.core.as_written): it decides nothing
         on = _HANDLERS.get(type(event))
         if on is None:  # a subclass of an event kind, or not an event
             on = next((h for k, h in _HANDLERS.items() if isinstance(event, k)), None)
@@ -426,9 +430,8 @@ class Engine:
 
     # --- replay -------------------------------------------------------------------------------
     @classmethod
-    def replay(
-        cls, spec: StudySpec, records: Iterable[Record], engine: Engine | None = None
-    ) -> Engine:
+    def replay(cls, spec: StudySpec, records: Iterable[Record], engine: Engine | None = None,
+               as_written: bool = False) -> Engine:
         """Rebuild the engine from journaled records.
 
         Launched trials take their params from the journal (searchers are not re-run). The
@@ -438,9 +441,11 @@ class Engine:
 
         When ``spec.written_by`` (the code that wrote the journal) differs from the running
         code, ``engine.version_note`` says how (``rung.core.versions.explain``) and replay is
-        attempted all the same: if it diverges, the error starts with that note.
+        attempted all the same: if it diverges, the error starts with that note. A reader's
+        replay (``as_written``) reads a divergent journal as written instead, on the engine
+        it returns (``rung.core.replay.replay``: use the return value).
         """
-        return replay(engine if engine is not None else cls.from_spec(spec), spec, records)
+        return replay(engine or cls.from_spec(spec), spec, records, as_written)
 
     def abandoned_ends(self, time: float) -> list[TrialEnded]:
         """How the runs still active end when their driver stopped without ending them (a

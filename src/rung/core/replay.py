@@ -10,6 +10,11 @@ Two commands that differ only in their human-readable ``reason`` (a ``Reply``'s 
 changed still replays, and the journal keeps the text it holds. Every other field must match.
 During an event's replay ``engine._journaled`` holds its journaled commands (the stop rule's
 verdict is taken from there).
+
+A divergence's error says what differs (``engine.version_note``), where, and what to do: run
+the study with the rung that wrote it, or read it with this one. A reader's replay
+(``as_written``) does not fail there: it reads the study as written from the divergent event on
+(``rung.core.as_written``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from rung.core.as_written import follow
 from rung.core.events import (
     Cancel,
     Command,
@@ -37,28 +43,102 @@ if TYPE_CHECKING:
     from rung.core.engine import Engine
 
 
-def replay(engine: Engine, spec: StudySpec, records: Iterable[Record]) -> Engine:
-    """Feed ``records`` to ``engine`` (see ``Engine.replay``); returns ``engine``.
+def replay(engine: Engine, spec: StudySpec, records: Iterable[Record],
+           as_written: bool = False) -> Engine:
+    """Feed ``records`` to ``engine`` (see ``Engine.replay``); returns the engine replayed.
 
     When ``spec.written_by`` differs from the running code, ``engine.version_note`` says how
-    and a divergence's error starts with that note.
+    and a divergence's error starts with that note; it ends with what to do (``_what_to_do``).
+    With ``as_written`` (a reader's replay), a divergence raises nothing: the study is read as
+    written from the first divergent event on (``rung.core.as_written``), on a new engine that
+    replayed the events before it exactly, which is returned (the ``engine`` given is left
+    part-way); unless ``engine`` had handled events before this call: their records are not
+    here, and the error is raised (replay the whole journal onto a new engine instead). An
+    engine already reading as written follows all of ``records``.
     """
-    written = spec.written_by
-    rule = engine.stop_rule
-    engine.version_note = None if written is None else explain(
-        written, type(engine.searcher), type(engine.scheduler),
-        None if rule is None else type(rule),
-    )
+    if engine.read_as_written is not None:  # more records of a journal read as written
+        follow(engine, _turns(engine, records), 0, "")
+        engine._replay_params.clear()
+        return engine
+    engine.version_note = note = _note(engine, spec)
+    fresh = engine.handled == 0
+    turns = _turns(engine, records)
     try:
-        _replay(engine, records)
-    except ReplayDivergenceError as e:
-        if engine.version_note is None:
-            raise
-        raise ReplayDivergenceError(f"{engine.version_note}. {e}") from None
+        _replay(engine, turns)
+    except _Diverged as d:
+        text = d.text if note is None else f"{note}. {d.text}"
+        error = f"{text}. {_what_to_do(spec, note)}"
+        if not (as_written and fresh):
+            raise ReplayDivergenceError(error) from None
+        params = engine._replay_params
+        engine = type(engine).from_spec(spec)
+        engine.version_note, engine._replay_params = note, params
+        _follow_from(engine, turns, d.index, error)
+    engine._replay_params.clear()
     return engine
 
 
-def _replay(engine: Engine, records: Iterable[Record]) -> None:
+def follow_from(engine: Engine, spec: StudySpec, records: Iterable[Record], index: int,
+                error: str = "this study is read as written") -> Engine:
+    """Replay ``records`` onto ``engine`` (a new one) exactly up to event ``index``, then read
+    them as written from there on (``rung.core.as_written.follow``; the engine raises
+    ``ReplayDivergenceError(error)`` when asked to decide anything new); returns ``engine``.
+    What a read-only replay does from the event where it diverges; on a journal that replays
+    exactly, the state it gives is the replay's (up to the tags ``as_written`` names)."""
+    engine.version_note = _note(engine, spec)
+    _follow_from(engine, _turns(engine, records), index, error)
+    engine._replay_params.clear()
+    return engine
+
+
+def _follow_from(engine: Engine, turns: Sequence[tuple[Event, list[Command]]], index: int,
+                 error: str) -> None:
+    try:
+        _replay(engine, turns[:index])  # exact up to the divergence, as it was
+    except _Diverged as d:  # (only when asked to follow from a later event than this one)
+        raise ReplayDivergenceError(d.text) from None
+    follow(engine, turns[index:], index, error)
+
+
+def _note(engine: Engine, spec: StudySpec) -> str | None:
+    """How the code that wrote the journal differs from ``engine``'s (``version_note``)."""
+    written = spec.written_by
+    rule = engine.stop_rule
+    return None if written is None else explain(
+        written, type(engine.searcher), type(engine.scheduler),
+        None if rule is None else type(rule),
+    )
+
+
+def _what_to_do(spec: StudySpec, note: str | None) -> str:
+    """The actionable tail of a divergence's error: which code can continue the study, and
+    which commands read it with this rung."""
+    read = ("This rung can still read the study as written: `rung show`, `rung export`, "
+            "`rung ls` and Study.load(..., readonly=True) work")
+    w = spec.written_by
+    if note is None or w is None:
+        return (f"The journal was written by this very code, so this is a bug in rung: please "
+                f"report it. {read}")
+    if w.legacy:
+        who = "the rung release that wrote it (it predates version records)"
+    else:
+        who = (f"the rung release that wrote it (rung {w.rung}: searcher algorithm version "
+               f"{w.searcher}, scheduler algorithm version {w.scheduler})")
+    return f"This rung cannot continue the study: to resume it, run it with {who}. {read}"
+
+
+class _Diverged(Exception):
+    """Replay of event ``index`` regenerated other commands than the journaled ones."""
+
+    def __init__(self, index: int, text: str) -> None:
+        super().__init__(text)
+        self.index = index
+        self.text = text
+
+
+def _turns(engine: Engine, records: Iterable[Record]) -> list[tuple[Event, list[Command]]]:
+    """``records`` as turns, each event with the commands journaled after it; every trial's
+    journaled params noted in ``engine._replay_params``."""
     turns: list[tuple[Event, list[Command]]] = []
     for rec in records:
         if is_event(rec):
@@ -71,6 +151,10 @@ def _replay(engine: Engine, records: Iterable[Record]) -> None:
                 # a trial's first Launch holds its proposed params; a later one (resume,
                 # relaunch after a crash) holds the params it used, e.g. define-by-run's
                 engine._replay_params.setdefault(rec.trial_id, rec.params)
+    return turns
+
+
+def _replay(engine: Engine, turns: Sequence[tuple[Event, list[Command]]]) -> None:
     for i, (event, journaled) in enumerate(turns):
         engine._journaled = journaled
         try:
@@ -82,13 +166,12 @@ def _replay(engine: Engine, records: Iterable[Record]) -> None:
             # checkpoint deletions are housekeeping, not decisions: a journal written
             # before a change of the checkpoint lifecycle still replays
             if not _same(_decisions(regenerated), _decisions(journaled)):
-                raise ReplayDivergenceError(_divergence(i, event, journaled, regenerated))
+                raise _Diverged(i, _divergence(i, event, journaled, regenerated))
             continue
         if n < len(regenerated):
             if i != len(turns) - 1:
-                raise ReplayDivergenceError(_divergence(i, event, journaled, regenerated))
+                raise _Diverged(i, _divergence(i, event, journaled, regenerated))
             engine.tail = regenerated[n:]
-    engine._replay_params.clear()
 
 
 def _decisions(commands: Sequence[Command]) -> list[Command]:

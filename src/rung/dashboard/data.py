@@ -80,7 +80,7 @@ from rung.dashboard.snapshot import (
 from rung.dashboard.snapshot import best as best_view
 from rung.dashboard.snapshot import write as write_view
 from rung.dashboard.table import refresh_rows, trials
-from rung.errors import JournalError, RungError
+from rung.errors import JournalError, ReplayDivergenceError, RungError
 from rung.storage import SQLiteJournal
 from rung.storage.codec import loads
 
@@ -319,9 +319,13 @@ class Catalog:
             else:
                 new = new[:cut]
         try:
-            _replay(snap.spec, new, snap.engine)
-        except RungError:  # should not happen; start over from the whole journal
-            log.exception("dashboard: replaying %s failed; reading it again", snap.name)
+            snap.engine = _replay(snap.spec, new, snap.engine)
+        except RungError as e:  # start over from the whole journal
+            if isinstance(e, ReplayDivergenceError):  # read as written from the start
+                log.info("dashboard: %s diverged after its first records; reading it again "
+                         "as written", snap.name)
+            else:  # should not happen
+                log.exception("dashboard: replaying %s failed; reading it again", snap.name)
             with SQLiteJournal(snap.path, readonly=True) as j:
                 new = j.read(snap.name)
             snap.engine = _replay(snap.spec, new, None)
@@ -353,8 +357,12 @@ class Catalog:
                     new += read_records(snap.path, snap.name, jf.n_records + len(new), 2**62)
                 else:
                     new = new[:cut]
-            _replay(snap.spec, new, engine)
-            jf.update(new)
+            try:
+                engine = _replay(snap.spec, new, engine)
+            except ReplayDivergenceError:  # read as written: again from the start
+                new = read_records(snap.path, snap.name, 0, jf.n_records + len(new))
+                engine, jf = _replay(snap.spec, new, None), JournalFold()
+            snap.shadow = (engine, jf.update(new))
             return True
         snap.view.close()
         snap.view = None
@@ -450,11 +458,15 @@ def _engine(spec: StudySpec) -> Engine:
 
 def _replay(spec: StudySpec, records: list[Any], engine: Engine | None) -> Engine:
     """``Engine.replay`` of ``records`` (onto ``engine``, else a new one), only to read them
-    (``_engine``)."""
+    (``_engine``): the engine replayed, to use from now on. A journal whose replay diverges
+    (another algorithm version wrote it) is read as written (``rung.core.as_written``: its
+    ``read_as_written`` says so), on a new engine when it diverges in the first records
+    replayed onto ``engine``; when it diverges in later ones, ``ReplayDivergenceError``:
+    replay the whole journal onto a new engine."""
     from rung.study_resume import reading_journal
 
     with reading_journal():
-        return Engine.replay(spec, records, engine=engine)
+        return Engine.replay(spec, records, engine=engine, as_written=True)
 
 __all__ = [
     "BEST_CURVES",

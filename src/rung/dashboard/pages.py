@@ -96,6 +96,7 @@ def overview(snap: Snapshot) -> dict[str, Any]:
         "budget_state": budget_state(eng),
         # the code that wrote the journal, when it is not this rung's (a newer one: upgrade)
         "version_note": eng.version_note,
+        "read_as_written": eng.read_as_written,
         "steps_consumed": h.steps_consumed,
         "results": h.n_results,
         "elapsed": elapsed,
