@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -170,9 +171,10 @@ def test_a_run_whose_head_dies_ends_in_rungs_words_with_its_journal_readable(tmp
     assert run.returncode == 1, err
     assert "The program will terminate" not in err
     lines = [x for x in err.splitlines() if x.startswith("rung:")]
-    assert any(x.startswith("rung: the Ray cluster's head at ") and "has not answered for 5 s "
-               "(Connection refused); the run ends if it is not back within 10 s" in x
-               for x in lines), err
+    # (the seconds are measured: 5 s, or a little more on a loaded machine)
+    assert any(re.match(r"rung: the Ray cluster's head at \S+ has not answered for [5-9] s "
+                        r"\(Connection refused\); the run ends if it is not back within 10 s",
+                        x) for x in lines), err
     assert any(x.startswith("rung: error: the Ray cluster's head at ") for x in lines), err
     assert "(the journal is intact; resume with: rung resume hd --storage " in err, err
     assert took < 20, took  # before Ray's own limit
