@@ -5,14 +5,21 @@ fitted model instead of starting over, so one step is ``--rounds`` more boosting
 default) and a trial that ASHA lets continue simply keeps growing its ensemble. The data set
 (569 tumours, 30 features) ships with scikit-learn (``load_breast_cancer``).
 
-The checkpoint is the fitted model itself, pickled into ``model.pkl``: a checkpoint is the
-user's own data, so any format works (the journal itself never holds pickles). A resumed trial
-loads it from ``ctx.checkpoint`` and goes on adding rounds from ``ctx.start_step``.
+The checkpoint is the fitted model itself, pickled into ``model.pkl`` after every step (by
+default; ``--checkpoint-every N``: every N steps, ``0``: only when the scheduler asks for one):
+a checkpoint is the user's own data, so any format works (the journal itself never holds
+pickles). A resumed trial (after a pause, or a crash of the driver or of its worker) loads it
+from ``ctx.checkpoint`` and goes on adding rounds from ``ctx.start_step``.
 
     pip install -e '.[examples]'
     python examples/boosting.py                          # 60 configurations, all cores
-    python examples/boosting.py --trials 8 --max-step 9 --workers 2
+    python examples/boosting.py --trials 8 --max-step 9 --workers 2   # boosting-8trials-9steps
+    rung show boosting --storage runs/examples.db        # the study, from its journal
     rung run examples/spec.yaml                          # the same objective from a YAML spec
+
+Running a command again resumes its study (``load_if_exists``) until its budget is spent. A
+study's budget and ``max_step`` are fixed when it is created, so other ``--trials`` or
+``--max-step`` values run a study of their own, named after them (or ``--name``).
 """
 
 from __future__ import annotations
@@ -91,18 +98,21 @@ def train(ctx: rung.TrialContext) -> None:
 
 
 def main(argv: list[str] | None = None) -> rung.Study:
-    from _examples_cli import parse_args, print_best  # the examples' shared command line
+    # the examples' shared command line
+    from _examples_cli import parse_args, print_best, refused_as_bad_input
 
-    args = parse_args(argv, __doc__, name="boosting", unit="steps")
-    study = rung.Study.create(
-        args.name, SPACE, objective=rung.Objective("val_logloss", "min"),
-        searcher="random", scheduler=rung.ASHA(reduction_factor=3),
-        max_step=args.max_step, budget=rung.Budget(n_trials=args.trials), seed=0,
-        storage=args.storage, load_if_exists=True,
-    )
-    study.run(train, executor="local", n_workers=args.workers,
-              checkpoint_every=args.checkpoint_every)
-    print_best(study, "steps", ["val_logloss", "val_acc"], count="trees")
+    ap, args = parse_args(argv, __doc__, name="boosting", unit="steps")
+    with refused_as_bad_input(ap):  # a setting rung refuses: one line, exit code 2
+        study = rung.Study.create(
+            args.name, SPACE, objective=rung.Objective("val_logloss", "min"),
+            searcher="random", scheduler=rung.ASHA(reduction_factor=3),
+            max_step=args.max_step, budget=rung.Budget(n_trials=args.trials), seed=0,
+            storage=args.storage, load_if_exists=True,
+        )
+    with refused_as_bad_input(ap, (rung.ConfigError,)):
+        study.run(train, executor="local", n_workers=args.workers,
+                  checkpoint_every=args.checkpoint_every)
+    print_best(study, args, "steps", ["val_logloss", "val_acc"], count="trees")
     study.close()
     return study
 

@@ -2,17 +2,20 @@
 
 A scikit-learn ``MLPClassifier`` learns the 8x8 digit images that ship with scikit-learn
 (``load_digits``). Each step is one epoch (one ``partial_fit`` pass over the training set); ASHA
-stops the weak configurations early, at 1, 3 and 9 epochs. When the scheduler asks for a
-checkpoint (or every ``--checkpoint-every`` epochs) the weights are written to ``weights.npz``;
-a trial that is resumed (after a pause, or a crash of the driver or of its worker) restores them
-from ``ctx.checkpoint`` and goes on from ``ctx.start_step``.
+stops the weak configurations early, at 1, 3 and 9 epochs. After every epoch (by default;
+``--checkpoint-every N``: every N epochs, ``0``: only when the scheduler asks for one) the
+weights are written to ``weights.npz``; a trial that is resumed (after a pause, or a crash of
+the driver or of its worker) restores them from ``ctx.checkpoint`` and goes on from
+``ctx.start_step``.
 
     pip install -e '.[examples]'
     python examples/mlp_digits.py                        # 60 configurations, all cores
-    python examples/mlp_digits.py --trials 8 --max-step 9 --workers 2
+    python examples/mlp_digits.py --trials 8 --max-step 9 --workers 2   # mlp_digits-8trials-9epochs
     rung show mlp_digits --storage runs/examples.db      # the study, from its journal
 
-Running it again resumes the same study (``load_if_exists``) until its budget is spent.
+Running a command again resumes its study (``load_if_exists``) until its budget is spent. A
+study's budget and ``max_step`` are fixed when it is created, so other ``--trials`` or
+``--max-step`` values run a study of their own, named after them (or ``--name``).
 """
 
 from __future__ import annotations
@@ -97,18 +100,21 @@ def train(ctx: rung.TrialContext) -> None:
 
 
 def main(argv: list[str] | None = None) -> rung.Study:
-    from _examples_cli import parse_args, print_best  # the examples' shared command line
+    # the examples' shared command line
+    from _examples_cli import parse_args, print_best, refused_as_bad_input
 
-    args = parse_args(argv, __doc__, name="mlp_digits", unit="epochs")
-    study = rung.Study.create(
-        args.name, SPACE, objective=rung.Objective("val_loss", "min"),
-        searcher="random", scheduler=rung.ASHA(reduction_factor=3),
-        max_step=args.max_step, budget=rung.Budget(n_trials=args.trials), seed=0,
-        storage=args.storage, load_if_exists=True,
-    )
-    study.run(train, executor="local", n_workers=args.workers,
-              checkpoint_every=args.checkpoint_every)
-    print_best(study, "epochs", ["val_loss", "val_acc"])
+    ap, args = parse_args(argv, __doc__, name="mlp_digits", unit="epochs")
+    with refused_as_bad_input(ap):  # a setting rung refuses: one line, exit code 2
+        study = rung.Study.create(
+            args.name, SPACE, objective=rung.Objective("val_loss", "min"),
+            searcher="random", scheduler=rung.ASHA(reduction_factor=3),
+            max_step=args.max_step, budget=rung.Budget(n_trials=args.trials), seed=0,
+            storage=args.storage, load_if_exists=True,
+        )
+    with refused_as_bad_input(ap, (rung.ConfigError,)):
+        study.run(train, executor="local", n_workers=args.workers,
+                  checkpoint_every=args.checkpoint_every)
+    print_best(study, args, "epochs", ["val_loss", "val_acc"])
     study.close()
     return study
 

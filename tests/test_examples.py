@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from rung.cli.spec import load_spec
+from rung.core.events import CheckpointSaved, ResultReported
 from rung.errors import StopTrial
 from rung.storage import SQLiteJournal
 from rung.study import Study
@@ -24,6 +25,8 @@ from rung.study import Study
 pytest.importorskip("sklearn")
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+if str(EXAMPLES) not in sys.path:  # the examples import their shared _examples_cli
+    sys.path.insert(0, str(EXAMPLES))
 
 
 def load_example(name: str) -> ModuleType:
@@ -99,20 +102,115 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
-@pytest.mark.parametrize("name", ["mlp_digits", "boosting"])
-def test_example_script_runs(tmp_path: Path, name: str) -> None:
-    db = tmp_path / "ex.db"
-    r = subprocess.run(
-        [sys.executable, str(EXAMPLES / f"{name}.py"), "--trials", "4", "--max-step", "4",
-         "--workers", "2", "--checkpoint-every", "2", "--storage", str(db)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300, env=_env(),
-    )
-    assert r.returncode == 0, r.stderr
-    assert "best trial #" in r.stdout
+UNIT = {"mlp_digits": "epochs", "boosting": "steps"}
+
+
+def _example(name: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300, env=_env())
+
+
+def _records(db: Path, study: str) -> list[Any]:
     with SQLiteJournal(db, readonly=True) as j:
-        study = Study.load(name, j)
-        assert len(study.trials()) == 4
-        assert all(t.status.value in ("completed", "stopped") for t in study.trials())
+        return j.read(study)
+
+
+@pytest.mark.parametrize("name", ["mlp_digits", "boosting"])
+def test_example_commands_run_in_order_and_checkpoint_by_default(tmp_path: Path,
+                                                                  name: str) -> None:
+    """The header's commands differ in ``--trials`` / ``--max-step``, which a study fixes when
+    it is created: run in order into one journal, each runs a study of its own (the second
+    used to end in a ConfigError traceback). With the default options every step is
+    checkpointed, so a trial resumed after a crash goes on from its last step;
+    ``--checkpoint-every 0`` turns that off (the stopping ASHA then asks for none)."""
+    db = tmp_path / "runs" / "examples.db"
+    first = _example(name, tmp_path, "--trials", "4", "--max-step", "4", "--workers", "2",
+                     "--storage", str(db))
+    assert first.returncode == 0, first.stderr
+    second = _example(name, tmp_path, "--trials", "3", "--max-step", "3", "--workers", "2",
+                      "--checkpoint-every", "0", "--storage", str(db))
+    assert second.returncode == 0, second.stderr
+    unit = UNIT[name]
+    a, b = f"{name}-4trials-4{unit}", f"{name}-3trials-3{unit}"
+    assert "best trial #" in first.stdout and "best trial #" in second.stdout
+    assert f"rung show {a} --storage {db}" in first.stdout
+    with SQLiteJournal(db, readonly=True) as j:
+        assert sorted(j.list_studies()) == sorted([a, b])
+        for study, n in ((a, 4), (b, 3)):
+            trials = Study.load(study, j).trials()
+            assert len(trials) == n
+            assert all(t.status.value in ("completed", "stopped") for t in trials)
+    reported = {(r.trial_id, r.step) for r in _records(db, a) if isinstance(r, ResultReported)}
+    saved = {(r.trial_id, r.step) for r in _records(db, a) if isinstance(r, CheckpointSaved)}
+    # by default every step a trial went on from is checkpointed (a step at which the
+    # scheduler stopped it needs none)
+    last = {t: max(st for tt, st in reported if tt == t) for t, _ in reported}
+    assert saved <= reported
+    assert {(t, st) for t, st in reported if st < last[t]} <= saved
+    assert any(st > 1 for _, st in saved)
+    assert not [r for r in _records(db, b) if isinstance(r, CheckpointSaved)]
+
+    # the same name with another max_step is refused as bad input: one line, exit 2, and
+    # nothing written to the study that exists
+    count = len(_records(db, a))
+    again = _example(name, tmp_path, "--name", a, "--trials", "4", "--max-step", "3",
+                     "--storage", str(db))
+    assert again.returncode == 2
+    assert again.stderr.count("\n") == 1 and "Traceback" not in again.stderr
+    assert again.stderr.startswith(f"{name}.py: error: max_step: study {a!r} exists with "
+                                   "max_step 4, not 3")
+    assert len(_records(db, a)) == count
+
+
+def test_the_headers_commands_name_their_own_studies(tmp_path: Path) -> None:
+    """The documented commands (the docstring's ``python examples/...`` lines) run studies of
+    different names, and the header's ``rung show`` names the default command's."""
+    from _examples_cli import parse_args
+
+    for name in ("mlp_digits", "boosting"):
+        doc = load_example(name).__doc__
+        assert doc is not None
+        lines = [ln.split("#")[0].split() for ln in doc.splitlines()
+                 if ln.strip().startswith(f"python examples/{name}.py")]
+        assert len(lines) == 2
+        names = [parse_args([*cmd[2:], "--storage", str(tmp_path / "x.db")], doc, name,
+                            UNIT[name])[1].name for cmd in lines]
+        assert names == [name, f"{name}-8trials-9{UNIT[name]}"]
+        assert f"rung show {name} --storage runs/examples.db" in doc
+        assert f"# {names[1]}" in doc  # the second line says which study it runs
+
+
+@pytest.mark.parametrize("argv", [
+    ["--workers", "0"], ["--trials", "0"], ["--max-step", "0"], ["--checkpoint-every", "-1"],
+    ["--trials", "many"],
+])
+def test_bad_option_values_are_one_line_and_exit_2_writing_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    mod = load_example("mlp_digits")
+    with pytest.raises(SystemExit) as e:
+        mod.main([*argv, "--storage", str(tmp_path / "runs" / "x.db")])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"mlp_digits.py: error: {argv[0]}: ") or err.startswith(
+        f"{Path(sys.argv[0]).name}: error: {argv[0]}: ")
+    assert argv[1] in err
+    assert list(tmp_path.iterdir()) == []  # not even the journal's folder
+
+
+def test_checkpoint_every_defaults_to_every_step_and_zero_turns_it_off(tmp_path: Path) -> None:
+    from _examples_cli import parse_args
+
+    doc = load_example("mlp_digits").__doc__ or ""
+    db = str(tmp_path / "x.db")
+    _, args = parse_args(["--storage", db], doc, "mlp_digits", "epochs")
+    assert args.checkpoint_every == 1
+    _, args = parse_args(["--checkpoint-every", "0", "--storage", db], doc, "mlp_digits",
+                         "epochs")
+    assert args.checkpoint_every is None
 
 
 def test_spec_yaml_is_valid_and_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -49,13 +49,19 @@ SPACE = rung.SearchSpace({
 
 @functools.lru_cache(maxsize=1)
 def data() -> tuple[Any, Any]:
+    """The training and validation ``lgb.Dataset``, built once per worker process and reused
+    by every trial it runs. Trials differ in ``min_child_samples`` (LightGBM's
+    ``min_data_in_leaf``), so the datasets are built with ``feature_pre_filter=False``: with
+    LightGBM's default (``True``) the features are filtered for the first trial's value, and a
+    later trial with a smaller one makes LightGBM print a ``[Fatal]`` line and rebuild them."""
     import lightgbm as lgb
     from sklearn.datasets import load_breast_cancer
     from sklearn.model_selection import train_test_split
 
     X, y = load_breast_cancer(return_X_y=True)
     X_tr, X_va, y_tr, y_va = train_test_split(X, y, test_size=0.25, random_state=0)
-    dtrain = lgb.Dataset(X_tr, label=y_tr, free_raw_data=False)
+    dtrain = lgb.Dataset(X_tr, label=y_tr, free_raw_data=False,
+                         params={"feature_pre_filter": False})
     return dtrain, lgb.Dataset(X_va, label=y_va, reference=dtrain, free_raw_data=False)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -82,12 +83,19 @@ class StudyResume:
     # --- journaled handling -------------------------------------------------------------------
     def _checkpoint_dir(self) -> Path:
         """Where a run's checkpoints go: the journal's directory for them, or a temporary
-        directory that lives as long as this ``Study`` (removed by ``close``)."""
+        directory that lives as long as this ``Study``: ``close`` removes it at once, and
+        otherwise it is removed, silently, when the study is garbage-collected or at the
+        latest when the interpreter exits (never a ``ResourceWarning``: ``rung.run`` hands
+        back an open in-memory study, and dropping it is not a leak)."""
         kept = self.journal.checkpoint_dir(self.name)
         if kept is not None:
             return kept
         if self._tmpdir is None:
-            self._tmpdir = tempfile.TemporaryDirectory(prefix=f"rung-{self.name}-")
+            tmp = tempfile.TemporaryDirectory(prefix=f"rung-{self.name}-")
+            self._tmpdir = tmp
+            # Created after ``tmp``'s own finalizer, so it runs first at exit too; ``cleanup``
+            # detaches that one (which would warn), and does nothing after ``close``.
+            weakref.finalize(self, tmp.cleanup)
         return Path(self._tmpdir.name)
 
     def _resume_events(self, now: float) -> list[Event]:

@@ -22,6 +22,7 @@ from rung.executors.ray.transport import (
     Death,
     RayWorker,
     Transport,
+    death_known,
     describe_death,
     error_of,
     first_line,
@@ -101,7 +102,8 @@ class ActorPool(Pool[RayWorker]):
         """End the trials of dead actors as interrupted and forget the actors."""
         ray = self._ray
         # a connection that closed is usually seen before Ray reports the death: give Ray a
-        # moment to say why (node lost, process killed) for the trial's error text
+        # moment to say why (a killed process) for the trial's error text. A lost node takes
+        # Ray about 10 s: without a verdict the text says what is known (describe_death)
         unknown = [w.life for w, err in dead if err is None and w.life is not None]
         if unknown:
             with contextlib.suppress(Exception):
@@ -131,7 +133,9 @@ class ActorPool(Pool[RayWorker]):
                                 describe_death(err))
                 continue
             if w.trial is not None:
-                reason = (f"{w.where()} died while running trial {w.trial}: "
+                # "died" only when Ray said so; else "was lost" and what is known so far
+                verb = "died" if death_known(err) else "was lost"
+                reason = (f"{w.where()} {verb} while running trial {w.trial}: "
                           f"{describe_death(err)}")
                 self._end_run(w, out, Outcome.INTERRUPTED, reason)
 

@@ -76,11 +76,22 @@ Handler = Callable[[RayWorker, Any, float, list[Event]], None]
 Death = tuple[RayWorker, BaseException | None]
 
 
+#: What a reason says when Ray has not yet said why an actor is gone.
+NO_VERDICT = ("Ray has not said why yet (it reports the actors of a lost node dead after "
+              "about 10 s)")
+
+
 def error_of(ray: Any, ref: Any) -> BaseException | None:
-    """The error a finished Ray call ended with (``None``: it returned)."""
+    """The error a finished Ray call ended with: ``None`` if it returned, or if Ray has no
+    verdict yet (the call has not finished: ``ray.get`` timed out). A ``GetTimeoutError`` is
+    never returned: it says nothing about why an actor is gone, only that Ray has not said
+    (it takes about 10 s to mark a lost node's actors dead)."""
     try:
         ray.get(ref, timeout=0)
     except Exception as e:
+        timeout = getattr(getattr(ray, "exceptions", None), "GetTimeoutError", None)
+        if isinstance(timeout, type) and isinstance(e, timeout):
+            return None
         return e
     return None
 
@@ -92,14 +103,30 @@ def first_line(text: str, limit: int = 300) -> str:
     return s if len(s) <= limit else s[: limit - 3] + "..."
 
 
+def _unreachable(err: BaseException) -> bool:
+    """Ray's ``ActorUnavailableError``: the actor did not answer, Ray does not know why yet
+    (checked by name: this module does not import Ray)."""
+    return any(c.__name__ == "ActorUnavailableError" for c in type(err).__mro__)
+
+
+def death_known(err: BaseException | None) -> bool:
+    """Whether ``err`` is Ray's verdict on why an actor is gone (not ``None``: only its
+    connection closed; not ``ActorUnavailableError``: only unreachable so far)."""
+    return err is not None and not _unreachable(err)
+
+
 def describe_death(err: BaseException | None) -> str:
-    """Why an actor died, in one line (the node loss if Ray says so)."""
+    """Why an actor is gone, in one line: what Ray said (the node loss if it says so), or,
+    while Ray has no verdict, what is known (its connection closed, or Ray found it
+    unreachable) and that Ray has not said why yet (``NO_VERDICT``)."""
     if err is None:
-        return "its connection closed"
+        return f"its connection closed; {NO_VERDICT}"
     msg = str(err)
     for line in msg.splitlines():
         if "node has died" in line or "node was terminated" in line:
             return line.strip()
+    if _unreachable(err):
+        return f"the actor is unreachable ({first_line(msg, 200)}); {NO_VERDICT}"
     return first_line(msg)
 
 
@@ -390,11 +417,13 @@ class RayCallTransport(Transport):
 
 
 __all__ = [
+    "NO_VERDICT",
     "Death",
     "RayCallTransport",
     "RayWorker",
     "SocketTransport",
     "Transport",
+    "death_known",
     "describe_death",
     "error_of",
     "first_line",
