@@ -421,7 +421,7 @@ class Study(AskTell, StudyViews, StudyResume):
             RunFailed: as ``run`` does: nothing usable was produced, or a constraint's metric
                 was never reported."""
         from rung.benchmarks.base import space_mismatch
-        from rung.executors.simulated import SimulatedExecutor
+        from rung.executors.simulated import SimulatedExecutor, warn_stateless
         from rung.progress import reporting
 
         check_simulated_workers(n_workers)
@@ -442,6 +442,7 @@ class Study(AskTell, StudyViews, StudyResume):
                         rep.end(self.engine, self.name)
                     self.last_executor = None
                 else:
+                    warn_stateless(self.engine.scheduler, self.name)  # e.g. PBT's forks
                     ex = SimulatedExecutor(benchmark, n_workers, start_time=self.engine.now,
                                            launch_delay=launch_delay)
                     ctx = self._run_context(None)

@@ -13,6 +13,7 @@ itself touches no file.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 
 from rung.core.events import CheckpointSaved, Command, DeleteCheckpoint
 from rung.core.history import History
@@ -25,7 +26,7 @@ class Checkpoints:
     ``nbytes`` is the total size of the checkpoints still referenced; ``len()`` their number.
     """
 
-    __slots__ = ("_kept", "_named", "_refs", "_size", "nbytes")
+    __slots__ = ("_kept", "_named", "_refs", "_size", "held", "nbytes")
 
     def __init__(self) -> None:
         self._refs: dict[str, set[int]] = {}
@@ -34,6 +35,9 @@ class Checkpoints:
         self._named: dict[str, set[int]] = {}
         self._size: dict[str, int] = {}
         self._kept: list[tuple[float, int, str]] = []
+        # trials ended for good whose checkpoint their scheduler still needs (a PBT fork
+        # planned from it, not launched yet), with their outcome: retired once it does not
+        self.held: dict[int, Outcome] = {}
         self.nbytes = 0
 
     def __len__(self) -> int:
@@ -81,10 +85,16 @@ class Checkpoints:
                     history._checkpoint(tid, None)
 
     def retire(self, history: History, trial_id: int, outcome: Outcome, keep: int,
-               max_step: int, out: list[Command]) -> None:
+               max_step: int, out: list[Command],
+               needed: Callable[[int], bool] | None = None) -> None:
         """Trial ``trial_id`` ended for good with ``outcome``: its checkpoint is released, or
         kept while the trial is among the ``keep`` best completed at ``max_step`` (the one it
-        pushes out is released instead)."""
+        pushes out is released instead). While ``needed(trial_id)`` (its scheduler will start
+        a trial from it: ``Scheduler.needs_checkpoint``) it is held instead, and retired so by
+        ``release`` once it is not needed any more."""
+        if needed is not None and needed(trial_id):
+            self.held[trial_id] = outcome
+            return
         c = history.checkpoint(trial_id)
         if c is None:
             return
@@ -101,6 +111,15 @@ class Checkpoints:
             self.unref(history, evicted, path, out)
         else:
             self.unref(history, trial_id, c.path, out)
+
+    def release(self, history: History, keep: int, max_step: int, out: list[Command],
+                needed: Callable[[int], bool]) -> None:
+        """Retire (``retire``) the held checkpoints no longer ``needed``: the fork planned
+        from it launched (holding its own reference), or the plan was given up."""
+        for tid, outcome in list(self.held.items()):
+            if not needed(tid):
+                del self.held[tid]
+                self.retire(history, tid, outcome, keep, max_step, out)
 
 
 __all__ = ["Checkpoints"]

@@ -247,6 +247,14 @@ class Scheduler(Component, ABC):
         successive halving uses this for the losers of a completed rung."""
         return []
 
+    def needs_checkpoint(self, trial_id: int) -> bool:
+        """Whether a trial this scheduler has yet to start will start from ``trial_id``'s
+        checkpoint (default: never). Asked by the engine as ``trial_id`` ends for good: a
+        needed checkpoint is kept, and retired as usual after the first event once it is no
+        longer needed (the fork launched, holding its own reference). PBT names the donors
+        of its planned forks."""
+        return False
+
     def paused_decision(self, trial_id: int) -> Decision | None:
         """The decision this scheduler took on paused ``trial_id`` while it was not reporting
         (default: ``None``, none): asked by the engine once as it retires the trial (a

@@ -227,6 +227,9 @@ class Engine:
         self.handled += 1
         out: list[Command] = []
         on(self, event, out)
+        if self.checkpoints.held:  # checkpoints kept for a scheduler's planned forks
+            self.checkpoints.release(self.history, self.spec.keep_checkpoints,
+                                     self.spec.max_step, out, self.scheduler.needs_checkpoint)
         return out
 
     # --- small events -------------------------------------------------------------------------
@@ -407,7 +410,7 @@ class Engine:
 
     def _retire_checkpoint(self, trial_id: int, outcome: Outcome, out: list[Command]) -> None:
         self.checkpoints.retire(self.history, trial_id, outcome, self.spec.keep_checkpoints,
-                                self.spec.max_step, out)
+                                self.spec.max_step, out, self.scheduler.needs_checkpoint)
 
     # --- launching (rung.core.launching) -------------------------------------------------
     def _fill(self, out: list[Command]) -> None:

@@ -13,11 +13,17 @@ real time, and no real clock is read anywhere.
 The session's time bounds (``RunContext.trial_timeout`` and ``max_time``) hold on the virtual
 clock as they do in ``rung.executors.pool``: a run past its deadline ends ``failed`` with
 reason ``timeout: ...`` at that virtual instant.
+
+A ``Benchmark`` is stateless: a run launched from a checkpoint is evaluated with its own params
+from its start step on, as if it had trained with them from step 1. That is exact for a trial
+resumed from its own checkpoint, not for a fork (PBT, PB2): a scheduler whose simulation is so
+approximate says it in a ``simulation_note``, which ``warn_stateless`` logs once per process.
 """
 
 from __future__ import annotations
 
 import heapq
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,6 +53,26 @@ from rung.executors.protocol import extended_lease, waits_for_reply
 #: every worker at once, which no budget but ``n_trials`` bounds: 10,000 take about 5 s and
 #: 120 MB on one core (100,000 took 64 s and 840 MB; 100,000,000 filled 2.3 GB in a minute).
 MAX_WORKERS = 10_000
+
+
+log = logging.getLogger("rung.simulate")
+#: scheduler classes whose ``simulation_note`` was logged in this process
+_WARNED: set[str] = set()
+
+
+def warn_stateless(scheduler: object, study: str) -> str | None:
+    """Log the ``simulation_note`` of ``scheduler``'s class (what a simulation of it leaves
+    out: a class attribute, ``{name}`` filled with the class's name) as a warning, once per
+    process and class; ``Study.simulate`` calls this before it simulates. Returns the note
+    logged, or ``None`` (none declared, or already logged)."""
+    cls = type(scheduler)
+    note = getattr(cls, "simulation_note", None)
+    if not isinstance(note, str) or cls.__qualname__ in _WARNED:
+        return None
+    _WARNED.add(cls.__qualname__)
+    text = note.format(name=cls.__name__)
+    log.warning("study %s: %s", study, text)
+    return text
 
 
 class _Job:

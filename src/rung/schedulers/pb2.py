@@ -50,6 +50,11 @@ over 14 interval changes (2 pending): predicted improvement per interval 0.031 +
 posterior mean and standard deviation at the chosen point in the objective's units, or ``"(PB2:
 explored as PBT, ...)"`` while there is too little data.
 
+**Simulation** (``Study.simulate``) runs PB2's decisions as they are, GP fits included, but a
+stateless ``Benchmark`` gives a fork the results of a run trained with its chosen params from
+step 1: the donor's trained state plays no part (as for PBT; the warning is PBT's
+``simulation_note``).
+
 **Determinism.** The donor, the candidate points and PBT's categorical draws come from
 ``derive_rng(seed, "pbt", recipient, step)`` (PBT's), the fit from fixed starts: replay
 reproduces every fork. ``state()["pb2"]`` shows the last fit (observations, pending points,
@@ -117,8 +122,13 @@ class PB2(PBT):
     """
 
     # PB2 decides with PBT's exploit code: a change there that changes decisions bumps this too
-    version = 2
+    version = 3
     changes: ClassVar[dict[int, str]] = {
+        3: "PBT's exploit (PBT version 11): an exploited member keeps its place in the "
+        "ranking, with its own last result, until its fork reports (before: the next members "
+        "judged at that step were ranked in a smaller population, and more than the bottom "
+        "quantile was exploited); a fork whose planned donor ended before it started forks "
+        "from the donor's recorded checkpoint (before: the place could be lost silently)",
         2: "the reason of a decision taken on a paused trial is journaled: a Cancel of a retired "
         "trial with its rank and quota (or its exploit), a Reply on a resumed trial's last "
         "result saying why it was promoted (decisions unchanged; an older rung cannot replay "

@@ -27,10 +27,26 @@ two, as in the paper's toy, still exploit: the copy is explored, which breaks th
   "from_step": <the checkpoint's step>}``). The donor and the explored values are drawn when
   the member is judged, so the stop's reason says them, in the objective's units: ``"exploit:
   acc=0.2 at step 8 ranks 8/8, in the bottom 2; replaced by a fork of trial 3 (acc=0.93 at
-  step 8): lr 0.01 -> 0.012"``. (Should that donor leave the population before the fork
-  starts, another top member is drawn; the fork's ``parent_id`` is the record.);
+  step 8): lr 0.01 -> 0.012"``. The fork starts from that donor's checkpoint whether or not
+  the donor is still training (one that completed meanwhile still has it recorded); should it
+  be gone, another top member with a checkpoint is drawn, and the fork's ``parent_id`` is the
+  record. With no checkpoint left to fork, a new member takes the place (tagged ``no_fork``,
+  with why), or once none can start the place is lost, as ``state()["lost_places"]`` says;
 - otherwise it continues to the next interval step, saving a checkpoint now (so it can serve as
   a donor).
+
+**The place of an exploited member** stays in the ranking until its fork reports an interval
+result of its own, with the exploited member's last result (its entry until the fork starts,
+then the fork's, its results standing for the fork's at earlier steps too): the place counts in
+the population's size and its quantile, and is never drawn as a donor. So a judgement exploits
+only the bottom ``quantile_fraction`` of the whole population, whatever order members report
+in. Why that result: the paper's truncation selection (section 3.1, appendix A.1) ranks the
+population by its members' performance, one each; its exploited member is re-evaluated after
+copying (``p <- eval(theta)``, a new measurement). Until the fork reports, rung has none: the
+only number it could hold is its donor's, which is ranked already as the donor's own, and
+counting it twice pushes every later reporter down a rank (with the worst first, a population
+of 4 with a bottom of 1 lost 3 members at one step). The place holds the result measured in
+it, as Ray Tune's exploit in place keeps the trial's last score until its next result.
 
 **Explore** (the paper's "perturb", section 3.1 and appendix A) is ``rung.schedulers.pbt_explore``:
 each explored hyperparameter is resampled from the space with probability
@@ -61,7 +77,15 @@ hyperparameter schedule, read from its lineage) is ``rung.schedulers.pbt_schedul
 
 **Checkpoints.** Workers wait for a decision at every interval step (their lease ends there),
 and the decision carries ``checkpoint=True``: the checkpoint exists before anyone can fork from
-it. The engine keeps a donor's checkpoint as long as a fork still needs it.
+it. The engine keeps a donor's checkpoint as long as a started fork needs it;
+``needs_checkpoint(donor)`` says a planned fork, not started yet, will need it.
+
+**Simulation** (``Study.simulate``): the decisions are PBT's own (ranks, exploits, donors,
+explored values, lineage, budget), but a ``Benchmark`` is stateless: a fork's results are
+``evaluate(fork's params, step)`` from its checkpoint's step on, those of a run trained with
+the fork's params from step 1. The donor's trained state plays no part, so a simulation shows
+how PBT spends its budget, not what copying a better member's weights gains. A warning says so
+(``simulation_note``, once per process).
 
 **Determinism.** The donor and the explored values come from ``derive_rng(seed, "pbt",
 recipient, step)``; ranking is by ``(score, trial id)``. Forks do not count toward
@@ -76,7 +100,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from rung._validate import check_float, check_int
 from rung.core.components import (
@@ -98,13 +122,14 @@ from rung.schedulers.pbt_explore import (
     DEFAULT_FACTORS,
     ExploreFn,
     check_factors,
+    check_hyperparams,
     explore,
     perturb,
     reference,
     resolve_explore,
 )
 from rung.schedulers.pbt_forks import Forks
-from rung.schedulers.pbt_generations import _LIVE, _RUNNING, Generations, _fresh
+from rung.schedulers.pbt_generations import _LIVE, Generations
 from rung.schedulers.pbt_lineage import beating, ranked_at
 from rung.schedulers.pbt_schedule import schedule
 
@@ -142,8 +167,16 @@ class PBT(Generations, Forks, Scheduler):
             result must be valid in the space.
     """
 
-    version = 10
+    version = 11
     changes = {
+        11: "an exploited member keeps its place in the ranking, with its own last result, "
+        "until its fork reports (before: it left the ranking until its fork started, the "
+        "next members judged at that step were ranked in a smaller population, and with the "
+        "worst reporting first 3 of 4 members were exploited at a step whose bottom is 1); a "
+        "fork whose planned donor ended before it started forks from the donor's recorded "
+        "checkpoint (before: a donor had to be live, and with Budget.n_trials spent the "
+        "exploited member's place was lost silently); a place no fork nor new member can "
+        "fill is listed in state()['lost_places'] with why",
         10: "the reason of a decision taken on a paused trial is journaled: a Cancel of a retired "
         "trial with its rank and quota (or its exploit), a Reply on a resumed trial's last "
         "result saying why it was promoted (decisions unchanged; an older rung cannot replay "
@@ -189,6 +222,15 @@ class PBT(Generations, Forks, Scheduler):
         "reports at 5, 10, 15 and perturbation_interval=4 nobody was ever judged or asked "
         "for a checkpoint); members that report every step decide as before",
     }
+
+    #: What ``Study.simulate`` warns (module docstring, "Simulation"): ``{name}`` is the class's.
+    simulation_note: ClassVar[str] = (
+        "{name} is simulated with a stateless benchmark: each fork's results are the "
+        "benchmark's for the fork's explored hyperparameters as if it had trained with them "
+        "from step 1; the donor's trained state (the checkpoint it copies) plays no part. The "
+        "exploit and explore decisions, donors, lineage and budget are simulated as in a real "
+        "run; the gain from copying a better member's weights is not."
+    )
 
     def __init__(
         self,
@@ -250,31 +292,7 @@ class PBT(Generations, Forks, Scheduler):
         self._factors = check_factors(self.perturbation_factors)
         self._custom, self._custom_ref = resolve_explore(self.explore)
         space = ctx.space
-        if self.hyperparams is None:
-            names = list(space.dims)
-        else:
-            if isinstance(self.hyperparams, str) or not isinstance(self.hyperparams, list):
-                raise ConfigError(
-                    key="scheduler.params.hyperparams",
-                    message=f"must be a list of parameter names, got {self.hyperparams!r}",
-                )
-            if not self.hyperparams:
-                raise ConfigError(
-                    key="scheduler.params.hyperparams",
-                    message="must name at least one parameter to explore (leave it out to "
-                    "explore every tunable parameter), got []",
-                )
-            names = []
-            for n in self.hyperparams:
-                if n in names:
-                    raise ConfigError(key="scheduler.params.hyperparams",
-                                      message=f"{n!r} is named twice")
-                if n not in space.dims:
-                    raise ConfigError(
-                        key="scheduler.params.hyperparams",
-                        message=f"{n!r} is not a tunable parameter of the space ({space.dims})",
-                    )
-                names.append(n)
+        names = check_hyperparams(space, self.hyperparams)
         self.space = space
         self._names = names
         self._seen = 0
@@ -295,6 +313,10 @@ class PBT(Generations, Forks, Scheduler):
         self._judged: dict[int, list[int]] = {}  # time-sharing: recipient -> the top it forks
         self._top: dict[int, list[int]] = {}  # asynchronous: recipient -> the top at its step
         self._plan: dict[int, tuple[int, dict[str, Any]]] = {}  # recipient -> donor, params
+        self._stands_for: dict[int, int] = {}  # fork holding its recipient's entry -> recipient
+        self._from_step: dict[int, int] = {}  # such a fork -> the step of its checkpoint
+        self._lost: list[dict[str, Any]] = []  # places no fork nor new member could fill
+        self._refill: dict[str, Any] | None = None  # the place a new member is to fill
 
     def lease(self, start_step: int) -> int:
         """The first interval step at or after ``start_step`` (or ``max_step``)."""
@@ -312,7 +334,14 @@ class PBT(Generations, Forks, Scheduler):
         self._seen = n
 
     def _ranked(self) -> list[tuple[float, int]]:
-        return sorted((score, tid) for tid, (_, score) in self._last.items())
+        """``(score, member)`` of the members' last interval results, best first (an exploited
+        member's place waiting for its fork is not a member)."""
+        return sorted((score, tid) for tid, (_, score) in self._last.items()
+                      if tid in self._members)
+
+    def _holders(self) -> int:
+        """Exploited members whose fork has not started: their entries stay in ``_last``."""
+        return sum(1 for t in self._pending if t in self._last)
 
     def _quantile(self, m: int) -> int:
         k = math.ceil(m * self.quantile_fraction)
@@ -339,40 +368,9 @@ class PBT(Generations, Forks, Scheduler):
         resume = self.resume_interrupted(history)
         if resume is not None:
             return resume
-        while self._pending:
-            recipient, step = next(iter(self._pending.items()))
-            plan = self._plan.get(recipient)
-            top = self._judged.get(recipient)
-            if top is not None:
-                # time-sharing: fork from the judged generation's top, from checkpoints at
-                # ``step`` (wait while a top member is still on its way to save one; a paused
-                # member without one will not get one)
-                if any(history.status(t) in _RUNNING and not _fresh(history, t, step)
-                       for t in top):
-                    return None
-                del self._judged[recipient]
-                usable: list[int] | None = [t for t in top if _fresh(history, t, step)]
-                if not usable:  # no top member saved at ``step``: the best ones that did
-                    usable = [t for _, t in self._ranked()
-                              if _fresh(history, t, step)][: len(top)]
-            else:
-                judged = self._top.pop(recipient, None)
-                usable = None if judged is None else [
-                    t for t in judged
-                    if history.status(t) in _LIVE and history.checkpoint(t) is not None
-                ] or None  # none left: the top by latest results
-            del self._pending[recipient]
-            self._plan.pop(recipient, None)
-            fork = self._fork(history, recipient, step, usable, plan)
-            if fork is not None:
-                return fork
-            if self._no_new:
-                continue  # no new member can start either: the place is lost
-            # no live member has a checkpoint (any more): refill the slot with a new member
-            if recipient in self._failed:
-                self._failed.discard(recipient)
-                self._replaced += 1
-            return StartNew(self.lease(1), {"pbt": "member", "replaces": recipient})
+        placed, nxt = self._place(history)  # an exploited or failed member's place
+        if placed:
+            return nxt
         if self._originals < self._size:
             return StartNew(self.lease(1), {"pbt": "member"})
         # time-sharing: the member furthest behind, once nobody is behind it; only members
@@ -396,22 +394,25 @@ class PBT(Generations, Forks, Scheduler):
         interval = self.perturbation_interval
         # an interval result: one at an interval step, or the first past an interval step the
         # member has not reported at (it reports every few steps)
-        last = self._last.get(tid)
+        # (a fork holding its recipient's entry: past the step it was forked at)
+        last = self._from_step.get(tid, self._last[tid][0] if tid in self._last else 0)
         if (step >= self.max_step or tid not in self._members
-                or (step % interval
-                    and step // interval <= (0 if last is None else last[0] // interval))):
+                or (step % interval and step // interval <= last // interval)):
             return Decision.proceed(self.lease(step + 1))
         self._last[tid] = (step, score)
+        self._stands_for.pop(tid, None)  # its own result from now on
+        self._from_step.pop(tid, None)
         if self._originals < self._size or self._paused:
             return self._time_share(history, tid, step)
-        # the rank: how many members beat the reporter at the latest interval step both have
-        # reached (module docstring); nobody is exploited before every member has reported
-        ranked = ranked_at(history, self._last, step)
+        # the rank: how many places beat the reporter at the latest interval step both have
+        # reached (module docstring), an exploited member's kept until its fork reports;
+        # nobody is exploited before every member has reported
+        ranked = ranked_at(history, self._last, step, self._stands_for)
         m = len(ranked)
         k = self._quantile(m)
-        better = beating(history, self._last, tid, step, score)
+        better = beating(history, self._last, tid, step, score, self._stands_for)
         rank = len(better)
-        complete = self._originals >= self._size and m >= len(self._members)
+        complete = self._originals >= self._size and m - self._holders() >= len(self._members)
         if step < self._burn_in:
             return Decision(
                 Action.CONTINUE, step + interval, True,
@@ -420,15 +421,13 @@ class PBT(Generations, Forks, Scheduler):
             )
         if complete and k >= 1 and rank >= m - k:
             # the top: of the members that beat it, the k best by their results at ``step``
-            # (or their latest, if behind)
-            top = [t for _, t in ranked if t in better][:k]
-            donors = [
-                t for t in top
-                if history.status(t) in _LIVE and history.checkpoint(t) is not None
-            ]
+            # (or their latest, if behind); an exploited member's place is no donor
+            top = [t for _, t in ranked if t in better and t in self._members
+                   and t not in self._stands_for][:k]
+            donors = [t for t in top if self._donor(history, t)]
             if donors:
+                # it leaves the population; its result stays ranked until its fork reports
                 del self._members[tid]
-                del self._last[tid]
                 self._pending[tid] = step
                 self._top[tid] = top
                 plan = self._plan[tid] = self._draw(history, tid, step, donors)
@@ -441,6 +440,11 @@ class PBT(Generations, Forks, Scheduler):
             Action.CONTINUE, step + interval, True,
             f"rank {rank + 1}/{m} at step {step}",
         )
+
+    def on_start_refused(self, history: History) -> bool:
+        self._lose(self._refill)  # a new member in a place no fork could fill: it is lost
+        self._refill = None
+        return super().on_start_refused(history)
 
     def on_trial_end(self, request: EndRequest) -> None:
         history, tid, outcome = request.history, request.trial_id, request.outcome
@@ -461,8 +465,11 @@ class PBT(Generations, Forks, Scheduler):
             self._failed.add(tid)
         if failed or outcome in (Outcome.COMPLETED, Outcome.STOPPED):
             self._members.pop(tid, None)
-            self._last.pop(tid, None)
+            if tid not in self._pending or tid in self._failed:  # else: held for its fork
+                self._last.pop(tid, None)
             self._paused.pop(tid, None)
+            self._stands_for.pop(tid, None)
+            self._from_step.pop(tid, None)
 
     def state(self) -> dict[str, Any]:
         return {
@@ -475,6 +482,7 @@ class PBT(Generations, Forks, Scheduler):
             "exploits": self._exploits,
             "failed_replaced": self._replaced,
             "recent_forks": [dict(e) for e in self._lineage],
+            "lost_places": [dict(e) for e in self._lost],
         }
 
 

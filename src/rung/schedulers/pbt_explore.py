@@ -134,6 +134,32 @@ def settle(space: SearchSpace, params: Mapping[str, Any], rng: np.random.Generat
     return space.validate(out)
 
 
+def check_hyperparams(space: SearchSpace, hyperparams: Any) -> list[str]:
+    """The parameters explore changes: ``hyperparams`` (each a tunable parameter of ``space``,
+    named once, at least one), or every tunable parameter when it is ``None``.
+
+    Raises:
+        ConfigError: key ``scheduler.params.hyperparams``, saying which rule it breaks."""
+    key = "scheduler.params.hyperparams"
+    if hyperparams is None:
+        return list(space.dims)
+    if isinstance(hyperparams, str) or not isinstance(hyperparams, list):
+        raise ConfigError(key=key, message=f"must be a list of parameter names, got "
+                          f"{hyperparams!r}")
+    if not hyperparams:
+        raise ConfigError(key=key, message="must name at least one parameter to explore "
+                          "(leave it out to explore every tunable parameter), got []")
+    names: list[str] = []
+    for n in hyperparams:
+        if n in names:
+            raise ConfigError(key=key, message=f"{n!r} is named twice")
+        if n not in space.dims:
+            raise ConfigError(key=key, message=f"{n!r} is not a tunable parameter of the "
+                              f"space ({space.dims})")
+        names.append(n)
+    return names
+
+
 def check_factors(value: Any) -> tuple[float, ...]:
     """``perturbation_factors``: a non-empty list of positive numbers."""
     key = "scheduler.params.perturbation_factors"

@@ -3,12 +3,20 @@ results before it was forked are its lineage's (its donor's, up to the checkpoin
 two members are compared at the latest interval step both have reached.
 
 Pure functions of the ``History`` and PBT's ``last``: member -> ``(step, score)`` of its last
-interval result.
+interval result. An exploited member whose fork has not started keeps its entry there (its own
+last result: the place it leaves is still ranked); a fork that has not reported an interval
+result of its own holds that entry, and ``stands_for`` maps it to the exploited member, whose
+results stand for it at earlier steps too, so the place is ranked the same before and after the
+fork starts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rung.core.history import History
+
+_NONE: Mapping[int, int] = {}
 
 
 def score_at(history: History, tid: int, step: int) -> float | None:
@@ -26,15 +34,17 @@ def score_at(history: History, tid: int, step: int) -> float | None:
 
 
 def ranked_at(
-    history: History, last: dict[int, tuple[int, float]], step: int
+    history: History, last: dict[int, tuple[int, float]], step: int,
+    stands_for: Mapping[int, int] = _NONE,
 ) -> list[tuple[float, int]]:
-    """``(score, member)`` of the live members that have a result, best first: each
-    member's result at ``step`` when it has passed it (its own, or for a fork, its
-    lineage's: its donor's up to the step it was forked at), else its latest."""
+    """``(score, member)`` of the entries of ``last`` (the population's places), best first:
+    each member's result at ``step`` when it has passed it (its own, or for a fork, its
+    lineage's: its donor's up to the step it was forked at; for a fork in ``stands_for``, the
+    exploited member's it replaces), else its latest."""
     out = []
     for t, (at_last, score) in last.items():
         if at_last > step:
-            at = score_at(history, t, step)
+            at = score_at(history, stands_for.get(t, t), step)
             if at is not None:
                 score = at
         out.append((score, t))
@@ -43,20 +53,22 @@ def ranked_at(
 
 
 def beating(
-    history: History, last: dict[int, tuple[int, float]], tid: int, step: int, score: float
+    history: History, last: dict[int, tuple[int, float]], tid: int, step: int, score: float,
+    stands_for: Mapping[int, int] = _NONE,
 ) -> set[int]:
-    """The live members that beat ``tid`` (its result ``score`` at ``step``), each compared
-    with it at the latest interval step both have reached: a member ahead with its result at
-    ``step``, a member behind at its own last interval step, where ``tid``'s (or its
-    lineage's) result stands for it. Where either has no result there, their latest results
-    are compared. Ties go to the lower trial id."""
+    """The entries of ``last`` that beat ``tid`` (its result ``score`` at ``step``), each
+    compared with it at the latest interval step both have reached: a member ahead with its
+    result at ``step`` (a fork in ``stands_for``: the exploited member's it replaces), a member
+    behind at its own last interval step, where ``tid``'s (or its lineage's) result stands for
+    it. Where either has no result there, their latest results are compared. Ties go to the
+    lower trial id."""
     out = set()
     for t, (at_last, theirs) in last.items():
         if t == tid:
             continue
         mine: float | None = score
         if at_last > step:
-            at_step = score_at(history, t, step)
+            at_step = score_at(history, stands_for.get(t, t), step)
             if at_step is not None:
                 theirs = at_step
         elif at_last < step:
