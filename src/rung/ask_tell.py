@@ -22,16 +22,25 @@ or ``simulate`` holds it until it ends).
 
 from __future__ import annotations
 
-import enum
 import functools
+import logging
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from rung._steps import step_back
-from rung._validate import close_hint, is_int
+from rung._validate import is_int
+from rung.ask_tell_args import (
+    as_mapping,
+    as_outcome,
+    check_error,
+    error_text,
+    told_outcome,
+    trial_id_of,
+)
 from rung.core.engine import Engine
 from rung.core.events import (
     Action,
@@ -47,82 +56,13 @@ from rung.core.events import (
     TrialEnded,
     TrialStarted,
 )
-from rung.core.records import Outcome, StudySpec, Trial
+from rung.core.records import Outcome, StudySpec, Trial, TrialStatus
 from rung.dbr.metrics import is_real, type_name
 from rung.driver import handle
-from rung.errors import ConfigError, RungError
+from rung.errors import ConfigError, JournalError, RungError
 from rung.storage import Journal
 
-_OUTCOMES: dict[str, Outcome] = {o.value: o for o in Outcome}  # tell's status, by value
-#: Optuna's trial states, as ``tell``'s status
-_PEER_STATES = {"complete": "completed", "pruned": "stopped", "fail": "failed",
-                "trialstate.complete": "completed", "trialstate.pruned": "stopped",
-                "trialstate.fail": "failed"}
-_PLAIN = frozenset({float, int, str, bool, type(None)})  # JSON values the journal takes as is
-
-
-def _mapping(metrics: Any) -> dict[str, Any]:
-    """``metrics`` as a dict of JSON values (``rung.executors.worker.plain_metrics``: NumPy
-    scalars and 0-d arrays become numbers, as a worker's reports do): a mapping of metric
-    names (strings) to values."""
-    if not isinstance(metrics, Mapping):
-        raise ConfigError(key="metrics", message=f"a mapping of metric names to values "
-                          f"(e.g. {{'loss': 0.5}}), got {metrics!r}")
-    for k in metrics:
-        if not isinstance(k, str):
-            raise ConfigError(key="metrics", message=f"metric names are strings, got {k!r} "
-                              f"({type_name(k)})")
-    if all(type(v) in _PLAIN for v in metrics.values()):
-        return dict(metrics)
-    from rung.executors.worker import plain_metrics
-
-    return plain_metrics(metrics)
-
-
-def _trial_id(trial_id: Any) -> int:
-    """The id of a trial given by its id (an integer) or as the ``Trial`` ``ask`` returned."""
-    if isinstance(trial_id, Trial):
-        return trial_id.id
-    if not is_int(trial_id):
-        raise ConfigError(key="trial_id", message=f"must be an integer (the id of a trial "
-                          f"ask returned: trial.id), got {trial_id!r} ({type_name(trial_id)})")
-    return int(trial_id)
-
-
-def _outcome(status: Any) -> Outcome:
-    """``tell``'s ``status`` as an ``Outcome``; ``ConfigError`` naming it, with Optuna's name
-    for it or the value it is a typo of."""
-    if isinstance(status, Outcome):
-        return status
-    if isinstance(status, str) and status in _OUTCOMES:
-        return _OUTCOMES[status]
-    values = [o.value for o in Outcome]
-    peer, shown = None, repr(status)
-    if isinstance(status, enum.Enum):  # Optuna's TrialState.COMPLETE (an IntEnum)
-        peer = _PEER_STATES.get(f"{type(status).__name__}.{status.name}".lower())
-        shown = f"{type(status).__name__}.{status.name}"
-    elif isinstance(status, str):
-        peer = _PEER_STATES.get(status.lower())
-    if peer is not None:
-        hint = f" (Optuna's {shown} is {peer!r} here)"
-    elif isinstance(status, str):
-        hint = close_hint(status, values)
-    elif is_real(status):
-        hint = "; metrics go in metrics={'<metric>': value}"
-    else:
-        hint = ""
-    raise ConfigError(key="status", message=f"{status!r} is not one of {values}{hint}")
-
-
-def _error_text(error: Any) -> str | None:
-    """``tell``'s ``error``: a string, or an exception as ``"ValueError: boom"``."""
-    if error is None or isinstance(error, str):
-        return error
-    if isinstance(error, BaseException):
-        return f"{type(error).__name__}: {error}"
-    raise ConfigError(key="error", message=f"a string or an exception, got {error!r} "
-                      f"({type_name(error)})")
-
+log = logging.getLogger(__name__)
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -192,27 +132,37 @@ class AskTell:
         or a paused or interrupted one to resume (``trial.checkpoint`` is where it was saved;
         report from the step after it).
 
-        Returns ``None`` when nothing can start: the budget is spent or the searcher has run
-        out of configurations (``study.summary()['budget_left']`` is then false), or nothing
-        may start now (a synchronous scheduler waiting for the running trials to reach its
-        rung: ask again after a ``report`` or ``tell``). Such an ``ask`` journals the slot it
-        took and gave back (two records), unless the study is over after a ``run``; asked
-        again before anything else changed the study (a ``report``, a ``tell``, an
-        ``enqueue``..., or the budget's ``max_time`` running out: that ask is journaled, so
-        ``summary()`` says the budget is spent), it returns ``None`` at once and writes
-        nothing, so a polling loop (``while (t := study.ask()) is None: ...``) does not grow
-        the journal.
+        Returns ``None`` when nothing can start now. With no asked trial running
+        (``study.trials("running")`` empty), the search is over: the budget is spent, or the
+        searcher has run out of configurations and nothing is left to resume
+        (``study.summary()['budget_left']`` is then false, and ``['why_exhausted']`` names a
+        searcher that ran out). With trials running, wait: report or tell them, and ask
+        again. The budget's trials may all be handed out, the searcher may have run out
+        (``study.searcher_exhausted`` says so at once, while ``summary()`` says it once the
+        running trials have ended: until then one of them may be paused or interrupted and
+        handed back), or a synchronous scheduler waits for the running trials to reach its
+        rung. Such an ``ask`` journals the slot it took and gave back (two records), unless
+        the study is over after a ``run``; asked again before anything else changed the
+        study (a ``report``, a ``tell``, an ``enqueue``..., or the budget's ``max_time``
+        running out: that ask is journaled, so ``summary()`` says the budget is spent), it
+        returns ``None`` at once and writes nothing, so a polling loop
+        (``while (t := study.ask()) is None: ...``) does not grow the journal.
 
         A trial asked and never told stays running, also in a study loaded again after a
         crash: continue it there (``report`` / ``tell`` by its id; ``study.trials("running")``
-        lists them) or end it (``tell(trial_id, "interrupted")``: a scheduler that resumes
-        trials may hand it back from its checkpoint).
+        lists them) or end it: ``tell(trial_id)`` ends it as its scheduler decided, when its
+        last ``report`` was answered with a stop or a pause (stopped, or paused to be handed
+        back); otherwise ``tell(trial_id, "interrupted")``: a scheduler that resumes trials
+        may hand it back from its checkpoint (one that was told to stop ends stopped: a
+        stopped trial is never resumed).
 
         One process asks and tells at a time (unlike Optuna's workers sharing a database):
         run the trials where you like, but make these calls from one process. Another
         process's calls raise ``JournalError`` naming the study while this one holds it
-        open, and change nothing.
+        open, and change nothing; after ``close`` every call raises ``JournalError`` saying
+        the study is closed.
         """
+        self._check_open()
         eng = self.engine
         if eng.over:  # nothing would launch: the two capacity events would change nothing
             return None
@@ -262,7 +212,8 @@ class AskTell:
                 real number (key ``metrics['<name>']``).
             RungError: the trial does not exist or is not running.
         """
-        tid = _trial_id(trial_id)
+        self._check_open()
+        tid = trial_id_of(trial_id)
         given: Any = step
         if not (is_int(given) or (isinstance(given, float) and given.is_integer())) or given < 1:
             raise ConfigError(key="step", message=f"must be an integer >= 1, got {step!r}")
@@ -303,7 +254,8 @@ class AskTell:
                 ``size`` (bytes) is not an integer >= 0; nothing is recorded then.
             RungError: the trial does not exist or is not running.
         """
-        tid = _trial_id(trial_id)
+        self._check_open()
+        tid = trial_id_of(trial_id)
         if not isinstance(path, str | os.PathLike) or not os.fspath(path):
             raise ConfigError(key="path", message=f"must be a non-empty string or path, got "
                               f"{path!r}")
@@ -323,56 +275,76 @@ class AskTell:
     def tell(
         self,
         trial_id: int | Trial,
-        status: str | Outcome = "completed",
+        status: str | Outcome | None = None,
         metrics: Mapping[str, Any] | None = None,
         step: int | None = None,
         error: str | BaseException | None = None,
     ) -> Trial:
-        """End a trial. ``metrics``, if given, are recorded first as its final result, at
-        ``step`` (default: ``max_step`` for a completed trial, else its last step); they are
-        checked as ``report``'s are. A trial told ``"completed"`` must have a value of every
-        constraint's metric by its final result, in ``metrics`` or in any result it reported
-        (a constraint reads the latest value: ``rung.core.constraints``), with or without
-        ``metrics``: otherwise it could only end infeasible, almost always a mistyped or
-        forgotten metric. ``error`` (a string, or the exception itself) says why a trial failed:
-        it is recorded as the trial's error even when the metrics lack the objective's
-        metric or hold NaN (without ``error``, that problem is recorded).
-        A trial told ``"completed"`` that never reported the objective's metric has no
-        value: it is never the best trial.
+        """End a trial: ``status`` left out, as its scheduler decided (stopped, or paused to
+        be handed back by a later ``ask``, when its run's last ``report`` was answered with a
+        stop or a pause), else completed. ``metrics``, if given, are recorded first as its
+        final result, at ``step`` (default: ``max_step`` for a completed trial, else its last
+        step); they are checked as ``report``'s are. A trial told ``"completed"`` must have a
+        value of every constraint's metric by its final result, in ``metrics`` or in any
+        result it reported (a constraint reads the latest value: ``rung.core.constraints``),
+        with or without ``metrics``: otherwise it could only end infeasible, almost always a
+        mistyped or forgotten metric. ``error`` (a string, or the exception itself) says why a
+        trial failed or was interrupted: a failed trial's is recorded as its error even when
+        the metrics lack the objective's metric or hold NaN (without ``error``, that problem
+        is recorded). A trial told ``"completed"`` that never reported the objective's metric
+        has no value: it is never the best trial.
+
+        What the scheduler decided binds the status: after a stop, ``"stopped"``,
+        ``"failed"`` (a failure after the stop is still the trial's failure) and
+        ``"interrupted"`` (which ends it stopped, as a lost worker's run does:
+        ``rung.core.launching.lost_worker_end``; its ``error`` is not kept) are taken; after
+        a pause, anything but ``"completed"`` (``"stopped"`` ends the trial); ``"completed"``
+        after either only once the run reported ``max_step`` anyway; ``"paused"`` only
+        after a pause (a preemption that should resume is ``"interrupted"``). A trial
+        ended paused without a checkpoint (``checkpoint``) at its run's last step is warned
+        about, as a worker's pause without a save callback is: it restarts from its last
+        checkpoint, or from scratch.
 
         Raises:
             ConfigError: nothing is recorded then. ``trial_id`` is not an integer (or a
                 ``Trial``); an unknown ``status`` (key ``status``; Optuna's state names are
-                named with rung's); ``metrics`` refused as ``report`` refuses them; a
-                ``"completed"`` trial that has no value of a constraint's metric (key
-                ``metrics``, naming the constraint); ``step`` given without
-                ``metrics``, not in ``[1, max_step]`` or below the step the trial's run
-                reported last; ``error`` neither a string nor an exception.
+                named with rung's), or one the scheduler's decision rules out (key
+                ``status``, naming the decision); ``metrics`` refused as ``report`` refuses
+                them; a ``"completed"`` trial that has no value of a constraint's metric (key
+                ``metrics``, naming the constraint); ``step`` given without ``metrics``, not
+                in ``[1, max_step]`` or below the step the trial's run reported last;
+                ``error`` neither a string nor an exception, or given with a status other than
+                ``"failed"`` / ``"interrupted"``.
             RungError: the trial does not exist or is not running (told already).
+            JournalError: the study was closed (``Study.close``).
         """
-        tid = _trial_id(trial_id)
-        outcome = _outcome(status)
-        error = _error_text(error)
+        self._check_open()
+        tid = trial_id_of(trial_id)
+        given = as_outcome(status, self._metric_names())
+        error = error_text(error)
         if metrics is None:
             if step is not None:
                 raise ConfigError(key="step", message=f"is the step of the final result: "
                                   f"give it with metrics, got step={step!r} without metrics")
         else:
-            metrics = self._checked(metrics, failed=outcome is Outcome.FAILED)
+            metrics = self._checked(metrics, failed=given is Outcome.FAILED)
             if step is not None and not (is_int(step) and 1 <= step <= self.spec.max_step):
                 raise ConfigError(key="step", message=f"must be an integer in [1, max_step="
                                   f"{self.spec.max_step}], got {step!r}")
         self._require_active(tid)
+        eng = self.engine
+        lease = eng.active[tid]
+        outcome = told_outcome(tid, given, lease.outcome, lambda: self._decision_of(tid),
+                               finished=lease.position >= self.spec.max_step)
+        check_error(error, outcome, given)
         if outcome is Outcome.COMPLETED:
             self._check_constraints_reported(tid, metrics)
-        eng = self.engine
         t = self._now()
         events: list[Event] = []
         if metrics is not None:
             if step is None:
                 last = eng.history.last_step(tid)
                 step = self.spec.max_step if outcome is Outcome.COMPLETED or not last else last
-            lease = eng.active[tid]
             self._check_forward(int(step), lease.position, resumed=not lease.reported)
             events.append(ResultReported(tid, int(step), metrics, t))
         events.append(CapacityChanged(max(len(eng.active) - 1, 0), t))
@@ -381,7 +353,23 @@ class AskTell:
         events.append(TrialEnded(tid, outcome, t, error, told=True))
         self._turn(events)
         self._decided.pop(tid, None)
-        return self.engine.history.trial(tid, cache=False)  # read once by the caller, if at all
+        ended = self.engine.history.trial(tid, cache=False)  # read once by the caller, if at all
+        if ended.status is TrialStatus.PAUSED:
+            self._warn_unsaved_pause(tid, lease.position)  # (the run's lease, as it ended)
+        return ended
+
+    @property
+    def searcher_exhausted(self) -> str | None:
+        """Why the searcher has no new configuration left to propose (one line: ``"the grid
+        searcher proposed every one of its 4 points"``), as soon as it has run out, also while
+        asked trials are still running (``summary()['why_exhausted']`` says it once they have
+        ended and nothing is left to resume); ``None`` while it may propose more, and for a
+        searcher that does not say (``rung.searchers._common.why_exhausted`` knows the
+        built-in ones). Paused and interrupted trials may still be handed out by ``ask``."""
+        from rung.searchers._common import why_exhausted
+
+        with self._turn_lock:
+            return why_exhausted(self.engine.searcher, self.engine.history)
 
     # --- checks -------------------------------------------------------------------------------
     def _checked(self, metrics: Any, failed: bool = False) -> dict[str, Any]:
@@ -389,7 +377,7 @@ class AskTell:
         could not be scored for a reason of the caller's making: an objective's metric
         missing or not a real number, a constraint's not a real number. A failed trial's
         metrics are only converted."""
-        out = _mapping(metrics)
+        out = as_mapping(metrics, self._metric_names())
         if failed:
             return out
         h = self.engine.history
@@ -458,6 +446,41 @@ class AskTell:
                               else "stopped")
         self._decided[tid] = d
         return d
+
+    def _metric_names(self) -> list[str]:
+        return [o.metric for o in self.engine.history.objectives]
+
+    def _check_open(self) -> None:
+        """``JournalError`` saying the study is closed once ``Study.close`` closed its SQLite
+        journal (an in-memory one stays usable): before anything is handled, so the engine
+        is not left ahead of a journal it can neither write nor replay from."""
+        conn = getattr(self.journal, "_conn", None)
+        if not isinstance(conn, sqlite3.Connection):
+            return
+        try:
+            conn.in_transaction  # noqa: B018 (raises once the connection is closed)
+        except sqlite3.ProgrammingError:
+            where = getattr(self.journal, "path", None)
+            load = f"Study.load({self.spec.name!r}" + (
+                f", storage={str(where)!r})" if where is not None else ")")
+            raise JournalError(f"study {self.spec.name!r} is closed (Study.close): load it "
+                               f"again to go on ({load})") from None
+
+    def _warn_unsaved_pause(self, tid: int, step: int) -> None:
+        """Warn, as a worker does when it pauses without a save callback, when a trial told
+        paused has no checkpoint at ``step`` (its run's last step): it restarts from its
+        last checkpoint (or from scratch; with a ``Fidelity``, at its next rung by design,
+        so nothing is said)."""
+        if self.spec.fidelity is not None:
+            return
+        saved = self.engine.history.checkpoint(tid)
+        if saved is not None and saved.step >= step:
+            return
+        where = (f"from its checkpoint at step {saved.step}" if saved is not None
+                 else "from scratch (step 1)")
+        log.warning("trial %d paused at step %d without a checkpoint of that step "
+                    "(study.checkpoint(%d, %d, path) before tell): it will restart %s",
+                    tid, step, tid, step, where)
 
     def _require_active(self, trial_id: int) -> None:
         if trial_id not in self.engine.active:

@@ -59,9 +59,10 @@ def handle(engine: Engine, events: Iterable[Event], records: list[Record]) -> li
         if type(ev) is TrialEnded:
             ended = lost_worker_end(engine, ev)
             if ended is not ev:
-                log.info("trial %d: %s after it was %s: it ended %s", ev.trial_id, ev.error,
-                         "told to stop" if ended.outcome is Outcome.STOPPED
-                         else f"done (step {engine.spec.max_step})", ended.outcome)
+                how = ("told to stop" if ended.outcome is Outcome.STOPPED
+                       else f"done (step {engine.spec.max_step})")
+                log.info("trial %d: %s after it was %s: it ended %s", ev.trial_id,
+                         ev.error or "its run ended interrupted", how, ended.outcome)
                 ev = ended
         cmds = engine.handle(ev)
         records.append(ev)

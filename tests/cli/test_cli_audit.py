@@ -136,11 +136,13 @@ def test_show_notes_the_resume_command_with_the_storage_it_read(
     study.close()
     assert main(["show", "asked", "--storage", "my runs/j.db"]) == 0
     out = capsys.readouterr().out
-    # created from Python: `rung resume` has no objective to run (it says so), Python does
+    # created from Python: `rung resume` has no objective to run (it says so), Python does;
+    # an asked trial goes on by report / tell (before: the advice was to run the study)
     assert "rung resume" not in out
-    assert ("note: 1 trial(s) were running when the driver stopped; it was not created by "
-            "`rung run`: resume it from Python, Study.load('asked', storage='my runs/j.db')"
-            ".run(objective)") in out
+    assert ("note: 1 trial(s) asked (Study.ask) and never told: #0; go on with them from "
+            "Python, Study.load('asked', storage='my runs/j.db'), then report / tell them by "
+            "id (tell(id) ends one as its scheduler decided, else completed; tell(id, "
+            "'interrupted') one that cannot go on)") in out
 
 
 def test_run_never_adds_its_tables_to_another_applications_database(

@@ -27,10 +27,12 @@ def test_a_study_created_from_python_is_told_to_resume_from_python(tmp_path: Pat
     assert trial is not None
     study.report(trial.id, 1, {"loss": 0.5})
     study.close()  # its process died with the trial running
+    # an asked trial goes on by report / tell (before: the advice was to run the study)
     assert _notes("py", db) == [
-        "  note: 1 trial(s) were running when the driver stopped; it was not created by "
-        f"`rung run`: resume it from Python, Study.load('py', storage={str(db)!r})"
-        ".run(objective)"]
+        "  note: 1 trial(s) asked (Study.ask) and never told: #0; go on with them from "
+        f"Python, Study.load('py', storage={str(db)!r}), then report / tell them by id "
+        "(tell(id) ends one as its scheduler decided, else completed; tell(id, "
+        "'interrupted') one that cannot go on)"]
 
 
 def tool_study(db: Path) -> None:

@@ -42,7 +42,7 @@ def test_report_refuses_naming_the_argument(step: Any, metrics: Any, message: st
     (("pruned",), {}, "status: 'pruned' is not one of ['completed', 'stopped', 'paused', "
                       "'failed', 'interrupted'] (Optuna's 'pruned' is 'stopped' here)"),
     ((0.5,), {}, "status: 0.5 is not one of ['completed', 'stopped', 'paused', 'failed', "
-                 "'interrupted']; metrics go in metrics={'<metric>': value}"),
+                 "'interrupted']; metrics go in metrics={'loss': 0.5}"),
     (("completed", 0.5), {}, "metrics: a mapping of metric names to values (e.g. "
                              "{'loss': 0.5}), got 0.5"),
     (("completed", {"loss": 0.5}), {"step": 7}, "step: must be an integer in [1, "

@@ -50,7 +50,9 @@ def test_show_of_a_live_study_does_not_say_resume(tmp_path: Path) -> None:
         w.stdin.close()
         w.wait(timeout=30)
     text = _show(db)  # the driver is gone: its two trials were left running
-    # (created from Python: resumed from Python, `rung resume` having no objective on record)
-    assert ("  note: 2 trial(s) were running when the driver stopped; it was not created by "
-            f"`rung run`: resume it from Python, Study.load('live', storage={str(db)!r})"
-            ".run(objective)") in text.splitlines()
+    # (asked from Python: go on from Python by report / tell, `rung resume` having no
+    # objective on record; before, the advice was to run the study)
+    assert ("  note: 2 trial(s) asked (Study.ask) and never told: #0, #1; go on with them "
+            f"from Python, Study.load('live', storage={str(db)!r}), then report / tell them "
+            "by id (tell(id) ends one as its scheduler decided, else completed; tell(id, "
+            "'interrupted') one that cannot go on)") in text.splitlines()

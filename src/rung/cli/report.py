@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 # re-exported: the formatting and the state's text are part of this module's interface
@@ -25,7 +25,7 @@ from rung.cli.report_state import occupancy_text as occupancy_text
 from rung.cli.report_state import records_table as records_table
 from rung.cli.report_state import state_sections as state_sections
 from rung.cli.stored import open_study, storage_flag
-from rung.core.events import CapacityChanged, Launch
+from rung.core.events import CapacityChanged, Launch, Record, TrialStarted, is_event
 from rung.core.history import History
 from rung.core.records import Trial, TrialStatus
 from rung.study import Study
@@ -260,8 +260,20 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
         else:
             how = ("it was not created by `rung run`: resume it from Python, "
                    f"Study.load({study.name!r}, storage={str(where)!r}).run(objective)")
-        lines.append(f"  note: {c['running']} trial(s) were running when the driver stopped; "
-                     f"{how}")
+        # a tool drives its study through ask / tell: its note stands for all its trials
+        asked = ([] if isinstance(host, str)
+                 else asked_trials(study._journal_records(), h.ids(_RUNNING)))
+        if asked:
+            load = f"Study.load({study.name!r}, storage={str(where)!r})"
+            tell = (f"  note: {len(asked)} trial(s) asked (Study.ask) and never told: "
+                    f"{', '.join(f'#{t}' for t in asked)}; go on with them from Python, "
+                    f"{load}, then report / tell them by id (tell(id) ends one as its "
+                    f"scheduler decided, else completed; tell(id, 'interrupted') one that "
+                    f"cannot go on)")
+            lines.append(tell)
+        if len(asked) < c["running"]:
+            n = c["running"] - len(asked)
+            lines.append(f"  note: {n} trial(s) were running when the driver stopped; {how}")
     trials = top_trials(study, top)
     if trials:
         metric = spec.objective.metric
@@ -290,6 +302,34 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
         lines.append("diagnostics")
         lines.append(diag)
     return "\n".join(lines)
+
+
+_RUNNING = (TrialStatus.LAUNCHED, TrialStatus.RUNNING)
+
+
+def asked_trials(records: Sequence[Record], running: Sequence[int]) -> list[int]:
+    """Which of the ``running`` trials an ``ask`` started (``rung show``'s advice for them is
+    ``report`` / ``tell``, not a ``run``): ``Study.ask`` journals, in one turn, the slot it
+    takes (a ``CapacityChanged`` that opens no session), the trial's ``Launch`` and its
+    ``TrialStarted`` at that slot's very time; a driver's trial starts in a later turn, at
+    its worker's time, and a session opens with ``new_session``."""
+    want = set(running)
+    started: dict[int, int] = {}  # trial -> index of its last TrialStarted
+    for i, r in enumerate(records):
+        if type(r) is TrialStarted and r.trial_id in want:
+            started[r.trial_id] = i
+    out = []
+    for tid, i in sorted(started.items()):
+        if i < 1 or type(launch := records[i - 1]) is not Launch or launch.trial_id != tid:
+            continue
+        j = i - 2
+        while j >= 0 and not is_event(records[j]):  # the slot's other commands
+            j -= 1
+        cap = records[j] if j >= 0 else None
+        if (type(cap) is CapacityChanged and not cap.new_session
+                and cap.time == records[i].time):  # type: ignore[union-attr]
+            out.append(tid)
+    return out
 
 
 def show_study(name: str, storage: str | None, top: int = 10) -> str:

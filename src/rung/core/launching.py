@@ -167,28 +167,33 @@ def abandoned_ends(engine: Engine, time: float) -> list[TrialEnded]:
 
 def lost_worker_end(engine: Engine, ev: TrialEnded) -> TrialEnded:
     """How a run ends whose worker was lost (an executor's ``interrupted`` end: the process or
-    the node died) after its last result was decided:
+    the node died) after its last result was decided, or that its caller ended
+    ``interrupted`` (``Study.tell``, ``ev.told``):
 
     - a run told to stop ends stopped (its worker was told; only its exit was lost, and a
-      stopped trial must not be resumed);
+      stopped trial must not be resumed), also when the caller ends it interrupted (a
+      driver killed after the STOP, the orphan told ``interrupted`` once loaded again);
     - a run that had reported ``max_step`` (and was told nothing) without a checkpoint at
       ``max_step`` ends completed: everything its lease owed was reported, and resuming it
       would train it again from its last checkpoint (or from scratch) only to run the code
-      after its training loop;
+      after its training loop; not a caller's own end, which stays interrupted;
     - any other end is ``ev`` as it is: interrupted, resumed from its last checkpoint (one at
       ``max_step`` resumes with ``start_step = max_step + 1``: only the code after its loop
-      runs; a paused run may have lost its pause checkpoint). So is a caller's own end
-      (``ev.told``) and a run whose invalid metric failed it.
+      runs; a paused run may have lost its pause checkpoint). So is a run whose invalid
+      metric failed it.
 
-    The driver applies this before it handles and journals ``ev``: the journal holds the end
-    as decided, so replay never asks this again."""
-    if ev.outcome is not Outcome.INTERRUPTED or ev.told:
+    The driver applies this before it handles and journals ``ev`` (``Study.tell`` too, through
+    the driver's ``handle``): the journal holds the end as decided, so replay never asks this
+    again."""
+    if ev.outcome is not Outcome.INTERRUPTED:
         return ev
     lease = engine.active.get(ev.trial_id)
     if lease is None or lease.failure is not None:
         return ev
     if lease.outcome is Outcome.STOPPED:
-        return TrialEnded(ev.trial_id, Outcome.STOPPED, ev.time, None)
+        return TrialEnded(ev.trial_id, Outcome.STOPPED, ev.time, None, told=ev.told)
+    if ev.told:
+        return ev
     max_step = engine.spec.max_step
     if lease.outcome is None and lease.position >= max_step:
         saved = engine.history.checkpoint(ev.trial_id)
