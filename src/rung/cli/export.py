@@ -1,22 +1,27 @@
 """``rung export NAME``: a study's trials (or results) as CSV, Parquet or JSON.
 
-Reads the journal read-only, once (``read_study``), so it works while another process runs
+Reads the journal read-only, once (``open_study``), so it works while another process runs
 the study: a snapshot of what was committed when it read it.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
-import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rung.cli.stored import add_study_arguments, read_study
+from rung.cli.output import (
+    check_suffix,
+    os_reason,
+    output_path,
+    refuse_journal_files,
+    replace,
+    suffix_of,
+)
+from rung.cli.stored import add_study_arguments, open_study
 
 FORMATS = ("csv", "parquet", "json")
 _SUFFIX = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json"}
@@ -31,11 +36,15 @@ def add_parser(sub: Any) -> None:
                     "study. CSV: a header row, numbers written with every digit (they read "
                     "back exactly), missing values empty. JSON: an array of objects, one per "
                     "row, keyed by column; missing values and numbers JSON cannot write "
-                    "(NaN, infinity) are null. Needs pandas, and pyarrow for Parquet (pip "
-                    "install 'rung[dataframe]').")
+                    "(NaN, infinity) are null; a study without trials (or results) is [], "
+                    "which names no columns (CSV keeps its header row, Parquet its schema). "
+                    "-o never names a journal's files: the journal read, any SQLite file, "
+                    "their -wal/-shm files, checkpoint directories. Needs pandas, and "
+                    "pyarrow for Parquet (pip install 'rung[dataframe]').")
     add_study_arguments(q)
     q.add_argument("--format", choices=FORMATS, default=None,
-                   help="csv, parquet or json (default: from -o's suffix, else csv)")
+                   help="csv, parquet or json (default: from -o's suffix, else csv; "
+                        "a suffix that names another format is refused)")
     q.add_argument("--table", choices=("trials", "results"), default="trials",
                    help="trials: one row per trial (default); results: one per reported result")
     q.add_argument("-o", "--output", metavar="FILE",
@@ -44,32 +53,10 @@ def add_parser(sub: Any) -> None:
     q.set_defaults(handler=cmd_export)
 
 
-def output_path(value: str) -> Path:
-    """``-o FILE`` of ``rung export`` and ``rung plot``, checked before the study is read: a
-    file that can be written where it is named (its directory exists; it is not itself a
-    directory).
-
-    Raises:
-        CLIError: naming ``-o`` and what is wrong (exit code 2).
-    """
-    from rung.cli.main import CLIError
-
-    out = Path(value)
-    try:
-        is_dir = out.is_dir()
-    except OSError as e:  # a name too long for the file system, ...
-        raise CLIError(f"-o {value}: {e.strerror or e}", 2) from None
-    if is_dir:
-        raise CLIError(f"-o {value}: is a directory (name a file)", 2)
-    parent = out.parent
-    if not parent.is_dir():
-        raise CLIError(f"-o {value}: no such directory: {parent}", 2)
-    return out
-
-
 def format_of(out: Path | None) -> str:
-    """The format ``-o FILE`` names by its suffix (``.csv``, ``.json``, ``.parquet``, ``.pq``);
-    CSV for standard output or a file without a suffix.
+    """The format ``-o FILE`` names by its suffix (``.csv``, ``.json``, ``.parquet``, ``.pq``;
+    a name that is only one, ``.json``, included); CSV for standard output or a file without
+    a suffix.
 
     Raises:
         CLIError: another suffix (``trials.xlsx``), which would otherwise receive CSV under a
@@ -77,17 +64,21 @@ def format_of(out: Path | None) -> str:
     """
     from rung.cli.main import CLIError
 
-    if out is None or not out.suffix:
+    if out is None:
         return "csv"
-    fmt = _SUFFIX.get(out.suffix.lower())
+    fmt = _SUFFIX.get(suffix_of(out))  # ".json" too, a name pathlib sees no suffix in
+    if fmt is None and not out.suffix:  # "trials", ".trials"
+        return "csv"
     if fmt is None:
-        raise CLIError(f"-o {out}: cannot tell the format from {out.suffix!r} (name a "
+        raise CLIError(f"-o {out}: cannot tell the format from {suffix_of(out)!r} (name a "
                        f"{', '.join(_SUFFIX)} file, or give --format {'|'.join(FORMATS)})", 2)
     return fmt
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from rung.cli.main import CLIError
+    """``rung export``: every check first (``-o``: ``rung.cli.output``; the format), then
+    the journal read once, then the file written whole (``replace``) or standard output."""
+    from rung.cli.main import CLIError, find_storage
 
     fmt = args.format
     out = output_path(args.output) if args.output and args.output != "-" else None
@@ -95,8 +86,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         fmt = format_of(out)
     if fmt == "parquet" and out is None:
         raise CLIError("--format parquet needs -o FILE (Parquet is binary)", 2)
+    journal = find_storage(args.name, args.storage)
+    if out is not None:
+        refuse_journal_files(out, args.output, journal, args.name)  # first: the worst case
+        if args.format is not None:
+            check_suffix(out, args.output, fmt, _SUFFIX)
     try:
-        with read_study(args.name, args.storage) as study:
+        with open_study(journal, args.name) as study:
             df = study.trials_dataframe() if args.table == "trials" else study.results_dataframe()
     except ImportError as e:
         raise CLIError(str(e), 2) from None
@@ -105,8 +101,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     except ImportError as e:  # parquet without pyarrow
         raise CLIError(f"--format parquet needs pyarrow ({e}): pip install "
                        "'rung[dataframe]'", 2) from None
-    except OSError as e:  # say, a directory one may not write to
-        raise CLIError(f"-o {args.output}: {e.strerror or e}", 2) from None
+    except OSError as e:  # say, a directory one may not write to, a full disk
+        raise CLIError(f"-o {args.output}: {os_reason(e)}", 2) from None
     if text is not None:
         sys.stdout.write(text)
     else:
@@ -118,11 +114,19 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def _write(df: Any, fmt: str, out: Path | None) -> str | None:
     """``df`` as ``fmt``: the text, for standard output (``out`` ``None``), else ``None`` once
-    written to ``out`` (see ``replace``)."""
+    written to ``out`` (see ``replace``).
+
+    Raises:
+        OSError: the write failed (the file is as it was); ``os_reason`` gives the
+            system's reason (pyarrow's messages name the temporary file, which is why it is
+            created here first).
+    """
     if fmt == "parquet":
         assert out is not None
+        ready = parquet_ready(df)
         with replace(out) as tmp:
-            parquet_ready(df).to_parquet(tmp, index=False)
+            tmp.open("wb").close()  # created here: pyarrow's own error would name ``tmp``
+            ready.to_parquet(tmp, index=False)
         return None
     text: str = df.to_csv(index=False) if fmt == "csv" else json_records(df) + "\n"
     if out is None:
@@ -130,28 +134,6 @@ def _write(df: Any, fmt: str, out: Path | None) -> str | None:
     with replace(out) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return None
-
-
-@contextlib.contextmanager
-def replace(out: Path) -> Iterator[Path]:
-    """A path to write ``out``'s new content to: a temporary file beside it that replaces it
-    once written, so that a write that fails (a full disk, a value Parquet refuses) leaves
-    what was there before; a device or pipe (``/dev/stdout``) is written in place, and a
-    symbolic link's target is what is replaced (the link stays)."""
-    if out.exists() and not out.is_file():
-        yield out
-        return
-    out = out.resolve() if out.is_symlink() else out
-    # the same suffix: matplotlib and pandas tell a format by it (a name that is only a
-    # suffix, ".svg", has none for pathlib)
-    dot = out.name.rfind(".")
-    stem, suffix = (out.name[:dot], out.name[dot:]) if dot >= 0 else (out.name, "")
-    tmp = out.with_name(f".{stem}.{os.getpid()}.tmp{suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def json_records(df: Any) -> str:

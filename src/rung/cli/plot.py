@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+import warnings
 from typing import Any
 
-from rung.cli.export import output_path, replace
-from rung.cli.stored import add_study_arguments, read_study
+from rung.cli.output import os_reason, output_path, refuse_journal_files, replace
+from rung.cli.stored import add_study_arguments, open_study
 
 KIND_NAMES = ("history", "curves", "occupancy", "workers", "parallel", "importance", "pareto",
               "slices")  # rung.plot.KINDS (not imported here: that would load rung.plot early)
@@ -31,18 +31,25 @@ def add_parser(sub: Any) -> None:
     q.add_argument("--kind", choices=KIND_NAMES, default="curves",
                    help="which figure (default: curves)")
     q.add_argument("-o", "--output", metavar="FILE", required=True,
-                   help="the file to write: .png, .svg, .pdf or .html")
+                   help="the file to write: .png, .svg, .pdf or .html (replaced whole; "
+                        "never a journal's file: an SQLite file, its -wal/-shm, a "
+                        "checkpoint directory)")
     q.set_defaults(handler=cmd_plot)
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from rung.cli.main import CLIError
+    """``rung plot``: every check first (``-o``: ``rung.cli.output``), then the journal read
+    once, then the figure written whole (``replace``). A warning of the figure's (a font
+    without some of its characters: ``rung.plot.save``) is one ``rung: warning:`` line."""
+    from rung.cli.main import CLIError, find_storage
 
     if not args.output.lower().endswith((".png", ".svg", ".pdf", ".html")):
         raise CLIError(f"-o {args.output}: write a .png, .svg, .pdf or .html file", 2)
-    output_path(args.output)
+    out = output_path(args.output)
+    journal = find_storage(args.name, args.storage)
+    refuse_journal_files(out, args.output, journal, args.name)
     try:
-        with read_study(args.name, args.storage) as study:
+        with open_study(journal, args.name) as study:
             from rung.plot import plot, save
 
             fig = plot(study, args.kind)
@@ -50,14 +57,16 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise CLIError(str(e), 2) from None
     except ValueError as e:  # e.g. a Pareto front of a single-objective study
         raise CLIError(str(e), 2) from None
-    out = Path(args.output)
     try:
-        with replace(out) as tmp:  # a failed write leaves the file that was there
+        with replace(out) as tmp, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
             save(fig, tmp)
     except OSError as e:  # say, a directory one may not write to
-        raise CLIError(f"-o {args.output}: {e.strerror or e}", 2) from None
+        raise CLIError(f"-o {args.output}: {os_reason(e)}", 2) from None
     except ValueError as e:  # a name matplotlib cannot tell the format of
         raise CLIError(f"-o {args.output}: {e}", 2) from None
+    for line in dict.fromkeys(str(w.message).splitlines()[0] for w in caught if str(w.message)):
+        print(f"rung: warning: {line}", file=sys.stderr)
     print(f"rung: wrote the {args.kind} plot of {args.name} to {out}", file=sys.stderr,
           flush=True)
     return 0

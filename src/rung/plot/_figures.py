@@ -5,6 +5,8 @@ only when one is drawn."""
 from __future__ import annotations
 
 import math
+import re
+import warnings
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -298,18 +300,136 @@ def save(fig: Figure, path: str | Path) -> Path:
     ``suptitle``, else its first axes' title), with the figure as inline SVG (no scripts, no
     XML declaration or SVG doctype inside the page's body).
 
+    Text in a script the figure's font has no glyphs for (a CJK study or parameter name in
+    DejaVu Sans) is drawn again with the fonts of ``FALLBACK_FAMILIES`` that are installed as
+    a fallback (matplotlib draws each character in the first font that has it; ``fig``'s
+    texts keep that fallback, so the next ``save`` draws them once); characters
+    no installed font has are told in one ``UserWarning`` (which script, how to get a font),
+    instead of matplotlib's warning per character.
+
     Raises:
         ValueError: another suffix.
     """
     p = Path(path)
     suffix = p.suffix.lower()
-    if suffix == ".html":
-        p.write_text(html_page(fig), encoding="utf-8")
-        return p
-    if suffix not in (".png", ".svg", ".pdf"):
+    if suffix not in (".png", ".svg", ".pdf", ".html"):
         raise ValueError(f"{p}: write a .png, .svg, .pdf or .html file")
-    fig.savefig(p, dpi=120 if suffix == ".png" else "figure")
+
+    def write() -> None:
+        if suffix == ".html":
+            p.write_text(html_page(fig), encoding="utf-8")
+        else:
+            fig.savefig(p, dpi=120 if suffix == ".png" else "figure")
+
+    missing = _missing_glyphs(write)
+    if missing:
+        fallback = _fallback_families()
+        if fallback:
+            import matplotlib as mpl
+            from matplotlib.text import Text
+
+            for t in fig.findobj(Text):  # each text keeps the families it was made with
+                t.set_fontfamily(_with_fallback(t.get_fontfamily(), fallback))
+            # tick labels made while drawing take the rc families
+            family = _with_fallback(list(mpl.rcParams["font.family"]), fallback)
+            with mpl.rc_context({"font.family": family}):
+                missing = _missing_glyphs(write)
+    if missing:
+        warnings.warn(missing_glyphs_message(missing), UserWarning, stacklevel=2)
     return p
+
+
+#: fonts with CJK glyphs, in the order a fallback prefers them, by the family names
+#: matplotlib knows them by (Debian's fonts-noto-cjk, fonts-wqy-*, fonts-ipafont-*, ...;
+#: macOS's and Windows'); any other installed family with "CJK" in its name comes after
+FALLBACK_FAMILIES = (
+    "Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK KR",
+    "Noto Sans CJK HK", "Source Han Sans", "Source Han Sans SC", "Source Han Sans JP",
+    "Noto Sans SC", "Noto Sans JP", "Noto Sans KR", "Noto Sans TC", "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei", "Droid Sans Fallback", "IPAexGothic", "IPAGothic", "TakaoGothic",
+    "VL Gothic", "NanumGothic", "UnDotum", "AR PL UMing CN", "AR PL UKai CN",
+    "Hiragino Sans", "Hiragino Sans GB", "PingFang SC", "Apple SD Gothic Neo",
+    "Microsoft YaHei", "SimHei", "Yu Gothic", "MS Gothic", "Malgun Gothic", "Unifont",
+)
+
+_GLYPH = re.compile(r"Glyph (\d+) .*missing from font\(s\) (.+?)\.?$", re.DOTALL)
+
+
+def _missing_glyphs(draw: Callable[[], None]) -> dict[str, str]:
+    """Run ``draw`` with matplotlib's missing-glyph warnings caught: the characters they
+    name (in the order met), each with the fonts that lacked it; other warnings pass on."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        draw()
+    missing: dict[str, str] = {}
+    for w in caught:
+        m = _GLYPH.match(str(w.message))
+        if m is not None:
+            missing.setdefault(chr(int(m.group(1))), m.group(2))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    return missing
+
+
+#: file names of CJK fonts (matplotlib's font list is built once, so a font installed since
+#: is in the system's fonts but not in it)
+_CJK_FILE = re.compile(r"cjk|wqy|wenquanyi|droidsansfallback|sourcehan|ipag|ipaex|takao|"
+                       r"nanum|ukai|uming|unifont|vl-gothic|notosans(sc|tc|jp|kr)", re.I)
+
+
+def _fallback_families() -> list[str]:
+    """The installed families of ``FALLBACK_FAMILIES`` (at most three), in its order; a CJK
+    font installed since matplotlib listed the fonts it knows is added to them first."""
+    from matplotlib import font_manager
+
+    fm = font_manager.fontManager
+    known_files = {f.fname for f in fm.ttflist}
+    try:
+        system = font_manager.findSystemFonts()
+    except Exception:  # no font list: the fonts matplotlib knows
+        system = []
+    for path in system:
+        if path not in known_files and _CJK_FILE.search(Path(path).name):
+            try:
+                fm.addfont(path)
+            except Exception:  # a font file it cannot read: not a fallback
+                continue
+    installed = {f.name for f in fm.ttflist}
+    known = [f for f in FALLBACK_FAMILIES if f in installed]
+    known += sorted(f for f in installed if "CJK" in f and f not in known)
+    return known[:3]
+
+
+def _with_fallback(families: list[str], fallback: list[str]) -> list[str]:
+    return [*families, *(f for f in fallback if f not in families)]
+
+
+def missing_glyphs_message(missing: dict[str, str]) -> str:
+    """One line: which characters (``missing``: character -> the fonts that lack it) are
+    drawn as boxes, their script, and how to get a font that has them."""
+    import unicodedata
+
+    chars = list(missing)
+    shown = "".join(chars[:12]) + ("..." if len(chars) > 12 else "")
+    scripts = list(dict.fromkeys(_script(unicodedata.name(c, "")) for c in chars))
+    fonts = ", ".join(dict.fromkeys(missing.values()))
+    cjk = "CJK" in scripts
+    get = ("install a CJK font (Debian/Ubuntu: apt install fonts-noto-cjk)" if cjk else
+           "install a font that has them (Debian/Ubuntu: apt install fonts-noto)")
+    return (f"no glyphs in the font(s) {fonts} for {len(chars)} {'/'.join(scripts)} "
+            f"character(s) ({shown}), drawn as boxes: {get}, or set matplotlib's "
+            "font.family (rcParams) to a font that has them")
+
+
+#: first words of Unicode character names that are the CJK scripts
+_CJK_WORDS = ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO", "IDEOGRAPHIC", "KANGXI",
+              "HALFWIDTH", "FULLWIDTH", "YI")
+
+
+def _script(name: str) -> str:
+    """The script a character's Unicode name says (``CJK UNIFIED IDEOGRAPH-6A21``: CJK)."""
+    word = name.split(" ", 1)[0] if name else "unnamed"
+    return "CJK" if word in _CJK_WORDS else word.title()
 
 
 def html_page(fig: Figure) -> str:
