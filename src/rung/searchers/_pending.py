@@ -22,6 +22,11 @@ at a suggestion) gets exactly the suggestions it got without them:
    16 workers, where refining the incumbent matters most) are left to the models. A searcher
    draws more candidates before it gives the radius up (rule 1 alone), which happens only when
    a discrete space has no free configuration that far from the pending ones.
+3. *A least separation* (opt-in, ``PendingSet(floor=...)``; ``tpe`` does not use it). A
+   searcher may keep every suggestion at least ``floor`` from each pending point whatever the
+   batch size, a guard against near-duplicates where its own model of the pending trials cannot
+   tell a point from one beside it (``gp``: ``rung.searchers._batch.separation``). The
+   fallback is rule 2's: a candidate that far while one is found, else rule 1 alone.
 
 Everything here is a pure function of its arguments; randomness comes from the ``rng`` given.
 """
@@ -111,10 +116,13 @@ class PendingSet:
             pending trials' keys are added (to a copy: ``taken`` is never changed).
         cap: an upper bound of the spread radius (``tpe``: ``local_scale`` of its "below"
             group), or ``None``.
+        floor: a least radius while anything is pending (rule 3; ``gp``: ``_batch.separation``),
+            applied after ``cap``; 0 (the default) leaves the radius as rule 2 sets it.
     """
 
     def __init__(
-        self, P: np.ndarray, taken: Iterable[bytes] = (), cap: float | None = None
+        self, P: np.ndarray, taken: Iterable[bytes] = (), cap: float | None = None,
+        floor: float = 0.0,
     ) -> None:
         self.P = P
         own = keys_of(P)
@@ -125,6 +133,8 @@ class PendingSet:
         self.radius = spread_radius(P.shape[0], P.shape[1] if P.ndim == 2 else 0)
         if cap is not None:
             self.radius = min(self.radius, cap)
+        if P.shape[0] and P.ndim == 2 and P.shape[1]:
+            self.radius = max(self.radius, floor)
 
     def free(self, C: np.ndarray, spread: bool = True) -> np.ndarray:
         """Mask of the rows of ``C`` that may be proposed: not taken and, with ``spread``,

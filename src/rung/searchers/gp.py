@@ -37,9 +37,9 @@ One suggestion:
 5. *Pending trials*: EI is averaged over 16 *fantasies* of the outcomes of the
    ``max_fantasies`` most recent pending trials, drawn jointly from the posterior (Snoek et al.
    2012, section 3.3); the fantasies share one factorization, so this costs one Cholesky of
-   ``n + p`` points. A pending point has no improvement left under any fantasy, and a region
-   whose fantasies are good has a better incumbent, so concurrent suggestions spread out;
-   pending trials beyond that cap *locally
+   ``n + p`` points (``_batch.fantasize``). A pending point has little improvement left under
+   its fantasies, and a region whose fantasies are good has a better incumbent, so concurrent
+   suggestions spread out; pending trials beyond that cap *locally
    penalize* the acquisition with a ball whose radius follows from a Lipschitz estimate of the
    mean, so hundreds of concurrent suggestions still spread over distinct promising regions.
 6. *Acquisition*: LogEI over the best feasible observation, plus the log probability of feasibility
@@ -52,10 +52,13 @@ One suggestion:
    over their active continuous coordinates with the analytic gradient; the best polished point
    that is not already an observed or pending configuration is proposed (if every one is, a free
    random configuration; also never a failed or paused trial's, while one is found:
-   ``DesignThenModel``). Past ``LARGE_BATCH`` (32) pending trials, the starts and the proposal also
-   keep the spread radius from every pending point (``_pending``), so a batch of hundreds cannot
-   pile onto the region the penalties leave open. The initial design skips a Sobol' point whose
-   configuration is pending.
+   ``DesignThenModel``). The starts and the proposal keep a distance from every pending point
+   in the unit cube while a candidate that far is found (``_pending.PendingSet``): at least
+   ``_batch.separation`` (``1e-3``, less once the best observations are refined more finely:
+   where the model is confident the fantasies barely lower EI at a pending point, and a batch
+   piled onto one), past ``LARGE_BATCH`` (32) pending trials the larger spread radius, so a
+   batch of hundreds cannot pile onto the region the penalties leave open. The initial design
+   skips a Sobol' point whose configuration is pending.
 
 Several objectives are scalarized per suggestion by ParEGO's augmented Chebyshev norm with
 random weights (Knowles 2006). Randomness (candidates, fantasies, weights) comes only from
@@ -75,6 +78,7 @@ from rung._validate import check_choice, check_int
 from rung.core.components import BindContext, SuggestRequest
 from rung.core.history import History
 from rung.core.registry import register
+from rung.searchers._batch import fantasize, separation
 from rung.searchers._common import (
     CAT,
     CONT,
@@ -139,7 +143,7 @@ class GPSearcher(DesignThenModel):
             _fidelities``; single-objective studies; with several objectives, the top step).
     """
 
-    version = 8
+    version = 9
     changes = {
         6: "trials that failed by themselves are observations with the worst score"
         " (before: the model never saw them and kept proposing where every trial failed)",
@@ -169,6 +173,10 @@ class GPSearcher(DesignThenModel):
         "as holding for the incumbent (before: infinitely violated, so a metric reported "
         "only at the end made every observation infeasible and the acquisition a flat "
         "probability of feasibility); studies without constraints are unchanged",
+        9: "pending trials (parallel workers only; sequential suggestions are unchanged): a "
+        "suggestion keeps at least min(1e-3, the spacing of the 5 best observations / 10) "
+        "from each pending point in the unit cube (rung.searchers._batch); before, several "
+        "suggestions of a batch could be one point (three within 4e-5 of each other)",
     }
 
     def __init__(
@@ -286,8 +294,6 @@ class GPSearcher(DesignThenModel):
         if lows:
             mu_obs, _ = Ensemble([gp, *lows], weights).predict(Z)
             best = float(mu_obs[feasible].min()) if use_ei else float(mu_obs.min())
-        hyper = gp.hyper
-        assert hyper is not None
         # pending trials: the newest as joint fantasies, the rest as penalties
         pending = obs.pending
         fant = pending[-self.max_fantasies:] if self.max_fantasies else []
@@ -295,13 +301,7 @@ class GPSearcher(DesignThenModel):
         bests = None
         if fant:
             Zp = self._features(self._units.get(h, fant))
-            mu_p, cov = gp.joint(Zp)
-            p = len(fant)
-            Lp = np.linalg.cholesky(cov + (1e-6 + 1e-9 * p) * np.eye(p) + 1e-8 * np.eye(p))
-            F = mu_p[:, None] + Lp @ request.rng.standard_normal((p, N_FANTASIES))
-            gp = GP(np.vstack([Z, Zp]), np.vstack([np.repeat(y[:, None], N_FANTASIES, 1), F]),
-                    gp.group, gp.n_groups)
-            gp.condition(hyper)
+            gp, F = fantasize(gp, Zp, request.rng, N_FANTASIES)
             bests = np.minimum(best, F.min(axis=0))
             if lows:
                 mu_p, _ = Ensemble([gp, *lows], weights).predict(Zp)
@@ -309,7 +309,7 @@ class GPSearcher(DesignThenModel):
         surrogate: Any = Ensemble([gp, *lows], weights) if lows else gp
         lp = self._penalties(surrogate, h, penal, best) if penal else None
         model = _Model(surrogate, best, bests, cons, use_ei)
-        pend = PendingSet(self._units.get(h, pending), self._tried(h))
+        pend = PendingSet(self._units.get(h, pending), self._tried(h), floor=separation(X, y))
         u = self._optimize(model, lp, X, y, request.rng, pend)
         if u is None:  # every candidate observed or pending: any other configuration
             u = pend.free_point(lambda k: snap(self.space, self._dims,
