@@ -3,15 +3,19 @@
 
 ``_Fold(spec)`` starts empty; ``feed(record)`` takes the records in journal order (every kind:
 those that do not charge anything are skipped); ``result()`` is the ``Ledger`` of the records fed
-so far and may be called again after more are fed (the dashboard folds a live journal
-incrementally). A ``_Run`` is one run of a trial, from its ``Launch`` to its ``TrialEnded``: what
-it holds, its hourly rate, and what it has been charged.
+so far and leaves the fold as it was, so it may be called at any time, again and again, with more
+records fed in between (the dashboard folds a live journal incrementally and asks for the ledger
+at each refresh). A ``_Run`` is one run of a trial, from its ``Launch`` to its ``TrialEnded``:
+what it holds, its hourly rate, and what it has been charged.
 """
 
 from __future__ import annotations
 
+import copy
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from itertools import chain
 from typing import Any
 
 from rung.core.events import (
@@ -73,6 +77,14 @@ class _Run:
         self.held = 0.0  # seconds charged
         self.slot = slot
         self.spend = Spend(runs=1)
+
+    def copy(self) -> _Run:
+        """A copy to charge and close without changing this run (``_Fold.result``)."""
+        run = _Run.__new__(_Run)
+        for name in _Run.__slots__:
+            setattr(run, name, getattr(self, name))
+        run.spend = replace(self.spend)
+        return run
 
     def owed(self, t: float) -> tuple[float, float, float]:
         """Seconds, cost and device-hours held since the last charge, up to ``t``."""
@@ -316,47 +328,97 @@ class _Fold:
             self._candidate(ev.trial_id, top[1], float(ev.time))
 
     def _close(self, tid: int, run: _Run, outcome: str) -> None:
+        self._tally(run, outcome)
+        self.trial_hours[tid] = self.trial_hours.get(tid, 0.0) + run.held / 3600.0
+        self.trial_steps[tid] = self.trial_steps.get(tid, 0) + run.spend.steps
+        self.trial_outcome[tid] = outcome
+        if run.checkpoint and run.first_step is not None:
+            self.restores.append((tid, run.first_step))
+
+    def _tally(self, run: _Run, outcome: str) -> None:
+        """A run's end in the totals (its outcome's, its slot's, the busy time, the saves);
+        ``_close`` adds its trial's figures."""
         self.by_outcome[outcome].add(run.spend)
         self.busy += run.held
         self.busy_cost += run.spend.cost
         if run.slot < len(self.slots):
             self.slots[run.slot].busy_hours += run.held / 3600.0
-        self.trial_hours[tid] = self.trial_hours.get(tid, 0.0) + run.held / 3600.0
-        self.trial_steps[tid] = self.trial_steps.get(tid, 0) + run.spend.steps
-        self.trial_outcome[tid] = outcome
         h = run.saves / 3600.0
         self.saves_hours += h
         self.saves_cost += h * run.rate
-        if run.checkpoint and run.first_step is not None:
-            self.restores.append((tid, run.first_step))
 
     # --- the result ---------------------------------------------------------------------------
     def result(self) -> Ledger:
+        """The ``Ledger`` of the records fed so far: the runs still open are charged up to the
+        last event and counted ``running``.
+
+        Leaves the fold as it was: the open runs are charged and closed on a side copy
+        (``_side``) of only what that changes (the running totals, the outcomes', slots' and
+        devices' figures, the open runs themselves), and their trials' figures are read
+        through an overlay, not written into the fold's per-trial tables. So calling it twice
+        gives the same ``Ledger``, and feeding more records and calling it again gives what a
+        fresh fold of all of them gives; the ``Ledger`` shares nothing the fold changes later.
+        Cost: O(trials) for the sum of the full baseline, plus O(open runs + slots + final
+        results + resumed runs); no copy of the fold's per-trial tables."""
+        side = self._side()
+        end = side.now
+        side._offer(end)
+        if side.wall_start is not None:
+            side.wall += max(0.0, end - side.wall_start)
+        # still running: charged up to now, on the side copy; their trials' figures (hours and
+        # steps with this run's added, the outcome "running") go to ``running``, not the fold
+        running: dict[int, tuple[float, int]] = {}
+        restores: list[tuple[int, float]] = []  # theirs, after the fold's
+        for tid, run in side.active.items():
+            side._charge(run, end)
+            side._tally(run, "running")
+            running[tid] = (self.trial_hours.get(tid, 0.0) + run.held / 3600.0,
+                            self.trial_steps.get(tid, 0) + run.spend.steps)
+            if run.checkpoint and run.first_step is not None:
+                restores.append((tid, run.first_step))
+        return side._ledger(running, chain(self.restores, restores))
+
+    def _side(self) -> _Fold:
+        """A shallow copy of the fold with its own copies of what charging and closing runs
+        changes besides the per-trial tables: the scalars, ``by_outcome``, ``slots``,
+        ``devices``, and the open runs. (Only ``result`` calls it; nothing feeds a side.)"""
+        side = copy.copy(self)
+        side.by_outcome = {o: replace(s) for o, s in self.by_outcome.items()}
+        side.slots = [replace(w) for w in self.slots]
+        side.devices = dict(self.devices)
+        side.active = {tid: run.copy() for tid, run in self.active.items()}
+        return side
+
+    def _ledger(self, running: Mapping[int, tuple[float, int]],
+                restores: Iterable[tuple[int, float]]) -> Ledger:
+        """The ``Ledger`` once every run is closed: ``running`` holds the hours and steps of
+        the trials whose latest run is still open (their outcome ``running``), ``restores``
+        every resumed run's first-step time, the open ones' included."""
         spec = self.spec
-        end = self.now
-        self._offer(end)
-        if self.wall_start is not None:
-            self.wall += max(0.0, end - self.wall_start)
-        for tid, run in list(self.active.items()):  # still running: charged up to now
-            self._charge(run, end)
-            self._close(tid, run, "running")
         total = Spend()
         for s in self.by_outcome.values():
             total.add(s)
         # the full baseline: every trial trained to max_step at its own hours per step; a
         # trial whose latest run failed, was interrupted or is still running counts at what it
         # spent (a crash is no saving, and a running trial's steps are not yet decided)
+        # (in the order closing them would have added the trials: those with a closed run
+        # first, in their order, then those on their first run)
         full_cost = full_dev = 0.0
-        for tid, hours in self.trial_hours.items():
-            steps = self.trial_steps.get(tid, 0)
+        closed = self.trial_hours
+        for tid, hours in chain(closed.items(), ((t, 0.0) for t in running if t not in closed)):
+            now = running.get(tid)
+            if now is None:
+                steps = self.trial_steps.get(tid, 0)
+                outcome = self.trial_outcome.get(tid)
+            else:
+                (hours, steps), outcome = now, "running"
             rate, devices = self.trial_rate[tid]
-            scale = spec.max_step / steps if steps and \
-                self.trial_outcome.get(tid) in _EXTRAPOLATED else 1.0
+            scale = spec.max_step / steps if steps and outcome in _EXTRAPOLATED else 1.0
             full_h = hours * max(scale, 1.0)
             full_cost += full_h * rate
             full_dev += full_h * devices
         ckpt_h, ckpt_cost = self.saves_hours, self.saves_cost
-        for tid, first in self.restores:
+        for tid, first in restores:
             per = self.hours_per_step.get(tid)
             if per:
                 extra = max(0.0, first / 3600.0 - sorted(per)[len(per) // 2])
@@ -392,11 +454,12 @@ class _Fold:
             notes.append(f"prices {self.prices} charge none of what the trials held ({held}): "
                          "money is 0 (device-hours are measured)")
         return Ledger(
-            prices=self.prices, max_step=spec.max_step,
+            prices=dict(self.prices), max_step=spec.max_step,
             by_outcome={k: v for k, v in self.by_outcome.items() if v.runs},
             total=total, devices=self.devices, full_cost=full_cost, full_device_hours=full_dev,
             idle_hours=idle, idle_cost=idle_cost,
             workers=self.slots, checkpoint_hours=ckpt_h, checkpoint_cost=ckpt_cost,
-            incumbent=self._incumbent(), budget=budget, stopped=self.stopped,
+            incumbent=self._incumbent(), budget=budget,
+            stopped=None if self.stopped is None else dict(self.stopped),
             trials=len(self.trials), wall_hours=self.wall / 3600.0, notes=notes,
         )

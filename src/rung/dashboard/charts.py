@@ -7,6 +7,13 @@ it and a sample of the others past ``MAX_PARETO``, the worker timeline the lates
 runs; each says what it left out, and the page shows it. (A browser draws 2,000 SVG polylines
 in about 0.15 s; Plotly's WebGL ``parcoords`` took 1.3 s for any count in headless Chromium, so
 the page draws SVG: ``benchmarks/RESULTS.md``, ``bench_dashboard``.)
+
+A chart is computed again only when new records arrive (``memoized``), and then reads no more of
+the journal's past than it draws: the learning curves' cut-offs are folded from the decisions
+appended since the last time (``cutoffs``), and their stop and pause marks are looked up for the
+trials drawn only (``_marks``); before, each refresh of a live study read every decision's
+reason again (most of the 87 ms its curves took at 20,000 trials). What is left grows with the
+trials, not the records: choosing the trials to draw (``sample``) scores each trial once.
 """
 
 from __future__ import annotations
@@ -16,10 +23,11 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rung.analysis_frames import decision_marks, front_staircase, has_rungs, spec_steps
+from rung.analysis_frames import front_staircase, has_rungs, spec_steps
 from rung.bulk_range import bulk_range
 from rung.dashboard._json import jclean
-from rung.plot._cutoffs import decision_cutoffs
+from rung.journal_fold import DecisionMade, retired
+from rung.plot._cutoffs import Cutoff, threshold_value
 
 if TYPE_CHECKING:
     from rung.dashboard.data import Snapshot
@@ -134,19 +142,59 @@ def curves(snap: Snapshot) -> dict[str, Any]:
             drawn.extend(p[1] for p in pts)
     bulk = bulk_range(drawn, o)
     steps = rung_steps(snap)
-    shown = set(ids)
     marks = [{"id": d.trial_id, "step": d.step, "action": d.action, "reason": d.reason,
-              "value": o.value(h.scores(d.trial_id)[d.step])}
-             for d in decision_marks(h, jf) if d.trial_id in shown]
+              "value": o.value(h.scores(d.trial_id)[d.step])} for d in _marks(h, jf, ids)]
     return jclean({"metric": o.metric, "mode": o.mode, "max_step": snap.spec.max_step,
                    "rung_steps": steps,
                    "cutoffs": {str(c.step): {"latest": c.latest, "low": c.low, "high": c.high,
                                              "n": c.n}
-                               for c in decision_cutoffs(h, jf).values()},
+                               for c in cutoffs(snap).values()},
                    "trials": series, "decisions": marks, "total": len(h), "sample": info,
                    "value_range": None if bulk is None else {
                        "low": bulk.low, "high": bulk.high, "left_out": bulk.left_out,
                        "note": bulk.note()}})
+
+
+def _marks(h: Any, jf: Any, ids: list[int]) -> list[DecisionMade]:
+    """``rung.journal_fold.decision_marks(h, jf)`` of the trials ``ids`` only, by trial (in
+    the order of ``ids``) and step: the latest stop or pause at each step the trial has a
+    result at, a pause that ended the trial as its stop (``retired``). O(steps of ``ids``)."""
+    out: list[DecisionMade] = []
+    for tid in ids:
+        for step in h.scores(tid):
+            d = jf.decision_at.get((tid, step))
+            if d is None or d.action not in ("stop", "pause"):
+                continue
+            if d.action == "pause":
+                r = retired(h, jf, tid)
+                if r is not None and r.step == step:
+                    d = r
+            out.append(d)
+    return out
+
+
+def cutoffs(snap: Snapshot) -> dict[int, Cutoff]:
+    """``rung.plot._cutoffs.decision_cutoffs(snap.history, snap.fold)``, folded
+    incrementally: the fold's decisions only grow, so each call reads those appended since the
+    last (kept in ``snap.parts`` with the fold they were read from; a fold replaced, a replay
+    started over, is read from its start)."""
+    jf = snap.fold
+    obj = snap.history.objective
+    acc: dict[int, tuple[float, float, float, int]]
+    kept = snap.parts.get("cutoffs")
+    seen, acc = 0, {}  # step -> (latest, low, high, n)
+    if kept is not None and kept[0] is jf and kept[1] <= len(jf.decisions):
+        _, seen, acc = kept
+    for d in jf.decisions[seen:]:
+        if d.action not in ("stop", "pause"):
+            continue
+        v = threshold_value(d.reason, obj)
+        if v is None:
+            continue
+        c = acc.get(d.step)
+        acc[d.step] = (v, v, v, 1) if c is None else (v, min(c[1], v), max(c[2], v), c[3] + 1)
+    snap.parts["cutoffs"] = (jf, len(jf.decisions), acc)
+    return {s: Cutoff(s, *c) for s, c in sorted(acc.items())}
 
 
 @memoized
@@ -249,6 +297,7 @@ __all__ = [
     "MAX_PARETO",
     "MAX_RUNS",
     "curves",
+    "cutoffs",
     "front_ids",
     "memo_key",
     "memoized",

@@ -7,6 +7,13 @@ appended since and feeds them to the same engine (``Engine.replay(..., engine=..
 following a live run costs O(new records) per poll. Every connection is read-only: the driver
 writing the journal is never blocked.
 
+**A study re-created under the same name is read anew.** Each look compares the journal with
+what the snapshot has read (``rung.dashboard.guard``: the fingerprint of its first records, in
+the same read transaction as the new records), and a study deleted and created again (``rm
+runs/x.db; rung run spec.yaml``), or a journal cut or rewritten, drops the whole snapshot
+(engine, fold, rows, the charts' answers) and replays the journal from its start, as on a first
+look: never the old study, nor a mix of the two.
+
 **Large journals open from a snapshot.** A study with a usable snapshot of its pages
 (``rung.dashboard.snapshot``: written by the run beside its journal, or by the dashboard into
 its cache) is served from it at once; if the journal has grown since, the whole journal is
@@ -35,14 +42,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from rung.analysis_frames import JournalFold
 from rung.core.engine import Engine
-from rung.core.events import Record, is_event
 from rung.core.records import StudySpec
 from rung.dashboard._json import clean, jclean
 from rung.dashboard.charts import (  # the chart pages, re-exported
@@ -63,6 +68,7 @@ from rung.dashboard.charts import (  # the chart pages, re-exported
     sample,
     workers,
 )
+from rung.dashboard.guard import Rewritten, guard_of, read_on, read_records, stamp
 from rung.dashboard.pages import (  # the JSON of each page, re-exported
     detail,
     overview,
@@ -73,16 +79,14 @@ from rung.dashboard.snapshot import (
     MIN_RECORDS,
     View,
     cache_path,
-    connect_readonly,
     default_cache_dir,
     view_path,
 )
 from rung.dashboard.snapshot import best as best_view
 from rung.dashboard.snapshot import write as write_view
 from rung.dashboard.table import refresh_rows, trials
-from rung.errors import JournalError, ReplayDivergenceError, RungError
+from rung.errors import ReplayDivergenceError, RungError
 from rung.storage import SQLiteJournal
-from rung.storage.codec import loads
 
 T = TypeVar("T")
 log = logging.getLogger("rung.dashboard")
@@ -90,6 +94,8 @@ log = logging.getLogger("rung.dashboard")
 CHUNK = 20_000
 #: seconds a request waits for a study to catch up before it is answered with what is loaded
 WAIT = 1.0
+#: looks at a study that is re-created again and again while it is read, before giving up
+ATTEMPTS = 3
 
 
 @dataclass
@@ -130,6 +136,13 @@ class Snapshot:
     shadow: tuple[Engine, JournalFold] | None = None
     #: no usable snapshot was found when the study was opened (a full replay writes one)
     uncached: bool = False
+    #: ``rung.dashboard.guard.guard`` of the journal's first ``fold.n_records`` records (the
+    #: view's, while one is served): the journal must still start with them to be this study
+    guard: str | None = None
+    #: dropped: the journal no longer holds what it read (nothing replays into it any more)
+    retired: bool = False
+    #: the charts' incremental state (``rung.dashboard.charts``), kept with the fold it read
+    parts: dict[str, Any] = field(default_factory=dict)
 
     @property
     def history(self) -> Any:
@@ -197,7 +210,7 @@ class Catalog:
         1 ms a file, 0.3 s a poll of the studies page over 14 journals. The names are kept
         only if the journal did not change while they were read (the first reader of a
         closed journal creates its empty log: that journal is read twice)."""
-        key = _stamp(path)
+        key = stamp(path)
         hit = self._names_at.get(path)
         if hit is not None and hit[0] == key:
             return hit[1]
@@ -213,7 +226,7 @@ class Catalog:
                 # listed (its studies' pages say it is locked)
                 return (hit[1][0], None) if hit is not None and hit[1][1] is None else (names,
                                                                                         why)
-        if _stamp(path) == key:
+        if stamp(path) == key:
             self._names_at[path] = (key, (names, why))
         else:
             self._names_at.pop(path, None)
@@ -245,39 +258,64 @@ class Catalog:
         """The study ``key`` (see ``entries``) as of now (replaying only what was appended
         since last time). A replay that takes more than ``wait`` seconds goes on in a
         background thread and the snapshot is returned as far as it got
-        (``Snapshot.loading``)."""
+        (``Snapshot.loading``). A study whose journal no longer starts with what was read
+        (re-created, cut, rewritten: ``rung.dashboard.guard``) is read anew from its start."""
         name, path = self.resolve(key)
         with self._lock:
-            snap = self._cache.get((path, name))
-            with SQLiteJournal(path, readonly=True) as j:
-                if snap is None:
-                    stored = j.load_study(name)
-                    spec = StudySpec.from_json(stored)
-                    auto = stored.get("auto")
-                    snap = Snapshot(name, path, spec, _engine(spec), JournalFold(),
-                                    auto if isinstance(auto, str) else None)
-                    if self.snapshots:
-                        self._open_view(snap)
-                    self._cache[(path, name)] = snap
-                snap.total = j.count(name)
-                snap.live = j.is_being_written(name)
-            if snap.view is not None:
-                if snap.total > snap.fold.n_records and snap.loader is None:
+            for _ in range(ATTEMPTS - 1):
+                try:
+                    return self._look(name, path, wait)
+                except Rewritten:  # read it anew, from the journal's start
+                    self._retire(self._cache[(path, name)])
+            return self._look(name, path, wait)
+
+    def _look(self, name: str, path: Path, wait: float) -> Snapshot:
+        """``snapshot``'s one look, under the lock; ``Rewritten`` if the journal is not the
+        one the kept snapshot read (checked by every read, else by one ``guard``)."""
+        snap = self._cache.get((path, name))
+        with SQLiteJournal(path, readonly=True) as j:
+            if snap is None:
+                # the guard before the spec: a study re-created in between fails the first read
+                ident = guard_of(path, name, 0)
+                stored = j.load_study(name)
+                spec = StudySpec.from_json(stored)
+                auto = stored.get("auto")
+                snap = Snapshot(name, path, spec, _engine(spec), JournalFold(),
+                                auto if isinstance(auto, str) else None, guard=ident)
+                if self.snapshots:
+                    self._open_view(snap)
+                self._cache[(path, name)] = snap
+            elif ((snap.view is not None or snap.loader is not None)  # no read below: look
+                  and guard_of(path, name, snap.fold.n_records) != snap.guard):
+                raise Rewritten(f"{path}: study {name!r} was re-created")
+            snap.total = j.count(name)
+            snap.live = j.is_being_written(name)
+        if snap.view is not None:
+            if snap.total > snap.fold.n_records and snap.loader is None:
+                snap.loader = threading.Thread(target=self._load, args=(snap,),
+                                               name=f"replay {name}", daemon=True)
+                snap.loader.start()
+        elif snap.loader is None:
+            deadline = time.monotonic() + wait
+            while self._step(snap):
+                if time.monotonic() > deadline:
                     snap.loader = threading.Thread(target=self._load, args=(snap,),
                                                    name=f"replay {name}", daemon=True)
                     snap.loader.start()
-            elif snap.loader is None:
-                deadline = time.monotonic() + wait
-                while self._step(snap):
-                    if time.monotonic() > deadline:
-                        snap.loader = threading.Thread(target=self._load, args=(snap,),
-                                                       name=f"replay {name}", daemon=True)
-                        snap.loader.start()
-                        break
-                else:
-                    self._replayed(snap)
-            snap.read_at = time.time()
-            return snap
+                    break
+            else:
+                self._replayed(snap)
+        snap.read_at = time.time()
+        return snap
+
+    def _retire(self, snap: Snapshot) -> None:
+        """Drop ``snap``: its journal is not the one it read. Under the lock."""
+        snap.retired = True
+        if self._cache.get((snap.path, snap.name)) is snap:
+            del self._cache[(snap.path, snap.name)]
+        if snap.view is not None:
+            snap.view.close()
+        log.info("dashboard: %s was re-created or rewritten; reading it anew", snap.name)
 
     def _open_view(self, snap: Snapshot) -> None:
         """Serve ``snap`` from the best usable snapshot of its pages, if there is one: the
@@ -291,6 +329,7 @@ class Catalog:
         snap.view = view
         snap.engine = None
         snap.fold = JournalFold(n_records=view.n_records)
+        snap.guard = guard_of(snap.path, snap.name, view.n_records)
         snap.rows = view.rows
         key = memo_key(view.n_records)
         for name in CHARTS:
@@ -301,23 +340,13 @@ class Catalog:
     def _step(self, snap: Snapshot) -> bool:
         """Replay up to ``CHUNK`` more records of ``snap``; True if there may be more. Behind
         a snapshot's view, into the shadow replay, which takes the view's place once it has
-        caught up."""
+        caught up. ``Rewritten`` if the journal no longer starts with what ``snap`` read."""
         if snap.view is not None:
             return self._shadow_step(snap)
-        new = read_records(snap.path, snap.name, snap.fold.n_records, CHUNK)
+        check = (snap.fold.n_records, snap.guard)
+        new, after, more = read_on(snap.path, snap.name, snap.fold.n_records, CHUNK, check)
         if not new:
             return False
-        more = len(new) >= CHUNK
-        if more:
-            # a turn (an event and the commands it caused: a Launch carries the params the
-            # replay needs) must not be split: stop before the chunk's last event
-            cut = next((i for i in range(len(new) - 1, -1, -1) if is_event(new[i])), 0)
-            if cut == 0:  # one event with CHUNK commands or more: read the rest at once
-                new += read_records(snap.path, snap.name, snap.fold.n_records + len(new),
-                                    2**62)
-                more = False
-            else:
-                new = new[:cut]
         try:
             snap.engine = _replay(snap.spec, new, snap.engine)
         except RungError as e:  # start over from the whole journal
@@ -326,14 +355,14 @@ class Catalog:
                          "as written", snap.name)
             else:  # should not happen
                 log.exception("dashboard: replaying %s failed; reading it again", snap.name)
-            with SQLiteJournal(snap.path, readonly=True) as j:
-                new = j.read(snap.name)
+            new, after, more = read_on(snap.path, snap.name, 0, None, check)
             snap.engine = _replay(snap.spec, new, None)
             snap.fold = JournalFold()
             snap.rows.clear()
             snap.texts.clear()
             snap.dirty = set(snap.engine.history)
         snap.fold.update(new)
+        snap.guard = after
         for r in new:
             tid = getattr(r, "trial_id", None)
             if tid is not None:
@@ -344,30 +373,26 @@ class Catalog:
     def _shadow_step(self, snap: Snapshot) -> bool:
         """Replay a chunk of the journal behind ``snap``'s view (from the start: a snapshot
         holds no engine state to go on from); once it has caught up with the journal, it
-        replaces the view."""
+        replaces the view. Every read checks the journal still holds the view's records."""
         assert snap.view is not None
         if snap.shadow is None:
             snap.shadow = (_engine(snap.spec), JournalFold())
         engine, jf = snap.shadow
-        new = read_records(snap.path, snap.name, jf.n_records, CHUNK)
+        check = (snap.fold.n_records, snap.guard)
+        new, after, _ = read_on(snap.path, snap.name, jf.n_records, CHUNK, check)
         if new:
-            if len(new) >= CHUNK:  # a turn must not be split (see ``_step``)
-                cut = next((i for i in range(len(new) - 1, -1, -1) if is_event(new[i])), 0)
-                if cut == 0:
-                    new += read_records(snap.path, snap.name, jf.n_records + len(new), 2**62)
-                else:
-                    new = new[:cut]
             try:
                 engine = _replay(snap.spec, new, engine)
             except ReplayDivergenceError:  # read as written: again from the start
-                new = read_records(snap.path, snap.name, 0, jf.n_records + len(new))
+                new, _, _ = read_on(snap.path, snap.name, 0, jf.n_records + len(new), check,
+                                    whole_turns=False)
                 engine, jf = _replay(snap.spec, new, None), JournalFold()
             snap.shadow = (engine, jf.update(new))
             return True
         snap.view.close()
         snap.view = None
         snap.uncached = True  # the snapshot was behind the journal
-        snap.engine, snap.fold = engine, jf
+        snap.engine, snap.fold, snap.guard = engine, jf, after
         snap.shadow = None
         snap.rows = {}
         snap.texts = {}
@@ -377,10 +402,13 @@ class Catalog:
         return False
 
     def _load(self, snap: Snapshot) -> None:
-        """The background replay of a large journal: a chunk at a time, under the lock."""
+        """The background replay of a large journal: a chunk at a time, under the lock, until
+        it has caught up or ``snap`` is retired."""
         try:
             while True:
                 with self._lock:
+                    if snap.retired:
+                        break
                     more = self._step(snap)
                 if not more:
                     with self._lock:  # the trials table's rows, before anyone asks
@@ -390,6 +418,9 @@ class Catalog:
                     self._replayed(snap)
                     break
                 time.sleep(0.001)  # let waiting requests take the lock
+        except Rewritten:  # the next request reads the study anew
+            with self._lock:
+                self._retire(snap)
         except Exception as e:  # shown on the page; the next request tries again
             log.exception("dashboard: replaying %s failed", snap.name)
             snap.error = f"{type(e).__name__}: {e}"
@@ -397,53 +428,24 @@ class Catalog:
             with self._lock:
                 snap.loader = None
 
-
     def _replayed(self, snap: Snapshot) -> None:
         """``snap`` has been replayed up to the journal's end: a finished study of at least
         ``MIN_RECORDS`` records that had no usable snapshot gets the dashboard's own, which
         the next open reads instead of replaying. Called under the lock, or by the loader
-        (while ``snap.loader`` is set no request replays, so the study holds still). Never
-        raises."""
-        if not (self.snapshots and snap.uncached and not snap.live
+        (while ``snap.loader`` is set no request replays, so the study holds still). A
+        snapshot written while the study was re-created is removed again. Never raises."""
+        if not (self.snapshots and snap.uncached and not snap.live and not snap.retired
                 and snap.fold.n_records >= MIN_RECORDS):
             return
+        out = cache_path(self.cache_dir, snap.path, snap.name)
         try:
-            if write_view(cache_path(self.cache_dir, snap.path, snap.name), snap):
+            if write_view(out, snap):
                 snap.uncached = False
+                if guard_of(snap.path, snap.name, snap.fold.n_records) != snap.guard:
+                    out.unlink(missing_ok=True)  # another study's pages now
         except Exception:
             log.warning("dashboard: could not write a snapshot of %s into %s", snap.name,
                         self.cache_dir, exc_info=True)
-
-
-def _stamp(path: Path) -> tuple[tuple[int, int, int] | None, ...]:
-    """What changes when a journal is written: its file's and its log's time, size, inode."""
-    out: list[tuple[int, int, int] | None] = []
-    for f in (path, path.with_name(path.name + "-wal")):
-        try:
-            st = f.stat()
-            out.append((st.st_mtime_ns, st.st_size, st.st_ino))
-        except OSError:
-            out.append(None)
-    return tuple(out)
-
-
-def read_records(path: Path, name: str, after: int, limit: int) -> list[Record]:
-    """Up to ``limit`` records of study ``name`` after the ``after``-th, read-only. (The journal
-    protocol's ``read`` has no limit: the dashboard pages through a large journal itself, with
-    the query ``SQLiteJournal.read`` makes.)"""
-    with closing(connect_readonly(path)) as conn:
-        cur = conn.execute(
-            "SELECT seq, kind, body FROM record WHERE study = ? AND seq > ? ORDER BY seq "
-            "LIMIT ?", (name, after, limit),
-        )
-        out: list[Record] = []
-        for seq, kind, body in cur:
-            try:
-                out.append(loads(kind, body))
-            except RungError as e:  # named as ``SQLiteJournal.read`` names it
-                raise JournalError(f"{path}: study {name!r}, record {seq}: {e}") from None
-        return out
-
 
 
 def _engine(spec: StudySpec) -> Engine:
