@@ -125,7 +125,10 @@ def test_pb2_under_late_pauses_failures_and_missing_saves(seed: int) -> None:
     noisy = seed % 2 == 1
     s = drive(seed, population, workers, p_fail=0.02 if noisy else 0.0,
               p_nosave=0.2 if noisy else 0.0, make=PB2)
-    assert "lengthscale" in s.engine.scheduler.state()["pb2"]  # its last fork came from the GP
+    state = s.engine.scheduler.state()
+    # its last fork came from the GP, unless a member that never saves ended the run before
+    # any fork (PB2 version 4: "PB2 needs checkpoints: ...")
+    assert "lengthscale" in state["pb2"] or state["ended"].startswith("PB2 needs checkpoints")
     h = s.engine.history
     assert not [t for t in h if h.status(t) in (TrialStatus.RUNNING, TrialStatus.PAUSED)]
     s.assert_replay_matches()

@@ -117,21 +117,14 @@ def test_a_paused_top_member_that_saved_no_checkpoint_is_no_donor() -> None:
     s.start(3, 0)
     s.run(0, [3, 4], 0.05)
     # trial 0 pauses at step 4 without saving (a report without save=): its checkpoint stays
-    # at step 2
-    assert summary(s.end(0, "paused")) == [(1, 3, 4, "c/1/2")]
-    s.run(3, [3, 4], 0.3)
-    s.pause(3, 4)
-    s.start(1)
-    assert s.report(1, 3, 0.6) is None
-    # trial 0 tops generation 4 but has nothing to copy at step 4: nobody is exploited
-    assert s.report(1, 4, 0.6) == Decision(
-        Action.PAUSE, None, True,
-        "time-sharing: generation at step 4 judged (rank 3/3, 0 exploited); paused for the "
-        "next interval",
-    )
-    # before: trial 1 was exploited and its fork waited for trial 0's checkpoint at step 4,
-    # which could never come: nothing was launched again and the study stalled
-    assert summary(s.pause(1, 4)) == [(0, 3, 4, "c/0/2"), (1, 5, 6, "c/1/4")]
+    # at step 2. Before PBT 12, it was later resumed from step 3 into the same pause at step
+    # 4 (a loop when it never saves); now the run ends (test_pbt_no_checkpoints)
+    assert summary(s.end(0, "paused")) == []
+    assert s.report(3, 3, 0.3) == Decision.stop(
+        "PBT needs checkpoints: trial 0 paused at step 4 without saving a checkpoint there; "
+        "pass save= to ctx.report (ask/tell: Study.checkpoint before tell)")
+    s.end(3, "stopped")
+    assert s.engine.over
     s.assert_replay_matches()
 
 

@@ -122,8 +122,12 @@ class PB2(PBT):
     """
 
     # PB2 decides with PBT's exploit code: a change there that changes decisions bumps this too
-    version = 3
+    version = 4
     changes: ClassVar[dict[int, str]] = {
+        4: "PBT's checkpoints (PBT version 12): a member that pauses without a checkpoint of "
+        "its step, or top members that went on without one when a member is to be exploited, "
+        "end the run with 'PB2 needs checkpoints: ...' (before: a time-shared member was "
+        "resumed from scratch into the same pause for ever)",
         3: "PBT's exploit (PBT version 11): an exploited member keeps its place in the "
         "ranking, with its own last result, until its fork reports (before: the next members "
         "judged at that step were ranked in a smaller population, and more than the bottom "

@@ -78,7 +78,8 @@ hyperparameter schedule, read from its lineage) is ``rung.schedulers.pbt_schedul
 **Checkpoints.** Workers wait for a decision at every interval step (their lease ends there),
 and the decision carries ``checkpoint=True``: the checkpoint exists before anyone can fork from
 it. The engine keeps a donor's checkpoint as long as a started fork needs it;
-``needs_checkpoint(donor)`` says a planned fork, not started yet, will need it.
+``needs_checkpoint(donor)`` says a planned fork, not started yet, will need it. A member that
+skips one ends the run, in one line (``rung.schedulers.pbt_generations`` says why).
 
 **Simulation** (``Study.simulate``): the decisions are PBT's own (ranks, exploits, donors,
 explored values, lineage, budget), but a ``Benchmark`` is stateless: a fork's results are
@@ -136,7 +137,6 @@ from rung.schedulers.pbt_schedule import schedule
 __all__ = ["PBT", "explore", "perturb", "schedule"]
 
 
-
 @register("scheduler", "pbt")
 class PBT(Generations, Forks, Scheduler):
     """Population-based training (the module docstring has the whole rule).
@@ -167,8 +167,13 @@ class PBT(Generations, Forks, Scheduler):
             result must be valid in the space.
     """
 
-    version = 11
+    version = 12
     changes = {
+        12: "a member that pauses without a checkpoint of its step, or top members that went "
+        "on without one when a member is to be exploited, end the run: 'PBT needs checkpoints: "
+        "trial 0 paused at step 4 without saving a checkpoint there; pass save= ...' (before: a "
+        "time-shared member was resumed from scratch into the same pause for ever, whatever "
+        "Budget.n_trials said; an asynchronous population ran on without exploits, unsaid)",
         11: "an exploited member keeps its place in the ranking, with its own last result, "
         "until its fork reports (before: it left the ranking until its fork started, the "
         "next members judged at that step were ranked in a smaller population, and with the "
@@ -317,6 +322,7 @@ class PBT(Generations, Forks, Scheduler):
         self._from_step: dict[int, int] = {}  # such a fork -> the step of its checkpoint
         self._lost: list[dict[str, Any]] = []  # places no fork nor new member could fill
         self._refill: dict[str, Any] | None = None  # the place a new member is to fill
+        self._unsaved: str | None = None  # PBT ended: a member skipped a checkpoint
 
     def lease(self, start_step: int) -> int:
         """The first interval step at or after ``start_step`` (or ``max_step``)."""
@@ -365,6 +371,8 @@ class PBT(Generations, Forks, Scheduler):
     # --- hooks ------------------------------------------------------------------------------
     def next_trial(self, history: History) -> NextTrial | None:
         self._sync(history)
+        if self._unsaved is not None:  # ended: a member skipped a checkpoint
+            return None
         resume = self.resume_interrupted(history)
         if resume is not None:
             return resume
@@ -389,6 +397,8 @@ class PBT(Generations, Forks, Scheduler):
     def on_result(self, request: ResultRequest) -> Decision:
         history = request.history
         self._sync(history)
+        if self._unsaved is not None:
+            return Decision.stop(self._unsaved)
         tid, step, score = request.trial_id, request.result.step, request.score
         self._why.pop(tid, None)  # it reports: what was decided while it paused is moot
         interval = self.perturbation_interval
@@ -436,6 +446,9 @@ class PBT(Generations, Forks, Scheduler):
                     f"{rank + 1}/{m}, in the bottom {k}; "
                     + self._replacement(history, step, plan)
                 )
+            ended = self._no_saves(history, top)  # nobody to copy will ever have one
+            if ended is not None:
+                return ended
         return Decision(
             Action.CONTINUE, step + interval, True,
             f"rank {rank + 1}/{m} at step {step}",
@@ -449,6 +462,7 @@ class PBT(Generations, Forks, Scheduler):
     def on_trial_end(self, request: EndRequest) -> None:
         history, tid, outcome = request.history, request.trial_id, request.outcome
         self._sync(history)
+        self._unsaved_pause(history, tid, outcome)  # a pause without a checkpoint ends PBT
         if outcome.status.final:
             self._why.pop(tid, None)
         if tid in self._retiring:
@@ -483,6 +497,7 @@ class PBT(Generations, Forks, Scheduler):
             "failed_replaced": self._replaced,
             "recent_forks": [dict(e) for e in self._lineage],
             "lost_places": [dict(e) for e in self._lost],
+            "ended": self._unsaved,
         }
 
 

@@ -31,6 +31,21 @@ resumed), which journals it (``rung.core.engine``).
 population (``state()["population_size"]``): if they all wait at one interval step, that
 generation is judged at once, and the paused members resume in turn.
 
+**Without checkpoints PBT ends.** PBT copies a better member's trained state: it needs every
+member to save a checkpoint when asked (``ctx.report(step, ..., save=...)``; ask/tell:
+``Study.checkpoint`` before ``tell``). A time-shared member that pauses at interval step ``s``
+without a checkpoint of ``s`` could only be resumed from scratch (or an older checkpoint) into
+the same pause at ``s``, for ever, whatever ``Budget.n_trials`` says; and without checkpoints
+no member can be copied, so nobody is ever exploited (an asynchronous population would only be
+a random search that calls itself PBT). So the first member seen to skip a checkpoint (one
+that pauses without it, or, with a population no larger than the workers, a top member that
+went on past an interval step without saving when a member is to be exploited) ends the run
+with one line, ``"PBT needs checkpoints: trial 0 paused at step 4 without saving a checkpoint
+there; pass save= to ctx.report (ask/tell: Study.checkpoint before tell)"``: every paused
+member is retired with it (its ``Cancel``), every running member is stopped with it at its
+next report, and nothing is started, resumed or forked again (``state()["ended"]`` holds it).
+The engine's runs then end as any finished search does; no budget can be spent looping.
+
 ``Generations`` is a part of ``PBT``, split out to keep one idea per file: it reads and changes
 PBT's population state (declared below, set by ``PBT.bind``) and calls PBT's own helpers.
 """
@@ -42,7 +57,7 @@ from typing import Any
 
 from rung.core.events import Action, Decision
 from rung.core.history import History
-from rung.core.records import TrialStatus
+from rung.core.records import Outcome, TrialStatus
 from rung.schedulers._reasons import quote
 
 _LIVE = (TrialStatus.LAUNCHED, TrialStatus.RUNNING, TrialStatus.PAUSED)
@@ -58,6 +73,8 @@ class Generations:
     _paused: dict[int, int]
     _pending: dict[int, int]
     _judged: dict[int, list[int]]
+    _top: dict[int, list[int]]
+    _unsaved: str | None  # why PBT ended: a member skipped a checkpoint (module docstring)
     _plan: dict[int, tuple[int, dict[str, Any]]]
     _retire: list[int]
     _retiring: set[int]
@@ -203,6 +220,58 @@ class Generations:
         resumes it (a ``CONTINUE``); forgotten once asked. ``None``: nothing was decided
         while it paused."""
         return self._why.pop(trial_id, None)
+
+
+    # --- without checkpoints (module docstring) ---------------------------------------------
+    def _unsaved_pause(self, history: History, tid: int, outcome: Outcome) -> None:
+        """``tid``'s run ended ``outcome``: a member that paused without a checkpoint of the
+        step it paused at ends PBT (``_give_up``); once ended, each member that pauses is
+        retired with the same reason."""
+        if outcome is not Outcome.PAUSED or tid in self._retiring:
+            return
+        if self._unsaved is not None:
+            self._members.pop(tid, None)
+            self._retire.append(tid)
+            self._why[tid] = Decision.stop(self._unsaved)
+            return
+        step = self._paused.get(tid)
+        ckpt = history.checkpoint(tid)
+        if step is None or (ckpt is not None and ckpt.step >= step):
+            return
+        self._give_up(history, f"trial {tid} paused at step {step} without saving a "
+                      "checkpoint there; pass save= to ctx.report (ask/tell: Study.checkpoint "
+                      "before tell)")
+
+    def _no_saves(self, history: History, top: list[int]) -> Decision | None:
+        """A member is to be exploited but none of the ``top`` members it would copy has a
+        checkpoint, and each went on past its last interval step, where it was asked for one,
+        without saving: PBT ends (``_give_up``, its ``STOP`` for the reporter). ``None``: a
+        top member may still save one (it has not reported past that step yet)."""
+        if not top or any(history.checkpoint(t) is not None
+                          or history.last_step(t) <= self._last[t][0] for t in top):
+            return None
+        t = top[0]
+        return self._give_up(history, f"trial {t} went on past step {self._last[t][0]} "
+                             "without saving the checkpoint asked for there, so no member can "
+                             "be copied; pass save= to ctx.report (ask/tell: Study.checkpoint "
+                             "before reporting on)")
+
+    def _give_up(self, history: History, why: str) -> Decision:
+        """End PBT (module docstring): retire the paused members with ``why``, drop the
+        planned forks; ``next_trial`` launches nothing more, ``on_result`` stops everyone."""
+        reason = self._unsaved = f"{type(self).__name__} needs checkpoints: {why}"
+        stop = Decision.stop(reason)
+        for t in self._paused:
+            if history.status(t) is TrialStatus.PAUSED:
+                self._members.pop(t, None)
+                self._retire.append(t)
+                self._why[t] = stop
+        self._paused.clear()  # those whose pause is on its way are retired once paused
+        for t in self._retiring:  # exploited, their pause on its way: no fork will follow
+            self._why[t] = stop
+        for plans in (self._pending, self._plan, self._judged, self._top):
+            plans.clear()
+        return stop
 
 
 def _fresh(history: History, tid: int, step: int) -> bool:
