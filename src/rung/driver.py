@@ -30,7 +30,7 @@ from rung.core.events import (
 from rung.core.launching import lost_worker_end
 from rung.core.pricing import check_spendable
 from rung.core.records import Outcome, TrialStatus
-from rung.errors import RunFailed
+from rung.errors import ConfigError, RunFailed
 from rung.executors.base import Executor, RunContext
 from rung.executors.pool import sweep_checkpoints
 from rung.run_failures import ConstraintWatch, FailureBase, counts, failure_limit
@@ -117,6 +117,7 @@ def drive(
             constraint's metric was never reported by the trials that completed
             (``ConstraintWatch``).
     """
+    check_checkpoint_root(engine, ctx.checkpoint_dir)  # before the executor makes it
     pending: list[Event] = [*(first or []), *executor.start(ctx)]
     try:
         check_reported_resources(engine, pending)
@@ -197,6 +198,32 @@ def warn_missing_checkpoints(engine: Engine, root: Path, reporter: Reporter | No
 _RESUMABLE = (TrialStatus.PAUSED, TrialStatus.INTERRUPTED, TrialStatus.LAUNCHED)
 
 
+def check_checkpoint_root(engine: Engine, root: Path | str | None) -> None:
+    """Refuse, before anything of the session is journaled, to resume a study whose trials to
+    resume name checkpoints while its whole checkpoint directory ``root`` is missing: the
+    journal was moved (or copied) without its ``<stem>-checkpoints/`` directory, and resuming
+    would fail every such trial for good. (Checkpoints missing from a ``root`` that is there
+    were deleted one by one: ``warn_missing_checkpoints``, and the trials fail.)
+
+    Raises:
+        ConfigError: keyed ``storage``, one line naming the directory and where it must be.
+    """
+    if root is None or Path(root).is_dir():
+        return
+    h = engine.history
+    # (the trials a stopped driver left running are resumed too, from their checkpoints)
+    named = [tid for tid in h.ids((*_RESUMABLE, TrialStatus.RUNNING))
+             if h.checkpoint(tid) is not None]
+    if not named:
+        return
+    home = Path(root).parent
+    raise ConfigError(key="storage", message=(
+        f"cannot resume: {len(named)} trial(s) to resume have checkpoints in the "
+        f"{home.name}/ directory, which must sit beside the journal and is not there "
+        f"(expected: {root}); move it beside the journal, then resume (if those checkpoints "
+        "are gone for good, create the directory empty: the trials then fail as resumed)"))
+
+
 def check_reported_resources(engine: Engine, events: Sequence[Event]) -> None:
     """Refuse, before anything of the session is journaled, a ``max_cost`` /
     ``max_gpu_hours`` budget that trials holding what the executor reports (its first
@@ -228,5 +255,5 @@ def _view_writer(journal: Journal, study: str) -> RunWriter | None:
     return RunWriter(journal, study)
 
 
-__all__ = ["StallError", "check_reported_resources", "drive", "handle", "turn",
-           "warn_missing_checkpoints"]
+__all__ = ["StallError", "check_checkpoint_root", "check_reported_resources", "drive", "handle",
+           "turn", "warn_missing_checkpoints"]

@@ -267,9 +267,11 @@ class Study(AskTell, StudyViews, StudyResume):
             path = journal_path(storage)
             if not inspectable(path.exists):
                 raise JournalError(f"no journal at {path}")
+        from rung.storage.codec import study_spec
+
         journal = open_journal(storage, readonly=readonly)
         stored = journal.load_study(name)
-        spec = StudySpec.from_json(stored)
+        spec = study_spec(stored, f"{getattr(journal, 'path', 'the journal')}: study {name!r}")
         records = journal.read(name)
         engine = replayed_engine(spec, records, readonly or getattr(journal, "readonly", False))
         auto = stored.get("auto")

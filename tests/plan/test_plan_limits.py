@@ -87,12 +87,14 @@ def test_past_a_limit_is_one_line_exit_2_before_the_pilot_is_fitted(
         raise AssertionError("the pilot was fitted")
 
     monkeypatch.setattr(planner, "fit_pilot", never)
-    before = len(SQLiteJournal(db, readonly=True).read("pilot"))
+    with SQLiteJournal(db, readonly=True) as j:  # closed: it leaves no -wal/-shm behind
+        before = len(j.read("pilot"))
     files = sorted(p.name for p in db.parent.iterdir())
     assert main(["plan", "pilot", "--storage", str(db), *argv]) == 2
     assert capsys.readouterr() == ("", f"rung: error: {line}\n")
     assert sorted(p.name for p in db.parent.iterdir()) == files
-    assert len(SQLiteJournal(db, readonly=True).read("pilot")) == before
+    with SQLiteJournal(db, readonly=True) as j:
+        assert len(j.read("pilot")) == before
 
 
 def test_a_max_time_the_runs_would_never_end_stops_at_the_first_run_past_its_share(

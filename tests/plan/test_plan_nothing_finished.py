@@ -29,7 +29,8 @@ def db(tmp_path: Path) -> Path:
 def test_a_max_time_that_lets_nothing_finish_is_one_line_naming_the_option(
     db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    before = len(SQLiteJournal(db, readonly=True).read("pilot"))
+    with SQLiteJournal(db, readonly=True) as j:  # closed: it leaves no -wal/-shm behind
+        before = len(j.read("pilot"))
     files = sorted(p.name for p in db.parent.iterdir())
     assert main(["plan", "pilot", "--storage", str(db), "--max-time", "1e-300"]) == 2
     assert capsys.readouterr() == ("", (
@@ -37,7 +38,8 @@ def test_a_max_time_that_lets_nothing_finish_is_one_line_naming_the_option(
         "reports its first step (1 worker(s), seed 0: 1 trial(s) started, none finished a "
         "step): plan a longer max_time\n"))
     assert sorted(p.name for p in db.parent.iterdir()) == files
-    assert len(SQLiteJournal(db, readonly=True).read("pilot")) == before
+    with SQLiteJournal(db, readonly=True) as j:
+        assert len(j.read("pilot")) == before
 
 
 def test_the_python_api_raises_it_keyed_budget_max_time(db: Path) -> None:

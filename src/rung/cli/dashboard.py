@@ -6,7 +6,6 @@ import argparse
 import errno
 import socket
 import sys
-from pathlib import Path
 from typing import Any
 
 from rung.cli.argtypes import seconds
@@ -62,9 +61,10 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     bad command line: one line, exit 2), then serve until interrupted."""
     from rung.analysis_frames import require
     from rung.cli.main import DEFAULT_DIR, CLIError, find_storage
+    from rung.cli.run_checks import storage_path
     from rung.storage.paths import inspectable
 
-    storage = Path(args.storage) if args.storage else DEFAULT_DIR
+    storage = storage_path(args.storage) if args.storage else DEFAULT_DIR
     if args.name is not None:
         storage = find_storage(args.name, args.storage)
     elif not inspectable(storage.exists):

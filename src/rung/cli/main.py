@@ -253,25 +253,28 @@ def _studies_in(path: Path, strict: bool = False, damaged: bool = False) -> list
 def find_storage(name: str, storage: str | None) -> Path:
     """The SQLite file that holds study ``name``: ``storage`` itself if it is a file, else
     ``<dir>/<name>.db``, else the one ``<dir>/*.db`` holding it (``dir``: ``storage`` or
-    ``runs/``; several is a ``CLIError`` naming them)."""
+    ``runs/``; several is a ``CLIError`` naming them). ``storage`` means what it means
+    everywhere (``rung.cli.run_checks.storage_path``: ``~``, ``sqlite:///``)."""
+    from rung.cli.run_checks import spec_readable, storage_path
     from rung.storage.paths import inspectable
 
-    if storage is not None and not inspectable(Path(storage).is_dir):
-        path = Path(storage)
+    given = None if storage is None else storage_path(storage)
+    if given is not None and not inspectable(given.is_dir):
+        path = given
         if not inspectable(path.exists):  # a name too long to look up holds none either
             raise CLIError(f"no journal at {path}", 2)
         names = _studies_in(path, strict=True)
         if name not in names:
             known = ", ".join(names) or "none"
             raise CLIError(f"no study named {name!r} in {path} (studies: {known})", 2)
-        return path
-    directory = Path(storage) if storage is not None else DEFAULT_DIR
+        return spec_readable(path, name)
+    directory = given if given is not None else DEFAULT_DIR
     preferred = directory / f"{name}.db"
     if preferred.is_file() and name in _studies_in(preferred, damaged=True):
-        return preferred
+        return spec_readable(preferred, name)
     found = [p for p in _db_files(directory) if p != preferred and name in _studies_in(p)]
     if len(found) == 1:
-        return found[0]
+        return spec_readable(found[0], name)
     if found:
         where = ", ".join(shlex.quote(str(p)) for p in found)
         raise CLIError(f"study {name!r} is in {len(found)} journals under {directory}: "
@@ -443,12 +446,13 @@ def cmd_resume(args: argparse.Namespace) -> int:
 # --- ls / show ----------------------------------------------------------------------------------
 def cmd_ls(args: argparse.Namespace) -> int:
     from rung.cli.report import LS_HEADERS, ls_row, table
+    from rung.cli.run_checks import storage_path
     from rung.storage import SQLiteJournal
     from rung.storage.paths import inspectable
     from rung.storage.sqlite import JournalDamagedError
     from rung.study import Study
 
-    target = Path(args.storage) if args.storage else DEFAULT_DIR
+    target = storage_path(args.storage) if args.storage else DEFAULT_DIR
     if inspectable(target.is_dir):
         files = _db_files(target)
     elif inspectable(target.exists):
@@ -476,6 +480,10 @@ def cmd_ls(args: argparse.Namespace) -> int:
                 except RungError as e:
                     damaged = damaged or isinstance(e, JournalDamagedError)
                     rows.append([name, f"unreadable: {e}", *[""] * 7, str(path)])
+                    continue
+                except Exception as e:  # whatever else one journal holds: the others are listed
+                    rows.append([name, f"unreadable: {path}: study {name!r}: "
+                                 f"{type(e).__name__}: {e}", *[""] * 7, str(path)])
                     continue
                 rows.append(ls_row(study, str(path), journal.is_being_written(name)))
     if not rows:

@@ -178,7 +178,8 @@ def resume_needs(study: Study) -> str:
     that wrote its journal."""
     w = study.spec.written_by
     if study.engine.version_note is None or w is None:
-        return "this rung cannot resume it (the journal records this very code: a bug)"
+        return ("this rung cannot resume it (the journal records this very code: a bug, or "
+                "the study's spec was changed after it was written)")
     if w.legacy:
         return "resuming it needs the rung release that wrote it (it predates version records)"
     return f"resuming it needs rung {w.rung}, the release that wrote it"

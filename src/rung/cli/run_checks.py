@@ -6,7 +6,9 @@ Each check raises ``CLIError`` with exit code 2 and one line naming the option o
 ``check_executor`` (a Ray cluster that does not answer), ``check_tracking`` (a tracker that
 cannot start).
 ``being_run`` and ``changed_keys`` read a stored study of the same name, for ``rung run``'s
-message when the name is taken.
+message when the name is taken. ``storage_path`` is what every command's ``--storage`` means
+(``rung.storage.journal_path``); ``spec_readable`` refuses a stored study whose spec was
+damaged (exit code 1, as a damaged journal).
 """
 
 from __future__ import annotations
@@ -24,19 +26,63 @@ if TYPE_CHECKING:
 def storage_arg(value: str, stem: str) -> Path:
     """``--storage FILE|DIR`` of ``rung run`` / ``rung demo``: the file, or ``DIR/<stem>.db``
     for an existing directory or one written with a trailing slash (created by the journal).
+    The value means what ``storage=`` means everywhere (``rung.storage.journal_path``: ``~``
+    expanded, ``sqlite:///path`` read as the path; other URLs, ``:memory:`` and ``file:``
+    URIs refused).
 
     Raises:
-        CLIError: the journal cannot be created there (exit code 2).
+        CLIError: the value names no SQLite file, or the journal cannot be created there
+            (exit code 2, one line naming ``--storage``).
     """
     from rung.storage.paths import inspectable, names_directory, storage_problem
 
-    storage = Path(value)
+    storage = storage_path(value)
     if names_directory(value) or inspectable(storage.is_dir):
         storage = storage / f"{stem}.db"
     problem = storage_problem(storage)
     if problem is not None:
         raise CLIError(f"--storage: {problem}", 2)
     return storage
+
+
+def storage_path(value: str) -> Path:
+    """The path a command's ``--storage FILE|DIR`` names (``rung.storage.journal_path``, a
+    trailing slash allowed: a directory), for ``rung run`` and the read commands alike.
+
+    Raises:
+        CLIError: a URL rung cannot open, ``:memory:``, a ``file:`` URI, an empty value or a
+            ``~user`` with no home (exit code 2, one line naming ``--storage``).
+    """
+    from rung.errors import ConfigError
+    from rung.storage import journal_path
+
+    try:
+        return journal_path(value, directory=True)
+    except ConfigError as e:
+        message = e.message.removesuffix(" (None keeps the study in memory)")
+        raise CLIError(f"--storage: {message}", 2) from None
+
+
+def spec_readable(path: Path, name: str) -> Path:
+    """``path``, once study ``name``'s stored spec in it reads back as a study spec (for the
+    commands that find a stored study: ``rung.cli.main.find_storage``).
+
+    Raises:
+        CLIError: exit code 1, one line naming the file, the study and what is wrong with its
+            spec (a hand edit), as for a malformed record.
+    """
+    from rung.errors import JournalError
+    from rung.storage import SQLiteJournal
+    from rung.storage.codec import study_spec
+
+    try:
+        with SQLiteJournal(path, readonly=True) as j:
+            study_spec(j.load_study(name), f"{path}: study {name!r}")
+    except JournalError as e:
+        raise CLIError(str(e).splitlines()[0], 1) from None
+    except RungError:
+        pass  # a spec version or component this rung does not know: the command says so
+    return path
 
 
 def check_workers_option(n_workers: int | None, executor: str) -> None:
@@ -126,5 +172,5 @@ def changed_keys(spec: RunSpec, path: Path) -> list[str]:
 
 __all__ = [
     "being_run", "changed_keys", "check_executor", "check_tracking", "check_workers_option",
-    "storage_arg",
+    "spec_readable", "storage_arg", "storage_path",
 ]

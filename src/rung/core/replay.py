@@ -117,8 +117,9 @@ def _what_to_do(spec: StudySpec, note: str | None) -> str:
             "`rung ls` and Study.load(..., readonly=True) work")
     w = spec.written_by
     if note is None or w is None:
-        return (f"The journal was written by this very code, so this is a bug in rung: please "
-                f"report it. {read}")
+        return (f"The journal was written by this very code, so either the study's spec was "
+                f"changed after it was written (a hand edit of the journal) or this is a bug "
+                f"in rung: please report it. {read}")
     if w.legacy:
         who = "the rung release that wrote it (it predates version records)"
     else:

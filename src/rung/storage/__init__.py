@@ -17,15 +17,24 @@ _URL_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
 _SQLITE = "sqlite:///"
 
 
-def journal_path(storage: str | os.PathLike[str]) -> Path:
+def journal_path(storage: str | os.PathLike[str], directory: bool = False) -> Path:
     """The SQLite file that ``storage`` names: a path, with a leading ``~`` or ``~user``
     expanded as a shell does, or an ``sqlite:///<path>`` URL (three slashes, then the path:
-    ``sqlite:////abs/x.db`` is ``/abs/x.db``).
+    ``sqlite:////abs/x.db`` is ``/abs/x.db``). This is the one place that decides what a
+    storage string means: ``Study.create``/``load``, ``rung run --storage`` and every read
+    command's ``--storage`` call it. The journal is then opened by its absolute path
+    (``SQLiteJournal``), so no string is ever read as an SQLite URI.
+
+    With ``directory`` (a command's ``--storage FILE|DIR``), a path written as a directory (a
+    trailing slash) is accepted and returned without the slash.
 
     Raises:
         ConfigError: keyed ``storage``, before anything is written: any other URL
-            (``postgres://...``: rung's journal is an SQLite file), an empty path, a path
-            written as a directory (a trailing slash), or a ``~user`` with no home directory.
+            (``postgres://...``: rung's journal is an SQLite file), SQLite's ``:memory:`` or a
+            ``file:`` URI (both would be read by SQLite as something other than the file the
+            name says: nothing saved, or another file written), an empty path, a path written
+            as a directory (a trailing slash, unless ``directory``), or a ``~user`` with no
+            home directory.
     """
     s = os.fspath(storage)
     if not isinstance(s, str):
@@ -42,12 +51,19 @@ def journal_path(storage: str | os.PathLike[str]) -> Path:
     if not s:
         raise ConfigError(key="storage", message="is empty: give the path of an SQLite file "
                           "(None keeps the study in memory)")
-    from rung.storage.paths import names_directory
+    from rung.storage.paths import names_directory, sqlite_special
 
+    special = sqlite_special(s)
+    if special is not None:
+        raise ConfigError(key="storage", message=special + (
+            " (None keeps the study in memory)" if s == ":memory:" else ""))
     if names_directory(s):
-        raise ConfigError(key="storage", message=f"{s!r} names a directory (it ends with a "
-                          "slash): give the path of an SQLite file, such as "
-                          f"{s.rstrip('/' + os.sep)}/study.db")
+        if directory:
+            s = s.rstrip("/" + os.sep + (os.altsep or "")) or s[:1]
+        else:
+            raise ConfigError(key="storage", message=f"{s!r} names a directory (it ends with a "
+                              "slash): give the path of an SQLite file, such as "
+                              f"{s.rstrip('/' + os.sep)}/study.db")
     try:
         return Path(s).expanduser()
     except RuntimeError:  # ~user of no such user, or no home directory

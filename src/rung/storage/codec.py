@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rung.core.events import (
     COMMAND_TYPES,
@@ -21,7 +21,10 @@ from rung.core.events import (
     TrialEnded,
 )
 from rung.core.records import Outcome
-from rung.errors import JournalError
+from rung.errors import JournalError, RungError
+
+if TYPE_CHECKING:
+    from rung.core.records import StudySpec
 
 RECORD_VERSION = 1
 _TYPES: dict[str, type] = {t.__name__: t for t in (*EVENT_TYPES, *COMMAND_TYPES)}
@@ -71,26 +74,37 @@ def to_body(record: Record) -> tuple[str, dict[str, Any]]:
     return cls.__name__, body
 
 
-def from_body(kind: str, body: Mapping[str, Any]) -> Record:
+def from_body(kind: str, body: Any) -> Record:
+    """The record of ``kind`` whose JSON body is ``body``.
+
+    Raises:
+        JournalError: an unknown kind or format version, or a body that is not that kind's
+            (not a JSON object, a field missing or of another type, an unknown decision
+            action or trial outcome), naming what is wrong.
+    """
     cls = _TYPES.get(kind)
     if cls is None:
         raise JournalError(f"unknown journal record kind {kind!r}")
+    if not isinstance(body, Mapping):
+        raise JournalError(f"malformed {kind} record {body!r}: not a JSON object")
     version = body.get("v")
     if version != RECORD_VERSION:
         raise JournalError(
             f"{kind} record has format version {version!r}, expected {RECORD_VERSION}"
         )
     kwargs = {k: v for k, v in body.items() if k != "v"}
-    if "decision" in kwargs:
-        d = kwargs["decision"]
-        kwargs["decision"] = Decision(
-            Action(d["action"]), d["until_step"], d["checkpoint"], d["reason"]
-        )
-    if cls is TrialEnded:
-        kwargs["outcome"] = Outcome(kwargs["outcome"])
     try:
+        if "decision" in kwargs:
+            d = kwargs["decision"]
+            kwargs["decision"] = Decision(
+                Action(d["action"]), d["until_step"], d["checkpoint"], d["reason"]
+            )
+        if cls is TrialEnded:
+            kwargs["outcome"] = Outcome(kwargs["outcome"])
         return cls(**kwargs)  # type: ignore[no-any-return]
-    except TypeError as e:
+    except KeyError as e:
+        raise JournalError(f"malformed {kind} record {dict(body)!r}: no {e} field") from None
+    except (TypeError, ValueError) as e:
         raise JournalError(f"malformed {kind} record {dict(body)!r}: {e}") from None
 
 
@@ -102,6 +116,42 @@ def dumps(record: Record) -> tuple[str, str]:
 def loads(kind: str, text: str) -> Record:
     try:
         body = json.loads(text)
-    except json.JSONDecodeError as e:
+    except (TypeError, ValueError) as e:  # JSONDecodeError, a BLOB that is not UTF-8
         raise JournalError(f"unreadable {kind} record: {e}") from None
     return from_body(kind, body)
+
+
+def loads_spec(text: Any, where: str) -> dict[str, Any]:
+    """A study's stored spec (``text``: its JSON object; the journal keeps any).
+
+    Raises:
+        JournalError: ``"<where>: its spec is damaged (...)"``: not JSON, or not an object.
+    """
+    try:
+        spec = json.loads(text)
+    except (TypeError, ValueError) as e:  # JSONDecodeError; a BLOB
+        raise JournalError(f"{where}: its spec is damaged (not JSON: {e})") from None
+    if not isinstance(spec, dict):
+        raise JournalError(f"{where}: its spec is damaged (a JSON {type(spec).__name__}, "
+                           "not an object)")
+    return spec
+
+
+def study_spec(spec: Mapping[str, Any], where: str) -> StudySpec:
+    """The study spec a journal stored (``spec``: ``load_study``'s answer).
+
+    Raises:
+        JournalError: ``"<where>: its spec is damaged (...)"``: it is not a study spec (a
+            hand edit: a key missing, a value of another type).
+        ConfigError: a spec version or component this rung does not know (as
+            ``StudySpec.from_json`` says it).
+    """
+    from rung.core.records import StudySpec
+
+    try:
+        return StudySpec.from_json(spec)
+    except RungError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        what = f"no {e} key" if isinstance(e, KeyError) else str(e)
+        raise JournalError(f"{where}: its spec is damaged ({what})") from None

@@ -49,15 +49,27 @@ def study_subdir(root: Path, study: str) -> Path:
     ``root/<safe_component(study)>``, so that no name reaches outside ``root`` (``/home/me``,
     ``a/../../x``) or into another study's directory (``a/1``: study ``a``'s trial 1). A name
     with ``/`` keeps the nested directory an earlier version gave it, if that exists inside
-    ``root`` (its files are still found)."""
+    ``root`` (its files are still found). A component over ``NAME_MAX`` bytes is shortened
+    and keeps a hash of the whole name (as ``lock_file_name`` does)."""
     if "/" not in study and "\\" not in study and study not in (".", ".."):
-        return root / study
+        return root / _fitting(study, study)
     legacy = root / study
     segments = study.split("/")  # as written: pathlib would drop '.' and empty ones
     if "\\" not in study and all(s not in ("", ".", "..") for s in segments) \
-            and legacy.is_dir():
+            and inspectable(legacy.is_dir):
         return legacy
-    return root / safe_component(study)
+    return root / _fitting(safe_component(study), study)
+
+
+def _fitting(component: str, study: str) -> str:
+    """``component`` if it fits a file name (``NAME_MAX`` bytes), else its first 200 bytes
+    (whole characters) followed by ``-`` and 16 hex digits of ``study``'s hash: a name too
+    long for the file system still has a directory of its own."""
+    data = component.encode("utf-8", "surrogatepass")
+    if len(data) <= NAME_MAX:
+        return component
+    head = data[:200].decode("utf-8", "ignore")
+    return f"{head}-{_digest(study)[:16]}"
 
 
 def inspectable(test: Callable[[], bool]) -> bool:
@@ -78,16 +90,34 @@ def names_directory(text: str) -> bool:
     return text.endswith(("/", os.sep)) or (os.altsep is not None and text.endswith(os.altsep))
 
 
+def sqlite_special(text: str) -> str | None:
+    """Why ``text`` (a storage path as written) is not a file name to SQLite (one line naming
+    it), or ``None``: ``:memory:`` (a database in RAM: nothing would be saved) and a ``file:``
+    URI (SQLite would open the file the URI names, not one named ``file:...``). rung opens
+    its journals by absolute path, so neither means anything to rung: both are refused."""
+    if text == ":memory:":
+        return (f"{text!r} is SQLite's in-memory database, which rung refuses: nothing would "
+                "be saved; give the path of an SQLite file")
+    if text[:5].lower() == "file:":
+        return (f"{text!r} is an SQLite URI, which rung does not read: give the path of an "
+                "SQLite file (or sqlite:/// and the path)")
+    return None
+
+
 def storage_problem(path: str | os.PathLike[str]) -> str | None:
     """Why no SQLite journal can be created or opened at ``path`` (one line), or ``None``.
 
-    Checks, without writing anything: no NUL byte; not written as a directory (a trailing
+    Checks, without writing anything: not SQLite's ``:memory:`` or a ``file:`` URI
+    (``sqlite_special``); no NUL byte; not written as a directory (a trailing
     slash: ``names_directory``); every component fits a file name; if the
     file exists it is a regular, readable and writable file; else its nearest existing ancestor
     is a directory in which this process may create entries (missing directories in between
     are created later, by the journal).
     """
     text = os.fspath(path)
+    special = sqlite_special(text)
+    if special is not None:
+        return special
     if "\0" in text:
         return "contains a NUL character"
     if not text.strip():
@@ -124,6 +154,7 @@ def storage_problem(path: str | os.PathLike[str]) -> str | None:
 
 
 __all__ = [
-    "NAME_MAX", "inspectable", "lock_file_name", "safe_component", "storage_problem",
+    "NAME_MAX", "inspectable", "lock_file_name", "safe_component", "sqlite_special",
+    "storage_problem",
     "study_subdir",
 ]

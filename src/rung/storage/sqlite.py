@@ -38,8 +38,9 @@ from typing import Any
 
 from rung.core.events import Record
 from rung.errors import JournalError
-from rung.storage.codec import dumps, loads
+from rung.storage.codec import dumps, loads, loads_spec
 from rung.storage.paths import lock_file_name, storage_problem, study_subdir
+from rung.storage.sqlite_reader import reader_uri, unwritable_directory
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS study (
@@ -131,15 +132,29 @@ class JournalDeletedError(JournalError):
 _HELD_HERE: set[Path] = set()
 
 
+def _resolved(path: Path) -> Path:
+    """``path`` absolute, its symlinks followed (as far as they exist), or merely absolute
+    where they cannot be (a loop)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return path.absolute()
+
+
 class SQLiteJournal:
     """Args:
     path: the database file (created with its parent directory if missing, unless
-        ``readonly``).
-    readonly: open a read-only connection (CLI, dashboard); never blocks the writer.
+        ``readonly``). It is resolved once, here: the journal keeps reading and writing that
+        file whatever the working directory becomes later, and a path through a symlink is
+        the file it points at (one writer lock, one checkpoint directory: beside the real
+        file). ``self.path`` stays the path as given, for messages.
+    readonly: read without ever writing (CLI, dashboard); never blocks the writer, and leaves
+        no ``-wal``/``-shm`` files behind where it may remove them (``sqlite_reader``).
     """
 
     def __init__(self, path: str | os.PathLike[str], readonly: bool = False) -> None:
         self.path = Path(path)
+        self._real = self.path if "\0" in str(self.path) else _resolved(self.path)
         self.readonly = readonly
         self._seq: dict[str, int] = {}
         self._empty = False
@@ -151,14 +166,16 @@ class SQLiteJournal:
         if readonly:
             if "\0" in str(self.path) or not self.path.exists():
                 raise JournalError(f"no journal at {self.path}")
-            # a URI: quote the path, whose '?' or '#' would otherwise end it
-            uri = self.path.absolute().as_uri() + "?mode=ro"
+            uri, query_only = reader_uri(self._real)
             try:
                 self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False,
                                              timeout=OPEN_WAIT)
             except sqlite3.Error as e:
-                raise JournalError(f"cannot open the journal {self.path}: {e}") from None
+                raise JournalError(unwritable_directory(self._real, self.path)
+                                   or f"cannot open the journal {self.path}: {e}") from None
             try:
+                if query_only:  # read-write only so that closing it may clean up
+                    self._conn.execute("PRAGMA query_only=1")
                 tables = _tables(self._conn)
                 problem = _schema_problem(self._conn, tables)
             except sqlite3.DatabaseError as e:
@@ -169,7 +186,8 @@ class SQLiteJournal:
                         f"{OPEN_WAIT:g} s: {e}); try again once it lets go of it") from None
                 if _corrupt(e):
                     raise damaged(self.path, e) from None
-                raise JournalError(f"{self.path} is not a rung journal: {e}") from None
+                raise JournalError(unwritable_directory(self._real, self.path)
+                                   or f"{self.path} is not a rung journal: {e}") from None
             # no tables yet: a writer has just created the file (an empty journal, for now)
             self._empty = not tables
             if problem is not None:
@@ -184,6 +202,16 @@ class SQLiteJournal:
         self._writable()
         try:
             with self._tx():
+                orphans = self._conn.execute(
+                    "SELECT COUNT(*) FROM record WHERE study = ?", (name,)).fetchone()[0]
+                if orphans and self._conn.execute(
+                        "SELECT 1 FROM study WHERE name = ?", (name,)).fetchone() is None:
+                    sql = "DELETE FROM record WHERE study = '" + name.replace("'", "''")
+                    raise JournalError(
+                        f"cannot create study {name!r} in {self.path}: the journal still "
+                        f"holds {orphans} records of a deleted study of that name, which the "
+                        f"new one would take as its own; delete them too ({sql}'; see "
+                        "'Deleting a study' in docs/spec.md) or choose another name")
                 self._conn.execute(
                     "INSERT INTO study (name, spec, created) VALUES (?, ?, ?)",
                     (name, json.dumps(dict(spec)), time.time()),
@@ -202,8 +230,7 @@ class SQLiteJournal:
         if row is None:
             known = ", ".join(self.list_studies()) or "none"
             raise JournalError(f"no study named {name!r} in {self.path} (studies: {known})")
-        spec: dict[str, Any] = json.loads(row[0])
-        return spec
+        return loads_spec(row[0], f"{self.path}: study {name!r}")
 
     def append(self, name: str, records: Sequence[Record]) -> None:
         if not records:
@@ -258,7 +285,7 @@ class SQLiteJournal:
     def checkpoint_dir(self, name: str) -> Path | None:
         """``<stem>-checkpoints/<name>`` beside the database file (not created here); a name
         that is not one path component gets one (``paths.study_subdir``)."""
-        return study_subdir(self.path.with_name(f"{self.path.stem}-checkpoints"), name)
+        return study_subdir(self._real.with_name(f"{self._real.stem}-checkpoints"), name)
 
     def is_being_written(self, name: str) -> bool:
         """True while a live driver holds the study's writer lock (this journal, or another
@@ -308,12 +335,13 @@ class SQLiteJournal:
         problem = storage_problem(self.path)
         if problem is not None:
             raise JournalError(f"cannot create a journal at {self.path}: {problem}")
-        existed = self.path.exists()
-        made = [a for a in self.path.absolute().parents if not a.exists()]
+        existed = self._real.exists()
+        made = [a for a in self._real.parents if not a.exists()]
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.path, check_same_thread=False,
-                                         isolation_level=None)
+            self._real.parent.mkdir(parents=True, exist_ok=True)
+            # by absolute URI: no name is read as SQLite's (':memory:', 'file:...')
+            self._conn = sqlite3.connect(self._real.as_uri(), uri=True,
+                                         check_same_thread=False, isolation_level=None)
         except (OSError, sqlite3.Error) as e:
             self._undo(existed, made)
             raise JournalError(f"cannot create a journal at {self.path}: {e}") from None
@@ -334,7 +362,7 @@ class SQLiteJournal:
             if not tables:  # both tables in one transaction: a reader sees none or both
                 self._conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
             with contextlib.suppress(OSError):
-                st = os.stat(self.path)
+                st = os.stat(self._real)
                 self._identity = (st.st_dev, st.st_ino)
         except (JournalError, sqlite3.Error) as e:
             self._conn.close()
@@ -358,14 +386,14 @@ class SQLiteJournal:
             return
         try:
             with contextlib.closing(sqlite3.connect(
-                    self.path.absolute().as_uri() + "?mode=ro", uri=True)) as conn:
+                    self._real.as_uri() + "?mode=ro", uri=True)) as conn:
                 if _tables(conn):
                     return
         except sqlite3.Error:
             pass  # unreadable: nothing of anyone's is in it
         for suffix in ("", "-wal", "-shm", "-journal"):
             with contextlib.suppress(OSError):
-                os.unlink(f"{self.path}{suffix}")
+                os.unlink(f"{self._real}{suffix}")
         for d in made:  # deepest first
             with contextlib.suppress(OSError):
                 d.rmdir()
@@ -384,7 +412,7 @@ class SQLiteJournal:
         if self._identity is None:
             return
         try:
-            st = os.stat(self.path)
+            st = os.stat(self._real)
             gone = (st.st_dev, st.st_ino) != self._identity
         except OSError:
             gone = True
@@ -454,4 +482,4 @@ class SQLiteJournal:
 
     def _lock_path(self, name: str) -> Path:
         """The sidecar file whose ``flock`` marks the study's one writer."""
-        return self.path.with_name(lock_file_name(self.path.name, name))
+        return self._real.with_name(lock_file_name(self._real.name, name))
