@@ -191,9 +191,19 @@ __all__ = [
 if not TYPE_CHECKING:  # hidden from type checkers, so that they flag unknown names
 
     def __getattr__(name: str) -> Any:
-        """Import the module that defines ``name`` on first access, and keep the value here."""
+        """Import the module that defines ``name`` on first access, and keep the value here.
+        A name that is no export but one of rung's submodules (``rung.dbr``, ``rung.planning``,
+        ``rung.executors``...) is that submodule, imported now, as type checkers assume after
+        ``import rung`` (they see the imports above); anything else is an ``AttributeError``.
+        A submodule that fails to import (a missing extra) raises its own error."""
         module = _EXPORTS.get(name)
         if module is None:
+            if not name.startswith("_"):  # (dunders are probed by tools: never a submodule)
+                try:
+                    return importlib.import_module(f"{__name__}.{name}")  # sets it here too
+                except ModuleNotFoundError as e:
+                    if e.name != f"{__name__}.{name}":  # the submodule's own import failed
+                        raise
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
         value = getattr(importlib.import_module(module), _RENAMED.get(name, name))
         globals()[name] = value  # later reads skip this function

@@ -47,7 +47,26 @@ class Callback:
     def on_turn(
         self, events: Sequence[Event], commands: Sequence[Command], history: History
     ) -> None:
-        """After a driver turn is journaled: its events and the commands they caused."""
+        """After a driver turn is journaled: its events and the commands they caused.
+
+        Args:
+            events: what the executor reported and the turn handled, in journal order: frozen
+                records of ``rung.core.events``, each with ``time`` (the executor's clock):
+                ``TrialStarted(trial_id)``, ``ResultReported(trial_id, step, metrics)``,
+                ``CheckpointSaved(trial_id, step, path, size)``, ``TrialEnded(trial_id,
+                outcome, error)`` (``outcome``: a ``rung.Outcome``), ``CapacityChanged``,
+                ``Tick``, ``TrialRetried``, ``ParamsUsed`` (a define-by-run trial's
+                parameters) and ``TrialEnqueued`` (``Study.enqueue``).
+            commands: what the engine decided in answer, in journal order:
+                ``Launch(trial_id, params, start_step, until_step, max_step, checkpoint)``,
+                ``Reply(trial_id, step, decision)`` (``decision``: the scheduler's
+                ``rung.Decision``, with its ``action``, a ``rung.Action``, and its
+                ``reason``), ``Cancel(trial_id, reason)``, ``DeleteCheckpoint(trial_id,
+                path)`` and ``StopSearch(reason, evidence)`` (the stop rule ended the search).
+            history: the engine's ``rung.core.history.History`` after the turn, to read only:
+                ``history.trial(trial_id)`` is the ``rung.Trial`` (its ``status``, a
+                ``rung.TrialStatus``), ``history.best_trial()`` the study's best so far.
+        """
 
     def on_end(self, study: Study) -> None:
         """After the session ended (normally or not)."""

@@ -48,32 +48,53 @@ def run(
 ) -> Study:
     """One call: create a study, run it, return it.
 
-    The budget is ``n_trials`` / ``max_time`` / ``max_steps``, or ``budget=rung.Budget(...)``
-    (not both). ``max_failures``, ``trial_timeout``, ``points_to_evaluate`` (configurations,
-    possibly partial, run first, in order) and ``fidelity`` (a ``rung.Fidelity``, which sets
-    ``max_step``) are ``Study.create``'s.
-
-    ``progress`` is ``Study.run``'s: the live view (or plain lines) on stderr, by default when
-    stderr is a terminal or this is a notebook. It starts with the line that says which
-    components ``searcher="auto"`` / ``scheduler="auto"`` chose and why
-    (``rung: study <name>: auto: searcher gp (...); scheduler fifo (...)``); without progress
-    nothing of it is shown (it stays in ``study.auto_reason`` and the journal).
-
-    ``callbacks`` and ``executor_options`` (``start_method="fork"``, ``checkpoint_every=5``,
-    ``threads_per_worker`` for ``"local"``; ``address``, ``resources_per_trial``, ... for
-    ``"ray"``) are ``Study.run``'s; an option the executor does not take is a ``ConfigError``
-    naming it, before anything is written.
-
-    A ``name`` already in ``storage`` is refused (``ConfigError``, key ``name``, before anything
-    runs): ``rung.Study.load(name, storage=...).run(objective)`` continues it.
-
-    ``metric`` may be a list (a multi-objective study), with one ``mode`` for all or one per
-    metric; ``constraints`` are ``rung.Constraint(metric, "<=" | ">=", bound)``, or as in a
-    spec ``"metric <= bound"`` strings and mappings of the same keys. Example: maximize
-    accuracy subject to latency_ms <= 100::
+    Example: maximize accuracy subject to latency_ms <= 100::
 
         rung.run(fit, space, metric="accuracy", mode="max",
                  constraints=["latency_ms <= 100"], n_trials=50)
+
+    Args:
+        objective: ``objective(ctx)``, as ``Study.run`` takes it.
+        space: a ``rung.SearchSpace`` or a mapping of names to parameters (``Study.create``).
+        metric: default ``"loss"``: the metric to optimize, or a list of them (a
+            multi-objective study).
+        mode: default ``"min"``: ``"min"`` / ``"max"``, one for all metrics or one per metric.
+        searcher: default ``"auto"``: as ``Study.create``.
+        scheduler: default ``"auto"``: as ``Study.create``.
+        max_step: default 1: the last step a trial reports (``fidelity`` sets it).
+        n_trials: default ``None``: at most this many configurations proposed.
+        max_time: default ``None``: seconds of driver time, summed over sessions.
+        max_steps: default ``None``: steps trained over all trials. The budget is these
+            three (``None``: no limit of that kind; only a grid runs without any), or
+            ``budget`` (not both; see ``rung.Budget``).
+        seed: default 0: the root of every random draw.
+        storage: default ``None`` (in memory): a SQLite journal's path, or a ``Journal``.
+        name: default ``"rung"``: the study's name. A ``name`` already in ``storage`` is
+            refused (``ConfigError``, key ``name``, before anything runs):
+            ``rung.Study.load(name, storage=...).run(objective)`` continues it.
+        executor: default ``"local"``: as ``Study.run``.
+        n_workers: default ``None`` (the CPUs this process may use): trials at once, also
+            what ``"auto"`` chooses for.
+        constraints: default none: ``rung.Constraint(metric, "<=" | ">=", bound)``, or as in a
+            spec ``"metric <= bound"`` strings and mappings of the same keys.
+        budget: default ``None``: a ``rung.Budget`` in place of ``n_trials`` / ``max_time`` /
+            ``max_steps``.
+        max_failures: default ``None``: as ``Study.create``.
+        trial_timeout: default ``None``: as ``Study.create``.
+        points_to_evaluate: default none: configurations (possibly partial) run first, in
+            order.
+        fidelity: default ``None``: a ``rung.Fidelity``, which sets ``max_step``.
+        progress: default ``None``: ``Study.run``'s: the live view (or plain lines) on stderr,
+            by default when stderr is a terminal or this is a notebook. It starts with the
+            line that says which components ``searcher="auto"`` / ``scheduler="auto"`` chose
+            and why (``rung: study <name>: auto: searcher gp (...); scheduler fifo (...)``);
+            without progress nothing of it is shown (it stays in ``study.auto_reason`` and
+            the journal).
+        callbacks: default none: as ``Study.run``.
+        **executor_options: ``Study.run``'s (``start_method="fork"``, ``checkpoint_every=5``,
+            ``threads_per_worker`` for ``"local"``; ``address``, ``resources_per_trial``, ...
+            for ``"ray"``); an option the executor does not take is a ``ConfigError`` naming
+            it, before anything is written.
     """
     if budget is None:
         budget = Budget(n_trials, max_time, max_steps)

@@ -111,40 +111,70 @@ class Study(AskTell, StudyViews, StudyResume):
         points_to_evaluate: Sequence[Mapping[str, Any]] = (),
         define_by_run: bool = False,
     ) -> Study:
-        """Validate everything, then store the spec. An invalid spec raises ``ConfigError`` /
-        ``SpaceError`` naming the offending key, before anything is written.
+        """Validate everything, then store the spec and return the new study (nothing is run).
 
-        ``objective`` may be a list of objectives (a multi-objective study: see
-        ``pareto_front``; the first one is the scalar ``score``; ``mode`` is then one mode
-        for the metric names, or a list of one mode per objective), and ``constraints`` a list of
-        ``rung.Constraint(metric, "<=" | ">=", bound)``, ``"metric <= bound"`` strings or
-        ``{metric, op, bound}`` mappings (as in a spec). ``keep_checkpoints``: how many of the
-        best finished trials keep their final checkpoint.
+        Args:
+            name: the study's name, unique in ``storage`` (not ``.`` / ``..``, no control
+                character).
+            space: a ``rung.SearchSpace``, or a mapping of parameter names to ``rung.Float`` /
+                ``Int`` / ``Categorical`` / ``Fixed`` (may be empty with ``define_by_run``).
+            objective: default ``"loss"`` (minimized): a metric name, a
+                ``rung.Objective(metric, mode)``, a ``{metric, mode}`` mapping, or a list of
+                them (a multi-objective study: see ``pareto_front``; the first one is the
+                scalar ``score`` that ``best_trial`` and single-objective schedulers use).
+            searcher: default ``"auto"``; a registered name (``"tpe"``), a ``Searcher``, or
+                ``{"name": ..., "params": {...}}``.
+            scheduler: default ``"auto"``; a name (``"asha"``), a ``Scheduler`` or a mapping.
+                ``"auto"`` chooses either from the space, ``max_step``, the objectives, the
+                budget and ``n_workers`` (``rung.auto``); the choice and its reason are logged,
+                stored in the journal, kept in ``auto_reason`` and printed as the first line of
+                a run's progress output.
+            max_step: default 1: the last step a trial reports (1: one result per trial,
+                nothing to stop early); with ``fidelity`` left at 1, the fidelity's last step.
+            budget: default ``None`` (no limit: ``run`` / ``simulate`` then refuse to start,
+                but for a grid, which runs out): a ``rung.Budget`` or a mapping of its fields.
+            seed: default 0: the root of every random draw (``rung.derive_rng``).
+            storage: default ``None``: in memory (lost with the process); a path (``str`` /
+                ``PathLike``, ``sqlite:///...``) of a SQLite journal, created if missing; or a
+                ``Journal``.
+            mode: default ``None`` (minimize): ``"min"`` / ``"max"`` for an objective given
+                by metric name, or a list of one mode per objective.
+            load_if_exists: default ``False``: a study ``name`` already in ``storage`` raises
+                ``JournalError``; ``True`` loads it instead, if its stored settings are these
+                (``ConfigError`` naming the first that differs; ``"auto"`` accepts the stored
+                components).
+            constraints: default none: ``rung.Constraint(metric, "<=" | ">=", bound)``,
+                ``"metric <= bound"`` strings or ``{metric, op, bound}`` mappings; only
+                feasible trials count for ``best_trial``.
+            keep_checkpoints: default 1: how many of the best finished trials keep their final
+                checkpoint.
+            n_workers: default ``None`` (the CPUs this process may use,
+                ``rung.executors.local.usable_cpus``): the workers the study expects, which
+                ``"auto"`` chooses for (``run`` takes its own ``n_workers``).
+            max_failures: default ``None`` (no limit): a count, or a fraction of the ended
+                trials; a run stops early with ``RunFailed`` once that many of its trials
+                failed (a resumed run counts afresh).
+            trial_timeout: default ``None`` (no limit): seconds a run of one trial may take;
+                a longer one is killed and ends ``failed`` with reason ``timeout``.
+            prices: default ``None`` (nothing priced): a ``rung.Prices`` or a mapping of money
+                per device-hour, the cost model of ``Budget(max_cost=...)`` and ``ledger()``.
+            resources_per_trial: default ``None`` (what the executor says, else one CPU): the
+                devices a trial holds, for ``max_cost`` / ``max_gpu_hours`` and the ledger.
+                Given ones that would never spend the budget (nothing they hold is priced, or
+                no GPU for ``max_gpu_hours``) are refused (``ConfigError`` naming
+                ``budget.max_cost`` / ``budget.max_gpu_hours``); without them, ``run`` /
+                ``simulate`` check the executor's.
+            fidelity: default ``None``: a ``rung.Fidelity`` (or its JSON mapping) mapping
+                steps to the user's resource values; sets ``max_step``.
+            points_to_evaluate: default none: configurations (possibly partial) launched
+                first, in order (see ``enqueue``).
+            define_by_run: default ``False``: ``rung.optimize``'s (the space, empty or
+                partial, grows from what trials use).
 
-        ``searcher`` and ``scheduler`` default to ``"auto"``: chosen from the space, ``max_step``,
-        the objectives, the budget and ``n_workers`` (the workers the study expects; default:
-        the CPUs this process may use, ``rung.executors.local.usable_cpus``) by ``rung.auto``;
-        the choice and its reason are logged, stored in the journal, kept in ``auto_reason``
-        and printed as the first line of a run's progress output (``run`` / ``simulate`` with
-        progress on).
-
-        ``max_failures`` (a count, or a fraction of the ended trials) stops a run early with
-        ``RunFailed`` once that many trials failed in that run (a resumed run counts
-        afresh); ``trial_timeout`` (seconds) kills a trial run that takes longer, which then
-        ends ``failed`` with reason ``timeout``.
-
-        ``prices`` (``rung.Prices``: money per device-hour) and ``resources_per_trial`` (the
-        devices a trial holds when the executor does not say; default one CPU) are the cost
-        model of ``Budget(max_cost=..., max_gpu_hours=...)`` and ``ledger()``. Given
-        ``resources_per_trial`` that would never spend the budget (nothing it holds is priced,
-        or it holds no GPU for ``max_gpu_hours``) are refused (``ConfigError`` naming
-        ``budget.max_cost`` / ``budget.max_gpu_hours``); without them, ``run`` / ``simulate``
-        check for an executor that does not say what a trial holds.
-
-        ``fidelity`` (``rung.Fidelity``) maps steps to the user's resource values and sets
-        ``max_step``; ``points_to_evaluate`` are configurations (possibly partial) launched
-        first, in order (see ``enqueue``); ``define_by_run`` is ``rung.optimize``'s (the
-        space, empty or partial, grows from what trials use)."""
+        Raises:
+            ConfigError, SpaceError: an invalid argument, naming the offending key, before
+                anything is written.
+            JournalError: ``name`` exists in ``storage`` (without ``load_if_exists``)."""
         exit_if_reimported()
         the_objective, objectives = as_objectives(objective, mode)
         if (hint := direction_hint(objectives or (the_objective,))) is not None:
@@ -294,25 +324,40 @@ class Study(AskTell, StudyViews, StudyResume):
         progress: bool | None = None,
         **executor_options: Any,
     ) -> Study:
-        """Run ``objective(ctx)`` on real workers until the budget is spent.
+        """Run ``objective(ctx)`` on real workers until the budget is spent; returns the
+        study. Interrupting it (Ctrl-C, a crash) loses nothing: ``Study.load`` and ``run``
+        again resume.
 
-        ``executor`` is ``"local"`` (worker processes, the default), ``"ray"``, or an
-        ``Executor`` instance. Interrupting it (Ctrl-C, a crash) loses nothing: ``Study.load``
-        and ``run`` again resume. ``retry_failed=True`` first makes the trials that failed
-        for too many interruptions resumable again (their interruptions count from zero).
-
-        ``progress=True`` shows the CLI's live view on stderr (plain lines every 5 s when
-        stderr is not a terminal, or without ``rich``); ``None`` (the default) means ``True``
-        when stderr is a terminal or this is a Jupyter notebook; ``False`` shows no progress.
-        Whatever ``progress`` is, every failed trial is shown as it happens, as one line
-        (``trial 3 failed after step 2: ValueError: boom``), and the run ends with a count of
-        trials by status: through the application's logging when it shows the ``rung.run``
-        logger's lines, else on stderr (see ``rung.reporter``). A ``reporter`` given replaces
-        all of this (its owner starts and stops it).
-
-        ``callbacks`` (``rung.Callback``) are told of the session's start, of every turn once
-        it is journaled, and of its end (also when it fails); one that raises stops the run
-        and its exception propagates, the journal intact (see ``rung.callbacks``).
+        Args:
+            objective: the training function, called as ``objective(ctx)`` with a
+                ``rung.TrialContext`` in a worker (``rung.optimize``'s ``objective(trial)``
+                for a define-by-run study); with ``"local"``'s default ``spawn``, a
+                module-level function (see ``LocalExecutor``).
+            executor: default ``"local"`` (worker processes); ``"ray"``, or an ``Executor``
+                instance (built with its own options).
+            n_workers: default ``None``: trials run at once (``"local"``: the CPUs this process
+                may use; ``"ray"``: as many as the cluster holds).
+            on_turn: default ``None``: called with the ``Engine`` after every turn (a
+                progress display); it must not change anything.
+            retry_failed: default ``False``; ``True`` first makes the trials that failed for
+                too many interruptions resumable again (their interruptions count from zero).
+            reporter: default ``None``; a ``Reporter`` given replaces the progress view, the
+                failure lines and the summary below (its owner starts and stops it).
+            callbacks: default none: ``rung.Callback`` objects told of the session's start,
+                of every turn once it is journaled, and of its end (also when it fails); one
+                that raises stops the run and its exception propagates, the journal intact
+                (see ``rung.callbacks``).
+            progress: default ``None``: ``True`` when stderr is a terminal or this is a Jupyter
+                notebook. ``True`` shows the CLI's live view on stderr (plain lines every 5 s
+                when stderr is not a terminal, or without ``rich``); ``False`` shows none.
+                Whatever it is, every failed trial is shown as it happens, as one line
+                (``trial 3 failed after step 2: ValueError: boom``), and the run ends with a
+                count of trials by status: through the application's logging when it shows
+                the ``rung.run`` logger's lines, else on stderr (see ``rung.reporter``).
+            **executor_options: passed to the executor ``executor`` names
+                (``start_method="fork"``, ``checkpoint_every=5``, ``threads_per_worker`` for
+                ``"local"``; ``address``, ``resources_per_trial``... for ``"ray"``); an option
+                it does not take is a ``ConfigError`` naming it.
 
         Raises:
             ConfigError: ``budget.max_cost`` / ``budget.max_gpu_hours`` would never be spent
@@ -411,15 +456,28 @@ class Study(AskTell, StudyViews, StudyResume):
         """Run the study against a ``Benchmark`` on a virtual clock (see ``SimulatedExecutor``).
         Returns the study; the executor is available as ``study.last_executor`` (``None`` when
         the study was already over: nothing is simulated or written, as ``run`` does).
-        ``callbacks``, ``progress`` and ``reporter`` act as in ``run``, but ``progress`` is off
-        by default (a simulation takes seconds): failures and the summary are still shown.
+
+        Args:
+            benchmark: the problem trials are evaluated on (``rung.benchmarks``: ``max_step``,
+                ``evaluate(params, step) -> (metrics, seconds)``); its ``max_step`` must be
+                at least the study's.
+            n_workers: default 1: simulated worker slots (trials at once), 1 to
+                ``MAX_SIMULATED_WORKERS``.
+            launch_delay: default 0.0: virtual seconds between a trial's launch and its first
+                step (a worker's start-up cost).
+            on_turn: default ``None``: as in ``run``.
+            callbacks: default none: as in ``run``.
+            progress: default ``False`` (a simulation takes seconds): as in ``run``; failures
+                and the summary are still shown.
+            reporter: default ``None``: as in ``run``.
 
         Raises:
             ConfigError: as ``run`` does, for a budget the simulated trials (which hold the
                 study's ``resources_per_trial``, else one CPU) would never spend; key
                 ``space`` when the benchmark takes a parameter the study's space lacks; key
-                ``n_workers`` when it is not an integer in 1..``MAX_SIMULATED_WORKERS``
-                (each before anything is simulated or written).
+                ``max_step`` when the study's ``max_step`` (a fidelity's last step) is beyond
+                the benchmark's; key ``n_workers`` when it is not an integer in
+                1..``MAX_SIMULATED_WORKERS`` (each before anything is simulated or written).
             RunFailed: as ``run`` does: nothing usable was produced, or a constraint's metric
                 was never reported."""
         from rung.benchmarks.base import space_mismatch
@@ -432,6 +490,12 @@ class Study(AskTell, StudyViews, StudyResume):
         problem = space_mismatch(benchmark, self.spec.space, extra=False)
         if problem is not None:
             raise ConfigError(key="space", message=problem)
+        top = getattr(benchmark, "max_step", None)  # (a hand-written one may not say)
+        if isinstance(top, int) and self.spec.max_step > top:  # else a step fails mid-run
+            of = " (the fidelity's last step)" if self.spec.fidelity is not None else ""
+            raise ConfigError(key="max_step", message=(
+                f"the study's max_step {self.spec.max_step}{of} is beyond the benchmark's: "
+                f"it goes up to {top}"))
         cbs = as_callbacks(callbacks)
         with reporting(self, progress, reporter) as rep:
             start_all(cbs, self)

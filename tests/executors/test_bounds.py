@@ -93,7 +93,7 @@ def test_trial_timeout_kills_one_run_and_the_search_goes_on(tmp_path: Path) -> N
 class SlowForOdd:
     """Steps take 1 virtual second, 10 for odd x-buckets."""
 
-    max_step = 5
+    max_step = 27
 
     def evaluate(self, params: Any, step: int) -> tuple[dict[str, float], float]:
         x = float(params["x"])

@@ -68,7 +68,7 @@ from rung.cli.spec_yaml import read_yaml
 from rung.errors import ConfigError
 from rung.executors.local import usable_cpus
 from rung.executors.processes import check_local_workers
-from rung.space import SearchSpace
+from rung.space import Fidelity, SearchSpace
 from rung.storage.paths import names_directory, storage_problem
 
 #: Executors the CLI can drive.
@@ -121,8 +121,8 @@ def parse_spec(data: Any, base_dir: Path | None = None, n_workers: int | None = 
     objective, paths = _objective_ref(top, executor, base)
     space = _space(top.get("space")) if "space" in top or bench is None else bench.space
     fidelity = spec_fidelity(top)
-    max_step = _max_step(top, bench) if fidelity is None or "max_step" in top \
-        else fidelity.max_step
+    max_step = (_max_step(top, bench) if fidelity is None or "max_step" in top
+                else _fidelity_max_step(fidelity, bench))
     n_workers, every = _workers(top, executor, n_workers)
     expected = n_workers or (1 if executor == "simulated" else usable_cpus())
     study, auto = study_spec(top, name, space, max_step, bench, expected)
@@ -250,6 +250,17 @@ def _max_step(top: Mapping[str, Any], bench: Any) -> int:
             "spec.max_step", f"the benchmark goes up to {bench.max_step}, got {max_step}"
         )
     return max_step
+
+
+def _fidelity_max_step(fidelity: Fidelity, bench: Any) -> int:
+    """The fidelity's last step, the study's ``max_step`` when the spec gives none. Beyond a
+    simulated benchmark's ``max_step`` it is refused as a ``max_step`` would be (``SpecError``
+    naming ``spec.fidelity``), before anything is written."""
+    step = fidelity.max_step
+    if bench is not None and step > bench.max_step:
+        raise SpecError("spec.fidelity", f"its last value ({fidelity.values[-1]!r}) is step "
+                        f"{step}; the benchmark goes up to {bench.max_step}")
+    return step
 
 
 def _workers(

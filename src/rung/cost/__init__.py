@@ -10,21 +10,26 @@ Importing this package imports no SciPy (the stop rule's model is imported when 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rung.core.registry import declare
 from rung.cost.prices import Prices
+
+if TYPE_CHECKING:  # served lazily by ``__getattr__`` (it imports the stop rule's modules)
+    from rung.cost.stop_rule import StopRule
 
 # the stop rules by name (``Budget(stop="auto")``), imported on first use
 declare("stop_rule", "auto", "rung.cost.stop_rule")
 
 
-def __getattr__(name: str) -> Any:
-    if name == "StopRule":
-        from rung.cost.stop_rule import StopRule
+if not TYPE_CHECKING:  # hidden from type checkers, so that they flag unknown names
 
-        return StopRule
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def __getattr__(name: str) -> Any:
+        if name == "StopRule":
+            from rung.cost.stop_rule import StopRule
+
+            return StopRule
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["Prices", "StopRule"]

@@ -249,13 +249,15 @@ def ledger(spec: StudySpec, records: Iterable[Record]) -> Ledger:
     return fold.result()
 
 
-def __getattr__(name: str) -> Any:
-    # ``_Fold`` lives in ``rung.cost.ledger_fold``, which imports this module's records
-    if name == "_Fold":
-        from rung.cost.ledger_fold import _Fold
+if not TYPE_CHECKING:  # hidden from type checkers (``_Fold`` is imported for them above)
 
-        return _Fold
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def __getattr__(name: str) -> Any:
+        # ``_Fold`` lives in ``rung.cost.ledger_fold``, which imports this module's records
+        if name == "_Fold":
+            from rung.cost.ledger_fold import _Fold
+
+            return _Fold
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["OUTCOMES", "Improvement", "Ledger", "Spend", "Worker", "ledger"]

@@ -98,8 +98,8 @@ def optimize(
     only under some values of an earlier categorical is conditional on them; the study's
     searcher proposes values for every parameter known so far, and a trial draws any other one
     from the distribution it declares. ``searcher="auto"`` is TPE (the space is unknown up
-    front); every searcher works. With ``storage`` naming an existing study, the study is
-    loaded and continued (resume after a crash).
+    front); every searcher but a grid works. With ``storage`` naming an existing study, the
+    study is loaded and continued (resume after a crash).
 
     A study keeps the arguments it was created with: continuing one, an argument left at its
     default takes the stored value, and one given with another value than the stored one
@@ -107,17 +107,37 @@ def optimize(
     is refused, since the study would silently go on with the stored one (a budget cannot be
     raised: use another ``name``).
 
-    ``points_to_evaluate``: configurations (possibly partial) to run first, in order; a
-    name in one that the objective never asks for is logged when its trial ends, with a
-    did-you-mean (``rung.dbr.unused``), and a value its call's distribution does not contain
-    fails that trial, naming it (``EnqueuedValueError``; the search goes on).
-    ``scheduler``: any but ``rung.PBT`` and ``rung.PB2``, which perturb a space declared up
-    front (refused with a ``ConfigError``).
-    ``fidelity``: a ``rung.Fidelity`` (sets ``max_step``). Other arguments are
-    ``rung.run``'s (``constraints``, ``max_failures``: how many failed trials end the run,
-    ``trial_timeout``: seconds one run of a trial may take); ``executor_options`` are
-    ``Study.run``'s (``progress``, ``callbacks``, ...) or the executor's
-    (``start_method="fork"``...).
+    Args:
+        objective: ``objective(trial)`` with a ``rung.dbr.Trial``; what it returns (optional)
+            is the final result: a number, one per metric, or a mapping of metrics.
+        n_trials: default ``None``: at most this many trials.
+        metric: default ``"loss"``: the metric (a list: a multi-objective study).
+        mode: default ``"min"``: ``"min"`` / ``"max"``, one for all metrics or one per metric.
+        searcher: default ``"auto"`` (TPE): any but ``"grid"``, which needs its space up
+            front (refused with a ``ConfigError``).
+        scheduler: default ``"auto"``: any but ``rung.PBT`` and ``rung.PB2``, which perturb a
+            space declared up front (refused with a ``ConfigError``).
+        max_step: default 1: the last step a trial reports (``fidelity`` sets it).
+        n_workers: default ``None`` (the CPUs this process may use): trials at once.
+        storage: default ``None`` (in memory): a SQLite journal's path, or a ``Journal``.
+        seed: default 0: the root of every random draw.
+        name: default ``"rung"``: the study's name in ``storage``.
+        fidelity: default ``None``: a ``rung.Fidelity`` (sets ``max_step``).
+        points_to_evaluate: default none: configurations (possibly partial) to run first, in
+            order; a name in one that the objective never asks for is logged when its trial
+            ends, with a did-you-mean (``rung.dbr.unused``), and a value its call's
+            distribution does not contain fails that trial, naming it
+            (``EnqueuedValueError``; the search goes on).
+        max_time: default ``None``: seconds of driver time, summed over sessions.
+        max_steps: default ``None``: steps trained over all trials. A new study needs
+            ``n_trials``, ``max_time`` or ``max_steps``.
+        executor: default ``"local"``: as ``Study.run``.
+        constraints: default none: as ``rung.run``.
+        max_failures: default ``None`` (no limit): how many failed trials (or which fraction
+            of the ended ones) end the run.
+        trial_timeout: default ``None`` (no limit): seconds one run of a trial may take.
+        **executor_options: ``Study.run``'s (``progress``, ``callbacks``, ...) or the
+            executor's (``start_method="fork"``...).
 
     Raises:
         ConfigError: a bad argument (an unknown keyword included, before anything is written),

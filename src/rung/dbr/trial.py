@@ -262,12 +262,14 @@ class Trial:
             self.ctx._send_params(self.params, {**self._refused, **self._declared,
                                                 RULE_KEY: rule})
 
-    def __getattr__(self, name: str) -> Any:
-        # only reached for a missing attribute: say what an Optuna objective's call is here
-        hint = _OPTUNA_WORDS.get(name)
-        if hint is None:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        raise AttributeError(f"rung's define-by-run Trial has no {name!r} (Optuna's): {hint}")
+    if not TYPE_CHECKING:  # (mypy would take any attribute name for one of a Trial's)
+
+        def __getattr__(self, name: str) -> Any:
+            # only reached for a missing attribute: say what an Optuna objective's call is
+            hint = _OPTUNA_WORDS.get(name)
+            if hint is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            raise AttributeError(f"rung's define-by-run Trial has no {name!r} (Optuna's): {hint}")
 
 
 #: Optuna ``Trial`` attributes a ported objective may use, and what to write instead

@@ -491,10 +491,13 @@ def _finite(x: float) -> float:
     return math.inf if math.isnan(x) else float(x)
 
 
-def __getattr__(name: str) -> Any:
-    # rung inside Optuna (a sampler and a pruner backed by rung): rung.integrations.optuna_sampler
-    if name in ("RungSampler", "RungPruner"):
-        from rung.integrations import optuna_sampler
+if not TYPE_CHECKING:  # hidden from type checkers, so that they flag unknown names
 
-        return getattr(optuna_sampler, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def __getattr__(name: str) -> Any:
+        # rung inside Optuna (a sampler and a pruner backed by rung):
+        # rung.integrations.optuna_sampler, which imports Optuna
+        if name in ("RungSampler", "RungPruner"):
+            from rung.integrations import optuna_sampler
+
+            return getattr(optuna_sampler, name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
