@@ -114,10 +114,12 @@ class StudyViews:
         completed below it by themselves; if none did, the best at the highest step any trial
         reached (``History.best_candidates``, ``History.best_trial_id``). A trial that failed
         is never the best (one cut by the session's ``max_time`` did not fail by itself and
-        counts). ``None`` before the first result. A NaN or missing metric scores worst: such
-        a trial is the best only when no other counts. With constraints, only feasible trials
-        count (``None`` while none is). With several objectives, the best on the first one
-        (Optuna raises there): ``pareto_front`` gives the trade-offs."""
+        counts). ``None`` when no trial has a result that counts (before the first result,
+        or when every trial failed): check it before reading ``.params``. A NaN or missing
+        metric scores worst: such a trial is the best only when no other counts. With
+        constraints, only feasible trials count (``None`` while none is). With several
+        objectives, the best on the first one (Optuna raises there): ``pareto_front`` gives
+        the trade-offs."""
         return self.engine.history.best_trial()
 
     def feasible(self, trial_id: int) -> bool:

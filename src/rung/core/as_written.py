@@ -69,8 +69,9 @@ _GO_ON = Decision()
 def summary(index: int, version_note: str | None) -> str:
     """``engine.read_as_written``: where and why this rung reads the journal as written."""
     why = version_note if version_note is not None else (
-        "the journal records the same code as this rung: a divergence there is a bug in rung, "
-        "please report it")
+        "the journal records the same code as this rung: either the study's spec was changed "
+        "after it was written (a hand edit of the journal) or this is a bug in rung, please "
+        "report it")
     return f"this rung decides differently from event #{index} ({why})"
 
 
