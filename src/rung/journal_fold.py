@@ -303,15 +303,22 @@ def last_decision(history: History, jf: JournalFold, trial_id: int) -> DecisionM
     return retired(history, jf, trial_id) or jf.last_decision.get(trial_id)
 
 
-def decision_marks(history: History, jf: JournalFold) -> list[DecisionMade]:
+def decision_marks(history: History, jf: JournalFold,
+                   ids: Iterable[int] | None = None) -> list[DecisionMade]:
     """Where trials were stopped or paused, one decision per (trial, step) that has a result:
     the latest decision at that step, a pause that ended the trial shown as its stop
-    (``retired``). For the learning-curve figures (``rung.plot``, the dashboard)."""
+    (``retired``). For the learning-curve figures (``rung.plot``, the dashboard). ``ids``:
+    only these trials, by trial (in the order of ``ids``) and step, in O(their steps);
+    ``None``: every trial, in the journal's order."""
+    if ids is None:
+        pairs = [(k, d) for k, d in jf.decision_at.items()
+                 if k[0] in history and k[1] in history.scores(k[0])]
+    else:
+        pairs = [((tid, step), d) for tid in ids for step in history.scores(tid)
+                 if (d := jf.decision_at.get((tid, step))) is not None]
     out: list[DecisionMade] = []
-    for (tid, step), d in jf.decision_at.items():
-        if d.action not in ("stop", "pause") or tid not in history:
-            continue
-        if step not in history.scores(tid):
+    for (tid, step), d in pairs:
+        if d.action not in ("stop", "pause"):
             continue
         if d.action == "pause":
             r = retired(history, jf, tid)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from rung.analysis_frames import front_staircase, has_rungs, spec_steps
 from rung.bulk_range import bulk_range
 from rung.dashboard._json import jclean
-from rung.journal_fold import DecisionMade, retired
+from rung.journal_fold import DecisionMade, decision_marks
 from rung.plot._cutoffs import Cutoff, threshold_value
 
 if TYPE_CHECKING:
@@ -156,21 +156,8 @@ def curves(snap: Snapshot) -> dict[str, Any]:
 
 
 def _marks(h: Any, jf: Any, ids: list[int]) -> list[DecisionMade]:
-    """``rung.journal_fold.decision_marks(h, jf)`` of the trials ``ids`` only, by trial (in
-    the order of ``ids``) and step: the latest stop or pause at each step the trial has a
-    result at, a pause that ended the trial as its stop (``retired``). O(steps of ``ids``)."""
-    out: list[DecisionMade] = []
-    for tid in ids:
-        for step in h.scores(tid):
-            d = jf.decision_at.get((tid, step))
-            if d is None or d.action not in ("stop", "pause"):
-                continue
-            if d.action == "pause":
-                r = retired(h, jf, tid)
-                if r is not None and r.step == step:
-                    d = r
-            out.append(d)
-    return out
+    """``rung.journal_fold.decision_marks`` of the trials ``ids`` only (O(their steps))."""
+    return decision_marks(h, jf, ids)
 
 
 def cutoffs(snap: Snapshot) -> dict[int, Cutoff]:
