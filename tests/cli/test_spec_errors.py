@@ -116,6 +116,20 @@ def test_yaml_syntax_error_names_the_line(isolated: Path, capsys: pytest.Capture
     assert err.startswith("rung: error: spec: invalid YAML at line 3")
 
 
+def test_an_escape_beyond_the_last_unicode_character_is_one_line(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PyYAML's scanner raises a bare ValueError (not a YAMLError) for ``\\U`` escapes past
+    U+10FFFF; the slow lane's fuzzer found it escaping as a traceback."""
+    (isolated / "spec.yaml").write_text('name: x\nspace:\n  a: "\\U00010000\\U100010000"\n')
+    assert main(["run", "spec.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("rung: error: spec: invalid YAML at line 3, column 19: chr() arg not in "
+                   "range(0x110000) (an escape such as \\U00110000 beyond the last Unicode "
+                   "character?)\n")
+    assert files_under(isolated) == {"spec.yaml"}
+
+
 def test_missing_file_and_non_mapping(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "nope.yaml"]) == 2
     assert capsys.readouterr().err.startswith("rung: error: spec: no such file")
