@@ -117,6 +117,8 @@ def parse_yaml(text: str) -> Any:
         raise SpecError("spec", f"invalid YAML{where}: {_one_line(problem)}") from None
     except RecursionError:
         raise SpecError("spec", "invalid YAML: nested too deeply") from None
+    except SpecError:  # (a ValueError too: the resolvers' own refusals, as they are)
+        raise
     except ValueError as e:  # the scanner's chr() of an escape beyond U+10FFFF ("\U00110000")
         mark = loader.get_mark()
         raise SpecError("spec", f"invalid YAML at line {mark.line + 1}, column "
