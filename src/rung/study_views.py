@@ -189,19 +189,27 @@ class StudyViews:
         """Trial counts by status, steps consumed, best score and value, elapsed driver time;
         with ``exhausted`` (the search is over with budget left), ``why_exhausted`` is the
         searcher's one-line reason when it ran out of configurations (``"the grid searcher
-        proposed every one of its 3 points"``), else ``None``."""
+        proposed every one of its 3 points"``), else ``None``; ``scheduler_ended`` the
+        scheduler's when it ended the search itself (``Scheduler.ended``), else ``None``."""
         s = self.engine.summary()
         h = self.engine.history
         best = h.best_trial_id()  # with constraints: the feasible best
         s["best_trial"] = best
         s["best_score"] = None if best is None else h.trial(best).score
         s["why_exhausted"] = self._why_exhausted()
+        s["scheduler_ended"] = self._scheduler_ended()
         s["name"] = self.name
         s["best_value"] = self.best_value()
         s["metric"] = self.spec.objective.metric
         s["mode"] = self.spec.objective.mode
         s["scheduler"] = self.engine.scheduler.state()
         return s
+
+    def _scheduler_ended(self) -> str | None:
+        """The scheduler's reason for ending the search (``Scheduler.ended``: PBT without
+        checkpoints), from the moment it gave up (members still running are stopped at their
+        next report); ``None`` otherwise."""
+        return self.engine.scheduler.ended()
 
     def _why_exhausted(self) -> str | None:
         """Why the search is over with budget left, when the searcher ran out of

@@ -52,6 +52,7 @@ def test_a_time_shared_member_that_pauses_unsaved_ends_the_run(make: type[PBT]) 
     assert [h.status(t) for t in h] == [TrialStatus.STOPPED, TrialStatus.STOPPED]
     assert s.engine.exhausted and s.engine.over
     assert s.scheduler.state()["ended"] == why
+    assert s.scheduler.ended() == why  # what rung show, rung ls and the dashboard say
     assert not [c for c in s.commands if isinstance(c, Launch) and c.trial_id == 0][1:]
     s.assert_replay_matches()
 
@@ -106,6 +107,7 @@ def test_a_population_that_saves_is_unchanged() -> None:
     s.run(0, [1, 2, 3, 4], 0.5)
     assert summary(s.pause(0, 4)) == [(1, 1, 4, None)]
     assert s.scheduler.state()["ended"] is None
+    assert s.scheduler.ended() is None
 
 
 # --- real runs: they end, in bounded time, and say why ----------------------------------------
@@ -148,7 +150,26 @@ if __name__ == "__main__":
     assert r.returncode == 0, r.stderr
     # trial 0 ran to its first interval and paused: nothing else started
     assert "BY {'stopped': 1} RESULTS 2" in r.stdout
-    assert f"ended={_why('PBT', 0, 2)}" in _show(tmp_path)
+    # the session's last line says why the search ended (before: only "1 trial: 1 stopped")
+    assert (f"rung: study pn: the scheduler ended the search: {_why('PBT', 0, 2)}"
+            in r.stderr.splitlines())
+    show = _show(tmp_path)
+    assert f"ended={_why('PBT', 0, 2)}" in show
+    assert f"(the scheduler ended the search: {_why('PBT', 0, 2)})" in show
+
+
+def test_the_dashboard_and_the_summary_say_why_pbt_ended(tmp_path: Path) -> None:
+    r = _run(tmp_path, """
+if __name__ == "__main__":
+    from rung.dashboard.pages import budget_state
+    st = study()
+    st.run(train, n_workers=1, progress=False)
+    print("ENDED", st.summary()["scheduler_ended"])
+    print("DASH", budget_state(rung.Study.load("pn", storage="pn.db", readonly=True).engine))
+""")
+    assert r.returncode == 0, r.stderr
+    assert f"ENDED {_why('PBT', 0, 2)}" in r.stdout.splitlines()
+    assert f"DASH the scheduler ended the search: {_why('PBT', 0, 2)}" in r.stdout.splitlines()
 
 
 def test_ask_tell_without_checkpoints_ends_and_says_why(tmp_path: Path) -> None:
@@ -163,7 +184,9 @@ while (t := st.ask()) is not None and n < 50:
             break
     st.tell(t.id, {"continue": "completed", "stop": "stopped", "pause": "paused"}[d.action.value])
 print("ASKS", n, "BY", st.summary()["by_status"])
+print("ENDED", st.summary()["scheduler_ended"])
 """)
     assert r.returncode == 0, r.stderr
     assert "ASKS 1 BY {'stopped': 1}" in r.stdout  # before: 50 asks, trial 0 from step 1 each
+    assert "ENDED " + _why("PBT", 0, 2) in r.stdout.splitlines()
     assert f"ended={_why('PBT', 0, 2)}" in _show(tmp_path)

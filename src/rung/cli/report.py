@@ -203,7 +203,8 @@ def ended(study: Study) -> str:
     reason = study.engine.stopped
     if reason is not None:
         return f"stopped by the stop rule ({reason.reason})"
-    why = study.summary().get("why_exhausted")
+    summary = study.summary()
+    why = summary.get("scheduler_ended") or summary.get("why_exhausted")
     return f"done ({why})" if why else "done"
 
 
@@ -422,6 +423,8 @@ def _budget_state(summary: Mapping[str, Any], study: Study) -> str:
 
     if summary["stopped"] is not None:
         return f"stopped by the stop rule: {summary['stopped']}"
+    if summary.get("scheduler_ended"):
+        return f"the scheduler ended the search: {summary['scheduler_ended']}"
     if summary.get("why_exhausted"):
         return f"not spent: {summary['why_exhausted']}"
     if summary.get("exhausted"):

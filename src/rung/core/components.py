@@ -265,6 +265,14 @@ class Scheduler(Component, ABC):
         may forget the answer once asked."""
         return None
 
+    def ended(self) -> str | None:
+        """Why this scheduler ended the search before its budget, in one line, once it will
+        launch nothing more for a reason the user should act on (default: ``None``, never).
+        PBT ends this way when members save no checkpoints. ``rung show``, ``rung ls``, the
+        dashboard and the line after a session (``Study.run``) say it as the reason the
+        search is over; it changes no decision."""
+        return None
+
     def on_start_refused(self, history: History) -> bool:
         """Called by the engine when it could not start the new trial ``next_trial`` asked for
         (``Budget.n_trials`` is spent, or the searcher is exhausted). Return True to be asked

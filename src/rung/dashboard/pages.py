@@ -116,11 +116,16 @@ def overview(snap: Snapshot) -> dict[str, Any]:
 def budget_state(eng: Any) -> str | None:
     """Why the search is over with its budget not spent, in ``rung show``'s words (its
     ``budget`` line): the searcher's reason when it ran out of configurations (``not spent:
-    the grid searcher proposed every one of its 3 points``), else ``not spent, but the
+    the grid searcher proposed every one of its 3 points``), the scheduler's when it ended
+    the search itself (``Scheduler.ended``: ``the scheduler ended the search: PBT needs
+    checkpoints: ...``, whatever the budget), else ``not spent, but the
     scheduler has nothing left to run: the search is over``; ``None`` while the search goes
     on, once the budget is spent, or when the stop rule ended it (``stopped`` says so)."""
     from rung.searchers._common import why_exhausted
 
+    ended = eng.scheduler.ended() if eng.stopped is None else None
+    if ended:
+        return f"the scheduler ended the search: {ended}"
     if eng.stopped is not None or not (eng.exhausted and eng.budget_left()
                                        and eng._may_start_new()):
         return None

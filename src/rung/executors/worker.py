@@ -358,8 +358,9 @@ class TrialContext:
             if save is not None:
                 self._save(step, save)
             elif self._fidelity is None:  # with one, it restarts at its next rung by design
-                log.warning("trial %d paused at step %d without a save callback: it will "
-                            "restart from its last checkpoint", self.trial_id, step)
+                log.warning("trial %d paused at step %d without a save callback: if "
+                            "resumed, it restarts from its last checkpoint, or from scratch",
+                            self.trial_id, step)
             raise PauseTrial(reason)
         raise StopTrial(reason)
 

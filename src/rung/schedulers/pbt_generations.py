@@ -223,6 +223,10 @@ class Generations:
 
 
     # --- without checkpoints (module docstring) ---------------------------------------------
+    def ended(self) -> str | None:
+        """The reason PBT ended (``Scheduler.ended``): a member skipped a checkpoint."""
+        return self._unsaved
+
     def _unsaved_pause(self, history: History, tid: int, outcome: Outcome) -> None:
         """``tid``'s run ended ``outcome``: a member that paused without a checkpoint of the
         step it paused at ends PBT (``_give_up``); once ended, each member that pauses is
