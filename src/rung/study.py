@@ -422,34 +422,6 @@ class Study(AskTell, StudyViews, StudyResume):
         checked = check_point(self.engine.space, params, "params", self.spec.define_by_run)
         turn(self.engine, self.journal, self.name, [TrialEnqueued(checked, self.engine.now)])
 
-    def _why_over(self) -> str:
-        """Why ``Engine.over`` holds, in ``rung show``'s words: the stop rule's reason, a
-        spent budget, the searcher's reason for having nothing left to propose
-        (``StudyViews._why_exhausted``), else the scheduler's having nothing left to run."""
-        e = self.engine
-        if e.stopped is not None:
-            return f"the stop rule stopped the search ({e.stopped.reason})"
-        if self._scheduler_ended():
-            return f"the scheduler ended the search ({self._scheduler_ended()})"
-        if not e.budget_left() or not e._may_start_new():
-            return "the budget is spent"
-        return (self._why_exhausted()
-                or "the scheduler has nothing left to run (the search is over)")
-
-    def _say_why_over(self, rep: Reporter | None) -> None:
-        """After a session, one line saying why the search ended with budget left, when its
-        searcher ran out of configurations (a grid's last point, a finite space tried); a
-        warning when the scheduler ended it for a reason to act on (``Scheduler.ended``)."""
-        ended = self._scheduler_ended()
-        if rep is not None and ended is not None:
-            rep.emit(logging.WARNING, f"study {self.name}: the scheduler ended the search: "
-                                      f"{ended}")
-            return
-        why = self._why_exhausted()
-        if rep is not None and why is not None:
-            rep.emit(logging.INFO, f"study {self.name}: the search ended before its budget: "
-                                   f"{why}")
-
     @serialized
     def simulate(
         self,

@@ -5,6 +5,7 @@ only its ``spec``, ``engine`` and ``journal``."""
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from rung.analysis import FidelityDiagnostics
     from rung.core.history import History
     from rung.cost.ledger import Ledger
+    from rung.reporter import Reporter
 
 
 def best_trial_id(history: History, max_step: int | None = None) -> int | None:
@@ -210,6 +212,34 @@ class StudyViews:
         checkpoints), from the moment it gave up (members still running are stopped at their
         next report); ``None`` otherwise."""
         return self.engine.scheduler.ended()
+
+    def _why_over(self) -> str:
+        """Why ``Engine.over`` holds, in ``rung show``'s words: the stop rule's reason, a
+        spent budget, the searcher's reason for having nothing left to propose
+        (``StudyViews._why_exhausted``), else the scheduler's having nothing left to run."""
+        e = self.engine
+        if e.stopped is not None:
+            return f"the stop rule stopped the search ({e.stopped.reason})"
+        if self._scheduler_ended():
+            return f"the scheduler ended the search ({self._scheduler_ended()})"
+        if not e.budget_left() or not e._may_start_new():
+            return "the budget is spent"
+        return (self._why_exhausted()
+                or "the scheduler has nothing left to run (the search is over)")
+
+    def _say_why_over(self, rep: Reporter | None) -> None:
+        """After a session, one line saying why the search ended with budget left, when its
+        searcher ran out of configurations (a grid's last point, a finite space tried); a
+        warning when the scheduler ended it for a reason to act on (``Scheduler.ended``)."""
+        ended = self._scheduler_ended()
+        if rep is not None and ended is not None:
+            rep.emit(logging.WARNING, f"study {self.name}: the scheduler ended the search: "
+                                      f"{ended}")
+            return
+        why = self._why_exhausted()
+        if rep is not None and why is not None:
+            rep.emit(logging.INFO, f"study {self.name}: the search ended before its budget: "
+                                   f"{why}")
 
     def _why_exhausted(self) -> str | None:
         """Why the search is over with budget left, when the searcher ran out of
