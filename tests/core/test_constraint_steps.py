@@ -9,6 +9,10 @@ it at step 1 only was infeasible at its end."""
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +21,8 @@ from rung.core import TrialEnded
 from rung.core.constraints import constraints_from
 from rung.core.records import Outcome
 from rung.errors import ConfigError
+
+SRC = str(Path(rung.__file__).resolve().parents[1])
 
 
 def _study(max_step: int = 3) -> rung.Study:
@@ -110,5 +116,32 @@ def test_an_exact_duplicate_constraint_is_refused() -> None:
         rung.Study.create("d", {"x": rung.Float(0.0, 1.0)}, objective="loss",
                           constraints=["lat <= 10", "lat <= 10.0"])
     assert str(e.value) == "constraints[1]: 'lat <= 10' repeats constraints[0]"
-    # contradictory ones stay allowed: no trial is then feasible, and the study says so
-    assert len(constraints_from(["lat <= 10", "lat >= 20"])) == 2
+    # bounds that meet at one value are allowed
+    assert len(constraints_from(["lat <= 10", "lat >= 10"])) == 2
+
+
+def test_constraints_no_value_can_meet_are_refused(tmp_path: Path) -> None:
+    # before: accepted, and the whole budget was spent on a study with no feasible trial
+    with pytest.raises(ConfigError) as e:
+        constraints_from(["lat <= 10", "mem >= 2", "lat >= 20"])
+    assert (e.value.key, e.value.message) == (
+        "constraints[2]", "'lat >= 20' contradicts constraints[0] ('lat <= 10'): no value of "
+        "lat meets both, so no trial could be feasible")
+    with pytest.raises(ConfigError) as e:
+        constraints_from([{"metric": "mem", "op": ">=", "bound": 5},
+                          rung.Constraint("mem", "<=", 4.5)])
+    assert e.value.key == "constraints[1]"
+    assert "'mem <= 4.5' contradicts constraints[0] ('mem >= 5')" in e.value.message
+    # a spec: one line, exit 2, nothing written
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: c\nobjective: train:fit\nmetric: loss\nmax_step: 3\n"
+                    "space: {x: {type: float, low: 0, high: 1}}\n"
+                    "constraints: ['lat <= 10', 'lat >= 20']\nstorage: s.db\n")
+    r = subprocess.run([sys.executable, "-m", "rung", "run", str(spec)], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60, check=False,
+                       env={**os.environ, "PYTHONPATH": SRC})
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines() == [
+        "rung: error: spec.constraints[1]: 'lat >= 20' contradicts constraints[0] "
+        "('lat <= 10'): no value of lat meets both, so no trial could be feasible"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]

@@ -113,8 +113,9 @@ def constraints_from(items: Any) -> tuple[Constraint, ...]:
     Raises ``ConfigError`` keyed relative to the study spec (``constraints``,
     ``constraints[1]``, ``constraints[1].bound``), as a YAML spec's are under ``spec.``.
     An item equal to an earlier one (same metric, operator and bound) is refused, naming the
-    later one. Contradictory items (``m <= 10`` and ``m >= 20``) are accepted: no trial is
-    then feasible, and the study says so (``best: no feasible trial``)."""
+    later one, and so is one that no value can meet together with an earlier one
+    (``m <= 10`` then ``m >= 20``: no trial could ever be feasible, and the whole budget
+    would be spent on a study with no best trial); ``m <= 10`` and ``m >= 10`` meet at 10."""
     if items is None:
         return ()
     if isinstance(items, str | bytes) or not isinstance(items, Sequence):
@@ -125,6 +126,7 @@ def constraints_from(items: Any) -> tuple[Constraint, ...]:
         key = f"constraints[{i}]"
         if isinstance(item, Constraint):
             out.append(item)
+            _check_new(out, key)
             continue
         if isinstance(item, str):
             parts = _split_constraint(item)
@@ -153,10 +155,25 @@ def constraints_from(items: Any) -> tuple[Constraint, ...]:
         except ConfigError as e:  # keyed constraints.bound: name the item
             field_ = (e.key or "").removeprefix("constraints")
             raise ConfigError(key=f"{key}{field_}", message=e.message) from None
-        if out[-1] in out[:-1]:
-            raise ConfigError(key=key, message=f"'{out[-1].text()}' repeats "
-                              f"constraints[{out.index(out[-1])}]")
+        _check_new(out, key)
     return tuple(out)
+
+
+def _check_new(out: list[Constraint], key: str) -> None:
+    """Refuse ``out[-1]`` (at ``key``) when it repeats an earlier constraint, or when no value
+    of its metric meets it together with an earlier one (an upper bound below a lower one)."""
+    new = out[-1]
+    if new in out[:-1]:
+        raise ConfigError(key=key, message=f"'{new.text()}' repeats "
+                          f"constraints[{out.index(new)}]")
+    for j, old in enumerate(out[:-1]):
+        if old.metric != new.metric or old.op == new.op:
+            continue
+        low, high = (new, old) if new.op == ">=" else (old, new)
+        if low.bound > high.bound:
+            raise ConfigError(key=key, message=f"'{new.text()}' contradicts constraints[{j}] "
+                              f"('{old.text()}'): no value of {new.metric} meets both, so no "
+                              "trial could be feasible")
 
 
 class ReportedSteps:
