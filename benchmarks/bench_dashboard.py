@@ -33,6 +33,16 @@ Goals (issue 16): open < 2 s, a page < 1 s. Usage::
     nice -n 10 python benchmarks/bench_dashboard.py [--trials 100000] [--repeats 5]
         [--opens 3] [--optuna-python /tmp/optdash/bin/python] [--no-browser] [--no-write]
 
+``--live`` measures instead what following a live study costs the server per refresh
+(``_dashboard_live.py``; its own section, ``bench_dashboard: live refresh``): a study of
+``--live-trials`` trials (default 20,000; several sizes: ``5000,20000``) appended to while
+each page is polled as an open page polls it, the server's CPU and wall milliseconds per
+refresh; with ``--live-old-src DIR`` a second server from another source tree side by side
+(the revision before a change)::
+
+    git clone -q . /tmp/old && git -C /tmp/old checkout -q d0b5454^
+    nice -n 10 python benchmarks/bench_dashboard.py --live --live-old-src /tmp/old/src
+
 optuna-dashboard must be installed in a Python of its own (``--optuna-python``; never in
 rung's dependencies): ``python -m venv /tmp/optdash && /tmp/optdash/bin/pip install
 optuna-dashboard``. Without it the rung half runs alone.
@@ -59,6 +69,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
+import _dashboard_live
 from _dashboard_browser import (
     TIMEOUT,
     browser,
@@ -324,10 +335,29 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--shots", default=None, help="folder for screenshots of the pages")
     p.add_argument("--reuse", action="store_true",
                    help="use the journals already in --workdir (built by an earlier run)")
+    p.add_argument("--live", action="store_true",
+                   help="only the live-refresh case (section 'bench_dashboard: live refresh')")
+    p.add_argument("--live-trials", default="20000",
+                   help="study sizes of the live case, comma-separated")
+    p.add_argument("--live-grow", type=int, default=5,
+                   help="trials appended to the journal before each refresh")
+    p.add_argument("--live-refreshes", type=int, default=20,
+                   help="counted refreshes per page and round")
+    p.add_argument("--live-rounds", type=int, default=3)
+    p.add_argument("--live-old-src", default=None,
+                   help="a second server with PYTHONPATH=DIR (another tree's src/)")
     args = p.parse_args(argv)
     logging.disable(logging.WARNING)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-dashboard-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.live:
+        live = [_dashboard_live.measure(args, int(n), work, Server, cpu_seconds, free_port,
+                                        get) for n in args.live_trials.split(",")]
+        print("RESULT " + json.dumps(live), flush=True)
+        if not args.no_write:
+            write_section("bench_dashboard: live refresh",
+                          _dashboard_live.report(live, args, os.getloadavg()[1]))
+        return
     shots = Path(args.shots) if args.shots else None
     if shots:
         shots.mkdir(parents=True, exist_ok=True)

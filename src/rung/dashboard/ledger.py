@@ -8,7 +8,8 @@ only those appended since, and an unchanged journal is answered from the last an
 the whole journal on every poll took 0.6 s for a 2,500-trial study and 2 s for a live one of
 46,000 records, once a second per open page.) The answer is the fold's ``result()``, which
 charges the runs still open on a side copy of them alone and leaves the fold as it was (a deep
-copy of the whole fold for it took 200 ms a refresh at 20,000 trials). The kept fold is used
+copy of the whole fold for it took 256 ms of CPU a refresh at 20,000 trials, 13 ms now:
+``benchmarks/RESULTS.md``, section ``bench_dashboard: live refresh``). The kept fold is used
 only while the journal still starts with the records it folded (``rung.dashboard.guard``, the
 check the dashboard's other pages make: the fingerprint of those records, compared again once
 the new records are read, with the new fingerprint taken in the same read transaction); a study

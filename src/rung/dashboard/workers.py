@@ -10,8 +10,9 @@ computed over it contradicted the ledger (4% against 100% for a study driven in 
 The answer is kept until new records arrive (``charts.memoized``, as the charts are): a refresh
 of a finished study, or of a live one between two records, reads nothing, and one after new
 records feeds only those to the ledger's fold (``rung.dashboard.ledger``). (It asked the ledger
-on every refresh, under the lock every other page waits for: 206 ms of CPU per refresh at
-20,000 trials, most of it copying the ledger's whole fold.)
+on every refresh, under the lock every other page waits for: 273 ms of CPU per refresh at
+20,000 trials, most of it copying the ledger's whole fold; 33 ms now, ``benchmarks/RESULTS.md``,
+section ``bench_dashboard: live refresh``.)
 """
 
 from __future__ import annotations
