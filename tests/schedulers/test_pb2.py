@@ -57,7 +57,7 @@ def forks(study: Study) -> list[rung.Trial]:
 
 def test_exported_and_registered() -> None:
     assert rung.PB2 is PB2
-    assert issubclass(PB2, PBT) and PB2.name == "pb2" and PB2.version == 4
+    assert issubclass(PB2, PBT) and PB2.name == "pb2" and PB2.version == 5
     study = Study.create("s", LR, "loss", scheduler={"name": "pb2", "params": {
         "population_size": 4, "perturbation_interval": 2}}, max_step=8,
         budget=Budget(max_steps=40))

@@ -1,4 +1,4 @@
-"""PBT and PB2 (PBT version 12, PB2 version 4) without checkpoints: a member that pauses without
+"""PBT and PB2 (PBT versions 12-13, PB2 4-5) without checkpoints: a member that pauses without
 a checkpoint of its pause step (or top members that went on without saving when a member is to
 be exploited) ends the run with one line. Before, a time-shared member was resumed from scratch
 into the same pause for ever (``Budget.n_trials`` does not bound resumes)."""
@@ -17,6 +17,7 @@ from sched_script import Script, summary
 import rung
 from rung import Budget
 from rung.core import Cancel, Launch, TrialEnded
+from rung.core.engine import DRIVER_STOPPED
 from rung.core.events import Action, Decision
 from rung.core.records import Outcome, TrialStatus
 from rung.schedulers import PB2, PBT
@@ -96,6 +97,36 @@ def test_a_population_on_as_many_workers_without_checkpoints_ends_when_it_would_
     for t in range(4):
         assert s.end(t, "stopped") == []
     assert s.engine.over
+    s.assert_replay_matches()
+
+
+def test_a_pause_its_driver_cut_short_does_not_end_pbt() -> None:
+    # the driver dies (kill -9, Ctrl-C) while trial 0 saves the checkpoint of its pause: the
+    # next session ends it paused without one, which said nothing about the objective, yet
+    # PBT ended the whole search ("PBT needs checkpoints", 2 of 8 trials run, for good)
+    s = Script(PBT(3, 4), max_step=9, budget=Budget(n_trials=3))
+    s.capacity(2)
+    s.start(0, 1)
+    assert s.run(0, [1, 2, 3, 4], 0.5).action is Action.PAUSE
+    assert s.run(1, [1, 2], 0.4) is None
+    ends = s.engine.abandoned_ends(s.tick())
+    assert [(e.trial_id, e.outcome, e.error) for e in ends] == [
+        (0, Outcome.PAUSED, DRIVER_STOPPED), (1, Outcome.INTERRUPTED, DRIVER_STOPPED)]
+    launched = [c for e in ends for c in s.feed(e)]
+    assert s.scheduler.ended() is None
+    assert not [c for c in launched if isinstance(c, Cancel)]
+    # the population goes on: trial 2 starts, trial 1 resumes; trial 0 waits paused
+    assert summary(launched) == [(2, 1, 4, None), (1, 1, 4, None)]
+    s.start(1, 2)
+    s.run(1, [3, 4], 0.4)
+    s.pause(1, 4)
+    assert s.run(2, [1, 2, 3, 4], 0.3).reason == (
+        "time-sharing: generation at step 4 judged (rank 1/3, 1 exploited); paused for the "
+        "next interval")
+    # trial 0's result at step 4 stands (it reported it): the worst, exploited and replaced
+    # by a fork of trial 2's checkpoint
+    assert summary(s.pause(2, 4)) == [(3, 5, 8, "c/2/4"), (1, 5, 8, "c/1/4")]
+    assert s.engine.history.status(0) is TrialStatus.STOPPED
     s.assert_replay_matches()
 
 

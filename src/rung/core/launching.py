@@ -142,7 +142,11 @@ def abandoned_ends(engine: Engine, time: float) -> list[TrialEnded]:
     a kill, a Ctrl-C), for the next session to journal first (``Engine.abandoned_ends``):
 
     - a run whose STOP or PAUSE was sent ends stopped or paused (its worker was told; only
-      the answer was lost, and a stopped trial must not be resumed);
+      the answer was lost, and a stopped trial must not be resumed); a paused one whose
+      pause checkpoint was not journaled carries ``DRIVER_STOPPED`` as its error: its worker
+      may have been saving it when the driver stopped, so a missing checkpoint there says
+      nothing about the objective (PBT, which ends the search when an objective does not
+      save, resumes such a member from its last checkpoint instead);
     - a run that had reported ``max_step`` ends completed: everything its lease owed was
       reported (its results count as they are; what the objective did after its last
       report, a final save or a returned mapping of final metrics, is not run again);
@@ -157,7 +161,10 @@ def abandoned_ends(engine: Engine, time: float) -> list[TrialEnded]:
     out: list[TrialEnded] = []
     for tid, lease in engine.active.items():
         if lease.outcome is not None:
-            out.append(TrialEnded(tid, lease.outcome, time, None))
+            saved = engine.history.checkpoint(tid)
+            cut = lease.outcome is Outcome.PAUSED and (saved is None
+                                                       or saved.step < lease.position)
+            out.append(TrialEnded(tid, lease.outcome, time, DRIVER_STOPPED if cut else None))
         elif lease.position >= max_step:
             out.append(TrialEnded(tid, Outcome.COMPLETED, time, None))
         else:

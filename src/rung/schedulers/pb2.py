@@ -122,8 +122,10 @@ class PB2(PBT):
     """
 
     # PB2 decides with PBT's exploit code: a change there that changes decisions bumps this too
-    version = 4
+    version = 5
     changes: ClassVar[dict[int, str]] = {
+        5: "PBT's checkpoints (PBT version 13): a pause the driver's stop cut short no longer "
+        "ends the run as 'PB2 needs checkpoints' (before: the resumed study ended for good)",
         4: "PBT's checkpoints (PBT version 12): a member that pauses without a checkpoint of "
         "its step, or top members that went on without one when a member is to be exploited, "
         "end the run with 'PB2 needs checkpoints: ...' (before: a time-shared member was "

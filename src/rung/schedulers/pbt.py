@@ -167,8 +167,12 @@ class PBT(Generations, Forks, Scheduler):
             result must be valid in the space.
     """
 
-    version = 12
+    version = 13
     changes = {
+        13: "a pause the driver's stop cut short (a kill or Ctrl-C while the member saved its "
+        "pause checkpoint; the end journaled with the driver-stopped error) no longer ends "
+        "the run as 'PBT needs checkpoints': the member waits paused and resumes from its last "
+        "checkpoint (before: the resumed study ended after a few trials, for good)",
         12: "a member that pauses without a checkpoint of its step, or top members that went "
         "on without one when a member is to be exploited, end the run: 'PBT needs checkpoints: "
         "trial 0 paused at step 4 without saving a checkpoint there; pass save= ...' (before: a "

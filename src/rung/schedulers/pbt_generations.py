@@ -230,8 +230,14 @@ class Generations:
     def _unsaved_pause(self, history: History, tid: int, outcome: Outcome) -> None:
         """``tid``'s run ended ``outcome``: a member that paused without a checkpoint of the
         step it paused at ends PBT (``_give_up``); once ended, each member that pauses is
-        retired with the same reason."""
+        retired with the same reason. A pause its driver's stop cut short (error
+        ``DRIVER_STOPPED``: the save may have been under way) blames nobody: the member stays
+        paused, to be resumed from its last checkpoint as an interrupted one is."""
         if outcome is not Outcome.PAUSED or tid in self._retiring:
+            return
+        from rung.core.engine import DRIVER_STOPPED  # the engine imports schedulers
+
+        if self._unsaved is None and history.error(tid) == DRIVER_STOPPED:
             return
         if self._unsaved is not None:
             self._members.pop(tid, None)
