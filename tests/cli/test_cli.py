@@ -219,12 +219,12 @@ def test_show_states_constraints_and_no_feasible_trial(
     best line says so instead of 'none yet'."""
     monkeypatch.chdir(tmp_path)
     write_spec(tmp_path, sim_spec("cons", n_trials=12,
-                                  extra="constraints: ['loss <= -1', {metric: loss, op: '>=', bound: 0}]\n"))
+                                  extra="constraints: ['loss <= -1', {metric: loss, op: '<=', bound: 5}]\n"))
     assert main(["run", "spec.yaml", "--no-live"]) == 0
     assert "cons done: best: no feasible trial\n" in capsys.readouterr().out
     assert main(["show", "cons"]) == 0
     out = capsys.readouterr().out
-    assert "objective  loss (min)   subject to loss <= -1, loss >= 0" in out
+    assert "objective  loss (min)   subject to loss <= -1, loss <= 5" in out
     assert "best: no feasible trial\n" in out
 
 
