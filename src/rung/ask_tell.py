@@ -92,6 +92,9 @@ class AskTell:
     #: the engine, its ``handled`` count and whether ``max_time`` was reached, after an
     #: ``ask`` that found nothing to start
     _idle: tuple[Engine, int, bool] | None = None
+    #: no warning when a trial told paused has no checkpoint: its driver restarts every run
+    #: from scratch by design (``RungSearchCV`` refits each candidate at each iteration)
+    _restarts_by_design: bool = False
 
     def _now(self) -> float:
         return time.time()
@@ -470,8 +473,8 @@ class AskTell:
         """Warn, as a worker does when it pauses without a save callback, when a trial told
         paused has no checkpoint at ``step`` (its run's last step): it restarts from its
         last checkpoint (or from scratch; with a ``Fidelity``, at its next rung by design,
-        so nothing is said)."""
-        if self.spec.fidelity is not None:
+        so nothing is said; nor for a driver that restarts by design, ``_restarts_by_design``)."""
+        if self.spec.fidelity is not None or self._restarts_by_design:
             return
         saved = self.engine.history.checkpoint(tid)
         if saved is not None and saved.step >= step:

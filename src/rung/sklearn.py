@@ -144,11 +144,12 @@ class RungSearchCV(BaseSearchCV):  # type: ignore[misc]
     Raises:
         ConfigError: at ``fit``, before anything is written (key: the parameter's name): an
             invalid ``factor``, ``n_candidates`` or resource setting (``max_resources`` above
-            the number of samples with ``resource="n_samples"``), an empty
-            ``param_distributions``, a multi-metric ``scoring``, a ``storage`` that is not a
-            path, or a ``searcher`` other than ``"random"`` with scikit-learn's
-            distributions. A callable ``scoring`` that returns several metrics is refused
-            (key ``scoring``) at the first evaluation, its trials ended ``failed``.
+            the number of samples with ``resource="n_samples"``), an empty list of
+            ``param_distributions`` (``{}`` is one candidate, as in scikit-learn), a
+            multi-metric ``scoring``, a ``storage`` that is not a path, or a ``searcher``
+            other than ``"random"`` with scikit-learn's distributions. A callable
+            ``scoring`` that returns several metrics is refused (key ``scoring``) at the
+            first evaluation, its trials ended ``failed``.
     """
 
     # checked by BaseSearchCV.fit before anything runs (InvalidParameterError naming the

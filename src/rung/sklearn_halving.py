@@ -118,6 +118,7 @@ class Halving:
 
         self.search = search
         self.study = study
+        study._restarts_by_design = True  # each iteration refits from scratch: no warning
         self.last_step = last_step
         self.candidates = candidates
         self.by_id = by_id

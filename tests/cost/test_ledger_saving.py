@@ -111,3 +111,17 @@ def test_ledger_of_a_file_that_is_not_a_journal_exits_2_and_leaves_it(
     assert main(["ledger", "s", "--storage", str(tmp_path / "j.db")]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
         f"rung: error: no study named 's' in {tmp_path / 'j.db'} (studies: none)"]
+
+
+def test_a_saving_that_is_float_noise_is_zero() -> None:
+    # a FIFO run on the local executor printed saving_device_hours -2.168e-19 and
+    # saved_fraction -2.22e-16 ("FIFO saves 0", the docs say): the baseline and the total
+    # are the same run times summed in another order
+    from rung.cost.ledger import _exact_zero
+
+    hours = [0.1 / 3600 * (1 + k / 7) for k in range(30)]
+    full, total = sum(hours), sum(reversed(hours))
+    assert _exact_zero(full - total, full) == 0.0
+    assert _exact_zero(1.0 - total / full, 1.0) == 0.0
+    assert _exact_zero(1e-9 * full, full) == 1e-9 * full  # a real saving, however small
+    assert _exact_zero(-1e-9, 1.0) == -1e-9

@@ -234,3 +234,27 @@ def test_refused_before_anything_is_written(kwargs: dict[str, Any], message: str
         RungSearchCV(Ridge(), cv=3, random_state=0, storage=db, **args).fit(X, Y)
     assert str(e.value) == message
     assert not db.exists()
+
+
+def test_fit_is_quiet_at_verbose_0(caplog: pytest.LogCaptureFixture) -> None:
+    # every candidate going on to the next iteration is told "paused" without a checkpoint:
+    # it printed "trial 16 paused at step 3 without a checkpoint of that step
+    # (study.checkpoint(16, 3, path) before tell): it will restart from scratch" per
+    # candidate (36 lines for 27 candidates), advice a scikit-learn user cannot act on:
+    # RungSearchCV refits every candidate from scratch by design
+    import logging
+
+    import numpy as np
+    from scipy.stats import loguniform
+    from sklearn.linear_model import Ridge
+
+    from rung.sklearn import RungSearchCV
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(270, 5)
+    y = X @ rng.randn(5) + rng.randn(270)
+    with caplog.at_level(logging.WARNING, logger="rung"):
+        search = RungSearchCV(Ridge(), {"alpha": loguniform(1e-3, 1e3)}, n_candidates=27,
+                              factor=3, cv=3, random_state=0).fit(X, y)
+    assert search.n_resources_ == [6, 18, 54, 162]  # it went through its iterations
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

@@ -265,7 +265,9 @@ def find_storage(name: str, storage: str | None) -> Path:
             raise CLIError(f"no journal at {path}", 2)
         names = _studies_in(path, strict=True)
         if name not in names:
-            known = ", ".join(names) or "none"
+            from rung.storage.sqlite import no_studies_hint
+
+            known = ", ".join(names) or "none" + no_studies_hint(path)
             raise CLIError(f"no study named {name!r} in {path} (studies: {known})", 2)
         return spec_readable(path, name)
     directory = given if given is not None else DEFAULT_DIR

@@ -155,12 +155,13 @@ class Ledger:
     @property
     def saving(self) -> float:
         """Money the scheduler saved against training every trial to ``max_step``."""
-        return self.full_cost - self.total.cost
+        return _exact_zero(self.full_cost - self.total.cost, self.full_cost)
 
     @property
     def saving_device_hours(self) -> float:
         """Device-hours the scheduler saved against training every trial to ``max_step``."""
-        return self.full_device_hours - self.total.device_hours
+        return _exact_zero(self.full_device_hours - self.total.device_hours,
+                           self.full_device_hours)
 
     @property
     def priced(self) -> bool:
@@ -176,7 +177,7 @@ class Ledger:
         """Device-hours saved as a fraction of the full baseline (0 when nothing ran)."""
         if self.full_device_hours <= 0:
             return 0.0
-        return 1.0 - self.total.device_hours / self.full_device_hours
+        return _exact_zero(1.0 - self.total.device_hours / self.full_device_hours, 1.0)
 
     @property
     def utilization(self) -> float:
@@ -260,4 +261,11 @@ if not TYPE_CHECKING:  # hidden from type checkers (``_Fold`` is imported for th
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _exact_zero(x: float, scale: float) -> float:
+    """``x``, or 0 when it is float noise next to ``scale`` (a FIFO run saves exactly nothing:
+    its total and its baseline are the same sums in another order, -2e-19 apart)."""
+    return 0.0 if abs(x) <= 1e-12 * abs(scale) else x
+
+
 __all__ = ["OUTCOMES", "Improvement", "Ledger", "Spend", "Worker", "ledger"]
+

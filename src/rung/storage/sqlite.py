@@ -224,11 +224,12 @@ class SQLiteJournal:
 
     def load_study(self, name: str) -> dict[str, Any]:
         if self._empty:
-            raise JournalError(f"no study named {name!r} in {self.path} (studies: none)")
+            raise JournalError(f"no study named {name!r} in {self.path} (studies: none"
+                               f"{no_studies_hint(self.path)})")
         with self._reading():
             row = self._conn.execute("SELECT spec FROM study WHERE name = ?", (name,)).fetchone()
         if row is None:
-            known = ", ".join(self.list_studies()) or "none"
+            known = ", ".join(self.list_studies()) or "none" + no_studies_hint(self.path)
             raise JournalError(f"no study named {name!r} in {self.path} (studies: {known})")
         return loads_spec(row[0], f"{self.path}: study {name!r}")
 
@@ -483,3 +484,26 @@ class SQLiteJournal:
     def _lock_path(self, name: str) -> Path:
         """The sidecar file whose ``flock`` marks the study's one writer."""
         return self._real.with_name(lock_file_name(self._real.name, name))
+
+
+def no_studies_hint(path: Path) -> str:
+    """What to add to "studies: none" for an SQLite file without a single table and with no
+    ``-wal`` beside it: a driver killed before SQLite folded its write-ahead log back leaves
+    every record, the journal's tables too, in ``<file>-wal``, so a copy of the file alone
+    holds nothing. ``""`` for anything else (a journal with its tables and no study, one with
+    its ``-wal``)."""
+    if Path(f"{path}-wal").exists():
+        return ""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+        try:
+            tables = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return ""
+    if tables:
+        return ""
+    return ("; a journal copied or moved without its -wal file after its driver was killed "
+            "holds none: bring the -wal file along")
