@@ -392,6 +392,9 @@ class Study(AskTell, StudyViews, StudyResume):
                                  f"{self._why_over()}")
                         rep.end(self.engine, self.name)
                 else:
+                    claim = getattr(self.journal, "claim", None)  # (``Journal``: optional)
+                    if claim is not None:  # a second driver is refused before any work
+                        claim(self.name)
                     ex = make_executor(objective, executor, n_workers, executor_options)
                     first = self._resume_events(ex.now())
                     first = self._retry_events(first, ex.now(), cbs) if retry_failed else first

@@ -84,11 +84,17 @@ def drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace,
         raise CLIError(f"{as_spec_error(e)}\n(the run stopped; the journal is intact; resume "
                        f"with: {resume_cmd})", 1) from None
     except RungError as e:
-        from rung.storage.sqlite import JournalDeletedError
+        from rung.storage.sqlite import JournalDeletedError, StudyBusyError
 
+        untouched = isinstance(e, StudyBusyError) and _records(study) == written
         study.close()
         if isinstance(e, JournalDeletedError):  # no journal left to resume from
             raise CLIError(str(e), 1) from None
+        if untouched:
+            # another driver took the study first (two `rung resume` at once): refused
+            # before anything ran or was written, as a later second resume is
+            raise CLIError(f"{e} (watch it with: rung show {spec.name}"
+                           f"{storage_flag(spec.storage, spec.name)})", 2) from None
         raise CLIError(f"{e}\n(the journal is intact; resume with: {resume_cmd})", 1) from None
     best = study.best_trial
     if describe is not None:

@@ -25,6 +25,8 @@ class Journal(Protocol):
       temporary directory). It need not exist yet.
     - ``is_being_written(name)``: whether a live driver (this process or another) holds the
       study's writer role; ``False`` for journals that no other process can see.
+    - optional, ``claim(name)``: take the study's writer role before a run starts its workers
+      (``SQLiteJournal.claim``); a journal without it is claimed by its first ``append``.
     - ``close()``: release what the journal holds open (connections, writer locks);
       idempotent. Nothing may be called on it afterwards.
     """

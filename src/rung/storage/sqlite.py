@@ -127,6 +127,11 @@ class JournalDeletedError(JournalError):
     open: nothing more can be journaled there, and what the file held is gone."""
 
 
+class StudyBusyError(JournalError):
+    """Another driver holds the study's writer lock: this one may not write it (nothing was
+    written; the other driver's run goes on)."""
+
+
 #: the writer-lock files held by journals of this process: a second journal object that
 #: meets the lock is told it is its own process (a Study still open), not another one
 _HELD_HERE: set[Path] = set()
@@ -287,6 +292,15 @@ class SQLiteJournal:
         """``<stem>-checkpoints/<name>`` beside the database file (not created here); a name
         that is not one path component gets one (``paths.study_subdir``)."""
         return study_subdir(self._real.with_name(f"{self._real.stem}-checkpoints"), name)
+
+    def claim(self, name: str) -> None:
+        """Take the study's writer lock now, as the first ``append`` would: a driver calls it
+        before it starts workers, so a second driver of the same study is refused before it
+        runs anything (``JournalError``: being written by another process), not at its
+        first record, seconds later, with its workers already training."""
+        self._writable()
+        self._check_file()
+        self._lock(name)
 
     def is_being_written(self, name: str) -> bool:
         """True while a live driver holds the study's writer lock (this journal, or another
@@ -464,7 +478,7 @@ class SQLiteJournal:
         except BlockingIOError:
             os.close(fd)
             here = self._lock_path(name).resolve() in _HELD_HERE
-            raise JournalError(
+            raise StudyBusyError(
                 f"study {name!r} in {self.path} is being written by "
                 + ("another Study object in this process (close it, or use that one)" if here
                    else "another process")
