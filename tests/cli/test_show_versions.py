@@ -50,7 +50,7 @@ def test_show_names_the_algorithm_versions_that_changed(
         f"  versions   journal was written by rung 0.1.0; this is rung {RUNG_VERSION}: "
         "searcher RandomSearcher algorithm version 1 -> 3 (v2: "
         f"{RandomSearcher.changes[2]}; v3: {RandomSearcher.changes[3]})")
-    assert lines[i + 1] == ("             (the journal replays as written; `rung resume` "
+    assert lines[i + 1] == ("             (replays exactly with this rung; `rung resume` "
                             "goes on with this rung's algorithms)")
     with SQLiteJournal(path, readonly=True) as j:
         study = rung.Study.load("asha", j)
@@ -109,17 +109,21 @@ def test_show_of_a_journal_this_rung_decides_differently_shows_it_as_written(
     monkeypatch.setattr(ASHA, "lease", lambda self, start_step: self.max_step)
     assert main(["show", "asha", "--storage", str(path)]) == 0
     after = capsys.readouterr().out.splitlines()
-    (line,) = [s for s in after if s.startswith("  versions   ")]
-    assert line == (
-        "  versions   shown as written: this rung decides differently from event #0 (journal "
-        f"was written by rung 0.1.0; this is rung {RUNG_VERSION}: searcher RandomSearcher "
-        f"algorithm version 1 -> 3 (v2: {RandomSearcher.changes[2]}; v3: "
+    (k,) = [k for k, s in enumerate(after) if s.startswith("  versions   ")]
+    assert after[k:k + 2] == [
+        "  versions   shown as written: this rung decides differently from event #0; resuming "
+        f"it needs a build of rung 0.1.0 with searcher RandomSearcher version 1 (this one has "
+        f"{RandomSearcher.version}) and scheduler ASHA version {newer - 1} (this one has "
+        f"{newer})",
+        f"             (journal was written by rung 0.1.0; this is rung {RUNG_VERSION}: searcher "
+        f"RandomSearcher algorithm version 1 -> 3 (v2: {RandomSearcher.changes[2]}; v3: "
         f"{RandomSearcher.changes[3]}); scheduler ASHA algorithm version {newer - 1} -> {newer} "
-        f"(v{newer}: a test)); resuming it needs rung 0.1.0, the release that wrote it")
+        f"(v{newer}: a test))"]
     assert not any("rung resume` goes on" in s for s in after)
     # every other line is the same, up to the rung occupancy (the scheduler's state is not
     # rebuilt past the divergence)
     cut = before.index("rung occupancy (asha)")
     kept = [s for s in before[:cut] if not s.startswith(("  versions", "             ("))]
-    assert [s for s in after if not s.startswith("  versions")][:len(kept)] == kept
+    assert [s for s in after if not s.startswith(("  versions", "             ("))][
+        :len(kept)] == kept
     assert "rung occupancy (asha)" not in after

@@ -83,7 +83,10 @@ def test_a_divergence_after_a_version_change_names_the_change(
     with pytest.raises(ReplayDivergenceError) as err:
         Study.load("v", journal)
     msg = str(err.value)
-    assert msg.startswith(f"journal was written by rung {RUNG_VERSION}; this is rung")
+    assert msg.startswith(f"This rung cannot continue study 'v': resume it with a build of "
+                          f"rung {RUNG_VERSION} with scheduler ASHA version {V} (this one has "
+                          f"{V + 1}).")
+    assert f"What differs: journal was written by rung {RUNG_VERSION}; this is rung" in msg
     assert f"ASHA algorithm version {V} -> {V + 1} (v{V + 1}: ties at a rung's cutoff" in msg
     assert "replay diverged at event #" in msg
 

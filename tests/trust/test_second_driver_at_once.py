@@ -30,9 +30,9 @@ def held(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> object:
     """A study written by `rung run` (stopped by its first failure, budget left) whose writer
     lock another live process holds."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "obj.py").write_text("def train(ctx):\n    raise ValueError('boom')\n")
+    (tmp_path / "obj_second_driver.py").write_text("def train(ctx):\n    raise ValueError('boom')\n")
     (tmp_path / "spec.yaml").write_text(
-        "name: s\nobjective: obj:train\nmetric: loss\nmax_step: 2\nmax_failures: 1\n"
+        "name: s\nobjective: obj_second_driver:train\nmetric: loss\nmax_step: 2\nmax_failures: 1\n"
         "space: {x: {type: float, low: 0, high: 1}}\nbudget: {n_trials: 4}\n"
         "executor: local\nn_workers: 1\nstorage: s.db\n")
     assert main(["run", "spec.yaml", "--no-live"]) == 1  # stopped by max_failures

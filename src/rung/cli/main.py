@@ -363,6 +363,11 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace,
             raise CLIError(f"spec.name: study {spec.name!r} already exists in {path}, and "
                            f"another process is running it now (watch it with: rung show "
                            f"{spec.name}{flag})", 2)
+        diverged = _read_as_written(path, spec.name)
+        if diverged is not None:
+            raise CLIError(f"spec.name: study {spec.name!r} already exists in {path}, and this "
+                           f"rung cannot continue it: {diverged}; `rung show {spec.name}{flag}` "
+                           "shows it as written, or give this spec another name", 2)
         changed = changed_keys(spec, path)
         if not changed:
             raise CLIError(f"spec.name: study {spec.name!r} already exists in {path} "
@@ -389,6 +394,28 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace,
 
         print(f"rung: {study_line(spec.name, spec.auto)}", flush=True)
     return drive(study, spec, fn, args, describe)
+
+
+def _read_as_written(path: Path, name: str) -> str | None:
+    """Why this rung cannot continue study ``name`` of the journal ``path``, which it reads as
+    written (its replay diverged): ``this rung decides differently from event #41 of its
+    journal; resuming it needs ...`` (``rung.cli.report.resume_needs``), for ``rung run`` to say
+    instead of suggesting ``rung resume``; ``None`` when the study replays, or cannot be read
+    (the run's own checks say so)."""
+    from rung.cli.report import resume_needs
+    from rung.storage import SQLiteJournal
+    from rung.study import Study
+
+    try:
+        with SQLiteJournal(path, readonly=True) as j:
+            study = Study.load(name, j)
+            marker = study.engine.read_as_written
+            if marker is None:
+                return None
+            where = marker.split(" (", 1)[0]  # this rung decides differently from event #i
+            return f"{where} of its journal; {resume_needs(study)}"
+    except RungError:
+        return None
 
 
 def cmd_resume(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ damaged (exit code 1, as a damaged journal).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rung.cli.errors import CLIError
 from rung.errors import RungError
@@ -149,28 +149,61 @@ def being_run(path: Path, name: str) -> bool:
 
 def changed_keys(spec: RunSpec, path: Path) -> list[str]:
     """The spec keys whose values differ between ``spec`` and the study of the same name stored
-    in ``path`` (``n_workers`` and ``path`` excepted: a run may change them)."""
+    in ``path`` (``n_workers`` and ``path`` excepted: a run may change them). The stored study
+    is compared as this rung reads it (``normalised``): a key added to the spec format after
+    it was written, with its default, is no change."""
     from rung.cli.spec import CLI_KEY
     from rung.storage import SQLiteJournal
 
     try:
         with SQLiteJournal(path, readonly=True) as j:
-            stored = j.load_study(spec.name)
+            raw = j.load_study(spec.name)
     except RungError:
         return []
     given = spec.study.to_json()
+    stored = normalised(raw, given) or raw  # the spec's keys (the raw ones if it is damaged)
     skip = {"written_by", "version", "name", "auto", CLI_KEY}  # auto: why, not what
     as_spec = {"objective": "metric/mode", "objectives": "metric/mode"}  # JSON key -> YAML
     keys = [as_spec.get(k, k) for k in sorted(given.keys() | stored.keys())
             if k not in skip and given.get(k) != stored.get(k)]
-    cli = stored.get(CLI_KEY)
+    cli = raw.get(CLI_KEY)
     cli = cli if isinstance(cli, dict) else {}
     keys += [k for k, v in spec.cli_json().items()
              if k not in ("n_workers", "path") and cli.get(k) != v]
     return list(dict.fromkeys(keys))
 
 
+def normalised(stored: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """The study spec JSON ``stored`` (a journal's, maybe written by an older rung) as this
+    rung writes it (``StudySpec.from_json(...).to_json()``: keys added later with their
+    defaults, keys of other parties dropped); ``{}`` if it does not read. An objective stored
+    without a ``nan`` policy (a journal from before it) reads as ``"worst"``, the old scoring;
+    a spec file cannot name the policy, so such an objective takes ``given``'s (the default):
+    the same file is the same objective."""
+    from rung.core.records import StudySpec
+
+    try:
+        out = StudySpec.from_json(stored).to_json()
+    except (RungError, KeyError, TypeError, ValueError, AttributeError):  # a damaged spec
+        return {}
+
+    def policy(raw: Any, now: Any, mine: Any) -> Any:
+        if isinstance(raw, dict) and "nan" not in raw and isinstance(mine, dict):
+            return {**now, "nan": mine.get("nan")}
+        return now
+
+    if "objective" in out:
+        out["objective"] = policy(stored.get("objective"), out["objective"],
+                                  given.get("objective"))
+    raws, mine = stored.get("objectives"), given.get("objectives")
+    if "objectives" in out and isinstance(raws, list) and isinstance(mine, list) \
+            and len(raws) == len(mine) == len(out["objectives"]):
+        out["objectives"] = [policy(r, n, m) for r, n, m in zip(raws, out["objectives"], mine,
+                                                                 strict=True)]
+    return out
+
+
 __all__ = [
     "being_run", "changed_keys", "check_executor", "check_tracking", "check_workers_option",
-    "spec_readable", "storage_arg", "storage_path",
+    "normalised", "spec_readable", "storage_arg", "storage_path",
 ]

@@ -11,10 +11,10 @@ changed still replays, and the journal keeps the text it holds. Every other fiel
 During an event's replay ``engine._journaled`` holds its journaled commands (the stop rule's
 verdict is taken from there).
 
-A divergence's error says what differs (``engine.version_note``), where, and what to do: run
-the study with the rung that wrote it, or read it with this one. A reader's replay
-(``as_written``) does not fail there: it reads the study as written from the divergent event on
-(``rung.core.as_written``).
+A divergence's error says what to do first (run the study with the build of rung that wrote
+it, or read it with this one), then what differs (``engine.version_note``, its quoted changes
+cut short) and where. A reader's replay (``as_written``) does not fail there: it reads the
+study as written from the divergent event on (``rung.core.as_written``).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from rung.core.events import (
     is_event,
 )
 from rung.core.records import StudySpec
-from rung.core.versions import explain
+from rung.core.versions import CHANGES_LIMIT, explain, writer
 from rung.errors import ReplayDivergenceError
 
 if TYPE_CHECKING:
@@ -47,8 +47,8 @@ def replay(engine: Engine, spec: StudySpec, records: Iterable[Record],
            as_written: bool = False) -> Engine:
     """Feed ``records`` to ``engine`` (see ``Engine.replay``); returns the engine replayed.
 
-    When ``spec.written_by`` differs from the running code, ``engine.version_note`` says how
-    and a divergence's error starts with that note; it ends with what to do (``_what_to_do``).
+    When ``spec.written_by`` differs from the running code, ``engine.version_note`` says how;
+    a divergence's error starts with what to do, then that note and where (``_error``).
     With ``as_written`` (a reader's replay), a divergence raises nothing: the study is read as
     written from the first divergent event on (``rung.core.as_written``), on a new engine that
     replayed the events before it exactly, which is returned (the ``engine`` given is left
@@ -66,8 +66,7 @@ def replay(engine: Engine, spec: StudySpec, records: Iterable[Record],
     try:
         _replay(engine, turns)
     except _Diverged as d:
-        text = d.text if note is None else f"{note}. {d.text}"
-        error = f"{text}. {_what_to_do(spec, note)}"
+        error = _error(engine, spec, note, d.text)
         if not (as_written and fresh):
             raise ReplayDivergenceError(error) from None
         params = engine._replay_params
@@ -100,32 +99,37 @@ def _follow_from(engine: Engine, turns: Sequence[tuple[Event, list[Command]]], i
     follow(engine, turns[index:], index, error)
 
 
-def _note(engine: Engine, spec: StudySpec) -> str | None:
-    """How the code that wrote the journal differs from ``engine``'s (``version_note``)."""
+def _note(engine: Engine, spec: StudySpec, limit: int | None = None) -> str | None:
+    """How the code that wrote the journal differs from ``engine``'s (``version_note``; with
+    ``limit``, the components' quoted changes cut short, as ``explain`` does)."""
     written = spec.written_by
     rule = engine.stop_rule
     return None if written is None else explain(
         written, type(engine.searcher), type(engine.scheduler),
-        None if rule is None else type(rule),
+        None if rule is None else type(rule), limit,
     )
 
 
-def _what_to_do(spec: StudySpec, note: str | None) -> str:
-    """The actionable tail of a divergence's error: which code can continue the study, and
-    which commands read it with this rung."""
-    read = ("This rung can still read the study as written: `rung show`, `rung export`, "
-            "`rung ls` and Study.load(..., readonly=True) work")
+#: every command and call that reads a study whose replay diverged (as written)
+READERS = ("`rung show`, `rung ls`, `rung export`, `rung plot`, `rung ledger`, the dashboard "
+           "and Study.load(..., readonly=True)")
+
+
+def _error(engine: Engine, spec: StudySpec, note: str | None, divergence: str) -> str:
+    """A divergence's error. After a change of versions it leads with what to do (which code
+    can resume the study, which commands read it), then what differs (``explain``, its quoted
+    changes cut short) and where the replay diverged; a divergence of the very code that wrote
+    the journal is a bug, reported as before: where, then what to do."""
     w = spec.written_by
     if note is None or w is None:
-        return (f"The journal was written by this very code, so either the study's spec was "
-                f"changed after it was written (a hand edit of the journal) or this is a bug "
-                f"in rung: please report it. {read}")
-    if w.legacy:
-        who = "the rung release that wrote it (it predates version records)"
-    else:
-        who = (f"the rung release that wrote it (rung {w.rung}: searcher algorithm version "
-               f"{w.searcher}, scheduler algorithm version {w.scheduler})")
-    return f"This rung cannot continue the study: to resume it, run it with {who}. {read}"
+        return (f"{divergence}. The journal was written by this very code, so either the "
+                f"study's spec was changed after it was written (a hand edit of the journal) "
+                f"or this is a bug in rung: please report it. This rung can still read the "
+                f"study as written: {READERS} work")
+    who = writer(w, type(engine.searcher), type(engine.scheduler))
+    return (f"This rung cannot continue study {spec.name!r}: resume it with {who}. This rung "
+            f"can still read it as written: {READERS} work. What differs: "
+            f"{_note(engine, spec, CHANGES_LIMIT)}. {divergence}")
 
 
 class _Diverged(Exception):

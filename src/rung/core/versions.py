@@ -26,6 +26,13 @@ if TYPE_CHECKING:  # components import records, which import this module
 RUNG_VERSION = "0.1.0"
 """The rung release (``rung.__version__``; ``pyproject.toml`` reads it from here)."""
 
+RECORDED_SINCE = "commit 521ca32, 2026-12-02"
+"""Since when journals record ``written_by`` (a journal written before reads as ``LEGACY``)."""
+
+#: how many characters of a component's quoted ``changes`` a short note keeps (``explain``'s
+#: ``limit``: an error message leads with what to do, not with a changelog)
+CHANGES_LIMIT = 300
+
 
 @record
 class Versions:
@@ -86,14 +93,15 @@ def current(
 
 def explain(
     written: Versions, searcher: type[Component], scheduler: type[Component],
-    stop_rule: type[Component] | None = None,
+    stop_rule: type[Component] | None = None, limit: int | None = None,
 ) -> str | None:
     """Why replaying a journal written by ``written`` with these classes may not reproduce it
     (and, for ``stop_rule``, why a resumed study may stop its search otherwise than it would
     have): the releases and every algorithm version that differs, with the components'
     ``changes``. ``None`` when the journal was written by exactly this code. A journal that
     predates the stop rule's record (``written.stop_rule is None`` for a study that has one)
-    is not a difference by itself."""
+    is not a difference by itself. With ``limit``, each component's quoted changes are cut
+    to about that many characters, ending ``... (rung show lists them)``."""
     now = current(searcher, scheduler, stop_rule)
     if stop_rule is not None and written.stop_rule is None:
         now = Versions(now.rung, now.searcher, now.scheduler, None)
@@ -104,7 +112,7 @@ def explain(
     else:
         origin = f"journal was written by rung {written.rung}"
     parts = [
-        _component(kind, cls, old)
+        _component(kind, cls, old, limit)
         for kind, cls, old in (
             ("searcher", searcher, written.searcher),
             ("scheduler", scheduler, written.scheduler),
@@ -113,7 +121,7 @@ def explain(
     ]
     if stop_rule is not None and written.stop_rule not in (None, stop_rule.version):
         assert written.stop_rule is not None
-        parts.append(_component("stop rule", stop_rule, written.stop_rule))
+        parts.append(_component("stop rule", stop_rule, written.stop_rule, limit))
     if not parts:
         parts = [
             f"algorithm versions unchanged (searcher {searcher.__name__} v{searcher.version}, "
@@ -122,7 +130,7 @@ def explain(
     return f"{origin}; this is rung {RUNG_VERSION}: " + "; ".join(parts)
 
 
-def _component(kind: str, cls: type[Component], old: int) -> str:
+def _component(kind: str, cls: type[Component], old: int, limit: int | None = None) -> str:
     new = cls.version
     name = cls.__name__
     if old > new:
@@ -130,5 +138,32 @@ def _component(kind: str, cls: type[Component], old: int) -> str:
             f"{kind} {name} has algorithm version {old} in the journal, newer than this rung's "
             f"version {new} (upgrade rung to replay it)"
         )
-    what = [f"v{v}: {cls.changes.get(v, 'no description')}" for v in range(old + 1, new + 1)]
-    return f"{kind} {name} algorithm version {old} -> {new} ({'; '.join(what)})"
+    what = "; ".join(f"v{v}: {cls.changes.get(v, 'no description')}"
+                     for v in range(old + 1, new + 1))
+    if limit is not None and len(what) > limit:
+        what = what[:limit].rsplit(" ", 1)[0].rstrip(" ;,:(") + " ... (rung show lists them)"
+    return f"{kind} {name} algorithm version {old} -> {new} ({what})"
+
+
+def writer(
+    written: Versions, searcher: type[Component], scheduler: type[Component],
+) -> str:
+    """The code that can resume a study whose journal ``written`` wrote and that this rung reads
+    as written (its replay diverged), named so that a user can find it: ``rung 0.2.0 with
+    scheduler ASHA version 9 (this one has 8)``; ``a build of rung 0.1.0 with ...`` when the
+    release is this one's (a release number names no single build then); for a journal that
+    predates version records, a build from before them, with the versions its components
+    read as. Each component whose version differs is named with this rung's version of it
+    (the stop rule never makes a replay diverge: it is not named)."""
+    parts = [f"{kind} {cls.__name__} version {old} (this one has {cls.version}"
+             + (": upgrade rung)" if old > cls.version else ")")
+             for kind, cls, old in (("searcher", searcher, written.searcher),
+                                    ("scheduler", scheduler, written.scheduler))
+             if old != cls.version]
+    if written.legacy:
+        read = f": this rung reads its components as {' and '.join(parts)}" if parts else ""
+        return (f"a build of rung from before journals recorded versions (before "
+                f"{RECORDED_SINCE}; the one that wrote it, if you know it){read}")
+    who = f"rung {written.rung}" if written.rung != RUNG_VERSION else \
+        f"a build of rung {written.rung}"
+    return who + (f" with {' and '.join(parts)}" if parts else "")

@@ -51,6 +51,8 @@ def study_row(snap: Snapshot) -> dict[str, Any]:
         "best_value": o.value(h.score(best)) if best is not None else None,
         "searcher": snap.spec.searcher.name,
         "scheduler": snap.spec.scheduler.name,
+        # a study whose replay diverged, read as written (rung ls: `done (as written)`)
+        "read_as_written": snap.engine.read_as_written if snap.engine is not None else None,
         "loading": snap.loading,
         "error": snap.error,
     })

@@ -1,7 +1,8 @@
 """Versioned JSON encoding of journal records (events and commands). No pickle, anywhere.
 
 A record is stored as ``kind`` (the class name) and a JSON object body carrying ``"v"``, the
-record format version. Unknown kinds or versions raise ``JournalError`` instead of guessing.
+record format version. Unknown kinds, fields or versions raise ``JournalError`` instead of guessing
+(saying that a newer rung probably wrote them).
 """
 
 from __future__ import annotations
@@ -34,11 +35,14 @@ _TYPES: dict[str, type] = {t.__name__: t for t in (*EVENT_TYPES, *COMMAND_TYPES)
 _FIELDS: dict[type, tuple[str, ...]] = {
     t: tuple(f.name for f in dataclasses.fields(t)) for t in _TYPES.values()
 }
+_KNOWN: dict[type, frozenset[str]] = {t: frozenset(names) for t, names in _FIELDS.items()}
 #: fields added to a record type after its format was fixed: written only when not ``None``,
 #: so a record that does not use them is written as rung wrote it before (a body without
 #: them reads back as ``None``: the field's default)
 _ADDED: dict[type, frozenset[str]] = {CapacityChanged: frozenset({"executor"}),
                                        TrialEnded: frozenset({"told"})}
+#: what an unknown record kind, field or newer format version most likely means
+_NEWER = "probably written by a newer rung; upgrade rung to read it"
 _PLAIN = (int, float, str, type(None), dict, bool)
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=True)
 
@@ -78,21 +82,27 @@ def from_body(kind: str, body: Any) -> Record:
     """The record of ``kind`` whose JSON body is ``body``.
 
     Raises:
-        JournalError: an unknown kind or format version, or a body that is not that kind's
-            (not a JSON object, a field missing or of another type, an unknown decision
-            action or trial outcome), naming what is wrong.
+        JournalError: an unknown kind, field or format version (``... probably written by a
+            newer rung; upgrade rung to read it``), or a body that is not that kind's (not a
+            JSON object, a field missing or of another type, an unknown decision action or
+            trial outcome), naming what is wrong.
     """
     cls = _TYPES.get(kind)
     if cls is None:
-        raise JournalError(f"unknown journal record kind {kind!r}")
+        raise JournalError(f"unknown journal record kind {kind!r}: {_NEWER}")
     if not isinstance(body, Mapping):
         raise JournalError(f"malformed {kind} record {body!r}: not a JSON object")
     version = body.get("v")
     if version != RECORD_VERSION:
+        newer = f": {_NEWER}" if isinstance(version, int) and version > RECORD_VERSION else ""
         raise JournalError(
-            f"{kind} record has format version {version!r}, expected {RECORD_VERSION}"
+            f"{kind} record has format version {version!r}, expected {RECORD_VERSION}{newer}"
         )
     kwargs = {k: v for k, v in body.items() if k != "v"}
+    if not _KNOWN[cls].issuperset(kwargs):  # every change of a format so far added a field
+        unknown = ", ".join(str(k) for k in kwargs if k not in _KNOWN[cls])
+        raise JournalError(f"{kind} record has fields this rung does not know ({unknown}): "
+                           f"{_NEWER}")
     try:
         if "decision" in kwargs:
             d = kwargs["decision"]

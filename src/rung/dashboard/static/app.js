@@ -153,7 +153,7 @@ async function pageOverview(name) {
   const slots = s.workers ? `${s.workers} worker slot${s.workers === 1 ? "" : "s"}` : "no worker has run yet";
   setHTML(box, `<h2>${esc(s.name)} ${s.live ? '<span class="live">live</span>' : ""}</h2>
     ${loadingNote(s.loading)}${s.error ? `<p class="status-failed">${esc(s.error)}</p>` : ""}
-    ${s.read_as_written ? `<p class="warning" id="read-as-written">shown as written: ${esc(s.read_as_written)}; only the rung release that wrote it can resume it</p>`
+    ${s.read_as_written ? `<p class="warning" id="read-as-written">shown as written: ${esc(s.read_as_written)}; this rung cannot resume it (rung show names the build that can)</p>`
       : s.version_note ? `<p class="warning" id="version-note">written by other code: ${esc(s.version_note)}</p>` : ""}
     <div class="cards">
       <div class="card">trials<b id="n-trials">${s.trials}</b>${Object.entries(s.by_status).map(([k, v]) => `<span class="status-${k}">${k} ${v}</span>`).join(" · ")}</div>
