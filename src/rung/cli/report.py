@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 # re-exported: the formatting and the state's text are part of this module's interface
@@ -18,14 +18,21 @@ from rung.cli.report_format import fmt_duration as fmt_duration
 from rung.cli.report_format import fmt_num as fmt_num
 from rung.cli.report_format import fmt_params as fmt_params
 from rung.cli.report_format import table as table
+from rung.cli.report_notes import asked_trials as asked_trials
+from rung.cli.report_notes import paused_as_written as paused_as_written
+from rung.cli.report_notes import resume_needs as resume_needs
+from rung.cli.report_notes import resume_note as resume_note
+from rung.cli.report_notes import search_over
+from rung.cli.report_notes import unfinished_notes as unfinished_notes
+from rung.cli.report_notes import version_lines as version_lines
 from rung.cli.report_state import diagnostics_text as diagnostics_text
 from rung.cli.report_state import fidelity_text as fidelity_text
 from rung.cli.report_state import is_records as is_records
 from rung.cli.report_state import occupancy_text as occupancy_text
 from rung.cli.report_state import records_table as records_table
 from rung.cli.report_state import state_sections as state_sections
-from rung.cli.stored import open_study, storage_flag
-from rung.core.events import CapacityChanged, Launch, Record, TrialStarted, is_event
+from rung.cli.stored import open_study
+from rung.core.events import CapacityChanged, Launch
 from rung.core.history import History
 from rung.core.records import Trial, TrialStatus
 from rung.study import Study
@@ -49,19 +56,10 @@ def fmt_counts(c: Mapping[str, int]) -> str:
     return ", ".join(f"{k} {c[k]}" for k in STATUS_COLUMNS)
 
 
-def _search_over(study: Study) -> bool:
-    """The search is over: nothing left to start (budget spent, stop rule, searcher or
-    scheduler exhausted) and no trial running, the rule ``rung ls`` calls ``done``: no later
-    trial can change that no trial is feasible."""
-    h = study.engine.history
-    running = h.count(TrialStatus.LAUNCHED) + h.count(TrialStatus.RUNNING)
-    return not running and not study.engine.summary()["budget_left"]
-
-
 def no_best(study: Study) -> str:
     """What to say while there is no best trial: with constraints and results, that no trial
     is feasible (``yet`` while the search goes on) rather than that nothing was measured."""
-    yet = "" if _search_over(study) else " yet"
+    yet = "" if search_over(study) else " yet"
     if study.spec.constraints and study.engine.history.n_results:
         return f"best: no feasible trial{yet}"
     return f"best: none{yet}"
@@ -123,7 +121,7 @@ def pareto_line(study: Study, limit: int = 10) -> str:
     ``limit`` of them named."""
     front = study.pareto_front()
     if not front:
-        yet = "" if _search_over(study) else " yet"
+        yet = "" if search_over(study) else " yet"
         return f"pareto front  none{yet}" + (" (no feasible trial)" if study.spec.constraints
                                              and study.history.n_results else "")
     objs = study.history.objectives
@@ -153,57 +151,6 @@ def issue18_lines(study: Study) -> list[str]:
         ladder = ", ".join(f"{v} (step {s})" for s, v in f.ladder())
         out.append(f"  fidelity   {f.name}: {ladder}")
     return out
-
-
-def version_lines(study: Study) -> list[str]:
-    """``rung show``'s line on the code that wrote the journal, when it is not this rung
-    (``engine.version_note``, which ``Study.load`` sets: the releases and each algorithm
-    version that differs, with its ``changes``), then ``(replays exactly with this rung;
-    `rung resume` goes on with this rung's algorithms)``; none when this code wrote it.
-
-    A journal whose replay diverged was read as written (``engine.read_as_written``): then
-    the first line says so, from which event, and which code can resume it
-    (``resume_needs``); the second, what differs (every quoted change)."""
-    written = study.engine.read_as_written
-    note = study.engine.version_note
-    if written is not None:
-        why = f" ({note})"
-        if note is None or not written.endswith(why):  # a bug: the marker says so itself
-            return [f"  versions   shown as written: {written}; {resume_needs(study)}"]
-        return [f"  versions   shown as written: {written[:-len(why)]}; {resume_needs(study)}",
-                f"             ({note})"]
-    if note is None:
-        return []
-    return [f"  versions   {note}", "             (replays exactly with this rung; `rung "
-            "resume` goes on with this rung's algorithms)"]
-
-
-def resume_needs(study: Study) -> str:
-    """Which code can resume a study read as written (``version_lines``): the build of rung
-    that wrote its journal (``rung.core.versions.writer``): ``resuming it needs a build of
-    rung 0.1.0 with scheduler PBT version 4 (this one has 13)``."""
-    from rung.core.registry import lookup
-    from rung.core.versions import writer
-
-    spec = study.spec
-    w = spec.written_by
-    if study.engine.version_note is None or w is None:
-        return ("this rung cannot resume it (the journal records this very code: a bug, or "
-                "the study's spec was changed after it was written)")
-    # (the engine's scheduler follows the journal: name the study's own)
-    who = writer(w, lookup("searcher", spec.searcher.name),
-                 lookup("scheduler", spec.scheduler.name))
-    return f"resuming it needs {who}"
-
-
-def resume_note(study: Study) -> str | None:
-    """For ``rung resume`` to print before it runs a study whose journal another rung (or
-    algorithm version) wrote: ``rung: study <name>: <engine.version_note>; this run goes on with
-    this rung's algorithms``; ``None`` when this code wrote it."""
-    note = study.engine.version_note
-    if note is None:
-        return None
-    return f"rung: study {study.name}: {note}; this run goes on with this rung's algorithms"
 
 
 def ended(study: Study) -> str:
@@ -288,89 +235,6 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
         lines.append("diagnostics")
         lines.append(diag)
     return "\n".join(lines)
-
-
-_RUNNING = (TrialStatus.LAUNCHED, TrialStatus.RUNNING)
-
-
-def unfinished_notes(study: Study, where: str, running: int) -> list[str]:
-    """``rung show``'s notes on the ``running`` trials of a study no driver runs: how to go on
-    with the trials an ask started (``report`` / ``tell``) and with the others (``rung resume``
-    runs only what ``rung run`` created: it needs the objective on record). A study read as
-    written cannot be continued by this rung: the notes say which code can."""
-    from rung.cli.spec import CLI_KEY
-    from rung.integrations._embedded import HOST_KEY
-
-    stored = study.journal.load_study(study.name)
-    host = stored.get(HOST_KEY)
-    as_written = study.engine.read_as_written is not None
-    cannot = "this rung shows the study as written and cannot {} them; " + (
-        resume_needs(study) if as_written else "")
-    if isinstance(host, str):
-        how = (f"{host} drove this study and ran its trials: rung cannot resume them "
-               "(a new run of the tool journals a new study)")
-    elif as_written:
-        how = cannot.format("end or resume")
-    elif isinstance(stored.get(CLI_KEY), Mapping):
-        how = (f"`rung resume {study.name}{storage_flag(where, study.name)}` ends them as "
-               "interrupted and resumes them")
-    else:
-        how = ("it was not created by `rung run`: resume it from Python, "
-               f"Study.load({study.name!r}, storage={str(where)!r}).run(objective)")
-    # a tool drives its study through ask / tell: its note stands for all its trials
-    asked = ([] if isinstance(host, str)
-             else asked_trials(study._journal_records(), study.history.ids(_RUNNING)))
-    lines = []
-    if asked:
-        named = (f"{len(asked)} trial(s) asked (Study.ask) and never told: "
-                 f"{', '.join(f'#{t}' for t in asked)}")
-        lines.append(f"  note: {named}; " + (
-            cannot.format("report or tell") if as_written else
-            f"go on with them from Python, Study.load({study.name!r}, storage={str(where)!r}), "
-            "then report / tell them by id (tell(id) ends one as its scheduler decided, else "
-            "completed; tell(id, 'interrupted') one that cannot go on)"))
-    if len(asked) < running:
-        lines.append(f"  note: {running - len(asked)} trial(s) were running when the driver "
-                     f"stopped; {how}")
-    return lines
-
-
-def paused_as_written(study: Study, c: Mapping[str, int], ids: int = 8) -> list[str]:
-    """``rung show``'s note on the paused trials of a study read as written whose search is
-    over: a scheduler that retired a paused trial past the divergence without a record of it
-    (PBT before its version 10: no ``Cancel``, no checkpoint to delete) leaves it paused
-    here; the rung that wrote the journal may show it stopped."""
-    if not c["paused"] or study.engine.read_as_written is None or not _search_over(study):
-        return []
-    paused = [t.id for t in study.trials("paused")]
-    named = ", ".join(f"#{t}" for t in paused[:ids]) + (
-        f", +{len(paused) - ids} more" if len(paused) > ids else "")
-    return [f"  note: {len(paused)} trial(s) paused as written ({named}): their scheduler may "
-            "have retired them past the divergence without a record of it (PBT before its "
-            "version 10 did), and the rung that wrote the journal may show them stopped"]
-def asked_trials(records: Sequence[Record], running: Sequence[int]) -> list[int]:
-    """Which of the ``running`` trials an ``ask`` started (``rung show``'s advice for them is
-    ``report`` / ``tell``, not a ``run``): ``Study.ask`` journals, in one turn, the slot it
-    takes (a ``CapacityChanged`` that opens no session), the trial's ``Launch`` and its
-    ``TrialStarted`` at that slot's very time; a driver's trial starts in a later turn, at
-    its worker's time, and a session opens with ``new_session``."""
-    want = set(running)
-    started: dict[int, int] = {}  # trial -> index of its last TrialStarted
-    for i, r in enumerate(records):
-        if type(r) is TrialStarted and r.trial_id in want:
-            started[r.trial_id] = i
-    out = []
-    for tid, i in sorted(started.items()):
-        if i < 1 or type(launch := records[i - 1]) is not Launch or launch.trial_id != tid:
-            continue
-        j = i - 2
-        while j >= 0 and not is_event(records[j]):  # the slot's other commands
-            j -= 1
-        cap = records[j] if j >= 0 else None
-        if (type(cap) is CapacityChanged and not cap.new_session
-                and cap.time == records[i].time):  # type: ignore[union-attr]
-            out.append(tid)
-    return out
 
 
 def show_study(name: str, storage: str | None, top: int = 10) -> str:
