@@ -99,7 +99,7 @@ def test_tell_completed_needs_a_constraint_metric_with_or_without_metrics() -> N
 
 
 def test_a_finished_study_with_no_feasible_trial_says_so_without_yet() -> None:
-    s = rung.Study.create("n", SPACE, objective=TWO, constraints=["lat <= 10", "lat >= 20"],
+    s = rung.Study.create("n", SPACE, objective=TWO, constraints=["lat <= 10", "size <= 0.5"],
                           searcher="random", scheduler="fifo", budget={"n_trials": 2})
     t = s.ask()
     assert t is not None
