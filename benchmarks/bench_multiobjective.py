@@ -21,8 +21,9 @@ the reference in every objective, and only feasible ones where there are constra
 * ``osy``: Osyczka and Kundu (1995), 2 objectives, d = 6, six inequality constraints (about 3%
   of the box is feasible); reference (0, 100), feasible points only (no closed-form ideal).
 
-Methods: rung's ``random``, ``sobol``, ``tpe`` (MOTPE), ``gp`` (ParEGO) and ``bohb`` searchers
-(``scheduler="fifo"``, ``max_step=1``), sequential, and ``tpe`` and ``gp`` with 8 trials in
+Methods: rung's ``random``, ``sobol``, ``tpe`` (MOTPE), ``gp`` (ParEGO; since gp version 10,
+EHVI x PoF on two objectives with constraints) and ``bohb`` searchers (``scheduler="fifo"``,
+``max_step=1``), sequential, and ``tpe`` and ``gp`` with 8 trials in
 flight (``-w8``: 8 asked, the oldest told first, as 8 equal-duration workers would); Optuna
 5's ``TPESampler`` with its defaults (for several objectives ``multivariate=None`` means the
 independent TPE, as Optuna recommends; constant liar on), ``NSGAIISampler``
@@ -410,8 +411,9 @@ def report(data: dict[str, Any]) -> str:
             "\n### Against the best Optuna sampler\n\n"
             "Per problem and k: the best sequential Optuna sampler by median; rung's best "
             "sequential searcher by median and rung's `tpe` (`auto`'s choice for several "
-            "objectives), each as median (ratio to Optuna's best, two-sided Mann-Whitney p over "
-            "the seeds); then ratios of medians with their p: rung `gp` over rung `tpe`, and "
+            "objectives when this ran; since commit fffd8d9 `auto` applies the one-objective "
+            "rules, which pick `gp` for these spaces), each as median (ratio to Optuna's best, "
+            "two-sided Mann-Whitney p over the seeds); then ratios of medians with their p: rung `gp` over rung `tpe`, and "
             "rung's `tpe` over Optuna's `TPESampler`, sequential and with 8 trials in flight "
             "each.\n")
         head = ["problem", "k", "best Optuna", "best rung", "rung tpe", "rung gp / tpe",
@@ -427,19 +429,22 @@ def report(data: dict[str, Any]) -> str:
 
 def write_section(body: str, commands: Sequence[str]) -> None:
     """Append the section to RESULTS.md in one write (another script may be appending its
-    own); replace it instead when it is there already."""
+    own); replace it instead when it is there already, its command line naming every run
+    behind the tables (``commands``), as when it was appended."""
     sys.path.insert(0, str(HERE))
     import datetime
+    import re
 
     from _results import RESULTS, machine
-    from _results import write_section as replace
 
     cmd = "; ".join(f"`{c}`" for c in commands)
     head = (f"- command: {cmd}\n- machine: {machine()}\n"
             f"- date: {datetime.date.today().isoformat()}\n\n")
     text = RESULTS.read_text()  # read right before writing
-    if f"\n## {SECTION}\n" in text:
-        replace(SECTION, body)  # a rerun: _results replaces the section in place
+    section = f"## {SECTION}\n\n{head}" + body.strip() + "\n"
+    pattern = re.compile(rf"^## {re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        RESULTS.write_text(pattern.sub(lambda _: section + "\n", text).rstrip("\n") + "\n")
         return
     with open(RESULTS, "a") as f:
         f.write(("\n" if text.endswith("\n") else "\n\n") + f"## {SECTION}\n\n{head}"

@@ -1,16 +1,19 @@
 """What the ``gp`` searcher's GPs are fitted on: scores standardized, dropped trials as the
 worst score, several objectives scalarized (ParEGO), constraint slacks, and the points kept
-under a cap; and ``_Model``, a fitted GP with what the acquisition needs."""
+under a cap; the acquisition's candidates and local penalties; and ``_Model``, a fitted GP with
+what the acquisition needs."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from rung.core.history import History
-from rung.searchers._common import Observations
+from rung.searchers._common import CONT, Dims, Observations, snap
 from rung.searchers._gp import GP
+from rung.space import SearchSpace
 
 
 class _Model:
@@ -92,6 +95,59 @@ def parego(Y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     N = np.where(np.isnan(N), 1.0, N)
     w = rng.dirichlet(np.ones(Y.shape[1]))
     return np.asarray(np.max(w * N, axis=1) + 0.05 * np.sum(w * N, axis=1))
+def candidates(
+    space: SearchSpace, dims: Dims, n: int, X: np.ndarray, y: np.ndarray,
+    rng: np.random.Generator, sparse: bool = False,
+) -> np.ndarray:
+    """The acquisition's candidates in the unit cube: ``n`` scrambled Sobol' points and ``n``
+    perturbations of the 5 best observations (lowest ``y``) at two scales (a binned coordinate
+    redrawn with probability ``1 / d``); with ``sparse``, half of the perturbations move only
+    about one coordinate (each with probability ``1 / d``, at least one), which stays on a front
+    along the box's faces or a constraint's boundary."""
+    d = dims.d
+    from scipy.stats import qmc  # lazily: scipy.stats is slow to import
+
+    sob = qmc.Sobol(d, scramble=True, rng=np.random.default_rng(int(rng.integers(2**63))))
+    m = 1 << max(0, (n - 1).bit_length())
+    glob = sob.random_base2(int(math.log2(m)))[:n]
+    top = X[np.argsort(y, kind="stable")[: min(5, X.shape[0])]]
+    base = top[rng.integers(top.shape[0], size=n)]
+    base = np.where(np.isnan(base), rng.random(base.shape), base)
+    scale = np.where(rng.random((n, 1)) < 0.5, 0.02, 0.1)
+    loc = base + scale * rng.standard_normal(base.shape)
+    flip = rng.random(base.shape) < 1.0 / max(d, 1)
+    binned = dims.kind != CONT
+    loc = np.where(flip & binned[None, :], rng.random(base.shape), loc)
+    if sparse:
+        keep = rng.random(base.shape) >= 1.0 / max(d, 1)
+        keep[np.arange(n), rng.integers(d, size=n)] = False
+        keep[rng.random(n) < 0.5] = False  # these move in every coordinate
+        loc = np.where(keep, base, loc)
+    return snap(space, dims, np.clip(np.vstack([glob, loc]), 0.0, 1.0))
+
+
+def penalties(
+    gp: Any, Zp: np.ndarray, cols: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Local penalization balls (González et al., AISTATS 2016) of the pending trials beyond the
+    fantasy cap, at GP features ``Zp``, under ``gp`` (a GP or an ensemble): the centres,
+    posterior means and sds there, and the Lipschitz constant of the mean in the numeric
+    feature columns ``cols``."""
+    mu, var = gp.predict(Zp)
+    if mu.ndim == 2:
+        mu = mu.mean(axis=1)
+    if cols.size:
+        probe = Zp[: min(64, Zp.shape[0])]
+        _, _, dmu, _ = gp.predict_grad(probe, cols)
+        if dmu.ndim == 3:
+            dmu = dmu.mean(axis=2)
+        lip = float(np.max(np.linalg.norm(dmu, axis=1)))
+    else:
+        lip = 0.0
+    lip = max(lip, 1e-7)
+    return Zp, mu, np.sqrt(var), lip
+
+
 def subset(y: np.ndarray, ids: np.ndarray, cap: int) -> np.ndarray:
     """Indices of at most ``cap`` points, ascending: all of them if they fit, else the best half
     of ``cap`` and an evenly spaced (by rank) selection of the others."""

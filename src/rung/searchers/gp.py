@@ -61,8 +61,14 @@ One suggestion:
    skips a Sobol' point whose configuration is pending.
 
 Several objectives are scalarized per suggestion by ParEGO's augmented Chebyshev norm with
-random weights (Knowles 2006). Randomness (candidates, fantasies, weights) comes only from
-``request.rng``.
+random weights (Knowles 2006), except two objectives with constraints: there each objective has
+its own GP and the acquisition is the exact expected hypervolume improvement over the feasible
+front times the probability of feasibility (Emmerich et al. 2006; ``_gp_ehvi``), local
+candidates around the feasible front (half of them moving about one coordinate:
+``_gp_data.candidates``), pending trials as Kriging believers. (ParEGO x PoF left
+half of OSY's trials infeasible: an infeasible observation's better scalarized score made the
+model promise improvements outside the feasible region, larger than any PoF discounted.)
+Randomness (candidates, fantasies, weights) comes only from ``request.rng``.
 """
 
 from __future__ import annotations
@@ -100,12 +106,16 @@ from rung.searchers._gp import (
 )
 from rung.searchers._gp_data import (
     _Model,
+    candidates,
     constraint_targets,
     parego,
+    penalties,
     standardize,
     subset,
     with_dropped,
 )
+from rung.searchers._gp_ehvi import AnyModel, EhviModel
+from rung.searchers._gp_ehvi import build as ehvi_build
 from rung.searchers._model_based import DesignThenModel
 from rung.searchers._pending import PendingSet, config_key
 
@@ -143,8 +153,13 @@ class GPSearcher(DesignThenModel):
             _fidelities``; single-objective studies; with several objectives, the top step).
     """
 
-    version = 9
+    version = 10
     changes = {
+        10: "two objectives with constraints: one GP per objective and the acquisition log "
+        "EHVI (exact, over the feasible front) + log PoF, local candidates around the feasible "
+        "front (half of them moving about one coordinate), pending trials as Kriging "
+        "believers (was ParEGO's scalarization x PoF: OSY kept a median 49 of 100 trials "
+        "feasible, now 86); other studies are unchanged",
         6: "trials that failed by themselves are observations with the worst score"
         " (before: the model never saw them and kept proposing where every trial failed)",
         2: "pending trials (parallel workers only; sequential suggestions are unchanged): the "
@@ -274,18 +289,20 @@ class GPSearcher(DesignThenModel):
         if sel is None:
             return self._initial(request)
         ids, y_raw = sel
-        if len(h.objectives) > 1:
-            y_raw = parego(np.array([h.values(t, step) for t in ids]), request.rng)
-        y = standardize(y_raw)
         X = self._units.get(h, ids)
         Z = self._features(X)
-        gp = self._fit(step, ids, y, Z)
         cons: list[tuple[GP, float]] = []
         feasible = np.ones(len(ids), dtype=bool)
         if h.constraints:
             feasible, targets = constraint_targets(h, step, ids)
             for c, rows, sc, thr in targets:
                 cons.append((self._fit(step, [ids[i] for i in rows], sc, Z[rows], f"c{c}"), thr))
+        if len(h.objectives) == 2 and h.constraints:  # EHVI x PoF (_gp_ehvi)
+            return self._suggest_ehvi(request, step, ids, obs.pending, X, Z, feasible, cons)
+        if len(h.objectives) > 1:
+            y_raw = parego(np.array([h.values(t, step) for t in ids]), request.rng)
+        y = standardize(y_raw)
+        gp = self._fit(step, ids, y, Z)
         use_ei = bool(feasible.any())
         best = float(y[feasible].min()) if use_ei else float(y.min())
         lows, weights = ([], np.ones(1)) if self.fidelities == "top" or len(
@@ -307,15 +324,36 @@ class GPSearcher(DesignThenModel):
                 mu_p, _ = Ensemble([gp, *lows], weights).predict(Zp)
                 bests = np.minimum(best, mu_p.min(axis=0))
         surrogate: Any = Ensemble([gp, *lows], weights) if lows else gp
-        lp = self._penalties(surrogate, h, penal, best) if penal else None
+        lp = penalties(surrogate, self._features(self._units.get(h, penal)),
+                       self._features.numeric_cols) if penal else None
         model = _Model(surrogate, best, bests, cons, use_ei)
-        pend = PendingSet(self._units.get(h, pending), self._tried(h), floor=separation(X, y))
+        return self._propose(request, model, lp, X, y, pending)
+
+    def _propose(self, request: SuggestRequest, model: AnyModel, lp: Any, X: np.ndarray,
+                 y: np.ndarray, pending: list[int]) -> dict[str, Any] | None:
+        pend = PendingSet(self._units.get(request.history, pending), self._tried(request.history),
+                          floor=separation(X, y))
         u = self._optimize(model, lp, X, y, request.rng, pend)
         if u is None:  # every candidate observed or pending: any other configuration
             u = pend.free_point(lambda k: snap(self.space, self._dims,
                                                request.rng.random((k, self._dims.d))),
                                 self.n_candidates, spread=False)
         return decode(self.space, u) if u is not None else self._initial(request)
+
+    def _suggest_ehvi(self, request: SuggestRequest, step: int, ids: list[int],
+                      pending: list[int], X: np.ndarray, Z: np.ndarray, feasible: np.ndarray,
+                      cons: list[tuple[GP, float]]) -> dict[str, Any] | None:
+        """Two objectives with constraints: EHVI x PoF (``_gp_ehvi``); the newest
+        ``max_fantasies`` pending trials as Kriging believers, the others only kept apart."""
+        h = request.history
+        kb = pending[-self.max_fantasies:] if self.max_fantasies else []
+        model, score = ehvi_build(
+            np.array([h.values(t, step) for t in ids], dtype=float), feasible,
+            lambda yy, tag: self._fit(step, ids, yy, Z, tag),
+            self._features(self._units.get(h, kb)) if kb else None, cons)
+        front = score == 0.0
+        score[front] = -request.rng.random(int(front.sum()))  # local candidates: any 5 of it
+        return self._propose(request, model, None, X, score, pending)
 
     def _low_fidelities(self, h: History, step: int, top: GP, Z: np.ndarray, y: np.ndarray,
                         top_ids: list[int], measured: np.ndarray, rng: np.random.Generator,
@@ -342,43 +380,25 @@ class GPSearcher(DesignThenModel):
         return [gps[i] for i in keep], np.concatenate([w[:1], w[1:][keep]])
 
     # --- acquisition --------------------------------------------------------------------------
-    def _penalties(
-        self, gp: GP, h: History, ids: list[int], best: float
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-        """Local penalization balls of the pending trials beyond the fantasy cap: centres (in GP
-        features), posterior means and sds there, and the Lipschitz constant of the mean."""
-        Zp = self._features(self._units.get(h, ids))
-        mu, var = gp.predict(Zp)
-        if mu.ndim == 2:
-            mu = mu.mean(axis=1)
-        cols = self._features.numeric_cols
-        if cols.size:
-            probe = Zp[: min(64, Zp.shape[0])]
-            _, _, dmu, _ = gp.predict_grad(probe, cols)
-            if dmu.ndim == 3:
-                dmu = dmu.mean(axis=2)
-            lip = float(np.max(np.linalg.norm(dmu, axis=1)))
-        else:
-            lip = 0.0
-        lip = max(lip, 1e-7)
-        return Zp, mu, np.sqrt(var), lip
-
     def _acq(
-        self, model: _Model, lp: Any, Zc: np.ndarray, grad_cols: np.ndarray | None = None
+        self, model: AnyModel, lp: Any, Zc: np.ndarray, grad_cols: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        gp = model.gp
         g: np.ndarray | None
         if not model.use_ei:  # nothing feasible yet: find feasibility first
             q = Zc.shape[0]
             val = np.zeros(q)
             g = None if grad_cols is None else np.zeros((q, grad_cols.shape[0]))
+        elif isinstance(model, EhviModel):
+            val, g = model.value(Zc, grad_cols)
         elif grad_cols is None:
+            gp = model.gp
             mu, var = gp.predict(Zc)
             if model.bests is not None:
                 val, g = log_ei_avg(mu, var, model.bests)
             else:
                 val, g = log_ei(mu, var, model.best), None
         else:
+            gp = model.gp
             mu, var, dmu, dvar = gp.predict_grad(Zc, grad_cols)
             if model.bests is not None:
                 val, g = log_ei_avg(mu, var, model.bests, dmu, dvar)
@@ -409,32 +429,12 @@ class GPSearcher(DesignThenModel):
                 g = g + np.einsum("qp,qpc->qc", coef, diff[:, :, grad_cols])
         return val, g
 
-    def _candidates(
-        self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator
-    ) -> np.ndarray:
-        d = self._dims.d
-        n = self.n_candidates
-        from scipy.stats import qmc  # lazily: scipy.stats is slow to import
-
-        sob = qmc.Sobol(d, scramble=True, rng=np.random.default_rng(int(rng.integers(2**63))))
-        m = 1 << max(0, (n - 1).bit_length())
-        glob = sob.random_base2(int(math.log2(m)))[:n]
-        # local: perturb the best observations at two scales
-        top = X[np.argsort(y, kind="stable")[: min(5, X.shape[0])]]
-        base = top[rng.integers(top.shape[0], size=n)]
-        base = np.where(np.isnan(base), rng.random(base.shape), base)
-        scale = np.where(rng.random((n, 1)) < 0.5, 0.02, 0.1)
-        loc = base + scale * rng.standard_normal(base.shape)
-        flip = rng.random(base.shape) < 1.0 / max(d, 1)
-        binned = self._dims.kind != CONT
-        loc = np.where(flip & binned[None, :], rng.random(base.shape), loc)
-        return snap(self.space, self._dims, np.clip(np.vstack([glob, loc]), 0.0, 1.0))
-
     def _optimize(
-        self, model: _Model, lp: Any, X: np.ndarray, y: np.ndarray, rng: np.random.Generator,
+        self, model: AnyModel, lp: Any, X: np.ndarray, y: np.ndarray, rng: np.random.Generator,
         pend: PendingSet,
     ) -> np.ndarray | None:
-        C = self._candidates(X, y, rng)
+        C = candidates(self.space, self._dims, self.n_candidates, X, y, rng,
+                       sparse=isinstance(model, EhviModel))
         vals, _ = self._acq(model, lp, self._features(C))
         order = np.argsort(-vals, kind="stable")
         far = pend.spread(C)  # large batches: starts outside the pending points' balls
@@ -460,7 +460,7 @@ class GPSearcher(DesignThenModel):
             i = pend.first_free(F, order, spread=False)
         return None if i is None else np.asarray(F[i])
 
-    def _polish(self, model: _Model, lp: Any, starts: list[np.ndarray]) -> list[np.ndarray]:
+    def _polish(self, model: AnyModel, lp: Any, starts: list[np.ndarray]) -> list[np.ndarray]:
         """L-BFGS-B on the active continuous coordinates of every start at once (the sum of
         separable objectives: one model evaluation per iteration for all starts)."""
         if not starts:
