@@ -123,6 +123,14 @@ def test_importance_says_why_it_has_no_bars() -> None:
     assert [t.get_text() for t in ax.texts] == [
         "the score is the same for every trial: nothing to explain"]
     assert ax.get_title() == "flat: parameter importance at step 1 (6 trials)"
+    # two trials whose scores differ: too few, not "the same score" (as it said)
+    two = rung.Study.create("two", {"x": rung.Float(0, 1)}, objective="loss",
+                            searcher="random", scheduler="fifo", max_step=1,
+                            budget=rung.Budget(n_trials=2), seed=0)
+    while (t := two.ask()) is not None:
+        two.tell(t.id, "completed", {"loss": t.params["x"]})
+    assert [t.get_text() for t in P.param_importance(two).axes[0].texts] == [
+        "2 trials: too few to compare (3 are needed)"]
 
 
 def test_rung_plot_offers_every_kind_rung_plot_draws() -> None:

@@ -35,4 +35,4 @@ def test_a_bad_command_line_is_one_line(argv: list[str], line: str,
 def test_bare_rung_prints_its_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     out, err = capsys.readouterr()
-    assert out == "" and err.startswith("usage: rung [-h] COMMAND ...") and "dashboard" in err
+    assert out == "" and err.startswith("usage: rung [-h] [--version] COMMAND ...") and "dashboard" in err

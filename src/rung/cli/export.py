@@ -81,6 +81,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from rung.cli.main import CLIError, find_storage
 
     fmt = args.format
+    if args.output == "":
+        raise CLIError("-o: is empty: give a file, or - for standard output", 2)
     out = output_path(args.output) if args.output and args.output != "-" else None
     if fmt is None:
         fmt = format_of(out)

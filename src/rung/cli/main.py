@@ -60,14 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="rung: hyperparameter search that spends compute where it pays.",
         epilog="`rung COMMAND --help` describes each command.",
     )
+    from rung.core.versions import RUNG_VERSION
+
+    p.add_argument("--version", action="version", version=f"rung {RUNG_VERSION}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
     def view_options(q: argparse.ArgumentParser,
                      workers: str = ", in place of the spec's n_workers (default: it, else "
-                                    "all cores)") -> None:
+                                    "all cores locally, 1 simulated, the cluster's CPUs on "
+                                    "ray)") -> None:
         q.add_argument("--workers", type=_positive_int, metavar="N",
-                       help=f"workers (trials at once){workers}")
+                       help=f"workers, trials at once{workers}")
         q.add_argument("--log-every", type=seconds(0.0, inclusive=False), default=5.0,
                        metavar="SECONDS",
                        help="seconds between progress lines when output is not a terminal "
@@ -87,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_study_arguments(q)
     q.add_argument("--retry-failed", action="store_true",
                    help="resume the trials that failed for too many interruptions too")
-    view_options(q, ", in place of the stored study's n_workers (default: it, else all cores)")
+    view_options(q, ", in place of the stored study's n_workers (default: it, else all cores "
+                    "locally, 1 simulated, the cluster's CPUs on ray)")
 
     q = sub.add_parser("ls", help="list studies", description="List studies and their state.")
     q.add_argument("--storage", metavar="FILE|DIR",
@@ -161,6 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not (sys.argv[1:] if argv is None else argv):  # bare `rung`: what it can do
             parser.print_help(sys.stderr)
             return 2
+        given = list(sys.argv[1:] if argv is None else argv)
+        if given[0].startswith("-") and given[0] not in ("-h", "--help", "--version"):
+            parser.error(f"unrecognized arguments: {given[0]}")  # not "COMMAND is required"
         args = parser.parse_args(argv)
         return _dispatch(args)
     except KeyboardInterrupt:  # before a command's own handling (while it imports, say)
@@ -202,6 +210,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         "run": cmd_run, "resume": cmd_resume, "ls": cmd_ls, "show": cmd_show, "demo": cmd_demo,
     }
     try:
+        if getattr(args, "storage", None) == "":  # every command, before its `if storage`
+            raise CLIError("--storage: is empty: give the path of an SQLite file", 2)
         return (handlers.get(args.command) or args.handler)(args)  # export, plot, dashboard
     except BrokenPipeError:  # `rung show x | head`: the reader left, nothing to complain about
         with contextlib.suppress(OSError):
@@ -401,9 +411,11 @@ def _read_as_written(path: Path, name: str) -> str | None:
     written (its replay diverged): ``this rung decides differently from event #41 of its
     journal; resuming it needs ...`` (``rung.cli.report.resume_needs``), for ``rung run`` to say
     instead of suggesting ``rung resume``; ``None`` when the study replays, or cannot be read
-    (the run's own checks say so)."""
+    (the run's own checks say so). A damaged journal is a ``CLIError`` (exit 1), as every
+    command that meets one says."""
     from rung.cli.report import resume_needs
     from rung.storage import SQLiteJournal
+    from rung.storage.sqlite import JournalDamagedError
     from rung.study import Study
 
     try:
@@ -414,6 +426,8 @@ def _read_as_written(path: Path, name: str) -> str | None:
                 return None
             where = marker.split(" (", 1)[0]  # this rung decides differently from event #i
             return f"{where} of its journal; {resume_needs(study)}"
+    except JournalDamagedError as e:
+        raise CLIError(str(e), 1) from None
     except RungError:
         return None
 

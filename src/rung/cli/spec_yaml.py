@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,9 @@ from typing import Any
 from rung.cli.spec_error import SpecError, key_problem
 
 #: Mapping keys YAML treats specially: ``<<`` merges another mapping (a merge may repeat keys).
+#: a spec is a few kilobytes: a larger file is not one (``rung run /dev/zero`` read until OOM)
+MAX_SPEC_BYTES = 16 * 2**20
+
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 #: The tag a plain integer with a leading zero resolves to: refused, naming its key.
 _LEADING_ZERO_TAG = "tag:rung,2026:leading-zero-integer"
@@ -71,7 +75,13 @@ def read_yaml(path: str | os.PathLike[str]) -> Any:
         ) from None
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        if not stat.S_ISREG(p.stat().st_mode) and not p.is_dir():  # /dev/zero, a FIFO
+            raise SpecError("spec", f"{p} is not a regular file")
+        with p.open("rb") as f:
+            raw = f.read(MAX_SPEC_BYTES + 1)
+        if len(raw) > MAX_SPEC_BYTES:
+            raise SpecError("spec", f"{p} is larger than {MAX_SPEC_BYTES // 2**20} MiB: not "
+                            "a spec")
     except FileNotFoundError:
         raise SpecError("spec", f"no such file: {p}") from None
     except IsADirectoryError:

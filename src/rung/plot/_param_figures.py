@@ -143,8 +143,13 @@ def param_importance(study: Study) -> Figure:
         ax.set_title(f"{d.name}: parameter importance at step {imp.step} "
                      f"({imp.n_trials} trial{'s' if imp.n_trials != 1 else ''})")
         if not any(v > 0 for _, v in items):
+            scores = {score for score, _ in d.history.at_step(imp.step)}
             _nothing_yet(ax, "one trial: nothing to compare yet" if imp.n_trials == 1
-                         else "the score is the same for every trial: nothing to explain")
+                         else f"{imp.n_trials} trials: too few to compare (3 are needed)"
+                         if imp.n_trials < 3 else
+                         "the score is the same for every trial: nothing to explain"
+                         if len(scores) <= 1 else
+                         "no parameter explains more of the score than chance")
     else:
         ax.set_title(f"{d.name}: parameter importance")
         _nothing_yet(ax)

@@ -509,13 +509,15 @@ def no_studies_hint(path: Path) -> str:
     if Path(f"{path}-wal").exists():
         return ""
     try:
+        if Path(path).stat().st_size == 0:
+            return "; the file is empty: not a rung journal"
         conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
         try:
             tables = {r[0] for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
         finally:
             conn.close()
-    except sqlite3.Error:
+    except (sqlite3.Error, OSError):
         return ""
     if tables:
         return ""
