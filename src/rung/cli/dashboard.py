@@ -60,7 +60,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     """Check the storage, listen on ``--host``/``--port`` (a port that cannot be had is a
     bad command line: one line, exit 2), then serve until interrupted."""
     from rung.analysis_frames import require
-    from rung.cli.main import DEFAULT_DIR, CLIError, find_storage
+    from rung.cli.main import DEFAULT_DIR, CLIError, find_storage  # (re-exported there)
     from rung.cli.run_checks import storage_path
     from rung.storage.paths import inspectable
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shlex
 import signal
 import sqlite3
 import sys
@@ -32,13 +31,14 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from rung.cli.argtypes import seconds
 from rung.cli.errors import CLIError as CLIError  # re-exported: the commands raise it
-from rung.cli.stored import add_study_arguments, storage_flag
+from rung.cli.stored import DEFAULT_DIR as DEFAULT_DIR
+from rung.cli.stored import add_study_arguments, db_files, storage_flag, studies_in
+from rung.cli.stored import find_storage as find_storage  # re-exported: the commands use it
 from rung.errors import ConfigError, JournalError, RungError
 
 if TYPE_CHECKING:
     from rung.cli.spec import RunSpec
 
-DEFAULT_DIR = Path("runs")
 
 
 # --- argument parsing -------------------------------------------------------------------------
@@ -198,7 +198,7 @@ def _interrupted(args: argparse.Namespace | None) -> str:
     if at is not None:
         path, name = at
         with contextlib.suppress(Exception):
-            if name in _studies_in(path):
+            if name in studies_in(path):
                 return (f"rung: interrupted; study {name} is in the journal {path}. Resume "
                         f"with: rung resume {name}{storage_flag(path, name)}")
     return "rung: interrupted"
@@ -233,67 +233,6 @@ def _error(message: str, one_line: bool = True) -> None:
     traceback, say)."""
     text = " ".join(message.split()) if one_line else message.strip()
     print(f"rung: error: {text}", file=sys.stderr, flush=True)
-
-
-# --- storage lookup ---------------------------------------------------------------------------
-def _db_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.glob("*.db") if p.is_file())
-
-
-def _studies_in(path: Path, strict: bool = False, damaged: bool = False) -> list[str]:
-    """The studies in the journal at ``path``; ``[]`` for a file that is not a readable rung
-    journal, or, with ``strict`` (the user named the file), a ``CLIError`` saying why. A
-    damaged journal is a ``CLIError`` with exit code 1, with ``strict`` or ``damaged`` (the
-    file the study's name points at), whatever the command: one word for one state."""
-    from rung.storage import SQLiteJournal
-    from rung.storage.sqlite import JournalDamagedError
-
-    try:
-        with SQLiteJournal(path, readonly=True) as j:
-            return j.list_studies()
-    except Exception as e:
-        if isinstance(e, JournalDamagedError) and (strict or damaged):
-            raise CLIError(str(e), 1) from None
-        if strict:
-            raise CLIError(str(e).splitlines()[0] if str(e) else
-                           f"cannot read the journal {path}", 2) from None
-        return []  # not a rung journal
-
-
-def find_storage(name: str, storage: str | None) -> Path:
-    """The SQLite file that holds study ``name``: ``storage`` itself if it is a file, else
-    ``<dir>/<name>.db``, else the one ``<dir>/*.db`` holding it (``dir``: ``storage`` or
-    ``runs/``; several is a ``CLIError`` naming them). ``storage`` means what it means
-    everywhere (``rung.cli.run_checks.storage_path``: ``~``, ``sqlite:///``)."""
-    from rung.cli.run_checks import spec_readable, storage_path
-    from rung.storage.paths import inspectable
-
-    given = None if storage is None else storage_path(storage)
-    if given is not None and not inspectable(given.is_dir):
-        path = given
-        if not inspectable(path.exists):  # a name too long to look up holds none either
-            raise CLIError(f"no journal at {path}", 2)
-        names = _studies_in(path, strict=True)
-        if name not in names:
-            from rung.storage.sqlite import no_studies_hint
-
-            known = ", ".join(names) or "none" + no_studies_hint(path)
-            raise CLIError(f"no study named {name!r} in {path} (studies: {known})", 2)
-        return spec_readable(path, name)
-    directory = given if given is not None else DEFAULT_DIR
-    preferred = directory / f"{name}.db"
-    if preferred.is_file() and name in _studies_in(preferred, damaged=True):
-        return spec_readable(preferred, name)
-    found = [p for p in _db_files(directory) if p != preferred and name in _studies_in(p)]
-    if len(found) == 1:
-        return spec_readable(found[0], name)
-    if found:
-        where = ", ".join(shlex.quote(str(p)) for p in found)
-        raise CLIError(f"study {name!r} is in {len(found)} journals under {directory}: "
-                       f"{where} (name one with --storage FILE)", 2)
-    raise CLIError(
-        f"no study named {name!r} in {directory}/*.db (use --storage FILE, or `rung ls`)", 2
-    )
 
 
 # --- run / resume / demo (their checks: run_checks.py; the run itself: drive.py) -------------
@@ -361,12 +300,12 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace,
     key = "--storage" if args.storage else "spec.storage"  # what named the file
     if path.is_file():  # a rung journal, or nothing: never add tables to another's database
         try:
-            _studies_in(path, strict=True)
+            studies_in(path, strict=True)
         except CLIError as e:
             if e.code == 1:  # a damaged journal
                 raise CLIError(f"{key}: {e}", 1) from None
             raise CLIError(f"{key}: {e}; name a new file, or a rung journal", 2) from None
-    if path.exists() and spec.name in _studies_in(path):
+    if path.exists() and spec.name in studies_in(path):
         flag = storage_flag(path, spec.name)
         resume = f"rung resume {spec.name}{flag}"
         if being_run(path, spec.name):
@@ -497,7 +436,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
     target = storage_path(args.storage) if args.storage else DEFAULT_DIR
     if inspectable(target.is_dir):
-        files = _db_files(target)
+        files = db_files(target)
     elif inspectable(target.exists):
         files = [target]
     elif args.storage:

@@ -11,6 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rung.cli.errors import CLIError
+
+#: where commands look for journals when no --storage is given
+DEFAULT_DIR = Path("runs")
+
 if TYPE_CHECKING:
     from rung.storage.base import Journal
     from rung.study import Study
@@ -18,7 +23,7 @@ if TYPE_CHECKING:
 
 def add_study_arguments(q: argparse.ArgumentParser, name_help: str = "study name") -> None:
     """``NAME`` and ``--storage FILE|DIR`` (a SQLite file, or a directory whose ``.db`` files
-    are searched for the study; default ``runs/``: see ``rung.cli.main.find_storage``)."""
+    are searched for the study; default ``runs/``: see ``find_storage``)."""
     q.add_argument("name", help=name_help)
     q.add_argument("--storage", metavar="FILE|DIR",
                    help="SQLite file or directory to search (default: runs/)")
@@ -28,8 +33,6 @@ def storage_flag(path: Path | str, name: str) -> str:
     """The ``--storage`` part of a command that names study ``name`` in the journal ``path``,
     as the user can paste it into a shell: ``""`` for the default ``runs/<name>.db``, else
     `` --storage PATH`` with ``PATH`` quoted when it needs to be (spaces, ``$``...)."""
-    from rung.cli.main import DEFAULT_DIR
-
     path = Path(path)
     default = DEFAULT_DIR / f"{name}.db"
     try:
@@ -88,3 +91,64 @@ def _spec_paths_on_sys_path(journal: Journal, name: str) -> None:
     if not isinstance(paths, list):
         return
     add_spec_paths([p for p in paths if isinstance(p, str) and Path(p).is_dir()])
+
+
+# --- which journal holds a study -------------------------------------------------------------
+def db_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.glob("*.db") if p.is_file())
+
+
+def studies_in(path: Path, strict: bool = False, damaged: bool = False) -> list[str]:
+    """The studies in the journal at ``path``; ``[]`` for a file that is not a readable rung
+    journal, or, with ``strict`` (the user named the file), a ``CLIError`` saying why. A
+    damaged journal is a ``CLIError`` with exit code 1, with ``strict`` or ``damaged`` (the
+    file the study's name points at), whatever the command: one word for one state."""
+    from rung.storage import SQLiteJournal
+    from rung.storage.sqlite import JournalDamagedError
+
+    try:
+        with SQLiteJournal(path, readonly=True) as j:
+            return j.list_studies()
+    except Exception as e:
+        if isinstance(e, JournalDamagedError) and (strict or damaged):
+            raise CLIError(str(e), 1) from None
+        if strict:
+            raise CLIError(str(e).splitlines()[0] if str(e) else
+                           f"cannot read the journal {path}", 2) from None
+        return []  # not a rung journal
+
+
+def find_storage(name: str, storage: str | None) -> Path:
+    """The SQLite file that holds study ``name``: ``storage`` itself if it is a file, else
+    ``<dir>/<name>.db``, else the one ``<dir>/*.db`` holding it (``dir``: ``storage`` or
+    ``runs/``; several is a ``CLIError`` naming them). ``storage`` means what it means
+    everywhere (``rung.cli.run_checks.storage_path``: ``~``, ``sqlite:///``)."""
+    from rung.cli.run_checks import spec_readable, storage_path
+    from rung.storage.paths import inspectable
+
+    given = None if storage is None else storage_path(storage)
+    if given is not None and not inspectable(given.is_dir):
+        path = given
+        if not inspectable(path.exists):  # a name too long to look up holds none either
+            raise CLIError(f"no journal at {path}", 2)
+        names = studies_in(path, strict=True)
+        if name not in names:
+            from rung.storage.sqlite import no_studies_hint
+
+            known = ", ".join(names) or "none" + no_studies_hint(path)
+            raise CLIError(f"no study named {name!r} in {path} (studies: {known})", 2)
+        return spec_readable(path, name)
+    directory = given if given is not None else DEFAULT_DIR
+    preferred = directory / f"{name}.db"
+    if preferred.is_file() and name in studies_in(preferred, damaged=True):
+        return spec_readable(preferred, name)
+    found = [p for p in db_files(directory) if p != preferred and name in studies_in(p)]
+    if len(found) == 1:
+        return spec_readable(found[0], name)
+    if found:
+        where = ", ".join(shlex.quote(str(p)) for p in found)
+        raise CLIError(f"study {name!r} is in {len(found)} journals under {directory}: "
+                       f"{where} (name one with --storage FILE)", 2)
+    raise CLIError(
+        f"no study named {name!r} in {directory}/*.db (use --storage FILE, or `rung ls`)", 2
+    )
