@@ -40,6 +40,7 @@ from rung.core.events import Record
 from rung.errors import JournalError
 from rung.storage.codec import dumps, loads, loads_spec
 from rung.storage.paths import lock_file_name, storage_problem, study_subdir
+from rung.storage.sqlite_reader import no_studies_hint as no_studies_hint
 from rung.storage.sqlite_reader import reader_uri, unwritable_directory
 
 _SCHEMA = """
@@ -498,28 +499,3 @@ class SQLiteJournal:
     def _lock_path(self, name: str) -> Path:
         """The sidecar file whose ``flock`` marks the study's one writer."""
         return self._real.with_name(lock_file_name(self._real.name, name))
-
-
-def no_studies_hint(path: Path) -> str:
-    """What to add to "studies: none" for an SQLite file without a single table and with no
-    ``-wal`` beside it: a driver killed before SQLite folded its write-ahead log back leaves
-    every record, the journal's tables too, in ``<file>-wal``, so a copy of the file alone
-    holds nothing. ``""`` for anything else (a journal with its tables and no study, one with
-    its ``-wal``)."""
-    if Path(f"{path}-wal").exists():
-        return ""
-    try:
-        if Path(path).stat().st_size == 0:
-            return "; the file is empty: not a rung journal"
-        conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
-        try:
-            tables = {r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")}
-        finally:
-            conn.close()
-    except (sqlite3.Error, OSError):
-        return ""
-    if tables:
-        return ""
-    return ("; a journal copied or moved without its -wal file after its driver was killed "
-            "holds none: bring the -wal file along")

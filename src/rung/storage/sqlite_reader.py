@@ -19,6 +19,7 @@ ls`` over 200 finished journals left 400 files. So, by what the reader may do at
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 
@@ -52,6 +53,31 @@ def _writable(path: Path) -> bool:
         return os.access(path, os.W_OK | (os.X_OK if path.is_dir() else 0))
     except OSError:
         return False
+
+
+def no_studies_hint(path: Path) -> str:
+    """What to add to "studies: none" for an SQLite file without a single table and with no
+    ``-wal`` beside it: a driver killed before SQLite folded its write-ahead log back leaves
+    every record, the journal's tables too, in ``<file>-wal``, so a copy of the file alone
+    holds nothing. ``""`` for anything else (a journal with its tables and no study, one with
+    its ``-wal``)."""
+    if Path(f"{path}-wal").exists():
+        return ""
+    try:
+        if Path(path).stat().st_size == 0:
+            return "; the file is empty: not a rung journal"
+        conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+        try:
+            tables = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except (sqlite3.Error, OSError):
+        return ""
+    if tables:
+        return ""
+    return ("; a journal copied or moved without its -wal file after its driver was killed "
+            "holds none: bring the -wal file along")
 
 
 __all__ = ["reader_uri", "unwritable_directory"]
