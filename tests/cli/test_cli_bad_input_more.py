@@ -103,3 +103,19 @@ def test_rung_run_on_a_damaged_journal_says_it_is_damaged(
     assert main(["run", "spec.yaml", "--no-live"]) == 1
     err = _err(capsys)
     assert "it is damaged" in err[-1] and "already exists" not in " ".join(err)
+
+
+def test_an_unknown_argument_points_at_its_command_help(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # it pointed at `rung --help`, which does not list a command's options
+    assert main(["show", "s", "--top", "3", "extra"]) == 2
+    assert _err(capsys) == ["rung: error: unrecognized arguments: extra (rung show --help)"]
+    assert main(["run", "x.yaml", "--bogus"]) == 2
+    assert _err(capsys) == ["rung: error: unrecognized arguments: --bogus (rung run --help)"]
+
+
+def test_ls_aligns_wide_characters() -> None:
+    from rung.cli.report_format import table
+
+    assert table(["study", "state"], [["日本", "done"], ["abc", "done"]]).splitlines() == [
+        "  study  state", "  日本   done", "  abc    done"]

@@ -169,7 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         given = list(sys.argv[1:] if argv is None else argv)
         if given[0].startswith("-") and given[0] not in ("-h", "--help", "--version"):
             parser.error(f"unrecognized arguments: {given[0]}")  # not "COMMAND is required"
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # name the command whose help lists what it takes
+            _error(f"unrecognized arguments: {' '.join(extra)} (rung {args.command} --help)")
+            return 2
         return _dispatch(args)
     except KeyboardInterrupt:  # before a command's own handling (while it imports, say)
         print(_interrupted(args), file=sys.stderr, flush=True)

@@ -9,6 +9,7 @@ two spaces. Importing this module imports no ``Study``.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -43,9 +44,18 @@ def fmt_duration(seconds: float) -> str:
     return f"{h}h{m:02d}m"
 
 
+def width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: wide East Asian characters (CJK) take two,
+    combining marks none."""
+    return sum(0 if unicodedata.combining(c) else
+               2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], indent: str = "  ") -> str:
-    """Left-aligned columns separated by two spaces."""
+    """Left-aligned columns separated by two spaces (aligned by ``width``: a study named in
+    CJK keeps its columns)."""
     cells = [[str(h) for h in headers], *[[fmt_num(c) for c in r] for r in rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    widths = [max(width(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c + " " * (w - width(c)) for c, w in zip(r, widths, strict=True)).rstrip()
+             for r in cells]
     return "\n".join(indent + line for line in lines)
