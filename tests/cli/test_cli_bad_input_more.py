@@ -119,3 +119,22 @@ def test_ls_aligns_wide_characters() -> None:
 
     assert table(["study", "state"], [["日本", "done"], ["abc", "done"]]).splitlines() == [
         "  study  state", "  日本   done", "  abc    done"]
+
+
+def test_resume_of_a_journal_it_cannot_write_is_refused_with_2(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # on a read-only mount: "cannot create a journal at ..." (it exists), exit 1
+    import rung.storage.sqlite as sq
+
+    monkeypatch.chdir(tmp_path)
+    write_spec(tmp_path, sim_spec(n_trials=3))
+    assert main(["run", "spec.yaml", "--no-live"]) == 0
+    capsys.readouterr()
+    path = tmp_path / "runs" / "sim.db"
+    monkeypatch.setattr(sq, "storage_problem",
+                        lambda p: f"{p} is not readable and writable by this user")
+    assert main(["resume", "sim"]) == 2
+    assert _err(capsys) == [f"rung: error: cannot write to the journal {Path('runs/sim.db')}: "
+                            f"{Path('runs/sim.db')} is not readable and writable by this user"]
+    assert path.exists()

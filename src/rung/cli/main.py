@@ -385,7 +385,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     path = find_storage(args.name, args.storage)
     args.study_at = (path, args.name)  # an interrupt from here on names the resume command
-    journal = open_journal(path)
+    try:
+        journal = open_journal(path)
+    except JournalError as e:  # cannot write there (read-only): refused, nothing written
+        from rung.storage.sqlite import JournalDamagedError
+
+        raise CLIError(str(e), 1 if isinstance(e, JournalDamagedError) else 2) from None
     if journal.is_being_written(args.name):
         journal.close()
         # refused before anything is written: exit 2, as `rung run` refuses it

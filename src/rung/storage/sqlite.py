@@ -350,7 +350,8 @@ class SQLiteJournal:
         is removed again, with the directories it made."""
         problem = storage_problem(self.path)
         if problem is not None:
-            raise JournalError(f"cannot create a journal at {self.path}: {problem}")
+            what = "write to the journal" if self._real.is_file() else "create a journal at"
+            raise JournalError(f"cannot {what} {self.path}: {problem}")
         existed = self._real.exists()
         made = [a for a in self._real.parents if not a.exists()]
         try:
