@@ -67,7 +67,7 @@ def test_dashboard_plot_blocks(branin: Path, monkeypatch: pytest.MonkeyPatch) ->
          "rung: error: -o plot.jpg: write a .png, .svg, .pdf or .html file"),
         (["plot", "branin", "--kind", "pareto", "-o", "p.png"],
          "rung: error: study 'branin' has one objective: a Pareto front needs two or more "
-         "(rung.Study.create(objective=[...]))"),
+         "(a spec's metric: [a, b], or rung.Study.create(objective=[...]))"),
     ):
         r = _cli(*args, cwd=branin)
         assert (r.returncode, r.stderr.strip()) == (2, message)

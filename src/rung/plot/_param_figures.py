@@ -164,7 +164,7 @@ def pareto_front(study: Study) -> Figure:
     h = d.history
     if len(h.objectives) < 2:
         raise ValueError(f"study {d.name!r} has one objective: a Pareto front needs two or more "
-                         "(rung.Study.create(objective=[...]))")
+                         "(a spec's metric: [a, b], or rung.Study.create(objective=[...]))")
     o1, o2 = h.objectives[0], h.objectives[1]
     xs: list[float] = []
     ys: list[float] = []
