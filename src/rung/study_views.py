@@ -220,8 +220,9 @@ class StudyViews:
         e = self.engine
         if e.stopped is not None:
             return f"the stop rule stopped the search ({e.stopped.reason})"
-        if self._scheduler_ended():
-            return f"the scheduler ended the search ({self._scheduler_ended()})"
+        ended = self._scheduler_ended()
+        if ended:
+            return f"the scheduler ended the search ({ended})"
         if not e.budget_left() or not e._may_start_new():
             return "the budget is spent"
         return (self._why_exhausted()

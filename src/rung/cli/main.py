@@ -163,10 +163,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args: argparse.Namespace | None = None
     try:
         parser = build_parser()
-        if not (sys.argv[1:] if argv is None else argv):  # bare `rung`: what it can do
+        given = list(sys.argv[1:] if argv is None else argv)
+        if not given:  # bare `rung`: what it can do
             parser.print_help(sys.stderr)
             return 2
-        given = list(sys.argv[1:] if argv is None else argv)
         if given[0].startswith("-") and given[0] not in ("-h", "--help", "--version"):
             parser.error(f"unrecognized arguments: {given[0]}")  # not "COMMAND is required"
         args, extra = parser.parse_known_args(argv)

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import log_ndtr, logsumexp
 
+from rung.multiobjective import non_dominated
 from rung.searchers._gp import GP, log_h
 from rung.searchers._gp_data import _Model, standardize
 
@@ -44,15 +45,9 @@ REF_MARGIN = 0.1
 
 
 def pareto_front(Y: np.ndarray) -> np.ndarray:
-    """The non-dominated rows of ``Y`` (``(n, 2)``, minimized), sorted by the first objective
-    (duplicates once)."""
-    Y = np.unique(Y, axis=0)  # sorted by the first column, then the second
-    keep, best2 = [], math.inf
-    for row in Y:
-        if row[1] < best2:
-            keep.append(row)
-            best2 = float(row[1])
-    return np.array(keep).reshape(-1, 2)
+    """The non-dominated rows of ``Y`` (``(n, 2)``, minimized; ``rung.multiobjective.
+    non_dominated``), sorted by the first objective (duplicates once)."""
+    return np.unique(Y[non_dominated(Y)], axis=0).reshape(-1, 2)
 
 
 def cells(front: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -242,9 +242,7 @@ class SQLiteJournal:
     def append(self, name: str, records: Sequence[Record]) -> None:
         if not records:
             return
-        self._writable()
-        self._check_file()
-        self._lock(name)
+        self.claim(name)
         seq = self._seq.get(name)
         if seq is None:
             seq = self._max_seq(name)
