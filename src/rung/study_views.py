@@ -29,6 +29,30 @@ if TYPE_CHECKING:
     from rung.reporter import Reporter
 
 
+def over_early(engine: Engine) -> str | None:
+    """Why the search is over before its budget was spent, in ``rung show``'s words (its
+    ``budget`` line; the dashboard's too): the scheduler's reason when it ended the search
+    itself (``Scheduler.ended``: ``"the scheduler ended the search: PBT needs checkpoints:
+    ..."``, whatever the budget), the searcher's when it ran out of configurations (``"not
+    spent: the grid searcher proposed every one of its 3 points"``), else ``"not spent, but
+    the scheduler has nothing left to run: the search is over"``; ``None`` while the search
+    goes on, once the budget is spent, and when the stop rule ended it (``Engine.stopped``
+    says so)."""
+    from rung.searchers._common import why_exhausted
+
+    if engine.stopped is not None:
+        return None
+    ended = engine.scheduler.ended()
+    if ended:
+        return f"the scheduler ended the search: {ended}"
+    if not (engine.exhausted and engine.budget_left() and engine._may_start_new()):
+        return None
+    why = why_exhausted(engine.searcher, engine.history)
+    if why:
+        return f"not spent: {why}"
+    return "not spent, but the scheduler has nothing left to run: the search is over"
+
+
 def best_trial_id(history: History, max_step: int | None = None) -> int | None:
     """The id of ``StudyViews.best_trial`` of a study whose history is ``history``:
     ``History.best_trial_id`` (with constraints, the best feasible trial; the trials that

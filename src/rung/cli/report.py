@@ -320,18 +320,16 @@ def executor_cell(executor: Any) -> str:
 
 
 def _budget_state(summary: Mapping[str, Any], study: Study) -> str:
-    """``spent: <the limits reached>`` / ``not spent``, or the stop rule's journaled reason
-    when it ended the search."""
+    """``spent: <the limits reached>`` / ``not spent``, the stop rule's journaled reason when
+    it ended the search, or why it is over early (``rung.study_views.over_early``)."""
     from rung.core.budget import Usage, limits_reached
+    from rung.study_views import over_early
 
     if summary["stopped"] is not None:
         return f"stopped by the stop rule: {summary['stopped']}"
-    if summary.get("scheduler_ended"):
-        return f"the scheduler ended the search: {summary['scheduler_ended']}"
-    if summary.get("why_exhausted"):
-        return f"not spent: {summary['why_exhausted']}"
-    if summary.get("exhausted"):
-        return "not spent, but the scheduler has nothing left to run: the search is over"
+    early = over_early(study.engine)
+    if early is not None:
+        return early
     if summary["budget_left"]:
         return "not spent"
     reached = limits_reached(study.spec.budget, Usage.of(study.engine))

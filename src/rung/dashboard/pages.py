@@ -116,25 +116,12 @@ def overview(snap: Snapshot) -> dict[str, Any]:
 
 
 def budget_state(eng: Any) -> str | None:
-    """Why the search is over with its budget not spent, in ``rung show``'s words (its
-    ``budget`` line): the searcher's reason when it ran out of configurations (``not spent:
-    the grid searcher proposed every one of its 3 points``), the scheduler's when it ended
-    the search itself (``Scheduler.ended``: ``the scheduler ended the search: PBT needs
-    checkpoints: ...``, whatever the budget), else ``not spent, but the
-    scheduler has nothing left to run: the search is over``; ``None`` while the search goes
-    on, once the budget is spent, or when the stop rule ended it (``stopped`` says so)."""
-    from rung.searchers._common import why_exhausted
+    """Why the search is over with its budget not spent, in ``rung show``'s words
+    (``rung.study_views.over_early``); ``None`` while the search goes on, once the budget is
+    spent, or when the stop rule ended it (``stopped`` says so)."""
+    from rung.study_views import over_early
 
-    ended = eng.scheduler.ended() if eng.stopped is None else None
-    if ended:
-        return f"the scheduler ended the search: {ended}"
-    if eng.stopped is not None or not (eng.exhausted and eng.budget_left()
-                                       and eng._may_start_new()):
-        return None
-    why = why_exhausted(eng.searcher, eng.history)
-    if why:
-        return f"not spent: {why}"
-    return "not spent, but the scheduler has nothing left to run: the search is over"
+    return over_early(eng)
 
 
 def trial_detail(snap: Snapshot, trial_id: int) -> dict[str, Any]:
