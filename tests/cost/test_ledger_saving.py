@@ -117,11 +117,13 @@ def test_a_saving_that_is_float_noise_is_zero() -> None:
     # a FIFO run on the local executor printed saving_device_hours -2.168e-19 and
     # saved_fraction -2.22e-16 ("FIFO saves 0", the docs say): the baseline and the total
     # are the same run times summed in another order
-    from rung.cost.ledger import _exact_zero
+    from rung.cost.ledger import NOISE, _exact_zero
 
     hours = [0.1 / 3600 * (1 + k / 7) for k in range(30)]
     full, total = sum(hours), sum(reversed(hours))
     assert _exact_zero(full - total, full) == 0.0
     assert _exact_zero(1.0 - total / full, 1.0) == 0.0
-    assert _exact_zero(1e-9 * full, full) == 1e-9 * full  # a real saving, however small
-    assert _exact_zero(-1e-9, 1.0) == -1e-9
+    # a real saving, however small: above the noise fraction that `rung ledger` also uses
+    assert _exact_zero(10 * NOISE * full, full) == 10 * NOISE * full
+    assert _exact_zero(-10 * NOISE, 1.0) == -10 * NOISE
+    assert _exact_zero(NOISE / 2, 1.0) == 0.0

@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from rung.cli.stored import add_study_arguments
+from rung.cost.ledger import NOISE as LEDGER_NOISE
 from rung.cost.ledger import Ledger
 
 
@@ -49,8 +50,8 @@ def cmd_ledger(args: argparse.Namespace) -> int:
 
 
 #: an amount within this fraction of the figure it is the difference of is float noise (a
-#: saving of 8.9e-16 out of 9.51 is none): shown as 0
-NOISE = 1e-9
+#: saving of 8.9e-16 out of 9.51 is none): shown as 0, as the ledger itself counts it
+NOISE = LEDGER_NOISE
 
 
 def _money(x: float, ref: float = 0.0) -> str:

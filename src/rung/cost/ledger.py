@@ -261,10 +261,15 @@ if not TYPE_CHECKING:  # hidden from type checkers (``_Fold`` is imported for th
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+#: a difference within this fraction of the figures it is the difference of is float noise:
+#: 0 in the ledger (a FIFO run saves exactly nothing: its total and its baseline are the same
+#: sums in another order, -2e-19 apart) and in ``rung ledger``'s text (``rung.cli.ledger``)
+NOISE = 1e-9
+
+
 def _exact_zero(x: float, scale: float) -> float:
-    """``x``, or 0 when it is float noise next to ``scale`` (a FIFO run saves exactly nothing:
-    its total and its baseline are the same sums in another order, -2e-19 apart)."""
-    return 0.0 if abs(x) <= 1e-12 * abs(scale) else x
+    """``x``, or 0 when it is float noise next to ``scale`` (``NOISE``)."""
+    return 0.0 if abs(x) <= NOISE * abs(scale) else x
 
 
 __all__ = ["OUTCOMES", "Improvement", "Ledger", "Spend", "Worker", "ledger"]
