@@ -88,6 +88,28 @@ def test_an_empty_file_is_no_journal(tmp_path: Path,
                             "file is empty: not a rung journal)"]
 
 
+def test_a_writer_lock_named_as_the_journal_names_the_journal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # `<db>.<study>.lock` sits beside the journal; named by mistake it was "empty: not a rung
+    # journal", which does not say which file to name instead
+    monkeypatch.chdir(tmp_path)
+    write_spec(tmp_path, sim_spec(n_trials=3))
+    assert main(["run", "spec.yaml", "--no-live", "--storage", "runs/j.db"]) == 0
+    lock = Path("runs/j.db.sim.lock")
+    assert lock.exists()
+    capsys.readouterr()
+    before = _listing(tmp_path / "runs")
+    hint = ("it is the writer lock of study 'sim' in the journal runs/j.db: name that file "
+            "(--storage runs/j.db)")
+    assert main(["show", "sim", "--storage", str(lock)]) == 2
+    assert _err(capsys) == [f"rung: error: no study named 'sim' in {lock} (studies: none; "
+                            f"{hint})"]
+    assert main(["ls", "--storage", str(lock)]) == 0
+    assert capsys.readouterr().out.strip() == f"no studies in {lock} ({hint})"
+    assert _listing(tmp_path / "runs") == before  # nothing written
+
+
 def test_rung_run_on_a_damaged_journal_says_it_is_damaged(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:

@@ -478,6 +478,11 @@ def cmd_ls(args: argparse.Namespace) -> int:
                 rows.append(ls_row(study, str(path), journal.is_being_written(name)))
     if not rows:
         hint = "" if args.storage else " (start one with `rung run spec.yaml` or `rung demo`)"
+        if files == [target]:  # a file the user named: empty, a writer lock, no -wal
+            from rung.storage.sqlite import no_studies_hint
+
+            why = no_studies_hint(target)
+            hint = f" ({why[2:]})" if why else hint
         print(f"no studies in {target}{hint}")
         return 0
     print(table(LS_HEADERS, rows, indent=""))

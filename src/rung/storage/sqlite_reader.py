@@ -61,6 +61,9 @@ def no_studies_hint(path: Path) -> str:
     every record, the journal's tables too, in ``<file>-wal``, so a copy of the file alone
     holds nothing. ``""`` for anything else (a journal with its tables and no study, one with
     its ``-wal``)."""
+    lock = _lock_of(Path(path))
+    if lock is not None:
+        return lock
     if Path(f"{path}-wal").exists():
         return ""
     try:
@@ -78,6 +81,31 @@ def no_studies_hint(path: Path) -> str:
         return ""
     return ("; a journal copied or moved without its -wal file after its driver was killed "
             "holds none: bring the -wal file along")
+
+
+def _lock_of(path: Path) -> str | None:
+    """The hint for a study's writer lock named as a journal: ``<db>.<study>.lock`` beside an
+    SQLite file ``<db>`` (``rung.storage.paths.lock_file_name``; a hashed ``.rung-*.lock``
+    names no database), else ``None``."""
+    name = path.name
+    if not name.endswith(".lock"):
+        return None
+    if name.startswith(".rung-"):
+        return "; it is a rung journal's writer lock, not a journal: name the journal beside it"
+    stem = name[:-len(".lock")]
+    for i in range(len(stem) - 1, 0, -1):
+        if stem[i] != ".":
+            continue
+        db = path.with_name(stem[:i])
+        try:
+            with open(db, "rb") as f:
+                if f.read(16) != b"SQLite format 3\x00":
+                    continue
+        except OSError:
+            continue
+        return (f"; it is the writer lock of study {stem[i + 1:]!r} in the journal {db}: "
+                f"name that file (--storage {db})")
+    return None
 
 
 __all__ = ["reader_uri", "unwritable_directory"]
