@@ -45,14 +45,15 @@ _CONTROLLER: list[Any] = []  # one threadpoolctl controller per process, made on
 
 
 def blas_single_thread() -> contextlib.AbstractContextManager[Any]:
-    """A context in which BLAS runs on one thread, when ``threadpoolctl`` is installed (else
-    a no-op). The GP's matrices are at most a few hundred rows, too small for BLAS threads to
-    pay off, and the driver shares the machine with the workers: measured on 2 busy cores
-    (``benchmarks/RESULTS.md``, batch placement), one Hartmann6 suggestion at 300 observations
-    took 2.7 s wall and 0.23 s CPU with OpenBLAS's 2 threads, 1.3 s and 0.09 s with one."""
+    """A context in which BLAS runs on one thread (``threadpoolctl``, a core dependency; a
+    no-op should it be missing all the same). The GP's matrices are at most a few hundred
+    rows, too small for BLAS threads to pay off, and the driver shares the machine with the
+    workers: measured on 2 busy cores (``benchmarks/RESULTS.md``, batch placement), one
+    Hartmann6 suggestion at 300 observations took 2.7 s wall and 0.23 s CPU with OpenBLAS's 2
+    threads, 1.3 s and 0.09 s with one."""
     try:
         from threadpoolctl import ThreadpoolController
-    except ImportError:  # an optional speed-up: rung does not depend on it
+    except ImportError:  # a core dependency; an install without it is only slower
         return contextlib.nullcontext()
     if not _CONTROLLER:
         _CONTROLLER.append(ThreadpoolController())
