@@ -23,7 +23,8 @@ the reference in every objective, and only feasible ones where there are constra
 
 Methods: rung's ``random``, ``sobol``, ``tpe`` (MOTPE), ``gp`` (ParEGO; since gp version 10,
 EHVI x PoF on two objectives with constraints) and ``bohb`` searchers (``scheduler="fifo"``,
-``max_step=1``), sequential, and ``tpe`` and ``gp`` with 8 trials in
+``max_step=1``), sequential; ``tpe-indep``, rung's ``tpe`` with ``multivariate=False`` (one
+kernel per parameter, as Optuna's default); and ``tpe`` and ``gp`` with 8 trials in
 flight (``-w8``: 8 asked, the oldest told first, as 8 equal-duration workers would); Optuna
 5's ``TPESampler`` with its defaults (for several objectives ``multivariate=None`` means the
 independent TPE, as Optuna recommends; constant liar on), ``NSGAIISampler``
@@ -148,7 +149,7 @@ class Run:
     wall: float
 
 
-def run_rung(problem: Problem, searcher: str, seed: int, n_trials: int, workers: int) -> Run:
+def run_rung(problem: Problem, searcher: Any, seed: int, n_trials: int, workers: int) -> Run:
     names = [f"x{i}" for i in range(problem.d)]
     space = {n: rung.Float(lo, hi) for n, lo, hi in zip(names, problem.low, problem.high,
                                                          strict=True)}
@@ -240,6 +241,7 @@ class Method:
     lib: str
     kind: str
     workers: int
+    params: tuple[tuple[str, Any], ...] = ()  # rung searcher params, e.g. multivariate=False
 
 
 METHODS: dict[str, Method] = {
@@ -248,6 +250,7 @@ METHODS: dict[str, Method] = {
     "rung-tpe": Method("rung", "tpe", 1),
     "rung-gp": Method("rung", "gp", 1),
     "rung-bohb": Method("rung", "bohb", 1),
+    "rung-tpe-indep": Method("rung", "tpe", 1, (("multivariate", False),)),
     "rung-tpe-w8": Method("rung", "tpe", IN_FLIGHT),
     "rung-gp-w8": Method("rung", "gp", IN_FLIGHT),
     "optuna-tpe": Method("optuna", "tpe", 1),
@@ -260,7 +263,8 @@ METHODS: dict[str, Method] = {
 def measure(problem: Problem, method: str, seed: int, n_trials: int) -> dict[str, Any]:
     """One seed: hypervolume and feasible count at each checkpoint, ask CPU times."""
     m = METHODS[method]
-    run = (run_rung if m.lib == "rung" else run_optuna)(problem, m.kind, seed, n_trials,
+    kind: Any = {"name": m.kind, "params": dict(m.params)} if m.params else m.kind
+    run = (run_rung if m.lib == "rung" else run_optuna)(problem, kind, seed, n_trials,
                                                         m.workers)
     Y, F = np.array(run.Y, dtype=float), np.array(run.feasible, dtype=bool)
     ref = np.array(problem.reference)
