@@ -1,10 +1,11 @@
 """``rung.run`` takes ``Study.run``'s callbacks and executor options; an option the executor
-does not take (or an unknown executor) is one ``ConfigError`` naming it, before any study is
-written (``Study.run`` raised a ``TypeError`` from the executor's constructor, and ``rung.run``
-had neither)."""
+does not take (or an unknown executor, or one whose extra is not installed) is one
+``ConfigError`` naming it, before any study is written (``Study.run`` raised a ``TypeError``
+from the executor's constructor, and ``rung.run`` had neither)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,24 @@ def test_rung_run_refuses_an_unknown_option_before_writing(
                  progress=False, **kwargs)
     assert str(e.value) == message
     assert not (tmp_path / "j.db").exists() or open_journal(tmp_path / "j.db").list_studies() == []
+
+
+def test_rung_run_refuses_ray_not_installed_before_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """executor="ray" without Ray: the study was written first, then refused, and every later
+    rung.run of it met 'already exists' (and rung ls showed a study of no trials)."""
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    db = tmp_path / "f1.db"
+    with pytest.raises(rung.ConfigError) as e:
+        rung.run(square, {"x": Float(-1.0, 1.0)}, n_trials=2, storage=db, executor="ray",
+                 progress=False)
+    assert str(e.value) == ("executor: the ray executor needs Ray, which is not installed: "
+                            "pip install 'rung[ray]'")
+    assert list(tmp_path.iterdir()) == []  # no journal, no lock file
+    study = rung.run(square, {"x": Float(-1.0, 1.0)}, n_trials=2, n_workers=1, storage=db,
+                     progress=False)
+    assert len(study.trials()) == 2
 
 
 def test_study_run_names_an_unknown_executor_option(tmp_path: Path) -> None:

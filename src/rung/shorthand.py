@@ -72,7 +72,9 @@ def run(
         name: default ``"rung"``: the study's name. A ``name`` already in ``storage`` is
             refused (``ConfigError``, key ``name``, before anything runs):
             ``rung.Study.load(name, storage=...).run(objective)`` continues it.
-        executor: default ``"local"``: as ``Study.run``.
+        executor: default ``"local"``: as ``Study.run``. ``"ray"`` without Ray installed is
+            a ``ConfigError`` (key ``executor``: ``pip install 'rung[ray]'``) before anything
+            is written.
         n_workers: default ``None`` (the CPUs this process may use): trials at once, also
             what ``"auto"`` chooses for.
         constraints: default none: ``rung.Constraint(metric, "<=" | ">=", bound)``, or as in a
@@ -102,6 +104,10 @@ def run(
         raise ConfigError(key="budget", message="give budget= or n_trials / max_time / "
                           "max_steps, not both")
     check_executor_options(executor, executor_options, n_workers)
+    if executor == "ray":  # Study.run would refuse it too, after the study was written
+        from rung.executors.ray.importing import check_ray_installed
+
+        check_ray_installed()
     objectives = objectives_from(metric, mode)
     if study_exists(storage, name):  # Study.create's error would name its own options
         where = os.fspath(storage) if isinstance(storage, str | os.PathLike) else storage

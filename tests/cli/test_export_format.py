@@ -1,8 +1,9 @@
 """`rung export -o FILE`: the format follows the file's suffix, and a suffix it would not write
-is refused before anything is written."""
+(or Parquet without an engine to write it) is refused before anything is written."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,17 @@ def test_export_format_from_suffix_or_flag(
     assert (exported / "t.xlsx").read_text().startswith("trial_id,")
     assert main(["export", "ex", "-o", "trials"]) == 0  # no suffix: CSV, as --help says
     assert (exported / "trials").read_text().startswith("trial_id,")
+
+
+def test_export_parquet_without_an_engine_names_the_extra(
+    exported: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With rung[dashboard] (pandas, no Parquet engine) the error was 600 characters of
+    pandas' text, embedded in one line."""
+    for engine in ("pyarrow", "fastparquet"):
+        monkeypatch.setitem(sys.modules, engine, None)  # as if it were not installed
+    before = files_under(exported)
+    assert main(["export", "ex", "--format", "parquet", "-o", "t.pq"]) == 2
+    assert capsys.readouterr().err == ("rung: error: --format parquet needs pyarrow, which is "
+                                       "not installed: pip install 'rung[dataframe]'\n")
+    assert files_under(exported) == before

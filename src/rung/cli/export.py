@@ -7,12 +7,14 @@ the study: a snapshot of what was committed when it read it.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import sys
 from pathlib import Path
 from typing import Any
 
+from rung._extras import install_hint
 from rung.cli.output import (
     check_suffix,
     os_reason,
@@ -93,6 +95,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         refuse_journal_files(out, args.output, journal, args.name)  # first: the worst case
         if args.format is not None:
             check_suffix(out, args.output, fmt, _SUFFIX)
+    if fmt == "parquet":
+        check_parquet_engine()
     try:
         with open_study(journal, args.name) as study:
             df = study.trials_dataframe() if args.table == "trials" else study.results_dataframe()
@@ -100,9 +104,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise CLIError(str(e), 2) from None
     try:
         text = _write(df, fmt, out)
-    except ImportError as e:  # parquet without pyarrow
-        raise CLIError(f"--format parquet needs pyarrow ({e}): pip install "
-                       "'rung[dataframe]'", 2) from None
+    except ImportError as e:  # an engine check_parquet_engine found, that pandas refuses
+        why = " ".join(str(e).split()).split(". ")[0]  # pandas' text runs to 600 characters
+        raise CLIError(f"--format parquet: pandas cannot write Parquet ({why}): "
+                       f"{install_hint('pyarrow')}", 2) from None
     except OSError as e:  # say, a directory one may not write to, a full disk
         raise CLIError(f"-o {args.output}: {os_reason(e)}", 2) from None
     if text is not None:
@@ -112,6 +117,26 @@ def cmd_export(args: argparse.Namespace) -> int:
         what = ("trial" if args.table == "trials" else "result") + ("" if n == 1 else "s")
         print(f"rung: wrote {n} {what} of {args.name} to {out}", file=sys.stderr, flush=True)
     return 0
+
+
+def check_parquet_engine() -> None:
+    """Refuse ``--format parquet`` before anything is read or written when neither of the
+    engines pandas writes Parquet with (pyarrow, fastparquet) can be imported.
+
+    Raises:
+        CLIError: ``--format parquet needs pyarrow, which is not installed: pip install
+            'rung[dataframe]'`` (exit code 2).
+    """
+    from rung.cli.main import CLIError
+
+    for engine in ("pyarrow", "fastparquet"):
+        try:
+            importlib.import_module(engine)
+            return
+        except ImportError:
+            continue
+    raise CLIError("--format parquet needs pyarrow, which is not installed: "
+                   f"{install_hint('pyarrow')}", 2)
 
 
 def _write(df: Any, fmt: str, out: Path | None) -> str | None:

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from rung._extras import install_hint
 from rung._validate import check_objective, close_hint
 from rung.cli.spec_error import SpecError
 
@@ -64,8 +65,11 @@ def resolve_objective(spec: RunSpec) -> Callable[..., Any]:
     ``PYTHONPATH`` so that worker processes find it too) and check its signature.
 
     Raises ``SpecError`` (key ``spec.objective``): no such module or attribute, the import
-    raised, not callable, a signature that cannot take one argument (the trial context), or
-    an ``async def`` or generator function (a call that returns without training).
+    raised (a missing module one of rung's extras installs is named with the extras:
+    ``importing 'boosting' failed: No module named 'sklearn' (pip install 'rung[examples]'
+    or 'rung[sklearn]')``), not callable, a signature that cannot take one argument (the
+    trial context), or an ``async def`` or generator function (a call that returns without
+    training).
     """
     ref = spec.objective
     if ref is None:
@@ -81,8 +85,10 @@ def resolve_objective(spec: RunSpec) -> Callable[..., Any]:
             raise SpecError(
                 "spec.objective", f"no module named {module_name!r} (looked in {where})"
             ) from None
+        hint = install_hint(e.name)  # a package one of rung's extras installs
         raise SpecError(
             "spec.objective", f"importing {module_name!r} failed: {_one_line(e)}"
+            + (f" ({hint})" if hint else "")
         ) from None
     except BaseException as e:  # a module that raises or exits on import
         if isinstance(e, KeyboardInterrupt):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rung._extras import missing_package
 from rung._validate import check_int
 from rung.auto import AUTO, choose, is_auto
 from rung.cli.spec_cost import cost_fields
@@ -86,13 +87,17 @@ def study_spec(
 def _bind(study: StudySpec) -> Engine:
     """``Engine.from_spec(study)``. A component that fails to bind with anything but a
     ``ConfigError`` has a defect this spec reaches: say so in one line, with what to report,
-    instead of a traceback (``rung run`` has written nothing yet)."""
+    instead of a traceback (``rung run`` has written nothing yet). A package that is not
+    installed is no defect: one line naming the extra that installs it (``missing_package``)."""
     try:
         return Engine.from_spec(study)
     except (ConfigError, MemoryError, RecursionError):
         raise
     except Exception as e:
         what = f"searcher {study.searcher.name!r} and scheduler {study.scheduler.name!r}"
+        missing = missing_package(e) if isinstance(e, ImportError) else None
+        if missing is not None:
+            raise SpecError("spec", f"binding the {what} to this spec failed: {missing}") from e
         first = (str(e).strip().splitlines() or [""])[0]
         raise SpecError("spec", f"binding the {what} to this spec failed: "
                         f"{type(e).__name__}{': ' + first if first else ''} (a defect of rung: "
