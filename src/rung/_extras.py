@@ -8,6 +8,8 @@ user-facing extra is here, under the extras that list it.
 
 from __future__ import annotations
 
+import importlib.util
+
 #: top-level import name -> (distribution name, the extras that install it, the first being
 #: the one to suggest). Only what an extra lists itself: ``ray[tune]`` brings pandas too, but
 #: ``rung[tune]`` is not how to get pandas.
@@ -75,4 +77,24 @@ def missing_package(e: ImportError) -> str | None:
     return f"{text} ({hint})"
 
 
-__all__ = ["EXTRAS", "NOT_FOR_USERS", "extras_of", "install_hint", "missing_package"]
+def not_installed(module: str) -> str | None:
+    """Why ``module`` cannot be imported as the package it names, without importing it:
+    ``"not installed"``, or, when the name finds only a directory without ``__init__.py``
+    (a folder named ``ray/`` in the working directory imports as an empty namespace package,
+    and the error came later, from deep inside: ``module 'ray' has no attribute
+    'cloudpickle'``), ``"not installed: 'ray' here is the folder /work/ray, not the
+    package"``; ``None`` when it is installed."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return "not installed"
+    if spec is None:
+        return "not installed"
+    if spec.origin in (None, "namespace") and spec.submodule_search_locations is not None:
+        where = ", ".join(str(p) for p in spec.submodule_search_locations)
+        return f"not installed: {module!r} here is the folder {where}, not the package"
+    return None
+
+
+__all__ = ["EXTRAS", "NOT_FOR_USERS", "extras_of", "install_hint", "missing_package",
+           "not_installed"]

@@ -69,7 +69,8 @@ def test_bad_tracking_is_one_line_exit_2_nothing_written(
 def test_a_tracker_not_installed_names_the_extra(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(spec_tracking, "_installed", lambda module: module != "wandb")
+    monkeypatch.setattr(spec_tracking, "not_installed",
+                        lambda module: "not installed" if module == "wandb" else None)
     code, err = _run(tmp_path, "tracking: {wandb: {mode: offline}}\n", capsys)
     assert code == 2
     assert "spec.tracking.wandb: needs wandb, which is not installed: pip install " \

@@ -22,12 +22,12 @@ server that refuses, say) stops the run with a one-line ``RungError`` naming
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rung._extras import not_installed
 from rung.callbacks import Callback
 from rung.cli.spec_error import SpecError, close_hint, kind_of
 from rung.errors import RungError
@@ -82,9 +82,9 @@ def spec_tracking(top: Mapping[str, Any]) -> dict[str, dict[str, Any]] | None:
             if (name, k) in _DIRS:
                 out[name][k] = v = os.path.expanduser(v)  # YAML does not expand ~
                 _check_dir(f"{key}.{k}", v)
-        if not _installed(module):
-            raise SpecError(key, f"needs {module}, which is not installed: "
-                            f"pip install 'rung[{extra}]'")
+        why = not_installed(module)
+        if why is not None:
+            raise SpecError(key, f"needs {module}, which is {why}: pip install 'rung[{extra}]'")
     return out or None
 
 
@@ -124,13 +124,6 @@ def _check_dir(key: str, value: str) -> None:
             if not q.is_dir():
                 raise SpecError(key, f"{value!r} cannot be a directory: {q} is a file")
             return
-
-
-def _installed(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
 
 
 def tracking_callbacks(tracking: Mapping[str, Mapping[str, Any]] | None) -> list[Callback]:

@@ -4,7 +4,6 @@ error that says how to install it."""
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 from typing import Any
 
@@ -33,17 +32,22 @@ NOT_INSTALLED = f"the ray executor needs Ray, which is not installed: {INSTALL_H
 
 
 def check_ray_installed() -> None:
-    """Fail fast, without importing Ray, when it is not installed: ``ConfigError`` keyed
+    """Fail fast, without importing Ray, when it is not installed (or a folder named ``ray``
+    stands where Python finds it first: ``rung._extras.not_installed``): ``ConfigError`` keyed
     ``executor`` (a choice this machine cannot run, found before anything is started or
     written: ``rung resume`` exits with code 2)."""
-    if "ray" in sys.modules and sys.modules["ray"] is not None:
+    from rung._extras import not_installed
+
+    mod = sys.modules.get("ray")
+    if mod is not None and not (getattr(mod, "__file__", None) is None
+                                and hasattr(mod, "__path__")):  # imported, no namespace
         return
-    try:
-        found = importlib.util.find_spec("ray") is not None
-    except (ImportError, ValueError):
-        found = False
-    if not found:
+    why = not_installed("ray")
+    if why == "not installed":
         raise ConfigError(key="executor", message=NOT_INSTALLED)
+    if why is not None:  # a folder named ray/ where Python looks first
+        raise ConfigError(key="executor", message=f"the ray executor needs Ray, which is "
+                                                  f"{why}: {INSTALL_HINT}")
 
 
 __all__ = ["INSTALL_HINT", "NOT_INSTALLED", "check_ray_installed", "import_ray"]
