@@ -195,6 +195,9 @@ class StopRule(SearchStopRule):
         super().bind(ctx)
         # the last fit per model (``_model``), kept for inspection only: every check refits
         self.last_fit: dict[str, Any] = {}
+        # the last fit per model with its exact inputs (``stop_evidence._model``): a check on
+        # the same points returns it again, the fit being deterministic
+        self.fits: dict[str, tuple[Any, Any]] = {}
         self._warned = False
         key = "budget.stop.params."
         check_int(key + "min_trials", self.min_trials, 3)
