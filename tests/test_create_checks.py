@@ -57,6 +57,58 @@ def test_load_if_exists_with_other_settings_names_the_first(
     stored.close()
 
 
+_LOADS_AS_STORED = ("Study.load continues it as stored (its settings are fixed when it is "
+                    "created), or create it under another name")
+
+
+@pytest.mark.parametrize(("stored", "given", "key", "said"), [
+    ({"objective": ["a", "b"], "mode": ["min", "max"]}, {"objective": "a"}, "objectives",
+     "exists with objectives 'a' (min), 'b' (max), not with objective 'a' (min)"),
+    ({"constraints": ["c <= 1"]}, {}, "constraints",
+     "exists with constraints 'c <= 1', not without constraints"),
+    ({}, {"constraints": ["c <= 1"]}, "constraints",
+     "exists without constraints, not with constraints 'c <= 1'"),
+    ({}, {"objective": ["a", "b"]}, "objectives",
+     "exists with objective 'a' (min), not with objectives 'a' (min), 'b' (min)"),
+])
+def test_load_if_exists_compares_what_is_stored_but_left_at_its_default(
+    tmp_path: Path, stored: dict[str, object], given: dict[str, object], key: str, said: str
+) -> None:
+    """A stored study of two objectives (or with constraints) loaded silently as the one
+    objective (no constraints) given: only the given keys were compared; and the other way
+    round the message said 'exists with objectives None'."""
+    def study(**kw: object) -> Study:
+        args: dict[str, object] = {"objective": "a", "budget": {"n_trials": 3},
+                                   "storage": tmp_path / "l.db", **kw}
+        return Study.create("s", {"x": Float(0.0, 1.0)}, **args)  # type: ignore[arg-type]
+
+    study(**stored).close()
+    with pytest.raises(ConfigError) as e:
+        study(load_if_exists=True, **given)
+    assert e.value.key == key
+    assert str(e.value) == f"{key}: study 's' {said}: {_LOADS_AS_STORED}"
+    study(load_if_exists=True, **stored).close()  # the same settings load
+
+
+def test_load_if_exists_reads_an_older_spec_as_this_rung_writes_it() -> None:
+    """A spec stored before the objectives' ``nan`` policy (and with keys of other parties,
+    ``auto``) is the same study as the one given with the default policy."""
+    from rung.storage.memory import MemoryJournal
+
+    journal = MemoryJournal()
+    args: dict[str, object] = {"objective": ["a", "b"], "searcher": "random",
+                               "scheduler": "fifo", "budget": {"n_trials": 3},
+                               "storage": journal}
+    Study.create("new", {"x": Float(0.0, 1.0)}, **args).close()  # type: ignore[arg-type]
+    old = journal.load_study("new")
+    for o in (old["objective"], *old["objectives"]):
+        del o["nan"]
+    journal.create_study("old", {**old, "name": "old", "auto": "why it was chosen"})
+    again = Study.create("old", {"x": Float(0.0, 1.0)}, load_if_exists=True,
+                         **args)  # type: ignore[arg-type]
+    assert [o.metric for o in again.spec.objectives] == ["a", "b"]
+
+
 def test_a_stop_rule_on_several_objectives_is_refused_at_creation(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as e:
         Study.create("m", {"x": Float(0.0, 1.0)}, [Objective("a"), Objective("b", "max")],

@@ -71,8 +71,13 @@ def test_as_objectives(objective: Any, mode: Any, expect: tuple[str, list[Any]])
     ([], None, "objective: the list of objectives is empty"),
     (["loss", "acc"], ["min", 1], "mode[1]: one objective takes one mode, 'min' or 'max', "
                                   "got 1"),
-    (["loss", "acc"], ["min", "up"], "objective[1].mode: must be one of 'min', 'max', got "
-                                     "'up'"),
+    (["loss", "acc"], ["min", "up"], "mode[1]: must be one of 'min', 'max', got 'up'"),
+    (["loss", "acc"], ["min", "maximize"], "mode[1]: must be one of 'min', 'max', got "
+                                           "'maximize' (did you mean 'max'?)"),
+    (["loss", "acc"], "maximize", "mode: must be one of 'min', 'max', got 'maximize' (did you "
+                                  "mean 'max'?)"),
+    ("loss", "maximize", "mode: must be one of 'min', 'max', got 'maximize' (did you mean "
+                         "'max'?)"),
     (Objective("loss", "min"), "max",
      "mode: 'max' contradicts the objective's own mode 'min' (rung.Objective('loss', 'min')): "
      "give one of them"),
@@ -83,7 +88,24 @@ def test_as_objectives(objective: Any, mode: Any, expect: tuple[str, list[Any]])
 def test_as_objectives_refuses_naming_the_item(objective: Any, mode: Any, message: str) -> None:
     """Before (Study.create): ('loss', 'max') was two objectives, the second a metric named
     'max'; a list of modes was 'objective.mode: must be one of ..., got [...]'; a mode beside
-    an Objective with another was dropped."""
+    an Objective with another was dropped; a mode the caller gave that is not one was keyed
+    by the objective it was for ('objective[1].mode', 'objective[0].mode' for
+    ``mode='maximize'``), a key the caller never wrote."""
     with pytest.raises(ConfigError) as e:
         as_objectives(objective, mode)
     assert str(e.value) == message
+
+
+def test_a_numpy_string_mode_is_the_string_it_is() -> None:
+    """Before: ``np.str_('min')`` was refused ("got np.str_('min') (did you mean 'min'?)")."""
+    import numpy as np
+
+    _, every = as_objectives(["a", "b"], [np.str_("min"), np.str_("max")])
+    assert [(o.metric, o.mode, type(o.mode)) for o in every] == [("a", "min", str),
+                                                                 ("b", "max", str)]
+    one, _ = as_objectives("a", np.str_("max"))
+    assert (one.mode, type(one.mode)) == ("max", str)
+    assert Objective("a", np.str_("max")) == Objective("a", "max")
+    assert create(objective=["a", "b"], mode=np.str_("max")).spec.to_json()["objectives"] == [
+        {"metric": "a", "mode": "max", "nan": "fail"},
+        {"metric": "b", "mode": "max", "nan": "fail"}]

@@ -11,6 +11,7 @@ reference on the wrong side of the front silently gave 0."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -56,6 +57,27 @@ def test_a_scheduler_that_ignores_constraints_is_warned_about(
                          constraints=["lat <= 1"])) == 2
 
 
+def test_rung_run_warns_once_in_its_own_format(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """rung run printed the warning twice (checking the spec, then creating the study), bare,
+    through logging's last-resort handler."""
+    from rung.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    Path("s.yaml").write_text("name: m\nexecutor: simulated\nbenchmark: {name: mf-branin}\n"
+                              "max_step: 3\nsearcher: random\nscheduler: median\n"
+                              "constraints: [loss <= 100]\nbudget: {n_trials: 2}\n")
+    assert main(["run", "s.yaml", "--no-live"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if "ignores the constraints" in line] == [
+        "rung: warning: study m: scheduler 'median' ignores the constraints: it decides by "
+        "'loss' alone, so an infeasible trial with a better value goes on; scheduler='asha' "
+        "(or 'mo_asha') ranks feasible results first"]
+    assert not logging.getLogger("rung.study").handlers  # put back as it was
+    assert logging.getLogger("rung.study").propagate
+
+
 def test_one_mode_for_two_objectives_is_refused_saying_what_is_accepted() -> None:
     with pytest.raises(ConfigError) as e:
         rung.Study.create("m", SPACE, objective=["a", "b"], mode=["max"])
@@ -65,6 +87,17 @@ def test_one_mode_for_two_objectives_is_refused_saying_what_is_accepted() -> Non
         rung.Study.create("m", SPACE, objective=["a", "b"], mode=3)  # type: ignore[arg-type]
     assert str(e.value) == ("mode: one string, 'min' or 'max', for all objectives, or a list "
                             "of one per objective (2); got 3")
+
+
+def test_a_count_of_one_mode_or_metric_is_singular() -> None:
+    """Before: 'spec.mode: 2 modes for 1 metrics'."""
+    from rung.core.records import objectives_from
+
+    for metric, mode, said in (("loss", ["min", "max"], "2 modes for 1 metric ['loss']"),
+                               (["a", "b"], ["min"], "1 mode for 2 metrics ['a', 'b']")):
+        with pytest.raises(ConfigError) as e:
+            objectives_from(metric, mode)
+        assert str(e.value) == f"mode: {said} (give one mode, or one per metric)"
 
 
 def test_moasha_is_exported_at_the_top() -> None:

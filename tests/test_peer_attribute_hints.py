@@ -4,6 +4,8 @@ naming rung's equivalent, as the define-by-run ``Trial`` does for ``suggest_unif
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import rung
@@ -75,3 +77,17 @@ def test_a_property_that_raises_keeps_its_own_error() -> None:
     bare = object.__new__(rung.Study)  # no engine
     with pytest.raises(AttributeError, match=r"^'Study' object has no attribute 'engine'$"):
         bare.best_trial  # noqa: B018
+
+
+@pytest.mark.parametrize(("objective", "modes"), [
+    ("loss", ["min"]), (["loss", rung.Objective("acc", "max")], ["min", "max"])])
+def test_the_directions_hint_works_for_one_objective_and_several(
+        objective: Any, modes: list[str]) -> None:
+    """Before: '[o.mode for o in study.spec.objectives]', which is [] for one objective."""
+    s = rung.Study.create("d", {"x": rung.Float(0.0, 1.0)}, objective=objective)
+    name = "directions"
+    with pytest.raises(AttributeError) as e:
+        getattr(s, name)
+    hint = str(e.value).split("(Optuna's): ", 1)[1]
+    assert hint == "[o.mode for o in study.spec.objectives or (study.spec.objective,)]"
+    assert eval(hint, {"study": s}) == modes

@@ -56,7 +56,7 @@ from rung.core.events import (
     TrialEnded,
     TrialStarted,
 )
-from rung.core.records import Outcome, StudySpec, Trial, TrialStatus
+from rung.core.records import Outcome, StudySpec, Trial, TrialStatus, list_hint
 from rung.dbr.metrics import is_real, type_name
 from rung.driver import handle
 from rung.errors import ConfigError, JournalError, RungError
@@ -416,7 +416,8 @@ class AskTell:
             if not required:
                 return
             got = ", ".join(repr(k) for k in list(metrics)[:8]) or "none"
-            raise ConfigError(key="metrics", message=f"no {name!r} ({what}): got {got}")
+            raise ConfigError(key="metrics", message=(
+                f"no {name!r} ({what}): got {got}{list_hint(name, metrics)}"))
         v = metrics[name]
         if not is_real(v):
             raise ConfigError(key=f"metrics[{name!r}]", message=(

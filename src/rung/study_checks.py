@@ -11,14 +11,16 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from rung._validate import close_hint
+from rung._validate import check_choice, close_hint
+from rung.core.constraints import Constraint
 from rung.core.pricing import check_spendable
 from rung.core.records import Budget, ComponentSpec, Objective, StudySpec
-from rung.errors import ConfigError
+from rung.errors import ConfigError, RungError
 
 log = logging.getLogger("rung.study")
 
 _OBJECTIVE_KEYS = ("metric", "mode", "nan")
+_MODES = ("min", "max")
 #: the built-in schedulers that rank (or compare) trials by one objective: with several, by
 #: the first one only (``mo_asha`` ranks by all; ``fifo`` ranks nothing)
 _FIRST_OBJECTIVE_ONLY = frozenset({"asha", "async_hyperband", "successive_halving", "hyperband",
@@ -84,7 +86,9 @@ def as_objectives(
     one mode (for the items that give none: metric names, mappings without one) or a list of
     one mode per objective (which must agree with an item's own); an item ``'min'`` /
     ``'max'`` (a ``("loss", "max")`` pair) is a mode, not a metric. Errors are keyed by the item
-    (``objective[1]``, ``objective[1].mode``) or ``mode``."""
+    (``objective[1]``, ``objective[1].mode``) or as the modes were given (``mode``,
+    ``mode[1]``); a mode that is a ``str`` subclass (NumPy's ``np.str_``) is the string it is."""
+    mode = _checked_modes(mode)
     if not isinstance(objective, list | tuple):
         one = as_objective(objective, _one_mode(mode))
         _agree(one, mode, "mode")
@@ -129,6 +133,18 @@ def as_objectives(
     return out[0], (tuple(out) if len(out) > 1 else ())
 
 
+def _checked_modes(mode: Any) -> Any:
+    """``Study.create``'s ``mode`` with each mode it gives checked, keyed as the caller wrote
+    it (``mode``, ``mode[1]``: not the objective it is for, ``objective[1].mode``), and a
+    ``str`` subclass made the plain string; anything else is left to ``as_objectives``."""
+    if isinstance(mode, str):
+        return check_choice("mode", str(mode), _MODES)
+    if isinstance(mode, list | tuple):
+        return [check_choice(f"mode[{i}]", str(m), _MODES) if isinstance(m, str) else m
+                for i, m in enumerate(mode)]
+    return mode
+
+
 def _agree(objective: Objective, mode: object, key: str) -> None:
     """A mode given beside an objective that has its own must be the same."""
     if mode is not None and mode != objective.mode:
@@ -167,16 +183,79 @@ def check_same_spec(stored: Mapping[str, Any], given: Mapping[str, Any],
                      auto: tuple[bool, bool]) -> None:
     """``Study.create(load_if_exists=True)`` of a stored study: refuse settings that differ
     from the stored ones (they would be silently ignored), naming the first; a component left
-    to ``"auto"`` accepts what was stored."""
+    to ``"auto"`` accepts what was stored. Every setting of either side is compared, a stored
+    one the caller left at its default too (two stored objectives, or constraints, against
+    one objective and none given: ``objectives``, ``constraints``); the stored spec is read as
+    this rung writes it (``normalised``), so a key added to the format after it was written,
+    at its default, is no difference."""
     skip = {"written_by", "version", "name"}
     skip |= {k for k, a in zip(("searcher", "scheduler"), auto, strict=True) if a}
-    for key, value in given.items():
-        if key in skip or stored.get(key) == value:
+    ours: Mapping[str, Any] = normalised(stored, given)
+    if ours:
+        keys = [*given, *(k for k in ours if k not in given)]
+    else:  # a damaged stored spec (Study.load says what is wrong): the given keys only
+        ours, keys = stored, list(given)
+    for key in keys:
+        if key in skip or ours.get(key) == given.get(key):
             continue
         raise ConfigError(key=key, message=(
-            f"study {given.get('name')!r} exists with {key} {stored.get(key)!r}, not "
-            f"{value!r}: Study.load continues it as stored (its settings are fixed when it "
-            f"is created), or create it under another name"))
+            f"study {given.get('name')!r} exists {_setting(key, ours)}, not "
+            f"{_setting(key, given, again=True)}: Study.load continues it as stored (its "
+            f"settings are fixed when it is created), or create it under another name"))
+
+
+def _setting(key: str, spec: Mapping[str, Any], again: bool = False) -> str:
+    """``key``'s setting in the spec JSON ``spec``, as ``check_same_spec`` names it: the
+    objectives by metric and mode (``with objective 'a' (min)``, ``with objectives 'a' (min),
+    'b' (max)``), the constraints as written (``with constraints 'c <= 1'``, ``without
+    constraints``), any other key as ``with <key> <its JSON value>`` (``again``: as its JSON
+    value alone, the key being named already)."""
+    if key in ("objective", "objectives"):
+        objectives = spec.get("objectives") or [spec.get("objective")]
+        try:
+            named = [f"{o['metric']!r} ({o.get('mode', 'min')}"
+                     + (f", nan {o['nan']!r})" if o.get("nan", "fail") != "fail" else ")")
+                     for o in objectives]
+        except (TypeError, KeyError, AttributeError):  # a damaged spec: its JSON
+            return f"with {key} {spec.get(key)!r}"
+        return f"with objective{'s' if len(named) > 1 else ''} {', '.join(named)}"
+    if key == "constraints":
+        try:
+            texts = [Constraint.from_json(c).text() for c in spec.get(key) or ()]
+        except (RungError, TypeError, KeyError, AttributeError, ValueError):
+            return f"with {key} {spec.get(key)!r}"
+        return f"with constraints {', '.join(map(repr, texts))}" if texts else \
+            "without constraints"
+    return repr(spec.get(key)) if again else f"with {key} {spec.get(key)!r}"
+
+
+def normalised(stored: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """The study spec JSON ``stored`` (a journal's, maybe written by an older rung) as this
+    rung writes it (``StudySpec.from_json(...).to_json()``: keys added later with their
+    defaults, keys of other parties dropped); ``{}`` if it does not read. An objective stored
+    without a ``nan`` policy (a journal from before it) reads as ``"worst"``, the old scoring;
+    a spec file cannot name the policy, so such an objective takes ``given``'s (the default):
+    the same file is the same objective. ``check_same_spec`` and ``rung run``'s changed keys
+    (``rung.cli.run_checks.changed_keys``) compare this with the given spec."""
+    try:
+        out = StudySpec.from_json(stored).to_json()
+    except (RungError, KeyError, TypeError, ValueError, AttributeError):  # a damaged spec
+        return {}
+
+    def policy(raw: Any, now: Any, mine: Any) -> Any:
+        if isinstance(raw, dict) and "nan" not in raw and isinstance(mine, dict):
+            return {**now, "nan": mine.get("nan")}
+        return now
+
+    if "objective" in out:
+        out["objective"] = policy(stored.get("objective"), out["objective"],
+                                  given.get("objective"))
+    raws, mine = stored.get("objectives"), given.get("objectives")
+    if "objectives" in out and isinstance(raws, list) and isinstance(mine, list) \
+            and len(raws) == len(mine) == len(out["objectives"]):
+        out["objectives"] = [policy(r, n, m) for r, n, m in zip(raws, out["objectives"], mine,
+                                                                 strict=True)]
+    return out
 
 
 def as_budget(budget: Budget | Mapping[str, Any] | None) -> Budget:
@@ -214,14 +293,14 @@ def ranking_warnings(spec: StudySpec) -> list[str]:
     return out
 
 
-def check_first_rung(spec: StudySpec) -> None:
+def check_first_rung(spec: StudySpec, warn: bool = True) -> None:
     """Log ``ranking_warnings`` (``Study.create`` and ``Study.from_spec`` call this for every
-    new study, and only then), and refuse a constrained study whose Optuna sampler
-    (``searcher="optuna"``) would ignore its constraints
-    (``rung.integrations.optuna.check_constraints``). Refuse a new study whose scheduler could
-    never stop a trial
-    because its first decision step is at or past ``max_step``, where a trial ends and no
-    decision is made (the engine sends none there):
+    new study, and only then; ``warn=False``: not, for ``rung run``'s check of a spec before it
+    creates the study, which warns then), and refuse a study whose Optuna sampler
+    (``searcher="optuna"``) would ignore its constraints or cannot search its several
+    objectives (``rung.integrations._optuna_checks.check_sampler``). Refuse a new study whose
+    scheduler could never stop a trial because its first decision step is at or past
+    ``max_step``, where a trial ends and no decision is made (the engine sends none there):
 
     - ``min_step`` (an integer) of ASHA, async Hyperband, MO-ASHA and the curve scheduler, the
       first rung: rungs are ``min_step * eta**k`` *below* ``max_step``, so ``min_step >=
@@ -236,13 +315,14 @@ def check_first_rung(spec: StudySpec) -> None:
     (``max_step=1``) has nothing to stop early: the defaults (``min_step`` and
     ``grace_period`` 1) are accepted there. Only for new studies: a stored one still loads."""
     check_first_step(spec.scheduler, spec.max_step)
-    if spec.constraints and spec.searcher.name == "optuna":
-        # an Optuna sampler that takes no constraints_func would ignore them
-        from rung.integrations.optuna import check_constraints
+    if (spec.constraints or spec.objectives) and spec.searcher.name == "optuna":
+        # an Optuna sampler that takes no constraints_func would ignore them; one that cannot
+        # search several objectives says so only when first asked, after the study is written
+        from rung.integrations._optuna_checks import check_sampler
 
-        check_constraints(spec.searcher.params.get("sampler", "TPESampler"),
-                          len(spec.constraints))
-    for line in ranking_warnings(spec):
+        check_sampler(spec.searcher.params, spec.space, len(spec.objectives) or 1,
+                      len(spec.constraints))
+    for line in ranking_warnings(spec) if warn else ():
         log.warning("study %s: %s", spec.name, line)
 
 
@@ -267,4 +347,4 @@ def check_first_step(scheduler: ComponentSpec, max_step: int) -> None:
 
 __all__ = ["as_budget", "as_objective", "as_objectives", "check_first_rung",
            "check_first_step", "check_given_resources", "check_name", "check_same_spec",
-           "ranking_warnings"]
+           "normalised", "ranking_warnings"]

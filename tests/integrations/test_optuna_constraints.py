@@ -1,11 +1,15 @@
 """``OptunaSearcher`` hands the study's constraints to the Optuna sampler (Optuna's convention:
 one value per constraint, feasible iff ``<= 0``), refuses a sampler that would ignore them, and
-refuses a ``constraints_func`` of its own. Before: infeasible trials were shown to the sampler
-as plain ``COMPLETE`` trials and ``CmaEsSampler`` was accepted for a constrained study."""
+refuses a ``constraints_func`` of its own; and refuses, before anything is written, a sampler
+that cannot search a study's several objectives. Before: infeasible trials were shown to the
+sampler as plain ``COMPLETE`` trials and ``CmaEsSampler`` was accepted for a constrained study,
+and for a study of two objectives (failing at its first trial, keyed ``kwargs``: ``rung run``
+left a study written that could never run)."""
 
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -75,3 +79,51 @@ def test_a_constraints_func_of_ones_own_is_refused() -> None:
     assert str(e.value) == (
         "searcher.params.kwargs.constraints_func: the sampler is given the study's "
         "constraints (Study.create(constraints=[...])): give them there")
+
+
+_CANNOT = ("searcher.params.sampler: CmaEsSampler cannot search several objectives (this study "
+           "has 2): use a sampler that can (TPESampler, NSGAIISampler, NSGAIIISampler, "
+           "GPSampler) or searcher='tpe' / 'gp'")
+
+
+def test_a_sampler_of_one_objective_is_refused_for_several_before_anything_is_written(
+        tmp_path: Path) -> None:
+    def study(sampler: str, kwargs: dict[str, Any] | None = None) -> Study:
+        return Study.create(
+            "o", {"x": Float(0.0, 1.0)}, objective=["loss", "acc"], mode=["min", "max"],
+            searcher={"name": "optuna", "params": {"sampler": sampler, "kwargs": kwargs or {}}},
+            scheduler="fifo", budget={"n_trials": 3}, storage=tmp_path / "j.db")
+
+    with pytest.raises(ConfigError) as e:
+        study("CmaEsSampler")
+    assert str(e.value) == _CANNOT
+    # a sampler that fails with one objective too: its keyword arguments (here, a space of
+    # floats without a step), as the first trial said
+    with pytest.raises(ConfigError) as e:
+        study("BruteForceSampler")
+    assert e.value.key == "searcher.params.kwargs"
+    assert str(e.value).startswith("searcher.params.kwargs: BruteForceSampler with {} failed: ")
+    assert not (tmp_path / "j.db").exists()
+    for sampler in ("TPESampler", "NSGAIISampler", "RandomSampler"):
+        s = study(sampler)
+        assert s.ask() is not None
+        s.close()
+        Study.load("o", tmp_path / "j.db").close()
+        (tmp_path / "j.db").unlink()
+
+
+def test_rung_run_refuses_it_with_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from rung.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fit_two.py").write_text(
+        "def fit(ctx):\n    ctx.report(1, loss=ctx.params['x'], acc=1 - ctx.params['x'])\n")
+    (tmp_path / "s.yaml").write_text(
+        "name: m\nobjective: fit_two:fit\nspace: {x: {type: float, low: 0.0, high: 1.0}}\n"
+        "metric: [loss, acc]\nmode: [min, max]\n"
+        "searcher: {name: optuna, params: {sampler: CmaEsSampler}}\nbudget: {n_trials: 3}\n")
+    assert main(["run", "s.yaml", "--no-live"]) == 2
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", f"rung: error: spec.{_CANNOT}\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fit_two.py", "s.yaml"]

@@ -104,3 +104,39 @@ def test_an_infeasible_stop_names_the_constraint() -> None:
         Decision.proceed(2, "position 1/3 at rung 0 (step 1)"),  # lat unknown: feasible
     ]
     s.assert_replay_matches()
+
+
+def test_infeasible_results_tied_on_violation_share_their_best_position() -> None:
+    """MO-ASHA ranks an infeasible result by its violation alone (then trial id): results of
+    equal violation are tied, and a reason names the best position of their group. Before:
+    'position 3/3' (where ASHA, ranking them by 'err', says 'rank 2/3'), 'position 4/4', for
+    results behind nothing but one feasible result and their ties, and 'not in the top 1/2'
+    though their group's position was inside it. The decisions are unchanged."""
+    s = MOScript(MOASHA(reduction_factor=2), (Constraint("lat", "<=", 40.0),))
+    ds = s.rung0([{"err": 0.1, "acc": 0.9, "lat": 10.0}, {"err": 0.5, "acc": 0.5, "lat": 90.0},
+                  {"err": 0.2, "acc": 0.8, "lat": 90.0}, {"err": 0.6, "acc": 0.4, "lat": 90.0}])
+    infeasible = "infeasible (lat=90 violates lat <= 40), ranked after every feasible result: "
+    tied = "tied on violation with results inside the top 1/2, which rank first (earlier trials)"
+    assert ds == [
+        Decision.proceed(2, "position 1/1 at rung 0 (step 1)"),
+        Decision.stop(f"position 2/2 at rung 0 (step 1): {infeasible}not in the top 1/2 by "
+                      "feasibility and non-dominated sorting"),
+        Decision.stop(f"position 2/3 at rung 0 (step 1): {infeasible}{tied}"),
+        Decision.stop(f"position 2/4 at rung 0 (step 1): {infeasible}{tied}"),
+    ]
+    s.assert_replay_matches()
+
+
+def test_min_step_auto_is_asha_s_and_says_so() -> None:
+    """Before: 'must be an integer >= 1, got 'auto'', as if 'auto' were never a min_step."""
+    import pytest
+
+    import rung
+
+    with pytest.raises(rung.ConfigError) as e:
+        rung.Study.create("m", {"x": rung.Float(0.0, 1.0)}, objective=["a", "b"],
+                          scheduler={"name": "mo_asha", "params": {"min_step": "auto"}},
+                          searcher="random", max_step=27, budget={"n_trials": 3})
+    assert str(e.value) == (
+        "scheduler.params.min_step: 'auto' (the first rung chosen from complete curves) is "
+        "only for asha and async_hyperband: give mo_asha an integer >= 1")

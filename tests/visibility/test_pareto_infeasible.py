@@ -54,3 +54,40 @@ def test_the_dashboard_flags_infeasible_points(tmp_path: Path) -> None:
     d = TestClient(create_app(tmp_path / "m.db")).get("/api/study/mo/pareto").json()
     assert {p["id"]: p["feasible"] for p in d["points"]} == want
     assert all(want[t] for t in d["front"])
+
+
+def test_trials_without_a_final_result_are_drawn_apart_and_labelled() -> None:
+    """A trial stopped at step 1 is drawn at its step-1 value, which may look better than the
+    front judged at max_step. Before: the same grey 'trials' points as the final ones,
+    visibly dominating the red front, under a title that counted them as judged."""
+    pytest.importorskip("matplotlib")
+    import numpy as np
+
+    from rung import plot as P
+
+    s = rung.Study.create("lo", {"x": rung.Float(0, 1)},
+                          objective=[rung.Objective("loss", "min"), rung.Objective("acc", "max")],
+                          searcher="random", scheduler="fifo", max_step=3,
+                          budget=rung.Budget(n_trials=6), seed=0)
+    for i in range(6):
+        t = s.ask()
+        assert t is not None
+        if i % 2:  # stopped at step 1, with a value that beats every final one
+            s.report(t.id, 1, {"loss": 0.01 * i, "acc": 0.99})
+            s.tell(t.id, "stopped")
+        else:
+            s.report(t.id, 1, {"loss": 2.0, "acc": 0.1})
+            s.tell(t.id, "completed", {"loss": (10 - i) / 10, "acc": (2 + i) / 10}, step=3)
+    ax = P.pareto_front(s).axes[0]
+    by = {a.get_gid(): sorted(map(tuple, np.round(np.asarray(a.get_offsets()), 6).tolist()))
+          for a in ax.collections}
+    assert by["trials"] == [(0.6, 0.6), (0.8, 0.4), (1.0, 0.2)]
+    assert by["other-trials"] == [(0.01, 0.99), (0.03, 0.99), (0.05, 0.99)]
+    assert by["front"] == [(0.6, 0.6)]
+    legend = ax.get_legend()
+    assert legend is not None
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "trials with a final result",
+        "other trials (value at their last step; not judged for the front)", "Pareto front"]
+    assert ax.get_title() == ("lo: Pareto front (1 of 6 trials; 3 drawn at their last step, "
+                              "not judged)")

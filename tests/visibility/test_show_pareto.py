@@ -73,3 +73,39 @@ def test_a_best_trial_with_a_nan_value_is_named(tmp_path: Path) -> None:
     s.tell(t.id, "completed", {"loss": float("nan")})
     s.close()
     assert "  best loss=nan (trial #0, step 1)" in _show(db)
+
+
+def test_the_best_trials_table_has_a_column_per_objective(tmp_path: Path) -> None:
+    """Before: only the first objective's column ('acc'), the other objectives' values shown
+    nowhere in the table. One objective: its one column, as before."""
+    db = tmp_path / "m.db"
+    s = rung.Study.create("mo", {"x": rung.Float(0, 1)},
+                          objective=[rung.Objective("acc", "max"), rung.Objective("ms", "min")],
+                          searcher="random", scheduler="fifo", budget=rung.Budget(n_trials=2),
+                          seed=0, storage=db)
+    for acc, ms in ((0.5, 20.0), (0.75, 40.0)):
+        t = s.ask()
+        assert t is not None
+        s.tell(t.id, "completed", {"acc": acc, "ms": ms, "other": 1.0})
+    params = [f"x={t.params['x']:.6g}" for t in s.trials()]
+    s.close()
+    lines = _show(db)
+    at = lines.index("best trials (top 2)")
+    assert [line.split() for line in lines[at + 1:at + 4]] == [
+        ["trial", "status", "step", "acc", "ms", "params"],
+        ["1", "completed", "1", "0.75", "40", params[1]],
+        ["0", "completed", "1", "0.5", "20", params[0]]]
+    one = rung.Study.create("so", {"x": rung.Float(0, 1)}, objective="acc", searcher="random",
+                            scheduler="fifo", budget=rung.Budget(n_trials=1), seed=0,
+                            storage=db)
+    t = one.ask()
+    assert t is not None
+    one.tell(t.id, "completed", {"acc": 0.5, "ms": 20.0})
+    one.close()
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["show", "so", "--storage", str(db)]) == 0
+    shown = out.getvalue().splitlines()
+    at = shown.index("best trials (top 1)")
+    assert shown[at + 1:at + 3] == ["  trial  status     step  acc  params",
+                                    f"  0      completed  1     0.5  x={t.params['x']:.6g}"]

@@ -295,7 +295,13 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace,
     """Create ``spec``'s study and run it; every refusal (exit 2) comes before anything is
     printed on stdout or written; ``intro`` is printed once the journal exists."""
     from rung.cli.drive import drive
-    from rung.cli.run_checks import being_run, changed_keys, check_executor, check_tracking
+    from rung.cli.run_checks import (
+        being_run,
+        changed_keys,
+        check_executor,
+        check_tracking,
+        warnings_as_lines,
+    )
     from rung.cli.spec import CLI_KEY
     from rung.study import Study
 
@@ -333,8 +339,9 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace,
     check_executor(spec)
     args.study_at = (path, spec.name)  # an interrupt from here on names the resume command
     try:
-        study = Study.from_spec(spec.study, path, extra={CLI_KEY: spec.cli_json()},
-                                auto=spec.auto)
+        with warnings_as_lines():
+            study = Study.from_spec(spec.study, path, extra={CLI_KEY: spec.cli_json()},
+                                    auto=spec.auto)
     except sqlite3.DatabaseError as e:
         raise CLIError(f"{key}: {path} is not an SQLite journal ({e})", 2) from None
     except JournalError as e:  # the file cannot be created or is not a journal

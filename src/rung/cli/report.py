@@ -209,21 +209,24 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
     lines.extend(paused_as_written(study, c))
     trials = top_trials(study, top)
     if trials:
-        metric = spec.objective.metric
+        objs = spec.objectives  # several: a column each (one: the trial's value)
         fid = spec.fidelity  # steps shown with the user's value behind them
         cons = bool(spec.constraints)  # then a column says which trials meet them
         rows = [
             [t.id, t.status.value,
              *((("yes" if study.feasible(t.id) else "no"),) if cons else ()),
              f"{t.last_step} ({fid.value(t.last_step)})" if fid and t.last_step else t.last_step,
-             fmt_num(t.value), fmt_params(t.params)]
+             *([fmt_num(o.value(v)) for o, v in zip(objs, h.values(t.id), strict=True)]
+               if objs else [fmt_num(t.value)]),
+             fmt_params(t.params)]
             for t in trials
         ]
         lines.append("")
         lines.append(f"best trials (top {len(trials)})")
         step = f"step ({fid.name})" if fid else "step"
-        lines.append(table(["trial", "status", *(("feasible",) if cons else ()), step, metric,
-                            "params"], rows))
+        metrics = [o.metric for o in objs] if objs else [spec.objective.metric]
+        lines.append(table(["trial", "status", *(("feasible",) if cons else ()), step,
+                            *metrics, "params"], rows))
     occ = occupancy_text(study)
     if occ:
         lines.append("")

@@ -8,13 +8,18 @@ cannot start).
 ``being_run`` and ``changed_keys`` read a stored study of the same name, for ``rung run``'s
 message when the name is taken. ``storage_path`` is what every command's ``--storage`` means
 (``rung.storage.journal_path``); ``spec_readable`` refuses a stored study whose spec was
-damaged (exit code 1, as a damaged journal).
+damaged (exit code 1, as a damaged journal). ``warnings_as_lines``: what the library warns of
+while the study is created (``rung.study``'s log), in the CLI's ``rung: warning:`` lines.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rung.cli.errors import CLIError
 from rung.errors import RungError
@@ -150,10 +155,11 @@ def being_run(path: Path, name: str) -> bool:
 def changed_keys(spec: RunSpec, path: Path) -> list[str]:
     """The spec keys whose values differ between ``spec`` and the study of the same name stored
     in ``path`` (``n_workers`` and ``path`` excepted: a run may change them). The stored study
-    is compared as this rung reads it (``normalised``): a key added to the spec format after
-    it was written, with its default, is no change."""
+    is compared as this rung reads it (``rung.study_checks.normalised``): a key added to the
+    spec format after it was written, with its default, is no change."""
     from rung.cli.spec import CLI_KEY
     from rung.storage import SQLiteJournal
+    from rung.study_checks import normalised
 
     try:
         with SQLiteJournal(path, readonly=True) as j:
@@ -173,37 +179,31 @@ def changed_keys(spec: RunSpec, path: Path) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
-def normalised(stored: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
-    """The study spec JSON ``stored`` (a journal's, maybe written by an older rung) as this
-    rung writes it (``StudySpec.from_json(...).to_json()``: keys added later with their
-    defaults, keys of other parties dropped); ``{}`` if it does not read. An objective stored
-    without a ``nan`` policy (a journal from before it) reads as ``"worst"``, the old scoring;
-    a spec file cannot name the policy, so such an objective takes ``given``'s (the default):
-    the same file is the same objective."""
-    from rung.core.records import StudySpec
+class _Lines(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        text = " ".join(record.getMessage().split())
+        print(f"rung: warning: {text}", file=sys.stderr, flush=True)
 
+
+@contextlib.contextmanager
+def warnings_as_lines(logger: str = "rung.study") -> Iterator[None]:
+    """Each warning ``logger`` logs in the block printed once, as one ``rung: warning: ...``
+    line on stderr (the CLI's format), not passed on to the root logger (whose last-resort
+    handler printed it bare: ``Study.from_spec``'s warning that a scheduler ranks by the
+    first objective only)."""
+    log = logging.getLogger(logger)
+    handler = _Lines(logging.WARNING)
+    propagate = log.propagate
+    log.addHandler(handler)
+    log.propagate = False
     try:
-        out = StudySpec.from_json(stored).to_json()
-    except (RungError, KeyError, TypeError, ValueError, AttributeError):  # a damaged spec
-        return {}
-
-    def policy(raw: Any, now: Any, mine: Any) -> Any:
-        if isinstance(raw, dict) and "nan" not in raw and isinstance(mine, dict):
-            return {**now, "nan": mine.get("nan")}
-        return now
-
-    if "objective" in out:
-        out["objective"] = policy(stored.get("objective"), out["objective"],
-                                  given.get("objective"))
-    raws, mine = stored.get("objectives"), given.get("objectives")
-    if "objectives" in out and isinstance(raws, list) and isinstance(mine, list) \
-            and len(raws) == len(mine) == len(out["objectives"]):
-        out["objectives"] = [policy(r, n, m) for r, n, m in zip(raws, out["objectives"], mine,
-                                                                 strict=True)]
-    return out
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.propagate = propagate
 
 
 __all__ = [
     "being_run", "changed_keys", "check_executor", "check_tracking", "check_workers_option",
-    "normalised", "spec_readable", "storage_arg", "storage_path",
+    "spec_readable", "storage_arg", "storage_path", "warnings_as_lines",
 ]

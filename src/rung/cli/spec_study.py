@@ -75,7 +75,8 @@ def study_spec(
         **cost_fields(top),
     ))
     engine: Engine = wrap(lambda: _bind(study))  # binding checks component params
-    wrap(lambda: check_first_rung(study))  # what Study.create checks of a new study
+    # what Study.create checks of a new study; it warns when rung run creates it (once)
+    wrap(lambda: check_first_rung(study, warn=False))
     if budget.unlimited and not engine.searcher.exhausts:
         raise SpecError(
             "spec.budget", "missing: a run needs a limit (n_trials, max_time, max_steps, "

@@ -20,7 +20,9 @@ STUDY: Mapping[str, tuple[str, str]] = {
     "best_trials": ("Optuna", "study.pareto_front() (the trials no other dominates; "
                               "study.best_trial is the best on the first objective)"),
     "direction": ("Optuna", "study.spec.objective.mode ('min' or 'max')"),
-    "directions": ("Optuna", "[o.mode for o in study.spec.objectives]"),
+    # spec.objectives is () for one objective: spec.objective is then the one
+    "directions": ("Optuna", "[o.mode for o in study.spec.objectives or "
+                             "(study.spec.objective,)]"),
     "study_name": ("Optuna", "study.name"),
     "get_trials": ("Optuna", "study.trials(), or study.trials('completed') for one status"),
     "enqueue_trial": ("Optuna", "study.enqueue(params)"),

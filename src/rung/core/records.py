@@ -171,15 +171,21 @@ class Objective:
             raise ConfigError(
                 key="objective.metric", message=f"must be a non-empty string, got {self.metric!r}"
             )
+        for name in ("mode", "nan"):  # a str subclass (NumPy's np.str_) as the string it is
+            value = getattr(self, name)
+            if isinstance(value, str) and type(value) is not str:
+                object.__setattr__(self, name, str(value))
         check_choice("objective.mode", self.mode, _MODES)
         check_choice("objective.nan", self.nan, _NAN_POLICIES)
 
     def problem(self, metrics: Mapping[str, Any]) -> str | None:
-        """Why ``metrics`` cannot be scored (``"metric 'loss' is nan"``), ``None`` if they can."""
+        """Why ``metrics`` cannot be scored (``"metric 'loss' is nan"``), ``None`` if they can.
+        A missing metric whose name is reported metrics joined by commas (``metric: "loss,
+        acc"``, one metric of that name) is told how to give several objectives."""
         name = self.metric
         if name not in metrics:
             have = ", ".join(repr(k) for k in list(metrics)[:5]) or "none"
-            return f"metric {name!r} was not reported (reported: {have})"
+            return f"metric {name!r} was not reported (reported: {have}){list_hint(name, metrics)}"
         v = metrics[name]
         if isinstance(v, _TEXT) or v is None:
             return f"metric {name!r} is not a number: {v!r} ({type(v).__name__})"
@@ -221,6 +227,16 @@ class Objective:
         return cls(str(d["metric"]), str(d.get("mode", "min")), str(d.get("nan", nan)))
 
 
+def list_hint(name: str, metrics: Mapping[str, Any]) -> str:
+    """For a metric ``name`` not in ``metrics``: `` (for several objectives, give a list: [loss,
+    acc])`` when it is names of reported metrics joined by commas (``metric: "loss, acc"``
+    is one metric of that name: a name may hold a comma), else ``""``."""
+    parts = [p.strip() for p in name.split(",")]
+    if len(parts) > 1 and all(p in metrics for p in parts):
+        return f" (for several objectives, give a list: [{', '.join(parts)}])"
+    return ""
+
+
 _MODES = ("min", "max")
 _NAN_POLICIES = ("fail", "worst")
 
@@ -240,8 +256,8 @@ def objectives_from(
         if len(modes) != len(metrics):
             raise ConfigError(
                 key="mode",
-                message=f"{len(modes)} modes for {len(metrics)} metrics {metrics} "
-                "(give one mode, or one per metric)",
+                message=f"{_count(len(modes), 'mode')} for {_count(len(metrics), 'metric')} "
+                f"{metrics} (give one mode, or one per metric)",
             )
     out: list[Objective] = []
     for i, (m, d) in enumerate(zip(metrics, modes, strict=True)):
@@ -254,6 +270,11 @@ def objectives_from(
         out.append(Objective(m, d))
     _check_distinct(metrics, "metric")
     return out
+
+
+def _count(n: int, noun: str) -> str:
+    """``"1 metric"``, ``"2 metrics"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _check_distinct(metrics: Sequence[str], key: str) -> None:

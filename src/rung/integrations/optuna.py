@@ -55,7 +55,10 @@ constraints only when given one; Optuna 5's read the attribute and deprecate the
 its ``FutureWarning`` is silenced). A sampler class that takes no ``constraints_func``
 (``CmaEsSampler``, ``QMCSampler``, ``RandomSampler``...) would ignore the constraints: a new
 constrained study refuses it (``check_constraints``), and ``constraints_func`` in ``kwargs``
-is refused (the constraints are the study's: ``Study.create(constraints=[...])``).
+is refused (the constraints are the study's: ``Study.create(constraints=[...])``). So is a
+sampler that cannot search a new study's several objectives (``CmaEsSampler``: refused when the
+study is created, ``rung.integrations._optuna_checks.check_objectives``, not at its first
+trial).
 
 **Determinism and resume.** Two runs with one seed and one event order propose the same
 configurations. Samplers that keep state in the study (CMA-ES's optimizer, NSGA-II's
@@ -89,6 +92,7 @@ from rung.core.records import TrialStatus
 from rung.core.registry import reading_journal_only, register
 from rung.errors import ConfigError
 from rung.integrations._framework import require
+from rung.integrations._optuna_checks import check_constraints
 from rung.space import Categorical, Fixed, Float, Int, SearchSpace
 
 if TYPE_CHECKING:
@@ -116,20 +120,6 @@ def _stored_constraints(trial: FrozenTrial) -> Sequence[float]:
     """The ``constraints_func`` handed to the sampler: the constraint values the mirror
     stored on ``trial`` (module docstring, "Constraints")."""
     return tuple(trial.system_attrs.get(_CONSTRAINTS_ATTR) or ())
-
-
-def check_constraints(sampler: str, n_constraints: int) -> None:
-    """Refuse a new constrained study (``n_constraints > 0``) whose sampler class (as
-    ``OptunaSearcher``'s ``sampler``) takes no ``constraints_func``: it would ignore the
-    constraints. ``ConfigError`` keyed ``searcher.params.sampler``."""
-    if not n_constraints:
-        return
-    cls = _resolve(sampler)
-    if "constraints_func" not in inspect.signature(cls).parameters:
-        raise ConfigError(key=f"{_KEY}.sampler", message=(
-            f"{cls.__name__} takes no constraints_func, so it would ignore the study's "
-            f"{n_constraints} constraint(s): use a sampler that takes it (TPESampler, "
-            "NSGAIISampler, NSGAIIISampler, GPSampler) or searcher='tpe' / 'gp'"))
 
 
 def _optuna() -> Any:

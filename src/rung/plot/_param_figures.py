@@ -159,31 +159,45 @@ def param_importance(study: Study) -> Figure:
 def pareto_front(study: Study) -> Figure:
     """The first two objectives of every trial at its last step, the non-dominated feasible
     ones highlighted and joined by the line that bounds what they attain
-    (``rung.analysis_frames.front_staircase``; a multi-objective study)."""
+    (``rung.analysis_frames.front_staircase``; a multi-objective study). The front is judged
+    among the trials with a final result (``History.best_candidates``: at ``max_step``, or
+    the highest step reached while none has one), drawn as filled points ("trials with a final
+    result"); the other feasible trials (stopped or unfinished below that step, or failed)
+    are hollow points, "other trials (value at their last step; not judged for the front)",
+    since a value at a lower step may look better than the front and is not comparable to
+    it; the title counts them."""
     d = _data(study)
     h = d.history
     if len(h.objectives) < 2:
         raise ValueError(f"study {d.name!r} has one objective: a Pareto front needs two or more "
                          "(a spec's metric: [a, b], or rung.Study.create(objective=[...]))")
     o1, o2 = h.objectives[0], h.objectives[1]
-    xs: list[float] = []
-    ys: list[float] = []
-    bad_x: list[float] = []
-    bad_y: list[float] = []
+    judged = set(h.best_candidates())
+    points: dict[str, tuple[list[float], list[float]]] = {
+        "trials": ([], []), "other-trials": ([], []), "infeasible": ([], [])}
     for tid in h:
         v = h.values(tid)
         if math.isfinite(v[0]) and math.isfinite(v[1]):
-            feasible = h.violation(tid) == 0.0
-            (xs if feasible else bad_x).append(o1.value(v[0]))
-            (ys if feasible else bad_y).append(o2.value(v[1]))
+            kind = ("infeasible" if h.violation(tid) != 0.0
+                    else "trials" if tid in judged else "other-trials")
+            points[kind][0].append(o1.value(v[0]))
+            points[kind][1].append(o2.value(v[1]))
     front = study.pareto_front()
     fx = [o1.value(h.values(t.id)[0]) for t in front]
     fy = [o2.value(h.values(t.id)[1]) for t in front]
+    final = any(h.is_final(t) for t in judged)
+    at = "with a final result" if final or not judged else \
+        f"at step {max(h.last_step(t) for t in judged)} (the highest reached)"
     fig = _figure(7, 5.5)
     ax = fig.add_subplot()
-    ax.scatter(xs, ys, s=14, color="#aaaaaa", gid="trials", label="trials")
-    if bad_x:  # a constraint excludes them from the front, however good they look
-        ax.scatter(bad_x, bad_y, s=16, marker="x", color="#cccccc", gid="infeasible",
+    ax.scatter(*points["trials"], s=14, color="#aaaaaa", gid="trials", label=f"trials {at}")
+    others = len(points["other-trials"][0])
+    if others:  # not comparable to the front: a value at a lower step may look better
+        ax.scatter(*points["other-trials"], s=14, facecolors="none", edgecolors="#aaaaaa",
+                   gid="other-trials",
+                   label="other trials (value at their last step; not judged for the front)")
+    if points["infeasible"][0]:  # a constraint excludes them from the front, however good
+        ax.scatter(*points["infeasible"], s=16, marker="x", color="#cccccc", gid="infeasible",
                    label="infeasible (a constraint is not met)")
     ax.scatter(fx, fy, s=30, color="#d62728", zorder=3, gid="front", label="Pareto front")
     if fx:
@@ -195,7 +209,9 @@ def pareto_front(study: Study) -> Figure:
     # with three objectives or more the front is non-dominated in all of them: a point of it
     # may look dominated in the two drawn
     over = f"; front over all {n_obj} objectives, drawn in the first two" if n_obj > 2 else ""
-    ax.set_title(f"{d.name}: Pareto front ({len(front)} of {len(xs) + len(bad_x)} trials{over})")
+    drawn = sum(len(xs) for xs, _ in points.values())
+    unjudged = f"; {others} drawn at their last step, not judged" if others else ""
+    ax.set_title(f"{d.name}: Pareto front ({len(front)} of {drawn} trials{unjudged}{over})")
     ax.legend(loc="best", fontsize="small")
     return fig
 

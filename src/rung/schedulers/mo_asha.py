@@ -35,11 +35,14 @@ A result with an objective that is not finite (NaN, infinite or missing, under
 Reasons name the position and the rule that decided it: ``"position 2/4 at rung 0 (step 1)"``
 (inside the top ``ceil(n / eta)``), ``"position 3/4 at rung 0 (step 1): not in the top 1/3 by
 non-dominated sorting"`` (positions 1 to ``ceil(n / eta)`` go on; ``by feasibility and
-non-dominated sorting`` with constraints), a tied result's
-``"tied with results inside the top 1/3, takes one of their places"`` or ``"tied, and the
-places of its tied values are taken"``; an infeasible result's stop names the constraints it
-violates, with their values: ``"... : infeasible (latency=140 violates latency <= 100),
-ranked after every feasible result: not in the top 1/3 ..."``.
+non-dominated sorting`` with constraints), a tied result's ``"tied with results inside the top
+1/3, takes one of their places"`` or ``"tied, and the places of its tied values are taken"``,
+an infeasible one's ``"tied on violation with results inside the top 1/3, which rank first
+(earlier trials)"``; an infeasible result's stop names the constraints it violates, with their
+values: ``"... : infeasible (latency=140 violates latency <= 100), ranked after every feasible
+result: not in the top 1/3 ..."``. Results tied in the ranking share the best position of their
+group: identical results, infeasible ones of equal violation (not ordered by their values) and
+the non-finite ones; their order, by trial id, still decides.
 
 A trial that skips a rung's step (it reports every few steps) is judged at its first result
 past it, with that result's values, as in ASHA ("Results between rungs" in
@@ -60,6 +63,7 @@ from rung._validate import check_int
 from rung.core.components import BindContext, ResultRequest, Scheduler
 from rung.core.events import Decision
 from rung.core.registry import register
+from rung.errors import ConfigError
 from rung.multiobjective import nondominated_sort
 from rung.schedulers._ladder import NOT_FINITE, rung_steps
 from rung.schedulers._reasons import infeasible
@@ -113,7 +117,8 @@ class MOASHA(Scheduler):
     Args:
         reduction_factor: ``eta`` (>= 2): a result goes on iff its position is in the top
             ``ceil(n / eta)`` of its rung.
-        min_step: the first rung (no trial stops before it).
+        min_step: the first rung (no trial stops before it): an integer, not ASHA's
+            ``"auto"``.
     """
 
     version = 6
@@ -144,6 +149,11 @@ class MOASHA(Scheduler):
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
         eta = check_int("scheduler.params.reduction_factor", self.reduction_factor, 2)
+        given: object = self.min_step  # a spec's value, whatever the annotation says
+        if given == "auto":  # ASHA's: it chooses the first rung by one objective
+            raise ConfigError(key="scheduler.params.min_step", message=(
+                "'auto' (the first rung chosen from complete curves) is only for asha and "
+                "async_hyperband: give mo_asha an integer >= 1"))
         r = check_int("scheduler.params.min_step", self.min_step, 1)
         self.rungs = rung_steps(r, eta, ctx.max_step)
         self._rung_index = {s: k for k, s in enumerate(self.rungs)}
@@ -176,20 +186,28 @@ class MOASHA(Scheduler):
         viol = np.array([h.violation(t, at, ranking=True) for t, at in members.items()])
         order = mo_rank(values, viol, ids)
         me = int(np.flatnonzero(ids == tid)[0])
-        rank = order.index(me)
+        position = np.empty(len(order), dtype=int)
+        position[order] = np.arange(len(order))
+        rank = int(position[me])
         n, eta = len(ids), self.reduction_factor
-        r = self.rungs[k]
-        at = f"step {r}" if step == r else f"step {r}, reported at step {step}"
-        where = f"position {rank + 1}/{n} at rung {k} ({at})"
-        if tid in self._passed[k]:  # re-reported after a restart: the decision stands
-            return Decision.proceed(self.lease(step + 1), f"{where}: already promoted")
-        if not np.all(np.isfinite(values[me])):
-            return Decision.stop(f"{where}: {NOT_FINITE}")
         # ties: results identical to this one are interchangeable, so they share the places
         # any of them holds inside the top
         same = np.all(values == values[me], axis=1) & (viol == viol[me])
         same[me] = True  # a non-finite row equals nothing, not even itself
         tied = bool(same.sum() > 1)
+        # the position a reason names: a result tied with others in the ranking shares the
+        # best position of their group (an infeasible one ranks by its violation alone, not its
+        # values, a non-finite one after every other); their order still decides
+        bad = np.where(np.all(np.isfinite(values), axis=1), viol, np.inf)
+        group = (bad == bad[me]) if bad[me] > 0 else same
+        shown = int(position[group].min())
+        r = self.rungs[k]
+        at = f"step {r}" if step == r else f"step {r}, reported at step {step}"
+        where = f"position {shown + 1}/{n} at rung {k} ({at})"
+        if tid in self._passed[k]:  # re-reported after a restart: the decision stands
+            return Decision.proceed(self.lease(step + 1), f"{where}: already promoted")
+        if not np.all(np.isfinite(values[me])):
+            return Decision.stop(f"{where}: {NOT_FINITE}")
         if not tied and rank * eta < n:
             self._passed[k].add(tid)
             return Decision.proceed(self.lease(step + 1), where)
@@ -200,15 +218,18 @@ class MOASHA(Scheduler):
                 self._passed[k].add(tid)
                 return Decision.proceed(self.lease(step + 1), f"{where}: tied with results "
                                         f"inside the top 1/{eta}, takes one of their places")
-        bad = ""
+        note = ""
         if viol[me] > 0:
-            bad = f"{infeasible(h, tid, step) or 'infeasible'}, ranked after every feasible " \
-                  "result: "
+            note = f"{infeasible(h, tid, step) or 'infeasible'}, ranked after every feasible " \
+                   "result: "
         by = "feasibility and non-dominated sorting" if h.constraints else "non-dominated sorting"
         why = f"not in the top 1/{eta} by {by}"
-        if tied and rank * eta < n:
+        if tied and shown * eta < n:
             why = f"tied, and the places of its tied values in the top 1/{eta} are taken"
-        return Decision.stop(f"{where}: {bad}{why}")
+        elif shown * eta < n:  # an infeasible result tied on violation, ordered by trial id
+            why = f"tied on violation with results inside the top 1/{eta}, which rank first " \
+                  "(earlier trials)"
+        return Decision.stop(f"{where}: {note}{why}")
 
     def _rung_of(self, trial_id: int, step: int) -> int | None:
         """The rung a result counts at: its step's rung, or the highest rung at or below
