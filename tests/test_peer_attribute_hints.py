@@ -91,3 +91,28 @@ def test_the_directions_hint_works_for_one_objective_and_several(
     hint = str(e.value).split("(Optuna's): ", 1)[1]
     assert hint == "[o.mode for o in study.spec.objectives or (study.spec.objective,)]"
     assert eval(hint, {"study": s}) == modes
+
+
+@pytest.mark.parametrize(("name", "message", "works"), [
+    ("dataframe", "rung's Study has no 'dataframe' (Ray Tune's): study.trials_dataframe(), or "
+                  "study.results_dataframe() for every reported result",
+     "study.trials_dataframe()"),
+    ("results_df", "rung's Study has no 'results_df' (Ray Tune's): study.trials_dataframe()",
+     "study.trials_dataframe()"),
+    ("trial_dataframes", "rung's Study has no 'trial_dataframes' (Ray Tune's): "
+                         "study.results_dataframe() (one row per result, with trial_id)",
+     "study.results_dataframe()"),
+    ("best_config", "rung's Study has no 'best_config' (Ray Tune's): study.best_trial.params",
+     "study.best_trial.params"),
+    ("best_result", "rung's Study has no 'best_result' (Ray Tune's): study.best_trial.metrics",
+     "study.best_trial.metrics"),
+])
+def test_ray_tunes_experiment_analysis_names_say_rungs(study: rung.Study, name: str,
+                                                       message: str, works: str) -> None:
+    """``tune.run`` returned an ``ExperimentAnalysis`` (``.dataframe()``, ``.best_config``):
+    before, ``study.dataframe()`` was a bare AttributeError (core-install audit)."""
+    pytest.importorskip("pandas")
+    with pytest.raises(AttributeError) as e:
+        getattr(study, name)
+    assert str(e.value) == message
+    assert eval(works, {"study": study}) is not None  # what it suggests runs

@@ -39,6 +39,14 @@ STUDY: Mapping[str, tuple[str, str]] = {
     "get_best_result": ("Ray Tune", "study.best_trial (its .params and .metrics)"),
     "get_dataframe": ("Ray Tune", "study.trials_dataframe(), or study.results_dataframe() "
                                   "for every reported result"),
+    # Ray Tune's ExperimentAnalysis (what tune.run returned)
+    "dataframe": ("Ray Tune", "study.trials_dataframe(), or study.results_dataframe() "
+                              "for every reported result"),
+    "results_df": ("Ray Tune", "study.trials_dataframe()"),
+    "trial_dataframes": ("Ray Tune", "study.results_dataframe() (one row per result, "
+                                     "with trial_id)"),
+    "best_config": ("Ray Tune", "study.best_trial.params"),
+    "best_result": ("Ray Tune", "study.best_trial.metrics"),
     "fit": ("Ray Tune", "study.run(train, executor=...)"),
     "errors": ("Ray Tune", "[t.error for t in study.trials('failed')]"),
     "num_errors": ("Ray Tune", "len(study.trials('failed'))"),
