@@ -2,19 +2,43 @@
 
 ``run_to_the_end`` drives a study by ask / report / tell until its budget is spent, each trial
 reporting every step until its scheduler stops it; ``start_dashboard`` starts ``rung
-dashboard`` on a free loopback port (the caller stops it).
+dashboard`` on a free loopback port (the caller stops it); ``needs_browser`` is the
+``pytestmark`` of a module that drives Chromium (``conftest.browser``), ``wait_for`` polls a
+condition of the page.
 """
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import rung
+
+#: skip a module of browser tests without Debian's chromium and chromium-driver
+needs_browser = pytest.mark.skipif(
+    not ((shutil.which("chromium") or shutil.which("chromium-browser"))
+         and shutil.which("chromedriver")),
+    reason="needs Debian's chromium and chromium-driver")
+
+
+def wait_for(fn: Callable[[], Any], what: str, timeout: float = 20, poll: float = 0.1) -> Any:
+    """``fn()``'s first truthy value, polled every ``poll`` s; ``AssertionError`` naming
+    ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(poll)
 
 
 def run_to_the_end(study: rung.Study, max_step: int,

@@ -6,35 +6,24 @@ labels, and parallel coordinates of many parameters keep their axes apart."""
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
-import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from dashhelp import run_to_the_end, start_dashboard
+from dashhelp import needs_browser, run_to_the_end, start_dashboard, wait_for
 
 import rung
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 pytest.importorskip("selenium.webdriver")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                                reason="needs Debian's chromium and chromium-driver")
+pytestmark = needs_browser
 
 
 def _wait(fn: Any, what: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
+    return wait_for(fn, what, timeout, poll=0.2)
 
 
 @pytest.fixture(scope="module")

@@ -209,7 +209,9 @@ def create_app(storage: str | Path, name: str | None = None, interval: float = 2
 
         n, path = catalog.resolve(key)
         try:
-            return JSONResponse(ledger_view(path, n))
+            # why the search ended with its budget not spent: the overview's line
+            return JSONResponse({**ledger_view(path, n),
+                                 "budget_state": catalog.view(key, data.ended_early)})
         except Exception as e:
             return _failed(key, e)
 

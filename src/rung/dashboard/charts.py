@@ -133,14 +133,14 @@ def curves(snap: Snapshot) -> dict[str, Any]:
     ids, info = sample(h, [t for t in h if h.scores(t)], MAX_CURVES, BEST_CURVES,
                        "trials with a result")
     series = []
-    drawn: list[float] = []  # the scores drawn, for the value axis (``bulk_range``)
     for tid in ids:
         pts = sorted(h.scores(tid).items())
         if pts:
             series.append({"id": tid, "status": h.status(tid).value,
                            "x": [p[0] for p in pts], "y": [o.value(p[1]) for p in pts]})
-            drawn.extend(p[1] for p in pts)
-    bulk = bulk_range(drawn, o)
+    # the value axis fits every result, drawn or not, as ``rung plot --kind curves`` fits it
+    # (the sample drawn holds the best trials: its bulk is not the study's)
+    bulk = bulk_range(every_score(h), o)
     steps = rung_steps(snap)
     marks = [{"id": d.trial_id, "step": d.step, "action": d.action, "reason": d.reason,
               "value": o.value(h.scores(d.trial_id)[d.step])} for d in _marks(h, jf, ids)]
@@ -153,6 +153,15 @@ def curves(snap: Snapshot) -> dict[str, Any]:
                    "value_range": None if bulk is None else {
                        "low": bulk.low, "high": bulk.high, "left_out": bulk.left_out,
                        "note": bulk.note()}})
+
+
+def every_score(h: Any) -> list[float]:
+    """Every result's score of every trial (the values only: a list per trial's results,
+    no sorting), for the value axis."""
+    out: list[float] = []
+    for tid in h:
+        out.extend(h.scores(tid).values())
+    return out
 
 
 def _marks(h: Any, jf: Any, ids: list[int]) -> list[DecisionMade]:
@@ -285,6 +294,7 @@ __all__ = [
     "MAX_RUNS",
     "curves",
     "cutoffs",
+    "every_score",
     "front_ids",
     "memo_key",
     "memoized",

@@ -71,6 +71,7 @@ from rung.dashboard.charts import (  # the chart pages, re-exported
 from rung.dashboard.guard import Rewritten, guard_of, read_on, read_records, stamp
 from rung.dashboard.pages import (  # the JSON of each page, re-exported
     detail,
+    ended_early,
     overview,
     study_row,
     trial_detail,
@@ -143,6 +144,9 @@ class Snapshot:
     retired: bool = False
     #: the charts' incremental state (``rung.dashboard.charts``), kept with the fold it read
     parts: dict[str, Any] = field(default_factory=dict)
+    #: the study's stored creation (``Journal.load_study``): who created it (``rung run``'s
+    #: key, a tool's ``host``), for the state ``rung ls`` gives and ``rung show``'s notes
+    stored: dict[str, Any] = field(default_factory=dict)
 
     @property
     def history(self) -> Any:
@@ -281,7 +285,8 @@ class Catalog:
                 spec = StudySpec.from_json(stored)
                 auto = stored.get("auto")
                 snap = Snapshot(name, path, spec, _engine(spec), JournalFold(),
-                                auto if isinstance(auto, str) else None, guard=ident)
+                                auto if isinstance(auto, str) else None, guard=ident,
+                                stored=stored)
                 if self.snapshots:
                     self._open_view(snap)
                 self._cache[(path, name)] = snap
@@ -484,6 +489,7 @@ __all__ = [
     "clean",
     "curves",
     "detail",
+    "ended_early",
     "front_ids",
     "jclean",
     "memoized",

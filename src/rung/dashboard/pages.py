@@ -28,8 +28,11 @@ def _live(snap: Snapshot, page: str) -> dict[str, Any] | None:
     one."""
     if snap.view is None:
         return None
-    return jclean({**snap.view.pages[page], "path": str(snap.path), "live": snap.live,
-                   "loading": snap.loading, "error": snap.error})
+    out = {**snap.view.pages[page], "path": str(snap.path), "live": snap.live,
+           "loading": snap.loading, "error": snap.error}
+    if snap.live:  # stored while no driver ran it: a driver runs it now
+        out.update(state="running", unfinished_note=None)
+    return jclean(out)
 
 
 def study_row(snap: Snapshot) -> dict[str, Any]:
@@ -53,9 +56,42 @@ def study_row(snap: Snapshot) -> dict[str, Any]:
         "scheduler": snap.spec.scheduler.name,
         # a study whose replay diverged, read as written (rung ls: `done (as written)`)
         "read_as_written": snap.engine.read_as_written if snap.engine is not None else None,
+        # the code that wrote the journal, when it is not this rung's (a newer one: upgrade)
+        "version_note": snap.engine.version_note if snap.engine is not None else None,
+        "state": ls_state(snap),
+        # trials running when no driver runs the study: its driver stopped with them
+        "unfinished": 0 if snap.live else _running(h),
+        "budget_state": budget_state(snap.engine) if snap.engine is not None else None,
         "loading": snap.loading,
         "error": snap.error,
     })
+
+
+def _running(h: Any) -> int:
+    return int(h.count(TrialStatus.LAUNCHED) + h.count(TrialStatus.RUNNING))
+
+
+def ls_state(snap: Snapshot) -> str:
+    """The study's state in ``rung ls``'s words (``rung.cli.report.ls_row``): ``running`` (a
+    driver writes the journal), ``done`` (nothing left to run), ``ended`` (a tool that drives
+    its own trials ran it), ``resumable``; a study read as written that no driver runs is
+    ``done (as written)`` or ``as written``."""
+    from rung.integrations._embedded import HOST_KEY
+
+    if snap.live:
+        return "running"
+    eng = snap.engine
+    assert eng is not None
+    left = eng.budget_left() and eng._may_start_new() and not eng.exhausted
+    if not left and not _running(eng.history):
+        state = "done"
+    elif isinstance(snap.stored.get(HOST_KEY), str):
+        state = "ended"
+    else:
+        state = "resumable"
+    if eng.read_as_written is not None:
+        state = "done (as written)" if state == "done" else "as written"
+    return state
 
 
 def overview(snap: Snapshot) -> dict[str, Any]:
@@ -96,16 +132,18 @@ def overview(snap: Snapshot) -> dict[str, Any]:
         # why the search ended before its budget was spent (Budget.stop), as rung show says
         "stopped": eng.stopped.reason if eng.stopped is not None else None,
         "budget_state": budget_state(eng),
-        # the code that wrote the journal, when it is not this rung's (a newer one: upgrade)
-        "version_note": eng.version_note,
         "read_as_written": eng.read_as_written,
+        # rung show's note on the trials a stopped driver left running
+        "unfinished_note": None if snap.live else unfinished_note(snap),
         "steps_consumed": h.steps_consumed,
         "results": h.n_results,
         "elapsed": elapsed,
         "time_kind": time_label(jf.clocks),  # what elapsed measures (rung.time_kind)
+        # per second and per minute only over a second of time or more: a PBT study its
+        # scheduler ended after 0.05 s "ran 2217 trials/min" (rung show: 0.1s of driver time)
         "throughput": {
-            "results_per_s": h.n_results / elapsed if elapsed > 0 else None,
-            "trials_per_min": 60 * finished / elapsed if elapsed > 0 else None,
+            "results_per_s": h.n_results / elapsed if elapsed >= MIN_RATE_TIME else None,
+            "trials_per_min": 60 * finished / elapsed if elapsed >= MIN_RATE_TIME else None,
         },
         "best_params": dict(h.params(best)) if best is not None else None,
         "best_step": h.last_step(best) if best is not None else None,
@@ -113,6 +151,60 @@ def overview(snap: Snapshot) -> dict[str, Any]:
         "records": jf.n_records,
     }))
     return row
+
+
+def unfinished_note(snap: Snapshot) -> str | None:
+    """``rung show``'s note on the trials a stopped driver left running
+    (``rung.cli.report_notes.unfinished_notes``: ``4 trial(s) were running when the driver
+    stopped; `rung resume NAME --storage PATH` ends them as interrupted and resumes them``),
+    its notes joined; ``None`` when no trial is running. Reads the journal's records (to tell
+    the trials an ``ask`` started) only then, once per state of the journal."""
+    from rung.cli.report_notes import unfinished_notes
+
+    n = _running(snap.history)
+    if not n:
+        return None
+    hit = snap.parts.get("unfinished_note")
+    if hit is not None and hit[0] == snap.fold.n_records:
+        return str(hit[1])
+    notes = unfinished_notes(_AsStudy(snap), str(snap.path), n)  # type: ignore[arg-type]
+    text = "; ".join(x.strip().removeprefix("note: ") for x in notes) or None
+    snap.parts["unfinished_note"] = (snap.fold.n_records, text)
+    return text
+
+
+class _AsStudy:
+    """What ``rung show``'s notes read of a ``Study``, from a dashboard ``Snapshot``."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self._snap = snap
+        self.name = snap.name
+        self.engine = snap.engine
+        self.history = snap.history
+        self.spec = snap.spec
+        self.journal = self
+
+    def load_study(self, name: str) -> dict[str, Any]:
+        return self._snap.stored
+
+    def _journal_records(self) -> list[Any]:
+        from rung.dashboard.guard import read_records
+
+        return read_records(self._snap.path, self.name, 0, self._snap.fold.n_records)
+
+
+#: seconds of study time below which the overview gives no rate (trials/min, results/s)
+MIN_RATE_TIME = 1.0
+
+
+def ended_early(snap: Snapshot) -> str | None:
+    """``budget_state`` of the study ``snap`` (its stored overview's, when serving a
+    snapshot): the ledger page says it too."""
+    if snap.view is not None:
+        v = snap.view.pages["overview"].get("budget_state")
+        return v if isinstance(v, str) else None
+    assert snap.engine is not None
+    return budget_state(snap.engine)
 
 
 def budget_state(eng: Any) -> str | None:
@@ -166,4 +258,5 @@ def _decision(d: Any) -> dict[str, Any]:
             "reason": d.reason if d is not None else None}
 
 
-__all__ = ["budget_state", "detail", "overview", "study_row", "trial_detail"]
+__all__ = ["MIN_RATE_TIME", "budget_state", "detail", "ended_early", "ls_state", "overview",
+           "study_row", "trial_detail", "unfinished_note"]

@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("rung.dashboard")
 
 #: the snapshot format; a file in another format is ignored
-FORMAT = 12
+FORMAT = 13
 #: journals shorter than this get no snapshot (their replay takes well under a second)
 MIN_RECORDS = 20_000
 #: records sampled (evenly spaced, the first and last covered included) by ``fingerprint``
@@ -397,7 +397,8 @@ class RunWriter:
                 auto = stored.get("auto")
                 snap = self._snap = Snapshot(self.study, self.db, StudySpec.from_json(stored),
                                              engine, JournalFold(),
-                                             auto if isinstance(auto, str) else None)
+                                             auto if isinstance(auto, str) else None,
+                                             stored=stored)
             snap.engine = engine
             new = self.journal.read(self.study, after=snap.fold.n_records)
             snap.fold.update(new)

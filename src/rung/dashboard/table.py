@@ -9,6 +9,7 @@ records name (``Snapshot.dirty``), and the last sort order.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Mapping
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -118,7 +119,7 @@ def refresh_rows(snap: Snapshot) -> None:
     cols = _columns(h)
     for row in trial_rows(_Only(h, dirty), snap.fold):  # type: ignore[arg-type]
         if row.get("error"):  # a traceback is the detail page's; its last word is the row's
-            row["error"] = error_summary(row["error"])
+            row["error"] = last_words(row["error"])
         row = _flat_clean(row, cols)
         tid = row["trial_id"]
         snap.rows[tid] = row
@@ -189,6 +190,38 @@ def js_number(x: float) -> str:
     return f"{q:f}"
 
 
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)")
+
+
+def natural_key(text: str) -> tuple[Any, ...]:
+    """``text``'s sort key in natural order: its runs of digits (a decimal number, with an
+    exponent) compared by value, the text between them as text. The key alternates text
+    and number from a text part (maybe empty), so two keys compare part by part, like with
+    like."""
+    parts = _NUMBER.split(text)
+    return tuple(float(p) if i % 2 else p for i, p in enumerate(parts))
+
+
+def last_words(error: str) -> str:
+    """The table's line of a trial's error: what went wrong, on one line, at most
+    ``ERROR_CHARS`` characters. A traceback's exception, its type and its whole message
+    (``ValueError: out of memory on device 0``: a message of several lines joined by
+    spaces); any other error's text likewise (an exception told as the error of
+    ``Study.tell`` is its type and message)."""
+    raw = error.strip().splitlines()
+    if raw and raw[0].startswith("Traceback"):
+        frames = [i for i, ln in enumerate(raw) if ln.startswith((" ", "\t"))]
+        raw = raw[frames[-1] + 1:] if frames else raw[1:]
+    text = " ".join(ln.strip() for ln in raw if ln.strip())
+    if not text:
+        return error_summary(error)
+    return text if len(text) <= ERROR_CHARS else text[:ERROR_CHARS - 1] + "\u2026"
+
+
+#: the most characters of an error the trials table shows (the detail shows all of it)
+ERROR_CHARS = 300
+
+
 def _sorted_ids(snap: Snapshot, col: str, desc: bool) -> list[int]:
     key = (snap.fold.n_records, col, desc)
     if snap.order is not None and snap.order[0] == key:
@@ -199,13 +232,18 @@ def _sorted_ids(snap: Snapshot, col: str, desc: bool) -> list[int]:
     else:
         present = [t for t in rows if rows[t].get(col) is not None]
         missing = [t for t in rows if rows[t].get(col) is None]
-        try:
-            present.sort(key=lambda t: (rows[t][col], t), reverse=desc)
-        except TypeError:  # mixed types in a column (a categorical of numbers and text)
-            present.sort(key=lambda t: (str(rows[t][col]), t), reverse=desc)
+        if all(type(rows[t][col]) is str for t in present):
+            # text in natural order, its numbers by value: "rank 2/9" before "rank 10/9",
+            # "rank 1/1" before "rank 1/125"
+            present.sort(key=lambda t: (natural_key(rows[t][col]), t), reverse=desc)
+        else:
+            try:
+                present.sort(key=lambda t: (rows[t][col], t), reverse=desc)
+            except TypeError:  # mixed types in a column (a categorical of numbers and text)
+                present.sort(key=lambda t: (natural_key(str(rows[t][col])), t), reverse=desc)
         ids = present + sorted(missing)
     snap.order = (key, ids)
     return ids
 
 
-__all__ = ["MAX_PAGE", "js_number", "meta", "refresh_rows", "trials"]
+__all__ = ["MAX_PAGE", "js_number", "last_words", "meta", "natural_key", "refresh_rows", "trials"]

@@ -17,6 +17,10 @@ const state = { ...FRESH, route: null, study: null };
 const PAGE_ROWS = 200;  // rows of the trials table per page (sorted and filtered by the server)
 const LABELS = { trial_id: "trial", decision_step: "at step" };  // short headers, narrow columns
 const CONFIG = { displaylogo: false, responsive: true };
+// an address that answered 404 (no such study or trial) or 500 (it cannot be read) is asked
+// again at most this often (ms), not at every refresh: a missing study rarely appears by
+// itself (it may: a run creates it), and a journal rarely mends; navigating asks at once
+const BACKOFF = 30000;
 
 function esc(s) {
   return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g,
@@ -77,8 +81,15 @@ function warmPlotly() {
 async function api(path) {
   const r = await fetch("/api/" + path, { cache: "no-store" });
   const body = await r.json();
-  if (!r.ok) throw new Error(body.error || r.statusText);
+  if (!r.ok) throw failure(body.error || r.statusText, r.status);
   return body;
+}
+function failure(message, status) {
+  // an error answer's message, with its HTTP status (404: no such study or trial; 500: it
+  // cannot be read), by which the page polls that address only every BACKOFF ms
+  const e = new Error(message);
+  e.status = status;
+  return e;
 }
 function route() {
   // #/study/NAME[/PAGE], and #/study/NAME/trials/ID for a trial's detail
@@ -130,28 +141,53 @@ async function pageStudies() {
   const d = await api("studies");
   const box = ensure("studies", '<h2>Studies</h2><div id="studies"></div>');
   if (!d.studies.length) { setHTML(box, `<p class="muted">no studies in ${esc(d.storage)}</p>`); return; }
+  d.studies.forEach((s) => { if (s.key) titles[s.key] = heading(s.key, s); });
   setHTML(box, `<table id="studies-table"><thead><tr><th>study</th><th>state</th><th>trials</th>
     <th>by status</th><th>best</th><th>searcher</th><th>scheduler</th><th>journal</th></tr></thead><tbody>` +
     // a journal or a study that cannot be read: its own row, with why and which file
     d.studies.map((s) => s.error ? `<tr class="unreadable"><td>${s.key === null ? "–" : `<a href="${link(s.key, "")}">${esc(s.key)}</a>`}</td>` +
       `<td colspan="6" class="status-failed">unreadable: ${esc(s.error)}</td><td class="muted">${esc(s.path)}</td></tr>` :
       `<tr><td><a href="${link(s.key, "")}">${esc(s.key)}</a></td>
-      <td>${s.live ? '<span class="live">live</span>' : "idle"}</td><td>${s.trials}</td>
+      <td class="state">${stateCell(s)}</td><td>${s.trials}</td>
       <td>${Object.entries(s.by_status).map(([k, v]) => `<span class="status-${k}">${k} ${v}</span>`).join(", ")}</td>
       <td>${fmt(s.best_value)} ${esc(s.metric)} (${esc(s.mode)})</td><td>${esc(s.searcher)}</td>
       <td>${esc(s.scheduler)}</td><td class="muted">${esc(s.path)}</td></tr>`).join("") + "</tbody></table>" +
     d.studies.map((s) => s.loading ? `<p class="muted">${esc(s.key)}:</p>` + loadingNote(s.loading) : "").join(""));
 }
 
+function stateCell(s) {
+  // the study's state in rung ls's words (running, done, resumable, ended, as written), then
+  // what rung show adds: the trials a stopped driver left running, why the search ended with
+  // its budget not spent, and whether other code wrote the journal
+  const notes = [];
+  if (s.unfinished) notes.push(`${s.unfinished} trial${s.unfinished === 1 ? " was" : "s were"} running when the driver stopped`);
+  if (s.budget_state) notes.push(s.budget_state);
+  const other = s.version_note ? `<br><span class="warning version-note" title="${esc(s.version_note)}">written by ${/newer than this rung/.test(s.version_note) ? "a newer rung (upgrade rung to replay it)" : "an older rung or algorithm versions"}</span>` : "";
+  return `<span class="state${s.state === "running" ? " live" : ""}">${esc(s.state || (s.live ? "running" : ""))}</span>` +
+    notes.map((n) => `<br><span class="muted state-note">${esc(n)}</span>`).join("") + other;
+}
+// how a study is called on its pages: its name, and its journal's file when several
+// journals hold that name (its key is then NAME@FILE): "mo (a.db)"
+const titles = {};
+function heading(key, s) {
+  const file = String(s.path || "").split(/[\\/]/).pop();
+  return key !== s.name && key === `${s.name}@${file}` ? `${s.name} (${file})` : s.name;
+}
+function setTitle(r) {
+  document.title = r.study ? `${titles[r.study] || r.study} · rung dashboard` : "rung dashboard";
+}
+
 async function pageOverview(name) {
   const s = await api("study/" + encodeURIComponent(name));
   const box = ensure("overview", '<div id="overview"></div>');
+  titles[name] = heading(name, s);
+  setTitle(route());
   const budget = Object.entries(s.budget).map(([k, v]) =>
     `<div class="card">${esc(k)}<b>${fmt(v.used)} / ${fmt(v.limit)}</b>${Math.round(100 * v.used / v.limit)}% spent${s.budget_state ? " · the search is over" : ""}</div>`).join("");
   // a study without a result has no best, no throughput and no worker yet: said, not blank
   const none = s.best_trial === null && !s.results;
   const slots = s.workers ? `${s.workers} worker slot${s.workers === 1 ? "" : "s"}` : "no worker has run yet";
-  setHTML(box, `<h2>${esc(s.name)} ${s.live ? '<span class="live">live</span>' : ""}</h2>
+  setHTML(box, `<h2 id="study-title">${esc(titles[name])} ${s.live ? '<span class="live">running</span>' : ""}</h2>
     ${loadingNote(s.loading)}${s.error ? `<p class="status-failed">${esc(s.error)}</p>` : ""}
     ${s.read_as_written ? `<p class="warning" id="read-as-written">shown as written: ${esc(s.read_as_written)}; this rung cannot resume it (rung show names the build that can)</p>`
       : s.version_note ? `<p class="warning" id="version-note">written by other code: ${esc(s.version_note)}</p>` : ""}
@@ -159,7 +195,7 @@ async function pageOverview(name) {
       <div class="card">trials<b id="n-trials">${s.trials}</b>${Object.entries(s.by_status).map(([k, v]) => `<span class="status-${k}">${k} ${v}</span>`).join(" · ")}</div>
       <div class="card">best ${(s.constraints || []).length ? "feasible " : ""}${esc(s.metric)} (${esc(s.mode)})${s.objectives.length > 1 ? `, the first of ${s.objectives.length} objectives (see the Pareto front)` : ""}<b id="best-value">${s.best_trial === null ? "–" : fmt(s.best_value)}</b>${s.best_trial === null ? (none ? "no trial has a result yet" : "no trial counts for the best yet") : `<a href="${trialLink(name, s.best_trial)}">trial ${s.best_trial}</a> at step ${fmt(s.best_step)}`}</div>
       ${budget}
-      <div class="card">throughput<b>${s.throughput.trials_per_min === null ? "–" : fmt(s.throughput.trials_per_min)}</b>${s.throughput.trials_per_min === null ? "nothing has run yet" : `trials/min · ${fmt(s.throughput.results_per_s)} results/s`}</div>
+      <div class="card">throughput<b id="throughput">${s.throughput.trials_per_min === null ? "–" : fmt(s.throughput.trials_per_min)}</b>${s.throughput.trials_per_min !== null ? `trials/min · ${fmt(s.throughput.results_per_s)} results/s` : s.elapsed > 0 ? "under a second of time: no rate" : "nothing has run yet"}</div>
       <div class="card">${esc(s.time_kind || "driver")} time<b>${fmt(s.elapsed)} s</b>${slots}</div>
     </div>
     <h3>Components</h3>
@@ -169,127 +205,9 @@ async function pageOverview(name) {
     ${s.auto_reason ? `<p class="reason">${esc(s.auto_reason)}</p>` : ""}
     ${s.stopped ? `<p class="reason" id="stopped">the stop rule ended the search: ${esc(s.stopped)}</p>` : ""}
     ${s.budget_state ? `<p class="reason" id="budget-state">budget ${esc(s.budget_state)}</p>` : ""}
+    ${s.unfinished_note ? `<p class="warning" id="unfinished-note">note: ${esc(s.unfinished_note)}</p>` : ""}
     <h3>Best params</h3>${s.best_params === null ? `<p class="muted" id="best-params">none yet: ${none ? "no trial has a result yet" : "no trial counts for the best yet"}</p>` : `<pre id="best-params">${esc(JSON.stringify(s.best_params, null, 1))}</pre>`}
     <p class="muted">${esc(s.path)} · ${s.records} records · ${s.results} results · ${s.steps_consumed} steps</p>`);
-}
-
-async function pageTrials(name) {
-  const box = ensure("trials-box", `<h2>Trials</h2>
-    <div class="toolbar">
-      <input type="search" id="filter" aria-label="filter the trials (all words must appear)" placeholder="filter: status, reason, params… (all words)">
-      <button id="prev" type="button">◀ previous</button><span id="count" class="muted"></span>
-      <button id="next" type="button">next ▶</button>
-    </div>
-    <div class="split" id="trials-split"><div class="scroll" id="trials-box"></div><div id="trial-detail"></div></div>`);
-  const filter = document.getElementById("filter");
-  if (!filter.dataset.bound) {
-    filter.dataset.bound = "1";
-    filter.value = state.filter;
-    filter.addEventListener("input", () => { state.filter = filter.value; state.offset = 0; pageTrials(name); });
-    document.getElementById("prev").addEventListener("click", () => {
-      state.offset = Math.max(0, state.offset - PAGE_ROWS); pageTrials(name); });
-    document.getElementById("next").addEventListener("click", () => {
-      state.offset += PAGE_ROWS; pageTrials(name); });
-  }
-  const qs = new URLSearchParams({ sort: state.sort, desc: state.dir < 0 ? "1" : "0", q: state.filter,
-                                   offset: String(state.offset), limit: String(PAGE_ROWS) });
-  const d = await api("study/" + encodeURIComponent(name) + "/trials?" + qs.toString());
-  if (d.offset > 0 && d.offset >= d.matched) {  // the filter shrank the list: back to its start
-    state.offset = Math.max(0, Math.floor((d.matched - 1) / PAGE_ROWS) * PAGE_ROWS);
-    return pageTrials(name);
-  }
-  const cols = d.columns;
-  const rows = d.rows;
-  const first = d.matched ? d.offset + 1 : 0;
-  document.getElementById("count").textContent =
-    `${first.toLocaleString()}–${(d.offset + rows.length).toLocaleString()} of ${d.matched.toLocaleString()} trials` +
-    (d.matched !== d.total ? ` (filtered from ${d.total.toLocaleString()})` : "") +
-    (d.loading ? ` · reading the journal: ${Math.floor(100 * d.loading.records / d.loading.total)}%` : "");
-  document.getElementById("prev").disabled = d.offset === 0;
-  document.getElementById("next").disabled = d.offset + rows.length >= d.matched;
-  const key = JSON.stringify([rows, state.sort, state.dir, state.selected]);
-  if (box.dataset.key === key && box.firstChild) {  // nothing changed: keep the DOM as it is
-    if (state.selected !== null) await trialDetail(name, state.selected);
-    return;
-  }
-  box.dataset.key = key;
-  // the focus survives a refresh of the rows (a keyboard user's place in the table)
-  const focus = document.activeElement && box.contains(document.activeElement)
-    ? (document.activeElement.dataset.col ? `th[data-col="${CSS.escape(document.activeElement.dataset.col)}"]`
-       : document.activeElement.dataset.id ? `tr[data-id="${document.activeElement.dataset.id}"]` : null) : null;
-  const sortName = state.dir > 0 ? "ascending" : "descending";
-  // column names hold the user's parameter names: escaped in attributes as in text
-  box.innerHTML = `<table id="trials-table"><caption class="muted">a row opens the trial's decisions; a header sorts (Enter or a click)</caption><thead><tr>${cols.map((c) =>
-      `<th data-col="${esc(c)}" tabindex="0" scope="col" aria-sort="${c === state.sort ? sortName : "none"}" class="${c === state.sort ? "sorted" : ""}" data-dir="${state.dir > 0 ? " ▲" : " ▼"}">${esc(LABELS[c] || c.replace(/^params_/, ""))}</th>`).join("")}</tr></thead>
-    <tbody>${rows.map((r) => `<tr data-id="${r.trial_id}" tabindex="0" aria-selected="${r.trial_id === state.selected}" class="${r.trial_id === state.selected ? "sel" : ""}">${cols.map((c) =>
-      `<td class="${c === "reason" ? "reason" : c === "status" ? "status-" + esc(r.status) : typeof r[c] === "number" ? "num" : ""}">${esc(fmt(r[c]))}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
-  const sortBy = (th) => {
-    const c = th.dataset.col;
-    state.dir = state.sort === c ? -state.dir : 1;
-    state.sort = c;
-    state.offset = 0;
-    pageTrials(name);
-  };
-  const select = (tr) => {
-    state.selected = parseInt(tr.dataset.id, 10);
-    box.querySelectorAll("tr.sel").forEach((x) => { x.classList.remove("sel"); x.setAttribute("aria-selected", "false"); });
-    tr.classList.add("sel");
-    tr.setAttribute("aria-selected", "true");
-    // the trial's address, so that it can be shared and the back button returns here
-    const to = trialLink(name, state.selected);
-    if (location.hash !== to) history.replaceState(null, "", to);
-    trialDetail(name, state.selected);
-  };
-  const keys = (fn) => (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); fn(e.currentTarget); } };
-  box.querySelectorAll("th").forEach((th) => {
-    th.addEventListener("click", () => sortBy(th));
-    th.addEventListener("keydown", keys(sortBy));
-  });
-  box.querySelectorAll("tbody tr").forEach((tr) => {
-    tr.addEventListener("click", () => select(tr));
-    tr.addEventListener("keydown", keys(select));
-  });
-  if (focus) { const el = box.querySelector(focus); if (el) el.focus(); }
-  if (state.selected !== null) await trialDetail(name, state.selected);
-}
-
-async function trialDetail(name, tid) {
-  await plotly();
-  const el = document.getElementById("trial-detail");
-  let t;
-  try {
-    t = await api(`study/${encodeURIComponent(name)}/trial/${tid}`);
-  } catch (e) {  // say it where the detail would be (a trial id typed into the address)
-    if (!el) return;
-    document.getElementById("trials-split").classList.add("has-detail");
-    setHTML(el, `<p class="status-failed" id="trial-missing">trial ${esc(tid)}: ${esc(e.message)}</p>`);
-    return;
-  }
-  if (!el || state.selected !== tid) return;
-  document.getElementById("trials-split").classList.add("has-detail");
-  if (!document.getElementById("trial-curve")) {
-    setHTML(el, '<h3 id="trial-title"></h3><div id="trial-curve" class="small-chart"></div><div id="trial-info"></div>');
-  }
-  document.getElementById("trial-title").textContent = `trial ${t.trial_id}: ${t.status}`;
-  const stops = t.results.filter((r) => r.decision && r.decision !== "continue");
-  Plotly.react("trial-curve", [
-    { x: t.results.map((r) => r.step), y: t.results.map((r) => r.value), mode: "lines+markers",
-      name: pesc(t.metric), line: { color: COLORS[t.status] || "#777" } },
-    { x: stops.map((r) => r.step), y: stops.map((r) => r.value), mode: "markers", name: "decision",
-      marker: { symbol: "x", size: 11, color: "#d62728" }, text: stops.map((r) => pesc(r.reason)) },
-  ], { margin: { t: 10, r: 10, b: 40, l: 50 }, xaxis: { title: { text: "step" } },
-       yaxis: { title: { text: pesc(t.metric) } }, showlegend: false }, CONFIG);
-  const ended = ["completed", "stopped", "failed"].includes(t.status);
-  setHTML(document.getElementById("trial-info"), `
-    ${t.parent_id === null || t.parent_id === undefined ? "" :
-      `<p id="trial-parent">forked from <a href="${trialLink(name, t.parent_id)}">trial ${esc(t.parent_id)}</a>
-       (its decisions say why)</p>`}
-    <pre>${esc(JSON.stringify(t.params, null, 1))}</pre>
-    ${t.error ? `<pre class="status-failed">${esc(t.error)}</pre>` : ""}
-    <h4>Decisions</h4>
-    <table id="decisions"><thead><tr><th>step</th><th>decision</th><th>reason</th></tr></thead><tbody>
-    ${t.decisions.map((d) => `<tr><td>${d.step}</td><td>${esc(d.action)}</td><td class="reason">${esc(d.reason)}</td></tr>`).join("")
-      || `<tr><td colspan="3" class="muted">${ended ? "none: no decision was made on its results" : "none yet"}</td></tr>`}</tbody></table>`);
 }
 
 async function pageCurves(name) {
@@ -341,12 +259,13 @@ async function pageCurves(name) {
   // ticks are the steps themselves, 1, each rung, the powers of ten and max_step
   const ticks = log ? [...new Set([1, ...d.rung_steps, d.max_step,
     ...[10, 100, 1000, 10000, 100000, 1000000].filter((p) => p < d.max_step)])].sort((a, b) => a - b) : null;
-  Plotly.react("curves", traces, {
+  Plotly.react("curves", traces, keepZoom("curves", {
     margin: { t: 20 }, shapes, annotations,
     xaxis: { title: { text: "step" }, type: log ? "log" : "linear",
              ...(log ? { tickvals: ticks, ticktext: ticks.map(String) } : {}) },
     yaxis: { title: { text: `${pesc(d.metric)} (${d.mode})` },
-             ...(vr ? { range: [vr.low, vr.high], autorange: false } : { autorange: true }) } }, CONFIG);
+             ...(vr ? { range: [vr.low, vr.high], autorange: false } : { autorange: true }) } }), CONFIG);
+  watchZoom("curves");
   pickTrial(document.getElementById("curves"), name);
 }
 
@@ -354,7 +273,7 @@ const lastChart = {};
 async function chartText(path) {
   const r = await fetch("/api/" + path, { cache: "no-store" });
   const text = await r.text();
-  if (!r.ok) throw new Error(JSON.parse(text).error || r.statusText);
+  if (!r.ok) throw failure(JSON.parse(text).error || r.statusText, r.status);
   return text;
 }
 function chartData(name, what) {
@@ -398,7 +317,9 @@ async function pagePareto(name) {
     "; red: the Pareto front of the feasible trials at their final result (max_step, or where they completed), " +
     "as Study.pareto_front counts it; grey: the others" +
     (early ? ` (${early} of them feasible and dominated by no red point, but stopped before their final result)` : "");
-  const ok = d.points.filter((p) => p.feasible !== false);
+  // grey: the feasible trials off the front (the front's own points are red, drawn once: with
+  // the red trace hidden from the legend, none shows as "dominated")
+  const ok = d.points.filter((p) => p.feasible !== false && !front.has(p.id));
   const bad = d.points.filter((p) => p.feasible === false);  // a constraint excludes them
   Plotly.react("pareto", [
     { x: ok.map((p) => p.x), y: ok.map((p) => p.y), mode: "markers", name: "other trials (dominated, or not at their final result)",
@@ -413,8 +334,9 @@ async function pagePareto(name) {
       line: { color: "#d62728", width: 1 }, hoverinfo: "skip" },
     { x: on.map((p) => p.x), y: on.map((p) => p.y), mode: "markers", name: "Pareto front",
       marker: { color: "#d62728" }, text: on.map((p) => `trial ${p.id}`), customdata: on.map((p) => p.id) },
-  ], { margin: { t: 20 }, xaxis: { title: { text: `${pesc(d.objectives[0])} (${d.modes[0]})` } },
-       yaxis: { title: { text: `${pesc(d.objectives[1])} (${d.modes[1]})` } } }, CONFIG);
+  ], keepZoom("pareto", { margin: { t: 20 }, xaxis: { title: { text: `${pesc(d.objectives[0])} (${d.modes[0]})` } },
+       yaxis: { title: { text: `${pesc(d.objectives[1])} (${d.modes[1]})` } } }), CONFIG);
+  watchZoom("pareto");
   pickTrial(document.getElementById("pareto"), name);
 }
 
@@ -430,7 +352,7 @@ async function pageWorkers(name) {
   // the busy share is the ledger's (rung.cost: worker start-up and the gaps between
   // sessions left out), the timeline's axis runs from the study's first event to now
   document.getElementById("workers-note").textContent =
-    (d.runs.length < d.total_runs ? `the latest ${d.runs.length} of ${d.total_runs.toLocaleString()} runs` : `${d.runs.length} runs`) +
+    (d.runs.length < d.total_runs ? `the latest ${d.runs.length.toLocaleString()} of ${d.total_runs.toLocaleString()} runs` : `${d.runs.length.toLocaleString()} runs`) +
     ` on ${d.slots} worker slot${d.slots === 1 ? "" : "s"}` + (d.utilization === null ? "" : `, ${Math.round(100 * d.utilization)}% busy (as the ledger counts it: while sessions ran)`);
   // one line trace per outcome, a segment per run (an SVG path each: thousands of runs draw
   // in a fraction of the time thousands of bars take)
@@ -444,11 +366,12 @@ async function pageWorkers(name) {
     customdata: runs.flatMap((r) => [r.trial_id, r.trial_id, null]),
     line: { color: COLORS[o] || "#777", width: Math.max(4, Math.min(18, 240 / Math.max(d.slots, 1))) },
     hoverinfo: "text+name" }));
-  Plotly.react("workers", traces, { margin: { t: 20, l: 70 },
+  Plotly.react("workers", traces, keepZoom("workers", { margin: { t: 20, l: 70 },
     xaxis: { title: { text: "time since the study started (s)" } },
     // the slots in their order (a category axis orders them as the traces first use them)
     yaxis: { autorange: "reversed", type: "category", categoryorder: "array",
-             categoryarray: Array.from({ length: d.slots }, (_, i) => "slot " + i) } }, CONFIG);
+             categoryarray: Array.from({ length: d.slots }, (_, i) => "slot " + i) } }), CONFIG);
+  watchZoom("workers");
   pickTrial(document.getElementById("workers"), name);
 }
 
@@ -456,27 +379,42 @@ async function pageWorkers(name) {
 const HANDLERS = { "": pageOverview, trials: pageTrials, curves: pageCurves, parallel: pageParallel,
                    pareto: pagePareto, workers: pageWorkers };
 let busy = false;
-async function render() {
+let drewRoute = null;  // the route whose page has drawn its data
+let backoff = null;  // {hash, until}: the address answered 404 or 500, polled every BACKOFF ms
+async function render(polled) {
   if (busy) return;
+  // the timer's refresh of an address that failed waits for BACKOFF (navigating asks at once)
+  if (polled === true && backoff && backoff.hash === location.hash && Date.now() < backoff.until) return;
   busy = true;
   const r = route();
   const key = r.study + "/" + r.page;
   if (state.study !== r.study) { Object.assign(state, FRESH); state.study = r.study; }
-  if (r.trial !== null) state.selected = r.trial;
-  if (state.route !== key) { state.route = key; main().innerHTML = ""; nav(r); }
+  // the trials page's address says which trial is open (Back to the table's closes it)
+  if (r.page === "trials" || r.trial !== null) state.selected = r.trial;
+  if (state.route !== key) { state.route = key; drewRoute = null; zooms = {}; main().innerHTML = ""; nav(r); }
+  setTitle(r);
   try {
     if (!r.study) await pageStudies();
     else await (HANDLERS[r.page] || pageOverview)(r.study);
-    document.getElementById("status").textContent = "updated " + new Date().toLocaleTimeString();
+    drewRoute = key;
+    backoff = null;
+    const st = document.getElementById("status");
+    st.textContent = "updated " + new Date().toLocaleTimeString();
+    st.title = "";
     warmPlotly();
   } catch (e) {
-    document.getElementById("status").textContent = "could not refresh: " + e.message;
-    // a page that never drew (no such study) says why where it would be
-    if (!main().firstChild) main().innerHTML = `<p class="status-failed" id="page-error">${esc(e.message)}</p>`;
+    const later = e.status === 404 || e.status === 500;
+    if (later) backoff = { hash: location.hash, until: Date.now() + BACKOFF };
+    const st = document.getElementById("status");
+    st.textContent = "could not refresh: " + e.message;
+    st.title = later ? `asked again every ${BACKOFF / 1000} s, or when you open a page` : "";
+    // a page that never drew (no such study, one that cannot be read) says why where it
+    // would be, not an empty table under it
+    if (drewRoute !== key) main().innerHTML = `<p class="status-failed" id="page-error">${esc(e.message)}</p>`;
   } finally {
     busy = false;
   }
 }
-window.addEventListener("hashchange", render);
-render();
-setInterval(render, INTERVAL);
+window.addEventListener("hashchange", () => render(false));
+render(false);
+setInterval(() => render(true), INTERVAL);

@@ -25,14 +25,22 @@
   let current = new URLSearchParams(location.search).get("study");
   let drawnFor = null;  // the study whose ledger the page holds
 
+  // a study that answered 404 (no such study) or 500 (it cannot be read) is asked for again
+  // at most this often (ms), not at every refresh; choosing a study asks at once
+  const BACKOFF = 30000;
+  let backoff = null;  // {study, until}
+
   async function getJSON(url) {
-    // the answer's JSON; an error answer's own message (not a parse error of its body)
+    // the answer's JSON; an error answer's own message (not a parse error of its body), with
+    // its HTTP status
     const r = await fetch(url, {cache: "no-store"});
     const text = await r.text();
     let body = null;
     try { body = JSON.parse(text); } catch (e) { body = null; }
     if (!r.ok || body === null) {
-      throw new Error((body && body.error) || `${r.status} ${r.statusText || "error"}`);
+      const e = new Error((body && body.error) || `${r.status} ${r.statusText || "error"}`);
+      e.status = r.status;
+      throw e;
     }
     return body;
   }
@@ -106,6 +114,9 @@
       `${fmt(b.gpu_hours)}`);
     document.getElementById("ledger-budget").textContent =
       parts.length ? "Budget: " + parts.join("; ") : "";
+    // why the search ended with its budget not spent (the overview's line, rung show's words)
+    document.getElementById("ledger-ended").textContent =
+      l.budget_state ? `Budget ${l.budget_state}` : "";
     const ev = l.stopped && l.stopped.evidence ? Object.entries(l.stopped.evidence)
       .map(([k, v]) => `${k}=${typeof v === "number" ? Number(v.toPrecision(4)) : v}`) : [];
     document.getElementById("ledger-stopped").textContent =
@@ -151,38 +162,58 @@
     }
   }
 
-  async function refresh() {
+  async function refresh(polled) {
     try {
       const list = await studies();
+      document.title = current === null ? "rung ledger" : `${current} · rung ledger`;
       if (current === null) {
         failed(`no studies in ${list.storage}`);
+      } else if (polled && backoff && backoff.study === current && Date.now() < backoff.until) {
+        return;  // it failed lately: the page still says why
       } else {
-        const l = await getJSON(`/api/study/${encodeURIComponent(current)}/ledger`);
+        let l;
+        try {
+          l = await getJSON(`/api/study/${encodeURIComponent(current)}/ledger`);
+          backoff = null;
+        } catch (e) {
+          if (e.status === 404 || e.status === 500) {
+            backoff = {study: current, until: Date.now() + BACKOFF};
+            e.later = true;
+          }
+          throw e;
+        }
         document.getElementById("page-error").hidden = true;
         document.getElementById("ledger-body").hidden = false;  // before drawing: its size
         draw(l);
         drawnFor = current;
       }
       status.textContent = "updated " + new Date().toLocaleTimeString();
+      status.title = "";
     } catch (e) {
       status.textContent = "could not refresh: " + e.message;
+      status.title = e.later ? `asked again every ${BACKOFF / 1000} s, or when you choose a study` : "";
       // a study never drawn says why where it would be (a drawn one stays, the status says)
       if (drawnFor !== current) failed(e.message);
     }
   }
 
   let busy = false;
-  async function tick() {
+  async function tick(polled) {
     if (busy) return;
     busy = true;
-    try { await refresh(); } finally { busy = false; }
+    try { await refresh(polled === true); } finally { busy = false; }
   }
 
   select.addEventListener("change", () => {
     current = select.value;
-    history.replaceState(null, "", `/ledger?study=${encodeURIComponent(current)}`);
-    tick();
+    // a new entry of the browser's history: Back returns to the study shown before
+    history.pushState(null, "", `/ledger?study=${encodeURIComponent(current)}`);
+    tick(false);
   });
-  tick();
-  setInterval(tick, interval);
+  window.addEventListener("popstate", () => {
+    current = new URLSearchParams(location.search).get("study");
+    tick(false);
+  });
+  tick(false);
+  setInterval(() => tick(true), interval);
 })();

@@ -1,5 +1,5 @@
 // rung dashboard: the parallel-coordinates page (loaded before app.js, whose helpers it
-// uses when it draws: chartData, drawn, ensure, fmt, pesc, pickTrial). SVG polylines, one per
+// uses when it draws: chartData, drawn, ensure, fmt, keepZoom, pesc, pickTrial, watchZoom). SVG polylines, one per
 // trial, through one axis per parameter to its value; the axes stay AXIS_PX apart (a wider
 // chart scrolls sideways) and a name too long for the room is shortened, whole on hover.
 "use strict";
@@ -85,11 +85,13 @@ async function pageParallel(name) {
                          showarrow: false, xanchor: "right", xshift: -4, font: { size: 10, color: "#444" } });
     });
   });
-  Plotly.react("parallel", traces, {
+  // the user's zoom (of the value positions) and hidden bands stay across refreshes
+  Plotly.react("parallel", traces, keepZoom("parallel", {
     margin: { t: 50, l: 70, r: 20 }, shapes, annotations, hovermode: "closest",
     legend: { title: { text: pesc(d.metric) }, traceorder: "reversed" },
     xaxis: { range: [-0.3, D - 0.7], showgrid: false, zeroline: false, showticklabels: false, fixedrange: true },
-    yaxis: { range: [-0.03, 1.03], showgrid: false, zeroline: false, showticklabels: false } }, CONFIG);
+    yaxis: { range: [-0.03, 1.03], showgrid: false, zeroline: false, showticklabels: false } }), CONFIG);
+  watchZoom("parallel");
   pickTrial(document.getElementById("parallel"), name);
 }
 function scaled(label, vals, show = fmt) {
