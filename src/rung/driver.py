@@ -28,7 +28,7 @@ from rung.core.events import (
     is_event,
 )
 from rung.core.launching import lost_worker_end
-from rung.core.pricing import check_spendable
+from rung.core.pricing import check_rate, check_spendable
 from rung.core.records import Outcome, TrialStatus
 from rung.errors import ConfigError, RunFailed
 from rung.executors.base import Executor, RunContext
@@ -232,6 +232,10 @@ def check_reported_resources(engine: Engine, events: Sequence[Event]) -> None:
     checked before they start, by ``Study.run``.)"""
     b = engine.spec.budget
     if b.max_cost is None and b.max_gpu_hours is None and b.stop is None:
+        for ev in events:  # whatever the budget, a rate that overflows a float is refused
+            if isinstance(ev, CapacityChanged) and ev.resources is not None:
+                check_rate(engine.spec.prices or {}, ev.resources)
+                return
         return
     for ev in events:
         if isinstance(ev, CapacityChanged) and ev.resources is not None:

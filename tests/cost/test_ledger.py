@@ -83,10 +83,11 @@ def test_sums_equal_the_journal_and_the_engine() -> None:
 def test_saving_idle_workers_checkpoints_and_incumbent() -> None:
     eng, records = _script()
     led = ledger(eng.spec, records)
-    # each trial at its own hours per step, trained to max_step = 3
-    assert led.full_cost == pytest.approx((0.30 + 0.20 * 3 + 0.15 * 3) * 3, rel=1e-12)
+    # each trial at its own hours per step, trained to max_step = 3 once, straight through:
+    # trial 2's checkpoint save (0.05 h) is not a step's time, and a straight run saves none
+    assert led.full_cost == pytest.approx((0.30 + 0.20 * 3 + 0.10 * 3) * 3, rel=1e-12)
     assert led.saving == pytest.approx(led.full_cost - 1.95, rel=1e-12)
-    assert led.saved_fraction == pytest.approx(1 - 1.30 / (1.35 * 2), rel=1e-12)
+    assert led.saved_fraction == pytest.approx(1 - 1.30 / (1.20 * 2), rel=1e-12)
     # 2 workers x 1260 s offered, 2340 s held: 180 s idle, priced at 3 per hour
     assert led.idle_hours == pytest.approx(0.05, rel=1e-12)
     assert led.idle_cost == pytest.approx(0.15, rel=1e-12)
@@ -196,8 +197,10 @@ def test_checkpoint_save_and_restore_time() -> None:
     assert led.by_outcome["paused"].steps == 2 and led.by_outcome["completed"].steps == 1
     assert led.total.cost == pytest.approx(430 / 3600, rel=1e-12)
     assert led.total.runs == 2 and led.trials == 1
-    # trained straight to max_step it would have held the same 430 s for 3 steps
-    assert led.full_cost == pytest.approx(430 / 3600, rel=1e-12)
+    # trained once, straight to max_step, it would have held its 3 steps of 100 s and paid no
+    # checkpoint: pausing it cost 130 s more than it saved (a saving of minus the overhead)
+    assert led.full_cost == pytest.approx(300 / 3600, rel=1e-12)
+    assert led.saving == pytest.approx(-130 / 3600, rel=1e-12)
 
 
 def test_render_without_prices_speaks_in_device_hours() -> None:
@@ -218,15 +221,17 @@ def test_render_without_prices_speaks_in_device_hours() -> None:
                     TrialEnded(i, Outcome.COMPLETED, 360.0 * (i + 1))]
     lines = render(ledger(spec, records), "u").splitlines()
     assert lines[6:] == [
-        "device-hours by device: cpu 1.0000 h",
-        "trained to max_step (3) every trial would have taken 1.0000 device-h: the scheduler "
-        "saved 0.0000 device-h (0.0%)",
-        "utilization 100.0% over 1 worker slots; idle 0.0000 worker-h",
+        "device-hours by device: cpu 1.000 h",
+        "trained to max_step (3) every trial would have taken 1.000 device-h: the scheduler "
+        "saved 0 device-h (0.0%)",
+        "utilization 100.0% over 1 worker slots; idle 0 worker-h",
         "  per worker: 100%",
         "checkpoints: 0.0 s saving and restoring",
         "incumbent (value at max_step) and what each improvement cost (the last 8 of 10):",
-        *[f"  trial {i:>5}: {1.0 - 0.1 * i:.6g} after {0.1 * (i + 1):.4f} device-h, 1 "
-          "device-h per unit" for i in range(2, 10)],
+        *[f"  trial {i:>5}: {1.0 - 0.1 * i:.6g} after {hours} device-h, 1.000 "
+          "device-h per unit" for i, hours in zip(range(2, 10), [
+              "0.3000", "0.4000", "0.5000", "0.6000", "0.7000", "0.8000", "0.9000", "1.000"],
+                                                    strict=True)],
         "note: no prices: money is 0 (device-hours are measured)",
     ]
 

@@ -43,8 +43,11 @@ def test_a_crash_leaves_the_gap_uncharged_and_says_so() -> None:
     led = ledger(SPEC, _journal(crash=True))
     # both charged up to 150 s, the session's last event; nothing of the 850 s after it
     assert led.by_outcome["interrupted"].cost == pytest.approx(300.0)
-    assert led.notes == [NOTE]
-    assert render(led, "k").splitlines()[-1] == "note: " + NOTE
+    assert led.notes == [NOTE, (
+        "no trial has a final result yet (at max_step 4, or completed below it): no "
+        "incumbent; best_trial names trial 0 for now, the best at the highest step reached "
+        "(loss=1 at step 1), which later steps may change")]
+    assert render(led, "k").splitlines()[-2] == "note: " + NOTE
     # sessions that ended their runs: no such note
     clean = ledger(SPEC, _journal(crash=False))
     assert clean.total.cost == pytest.approx(250.0)

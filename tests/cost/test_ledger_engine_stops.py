@@ -43,8 +43,8 @@ def test_fifo_under_max_cost_saved_nothing() -> None:
     assert led.full_cost == pytest.approx(led.total.cost, rel=1e-12)
     assert abs(led.saving) < 1e-12 and abs(led.saved_fraction) < 1e-12
     lines = render(led, "b").splitlines()
-    assert lines[3] == ("stopped-by-budget      4       24     4.7528   4.7528         9.51")
-    assert ("trained to max_step (20) every trial would have cost 9.51 (4.7528 device-h): "
+    assert lines[3] == ("stopped-by-budget      4       24      4.753    4.753         9.51")
+    assert ("trained to max_step (20) every trial would have cost 9.51 (4.753 device-h): "
             "the scheduler saved 0.00 (0.0%)") in lines
     assert ("  the 4 run(s) stopped by the budget count at what they spent: the engine "
             "stopped them, not the scheduler") in lines

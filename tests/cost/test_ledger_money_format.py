@@ -34,7 +34,7 @@ def test_float_noise_in_the_saving_is_zero(total: float, full: float) -> None:
 def test_small_amounts_keep_three_significant_digits() -> None:
     led = _ledger(0.0118 - 0.002311, 0.0118, 0.0118 - 0.002311, 0.0118)
     assert _saving_line(led) == ("trained to max_step (3) every trial would have cost 0.0118 "
-                                 "(0.0118 device-h): the scheduler saved 0.00231 (19.6%)")
+                                 "(0.01180 device-h): the scheduler saved 0.00231 (19.6%)")
     assert [_money(x) for x in (1234.5, 0.19, 0.0118, 0.002311, 3.753e-06, 4e-7, 0.0)] == [
         "1,234.50", "0.19", "0.0118", "0.00231", "0.00000375", "4e-07", "0.00"]
     table = render(led).splitlines()[3]

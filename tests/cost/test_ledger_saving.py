@@ -87,8 +87,8 @@ def test_prices_that_charge_nothing_held_say_so_in_device_hours() -> None:
     lines = render(led, "s").splitlines()
     assert lines[-1] == "note: " + led.notes[0]
     assert ("trained to max_step (3) every trial would have taken 0.2778 device-h: the "
-            "scheduler saved 0.0556 device-h (20.0%)") in lines
-    assert "utilization 100.0% over 1 worker slots; idle 0.0000 worker-h" in lines
+            "scheduler saved 0.05556 device-h (20.0%)") in lines
+    assert "utilization 100.0% over 1 worker slots; idle 0 worker-h" in lines
     # priced and charged: money, no note
     charged = ledger(_spec({"cpu": 3600.0}), _journal())
     assert charged.notes == []

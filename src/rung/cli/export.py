@@ -2,6 +2,11 @@
 
 Reads the journal read-only, once (``open_study``), so it works while another process runs
 the study: a snapshot of what was committed when it read it.
+
+The trials table's ``run_time`` is the time a trial's runs took, each from its worker's
+``TrialStarted`` to its ``TrialEnded``, summed: it leaves out each run's start-up (from its
+``Launch`` to its ``TrialStarted``), which ``rung ledger`` and ``Budget.max_cost`` charge (a
+run holds its resources from its launch), so the two do not match (docs/cost.md).
 """
 
 from __future__ import annotations
@@ -33,16 +38,17 @@ def add_parser(sub: Any) -> None:
     q = sub.add_parser(
         "export", help="write a study's trials or results as CSV, Parquet or JSON",
         description="One row per trial (--table trials, the default) or per reported result "
-                    "(--table results), with params, status, value, decisions and their "
-                    "reasons, times and checkpoints. Safe while another process runs the "
-                    "study. CSV: a header row, numbers written with every digit (they read "
-                    "back exactly), missing values empty. JSON: an array of objects, one per "
-                    "row, keyed by column; missing values and numbers JSON cannot write "
-                    "(NaN, infinity) are null; a study without trials (or results) is [], "
-                    "which names no columns (CSV keeps its header row, Parquet its schema). "
-                    "-o never names a journal's files: the journal read, any SQLite file, "
-                    "their -wal/-shm files, checkpoint directories. Needs pandas, and "
-                    "pyarrow for Parquet (pip install 'rung[dataframe]').")
+                    "(--table results), with params, status, value, decisions and their reasons, "
+                    "times and checkpoints. run_time is the time a trial's runs took from their "
+                    "workers' start, summed: it leaves out start-up, which rung ledger charges from"
+                    " each launch, so the two differ. Safe while another process runs the study. "
+                    "CSV: a header row, numbers written with every digit (they read back exactly), "
+                    "missing values empty. JSON: an array of objects, one per row, keyed by column;"
+                    " missing values and numbers JSON cannot write (NaN, infinity) are null; a "
+                    "study without trials (or results) is [], which names no columns (CSV keeps its"
+                    " header row, Parquet its schema). -o never names a journal's files: the "
+                    "journal read, any SQLite file, their -wal/-shm files, checkpoint directories. "
+                    "Needs pandas, and pyarrow for Parquet (pip install 'rung[dataframe]').")
     add_study_arguments(q)
     q.add_argument("--format", choices=FORMATS, default=None,
                    help="csv, parquet or json (default: from -o's suffix, else csv; "

@@ -58,7 +58,9 @@ def _money(x: float, ref: float = 0.0) -> str:
     """Money: two decimals from 0.1 up (``1,234.50``, ``0.19``); below, three significant
     digits in fixed notation (``0.0118``, ``0.00231``) down to 1e-6, then in scientific
     notation; ``0.00`` for 0, and for an ``x`` within ``NOISE`` of ``ref`` (float noise in
-    a difference whose terms are about ``ref``)."""
+    a difference whose terms are about ``ref``); ``inf`` / ``nan`` as such (never raises)."""
+    if not math.isfinite(x):
+        return str(x)
     a = abs(x)
     if a == 0 or a <= NOISE * abs(ref):
         return "0.00"
@@ -80,8 +82,23 @@ def _gpu_hours(x: float, ref: float = 0.0) -> str:
 
 
 def _hours(x: float, ref: float = 0.0) -> str:
-    """Device-hours with four decimals, float noise (``NOISE`` of ``ref``) as 0."""
-    return f"{0.0 if abs(x) <= NOISE * abs(ref) else x:.4f}"
+    """Hours (device-, GPU- or worker-hours) to four significant digits, like money's
+    three: in fixed notation from 1e-6 up (``47.46``, ``0.7691``, ``0.0003352``; ``1,234``
+    from 1,000 on), below it in scientific notation (``3.11e-07``); ``0`` for 0 and for an
+    ``x`` within ``NOISE`` of ``ref`` (float noise); ``inf`` / ``nan`` as such."""
+    if not math.isfinite(x):
+        return str(x)
+    a = abs(x)
+    if a == 0 or a <= NOISE * abs(ref):
+        return "0"
+    if a >= 1000:
+        return f"{x:,.0f}"
+    if a < 1e-6:
+        return f"{x:.3g}"
+    exp = math.floor(math.log10(a))
+    if round(a, 3 - exp) >= 10.0 ** (exp + 1):  # 0.99996 rounds to 1.000, not 1.0000
+        exp += 1
+    return f"{x:,.{max(0, 3 - exp)}f}"
 
 
 def render(led: Ledger, name: str = "") -> str:
@@ -102,19 +119,19 @@ def render(led: Ledger, name: str = "") -> str:
     lines.append(f"{'outcome':<{width}} {'runs':>6} {'steps':>8} {'device-h':>10} {'GPU-h':>8}"
                  + (f" {'cost':>12}" if priced else ""))
     for outcome, s in [*led.by_outcome.items(), ("total", led.total)]:
-        lines.append(f"{outcome:<{width}} {s.runs:>6} {s.steps:>8} {s.device_hours:>10.4f} "
-                     f"{s.gpu_hours:>8.4f}" + (f" {_money(s.cost):>12}" if priced else ""))
+        lines.append(f"{outcome:<{width}} {s.runs:>6} {s.steps:>8} {_hours(s.device_hours):>10} "
+                     f"{_hours(s.gpu_hours):>8}" + (f" {_money(s.cost):>12}" if priced else ""))
     lines.append("")
-    devices = ", ".join(f"{d} {h:.4f} h" for d, h in led.devices.items()) or "none"
+    devices = ", ".join(f"{d} {_hours(h)} h" for d, h in led.devices.items()) or "none"
     lines.append(f"device-hours by device: {devices}")
     if priced:
         lines.append(f"trained to max_step ({led.max_step}) every trial would have cost "
-                     f"{_money(led.full_cost)} ({led.full_device_hours:.4f} device-h): the "
+                     f"{_money(led.full_cost)} ({_hours(led.full_device_hours)} device-h): the "
                      f"scheduler saved {_money(led.saving, led.full_cost)} "
                      f"({_pct(led.saved_fraction)}%)")
     else:
         lines.append(f"trained to max_step ({led.max_step}) every trial would have taken "
-                     f"{led.full_device_hours:.4f} device-h: the scheduler saved "
+                     f"{_hours(led.full_device_hours)} device-h: the scheduler saved "
                      f"{_hours(led.saving_device_hours, led.full_device_hours)} device-h "
                      f"({_pct(led.saved_fraction)}%)")
     engine_stops = [f"{led.by_outcome[k].runs} by {why}" for k, why in
@@ -128,7 +145,7 @@ def render(led: Ledger, name: str = "") -> str:
     idle_cost = (f" (would cost {_money(led.idle_cost)}, not charged to the budget)"
                  if priced else "")
     lines.append(f"utilization {100 * led.utilization:.1f}% over {len(led.workers)} worker "
-                 f"slots; idle {led.idle_hours:.4f} worker-h{idle_cost}")
+                 f"slots; idle {_hours(led.idle_hours)} worker-h{idle_cost}")
     if led.workers:
         per = " ".join(f"{100 * w.utilization:.0f}%" for w in led.workers[:16])
         more = " ..." if len(led.workers) > 16 else ""
@@ -145,12 +162,12 @@ def render(led: Ledger, name: str = "") -> str:
                 per_unit = "first" if not math.isfinite(i.cost_per_unit) else \
                     f"{_money(i.cost_per_unit)} per unit"
                 lines.append(f"  trial {i.trial_id:>5}: {i.value:.6g} after {_money(i.cost)} "
-                             f"({i.device_hours:.4f} device-h), {per_unit}")
+                             f"({_hours(i.device_hours)} device-h), {per_unit}")
                 continue
             per_unit = "first" if not math.isfinite(i.device_hours_per_unit) else \
-                f"{i.device_hours_per_unit:.4g} device-h per unit"
+                f"{_hours(i.device_hours_per_unit)} device-h per unit"
             lines.append(f"  trial {i.trial_id:>5}: {i.value:.6g} after "
-                         f"{i.device_hours:.4f} device-h, {per_unit}")
+                         f"{_hours(i.device_hours)} device-h, {per_unit}")
     b = led.budget
     for key, unit in (("max_cost", "cost"), ("max_gpu_hours", "gpu_hours")):
         limit = b.get(key)

@@ -121,9 +121,11 @@ def _option(key: str | None, args: argparse.Namespace) -> str | None:
     the prices and resources would never spend (``prices`` / ``resources_per_trial``) is
     named by the option given that set what it is refused on: ``--resources`` for a GPU-hour
     limit with no GPU held, ``--prices`` (else ``--resources``) for a money limit that
-    nothing held is priced for."""
-    if key in ("prices", "resources_per_trial"):
-        options = ("--prices", "--resources") if key == "prices" else ("--resources",)
+    nothing held is priced for, and for an hourly rate that overflows a float
+    (``prices.<device>``)."""
+    if key in ("prices", "resources_per_trial") or (key or "").startswith("prices."):
+        options = (("--resources",) if key == "resources_per_trial"
+                   else ("--prices", "--resources"))
         given = [o for o in options if getattr(args, o[2:]) is not None]
         return given[0] if given else key
     option = _OPTIONS.get(key or "")
@@ -161,7 +163,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
             result = plan(study, workers=workers, seeds=seeds, prices=prices, budget=budget,
                           resources=resources)
         except ConfigError as e:  # a limit of the plan: named as the option that set it
-            raise ConfigError(key=_option(e.key, args), message=e.message) from None
+            key = _option(e.key, args)
+            # a price the rate overflows at keeps its own key after the option's
+            message = f"{e.key}: {e.message}" if key != e.key and (e.key or "").startswith(
+                "prices.") else e.message
+            raise ConfigError(key=key, message=message) from None
     if args.json:
         print(json.dumps(result.to_json(), indent=1, allow_nan=False))
     else:
@@ -233,6 +239,7 @@ def plan_text(p: Plan) -> str:
                     + "; still running when the budget ran out, they did not fail "
                     "(trial_timeout did not end them)")
     tail += _tail_bound(p)
+    tail += [f"note: {n}" for n in p.notes]
     return "\n".join([*head, "", body, "", *tail])
 
 

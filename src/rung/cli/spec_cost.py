@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rung.cli.spec_error import SpecError, kind_of, wrap
-from rung.core.pricing import check_spendable, check_table
+from rung.core.pricing import DEFAULT_RESOURCES, check_rate, check_spendable, check_table
 from rung.errors import ConfigError
 
 COST_KEYS = ("prices", "resources_per_trial")
@@ -40,6 +40,7 @@ def cost_fields(top: Mapping[str, Any]) -> dict[str, Any]:
             raise SpecError(f"spec.{key}", "must be a mapping of device to number "
                             f"(cpu, gpu, gpu:<TYPE>), got {kind_of(value)}")
         out[key] = dict(value)
+    _check_rate(out)
     # Ray reports what a trial holds (what its actor reserves: resources_per_trial when given,
     # which Study.from_spec checks too); the other executors report nothing
     if top.get("executor") != "ray" or out.get("resources_per_trial") is not None:
@@ -51,6 +52,20 @@ def cost_fields(top: Mapping[str, Any]) -> dict[str, Any]:
 
         wrap(lambda: check_objectives([str(m) for m in metric]))
     return out
+
+
+def _check_rate(fields: Mapping[str, Any]) -> None:
+    """Refuse prices and ``resources_per_trial`` whose hourly rate overflows a float
+    (``rung.core.pricing.check_rate``, keyed ``spec.prices.<device>``), whatever the budget:
+    every cost and the ledger would be ``inf`` or ``nan``. A malformed table is left to
+    ``StudySpec``, which names its key."""
+    try:
+        prices = check_table(fields.get("prices", {}), "prices")
+        given = check_table(fields.get("resources_per_trial", DEFAULT_RESOURCES),
+                            "resources_per_trial")
+    except ConfigError:
+        return
+    wrap(lambda: check_rate(prices, given))
 
 
 def _check_spendable(budget: Any, fields: Mapping[str, Any]) -> None:

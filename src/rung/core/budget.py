@@ -139,8 +139,10 @@ class Usage:
         trials: configurations proposed (what ``n_trials`` counts).
         elapsed: seconds of driver time (what ``max_time`` counts).
         steps: steps consumed (``max_steps``).
-        cost: money spent by trials (``max_cost``; the ledger's total).
-        gpu_hours: GPU-hours held by trials (``max_gpu_hours``).
+        cost: money spent by trials (``max_cost``; the ledger's total): the runs in flight
+            charged up to the engine's last event, as docs/cost.md says and the ledger
+            counts them (``Meter.upto``).
+        gpu_hours: GPU-hours held by trials (``max_gpu_hours``), counted the same way.
         stopped: the stop rule ended the search (``stop``).
     """
 
@@ -153,10 +155,13 @@ class Usage:
 
     @classmethod
     def of(cls, engine: Engine) -> Usage:
-        """The usage ``engine`` accounts now (read only)."""
+        """The usage ``engine`` accounts now (read only): the runs in flight are charged up
+        to its last event (``engine.now``), as the ledger charges them."""
         h = engine.history
-        return cls(h.n_suggested, engine.elapsed, h.steps_consumed, engine.meter.cost,
-                   engine.meter.gpu_hours, engine.stopped is not None)
+        cost, gpu_hours = engine.meter.upto((lease.meter for lease in engine.active.values()),
+                                            engine.now)
+        return cls(h.n_suggested, engine.elapsed, h.steps_consumed, cost, gpu_hours,
+                   engine.stopped is not None)
 
 
 def limits_reached(budget: Budget, used: Usage) -> list[str]:
@@ -172,8 +177,8 @@ def limits_reached(budget: Budget, used: Usage) -> list[str]:
 
 def spend_text(budget: Budget, used: Usage, ends: bool = True) -> str | None:
     """What was spent of ``budget``'s money and GPU-hour limits, with the overshoot and the
-    limits reached (and the stop rule, when it ended the search): ``max_cost 14.78 of 8 spent
-    (6.78 past it: steps in flight when it was reached), max_gpu_hours 2.463 of 3 spent;
+    limits reached (and the stop rule, when it ended the search): ``max_cost 12.8 of 8 spent
+    (4.8 past it: steps in flight when it was reached), max_gpu_hours 2.463 of 3 spent;
     max_cost reached``. ``None`` for a budget with
     neither limit (its trials and steps are counted where they are shown). The overshoot is at
     most about one step per worker (``Meter.cap``). ``ends=False``: without what ended it."""

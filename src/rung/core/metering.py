@@ -13,7 +13,7 @@ the events.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from rung.core.budget import Budget
 from rung.core.pricing import check_table, gpus, hourly_rate
@@ -69,6 +69,19 @@ class Meter:
             self.gpu_hours += hours * run.gpus
             self.device_hours += hours * run.devices
             run.since = t
+
+    def upto(self, runs: Iterable[RunMeter], t: float) -> tuple[float, float]:
+        """``(cost, gpu_hours)`` with ``runs`` (those in flight) charged up to ``t`` as well,
+        without charging them: what the ledger counts for a journal read at time ``t`` (its
+        last event), a run in flight charged up to it. ``cost`` alone covers each run up to
+        its own last event only."""
+        cost, gpu_hours = self.cost, self.gpu_hours
+        for run in runs:
+            dt = t - run.since
+            if dt > 0:
+                cost += dt / 3600.0 * run.rate
+                gpu_hours += dt / 3600.0 * run.gpus
+        return cost, gpu_hours
 
     def spent(self, budget: Budget) -> bool:
         """``budget.max_cost`` or ``budget.max_gpu_hours`` is reached."""

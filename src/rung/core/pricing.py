@@ -96,6 +96,34 @@ def hourly_rate(prices: Mapping[str, float], resources: Mapping[str, float]) -> 
     return total
 
 
+def check_rate(prices: Mapping[str, float], resources: Mapping[str, float]) -> float:
+    """``hourly_rate(prices, resources)`` (both canonical, see ``check_table``), refused when
+    it is not a finite number: each price and amount is finite, but a product or their sum
+    can overflow a float (``prices: {cpu: 1e308}`` with ``resources_per_trial: {cpu: 2}``),
+    and every cost, budget and plan would then be ``inf`` or ``nan``. Called where prices
+    and what a trial holds meet, before anything is written (``check_spendable``, the spec's
+    cost keys, ``rung.plan``).
+
+    Raises:
+        ConfigError: keyed ``prices.<device>``, the price at which the rate stops being
+            finite (``prices.gpu`` for a typed GPU charged at the ``"gpu"`` price).
+    """
+    total = 0.0
+    for device, amount in resources.items():
+        key = device if device in prices or not device.startswith("gpu:") else "gpu"
+        price = prices.get(key)
+        if price is None:
+            continue
+        total += amount * price
+        if not math.isfinite(total):
+            raise ConfigError(key=f"prices.{key}", message=(
+                f"{price:g} per device-hour for {device}={amount:g} a trial holds"
+                + (" (with the devices before it)" if math.isfinite(amount * price) else "")
+                + " is not a finite hourly rate (it overflows a float): price in larger "
+                "units of money, or hold fewer devices"))
+    return total
+
+
 def gpus(resources: Mapping[str, float]) -> float:
     """GPUs of any type in ``resources`` (what ``Budget.max_gpu_hours`` counts)."""
     return sum(a for d, a in resources.items() if d == "gpu" or d.startswith("gpu:"))
@@ -113,8 +141,10 @@ def check_spendable(
     otherwise (``local``; ``simulated`` without its own resources), or the study says what a
     trial holds. A run bounded by the budget alone would never end.
 
-    Raises ``ConfigError`` keyed ``budget.max_cost`` when ``prices`` (canonical, non-empty:
-    an empty table is ``StudySpec``'s to refuse) charge nothing a trial holds, and
+    Raises ``ConfigError`` keyed ``prices.<device>`` when the hourly rate is not finite
+    (``check_rate``, checked first, whatever the budget), ``budget.max_cost`` when
+    ``prices`` (canonical, non-empty: an empty table is ``StudySpec``'s to refuse) charge
+    nothing a trial holds, and
     ``budget.max_gpu_hours`` when a trial holds no GPU. Called where a study is created with
     ``resources_per_trial`` (``Study.create`` / ``from_spec``), by ``Study.run`` / ``simulate``
     for an executor that reports no devices, and by the CLI before it writes anything; never
@@ -123,6 +153,7 @@ def check_spendable(
     (``rung.driver.check_reported_resources``), and the message says so."""
     given = resources_per_trial
     resources = DEFAULT_RESOURCES if given is None else given
+    check_rate(prices, resources)
     held = (f"{_listed(resources)} (as its executor reports)" if reported
             else trial_holds(given))
     if max_cost is not None and prices and hourly_rate(prices, resources) <= 0:
@@ -166,6 +197,7 @@ def from_ray(resources: Mapping[str, float]) -> dict[str, float]:
 
 __all__ = [
     "DEFAULT_RESOURCES",
+    "check_rate",
     "check_spendable",
     "check_table",
     "device_key",

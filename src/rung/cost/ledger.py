@@ -70,7 +70,9 @@ class Worker:
 
     @property
     def utilization(self) -> float:
-        return self.busy_hours / self.available_hours if self.available_hours > 0 else 0.0
+        """Busy over available hours, in [0, 1] up to float noise: within ``NOISE`` of 1 it
+        is exactly 1 (a slot busy all along: the same seconds summed in another order)."""
+        return _ratio(self.busy_hours, self.available_hours)
 
 
 @dataclass
@@ -102,9 +104,16 @@ class Ledger:
             scheduler decided (or the objective, or ``Study.tell``, made).
         total: the sum over outcomes.
         devices: device-hours by device (``{"cpu": 1.5, "gpu:A100": 0.5}``).
-        full_cost, full_device_hours: what the same trials would have cost trained to
-            ``max_step`` (each at its own measured hours per step), the baseline the
-            scheduler's ``saving`` is measured against. A trial whose latest run failed, was
+        full_cost, full_device_hours: what the same trials would have cost each trained
+            once, straight through, from its start-up to ``max_step``: the baseline the
+            scheduler's ``saving`` is measured against (``rung.cost.ledger_baseline``). A
+            trial's baseline is its first run's start-up (``Launch`` to ``TrialStarted``)
+            plus its training time (what it held less every start-up, checkpoint save and
+            restore: ``checkpoint_hours``' measure) times ``max_step`` over the steps it
+            trained (times 1 from ``max_step`` on); a run trained straight through pays no
+            checkpoint, so a trial paused and resumed to ``max_step`` has a baseline below
+            what it spent, and FIFO without checkpoints saves exactly 0. A trial whose latest
+            run failed, was
             interrupted or is still running counts at what it spent: a crash saves nothing;
             so does one the budget or the stop rule stopped: that saving is not the
             scheduler's (FIFO, which stops nothing, saves 0 under ``max_cost``).
@@ -181,9 +190,10 @@ class Ledger:
 
     @property
     def utilization(self) -> float:
-        """Busy worker-hours over available worker-hours, over all slots."""
-        avail = sum(w.available_hours for w in self.workers)
-        return sum(w.busy_hours for w in self.workers) / avail if avail > 0 else 0.0
+        """Busy worker-hours over available worker-hours, over all slots (exactly 1 within
+        ``NOISE`` of it, as ``Worker.utilization``)."""
+        return _ratio(sum(w.busy_hours for w in self.workers),
+                      sum(w.available_hours for w in self.workers))
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON data (the CLI's ``--json`` and the dashboard): a non-finite number (the
@@ -265,6 +275,15 @@ if not TYPE_CHECKING:  # hidden from type checkers (``_Fold`` is imported for th
 #: 0 in the ledger (a FIFO run saves exactly nothing: its total and its baseline are the same
 #: sums in another order, -2e-19 apart) and in ``rung ledger``'s text (``rung.cli.ledger``)
 NOISE = 1e-9
+
+
+def _ratio(busy: float, available: float) -> float:
+    """``busy / available`` (0 when nothing was available), exactly 1 when within ``NOISE``
+    of it: float noise in two sums of the same seconds (``1.0000000000000018``)."""
+    if available <= 0:
+        return 0.0
+    r = busy / available
+    return 1.0 if abs(r - 1.0) <= NOISE else r
 
 
 def _exact_zero(x: float, scale: float) -> float:

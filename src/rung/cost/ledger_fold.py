@@ -41,6 +41,7 @@ from rung.cost.ledger import (
     Spend,
     Worker,
 )
+from rung.cost.ledger_baseline import RunTimes, straight_hours
 
 #: the reasons of the STOP replies the engine itself sends a running trial (``Engine._on_result``)
 #: once the budget is spent, or after the stop rule ended the search (this prefix, then the
@@ -61,7 +62,7 @@ def stop_cause(reason: str) -> str | None:
 
 class _Run:
     __slots__ = ("checkpoint", "devices", "first_step", "gpus", "held", "last", "launched",
-                 "position", "rate", "resources", "saves", "since", "slot", "spend")
+                 "position", "rate", "resources", "saves", "since", "slot", "spend", "started")
 
     def __init__(self, launch: Launch, now: float, resources: Mapping[str, float],
                  prices: Mapping[str, float], slot: int) -> None:
@@ -73,6 +74,7 @@ class _Run:
         self.position = launch.start_step - 1
         self.checkpoint = launch.checkpoint is not None
         self.first_step: float | None = None  # seconds from launch to the first result
+        self.started: float | None = None  # time of its TrialStarted (the worker took it)
         self.saves = 0.0  # seconds spent saving checkpoints
         self.held = 0.0  # seconds charged
         self.slot = slot
@@ -115,6 +117,9 @@ class _Fold:
         self.failed: set[int] = set()
         self.trial_rate: dict[int, tuple[float, float]] = {}  # trial -> (rate, devices)
         self.restores: list[tuple[int, float]] = []  # (trial, first-step seconds) of resumes
+        # trial -> its closed runs in order (``RunTimes``), and their checkpoint saves (s)
+        self.trial_runs: dict[int, list[RunTimes]] = {}
+        self.trial_saves: dict[int, float] = {}
         self.saves_hours = 0.0
         self.saves_cost = 0.0
         self.capacity = 0
@@ -212,7 +217,9 @@ class _Fold:
             if run is not None and kind in (TrialStarted, ResultReported, CheckpointSaved,
                                             TrialEnded):
                 self._charge(run, t)
-                if kind is ResultReported:
+                if kind is TrialStarted and run.started is None:
+                    run.started = t
+                elif kind is ResultReported:
                     assert isinstance(rec, ResultReported)
                     self._result(rec, run, t)
                 elif kind is CheckpointSaved:
@@ -310,6 +317,24 @@ class _Fold:
                     (device_hours - prev_hours) / size if finite else math.inf))
         return out
 
+    def _provisional(self) -> list[str]:
+        """Why ``incumbent`` is empty while ``best_trial`` names a trial: with no final
+        result, ``History.best_trial_id`` picks the best (score, then id) of the feasible
+        trials that did not fail at the highest step they reached (a PBT population paused
+        below ``max_step``); values at different steps do not compare, so no incumbent."""
+        top: dict[int, tuple[int, Mapping[str, Any]]] = {
+            tid: r for tid, r in self.last_result.items() if tid not in self.failed
+            and r[0] > 0 and not any(c.violation(r[1]) > 0 for c in self.spec.constraints)}
+        if not top:
+            return []
+        step = max(s for s, _ in top.values())
+        objective = self.spec.objective
+        score, tid = min((objective.score(m), tid) for tid, (s, m) in top.items() if s == step)
+        return [f"no trial has a final result yet (at max_step {self.spec.max_step}, or "
+                f"completed below it): no incumbent; best_trial names trial {tid} for now, "
+                f"the best at the highest step reached ({objective.metric}="
+                f"{objective.value(score):.6g} at step {step}), which later steps may change"]
+
     def _end(self, ev: TrialEnded, run: _Run) -> None:
         del self.active[ev.trial_id]
         self.slot_busy.discard(run.slot)
@@ -332,6 +357,11 @@ class _Fold:
         self.trial_hours[tid] = self.trial_hours.get(tid, 0.0) + run.held / 3600.0
         self.trial_steps[tid] = self.trial_steps.get(tid, 0) + run.spend.steps
         self.trial_outcome[tid] = outcome
+        startup = (0.0 if run.started is None
+                   else min(run.held, max(0.0, run.started - run.launched)))
+        self.trial_runs.setdefault(tid, []).append(
+            RunTimes(startup, run.checkpoint, run.first_step))
+        self.trial_saves[tid] = self.trial_saves.get(tid, 0.0) + run.saves
         if run.checkpoint and run.first_step is not None:
             self.restores.append((tid, run.first_step))
 
@@ -413,8 +443,10 @@ class _Fold:
             else:
                 (hours, steps), outcome = now, "running"
             rate, devices = self.trial_rate[tid]
-            scale = spec.max_step / steps if steps and outcome in _EXTRAPOLATED else 1.0
-            full_h = hours * max(scale, 1.0)
+            full_h = hours
+            if steps and outcome in _EXTRAPOLATED:  # its latest run is closed: in trial_runs
+                full_h = straight_hours(hours, steps, spec.max_step, self.trial_runs[tid],
+                                        self.trial_saves[tid], self.hours_per_step.get(tid))
             full_cost += full_h * rate
             full_dev += full_h * devices
         ckpt_h, ckpt_cost = self.saves_hours, self.saves_cost
@@ -447,6 +479,9 @@ class _Fold:
                 "each such run is charged up to its session's last journaled event; what its "
                 "worker ran after that (up to about one step per worker per crash) is charged "
                 "nowhere, max_cost included")
+        incumbent = self._incumbent()
+        if not incumbent:
+            notes.extend(self._provisional())
         if not self.prices:
             notes.append("no prices: money is 0 (device-hours are measured)")
         elif total.device_hours > 0 and total.cost == 0:
@@ -459,7 +494,7 @@ class _Fold:
             total=total, devices=self.devices, full_cost=full_cost, full_device_hours=full_dev,
             idle_hours=idle, idle_cost=idle_cost,
             workers=self.slots, checkpoint_hours=ckpt_h, checkpoint_cost=ckpt_cost,
-            incumbent=self._incumbent(), budget=budget,
+            incumbent=incumbent, budget=budget,
             stopped=None if self.stopped is None else dict(self.stopped),
             trials=len(self.trials), wall_hours=self.wall / 3600.0, notes=notes,
         )

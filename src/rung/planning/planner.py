@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rung._validate import is_int
-from rung.core.pricing import check_table
+from rung.core.pricing import check_rate, check_table
 from rung.core.records import Budget, StudySpec
 from rung.errors import ConfigError, RunFailed
 from rung.planning import plan_inputs
@@ -162,6 +162,8 @@ class Plan:
             pilot's values lie on, for the planned budget's stop rule to read its statistical
             error off it as the real study's does (``PilotBenchmark.on_grid``); ``None``:
             continuous values (no stop rule, or no grid).
+        notes: What the numbers do not say by themselves: prices given that charge none of
+            what a trial holds (every cost 0, as ``Ledger.notes`` says of a study).
     """
 
     study: str
@@ -177,6 +179,7 @@ class Plan:
     prior: CurvePrior
     cost_spread: float
     grid: int | None = None
+    notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON data (``rung plan --json``): every field, the rows with every simulated
@@ -188,7 +191,7 @@ class Plan:
             "pilot_trials": self.pilot_trials, "startup": self.startup,
             "checkpoint_seconds": self.checkpoint_seconds,
             "prior": dataclasses.asdict(self.prior), "cost_spread": self.cost_spread,
-            "grid": self.grid,
+            "grid": self.grid, "notes": list(self.notes),
             "rows": [{**dataclasses.asdict(r), "wall_clocks": list(r.wall_clocks)}
                      for r in self.rows],
         })
@@ -369,7 +372,7 @@ def plan(
             check_table(resources, "resources_per_trial")
         fitted = fit_pilot(study)
         res = _resources(resources, stored, fitted.pilot.resources)
-        rate = table.rate(res)
+        rate = check_rate(table.table, res)  # refused when it overflows: prices.<device>
         _check_spendable(the_budget, rate, res, table)
     finally:
         if opened:
@@ -398,7 +401,18 @@ def plan(
     return Plan(study.name, the_budget, int(seeds), tuple(rows), rate, bool(table), res,
                 len(fitted.benchmark.units), fitted.startup,
                 float(np.median(ckpts)) if ckpts else 0.0, fitted.prior,
-                fitted.benchmark.cost_model.sd, bench.grid)
+                fitted.benchmark.cost_model.sd, bench.grid, _notes(table.table, rate, res))
+
+
+def _notes(prices: Mapping[str, float], rate: float,
+           resources: Mapping[str, float]) -> tuple[str, ...]:
+    """``Plan.notes``: prices that charge none of what a trial holds (``rate`` 0) are said,
+    with the ledger's words."""
+    if not prices or rate > 0:
+        return ()
+    held = ", ".join(f"{k}={v:g}" for k, v in sorted(resources.items())) or "nothing"
+    return (f"prices {dict(prices)} charge none of what a trial holds ({held}): cost is 0 "
+            "(the worker-hours are predicted)",)
 
 
 def _q(xs: list[float]) -> tuple[float, float, float]:
