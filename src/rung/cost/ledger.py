@@ -33,8 +33,9 @@ if TYPE_CHECKING:
 
 OUTCOMES = ("completed", "stopped", "stopped-by-budget", "stopped-by-rule", "paused", "failed",
             "interrupted", "running")
-# trials the full baseline trains to max_step: those the scheduler (or the objective itself,
-# returning early) ended below it; a failed, interrupted or running one counts as it is, and so
+# trials the full baseline trains straight through to their target step
+# (``rung.cost.ledger_baseline``): those the scheduler (or the objective itself, returning
+# early) ended; a failed, interrupted or running one counts as it is, and so
 # does one the budget or the stop rule stopped (``stopped-by-budget`` / ``stopped-by-rule``: the
 # engine's decision, not the scheduler's, so no saving of the scheduler's)
 _EXTRAPOLATED = frozenset({"completed", "stopped", "paused"})
@@ -105,25 +106,31 @@ class Ledger:
         total: the sum over outcomes.
         devices: device-hours by device (``{"cpu": 1.5, "gpu:A100": 0.5}``).
         full_cost, full_device_hours: what the same trials would have cost each trained
-            once, straight through, from its start-up to ``max_step``: the baseline the
-            scheduler's ``saving`` is measured against (``rung.cost.ledger_baseline``). A
-            trial's baseline is its first run's start-up (``Launch`` to ``TrialStarted``)
-            plus its training time (what it held less every start-up, checkpoint save and
-            restore: ``checkpoint_hours``' measure) times ``max_step`` over the steps it
-            trained (times 1 from ``max_step`` on); a run trained straight through pays no
-            checkpoint, so a trial paused and resumed to ``max_step`` has a baseline below
-            what it spent, and FIFO without checkpoints saves exactly 0. A trial whose latest
-            run failed, was
-            interrupted or is still running counts at what it spent: a crash saves nothing;
-            so does one the budget or the stop rule stopped: that saving is not the
-            scheduler's (FIFO, which stops nothing, saves 0 under ``max_cost``).
+            once, straight through, from one start-up to the step it would have ended at,
+            without checkpoints: the baseline the scheduler's ``saving`` is measured against
+            (``rung.cost.ledger_baseline`` states the rule). A trial's step time ``m`` is the
+            mean of its clean step times (a result's time since its run's previous start,
+            result or checkpoint save; a restored run's first step is not clean), else the
+            mean over the study's clean steps; its target step is ``max_step``, or the last
+            step it reported when it completed by itself below it. A trial that already ran
+            straight through (one run, no restore, no save, completed) counts exactly what it
+            held, so FIFO without checkpoints saves exactly 0, early returns included; any
+            other the scheduler (or the objective) ended counts its first run's start-up
+            (``Launch`` to ``TrialStarted``) + ``m`` x its target + its last run's tail (its
+            last event to its ``TrialEnded``): a trial paused and resumed to ``max_step`` has
+            a baseline below what it spent, and steps trained again after a crash count once.
+            A trial whose latest run failed, was interrupted or is still running counts at
+            what it spent: a crash saves nothing; so does one the budget or the stop rule
+            stopped: that saving is not the scheduler's (FIFO, which stops nothing, saves 0
+            under ``max_cost``).
         idle_hours, idle_cost: worker-hours the executor offered and no trial held, and what
             they would have cost at the rate of what a trial held in their session (not
             charged to ``max_cost``).
         workers: utilization per worker slot.
         checkpoint_hours, checkpoint_cost: time spent saving checkpoints (a save's time after
-            its trial's previous event) and restoring them (a resumed run's first step beyond
-            its trial's median step time), and its cost.
+            its trial's previous event) and restoring them (a restored run's first step, from
+            its ``Launch``, beyond its trial's step time ``m``, as ``full_cost`` reads it),
+            and its cost.
         incumbent: every improvement of the best final value among feasible results (every
             ``constraints`` holds), with the cost per unit of improvement. A final value is a
             result at ``max_step``, or the last result of a trial that completed below it (its

@@ -41,7 +41,13 @@ from rung.cost.ledger import (
     Spend,
     Worker,
 )
-from rung.cost.ledger_baseline import RunTimes, straight_hours
+from rung.cost.ledger_baseline import (
+    Clean,
+    RunTimes,
+    restore_hours,
+    step_seconds,
+    straight_hours,
+)
 
 #: the reasons of the STOP replies the engine itself sends a running trial (``Engine._on_result``)
 #: once the budget is spent, or after the stop rule ended the search (this prefix, then the
@@ -62,7 +68,8 @@ def stop_cause(reason: str) -> str | None:
 
 class _Run:
     __slots__ = ("checkpoint", "devices", "first_step", "gpus", "held", "last", "launched",
-                 "position", "rate", "resources", "saves", "since", "slot", "spend", "started")
+                 "position", "rate", "resources", "saved", "saves", "since", "slot", "spend",
+                 "started")
 
     def __init__(self, launch: Launch, now: float, resources: Mapping[str, float],
                  prices: Mapping[str, float], slot: int) -> None:
@@ -76,6 +83,7 @@ class _Run:
         self.first_step: float | None = None  # seconds from launch to the first result
         self.started: float | None = None  # time of its TrialStarted (the worker took it)
         self.saves = 0.0  # seconds spent saving checkpoints
+        self.saved = 0  # checkpoints saved
         self.held = 0.0  # seconds charged
         self.slot = slot
         self.spend = Spend(runs=1)
@@ -109,7 +117,9 @@ class _Fold:
         self.active: dict[int, _Run] = {}
         self.by_outcome = {o: Spend() for o in OUTCOMES}
         self.devices: dict[str, float] = {}
-        self.hours_per_step: dict[int, list[float]] = {}  # trial -> step durations (hours)
+        # clean step times (``rung.cost.ledger_baseline``): each trial's, and the study's
+        self.clean: dict[int, Clean] = {}
+        self.study_clean = Clean()
         self.trial_hours: dict[int, float] = {}  # trial -> hours held over all its runs
         self.trial_steps: dict[int, int] = {}
         self.trial_outcome: dict[int, str] = {}  # trial -> how its latest run ended
@@ -218,12 +228,13 @@ class _Fold:
                                             TrialEnded):
                 self._charge(run, t)
                 if kind is TrialStarted and run.started is None:
-                    run.started = t
+                    run.started = run.last = t  # its first step is timed from here
                 elif kind is ResultReported:
                     assert isinstance(rec, ResultReported)
                     self._result(rec, run, t)
                 elif kind is CheckpointSaved:
                     run.saves += max(0.0, t - run.last)
+                    run.saved += 1
                     run.last = t
                 elif kind is TrialEnded:
                     assert isinstance(rec, TrialEnded)
@@ -265,11 +276,13 @@ class _Fold:
         step = int(ev.step)
         consumed = max(0, step - run.position)
         if consumed:
+            restore = run.first_step is None and run.checkpoint
             if run.first_step is None:
                 run.first_step = t - run.launched
-            else:
-                per = (t - run.last) / consumed / 3600.0
-                self.hours_per_step.setdefault(ev.trial_id, []).append(per)
+            if not restore:  # a clean step time: since the run's previous event, a save's too
+                dt = max(0.0, t - run.last)
+                self.clean[ev.trial_id] = self.clean.get(ev.trial_id, Clean()).plus(dt, consumed)
+                self.study_clean = self.study_clean.plus(dt, consumed)
             run.spend.steps += consumed
             run.position = step
         run.last = t
@@ -342,7 +355,7 @@ class _Fold:
         cause = self.stop_cause.pop(ev.trial_id, None)
         if outcome == "stopped" and cause is not None:
             outcome = cause  # the budget's or the stop rule's stop, not the scheduler's
-        self._close(ev.trial_id, run, outcome)
+        self._close(ev.trial_id, run, outcome, max(0.0, float(ev.time) - run.last))
         if outcome == "failed" and not cut_by_max_time(ev.error):
             self.failed.add(ev.trial_id)
         else:
@@ -352,7 +365,7 @@ class _Fold:
             # the objective returned early: its last result is final (``best_trial`` counts it)
             self._candidate(ev.trial_id, top[1], float(ev.time))
 
-    def _close(self, tid: int, run: _Run, outcome: str) -> None:
+    def _close(self, tid: int, run: _Run, outcome: str, tail: float) -> None:
         self._tally(run, outcome)
         self.trial_hours[tid] = self.trial_hours.get(tid, 0.0) + run.held / 3600.0
         self.trial_steps[tid] = self.trial_steps.get(tid, 0) + run.spend.steps
@@ -360,7 +373,7 @@ class _Fold:
         startup = (0.0 if run.started is None
                    else min(run.held, max(0.0, run.started - run.launched)))
         self.trial_runs.setdefault(tid, []).append(
-            RunTimes(startup, run.checkpoint, run.first_step))
+            RunTimes(startup, run.checkpoint, run.first_step, run.saved, tail))
         self.trial_saves[tid] = self.trial_saves.get(tid, 0.0) + run.saves
         if run.checkpoint and run.first_step is not None:
             self.restores.append((tid, run.first_step))
@@ -428,9 +441,10 @@ class _Fold:
         total = Spend()
         for s in self.by_outcome.values():
             total.add(s)
-        # the full baseline: every trial trained to max_step at its own hours per step; a
-        # trial whose latest run failed, was interrupted or is still running counts at what it
-        # spent (a crash is no saving, and a running trial's steps are not yet decided)
+        # the full baseline (``rung.cost.ledger_baseline``): every trial trained straight
+        # through to its target step at its step time; a trial whose latest run failed, was
+        # interrupted or is still running counts at what it spent (a crash is no saving, and a
+        # running trial's steps are not yet decided)
         # (in the order closing them would have added the trials: those with a closed run
         # first, in their order, then those on their first run)
         full_cost = full_dev = 0.0
@@ -445,15 +459,17 @@ class _Fold:
             rate, devices = self.trial_rate[tid]
             full_h = hours
             if steps and outcome in _EXTRAPOLATED:  # its latest run is closed: in trial_runs
-                full_h = straight_hours(hours, steps, spec.max_step, self.trial_runs[tid],
-                                        self.trial_saves[tid], self.hours_per_step.get(tid))
+                top = self.last_result.get(tid)
+                completed_at = top[0] if outcome == "completed" and top is not None else None
+                full_h = straight_hours(
+                    hours, steps, spec.max_step, self.trial_runs[tid], self.trial_saves[tid],
+                    step_seconds(self.clean.get(tid), self.study_clean), completed_at)
             full_cost += full_h * rate
             full_dev += full_h * devices
         ckpt_h, ckpt_cost = self.saves_hours, self.saves_cost
-        for tid, first in restores:
-            per = self.hours_per_step.get(tid)
-            if per:
-                extra = max(0.0, first / 3600.0 - sorted(per)[len(per) // 2])
+        for tid, first in restores:  # each beyond its trial's step time
+            extra = restore_hours(first, step_seconds(self.clean.get(tid), self.study_clean))
+            if extra:
                 rate, _ = self.trial_rate[tid]
                 ckpt_h += extra
                 ckpt_cost += extra * rate
