@@ -198,6 +198,10 @@ class StopRule(SearchStopRule):
         # the last fit per model with its exact inputs (``stop_evidence._model``): a check on
         # the same points returns it again, the fit being deterministic
         self.fits: dict[str, tuple[Any, Any]] = {}
+        # the last bound with its inputs, and each ended trial's curve jitter
+        # (``stop_evidence``): what a check would compute again from the same points
+        self.bounds: tuple[Any, dict[str, float]] | None = None
+        self.jitters: dict[int, float | None] = {}
         self._warned = False
         key = "budget.stop.params."
         check_int(key + "min_trials", self.min_trials, 3)

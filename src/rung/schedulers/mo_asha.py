@@ -48,8 +48,10 @@ A trial that skips a rung's step (it reports every few steps) is judged at its f
 past it, with that result's values, as in ASHA ("Results between rungs" in
 ``rung.schedulers._ladder``).
 
-Cost: a decision sorts the rung, ``O(n^2 m)`` for ``n`` results at it; fine for the thousands
-of trials of a multi-objective study, not the O(log n) of scalar ASHA.
+Cost: a decision sorts the rung, ``O(n^2 m)`` for ``n`` results at it, not the O(log n) of
+scalar ASHA: measured on a simulated study (2 objectives, random search, 8 workers, trials
+costing nothing), 449 trials/s up to 100 trials and 30 per second from 100 to 1,000; fine
+next to trials of seconds, a bottleneck for near-instant ones past a few thousand.
 """
 
 from __future__ import annotations
