@@ -62,3 +62,28 @@ def test_the_same_points_are_not_fitted_twice(monkeypatch: pytest.MonkeyPatch) -
     assert sorted(s for s, _ in h41.at_step(1))[19] < h41.trial(40).score
     assert stop_rule.evidence(h41, 1, rule) == stop_rule.evidence(h41, 1, _rule(other))
     assert fits == [40, 20, 40, 20, 41, 41, 20]
+
+
+def test_curve_jitter_computes_each_ended_trial_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rung.cost import stop_evidence
+
+    study = rung.Study.create("j", {"x": rung.Float(0.0, 1.0)}, objective="loss",
+                              searcher="random", scheduler="fifo", max_step=12,
+                              budget=rung.Budget(n_trials=6), seed=3)
+    while (t := study.ask()) is not None:
+        for step in range(1, 13):  # a curve with jitter
+            study.report(t.id, step, {"loss": t.params["x"] + 1.0 / step
+                                      + 0.01 * ((step * 7 + t.id) % 3)})
+        study.tell(t.id, "completed")
+    h = study.engine.history
+    plain = stop_evidence.curve_jitter(h, 10)
+    assert plain > 0
+    cache: dict[int, float | None] = {}
+    assert stop_evidence.curve_jitter(h, 10, cache) == plain
+    assert sorted(cache) == list(range(6))
+    calls: list[int] = []
+    real = stop_evidence._jitter
+    monkeypatch.setattr(stop_evidence, "_jitter",
+                        lambda h, tid, tail: calls.append(tid) or real(h, tid, tail))
+    assert stop_evidence.curve_jitter(h, 10, cache) == plain
+    assert calls == []  # every ended trial's value came from the cache
