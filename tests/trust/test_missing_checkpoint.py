@@ -79,7 +79,11 @@ def test_a_resume_fails_the_trials_whose_checkpoints_were_deleted_and_says_so_on
             f"its checkpoint {root.resolve() / paused[tid]} is missing (deleted since it was "
             "saved?)")
         assert again.history.status(tid) is TrialStatus.FAILED
-        assert again.history.launches(tid) == 2
+        # launched once in this session, and failed there: one launch more than before it
+        # (how many it had before the crash, the workers' timing decides: a trial paused
+        # and resumed at the first rung before the crash had two)
+        assert sum(1 for r in records if isinstance(r, Launch) and r.trial_id == tid) == 1
+        assert again.history.launches(tid) == h.launches(tid) + 1
     # said once, naming every trial to resume whose checkpoint is missing, and the directory
     warned = [line for line in reporter.lines if "checkpoint(s) the journal names" in line]
     assert warned == [
