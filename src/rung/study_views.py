@@ -53,6 +53,32 @@ def over_early(engine: Engine) -> str | None:
     return "not spent, but the scheduler has nothing left to run: the search is over"
 
 
+def study_state(engine: Engine, stored: dict[str, Any], running: bool) -> str:
+    """The study's state in ``rung ls``'s words, the dashboard's too: ``running`` (a driver
+    writes the journal: ``running``), ``done`` (nothing left to run), ``ended`` (a tool that
+    drives its own trials, such as ``RungSearchCV`` or Optuna, ran it: rung cannot resume it;
+    ``stored`` is the journal's study record) or ``resumable``; a study read as written (its
+    replay diverged: ``Engine.read_as_written``) that no driver runs is ``done (as written)``
+    or ``as written`` (only the rung that wrote it can resume it)."""
+    from rung.core.records import TrialStatus
+    from rung.integrations._embedded import HOST_KEY
+
+    if running:
+        return "running"
+    h = engine.history
+    unfinished = h.count(TrialStatus.LAUNCHED) + h.count(TrialStatus.RUNNING)
+    left = engine.budget_left() and engine._may_start_new() and not engine.exhausted
+    if not left and not unfinished:
+        state = "done"
+    elif isinstance(stored.get(HOST_KEY), str):
+        state = "ended"
+    else:
+        state = "resumable"
+    if engine.read_as_written is not None:
+        state = "done (as written)" if state == "done" else "as written"
+    return state
+
+
 def best_trial_id(history: History, max_step: int | None = None) -> int | None:
     """The id of ``StudyViews.best_trial`` of a study whose history is ``history``:
     ``History.best_trial_id`` (with constraints, the best feasible trial; the trials that

@@ -192,7 +192,7 @@ if __name__ == "__main__":
 def test_the_dashboard_and_the_summary_say_why_pbt_ended(tmp_path: Path) -> None:
     r = _run(tmp_path, """
 if __name__ == "__main__":
-    from rung.dashboard.pages import budget_state
+    from rung.study_views import over_early as budget_state
     st = study()
     st.run(train, n_workers=1, progress=False)
     print("ENDED", st.summary()["scheduler_ended"])

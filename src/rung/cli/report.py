@@ -382,27 +382,13 @@ def _last_line(error: str | None) -> str:
 
 
 def ls_row(study: Study, where: str, running: bool) -> list[Any]:
-    """One row of ``rung ls``: name, state, trials, per-status counts, best value, storage.
-
-    The state is ``running`` (a driver writes the journal), ``done`` (nothing left to run),
-    ``ended`` (a tool that drives its own trials, such as ``RungSearchCV`` or Optuna, ran it:
-    rung cannot resume it) or ``resumable``; a study read as written (its replay diverged:
-    ``engine.read_as_written``) that is not running is ``done (as written)`` or ``as written``
-    (only the rung that wrote it can resume it: ``rung show`` says which)."""
-    from rung.integrations._embedded import HOST_KEY
+    """One row of ``rung ls``: name, state (``rung.study_views.study_state``), trials,
+    per-status counts, best value, storage."""
+    from rung.study_views import study_state
 
     s = study.summary()
     c = counts(study.history)
-    if running:
-        state = "running"
-    elif not s["budget_left"] and not c["running"]:
-        state = "done"
-    elif isinstance(study.journal.load_study(study.name).get(HOST_KEY), str):
-        state = "ended"
-    else:
-        state = "resumable"
-    if study.engine.read_as_written is not None and not running:
-        state = "done (as written)" if state == "done" else "as written"
+    state = study_state(study.engine, study.journal.load_study(study.name), running)
     best = s["best_value"]
     return [study.name, state, s["trials"], c["completed"], c["stopped"], c["paused"],
             c["failed"], c["running"] + c["interrupted"],

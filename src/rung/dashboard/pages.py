@@ -16,7 +16,7 @@ from rung.analysis_frames import kept_checkpoint, retired
 from rung.core.records import TrialStatus
 from rung.dashboard._json import clean, jclean
 from rung.dashboard.charts import rung_steps
-from rung.study_views import best_trial_id
+from rung.study_views import best_trial_id, over_early
 from rung.time_kind import label as time_label
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def study_row(snap: Snapshot) -> dict[str, Any]:
         "state": ls_state(snap),
         # trials running when no driver runs the study: its driver stopped with them
         "unfinished": 0 if snap.live else _running(h),
-        "budget_state": budget_state(snap.engine) if snap.engine is not None else None,
+        "budget_state": over_early(snap.engine) if snap.engine is not None else None,
         "loading": snap.loading,
         "error": snap.error,
     })
@@ -72,26 +72,13 @@ def _running(h: Any) -> int:
 
 
 def ls_state(snap: Snapshot) -> str:
-    """The study's state in ``rung ls``'s words (``rung.cli.report.ls_row``): ``running`` (a
-    driver writes the journal), ``done`` (nothing left to run), ``ended`` (a tool that drives
-    its own trials ran it), ``resumable``; a study read as written that no driver runs is
-    ``done (as written)`` or ``as written``."""
-    from rung.integrations._embedded import HOST_KEY
+    """The study's state in ``rung ls``'s words (``rung.study_views.study_state``)."""
+    from rung.study_views import study_state
 
     if snap.live:
         return "running"
-    eng = snap.engine
-    assert eng is not None
-    left = eng.budget_left() and eng._may_start_new() and not eng.exhausted
-    if not left and not _running(eng.history):
-        state = "done"
-    elif isinstance(snap.stored.get(HOST_KEY), str):
-        state = "ended"
-    else:
-        state = "resumable"
-    if eng.read_as_written is not None:
-        state = "done (as written)" if state == "done" else "as written"
-    return state
+    assert snap.engine is not None
+    return study_state(snap.engine, snap.stored, False)
 
 
 def overview(snap: Snapshot) -> dict[str, Any]:
@@ -131,7 +118,7 @@ def overview(snap: Snapshot) -> dict[str, Any]:
         "budget": spent,
         # why the search ended before its budget was spent (Budget.stop), as rung show says
         "stopped": eng.stopped.reason if eng.stopped is not None else None,
-        "budget_state": budget_state(eng),
+        "budget_state": over_early(eng),
         "read_as_written": eng.read_as_written,
         # rung show's note on the trials a stopped driver left running
         "unfinished_note": None if snap.live else unfinished_note(snap),
@@ -204,16 +191,7 @@ def ended_early(snap: Snapshot) -> str | None:
         v = snap.view.pages["overview"].get("budget_state")
         return v if isinstance(v, str) else None
     assert snap.engine is not None
-    return budget_state(snap.engine)
-
-
-def budget_state(eng: Any) -> str | None:
-    """Why the search is over with its budget not spent, in ``rung show``'s words
-    (``rung.study_views.over_early``); ``None`` while the search goes on, once the budget is
-    spent, or when the stop rule ended it (``stopped`` says so)."""
-    from rung.study_views import over_early
-
-    return over_early(eng)
+    return over_early(snap.engine)
 
 
 def trial_detail(snap: Snapshot, trial_id: int) -> dict[str, Any]:
@@ -258,5 +236,5 @@ def _decision(d: Any) -> dict[str, Any]:
             "reason": d.reason if d is not None else None}
 
 
-__all__ = ["MIN_RATE_TIME", "budget_state", "detail", "ended_early", "ls_state", "overview",
+__all__ = ["MIN_RATE_TIME", "detail", "ended_early", "ls_state", "overview",
            "study_row", "trial_detail", "unfinished_note"]
