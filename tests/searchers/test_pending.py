@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from searcher_helpers import BRANIN_SPACE, branin, make_study, run_sequential, wave
 
 import rung
@@ -167,3 +169,19 @@ def test_a_sequential_study_gets_the_suggestions_of_the_previous_version(searche
     # suggestion far more than that
     want = [v for point in SEQUENTIAL_BEFORE[searcher] for v in point]
     assert [v for p in got for v in (p["x1"], p["x2"])] == pytest.approx(want, abs=1e-5)
+
+
+@given(st.integers(0, 30), st.integers(1, 5), st.integers(0, 2**32 - 1))
+def test_row_keys_equal_config_key_of_each_row(n: int, d: int, seed: int) -> None:
+    """The vectorized keys are the per-row keys exactly: NaN (inactive), -0.0 and values
+    equal to 9 digits map to the same bytes, whatever the array's memory layout."""
+    from rung.searchers._pending import config_key, keys_of, row_keys
+
+    rng = np.random.default_rng(seed)
+    U = rng.random((n, d))
+    U[rng.random(U.shape) < 0.2] = np.nan
+    U[rng.random(U.shape) < 0.1] = -0.0
+    U[rng.random(U.shape) < 0.1] = 0.5 + 1e-12
+    for A in (U, np.asfortranarray(U), U[:, ::-1]):
+        assert row_keys(A) == [config_key(u) for u in A]
+        assert keys_of(A) == {config_key(u) for u in A}

@@ -57,9 +57,18 @@ def config_key(u: np.ndarray) -> bytes:
                  .tobytes())
 
 
+def row_keys(U: np.ndarray) -> list[bytes]:
+    """``config_key`` of each row of ``U``, in order (one vectorized rounding for all rows)."""
+    A = np.asarray(U, dtype=float)
+    if A.ndim != 2:
+        return [config_key(u) for u in A]
+    R = np.ascontiguousarray(np.round(np.nan_to_num(A, nan=-1.0), 9) + 0.0)
+    return [r.tobytes() for r in R]
+
+
 def keys_of(U: np.ndarray) -> set[bytes]:
     """The keys of the rows of ``U``."""
-    return {config_key(u) for u in U}
+    return set(row_keys(U))
 
 
 def unit_ball_volume(d: int) -> float:
@@ -139,7 +148,7 @@ class PendingSet:
     def free(self, C: np.ndarray, spread: bool = True) -> np.ndarray:
         """Mask of the rows of ``C`` that may be proposed: not taken and, with ``spread``,
         at least ``radius`` from every pending point."""
-        ok = np.array([config_key(c) not in self.taken for c in C], dtype=bool)
+        ok = np.array([k not in self.taken for k in row_keys(C)], dtype=bool)
         if spread and self.radius > 0.0 and ok.any():
             ok &= self.spread(C)
         return ok
