@@ -91,7 +91,7 @@ def _render(renderable: Any, width: int) -> str:
 
 CELLS = [("trials", "20000/20000"), ("running", "64"), ("paused", "0"), ("stopped", "19142"),
          ("completed", "858"), ("failed", "0"), ("interrupted", "0"), ("trials/s", "594.88"),
-         ("reports/s", "1886.6")]
+         ("results/s", "1886.6")]
 
 
 def test_the_live_counts_stay_whole_on_a_narrow_terminal() -> None:
@@ -103,7 +103,7 @@ def test_the_live_counts_stay_whole_on_a_narrow_terminal() -> None:
         "trials 20000/20000  running 64  paused 0",
         "stopped 19142  completed 858  failed 0",
         "interrupted 0  trials/s 594.88",
-        "reports/s 1886.6",
+        "results/s 1886.6",
     ]
     wide = _render(status_renderable(CELLS, 120), 120).splitlines()
     assert wide[0].split() == [k for k, _ in CELLS]  # a header over each value

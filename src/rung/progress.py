@@ -207,7 +207,7 @@ class Progress(Reporter):
         trials = f"{h.n_suggested}/{n}" if n is not None else f"{len(h)}"
         status = " ".join(f"{k} {c[k]}" for k in STATUS_COLUMNS if c[k] or k != "interrupted")
         shown = (f"trials {trials} | {status} | {best_line(self.study)} | "
-                 f"{tps:.2f} trials/s, {rps:.1f} reports/s")
+                 f"{tps:.2f} trials/s, {rps:.1f} results/s")
         elapsed = fmt_duration(time.monotonic() - self.started)
         return f"rung: [{elapsed:>6}] {study_line(self.study.name, shown)}"
 
@@ -231,7 +231,7 @@ class Progress(Reporter):
         )
         cells = [("trials", f"{h.n_suggested}/{n}" if n is not None else str(len(h))),
                  *[(k, str(c[k])) for k in STATUS_COLUMNS],
-                 ("trials/s", f"{tps:.2f}"), ("reports/s", f"{rps:.1f}")]
+                 ("trials/s", f"{tps:.2f}"), ("results/s", f"{rps:.1f}")]
         parts: list[Any] = [head, status_renderable(
             cells, self._console.width if self._console is not None else None)]
         top = self.study.best_trial

@@ -134,7 +134,7 @@ def test_progress_views(sim_study: Path) -> None:
         prog.on_turn(study.engine)
     lines = buf.getvalue().splitlines()
     assert len(lines) == 2
-    assert "trials 30/30" in lines[0] and "stopped" in lines[0] and "reports/s" in lines[0]
+    assert "trials 30/30" in lines[0] and "stopped" in lines[0] and "results/s" in lines[0]
     buf = io.StringIO()
     with Progress(study, stream=buf, live=True, refresh=0.0) as prog:
         prog.on_turn(study.engine)
