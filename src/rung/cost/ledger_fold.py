@@ -5,8 +5,8 @@
 those that do not charge anything are skipped); ``result()`` is the ``Ledger`` of the records fed
 so far and leaves the fold as it was, so it may be called at any time, again and again, with more
 records fed in between (the dashboard folds a live journal incrementally and asks for the ledger
-at each refresh). A ``_Run`` is one run of a trial, from its ``Launch`` to its ``TrialEnded``:
-what it holds, its hourly rate, and what it has been charged.
+at each refresh). A run of a trial is a ``_Run`` (``rung.cost.ledger_run``); ``stop_cause``
+(``rung.cost.ledger_stops``) names the outcome of a run the engine itself stopped.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from rung.core.events import (
     TrialStarted,
 )
 from rung.core.history import cut_by_max_time
-from rung.core.pricing import DEFAULT_RESOURCES, check_table, gpus, hourly_rate
+from rung.core.pricing import DEFAULT_RESOURCES, check_table, hourly_rate
 from rung.core.records import StudySpec
 from rung.cost.ledger import (
     _EXTRAPOLATED,
@@ -48,61 +48,10 @@ from rung.cost.ledger_baseline import (
     step_seconds,
     straight_hours,
 )
-
-#: the reasons of the STOP replies the engine itself sends a running trial (``Engine._on_result``)
-#: once the budget is spent, or after the stop rule ended the search (this prefix, then the
-#: rule's reason): the by_outcome key such a stopped run is counted under instead of ``stopped``
-BUDGET_REASON = "budget exhausted"
-RULE_PREFIX = "search stopped: "
-
-
-def stop_cause(reason: str) -> str | None:
-    """``stopped-by-budget`` or ``stopped-by-rule`` for the reason of a STOP the engine sent
-    on its own (``BUDGET_REASON``, ``RULE_PREFIX``); ``None`` for a scheduler's."""
-    if reason == BUDGET_REASON:
-        return "stopped-by-budget"
-    if reason.startswith(RULE_PREFIX):
-        return "stopped-by-rule"
-    return None
-
-
-class _Run:
-    __slots__ = ("checkpoint", "devices", "first_step", "gpus", "held", "last", "launched",
-                 "position", "rate", "resources", "saved", "saves", "since", "slot", "spend",
-                 "started")
-
-    def __init__(self, launch: Launch, now: float, resources: Mapping[str, float],
-                 prices: Mapping[str, float], slot: int) -> None:
-        self.launched = self.since = self.last = now
-        self.resources = resources
-        self.rate = hourly_rate(prices, resources)
-        self.gpus = gpus(resources)
-        self.devices = float(sum(resources.values()))
-        self.position = launch.start_step - 1
-        self.checkpoint = launch.checkpoint is not None
-        self.first_step: float | None = None  # seconds from launch to the first result
-        self.started: float | None = None  # time of its TrialStarted (the worker took it)
-        self.saves = 0.0  # seconds spent saving checkpoints
-        self.saved = 0  # checkpoints saved
-        self.held = 0.0  # seconds charged
-        self.slot = slot
-        self.spend = Spend(runs=1)
-
-    def copy(self) -> _Run:
-        """A copy to charge and close without changing this run (``_Fold.result``)."""
-        run = _Run.__new__(_Run)
-        for name in _Run.__slots__:
-            setattr(run, name, getattr(self, name))
-        run.spend = replace(self.spend)
-        return run
-
-    def owed(self, t: float) -> tuple[float, float, float]:
-        """Seconds, cost and device-hours held since the last charge, up to ``t``."""
-        dt = t - self.since
-        if dt <= 0:
-            return 0.0, 0.0, 0.0
-        h = dt / 3600.0
-        return dt, h * self.rate, h * self.devices
+from rung.cost.ledger_run import _Run
+from rung.cost.ledger_stops import BUDGET_REASON as BUDGET_REASON
+from rung.cost.ledger_stops import RULE_PREFIX as RULE_PREFIX
+from rung.cost.ledger_stops import stop_cause as stop_cause
 
 
 class _Fold:
