@@ -102,10 +102,12 @@ def test_a_max_time_the_runs_would_never_end_stops_at_the_first_run_past_its_sha
 ) -> None:
     before = len(SQLiteJournal(db, readonly=True).read("pilot"))
     assert main(["plan", "pilot", "--storage", str(db), "--max-time", "1e300", *MANY]) == 2
+    # refused in closed form, before any run is simulated (test_plan_huge_limits.py)
     assert capsys.readouterr() == ("", (
-        "rung: error: --max-time: a simulated run went past 2 trials, its share of the limit "
-        "of 200,000 trials per plan (100000 run(s): seeds x worker counts): plan a smaller "
-        "budget, fewer seeds or fewer worker counts\n"))
+        "rung: error: --max-time: max_time=1e+300 allows about 1e+302 simulated steps a run "
+        "(every step taking the pilot's slowest, 1 s, no worker idle), past 10 times a run's "
+        "share of the plan's limit (50 of 5,000,000 steps): plan a max_time of at most about "
+        "5 s with 100 worker(s), or an n_trials or max_steps\n"))
     assert len(SQLiteJournal(db, readonly=True).read("pilot")) == before
 
 
@@ -119,9 +121,10 @@ def test_the_python_api_names_its_keys() -> None:
          "trials, past the limit of 200,000 per plan: plan fewer trials, seeds or worker "
          "counts"),
         ({"budget": Budget(max_time=1e300), "workers": list(range(1, 101)), "seeds": 1000},
-         "budget.max_time", "a simulated run went past 2 trials, its share of the limit of "
-         "200,000 trials per plan (100000 run(s): seeds x worker counts): plan a smaller "
-         "budget, fewer seeds or fewer worker counts"),
+         "budget.max_time", "max_time=1e+300 allows about 1e+302 simulated steps a run "
+         "(every step taking the pilot's slowest, 1 s, no worker idle), past 10 times a run's "
+         "share of the plan's limit (50 of 5,000,000 steps): plan a max_time of at most about "
+         "5 s with 100 worker(s), or an n_trials or max_steps"),
     ]
     for kwargs, key, message in cases:
         with pytest.raises(ConfigError) as e:

@@ -219,7 +219,7 @@ def plan_text(p: Plan) -> str:
                   "regret", "trials"], rows, indent="")
     prior = p.prior
     tail = [
-        f"from {p.pilot_trials} pilot trials: power-law curves (c + a*step^-alpha; median "
+        f"from {_fitted(p)}: power-law curves (c + a*step^-alpha; median "
         f"alpha {math.exp(prior.log_alpha):.3g}, noise sd {prior.noise:.3g}, "
         f"{prior.n_trials} trial(s) with >= 4 points), start-up {_secs(p.startup)} per launch, "
         f"checkpoint {_secs(p.checkpoint_seconds)}; step costs from the parameters "
@@ -241,6 +241,16 @@ def plan_text(p: Plan) -> str:
     tail += _tail_bound(p)
     tail += [f"note: {n}" for n in p.notes]
     return "\n".join([*head, "", body, "", *tail])
+
+
+def _fitted(p: Plan) -> str:
+    """The pilot trials the plan fitted: ``"8 pilot trials"``, or, for a pilot sampled down
+    to ``MAX_FIT_TRIALS`` curves, how many of how many and how they were chosen."""
+    if p.scored_trials <= p.pilot_trials:
+        return f"{p.pilot_trials} pilot trials"
+    return (f"{p.pilot_trials} of {p.scored_trials} pilot trials (at most {p.pilot_trials:,} "
+            "curves are fitted: a uniform sample seeded by the study's seed, the best curve "
+            "kept)")
 
 
 def _tail_bound(p: Plan) -> list[str]:

@@ -4,14 +4,16 @@
 into what it runs (``ConfigError`` naming the key otherwise); ``_check_size`` refuses a planned
 ``n_trials`` / ``max_steps`` past the plan's share of ``MAX_SIMULATED_TRIALS`` /
 ``MAX_SIMULATED_STEPS`` before the pilot is fitted, ``_check_spendable`` a budget whose only
-limits are never reached; ``_Bounded`` is the simulated runs' reporter, which stops a run that
-passes its share (``_TooBig``, worded with ``_limiting_key``'s budget key) and counts failed
-trials. Nothing here runs a simulation.
+limits are never reached, ``_check_reach`` one whose only limits are so large that its runs
+would pass their share many times over (closed form, before simulating); ``_Bounded`` is
+the simulated runs' reporter, which stops a run that passes its share (``_TooBig``, worded
+with ``_limiting_key``'s budget key) and counts failed trials. Nothing here runs a simulation.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -82,6 +84,63 @@ def _check_size(budget: Budget, seeds: int, n_counts: int) -> None:
                 f"{value:,} {what} x {seeds} seed(s) x {n_counts} worker count(s) is "
                 f"{value * runs:,} simulated {what}, past the limit of {limit:,} per plan: "
                 f"plan fewer {what}, seeds or worker counts"))
+
+
+#: how far past its share of ``MAX_SIMULATED_STEPS`` a run's closed-form step count must be
+#: (at the pilot's slowest step, every worker busy) for ``_check_reach`` to refuse the budget
+#: before simulating: a run whose workers are idle nine tenths of the time still passes it
+REACH_MARGIN = 10.0
+
+
+def _check_reach(budget: Budget, workers: Sequence[int], seeds: int, slowest: float,
+                 rate: float, gpus_held: float) -> None:
+    """Refuse, before anything is simulated, a planned budget bounded only by ``max_time``,
+    ``max_cost`` or ``max_gpu_hours`` (no ``n_trials``, no ``max_steps``) that is so large
+    that a simulated run would pass ``REACH_MARGIN`` times its share of
+    ``MAX_SIMULATED_STEPS`` even if every step took ``slowest`` seconds (the pilot's slowest,
+    start-up included) and no worker idled: the closed-form count is
+    ``workers x max_time / slowest`` steps for time, ``max_cost / (rate x slowest / 3600)``
+    for money at ``rate`` per trial-hour, and ``max_gpu_hours / (gpus_held x slowest /
+    3600)`` for GPU-hours, the least of those set. Such a budget (``--max-time 1e300``)
+    would otherwise simulate until the run passes its share or the plan its CPU limit, for
+    minutes, to say the same. A budget within the margin is simulated (and stopped at its
+    share as before).
+
+    Raises:
+        ConfigError: keyed with the budget key of those set that allows the fewest steps
+            (it ends the run first: ``budget.max_time``, ...), naming its value and about
+            the largest one a plan takes.
+    """
+    if budget.n_trials is not None or budget.max_steps is not None or not workers:
+        return
+    slowest = max(slowest, 1e-9)
+    share = max(MAX_SIMULATED_STEPS // (seeds * len(workers)), 1)
+    allow = share * REACH_MARGIN
+    w = max(workers)
+    reach: list[tuple[float, str, float, str]] = []  # (steps, key, value, largest value)
+    if budget.max_time is not None:
+        most = allow * slowest / w
+        reach.append((w * budget.max_time / slowest, "max_time", budget.max_time,
+                      f"{most:.3g} s with {w} worker(s)"))
+    if budget.max_cost is not None and rate > 0:
+        per_step = rate * slowest / 3600.0
+        reach.append((budget.max_cost / per_step, "max_cost", budget.max_cost,
+                      f"{allow * per_step:.3g}"))
+    if budget.max_gpu_hours is not None and gpus_held > 0:
+        per_step = gpus_held * slowest / 3600.0
+        reach.append((budget.max_gpu_hours / per_step, "max_gpu_hours", budget.max_gpu_hours,
+                      f"{allow * per_step:.3g}"))
+    if not reach:
+        return
+    steps, key, value, most_text = min(reach)
+    if steps <= allow:
+        return
+    many = f"about {steps:.3g}" if math.isfinite(steps) else "more than a float counts of"
+    raise ConfigError(key=f"budget.{key}", message=(
+        f"{key}={value:g} allows {many} simulated steps a run (every step taking the pilot's "
+        f"slowest, {slowest:.3g} s, no worker idle), past {REACH_MARGIN:g} times a run's share "
+        f"of the plan's limit ({share:,} of {MAX_SIMULATED_STEPS:,} steps): plan a {key} of "
+        f"at most about {most_text}, or an n_trials or max_steps"))
 
 
 def _limiting_key(budget: Budget) -> str:

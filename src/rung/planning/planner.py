@@ -44,6 +44,11 @@ trials, and 3,333 trials a run took 34 s of it). A budget of ``n_trials`` or
 reveals (``max_time``, ``max_cost``, ``max_gpu_hours``, or steps per trial) when a run passes
 its share, so the first run that would have gone on too long stops the plan. Either is a
 ``ConfigError`` naming the key and the limit; nothing is written (the runs are in memory).
+An open-ended budget so large that a run would pass its share many times over even at the
+pilot's slowest step (``--max-time 1e300``, ``max_cost=1e300``) is refused in closed form
+after the fit, before anything is simulated (``plan_inputs._check_reach``). A pilot of more than
+``MAX_FIT_TRIALS`` scored trials is fitted on a seeded sample of that many
+(``rung.planning.pilot_sample``); ``Plan.pilot_trials`` and ``rung plan`` say so.
 """
 
 from __future__ import annotations
@@ -60,12 +65,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rung._validate import is_int
-from rung.core.pricing import check_rate, check_table
+from rung.core.pricing import check_rate, check_table, gpus
 from rung.core.records import Budget, StudySpec
 from rung.errors import ConfigError, RunFailed
 from rung.planning import plan_inputs
 from rung.planning.costs import Pilot, StepCosts, fit_step_costs, read_pilot
 from rung.planning.fit import CurvePrior, fit_curves
+from rung.planning.pilot_sample import MAX_FIT_TRIALS as MAX_FIT_TRIALS
+from rung.planning.pilot_sample import sample_curves
 from rung.planning.plan_inputs import MAX_PLAN_CPU_SECONDS as MAX_PLAN_CPU_SECONDS
 from rung.planning.plan_inputs import MAX_SEEDS as MAX_SEEDS
 from rung.planning.plan_inputs import MAX_SIMULATED_STEPS as MAX_SIMULATED_STEPS
@@ -75,6 +82,7 @@ from rung.planning.plan_inputs import MAX_WORKERS as MAX_WORKERS
 from rung.planning.plan_inputs import (
     _Bounded,
     _budget,
+    _check_reach,
     _check_size,
     _check_spendable,
     _limiting_key,
@@ -151,7 +159,9 @@ class Plan:
         rate: Money per worker-hour (``Prices.rate`` of one trial's resources); 0 without prices.
         priced: Whether a price table was given (else every cost is 0).
         resources: The devices one trial holds.
-        pilot_trials: Pilot trials with a scored result (the templates).
+        pilot_trials: Pilot trials whose curves were fitted (the templates): every trial with a
+            scored result, up to ``MAX_FIT_TRIALS``; beyond it a seeded uniform sample of that
+            many that keeps the best curve (``rung.planning.pilot_sample``).
         startup: Measured start-up seconds per launch.
         checkpoint_seconds: Median measured checkpoint time (0 if none was saved).
         prior: The pooled curve prior and noise of the fit.
@@ -164,6 +174,7 @@ class Plan:
             continuous values (no stop rule, or no grid).
         notes: What the numbers do not say by themselves: prices given that charge none of
             what a trial holds (every cost 0, as ``Ledger.notes`` says of a study).
+        scored_trials: Pilot trials with a scored result (``pilot_trials`` of them fitted).
     """
 
     study: str
@@ -180,6 +191,7 @@ class Plan:
     cost_spread: float
     grid: int | None = None
     notes: tuple[str, ...] = ()
+    scored_trials: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON data (``rung plan --json``): every field, the rows with every simulated
@@ -191,7 +203,7 @@ class Plan:
             "pilot_trials": self.pilot_trials, "startup": self.startup,
             "checkpoint_seconds": self.checkpoint_seconds,
             "prior": dataclasses.asdict(self.prior), "cost_spread": self.cost_spread,
-            "grid": self.grid, "notes": list(self.notes),
+            "grid": self.grid, "notes": list(self.notes), "scored_trials": self.scored_trials,
             "rows": [{**dataclasses.asdict(r), "wall_clocks": list(r.wall_clocks)}
                      for r in self.rows],
         })
@@ -226,12 +238,16 @@ def _finite(x: Any) -> Any:
 @dataclass(frozen=True)
 class FittedPilot:
     """A pilot read from its journal and fitted: the evidence, the benchmark built from it
-    (seed 0), the step-cost model (with the start-up per launch) and the pooled curve prior."""
+    (seed 0), the step-cost model (with the start-up per launch), the pooled curve prior, and
+    how many pilot trials had a scored result (``scored``; the curves fitted, at most
+    ``MAX_FIT_TRIALS``, are ``benchmark.units``)."""
 
     pilot: Pilot
     benchmark: PilotBenchmark
     costs: StepCosts
     prior: CurvePrior
+    scored: int = 0  # pilot trials with a scored result; the benchmark fits at most
+    # ``MAX_FIT_TRIALS`` of them (``rung.planning.pilot_sample``)
 
     @property
     def startup(self) -> float:
@@ -241,7 +257,9 @@ class FittedPilot:
 def fit_pilot(study: Study) -> FittedPilot:
     """Read and fit ``study``'s pilot (steps 1-3 of the module docstring): from the records a
     read-only ``Study.load`` replayed, without reading the journal again; else (a study loaded
-    to write, or changed since its load) from the journal, read now.
+    to write, or changed since its load) from the journal, read now. At most
+    ``MAX_FIT_TRIALS`` curves are fitted: beyond it a seeded sample that keeps the best
+    (``rung.planning.pilot_sample``).
 
     Raises:
         ConfigError: (``key="study"``) fewer than two trials have a scored result, or the study
@@ -256,11 +274,11 @@ def fit_pilot(study: Study) -> FittedPilot:
     if len(curves) < 2:
         raise ConfigError(key="study", message=f"pilot {study.name!r} has {len(curves)} trial(s) "
                           "with a result of the objective; rung plan needs at least 2")
-    fits, prior = fit_curves(curves)
+    fits, prior = fit_curves(sample_curves(curves, spec.seed))
     costs = fit_step_costs(pilot.costs, sorted(fits), spec.max_step)
     bench = PilotBenchmark.from_fits(spec.space, spec.objective.metric, spec.objective.mode,
                                      spec.max_step, pilot, fits, prior, costs, seed=0)
-    return FittedPilot(pilot, bench, costs, prior)
+    return FittedPilot(pilot, bench, costs, prior, len(curves))
 
 
 def simulate_once(
@@ -374,6 +392,9 @@ def plan(
         res = _resources(resources, stored, fitted.pilot.resources)
         rate = check_rate(table.table, res)  # refused when it overflows: prices.<device>
         _check_spendable(the_budget, rate, res, table)
+        bench0 = fitted.benchmark
+        _check_reach(the_budget, ws, int(seeds), float(np.max(bench0.seconds, initial=0.0))
+                     + fitted.startup, rate, gpus(res))
     finally:
         if opened:
             study.close()
@@ -401,7 +422,8 @@ def plan(
     return Plan(study.name, the_budget, int(seeds), tuple(rows), rate, bool(table), res,
                 len(fitted.benchmark.units), fitted.startup,
                 float(np.median(ckpts)) if ckpts else 0.0, fitted.prior,
-                fitted.benchmark.cost_model.sd, bench.grid, _notes(table.table, rate, res))
+                fitted.benchmark.cost_model.sd, bench.grid, _notes(table.table, rate, res),
+                fitted.scored)
 
 
 def _notes(prices: Mapping[str, float], rate: float,
