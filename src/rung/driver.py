@@ -28,7 +28,7 @@ from rung.core.events import (
     is_event,
 )
 from rung.core.launching import lost_worker_end
-from rung.core.pricing import check_rate, check_spendable
+from rung.core.pricing import check_rate, check_spendable, check_table
 from rung.core.records import Outcome, TrialStatus
 from rung.errors import ConfigError, RunFailed
 from rung.executors.base import Executor, RunContext
@@ -131,6 +131,7 @@ def drive(
     watch = ConstraintWatch(engine)
     try:
         while True:
+            warn_unpriceable(engine, pending, reporter)
             commands = turn(engine, journal, ctx.study, pending)
             if base is None:
                 # after the first turn: trials a resume ended (failed for too many
@@ -174,6 +175,28 @@ def drive(
             views.at_end(engine)
         if reporter is not None and ended:
             reporter.end(engine, ctx.study)
+
+
+def warn_unpriceable(engine: Engine, events: Sequence[Event], reporter: Reporter | None) -> None:
+    """One warning (through ``reporter`` when there is one, else this module's logger) for
+    each executor report (``CapacityChanged.resources``) in ``events`` whose hourly rate at
+    the study's prices is not a finite number: the engine keeps what trials held before
+    (``rung.core.pricing.reported_resources``), and the warning names the report and what
+    stays in effect. Called before the engine handles ``events``."""
+    prices = engine.spec.prices or {}
+    for ev in events:
+        if not isinstance(ev, CapacityChanged) or ev.resources is None:
+            continue
+        try:
+            check_rate(prices, check_table(ev.resources, "resources_per_trial"))
+        except ConfigError as err:
+            held = ", ".join(f"{d}={a:g}" for d, a in engine.meter.resources.items()) or "nothing"
+            text = (f"the executor reported what a trial holds, but {err}; trials launched from "
+                    f"now on are charged as before ({held})")
+            if reporter is not None:
+                reporter.emit(logging.WARNING, text)
+            else:
+                log.warning("%s", text)
 
 
 def warn_missing_checkpoints(engine: Engine, root: Path, reporter: Reporter | None) -> None:
@@ -260,4 +283,4 @@ def _view_writer(journal: Journal, study: str) -> RunWriter | None:
 
 
 __all__ = ["StallError", "check_checkpoint_root", "check_reported_resources", "drive", "handle",
-           "turn", "warn_missing_checkpoints"]
+           "turn", "warn_missing_checkpoints", "warn_unpriceable"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from rung.core.budget import Budget
-from rung.core.pricing import check_table, gpus, hourly_rate
+from rung.core.pricing import check_table, gpus, hourly_rate, reported_resources
 
 
 class RunMeter:
@@ -46,11 +46,18 @@ class Meter:
         self.cost = 0.0
         self.gpu_hours = 0.0
         self.device_hours = 0.0
+        self.resources: dict[str, float] = {}
+        self._reported = False  # set_resources was called: a report replaces what was held
         self.set_resources(resources)
 
     def set_resources(self, resources: Mapping[str, float]) -> None:
-        """What each run launched from now on holds (``CapacityChanged.resources``)."""
+        """What each run launched from now on holds (``CapacityChanged.resources``; a report
+        whose hourly rate is not finite leaves the resources as they were:
+        ``rung.core.pricing.reported_resources``)."""
         res = check_table(resources, "resources_per_trial")
+        if self._reported:
+            res = reported_resources(self.prices, res, self.resources)
+        self._reported = True
         self.resources = res
         self._rate = hourly_rate(self.prices, res)
         self._gpus = gpus(res)

@@ -124,6 +124,23 @@ def check_rate(prices: Mapping[str, float], resources: Mapping[str, float]) -> f
     return total
 
 
+def reported_resources(prices: Mapping[str, float], reported: Mapping[str, float],
+                       held: Mapping[str, float]) -> dict[str, float]:
+    """What a run launched after an executor's report (``CapacityChanged.resources``) holds:
+    ``reported`` (canonical, see ``check_table``), unless at ``prices`` its hourly rate is not
+    a finite number (``check_rate`` would refuse it: an executor reported ``cpu=1e308``
+    under a price of 2), in which case ``held``, what runs held before the report, stays in
+    effect, so no cost, budget check or plan becomes ``inf`` or ``nan``. The same rule for the
+    engine's ``Meter``, the ledger's fold and the planner's pilot; the driver warns when it
+    applies (``rung.driver.warn_unpriceable``). A session's first report is refused outright
+    before anything is journaled (``rung.driver.check_reported_resources``)."""
+    try:
+        check_rate(prices, reported)
+    except ConfigError:
+        return dict(held)
+    return dict(reported)
+
+
 def gpus(resources: Mapping[str, float]) -> float:
     """GPUs of any type in ``resources`` (what ``Budget.max_gpu_hours`` counts)."""
     return sum(a for d, a in resources.items() if d == "gpu" or d.startswith("gpu:"))

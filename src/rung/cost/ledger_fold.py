@@ -31,7 +31,7 @@ from rung.core.events import (
     TrialStarted,
 )
 from rung.core.history import cut_by_max_time
-from rung.core.pricing import DEFAULT_RESOURCES, check_table, hourly_rate
+from rung.core.pricing import DEFAULT_RESOURCES, check_table, hourly_rate, reported_resources
 from rung.core.records import StudySpec
 from rung.cost.ledger import (
     _EXTRAPOLATED,
@@ -205,7 +205,8 @@ class _Fold:
         else:
             self._offer(t)
         if ev.resources is not None:
-            self.resources = check_table(ev.resources, "resources_per_trial")
+            self.resources = reported_resources(
+                self.prices, check_table(ev.resources, "resources_per_trial"), self.resources)
         self.capacity = ev.capacity
         while len(self.slots) < self.capacity:
             self.slots.append(Worker(len(self.slots)))
