@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from rung.core._paused_notes import end_retired, note_resumes
 from rung.core.as_written import refuse
 from rung.core.checkpoints import Checkpoints
 from rung.core.components import (
@@ -24,13 +25,11 @@ from rung.core.components import (
 )
 from rung.core.events import (
     Action,
-    Cancel,
     CapacityChanged,
     CheckpointSaved,
     Command,
     Decision,
     Event,
-    Launch,
     ParamsUsed,
     Record,
     Reply,
@@ -82,7 +81,7 @@ class Engine:
         ctx = BindContext(spec.space, spec.objective, spec.max_step, spec.seed)
         searcher.bind(ctx)
         scheduler.bind(ctx)
-        # the scheduler's hook, unless it keeps the base class's (``_paused_decision``)
+        # the scheduler's hook, unless it keeps the base class's (``_paused_notes.paused_decision``)
         self._ask_paused: Callable[[int], Decision | None] | None = (
             None if type(scheduler).paused_decision is Scheduler.paused_decision
             else scheduler.paused_decision)
@@ -365,42 +364,9 @@ class Engine:
             self._fill(out)
 
     def _end_retired(self, trial_ids: Sequence[int], out: list[Command]) -> None:
-        """End paused trials the scheduler will never resume: status stopped, checkpoint
-        released. No event records this: replay regenerates it from the same scheduler calls,
-        and the commands it causes are journaled: ``DeleteCheckpoint``, and a ``Cancel``
-        carrying the scheduler's reason when it gives one (``_paused_decision``)."""
-        h = self.history
-        for tid in trial_ids:
-            if tid in h and h.status(tid) is TrialStatus.PAUSED:
-                h._end(tid, TrialStatus.STOPPED, None)
-                settle(self, tid)
-                d = self._paused_decision(tid)
-                if d is not None and d.action is Action.STOP and d.reason:
-                    self._note(Cancel(tid, d.reason), out)
-                self._retire_checkpoint(tid, Outcome.STOPPED, out)
-
-    def _paused_decision(self, trial_id: int) -> Decision | None:
-        """The scheduler's decision on a paused trial as it is retired (a ``STOP``) or resumed
-        (a ``CONTINUE``): its optional hook ``paused_decision(trial_id) -> Decision | None``,
-        asked once per retired trial and per resume launch (it may forget the answer then).
-        Without the hook, or with ``None``, the journal shows its default text."""
-        ask = self._ask_paused
-        return ask(trial_id) if ask is not None else None
-
-    def _note(self, note: Cancel | Reply, out: list[Command]) -> None:
-        """Journal the reason of a decision on a trial that is not reporting: a ``Cancel`` of
-        a paused trial retired (nothing runs: executors do nothing), or a ``Reply`` on a
-        resumed trial's last result saying why it was promoted (the launch's lease: executors
-        change nothing). Replay takes the journal's own note, if any: a journal written before
-        notes holds none and replays as written (``rung.journal_fold`` shows the old text)."""
-        if self._journaled is not None:
-            key = (type(note), note.trial_id, getattr(note, "step", None))
-            same = next((c for c in self._journaled if key == (
-                type(c), getattr(c, "trial_id", None), getattr(c, "step", None))), None)
-            if not isinstance(same, Cancel | Reply):
-                return
-            note = same
-        out.append(note)
+        """End paused trials the scheduler will never resume, journaling its reason
+        (``rung.core._paused_notes.end_retired``)."""
+        end_retired(self, trial_ids, out)
 
     # --- checkpoint lifecycle (rung.core.checkpoints) -------------------------------------
     @property
@@ -416,20 +382,9 @@ class Engine:
     def _fill(self, out: list[Command]) -> None:
         start = len(out)
         fill(self, out)
-        if self._ask_paused is None or len(out) == start:
-            return
-        # a resume launch: the scheduler may say why it resumed the trial (a rung's promotion)
-        h = self.history
-        cmds: list[Command] = []
-        for c in out[start:]:
-            cmds.append(c)
-            if type(c) is Launch and h.launches(c.trial_id) > 1:
-                d = self._paused_decision(c.trial_id)
-                step = h.last_step(c.trial_id)
-                if d is not None and d.action is Action.CONTINUE and d.reason and step:
-                    decision = Decision(Action.CONTINUE, c.until_step, False, d.reason)
-                    self._note(Reply(c.trial_id, step, decision), cmds)
-        out[start:] = cmds
+        if self._ask_paused is not None and len(out) > start:
+            # a resume launch: the scheduler may say why it resumed the trial (a rung's promotion)
+            note_resumes(self, out, start)
 
     # --- replay -------------------------------------------------------------------------------
     @classmethod

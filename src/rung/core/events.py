@@ -200,7 +200,7 @@ class Reply:
     """The decision on the trial's result at ``step`` (replies are keyed by ``(trial_id, step)``
     so a stale reply is never applied to another result). Right after the ``Launch`` that
     resumes a paused trial, a ``CONTINUE`` reply on its last result, with that launch's lease,
-    records why its scheduler promoted it while it was paused (``Engine._note``)."""
+    records why its scheduler promoted it while it was paused (``rung.core._paused_notes``)."""
 
     trial_id: int
     step: int
@@ -211,7 +211,7 @@ class Reply:
 class Cancel:
     """End a trial now, whatever it is doing (kill its worker). The engine journals one for a
     paused trial its scheduler retires (nothing runs: there is nothing to kill), with the
-    scheduler's reason (``Engine._note``)."""
+    scheduler's reason (``rung.core._paused_notes``)."""
 
     trial_id: int
     reason: str
