@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import tempfile
@@ -10,8 +9,9 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from rung._study_spec import spec_from_arguments
 from rung.ask_tell import AskTell, serialized
-from rung.auto import AUTO, choose, is_auto
+from rung.auto import is_auto
 from rung.callbacks import Callback, as_callbacks, end_all, start_all
 from rung.core.engine import Engine
 from rung.core.events import (
@@ -22,11 +22,8 @@ from rung.core.records import (
     Constraint,
     Objective,
     StudySpec,
-    constraints_from,
 )
-from rung.core.registry import to_spec
 from rung.cost.prices import Prices
-from rung.cost.stop_rule import check_objectives
 from rung.dbr.objective import wrap_objective
 from rung.driver import drive, turn
 from rung.errors import ConfigError, JournalError
@@ -38,13 +35,9 @@ from rung.run_failures import check_produced
 from rung.space import Fidelity, SearchSpace
 from rung.storage import Journal, MemoryJournal, open_journal
 from rung.study_checks import (
-    as_budget,
-    as_objectives,
     check_first_rung,
     check_given_resources,
-    check_name,
     check_same_spec,
-    direction_hint,
 )
 from rung.study_resume import StudyResume, replayed_engine
 from rung.study_session import (  # MAX_SIMULATED_WORKERS, check_simulated_workers: re-exported
@@ -62,7 +55,6 @@ if TYPE_CHECKING:
     from rung.core.components import SchedulerLike, SearcherLike
     from rung.space.search_space import ParamLike
 
-log = logging.getLogger("rung.study")
 
 class Study(AskTell, StudyViews, StudyResume):
     """A named search: its spec, its journal and the engine replayed from it.
@@ -176,59 +168,13 @@ class Study(AskTell, StudyViews, StudyResume):
                 anything is written.
             JournalError: ``name`` exists in ``storage`` (without ``load_if_exists``)."""
         exit_if_reimported()
-        the_objective, objectives = as_objectives(objective, mode)
-        if (hint := direction_hint(objectives or (the_objective,))) is not None:
-            log.warning("study %s: %s", name, hint)
-        space = SearchSpace.empty() if define_by_run and not space else SearchSpace.coerce(space)
-        if fidelity is not None:
-            fidelity = Fidelity.from_json(fidelity)
-            max_step = fidelity.max_step if max_step == 1 else max_step
-        check_name(name)
-        the_budget = as_budget(budget)
-        searcher_given, scheduler_given = searcher, scheduler
-        if n_workers is not None:  # what auto chooses from: an integer, or a ConfigError
-            from rung._validate import check_int
-
-            check_int("n_workers", n_workers, 1)
-        auto = None
-        if is_auto(searcher) or is_auto(scheduler):
-            from rung.executors.local import usable_cpus
-
-            auto = choose(
-                space,
-                searcher=None if is_auto(searcher) else to_spec("searcher", searcher, (AUTO,)),
-                scheduler=None if is_auto(scheduler)
-                else to_spec("scheduler", scheduler, (AUTO,)),
-                max_step=max_step,
-                n_objectives=max(1, len(objectives)),
-                n_workers=n_workers if n_workers is not None else usable_cpus(),
-                budget=the_budget,
-                define_by_run=define_by_run and not space,
-            )
-            searcher, scheduler = auto.searcher, auto.scheduler
-            log.info("study %s: %s", name, auto.reason)
-        spec = StudySpec(
-            name=name,
-            space=space,
-            objective=the_objective,
-            objectives=objectives,
-            constraints=constraints_from(constraints),
-            searcher=to_spec("searcher", searcher, (AUTO,)),
-            scheduler=to_spec("scheduler", scheduler, (AUTO,)),
-            max_step=max_step,
-            budget=the_budget,
-            seed=seed,
-            keep_checkpoints=keep_checkpoints,
-            max_failures=max_failures,
-            trial_timeout=trial_timeout,
-            prices=Prices(prices).table if not isinstance(prices, Prices) else prices.table,
-            resources_per_trial=resources_per_trial,
-        )
-        if fidelity is not None or points_to_evaluate or define_by_run:  # issue 18
-            spec = dataclasses.replace(spec, fidelity=fidelity, define_by_run=define_by_run,
-                                       points_to_evaluate=tuple(points_to_evaluate))
-        if spec.budget.stop is not None:
-            check_objectives([o.metric for o in (spec.objectives or (spec.objective,))])
+        spec, auto = spec_from_arguments(
+            name=name, space=space, objective=objective, searcher=searcher,
+            scheduler=scheduler, max_step=max_step, budget=budget, seed=seed, mode=mode,
+            constraints=constraints, keep_checkpoints=keep_checkpoints, n_workers=n_workers,
+            max_failures=max_failures, trial_timeout=trial_timeout, prices=prices,
+            resources_per_trial=resources_per_trial, fidelity=fidelity,
+            points_to_evaluate=points_to_evaluate, define_by_run=define_by_run)
         engine = Engine.from_spec(spec)  # binds components: catches bad params now
         check_given_resources(spec)
         check_first_rung(spec)
@@ -236,7 +182,7 @@ class Study(AskTell, StudyViews, StudyResume):
         if name in journal.list_studies():
             if load_if_exists:
                 check_same_spec(journal.load_study(name), spec.to_json(),
-                                 auto=(is_auto(searcher_given), is_auto(scheduler_given)))
+                                 auto=(is_auto(searcher), is_auto(scheduler)))
                 return cls.load(name, journal)
             raise JournalError(
                 f"study {name!r} already exists (use Study.load or load_if_exists=True)"
