@@ -86,7 +86,8 @@ Complexity: a report at a rung costs ``O(log n)`` (sorted rung table); completin
 nothing (the table is kept sorted); ``next_trial`` is ``O(open brackets)``.
 
 A bracket's plan (``s_max_for``, ``bracket_plan``) and its rungs' bookkeeping are in
-``rung.schedulers._brackets``.
+``rung.schedulers._brackets``; how members whose runs end before their rung decides (interrupted,
+failed) are resumed or counted is ``rung.schedulers._sync_ends``.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ from rung.core.components import (
 )
 from rung.core.events import CONTINUE, Decision
 from rung.core.history import History
-from rung.core.records import Outcome, TrialStatus
+from rung.core.records import TrialStatus
 from rung.core.registry import register
 from rung.errors import ConfigError
 from rung.schedulers._brackets import (  # s_max_for, bracket_plan: re-exported
@@ -116,12 +117,13 @@ from rung.schedulers._brackets import (  # s_max_for, bracket_plan: re-exported
 )
 from rung.schedulers._guard import FidelityGuard
 from rung.schedulers._rung_table import key_score, rank_key
+from rung.schedulers._sync_ends import MemberEnds
 from rung.schedulers._sync_reasons import here, verdict
 
 QUOTAS = ("floor", "ceil")  # as in rung.schedulers._ladder (not imported: no need to load it)
 
 
-class SynchronousBrackets(Scheduler):
+class SynchronousBrackets(MemberEnds, Scheduler):
     """Shared machinery of ``SuccessiveHalving`` and ``Hyperband``: brackets of synchronous
     rungs, paused and resumed trials. Subclasses choose the next bracket (``_next_bracket``)."""
 
@@ -299,40 +301,13 @@ class SynchronousBrackets(Scheduler):
         self._finished.append(br.state())
         del self._finished[:-8]
 
-    def _mark_dead(self, tid: int, history: History) -> None:
-        where = self._where.get(tid)
-        if where is None:
-            return
-        br = self._brackets.get(where[0])
-        if br is None:
-            return
-        rung = br.rungs[where[1]]
-        if tid not in rung.scores:
-            rung.dead.add(tid)
-            br.queue.pop(tid, None)
-            self._check(br, where[1], history)
-
     # --- hooks ------------------------------------------------------------------------------
     def next_trial(self, history: History) -> NextTrial | None:
         self._sync(history)
-        # 0. a trial of the last rung whose run was interrupted after it reported max_step
-        # (its worker died in the code after training): resumed to end its run
-        for tid in self._finishers:
-            if history.status(tid) is TrialStatus.INTERRUPTED:
-                return Resume(tid, self.max_step)
-        # 1. interrupted members of open brackets: resume them towards their rung
-        for tid in list(self._interrupted):
-            if history.status(tid) is not TrialStatus.INTERRUPTED:
-                del self._interrupted[tid]
-                continue
-            where = self._where.get(tid)
-            if where is None or where[0] not in self._brackets:
-                del self._interrupted[tid]
-                continue
-            del self._interrupted[tid]
-            br = self._brackets[where[0]]
-            br.queue.pop(tid, None)  # promoted while it was being interrupted
-            return Resume(tid, br.rungs[where[1]].step)
+        # 0, 1. a run interrupted after max_step, then interrupted members of open brackets
+        resume = self._resume_ended(history)  # (rung.schedulers._sync_ends)
+        if resume is not None:
+            return resume
         # 2. promoted trials that have paused (oldest bracket first)
         for br in self._brackets.values():
             for tid in br.queue:
@@ -416,24 +391,7 @@ class SynchronousBrackets(Scheduler):
         outcome = request.outcome
         if outcome.status.final:
             self._why.pop(tid, None)
-        if tid not in self._where:
-            if outcome is Outcome.PAUSED and "bracket" in history.tags(tid):
-                # told to pause before its rung completed without it: a loser, now paused
-                self._retired.append(tid)
-            elif (outcome is Outcome.INTERRUPTED and "bracket" in history.tags(tid)
-                  and history.last_step(tid) >= self.max_step
-                  and history.interruptions(tid) <= self.max_interruptions):
-                self._finishers[tid] = None  # its bracket is done with it: it only finishes
-            else:
-                self._finishers.pop(tid, None)
-            return
-        if outcome is Outcome.INTERRUPTED:
-            if history.interruptions(tid) <= self.max_interruptions:
-                self._interrupted[tid] = None
-            else:
-                self._mark_dead(tid, history)
-        elif outcome in (Outcome.FAILED, Outcome.STOPPED, Outcome.COMPLETED):
-            self._mark_dead(tid, history)
+        self._ended(history, tid, outcome)  # (rung.schedulers._sync_ends)
 
     def retired(self) -> list[int]:
         out, self._retired = self._retired, []
