@@ -1,11 +1,11 @@
 """What the dashboard shows, as JSON-ready dicts: folds over journals opened read-only.
 
 No web framework here (``rung.dashboard.app`` serves these). A ``Catalog`` finds the studies
-in a journal file or a directory of them; ``Catalog.snapshot(name)`` replays a study's journal
-into an engine and a ``JournalFold`` and keeps them: the next call reads only the records
-appended since and feeds them to the same engine (``Engine.replay(..., engine=...)``), so
-following a live run costs O(new records) per poll. Every connection is read-only: the driver
-writing the journal is never blocked.
+in a journal file or a directory of them (``rung.dashboard._listing``);
+``Catalog.snapshot(name)`` replays a study's journal into an engine and a ``JournalFold`` and
+keeps them: the next call reads only the records appended since and feeds them to the same
+engine (``Engine.replay(..., engine=...)``), so following a live run costs O(new records) per
+poll. Every connection is read-only: the driver writing the journal is never blocked.
 
 **A study re-created under the same name is read anew.** Each look compares the journal with
 what the snapshot has read (``rung.dashboard.guard``: the fingerprint of its first records, in
@@ -40,7 +40,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +49,7 @@ from rung.analysis_frames import JournalFold
 from rung.core.engine import Engine
 from rung.core.records import StudySpec
 from rung.dashboard._json import clean, jclean
+from rung.dashboard._listing import StudyListing
 from rung.dashboard.charts import (  # the chart pages, re-exported
     BEST_CURVES,
     BEST_PARALLEL,
@@ -68,7 +68,7 @@ from rung.dashboard.charts import (  # the chart pages, re-exported
     sample,
     workers,
 )
-from rung.dashboard.guard import Rewritten, guard_of, read_on, read_records, stamp
+from rung.dashboard.guard import Rewritten, guard_of, read_on, read_records
 from rung.dashboard.pages import (  # the JSON of each page, re-exported
     detail,
     ended_early,
@@ -162,7 +162,7 @@ class Snapshot:
         return {"records": self.fold.n_records, "total": self.total}
 
 
-class Catalog:
+class Catalog(StudyListing):
     """The studies under ``storage`` (an SQLite journal, or a directory of ``*.db`` files),
     or just ``only`` if given."""
 
@@ -178,77 +178,6 @@ class Catalog:
         self._lock = threading.RLock()
         #: each journal's studies, with the file's stamp when they were read (``_names``)
         self._names_at: dict[Path, tuple[tuple[Any, ...], tuple[list[str], str | None]]] = {}
-
-    def files(self) -> list[Path]:
-        if self.storage.is_dir():
-            return sorted(p for p in self.storage.glob("*.db") if p.is_file())
-        return [self.storage] if self.storage.exists() else []
-
-    def entries(self) -> list[tuple[str, str, Path]]:
-        """``(key, name, path)`` of every study: its ``key`` (what the pages and the API call
-        it) is its name, or ``NAME@FILE`` (``FILE`` its journal's file name) for a name that
-        several journals of a directory hold, so that each of them can be shown."""
-        return [(k, n, p) for k, n, p in self.listing() if k is not None]
-
-    def listing(self) -> list[tuple[str | None, str, Path]]:
-        """``entries``, in file order, with a ``(None, why, path)`` for each journal that
-        cannot be read (``why``: its error's first line, as ``rung ls`` says it: ``runs/x.db
-        is not a rung journal: file is not a database``). With ``only``, an unreadable
-        journal is left out when ``storage`` is a directory (it may not hold that study)."""
-        found: list[tuple[str | None, str, Path]] = []
-        for path in self.files():
-            names, why = self._names(path)
-            if why is not None:
-                if self.only is None or not self.storage.is_dir():
-                    found.append((None, why, path))
-                continue
-            found += [(n, n, path) for n in names if self.only is None or n == self.only]
-        count = Counter(n for k, n, _ in found if k is not None)
-        return [(k if k is None or count[n] == 1 else f"{n}@{p.name}", n, p)
-                for k, n, p in found]
-
-    def _names(self, path: Path) -> tuple[list[str], str | None]:
-        """The studies of the journal ``path``, and why it cannot be read (``None`` if it
-        can: then the names), read again only when the file or its write-ahead log changed:
-        every request names its study, and opening each journal of a directory for each took
-        1 ms a file, 0.3 s a poll of the studies page over 14 journals. The names are kept
-        only if the journal did not change while they were read (the first reader of a
-        closed journal creates its empty log: that journal is read twice)."""
-        key = stamp(path)
-        hit = self._names_at.get(path)
-        if hit is not None and hit[0] == key:
-            return hit[1]
-        why: str | None = None
-        try:
-            with SQLiteJournal(path, readonly=True) as j:
-                names = list(j.list_studies())
-        except Exception as e:  # not a journal, a damaged or a locked one: its row says so
-            names = []
-            why = str(e).splitlines()[0] if str(e).strip() else f"{path}: {type(e).__name__}"
-            if isinstance(e, RungError) and "locked by another process" in why:
-                # not kept: it may be readable at the next look; a journal listed before stays
-                # listed (its studies' pages say it is locked)
-                return (hit[1][0], None) if hit is not None and hit[1][1] is None else (names,
-                                                                                        why)
-        if stamp(path) == key:
-            self._names_at[path] = (key, (names, why))
-        else:
-            self._names_at.pop(path, None)
-        return names, why
-
-    def studies(self) -> list[tuple[str, Path]]:
-        """``(key, path)`` of every study (see ``entries``)."""
-        return [(k, p) for k, _, p in self.entries()]
-
-    def resolve(self, key: str) -> tuple[str, Path]:
-        """The name and journal of the study ``key`` (see ``entries``); ``KeyError`` if none."""
-        for k, n, p in self.entries():
-            if k == key:
-                return n, p
-        raise KeyError(key)
-
-    def locate(self, key: str) -> Path:
-        return self.resolve(key)[1]
 
     def view(self, name: str, fn: Callable[[Snapshot], T]) -> T:
         """``fn(snapshot(name))`` with the study held still. The server answers requests on
