@@ -36,10 +36,13 @@ def test_trials_dataframe_one_row_per_trial_with_decisions_and_reasons() -> None
     s = simulated()
     df = s.trials_dataframe()
     assert list(df["trial_id"]) == list(range(len(s.history)))
-    for col in ("params_x0", "params_x1", "params_x2", "status", "value", "score", "steps",
-                "decision", "reason", "start_time", "end_time", "duration", "worker",
-                "checkpoint"):
-        assert col in df.columns, col
+    # ``last_step`` is a step (Trial.last_step), ``slot`` the worker slot: the names the
+    # dashboard's table and its timeline use (``steps`` is a count of steps trained elsewhere)
+    assert list(df.columns) == [
+        "trial_id", "params_x0", "params_x1", "params_x2", "status", "value", "score",
+        "last_step", "n_results", "decision", "decision_step", "reason", "start_time",
+        "end_time", "duration", "run_time", "slot", "launches", "checkpoint", "parent_id",
+        "replaces", "from_step", "error"]
     stopped = df[df.status == "stopped"]
     assert len(stopped) > 0
     assert (stopped["decision"] == "stop").all()
@@ -47,16 +50,17 @@ def test_trials_dataframe_one_row_per_trial_with_decisions_and_reasons() -> None
     for t in s.trials():
         row = df.loc[df.trial_id == t.id].iloc[0]
         assert row["params_x0"] == t.params["x0"]
-        assert row["steps"] == t.last_step
+        assert row["last_step"] == t.last_step
+        assert row["n_results"] == len(t.results)
         assert row["status"] == t.status.value
         assert row["value"] == pytest.approx(t.metrics["loss"])
     best = s.best_trial
     assert best is not None
-    done = df[df.steps == s.spec.max_step]
+    done = df[df.last_step == s.spec.max_step]
     assert done.loc[done.value.idxmin(), "trial_id"] == best.id
     assert (df["end_time"] >= df["start_time"]).all()
     # three simulated workers: three slots, never two overlapping runs in one
-    assert set(df["worker"]) == {0, 1, 2}
+    assert set(df["slot"]) == {0, 1, 2}
 
 
 def test_results_dataframe_one_row_per_result_with_the_decision_at_that_step() -> None:
@@ -258,7 +262,7 @@ def test_whole_numbers_stay_integers_when_some_are_missing(tmp_path: Path) -> No
                           storage=db)
     s.simulate(b, n_workers=4)
     df = s.trials_dataframe()
-    for col in ("trial_id", "steps", "n_results", "decision_step", "worker", "launches",
+    for col in ("trial_id", "last_step", "n_results", "decision_step", "slot", "launches",
                 "parent_id"):
         assert str(df[col].dtype) == "Int64", col
     parents = {t.id: t.parent_id for t in s.trials()}
@@ -273,7 +277,7 @@ def test_whole_numbers_stay_integers_when_some_are_missing(tmp_path: Path) -> No
     assert {int(r["trial_id"]): (int(r["parent_id"]) if r["parent_id"] else None)
             for r in rows} == parents
     for r in rows:
-        for col in ("steps", "decision_step", "worker", "launches", "parent_id"):
+        for col in ("last_step", "decision_step", "slot", "launches", "parent_id"):
             assert "." not in r[col], (col, r[col])
 
 

@@ -88,7 +88,10 @@ def kept_checkpoint(history: History, jf: JournalFold, trial_id: int) -> str | N
 
 
 def trial_rows(history: History, jf: JournalFold) -> list[dict[str, Any]]:
-    """One dict per trial, in id order (the columns of ``trials_dataframe``); ``decision``,
+    """One dict per trial, in id order (the columns of ``trials_dataframe``); ``last_step``
+    is the trial's highest step reported (``Trial.last_step``, 0 before its first result: a
+    step, not a count of steps trained), ``n_results`` its results, ``slot`` the worker slot
+    its latest run occupied (``None`` before its first launch); ``decision``,
     ``decision_step`` and ``reason`` are the trial's ``last_decision``, ``checkpoint`` its
     ``kept_checkpoint``; ``duration`` is from its first start to its last end (waits while
     paused or while no driver ran included), ``run_time`` the time its runs took, summed (up
@@ -122,7 +125,7 @@ def trial_rows(history: History, jf: JournalFold) -> list[dict[str, Any]]:
         if history.constraints:
             row["feasible"] = feasible(history, tid)
         row["score"] = _finite(score)
-        row["steps"] = history.last_step(tid)
+        row["last_step"] = history.last_step(tid)
         row["n_results"] = len(history.results(tid))
         d = last_decision(history, jf, tid)
         row["decision"] = d.action if d is not None else None
@@ -134,7 +137,7 @@ def trial_rows(history: History, jf: JournalFold) -> list[dict[str, Any]]:
         row["end_time"] = end
         row["duration"] = (end - start) if start is not None and end is not None else None
         row["run_time"] = ran.get(tid)
-        row["worker"] = slots.get(tid)
+        row["slot"] = slots.get(tid)
         row["launches"] = history.launches(tid)
         row["checkpoint"] = kept_checkpoint(history, jf, tid)
         row["parent_id"] = history.parent_id(tid)
@@ -180,8 +183,8 @@ def _columns(history: History) -> list[str]:
         cols += [f"values_{o.metric}" for o in history.objectives]
     if history.constraints:
         cols.append("feasible")
-    cols += ["score", "steps", "n_results", "decision", "decision_step", "reason",
-             "start_time", "end_time", "duration", "run_time", "worker", "launches",
+    cols += ["score", "last_step", "n_results", "decision", "decision_step", "reason",
+             "start_time", "end_time", "duration", "run_time", "slot", "launches",
              "checkpoint",
              "parent_id", "replaces", "from_step", "error"]
     return cols
@@ -189,7 +192,7 @@ def _columns(history: History) -> list[str]:
 
 #: columns of whole numbers that may be missing: pandas' nullable ``Int64``, so that a missing
 #: one does not turn the rest into floats (``24.0``, ``7.0`` in a CSV)
-_INT_COLUMNS = ("trial_id", "steps", "n_results", "decision_step", "worker", "launches",
+_INT_COLUMNS = ("trial_id", "last_step", "n_results", "decision_step", "slot", "launches",
                 "parent_id", "replaces", "from_step")
 
 

@@ -249,3 +249,23 @@ def test_a_search_its_budget_ended_is_done(
     budget = next(ln for ln in capsys.readouterr().out.splitlines()
                   if ln.startswith("  budget "))
     assert budget == "  budget     n_trials=5   (spent: n_trials reached)"
+
+
+def test_ledger_help_lists_every_outcome_the_ledger_shows(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """``rung ledger --help`` names the outcomes as the ledger's rows and ``--json``'s
+    ``by_outcome`` keys spell them (``rung.cost.ledger.OUTCOMES``), in that order."""
+    from rung.cost.ledger import OUTCOMES
+
+    monkeypatch.setenv("COLUMNS", "1000")  # one line: argparse wraps at hyphens too
+    with pytest.raises(SystemExit) as e:
+        main(["ledger", "--help"])
+    assert e.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert OUTCOMES == ("completed", "stopped", "stopped-by-budget", "stopped-by-rule",
+                        "paused", "failed", "interrupted", "running")
+    assert ("Spend by outcome, a row for each outcome that has runs (completed, stopped, "
+            "stopped-by-budget, stopped-by-rule, paused, failed, interrupted, running; "
+            "stopped-by-budget / stopped-by-rule: runs the engine stopped because the budget "
+            "was spent / the stop rule ended the search)") in text
+    assert "the incumbent (the best final value)" in text

@@ -227,7 +227,7 @@ def test_render_without_prices_speaks_in_device_hours() -> None:
         "utilization 100.0% over 1 worker slots; idle 0 worker-h",
         "  per worker: 100%",
         "checkpoints: 0.0 s saving and restoring",
-        "incumbent (value at max_step) and what each improvement cost (the last 8 of 10):",
+        "incumbent (best final value) and what each improvement cost (the last 8 of 10):",
         *[f"  trial {i:>5}: {1.0 - 0.1 * i:.6g} after {hours} device-h, 1.000 "
           "device-h per unit" for i, hours in zip(range(2, 10), [
               "0.3000", "0.4000", "0.5000", "0.6000", "0.7000", "0.8000", "0.9000", "1.000"],

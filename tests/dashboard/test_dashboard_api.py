@@ -179,33 +179,34 @@ def test_parallel_and_workers_are_capped(client: TestClient,
     from rung.dashboard import charts
 
     p = client.get("/api/study/asha/parallel").json()
-    assert len(p["ids"]) == p["with_value"] == 30 and p["params"] == ["x0", "x1", "x2"]
+    assert len(p["trial_ids"]) == p["with_value"] == 30 and p["params"] == ["x0", "x1", "x2"]
     assert p["sample"] == {"shown": 30, "of": 30, "best": 0, "sampled": 0,
                            "note": "showing all 30 trials with a value"}
     assert all(len(p["columns"][n]) == 30 for n in p["params"]) and len(p["values"]) == 30
-    every = dict(zip(p["ids"], p["values"], strict=True))
+    every = dict(zip(p["trial_ids"], p["values"], strict=True))
     every_run = client.get("/api/study/asha/workers").json()["runs"]
     monkeypatch.setattr(charts, "MAX_PARALLEL", 10)
     monkeypatch.setattr(charts, "BEST_PARALLEL", 3)
     monkeypatch.setattr(charts, "MAX_RUNS", 4)
     p = client.get("/api/study/asha/parallel").json()
-    assert len(p["ids"]) == 10 and p["with_value"] == 30 and p["ids"] == sorted(p["ids"])
-    assert p["values"] == [every[i] for i in p["ids"]]  # the columns stay aligned
+    assert len(p["trial_ids"]) == 10 and p["with_value"] == 30
+    assert p["trial_ids"] == sorted(p["trial_ids"])
+    assert p["values"] == [every[i] for i in p["trial_ids"]]  # the columns stay aligned
     best = sorted(every, key=lambda i: every[i])[:3]
     rest = [i for i in range(30) if i not in best]
     sampled = [rest[j * 26 // 6] for j in range(7)]  # evenly spaced, first and last included
-    assert p["ids"] == sorted(best + sampled)
+    assert p["trial_ids"] == sorted(best + sampled)
     assert p["sample"]["note"] == ("showing 10 of 30 trials with a value: the best 3 and an "
                                    "evenly spaced sample of 7 of the other 27")
     overview = client.get("/api/study/asha").json()
-    assert overview["best_trial"] in p["ids"]
+    assert overview["best_trial"] in p["trial_ids"]
     monkeypatch.setattr(charts, "MAX_CURVES", 8)
     monkeypatch.setattr(charts, "BEST_CURVES", 2)
     c = client.get("/api/study/asha/curves").json()
-    assert [t["id"] for t in c["trials"]] == sorted(t["id"] for t in c["trials"])
+    assert [t["trial_id"] for t in c["trials"]] == sorted(t["trial_id"] for t in c["trials"])
     assert len(c["trials"]) == 8 and c["sample"]["best"] == 2 and c["sample"]["of"] == 30
     assert c["sample"]["note"].startswith("showing 8 of 30 trials with a result: the best 2")
-    assert {d["id"] for d in c["decisions"]} <= {t["id"] for t in c["trials"]}
+    assert {d["trial_id"] for d in c["decisions"]} <= {t["trial_id"] for t in c["trials"]}
     w = client.get("/api/study/asha/workers").json()
     assert w["runs"] == every_run[-4:] and w["total_runs"] == 30  # the latest runs
     assert w["utilization"] == client.get("/api/study/asha/workers").json()["utilization"]
@@ -245,7 +246,7 @@ def test_charts_of_100k_trials_draw_the_best_and_an_even_sample() -> None:
     snap = SimpleNamespace(history=h, fold=SimpleNamespace(n_records=1), memo={})
     p = data.parallel(snap)  # type: ignore[arg-type]
     assert (data.MAX_PARALLEL, data.BEST_PARALLEL) == (2000, 500)
-    assert p["ids"] == ids and p["sample"] == info
+    assert p["trial_ids"] == ids and p["sample"] == info
     assert p["with_value"] == 90_000 and p["total"] == 100_000
     assert p["values"] == [h.score(i) for i in ids]
     assert p["columns"]["x"] == [i / 100_000 for i in ids]
@@ -303,7 +304,7 @@ def test_rows_are_rebuilt_for_the_trials_new_records_touch(tmp_path: Path) -> No
     assert a is not None and b is not None
     s.report(a.id, 1, {"loss": 0.5})
     rows = cat.view("r", data.trials)["rows"]
-    assert [(r["status"], r["steps"]) for r in rows] == [("running", 1), ("running", 0)]
+    assert [(r["status"], r["last_step"]) for r in rows] == [("running", 1), ("running", 0)]
     s.tell(a.id, "completed", {"loss": 0.25})
     snap = cat.snapshot("r")
     assert snap.dirty == {a.id}  # only the trial the new records name
@@ -350,7 +351,8 @@ def test_pareto_keeps_the_front_and_an_even_sample(tmp_path: Path,
     p = client.get("/api/study/same/pareto").json()
     front = every["front"][0]
     rest = [i for i in range(12) if i != front]
-    assert [q["id"] for q in p["points"]] == sorted([front] + [rest[j] for j in (0, 3, 6, 10)])
+    assert [q["trial_id"] for q in p["points"]] == sorted(
+        [front] + [rest[j] for j in (0, 3, 6, 10)])
     assert p["front"] == [front] and p["sample"]["note"] == (
         "showing 5 of 12 trials with both values: the 1 on the Pareto front and an evenly "
         "spaced sample of 4 of the other 11")
@@ -368,3 +370,34 @@ def test_a_name_two_journals_hold_says_which_keys_to_ask_for(tmp_path: Path) -> 
         assert r.status_code == 404 and r.json() == {
             "error": "study name 'mo' is in several journals: ask for one of mo@a.db, mo@b.db"}
     assert client.get("/api/study/mo@b.db").status_code == 200
+
+
+def test_payloads_name_a_field_as_the_exports_do(client: TestClient) -> None:
+    """One word per field (DESIGN §3): the trials table's ``last_step`` (the highest step, as
+    ``trials_dataframe`` and ``Trial.last_step`` name it; ``steps`` elsewhere counts steps
+    trained) and ``slot`` (the worker timeline's word), a trial's detail ``last_step``, and
+    every chart names a trial ``trial_id`` (``trial_ids`` for the parallel chart's column)."""
+    table = client.get("/api/study/asha/trials", params={"limit": 1000}).json()
+    assert table["columns"] == ["trial_id", "params_x0", "params_x1", "params_x2", "status",
+                                "value", "last_step", "decision", "decision_step", "reason",
+                                "duration", "slot", "error"]
+    runs = client.get("/api/study/asha/workers").json()["runs"]
+    latest_slot = {r["trial_id"]: r["slot"] for r in runs}  # in launch order: the latest wins
+    for row in table["rows"]:
+        assert set(row) == set(table["columns"])
+        assert row["slot"] == latest_slot[row["trial_id"]]
+        detail = client.get(f"/api/study/asha/trial/{row['trial_id']}").json()
+        assert "steps" not in detail
+        assert detail["last_step"] == row["last_step"] == max(r["step"] for r in
+                                                              detail["results"])
+    # a rung's step or max_step (ASHA's rungs of this study: 1, 3, 9, 27), not a count
+    assert {r["last_step"] for r in table["rows"]} == {1, 3, 27}
+    curves = client.get("/api/study/asha/curves").json()
+    assert all(set(t) == {"trial_id", "status", "x", "y"} for t in curves["trials"])
+    assert curves["decisions"] and all(
+        set(m) == {"trial_id", "step", "action", "reason", "value"} for m in curves["decisions"])
+    par = client.get("/api/study/asha/parallel").json()
+    assert "ids" not in par and sorted(par["trial_ids"]) == list(range(30))
+    pareto = client.get("/api/study/mo/pareto").json()
+    assert all(set(p) == {"trial_id", "x", "y", "feasible"} for p in pareto["points"])
+    assert set(pareto["front"]) <= {p["trial_id"] for p in pareto["points"]}

@@ -76,9 +76,9 @@ def test_a_refresh_reads_only_the_new_decisions_and_asks_the_ledger_once(
         assert json.dumps(fresh.view("grow", charts.curves)) == json.dumps(curves)
         assert cat.view("grow", charts.cutoffs) == fresh.view(
             "grow", lambda snap: decision_cutoffs(snap.history, snap.fold))
-        drawn = {c["id"] for c in curves["trials"]}
+        drawn = {c["trial_id"] for c in curves["trials"]}
         assert 0 < len(drawn) <= 12
-        assert sorted((m["id"], m["step"], m["action"], m["reason"])
+        assert sorted((m["trial_id"], m["step"], m["action"], m["reason"])
                       for m in curves["decisions"]) == sorted(
             (d.trial_id, d.step, d.action, d.reason)
             for d in fresh.view("grow", lambda snap: decision_marks(snap.history, snap.fold))

@@ -64,7 +64,7 @@ def _agrees_with_a_fresh_load(pages: dict[str, Any], db: Path) -> None:
     assert table["total"] == len(trials)
     assert {r["trial_id"]: r["value"] for r in table["rows"]} == {t.id: t.value for t in trials}
     curves = pages["curves"]
-    assert {c["id"]: c["y"] for c in curves["trials"]} == {
+    assert {c["trial_id"]: c["y"] for c in curves["trials"]} == {
         t.id: [r.metrics["loss"] for r in t.results] for t in trials}
     ledger = study.ledger().to_json()
     assert {k: v for k, v in pages["ledger"].items() if k not in ("name", "metric",

@@ -22,7 +22,7 @@ from rung.dashboard.snapshot import RunWriter, cache_path, view_path
 
 QUERIES: list[dict[str, str]] = [
     {}, {"sort": "value"}, {"sort": "reason", "desc": "1", "offset": "5", "limit": "7"},
-    {"q": "stopped rung"}, {"sort": "worker", "q": "completed"},
+    {"q": "stopped rung"}, {"sort": "slot", "q": "completed"},
 ]
 
 

@@ -242,8 +242,13 @@ def test_ledger_axes_say_what_they_measure(base: str, browser: Any) -> None:
                        " #ledger-incumbent .g-ytitle, #ledger-workers .g-ytitle');"
                        "return t.length === 3 && [...t].map((e) => e.textContent)",
                     "the ledger's axis titles", timeout=30)
-    assert sorted(titles) == ["% busy", "best acc (higher is better)",
-                              "device-hours spent"]
+    assert sorted(titles) == ["% busy", "device-hours spent",
+                              "incumbent acc (higher is better)"]
+    # a bar per worker slot, named as the worker timeline names its rows
+    with urllib.request.urlopen(base + "api/study/hostile/ledger") as r:
+        n_slots = len(json.load(r)["workers"])
+    bars = d.execute_script("return document.getElementById('ledger-workers').data[0].x")
+    assert n_slots >= 1 and bars == [f"slot {i}" for i in range(n_slots)]
     saving = d.execute_script("return document.getElementById('ledger-saving').textContent")
     assert "device-hours: the scheduler saved" in saving
 

@@ -52,7 +52,7 @@ def test_the_dashboard_flags_infeasible_points(tmp_path: Path) -> None:
     want = {t.id: t.metrics["mem"] <= 100 for t in s.trials()}
     s.close()
     d = TestClient(create_app(tmp_path / "m.db")).get("/api/study/mo/pareto").json()
-    assert {p["id"]: p["feasible"] for p in d["points"]} == want
+    assert {p["trial_id"]: p["feasible"] for p in d["points"]} == want
     assert all(want[t] for t in d["front"])
 
 

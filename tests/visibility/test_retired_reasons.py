@@ -105,7 +105,7 @@ def test_dashboard_detail_table_and_curves_show_the_stop(tmp_path: Path) -> None
     rows = c.get("/api/study/sh/trials?limit=1000").json()["rows"]
     row = next(r for r in rows if r["trial_id"] == t)
     assert (row["decision"], row["decision_step"], row["reason"]) == ("stop", step, want)
-    marks = {(m["id"], m["step"]): m for m in c.get("/api/study/sh/curves").json()["decisions"]}
+    marks = {(m["trial_id"], m["step"]): m for m in c.get("/api/study/sh/curves").json()["decisions"]}
     assert marks[(t, step)]["action"] == "stop" and marks[(t, step)]["reason"] == want
 
 

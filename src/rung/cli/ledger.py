@@ -14,18 +14,20 @@ from typing import Any
 
 from rung.cli.stored import add_study_arguments
 from rung.cost.ledger import NOISE as LEDGER_NOISE
-from rung.cost.ledger import Ledger
+from rung.cost.ledger import OUTCOMES, Ledger
 
 
 def add_parser(sub: Any) -> None:
     q = sub.add_parser(
         "ledger", help="what a study spent and saved: money, device-hours, steps, idle time",
-        description="Spend by outcome (completed / stopped / paused / failed), the saving "
-                    "against training every trial to max_step, utilization per worker and "
-                    "idle time, checkpoint overhead, the cost of each improvement of the "
-                    "incumbent, the budget and the stop rule's verdict. Measured from the "
-                    "journal's times and the study's prices. Safe while another process runs "
-                    "the study.")
+        description="Spend by outcome, a row for each outcome that has runs ("
+                    + ", ".join(OUTCOMES) + "; stopped-by-budget / stopped-by-rule: runs "
+                    "the engine stopped because the budget was spent / the stop rule ended "
+                    "the search), the saving against training every trial to max_step, "
+                    "utilization per worker slot and idle time, checkpoint overhead, the cost "
+                    "of each improvement of the incumbent (the best final value), the budget "
+                    "and the stop rule's verdict. Measured from the journal's times and the "
+                    "study's prices. Safe while another process runs the study.")
     add_study_arguments(q)
     q.add_argument("--json", action="store_true", help="print the ledger as JSON")
     q.set_defaults(handler=cmd_ledger)
@@ -156,7 +158,7 @@ def render(led: Ledger, name: str = "") -> str:
         shown = led.incumbent[-8:]
         which = f" (the last {len(shown)} of {len(led.incumbent)})" \
             if len(shown) < len(led.incumbent) else ""
-        lines.append(f"incumbent (value at max_step) and what each improvement cost{which}:")
+        lines.append(f"incumbent (best final value) and what each improvement cost{which}:")
         for i in shown:
             if priced:
                 per_unit = "first" if not math.isfinite(i.cost_per_unit) else \

@@ -112,7 +112,7 @@ def memoized(fn: Callable[[Snapshot], dict[str, Any]]) -> Callable[[Snapshot], d
 @memoized
 def parallel(snap: Snapshot) -> dict[str, Any]:
     """Parameters and value of the trials with a value (at most ``MAX_PARALLEL``: see
-    ``sample``), as columns: ``ids``, ``values`` and ``columns[param]``, aligned."""
+    ``sample``), as columns: ``trial_ids``, ``values`` and ``columns[param]``, aligned."""
     h = snap.history
     o = h.objective
     ids = [t for t in h if math.isfinite(h.score(t))]
@@ -120,7 +120,8 @@ def parallel(snap: Snapshot) -> dict[str, Any]:
     names = list(h.space)
     params = [h.params(t) for t in shown]
     return jclean({"params": names, "space": h.space.to_json(), "metric": o.metric,
-                   "mode": o.mode, "ids": shown, "values": [o.value(h.score(t)) for t in shown],
+                   "mode": o.mode, "trial_ids": shown,
+                   "values": [o.value(h.score(t)) for t in shown],
                    "columns": {n: [p.get(n) for p in params] for n in names},
                    "with_value": len(ids), "total": len(h), "sample": info})
 
@@ -136,13 +137,13 @@ def curves(snap: Snapshot) -> dict[str, Any]:
     for tid in ids:
         pts = sorted(h.scores(tid).items())
         if pts:
-            series.append({"id": tid, "status": h.status(tid).value,
+            series.append({"trial_id": tid, "status": h.status(tid).value,
                            "x": [p[0] for p in pts], "y": [o.value(p[1]) for p in pts]})
     # the value axis fits every result, drawn or not, as ``rung plot --kind curves`` fits it
     # (the sample drawn holds the best trials: its bulk is not the study's)
     bulk = bulk_range(every_score(h), o)
     steps = rung_steps(snap)
-    marks = [{"id": d.trial_id, "step": d.step, "action": d.action, "reason": d.reason,
+    marks = [{"trial_id": d.trial_id, "step": d.step, "action": d.action, "reason": d.reason,
               "value": o.value(h.scores(d.trial_id)[d.step])} for d in _marks(h, jf, ids)]
     return jclean({"metric": o.metric, "mode": o.mode, "max_step": snap.spec.max_step,
                    "rung_steps": steps,
@@ -237,13 +238,13 @@ def pareto(snap: Snapshot) -> dict[str, Any]:
     pts = []
     for tid in shown:
         v = h.values(tid)
-        pts.append({"id": tid, "x": objs[0].value(v[0]), "y": objs[1].value(v[1]),
+        pts.append({"trial_id": tid, "x": objs[0].value(v[0]), "y": objs[1].value(v[1]),
                     "feasible": h.violation(tid) == 0.0})
     attained = [(objs[0].value(h.values(t)[0]), objs[1].value(h.values(t)[1])) for t in front]
     lx, ly = front_staircase(attained, [o.mode for o in objs])
     return jclean({"objectives": [o.metric for o in objs], "modes": [o.mode for o in objs],
                   "points": pts, "front": front, "line": {"x": lx, "y": ly}, "sample": info,
-                  "undominated_early": undominated_early(h, [p["id"] for p in pts], front)})
+                  "undominated_early": undominated_early(h, [p["trial_id"] for p in pts], front)})
 
 
 def undominated_early(h: Any, ids: list[int], front: list[int]) -> int:

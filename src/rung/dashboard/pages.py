@@ -225,7 +225,7 @@ def detail(snap: Snapshot, trial_id: int, decided: list[Any]) -> dict[str, Any]:
     t = h.trial(trial_id, cache=False)
     return jclean({
         "trial_id": trial_id, "params": dict(t.params), "status": t.status.value,
-        "value": o.value(t.score), "steps": t.last_step, "error": t.error,
+        "value": o.value(t.score), "last_step": t.last_step, "error": t.error,
         "checkpoint": kept_checkpoint(h, jf, trial_id), "parent_id": t.parent_id,
         "results": results, "decisions": decisions, "metric": o.metric,
     })

@@ -60,8 +60,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("rung.dashboard")
 
-#: the snapshot format; a file in another format is ignored
-FORMAT = 13
+#: the snapshot format; a file in another format is ignored (14: the table's ``last_step`` and
+#: ``slot`` columns, a detail's ``last_step``, the charts' ``trial_id`` / ``trial_ids``)
+FORMAT = 14
 #: journals shorter than this get no snapshot (their replay takes well under a second)
 MIN_RECORDS = 20_000
 #: records sampled (evenly spaced, the first and last covered included) by ``fingerprint``

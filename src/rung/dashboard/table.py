@@ -78,8 +78,8 @@ def _int(x: str | None, default: int) -> int:
 
 #: the columns of the dashboard's trials table (a subset of ``trials_dataframe``'s; ``error``
 #: is the line of a failed or interrupted trial's error that says what went wrong)
-_TABLE = ("status", "value", "steps", "decision", "decision_step", "reason", "duration",
-          "worker", "error")
+_TABLE = ("status", "value", "last_step", "decision", "decision_step", "reason", "duration",
+          "slot", "error")
 
 
 def _columns(h: Any) -> list[str]:

@@ -15,7 +15,7 @@ const FRESH = { sort: "trial_id", dir: 1, filter: "", offset: 0, selected: null 
 // the trials table's sort, filter, page and selected trial: one study's (reset on another's)
 const state = { ...FRESH, route: null, study: null };
 const PAGE_ROWS = 200;  // rows of the trials table per page (sorted and filtered by the server)
-const LABELS = { trial_id: "trial", decision_step: "at step" };  // short headers, narrow columns
+const LABELS = { trial_id: "trial", last_step: "last step", decision_step: "at step" };  // short headers, narrow columns
 const CONFIG = { displaylogo: false, responsive: true };
 // an address that answered 404 (no such study or trial) or 500 (it cannot be read) is asked
 // again at most this often (ms), not at every refresh: a missing study rarely appears by
@@ -228,8 +228,8 @@ async function pageCurves(name) {
   // the trials that ran to the end drawn last, over the many stopped early
   const traces = Object.entries(by).sort(([a], [b]) => (a === "completed") - (b === "completed")).map(([status, ts]) => ({
     x: ts.flatMap((t) => [...t.x, null]), y: ts.flatMap((t) => [...t.y, null]),
-    text: ts.flatMap((t) => [...t.x.map(() => `trial ${t.id}`), null]),
-    customdata: ts.flatMap((t) => [...t.x.map(() => t.id), null]),
+    text: ts.flatMap((t) => [...t.x.map(() => `trial ${t.trial_id}`), null]),
+    customdata: ts.flatMap((t) => [...t.x.map(() => t.trial_id), null]),
     // lines only (a marker is an SVG node per point: 2,000 of them double the drawing time); a
     // trial stopped at its first result, one point and no line, shows as its decision's x
     mode: "lines", name: status, line: { color: COLORS[status] || "#777", width: 1 }, opacity: 0.75,
@@ -237,8 +237,8 @@ async function pageCurves(name) {
   const marks = d.decisions;
   traces.push({ x: marks.map((m) => m.step), y: marks.map((m) => m.value), mode: "markers",
                 name: "stopped / paused here", marker: { symbol: "x", color: "#d62728", size: 8 },
-                text: marks.map((m) => `trial ${m.id}: ${pesc(m.reason)}`), hoverinfo: "text",
-                customdata: marks.map((m) => m.id) });
+                text: marks.map((m) => `trial ${m.trial_id}: ${pesc(m.reason)}`), hoverinfo: "text",
+                customdata: marks.map((m) => m.trial_id) });
   // on a log axis, annotations take log10 coordinates and shapes (plotly.js >= 3) data values
   const log = d.max_step >= 9;
   const A = (v) => (log ? Math.log10(v) : v);
@@ -308,7 +308,7 @@ async function pagePareto(name) {
     return;
   }
   const front = new Set(d.front);
-  const on = d.points.filter((p) => front.has(p.id)).sort((a, b) => a.x - b.x);
+  const on = d.points.filter((p) => front.has(p.trial_id)).sort((a, b) => a.x - b.x);
   // the front is Study.pareto_front's: only trials at their final result count, so a trial
   // stopped early may be drawn grey where no red point dominates it
   const early = d.undominated_early || 0;
@@ -319,21 +319,21 @@ async function pagePareto(name) {
     (early ? ` (${early} of them feasible and dominated by no red point, but stopped before their final result)` : "");
   // grey: the feasible trials off the front (the front's own points are red, drawn once: with
   // the red trace hidden from the legend, none shows as "dominated")
-  const ok = d.points.filter((p) => p.feasible !== false && !front.has(p.id));
+  const ok = d.points.filter((p) => p.feasible !== false && !front.has(p.trial_id));
   const bad = d.points.filter((p) => p.feasible === false);  // a constraint excludes them
   Plotly.react("pareto", [
     { x: ok.map((p) => p.x), y: ok.map((p) => p.y), mode: "markers", name: "other trials (dominated, or not at their final result)",
-      marker: { color: "#aaa" }, text: ok.map((p) => `trial ${p.id}`), customdata: ok.map((p) => p.id) },
+      marker: { color: "#aaa" }, text: ok.map((p) => `trial ${p.trial_id}`), customdata: ok.map((p) => p.trial_id) },
     { x: bad.map((p) => p.x), y: bad.map((p) => p.y), mode: "markers",
       name: "infeasible (a constraint is not met)", marker: { color: "#ccc", symbol: "x" },
-      text: bad.map((p) => `trial ${p.id}: infeasible`), customdata: bad.map((p) => p.id),
+      text: bad.map((p) => `trial ${p.trial_id}: infeasible`), customdata: bad.map((p) => p.trial_id),
       visible: bad.length ? true : "legendonly" },
     // the bound of what the front attains, its corners the worse of two neighbours' values
     // (the server's: they depend on each objective's direction)
     { x: d.line.x, y: d.line.y, mode: "lines", name: "attained", showlegend: false,
       line: { color: "#d62728", width: 1 }, hoverinfo: "skip" },
     { x: on.map((p) => p.x), y: on.map((p) => p.y), mode: "markers", name: "Pareto front",
-      marker: { color: "#d62728" }, text: on.map((p) => `trial ${p.id}`), customdata: on.map((p) => p.id) },
+      marker: { color: "#d62728" }, text: on.map((p) => `trial ${p.trial_id}`), customdata: on.map((p) => p.trial_id) },
   ], keepZoom("pareto", { margin: { t: 20 }, xaxis: { title: { text: `${pesc(d.objectives[0])} (${d.modes[0]})` } },
        yaxis: { title: { text: `${pesc(d.objectives[1])} (${d.modes[1]})` } } }), CONFIG);
   watchZoom("pareto");

@@ -134,7 +134,7 @@
     };
     if (shown("ledger-workers", l.workers.length ? "" : "no run yet: no worker was busy")) {
       Plotly.react("ledger-workers", [{
-        type: "bar", x: l.workers.map((w) => `worker ${w.slot}`),
+        type: "bar", x: l.workers.map((w) => `slot ${w.slot}`),
         y: l.workers.map((w) => 100 * w.utilization)}],
         {margin: {t: 10, b: 40, l: 50, r: 10}, yaxis: {title: {text: "% busy"}, range: [0, 100]}},
         {displayModeBar: false});
@@ -157,7 +157,7 @@
         }).concat(inc.length ? ["spent so far"] : [])}],
         {margin: {t: 10, b: 40, l: 60, r: 10},
           xaxis: {title: {text: priced ? "cost spent" : "device-hours spent"}},
-          yaxis: {title: {text: `best ${pesc(l.metric)} (${l.mode === "max" ? "higher" : "lower"} is better)`}}},
+          yaxis: {title: {text: `incumbent ${pesc(l.metric)} (${l.mode === "max" ? "higher" : "lower"} is better)`}}},
         {displayModeBar: false});
     }
   }

@@ -13,8 +13,8 @@ const VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89
 async function pageParallel(name) {
   const d = await chartData(name, "parallel");
   ensure("parallel", '<h2>Parallel coordinates</h2><p class="muted" id="par-note"></p><div class="hscroll" id="par-scroll"><div id="parallel" class="chart"></div></div>');
-  if (d.unchanged && (drawn("parallel") || !d.ids.length)) return;
-  const n = d.ids.length;
+  if (d.unchanged && (drawn("parallel") || !d.trial_ids.length)) return;
+  const n = d.trial_ids.length;
   if (!n) {
     document.getElementById("par-note").textContent = "no trial has a result yet";
     Plotly.purge("parallel");
@@ -48,7 +48,7 @@ async function pageParallel(name) {
   for (let i = 0; i < n; i++) {
     const b = bands[band(d.values[i])];
     for (let j = 0; j < D; j++) {
-      b.x.push(j); b.y.push(axes[j].pos[i]); b.text.push(`trial ${d.ids[i]}: ${fmt(d.values[i])}`); b.ids.push(d.ids[i]);
+      b.x.push(j); b.y.push(axes[j].pos[i]); b.text.push(`trial ${d.trial_ids[i]}: ${fmt(d.values[i])}`); b.ids.push(d.trial_ids[i]);
     }
     b.x.push(null); b.y.push(null); b.text.push(null); b.ids.push(null);
   }
