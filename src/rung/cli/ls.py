@@ -1,10 +1,18 @@
 """``rung ls``: the studies in a journal, or in every journal of a directory (``runs/`` by
 default), one row each with ``rung show``'s state words; an unreadable journal or study gets a
-row saying why (exit code 1 for a damaged one, the others still listed)."""
+row saying why (exit code 1 for a damaged one, the others still listed).
+
+A large study is not replayed when the dashboard's snapshot of its pages covers every record
+its journal holds (``rung.dashboard.snapshot``: written by the run beside its journal, or by the
+dashboard in its cache): its row is read from the snapshot's ``study_row`` page, which the same
+functions computed from the same records (``snapshot_row``). Anything else replays the journal.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import Any
 
 from rung.cli.errors import CLIError
 from rung.cli.stored import DEFAULT_DIR, db_files
@@ -42,6 +50,11 @@ def cmd_ls(args: argparse.Namespace) -> int:
             continue
         with journal:
             for name in journal.list_studies():
+                running = journal.is_being_written(name)
+                quick = snapshot_row(journal, path, name, running)
+                if quick is not None:
+                    rows.append(quick)
+                    continue
                 try:
                     study = Study.load(name, journal)
                 except RungError as e:
@@ -52,7 +65,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
                     rows.append([name, f"unreadable: {path}: study {name!r}: "
                                  f"{type(e).__name__}: {e}", *[""] * 7, str(path)])
                     continue
-                rows.append(ls_row(study, str(path), journal.is_being_written(name)))
+                rows.append(ls_row(study, str(path), running))
     if not rows:
         hint = "" if args.storage else " (start one with `rung run spec.yaml` or `rung demo`)"
         if files == [target]:  # a file the user named: empty, a writer lock, no -wal
@@ -64,3 +77,35 @@ def cmd_ls(args: argparse.Namespace) -> int:
         return 0
     print(table(LS_HEADERS, rows, indent=""))
     return 1 if damaged else 0
+
+
+def snapshot_row(journal: Any, path: Path, name: str, running: bool) -> list[Any] | None:
+    """``rung.cli.report.ls_row``'s row of study ``name`` in the SQLite journal ``path``, read
+    from the dashboard's snapshot of its pages (beside the journal, or in the dashboard's
+    default cache) when a usable one covers every record the journal holds for it now;
+    ``None`` otherwise (no snapshot, an older one, one of a rewritten journal: replay)."""
+    from rung.cli.report import fmt_num
+    from rung.dashboard.snapshot import best, cache_path, default_cache_dir, view_path
+
+    count = getattr(journal, "count", None)
+    if count is None:
+        return None
+    n = int(count(name))
+    view = best([view_path(path, name), cache_path(default_cache_dir(), path, name)], path,
+                name)
+    if view is None:
+        return None
+    try:
+        row = view.pages.get("study_row")
+        if view.n_records != n or not isinstance(row, dict):
+            return None
+        by = row.get("by_status") or {}
+        state = "running" if running else row["state"]
+        value = row.get("best_value")
+        shown = "-" if value is None else f"{fmt_num(value)} ({row['metric']})"
+        return [name, state, row["trials"], by.get("completed", 0), by.get("stopped", 0),
+                by.get("paused", 0), by.get("failed", 0),
+                by.get("launched", 0) + by.get("running", 0) + by.get("interrupted", 0), shown,
+                str(path)]
+    finally:
+        view.close()
