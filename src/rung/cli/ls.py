@@ -51,11 +51,11 @@ def cmd_ls(args: argparse.Namespace) -> int:
         with journal:
             for name in journal.list_studies():
                 running = journal.is_being_written(name)
-                quick = snapshot_row(journal, path, name, running)
-                if quick is not None:
-                    rows.append(quick)
-                    continue
                 try:
+                    quick = snapshot_row(journal, path, name, running)
+                    if quick is not None:
+                        rows.append(quick)
+                        continue
                     study = Study.load(name, journal)
                 except RungError as e:
                     damaged = damaged or isinstance(e, JournalDamagedError)
