@@ -56,8 +56,8 @@ from rung.core.events import (
     TrialEnded,
     TrialStarted,
 )
+from rung.core.metric_value import BIG_INT, is_real, show, type_name
 from rung.core.records import Outcome, StudySpec, Trial, TrialStatus, list_hint
-from rung.dbr.metrics import is_real, type_name
 from rung.driver import handle
 from rung.errors import ConfigError, JournalError, RungError
 from rung.storage import Journal
@@ -212,7 +212,8 @@ class AskTell:
                 step the trial's run reported last (key ``step``; the same step again replaces
                 its result); ``metrics`` is not a mapping of strings, lacks an objective's
                 metric (key ``metrics``), or an objective's or a constraint's metric is not a
-                real number (key ``metrics['<name>']``).
+                real number (``rung.core.metric_value.is_real``), or is an int too large for
+                a float (key ``metrics['<name>']``).
             RungError: the trial does not exist or is not running.
         """
         self._check_open()
@@ -421,7 +422,10 @@ class AskTell:
         v = metrics[name]
         if not is_real(v):
             raise ConfigError(key=f"metrics[{name!r}]", message=(
-                f"must be a real number ({what}), got {v!r} ({type_name(v)})"))
+                f"must be a real number ({what}), got {show(v)} ({type_name(v)})"))
+        if isinstance(v, int) and not -BIG_INT < v < BIG_INT:
+            raise ConfigError(key=f"metrics[{name!r}]", message=(
+                f"must be a real number a float can hold ({what}), got {show(v)}"))
 
     @staticmethod
     def _check_forward(step: int, position: int, resumed: bool) -> None:

@@ -20,7 +20,6 @@ _OUTCOMES: dict[str, Outcome] = {o.value: o for o in Outcome}  # tell's status, 
 _PEER_STATES = {"complete": "completed", "pruned": "stopped", "fail": "failed",
                 "trialstate.complete": "completed", "trialstate.pruned": "stopped",
                 "trialstate.fail": "failed"}
-_PLAIN = frozenset({float, int, str, bool, type(None)})  # JSON values the journal takes as is
 #: the outcomes a told ``error`` may explain
 _WITH_ERROR = (Outcome.FAILED, Outcome.INTERRUPTED)
 
@@ -42,10 +41,10 @@ def as_mapping(metrics: Any, names: Sequence[str]) -> dict[str, Any]:
         if not isinstance(k, str):
             raise ConfigError(key="metrics", message=f"metric names are strings, got {k!r} "
                               f"({type_name(k)})")
-    if all(type(v) in _PLAIN for v in metrics.values()):
-        return dict(metrics)
-    from rung.executors.worker import plain_metrics
+    from rung.executors.report_input import needs_plain, plain_metrics
 
+    if not needs_plain(metrics):
+        return dict(metrics)
     return plain_metrics(metrics)
 
 

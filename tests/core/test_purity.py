@@ -26,6 +26,7 @@ ALLOWED_ROOTS = {
     "itertools",
     "json",
     "math",
+    "numbers",  # the numeric ABCs (rung.core.metric_value.is_real): pure
     "typing",
     "numpy",
     "rung",

@@ -30,6 +30,7 @@ from typing import Any
 
 from rung._validate import check_choice, check_float, kind_of
 from rung.core.frozen import record
+from rung.core.metric_value import as_float, is_real
 from rung.errors import ConfigError
 
 _OPS = ("<=", ">=")
@@ -65,12 +66,13 @@ class Constraint:
 
     def slack_of(self, v: Any) -> float:
         """``slack`` of the metric's value ``v``: ``inf`` when ``v`` is not a finite real
-        number (``None``, a bool, a string, NaN)."""
-        try:
-            x = float(v)
-        except (TypeError, ValueError):
+        number (``None``, a bool, a string, NaN, an int too large for a float: a journal
+        written before ``Study.tell`` refused such an int reads back violated, never
+        feasible, and never raises)."""
+        if not is_real(v):
             return math.inf
-        if isinstance(v, bool) or not math.isfinite(x):
+        x = as_float(v)
+        if not math.isfinite(x):
             return math.inf
         return x - self.bound if self.op == "<=" else self.bound - x
 

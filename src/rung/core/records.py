@@ -24,6 +24,7 @@ from rung.core.budget import Budget as Budget  # re-exported: Budget lived here
 from rung.core.constraints import Constraint as Constraint  # re-exported: it lived here
 from rung.core.constraints import constraints_from as constraints_from
 from rung.core.frozen import record
+from rung.core.metric_value import as_float, is_real, metric_problem
 from rung.core.peer_names import TRIAL, missing
 from rung.core.pricing import check_table
 from rung.core.spec_extras import check_extensions, extensions_from_json, extensions_json
@@ -139,7 +140,6 @@ class Trial:
             return missing(self, name, TRIAL)
 
 
-_TEXT = (str, bytes)  # metric values that are not numbers, even if float() could parse them
 
 
 class Mode(enum.StrEnum):
@@ -152,8 +152,9 @@ class Objective:
     """The metric a study optimizes and its direction.
 
     ``score(metrics)`` turns reported metrics into one lower-is-better number: the metric for
-    ``mode="min"``, its negation for ``"max"``. A missing, non-numeric, NaN or infinite metric
-    scores ``inf`` (the worst possible).
+    ``mode="min"``, its negation for ``"max"``. A missing, NaN or infinite metric, or one that
+    is not a real number (``rung.core.metric_value.is_real``: a ``bool`` is not), scores
+    ``inf`` (the worst possible); an int too large for a float is the infinity of its sign.
 
     ``nan`` says what such a result does to its trial: ``"fail"`` (the default) ends the trial
     ``failed`` with an error naming the metric and the step (``"metric 'loss' is nan at step
@@ -186,16 +187,7 @@ class Objective:
         if name not in metrics:
             have = ", ".join(repr(k) for k in list(metrics)[:5]) or "none"
             return f"metric {name!r} was not reported (reported: {have}){list_hint(name, metrics)}"
-        v = metrics[name]
-        if isinstance(v, _TEXT) or v is None:
-            return f"metric {name!r} is not a number: {v!r} ({type(v).__name__})"
-        try:
-            x = float(v)
-        except (TypeError, ValueError):
-            return f"metric {name!r} is not a number: {v!r} ({type(v).__name__})"
-        if not math.isfinite(x):
-            return f"metric {name!r} is {x}"
-        return None
+        return metric_problem(name, metrics[name])
 
     def score(self, metrics: Mapping[str, Any]) -> float:
         v = metrics.get(self.metric)
@@ -203,12 +195,9 @@ class Objective:
             if v - v != 0.0:  # NaN or infinite
                 return math.inf
             return v if self.mode == "min" else -v
-        if v is None or isinstance(v, _TEXT):
+        if not is_real(v):  # missing, a bool, a string, ... (rung.core.metric_value)
             return math.inf
-        try:
-            x = float(v)  # ints, floats, numpy scalars
-        except (TypeError, ValueError):
-            return math.inf
+        x = as_float(v)  # ints (one too large for a float: inf), floats, numpy scalars
         if not math.isfinite(x):
             return math.inf
         return x if self.mode == "min" else -x

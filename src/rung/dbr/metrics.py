@@ -17,10 +17,10 @@ the value ``Trial.report(step, value)`` is given, so the three agree:
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rung.core.metric_value import is_real, type_name
 from rung.errors import ConfigError
 
 
@@ -65,30 +65,6 @@ def _not_a_value(value: Any, names: Sequence[str], key: str, verb: str) -> dict[
             else f"one real number per objective {list(names)} (a tuple or list)")
     raise ConfigError(key=key, message=(
         f"{verb} {what}, a mapping of metrics or None; got {type_name(value)}: {value!r}"))
-
-
-def is_real(v: Any) -> bool:
-    """A real number: a Python or NumPy int or float (NaN and inf included), a 0-d array or
-    tensor holding one; not a ``bool`` (nor NumPy's)."""
-    if isinstance(v, bool) or type(v).__name__ == "bool_":
-        return False
-    if isinstance(v, numbers.Real):
-        return True
-    item = getattr(v, "item", None)
-    if getattr(v, "ndim", None) == 0 and callable(item):
-        try:
-            held = item()
-        except (TypeError, ValueError, RuntimeError):
-            return False
-        return not isinstance(held, bool) and isinstance(held, numbers.Real)
-    return False
-
-
-def type_name(v: Any) -> str:
-    """``float``, ``numpy.ndarray``: the type as a user would write it."""
-    t = type(v)
-    module = t.__module__
-    return t.__qualname__ if module == "builtins" else f"{module.split('.')[0]}.{t.__qualname__}"
 
 
 __all__ = ["as_metrics", "is_real", "type_name"]

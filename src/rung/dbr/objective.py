@@ -39,6 +39,7 @@ class DefineByRun:
         _name_after(self, objective)
 
     def __call__(self, ctx: TrialContext) -> Any:
+        _refuse_non_numbers(ctx, self.metrics)
         trial = Trial(ctx, self.metrics, self.seed)
         final = False
         try:
@@ -97,7 +98,8 @@ class ReturnsMetrics:
     objective, in their order, for a multi-objective study) is recorded under the study's
     metric names, as Optuna's and Ray Tune's function objectives return it; a mapping is
     recorded as is; ``None`` records nothing; anything else fails the trial with a
-    ``ConfigError`` naming its type."""
+    ``ConfigError`` naming its type. ``ctx.report`` follows the same rule for the objectives'
+    metrics (``TrialContext.report``)."""
 
     def __init__(self, objective: Callable[[TrialContext], Any], metrics: Sequence[str]):
         self.objective = objective
@@ -105,10 +107,18 @@ class ReturnsMetrics:
         _name_after(self, objective)
 
     def __call__(self, ctx: TrialContext) -> Any:
+        _refuse_non_numbers(ctx, self.metrics)
         return as_metrics(self.objective(ctx), self.metrics, "return")
 
     def __repr__(self) -> str:
         return f"ReturnsMetrics({getattr(self.objective, '__qualname__', self.objective)!r})"
+
+
+def _refuse_non_numbers(ctx: Any, metrics: tuple[str, ...]) -> None:
+    """Have ``ctx.report`` refuse a value of ``metrics`` that is not a real number, as a
+    returned value is refused (a context without the slot, a test double, is left alone)."""
+    if hasattr(ctx, "_objectives"):
+        ctx._objectives = metrics
 
 
 def _name_after(wrapper: object, objective: object) -> None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from rung._steps import step_back
 from rung.core.records import Outcome
-from rung.errors import PauseTrial, StopTrial, TrialInterrupt
+from rung.errors import ConfigError, PauseTrial, StopTrial, TrialInterrupt
 from rung.executors.atomic_dir import fsync_dir, replace_dir
 from rung.executors.protocol import (
     A_CONTINUE,
@@ -38,11 +38,12 @@ from rung.executors.protocol import (
     waits_for_reply,
 )
 from rung.executors.report_input import (
-    _PLAIN,
     _as_step,
     _not_a_save,
     _step_out_of_range,
+    needs_plain,
     plain_metrics,
+    refused_metric,
 )
 
 if TYPE_CHECKING:
@@ -151,6 +152,7 @@ class TrialContext:
         "_every",
         "_fidelity",
         "_last_step",
+        "_objectives",
         "_pending",
         "_poll",
         "_position",
@@ -208,6 +210,9 @@ class TrialContext:
         self._position = start_step - 1 if checkpoint is not None else 0
         self._warned = False
         self._fidelity: Fidelity | None = None  # set by rung.dbr.objective.WithFidelity
+        # the study's objective metrics, whose values report() refuses unless real numbers
+        # (set by rung.dbr.objective's wrappers; empty: the driver alone judges them)
+        self._objectives: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return (f"TrialContext(trial_id={self.trial_id}, params={dict(self.params)!r}, "
@@ -286,6 +291,13 @@ class TrialContext:
                 training code does not swallow them.
             TypeError: ``step`` is not an integer, or ``save`` is not callable (metrics given
                 as a dict, ``ctx.report(1, {"loss": 0.5})``, say so: they are keywords).
+            ConfigError: an objective's metric is not a real number (a ``bool``, a string,
+                ``Decimal``, ``complex``, an array of one element...: the rule a returned
+                value and ``Study.tell`` follow, ``rung.core.metric_value.is_real``), naming
+                the metric and the value's type (key ``report``); nothing is recorded (the
+                trial then fails with this error, unless the objective catches it). NaN, inf
+                and an int too large for a float are numbers: the objective's ``nan`` policy
+                judges them in the driver.
             ValueError: ``step`` is below 1, above ``max_step`` or below ``last_step`` (the
                 step this run reported last or, before its first report, the step it resumed
                 after: a run restored from a checkpoint at step 5 starts at 6 and may not
@@ -302,10 +314,12 @@ class TrialContext:
             raise ValueError(back)
         if save is not None and not callable(save):
             raise TypeError(_not_a_save(save))
-        for v in metrics.values():
-            if type(v) not in _PLAIN:
-                metrics = plain_metrics(metrics)
-                break
+        if self._objectives:
+            refused = refused_metric(self._objectives, metrics)
+            if refused is not None:
+                raise ConfigError(key="report", message=refused)
+        if needs_plain(metrics):
+            metrics = plain_metrics(metrics)
         try:
             self._send((RESULT, self.trial_id, step, metrics, time.time()))
         except OSError:
