@@ -14,6 +14,10 @@ In lower-is-better scores (``Objective.score``): with ``best_t(s) = min over s' 
 trial's scores and ``avg_u(s)`` = the mean of trial ``u``'s scores at its reported steps
 ``<= s``, trial ``t`` stops at ``s`` iff ``best_t(s) > median{avg_u(s) : u != t}``.
 
+Averages and medians do not overflow (``rung.schedulers._safe_mean``): values near the float
+maximum (``1.7e308``) decide as the same values at scale 1 do, and ordinary values exactly as the
+plain formulas decide.
+
 Bookkeeping is incremental: each trial keeps its running sum, count and best; each step keeps
 a ``SortedTable`` of the running averages reported there. A report costs an ``O(log n)`` search
 and an insertion that moves at most one block (``n``: trials that reported the step), and the
@@ -84,15 +88,17 @@ from rung.core.registry import register
 from rung.core.sorted_table import SortedTable
 from rung.errors import ConfigError
 from rung.schedulers._reasons import quote
+from rung.schedulers._safe_mean import fsum_total, interpolate_half, mean, midpoint, scaled
 
 RULES = ("vizier", "optuna")
 
 
 class _Running:
-    __slots__ = ("avg_at", "best", "count", "last", "total")
+    __slots__ = ("avg_at", "best", "count", "last", "scaled", "total")
 
     def __init__(self) -> None:
         self.total = 0.0
+        self.scaled = 0.0  # the sum scaled down (``_safe_mean``): the mean when total overflows
         self.count = 0
         self.best = math.inf
         self.last = 0
@@ -189,16 +195,17 @@ class MedianStoppingRule(Scheduler):
             r = self._trials[tid] = _Running()
         if step > r.last:
             r.total += score
+            r.scaled += scaled(score)
             r.count += 1
             r.best = min(r.best, score)
             r.last = step
         else:  # a restarted trial re-reports: rebuild from its (replaced) scores
             steps = sorted(s for s in scores if s <= step)
             vals = [scores[s] for s in steps]
-            r.total, r.count = math.fsum(vals), len(vals)
+            (r.total, r.scaled), r.count = fsum_total(vals), len(vals)
             r.best = min(vals)
             r.last = step
-        avg = r.total / r.count if math.isfinite(r.total) else math.inf
+        avg = mean(r.total, r.scaled, r.count)
         table = self._tables.get(step)
         if table is None:
             table = self._tables[step] = SortedTable()
@@ -232,7 +239,7 @@ class MedianStoppingRule(Scheduler):
             value: float = table[j if j < own else j + 1][0]
             return value
 
-        median = other(m // 2) if m % 2 else (other(m // 2 - 1) + other(m // 2)) / 2.0
+        median = other(m // 2) if m % 2 else midpoint(other(m // 2 - 1), other(m // 2))
         if r.best > median:
             self._stopped += 1
             return Decision.stop(
@@ -304,7 +311,7 @@ class MedianStoppingRule(Scheduler):
         lo, hi = table[(m - 1) // 2][0], table[m // 2][0]  # the middle two (one if m is odd)
         # NumPy's linear interpolation at 0.5, of the metric values as Optuna takes them
         maximize = self.objective.mode == "max"
-        median = -(-lo - (-lo + hi) * 0.5) if maximize else hi - (hi - lo) * 0.5
+        median = -interpolate_half(-hi, -lo) if maximize else interpolate_half(lo, hi)
         if r.best > median:
             self._stopped += 1
             return Decision.stop(
