@@ -74,8 +74,10 @@ CASES: list[tuple[str, list[tuple[str, int, float, float]], int | None, list[int
      [("stopped", 5, 0.3, 0.5), ("stopped", 2, 0.01, 0.5), ("stopped", 5, 0.2, 0.5)], 2, [2]),
     ("NaN is worst among final results",
      [("completed", MAX_STEP, math.nan, 0.5), ("completed", 3, 0.9, 0.5)], 1, [1]),
-    ("a NaN final result is still final: a trial stopped early does not replace it",
-     [("completed", 3, math.nan, 0.5), ("stopped", 5, 0.2, 0.5)], 0, []),
+    ("a NaN final result is no value: a trial stopped early with one is the best",
+     [("completed", 3, math.nan, 0.5), ("stopped", 5, 0.2, 0.5)], 1, [1]),
+    ("every result NaN: no best trial, an empty front",
+     [("completed", MAX_STEP, math.nan, 0.5), ("stopped", 5, math.nan, 0.5)], None, []),
     ("ties: the earlier trial is the best; both are on the front",
      [("completed", MAX_STEP, 0.2, 0.5), ("completed", 4, 0.2, 0.5)], 0, [0, 1]),
     ("a failed trial is never the best, however good its result at max_step",
@@ -120,9 +122,9 @@ CONSTRAINED: list[tuple[str, list[tuple[str, int, float, float]], int | None, li
       ("stopped", 7, 0.3, 0.5)], 1, [1]),
     ("no feasible trial at all: no best trial, an empty front",
      [("completed", MAX_STEP, 0.1, 5.0), ("stopped", 5, 0.2, 5.0)], None, []),
-    ("a NaN feasible final result beats an infeasible one and a non-final one",
+    ("a NaN feasible final result is no value: the feasible non-final one is the best",
      [("completed", 4, math.nan, 0.5), ("completed", MAX_STEP, 0.1, 5.0),
-      ("stopped", MAX_STEP - 1, 0.1, 0.5)], 0, []),
+      ("stopped", MAX_STEP - 1, 0.1, 0.5)], 2, [2]),
 ]
 
 
@@ -180,7 +182,7 @@ def test_best_trial_id_is_the_best_candidate(trials: Any, constraints: bool) -> 
     cands = h.best_candidates()
     # the rule, spelled out once more from its definition
     feasible = [t for t in h if h.last_step(t) > 0 and trials[t][2] is not TrialStatus.FAILED
-                and (not constraints or trials[t][1] <= 1.0)]
+                and (not constraints or trials[t][1] <= 1.0) and math.isfinite(h.score(t))]
     final = [t for t in feasible if h.last_step(t) == 4 or h.status(t) is TrialStatus.COMPLETED]
     top = max((h.last_step(t) for t in feasible), default=0)
     assert cands == (final or [t for t in feasible if h.last_step(t) == top])

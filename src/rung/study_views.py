@@ -93,9 +93,8 @@ def best_trial_id(history: History, max_step: int | None = None) -> int | None:
 def pareto_ids(history: History) -> list[int]:
     """The ids of ``StudyViews.pareto_front``: among the trials that count for the best
     (``History.best_candidates``: feasible, with a final result, or while none has one, at
-    the highest step any trial reached), those with finite values on every objective that
-    no other of them dominates; in id order. A trial with a NaN value is never on the front,
-    and is not replaced there by a trial whose result is not final. The dashboard draws the
+    the highest step any trial reached; never one without a finite value of every
+    objective), those that no other of them dominates; in id order. The dashboard draws the
     same front."""
     from rung.multiobjective import non_dominated
 
@@ -167,25 +166,37 @@ class StudyViews:
         reached (``History.best_candidates``, ``History.best_trial_id``). A trial that failed
         is never the best (one cut by the session's ``max_time`` did not fail by itself and
         counts). ``None`` when no trial has a result that counts (before the first result,
-        or when every trial failed): check it before reading ``.params``. A NaN or missing
-        metric scores worst: such a trial is the best only when no other counts. With
+        or when every trial failed): check it before reading ``.params``. A trial whose
+        result is NaN, infinite or missing (``Objective(nan="worst")``) has no value and is
+        never the best: while no final result has one, the best is among those with a value
+        at the highest step any reached, and ``None`` when no trial has a value. With
         constraints, only feasible trials count (``None`` while none is). With several
         objectives, the best on the first one (Optuna raises there): ``pareto_front`` gives
         the trade-offs."""
         return self.engine.history.best_trial()
 
-    def feasible(self, trial_id: int) -> bool:
-        """The trial has a result at its highest step and meets every constraint there."""
-        return self.engine.history.violation(trial_id) == 0.0
+    def feasible(self, trial_id: int | Trial) -> bool:
+        """The trial has a result at its highest step and meets every constraint there.
+        ``trial_id``: a trial's id, or the ``Trial`` itself (``study.feasible(trial)``).
+
+        Raises:
+            TypeError: ``trial_id`` is neither an integer nor a ``Trial`` (one line, naming
+                what it is).
+        """
+        if isinstance(trial_id, Trial):
+            trial_id = trial_id.id
+        elif isinstance(trial_id, bool) or not isinstance(trial_id, int | np.integer):
+            raise TypeError(f"feasible(trial_id): expected a trial's id (an int) or a Trial, "
+                            f"got {type(trial_id).__name__}: {trial_id!r}"[:300])
+        return self.engine.history.violation(int(trial_id)) == 0.0
 
     def pareto_front(self) -> list[Trial]:
         """Feasible trials that no other feasible trial dominates, judged on every objective
         at each trial's final result: at ``max_step``, or the last of a trial that completed
         below it (while no feasible trial has a final result: at the highest step any trial
         reached, so a multi-fidelity study is judged at its top fidelity): the trials
-        ``best_trial`` chooses from. A trial with a NaN value is never on the front; one
-        objective: the best feasible trials (none when the best trial's value is NaN). In id
-        order (``pareto_ids``)."""
+        ``best_trial`` chooses from (``History.best_candidates``: a trial with a NaN value is
+        never one); one objective: the best feasible trials. In id order (``pareto_ids``)."""
         h = self.engine.history
         return [h.trial(t) for t in pareto_ids(h)]
 
@@ -313,8 +324,9 @@ class StudyViews:
 
     def trials_dataframe(self) -> pd.DataFrame:
         """One row per trial: ``trial_id``, ``params_<name>``, ``status``, ``value`` (the metric
-        in its own direction), ``score``, ``steps``, the last ``decision`` with its ``reason``,
-        ``start_time`` / ``end_time`` / ``duration`` / ``run_time``, ``checkpoint`` (while
+        in its own direction), ``score``, ``last_step`` (the highest step reported), the last
+        ``decision`` with its ``reason``, ``start_time`` / ``end_time`` / ``duration`` /
+        ``run_time``, ``slot`` (the worker slot of its latest run), ``checkpoint`` (while
         kept), ``feasible`` (with constraints), ... (``rung.analysis_frames.trial_rows`` says
         what each holds; needs pandas: ``pip install 'rung[dataframe]'``, else
         ``ImportError`` saying so). Reads the journal, never writes it."""

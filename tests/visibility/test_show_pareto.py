@@ -61,9 +61,10 @@ def test_the_front_names_its_own_trials_steps(tmp_path: Path) -> None:
     assert "  pareto front  2 trials at steps 2, 9: #3 (a=3, b=0.1), #4 (a=0.5, b=2)" in _show(db)
 
 
-def test_a_best_trial_with_a_nan_value_is_named(tmp_path: Path) -> None:
-    """``rung show`` said "best: none yet" where ``Study.best_trial`` and the dashboard name
-    a trial whose every result is NaN (``nan="worst"``). Found by an audit."""
+def test_no_trial_with_a_value_is_no_best_trial(tmp_path: Path) -> None:
+    """Every result NaN (``nan="worst"``): ``rung show`` says there is no best trial, and
+    why, as ``Study.best_trial`` (``None``) and the dashboard do: a trial without a value is
+    never the best (``tests/trust/test_best_has_a_value.py``)."""
     db = tmp_path / "n.db"
     s = rung.Study.create("mo", {"x": rung.Float(0, 1)},
                           objective=rung.Objective("loss", nan="worst"), searcher="random",
@@ -72,7 +73,8 @@ def test_a_best_trial_with_a_nan_value_is_named(tmp_path: Path) -> None:
     assert t is not None
     s.tell(t.id, "completed", {"loss": float("nan")})
     s.close()
-    assert "  best loss=nan (trial #0, step 1)" in _show(db)
+    assert ("  best: none yet (no trial has a value: every last result is NaN, infinite or "
+            "missing)") in _show(db)
 
 
 def test_the_best_trials_table_has_a_column_per_objective(tmp_path: Path) -> None:

@@ -60,6 +60,10 @@ def no_best(study: Study) -> str:
     """What to say while there is no best trial: with constraints and results, that no trial
     is feasible (``yet`` while the search goes on) rather than that nothing was measured."""
     yet = "" if search_over(study) else " yet"
+    h = study.engine.history
+    if h.n_results and not any(h.last_step(t) > 0 and h.has_value(t) for t in h):
+        return (f"best: none{yet} (no trial has a value: every last result is NaN, infinite "
+                "or missing)")
     if study.spec.constraints and study.engine.history.n_results:
         return f"best: no feasible trial{yet}"
     return f"best: none{yet}"
@@ -78,10 +82,8 @@ def objective_text(study: Study) -> str:
 
 
 def best_line(study: Study) -> str:
-    """``best val_acc=0.97 (trial #12, step 27)`` or ``best: none yet``; a best trial whose
-    objective metric is NaN or missing (every result so) is named all the same, with its
-    metric as reported (``best loss=nan (trial #0, step 1)``), as ``Study.best_trial`` and
-    the dashboard name it."""
+    """``best val_acc=0.97 (trial #12, step 27)`` or ``best: none yet`` (``no_best``), the
+    trial ``Study.best_trial`` and the dashboard name (never one without a value)."""
     best = study.best_trial
     metric = study.spec.objective.metric
     if best is None:

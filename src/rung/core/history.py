@@ -11,17 +11,12 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from rung.core._best_rule import BestRule
+from rung.core._best_rule import cut_by_max_time as cut_by_max_time
 from rung.core.constraints import ReportedSteps
 from rung.core.records import Checkpoint, Constraint, Objective, Result, Trial, TrialStatus
 from rung.core.sorted_table import SortedTable
 from rung.space import SearchSpace
-
-
-def cut_by_max_time(error: str | None) -> bool:
-    """A trial's ``error`` says the session's ``max_time`` ran out while it ran (the driver
-    killed it; not its own ``trial_timeout``): it did not fail by itself."""
-    return error is not None and error.startswith("timeout: still running") \
-        and "after max_time" in error
 
 
 class _TrialState:
@@ -63,7 +58,7 @@ class _TrialState:
         self.snapshot: Trial | None = None
 
 
-class History:
+class History(BestRule):
     """Read-only record of a study for searchers and schedulers.
 
     Scores are lower-is-better (``Objective.score``); a missing or non-finite metric scores
@@ -294,89 +289,6 @@ class History:
         """Highest step any trial has reported."""
         return self._top_step
 
-    def is_final(self, trial_id: int) -> bool:
-        """The trial's result at its highest step is its final one: it reached ``max_step``,
-        or it completed by itself below it (its objective returned early, as a PBT member
-        that met its goal). A trial stopped, paused, failed or still running below
-        ``max_step`` has no final result. The one rule ``best_candidates`` and
-        ``best_trial_id`` (so ``Study.best_trial`` and ``Study.pareto_front``) apply."""
-        st = self._trials[trial_id]
-        last = st.last_step
-        return last >= self.max_step or (last > 0 and st.status is TrialStatus.COMPLETED)
-
-    def best_candidates(self) -> list[int]:
-        """The trials whose result counts for the best, in id order: the feasible ones
-        (``violation`` 0 at their highest step: every constraint holds for the latest value
-        of its metric the trial reported; without constraints, every trial with a result)
-        that did not fail (``counts_for_best``) and whose result is final (``is_final``);
-        while none is, those at the highest step any of them reached. A NaN, infinite or
-        missing objective metric does not leave a trial out: it scores ``inf``, the worst.
-        ``best_trial_id`` is the best of them by score; ``Study.pareto_front`` the
-        non-dominated ones with finite values. O(trials)."""
-        feasible = [t for t in self._trials if self._trials[t].last_step > 0
-                    and self.counts_for_best(t) and self.violation(t) == 0.0]
-        final = [t for t in feasible if self.is_final(t)]
-        if final or not feasible:
-            return final
-        top = max(self._trials[t].last_step for t in feasible)
-        return [t for t in feasible if self._trials[t].last_step == top]
-
-    def counts_for_best(self, trial_id: int) -> bool:
-        """The trial may be the best: it did not fail, or only the session's ``max_time``
-        cut it (``cut_by_max_time``). A failed trial's results stay in the per-step tables
-        (schedulers rank against them) but never make it ``best_trial`` or put it on the
-        Pareto front: its run raised or reported something invalid, so its final checkpoint
-        or model may not exist (Optuna's best trial is likewise a complete one)."""
-        st = self._trials[trial_id]
-        return st.status is not TrialStatus.FAILED or cut_by_max_time(st.error)
-
-    def _top_candidate_step(self) -> int:
-        """The highest step a trial that ``counts_for_best`` and is feasible there reached
-        (``top_step`` while no trial failed and there are no constraints; O(trials)
-        otherwise): an infeasible trial further on hides no feasible one."""
-        if not self._by_status[TrialStatus.FAILED] and not self.constraints:
-            return self._top_step
-        return max((st.last_step for st in self._trials.values()
-                    if self.counts_for_best(st.id) and self.violation(st.id) == 0.0),
-                   default=0)
-
-    def best_trial_id(self) -> int | None:
-        """The best of ``best_candidates`` (never a trial that failed by itself) by score at
-        its highest step (lower is better; ties go to the earlier trial); ``None`` while there
-        is none (no result yet, or no feasible trial). Without reading every trial: the
-        running bests of each step and of the feasible trials that completed below
-        ``max_step`` give the same trial as the scan (O(1) without constraints while the best
-        result did not fail; otherwise the results passed over, infeasible or failed, are
-        read in order of score, and while no result is final and some trial failed, the
-        trials' highest steps)."""
-        final = self._best_feasible_at(self.max_step)
-        early = self._best_completed_early
-        if final is not None or early is not None:
-            return min(k for k in (final, early) if k is not None)[1]
-        top = self._top_candidate_step()
-        if top == 0:
-            return None
-        best = self._best_feasible_at(top)
-        return best[1] if best is not None else None
-
-    def _best_feasible_at(self, step: int) -> tuple[float, int] | None:
-        """The best ``(score, id)`` at ``step`` of a trial that ``counts_for_best`` and meets
-        every constraint there (O(1) while the step's best result is such a trial's)."""
-        if not self.constraints:
-            best = self._best_at_step.get(step)
-            if best is None or self.counts_for_best(best[1]):
-                return best
-        table = self._table(step)
-        for score, tid in table if table is not None else ():
-            if self.counts_for_best(tid) and (not self.constraints
-                                              or self.violation(tid, step) == 0.0):
-                return float(score), int(tid)
-        return None
-
-    def best_trial(self) -> Trial | None:
-        tid = self.best_trial_id()
-        return None if tid is None else self.trial(tid)
-
     # --- writes (engine only) -------------------------------------------------------------
     def _touch(self, st: _TrialState) -> None:
         st.snapshot = None
@@ -473,7 +385,7 @@ class History:
             st.interruptions += 1
         self._set_status(st, status)
         if st.last_step < self.max_step and self.is_final(trial_id) and (
-                self.violation(trial_id) == 0.0):
+                self.violation(trial_id) == 0.0) and self.has_value(trial_id):
             # final from now on: a completed trial is never resumed, nor its results replaced
             key = (st.scores[st.last_step], trial_id)
             if self._best_completed_early is None or key < self._best_completed_early:
