@@ -106,7 +106,11 @@ class Param:
 class Float(Param):
     """A real parameter in ``[low, high]``; ``log=True`` samples uniformly in log space;
     ``step`` quantizes to ``low + k * step``. ``low == high`` is the one value ``low``
-    (Optuna's ``suggest_float(name, x, x)``): it takes no coordinate, as ``Fixed``."""
+    (Optuna's ``suggest_float(name, x, x)``): it takes no coordinate, as ``Fixed``.
+
+    A ``step`` that makes 2**63 - 1 grid points or more (``Float(0, 1, step=1e-300)``) is
+    refused with a ``SpaceError`` naming ``<name>.step``, as an ``Int`` spanning more values
+    than an int64 holds is: searchers encode a stepped parameter's points as int64."""
 
     kind = "float"
 
@@ -142,7 +146,12 @@ class Float(Param):
             self.step = check_float(f"{name}.step", self.step, 0, low_open=True, error=error)
             if self.log:
                 raise param_error(name, "step and log=True cannot be combined", "step")
-            self._n = math.floor((high - low) / self.step + 1e-9) + 1
+            points = (high - low) / self.step + 1e-9  # inf when the quotient overflows
+            if not points < INT64_MAX:
+                raise param_error(name, f"{self.step:g} makes more grid points than an int64 "
+                                  f"holds (2**63 - 1): give a larger step, or none "
+                                  f"(continuous)", "step")
+            self._n = math.floor(points) + 1
             if self._n == 1 and high > low:
                 raise param_error(name, f"{self.step:g} is larger than high - low "
                                   f"({high - low:g}): low would be the only value", "step")
