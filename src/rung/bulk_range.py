@@ -12,6 +12,7 @@ or there are fewer than ``MIN_RESULTS_TO_CLIP`` finite results.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -54,14 +55,16 @@ def bulk_range(scores: Iterable[float], objective: Objective) -> BulkRange | Non
     sc = np.asarray([x for x in scores if math.isfinite(x)], dtype=float)
     if len(sc) < MIN_RESULTS_TO_CLIP:
         return None
-    q1, q3 = np.percentile(sc, [25, 75])
-    top = q3 + OUTLIER_IQRS * (q3 - q1)
+    q1, q3 = (float(q) for q in np.percentile(sc, [25, 75]))
+    # on halves: quartiles near +-1.7e308 must not overflow (a fence beyond a float is inf)
+    top = q3 + OUTLIER_IQRS * 2 * (q3 / 2 - q1 / 2)
     out = int(np.count_nonzero(sc > top))
     if q3 <= q1 or not out:
         return None
     kept = sc[sc <= top]
     lo, hi = float(kept.min()), float(kept.max())
-    pad = PAD * (hi - lo)
-    a, b = objective.value(lo - pad), objective.value(hi + pad)
+    pad = PAD * 2 * (hi / 2 - lo / 2)
+    most = sys.float_info.max  # a padded end stays a float (rung.plot keeps the axis drawable)
+    a, b = objective.value(max(lo - pad, -most)), objective.value(min(hi + pad, most))
     return BulkRange(min(a, b), max(a, b), out, objective.value(hi),
                      "above" if objective.mode == "min" else "below")

@@ -63,8 +63,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
             save(fig, tmp)
     except OSError as e:  # say, a directory one may not write to
         raise CLIError(f"-o {args.output}: {os_reason(e)}", 2) from None
-    except ValueError as e:  # a name matplotlib cannot tell the format of
-        raise CLIError(f"-o {args.output}: {e}", 2) from None
+    except (ValueError, OverflowError) as e:  # the suffix was checked above: not -o's doing
+        raise CLIError(f"drawing the {args.kind} plot of {args.name} failed: "
+                       f"{type(e).__name__}: {e}", 2) from None
     for line in dict.fromkeys(str(w.message).splitlines()[0] for w in caught if str(w.message)):
         print(f"rung: warning: {line}", file=sys.stderr)
     print(f"rung: wrote the {args.kind} plot of {args.name} to {out}", file=sys.stderr,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from rung.analysis_frames import decision_marks, occupancy
 from rung.plot._cutoffs import decision_cutoffs
 from rung.plot._draw import STATUS_COLORS, _data, _figure, _nothing_yet, _value
+from rung.plot._finite_axes import finite_axes
 from rung.plot._outliers import fit_bulk, note_not_finite
 from rung.plot._param_figures import (
     intermediate_slices,
@@ -24,6 +25,7 @@ from rung.plot._param_figures import (
 )
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from rung.core.history import History
@@ -94,7 +96,7 @@ def optimization_history(study: Study) -> Figure:
     ax.set_title(f"{d.name}: optimization history")
     if last >= 0:
         ax.legend(loc="best", fontsize="small")
-    return fig
+    return finite_axes(fig)
 
 
 def learning_curves(study: Study) -> Figure:
@@ -110,8 +112,6 @@ def learning_curves(study: Study) -> Figure:
     h, jf = d.history, d.fold
     fig = _figure(11, 5.5)
     ax = fig.add_subplot()
-    from matplotlib.collections import LineCollection
-
     curves: dict[str, list[list[tuple[float, float]]]] = {}  # status -> its trials' curves
     every: list[float] = []  # every result's score, for the value axis (``fit_bulk``)
     for tid in h:
@@ -121,22 +121,11 @@ def learning_curves(study: Study) -> Figure:
             curves.setdefault(h.status(tid).value, []).append(
                 [(float(s), _v(h, sc)) for s, sc in pts])
     seen = set(curves)
-    for status, segments in curves.items():
-        # one artist per outcome, not per trial: 20,000 Line2D took half a minute to draw
-        ax.add_collection(LineCollection(
-            segments, linewidths=0.9, alpha=0.75, colors=STATUS_COLORS.get(status, "#777777"),
-            gid=f"trials-{status}", label=status,
-            # the trials that ran to the end over the many stopped early, drawn later
-            zorder=2.2 if status == "completed" else 2.0))
-        # a trial with one result is a point, which a line does not show (a study with
-        # max_step 1, trials stopped at the first rung)
-        single = [seg[0] for seg in segments if len(seg) == 1]
-        if single:
-            ax.scatter([p[0] for p in single], [p[1] for p in single], s=6,
-                       color=STATUS_COLORS.get(status, "#777777"), alpha=0.75,
-                       gid=f"points-{status}", zorder=2.2 if status == "completed" else 2.0)
+    import numpy as np
+
+    with np.errstate(over="ignore", invalid="ignore"):  # autoscaling values near +-1.7e308
+        _draw_curves(ax, curves)  # (finite_axes keeps the limits drawable)
     if curves:
-        ax.autoscale_view()
         fit_bulk(ax, h, every)
     note_not_finite(ax, sum(not math.isfinite(sc) for sc in every), "results")
     for s in d.steps if d.rungs else ():
@@ -183,7 +172,29 @@ def learning_curves(study: Study) -> Figure:
         # beside the axes: inside, it covered curves, and finding the "best" place among
         # thousands of them took 5 of the 6 seconds a 2,500-trial figure took to save
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
-    return fig
+    return finite_axes(fig)
+
+
+def _draw_curves(ax: Axes, curves: dict[str, list[list[tuple[float, float]]]]) -> None:
+    """The trials' curves, one artist per outcome, a one-result trial as a point."""
+    from matplotlib.collections import LineCollection
+
+    for status, segments in curves.items():
+        # one artist per outcome, not per trial: 20,000 Line2D took half a minute to draw
+        ax.add_collection(LineCollection(
+            segments, linewidths=0.9, alpha=0.75, colors=STATUS_COLORS.get(status, "#777777"),
+            gid=f"trials-{status}", label=status,
+            # the trials that ran to the end over the many stopped early, drawn later
+            zorder=2.2 if status == "completed" else 2.0))
+        # a trial with one result is a point, which a line does not show (a study with
+        # max_step 1, trials stopped at the first rung)
+        single = [seg[0] for seg in segments if len(seg) == 1]
+        if single:
+            ax.scatter([p[0] for p in single], [p[1] for p in single], s=6,
+                       color=STATUS_COLORS.get(status, "#777777"), alpha=0.75,
+                       gid=f"points-{status}", zorder=2.2 if status == "completed" else 2.0)
+    if curves:
+        ax.autoscale_view()
 
 
 def _v(h: History, score: float) -> float:

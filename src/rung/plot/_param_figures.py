@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from rung.analysis_frames import front_staircase
 from rung.plot._draw import _data, _figure, _nothing_yet, _value
+from rung.plot._finite_axes import AXIS_LIMIT, finite_axes, unit_interval
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -87,7 +88,11 @@ def parallel_coordinates(study: Study) -> Figure:
 
     if vals:
         lo, hi = min(vals), max(vals)
-        norm = mpl.colors.Normalize(lo, hi if hi > lo else lo + 1)
+        # the colour bar shows [0, 1] labelled with the values at its ends (lo, hi) when
+        # the values' span is beyond a float (-1.7e308 to 1.7e308: Normalize overflows)
+        wide = not math.isfinite(hi - lo) or max(abs(lo), abs(hi)) > AXIS_LIMIT
+        norm = (mpl.colors.Normalize(0.0, 1.0) if wide
+                else mpl.colors.Normalize(lo, hi if hi > lo else lo + 1))
         cmap = mpl.colormaps["viridis_r" if h.objective.mode == "min" else "viridis"]
         import numpy as np
         from matplotlib.collections import LineCollection
@@ -95,14 +100,17 @@ def parallel_coordinates(study: Study) -> Figure:
         # best drawn last, on top: descending score (the value, minimized or negated)
         sign = 1.0 if h.objective.mode == "min" else -1.0
         order = np.argsort(-sign * np.asarray(vals), kind="stable")
-        scaled = np.asarray(norm(np.asarray(vals)), dtype=float)
+        scaled = np.asarray(unit_interval(vals, lo, hi) if wide
+                            else norm(np.asarray(vals)), dtype=float)
         xs = np.arange(len(names) + 1, dtype=float)
         # one artist for all, coloured at once (one Line2D per trial, each coloured on its
         # own, took 25 s for 20,000 trials)
         ax.add_collection(LineCollection(
             [np.column_stack([xs, [*rows[i], scaled[i]]]) for i in order],
             colors=cmap(scaled[order]), linewidths=0.9, alpha=0.8, gid="trials"))
-        fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=d.label())
+        bar = fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=d.label())
+        if wide:
+            bar.set_ticks([0.0, 1.0], labels=[f"{lo:.3g}", f"{hi:.3g}"])
     ticks = [_axis_labels(h.space[n]) + ([(INACTIVE, INACTIVE_LABEL)] if x in inactive else [])
              for x, n in enumerate(names)]
     if vals:
@@ -213,7 +221,7 @@ def pareto_front(study: Study) -> Figure:
     unjudged = f"; {others} drawn at their last step, not judged" if others else ""
     ax.set_title(f"{d.name}: Pareto front ({len(front)} of {drawn} trials{unjudged}{over})")
     ax.legend(loc="best", fontsize="small")
-    return fig
+    return finite_axes(fig)
 
 
 def intermediate_slices(study: Study) -> Figure:
@@ -262,7 +270,7 @@ def intermediate_slices(study: Study) -> Figure:
         for k in range(len(names)):
             _nothing_yet(axes[k // cols][k % cols])
     fig.suptitle(f"{d.name}: intermediate-value slices")
-    return fig
+    return finite_axes(fig)
 
 
 __all__ = ["intermediate_slices", "parallel_coordinates", "param_importance", "pareto_front"]
