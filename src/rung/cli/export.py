@@ -43,7 +43,9 @@ def add_parser(sub: Any) -> None:
                     "workers' start, summed: it leaves out start-up, which rung ledger charges from"
                     " each launch, so the two differ. Safe while another process runs the study. "
                     "CSV: a header row, numbers written with every digit (they read back exactly), "
-                    "missing values empty. JSON: an array of objects, one per row, keyed by column;"
+                    "missing values empty; a metric reported as NaN is nan, as infinity is inf "
+                    "(score and value are empty where a result has no value). JSON: an array "
+                    "of objects, one per row, keyed by column;"
                     " missing values and numbers JSON cannot write (NaN, infinity) are null; a "
                     "study without trials (or results) is [], which names no columns (CSV keeps its"
                     " header row, Parquet its schema). -o never names a journal's files: the "
@@ -106,6 +108,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         with open_study(journal, args.name) as study:
             df = study.trials_dataframe() if args.table == "trials" else study.results_dataframe()
+            if fmt == "csv" and args.table == "results":
+                df = reported_nan_as_text(df, study)
     except ImportError as e:
         raise CLIError(str(e), 2) from None
     try:
@@ -123,6 +127,29 @@ def cmd_export(args: argparse.Namespace) -> int:
         what = ("trial" if args.table == "trials" else "result") + ("" if n == 1 else "s")
         print(f"rung: wrote {n} {what} of {args.name} to {out}", file=sys.stderr, flush=True)
     return 0
+
+
+def reported_nan_as_text(df: Any, study: Any) -> Any:
+    """``df`` (``study.results_dataframe()``) with each metric a result reported as NaN
+    written ``nan`` in its cell, as an infinity is written ``inf``: a CSV cell left empty is
+    a metric the result did not report. The derived columns (``score``, ``value``) stay empty
+    where a result has no value, as the trials table's ``value`` and ``score`` do."""
+    from rung.analysis_frames import result_rows, study_fold
+
+    rows = result_rows(study.history, study_fold(study))
+    fixed = {"trial_id", "step", "run", "time", "score", "value", "decision", "reason"}
+    cols = [c for c in df.columns if c not in fixed]
+    marks = {c: [i for i, r in enumerate(rows) if isinstance(r.get(c), float)
+                 and math.isnan(r[c])] for c in cols}
+    marks = {c: at for c, at in marks.items() if at}
+    if not marks or len(rows) != len(df):
+        return df
+    df = df.copy()
+    for c, at in marks.items():
+        col = df[c].astype(object)
+        col.iloc[at] = "nan"
+        df[c] = col
+    return df
 
 
 def check_parquet_engine() -> None:
