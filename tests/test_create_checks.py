@@ -132,27 +132,27 @@ def test_a_first_rung_above_max_step_is_refused(tmp_path: Path, scheduler: str) 
     assert not (tmp_path / "j.db").exists()
 
 
-def test_a_median_grace_period_above_max_step_is_refused(tmp_path: Path) -> None:
-    """MedianStoppingRule(grace_period=100) with max_step 9 ran as FIFO, silently."""
+def test_a_median_min_step_above_max_step_is_refused(tmp_path: Path) -> None:
+    """MedianStoppingRule(min_step=100) with max_step 9 ran as FIFO, silently."""
     from rung.schedulers import MedianStoppingRule
 
     with pytest.raises(ConfigError) as e:
         Study.create("r", {"x": Float(0.0, 1.0)}, "loss", searcher="random",
-                     scheduler=MedianStoppingRule(grace_period=100), max_step=9,
+                     scheduler=MedianStoppingRule(min_step=100), max_step=9,
                      budget=Budget(n_trials=4), storage=tmp_path / "j.db")
-    assert str(e.value) == ("scheduler.params.grace_period: 100 is above max_step (9): the "
+    assert str(e.value) == ("scheduler.params.min_step: 100 is above max_step (9): the "
                             "rule would never stop a trial")
     assert not (tmp_path / "j.db").exists()
     # one step before max_step it may still stop a trial there: allowed (at max_step a trial
     # ends and no decision is made: refused, tests/test_first_decision_step.py)
     Study.create("ok", {"x": Float(0.0, 1.0)}, "loss", searcher="random",
-                 scheduler=MedianStoppingRule(grace_period=8), max_step=9,
+                 scheduler=MedianStoppingRule(min_step=8), max_step=9,
                  budget=Budget(n_trials=4))
 
 
 @pytest.mark.parametrize(("params", "key"), [
     ("{name: asha, params: {min_step: 20}}", "min_step"),
-    ("{name: median, params: {grace_period: 100}}", "grace_period"),
+    ("{name: median, params: {min_step: 100}}", "min_step"),
 ])
 def test_the_spec_names_the_key_under_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                            capsys: pytest.CaptureFixture[str],

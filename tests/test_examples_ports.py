@@ -123,7 +123,7 @@ def test_optuna_lightgbm_pruning_prunes_with_optunas_median_rule(
     # LightGBM's 0-based iterations, so its first prunable step (10) is rung's step 11
     assert study.spec.scheduler.name == "median"
     assert study.engine.scheduler.get_params() == {
-        "grace_period": 11, "min_trials": 1, "rule": "optuna", "startup_trials": 5}
+        "min_step": 11, "min_trials": 1, "rule": "optuna", "startup_trials": 5}
     stopped = [t for t in trials if t.status is TrialStatus.STOPPED]
     assert stopped, "the median rule pruned nothing"
     for t in stopped:  # never before Optuna's n_warmup_steps

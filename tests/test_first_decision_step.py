@@ -1,7 +1,7 @@
 """A scheduler whose first decision step is ``max_step`` itself never stops a trial (a trial
 ends there, and the engine makes no decision at ``max_step``), so ``Study.create`` refuses it
 as it refuses one past ``max_step``. Before, ``ASHA(min_step=27)`` and
-``MedianStoppingRule(grace_period=27)`` with ``max_step=27``, and ``median_pruner(
+``MedianStoppingRule(min_step=27)`` with ``max_step=27``, and ``median_pruner(
 n_warmup_steps=4)`` with 5 steps, were accepted and ran as FIFO (``rungs: []``)."""
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ NEVER_RULE = "the rule would never stop a trial"
      f"scheduler.params.min_step: 9 is max_step, the step a trial ends at: {NEVER_RUNG}"),
     (ComponentSpec("curve", {"min_step": 9}), 9,
      f"scheduler.params.min_step: 9 is max_step, the step a trial ends at: {NEVER_RUNG}"),
-    (MedianStoppingRule(grace_period=27), 27,
-     f"scheduler.params.grace_period: 27 is max_step, the step a trial ends at: {NEVER_RULE}"),
+    (MedianStoppingRule(min_step=27), 27,
+     f"scheduler.params.min_step: 27 is max_step, the step a trial ends at: {NEVER_RULE}"),
     (median_pruner(n_warmup_steps=4), 5,
-     f"scheduler.params.grace_period: 5 is max_step, the step a trial ends at: {NEVER_RULE}"),
+     f"scheduler.params.min_step: 5 is max_step, the step a trial ends at: {NEVER_RULE}"),
 ])
 def test_a_first_decision_at_max_step_is_refused(
         tmp_path: Path, scheduler: Any, max_step: int, message: str) -> None:
@@ -56,8 +56,8 @@ def _stopped(scheduler: Any, max_step: int) -> int:
 
 @pytest.mark.parametrize("make", [
     lambda r: ASHA(min_step=r),
-    lambda r: MedianStoppingRule(grace_period=r),
-    lambda r: MedianStoppingRule(grace_period=r, rule="optuna", min_trials=1),
+    lambda r: MedianStoppingRule(min_step=r),
+    lambda r: MedianStoppingRule(min_step=r, rule="optuna", min_trials=1),
 ])
 def test_one_step_before_max_step_decides_and_at_it_nothing_does(
         monkeypatch: pytest.MonkeyPatch, make: Any) -> None:
@@ -80,7 +80,7 @@ def test_rung_pruner_refuses_it_when_made() -> None:
 
     with pytest.raises(ConfigError) as e:
         RungPruner(median_pruner(n_warmup_steps=4), max_step=5)
-    assert str(e.value) == (f"scheduler.params.grace_period: 5 is max_step, the step a trial "
+    assert str(e.value) == (f"scheduler.params.min_step: 5 is max_step, the step a trial "
                             f"ends at: {NEVER_RULE}")
     with pytest.raises(ConfigError) as e:
         RungPruner(ASHA(min_step=30), max_step=27)

@@ -15,11 +15,11 @@ What changed in the port:
   (Optuna's pruner can only stop).
 - ``MedianPruner(n_warmup_steps=10)`` is ``rung.integrations.optuna.median_pruner(
   n_warmup_steps=10)`` (no Optuna needed): ``rung.MedianStoppingRule(rule="optuna",
-  grace_period=11, startup_trials=5, min_trials=1)``, the same rule with the same defaults (the
+  min_step=11, startup_trials=5, min_trials=1)``, the same rule with the same defaults (the
   median of earlier trials' values at the same step, nothing pruned before 5 trials completed),
-  decided in the driver for every worker. The grace period is one more than the warm-up
-  because Optuna's callback reports LightGBM's 0-based iteration as the step and rung's
-  counts rounds from 1: Optuna's step 10, its first prunable one, is rung's step 11.
+  decided in the driver for every worker. ``min_step`` (the grace period) is one more than
+  the warm-up because Optuna's callback reports LightGBM's 0-based iteration as the step and
+  rung's counts rounds from 1: Optuna's step 10, its first prunable one, is rung's step 11.
 - One metric ranks and judges trials in rung: the original prunes on AUC but returns accuracy;
   here both come from LightGBM's evaluation list at every round, the study ranks by the AUC it
   prunes on, and the best trial's accuracy (1 - binary error at the last round) is printed.

@@ -305,15 +305,16 @@ def check_first_rung(spec: StudySpec, warn: bool = True) -> None:
     - ``min_step`` (an integer) of ASHA, async Hyperband, MO-ASHA and the curve scheduler, the
       first rung: rungs are ``min_step * eta**k`` *below* ``max_step``, so ``min_step >=
       max_step`` leaves none and the scheduler would silently run as FIFO;
-    - ``grace_period`` of the median rule (either ``rule``): it decides from that step on, so
-      at ``max_step`` or past it, never (``median_pruner(n_warmup_steps=4)`` with 5 steps).
+    - ``min_step`` of the median rule (either ``rule``), its grace period: it decides from that
+      step on, so at ``max_step`` or past it, never (``median_pruner(n_warmup_steps=4)`` with 5
+      steps).
 
     Synchronous successive halving and Hyperband: only ``min_step`` above ``max_step`` is
     refused. Their rungs are ``max_step / eta**s`` with ``s = floor(log_eta(max_step /
     min_step))``, so ``min_step * reduction_factor > max_step`` (``s = 0``) is one rung at
     ``max_step``, a bracket that halves nothing, accepted as such. A one-step study
     (``max_step=1``) has nothing to stop early: the defaults (``min_step`` and
-    ``grace_period`` 1) are accepted there. Only for new studies: a stored one still loads."""
+    ``min_step`` 1) are accepted there. Only for new studies: a stored one still loads."""
     check_first_step(spec.scheduler, spec.max_step)
     if (spec.constraints or spec.objectives) and spec.searcher.name == "optuna":
         # an Optuna sampler that takes no constraints_func would ignore them; one that cannot
@@ -332,17 +333,17 @@ def check_first_step(scheduler: ComponentSpec, max_step: int) -> None:
     m = max_step
     params = scheduler.params
     synchronous = scheduler.name in ("successive_halving", "hyperband")
-    for key, never in (("min_step", "no rung would ever decide"),
-                       ("grace_period", "the rule would never stop a trial")):
-        r = params.get(key)
-        if not isinstance(r, int) or isinstance(r, bool):
-            continue
-        if r > m:
-            raise ConfigError(key=f"scheduler.params.{key}", message=(
-                f"{r} is above max_step ({m}): {never}"))
-        if r == m > 1 and not synchronous:
-            raise ConfigError(key=f"scheduler.params.{key}", message=(
-                f"{r} is max_step, the step a trial ends at: {never}"))
+    never = ("the rule would never stop a trial" if scheduler.name == "median"
+             else "no rung would ever decide")
+    r = params.get("min_step")
+    if not isinstance(r, int) or isinstance(r, bool):
+        return
+    if r > m:
+        raise ConfigError(key="scheduler.params.min_step", message=(
+            f"{r} is above max_step ({m}): {never}"))
+    if r == m > 1 and not synchronous:
+        raise ConfigError(key="scheduler.params.min_step", message=(
+            f"{r} is max_step, the step a trial ends at: {never}"))
 
 
 __all__ = ["as_budget", "as_objective", "as_objectives", "check_first_rung",

@@ -37,7 +37,7 @@ def test_points_to_evaluate_are_validated_and_stored() -> None:
     ({"fidelity": {"name": "n", "values": [3, 1]}},
      "spec.fidelity.values[1]: must be greater than values[0] (3), got 1"),
     ({"fidelity": {"name": "n", "value": [1]}},
-     "spec.fidelity.value: unknown key (name, values, low, high, eta)"),
+     "spec.fidelity.value: unknown key (name, values, low, high, reduction_factor)"),
     ({"fidelity": {"name": "n", "values": [1, 3]}, "max_step": 9},
      "spec.max_step: is 9, but the fidelity Fidelity('n', [1, 3]) ends at step 3"),
     ({"points_to_evaluate": [{"x": 0.5}, {"y": 1}]},

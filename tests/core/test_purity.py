@@ -31,7 +31,9 @@ ALLOWED_ROOTS = {
     "numpy",
     "rung",
 }
-ALLOWED_RUNG = ("rung.core", "rung.space", "rung.errors", "rung._validate")
+#: ``rung._renamed``: deprecated parameter aliases (stdlib only; its warnings are for what a user
+#: writes: a stored spec, replay included, reads silently)
+ALLOWED_RUNG = ("rung.core", "rung.space", "rung.errors", "rung._validate", "rung._renamed")
 
 
 def imports(path: Path) -> list[str]:

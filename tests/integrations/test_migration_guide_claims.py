@@ -103,7 +103,7 @@ def _median_rules(grace: int, seed: int, n: int = 24, steps: int = 10) -> tuple[
             ray.on_trial_complete(Controller(), t, {"training_iteration": s, "loss": loss(x, s)})
         theirs.append(last)
     study = rung.Study.create("m", {"x": rung.Float(0, 1)}, "loss", searcher="random",
-                              scheduler=rung.MedianStoppingRule(grace_period=grace, min_trials=3),
+                              scheduler=rung.MedianStoppingRule(min_step=grace, min_trials=3),
                               max_step=steps, budget={"n_trials": n})
     for x in xs:
         study.enqueue({"x": x})
@@ -127,14 +127,16 @@ def test_ray_median_stopping_rule_row_says_how_they_differ() -> None:
     from ray.tune.schedulers import MedianStoppingRule as RayRule
 
     assert ("Ray's averages a trial's results in `[grace_period, t]`, rung's (Vizier's) in "
-            "`[1, t]`, so they decide alike at `grace_period=1` and differ above it") in RAY_GUIDE
+            "`[1, t]`, so they decide alike at `grace_period=1` (`min_step=1`) and differ above "
+            "it") in RAY_GUIDE
     assert ("Ray's defaults are `time_attr=\"time_total_s\"` and `grace_period=60.0` seconds"
             in RAY_GUIDE)
     assert "`min_samples_required` (rung: `min_trials`, default 3 in both)" in RAY_GUIDE
     ray_defaults = {k: p.default for k, p in inspect.signature(RayRule).parameters.items()}
     assert (ray_defaults["time_attr"], ray_defaults["grace_period"],
             ray_defaults["min_samples_required"]) == ("time_total_s", 60.0, 3)
-    assert rung.MedianStoppingRule().get_params() == {"grace_period": 1, "min_trials": 3}
+    assert "`rung.MedianStoppingRule(min_step, min_trials)`" in RAY_GUIDE
+    assert rung.MedianStoppingRule().get_params() == {"min_step": 1, "min_trials": 3}
     for seed in (1, 2):
         theirs, ours = _median_rules(1, seed)
         assert theirs == ours and sum(s < 10 for s in ours) >= 5

@@ -113,7 +113,7 @@ def test_rung_pruner_ties_fill_the_quota() -> None:
 def test_rung_pruner_median_optuna_rule_equals_optunas_median_pruner(seed: int) -> None:
     """``study.optimize`` with Optuna's MedianPruner and with rung's median rule in Optuna's
     mode behind RungPruner prune the same trials at the same steps (Optuna's steps count from
-    0, rung's from 1: n_warmup_steps=w is grace_period=w+1)."""
+    0, rung's from 1: n_warmup_steps=w is min_step=w+1)."""
     curves = _curves(20, seed=seed + 10)
     theirs = _optimize(
         optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1, interval_steps=2),
@@ -121,7 +121,7 @@ def test_rung_pruner_median_optuna_rule_equals_optunas_median_pruner(seed: int) 
     )
     rule = median_pruner(n_startup_trials=3, n_warmup_steps=1, interval_steps=2)
     assert rule.get_params() == MedianStoppingRule(
-        rule="optuna", startup_trials=3, grace_period=2, interval_steps=2, min_trials=1
+        rule="optuna", startup_trials=3, min_step=2, interval_steps=2, min_trials=1
     ).get_params()
     ours = _optimize(RungPruner(rule, max_step=MAX_STEP), curves)
     assert ours == theirs

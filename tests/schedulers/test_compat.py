@@ -35,13 +35,13 @@ from rung.searchers import RandomSearcher
 
 
 def test_new_parameters_are_not_persisted_at_their_defaults() -> None:
-    assert MedianStoppingRule().get_params() == {"grace_period": 1, "min_trials": 3}
+    assert MedianStoppingRule().get_params() == {"min_step": 1, "min_trials": 3}
     for cls in (ASHA, AsyncHyperband, SuccessiveHalving, Hyperband):
         assert "quota" not in cls().get_params()
         assert cls(quota="ceil").get_params()["quota"] == "ceil"
     params = MedianStoppingRule(rule="optuna", startup_trials=5, interval_steps=2).get_params()
     assert params == {
-        "grace_period": 1, "min_trials": 3, "rule": "optuna", "startup_trials": 5,
+        "min_step": 1, "min_trials": 3, "rule": "optuna", "startup_trials": 5,
         "interval_steps": 2,
     }
 
@@ -52,8 +52,8 @@ def test_new_parameters_are_not_persisted_at_their_defaults() -> None:
         (MedianStoppingRule(rule="pytorch"), "scheduler.params.rule"),
         (MedianStoppingRule(startup_trials=2), "scheduler.params.startup_trials"),
         (MedianStoppingRule(interval_steps=2), "scheduler.params.interval_steps"),
-        (MedianStoppingRule(grace_period=0), "scheduler.params.grace_period"),
-        (MedianStoppingRule(rule="optuna", grace_period=-1), "scheduler.params.grace_period"),
+        (MedianStoppingRule(min_step=0), "scheduler.params.min_step"),
+        (MedianStoppingRule(rule="optuna", min_step=-1), "scheduler.params.min_step"),
         (MedianStoppingRule(rule="optuna", interval_steps=0), "scheduler.params.interval_steps"),
         (ASHA(quota="round"), "scheduler.params.quota"),
         (AsyncHyperband(quota="Ceil"), "scheduler.params.quota"),
@@ -71,7 +71,7 @@ def test_bad_switches_name_the_key(scheduler: Any, key: str) -> None:
 
 
 def test_optuna_median_exact_decisions() -> None:
-    rule = MedianStoppingRule(rule="optuna", grace_period=0, min_trials=1, startup_trials=2)
+    rule = MedianStoppingRule(rule="optuna", min_step=0, min_trials=1, startup_trials=2)
     s = Script(rule, max_step=4)
     assert [c.until_step for c in s.capacity(3)] == [1, 1, 1]  # every step waits
     s.start(0, 1, 2)
@@ -109,7 +109,7 @@ def test_optuna_median_exact_decisions() -> None:
 def test_optuna_median_warmup_and_interval() -> None:
     """``n_warmup_steps=2, interval_steps=3``: decisions only at steps 2, 5, 8, ... (the first
     report in each interval), never before the warm-up."""
-    rule = MedianStoppingRule(rule="optuna", grace_period=2, min_trials=1, interval_steps=3)
+    rule = MedianStoppingRule(rule="optuna", min_step=2, min_trials=1, interval_steps=3)
     s = Script(rule, max_step=9)
     assert [c.until_step for c in s.capacity(2)] == [2, 2]
     s.start(0, 1)
@@ -156,7 +156,7 @@ def _median_cross_check(
         for _ in range(n_trials)
     ]
     rule = MedianStoppingRule(
-        rule="optuna", grace_period=warmup, min_trials=n_min, startup_trials=n_startup,
+        rule="optuna", min_step=warmup, min_trials=n_min, startup_trials=n_startup,
         interval_steps=interval,
     )
     s = Script(rule, max_step=max_step, budget=Budget(n_trials=n_trials))

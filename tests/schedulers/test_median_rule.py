@@ -13,8 +13,8 @@ from rung.core.history import History
 from rung.schedulers import MedianStoppingRule
 
 
-def test_exact_decisions_with_grace_period_and_min_trials() -> None:
-    s = Script(MedianStoppingRule(grace_period=2, min_trials=2), max_step=5)
+def test_exact_decisions_with_min_step_and_min_trials() -> None:
+    s = Script(MedianStoppingRule(min_step=2, min_trials=2), max_step=5)
     # nothing can be decided before the grace period: every worker first waits at step 2
     assert [c.until_step for c in s.capacity(4)] == [2, 2, 2, 2]
     for tid, loss in [(0, 1.0), (1, 0.5), (2, 2.0)]:
@@ -41,7 +41,7 @@ def test_exact_decisions_with_grace_period_and_min_trials() -> None:
 def test_the_lease_ends_at_the_next_step_with_references() -> None:
     """An objective that reports every other step: a trial behind the others waits only at
     steps where the rule can decide; a trial ahead of them waits at its next step."""
-    s = Script(MedianStoppingRule(grace_period=1, min_trials=1), max_step=9)
+    s = Script(MedianStoppingRule(min_step=1, min_trials=1), max_step=9)
     assert [c.until_step for c in s.capacity(1)] == [1]
     # trial 0 alone, reporting steps 2, 4, 6: no references, it leads and waits at each report
     assert s.report(0, 2, 0.5) == Decision.proceed(3, "0 other trial(s) at step 2, fewer than the 1 the rule compares with")
@@ -127,7 +127,7 @@ def test_a_restarted_trial_replaces_its_entries() -> None:
     )
 
 
-@pytest.mark.parametrize(("kwargs", "key"), [({"grace_period": 0}, "grace_period"),
+@pytest.mark.parametrize(("kwargs", "key"), [({"min_step": 0}, "min_step"),
                                              ({"min_trials": 0}, "min_trials")])
 def test_bad_params(kwargs: dict, key: str) -> None:
     with pytest.raises(ConfigError, match=rf"scheduler\.params\.{key}"):

@@ -75,7 +75,7 @@ def test_the_same_decisions_in_either_direction(mode: str) -> None:
 
 
 def test_median_rule_quotes_best_and_median_as_accuracies() -> None:
-    s = Script(MedianStoppingRule(grace_period=1, min_trials=1), max_step=5, objective=ACC)
+    s = Script(MedianStoppingRule(min_step=1, min_trials=1), max_step=5, objective=ACC)
     s.capacity(2)
     assert s.report(0, 1, 0.9) == Decision.proceed(
         2, "0 other trial(s) at step 1, fewer than the 1 the rule compares with")
@@ -86,7 +86,7 @@ def test_median_rule_quotes_best_and_median_as_accuracies() -> None:
 
 
 def test_optuna_median_quotes_accuracies() -> None:
-    rule = MedianStoppingRule(rule="optuna", grace_period=0, min_trials=1, startup_trials=1)
+    rule = MedianStoppingRule(rule="optuna", min_step=0, min_trials=1, startup_trials=1)
     s = Script(rule, max_step=2, objective=ACC)
     s.capacity(2)
     s.start(0, 1)

@@ -36,7 +36,7 @@ SCHEDULERS: dict[str, Callable[[], Any]] = {
     "async-hyperband": lambda: AsyncHyperband(3),
     "hyperband": lambda: Hyperband(3),
     "successive-halving": lambda: SuccessiveHalving(3),
-    "median": lambda: MedianStoppingRule(grace_period=3, min_trials=3),
+    "median": lambda: MedianStoppingRule(min_step=3, min_trials=3),
 }
 
 

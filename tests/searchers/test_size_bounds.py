@@ -1,6 +1,6 @@
 """The size parameters of the model-based searchers are bounded, as the stop rule's are: a
 suggestion scores that many candidates (``gp`` ``n_candidates=10**9`` asked for 16 GiB, ``tpe``
-``n_candidates`` and ``bohb`` ``num_samples`` for 7.5 GiB per parameter) and a GP fit is cubic
+and ``bohb`` ``n_candidates`` for 7.5 GiB per parameter) and a GP fit is cubic
 in ``max_points`` (plus ``max_fantasies``). Past a bound: ``ConfigError`` naming the key and
 the range, when the study is created; in a spec, one line, exit 2."""
 
@@ -21,7 +21,7 @@ SPACE = {"x": rung.Float(0.0, 1.0), "y": rung.Float(0.0, 1.0)}
 @pytest.mark.parametrize(("name", "key", "high"), [
     ("gp", "n_candidates", 10_000), ("gp", "max_points", 1_000),
     ("gp", "max_fantasies", 1_000), ("tpe", "n_candidates", 10_000),
-    ("bohb", "num_samples", 10_000),
+    ("bohb", "n_candidates", 10_000),
 ])
 def test_past_the_bound_is_refused_naming_the_key_and_range(
     name: str, key: str, high: int
@@ -38,7 +38,7 @@ def test_past_the_bound_is_refused_naming_the_key_and_range(
 
 def test_the_bounds_are_the_documented_ones() -> None:
     assert (gp.MAX_CANDIDATES, gp.MAX_POINTS, gp.MAX_FANTASIES) == (10_000, 1_000, 1_000)
-    assert (tpe.MAX_CANDIDATES, bohb.MAX_SAMPLES) == (10_000, 10_000)
+    assert (tpe.MAX_CANDIDATES, bohb.MAX_CANDIDATES) == (10_000, 10_000)
 
 
 def test_a_spec_says_it_in_one_line(

@@ -20,15 +20,15 @@ def test_explicit_values_sit_at_asha_rungs() -> None:
     # the steps between rungs interpolate, as integers when the values are
     assert [f.value(s) for s in (2, 4, 26)] == [2000, 4000, 26000]
     assert all(type(f.value(s)) is int for s in range(1, 28))
-    # ASHA's rungs for eta = 3 are exactly the user's values
+    # ASHA's rungs for reduction_factor=3 are exactly the user's values
     assert list(rung_steps(1, 3, 27)) == [1, 3, 9]
 
 
 def test_mapping_round_trips() -> None:
     for f in (rung.Fidelity("samples", [1000, 3000, 9000, 27000]),
               rung.Fidelity("n", [10, 25, 100, 101]),
-              rung.Fidelity("fraction", low=0.1, high=1.0, eta=3),
-              rung.Fidelity("resolution", low=32, high=224, eta=2)):
+              rung.Fidelity("fraction", low=0.1, high=1.0, reduction_factor=3),
+              rung.Fidelity("resolution", low=32, high=224, reduction_factor=2)):
         for s in range(1, f.max_step + 1):
             assert f.step(f.value(s)) == s, (f, s)
         for s, v in zip(f.steps, f.values, strict=True):
@@ -44,12 +44,13 @@ def test_uneven_values_get_increasing_steps() -> None:
 
 
 def test_continuous_range_builds_a_geometric_ladder() -> None:
-    f = rung.Fidelity("fraction", low=0.1, high=1.0, eta=3)
+    f = rung.Fidelity("fraction", low=0.1, high=1.0, reduction_factor=3)
     assert f.values == (0.1, 0.3, 0.9, 1.0)
     assert f.steps == (1, 3, 9, 10)
     assert [f.value(s) for s in range(1, 11)] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9,
                                                   1.0]
-    assert f.to_json() == {"name": "fraction", "low": 0.1, "high": 1.0, "eta": 3}
+    assert f.to_json() == {"name": "fraction", "low": 0.1, "high": 1.0,
+                         "reduction_factor": 3}
     assert list(f.ladder(4)) == [(9, 0.9), (10, 1.0)]
     assert f.next_step(3) == 9
     assert f.next_step(10) is None
@@ -62,7 +63,8 @@ def test_continuous_range_builds_a_geometric_ladder() -> None:
     ({"values": [0, 2]}, "fidelity.values[0]: must be a finite number > 0, got 0"),
     ({"values": ["a"]}, "fidelity.values[0]: must be a finite number > 0, got 'a'"),
     ({"low": 1.0, "high": 0.5}, "fidelity.high: must be greater than low (1.0), got 0.5"),
-    ({"low": 0.1, "high": 1.0, "eta": 1}, "fidelity.eta: must be a finite number > 1, got 1"),
+    ({"low": 0.1, "high": 1.0, "reduction_factor": 1},
+     "fidelity.reduction_factor: must be a finite number > 1, got 1"),
     ({}, "fidelity.values: give explicit values, or low= and high="),
     ({"values": [1, 2], "low": 1}, "fidelity.values: give explicit values or low/high, not both"),
     ({"values": [1, 10**7]}, "fidelity.values: spans more than 1,000,000 steps (values[-1] / "
@@ -71,8 +73,8 @@ def test_continuous_range_builds_a_geometric_ladder() -> None:
                               "values[0] = 1e+37)"),
     ({"values": [1, 10**400]}, "fidelity.values[1]: must be a finite number > 0, got an integer "
                                "of 401 digits"),
-    ({"low": 1, "high": 4, "eta": 10**400}, "fidelity.eta: must be a finite number > 1, got an "
-                                            "integer of 401 digits"),
+    ({"low": 1, "high": 4, "reduction_factor": 10**400},
+     "fidelity.reduction_factor: must be a finite number > 1, got an integer of 401 digits"),
     ({"low": 1e-9, "high": 1.0}, "fidelity.low: spans 1000000000 steps (high / low); at most "
                                  "1000000: raise low to at least 1e-06"),
 ])

@@ -78,7 +78,7 @@ def test_fidelity_keys_of_mixed_types() -> None:
     data: dict[Any, Any] = {"name": "s", "values": [1, 2], 1: 2, "a": 3}
     with pytest.raises(rung.errors.ConfigError) as e:
         rung.Fidelity.from_json(data)
-    assert str(e.value) == "fidelity.1: unknown key (name, values, low, high, eta)"
+    assert str(e.value) == "fidelity.1: unknown key (name, values, low, high, reduction_factor)"
 
 
 @pytest.mark.parametrize("name", ["a\tb", "a\nb", "\u200bx", "learning\u00a0rate"])

@@ -34,10 +34,12 @@ import os
 import re
 import sys
 import unicodedata
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from rung._renamed import AliasWarning
 from rung._validate import MAX_STEP, check_int, is_int
 from rung.cli.spec_cost import COST_KEYS
 from rung.cli.spec_error import (
@@ -93,9 +95,18 @@ def load_spec(
 ) -> tuple[RunSpec, Callable[..., Any] | None]:
     """Read and validate a spec file; returns the spec and the imported objective function
     (``None`` for a simulated benchmark run, or when ``import_objective`` is false).
-    ``n_workers``: ``rung run --workers N`` (see ``parse_spec``)."""
+    ``n_workers``: ``rung run --workers N`` (see ``parse_spec``). A deprecated key (a
+    parameter's alias, ``rung._renamed``) is printed as one ``rung: warning: spec.<key>: ...``
+    line on stderr naming rung's name."""
     data = read_yaml(path)
-    spec = parse_spec(data, base_dir=Path(path).resolve().parent, n_workers=n_workers)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AliasWarning)
+        spec = parse_spec(data, base_dir=Path(path).resolve().parent, n_workers=n_workers)
+    for w in caught:  # a deprecated key: one line naming rung's; any other warning as it was
+        if issubclass(w.category, AliasWarning):
+            print(f"rung: warning: spec.{w.message}", file=sys.stderr, flush=True)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
     fn = None
     if import_objective and spec.objective:
         fn = resolve_objective(spec)

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
+from rung._renamed import COMPONENTS, rename
 from rung._validate import (
     MAX_STEP,
     check_choice,
@@ -294,6 +295,17 @@ class ComponentSpec:
         return cls(str(d["name"]), dict(d.get("params", {})))
 
 
+def _stored(kind: str, d: Mapping[str, Any]) -> ComponentSpec:
+    """A stored component: a deprecated parameter alias (``rung._renamed``) reads silently
+    as rung's name, so the study replays and compares as one written with it."""
+    spec = ComponentSpec.from_json(d)
+    aliases = COMPONENTS.get((kind, spec.name))
+    if aliases:
+        spec = ComponentSpec(spec.name, rename(spec.params, aliases, f"{kind}.params.",
+                                               f"{kind}.params", warn=False))
+    return spec
+
+
 @record
 class StudySpec:
     """Everything that defines a study; stored once, as JSON, when the study is created.
@@ -424,8 +436,8 @@ class StudySpec:
             space=(SearchSpace.from_json(d["space"]) if d["space"] or not d.get("define_by_run")
                    else SearchSpace.empty()),
             objective=Objective.from_json(d["objective"], nan="worst"),
-            searcher=ComponentSpec.from_json(d["searcher"]),
-            scheduler=ComponentSpec.from_json(d["scheduler"]),
+            searcher=_stored("searcher", d["searcher"]),
+            scheduler=_stored("scheduler", d["scheduler"]),
             max_step=int(d.get("max_step", 1)),
             budget=Budget.from_json(d.get("budget")),
             seed=int(d.get("seed", 0)),

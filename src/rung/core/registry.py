@@ -21,6 +21,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from rung._renamed import COMPONENTS, accept_aliases, rename
 from rung._validate import close_hint
 from rung.core.components import Component, Scheduler, Searcher
 from rung.core.records import ComponentSpec
@@ -63,12 +64,18 @@ def reading_journal_only() -> bool:
 
 
 def register(kind: str, name: str) -> Callable[[C], C]:
-    """Class decorator: make a component available by ``name`` (also in YAML specs)."""
+    """Class decorator: make a component available by ``name`` (also in YAML specs). A
+    built-in component with deprecated parameter aliases (``rung._renamed.COMPONENTS``) takes
+    them as constructor keywords from here on."""
 
     def deco(cls: C) -> C:
         if not issubclass(cls, _BASES[kind]):
             raise TypeError(f"{cls.__name__} is not a {kind}")
         cls.name = name
+        aliases = COMPONENTS.get((kind, name))
+        if aliases and "__init__" in vars(cls) and not hasattr(cls.__init__, "aliases"):
+            cls.__init__ = accept_aliases(  # type: ignore[method-assign]
+                vars(cls)["__init__"], aliases, f"{kind}.params.")
         _REGISTRY[kind][name] = cls
         return cls
 
@@ -139,9 +146,27 @@ def unknown_message(kind: str, name: object, also: tuple[str, ...] = ()) -> str:
     return f"unknown {kind} {name!r}{close_hint(name, known)} (known: {', '.join(known)})"
 
 
+def canonical(kind: str, spec: ComponentSpec, stacklevel: int = 2) -> ComponentSpec:
+    """``spec``, as a user gave it, with its deprecated parameter aliases (``rung._renamed``)
+    under rung's names: a ``DeprecationWarning`` for each (``stacklevel`` counted from the
+    caller); ``spec`` itself when it has none. A stored spec reads its aliases silently
+    (``StudySpec.from_json``).
+
+    Raises:
+        ConfigError: keyed ``kind.params.<alias>``, when rung's name is given too.
+    """
+    aliases = COMPONENTS.get((kind, spec.name))
+    if not aliases or not any(a in spec.params for a in aliases):
+        return spec
+    return ComponentSpec(spec.name, rename(spec.params, aliases, f"{kind}.params.",
+                                           f"{kind}.params", stacklevel=stacklevel + 1))
+
+
 def build(kind: str, spec: ComponentSpec) -> Component:
-    """Instantiate a component from its persisted form, checking parameter names."""
+    """Instantiate a component from its persisted form, checking parameter names (a
+    deprecated alias is taken as rung's name, with a ``DeprecationWarning``: ``canonical``)."""
     cls = lookup(kind, spec.name)
+    spec = canonical(kind, spec, stacklevel=3)
     sig = inspect.signature(cls.__init__)
     accepted = {p for p in sig.parameters if p != "self"}
     for key in spec.params:
@@ -167,7 +192,8 @@ def to_spec(kind: str, value: Any, also: tuple[str, ...] = ()) -> ComponentSpec:
     ``also``: names the caller accepts besides the registered ones and has handled before
     (``Study.create`` and the CLI: ``"auto"``). They are listed and suggested in an unknown
     name's message (``unknown_message``), and one of them reaching here with parameters is
-    refused as taking none.
+    refused as taking none. A deprecated parameter alias is returned under rung's name
+    (``canonical``, with a ``DeprecationWarning``).
 
     Raises:
         ConfigError: keyed ``kind`` (an unknown name, a value of no accepted form),
@@ -206,5 +232,6 @@ def to_spec(kind: str, value: Any, also: tuple[str, ...] = ()) -> ComponentSpec:
                           f"got {dict(spec.params)!r}")
     if also and spec.name not in _REGISTRY[kind] and spec.name not in _DECLARED[kind]:
         raise ConfigError(key=kind, message=unknown_message(kind, spec.name, also))
+    spec = canonical(kind, spec, stacklevel=3)  # a new study's spec has rung's names only
     build(kind, spec)  # validate now: an invalid spec never starts a run
     return spec

@@ -92,7 +92,7 @@ def extensions_json(spec: StudySpec) -> dict[str, Any]:
 def extensions_from_json(d: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if d.get("fidelity") is not None:
-        out["fidelity"] = Fidelity.from_json(d["fidelity"])
+        out["fidelity"] = Fidelity.from_json(d["fidelity"], stored=True)
     if d.get("define_by_run"):
         out["define_by_run"] = True
     if d.get("points_to_evaluate"):

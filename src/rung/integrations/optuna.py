@@ -471,7 +471,7 @@ def median_pruner(
     if grace < 0:  # warm-up over before the first report: keep the interval's phase
         grace %= interval_steps
     return MedianStoppingRule(
-        grace_period=grace, min_trials=n_min_trials, rule="optuna",
+        min_step=grace, min_trials=n_min_trials, rule="optuna",
         startup_trials=n_startup_trials, interval_steps=interval_steps,
     )
 

@@ -7,7 +7,8 @@ reported up to step ``s``." Here the reference set is every *other* trial that h
 ``s`` (running, paused, stopped or completed: with many workers, waiting for completed trials
 would make the rule idle for most of a study), and the rule applies only
 
-- from step ``grace_period`` on (no trial is judged on its first noisy steps), and
+- from step ``min_step`` on (the grace period: no trial is judged on its first noisy
+  steps), and
 - when at least ``min_trials`` other trials have reported step ``s``.
 
 In lower-is-better scores (``Objective.score``): with ``best_t(s) = min over s' <= s`` of the
@@ -28,7 +29,7 @@ running statistics rebuilt from ``History`` (rare).
 **Leases.** A decision takes effect at the step it is made only if the worker waits there for
 it (DESIGN, "The lease"); otherwise the STOP reaches the worker while it trains the next step.
 So each lease ends at the next step at which the rule *can* decide: the first step ``s`` after
-the trial's last report, at or after ``grace_period``, that at least ``min_trials`` other trials
+the trial's last report, at or after ``min_step``, that at least ``min_trials`` other trials
 have already reported (``s`` is not always the next step: an objective may report every few
 steps, and the steps in between have no references). Past the last such step the trial leads
 the population: no reference exists yet, but other running trials may report its next step
@@ -51,8 +52,8 @@ trial ``t`` stops at step ``s`` iff
 
 - at least one and at least ``startup_trials`` trials have completed (Optuna's
   ``n_startup_trials``),
-- ``s >= grace_period`` (``n_warmup_steps``; 0 is allowed here),
-- ``s`` is the first step ``t`` reports in its interval: with ``w = grace_period`` and
+- ``s >= min_step`` (``n_warmup_steps``; 0 is allowed here),
+- ``s`` is the first step ``t`` reports in its interval: with ``w = min_step`` and
   ``i = interval_steps``, ``t``'s previous report lies below ``w + floor((s - w) / i) * i``
   (``interval_steps``),
 - at least ``min_trials`` completed trials reported ``s`` (``n_min_trials``), and
@@ -111,8 +112,9 @@ class MedianStoppingRule(Scheduler):
     running averages at the same step.
 
     Args:
-        grace_period: first step at which a trial may be stopped (Optuna's ``n_warmup_steps``
-            with ``rule="optuna"``, where 0 is allowed).
+        min_step: first step at which a trial may be stopped, the grace period (Ray Tune's
+            ``grace_period``; Optuna's ``n_warmup_steps`` with ``rule="optuna"``, where 0 is
+            allowed). ``grace_period=`` is a deprecated alias (``rung._renamed``).
         min_trials: other trials that must have reported the step before the rule applies
             (with ``rule="optuna"``: completed trials, Optuna's ``n_min_trials``).
         rule: ``"vizier"`` (default: running averages of every other trial) or ``"optuna"``
@@ -120,18 +122,18 @@ class MedianStoppingRule(Scheduler):
         startup_trials: ``rule="optuna"`` only: completed trials needed before any stop
             (Optuna's ``n_startup_trials``).
         interval_steps: ``rule="optuna"`` only: decide at the first report of every
-            ``interval_steps`` steps after ``grace_period`` (Optuna's ``interval_steps``).
+            ``interval_steps`` steps after ``min_step`` (Optuna's ``interval_steps``).
     """
 
     def __init__(
         self,
-        grace_period: int = 1,
+        min_step: int = 1,
         min_trials: int = 3,
         rule: str = "vizier",
         startup_trials: int = 0,
         interval_steps: int = 1,
     ) -> None:
-        self.grace_period = grace_period
+        self.min_step = min_step
         self.min_trials = min_trials
         self.rule = rule
         self.startup_trials = startup_trials
@@ -149,7 +151,7 @@ class MedianStoppingRule(Scheduler):
     def bind(self, ctx: BindContext) -> None:
         super().bind(ctx)
         self._optuna = check_choice("scheduler.params.rule", self.rule, RULES) == "optuna"
-        check_int("scheduler.params.grace_period", self.grace_period, 0 if self._optuna else 1)
+        check_int("scheduler.params.min_step", self.min_step, 0 if self._optuna else 1)
         check_int("scheduler.params.min_trials", self.min_trials, 1)
         check_int("scheduler.params.startup_trials", self.startup_trials, 0)
         check_int("scheduler.params.interval_steps", self.interval_steps, 1)
@@ -168,9 +170,9 @@ class MedianStoppingRule(Scheduler):
 
     def _next_decision(self, start: int, own: _Running | None) -> int:
         """The step at which a trial whose next report is at ``start`` or later waits: the
-        first step ``>= max(start, grace_period)`` that ``min_trials`` other trials have
+        first step ``>= max(start, min_step)`` that ``min_trials`` other trials have
         reported; if there is none (it leads), that first step itself."""
-        first = max(start, self.grace_period)
+        first = max(start, self.min_step)
         if first >= self.max_step:
             return self.max_step
         i = bisect.bisect_left(self._decidable, first)
@@ -184,7 +186,7 @@ class MedianStoppingRule(Scheduler):
 
     def lease(self, start_step: int) -> int:
         if self._optuna:
-            return min(max(start_step, self.grace_period, 1), self.max_step)
+            return min(max(start_step, self.min_step, 1), self.max_step)
         # for a new or resumed trial (no trial id here): a resumed trial's own old entries may
         # make a step look decidable, so it may wait once for nothing, never too late
         return self._next_decision(start_step, None)
@@ -225,10 +227,10 @@ class MedianStoppingRule(Scheduler):
         r = self._update(tid, step, score, request.history.scores(tid))
         table = self._tables[step]
         m = len(table) - 1  # other trials at this step
-        if step < self.grace_period:
+        if step < self.min_step:
             return self._carry_on(step, request.until_step, r,
                                   f"step {step} is within the grace period "
-                                  f"({self.grace_period} steps)")
+                                  f"({self.min_step} steps)")
         if m < self.min_trials:
             return self._carry_on(step, request.until_step, r,
                                   f"{m} other trial(s) at step {step}, fewer than the "
@@ -297,9 +299,9 @@ class MedianStoppingRule(Scheduler):
         if n == 0 or n < self.startup_trials:
             return go_on(f"{n} completed trial(s), fewer than startup_trials "
                          f"({max(1, self.startup_trials)})")
-        if step < self.grace_period:
-            return go_on(f"step {step} is within the grace period ({self.grace_period} steps)")
-        w, i = self.grace_period, self.interval_steps
+        if step < self.min_step:
+            return go_on(f"step {step} is within the grace period ({self.min_step} steps)")
+        w, i = self.min_step, self.interval_steps
         if previous >= (step - w) // i * i + w:  # not the first report in its interval
             return go_on(f"step {step} is not the first report of its interval "
                          f"(interval_steps {i})")

@@ -32,7 +32,7 @@ One suggestion:
 4. *Densities*: product-kernel KDEs of both groups with Scott's normal-reference bandwidth
    ``1.06 std n^(-1/(d+4))`` per dimension, clipped below at ``min_bandwidth``; categorical
    parameters use Aitchison-Aitken kernels (statsmodels' ``KDEMultivariate``, as the paper).
-5. *Acquisition*: ``num_samples`` draws, each a random "good" point perturbed with bandwidths
+5. *Acquisition*: ``n_candidates`` draws, each a random "good" point perturbed with bandwidths
    multiplied by ``bandwidth_factor`` (categoricals resampled with probability equal to their
    bandwidth); the draw maximizing ``l(x) / g(x)`` among those no trial has tried yet
    (whatever its state) is proposed: a repeat adds no information, and the densities peak on
@@ -77,10 +77,10 @@ from rung.searchers._model_based import check_min_points
 from rung.searchers._parzen import Parzen
 from rung.searchers._pending import config_key
 
-#: the largest ``num_samples`` (``ConfigError`` past it): each candidate is scored under both
-#: densities, every observation a kernel (``num_samples=10**9`` asked for 7.5 GiB per
+#: the largest ``n_candidates`` (``ConfigError`` past it): each candidate is scored under both
+#: densities, every observation a kernel (``n_candidates=10**9`` asked for 7.5 GiB per
 #: parameter)
-MAX_SAMPLES = 10_000
+MAX_CANDIDATES = 10_000
 
 _RANDOM_DRAWS = 100
 
@@ -113,10 +113,13 @@ def rank_keys(h: History, obs: Observations) -> np.ndarray:
 
 @register("searcher", "bohb")
 class BOHBSearcher(Searcher):
-    """Args (names and defaults of the paper's reference implementation, HpBandSter):
+    """Args (defaults of the paper's reference implementation, HpBandSter, and its names but
+    for ``n_candidates``, rung's word shared with ``tpe`` and ``gp``):
         min_points: observations per group (default ``d + 1``).
-        top_n_percent: percentage of observations in the "good" group.
-        num_samples: candidates drawn per suggestion; at most ``MAX_SAMPLES`` (10,000).
+        top_n_percent: percentage of observations in the "good" group (the share ``tpe``'s
+            ``gamma`` gives as a fraction, for its "below" group).
+        n_candidates: candidates drawn per suggestion; at most ``MAX_CANDIDATES`` (10,000).
+            ``num_samples=`` (HpBandSter's name) is a deprecated alias (``rung._renamed``).
         random_fraction: fraction of uniformly random suggestions.
         bandwidth_factor: widening of the bandwidths when drawing candidates.
         min_bandwidth: lower bound of every bandwidth.
@@ -158,7 +161,7 @@ class BOHBSearcher(Searcher):
         self,
         min_points: int | None = None,
         top_n_percent: int = 15,
-        num_samples: int = 64,
+        n_candidates: int = 64,
         random_fraction: float = 1 / 3,
         bandwidth_factor: float = 3.0,
         min_bandwidth: float = 1e-3,
@@ -166,7 +169,7 @@ class BOHBSearcher(Searcher):
     ) -> None:
         self.min_points = min_points
         self.top_n_percent = top_n_percent
-        self.num_samples = num_samples
+        self.n_candidates = n_candidates
         self.random_fraction = random_fraction
         self.bandwidth_factor = bandwidth_factor
         self.min_bandwidth = min_bandwidth
@@ -176,7 +179,7 @@ class BOHBSearcher(Searcher):
         super().bind(ctx)
         self._min_points = check_min_points(self.min_points, ctx.space.n_dims + 1, low=1)
         check_int("searcher.params.top_n_percent", self.top_n_percent, 1, 99)
-        check_int("searcher.params.num_samples", self.num_samples, 1, MAX_SAMPLES)
+        check_int("searcher.params.n_candidates", self.n_candidates, 1, MAX_CANDIDATES)
         check_float("searcher.params.random_fraction", self.random_fraction, 0.0, 1.0)
         check_float(
             "searcher.params.bandwidth_factor", self.bandwidth_factor, 0.0, 1e6, low_open=True
@@ -203,7 +206,7 @@ class BOHBSearcher(Searcher):
         l_kde = self._kde(Xg, bw_g)
         g_kde = self._kde(Xb, bw_b)
         wide = self._kde(Xg, bw_g * np.where(self._dims.kind == CAT, 1.0, self.bandwidth_factor))
-        C = snap(self.space, self._dims, wide.sample(rng, self.num_samples))
+        C = snap(self.space, self._dims, wide.sample(rng, self.n_candidates))
         score = l_kde.log_pdf(C) - g_kde.log_pdf(C)
         tried = self._units.tried(h)
         for i in np.argsort(-score, kind="stable"):

@@ -3,16 +3,17 @@ integer step the engine counts in.
 
 The engine, the schedulers and the journal keep counting in integer steps: that axis is what
 leases, rung tables and ``Budget.max_steps`` are built on. A ``Fidelity`` only maps a step to
-the value the user trains at and back, so that a scheduler's geometric rungs (``eta**k``
-steps) land on the user's values:
+the value the user trains at and back, so that a scheduler's geometric rungs
+(``reduction_factor**k`` steps) land on the user's values:
 
 - explicit values, ``Fidelity("samples", [1000, 3000, 9000, 27000])``: value ``k`` sits at
   step ``round(values[k] / values[0])`` (here 1, 3, 9, 27, which are ASHA's rungs for
   ``reduction_factor=3``); steps between two values interpolate linearly (rounded to integers
   when every value is an integer);
-- a continuous range, ``Fidelity("fraction", low=0.1, high=1.0, eta=3)``: the geometric ladder
-  ``low * eta**k`` capped by ``high`` (0.1, 0.3, 0.9, 1.0) at steps ``round(value / low)``
-  (1, 3, 9, 10); step ``s`` is the value ``low * s`` (``high`` at the last step).
+- a continuous range, ``Fidelity("fraction", low=0.1, high=1.0, reduction_factor=3)``: the
+  geometric ladder ``low * reduction_factor**k`` capped by ``high`` (0.1, 0.3, 0.9, 1.0) at
+  steps ``round(value / low)`` (1, 3, 9, 10); step ``s`` is the value ``low * s`` (``high`` at
+  the last step).
 
 The ladder steps (``steps``) are where a stateless objective reports: it trains from scratch at
 ``value(step)`` for each of them (``TrialContext.fidelities()``). In a study with a fidelity, a
@@ -28,11 +29,13 @@ data fraction).
 from __future__ import annotations
 
 import bisect
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from rung._renamed import FIDELITY, AliasWarning, accepts, message, rename
 from rung._validate import MAX_STEP, check_float, is_int, is_number
 from rung.errors import ConfigError
 
@@ -63,14 +66,17 @@ class Fidelity:
             continuous range.
         low: the continuous range's lower end (``0 < low < high``), with ``values=None``.
         high: the continuous range's upper end, with ``values=None``.
-        eta: the ratio of the continuous range's geometric ladder (> 1).
+        reduction_factor: the ratio of the continuous range's geometric ladder (> 1), a
+            scheduler's ``reduction_factor`` for its rungs to land on the ladder. ``eta=`` is
+            a deprecated alias (``rung._renamed``).
 
     Raises:
         ConfigError: naming ``fidelity.<field>`` for a bad argument (one line).
     """
 
-    __slots__ = ("_ints", "eta", "high", "low", "name", "steps", "values")
+    __slots__ = ("_ints", "high", "low", "name", "reduction_factor", "steps", "values")
 
+    @accepts(FIDELITY, "fidelity.")
     def __init__(
         self,
         name: str,
@@ -78,7 +84,7 @@ class Fidelity:
         *,
         low: Number | None = None,
         high: Number | None = None,
-        eta: Number = 3,
+        reduction_factor: Number = 3,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise _error("name", f"must be a non-empty string, got {name!r}")
@@ -98,7 +104,7 @@ class Fidelity:
                                  f"({ladder[i - 1]!r}), got {ladder[i]!r}")
             self.low: Number | None = None
             self.high: Number | None = None
-            self.eta: Number | None = None
+            self.reduction_factor: Number | None = None
             self._ints = all(type(v) is int for v in ladder)
         else:
             if low is None or high is None:
@@ -106,12 +112,13 @@ class Fidelity:
             lo, hi = _number("low", low), _number("high", high)
             if hi <= lo:
                 raise _error("high", f"must be greater than low ({lo!r}), got {hi!r}")
-            check_float("fidelity.eta", eta, 1, low_open=True)
-            self.low, self.high, self.eta = lo, hi, eta
+            factor = reduction_factor
+            check_float("fidelity.reduction_factor", factor, 1, low_open=True)
+            self.low, self.high, self.reduction_factor = lo, hi, factor
             self._ints = False
             ladder = []
             k = 0
-            while (v := _tidy(float(lo) * float(eta) ** k)) < hi * (1 - 1e-9):
+            while (v := _tidy(float(lo) * float(factor) ** k)) < hi * (1 - 1e-9):
                 ladder.append(v)
                 k += 1
             ladder.append(float(hi))
@@ -127,6 +134,13 @@ class Fidelity:
                          f"raise low to at least {_tidy(float(ladder[-1]) / MAX_STEP)}")
         self.values: tuple[Number, ...] = tuple(ladder)
         self.steps: tuple[int, ...] = tuple(steps)
+
+    @property
+    def eta(self) -> Number | None:
+        """Deprecated: ``reduction_factor``."""
+        warnings.warn(message("Fidelity", "eta", "reduction_factor"), AliasWarning,
+                      stacklevel=2)
+        return self.reduction_factor
 
     # --- the mapping --------------------------------------------------------------------------
     @property
@@ -179,25 +193,29 @@ class Fidelity:
     # --- plain value --------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         if self.low is not None:
-            return {"name": self.name, "low": self.low, "high": self.high, "eta": self.eta}
+            return {"name": self.name, "low": self.low, "high": self.high,
+                    "reduction_factor": self.reduction_factor}
         return {"name": self.name, "values": list(self.values)}
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any] | Fidelity) -> Fidelity:
+    def from_json(cls, data: Mapping[str, Any] | Fidelity, *, stored: bool = False) -> Fidelity:
         """A ``Fidelity`` from its JSON form (``{"name", "values"}`` or ``{"name", "low",
-        "high", "eta"}``); ``ConfigError`` naming ``fidelity.<key>`` otherwise."""
+        "high", "reduction_factor"}``); ``ConfigError`` naming ``fidelity.<key>`` otherwise.
+        The deprecated key ``eta`` reads as ``reduction_factor``, with a ``DeprecationWarning``
+        unless ``stored`` (a study's stored spec, read silently)."""
         if isinstance(data, Fidelity):
             return data
         if not isinstance(data, Mapping):
             raise ConfigError(key="fidelity", message=f"must be a mapping, got {data!r}")
-        unknown = set(data) - {"name", "values", "low", "high", "eta"}
+        data = rename(data, FIDELITY, "fidelity.", "fidelity", warn=not stored, stacklevel=2)
+        unknown = set(data) - {"name", "values", "low", "high", "reduction_factor"}
         if unknown:
             raise _error(str(sorted(unknown, key=str)[0]),
-                         "unknown key (name, values, low, high, eta)")
+                         "unknown key (name, values, low, high, reduction_factor)")
         if "name" not in data:
             raise _error("name", "missing")
         return cls(data["name"], data.get("values"), low=data.get("low"),
-                   high=data.get("high"), eta=data.get("eta", 3))
+                   high=data.get("high"), reduction_factor=data.get("reduction_factor", 3))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Fidelity) and self.to_json() == other.to_json()
@@ -208,7 +226,7 @@ class Fidelity:
     def __repr__(self) -> str:
         if self.low is not None:
             return (f"Fidelity({self.name!r}, low={self.low!r}, high={self.high!r}, "
-                    f"eta={self.eta!r})")
+                    f"reduction_factor={self.reduction_factor!r})")
         return f"Fidelity({self.name!r}, {list(self.values)!r})"
 
 
