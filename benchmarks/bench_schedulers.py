@@ -85,7 +85,7 @@ METHODS: dict[str, Callable[[], Any]] = {
     "asha-promotion+guard": lambda: ASHA(3, variant="promotion", guard=True),
     "hyperband": lambda: Hyperband(3),
     "async-hyperband": lambda: AsyncHyperband(3),
-    "median": lambda: MedianStoppingRule(grace_period=3, min_trials=3),
+    "median": lambda: MedianStoppingRule(min_step=3, min_trials=3),
 }
 
 # name -> (benchmark, kwargs, low fidelities predict high ones)

@@ -44,7 +44,7 @@ RUNG_METHODS: dict[str, Callable[[], dict[str, Any]]] = {
     "tpe+asha": lambda: rung_asha("tpe"),
     "gp+asha": lambda: rung_asha("gp"),
     "median": lambda: {"searcher": "random",
-                       "scheduler": MedianStoppingRule(grace_period=3, min_trials=3)},
+                       "scheduler": MedianStoppingRule(min_step=3, min_trials=3)},
     "curve": lambda: {"searcher": "random", "scheduler": CurveASHA(ETA)},
     "asha-auto": lambda: {"searcher": "random", "scheduler": ASHA(ETA, min_step="auto")},
 }
