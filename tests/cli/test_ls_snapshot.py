@@ -73,3 +73,23 @@ def test_a_snapshot_behind_the_journal_is_not_used(tmp_path: Path,
         assert head is not None and head["n_records"] < journal.count("asha")
         assert ls_mod.snapshot_row(journal, db, "asha", False) is None
     assert _ls(db, capsys)[1].split()[:3] == ["asha", "done", "40"]
+
+
+def test_an_unusable_snapshot_is_replayed_in_silence(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str],
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """A snapshot of an older format (every snapshot written before a FORMAT change) is not
+    used, and rung ls says nothing about it: the row is the replay's."""
+    db = tmp_path / "s.db"
+    _run(db, "asha", rung.ASHA(reduction_factor=3), 30).close()
+    path = view_path(db, "asha")
+    head, rest = path.read_bytes().split(b"\n", 1)
+    old = head.replace(f'"format":{snapshot_mod.FORMAT},'.encode(), b'"format":1,')
+    assert old != head
+    path.write_bytes(old + b"\n" + rest)
+    capsys.readouterr()
+    assert main(["ls", "--storage", str(db)]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[1].split()[:3] == ["asha", "done", "30"]
+    assert err == ""
+    assert not [r for r in caplog.records if r.name == "rung.dashboard"]

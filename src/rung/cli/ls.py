@@ -11,6 +11,7 @@ functions computed from the same records (``snapshot_row``). Anything else repla
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +92,16 @@ def snapshot_row(journal: Any, path: Path, name: str, running: bool) -> list[Any
     if count is None:
         return None
     n = int(count(name))
-    view = best([view_path(path, name), cache_path(default_cache_dir(), path, name)], path,
-                name)
+    # a snapshot that cannot be used is the dashboard's to report (it replays then): rung ls
+    # replays in silence, as it does for a study without one
+    quiet = logging.getLogger("rung.dashboard")
+    was = quiet.disabled
+    quiet.disabled = True
+    try:
+        view = best([view_path(path, name), cache_path(default_cache_dir(), path, name)],
+                    path, name)
+    finally:
+        quiet.disabled = was
     if view is None:
         return None
     try:
