@@ -42,7 +42,7 @@ class BulkRange:
     def note(self) -> str:
         """What a chart says about the results it leaves out."""
         n = self.left_out
-        return (f"{n} result{'s' if n != 1 else ''} {self.side} the axis (worse than "
+        return (f"{n:,} result{'s' if n != 1 else ''} {self.side} the axis (worse than "
                 f"{self.worst_kept:.4g})")
 
 

@@ -85,7 +85,7 @@
       `${l.trials} trials, ${l.total.runs} runs; ` + (priced
         ? `total cost ${fmt(l.total.cost)} (${fmt(l.total.device_hours)} device-hours)`
         : `total ${fmt(l.total.device_hours)} device-hours`) + `; prices: ${prices}` +
-      (l.notes.length ? ` (${l.notes.join("; ")})` : "");
+      (l.notes.length ? `. ${l.notes.join("; ")}` : "");
     const rows = Object.entries(l.by_outcome).concat([["total", l.total]]);
     document.querySelector("#ledger-outcomes thead tr").innerHTML =
       "<th>outcome</th><th>runs</th><th>steps</th><th>device-hours</th><th>GPU-hours</th>" +

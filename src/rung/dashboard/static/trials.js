@@ -54,7 +54,7 @@ async function pageTrials(name) {
   const sortName = state.dir > 0 ? "ascending" : "descending";
   // column names hold the user's parameter names: escaped in attributes as in text
   box.innerHTML = `<table id="trials-table"><caption class="muted">a row opens the trial's decisions; a header sorts (Enter or a click)</caption><thead><tr>${cols.map((c) =>
-      `<th data-col="${esc(c)}" tabindex="0" scope="col" aria-sort="${c === state.sort ? sortName : "none"}" class="${c === state.sort ? "sorted" : ""}" data-dir="${state.dir > 0 ? " ▲" : " ▼"}">${esc(LABELS[c] || c.replace(/^params_/, ""))}</th>`).join("")}</tr></thead>
+      `<th data-col="${esc(c)}" tabindex="0" scope="col" aria-sort="${c === state.sort ? sortName : "none"}" class="${c === state.sort ? "sorted" : ""}" data-dir="${state.dir > 0 ? " ▲" : " ▼"}">${esc(LABELS[c] || c.replace(/^(params|values)_/, ""))}</th>`).join("")}</tr></thead>
     <tbody>${rows.map((r) => `<tr data-id="${r.trial_id}" tabindex="0" aria-selected="${r.trial_id === state.selected}" class="${r.trial_id === state.selected ? "sel" : ""}">${cols.map((c) =>
       `<td class="${c === "reason" ? "reason" : c === "status" ? "status-" + esc(r.status) : typeof r[c] === "number" ? "num" : ""}">${esc(fmt(r[c]))}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
   const sortBy = (th) => {
