@@ -85,7 +85,7 @@ def snapshot_row(journal: Any, path: Path, name: str, running: bool) -> list[Any
     from the dashboard's snapshot of its pages (beside the journal, or in the dashboard's
     default cache) when a usable one covers every record the journal holds for it now;
     ``None`` otherwise (no snapshot, an older one, one of a rewritten journal: replay)."""
-    from rung.cli.report import fmt_num
+    from rung.cli.report import ls_cells
     from rung.dashboard.snapshot import best, cache_path, default_cache_dir, view_path
 
     count = getattr(journal, "count", None)
@@ -108,13 +108,8 @@ def snapshot_row(journal: Any, path: Path, name: str, running: bool) -> list[Any
         row = view.pages.get("study_row")
         if view.n_records != n or not isinstance(row, dict):
             return None
-        by = row.get("by_status") or {}
         state = "running" if running else row["state"]
-        value = row.get("best_value")
-        shown = "-" if value is None else f"{fmt_num(value)} ({row['metric']})"
-        return [name, state, row["trials"], by.get("completed", 0), by.get("stopped", 0),
-                by.get("paused", 0), by.get("failed", 0),
-                by.get("launched", 0) + by.get("running", 0) + by.get("interrupted", 0), shown,
-                str(path)]
+        return ls_cells(name, state, row["trials"], row.get("by_status") or {},
+                        row.get("best_value"), row["metric"], str(path))
     finally:
         view.close()

@@ -384,17 +384,27 @@ def _last_line(error: str | None) -> str:
 
 
 def ls_row(study: Study, where: str, running: bool) -> list[Any]:
-    """One row of ``rung ls``: name, state (``rung.study_views.study_state``), trials,
-    per-status counts, best value, storage."""
+    """One row of ``rung ls`` (``ls_cells``) from a loaded study; its state is
+    ``rung.study_views.study_state``."""
     from rung.study_views import study_state
 
-    s = study.summary()
-    c = counts(study.history)
+    h = study.history
     state = study_state(study.engine, study.journal.load_study(study.name), running)
-    best = s["best_value"]
-    return [study.name, state, s["trials"], c["completed"], c["stopped"], c["paused"],
-            c["failed"], c["running"] + c["interrupted"],
-            "-" if best is None else f"{fmt_num(best)} ({s['metric']})", where]
+    return ls_cells(study.name, state, len(h), {s.value: h.count(s) for s in TrialStatus},
+                    study.best_value(), study.spec.objective.metric, where)
+
+
+def ls_cells(name: str, state: str, trials: int, by_status: Mapping[str, int],
+             best: float | None, metric: str, where: str) -> list[Any]:
+    """One row of ``rung ls``: name, state, trials, per-status counts (``by_status``: trials
+    per ``TrialStatus`` value, a missing one 0; unfinished = launched + running +
+    interrupted), the best value with its metric, storage."""
+    def n(status: str) -> int:
+        return int(by_status.get(status, 0))
+
+    return [name, state, trials, n("completed"), n("stopped"), n("paused"), n("failed"),
+            n("launched") + n("running") + n("interrupted"),
+            "-" if best is None else f"{fmt_num(best)} ({metric})", where]
 
 
 LS_HEADERS = ["study", "state", "trials", "completed", "stopped", "paused", "failed",
