@@ -46,18 +46,16 @@ class Meter:
         self.cost = 0.0
         self.gpu_hours = 0.0
         self.device_hours = 0.0
-        self.resources: dict[str, float] = {}
-        self._reported = False  # set_resources was called: a report replaces what was held
-        self.set_resources(resources)
+        self._hold(check_table(resources, "resources_per_trial"))
 
     def set_resources(self, resources: Mapping[str, float]) -> None:
         """What each run launched from now on holds (``CapacityChanged.resources``; a report
         whose hourly rate is not finite leaves the resources as they were:
         ``rung.core.pricing.reported_resources``)."""
-        res = check_table(resources, "resources_per_trial")
-        if self._reported:
-            res = reported_resources(self.prices, res, self.resources)
-        self._reported = True
+        self._hold(reported_resources(
+            self.prices, check_table(resources, "resources_per_trial"), self.resources))
+
+    def _hold(self, res: dict[str, float]) -> None:
         self.resources = res
         self._rate = hourly_rate(self.prices, res)
         self._gpus = gpus(res)
