@@ -3,7 +3,7 @@
 Every tunable parameter maps to exactly one coordinate of the unit cube ``[0, 1]``; that encoding
 (``to_unit`` / ``from_unit``) is the only one searchers use, so a model-based searcher handles
 integer, log-scaled, quantized and categorical parameters without knowing their types. ``Fixed``
-parameters take no coordinate. Conditions (``when=``) and ``param_error`` are
+parameters (``rung.space.fixed``) take no coordinate. Conditions (``when=``) and ``param_error`` are
 ``rung.space.conditions``; building a parameter from its JSON form (``param_from_json``) is
 ``rung.space.param_json``.
 """
@@ -419,53 +419,6 @@ class Categorical(Param):
         return d | self._when_json()
 
 
-class Fixed(Param):
-    """A constant passed to the objective; it takes no coordinate in the unit encoding."""
-
-    kind = "fixed"
-
-    def __init__(self, value: Scalar, when: When | None = None) -> None:
-        self.value = value
-        self.when = early_when(when)
-
-    def _bind(self, name: str) -> Param:
-        self.name = name
-        self.when = norm_when(name, self.when)
-        if isinstance(self.value, np.generic):
-            self.value = self.value.item()
-        if not isinstance(self.value, SCALARS):
-            raise param_error(name, f"Fixed value {self.value!r} is not a JSON scalar")
-        if isinstance(self.value, float) and not math.isfinite(self.value):
-            raise param_error(name, f"Fixed value {self.value!r} is not a finite number")
-        return self
-
-    @property
-    def tunable(self) -> bool:
-        return False
-
-    def to_unit(self, value: Scalar) -> float:
-        return 0.5
-
-    def from_unit(self, u: float) -> Scalar:
-        return self.value
-
-    def sample(self, rng: np.random.Generator) -> Scalar:
-        return self.value
-
-    def validate(self, value: Any) -> Scalar:
-        if isinstance(value, np.generic):
-            value = value.item()
-        if type(value) is not type(self.value) or value != self.value:
-            raise param_error(self.name, f"expected the fixed value {self.value!r}, got {value!r}")
-        return self.value
-
-    def grid(self, points: int) -> list[Scalar]:
-        return [self.value]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"type": "fixed", "value": self.value} | self._when_json()
-
-
 def _int64(name: str, field: str, value: int) -> int:
     """``value`` if an int64 holds it (searchers encode an ``Int``'s values in int64 arrays),
     else a ``SpaceError`` naming the parameter and the field."""
@@ -490,7 +443,9 @@ def _check_bounds(name: str, low: float, high: float, log: bool) -> None:
                           "high")
 
 
-# re-exported: ``param_from_json`` builds the classes above (imported last, as it imports them)
+# re-exported: ``Fixed`` is a ``Param`` and ``param_from_json`` builds the classes above (imported
+# last, as they import this module)
+from rung.space.fixed import Fixed  # noqa: E402
 from rung.space.param_json import _KINDS as _KINDS  # noqa: E402
 from rung.space.param_json import param_from_json  # noqa: E402
 
