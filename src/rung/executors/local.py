@@ -58,6 +58,7 @@ from rung.executors.processes import (
 )
 from rung.executors.protocol import ENDED, EVENT_TAGS, INIT_ERROR, READY, decode, message_time
 from rung.executors.spawn_guard import EXIT_NO_MAIN_GUARD, no_main_guard_message
+from rung.executors.spawn_start import SpawnProcess
 from rung.executors.startup_watch import StartupWatch
 from rung.executors.worker import TrialContext
 
@@ -316,7 +317,9 @@ class LocalExecutor(Pool[_Worker]):
     def _spawn(self) -> _Worker:
         parent, child = self._mp.Pipe(duplex=True)
         fork = self.start_method == "fork"
-        process = self._mp.Process(
+        # spawn: multiprocessing's Process, its bootstrap silent if the driver dies meanwhile
+        process_type: Any = SpawnProcess if self.start_method == "spawn" else self._mp.Process
+        process = process_type(
             target=worker_main,
             args=(child, self._payload, self.objective if fork else None, str(self._root),
                   self.checkpoint_every, os.getpid()),

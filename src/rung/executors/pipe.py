@@ -187,7 +187,8 @@ def worker_main(
     checkpoint_every: int | None,
     driver_pid: int | None,
 ) -> None:
-    """Entry point of a worker process (module level, so spawn can import it)."""
+    """Entry point of a worker process (module level, so spawn can import it). A worker
+    that finds its driver gone (at start-up, or a closed pipe) returns without a word."""
     # Ctrl-C in a terminal reaches the whole process group: the driver decides what happens
     # (it shuts the workers down), so a worker does not die half-way through a message.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -202,13 +203,16 @@ def worker_main(
     _die_with_driver(driver_pid)
     chan = PipeChannel(conn)
     try:
-        fn = pickle.loads(payload) if payload is not None else objective
-        if not callable(fn):
-            raise TypeError(f"the objective is not callable: {fn!r}")
-    except BaseException:  # reported to the driver, which raises it
-        chan.send((INIT_ERROR, traceback.format_exc()))
-        return
-    chan.send((READY, os.getpid()))
+        try:
+            fn = pickle.loads(payload) if payload is not None else objective
+            if not callable(fn):
+                raise TypeError(f"the objective is not callable: {fn!r}")
+        except BaseException:  # reported to the driver, which raises it
+            chan.send((INIT_ERROR, traceback.format_exc()))
+            return
+        chan.send((READY, os.getpid()))
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the driver died while the objective loaded
     worker_loop(chan, fn, Path(checkpoint_root), checkpoint_every)
 
 
