@@ -45,8 +45,8 @@ class Reporter:
     a warning, one line the first time in a run a trial's run is interrupted by something
     other than its driver stopping (``trial 3 interrupted after step 2, to be resumed: worker
     process 812 died (killed by signal 9)``; a later interruption of it is told by its failure
-    line if there are too many), and the count of trials by status at the end of a run at info
-    level.
+    line if there are too many; after ``SHOWN_PER_KIND`` of a kind, counted at the end), and
+    the count of trials by status at the end of a run at info level.
 
     Args:
         logger: where the lines go (default: the ``rung.run`` logger).
@@ -59,6 +59,8 @@ class Reporter:
         self._seen: set[tuple[int, int]] = set()  # (trial id, launch) already reported
         self._interrupted: set[int] = set()  # trials whose interruption was reported
         self._kinds: dict[str, int] = {}  # failure kind -> failure lines shown in this run
+        self.interruptions = 0  # trials whose first interruption in this run was reported
+        self._interrupt_kinds: dict[str, int] = {}  # kind -> interruption lines shown
 
     def on_turn(self, engine: Engine, events: Iterable[Event]) -> None:
         """Called by the driver after each turn with the events it handled."""
@@ -96,18 +98,37 @@ class Reporter:
 
     def trial_interrupted(self, trial_id: int, step: int, error: str) -> None:
         """A trial's run was interrupted at ``step`` (its worker died, its node left) for the
-        first time in this run; the scheduler resumes it."""
-        self.emit(logging.WARNING, f"trial {trial_id} interrupted {_where(step)}, to be "
-                                   f"resumed: {_plain(error)}")
+        first time in this run; the scheduler resumes it. Its line is shown for the first
+        ``SHOWN_PER_KIND`` interruptions of a kind (``failure_kind``: workers dying of one
+        cause interrupt trial after trial), the last of them saying that more are counted at
+        the end (``end``)."""
+        self.interruptions += 1
+        kind = failure_kind(_plain(error))
+        shown = self._interrupt_kinds.get(kind, 0)
+        if shown >= SHOWN_PER_KIND:
+            return
+        self._interrupt_kinds[kind] = shown + 1
+        line = f"trial {trial_id} interrupted {_where(step)}, to be resumed: {_plain(error)}"
+        if shown + 1 == SHOWN_PER_KIND:
+            line += (f" ({SHOWN_PER_KIND} trials interrupted this way: more such are counted "
+                     "at the end, not shown)")
+        self.emit(logging.WARNING, line)
 
     def end(self, engine: Engine, name: str = "") -> None:
         """The run stopped (budget spent, nothing left to run, or an error): the count of
-        trials by status, then, for a budget in money or GPU-hours, what was spent of it
+        trials by status, the count of interrupted trials when not every one had its line,
+        then, for a budget in money or GPU-hours, what was spent of it
         (``rung.core.budget.spend_text``: the overshoot, and the limit that was reached)."""
         from rung.core.budget import Usage, spend_text
 
         text = outcome_line(engine)
         self.emit(logging.INFO, study_line(name, text) if name else text)
+        shown = sum(self._interrupt_kinds.values())
+        if self.interruptions > shown:
+            n = self.interruptions
+            text = (f"{n} trials were interrupted in this run and resumed ({shown} shown "
+                    "above)")
+            self.emit(logging.WARNING, study_line(name, text) if name else text)
         spent = spend_text(engine.spec.budget, Usage.of(engine))
         if spent is not None:
             text = f"budget: {spent}"
