@@ -12,6 +12,7 @@ The driver knows executors only through the ``Executor`` protocol.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -129,6 +130,7 @@ def drive(
     sweep = None if ctx.checkpoint_dir is None else Path(ctx.checkpoint_dir)
     base: FailureBase | None = None
     watch = ConstraintWatch(engine)
+    pace = TickPace(poll_timeout)
     try:
         while True:
             warn_unpriceable(engine, pending, reporter)
@@ -162,19 +164,73 @@ def drive(
             if engine.done:
                 ended = True
                 break
-            pending = executor.poll(poll_timeout)
-            if not pending:
-                if executor.idle:
-                    raise StallError(
-                        f"{len(engine.active)} trial(s) active but the executor runs nothing"
-                    )
-                pending = [Tick(executor.now())]
+            pending = _next_events(engine, executor, poll_timeout, pace, reporter)
     finally:
         executor.shutdown()
         if views is not None and ended:
             views.at_end(engine)
         if reporter is not None and ended:
             reporter.end(engine, ctx.study)
+
+
+#: longest gap, in seconds, between two ``Tick`` events while every slot is busy and nothing
+#: else happens (a journal record each: a day of hour-long steps wrote 86,400 of them)
+TICK_MAX_GAP = 30.0
+
+
+class TickPace:
+    """When a poll with nothing to report becomes a ``Tick`` (time passed, journaled).
+
+    With a free slot, every such poll does: the engine may then launch (a result since the
+    last launch may have made a paused trial promotable). With every slot busy a ``Tick``
+    can launch nothing (``rung.core.launching.fill`` needs a free slot), it only moves the
+    journal's clock (what a reader of a live study sees as its time and charges runs in
+    flight up to): it is due ``gap`` seconds after the last record, ``gap`` doubling from the
+    poll's timeout to ``TICK_MAX_GAP`` while nothing else happens. Either way the engine
+    decides exactly as it would with a ``Tick`` every poll."""
+
+    def __init__(self, first_gap: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.first_gap = max(first_gap, 1e-3)
+        self.gap = self.first_gap
+        self.clock = clock
+        self.last = clock()
+
+    def activity(self) -> None:
+        """Events other than a ``Tick`` arrived: the next quiet stretch starts over."""
+        self.gap = self.first_gap
+        self.last = self.clock()
+
+    def due(self, engine: Engine) -> bool:
+        """A poll found nothing: whether to journal a ``Tick`` now."""
+        now = self.clock()
+        if len(engine.active) < engine.capacity or now - self.last >= self.gap * 0.999:
+            if len(engine.active) >= engine.capacity:
+                self.gap = min(2 * self.gap, max(TICK_MAX_GAP, self.first_gap))
+            self.last = now
+            return True
+        return False
+
+
+def _next_events(engine: Engine, executor: Executor, poll_timeout: float, pace: TickPace,
+                 reporter: Reporter | None) -> list[Event]:
+    """The executor's next events, or a ``Tick`` when ``pace`` says one is due; between
+    them the reporter is told of an empty turn (a live view redraws its clock).
+
+    Raises:
+        StallError: the executor is ``idle`` while the engine still waits for trials."""
+    while True:
+        pending = executor.poll(poll_timeout)
+        if pending:
+            pace.activity()
+            return pending
+        if executor.idle:
+            raise StallError(
+                f"{len(engine.active)} trial(s) active but the executor runs nothing"
+            )
+        if pace.due(engine):
+            return [Tick(executor.now())]
+        if reporter is not None:
+            reporter.on_turn(engine, ())
 
 
 def warn_unpriceable(engine: Engine, events: Sequence[Event], reporter: Reporter | None) -> None:
