@@ -18,8 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 
-#: the pages whose Python blocks tests/integrations/test_migration_guides.py runs
-MIGRATION_PAGES = ("migrate-optuna", "migrate-ray-tune", "migrate-sklearn", "integrations")
+#: the pages whose Python blocks tests/integrations/test_migration_guides.py runs (the Syne Tune
+#: guide's: tests/integrations/test_migration_syne_tune.py)
+MIGRATION_PAGES = ("migrate-optuna", "migrate-ray-tune", "migrate-sklearn", "integrations",
+                   "migrate-syne-tune")
 
 _FENCE = re.compile(r"^```(\S*)\n(.*?)^```", re.S | re.M)
 

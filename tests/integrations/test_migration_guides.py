@@ -30,6 +30,7 @@ NOT_RUN = {
     ("integrations", 5): "fragments of objectives (ctx, model and data are the reader's); "
                          "tests/integrations/test_lightning.py, test_transformers.py and "
                          "test_keras.py run the same calls",
+    **{("migrate-syne-tune", i): "run or checked by test_migration_syne_tune.py" for i in range(6)},
 }
 
 #: what a guide's MLP placeholders stand for: a model whose loss falls with the epochs and
