@@ -133,7 +133,8 @@ def test_snapshot_behind_the_journal_shows_its_prefix_then_the_replay(
     assert snap.view is not None and loads == [snap]  # the replay was started
     first = pages(cat, "asha", drop=("path", "loading", "unfinished_note"))
     assert first == {k: _drop(v, ("loading",)) for k, v in want_prefix.items()}
-    assert cat.view("asha", data.overview)["loading"] == {"records": n, "total": total}
+    assert cat.view("asha", data.overview)["loading"] == {  # the snapshot's, marked stale
+        "records": n, "total": total, "snapshot": True, "replayed": 0}
     monkeypatch.undo()
     monkeypatch.setattr(snapshot_mod, "MIN_RECORDS", 1)
     monkeypatch.setattr(data, "MIN_RECORDS", 1)

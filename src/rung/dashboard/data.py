@@ -14,15 +14,17 @@ runs/x.db; rung run spec.yaml``), or a journal cut or rewritten, drops the whole
 (engine, fold, rows, the charts' answers) and replays the journal from its start, as on a first
 look: never the old study, nor a mix of the two.
 
-**Large journals open from a snapshot.** A study with a usable snapshot of its pages
+**No request waits for a replay.** A study with a usable snapshot of its pages
 (``rung.dashboard.snapshot``: written by the run beside its journal, or by the dashboard into
 its cache) is served from it at once; if the journal has grown since, the whole journal is
-replayed in the background (a snapshot holds no engine state to go on from) and replaces it
-once caught up. Without one, records are read and replayed ``CHUNK`` at a time; a request
-waits at most ``WAIT`` seconds for a study to catch up, and a study still behind then is
-replayed on by a background thread while requests are answered with what has been replayed
-so far (``loading`` in the study's JSON says how far: the pages show it, as they show a live
-run growing); a finished study replayed in full gets the dashboard's own snapshot. A
+replayed in the background, without the lock (a snapshot holds no engine state to go on from:
+``rung.dashboard.loading``), and replaces it once caught up. Without one, records are read and
+replayed ``CHUNK`` at a time; a request replays a study that is behind for at most ``WAIT``
+seconds (and one step), then a background thread replays on, one step per hold of the lock,
+while requests are answered between two steps with what has been replayed so far. Either way
+``loading`` in the study's JSON says how far (``Snapshot.loading``: the pages show it, as they
+show a live run growing), at most one background replay runs per study however many requests
+ask for it, and a finished study replayed in full gets the dashboard's own snapshot. A
 100,000-trial journal (745,000 records) opens from its snapshot in about 0.4 CPU-seconds; its
 replay takes about 15 (``benchmarks/RESULTS.md``, ``bench_dashboard``).
 
@@ -69,6 +71,7 @@ from rung.dashboard.charts import (  # the chart pages, re-exported
     workers,
 )
 from rung.dashboard.guard import Rewritten, guard_of, read_on, read_records
+from rung.dashboard.loading import BackgroundReading, engine_for, replay, twin
 from rung.dashboard.pages import (  # the JSON of each page, re-exported
     detail,
     ended_early,
@@ -85,16 +88,18 @@ from rung.dashboard.snapshot import (
 )
 from rung.dashboard.snapshot import best as best_view
 from rung.dashboard.snapshot import write as write_view
-from rung.dashboard.table import refresh_rows, trials
+from rung.dashboard.table import trials
 from rung.errors import ReplayDivergenceError, RungError
 from rung.storage import SQLiteJournal
 
 T = TypeVar("T")
 log = logging.getLogger("rung.dashboard")
-#: records read and replayed per step
-CHUNK = 20_000
-#: seconds a request waits for a study to catch up before it is answered with what is loaded
-WAIT = 1.0
+#: records read and replayed per step: one hold of the catalog's lock, which every request
+#: takes (about 0.05 s; 20,000 made requests wait up to 0.6-1.5 s behind a background replay)
+CHUNK = 2_000
+#: seconds a request replays a study that is behind before a background thread replays on and
+#: the request is answered with what has been replayed (1.0 left the page blank for ~2 s)
+WAIT = 0.25
 #: looks at a study that is re-created again and again while it is read, before giving up
 ATTEMPTS = 3
 
@@ -104,7 +109,7 @@ class Snapshot:
     """A study as the dashboard serves it: replayed (``engine``, ``fold``), or read from a
     snapshot of its pages (``view``; ``engine`` is then ``None`` and ``fold`` holds only the
     number of records the snapshot covers) while the journal is replayed in the background
-    (``shadow``) if it has grown since."""
+    (``rung.dashboard.loading``) if it has grown since."""
 
     name: str
     path: Path
@@ -133,8 +138,8 @@ class Snapshot:
     memo: dict[str, tuple[tuple[int, ...], dict[str, Any]]] = field(default_factory=dict)
     #: the snapshot served until the replay has caught up (``rung.dashboard.snapshot``)
     view: View | None = None
-    #: the replay going on behind a view: its engine and fold
-    shadow: tuple[Engine, JournalFold] | None = None
+    #: records the background replay behind a view has replayed so far
+    replayed: int = 0
     #: no usable snapshot was found when the study was opened (a full replay writes one)
     uncached: bool = False
     #: ``rung.dashboard.guard.guard`` of the journal's first ``fold.n_records`` records (the
@@ -155,14 +160,21 @@ class Snapshot:
         return self.engine.history
 
     @property
-    def loading(self) -> dict[str, int] | None:
-        """``{"records": replayed, "total": in the journal}`` while the replay is behind."""
+    def loading(self) -> dict[str, Any] | None:
+        """While the pages show fewer records than the journal holds: ``records``, those the
+        pages show; ``total``, those in the journal; ``snapshot``, whether the pages are a
+        stored snapshot's (``True``: the journal is replayed from its start behind them) or
+        what has been replayed so far (``False``); ``replayed``, how far the replay has got
+        (``records`` when ``snapshot`` is ``False``). ``None`` when the pages are up to date
+        with the journal as last counted."""
         if self.fold.n_records >= self.total:
             return None
-        return {"records": self.fold.n_records, "total": self.total}
+        shown = self.view is not None
+        return {"records": self.fold.n_records, "total": self.total, "snapshot": shown,
+                "replayed": self.replayed if shown else self.fold.n_records}
 
 
-class Catalog(StudyListing):
+class Catalog(StudyListing, BackgroundReading):
     """The studies under ``storage`` (an SQLite journal, or a directory of ``*.db`` files),
     or just ``only`` if given."""
 
@@ -187,12 +199,16 @@ class Catalog(StudyListing):
         with self._lock:
             return fn(self.snapshot(name))
 
-    def snapshot(self, key: str, wait: float = WAIT) -> Snapshot:
+    def snapshot(self, key: str, wait: float | None = None) -> Snapshot:
         """The study ``key`` (see ``entries``) as of now (replaying only what was appended
-        since last time). A replay that takes more than ``wait`` seconds goes on in a
-        background thread and the snapshot is returned as far as it got
-        (``Snapshot.loading``). A study whose journal no longer starts with what was read
+        since last time). A replay that takes more than ``wait`` seconds (default ``WAIT``)
+        goes on in a background thread and the snapshot is returned as far as it got
+        (``Snapshot.loading``); a study served from a snapshot of its pages that the journal
+        has outgrown is returned as that snapshot while the journal is replayed in the
+        background (``rung.dashboard.loading``). Either way at most one background replay
+        runs per study. A study whose journal no longer starts with what was read
         (re-created, cut, rewritten: ``rung.dashboard.guard``) is read anew from its start."""
+        wait = WAIT if wait is None else wait
         name, path = self.resolve(key)
         with self._lock:
             for _ in range(ATTEMPTS - 1):
@@ -213,7 +229,7 @@ class Catalog(StudyListing):
                 stored = j.load_study(name)
                 spec = StudySpec.from_json(stored)
                 auto = stored.get("auto")
-                snap = Snapshot(name, path, spec, _engine(spec), JournalFold(),
+                snap = Snapshot(name, path, spec, engine_for(spec), JournalFold(),
                                 auto if isinstance(auto, str) else None, guard=ident,
                                 stored=stored)
                 if self.snapshots:
@@ -224,18 +240,18 @@ class Catalog(StudyListing):
                 raise Rewritten(f"{path}: study {name!r} was re-created")
             snap.total = j.count(name)
             snap.live = j.is_being_written(name)
-        if snap.view is not None:
-            if snap.total > snap.fold.n_records and snap.loader is None:
-                snap.loader = threading.Thread(target=self._load, args=(snap,),
-                                               name=f"replay {name}", daemon=True)
-                snap.loader.start()
-        elif snap.loader is None:
+        if snap.loader is not None:  # a background replay reads it: nothing more to do
+            pass
+        elif snap.view is not None:
+            if snap.total > snap.fold.n_records:
+                self.start(snap)
+        else:
+            # the first step even with no time to wait: it checks, in its read, that the
+            # journal still starts with what was replayed (a study re-created)
             deadline = time.monotonic() + wait
             while self._step(snap):
-                if time.monotonic() > deadline:
-                    snap.loader = threading.Thread(target=self._load, args=(snap,),
-                                                   name=f"replay {name}", daemon=True)
-                    snap.loader.start()
+                if time.monotonic() >= deadline:
+                    self.start(snap)
                     break
             else:
                 self._replayed(snap)
@@ -272,17 +288,15 @@ class Catalog(StudyListing):
                  view.n_records)
 
     def _step(self, snap: Snapshot) -> bool:
-        """Replay up to ``CHUNK`` more records of ``snap``; True if there may be more. Behind
-        a snapshot's view, into the shadow replay, which takes the view's place once it has
-        caught up. ``Rewritten`` if the journal no longer starts with what ``snap`` read."""
-        if snap.view is not None:
-            return self._shadow_step(snap)
+        """Replay up to ``CHUNK`` more records of ``snap`` (replayed, not served from a view);
+        True if there may be more. Under the lock. ``Rewritten`` if the journal no longer
+        starts with what ``snap`` read."""
         check = (snap.fold.n_records, snap.guard)
         new, after, more = read_on(snap.path, snap.name, snap.fold.n_records, CHUNK, check)
         if not new:
             return False
         try:
-            snap.engine = _replay(snap.spec, new, snap.engine)
+            snap.engine = replay(snap.spec, new, snap.engine)
         except RungError as e:  # start over from the whole journal
             if isinstance(e, ReplayDivergenceError):  # read as written from the start
                 log.info("dashboard: %s diverged after its first records; reading it again "
@@ -290,7 +304,7 @@ class Catalog(StudyListing):
             else:  # should not happen
                 log.exception("dashboard: replaying %s failed; reading it again", snap.name)
             new, after, more = read_on(snap.path, snap.name, 0, None, check)
-            snap.engine = _replay(snap.spec, new, None)
+            snap.engine = replay(snap.spec, new, None)
             snap.fold = JournalFold()
             snap.rows.clear()
             snap.texts.clear()
@@ -304,105 +318,30 @@ class Catalog(StudyListing):
         snap.total = max(snap.total, snap.fold.n_records)
         return more
 
-    def _shadow_step(self, snap: Snapshot) -> bool:
-        """Replay a chunk of the journal behind ``snap``'s view (from the start: a snapshot
-        holds no engine state to go on from); once it has caught up with the journal, it
-        replaces the view. Every read checks the journal still holds the view's records."""
-        assert snap.view is not None
-        if snap.shadow is None:
-            snap.shadow = (_engine(snap.spec), JournalFold())
-        engine, jf = snap.shadow
-        check = (snap.fold.n_records, snap.guard)
-        new, after, _ = read_on(snap.path, snap.name, jf.n_records, CHUNK, check)
-        if new:
-            try:
-                engine = _replay(snap.spec, new, engine)
-            except ReplayDivergenceError:  # read as written: again from the start
-                new, _, _ = read_on(snap.path, snap.name, 0, jf.n_records + len(new), check,
-                                    whole_turns=False)
-                engine, jf = _replay(snap.spec, new, None), JournalFold()
-            snap.shadow = (engine, jf.update(new))
-            return True
-        snap.view.close()
-        snap.view = None
-        snap.uncached = True  # the snapshot was behind the journal
-        snap.engine, snap.fold, snap.guard = engine, jf, after
-        snap.shadow = None
-        snap.rows = {}
-        snap.texts = {}
-        snap.dirty = set(engine.history)
-        snap.order = None
-        snap.total = max(snap.total, jf.n_records)
-        return False
-
-    def _load(self, snap: Snapshot) -> None:
-        """The background replay of a large journal: a chunk at a time, under the lock, until
-        it has caught up or ``snap`` is retired."""
-        try:
-            while True:
-                with self._lock:
-                    if snap.retired:
-                        break
-                    more = self._step(snap)
-                if not more:
-                    with self._lock:  # the trials table's rows, before anyone asks
-                        refresh_rows(snap)
-                    # (outside the lock: requests are answered meanwhile, and nothing
-                    # replays while this loader is set)
-                    self._replayed(snap)
-                    break
-                time.sleep(0.001)  # let waiting requests take the lock
-        except Rewritten:  # the next request reads the study anew
-            with self._lock:
-                self._retire(snap)
-        except Exception as e:  # shown on the page; the next request tries again
-            log.exception("dashboard: replaying %s failed", snap.name)
-            snap.error = f"{type(e).__name__}: {e}"
-        finally:
-            with self._lock:
-                snap.loader = None
-
     def _replayed(self, snap: Snapshot) -> None:
-        """``snap`` has been replayed up to the journal's end: a finished study of at least
-        ``MIN_RECORDS`` records that had no usable snapshot gets the dashboard's own, which
-        the next open reads instead of replaying. Called under the lock, or by the loader
-        (while ``snap.loader`` is set no request replays, so the study holds still). A
-        snapshot written while the study was re-created is removed again. Never raises."""
-        if not (self.snapshots and snap.uncached and not snap.live and not snap.retired
-                and snap.fold.n_records >= MIN_RECORDS):
-            return
+        """Write the dashboard's own snapshot of ``snap``, if due: ``snap`` has been replayed
+        to the journal's end, it is finished (no driver writes it), it had no usable snapshot,
+        and it has at least ``MIN_RECORDS`` records. Called by the background thread, with
+        ``snap.loader`` set (no request replays meanwhile), or by a request that replayed
+        the study itself within ``WAIT`` (under the lock: such a study is small, and its
+        snapshot takes a fraction of its replay's time): the pages are computed on
+        a ``twin``. A snapshot written while the study was re-created is removed again.
+        Never raises."""
+        with self._lock:
+            if not (self.snapshots and snap.uncached and not snap.live and not snap.retired
+                    and snap.view is None and snap.fold.n_records >= MIN_RECORDS):
+                return
+            copy = twin(snap)
         out = cache_path(self.cache_dir, snap.path, snap.name)
         try:
-            if write_view(out, snap):
+            if write_view(out, copy):
                 snap.uncached = False
-                if guard_of(snap.path, snap.name, snap.fold.n_records) != snap.guard:
+                if guard_of(snap.path, snap.name, copy.fold.n_records) != copy.guard:
                     out.unlink(missing_ok=True)  # another study's pages now
         except Exception:
             log.warning("dashboard: could not write a snapshot of %s into %s", snap.name,
                         self.cache_dir, exc_info=True)
 
-
-def _engine(spec: StudySpec) -> Engine:
-    """An engine for ``spec`` built only to read its journal: components that name user code
-    this process cannot import (a PBT ``explore=`` in the creating script) bind all the same
-    (``rung.study_resume.reading_journal``)."""
-    from rung.study_resume import reading_journal
-
-    with reading_journal():
-        return Engine.from_spec(spec)
-
-
-def _replay(spec: StudySpec, records: list[Any], engine: Engine | None) -> Engine:
-    """``Engine.replay`` of ``records`` (onto ``engine``, else a new one), only to read them
-    (``_engine``): the engine replayed, to use from now on. A journal whose replay diverges
-    (another algorithm version wrote it) is read as written (``rung.core.as_written``: its
-    ``read_as_written`` says so), on a new engine when it diverges in the first records
-    replayed onto ``engine``; when it diverges in later ones, ``ReplayDivergenceError``:
-    replay the whole journal onto a new engine."""
-    from rung.study_resume import reading_journal
-
-    with reading_journal():
-        return Engine.replay(spec, records, engine=engine, as_written=True)
 
 __all__ = [
     "BEST_CURVES",

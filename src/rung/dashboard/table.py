@@ -103,19 +103,23 @@ class _Only:
         return getattr(self._history, name)
 
 
-def refresh_rows(snap: Snapshot) -> None:
+def refresh_rows(snap: Snapshot, limit: int | None = None) -> bool:
     """Rebuild the rows of the trials that records touched since the last page (none while
-    a snapshot is served: its rows are final)."""
+    a snapshot is served: its rows are final); with ``limit``, of at most that many of them
+    (the lowest ids), the others left to rebuild. True if rows are left to rebuild (a
+    background replay builds a large study's rows a batch per hold of the lock)."""
     if snap.view is not None:
-        return
+        return False
     h = snap.history
     # a trial no record named may have changed too: a paused one its scheduler stopped
     changed = {t for t in snap.unsettled
                if t in h and h.status(t).value != snap.rows.get(t, {}).get("status")}
     dirty = sorted(t for t in snap.dirty | changed if t in h)
-    snap.dirty.clear()
+    left = dirty[limit:] if limit is not None else []
+    dirty = dirty[:limit] if limit is not None else dirty
+    snap.dirty = set(left)
     if not dirty:
-        return
+        return False
     cols = _columns(h)
     for row in trial_rows(_Only(h, dirty), snap.fold):  # type: ignore[arg-type]
         if row.get("error"):  # a traceback is the detail page's; its last word is the row's
@@ -129,6 +133,7 @@ def refresh_rows(snap: Snapshot) -> None:
         else:
             snap.unsettled.add(tid)
     snap.order = None
+    return bool(left)
 
 
 def _flat_clean(row: Mapping[str, Any], cols: list[str]) -> dict[str, Any]:

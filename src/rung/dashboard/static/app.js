@@ -78,8 +78,16 @@ function warmPlotly() {
     if (window.requestIdleCallback) window.requestIdleCallback(go, { timeout: 3000 }); else go();
   }, 1500);
 }
+// how far the open study's journal has been read, from its latest answer's X-Rung-Loading
+// header (rung.dashboard.app.loading_header; null: its pages are up to date)
+let reading = null;
+function noteReading(r) {
+  const h = r.headers.get("X-Rung-Loading");
+  reading = h ? JSON.parse(h) : null;
+}
 async function api(path) {
   const r = await fetch("/api/" + path, { cache: "no-store" });
+  if (path.startsWith("study/")) noteReading(r);
   const body = await r.json();
   if (!r.ok) throw failure(body.error || r.statusText, r.status);
   return body;
@@ -124,10 +132,27 @@ function nav(r) {
     `<a href="${link(r.study, p)}" id="nav-${p || "overview"}" class="${p === r.page ? "active" : ""}"${p === r.page ? ' aria-current="page"' : ""}>${esc(label)}</a>`).join("");
 }
 function main() { return document.getElementById("main"); }
-function loadingNote(l) {
-  // a large journal is replayed in the background: what is shown so far, and how far it got
-  return l ? `<p class="loading">reading the journal: ${Math.floor(100 * l.records / l.total)}% ` +
-    `(${l.records.toLocaleString()} of ${l.total.toLocaleString()} records); the pages fill in as it goes</p>` : "";
+function readingText(name, l) {
+  // a journal being read in the background (Snapshot.loading): what the pages show meanwhile,
+  // and how far the reading got
+  const n = (x) => x.toLocaleString();
+  if (l.snapshot) {
+    return `reading ${n(l.total - l.records)} new records of ${name}… shown meanwhile: its snapshot ` +
+      `of the first ${n(l.records)} records; the journal is replayed from its start ` +
+      `(${Math.floor(100 * l.replayed / l.total)}%, ${n(l.replayed)} of ${n(l.total)} records) and the pages fill in when it is done`;
+  }
+  return `reading ${n(l.total)} records of ${name}… ${Math.floor(100 * l.records / l.total)}% ` +
+    `(${n(l.records)} so far); the pages show what has been read and fill in as it goes`;
+}
+function loadingNote(name, l) {
+  return l ? `<p class="loading">${esc(readingText(name, l))}</p>` : "";
+}
+function showReading(r) {
+  // the status line above the page while the open study's journal is being read
+  const el = document.getElementById("reading");
+  const text = r.study && reading ? readingText(titles[r.study] || r.study, reading) : "";
+  if (el.textContent !== text) el.textContent = text;
+  el.hidden = !text;
 }
 function ensure(id, html) {
   // the page skeleton is built once per route, then only its parts are refreshed
@@ -152,7 +177,7 @@ async function pageStudies() {
       <td>${Object.entries(s.by_status).map(([k, v]) => `<span class="status-${k}">${k} ${v}</span>`).join(", ")}</td>
       <td>${fmt(s.best_value)} ${esc(s.metric)} (${esc(s.mode)})</td><td>${esc(s.searcher)}</td>
       <td>${esc(s.scheduler)}</td><td class="muted">${esc(s.path)}</td></tr>`).join("") + "</tbody></table>" +
-    d.studies.map((s) => s.loading ? `<p class="muted">${esc(s.key)}:</p>` + loadingNote(s.loading) : "").join(""));
+    d.studies.map((s) => loadingNote(s.key, s.loading)).join(""));
 }
 
 function stateCell(s) {
@@ -188,7 +213,7 @@ async function pageOverview(name) {
   const none = s.best_trial === null && !s.results;
   const slots = s.workers ? `${s.workers} worker slot${s.workers === 1 ? "" : "s"}` : "no worker has run yet";
   setHTML(box, `<h2 id="study-title">${esc(titles[name])} ${s.live ? '<span class="live">running</span>' : ""}</h2>
-    ${loadingNote(s.loading)}${s.error ? `<p class="status-failed">${esc(s.error)}</p>` : ""}
+    ${s.error ? `<p class="status-failed">${esc(s.error)}</p>` : ""}
     ${s.read_as_written ? `<p class="warning" id="read-as-written">shown as written: ${esc(s.read_as_written)}; this rung cannot resume it (rung show names the build that can)</p>`
       : s.version_note ? `<p class="warning" id="version-note">written by other code: ${esc(s.version_note)}</p>` : ""}
     <div class="cards">
@@ -199,8 +224,8 @@ async function pageOverview(name) {
       <div class="card">${esc(s.time_kind || "driver")} time<b>${fmt(s.elapsed)} s</b>${slots}</div>
     </div>
     <h3>Components</h3>
-    <p>searcher <b>${esc(s.searcher)}</b> ${esc(JSON.stringify(s.searcher_params))} · scheduler <b>${esc(s.scheduler)}</b>
-       ${esc(JSON.stringify(s.scheduler_params))} · ${s.rung_steps.length ? `rungs at steps ${esc(s.rung_steps.join(", "))}` : "no rungs"} (max step ${s.max_step})</p>
+    <p id="components">searcher <b>${esc(s.searcher)}</b>${settings(s.searcher_settings)} · scheduler <b>${esc(s.scheduler)}</b>${settings(s.scheduler_settings)}
+       · ${s.rung_steps.length ? `rungs at steps ${esc(s.rung_steps.join(", "))}` : "no rungs"} (max step ${s.max_step})</p>
     ${(s.constraints || []).length ? `<p id="constraints">constraints (a trial that breaks one is never the best): ${s.constraints.map((c) => `<code>${esc(c)}</code>`).join(", ")}</p>` : ""}
     ${s.auto_reason ? `<p class="reason">${esc(s.auto_reason)}</p>` : ""}
     ${s.stopped ? `<p class="reason" id="stopped">the stop rule ended the search: ${esc(s.stopped)}</p>` : ""}
@@ -208,6 +233,12 @@ async function pageOverview(name) {
     ${s.unfinished_note ? `<p class="warning" id="unfinished-note">note: ${esc(s.unfinished_note)}</p>` : ""}
     <h3>Best params</h3>${s.best_params === null ? `<p class="muted" id="best-params">none yet: ${none ? "no trial has a result yet" : "no trial counts for the best yet"}</p>` : `<pre id="best-params">${esc(JSON.stringify(s.best_params, null, 1))}</pre>`}
     <p class="muted">${esc(s.path)} · ${s.records} records · ${s.results} results · ${s.steps_consumed} steps</p>`);
+}
+
+function settings(text) {
+  // a component's parameters as name: value pairs, those left at their default left out
+  // (the server's rung.dashboard.settings; none: nothing but defaults)
+  return text ? ` <span class="settings">(${esc(text)})</span>` : "";
 }
 
 async function pageCurves(name) {
@@ -272,6 +303,7 @@ async function pageCurves(name) {
 const lastChart = {};
 async function chartText(path) {
   const r = await fetch("/api/" + path, { cache: "no-store" });
+  noteReading(r);
   const text = await r.text();
   if (!r.ok) throw failure(JSON.parse(text).error || r.statusText, r.status);
   return text;
@@ -388,16 +420,22 @@ async function render(polled) {
   busy = true;
   const r = route();
   const key = r.study + "/" + r.page;
-  if (state.study !== r.study) { Object.assign(state, FRESH); state.study = r.study; }
+  if (state.study !== r.study) { Object.assign(state, FRESH); state.study = r.study; reading = null; }
   // the trials page's address says which trial is open (Back to the table's closes it)
   if (r.page === "trials" || r.trial !== null) state.selected = r.trial;
-  if (state.route !== key) { state.route = key; drewRoute = null; zooms = {}; main().innerHTML = ""; nav(r); }
+  if (state.route !== key) {
+    // the page's place says what it waits for until its data arrives (never a blank page)
+    state.route = key; drewRoute = null; zooms = {}; nav(r);
+    main().innerHTML = `<p class="muted" id="page-wait">loading ${r.study ? esc(titles[r.study] || r.study) : "the studies"}…</p>`;
+    showReading(r);
+  }
   setTitle(r);
   try {
     if (!r.study) await pageStudies();
     else await (HANDLERS[r.page] || pageOverview)(r.study);
     drewRoute = key;
     backoff = null;
+    showReading(r);
     const st = document.getElementById("status");
     st.textContent = "updated " + new Date().toLocaleTimeString();
     st.title = "";

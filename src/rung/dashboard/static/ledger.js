@@ -63,6 +63,9 @@
       '<option value="" selected disabled>choose a study</option>') + keys.map((k) =>
       `<option value="${esc(k)}"${k === current ? " selected" : ""}>${esc(k)}</option>`).join("");
     if (select.dataset.html !== html) { select.dataset.html = html; select.innerHTML = html; }
+    // the list shows the study shown, whatever was picked in it since it was written: a pick
+    // that Back undid leaves the list's HTML as it was while the chooser still shows the pick
+    if (current !== null && keys.includes(current) && select.value !== current) select.value = current;
     nav();
     return data;
   }
@@ -171,13 +174,14 @@
       } else if (polled && backoff && backoff.study === current && Date.now() < backoff.until) {
         return;  // it failed lately: the page still says why
       } else {
+        const study = current;  // the study asked for (another may be chosen meanwhile)
         let l;
         try {
-          l = await getJSON(`/api/study/${encodeURIComponent(current)}/ledger`);
+          l = await getJSON(`/api/study/${encodeURIComponent(study)}/ledger`);
           backoff = null;
         } catch (e) {
           if (e.status === 404 || e.status === 500) {
-            backoff = {study: current, until: Date.now() + BACKOFF};
+            backoff = {study, until: Date.now() + BACKOFF};
             e.later = true;
           }
           throw e;
@@ -185,7 +189,7 @@
         document.getElementById("page-error").hidden = true;
         document.getElementById("ledger-body").hidden = false;  // before drawing: its size
         draw(l);
-        drawnFor = current;
+        drawnFor = study;
       }
       status.textContent = "updated " + new Date().toLocaleTimeString();
       status.title = "";
@@ -198,10 +202,18 @@
   }
 
   let busy = false;
+  let again = false;  // a study was chosen (or Back pressed) while a refresh ran: refresh again
   async function tick(polled) {
-    if (busy) return;
+    if (busy) {
+      if (polled !== true) again = true;
+      return;
+    }
     busy = true;
     try { await refresh(polled === true); } finally { busy = false; }
+    if (again) {
+      again = false;
+      tick(false);
+    }
   }
 
   select.addEventListener("change", () => {
@@ -212,6 +224,10 @@
   });
   window.addEventListener("popstate", () => {
     current = new URLSearchParams(location.search).get("study");
+    // the chooser shows the study Back returned to at once (not at the next refresh)
+    if (current !== null && Array.from(select.options).some((o) => o.value === current)) {
+      select.value = current;
+    }
     tick(false);
   });
   tick(false);

@@ -33,8 +33,7 @@ async function pageTrials(name) {
   const first = d.matched ? d.offset + 1 : 0;
   document.getElementById("count").textContent =
     `${first.toLocaleString()}–${(d.offset + rows.length).toLocaleString()} of ${d.matched.toLocaleString()} trials` +
-    (d.matched !== d.total ? ` (filtered from ${d.total.toLocaleString()})` : "") +
-    (d.loading ? ` · reading the journal: ${Math.floor(100 * d.loading.records / d.loading.total)}%` : "");
+    (d.matched !== d.total ? ` (filtered from ${d.total.toLocaleString()})` : "");
   document.getElementById("prev").disabled = d.offset === 0;
   document.getElementById("next").disabled = d.offset + rows.length >= d.matched;
   if (state.selected === null) {  // back to the table's own address: no trial open
