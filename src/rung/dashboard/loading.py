@@ -18,10 +18,8 @@ it set starts none and replays nothing itself), and is answered at once with wha
   against 3.8 s to read, replay and fold the 222,849 records it stands for, and unpickling a
   file found beside a journal runs whatever code the file names.) That replay, and the trials
   table's rows of its result, hold **no lock**: nothing reads that engine until it has caught
-  up, when it replaces the view in one step under the lock. (It held the lock for each
-  20,000-record chunk before: every other request of the dashboard waited up to a chunk, up to
-  0.6-1.5 s, measured on a 30,000-trial study of 222,849 records on two busy cores; 0.18-0.28 s
-  at most now.)
+  up, when it replaces the view in one step under the lock (other requests wait 0.18-0.28 s at
+  most meanwhile, measured on a 30,000-trial study of 222,849 records on two busy cores).
 - **without a usable snapshot**: the study is replayed in place ``CHUNK`` records per hold of
   the lock (``_progressively``), so requests are answered between two steps with the pages of
   what has been replayed so far, marked ``loading``; its table's rows are then built ``ROWS`` at
@@ -160,6 +158,7 @@ class BackgroundReading:
                     setattr(snap, f, getattr(fresh, f))
                 snap.total = max(snap.total, jf.n_records)
             return
+
 
 def twin(snap: Snapshot) -> Snapshot:
     """``snap`` with the same engine and fold (read only) and its own rows, memos and charts'
