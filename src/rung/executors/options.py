@@ -91,15 +91,17 @@ def check_executor_options(executor: Any, options: Mapping[str, Any],
     """Raise ``ConfigError`` for an unknown executor name, or naming the first option
     ``executor`` does not take: any option given with an executor instance (it is built
     already), an unknown one for a name; for ``"local"``, also a bad ``n_workers``,
-    ``checkpoint_every`` or ``threads_per_worker`` value (``check_local_options``), and for
-    ``"ray"`` an ``n_workers`` that is not an integer >= 1."""
+    ``checkpoint_every``, ``threads_per_worker`` or ``max_trials_per_worker`` value
+    (``check_local_options``), and for ``"ray"`` an ``n_workers`` that is not an integer
+    >= 1."""
     if isinstance(executor, str) and executor not in ("local", "ray"):
         raise unknown_executor(executor)
     if executor == "local":
         from rung.executors.processes import check_local_options
 
         check_local_options(n_workers, options.get("checkpoint_every"),
-                            options.get("threads_per_worker"))
+                            options.get("threads_per_worker"),
+                            options.get("max_trials_per_worker"))
     elif n_workers is not None:
         from rung._validate import check_int
 

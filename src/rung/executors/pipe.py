@@ -23,6 +23,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from rung.executors.fork_threads import limit_inherited_pools
 from rung.executors.protocol import INIT_ERROR, READY
 from rung.executors.warden import start_warden
 from rung.executors.worker import TrialContext, worker_loop
@@ -179,6 +180,19 @@ def _end_group() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _line_buffered_output() -> None:
+    """Make ``sys.stdout`` and ``sys.stderr`` flush at every newline. Written to a file or a
+    pipe they are block-buffered, so a worker killed (a timeout, a cancel, the OOM killer)
+    would lose the last lines of its trial, and of the trials before it still in the buffer,
+    and two workers' lines would interleave mid-line. Streams without ``reconfigure`` (a
+    notebook's, under fork) are left as they are."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if callable(reconfigure):
+            with contextlib.suppress(Exception):  # (a detached or closed stream)
+                reconfigure(line_buffering=True)
+
+
 def worker_main(
     conn: Connection,
     payload: bytes | None,
@@ -186,9 +200,16 @@ def worker_main(
     checkpoint_root: str,
     checkpoint_every: int | None,
     driver_pid: int | None,
+    limit_threads: bool = False,
 ) -> None:
     """Entry point of a worker process (module level, so spawn can import it). A worker
-    that finds its driver gone (at start-up, or a closed pipe) returns without a word."""
+    that finds its driver gone (at start-up, or a closed pipe) returns without a word. Its
+    ``sys.stdout`` and ``sys.stderr`` are line-buffered, so a trial's printed lines are
+    written as they are printed, and survive the worker's death.
+
+    ``limit_threads`` (a fork worker given a thread count): the thread pools inherited from
+    the driver are set to the ``OMP_NUM_THREADS`` of the worker's environment before the
+    objective runs (``rung.executors.fork_threads``)."""
     # Ctrl-C in a terminal reaches the whole process group: the driver decides what happens
     # (it shuts the workers down), so a worker does not die half-way through a message.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -201,6 +222,9 @@ def worker_main(
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
     _die_with_driver(driver_pid)
+    _line_buffered_output()
+    if limit_threads:
+        limit_inherited_pools()
     chan = PipeChannel(conn)
     try:
         try:

@@ -20,11 +20,19 @@ from typing import Any
 from rung.errors import ConfigError
 from rung.executors.process_tree import signal_escapees
 
+#: what ``_describe_exit`` adds to a SIGKILL: the signal the kernel's out-of-memory killer sends
+OOM_HINT = "out of memory? the kernel's OOM killer sends it"
+
 
 def _describe_exit(code: int | None) -> str:
+    """A worker's exit code in words, for a death the driver did not cause (``killed by signal
+    SIGTERM``, ``exited with code 3``); a SIGKILL adds that the kernel's out-of-memory killer
+    may have sent it (``killed by signal SIGKILL: out of memory? ...``)."""
     if code is None:
         return "still running, killed"
     if code < 0:
+        if -code == signal.SIGKILL:
+            return f"killed by signal SIGKILL: {OOM_HINT}"
         try:
             return f"killed by signal {signal.Signals(-code).name}"
         except ValueError:
@@ -55,9 +63,11 @@ def check_local_workers(n_workers: Any, key: str = "n_workers",
 
 
 def check_local_options(n_workers: Any = None, checkpoint_every: Any = None,
-                        threads_per_worker: Any = None) -> None:
+                        threads_per_worker: Any = None,
+                        max_trials_per_worker: Any = None) -> None:
     """The local executor's numbers (``None``: not given): ``n_workers`` as
-    ``check_local_workers``; ``checkpoint_every`` and ``threads_per_worker`` integers >= 1.
+    ``check_local_workers``; ``checkpoint_every``, ``threads_per_worker`` and
+    ``max_trials_per_worker`` integers >= 1.
     ``ConfigError`` naming the first bad one: ``LocalExecutor`` checks them when built, and
     ``rung.run`` / ``Study.run`` before anything is written."""
     from rung._validate import check_int
@@ -65,7 +75,8 @@ def check_local_options(n_workers: Any = None, checkpoint_every: Any = None,
     if n_workers is not None:
         check_local_workers(n_workers)
     for key, value in (("checkpoint_every", checkpoint_every),
-                       ("threads_per_worker", threads_per_worker)):
+                       ("threads_per_worker", threads_per_worker),
+                       ("max_trials_per_worker", max_trials_per_worker)):
         if value is not None:
             check_int(key, value, 1)
 
