@@ -13,6 +13,7 @@ from rung.benchmarks import get_benchmark
 from rung.cli import ls as ls_mod
 from rung.cli.main import main
 from rung.dashboard import snapshot as snapshot_mod
+from rung.dashboard import snapshot_job
 from rung.dashboard.snapshot import RunWriter, view_path
 
 
@@ -30,6 +31,7 @@ def _run(db: Path, name: str, scheduler: rung.Scheduler | str, n_trials: int) ->
                           searcher="random", scheduler=scheduler, max_step=b.max_step,
                           budget=rung.Budget(n_trials=n_trials), seed=3, storage=db)
     s.simulate(b, n_workers=3)
+    assert snapshot_job.wait_all(120)  # the run's snapshot is written by a job of its own
     return s
 
 
@@ -67,6 +69,8 @@ def test_a_snapshot_behind_the_journal_is_not_used(tmp_path: Path,
     db = tmp_path / "s.db"
     monkeypatch.setattr(RunWriter, "CHECK_EVERY", 0.0)
     monkeypatch.setattr(RunWriter, "at_end", lambda self, engine: None)  # only mid-run ones
+    # each written as of the check that started it (a job reads the journal when it runs)
+    monkeypatch.setattr(snapshot_job, "start", snapshot_job.inline)
     _run(db, "asha", rung.ASHA(reduction_factor=3), 40).close()
     with rung.storage.SQLiteJournal(db, readonly=True) as journal:
         head = snapshot_mod.header(view_path(db, "asha"), db, "asha")

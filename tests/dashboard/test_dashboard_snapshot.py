@@ -15,7 +15,7 @@ import pytest
 
 import rung
 from rung.benchmarks import get_benchmark
-from rung.dashboard import charts, data
+from rung.dashboard import charts, data, snapshot_job
 from rung.dashboard import snapshot as snapshot_mod
 from rung.dashboard.data import Catalog
 from rung.dashboard.snapshot import RunWriter, cache_path, view_path
@@ -41,6 +41,7 @@ def _asha(db: Path, n_trials: int = 40, seed: int = 0) -> None:
                           seed=seed, storage=db)
     s.simulate(b, n_workers=3)
     s.close()
+    assert snapshot_job.wait_all(120)  # the run's snapshot is written by a job of its own
 
 
 def _mo(db: Path) -> None:
@@ -111,6 +112,8 @@ def test_snapshot_behind_the_journal_shows_its_prefix_then_the_replay(
     background replay has caught up, then the replay (equal to a replay of all)."""
     monkeypatch.setattr(RunWriter, "CHECK_EVERY", 0.0)
     monkeypatch.setattr(RunWriter, "at_end", lambda self, engine: None)  # only mid-run ones
+    # each written as of the check that started it (a job reads the journal when it runs)
+    monkeypatch.setattr(snapshot_job, "start", snapshot_job.inline)
     db = tmp_path / "s.db"
     _asha(db, n_trials=60)
     with sqlite3.connect(db) as c:
@@ -263,16 +266,20 @@ def test_live_study_is_not_cached(tmp_path: Path) -> None:
 
 @pytest.mark.slow  # 300 committed ask/tell pairs: 33 s on a slow 2-core machine
 def test_run_writer_doubles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """During a run a snapshot is written each time the journal has at least doubled since the
+    """During a run a snapshot is due each time the journal has at least doubled since the
     last one (checked every ``CHECK_EVERY`` seconds); at the end if anything is new."""
     monkeypatch.setattr(snapshot_mod, "MIN_RECORDS", 100)
     db = tmp_path / "s.db"
     s = rung.Study.create("w", {"x": rung.Float(0.0, 1.0)}, "loss", storage=db)
     clock = [0.0]
-    w = RunWriter(s.journal, "w", clock=lambda: clock[0])
+    w = RunWriter(s.journal, "w", clock=lambda: clock[0], launch=snapshot_job.inline)
     wrote: list[int] = []
-    monkeypatch.setattr(snapshot_mod, "write",
-                        lambda path, snap: wrote.append(snap.fold.n_records) or True)
+
+    def run(db: Path, study: str) -> bool:  # the job, counted instead of run
+        wrote.append(s.journal.count("w"))  # type: ignore[attr-defined]
+        return True
+
+    monkeypatch.setattr(snapshot_job, "run", run)
     for _ in range(300):
         t = s.ask()
         s.tell(t.id, "completed", {"loss": t.params["x"]})

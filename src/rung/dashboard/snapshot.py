@@ -15,16 +15,18 @@ records appended after it cannot be replayed onto it: ``rung.dashboard.data`` th
 snapshot at once and replays the whole journal in the background, switching over once it has
 caught up.
 
-**Who writes it.** The run itself (``RunWriter``, called by ``rung.driver.drive``) beside its
-SQLite journal (``view_path``: ``<db file>.<study>.view``), at the end of a run and, during a
-long run, whenever the journal has doubled since the last snapshot (so writing them costs
-O(records) over the run), for journals of at least ``MIN_RECORDS`` records only (a smaller
-one replays in well under a second). The dashboard writes the same file into its own cache
-directory (``cache_path``: it writes no snapshot beside a journal, which it opens read-only;
-SQLite itself may leave the journal's empty ``-wal`` / ``-shm`` files there) after
-replaying a finished study that had no usable snapshot (written by an older rung, or by
-ask/tell). Both write a temporary file and rename it over the old one: a reader never sees half
-a file, and a reader that holds the old one open keeps reading the old one.
+**Who writes it.** The run (``RunWriter``, called by ``rung.driver.drive``) has it written
+beside its SQLite journal (``view_path``: ``<db file>.<study>.view``) by a process of its own
+(``rung.dashboard.snapshot_job``: it replays the journal read-only, as the dashboard does), at
+the end of a run and, during a long run, whenever the journal has doubled since the last
+snapshot (so writing them costs O(records) over the run), for journals of at least
+``MIN_RECORDS`` records only (a smaller one replays in well under a second). The dashboard
+writes the same file into its own cache directory (``cache_path``: it writes no snapshot
+beside a journal, which it opens read-only; SQLite itself may leave the journal's empty
+``-wal`` / ``-shm`` files there) after replaying a finished study that had no usable
+snapshot (written by an older rung, or by ask/tell). Both write a temporary file and rename
+it over the old one: a reader never sees half a file, and a reader that holds the old one
+open keeps reading the old one.
 
 **Format** (``FORMAT``): a header, one line of JSON (format, rung version, study,
 ``n_records``, fingerprint, caps, the length of the front, and the details' length and CRC-32,
@@ -56,6 +58,7 @@ from rung.core.versions import RUNG_VERSION
 if TYPE_CHECKING:
     from rung.core.engine import Engine
     from rung.dashboard.data import Snapshot
+    from rung.dashboard.snapshot_job import Job
     from rung.storage.base import Journal
 
 log = logging.getLogger("rung.dashboard")
@@ -241,10 +244,10 @@ def save(path: Path, chunks: list[bytes]) -> None:
 
 
 # --- reading ---------------------------------------------------------------------------------
-def header(path: Path, db: Path, study: str) -> dict[str, Any] | None:
+def header(path: Path, db: Path, study: str, quiet: bool = False) -> dict[str, Any] | None:
     """The header of the snapshot at ``path`` if it may be used for ``study`` in the journal
-    ``db`` now (see the module's docstring); ``None`` (and a log line saying why, unless there
-    is no file) if not."""
+    ``db`` now (see the module's docstring); ``None`` (and, unless ``quiet``, a log line
+    saying why, unless there is no file) if not."""
     try:
         with path.open("rb") as f:
             head = json.loads(f.readline())
@@ -265,7 +268,8 @@ def header(path: Path, db: Path, study: str) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     except Exception as e:  # a cache: anything wrong with it means replaying the journal
-        _ignored(path, e)
+        if not quiet:
+            _ignored(path, e)
         return None
 
 
@@ -333,84 +337,140 @@ def best(paths: list[Path], db: Path, study: str) -> View | None:
 
 # --- the run's side --------------------------------------------------------------------------
 class RunWriter:
-    """Writes the snapshot of a run's study beside its SQLite journal (``rung.driver.drive``).
+    """Has the snapshot of a run's study written beside its SQLite journal
+    (``rung.driver.drive`` calls ``after_turn`` after every turn and ``at_end`` once the run
+    has ended) by a process of its own (``rung.dashboard.snapshot_job``), so that the run
+    never waits for it and holds none of the dashboard's state in memory.
 
-    ``after_turn`` is called after every turn and costs a clock read, except every
-    ``CHECK_EVERY`` seconds, when it counts the journal's records: it writes a snapshot when
-    the journal has at least ``MIN_RECORDS`` records and has doubled since the last one.
-    ``at_end`` writes one at the end of the run if records were appended since. The journal's
-    records are folded incrementally (each is read back once over the run). Never raises: a
-    snapshot that cannot be written is logged and left out (the journal is the truth; the
-    dashboard then replays it). ``RUNG_DASHBOARD_SNAPSHOTS=0`` in the environment turns it off.
+    ``after_turn`` costs a clock read, except every ``CHECK_EVERY`` seconds, when it counts the
+    journal's records: a snapshot is due once the journal has at least ``MIN_RECORDS`` records
+    and has doubled since the last one (``covered``: at a run's first check, the records the
+    snapshot already beside the journal covers, if ``header`` finds it usable, so that a
+    resumed study's up-to-date snapshot is not written again). ``at_end`` starts one if
+    records were appended since. A due snapshot starts a job (``launch``, default
+    ``rung.dashboard.snapshot_job.start``: a detached, low-priority process; the check only
+    starts it, in milliseconds) unless one is running: at most one per writer at a time, a
+    due snapshot waits for the running job to end and is started at a later check; at the
+    end, a running job that started before the last records is stopped and one for the whole
+    journal started instead. Nothing waits for a job (``wait`` does, for callers that want
+    to): the run's process reaps each when it ends and leaves one still running at its exit
+    to finish on its own; a reader that finds no snapshot, or one behind the journal,
+    replays the journal, which is correct, only slower. Never raises: a job that cannot be
+    started or fails is logged (one warning per writer) and left out (the journal is the
+    truth). ``RUNG_DASHBOARD_SNAPSHOTS=0`` in the environment turns it off.
 
-    Cost, measured on a simulated run of 30,000 trials (225,939 records; 7.4 CPU s without
-    snapshots): 13.1 MB written, +3.9 CPU s for the end-of-run snapshot alone (2.3 s to
-    compute and write it, the rest to read the journal back), +5.9 CPU s with the mid-run
-    one (``benchmarks/RESULTS.md``, ``bench_dashboard``). It is written in the driver's loop,
-    so trials waiting for a decision wait while it is (about 2-3 s per 100,000 records,
-    docs/dashboard.md): a run whose trials take seconds or more does not notice; a simulated
-    one, or one of many trials that return at once, shows a pause."""
+    Cost, to the run: a record count every ``CHECK_EVERY`` seconds and, per snapshot, a
+    process started (a few ms); its driver's memory and pace are those of a run without
+    snapshots. The job costs what the dashboard's replay of the journal does, in its own
+    process at ``nice`` 10 beside the run: the last one of a simulated 100,000-trial run
+    (745,084 records) 24 CPU-s and 700 MB, the mid-run ones about as much again; and while
+    it reads, SQLite cannot restart the journal's write-ahead log, which grows (121 MB in
+    that run; removed when the journal is closed). Measured in docs/dashboard.md."""
 
     CHECK_EVERY = 10.0
 
-    def __init__(self, journal: Journal, study: str, clock: Callable[[], float] = time.monotonic
-                 ) -> None:
+    def __init__(self, journal: Journal, study: str, clock: Callable[[], float] = time.monotonic,
+                 launch: Callable[[Path, str], Job] | None = None) -> None:
         db = getattr(journal, "path", None)
         off = os.environ.get("RUNG_DASHBOARD_SNAPSHOTS", "1") == "0"
         self.db = db if isinstance(db, Path) and callable(getattr(journal, "count", None)) \
             and not off else None
         self.journal = journal
         self.study = study
-        self.covered = 0
+        #: records the snapshot beside the journal covers (``None``: not looked at yet)
+        self.covered: int | None = None
         self.clock = clock
         self.checked = clock()
-        self._snap: Snapshot | None = None
+        self.launch = launch
+        #: the running job, and the journal's records when it was started
+        self.job: Job | None = None
+        self.job_records = 0
+        self._warned = False
 
     def after_turn(self, engine: Engine) -> None:
         if self.db is None or self.clock() - self.checked < self.CHECK_EVERY:
             return
         self.checked = self.clock()
-        n = self._count()
-        if n >= MIN_RECORDS and n >= 2 * max(self.covered, MIN_RECORDS // 2):
-            self._write(engine)
+        self._guarded(False)
 
     def at_end(self, engine: Engine) -> None:
-        if self.db is None:
-            return
+        if self.db is not None:
+            self._guarded(True)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds (``None``: as long as it takes) for the running job,
+        if any; True if none is running any more."""
+        job = self.job
+        if job is None:
+            return True
+        if not job.wait(timeout):
+            return False
+        self._guard(self._reap)
+        return True
+
+    def _guarded(self, end: bool) -> None:
+        self._guard(lambda: self._check(end))
+
+    def _guard(self, fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except Exception:
+            self._warn("could not have the dashboard snapshot of %s written", self.study,
+                       exc_info=True)
+
+    def _warn(self, msg: str, *args: Any, exc_info: bool = False) -> None:
+        if self._warned:
+            log.debug(msg, *args, exc_info=exc_info)
+        else:
+            self._warned = True
+            log.warning(msg + " (the dashboard replays the journal instead)", *args,
+                        exc_info=exc_info)
+
+    def _check(self, end: bool) -> None:
+        """Start a job if a snapshot is due (see the class docstring)."""
+        assert self.db is not None
+        self._reap()
         n = self._count()
-        if n > self.covered and n >= MIN_RECORDS:
-            self._write(engine)
+        if n < MIN_RECORDS:
+            return
+        if self.covered is None:
+            head = header(view_path(self.db, self.study), self.db, self.study, quiet=True)
+            self.covered = int(head["n_records"]) if head is not None else 0
+        job = self.job
+        if job is not None:
+            if not (end and n > self.job_records):
+                return  # one at a time: a later check starts the next one
+            job.stop()  # it covers less than the whole journal: one that does replaces it
+            self.job = None
+        elif not (n > self.covered if end else n >= 2 * max(self.covered, MIN_RECORDS // 2)):
+            return
+        from rung.dashboard import snapshot_job
+
+        launch = self.launch or snapshot_job.start
+        self.job, self.job_records = launch(self.db, self.study), n
+
+    def _reap(self) -> None:
+        """Take note of the job's end, if it has ended: ``covered`` grows to what it wrote
+        (the records the journal held when it started, at least ``job_records``); a failed
+        one is warned of, and not started again before the journal doubles (or, at the end,
+        grows)."""
+        job = self.job
+        if job is None or not job.done():
+            return
+        self.job = None
+        assert self.db is not None
+        if job.ok():
+            head = header(view_path(self.db, self.study), self.db, self.study, quiet=True)
+            wrote = int(head["n_records"]) if head is not None else 0
+        else:
+            wrote = 0
+            self._warn("the job writing the dashboard snapshot of %s failed (%s; run it "
+                       "again to see why: %s)", self.study, job.why(), job.command())
+        self.covered = max(self.covered or 0, self.job_records, wrote)
 
     def _count(self) -> int:
         n: int = self.journal.count(self.study)  # type: ignore[attr-defined]
         return n
-
-    def _write(self, engine: Engine) -> None:
-        from rung.analysis_frames import JournalFold
-        from rung.core.records import StudySpec
-        from rung.dashboard.data import Snapshot
-
-        assert self.db is not None
-        try:
-            snap = self._snap
-            if snap is None:
-                stored = self.journal.load_study(self.study)
-                auto = stored.get("auto")
-                snap = self._snap = Snapshot(self.study, self.db, StudySpec.from_json(stored),
-                                             engine, JournalFold(),
-                                             auto if isinstance(auto, str) else None,
-                                             stored=stored)
-            snap.engine = engine
-            new = self.journal.read(self.study, after=snap.fold.n_records)
-            snap.fold.update(new)
-            snap.fold.drop_results()  # no page reads them: not kept
-            snap.dirty = set(engine.history)  # (a retired trial changes without a record)
-            snap.total = snap.fold.n_records
-            if write(view_path(self.db, self.study), snap):
-                self.covered = snap.fold.n_records
-        except Exception:
-            log.warning("could not write the dashboard snapshot of %s", self.study,
-                        exc_info=True)
 
 
 __all__ = [
