@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rung.core.events import (
+    COMMAND_TYPES,
+    EVENT_TYPES,
+    Action,
     Cancel,
     CapacityChanged,
     CheckpointSaved,
@@ -35,11 +38,18 @@ from rung.core.events import (
     TrialEnded,
     TrialStarted,
 )
-from rung.core.records import TrialStatus
+from rung.core.records import Outcome, TrialStatus
 from rung.time_kind import session_clock
 
 if TYPE_CHECKING:
     from rung.core.history import History
+
+
+#: the record kinds with a ``time`` (every event) and without one (every command)
+_TIMED = frozenset(EVENT_TYPES)
+_UNTIMED = frozenset(COMMAND_TYPES)
+#: a decision's action and a run's outcome as the text the fold keeps (their ``value``)
+_VALUE: dict[Action | Outcome, str] = {e: e.value for e in (*Action, *Outcome)}
 
 
 @dataclass(slots=True)
@@ -128,47 +138,61 @@ class JournalFold:
     _launches: dict[int, int] = field(default_factory=dict)
 
     def update(self, records: Iterable[Record]) -> JournalFold:
+        # One pass over every record of a study (seven per trial): the kinds are told apart
+        # by exact type, an event's time read as an attribute (a command has none), and the
+        # hot containers held in locals.
+        results, result_decision, index = self.results, self.result_decision, self._result_index
+        last_step, launches = self.last_step, self._launches
         for r in records:
             self.n_records += 1
-            t = getattr(r, "time", None)
-            if type(r) is CapacityChanged and r.new_session and self._open:
-                # the driver of the last session is gone: its runs ended when the journal
-                # last heard from it (their TrialEnded, written by the next session, is late)
-                for tid in list(self._open):
-                    self._close(tid, self.now, "interrupted")
+            kind = type(r)
+            t = (r.time if kind in _TIMED  # type: ignore[union-attr]
+                 else None if kind in _UNTIMED else getattr(r, "time", None))
+            if kind is CapacityChanged and self._open:
+                assert isinstance(r, CapacityChanged)
+                if r.new_session:
+                    # the driver of the last session is gone: its runs ended when the journal
+                    # last heard from it (their TrialEnded, written by the next session, is
+                    # late)
+                    for tid in list(self._open):
+                        self._close(tid, self.now, "interrupted")
             if t is not None:
-                self.now = max(self.now, float(t))
+                now = float(t)
+                if now > self.now:  # (``max(self.now, now)``: NaN leaves it)
+                    self.now = now
                 if self.start is None:
                     self.start = float(t)
-            kind = type(r)
             if kind is ResultReported:
                 assert isinstance(r, ResultReported)
-                self._result_index[(r.trial_id, r.step)] = len(self.results)
-                self.results.append(ResultSeen(r.trial_id, r.step, r.metrics, r.time,
-                                               self._launches.get(r.trial_id, 1)))
-                self.result_decision.append(None)
-                self.last_step[r.trial_id] = max(self.last_step.get(r.trial_id, 0), r.step)
+                tid, step = r.trial_id, r.step
+                index[(tid, step)] = len(results)
+                results.append(ResultSeen(tid, step, r.metrics, r.time, launches.get(tid, 1)))
+                result_decision.append(None)
+                last_step[tid] = max(last_step.get(tid, 0), step)
             elif kind is Reply:
                 assert isinstance(r, Reply)
                 d = r.decision
-                self._decide(DecisionMade(r.trial_id, r.step, d.action.value, d.reason, self.now))
+                a = d.action
+                action = _VALUE[a] if type(a) is Action else a.value
+                self._decide(DecisionMade(r.trial_id, r.step, action, d.reason, self.now))
             elif kind is Cancel:
                 assert isinstance(r, Cancel)
                 if r.trial_id not in self._open and self.last_outcome.get(r.trial_id) == "paused":
                     # nothing runs: the engine ended a paused trial its scheduler retired
                     self.retirements[r.trial_id] = (r.reason, self.now)
                     continue
-                step = self.last_step.get(r.trial_id, 0)
+                step = last_step.get(r.trial_id, 0)
                 self._decide(DecisionMade(r.trial_id, step, "cancel", r.reason, self.now))
             elif kind is Launch:
                 assert isinstance(r, Launch)
-                self._launches[r.trial_id] = self._launches.get(r.trial_id, 0) + 1
+                launches[r.trial_id] = launches.get(r.trial_id, 0) + 1
             elif kind is TrialStarted:
                 assert isinstance(r, TrialStarted)
                 self._start(r.trial_id, r.time)
             elif kind is TrialEnded:
                 assert isinstance(r, TrialEnded)
-                self._end(r.trial_id, r.time, r.outcome.value)
+                o = r.outcome
+                self._end(r.trial_id, r.time, _VALUE[o] if type(o) is Outcome else o.value)
             elif kind is DeleteCheckpoint:
                 assert isinstance(r, DeleteCheckpoint)
                 self.deleted.add(r.path)

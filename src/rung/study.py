@@ -39,6 +39,7 @@ from rung.study_checks import (
     check_given_resources,
     check_same_spec,
 )
+from rung.study_gc import gc_paused
 from rung.study_resume import StudyResume, replayed_engine
 from rung.study_session import (  # MAX_SIMULATED_WORKERS, check_simulated_workers: re-exported
     MAX_SIMULATED_WORKERS,
@@ -248,8 +249,10 @@ class Study(AskTell, StudyViews, StudyResume):
         journal = open_journal(storage, readonly=readonly)
         stored = journal.load_study(name)
         spec = study_spec(stored, f"{getattr(journal, 'path', 'the journal')}: study {name!r}")
-        records = journal.read(name)
-        engine = replayed_engine(spec, records, readonly or getattr(journal, "readonly", False))
+        with gc_paused():  # many long-lived objects, few cycles: ``rung.study_gc``
+            records = journal.read(name)
+            engine = replayed_engine(spec, records,
+                                     readonly or getattr(journal, "readonly", False))
         auto = stored.get("auto")
         study = cls(spec, journal, engine, auto if isinstance(auto, str) else None)
         if readonly:

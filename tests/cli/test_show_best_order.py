@@ -99,3 +99,38 @@ def test_failed_trials_come_last_however_good() -> None:
              ("failed", 2, 0.001, 0.0)])          # #3 failed early
     assert s.best_trial is not None and s.best_trial.id == 2
     assert [t.id for t in top_trials(s, 10)] == [2, 1, 0, 3]  # before: [0, 2, 1, 3]
+
+
+def _ranked_in_full(s: rung.Study, k: int) -> list[int]:
+    """The list as ``top_trials`` made it before it ranked only what it lists: every trial's
+    snapshot, every trial ranked."""
+    import math
+
+    h = s.history
+    counted = set(h.best_candidates())
+    trials = [t for t in s.trials() if math.isfinite(t.score)]
+
+    def rank(t: rung.Trial) -> tuple[bool, bool, bool, int, float, int]:
+        if t.id in counted:
+            return (False, False, False, 0, t.score, t.id)
+        return (True, not h.counts_for_best(t.id), not s.feasible(t.id), -t.last_step,
+                t.score, t.id)
+
+    return [t.id for t in sorted(trials, key=rank)[:k]]
+
+
+@pytest.mark.parametrize("constraints", [False, True])
+def test_the_top_k_are_those_of_the_full_ranking_for_every_k(constraints: bool) -> None:
+    s = rung.Study.create("o", {"x": rung.Float(0.0, 1.0)}, objective="loss",
+                          constraints=["lat <= 1"] if constraints else (),
+                          searcher="random", scheduler="fifo", max_step=MAX_STEP,
+                          budget=rung.Budget(n_trials=40), seed=0)
+    script = []
+    for i in range(40):  # every kind of end, ties of score, NaN values, infeasible ones
+        how = ("completed", "stopped", "failed", "completed", "stopped")[i % 5]
+        step = MAX_STEP if i % 3 else 1 + i % MAX_STEP
+        loss = float("nan") if i % 11 == 7 else round((i * 37 % 13) / 13, 2)
+        script.append((how, step, loss, 0.5 + (i % 4) / 2))
+    play(s, script)
+    for k in [*range(0, 45), -1, -30]:
+        assert [t.id for t in top_trials(s, k)] == _ranked_in_full(s, k), k

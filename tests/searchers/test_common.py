@@ -104,6 +104,24 @@ def test_sobol_points_are_the_seeded_sequence() -> None:
     assert qmc.discrepancy(u) < 0.01
 
 
+def test_a_sobol_design_is_built_at_its_first_point_and_gives_the_same_points() -> None:
+    """A searcher bound to read a journal never asks for a point: its design imports no
+    ``scipy.stats`` and builds no engine; asked, it gives the seeded sequence as it always did
+    (``qmc.Sobol`` seeded with the design's own seed)."""
+    from scipy.stats import qmc
+
+    from rung.core.rng import derive_rng
+    from rung.searchers._common import SobolDesign
+
+    design = SobolDesign(3, 7)
+    assert design._engine is None
+    seed = int(derive_rng(7, "sobol").integers(2**63))
+    expected = qmc.Sobol(3, scramble=True, rng=np.random.default_rng(seed)).random(32)
+    np.testing.assert_array_equal(design.point(5), expected[5])
+    np.testing.assert_array_equal(design.points(20), expected[:20])
+    np.testing.assert_array_equal(design.points(32), expected)
+
+
 def test_tpe_and_sobol_registered_and_exported() -> None:
     assert rung.TPESearcher.name == "tpe"
     assert rung.SobolSearcher.name == "sobol"

@@ -8,6 +8,7 @@ scheduler's state and the diagnostics by ``rung.cli.report_state``.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 from collections.abc import Mapping
@@ -102,19 +103,27 @@ def top_trials(study: Study, k: int) -> list[Trial]:
     the trials whose result counts for the best (``History.best_candidates``: feasible, with a
     final result), by score, so the list starts with ``best_trial``; then the others (stopped
     or paused below ``max_step``, infeasible, ...): failed ones last, the feasible ones first,
-    then those at the highest step, then by score. Ties go to the earlier trial."""
+    then those at the highest step, then by score. Ties go to the earlier trial.
+
+    Reads the history, not a snapshot of every trial: a snapshot is built for the ``k``
+    listed only, and when at least ``k`` trials count for the best (they rank first) the
+    others are not ranked at all."""
     h = study.history
     counted = set(h.best_candidates())
-    trials = [t for t in study.trials() if math.isfinite(t.score)]
+    finite = [t for t in h if math.isfinite(h.score(t))]
 
-    def rank(t: Trial) -> tuple[bool, bool, bool, int, float, int]:
-        if t.id in counted:
-            return (False, False, False, 0, t.score, t.id)
-        return (True, not h.counts_for_best(t.id), not study.feasible(t.id), -t.last_step,
-                t.score, t.id)
+    def rank(t: int) -> tuple[bool, bool, bool, int, float, int]:
+        if t in counted:
+            return (False, False, False, 0, h.score(t), t)
+        return (True, not h.counts_for_best(t), not study.feasible(t), -h.last_step(t),
+                h.score(t), t)
 
-    trials.sort(key=rank)
-    return trials[:k]
+    first = [t for t in finite if t in counted]
+    if 0 <= k <= len(first):  # the k best of those that count: ranked by (score, id)
+        ids = heapq.nsmallest(k, first, key=lambda t: (h.score(t), t))
+    else:
+        ids = sorted(finite, key=rank)[:k]
+    return [study.trial(t) for t in ids]
 
 
 def pareto_line(study: Study, limit: int = 10) -> str:

@@ -62,14 +62,18 @@ def open_study(path: Path | str, name: str) -> Iterator[Study]:
     """Study ``name`` of the SQLite journal ``path``, opened read-only for the block (safe
     while another process runs the study): a snapshot, whose dataframes, figures, ledger and
     ``rung show`` sections fold the records its load replayed (the journal is read once).
+    The cyclic garbage collector is paused for the block (``rung.study_gc.gc_paused``).
 
     A study created by ``rung run`` has its spec's ``path`` directories put on ``sys.path``
     first (as ``rung resume`` does), so what its components name by ``"module:function"``
     (PBT's ``explore``) imports when the load replays their decisions."""
     from rung.storage import SQLiteJournal
     from rung.study import Study
+    from rung.study_gc import gc_paused
 
-    with SQLiteJournal(path, readonly=True) as journal:
+    # the block folds the load's records into rows and text: the collector's walks of the
+    # loaded study would find nothing there either
+    with SQLiteJournal(path, readonly=True) as journal, gc_paused():
         _spec_paths_on_sys_path(journal, name)
         yield Study.load(name, journal, readonly=True)
 

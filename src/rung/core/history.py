@@ -215,6 +215,8 @@ class History(BestRule):
         st = self._trials[trial_id]
         if not ranking and (st.last_step if step is None else step) not in st.metrics:
             return math.inf
+        if not self.constraints:  # no slack to sum (``rung show`` asks of every trial)
+            return 0.0
         return float(sum(max(0.0, s) for s in self.slacks(trial_id, step, ranking)
                          if not math.isnan(s)))
 

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 
 from rung.core.as_written import follow
 from rung.core.events import (
+    COMMAND_TYPES,
+    EVENT_TYPES,
     Cancel,
     Command,
     DeleteCheckpoint,
@@ -141,21 +143,30 @@ class _Diverged(Exception):
         self.text = text
 
 
+_EVENTS = frozenset(EVENT_TYPES)
+_COMMANDS = frozenset(COMMAND_TYPES)
+
+
 def _turns(engine: Engine, records: Iterable[Record]) -> list[tuple[Event, list[Command]]]:
     """``records`` as turns, each event with the commands journaled after it; every trial's
     journaled params noted in ``engine._replay_params``."""
     turns: list[tuple[Event, list[Command]]] = []
+    params = engine._replay_params
+    commands: list[Command] | None = None  # the last turn's
     for rec in records:
-        if is_event(rec):
-            turns.append((rec, []))  # type: ignore[arg-type]
-        elif not turns:
+        kind = type(rec)
+        # (the kinds by exact type first: a journal's records are exactly these)
+        if kind in _EVENTS or (kind not in _COMMANDS and is_event(rec)):
+            commands = []
+            turns.append((rec, commands))  # type: ignore[arg-type]
+        elif commands is None:
             raise ReplayDivergenceError(f"journal starts with a command: {rec!r}")
         else:
-            turns[-1][1].append(rec)  # type: ignore[arg-type]
-            if isinstance(rec, Launch):
+            commands.append(rec)  # type: ignore[arg-type]
+            if kind is Launch or (kind not in _COMMANDS and isinstance(rec, Launch)):
                 # a trial's first Launch holds its proposed params; a later one (resume,
                 # relaunch after a crash) holds the params it used, e.g. define-by-run's
-                engine._replay_params.setdefault(rec.trial_id, rec.params)
+                params.setdefault(rec.trial_id, rec.params)  # type: ignore[union-attr]
     return turns
 
 
@@ -167,6 +178,8 @@ def _replay(engine: Engine, turns: Sequence[tuple[Event, list[Command]]]) -> Non
         finally:
             engine._journaled = None
         n = len(journaled)
+        if n == len(regenerated) and regenerated == journaled:
+            continue  # the common case: the very commands the journal holds, and no more
         if not _same(regenerated[:n], journaled) or (n > len(regenerated)):
             # checkpoint deletions are housekeeping, not decisions: a journal written
             # before a change of the checkpoint lifecycle still replays

@@ -29,24 +29,30 @@ CONT, DISC, CAT = 0, 1, 2
 class SobolDesign:
     """The points of one scrambled Sobol sequence (Owen scrambling, scipy.stats.qmc), seeded
     from the study seed. ``point(i)`` is the ``i``-th point whatever was asked before: points
-    are generated in power-of-two blocks and kept, so asking is O(1) amortized."""
+    are generated in power-of-two blocks and kept, so asking is O(1) amortized. The sequence's
+    engine is built at the first point asked (a study read from its journal, whose searcher
+    is bound but never asked, imports no ``scipy.stats``); its points depend on the seed only,
+    not on when it is built."""
 
     def __init__(self, d: int, seed: int, key: str = "sobol") -> None:
         self.d = d
         # an integer seed: scipy re-seeds from a Generator's seed sequence in a way that loses
         # the derived entropy, so hand it a plain 63-bit seed drawn from the derived stream
-        int_seed = int(derive_rng(seed, key).integers(2**63))
-        # scipy.stats takes about a second to import: only when a Sobol sequence is needed,
-        # not in every worker process that imports rung
-        from scipy.stats import qmc
-
-        self._engine = qmc.Sobol(max(d, 1), scramble=True, rng=np.random.default_rng(int_seed))
+        self._seed = int(derive_rng(seed, key).integers(2**63))
+        self._engine: Any = None
         self._points = np.empty((0, max(d, 1)))
 
     def points(self, n: int) -> np.ndarray:
         """The first ``n`` points, shape ``(n, d)``."""
         have = self._points.shape[0]
         if have < n:
+            if self._engine is None:
+                # scipy.stats takes about a second to import: only when a Sobol sequence is
+                # needed, not in every worker process that imports rung
+                from scipy.stats import qmc
+
+                self._engine = qmc.Sobol(max(self.d, 1), scramble=True,
+                                         rng=np.random.default_rng(self._seed))
             # grow to the next power of two: Sobol' balance holds for prefixes of length 2**m
             target = 1 << max(4, (n - 1).bit_length())
             block = self._engine.random(target - have)
