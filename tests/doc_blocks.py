@@ -61,3 +61,34 @@ def run_script(tmp_path: Path, name: str, code: str, timeout: float = 600,
 def in_main(code: str) -> str:
     """Code to append inside a block's trailing ``if __name__ == "__main__":``."""
     return textwrap.indent(textwrap.dedent(code), "    ")
+
+
+#: what the migration guides' MLP placeholders (``build``, ``fit_one_epoch``) stand for: a model
+#: whose loss falls with the epochs and depends on ``lr`` and ``width``, saved and loaded as its
+#: epoch count
+MLP_PRELUDE = '''\
+import math
+import os
+
+
+class _Model:
+    def __init__(self, lr, width):
+        self.lr, self.width, self.epoch = lr, width, 0
+
+    def save(self, directory):
+        with open(os.path.join(directory, "model.txt"), "w") as f:
+            f.write(str(self.epoch))
+
+    def load(self, directory):
+        with open(os.path.join(directory, "model.txt")) as f:
+            self.epoch = int(f.read())
+
+
+def build(lr, width):
+    return _Model(lr, width)
+
+
+def fit_one_epoch(model):
+    model.epoch += 1
+    return (math.log10(model.lr) + 3) ** 2 / model.epoch + 1 / model.width
+'''

@@ -21,7 +21,7 @@ import pytest
 
 import rung
 from doc_blocks import MIGRATION_PAGES as PAGES
-from doc_blocks import blocks, in_main, run_script
+from doc_blocks import MLP_PRELUDE, blocks, in_main, run_script
 
 #: blocks no test here runs, and why
 NOT_RUN = {
@@ -32,36 +32,6 @@ NOT_RUN = {
                          "test_keras.py run the same calls",
     **{("migrate-syne-tune", i): "run or checked by test_migration_syne_tune.py" for i in range(6)},
 }
-
-#: what a guide's MLP placeholders stand for: a model whose loss falls with the epochs and
-#: depends on lr and width, saved and loaded as its epoch count
-MLP_PRELUDE = '''\
-import math
-import os
-
-
-class _Model:
-    def __init__(self, lr, width):
-        self.lr, self.width, self.epoch = lr, width, 0
-
-    def save(self, directory):
-        with open(os.path.join(directory, "model.txt"), "w") as f:
-            f.write(str(self.epoch))
-
-    def load(self, directory):
-        with open(os.path.join(directory, "model.txt")) as f:
-            self.epoch = int(f.read())
-
-
-def build(lr, width):
-    return _Model(lr, width)
-
-
-def fit_one_epoch(model):
-    model.epoch += 1
-    return (math.log10(model.lr) + 3) ** 2 / model.epoch + 1 / model.width
-'''
-
 
 def test_every_block_is_covered() -> None:
     found = {(page, i) for page in PAGES for i in range(len(blocks(page)))}

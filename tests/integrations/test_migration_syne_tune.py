@@ -25,7 +25,7 @@ import pytest
 
 import rung
 from _docs_output import _cli, _flat
-from doc_blocks import MIGRATION_PAGES, ROOT, blocks, page_path, run_script
+from doc_blocks import MIGRATION_PAGES, MLP_PRELUDE, ROOT, blocks, page_path, run_script
 
 PAGE = "migrate-syne-tune"
 TEXT = _flat(PAGE)
@@ -69,32 +69,6 @@ SYNE_TUNE_KEYWORDS = {
 #: what a guide's MLP placeholders stand for: a model whose loss falls with its epochs and
 #: depends on lr and width, saved and loaded as its epoch count (so a trial resumed from a
 #: checkpoint reports the loss of its true epoch, and one restarted from scratch would not)
-PRELUDE = '''\
-import math
-import os
-
-
-class _Model:
-    def __init__(self, lr, width):
-        self.lr, self.width, self.epoch = lr, width, 0
-
-    def save(self, directory):
-        with open(os.path.join(directory, "model.txt"), "w") as f:
-            f.write(str(self.epoch))
-
-    def load(self, directory):
-        with open(os.path.join(directory, "model.txt")) as f:
-            self.epoch = int(f.read())
-
-
-def build(lr, width):
-    return _Model(lr, width)
-
-
-def fit_one_epoch(model):
-    model.epoch += 1
-    return (math.log10(model.lr) + 3) ** 2 / model.epoch + 1 / model.width
-'''
 
 
 def _loss(params: Mapping[str, Any], epoch: int) -> float:
@@ -198,7 +172,7 @@ def test_port_and_results_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     """The port runs (50 trials, ASHA from step 1), the results block reads its journal as the
     page says, and ``rung resume`` refuses a study created from Python as the page quotes."""
     pytest.importorskip("pandas")
-    out = run_script(tmp_path, "mlp_st.py", PRELUDE + blocks(PAGE)[1]).strip().splitlines()
+    out = run_script(tmp_path, "mlp_st.py", MLP_PRELUDE + blocks(PAGE)[1]).strip().splitlines()
     study = rung.Study.load("mlp", storage=str(tmp_path / "mlp.db"))
     trials = study.trials()
     assert len(trials) == 50 and study.spec.searcher.name == "random"
@@ -234,7 +208,7 @@ def test_checkpoint_block(tmp_path: Path) -> None:
     ``save=`` wrote: every result is the loss of its true epoch (a trial restarted from scratch
     at ``ctx.start_step`` would report the loss of fewer epochs)."""
     pytest.importorskip("pandas")
-    run_script(tmp_path, "promo.py", PRELUDE + blocks(PAGE)[5])
+    run_script(tmp_path, "promo.py", MLP_PRELUDE + blocks(PAGE)[5])
     study = rung.Study.load("mlp-promotion", storage=str(tmp_path / "mlp.db"))
     assert study.engine.scheduler.get_params() == {"reduction_factor": 3, "min_step": 1,
                                                    "variant": "promotion"}
