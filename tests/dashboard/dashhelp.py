@@ -4,7 +4,7 @@
 reporting every step until its scheduler stops it; ``start_dashboard`` starts ``rung
 dashboard`` on a free loopback port (the caller stops it); ``needs_browser`` is the
 ``pytestmark`` of a module that drives Chromium (``conftest.browser``), ``wait_for`` polls a
-condition of the page.
+condition of the page; ``simulated_asha`` writes an ASHA study on mf-hartmann3 by simulation.
 """
 
 from __future__ import annotations
@@ -67,3 +67,22 @@ def start_dashboard(storage: Path, interval: float = 0.5) -> tuple[subprocess.Po
 
 
 __all__ = ["run_to_the_end", "start_dashboard"]
+
+
+def simulated_asha(db: Path, n_trials: int, seed: int = 0) -> int:
+    """Simulate study ``asha`` (random search + ASHA on mf-hartmann3, 3 workers) into the
+    SQLite journal ``db``, wait for its run's dashboard snapshot job, if it started one; the
+    number of records of its journal."""
+    from rung.benchmarks import get_benchmark
+    from rung.dashboard import snapshot_job
+
+    b = get_benchmark("mf-hartmann3")
+    s = rung.Study.create("asha", b.space, objective=rung.Objective(b.metric, b.mode),
+                          searcher="random", scheduler=rung.ASHA(reduction_factor=3),
+                          max_step=b.max_step, budget=rung.Budget(n_trials=n_trials),
+                          seed=seed, storage=db)
+    s.simulate(b, n_workers=3)
+    n = int(s.journal.count("asha"))  # type: ignore[attr-defined]
+    s.close()
+    assert snapshot_job.wait_all(120)  # the run's snapshot is written by a job of its own
+    return n

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from dashhelp import simulated_asha
 
 import rung
-from rung.benchmarks import get_benchmark
 
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
@@ -22,13 +22,7 @@ from rung.dashboard.data import Catalog
 
 
 def _asha(db: Path, n_trials: int = 30) -> None:
-    b = get_benchmark("mf-hartmann3")
-    s = rung.Study.create("asha", b.space, objective=rung.Objective(b.metric, b.mode),
-                          searcher="random", scheduler=rung.ASHA(reduction_factor=3),
-                          max_step=b.max_step, budget=rung.Budget(n_trials=n_trials), seed=0,
-                          storage=db)
-    s.simulate(b, n_workers=3)
-    s.close()
+    simulated_asha(db, n_trials)
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dashhelp import simulated_asha
 
 import rung
-from rung.benchmarks import get_benchmark
 from rung.dashboard import charts, data, snapshot_job
 from rung.dashboard import snapshot as snapshot_mod
 from rung.dashboard.data import Catalog
@@ -34,14 +34,7 @@ def small(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _asha(db: Path, n_trials: int = 40, seed: int = 0) -> None:
-    b = get_benchmark("mf-hartmann3")
-    s = rung.Study.create("asha", b.space, objective=rung.Objective(b.metric, b.mode),
-                          searcher="random", scheduler=rung.ASHA(reduction_factor=3),
-                          max_step=b.max_step, budget=rung.Budget(n_trials=n_trials),
-                          seed=seed, storage=db)
-    s.simulate(b, n_workers=3)
-    s.close()
-    assert snapshot_job.wait_all(120)  # the run's snapshot is written by a job of its own
+    simulated_asha(db, n_trials, seed)
 
 
 def _mo(db: Path) -> None:

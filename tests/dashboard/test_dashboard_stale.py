@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dashhelp import simulated_asha
 
-import rung
-from rung.benchmarks import get_benchmark
 from rung.dashboard import charts, data, loading, snapshot_job
 from rung.dashboard import snapshot as snapshot_mod
 from rung.dashboard.data import Catalog
@@ -40,16 +39,7 @@ def small(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def _asha(db: Path, n_trials: int = 60) -> int:
     """A simulated ASHA study; the number of records of its journal."""
-    b = get_benchmark("mf-hartmann3")
-    s = rung.Study.create("asha", b.space, objective=rung.Objective(b.metric, b.mode),
-                          searcher="random", scheduler=rung.ASHA(reduction_factor=3),
-                          max_step=b.max_step, budget=rung.Budget(n_trials=n_trials), seed=0,
-                          storage=db)
-    s.simulate(b, n_workers=3)
-    n = int(s.journal.count("asha"))  # type: ignore[attr-defined]
-    s.close()
-    assert snapshot_job.wait_all(120)  # the run's snapshot is written by a job of its own
-    return n
+    return simulated_asha(db, n_trials)
 
 
 def _pages(cat: Catalog, name: str = "asha") -> dict[str, Any]:
