@@ -1,5 +1,5 @@
 """The overview's components: the searcher's and the scheduler's settings as ``name: value``
-pairs, without the parameters left at their default or ``None`` (``rung.dashboard.settings``),
+pairs, without the parameters left at their default or ``None`` (``rung.cli.component_settings``),
 whether the page is replayed or served from a snapshot; never raw JSON with its nulls."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 import rung
+from rung.cli.component_settings import settings, settings_text, value_text
 from rung.core.records import ComponentSpec
 from rung.dashboard import data
 from rung.dashboard import snapshot as snapshot_mod
 from rung.dashboard.data import Catalog
-from rung.dashboard.settings import settings, settings_text, value_text
 
 
 def test_defaults_and_nones_are_left_out_in_stored_order() -> None:

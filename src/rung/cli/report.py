@@ -9,10 +9,11 @@ scheduler's state and the diagnostics by ``rung.cli.report_state``.
 from __future__ import annotations
 
 import heapq
-import json
 import math
 from collections.abc import Mapping
 from typing import Any
+
+from rung.cli.component_settings import settings_text
 
 # re-exported: the formatting and the state's text are part of this module's interface
 from rung.cli.report_format import fmt_duration as fmt_duration
@@ -35,7 +36,7 @@ from rung.cli.report_state import state_sections as state_sections
 from rung.cli.stored import open_study
 from rung.core.events import CapacityChanged, Launch
 from rung.core.history import History
-from rung.core.records import Trial, TrialStatus
+from rung.core.records import ComponentSpec, Trial, TrialStatus
 from rung.study import Study
 from rung.time_kind import is_prelude, time_kind
 
@@ -177,6 +178,13 @@ def ended(study: Study) -> str:
     return f"done ({why})" if why else "done"
 
 
+def component_text(kind: str, spec: ComponentSpec) -> str:
+    """``asha (reduction_factor: 4)``: the component's name and its settings that are not
+    defaults (``rung.cli.component_settings``), as the dashboard's overview writes them."""
+    text = settings_text(kind, spec)
+    return f"{spec.name} ({text})" if text else spec.name
+
+
 def show_text(study: Study, where: str, top: int = 10) -> str:
     """Everything ``rung show`` prints."""
     spec = study.spec
@@ -184,12 +192,8 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
     h = study.history
     c = counts(h)
     budget = ", ".join(f"{k}={v}" for k, v in spec.budget.to_json().items() if v is not None)
-    sched = spec.scheduler
-    sched_txt = sched.name + (f" {json.dumps(dict(sched.params), sort_keys=True)}"
-                              if sched.params else "")
-    srch = spec.searcher
-    srch_txt = srch.name + (f" {json.dumps(dict(srch.params), sort_keys=True)}"
-                            if srch.params else "")
+    sched_txt = component_text("scheduler", spec.scheduler)
+    srch_txt = component_text("searcher", spec.searcher)
     lines = [
         f"study {study.name}  ({where})",
         f"  objective  {objective_text(study)}   max_step {spec.max_step}   seed {spec.seed}",
@@ -241,7 +245,7 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
     occ = occupancy_text(study)
     if occ:
         lines.append("")
-        lines.append(f"rung occupancy ({sched.name})")
+        lines.append(f"rung occupancy ({spec.scheduler.name})")
         lines.append(occ)
     diag = diagnostics_text(study)
     if diag:

@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rung.analysis_frames import kept_checkpoint, retired
+from rung.cli.component_settings import settings_text
 from rung.core.records import TrialStatus
 from rung.dashboard._json import clean, jclean
 from rung.dashboard.charts import rung_steps
-from rung.dashboard.settings import settings_text
 from rung.study_views import best_trial_id, over_early
 from rung.time_kind import label as time_label
 
@@ -150,7 +150,7 @@ def overview(snap: Snapshot) -> dict[str, Any]:
 def component_settings(snap: Snapshot) -> dict[str, str]:
     """``searcher_settings`` and ``scheduler_settings``: the components' parameters as the
     page writes them, ``name: value`` pairs without those left at their default or ``None``
-    (``rung.dashboard.settings``; ``""`` when all are). ``searcher_params`` and
+    (``rung.cli.component_settings``; ``""`` when all are). ``searcher_params`` and
     ``scheduler_params`` stay the parameters as stored."""
     spec = snap.spec
     return {"searcher_settings": settings_text("searcher", spec.searcher),

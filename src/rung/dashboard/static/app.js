@@ -237,7 +237,7 @@ async function pageOverview(name) {
 
 function settings(text) {
   // a component's parameters as name: value pairs, those left at their default left out
-  // (the server's rung.dashboard.settings; none: nothing but defaults)
+  // (the server's rung.cli.component_settings; none: nothing but defaults)
   return text ? ` <span class="settings">(${esc(text)})</span>` : "";
 }
 

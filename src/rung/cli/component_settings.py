@@ -1,13 +1,14 @@
-"""A searcher's or scheduler's settings as the overview page writes them: ``name: value`` pairs
-of the parameters that say something, in the order the study stored them.
+"""A searcher's or scheduler's settings in words, as ``rung show`` and the dashboard's overview
+write them: ``name: value`` pairs of the parameters that say something, in the order the study
+stored them.
 
 A study stores its components' parameters as given (``ComponentSpec.params``); one created
 from an instance (``scheduler=rung.ASHA()``) stores every constructor argument, defaults and
-``None`` included. The page printed them as raw JSON (``{"min_step": null, ...}``); it now
-leaves out each parameter that is ``None`` or equal to its constructor's default (looked up in
-the component registry: a component this process cannot import keeps every parameter that is
-not ``None``), and writes the rest as ``rung show`` writes numbers (``fmt_num``: at most ~6
-significant digits), booleans, lists and mappings as in JSON, and text as it is.
+``None`` included. ``settings`` leaves out each parameter that is ``None`` or equal to its
+constructor's default (looked up in the component registry: a component this process cannot
+import keeps every parameter that is not ``None``), and writes the rest as ``rung show`` writes
+numbers (``fmt_num``: at most ~6 significant digits), booleans, lists and mappings as in JSON,
+and text as it is.
 """
 
 from __future__ import annotations
