@@ -38,6 +38,7 @@ from typing import Any
 
 from rung.core.events import Record
 from rung.errors import JournalError
+from rung.storage._sqlite_locks import BUSY_MS, when_unlocked
 from rung.storage.codec import dumps, loads, loads_spec
 from rung.storage.paths import lock_file_name, storage_problem, study_subdir
 from rung.storage.sqlite_reader import no_studies_hint as no_studies_hint
@@ -57,6 +58,7 @@ CREATE TABLE IF NOT EXISTS record (
     PRIMARY KEY (study, seq)
 ) WITHOUT ROWID;
 """
+
 
 #: the columns ``record`` and ``study`` need (a file may have more: they are ignored)
 _COLUMNS = {"study": {"name", "spec", "created"}, "record": {"study", "seq", "kind", "body"}}
@@ -361,21 +363,8 @@ class SQLiteJournal:
             self._undo(existed, made)
             raise JournalError(f"cannot create a journal at {self.path}: {e}") from None
         try:
-            self._conn.execute("PRAGMA busy_timeout=10000")
-            # look before writing anything (journal_mode=WAL rewrites the header): a file of
-            # another application stays byte for byte as it was
-            tables = _tables(self._conn)
-            problem = _schema_problem(self._conn, tables)
-            if problem is not None:
-                found = ", ".join(sorted(tables)) or "none"
-                raise JournalError(
-                    f"{self.path} is not a rung journal ({problem}; its tables: {found}); "
-                    "rung adds no tables to another application's database"
-                )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            if not tables:  # both tables in one transaction: a reader sees none or both
-                self._conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
+            self._conn.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+            when_unlocked(self._set_up, time.monotonic() + BUSY_MS / 1000)
             with contextlib.suppress(OSError):
                 st = os.stat(self._real)
                 self._identity = (st.st_dev, st.st_ino)
@@ -392,6 +381,23 @@ class SQLiteJournal:
                     f"create a journal at {self.path}"
                 raise JournalError(f"cannot {what}: {e}") from None
             raise JournalError(f"{self.path} is not a rung journal: {e}") from None
+
+    def _set_up(self) -> None:
+        """Look at the file, then make it a rung journal in WAL mode if it is none yet."""
+        # look before writing anything (journal_mode=WAL rewrites the header): a file of
+        # another application stays byte for byte as it was
+        tables = _tables(self._conn)
+        problem = _schema_problem(self._conn, tables)
+        if problem is not None:
+            found = ", ".join(sorted(tables)) or "none"
+            raise JournalError(
+                f"{self.path} is not a rung journal ({problem}; its tables: {found}); "
+                "rung adds no tables to another application's database"
+            )
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        if not tables:  # both tables in one transaction: a reader sees none or both
+            self._conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
 
     def _undo(self, existed: bool, made: list[Path]) -> None:
         """Remove what a failed ``_open_writer`` created: the file (and its -wal, -shm) if it
