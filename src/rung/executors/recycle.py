@@ -47,10 +47,6 @@ class Recycler:
         self._retiring[worker] = time.monotonic() + self.grace
         return True
 
-    def retiring(self, worker: Any) -> bool:
-        """``worker`` was retired and has not been removed yet."""
-        return worker in self._retiring
-
     def forget(self, worker: Any) -> bool:
         """``worker`` is gone (removed by the executor); whether it was retiring (its
         replacement already started)."""
