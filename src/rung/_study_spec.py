@@ -69,7 +69,7 @@ def spec_from_arguments(
         check_int("n_workers", n_workers, 1)
     auto = None
     if is_auto(searcher) or is_auto(scheduler):
-        from rung.executors.local import usable_cpus
+        from rung.executors.local_devices import default_workers
 
         auto = choose(
             space,
@@ -78,7 +78,8 @@ def spec_from_arguments(
             else to_spec("scheduler", scheduler, (AUTO,)),
             max_step=max_step,
             n_objectives=max(1, len(objectives)),
-            n_workers=n_workers if n_workers is not None else usable_cpus(),
+            n_workers=(n_workers if n_workers is not None
+                       else default_workers(resources_per_trial)),
             budget=the_budget,
             define_by_run=define_by_run and not space,
         )

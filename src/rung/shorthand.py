@@ -75,8 +75,9 @@ def run(
         executor: default ``"local"``: as ``Study.run``. ``"ray"`` without Ray installed is
             a ``ConfigError`` (key ``executor``: ``pip install 'rung[ray]'``) before anything
             is written.
-        n_workers: default ``None`` (the CPUs this process may use): trials at once, also
-            what ``"auto"`` chooses for.
+        n_workers: default ``None`` (the CPUs this process may use over the CPUs a trial
+            holds, no more than the GPU slots for trials holding GPUs, as ``LocalExecutor``):
+            trials at once, also what ``"auto"`` chooses for.
         constraints: default none: ``rung.Constraint(metric, "<=" | ">=", bound)``, or as in a
             spec ``"metric <= bound"`` strings and mappings of the same keys.
         budget: default ``None``: a ``rung.Budget`` in place of ``n_trials`` / ``max_time`` /

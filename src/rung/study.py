@@ -141,9 +141,11 @@ class Study(AskTell, StudyViews, StudyResume):
                 feasible trials count for ``best_trial``.
             keep_checkpoints: default 1: how many of the best finished trials keep their final
                 checkpoint.
-            n_workers: default ``None`` (the CPUs this process may use,
-                ``rung.executors.local.usable_cpus``): the workers the study expects, which
-                ``"auto"`` chooses for (``run`` takes its own ``n_workers``).
+            n_workers: default ``None`` (the local executor's default: the CPUs this process
+                may use, divided by the CPUs a trial holds, no more than the GPU slots for
+                trials holding GPUs: ``rung.executors.local_devices.default_workers``): the
+                workers the study expects, which ``"auto"`` chooses for (``run`` takes its
+                own ``n_workers``).
             max_failures: default ``None`` (no limit): a count, or a fraction of the ended
                 trials; a run stops early with ``RunFailed`` once that many of its trials
                 failed (a resumed run counts afresh).
@@ -285,7 +287,8 @@ class Study(AskTell, StudyViews, StudyResume):
             executor: default ``"local"`` (worker processes); ``"ray"``, or an ``Executor``
                 instance (built with its own options).
             n_workers: default ``None``: trials run at once (``"local"``: the CPUs this process
-                may use; ``"ray"``: as many as the cluster holds).
+                may use over the CPUs a trial holds, no more than the GPU slots for trials
+                holding GPUs, see ``LocalExecutor``; ``"ray"``: as many as the cluster holds).
             on_turn: default ``None``: called with the ``Engine`` after every turn (a
                 progress display); it must not change anything.
             retry_failed: default ``False``; ``True`` first makes the trials that failed for
@@ -328,7 +331,8 @@ class Study(AskTell, StudyViews, StudyResume):
 
             cbs = (*cbs, UnusedParams())  # an enqueued name the objective never asks for
         check_executor_options(executor, executor_options, n_workers)
-        executor_options = with_study_resources(self.spec, executor, executor_options)
+        executor_options = with_study_resources(self.spec, executor, executor_options,
+                                                n_workers)
         with reporting(self, progress, reporter) as rep:
             start_all(cbs, self)
             failing = True

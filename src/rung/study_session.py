@@ -63,8 +63,9 @@ def check_spendable_here(
     from rung.executors.local import LocalExecutor
     from rung.executors.simulated import SimulatedExecutor
 
-    silent = (executor is None or executor == "local" or isinstance(executor, LocalExecutor)
-              or (isinstance(executor, SimulatedExecutor) and executor.resources is None))
+    silent = (executor is None or executor == "local"
+              or (isinstance(executor, LocalExecutor | SimulatedExecutor)
+                  and executor.resources is None))
     given = spec.resources_per_trial
     if not silent or dict(engine.meter.resources) != dict(given or DEFAULT_RESOURCES):
         return
@@ -75,20 +76,36 @@ def check_spendable_here(
 
 
 def with_study_resources(
-    spec: StudySpec, executor: str | Executor, options: dict[str, Any]
+    spec: StudySpec, executor: str | Executor, options: dict[str, Any],
+    n_workers: int | None = None,
 ) -> dict[str, Any]:
     """Make the study's ``resources_per_trial`` what a Ray executor reserves per trial
     (``rung.executors.options.ray_resources``): ``executor="ray"``'s options get it unless
     they give their own, and a ``RayExecutor`` instance takes it unless built with its
     own; ``ConfigError`` naming both when they disagree, and for a ``max_cost`` /
     ``max_gpu_hours`` budget what each trial reserves would never spend, before Ray
-    starts and anything is written. Other executors report no resources: a trial holds
+    starts and anything is written. The local executor lays its workers out for it
+    (``rung.executors.local_devices``): ``executor="local"`` is built with it (a layout it
+    refuses, for ``n_workers``, is a ``ConfigError`` now), a
+    ``LocalExecutor`` instance takes it (``use_study_resources``; a different one of its own
+    is a ``ConfigError`` naming both). Other executors report no resources: a trial holds
     the study's (the engine's meter)."""
+    from rung.executors.local import LocalExecutor
     from rung.executors.options import check_ray_budget, ray_resources
     from rung.executors.ray.executor import RayExecutor  # imports no Ray
 
     given = spec.resources_per_trial
-    if isinstance(executor, RayExecutor):
+    if isinstance(executor, LocalExecutor):
+        executor.use_study_resources(given)
+    elif executor == "local" and given is not None:
+        from rung.executors.local_devices import layout
+        from rung.executors.processes import usable_cpus
+
+        # refused now, not once the session has begun: a GPU fraction above one, or more
+        # workers than the GPU slots this process sees
+        layout(given, n_workers, options.get("threads_per_worker", "auto"), usable_cpus())
+        return {**options, "resources_per_trial": dict(given)}
+    elif isinstance(executor, RayExecutor):
         executor.use_study_resources(given)
         check_ray_budget(spec.budget, spec.prices, executor.resources)
     elif executor == "ray":

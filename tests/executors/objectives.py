@@ -280,3 +280,21 @@ def counts_its_children(ctx: rung.TrialContext) -> None:
     pid = os.getpid()
     kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     ctx.report(1, children=float(len(kids)))
+
+
+def gpu_env(ctx: rung.TrialContext) -> None:
+    """Records the worker's ``CUDA_VISIBLE_DEVICES`` (``null`` when unset), its pid and the
+    run's wall-clock span in ``<params["log"]>/<trial id>.runs``; trial 0's first run kills
+    its worker (``os._exit``) when ``params["die"]`` is true."""
+    import time
+
+    start = time.time()
+    time.sleep(0.15)  # long enough for the two workers' runs to overlap
+    x = float(ctx.params["x"])
+    died = Path(str(ctx.params["log"]), "died")
+    if ctx.params.get("die") and ctx.trial_id == 0 and not died.exists():
+        died.write_text("")
+        os._exit(3)
+    _log_run(ctx, device=os.environ.get("CUDA_VISIBLE_DEVICES"), pid=os.getpid(),
+             start=start, end=time.time())
+    ctx.report(ctx.max_step, loss=x)

@@ -68,7 +68,7 @@ from rung.cli.spec_study import check_reported, study_spec
 from rung.cli.spec_tracking import TRACKING_KEYS, spec_tracking
 from rung.cli.spec_yaml import read_yaml
 from rung.errors import ConfigError
-from rung.executors.local import usable_cpus
+from rung.executors.local_devices import default_workers
 from rung.executors.processes import check_local_workers
 from rung.space import Fidelity, SearchSpace
 from rung.storage.paths import names_directory, storage_problem
@@ -135,7 +135,8 @@ def parse_spec(data: Any, base_dir: Path | None = None, n_workers: int | None = 
     max_step = (_max_step(top, bench) if fidelity is None or "max_step" in top
                 else _fidelity_max_step(fidelity, bench))
     n_workers, every = _workers(top, executor, n_workers)
-    expected = n_workers or (1 if executor == "simulated" else usable_cpus())
+    expected = n_workers or (1 if executor == "simulated"
+                             else default_workers(top.get("resources_per_trial")))
     study, auto = study_spec(top, name, space, max_step, bench, expected)
     study = with_extras(top, study, fidelity)
     if bench is not None:

@@ -139,8 +139,9 @@ def spec_executor_options(
         except ConfigError as e:
             raise SpecError(_rooted(e), e.message) from None
         _check_built(executor, {**options, "resources_per_trial": chosen}, n_workers)
-    elif executor == "local":
-        _check_built(executor, options, n_workers)
+    elif executor == "local":  # laid out for the spec's resources_per_trial, on this machine
+        _check_built(executor, {**options, "resources_per_trial": study.resources_per_trial},
+                     n_workers)
     return options
 
 
@@ -161,13 +162,17 @@ def _check_built(executor: str, options: Mapping[str, Any], n_workers: int | Non
             head, sep, rest = message.partition(": ")
             if sep and head in options:
                 e = ConfigError(key=head, message=rest)
-        raise SpecError(_rooted(e), e.message) from None
+        raise SpecError(_rooted(e, local=executor == "local"), e.message) from None
 
 
-def _rooted(e: ConfigError) -> str:
-    """The spec key of an executor's error: its key under ``spec.executor_options``."""
+def _rooted(e: ConfigError, local: bool = False) -> str:
+    """The spec key of an executor's error: its key under ``spec.executor_options``, but for
+    the spec's own keys the local executor's layout names (``local``: ``n_workers``,
+    ``resources_per_trial``)."""
     if not e.key:
         return "spec.executor_options"
+    if local and (e.key == "n_workers" or e.key.startswith("resources_per_trial")):
+        return f"spec.{e.key}"
     if e.key.startswith("executor_options."):
         return f"spec.{e.key}"
     return f"spec.executor_options.{e.key}"

@@ -22,20 +22,21 @@ import multiprocessing
 import multiprocessing.connection
 import multiprocessing.resource_tracker
 import os
-import pickle
 import select
 import signal
-import sys
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Literal
 
 from rung.core.events import Cancel, CapacityChanged, Event
+from rung.core.pricing import check_table
 from rung.core.records import Outcome
 from rung.errors import ConfigError, RungError
 from rung.executors.base import RunContext
+from rung.executors.local_devices import Layout, layout
+from rung.executors.payload import serialize_objective
 from rung.executors.pipe import FrameReader, frame, worker_main, write_all
 from rung.executors.pool import (
     MAX_STARTUP_DEATHS,
@@ -52,9 +53,9 @@ from rung.executors.processes import (
     _kill_group,
     _reap,
     _sigint_held,
-    _signal_group,
     _thread_limits,
     check_local_options,
+    follow_stops,
     usable_cpus,
 )
 from rung.executors.protocol import ENDED, EVENT_TAGS, INIT_ERROR, READY, decode, message_time
@@ -66,15 +67,14 @@ from rung.executors.worker import TrialContext
 
 log = logging.getLogger("rung.local")
 
-_PROTO = pickle.HIGHEST_PROTOCOL
-
-
 class _Worker(Slot):
-    __slots__ = ("conn", "fd", "killed", "poller", "process", "reader", "ready", "sentinel")
+    __slots__ = ("conn", "device", "fd", "killed", "poller", "process", "reader", "ready",
+                 "sentinel")
 
-    def __init__(self, process: Any, conn: Connection) -> None:
+    def __init__(self, process: Any, conn: Connection, device: str | None) -> None:
         super().__init__()
         self.process = process
+        self.device = device  # its CUDA_VISIBLE_DEVICES (None: left as it is)
         self.conn = conn
         self.fd = conn.fileno()
         self.reader = FrameReader(self.fd)
@@ -83,26 +83,6 @@ class _Worker(Slot):
         self.poller.register(self.fd, select.POLLIN)
         self.ready = False  # it loaded the objective
         self.killed = False  # its process group was killed (before it was joined)
-
-
-def _serialize_objective(objective: Any) -> bytes:
-    """Pickle the objective for spawn workers (by reference, for a module-level function), or
-    explain why it cannot be."""
-    name = callable_name(objective)
-    hint = ("define it at module level in an importable module (spawn workers import it by "
-            "name), or use start_method='fork'")
-    if getattr(objective, "__module__", None) == "__main__":
-        main = sys.modules.get("__main__")
-        if main is not None and not getattr(main, "__file__", None):
-            raise ConfigError(
-                f"objective {name}: defined in an interactive session, where spawn worker "
-                f"processes cannot import it; {hint}"
-            )
-    try:
-        return pickle.dumps(objective, _PROTO)
-    except (pickle.PicklingError, AttributeError, TypeError) as e:
-        raise ConfigError(f"objective {name} cannot be sent to worker processes ({e}); "
-                          f"{hint}") from None
 
 
 class LocalExecutor(Pool[_Worker]):
@@ -116,8 +96,9 @@ class LocalExecutor(Pool[_Worker]):
             ``Study.run`` was given), which this instance then keeps.
             As with any spawn-based code, a script must guard its entry point with
             ``if __name__ == "__main__":``.
-        n_workers: worker processes, i.e. trials run at once (default: the CPUs this process
-            may use).
+        n_workers: worker processes, i.e. trials run at once. Default: the CPUs this process
+            may use, divided by the CPUs a trial holds, and no more than the GPU slots when a
+            trial holds GPUs (``rung.executors.local_devices``).
         checkpoint_every: if set, every report whose step is a multiple of it (and the report
             at ``max_step``) saves a checkpoint through the report's ``save`` callback, so an
             interrupted trial resumes from there (worker-side: costs no round trip).
@@ -125,9 +106,10 @@ class LocalExecutor(Pool[_Worker]):
             ``"forkserver"`` or ``"fork"`` (starts faster and takes any callable, but forks
             the driver's threads and open handles).
         threads_per_worker: BLAS/OpenMP threads each worker may use (``OMP_NUM_THREADS`` and
-            friends, set for the worker unless already set in the environment). The default, 1,
-            matches one worker per core: n workers each starting n BLAS threads oversubscribe
-            the machine (seen here: 20x slower boosting steps). ``None`` leaves them alone.
+            friends, set for the worker unless already set in the environment). The default,
+            ``"auto"``, is the CPUs a trial holds (``resources_per_trial``), else 1: one
+            worker per core, since n workers each starting n BLAS threads oversubscribe the
+            machine (seen here: 20x slower boosting steps). ``None`` leaves them alone.
             With ``"fork"``, the thread pools a worker inherits from the driver (numpy's BLAS,
             torch's, OpenMP's, created before the fork) are also set to the worker's
             ``OMP_NUM_THREADS`` when it starts.
@@ -135,6 +117,14 @@ class LocalExecutor(Pool[_Worker]):
             one takes its place (``rung.executors.recycle``), so memory, files, threads or
             global state its trials leak end with it. ``None`` (default): workers serve the
             whole session; ``1``: every run gets a fresh process.
+        resources_per_trial: the devices a trial holds (``{"cpu": 2, "gpu": 1}``, as
+            ``Study.create`` takes them). Default ``None``: the study's ``resources_per_trial``
+            under ``Study.run`` (``use_study_resources``), else one CPU. They set the default
+            worker and thread counts, and a trial holding GPUs runs on a worker whose
+            ``CUDA_VISIBLE_DEVICES`` names its GPUs alone (whole ones, or a share of one for a
+            fraction: ``rung.executors.local_devices``); when this process sees no GPU, the
+            trials run on the CPU and a warning says so. Given here, they are what the
+            ledger charges.
 
     Checkpoints live under the run's ``checkpoint_dir`` as ``<trial_id>/<step>/``; the engine
     decides when one is no longer needed and this executor deletes it.
@@ -164,8 +154,9 @@ class LocalExecutor(Pool[_Worker]):
         n_workers: int | None = None,
         checkpoint_every: int | None = None,
         start_method: str = "spawn",
-        threads_per_worker: int | None = 1,
+        threads_per_worker: int | Literal["auto"] | None = "auto",
         max_trials_per_worker: int | None = None,
+        resources_per_trial: Mapping[str, float] | None = None,
     ) -> None:
         if objective is not None and not callable(objective):
             raise ConfigError(f"objective: expected a callable, got {objective!r}")
@@ -178,13 +169,18 @@ class LocalExecutor(Pool[_Worker]):
         if start_method not in methods:
             raise ConfigError(f"start_method: must be one of {methods}, got {start_method!r}")
         self.objective = objective
-        self.n_workers = n_workers if n_workers is not None else usable_cpus()
+        self.resources = (None if resources_per_trial is None
+                          else check_table(resources_per_trial, "resources_per_trial"))
+        self._given_workers = n_workers
+        # the layout of the resources given (the study's may replace them before start)
+        self._layout = self._lay_out()
+        self.n_workers = self._layout.n_workers
         self.checkpoint_every = checkpoint_every
         self.start_method = start_method
         # checked now for an early, clear error; pickled again at start (an instance built
         # without one takes the session's)
         if objective is not None and start_method != "fork":
-            _serialize_objective(objective)
+            serialize_objective(objective)
         self._payload: bytes | None = None
         self._mp: Any = multiprocessing.get_context(start_method)
         self._workers: list[_Worker] = []
@@ -195,7 +191,32 @@ class LocalExecutor(Pool[_Worker]):
         self._owner: dict[int, _Worker] = {}  # descriptor (pipe or sentinel) -> worker
         self._startup: StartupWatch | None = None  # until a worker of the session is ready
         self._tstp: Any = None  # SIGTSTP's disposition before start (_follow_stops)
+        self._study_held = False  # resources from use_study_resources: the engine's already
         super().__init__()
+
+    def _lay_out(self) -> Layout:
+        return layout(self.resources, self._given_workers, self.threads_per_worker,
+                      usable_cpus())
+
+    def use_study_resources(self, study: Mapping[str, float] | None) -> None:
+        """Hold what the study says a trial holds (its ``resources_per_trial``, canonical), when
+        this executor was built without its own; ``Study.run`` calls it before the session.
+
+        Raises:
+            ConfigError: both given and different (key ``resources_per_trial``), or a layout
+                ``rung.executors.local_devices.layout`` refuses; nothing has started."""
+        if study is None:
+            return
+        if self.resources is not None:
+            if dict(self.resources) != dict(study):
+                raise ConfigError(key="resources_per_trial", message=(
+                    f"the local executor's {self.resources} differs from the study's "
+                    f"{dict(study)} (Study.create): give it once, or the same devices in both"))
+            return
+        self.resources = dict(study)
+        self._layout = self._lay_out()
+        self.n_workers = self._layout.n_workers
+        self._study_held = True
 
     # --- the Executor protocol --------------------------------------------------------------
     def start(self, ctx: RunContext) -> list[Event]:
@@ -213,21 +234,29 @@ class LocalExecutor(Pool[_Worker]):
         if self.objective is None or not callable(self.objective):
             raise ConfigError(f"objective: expected a callable, got {self.objective!r}")
         if self.start_method != "fork":
-            self._payload = _serialize_objective(self.objective)
+            self._payload = serialize_objective(self.objective)
         self._open_root(ctx)
         self._open = True
         self._startup_deaths = 0
         self._startup = StartupWatch(
             callable_name(self.objective), ctx.trial_timeout, ctx.max_time, MAX_TIME_GRACE)
+        lay = self._layout = self._lay_out()  # the GPUs seen now
+        self.n_workers = lay.n_workers
+        if lay.warning is not None:
+            log.warning("%s", lay.warning)
         try:
-            for _ in range(self.n_workers):
-                self._spawn()
+            for i in range(self.n_workers):
+                self._spawn(lay.slots[i] if lay.slots else None)
             self._follow_stops()
         except BaseException:  # Ctrl-C or a failed start: take down what already started
             self.shutdown()
             raise
+        described: dict[str, Any] = {"name": "local", "start_method": self.start_method}
+        if lay.slots:  # each worker's CUDA_VISIBLE_DEVICES, "/" between workers
+            described["gpus"] = "/".join(lay.slots[:self.n_workers])
         return [CapacityChanged(self.n_workers, self.now(), new_session=True,
-                                executor={"name": "local", "start_method": self.start_method})]
+                                resources=None if self._study_held else self.resources,
+                                executor=described)]
 
     def pid_of(self, trial_id: int) -> int | None:
         """The process id of the worker running ``trial_id`` (``None`` if it runs nowhere)."""
@@ -319,30 +348,14 @@ class LocalExecutor(Pool[_Worker]):
                     self._tstp = None
 
     def _follow_stops(self) -> None:
-        """Stop the workers' process groups when the driver is stopped (Ctrl-Z: SIGTSTP,
-        which reaches the terminal's foreground group, the driver's, not theirs) and continue
-        them when it is continued. Only from the main thread, and only where SIGTSTP has its
-        default action (a handler of the caller's is left alone); ``shutdown`` restores it."""
-        import threading
-
-        if (threading.current_thread() is not threading.main_thread()
-                or signal.getsignal(signal.SIGTSTP) is not signal.SIG_DFL):
-            return
-
-        def on_stop(signum: int, frame: Any) -> None:
-            groups = [w.process.pid for w in self._workers if not w.dead]
-            for pid in groups:
-                _signal_group(pid, signal.SIGSTOP)
-            signal.signal(signal.SIGTSTP, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTSTP)  # stops here until continued
-            signal.signal(signal.SIGTSTP, on_stop)
-            for pid in groups:
-                _signal_group(pid, signal.SIGCONT)
-
-        self._tstp = signal.signal(signal.SIGTSTP, on_stop)
+        """Ctrl-Z stops and continues the workers with the driver (``follow_stops``);
+        ``shutdown`` restores SIGTSTP's disposition."""
+        self._tstp = follow_stops(
+            lambda: [w.process.pid for w in self._workers if not w.dead])
 
     # --- workers ----------------------------------------------------------------------------
-    def _spawn(self) -> _Worker:
+    def _spawn(self, device: str | None) -> _Worker:
+        """Start a worker; ``device``: its ``CUDA_VISIBLE_DEVICES`` (``None``: inherited)."""
         parent, child = self._mp.Pipe(duplex=True)
         fork = self.start_method == "fork"
         # spawn: multiprocessing's Process, its bootstrap silent if the driver dies meanwhile
@@ -351,19 +364,20 @@ class LocalExecutor(Pool[_Worker]):
             target=worker_main,
             args=(child, self._payload, self.objective if fork else None, str(self._root),
                   self.checkpoint_every, os.getpid(),
-                  fork and self.threads_per_worker is not None),
+                  fork and self._layout.threads is not None,
+                  None if device is None else {"CUDA_VISIBLE_DEVICES": device}),
             name=f"rung-worker-{len(self.worker_pids)}",
             daemon=False,  # objectives may start processes of their own (data loaders)
         )
         if not fork:
             # started now, not inside the hold: starting it unblocks SIGINT in this thread
             multiprocessing.resource_tracker.ensure_running()
-        with _thread_limits(self.threads_per_worker), _sigint_held():
+        with _thread_limits(self._layout.threads), _sigint_held():
             process.start()
             # registered before a Ctrl-C held meanwhile is raised: shutdown then stops it
             self.worker_pids.append(process.pid)
             child.close()  # only the worker holds its end: its death reads as end-of-file here
-            w = _Worker(process, parent)
+            w = _Worker(process, parent, device)
             self._processes.append(process)
             self._workers.append(w)
             self._owner[w.fd] = w
@@ -438,7 +452,7 @@ class LocalExecutor(Pool[_Worker]):
         signal_escapees(w.process.pid, signal.SIGKILL)
         self._send(w, None)
         if self._open:
-            self._spawn()
+            self._spawn(w.device)  # its slot: it is idle, and gone within the recycler's grace
 
     def _retire(self, w: _Worker, out: list[Event], outcome: Outcome, reason: str | None) -> None:
         """Remove a dead (or killed) worker: end its trial, replace it (unless recycled)."""
@@ -479,7 +493,7 @@ class LocalExecutor(Pool[_Worker]):
                     f"(last: {_describe_exit(p.exitcode)})"
                 )
         if self._open and not recycled:
-            self._spawn()
+            self._spawn(w.device)
 
     def _stop_running(self, w: _Worker, c: Cancel, outcome: Outcome = Outcome.STOPPED) -> None:
         p = w.process

@@ -12,6 +12,8 @@ from rung.errors import ConfigError
 
 #: parameters the caller sets itself (``Study.run`` passes the objective and the workers)
 _SET_BY_RUN = {"objective", "n_workers", "max_concurrent"}
+#: ... and for ``"local"``, the study's ``resources_per_trial`` (``Study.create``, the spec)
+_SET_BY_STUDY = {"local": {"resources_per_trial"}}
 
 
 def executor_option_names(executor: str) -> list[str]:
@@ -25,7 +27,8 @@ def executor_option_names(executor: str) -> list[str]:
     else:
         return []
     params = inspect.signature(cls.__init__).parameters
-    return [p for p in params if p != "self" and p not in _SET_BY_RUN]
+    study = _SET_BY_STUDY.get(executor, set())
+    return [p for p in params if p != "self" and p not in _SET_BY_RUN and p not in study]
 
 
 def ray_resources(
@@ -114,6 +117,10 @@ def check_executor_options(executor: Any, options: Mapping[str, Any],
             f"{type(executor).__name__}(...) instead"))
     names = executor_option_names(executor)
     for key in options:
+        if key in _SET_BY_STUDY.get(executor, ()):
+            raise ConfigError(key=key, message=(
+                f"the {executor} executor holds the study's {key} (Study.create, or the "
+                f"spec's top-level {key}): give it there"))
         if key not in names:
             raise ConfigError(key=key, message=(
                 f"not an option of the {executor} executor (it takes {', '.join(names)})"

@@ -201,6 +201,7 @@ def worker_main(
     checkpoint_every: int | None,
     driver_pid: int | None,
     limit_threads: bool = False,
+    environ: dict[str, str] | None = None,
 ) -> None:
     """Entry point of a worker process (module level, so spawn can import it). A worker
     that finds its driver gone (at start-up, or a closed pipe) returns without a word. Its
@@ -209,7 +210,9 @@ def worker_main(
 
     ``limit_threads`` (a fork worker given a thread count): the thread pools inherited from
     the driver are set to the ``OMP_NUM_THREADS`` of the worker's environment before the
-    objective runs (``rung.executors.fork_threads``)."""
+    objective runs (``rung.executors.fork_threads``). ``environ``: variables set before the
+    objective is loaded (the worker's ``CUDA_VISIBLE_DEVICES``: ``rung.executors.local_devices``),
+    so a CUDA library it imports sees them, whatever the start method."""
     # Ctrl-C in a terminal reaches the whole process group: the driver decides what happens
     # (it shuts the workers down), so a worker does not die half-way through a message.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -221,6 +224,8 @@ def worker_main(
     # so none of them outlives it, and a terminal's Ctrl-C reaches none of them either
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
+    if environ:
+        os.environ.update(environ)
     _die_with_driver(driver_pid)
     _line_buffered_output()
     if limit_threads:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from rung.errors import ConfigError
@@ -66,7 +66,7 @@ def check_local_options(n_workers: Any = None, checkpoint_every: Any = None,
                         threads_per_worker: Any = None,
                         max_trials_per_worker: Any = None) -> None:
     """The local executor's numbers (``None``: not given): ``n_workers`` as
-    ``check_local_workers``; ``checkpoint_every``, ``threads_per_worker`` and
+    ``check_local_workers``; ``checkpoint_every``, ``threads_per_worker`` (or ``"auto"``) and
     ``max_trials_per_worker`` integers >= 1.
     ``ConfigError`` naming the first bad one: ``LocalExecutor`` checks them when built, and
     ``rung.run`` / ``Study.run`` before anything is written."""
@@ -77,7 +77,7 @@ def check_local_options(n_workers: Any = None, checkpoint_every: Any = None,
     for key, value in (("checkpoint_every", checkpoint_every),
                        ("threads_per_worker", threads_per_worker),
                        ("max_trials_per_worker", max_trials_per_worker)):
-        if value is not None:
+        if value is not None and not (key == "threads_per_worker" and value == "auto"):
             check_int(key, value, 1)
 
 
@@ -162,6 +162,31 @@ def _thread_limits(n: int | None) -> Iterator[None]:
             os.environ.pop(v, None)
 
 
+def follow_stops(groups: Callable[[], list[int]]) -> Any:
+    """Stop the process groups ``groups()`` names (workers' pids) when the driver is stopped
+    (Ctrl-Z: SIGTSTP, which reaches the terminal's foreground group, the driver's, not theirs)
+    and continue them when it is continued. Only from the main thread, and only where SIGTSTP
+    has its default action (a handler of the caller's is left alone): returns the disposition
+    it replaced, for the caller to restore, else ``None`` (nothing was set)."""
+    import threading
+
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTSTP) is not signal.SIG_DFL):
+        return None
+
+    def on_stop(signum: int, frame: Any) -> None:
+        stopped = groups()
+        for pid in stopped:
+            _signal_group(pid, signal.SIGSTOP)
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)  # stops here until continued
+        signal.signal(signal.SIGTSTP, on_stop)
+        for pid in stopped:
+            _signal_group(pid, signal.SIGCONT)
+
+    return signal.signal(signal.SIGTSTP, on_stop)
+
+
 @contextlib.contextmanager
 def _sigint_held() -> Iterator[None]:
     """Start worker processes with SIGINT blocked from their first instruction: a Ctrl-C in a
@@ -200,4 +225,4 @@ def _sigint_held() -> Iterator[None]:
         signal.raise_signal(signal.SIGINT)
 
 
-__all__ = ["usable_cpus"]
+__all__ = ["follow_stops", "usable_cpus"]
