@@ -298,3 +298,19 @@ def gpu_env(ctx: rung.TrialContext) -> None:
     _log_run(ctx, device=os.environ.get("CUDA_VISIBLE_DEVICES"), pid=os.getpid(),
              start=start, end=time.time())
     ctx.report(ctx.max_step, loss=x)
+
+
+def chatty(ctx: rung.TrialContext) -> None:
+    """Prints a line, a progress bar redrawn with ``\\r``, a line in two writes, a line on
+    stderr and a line from a child process writing to the descriptor directly."""
+    import subprocess
+    import sys
+
+    print(f"hello from {ctx.trial_id}")
+    sys.stdout.write("bar 10%\rbar 100%\n")
+    sys.stdout.write("two ")
+    sys.stdout.write("writes\n")
+    print("on stderr", file=sys.stderr)
+    sys.stdout.flush()
+    subprocess.run(["echo", "from a child"], check=True)
+    ctx.report(ctx.max_step, loss=float(ctx.params["x"]))

@@ -125,6 +125,11 @@ class LocalExecutor(Pool[_Worker]):
             fraction: ``rung.executors.local_devices``); when this process sees no GPU, the
             trials run on the CPU and a warning says so. Given here, they are what the
             ledger charges.
+        prefix_output: each line a trial prints through ``sys.stdout`` / ``sys.stderr``
+            starts with ``[trial <id>] `` (default ``True``), so the lines of workers sharing
+            a terminal can be told apart (``rung.executors.output_prefix``: a ``\r``-redrawn
+            progress bar keeps it; what C code or child processes write to the descriptors
+            directly is not prefixed). ``False``: written as printed.
 
     Checkpoints live under the run's ``checkpoint_dir`` as ``<trial_id>/<step>/``; the engine
     decides when one is no longer needed and this executor deletes it.
@@ -157,6 +162,7 @@ class LocalExecutor(Pool[_Worker]):
         threads_per_worker: int | Literal["auto"] | None = "auto",
         max_trials_per_worker: int | None = None,
         resources_per_trial: Mapping[str, float] | None = None,
+        prefix_output: bool = True,
     ) -> None:
         if objective is not None and not callable(objective):
             raise ConfigError(f"objective: expected a callable, got {objective!r}")
@@ -164,6 +170,7 @@ class LocalExecutor(Pool[_Worker]):
                             max_trials_per_worker)
         self.threads_per_worker = threads_per_worker
         self.max_trials_per_worker = max_trials_per_worker
+        self.prefix_output = bool(prefix_output)
         self._recycler = Recycler(max_trials_per_worker)
         methods = multiprocessing.get_all_start_methods()
         if start_method not in methods:
@@ -365,7 +372,8 @@ class LocalExecutor(Pool[_Worker]):
             args=(child, self._payload, self.objective if fork else None, str(self._root),
                   self.checkpoint_every, os.getpid(),
                   fork and self._layout.threads is not None,
-                  None if device is None else {"CUDA_VISIBLE_DEVICES": device}),
+                  None if device is None else {"CUDA_VISIBLE_DEVICES": device},
+                  self.prefix_output),
             name=f"rung-worker-{len(self.worker_pids)}",
             daemon=False,  # objectives may start processes of their own (data loaders)
         )

@@ -202,6 +202,7 @@ def worker_main(
     driver_pid: int | None,
     limit_threads: bool = False,
     environ: dict[str, str] | None = None,
+    prefix_lines: bool = False,
 ) -> None:
     """Entry point of a worker process (module level, so spawn can import it). A worker
     that finds its driver gone (at start-up, or a closed pipe) returns without a word. Its
@@ -212,7 +213,8 @@ def worker_main(
     the driver are set to the ``OMP_NUM_THREADS`` of the worker's environment before the
     objective runs (``rung.executors.fork_threads``). ``environ``: variables set before the
     objective is loaded (the worker's ``CUDA_VISIBLE_DEVICES``: ``rung.executors.local_devices``),
-    so a CUDA library it imports sees them, whatever the start method."""
+    so a CUDA library it imports sees them, whatever the start method. ``prefix_lines``: the
+    lines a trial prints start with ``[trial <id>] `` (``rung.executors.output_prefix``)."""
     # Ctrl-C in a terminal reaches the whole process group: the driver decides what happens
     # (it shuts the workers down), so a worker does not die half-way through a message.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -228,6 +230,10 @@ def worker_main(
         os.environ.update(environ)
     _die_with_driver(driver_pid)
     _line_buffered_output()
+    if prefix_lines:
+        from rung.executors.output_prefix import prefix_output
+
+        prefix_output()
     if limit_threads:
         limit_inherited_pools()
     chan = PipeChannel(conn)

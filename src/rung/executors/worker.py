@@ -28,6 +28,7 @@ from rung.executors._worker_context import (
     WorkerExit,
     dir_size,
 )
+from rung.executors.output_prefix import set_trial
 from rung.executors.protocol import A_PAUSE, ENDED, LAUNCH, RESULT, Message
 from rung.executors.report_input import plain_metrics
 
@@ -138,7 +139,11 @@ def worker_loop(
             if msg is None:
                 return
             if msg[0] == LAUNCH:
-                run_trial(objective, msg, channel, checkpoint_root, checkpoint_every)
+                set_trial(msg[2])  # its printed lines say so (a local worker's, if asked)
+                try:
+                    run_trial(objective, msg, channel, checkpoint_root, checkpoint_every)
+                finally:
+                    set_trial(None)
     except (EOFError, BrokenPipeError, ConnectionResetError, WorkerExit):
         return
 
