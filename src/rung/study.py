@@ -302,8 +302,9 @@ class Study(AskTell, StudyViews, StudyResume):
             progress: default ``None``: ``True`` when stderr is a terminal or this is a Jupyter
                 notebook. ``True`` shows the CLI's live view on stderr (plain lines every 5 s
                 when stderr is not a terminal, or without ``rich``); ``False`` shows none.
-                Whatever it is, every failed trial is shown as it happens, as one line
-                (``trial 3 failed after step 2: ValueError: boom``), and the run ends with a
+                Whatever it is, each failed trial is shown as it happens, as one line
+                (``trial 3 failed after step 2: ValueError: boom``), up to 10 of each kind (the
+                rest are counted at the end: ``rung.reporter``), and the run ends with a
                 count of trials by status: through the application's logging when it shows
                 the ``rung.run`` logger's lines, else on stderr (see ``rung.reporter``).
             **executor_options: passed to the executor ``executor`` names
@@ -323,6 +324,9 @@ class Study(AskTell, StudyViews, StudyResume):
 
         exit_if_reimported()
         check_budget(self.spec, self.engine)
+        # an option the executor does not take is named first (a resources_per_trial given
+        # to the local executor here, not to the study, would read as an unspendable budget)
+        check_executor_options(executor, executor_options, n_workers)
         check_spendable_here(self.spec, self.engine, executor)
         objective = wrap_objective(self.spec, objective)  # define-by-run, Fidelity
         cbs = as_callbacks(callbacks)
@@ -330,7 +334,6 @@ class Study(AskTell, StudyViews, StudyResume):
             from rung.dbr.unused import UnusedParams
 
             cbs = (*cbs, UnusedParams())  # an enqueued name the objective never asks for
-        check_executor_options(executor, executor_options, n_workers)
         executor_options = with_study_resources(self.spec, executor, executor_options,
                                                 n_workers)
         with reporting(self, progress, reporter) as rep:

@@ -232,3 +232,14 @@ def test_rung_run_refuses_a_layout_in_one_line_naming_the_key(
                        env={**os.environ, "PYTHONPATH": src, "CUDA_VISIBLE_DEVICES": env})
     assert (r.returncode, r.stderr) == (2, line)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.yaml"]
+
+
+def test_resources_given_to_run_are_named_before_an_unspendable_budget(tmp_path: Path) -> None:
+    study = Study.create("gpuh", {"x": Float(0.0, 1.0)}, Objective("loss", "min"),
+                         searcher="random", scheduler="fifo",
+                         budget=Budget(n_trials=2, max_gpu_hours=1.0),
+                         storage=tmp_path / "s.db")  # (no GPU: the budget reads unspendable)
+    with pytest.raises(ConfigError) as e:
+        study.run(objectives.gpu_env, resources_per_trial={"gpu:A100": 1})
+    assert e.value.key == "resources_per_trial"
+    assert "holds the study's resources_per_trial" in str(e.value)
