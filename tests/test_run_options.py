@@ -44,9 +44,9 @@ def test_rung_run_passes_callbacks_and_executor_options(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"strat_method": "fork"}, "strat_method: not an option of the local executor (it takes "
-     "checkpoint_every, start_method, threads_per_worker, max_trials_per_worker, prefix_output)"),
+     "checkpoint_every, start_method, threads_per_worker, max_trials_per_worker, prefix_output, max_memory_per_worker)"),
     ({"n_trial": 3}, "n_trial: not an option of the local executor (it takes "
-     "checkpoint_every, start_method, threads_per_worker, max_trials_per_worker, prefix_output)"),
+     "checkpoint_every, start_method, threads_per_worker, max_trials_per_worker, prefix_output, max_memory_per_worker)"),
     ({"executor": "dask"}, "executor: unknown executor 'dask' (local, ray, or an instance)"),
     # values too (the study was written first, and then refused: a rerun met 'already exists')
     ({"n_workers": 0}, "n_workers: must be an integer >= 1, got 0"),

@@ -105,7 +105,7 @@ def test_local_and_simulated_options() -> None:
         {"start_method": "fork", "threads_per_worker": 2}
     for options, executor, message in (
         ({"address": "auto"}, "local", "spec.executor_options.address: not an option of the "
-         "local executor (it takes start_method, threads_per_worker, max_trials_per_worker, prefix_output)"),
+         "local executor (it takes start_method, threads_per_worker, max_trials_per_worker, prefix_output, max_memory_per_worker)"),
         ({"start_method": "bogus"}, "local", f"spec.executor_options.start_method: must be "
          f"one of {multiprocessing.get_all_start_methods()}, got 'bogus'"),
         ({"threads_per_worker": 0}, "local",

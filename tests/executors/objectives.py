@@ -314,3 +314,23 @@ def chatty(ctx: rung.TrialContext) -> None:
     sys.stdout.flush()
     subprocess.run(["echo", "from a child"], check=True)
     ctx.report(ctx.max_step, loss=float(ctx.params["x"]))
+
+
+_HELD: list[bytearray] = []  # what ``hog`` keeps between trials on a worker
+
+
+def hog(ctx: rung.TrialContext) -> None:
+    """Holds ``params["mb"]`` MB more for as long as its worker lives (touched, so resident;
+    ``params["later"]``: from 0.3 s after its run ended), then waits ``params["wait"]``
+    seconds and reports."""
+    import threading
+    import time
+
+    mb = int(ctx.params["mb"])
+    if ctx.params.get("later"):  # once the trial has ended: the worker idle
+        later = float(ctx.params["wait"]) + 0.3
+        threading.Timer(later, lambda: _HELD.append(bytearray(mb * 10**6))).start()
+    else:
+        _HELD.append(bytearray(mb * 10**6))  # zero-filled: every page written
+    time.sleep(float(ctx.params["wait"]))
+    ctx.report(ctx.max_step, loss=float(mb))

@@ -21,71 +21,44 @@ import math
 import multiprocessing
 import multiprocessing.connection
 import multiprocessing.resource_tracker
-import os
 import select
 import signal
 import time
 import weakref
 from collections.abc import Callable, Mapping
-from multiprocessing.connection import Connection
 from typing import Any, Literal
 
-from rung.core.events import Cancel, CapacityChanged, Event
+from rung.core.events import CapacityChanged, Event
 from rung.core.pricing import check_table
 from rung.core.records import Outcome
-from rung.errors import ConfigError, RungError
+from rung.errors import ConfigError
 from rung.executors.base import RunContext
 from rung.executors.local_devices import Layout, layout
+from rung.executors.local_workers import LocalWorker, WorkerPool
+from rung.executors.memory_limit import MemoryWatch, parse_size
 from rung.executors.payload import serialize_objective
-from rung.executors.pipe import FrameReader, frame, worker_main, write_all
+from rung.executors.pipe import frame, write_all
 from rung.executors.pool import (
-    MAX_STARTUP_DEATHS,
     MAX_TIME_GRACE,
     SHUTDOWN_GRACE,
-    Pool,
-    Slot,
     callable_name,
-    remove_partial_saves,
 )
 from rung.executors.process_tree import signal_escapees
 from rung.executors.processes import (
-    _describe_exit,
     _kill_group,
     _reap,
     _sigint_held,
-    _thread_limits,
     check_local_options,
     follow_stops,
     usable_cpus,
 )
-from rung.executors.protocol import ENDED, EVENT_TAGS, INIT_ERROR, READY, decode, message_time
 from rung.executors.recycle import Recycler
-from rung.executors.spawn_guard import EXIT_NO_MAIN_GUARD, no_main_guard_message
-from rung.executors.spawn_start import SpawnProcess
 from rung.executors.startup_watch import StartupWatch
 from rung.executors.worker import TrialContext
 
 log = logging.getLogger("rung.local")
 
-class _Worker(Slot):
-    __slots__ = ("conn", "device", "fd", "killed", "poller", "process", "reader", "ready",
-                 "sentinel")
-
-    def __init__(self, process: Any, conn: Connection, device: str | None) -> None:
-        super().__init__()
-        self.process = process
-        self.device = device  # its CUDA_VISIBLE_DEVICES (None: left as it is)
-        self.conn = conn
-        self.fd = conn.fileno()
-        self.reader = FrameReader(self.fd)
-        self.sentinel: int = process.sentinel
-        self.poller = select.poll()  # this pipe alone: draining a dead worker
-        self.poller.register(self.fd, select.POLLIN)
-        self.ready = False  # it loaded the objective
-        self.killed = False  # its process group was killed (before it was joined)
-
-
-class LocalExecutor(Pool[_Worker]):
+class LocalExecutor(WorkerPool):
     """Runs trials in worker processes on this machine.
 
     Args:
@@ -130,6 +103,12 @@ class LocalExecutor(Pool[_Worker]):
             a terminal can be told apart (``rung.executors.output_prefix``: a ``\r``-redrawn
             progress bar keeps it; what C code or child processes write to the descriptors
             directly is not prefixed). ``False``: written as printed.
+        max_memory_per_worker: bytes (or ``"4GB"``, ``"4GiB"``) a worker and the processes
+            below it may hold (their proportional set size, read every second): a worker
+            over it is killed with its processes, its trial ends ``failed`` (``memory:
+            its worker used 4.3 GB, over max_memory_per_worker (4 GB): killed``), and a fresh
+            worker takes its place; an idle one over it is replaced
+            (``rung.executors.memory_limit``). ``None`` (default): no limit.
 
     Checkpoints live under the run's ``checkpoint_dir`` as ``<trial_id>/<step>/``; the engine
     decides when one is no longer needed and this executor deletes it.
@@ -163,6 +142,7 @@ class LocalExecutor(Pool[_Worker]):
         max_trials_per_worker: int | None = None,
         resources_per_trial: Mapping[str, float] | None = None,
         prefix_output: bool = True,
+        max_memory_per_worker: float | str | None = None,
     ) -> None:
         if objective is not None and not callable(objective):
             raise ConfigError(f"objective: expected a callable, got {objective!r}")
@@ -171,6 +151,9 @@ class LocalExecutor(Pool[_Worker]):
         self.threads_per_worker = threads_per_worker
         self.max_trials_per_worker = max_trials_per_worker
         self.prefix_output = bool(prefix_output)
+        self.max_memory_per_worker = (None if max_memory_per_worker is None
+                                      else parse_size(max_memory_per_worker))
+        self._memory: MemoryWatch | None = None
         self._recycler = Recycler(max_trials_per_worker)
         methods = multiprocessing.get_all_start_methods()
         if start_method not in methods:
@@ -190,12 +173,12 @@ class LocalExecutor(Pool[_Worker]):
             serialize_objective(objective)
         self._payload: bytes | None = None
         self._mp: Any = multiprocessing.get_context(start_method)
-        self._workers: list[_Worker] = []
+        self._workers: list[LocalWorker] = []
         self._processes: list[Any] = []  # this session's processes, for the finalizer
         self.worker_pids: list[int] = []  # every worker process ever started, in order
         self._finalizer = weakref.finalize(self, _reap, self._processes)
         self._poller = select.poll()  # every worker's pipe and sentinel
-        self._owner: dict[int, _Worker] = {}  # descriptor (pipe or sentinel) -> worker
+        self._owner: dict[int, LocalWorker] = {}  # descriptor (pipe or sentinel) -> worker
         self._startup: StartupWatch | None = None  # until a worker of the session is ready
         self._tstp: Any = None  # SIGTSTP's disposition before start (_follow_stops)
         self._study_held = False  # resources from use_study_resources: the engine's already
@@ -245,6 +228,8 @@ class LocalExecutor(Pool[_Worker]):
         self._open_root(ctx)
         self._open = True
         self._startup_deaths = 0
+        if self.max_memory_per_worker is not None:
+            self._memory = MemoryWatch(self.max_memory_per_worker)
         self._startup = StartupWatch(
             callable_name(self.objective), ctx.trial_timeout, ctx.max_time, MAX_TIME_GRACE)
         lay = self._layout = self._lay_out()  # the GPUs seen now
@@ -279,6 +264,10 @@ class LocalExecutor(Pool[_Worker]):
             log.warning("worker process %s did not exit %g s after it was retired: killed",
                         w.process.pid, self._recycler.grace)
             self._retire(w, out, Outcome.INTERRUPTED, None)
+        if self._memory is not None:
+            over, timeout = self._memory.check(list(self._workers), timeout)
+            for w, used in over:
+                self._over_memory(w, used, out)
         if self._startup is not None:  # until a worker of the session is ready
             timeout = self._startup.check(bool(self._queue), False, timeout)
         ms = -1 if timeout is None else max(0, math.ceil(timeout * 1000))
@@ -286,7 +275,7 @@ class LocalExecutor(Pool[_Worker]):
         if not ready:
             return self._end_poll(out) if self._events else out
         owner = self._owner
-        dead: list[_Worker] = []
+        dead: list[LocalWorker] = []
         for fd, _mask in ready:
             w = owner.get(fd)
             if w is None or w.dead:
@@ -359,164 +348,6 @@ class LocalExecutor(Pool[_Worker]):
         ``shutdown`` restores SIGTSTP's disposition."""
         self._tstp = follow_stops(
             lambda: [w.process.pid for w in self._workers if not w.dead])
-
-    # --- workers ----------------------------------------------------------------------------
-    def _spawn(self, device: str | None) -> _Worker:
-        """Start a worker; ``device``: its ``CUDA_VISIBLE_DEVICES`` (``None``: inherited)."""
-        parent, child = self._mp.Pipe(duplex=True)
-        fork = self.start_method == "fork"
-        # spawn: multiprocessing's Process, its bootstrap silent if the driver dies meanwhile
-        process_type: Any = SpawnProcess if self.start_method == "spawn" else self._mp.Process
-        process = process_type(
-            target=worker_main,
-            args=(child, self._payload, self.objective if fork else None, str(self._root),
-                  self.checkpoint_every, os.getpid(),
-                  fork and self._layout.threads is not None,
-                  None if device is None else {"CUDA_VISIBLE_DEVICES": device},
-                  self.prefix_output),
-            name=f"rung-worker-{len(self.worker_pids)}",
-            daemon=False,  # objectives may start processes of their own (data loaders)
-        )
-        if not fork:
-            # started now, not inside the hold: starting it unblocks SIGINT in this thread
-            multiprocessing.resource_tracker.ensure_running()
-        with _thread_limits(self._layout.threads), _sigint_held():
-            process.start()
-            # registered before a Ctrl-C held meanwhile is raised: shutdown then stops it
-            self.worker_pids.append(process.pid)
-            child.close()  # only the worker holds its end: its death reads as end-of-file here
-            w = _Worker(process, parent, device)
-            self._processes.append(process)
-            self._workers.append(w)
-            self._owner[w.fd] = w
-            self._owner[w.sentinel] = w
-            self._poller.register(w.fd, select.POLLIN)
-            self._poller.register(w.sentinel, select.POLLIN)
-        return w  # idle (given trials) once it says it is ready
-
-    def _send(self, w: _Worker, msg: Any) -> None:
-        try:
-            write_all(w.fd, frame(msg))
-        except OSError:
-            # the worker is dead: its sentinel (or end-of-file) reports it at the next poll
-            log.debug("worker %s: send failed, it died", w.process.pid)
-
-    def _read(self, w: _Worker, out: list[Event]) -> bool:
-        """One read of ``w``'s pipe; decode every complete message into ``out``. False at
-        end-of-file (the worker is gone)."""
-        try:
-            alive = w.reader.fill()
-        except OSError:
-            alive = False
-        msgs = w.reader.messages()
-        if msgs:
-            self._decode(w, msgs, out)
-        return alive
-
-    def _drain(self, w: _Worker, out: list[Event]) -> None:
-        """Read everything a dead worker left in its pipe (never blocks: a grandchild of the
-        worker may still hold the pipe open)."""
-        while w.poller.poll(0) and self._read(w, out):
-            pass
-
-    def _decode(self, w: _Worker, msgs: list[Any], out: list[Event]) -> None:
-        # times are clamped to be non-decreasing: two workers' clocks are read a few
-        # microseconds apart, and the engine's elapsed-time budget must never run backwards
-        last = self._last
-        try:
-            for msg in msgs:
-                tag = msg[0]
-                if tag in EVENT_TAGS:
-                    t = message_time(msg)
-                    if t < last:
-                        t = last
-                    last = t
-                    out.append(decode(msg, t))
-                    if tag == ENDED and self._release(w, msg[1]):
-                        if self._recycler.ended(w):
-                            self._recycle(w)
-                        else:
-                            self._idle.append(w)
-                elif tag == READY:
-                    w.ready = True
-                    self._startup_deaths = 0
-                    self._startup = None
-                    if w.trial is None and not w.dead:
-                        self._idle.append(w)
-                elif tag == INIT_ERROR:
-                    raise RungError(
-                        "worker processes cannot load the objective "
-                        f"{callable_name(self.objective)}:\n{msg[1]}"
-                    )
-                else:
-                    raise RungError(f"unexpected message from worker {w.process.pid}: {msg!r}")
-        finally:
-            self._last = last
-
-    def _recycle(self, w: _Worker) -> None:
-        """``w`` served its last run (``max_trials_per_worker``): end what its trials left outside
-        its group (while its parentage still leads to it), ask it to exit, start its replacement;
-        ``_retire`` removes it, and its group, once it is gone (``rung.executors.recycle``)."""
-        signal_escapees(w.process.pid, signal.SIGKILL)
-        self._send(w, None)
-        if self._open:
-            self._spawn(w.device)  # its slot: it is idle, and gone within the recycler's grace
-
-    def _retire(self, w: _Worker, out: list[Event], outcome: Outcome, reason: str | None) -> None:
-        """Remove a dead (or killed) worker: end its trial, replace it (unless recycled)."""
-        w.dead = True
-        recycled = self._recycler.forget(w)
-        p = w.process
-        if not w.killed:  # (else _stop_running killed and joined it)
-            # what its objective started dies with it; one that closed its pipe but lingers
-            # is of no use any more either
-            _kill_group(p)
-            p.join(1.0)
-        self._workers.remove(w)
-        with contextlib.suppress(ValueError):
-            self._processes.remove(p)
-        for fd in (w.fd, w.sentinel):
-            self._owner.pop(fd, None)
-            with contextlib.suppress(KeyError, ValueError):
-                self._poller.unregister(fd)
-        w.conn.close()
-        if w.trial is not None:
-            if self._root is not None:
-                remove_partial_saves(self._root, w.trial, p.pid)
-            if reason is None:
-                reason = (f"worker process {p.pid} died ({_describe_exit(p.exitcode)}) while "
-                          f"running trial {w.trial}")
-            self._end_run(w, out, outcome, reason)
-        elif not w.ready and p.exitcode != EXIT_NO_MAIN_GUARD:
-            log.warning("worker process %s died at start-up (%s)", p.pid,
-                        _describe_exit(p.exitcode))
-        if not w.ready and p.exitcode == EXIT_NO_MAIN_GUARD:
-            raise RungError(no_main_guard_message())
-        if not w.ready:
-            self._startup_deaths += 1
-            if self._startup_deaths >= MAX_STARTUP_DEATHS:
-                raise RungError(
-                    f"{self._startup_deaths} worker processes in a row died before loading the "
-                    f"objective {callable_name(self.objective)} "
-                    f"(last: {_describe_exit(p.exitcode)})"
-                )
-        if self._open and not recycled:
-            self._spawn(w.device)
-
-    def _stop_running(self, w: _Worker, c: Cancel, outcome: Outcome = Outcome.STOPPED) -> None:
-        p = w.process
-        _kill_group(p)
-        w.killed = True
-        # bounded: a process stuck in the kernel (state D: a hung device or network file
-        # system) outlives even SIGKILL until its call returns; the run goes on without it
-        p.join(SHUTDOWN_GRACE)
-        if p.exitcode is None:
-            log.warning("worker process %s did not exit %g s after SIGKILL (stuck in the "
-                        "kernel?): abandoned, its trial ends and a fresh worker takes its "
-                        "place", p.pid, SHUTDOWN_GRACE)
-        self._drain(w, self._events)  # what it sent before it died is still worth recording
-        w.ready = True  # killed on purpose: not a start-up failure
-        self._retire(w, self._events, outcome, c.reason)
 
 
 __all__ = ["LocalExecutor", "usable_cpus"]

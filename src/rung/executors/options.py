@@ -94,9 +94,9 @@ def check_executor_options(executor: Any, options: Mapping[str, Any],
     """Raise ``ConfigError`` for an unknown executor name, or naming the first option
     ``executor`` does not take: any option given with an executor instance (it is built
     already), an unknown one for a name; for ``"local"``, also a bad ``n_workers``,
-    ``checkpoint_every``, ``threads_per_worker`` or ``max_trials_per_worker`` value
-    (``check_local_options``), and for ``"ray"`` an ``n_workers`` that is not an integer
-    >= 1."""
+    ``checkpoint_every``, ``threads_per_worker``, ``max_trials_per_worker`` or
+    ``max_memory_per_worker`` value (``check_local_options``, ``memory_limit.parse_size``),
+    and for ``"ray"`` an ``n_workers`` that is not an integer >= 1."""
     if isinstance(executor, str) and executor not in ("local", "ray"):
         raise unknown_executor(executor)
     if executor == "local":
@@ -105,6 +105,10 @@ def check_executor_options(executor: Any, options: Mapping[str, Any],
         check_local_options(n_workers, options.get("checkpoint_every"),
                             options.get("threads_per_worker"),
                             options.get("max_trials_per_worker"))
+        if options.get("max_memory_per_worker") is not None:
+            from rung.executors.memory_limit import parse_size
+
+            parse_size(options["max_memory_per_worker"])
     elif n_workers is not None:
         from rung._validate import check_int
 
