@@ -16,7 +16,9 @@ The fold of the journal is ``rung.journal_fold`` (its names are re-exported here
 pandas is an optional extra (``pip install 'rung[dataframe]'``, also in ``rung[dashboard]``);
 the row builders (``trial_rows``, ``result_rows``) need nothing but the standard library.
 
-Cost: ``JournalFold.update`` is O(new records); rows are O(trials + results).
+Cost: ``JournalFold.update`` is O(new records); rows are O(trials + results). A ``Study``'s
+views keep their fold between calls and fold only the records appended since
+(``rung.study_folds``).
 """
 
 from __future__ import annotations
@@ -221,14 +223,17 @@ def trials_dataframe(history: History, jf: JournalFold) -> pd.DataFrame:
 _FLOAT_COLUMNS = ("value", "score", "start_time", "end_time", "duration", "run_time")
 
 
-def results_dataframe(history: History, jf: JournalFold) -> pd.DataFrame:
+def results_dataframe(history: History, jf: JournalFold,
+                      rows: list[dict[str, Any]] | None = None) -> pd.DataFrame:
     """One row per reported result, a step re-run after a restart once per run (``run``, the
     trial's launch it came from, tells them apart; see ``result_rows`` and
     ``Study.results_dataframe``). With no result yet, the columns are ``trial_id, step, run,
     time``, each objective's and constraint's metric, ``score, value, decision, reason``, of the
-    types they will hold."""
+    types they will hold. ``rows``: ``result_rows(history, jf)`` if the caller has them already
+    (they are read, not changed)."""
     pd = _pandas()
-    rows = result_rows(history, jf)
+    if rows is None:
+        rows = result_rows(history, jf)
     if not rows:
         metrics = dict.fromkeys(
             f"metric_{m}" if m in _RESULT_FIXED else m
@@ -293,9 +298,15 @@ def front_staircase(points: Sequence[tuple[float, float]], modes: Sequence[str]
 
 
 def study_fold(study: StudyViews) -> JournalFold:
-    """The fold of a ``Study``'s journal (read-only): of the records a read-only
-    ``Study.load`` replayed, without reading the journal again (``StudyViews._journal_records``)."""
-    return fold(study._journal_records())
+    """The fold of a ``Study``'s journal, the caller's own (a ``JournalFold.copy`` of the one
+    the study's views keep, ``rung.study_folds``): of the records a read-only ``Study.load``
+    replayed, without reading the journal again; else of the journal, of which only the
+    records appended since the views' last call are read. An object that is no ``StudyViews``
+    but has its ``_journal_records`` (the dashboard's) has them folded afresh."""
+    folds = getattr(type(study), "_study_folds", None)
+    if folds is None:
+        return fold(study._journal_records())
+    return study._study_folds().journal_fold(study)
 
 
 def spec_steps(spec: StudySpec, scheduler: Any) -> list[int]:

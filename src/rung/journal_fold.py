@@ -17,6 +17,7 @@ and a gap in a row is a slot that stood idle.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from rung.core.events import (
     TrialEnded,
     TrialStarted,
 )
+from rung.core.frozen import record
 from rung.core.records import Outcome, TrialStatus
 from rung.time_kind import session_clock
 
@@ -52,11 +54,11 @@ _UNTIMED = frozenset(COMMAND_TYPES)
 _VALUE: dict[Action | Outcome, str] = {e: e.value for e in (*Action, *Outcome)}
 
 
-@dataclass(slots=True)
+@record
 class DecisionMade:
     """One decision on a trial: a scheduler's reply to its result at ``step`` (``action``:
     continue / pause / stop), or a ``Cancel`` (``action`` ``"cancel"``, ``step`` the trial's last
-    reported step)."""
+    reported step). Frozen: copies of a fold share them (``JournalFold.copy``)."""
 
     trial_id: int
     step: int
@@ -79,11 +81,13 @@ class Run:
     outcome: str | None = None
 
 
-@dataclass(slots=True)
+@record
 class ResultSeen:
     """One reported result as the journal holds it: ``run`` is the trial's launch it came from
     (1-based: its first run, then each resume or restart), so a step re-trained after a
-    restart (a kill since its last checkpoint) is a second result under a later run."""
+    restart (a kill since its last checkpoint) is a second result under a later run. Frozen:
+    copies of a fold share them (``JournalFold.copy``); ``metrics`` is the journaled record's
+    own mapping."""
 
     trial_id: int
     step: int
@@ -97,7 +101,8 @@ class JournalFold:
     """What the records say beyond the history: runs, slots, decisions, capacity over time.
 
     Feed it records in journal order with ``update`` (again and again, with the records after
-    ``n_records``, to follow a live run)."""
+    ``n_records``, to follow a live run): the state after ``update(a)`` then ``update(b)`` is
+    the state after ``update(a + b)``. ``copy`` gives an independent one."""
 
     n_records: int = 0
     now: float = 0.0
@@ -207,6 +212,24 @@ class JournalFold:
             elif kind is Tick:
                 pass
         return self
+
+    def copy(self) -> JournalFold:
+        """An independent copy of the fold, in O(its size) with no record read again: every
+        list, dict and set its own (shallow), and its own ``Run`` objects (the ones the fold
+        mutates: a run open now is closed by a later ``update``), its open runs among them.
+        The frozen ``ResultSeen`` and ``DecisionMade`` objects and the journaled metrics are
+        shared. Updating or changing either fold leaves the other as it was."""
+        new = dataclasses.replace(self)  # the same fields, the scalars copied
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, list | dict | set):
+                setattr(new, f.name, type(v)(v))
+        runs = [Run(r.trial_id, r.slot, r.start, r.end, r.outcome) for r in self.runs]
+        new.runs = runs
+        if self._open:  # the same runs, as the copy's own objects
+            at = {id(r): i for i, r in enumerate(self.runs)}
+            new._open = {tid: runs[at[id(r)]] for tid, r in self._open.items()}
+        return new
 
     def drop_results(self) -> None:
         """Forget the results read so far (``results`` and their decisions), to hold less

@@ -1,7 +1,8 @@
 """The read-only half of ``Study``: trials, the best trial, the Pareto front, summaries,
 diagnostics, dataframes and the ledger. Everything here reads the study's engine (its
 ``History``) or its journal and changes neither; ``StudyViews`` is mixed into ``Study`` and uses
-only its ``spec``, ``engine`` and ``journal``."""
+only its ``spec``, ``engine`` and ``journal``, and keeps its folds of the journal between calls
+(``rung.study_folds``: a later call reads only the records appended since)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from rung.core.peer_names import STUDY, missing
 from rung.core.records import StudySpec, Trial, TrialStatus
 from rung.errors import ConfigError
 from rung.storage import Journal
+from rung.study_folds import StudyFolds
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -124,16 +126,36 @@ class StudyViews:
     engine: Engine
     journal: Journal
     _replayed: Replayed | None = None
+    #: the folds of the journal the views keep between calls (``_study_folds``)
+    _folds: StudyFolds | None = None
 
-    def _journal_records(self) -> list[Record]:
-        """The study's journal records, in order, for the views that fold them (dataframes,
-        figures, the ledger): those a read-only load replayed, while the study's engine is
-        still the one they built and unchanged; else the journal, read now."""
+    def _kept_replay(self) -> Replayed | None:
+        """What a read-only load replayed, while the study's engine is still the one it built
+        and unchanged (its records are then the study's journal as its trials show it);
+        ``None`` otherwise."""
         kept = self._replayed
         if kept is not None and kept.engine is self.engine and (
                 kept.version == self.engine.history.version):
+            return kept
+        return None
+
+    def _journal_records(self) -> list[Record]:
+        """The study's journal records, in order: those a read-only load replayed
+        (``_kept_replay``), else the journal, read now (in full). The dataframes, figures and
+        ledger fold them through ``_study_folds`` instead, which reads only what is new."""
+        kept = self._kept_replay()
+        if kept is not None:
             return kept.records
         return self.journal.read(self.name)
+
+    def _study_folds(self) -> StudyFolds:
+        """The folds of the study's journal that its dataframes, figures and ledger share,
+        kept between calls and continued with the records appended since
+        (``rung.study_folds``)."""
+        folds = self._folds
+        if folds is None:
+            folds = self._folds = StudyFolds()
+        return folds
 
     if not TYPE_CHECKING:  # (mypy would take any attribute name for one of a study's)
 
@@ -329,16 +351,19 @@ class StudyViews:
         ``run_time``, ``slot`` (the worker slot of its latest run), ``checkpoint`` (while
         kept), ``feasible`` (with constraints), ... (``rung.analysis_frames.trial_rows`` says
         what each holds; needs pandas: ``pip install 'rung[dataframe]'``, else
-        ``ImportError`` saying so). Reads the journal, never writes it."""
-        from rung.analysis_frames import study_fold, trials_dataframe
+        ``ImportError`` saying so). Reads the journal, never writes it: after the first call,
+        only the records appended since the last (``rung.study_folds``); the frame is the
+        caller's own."""
+        from rung.analysis_frames import trials_dataframe
 
-        return trials_dataframe(self.engine.history, study_fold(self))
+        with self._study_folds().fold(self) as jf:
+            return trials_dataframe(self.engine.history, jf)
 
     def ledger(self) -> Ledger:
-        """What the study spent and saved, folded from its journal (``rung.cost.ledger``)."""
-        from rung.cost.ledger import ledger
-
-        return ledger(self.spec, self._journal_records())
+        """What the study spent and saved, folded from its journal (``rung.cost.ledger``):
+        after the first call, only the records appended since the last are read
+        (``rung.study_folds``); the ledger is the caller's own."""
+        return self._study_folds().ledger(self)
 
     def results_dataframe(self) -> pd.DataFrame:
         """One row per reported result: ``trial_id``, ``step``, ``run`` (the trial's launch it
@@ -347,11 +372,19 @@ class StudyViews:
         needs pandas, as
         ``trials_dataframe`` does). With a ``Fidelity``, a column named after it holds the
         user's value at each step."""
-        from rung.analysis_frames import results_dataframe, study_fold
+        return self._results()[0]
 
-        df = results_dataframe(self.engine.history, study_fold(self))
+    def _results(self) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+        """``results_dataframe()`` and the rows it was built from (``result_rows``, one fold
+        for both: ``rung export`` reads which metrics were reported NaN from the rows)."""
+        from rung.analysis_frames import result_rows, results_dataframe
+
+        h = self.engine.history
+        with self._study_folds().fold(self) as jf:
+            rows = result_rows(h, jf)
+            df = results_dataframe(h, jf, rows)
         fid = self.spec.fidelity
         if fid is not None:
             col = fid.name if fid.name not in df.columns else f"fidelity_{fid.name}"
             df.insert(2, col, [fid.value(int(s)) for s in df["step"]])
-        return df
+        return df, rows

@@ -1,7 +1,8 @@
 """``rung export NAME``: a study's trials (or results) as CSV, Parquet or JSON.
 
 Reads the journal read-only, once (``open_study``), so it works while another process runs
-the study: a snapshot of what was committed when it read it.
+the study: a snapshot of what was committed when it read it; the records are folded once
+(``--table results`` marks the metrics reported NaN from the rows the frame was built from).
 
 The trials table's ``run_time`` is the time a trial's runs took, each from its worker's
 ``TrialStarted`` to its ``TrialEnded``, summed: it leaves out each run's start-up (from its
@@ -107,9 +108,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         check_parquet_engine()
     try:
         with open_study(journal, args.name) as study:
-            df = study.trials_dataframe() if args.table == "trials" else study.results_dataframe()
-            if fmt == "csv" and args.table == "results":
-                df = reported_nan_as_text(df, study)
+            if args.table == "trials":
+                df = study.trials_dataframe()
+            else:  # the frame and its rows from one fold of the records
+                df, rows = study._results()
+                if fmt == "csv":
+                    df = reported_nan_as_text(df, rows)
     except ImportError as e:
         raise CLIError(str(e), 2) from None
     try:
@@ -129,14 +133,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def reported_nan_as_text(df: Any, study: Any) -> Any:
+def reported_nan_as_text(df: Any, rows: list[dict[str, Any]]) -> Any:
     """``df`` (``study.results_dataframe()``) with each metric a result reported as NaN
     written ``nan`` in its cell, as an infinity is written ``inf``: a CSV cell left empty is
     a metric the result did not report. The derived columns (``score``, ``value``) stay empty
-    where a result has no value, as the trials table's ``value`` and ``score`` do."""
-    from rung.analysis_frames import result_rows, study_fold
-
-    rows = result_rows(study.history, study_fold(study))
+    where a result has no value, as the trials table's ``value`` and ``score`` do. ``rows``:
+    the ``result_rows`` ``df`` was built from (``StudyViews._results``: the journal folded
+    once for both)."""
     fixed = {"trial_id", "step", "run", "time", "score", "value", "decision", "reason"}
     cols = [c for c in df.columns if c not in fixed]
     marks = {c: [i for i, r in enumerate(rows) if isinstance(r.get(c), float)
