@@ -125,7 +125,11 @@ class AskTell:
 
     def _reload(self) -> None:
         self._idle = None
-        self.engine = Engine.replay(self.spec, self.journal.read(self.spec.name))
+        records = self.journal.read(self.spec.name)
+        self.engine = Engine.replay(self.spec, records)
+        noted = getattr(self.journal, "note_replayed", None)  # (``Journal``: optional)
+        if noted is not None:
+            noted(self.spec.name, len(records))
         self._decided = {t: d for t, d in self._decided.items() if t in self.engine.active}
 
     # --- the calls ----------------------------------------------------------------------------

@@ -255,6 +255,9 @@ class Study(AskTell, StudyViews, StudyResume):
             records = journal.read(name)
             engine = replayed_engine(spec, records,
                                      readonly or getattr(journal, "readonly", False))
+        noted = getattr(journal, "note_replayed", None)  # (``Journal``: optional)
+        if noted is not None:
+            noted(name, len(records))
         auto = stored.get("auto")
         study = cls(spec, journal, engine, auto if isinstance(auto, str) else None)
         if readonly:

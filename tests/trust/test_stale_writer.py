@@ -40,6 +40,26 @@ def test_a_study_loaded_before_another_driver_wrote_refuses_to_append(tmp_path: 
     again.close()
 
 
+@pytest.mark.parametrize("view", ["trials_dataframe", "results_dataframe", "ledger",
+                                  "summary"])
+def test_reading_a_view_does_not_make_a_stale_study_current(tmp_path: Path, view: str) -> None:
+    """A view reads the whole journal, another driver's records included; the study's engine
+    is still the one it loaded, so its first write is still refused."""
+    path = tmp_path / "j.db"
+    create(path)
+    first = Study.load("s", str(path))
+    stale = Study.load("s", str(path))
+    first.simulate(BENCH, n_workers=2)
+    first.close()
+    getattr(stale, view)()
+    with pytest.raises(JournalError, match="was written by another driver after this one"):
+        stale.simulate(BENCH, n_workers=2)
+    stale.close()
+    again = Study.load("s", str(path))
+    assert again.trials() == Study.load("s", str(path), readonly=True).trials()
+    again.close()
+
+
 def test_a_study_loaded_after_another_driver_wrote_goes_on(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
     create(path)

@@ -278,9 +278,16 @@ class SQLiteJournal:
                     raise JournalError(
                         f"{self.path}: study {name!r}, record {seq}: {e}"
                     ) from None
-        if after == 0 and name not in self._locks:
-            self._seen[name] = len(out)
         return out
+
+    def note_replayed(self, name: str, n: int) -> None:
+        """An engine was replayed from the first ``n`` records of study ``name``: this
+        journal's first write to it is refused if another driver appended since
+        (``_lock``). Only the loads that replay an engine say so (``Study.load``, ask/tell's
+        reload); a view reading the journal later (a dataframe, the ledger) must not, or a
+        study loaded before another driver wrote would append from its stale engine."""
+        if name not in self._locks:
+            self._seen[name] = n
 
     def list_studies(self) -> list[str]:
         if self._empty:
