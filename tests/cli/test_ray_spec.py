@@ -55,7 +55,9 @@ def test_ray_options_are_returned_for_study_run() -> None:
     assert options_of(options, resources_per_trial={"cpu": 2}) == options
     assert options_of(None) == {}
     # the spec's resources_per_trial alone reaches Study.run's executor (Study.run adds it)
-    assert options_of({}, resources_per_trial={"gpu": 1}) == {}
+    # (a cluster to join: a local instance of this machine may have no GPU)
+    auto = {"address": "auto"}
+    assert options_of(auto, resources_per_trial={"gpu": 1}, executor_options=auto) == auto
 
 
 @needs_ray
@@ -172,5 +174,6 @@ def test_a_ray_spec_whose_budget_ray_trials_would_never_spend_is_refused() -> No
         parse_spec(base(executor="ray", **cost))
     assert str(e.value) == ("spec.budget.max_cost: would never be spent: a trial holds cpu=1 "
                             "(as its executor reports) and prices {'gpu': 2.0} charge none of it")
-    spec = parse_spec(base(executor="ray", resources_per_trial={"gpu": 1}, **cost))
+    spec = parse_spec(base(executor="ray", resources_per_trial={"gpu": 1},
+                           executor_options={"address": "auto"}, **cost))
     assert spec.study.resources_per_trial == {"gpu": 1.0}

@@ -189,8 +189,10 @@ def test_an_actor_option_ray_refuses_is_a_config_error(tmp_path: Path) -> None:
     study = make_study(tmp_path, "actor-typo", 2)
     with pytest.raises(ConfigError) as e:
         study.run(ray_objectives.quick, executor="ray", actor_options={"num_cpu": 1})
-    assert e.value.key == "actor_options"
-    assert e.value.message.startswith("Invalid option keyword num_cpu for actors.")
+    assert e.value.key == "actor_options.num_cpu"
+    assert e.value.message.startswith(
+        "not an option of Ray actors (did you mean 'num_cpus'? not an option here: set it in "
+        "resources_per_trial ('cpu')) (Ray takes ")
     assert journal(study) == []  # nothing of the session
 
 

@@ -49,6 +49,7 @@ def _run(code: str, tmp_path: Path, timeout: float = 120.0) -> subprocess.Comple
     script = tmp_path / "driver.py"
     script.write_text(PRELUDE + "\nif __name__ == '__main__':\n" + textwrap.indent(code, "    "))
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # no cluster to join
+    env["CUDA_VISIBLE_DEVICES"] = ""  # no GPU, even on a machine that has one
     env["PYTHONPATH"] = SRC
     return subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           env=env, timeout=timeout, cwd=tmp_path, check=False)
@@ -74,11 +75,13 @@ except ConfigError as e:
 """, tmp_path, timeout=60.0)
     assert r.returncode == 0, r.stderr[-2000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
-    assert out["key"] == "resources_per_trial"
+    # refused when the executor is built (rung.executors.ray.precheck), before Ray starts
+    assert out["key"] == "resources_per_trial.gpu"
     assert out["message"] == (
-        "no trial needing {'CPU': 1.0, 'GPU': 1.0} fits on the local Ray instance this "
-        "process started (it has {'CPU': 1.0, 'GPU': 0.0}); ask for less, or connect to a "
-        "cluster that has it (address=...)")
+        "a trial needs 1 GPU, but no node of the local Ray instance this executor starts can "
+        "hold it: that instance has this machine's 0 GPUs (CUDA_VISIBLE_DEVICES=''), and no "
+        "other node joins it; ask for fewer, or connect to a cluster that has them "
+        "(address=...)")
     assert out["records"] == 0 and out["ray_initialized"] is False
 
 
@@ -96,6 +99,6 @@ except ConfigError as e:
 """, tmp_path, timeout=60.0)
     assert r.returncode == 0, r.stderr[-2000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
-    assert out == {"text": "ray_init.num_cpu: ray.init refused it: Unknown keyword "
-                           "argument(s): num_cpu",
+    assert out == {"text": "ray_init.num_cpu: not a keyword argument of ray.init (did you "
+                           "mean 'num_cpus'?)",
                    "records": 0, "ray_initialized": False}

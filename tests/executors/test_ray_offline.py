@@ -289,7 +289,9 @@ def test_a_contradiction_between_study_and_executor_resources_writes_nothing(
         "(the study's reaches the executor), or the same devices in both")
     assert study.journal.read("both") == []
     if HAVE_RAY:  # an executor built with its own resources: the same refusal
-        ex = RayExecutor()  # without its own: it takes the study's (what a run reserves)
+        # without its own: it takes the study's (what a run reserves); a cluster to join
+        # (address="auto"), since a local instance of this machine may have no GPU
+        ex = RayExecutor(address="auto")
         ex.use_study_resources({"cpu": 0.5, "gpu:A100": 1.0})
         assert ex.resources == {"CPU": 0.5, "GPU": 1.0, "accelerator_type:A100": 0.001}
         ex.use_study_resources(None)  # another study, saying nothing: one CPU again

@@ -138,15 +138,20 @@ def spec_executor_options(
                                    study_key="spec.resources_per_trial")
         except ConfigError as e:
             raise SpecError(_rooted(e), e.message) from None
-        _check_built(executor, {**options, "resources_per_trial": chosen}, n_workers)
+        _check_built(executor, {**options, "resources_per_trial": chosen}, n_workers,
+                     spec_resources="resources_per_trial" not in options
+                     and study.resources_per_trial is not None)
     elif executor == "local":  # laid out for the spec's resources_per_trial, on this machine
         _check_built(executor, {**options, "resources_per_trial": study.resources_per_trial},
                      n_workers)
     return options
 
 
-def _check_built(executor: str, options: Mapping[str, Any], n_workers: int | None) -> None:
-    """Build the executor with ``options`` (nothing starts) to check their values."""
+def _check_built(executor: str, options: Mapping[str, Any], n_workers: int | None,
+                 spec_resources: bool = False) -> None:
+    """Build the executor with ``options`` (nothing starts) to check their values.
+    ``spec_resources``: the executor's ``resources_per_trial`` is the spec's own (top-level
+    key), so an error about it names ``spec.resources_per_trial``."""
     try:
         if executor == "ray":
             from rung.executors.ray.executor import RayExecutor
@@ -162,7 +167,8 @@ def _check_built(executor: str, options: Mapping[str, Any], n_workers: int | Non
             head, sep, rest = message.partition(": ")
             if sep and head in options:
                 e = ConfigError(key=head, message=rest)
-        raise SpecError(_rooted(e, local=executor == "local"), e.message) from None
+        raise SpecError(_rooted(e, local=executor == "local" or spec_resources), e.message) \
+            from None
 
 
 def _rooted(e: ConfigError, local: bool = False) -> str:

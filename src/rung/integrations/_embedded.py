@@ -12,18 +12,21 @@ import logging
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
-from rung.core.components import SchedulerLike, SearcherLike
+from rung.core.components import Scheduler, SchedulerLike, SearcherLike
 from rung.core.events import Action, Decision
-from rung.core.records import Objective, Trial, TrialStatus
-from rung.core.registry import to_spec
+from rung.core.records import ComponentSpec, Objective, Trial, TrialStatus
+from rung.core.registry import lookup, to_spec
 from rung.errors import ConfigError, RungError
 from rung.space import SearchSpace
 
 logger = logging.getLogger(__name__)
 
 #: schedulers that pause or fork trials: a peer's trial cannot be paused and resumed by rung
-#: (``curve`` pauses at every rung, never stops)
-PAUSING = ("successive_halving", "hyperband", "pbt", "curve")
+#: (``curve`` pauses at every rung, never stops; ``pb2`` is PBT with another explore step).
+#: A scheduler class that derives from one of them (``PB2(PBT)``, a user's subclass
+#: registered under a name of its own) is refused as its base is (``pauses_or_forks``);
+#: ``ASHA`` and ``AsyncHyperband`` pause only with ``variant="promotion"``.
+PAUSING = ("successive_halving", "hyperband", "pbt", "pb2", "curve")
 
 #: the space of a study whose trials the peer configures and does not show (``RungPruner``):
 #: one fixed value, with which every trial is enqueued (``Embedded.start_configured``)
@@ -34,8 +37,31 @@ CONFIGURED_SPACE = {"_": 0}
 HOST_KEY = "host"
 
 
+def pauses_or_forks(scheduler: SchedulerLike) -> bool:
+    """Whether ``scheduler`` (a name, a spec or an instance) is one of ``PAUSING`` or an
+    instance or registered class derived from one of them (PB2 is a PBT). A name that is not
+    registered is no such scheduler (``to_spec`` names it as unknown)."""
+    if isinstance(scheduler, Scheduler):
+        cls: type = type(scheduler)
+    else:
+        spec = scheduler if isinstance(scheduler, ComponentSpec) else to_spec(
+            "scheduler", scheduler)
+        name = spec.name
+        if name in PAUSING:
+            return True
+        try:
+            cls = lookup("scheduler", name)
+        except ConfigError:
+            return False
+    return any(vars(c).get("name") in PAUSING for c in cls.__mro__)
+
+
 def check_stopping(scheduler: SchedulerLike, key: str = "scheduler") -> None:
-    """Refuse a scheduler that pauses or forks trials (only stop / continue map to a peer)."""
+    """Refuse a scheduler that pauses or forks trials (only stop / continue map to a peer):
+    ``ConfigError`` keyed ``key``, before anything runs. Refused: ``variant="promotion"``
+    (``ASHA``, ``AsyncHyperband``: "... with variant='promotion' pauses trials ..."), and the
+    schedulers of ``PAUSING`` and their subclasses (``pauses_or_forks``: "'<name>' pauses or
+    forks trials, which the host tool's trials cannot do: use a stopping scheduler ...")."""
     spec = to_spec("scheduler", scheduler)
     if spec.params.get("variant") == "promotion":
         raise ConfigError(
@@ -44,7 +70,7 @@ def check_stopping(scheduler: SchedulerLike, key: str = "scheduler") -> None:
             f"tool's trials cannot do: use its stopping variant ({spec.name} with "
             "variant='stopping', the default)",
         )
-    if spec.name in PAUSING:
+    if pauses_or_forks(scheduler if isinstance(scheduler, Scheduler) else spec):
         raise ConfigError(
             key=key,
             message=f"{spec.name!r} pauses or forks trials, which the host tool's trials "

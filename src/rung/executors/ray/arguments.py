@@ -3,7 +3,9 @@
 ``check_arguments`` raises ``ConfigError`` naming the first bad argument (in the constructor's
 order) and returns ``no_room_timeout`` as a float; ``TRANSPORTS`` are the transports a
 ``RayExecutor`` takes, and the actor options rung sets itself are refused in ``actor_options``
-with the reason why.
+with the reason why. What Ray itself would refuse once it runs (a key of ``ray_init`` that
+``ray.init`` does not take, an actor option or value Ray refuses) is refused here too
+(``precheck``), so that no study is written with options its runs can never use.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from rung._validate import check_int, check_positive
 from rung.errors import ConfigError
+from rung.executors.ray.precheck import check_actor_options, check_ray_init
 
 TRANSPORTS = ("auto", "socket", "ray")
 
@@ -43,8 +46,9 @@ def check_arguments(
     """Check ``RayExecutor``'s arguments; return ``no_room_timeout`` as a float.
 
     Raises:
-        ConfigError: the first invalid argument (its key, or ``actor_options.<key>`` for an
-            option the executor sets itself).
+        ConfigError: the first invalid argument (its key; ``actor_options.<key>`` for an
+            option the executor sets itself, or one Ray does not know or whose value it
+            refuses; ``ray_init.<key>`` for a key ``ray.init`` does not take: ``precheck``).
     """
     if address is not None and not isinstance(address, str):
         raise ConfigError(key="address", message=f"expected a string or None, got "
@@ -67,6 +71,8 @@ def check_arguments(
         if key in _OWN_ACTOR_OPTIONS:
             raise ConfigError(key=f"actor_options.{key}",
                               message=f"not an option here: {_OWN_ACTOR_OPTIONS[key]}")
+    check_ray_init(ray_init or {}, address if isinstance(address, str) else None)
+    check_actor_options(actor_options or {}, _OWN_ACTOR_OPTIONS)
     return no_room_timeout
 
 

@@ -12,6 +12,7 @@ import contextlib
 import os
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -81,6 +82,34 @@ def head_address(ray: Any, address: str | None) -> tuple[str, int] | None:
     if not sep or not host or not port.isdigit():
         return None
     return host.strip("[]"), int(port)
+
+
+def starts_local_instance(address: str | None, ray_init: Mapping[str, Any]) -> bool:
+    """Whether ``connect(ray, address, ray_init)``, called now, would start a new Ray instance
+    on this machine (a single node no other node joins): this process is not connected to Ray
+    yet, and the address (``address``, else ``ray_init``'s, else ``RAY_ADDRESS`` in place of
+    ``None`` / ``"auto"``) is ``"local"``, or none at all while no cluster started with ``ray
+    start`` is recorded on this machine (Ray's address file, read as ``ray.init`` reads it).
+    ``"auto"``, ``host:port`` and ``ray://`` addresses join a cluster. False when Ray cannot
+    say (its address file's reader moved): the caller then assumes a cluster. Imports Ray
+    only to read that file (no address given)."""
+    ray = sys.modules.get("ray")
+    if ray is not None:
+        with contextlib.suppress(Exception):
+            if ray.is_initialized():
+                return False  # a connection of this process: ray.init is not called
+    addr = address if address is not None else ray_init.get("address")
+    if addr is None or addr == "auto":
+        addr = os.environ.get("RAY_ADDRESS") or addr
+    if addr == "local":
+        return True
+    if addr is not None:
+        return False
+    with contextlib.suppress(Exception):
+        import ray._private.utils as ray_utils
+
+        return ray_utils.read_ray_address(ray_init.get("_temp_dir")) is None
+    return False
 
 
 def client_address(address: str | None) -> tuple[str, int] | None:
@@ -267,4 +296,4 @@ def use_socket(ray: Any, address: str | None, transport: str) -> bool:
 
 
 __all__ = ["PROBE_TIMEOUT", "RAY_CLIENT_PORT", "check_reachable", "client_address", "connect",
-           "head_address", "private_instance", "use_socket"]
+           "head_address", "private_instance", "starts_local_instance", "use_socket"]

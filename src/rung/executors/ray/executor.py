@@ -64,6 +64,7 @@ from rung.executors.ray.arguments import TRANSPORTS, check_arguments
 from rung.executors.ray.connect import connect, use_socket
 from rung.executors.ray.head_watch import HeadWatch
 from rung.executors.ray.importing import check_ray_installed, import_ray
+from rung.executors.ray.precheck import check_local_gpus
 from rung.executors.ray.resources import normalize_resources, trials_per_node
 from rung.executors.ray.room import _NODES_INTERVAL, RoomWatch
 from rung.executors.ray.transport import (
@@ -136,7 +137,13 @@ class RayExecutor(RoomWatch, ActorPool):
 
     Raises:
         ConfigError: Ray is not installed (key ``executor``; the message says
-            ``pip install 'rung[ray]'``), or an invalid argument (names it).
+            ``pip install 'rung[ray]'``), or an invalid argument (names it), including what
+            Ray would refuse only once it runs (``rung.executors.ray.precheck``): a key of
+            ``ray_init`` that ``ray.init`` does not take (``ray_init.<key>``), an actor option
+            Ray does not know or a value it refuses (``actor_options.<key>``), and a trial
+            needing more GPUs than the local Ray instance this executor would start has
+            (``resources_per_trial.gpu``; ``use_study_resources`` checks the study's too).
+            Nothing starts: Ray is imported only when there is one of these to check.
 
     If this executor started Ray (``ray.init``), ``shutdown`` stops it again; a connection
     opened before is left open. The driver must run on a node of the cluster for
@@ -162,16 +169,16 @@ class RayExecutor(RoomWatch, ActorPool):
             address, objective, max_concurrent, checkpoint_every, transport, driver_port,
             no_room_timeout, ray_init, actor_options)
         self.max_concurrent = max_concurrent
+        self.address = address
+        self.ray_init = dict(ray_init or {})
+        self.actor_options = dict(actor_options or {})
         self._given_resources = resources_per_trial  # None: the study's, else one CPU
         self.resources = self._reserve(resources_per_trial)
-        self.address = address
         self.objective = objective
         self.checkpoint_every = checkpoint_every
         self.transport = transport
         self.driver_port = driver_port
         self.no_room_timeout = no_room_timeout
-        self.ray_init = dict(ray_init or {})
-        self.actor_options = dict(actor_options or {})
         self.capacity = 0  # last capacity reported
         self._ray: Any = None
         self._started_ray = False
@@ -193,12 +200,15 @@ class RayExecutor(RoomWatch, ActorPool):
 
     def _reserve(self, resources: Mapping[str, Any] | None) -> dict[str, float]:
         """``resources`` normalized (``None``: one CPU); ``ConfigError`` for a request of
-        nothing without ``max_concurrent``."""
+        nothing without ``max_concurrent``, and (key ``resources_per_trial.gpu``) for more
+        GPUs than the local Ray instance this executor would start has
+        (``precheck.check_local_gpus``): no node would ever join it."""
         reserved = normalize_resources({"cpu": 1} if resources is None else resources)
         if trials_per_node({}, reserved) is None and self.max_concurrent is None:
             raise ConfigError(key="resources_per_trial", message=(
                 "requests no resource, so the cluster sets no limit; pass max_concurrent "
                 "(n_workers with executor='ray')"))
+        check_local_gpus(reserved, self.address, self.ray_init)
         return reserved
 
     def use_study_resources(
@@ -212,7 +222,9 @@ class RayExecutor(RoomWatch, ActorPool):
 
         Raises:
             ConfigError: the two disagree (one line naming both:
-                ``rung.executors.options.ray_resources``); nothing has started.
+                ``rung.executors.options.ray_resources``), or the study's GPUs are more than
+                the local Ray instance this executor would start has (as ``__init__``);
+                nothing has started.
         """
         from rung.executors.options import ray_resources
 
