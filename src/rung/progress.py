@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 import time
 from collections import deque
@@ -38,7 +39,7 @@ from rung.cli.report import (
 from rung.core.engine import Engine
 from rung.core.events import Event
 from rung.core.records import TrialStatus
-from rung.reporter import Reporter, study_line
+from rung.reporter import Reporter, escaped, study_line
 from rung.study import Study
 
 _FINISHED = (TrialStatus.COMPLETED, TrialStatus.STOPPED, TrialStatus.FAILED)
@@ -55,7 +56,9 @@ class Progress(Reporter):
         study: the study being run (read only).
         stream: where plain lines go (default ``sys.stdout``).
         live: ``True`` for the rich live view, ``False`` for plain lines, ``None`` to decide
-            by whether ``stream`` is a terminal (and rich is installed).
+            by whether ``stream`` is a terminal (and rich is installed), and not a dumb one
+            (``dumb_terminal``: there a live view draws only its last frame, so plain lines
+            every ``interval`` seconds show the run instead).
         interval: seconds between plain lines.
         refresh: seconds between live-view redraws.
         logger: the ``Reporter``'s logger (default ``rung.run``).
@@ -89,7 +92,7 @@ class Progress(Reporter):
         self.refresh = refresh
         self.note: str | None = None
         if live is None:
-            live = bool(getattr(self.stream, "isatty", lambda: False)()) or in_notebook()
+            live = (_isatty(self.stream) and not dumb_terminal()) or in_notebook()
         self._live: Any = None
         if live:
             try:
@@ -117,8 +120,12 @@ class Progress(Reporter):
 
             console = Console(file=self.stream)
             self._console = console
+            # what is printed to stdout / stderr while the view runs is drawn above it when it
+            # goes to the same screen; a stream sent elsewhere (`2> errors.log`) keeps its lines
             self._live = Live(self._renderable(self.study.engine), console=console,
-                              refresh_per_second=1.0 / max(self.refresh, 0.05), transient=False)
+                              refresh_per_second=1.0 / max(self.refresh, 0.05), transient=False,
+                              redirect_stdout=self._on_screen(sys.stdout),
+                              redirect_stderr=self._on_screen(sys.stderr))
             self._live.__enter__()
         elif self.note:
             self._print(f"rung: note: {self.note}")
@@ -272,12 +279,42 @@ class Progress(Reporter):
             parts.append(Text("Ctrl-C stops cleanly; the study can be resumed", style="dim"))
         return Group(*parts)
 
+    def _on_screen(self, stream: Any) -> bool:
+        """Whether ``stream`` shows on the live view's screen: it is the view's stream, a
+        terminal too, or this is a notebook (whose cell shows both). Only such a stream is
+        drawn above the view (rich's ``redirect_stdout`` / ``redirect_stderr``); one sent to a
+        file or a pipe (``2> errors.log``) writes there as it would without the view."""
+        return stream is self.stream or _isatty(stream) or in_notebook()
+
     def _print(self, text: str) -> None:
+        write_line(self.stream, text)
+
+
+def write_line(stream: IO[str], text: str) -> None:
+    """Write ``text`` and a newline to ``stream`` and flush it; a character its encoding cannot
+    express is written as a backslash escape (``\\u2264``) rather than losing the line, and a
+    closed or failing stream never takes the run down (the line is lost then)."""
+    try:
         try:
-            self.stream.write(text + "\n")
-            self.stream.flush()
-        except (OSError, ValueError):  # a closed stream never takes the run down
-            pass
+            stream.write(text + "\n")
+        except UnicodeEncodeError:
+            stream.write(escaped(text, stream) + "\n")
+        stream.flush()
+    except (OSError, ValueError, AttributeError):  # (no stream at all: a None sys.stdout)
+        pass
+
+
+def dumb_terminal() -> bool:
+    """Whether ``TERM`` names a terminal without cursor movement (``dumb``: Emacs' shell, some
+    CI ptys; ``unknown``), as rich tells one (``Console.is_dumb_terminal``)."""
+    return os.environ.get("TERM", "").lower() in ("dumb", "unknown")
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def status_renderable(cells: list[tuple[str, str]], width: int | None) -> Any:
@@ -347,4 +384,5 @@ def reporting(study: Study, progress: bool | None, reporter: Reporter | None) ->
         yield view
 
 
-__all__ = ["Progress", "in_notebook", "reporting", "status_renderable", "wants_progress"]
+__all__ = ["Progress", "dumb_terminal", "in_notebook", "reporting", "status_renderable",
+           "wants_progress", "write_line"]

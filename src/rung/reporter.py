@@ -157,12 +157,28 @@ class Reporter:
         self.write(f"rung: {text}")
 
     def write(self, line: str) -> None:
-        """Write one line to ``sys.stderr`` as it is now (a live view may have redirected it)."""
+        """Write one line to ``sys.stderr`` as it is now (a live view may have redirected it);
+        a character its encoding cannot express is written as a backslash escape rather than
+        losing the line; a closed stream never takes the run down."""
+        err = sys.stderr
         try:
-            sys.stderr.write(line + "\n")
-            sys.stderr.flush()
-        except (OSError, ValueError):  # a closed stream never takes the run down
+            try:
+                err.write(line + "\n")
+            except UnicodeEncodeError:
+                err.write(escaped(line, err) + "\n")
+            err.flush()
+        except (OSError, ValueError, AttributeError):  # (no sys.stderr at all: None)
             pass
+
+
+def escaped(text: str, stream: object) -> str:
+    """``text`` with every character the encoding of ``stream`` cannot express written as a
+    backslash escape (``\\u2264``; an unknown or missing encoding: UTF-8)."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:
+        return text.encode("ascii", "backslashreplace").decode("ascii")
 
 
 def silenced(logger: logging.Logger, level: int) -> bool:
@@ -294,5 +310,5 @@ def visible(logger: logging.Logger = log) -> None:
             logger.setLevel(logging.INFO)
 
 
-__all__ = ["SHOWN_PER_KIND", "Reporter", "error_summary", "failure_kind", "failure_line",
-           "outcome_line", "silenced", "study_line", "visible"]
+__all__ = ["SHOWN_PER_KIND", "Reporter", "error_summary", "escaped", "failure_kind",
+           "failure_line", "outcome_line", "silenced", "study_line", "visible"]

@@ -25,4 +25,36 @@ def seconds(minimum: float, inclusive: bool) -> Callable[[str], float]:
     return parse
 
 
-__all__ = ["seconds"]
+def positive_int(s: str) -> int:
+    """An integer ``>= 1``."""
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {s!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def max_step(s: str) -> int:
+    """A study's ``max_step``: an integer in ``1..rung._validate.MAX_STEP``."""
+    from rung._validate import MAX_STEP
+
+    v = positive_int(s)
+    if v > MAX_STEP:
+        raise argparse.ArgumentTypeError(f"must be <= {MAX_STEP:,}, got {v:,}")
+    return v
+
+
+def seed(s: str) -> int:
+    """A random seed: an integer ``>= 0``."""
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {s!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
+    return v
+
+
+__all__ = ["max_step", "positive_int", "seconds", "seed"]

@@ -11,6 +11,7 @@ functions computed from the same records (``snapshot_row``). Anything else repla
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,9 @@ from rung.errors import RungError
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    from rung.cli.report import LS_HEADERS, ls_row, table
+    """List the studies (``--json``: ``LS_KEYS`` objects, one per row of the table, as a JSON
+    array on stdout; ``[]`` for none). Exit code 1 when a journal is damaged, else 0."""
+    from rung.cli.report import LS_HEADERS, entry_cells, ls_entry_of, table, unreadable_entry
     from rung.cli.run_checks import storage_path
     from rung.storage import SQLiteJournal
     from rung.storage.paths import inspectable
@@ -37,7 +40,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         raise CLIError(f"no journal at {target}", 2)
     else:
         files = []
-    rows = []
+    entries: list[dict[str, Any]] = []
     damaged = False  # a damaged journal's row is listed, and the exit code is 1 (as everywhere)
     for path in files:
         try:
@@ -47,7 +50,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
                 raise CLIError(str(e).splitlines()[0],
                                1 if isinstance(e, JournalDamagedError) else 2) from None
             damaged = damaged or isinstance(e, JournalDamagedError)
-            rows.append(["-", f"unreadable: {str(e).splitlines()[0]}", *[""] * 7, str(path)])
+            entries.append(unreadable_entry(None, str(e).splitlines()[0], str(path)))
             continue
         with journal:
             for name in journal.list_studies():
@@ -55,19 +58,22 @@ def cmd_ls(args: argparse.Namespace) -> int:
                 try:
                     quick = snapshot_row(journal, path, name, running)
                     if quick is not None:
-                        rows.append(quick)
+                        entries.append(quick)
                         continue
                     study = Study.load(name, journal)
                 except RungError as e:
                     damaged = damaged or isinstance(e, JournalDamagedError)
-                    rows.append([name, f"unreadable: {e}", *[""] * 7, str(path)])
+                    entries.append(unreadable_entry(name, str(e), str(path)))
                     continue
                 except Exception as e:  # whatever else one journal holds: the others are listed
-                    rows.append([name, f"unreadable: {path}: study {name!r}: "
-                                 f"{type(e).__name__}: {e}", *[""] * 7, str(path)])
+                    entries.append(unreadable_entry(
+                        name, f"{path}: study {name!r}: {type(e).__name__}: {e}", str(path)))
                     continue
-                rows.append(ls_row(study, str(path), running))
-    if not rows:
+                entries.append(ls_entry_of(study, str(path), running))
+    if args.json:
+        print(json.dumps(entries, indent=1, allow_nan=False, default=str))
+        return 1 if damaged else 0
+    if not entries:
         hint = "" if args.storage else " (start one with `rung run spec.yaml` or `rung demo`)"
         if files == [target]:  # a file the user named: empty, a writer lock, no -wal
             from rung.storage.sqlite import no_studies_hint
@@ -76,16 +82,16 @@ def cmd_ls(args: argparse.Namespace) -> int:
             hint = f" ({why[2:]})" if why else hint
         print(f"no studies in {target}{hint}")
         return 0
-    print(table(LS_HEADERS, rows, indent=""))
+    print(table(LS_HEADERS, [entry_cells(e) for e in entries], indent=""))
     return 1 if damaged else 0
 
 
-def snapshot_row(journal: Any, path: Path, name: str, running: bool) -> list[Any] | None:
-    """``rung.cli.report.ls_row``'s row of study ``name`` in the SQLite journal ``path``, read
-    from the dashboard's snapshot of its pages (beside the journal, or in the dashboard's
-    default cache) when a usable one covers every record the journal holds for it now;
+def snapshot_row(journal: Any, path: Path, name: str, running: bool) -> dict[str, Any] | None:
+    """``rung.cli.report.ls_entry_of``'s entry of study ``name`` in the SQLite journal
+    ``path``, read from the dashboard's snapshot of its pages (beside the journal, or in the
+    dashboard's default cache) when a usable one covers every record the journal holds for it now;
     ``None`` otherwise (no snapshot, an older one, one of a rewritten journal: replay)."""
-    from rung.cli.report import ls_cells
+    from rung.cli.report import ls_entry
     from rung.dashboard.snapshot import best, cache_path, default_cache_dir, view_path
 
     count = getattr(journal, "count", None)
@@ -109,7 +115,7 @@ def snapshot_row(journal: Any, path: Path, name: str, running: bool) -> list[Any
         if view.n_records != n or not isinstance(row, dict):
             return None
         state = "running" if running else row["state"]
-        return ls_cells(name, state, row["trials"], row.get("by_status") or {},
+        return ls_entry(name, state, row["trials"], row.get("by_status") or {},
                         row.get("best_value"), row["metric"], str(path))
     finally:
         view.close()

@@ -7,7 +7,9 @@
     rung demo                     a real search: an MLP on scikit-learn's digits, with ASHA
 
 Exit codes: 0 done, 1 a run failed (or its journal is damaged), 2 a bad spec or command line
-(nothing was written), 130 interrupted (Ctrl-C or SIGTERM; the study can be resumed).
+(nothing was written) or standard output could not be written (``rung: error: standard output:
+No space left on device``; see ``main``), 130 interrupted (Ctrl-C or SIGTERM; the study can be
+resumed).
 
 As a program (``main()`` without ``argv``), the first SIGINT or SIGTERM stops the command
 (exit code 130, a line saying so and, once the study is in its journal, how to resume it); later
@@ -29,7 +31,10 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from rung.cli.argtypes import max_step as _max_step
+from rung.cli.argtypes import positive_int as _positive_int
 from rung.cli.argtypes import seconds
+from rung.cli.argtypes import seed as _seed
 from rung.cli.errors import CLIError as CLIError  # re-exported: the commands raise it
 from rung.cli.ls import cmd_ls
 from rung.cli.stored import DEFAULT_DIR as DEFAULT_DIR
@@ -47,7 +52,15 @@ class _Parser(argparse.ArgumentParser):
     """argparse with rung's rule for bad input: one line naming the option and what is wrong,
     and where the usage is (``rung: error: --interval: must be a number of seconds >= 0.1,
     got 0.05 (rung dashboard --help)``), exit code 2. argparse printed its usage block first.
-    Sub-commands' parsers are of this class too (``add_subparsers`` makes its own kind)."""
+    Sub-commands' parsers are of this class too (``add_subparsers`` makes its own kind).
+
+    No parser accepts an abbreviated long option (``allow_abbrev=False``, whatever the caller
+    passes): ``rung show x --to 2`` is refused rather than read as ``--top 2``, so a script
+    that abbreviates does not change meaning once another option shares the prefix."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         text = " ".join(message.split()).removeprefix("argument ")
@@ -76,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--log-every", type=seconds(0.0, inclusive=False), default=5.0,
                        metavar="SECONDS",
                        help="seconds between progress lines when output is not a terminal "
-                            "(doubling while nothing changes, up to 300)")
+                            "(default 5; doubling while nothing changes, up to 300)")
         q.add_argument("--no-live", action="store_true",
                        help="plain progress lines even on a terminal")
 
@@ -98,12 +111,16 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("ls", help="list studies", description="List studies and their state.")
     q.add_argument("--storage", metavar="FILE|DIR",
                    help="SQLite file or directory of .db files (default: runs/)")
+    q.add_argument("--json", action="store_true",
+                   help="print the list as a JSON array, an object per study (default: a table)")
 
     q = sub.add_parser("show", help="show one study",
                        description="Summary, best trials, rung occupancy and diagnostics.")
     add_study_arguments(q)
     q.add_argument("--top", type=_positive_int, default=10, metavar="K",
                    help="how many of the best trials to list (default 10)")
+    q.add_argument("--json", action="store_true",
+                   help="print the summary and the best trials as a JSON object (default: text)")
 
     q = sub.add_parser("demo", help="run a real search (MLP on digits, ASHA, all cores)",
                        description="Tune a scikit-learn MLP on the digits data set with ASHA, "
@@ -126,61 +143,62 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _positive_int(s: str) -> int:
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {s!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
-    return v
-
-
-def _max_step(s: str) -> int:
-    from rung._validate import MAX_STEP
-
-    v = _positive_int(s)
-    if v > MAX_STEP:
-        raise argparse.ArgumentTypeError(f"must be <= {MAX_STEP:,}, got {v:,}")
-    return v
-
-
-def _seed(s: str) -> int:
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {s!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
-    return v
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``rung`` command on ``argv`` (``None``: the process's own arguments, and its
-    SIGINT and SIGTERM, as the module docstring says); returns the exit code."""
+    SIGINT and SIGTERM, as the module docstring says); returns the exit code.
+
+    Standard output is written through ``rung.cli.stdout_guard`` and flushed here, before the
+    code is returned: a write that fails never raises in a command (a run goes on) and ends
+    the command in one way, whatever the size of the output: the reader gone (``| head``,
+    ``| true``), quietly, with the command's own exit code; another error (a full disk), one
+    line ``rung: error: standard output: <reason>`` on stderr and exit code 2 (or the
+    command's, when that is not 0). argparse's exits (``--help``, ``--version``, a bad command
+    line) are ``SystemExit`` as before, with the same mapping."""
+    from rung.cli.stdout_guard import guard_stdout
+
     entry = argv is None and threading.current_thread() is threading.main_thread()
     if entry:
         _set_interrupts(_interrupt)  # the process's own command line (module docstring)
-    args: argparse.Namespace | None = None
+    parsed: list[argparse.Namespace] = []  # the parsed arguments, once they are
     try:
-        parser = build_parser()
-        given = list(sys.argv[1:] if argv is None else argv)
-        if not given:  # bare `rung`: what it can do
-            parser.print_help(sys.stderr)
-            return 2
-        if given[0].startswith("-") and given[0] not in ("-h", "--help", "--version"):
-            parser.error(f"unrecognized arguments: {given[0]}")  # not "COMMAND is required"
-        args, extra = parser.parse_known_args(argv)
-        if extra:  # name the command whose help lists what it takes
-            _error(f"unrecognized arguments: {' '.join(extra)} (rung {args.command} --help)")
-            return 2
-        return _dispatch(args)
-    except KeyboardInterrupt:  # before a command's own handling (while it imports, say)
-        print(_interrupted(args), file=sys.stderr, flush=True)
+        with guard_stdout() as out:
+            try:
+                code = _command(argv, parsed)
+            except SystemExit as e:  # argparse: --help, --version, a bad command line
+                if e.code is not None and not isinstance(e.code, int):
+                    raise
+                mapped = out.finish(e.code or 0)
+                if mapped != (e.code or 0):
+                    raise SystemExit(mapped) from None
+                raise
+            except KeyboardInterrupt:  # before a command's own handling (while it imports)
+                print(_interrupted(parsed[0] if parsed else None), file=sys.stderr, flush=True)
+                code = 130
+            return out.finish(code)
+    except KeyboardInterrupt:  # while the output was flushed (a reader that does not read)
+        print("rung: interrupted", file=sys.stderr, flush=True)
         return 130
     finally:
         if entry:  # the process exits now: nothing may cut that short
             _set_interrupts(signal.SIG_IGN)
+
+
+def _command(argv: Sequence[str] | None, parsed: list[argparse.Namespace]) -> int:
+    """Parse ``argv`` (appending the result to ``parsed``) and run its command; the exit
+    code."""
+    parser = build_parser()
+    given = list(sys.argv[1:] if argv is None else argv)
+    if not given:  # bare `rung`: what it can do
+        parser.print_help(sys.stderr)
+        return 2
+    if given[0].startswith("-") and given[0] not in ("-h", "--help", "--version"):
+        parser.error(f"unrecognized arguments: {given[0]}")  # not "COMMAND is required"
+    args, extra = parser.parse_known_args(argv)
+    parsed.append(args)
+    if extra:  # name the command whose help lists what it takes
+        _error(f"unrecognized arguments: {' '.join(extra)} (rung {args.command} --help)")
+        return 2
+    return _dispatch(args)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -217,7 +235,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         if getattr(args, "storage", None) == "":  # every command, before its `if storage`
             raise CLIError("--storage: is empty: give the path of an SQLite file", 2)
         return (handlers.get(args.command) or args.handler)(args)  # export, plot, dashboard
-    except BrokenPipeError:  # `rung show x | head`: the reader left, nothing to complain about
+    except BrokenPipeError:  # a reader gone where main's stdout guard is not installed (a
+        # command run from another thread): nothing to complain about
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
@@ -443,6 +462,14 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 # --- show ----------------------------------------------------------------------------------------
 def cmd_show(args: argparse.Namespace) -> int:
+    if args.json:
+        import json
+
+        from rung.cli.show_json import show_json
+
+        print(json.dumps(show_json(args.name, args.storage, top=args.top), indent=1,
+                         allow_nan=False, default=str))
+        return 0
     from rung.cli.report import show_study
 
     print(show_study(args.name, args.storage, top=args.top))

@@ -399,11 +399,16 @@ def _last_line(error: str | None) -> str:
 def ls_row(study: Study, where: str, running: bool) -> list[Any]:
     """One row of ``rung ls`` (``ls_cells``) from a loaded study; its state is
     ``rung.study_views.study_state``."""
+    return entry_cells(ls_entry_of(study, where, running))
+
+
+def ls_entry_of(study: Study, where: str, running: bool) -> dict[str, Any]:
+    """``ls_entry`` of a loaded study (its state: ``rung.study_views.study_state``)."""
     from rung.study_views import study_state
 
     h = study.history
     state = study_state(study.engine, study.journal.load_study(study.name), running)
-    return ls_cells(study.name, state, len(h), {s.value: h.count(s) for s in TrialStatus},
+    return ls_entry(study.name, state, len(h), {s.value: h.count(s) for s in TrialStatus},
                     study.best_value(), study.spec.objective.metric, where)
 
 
@@ -412,13 +417,44 @@ def ls_cells(name: str, state: str, trials: int, by_status: Mapping[str, int],
     """One row of ``rung ls``: name, state, trials, per-status counts (``by_status``: trials
     per ``TrialStatus`` value, a missing one 0; unfinished = launched + running +
     interrupted), the best value with its metric, storage."""
+    return entry_cells(ls_entry(name, state, trials, by_status, best, metric, where))
+
+
+def ls_entry(name: str, state: str, trials: int, by_status: Mapping[str, int],
+             best: float | None, metric: str, where: str) -> dict[str, Any]:
+    """What ``rung ls`` says of one study (``LS_KEYS``, ``rung ls --json``'s object; the
+    arguments as ``ls_cells`` takes them): ``best`` is ``None`` when there is none or it is
+    not finite, ``error`` ``None`` (see ``unreadable_entry``)."""
     def n(status: str) -> int:
         return int(by_status.get(status, 0))
 
-    return [name, state, trials, n("completed"), n("stopped"), n("paused"), n("failed"),
-            n("launched") + n("running") + n("interrupted"),
-            "-" if best is None else f"{fmt_num(best)} ({metric})", where]
+    return {"study": name, "state": state, "trials": int(trials), "completed": n("completed"),
+            "stopped": n("stopped"), "paused": n("paused"), "failed": n("failed"),
+            "unfinished": n("launched") + n("running") + n("interrupted"),
+            "best": None if best is None or not math.isfinite(best) else float(best),
+            "metric": metric, "storage": where, "error": None}
+
+
+def unreadable_entry(name: str | None, error: str, where: str) -> dict[str, Any]:
+    """``rung ls``'s entry of a journal (``name`` ``None``) or a study it cannot read:
+    ``state`` ``"unreadable"``, ``error`` why, the counts, best and metric ``None``."""
+    return {**dict.fromkeys(LS_KEYS), "study": name, "state": "unreadable", "storage": where,
+            "error": error}
+
+
+def entry_cells(entry: Mapping[str, Any]) -> list[Any]:
+    """``rung ls``'s row (``LS_HEADERS``) of an entry (``ls_entry``, ``unreadable_entry``)."""
+    if entry["error"] is not None:
+        return [entry["study"] or "-", f"unreadable: {entry['error']}", *[""] * 7,
+                entry["storage"]]
+    best = entry["best"]
+    return [entry["study"], entry["state"], entry["trials"], entry["completed"],
+            entry["stopped"], entry["paused"], entry["failed"], entry["unfinished"],
+            "-" if best is None else f"{fmt_num(best)} ({entry['metric']})", entry["storage"]]
 
 
 LS_HEADERS = ["study", "state", "trials", "completed", "stopped", "paused", "failed",
               "unfinished", "best", "storage"]
+#: the keys of each object of ``rung ls --json`` (``ls_entry``), in order
+LS_KEYS = ["study", "state", "trials", "completed", "stopped", "paused", "failed", "unfinished",
+           "best", "metric", "storage", "error"]
