@@ -82,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def view_options(q: argparse.ArgumentParser,
                      workers: str = ", in place of the spec's n_workers (default: it, else "
-                                    "all cores locally, 1 simulated, the cluster's CPUs on "
-                                    "ray)") -> None:
+                                    "locally the CPUs over resources_per_trial's cpu, 1 "
+                                    "simulated, the cluster's CPUs on ray)") -> None:
         q.add_argument("--workers", type=_positive_int, metavar="N",
                        help=f"workers, trials at once{workers}")
         q.add_argument("--log-every", type=seconds(0.0, inclusive=False), default=5.0,
@@ -105,8 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_study_arguments(q)
     q.add_argument("--retry-failed", action="store_true",
                    help="resume the trials that failed for too many interruptions too")
-    view_options(q, ", in place of the stored study's n_workers (default: it, else all cores "
-                    "locally, 1 simulated, the cluster's CPUs on ray)")
+    view_options(q, ", in place of the stored study's n_workers (default: it, else locally the "
+                    "CPUs over resources_per_trial's cpu, 1 simulated, the cluster's CPUs on ray)")
 
     q = sub.add_parser("ls", help="list studies", description="List studies and their state.")
     q.add_argument("--storage", metavar="FILE|DIR",
@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--json", action="store_true",
                    help="print the summary and the best trials as a JSON object (default: text)")
 
-    q = sub.add_parser("demo", help="run a real search (MLP on digits, ASHA, all cores)",
+    q = sub.add_parser("demo", help="run a real search (MLP on digits, ASHA, one worker per CPU)",
                        description="Tune a scikit-learn MLP on the digits data set with ASHA, "
                                    "epochs as the step, on local worker processes.")
     q.add_argument("--trials", type=_positive_int, default=None, metavar="N",
@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--storage", metavar="FILE|DIR", default=None,
                    help="SQLite file, or a directory for demo.db (default: runs/demo.db)")
     q.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
-    view_options(q, " (default: all cores)")
+    view_options(q, " (default: one per CPU this process may use)")
     from rung.cli import dashboard, export, ledger, plan, plot  # each adds its subcommand
     export.add_parser(sub)
     ledger.add_parser(sub)

@@ -32,7 +32,8 @@ class RunSpec:
         objective: ``"module:function"`` (``None`` for a simulated benchmark run).
         path: absolute directories prepended to ``sys.path`` before importing ``objective``.
         executor: ``"local"``, ``"ray"`` or ``"simulated"``.
-        n_workers: worker count (``None``: all cores).
+        n_workers: worker count (``None``: the executor's default, e.g. the local executor's
+            ``rung.executors.local_devices.default_workers``).
         storage: the SQLite journal file.
         benchmark: ``{"name", "params"}`` of a ``rung.benchmarks`` problem (simulated only).
         checkpoint_every: local and Ray executors: save a checkpoint every that many steps
