@@ -100,6 +100,11 @@ class Progress(Reporter):
             except ImportError:  # plain lines instead, and the way to the live view once
                 self.note = "for a live view: pip install 'rung[cli]'"
                 live = False
+        if live and in_notebook() and not _has_widgets():
+            # rich draws in a notebook through ipywidgets alone (else an empty box, and the
+            # best trial never shows): plain lines there, and the way to the live view once
+            self.note = "for a live view in a notebook: pip install ipywidgets"
+            live = False
         self.live = live
         self.started = time.monotonic()
         self._next = 0.0
@@ -280,11 +285,16 @@ class Progress(Reporter):
         return Group(*parts)
 
     def _on_screen(self, stream: Any) -> bool:
-        """Whether ``stream`` shows on the live view's screen: it is the view's stream, a
-        terminal too, or this is a notebook (whose cell shows both). Only such a stream is
-        drawn above the view (rich's ``redirect_stdout`` / ``redirect_stderr``); one sent to a
-        file or a pipe (``2> errors.log``) writes there as it would without the view."""
-        return stream is self.stream or _isatty(stream) or in_notebook()
+        """Whether ``stream`` must be drawn above the live view (rich's ``redirect_stdout`` /
+        ``redirect_stderr``): it shows on the view's screen, being the view's stream or a
+        terminal too. One sent to a file or a pipe (``2> errors.log``) writes there as it
+        would without the view. In a notebook neither is: the view is a widget of its own,
+        the cell shows both streams as they are, and fork workers inherit the streams, which
+        must stay the kernel's (rich's proxies would send from the forked process, which
+        Jupyter drops)."""
+        if in_notebook():
+            return False
+        return stream is self.stream or _isatty(stream)
 
     def _print(self, text: str) -> None:
         write_line(self.stream, text)
@@ -339,6 +349,16 @@ def status_renderable(cells: list[tuple[str, str]], width: int | None) -> Any:
         else:
             lines.append(pair)
     return Text("\n".join(lines), no_wrap=True, overflow="ignore")
+
+
+def _has_widgets() -> bool:
+    """Whether ipywidgets can be imported (rich's live view in Jupyter needs it)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("ipywidgets") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def in_notebook() -> bool:

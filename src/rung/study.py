@@ -339,12 +339,16 @@ class Study(AskTell, StudyViews, StudyResume):
             cbs = (*cbs, UnusedParams())  # an enqueued name the objective never asks for
         executor_options = with_study_resources(self.spec, executor, executor_options,
                                                 n_workers)
+        ran = not (self.engine.over and not (retry_failed and self._retryable()))
+        # built before anything is shown or claimed: an executor refused (an objective its
+        # workers cannot import) leaves no trace, and the same call, mended, runs
+        ex = make_executor(objective, executor, n_workers, executor_options) if ran else None
         with reporting(self, progress, reporter) as rep:
             start_all(cbs, self)
             failing = True
+            took = False  # this session took the writer lock: it gives it back at its end
             try:
-                ran = not (self.engine.over and not (retry_failed and self._retryable()))
-                if not ran:
+                if ex is None:
                     # a finished study: no worker is started, nothing is written
                     if rep is not None:
                         rep.emit(logging.INFO, f"study {self.name}: nothing to run: "
@@ -353,8 +357,9 @@ class Study(AskTell, StudyViews, StudyResume):
                 else:
                     claim = getattr(self.journal, "claim", None)  # (``Journal``: optional)
                     if claim is not None:  # a second driver is refused before any work
+                        holds = getattr(self.journal, "holds", None)
+                        took = not (holds is not None and holds(self.name))
                         claim(self.name)
-                    ex = make_executor(objective, executor, n_workers, executor_options)
                     first = self._resume_events(ex.now())
                     first = self._retry_events(first, ex.now(), cbs) if retry_failed else first
                     drive(self.engine, ex, self.journal, self._run_context(objective),
@@ -363,9 +368,25 @@ class Study(AskTell, StudyViews, StudyResume):
                 if ran:
                     self._say_why_over(rep)
                 failing = False
+            except KeyboardInterrupt:
+                if reporter is None and rep is not None:  # (a caller's reporter: its words)
+                    rep.emit(logging.WARNING, self._resume_hint())
+                raise
             finally:
+                release = getattr(self.journal, "release", None)
+                if took and release is not None:  # another Study object may drive it now
+                    release(self.name)
                 end_all(cbs, self, failing)
         return self
+
+    def _resume_hint(self) -> str:
+        """The line an interrupted ``run`` ends with: what to do next."""
+        path = getattr(self.journal, "path", None)
+        load = (f"rung.Study.load({self.name!r}, storage={str(path)!r}).run(objective)"
+                if path is not None else "study.run(objective) on this study object")
+        return (f"study {self.name}: interrupted; the journal is intact: run it again to "
+                f"resume (the same call, or {load}); its runs in flight go on from their "
+                f"last checkpoint")
 
     @serialized
     def enqueue(self, params: Mapping[str, Any]) -> None:

@@ -221,10 +221,13 @@ def test_an_objective_spawn_workers_cannot_import_is_a_clear_error() -> None:
         pass
 
     with pytest.raises(ConfigError, match="nested"):
-        LocalExecutor(nested)
+        LocalExecutor(nested, start_method="spawn")
     with pytest.raises(ConfigError, match="lambda"):
-        LocalExecutor(lambda ctx: None)
+        LocalExecutor(lambda ctx: None, start_method="forkserver")
     LocalExecutor(nested, start_method="fork")  # fork takes any callable
+    # the default chooses fork for them, spawn for what spawn workers can import
+    assert LocalExecutor(nested)._method == "fork"
+    assert LocalExecutor(objectives.noop)._method == "spawn"
     with pytest.raises(ConfigError, match="n_workers"):
         LocalExecutor(objectives.noop, n_workers=0)
     with pytest.raises(ConfigError, match="checkpoint_every"):

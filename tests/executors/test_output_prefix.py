@@ -93,3 +93,54 @@ def test_prefix_output_false_writes_lines_as_printed(tmp_path: Path) -> None:
     lines = _run(tmp_path, False)
     assert "hello from 0" in lines and "two writes" in lines
     assert not any(line.startswith("[trial") for line in lines)
+
+
+class _Calls(io.StringIO):
+    """A stream recording each ``write`` call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def write(self, s: str) -> int:
+        self.calls.append(s)
+        return super().write(s)
+
+
+def test_each_line_reaches_the_stream_in_one_write() -> None:
+    raw = _Calls()
+    out = PrefixedStream(raw)
+    try:
+        set_trial(3)
+        print("hello", file=out)  # (print writes "hello", then "\n")
+        out.write("a\nb")
+        assert raw.calls == ["[trial 3] hello\n", "[trial 3] a\n"]
+        out.flush()  # the line begun is written; it goes on unprefixed
+        out.write("c\n")
+        assert raw.calls[2:] == ["[trial 3] b", "c\n"]
+        out.write("half")
+        from rung.executors.output_prefix import end_trial
+
+        end_trial()  # (not the process's streams: nothing of this one's)
+        out.flush()
+        assert raw.calls[-1] == "[trial 3] half"
+    finally:
+        set_trial(None)
+
+
+def test_a_fork_worker_takes_back_streams_rich_redirected() -> None:
+    from rung.executors.pipe import _own_streams
+
+    class Proxy:
+        def __init__(self, inner: object) -> None:
+            self.rich_proxied_file = inner
+
+    saved = sys.stdout, sys.stderr
+    inner_out, inner_err = io.StringIO(), io.StringIO()
+    try:
+        setattr(sys, "stdout", Proxy(inner_out))  # noqa: B010  (not a stream: mypy would say)
+        setattr(sys, "stderr", Proxy(inner_err))  # noqa: B010
+        _own_streams()
+        assert (getattr(sys, "stdout"), getattr(sys, "stderr")) == (inner_out, inner_err)  # noqa: B009
+    finally:
+        sys.stdout, sys.stderr = saved

@@ -36,7 +36,7 @@ from rung.executors.base import RunContext
 from rung.executors.local_devices import Layout, layout
 from rung.executors.local_workers import LocalWorker, WorkerPool
 from rung.executors.memory_limit import MemoryWatch, parse_size
-from rung.executors.payload import serialize_objective
+from rung.executors.payload import serialize_objective, start_method_for
 from rung.executors.pipe import frame, write_all
 from rung.executors.pool import (
     MAX_TIME_GRACE,
@@ -75,9 +75,11 @@ class LocalExecutor(WorkerPool):
         checkpoint_every: if set, every report whose step is a multiple of it (and the report
             at ``max_step``) saves a checkpoint through the report's ``save`` callback, so an
             interrupted trial resumes from there (worker-side: costs no round trip).
-        start_method: ``"spawn"`` (default: safe with threads, CUDA and SQLite in the driver),
-            ``"forkserver"`` or ``"fork"`` (starts faster and takes any callable, but forks
-            the driver's threads and open handles).
+        start_method: ``"auto"`` (default): ``"spawn"``, or ``"fork"`` for an objective spawn
+            workers cannot import (defined in a notebook or an interactive session, a lambda,
+            a closure; the run says so in one line); ``"spawn"`` (safe with threads, CUDA and
+            SQLite in the driver), ``"forkserver"`` or ``"fork"`` (starts faster and takes any
+            callable, but forks the driver's threads and open handles).
         threads_per_worker: BLAS/OpenMP threads each worker may use (``OMP_NUM_THREADS`` and
             friends, set for the worker unless already set in the environment). The default,
             ``"auto"``, is the CPUs a trial holds (``resources_per_trial``), else 1: one
@@ -137,7 +139,7 @@ class LocalExecutor(WorkerPool):
         objective: Callable[[TrialContext], Any] | None = None,
         n_workers: int | None = None,
         checkpoint_every: int | None = None,
-        start_method: str = "spawn",
+        start_method: str = "auto",
         threads_per_worker: int | Literal["auto"] | None = "auto",
         max_trials_per_worker: int | None = None,
         resources_per_trial: Mapping[str, float] | None = None,
@@ -155,7 +157,7 @@ class LocalExecutor(WorkerPool):
                                       else parse_size(max_memory_per_worker))
         self._memory: MemoryWatch | None = None
         self._recycler = Recycler(max_trials_per_worker)
-        methods = multiprocessing.get_all_start_methods()
+        methods = ["auto", *multiprocessing.get_all_start_methods()]
         if start_method not in methods:
             raise ConfigError(f"start_method: must be one of {methods}, got {start_method!r}")
         self.objective = objective
@@ -169,10 +171,13 @@ class LocalExecutor(WorkerPool):
         self.start_method = start_method
         # checked now for an early, clear error; pickled again at start (an instance built
         # without one takes the session's)
-        if objective is not None and start_method != "fork":
-            serialize_objective(objective)
+        self._method = start_method if start_method != "auto" else "spawn"
+        if objective is not None:
+            self._method = start_method_for(objective, start_method)
+            if self._method != "fork":
+                serialize_objective(objective)
         self._payload: bytes | None = None
-        self._mp: Any = multiprocessing.get_context(start_method)
+        self._mp: Any = multiprocessing.get_context(self._method)
         self._workers: list[LocalWorker] = []
         self._processes: list[Any] = []  # this session's processes, for the finalizer
         self.worker_pids: list[int] = []  # every worker process ever started, in order
@@ -223,8 +228,15 @@ class LocalExecutor(WorkerPool):
             self.objective = ctx.objective
         if self.objective is None or not callable(self.objective):
             raise ConfigError(f"objective: expected a callable, got {self.objective!r}")
-        if self.start_method != "fork":
+        self._method = start_method_for(self.objective, self.start_method)
+        self._mp = multiprocessing.get_context(self._method)
+        if self._method != "fork":
             self._payload = serialize_objective(self.objective)
+        elif self.start_method == "auto":
+            logging.getLogger("rung.run").info(
+                "objective %s: spawn workers cannot import it (defined in a notebook or an "
+                "interactive session, a lambda, a closure): its workers are forked "
+                "(start_method='fork')", callable_name(self.objective))
         self._open_root(ctx)
         self._open = True
         self._startup_deaths = 0
@@ -243,7 +255,7 @@ class LocalExecutor(WorkerPool):
         except BaseException:  # Ctrl-C or a failed start: take down what already started
             self.shutdown()
             raise
-        described: dict[str, Any] = {"name": "local", "start_method": self.start_method}
+        described: dict[str, Any] = {"name": "local", "start_method": self._method}
         if lay.slots:  # each worker's CUDA_VISIBLE_DEVICES, "/" between workers
             described["gpus"] = "/".join(lay.slots[:self.n_workers])
         return [CapacityChanged(self.n_workers, self.now(), new_session=True,

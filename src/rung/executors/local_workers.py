@@ -68,6 +68,7 @@ class WorkerPool(Pool[LocalWorker]):
     objective: Any
     checkpoint_every: int | None
     start_method: str
+    _method: str  # the start method resolved (``start_method`` may be "auto")
     prefix_output: bool
     worker_pids: list[int]
     _mp: Any
@@ -87,9 +88,9 @@ class WorkerPool(Pool[LocalWorker]):
     def _spawn(self, device: str | None) -> LocalWorker:
         """Start a worker; ``device``: its ``CUDA_VISIBLE_DEVICES`` (``None``: inherited)."""
         parent, child = self._mp.Pipe(duplex=True)
-        fork = self.start_method == "fork"
+        fork = self._method == "fork"
         # spawn: multiprocessing's Process, its bootstrap silent if the driver dies meanwhile
-        process_type: Any = SpawnProcess if self.start_method == "spawn" else self._mp.Process
+        process_type: Any = SpawnProcess if self._method == "spawn" else self._mp.Process
         process = process_type(
             target=worker_main,
             args=(child, self._payload, self.objective if fork else None, str(self._root),

@@ -33,4 +33,26 @@ def serialize_objective(objective: Any) -> bytes:
                           f"{hint}") from None
 
 
-__all__ = ["serialize_objective"]
+def start_method_for(objective: Any, given: str) -> str:
+    """The start method of workers running ``objective``: ``given``, unless it is ``"auto"``:
+    then ``"spawn"`` when spawn workers can import the objective (``serialize_objective``),
+    else ``"fork"`` where there is one (an objective defined in a notebook or an interactive
+    session, a lambda, a closure: the one kind of worker that takes any callable).
+
+    Raises:
+        ConfigError: ``"auto"`` for an objective spawn workers cannot import, on a platform
+            without fork (``serialize_objective``'s error)."""
+    if given != "auto":
+        return given
+    import multiprocessing
+
+    try:
+        serialize_objective(objective)
+    except ConfigError:
+        if "fork" not in multiprocessing.get_all_start_methods():
+            raise
+        return "fork"
+    return "spawn"
+
+
+__all__ = ["serialize_objective", "start_method_for"]

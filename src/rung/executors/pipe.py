@@ -180,6 +180,18 @@ def _end_group() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _own_streams() -> None:
+    """Take back ``sys.stdout`` / ``sys.stderr`` from a wrapper a fork worker inherited from
+    its driver (rich's live view redirects them through proxies that draw above the view: in
+    the worker they would write through a console of the driver's, which a notebook's kernel
+    refuses from a forked process, losing every line): the streams they wrap."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        inner = getattr(stream, "rich_proxied_file", None)
+        if inner is not None:
+            setattr(sys, name, inner)
+
+
 def _line_buffered_output() -> None:
     """Make ``sys.stdout`` and ``sys.stderr`` flush at every newline. Written to a file or a
     pipe they are block-buffered, so a worker killed (a timeout, a cancel, the OOM killer)
@@ -229,6 +241,7 @@ def worker_main(
     if environ:
         os.environ.update(environ)
     _die_with_driver(driver_pid)
+    _own_streams()
     _line_buffered_output()
     if prefix_lines:
         from rung.executors.output_prefix import prefix_output

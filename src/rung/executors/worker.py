@@ -28,7 +28,7 @@ from rung.executors._worker_context import (
     WorkerExit,
     dir_size,
 )
-from rung.executors.output_prefix import set_trial
+from rung.executors.output_prefix import end_trial, set_trial
 from rung.executors.protocol import A_PAUSE, ENDED, LAUNCH, RESULT, Message
 from rung.executors.report_input import plain_metrics
 
@@ -143,7 +143,7 @@ def worker_loop(
                 try:
                     run_trial(objective, msg, channel, checkpoint_root, checkpoint_every)
                 finally:
-                    set_trial(None)
+                    end_trial()
     except (EOFError, BrokenPipeError, ConnectionResetError, WorkerExit):
         return
 

@@ -10,6 +10,7 @@ by status. Nothing here draws a figure.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -41,7 +42,43 @@ def _figure(w: float = 8.0, h: float = 5.0, **kw: Any) -> Figure:
     require("matplotlib", "plot", "rung.plot")
     from matplotlib.figure import Figure
 
+    shows_inline()
     return Figure(figsize=(w, h), layout="constrained", **kw)
+
+
+_INLINE: list[bool] = [False]  # shows_inline ran in this process
+
+
+def shows_inline() -> None:
+    """In a Jupyter kernel, have IPython draw a figure rung returns as an image, as
+    ``%matplotlib inline`` would: rung's figures are matplotlib ``Figure`` objects made without
+    pyplot, which IPython shows as text (``<Figure size 1100x550 with 1 Axes>``) until some
+    pyplot figure has been drawn. A ``Figure`` display format already chosen (the user's
+    ``%config InlineBackend.figure_formats``, an earlier pyplot figure) is left alone; outside
+    a kernel nothing happens. Once per process."""
+    if _INLINE[0]:
+        return
+    _INLINE[0] = True
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return
+    try:
+        shell = ipython.get_ipython()
+        if shell is None or type(shell).__name__ != "ZMQInteractiveShell":
+            return
+        from functools import partial
+
+        from IPython.core.pylabtools import print_figure
+        from matplotlib.figure import Figure
+
+        formatters = shell.display_formatter.formatters
+        kinds = ("image/png", "image/svg+xml", "image/jpeg", "application/pdf")
+        if any(Figure in getattr(formatters.get(k), "type_printers", {}) for k in kinds):
+            return
+        formatters["image/png"].for_type(Figure, partial(print_figure, fmt="png",
+                                                         base64=True))
+    except Exception:  # (an IPython of another shape: figures show as they did)
+        return
 
 
 @dataclass

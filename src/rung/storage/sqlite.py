@@ -40,9 +40,11 @@ from rung.core.events import Record
 from rung.errors import JournalError
 from rung.storage._sqlite_locks import BUSY_MS, when_unlocked
 from rung.storage.codec import dumps, loads, loads_spec
-from rung.storage.paths import lock_file_name, storage_problem, study_subdir
+from rung.storage.paths import storage_problem, study_subdir
 from rung.storage.sqlite_reader import no_studies_hint as no_studies_hint
 from rung.storage.sqlite_reader import reader_uri, unwritable_directory
+from rung.storage.sqlite_writer import StudyBusyError as StudyBusyError
+from rung.storage.sqlite_writer import WriterLock
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS study (
@@ -130,16 +132,6 @@ class JournalDeletedError(JournalError):
     open: nothing more can be journaled there, and what the file held is gone."""
 
 
-class StudyBusyError(JournalError):
-    """Another driver holds the study's writer lock: this one may not write it (nothing was
-    written; the other driver's run goes on)."""
-
-
-#: the writer-lock files held by journals of this process: a second journal object that
-#: meets the lock is told it is its own process (a Study still open), not another one
-_HELD_HERE: set[Path] = set()
-
-
 def _resolved(path: Path) -> Path:
     """``path`` absolute, its symlinks followed (as far as they exist), or merely absolute
     where they cannot be (a loop)."""
@@ -149,7 +141,7 @@ def _resolved(path: Path) -> Path:
         return path.absolute()
 
 
-class SQLiteJournal:
+class SQLiteJournal(WriterLock):
     """Args:
     path: the database file (created with its parent directory if missing, unless
         ``readonly``). It is resolved once, here: the journal keeps reading and writing that
@@ -301,47 +293,12 @@ class SQLiteJournal:
         that is not one path component gets one (``paths.study_subdir``)."""
         return study_subdir(self._real.with_name(f"{self._real.stem}-checkpoints"), name)
 
-    def claim(self, name: str) -> None:
-        """Take the study's writer lock now, as the first ``append`` would: a driver calls it
-        before it starts workers, so a second driver of the same study is refused before it
-        runs anything (``JournalError``: being written by another process), not at its
-        first record, seconds later, with its workers already training."""
-        self._writable()
-        self._check_file()
-        self._lock(name)
-
-    def is_being_written(self, name: str) -> bool:
-        """True while a live driver holds the study's writer lock (this journal, or another
-        process: the kernel drops the lock when its holder dies, so a killed driver never looks
-        alive). Never blocks and never takes the lock."""
-        if name in self._locks:
-            return True
-        import fcntl
-
-        try:
-            fd = os.open(self._lock_path(name), os.O_RDONLY)
-        except OSError:
-            return False
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        except OSError:
-            return False
-        finally:
-            os.close(fd)  # closing releases the probe lock
-        return False
-
     # --- extras (not part of the protocol) ------------------------------------------------
     def count(self, name: str) -> int:
         return self._max_seq(name)
 
     def close(self) -> None:
-        for name, fd in self._locks.items():
-            _HELD_HERE.discard(self._lock_path(name).resolve())
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self._locks.clear()
+        self._release_all()
         self._conn.close()
 
     def __enter__(self) -> SQLiteJournal:
@@ -478,36 +435,3 @@ class SQLiteJournal:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
-
-    def _lock(self, name: str) -> None:
-        if name in self._locks:
-            return
-        self.load_study(name)  # an unknown study is an error, not a silent new one
-        import fcntl
-
-        fd = os.open(self._lock_path(name), os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            here = self._lock_path(name).resolve() in _HELD_HERE
-            raise StudyBusyError(
-                f"study {name!r} in {self.path} is being written by "
-                + ("another Study object in this process (close it, or use that one)" if here
-                   else "another process")
-            ) from None
-        n = self._max_seq(name)  # taken under the lock: nobody else appends
-        seen = self._seen.get(name)
-        if seen is not None and n > seen:
-            os.close(fd)
-            raise JournalError(
-                f"study {name!r} in {self.path} was written by another driver after this one "
-                f"read it ({n - seen} new records): load it again (Study.load, rung resume)"
-            )
-        self._locks[name] = fd
-        _HELD_HERE.add(self._lock_path(name).resolve())
-        self._seq[name] = n
-
-    def _lock_path(self, name: str) -> Path:
-        """The sidecar file whose ``flock`` marks the study's one writer."""
-        return self._real.with_name(lock_file_name(self._real.name, name))
