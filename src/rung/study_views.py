@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -162,6 +163,46 @@ class StudyViews:
         def __getattr__(self, name: str) -> Any:
             # only for a missing attribute: Optuna's and Ray Tune's names say what to write
             return missing(self, name, STUDY)
+
+    def __repr__(self) -> str:
+        """One line from the engine's history alone (no journal read, no fold):
+        ``Study('mnist', storage='runs/mnist.db', 12 trials: 10 completed, 2 running; best
+        loss=0.0123 (trial #3, step 27))``: the storage (``in memory`` for a ``MemoryJournal``;
+        ``read-only`` for ``Study.load(readonly=True)``), the trials by status as a run's last
+        line counts them (``rung.reporter.outcome_line``) and the best line of ``rung show``
+        (``rung.cli.report.best_line``: ``best: none yet`` before one). Never raises, nor
+        reaches ``__getattr__``: attributes are read from the instance's ``__dict__``, and a
+        study half built (or whose text fails) is ``<Study at 0x...>``."""
+        kind = type(self).__name__
+        try:
+            return f"{kind}({self._repr_text()})"
+        except Exception:  # a repr must not raise (a debugger, a traceback shows it)
+            name = getattr(self.__dict__.get("spec"), "name", None)
+            named = f" {name!r}" if isinstance(name, str) else ""
+            return f"<{kind}{named} at {id(self):#x}>"
+
+    def _repr_text(self) -> str:
+        """What ``__repr__`` puts between its parentheses (raises on a study half built)."""
+        from rung.cli.report import best_line
+        from rung.reporter import outcome_line
+        from rung.storage import MemoryJournal
+
+        d = self.__dict__  # never ``self.x``: a missing attribute would reach __getattr__
+        spec, engine, journal = d["spec"], d["engine"], d["journal"]
+        if isinstance(journal, MemoryJournal):
+            where = "in memory"
+        elif isinstance(getattr(journal, "path", None), str | os.PathLike):
+            where = f"storage={os.fspath(journal.path)!r}"
+        else:
+            where = f"storage={type(journal).__name__}"
+        if getattr(journal, "readonly", False) is True:
+            where += ", read-only"
+        study: Any = self  # (best_line takes a Study: this is one's views)
+        return f"{spec.name!r}, {where}, {outcome_line(engine)}; {best_line(study)}"
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """IPython's pretty printer: the same line as ``repr``."""
+        p.text(repr(self))
 
     # --- properties ---------------------------------------------------------------------------
     @property

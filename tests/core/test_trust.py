@@ -162,4 +162,4 @@ def test_trial_value_is_the_metric_in_its_own_direction() -> None:
     e.handle(ResultReported(0, 9, {"acc": 0.939}, 1.0))
     t = e.history.trial(0)
     assert t.score == -0.939 and t.value == 0.939
-    assert "value=0.939" in repr(t)
+    assert "acc=0.939 at step 9" in repr(t)  # the value in its own direction

@@ -93,9 +93,13 @@ class Improvement:
     device_hours_per_unit: float = math.inf
 
 
-@dataclass
+@dataclass(repr=False)
 class Ledger:
     """What a study spent and saved (see the module docstring for how it is measured).
+
+    ``str(ledger)`` (``print(study.ledger())``, and IPython's and Jupyter's display) is the
+    report ``rung ledger`` prints (``rung.cli.ledger.render``, titled ``ledger`` rather than
+    ``ledger of NAME``: a ledger does not know its study's name); ``repr`` one line of totals.
 
     Attributes:
         by_outcome: spend of the runs that ended completed / stopped / paused / failed /
@@ -201,6 +205,28 @@ class Ledger:
         ``NOISE`` of it, as ``Worker.utilization``)."""
         return _ratio(sum(w.busy_hours for w in self.workers),
                       sum(w.available_hours for w in self.workers))
+
+    def __repr__(self) -> str:
+        """``Ledger(20 trials, 24 runs, 1.504 device-h, cost 3.20, saved 34.5%)``: the
+        totals in ``rung ledger``'s units (the cost only when money measures the ledger,
+        ``priced``); ``str`` is the whole report."""
+        from rung.cli.ledger import _hours, _money, _pct
+
+        t = self.total
+        cost = f", cost {_money(t.cost)}" if self.priced else ""
+        return (f"Ledger({self.trials} trial{'' if self.trials == 1 else 's'}, {t.runs} "
+                f"run{'' if t.runs == 1 else 's'}, {_hours(t.device_hours)} device-h{cost}, "
+                f"saved {_pct(self.saved_fraction)}%)")
+
+    def __str__(self) -> str:
+        """The report ``rung ledger`` prints (``rung.cli.ledger.render``), titled ``ledger``."""
+        from rung.cli.ledger import render  # the CLI's module: not imported with rung
+
+        return render(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """IPython's and Jupyter's display: the report (``str``), not the fields."""
+        p.text(repr(self) if cycle else str(self).rstrip("\n"))
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON data (the CLI's ``--json`` and the dashboard): a non-finite number (the
