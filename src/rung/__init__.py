@@ -72,6 +72,7 @@ if TYPE_CHECKING:
     from rung.shorthand import run
     from rung.space import Categorical, Fidelity, Fixed, Float, Int, SearchSpace
     from rung.study import Study
+    from rung.study_delete import delete_study
 
 # public name -> the module that defines it (and the attribute's name there, when it differs)
 _EXPORTS: dict[str, str] = {
@@ -127,6 +128,7 @@ _EXPORTS: dict[str, str] = {
     "Int": "rung.space",
     "SearchSpace": "rung.space",
     "Study": "rung.study",
+    "delete_study": "rung.study_delete",
     "run": "rung.shorthand",
 }
 _RENAMED = {"__version__": "RUNG_VERSION"}
@@ -181,6 +183,7 @@ __all__ = [
     "TrialContext",
     "TrialStatus",
     "__version__",
+    "delete_study",
     "derive_rng",
     "optimize",
     "plan",

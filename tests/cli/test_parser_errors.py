@@ -22,7 +22,7 @@ from rung.cli.main import main
     (["run", "--workers", "x", "spec.yaml"],
      "rung: error: --workers: not an integer: 'x' (rung run --help)"),
     (["nope"], "rung: error: COMMAND: invalid choice: 'nope' (choose from 'run', 'resume', "
-     "'ls', 'show', 'demo', 'export', 'ledger', 'plan', 'plot', 'dashboard') (rung --help)"),
+     "'ls', 'show', 'demo', 'export', 'ledger', 'plan', 'plot', 'dashboard', 'delete') (rung --help)"),
 ])
 def test_a_bad_command_line_is_one_line(argv: list[str], line: str,
                                         capsys: pytest.CaptureFixture[str]) -> None:

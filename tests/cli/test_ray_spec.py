@@ -109,7 +109,7 @@ def test_local_and_simulated_options() -> None:
         ({"address": "auto"}, "local", "spec.executor_options.address: not an option of the "
          "local executor (it takes start_method, threads_per_worker, max_trials_per_worker, prefix_output, max_memory_per_worker)"),
         ({"start_method": "bogus"}, "local", f"spec.executor_options.start_method: must be "
-         f"one of {multiprocessing.get_all_start_methods()}, got 'bogus'"),
+         f"one of {['auto', *multiprocessing.get_all_start_methods()]}, got 'bogus'"),
         ({"threads_per_worker": 0}, "local",
          "spec.executor_options.threads_per_worker: must be an integer >= 1, got 0"),
     ):

@@ -134,12 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SQLite file, or a directory for demo.db (default: runs/demo.db)")
     q.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     view_options(q, " (default: one per CPU this process may use)")
-    from rung.cli import dashboard, export, ledger, plan, plot  # each adds its subcommand
+    from rung.cli import dashboard, delete, export, ledger, plan, plot  # each adds its own
     export.add_parser(sub)
     ledger.add_parser(sub)
     plan.add_parser(sub)
     plot.add_parser(sub)
     dashboard.add_parser(sub)
+    delete.add_parser(sub)
     return p
 
 

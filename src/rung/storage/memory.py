@@ -49,6 +49,14 @@ class MemoryJournal:
     def list_studies(self) -> list[str]:
         return list(self._specs)
 
+    def delete_study(self, name: str) -> int:
+        """Delete study ``name`` (``JournalError`` if there is none); returns how many records
+        it held."""
+        if name not in self._specs:
+            raise JournalError(f"no study named {name!r}")
+        del self._specs[name]
+        return len(self._records.pop(name))
+
     def checkpoint_dir(self, name: str) -> Path | None:
         """``None``: nothing of an in-memory study persists, checkpoints included."""
         return None

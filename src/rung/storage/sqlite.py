@@ -297,6 +297,31 @@ class SQLiteJournal(WriterLock):
     def count(self, name: str) -> int:
         return self._max_seq(name)
 
+    def delete_study(self, name: str) -> int:
+        """Delete study ``name``: its records and its row, in one transaction, under its
+        writer lock; returns how many records it held. The files beside the journal are the
+        caller's (``rung.study_delete``).
+
+        Raises:
+            StudyBusyError: a driver runs the study (nothing is deleted).
+            JournalError: no such study, or the journal cannot be written."""
+        self._writable()
+        self._check_file()
+        self._seen.pop(name, None)  # what this journal read of it does not matter here
+        self._lock(name)  # (a study that is not there: JournalError naming those that are)
+        try:
+            n = self._max_seq(name)
+            with self._tx():
+                self._conn.execute("DELETE FROM record WHERE study = ?", (name,))
+                self._conn.execute("DELETE FROM study WHERE name = ?", (name,))
+        except sqlite3.Error as e:  # a full disk, a damaged file: nothing is deleted
+            raise JournalError(f"cannot write to the journal {self.path}: {e}") from None
+        finally:
+            self.release(name)
+        self._seq.pop(name, None)
+        self._seen.pop(name, None)
+        return n
+
     def close(self) -> None:
         self._release_all()
         self._conn.close()
