@@ -105,30 +105,29 @@ def test_check_stopping_refuses_exactly_the_schedulers_that_pause_or_fork(
         assert not pauses_or_forks(scheduler)
 
 
-@pytest.mark.parametrize(("case", "scheduler"), CASES, ids=[c for c, _ in CASES])
-def test_the_optuna_pruner_refuses_them_when_made(case: str, scheduler: Any) -> None:
-    pytest.importorskip("optuna")
-    from rung.integrations.optuna_sampler import RungPruner
+def _adapter(kind: str) -> Any:
+    if kind == "optuna":
+        pytest.importorskip("optuna")
+        from rung.integrations.optuna_sampler import RungPruner
 
-    if _refused(case, scheduler):
-        with pytest.raises(ConfigError) as e:
-            RungPruner(scheduler, max_step=9)
-        assert str(e.value) == _message(scheduler)
-    else:
-        RungPruner(scheduler, max_step=9)
-
-
-@pytest.mark.parametrize(("case", "scheduler"), CASES, ids=[c for c, _ in CASES])
-def test_the_ray_tune_scheduler_refuses_them_when_made(case: str, scheduler: Any) -> None:
+        return RungPruner
     pytest.importorskip("ray.tune")
     from rung.integrations.ray_tune import RungScheduler
 
+    return RungScheduler
+
+
+@pytest.mark.parametrize("adapter", ["optuna", "ray_tune"])
+@pytest.mark.parametrize(("case", "scheduler"), CASES, ids=[c for c, _ in CASES])
+def test_the_optuna_and_ray_tune_adapters_refuse_them_when_made(
+        case: str, scheduler: Any, adapter: str) -> None:
+    make = _adapter(adapter)
     if _refused(case, scheduler):
         with pytest.raises(ConfigError) as e:
-            RungScheduler(scheduler, max_step=9)
+            make(scheduler, max_step=9)
         assert str(e.value) == _message(scheduler)
     else:
-        RungScheduler(scheduler, max_step=9)
+        make(scheduler, max_step=9)
 
 
 def test_the_suggested_stopping_schedulers_are_accepted() -> None:

@@ -25,15 +25,19 @@ def seconds(minimum: float, inclusive: bool) -> Callable[[str], float]:
     return parse
 
 
-def positive_int(s: str) -> int:
-    """An integer ``>= 1``."""
+def _int_at_least(s: str, minimum: int) -> int:
     try:
         v = int(s)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {s!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    if v < minimum:
+        raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {v}")
     return v
+
+
+def positive_int(s: str) -> int:
+    """An integer ``>= 1``."""
+    return _int_at_least(s, 1)
 
 
 def max_step(s: str) -> int:
@@ -48,13 +52,7 @@ def max_step(s: str) -> int:
 
 def seed(s: str) -> int:
     """A random seed: an integer ``>= 0``."""
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {s!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
-    return v
+    return _int_at_least(s, 0)
 
 
 __all__ = ["max_step", "positive_int", "seconds", "seed"]
