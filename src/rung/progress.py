@@ -100,11 +100,11 @@ class Progress(Reporter):
             except ImportError:  # plain lines instead, and the way to the live view once
                 self.note = "for a live view: pip install 'rung[cli]'"
                 live = False
-        if live and in_notebook() and not _has_widgets():
-            # rich draws in a notebook through ipywidgets alone (else an empty box, and the
-            # best trial never shows): plain lines there, and the way to the live view once
-            self.note = "for a live view in a notebook: pip install ipywidgets"
-            live = False
+        if live and in_notebook():
+            from rung.progress_notebook import notebook_display
+
+            # drawn into a display of the cell (``rung.progress_notebook``), else plain lines
+            live = notebook_display()
         self.live = live
         self.started = time.monotonic()
         self._next = 0.0
@@ -119,7 +119,12 @@ class Progress(Reporter):
     def __enter__(self) -> Progress:
         if self.announce and self.study.auto_reason is not None:  # above the live view
             self._print(f"rung: {study_line(self.study.name, self.study.auto_reason)}")
-        if self.live:
+        if self.live and in_notebook():
+            from rung.progress_notebook import NotebookLive
+
+            self._live = NotebookLive(self._renderable(self.study.engine))
+            self._live.__enter__()
+        elif self.live:
             from rich.console import Console
             from rich.live import Live
 
@@ -349,16 +354,6 @@ def status_renderable(cells: list[tuple[str, str]], width: int | None) -> Any:
         else:
             lines.append(pair)
     return Text("\n".join(lines), no_wrap=True, overflow="ignore")
-
-
-def _has_widgets() -> bool:
-    """Whether ipywidgets can be imported (rich's live view in Jupyter needs it)."""
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec("ipywidgets") is not None
-    except (ImportError, ValueError):
-        return False
 
 
 def in_notebook() -> bool:

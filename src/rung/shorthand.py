@@ -136,8 +136,17 @@ def run(
         points_to_evaluate=points_to_evaluate,
         fidelity=fidelity,
     )
-    return study.run(objective, executor=executor, n_workers=n_workers, progress=progress,
-                     callbacks=callbacks, **executor_options)
+    try:
+        return study.run(objective, executor=executor, n_workers=n_workers, progress=progress,
+                         callbacks=callbacks, **executor_options)
+    except ConfigError:
+        # refused before its session wrote anything (an objective the executor's workers
+        # cannot take, say): the study just created goes too, so the mended call runs
+        if not study.journal.read(name):
+            from rung.study_delete import delete_study
+
+            delete_study(name, study.journal)
+        raise
 
 
 __all__ = ["run"]

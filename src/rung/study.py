@@ -382,11 +382,11 @@ class Study(AskTell, StudyViews, StudyResume):
     def _resume_hint(self) -> str:
         """The line an interrupted ``run`` ends with: what to do next."""
         path = getattr(self.journal, "path", None)
-        load = (f"rung.Study.load({self.name!r}, storage={str(path)!r}).run(objective)"
-                if path is not None else "study.run(objective) on this study object")
-        return (f"study {self.name}: interrupted; the journal is intact: run it again to "
-                f"resume (the same call, or {load}); its runs in flight go on from their "
-                f"last checkpoint")
+        load = (f"rung.Study.load({self.name!r}, storage={str(path)!r}).run(objective), or "
+                f"this Study object's run(objective)" if path is not None
+                else "this Study object's run(objective)")
+        return (f"study {self.name}: interrupted; the journal is intact: resume it with "
+                f"{load}; its runs in flight go on from their last checkpoint")
 
     @serialized
     def enqueue(self, params: Mapping[str, Any]) -> None:

@@ -68,9 +68,9 @@ def test_an_interrupted_run_says_what_to_do_and_gives_the_study_back(
                   progress=False)
     said = [r.getMessage() for r in caplog.records if "interrupted" in r.getMessage()]
     assert said == [
-        f"study s: interrupted; the journal is intact: run it again to resume (the same "
-        f"call, or rung.Study.load('s', storage='{tmp_path / 's.db'}').run(objective)); its "
-        f"runs in flight go on from their last checkpoint"]
+        f"study s: interrupted; the journal is intact: resume it with rung.Study.load('s', "
+        f"storage='{tmp_path / 's.db'}').run(objective), or this Study object's "
+        f"run(objective); its runs in flight go on from their last checkpoint"]
     again = Study.load("s", storage=tmp_path / "s.db")  # what the line says works
     again.run(objectives.noop, n_workers=1, start_method="fork", progress=False)
     assert len(again.trials("completed")) == 6
@@ -95,7 +95,7 @@ def test_auto_forks_for_an_objective_spawn_workers_cannot_import(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     study = _study(tmp_path, n=2)
     scale = 3.0
-    with caplog.at_level(logging.INFO, logger="rung.run"):
+    with caplog.at_level(logging.WARNING, logger="rung.run"):
         study.run(lambda ctx: ctx.report(2, loss=scale * float(ctx.params["x"])), n_workers=1,
                   progress=False)
     assert [(s.executor or {}).get("start_method") for s in _sessions(study)] == ["fork"]
@@ -111,19 +111,63 @@ def test_auto_spawns_an_objective_it_can_import(tmp_path: Path) -> None:
     study.close()
 
 
-def test_a_notebook_without_widgets_gets_plain_lines_and_no_redirection(
+def test_a_notebook_draws_the_view_into_one_display_updated_in_place(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ipywidgets, no capture of the cell's output (rich's ``Live`` lost trial lines that
+    way): ``rung.progress_notebook``, driven through a stand-in for ``IPython.display``."""
     import io
+    import sys
+    import types
 
     import rung.progress as progress
 
-    study = _study(tmp_path, n=1)
+    pytest.importorskip("rich")
+    shown: list[tuple[str, dict[str, str]]] = []
+
+    class Handle:
+        def update(self, obj: dict[str, str], raw: bool = False) -> None:
+            assert raw
+            shown.append(("update", obj))
+
+    def display(obj: dict[str, str], raw: bool = False, display_id: bool = False) -> Handle:
+        assert raw and display_id
+        shown.append(("display", obj))
+        return Handle()
+
+    ipython = types.ModuleType("IPython")
+    ipython.version_info = (9, 0, 0)  # type: ignore[attr-defined]
+    disp = types.ModuleType("IPython.display")
+    disp.display = display  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
+    monkeypatch.setitem(sys.modules, "IPython.display", disp)
     monkeypatch.setattr(progress, "in_notebook", lambda: True)
-    monkeypatch.setattr(progress, "_has_widgets", lambda: False)
-    view = progress.Progress(study, stream=io.StringIO())
-    assert view.live is False
-    assert view.note == "for a live view in a notebook: pip install ipywidgets"
-    assert view._on_screen(view.stream) is False  # a widget: the cell shows the streams
-    monkeypatch.setattr(progress, "_has_widgets", lambda: True)
-    assert progress.Progress(study, stream=io.StringIO()).live is True
+    study = _study(tmp_path, n=2)
+    out = io.StringIO()
+    with progress.Progress(study, stream=out, refresh=0.0) as view:
+        assert view.live is True
+        saved = sys.stdout, sys.stderr
+        view.on_turn(study.engine)
+        assert (sys.stdout, sys.stderr) == saved  # nothing redirected
+    kinds = [k for k, _ in shown]
+    assert kinds[0] == "display" and kinds.count("display") == 1 and "update" in kinds
+    final = shown[-1][1]
+    assert final["text/plain"].startswith("rung study s ")
+    assert final["text/html"].startswith("<pre style=") and "best: none yet" in final["text/html"]
+    assert out.getvalue() == ""  # the view went to the display, not to the stream
+    monkeypatch.delitem(sys.modules, "IPython.display")
+    monkeypatch.setitem(sys.modules, "IPython.display", None)  # (no IPython: plain lines)
+    assert progress.Progress(study, stream=io.StringIO()).live is False
+    study.close()
+
+
+def test_rung_run_refused_before_writing_leaves_no_study(tmp_path: Path) -> None:
+    space = {"x": Float(0.0, 1.0)}
+    db = tmp_path / "r.db"
+    with pytest.raises(ConfigError, match="cannot be sent to worker processes"):
+        rung.run(lambda ctx: ctx.report(1, loss=0.0), space, n_trials=2, name="r",
+                 storage=db, start_method="spawn", progress=False)
+    # the mended call runs (was: "study 'r' already exists")
+    study = rung.run(lambda ctx: ctx.report(1, loss=0.0), space, n_trials=2, name="r",
+                     storage=db, n_workers=1, progress=False)
+    assert len(study.trials("completed")) == 2
     study.close()

@@ -233,7 +233,7 @@ class LocalExecutor(WorkerPool):
         if self._method != "fork":
             self._payload = serialize_objective(self.objective)
         elif self.start_method == "auto":
-            logging.getLogger("rung.run").info(
+            logging.getLogger("rung.run").warning(
                 "objective %s: spawn workers cannot import it (defined in a notebook or an "
                 "interactive session, a lambda, a closure): its workers are forked "
                 "(start_method='fork')", callable_name(self.objective))
