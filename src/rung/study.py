@@ -379,15 +379,6 @@ class Study(AskTell, StudyViews, StudyResume):
                 end_all(cbs, self, failing)
         return self
 
-    def _resume_hint(self) -> str:
-        """The line an interrupted ``run`` ends with: what to do next."""
-        path = getattr(self.journal, "path", None)
-        load = (f"rung.Study.load({self.name!r}, storage={str(path)!r}).run(objective), or "
-                f"this Study object's run(objective)" if path is not None
-                else "this Study object's run(objective)")
-        return (f"study {self.name}: interrupted; the journal is intact: resume it with "
-                f"{load}; its runs in flight go on from their last checkpoint")
-
     @serialized
     def enqueue(self, params: Mapping[str, Any]) -> None:
         """Launch ``params`` (a configuration, possibly partial) before the searcher's next
@@ -460,6 +451,8 @@ class Study(AskTell, StudyViews, StudyResume):
                 f"the study's max_step {self.spec.max_step}{of} is beyond the benchmark's: "
                 f"it goes up to {top}"))
         cbs = as_callbacks(callbacks)
+        holds = getattr(self.journal, "holds", None)
+        held = holds is not None and holds(self.name)  # (else its first write takes it)
         with reporting(self, progress, reporter) as rep:
             start_all(cbs, self)
             failing = True
@@ -484,6 +477,9 @@ class Study(AskTell, StudyViews, StudyResume):
                     self._say_why_over(rep)
                 failing = False
             finally:
+                release = getattr(self.journal, "release", None)
+                if not held and release is not None:  # given back, as ``run`` does
+                    release(self.name)
                 end_all(cbs, self, failing)
         return self
 

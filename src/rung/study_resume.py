@@ -144,5 +144,14 @@ class StudyResume:
                 retry.insert(0, CapacityChanged(0, now, new_session=True))
         return retry
 
+    def _resume_hint(self) -> str:
+        """The line an interrupted ``run`` ends with: what to do next."""
+        path = getattr(self.journal, "path", None)
+        load = (f"rung.Study.load({self.name!r}, storage={str(path)!r}).run(objective), or "
+                f"this Study object's run(objective)" if path is not None
+                else "this Study object's run(objective)")
+        return (f"study {self.name}: interrupted; the journal is intact: resume it with "
+                f"{load}; its runs in flight go on from their last checkpoint")
+
 
 __all__ = ["StudyResume", "reading_journal", "replayed_engine"]

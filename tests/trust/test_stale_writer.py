@@ -93,3 +93,25 @@ def test_a_second_study_object_in_this_process_is_told_so(tmp_path: Path) -> Non
     again = Study.load("s", str(path))
     again.simulate(BENCH, n_workers=2)
     again.close()
+
+
+def test_simulate_gives_the_study_back_at_its_end(tmp_path: Path) -> None:
+    """As ``run`` does: another Study object may go on once a simulation ended, the first is
+    then stale, and its own next write goes on when nobody else wrote."""
+    path = tmp_path / "j.db"
+    create(path, n_trials=16)
+    first = Study.load("s", str(path))
+    first.simulate(BENCH, n_workers=2)  # spends the budget's 16 trials
+    assert not first.journal.is_being_written("s")
+    create_more = Study.load("s", str(path))
+    assert create_more.trials() == first.trials()
+    create_more.close()
+    first.enqueue({"x": 0.5, "lr": 0.01, "n": 2, "opt": "adam"})  # nobody else wrote
+    first.close()
+    second = Study.load("s", str(path))
+    stale = Study.load("s", str(path))
+    second.enqueue({"x": 0.25, "lr": 0.01, "n": 2, "opt": "adam"})
+    second.close()
+    with pytest.raises(JournalError, match="was written by another driver after this one"):
+        stale.enqueue({"x": 0.75, "lr": 0.01, "n": 2, "opt": "adam"})
+    stale.close()
