@@ -183,6 +183,7 @@ def test_rung_run_runs_to_its_end_when_stdout_fails(tmp_path: Path) -> None:
     assert _outcome(tmp_path / "full.db", "full") == done
 
 
+@pytest.mark.slow  # (a real run in a subprocess; the slow lane runs it)
 def test_rung_demo_runs_to_its_end_when_its_reader_is_gone(tmp_path: Path) -> None:
     pytest.importorskip("sklearn")
     args = ["demo", "--trials", "2", "--max-step", "1", "--workers", "1", "--name", "d",

@@ -78,6 +78,7 @@ def test_a_trial_over_the_limit_fails_and_the_search_goes_on(tmp_path: Path) -> 
 
 
 @linux
+@pytest.mark.slow  # (real worker processes waiting seconds; the slow lane runs it)
 def test_an_idle_worker_over_the_limit_is_replaced_and_its_trials_complete(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     # trial 0 ends after 1.5 s (both workers are ready by then) and its worker takes 300 MB
@@ -99,6 +100,7 @@ def test_an_idle_worker_over_the_limit_is_replaced_and_its_trials_complete(
 
 
 @linux
+@pytest.mark.slow  # (real worker processes waiting seconds; the slow lane runs it)
 def test_a_limit_no_worker_can_keep_is_an_error_not_a_loop(tmp_path: Path) -> None:
     (tmp_path / "heavy.py").write_text(
         "import time\nimport rung\n_B = bytearray(300 * 10**6)\ntime.sleep(2.5)\n\n"
