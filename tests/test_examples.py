@@ -115,6 +115,7 @@ def _records(db: Path, study: str) -> list[Any]:
         return j.read(study)
 
 
+@pytest.mark.slow  # each example's commands, real training (8 s each)
 @pytest.mark.parametrize("name", ["mlp_digits", "boosting"])
 def test_example_commands_run_in_order_and_checkpoint_by_default(tmp_path: Path,
                                                                   name: str) -> None:

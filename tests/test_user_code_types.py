@@ -19,6 +19,9 @@ import pytest
 
 from test_docs_best_trial import EXAMPLES, best_trial_lines
 
+#: one cold-cache mypy run of the whole package (15-20 s): the slow lane's
+pytestmark = pytest.mark.slow
+
 MISSPELLED = '''\
 from rung.cost import Ledgr
 from rung.dbr.trial import Trial

@@ -44,6 +44,7 @@ def test_ledger_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert data["total"]["cost"] == pytest.approx(3.24 * data["total"]["gpu_hours"])
 
 
+@pytest.mark.slow  # a real local run from a spec (9 s)
 def test_budget_max_cost_and_stop_from_a_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)

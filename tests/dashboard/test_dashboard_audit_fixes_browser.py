@@ -78,6 +78,7 @@ def _asked(d: Any, part: str) -> int:
         "(e) => e.name.includes(arguments[0])).length", part))
 
 
+@pytest.mark.slow  # waits out several refreshes in a browser (9 s)
 def test_a_failing_address_is_not_asked_for_at_every_refresh(base: str, browser: Any) -> None:
     for page, part in [("/#/study/nope", "/api/study/nope"),
                        ("/#/study/bad/trials", "/api/study/bad/trials"),

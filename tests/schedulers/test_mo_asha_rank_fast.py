@@ -103,6 +103,7 @@ def puts(draw: st.DrawFn) -> tuple[int, list[tuple[int, tuple[float, ...], float
     return m, seq
 
 
+@pytest.mark.slow  # 300 examples, 11 s (the larger-rung test below stays in the default lane)
 @settings(max_examples=300, deadline=None)
 @given(puts())
 def test_standing_matches_the_whole_order_with_ties_nan_inf_and_violations(
