@@ -18,9 +18,6 @@ print).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,23 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import table, write_section
-
-HERE = Path(__file__).resolve().parents[1] / "src"
-
-WRITE = r"""
-import sys
-import rung
-from rung.benchmarks import get_benchmark
-
-db, trials = sys.argv[1], int(sys.argv[2])
-b = get_benchmark("mf-hartmann3")
-s = rung.Study.create("big", b.space, objective=rung.Objective(b.metric, b.mode),
-                      searcher="random", scheduler=rung.ASHA(reduction_factor=3),
-                      max_step=b.max_step, budget=rung.Budget(n_trials=trials), seed=0,
-                      storage=db)
-s.simulate(b, n_workers=4)
-s.close()
-"""
+from bench_large_study import HERE, RUN, child, run_result
 
 VIEWS = r"""
 import json, sys, time
@@ -65,17 +46,10 @@ print("RESULT " + json.dumps(out))
 """
 
 
-def child(src: Path, code: str, args: list[str]) -> str:
-    """Run ``python -c code args`` importing rung from ``src``; its stdout."""
-    env = {**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True,
-                          text=True, check=True).stdout
-
-
 def measure(src: Path, db: Path) -> dict[str, list[float]]:
-    out = child(src, VIEWS, [str(db)])
-    line = next(x for x in out.splitlines() if x.startswith("RESULT "))
-    result: dict[str, list[float]] = json.loads(line[len("RESULT "):])
+    """Each view's three call times, in a child importing rung from ``src``."""
+    _, _, out = child(src, ["-c", VIEWS, str(db)])
+    result: dict[str, list[float]] = run_result(out)
     return result
 
 
@@ -94,7 +68,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         db = Path(d) / "big.db"
         t0 = time.perf_counter()
-        child(HERE, WRITE, [str(db), str(args.trials)])
+        child(HERE, ["-c", RUN, str(db), str(args.trials)])  # bench_large_study's study
         print(f"wrote {args.trials} trials in {time.perf_counter() - t0:.0f} s "
               f"({db.stat().st_size / 1e6:.0f} MB)", flush=True)
         for name, src in trees:
