@@ -91,8 +91,10 @@ class Progress(Reporter):
         self.interval = interval
         self.refresh = refresh
         self.note: str | None = None
+        # a notebook's view is a display of the cell (``rung.progress_notebook``)
+        self._notebook = in_notebook()
         if live is None:
-            live = (_isatty(self.stream) and not dumb_terminal()) or in_notebook()
+            live = (_isatty(self.stream) and not dumb_terminal()) or self._notebook
         self._live: Any = None
         if live:
             try:
@@ -100,7 +102,7 @@ class Progress(Reporter):
             except ImportError:  # plain lines instead, and the way to the live view once
                 self.note = "for a live view: pip install 'rung[cli]'"
                 live = False
-        if live and in_notebook():
+        if live and self._notebook:
             from rung.progress_notebook import notebook_display
 
             # drawn into a display of the cell (``rung.progress_notebook``), else plain lines
@@ -119,7 +121,7 @@ class Progress(Reporter):
     def __enter__(self) -> Progress:
         if self.announce and self.study.auto_reason is not None:  # above the live view
             self._print(f"rung: {study_line(self.study.name, self.study.auto_reason)}")
-        if self.live and in_notebook():
+        if self.live and self._notebook:
             from rung.progress_notebook import NotebookLive
 
             self._live = NotebookLive(self._renderable(self.study.engine))
@@ -290,15 +292,10 @@ class Progress(Reporter):
         return Group(*parts)
 
     def _on_screen(self, stream: Any) -> bool:
-        """Whether ``stream`` must be drawn above the live view (rich's ``redirect_stdout`` /
-        ``redirect_stderr``): it shows on the view's screen, being the view's stream or a
-        terminal too. One sent to a file or a pipe (``2> errors.log``) writes there as it
-        would without the view. In a notebook neither is: the view is a widget of its own,
-        the cell shows both streams as they are, and fork workers inherit the streams, which
-        must stay the kernel's (rich's proxies would send from the forked process, which
-        Jupyter drops)."""
-        if in_notebook():
-            return False
+        """Whether ``stream`` must be drawn above rich's live view (its ``redirect_stdout`` /
+        ``redirect_stderr``; never in a notebook, whose view redirects nothing): it shows on
+        the view's screen, being the view's stream or a terminal too. One sent to a file or a
+        pipe (``2> errors.log``) writes there as it would without the view."""
         return stream is self.stream or _isatty(stream)
 
     def _print(self, text: str) -> None:
