@@ -45,6 +45,13 @@ def test_every_public_name_resolves_and_dir_lists_it() -> None:
     for name in rung.__all__:
         assert getattr(rung, name) is not None, name
     assert rung.__version__ == "0.1.0"
+    from rung.executors.local import LocalExecutor
+    from rung.executors.ray import RayExecutor
+    from rung.executors.simulated import SimulatedExecutor
+
+    # every executor class is a top-level name, as the spec's three executor names are
+    assert (rung.LocalExecutor, rung.RayExecutor, rung.SimulatedExecutor) == (
+        LocalExecutor, RayExecutor, SimulatedExecutor)
     from rung import schedulers, searchers
 
     for pkg in (searchers, schedulers):

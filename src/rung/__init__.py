@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         SpaceError,
         StopTrial,
     )
+    from rung.executors.local import LocalExecutor
     from rung.executors.ray import RayExecutor
     from rung.executors.simulated import SimulatedExecutor
     from rung.executors.worker import TrialContext
@@ -99,6 +100,7 @@ _EXPORTS: dict[str, str] = {
     "RungError": "rung.errors",
     "SpaceError": "rung.errors",
     "StopTrial": "rung.errors",
+    "LocalExecutor": "rung.executors.local",
     "RayExecutor": "rung.executors.ray",  # imports Ray only when an executor starts
     "SimulatedExecutor": "rung.executors.simulated",
     "TrialContext": "rung.executors.worker",
@@ -157,6 +159,7 @@ __all__ = [
     "Hyperband",
     "Int",
     "JournalError",
+    "LocalExecutor",
     "MedianStoppingRule",
     "Objective",
     "Outcome",
