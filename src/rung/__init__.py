@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 for _package in ("rung.searchers", "rung.schedulers", "rung.cost"):
     importlib.import_module(_package)
 del _package
+# rung's warnings read "rung: ..." when the application configures no logging
+importlib.import_module("rung._last_resort").install()
 
 if TYPE_CHECKING:
     from rung.callbacks import Callback

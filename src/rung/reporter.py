@@ -197,11 +197,13 @@ def silenced(logger: logging.Logger, level: int) -> bool:
 
 def _handlers(logger: logging.Logger) -> list[logging.Handler]:
     """The handlers a record of ``logger`` reaches (its own and, while it propagates, its
-    ancestors')."""
+    ancestors'), rung's last resort left out (a line ``emit`` writes itself)."""
+    from rung._last_resort import LastResort
+
     found: list[logging.Handler] = []
     lg: logging.Logger | None = logger
     while lg is not None:
-        found.extend(lg.handlers)
+        found.extend(h for h in lg.handlers if not isinstance(h, LastResort))
         lg = lg.parent if lg.propagate else None
     return found
 
@@ -292,11 +294,13 @@ def visible(logger: logging.Logger = log) -> None:
     """Make ``logger``'s info and warning lines reach stderr when nothing else would: adds a
     handler only while neither it nor any logger above it has a handler of the application's
     (and takes it away again once the application configures logging)."""
+    from rung._last_resort import LastResort
+
     ours = [h for h in logger.handlers if isinstance(h, _StderrHandler)]
     others = False
     lg: logging.Logger | None = logger
     while lg is not None:
-        if any(not isinstance(h, _StderrHandler) for h in lg.handlers):
+        if any(not isinstance(h, _StderrHandler | LastResort) for h in lg.handlers):
             others = True
             break
         lg = lg.parent if lg.propagate else None
