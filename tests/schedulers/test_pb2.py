@@ -180,6 +180,35 @@ def test_study_load_replays_every_decision(tmp_path: Path) -> None:
     assert again.engine.scheduler.state() == study.engine.scheduler.state()
 
 
+def test_a_read_only_load_fits_once_and_shows_the_same_state(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader's replay (``rung show``, ``readonly=True``) takes every fork's params and reason
+    from the journal, so it fits no GP while replaying; the last fit, shown by ``state()``, is
+    made once when asked, on that fork's data, and equals the live run's."""
+    db = tmp_path / "pb2.db"
+    study = run(PB2(4, 2), 5, storage=db)
+    live = study.engine.scheduler.state()
+    assert "lengthscale" in live["pb2"]
+    fits: list[int] = []
+    built = TimeVaryingGP.__init__
+
+    def counted(self: TimeVaryingGP, *args: Any) -> None:
+        fits.append(1)
+        built(self, *args)
+
+    monkeypatch.setattr(TimeVaryingGP, "__init__", counted)
+    reader = Study.load("pb2", storage=db, readonly=True)
+    assert fits == [] and [t.params for t in reader.trials()] == [
+        t.params for t in study.trials()]
+    cols = ["trial_id", "step", "decision", "reason"]
+    assert reader.results_dataframe()[cols].equals(study.results_dataframe()[cols])
+    assert any("PB2: GP-UCB" in r for r in reader.results_dataframe()["reason"].dropna())
+    assert reader.engine.scheduler.state() == live and len(fits) == 1
+    assert reader.engine.scheduler.state() == live and len(fits) == 1  # kept, not refitted
+    writer = Study.load("pb2", storage=db)  # may run on: every fork is refitted
+    assert len(fits) > 2 and writer.engine.scheduler.state() == live
+
+
 def test_a_users_explore_applies_after_pb2s_choice() -> None:
     study = run(PB2(4, 2, explore="test_pb2:round_lr"), 0)
     assert forks(study)

@@ -62,14 +62,21 @@ lengthscale, ``eps``, ``beta``).
 
 Complexity: each exploit fits a GP to at most ``MAX_OBSERVATIONS`` points (cubic in them) and
 reads the results of every trial not yet completed or stopped (the others' observations are
-cached).
+cached). A replay that may run the study on (``Study.load``) fits again at every fork; a
+reader's replay (``rung show``, ``export``, the dashboard, ``Study.load(readonly=True)``) fits
+none: it takes every fork's params and reason from the journal, and keeps the last fork's data
+for ``state()``, which fits once when asked (its planned forks at the values the journal
+launched them with; a fork redrawn because its donor left the top, or not launched when the
+journal ends, is the only case where this can differ from the live fit).
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -79,7 +86,7 @@ from scipy.optimize import minimize
 from rung.core.components import BindContext
 from rung.core.history import History
 from rung.core.records import TrialStatus
-from rung.core.registry import register
+from rung.core.registry import reading_journal_only, register
 from rung.schedulers.pbt import PBT
 from rung.schedulers.pbt_explore import ExploreFn, explore, settle
 from rung.schedulers.pbt_lineage import score_at
@@ -161,6 +168,7 @@ class PB2(PBT):
         # observations of ended trials (they cannot change), for one list of parameter names
         self._rows_cache: dict[int, list[tuple[float, list[float], float]]] = {}
         self._rows_key: tuple[str, ...] = ()
+        self._unfitted: _Unfitted | None = None  # the last fit a reader's replay skipped
 
     def _explore(
         self, history: History, donor: int, step: int, rng: np.random.Generator
@@ -171,15 +179,24 @@ class PB2(PBT):
         others = [n for n in self._names if n not in numeric]
         rows = self._observations(history, numeric) if numeric else []
         if len(rows) < MIN_OBSERVATIONS:
+            self._unfitted = None
             self._last_fit = {"observations": len(rows), "fallback": "pbt"}
             return explore(self.space, params, self._names, self.resample_probability, rng,
                            self._factors)
         X = np.array([r[1] for r in rows])
         t = np.array([r[0] for r in rows])
         y = np.array([r[2] for r in rows])
-        pending = self._pending_points(history, numeric)
         now = step / self.perturbation_interval
         u_donor = np.array([self.space.params[n].to_unit(params[n]) for n in numeric])
+        if reading_journal_only():
+            # a reader's replay takes every fork's params from the journal: no fit is made
+            # unless state() asks for the last one (``_fit_unfitted``)
+            self._unfitted = _Unfitted(X, t, y, self._pending_sources(history, numeric),
+                                       now, u_donor, copy.deepcopy(rng), step, numeric,
+                                       history)
+            self._last_fit = {}
+            return params
+        pending = self._pending_points(history, numeric)
         with blas_single_thread():
             gp = TimeVaryingGP(X, t, y)
             u, info = gp.ucb_argmax(now, pending, u_donor, rng)
@@ -252,23 +269,55 @@ class PB2(PBT):
     def _pending_points(self, history: History, names: Sequence[str]) -> np.ndarray:
         """``(t, x)`` rows of the members chosen but not yet observed: forks planned (a
         recipient's plan) and live trials with no interval observed since they started."""
-        interval = self.perturbation_interval
-        out = []
-        for recipient, (_, params) in self._plan.items():
-            if all(n in params for n in names):
-                step = self._pending.get(recipient, 0)
-                out.append([step / interval,
-                            *(self.space.params[n].to_unit(params[n]) for n in names)])
+        planned, live = self._pending_sources(history, names)
+        return self._rows(names, [(step, self._plan[r][1]) for r, step in planned], live)
+
+    def _pending_sources(
+        self, history: History, names: Sequence[str]
+    ) -> tuple[list[tuple[int, int]], list[tuple[int, dict[str, Any]]]]:
+        """What ``_pending_points`` is made of: ``(recipient, step)`` of each planned fork,
+        ``(start step, params)`` of each live trial with no interval observed."""
+        planned = [(r, self._pending.get(r, 0)) for r, (_, params) in self._plan.items()
+                   if all(n in params for n in names)]
+        live = []
         for tid in self._members:
             if history.status(tid) not in _LIVE_STATUSES:
                 continue
             mine = history.params(tid)
             if any(n not in mine for n in names) or len(self._interval_points(history, tid)) > 1:
                 continue
-            start = history.tags(tid).get("from_step", 0)
-            out.append([int(start) / interval,
-                        *(self.space.params[n].to_unit(mine[n]) for n in names)])
+            live.append((int(history.tags(tid).get("from_step", 0)), dict(mine)))
+        return planned, live
+
+    def _rows(self, names: Sequence[str], planned: list[tuple[int, Mapping[str, Any]]],
+              live: list[tuple[int, dict[str, Any]]]) -> np.ndarray:
+        """``(t, x)`` rows of ``(step, params)`` pairs, the planned ones first."""
+        interval = self.perturbation_interval
+        out = [[step / interval, *(self.space.params[n].to_unit(p[n]) for n in names)]
+               for step, p in [*planned, *live]]
         return np.array(out, dtype=float).reshape(-1, len(names) + 1)
+
+    def _fit_unfitted(self) -> None:
+        """The fit a reader's replay skipped at the last fork (``_explore``), made now, on that
+        fork's data: a planned fork's values are those its trial was launched with (the
+        journal's), or the donor's while it has none (a study read part-way)."""
+        u = self._unfitted
+        if u is None:
+            return
+        self._unfitted = None
+        launched = {int(u.history.tags(tid)["replaces"]): u.history.params(tid)
+                    for tid in range(len(u.history))
+                    if u.history.tags(tid).get("pbt") == "fork"}
+        planned = [(step, launched.get(r) or self._plan.get(r, (0, {}))[1])
+                   for r, step in u.planned]
+        if any(not all(n in p for n in u.names) for _, p in planned):
+            planned = [(step, p) for step, p in planned if all(n in p for n in u.names)]
+        pending = self._rows(u.names, planned, u.live)
+        with blas_single_thread():
+            gp = TimeVaryingGP(u.X, u.t, u.y)
+            _, info = gp.ucb_argmax(u.now, pending, u.u_donor, u.rng)
+        self._last_fit = {"observations": len(u.y), "pending": len(pending), "at": u.step,
+                          **info}
 
     def _draw(
         self, history: History, recipient: int, step: int, donors: list[int]
@@ -298,11 +347,36 @@ class PB2(PBT):
 
     def state(self) -> dict[str, Any]:
         out = super().state()
+        self._fit_unfitted()
         out["pb2"] = dict(self._last_fit)
         return out
 
 
 _LIVE_STATUSES = (TrialStatus.LAUNCHED, TrialStatus.RUNNING, TrialStatus.PAUSED)
+
+
+@dataclass(frozen=True)
+class _Unfitted:
+    """A fork's data, kept by a reader's replay instead of fitting (``PB2._fit_unfitted``)."""
+
+    X: np.ndarray
+    t: np.ndarray
+    y: np.ndarray
+    sources: tuple[list[tuple[int, int]], list[tuple[int, dict[str, Any]]]]
+    now: float
+    u_donor: np.ndarray
+    rng: np.random.Generator
+    step: int
+    names: list[str]
+    history: History
+
+    @property
+    def planned(self) -> list[tuple[int, int]]:
+        return self.sources[0]
+
+    @property
+    def live(self) -> list[tuple[int, dict[str, Any]]]:
+        return self.sources[1]
 
 
 class TimeVaryingGP:
