@@ -42,7 +42,7 @@ def test_trials_dataframe_one_row_per_trial_with_decisions_and_reasons() -> None
         "trial_id", "params_x0", "params_x1", "params_x2", "status", "value", "score",
         "last_step", "n_results", "decision", "decision_step", "reason", "start_time",
         "end_time", "duration", "run_time", "slot", "launches", "checkpoint", "parent_id",
-        "replaces", "from_step", "error"]
+        "replaces", "from_step", "error_line", "error"]
     stopped = df[df.status == "stopped"]
     assert len(stopped) > 0
     assert (stopped["decision"] == "stop").all()
@@ -77,6 +77,59 @@ def test_results_dataframe_one_row_per_result_with_the_decision_at_that_step() -
         rows = decided[(decided.trial_id == t.id) & (decided.decision == "stop")]
         assert list(rows["step"]) == [t.last_step]
         assert "not in the top" in rows["reason"].iloc[0]
+
+
+def test_a_step_one_run_reported_twice_is_one_row_the_later_result() -> None:
+    """``report`` at the same step again, or ``tell`` with final metrics at the last reported
+    step, replaces the trial's result there (``History``); the results frame has that one row
+    too (it had both, so ``pivot(index="step", columns="trial_id")`` raised on duplicates)."""
+    s = rung.Study.create("dup", {"x": rung.Float(0, 1)}, max_step=3,
+                          budget=rung.Budget(n_trials=2), scheduler="fifo")
+    a = s.ask()
+    s.report(a.id, 1, {"loss": 3.0})
+    s.report(a.id, 2, {"loss": 2.0})
+    s.report(a.id, 2, {"loss": 1.5})  # the same step again: replaces
+    s.report(a.id, 3, {"loss": 1.0})
+    s.tell(a.id, "completed", {"loss": 1.0, "acc": 0.9})  # a final result at step 3
+    b = s.ask()
+    s.report(b.id, 1, {"loss": 4.0})
+    s.tell(b.id, "completed", {"loss": 0.5}, step=3)
+    r = s.results_dataframe()
+    assert list(zip(r.trial_id, r.step, r.loss, strict=True)) == [
+        (0, 1, 3.0), (0, 2, 1.5), (0, 3, 1.0), (1, 1, 4.0), (1, 3, 0.5)]
+    assert r.loc[2, "acc"] == 0.9 and math.isnan(r.loc[1, "acc"])
+    assert not r.duplicated(["trial_id", "run", "step"]).any()
+    assert r.pivot(index="step", columns="trial_id", values="loss").shape == (3, 2)
+    assert [len(t.results) for t in s.trials()] == [3, 2]
+
+
+def test_a_failed_trials_error_has_its_one_line_and_feasible_is_a_boolean_mask() -> None:
+    """``error_line`` is the line rung shows for a failure (the exception's type and first
+    line; of a worker's traceback, its exception line: ``rung.reporter.error_summary``),
+    ``error`` the whole text; ``feasible`` is pandas' nullable boolean (``<NA>``
+    before a first result), so ``df[df.feasible]`` works (it was object: True / None)."""
+    s = rung.Study.create("err", {"x": rung.Float(0, 1)}, max_step=2, scheduler="fifo",
+                          constraints=["mem <= 5"], budget=rung.Budget(n_trials=4))
+    for i, (mem, fail) in enumerate([(1.0, False), (9.0, False), (None, True), (None, None)]):
+        t = s.ask()
+        assert t is not None and t.id == i
+        if mem is not None:
+            s.report(t.id, 1, {"loss": float(i), "mem": mem})
+            s.tell(t.id)
+        elif fail:
+            try:
+                raise ValueError("diverged at x\nsecond line of detail")
+            except ValueError as e:
+                s.tell(t.id, "failed", error=e)
+    df = s.trials_dataframe()
+    assert str(df["feasible"].dtype) == "boolean"
+    assert list(df.loc[df["feasible"].fillna(False), "trial_id"]) == [0]
+    assert df["feasible"].isna().tolist() == [False, False, True, True]
+    assert df.loc[2, "error_line"] == "ValueError: diverged at x"
+    assert df.loc[2, "error"] == "ValueError: diverged at x\nsecond line of detail"
+    assert df["error_line"].isna().tolist() == [True, True, False, True]
+    assert "error='ValueError: diverged at x'" in repr(s.trial(2))  # (its last line before)
+    assert list(s.trials_dataframe().columns) == list(df.columns)
 
 
 def test_max_mode_value_is_the_metric_and_score_its_negation() -> None:

@@ -68,21 +68,23 @@ def test_each_result_row_has_the_decision_on_that_result_not_on_a_later_report()
     promoted'): the first report's row keeps its own decision (it showed the second run's on
     both). Found by an audit."""
     from rung.analysis_frames import result_rows
-    from rung.core.events import Action, Decision, Reply, ResultReported
+    from rung.core.events import Action, Decision, Launch, Reply, ResultReported
     from rung.journal_fold import fold
 
     records = [
+        Launch(0, {"x": 0.5}, 1, 1, 3),
         ResultReported(0, 1, {"loss": 0.5}, 1.0),
         Reply(0, 1, Decision(Action.CONTINUE, 3, False, "rank 2/16 at rung 0 (step 1)")),
         ResultReported(0, 2, {"loss": 0.4}, 2.0),
-        ResultReported(0, 1, {"loss": 0.5}, 5.0),  # the trial's second run
+        Launch(0, {"x": 0.5}, 1, 1, 3),  # the trial's second run (restarted from scratch)
+        ResultReported(0, 1, {"loss": 0.5}, 5.0),
         Reply(0, 1, Decision(Action.CONTINUE, 3, False,
                              "rank 2/16 at rung 0 (step 1): already promoted")),
     ]
     jf = fold(records)
     h = rung.Study.create("f", {"x": rung.Float(0, 1)}, "loss", max_step=3).history
     rows = result_rows(h, jf)
-    assert [(r["step"], r["decision"], r["reason"]) for r in rows] == [
-        (1, "continue", "rank 2/16 at rung 0 (step 1)"),
-        (2, None, None),
-        (1, "continue", "rank 2/16 at rung 0 (step 1): already promoted")]
+    assert [(r["step"], r["run"], r["decision"], r["reason"]) for r in rows] == [
+        (1, 1, "continue", "rank 2/16 at rung 0 (step 1)"),
+        (2, 1, None, None),
+        (1, 2, "continue", "rank 2/16 at rung 0 (step 1): already promoted")]

@@ -207,9 +207,10 @@ def importance_step(history: History, min_trials: int = MIN_IMPORTANCE_TRIALS) -
 
 
 def param_importance(
-    history: History, step: int | None = None, n_bins: int = 0
+    history: History | Any, step: int | None = None, n_bins: int = 0
 ) -> Importance:
     """How much of the variation in score each parameter explains on its own (NumPy only).
+    ``history``: a study's ``History`` (``study.history``) or the ``Study`` itself.
 
     **Method: main-effect variance (first-order sensitivity).** For each parameter, the trials
     at ``step`` (default ``importance_step``) are put into bins of that parameter (one bin per
@@ -232,12 +233,19 @@ def param_importance(
     Raises:
         ConfigError: ``step`` not ``None`` or an integer >= 1; ``n_bins`` not 0 (automatic)
             or an integer >= 2 (one bin explains nothing).
+        TypeError: ``history`` is neither a ``History`` nor a study (naming what it is).
     """
     import numpy as np
 
     from rung._validate import check_int
     from rung.errors import ConfigError
 
+    if not isinstance(history, History):
+        held = getattr(history, "history", None)
+        if not isinstance(held, History):
+            raise TypeError(f"param_importance: expected a Study or its History "
+                            f"(study.history), got {type(history).__name__}")
+        history = held
     if step is not None:
         step = check_int("step", step, 1)
     if check_int("n_bins", n_bins, 0) == 1:

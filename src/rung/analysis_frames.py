@@ -102,7 +102,12 @@ def trial_rows(history: History, jf: JournalFold) -> list[dict[str, Any]]:
     constraints has a ``feasible`` column (``feasible``). ``parent_id`` is the trial it was
     forked from (PBT), ``replaces`` the population member whose place it took and
     ``from_step`` the step of the donor's checkpoint it started from (its tags; ``None``
-    outside PBT): ``rung.schedulers.pbt.schedule`` reads the lineage into a schedule."""
+    outside PBT): ``rung.schedulers.pbt.schedule`` reads the lineage into a schedule.
+    ``error`` is a failed (or interrupted) trial's whole error, its traceback included;
+    ``error_line`` the one line rung shows for it (``ValueError: diverged``: the failure lines
+    of a run, ``rung show``, the dashboard)."""
+    from rung.core.error_line import error_summary
+
     names = list(history.space)
     multi = len(history.objectives) > 1
     slots: dict[int, int] = {}
@@ -146,7 +151,9 @@ def trial_rows(history: History, jf: JournalFold) -> list[dict[str, Any]]:
         tags = history.tags(tid)
         row["replaces"] = _whole(tags.get("replaces"))
         row["from_step"] = _whole(tags.get("from_step"))
-        row["error"] = history.trial(tid, cache=False).error
+        error = history.trial(tid, cache=False).error
+        row["error_line"] = error_summary(error) if error else None
+        row["error"] = error
         rows.append(row)
     return rows
 
@@ -162,9 +169,12 @@ def result_rows(history: History, jf: JournalFold) -> list[dict[str, Any]]:
     ``score`` (lower is better), ``value`` (the objective's metric), and the latest
     ``decision`` on that very result with its ``reason`` (a step a resumed trial reported
     again has its own; ``None`` where the trial streamed on under its lease and no decision
-    was asked for)."""
+    was asked for). A step one run reported more than once (``report`` at the same step
+    again, a final result told or returned at the last step) has one row, the last result, as
+    the trial's own results do (``History``: the later replaces the earlier)."""
     obj = history.objective
     rows: list[dict[str, Any]] = []
+    where: dict[tuple[int, int, int], int] = {}  # (trial, run, step) -> its row's index
     for r, d in zip(jf.results, jf.result_decision, strict=True):
         row: dict[str, Any] = {"trial_id": r.trial_id, "step": r.step, "run": r.run,
                                "time": r.time}
@@ -175,8 +185,12 @@ def result_rows(history: History, jf: JournalFold) -> list[dict[str, Any]]:
         row["value"] = _finite(obj.value(score))
         row["decision"] = d.action if d is not None else None
         row["reason"] = d.reason if d is not None else None
+        key = (r.trial_id, r.run, r.step)
+        if key in where:
+            rows[where[key]] = {}  # replaced by this later result of the same run and step
+        where[key] = len(rows)
         rows.append(row)
-    return rows
+    return [row for row in rows if row] if len(where) < len(rows) else rows
 
 
 def _columns(history: History) -> list[str]:
@@ -188,7 +202,7 @@ def _columns(history: History) -> list[str]:
     cols += ["score", "last_step", "n_results", "decision", "decision_step", "reason",
              "start_time", "end_time", "duration", "run_time", "slot", "launches",
              "checkpoint",
-             "parent_id", "replaces", "from_step", "error"]
+             "parent_id", "replaces", "from_step", "error_line", "error"]
     return cols
 
 
@@ -215,8 +229,10 @@ def trials_dataframe(history: History, jf: JournalFold) -> pd.DataFrame:
 
     # an Int parameter stays whole where a conditional one is inactive (<NA>, not 5.0)
     ints = [f"params_{n}" for n in history.space if isinstance(history.space[n], Int)]
+    # feasible: True / False / <NA> before a first result (a mask: df[df.feasible] works)
+    bools = {"feasible": "boolean"} if "feasible" in cols else {}
     return df.astype({**dict.fromkeys((*_INT_COLUMNS, *ints), "Int64"),
-                      **dict.fromkeys(floats, "float64")})
+                      **dict.fromkeys(floats, "float64"), **bools})
 
 
 #: columns of numbers that may be missing (``NaN``), whatever the trials hold

@@ -30,6 +30,7 @@ import sys
 from collections.abc import Iterable
 
 from rung.core.engine import DRIVER_STOPPED, TOO_MANY_INTERRUPTIONS, Engine
+from rung.core.error_line import error_summary
 from rung.core.events import Event, TrialEnded
 from rung.core.records import Outcome, TrialStatus
 
@@ -219,21 +220,6 @@ def failure_kind(line: str) -> str:
     if line.startswith(TOO_MANY_INTERRUPTIONS):
         return TOO_MANY_INTERRUPTIONS
     return re.sub(r"\d+", "N", line)
-
-
-def error_summary(error: str | None) -> str:
-    """One line out of a trial's error: the exception line of a traceback
-    (``ValueError: boom``: the first line after its last frame, with `` ...`` when the
-    message goes on over more lines), else the first line of the text."""
-    if not error:
-        return "no reason given"
-    lines = [ln.rstrip() for ln in error.strip().splitlines() if ln.strip()]
-    if lines and lines[0].startswith("Traceback"):
-        frames = [i for i, ln in enumerate(lines) if ln.startswith((" ", "\t"))]
-        after = lines[frames[-1] + 1:] if frames else lines[1:]
-        if after:
-            return after[0] + (" ..." if len(after) > 1 else "")
-    return lines[0] if lines else "no reason given"
 
 
 #: terminal control sequences (colours, cursor moves) and the other control characters an

@@ -213,6 +213,27 @@ def test_returned_metrics_become_the_final_result() -> None:
     assert [(m[2], m[3]) for m in ch.of(RESULT)][-1] == (2, {"loss": 0.5, "acc": 0.9})
 
 
+@pytest.mark.parametrize("returned, final", [
+    # a test score returned after a loop that reported the loss: the loss is kept (it was
+    # replaced, and the trial failed with "metric 'loss' was not reported")
+    ({"acc": 0.9}, [(2, {"loss": 1.0, "acc": 0.9})]),
+    ({"loss": 0.5}, [(2, {"loss": 0.5})]),  # a returned metric replaces the reported one
+    ({"loss": 1.0}, []),  # what was reported already (Optuna's idiom): not recorded twice
+    ({}, []),
+])
+def test_a_mapping_returned_after_reports_completes_the_last_result(
+        returned: dict[str, float], final: list[tuple[int, dict[str, float]]]) -> None:
+    def objective(ctx: TrialContext) -> dict[str, float]:
+        ctx.report(1, loss=2.0)
+        ctx.report(2, loss=1.0)
+        return returned
+
+    ch = FakeChannel()
+    assert run_trial(objective, launch(max_step=5), ch, None) == "completed"
+    got = [(m[2], m[3]) for m in ch.of(RESULT)]
+    assert got == [(1, {"loss": 2.0}), (2, {"loss": 1.0}), *final]
+
+
 def test_nan_inf_and_numpy_metrics_are_recorded_as_given() -> None:
     def objective(ctx: TrialContext) -> None:
         ctx.report(1, loss=math.nan, acc=np.float32(0.5), n=np.int64(3), v=np.array(2.0))

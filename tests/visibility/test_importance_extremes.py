@@ -74,3 +74,12 @@ def test_bad_arguments_name_themselves(kwargs: dict[str, Any], message: str) -> 
         param_importance(s.history, **kwargs)
     assert str(e.value) == message
     assert param_importance(s.history, step=1, n_bins=2).n_trials == 10
+
+
+def test_a_study_is_taken_as_its_history_and_anything_else_is_named() -> None:
+    """``param_importance(study)`` as ``rung.plot.param_importance(study)`` takes it (it was
+    ``AttributeError: 'Study' object has no attribute 'steps'``)."""
+    s = study(shape)
+    assert param_importance(s) == param_importance(s.history)
+    with pytest.raises(TypeError, match="expected a Study or its History .*got dict"):
+        param_importance({"x": 1})

@@ -6,6 +6,7 @@ import numbers
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from rung.core.error_line import error_summary
 from rung.core.metric_value import as_float, is_real
 
 if TYPE_CHECKING:
@@ -22,10 +23,8 @@ def trial_repr(trial: Trial) -> str:
     if n:
         parts.append(f"{_repr_metrics(trial.metrics, trial.value)} at step {trial.last_step}")
     parts.append(f"{n} result{'' if n == 1 else 's'}" if n else "no results")
-    if trial.error:
-        lines = [ln.strip() for ln in trial.error.splitlines() if ln.strip()]
-        if lines:
-            parts.append(f"error={_cut(lines[-1], _REPR_ERROR_WIDTH)!r}")
+    if trial.error and trial.error.strip():
+        parts.append(f"error={_cut(error_summary(trial.error), _REPR_ERROR_WIDTH)!r}")
     return f"{type(trial).__name__}({', '.join(parts)})"
 
 

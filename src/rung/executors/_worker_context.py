@@ -122,6 +122,7 @@ class TrialContext:
         "_decided",
         "_every",
         "_fidelity",
+        "_last_metrics",
         "_last_step",
         "_objectives",
         "_pending",
@@ -175,6 +176,7 @@ class TrialContext:
         self._decided = False  # the unwinding signal came from a scheduler decision
         self._want_ckpt = False  # the scheduler asked for a checkpoint not yet saved
         self._last_step = 0  # 0: nothing reported in this run
+        self._last_metrics: dict[str, Any] = {}  # what it reported at ``_last_step``
         # the engine's position of this run, which steps are checked against: the step it
         # resumed after (a checkpoint's), 0 for a run from scratch (also a restart at a
         # fidelity's rung without a checkpoint); then the step it reported last
@@ -296,6 +298,7 @@ class TrialContext:
         except OSError:
             raise WorkerExit("the driver is gone") from None
         self._last_step = self._position = step
+        self._last_metrics = dict(metrics)
         if self._pending is None:
             apply, recv, poll = self._apply, self._recv, self._poll
             try:

@@ -73,7 +73,7 @@ def run_trial(
     Contract: never raises for anything the objective does. ``StopTrial`` -> stopped,
     ``PauseTrial`` -> paused, any other exception (even ``SystemExit``) -> failed with the
     traceback as the error; a normal return -> completed (a returned mapping is recorded as a
-    final result first), unless the objective swallowed the ``StopTrial`` / ``PauseTrial`` a
+    final result first: ``final_result``), unless the objective swallowed the ``StopTrial`` / ``PauseTrial`` a
     scheduler's decision raised in ``report``: then stopped / paused as decided (warned).
     Only ``WorkerExit`` (the driver is gone or wants the worker to exit) and errors of the
     channel itself propagate.
@@ -112,13 +112,27 @@ def run_trial(
                         "PauseTrial propagate", tid, "PauseTrial" if paused else "StopTrial",
                         outcome)
         if isinstance(ret, Mapping):
-            step = ctx._last_step or max_step
-            channel.send((RESULT, tid, step, plain_metrics(ret), time.time()))
+            final = final_result(ctx, ret)
+            if final is not None:
+                channel.send((RESULT, tid, ctx._last_step or max_step, final, time.time()))
         elif ret is not None:
             log.warning("trial %d: objective returned %s, not a mapping of metrics: ignored",
                         tid, type(ret).__name__)
     channel.send((ENDED, tid, outcome, time.time(), error))
     return outcome
+
+
+def final_result(ctx: TrialContext, ret: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The final result a returned mapping ``ret`` records at the run's last reported step
+    (``max_step`` when it reported none): the metrics reported there with ``ret``'s added or
+    replacing them (a test score returned after a loop that reported the loss keeps the loss),
+    or ``None`` when that changes nothing (``return {"loss": last}`` after reporting it: the
+    result is not recorded twice)."""
+    final = plain_metrics(ret)
+    if not ctx._last_step:
+        return final
+    merged = {**ctx._last_metrics, **final}
+    return None if merged == ctx._last_metrics else merged
 
 
 def worker_loop(
