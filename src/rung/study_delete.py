@@ -62,10 +62,15 @@ def delete_study(name: str, storage: str | os.PathLike[str] | Journal) -> Delete
             gone.append(checkpoints)
         db = getattr(journal, "_real", None)
         if isinstance(db, Path):
-            from rung.dashboard.snapshot import view_path
+            from rung.dashboard.snapshot import cache_path, default_cache_dir, view_path
             from rung.storage.paths import lock_file_name
 
-            for beside in (view_path(db, name), db.with_name(lock_file_name(db.name, name))):
+            # its snapshot, lock file, and the dashboard's own snapshot of it in its cache
+            # (keyed by the journal's path as the dashboard was given it: this one, or real)
+            given = Path(getattr(journal, "path", db))
+            cached = {cache_path(default_cache_dir(), p, name) for p in (db, given)}
+            for beside in (view_path(db, name), db.with_name(lock_file_name(db.name, name)),
+                           *sorted(cached)):
                 with contextlib.suppress(FileNotFoundError):
                     beside.unlink()
                     gone.append(beside)

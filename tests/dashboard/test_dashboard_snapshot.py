@@ -245,6 +245,32 @@ def test_dashboard_caches_a_study_without_snapshot_outside_the_journal_dir(
     assert len(want["pareto"]["front"]) > 1 and len(want["pareto"]["points"]) == 25
 
 
+def test_no_second_copy_when_the_runs_own_snapshot_appeared_meanwhile(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A study opened without a snapshot whose run then wrote its own (the run ended while
+    the dashboard replayed it) is not copied into the dashboard's cache as well (it was: two
+    copies of every large study watched live, the cache's never removed)."""
+    db = tmp_path / "mo.db"
+    _mo(db)
+    cache = tmp_path / "cache"
+    served(db, "mo", cache)  # a snapshot of it, to stand in for the run's own
+    own = cache_path(cache, db, "mo").read_bytes()
+    cache_path(cache, db, "mo").unlink()
+    replay = Catalog._replayed
+
+    def run_ended_meanwhile(self: Catalog, snap: Any) -> None:
+        view_path(db, "mo").write_bytes(own)
+        replay(self, snap)
+
+    monkeypatch.setattr(Catalog, "_replayed", run_ended_meanwhile)
+    cat, got, from_view = served(db, "mo", cache)
+    assert not from_view and got == replayed(db, "mo")
+    assert not cache_path(cache, db, "mo").exists()
+    monkeypatch.setattr(Catalog, "_replayed", replay)
+    _, again, from_view = served(db, "mo", cache)  # the next open reads the run's own
+    assert from_view and again == got
+
+
 def test_live_study_is_not_cached(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     s = rung.Study.create("live", {"x": rung.Float(0.0, 1.0)}, "loss", storage=db)

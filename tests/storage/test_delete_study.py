@@ -59,6 +59,32 @@ def test_a_study_and_its_files_go_and_the_others_stay(tmp_path: Path) -> None:
     again.close()
 
 
+def test_the_dashboards_own_snapshot_of_it_goes_too(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dashboard's snapshot of a study in its cache directory (``$RUNG_DASHBOARD_CACHE``),
+    keyed by the journal's path as given or resolved, goes with the study; another study's
+    stays (it was left there for ever)."""
+    from rung.dashboard.snapshot import cache_path
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv("RUNG_DASHBOARD_CACHE", str(cache))
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    db = tmp_path / "link" / "runs.db"
+    for name in ("keep", "drop"):
+        _study(db, name).close()
+    mine = {cache_path(cache, p, "drop") for p in (db, real / "runs.db")}
+    other = cache_path(cache, db, "keep")
+    for p in (*mine, other):
+        p.write_bytes(b"snapshot")
+    assert len(mine) == 2
+    gone = rung.delete_study("drop", db)
+    assert mine <= set(gone.files) and not any(p.exists() for p in mine)
+    assert other.exists()
+
+
 def test_a_study_a_driver_runs_is_not_deleted(tmp_path: Path) -> None:
     db = tmp_path / "runs.db"
     _study(db, "busy").close()

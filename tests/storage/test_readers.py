@@ -136,6 +136,26 @@ def test_readers_leave_no_wal_or_shm_behind(tmp_path: Path) -> None:
     assert _listing(tmp_path) == ["a.db", "b.db", "c.db"]
 
 
+def test_the_dashboards_reads_and_snapshot_job_leave_no_wal_or_shm_behind(tmp_path: Path) -> None:
+    """The dashboard's own connections (its change checks, a snapshot's fingerprint) and the
+    end-of-run snapshot job open the journal as a read-only ``SQLiteJournal`` does: a
+    finished journal keeps no -wal / -shm beside it (they did: ``mode=ro`` cannot remove them)."""
+    from contextlib import closing
+
+    from rung.dashboard.snapshot import connect_readonly
+
+    db = _finished(tmp_path / "a.db", "a")
+    with closing(connect_readonly(db)) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM study").fetchone() == (1,)
+        with pytest.raises(sqlite3.OperationalError, match="readonly|query_only|read-only"):
+            conn.execute("DELETE FROM record")
+    assert _listing(tmp_path) == ["a.db"]
+    job = subprocess.run([sys.executable, "-m", "rung.dashboard.snapshot_job", str(db), "a"],
+                         capture_output=True, text=True, timeout=120)
+    assert job.returncode == 0, job.stderr
+    assert _listing(tmp_path) == ["a.db", "a.db.a.view"]
+
+
 def test_readers_beside_a_running_writer_neither_block_nor_disturb_it(tmp_path: Path) -> None:
     (tmp_path / "rep_obj.py").write_text(REPORTING)
     (tmp_path / "spec.yaml").write_text(x_spec("w", "rep_obj:train", tmp_path, max_step=6,

@@ -84,6 +84,7 @@ from rung.dashboard.snapshot import (
     View,
     cache_path,
     default_cache_dir,
+    header,
     view_path,
 )
 from rung.dashboard.snapshot import best as best_view
@@ -325,13 +326,18 @@ class Catalog(StudyListing, BackgroundReading):
         ``snap.loader`` set (no request replays meanwhile), or by a request that replayed
         the study itself within ``WAIT`` (under the lock: such a study is small, and its
         snapshot takes a fraction of its replay's time): the pages are computed on
-        a ``twin``. A snapshot written while the study was re-created is removed again.
-        Never raises."""
+        a ``twin``. Not written when the run's own snapshot beside the journal, written since
+        the study was opened (its run ended meanwhile), covers as much. A snapshot written
+        while the study was re-created is removed again. Never raises."""
         with self._lock:
             if not (self.snapshots and snap.uncached and not snap.live and not snap.retired
                     and snap.view is None and snap.fold.n_records >= MIN_RECORDS):
                 return
             copy = twin(snap)
+        own = header(view_path(snap.path, snap.name), snap.path, snap.name, quiet=True)
+        if own is not None and int(own["n_records"]) >= copy.fold.n_records:
+            snap.uncached = False  # the run's own snapshot, written since: no second copy
+            return
         out = cache_path(self.cache_dir, snap.path, snap.name)
         try:
             if write_view(out, copy):

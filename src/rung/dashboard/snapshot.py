@@ -171,8 +171,16 @@ def fingerprint(conn: sqlite3.Connection, study: str, n_records: int) -> str | N
 
 
 def connect_readonly(db: Path) -> sqlite3.Connection:
-    """A read-only connection to the SQLite journal ``db`` (never writes, never locks)."""
-    return sqlite3.connect(db.absolute().as_uri() + "?mode=ro", uri=True)
+    """A connection to the SQLite journal ``db`` that cannot write and never blocks a writer,
+    opened as a read-only ``SQLiteJournal`` opens it (``rung.storage.sqlite_reader``): the
+    last one to close a finished journal leaves no ``-wal`` / ``-shm`` beside it."""
+    from rung.storage.sqlite_reader import reader_uri
+
+    uri, query_only = reader_uri(Path(os.path.realpath(db)))
+    conn = sqlite3.connect(uri, uri=True)
+    if query_only:
+        conn.execute("PRAGMA query_only=1")
+    return conn
 
 
 def _caps() -> list[int]:
