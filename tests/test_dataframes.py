@@ -39,7 +39,8 @@ def test_trials_dataframe_one_row_per_trial_with_decisions_and_reasons() -> None
     # ``last_step`` is a step (Trial.last_step), ``slot`` the worker slot: the names the
     # dashboard's table and its timeline use (``steps`` is a count of steps trained elsewhere)
     assert list(df.columns) == [
-        "trial_id", "params_x0", "params_x1", "params_x2", "status", "value", "score",
+        "trial_id", "params_x0", "params_x1", "params_x2", "status", "value", "metrics_loss",
+        "score",
         "last_step", "n_results", "decision", "decision_step", "reason", "start_time",
         "end_time", "duration", "run_time", "slot", "launches", "checkpoint", "parent_id",
         "replaces", "from_step", "error_line", "error"]
@@ -129,7 +130,30 @@ def test_a_failed_trials_error_has_its_one_line_and_feasible_is_a_boolean_mask()
     assert df.loc[2, "error"] == "ValueError: diverged at x\nsecond line of detail"
     assert df["error_line"].isna().tolist() == [True, True, False, True]
     assert "error='ValueError: diverged at x'" in repr(s.trial(2))  # (its last line before)
+    # the latest result's metrics: why a trial is infeasible is in the frame
+    assert list(df.columns[df.columns.str.startswith("metrics_")]) == [
+        "metrics_loss", "metrics_mem"]
+    assert df["metrics_mem"].tolist()[:2] == [1.0, 9.0] and df["metrics_mem"].isna()[2:].all()
+    assert str(df["metrics_mem"].dtype) == "float64"
     assert list(s.trials_dataframe().columns) == list(df.columns)
+
+
+def test_the_latest_results_metrics_are_columns_in_the_order_first_reported() -> None:
+    s = rung.Study.create("m", {"x": rung.Float(0, 1)}, max_step=2, scheduler="fifo",
+                          budget=rung.Budget(n_trials=3))
+    a, b = s.ask(), s.ask()
+    s.report(a.id, 1, {"loss": 2.0, "train_loss": 1.0})
+    s.report(a.id, 2, {"loss": 1.0, "train_loss": 0.5})  # the latest: step 2's
+    s.tell(a.id)
+    s.report(b.id, 1, {"loss": 3.0, "note": "diverging"})
+    s.tell(b.id, "stopped")
+    s.ask()  # no result yet
+    df = s.trials_dataframe()
+    cols = [c for c in df.columns if c.startswith("metrics_")]
+    assert cols == ["metrics_loss", "metrics_train_loss", "metrics_note"]
+    assert df["metrics_train_loss"].tolist()[0] == 0.5 and df["metrics_train_loss"].isna()[1:].all()
+    assert str(df["metrics_loss"].dtype) == "float64" and df["metrics_note"][1] == "diverging"
+    assert (df["metrics_loss"][:2] == df["value"][:2]).all()
 
 
 def test_max_mode_value_is_the_metric_and_score_its_negation() -> None:

@@ -223,8 +223,13 @@ def trials_dataframe(history: History, jf: JournalFold) -> pd.DataFrame:
     missing values ``NaN``), also when there is no trial yet."""
     pd = _pandas()
     cols = _columns(history)
-    df = pd.DataFrame(trial_rows(history, jf), columns=cols)
-    floats = [c for c in cols if c in _FLOAT_COLUMNS or c.startswith("values_")]
+    rows = trial_rows(history, jf)
+    metric_cols = _last_metrics(history, rows)
+    at = cols.index("score")
+    cols[at:at] = metric_cols
+    df = pd.DataFrame(rows, columns=cols)
+    floats = [c for c in cols if c in _FLOAT_COLUMNS or c.startswith("values_")
+              or (c in metric_cols and _numbers(r.get(c) for r in rows))]
     from rung.space.params import Int
 
     # an Int parameter stays whole where a conditional one is inactive (<NA>, not 5.0)
@@ -233,6 +238,27 @@ def trials_dataframe(history: History, jf: JournalFold) -> pd.DataFrame:
     bools = {"feasible": "boolean"} if "feasible" in cols else {}
     return df.astype({**dict.fromkeys((*_INT_COLUMNS, *ints), "Int64"),
                       **dict.fromkeys(floats, "float64"), **bools})
+
+
+def _last_metrics(history: History, rows: list[dict[str, Any]]) -> list[str]:
+    """Add to each trial's row the metrics of its latest result (``Trial.metrics``) as
+    ``metrics_<name>``; the column names: every objective's and constraint's metric, then the
+    others in the order trials first reported them."""
+    names = dict.fromkeys([*(o.metric for o in history.objectives),
+                           *(c.metric for c in history.constraints)])
+    for row in rows:
+        results = history.results(row["trial_id"])
+        if results:
+            for k, v in results[-1].metrics.items():
+                names[k] = None
+                row[f"metrics_{k}"] = v
+    return [f"metrics_{k}" for k in names]
+
+
+def _numbers(values: Any) -> bool:
+    """Every given value is a real number (``None`` for missing): a float column."""
+    return all(v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+               for v in values)
 
 
 #: columns of numbers that may be missing (``NaN``), whatever the trials hold

@@ -387,7 +387,9 @@ class StudyViews:
 
     def trials_dataframe(self) -> pd.DataFrame:
         """One row per trial: ``trial_id``, ``params_<name>``, ``status``, ``value`` (the metric
-        in its own direction), ``score``, ``last_step`` (the highest step reported), the last
+        in its own direction), ``metrics_<name>`` (the metrics of its latest result,
+        ``Trial.metrics``: every objective's and constraint's, then any other reported),
+        ``score``, ``last_step`` (the highest step reported), the last
         ``decision`` with its ``reason``, ``start_time`` / ``end_time`` / ``duration`` /
         ``run_time``, ``slot`` (the worker slot of its latest run), ``checkpoint`` (while
         kept), ``feasible`` (with constraints), ... (``rung.analysis_frames.trial_rows`` says
