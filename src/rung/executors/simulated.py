@@ -7,8 +7,11 @@ they stream results without waiting, at it they wait for the reply (which, with 
 between, arrives at the same virtual instant), and a STOP or PAUSE decided earlier is honoured
 at their next report. A checkpoint asked for below the lease is saved at the step it was asked
 for (a real worker saves it at its next report). Events come off a heap ordered by
-``(time, seq)``, so a run is bit-for-bit reproducible, thousands of workers run in seconds of
-real time, and no real clock is read anywhere.
+``(time, seq)``, so a run is bit-for-bit reproducible (a study simulated from the start with
+the same seed; a study interrupted and resumed is reproducible as such, not equal to the
+uninterrupted one: its runs in flight restart from their last checkpoint, from step 1 without
+one, and every later event moves), thousands of workers run in seconds of real time, and no
+real clock is read anywhere.
 
 The session's time bounds (``RunContext.trial_timeout`` and ``max_time``) hold on the virtual
 clock as they do in ``rung.executors.pool``: a run past its deadline ends ``failed`` with
