@@ -263,7 +263,7 @@ def test_no_second_copy_when_the_runs_own_snapshot_appeared_meanwhile(
         replay(self, snap)
 
     monkeypatch.setattr(Catalog, "_replayed", run_ended_meanwhile)
-    cat, got, from_view = served(db, "mo", cache)
+    _, got, from_view = served(db, "mo", cache)
     assert not from_view and got == replayed(db, "mo")
     assert not cache_path(cache, db, "mo").exists()
     monkeypatch.setattr(Catalog, "_replayed", replay)

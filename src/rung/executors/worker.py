@@ -73,8 +73,9 @@ def run_trial(
     Contract: never raises for anything the objective does. ``StopTrial`` -> stopped,
     ``PauseTrial`` -> paused, any other exception (even ``SystemExit``) -> failed with the
     traceback as the error; a normal return -> completed (a returned mapping is recorded as a
-    final result first: ``final_result``), unless the objective swallowed the ``StopTrial`` / ``PauseTrial`` a
-    scheduler's decision raised in ``report``: then stopped / paused as decided (warned).
+    final result first: ``final_result``), unless the objective swallowed the ``StopTrial`` /
+    ``PauseTrial`` a scheduler's decision raised in ``report``: then stopped / paused as
+    decided (warned).
     Only ``WorkerExit`` (the driver is gone or wants the worker to exit) and errors of the
     channel itself propagate.
     """
