@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from rung.core.metric_value import BIG_INT
 from rung.journal_fold import (
     DecisionMade,
     JournalFold,
@@ -256,8 +257,11 @@ def _last_metrics(history: History, rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _numbers(values: Any) -> bool:
-    """Every given value is a real number (``None`` for missing): a float column."""
-    return all(v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+    """Every given value is a real number a float holds (``None`` for missing): a float
+    column (an int too large for a float, in a journal written before such ints were made
+    infinite, keeps the column as it is)."""
+    return all(v is None or isinstance(v, float)
+               or (isinstance(v, int) and not isinstance(v, bool) and -BIG_INT < v < BIG_INT)
                for v in values)
 
 
