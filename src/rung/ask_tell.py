@@ -126,7 +126,7 @@ class AskTell:
     def _reload(self) -> None:
         self._idle = None
         records = self.journal.read(self.spec.name)
-        self.engine = Engine.replay(self.spec, records)
+        self.engine = Engine.replay(self.engine.created_spec, records)
         noted = getattr(self.journal, "note_replayed", None)  # (``Journal``: optional)
         if noted is not None:
             noted(self.spec.name, len(records))

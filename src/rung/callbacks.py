@@ -56,7 +56,8 @@ class Callback:
                 ``CheckpointSaved(trial_id, step, path, size)``, ``TrialEnded(trial_id,
                 outcome, error)`` (``outcome``: a ``rung.Outcome``), ``CapacityChanged``,
                 ``Tick``, ``TrialRetried``, ``ParamsUsed`` (a define-by-run trial's
-                parameters) and ``TrialEnqueued`` (``Study.enqueue``).
+                parameters), ``TrialEnqueued`` (``Study.enqueue``) and ``BudgetChanged``
+                (``Study.set_budget``).
             commands: what the engine decided in answer, in journal order:
                 ``Launch(trial_id, params, start_step, until_step, max_step, checkpoint)``,
                 ``Reply(trial_id, step, decision)`` (``decision``: the scheduler's

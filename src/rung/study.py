@@ -259,7 +259,8 @@ class Study(AskTell, StudyViews, StudyResume):
         if noted is not None:
             noted(name, len(records))
         auto = stored.get("auto")
-        study = cls(spec, journal, engine, auto if isinstance(auto, str) else None)
+        # (the spec as replayed: a budget changed since creation is the journal's)
+        study = cls(engine.spec, journal, engine, auto if isinstance(auto, str) else None)
         if readonly:
             study._replayed = Replayed(engine, engine.history.version, records)
         return study
@@ -351,8 +352,7 @@ class Study(AskTell, StudyViews, StudyResume):
                 if ex is None:
                     # a finished study: no worker is started, nothing is written
                     if rep is not None:
-                        rep.emit(logging.INFO, f"study {self.name}: nothing to run: "
-                                 f"{self._why_over()}")
+                        rep.emit(logging.INFO, self._nothing_to_run())
                         rep.end(self.engine, self.name)
                 else:
                     claim = getattr(self.journal, "claim", None)  # (``Journal``: optional)
@@ -459,8 +459,7 @@ class Study(AskTell, StudyViews, StudyResume):
             try:
                 if self.engine.over:  # a finished study: nothing is simulated or written
                     if rep is not None:
-                        rep.emit(logging.INFO, f"study {self.name}: nothing to run: "
-                                 f"{self._why_over()}")
+                        rep.emit(logging.INFO, self._nothing_to_run())
                         rep.end(self.engine, self.name)
                     self.last_executor = None
                 else:

@@ -352,6 +352,14 @@ class StudyViews:
         return (self._why_exhausted()
                 or "the scheduler has nothing left to run (the search is over)")
 
+    def _nothing_to_run(self) -> str:
+        """The line of a session that found the study over: why, and how to give a spent
+        budget more."""
+        why = self._why_over()
+        more = (f" (raise it: Study.set_budget(...), or rung resume {self.name} with "
+                "--n-trials, --max-steps or --max-time)") if why == "the budget is spent" else ""
+        return f"study {self.name}: nothing to run: {why}{more}"
+
     def _say_why_over(self, rep: Reporter | None) -> None:
         """After a session, one line saying why the search ended with budget left, when its
         searcher ran out of configurations (a grid's last point, a finite space tried); a

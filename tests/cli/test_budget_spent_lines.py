@@ -44,7 +44,9 @@ def test_run_show_and_resume_say_what_the_budget_spent(
     assert out[at + 1] == f"  spent      {spent}"
     assert main(["resume", "m", "--storage", "m.db"]) == 0
     err = capsys.readouterr().err.splitlines()
-    assert err[0] == "rung: study m: nothing to run: the budget is spent"
+    assert err[0] == ("rung: study m: nothing to run: the budget is spent (raise it: "
+                      "Study.set_budget(...), or rung resume m with --n-trials, --max-steps "
+                      "or --max-time)")
     assert err[-1] == f"rung: study m: budget: {spent}; max_cost reached"
 
 

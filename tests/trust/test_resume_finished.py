@@ -66,7 +66,8 @@ def test_resuming_a_finished_study_starts_no_worker_and_writes_nothing(
     assert again.trials() == trials
     # the summary is still reported
     assert [r.getMessage() for r in caplog.records] == [
-        "study f: nothing to run: the budget is spent",
+        "study f: nothing to run: the budget is spent (raise it: Study.set_budget(...), or "
+        "rung resume f with --n-trials, --max-steps or --max-time)",
         f"study f: {outcome_line(again.engine)}"]
     again.close()
 

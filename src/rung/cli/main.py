@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import signal
 import sqlite3
@@ -105,6 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_study_arguments(q)
     q.add_argument("--retry-failed", action="store_true",
                    help="resume the trials that failed for too many interruptions too")
+    q.add_argument("--n-trials", type=_positive_int, metavar="N",
+                   help="the study's n_trials from now on (its other limits stay): a study "
+                        "whose budget is spent goes on (rung.Study.set_budget)")
+    q.add_argument("--max-steps", type=_positive_int, metavar="N",
+                   help="the study's max_steps from now on, likewise")
+    q.add_argument("--max-time", type=seconds(0.0, False), metavar="SECONDS",
+                   help="the study's max_time from now on (driver time over every session), "
+                        "likewise")
     view_options(q, ", in place of the stored study's n_workers (default: it, else locally the "
                     "CPUs over resources_per_trial's cpu, 1 simulated, the cluster's CPUs on ray)")
 
@@ -455,6 +464,15 @@ def cmd_resume(args: argparse.Namespace) -> int:
         journal.close()
         raise
     study = Study.load(args.name, journal)
+    raised = {k: v for k in ("n_trials", "max_steps", "max_time")
+              if (v := getattr(args, k)) is not None}
+    if raised:
+        try:
+            study.set_budget(dataclasses.replace(study.spec.budget, **raised))
+        except ConfigError as e:  # nothing journaled
+            journal.close()
+            raise CLIError(f"--{'/--'.join(k.replace('_', '-') for k in raised)}: {e}",
+                           2) from None
     note = resume_note(study)  # another rung or algorithm version wrote the journal
     if note is not None:
         print(note, file=sys.stderr, flush=True)

@@ -8,6 +8,7 @@ the simulated executor and the conformance suites possible.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -15,6 +16,7 @@ from typing import Any
 
 from rung.core._paused_notes import end_retired, note_resumes
 from rung.core.as_written import refuse
+from rung.core.budget import Budget
 from rung.core.checkpoints import Checkpoints
 from rung.core.components import (
     BindContext,
@@ -25,6 +27,7 @@ from rung.core.components import (
 )
 from rung.core.events import (
     Action,
+    BudgetChanged,
     CapacityChanged,
     CheckpointSaved,
     Command,
@@ -72,7 +75,8 @@ class Engine:
     """
 
     def __init__(self, spec: StudySpec, searcher: Searcher, scheduler: Scheduler) -> None:
-        self.spec = spec
+        self.spec = spec  # as it is now (``BudgetChanged`` replaces its budget)
+        self.created_spec = spec  # as the study was created: what a replay starts from
         self.history = History(
             spec.space, spec.objective, spec.max_step, spec.objectives, spec.constraints
         )
@@ -90,11 +94,7 @@ class Engine:
         # the scheduler had nothing to launch while nothing ran (PBT's population finished,
         # a searcher exhausted): the search is over though no budget limit was reached
         self.exhausted = False
-        b = spec.budget
-        # budget_left can fail
-        self._bounded = (b.max_time is not None or b.max_steps is not None
-                         or b.max_cost is not None or b.max_gpu_hours is not None
-                         or b.stop is not None)
+        self._bounded = bounded(spec.budget)
         # cost (Budget.max_cost / max_gpu_hours, the stop rule): what trials held, measured
         # from the events' times; per-trial resources from the executor (CapacityChanged),
         # else the spec, else one CPU
@@ -250,6 +250,16 @@ class Engine:
 
     def _on_tick(self, ev: Tick, out: list[Command]) -> None:
         self._fill(out)
+
+    def _on_budget(self, ev: BudgetChanged, out: list[Command]) -> None:
+        """The budget from now on: a search that had ended for want of budget goes on (its
+        searcher's and scheduler's state as it was) at the next event that fills workers (a
+        session's ``CapacityChanged``, an ``ask``): none is filled here, where the capacity is
+        the last session's and no executor may be running."""
+        budget = Budget.from_json(ev.budget)
+        self.spec = dataclasses.replace(self.spec, budget=budget)
+        self._bounded = bounded(budget)
+        self.exhausted = False
 
     # --- results ------------------------------------------------------------------------------
     def _on_result(self, ev: ResultReported, out: list[Command]) -> None:
@@ -449,7 +459,14 @@ _HANDLERS: dict[type, Callable[[Engine, Any, list[Command]], None]] = {
     TrialRetried: Engine._on_retry,
     TrialEnqueued: on_enqueued,
     ParamsUsed: on_params_used,
+    BudgetChanged: Engine._on_budget,
 }
+
+
+def bounded(b: Budget) -> bool:
+    """Whether ``b`` has a limit ``budget_left`` can find reached during a trial's run."""
+    return (b.max_time is not None or b.max_steps is not None or b.max_cost is not None
+            or b.max_gpu_hours is not None or b.stop is not None)
 
 
 def is_retryable(error: str | None) -> bool:

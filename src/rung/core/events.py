@@ -163,9 +163,19 @@ class TrialEnqueued:
     time: float
 
 
+@record
+class BudgetChanged:
+    """The study's budget from now on (``Study.set_budget``, ``rung resume --n-trials``), as
+    ``Budget.to_json`` writes it: a study whose budget was spent goes on with the new one; its
+    stop rule (``Budget.stop``) stays the one it was created with."""
+
+    budget: Mapping[str, Any]
+    time: float
+
+
 Event = (
     TrialStarted | ResultReported | CheckpointSaved | TrialEnded | CapacityChanged | Tick
-    | TrialRetried | ParamsUsed | TrialEnqueued
+    | TrialRetried | ParamsUsed | TrialEnqueued | BudgetChanged
 )
 EVENT_TYPES: tuple[type, ...] = (
     TrialStarted,
@@ -177,6 +187,7 @@ EVENT_TYPES: tuple[type, ...] = (
     TrialRetried,
     ParamsUsed,
     TrialEnqueued,
+    BudgetChanged,
 )
 
 # --- commands -------------------------------------------------------------------------------

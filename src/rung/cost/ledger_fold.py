@@ -18,8 +18,10 @@ from dataclasses import replace
 from itertools import chain
 from typing import Any
 
+from rung.core.budget import Budget
 from rung.core.events import (
     Action,
+    BudgetChanged,
     CapacityChanged,
     CheckpointSaved,
     Launch,
@@ -143,6 +145,10 @@ class _Fold:
         if kind is Launch:
             assert isinstance(rec, Launch)
             self._launch(rec)
+            return
+        if kind is BudgetChanged:  # the budget from now on (``Study.set_budget``)
+            assert isinstance(rec, BudgetChanged)
+            self.spec = replace(self.spec, budget=Budget.from_json(rec.budget))
             return
         if kind is StopSearch:
             assert isinstance(rec, StopSearch)

@@ -97,7 +97,7 @@ def overview(snap: Snapshot) -> dict[str, Any]:
     row = study_row(snap)
     best = best_trial_id(h, snap.spec.max_step)
     elapsed = eng.elapsed  # the study's time, as rung show and Budget.max_time count it
-    b = spec.budget
+    b = (snap.engine.spec if snap.engine is not None else spec).budget  # (set_budget's)
     spent: dict[str, Any] = {}
     if b.n_trials:
         spent["n_trials"] = {"used": h.n_suggested, "limit": b.n_trials}

@@ -97,7 +97,8 @@ still on its way to pausing is retired when its pause arrives. Retiring rung ``k
 make rung ``k + 1`` final in turn. The ladder counts live trials by the highest rung each has
 reported at, so the test costs ``O(number of rungs)`` per event. A study that ends because
 ``Budget.max_steps`` or ``max_time`` is spent never tells the scheduler: its paused trials keep
-their checkpoints (the budget is stored with the study; a resumed study cannot be given more).
+their checkpoints, so the study can still promote them once its budget is raised
+(``Study.set_budget``).
 
 **Invariant.** Every pass (stopping) or promotion was inside the top ``1/eta`` of its rung at
 the moment it was made. The *count* of passes is not bounded by the rung's final quota: each is

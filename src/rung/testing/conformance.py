@@ -169,7 +169,7 @@ def _check_idle_tick(study: Study, where: str) -> None:
 def _check_replay(study: Study, where: str) -> None:
     records = _records(study)
     decoded = [from_body(*to_body(r)) for r in records]
-    replayed = Engine.replay(study.spec, decoded)
+    replayed = Engine.replay(study.engine.created_spec, decoded)
     assert _history_state(replayed) == _history_state(study.engine), (
         f"{where}: replayed history differs from the live one"
     )

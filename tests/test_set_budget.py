@@ -1,0 +1,162 @@
+"""A study's budget raised after it was spent (``Study.set_budget``, ``rung resume --n-trials``):
+journaled as a ``BudgetChanged`` event, so the study goes on, replays, and every reader sees the
+new budget; refusals name the key and journal nothing."""
+
+from __future__ import annotations
+
+import io
+import math
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import rung
+from rung.benchmarks import get_benchmark
+from rung.cli.main import main
+from rung.core.events import BudgetChanged
+from rung.errors import ConfigError
+from rung.storage import MemoryJournal
+
+BENCH = get_benchmark("mf-branin", max_step=9)
+
+
+def _study(storage: Any, **budget: Any) -> rung.Study:
+    return rung.Study.create("b", BENCH.space, max_step=9, searcher="tpe", scheduler="asha",
+                             budget=rung.Budget(**budget), storage=storage, seed=3)
+
+
+def test_a_spent_study_goes_on_with_more_trials_and_replays_as_run(tmp_path: Path) -> None:
+    db = tmp_path / "b.db"
+    s = _study(db, n_trials=6)
+    s.simulate(BENCH, n_workers=2)
+    assert len(s.trials()) == 6 and s.engine.over
+    n = len(s.journal.read("b"))
+    s.set_budget(rung.Budget(n_trials=15))  # 9 more
+    records = s.journal.read("b")
+    assert records[n:] == [BudgetChanged({"n_trials": 15, "max_time": None, "max_steps": None},
+                                         s.engine.now)]
+    assert s.spec.budget.n_trials == 15 and not s.engine.over
+    s.simulate(BENCH, n_workers=2)
+    assert len(s.trials()) == 15 and s.engine.over
+    trials = s.trials()
+    s.close()
+    for readonly in (False, True):  # the journal replays into the same study, new budget in
+        again = rung.Study.load("b", storage=db, readonly=readonly)
+        assert again.trials() == trials and again.spec.budget.n_trials == 15
+        assert again.engine.scheduler.state() == s.engine.scheduler.state()
+        again.close()
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["show", "b", "--storage", str(db)]) == 0
+    assert "  budget     n_trials=15   (spent: n_trials reached)" in out.getvalue()
+
+
+def test_ask_tell_hands_out_trials_again_after_a_raise() -> None:
+    s = rung.Study.create("a", {"x": rung.Float(0, 1)}, searcher="random", scheduler="fifo",
+                          budget=rung.Budget(n_trials=2))
+    while (t := s.ask()) is not None:
+        s.tell(t.id, "completed", {"loss": t.params["x"]})
+    assert len(s.trials()) == 2
+    s.set_budget({"n_trials": 3})  # a mapping, as Study.create takes
+    t = s.ask()
+    assert t is not None and t.id == 2
+    s.tell(t.id, "completed", {"loss": 0.5})
+    assert s.ask() is None and len(s.trials()) == 3
+
+
+def test_max_steps_counts_what_was_spent_and_a_lower_budget_ends_the_search() -> None:
+    s = _study(MemoryJournal(), max_steps=40)
+    s.simulate(BENCH, n_workers=2)
+    spent = s.history.steps_consumed
+    assert spent >= 40 and s.engine.over
+    s.set_budget(rung.Budget(max_steps=spent + 30))
+    s.simulate(BENCH, n_workers=2)
+    assert spent + 30 <= s.history.steps_consumed < spent + 30 + 2 * 9  # one step per worker
+    s.set_budget(rung.Budget(max_steps=10))  # below what is spent: over at once
+    assert s.engine.over
+
+
+@pytest.mark.parametrize("budget, key, says", [
+    (rung.Budget(), "budget", "a run needs a limit"),
+    ({"n_trials": 0}, "budget.n_trials", "must be an integer >= 1"),
+    ({"n_trails": 9}, "budget.n_trails", "n_trials"),
+    (rung.Budget(n_trials=9, max_cost=5.0), "budget.max_cost", "needs prices"),
+    (rung.Budget(n_trials=9, stop="auto"), "budget.stop", "stays so"),
+])
+def test_a_bad_budget_is_refused_naming_its_key_and_nothing_is_journaled(
+        budget: Any, key: str, says: str) -> None:
+    s = _study(MemoryJournal(), n_trials=2)
+    s.simulate(BENCH, n_workers=1)
+    n = len(s.journal.read("b"))
+    with pytest.raises(ConfigError, match=says) as e:
+        s.set_budget(budget)
+    assert str(e.value).startswith(key) and len(s.journal.read("b")) == n
+    assert s.spec.budget == rung.Budget(n_trials=2) and s.engine.over
+
+
+def test_the_stop_rule_is_kept_and_a_search_it_ended_is_not_reopened() -> None:
+    s = rung.Study.create("s", {"x": rung.Float(0, 1)}, searcher="random", scheduler="fifo",
+                          budget=rung.Budget(n_trials=200, stop=rung.StopRule()))
+    i = 0
+    while (t := s.ask()) is not None:  # a flat objective: the rule stops the search
+        s.tell(t.id, "completed", {"loss": 1.0 + 0.01 * math.sin(12.9898 * i * 78.233)})
+        i += 1
+    assert s.engine.stopped is not None and len(s.trials()) < 200
+    with pytest.raises(ConfigError, match="the stop rule ended this search .*does not re-open"):
+        s.set_budget(rung.Budget(n_trials=400))
+    kept = rung.Study.create("k", {"x": rung.Float(0, 1)}, searcher="random",
+                             budget=rung.Budget(n_trials=2, stop="auto"))
+    kept.set_budget(rung.Budget(n_trials=5))  # stop left out: the study's own stays
+    assert kept.spec.budget.stop == rung.Budget(stop="auto").stop
+    assert kept.spec.budget.n_trials == 5
+
+
+def _cli(*argv: str) -> tuple[int, str]:
+    err = io.StringIO()
+    with redirect_stdout(io.StringIO()), redirect_stderr(err):
+        try:
+            code = main(list(argv))
+        except SystemExit as e:  # (argparse's refusals)
+            code = int(e.code or 0)
+    return code, err.getvalue()
+
+
+def test_rung_resume_raises_the_budget_of_a_finished_study(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("name: sb\nexecutor: simulated\nbenchmark: {name: mf-branin}\n"
+                    "searcher: random\nscheduler: asha\nmax_step: 9\nbudget: {n_trials: 6}\n"
+                    "space:\n  x1: {type: float, low: -5, high: 10}\n"
+                    "  x2: {type: float, low: 0, high: 15}\n"
+                    f"storage: {tmp_path / 'sb.db'}\n")
+    db = str(tmp_path / "sb.db")
+    assert _cli("run", str(spec), "--no-live")[0] == 0
+    code, err = _cli("resume", "sb", "--storage", db, "--no-live")
+    assert code == 0 and "nothing to run: the budget is spent (raise it: " in err
+    n = len(rung.Study.load("sb", storage=db, readonly=True).journal.read("sb"))
+    code, err = _cli("resume", "sb", "--storage", db, "--max-steps", "-3")
+    assert code == 2 and "--max-steps: must be >= 1, got -3" in err
+    assert len(rung.Study.load("sb", storage=db, readonly=True).journal.read("sb")) == n
+    code, err = _cli("resume", "sb", "--storage", db, "--n-trials", "10", "--no-live")
+    assert code == 0 and "nothing to run" not in err
+    s = rung.Study.load("sb", storage=db, readonly=True)
+    assert len(s.trials()) == 10 and s.spec.budget.n_trials == 10
+
+
+def test_a_raised_money_budget_is_the_ledgers_and_the_study_replays_from_its_creation() -> None:
+    """The ledger reads the budget journaled last; a replay (ask/tell's reload, conformance)
+    starts from the budget the study was created with and meets the change where it was."""
+    from rung.core.engine import Engine
+
+    s = rung.Study.create("m", BENCH.space, max_step=9, searcher="random", scheduler="fifo",
+                          budget=rung.Budget(max_cost=30.0), prices={"cpu": 3600.0}, seed=1)
+    s.simulate(BENCH, n_workers=2)
+    first = s.engine.meter.cost
+    assert first >= 30.0 and s.engine.over and s.ledger().budget["max_cost"] == 30.0
+    s.set_budget(rung.Budget(max_cost=first + 40.0))
+    s.simulate(BENCH, n_workers=2)
+    assert s.engine.meter.cost >= first + 40.0 and s.ledger().budget["max_cost"] == first + 40.0
+    replayed = Engine.replay(s.engine.created_spec, s.journal.read("m"))
+    assert replayed.spec.budget == s.spec.budget and replayed.created_spec.budget.max_cost == 30
+    assert [t.status for t in replayed.history.trials()] == [t.status for t in s.trials()]
