@@ -142,6 +142,12 @@ def test_rung_resume_raises_the_budget_of_a_finished_study(tmp_path: Path) -> No
     assert code == 0 and "nothing to run" not in err
     s = rung.Study.load("sb", storage=db, readonly=True)
     assert len(s.trials()) == 10 and s.spec.budget.n_trials == 10
+    # the spec edited to a larger budget: rung run says how to give the study that budget
+    spec.write_text(spec.read_text().replace("n_trials: 6", "n_trials: 20"))
+    code, err = _cli("run", str(spec), "--no-live")
+    assert code == 2 and err.endswith(
+        f"with another budget than this spec's; give it this spec's with: rung resume sb "
+        f"--storage {db} --n-trials 20, or give this spec another name\n")
 
 
 def test_a_raised_money_budget_is_the_ledgers_and_the_study_replays_from_its_creation() -> None:

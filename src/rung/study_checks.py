@@ -198,10 +198,13 @@ def check_same_spec(stored: Mapping[str, Any], given: Mapping[str, Any],
     for key in keys:
         if key in skip or ours.get(key) == given.get(key):
             continue
+        what = ("Study.load continues it with the budget it has (created with, or set since "
+                "by set_budget), and its set_budget(...) gives it another" if key == "budget"
+                else "Study.load continues it as stored (its settings are fixed when it is "
+                "created)")
         raise ConfigError(key=key, message=(
             f"study {given.get('name')!r} exists {_setting(key, ours)}, not "
-            f"{_setting(key, given, again=True)}: Study.load continues it as stored (its "
-            f"settings are fixed when it is created), or create it under another name"))
+            f"{_setting(key, given, again=True)}: {what}, or create it under another name"))
 
 
 def _setting(key: str, spec: Mapping[str, Any], again: bool = False) -> str:

@@ -330,6 +330,7 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace,
         changed_keys,
         check_executor,
         check_tracking,
+        raise_budget,
         warnings_as_lines,
     )
     from rung.cli.spec import CLI_KEY
@@ -360,6 +361,10 @@ def _create_and_run(spec: RunSpec, fn: Any, args: argparse.Namespace,
         if not changed:
             raise CLIError(f"spec.name: study {spec.name!r} already exists in {path} "
                            f"(continue it with: {resume})", 2)
+        if changed == ["budget"]:  # a budget can be raised: say how
+            raise CLIError(f"spec.name: study {spec.name!r} already exists in {path} with "
+                           f"another budget than this spec's; {raise_budget(spec, resume)}, "
+                           "or give this spec another name", 2)
         raise CLIError(
             f"spec.name: study {spec.name!r} already exists in {path} with other "
             f"{', '.join(changed)} than this spec's; a study's settings are fixed when it is "

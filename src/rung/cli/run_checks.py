@@ -152,6 +152,20 @@ def being_run(path: Path, name: str) -> bool:
         return False
 
 
+def raise_budget(spec: RunSpec, resume: str) -> str:
+    """How to give a study the budget of ``spec``: ``give it this spec's with: rung resume
+    NAME --n-trials 200`` (``rung.Study.set_budget`` for a money or GPU-hour limit)."""
+    b = spec.study.budget
+    flags = "".join(f" --{k.replace('_', '-')} {v:g}" for k, v in (
+        ("n_trials", b.n_trials), ("max_steps", b.max_steps), ("max_time", b.max_time))
+        if v is not None)
+    money = b.max_cost is not None or b.max_gpu_hours is not None
+    if not flags:
+        return "give it this spec's with rung.Study.set_budget(...)"
+    return (f"give it this spec's with: {resume}{flags}"
+            + (" (max_cost, max_gpu_hours: rung.Study.set_budget)" if money else ""))
+
+
 def changed_keys(spec: RunSpec, path: Path) -> list[str]:
     """The spec keys whose values differ between ``spec`` and the study of the same name stored
     in ``path`` (``n_workers`` and ``path`` excepted: a run may change them). The stored study
