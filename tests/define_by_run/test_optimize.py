@@ -218,7 +218,6 @@ def test_an_unknown_keyword_is_refused_before_anything_is_written(
 @pytest.mark.parametrize(("changed", "key", "was", "now"), [
     ({"mode": "max"}, "mode", "mode='min'", "'max'"),
     ({"metric": "acc"}, "metric", "metric='loss'", "'acc'"),
-    ({"n_trials": 5}, "n_trials", "n_trials=3", "5"),
     ({"max_step": 3}, "max_step", "max_step=2", "3"),
     ({"seed": 4}, "seed", "seed=0", "4"),
     ({"fidelity": rung.Fidelity("n", [1, 2])}, "fidelity", "fidelity=None",
@@ -315,6 +314,25 @@ def test_pb2_is_refused_naming_why(scheduler: Any, tmp_path: Path) -> None:
         "define-by-run study learns its space as trials run: declare a rung.SearchSpace and "
         "use rung.run")
     assert not (tmp_path / "j.db").exists()
+
+
+def test_continuing_with_another_budget_sets_it(tmp_path: Path) -> None:
+    """Optuna's optimize(n_trials=...) called again: here n_trials counts the whole study, so
+    n_trials=5 after 3 trials runs 2 more (it was refused as contradicting n_trials=3)."""
+    db = tmp_path / "j.db"
+    args: dict[str, Any] = {"n_workers": 1, "storage": db, "start_method": "fork",
+                            "progress": False}
+    rung.optimize(quadratic, n_trials=3, **args).close()
+    again = rung.optimize(quadratic, n_trials=5, **args)
+    assert len(again.trials()) == 5 and again.spec.budget.n_trials == 5
+    again.close()
+    same = rung.optimize(quadratic, n_trials=5, **args)  # the same budget: nothing to run
+    assert len(same.trials()) == 5
+    n = len(same.journal.read("rung"))
+    same.close()
+    with pytest.raises(ConfigError, match="n_trials: must be an integer >= 1"):
+        rung.optimize(quadratic, n_trials=0, **args)
+    assert len(rung.Study.load("rung", storage=db, readonly=True).journal.read("rung")) == n
 
 
 def test_no_budget_is_refused_before_the_study_is_written(tmp_path: Path) -> None:

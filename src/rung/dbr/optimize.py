@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import os
 import re
@@ -104,8 +105,9 @@ def optimize(
     A study keeps the arguments it was created with: continuing one, an argument left at its
     default takes the stored value, and one given with another value than the stored one
     (``mode``, ``metric``, ``n_trials``, ``max_step``, a named ``searcher`` or ``scheduler``...)
-    is refused, since the study would silently go on with the stored one (a budget cannot be
-    raised: use another ``name``).
+    is refused, since the study would silently go on with the stored one; ``n_trials``,
+    ``max_time`` and ``max_steps`` given with another value are its budget from then on
+    (``Study.set_budget``: ``n_trials=100`` after 50 trials runs 50 more).
 
     Args:
         objective: ``objective(trial)`` with a ``rung.dbr.Trial``; what it returns (optional)
@@ -187,15 +189,23 @@ def optimize(
             "searcher": (searcher, "auto", searcher),
             "scheduler": (scheduler, "auto", scheduler),
             "max_step": (max_step, 1, max_step),
-            "n_trials": (n_trials, None, n_trials),
-            "max_time": (max_time, None, max_time),
-            "max_steps": (max_steps, None, max_steps),
             "seed": (seed, 0, seed),
             "fidelity": (fidelity, None, fidelity),
             "constraints": (constraints, (), constraints),
             "max_failures": (max_failures, None, max_failures),
             "trial_timeout": (trial_timeout, None, trial_timeout),
         })
+        # a limit given with another value is the study's budget from now on (Optuna's
+        # optimize(n_trials=...) called again: here n_trials counts the whole study)
+        given: dict[str, Any] = {k: v for k, v in (("n_trials", n_trials),
+                                                   ("max_time", max_time),
+                                                   ("max_steps", max_steps)) if v is not None}
+        if any(getattr(study.spec.budget, k) != v for k, v in given.items()):
+            try:
+                study.set_budget(dataclasses.replace(study.spec.budget, **given))
+            except BaseException:
+                study.close()
+                raise
     else:
         study = Study.create(
             name,
