@@ -38,8 +38,8 @@ def test_load_if_exists_with_auto_components_takes_the_stored_ones(tmp_path: Pat
     ({"budget": Budget(n_trials=8)}, "budget",
      "study 's' exists with budget {'n_trials': 4, 'max_time': None, 'max_steps': None}, not "
      "{'n_trials': 8, 'max_time': None, 'max_steps': None}: Study.load continues it with the "
-     "budget it has (created with, or set since by set_budget), and its set_budget(...) gives "
-     "it another, or create it under another name"),
+     "budget it has, and its set_budget(...) gives it another, or create it under another "
+     "name"),
     ({"prices": {"cpu": 0.5}}, "prices", None),
     ({"scheduler": "asha"}, "scheduler", None),
     ({"seed": 3}, "seed", None),

@@ -166,3 +166,94 @@ def test_a_raised_money_budget_is_the_ledgers_and_the_study_replays_from_its_cre
     replayed = Engine.replay(s.engine.created_spec, s.journal.read("m"))
     assert replayed.spec.budget == s.spec.budget and replayed.created_spec.budget.max_cost == 30
     assert [t.status for t in replayed.history.trials()] == [t.status for t in s.trials()]
+
+
+def test_limits_change_only_themselves_and_an_equal_budget_journals_nothing() -> None:
+    s = _study(MemoryJournal(), n_trials=4, max_time=3600.0)
+    s.simulate(BENCH, n_workers=2)
+    n = len(s.journal.read("b"))
+    s.set_budget(n_trials=4, max_time=3600.0)  # the same: nothing journaled
+    s.set_budget(rung.Budget(n_trials=4, max_time=3600.0))
+    assert len(s.journal.read("b")) == n
+    s.set_budget(n_trials=6)  # max_time kept
+    assert s.spec.budget == rung.Budget(n_trials=6, max_time=3600.0)
+    assert len(s.journal.read("b")) == n + 1
+    for args, kwargs in [((None,), {}), ((), {}), ((rung.Budget(n_trials=9),), {"n_trials": 9})]:
+        with pytest.raises(ConfigError, match="give a budget .* or the limits to change"):
+            s.set_budget(*args, **kwargs)
+    with pytest.raises(ConfigError, match=r"n_trails.*n_trials"):
+        s.set_budget(n_trails=9)
+    assert len(s.journal.read("b")) == n + 1
+
+
+def test_a_lower_n_trials_leaves_a_spent_study_over_and_its_next_session_writes_nothing() -> None:
+    s = _study(MemoryJournal(), n_trials=6)
+    s.simulate(BENCH, n_workers=2)
+    s.set_budget(n_trials=3)
+    assert s.engine.over
+    n = len(s.journal.read("b"))
+    s.simulate(BENCH, n_workers=2)
+    assert len(s.journal.read("b")) == n and len(s.trials()) == 6
+
+
+@pytest.mark.parametrize("scheduler", ["successive_halving", "hyperband",
+                                       {"name": "asha", "params": {"variant": "promotion"}}])
+def test_schedulers_that_closed_their_work_open_new_work_after_a_raise(scheduler: Any) -> None:
+    """Synchronous successive halving and Hyperband closed every bracket when the engine
+    refused a trial, ASHA's promotion variant made its rungs final: a raised n_trials ran
+    nothing (before ``Scheduler.on_budget_raised``)."""
+    journal = MemoryJournal()
+    s = rung.Study.create("h", BENCH.space, max_step=9, searcher="random",
+                          scheduler=scheduler, budget=rung.Budget(n_trials=9), storage=journal)
+    s.simulate(BENCH, n_workers=3)
+    assert len(s.trials()) == 9 and s.engine.over
+    s.set_budget(n_trials=18)
+    s.simulate(BENCH, n_workers=3)
+    assert len(s.trials()) == 18 and s.engine.over
+    again = rung.Study.load("h", journal)
+    assert again.trials() == s.trials()
+    assert again.engine.scheduler.state() == s.engine.scheduler.state()
+
+
+def test_a_search_no_budget_reopens_is_refused() -> None:
+    grid = rung.Study.create("g", {"x": rung.Categorical([1, 2])}, searcher="grid",
+                             scheduler="fifo", budget=rung.Budget(n_trials=5))
+    while (t := grid.ask()) is not None:
+        grid.tell(t.id, "completed", {"loss": float(t.params["x"])})
+    with pytest.raises(ConfigError, match=r"^budget: .*grid.*: a new budget runs nothing more"):
+        grid.set_budget(n_trials=10)
+    pbt = rung.Study.create("p", BENCH.space, max_step=9, searcher="random",
+                            scheduler=rung.PBT(population_size=4, perturbation_interval=3),
+                            budget=rung.Budget(n_trials=4))
+    pbt.simulate(BENCH, n_workers=2)
+    assert pbt.engine.over
+    with pytest.raises(ConfigError, match=r"^budget.n_trials: pbt starts no new trial once"):
+        pbt.set_budget(n_trials=8)
+    pbt.set_budget(n_trials=4, max_steps=10_000)  # a limit other than n_trials: taken
+
+
+def test_a_refused_write_leaves_the_study_as_it_was(tmp_path: Path) -> None:
+    db = tmp_path / "b.db"
+    _study(db, n_trials=3).simulate(BENCH, n_workers=1).close()
+    ro = rung.Study.load("b", storage=db, readonly=True)
+    before = (ro.spec.budget, ro.engine.spec.budget, ro.engine.over, ro.engine.handled)
+    with pytest.raises(rung.JournalError):
+        ro.set_budget(n_trials=6)
+    assert (ro.spec.budget, ro.engine.spec.budget, ro.engine.over, ro.engine.handled) == before
+
+
+def test_load_if_exists_compares_the_budget_the_study_has_now(tmp_path: Path) -> None:
+    db = tmp_path / "b.db"
+    s = _study(db, n_trials=3)
+    s.simulate(BENCH, n_workers=1)
+    s.set_budget(n_trials=5)
+    s.close()
+    again = rung.Study.create(
+        "b", BENCH.space, max_step=9, searcher="tpe", scheduler="asha",
+        budget=rung.Budget(n_trials=5), storage=db, seed=3, load_if_exists=True)
+    assert again.spec.budget.n_trials == 5
+    again.close()
+    with pytest.raises(ConfigError, match=r"exists with budget \{'n_trials': 5.*set_budget"):
+        rung.Study.create("b", BENCH.space, max_step=9, searcher="tpe", scheduler="asha",
+                          budget=rung.Budget(n_trials=3), storage=db, seed=3,
+                          load_if_exists=True)

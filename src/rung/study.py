@@ -34,6 +34,7 @@ from rung.reporter import Reporter
 from rung.run_failures import check_produced
 from rung.space import Fidelity, SearchSpace
 from rung.storage import Journal, MemoryJournal, open_journal
+from rung.study_budget import StudyBudget
 from rung.study_checks import (
     check_first_rung,
     check_given_resources,
@@ -57,7 +58,7 @@ if TYPE_CHECKING:
     from rung.space.search_space import ParamLike
 
 
-class Study(AskTell, StudyViews, StudyResume):
+class Study(AskTell, StudyViews, StudyResume, StudyBudget):
     """A named search: its spec, its journal and the engine replayed from it.
 
     Create one with ``Study.create``, reopen it (after a crash, or from another process) with
@@ -184,9 +185,16 @@ class Study(AskTell, StudyViews, StudyResume):
         journal = open_journal(storage)
         if name in journal.list_studies():
             if load_if_exists:
-                check_same_spec(journal.load_study(name), spec.to_json(),
-                                 auto=(is_auto(searcher), is_auto(scheduler)))
-                return cls.load(name, journal)
+                study = cls.load(name, journal)
+                # its budget as it is now (Study.set_budget journals a change)
+                stored = {**journal.load_study(name), "budget": study.spec.budget.to_json()}
+                try:
+                    check_same_spec(stored, spec.to_json(),
+                                    auto=(is_auto(searcher), is_auto(scheduler)))
+                except BaseException:
+                    study.close()
+                    raise
+                return study
             raise JournalError(
                 f"study {name!r} already exists (use Study.load or load_if_exists=True)"
             )

@@ -198,8 +198,8 @@ def check_same_spec(stored: Mapping[str, Any], given: Mapping[str, Any],
     for key in keys:
         if key in skip or ours.get(key) == given.get(key):
             continue
-        what = ("Study.load continues it with the budget it has (created with, or set since "
-                "by set_budget), and its set_budget(...) gives it another" if key == "budget"
+        what = ("Study.load continues it with the budget it has, and its set_budget(...) "
+                "gives it another" if key == "budget"
                 else "Study.load continues it as stored (its settings are fixed when it is "
                 "created)")
         raise ConfigError(key=key, message=(

@@ -11,19 +11,16 @@ study's ``spec``, ``engine``, ``journal`` and ``_tmpdir``, which ``Study`` initi
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import tempfile
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rung.ask_tell import serialized
 from rung.callbacks import Callback
-from rung.core.budget import Budget
 from rung.core.engine import Engine, is_retryable
 from rung.core.events import CapacityChanged, Event, Record, TrialRetried
 from rung.core.records import StudySpec, TrialStatus
@@ -114,46 +111,6 @@ class StudyResume:
         first: list[Event] = [CapacityChanged(0, now, new_session=True)]
         first += self.engine.abandoned_ends(now)
         return first
-
-    @serialized
-    def set_budget(self, budget: Budget | Mapping[str, Any]) -> None:
-        """The study's budget from now on, journaled (a ``BudgetChanged`` event): a study
-        whose budget is spent goes on at its next ``run`` / ``simulate`` (or ``ask``), and
-        every reader (``rung show``, the ledger, a later ``Study.load``) sees the new one. Its
-        limits count what the study has spent so far: ``n_trials=200`` after 100 trials is
-        100 more. The stop rule stays the one the study was created with (``stop`` left out,
-        or the same). Nothing runs here; call it while no session of this study runs.
-
-        Raises:
-            ConfigError: not a budget (keyed ``budget.<key>``), a budget with no limit (for
-                a searcher that never runs out), ``max_cost`` without the study's prices, a
-                ``stop`` other than the study's, or a search the stop rule ended (a new
-                budget does not re-open it: ``budget``); nothing is journaled.
-            StudyBusyError: another process drives the study (``rung.storage.sqlite``).
-        """
-        from rung.core.events import BudgetChanged
-        from rung.errors import ConfigError
-        from rung.study_checks import as_budget, check_given_resources
-        from rung.study_session import check_budget
-
-        new = as_budget(budget)
-        old = self.spec.budget
-        if new.stop is None and old.stop is not None:
-            new = dataclasses.replace(new, stop=old.stop)
-        if new.stop != old.stop:
-            raise ConfigError(key="budget.stop", message=(
-                f"is the study's own ({old.stop.name if old.stop else None!r}) and stays so: "
-                "a budget change keeps the stop rule the study was created with"))
-        if self.engine.stopped is not None:
-            raise ConfigError(key="budget", message=(
-                f"the stop rule ended this search ({self.engine.stopped.reason}): a new "
-                "budget does not re-open it"))
-        spec = dataclasses.replace(self.spec, budget=new)  # checked as at create
-        check_budget(spec, self.engine)
-        check_given_resources(spec)
-        turn(self.engine, self.journal, self.name, [BudgetChanged(new.to_json(),
-                                                                  self.engine.now)])
-        self.spec = self.engine.spec
 
     def _run_context(self, objective: Callable[..., Any] | None) -> RunContext:
         """The session's context: checkpoints, and the time bounds (what is left of

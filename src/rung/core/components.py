@@ -280,6 +280,17 @@ class Scheduler(Component, ABC):
         fill with new trials); the default, False, ends the turn."""
         return False
 
+    #: whether new trials it asks for after ``on_start_refused`` can run once the engine may
+    #: start them again (a raised ``Budget.n_trials``: ``on_budget_raised``); False for a
+    #: scheduler whose work was fixed up front (PBT's population), which then runs nothing
+    #: more, so ``Study.set_budget`` refuses to raise ``n_trials`` of such a study when over
+    reopens: ClassVar[bool] = True
+
+    def on_budget_raised(self, history: History) -> None:
+        """The engine may start new trials again after it refused one (``on_start_refused``):
+        ``Study.set_budget`` raised ``Budget.n_trials``. A scheduler that stopped opening work
+        there (final rungs, closed brackets) may open it again; the default does nothing."""
+
     def state(self) -> dict[str, Any]:
         """JSON-serializable view of internal state (rung tables, brackets)."""
         return {}

@@ -253,13 +253,16 @@ class Engine:
 
     def _on_budget(self, ev: BudgetChanged, out: list[Command]) -> None:
         """The budget from now on: a search that had ended for want of budget goes on (its
-        searcher's and scheduler's state as it was) at the next event that fills workers (a
+        searcher's state as it was; the scheduler told when new trials may start again:
+        ``Scheduler.on_budget_raised``) at the next event that fills workers (a
         session's ``CapacityChanged``, an ``ask``): none is filled here, where the capacity is
         the last session's and no executor may be running."""
         budget = Budget.from_json(ev.budget)
         self.spec = dataclasses.replace(self.spec, budget=budget)
         self._bounded = bounded(budget)
-        self.exhausted = False
+        if self._may_start_new():  # (a lower n_trials leaves a spent study over)
+            self.exhausted = False
+            self.scheduler.on_budget_raised(self.history)
 
     # --- results ------------------------------------------------------------------------------
     def _on_result(self, ev: ResultReported, out: list[Command]) -> None:

@@ -225,6 +225,10 @@ class RetiringLadders(Scheduler):
             self._retired.append(tid)
         self._settle(history)
 
+    def on_budget_raised(self, history: History) -> None:
+        """New trials may start again: rungs are no longer final for want of them."""
+        self._starved = False
+
     def on_start_refused(self, history: History) -> bool:
         """Settle the rungs; ask to be called again if a final rung made a trial promotable."""
         self._sync(history)

@@ -460,6 +460,10 @@ class CurveASHA(CurveFeatures, Scheduler):
         if self._starved:
             self._settle(history)
 
+    def on_budget_raised(self, history: History) -> None:
+        """New trials may start again: rungs are no longer final for want of them."""
+        self._starved = False
+
     def on_start_refused(self, history: History) -> bool:
         self._sync(history)
         self._starved = True

@@ -397,6 +397,8 @@ class PBT(Generations, Forks, Scheduler):
             f"rank {rank + 1}/{m} at step {step}",
         )
 
+    reopens = False  # a population of population_size members, none started later
+
     def on_start_refused(self, history: History) -> bool:
         self._lose(self._refill)  # a new member in a place no fork could fill: it is lost
         self._refill = None

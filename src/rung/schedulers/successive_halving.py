@@ -331,6 +331,10 @@ class SynchronousBrackets(MemberEnds, Scheduler):
         self._brackets[br.index] = br
         return StartNew(rs[0], {"bracket": br.index, "s": s})
 
+    def on_budget_raised(self, history: History) -> None:
+        """New trials may start again: rungs are no longer final for want of them."""
+        self._starved = False
+
     def on_start_refused(self, history: History) -> bool:
         self._sync(history)
         self._starved = True
