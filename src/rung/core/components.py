@@ -193,6 +193,8 @@ class Scheduler(Component, ABC):
         ``on_start_refused``: paused
         trials it names will never be resumed, so the engine ends them as stopped and releases
         their checkpoints.
+      - ``on_budget_raised(history)`` is called when new trials may start again after
+        ``on_start_refused`` (``Study.set_budget`` raised ``n_trials``).
     A scheduler may keep internal state: on replay the engine feeds it the same calls in the same
     order. ``state()`` must be JSON-serializable (for the CLI and the dashboard).
 
