@@ -50,7 +50,8 @@ def test_a_spent_study_goes_on_with_more_trials_and_replays_as_run(tmp_path: Pat
     out = io.StringIO()
     with redirect_stdout(out):
         assert main(["show", "b", "--storage", str(db)]) == 0
-    assert "  budget     n_trials=15   (spent: n_trials reached)" in out.getvalue()
+    assert ("  budget     n_trials=15   (spent: n_trials reached; created with n_trials=6, "
+            "changed by set_budget)") in out.getvalue()
 
 
 def test_ask_tell_hands_out_trials_again_after_a_raise() -> None:

@@ -34,6 +34,7 @@ from rung.cli.report_state import occupancy_text as occupancy_text
 from rung.cli.report_state import records_table as records_table
 from rung.cli.report_state import state_sections as state_sections
 from rung.cli.stored import open_study
+from rung.core.budget import Budget
 from rung.core.events import CapacityChanged, Launch
 from rung.core.history import History
 from rung.core.records import ComponentSpec, Trial, TrialStatus
@@ -191,7 +192,7 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
     s = study.summary()
     h = study.history
     c = counts(h)
-    budget = ", ".join(f"{k}={v}" for k, v in spec.budget.to_json().items() if v is not None)
+    budget = _limits(spec.budget)
     sched_txt = component_text("scheduler", spec.scheduler)
     srch_txt = component_text("searcher", spec.searcher)
     lines = [
@@ -201,7 +202,7 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
         f"  scheduler  {sched_txt}",
         *issue18_lines(study),
         *version_lines(study),
-        f"  budget     {budget or 'none'}   ({_budget_state(s, study)})",
+        f"  budget     {budget or 'none'}   ({_budget_state(s, study)}{_changed(study)})",
         *_spent_lines(study),
         f"  trials     {s['trials']}: {fmt_counts(c)}",
         f"  work       {s['results']} results, {s['steps_consumed']} steps, "
@@ -335,6 +336,20 @@ def executor_cell(executor: Any) -> str:
         return "-"
     rest = " ".join(f"{k}={v}" for k, v in executor.items() if k != "name" and v is not None)
     return f"{executor['name']}" + (f" ({rest})" if rest else "")
+
+
+def _limits(budget: Budget) -> str:
+    """``n_trials=200, max_time=3600``: a budget's limits, as a spec writes them."""
+    return ", ".join(f"{k}={v}" for k, v in budget.to_json().items() if v is not None)
+
+
+def _changed(study: Study) -> str:
+    """``; created with n_trials=6, changed by set_budget`` when the budget is not the one
+    the study was created with (``Study.set_budget``), else ``""``."""
+    created = study.engine.created_spec.budget
+    if created == study.spec.budget:
+        return ""
+    return f"; created with {_limits(created) or 'none'}, changed by set_budget"
 
 
 def _budget_state(summary: Mapping[str, Any], study: Study) -> str:
