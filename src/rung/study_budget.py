@@ -60,11 +60,11 @@ class StudyBudget:
                 the study is as it was.
         """
         from rung.core.events import BudgetChanged
-        from rung.study_checks import as_budget, check_given_resources
+        from rung.study_checks import check_given_resources
         from rung.study_session import check_budget
 
         old = self.spec.budget
-        new = _wanted(old, budget, limits, as_budget)
+        new = _wanted(old, budget, limits)
         if new == old:
             return
         self._refuse_reopening(new)
@@ -95,9 +95,11 @@ class StudyBudget:
                 "max_time for members cut by those, or create a new study)"))
 
 
-def _wanted(old: Budget, budget: Any, limits: Mapping[str, Any], as_budget: Any) -> Budget:
+def _wanted(old: Budget, budget: Any, limits: Mapping[str, Any]) -> Budget:
     """The budget ``set_budget`` is asked for: ``budget``, or ``old`` with ``limits``; the
     study's stop rule when it names none."""
+    from rung.study_checks import as_budget
+
     if (budget is None) == (not limits):
         raise ConfigError(key="budget", message=(
             "give a budget (rung.Budget(...) or a mapping) or the limits to change "

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import os
 import signal
 import sqlite3
@@ -473,7 +472,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
               if (v := getattr(args, k)) is not None}
     if raised:
         try:
-            study.set_budget(dataclasses.replace(study.spec.budget, **raised))
+            study.set_budget(**raised)
         except ConfigError as e:  # nothing journaled
             journal.close()
             raise CLIError(f"--{'/--'.join(k.replace('_', '-') for k in raised)}: {e}",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import os
 import re
@@ -200,9 +199,9 @@ def optimize(
         given: dict[str, Any] = {k: v for k, v in (("n_trials", n_trials),
                                                    ("max_time", max_time),
                                                    ("max_steps", max_steps)) if v is not None}
-        if any(getattr(study.spec.budget, k) != v for k, v in given.items()):
+        if given:
             try:
-                study.set_budget(dataclasses.replace(study.spec.budget, **given))
+                study.set_budget(**given)  # journals nothing when they are the study's
             except BaseException:
                 study.close()
                 raise

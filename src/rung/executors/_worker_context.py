@@ -298,7 +298,7 @@ class TrialContext:
         except OSError:
             raise WorkerExit("the driver is gone") from None
         self._last_step = self._position = step
-        self._last_metrics = dict(metrics)
+        self._last_metrics = metrics  # (a fresh dict: the keywords)
         if self._pending is None:
             apply, recv, poll = self._apply, self._recv, self._poll
             try:

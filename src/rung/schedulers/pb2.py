@@ -310,8 +310,7 @@ class PB2(PBT):
                     if u.history.tags(tid).get("pbt") == "fork"}
         planned = [(step, launched.get(r) or self._plan.get(r, (0, {}))[1])
                    for r, step in u.planned]
-        if any(not all(n in p for n in u.names) for _, p in planned):
-            planned = [(step, p) for step, p in planned if all(n in p for n in u.names)]
+        planned = [(step, p) for step, p in planned if all(n in p for n in u.names)]
         pending = self._rows(u.names, planned, u.live)
         with blas_single_thread():
             gp = TimeVaryingGP(u.X, u.t, u.y)
