@@ -275,7 +275,44 @@ def criteria(cells: Mapping[tuple[str, int], list[dict[str, Any]]]) -> str:
                    "(goal <= 1/3 where Spearman at 10% of max_step >= 0.5, else <= 1/2):\n\n"
                    + table(["task", "workers", "Spearman @10%", "goal", "default reaches at",
                             "met"], rows_c))
+        every_c = criterion_c_for_every_method(cells)
+        if every_c:
+            out.append(every_c)
     return "\n\n".join(out)
+
+
+def criterion_c_for_every_method(cells: Mapping[tuple[str, int], list[dict[str, Any]]]) -> str:
+    """Criterion (c) applied to every method that ran every claim cell with >= 10 seeds,
+    rung's and the peers' alike: in how many cells it reaches random+FIFO's final median
+    regret within the cell's goal, and the fraction of the budget it needs per cell ("never":
+    its median is above that regret at the budget). Tells whether (c)'s bar is reachable by
+    any one method on these tables."""
+    per: dict[str, list[str]] = {}
+    met: dict[str, int] = {}
+    cols: list[str] = []
+    for task, w, runs, by in claim_cells(cells):
+        if REFERENCE not in by:
+            continue
+        budget = runs[0]["budget"]
+        target = float(np.median([r["final_regret"] for r in by[REFERENCE]]))
+        goal = 1 / 3 if early_rank_correlation(task, runs[0]["rows"]) >= 0.5 else 0.5
+        cols.append(f"{task} w{w} (goal {'1/3' if goal < 0.5 else '1/2'})")
+        for m, mr in by.items():
+            if not known(m) or len(mr) < 10:
+                continue
+            reach = reach_fraction(mr, target, budget)
+            per.setdefault(m, []).extend([""] * (len(cols) - 1 - len(per.get(m, []))))
+            per[m].append("never" if reach is None else f"{reach:.2f}")
+            met[m] = met.get(m, 0) + (reach is not None and reach <= goal)
+    rows = [[m, family(m), f"{met[m]} / {len(cols)}", *v]
+            for m, v in sorted(per.items(), key=lambda kv: -met[kv[0]])
+            if len(v) == len(cols) and all(v)]
+    if not rows:
+        return ""
+    return ("(c) for every method that ran all of these cells with >= 10 seeds, rung's and the "
+            "peers': cells where it reaches random+FIFO's final median regret within the goal, "
+            "and the fraction of the budget it needs ('never': not by the budget):\n\n"
+            + table(["method", "family", "cells met", *cols], rows))
 
 
 def criterion_b_for_every_method(cells: Mapping[tuple[str, int], list[dict[str, Any]]]) -> str:

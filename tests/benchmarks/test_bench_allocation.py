@@ -185,6 +185,13 @@ def test_criteria_are_judged_from_the_runs(toy: str) -> None:
     assert "| 1 | 0.01 | *st-asha* 0.02 | ahead |" in b
     c = text.split("(c)")[1]
     assert c.count("| never | **no** |") == 1 and "mf-branin" not in text
+    # (c) for every method that ran both cells (the default and random+FIFO; the peers ran
+    # one): the fraction each needs per cell, "never" where its median ends above the target
+    every = text.split("(c) for every method")[1]
+    assert f"| {toy} w1 (goal " in every and f"| {toy} w8 (goal " in every
+    assert "| default | rung | 0 / 2 | 1.00 | never |" in every
+    assert "| random+fifo | rung | 0 / 2 | 1.00 | 1.00 |" in every
+    assert "st-asha" not in every
 
 
 def test_held_out_tables_are_kept_apart(monkeypatch: pytest.MonkeyPatch,
