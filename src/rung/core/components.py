@@ -196,7 +196,10 @@ class Scheduler(Component, ABC):
       - ``on_budget_raised(history)`` is called when new trials may start again after
         ``on_start_refused`` (``Study.set_budget`` raised ``n_trials``).
     A scheduler may keep internal state: on replay the engine feeds it the same calls in the same
-    order. ``state()`` must be JSON-serializable (for the CLI and the dashboard).
+    order. ``state()`` must be JSON-serializable (for the CLI and the dashboard). ``replaying``
+    is True while the engine replays a journaled event other than the last one replayed: the
+    commands regenerated there are the journal's and a trial launched there takes the
+    journal's params, so work whose only product is a new trial's params may wait (PB2's fit).
 
     The default ``next_trial`` resumes interrupted trials (oldest first, at most
     ``max_interruptions`` times each) before starting new ones.
@@ -206,6 +209,7 @@ class Scheduler(Component, ABC):
     objective: Objective
     seed: int
     max_interruptions: ClassVar[int] = 3
+    replaying: bool = False  # set by the engine's replay (``rung.core.replay``)
 
     def bind(self, ctx: BindContext) -> None:
         self.max_step = ctx.max_step

@@ -171,12 +171,20 @@ def _turns(engine: Engine, records: Iterable[Record]) -> list[tuple[Event, list[
 
 
 def _replay(engine: Engine, turns: Sequence[tuple[Event, list[Command]]]) -> None:
+    last = len(turns) - 1
+    scheduler = engine.scheduler
     for i, (event, journaled) in enumerate(turns):
         engine._journaled = journaled
+        # (the last event's commands past the journal's are sent: decided in full)
+        replaying = i < last
+        if replaying:
+            scheduler.replaying = True
         try:
             regenerated = engine.handle(event)
         finally:
             engine._journaled = None
+            if replaying:
+                del scheduler.replaying  # (the class's False again)
         n = len(journaled)
         if n == len(regenerated) and regenerated == journaled:
             continue  # the common case: the very commands the journal holds, and no more

@@ -25,7 +25,7 @@ but the maximizer of an upper confidence bound (the paper's Algorithm 1 and 2):
 
    whose ``l``, ``s2``, ``eps`` and the noise variance maximize the marginal likelihood
    (L-BFGS-B from fixed starts, so a fit is a pure function of the data; bounds in
-   ``_BOUNDS``).
+   ``rung.schedulers._pb2_gp._BOUNDS``).
 3. **Batch.** Members chosen in the same generation and not yet observed (forks planned or
    launched without a result past their start, and new members without a result) are
    *pending*: as in the paper (after Desautels, Krause and Burdick's GP-BUCB, JMLR 2014), they
@@ -62,12 +62,15 @@ lengthscale, ``eps``, ``beta``).
 
 Complexity: each exploit fits a GP to at most ``MAX_OBSERVATIONS`` points (cubic in them) and
 reads the results of every trial not yet completed or stopped (the others' observations are
-cached). A replay that may run the study on (``Study.load``) fits again at every fork; a
-reader's replay (``rung show``, ``export``, the dashboard, ``Study.load(readonly=True)``) fits
-none: it takes every fork's params and reason from the journal, and keeps the last fork's data
-for ``state()``, which fits once when asked (its planned forks at the values the journal
-launched them with; a fork redrawn because its donor left the top, or not launched when the
-journal ends, is the only case where this can differ from the live fit).
+cached). A replay fits none before the journal's last event (``Scheduler.replaying``):
+it takes every launched fork's params from the journal and keeps each fork's data instead. A
+replay that may run the study on (``Study.load``, ask/tell's reload) fits the forks planned and
+not yet launched when it ends, when the study goes on, each on the data it was planned with
+(the forks pending then at the values they were planned with: their own skipped fits made
+first): their params and reasons are those the uninterrupted run planned. ``state()`` fits the
+last fork's once when asked, the same way, so a reader's replay (``rung show``, ``export``,
+the dashboard, ``Study.load(readonly=True)``) shows the live run's last fit (but for a user's
+``explore=`` function this process cannot import: the values are then taken as drawn).
 """
 
 from __future__ import annotations
@@ -80,32 +83,22 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve, solve_triangular
-from scipy.optimize import minimize
 
-from rung.core.components import BindContext
+from rung.core.components import BindContext, NextTrial
 from rung.core.history import History
 from rung.core.records import TrialStatus
 from rung.core.registry import reading_journal_only, register
+from rung.schedulers._pb2_gp import TimeVaryingGP
 from rung.schedulers.pbt import PBT
 from rung.schedulers.pbt_explore import ExploreFn, explore, settle
 from rung.schedulers.pbt_lineage import score_at
-from rung.searchers._gp import _robust_cholesky, blas_single_thread
+from rung.searchers._gp import blas_single_thread
 from rung.space import Float, Int
 
 #: Observations kept for the GP (the most recent by interval start).
 MAX_OBSERVATIONS = 150
 #: Below this many observations the numbers are explored as PBT does.
 MIN_OBSERVATIONS = 2
-#: Uniform candidates scored before the best is polished.
-N_CANDIDATES = 256
-#: GP-UCB's confidence parameter (Srinivas et al. 2010).
-DELTA = 0.1
-#: Bounds of the kernel's hyperparameters (``y`` standardized, ``x`` in the unit cube, ``t`` in
-#: intervals): lengthscale, signal variance, noise variance, eps.
-_BOUNDS = ((0.05, 5.0), (0.05, 20.0), (1e-6, 2.0), (1e-4, 0.5))
-_STARTS = ((0.3, 1.0, 0.1, 0.1), (1.0, 1.0, 0.01, 0.01))
-_JITTER = 1e-8
 #: trials whose results cannot change (a failed one may be retried)
 _ENDED = (TrialStatus.COMPLETED, TrialStatus.STOPPED)
 
@@ -168,11 +161,15 @@ class PB2(PBT):
         # observations of ended trials (they cannot change), for one list of parameter names
         self._rows_cache: dict[int, list[tuple[float, list[float], float]]] = {}
         self._rows_key: tuple[str, ...] = ()
-        self._unfitted: _Unfitted | None = None  # the last fit a reader's replay skipped
+        self._unfitted: _Unfitted | None = None  # the last fork's fit, if a replay skipped it
+        self._deferred: dict[int, _Unfitted] = {}  # recipient -> its open plan's skipped fit
 
     def _explore(
         self, history: History, donor: int, step: int, rng: np.random.Generator
     ) -> dict[str, Any]:
+        deciding = not (reading_journal_only() or self.replaying)
+        if deciding and self._deferred:
+            self._fit_deferred()  # the plans a replay left open count as pending here
         params = dict(history.params(donor))
         numeric = [n for n in self._names
                    if n in params and isinstance(self.space.params[n], Float | Int)]
@@ -188,14 +185,17 @@ class PB2(PBT):
         y = np.array([r[2] for r in rows])
         now = step / self.perturbation_interval
         u_donor = np.array([self.space.params[n].to_unit(params[n]) for n in numeric])
-        if reading_journal_only():
-            # a reader's replay takes every fork's params from the journal: no fit is made
-            # unless state() asks for the last one (``_fit_unfitted``)
-            self._unfitted = _Unfitted(X, t, y, self._pending_sources(history, numeric),
-                                       now, u_donor, copy.deepcopy(rng), step, numeric,
-                                       history)
+        if not deciding:
+            # a replay takes every launched fork's params from the journal: no fit is made
+            # unless state() asks for the last one (``_fit_unfitted``) or the fork is still
+            # to launch when replay ends (``_fit_deferred``)
+            planned, live = self._pending_sources(history, numeric)
+            self._unfitted = _Unfitted(
+                X, t, y, [(s, self._deferred.get(r) or self._plan[r][1]) for r, s in planned],
+                live, now, u_donor, copy.deepcopy(rng), step, numeric, dict(params), others)
             self._last_fit = {}
             return params
+        self._unfitted = None
         pending = self._pending_points(history, numeric)
         with blas_single_thread():
             gp = TimeVaryingGP(X, t, y)
@@ -204,6 +204,12 @@ class PB2(PBT):
             params[n] = self.space.params[n].from_unit(float(x))
         self._last_fit = {"observations": len(rows), "pending": len(pending), "at": step,
                           **info}
+        return self._after_fit(params, others, rng)
+
+    def _after_fit(self, params: dict[str, Any], others: list[str],
+                   rng: np.random.Generator) -> dict[str, Any]:
+        """The fork's params once GP-UCB set its numbers: the other parameters explored as
+        PBT does, the values settled in the space."""
         if others:
             return explore(self.space, params, others, self.resample_probability, rng,
                            self._factors)
@@ -298,37 +304,72 @@ class PB2(PBT):
         return np.array(out, dtype=float).reshape(-1, len(names) + 1)
 
     def _fit_unfitted(self) -> None:
-        """The fit a reader's replay skipped at the last fork (``_explore``), made now, on that
-        fork's data: a planned fork's values are those its trial was launched with (the
-        journal's), or the donor's while it has none (a study read part-way)."""
+        """The last fork's fit, if a replay skipped it, made now for ``state()``."""
         u = self._unfitted
-        if u is None:
-            return
-        self._unfitted = None
-        launched = {int(u.history.tags(tid)["replaces"]): u.history.params(tid)
-                    for tid in range(len(u.history))
-                    if u.history.tags(tid).get("pbt") == "fork"}
-        planned = [(step, launched.get(r) or self._plan.get(r, (0, {}))[1])
-                   for r, step in u.planned]
-        planned = [(step, p) for step, p in planned if all(n in p for n in u.names)]
+        if u is not None:
+            self._unfitted = None
+            self._last_fit = dict(u.info if u.info is not None else self._fit(u)[2])
+
+    def _fit(self, u: _Unfitted) -> tuple[np.ndarray, np.random.Generator, dict[str, Any]]:
+        """A fit a replay skipped, made now on that fork's data, as ``_explore`` would have
+        made it then: the unit point GP-UCB chose, the fork's generator past the fit's draws,
+        and what decided it (``_last_fit``'s form). A fork planned then and pending in it
+        counts at the values its plan had (a skipped one's fitted first: ``_values``)."""
+        planned = [(step, p if isinstance(p, Mapping) else self._values(p))
+                   for step, p in u.planned]
         pending = self._rows(u.names, planned, u.live)
+        rng = copy.deepcopy(u.rng)
         with blas_single_thread():
             gp = TimeVaryingGP(u.X, u.t, u.y)
-            _, info = gp.ucb_argmax(u.now, pending, u.u_donor, u.rng)
-        self._last_fit = {"observations": len(u.y), "pending": len(pending), "at": u.step,
-                          **info}
+            x, info = gp.ucb_argmax(u.now, pending, u.u_donor, rng)
+        u.info = {"observations": len(u.y), "pending": len(pending), "at": u.step, **info}
+        return x, rng, u.info
+
+    def _values(self, u: _Unfitted) -> dict[str, Any]:
+        """The params ``_explore`` would have given the fork whose fit a replay skipped
+        (computed once)."""
+        if u.values is None:
+            x, rng, _ = self._fit(u)
+            params = dict(u.donor_params)
+            for n, v in zip(u.names, x, strict=True):
+                params[n] = self.space.params[n].from_unit(float(v))
+            u.values = self._users_explore(self._after_fit(params, u.others, rng))
+        return u.values
+
+    def _fit_deferred(self) -> None:
+        """Give the forks a replay planned and left to launch the params, and the reasons,
+        the uninterrupted run planned them with (``_values``), in the order planned."""
+        deferred, self._deferred = self._deferred, {}
+        for recipient, u in deferred.items():
+            plan = self._plan.get(recipient)
+            if plan is not None:  # (else launched from the journal, or given up meanwhile)
+                self._plan[recipient] = (plan[0], self._values(u))
+                self._notes[recipient] = self._note(u.info or {})
 
     def _draw(
         self, history: History, recipient: int, step: int, donors: list[int]
     ) -> tuple[int, dict[str, Any]]:
+        before = self._unfitted
         plan = super()._draw(history, recipient, step, donors)
-        self._notes[recipient] = self._note()
+        if self._unfitted is not None and self._unfitted is not before:
+            self._deferred[recipient] = self._unfitted  # (a replay skipped its fit)
+            for r in [r for r in self._deferred if r not in self._plan and r != recipient]:
+                del self._deferred[r]  # launched from the journal, or given up
+        else:
+            self._deferred.pop(recipient, None)
+        self._notes[recipient] = self._note(self._last_fit)
         return plan
 
-    def _note(self) -> str:
-        """What chose the last fork's numbers, for its exploit's reason: ``"PB2: GP-UCB over 14
-        interval changes (2 pending): predicted change per interval 0.031 +- 0.012"``."""
-        fit = self._last_fit
+    def _place(self, history: History) -> tuple[bool, NextTrial | None]:
+        if self._deferred and not (reading_journal_only() or self.replaying):
+            self._fit_deferred()
+        return super()._place(history)
+
+    @staticmethod
+    def _note(fit: Mapping[str, Any]) -> str:
+        """What chose a fork's numbers (its fit, in ``_last_fit``'s form), for its exploit's
+        reason: ``"PB2: GP-UCB over 14 interval changes (2 pending): predicted change per
+        interval 0.031 +- 0.012"``."""
         if fit.get("fallback"):
             return (f"PB2: explored as PBT, {fit.get('observations', 0)} interval change(s) "
                     f"observed (the bandit needs {MIN_OBSERVATIONS})")
@@ -354,140 +395,24 @@ class PB2(PBT):
 _LIVE_STATUSES = (TrialStatus.LAUNCHED, TrialStatus.RUNNING, TrialStatus.PAUSED)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Unfitted:
-    """A fork's data, kept by a reader's replay instead of fitting (``PB2._fit_unfitted``)."""
+    """A fork's data, kept by a replay instead of fitting (``PB2._fit``): its observations,
+    the forks planned then (their values, or their own skipped fits) and the live trials
+    pending then, the time, the donor's params and unit point, and the fork's generator before
+    the fit's draws. ``values`` and ``info`` hold the fit once made."""
 
     X: np.ndarray
     t: np.ndarray
     y: np.ndarray
-    sources: tuple[list[tuple[int, int]], list[tuple[int, dict[str, Any]]]]
+    planned: list[tuple[int, Mapping[str, Any] | _Unfitted]]
+    live: list[tuple[int, dict[str, Any]]]
     now: float
     u_donor: np.ndarray
     rng: np.random.Generator
     step: int
     names: list[str]
-    history: History
-
-    @property
-    def planned(self) -> list[tuple[int, int]]:
-        return self.sources[0]
-
-    @property
-    def live(self) -> list[tuple[int, dict[str, Any]]]:
-        return self.sources[1]
-
-
-class TimeVaryingGP:
-    """Exact GP regression with the time-varying squared-exponential kernel (module
-    docstring), on inputs ``X`` (unit cube), times ``t`` and targets ``y`` (standardized here);
-    its hyperparameters are fitted when it is built."""
-
-    def __init__(self, X: np.ndarray, t: np.ndarray, y: np.ndarray) -> None:
-        self.X, self.t = X, t
-        sd = float(np.std(y))
-        self.y_mean, self.y_sd = float(np.mean(y)), (sd if sd > 0 else 1.0)
-        self.y = (y - self.y_mean) / self.y_sd
-        self._d2 = _sqdist(X, X)
-        self._dt = np.abs(t[:, None] - t[None, :])
-        self.theta = self._fit()
-        self.L, self.alpha = self._factor(self.X, self.t, self.theta, self.y)
-
-    @staticmethod
-    def kernel(A: np.ndarray, ta: np.ndarray, B: np.ndarray, tb: np.ndarray,
-               theta: Sequence[float]) -> np.ndarray:
-        return _tv_se(_sqdist(A, B), np.abs(ta[:, None] - tb[None, :]), theta)
-
-    def _factor(self, X: np.ndarray, t: np.ndarray, theta: Sequence[float],
-                y: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
-        K = self.kernel(X, t, X, t, theta) + (theta[2] + _JITTER) * np.eye(len(t))
-        L = _robust_cholesky(K)
-        if y is None:
-            return L, None
-        return L, cho_solve((L, True), y, check_finite=False)
-
-    def _nll(self, log_theta: np.ndarray) -> tuple[float, np.ndarray]:
-        """Negative log marginal likelihood (up to a constant) at ``exp(log_theta)``, and its
-        gradient in ``log_theta`` (``0.5 tr((K^-1 - a a^T) dK)``, ``a = K^-1 y``)."""
-        theta = np.exp(log_theta)
-        ls, _, noise, eps = theta
-        n = len(self.y)
-        Kf = _tv_se(self._d2, self._dt, theta)
-        K = Kf + (noise + _JITTER) * np.eye(n)
-        try:
-            c = cho_factor(K, lower=True, check_finite=False)
-        except np.linalg.LinAlgError:
-            return 1e10, np.zeros(4)
-        alpha = cho_solve(c, self.y, check_finite=False)
-        nll = float(0.5 * self.y @ alpha + np.sum(np.log(np.diag(c[0]))))
-        W = cho_solve(c, np.eye(n), check_finite=False) - np.outer(alpha, alpha)
-        WK = W * Kf
-        grad = 0.5 * np.array([
-            float(np.sum(WK * self._d2)) / (ls * ls),  # d/dlog l
-            float(np.sum(WK)),  # d/dlog s2
-            float(np.trace(W)) * noise,  # d/dlog noise
-            float(np.sum(WK * self._dt)) * -eps / (2 * (1 - eps)),  # d/dlog eps
-        ])
-        return nll, grad
-
-    def _fit(self) -> tuple[float, float, float, float]:
-        """Marginal-likelihood hyperparameters (in log space, L-BFGS-B, fixed starts)."""
-        bounds = [(math.log(lo), math.log(hi)) for lo, hi in _BOUNDS]
-        best: tuple[float, np.ndarray] | None = None
-        for start in _STARTS:
-            res = minimize(self._nll, np.log(start), jac=True, method="L-BFGS-B",
-                           bounds=bounds, options={"maxiter": 60})
-            if math.isfinite(res.fun) and (best is None or res.fun < best[0]):
-                best = (float(res.fun), np.asarray(res.x))
-        x = np.exp(best[1]) if best is not None else np.array(_STARTS[0])
-        return float(x[0]), float(x[1]), float(x[2]), float(x[3])
-
-    def ucb_argmax(
-        self, now: float, pending: np.ndarray, donor: np.ndarray, rng: np.random.Generator
-    ) -> tuple[np.ndarray, dict[str, float]]:
-        """The point of ``[0, 1]^d`` maximizing the UCB at time ``now``, the variance taken
-        with ``pending`` rows (``(t, x)``) added to the inputs; and what decided it."""
-        d = self.X.shape[1]
-        n = len(self.y)
-        beta = 2.0 * math.log(n * n * math.pi**2 / (6.0 * DELTA)) / 5.0
-        theta = self.theta
-        if len(pending):
-            Xv = np.vstack([self.X, pending[:, 1:]])
-            tv = np.concatenate([self.t, pending[:, 0]])
-            Lv, _ = self._factor(Xv, tv, theta, None)
-        else:
-            Xv, tv, Lv = self.X, self.t, self.L
-
-        def ucb(U: np.ndarray) -> np.ndarray:
-            tu = np.full(len(U), now)
-            mu = self.kernel(U, tu, self.X, self.t, theta) @ self.alpha
-            v = solve_triangular(Lv, self.kernel(Xv, tv, U, tu, theta), lower=True,
-                                 check_finite=False)
-            var = np.maximum(theta[1] - np.sum(v * v, axis=0), 1e-12)
-            return np.asarray(mu + math.sqrt(beta) * np.sqrt(var))
-
-        cands = np.vstack([rng.random((N_CANDIDATES, d)), donor[None, :]])
-        scores = ucb(cands)
-        x0 = cands[int(np.argmax(scores))]
-        res = minimize(lambda u: -float(ucb(u[None, :])[0]), x0, method="L-BFGS-B",
-                       bounds=[(0.0, 1.0)] * d, options={"maxiter": 50})
-        u = np.clip(np.asarray(res.x), 0.0, 1.0) if -res.fun >= scores.max() else x0
-        ls, s2, noise, eps = theta
-        tu = np.full(1, now)
-        mu = float((self.kernel(u[None, :], tu, self.X, self.t, theta) @ self.alpha)[0])
-        v = solve_triangular(self.L, self.kernel(self.X, self.t, u[None, :], tu, theta),
-                             lower=True, check_finite=False)
-        sd = math.sqrt(max(theta[1] - float(np.sum(v * v)), 0.0))
-        return u, {"lengthscale": ls, "signal": s2, "noise": noise, "eps": eps, "beta": beta,
-                   "mean": self.y_mean + self.y_sd * mu, "sd": self.y_sd * sd}
-
-
-def _sqdist(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    return np.asarray(np.sum((A[:, None, :] - B[None, :, :]) ** 2, axis=2))
-
-
-def _tv_se(d2: np.ndarray, dt: np.ndarray, theta: Sequence[float]) -> np.ndarray:
-    """The time-varying squared-exponential kernel from squared distances ``d2`` and time
-    gaps ``dt``: ``s2 exp(-d2 / (2 l^2)) (1 - eps)^(dt / 2)``."""
-    ls, s2, _, eps = theta
-    return np.asarray(s2 * np.exp(-d2 / (2 * ls * ls) + (0.5 * math.log1p(-eps)) * dt))
+    donor_params: dict[str, Any]
+    others: list[str]
+    values: dict[str, Any] | None = None
+    info: dict[str, Any] | None = None

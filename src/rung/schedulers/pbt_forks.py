@@ -220,12 +220,15 @@ class Forks:
         """A donor drawn uniformly from ``donors``, and its explored params."""
         rng = derive_rng(self.seed, "pbt", recipient, step)
         donor = donors[int(rng.integers(len(donors)))]
-        params = self._explore(history, donor, step, rng)
-        if self._custom_ref is not None:
-            if self._custom is None:  # its module was not importable when bound
-                self._custom = load_explore(self._custom_ref)
-            params = apply_explore(self._custom, self._custom_ref, self.space, params)
-        return donor, params
+        return donor, self._users_explore(self._explore(history, donor, step, rng))
+
+    def _users_explore(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` after the user's ``explore=`` function, if the scheduler has one."""
+        if self._custom_ref is None:
+            return params
+        if self._custom is None:  # its module was not importable when bound
+            self._custom = load_explore(self._custom_ref)
+        return apply_explore(self._custom, self._custom_ref, self.space, params)
 
     def _explore(
         self, history: History, donor: int, step: int, rng: np.random.Generator
