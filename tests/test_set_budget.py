@@ -258,3 +258,41 @@ def test_load_if_exists_compares_the_budget_the_study_has_now(tmp_path: Path) ->
         rung.Study.create("b", BENCH.space, max_step=9, searcher="tpe", scheduler="asha",
                           budget=rung.Budget(n_trials=3), storage=db, seed=3,
                           load_if_exists=True)
+
+
+def test_a_write_outside_a_session_gives_back_the_writer_lock(tmp_path: Path) -> None:
+    """``set_budget`` and ``enqueue`` take the study's writer lock to write and give it back
+    (they held it until close: a second ``Study`` object or process could never run the study
+    again, and ``rung.optimize`` called a third time raised ``StudyBusyError``); inside an
+    ask/tell session, which holds the lock, it stays held."""
+    db = tmp_path / "b.db"
+    s = _study(db, n_trials=3)
+    s.simulate(BENCH)
+    s.set_budget(n_trials=5)
+    assert not s.journal.holds("b")
+    s.enqueue({"x1": 1.0, "x2": 2.0})
+    assert not s.journal.holds("b")
+    other = rung.Study.load("b", storage=db)  # another driver may write and run it now
+    other.set_budget(n_trials=6)
+    other.simulate(BENCH)
+    assert len(other.trials()) == 6 and not other.journal.holds("b")
+    other.close()
+    s.close()
+    asked = rung.Study.load("b", storage=db)
+    asked.set_budget(n_trials=8)
+    assert asked.ask() is not None  # an ask/tell session: it holds the lock from its ask on
+    asked.set_budget(n_trials=9)
+    assert asked.journal.holds("b")
+    asked.close()
+
+
+def square(trial: rung.Trial) -> float:
+    return (trial.suggest_float("x", -1.0, 1.0)) ** 2
+
+
+def test_rung_optimize_runs_more_trials_each_time_it_is_called(tmp_path: Path) -> None:
+    db = tmp_path / "o.db"
+    for n in (2, 3, 5):  # Optuna's optimize(n_trials=...) called again, with the whole count
+        study = rung.optimize(square, n_trials=n, storage=db, name="o", n_workers=1,
+                              searcher="random", scheduler="fifo")
+        assert len(study.trials()) == n

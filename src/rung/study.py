@@ -400,9 +400,11 @@ class Study(AskTell, StudyViews, StudyResume, StudyBudget):
         """
         from rung.core.events import TrialEnqueued
         from rung.core.spec_extras import check_point
+        from rung.storage.lock_scope import outside_session
 
         checked = check_point(self.engine.space, params, "params", self.spec.define_by_run)
-        turn(self.engine, self.journal, self.name, [TrialEnqueued(checked, self.engine.now)])
+        with outside_session(self.journal, self.name):  # (a lock it took is given back)
+            turn(self.engine, self.journal, self.name, [TrialEnqueued(checked, self.engine.now)])
 
     @serialized
     def simulate(

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from rung.core.engine import Engine
     from rung.core.events import Command, Event
     from rung.core.records import StudySpec
+    from rung.storage.base import Journal
 
 
 class StudyBudget:
@@ -28,6 +29,7 @@ class StudyBudget:
 
     spec: StudySpec
     engine: Engine
+    journal: Journal
 
     if TYPE_CHECKING:
         def _turn(self, events: list[Event]) -> list[Command]: ...  # ``AskTell._turn``
@@ -60,6 +62,7 @@ class StudyBudget:
                 the study is as it was.
         """
         from rung.core.events import BudgetChanged
+        from rung.storage.lock_scope import outside_session
         from rung.study_checks import check_given_resources
         from rung.study_session import check_budget
 
@@ -71,7 +74,8 @@ class StudyBudget:
         spec = dataclasses.replace(self.spec, budget=new)  # checked as at create
         check_budget(spec, self.engine)
         check_given_resources(spec)
-        self._turn([BudgetChanged(new.to_json(), self.engine.now)])  # (restored on failure)
+        with outside_session(self.journal, self.spec.name):  # (a lock it took is given back)
+            self._turn([BudgetChanged(new.to_json(), self.engine.now)])  # (restored on failure)
         self.spec = self.engine.spec
 
     def _refuse_reopening(self, new: Budget) -> None:

@@ -89,10 +89,11 @@ def test_a_study_a_driver_runs_is_not_deleted(tmp_path: Path) -> None:
     db = tmp_path / "runs.db"
     _study(db, "busy").close()
     driver = Study.load("busy", db)
-    driver.enqueue(dict(x=0.5, lr=0.01, n=2, opt="adam"))  # holds the writer lock now
+    driver.set_budget(n_trials=7)  # (gives back the writer lock it took to write)
+    assert driver.ask() is not None  # an ask/tell session: holds the writer lock now
     with pytest.raises(StudyBusyError):
         rung.delete_study("busy", db)
-    assert len(Study.load("busy", db, readonly=True).trials()) == 6
+    assert len(Study.load("busy", db, readonly=True).trials()) == 7
     code, out, err = _cli("delete", "busy", "--storage", str(db), "--yes")
     assert (code, out) == (2, "")
     assert err.startswith("rung: error: study 'busy' in ") and err.endswith(": stop it first\n")
