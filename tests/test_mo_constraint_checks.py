@@ -163,3 +163,46 @@ def test_a_hypervolume_reference_must_be_dominated_by_the_front() -> None:
         "0.8 and lat (min) above 50 counts every point")
     assert front_hypervolume(np.empty((0, 2)), np.array([-1.0, 100.0]), objs) == 0.0
     assert front_hypervolume(Y, None, objs) > 0.0
+
+
+def _reports_memory_as_text(ctx: rung.TrialContext) -> None:
+    for step in (1, 2):
+        ctx.report(step, acc=ctx.params["x"], mem="3MB")
+
+
+def test_a_constraint_metric_that_is_not_a_number_fails_the_trial_naming_it() -> None:
+    """A worker's report whose constraint metric is not a number (``mem="3MB"``) fails the
+    trial, naming the metric and its constraint, as ``tell`` refuses it: it was scored
+    infeasible silently, every trial of the study with it."""
+    study = rung.Study.create("c", SPACE, objective="acc", mode="max", max_step=2,
+                              constraints=["mem <= 10"], budget={"n_trials": 2},
+                              storage=MemoryJournal())
+    with pytest.raises(rung.RunFailed, match="all 2 trials failed"):
+        study.run(_reports_memory_as_text, n_workers=1, start_method="fork", progress=False)
+    assert [(t.status, t.error) for t in study.trials()] == [
+        (rung.TrialStatus.FAILED, "metric 'mem' is not a number: '3MB' (str), the metric of "
+         "constraint 'mem <= 10', at step 1")] * 2
+
+
+def test_blank_metric_names_are_refused_and_a_constraint_may_name_a_slashed_metric() -> None:
+    with pytest.raises(ConfigError, match=r"^objective.metric: must be a non-empty string, "
+                                          r"got ' '$"):
+        rung.Objective(" ")
+    with pytest.raises(ConfigError, match=r"^constraints.metric: must be a non-empty string"):
+        rung.Constraint("  ", "<=", 1.0)
+    study = rung.Study.create("s", SPACE, objective="val/acc", mode="max", max_step=2,
+                              constraints=["val/latency_ms <= 100"], budget={"n_trials": 1},
+                              storage=MemoryJournal())
+    assert study.spec.constraints == (rung.Constraint("val/latency_ms", "<=", 100.0),)
+
+
+def test_an_unknown_trial_id_is_one_line_naming_the_ids_there_are() -> None:
+    study = rung.Study.create("k", SPACE, objective=TWO, max_step=2, budget={"n_trials": 2},
+                              storage=MemoryJournal())
+    for call in (study.trial, study.feasible):
+        with pytest.raises(KeyError, match=r"no trial 0 in study 'k' \(its trials: none yet\)"):
+            call(0)
+    t = study.ask()
+    assert t is not None and study.trial(0).id == 0
+    with pytest.raises(KeyError, match=r"no trial -1 in study 'k' \(its trials: 0\)"):
+        study.feasible(-1)

@@ -274,3 +274,43 @@ def test_the_constraint_watch_counts_this_runs_completions() -> None:
 
     assert fixed.check(s.engine, [ResultReported(9, 1, {"latency": 1.0}, 0.0)]) is None
     assert fixed.missing == []
+
+
+def test_the_objective_watch_stops_a_run_whose_trials_all_miss_an_objective_metric() -> None:
+    """A typo in an objective's metric failed every trial of the budget ("metric 'latncy_ms'
+    was not reported"); the watch stops the run once 3 trials that reported results failed
+    and none reported it. Trials that failed before reporting do not count; an objective
+    whose missing values score worst is not watched; a run that saw the metric never stops."""
+    from rung.core import ResultReported, TrialEnded
+    from rung.core.records import Objective, Outcome
+    from rung.run_failures import ObjectiveWatch
+
+    s = Study.create("o", {"x": Float(0.0, 1.0)}, [Objective("acc", "max"),
+                                                   Objective("latncy_ms", "min")],
+                     searcher="random", scheduler="fifo", max_step=2, budget={"n_trials": 20})
+    watch = ObjectiveWatch(s.engine)
+    assert watch.missing == ["acc", "latncy_ms"]
+    events = []
+    for k in range(4):
+        t = s.ask()
+        assert t is not None
+        if k > 0:  # the first fails before it reports anything
+            ev = ResultReported(t.id, 1, {"acc": 0.5, "latency_ms": 3.0}, 0.0)
+            s.engine.handle(ev)
+            events.append(ev)
+        s.engine.handle(TrialEnded(t.id, Outcome.FAILED, 0.0, "a failure"))
+        if k == 2:
+            assert watch.check(s.engine, events) is None  # 2 reporters failed: < 3
+            events = []
+    assert watch.check(s.engine, events) == (
+        "metric[1]: 3 trials reported results in this run and failed, none with the metric "
+        "'latncy_ms' (reported: 'acc', 'latency_ms'), so every trial fails (check the metric's "
+        "name): the run was stopped early")
+    seen = ObjectiveWatch(s.engine)
+    assert seen.missing == ["latncy_ms"]
+    assert seen.check(s.engine, [ResultReported(9, 1, {"latncy_ms": 1.0}, 0.0)]) is None
+    assert seen.missing == []
+    worst = Study.create("w", {"x": Float(0.0, 1.0)}, Objective("loss", nan="worst"),
+                        searcher="random", scheduler="fifo", max_step=2,
+                        budget={"n_trials": 20})
+    assert ObjectiveWatch(worst.engine).missing == []

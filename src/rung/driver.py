@@ -34,7 +34,13 @@ from rung.core.records import Outcome, TrialStatus
 from rung.errors import ConfigError, RunFailed
 from rung.executors.base import Executor, RunContext
 from rung.executors.pool import sweep_checkpoints
-from rung.run_failures import ConstraintWatch, FailureBase, counts, failure_limit
+from rung.run_failures import (
+    ConstraintWatch,
+    FailureBase,
+    ObjectiveWatch,
+    counts,
+    failure_limit,
+)
 from rung.storage.base import Journal
 
 if TYPE_CHECKING:
@@ -114,8 +120,9 @@ def drive(
     Raises:
         StallError: the executor is ``idle`` while the engine still waits for trials.
         RunFailed: more trials failed in this run than the spec's ``max_failures`` allows
-            (failures of earlier runs of the study do not count: ``FailureBase``), or a
-            constraint's metric was never reported by the trials that completed
+            (failures of earlier runs of the study do not count: ``FailureBase``), or an
+            objective's metric was never reported by the trials that failed
+            (``ObjectiveWatch``), or a constraint's by the trials that completed
             (``ConstraintWatch``).
     """
     check_checkpoint_root(engine, ctx.checkpoint_dir)  # before the executor makes it
@@ -129,7 +136,7 @@ def drive(
     views = _view_writer(journal, ctx.study)
     sweep = None if ctx.checkpoint_dir is None else Path(ctx.checkpoint_dir)
     base: FailureBase | None = None
-    watch = ConstraintWatch(engine)
+    watch, unreported = ConstraintWatch(engine), ObjectiveWatch(engine)
     pace = TickPace(poll_timeout)
     try:
         while True:
@@ -157,7 +164,8 @@ def drive(
                     cb.on_turn(pending, commands, h)
             if views is not None:
                 views.after_turn(engine)
-            limit = failure_limit(engine, base) or watch.check(engine, pending)
+            limit = (failure_limit(engine, base) or unreported.check(engine, pending)
+                     or watch.check(engine, pending))
             if limit is not None:
                 ended = True
                 raise RunFailed(limit, counts(engine))

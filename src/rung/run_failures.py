@@ -1,9 +1,9 @@
 """Why a run stops, or ends as a failure, for its trials' sake (``rung.driver.drive`` asks after
 every turn, ``Study.run`` / ``simulate`` at the end): ``max_failures`` counted over the run
-(``FailureBase``, ``failure_limit``), a constraint whose metric no trial reports
-(``ConstraintWatch``, and at the end ``check_produced``), and a run in which every trial failed
-or none produced the objective metric. A trial the session's ``max_time`` cut did not fail by
-itself (``cut_by_time``) and counts toward none of these."""
+(``FailureBase``, ``failure_limit``), an objective or a constraint whose metric no trial
+reports (``ObjectiveWatch``, ``ConstraintWatch``, and at the end ``check_produced``), and a
+run in which every trial failed or none produced the objective metric. A trial the session's
+``max_time`` cut did not fail by itself (``cut_by_time``) and counts toward none of these."""
 
 from __future__ import annotations
 
@@ -78,6 +78,51 @@ class ConstraintWatch:
         return (f"constraints[{i}]: {completed} trials completed in this run and none reported "
                 f"the metric {metric!r}, so every trial is infeasible (check the metric's "
                 "name): the run was stopped early")
+
+
+class ObjectiveWatch:
+    """Stops a run early whose objective names a metric no trial reports (almost always a
+    typo: every trial fails, ``metric 'latncy_ms' was not reported``), once
+    ``UNREPORTED_AFTER`` trials that reported results failed in this run and no trial ever
+    reported the metric. An objective whose missing values score worst (``nan="worst"``)
+    fails no trial and is not watched. Like ``ConstraintWatch``, the history is read once, at
+    the start; then only each turn's results, until every objective's metric has been seen."""
+
+    def __init__(self, engine: Engine) -> None:
+        objectives = engine.history.objectives
+        self.keys = {o.metric: "metric" if len(objectives) == 1 else f"metric[{i}]"
+                     for i, o in enumerate(objectives)}
+        self.missing = [o.metric for o in objectives if o.nan == "fail"]
+        h = engine.history
+        for t in h if self.missing else ():
+            for r in h.results(t):
+                self.missing = [m for m in self.missing if m not in r.metrics]
+            if not self.missing:
+                break
+        self.reporters: set[int] = set()  # trials that reported in this run
+        self.reported: dict[str, None] = {}  # the metrics they reported, in order
+
+    def check(self, engine: Engine, events: Iterable[Event]) -> str | None:
+        """Why the run must stop (``None``: it need not), after a turn of ``events``."""
+        if not self.missing:
+            return None
+        for ev in events:
+            if type(ev) is ResultReported:
+                self.missing = [m for m in self.missing if m not in ev.metrics]
+                self.reporters.add(ev.trial_id)
+                self.reported.update(dict.fromkeys(ev.metrics))
+        if not self.missing:
+            return None
+        h = engine.history
+        failed = sum(1 for t in self.reporters if h.status(t) is TrialStatus.FAILED)
+        if failed < UNREPORTED_AFTER:
+            return None
+        metric = self.missing[0]
+        names = list(self.reported)
+        reported = ", ".join(repr(m) for m in names[:8]) + (", ..." if len(names) > 8 else "")
+        return (f"{self.keys[metric]}: {failed} trials reported results in this run and failed, "
+                f"none with the metric {metric!r} (reported: {reported or 'nothing'}), so every "
+                "trial fails (check the metric's name): the run was stopped early")
 
 
 def failure_limit(engine: Engine, base: FailureBase = FailureBase()) -> str | None:

@@ -220,7 +220,20 @@ class StudyViews:
         return self.engine.history.trials(status)
 
     def trial(self, trial_id: int) -> Trial:
-        return self.engine.history.trial(trial_id)
+        """The trial of id ``trial_id`` (ids count from 0 in launch order).
+
+        Raises:
+            KeyError: no trial has that id (one line, saying which ids there are).
+        """
+        return self.engine.history.trial(self._known(trial_id))
+
+    def _known(self, trial_id: Any) -> Any:
+        """``trial_id``, if a trial has it (``KeyError`` naming the ids there are)."""
+        n = len(self.engine.history)
+        if not (isinstance(trial_id, int | np.integer) and 0 <= trial_id < n):
+            ids = "none yet" if n == 0 else "0" if n == 1 else f"0 to {n - 1}"
+            raise KeyError(f"no trial {trial_id!r} in study {self.name!r} (its trials: {ids})")
+        return trial_id
 
     @property
     def best_trial(self) -> Trial | None:
@@ -245,13 +258,14 @@ class StudyViews:
         Raises:
             TypeError: ``trial_id`` is neither an integer nor a ``Trial`` (one line, naming
                 what it is).
+            KeyError: no trial has that id.
         """
         if isinstance(trial_id, Trial):
             trial_id = trial_id.id
         elif isinstance(trial_id, bool) or not isinstance(trial_id, int | np.integer):
             raise TypeError(f"feasible(trial_id): expected a trial's id (an int) or a Trial, "
                             f"got {type(trial_id).__name__}: {trial_id!r}"[:300])
-        return self.engine.history.violation(int(trial_id)) == 0.0
+        return self.engine.history.violation(int(self._known(trial_id))) == 0.0
 
     def pareto_front(self) -> list[Trial]:
         """Feasible trials that no other feasible trial dominates, judged on every objective

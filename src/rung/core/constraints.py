@@ -51,7 +51,7 @@ class Constraint:
     bound: float = 0.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.metric, str) or not self.metric:
+        if not isinstance(self.metric, str) or not self.metric.strip():
             raise ConfigError(
                 key="constraints.metric",
                 message=f"must be a non-empty string, got {self.metric!r}",
@@ -93,8 +93,9 @@ class Constraint:
 
 def _split_constraint(text: str) -> tuple[str, str, str] | None:
     """``"metric <= bound"`` as ``(metric, op, bound)`` (``bound`` unread), ``None`` if it
-    does not read so: a metric starts with a letter or ``_`` and holds word characters, ``.``
-    and ``-``; the first ``<=`` / ``>=`` is the operator; the bound is one word."""
+    does not read so: a metric starts with a letter or ``_`` and holds word characters, ``.``,
+    ``-`` and ``/`` (Lightning's ``val/loss``); the first ``<=`` / ``>=`` is the operator; the
+    bound is one word."""
     at = [i for i in (text.find("<="), text.find(">=")) if i >= 0]
     if not at:
         return None
@@ -102,7 +103,7 @@ def _split_constraint(text: str) -> tuple[str, str, str] | None:
     metric, op, bound = text[:i].strip(), text[i:i + 2], text[i + 2:].strip()
     if not metric or not (metric[0] == "_" or (metric[0].isascii() and metric[0].isalpha())):
         return None
-    if not all(c.isalnum() or c in "_.-" for c in metric) or not bound \
+    if not all(c.isalnum() or c in "_.-/" for c in metric) or not bound \
             or any(c.isspace() for c in bound):
         return None
     return metric, op, bound

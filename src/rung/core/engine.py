@@ -47,6 +47,7 @@ from rung.core.events import (
 from rung.core.history import History
 from rung.core.launching import _Lease, abandoned_ends, cap_lease, fill
 from rung.core.metering import Meter
+from rung.core.metric_value import is_real, show, type_name
 from rung.core.pricing import DEFAULT_RESOURCES
 from rung.core.proposals import on_enqueued, on_params_used, settle
 from rung.core.records import Outcome, Result, StudySpec, TrialStatus
@@ -278,7 +279,8 @@ class Engine:
         score = self.history._add_result(ev.trial_id, result, consumed)
         if lease.decided:
             return
-        if score == math.inf or self._multi:  # a metric missing, NaN, infinite or not a number
+        if score == math.inf or self._multi or self.history.constraints:
+            # a metric missing, NaN, infinite or not a number; a constraint's not a number
             bad = self._invalid_metric(ev.metrics, step)
             if bad is not None:  # Objective(nan="fail"): the run ends failed, never scored
                 lease.failure = bad
@@ -314,12 +316,19 @@ class Engine:
 
     def _invalid_metric(self, metrics: Mapping[str, Any], step: int) -> str | None:
         """Why ``metrics`` cannot be scored under an objective whose ``nan`` policy is
-        ``"fail"`` (``None``: they can, or every unscorable objective says ``"worst"``)."""
+        ``"fail"``, or why a constraint cannot read them: its metric reported and not a
+        number (``None``: they can, or every unscorable objective says ``"worst"``; a
+        constraint's metric missing or NaN reads as violated, ``rung.core.constraints``)."""
         for o in self.history.objectives:
             if o.nan == "fail":
                 bad = o.problem(metrics)
                 if bad is not None:
                     return f"{bad} at step {step}"
+        for c in self.history.constraints:
+            if c.metric in metrics and not is_real(metrics[c.metric]):
+                v = metrics[c.metric]
+                return (f"metric {c.metric!r} is not a number: {show(v)} ({type_name(v)}), "
+                        f"the metric of constraint '{c.text()}', at step {step}")
         return None
 
     def _cap_lease(self, position: int, until: int, lease: _Lease | None = None) -> int:

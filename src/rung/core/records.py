@@ -179,7 +179,7 @@ class Objective:
     nan: str = "fail"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.metric, str) or not self.metric:
+        if not isinstance(self.metric, str) or not self.metric.strip():
             raise ConfigError(
                 key="objective.metric", message=f"must be a non-empty string, got {self.metric!r}"
             )
