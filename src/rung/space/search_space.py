@@ -41,6 +41,12 @@ list (or 1-D NumPy array) of choices (categorical) or a scalar (fixed)."""
 def _coerce_param(name: str, value: Any) -> Param:
     if isinstance(value, Param):
         return copy.copy(value)
+    if not isinstance(value, str | int | float | bool | list | np.ndarray) and value is not None:
+        from rung.space.peer_params import peer_hint  # (another library's parameter)
+
+        hint = peer_hint(name, value)
+        if hint is not None:
+            raise param_error(name, hint)
     if isinstance(value, Mapping):
         return param_from_json(name, value)
     if isinstance(value, tuple):
