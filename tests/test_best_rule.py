@@ -214,3 +214,31 @@ def test_results_told_to_a_failed_trial_do_not_make_it_the_best() -> None:
     assert best is not None and (best.id, best.value) == (a.id, 0.5)
     assert [t.id for t in s.pareto_front()] == [a.id]
     assert s.summary()["best_trial"] == a.id
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["completed", "stopped"]),
+                          st.sampled_from([3, MAX_STEP]), st.sampled_from([0.1, 0.2]),
+                          st.sampled_from([0.5, 0.7, 0.9])), min_size=1, max_size=6))
+def test_with_two_objectives_a_tie_on_the_first_goes_to_the_next(script: Any) -> None:
+    """Trials tied on the first objective: the best is the one best on the next (the earlier
+    on a tie there too), so it is never a trial another candidate dominates: on the front.
+    (It was the earlier trial: a dominated one when a later trial tied and was better.)"""
+    s = rung.Study.create("m", {"x": rung.Float(0.0, 1.0)},
+                          objective=[rung.Objective("loss", "min"), rung.Objective("acc", "max")],
+                          searcher="random", scheduler="fifo", max_step=MAX_STEP,
+                          budget=rung.Budget(n_trials=len(script)), seed=0)
+    trials = [s.ask() for _ in script]
+    for t, (how, step, loss, acc) in zip(trials, script, strict=True):
+        assert t is not None
+        if how == "completed":
+            s.tell(t.id, "completed", {"loss": loss, "acc": acc}, step=step)
+        else:
+            s.report(t.id, step, {"loss": loss, "acc": acc})
+            s.tell(t.id, "stopped")
+    h = s.history
+    cands = h.best_candidates()
+    expect = min(cands, key=lambda t: (h.values(t), t))
+    best = s.best_trial
+    assert best is not None and best.id == expect
+    assert expect in [t.id for t in s.pareto_front()]

@@ -247,8 +247,8 @@ class StudyViews:
         never the best: while no final result has one, the best is among those with a value
         at the highest step any reached, and ``None`` when no trial has a value. With
         constraints, only feasible trials count (``None`` while none is). With several
-        objectives, the best on the first one (Optuna raises there): ``pareto_front`` gives
-        the trade-offs."""
+        objectives, the best on the first one, a tie there going to the next ones in order
+        (so it is on ``pareto_front``, which gives the trade-offs; Optuna raises there)."""
         return self.engine.history.best_trial()
 
     def feasible(self, trial_id: int | Trial) -> bool:

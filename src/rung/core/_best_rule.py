@@ -113,7 +113,8 @@ class BestRule:
 
     def best_trial_id(self) -> int | None:
         """The best of ``best_candidates`` (never a trial that failed by itself) by score at
-        its highest step (lower is better; ties go to the earlier trial); ``None`` while there
+        its highest step (lower is better; ties go to the earlier trial, with several
+        objectives after the next objectives' values: ``better``); ``None`` while there
         is none (no result yet, or no feasible trial). Without reading every trial: the
         running bests of each step and of the feasible trials that completed below
         ``max_step`` give the same trial as the scan (O(1) without constraints while the best
@@ -122,8 +123,9 @@ class BestRule:
         trials' highest steps)."""
         final = self._best_feasible_at(self.max_step)
         early = self._best_completed_early
-        if final is not None or early is not None:
-            return min(k for k in (final, early) if k is not None)[1]
+        keys = [k for k in (final, early) if k is not None]
+        if keys:
+            return (keys[0] if len(keys) == 1 or self.better(keys[0], keys[1]) else keys[1])[1]
         top = self._top_candidate_step()
         if top == 0:
             return None
@@ -143,15 +145,30 @@ class BestRule:
             if self.counts_for_best(best[1]) and self._trials[best[1]].last_step == step:
                 return best
         table = self._table(step)
+        found: tuple[float, int] | None = None
         for score, tid in table if table is not None else ():
-            if not math.isfinite(score):
-                return None  # sorted: no result further on has a value
+            if not math.isfinite(score) or (found is not None and score != found[0]):
+                return found  # sorted: no result further on has a value, or a tie
             # a trial further on is judged at its own highest step (best_candidates)
             if self._trials[tid].last_step == step and self.counts_for_best(tid) and (
                     not self.constraints or self.violation(tid, step) == 0.0) and (
                     not multi or self.has_value(tid)):
-                return float(score), int(tid)
-        return None
+                key = float(score), int(tid)
+                if not multi:
+                    return key
+                if found is None or self.better(key, found):
+                    found = key  # (ties on the first objective: the next ones decide)
+        return found
+
+    def better(self, a: tuple[float, int], b: tuple[float, int] | None) -> bool:
+        """Whether ``(score, id)`` ``a`` is a better best trial than ``b``: a lower score;
+        a tie goes to the earlier trial, with several objectives after the next objectives'
+        values in order (a trial the other dominates is never preferred)."""
+        if b is None:
+            return True
+        if a[0] != b[0] or len(self.objectives) == 1:
+            return a < b
+        return (self.values(a[1]), a[1]) < (self.values(b[1]), b[1])
 
     def best_trial(self) -> Trial | None:
         tid = self.best_trial_id()

@@ -390,7 +390,7 @@ class History(BestRule):
                 self.violation(trial_id) == 0.0) and self.has_value(trial_id):
             # final from now on: a completed trial is never resumed, nor its results replaced
             key = (st.scores[st.last_step], trial_id)
-            if self._best_completed_early is None or key < self._best_completed_early:
+            if self.better(key, self._best_completed_early):
                 self._best_completed_early = key
 
     def _retry(self, trial_id: int) -> None:
