@@ -206,3 +206,43 @@ def test_an_unknown_trial_id_is_one_line_naming_the_ids_there_are() -> None:
     assert t is not None and study.trial(0).id == 0
     with pytest.raises(KeyError, match=r"no trial -1 in study 'k' \(its trials: 0\)"):
         study.feasible(-1)
+
+
+def test_feasibility_is_unknown_until_a_stopped_trial_reports_the_metric_and_for_failures(
+        tmp_path: Path) -> None:
+    """A constraint's metric reported only at the end (allowed: it holds until reported) is
+    not known of a trial stopped before it: readers said such a trial, and a failed one, was
+    "infeasible" / "feasible"; now unknown (``History.feasibility``: ``None``, NA in
+    ``trials_dataframe``, "unknown" in ``rung show``). The best trial and the front go by the
+    strict rule as before."""
+    db = tmp_path / "f.db"
+    s = rung.Study.create("f", SPACE, objective="acc", mode="max", max_step=3,
+                          constraints=["mem <= 10"], budget={"n_trials": 5}, storage=db)
+    ids = [t.id for t in (s.ask() for _ in range(5)) if t is not None]
+    s.report(ids[0], 1, {"acc": 0.9})
+    s.tell(ids[0], "stopped")  # before the end: mem never reported
+    s.tell(ids[1], "completed", {"acc": 0.5, "mem": 5.0}, step=3)
+    s.tell(ids[2], "completed", {"acc": 0.7, "mem": 50.0}, step=3)
+    s.report(ids[3], 1, {"acc": 0.6, "mem": 1.0})
+    s.tell(ids[3], "failed", error="boom")
+    s.report(ids[4], 1, {"acc": 0.8, "mem": 99.0})
+    s.tell(ids[4], "stopped")  # a value reported and broken: infeasible, stopped or not
+    h = s.history
+    assert [h.feasibility(t) for t in ids] == [None, True, False, None, False]
+    assert s.best_trial is not None and s.best_trial.id == ids[1]
+    df = s.trials_dataframe()
+    assert str(df["feasible"].dtype) == "boolean"
+    assert df["feasible"].tolist()[1:3] == [True, False] and df["feasible"].isna().tolist() == [
+        True, False, False, True, False]
+    s.close()
+    import contextlib
+    import io
+
+    from rung.cli.main import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["show", "f", "--storage", str(db)]) == 0
+    rows = {w[0]: w[2] for w in map(str.split, out.getvalue().splitlines())
+            if len(w) > 2 and w[1] in ("completed", "stopped", "failed")}
+    assert [rows[str(t)] for t in ids] == ["unknown", "yes", "no", "unknown", "no"]

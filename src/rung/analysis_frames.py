@@ -75,11 +75,10 @@ def _metric_value(history: History, trial_id: int) -> float:
 
 
 def feasible(history: History, trial_id: int) -> bool | None:
-    """The trial meets every constraint at its highest step (``None`` before its first
-    result)."""
-    if not history.last_step(trial_id):
-        return None
-    return history.violation(trial_id) == 0.0
+    """The trial meets every constraint at its highest step (``None`` where not known:
+    before its first result, a failed trial, one stopped before it reported a constraint's
+    metric: ``History.feasibility``)."""
+    return history.feasibility(trial_id)
 
 
 def kept_checkpoint(history: History, jf: JournalFold, trial_id: int) -> str | None:
@@ -235,7 +234,8 @@ def trials_dataframe(history: History, jf: JournalFold) -> pd.DataFrame:
 
     # an Int parameter stays whole where a conditional one is inactive (<NA>, not 5.0)
     ints = [f"params_{n}" for n in history.space if isinstance(history.space[n], Int)]
-    # feasible: True / False / <NA> before a first result (a mask: df[df.feasible] works)
+    # feasible: True / False / <NA> where not known (History.feasibility; a mask: df[df.feasible]
+    # works)
     bools = {"feasible": "boolean"} if "feasible" in cols else {}
     return df.astype({**dict.fromkeys((*_INT_COLUMNS, *ints), "Int64"),
                       **dict.fromkeys(floats, "float64"), **bools})

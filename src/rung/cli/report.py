@@ -41,6 +41,9 @@ from rung.core.records import ComponentSpec, Trial, TrialStatus
 from rung.study import Study
 from rung.time_kind import is_prelude, time_kind
 
+#: what ``rung show`` says of a trial's feasibility (``History.feasibility``)
+_FEASIBLE = {True: "yes", False: "no", None: "unknown"}
+
 #: Status columns in display order; "running" counts launched and running trials.
 STATUS_COLUMNS = ("running", "paused", "stopped", "completed", "failed", "interrupted")
 
@@ -230,7 +233,7 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
         cons = bool(spec.constraints)  # then a column says which trials meet them
         rows = [
             [t.id, t.status.value,
-             *((("yes" if study.feasible(t.id) else "no"),) if cons else ()),
+             *(((_FEASIBLE[h.feasibility(t.id)]),) if cons else ()),
              f"{t.last_step} ({fid.value(t.last_step)})" if fid and t.last_step else t.last_step,
              *([fmt_num(o.value(v)) for o, v in zip(objs, h.values(t.id), strict=True)]
                if objs else [fmt_num(t.value)]),

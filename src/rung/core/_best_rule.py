@@ -87,6 +87,21 @@ class BestRule:
             return False
         return len(self.objectives) == 1 or all(math.isfinite(v) for v in self.values(trial_id))
 
+    def feasibility(self, trial_id: int) -> bool | None:
+        """Whether the trial meets every constraint at its highest step, as a reader shows
+        it: ``True`` / ``False``, or ``None`` where that is not known: no result yet, it
+        failed by itself, or it has no final result and a constraint's metric is not
+        reported yet while those reported hold (a metric reported only at the end, of a trial
+        stopped early: ``violation(..., ranking=True)``). ``violation`` is the strict rule
+        (an unreported metric violates) that the best trial and the front go by."""
+        if not self._trials[trial_id].last_step or not self.counts_for_best(trial_id):
+            return None
+        if self.violation(trial_id) == 0.0:
+            return True
+        if not self.is_final(trial_id) and self.violation(trial_id, ranking=True) == 0.0:
+            return None
+        return False
+
     def counts_for_best(self, trial_id: int) -> bool:
         """The trial may be the best: it did not fail, or only the session's ``max_time``
         cut it (``cut_by_max_time``). A failed trial's results stay in the per-step tables

@@ -239,7 +239,7 @@ def pareto(snap: Snapshot) -> dict[str, Any]:
     for tid in shown:
         v = h.values(tid)
         pts.append({"trial_id": tid, "x": objs[0].value(v[0]), "y": objs[1].value(v[1]),
-                    "feasible": h.violation(tid) == 0.0})
+                    "feasible": h.feasibility(tid)})
     attained = [(objs[0].value(h.values(t)[0]), objs[1].value(h.values(t)[1])) for t in front]
     lx, ly = front_staircase(attained, [o.mode for o in objs])
     return jclean({"objectives": [o.metric for o in objs], "modes": [o.mode for o in objs],

@@ -56,7 +56,7 @@ def optimization_history(study: Study) -> Figure:
             hidden += h.last_step(tid) > 0
             continue
         last = tid
-        feasible = not h.constraints or h.violation(tid) == 0.0
+        feasible = not h.constraints or h.feasibility(tid) is not False
         if feasible:
             xs, ys = by_status.setdefault(h.status(tid).value, ([], []))
             xs.append(tid)

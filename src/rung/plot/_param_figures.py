@@ -186,7 +186,7 @@ def pareto_front(study: Study) -> Figure:
     for tid in h:
         v = h.values(tid)
         if math.isfinite(v[0]) and math.isfinite(v[1]):
-            kind = ("infeasible" if h.violation(tid) != 0.0
+            kind = ("infeasible" if h.feasibility(tid) is False
                     else "trials" if tid in judged else "other-trials")
             points[kind][0].append(o1.value(v[0]))
             points[kind][1].append(o2.value(v[1]))
