@@ -92,3 +92,22 @@ def test_demo_prints_its_best_configuration_once(
                         r"ran to the end\):", out[i])
     assert re.fullmatch(r"  validation accuracy 0\.\d{4}, test accuracy 0\.\d{4}", out[i + 2])
     assert out[i + 3:] == [f"rung: inspect it with: rung show d --storage {tmp_path / 'd.db'}"]
+
+
+def test_a_multi_objective_run_ends_naming_its_pareto_front(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its result is the front, not one trial: the last lines named only the best on the
+    first objective."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "obj.py").write_text(
+        "def f(ctx):\n    x = ctx.params['x']\n    ctx.report(1, a=x, b=1 - x)\n")
+    write_spec(tmp_path, "name: mo\nobjective: obj:f\npath: .\nspace:\n"
+                         "  x: {type: categorical, choices: [0.25, 0.75]}\nmetric: [a, b]\n"
+                         "mode: [min, min]\nmax_step: 1\nsearcher: grid\nscheduler: fifo\n"
+                         "budget: {n_trials: 2}\nn_workers: 1\n")
+    assert main(["run", "spec.yaml", "--no-live"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2] == ("rung: pareto front  2 trials at step 1: #0 (a=0.25, b=0.75), "
+                       "#1 (a=0.75, b=0.25)")
+    assert out[-3].startswith("rung: best params: x=0.25")

@@ -46,7 +46,7 @@ def drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace,
     and its parameters, or ``describe(study)`` in their place (``rung demo``'s own account
     of its best configuration: the parameters are printed once), and how to inspect it."""
     from rung.cli.progress import Progress
-    from rung.cli.report import best_line, ended, fmt_params
+    from rung.cli.report import best_line, ended, fmt_params, pareto_line
     from rung.cli.spec import load_benchmark
     from rung.cli.spec_error import as_spec_error
     from rung.cli.spec_tracking import guarded_tracking_callbacks
@@ -103,6 +103,8 @@ def drive(study: Any, spec: Any, fn: Any, args: argparse.Namespace,
         print(f"rung: study {spec.name} {ended(study)}: {best_line(study)}", flush=True)
         if best is not None:
             print(f"rung: best params: {fmt_params(best.params)}", flush=True)
+        if len(study.history.objectives) > 1:  # the result is the front, not one trial
+            print(f"rung: {pareto_line(study, limit=5)}", flush=True)
     print(f"rung: inspect it with: rung show {spec.name}{storage_flag(spec.storage, spec.name)}",
           flush=True)
     study.close()
