@@ -11,9 +11,12 @@ For one driver session (a run, a resume, a simulation) it is called:
 - ``on_end(study)`` once, after the session ended, whichever way it ended (budget spent,
   ``RunFailed``, ``KeyboardInterrupt``, any other exception, including one of a callback).
 
-Callbacks read; they must not change the study, the history or the records they are given.
-They run in the driver's thread, between two turns, so a slow one slows the run down (the
-workers keep computing, but their results wait): send anything slow to a thread of your own.
+Callbacks read; they must not change the study, the history or the records they are given,
+with one exception: ``study.stop()`` (the study ``on_start`` was given) ends the session once
+its trials in flight have ended, no trial starting after it (Optuna's ``study.stop()``; the
+study goes on at its next run). They run in the driver's thread, between two turns, so a slow
+one slows the run down (the workers keep computing, but their results wait): send anything slow
+to a thread of your own.
 
 **A callback that raises stops the run.** The turn that caused the call is already journaled
 and its commands handed to the executor, so the journal is intact and ``Study.load(...).run``

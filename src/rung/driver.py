@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -101,8 +102,11 @@ def drive(
     first: list[Event] | None = None,
     reporter: Reporter | None = None,
     callbacks: Sequence[Callback] = (),
+    stop: Callable[[], bool] | None = None,
 ) -> None:
-    """Run the study until the engine is done (budget spent or nothing left to launch), then
+    """Run the study until the engine is done (budget spent or nothing left to launch), or
+    until ``stop()`` (asked after every turn: ``Study.stop``) said so and the trials in flight
+    have ended (the session's capacity is journaled as 0 then: no trial starts), then
     shut the executor down (also when anything raises). After the first turn (journaled, so
     this session holds the study's journal) and before its commands are carried out, the
     checkpoint directory loses what the study no longer needs (``sweep_checkpoints``), and
@@ -137,6 +141,7 @@ def drive(
     sweep = None if ctx.checkpoint_dir is None else Path(ctx.checkpoint_dir)
     base: FailureBase | None = None
     watch, unreported = ConstraintWatch(engine), ObjectiveWatch(engine)
+    winding = False  # ``stop()`` said: no trial starts from now on, the session ends empty
     pace = TickPace(poll_timeout)
     try:
         while True:
@@ -172,7 +177,16 @@ def drive(
             if engine.done:
                 ended = True
                 break
+            winding = winding or (stop is not None and stop())
+            if winding and not engine.active:
+                ended = True  # ``Study.stop``: the trials in flight have ended
+                break
             pending = _next_events(engine, executor, poll_timeout, pace, reporter)
+            if winding:  # no trial starts in this session from now on
+                pending = [replace(e, capacity=0) if type(e) is CapacityChanged else e
+                           for e in pending]
+                if engine.capacity:
+                    pending.insert(0, CapacityChanged(0, engine.now))
     finally:
         executor.shutdown()
         if views is not None and ended:

@@ -50,6 +50,7 @@ from rung.study_session import (  # MAX_SIMULATED_WORKERS, check_simulated_worke
     make_executor,
     with_study_resources,
 )
+from rung.study_stop import StudyStop
 from rung.study_views import Replayed, StudyViews
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ if TYPE_CHECKING:
     from rung.space.search_space import ParamLike
 
 
-class Study(AskTell, StudyViews, StudyResume, StudyBudget):
+class Study(AskTell, StudyViews, StudyResume, StudyBudget, StudyStop):
     """A named search: its spec, its journal and the engine replayed from it.
 
     Create one with ``Study.create``, reopen it (after a crash, or from another process) with
@@ -354,6 +355,7 @@ class Study(AskTell, StudyViews, StudyResume, StudyBudget):
         ex = make_executor(objective, executor, n_workers, executor_options) if ran else None
         with reporting(self, progress, reporter) as rep:
             start_all(cbs, self)
+            self._stop_asked = False  # (``stop``: this session runs)
             failing = True
             took = False  # this session took the writer lock: it gives it back at its end
             try:
@@ -371,10 +373,12 @@ class Study(AskTell, StudyViews, StudyResume, StudyBudget):
                     first = self._resume_events(ex.now())
                     first = self._retry_events(first, ex.now(), cbs) if retry_failed else first
                     drive(self.engine, ex, self.journal, self._run_context(objective),
-                          on_turn=on_turn, first=first, reporter=rep, callbacks=cbs)
+                          on_turn=on_turn, first=first, reporter=rep, callbacks=cbs,
+                          stop=self._asked_to_stop)
                 check_produced(self.engine)
                 if ran:
                     self._say_why_over(rep)
+                    self._say_stopped(rep)
                 failing = False
             except KeyboardInterrupt:
                 if reporter is None and rep is not None:  # (a caller's reporter: its words)
@@ -384,6 +388,7 @@ class Study(AskTell, StudyViews, StudyResume, StudyBudget):
                 release = getattr(self.journal, "release", None)
                 if took and release is not None:  # another Study object may drive it now
                     release(self.name)
+                self._stop_asked = None
                 end_all(cbs, self, failing)
         return self
 
@@ -465,6 +470,7 @@ class Study(AskTell, StudyViews, StudyResume, StudyBudget):
         held = holds is not None and holds(self.name)  # (else its first write takes it)
         with reporting(self, progress, reporter) as rep:
             start_all(cbs, self)
+            self._stop_asked = False  # (``stop``: this session runs)
             failing = True
             try:
                 if self.engine.over:  # a finished study: nothing is simulated or written
@@ -480,15 +486,17 @@ class Study(AskTell, StudyViews, StudyResume, StudyBudget):
                     first = self._resume_events(ex.now())
                     self.last_executor = ex
                     drive(self.engine, ex, self.journal, ctx, on_turn=on_turn, first=first,
-                          reporter=rep, callbacks=cbs)
+                          reporter=rep, callbacks=cbs, stop=self._asked_to_stop)
                 check_produced(self.engine)
                 if self.last_executor is not None:
                     self._say_why_over(rep)
+                    self._say_stopped(rep)
                 failing = False
             finally:
                 release = getattr(self.journal, "release", None)
                 if not held and release is not None:  # given back, as ``run`` does
                     release(self.name)
+                self._stop_asked = None
                 end_all(cbs, self, failing)
         return self
 

@@ -79,9 +79,10 @@ def test_a_second_study_object_in_this_process_is_told_so(tmp_path: Path) -> Non
     path = tmp_path / "j.db"
     create(path, n_trials=30)
     first = Study.load("s", str(path))
-    # its first write takes the writer lock, held until it is closed (a study that is over
-    # writes nothing when run again, so the second object must be one that would write)
-    first.enqueue({"x": 0.5, "lr": 0.01, "n": 2, "opt": "adam"})
+    # an ask/tell session's first write takes the writer lock, held until it is closed (a
+    # study that is over writes nothing when run again, so the second object must be one
+    # that would write; enqueue and set_budget give back a lock they took)
+    assert first.ask() is not None
     second = Study.load("s", str(path))
     with pytest.raises(JournalError) as e:
         second.simulate(BENCH, n_workers=2)
