@@ -88,18 +88,22 @@ def test_failure_line_names_the_step(tmp_path: Path, caplog: pytest.LogCaptureFi
 
 
 @pytest.mark.parametrize(
-    ("objective", "error"),
+    ("objective", "error", "why"),
     [
-        (objectives.typo_metric, "metric 'loss' was not reported (reported: 'los') at step 1"),
+        # 3 trials reported and failed without it: the run stops (ObjectiveWatch)
+        (objectives.typo_metric, "metric 'loss' was not reported (reported: 'los') at step 1",
+         r"^metric: 3 trials reported results in this run and failed, none with the metric "
+         r"'loss' \(reported: 'los'\)"),
         # refused by ctx.report itself, as a returned string is (rung.core.metric_value)
         (objectives.string_metric, "rung.errors.ConfigError: report: metric 'loss' must be a "
-                                   "real number (an objective's metric), got str: '0.5'"),
+                                   "real number (an objective's metric), got str: '0.5'",
+         "no trial produced the objective metric 'loss'"),
     ],
 )
 def test_a_wrong_metric_fails_every_trial_loudly(tmp_path: Path, objective: Any,
-                                                 error: str) -> None:
+                                                 error: str, why: str) -> None:
     study = make(tmp_path, 3)
-    with pytest.raises(RunFailed, match="no trial produced the objective metric 'loss'"):
+    with pytest.raises(RunFailed, match=why):
         study.run(objective, n_workers=2, start_method=FAST)
     for t in study.trials():  # the error's last line: a raised one holds the traceback
         assert t.status is TrialStatus.FAILED and t.error is not None
