@@ -19,6 +19,9 @@ from rung.integrations.optuna import median_pruner
 
 NEVER_RUNG = "no rung would ever decide"
 NEVER_RULE = "the rule would never stop a trial"
+# median_pruner's rule (rule="optuna") names its argument
+WARMUP = (" (with median_pruner(n_warmup_steps=n, first_step=f), min_step is n - f + 1: give "
+          "n_warmup_steps at most 3 + first_step)")
 
 
 @pytest.mark.parametrize(("scheduler", "max_step", "message"), [
@@ -33,7 +36,8 @@ NEVER_RULE = "the rule would never stop a trial"
     (MedianStoppingRule(min_step=27), 27,
      f"scheduler.params.min_step: 27 is max_step, the step a trial ends at: {NEVER_RULE}"),
     (median_pruner(n_warmup_steps=4), 5,
-     f"scheduler.params.min_step: 5 is max_step, the step a trial ends at: {NEVER_RULE}"),
+     f"scheduler.params.min_step: 5 is max_step, the step a trial ends at: {NEVER_RULE}"
+     f"{WARMUP}"),
 ])
 def test_a_first_decision_at_max_step_is_refused(
         tmp_path: Path, scheduler: Any, max_step: int, message: str) -> None:
@@ -81,7 +85,7 @@ def test_rung_pruner_refuses_it_when_made() -> None:
     with pytest.raises(ConfigError) as e:
         RungPruner(median_pruner(n_warmup_steps=4), max_step=5)
     assert str(e.value) == (f"scheduler.params.min_step: 5 is max_step, the step a trial "
-                            f"ends at: {NEVER_RULE}")
+                            f"ends at: {NEVER_RULE}{WARMUP}")
     with pytest.raises(ConfigError) as e:
         RungPruner(ASHA(min_step=30), max_step=27)
     assert str(e.value) == f"scheduler.params.min_step: 30 is above max_step (27): {NEVER_RUNG}"

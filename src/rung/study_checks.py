@@ -341,6 +341,10 @@ def check_first_step(scheduler: ComponentSpec, max_step: int) -> None:
     r = params.get("min_step")
     if not isinstance(r, int) or isinstance(r, bool):
         return
+    if scheduler.name == "median" and params.get("rule") == "optuna":
+        # name the argument an Optuna user gave (rung.integrations.optuna.median_pruner)
+        never += (f" (with median_pruner(n_warmup_steps=n, first_step=f), min_step is "
+                  f"n - f + 1: give n_warmup_steps at most {max(m - 1, 1) - 1} + first_step)")
     if r > m:
         raise ConfigError(key="scheduler.params.min_step", message=(
             f"{r} is above max_step ({m}): {never}"))

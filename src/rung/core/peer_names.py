@@ -3,9 +3,9 @@ and what to write instead: ``study.best_params`` raises ``AttributeError: rung's
 'best_params' (Optuna's): study.best_trial.params`` rather than a bare ``AttributeError``, as
 the define-by-run ``Trial`` does for Optuna's ``suggest_uniform``.
 
-``Study`` and ``Trial`` call ``missing`` from ``__getattr__``, which Python calls only for an
-attribute they do not have: the names here are never rung's own. Stdlib only (``Trial`` is a
-core record).
+``Study``, ``Trial`` and ``TrialContext`` call ``missing`` from ``__getattr__``, which Python
+calls only for an attribute they do not have: the names here are never rung's own. Stdlib only
+(``Trial`` is a core record).
 """
 
 from __future__ import annotations
@@ -63,13 +63,42 @@ TRIAL: Mapping[str, tuple[str, str]] = {
     "user_attrs": ("Optuna", "trial.metrics (extra values are reported as metrics: "
                              "ctx.report(step, name=value)) and trial.tags"),
     "system_attrs": ("Optuna", "trial.tags"),
-    "distributions": ("Optuna", "study.spec.space[name]"),
+    # study.engine.space, not study.spec.space: a define-by-run (rung.optimize) study's spec
+    # has no space, its engine the one its trials' suggest_* calls declared
+    "distributions": ("Optuna", "{name: study.engine.space[name] for name in trial.params}"),
     "datetime_start": ("Optuna", "the start_time column of study.trials_dataframe()"),
     "datetime_complete": ("Optuna", "the end_time column of study.trials_dataframe()"),
     "duration": ("Optuna", "the duration column of study.trials_dataframe()"),
     "config": ("Ray Tune", "trial.params"),
     "trial_id": ("Ray Tune", "trial.id"),
     "metrics_dataframe": ("Ray Tune", "study.results_dataframe(), the rows of trial.id"),
+}
+
+#: ``TrialContext`` (what an objective ``train(ctx)`` gets) attributes of Ray Tune's
+#: ``config`` / ``tune.get_context()`` / ``tune.get_checkpoint()`` and Optuna's ``Trial``
+CONTEXT: Mapping[str, tuple[str, str]] = {
+    "config": ("Ray Tune", "ctx.params"),
+    "get_checkpoint": ("Ray Tune", "ctx.checkpoint, the directory to restore from (None: "
+                                   "start from scratch), filled by the save(directory) "
+                                   "given to ctx.report(step, save=save, ...)"),
+    "get_trial_id": ("Ray Tune", "ctx.trial_id"),
+    "get_trial_name": ("Ray Tune", "ctx.trial_id"),
+    "number": ("Optuna", "ctx.trial_id"),
+    "should_prune": ("Optuna", "nothing to check: the scheduler decides at ctx.report(step, "
+                               "...), which raises StopTrial itself (let it propagate)"),
+    "suggest_float": ("Optuna", "ctx.params[name] (the study's space draws it), or "
+                                "rung.optimize(objective) for an objective(trial) that calls "
+                                "trial.suggest_*"),
+    "suggest_int": ("Optuna", "ctx.params[name] (the study's space draws it), or "
+                              "rung.optimize(objective) for an objective(trial) that calls "
+                              "trial.suggest_*"),
+    "suggest_categorical": ("Optuna", "ctx.params[name] (the study's space draws it), or "
+                                      "rung.optimize(objective) for an objective(trial) that "
+                                      "calls trial.suggest_*"),
+    "set_user_attr": ("Optuna", "report extra values as metrics: ctx.report(step, "
+                                "name=value)"),
+    "user_attrs": ("Optuna", "extra values are reported as metrics: ctx.report(step, "
+                             "name=value)"),
 }
 
 
@@ -91,4 +120,4 @@ def missing(owner: object, name: str, names: Mapping[str, tuple[str, str]]) -> A
     raise AttributeError(message, name=name, obj=owner)
 
 
-__all__ = ["STUDY", "TRIAL", "missing"]
+__all__ = ["CONTEXT", "STUDY", "TRIAL", "missing"]

@@ -67,8 +67,8 @@ class Trial:
     Not thread-safe: use it from the thread running the objective.
     """
 
-    __slots__ = ("_declared", "_dirty", "_metrics", "_refused", "_replaced", "_seed", "ctx",
-                 "params")
+    __slots__ = ("_counting", "_declared", "_dirty", "_metrics", "_refused", "_replaced",
+                 "_seed", "ctx", "params")
 
     # where max_step comes from, for report()'s message
     _MAX_STEP_FROM = "the study's max_step"
@@ -85,6 +85,10 @@ class Trial:
         # declaration itself conflicts with the known one)
         self._refused: dict[str, dict[str, Any]] = {}
         self._dirty = False
+        # the value of this run's last report while its values count up by one like steps
+        # from a first report not at start_step (Optuna's report(value, step) order, with
+        # an integer metric first: report(16, 17), report(15, 18)); None otherwise
+        self._counting: int | None = None
 
     @property
     def id(self) -> int:
@@ -205,19 +209,20 @@ class Trial:
             ConfigError: ``step`` is not an integer from 1 to ``max_step``, is a float
                 while ``value`` is an integer (Optuna's order), or is below the step this
                 run reported last (key ``step``; ``rung.optimize`` then raises it, naming the
-                trial), or ``value`` is not a number, one per objective, or a mapping, or
-                gives a metric also given as a keyword (key ``value``).
+                trial; a step refused while this run's values count up by one like steps
+                names Optuna's order), or ``value`` is not a number, one per objective, or a
+                mapping, or gives a metric also given as a keyword (key ``value``).
         """
         _check_step(step, value)
         back = step_back(step, self.ctx.last_step, resumed=not self.ctx.has_reported)
         if back is not None:
-            raise ConfigError(key="step", message=back)
+            raise ConfigError(key="step", message=back + self._counted(step, value))
         if step > self.max_step:
             # an Optuna loop reports as many steps as it likes; here the study counts them
             raise ConfigError(key="step", message=(
                 f"report(step={step!r}) is above {self._MAX_STEP_FROM} ({self.max_step}): "
                 f"give {self._MAX_STEP_ARG} the number of steps the objective reports, and "
-                "loop up to trial.max_step"))
+                "loop up to trial.max_step" + self._counted(step, value)))
         if value is not None:
             given = self.as_metrics(value)
             twice = [k for k in given if k in metrics]
@@ -226,8 +231,25 @@ class Trial:
                     f"metric {twice[0]!r} given twice, as the value ({given[twice[0]]!r}) "
                     f"and as a keyword ({twice[0]}={metrics[twice[0]]!r}): give it once"))
             metrics.update(given)
+        if not _is_int(value):
+            counts = False
+        elif self.ctx.has_reported:  # the next value of the count
+            counts = self._counting is not None and value == self._counting + 1
+        else:  # rung's loops report start_step first, Optuna's a metric value there
+            counts = step != self.start_step
+        self._counting = int(value) if counts else None
         self._flush()
         self.ctx.report(step, save=save, **metrics)
+
+    def _counted(self, step: int, value: Any) -> str:
+        """For a refused ``step``: Optuna's order, named when the values of this run count up
+        by one like steps (``_counting``) and ``value`` is the next; else nothing."""
+        last = self._counting
+        if last is None or not _is_int(value) or value != last + 1:
+            return ""
+        return (f" (the values count up by one like steps, {last} then {value}: Optuna's "
+                f"trial.report(value, step) has them the other way round; rung's order is "
+                f"trial.report({value}, {step}))")
 
     def should_prune(self) -> bool:
         """Optuna's question after ``report``, so that a ported objective's ``if
@@ -296,12 +318,16 @@ def _check_log(name: Any, log: Any, call: str) -> None:
                if call == "suggest_int" else "")))
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def _check_step(step: Any, value: Any) -> None:
     """``step`` must be an integer >= 1; a number that is not is most likely Optuna's order
     (``report(value, step)``), and so is a float step with an integer value (a loss of
     exactly 0.0 or an accuracy of 1.0 reported at step 3 the Optuna way); an integer below 1
     is a loop counted from 0."""
-    swapped = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    swapped = _is_int(value)
     if isinstance(step, bool):
         ok = False
     elif isinstance(step, int):

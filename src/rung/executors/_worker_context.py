@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rung._steps import step_back
+from rung.core.peer_names import CONTEXT, missing
 from rung.errors import ConfigError, PauseTrial, StopTrial
 from rung.executors.atomic_dir import fsync_dir, replace_dir
 from rung.executors.protocol import (
@@ -191,6 +192,13 @@ class TrialContext:
         return (f"TrialContext(trial_id={self.trial_id}, params={dict(self.params)!r}, "
                 f"start_step={self.start_step}, max_step={self.max_step}, "
                 f"checkpoint={self.checkpoint!r})")
+
+    if not TYPE_CHECKING:  # (mypy would take any attribute name for one of a context's)
+
+        def __getattr__(self, name: str) -> Any:
+            # only for a missing attribute (never on report's path): Ray Tune's and Optuna's
+            # names say what to write (rung.core.peer_names)
+            return missing(self, name, CONTEXT)
 
     @property
     def last_step(self) -> int:

@@ -8,7 +8,8 @@ made plain before it goes on the wire.
 - ``refused_metric``: the message for an objective's metric that is not a real number
   (``rung.core.metric_value.is_real``, the rule a returned value and ``Study.tell`` follow);
 - ``_as_step``: a step as an ``int`` (an integral float or any ``__index__``), else
-  ``TypeError``; ``_step_out_of_range``: the message for a step below 1 or above ``max_step``;
+  ``TypeError`` (naming Ray Tune's ``tune.report(metrics)`` for a mapping);
+  ``_step_out_of_range``: the message for a step below 1 or above ``max_step``;
 - ``_not_a_save``: the message for a ``save`` that is not callable (often metrics passed as a
   dict).
 """
@@ -94,7 +95,15 @@ def _as_step(step: Any) -> int:
             return int(step)
         return int(step.__index__())
     except (AttributeError, TypeError):
-        raise TypeError(f"report(step=...): expected an integer step, got {step!r}") from None
+        habit = ""
+        if isinstance(step, Mapping):  # Ray Tune's tune.report(metrics): no step, a dict
+            kw = ", ".join(f"{k}={v!r}" for k, v in list(step.items())[:3]
+                           if isinstance(k, str) and k.isidentifier())
+            habit = (" (Ray Tune's tune.report(metrics) habit: write "
+                     + (f"ctx.report(step, {kw}), or " if kw else "")
+                     + "ctx.report(step, **metrics) for a dict)")
+        raise TypeError(f"report(step=...): expected an integer step, got {step!r}"
+                        + habit) from None
 
 
 # --- running trials --------------------------------------------------------------------------
