@@ -5,6 +5,7 @@ matplotlib is imported only when one is drawn)."""
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 from rung.analysis_frames import front_staircase
@@ -219,7 +220,8 @@ def pareto_front(study: Study) -> Figure:
     over = f"; front over all {n_obj} objectives, drawn in the first two" if n_obj > 2 else ""
     drawn = sum(len(xs) for xs, _ in points.values())
     unjudged = f"; {others} drawn at their last step, not judged" if others else ""
-    ax.set_title(f"{d.name}: Pareto front ({len(front)} of {drawn} trials{unjudged}{over})")
+    title = f"{d.name}: Pareto front ({len(front)} of {drawn} trials{unjudged}{over})"
+    ax.set_title(textwrap.fill(title, 70), fontsize="medium")  # (one line was cut at its ends)
     ax.legend(loc="best", fontsize="small")
     return finite_axes(fig)
 
