@@ -45,7 +45,32 @@ class FailureBase:
 UNREPORTED_AFTER = 3
 
 
-class ConstraintWatch:
+class _MetricWatch:
+    """What ``ConstraintWatch`` and ``ObjectiveWatch`` share: the metrics no trial has
+    reported yet (``missing``), read from the history once, at the start, then from each
+    turn's results until every one has been seen."""
+
+    def __init__(self, engine: Engine, metrics: Iterable[str]) -> None:
+        self.missing = list(dict.fromkeys(metrics))
+        h = engine.history
+        for t in h if self.missing else ():
+            for r in h.results(t):
+                self.missing = [m for m in self.missing if m not in r.metrics]
+            if not self.missing:
+                break
+
+    def _seen(self, ev: ResultReported) -> None:
+        self.missing = [m for m in self.missing if m not in ev.metrics]
+
+    def _read(self, events: Iterable[Event]) -> bool:
+        """Take in a turn's results; whether a metric is still missing."""
+        for ev in events:
+            if type(ev) is ResultReported:
+                self._seen(ev)
+        return bool(self.missing)
+
+
+class ConstraintWatch(_MetricWatch):
     """Stops a run early whose constraint names a metric no trial reports (almost always a
     typo: every trial is infeasible), once ``UNREPORTED_AFTER`` trials completed in this run
     (ran to their end, so they will never report it) and no trial ever reported it. A metric
@@ -54,24 +79,15 @@ class ConstraintWatch:
     turn's results, until every constraint's metric has been seen."""
 
     def __init__(self, engine: Engine) -> None:
-        self.missing = list(dict.fromkeys(c.metric for c in engine.spec.constraints))
-        h = engine.history
-        self.completed_before = h.count(TrialStatus.COMPLETED)
-        for t in h if self.missing else ():
-            for r in h.results(t):
-                self.missing = [m for m in self.missing if m not in r.metrics]
-            if not self.missing:
-                break
+        super().__init__(engine, (c.metric for c in engine.spec.constraints))
+        self.completed_before = engine.history.count(TrialStatus.COMPLETED)
 
     def check(self, engine: Engine, events: Iterable[Event]) -> str | None:
         """Why the run must stop (``None``: it need not), after a turn of ``events``."""
-        if not self.missing:
+        if not self.missing or not self._read(events):
             return None
-        for ev in events:
-            if type(ev) is ResultReported:
-                self.missing = [m for m in self.missing if m not in ev.metrics]
         completed = engine.history.count(TrialStatus.COMPLETED) - self.completed_before
-        if not self.missing or completed < UNREPORTED_AFTER:
+        if completed < UNREPORTED_AFTER:
             return None
         metric = self.missing[0]
         i = next(k for k, c in enumerate(engine.spec.constraints) if c.metric == metric)
@@ -80,7 +96,7 @@ class ConstraintWatch:
                 "name): the run was stopped early")
 
 
-class ObjectiveWatch:
+class ObjectiveWatch(_MetricWatch):
     """Stops a run early whose objective names a metric no trial reports (almost always a
     typo: every trial fails, ``metric 'latncy_ms' was not reported``), once
     ``UNREPORTED_AFTER`` trials that reported results failed in this run and no trial ever
@@ -90,28 +106,20 @@ class ObjectiveWatch:
 
     def __init__(self, engine: Engine) -> None:
         objectives = engine.history.objectives
+        super().__init__(engine, (o.metric for o in objectives if o.nan == "fail"))
         self.keys = {o.metric: "metric" if len(objectives) == 1 else f"metric[{i}]"
                      for i, o in enumerate(objectives)}
-        self.missing = [o.metric for o in objectives if o.nan == "fail"]
-        h = engine.history
-        for t in h if self.missing else ():
-            for r in h.results(t):
-                self.missing = [m for m in self.missing if m not in r.metrics]
-            if not self.missing:
-                break
         self.reporters: set[int] = set()  # trials that reported in this run
         self.reported: dict[str, None] = {}  # the metrics they reported, in order
 
+    def _seen(self, ev: ResultReported) -> None:
+        super()._seen(ev)
+        self.reporters.add(ev.trial_id)
+        self.reported.update(dict.fromkeys(ev.metrics))
+
     def check(self, engine: Engine, events: Iterable[Event]) -> str | None:
         """Why the run must stop (``None``: it need not), after a turn of ``events``."""
-        if not self.missing:
-            return None
-        for ev in events:
-            if type(ev) is ResultReported:
-                self.missing = [m for m in self.missing if m not in ev.metrics]
-                self.reporters.add(ev.trial_id)
-                self.reported.update(dict.fromkeys(ev.metrics))
-        if not self.missing:
+        if not self.missing or not self._read(events):
             return None
         h = engine.history
         failed = sum(1 for t in self.reporters if h.status(t) is TrialStatus.FAILED)

@@ -51,6 +51,19 @@ def run(scheduler: Any, seed: int, space: SearchSpace = LR, storage: Any = None,
     return study
 
 
+def count_fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one at each GP fit PB2 makes from now on."""
+    fits: list[int] = []
+    built = TimeVaryingGP.__init__
+
+    def counted(self: TimeVaryingGP, *args: Any) -> None:
+        fits.append(1)
+        built(self, *args)
+
+    monkeypatch.setattr(TimeVaryingGP, "__init__", counted)
+    return fits
+
+
 def forks(study: Study) -> list[rung.Trial]:
     return [t for t in study.trials() if t.parent_id is not None]
 
@@ -189,14 +202,7 @@ def test_a_read_only_load_fits_once_and_shows_the_same_state(
     study = run(PB2(4, 2), 5, storage=db)
     live = study.engine.scheduler.state()
     assert "lengthscale" in live["pb2"]
-    fits: list[int] = []
-    built = TimeVaryingGP.__init__
-
-    def counted(self: TimeVaryingGP, *args: Any) -> None:
-        fits.append(1)
-        built(self, *args)
-
-    monkeypatch.setattr(TimeVaryingGP, "__init__", counted)
+    fits = count_fits(monkeypatch)
     reader = Study.load("pb2", storage=db, readonly=True)
     assert fits == [] and [t.params for t in reader.trials()] == [
         t.params for t in study.trials()]
@@ -228,14 +234,7 @@ def test_a_replay_fits_only_the_forks_left_to_launch_as_the_live_run_did(
     journal = MemoryJournal()
     study = run(PB2(4, 2, explore=explore_fn), 3, space=space, storage=journal)
     spec, records = study.spec, journal.read("pb2")
-    fits: list[int] = []
-    built = TimeVaryingGP.__init__
-
-    def counted(self: TimeVaryingGP, *args: Any) -> None:
-        fits.append(1)
-        built(self, *args)
-
-    monkeypatch.setattr(TimeVaryingGP, "__init__", counted)
+    fits = count_fits(monkeypatch)
     full = Engine.replay(spec, records)
     assert fits == []  # the last event launches nothing: no fit at all
     assert [full.history.params(t) for t in range(len(full.history))] == [

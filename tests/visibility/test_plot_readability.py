@@ -120,7 +120,7 @@ def test_pareto_title_says_a_front_over_more_objectives_than_drawn() -> None:
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     box = ax.title.get_window_extent(canvas.get_renderer())
-    assert "\n" in ax.get_title() and 0 <= box.x0 and box.x1 <= fig.bbox.width
+    assert "\n" in ax.get_title() and box.x0 >= 0 and box.x1 <= fig.bbox.width
 
 
 def test_learning_curves_legend_is_beside_the_curves() -> None:

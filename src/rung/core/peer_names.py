@@ -86,15 +86,9 @@ CONTEXT: Mapping[str, tuple[str, str]] = {
     "number": ("Optuna", "ctx.trial_id"),
     "should_prune": ("Optuna", "nothing to check: the scheduler decides at ctx.report(step, "
                                "...), which raises StopTrial itself (let it propagate)"),
-    "suggest_float": ("Optuna", "ctx.params[name] (the study's space draws it), or "
-                                "rung.optimize(objective) for an objective(trial) that calls "
-                                "trial.suggest_*"),
-    "suggest_int": ("Optuna", "ctx.params[name] (the study's space draws it), or "
-                              "rung.optimize(objective) for an objective(trial) that calls "
-                              "trial.suggest_*"),
-    "suggest_categorical": ("Optuna", "ctx.params[name] (the study's space draws it), or "
-                                      "rung.optimize(objective) for an objective(trial) that "
-                                      "calls trial.suggest_*"),
+    **dict.fromkeys(("suggest_float", "suggest_int", "suggest_categorical"), (
+        "Optuna", "ctx.params[name] (the study's space draws it), or rung.optimize(objective) "
+                  "for an objective(trial) that calls trial.suggest_*")),
     "set_user_attr": ("Optuna", "report extra values as metrics: ctx.report(step, "
                                 "name=value)"),
     "user_attrs": ("Optuna", "extra values are reported as metrics: ctx.report(step, "
