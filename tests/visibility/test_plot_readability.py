@@ -147,3 +147,18 @@ def test_learning_curves_draw_completed_trials_over_stopped_ones() -> None:
          if (c.get_gid() or "").startswith("trials-")}
     assert set(z) == {f"trials-{t.status.value}" for t in s.trials()}
     assert z["trials-completed"] > z["trials-stopped"]
+
+
+def test_single_objective_figures_of_a_multi_objective_study_say_which_they_draw() -> None:
+    """They draw the first objective: their axes said only its name (Optuna asks for a
+    ``target``); the importance axis said "the score"."""
+    s = rung.Study.create("two", {"x": rung.Float(0.0, 1.0), "y": rung.Float(0.0, 1.0)},
+                          objective=[rung.Objective("acc", "max"), rung.Objective("lat")],
+                          searcher="random", scheduler="fifo", budget=rung.Budget(n_trials=12),
+                          seed=0)
+    while (t := s.ask()) is not None:
+        s.tell(t.id, "completed", {"acc": t.params["x"], "lat": t.params["y"]})
+    assert P.optimization_history(s).axes[0].get_ylabel() == (
+        "acc (higher is better, the first of 2 objectives)")
+    assert P.param_importance(s).axes[0].get_xlabel() == (
+        "share of the variance of acc (the first of 2 objectives) explained (main effect)")

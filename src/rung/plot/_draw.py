@@ -92,8 +92,19 @@ class _Data:
     rungs: bool  # the steps are the scheduler's own rungs (``has_rungs``)
 
     def label(self) -> str:
+        """The metric's axis label; with several objectives it says this is the first
+        (the one these figures draw: ``pareto_front`` draws the trade-off)."""
         o = self.history.objective
-        return f"{o.metric} ({'lower' if o.mode == 'min' else 'higher'} is better)"
+        return f"{o.metric} ({'lower' if o.mode == 'min' else 'higher'} is better{self._first()})"
+
+    def named(self) -> str:
+        """The metric's name, and with several objectives that it is the first."""
+        first = self._first()
+        return self.history.objective.metric + (f" ({first[2:]})" if first else "")
+
+    def _first(self) -> str:
+        n = len(self.history.objectives)
+        return f", the first of {n} objectives" if n > 1 else ""
 
 
 def _data(study: Study) -> _Data:

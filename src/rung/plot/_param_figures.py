@@ -145,7 +145,7 @@ def param_importance(study: Study) -> Figure:
     fig = _figure(7, max(2.5, 0.4 * len(items) + 1.5))
     ax = fig.add_subplot()
     ax.barh([k for k, _ in items], [v for _, v in items], color="#1f77b4", gid="importance")
-    ax.set_xlabel("share of the score's variance explained (main effect)")
+    ax.set_xlabel(f"share of the variance of {d.named()} explained (main effect)")
     ax.set_ylabel("parameter")
     ax.set_xlim(0, 1)
     if imp.n_trials:
