@@ -246,3 +246,30 @@ def test_feasibility_is_unknown_until_a_stopped_trial_reports_the_metric_and_for
     rows = {w[0]: w[2] for w in map(str.split, out.getvalue().splitlines())
             if len(w) > 2 and w[1] in ("completed", "stopped", "failed")}
     assert [rows[str(t)] for t in ids] == ["unknown", "yes", "no", "unknown", "no"]
+
+
+def test_metric_names_with_spaces_around_and_ids_that_are_not_ints_are_refused() -> None:
+    for make, key in ((lambda: rung.Objective(" loss"), "objective.metric"),
+                      (lambda: rung.Constraint("mem ", "<=", 1.0), "constraints.metric")):
+        with pytest.raises(ConfigError, match=rf"^{key}: must not start or end with a space"):
+            make()
+    study = rung.Study.create("i", SPACE, objective="acc", max_step=2, budget={"n_trials": 1},
+                              storage=MemoryJournal())
+    for call, name in ((study.trial, "trial"), (study.feasible, "feasible")):
+        for bad in ("0", True):
+            with pytest.raises(TypeError, match=rf"^{name}\(trial_id\): expected a trial's id"):
+                call(bad)  # type: ignore[arg-type]
+
+
+def _memory_measured_at_the_end(ctx: rung.TrialContext) -> None:
+    ctx.report(1, acc=ctx.params["x"], mem=None)  # not measured yet
+    ctx.report(2, acc=ctx.params["x"], mem=5.0)
+
+
+def test_a_constraint_metric_reported_as_none_reads_as_not_reported() -> None:
+    study = rung.Study.create("n", SPACE, objective="acc", mode="max", max_step=2,
+                              constraints=["mem <= 10"], budget={"n_trials": 2},
+                              storage=MemoryJournal())
+    study.run(_memory_measured_at_the_end, n_workers=1, start_method="fork", progress=False)
+    assert [t.status for t in study.trials()] == [rung.TrialStatus.COMPLETED] * 2
+    assert all(study.feasible(t) for t in study.trials())

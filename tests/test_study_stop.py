@@ -96,3 +96,62 @@ def test_on_worker_processes_the_trials_in_flight_complete_and_none_starts() -> 
     s.run(_train, n_workers=2, start_method="fork", callbacks=[cb], progress=False)
     assert cb.launched_after == [] and 1 <= len(s.history) < 20
     assert [t.status for t in s.trials()] == [TrialStatus.COMPLETED] * len(s.history)
+
+
+def _one_slow_step(ctx: rung.TrialContext) -> None:
+    import time
+
+    time.sleep(0.6)
+    ctx.report(1, loss=ctx.params["x1"])
+
+
+def test_a_stop_from_another_thread_while_the_driver_waits_starts_nothing_after_it() -> None:
+    """The driver spends its time waiting for results: a ``stop()`` made during the wait was
+    seen only after the turn that handled them, which started a trial in the ended one's
+    place."""
+    import threading
+    import time
+
+    s = rung.Study.create("t", BENCH.space, max_step=1, searcher="random", scheduler="fifo",
+                          budget=rung.Budget(n_trials=40), storage=MemoryJournal(), seed=0)
+    launches: list[float] = []
+    stopped: list[float] = []
+
+    class Watch(rung.Callback):
+        def on_turn(self, events: Sequence[Event], commands: Sequence[Command],
+                    history: History) -> None:
+            launches.extend(time.monotonic() for c in commands if type(c).__name__ == "Launch")
+
+    def stopper() -> None:
+        while len(launches) < 4:  # the second pair runs: the driver waits for its results
+            time.sleep(0.01)
+        time.sleep(0.2)
+        stopped.append(time.monotonic())
+        s.stop()
+
+    threading.Thread(target=stopper, daemon=True).start()
+    s.run(_one_slow_step, n_workers=2, start_method="fork", callbacks=[Watch()],
+          progress=False)
+    assert stopped and [t for t in launches if t > stopped[0]] == []
+    assert [t.status for t in s.trials()] == [TrialStatus.COMPLETED] * len(s.history)
+
+
+def test_a_stop_in_on_start_runs_nothing_and_is_not_said_of_a_study_its_budget_ended(
+        caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    class AtStart(rung.Callback):
+        def on_start(self, study: rung.Study) -> None:
+            study.stop()
+
+    s = _study(MemoryJournal())
+    s.simulate(BENCH, n_workers=3, callbacks=[AtStart()])
+    assert len(s.history) == 0 and not s.engine.over
+    s.simulate(BENCH, n_workers=3)
+    assert len(s.history) == 12
+    # a stop asked once every trial had been started: the budget ended the study, not it
+    t = _study(MemoryJournal())
+    with caplog.at_level(logging.INFO, logger="rung.run"):
+        t.simulate(BENCH, n_workers=3, callbacks=[StopAfter(11)], progress=True)
+    assert len(t.history) == 12 and not any("stopped by study.stop()" in r.getMessage()
+                                            for r in caplog.records)

@@ -145,6 +145,14 @@ def drive(
     pace = TickPace(poll_timeout)
     try:
         while True:
+            # ``stop()`` asked before this turn (in on_start, a callback, or another thread
+            # during the wait): no trial starts in this session from now on
+            winding = winding or (stop is not None and stop())
+            if winding:
+                pending = [replace(e, capacity=0) if type(e) is CapacityChanged else e
+                           for e in pending]
+                if engine.capacity and not any(type(e) is CapacityChanged for e in pending):
+                    pending.insert(0, CapacityChanged(0, engine.now))
             warn_unpriceable(engine, pending, reporter)
             commands = turn(engine, journal, ctx.study, pending)
             if base is None:
@@ -182,11 +190,6 @@ def drive(
                 ended = True  # ``Study.stop``: the trials in flight have ended
                 break
             pending = _next_events(engine, executor, poll_timeout, pace, reporter)
-            if winding:  # no trial starts in this session from now on
-                pending = [replace(e, capacity=0) if type(e) is CapacityChanged else e
-                           for e in pending]
-                if engine.capacity:
-                    pending.insert(0, CapacityChanged(0, engine.now))
     finally:
         executor.shutdown()
         if views is not None and ended:

@@ -354,8 +354,8 @@ class Study(AskTell, StudyViews, StudyResume, StudyBudget, StudyStop):
         # workers cannot import) leaves no trace, and the same call, mended, runs
         ex = make_executor(objective, executor, n_workers, executor_options) if ran else None
         with reporting(self, progress, reporter) as rep:
+            self._stop_asked = False  # (``stop``: this session runs, on_start's included)
             start_all(cbs, self)
-            self._stop_asked = False  # (``stop``: this session runs)
             failing = True
             took = False  # this session took the writer lock: it gives it back at its end
             try:
@@ -469,8 +469,8 @@ class Study(AskTell, StudyViews, StudyResume, StudyBudget, StudyStop):
         holds = getattr(self.journal, "holds", None)
         held = holds is not None and holds(self.name)  # (else its first write takes it)
         with reporting(self, progress, reporter) as rep:
+            self._stop_asked = False  # (``stop``: this session runs, on_start's included)
             start_all(cbs, self)
-            self._stop_asked = False  # (``stop``: this session runs)
             failing = True
             try:
                 if self.engine.over:  # a finished study: nothing is simulated or written

@@ -45,7 +45,10 @@ class StudyStop:
 
     def _say_stopped(self, rep: Reporter | None) -> None:
         """After a session ``stop`` ended, one line saying so."""
-        if rep is not None and self._stop_asked:
+        engine = getattr(self, "engine", None)
+        # (a stop asked once the budget had nothing left to start: the budget ended it)
+        left = engine is not None and engine.summary().get("budget_left", False)
+        if rep is not None and self._stop_asked and left:
             name = getattr(self, "name", "")
             rep.emit(logging.INFO, f"study {name}: stopped by study.stop(); its next run goes "
                                    "on")

@@ -223,17 +223,22 @@ class StudyViews:
         """The trial of id ``trial_id`` (ids count from 0 in launch order).
 
         Raises:
+            TypeError: ``trial_id`` is not an integer (one line, naming what it is).
             KeyError: no trial has that id (one line, saying which ids there are).
         """
-        return self.engine.history.trial(self._known(trial_id))
+        return self.engine.history.trial(self._known(trial_id, "trial"))
 
-    def _known(self, trial_id: Any) -> Any:
-        """``trial_id``, if a trial has it (``KeyError`` naming the ids there are)."""
+    def _known(self, trial_id: Any, call: str) -> int:
+        """``trial_id`` as an ``int``, if a trial has it: ``TypeError`` for what is not an
+        id, ``KeyError`` naming the ids there are."""
+        if isinstance(trial_id, bool) or not isinstance(trial_id, int | np.integer):
+            raise TypeError(f"{call}(trial_id): expected a trial's id (an int) or a Trial, "
+                            f"got {type(trial_id).__name__}: {trial_id!r}"[:300])
         n = len(self.engine.history)
-        if not (isinstance(trial_id, int | np.integer) and 0 <= trial_id < n):
+        if not 0 <= trial_id < n:
             ids = "none yet" if n == 0 else "0" if n == 1 else f"0 to {n - 1}"
             raise KeyError(f"no trial {trial_id!r} in study {self.name!r} (its trials: {ids})")
-        return trial_id
+        return int(trial_id)
 
     @property
     def best_trial(self) -> Trial | None:
@@ -252,7 +257,11 @@ class StudyViews:
         return self.engine.history.best_trial()
 
     def feasible(self, trial_id: int | Trial) -> bool:
-        """The trial has a result at its highest step and meets every constraint there.
+        """The trial has a result at its highest step and meets every constraint there: the
+        strict rule ``best_trial`` and ``pareto_front`` go by (a constraint's metric not
+        reported by then is not met). The readers' column (``trials_dataframe``'s
+        ``feasible``, ``rung show``) says unknown of a trial stopped before it reported a
+        constraint's metric (``False`` here) and of a failed trial (``History.feasibility``).
         ``trial_id``: a trial's id, or the ``Trial`` itself (``study.feasible(trial)``).
 
         Raises:
@@ -262,10 +271,7 @@ class StudyViews:
         """
         if isinstance(trial_id, Trial):
             trial_id = trial_id.id
-        elif isinstance(trial_id, bool) or not isinstance(trial_id, int | np.integer):
-            raise TypeError(f"feasible(trial_id): expected a trial's id (an int) or a Trial, "
-                            f"got {type(trial_id).__name__}: {trial_id!r}"[:300])
-        return self.engine.history.violation(int(self._known(trial_id))) == 0.0
+        return self.engine.history.violation(self._known(trial_id, "feasible")) == 0.0
 
     def pareto_front(self) -> list[Trial]:
         """Feasible trials that no other feasible trial dominates, judged on every objective

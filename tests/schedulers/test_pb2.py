@@ -296,3 +296,46 @@ def test_an_exploits_reason_says_what_chose_the_forks_numbers() -> None:
     for m in by_gp:
         assert int(m.group(2)) >= 2 and math.isfinite(float(m.group(4)))
         assert float(m.group(5)) >= 0
+
+
+def test_a_reader_without_the_users_explore_still_shows_the_last_fit(tmp_path: Path) -> None:
+    """``rung show`` in a process that cannot import the study's ``explore=`` function: the
+    last fork's fit counts the forks planned with it at the values drawn before the user's
+    function (their fits were skipped too; it raised the import's ConfigError)."""
+    import sys
+    import types
+
+    from rung.benchmarks import get_benchmark
+
+    mod = types.ModuleType("gone_pb2_explore")
+
+    def keep(params: dict[str, Any]) -> dict[str, Any]:
+        return dict(params)
+
+    keep.__module__, keep.__qualname__ = "gone_pb2_explore", "keep"
+    mod.keep = keep  # type: ignore[attr-defined]
+
+    class StopAt(rung.Callback):
+        def on_start(self, study: Study) -> None:
+            self.study = study
+
+        def on_turn(self, events: Any, commands: Any, history: Any) -> None:
+            if len(history) >= 12:
+                self.study.stop()
+
+    bench = get_benchmark("mf-hartmann3", max_step=24)
+    db = tmp_path / "pb2.db"
+    sys.modules["gone_pb2_explore"] = mod
+    try:
+        study = Study.create("pb2", bench.space, max_step=24, searcher="random",
+                             scheduler=PB2(6, 3, explore=keep), seed=2, storage=db,
+                             budget=Budget(max_steps=6 * 24))
+        study.simulate(bench, n_workers=3, callbacks=[StopAt()])
+        live = study.engine.scheduler.state()
+        study.close()
+    finally:
+        del sys.modules["gone_pb2_explore"]
+    reader = Study.load("pb2", storage=db, readonly=True)
+    state = reader.engine.scheduler.state()
+    assert "lengthscale" in state["pb2"]
+    assert state["pb2"]["observations"] == live["pb2"]["observations"]

@@ -40,6 +40,12 @@ tune = pytest.importorskip("ray.tune")
     (lambda: tune.grid_search([1, 2]), "Ray Tune's tune.grid_search: write the list [1, 2] (a "
      "categorical parameter) with searcher='grid', which tries every combination of the "
      "space once"),
+    (lambda: tune.qlograndint(1, 100, 1), "Ray Tune's tune sample Integer(1, 100): write "
+                                          "rung.Int(1, 99, log=True) (Ray's upper bound is "
+                                          "exclusive)"),
+    (lambda: tune.sample_from(lambda spec: 1), "Ray Tune's tune sample Function: write a "
+     "when= condition for a value that depends on another parameter, or rung.optimize's "
+     "define-by-run objective (rung has no sample_from)"),
     (lambda: {"lr": rung.Float(1e-4, 1e-1), "wd": tune.uniform(0, 1)},
      "a nested dict of parameters: a rung space is flat, so name each one by its path "
      "('p/lr': ...) and read it as params['p/lr']"),
@@ -56,3 +62,7 @@ def test_rungs_own_forms_are_unchanged() -> None:
     assert list(space.params) == ["a", "b", "c", "d/e"]
     with pytest.raises(SpaceError, match="'x'.type: missing"):
         rung.SearchSpace({"x": {"low": 0, "high": 1}})
+    # a dict of constants (Ray's param_space holds lists as constants) is not called nested:
+    # written by path, a list would be a choice in rung
+    with pytest.raises(SpaceError, match="'kw'.type: missing"):
+        rung.SearchSpace({"kw": {"betas": [0.9, 0.99]}})

@@ -56,6 +56,9 @@ class Constraint:
                 key="constraints.metric",
                 message=f"must be a non-empty string, got {self.metric!r}",
             )
+        if self.metric != self.metric.strip():
+            raise ConfigError(key="constraints.metric", message=(
+                f"must not start or end with a space, got {self.metric!r}"))
         check_choice("constraints.op", self.op, _OPS)
         check_float("constraints.bound", self.bound)
 

@@ -318,14 +318,14 @@ class Engine:
         """Why ``metrics`` cannot be scored under an objective whose ``nan`` policy is
         ``"fail"``, or why a constraint cannot read them: its metric reported and not a
         number (``None``: they can, or every unscorable objective says ``"worst"``; a
-        constraint's metric missing or NaN reads as violated, ``rung.core.constraints``)."""
+        constraint's metric missing, None or NaN reads as violated, ``rung.core.constraints``)."""
         for o in self.history.objectives:
             if o.nan == "fail":
                 bad = o.problem(metrics)
                 if bad is not None:
                     return f"{bad} at step {step}"
         for c in self.history.constraints:
-            if c.metric in metrics and not is_real(metrics[c.metric]):
+            if metrics.get(c.metric) is not None and not is_real(metrics[c.metric]):
                 v = metrics[c.metric]
                 return (f"metric {c.metric!r} is not a number: {show(v)} ({type_name(v)}), "
                         f"the metric of constraint '{c.text()}', at step {step}")

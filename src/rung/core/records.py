@@ -183,6 +183,9 @@ class Objective:
             raise ConfigError(
                 key="objective.metric", message=f"must be a non-empty string, got {self.metric!r}"
             )
+        if self.metric != self.metric.strip():  # (reported as 'loss', never found)
+            raise ConfigError(key="objective.metric", message=(
+                f"must not start or end with a space, got {self.metric!r}"))
         for name in ("mode", "nan"):  # a str subclass (NumPy's np.str_) as the string it is
             value = getattr(self, name)
             if isinstance(value, str) and type(value) is not str:

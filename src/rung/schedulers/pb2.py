@@ -88,6 +88,7 @@ from rung.core.components import BindContext, NextTrial
 from rung.core.history import History
 from rung.core.records import TrialStatus
 from rung.core.registry import reading_journal_only, register
+from rung.errors import ConfigError
 from rung.schedulers._pb2_gp import TimeVaryingGP
 from rung.schedulers.pbt import PBT
 from rung.schedulers.pbt_explore import ExploreFn, explore, settle
@@ -333,7 +334,11 @@ class PB2(PBT):
             params = dict(u.donor_params)
             for n, v in zip(u.names, x, strict=True):
                 params[n] = self.space.params[n].from_unit(float(v))
-            u.values = self._users_explore(self._after_fit(params, u.others, rng))
+            drawn = self._after_fit(params, u.others, rng)
+            try:
+                u.values = self._users_explore(drawn)
+            except ConfigError:  # a reader's: the user's explore= cannot be imported here
+                u.values = drawn
         return u.values
 
     def _fit_deferred(self) -> None:

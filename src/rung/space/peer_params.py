@@ -39,9 +39,13 @@ _JSON_KEYS = frozenset({"type", "choices", "value", "low", "high", "log", "step"
 
 
 def _param_like(v: Any) -> bool:
+    """A parameter, another library's, or a dict of them (a plain list or value is not:
+    in Ray's ``param_space`` it is a constant, in rung a list is a choice)."""
     from rung.space.params import Param
 
-    return (isinstance(v, Param | Mapping | list)
+    if isinstance(v, Mapping):
+        return "type" in v or any(map(_param_like, v.values()))
+    return (isinstance(v, Param)
             or type(v).__module__.startswith(("ray.tune", "optuna.distributions")))
 
 
@@ -55,6 +59,9 @@ def _rung_for_ray(value: Any) -> str:
     """The rung parameter a Ray Tune sample maps to (its ``upper`` is exclusive for integers;
     a quantized one steps by ``q``); the table's advice where rung has none."""
     kind = type(value).__name__
+    if kind == "Function":  # tune.sample_from(fn)
+        return ("a when= condition for a value that depends on another parameter, or "
+                "rung.optimize's define-by-run objective (rung has no sample_from)")
     sampler = value.get_sampler() if callable(getattr(value, "get_sampler", None)) else None
     q = getattr(sampler, "q", None)
     inner = type(getattr(sampler, "sampler", sampler)).__name__
@@ -67,6 +74,8 @@ def _rung_for_ray(value: Any) -> str:
             isinstance(x, int | float) and math.isfinite(x) for x in (lower, upper)):
         return "a rung.Float(low, high) range (rung has no normal prior)"
     if log and q is not None:
+        if kind == "Integer" and q == 1:  # as randint: Ray's upper bound is exclusive
+            return f"rung.Int({lower!r}, {upper - 1!r}{log}) (Ray's upper bound is exclusive)"
         return (f"rung.{'Int' if kind == 'Integer' else 'Float'}({lower!r}, {upper!r}{log}) and "
                 f"round to {q!r} in the objective (rung has no log scale with a step)")
     if kind == "Integer":
