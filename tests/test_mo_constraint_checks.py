@@ -273,3 +273,20 @@ def test_a_constraint_metric_reported_as_none_reads_as_not_reported() -> None:
     study.run(_memory_measured_at_the_end, n_workers=1, start_method="fork", progress=False)
     assert [t.status for t in study.trials()] == [rung.TrialStatus.COMPLETED] * 2
     assert all(study.feasible(t) for t in study.trials())
+
+
+def test_ask_tell_reads_a_constraint_metric_of_none_as_not_reported_too() -> None:
+    """As a worker's report does: ``None`` is "not measured yet" (it was refused as not a
+    number); a completed trial still needs a value by its end."""
+    study = rung.Study.create("n", SPACE, objective="acc", mode="max", max_step=2,
+                              constraints=["mem <= 10"], budget={"n_trials": 2},
+                              storage=MemoryJournal())
+    t = study.ask()
+    assert t is not None
+    study.report(t.id, 1, {"acc": 0.5, "mem": None})
+    with pytest.raises(ConfigError, match=r"^metrics: no 'mem' \(the metric of constraint 'mem "
+                                          r"<= 10'\): got 'acc', 'mem' \('mem' is None: not "
+                                          r"measured\)$"):
+        study.tell(t.id, "completed", {"acc": 0.6, "mem": None}, step=2)
+    study.tell(t.id, "completed", {"acc": 0.6, "mem": 3.0}, step=2)
+    assert study.feasible(t.id)

@@ -383,8 +383,8 @@ class AskTell:
     def _checked(self, metrics: Any, failed: bool = False) -> dict[str, Any]:
         """``metrics`` as the journal takes them, refused (``ConfigError``) when a result
         could not be scored for a reason of the caller's making: an objective's metric
-        missing or not a real number, a constraint's not a real number. A failed trial's
-        metrics are only converted."""
+        missing or not a real number, a constraint's not a real number (``None``: not
+        reported). A failed trial's metrics are only converted."""
         out = as_mapping(metrics, self._metric_names())
         if failed:
             return out
@@ -403,13 +403,14 @@ class AskTell:
         result: in ``metrics`` (its final result, if given) or in a result it reported."""
         h = self.engine.history
         for c in h.constraints:
-            if (metrics is not None and c.metric in metrics) or any(
-                    c.metric in r.metrics for r in h.results(tid)):
+            if (metrics is not None and metrics.get(c.metric) is not None) or any(
+                    r.metrics.get(c.metric) is not None for r in h.results(tid)):
                 continue
             what = f"no {c.metric!r} (the metric of constraint '{c.text()}')"
             if metrics is not None:
                 got = ", ".join(repr(k) for k in list(metrics)[:8]) or "none"
-                raise ConfigError(key="metrics", message=f"{what}: got {got}")
+                none = f" ({c.metric!r} is None: not measured)" if c.metric in metrics else ""
+                raise ConfigError(key="metrics", message=f"{what}: got {got}{none}")
             raise ConfigError(key="metrics", message=(
                 f"{what}: trial {tid} never reported it, so it would end infeasible; tell it "
                 f"with metrics holding {c.metric!r}, or tell 'failed'"))
@@ -417,9 +418,9 @@ class AskTell:
     @staticmethod
     def _check_metric(metrics: Mapping[str, Any], name: str, what: str,
                       required: bool) -> None:
+        if not required and metrics.get(name) is None:  # (None: not reported, as a worker's)
+            return
         if name not in metrics:
-            if not required:
-                return
             got = ", ".join(repr(k) for k in list(metrics)[:8]) or "none"
             raise ConfigError(key="metrics", message=(
                 f"no {name!r} ({what}): got {got}{list_hint(name, metrics)}"))
