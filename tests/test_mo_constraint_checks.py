@@ -290,3 +290,27 @@ def test_ask_tell_reads_a_constraint_metric_of_none_as_not_reported_too() -> Non
         study.tell(t.id, "completed", {"acc": 0.6, "mem": None}, step=2)
     study.tell(t.id, "completed", {"acc": 0.6, "mem": 3.0}, step=2)
     assert study.feasible(t.id)
+
+
+def test_rung_show_shows_a_value_that_scores_worst_as_it_was_reported(tmp_path: Path) -> None:
+    """A NaN reported by a failed trial read ``inf`` (its score) in ``rung show``'s table."""
+    import contextlib
+    import io
+
+    from rung.cli.main import main
+
+    db = tmp_path / "s.db"
+    s = rung.Study.create("s", SPACE, objective=TWO, max_step=1, budget={"n_trials": 2},
+                          storage=db)
+    a, b = s.ask(), s.ask()
+    assert a is not None and b is not None
+    s.tell(a.id, "completed", {"acc": 0.9, "size": 3.0})
+    s.tell(b.id, "completed", {"acc": 0.8, "size": float("nan")})  # fails it (nan="fail")
+    s.close()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["show", "s", "--storage", str(db)]) == 0
+    rows = [w for w in map(str.split, out.getvalue().splitlines())
+            if len(w) > 3 and w[1] in ("completed", "failed")]
+    assert [w[:4] for w in rows] == [["0", "completed", "1", "0.9"], ["1", "failed", "1", "0.8"]]
+    assert rows[1][4] == "nan"

@@ -44,6 +44,13 @@ from rung.time_kind import is_prelude, time_kind
 #: what ``rung show`` says of a trial's feasibility (``History.feasibility``)
 _FEASIBLE = {True: "yes", False: "no", None: "unknown"}
 
+def _as_reported(t: Trial, metric: str) -> str:
+    """A value that scores worst shown as the trial reported it (``nan``, ``inf``, a value
+    that is not a number), ``-`` when it reported none."""
+    v = t.metrics.get(metric)
+    return "-" if v is None else fmt_num(v)
+
+
 #: Status columns in display order; "running" counts launched and running trials.
 STATUS_COLUMNS = ("running", "paused", "stopped", "completed", "failed", "interrupted")
 
@@ -235,7 +242,8 @@ def show_text(study: Study, where: str, top: int = 10) -> str:
             [t.id, t.status.value,
              *(((_FEASIBLE[h.feasibility(t.id)]),) if cons else ()),
              f"{t.last_step} ({fid.value(t.last_step)})" if fid and t.last_step else t.last_step,
-             *([fmt_num(o.value(v)) for o, v in zip(objs, h.values(t.id), strict=True)]
+             *([fmt_num(o.value(v)) if math.isfinite(v) else _as_reported(t, o.metric)
+                for o, v in zip(objs, h.values(t.id), strict=True)]
                if objs else [fmt_num(t.value)]),
              fmt_params(t.params)]
             for t in trials
