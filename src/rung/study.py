@@ -34,6 +34,7 @@ from rung.reporter import Reporter
 from rung.run_failures import check_produced
 from rung.space import Fidelity, SearchSpace
 from rung.storage import Journal, MemoryJournal, open_journal
+from rung.storage.lock_scope import outside_session
 from rung.study_budget import StudyBudget
 from rung.study_checks import (
     check_first_rung,
@@ -357,24 +358,25 @@ class Study(AskTell, StudyViews, StudyResume, StudyBudget, StudyStop):
             self._stop_asked = False  # (``stop``: this session runs, on_start's included)
             start_all(cbs, self)
             failing = True
-            took = False  # this session took the writer lock: it gives it back at its end
             try:
-                if ex is None:
-                    # a finished study: no worker is started, nothing is written
-                    if rep is not None:
-                        rep.emit(logging.INFO, self._nothing_to_run())
-                        rep.end(self.engine, self.name)
-                else:
-                    claim = getattr(self.journal, "claim", None)  # (``Journal``: optional)
-                    if claim is not None:  # a second driver is refused before any work
-                        holds = getattr(self.journal, "holds", None)
-                        took = not (holds is not None and holds(self.name))
-                        claim(self.name)
-                    first = self._resume_events(ex.now())
-                    first = self._retry_events(first, ex.now(), cbs) if retry_failed else first
-                    drive(self.engine, ex, self.journal, self._run_context(objective),
-                          on_turn=on_turn, first=first, reporter=rep, callbacks=cbs,
-                          stop=self._asked_to_stop)
+                # the writer lock this session takes is given back at its end: another
+                # Study object may drive the study next
+                with outside_session(self.journal, self.name):
+                    if ex is None:
+                        # a finished study: no worker is started, nothing is written
+                        if rep is not None:
+                            rep.emit(logging.INFO, self._nothing_to_run())
+                            rep.end(self.engine, self.name)
+                    else:
+                        claim = getattr(self.journal, "claim", None)  # (optional)
+                        if claim is not None:  # a second driver is refused before any work
+                            claim(self.name)
+                        first = self._resume_events(ex.now())
+                        if retry_failed:
+                            first = self._retry_events(first, ex.now(), cbs)
+                        drive(self.engine, ex, self.journal, self._run_context(objective),
+                              on_turn=on_turn, first=first, reporter=rep, callbacks=cbs,
+                              stop=self._asked_to_stop)
                 check_produced(self.engine)
                 if ran:
                     self._say_why_over(rep)
@@ -385,9 +387,6 @@ class Study(AskTell, StudyViews, StudyResume, StudyBudget, StudyStop):
                     rep.emit(logging.WARNING, self._resume_hint())
                 raise
             finally:
-                release = getattr(self.journal, "release", None)
-                if took and release is not None:  # another Study object may drive it now
-                    release(self.name)
                 self._stop_asked = None
                 end_all(cbs, self, failing)
         return self
@@ -405,7 +404,6 @@ class Study(AskTell, StudyViews, StudyResume, StudyBudget, StudyStop):
         """
         from rung.core.events import TrialEnqueued
         from rung.core.spec_extras import check_point
-        from rung.storage.lock_scope import outside_session
 
         checked = check_point(self.engine.space, params, "params", self.spec.define_by_run)
         with outside_session(self.journal, self.name):  # (a lock it took is given back)
@@ -466,36 +464,35 @@ class Study(AskTell, StudyViews, StudyResume, StudyBudget, StudyStop):
                 f"the study's max_step {self.spec.max_step}{of} is beyond the benchmark's: "
                 f"it goes up to {top}"))
         cbs = as_callbacks(callbacks)
-        holds = getattr(self.journal, "holds", None)
-        held = holds is not None and holds(self.name)  # (else its first write takes it)
         with reporting(self, progress, reporter) as rep:
             self._stop_asked = False  # (``stop``: this session runs, on_start's included)
             start_all(cbs, self)
             failing = True
             try:
-                if self.engine.over:  # a finished study: nothing is simulated or written
-                    if rep is not None:
-                        rep.emit(logging.INFO, self._nothing_to_run())
-                        rep.end(self.engine, self.name)
-                    self.last_executor = None
-                else:
-                    warn_stateless(self.engine.scheduler, self.name)  # e.g. PBT's forks
-                    ex = SimulatedExecutor(benchmark, n_workers, start_time=self.engine.now,
-                                           launch_delay=launch_delay)
-                    ctx = self._run_context(None)
-                    first = self._resume_events(ex.now())
-                    self.last_executor = ex
-                    drive(self.engine, ex, self.journal, ctx, on_turn=on_turn, first=first,
-                          reporter=rep, callbacks=cbs, stop=self._asked_to_stop)
+                # (the writer lock its first write takes is given back, as ``run`` does)
+                with outside_session(self.journal, self.name):
+                    if self.engine.over:  # a finished study: nothing is simulated or written
+                        if rep is not None:
+                            rep.emit(logging.INFO, self._nothing_to_run())
+                            rep.end(self.engine, self.name)
+                        self.last_executor = None
+                    else:
+                        warn_stateless(self.engine.scheduler, self.name)  # e.g. PBT's forks
+                        ex = SimulatedExecutor(benchmark, n_workers,
+                                               start_time=self.engine.now,
+                                               launch_delay=launch_delay)
+                        ctx = self._run_context(None)
+                        first = self._resume_events(ex.now())
+                        self.last_executor = ex
+                        drive(self.engine, ex, self.journal, ctx, on_turn=on_turn,
+                              first=first, reporter=rep, callbacks=cbs,
+                              stop=self._asked_to_stop)
                 check_produced(self.engine)
                 if self.last_executor is not None:
                     self._say_why_over(rep)
                     self._say_stopped(rep)
                 failing = False
             finally:
-                release = getattr(self.journal, "release", None)
-                if not held and release is not None:  # given back, as ``run`` does
-                    release(self.name)
                 self._stop_asked = None
                 end_all(cbs, self, failing)
         return self

@@ -44,6 +44,7 @@ from rung.time_kind import is_prelude, time_kind
 #: what ``rung show`` says of a trial's feasibility (``History.feasibility``)
 _FEASIBLE = {True: "yes", False: "no", None: "unknown"}
 
+
 def _as_reported(t: Trial, metric: str) -> str:
     """A value that scores worst shown as the trial reported it (``nan``, ``inf``, a value
     that is not a number), ``-`` when it reported none."""

@@ -47,7 +47,7 @@ from rung.core.events import (
 from rung.core.history import History
 from rung.core.launching import _Lease, abandoned_ends, cap_lease, fill
 from rung.core.metering import Meter
-from rung.core.metric_value import is_real, show, type_name
+from rung.core.metric_value import is_real, metric_problem
 from rung.core.pricing import DEFAULT_RESOURCES
 from rung.core.proposals import on_enqueued, on_params_used, settle
 from rung.core.records import Outcome, Result, StudySpec, TrialStatus
@@ -325,10 +325,10 @@ class Engine:
                 if bad is not None:
                     return f"{bad} at step {step}"
         for c in self.history.constraints:
-            if metrics.get(c.metric) is not None and not is_real(metrics[c.metric]):
-                v = metrics[c.metric]
-                return (f"metric {c.metric!r} is not a number: {show(v)} ({type_name(v)}), "
-                        f"the metric of constraint '{c.text()}', at step {step}")
+            v = metrics.get(c.metric)
+            if v is not None and not is_real(v):
+                return (f"{metric_problem(c.metric, v)}, the metric of constraint "
+                        f"'{c.text()}', at step {step}")
         return None
 
     def _cap_lease(self, position: int, until: int, lease: _Lease | None = None) -> int:

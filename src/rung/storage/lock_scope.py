@@ -1,11 +1,11 @@
-"""A write made outside a session gives back the writer lock it took.
+"""A session, or a write outside one, gives back the writer lock it took.
 
-A journal that takes a study's writer role at its first ``append`` (``SQLiteJournal``: a lock
-that only one driver at a time holds) keeps it until ``release``; ``Study.run`` gives back what
-it took at its end, and ask/tell holds it while it is used. ``Study.set_budget`` and
-``Study.enqueue`` write one record outside any session: ``outside_session`` gives the lock back
-after the write when the study did not hold it before, so the next ``run`` of this Study, of
-another ``Study`` object, or of another process may take it.
+A journal that takes a study's writer role at its first ``append`` or ``claim``
+(``SQLiteJournal``: a lock that only one driver at a time holds) keeps it until ``release``.
+``outside_session`` gives it back at the end of a block unless the study held it when the block
+began: ``Study.run`` / ``Study.simulate`` around their session, ``Study.set_budget`` and
+``Study.enqueue`` around their one record, so the next session of this Study, of another
+``Study`` object, or of another process may take it. Ask/tell holds it while it is used.
 """
 
 from __future__ import annotations
